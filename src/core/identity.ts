@@ -1,0 +1,18 @@
+// Who is calling: the verified principal every decision and record is about.
+// Produced only by identity providers (src/identity); never built from client-supplied names.
+
+export type TokenKind = 'oidc' | 'service';
+
+export interface Identity {
+  /** Stable subject: the token's `sub` (OIDC) or the service token's subject. */
+  readonly subject: string;
+  readonly groups: readonly string[];
+  readonly tokenKind: TokenKind;
+  /** True for AI-agent principals (service tokens issued with --agent, or the configured OIDC claim). */
+  readonly agent: boolean;
+  /** Issuer URL (OIDC) or `gatehouse` for service tokens. */
+  readonly issuer: string;
+  /** Token identifier (`jti`) when the token carries one; used for revocation and records. */
+  readonly tokenId?: string;
+  readonly expiresAt?: Date;
+}

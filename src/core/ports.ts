@@ -1,0 +1,74 @@
+// Ports: the narrow interfaces the gate and engines depend on. Concrete adapters live in their own
+// folders and are wired together only in src/main.ts.
+
+import type { Action } from './action.js';
+import type { Decision, ReviewDecision } from './decision.js';
+import type { Identity } from './identity.js';
+import type {
+  ServiceTokenRecord,
+  SessionFilter,
+  SessionRecord,
+  StatementRecord,
+  StatementResult,
+  StoredStatement,
+} from './records.js';
+
+/** Turns a presented token into a verified Identity, or throws GatewayError(AUTH_FAILED). */
+export interface Authenticator {
+  authenticate(token: string): Promise<Identity>;
+}
+
+/** Policy decisions over an immutable snapshot of the config. Pure and synchronous. */
+export interface PolicyDecider {
+  /** May this principal use this connection at all? */
+  connectionAccess(identity: Identity, connection: string): Decision;
+  decide(identity: Identity, action: Action): Decision;
+  /** Changes whenever the policy changes; part of any decision cache key. */
+  readonly version: string;
+}
+
+export type ApprovalOutcome =
+  | { readonly approved: true; readonly requestId: string; readonly approvedBy: readonly string[] }
+  | { readonly approved: false; readonly requestId?: string; readonly message: string };
+
+export interface ApprovalContext {
+  readonly identity: Identity;
+  readonly sessionId: string;
+  readonly statementId: string;
+  readonly action: Action;
+  readonly decision: ReviewDecision;
+  /** Aborted when the client cancels or goes away: the request is withdrawn. */
+  readonly signal: AbortSignal;
+}
+
+/** The approve step: holds or defers an action that needs a human's decision. */
+export interface Approver {
+  request(ctx: ApprovalContext): Promise<ApprovalOutcome>;
+}
+
+/** Durable store of sessions and statements. `recordStatement` resolves only once durable. */
+export interface SessionStore {
+  startSession(record: SessionRecord): Promise<void>;
+  endSession(id: string, endedAt: Date, reason: string): Promise<void>;
+  recordStatement(record: StatementRecord): Promise<void>;
+  completeStatement(id: string, result: StatementResult): Promise<void>;
+  listSessions(filter: SessionFilter): Promise<SessionRecord[]>;
+  getSession(id: string): Promise<{ session: SessionRecord; statements: StoredStatement[] } | undefined>;
+  close(): Promise<void>;
+}
+
+/** Metadata about gateway-issued service tokens (for list and revoke). */
+export interface TokenStore {
+  saveServiceToken(record: ServiceTokenRecord): Promise<void>;
+  listServiceTokens(): Promise<ServiceTokenRecord[]>;
+  revokeServiceToken(id: string, at: Date): Promise<boolean>;
+  isRevoked(id: string): Promise<boolean>;
+}
+
+/** Structured logger port (pino satisfies it). Never pass secrets. */
+export interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+}

@@ -1,0 +1,78 @@
+// Session and statement records: what the gateway writes before it forwards anything.
+// Records hold what the client saw (masked) and never an upstream credential.
+
+import type { SqlCategory } from './sql-statement.js';
+import type { TokenKind } from './identity.js';
+
+export interface SessionRecord {
+  readonly id: string;
+  readonly startedAt: Date;
+  readonly endedAt?: Date;
+  readonly subject: string;
+  readonly groups: readonly string[];
+  readonly tokenKind: TokenKind;
+  readonly agent: boolean;
+  readonly issuer: string;
+  /** Remote address of the client (`ip:port`). */
+  readonly clientAddress: string;
+  /** User name the client claimed in its startup packet: recorded, never trusted. */
+  readonly clientUser?: string;
+  readonly application?: string;
+  readonly connection: string;
+  readonly protocol: string;
+  readonly endReason?: string;
+}
+
+export type RecordedEffect = 'allow' | 'deny' | 'review';
+
+export interface StatementRecord {
+  readonly id: string;
+  readonly sessionId: string;
+  /** 1-based order within the session. */
+  readonly seq: number;
+  readonly at: Date;
+  readonly via: string;
+  readonly text: string;
+  readonly kind: string;
+  readonly categories: readonly SqlCategory[] | readonly string[];
+  readonly effect: RecordedEffect;
+  readonly ruleId: string;
+  readonly message?: string;
+  readonly params?: readonly (string | null)[];
+}
+
+export interface StatementResult {
+  readonly durationMs: number;
+  /** Rows returned or affected, when the protocol reports it. */
+  readonly rows?: number;
+  readonly error?: { readonly code: string; readonly message: string };
+  /** Per detector/rule counts of masked values, filled by the masking step. */
+  readonly masked?: Readonly<Record<string, number>>;
+}
+
+export interface StoredStatement extends StatementRecord {
+  readonly result?: StatementResult;
+}
+
+export interface SessionFilter {
+  readonly subject?: string;
+  readonly connection?: string;
+  readonly since?: Date;
+  readonly until?: Date;
+  readonly effect?: RecordedEffect;
+  readonly category?: string;
+  readonly text?: string;
+  readonly limit?: number;
+}
+
+export interface ServiceTokenRecord {
+  /** Token id (`jti`); the token itself is never stored. */
+  readonly id: string;
+  readonly subject: string;
+  readonly groups: readonly string[];
+  readonly agent: boolean;
+  readonly issuedAt: Date;
+  readonly expiresAt: Date;
+  readonly revokedAt?: Date;
+  readonly description?: string;
+}
