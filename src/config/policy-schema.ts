@@ -1,58 +1,155 @@
-// gatehouse.yaml `policies:` section. Policies bind principals to connections with ordered rules.
-// Documented field by field in docs/policy.md and docs/config.md.
+// gatehouse.yaml `policies:` and `policyDefaults:` sections. Policies bind principals to connections
+// with ordered rules. Documented field by field in docs/policy.md; evaluation lives in src/policy.
 
 import { z } from 'zod';
 import { SQL_CATEGORIES } from '../core/sql-statement.js';
+
+/** Rule ids the engine itself uses in decisions; a configured rule may not take one of them. */
+export const RESERVED_RULE_IDS = ['connection-access', 'default-deny', 'default-review', 'unparseable'] as const;
 
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, 'an id: letters, digits, _ . : -');
 
 /** Who a policy applies to. All given fields must match; an empty object matches everyone. */
 export const subjectMatchSchema = z
   .strictObject({
-    groups: z.array(z.string()).optional().describe('any of these groups'),
-    subjects: z.array(z.string()).optional().describe('any of these subjects (token `sub`)'),
-    tokenKinds: z.array(z.enum(['oidc', 'service'])).optional(),
+    groups: z.array(z.string()).min(1).optional().describe('any of these groups'),
+    subjects: z.array(z.string()).min(1).optional().describe('any of these subjects (token `sub`)'),
+    tokenKinds: z.array(z.enum(['oidc', 'service'])).min(1).optional(),
     agent: z.boolean().optional().describe('true: only AI-agent principals; false: only non-agents'),
   })
   .describe('principals the policy applies to');
 
-/** What a rule matches. All given fields must match (each list is any-of). */
-export const ruleMatchSchema = z.strictObject({
-  categories: z.array(z.enum(SQL_CATEGORIES)).optional().describe('SQL risk categories (any of)'),
-  kinds: z.array(z.string()).optional().describe('statement kinds, e.g. "drop table", "select"'),
-  tables: z
-    .array(z.string())
-    .optional()
-    .describe('tables the statement names: "table", "schema.table", wildcards "*" allowed'),
-  functions: z.array(z.string()).optional().describe('functions called anywhere in the statement'),
-  operations: z
-    .array(z.string())
-    .optional()
-    .describe('HTTP/AWS `service:Operation` patterns with "*" wildcards'),
-  methods: z.array(z.string()).optional().describe('HTTP methods'),
-  paths: z.array(z.string()).optional().describe('HTTP path globs ("*" one segment, "**" any)'),
-});
+/**
+ * `subjects:` is one matcher, or a list of matchers of which any may match (so "agent principals
+ * or members of ai-agents" is one policy rather than two copies of the same rules).
+ */
+export const subjectsSchema = z.union([subjectMatchSchema, z.array(subjectMatchSchema).min(1)]);
 
-export const ruleSchema = z.strictObject({
-  id,
-  effect: z.enum(['allow', 'deny', 'review']),
-  match: ruleMatchSchema.default({}),
-  message: z.string().optional().describe('shown to the client when the rule denies or holds'),
-  mode: z.enum(['hold', 'defer']).optional().describe('review mode (default hold)'),
-  approval: z.string().optional().describe('approval rule name for review effects'),
-  mask: z.union([z.boolean(), z.string()]).optional().describe('masking obligation (true or a profile)'),
-  rowCap: z.number().int().positive().optional(),
-});
+const SQL_MATCH_FIELDS = ['categories', 'kinds', 'tables', 'functions'] as const;
+const HTTP_MATCH_FIELDS = ['operations', 'methods', 'paths'] as const;
+
+/** `schema.name` or `name`, each part a glob where `*` matches any characters. */
+const namePattern = z
+  .string()
+  .min(1)
+  .refine((s) => s.split('.').length <= 2 && !s.split('.').some((part) => part === ''), {
+    message: 'a name pattern: "name" or "schema.name" ("*" wildcards allowed)',
+  });
+
+/** What a rule matches. All given fields must match (each list is any-of; see docs/policy.md for coverage). */
+export const ruleMatchSchema = z
+  .strictObject({
+    categories: z.array(z.enum(SQL_CATEGORIES)).min(1).optional().describe('SQL risk categories'),
+    kinds: z.array(z.string().min(1)).min(1).optional().describe('statement kinds, e.g. "drop table", "select"; "*" wildcards'),
+    tables: z
+      .array(namePattern)
+      .min(1)
+      .optional()
+      .describe('tables the statement names: "table", "schema.table", wildcards "*" allowed'),
+    functions: z.array(namePattern).min(1).optional().describe('functions called anywhere in the statement'),
+    operations: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe('HTTP/AWS `service:Operation` patterns with "*" wildcards'),
+    methods: z.array(z.string().min(1)).min(1).optional().describe('HTTP methods ("*" for any)'),
+    paths: z
+      .array(z.string().startsWith('/'))
+      .min(1)
+      .optional()
+      .describe('HTTP path globs ("*" one segment, "**" any number of segments)'),
+  })
+  .refine(
+    (m) => !(SQL_MATCH_FIELDS.some((f) => m[f] !== undefined) && HTTP_MATCH_FIELDS.some((f) => m[f] !== undefined)),
+    { message: 'a rule matches either SQL (categories, kinds, tables, functions) or HTTP (operations, methods, paths), not both' },
+  );
+
+export const ruleSchema = z
+  .strictObject({
+    id,
+    effect: z.enum(['allow', 'deny', 'review']),
+    match: ruleMatchSchema.default({}),
+    message: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('shown to the client when the rule denies or holds; {kind} {category} {rule} {connection} are filled in'),
+    mode: z.enum(['hold', 'defer']).optional().describe('review mode (default hold)'),
+    approval: z.string().optional().describe('approval rule name for review effects'),
+    mask: z.union([z.boolean(), z.string()]).optional().describe('masking obligation (true or a profile)'),
+    rowCap: z.number().int().positive().optional(),
+  })
+  .superRefine((r, ctx) => {
+    if (r.effect !== 'review' && (r.mode !== undefined || r.approval !== undefined)) {
+      ctx.addIssue({ code: 'custom', message: `rule ${r.id}: mode and approval apply only to effect review` });
+    }
+    if (r.effect === 'deny' && (r.mask !== undefined || r.rowCap !== undefined)) {
+      ctx.addIssue({ code: 'custom', message: `rule ${r.id}: mask and rowCap do not apply to effect deny` });
+    }
+    if ((RESERVED_RULE_IDS as readonly string[]).includes(r.id)) {
+      ctx.addIssue({ code: 'custom', message: `rule id ${r.id} is reserved for the engine's own decisions` });
+    }
+  });
 
 export const policySchema = z.strictObject({
   id,
   description: z.string().optional(),
-  subjects: subjectMatchSchema.default({}),
-  connections: z.array(z.string()).min(1).describe('connection names this policy grants; "*" for all'),
+  subjects: subjectsSchema.default({}),
+  connections: z.array(z.string().min(1)).min(1).describe('connection names this policy grants; "*" for all'),
   rules: z.array(ruleSchema).default([]),
 });
 
-export const policiesSchema = z.array(policySchema).default([]);
+/** Policy ids are unique, and a rule id names exactly one rule across all policies (decisions carry it). */
+export const policiesSchema = z
+  .array(policySchema)
+  .default([])
+  .superRefine((policies, ctx) => {
+    const policyIds = new Set<string>();
+    const ruleOwner = new Map<string, string>();
+    policies.forEach((p, i) => {
+      if (policyIds.has(p.id)) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `duplicate policy id ${p.id}` });
+      policyIds.add(p.id);
+      p.rules.forEach((r, j) => {
+        const owner = ruleOwner.get(r.id);
+        if (owner !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [i, 'rules', j, 'id'],
+            message: `duplicate rule id ${r.id} (also in policy ${owner}); a rule id must name one rule`,
+          });
+        } else ruleOwner.set(r.id, p.id);
+      });
+    });
+  });
 
+/**
+ * Per-connection policy settings. `effect`: what happens when no rule covers an action, `deny` (the
+ * default) or `review`. `searchPath`: where the policy assumes unqualified names live. Keys are
+ * connection names or "*"; an exact name wins over "*" (the entry as a whole, not field by field).
+ */
+export const policyDefaultSchema = z.union([
+  z.enum(['deny', 'review']),
+  z.strictObject({
+    effect: z.enum(['deny', 'review']),
+    mode: z.enum(['hold', 'defer']).optional().describe('review mode (default hold)'),
+    approval: z.string().optional().describe('approval rule name for default reviews'),
+    message: z.string().min(1).optional(),
+    searchPath: z
+      .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*$/, 'a schema name'))
+      .min(1)
+      .optional()
+      .describe('schemas unqualified names resolve through on this connection (default [public]; pg_catalog is implied first)'),
+  }),
+]);
+
+export const policyDefaultsSchema = z
+  .record(z.string().min(1), policyDefaultSchema)
+  .default({})
+  .describe('per-connection effect for actions no rule covers: deny (default) or review');
+
+export type SubjectMatchConfig = z.infer<typeof subjectMatchSchema>;
 export type PolicyConfig = z.infer<typeof policySchema>;
 export type RuleConfig = z.infer<typeof ruleSchema>;
+export type RuleMatchConfig = z.infer<typeof ruleMatchSchema>;
+export type PolicyDefaultConfig = z.infer<typeof policyDefaultSchema>;
+export type PolicyDefaultsConfig = z.infer<typeof policyDefaultsSchema>;

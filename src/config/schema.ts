@@ -2,7 +2,7 @@
 // is generated from this file (`npm run schema` → gatehouse.schema.json).
 
 import { z } from 'zod';
-import { policiesSchema } from './policy-schema.js';
+import { policiesSchema, policyDefaultsSchema } from './policy-schema.js';
 
 const duration = z
   .union([z.number().int().nonnegative(), z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration like 500ms, 10s, 5m, 8h, 30d')])
@@ -108,6 +108,7 @@ export const configSchema = z.strictObject({
     .default({ oidc: [], serviceTokens: { enabled: true, issuer: 'gatehouse', maxTtl: '30d' } }),
   connections: z.record(z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/), connectionSchema).default({}),
   policies: policiesSchema,
+  policyDefaults: policyDefaultsSchema,
   log: z
     .strictObject({ level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info') })
     .default({ level: 'info' }),

@@ -44,6 +44,8 @@ export interface SqlStatement {
   readonly functions: readonly string[];
   /** Set when the statement could not be parsed; such statements are always denied. */
   readonly parseError?: string;
+  /** For PREPARE, EXECUTE and DEALLOCATE: the prepared statement's name (`*` for DEALLOCATE ALL). */
+  readonly preparedName?: string;
   /** sqlcommenter-style key/value pairs found in comments (prompt lineage); not used for policy. */
   readonly comments?: Readonly<Record<string, string>>;
 }

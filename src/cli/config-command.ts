@@ -1,0 +1,34 @@
+// `gatehouse config check FILE` and `gatehouse config schema`: validate a config the way the
+// gateway would, with file/line errors, and print the JSON Schema for editors.
+
+import { Command } from 'commander';
+import { z } from 'zod';
+import { loadConfig } from '../config/load-config.js';
+import { configSchema } from '../config/schema.js';
+
+export function configCommand(): Command {
+  const cmd = new Command('config').description('check a gatehouse.yaml, or print its JSON Schema');
+  cmd
+    .command('check')
+    .description('validate a config file; exits 1 with file, line and field on error')
+    .argument('<file>', 'gatehouse.yaml to check')
+    .action(async (file: string) => {
+      try {
+        const { config, path } = await loadConfig(file);
+        const connections = Object.keys(config.connections);
+        process.stdout.write(
+          `${path}: OK (${connections.length} connection(s): ${connections.join(', ') || 'none'}; ${config.policies.length} polic${config.policies.length === 1 ? 'y' : 'ies'})\n`,
+        );
+      } catch (e) {
+        process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+        process.exitCode = 1;
+      }
+    });
+  cmd
+    .command('schema')
+    .description('print the JSON Schema of gatehouse.yaml (for editor validation)')
+    .action(() => {
+      process.stdout.write(`${JSON.stringify(z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }), null, 2)}\n`);
+    });
+  return cmd;
+}

@@ -1,0 +1,75 @@
+// The `gatehouse` command. Each subcommand lives in its own file; this file only assembles them and
+// opens the config/store for the ones that need it.
+
+import { Command } from 'commander';
+import path from 'node:path';
+import { loadConfig } from '../config/load-config.js';
+import { createAuthenticator } from '../identity/index.js';
+import { createLogger } from '../logger.js';
+import { resolveSecret } from '../secrets/secret-ref.js';
+import { createPostgresClassifier } from '../sql/postgres/index.js';
+import { openStore } from '../store/index.js';
+import { configCommand } from './config-command.js';
+import { configPath, loadCliConfig } from './config-file.js';
+import { demoCommand } from './demo-command.js';
+import { policyCommand } from './policy-command.js';
+import { secretCommand } from './secret-command.js';
+import { sessionsCommand } from './sessions-command.js';
+import { startCommand } from './start-command.js';
+import { tokenCommand } from './token-command.js';
+
+async function openStoreFor(explicit?: string) {
+  const loaded = await loadCliConfig(explicit);
+  const { config, baseDir } = loaded;
+  const store = await openStore(config.store, config.dataDir, async (ref) =>
+    (await resolveSecret('file' in ref ? { file: path.resolve(baseDir, ref.file) } : ref)).reveal(),
+  );
+  return { loaded, store };
+}
+
+export function buildCli(): Command {
+  const program = new Command('gatehouse')
+    .description('Gatehouse: an identity-aware gateway between AI agents and production resources')
+    .option('-c, --config <file>', 'gatehouse.yaml (default: $GATEHOUSE_CONFIG or ./gatehouse.yaml)')
+    .showHelpAfterError();
+
+  program.addCommand(demoCommand());
+  program.addCommand(startCommand());
+  program.addCommand(configCommand());
+  program.addCommand(
+    tokenCommand({
+      async open(explicit) {
+        const { loaded, store } = await openStoreFor(explicit);
+        const built = await createAuthenticator(loaded.config.identity, {
+          dataDir: loaded.config.dataDir,
+          tokenStore: store,
+          logger: createLogger('warn'),
+        });
+        if (!built.issuer) {
+          await store.close();
+          throw new Error('service tokens are disabled in this configuration (identity.serviceTokens.enabled)');
+        }
+        return { issuer: built.issuer, tokenStore: store, close: () => store.close() };
+      },
+    }),
+  );
+  program.addCommand(secretCommand());
+  program.addCommand(
+    sessionsCommand({
+      async openStore(explicit) {
+        return (await openStoreFor(explicit)).store;
+      },
+    }),
+  );
+  program.addCommand(
+    policyCommand({
+      loadConfig: async (file: string) => (await loadConfig(configPath(file))).config,
+      createClassifier: () => createPostgresClassifier(),
+    }),
+  );
+  return program;
+}
+
+export async function runCli(argv: readonly string[]): Promise<void> {
+  await buildCli().parseAsync([...argv], { from: 'user' });
+}

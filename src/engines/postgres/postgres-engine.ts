@@ -1,0 +1,78 @@
+// The PostgreSQL engine: a listener that speaks the PostgreSQL wire protocol to clients and relays
+// to the configured upstream through the gate. Connection limits and TLS live here; policy does not.
+
+import net from 'node:net';
+import type { Logger } from '../../core/ports.js';
+import type { SqlClassifier } from '../../core/sql-statement.js';
+import type { Gate } from '../../gate/gate.js';
+import { SqlState, encode } from '../../wire/postgres/index.js';
+import type { Engine, ListeningAddress } from '../engine.js';
+import { CancelRegistry, ClientConnection, type ListenerSettings } from './client-connection.js';
+import type { UpstreamTarget } from './upstream-connection.js';
+
+export interface PostgresEngineOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly maxConnections: number;
+  readonly gate: Gate;
+  readonly classifier: SqlClassifier;
+  readonly logger: Logger;
+  /** Read on every new connection, so a reload applies to new sessions. */
+  readonly settings: () => ListenerSettings;
+  readonly resolveConnection: (name: string) => UpstreamTarget | undefined;
+}
+
+export class PostgresEngine implements Engine {
+  readonly protocol = 'postgres';
+  private readonly server: net.Server;
+  private readonly connections = new Set<ClientConnection>();
+  private readonly cancels = new CancelRegistry();
+
+  constructor(private readonly options: PostgresEngineOptions) {
+    this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.server.on('error', (err) => options.logger.error({ err: err.message }, 'postgres listener error'));
+  }
+
+  get liveSessions(): number {
+    return this.connections.size;
+  }
+
+  private accept(socket: net.Socket): void {
+    if (this.connections.size >= this.options.maxConnections) {
+      // Answer like PostgreSQL does when max_connections is reached (53300), then close.
+      socket.on('error', () => undefined);
+      socket.end(encode.errorResponse({ severity: 'FATAL', code: SqlState.TooManyConnections, message: 'Gatehouse: too many connections' }));
+      return;
+    }
+    const conn = new ClientConnection(
+      socket,
+      {
+        gate: this.options.gate,
+        classifier: this.options.classifier,
+        logger: this.options.logger,
+        settings: this.options.settings,
+        resolveConnection: this.options.resolveConnection,
+        cancels: this.cancels,
+      },
+      (c) => this.connections.delete(c),
+    );
+    this.connections.add(conn);
+  }
+
+  start(): Promise<ListeningAddress> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.options.port, this.options.host, () => {
+        this.server.off('error', reject);
+        const addr = this.server.address() as net.AddressInfo;
+        resolve({ host: addr.address, port: addr.port });
+      });
+    });
+  }
+
+  async stop(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const c of [...this.connections]) c.fatal(SqlState.AdminShutdown, 'Gatehouse is shutting down');
+    await closed;
+  }
+}

@@ -1,0 +1,272 @@
+// Opens the gateway's own connection to an upstream PostgreSQL and logs in with the credential the
+// gateway holds (SCRAM-SHA-256, MD5 or cleartext; TLS with verify-full when configured).
+// The password never leaves this module except inside the authentication exchange.
+
+import net from 'node:net';
+import tls from 'node:tls';
+import { readFileSync } from 'node:fs';
+import {
+  BackendCode,
+  FrameReader,
+  ScramSha256Client,
+  decodeAuthentication,
+  decodeBackendKeyData,
+  decodeErrorFields,
+  decodeParameterStatus,
+  decodeReadyForQuery,
+  encode,
+  md5PasswordResponse,
+  type ErrorFields,
+  type Frame,
+  type TransactionStatus,
+} from '../../wire/postgres/index.js';
+
+export interface UpstreamTarget {
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
+  readonly user: string;
+  /** Reveals the upstream password only when the server asks for it. */
+  readonly password?: () => string;
+  readonly tls: { readonly mode: 'disable' | 'require' | 'verify-ca' | 'verify-full'; readonly ca?: string; readonly serverName?: string };
+  readonly connectTimeoutMs: number;
+}
+
+export interface UpstreamSession {
+  readonly socket: net.Socket;
+  /** Frames already received after ReadyForQuery (normally none), and the reader to continue with. */
+  readonly reader: FrameReader;
+  readonly parameters: ReadonlyMap<string, string>;
+  readonly processId: number;
+  readonly secretKey: Buffer;
+  readonly transactionStatus: TransactionStatus;
+}
+
+/** An error from the upstream login; `fields` holds the server's ErrorResponse when there was one. */
+export class UpstreamError extends Error {
+  override readonly name = 'UpstreamError';
+  constructor(
+    message: string,
+    readonly fields?: ErrorFields,
+  ) {
+    super(message);
+  }
+}
+
+function connectTcp(target: UpstreamTarget): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: target.host, port: target.port });
+    socket.setNoDelay(true);
+    const onError = (err: Error) => {
+      socket.destroy();
+      reject(new UpstreamError(`could not connect to upstream: ${err.message}`));
+    };
+    socket.once('error', onError);
+    socket.once('connect', () => {
+      socket.off('error', onError);
+      resolve(socket);
+    });
+  });
+}
+
+function readOneByte(socket: net.Socket): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      cleanup();
+      if (d.length !== 1) reject(new UpstreamError('unexpected answer to SSLRequest'));
+      else resolve(d[0]!);
+    };
+    const onError = (e: Error) => {
+      cleanup();
+      reject(new UpstreamError(`upstream closed during TLS negotiation: ${e.message}`));
+    };
+    const onClose = () => {
+      cleanup();
+      reject(new UpstreamError('upstream closed during TLS negotiation'));
+    };
+    const cleanup = () => {
+      socket.off('data', onData);
+      socket.off('error', onError);
+      socket.off('close', onClose);
+    };
+    socket.on('data', onData);
+    socket.on('error', onError);
+    socket.on('close', onClose);
+  });
+}
+
+async function negotiateTls(socket: net.Socket, target: UpstreamTarget): Promise<net.Socket> {
+  if (target.tls.mode === 'disable') return socket;
+  socket.write(encode.sslRequest());
+  const answer = await readOneByte(socket);
+  if (answer !== 0x53 /* 'S' */) {
+    socket.destroy();
+    throw new UpstreamError('upstream does not support TLS but the connection requires it');
+  }
+  const verify = target.tls.mode === 'verify-ca' || target.tls.mode === 'verify-full';
+  const servername = target.tls.serverName ?? (net.isIP(target.host) ? undefined : target.host);
+  return new Promise((resolve, reject) => {
+    const secure = tls.connect({
+      socket,
+      servername,
+      ca: target.tls.ca ? readFileSync(target.tls.ca) : undefined,
+      rejectUnauthorized: verify,
+      // verify-ca checks the chain only; verify-full also checks the host name (libpq semantics).
+      checkServerIdentity:
+        target.tls.mode === 'verify-full'
+          ? (_host, cert) => tls.checkServerIdentity(target.tls.serverName ?? target.host, cert)
+          : () => undefined,
+    });
+    secure.once('secureConnect', () => {
+      secure.removeAllListeners('error');
+      resolve(secure);
+    });
+    secure.once('error', (err: Error) => {
+      socket.destroy();
+      reject(new UpstreamError(`TLS to upstream failed: ${err.message}`));
+    });
+  });
+}
+
+/** Connects and authenticates; resolves at the first ReadyForQuery. */
+export async function openUpstream(
+  target: UpstreamTarget,
+  startupParams: Readonly<Record<string, string>>,
+  maxMessageBytes: number,
+): Promise<UpstreamSession> {
+  const timeout = new Promise<never>((_, reject) => {
+    const t = setTimeout(() => reject(new UpstreamError('timed out connecting to upstream')), target.connectTimeoutMs);
+    t.unref();
+  });
+  let socket: net.Socket | undefined;
+  try {
+    return await Promise.race([
+      (async () => {
+        socket = await connectTcp(target);
+        socket = await negotiateTls(socket, target);
+        return await login(socket, target, startupParams, maxMessageBytes);
+      })(),
+      timeout,
+    ]);
+  } catch (e) {
+    socket?.destroy();
+    throw e instanceof UpstreamError ? e : new UpstreamError(e instanceof Error ? e.message : String(e));
+  }
+}
+
+function login(
+  socket: net.Socket,
+  target: UpstreamTarget,
+  startupParams: Readonly<Record<string, string>>,
+  maxMessageBytes: number,
+): Promise<UpstreamSession> {
+  return new Promise((resolve, reject) => {
+    const reader = new FrameReader(maxMessageBytes);
+    const parameters = new Map<string, string>();
+    let processId = 0;
+    let secretKey: Buffer = Buffer.alloc(4);
+    let scram: ScramSha256Client | undefined;
+    const password = (): string => {
+      const p = target.password?.();
+      if (p === undefined) throw new UpstreamError('upstream asked for a password but the connection has none configured');
+      return p;
+    };
+    const fail = (err: unknown) => {
+      cleanup();
+      reject(err instanceof UpstreamError ? err : new UpstreamError(err instanceof Error ? err.message : String(err)));
+    };
+    const onFrame = (f: Frame): boolean => {
+      switch (f.type) {
+        case BackendCode.Authentication: {
+          const auth = decodeAuthentication(f.body);
+          switch (auth.kind) {
+            case 'ok':
+              break;
+            case 'cleartext':
+              socket.write(encode.passwordMessage(password()));
+              break;
+            case 'md5':
+              socket.write(encode.passwordMessage(md5PasswordResponse(target.user, password(), auth.salt)));
+              break;
+            case 'sasl':
+              if (!auth.mechanisms.includes('SCRAM-SHA-256')) {
+                throw new UpstreamError(`upstream offers no supported SASL mechanism (${auth.mechanisms.join(', ')})`);
+              }
+              scram = new ScramSha256Client(password());
+              socket.write(encode.saslInitialResponse(scram.mechanism, scram.clientFirst()));
+              break;
+            case 'sasl-continue':
+              if (!scram) throw new UpstreamError('unexpected SASL continue');
+              socket.write(encode.saslResponse(scram.clientFinal(auth.data)));
+              break;
+            case 'sasl-final':
+              if (!scram) throw new UpstreamError('unexpected SASL final');
+              scram.verifyServerFinal(auth.data);
+              break;
+            case 'unsupported':
+              throw new UpstreamError(`upstream requested unsupported authentication method ${auth.code}`);
+          }
+          return false;
+        }
+        case BackendCode.ParameterStatus: {
+          const p = decodeParameterStatus(f.body);
+          parameters.set(p.name, p.value);
+          return false;
+        }
+        case BackendCode.BackendKeyData: {
+          const k = decodeBackendKeyData(f.body);
+          processId = k.processId;
+          secretKey = k.secretKey;
+          return false;
+        }
+        case BackendCode.ErrorResponse: {
+          const fields = decodeErrorFields(f.body);
+          throw new UpstreamError(`upstream refused the gateway's login: ${fields.M ?? 'error'}`, fields);
+        }
+        case BackendCode.NoticeResponse:
+        case BackendCode.NegotiateProtocolVersion:
+          return false;
+        case BackendCode.ReadyForQuery: {
+          const transactionStatus = decodeReadyForQuery(f.body);
+          cleanup();
+          resolve({ socket, reader, parameters, processId, secretKey, transactionStatus });
+          return true;
+        }
+        default:
+          throw new UpstreamError(`unexpected message ${String.fromCharCode(f.type)} during upstream login`);
+      }
+    };
+    const onData = (chunk: Buffer) => {
+      try {
+        reader.push(chunk);
+        for (let f = reader.next(); f; f = reader.next()) if (onFrame(f)) return;
+      } catch (e) {
+        fail(e);
+      }
+    };
+    const onError = (e: Error) => fail(new UpstreamError(`upstream connection error: ${e.message}`));
+    const onClose = () => fail(new UpstreamError('upstream closed the connection during login'));
+    const cleanup = () => {
+      socket.off('data', onData);
+      socket.off('error', onError);
+      socket.off('close', onClose);
+    };
+    socket.on('data', onData);
+    socket.on('error', onError);
+    socket.on('close', onClose);
+    socket.write(encode.startupMessage({ ...startupParams, user: target.user, database: target.database }));
+  });
+}
+
+/** Sends a CancelRequest for an upstream backend on a new connection (55.2.7). */
+export async function cancelUpstream(target: UpstreamTarget, processId: number, secretKey: Buffer): Promise<void> {
+  const socket = await connectTcp(target);
+  try {
+    const s = await negotiateTls(socket, target);
+    await new Promise<void>((resolve) => {
+      s.end(encode.cancelRequest(processId, secretKey), () => resolve());
+    });
+  } finally {
+    socket.destroy();
+  }
+}

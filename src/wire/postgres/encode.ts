@@ -1,0 +1,135 @@
+// Encoders for the messages Gatehouse itself writes, in both directions (protocol 3.0, 55.7).
+// Built from the spec's message layouts; every length field is computed, never hand-written.
+
+import { ErrorField, StartupCode, type TransactionStatus } from './message-codes.js';
+
+function typed(type: string, body: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(5 + body.length);
+  out[0] = type.charCodeAt(0);
+  out.writeInt32BE(4 + body.length, 1);
+  body.copy(out, 5);
+  return out;
+}
+
+function cstr(s: string): Buffer {
+  return Buffer.from(`${s}\0`, 'utf8');
+}
+
+function int32(n: number): Buffer {
+  const b = Buffer.allocUnsafe(4);
+  b.writeInt32BE(n, 0);
+  return b;
+}
+
+// ---- backend messages (gateway → client) ----
+
+export function authenticationOk(): Buffer {
+  return typed('R', int32(0));
+}
+
+export function authenticationCleartextPassword(): Buffer {
+  return typed('R', int32(3));
+}
+
+export function parameterStatus(name: string, value: string): Buffer {
+  return typed('S', Buffer.concat([cstr(name), cstr(value)]));
+}
+
+export function backendKeyData(processId: number, secretKey: Buffer): Buffer {
+  return typed('K', Buffer.concat([int32(processId), secretKey]));
+}
+
+export function readyForQuery(status: TransactionStatus): Buffer {
+  return typed('Z', Buffer.from(status, 'latin1'));
+}
+
+export interface ErrorFieldsInput {
+  readonly severity: 'ERROR' | 'FATAL' | 'PANIC' | 'WARNING' | 'NOTICE' | 'DEBUG' | 'INFO' | 'LOG';
+  readonly code: string;
+  readonly message: string;
+  readonly detail?: string;
+  readonly hint?: string;
+}
+
+function fieldsBody(f: ErrorFieldsInput): Buffer {
+  const parts: Buffer[] = [];
+  const add = (code: number, v: string | undefined) => {
+    if (v === undefined) return;
+    parts.push(Buffer.from([code]), cstr(v));
+  };
+  add(ErrorField.Severity, f.severity);
+  add(ErrorField.SeverityV, f.severity);
+  add(ErrorField.Code, f.code);
+  add(ErrorField.Message, f.message);
+  add(ErrorField.Detail, f.detail);
+  add(ErrorField.Hint, f.hint);
+  parts.push(Buffer.from([0]));
+  return Buffer.concat(parts);
+}
+
+export function errorResponse(f: ErrorFieldsInput): Buffer {
+  return typed('E', fieldsBody(f));
+}
+
+export function noticeResponse(f: ErrorFieldsInput): Buffer {
+  return typed('N', fieldsBody(f));
+}
+
+/** Re-encodes decoded error/notice fields (after masking), preserving every field. */
+export function fieldsMessage(type: 'E' | 'N', fields: Readonly<Record<string, string>>): Buffer {
+  const parts: Buffer[] = [];
+  for (const [k, v] of Object.entries(fields)) parts.push(Buffer.from([k.charCodeAt(0)]), cstr(v));
+  parts.push(Buffer.from([0]));
+  return typed(type, Buffer.concat(parts));
+}
+
+/** NegotiateProtocolVersion: newest minor version we support, and the options we did not recognise. */
+export function negotiateProtocolVersion(minor: number, unrecognised: readonly string[]): Buffer {
+  return typed('v', Buffer.concat([int32((3 << 16) | minor), int32(unrecognised.length), ...unrecognised.map(cstr)]));
+}
+
+// ---- frontend messages (gateway → upstream) ----
+
+export function startupMessage(params: Readonly<Record<string, string>>): Buffer {
+  const body = Buffer.concat([
+    int32(StartupCode.ProtocolV3),
+    ...Object.entries(params).flatMap(([k, v]) => [cstr(k), cstr(v)]),
+    Buffer.from([0]),
+  ]);
+  return Buffer.concat([int32(4 + body.length), body]);
+}
+
+export function sslRequest(): Buffer {
+  return Buffer.concat([int32(8), int32(StartupCode.SSLRequest)]);
+}
+
+export function cancelRequest(processId: number, secretKey: Buffer): Buffer {
+  return Buffer.concat([int32(12 + secretKey.length), int32(StartupCode.CancelRequest), int32(processId), secretKey]);
+}
+
+export function passwordMessage(password: string): Buffer {
+  return typed('p', cstr(password));
+}
+
+export function saslInitialResponse(mechanism: string, data: Buffer): Buffer {
+  return typed('p', Buffer.concat([cstr(mechanism), int32(data.length), data]));
+}
+
+export function saslResponse(data: Buffer): Buffer {
+  return typed('p', data);
+}
+
+export function query(text: string): Buffer {
+  return typed('Q', cstr(text));
+}
+
+export function parse(name: string, text: string, paramTypes: readonly number[] = []): Buffer {
+  const types = Buffer.allocUnsafe(2 + 4 * paramTypes.length);
+  types.writeInt16BE(paramTypes.length, 0);
+  paramTypes.forEach((t, i) => types.writeInt32BE(t, 2 + 4 * i));
+  return typed('P', Buffer.concat([cstr(name), cstr(text), types]));
+}
+
+export function terminate(): Buffer {
+  return typed('X', Buffer.alloc(0));
+}

@@ -1,0 +1,93 @@
+// Incremental framer for PostgreSQL protocol messages: bytes in → whole frames out. Pure: no
+// sockets. A partial frame waits for more bytes; an invalid or oversized length is a ProtocolError.
+
+import { ProtocolError } from './protocol-error.js';
+
+/** PostgreSQL's own MAX_STARTUP_PACKET_LENGTH (src/include/libpq/pqcomm.h). */
+export const MAX_STARTUP_PACKET_BYTES = 10_000;
+
+export interface Frame {
+  /** Message type byte; 0 for untyped startup-phase packets. */
+  readonly type: number;
+  /** Payload after the type byte and length. */
+  readonly body: Buffer;
+  /** The whole frame as received (type + length + payload), for relaying unchanged. */
+  readonly raw: Buffer;
+}
+
+export class FrameReader {
+  private buf: Buffer = Buffer.alloc(0);
+  private pos = 0;
+  /** Chunks held while a large frame is still arriving, so we concatenate once, not per chunk. */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private needed = 0;
+
+  constructor(
+    private readonly maxMessageBytes: number,
+    /** Startup phase: packets have no type byte. Switch off with `startupDone()`. */
+    private startup = false,
+  ) {}
+
+  /** After the startup packet, messages carry a type byte. */
+  startupDone(): void {
+    this.startup = false;
+  }
+
+  get buffered(): number {
+    return this.buf.length - this.pos + this.pendingBytes;
+  }
+
+  push(chunk: Buffer): void {
+    if (this.pendingBytes > 0 || this.needed > 0) {
+      this.pending.push(chunk);
+      this.pendingBytes += chunk.length;
+      if (this.pendingBytes + (this.buf.length - this.pos) < this.needed) return;
+      this.buf = Buffer.concat([this.buf.subarray(this.pos), ...this.pending]);
+      this.pos = 0;
+      this.pending = [];
+      this.pendingBytes = 0;
+      this.needed = 0;
+      return;
+    }
+    if (this.pos >= this.buf.length) {
+      this.buf = chunk;
+      this.pos = 0;
+    } else {
+      this.buf = Buffer.concat([this.buf.subarray(this.pos), chunk]);
+      this.pos = 0;
+    }
+  }
+
+  /** The next complete frame, or undefined when more bytes are needed. */
+  next(): Frame | undefined {
+    if (this.needed > 0) return undefined;
+    const avail = this.buf.length - this.pos;
+    const header = this.startup ? 4 : 5;
+    if (avail < header) {
+      if (avail > 0) this.needed = header;
+      return undefined;
+    }
+    const p = this.pos;
+    const type = this.startup ? 0 : this.buf[p]!;
+    const len = this.buf.readInt32BE(this.startup ? p : p + 1);
+    if (this.startup) {
+      if (len < 8 || len > MAX_STARTUP_PACKET_BYTES) throw new ProtocolError(`invalid startup packet length ${len}`);
+    } else if (len < 4) {
+      throw new ProtocolError(`invalid message length ${len}`);
+    } else if (len - 4 > this.maxMessageBytes) {
+      throw new ProtocolError(
+        `message of ${len - 4} bytes exceeds the limit of ${this.maxMessageBytes} bytes`,
+        true,
+      );
+    }
+    const total = this.startup ? len : len + 1;
+    if (avail < total) {
+      this.needed = total;
+      return undefined;
+    }
+    const raw = this.buf.subarray(p, p + total);
+    this.pos = p + total;
+    return { type, body: raw.subarray(header), raw };
+  }
+}
