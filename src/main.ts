@@ -5,6 +5,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
+import { buildHttpApi, startHttpServer, type RunningHttp } from './api/http-server.js';
 import { unavailableApprover } from './approvals/unavailable-approver.js';
 import { loadConfig, type LoadedConfig } from './config/load-config.js';
 import { toMs, type GatehouseConfig, type SecretRef } from './config/schema.js';
@@ -32,6 +33,7 @@ export interface GatewayOptions {
 
 export interface Gateway {
   readonly postgres?: ListeningAddress;
+  readonly http?: ListeningAddress;
   readonly store: OpenedStore;
   readonly identity: BuiltAuthenticator;
   readonly logger: Logger;
@@ -97,6 +99,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
   const config: GatehouseConfig = loaded.config;
   const logger = options.logger ?? createLogger(config.log.level);
   let snapshot = await buildSnapshot(loaded, env);
+  let currentConfig = config;
   const store = await openStore(config.store, config.dataDir, async (ref) => (await resolveSecret(absoluteRef(ref, loaded.baseDir), env)).reveal());
   const identity = await createAuthenticator(config.identity, { dataDir: config.dataDir, tokenStore: store, logger });
   const classifier = await createPostgresClassifier();
@@ -128,10 +131,26 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     logger.info({ address: `${postgresAddress.host}:${postgresAddress.port}` }, 'postgres listener started');
   }
 
+  let http: RunningHttp | undefined;
+  const httpl = config.listeners.http;
+  if (httpl) {
+    const { host, port } = parseHostPort(httpl.address);
+    const app = buildHttpApi({
+      authenticator: identity.authenticator,
+      store,
+      logger,
+      adminGroups: () => currentConfig.api.adminGroups,
+      liveSessions: () => postgres?.liveSessions ?? 0,
+    });
+    http = await startHttpServer(app, host, port);
+    logger.info({ address: `${host}:${http.port}` }, 'http listener started');
+  }
+
   const reload = async (): Promise<{ ok: true } | { ok: false; error: string }> => {
     try {
       const next = await loadConfig(loaded.path, env);
       snapshot = await buildSnapshot(next, env);
+      currentConfig = next.config;
       logger.info({ config: loaded.path, policyVersion: snapshot.policy.version }, 'configuration reloaded');
       return { ok: true };
     } catch (e) {
@@ -152,6 +171,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
 
   return {
     ...(postgresAddress ? { postgres: postgresAddress } : {}),
+    ...(http && httpl ? { http: { host: parseHostPort(httpl.address).host, port: http.port } } : {}),
     store,
     identity,
     logger,
@@ -159,6 +179,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     async stop() {
       watcher?.close();
       await postgres?.stop();
+      await http?.close();
       await store.close();
     },
   };

@@ -85,5 +85,17 @@ export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.
   }
   const config = parseConfigText(text, abs, env);
   const baseDir = path.dirname(abs);
-  return { config: { ...config, dataDir: path.resolve(baseDir, config.dataDir) }, path: abs, baseDir };
+  const dataDir = path.resolve(baseDir, config.dataDir);
+  // Paths in the file are relative to the file, so a config works from any working directory.
+  const st = config.identity.serviceTokens;
+  return {
+    config: {
+      ...config,
+      dataDir,
+      store: config.store.kind === 'sqlite' && config.store.path ? { ...config.store, path: path.resolve(baseDir, config.store.path) } : config.store,
+      identity: { ...config.identity, serviceTokens: st.keyFile ? { ...st, keyFile: path.resolve(baseDir, st.keyFile) } : st },
+    },
+    path: abs,
+    baseDir,
+  };
 }

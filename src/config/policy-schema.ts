@@ -5,7 +5,12 @@ import { z } from 'zod';
 import { SQL_CATEGORIES } from '../core/sql-statement.js';
 
 /** Rule ids the engine itself uses in decisions; a configured rule may not take one of them. */
-export const RESERVED_RULE_IDS = ['connection-access', 'default-deny', 'default-review', 'unparseable'] as const;
+export const RESERVED_RULE_IDS = [
+  'connection-access',
+  'default-deny',
+  'default-review',
+  'unparseable',
+] as const;
 
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, 'an id: letters, digits, _ . : -');
 
@@ -14,7 +19,10 @@ export const subjectMatchSchema = z
   .strictObject({
     groups: z.array(z.string()).min(1).optional().describe('any of these groups'),
     subjects: z.array(z.string()).min(1).optional().describe('any of these subjects (token `sub`)'),
-    tokenKinds: z.array(z.enum(['oidc', 'service'])).min(1).optional(),
+    tokenKinds: z
+      .array(z.enum(['oidc', 'service']))
+      .min(1)
+      .optional(),
     agent: z.boolean().optional().describe('true: only AI-agent principals; false: only non-agents'),
   })
   .describe('principals the policy applies to');
@@ -40,7 +48,11 @@ const namePattern = z
 export const ruleMatchSchema = z
   .strictObject({
     categories: z.array(z.enum(SQL_CATEGORIES)).min(1).optional().describe('SQL risk categories'),
-    kinds: z.array(z.string().min(1)).min(1).optional().describe('statement kinds, e.g. "drop table", "select"; "*" wildcards'),
+    kinds: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe('statement kinds, e.g. "drop table", "select"; "*" wildcards'),
     tables: z
       .array(namePattern)
       .min(1)
@@ -60,8 +72,14 @@ export const ruleMatchSchema = z
       .describe('HTTP path globs ("*" one segment, "**" any number of segments)'),
   })
   .refine(
-    (m) => !(SQL_MATCH_FIELDS.some((f) => m[f] !== undefined) && HTTP_MATCH_FIELDS.some((f) => m[f] !== undefined)),
-    { message: 'a rule matches either SQL (categories, kinds, tables, functions) or HTTP (operations, methods, paths), not both' },
+    (m) =>
+      !(
+        SQL_MATCH_FIELDS.some((f) => m[f] !== undefined) && HTTP_MATCH_FIELDS.some((f) => m[f] !== undefined)
+      ),
+    {
+      message:
+        'a rule matches either SQL (categories, kinds, tables, functions) or HTTP (operations, methods, paths), not both',
+    },
   );
 
 export const ruleSchema = z
@@ -73,7 +91,9 @@ export const ruleSchema = z
       .string()
       .min(1)
       .optional()
-      .describe('shown to the client when the rule denies or holds; {kind} {category} {rule} {connection} are filled in'),
+      .describe(
+        'shown to the client when the rule denies or holds; {kind} {category} {rule} {connection} are filled in',
+      ),
     mode: z.enum(['hold', 'defer']).optional().describe('review mode (default hold)'),
     approval: z.string().optional().describe('approval rule name for review effects'),
     mask: z.union([z.boolean(), z.string()]).optional().describe('masking obligation (true or a profile)'),
@@ -81,7 +101,10 @@ export const ruleSchema = z
   })
   .superRefine((r, ctx) => {
     if (r.effect !== 'review' && (r.mode !== undefined || r.approval !== undefined)) {
-      ctx.addIssue({ code: 'custom', message: `rule ${r.id}: mode and approval apply only to effect review` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `rule ${r.id}: mode and approval apply only to effect review`,
+      });
     }
     if (r.effect === 'deny' && (r.mask !== undefined || r.rowCap !== undefined)) {
       ctx.addIssue({ code: 'custom', message: `rule ${r.id}: mask and rowCap do not apply to effect deny` });
@@ -107,7 +130,8 @@ export const policiesSchema = z
     const policyIds = new Set<string>();
     const ruleOwner = new Map<string, string>();
     policies.forEach((p, i) => {
-      if (policyIds.has(p.id)) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `duplicate policy id ${p.id}` });
+      if (policyIds.has(p.id))
+        ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `duplicate policy id ${p.id}` });
       policyIds.add(p.id);
       p.rules.forEach((r, j) => {
         const owner = ruleOwner.get(r.id);
@@ -138,7 +162,9 @@ export const policyDefaultSchema = z.union([
       .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*$/, 'a schema name'))
       .min(1)
       .optional()
-      .describe('schemas unqualified names resolve through on this connection (default [public]; pg_catalog is implied first)'),
+      .describe(
+        'schemas unqualified names resolve through on this connection (default [public]; pg_catalog is implied first)',
+      ),
   }),
 ]);
 

@@ -109,6 +109,14 @@ export const configSchema = z.strictObject({
   connections: z.record(z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/), connectionSchema).default({}),
   policies: policiesSchema,
   policyDefaults: policyDefaultsSchema,
+  api: z
+    .strictObject({
+      adminGroups: z
+        .array(z.string())
+        .default(['dba', 'gatehouse-admins'])
+        .describe('groups whose non-agent members may read records and manage the gateway over HTTP'),
+    })
+    .default({ adminGroups: ['dba', 'gatehouse-admins'] }),
   log: z
     .strictObject({ level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info') })
     .default({ level: 'info' }),

@@ -11,7 +11,6 @@
 //   (engine)     8. mask           every value the client sees goes through the admission's masker
 //   settle:      9. record result  rows, errors, timing, masking counts — as the client saw them
 
-import { randomUUID } from 'node:crypto';
 import type { Action } from '../core/action.js';
 import type { Decision } from '../core/decision.js';
 import { ERROR_CODES, GatewayError, isGatewayError } from '../core/errors.js';
@@ -19,6 +18,7 @@ import type { Identity } from '../core/identity.js';
 import { passThroughMasker, type MaskerFactory, type ResultMasker } from '../core/masking.js';
 import type { Approver, Authenticator, Logger, PolicyDecider, SessionStore } from '../core/ports.js';
 import type { SessionRecord, StatementResult } from '../core/records.js';
+import { statementId as makeStatementId, uuidv7 } from './ids.js';
 
 export interface GateDeps {
   readonly authenticator: Authenticator;
@@ -83,7 +83,7 @@ export class Gate {
     }
     // 3. record the session start
     const record: SessionRecord = {
-      id: randomUUID(),
+      id: uuidv7(),
       startedAt: this.now(),
       subject: identity.subject,
       groups: identity.groups,
@@ -139,7 +139,7 @@ export class GateSession {
   }
 
   async admit(action: Action, options: AdmitOptions = {}): Promise<Admission> {
-    const statementId = `${this.record.id}:${++this.seq}`;
+    const statementId = makeStatementId(this.record.id, ++this.seq);
     const seq = this.seq;
     // 4. decide
     const decision = options.decision ?? this.decide(action);

@@ -150,7 +150,6 @@ export class ClientConnection {
   private key: { processId: number; secretKey: Buffer } | undefined;
   private tracker: ResponseTracker | undefined;
   private processing = false;
-  private readonly queue: Frame[] = [];
   /** After refusing an extended-protocol message: ignore client messages until Sync (55.2.3). */
   private skipUntilSync = false;
   private readonly prepared = new Map<string, PreparedInfo>();
@@ -187,22 +186,20 @@ export class ClientConnection {
   private onClientData(chunk: Buffer): void {
     if (this.phase === 'closed') return;
     this.touch();
-    try {
-      this.reader.push(chunk);
-      for (let f = this.reader.next(); f; f = this.reader.next()) this.queue.push(f);
-    } catch (e) {
-      this.protocolFailure(e);
-      return;
-    }
+    this.reader.push(chunk);
     if (!this.processing) void this.pump();
   }
 
-  /** Handles queued client frames one at a time; the socket is paused while a gate call is pending. */
+  /**
+   * Handles client frames one at a time, extracting each only after the previous one is handled
+   * (the startup packet changes the framing). The socket is paused while a gate call is pending.
+   */
   private async pump(): Promise<void> {
     this.processing = true;
     try {
-      while (this.queue.length > 0 && !this.isClosed) {
-        const f = this.queue.shift()!;
+      while (!this.isClosed) {
+        const f = this.reader.next();
+        if (!f) break;
         const pending = this.handleFrame(f);
         if (pending) {
           this.socket.pause();
@@ -245,7 +242,7 @@ export class ClientConnection {
         }
         // Bytes after SSLRequest and before the handshake would be plaintext injected into the TLS
         // session (CVE-2021-23214): refuse them.
-        if (this.reader.buffered > 0 || this.queue.length > 0) {
+        if (this.reader.buffered > 0) {
           this.fatal(SqlState.ProtocolViolation, 'unexpected data after SSLRequest');
           return;
         }

@@ -1,0 +1,106 @@
+// The gateway's HTTP listener: health, the admin JSON API (sessions), and its OpenAPI document.
+// Every /api route authenticates the caller's own token; agent principals never get admin rights.
+
+import { serve, type ServerType } from '@hono/node-server';
+import { Hono, type Context } from 'hono';
+import { isGatewayError } from '../core/errors.js';
+import type { Identity } from '../core/identity.js';
+import type { Authenticator, Logger, SessionStore } from '../core/ports.js';
+import type { SessionFilter } from '../core/records.js';
+import { openApiDocument } from './openapi.js';
+
+export interface HttpApiDeps {
+  readonly authenticator: Authenticator;
+  readonly store: SessionStore;
+  readonly logger: Logger;
+  /** Groups whose (non-agent) members may read records through the API. */
+  readonly adminGroups: () => readonly string[];
+  readonly liveSessions: () => number;
+}
+
+type Env = { Variables: { identity: Identity } };
+
+function problem(c: Context, status: 400 | 401 | 403 | 404, title: string, detail: string) {
+  return c.json({ type: 'about:blank', title, status, detail }, status, { 'content-type': 'application/problem+json' });
+}
+
+export function buildHttpApi(deps: HttpApiDeps): Hono<Env> {
+  const app = new Hono<Env>();
+
+  app.get('/healthz', (c) => c.json({ status: 'ok', liveSessions: deps.liveSessions() }));
+  app.get('/openapi.json', (c) => c.json(openApiDocument));
+
+  app.use('/api/*', async (c, next) => {
+    const header = c.req.header('authorization') ?? '';
+    const m = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!m) {
+      c.header('WWW-Authenticate', 'Bearer realm="gatehouse"');
+      return problem(c, 401, 'Unauthorized', 'send your Gatehouse token as Authorization: Bearer <token>');
+    }
+    try {
+      c.set('identity', await deps.authenticator.authenticate(m[1]!));
+    } catch (e) {
+      c.header('WWW-Authenticate', 'Bearer realm="gatehouse", error="invalid_token"');
+      return problem(c, 401, 'Unauthorized', isGatewayError(e) ? e.message : 'invalid token');
+    }
+    await next();
+  });
+
+  const requireAdmin = (c: Context<Env>) => {
+    const id = c.get('identity');
+    const admins = deps.adminGroups();
+    if (id.agent || !id.groups.some((g) => admins.includes(g))) {
+      return problem(c, 403, 'Forbidden', `reading records needs a non-agent identity in one of: ${admins.join(', ')}`);
+    }
+    return undefined;
+  };
+
+  app.get('/api/sessions', async (c) => {
+    const denied = requireAdmin(c);
+    if (denied) return denied;
+    const q = c.req.query();
+    const filter: SessionFilter = {
+      ...(q.subject ? { subject: q.subject } : {}),
+      ...(q.connection ? { connection: q.connection } : {}),
+      ...(q.since ? { since: new Date(q.since) } : {}),
+      ...(q.until ? { until: new Date(q.until) } : {}),
+      ...(q.decision === 'allow' || q.decision === 'deny' || q.decision === 'review' ? { effect: q.decision } : {}),
+      ...(q.category ? { category: q.category } : {}),
+      ...(q.text ? { text: q.text } : {}),
+      limit: Math.min(Number(q.limit ?? 50) || 50, 1000),
+    };
+    return c.json({ sessions: await deps.store.listSessions(filter) });
+  });
+
+  app.get('/api/sessions/:id', async (c) => {
+    const denied = requireAdmin(c);
+    if (denied) return denied;
+    const s = await deps.store.getSession(c.req.param('id'));
+    if (!s) return problem(c, 404, 'Not Found', 'no such session');
+    return c.json(s);
+  });
+
+  app.onError((err, c) => {
+    deps.logger.error({ err: err.message, path: c.req.path }, 'http api error');
+    return c.json({ type: 'about:blank', title: 'Internal Server Error', status: 500 }, 500);
+  });
+  return app;
+}
+
+export interface RunningHttp {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export function startHttpServer(app: Hono<Env>, host: string, port: number): Promise<RunningHttp> {
+  return new Promise((resolve, reject) => {
+    let server: ServerType | undefined = undefined;
+    server = serve({ fetch: app.fetch, hostname: host, port }, (info) => {
+      resolve({
+        port: info.port,
+        close: () => new Promise<void>((r) => (server ? server.close(() => r()) : r())),
+      });
+    });
+    server.once('error', reject);
+  });
+}

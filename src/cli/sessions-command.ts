@@ -1,0 +1,280 @@
+// `gatehouse sessions list|show`: read the recorded sessions and statements from the store.
+// Read-only. Human output escapes control characters: recorded text comes from clients and must not
+// drive the operator's terminal.
+
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { toMs } from '../config/schema.js';
+import type { SessionStore } from '../core/ports.js';
+import type { RecordedEffect, SessionFilter, SessionRecord, StoredStatement } from '../core/records.js';
+import { processIo, type CliIo } from './cli-io.js';
+
+type ReadableStore = SessionStore & { close(): Promise<void> };
+
+/** Counts per session; the stores in src/store provide it, other SessionStores fall back to getSession. */
+interface StatementCounter {
+  countStatements(sessionId: string): Promise<{ total: number; denied: number; review: number }>;
+}
+
+export interface SessionsCommandDeps {
+  /** Loads the config (`--config`, else the default) and opens its store. */
+  openStore(configPath?: string): Promise<ReadableStore>;
+  readonly io?: CliIo;
+  /** Clock for relative times such as `--since 1h`. */
+  readonly now?: () => Date;
+}
+
+const EFFECTS: readonly RecordedEffect[] = ['allow', 'deny', 'review'];
+
+/** An ISO-8601 time, or a duration (`90s`, `15m`, `1h`, `7d`) meaning that long before now. */
+export function parseTimeBound(value: string, now: Date): Date {
+  if (/^\d+(ms|s|m|h|d)$/.test(value)) return new Date(now.getTime() - toMs(value));
+  if (/^\d{4}-\d{2}-\d{2}/.test(value)) {
+    const t = Date.parse(value);
+    if (Number.isFinite(t)) return new Date(t);
+  }
+  throw new InvalidArgumentError(
+    'expected an ISO-8601 time (2026-03-01T10:00:00Z) or a duration such as 30m, 1h or 7d',
+  );
+}
+
+function parseLimit(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 10_000) {
+    throw new InvalidArgumentError('expected a whole number from 1 to 10000');
+  }
+  return Number(value);
+}
+
+/** Makes client-controlled text safe to print: C0/C1 controls and DEL become visible escapes. */
+export function printable(s: string, keepNewlines = false): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+    if (keepNewlines && c === '\n') return '\n';
+    if (c === '\t') return '\t';
+    const code = c.charCodeAt(0);
+    return code <= 0xff
+      ? `\\x${code.toString(16).padStart(2, '0')}`
+      : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
+function time(d: Date): string {
+  return d.toISOString().replace('T', ' ');
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((c, i) => c.padEnd(widths[i] ?? 0))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
+}
+
+function hasCounter(store: ReadableStore): store is ReadableStore & StatementCounter {
+  return typeof (store as Partial<StatementCounter>).countStatements === 'function';
+}
+
+async function counts(
+  store: ReadableStore,
+  id: string,
+): Promise<{ total: number; denied: number; review: number }> {
+  if (hasCounter(store)) return store.countStatements(id);
+  const got = await store.getSession(id);
+  const sts = got?.statements ?? [];
+  return {
+    total: sts.length,
+    denied: sts.filter((s) => s.effect === 'deny').length,
+    review: sts.filter((s) => s.effect === 'review').length,
+  };
+}
+
+function indent(text: string, prefix: string): string {
+  return printable(text, true)
+    .split('\n')
+    .map((l) => prefix + l)
+    .join('\n');
+}
+
+function statementLine(st: StoredStatement, start: Date): string {
+  const offset = `+${((st.at.getTime() - start.getTime()) / 1000).toFixed(3)}s`;
+  const parts = [
+    `#${st.seq}`,
+    offset,
+    st.effect,
+    `rule=${printable(st.ruleId)}`,
+    printable(st.kind),
+    `[${st.categories.map((c) => printable(c)).join(',')}]`,
+  ];
+  const r = st.result;
+  if (r) {
+    if (r.rows !== undefined) parts.push(`rows=${r.rows}`);
+    parts.push(`${r.durationMs.toFixed(1)}ms`);
+    if (r.error) parts.push(`error=${printable(r.error.code)}: ${printable(r.error.message)}`);
+    if (r.masked && Object.keys(r.masked).length > 0) {
+      parts.push(
+        `masked=${Object.entries(r.masked)
+          .map(([k, v]) => `${printable(k)}:${v}`)
+          .join(',')}`,
+      );
+    }
+  } else if (st.effect === 'allow') {
+    parts.push('(no result recorded)');
+  }
+  let out = `  ${parts.join('  ')}\n`;
+  if (st.message) out += `${indent(`message: ${st.message}`, '      ')}\n`;
+  out += `${indent(st.text, '      ')}\n`;
+  if (st.params && st.params.length > 0)
+    out += `${indent(`params: ${JSON.stringify(st.params)}`, '      ')}\n`;
+  return out;
+}
+
+function sessionHeader(s: SessionRecord, c: { total: number; denied: number; review: number }): string {
+  const client = [printable(s.clientAddress)];
+  if (s.clientUser !== undefined) client.push(`user=${printable(s.clientUser)}`);
+  if (s.application !== undefined) client.push(`application=${printable(s.application)}`);
+  const ended = s.endedAt
+    ? `${time(s.endedAt)}${s.endReason ? ` (${printable(s.endReason)})` : ''}`
+    : 'still open (or the gateway stopped before ending it)';
+  const rows: [string, string][] = [
+    ['subject', `${printable(s.subject)}${s.agent ? ' (agent)' : ''}`],
+    ['groups', s.groups.map((g) => printable(g)).join(', ') || '-'],
+    ['token', `${s.tokenKind}, issuer ${printable(s.issuer)}`],
+    ['client', client.join('  ')],
+    ['connection', `${printable(s.connection)} (${printable(s.protocol)})`],
+    ['started', time(s.startedAt)],
+    ['ended', ended],
+    ['statements', `${c.total} (${c.denied} denied, ${c.review} review)`],
+  ];
+  return `session ${printable(s.id)}\n` + rows.map(([k, v]) => `  ${k.padEnd(11)} ${v}`).join('\n') + '\n';
+}
+
+export function sessionsCommand(deps: SessionsCommandDeps): Command {
+  const io = deps.io ?? processIo();
+  const now = deps.now ?? (() => new Date());
+  const cmd = new Command('sessions')
+    .description('list and show recorded sessions and their statements')
+    .option('-c, --config <file>', 'gatehouse.yaml to use');
+
+  async function withStore<T>(sub: Command, fn: (store: ReadableStore) => Promise<T>): Promise<T> {
+    const { config } = sub.optsWithGlobals<{ config?: string }>();
+    const store = await deps.openStore(config);
+    try {
+      return await fn(store);
+    } finally {
+      await store.close();
+    }
+  }
+
+  cmd
+    .command('list')
+    .description('list sessions, newest first')
+    .option('--subject <name>', 'only sessions of this subject')
+    .option('--connection <name>', 'only sessions on this connection')
+    .option('--since <time>', 'started at or after: ISO-8601 time or a duration ago (30m, 1h, 7d)')
+    .option('--until <time>', 'started before: ISO-8601 time or a duration ago')
+    .addOption(
+      new Option('--decision <effect>', 'only sessions with a statement that got this decision').choices(
+        EFFECTS,
+      ),
+    )
+    .option('--category <name>', 'only sessions with a statement in this category (e.g. ddl-drop)')
+    .option('--text <text>', 'only sessions with a statement containing this text (case-insensitive)')
+    .option('--limit <n>', 'at most this many sessions (default 50)', parseLimit)
+    .option('--json', 'print JSON (dates as ISO-8601 strings)')
+    .action(
+      async (
+        opts: {
+          subject?: string;
+          connection?: string;
+          since?: string;
+          until?: string;
+          decision?: RecordedEffect;
+          category?: string;
+          text?: string;
+          limit?: number;
+          json?: boolean;
+        },
+        sub: Command,
+      ) => {
+        let filter: SessionFilter;
+        try {
+          const t = now();
+          filter = {
+            ...(opts.subject !== undefined ? { subject: opts.subject } : {}),
+            ...(opts.connection !== undefined ? { connection: opts.connection } : {}),
+            ...(opts.since !== undefined ? { since: parseTimeBound(opts.since, t) } : {}),
+            ...(opts.until !== undefined ? { until: parseTimeBound(opts.until, t) } : {}),
+            ...(opts.decision !== undefined ? { effect: opts.decision } : {}),
+            ...(opts.category !== undefined ? { category: opts.category } : {}),
+            ...(opts.text !== undefined ? { text: opts.text } : {}),
+            ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
+          };
+        } catch (e) {
+          sub.error(`error: ${(e as Error).message}`, { exitCode: 2, code: 'gatehouse.sessions' });
+        }
+        const rows = await withStore(sub, async (store) => {
+          const list = await store.listSessions(filter);
+          return Promise.all(list.map(async (s) => ({ session: s, counts: await counts(store, s.id) })));
+        });
+        if (opts.json) {
+          const out = rows.map((r) => ({
+            ...r.session,
+            statements: r.counts.total,
+            denied: r.counts.denied,
+            review: r.counts.review,
+          }));
+          io.stdout.write(JSON.stringify(out, null, 2) + '\n');
+          return;
+        }
+        if (rows.length === 0) {
+          io.stdout.write('no sessions\n');
+          return;
+        }
+        io.stdout.write(
+          table([
+            ['ID', 'STARTED', 'SUBJECT', 'AGENT', 'CONNECTION', 'STATEMENTS', 'DENIED'],
+            ...rows.map(({ session: s, counts: c }) => [
+              printable(s.id),
+              time(s.startedAt),
+              printable(s.subject),
+              s.agent ? 'yes' : 'no',
+              printable(s.connection),
+              String(c.total),
+              String(c.denied),
+            ]),
+          ]),
+        );
+      },
+    );
+
+  cmd
+    .command('show')
+    .description('show one session and every statement in it, in order')
+    .argument('<id>', 'session id (from `sessions list`)')
+    .option('--json', 'print JSON (dates as ISO-8601 strings)')
+    .action(async (id: string, opts: { json?: boolean }, sub: Command) => {
+      const got = await withStore(sub, (store) => store.getSession(id));
+      if (!got)
+        sub.error(`error: no session with id ${printable(id)}`, { exitCode: 1, code: 'gatehouse.sessions' });
+      if (opts.json) {
+        io.stdout.write(JSON.stringify(got, null, 2) + '\n');
+        return;
+      }
+      const c = {
+        total: got.statements.length,
+        denied: got.statements.filter((s) => s.effect === 'deny').length,
+        review: got.statements.filter((s) => s.effect === 'review').length,
+      };
+      let out = sessionHeader(got.session, c);
+      if (got.statements.length > 0)
+        out += '\n' + got.statements.map((st) => statementLine(st, got.session.startedAt)).join('');
+      io.stdout.write(out);
+    });
+
+  return cmd;
+}

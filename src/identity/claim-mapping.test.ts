@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { agentFromClaim, groupsFromClaim, readClaim, subjectFromClaim } from './claim-mapping.js';
+
+describe('claim mapping', () => {
+  const claims = {
+    sub: 'alice',
+    'https://example.com/groups': ['dbas'],
+    realm_access: { roles: ['readers', 'agents'] },
+    scp: 'a b,c',
+    flags: { ai: 'true' },
+  };
+
+  it('reads verbatim names first, then dot paths', () => {
+    expect(readClaim(claims, 'https://example.com/groups')).toEqual(['dbas']);
+    expect(readClaim(claims, 'realm_access.roles')).toEqual(['readers', 'agents']);
+    expect(readClaim(claims, 'realm_access.nope')).toBeUndefined();
+    expect(readClaim(claims, 'sub.length')).toBeUndefined(); // no walking into strings
+    expect(readClaim(claims, 'constructor')).toBeUndefined(); // own properties only
+  });
+
+  it('groups: arrays, space/comma separated strings, absent; anything else refused', () => {
+    expect(groupsFromClaim(['a', 'b', 'a'])).toEqual(['a', 'b']);
+    expect(groupsFromClaim('a b,c ,, d')).toEqual(['a', 'b', 'c', 'd']);
+    expect(groupsFromClaim(undefined)).toEqual([]);
+    expect(() => groupsFromClaim(42)).toThrow('token groups claim is malformed');
+    expect(() => groupsFromClaim(['a', 1])).toThrow('token groups claim is malformed');
+    expect(() => groupsFromClaim({ a: 1 })).toThrow('token groups claim is malformed');
+  });
+
+  it('agent flag: equality, array membership, "true" for true', () => {
+    expect(agentFromClaim(true, true)).toBe(true);
+    expect(agentFromClaim('true', true)).toBe(true);
+    expect(agentFromClaim(false, true)).toBe(false);
+    expect(agentFromClaim(undefined, true)).toBe(false);
+    expect(agentFromClaim(['human', 'ai-agent'], 'ai-agent')).toBe(true);
+    expect(agentFromClaim('ai-agent-x', 'ai-agent')).toBe(false);
+    expect(agentFromClaim(1, true)).toBe(false);
+  });
+
+  it('subject must be a non-empty string', () => {
+    expect(subjectFromClaim('alice')).toBe('alice');
+    expect(() => subjectFromClaim('')).toThrow('token has no subject');
+    expect(() => subjectFromClaim(7)).toThrow('token has no subject');
+  });
+});

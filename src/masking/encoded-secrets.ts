@@ -1,0 +1,136 @@
+// Base64 and hex runs that decode to text in which a detector fires (a card number base64-encoded in a
+// JSON field, a bytea holding a token). The whole run is the finding. Bounded: 64 KiB decoded per run.
+
+import { ENCODED_PREFIX } from './detector-names.js';
+import type { Finding } from './finding.js';
+
+export const MIN_BASE64_RUN = 24;
+export const MIN_HEX_RUN = 26;
+export const MAX_DECODED_BYTES = 64 * 1024;
+
+/** base64 and base64url alphabet values; 255: not in the alphabet. */
+const B64_VALUE: Uint8Array = (() => {
+  const t = new Uint8Array(128).fill(255);
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  for (let i = 0; i < 64; i++) t[alphabet.charCodeAt(i)] = i;
+  t[45] = 62; // - (base64url)
+  t[95] = 63; // _ (base64url)
+  return t;
+})();
+
+function b64Value(c: number): number {
+  return c < 128 ? (B64_VALUE[c] as number) : 255;
+}
+
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  const l = c | 0x20;
+  return l >= 97 && l <= 102 ? l - 87 : 255;
+}
+
+/** A byte that can occur in UTF-8 text: printable ASCII, tab/CR/LF, or a multi-byte sequence byte. */
+function textByte(b: number): boolean {
+  return (b >= 0x20 && b < 0x7f) || b === 9 || b === 10 || b === 13 || (b >= 0x80 && b <= 0xbf) || (b >= 0xc2 && b <= 0xf4);
+}
+
+/** Decodes the first bytes of a base64 run by hand: random data fails here before any allocation. */
+function base64LooksLikeText(text: string, start: number, end: number): boolean {
+  const stop = start + Math.min(16, (end - start) & ~3);
+  for (let i = start; i + 4 <= stop; i += 4) {
+    const a = b64Value(text.charCodeAt(i));
+    const b = b64Value(text.charCodeAt(i + 1));
+    const c = b64Value(text.charCodeAt(i + 2));
+    const d = b64Value(text.charCodeAt(i + 3));
+    const n = (a << 18) | (b << 12) | (c << 6) | d;
+    if (!textByte((n >> 16) & 255) || !textByte((n >> 8) & 255) || !textByte(n & 255)) return false;
+  }
+  return true;
+}
+
+function hexLooksLikeText(text: string, start: number, end: number): boolean {
+  const stop = Math.min(end, start + 16);
+  for (let i = start; i + 2 <= stop; i += 2) {
+    if (!textByte((hexValue(text.charCodeAt(i)) << 4) | hexValue(text.charCodeAt(i + 1)))) return false;
+  }
+  return true;
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
+
+function asText(bytes: Buffer): string | undefined {
+  if (bytes.length === 0) return undefined;
+  let s: string;
+  try {
+    s = UTF8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+  return CONTROL.test(s) ? undefined : s;
+}
+
+function overlapsAny(findings: readonly Finding[], start: number, end: number): boolean {
+  for (const f of findings) if (f.start < end && start < f.end) return true;
+  return false;
+}
+
+/**
+ * Finds runs of [A-Za-z0-9+/_-] (plus `=` padding): 24+ characters tried as base64, 26+ hex digits
+ * (also after `\x` as PostgreSQL prints bytea, or `0x`) tried as hex. A run that decodes to valid UTF-8
+ * text without control characters is handed to `inner`; when it names a detector, the run becomes
+ * an `encoded:<name>` finding. Runs overlapping an existing finding are skipped.
+ */
+export function scanEncodedRuns(
+  text: string,
+  existing: readonly Finding[],
+  inner: (decoded: string) => string | undefined,
+  out: Finding[],
+): void {
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    if (b64Value(text.charCodeAt(i)) === 255) {
+      i++;
+      continue;
+    }
+    let j = i + 1;
+    while (j < n && b64Value(text.charCodeAt(j)) !== 255) j++;
+    let e = j;
+    while (e < n && e - j < 2 && text.charCodeAt(e) === 61) e++;
+    if (e - i >= MIN_BASE64_RUN && !overlapsAny(existing, i, e)) {
+      const hit = decodeRun(text, i, j, e, inner);
+      if (hit) out.push({ detector: ENCODED_PREFIX + hit.name, start: hit.start, end: e, text: text.slice(hit.start, e) });
+    }
+    i = e;
+  }
+}
+
+function decodeRun(
+  text: string,
+  start: number,
+  runEnd: number,
+  padEnd: number,
+  inner: (decoded: string) => string | undefined,
+): { name: string; start: number } | undefined {
+  // Hex first: `\x…` (bytea), `0x…`, or a run of hex digits only.
+  let hs = start;
+  if (text.charCodeAt(hs) === 120 && hs > 0 && text.charCodeAt(hs - 1) === 92) hs++;
+  else if (text.charCodeAt(hs) === 48 && text.charCodeAt(hs + 1) === 120) hs += 2;
+  const hexLen = runEnd - hs;
+  if (padEnd === runEnd && hexLen >= MIN_HEX_RUN && hexLen % 2 === 0 && allHex(text, hs, runEnd) && hexLooksLikeText(text, hs, runEnd)) {
+    const decoded = asText(Buffer.from(text.slice(hs, Math.min(runEnd, hs + 2 * MAX_DECODED_BYTES)), 'hex'));
+    const name = decoded === undefined ? undefined : inner(decoded);
+    if (name) return { name, start: hs };
+  }
+  const len = runEnd - start;
+  if (padEnd - start < MIN_BASE64_RUN || len % 4 === 1 || !base64LooksLikeText(text, start, runEnd)) return undefined;
+  const cap = Math.floor((MAX_DECODED_BYTES * 4) / 3) & ~3;
+  const decoded = asText(Buffer.from(text.slice(start, Math.min(runEnd, start + cap)), 'base64'));
+  const name = decoded === undefined ? undefined : inner(decoded);
+  return name ? { name, start } : undefined;
+}
+
+function allHex(text: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (hexValue(text.charCodeAt(i)) === 255) return false;
+  return true;
+}

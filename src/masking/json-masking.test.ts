@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { createDetectorSet } from './detector-set.js';
+import { maskJsonText } from './json-masking.js';
+
+const set = createDetectorSet({ hashKey: Buffer.alloc(32, 1) });
+
+describe('maskJsonText', () => {
+  it('masks values under sensitive key names whatever they hold, case- and separator-insensitively', () => {
+    const r = maskJsonText(
+      '{"user":"alice","password":"hunter2","nested":{"SecretAccessKey":"abc","Client-Secret":7}}',
+      set,
+      { style: 'redact' },
+    );
+    expect(r?.text).toBe(
+      '{"user":"alice","password":"[REDACTED:password]","nested":{"SecretAccessKey":"[REDACTED:secret_access_key]","Client-Secret":"[REDACTED:client_secret]"}}',
+    );
+    expect(r?.counts).toEqual({ password: 1, secret_access_key: 1, client_secret: 1 });
+  });
+
+  it('masks every leaf of an object or array under a sensitive key, keeping true/false/null', () => {
+    const r = maskJsonText('{"tokens":["a",{"b":"c"},3,null,true]}', set, { style: 'redact', keyNames: ['tokens'] });
+    expect(r?.text).toBe('{"tokens":["[REDACTED:tokens]",{"b":"[REDACTED:tokens]"},"[REDACTED:tokens]",null,true]}');
+  });
+
+  it('supports * wildcards in key names', () => {
+    const r = maskJsonText('{"db_password":"x","password_policy":"strict","pw":"y"}', set, {
+      style: 'redact',
+      keyNames: ['*_password'],
+    });
+    expect(r?.text).toBe('{"db_password":"[REDACTED:password]","password_policy":"strict","pw":"y"}');
+  });
+
+  it('masks detector findings inside any string, keeping the rest of the document byte for byte', () => {
+    const doc = '{\n  "id": 12345678901234567890,\n  "note": "card 4111 1111 1111 1111 ok",\n  "n": 1.50\n}';
+    const r = maskJsonText(doc, set, { style: 'redact' });
+    expect(r?.text).toBe('{\n  "id": 12345678901234567890,\n  "note": "card [REDACTED:credit_card] ok",\n  "n": 1.50\n}');
+  });
+
+  it('masks numbers that are card numbers (as strings)', () => {
+    expect(maskJsonText('{"n": 4111111111111111}', set, { style: 'redact' })?.text).toBe('{"n": "[REDACTED:credit_card]"}');
+  });
+
+  it('turns the null style into JSON null for values, redact for keys', () => {
+    const r = maskJsonText('{"password":"x","mail":"alice@example.com","bob@example.com":1}', set, { style: 'null' });
+    expect(r?.text).toBe('{"password":null,"mail":null,"[REDACTED:email]":1}');
+  });
+
+  it('handles escapes and re-encodes masked strings correctly', () => {
+    const r = maskJsonText('{"note":"line\\n\\"4111111111111111\\" \\u00e9"}', set, { style: 'redact' });
+    expect(r?.text).toBe('{"note":"line\\n\\"[REDACTED:credit_card]\\" é"}');
+    expect(JSON.parse(r?.text ?? '')).toEqual({ note: 'line\n"[REDACTED:credit_card]" é' });
+  });
+
+  it('masks JSON held inside a JSON string', () => {
+    const inner = JSON.stringify({ password: 'hunter2', ok: 1 });
+    const r = maskJsonText(JSON.stringify({ payload: inner }), set, { style: 'redact' });
+    expect(JSON.parse(JSON.parse(r?.text ?? '').payload)).toEqual({ password: '[REDACTED:password]', ok: 1 });
+  });
+
+  it('uses the style chooser with the key name, and hash for keys gives the same output as elsewhere', () => {
+    const r = maskJsonText('{"password":"hunter2","mail":"alice@example.com"}', set, {
+      style: (d) => (d === 'password' ? 'hash' : 'partial'),
+    });
+    expect(r?.text).toBe(`{"password":"${set.maskWhole('hunter2', 'hash', 'password')}","mail":"*****@******e.com"}`);
+  });
+
+  it('returns null when nothing changed', () => {
+    expect(maskJsonText('{"a":[1,2,{"b":"alice"}],"c":true,"d":null}', set, { style: 'redact' })).toBeNull();
+    expect(maskJsonText('[]', set, { style: 'redact' })).toBeNull();
+    expect(maskJsonText('"alice"', set, { style: 'redact' })).toBeNull();
+  });
+
+  it('falls back to text scanning for invalid JSON', () => {
+    for (const bad of ['{"a": 4111111111111111', "{'a': '4111111111111111'}", '{"a":1} 4111111111111111', '[4111111111111111,]']) {
+      expect(maskJsonText(bad, set, { style: 'redact' })?.text).toContain('[REDACTED:credit_card]');
+    }
+    // Invalid JSON with only a sensitive key and no detectable content stays as it is.
+    expect(maskJsonText('{"password": hunter2}', set, { style: 'redact' })).toBeNull();
+  });
+
+  it('survives deep nesting by falling back to text scanning', () => {
+    const deep = `${'['.repeat(600)}"4111111111111111"${']'.repeat(600)}`;
+    expect(maskJsonText(deep, set, { style: 'redact' })?.text).toContain('[REDACTED:credit_card]');
+  });
+});

@@ -1,0 +1,303 @@
+// Masks a JSON document given as text: values under sensitive key names whatever they hold, and any
+// string or number a detector flags. Edits the text in place: formatting, key order and big numbers stay.
+
+import type { DetectorSet } from './detector-set.js';
+import type { MaskResult, MaskStyle, StyleChoice } from './finding.js';
+
+/**
+ * Key names whose values are masked whatever they contain. Matched case-insensitively, ignoring
+ * `_`, `-`, `.` and spaces (so `secret_access_key` also covers `SecretAccessKey`); `*` is a wildcard.
+ */
+export const DEFAULT_SENSITIVE_KEYS = [
+  'password',
+  'passwd',
+  'pwd',
+  '*_password',
+  'passphrase',
+  'secret',
+  'client_secret',
+  '*_secret',
+  'token',
+  'access_token',
+  'refresh_token',
+  'id_token',
+  'session_token',
+  'auth_token',
+  'bearer_token',
+  'api_key',
+  'apikey',
+  'api_token',
+  'private_key',
+  'private_key_id',
+  'secret_access_key',
+  'secret_key',
+  'aws_secret_access_key',
+  'aws_session_token',
+  'authorization',
+  'cookie',
+  'set_cookie',
+  'card',
+  'card_number',
+  'cc_number',
+  'credit_card',
+  'cvv',
+  'cvc',
+  'ssn',
+] as const;
+
+export interface JsonMaskOptions {
+  /** Key names whose values are masked whole (default DEFAULT_SENSITIVE_KEYS). */
+  readonly keyNames?: readonly string[];
+  readonly style: StyleChoice;
+}
+
+/** How deep JSON held in a JSON string ("{\"password\":…}") is itself parsed. */
+const MAX_NESTED_DOCUMENTS = 2;
+const MAX_NESTING = 512;
+
+/** The tag a key-name entry masks under: `SecretAccessKey` → `secretaccesskey`, `*_password` → `password`. */
+export function keyTag(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9_]/g, '').replace(/^_+|_+$/g, '') || 'key';
+}
+
+function normalizeKey(k: string): string {
+  return k.toLowerCase().replace(/[-_. ]/g, '');
+}
+
+/** Returns the configured entry a key matches, used as the tag (`[REDACTED:password]`). */
+type KeyMatcher = (key: string) => string | undefined;
+
+const matcherCache = new WeakMap<readonly string[], KeyMatcher>();
+
+function keyMatcher(names: readonly string[]): KeyMatcher {
+  const cached = matcherCache.get(names);
+  if (cached) return cached;
+  const exact = new Map<string, string>();
+  const globs: { re: RegExp; tag: string }[] = [];
+  for (const name of names) {
+    const tag = keyTag(name);
+    if (name.includes('*')) {
+      const body = normalizeKey(name)
+        .split('*')
+        .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*');
+      globs.push({ re: new RegExp(`^${body}$`), tag });
+    } else exact.set(normalizeKey(name), tag);
+  }
+  const m: KeyMatcher = (key) => {
+    const k = normalizeKey(key);
+    const hit = exact.get(k);
+    if (hit !== undefined) return hit;
+    for (const g of globs) if (g.re.test(k)) return g.tag;
+    return undefined;
+  };
+  matcherCache.set(names, m);
+  return m;
+}
+
+class InvalidJson extends Error {}
+
+const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+
+class JsonTextMasker {
+  private pos = 0;
+  private copied = 0;
+  private readonly pieces: string[] = [];
+  readonly counts: Record<string, number> = {};
+
+  constructor(
+    private readonly text: string,
+    private readonly set: DetectorSet,
+    private readonly style: StyleChoice,
+    private readonly keyNames: readonly string[],
+    private readonly keys: KeyMatcher,
+    private readonly nested: number,
+  ) {}
+
+  run(): string | null {
+    this.ws();
+    this.value(undefined, 0);
+    this.ws();
+    if (this.pos !== this.text.length) throw new InvalidJson();
+    if (this.pieces.length === 0) return null;
+    return this.pieces.join('') + this.text.slice(this.copied);
+  }
+
+  /** Returns false (and changes nothing) when the replacement is the text already there. */
+  private replace(start: number, end: number, replacement: string): boolean {
+    if (end - start === replacement.length && this.text.startsWith(replacement, start)) return false;
+    this.pieces.push(this.text.slice(this.copied, start), replacement);
+    this.copied = end;
+    return true;
+  }
+
+  private count(name: string, n = 1): void {
+    this.counts[name] = (this.counts[name] ?? 0) + n;
+  }
+
+  private merge(counts: Readonly<Record<string, number>>): void {
+    for (const [k, v] of Object.entries(counts)) this.count(k, v);
+  }
+
+  private styleFor(tag: string): MaskStyle {
+    return typeof this.style === 'function' ? this.style(tag) : this.style;
+  }
+
+  private ws(): void {
+    const t = this.text;
+    while (this.pos < t.length) {
+      const c = t.charCodeAt(this.pos);
+      if (c === 32 || c === 10 || c === 13 || c === 9) this.pos++;
+      else break;
+    }
+  }
+
+  /** A value under a sensitive key: masked whole (strings and numbers; true/false/null kept). */
+  private maskWholeAt(start: number, end: number, raw: string, tag: string): void {
+    const masked = this.set.maskWhole(raw, this.styleFor(tag), tag);
+    if (this.replace(start, end, masked === null ? 'null' : JSON.stringify(masked))) this.count(tag);
+  }
+
+  private value(tag: string | undefined, level: number): void {
+    if (level > MAX_NESTING) throw new InvalidJson();
+    const t = this.text;
+    const c = t.charCodeAt(this.pos);
+    if (c === 123) return this.object(tag, level);
+    if (c === 91) return this.array(tag, level);
+    if (c === 34) {
+      const start = this.pos;
+      const s = this.string();
+      if (tag !== undefined) return this.maskWholeAt(start, this.pos, s, tag);
+      return this.scanString(start, this.pos, s);
+    }
+    if (c === 116 && t.startsWith('true', this.pos)) return void (this.pos += 4);
+    if (c === 102 && t.startsWith('false', this.pos)) return void (this.pos += 5);
+    if (c === 110 && t.startsWith('null', this.pos)) return void (this.pos += 4);
+    const start = this.pos;
+    while (this.pos < t.length) {
+      const d = t.charCodeAt(this.pos);
+      if ((d >= 48 && d <= 57) || d === 45 || d === 43 || d === 46 || d === 101 || d === 69) this.pos++;
+      else break;
+    }
+    const num = t.slice(start, this.pos);
+    if (!NUMBER.test(num)) throw new InvalidJson();
+    if (tag !== undefined) return this.maskWholeAt(start, this.pos, num, tag);
+    const r = this.set.mask(num, this.style, 'cell');
+    if (r) {
+      this.replace(start, this.pos, r.isNull ? 'null' : JSON.stringify(r.text));
+      this.merge(r.counts);
+    }
+  }
+
+  private scanString(start: number, end: number, s: string): void {
+    let r: MaskResult | null;
+    const first = s.trimStart().charCodeAt(0);
+    if ((first === 123 || first === 91) && this.nested < MAX_NESTED_DOCUMENTS) {
+      r = maskJson(s, this.set, this.style, this.keyNames, this.nested + 1);
+    } else r = this.set.mask(s, this.style, 'cell');
+    if (r) {
+      this.replace(start, end, r.isNull ? 'null' : JSON.stringify(r.text));
+      this.merge(r.counts);
+    }
+  }
+
+  private object(tag: string | undefined, level: number): void {
+    const t = this.text;
+    this.pos++;
+    this.ws();
+    if (t.charCodeAt(this.pos) === 125) return void this.pos++;
+    for (;;) {
+      if (t.charCodeAt(this.pos) !== 34) throw new InvalidJson();
+      const keyStart = this.pos;
+      const key = this.string();
+      // Keys can hold data too (a map keyed by email); a masked key is redacted, never nulled.
+      const rk = this.set.mask(key, this.style, 'text');
+      if (rk) {
+        this.replace(keyStart, this.pos, JSON.stringify(rk.text));
+        this.merge(rk.counts);
+      }
+      this.ws();
+      if (t.charCodeAt(this.pos) !== 58) throw new InvalidJson();
+      this.pos++;
+      this.ws();
+      this.value(tag ?? this.keys(key), level + 1);
+      this.ws();
+      const c = t.charCodeAt(this.pos);
+      this.pos++;
+      if (c === 125) return;
+      if (c !== 44) throw new InvalidJson();
+      this.ws();
+    }
+  }
+
+  private array(tag: string | undefined, level: number): void {
+    const t = this.text;
+    this.pos++;
+    this.ws();
+    if (t.charCodeAt(this.pos) === 93) return void this.pos++;
+    for (;;) {
+      this.value(tag, level + 1);
+      this.ws();
+      const c = t.charCodeAt(this.pos);
+      this.pos++;
+      if (c === 93) return;
+      if (c !== 44) throw new InvalidJson();
+      this.ws();
+    }
+  }
+
+  /** Reads a string literal at pos and returns its value (RFC 8259 §7). */
+  private string(): string {
+    const t = this.text;
+    const start = this.pos;
+    let p = start + 1;
+    let escaped = false;
+    for (;;) {
+      if (p >= t.length) throw new InvalidJson();
+      const c = t.charCodeAt(p);
+      if (c === 34) break;
+      if (c === 92) {
+        escaped = true;
+        p += 2;
+        continue;
+      }
+      if (c < 0x20) throw new InvalidJson();
+      p++;
+    }
+    this.pos = p + 1;
+    if (!escaped) return t.slice(start + 1, p);
+    try {
+      return JSON.parse(t.slice(start, p + 1)) as string;
+    } catch {
+      throw new InvalidJson();
+    }
+  }
+}
+
+function maskJson(
+  text: string,
+  set: DetectorSet,
+  style: StyleChoice,
+  keyNames: readonly string[],
+  nested: number,
+): MaskResult | null {
+  const m = new JsonTextMasker(text, set, style, keyNames, keyMatcher(keyNames), nested);
+  let out: string | null;
+  try {
+    out = m.run();
+  } catch (e) {
+    if (!(e instanceof InvalidJson)) throw e;
+    // Not JSON after all: scan it as text, so content detectors still apply.
+    return set.mask(text, style, 'text');
+  }
+  return out === null ? null : { text: out, counts: m.counts, isNull: false };
+}
+
+/**
+ * Masks a JSON text: values under `keyNames` are masked whole (a `null` style gives JSON null), other
+ * strings and numbers are scanned by the detector set, JSON held inside strings is masked the same
+ * way (two levels). Returns null when nothing changed. Invalid JSON is masked as plain text.
+ */
+export function maskJsonText(jsonText: string, set: DetectorSet, options: JsonMaskOptions): MaskResult | null {
+  return maskJson(jsonText, set, options.style, options.keyNames ?? DEFAULT_SENSITIVE_KEYS, 0);
+}

@@ -1,0 +1,676 @@
+// The policy decider: evaluates one action for one principal against an immutable compiled snapshot
+// of `policies:` (deny wins, category coverage, default deny). Pure and synchronous; no I/O.
+
+import type { Action, HttpAction, SqlAction } from '../core/action.js';
+import { deny, type Decision, type Obligations } from '../core/decision.js';
+import type { Identity } from '../core/identity.js';
+import type { PolicyDecider } from '../core/ports.js';
+import { SQL_CATEGORIES, type SqlCategory } from '../core/sql-statement.js';
+import type { PolicyConfig, PolicyDefaultsConfig } from '../config/policy-schema.js';
+import {
+  CATEGORY_BIT,
+  compilePolicies,
+  policyApplies,
+  subjectMismatch,
+  type CompiledPolicies,
+  type CompiledPolicy,
+  type CompiledRule,
+  type DefaultEffect,
+} from './compiled-policy.js';
+import {
+  functionRef,
+  grantMatch,
+  restrictionMatch,
+  type NamePattern,
+  type NameRef,
+  type UnqualifiedResolution,
+} from './glob.js';
+import {
+  connectionAccessMessage,
+  fillCustomMessage,
+  httpMessage,
+  mostSevere,
+  sqlDefaultMessage,
+  sqlDenyMessage,
+  sqlNameMessage,
+  sqlReviewMessage,
+  unparseableMessage,
+} from './policy-messages.js';
+import type {
+  CategoryCoverage,
+  PolicyTrace,
+  PolicyTraceEntry,
+  RuleTrace,
+  TracedAction,
+} from './policy-trace.js';
+import { policyVersion } from './policy-version.js';
+
+export interface PolicyDeciderConfig {
+  readonly policies: readonly PolicyConfig[];
+  /** `policyDefaults:`: per-connection effect for what no rule covers (deny unless set to review). */
+  readonly defaults?: PolicyDefaultsConfig;
+}
+
+export interface ExplainingPolicyDecider extends PolicyDecider {
+  /** The full rule trace for one action; `trace.decision` equals `decide(identity, action)`. */
+  explain(identity: Identity, action: Action): PolicyTrace;
+}
+
+/** Rule ids of the engine's own decisions (see docs/policy.md). */
+export const ENGINE_RULE_IDS = {
+  connectionAccess: 'connection-access',
+  defaultDeny: 'default-deny',
+  defaultReview: 'default-review',
+  unparseable: 'unparseable',
+} as const;
+
+export function createPolicyDecider(config: PolicyDeciderConfig): ExplainingPolicyDecider {
+  const compiled = compilePolicies(config.policies, config.defaults);
+  const version = policyVersion(config.policies, config.defaults);
+  // Identities are immutable and live for a session: remember which policies apply to each.
+  const applicableCache = new WeakMap<Identity, Map<string, readonly CompiledPolicy[]>>();
+
+  function applicable(identity: Identity, connection: string): readonly CompiledPolicy[] {
+    let perConnection = applicableCache.get(identity);
+    if (perConnection === undefined) {
+      perConnection = new Map();
+      applicableCache.set(identity, perConnection);
+    }
+    let list = perConnection.get(connection);
+    if (list === undefined) {
+      list = compiled.policies.filter((p) => policyApplies(p, identity, connection));
+      perConnection.set(connection, list);
+    }
+    return list;
+  }
+
+  return {
+    version,
+    connectionAccess(identity, connection) {
+      const list = applicable(identity, connection);
+      const first = list[0];
+      if (first === undefined) return connectionDenied(identity, connection);
+      return { effect: 'allow', ruleId: first.id, obligations: {} };
+    },
+    decide(identity, action) {
+      const list = applicable(identity, action.connection);
+      if (list.length === 0) return connectionDenied(identity, action.connection);
+      return action.kind === 'sql'
+        ? evaluateSql(list, compiled, action, undefined)
+        : evaluateHttp(list, compiled, action, undefined);
+    },
+    explain(identity, action) {
+      return explain(compiled, version, identity, action);
+    },
+  };
+}
+
+function connectionDenied(identity: Identity, connection: string): Decision {
+  return deny(ENGINE_RULE_IDS.connectionAccess, connectionAccessMessage(connection, identity.subject));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// SQL
+
+/** A statement reduced to what rules compare, lower-cased once. */
+interface SqlView {
+  readonly kind: string;
+  /** Distinct categories; a statement with none is treated as `unknown` (fail closed). */
+  readonly cats: readonly SqlCategory[];
+  /** Bit i set for cats[i]. */
+  readonly full: number;
+  /** CATEGORY_BIT of cats[i], and all of them together. */
+  readonly catBits: readonly number[];
+  readonly allBits: number;
+  readonly tables: readonly NameRef[];
+  readonly functions: readonly NameRef[];
+  /** Where unqualified names may live on the action's connection. */
+  readonly res: UnqualifiedResolution;
+}
+
+const KNOWN: ReadonlySet<string> = new Set(SQL_CATEGORIES);
+
+function viewOf(action: SqlAction, res: UnqualifiedResolution): SqlView {
+  const st = action.statement;
+  const cats: SqlCategory[] = [];
+  for (const c of st.categories) {
+    // A category this build does not know is treated as unknown, never ignored.
+    const known: SqlCategory = KNOWN.has(c) ? c : 'unknown';
+    if (!cats.includes(known)) cats.push(known);
+  }
+  if (cats.length === 0) cats.push('unknown');
+  const catBits = cats.map((c) => CATEGORY_BIT.get(c)!);
+  const tables: NameRef[] = st.tables.map((t) =>
+    t.schema === undefined
+      ? { name: t.name.toLowerCase() }
+      : { schema: t.schema.toLowerCase(), name: t.name.toLowerCase() },
+  );
+  return {
+    kind: st.kind.toLowerCase(),
+    cats,
+    full: (1 << cats.length) - 1,
+    catBits,
+    allBits: catBits.reduce((a, b) => a | b, 0),
+    tables,
+    functions: st.functions.map(functionRef),
+    res,
+  };
+}
+
+function anyName(
+  patterns: readonly NamePattern[],
+  refs: readonly NameRef[],
+  res: UnqualifiedResolution,
+): boolean {
+  for (const ref of refs) for (const p of patterns) if (restrictionMatch(p, ref, res)) return true;
+  return false;
+}
+
+function everyName(
+  patterns: readonly NamePattern[],
+  refs: readonly NameRef[],
+  res: UnqualifiedResolution,
+): boolean {
+  outer: for (const ref of refs) {
+    for (const p of patterns) if (grantMatch(p, ref, res)) continue outer;
+    return false;
+  }
+  return true;
+}
+
+function kindMatches(r: CompiledRule, kind: string): boolean {
+  if (r.kinds === undefined) return true;
+  for (const g of r.kinds) if (g(kind)) return true;
+  return false;
+}
+
+/** Restriction sense: the rule's conditions hold for some part of the statement (any category, any table…). */
+function sqlTouches(r: CompiledRule, v: SqlView): boolean {
+  return (
+    (r.categoryBits & v.allBits) !== 0 &&
+    kindMatches(r, v.kind) &&
+    (r.tables === undefined || anyName(r.tables, v.tables, v.res)) &&
+    (r.functions === undefined || anyName(r.functions, v.functions, v.res))
+  );
+}
+
+/**
+ * Grant sense: when the rule's conditions hold for the whole statement (every table, every function),
+ * the bits of the statement's categories it lists; 0 otherwise.
+ */
+function sqlCoverMask(r: CompiledRule, v: SqlView): number {
+  if ((r.categoryBits & v.allBits) === 0) return 0;
+  if (!kindMatches(r, v.kind)) return 0;
+  if (r.tables !== undefined && !everyName(r.tables, v.tables, v.res)) return 0;
+  if (r.functions !== undefined && !everyName(r.functions, v.functions, v.res)) return 0;
+  let mask = 0;
+  for (let i = 0; i < v.catBits.length; i++) if ((r.categoryBits & v.catBits[i]!) !== 0) mask |= 1 << i;
+  return mask;
+}
+
+/** Merges obligations: mask if any rule masks (the first profile named wins), the smallest row cap. */
+class ObligationSet {
+  private mask: true | string | undefined;
+  private rowCap: number | undefined;
+  add(r: CompiledRule): void {
+    if (r.mask !== undefined && r.mask !== false && (this.mask === undefined || this.mask === true))
+      this.mask = r.mask;
+    if (r.rowCap !== undefined && (this.rowCap === undefined || r.rowCap < this.rowCap))
+      this.rowCap = r.rowCap;
+  }
+  result(): Obligations {
+    if (this.mask === undefined && this.rowCap === undefined) return {};
+    return {
+      ...(this.mask === undefined ? {} : { mask: this.mask === true ? true : { profile: this.mask } }),
+      ...(this.rowCap === undefined ? {} : { rowCap: this.rowCap }),
+    };
+  }
+}
+
+/** Collects per-rule traces while evaluating; absent on the decide() path. */
+interface RuleSink {
+  sqlRule(r: CompiledRule, v: SqlView, touches: boolean, cover: number, matched: boolean): void;
+  httpRule(r: CompiledRule, a: HttpAction, matched: boolean): void;
+}
+
+function evaluateSql(
+  policies: readonly CompiledPolicy[],
+  compiled: CompiledPolicies,
+  action: SqlAction,
+  sink: RuleSink | undefined,
+): Decision {
+  const st = action.statement;
+  // Parse failures are refused whatever the rules say (issue 3; DESIGN "what cannot be parsed is denied").
+  if (st.parseError !== undefined || st.kind === 'unparsed') {
+    return deny(ENGINE_RULE_IDS.unparseable, unparseableMessage(st.parseError));
+  }
+  const defaults = compiled.defaultFor(action.connection);
+  const v = viewOf(action, defaults.resolution);
+  let allowMask = 0;
+  let reviewMask = 0;
+  let firstDeny: CompiledRule | undefined;
+  let firstReview: CompiledRule | undefined;
+  let firstAllow: CompiledRule | undefined;
+  const obligations = new ObligationSet();
+
+  outer: for (const p of policies) {
+    for (const r of p.rules) {
+      if (r.domain === 'http') {
+        sink?.sqlRule(r, v, false, 0, false);
+        continue;
+      }
+      if (r.effect === 'deny') {
+        const touches = sqlTouches(r, v);
+        sink?.sqlRule(r, v, touches, 0, touches);
+        if (touches) {
+          firstDeny ??= r;
+          if (sink === undefined) break outer; // deny wins; the first deny in order names the decision
+        }
+        continue;
+      }
+      const cover = sqlCoverMask(r, v);
+      // Whether the rule touches matters only when it covers nothing (obligations, review triggers).
+      const touches = cover === 0 || sink !== undefined ? sqlTouches(r, v) : true;
+      const matched = cover !== 0 || touches;
+      sink?.sqlRule(r, v, touches, cover, matched);
+      if (!matched) continue;
+      obligations.add(r);
+      if (r.effect === 'review') {
+        reviewMask |= cover;
+        firstReview ??= r;
+      } else {
+        allowMask |= cover;
+        if (cover !== 0) firstAllow ??= r;
+      }
+    }
+  }
+
+  if (firstDeny !== undefined) {
+    return deny(firstDeny.id, sqlRuleMessage('deny', firstDeny, v, action.connection));
+  }
+  const uncoveredMask = v.full & ~(allowMask | reviewMask);
+  if (uncoveredMask !== 0) {
+    const uncovered = v.cats.filter((_, i) => (uncoveredMask & (1 << i)) !== 0);
+    return sqlDefault(defaults, v, uncovered, action.connection, obligations.result());
+  }
+  if (firstReview !== undefined) {
+    return {
+      effect: 'review',
+      ruleId: firstReview.id,
+      message: sqlRuleMessage('review', firstReview, v, action.connection),
+      mode: firstReview.mode,
+      ...(firstReview.approval === undefined ? {} : { approvalRule: firstReview.approval }),
+      obligations: obligations.result(),
+    };
+  }
+  if (firstAllow === undefined) {
+    // Unreachable: every category is covered, so some allow or review rule covered it. Fail closed anyway.
+    return sqlDefault(defaults, v, v.cats, action.connection, {});
+  }
+  return { effect: 'allow', ruleId: firstAllow.id, obligations: obligations.result() };
+}
+
+function sqlDefault(
+  d: DefaultEffect,
+  v: SqlView,
+  uncovered: readonly SqlCategory[],
+  connection: string,
+  obligations: Obligations,
+): Decision {
+  const ruleId = d.effect === 'deny' ? ENGINE_RULE_IDS.defaultDeny : ENGINE_RULE_IDS.defaultReview;
+  const message =
+    d.message === undefined
+      ? sqlDefaultMessage(d.effect, ruleId, v.kind, uncovered, connection, d.mode)
+      : fillCustomMessage(d.message, {
+          kind: v.kind,
+          category: uncovered.join(', '),
+          rule: ruleId,
+          connection,
+          names: '',
+        });
+  if (d.effect === 'deny') return deny(ruleId, message);
+  return {
+    effect: 'review',
+    ruleId,
+    message,
+    mode: d.mode,
+    ...(d.approval === undefined ? {} : { approvalRule: d.approval }),
+    obligations,
+  };
+}
+
+function refName(r: NameRef): string {
+  return r.schema === undefined ? r.name : `${r.schema}.${r.name}`;
+}
+
+/** The message for a deny or review rule: its own text, or the default for what it matched. */
+function sqlRuleMessage(effect: 'deny' | 'review', r: CompiledRule, v: SqlView, connection: string): string {
+  const listed = r.categories === undefined ? v.cats : v.cats.filter((c) => r.categories!.has(c));
+  const category = mostSevere(listed) ?? mostSevere(v.cats) ?? 'unknown';
+  const names = [
+    ...(r.tables === undefined
+      ? []
+      : v.tables.filter((t) => r.tables!.some((p) => restrictionMatch(p, t, v.res)))),
+    ...(r.functions === undefined
+      ? []
+      : v.functions.filter((f) => r.functions!.some((p) => restrictionMatch(p, f, v.res)))),
+  ].map(refName);
+  if (r.message !== undefined) {
+    return fillCustomMessage(r.message, {
+      kind: v.kind,
+      category,
+      rule: r.id,
+      connection,
+      names: names.join(', '),
+    });
+  }
+  // A rule that singles out tables or functions (and not categories) is explained by those names.
+  if (r.categories === undefined && (r.tables !== undefined || r.functions !== undefined)) {
+    return sqlNameMessage(effect, r.id, v.kind, names, r.mode);
+  }
+  return effect === 'deny'
+    ? sqlDenyMessage(r.id, v.kind, category)
+    : sqlReviewMessage(r.id, v.kind, category, r.mode);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// HTTP
+
+function httpMatches(r: CompiledRule, a: HttpAction): boolean {
+  if (r.operations !== undefined) {
+    if (a.operation === undefined) return false;
+    const op = a.operation.toLowerCase();
+    if (!r.operations.some((g) => g(op))) return false;
+  }
+  if (r.methods !== undefined && !r.methods.has(a.method.toUpperCase())) return false;
+  if (r.paths !== undefined && !r.paths.some((m) => m(a.path))) return false;
+  return true;
+}
+
+function httpWhat(a: HttpAction): string {
+  return a.operation === undefined
+    ? `${a.method.toUpperCase()} ${a.path}`
+    : `${a.operation} (${a.method.toUpperCase()} ${a.path})`;
+}
+
+function evaluateHttp(
+  policies: readonly CompiledPolicy[],
+  compiled: CompiledPolicies,
+  action: HttpAction,
+  sink: RuleSink | undefined,
+): Decision {
+  let firstDeny: CompiledRule | undefined;
+  let firstReview: CompiledRule | undefined;
+  let firstAllow: CompiledRule | undefined;
+  const obligations = new ObligationSet();
+  outer: for (const p of policies) {
+    for (const r of p.rules) {
+      const matched = r.domain !== 'sql' && httpMatches(r, action);
+      sink?.httpRule(r, action, matched);
+      if (!matched) continue;
+      if (r.effect === 'deny') {
+        firstDeny ??= r;
+        if (sink === undefined) break outer;
+        continue;
+      }
+      obligations.add(r);
+      if (r.effect === 'review') firstReview ??= r;
+      else firstAllow ??= r;
+    }
+  }
+  const what = httpWhat(action);
+  const custom = (r: CompiledRule, text: string): string =>
+    fillCustomMessage(text, {
+      kind: what,
+      category: 'http',
+      rule: r.id,
+      connection: action.connection,
+      names: action.resource ?? '',
+    });
+  if (firstDeny !== undefined) {
+    return deny(
+      firstDeny.id,
+      firstDeny.message === undefined
+        ? httpMessage('deny', firstDeny.id, what, 'hold', false, action.connection)
+        : custom(firstDeny, firstDeny.message),
+    );
+  }
+  if (firstReview === undefined && firstAllow === undefined) {
+    const d = compiled.defaultFor(action.connection);
+    const ruleId = d.effect === 'deny' ? ENGINE_RULE_IDS.defaultDeny : ENGINE_RULE_IDS.defaultReview;
+    const message =
+      d.message === undefined
+        ? httpMessage(d.effect, ruleId, what, d.mode, true, action.connection)
+        : fillCustomMessage(d.message, {
+            kind: what,
+            category: 'http',
+            rule: ruleId,
+            connection: action.connection,
+            names: '',
+          });
+    if (d.effect === 'deny') return deny(ruleId, message);
+    return {
+      effect: 'review',
+      ruleId,
+      message,
+      mode: d.mode,
+      ...(d.approval === undefined ? {} : { approvalRule: d.approval }),
+      obligations: {},
+    };
+  }
+  if (firstReview !== undefined) {
+    return {
+      effect: 'review',
+      ruleId: firstReview.id,
+      message:
+        firstReview.message === undefined
+          ? httpMessage('review', firstReview.id, what, firstReview.mode, false, action.connection)
+          : custom(firstReview, firstReview.message),
+      mode: firstReview.mode,
+      ...(firstReview.approval === undefined ? {} : { approvalRule: firstReview.approval }),
+      obligations: obligations.result(),
+    };
+  }
+  return { effect: 'allow', ruleId: firstAllow!.id, obligations: obligations.result() };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Explain
+
+function explain(
+  compiled: CompiledPolicies,
+  version: string,
+  identity: Identity,
+  action: Action,
+): PolicyTrace {
+  const connection = action.connection;
+  const entries: { policy: string; applies: boolean; reason: string; rules: RuleTrace[] }[] = [];
+  const applicableList: CompiledPolicy[] = [];
+  for (const p of compiled.policies) {
+    const applies = policyApplies(p, identity, connection);
+    entries.push({
+      policy: p.id,
+      applies,
+      reason: applicabilityReason(p, identity, connection, applies),
+      rules: [],
+    });
+    if (applies) applicableList.push(p);
+  }
+  const byPolicy = new Map(entries.map((e) => [e.policy, e.rules]));
+  const coverage = new Map<SqlCategory, { allow: string[]; review: string[] }>();
+  const sink: RuleSink = {
+    sqlRule(r, v, touches, cover, matched) {
+      const covers = v.cats.filter((_, i) => (cover & (1 << i)) !== 0);
+      for (const c of covers) {
+        const slot = coverage.get(c);
+        if (slot !== undefined) (r.effect === 'review' ? slot.review : slot.allow).push(r.id);
+      }
+      byPolicy.get(r.policyId)!.push({
+        policy: r.policyId,
+        rule: r.id,
+        effect: r.effect,
+        touches,
+        covers,
+        matched,
+        reason: sqlRuleReason(r, v, touches, covers),
+      });
+    },
+    httpRule(r, a, matched) {
+      byPolicy.get(r.policyId)!.push({
+        policy: r.policyId,
+        rule: r.id,
+        effect: r.effect,
+        touches: matched,
+        covers: [],
+        matched,
+        reason:
+          r.domain === 'sql'
+            ? 'not applicable: the rule matches SQL statements only'
+            : httpRuleReason(r, a, matched),
+      });
+    },
+  };
+
+  let decision: Decision;
+  let traced: TracedAction;
+  if (action.kind === 'sql') {
+    const st = action.statement;
+    traced = {
+      kind: 'sql',
+      statementKind: st.kind,
+      text: st.text,
+      categories: [...st.categories],
+      tables: st.tables.map((t) => (t.schema === undefined ? t.name : `${t.schema}.${t.name}`)),
+      functions: [...st.functions],
+      ...(st.parseError === undefined ? {} : { parseError: st.parseError }),
+    };
+    if (st.parseError === undefined && st.kind !== 'unparsed') {
+      for (const c of viewOf(action, compiled.defaultFor(connection).resolution).cats)
+        coverage.set(c, { allow: [], review: [] });
+    }
+  } else {
+    traced = {
+      kind: 'http',
+      method: action.method,
+      path: action.path,
+      ...(action.operation === undefined ? {} : { operation: action.operation }),
+    };
+  }
+  if (applicableList.length === 0) decision = connectionDenied(identity, connection);
+  else if (action.kind === 'sql') decision = evaluateSql(applicableList, compiled, action, sink);
+  else decision = evaluateHttp(applicableList, compiled, action, sink);
+
+  const d = compiled.defaultFor(connection);
+  const coverageList: CategoryCoverage[] = [...coverage].map(([category, c]) => ({ category, ...c }));
+  const policies: PolicyTraceEntry[] = entries;
+  return {
+    version,
+    connection,
+    principal: {
+      subject: identity.subject,
+      groups: [...identity.groups],
+      tokenKind: identity.tokenKind,
+      agent: identity.agent,
+    },
+    action: traced,
+    policies,
+    coverage: coverageList,
+    defaultEffect: { effect: d.effect, source: d.source },
+    decision,
+  };
+}
+
+function applicabilityReason(
+  p: CompiledPolicy,
+  identity: Identity,
+  connection: string,
+  applies: boolean,
+): string {
+  if (!p.allConnections && !p.connections.has(connection)) {
+    return `connection ${connection} is not in [${[...p.connections].join(', ')}]`;
+  }
+  if (applies)
+    return p.allConnections
+      ? 'all connections ("*") and the subjects match'
+      : `connection ${connection} and the subjects match`;
+  const why = p.subjects.map((s) => subjectMismatch(s, identity) ?? 'matches');
+  return `subjects do not match: ${why.join('; or ')}`;
+}
+
+function sqlTouchFailure(r: CompiledRule, v: SqlView): string {
+  const m = r.config.match;
+  if (r.categories !== undefined && !v.cats.some((c) => r.categories!.has(c))) {
+    return `no category of [${v.cats.join(', ')}] is in [${m.categories!.join(', ')}]`;
+  }
+  if (r.kinds !== undefined && !r.kinds.some((g) => g(v.kind)))
+    return `kind "${v.kind}" is not in [${m.kinds!.join(', ')}]`;
+  if (r.tables !== undefined && !v.tables.some((t) => r.tables!.some((p) => restrictionMatch(p, t, v.res)))) {
+    return v.tables.length === 0
+      ? 'the statement names no table'
+      : `no table of [${v.tables.map(refName).join(', ')}] matches [${m.tables!.join(', ')}]`;
+  }
+  if (
+    r.functions !== undefined &&
+    !v.functions.some((f) => r.functions!.some((p) => restrictionMatch(p, f, v.res)))
+  ) {
+    return v.functions.length === 0
+      ? 'the statement calls no function'
+      : `no function of [${v.functions.map(refName).join(', ')}] matches [${m.functions!.join(', ')}]`;
+  }
+  return 'matches';
+}
+
+function sqlCoverFailure(r: CompiledRule, v: SqlView): string {
+  const m = r.config.match;
+  if (r.kinds !== undefined && !r.kinds.some((g) => g(v.kind)))
+    return `kind "${v.kind}" is not in [${m.kinds!.join(', ')}]`;
+  const table =
+    r.tables === undefined
+      ? undefined
+      : v.tables.find((t) => !r.tables!.some((p) => grantMatch(p, t, v.res)));
+  if (table !== undefined) return `table ${refName(table)} is outside [${m.tables!.join(', ')}]`;
+  const fn =
+    r.functions === undefined
+      ? undefined
+      : v.functions.find((f) => !r.functions!.some((p) => grantMatch(p, f, v.res)));
+  if (fn !== undefined) return `function ${refName(fn)} is outside [${m.functions!.join(', ')}]`;
+  return `none of [${v.cats.join(', ')}] is in [${(m.categories ?? []).join(', ')}]`;
+}
+
+function sqlRuleReason(
+  r: CompiledRule,
+  v: SqlView,
+  touches: boolean,
+  covers: readonly SqlCategory[],
+): string {
+  if (r.domain === 'http') return 'not applicable: the rule matches HTTP requests only';
+  if (r.effect === 'deny') return touches ? 'fires: deny wins' : `no match: ${sqlTouchFailure(r, v)}`;
+  if (covers.length > 0)
+    return r.effect === 'review' ? `fires: covers ${covers.join(', ')}` : `covers ${covers.join(', ')}`;
+  // Covers nothing. When no category is shared, that is the whole story; otherwise say what stopped coverage.
+  const sharesCategory = (r.categoryBits & v.allBits) !== 0;
+  const coverText = `covers nothing (${sqlCoverFailure(r, v)})`;
+  if (touches) {
+    return r.effect === 'review'
+      ? `fires: touches the statement; ${coverText}`
+      : `${coverText}; touches the statement, so its obligations apply`;
+  }
+  return sharesCategory
+    ? `no match: ${sqlTouchFailure(r, v)}; ${coverText}`
+    : `no match: ${sqlTouchFailure(r, v)}`;
+}
+
+function httpRuleReason(r: CompiledRule, a: HttpAction, matched: boolean): string {
+  if (matched) return r.effect === 'deny' ? 'fires: deny wins' : 'matches';
+  const m = r.config.match;
+  if (m.operations !== undefined) {
+    if (a.operation === undefined) return 'no match: the request has no operation';
+    if (!r.operations!.some((g) => g(a.operation!.toLowerCase()))) {
+      return `no match: operation ${a.operation} is not in [${m.operations.join(', ')}]`;
+    }
+  }
+  if (r.methods !== undefined && !r.methods.has(a.method.toUpperCase())) {
+    return `no match: method ${a.method} is not in [${m.methods!.join(', ')}]`;
+  }
+  return `no match: path ${a.path} is not in [${(m.paths ?? []).join(', ')}]`;
+}

@@ -1,0 +1,171 @@
+// Categories that calling a built-in PostgreSQL function adds to a statement, wherever the call appears.
+// Matched on the function's own name in any schema (a same-named user function is treated alike).
+import { maskOf, type CategoryMask } from './category-mask.js';
+
+const ADMIN = maskOf('admin');
+const FILE = maskOf('file-and-program');
+const WRITE = maskOf('write');
+const HIDDEN_SQL = maskOf('procedural');
+
+/**
+ * Functions with effects beyond reading the tables a statement names. Sources: PostgreSQL 18 docs,
+ * "System Administration Functions" (9.28), "Large Objects" (33.4), sequence functions (9.17),
+ * XML/text-search functions that run a query given as text, and the dblink/adminpack extensions.
+ */
+const FUNCTION_RISKS: ReadonlyMap<string, CategoryMask> = new Map<string, CategoryMask>([
+  // server signalling, configuration reload, WAL, backups, replication (9.28)
+  ...[
+    'pg_cancel_backend',
+    'pg_terminate_backend',
+    'pg_reload_conf',
+    'pg_rotate_logfile',
+    'pg_log_backend_memory_contexts',
+    'pg_promote',
+    'pg_switch_wal',
+    'pg_switch_xlog',
+    'pg_create_restore_point',
+    'pg_backup_start',
+    'pg_backup_stop',
+    'pg_start_backup',
+    'pg_stop_backup',
+    'pg_wal_replay_pause',
+    'pg_wal_replay_resume',
+    'pg_xlog_replay_pause',
+    'pg_xlog_replay_resume',
+    'pg_create_physical_replication_slot',
+    'pg_create_logical_replication_slot',
+    'pg_drop_replication_slot',
+    'pg_copy_physical_replication_slot',
+    'pg_copy_logical_replication_slot',
+    'pg_replication_slot_advance',
+    'pg_sync_replication_slots',
+    'pg_logical_slot_get_changes',
+    'pg_logical_slot_get_binary_changes',
+    'pg_logical_slot_peek_changes',
+    'pg_logical_slot_peek_binary_changes',
+    'pg_logical_emit_message',
+    'pg_replication_origin_create',
+    'pg_replication_origin_drop',
+    'pg_replication_origin_advance',
+    'pg_replication_origin_session_setup',
+    'pg_replication_origin_session_reset',
+    'pg_replication_origin_xact_setup',
+    'pg_replication_origin_xact_reset',
+    'pg_stat_reset',
+    'pg_stat_reset_shared',
+    'pg_stat_reset_single_table_counters',
+    'pg_stat_reset_single_function_counters',
+    'pg_stat_reset_slru',
+    'pg_stat_reset_replication_slot',
+    'pg_stat_reset_subscription_stats',
+    'pg_stat_reset_backend_stats',
+    'pg_stat_statements_reset',
+    'pg_import_system_collations',
+    'pg_clear_attribute_stats',
+    'pg_clear_relation_stats',
+    'pg_restore_attribute_stats',
+    'pg_restore_relation_stats',
+  ].map((name): [string, CategoryMask] => [name, ADMIN]),
+  // the server's file system (9.28.9 generic file access, adminpack) and server-side large object files
+  ...[
+    'pg_read_file',
+    'pg_read_binary_file',
+    'pg_stat_file',
+    'pg_ls_dir',
+    'pg_ls_logdir',
+    'pg_ls_waldir',
+    'pg_ls_archive_statusdir',
+    'pg_ls_tmpdir',
+    'pg_ls_logicalsnapdir',
+    'pg_ls_logicalmapdir',
+    'pg_ls_replslotdir',
+    'pg_ls_summariesdir',
+    'pg_file_write',
+    'pg_file_rename',
+    'pg_file_unlink',
+    'pg_file_sync',
+    'pg_logdir_ls',
+  ].map((name): [string, CategoryMask] => [name, FILE]),
+  ['lo_import', FILE | WRITE],
+  ['lo_export', FILE],
+  // changes to data outside any table the statement names: large objects (33.4) and sequences (9.17)
+  ...[
+    'lo_unlink',
+    'lo_create',
+    'lo_creat',
+    'lo_from_bytea',
+    'lo_put',
+    'lo_truncate',
+    'lo_truncate64',
+    'lowrite',
+    'nextval',
+    'setval',
+  ].map((name): [string, CategoryMask] => [name, WRITE]),
+  // run SQL given as a string, which the classifier cannot see: treated like a DO block
+  ...[
+    'query_to_xml',
+    'query_to_xmlschema',
+    'query_to_xml_and_xmlschema',
+    'cursor_to_xml',
+    'cursor_to_xmlschema',
+    'table_to_xml',
+    'table_to_xmlschema',
+    'table_to_xml_and_xmlschema',
+    'schema_to_xml',
+    'schema_to_xmlschema',
+    'schema_to_xml_and_xmlschema',
+    'database_to_xml',
+    'database_to_xmlschema',
+    'database_to_xml_and_xmlschema',
+    'ts_stat',
+    'ts_rewrite',
+  ].map((name): [string, CategoryMask] => [name, HIDDEN_SQL]),
+  // advisory locks (9.28.10)
+  ...[
+    'pg_advisory_lock',
+    'pg_advisory_lock_shared',
+    'pg_advisory_xact_lock',
+    'pg_advisory_xact_lock_shared',
+    'pg_try_advisory_lock',
+    'pg_try_advisory_lock_shared',
+    'pg_try_advisory_xact_lock',
+    'pg_try_advisory_xact_lock_shared',
+  ].map((name): [string, CategoryMask] => [name, maskOf('lock')]),
+  ['pg_notify', maskOf('session')],
+]);
+
+/** The dblink extension's functions all start so; they connect to (and run SQL on) other servers. */
+const DBLINK_PREFIX = 'dblink';
+
+/**
+ * The categories calling `name` adds, given only its own (unqualified, lower-case) name. `set_config`
+ * depends on its arguments and is handled by the walker; every other function is decided here.
+ */
+export function functionRisk(name: string): CategoryMask {
+  const risk = FUNCTION_RISKS.get(name);
+  if (risk !== undefined) return risk;
+  return name.startsWith(DBLINK_PREFIX) ? FILE : 0;
+}
+
+/** The extensions whose installation opens the server file system, other servers or untrusted code. */
+export const OUTWARD_EXTENSIONS: ReadonlySet<string> = new Set([
+  'dblink',
+  'postgres_fdw',
+  'file_fdw',
+  'adminpack',
+  'plperlu',
+  'plpythonu',
+  'plpython2u',
+  'plpython3u',
+  'pltclu',
+]);
+
+/** Procedural languages that are untrusted (run code with the server's operating-system rights). */
+export const UNTRUSTED_LANGUAGES: ReadonlySet<string> = new Set([
+  'c',
+  'plperlu',
+  'plpythonu',
+  'plpython2u',
+  'plpython3u',
+  'pltclu',
+]);

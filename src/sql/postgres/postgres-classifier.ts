@@ -1,0 +1,204 @@
+// PostgreSQL statement classifier: splits a submitted string into statements with the real PostgreSQL
+// parser and classifies each from its parse tree (never from the text). Anything unparsable is `unknown`.
+import type { SqlClassification, SqlClassifier, SqlStatement } from '../../core/sql-statement.js';
+import { AdmissionFilter } from './admission-filter.js';
+import { categoriesOf, maskOf } from './category-mask.js';
+import { LruCache } from './lru-cache.js';
+import { isObject } from './parse-tree.js';
+import { PgParserRuntime, type ScanToken } from './pg-parser-runtime.js';
+import { parseSqlcommenter } from './sqlcommenter.js';
+import { checkText, SubmittedText } from './submitted-text.js';
+import { TreeWalker } from './tree-walker.js';
+
+export interface PostgresClassifierOptions {
+  /**
+   * Entries in the LRU cache of results keyed by exact text (default 10,000; 0 disables it). A text is
+   * cached from its second classification on, so that one-off texts do not churn the cache.
+   */
+  readonly cacheSize?: number;
+  /** Longer texts are not classified but denied as unparsed (default 32 MiB of UTF-16 code units). */
+  readonly maxTextLength?: number;
+}
+
+export interface PostgresClassifier extends SqlClassifier {
+  classify(text: string): SqlClassification;
+  /**
+   * libpg_query's fingerprint of the text (same for statements that differ only in constants), for
+   * grouping in records or a verdict cache; undefined when the text does not parse.
+   */
+  fingerprint(text: string): string | undefined;
+}
+
+const DEFAULT_CACHE_SIZE = 10_000;
+const DEFAULT_MAX_TEXT_LENGTH = 32 * 1024 * 1024;
+/** Texts longer than this are classified every time instead of being kept in the cache. */
+const MAX_CACHED_TEXT_LENGTH = 64 * 1024;
+/** Total key length the cache may hold (about 64 MB of UTF-16), whatever the entry count. */
+const MAX_CACHED_TOTAL_LENGTH = 32 * 1024 * 1024;
+
+const EMPTY: SqlClassification = Object.freeze({ statements: Object.freeze([]) });
+const UNKNOWN_CATEGORIES = categoriesOf(maskOf('unknown'));
+const NO_NAMES: readonly never[] = Object.freeze([]);
+
+interface RawStatement {
+  readonly stmt?: unknown;
+  readonly stmt_location?: number;
+  readonly stmt_len?: number;
+}
+
+let sharedRuntime: Promise<PgParserRuntime> | undefined;
+
+/** Loads the parser (once per process) and returns a classifier with its own result cache. */
+export async function createPostgresClassifier(
+  options: PostgresClassifierOptions = {},
+): Promise<PostgresClassifier> {
+  sharedRuntime ??= PgParserRuntime.create().catch((error: unknown) => {
+    sharedRuntime = undefined;
+    throw error;
+  });
+  const runtime = await sharedRuntime;
+  return new LibpgQueryClassifier(runtime, options);
+}
+
+class LibpgQueryClassifier implements PostgresClassifier {
+  readonly #runtime: PgParserRuntime;
+  readonly #cache: LruCache<SqlClassification>;
+  readonly #admission: AdmissionFilter;
+  readonly #maxTextLength: number;
+
+  constructor(runtime: PgParserRuntime, options: PostgresClassifierOptions) {
+    this.#runtime = runtime;
+    this.#cache = new LruCache({
+      maxEntries: options.cacheSize ?? DEFAULT_CACHE_SIZE,
+      maxTotalKeyLength: MAX_CACHED_TOTAL_LENGTH,
+    });
+    this.#admission = new AdmissionFilter(4 * (options.cacheSize ?? DEFAULT_CACHE_SIZE));
+    this.#maxTextLength = options.maxTextLength ?? DEFAULT_MAX_TEXT_LENGTH;
+  }
+
+  classify(text: string): SqlClassification {
+    if (typeof text !== 'string') return unparsed('', 'query text is not a string');
+    const cached = this.#cache.get(text);
+    if (cached !== undefined) return cached;
+    const result = this.#classifyUncached(text);
+    // Only texts seen before are cached (admission-filter.ts explains why one-offs are not).
+    if (text.length <= MAX_CACHED_TEXT_LENGTH && this.#admission.seenBefore(text))
+      this.#cache.set(text, result);
+    return result;
+  }
+
+  fingerprint(text: string): string | undefined {
+    if (typeof text !== 'string' || text.length === 0 || text.length > this.#maxTextLength) return undefined;
+    if (!checkText(text).ok) return undefined;
+    return this.#runtime.fingerprint(Buffer.from(text, 'utf8'));
+  }
+
+  #classifyUncached(text: string): SqlClassification {
+    if (text.length === 0) return EMPTY;
+    if (text.length > this.#maxTextLength) {
+      return unparsed(text, `query text is too long to classify (${text.length} > ${this.#maxTextLength})`);
+    }
+    const check = checkText(text);
+    if (!check.ok) return unparsed(text, check.message);
+    try {
+      const submitted = new SubmittedText(text, check.ascii);
+      const outcome = this.#runtime.parse(submitted.bytes);
+      if (!outcome.ok) return unparsed(text, outcome.message);
+      const tree: unknown = JSON.parse(outcome.json);
+      const raws = isObject(tree) && Array.isArray(tree['stmts']) ? (tree['stmts'] as RawStatement[]) : [];
+      if (raws.length === 0) return this.#zeroStatements(submitted);
+      const comments = text.includes('/*') ? this.#commentTokens(submitted) : undefined;
+      const statements = raws.map((raw) => classifyRawStatement(raw, submitted, comments));
+      return Object.freeze({ statements: Object.freeze(statements) });
+    } catch (error) {
+      // A tree too deep for the walker's stack, or any surprise: deny rather than guess.
+      const reason = error instanceof RangeError ? 'statement is nested too deeply' : String(error);
+      return unparsed(text, `statement could not be classified: ${reason}`);
+    }
+  }
+
+  /**
+   * PostgreSQL answers EmptyQueryResponse to text holding only whitespace, comments and semicolons;
+   * anything else that yields no statement is suspicious and denied.
+   */
+  #zeroStatements(submitted: SubmittedText): SqlClassification {
+    const scan = this.#runtime.scan(submitted.bytes);
+    if (!scan.ok) return unparsed(submitted.text, scan.message);
+    const onlyNoise = scan.tokens.every(
+      (token) =>
+        token.tokenName === 'C_COMMENT' ||
+        token.tokenName === 'SQL_COMMENT' ||
+        token.tokenName === 'ASCII_59',
+    );
+    return onlyNoise ? EMPTY : unparsed(submitted.text, 'no statement found in non-empty query text');
+  }
+
+  /** The `/* … *\/` comment tokens, found by PostgreSQL's own scanner (so quotes and dollar quotes count). */
+  #commentTokens(submitted: SubmittedText): readonly ScanToken[] {
+    const scan = this.#runtime.scan(submitted.bytes);
+    return scan.ok ? scan.tokens.filter((token) => token.tokenName === 'C_COMMENT') : [];
+  }
+}
+
+function classifyRawStatement(
+  raw: RawStatement,
+  submitted: SubmittedText,
+  comments: readonly ScanToken[] | undefined,
+): SqlStatement {
+  const start = raw.stmt_location ?? 0;
+  // stmt_len 0 means "to the end of the string" (libpg_query RawStmt).
+  const end = raw.stmt_len === undefined || raw.stmt_len === 0 ? submitted.byteLength : start + raw.stmt_len;
+  const walker = new TreeWalker();
+  const kind = walker.walkStatement(raw.stmt);
+  const statement: {
+    text: string;
+    kind: string;
+    categories: SqlStatement['categories'];
+    tables: SqlStatement['tables'];
+    functions: SqlStatement['functions'];
+    preparedName?: string;
+    comments?: Readonly<Record<string, string>>;
+  } = {
+    text: submitted.slice(start, end).trim(),
+    kind,
+    categories: categoriesOf(walker.categories),
+    tables: Object.freeze(walker.tables),
+    functions: Object.freeze(walker.functions),
+  };
+  if (walker.preparedName !== undefined) statement.preparedName = walker.preparedName;
+  if (comments !== undefined) {
+    const pairs = commentPairs(submitted, comments, start, end);
+    if (pairs !== undefined) statement.comments = pairs;
+  }
+  return Object.freeze(statement);
+}
+
+function commentPairs(
+  submitted: SubmittedText,
+  tokens: readonly ScanToken[],
+  start: number,
+  end: number,
+): Readonly<Record<string, string>> | undefined {
+  let merged: Map<string, string> | undefined;
+  for (const token of tokens) {
+    if (token.start < start || token.end > end) continue;
+    const pairs = parseSqlcommenter(submitted.slice(token.start + 2, token.end - 2));
+    if (pairs === undefined) continue;
+    merged ??= new Map();
+    for (const [key, value] of pairs) merged.set(key, value);
+  }
+  return merged === undefined ? undefined : Object.freeze(Object.fromEntries(merged));
+}
+
+/** The whole text as one statement that could not be parsed: always `unknown`, always denied. */
+function unparsed(text: string, message: string): SqlClassification {
+  const statement: SqlStatement = Object.freeze({
+    text: text.trim(),
+    kind: 'unparsed',
+    categories: UNKNOWN_CATEGORIES,
+    tables: NO_NAMES,
+    functions: NO_NAMES,
+    parseError: message,
+  });
+  return Object.freeze({ statements: Object.freeze([statement]), parseError: message });
+}

@@ -1,0 +1,158 @@
+// Which run-time settings (GUCs) a session may change as ordinary `session` work, and which are
+// `privilege` or `admin`. An allow-list: a setting not named here is `admin` (fail closed).
+import type { SqlCategory } from '../../core/sql-statement.js';
+
+/**
+ * Settings that change only how this session formats, plans, times out or labels its work. Chosen from
+ * PostgreSQL 18's user-settable (PGC_USERSET) parameters; `search_path` is here for `SET` because it is
+ * routine for drivers and ORMs, but it can shadow unqualified names (see docs/sql-taxonomy.md), so it is
+ * kept out of the `set_config()` list below and its `SET` gets its own kind, `set search_path`.
+ */
+const ORDINARY_SETTINGS: ReadonlySet<string> = new Set([
+  // client connection defaults, formatting and locale
+  'application_name',
+  'client_encoding',
+  'client_min_messages',
+  'datestyle',
+  'intervalstyle',
+  'timezone',
+  'timezone_abbreviations',
+  'extra_float_digits',
+  'bytea_output',
+  'xmlbinary',
+  'xmloption',
+  'lc_monetary',
+  'lc_numeric',
+  'lc_time',
+  'default_text_search_config',
+  'standard_conforming_strings',
+  'escape_string_warning',
+  'backslash_quote',
+  'array_nulls',
+  'quote_all_identifiers',
+  'transform_null_equals',
+  'gin_fuzzy_search_limit',
+  'search_path',
+  // timeouts and transaction defaults
+  'statement_timeout',
+  'lock_timeout',
+  'idle_in_transaction_session_timeout',
+  'idle_session_timeout',
+  'transaction_timeout',
+  'default_transaction_isolation',
+  'default_transaction_read_only',
+  'default_transaction_deferrable',
+  'transaction_isolation',
+  'transaction_read_only',
+  'transaction_deferrable',
+  'synchronous_commit',
+  'check_function_bodies',
+  'exit_on_error',
+  // resource use and planner tuning
+  'work_mem',
+  'hash_mem_multiplier',
+  'maintenance_work_mem',
+  'temp_buffers',
+  'effective_cache_size',
+  'effective_io_concurrency',
+  'maintenance_io_concurrency',
+  'io_combine_limit',
+  'default_statistics_target',
+  'constraint_exclusion',
+  'cursor_tuple_fraction',
+  'from_collapse_limit',
+  'join_collapse_limit',
+  'plan_cache_mode',
+  'recursive_worktable_factor',
+  'random_page_cost',
+  'seq_page_cost',
+  'cpu_tuple_cost',
+  'cpu_index_tuple_cost',
+  'cpu_operator_cost',
+  'parallel_setup_cost',
+  'parallel_tuple_cost',
+  'min_parallel_table_scan_size',
+  'min_parallel_index_scan_size',
+  'max_parallel_workers_per_gather',
+  'max_parallel_maintenance_workers',
+  'parallel_leader_participation',
+  'jit',
+  'jit_above_cost',
+  'jit_inline_above_cost',
+  'jit_optimize_above_cost',
+  'geqo',
+  'geqo_threshold',
+  'geqo_effort',
+  'geqo_pool_size',
+  'geqo_generations',
+  'geqo_selection_bias',
+  'geqo_seed',
+  'enable_async_append',
+  'enable_bitmapscan',
+  'enable_distinct_reordering',
+  'enable_gathermerge',
+  'enable_group_by_reordering',
+  'enable_hashagg',
+  'enable_hashjoin',
+  'enable_incremental_sort',
+  'enable_indexonlyscan',
+  'enable_indexscan',
+  'enable_material',
+  'enable_memoize',
+  'enable_mergejoin',
+  'enable_nestloop',
+  'enable_parallel_append',
+  'enable_parallel_hash',
+  'enable_partition_pruning',
+  'enable_partitionwise_aggregate',
+  'enable_partitionwise_join',
+  'enable_presorted_aggregate',
+  'enable_self_join_elimination',
+  'enable_seqscan',
+  'enable_sort',
+  'enable_tidscan',
+  // storage defaults for objects this session creates
+  'default_table_access_method',
+  'default_tablespace',
+  'default_toast_compression',
+  'temp_tablespaces',
+  'gin_pending_list_limit',
+  'vacuum_cost_delay',
+  'vacuum_cost_limit',
+  'vacuum_cost_page_hit',
+  'vacuum_cost_page_miss',
+  'vacuum_cost_page_dirty',
+  'vacuum_buffer_usage_limit',
+  // keep-alives of this connection
+  'tcp_keepalives_idle',
+  'tcp_keepalives_interval',
+  'tcp_keepalives_count',
+  'tcp_user_timeout',
+  'client_connection_check_interval',
+]);
+
+/** Settings that change who the session acts as. */
+const IDENTITY_SETTINGS: ReadonlySet<string> = new Set(['role', 'session_authorization']);
+
+/**
+ * The category of changing `name` (case-insensitive, as PostgreSQL compares setting names) with SET or
+ * RESET: `privilege` for the role settings, `session` for the allow-list, `admin` for anything else
+ * (superuser-only settings such as session_replication_role and allow_system_table_mods, logging and
+ * auditing settings, library loading, and every custom `prefix.name` setting, which row-level security
+ * policies often read).
+ */
+export function settingCategory(name: string): SqlCategory {
+  const lower = name.toLowerCase();
+  if (IDENTITY_SETTINGS.has(lower)) return 'privilege';
+  return ORDINARY_SETTINGS.has(lower) ? 'session' : 'admin';
+}
+
+/**
+ * The category of `set_config(name, …)` with a constant name. Same as SET, except `search_path`:
+ * through set_config it is `admin`, because a policy cannot tell it apart from other calls by kind.
+ */
+export function setConfigCategory(name: string): SqlCategory {
+  const lower = name.toLowerCase();
+  if (lower === 'search_path') return 'admin';
+  return settingCategory(lower);
+}

@@ -1,0 +1,257 @@
+// Walks one statement's whole libpg-query parse tree and collects its categories, tables and functions.
+// Every node is visited; a node type or tree shape it does not recognise adds `unknown` (fail closed).
+import type { TableRef } from '../../core/sql-statement.js';
+import { bit, maskOf, type CategoryMask } from './category-mask.js';
+import { functionRisk } from './function-risks.js';
+import { BARE_FIELD_TYPES, KNOWN_NODE_TYPES } from './node-field-types.js';
+import { constantString, isObject, stringList, unwrap, wrapped, type NodeBody } from './parse-tree.js';
+import { setConfigCategory } from './setting-risks.js';
+import { STATEMENT_RULES } from './statement-rules.js';
+
+const UNKNOWN = maskOf('unknown');
+const LOCK = maskOf('lock');
+const ADMIN = maskOf('admin');
+
+/** Fields a rule visits itself are skipped by `visitFields(…, skip)`. */
+export type FieldSet = ReadonlySet<string>;
+const NO_FIELDS: FieldSet = new Set();
+const CTES: FieldSet = new Set(['ctes']);
+
+/**
+ * One walk over one top-level statement. Statement rules (statement-rules.ts) call back into it to
+ * add categories, record relations and visit children with the right scope.
+ */
+export class TreeWalker {
+  #mask: CategoryMask = 0;
+  readonly #tables = new Map<string, TableRef>();
+  readonly #functions = new Set<string>();
+  /** Names of the common table expressions in scope (unqualified references to them are not tables). */
+  readonly #cteNames: string[] = [];
+  /** Inside EXPLAIN without ANALYZE: the inner statement is planned, not run, so only `unknown` counts. */
+  #planOnly = false;
+  /** How many statement nodes enclose the current node (1 inside the top-level statement). */
+  #statementDepth = 0;
+  #preparedName: string | undefined;
+
+  get categories(): CategoryMask {
+    return this.#mask;
+  }
+
+  get tables(): TableRef[] {
+    return [...this.#tables.values()];
+  }
+
+  get functions(): string[] {
+    return [...this.#functions];
+  }
+
+  /** For a top-level PREPARE, EXECUTE or DEALLOCATE: the prepared statement's name (`*` for ALL). */
+  get preparedName(): string | undefined {
+    return this.#preparedName;
+  }
+
+  /** Records the prepared statement name of the top-level statement (ignored for nested ones). */
+  setPreparedName(name: unknown): void {
+    if (this.atTopLevel && typeof name === 'string') this.#preparedName = name;
+  }
+
+  /** True while visiting the top-level statement itself (not a statement nested inside it). */
+  get atTopLevel(): boolean {
+    return this.#statementDepth === 1;
+  }
+
+  /** Classifies the top-level wrapped statement node and returns its kind. */
+  walkStatement(node: unknown): string {
+    const entry = wrapped(node);
+    if (entry === undefined) {
+      this.add(UNKNOWN);
+      return 'unknown';
+    }
+    const [type, body] = entry;
+    const kind = this.#visitStatement(type, body);
+    if (this.#mask === 0) this.add(UNKNOWN);
+    return kind ?? 'unknown';
+  }
+
+  add(mask: CategoryMask): void {
+    this.#mask |= this.#planOnly ? mask & UNKNOWN : mask;
+  }
+
+  has(mask: CategoryMask): boolean {
+    return (this.#mask & mask) !== 0;
+  }
+
+  /** Visits a wrapped node, or each element of an array of wrapped nodes. */
+  visit(value: unknown): void {
+    if (Array.isArray(value)) {
+      for (const item of value) this.#visitNode(item);
+    } else {
+      this.#visitNode(value);
+    }
+  }
+
+  #visitNode(value: unknown): void {
+    if (!isObject(value)) {
+      if (Array.isArray(value)) this.visit(value);
+      return;
+    }
+    const entry = wrapped(value);
+    if (entry === undefined) {
+      // `{}` is a NULL pointer inside a list (e.g. RangeFunction's absent column definition list).
+      if (isEmpty(value)) return;
+      // Not the `{"Type": {...}}` shape where a Node is expected: the tree is not what we understand.
+      this.add(UNKNOWN);
+      for (const key in value) this.visit(value[key]);
+      return;
+    }
+    this.visitAs(entry[0], entry[1]);
+  }
+
+  /** Visits a node body of a known type (a bare struct field, or an unwrapped Node). */
+  visitAs(type: string, body: NodeBody): void {
+    if (STATEMENT_RULES[type] !== undefined) {
+      this.#visitStatement(type, body);
+      return;
+    }
+    switch (type) {
+      case 'RangeVar':
+        this.#rangeVar(body);
+        return;
+      case 'FuncCall':
+        this.#funcCall(body);
+        return;
+      case 'LockingClause':
+        // FOR UPDATE/SHARE; its `lockedRels` name FROM items already recorded, not new relations.
+        this.add(LOCK);
+        return;
+      default:
+        // A statement type without a rule, or a node type this parser release does not declare.
+        if (type.endsWith('Stmt') || !KNOWN_NODE_TYPES.has(type)) this.add(UNKNOWN);
+        this.visitFields(type, body, NO_FIELDS);
+    }
+  }
+
+  /** Visits every child of `body` except the fields in `skip`. */
+  visitFields(type: string, body: NodeBody, skip: FieldSet): void {
+    const bare = BARE_FIELD_TYPES[type];
+    for (const key in body) {
+      const value = body[key];
+      if (typeof value !== 'object' || value === null || skip.has(key)) continue;
+      const bareType = bare?.[key];
+      if (bareType === undefined) {
+        if (Array.isArray(value)) for (const item of value) this.#visitNode(item);
+        else this.#visitNode(value);
+      } else if (Array.isArray(value)) {
+        for (const item of value) if (isObject(item)) this.visitAs(bareType, item);
+      } else {
+        this.visitAs(bareType, value as NodeBody);
+      }
+    }
+  }
+
+  /** Records the target relation of a statement; it names a real relation even when a CTE shares its name. */
+  addRelation(rangeVar: unknown): void {
+    if (!isObject(rangeVar)) return;
+    const name = rangeVar['relname'];
+    const schema = rangeVar['schemaname'];
+    if (typeof name === 'string') this.addTable(typeof schema === 'string' ? schema : undefined, name);
+  }
+
+  /** Records a relation given as a qualified name list (`[schema, name]` or `[name]`). */
+  addQualifiedName(names: readonly string[]): void {
+    const name = names[names.length - 1];
+    if (name === undefined) return;
+    this.addTable(names.length >= 2 ? names[names.length - 2] : undefined, name);
+  }
+
+  addTable(schema: string | undefined, name: string): void {
+    const key = schema === undefined ? name : `${schema}\u0000${name}`;
+    if (this.#tables.has(key)) return;
+    this.#tables.set(key, Object.freeze(schema === undefined ? { name } : { schema, name }));
+  }
+
+  /** Records a function referenced by name (a call, a trigger function) and the categories it adds. */
+  addFunction(names: readonly string[]): void {
+    if (names.length === 0) return;
+    const lower = names.map((part) => part.toLowerCase());
+    this.#functions.add(lower.join('.'));
+    this.add(functionRisk(lower[lower.length - 1]!));
+  }
+
+  /**
+   * Visits a WITH clause (CTE bodies) and brings its names into scope. Returns the scope mark to pass
+   * to `leaveScope` after the rest of the statement is visited. A non-recursive CTE sees only the CTEs
+   * before it; a recursive WITH sees all of them (PostgreSQL docs 7.8).
+   */
+  enterWith(withClause: unknown): number {
+    const mark = this.#cteNames.length;
+    if (!isObject(withClause)) return mark;
+    const ctes = Array.isArray(withClause['ctes']) ? withClause['ctes'] : [];
+    const names = ctes.map((cte) => unwrap(cte, 'CommonTableExpr')?.['ctename']);
+    const recursive = withClause['recursive'] === true;
+    if (recursive) for (const name of names) if (typeof name === 'string') this.#cteNames.push(name);
+    ctes.forEach((cte, index) => {
+      this.visit(cte);
+      const name = names[index];
+      if (!recursive && typeof name === 'string') this.#cteNames.push(name);
+    });
+    this.visitFields('WithClause', withClause, CTES);
+    return mark;
+  }
+
+  leaveScope(mark: number): void {
+    this.#cteNames.length = mark;
+  }
+
+  /** Visits `body` as planned-but-not-run (EXPLAIN without ANALYZE): names are kept, categories are not. */
+  visitPlanOnly(node: unknown): void {
+    const saved = this.#planOnly;
+    this.#planOnly = true;
+    try {
+      this.visit(node);
+    } finally {
+      this.#planOnly = saved;
+    }
+  }
+
+  #visitStatement(type: string, body: NodeBody): string | undefined {
+    const rule = STATEMENT_RULES[type];
+    if (rule === undefined) {
+      this.add(UNKNOWN);
+      this.visitFields(type, body, NO_FIELDS);
+      return undefined;
+    }
+    // No try/finally: a throw abandons the whole walk (the classifier then denies the text).
+    this.#statementDepth += 1;
+    const kind = rule(this, body);
+    this.#statementDepth -= 1;
+    return kind;
+  }
+
+  #rangeVar(body: NodeBody): void {
+    const name = body['relname'];
+    if (typeof name !== 'string') return;
+    const schema = body['schemaname'];
+    if (typeof schema !== 'string' && this.#cteNames.includes(name)) return;
+    this.addTable(typeof schema === 'string' ? schema : undefined, name);
+  }
+
+  #funcCall(body: NodeBody): void {
+    const names = stringList(body['funcname']);
+    this.addFunction(names);
+    const last = names[names.length - 1]?.toLowerCase();
+    if (last === 'set_config') {
+      // set_config(name, value, is_local) is SET in function form; a name we cannot read is admin.
+      const args = body['args'];
+      const name = Array.isArray(args) ? constantString(args[0]) : undefined;
+      this.add(name === undefined ? ADMIN : bit(setConfigCategory(name)));
+      this.add(maskOf('session'));
+    }
+    this.visitFields('FuncCall', body, NO_FIELDS);
+  }
+}
+
+function isEmpty(value: NodeBody): boolean {
+  for (const key in value) if (Object.hasOwn(value, key)) return false;
+  return true;
+}

@@ -1,0 +1,162 @@
+// Turns a group-commit batch of write operations into the rows one transaction applies.
+// Pure. It must keep causality: a statement's completion is never applied before its insert.
+
+import { ERROR_CODES, GatewayError } from '../core/errors.js';
+import type { SessionRecord, StatementRecord, StatementResult } from '../core/records.js';
+import { resultToColumns, sessionToRow, statementToRow, type StatementResultColumns } from './row-mapping.js';
+import type { SessionsTable, StatementsTable } from './tables.js';
+
+/** One write on the hot path, queued for the next group commit. */
+export type WriteOp =
+  | { readonly kind: 'start-session'; readonly record: SessionRecord }
+  | { readonly kind: 'end-session'; readonly id: string; readonly endedAt: Date; readonly reason: string }
+  | { readonly kind: 'record-statement'; readonly record: StatementRecord }
+  | { readonly kind: 'complete-statement'; readonly id: string; readonly result: StatementResult };
+
+/**
+ * Ordering keys for group commit with several transactions in flight: an update waits for the
+ * transaction that inserts (or last updated) its row.
+ */
+export function writeOpKeys(op: WriteOp): { provides: string; dependsOn?: string } {
+  switch (op.kind) {
+    case 'start-session':
+      return { provides: `session:${op.record.id}` };
+    case 'end-session':
+      return { provides: `session:${op.id}`, dependsOn: `session:${op.id}` };
+    case 'record-statement':
+      return { provides: `statement:${op.record.id}` };
+    case 'complete-statement':
+      return { provides: `statement:${op.id}`, dependsOn: `statement:${op.id}` };
+  }
+}
+
+export interface SessionEndRow {
+  readonly id: string;
+  readonly ended_at: number;
+  readonly end_reason: string;
+}
+
+export type StatementCompleteRow = { readonly id: string } & StatementResultColumns;
+
+/**
+ * What one transaction writes. Applying inserts first, then updates, keeps causality because an
+ * update whose insert is in the same batch has been folded into that insert (so the updates touch
+ * only rows committed by earlier batches; this also lets PostgreSQL apply the batch as a single
+ * statement, where an UPDATE cannot see rows inserted by the same statement).
+ */
+export interface BatchPlan {
+  readonly sessionInserts: SessionsTable[];
+  readonly statementInserts: StatementsTable[];
+  /** One row per session id (the last end in the batch wins). */
+  readonly sessionEnds: SessionEndRow[];
+  /** One row per statement id (the last completion in the batch wins). */
+  readonly statementCompletes: StatementCompleteRow[];
+  /** Per op: the row an update must find to succeed (undefined for inserts and folded updates). */
+  readonly mustFind: readonly (
+    { readonly table: 'sessions' | 'statements'; readonly id: string } | undefined
+  )[];
+  /** Per op: an error found while building its row (bad Date, non-finite duration); the op is left out. */
+  readonly invalid: readonly (Error | undefined)[];
+}
+
+export function isEmptyPlan(p: BatchPlan): boolean {
+  return (
+    p.sessionInserts.length === 0 &&
+    p.statementInserts.length === 0 &&
+    p.sessionEnds.length === 0 &&
+    p.statementCompletes.length === 0
+  );
+}
+
+function invalidRecord(cause: unknown): GatewayError {
+  return new GatewayError(
+    ERROR_CODES.RECORD_FAILED,
+    'the record could not be written: it holds an invalid value',
+    {
+      cause,
+    },
+  );
+}
+
+export function planBatch(ops: readonly WriteOp[]): BatchPlan {
+  const sessionInserts: SessionsTable[] = [];
+  const statementInserts: StatementsTable[] = [];
+  const sessionById = new Map<string, SessionsTable>();
+  const statementById = new Map<string, StatementsTable>();
+  const ends = new Map<string, SessionEndRow>();
+  const completes = new Map<string, StatementCompleteRow>();
+  const mustFind: ({ table: 'sessions' | 'statements'; id: string } | undefined)[] = [];
+  const invalid: (Error | undefined)[] = [];
+
+  for (const op of ops) {
+    let find: { table: 'sessions' | 'statements'; id: string } | undefined;
+    try {
+      switch (op.kind) {
+        case 'start-session': {
+          const row = sessionToRow(op.record);
+          sessionInserts.push(row);
+          sessionById.set(row.id, row);
+          break;
+        }
+        case 'record-statement': {
+          const row = statementToRow(op.record);
+          statementInserts.push(row);
+          statementById.set(row.id, row);
+          break;
+        }
+        case 'end-session': {
+          const endedAt = op.endedAt.getTime();
+          if (!Number.isFinite(endedAt)) throw new TypeError('invalid endedAt');
+          const inserted = sessionById.get(op.id);
+          if (inserted) {
+            inserted.ended_at = endedAt;
+            inserted.end_reason = op.reason;
+          } else {
+            ends.set(op.id, { id: op.id, ended_at: endedAt, end_reason: op.reason });
+            find = { table: 'sessions', id: op.id };
+          }
+          break;
+        }
+        case 'complete-statement': {
+          const cols = resultToColumns(op.result);
+          const inserted = statementById.get(op.id);
+          if (inserted) {
+            Object.assign(inserted, cols);
+          } else {
+            completes.set(op.id, { id: op.id, ...cols });
+            find = { table: 'statements', id: op.id };
+          }
+          break;
+        }
+      }
+      invalid.push(undefined);
+    } catch (e) {
+      invalid.push(invalidRecord(e));
+    }
+    mustFind.push(find);
+  }
+  return {
+    sessionInserts,
+    statementInserts,
+    sessionEnds: [...ends.values()],
+    statementCompletes: [...completes.values()],
+    mustFind,
+    invalid,
+  };
+}
+
+/** Per-op outcome once the plan's transaction committed, given which update targets were found. */
+export function planOutcomes(
+  plan: BatchPlan,
+  found: { readonly sessions: ReadonlySet<string>; readonly statements: ReadonlySet<string> },
+): (Error | undefined)[] {
+  return plan.mustFind.map((target, i) => {
+    const bad = plan.invalid[i];
+    if (bad) return bad;
+    if (!target) return undefined;
+    const hit = target.table === 'sessions' ? found.sessions.has(target.id) : found.statements.has(target.id);
+    if (hit) return undefined;
+    const what = target.table === 'sessions' ? 'session' : 'statement';
+    return new GatewayError(ERROR_CODES.RECORD_FAILED, `no recorded ${what} with id ${target.id}`);
+  });
+}

@@ -1,0 +1,31 @@
+// Opens the store the config names: embedded SQLite (default) or shared PostgreSQL.
+// Only the composition root (src/main.ts) and the CLI call this; everyone else takes the ports.
+
+import path from 'node:path';
+import type { GatehouseConfig, SecretRef } from '../config/schema.js';
+import { PostgresStore } from './postgres-store.js';
+import { SqliteStore } from './sqlite-store.js';
+
+export type OpenedStore = SqliteStore | PostgresStore;
+
+export const DEFAULT_SQLITE_FILE = 'gatehouse.db';
+
+export async function openStore(
+  config: GatehouseConfig['store'],
+  dataDir: string,
+  resolveSecret: (ref: SecretRef) => Promise<string>,
+): Promise<OpenedStore> {
+  switch (config.kind) {
+    case 'sqlite':
+      return SqliteStore.open({ path: config.path ?? path.join(dataDir, DEFAULT_SQLITE_FILE) });
+    case 'postgres':
+      return PostgresStore.open({ url: await resolveSecret(config.url) });
+  }
+}
+
+export { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
+export { PostgresStore, type PostgresStoreOptions } from './postgres-store.js';
+export type { StatementCounts } from './session-queries.js';
+export type { GroupCommitStats } from './group-commit.js';
+export type { StoreTables } from './tables.js';
+export { STORE_MIGRATIONS, type StoreMigration, type StoreDialect } from './migrations/index.js';

@@ -1,0 +1,10 @@
+// The ordered list of store schema migrations. To add tables (approvals, hash chain, revocations):
+// write `NNNN-what.ts` next to this file exporting a StoreMigration with the next version, append it
+// here, and add its row types to ../tables.ts.
+
+import type { StoreMigration } from './migration.js';
+import { sessionsStatementsTokens } from './0001-sessions-statements-tokens.js';
+
+export const STORE_MIGRATIONS: readonly StoreMigration[] = [sessionsStatementsTokens];
+
+export type { StoreDialect, StoreMigration } from './migration.js';

@@ -1,0 +1,330 @@
+// The shared store for several gateway replicas: PostgreSQL through a small pg.Pool, group commit.
+// It must not resolve a write before PostgreSQL acknowledged its commit, and must not log the URL.
+//
+// Each batch is ONE statement in autocommit (data-modifying CTEs over unnest()ed arrays), so a batch
+// costs one round trip and one commit whatever its size, and the statement is prepared once per
+// connection. Updates whose insert is in the same batch were folded into the insert (batch-plan.ts),
+// because an UPDATE in a CTE cannot see rows inserted by the same statement.
+
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { SessionStore, TokenStore } from '../core/ports.js';
+import type {
+  ServiceTokenRecord,
+  SessionFilter,
+  SessionRecord,
+  StatementRecord,
+  StatementResult,
+  StoredStatement,
+} from '../core/records.js';
+import {
+  isEmptyPlan,
+  planBatch,
+  planOutcomes,
+  writeOpKeys,
+  type BatchPlan,
+  type WriteOp,
+} from './batch-plan.js';
+import { GroupCommitQueue, type GroupCommitStats } from './group-commit.js';
+import { migrateStore, type MigrationOutcome } from './migrate.js';
+import * as sessions from './session-queries.js';
+import type { StatementCounts } from './session-queries.js';
+import type { StoreTables } from './tables.js';
+import * as tokens from './token-queries.js';
+
+export interface PostgresStoreOptions {
+  /** libpq URL (holds a password: never logged). */
+  readonly url: string;
+  /** Connections in the pool (default 4): one for the group-commit writer, the rest for reads. */
+  readonly poolSize?: number;
+  /** Schema to keep the store's tables in (created when missing); default: the URL's search_path. */
+  readonly schema?: string;
+  /** Ops per statement at most (default 1000). */
+  readonly maxBatch?: number;
+  /**
+   * Batches committing at once (default poolSize - 1, at least 1, leaving a connection for reads).
+   * PostgreSQL flushes the WAL once for commits that arrive together, so this multiplies what one
+   * fsync covers; an update still never runs before (or alongside) the insert of its row.
+   */
+  readonly maxConcurrentCommits?: number;
+  /**
+   * A write or query that takes longer is cancelled by the server and fails (default 10 000 ms):
+   * the store must not hang the gate.
+   */
+  readonly queryTimeoutMs?: number;
+  /** Waiting for a connection longer than this fails (default 10 000 ms). */
+  readonly connectTimeoutMs?: number;
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+const BATCH_SQL = `with
+ins_sessions as (
+  insert into sessions (id, started_at, ended_at, subject, groups, token_kind, agent, issuer,
+    client_address, client_user, application, connection, protocol, end_reason)
+  select * from unnest($1::text[], $2::int8[], $3::int8[], $4::text[], $5::text[], $6::text[], $7::int4[],
+    $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[])
+),
+ins_statements as (
+  insert into statements (id, session_id, seq, at, via, "text", kind, categories, effect, rule_id, message,
+    params, duration_ms, row_count, error_code, error_message, masked)
+  select * from unnest($15::text[], $16::text[], $17::int4[], $18::int8[], $19::text[], $20::text[],
+    $21::text[], $22::text[], $23::text[], $24::text[], $25::text[], $26::text[], $27::float8[],
+    $28::int8[], $29::text[], $30::text[], $31::text[])
+),
+end_sessions as (
+  update sessions s set ended_at = v.ended_at, end_reason = v.end_reason
+  from unnest($32::text[], $33::int8[], $34::text[]) as v(id, ended_at, end_reason)
+  where s.id = v.id
+  returning s.id
+),
+complete_statements as (
+  update statements s set duration_ms = v.duration_ms, row_count = v.row_count, error_code = v.error_code,
+    error_message = v.error_message, masked = v.masked
+  from unnest($35::text[], $36::float8[], $37::int8[], $38::text[], $39::text[], $40::text[])
+    as v(id, duration_ms, row_count, error_code, error_message, masked)
+  where s.id = v.id
+  returning s.id
+)
+select 's' as t, id from end_sessions
+union all
+select 'c' as t, id from complete_statements`;
+
+function column<R, K extends keyof R>(rows: readonly R[], key: K): R[K][] {
+  return rows.map((r) => r[key]);
+}
+
+function batchParams(plan: BatchPlan): unknown[] {
+  const s = plan.sessionInserts;
+  const st = plan.statementInserts;
+  const e = plan.sessionEnds;
+  const c = plan.statementCompletes;
+  return [
+    column(s, 'id'),
+    column(s, 'started_at'),
+    column(s, 'ended_at'),
+    column(s, 'subject'),
+    column(s, 'groups'),
+    column(s, 'token_kind'),
+    column(s, 'agent'),
+    column(s, 'issuer'),
+    column(s, 'client_address'),
+    column(s, 'client_user'),
+    column(s, 'application'),
+    column(s, 'connection'),
+    column(s, 'protocol'),
+    column(s, 'end_reason'),
+    column(st, 'id'),
+    column(st, 'session_id'),
+    column(st, 'seq'),
+    column(st, 'at'),
+    column(st, 'via'),
+    column(st, 'text'),
+    column(st, 'kind'),
+    column(st, 'categories'),
+    column(st, 'effect'),
+    column(st, 'rule_id'),
+    column(st, 'message'),
+    column(st, 'params'),
+    column(st, 'duration_ms'),
+    column(st, 'row_count'),
+    column(st, 'error_code'),
+    column(st, 'error_message'),
+    column(st, 'masked'),
+    column(e, 'id'),
+    column(e, 'ended_at'),
+    column(e, 'end_reason'),
+    column(c, 'id'),
+    column(c, 'duration_ms'),
+    column(c, 'row_count'),
+    column(c, 'error_code'),
+    column(c, 'error_message'),
+    column(c, 'masked'),
+  ];
+}
+
+/** SQLSTATE classes 22 (data exception) and 23 (integrity constraint violation) come from one row. */
+function isPgDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^2[23]/.test(code);
+}
+
+/** int8 (epoch ms, row counts, count(*)) as JS numbers, for this pool only (not pg's global parsers). */
+const INT8_OID = 20;
+function parseInt8(v: string): number {
+  return Number(v);
+}
+const storeTypes = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown =>
+    oid === INT8_OID && format !== 'binary'
+      ? parseInt8
+      : (pg.types.getTypeParser(oid, format ?? 'text') as unknown)) as typeof pg.types.getTypeParser,
+};
+
+async function ensureSchema(url: string, schema: string, timeoutMs: number): Promise<void> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs });
+  await client.connect();
+  try {
+    await client.query(`create schema if not exists "${schema}"`);
+  } catch (e) {
+    // Two replicas creating it at once: one wins, the other sees a unique violation. Either way it exists.
+    if ((e as { code?: string }).code !== '23505' && (e as { code?: string }).code !== '42P06') throw e;
+  } finally {
+    await client.end();
+  }
+}
+
+export class PostgresStore implements SessionStore, TokenStore {
+  readonly kind = 'postgres' as const;
+  readonly #pool: pg.Pool;
+  readonly #kysely: Kysely<StoreTables>;
+  readonly #queue: GroupCommitQueue<WriteOp>;
+  readonly migration: MigrationOutcome;
+  #closed = false;
+
+  private constructor(
+    pool: pg.Pool,
+    kysely: Kysely<StoreTables>,
+    migration: MigrationOutcome,
+    batching: { maxBatch: number; maxInFlight: number },
+  ) {
+    this.#pool = pool;
+    this.#kysely = kysely;
+    this.migration = migration;
+    this.#queue = new GroupCommitQueue<WriteOp>({
+      ...batching,
+      keys: writeOpKeys,
+      isDataError: isPgDataError,
+      write: (ops) => this.#write(ops),
+    });
+  }
+
+  static async open(opts: PostgresStoreOptions): Promise<PostgresStore> {
+    const timeout = opts.queryTimeoutMs ?? 10_000;
+    const connectTimeout = opts.connectTimeoutMs ?? 10_000;
+    if (opts.schema !== undefined) {
+      if (!SCHEMA_NAME.test(opts.schema)) throw new Error('store schema must be a lower-case SQL identifier');
+      await ensureSchema(opts.url, opts.schema, connectTimeout);
+    }
+    const pool = new pg.Pool({
+      connectionString: opts.url,
+      max: Math.max(1, opts.poolSize ?? 4),
+      connectionTimeoutMillis: connectTimeout,
+      // Server-side: PostgreSQL cancels the statement and rolls it back, so a write that timed out
+      // is known not to have committed (a client-side timeout alone leaves it running, and it may
+      // commit later, after its caller was told it failed).
+      statement_timeout: timeout,
+      // Client-side backstop for a dead network, where no cancel can arrive. The outcome of such a
+      // write is unknown; its caller is told it failed, so the statement is not forwarded.
+      query_timeout: timeout + 5_000,
+      application_name: 'gatehouse-store',
+      types: storeTypes,
+      ...(opts.schema !== undefined ? { options: `-c search_path=${opts.schema}` } : {}),
+    });
+    // An idle connection dropped by the server emits 'error' on the pool; unhandled it would crash the
+    // gateway. The pool discards that connection, and the next write that fails rejects its callers.
+    pool.on('error', () => undefined);
+    const kysely = new Kysely<StoreTables>({ dialect: new PostgresDialect({ pool }) });
+    try {
+      const migration = await migrateStore(kysely as Kysely<unknown>, 'postgres');
+      const poolSize = opts.poolSize ?? 4;
+      return new PostgresStore(pool, kysely, migration, {
+        maxBatch: opts.maxBatch ?? 1000,
+        maxInFlight: Math.max(1, opts.maxConcurrentCommits ?? poolSize - 1),
+      });
+    } catch (e) {
+      await kysely.destroy().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  async #write(ops: readonly WriteOp[]): Promise<readonly (Error | undefined)[]> {
+    const plan = planBatch(ops);
+    const found = { sessions: new Set<string>(), statements: new Set<string>() };
+    if (isEmptyPlan(plan)) return planOutcomes(plan, found);
+    const r = await this.#pool.query<{ t: string; id: string }>({
+      name: 'gatehouse_store_batch_v1',
+      text: BATCH_SQL,
+      values: batchParams(plan),
+    });
+    for (const row of r.rows) (row.t === 's' ? found.sessions : found.statements).add(row.id);
+    return planOutcomes(plan, found);
+  }
+
+  // --- SessionStore: hot-path writes go through group commit ---
+
+  startSession(record: SessionRecord): Promise<void> {
+    return this.#queue.submit({ kind: 'start-session', record });
+  }
+
+  endSession(id: string, endedAt: Date, reason: string): Promise<void> {
+    return this.#queue.submit({ kind: 'end-session', id, endedAt, reason });
+  }
+
+  /** Resolves once PostgreSQL acknowledged the commit; rejects with GatewayError(RECORD_FAILED) otherwise. */
+  recordStatement(record: StatementRecord): Promise<void> {
+    return this.#queue.submit({ kind: 'record-statement', record });
+  }
+
+  completeStatement(id: string, result: StatementResult): Promise<void> {
+    return this.#queue.submit({ kind: 'complete-statement', id, result });
+  }
+
+  listSessions(filter: SessionFilter): Promise<SessionRecord[]> {
+    return sessions.listSessions(this.#kysely, 'postgres', filter);
+  }
+
+  getSession(id: string): Promise<{ session: SessionRecord; statements: StoredStatement[] } | undefined> {
+    return sessions.getSession(this.#kysely, id);
+  }
+
+  countStatements(sessionId: string): Promise<StatementCounts> {
+    return sessions.countStatements(this.#kysely, sessionId);
+  }
+
+  // --- TokenStore ---
+
+  saveServiceToken(record: ServiceTokenRecord): Promise<void> {
+    return tokens.saveServiceToken(this.#kysely, record);
+  }
+
+  getServiceToken(id: string): Promise<ServiceTokenRecord | undefined> {
+    return tokens.getServiceToken(this.#kysely, id);
+  }
+
+  listServiceTokens(): Promise<ServiceTokenRecord[]> {
+    return tokens.listServiceTokens(this.#kysely);
+  }
+
+  revokeServiceToken(id: string, at: Date): Promise<boolean> {
+    return tokens.revokeServiceToken(this.#kysely, id, at);
+  }
+
+  isRevoked(id: string): Promise<boolean> {
+    return tokens.isRevoked(this.#kysely, id);
+  }
+
+  // --- for later issues, tests and benchmarks ---
+
+  /** The query builder over this store's pool, for modules that add tables through a migration. */
+  getKysely(): Kysely<StoreTables> {
+    return this.#kysely;
+  }
+
+  /** The underlying pool (tests end it to break the store on purpose). */
+  getPool(): pg.Pool {
+    return this.#pool;
+  }
+
+  stats(): GroupCommitStats {
+    return this.#queue.stats();
+  }
+
+  /** Waits for queued writes to settle, then closes the pool. Later writes reject. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#queue.close();
+    await this.#kysely.destroy().catch(() => undefined);
+  }
+}

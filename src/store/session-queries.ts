@@ -1,0 +1,110 @@
+// Read queries over sessions and statements, shared by the SQLite and PostgreSQL stores (kysely).
+// Reads only: every write goes through the group-commit path of the store that owns the connection.
+
+import { sql, type Kysely } from 'kysely';
+import type { SessionFilter, SessionRecord, StoredStatement } from '../core/records.js';
+import type { StoreDialect } from './migrations/migration.js';
+import { rowToSession, rowToStatement } from './row-mapping.js';
+import type { StoreTables } from './tables.js';
+
+export const DEFAULT_SESSION_LIMIT = 50;
+export const MAX_SESSION_LIMIT = 10_000;
+
+/** Name of the lower-case function: SQLite's built-in lower() folds ASCII only, so the SQLite store
+ *  registers a Unicode-aware one under this name; PostgreSQL's lower() already is. */
+export function lowerFunction(dialect: StoreDialect): string {
+  return dialect === 'sqlite' ? 'gatehouse_lower' : 'lower';
+}
+
+/** Escapes LIKE wildcards so user text matches literally (used with `escape '\'`). */
+export function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+export interface StatementCounts {
+  readonly total: number;
+  readonly denied: number;
+  readonly review: number;
+}
+
+/**
+ * Sessions newest first. `effect`, `category` and `text` select sessions having at least one
+ * statement matching all of them together; `since`/`until` bound the session's start time
+ * (since inclusive, until exclusive).
+ */
+export async function listSessions(
+  db: Kysely<StoreTables>,
+  dialect: StoreDialect,
+  filter: SessionFilter,
+): Promise<SessionRecord[]> {
+  const requested = filter.limit ?? DEFAULT_SESSION_LIMIT;
+  if (!Number.isFinite(requested) || requested < 1) throw new RangeError('limit must be a positive number');
+  const limit = Math.min(Math.floor(requested), MAX_SESSION_LIMIT);
+
+  let q = db.selectFrom('sessions').selectAll('sessions');
+  if (filter.subject !== undefined) q = q.where('sessions.subject', '=', filter.subject);
+  if (filter.connection !== undefined) q = q.where('sessions.connection', '=', filter.connection);
+  if (filter.since !== undefined) q = q.where('sessions.started_at', '>=', filter.since.getTime());
+  if (filter.until !== undefined) q = q.where('sessions.started_at', '<', filter.until.getTime());
+
+  const { effect, category, text } = filter;
+  if (effect !== undefined || category !== undefined || text !== undefined) {
+    q = q.where((eb) => {
+      // Correlated to the outer row: built from the outer expression builder so 'sessions.id' resolves.
+      let sub = eb
+        .selectFrom('statements as st')
+        .select(sql`1`.as('one'))
+        .whereRef('st.session_id', '=', 'sessions.id');
+      if (effect !== undefined) sub = sub.where('st.effect', '=', effect);
+      if (category !== undefined) {
+        // categories is a JSON array of strings: match the quoted element, not a substring of one.
+        const needle = `%${escapeLike(JSON.stringify(category))}%`;
+        sub = sub.where(sql<boolean>`${sql.ref('st.categories')} like ${needle} escape '\\'`);
+      }
+      if (text !== undefined) {
+        const needle = `%${escapeLike(text.toLowerCase())}%`;
+        const lower = sql.raw(lowerFunction(dialect));
+        sub = sub.where(sql<boolean>`${lower}(${sql.ref('st.text')}) like ${needle} escape '\\'`);
+      }
+      return eb.exists(sub);
+    });
+  }
+  const rows = await q
+    .orderBy('sessions.started_at', 'desc')
+    .orderBy('sessions.id', 'desc')
+    .limit(limit)
+    .execute();
+  return rows.map(rowToSession);
+}
+
+export async function getSession(
+  db: Kysely<StoreTables>,
+  id: string,
+): Promise<{ session: SessionRecord; statements: StoredStatement[] } | undefined> {
+  const row = await db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) return undefined;
+  const statements = await db
+    .selectFrom('statements')
+    .selectAll()
+    .where('session_id', '=', id)
+    .orderBy('seq', 'asc')
+    .execute();
+  return { session: rowToSession(row), statements: statements.map(rowToStatement) };
+}
+
+export async function countStatements(db: Kysely<StoreTables>, sessionId: string): Promise<StatementCounts> {
+  const row = await db
+    .selectFrom('statements')
+    .select([
+      sql<number | string>`count(*)`.as('total'),
+      sql<number | string | null>`sum(case when effect = 'deny' then 1 else 0 end)`.as('denied'),
+      sql<number | string | null>`sum(case when effect = 'review' then 1 else 0 end)`.as('review'),
+    ])
+    .where('session_id', '=', sessionId)
+    .executeTakeFirst();
+  return {
+    total: Number(row?.total ?? 0),
+    denied: Number(row?.denied ?? 0),
+    review: Number(row?.review ?? 0),
+  };
+}

@@ -1,0 +1,167 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, test } from 'vitest';
+import type { SessionRecord, StatementRecord } from '../core/records.js';
+import { openStore } from './index.js';
+import { SqliteStore } from './sqlite-store.js';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-sqlite-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const session: SessionRecord = {
+  id: 'sess-1',
+  startedAt: new Date('2026-01-01T00:00:00.000Z'),
+  subject: 'alice',
+  groups: [],
+  tokenKind: 'oidc',
+  agent: false,
+  issuer: 'https://idp',
+  clientAddress: '127.0.0.1:1',
+  connection: 'prod',
+  protocol: 'postgres',
+};
+const stmt = (seq: number): StatementRecord => ({
+  id: `st-${seq}`,
+  sessionId: session.id,
+  seq,
+  at: new Date(session.startedAt.getTime() + seq),
+  via: 'simple',
+  text: `select ${seq}`,
+  kind: 'select',
+  categories: ['read'],
+  effect: 'allow',
+  ruleId: 'r',
+});
+
+describe('SqliteStore', () => {
+  test('creates its directory and a private file in WAL mode with synchronous=NORMAL by default', async () => {
+    const file = path.join(dir, 'a', 'nested', 'gatehouse.db');
+    const store = await SqliteStore.open({ path: file });
+    try {
+      const db = store.getDatabase();
+      expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+      expect(db.pragma('synchronous', { simple: true })).toBe(1); // NORMAL
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect(statSync(path.dirname(file)).mode & 0o777).toBe(0o700);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('synchronous: full', async () => {
+    const store = await SqliteStore.open({ path: path.join(dir, 'full.db'), synchronous: 'full' });
+    try {
+      expect(store.getDatabase().pragma('synchronous', { simple: true })).toBe(2); // FULL
+      await store.startSession(session);
+      expect((await store.getSession(session.id))?.session.id).toBe(session.id);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('works in memory', async () => {
+    const store = await SqliteStore.open({ path: ':memory:' });
+    await store.startSession(session);
+    await store.recordStatement(stmt(1));
+    expect((await store.getSession(session.id))?.statements).toHaveLength(1);
+    await store.close();
+  });
+
+  test('a batch never joins a transaction someone else opened on the shared connection', async () => {
+    const store = await SqliteStore.open({ path: path.join(dir, 'shared.db') });
+    try {
+      await store.startSession(session);
+      const db = store.getDatabase();
+      db.exec('begin');
+      let done = false;
+      const write = store.recordStatement(stmt(1)).then(() => (done = true));
+      await new Promise((r) => setTimeout(r, 30));
+      expect(done).toBe(false);
+      db.exec('rollback'); // would have undone the statement had the batch joined it
+      await write;
+      expect((await store.getSession(session.id))?.statements.map((s) => s.id)).toEqual(['st-1']);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a transaction left open on the shared connection makes writes reject after the busy timeout', async () => {
+    const store = await SqliteStore.open({ path: path.join(dir, 'stuck.db'), busyTimeoutMs: 50 });
+    try {
+      store.getDatabase().exec('begin');
+      await expect(store.startSession(session)).rejects.toMatchObject({ code: 'ERR_RECORD_FAILED' });
+      store.getDatabase().exec('rollback');
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('openStore puts the default file in the data dir', async () => {
+    const dataDir = path.join(dir, 'data');
+    const store = await openStore({ kind: 'sqlite' }, dataDir, () =>
+      Promise.reject(new Error('no secrets needed')),
+    );
+    try {
+      expect(store.kind).toBe('sqlite');
+      expect(statSync(path.join(dataDir, 'gatehouse.db')).isFile()).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('every acknowledged write survives kill -9 of the gateway process', async () => {
+    const file = path.join(dir, 'crash.db');
+    const script = path.join(dir, 'crash-writer.mts');
+    const storeModule = path.join(path.dirname(fileURLToPath(import.meta.url)), 'sqlite-store.ts');
+    // The child writes statements as fast as it can and prints each seq once its write resolved.
+    writeFileSync(
+      script,
+      `import { SqliteStore } from ${JSON.stringify(storeModule)};
+const store = await SqliteStore.open({ path: ${JSON.stringify(file)} });
+await store.startSession({ ...${JSON.stringify(session)}, startedAt: new Date() });
+for (let seq = 1; ; seq += 8) {
+  const batch = [];
+  for (let i = 0; i < 8; i++) {
+    const n = seq + i;
+    batch.push(store.recordStatement({ id: 'st-' + n, sessionId: 'sess-1', seq: n, at: new Date(), via: 'simple',
+      text: 'select ' + n, kind: 'select', categories: ['read'], effect: 'allow', ruleId: 'r' }).then(() => n));
+  }
+  const done = await Promise.all(batch);
+  process.stdout.write(done.join('\\n') + '\\n');
+}
+`,
+    );
+    const child = spawn(process.execPath, ['--import', 'tsx', script], {
+      cwd: path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..'),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const acked = await new Promise<number>((resolve, reject) => {
+      child.on('exit', (code) => reject(new Error(`writer exited early (${code}): ${err}`)));
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const lines = out.split('\n').filter(Boolean);
+        if (lines.length >= 2000) {
+          child.kill('SIGKILL');
+          resolve(Math.max(...lines.map(Number)));
+        }
+      });
+    });
+    await new Promise((r) => child.once('close', r));
+    const ackedNow = Math.max(...out.split('\n').filter(Boolean).map(Number));
+    expect(ackedNow).toBeGreaterThanOrEqual(acked);
+    const store = await SqliteStore.open({ path: file });
+    try {
+      const got = await store.getSession(session.id);
+      const seqs = new Set(got?.statements.map((s) => s.seq));
+      for (let n = 1; n <= ackedNow; n++) expect(seqs.has(n)).toBe(true);
+    } finally {
+      await store.close();
+    }
+  }, 30_000);
+});

@@ -1,0 +1,241 @@
+// The embedded store: one SQLite file (WAL) in the data dir, written through group commit.
+// It must not resolve a write before its transaction committed, nor join a transaction it did not open.
+//
+// Durability: WAL with `synchronous = NORMAL` (default) survives a gateway crash or kill -9: a commit
+// is in the WAL file, handed to the OS, before the write resolves. It does not survive power loss or
+// an OS crash, which may lose the last commits; `synchronous: 'full'` fsyncs the WAL at every commit
+// (one fsync per group commit, not per statement) and survives those too.
+
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import type { SessionStore, TokenStore } from '../core/ports.js';
+import type {
+  ServiceTokenRecord,
+  SessionFilter,
+  SessionRecord,
+  StatementRecord,
+  StatementResult,
+  StoredStatement,
+} from '../core/records.js';
+import { isEmptyPlan, planBatch, planOutcomes, type BatchPlan, type WriteOp } from './batch-plan.js';
+import { GroupCommitQueue, type GroupCommitStats } from './group-commit.js';
+import { migrateStore, type MigrationOutcome } from './migrate.js';
+import * as sessions from './session-queries.js';
+import type { StatementCounts } from './session-queries.js';
+import type { StoreTables } from './tables.js';
+import * as tokens from './token-queries.js';
+
+export interface SqliteStoreOptions {
+  /** File path; its parent directory is created (mode 0700) when missing. `:memory:` for throwaway use. */
+  readonly path: string;
+  /** `normal` (default): durable against process crash. `full`: also against power loss. */
+  readonly synchronous?: 'normal' | 'full';
+  /** Ops per transaction at most (default 1000): bounds how long one commit holds the event loop. */
+  readonly maxBatch?: number;
+  /** How long to wait for another process's write lock (default 5000 ms). Blocks the event loop. */
+  readonly busyTimeoutMs?: number;
+}
+
+const INSERT_SESSION = `insert into sessions (id, started_at, ended_at, subject, groups, token_kind, agent, issuer,
+  client_address, client_user, application, connection, protocol, end_reason)
+  values (@id, @started_at, @ended_at, @subject, @groups, @token_kind, @agent, @issuer,
+  @client_address, @client_user, @application, @connection, @protocol, @end_reason)`;
+const INSERT_STATEMENT = `insert into statements (id, session_id, seq, at, via, "text", kind, categories, effect,
+  rule_id, message, params, duration_ms, row_count, error_code, error_message, masked)
+  values (@id, @session_id, @seq, @at, @via, @text, @kind, @categories, @effect,
+  @rule_id, @message, @params, @duration_ms, @row_count, @error_code, @error_message, @masked)`;
+const END_SESSION = `update sessions set ended_at = @ended_at, end_reason = @end_reason where id = @id`;
+const COMPLETE_STATEMENT = `update statements set duration_ms = @duration_ms, row_count = @row_count,
+  error_code = @error_code, error_message = @error_message, masked = @masked where id = @id`;
+
+/** SQLite error codes caused by one row's data, not by the database (see GroupCommitOptions.isDataError). */
+function isSqliteDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)/.test(code);
+}
+
+export class SqliteStore implements SessionStore, TokenStore {
+  readonly kind = 'sqlite' as const;
+  readonly #db: Database.Database;
+  readonly #kysely: Kysely<StoreTables>;
+  readonly #queue: GroupCommitQueue<WriteOp>;
+  readonly #applyPlan: (plan: BatchPlan) => { sessions: Set<string>; statements: Set<string> };
+  readonly #busyTimeoutMs: number;
+  readonly migration: MigrationOutcome;
+  #closed = false;
+
+  private constructor(
+    db: Database.Database,
+    kysely: Kysely<StoreTables>,
+    migration: MigrationOutcome,
+    opts: SqliteStoreOptions,
+  ) {
+    this.#db = db;
+    this.#kysely = kysely;
+    this.migration = migration;
+    this.#busyTimeoutMs = opts.busyTimeoutMs ?? 5000;
+    // Prepared once: the batch write runs these directly (kysely would re-prepare per query), inside
+    // one better-sqlite3 transaction per batch.
+    const insertSession = db.prepare(INSERT_SESSION);
+    const insertStatement = db.prepare(INSERT_STATEMENT);
+    const endSession = db.prepare(END_SESSION);
+    const completeStatement = db.prepare(COMPLETE_STATEMENT);
+    const apply = db.transaction((plan: BatchPlan) => {
+      const found = { sessions: new Set<string>(), statements: new Set<string>() };
+      for (const row of plan.sessionInserts) insertSession.run(row);
+      for (const row of plan.statementInserts) insertStatement.run(row);
+      for (const row of plan.sessionEnds) if (endSession.run(row).changes > 0) found.sessions.add(row.id);
+      for (const row of plan.statementCompletes) {
+        if (completeStatement.run(row).changes > 0) found.statements.add(row.id);
+      }
+      return found;
+    });
+    // IMMEDIATE: take the write lock at BEGIN, so a reader in another process (the CLI) cannot turn
+    // this into a lock-upgrade deadlock.
+    this.#applyPlan = (plan) => apply.immediate(plan);
+    this.#queue = new GroupCommitQueue<WriteOp>({
+      maxBatch: opts.maxBatch ?? 1000,
+      isDataError: isSqliteDataError,
+      write: (ops) => this.#write(ops),
+    });
+  }
+
+  static async open(opts: SqliteStoreOptions): Promise<SqliteStore> {
+    const memory = opts.path === ':memory:';
+    const file = memory ? opts.path : path.resolve(opts.path);
+    const created = !memory && !existsSync(file);
+    if (!memory) mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    const db = new Database(file, { timeout: opts.busyTimeoutMs ?? 5000 });
+    try {
+      // The store holds who ran what: readable by the gateway's user only. SQLite gives the -wal and
+      // -shm files the database file's permissions.
+      if (created) chmodSync(file, 0o600);
+      if (!memory) {
+        const mode = db.pragma('journal_mode = WAL', { simple: true });
+        if (String(mode).toLowerCase() !== 'wal')
+          throw new Error(`SQLite refused WAL mode (got ${String(mode)})`);
+      }
+      db.pragma(`synchronous = ${opts.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      db.function('gatehouse_lower', { deterministic: true }, (s: unknown) =>
+        typeof s === 'string' ? s.toLowerCase() : s,
+      );
+      const kysely = new Kysely<StoreTables>({ dialect: new SqliteDialect({ database: db }) });
+      const busyMs = opts.busyTimeoutMs ?? 5000;
+      db.pragma('busy_timeout = 0'); // migrateStore waits for the lock without blocking the event loop
+      const migration = await migrateStore(kysely as Kysely<unknown>, 'sqlite', undefined, busyMs);
+      db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyMs))}`);
+      return new SqliteStore(db, kysely, migration, opts);
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+  }
+
+  async #write(ops: readonly WriteOp[]): Promise<readonly (Error | undefined)[]> {
+    const plan = planBatch(ops);
+    if (isEmptyPlan(plan)) return planOutcomes(plan, { sessions: new Set(), statements: new Set() });
+    // Queries through kysely share this connection. If one ever holds a transaction open across an
+    // await, wait for it rather than have better-sqlite3 nest this batch inside it as a savepoint
+    // (which its rollback would undo after this batch's callers were told it was durable).
+    if (this.#db.open && this.#db.inTransaction) {
+      const deadline = Date.now() + this.#busyTimeoutMs;
+      while (this.#db.open && this.#db.inTransaction) {
+        if (Date.now() > deadline) throw new Error('SQLite connection stayed inside another transaction');
+        await new Promise<void>((r) => setImmediate(r));
+      }
+    }
+    const found = this.#applyPlan(plan);
+    return planOutcomes(plan, found);
+  }
+
+  // --- SessionStore: hot-path writes go through group commit ---
+
+  startSession(record: SessionRecord): Promise<void> {
+    return this.#queue.submit({ kind: 'start-session', record });
+  }
+
+  endSession(id: string, endedAt: Date, reason: string): Promise<void> {
+    return this.#queue.submit({ kind: 'end-session', id, endedAt, reason });
+  }
+
+  /** Resolves once the statement's row is committed; rejects with GatewayError(RECORD_FAILED) otherwise. */
+  recordStatement(record: StatementRecord): Promise<void> {
+    return this.#queue.submit({ kind: 'record-statement', record });
+  }
+
+  completeStatement(id: string, result: StatementResult): Promise<void> {
+    return this.#queue.submit({ kind: 'complete-statement', id, result });
+  }
+
+  listSessions(filter: SessionFilter): Promise<SessionRecord[]> {
+    return sessions.listSessions(this.#kysely, 'sqlite', filter);
+  }
+
+  getSession(id: string): Promise<{ session: SessionRecord; statements: StoredStatement[] } | undefined> {
+    return sessions.getSession(this.#kysely, id);
+  }
+
+  countStatements(sessionId: string): Promise<StatementCounts> {
+    return sessions.countStatements(this.#kysely, sessionId);
+  }
+
+  // --- TokenStore ---
+
+  saveServiceToken(record: ServiceTokenRecord): Promise<void> {
+    return tokens.saveServiceToken(this.#kysely, record);
+  }
+
+  getServiceToken(id: string): Promise<ServiceTokenRecord | undefined> {
+    return tokens.getServiceToken(this.#kysely, id);
+  }
+
+  listServiceTokens(): Promise<ServiceTokenRecord[]> {
+    return tokens.listServiceTokens(this.#kysely);
+  }
+
+  revokeServiceToken(id: string, at: Date): Promise<boolean> {
+    return tokens.revokeServiceToken(this.#kysely, id, at);
+  }
+
+  isRevoked(id: string): Promise<boolean> {
+    return tokens.isRevoked(this.#kysely, id);
+  }
+
+  // --- for later issues, tests and benchmarks ---
+
+  /**
+   * The query builder over this store's connection, for modules that add tables through a migration
+   * (see migrations/index.ts). Do not hold a transaction open across unrelated awaits on it: the
+   * SQLite connection is shared with the group-commit writer, which waits for it.
+   */
+  getKysely(): Kysely<StoreTables> {
+    return this.#kysely;
+  }
+
+  /** The raw better-sqlite3 handle (tests use it to break the store on purpose). */
+  getDatabase(): Database.Database {
+    return this.#db;
+  }
+
+  stats(): GroupCommitStats {
+    return this.#queue.stats();
+  }
+
+  /** Waits for queued writes to settle, then closes the file. Later writes reject. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#queue.close();
+    if (this.#db.open) {
+      // Fold the WAL back into the main file so the .db is self-contained at rest.
+      try {
+        this.#db.pragma('wal_checkpoint(TRUNCATE)');
+      } catch {
+        // Another process may hold the file; the next opener checkpoints instead.
+      }
+    }
+    await this.#kysely.destroy();
+  }
+}

@@ -1,0 +1,91 @@
+// Row shapes of the store's tables, as both SQLite and PostgreSQL hold them (the kysely schema).
+// Only the store's own modules read and write rows; everyone else sees core records (src/core/records.ts).
+//
+// Column type conventions, identical in both databases so one set of queries serves both:
+// - timestamps: epoch milliseconds in `bigint` (SQLite INTEGER affinity, 64-bit; PostgreSQL int8,
+//   parsed to a JS number by the store's own pg type parser). Integers compare and sort the same way
+//   everywhere, carry millisecond precision (what a JS Date holds) and need no time-zone handling.
+// - booleans: `integer` 0/1 (SQLite has no boolean type; better-sqlite3 cannot bind JS booleans).
+// - arrays and maps (groups, categories, params, masked counts): JSON text.
+// - durations: `double precision` milliseconds (SQLite REAL affinity; PostgreSQL float8).
+// - row counts: `bigint`.
+
+/** `sessions`: one row per client session, written before anything in it is forwarded. */
+export interface SessionsTable {
+  id: string;
+  /** Epoch ms. */
+  started_at: number;
+  /** Epoch ms; null while the session is open (or when the gateway died before ending it). */
+  ended_at: number | null;
+  subject: string;
+  /** JSON array of strings. */
+  groups: string;
+  token_kind: string;
+  /** 0 or 1. */
+  agent: number;
+  issuer: string;
+  client_address: string;
+  client_user: string | null;
+  application: string | null;
+  connection: string;
+  protocol: string;
+  end_reason: string | null;
+}
+
+/** `statements`: one row per statement, inserted before it is forwarded and completed with its result. */
+export interface StatementsTable {
+  id: string;
+  session_id: string;
+  /** 1-based order within the session; unique per session. */
+  seq: number;
+  /** Epoch ms. */
+  at: number;
+  via: string;
+  text: string;
+  kind: string;
+  /** JSON array of strings. */
+  categories: string;
+  /** 'allow' | 'deny' | 'review'. */
+  effect: string;
+  rule_id: string;
+  message: string | null;
+  /** JSON array of (string | null), or null when the statement had no parameters. */
+  params: string | null;
+  /** Null until the statement completed; its presence marks a statement that has a result. */
+  duration_ms: number | null;
+  row_count: number | null;
+  error_code: string | null;
+  error_message: string | null;
+  /** JSON object of detector → count, or null. */
+  masked: string | null;
+}
+
+/** `service_tokens`: metadata of gateway-issued tokens (the token itself is never stored). */
+export interface ServiceTokensTable {
+  id: string;
+  subject: string;
+  /** JSON array of strings. */
+  groups: string;
+  /** 0 or 1. */
+  agent: number;
+  /** Epoch ms. */
+  issued_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+  description: string | null;
+}
+
+/** `store_migrations`: which schema versions have been applied (see migrations.ts). */
+export interface StoreMigrationsTable {
+  version: number;
+  name: string;
+  applied_at: number;
+}
+
+/** The kysely database type of the store. Later migrations add their tables here. */
+export interface StoreTables {
+  sessions: SessionsTable;
+  statements: StatementsTable;
+  service_tokens: ServiceTokensTable;
+  store_migrations: StoreMigrationsTable;
+}

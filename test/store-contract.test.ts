@@ -1,0 +1,473 @@
+// The store contract, run unchanged against both implementations: SQLite (a file in a temp dir) and
+// PostgreSQL (the test server, one database for the file and one schema per test).
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, test } from 'vitest';
+import type { SessionRecord, StatementRecord } from '../src/core/records.js';
+import { PostgresStore } from '../src/store/postgres-store.js';
+import { SqliteStore } from '../src/store/sqlite-store.js';
+import { createTestDatabase } from './testkit/databases.js';
+
+type AnyStore = SqliteStore | PostgresStore;
+
+interface Harness {
+  readonly name: string;
+  setup(): Promise<void>;
+  teardown(): Promise<void>;
+  /** A fresh, empty location for one test. */
+  location(): string;
+  open(location: string): Promise<AnyStore>;
+  /** Breaks the store underneath it (closes the file / ends the pool) without telling it. */
+  breakConnection(store: AnyStore): Promise<void>;
+}
+
+function sqliteHarness(): Harness {
+  let dir = '';
+  return {
+    name: 'sqlite',
+    async setup() {
+      dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-store-'));
+    },
+    async teardown() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+    location: () => path.join(dir, randomBytes(4).toString('hex'), 'gatehouse.db'),
+    open: (location) => SqliteStore.open({ path: location }),
+    async breakConnection(store) {
+      (store as SqliteStore).getDatabase().close();
+    },
+  };
+}
+
+function postgresHarness(): Harness {
+  let db: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
+  return {
+    name: 'postgres',
+    async setup() {
+      db = await createTestDatabase(inject('pgUrl'), 'store');
+    },
+    async teardown() {
+      await db?.drop();
+    },
+    location: () => `s_${randomBytes(4).toString('hex')}`,
+    open: (schema) => PostgresStore.open({ url: db!.url, schema, poolSize: 4 }),
+    async breakConnection(store) {
+      await (store as PostgresStore).getPool().end();
+    },
+  };
+}
+
+let n = 0;
+function uid(prefix: string): string {
+  return `${prefix}-${++n}-${randomBytes(3).toString('hex')}`;
+}
+
+function session(over: Partial<SessionRecord> = {}): SessionRecord {
+  return {
+    id: uid('sess'),
+    startedAt: new Date('2026-03-01T10:00:00.000Z'),
+    subject: 'alice@example.com',
+    groups: ['dba', 'oncall'],
+    tokenKind: 'oidc',
+    agent: false,
+    issuer: 'https://idp.example.com',
+    clientAddress: '10.0.0.7:51234',
+    clientUser: 'postgres',
+    application: 'psql',
+    connection: 'prod',
+    protocol: 'postgres',
+    ...over,
+  };
+}
+
+function statement(s: SessionRecord, seq: number, over: Partial<StatementRecord> = {}): StatementRecord {
+  return {
+    id: uid('stmt'),
+    sessionId: s.id,
+    seq,
+    at: new Date(s.startedAt.getTime() + seq * 1000),
+    via: 'simple',
+    text: `select ${seq}`,
+    kind: 'select',
+    categories: ['read'],
+    effect: 'allow',
+    ruleId: 'read-only',
+    ...over,
+  };
+}
+
+/** Settles within `ms` or fails the test: a store that hangs instead of rejecting is a bug. */
+async function settleWithin<T>(p: Promise<T>, ms: number): Promise<PromiseSettledResult<T>> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`did not settle within ${ms} ms`)), ms);
+  });
+  try {
+    const [r] = await Promise.race([Promise.allSettled([p]), timeout]);
+    return r;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe.each([sqliteHarness(), postgresHarness()])('$name store', (h) => {
+  const open: AnyStore[] = [];
+  async function fresh(location = h.location()): Promise<AnyStore> {
+    const s = await h.open(location);
+    open.push(s);
+    return s;
+  }
+
+  beforeAll(() => h.setup());
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((s) => s.close().catch(() => undefined)));
+  });
+  afterAll(() => h.teardown());
+
+  test('session lifecycle: start, read back, end', async () => {
+    const store = await fresh();
+    const s = session({ agent: true, tokenKind: 'service', issuer: 'gatehouse' });
+    await store.startSession(s);
+    const got = await store.getSession(s.id);
+    expect(got?.session).toEqual(s);
+    expect(got?.statements).toEqual([]);
+
+    const ended = new Date('2026-03-01T10:05:00.000Z');
+    await store.endSession(s.id, ended, 'client closed');
+    const after = await store.getSession(s.id);
+    expect(after?.session.endedAt).toEqual(ended);
+    expect(after?.session.endReason).toBe('client closed');
+    expect(after?.session.agent).toBe(true);
+
+    await expect(store.endSession('no-such-session', ended, 'x')).rejects.toMatchObject({
+      code: 'ERR_RECORD_FAILED',
+    });
+    expect(await store.getSession('no-such-session')).toBeUndefined();
+  });
+
+  test('optional session fields stay absent', async () => {
+    const store = await fresh();
+    const { clientUser: _u, application: _a, ...rest } = session();
+    await store.startSession(rest);
+    const got = await store.getSession(rest.id);
+    expect(got?.session).toEqual(rest);
+    expect(got?.session).not.toHaveProperty('clientUser');
+    expect(got?.session).not.toHaveProperty('endedAt');
+  });
+
+  test('statements come back in seq order with their results', async () => {
+    const store = await fresh();
+    const s = session();
+    await store.startSession(s);
+    const st1 = statement(s, 1, {
+      params: ['42', null],
+      text: 'select * from t where id = $1 and x = $2',
+      via: 'extended',
+    });
+    const st2 = statement(s, 2, {
+      text: 'drop table users',
+      kind: 'drop table',
+      categories: ['ddl-drop'],
+      effect: 'deny',
+      ruleId: 'no-drops',
+      message: 'Dropping tables is not allowed on prod.',
+    });
+    const st3 = statement(s, 3, {
+      text: 'update t set a = 1',
+      kind: 'update',
+      categories: ['write', 'write-unbounded'],
+    });
+    // Recorded out of order: reading back orders by seq.
+    await store.recordStatement(st3);
+    await store.recordStatement(st1);
+    await store.recordStatement(st2);
+    await store.completeStatement(st1.id, { durationMs: 1.25, rows: 3, masked: { email: 2 } });
+    await store.completeStatement(st3.id, {
+      durationMs: 0.5,
+      error: { code: '42P01', message: 'relation "t" does not exist' },
+    });
+
+    const got = await store.getSession(s.id);
+    expect(got?.statements.map((x) => x.seq)).toEqual([1, 2, 3]);
+    const [g1, g2, g3] = got!.statements;
+    expect(g1).toEqual({ ...st1, result: { durationMs: 1.25, rows: 3, masked: { email: 2 } } });
+    expect(g2).toEqual(st2);
+    expect(g2).not.toHaveProperty('result');
+    expect(g3?.result).toEqual({
+      durationMs: 0.5,
+      error: { code: '42P01', message: 'relation "t" does not exist' },
+    });
+
+    await expect(store.completeStatement('no-such-statement', { durationMs: 1 })).rejects.toMatchObject({
+      code: 'ERR_RECORD_FAILED',
+    });
+    if ('countStatements' in store) {
+      expect(await store.countStatements(s.id)).toEqual({ total: 3, denied: 1, review: 0 });
+    }
+  });
+
+  test('group commit: 500 writes issued together commit in a few transactions', async () => {
+    const store = await fresh();
+    const s = session();
+    await store.startSession(s);
+    const before = store.stats().commits;
+    const records = Array.from({ length: 500 }, (_, i) => statement(s, i + 1));
+    const pending = records.map((r) => store.recordStatement(r));
+    await Promise.all(pending);
+    const commits = store.stats().commits - before;
+    expect(commits).toBeGreaterThanOrEqual(1);
+    expect(commits).toBeLessThanOrEqual(5);
+    const got = await store.getSession(s.id);
+    expect(got?.statements).toHaveLength(500);
+    expect(got?.statements.map((x) => x.id)).toEqual(records.map((r) => r.id));
+  });
+
+  test('a completion issued with its statement lands after the insert (same batch)', async () => {
+    const store = await fresh();
+    const s = session();
+    const st = statement(s, 1);
+    const ended = new Date('2026-03-01T11:00:00.000Z');
+    // Nothing awaited in between: all four are in one batch.
+    const all = [
+      store.startSession(s),
+      store.recordStatement(st),
+      store.completeStatement(st.id, { durationMs: 2, rows: 1 }),
+      store.endSession(s.id, ended, 'terminated'),
+    ];
+    await Promise.all(all);
+    const got = await store.getSession(s.id);
+    expect(got?.session.endedAt).toEqual(ended);
+    expect(got?.statements[0]?.result).toEqual({ durationMs: 2, rows: 1 });
+  });
+
+  test('completions in a later batch than their statements are applied', async () => {
+    const store = await fresh();
+    const s = session();
+    await store.startSession(s);
+    const sts = Array.from({ length: 50 }, (_, i) => statement(s, i + 1));
+    await Promise.all(sts.map((x) => store.recordStatement(x)));
+    await Promise.all(sts.map((x, i) => store.completeStatement(x.id, { durationMs: i, rows: i * 2 })));
+    const got = await store.getSession(s.id);
+    expect(got?.statements.map((x) => x.result?.rows)).toEqual(sts.map((_, i) => i * 2));
+  });
+
+  test('a completion issued while its statement is still committing waits for that commit', async () => {
+    const store = await fresh();
+    const s = session();
+    await store.startSession(s);
+    const pending: Promise<void>[] = [];
+    const sts = Array.from({ length: 100 }, (_, i) => statement(s, i + 1));
+    for (const [i, x] of sts.entries()) {
+      pending.push(store.recordStatement(x));
+      // Let the record's batch start (and, on PostgreSQL, be in flight) before its completion arrives.
+      await new Promise<void>((r) => setImmediate(r));
+      pending.push(store.completeStatement(x.id, { durationMs: 1, rows: i }));
+    }
+    await Promise.all(pending);
+    const got = await store.getSession(s.id);
+    expect(got?.statements.map((x) => x.result?.rows)).toEqual(sts.map((_, i) => i));
+  });
+
+  test('one bad write in a batch rejects alone; the others commit', async () => {
+    const store = await fresh();
+    const s = session();
+    await store.startSession(s);
+    const first = statement(s, 1);
+    await store.recordStatement(first);
+    const good = Array.from({ length: 20 }, (_, i) => statement(s, i + 2));
+    const dup = { ...statement(s, 99), id: first.id }; // primary-key violation
+    const results = await Promise.allSettled(
+      [...good.slice(0, 10), dup, ...good.slice(10)].map((r) => store.recordStatement(r)),
+    );
+    const rejected = results.filter((r) => r.status === 'rejected');
+    expect(rejected).toHaveLength(1);
+    expect((rejected[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'ERR_RECORD_FAILED' });
+    const got = await store.getSession(s.id);
+    expect(got?.statements).toHaveLength(21);
+  });
+
+  test('a write the store cannot make rejects (table gone)', async () => {
+    const store = await fresh();
+    const s = session();
+    await store.startSession(s);
+    await sql`drop table statements`.execute(store.getKysely());
+    const r = await settleWithin(store.recordStatement(statement(s, 1)), 5000);
+    expect(r.status).toBe('rejected');
+    expect((r as PromiseRejectedResult).reason).toMatchObject({
+      code: 'ERR_RECORD_FAILED',
+      message: 'the gateway could not write to its session store',
+    });
+  });
+
+  test('a write on a broken connection rejects, every caller in the batch, without hanging', async () => {
+    const store = await fresh();
+    const s = session();
+    await store.startSession(s);
+    await h.breakConnection(store);
+    const writes = Array.from({ length: 30 }, (_, i) => store.recordStatement(statement(s, i + 1)));
+    const settled = await settleWithin(Promise.allSettled(writes), 5000);
+    expect(settled.status).toBe('fulfilled');
+    const results = (settled as PromiseFulfilledResult<PromiseSettledResult<void>[]>).value;
+    expect(results.every((r) => r.status === 'rejected')).toBe(true);
+    expect(store.stats().written).toBe(1);
+  });
+
+  test('writes after close reject', async () => {
+    const store = await fresh();
+    const s = session();
+    const started = store.startSession(s);
+    await store.close(); // drains what was queued first
+    await expect(started).resolves.toBeUndefined();
+    await expect(store.recordStatement(statement(s, 1))).rejects.toMatchObject({ code: 'ERR_RECORD_FAILED' });
+  });
+
+  test('listSessions filters and orders newest first', async () => {
+    const store = await fresh();
+    const t0 = Date.parse('2026-04-01T00:00:00.000Z');
+    const at = (min: number) => new Date(t0 + min * 60_000);
+    const a = session({ id: 'a', startedAt: at(0), subject: 'alice', connection: 'prod' });
+    const b = session({ id: 'b', startedAt: at(10), subject: 'bob', connection: 'prod', agent: true });
+    const c = session({ id: 'c', startedAt: at(20), subject: 'alice', connection: 'staging' });
+    const d = session({ id: 'd', startedAt: at(30), subject: 'carol', connection: 'prod' });
+    await Promise.all([a, b, c, d].map((x) => store.startSession(x)));
+    await Promise.all([
+      store.recordStatement(statement(a, 1, { text: 'SELECT * FROM Orders', categories: ['read'] })),
+      store.recordStatement(
+        statement(b, 1, {
+          text: 'DROP TABLE users',
+          kind: 'drop table',
+          categories: ['ddl-drop'],
+          effect: 'deny',
+          ruleId: 'no-drop',
+        }),
+      ),
+      store.recordStatement(statement(b, 2, { text: 'select 100% done', categories: ['read'] })),
+      store.recordStatement(
+        statement(c, 1, {
+          text: 'update t set x = 1',
+          kind: 'update',
+          categories: ['write', 'write-unbounded'],
+          effect: 'review',
+          ruleId: 'writes-need-approval',
+        }),
+      ),
+      store.recordStatement(
+        statement(d, 1, { text: 'insert into t values (1)', kind: 'insert', categories: ['write'] }),
+      ),
+    ]);
+    const ids = async (f: Parameters<AnyStore['listSessions']>[0]) =>
+      (await store.listSessions(f)).map((x) => x.id);
+
+    expect(await ids({})).toEqual(['d', 'c', 'b', 'a']);
+    expect(await ids({ subject: 'alice' })).toEqual(['c', 'a']);
+    expect(await ids({ connection: 'prod' })).toEqual(['d', 'b', 'a']);
+    expect(await ids({ since: at(10) })).toEqual(['d', 'c', 'b']);
+    expect(await ids({ until: at(20) })).toEqual(['b', 'a']);
+    expect(await ids({ since: at(10), until: at(30) })).toEqual(['c', 'b']);
+    expect(await ids({ effect: 'deny' })).toEqual(['b']);
+    expect(await ids({ effect: 'review' })).toEqual(['c']);
+    expect(await ids({ effect: 'allow' })).toEqual(['d', 'b', 'a']);
+    // An exact element of the categories array, not a prefix of another category.
+    expect(await ids({ category: 'write' })).toEqual(['d', 'c']);
+    expect(await ids({ category: 'write-unbounded' })).toEqual(['c']);
+    expect(await ids({ category: 'writ' })).toEqual([]);
+    expect(await ids({ text: 'orders' })).toEqual(['a']);
+    expect(await ids({ text: 'DROP table' })).toEqual(['b']);
+    // LIKE wildcards in the search text match literally.
+    expect(await ids({ text: '100%' })).toEqual(['b']);
+    expect(await ids({ text: '%' })).toEqual(['b']);
+    expect(await ids({ text: '_' })).toEqual([]);
+    // Statement conditions apply to the same statement.
+    expect(await ids({ effect: 'deny', text: 'select' })).toEqual([]);
+    expect(await ids({ effect: 'allow', text: 'select' })).toEqual(['b', 'a']);
+    expect(await ids({ subject: 'alice', category: 'write' })).toEqual(['c']);
+    expect(await ids({ limit: 2 })).toEqual(['d', 'c']);
+    await expect(store.listSessions({ limit: 0 })).rejects.toThrow(RangeError);
+  });
+
+  test('text filter folds non-ASCII case', async () => {
+    const store = await fresh();
+    const s = session();
+    await store.startSession(s);
+    await store.recordStatement(statement(s, 1, { text: "select 'ÄRGER über Größe'" }));
+    expect((await store.listSessions({ text: 'ärger' })).map((x) => x.id)).toEqual([s.id]);
+    expect((await store.listSessions({ text: 'ÜBER' })).map((x) => x.id)).toEqual([s.id]);
+  });
+
+  test('listSessions returns 50 by default', async () => {
+    const store = await fresh();
+    const base = Date.parse('2026-05-01T00:00:00.000Z');
+    const all = Array.from({ length: 60 }, (_, i) =>
+      session({ id: `s${String(i).padStart(2, '0')}`, startedAt: new Date(base + i * 1000) }),
+    );
+    await Promise.all(all.map((x) => store.startSession(x)));
+    const got = await store.listSessions({});
+    expect(got).toHaveLength(50);
+    expect(got[0]?.id).toBe('s59');
+    expect(got[49]?.id).toBe('s10');
+  });
+
+  test('service tokens: save, get, list, revoke, isRevoked', async () => {
+    const store = await fresh();
+    const t1 = {
+      id: 'jti-1',
+      subject: 'ci-bot',
+      groups: ['deploy'],
+      agent: true,
+      issuedAt: new Date('2026-01-01T00:00:00.000Z'),
+      expiresAt: new Date('2026-02-01T00:00:00.000Z'),
+      description: 'CI pipeline',
+    };
+    const t2 = {
+      ...t1,
+      id: 'jti-2',
+      agent: false,
+      issuedAt: new Date('2026-01-02T00:00:00.000Z'),
+      description: undefined,
+    };
+    const { description: _d, ...t2clean } = t2;
+    await store.saveServiceToken(t1);
+    await store.saveServiceToken(t2clean);
+    await expect(store.saveServiceToken(t1)).rejects.toThrow();
+
+    expect(await store.listServiceTokens()).toEqual([t2clean, t1]);
+    expect(await store.getServiceToken('jti-1')).toEqual(t1);
+    expect(await store.getServiceToken('nope')).toBeUndefined();
+
+    expect(await store.isRevoked('jti-1')).toBe(false);
+    const revokedAt = new Date('2026-01-15T12:00:00.000Z');
+    expect(await store.revokeServiceToken('jti-1', revokedAt)).toBe(true);
+    expect(await store.isRevoked('jti-1')).toBe(true);
+    expect(await store.isRevoked('jti-2')).toBe(false);
+    // A second revocation keeps the first time.
+    expect(await store.revokeServiceToken('jti-1', new Date('2026-01-20T00:00:00.000Z'))).toBe(true);
+    expect((await store.getServiceToken('jti-1'))?.revokedAt).toEqual(revokedAt);
+    expect(await store.revokeServiceToken('unknown', revokedAt)).toBe(false);
+    expect(await store.isRevoked('unknown')).toBe(false);
+  });
+
+  test('migrations are idempotent: reopening keeps the data and applies nothing', async () => {
+    const location = h.location();
+    const first = await fresh(location);
+    expect(first.migration.applied).toEqual([1]);
+    const s = session();
+    await first.startSession(s);
+    await first.close();
+    const second = await fresh(location);
+    expect(second.migration).toEqual({ applied: [], version: 1 });
+    expect((await second.getSession(s.id))?.session).toEqual(s);
+  });
+
+  test('two stores opening the same location at once both come up', async () => {
+    const location = h.location();
+    const [x, y] = await Promise.all([fresh(location), fresh(location)]);
+    expect([...x.migration.applied, ...y.migration.applied]).toEqual([1]);
+    const s = session();
+    await x.startSession(s);
+    expect((await y.getSession(s.id))?.session.id).toBe(s.id);
+  });
+});
