@@ -48,7 +48,31 @@ export interface StatementResult {
   readonly error?: { readonly code: string; readonly message: string };
   /** Per detector/rule counts of masked values, filled by the masking step. */
   readonly masked?: Readonly<Record<string, number>>;
+  /** The first rows exactly as the client saw them (after masking), when sampling is on. */
+  readonly sample?: ResultSample;
 }
+
+export interface ResultSample {
+  readonly columns: readonly string[];
+  /** Cells as text (binary-format cells as `\x` hex); null for SQL NULL. */
+  readonly rows: readonly (readonly (string | null)[])[];
+  /** True when rows or bytes were cut at the cap. */
+  readonly truncated: boolean;
+}
+
+/**
+ * Collects a result sample for one statement, fed by the engine with what it sends the client.
+ * `wants` turns false at the cap so the engine stops decoding rows for it.
+ */
+export interface ResultSampler {
+  readonly wants: boolean;
+  columns(names: readonly string[]): void;
+  row(cells: readonly (string | null)[]): void;
+  result(): ResultSample | undefined;
+}
+
+/** Makes a sampler per admitted statement; `undefined` when sampling is off. */
+export type ResultSamplerFactory = () => ResultSampler | undefined;
 
 export interface StoredStatement extends StatementRecord {
   readonly result?: StatementResult;

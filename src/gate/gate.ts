@@ -17,7 +17,7 @@ import { ERROR_CODES, GatewayError, isGatewayError } from '../core/errors.js';
 import type { Identity } from '../core/identity.js';
 import { passThroughMasker, type MaskerFactory, type ResultMasker } from '../core/masking.js';
 import type { Approver, Authenticator, Logger, PolicyDecider, SessionStore } from '../core/ports.js';
-import type { SessionRecord, StatementResult } from '../core/records.js';
+import type { ResultSampler, ResultSamplerFactory, SessionRecord, StatementResult } from '../core/records.js';
 import { statementId as makeStatementId, uuidv7 } from './ids.js';
 
 export interface GateDeps {
@@ -27,6 +27,8 @@ export interface GateDeps {
   readonly approver: Approver;
   readonly store: SessionStore;
   readonly masking: MaskerFactory;
+  /** Result samples for the record (what the client saw); none when absent. */
+  readonly sampler?: ResultSamplerFactory;
   readonly logger: Logger;
   readonly now?: () => Date;
 }
@@ -46,6 +48,7 @@ export type Admission =
       readonly statementId: string;
       readonly decision: Decision;
       readonly masker: ResultMasker;
+      readonly sampler?: ResultSampler;
       readonly rowCap?: number;
       readonly startedAt: number;
     }
@@ -165,7 +168,16 @@ export class GateSession {
     }
     const obligations = decision.obligations;
     const masker = obligations.mask ? this.deps.masking.forAction(this.identity, action, obligations) : passThroughMasker;
-    return { allowed: true, statementId, decision, masker, rowCap: obligations.rowCap, startedAt: performance.now() };
+    const sampler = this.deps.sampler?.();
+    return {
+      allowed: true,
+      statementId,
+      decision,
+      masker,
+      ...(sampler ? { sampler } : {}),
+      ...(obligations.rowCap !== undefined ? { rowCap: obligations.rowCap } : {}),
+      startedAt: performance.now(),
+    };
   }
 
   /** 9. Records the result of an admitted action as the client saw it. Never throws. */
@@ -173,8 +185,14 @@ export class GateSession {
     const durationMs =
       result.durationMs ?? (admission.allowed ? Math.round((performance.now() - admission.startedAt) * 1000) / 1000 : 0);
     const masked = admission.allowed && admission.masker.active ? admission.masker.counts() : undefined;
+    const sample = admission.allowed ? admission.sampler?.result() : undefined;
     this.deps.store
-      .completeStatement(admission.statementId, { ...result, durationMs, ...(masked && Object.keys(masked).length ? { masked } : {}) })
+      .completeStatement(admission.statementId, {
+        ...result,
+        durationMs,
+        ...(masked && Object.keys(masked).length ? { masked } : {}),
+        ...(sample ? { sample } : {}),
+      })
       .catch((err: unknown) => this.deps.logger.error({ err: String(err), session: this.id }, 'statement result not recorded'));
   }
 

@@ -19,6 +19,7 @@ import {
   SqlState,
   bindParamsAsText,
   decodeBind,
+  decodeDataRow,
   decodeErrorFields,
   decodeExecute,
   decodeFunctionCall,
@@ -112,6 +113,11 @@ const ERROR_SQLSTATE: Partial<Record<ErrorCode, string>> = {
   [ERROR_CODES.PROTOCOL_VIOLATION]: SqlState.ProtocolViolation,
   [ERROR_CODES.LIMIT_EXCEEDED]: SqlState.ProgramLimitExceeded,
 };
+
+/** DataRow cells as the record shows them: text cells as text, binary cells as `\\x` hex. */
+function cellsAsText(cells: readonly (Buffer | null)[], formats: readonly number[] | undefined): (string | null)[] {
+  return cells.map((c, i) => (c === null ? null : (formats?.[i] ?? 0) === 1 ? `\\x${c.toString('hex')}` : c.toString('utf8')));
+}
 
 function errorMessageFor(e: GatewayError): Buffer {
   return encode.errorResponse({
@@ -571,7 +577,11 @@ export class ClientConnection {
     switch (f.type) {
       case BackendCode.DataRow: {
         const run = this.currentRun();
-        if (run) run.rows++;
+        if (run) {
+          run.rows++;
+          const sampler = run.admission.sampler;
+          if (sampler?.wants) sampler.row(cellsAsText(decodeDataRow(f.body), run.formats));
+        }
         this.out.add(f.raw);
         return;
       }
@@ -579,8 +589,11 @@ export class ClientConnection {
         const head = tracker.peek();
         if (head?.kind === 'describe') tracker.shift();
         const run = this.currentRun();
-        if (run?.admission.masker.active) {
-          run.rowMasker = run.admission.masker.forColumns(decodeRowDescription(f.body));
+        if (run && (run.admission.masker.active || run.admission.sampler)) {
+          const columns = decodeRowDescription(f.body);
+          if (run.admission.masker.active) run.rowMasker = run.admission.masker.forColumns(columns);
+          run.formats = columns.map((c) => c.format);
+          run.admission.sampler?.columns(columns.map((c) => c.name));
         }
         this.out.add(f.raw);
         return;

@@ -12,6 +12,8 @@ export interface Run {
   rows: number;
   /** Row masker for the current result set, when masking applies. */
   rowMasker?: RowMasker;
+  /** Column formats of the current result set (0 text, 1 binary), when known. */
+  formats?: number[];
 }
 
 export type Expected =
