@@ -5,7 +5,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
-import { buildHttpApi, startHttpServer, type RunningHttp } from './api/http-server.js';
+import { buildHttpApi, startHttpServer, type RoutePlugin, type RunningHttp } from './api/http-server.js';
 import { unavailableApprover } from './approvals/unavailable-approver.js';
 import { loadConfig, type LoadedConfig } from './config/load-config.js';
 import { toMs, type GatehouseConfig, type SecretRef } from './config/schema.js';
@@ -135,13 +135,15 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
   const httpl = config.listeners.http;
   if (httpl) {
     const { host, port } = parseHostPort(httpl.address);
+    // Feature routes (approvals, context API, MCP) are added here as they are wired.
+    const plugins: RoutePlugin[] = [];
     const app = buildHttpApi({
       authenticator: identity.authenticator,
       store,
       logger,
       adminGroups: () => currentConfig.api.adminGroups,
       liveSessions: () => postgres?.liveSessions ?? 0,
-    });
+    }, plugins);
     http = await startHttpServer(app, host, port);
     logger.info({ address: `${host}:${http.port}` }, 'http listener started');
   }

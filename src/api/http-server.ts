@@ -18,13 +18,20 @@ export interface HttpApiDeps {
   readonly liveSessions: () => number;
 }
 
-type Env = { Variables: { identity: Identity } };
+export type ApiEnv = { Variables: { identity: Identity } };
+type Env = ApiEnv;
+
+/**
+ * A feature's routes (approvals, context API, MCP…), registered by the composition root. Routes
+ * under /api/* are already authenticated: `c.get('identity')` is the caller.
+ */
+export type RoutePlugin = (app: Hono<ApiEnv>) => void;
 
 function problem(c: Context, status: 400 | 401 | 403 | 404, title: string, detail: string) {
   return c.json({ type: 'about:blank', title, status, detail }, status, { 'content-type': 'application/problem+json' });
 }
 
-export function buildHttpApi(deps: HttpApiDeps): Hono<Env> {
+export function buildHttpApi(deps: HttpApiDeps, plugins: readonly RoutePlugin[] = []): Hono<Env> {
   const app = new Hono<Env>();
 
   app.get('/healthz', (c) => c.json({ status: 'ok', liveSessions: deps.liveSessions() }));
@@ -79,6 +86,8 @@ export function buildHttpApi(deps: HttpApiDeps): Hono<Env> {
     if (!s) return problem(c, 404, 'Not Found', 'no such session');
     return c.json(s);
   });
+
+  for (const plugin of plugins) plugin(app);
 
   app.onError((err, c) => {
     deps.logger.error({ err: err.message, path: c.req.path }, 'http api error');
