@@ -97,7 +97,7 @@ async function main(): Promise<void> {
       for (let round = 0; round < ROUNDS; round++) {
         for (const t of targets) {
           const r = await pgbench(t, mode);
-          const slot = (results[mode]![t.name] ??= { tps: [], lat: [] });
+          const slot = (results[mode][t.name] ??= { tps: [], lat: [] });
           slot.tps.push(r.tps);
           slot.lat.push(r.latencyMs);
           console.log(`  ${mode.padEnd(9)} round ${round + 1} ${t.name.padEnd(10)} ${r.tps.toFixed(0).padStart(7)} tps  ${r.latencyMs.toFixed(3)} ms`);

@@ -2,22 +2,23 @@
 // (client_credentials + resource indicators → JWT access tokens), and a tiny in-test JWKS issuer
 // whose keys, times and claims the test controls (for expiry, nbf, rotation and outages).
 
-import { createHmac, createPublicKey } from 'node:crypto';
+import { createHmac, createPublicKey, type JsonWebKey } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
-import Provider from 'oidc-provider';
+import Provider, { type ResourceServerInfo } from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../src/config/schema.js';
 import { GatewayError } from '../src/core/errors.js';
 import type { Authenticator } from '../src/core/ports.js';
+import type {
+  ServiceTokenIssuer} from '../src/identity/index.js';
 import {
   createAuthenticator,
   MemoryTokenStore,
-  ServiceTokenIssuer,
   type BuiltAuthenticator,
 } from '../src/identity/index.js';
 
@@ -82,7 +83,7 @@ async function startProvider(): Promise<void> {
         getResourceServerInfo: (
           _ctx: unknown,
           indicator: string,
-        ): import('oidc-provider').ResourceServerInfo => ({
+        ): ResourceServerInfo => ({
           audience: indicator === 'urn:grafana' ? 'grafana' : 'gatehouse-db',
           scope: 'db',
           accessTokenFormat: 'jwt',
@@ -276,7 +277,7 @@ describe('OIDC access tokens from a real oidc-provider', () => {
 
     // Algorithm confusion: HMAC keyed with the issuer's public key (PEM and JWK forms).
     const pem = createPublicKey({
-      key: providerPublicJwk as import('node:crypto').JsonWebKey,
+      key: providerPublicJwk as JsonWebKey,
       format: 'jwk',
     }).export({
       type: 'spki',

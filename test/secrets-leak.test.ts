@@ -25,7 +25,7 @@ it('never shows the upstream password', async () => {
   await c.query('SELECT * FROM t');
   await c.query('SELECT current_setting($1)', ['application_name']);
   const err = await c.query('SELECT * FROM missing_table').catch((e: unknown) => e as Error);
-  seen.push(String(err));
+  seen.push(err instanceof Error ? `${err.message} ${JSON.stringify(err)}` : JSON.stringify(err));
   // Ask the upstream for things that would echo credentials if they were reachable.
   const who = await c.query('SELECT current_user, session_user');
   seen.push(JSON.stringify(who.rows));
@@ -38,9 +38,9 @@ it('never shows the upstream password', async () => {
   await fs.writeFile(path.join(bad.dir, 'upstream-password'), `${wrong}\n`);
   await bad.gateway.reload();
   const bc = bad.client(await bad.token());
-  const loginErr = await bc.connect().catch((e: unknown) => e as Error);
-  seen.push(String(loginErr), ...(bad.logs as string[]));
-  expect(String(loginErr)).toMatch(/could not open connection/);
+  const loginErr = (await bc.connect().catch((e: unknown) => e)) as Error;
+  seen.push(`${loginErr.message} ${JSON.stringify(loginErr)}`, ...bad.logs);
+  expect(loginErr.message).toMatch(/could not open connection/);
   expect(seen.join('\n')).not.toContain(wrong);
   await bad.stop();
 

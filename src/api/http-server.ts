@@ -27,8 +27,11 @@ type Env = ApiEnv;
  */
 export type RoutePlugin = (app: Hono<ApiEnv>) => void;
 
-function problem(c: Context, status: 400 | 401 | 403 | 404, title: string, detail: string) {
-  return c.json({ type: 'about:blank', title, status, detail }, status, { 'content-type': 'application/problem+json' });
+function problem(status: 400 | 401 | 403 | 404, title: string, detail: string, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify({ type: 'about:blank', title, status, detail }), {
+    status,
+    headers: { 'content-type': 'application/problem+json', ...headers },
+  });
 }
 
 export function buildHttpApi(deps: HttpApiDeps, plugins: readonly RoutePlugin[] = []): Hono<Env> {
@@ -41,14 +44,16 @@ export function buildHttpApi(deps: HttpApiDeps, plugins: readonly RoutePlugin[] 
     const header = c.req.header('authorization') ?? '';
     const m = /^Bearer\s+(\S+)$/i.exec(header);
     if (!m) {
-      c.header('WWW-Authenticate', 'Bearer realm="gatehouse"');
-      return problem(c, 401, 'Unauthorized', 'send your Gatehouse token as Authorization: Bearer <token>');
+      return problem(401, 'Unauthorized', 'send your Gatehouse token as Authorization: Bearer <token>', {
+        'WWW-Authenticate': 'Bearer realm="gatehouse"',
+      });
     }
     try {
       c.set('identity', await deps.authenticator.authenticate(m[1]!));
     } catch (e) {
-      c.header('WWW-Authenticate', 'Bearer realm="gatehouse", error="invalid_token"');
-      return problem(c, 401, 'Unauthorized', isGatewayError(e) ? e.message : 'invalid token');
+      return problem(401, 'Unauthorized', isGatewayError(e) ? e.message : 'invalid token', {
+        'WWW-Authenticate': 'Bearer realm="gatehouse", error="invalid_token"',
+      });
     }
     await next();
   });
@@ -57,7 +62,7 @@ export function buildHttpApi(deps: HttpApiDeps, plugins: readonly RoutePlugin[] 
     const id = c.get('identity');
     const admins = deps.adminGroups();
     if (id.agent || !id.groups.some((g) => admins.includes(g))) {
-      return problem(c, 403, 'Forbidden', `reading records needs a non-agent identity in one of: ${admins.join(', ')}`);
+      return problem(403, 'Forbidden', `reading records needs a non-agent identity in one of: ${admins.join(', ')}`);
     }
     return undefined;
   };
@@ -83,7 +88,7 @@ export function buildHttpApi(deps: HttpApiDeps, plugins: readonly RoutePlugin[] 
     const denied = requireAdmin(c);
     if (denied) return denied;
     const s = await deps.store.getSession(c.req.param('id'));
-    if (!s) return problem(c, 404, 'Not Found', 'no such session');
+    if (!s) return problem(404, 'Not Found', 'no such session');
     return c.json(s);
   });
 

@@ -6,6 +6,7 @@ import type { Decision, ReviewDecision } from './decision.js';
 import type { Identity } from './identity.js';
 import type {
   ServiceTokenRecord,
+  SessionEvent,
   SessionFilter,
   SessionRecord,
   StatementRecord,
@@ -52,6 +53,8 @@ export interface SessionStore {
   endSession(id: string, endedAt: Date, reason: string): Promise<void>;
   recordStatement(record: StatementRecord): Promise<void>;
   completeStatement(id: string, result: StatementResult): Promise<void>;
+  /** Appends an event to the session's hash-chained record; resolves once durable. */
+  appendEvent(sessionId: string, event: SessionEvent): Promise<void>;
   listSessions(filter: SessionFilter): Promise<SessionRecord[]>;
   getSession(id: string): Promise<{ session: SessionRecord; statements: StoredStatement[] } | undefined>;
   close(): Promise<void>;

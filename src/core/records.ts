@@ -78,6 +78,18 @@ export interface StoredStatement extends StatementRecord {
   readonly result?: StatementResult;
 }
 
+/**
+ * One event of a session's tamper-evident record (docs/recording.md): approval events
+ * (`approval.requested|notified|approved|denied|executed|expired|withdrawn`), prompt context and
+ * others. The store chains it with the session's other events; `data` must be JSON (no secrets).
+ */
+export interface SessionEvent {
+  readonly type: string;
+  readonly at: Date;
+  readonly statementId?: string;
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
 export interface SessionFilter {
   readonly subject?: string;
   readonly connection?: string;

@@ -47,7 +47,7 @@ async function ensureCertificate(dir: string): Promise<{ cert: string; key: stri
     curve: 'P-256',
     algorithm: 'sha256',
     extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] }],
-  } as Parameters<typeof generate>[1]);
+  });
   await writeFile(cert, pems.cert);
   await writeFile(key, pems.private, { mode: 0o600 });
   return { cert, key };

@@ -45,7 +45,7 @@ export function firstDigit(g: DigitGroups, i: number): number {
 
 /** Group i as a string. */
 export function groupText(g: DigitGroups, i: number): string {
-  return g.text.slice(g.start[i] as number, g.end[i] as number);
+  return g.text.slice(g.start[i], g.end[i]);
 }
 
 export function totalDigits(g: DigitGroups, from = 0, to = g.count - 1): number {

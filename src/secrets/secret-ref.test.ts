@@ -78,7 +78,9 @@ describe('Secret', () => {
     const s = new Secret('topsecret-value');
     const holder = { password: s, nested: [s] };
     expect(String(s)).toBe('[secret]');
+    // eslint-disable-next-line @typescript-eslint/restrict-template-expressions -- the point of the test
     expect(`${s}`).toBe('[secret]');
+    // eslint-disable-next-line @typescript-eslint/restrict-plus-operands -- the point of the test
     expect('' + s).toBe('[secret]');
     expect(JSON.stringify(holder)).toBe('{"password":"[secret]","nested":["[secret]"]}');
     expect(inspect(holder, { depth: 5, showHidden: true })).not.toContain('topsecret-value');

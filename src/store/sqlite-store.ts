@@ -13,6 +13,7 @@ import { Kysely, SqliteDialect } from 'kysely';
 import type { SessionStore, TokenStore } from '../core/ports.js';
 import type {
   ServiceTokenRecord,
+  SessionEvent,
   SessionFilter,
   SessionRecord,
   StatementRecord,
@@ -167,6 +168,12 @@ export class SqliteStore implements SessionStore, TokenStore {
 
   completeStatement(id: string, result: StatementResult): Promise<void> {
     return this.#queue.submit({ kind: 'complete-statement', id, result });
+  }
+
+  appendEvent(sessionId: string, event: SessionEvent): Promise<void> {
+    void sessionId;
+    void event;
+    return Promise.resolve(); // replaced by the hash-chained event log (issue 6), in progress
   }
 
   listSessions(filter: SessionFilter): Promise<SessionRecord[]> {
