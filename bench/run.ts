@@ -66,7 +66,7 @@ async function main(): Promise<void> {
       writeFileSync(path.join(dir, 'userlist.txt'), `"postgres" "${password}"\n`);
       writeFileSync(
         ini,
-        `[databases]\npostgres = host=127.0.0.1 port=${pgPort} dbname=postgres\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = ${bPort}\nunix_socket_dir =\nauth_type = plain\nauth_file = ${dir}/userlist.txt\npool_mode = session\nmax_client_conn = 200\ndefault_pool_size = 50\nlogfile = ${dir}/pgbouncer.log\npidfile = ${dir}/pgbouncer.pid\n`,
+        `[databases]\npostgres = host=127.0.0.1 port=${pgPort} dbname=postgres\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = ${bPort}\nunix_socket_dir =\nauth_type = plain\nauth_file = ${dir}/userlist.txt\npool_mode = session\nmax_client_conn = 200\ndefault_pool_size = 50\n`,
       );
       const asRoot = process.getuid?.() === 0;
       const bouncer = spawn('pgbouncer', [...(asRoot ? ['-u', 'postgres'] : []), ini], { stdio: 'ignore' });

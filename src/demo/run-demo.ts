@@ -113,7 +113,7 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
       GATEHOUSE_ADMIN_TOKEN: admin.token,
       GATEHOUSE_AGENT_PGURL: pgUrl(agent.token, 'claude', pgPort),
       GATEHOUSE_ADMIN_PGURL: pgUrl(admin.token, 'alice', pgPort),
-      GATEHOUSE_HTTP_URL: `http://127.0.0.1:${options.httpPort}`,
+      GATEHOUSE_HTTP_URL: `http://127.0.0.1:${gateway.http?.port ?? options.httpPort}`,
       GATEHOUSE_CONFIG: configFile,
       PGSSLROOTCERT: cert,
     };

@@ -415,6 +415,15 @@ export class ClientConnection {
     const runs: Run[] = [];
     let refusal: GatewayError | undefined;
     for (const statement of classification.statements) {
+      if (statement.kind === 'execute' && !this.sqlPrepared.has(statement.preparedName ?? '')) {
+        // EXECUTE runs what PREPARE decided; a name Gatehouse never saw prepared is refused.
+        refusal = new GatewayError(
+          ERROR_CODES.DENIED,
+          `EXECUTE ${statement.preparedName ?? ''} is refused: that prepared statement was not prepared through Gatehouse in this session`,
+          { ruleId: 'unknown-prepared-statement' },
+        );
+        break;
+      }
       const admission = await session.admit(this.sqlAction(statement, 'simple-query'), { signal: this.abort.signal });
       if (!admission.allowed) {
         refusal = admission.error;
