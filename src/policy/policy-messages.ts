@@ -24,7 +24,8 @@ export const CATEGORY_TEXT: Readonly<Record<SqlCategory, CategoryText>> = {
     instead: 'Ask someone with write access to run it, or ask an administrator for a rule that allows it.',
   },
   'write-unbounded': {
-    subject: (k) => `${k} without a WHERE clause`,
+    // The unbounded UPDATE/DELETE may sit inside another statement (a writable CTE, EXPLAIN ANALYZE, COPY).
+    subject: (k) => (/^(update|delete)\b/i.test(k) ? `${k} without a WHERE clause` : `${k} containing an UPDATE or DELETE without a WHERE clause`),
     why: 'it would affect every row of the table',
     instead: 'Add a WHERE clause that limits the rows, or ask a DBA.',
   },
