@@ -1,13 +1,12 @@
-// Measures what one decision costs (issue 3 §6: decisions should be cheap enough that a cache is
-// optional). Prints µs per call; the assertions are loose bounds so a busy machine does not fail them.
-import { describe, expect, it } from 'vitest';
-import type { SqlAction } from '../core/action.js';
-import type { Identity } from '../core/identity.js';
-import type { SqlCategory } from '../core/sql-statement.js';
-import { policiesSchema } from '../config/policy-schema.js';
-import { withDecisionCache } from './decision-cache.js';
-import { defaultAgentPolicies } from './default-agent-policy.js';
-import { createPolicyDecider } from './policy-decider.js';
+// Micro-benchmark: what one policy decision costs (issue 3 §6), default agent policy and a 400-rule
+// policy, uncached and through the decision cache. `npx tsx bench/policy-decide.bench.ts`.
+import type { SqlAction } from '../src/core/action.js';
+import type { Identity } from '../src/core/identity.js';
+import type { SqlCategory } from '../src/core/sql-statement.js';
+import { policiesSchema } from '../src/config/policy-schema.js';
+import { withDecisionCache } from '../src/policy/decision-cache.js';
+import { defaultAgentPolicies } from '../src/policy/default-agent-policy.js';
+import { createPolicyDecider } from '../src/policy/policy-decider.js';
 
 const agent: Identity = {
   subject: 'claude',
@@ -44,8 +43,8 @@ function measure(fn: (i: number) => unknown, calls = 100_000): number {
   return rounds.sort((a, b) => a - b)[2]!;
 }
 
-describe('decide() cost', () => {
-  it('is a few microseconds for the default agent policy and for a large policy', () => {
+{
+  {
     const small = createPolicyDecider({ policies: defaultAgentPolicies(['*']) });
     const read = action('select', ['read'], 3);
     const update = action('update', ['read', 'write'], 2);
@@ -80,9 +79,7 @@ describe('decide() cost', () => {
       '400 rules, read (3 tables)': measure(() => large.decide(agent, read), 20_000),
       'decision cache hit (default policy)': measure(() => cached.decide(agent, read)),
     };
-    for (const [name, us] of Object.entries(results))
-      console.log(`decide cost: ${name}: ${us.toFixed(3)} µs`);
-    expect(results['default policy, read (3 tables)']).toBeLessThan(20);
-    expect(results['400 rules, read (3 tables)']).toBeLessThan(500);
-  });
-});
+    console.log('median of 5 rounds, µs per decide() call');
+    for (const [name, us] of Object.entries(results)) console.log(`  ${name.padEnd(48)} ${us.toFixed(3)} µs`);
+  }
+}
