@@ -57,8 +57,8 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   const problems: string[] = [];
   for (const err of doc.errors) {
-    const pos = err.linePos?.[0];
-    problems.push(`line ${pos?.line ?? '?'}: ${err.message.split('\n')[0]}`);
+    const line = err.linePos?.[0]?.line ?? lc.linePos(err.pos[0]).line;
+    problems.push(`line ${line}: ${err.message.split('\n')[0]}`);
   }
   if (problems.length) throw new ConfigError(file, problems);
   interpolate(doc.contents, env, problems, (n) => `line ${n.range ? lc.linePos(n.range[0]).line : '?'}`);

@@ -27,6 +27,8 @@ export interface TestGatewayOptions {
   readonly setupSql?: string;
   readonly connectionName?: string;
   readonly upstreamTls?: Record<string, unknown>;
+  /** Reload when the config file changes (as `gatehouse start` does). */
+  readonly watchConfig?: boolean;
 }
 
 export interface TestGateway {
@@ -39,6 +41,8 @@ export interface TestGateway {
   readonly upstreamPassword: string;
   readonly connection: string;
   readonly logs: string[];
+  /** The config file the gateway was started from. */
+  readonly configFile: string;
   token(opts?: { subject?: string; groups?: string[]; agent?: boolean; ttlMs?: number }): Promise<string>;
   /** `pg` client config for the gateway with this token. */
   client(token: string, extra?: Partial<pg.ClientConfig>): pg.Client;
@@ -104,7 +108,7 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
   const file = path.join(dir, 'gatehouse.yaml');
   writeFileSync(file, stringify(config));
   const logs: string[] = [];
-  const gateway = await startGateway(await loadConfig(file), { logger: memoryLogger(logs) });
+  const gateway = await startGateway(await loadConfig(file), { logger: memoryLogger(logs), ...(options.watchConfig ? { watchConfig: true } : {}) });
   const port = gateway.postgres!.port;
   const url = (token: string, user = 'tester') =>
     `postgresql://${user}:${encodeURIComponent(token)}@127.0.0.1:${port}/${connection}`;
@@ -117,6 +121,7 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
     upstreamPassword,
     connection,
     logs,
+    configFile: file,
     async token(o = {}) {
       const issued = await gateway.identity.issuer!.issue({
         subject: o.subject ?? 'tester',
