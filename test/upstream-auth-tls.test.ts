@@ -132,6 +132,32 @@ describe('upstream authentication methods', () => {
     });
   }
 
+  it('resolves an encrypted password (gatehouse secret encrypt, key from GATEHOUSE_MASTER_KEY)', async () => {
+    const { encryptSecret, generateMasterKey, parseMasterKey } = await import('../src/secrets/secret-box.js');
+    const key = generateMasterKey();
+    process.env.GATEHOUSE_MASTER_KEY = key;
+    const gw = await startTestGateway({ superUrl: inject('pgUrl') });
+    try {
+      const { readFileSync } = await import('node:fs');
+      const { parse, stringify } = await import('yaml');
+      const cfg = parse(readFileSync(gw.configFile, 'utf8')) as { connections: { app: { upstream: Record<string, unknown> } } };
+      cfg.connections.app.upstream = {
+        host: '127.0.0.1',
+        port: server.port,
+        database: 'postgres',
+        user: 'scram_user',
+        password: { encrypted: encryptSecret('scram-pw', parseMasterKey(key)) },
+      };
+      writeFileSync(gw.configFile, stringify(cfg));
+      expect(await gw.gateway.reload()).toEqual({ ok: true });
+      expect(await tryQuery(gw)).toEqual({ ok: true, ssl: false });
+      expect(readFileSync(gw.configFile, 'utf8')).not.toContain('scram-pw');
+    } finally {
+      delete process.env.GATEHOUSE_MASTER_KEY;
+      await gw.stop();
+    }
+  });
+
   it('a wrong upstream password is a clear connection error for the client', async () => {
     const gw = await gatewayFor('scram_user', 'wrong');
     try {
