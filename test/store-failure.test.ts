@@ -1,0 +1,32 @@
+// Fail closed on the record: when the store cannot write, the statement is not forwarded and the
+// client gets a clear error instead.
+
+import pg from 'pg';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import type { SqliteStore } from '../src/store/index.js';
+import { startTestGateway, type TestGateway } from './testkit/gateway.js';
+
+let gw: TestGateway;
+
+beforeAll(async () => {
+  gw = await startTestGateway({ superUrl: inject('pgUrl'), setupSql: 'CREATE TABLE t (x int)' });
+});
+afterAll(async () => gw?.stop().catch(() => undefined));
+
+it('does not forward a statement it could not record', async () => {
+  const c = gw.client(await gw.token());
+  await c.connect();
+  await c.query('INSERT INTO t VALUES (1)');
+  // Break the store under the running gateway: its table disappears.
+  const db = (gw.gateway.store as SqliteStore).getDatabase();
+  db.exec('DROP TABLE statements');
+  const err = (await c.query('INSERT INTO t VALUES (2)').catch((e: unknown) => e)) as pg.DatabaseError;
+  expect(err.code).toBe('XX000');
+  expect(err.message).toMatch(/could not be recorded, so it was not sent/);
+  await c.end();
+  const direct = new pg.Client({ connectionString: gw.directUrl });
+  await direct.connect();
+  const rows = (await direct.query('SELECT x FROM t ORDER BY x')).rows;
+  await direct.end();
+  expect(rows).toEqual([{ x: 1 }]);
+});
