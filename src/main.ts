@@ -7,28 +7,40 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { buildHttpApi, startHttpServer, type RoutePlugin, type RunningHttp } from './api/http-server.js';
 import { unavailableApprover } from './approvals/unavailable-approver.js';
+import { createApprovals, type Approvals } from './approvals/create-approvals.js';
+import { approvalRoutes } from './api/approval-routes.js';
+import { ImpactPreviewer } from './engines/postgres/impact-preview.js';
 import { loadConfig, type LoadedConfig } from './config/load-config.js';
 import { toMs, type GatehouseConfig, type SecretRef } from './config/schema.js';
 import { passThroughMaskerFactory } from './core/masking.js';
-import type { Logger, PolicyDecider } from './core/ports.js';
+import type { Approver, Logger, PolicyDecider } from './core/ports.js';
 import type { ListeningAddress } from './engines/engine.js';
 import type { ListenerSettings } from './engines/postgres/client-connection.js';
 import { PostgresEngine } from './engines/postgres/postgres-engine.js';
+import { buildHttpConnectionSettings } from './engines/http/connection-settings.js';
+import { HttpEngine } from './engines/http/http-engine.js';
+import type { HttpConnectionSettings } from './engines/http/http-settings.js';
 import type { UpstreamTarget } from './engines/postgres/upstream-connection.js';
 import { assertEnginesFor } from './engines/registry.js';
 import { Gate } from './gate/gate.js';
-import { createAuthenticator, type BuiltAuthenticator } from './identity/index.js';
+import { AwsAccessKeyResolver, createAuthenticator, type BuiltAuthenticator } from './identity/index.js';
 import { createLogger } from './logger.js';
 import { createPolicyDecider } from './policy/index.js';
 import { resolveSecret, type Secret } from './secrets/secret-ref.js';
+import { createMcpEndpoint, type McpEndpoint } from './mcp/index.js';
 import { createPostgresClassifier } from './sql/postgres/index.js';
 import { openStore, type OpenedStore } from './store/index.js';
+import { contextRoutes } from './api/context-routes.js';
+import { recordingStatusRoutes } from './api/recording-status-routes.js';
+import { createRecording, type Recording } from './recording/index.js';
 
 export interface GatewayOptions {
   readonly logger?: Logger;
   /** Watch the config file and reload on change (SIGHUP always reloads when the CLI runs). */
   readonly watchConfig?: boolean;
   readonly env?: NodeJS.ProcessEnv;
+  /** Replaces the approval service (tests that decide reviews themselves). */
+  readonly approver?: Approver;
 }
 
 export interface Gateway {
@@ -36,7 +48,13 @@ export interface Gateway {
   readonly http?: ListeningAddress;
   readonly store: OpenedStore;
   readonly identity: BuiltAuthenticator;
+  /** Listening address of each `http` connection (docs/aws.md). */
+  readonly httpConnections: Readonly<Record<string, ListeningAddress>>;
+  /** Session recording: recorder, contexts, samplers, SIEM export (docs/recording.md). */
+  readonly recording: Recording;
   readonly logger: Logger;
+  /** Live PostgreSQL sessions and open sockets on the listener (health, tests). */
+  connectionStats(): Promise<{ sessions: number; sockets: number }>;
   /** Re-reads the config file; a bad config is refused and the running one kept. */
   reload(): Promise<{ ok: true } | { ok: false; error: string }>;
   stop(): Promise<void>;
@@ -51,6 +69,7 @@ interface RuntimeSnapshot {
   readonly policy: PolicyDecider;
   readonly targets: ReadonlyMap<string, UpstreamTarget>;
   readonly listener: ListenerSettings;
+  readonly http: ReadonlyMap<string, HttpConnectionSettings>;
 }
 
 async function buildSnapshot(loaded: LoadedConfig, env: NodeJS.ProcessEnv): Promise<RuntimeSnapshot> {
@@ -58,6 +77,7 @@ async function buildSnapshot(loaded: LoadedConfig, env: NodeJS.ProcessEnv): Prom
   assertEnginesFor(config.connections);
   const targets = new Map<string, UpstreamTarget>();
   for (const [name, conn] of Object.entries(config.connections)) {
+    if (conn.protocol !== 'postgres') continue;
     const u = conn.upstream;
     const secret: Secret | undefined = u.password ? await resolveSecret(absoluteRef(u.password, baseDir), env) : undefined;
     targets.set(name, {
@@ -86,7 +106,12 @@ async function buildSnapshot(loaded: LoadedConfig, env: NodeJS.ProcessEnv): Prom
     maxMessageBytes: pgl?.maxMessageBytes ?? 64 * 1024 * 1024,
   };
   const policy = createPolicyDecider({ policies: config.policies, ...(config.policyDefaults ? { defaults: config.policyDefaults } : {}) });
-  return { policy, targets, listener };
+  const http = new Map<string, HttpConnectionSettings>();
+  for (const [name, conn] of Object.entries(config.connections)) {
+    if (conn.protocol !== 'http') continue;
+    http.set(name, await buildHttpConnectionSettings(name, conn, { resolveSecret: (ref) => resolveSecret(absoluteRef(ref, baseDir), env), baseDir, env }));
+  }
+  return { policy, targets, listener, http };
 }
 
 function parseHostPort(address: string): { host: string; port: number } {
@@ -103,11 +128,42 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
   const store = await openStore(config.store, config.dataDir, async (ref) => (await resolveSecret(absoluteRef(ref, loaded.baseDir), env)).reveal());
   const identity = await createAuthenticator(config.identity, { dataDir: config.dataDir, tokenStore: store, logger });
   const classifier = await createPostgresClassifier();
+  // Recording (docs/recording.md): the gate writes through the recorder, which redacts passwords,
+  // moves large samples to the blob store and links prompts; the store chains and seals the events.
+  const recording = await createRecording(store, config.recording, {
+    dataDir: config.dataDir,
+    baseDir: loaded.baseDir,
+    logger,
+    resolveSecret: async (ref) => (await resolveSecret(absoluteRef(ref, loaded.baseDir), env)).reveal(),
+    // Replicas sharing a PostgreSQL store pick up each other's prompt contexts.
+    contextRefreshMs: config.store.kind === 'postgres' ? 2000 : 0,
+  });
+  const revealRef = async (ref: SecretRef) => (await resolveSecret(absoluteRef(ref, loaded.baseDir), env)).reveal();
+  // Approvals (docs/approvals.md): on when `approvals:` is configured; without it reviews are refused.
+  let httpPortForLinks = 0;
+  const approvals: Approvals | undefined = config.approvals
+    ? await createApprovals({
+        config: () => currentConfig,
+        store,
+        ...(config.store.kind === 'postgres' ? { listenUrl: await revealRef(config.store.url) } : {}),
+        previewer: new ImpactPreviewer({ resolveConnection: (name) => snapshot.targets.get(name) }),
+        resolveSecret: revealRef,
+        logger,
+        fallbackUrl: () => {
+          const h = config.listeners.http ? parseHostPort(config.listeners.http.address).host : '127.0.0.1';
+          return `http://${h === '0.0.0.0' || h === '::' ? '127.0.0.1' : h}:${httpPortForLinks}`;
+        },
+      })
+    : undefined;
+  // Time-bound access grants are layered on the policy snapshot for the principals that hold one.
+  const currentPolicy = () => (approvals ? approvals.layer(snapshot.policy, currentConfig) : snapshot.policy);
   const gate = new Gate({
     authenticator: identity.authenticator,
-    policy: () => snapshot.policy,
-    approver: unavailableApprover,
-    store,
+    policy: currentPolicy,
+    approver: options.approver ?? approvals?.service ?? unavailableApprover,
+    store: recording.recorder,
+    sampler: recording.sampler,
+    lineage: recording.lineage,
     masking: passThroughMaskerFactory,
     logger,
   });
@@ -131,20 +187,63 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     logger.info({ address: `${postgresAddress.host}:${postgresAddress.port}` }, 'postgres listener started');
   }
 
+  // HTTP and AWS API connections (docs/aws.md): one listener per connection, at its `listen` address.
+  const httpEngines: HttpEngine[] = [];
+  const httpConnections: Record<string, ListeningAddress> = {};
+  const awsKeys = identity.issuer ? new AwsAccessKeyResolver({ issuer: identity.issuer, tokenStore: store }) : undefined;
+  for (const [name, conn] of Object.entries(config.connections)) {
+    if (conn.protocol !== 'http') continue;
+    const { host, port } = parseHostPort(conn.listen);
+    const engine = new HttpEngine({ connection: name, host, port, gate, logger, settings: () => snapshot.http.get(name), ...(awsKeys ? { awsKeys } : {}) });
+    httpEngines.push(engine);
+    httpConnections[name] = await engine.start();
+    logger.info({ connection: name, address: `${host}:${httpConnections[name].port}` }, 'http connection listener started');
+  }
+
   let http: RunningHttp | undefined;
+  let mcp: McpEndpoint | undefined;
   const httpl = config.listeners.http;
   if (httpl) {
     const { host, port } = parseHostPort(httpl.address);
     // Feature routes (approvals, context API, MCP) are added here as they are wired.
     const plugins: RoutePlugin[] = [];
+    plugins.push(contextRoutes({ registry: recording.contexts }));
+    plugins.push(recordingStatusRoutes({ status: () => recording.status(), adminGroups: () => currentConfig.api.adminGroups }));
+    if (approvals) {
+      plugins.push(
+        approvalRoutes({
+          service: approvals.service,
+          authenticator: identity.authenticator,
+          logger,
+          config: () => currentConfig.approvals ?? config.approvals!,
+          resolveSecret: revealRef,
+          publicUrl: approvals.publicUrl,
+        }),
+      );
+    }
+    // The MCP server (docs/mcp.md): its tools' SQL goes through the PostgreSQL listener above.
+    if (config.mcp.enabled) {
+      mcp = createMcpEndpoint({
+        authenticator: identity.authenticator,
+        // The same decider as the gate's (grants layered on), so the tools foresee what the gate decides.
+        policy: currentPolicy,
+        classifier,
+        logger,
+        config: () => currentConfig,
+        postgresAddress: () => postgresAddress,
+        ...(approvals ? { approvals: () => approvals.service } : {}),
+      });
+      plugins.push(mcp.routes);
+    }
     const app = buildHttpApi({
       authenticator: identity.authenticator,
       store,
       logger,
       adminGroups: () => currentConfig.api.adminGroups,
-      liveSessions: () => postgres?.liveSessions ?? 0,
+      liveSessions: () => (postgres?.liveSessions ?? 0) + httpEngines.reduce((n, e) => n + e.liveSessions, 0),
     }, plugins);
     http = await startHttpServer(app, host, port);
+    httpPortForLinks = http.port;
     logger.info({ address: `${host}:${http.port}` }, 'http listener started');
   }
 
@@ -176,13 +275,21 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     ...(http && httpl ? { http: { host: parseHostPort(httpl.address).host, port: http.port } } : {}),
     store,
     identity,
+    httpConnections,
+    recording,
     logger,
     reload,
+    async connectionStats() {
+      return { sessions: postgres?.liveSessions ?? 0, sockets: (await postgres?.openSockets()) ?? 0 };
+    },
     async stop() {
       watcher?.close();
+      await mcp?.close();
+      for (const e of httpEngines) await e.stop();
       await postgres?.stop();
       await http?.close();
-      await store.close();
+      await approvals?.close();
+      await recording.close(); // closes the store after the recorder's last writes
     },
   };
 }

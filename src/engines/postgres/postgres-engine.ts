@@ -37,11 +37,19 @@ export class PostgresEngine implements Engine {
     return this.connections.size;
   }
 
+  /** Open TCP connections, including ones being refused (for health and tests). */
+  openSockets(): Promise<number> {
+    return new Promise((resolve) => this.server.getConnections((_e, n) => resolve(n ?? 0)));
+  }
+
   private accept(socket: net.Socket): void {
     if (this.connections.size >= this.options.maxConnections) {
-      // Answer like PostgreSQL does when max_connections is reached (53300), then close.
+      // Answer like PostgreSQL does when max_connections is reached (53300), then close. Read (and
+      // drop) whatever the client sends so its FIN is seen, and destroy the socket in any case.
       socket.on('error', () => undefined);
+      socket.resume();
       socket.end(encode.errorResponse({ severity: 'FATAL', code: SqlState.TooManyConnections, message: 'Gatehouse: too many connections' }));
+      setTimeout(() => socket.destroy(), 1000).unref();
       return;
     }
     const conn = new ClientConnection(
