@@ -18,7 +18,7 @@ beforeAll(async () => {
 });
 afterAll(async () => gw?.stop());
 
-it('never shows the upstream password', async () => {
+it('never shows the upstream password', { timeout: 120_000 }, async () => {
   const token = await gw.token();
   const c = gw.client(token);
   await c.connect();

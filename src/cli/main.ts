@@ -4,23 +4,29 @@
 import { Command } from 'commander';
 import path from 'node:path';
 import { loadConfig } from '../config/load-config.js';
-import { createAuthenticator } from '../identity/index.js';
 import { createLogger } from '../logger.js';
-import { resolveSecret } from '../secrets/secret-ref.js';
-import { createPostgresClassifier } from '../sql/postgres/index.js';
-import { openStore } from '../store/index.js';
+import { accessCommand } from './access-command.js';
+import { approvalsCommand } from './approvals-command.js';
 import { configCommand } from './config-command.js';
 import { configPath, loadCliConfig } from './config-file.js';
 import { demoCommand } from './demo-command.js';
+import { mcpCommand } from './mcp-command.js';
 import { policyCommand } from './policy-command.js';
 import { secretCommand } from './secret-command.js';
 import { sessionsCommand } from './sessions-command.js';
+import { claudeCodeCommand } from './claude-code-command.js';
+import type { RecordingAccess } from './recordings-command.js';
+import { recordingsCommand } from './recordings-command.js';
 import { startCommand } from './start-command.js';
 import { tokenCommand } from './token-command.js';
 
+// Heavy modules (the store with kysely and drivers, identity with jose, the recording blob stores)
+// are imported when a command needs them, so `--help` and light commands start quickly.
 async function openStoreFor(explicit?: string) {
   const loaded = await loadCliConfig(explicit);
   const { config, baseDir } = loaded;
+  const { openStore } = await import('../store/index.js');
+  const { resolveSecret } = await import('../secrets/secret-ref.js');
   const store = await openStore(config.store, config.dataDir, async (ref) =>
     (await resolveSecret('file' in ref ? { file: path.resolve(baseDir, ref.file) } : ref)).reveal(),
   );
@@ -40,6 +46,7 @@ export function buildCli(): Command {
     tokenCommand({
       async open(explicit) {
         const { loaded, store } = await openStoreFor(explicit);
+        const { createAuthenticator } = await import('../identity/index.js');
         const built = await createAuthenticator(loaded.config.identity, {
           dataDir: loaded.config.dataDir,
           tokenStore: store,
@@ -54,17 +61,40 @@ export function buildCli(): Command {
     }),
   );
   program.addCommand(secretCommand());
+  program.addCommand(approvalsCommand());
+  program.addCommand(accessCommand());
+  program.addCommand(mcpCommand());
   program.addCommand(
     sessionsCommand({
       async openStore(explicit) {
         return (await openStoreFor(explicit)).store;
+      },
+      openReplay: async (explicit) => (await import('./recording-access.js')).openRecordingAccess(explicit),
+    }),
+  );
+  program.addCommand(
+    recordingsCommand({
+      open: async (explicit): Promise<RecordingAccess> => (await import('./recording-access.js')).openRecordingAccess(explicit),
+      purge: async (...args) => (await import('./recording-access.js')).purgeWith(...args),
+    }),
+  );
+  program.addCommand(
+    claudeCodeCommand({
+      // Defaults come from the gateway's config when there is one; the command works without it.
+      loadConfig: async (explicit) => {
+        try {
+          return (await loadCliConfig(explicit)).config;
+        } catch (e) {
+          if (explicit) throw e;
+          return undefined;
+        }
       },
     }),
   );
   program.addCommand(
     policyCommand({
       loadConfig: async (file: string) => (await loadConfig(configPath(file))).config,
-      createClassifier: () => createPostgresClassifier(),
+      createClassifier: async () => (await import('../sql/postgres/index.js')).createPostgresClassifier(),
     }),
   );
   return program;

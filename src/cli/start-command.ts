@@ -1,7 +1,6 @@
 // `gatehouse start`: runs the gateway from a config file until SIGINT/SIGTERM; SIGHUP reloads.
 
 import { Command } from 'commander';
-import { startGateway } from '../main.js';
 import { loadCliConfig } from './config-file.js';
 
 export function startCommand(): Command {
@@ -11,6 +10,8 @@ export function startCommand(): Command {
     .action(async (opts: { watch: boolean }, cmd: Command) => {
       const { config } = cmd.optsWithGlobals<{ config?: string }>();
       const loaded = await loadCliConfig(config);
+      // Loaded on use: the whole gateway (every engine) is not needed by the other commands.
+      const { startGateway } = await import('../main.js');
       const gw = await startGateway(loaded, { watchConfig: opts.watch });
       process.on('SIGHUP', () => void gw.reload());
       await new Promise<void>((resolve) => {
