@@ -20,3 +20,4 @@ export type { DefaultAgentPolicyOptions } from './default-agent-policy.js';
 export { DecisionCache, withDecisionCache } from './decision-cache.js';
 export { policyVersion, canonicalJson } from './policy-version.js';
 export { formatTrace, formatDecision } from './format-trace.js';
+export { defaultAwsPolicies, type DefaultAwsPolicyOptions } from './default-aws-policy.js';
