@@ -1,0 +1,350 @@
+// HTTP routes of the approvals feature, registered as a RoutePlugin: the JSON API under /api
+// (authenticated by the shared middleware), the approval pages under /approvals (token or OIDC login
+// kept in an HttpOnly cookie; every POST carries a CSRF token), and the Slack interaction endpoint.
+
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Context, Hono } from 'hono';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import type { ApprovalService, DecideOptions } from '../approvals/approval-service.js';
+import { describePrincipal, principalOf } from '../approvals/approval-service.js';
+import type { ApprovalStatus } from '../approvals/approval-types.js';
+import { approverRefusal } from '../approvals/approval-rules.js';
+import { beginLogin, completeLogin, type OidcLoginConfig, type PendingLogin } from '../approvals/oidc-login.js';
+import { SLACK_APPROVE_ACTION, SLACK_DENY_ACTION, verifySlackSignature } from '../approvals/slack.js';
+import { toMs, type ApprovalsConfig, type SecretRef } from '../config/schema.js';
+import { isGatewayError } from '../core/errors.js';
+import type { Identity } from '../core/identity.js';
+import type { Authenticator, Logger } from '../core/ports.js';
+import type { ApiEnv, RoutePlugin } from './http-server.js';
+import { PAGE_CSP, listPage, loginPage, messagePage, requestPage } from './approval-page.js';
+
+export interface ApprovalRoutesDeps {
+  readonly service: ApprovalService;
+  readonly authenticator: Authenticator;
+  readonly logger: Logger;
+  readonly config: () => ApprovalsConfig;
+  readonly resolveSecret: (ref: SecretRef) => Promise<string>;
+  /** Base URL of this gateway as browsers and Slack reach it (no trailing slash). */
+  readonly publicUrl: () => string;
+}
+
+const TOKEN_COOKIE = 'gatehouse_approver';
+const CSRF_COOKIE = 'gatehouse_csrf';
+const OIDC_COOKIE = 'gatehouse_oidc';
+const STATUSES: readonly ApprovalStatus[] = ['pending', 'approved', 'denied', 'expired', 'withdrawn'];
+
+type Ctx = Context<ApiEnv>;
+
+function problem(status: 400 | 401 | 403 | 404 | 409, title: string, detail: string): Response {
+  return new Response(JSON.stringify({ type: 'about:blank', title, status, detail }), {
+    status,
+    headers: { 'content-type': 'application/problem+json' },
+  });
+}
+
+const TITLES = { 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict' } as const;
+
+/** "30m", "2h", or milliseconds. */
+function parseDuration(v: unknown): number | undefined {
+  if (typeof v === 'number' && Number.isFinite(v)) return v;
+  if (typeof v === 'string' && /^\d+(ms|s|m|h|d)$/.test(v)) return toMs(v);
+  if (typeof v === 'string' && /^\d+$/.test(v)) return Number(v);
+  return undefined;
+}
+
+function sameToken(a: string | undefined, b: string | undefined): boolean {
+  if (!a || !b) return false;
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** Only same-site relative paths under /approvals are followed after login (no open redirect). */
+function safeNext(next: unknown): string {
+  return typeof next === 'string' && /^\/approvals(\/[A-Za-z0-9-]*)?(\?[A-Za-z=&]*)?$/.test(next) ? next : '/approvals';
+}
+
+export function approvalRoutes(deps: ApprovalRoutesDeps): RoutePlugin {
+  const { service } = deps;
+  const secure = () => deps.publicUrl().startsWith('https:');
+
+  return (app: Hono<ApiEnv>) => {
+    // ---------------------------------------------------------------- JSON API
+
+    app.get('/api/approvals', async (c) => {
+      const q = c.req.query();
+      const status = q.status === 'all' ? undefined : STATUSES.includes(q.status as ApprovalStatus) ? (q.status as ApprovalStatus) : q.status ? null : undefined;
+      if (status === null) return problem(400, 'Bad Request', `status must be one of ${STATUSES.join(', ')}, all`);
+      const kind = q.kind === 'statement' || q.kind === 'access' ? q.kind : undefined;
+      const me = c.get('identity');
+      const requests = await service.list(me, {
+        ...(status ? { status } : {}),
+        ...(kind ? { kind } : {}),
+        ...(q.mine === '1' || q.mine === 'true' ? { requester: { subject: me.subject, issuer: me.issuer } } : {}),
+        limit: Math.min(Number(q.limit ?? 100) || 100, 1000),
+      });
+      return c.json({ requests });
+    });
+
+    app.get('/api/approvals/:id', async (c) => {
+      const d = await service.get(c.get('identity'), c.req.param('id'));
+      if (d === undefined) return problem(404, 'Not Found', 'no such approval request');
+      if (d === 'forbidden') return problem(403, 'Forbidden', 'only the requester, its approvers and admins may read this request');
+      return c.json({ ...d, approvalUrl: service.approvalUrl(d.request.id) });
+    });
+
+    const decideApi = (vote: 'approve' | 'deny') => async (c: Ctx) => {
+      const body = (await c.req.json().catch(() => ({}))) as { comment?: unknown; uses?: unknown; for?: unknown };
+      const forMs = body.for === undefined ? undefined : parseDuration(body.for);
+      if (body.for !== undefined && forMs === undefined) return problem(400, 'Bad Request', 'for must be a duration like 30m or 2h');
+      if (body.uses !== undefined && typeof body.uses !== 'number') return problem(400, 'Bad Request', 'uses must be a number');
+      const via = c.req.header('x-gatehouse-client') === 'cli' ? 'cli' : 'api';
+      const opts: DecideOptions = {
+        via,
+        ...(typeof body.comment === 'string' ? { comment: body.comment } : {}),
+        ...(typeof body.uses === 'number' ? { uses: body.uses } : {}),
+        ...(forMs !== undefined ? { forMs } : {}),
+      };
+      const r = await service.decide(c.req.param('id') ?? '', principalOf(c.get('identity')), vote, opts);
+      if (!r.ok) return problem(r.status, TITLES[r.status], r.message);
+      return c.json({ ...r.details, approvalUrl: service.approvalUrl(r.details.request.id) });
+    };
+    app.post('/api/approvals/:id/approve', decideApi('approve'));
+    app.post('/api/approvals/:id/deny', decideApi('deny'));
+
+    app.post('/api/access-requests', async (c) => {
+      const body = (await c.req.json().catch(() => ({}))) as { connection?: unknown; for?: unknown; reason?: unknown; grant?: unknown };
+      if (typeof body.connection !== 'string' || !body.connection) return problem(400, 'Bad Request', 'connection is required');
+      const durationMs = parseDuration(body.for);
+      if (durationMs === undefined) return problem(400, 'Bad Request', 'for must be a duration like 1h');
+      if (typeof body.reason !== 'string') return problem(400, 'Bad Request', 'reason is required');
+      const r = await service.requestAccess(c.get('identity'), {
+        connection: body.connection,
+        durationMs,
+        reason: body.reason,
+        ...(typeof body.grant === 'string' ? { grant: body.grant } : {}),
+      });
+      if (!r.ok) return problem(r.status, TITLES[r.status], r.message);
+      return c.json({ request: r.request, approvalUrl: service.approvalUrl(r.request.id) }, 201);
+    });
+
+    app.get('/api/access-grants', async (c) => {
+      const me = c.get('identity');
+      const now = Date.now();
+      const mine = await service.list(me, { kind: 'access', status: 'approved', requester: { subject: me.subject, issuer: me.issuer }, limit: 1000 });
+      return c.json({ grants: mine.filter((r) => (r.validUntil?.getTime() ?? 0) > now) });
+    });
+
+    // ---------------------------------------------------------------- Slack interactions
+
+    app.post('/slack/interactions', async (c) => {
+      const slack = deps.config().notifiers.slack;
+      if (!slack) return problem(404, 'Not Found', 'Slack is not configured');
+      const raw = await c.req.text();
+      const secret = await deps.resolveSecret(slack.signingSecret);
+      if (!verifySlackSignature(secret, c.req.header('x-slack-request-timestamp'), c.req.header('x-slack-signature'), raw)) {
+        deps.logger.warn({ path: '/slack/interactions' }, 'Slack interaction refused: bad or stale signature');
+        return problem(401, 'Unauthorized', 'bad or stale Slack signature');
+      }
+      let payload: {
+        type?: string;
+        user?: { id?: string; username?: string };
+        actions?: { action_id?: string; value?: string }[];
+        response_url?: string;
+      };
+      try {
+        payload = JSON.parse(new URLSearchParams(raw).get('payload') ?? '') as typeof payload;
+      } catch {
+        return problem(400, 'Bad Request', 'no interaction payload');
+      }
+      const action = payload.actions?.[0];
+      const vote = action?.action_id === SLACK_APPROVE_ACTION ? 'approve' : action?.action_id === SLACK_DENY_ACTION ? 'deny' : undefined;
+      if (payload.type !== 'block_actions' || !vote || !action?.value) return c.json({ text: 'nothing to do' });
+      const mapped = payload.user?.id ? slack.users[payload.user.id] : undefined;
+      let text: string;
+      if (!mapped) {
+        text = `Your Slack user (${payload.user?.id ?? 'unknown'}) is not mapped to a Gatehouse approver (approvals.notifiers.slack.users).`;
+      } else {
+        const r = await service.decide(
+          action.value,
+          { subject: mapped.subject, issuer: mapped.issuer, groups: mapped.groups, agent: false },
+          vote,
+          { via: 'slack', comment: `${vote === 'approve' ? 'approved' : 'denied'} in Slack by ${payload.user?.username ?? payload.user?.id ?? ''}` },
+        );
+        text = r.ok
+          ? `Request ${r.details.request.id} is ${r.details.request.status}${r.details.request.decidedBy ? ` (by ${r.details.request.decidedBy})` : ' (your vote was counted)'}.`
+          : `Could not ${vote} request ${action.value}: ${r.message}`;
+      }
+      const reply = { response_type: 'ephemeral', replace_original: false, text };
+      // Slack shows the answer through response_url; only Slack's own host is ever called.
+      if (payload.response_url && /^https:\/\/hooks\.slack\.com\//.test(payload.response_url)) {
+        void fetch(payload.response_url, {
+          method: 'POST',
+          body: JSON.stringify(reply),
+          headers: { 'content-type': 'application/json' },
+          signal: AbortSignal.timeout(5_000),
+        }).catch(() => undefined);
+      }
+      return c.json(reply);
+    });
+
+    // ---------------------------------------------------------------- approval pages
+
+    const html = (c: Ctx, body: string, status: 200 | 400 | 403 | 404 | 409 = 200) =>
+      c.html(body, status, { 'content-security-policy': PAGE_CSP, 'cache-control': 'no-store', 'x-frame-options': 'DENY' });
+
+    const csrfFor = (c: Ctx): string => {
+      const have = getCookie(c, CSRF_COOKIE);
+      if (have && /^[A-Za-z0-9_-]{32,64}$/.test(have)) return have;
+      const v = randomBytes(24).toString('base64url');
+      setCookie(c, CSRF_COOKIE, v, { httpOnly: true, sameSite: 'Strict', path: '/', secure: secure() });
+      return v;
+    };
+    const csrfOk = (c: Ctx, form: Record<string, unknown>) => sameToken(getCookie(c, CSRF_COOKIE), typeof form.csrf === 'string' ? form.csrf : undefined);
+
+    /** The page viewer: Bearer header, else the login cookie. */
+    const viewer = async (c: Ctx): Promise<Identity | undefined> => {
+      const m = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '');
+      const token = m?.[1] ?? getCookie(c, TOKEN_COOKIE);
+      if (!token) return undefined;
+      try {
+        return await deps.authenticator.authenticate(token);
+      } catch {
+        deleteCookie(c, TOKEN_COOKIE, { path: '/' });
+        return undefined;
+      }
+    };
+
+    const oidcConfig = async (): Promise<OidcLoginConfig | undefined> => {
+      const o = deps.config().oidc;
+      if (!o) return undefined;
+      return {
+        issuer: o.issuer,
+        clientId: o.clientId,
+        ...(o.clientSecret ? { clientSecret: await deps.resolveSecret(o.clientSecret) } : {}),
+        scopes: o.scopes,
+        token: o.token,
+        redirectUri: `${deps.publicUrl()}/approvals/oidc/callback`,
+      };
+    };
+
+    const login = (c: Ctx, next: string, error?: string) =>
+      html(c, loginPage({ next, csrf: csrfFor(c), oidc: !!deps.config().oidc, ...(error ? { error } : {}) }), error ? 400 : 200);
+
+    app.get('/approvals', async (c) => {
+      const me = await viewer(c);
+      const status = c.req.query('status') ?? 'pending';
+      if (!me) return login(c, `/approvals?status=${encodeURIComponent(status)}`);
+      const list = await service.list(me, STATUSES.includes(status as ApprovalStatus) ? { status: status as ApprovalStatus, limit: 200 } : { limit: 200 });
+      return html(c, listPage(list, describePrincipal(me), csrfFor(c), STATUSES.includes(status as ApprovalStatus) ? status : 'all'));
+    });
+
+    app.post('/approvals/login', async (c) => {
+      const form = await c.req.parseBody();
+      const next = safeNext(form.next);
+      if (!csrfOk(c, form)) return login(c, next, 'The form expired; please try again.');
+      const token = typeof form.token === 'string' ? form.token.trim() : '';
+      let id: Identity;
+      try {
+        id = await deps.authenticator.authenticate(token);
+      } catch (e) {
+        return login(c, next, `That token was refused: ${isGatewayError(e) ? e.message : 'invalid token'}`);
+      }
+      const maxAge = id.expiresAt ? Math.max(60, Math.floor((id.expiresAt.getTime() - Date.now()) / 1000)) : 8 * 3600;
+      setCookie(c, TOKEN_COOKIE, token, { httpOnly: true, sameSite: 'Lax', path: '/', secure: secure(), maxAge: Math.min(maxAge, 12 * 3600) });
+      return c.redirect(next, 303);
+    });
+
+    app.post('/approvals/logout', async (c) => {
+      const form = await c.req.parseBody();
+      if (csrfOk(c, form)) deleteCookie(c, TOKEN_COOKIE, { path: '/' });
+      return c.redirect('/approvals', 303);
+    });
+
+    app.get('/approvals/oidc/login', async (c) => {
+      const cfg = await oidcConfig();
+      if (!cfg) return html(c, messagePage('Not configured', 'OIDC login is not configured on this gateway (approvals.oidc).'), 404);
+      try {
+        const { url, pending } = await beginLogin(cfg, safeNext(c.req.query('next')));
+        // Lax: the identity provider's redirect back is a cross-site top-level GET.
+        setCookie(c, OIDC_COOKIE, Buffer.from(JSON.stringify(pending)).toString('base64url'), {
+          httpOnly: true,
+          sameSite: 'Lax',
+          path: '/approvals/oidc',
+          secure: secure(),
+          maxAge: 600,
+        });
+        return c.redirect(url, 302);
+      } catch (e) {
+        deps.logger.warn({ err: String(e) }, 'OIDC login could not start');
+        return html(c, messagePage('Login failed', 'The identity provider could not be reached.'), 409);
+      }
+    });
+
+    app.get('/approvals/oidc/callback', async (c) => {
+      const cfg = await oidcConfig();
+      const raw = getCookie(c, OIDC_COOKIE);
+      deleteCookie(c, OIDC_COOKIE, { path: '/approvals/oidc' });
+      if (!cfg || !raw) return login(c, '/approvals', 'The login session expired; please try again.');
+      let pending: PendingLogin;
+      try {
+        pending = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as PendingLogin;
+      } catch {
+        return login(c, '/approvals', 'The login session is invalid; please try again.');
+      }
+      const q = c.req.query();
+      try {
+        const token = await completeLogin(cfg, pending, { ...(q.code ? { code: q.code } : {}), ...(q.state ? { state: q.state } : {}), ...(q.error ? { error: q.error } : {}) });
+        const id = await deps.authenticator.authenticate(token);
+        const maxAge = id.expiresAt ? Math.max(60, Math.floor((id.expiresAt.getTime() - Date.now()) / 1000)) : 3600;
+        setCookie(c, TOKEN_COOKIE, token, { httpOnly: true, sameSite: 'Lax', path: '/', secure: secure(), maxAge: Math.min(maxAge, 12 * 3600) });
+        return c.redirect(safeNext(pending.next), 303);
+      } catch (e) {
+        deps.logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'OIDC login failed');
+        return login(c, safeNext(pending.next), `Login failed: ${isGatewayError(e) ? e.message : e instanceof Error ? e.message : 'error'}`);
+      }
+    });
+
+    app.get('/approvals/:id', async (c) => {
+      const id = c.req.param('id');
+      const me = await viewer(c);
+      if (!me) return login(c, `/approvals/${id}`);
+      const d = await service.get(me, id);
+      if (d === undefined) return html(c, messagePage('Not found', 'There is no such approval request.'), 404);
+      if (d === 'forbidden') return html(c, messagePage('Forbidden', 'Only the requester, its approvers and admins may see this request.'), 403);
+      const rule = service.rule(d.request.ruleName);
+      const cannot = rule ? approverRefusal(rule, d.request.requester, principalOf(me), new Date()) : 'its approval rule is no longer configured';
+      const flash = c.req.query('done');
+      return html(
+        c,
+        requestPage({
+          details: d,
+          viewer: describePrincipal(me),
+          csrf: csrfFor(c),
+          ...(cannot ? { cannotDecide: cannot } : {}),
+          ...(flash === 'approve' || flash === 'deny' ? { flash: `Your ${flash === 'approve' ? 'approval' : 'denial'} was recorded.` } : {}),
+        }),
+      );
+    });
+
+    app.post('/approvals/:id', async (c) => {
+      const id = c.req.param('id');
+      const me = await viewer(c);
+      if (!me) return login(c, `/approvals/${id}`);
+      const form = await c.req.parseBody();
+      if (!csrfOk(c, form)) return html(c, messagePage('Form expired', 'The form was not sent from this page (CSRF check failed). Reload the request and try again.'), 403);
+      const vote = form.decision === 'approve' ? 'approve' : form.decision === 'deny' ? 'deny' : undefined;
+      if (!vote) return html(c, messagePage('Bad request', 'Choose approve or deny.'), 400);
+      const uses = typeof form.uses === 'string' && form.uses.trim() ? Number(form.uses) : undefined;
+      const forMinutes = typeof form.forMinutes === 'string' && form.forMinutes.trim() ? Number(form.forMinutes) : undefined;
+      const r = await service.decide(id, principalOf(me), vote, {
+        via: 'page',
+        ...(typeof form.comment === 'string' ? { comment: form.comment } : {}),
+        ...(uses !== undefined ? { uses } : {}),
+        ...(forMinutes !== undefined ? { forMs: forMinutes * 60_000 } : {}),
+      });
+      if (!r.ok) return html(c, messagePage('Not recorded', r.message), r.status);
+      return c.redirect(`/approvals/${encodeURIComponent(id)}?done=${vote}`, 303);
+    });
+  };
+}

@@ -1,0 +1,132 @@
+// Who may approve what, and when a request is decided: the approval rules of gatehouse.yaml applied
+// to votes. Pure and synchronous; it never reads the store nor trusts a name the caller typed.
+
+import { toMs, type ApprovalRuleConfig, type ApprovalsConfig } from '../config/schema.js';
+import type { ApprovalPrincipal, ApprovalVote } from './approval-types.js';
+
+type Window = NonNullable<ApprovalRuleConfig['windows']>[number];
+
+export interface EffectiveRule {
+  readonly name: string;
+  readonly approverGroups: readonly string[];
+  readonly mode: 'any' | 'all';
+  readonly minApprovals: number;
+  readonly expiresAfterMs: number;
+  readonly holdTimeoutMs: number;
+  readonly grantValidForMs: number;
+  readonly windows?: readonly Window[];
+}
+
+export const DEFAULT_RULE_NAME = 'default';
+
+/**
+ * The rule a review names. A review that names none uses `default`; when the config defines no
+ * `default`, the implicit one lets the API's admin groups approve (any one of them, defaults for the
+ * rest). A named rule that is not configured resolves to undefined: the caller refuses (fail closed).
+ */
+export function resolveRule(
+  config: ApprovalsConfig,
+  name: string | undefined,
+  adminGroups: readonly string[],
+): EffectiveRule | undefined {
+  const key = name ?? DEFAULT_RULE_NAME;
+  const r = config.rules[key];
+  if (!r) {
+    if (key !== DEFAULT_RULE_NAME) return undefined;
+    return {
+      name: key,
+      approverGroups: adminGroups,
+      mode: 'any',
+      minApprovals: 1,
+      expiresAfterMs: 30 * 60_000,
+      holdTimeoutMs: 5 * 60_000,
+      grantValidForMs: 24 * 3_600_000,
+    };
+  }
+  return {
+    name: key,
+    approverGroups: r.approverGroups,
+    mode: r.mode,
+    minApprovals: r.minApprovals,
+    expiresAfterMs: toMs(r.expiresAfter),
+    holdTimeoutMs: toMs(r.holdTimeout),
+    grantValidForMs: toMs(r.grantValidFor),
+    ...(r.windows ? { windows: r.windows } : {}),
+  };
+}
+
+export function samePrincipal(a: Pick<ApprovalPrincipal, 'subject' | 'issuer'>, b: Pick<ApprovalPrincipal, 'subject' | 'issuer'>): boolean {
+  return a.subject === b.subject && a.issuer === b.issuer;
+}
+
+/**
+ * Why this approver may not decide this request, or undefined when they may. Agents never approve;
+ * nobody approves their own request; only members of the rule's approver groups approve.
+ */
+export function approverRefusal(
+  rule: EffectiveRule,
+  requester: ApprovalPrincipal,
+  approver: ApprovalPrincipal,
+  now: Date,
+): string | undefined {
+  if (approver.agent) return 'an agent principal can never approve or deny a request';
+  if (samePrincipal(requester, approver)) return 'you cannot approve or deny your own request';
+  if (!approver.groups.some((g) => rule.approverGroups.includes(g))) {
+    return `approval rule ${rule.name} needs an approver in one of: ${rule.approverGroups.join(', ')}`;
+  }
+  if (rule.windows && !inWindows(rule.windows, now)) {
+    return `approval rule ${rule.name} allows decisions only inside its time windows (${describeWindows(rule.windows)})`;
+  }
+  return undefined;
+}
+
+/**
+ * Denied as soon as any eligible approver denies. Approved when `any`: at least minApprovals
+ * approvals; `all`: at least one approval from a member of each approver group, and minApprovals.
+ */
+export function tally(rule: EffectiveRule, votes: readonly ApprovalVote[]): 'approved' | 'denied' | 'pending' {
+  if (votes.some((v) => v.vote === 'deny')) return 'denied';
+  const approvals = votes.filter((v) => v.vote === 'approve');
+  if (approvals.length < rule.minApprovals) return 'pending';
+  if (rule.mode === 'all') {
+    const covered = rule.approverGroups.every((g) => approvals.some((v) => v.approver.groups.includes(g)));
+    if (!covered) return 'pending';
+  }
+  return 'approved';
+}
+
+const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
+
+function localTime(now: Date, timeZone: string): { day: number; minutes: number } {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    weekday: 'short',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(now);
+  const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '';
+  const day = DAYS.indexOf(get('weekday').toLowerCase().slice(0, 3) as (typeof DAYS)[number]);
+  return { day, minutes: Number(get('hour')) * 60 + Number(get('minute')) };
+}
+
+function hm(s: string): number {
+  const [h, m] = s.split(':');
+  return Number(h) * 60 + Number(m);
+}
+
+/** True when `now` falls in any window. A window whose end is not after its start runs past midnight. */
+export function inWindows(windows: readonly Window[], now: Date): boolean {
+  return windows.some((w) => {
+    const { day, minutes } = localTime(now, w.timeZone);
+    const start = hm(w.start);
+    const end = hm(w.end);
+    const dayOk = (d: number) => w.days.includes(DAYS[(d + 7) % 7]!);
+    if (end > start) return dayOk(day) && minutes >= start && minutes < end;
+    return (dayOk(day) && minutes >= start) || (dayOk(day - 1) && minutes < end);
+  });
+}
+
+export function describeWindows(windows: readonly Window[]): string {
+  return windows.map((w) => `${w.days.join(',')} ${w.start}-${w.end} ${w.timeZone}`).join('; ');
+}

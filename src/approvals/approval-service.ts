@@ -1,0 +1,610 @@
+// The approval service: the gate's Approver (hold or defer a statement until a person decides),
+// the decisions approvers make through the API, page, CLI and Slack, and time-bound access grants.
+// It must never let an agent or the requester approve, nor let a statement run without an approval.
+
+import { randomUUID } from 'node:crypto';
+import type { Action } from '../core/action.js';
+import type { Identity } from '../core/identity.js';
+import type { ApprovalContext, ApprovalOutcome, Approver, Logger } from '../core/ports.js';
+import type { AccessGrantConfig, ApprovalsConfig } from '../config/schema.js';
+import { toMs } from '../config/schema.js';
+import type { ApprovalNotifier, NoticeEvent } from './approval-notifier.js';
+import type { ApprovalRepository, RequestFilter } from './approval-repository.js';
+import {
+  approverRefusal,
+  resolveRule,
+  samePrincipal,
+  tally,
+  type EffectiveRule,
+} from './approval-rules.js';
+import type { ApprovalSignal } from './approval-signal.js';
+import {
+  discardApprovalEvents,
+  type ApprovalDetails,
+  type ApprovalEventSink,
+  type ApprovalEventType,
+  type ApprovalPrincipal,
+  type ApprovalRequest,
+  type ApprovalVia,
+  type ImpactPreview,
+  type ImpactPreviewer,
+} from './approval-types.js';
+import { statementHash } from './statement-hash.js';
+
+export interface ApprovalServiceDeps {
+  readonly repository: ApprovalRepository;
+  readonly signal: ApprovalSignal;
+  /** The running `approvals:` config (replaced on reload). */
+  readonly config: () => ApprovalsConfig;
+  /** Admin groups (api.adminGroups): they may read every request; also the implicit default approvers. */
+  readonly adminGroups: () => readonly string[];
+  readonly previewer: ImpactPreviewer;
+  readonly notifier: ApprovalNotifier;
+  readonly sink?: ApprovalEventSink;
+  readonly logger: Logger;
+  /** Base URL of the approval pages (no trailing slash). */
+  readonly publicUrl: () => string;
+  /**
+   * The reason or prompt the agent gave for this statement, when known. Default: the statement's
+   * sqlcommenter `reason`, `prompt` or `gatehouse_reason` comment. The recording work replaces it.
+   */
+  readonly reason?: (ctx: ApprovalContext) => string | undefined;
+  readonly now?: () => Date;
+  /** The preview may take this long before the request goes out without it (default 5 s). */
+  readonly previewTimeoutMs?: number;
+  /** How often overdue pending requests are expired (default 5 s). */
+  readonly sweepIntervalMs?: number;
+  /** A held client re-reads its request this often even without a signal (default 2 s). */
+  readonly pollIntervalMs?: number;
+}
+
+export type DecideResult =
+  | { readonly ok: true; readonly details: ApprovalDetails }
+  | { readonly ok: false; readonly status: 403 | 404 | 409 | 400; readonly message: string };
+
+export interface DecideOptions {
+  readonly comment?: string;
+  readonly via: ApprovalVia;
+  /** Defer requests: runs allowed (default 1). */
+  readonly uses?: number;
+  /** Defer requests: usable for this long (then without a use limit unless `uses` is also given). */
+  readonly forMs?: number;
+}
+
+export interface AccessRequestInput {
+  readonly connection: string;
+  readonly durationMs: number;
+  readonly reason: string;
+  readonly grant?: string;
+}
+
+export function principalOf(identity: Identity): ApprovalPrincipal {
+  return { subject: identity.subject, issuer: identity.issuer, groups: identity.groups, agent: identity.agent };
+}
+
+export function describePrincipal(p: Pick<ApprovalPrincipal, 'subject' | 'issuer'>): string {
+  return `${p.subject} (${p.issuer})`;
+}
+
+function formatDuration(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  return `${Math.round(ms / 1000)}s`;
+}
+
+const REASON_KEYS = ['reason', 'gatehouse_reason', 'prompt'];
+
+/** What an approval request shows and hashes for an action: a SQL statement, or an HTTP request line. */
+interface ActionSubject {
+  readonly text: string;
+  readonly kind: string;
+  readonly categories: readonly string[];
+  readonly params?: readonly (string | null)[];
+}
+
+function subjectOf(action: Action): ActionSubject {
+  if (action.kind === 'sql') {
+    const s = action.statement;
+    return { text: s.text, kind: s.kind, categories: s.categories, ...(action.params ? { params: action.params } : {}) };
+  }
+  return {
+    text: `${action.method} ${action.path}`,
+    kind: action.operation ?? action.method.toLowerCase(),
+    categories: [],
+    ...(action.resource ? { params: [action.resource] } : {}),
+  };
+}
+
+function defaultReason(ctx: ApprovalContext): string | undefined {
+  if (ctx.action.kind !== 'sql') return undefined;
+  const c = ctx.action.statement.comments;
+  if (!c) return undefined;
+  for (const k of REASON_KEYS) if (c[k]) return c[k];
+  return undefined;
+}
+
+/** Finds the grant for a connection: the named one, else the first whose connections cover it. */
+export function grantFor(
+  config: ApprovalsConfig,
+  connection: string,
+  name?: string,
+): { name: string; grant: AccessGrantConfig } | undefined {
+  const covers = (g: AccessGrantConfig) => g.connections.includes('*') || g.connections.includes(connection);
+  if (name !== undefined) {
+    const g = config.grants[name];
+    return g && covers(g) ? { name, grant: g } : undefined;
+  }
+  for (const [n, g] of Object.entries(config.grants)) if (covers(g)) return { name: n, grant: g };
+  return undefined;
+}
+
+export class ApprovalService implements Approver {
+  readonly #deps: ApprovalServiceDeps;
+  readonly #sink: ApprovalEventSink;
+  #sweeper: NodeJS.Timeout | undefined;
+  #sweeping = false;
+  #closed = false;
+
+  constructor(deps: ApprovalServiceDeps) {
+    this.#deps = deps;
+    this.#sink = deps.sink ?? discardApprovalEvents;
+  }
+
+  get repository(): ApprovalRepository {
+    return this.#deps.repository;
+  }
+
+  get signal(): ApprovalSignal {
+    return this.#deps.signal;
+  }
+
+  /** Starts the expiry sweeper. */
+  start(): void {
+    const every = this.#deps.sweepIntervalMs ?? 5_000;
+    this.#sweeper = setInterval(() => void this.sweep(), every);
+    this.#sweeper.unref();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#sweeper);
+    await this.#deps.notifier.drain();
+  }
+
+  approvalUrl(id: string): string {
+    return `${this.#deps.publicUrl()}/approvals/${encodeURIComponent(id)}`;
+  }
+
+  #now(): Date {
+    return this.#deps.now?.() ?? new Date();
+  }
+
+  rule(name: string | undefined): EffectiveRule | undefined {
+    return resolveRule(this.#deps.config(), name, this.#deps.adminGroups());
+  }
+
+  // ------------------------------------------------------------------ the gate's approve step
+
+  async request(ctx: ApprovalContext): Promise<ApprovalOutcome> {
+    const { action, decision, identity } = ctx;
+    const rule = this.rule(decision.approvalRule);
+    if (!rule) {
+      return {
+        approved: false,
+        message: `${decision.message} Approval rule "${decision.approvalRule ?? ''}" is not configured on this gateway, so the statement was refused.`,
+      };
+    }
+    const subject = subjectOf(action);
+    const requester = principalOf(identity);
+    const hash = statementHash({
+      connection: action.connection,
+      subject: requester.subject,
+      issuer: requester.issuer,
+      text: subject.text,
+      ...(subject.params ? { params: subject.params } : {}),
+    });
+
+    if (decision.mode === 'defer') {
+      const used = await this.#deps.repository.consumeDeferApproval(hash, { ...requester, connection: action.connection }, this.#now());
+      if (used) {
+        await this.#event(used, 'approval.executed', undefined, {
+          statementId: ctx.statementId,
+          executingSessionId: ctx.sessionId,
+          use: used.uses,
+          ...(used.usesAllowed !== undefined ? { usesAllowed: used.usesAllowed } : {}),
+        }, ctx.sessionId);
+        return { approved: true, requestId: used.id, approvedBy: (used.decidedBy ?? '').split(', ').filter(Boolean) };
+      }
+      const pending = await this.#deps.repository.findPending(hash, 'defer', this.#now());
+      if (pending) return { approved: false, requestId: pending.id, message: this.#deferMessage(decision.message, pending.id, true) };
+    }
+
+    const created = await this.#create(ctx, action, subject, rule, hash);
+    if (decision.mode === 'defer') {
+      return { approved: false, requestId: created.id, message: this.#deferMessage(decision.message, created.id, false) };
+    }
+    return this.#hold(created, rule, ctx);
+  }
+
+  #deferMessage(policyMessage: string, id: string, existing: boolean): string {
+    return `${policyMessage} Approval request ${id} ${existing ? 'is still pending' : 'was created'}: ${this.approvalUrl(id)} — re-run the same statement once approved.`;
+  }
+
+  async #create(ctx: ApprovalContext, action: Action, subject: ActionSubject, rule: EffectiveRule, hash: string): Promise<ApprovalRequest> {
+    const now = this.#now();
+    const preview = await this.#preview(action);
+    const mode = ctx.decision.mode;
+    const ttl = mode === 'hold' ? Math.min(rule.holdTimeoutMs, rule.expiresAfterMs) : rule.expiresAfterMs;
+    const reason = (this.#deps.reason ?? defaultReason)(ctx);
+    const request: ApprovalRequest = {
+      id: randomUUID(),
+      kind: 'statement',
+      mode,
+      status: 'pending',
+      ruleName: rule.name,
+      policyRuleId: ctx.decision.ruleId,
+      connection: action.connection,
+      requester: principalOf(ctx.identity),
+      sessionId: ctx.sessionId,
+      statementId: ctx.statementId,
+      statement: {
+        text: subject.text,
+        kind: subject.kind,
+        categories: subject.categories,
+        ...(subject.params ? { params: subject.params } : {}),
+        hash,
+      },
+      ...(reason ? { reason } : {}),
+      message: ctx.decision.message,
+      preview,
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + ttl),
+      uses: 0,
+    };
+    await this.#deps.repository.insertRequest(request);
+    await this.#event(request, 'approval.requested', undefined, {
+      mode,
+      rule: rule.name,
+      policyRule: ctx.decision.ruleId,
+      statementHash: hash,
+      text: subject.text,
+      ...(subject.params ? { params: subject.params } : {}),
+      ...(reason ? { reason } : {}),
+      preview,
+      expiresAt: request.expiresAt.toISOString(),
+      url: this.approvalUrl(request.id),
+    });
+    this.#notify('approval.requested', request);
+    this.#deps.logger.info(
+      { request: request.id, session: ctx.sessionId, subject: request.requester.subject, mode, rule: rule.name },
+      'approval requested',
+    );
+    return request;
+  }
+
+  async #preview(action: Action): Promise<ImpactPreview> {
+    if (action.kind !== 'sql') return { kind: 'none', notes: ['no impact preview for HTTP requests'], tookMs: 0 };
+    const timeout = this.#deps.previewTimeoutMs ?? 5_000;
+    let timer: NodeJS.Timeout | undefined;
+    const started = Date.now();
+    try {
+      return await Promise.race([
+        this.#deps.previewer.preview({ connection: action.connection, statement: action.statement, ...(action.params ? { params: action.params } : {}) }),
+        new Promise<ImpactPreview>((resolve) => {
+          timer = setTimeout(
+            () => resolve({ kind: 'none', notes: [`the impact preview took longer than ${timeout} ms and was left out`], tookMs: Date.now() - started }),
+            timeout,
+          );
+        }),
+      ]);
+    } catch (err) {
+      this.#deps.logger.warn({ err: String(err) }, 'impact preview failed');
+      return { kind: 'none', notes: ['the impact preview failed'], tookMs: Date.now() - started };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Waits for a decision, the hold timeout, or the client's cancel. */
+  async #hold(request: ApprovalRequest, rule: EffectiveRule, ctx: ApprovalContext): Promise<ApprovalOutcome> {
+    const outcome = await this.#wait(request.id, request.expiresAt.getTime() - this.#now().getTime(), ctx.signal);
+    if (outcome === 'aborted') {
+      if (await this.#deps.repository.settle(request.id, 'withdrawn', { decidedAt: this.#now(), comment: 'the client cancelled' })) {
+        const r = (await this.#deps.repository.getRequest(request.id)) ?? request;
+        await this.#event(r, 'approval.withdrawn', undefined, { by: 'client cancel' });
+        this.#notify('approval.withdrawn', r);
+        await this.#deps.signal.publish(request.id, request.kind);
+        return { approved: false, requestId: request.id, message: `Gatehouse: approval request ${request.id} was withdrawn because the client cancelled; the statement was not run.` };
+      }
+    } else if (outcome === 'timeout') {
+      if (await this.#expire(request.id)) {
+        return {
+          approved: false,
+          requestId: request.id,
+          message: `Gatehouse: no approver decided request ${request.id} within ${formatDuration(rule.holdTimeoutMs)}, so it expired and the statement was not run.`,
+        };
+      }
+    }
+    const current = await this.#deps.repository.getRequest(request.id);
+    if (!current) return { approved: false, requestId: request.id, message: `Gatehouse: approval request ${request.id} disappeared; the statement was not run.` };
+    if (outcome === 'aborted') {
+      return { approved: false, requestId: request.id, message: `Gatehouse: the client cancelled while request ${request.id} was ${current.status}; the statement was not run.` };
+    }
+    return this.#holdOutcome(current, ctx);
+  }
+
+  async #holdOutcome(r: ApprovalRequest, ctx: ApprovalContext): Promise<ApprovalOutcome> {
+    switch (r.status) {
+      case 'approved':
+        await this.#event(r, 'approval.executed', undefined, { statementId: ctx.statementId });
+        return { approved: true, requestId: r.id, approvedBy: (r.decidedBy ?? '').split(', ').filter(Boolean) };
+      case 'denied':
+        return {
+          approved: false,
+          requestId: r.id,
+          message: `Gatehouse: ${r.decidedBy ?? 'an approver'} denied approval request ${r.id}${r.decisionComment ? `: "${r.decisionComment}"` : ' (no reason given)'}. The statement was not run.`,
+        };
+      case 'expired':
+        return { approved: false, requestId: r.id, message: `Gatehouse: approval request ${r.id} expired before anyone decided; the statement was not run.` };
+      case 'withdrawn':
+        return { approved: false, requestId: r.id, message: `Gatehouse: approval request ${r.id} was withdrawn; the statement was not run.` };
+      case 'pending':
+        return { approved: false, requestId: r.id, message: `Gatehouse: approval request ${r.id} is still pending; the statement was not run.` };
+    }
+  }
+
+  #wait(id: string, timeoutMs: number, signal: AbortSignal): Promise<'decided' | 'timeout' | 'aborted'> {
+    return new Promise((resolve) => {
+      let done = false;
+      let checking = false;
+      const finish = (v: 'decided' | 'timeout' | 'aborted') => {
+        if (done) return;
+        done = true;
+        unsubscribe();
+        clearTimeout(timer);
+        clearInterval(poll);
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      };
+      const check = () => {
+        if (done || checking) return;
+        checking = true;
+        this.#deps.repository
+          .getRequest(id)
+          .then((r) => {
+            if (!r || r.status !== 'pending') finish('decided');
+          })
+          .catch((err: unknown) => this.#deps.logger.warn({ err: String(err), request: id }, 'approval status check failed'))
+          .finally(() => (checking = false));
+      };
+      const unsubscribe = this.#deps.signal.subscribe((changed) => {
+        if (changed === id || changed === '*') check();
+      });
+      const onAbort = () => finish('aborted');
+      const timer = setTimeout(() => finish('timeout'), Math.max(0, timeoutMs));
+      const poll = setInterval(check, this.#deps.pollIntervalMs ?? 2_000);
+      if (signal.aborted) return finish('aborted');
+      signal.addEventListener('abort', onAbort, { once: true });
+      check();
+    });
+  }
+
+  /** Marks a pending request expired; true when this call did it. */
+  async #expire(id: string): Promise<boolean> {
+    if (!(await this.#deps.repository.settle(id, 'expired', { decidedAt: this.#now() }))) return false;
+    const r = await this.#deps.repository.getRequest(id);
+    if (r) {
+      await this.#event(r, 'approval.expired', undefined, {});
+      this.#notify('approval.expired', r);
+    }
+    await this.#deps.signal.publish(id, r?.kind);
+    return true;
+  }
+
+  /** Expires overdue pending requests (every replica runs it; the conditional update picks one). */
+  async sweep(): Promise<number> {
+    if (this.#sweeping || this.#closed) return 0;
+    this.#sweeping = true;
+    let n = 0;
+    try {
+      for (const id of await this.#deps.repository.overdue(this.#now())) if (await this.#expire(id)) n++;
+    } catch (err) {
+      this.#deps.logger.warn({ err: String(err) }, 'approval expiry sweep failed');
+    } finally {
+      this.#sweeping = false;
+    }
+    return n;
+  }
+
+  // ------------------------------------------------------------------ reading
+
+  /** May this identity see this request? The requester, its eligible approvers, and admins may. */
+  canView(viewer: Identity, r: ApprovalRequest): boolean {
+    if (samePrincipal(viewer, r.requester)) return true;
+    if (viewer.agent) return false;
+    if (viewer.groups.some((g) => this.#deps.adminGroups().includes(g))) return true;
+    const rule = this.rule(r.ruleName);
+    return !!rule && viewer.groups.some((g) => rule.approverGroups.includes(g));
+  }
+
+  async get(viewer: Identity, id: string): Promise<ApprovalDetails | 'forbidden' | undefined> {
+    const request = await this.#deps.repository.getRequest(id);
+    if (!request) return undefined;
+    if (!this.canView(viewer, request)) return 'forbidden';
+    return this.details(request);
+  }
+
+  async details(request: ApprovalRequest): Promise<ApprovalDetails> {
+    const [votes, history] = await Promise.all([
+      this.#deps.repository.listVotes(request.id),
+      this.#deps.repository.listEvents(request.id),
+    ]);
+    return { request, votes, history };
+  }
+
+  async list(viewer: Identity, filter: RequestFilter): Promise<ApprovalRequest[]> {
+    const rows = await this.#deps.repository.listRequests(filter);
+    return rows.filter((r) => this.canView(viewer, r));
+  }
+
+  // ------------------------------------------------------------------ deciding
+
+  async decide(id: string, approver: ApprovalPrincipal, vote: 'approve' | 'deny', opts: DecideOptions): Promise<DecideResult> {
+    const repo = this.#deps.repository;
+    const now = this.#now();
+    const request = await repo.getRequest(id);
+    if (!request) return { ok: false, status: 404, message: 'no such approval request' };
+    const rule = this.rule(request.ruleName);
+    if (!rule) return { ok: false, status: 409, message: `approval rule ${request.ruleName} is no longer configured` };
+    const refusal = approverRefusal(rule, request.requester, approver, now);
+    if (refusal) return { ok: false, status: 403, message: refusal };
+    if (request.status === 'pending' && request.expiresAt.getTime() <= now.getTime()) {
+      await this.#expire(request.id);
+      return { ok: false, status: 409, message: `approval request ${id} has expired` };
+    }
+    if (request.status !== 'pending') return { ok: false, status: 409, message: `approval request ${id} is already ${request.status}` };
+    const comment = opts.comment?.trim() ? opts.comment.trim().slice(0, 2000) : undefined;
+    if (opts.uses !== undefined && (!Number.isInteger(opts.uses) || opts.uses < 1 || opts.uses > 1000)) {
+      return { ok: false, status: 400, message: 'uses must be a whole number from 1 to 1000' };
+    }
+    if (opts.forMs !== undefined && (!Number.isFinite(opts.forMs) || opts.forMs < 1000 || opts.forMs > 30 * 86_400_000)) {
+      return { ok: false, status: 400, message: 'for must be between 1 s and 30 days' };
+    }
+    const inserted = await repo.insertVote(id, { approver, vote, ...(comment ? { comment } : {}), via: opts.via, at: now });
+    if (!inserted) return { ok: false, status: 409, message: 'you have already decided on this request' };
+    await repo.appendEvent({
+      requestId: id,
+      at: now,
+      type: 'approval.vote',
+      actor: describePrincipal(approver),
+      data: { vote, via: opts.via, ...(comment ? { comment } : {}) },
+    });
+    const votes = await repo.listVotes(id);
+    const outcome = tally(rule, votes);
+    if (outcome !== 'pending') {
+      const deciders = outcome === 'denied' ? votes.filter((v) => v.vote === 'deny') : votes.filter((v) => v.vote === 'approve');
+      const decidedBy = deciders.map((v) => describePrincipal(v.approver)).join(', ');
+      const comments = deciders.map((v) => v.comment).filter(Boolean).join(' / ');
+      const grantFields =
+        outcome !== 'approved'
+          ? {}
+          : request.kind === 'access'
+            ? { validUntil: new Date(now.getTime() + (request.requestedDurationMs ?? 0)) }
+            : request.mode === 'defer'
+              ? opts.forMs !== undefined
+                ? { validUntil: new Date(now.getTime() + opts.forMs), ...(opts.uses !== undefined ? { usesAllowed: opts.uses } : {}) }
+                : { validUntil: new Date(now.getTime() + rule.grantValidForMs), usesAllowed: opts.uses ?? 1 }
+              : {};
+      const settled = await repo.settle(id, outcome, {
+        decidedAt: now,
+        decidedBy,
+        ...(comments ? { comment: comments } : {}),
+        ...grantFields,
+      });
+      if (settled) {
+        const r = (await repo.getRequest(id)) ?? request;
+        await this.#event(r, outcome === 'approved' ? 'approval.approved' : 'approval.denied', describePrincipal(approver), {
+          by: decidedBy,
+          via: opts.via,
+          ...(comments ? { comment: comments } : {}),
+          ...(r.usesAllowed !== undefined ? { usesAllowed: r.usesAllowed } : {}),
+          ...(r.validUntil ? { validUntil: r.validUntil.toISOString() } : {}),
+        });
+        this.#notify(outcome === 'approved' ? 'approval.approved' : 'approval.denied', r);
+        this.#deps.logger.info({ request: id, outcome, by: decidedBy, via: opts.via }, 'approval decided');
+      }
+    }
+    await this.#deps.signal.publish(id, request.kind);
+    const after = await repo.getRequest(id);
+    return { ok: true, details: await this.details(after ?? request) };
+  }
+
+  // ------------------------------------------------------------------ time-bound access grants
+
+  async requestAccess(identity: Identity, input: AccessRequestInput): Promise<{ ok: true; request: ApprovalRequest } | { ok: false; status: 400 | 404; message: string }> {
+    const config = this.#deps.config();
+    const found = grantFor(config, input.connection, input.grant);
+    if (!found) {
+      return {
+        ok: false,
+        status: 404,
+        message: input.grant
+          ? `no access grant "${input.grant}" covers connection ${input.connection}`
+          : `no access grant is configured for connection ${input.connection}`,
+      };
+    }
+    const max = toMs(found.grant.maxDuration);
+    if (!Number.isFinite(input.durationMs) || input.durationMs < 60_000 || input.durationMs > max) {
+      return { ok: false, status: 400, message: `the duration must be between 1m and ${formatDuration(max)} (grant ${found.name})` };
+    }
+    const reason = input.reason.trim();
+    if (!reason) return { ok: false, status: 400, message: 'a reason is required' };
+    const rule = this.rule(found.grant.approval);
+    if (!rule) return { ok: false, status: 400, message: `approval rule ${found.grant.approval ?? 'default'} is not configured` };
+    const now = this.#now();
+    const request: ApprovalRequest = {
+      id: randomUUID(),
+      kind: 'access',
+      mode: 'access',
+      status: 'pending',
+      ruleName: rule.name,
+      connection: input.connection,
+      requester: principalOf(identity),
+      reason: reason.slice(0, 2000),
+      grantName: found.name,
+      requestedDurationMs: input.durationMs,
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + rule.expiresAfterMs),
+      uses: 0,
+    };
+    await this.#deps.repository.insertRequest(request);
+    await this.#event(request, 'approval.requested', describePrincipal(request.requester), {
+      grant: found.name,
+      connection: input.connection,
+      durationMs: input.durationMs,
+      reason: request.reason,
+      url: this.approvalUrl(request.id),
+    });
+    this.#notify('approval.requested', request);
+    return { ok: true, request };
+  }
+
+  // ------------------------------------------------------------------ events
+
+  #notify(event: NoticeEvent, request: ApprovalRequest): void {
+    this.#deps.notifier.notify({ event, request, url: this.approvalUrl(request.id), at: this.#now() });
+  }
+
+  /** Called by the notifier after a channel delivered a notice. */
+  noteDelivered(channel: string, event: NoticeEvent, request: ApprovalRequest): void {
+    if (event !== 'approval.requested') return;
+    void this.#event(request, 'approval.notified', undefined, { channel }).catch(() => undefined);
+  }
+
+  /** Appends to the request's history and sends the step to the session record. Never throws. */
+  async #event(
+    request: ApprovalRequest,
+    type: ApprovalEventType,
+    actor: string | undefined,
+    data: Record<string, unknown>,
+    sessionId: string | undefined = request.sessionId,
+  ): Promise<void> {
+    const at = this.#now();
+    try {
+      await this.#deps.repository.appendEvent({ requestId: request.id, at, type, ...(actor ? { actor } : {}), data });
+    } catch (err) {
+      this.#deps.logger.error({ err: String(err), request: request.id, type }, 'approval event not stored');
+    }
+    if (!sessionId) return;
+    const statementId = typeof data.statementId === 'string' ? data.statementId : request.statementId;
+    await this.#sink
+      .record(sessionId, {
+        type,
+        at,
+        requestId: request.id,
+        ...(statementId ? { statementId } : {}),
+        data: { ...data, ...(actor ? { actor } : {}) },
+      })
+      .catch((err: unknown) => this.#deps.logger.error({ err: String(err), request: request.id, type }, 'approval event not recorded in the session'));
+  }
+}

@@ -1,0 +1,117 @@
+// Slack: the Block Kit approval message (sent to an incoming webhook) with approve/deny buttons, and
+// the check of Slack's request signature on interactions (v0 HMAC-SHA-256 over "v0:{ts}:{body}",
+// https://api.slack.com/authentication/verifying-requests-from-slack). Text from clients is escaped.
+
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { postWithTimeout, type ApprovalNotice, type NotificationChannel } from './approval-notifier.js';
+import type { ApprovalRequest, ImpactPreview } from './approval-types.js';
+
+export const SLACK_APPROVE_ACTION = 'gatehouse_approve';
+export const SLACK_DENY_ACTION = 'gatehouse_deny';
+const MAX_AGE_S = 5 * 60;
+
+/** True when the signature is Slack's for this body and the timestamp is at most five minutes old. */
+export function verifySlackSignature(
+  signingSecret: string,
+  timestamp: string | undefined,
+  signature: string | undefined,
+  rawBody: string,
+  nowMs = Date.now(),
+): boolean {
+  if (!timestamp || !signature || !/^\d{1,12}$/.test(timestamp)) return false;
+  if (Math.abs(nowMs / 1000 - Number(timestamp)) > MAX_AGE_S) return false;
+  const want = Buffer.from(`v0=${createHmac('sha256', signingSecret).update(`v0:${timestamp}:${rawBody}`).digest('hex')}`);
+  const got = Buffer.from(signature);
+  return want.length === got.length && timingSafeEqual(want, got);
+}
+
+/** Slack mrkdwn escaping: only &, < and > are control characters (https://api.slack.com/reference/surfaces/formatting). */
+export function slackEscape(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+function clip(s: string, n: number): string {
+  return s.length <= n ? s : `${s.slice(0, n - 1)}…`;
+}
+
+/** Client text inside a ``` block: escaped, and unable to close the block early. */
+function codeBlock(s: string, n: number): string {
+  return '```' + clip(slackEscape(s).replace(/```/g, '`\u200b``'), n) + '```';
+}
+
+export function previewSummary(p: ImpactPreview | undefined): string[] {
+  if (!p) return ['no impact preview'];
+  const lines: string[] = [];
+  if (p.rowCount !== undefined) lines.push(`rows matched by its WHERE: ${p.rowCount}`);
+  if (p.plan?.length) lines.push(...p.plan.slice(0, 8));
+  for (const o of p.objects ?? []) {
+    lines.push(
+      o.exists
+        ? `${o.type} ${o.name}: ${o.bytes ?? '?'} bytes${o.estimatedRows !== undefined ? `, ~${o.estimatedRows} rows` : ''}`
+        : `${o.type} ${o.name}: does not exist`,
+    );
+  }
+  lines.push(...p.notes);
+  return lines.length ? lines : ['nothing to preview'];
+}
+
+function principal(r: ApprovalRequest): string {
+  return `${r.requester.subject} (${r.requester.issuer})${r.requester.agent ? ' · agent' : ''}`;
+}
+
+export function slackMessage(notice: ApprovalNotice): Record<string, unknown> {
+  const r = notice.request;
+  if (notice.event !== 'approval.requested') {
+    const word = notice.event.slice('approval.'.length);
+    const by = r.decidedBy ? ` by ${r.decidedBy}` : '';
+    const comment = r.decisionComment ? `: “${r.decisionComment}”` : '';
+    return { text: slackEscape(`Gatehouse request ${r.id} ${word}${by}${comment}`) };
+  }
+  const what =
+    r.kind === 'access'
+      ? `Time-bound access *${slackEscape(r.grantName ?? '')}* on *${slackEscape(r.connection)}* for ${Math.round((r.requestedDurationMs ?? 0) / 60_000)} min`
+      : `${r.mode === 'hold' ? 'A held statement (the client is waiting)' : 'A deferred statement'} on *${slackEscape(r.connection)}*`;
+  const blocks: Record<string, unknown>[] = [
+    { type: 'header', text: { type: 'plain_text', text: 'Gatehouse: approval needed' } },
+    { type: 'section', text: { type: 'mrkdwn', text: what } },
+    {
+      type: 'section',
+      fields: [
+        { type: 'mrkdwn', text: `*Requested by*\n${slackEscape(principal(r))}` },
+        { type: 'mrkdwn', text: `*Approval rule*\n${slackEscape(r.ruleName)}` },
+        { type: 'mrkdwn', text: `*Request*\n${slackEscape(r.id)}` },
+        { type: 'mrkdwn', text: `*Expires*\n${r.expiresAt.toISOString()}` },
+      ],
+    },
+  ];
+  if (r.statement) {
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: codeBlock(r.statement.text, 2800) } });
+    if (r.statement.params?.length) {
+      blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: clip(slackEscape(`parameters: ${JSON.stringify(r.statement.params)}`), 2000) }] });
+    }
+  }
+  blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*Reason*\n${r.reason ? clip(slackEscape(r.reason), 2000) : '_none given_'}` } });
+  if (r.kind === 'statement') {
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*Impact preview*\n${codeBlock(previewSummary(r.preview).join('\n'), 2800)}` } });
+  }
+  blocks.push({
+    type: 'actions',
+    block_id: 'gatehouse_approval',
+    elements: [
+      { type: 'button', action_id: SLACK_APPROVE_ACTION, style: 'primary', text: { type: 'plain_text', text: 'Approve' }, value: r.id },
+      { type: 'button', action_id: SLACK_DENY_ACTION, style: 'danger', text: { type: 'plain_text', text: 'Deny' }, value: r.id },
+      { type: 'button', action_id: 'gatehouse_open', text: { type: 'plain_text', text: 'Open' }, url: notice.url },
+    ],
+  });
+  return { text: slackEscape(`Gatehouse: approval needed for ${principal(r)} on ${r.connection} (${r.id})`), blocks };
+}
+
+export function slackChannel(webhookUrl: () => Promise<string>): NotificationChannel {
+  return {
+    name: 'slack',
+    wants: () => true,
+    async send(notice) {
+      await postWithTimeout(await webhookUrl(), JSON.stringify(slackMessage(notice)), { 'content-type': 'application/json' });
+    },
+  };
+}

@@ -1,0 +1,24 @@
+// The hash that binds an approval to one exact action: SHA-256 over a canonical JSON document of the
+// connection, the requester (subject + issuer), the statement text and its bind parameters.
+// It must not normalise the text: an approval covers exactly the bytes the approver saw.
+
+import { createHash } from 'node:crypto';
+
+export interface HashedAction {
+  readonly connection: string;
+  readonly subject: string;
+  readonly issuer: string;
+  readonly text: string;
+  readonly params?: readonly (string | null)[];
+}
+
+/**
+ * `sha256(JSON.stringify(["gatehouse-statement-v1", connection, issuer, subject, text, params]))` in
+ * hex, where params is the list of bind parameters in text form (`null` for SQL NULL; `[]` for the
+ * simple protocol). A JSON array fixes the order and escapes every string, so no two different
+ * actions share a document (docs/approvals.md documents this so others can recompute it).
+ */
+export function statementHash(a: HashedAction): string {
+  const doc = JSON.stringify(['gatehouse-statement-v1', a.connection, a.issuer, a.subject, a.text, a.params ?? []]);
+  return createHash('sha256').update(doc, 'utf8').digest('hex');
+}

@@ -1,0 +1,454 @@
+// Impact preview for approval requests: what a held statement would touch, found on the gateway's
+// own upstream connection in a READ ONLY transaction with statement_timeout 2 s. It runs EXPLAIN
+// (never ANALYZE), a count(*) rebuilt from the statement's own FROM/WHERE, and catalog size lookups;
+// it must never run the statement itself, nor any text it has not re-parsed and checked.
+
+import { loadModule, parseSync, scanSync } from 'libpg-query';
+import type { SqlStatement } from '../../core/sql-statement.js';
+import {
+  BackendCode,
+  decodeDataRow,
+  decodeErrorFields,
+  encode,
+  type Frame,
+} from '../../wire/postgres/index.js';
+import { openUpstream, type UpstreamSession, type UpstreamTarget } from './upstream-connection.js';
+
+// Structurally the approvals service's ImpactPreview port (engines do not import approvals).
+export interface PreviewObject {
+  readonly name: string;
+  readonly type: string;
+  readonly exists: boolean;
+  readonly bytes?: number;
+  readonly estimatedRows?: number;
+}
+
+export interface PreviewResult {
+  readonly kind: 'plan' | 'objects' | 'none';
+  readonly plan?: readonly string[];
+  readonly rowCount?: number;
+  readonly objects?: readonly PreviewObject[];
+  readonly notes: readonly string[];
+  readonly tookMs: number;
+}
+
+export interface PreviewInput {
+  readonly connection: string;
+  readonly statement: SqlStatement;
+  readonly params?: readonly (string | null)[];
+}
+
+export interface ImpactPreviewOptions {
+  readonly resolveConnection: (name: string) => UpstreamTarget | undefined;
+  readonly maxMessageBytes?: number;
+  /** Server-side limit per preview query (default 2000 ms). */
+  readonly statementTimeoutMs?: number;
+  /** The whole preview, connection included, is abandoned after this (default 8000 ms). */
+  readonly overallTimeoutMs?: number;
+  /** Longest EXPLAIN output kept, in lines (default 60). */
+  readonly maxPlanLines?: number;
+}
+
+const EXPLAINABLE = new Set(['select', 'insert', 'update', 'delete', 'merge']);
+const DDL_CATEGORIES = new Set(['ddl-create', 'ddl-alter', 'ddl-drop', 'truncate', 'drop-database']);
+
+/**
+ * Functions a count(*) may call: PostgreSQL built-ins without side effects. A WHERE that calls
+ * anything else (pg_terminate_backend, dblink, a user function…) is not counted: the READ ONLY
+ * transaction stops writes, not every side effect.
+ */
+const COUNT_SAFE_FUNCTIONS = new Set([
+  'now', 'current_timestamp', 'current_date', 'clock_timestamp', 'statement_timestamp', 'transaction_timestamp',
+  'lower', 'upper', 'length', 'char_length', 'btrim', 'ltrim', 'rtrim', 'trim', 'substring', 'substr', 'position',
+  'coalesce', 'nullif', 'greatest', 'least', 'abs', 'round', 'floor', 'ceil', 'date_trunc', 'date_part',
+  'extract', 'age', 'to_timestamp', 'to_date', 'to_char', 'make_interval', 'array_length', 'cardinality',
+  'starts_with', 'md5', 'concat', 'replace', 'split_part', 'jsonb_extract_path_text', 'json_extract_path_text',
+]);
+
+const RELKIND: Readonly<Record<string, string>> = {
+  r: 'table', i: 'index', S: 'sequence', v: 'view', m: 'materialized view', p: 'partitioned table',
+  f: 'foreign table', t: 'toast table', I: 'partitioned index', c: 'composite type',
+};
+
+let parserReady: Promise<void> | undefined;
+function ensureParser(): Promise<void> {
+  parserReady ??= loadModule();
+  return parserReady;
+}
+
+type Node = Record<string, unknown>;
+
+function isNode(v: unknown): v is Node {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The tree without `location` fields, for comparing two parses of the same expression. */
+function withoutLocations(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(withoutLocations);
+  if (!isNode(v)) return v;
+  const out: Node = {};
+  for (const [k, x] of Object.entries(v)) if (k !== 'location' && k !== 'stmt_location' && k !== 'stmt_len') out[k] = withoutLocations(x);
+  return out;
+}
+
+function parseOne(text: string): Node | undefined {
+  try {
+    const r = parseSync(text) as { stmts?: { stmt?: unknown }[] };
+    if (r.stmts?.length !== 1) return undefined;
+    const stmt = r.stmts[0]?.stmt;
+    return isNode(stmt) ? stmt : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function quoteIdent(s: string): string {
+  return `"${s.replace(/"/g, '""')}"`;
+}
+
+/** `EXPLAIN <text>` when it re-parses as exactly one EXPLAIN without ANALYZE (or any option). */
+export function explainText(text: string): string | undefined {
+  const sql = `EXPLAIN ${text}`;
+  const stmt = parseOne(sql);
+  const explain = stmt?.['ExplainStmt'];
+  if (!isNode(explain)) return undefined;
+  if (Array.isArray(explain['options']) && explain['options'].length > 0) return undefined;
+  return sql;
+}
+
+export interface CountPlan {
+  readonly sql: string;
+  /** Highest $n the count uses: the params to bind (types left to the server). */
+  readonly paramCount: number;
+  /** $n not used by the count's WHERE but below paramCount: bound as text so types resolve. */
+  readonly unusedParams: readonly number[];
+}
+
+/**
+ * Rebuilds `SELECT count(*) FROM <target> WHERE <the statement's own WHERE>` for a plain UPDATE or
+ * DELETE, or explains why not. The WHERE is sliced from the text at the top-level WHERE/RETURNING
+ * tokens, and the result is re-parsed: its WHERE tree must equal the original's, or nothing is run.
+ */
+export function buildCount(statement: SqlStatement): CountPlan | { readonly skipped: string } {
+  const text = statement.text;
+  const stmt = parseOne(text);
+  const body = stmt?.['UpdateStmt'] ?? stmt?.['DeleteStmt'];
+  if (!stmt || !isNode(body)) return { skipped: 'count(*) is built only for UPDATE and DELETE' };
+  if (body['withClause']) return { skipped: 'count(*) skipped: the statement has a WITH clause' };
+  if (body['usingClause'] || body['fromClause']) return { skipped: 'count(*) skipped: the statement joins other tables (USING/FROM)' };
+  const where = body['whereClause'];
+  if (isNode(where) && 'CurrentOfExpr' in where) return { skipped: 'count(*) skipped: WHERE CURRENT OF a cursor' };
+  const unsafe = statement.functions.filter((f) => !COUNT_SAFE_FUNCTIONS.has(f.replace(/^pg_catalog\./, '')));
+  if (unsafe.length) return { skipped: `count(*) skipped: the statement calls ${unsafe.join(', ')}` };
+  const rel = body['relation'];
+  if (!isNode(rel) || typeof rel['relname'] !== 'string') return { skipped: 'count(*) skipped: no target table' };
+  const alias = isNode(rel['alias']) && typeof rel['alias']['aliasname'] === 'string' ? ` AS ${quoteIdent(rel['alias']['aliasname'])}` : '';
+  const target = `${rel['inh'] !== true ? 'ONLY ' : ''}${typeof rel['schemaname'] === 'string' ? `${quoteIdent(rel['schemaname'])}.` : ''}${quoteIdent(rel['relname'])}${alias}`;
+
+  let whereText = '';
+  if (where !== undefined) {
+    const bytes = Buffer.from(text, 'utf8');
+    let tokens: { start: number; end: number; text: string }[];
+    try {
+      tokens = scanSync(text).tokens;
+    } catch {
+      return { skipped: 'count(*) skipped: the statement could not be scanned' };
+    }
+    let depth = 0;
+    let whereTok: { end: number } | undefined;
+    let returningTok: { start: number } | undefined;
+    for (const t of tokens) {
+      if (t.text === '(' || t.text === '[') depth++;
+      else if (t.text === ')' || t.text === ']') depth--;
+      else if (depth === 0 && /^where$/i.test(t.text) && !whereTok) whereTok = t;
+      else if (depth === 0 && /^returning$/i.test(t.text) && whereTok) returningTok = t;
+    }
+    if (!whereTok) return { skipped: 'count(*) skipped: the WHERE clause could not be located' };
+    whereText = bytes.subarray(whereTok.end, returningTok?.start ?? bytes.length).toString('utf8').trim();
+  }
+  // A trailing line comment would swallow nothing here, but keep the WHERE on its own line anyway.
+  const sql = `SELECT count(*) FROM ${target}${where !== undefined ? ` WHERE ${whereText}\n` : ''}`;
+  const check = parseOne(sql)?.['SelectStmt'];
+  if (!isNode(check)) return { skipped: 'count(*) skipped: the rebuilt count did not parse' };
+  const from = Array.isArray(check['fromClause']) ? check['fromClause'] : [];
+  if (from.length !== 1 || JSON.stringify(withoutLocations(from[0])) !== JSON.stringify(withoutLocations({ RangeVar: rel }))) {
+    return { skipped: 'count(*) skipped: the rebuilt count reads a different table' };
+  }
+  if (JSON.stringify(withoutLocations(check['whereClause'])) !== JSON.stringify(withoutLocations(where))) {
+    return { skipped: 'count(*) skipped: the rebuilt WHERE differs from the statement\'s' };
+  }
+  if (check['withClause'] || check['groupClause'] || check['havingClause'] || check['limitCount'] || check['lockingClause']) {
+    return { skipped: 'count(*) skipped: the rebuilt count is not a plain count' };
+  }
+  const used = new Set<number>();
+  const collect = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(collect);
+    else if (isNode(v)) {
+      const p = v['ParamRef'];
+      if (isNode(p) && typeof p['number'] === 'number') used.add(p['number']);
+      Object.values(v).forEach(collect);
+    }
+  };
+  collect(where);
+  const paramCount = used.size ? Math.max(...used) : 0;
+  const unusedParams: number[] = [];
+  for (let i = 1; i <= paramCount; i++) if (!used.has(i)) unusedParams.push(i);
+  return { sql, paramCount, unusedParams };
+}
+
+// ---- a minimal extended-protocol exchange on the preview connection (55.2.3) ------------------
+
+function frame(type: string, body: Buffer): Buffer {
+  const head = Buffer.alloc(5);
+  head.write(type, 0, 'latin1');
+  head.writeInt32BE(body.length + 4, 1);
+  return Buffer.concat([head, body]);
+}
+
+function cstr(s: string): Buffer {
+  return Buffer.from(`${s}\0`, 'utf8');
+}
+
+function bindMessage(params: readonly (string | null)[]): Buffer {
+  const parts: Buffer[] = [cstr(''), cstr('')];
+  const n = Buffer.alloc(2);
+  n.writeInt16BE(0);
+  parts.push(n); // all parameters in text format
+  const count = Buffer.alloc(2);
+  count.writeInt16BE(params.length);
+  parts.push(count);
+  for (const p of params) {
+    const len = Buffer.alloc(4);
+    if (p === null) {
+      len.writeInt32BE(-1);
+      parts.push(len);
+    } else {
+      const v = Buffer.from(p, 'utf8');
+      len.writeInt32BE(v.length);
+      parts.push(len, v);
+    }
+  }
+  parts.push(Buffer.from([0, 0])); // results in text format
+  return frame('B', Buffer.concat(parts));
+}
+
+function executeMessage(): Buffer {
+  const max = Buffer.alloc(4);
+  max.writeInt32BE(0);
+  return frame('E', Buffer.concat([cstr(''), max]));
+}
+
+const SYNC = frame('S', Buffer.alloc(0));
+const TEXT_OID = 25;
+
+interface QueryAnswer {
+  readonly rows: (string | null)[][];
+  readonly error?: string;
+}
+
+class PreviewConnection {
+  #waiting: { onFrame: (f: Frame) => boolean; onFail: (e: Error) => void } | undefined;
+  #failed: Error | undefined;
+
+  constructor(private readonly up: UpstreamSession) {
+    up.socket.on('data', (chunk: Buffer) => {
+      try {
+        up.reader.push(chunk);
+        this.#drain();
+      } catch (e) {
+        this.#fail(e instanceof Error ? e : new Error(String(e)));
+      }
+    });
+    up.socket.on('error', (e) => this.#fail(e));
+    up.socket.on('close', () => this.#fail(new Error('upstream closed the preview connection')));
+  }
+
+  #fail(e: Error): void {
+    this.#failed ??= e;
+    const w = this.#waiting;
+    this.#waiting = undefined;
+    w?.onFail(this.#failed);
+  }
+
+  #drain(): void {
+    for (let f = this.up.reader.next(); f; f = this.up.reader.next()) {
+      const w = this.#waiting;
+      if (w?.onFrame(f)) this.#waiting = undefined;
+    }
+  }
+
+  /** Sends the messages and collects DataRows and the first error up to ReadyForQuery. */
+  exchange(messages: readonly Buffer[]): Promise<QueryAnswer> {
+    if (this.#failed) return Promise.reject(this.#failed);
+    return new Promise((resolve, reject) => {
+      const rows: (string | null)[][] = [];
+      let error: string | undefined;
+      this.#waiting = {
+        onFail: reject,
+        onFrame: (f) => {
+          if (f.type === BackendCode.DataRow) rows.push(decodeDataRow(f.body).map((c) => (c === null ? null : c.toString('utf8'))));
+          else if (f.type === BackendCode.ErrorResponse) error ??= decodeErrorFields(f.body).M ?? 'error';
+          else if (f.type === BackendCode.ReadyForQuery) {
+            resolve({ rows, ...(error !== undefined ? { error } : {}) });
+            return true;
+          }
+          return false;
+        },
+      };
+      this.up.socket.write(Buffer.concat(messages));
+      this.#drain();
+    });
+  }
+
+  simple(sql: string): Promise<QueryAnswer> {
+    return this.exchange([encode.query(sql)]);
+  }
+
+  extended(sql: string, params: readonly (string | null)[], paramTypes: readonly number[] = []): Promise<QueryAnswer> {
+    return this.exchange([encode.parse('', sql, paramTypes), bindMessage(params), executeMessage(), SYNC]);
+  }
+
+  close(): void {
+    this.up.socket.end(encode.terminate());
+    this.up.socket.destroy();
+  }
+}
+
+// ---- the previewer ---------------------------------------------------------------------------
+
+function isDdl(s: SqlStatement): boolean {
+  return s.categories.some((c) => DDL_CATEGORIES.has(c));
+}
+
+function schemasDropped(text: string): string[] {
+  const drop = parseOne(text)?.['DropStmt'];
+  if (!isNode(drop) || drop['removeType'] !== 'OBJECT_SCHEMA' || !Array.isArray(drop['objects'])) return [];
+  return drop['objects']
+    .map((o) => (isNode(o) && isNode(o['String']) && typeof o['String']['sval'] === 'string' ? o['String']['sval'] : undefined))
+    .filter((s): s is string => s !== undefined);
+}
+
+export class ImpactPreviewer {
+  constructor(private readonly opts: ImpactPreviewOptions) {}
+
+  async preview(input: PreviewInput): Promise<PreviewResult> {
+    const started = performance.now();
+    const took = () => Math.round(performance.now() - started);
+    const s = input.statement;
+    const wantsPlan = EXPLAINABLE.has(s.kind);
+    const wantsObjects = !wantsPlan && isDdl(s);
+    if (!wantsPlan && !wantsObjects) {
+      return { kind: 'none', notes: [`no impact preview for a ${s.kind} statement`], tookMs: took() };
+    }
+    const target = this.opts.resolveConnection(input.connection);
+    if (!target) return { kind: 'none', notes: [`connection ${input.connection} is not configured`], tookMs: took() };
+    await ensureParser();
+
+    const open: { conn?: PreviewConnection } = {};
+    let timer: NodeJS.Timeout | undefined;
+    const overall = this.opts.overallTimeoutMs ?? 8_000;
+    try {
+      const work = async (): Promise<PreviewResult> => {
+        const up = await openUpstream(target, { application_name: 'gatehouse-impact-preview' }, this.opts.maxMessageBytes ?? 16 * 1024 * 1024);
+        const conn = new PreviewConnection(up);
+        open.conn = conn;
+        const timeout = Math.max(100, Math.floor(this.opts.statementTimeoutMs ?? 2_000));
+        const begin = await conn.simple(
+          `BEGIN TRANSACTION READ ONLY; SET LOCAL statement_timeout = ${timeout}; SET LOCAL lock_timeout = ${Math.min(timeout, 1000)}`,
+        );
+        if (begin.error !== undefined) throw new Error(`could not start a read-only transaction: ${begin.error}`);
+        const result = wantsPlan ? await this.#plan(conn, s, input.params ?? []) : await this.#objects(conn, s);
+        await conn.simple('ROLLBACK').catch(() => undefined);
+        return { ...result, tookMs: took() };
+      };
+      return await Promise.race([
+        work(),
+        new Promise<PreviewResult>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`the preview took longer than ${overall} ms`)), overall);
+        }),
+      ]);
+    } catch (e) {
+      return { kind: 'none', notes: [`impact preview unavailable: ${e instanceof Error ? e.message : String(e)}`], tookMs: took() };
+    } finally {
+      clearTimeout(timer);
+      open.conn?.close();
+    }
+  }
+
+  async #plan(conn: PreviewConnection, s: SqlStatement, params: readonly (string | null)[]): Promise<Omit<PreviewResult, 'tookMs'>> {
+    const notes: string[] = [];
+    const explain = explainText(s.text);
+    if (!explain) return { kind: 'none', notes: ['EXPLAIN skipped: the statement does not re-parse as one explainable statement'] };
+    const plan = await conn.extended(explain, params);
+    if (plan.error !== undefined) return { kind: 'none', notes: [`EXPLAIN failed: ${plan.error}`] };
+    const max = this.opts.maxPlanLines ?? 60;
+    const lines = plan.rows.map((r) => r[0] ?? '');
+    if (lines.length > max) notes.push(`EXPLAIN output cut at ${max} of ${lines.length} lines`);
+    let rowCount: number | undefined;
+    if (s.kind === 'update' || s.kind === 'delete') {
+      const count = buildCount(s);
+      if ('skipped' in count) notes.push(count.skipped);
+      else {
+        const types = Array.from({ length: count.paramCount }, (_, i) => (count.unusedParams.includes(i + 1) ? TEXT_OID : 0));
+        const bound = Array.from({ length: count.paramCount }, (_, i) => params[i] ?? null);
+        const r = await conn.extended(count.sql, bound, types);
+        if (r.error !== undefined) notes.push(`count(*) failed: ${r.error}`);
+        else rowCount = Number(r.rows[0]?.[0] ?? NaN);
+      }
+    }
+    return {
+      kind: 'plan',
+      plan: lines.slice(0, max),
+      ...(rowCount !== undefined && Number.isFinite(rowCount) ? { rowCount } : {}),
+      notes,
+    };
+  }
+
+  async #objects(conn: PreviewConnection, s: SqlStatement): Promise<Omit<PreviewResult, 'tookMs'>> {
+    const objects: PreviewObject[] = [];
+    const notes: string[] = [];
+    const seen = new Set<string>();
+    for (const t of s.tables.slice(0, 50)) {
+      const name = t.schema ? `${quoteIdent(t.schema)}.${quoteIdent(t.name)}` : quoteIdent(t.name);
+      if (seen.has(name)) continue;
+      seen.add(name);
+      const r = await conn.extended(
+        `select c.oid::regclass::text, c.relkind::text, pg_total_relation_size(c.oid)::text, greatest(c.reltuples, 0)::bigint::text
+           from pg_class c where c.oid = to_regclass($1)`,
+        [name],
+      );
+      if (r.error !== undefined) {
+        notes.push(`size of ${t.schema ? `${t.schema}.` : ''}${t.name} unavailable: ${r.error}`);
+        break; // the transaction is aborted now
+      }
+      const row = r.rows[0];
+      if (!row) objects.push({ name: t.schema ? `${t.schema}.${t.name}` : t.name, type: 'relation', exists: false });
+      else {
+        objects.push({
+          name: row[0] ?? name,
+          type: RELKIND[row[1] ?? ''] ?? 'relation',
+          exists: true,
+          bytes: Number(row[2]),
+          ...(row[1] === 'r' || row[1] === 'm' || row[1] === 'p' ? { estimatedRows: Number(row[3]) } : {}),
+        });
+      }
+    }
+    for (const schema of schemasDropped(s.text)) {
+      const r = await conn.extended(
+        `select count(*)::text, coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint::text
+           from pg_namespace n left join pg_class c on c.relnamespace = n.oid and c.relkind in ('r', 'm', 'p')
+          where n.nspname = $1 group by n.oid`,
+        [schema],
+      );
+      const row = r.rows[0];
+      if (r.error !== undefined) notes.push(`size of schema ${schema} unavailable: ${r.error}`);
+      else if (!row) objects.push({ name: schema, type: 'schema', exists: false });
+      else {
+        objects.push({ name: schema, type: 'schema', exists: true, bytes: Number(row[1]) });
+        notes.push(`schema ${schema} holds ${row[0] ?? '?'} tables`);
+      }
+    }
+    if (objects.length === 0 && notes.length === 0) notes.push('no objects found in the statement to size');
+    return { kind: 'objects', objects, notes };
+  }
+}

@@ -1,0 +1,161 @@
+// The approval page over real HTTP: token login kept in an HttpOnly cookie, CSRF on every POST,
+// hostile statement text escaped, and a decision on the page releasing a held statement.
+
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { PolicyConfig } from '../src/config/policy-schema.js';
+import { startTestGateway, type TestGateway } from './testkit/gateway.js';
+import { httpBase, waitForRequest } from './approvals-kit.js';
+
+const POLICIES: PolicyConfig[] = [
+  {
+    id: 'testers',
+    subjects: { groups: ['testers'] },
+    connections: ['app'],
+    rules: [
+      { id: 'review-updates', effect: 'review', match: { kinds: ['update'] }, mode: 'hold', approval: 'dba' },
+      { id: 'allow-rest', effect: 'allow', match: {} },
+    ],
+  },
+];
+
+let gw: TestGateway;
+let agent: string;
+let alice: string;
+
+beforeAll(async () => {
+  gw = await startTestGateway({
+    superUrl: inject('pgUrl'),
+    policies: POLICIES,
+    setupSql: `CREATE TABLE items (id int PRIMARY KEY, name text); INSERT INTO items VALUES (1, 'one'), (2, 'two');`,
+    extra: {
+      listeners: { postgres: { address: '127.0.0.1:0' }, http: { address: '127.0.0.1:0' } },
+      approvals: { rules: { dba: { approverGroups: ['dba'], holdTimeout: '20s' } } },
+    },
+  });
+  agent = await gw.token({ subject: 'claude', groups: ['testers'], agent: true });
+  alice = await gw.token({ subject: 'alice', groups: ['dba'] });
+});
+afterAll(async () => gw?.stop());
+
+/** A tiny cookie jar over fetch, like a browser on this one origin. */
+class Browser {
+  readonly cookies = new Map<string, string>();
+  readonly setCookieHeaders: string[] = [];
+
+  async go(path: string, init: RequestInit = {}): Promise<Response> {
+    const res = await fetch(`${httpBase(gw)}${path}`, {
+      ...init,
+      redirect: 'manual',
+      headers: { ...(init.headers as Record<string, string>), cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ') },
+    });
+    for (const c of res.headers.getSetCookie()) {
+      this.setCookieHeaders.push(c);
+      const [pair] = c.split(';');
+      const i = pair!.indexOf('=');
+      const name = pair!.slice(0, i);
+      const value = pair!.slice(i + 1);
+      if (!value || /max-age=0/i.test(c)) this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+    return res;
+  }
+
+  post(path: string, form: Record<string, string>): Promise<Response> {
+    return this.go(path, { method: 'POST', body: new URLSearchParams(form), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  }
+}
+
+function csrfOf(html: string): string {
+  return /name="csrf" value="([^"]+)"/.exec(html)![1]!;
+}
+
+async function hold(text: string): Promise<{ client: pg.Client; held: Promise<pg.QueryResult | Error>; id: string }> {
+  const client = gw.client(agent);
+  await client.connect();
+  const held = client.query(text).catch((e: unknown) => e as Error);
+  const r = await waitForRequest(gw, alice, (x) => x.statement?.text === text);
+  return { client, held, id: r.id };
+}
+
+describe('approval page', () => {
+  it('asks for a login, keeps the token in an HttpOnly cookie, escapes the statement, and releases the hold', async () => {
+    const text = `UPDATE items SET name = '<script>alert(1)</script>' WHERE id = 1 RETURNING name`;
+    const { client, held, id } = await hold(text);
+    try {
+      const b = new Browser();
+      const first = await b.go(`/approvals/${id}`);
+      expect(first.status).toBe(200);
+      expect(first.headers.get('content-security-policy')).toContain("default-src 'none'");
+      const loginHtml = await first.text();
+      expect(loginHtml).toContain('name="token"');
+      expect(loginHtml).not.toContain('alert(1)');
+
+      // Without the CSRF token the login is refused.
+      const noCsrf = await b.post('/approvals/login', { token: alice, next: `/approvals/${id}` });
+      expect(noCsrf.status).toBe(400);
+      expect(b.cookies.has('gatehouse_approver')).toBe(false);
+
+      const login = await b.post('/approvals/login', { token: alice, next: `/approvals/${id}`, csrf: csrfOf(loginHtml) });
+      expect(login.status).toBe(303);
+      expect(login.headers.get('location')).toBe(`/approvals/${id}`);
+      const cookie = b.setCookieHeaders.find((c) => c.startsWith('gatehouse_approver='))!;
+      expect(cookie).toMatch(/HttpOnly/i);
+      expect(cookie).toMatch(/SameSite=Lax/i);
+
+      const page = await b.go(`/approvals/${id}`);
+      const html = await page.text();
+      expect(html).not.toContain('<script>');
+      expect(html).toContain('&#60;script&#62;alert(1)&#60;/script&#62;');
+      expect(html).toContain('claude');
+      expect(html).toContain('Impact preview');
+      expect(html).toContain('Rows matched by its WHERE:</strong> 1');
+      expect(html).toContain('value="approve"');
+
+      // A forged POST (no CSRF token from the page) is refused and changes nothing.
+      const forged = await b.post(`/approvals/${id}`, { decision: 'approve', comment: 'forged' });
+      expect(forged.status).toBe(403);
+
+      const ok = await b.post(`/approvals/${id}`, { decision: 'approve', comment: 'from the page', csrf: csrfOf(html) });
+      expect(ok.status).toBe(303);
+      const result = (await held) as pg.QueryResult;
+      expect(result.rows).toEqual([{ name: '<script>alert(1)</script>' }]);
+      const after = await (await b.go(`/approvals/${id}?done=approve`)).text();
+      expect(after).toContain('approved');
+      expect(after).toContain('from the page');
+      expect(after).toContain('approval.executed');
+
+      // Open redirects are not followed after login.
+      const evil = await b.post('/approvals/login', { token: alice, next: 'https://evil.example/', csrf: csrfOf(html) });
+      expect(evil.headers.get('location')).toBe('/approvals');
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('shows the requester the request without a decision form, and accepts a Bearer header', async () => {
+    const text = `UPDATE items SET name = 'two!' WHERE id = 2`;
+    const { client, held, id } = await hold(text);
+    try {
+      const own = await fetch(`${httpBase(gw)}/approvals/${id}`, { headers: { authorization: `Bearer ${agent}` } });
+      const html = await own.text();
+      expect(own.status).toBe(200);
+      expect(html).toContain('You cannot decide this request');
+      expect(html).not.toContain('value="approve"');
+      const stranger = await gw.token({ subject: 'mallory', groups: ['testers'] });
+      expect((await fetch(`${httpBase(gw)}/approvals/${id}`, { headers: { authorization: `Bearer ${stranger}` } })).status).toBe(403);
+      const list = await (await fetch(`${httpBase(gw)}/approvals`, { headers: { authorization: `Bearer ${alice}` } })).text();
+      expect(list).toContain(`/approvals/${id}`);
+      // Release the held statement with a denial from the page.
+      const b = new Browser();
+      const loginHtml = await (await b.go(`/approvals/${id}`)).text();
+      await b.post('/approvals/login', { token: alice, next: `/approvals/${id}`, csrf: csrfOf(loginHtml) });
+      const page = await (await b.go(`/approvals/${id}`)).text();
+      await b.post(`/approvals/${id}`, { decision: 'deny', comment: 'no <b>way</b>', csrf: csrfOf(page) });
+      const err = (await held) as Error;
+      expect(err.message).toContain('no <b>way</b>');
+    } finally {
+      await client.end();
+    }
+  });
+});
