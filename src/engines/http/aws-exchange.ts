@@ -1,0 +1,254 @@
+// One AWS API request through the gate: verify the client's SigV4 signature with its gateway-issued
+// key, classify the request (service:Operation, resource), admit it, re-sign it with the gateway's own
+// credentials for the upstream, and relay the (masked) response. The order is the gate's; this file
+// only does the protocol work around it.
+//
+// Request bodies: JSON and query protocol bodies are buffered (capped) to classify them; S3 and Lambda
+// bodies stream. A signed payload hash is checked while streaming (the last piece is held back until it
+// matches); aws-chunked uploads are decoded, their chunk signatures checked, and sent upstream as a
+// plain body with UNSIGNED-PAYLOAD and the decoded Content-Length (trailing checksums are dropped).
+
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import { pipeline, type Readable, type Transform } from 'node:stream';
+import type { HttpAction } from '../../core/action.js';
+import { deny } from '../../core/decision.js';
+import type { Admission, GateSession } from '../../gate/gate.js';
+import type { AwsClassification, AwsProtocol } from './aws/aws-request.js';
+import { header, unknown } from './aws/aws-request.js';
+import { awsProtocolFor, classifyAws, needsBody } from './aws/classify-aws.js';
+import { awsErrorResponse, failureFor, type Failure } from './error-responses.js';
+import { answer, asGatewayError, goOn, holdSignal, settle, type Exchange, type ExchangeDeps } from './exchange-context.js';
+import { forwardRequestHeaders } from './http-headers.js';
+import { BodyTooLarge, declaredLength, hasBody, readCapped } from './request-body.js';
+import { policyPath, recordedTarget, type RequestTarget } from './request-target.js';
+import { relayResponse } from './response-relay.js';
+import { AwsChunkedDecoder, AwsChunkedError } from './sigv4/aws-chunked-decoder.js';
+import type { QueryMap } from './sigv4/canonical-query.js';
+import { single } from './sigv4/canonical-query.js';
+import { EMPTY_SHA256, sha256Hex } from './sigv4/node-sha256.js';
+import { PayloadHashMismatch, Sha256Verifier } from './sigv4/sha256-verifier.js';
+import { deriveSigningKey } from './sigv4/signing-key.js';
+import { parseSigV4Authorization } from './sigv4/sigv4-authorization.js';
+import { signUpstreamRequest } from './sigv4/upstream-signer.js';
+import { callUpstream } from './upstream-request.js';
+import { verifySignature } from './sigv4/verify-signature.js';
+
+export const UNKNOWN_OPERATION_RULE = 'aws-unknown-operation';
+
+const HEX64 = /^[0-9a-fA-F]{64}$/;
+
+/** The protocol to answer in before the request is understood. */
+function guessProtocol(headers: IncomingHttpHeaders, rawPath: string): AwsProtocol {
+  if (header(headers, 'x-amz-target') !== undefined) return 'json';
+  if (/^\/20\d\d-\d\d-\d\d\//.test(rawPath)) return 'rest-json';
+  if (/^application\/x-www-form-urlencoded/i.test(header(headers, 'content-type') ?? '')) return 'query';
+  return 's3';
+}
+
+interface Payload {
+  /** Buffered body, or a stream to forward. */
+  readonly body?: Buffer | Readable;
+  readonly sha256: string;
+  readonly contentLength?: number;
+  readonly chunked: boolean;
+}
+
+export async function handleAws(deps: ExchangeDeps, x: Exchange, target: RequestTarget, query: QueryMap): Promise<void> {
+  const { req, settings } = x;
+  const aws = settings.aws!;
+  const method = (req.method ?? 'GET').toUpperCase();
+  let proto: AwsProtocol = guessProtocol(req.headers, target.rawPath);
+  const fail = (failure: Failure, message: string, requestId: string = randomUUID()): void =>
+    answer(x, awsErrorResponse(proto, failure, message, requestId));
+
+  // --- authenticate: the client's SigV4 signature, with the secret of its Gatehouse key -------------
+  const authorization = header(req.headers, 'authorization');
+  if (authorization === undefined) {
+    if (single(query, 'X-Amz-Algorithm') !== undefined) {
+      return fail('no-credentials', 'Gatehouse does not accept presigned URLs: send requests signed in the Authorization header.');
+    }
+    return fail('no-credentials', 'Gatehouse needs a SigV4-signed request: configure the client with a Gatehouse access key (gatehouse token issue --aws).');
+  }
+  const parsed = parseSigV4Authorization(authorization);
+  if (!parsed.ok) return fail('bad-signature', `The Authorization header was refused: ${parsed.reason}.`);
+  const auth = parsed.value;
+  const protocol = awsProtocolFor(auth.service, req.headers);
+  proto = protocol ?? guessProtocol(req.headers, target.rawPath);
+  const key = await deps.awsKeys?.resolve(auth.accessKeyId).catch((err: unknown) => {
+    deps.logger.error({ err: String(err), connection: deps.connection }, 'aws key lookup failed');
+    return undefined;
+  });
+  if (!key) {
+    deps.logger.warn({ connection: deps.connection, accessKeyId: auth.accessKeyId, client: req.socket.remoteAddress }, 'unknown aws access key');
+    return fail('unknown-key', `The access key ${auth.accessKeyId} is not a valid Gatehouse key. Issue one with gatehouse token issue --aws.`);
+  }
+
+  const shaHeader = header(req.headers, 'x-amz-content-sha256');
+  const streaming = shaHeader?.startsWith('STREAMING-') ?? false;
+  const bodyPresent = hasBody(req);
+  let body: Buffer | undefined = bodyPresent ? undefined : Buffer.alloc(0);
+  if (bodyPresent && ((protocol !== undefined && needsBody(protocol)) || shaHeader === undefined)) {
+    if (streaming) return fail('malformed', 'aws-chunked request bodies are accepted for S3 only.');
+    goOn(x);
+    try {
+      body = await readCapped(req, settings.maxRequestBodyBytes);
+    } catch (e) {
+      if (e instanceof BodyTooLarge) {
+        return fail('too-large', `The request body is larger than this connection's limit (${settings.maxRequestBodyBytes} bytes) for a body Gatehouse must read to check it.`);
+      }
+      throw e;
+    }
+  }
+  const verified = await verifySignature({ method, rawPath: target.rawPath, query, headers: req.headers }, auth, key.secretAccessKey, {
+    now: deps.now(),
+    ...(body !== undefined ? { body } : {}),
+  });
+  if (!verified.ok) {
+    deps.logger.warn({ connection: deps.connection, accessKeyId: auth.accessKeyId, reason: verified.reason }, 'aws signature refused');
+    return fail(verified.code === 'RequestTimeTooSkewed' ? 'clock-skew' : 'bad-signature', `The request signature was refused: ${verified.reason}. Check the Gatehouse access key secret and the clock.`);
+  }
+
+  // --- the payload the upstream will get, checked against what the client signed -----------------
+  let payload: Payload;
+  let bodyError: Error | undefined;
+  if (body !== undefined) {
+    const actual = body.length === 0 ? EMPTY_SHA256 : sha256Hex(body);
+    if (shaHeader !== undefined && HEX64.test(shaHeader) && shaHeader.toLowerCase() !== actual) {
+      return fail('bad-signature', 'The request body does not match its signed X-Amz-Content-Sha256.');
+    }
+    if (shaHeader !== undefined && !HEX64.test(shaHeader) && !(shaHeader === 'UNSIGNED-PAYLOAD' && auth.service === 's3')) {
+      return fail('bad-signature', `X-Amz-Content-Sha256 ${shaHeader.slice(0, 60)} is not accepted for this request.`);
+    }
+    payload = { ...(body.length > 0 ? { body } : {}), sha256: actual, ...(body.length > 0 || bodyPresent ? { contentLength: body.length } : {}), chunked: false };
+  } else {
+    const sha = shaHeader!;
+    const declared = declaredLength(req);
+    if (HEX64.test(sha)) {
+      payload = { sha256: sha.toLowerCase(), ...(declared !== undefined ? { contentLength: declared } : {}), chunked: false };
+    } else if (sha === 'UNSIGNED-PAYLOAD' && auth.service === 's3') {
+      payload = { sha256: 'UNSIGNED-PAYLOAD', ...(declared !== undefined ? { contentLength: declared } : {}), chunked: false };
+    } else if (
+      auth.service === 's3' &&
+      ['STREAMING-AWS4-HMAC-SHA256-PAYLOAD', 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER', 'STREAMING-UNSIGNED-PAYLOAD-TRAILER'].includes(sha)
+    ) {
+      const decodedText = header(req.headers, 'x-amz-decoded-content-length');
+      if (decodedText === undefined || !/^\d{1,15}$/.test(decodedText)) return fail('malformed', 'An aws-chunked upload needs X-Amz-Decoded-Content-Length.');
+      payload = { sha256: 'UNSIGNED-PAYLOAD', contentLength: Number(decodedText), chunked: true };
+    } else {
+      return fail('bad-signature', `X-Amz-Content-Sha256 ${sha.slice(0, 60)} is not accepted for this request.`);
+    }
+  }
+
+  // --- session, classification, admission --------------------------------------------------------
+  let session: GateSession;
+  try {
+    session = await deps.sessions.get(req.socket, `aws:${auth.accessKeyId}`, {
+      token: key.token,
+      connection: deps.connection,
+      protocol: 'http',
+      clientAddress: `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}`,
+      clientUser: auth.accessKeyId,
+      ...(req.headers['user-agent'] ? { application: req.headers['user-agent'].slice(0, 200) } : {}),
+    });
+  } catch (e) {
+    const ge = asGatewayError(e);
+    if (!ge) throw e;
+    return fail(failureFor(ge.code), ge.message);
+  }
+
+  let cls: AwsClassification;
+  if (protocol === undefined) cls = unknown('query', `service ${auth.service} is not one Gatehouse can classify`);
+  else if (aws.services && !aws.services.has(auth.service)) cls = unknown(protocol, `service ${auth.service} is not enabled on connection ${deps.connection}`);
+  else cls = classifyAws(protocol, { service: auth.service, method, rawPath: target.rawPath, query, headers: req.headers, ...(body ? { body } : {}) });
+
+  const action: HttpAction = {
+    kind: 'http',
+    connection: deps.connection,
+    method,
+    path: recordedTarget(policyPath(target.rawPath) ?? target.rawPath, target.rawQuery, settings.masking.fields),
+    ...(cls.operation !== undefined ? { operation: cls.operation } : {}),
+    ...(cls.resource !== undefined ? { resource: cls.resource } : {}),
+  };
+  const admission: Admission =
+    cls.operation !== undefined
+      ? await session.admit(action, { signal: holdSignal(x) })
+      : await session.admit(action, {
+          decision: deny(
+            UNKNOWN_OPERATION_RULE,
+            `${method} ${action.path} is refused by rule ${UNKNOWN_OPERATION_RULE}: Gatehouse could not tell which AWS operation it is (${cls.reason ?? 'unknown'}), and what it cannot classify it does not forward.`,
+          ),
+        });
+  if (!admission.allowed) return fail(failureFor(admission.error.code), admission.error.message, admission.statementId);
+  const requestId = admission.statementId;
+
+  // --- forward, re-signed with the gateway's own credentials -------------------------------------
+  try {
+    const service = auth.service;
+    const endpoint = aws.endpointFor(service);
+    const url = new URL(`${endpoint.origin}${target.rawPath}${target.rawQuery ? `?${target.rawQuery}` : ''}`);
+    const headers: Record<string, string> = { ...forwardRequestHeaders(req.headers, { aws: true, awsChunked: payload.chunked }), ...settings.staticHeaders };
+    if (payload.contentLength !== undefined) headers['content-length'] = String(payload.contentLength);
+    headers['x-amz-content-sha256'] = payload.sha256;
+    const signed = await signUpstreamRequest({
+      method,
+      target: url,
+      rawPath: target.rawPath,
+      query,
+      headers,
+      region: aws.signingRegionFor(service),
+      service,
+      credentials: await aws.credentials.get(),
+    });
+    let upstreamBody: Buffer | Readable | undefined = payload.body;
+    if (upstreamBody === undefined && bodyPresent) {
+      goOn(x);
+      let transform: Transform | undefined;
+      if (payload.chunked) {
+        const signedChunks = shaHeader !== 'STREAMING-UNSIGNED-PAYLOAD-TRAILER';
+        transform = new AwsChunkedDecoder({
+          decodedLength: payload.contentLength!,
+          ...(signedChunks
+            ? {
+                signing: {
+                  key: deriveSigningKey(key.secretAccessKey, auth.date, auth.region, auth.service),
+                  amzDate: header(req.headers, 'x-amz-date')!,
+                  scope: `${auth.date}/${auth.region}/${auth.service}/aws4_request`,
+                  seedSignature: auth.signature,
+                },
+              }
+            : {}),
+        });
+      } else if (payload.sha256 !== 'UNSIGNED-PAYLOAD') transform = new Sha256Verifier(payload.sha256);
+      upstreamBody = transform
+        ? pipeline(req, transform, (err) => {
+            if (err) bodyError = err;
+          })
+        : req;
+    }
+    const up = await callUpstream(settings, { method, url, headers: signed, ...(upstreamBody ? { body: upstreamBody } : {}), signal: x.clientGone }, () =>
+      bodyError instanceof AwsChunkedError || bodyError instanceof PayloadHashMismatch ? bodyError : undefined,
+    );
+    const decision = admission.decision;
+    const outcome = await relayResponse(x.res, up, {
+      method,
+      masking: settings.masking,
+      objectBody: cls.objectBody === true,
+      scanObjects: decision.effect !== 'deny' && Boolean(decision.obligations.mask),
+      withhold: (message) => awsErrorResponse(proto, 'withheld', message, requestId),
+    });
+    settle(session, admission, outcome);
+  } catch (e) {
+    if (e instanceof AwsChunkedError || e instanceof PayloadHashMismatch) {
+      settle(session, admission, { error: { code: 'bad_payload', message: e.message } });
+      // The rest of the body is still coming and will not be read: close after answering.
+      x.bodyConsumed = false;
+      return fail('bad-signature', `${e.message}; the upload was stopped.`, requestId);
+    }
+    const ge = asGatewayError(e);
+    settle(session, admission, { error: { code: ge?.code ?? 'internal', message: ge?.message ?? 'internal error' } });
+    if (!ge) deps.logger.error({ err: String(e), connection: deps.connection }, 'aws request failed');
+    if (x.clientGone.aborted) return;
+    return fail(ge ? failureFor(ge.code) : 'internal', ge?.message ?? 'Gatehouse failed to forward the request.', requestId);
+  }
+}

@@ -1,0 +1,40 @@
+// The shape of an AWS API request as the classifiers see it, and what they answer: `service:Operation`
+// and the resource it acts on, or no operation at all (which the engine denies: aws-unknown-operation).
+
+import type { IncomingHttpHeaders } from 'node:http';
+import type { QueryMap } from '../sigv4/canonical-query.js';
+
+/** How an AWS service encodes its API (Smithy protocols): decides which classifier reads the request. */
+export type AwsProtocol = 's3' | 'json' | 'query' | 'rest-json';
+
+export interface AwsRequest {
+  /** Service signing name from the client's (verified) credential scope. */
+  readonly service: string;
+  readonly method: string;
+  /** Path as received, still percent-encoded. */
+  readonly rawPath: string;
+  readonly query: QueryMap;
+  readonly headers: IncomingHttpHeaders;
+  /** The buffered body (JSON and query protocols only). */
+  readonly body?: Buffer;
+}
+
+export interface AwsClassification {
+  readonly protocol: AwsProtocol;
+  /** `service:Operation` with the IAM service prefix (s3:GetObject, dynamodb:Scan…); undefined: unknown. */
+  readonly operation?: string;
+  readonly resource?: string;
+  /** Why no operation could be named (for the client message). */
+  readonly reason?: string;
+  /** The response body is object data (S3 GetObject): streamed, scanned only when a rule opts in. */
+  readonly objectBody?: boolean;
+}
+
+export function unknown(protocol: AwsProtocol, reason: string): AwsClassification {
+  return { protocol, reason };
+}
+
+export function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v.join(',') : v;
+}

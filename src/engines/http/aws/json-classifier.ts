@@ -1,0 +1,101 @@
+// AWS JSON protocol requests (awsJson1_0 / awsJson1_1) → service:Operation from X-Amz-Target
+// (`DynamoDB_20120810.DeleteTable` → dynamodb:DeleteTable), and the resource from the JSON body.
+// The target prefix must belong to the service the client signed for; an unknown prefix is unknown.
+
+import type { AwsClassification, AwsRequest } from './aws-request.js';
+import { header, unknown } from './aws-request.js';
+
+interface TargetService {
+  /** IAM service prefix used in operation names. */
+  readonly prefix: string;
+  /** Signing names a client may use for it. */
+  readonly signing: readonly string[];
+}
+
+/** X-Amz-Target prefixes (the part before the last '.') of the services Gatehouse classifies. */
+export const JSON_TARGETS: Readonly<Record<string, TargetService>> = {
+  DynamoDB_20120810: { prefix: 'dynamodb', signing: ['dynamodb'] },
+  DynamoDBStreams_20120810: { prefix: 'dynamodb', signing: ['dynamodb'] },
+  TrentService: { prefix: 'kms', signing: ['kms'] },
+  'com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101': { prefix: 'cloudtrail', signing: ['cloudtrail'] },
+  CloudTrail_20131101: { prefix: 'cloudtrail', signing: ['cloudtrail'] },
+  Logs_20140328: { prefix: 'logs', signing: ['logs'] },
+  secretsmanager: { prefix: 'secretsmanager', signing: ['secretsmanager'] },
+  AmazonSSM: { prefix: 'ssm', signing: ['ssm'] },
+  AmazonSQS: { prefix: 'sqs', signing: ['sqs'] },
+  AWSEvents: { prefix: 'events', signing: ['events'] },
+  Kinesis_20131202: { prefix: 'kinesis', signing: ['kinesis'] },
+  Firehose_20150804: { prefix: 'firehose', signing: ['firehose'] },
+  AWSStepFunctions: { prefix: 'states', signing: ['states'] },
+  AmazonEC2ContainerServiceV20141113: { prefix: 'ecs', signing: ['ecs'] },
+  AmazonEC2ContainerRegistry_V20150921: { prefix: 'ecr', signing: ['ecr'] },
+  AWSCognitoIdentityProviderService: { prefix: 'cognito-idp', signing: ['cognito-idp'] },
+  AmazonAthena: { prefix: 'athena', signing: ['athena'] },
+  AWSGlue: { prefix: 'glue', signing: ['glue'] },
+  CodeBuild_20161006: { prefix: 'codebuild', signing: ['codebuild'] },
+  AWSOrganizationsV20161128: { prefix: 'organizations', signing: ['organizations'] },
+  GraniteServiceVersion20100801: { prefix: 'cloudwatch', signing: ['monitoring'] },
+  AWSSecurityTokenServiceV20110615: { prefix: 'sts', signing: ['sts'] },
+};
+
+const OPERATION = /^[A-Z][A-Za-z0-9]{0,127}$/;
+
+/** Table names a DynamoDB request names (TableName, RequestItems, TransactItems, TableArn, ResourceArn). */
+function dynamoResource(body: Record<string, unknown>): string | undefined {
+  const names = new Set<string>();
+  for (const key of ['TableName', 'TableArn', 'ResourceArn', 'GlobalTableName', 'StreamArn', 'SourceTableArn']) {
+    if (typeof body[key] === 'string') names.add(body[key]);
+  }
+  const items = body['RequestItems'];
+  if (items && typeof items === 'object') for (const t of Object.keys(items)) names.add(t);
+  const transact = body['TransactItems'];
+  if (Array.isArray(transact)) {
+    for (const item of transact) {
+      if (item && typeof item === 'object') {
+        for (const op of Object.values(item as Record<string, unknown>)) {
+          const t = op && typeof op === 'object' ? (op as Record<string, unknown>)['TableName'] : undefined;
+          if (typeof t === 'string') names.add(t);
+        }
+      }
+    }
+  }
+  return names.size > 0 ? [...names].join(',') : undefined;
+}
+
+const RESOURCE_KEYS = ['KeyId', 'SecretId', 'Name', 'Names', 'QueueUrl', 'StreamName', 'LogGroupName', 'FunctionName', 'ResourceArn', 'Arn', 'stateMachineArn', 'repositoryName', 'cluster'];
+
+function genericResource(body: Record<string, unknown>): string | undefined {
+  for (const key of RESOURCE_KEYS) {
+    const v = body[key];
+    if (typeof v === 'string') return v;
+    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v.join(',');
+  }
+  return undefined;
+}
+
+export function classifyJson(req: AwsRequest): AwsClassification {
+  const target = header(req.headers, 'x-amz-target');
+  if (target === undefined) return unknown('json', 'the request has no X-Amz-Target');
+  if (req.method.toUpperCase() !== 'POST' || req.rawPath !== '/') return unknown('json', 'JSON protocol requests are POST /');
+  const dot = target.lastIndexOf('.');
+  const service = dot > 0 ? JSON_TARGETS[target.slice(0, dot)] : undefined;
+  const op = target.slice(dot + 1);
+  if (service === undefined || !Object.hasOwn(JSON_TARGETS, target.slice(0, dot))) return unknown('json', `unknown X-Amz-Target ${target.slice(0, 120)}`);
+  if (!OPERATION.test(op)) return unknown('json', 'the X-Amz-Target operation is malformed');
+  if (!service.signing.includes(req.service)) {
+    return unknown('json', `X-Amz-Target ${target} does not belong to the signed service ${req.service}`);
+  }
+  let body: Record<string, unknown> = {};
+  const text = req.body?.toString('utf8') ?? '';
+  if (text.trim() !== '') {
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return unknown('json', 'the request body is not a JSON object');
+      body = parsed as Record<string, unknown>;
+    } catch {
+      return unknown('json', 'the request body is not valid JSON');
+    }
+  }
+  const resource = service.prefix === 'dynamodb' ? dynamoResource(body) : genericResource(body);
+  return { protocol: 'json', operation: `${service.prefix}:${op}`, ...(resource !== undefined ? { resource } : {}) };
+}

@@ -1,0 +1,182 @@
+// S3 REST (path-style) requests → s3:<Operation>, from the method, the path (bucket, key) and the
+// sub-resource in the query string. Names are the S3 API operation names (CloudTrail's eventName),
+// except that listing a bucket's objects (ListObjects, ListObjectsV2) is s3:ListBucket, its IAM action.
+//
+// Fail closed: a query parameter that is neither a known sub-resource nor a known ordinary parameter,
+// two sub-resources at once, or a method a sub-resource does not take, leaves the operation unknown.
+// Spec: the S3 API Reference, one page per operation (method, URI and query of each request).
+
+import type { AwsClassification, AwsRequest } from './aws-request.js';
+import { header, unknown } from './aws-request.js';
+
+type Verb = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE';
+type Table = Partial<Record<Verb, string>>;
+
+/** Bucket sub-resources: ?<name> → operation by method. */
+const BUCKET_SUBRESOURCES: Readonly<Record<string, Table>> = {
+  accelerate: { GET: 'GetBucketAccelerateConfiguration', PUT: 'PutBucketAccelerateConfiguration' },
+  acl: { GET: 'GetBucketAcl', PUT: 'PutBucketAcl' },
+  analytics: { GET: 'GetBucketAnalyticsConfiguration', PUT: 'PutBucketAnalyticsConfiguration', DELETE: 'DeleteBucketAnalyticsConfiguration' },
+  cors: { GET: 'GetBucketCors', PUT: 'PutBucketCors', DELETE: 'DeleteBucketCors' },
+  delete: { POST: 'DeleteObjects' },
+  encryption: { GET: 'GetBucketEncryption', PUT: 'PutBucketEncryption', DELETE: 'DeleteBucketEncryption' },
+  'intelligent-tiering': {
+    GET: 'GetBucketIntelligentTieringConfiguration',
+    PUT: 'PutBucketIntelligentTieringConfiguration',
+    DELETE: 'DeleteBucketIntelligentTieringConfiguration',
+  },
+  inventory: { GET: 'GetBucketInventoryConfiguration', PUT: 'PutBucketInventoryConfiguration', DELETE: 'DeleteBucketInventoryConfiguration' },
+  lifecycle: { GET: 'GetBucketLifecycleConfiguration', PUT: 'PutBucketLifecycleConfiguration', DELETE: 'DeleteBucketLifecycle' },
+  location: { GET: 'GetBucketLocation' },
+  logging: { GET: 'GetBucketLogging', PUT: 'PutBucketLogging' },
+  metrics: { GET: 'GetBucketMetricsConfiguration', PUT: 'PutBucketMetricsConfiguration', DELETE: 'DeleteBucketMetricsConfiguration' },
+  notification: { GET: 'GetBucketNotificationConfiguration', PUT: 'PutBucketNotificationConfiguration' },
+  'object-lock': { GET: 'GetObjectLockConfiguration', PUT: 'PutObjectLockConfiguration' },
+  ownershipControls: { GET: 'GetBucketOwnershipControls', PUT: 'PutBucketOwnershipControls', DELETE: 'DeleteBucketOwnershipControls' },
+  policy: { GET: 'GetBucketPolicy', PUT: 'PutBucketPolicy', DELETE: 'DeleteBucketPolicy' },
+  policyStatus: { GET: 'GetBucketPolicyStatus' },
+  publicAccessBlock: { GET: 'GetPublicAccessBlock', PUT: 'PutPublicAccessBlock', DELETE: 'DeletePublicAccessBlock' },
+  replication: { GET: 'GetBucketReplication', PUT: 'PutBucketReplication', DELETE: 'DeleteBucketReplication' },
+  requestPayment: { GET: 'GetBucketRequestPayment', PUT: 'PutBucketRequestPayment' },
+  tagging: { GET: 'GetBucketTagging', PUT: 'PutBucketTagging', DELETE: 'DeleteBucketTagging' },
+  uploads: { GET: 'ListMultipartUploads' },
+  versioning: { GET: 'GetBucketVersioning', PUT: 'PutBucketVersioning' },
+  versions: { GET: 'ListObjectVersions' },
+  website: { GET: 'GetBucketWebsite', PUT: 'PutBucketWebsite', DELETE: 'DeleteBucketWebsite' },
+};
+
+/** Object sub-resources. `uploadId` is handled with the method (UploadPart, Complete, Abort, ListParts). */
+const OBJECT_SUBRESOURCES: Readonly<Record<string, Table>> = {
+  acl: { GET: 'GetObjectAcl', PUT: 'PutObjectAcl' },
+  attributes: { GET: 'GetObjectAttributes' },
+  'legal-hold': { GET: 'GetObjectLegalHold', PUT: 'PutObjectLegalHold' },
+  restore: { POST: 'RestoreObject' },
+  retention: { GET: 'GetObjectRetention', PUT: 'PutObjectRetention' },
+  select: { POST: 'SelectObjectContent' },
+  tagging: { GET: 'GetObjectTagging', PUT: 'PutObjectTagging', DELETE: 'DeleteObjectTagging' },
+  torrent: { GET: 'GetObjectTorrent' },
+  uploads: { POST: 'CreateMultipartUpload' },
+};
+
+/** Query parameters that qualify an operation without changing which one it is. */
+const ORDINARY = new Set([
+  'x-id',
+  'prefix',
+  'delimiter',
+  'encoding-type',
+  'marker',
+  'max-keys',
+  'list-type',
+  'continuation-token',
+  'fetch-owner',
+  'start-after',
+  'key-marker',
+  'version-id-marker',
+  'upload-id-marker',
+  'max-uploads',
+  'max-parts',
+  'part-number-marker',
+  'partNumber',
+  'versionId',
+  'id',
+  'select-type',
+  'bucket-region',
+  'max-buckets',
+  'optional-object-attributes',
+  'response-cache-control',
+  'response-content-disposition',
+  'response-content-encoding',
+  'response-content-language',
+  'response-content-type',
+  'response-expires',
+]);
+
+function decodeSegment(raw: string): string | undefined {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return undefined;
+  }
+}
+
+export function classifyS3(req: AwsRequest): AwsClassification {
+  const method = req.method.toUpperCase() as Verb;
+  if (!['GET', 'HEAD', 'PUT', 'POST', 'DELETE'].includes(method)) return unknown('s3', `S3 has no ${req.method} operations`);
+  if (!req.rawPath.startsWith('/')) return unknown('s3', 'the request path is not absolute');
+  const rest = req.rawPath.slice(1);
+  const slash = rest.indexOf('/');
+  const bucketRaw = slash < 0 ? rest : rest.slice(0, slash);
+  const keyRaw = slash < 0 ? '' : rest.slice(slash + 1);
+  const bucket = decodeSegment(bucketRaw);
+  const key = decodeSegment(keyRaw);
+  if (bucket === undefined || key === undefined) return unknown('s3', 'the request path has a malformed %-escape');
+
+  const params = Object.keys(req.query);
+  const subresources = params.filter((p) => !ORDINARY.has(p) && p !== 'uploadId');
+  const uploadId = params.includes('uploadId');
+
+  if (bucket === '') {
+    if (params.some((p) => !ORDINARY.has(p))) return unknown('s3', `unknown query parameter on the service endpoint`);
+    return method === 'GET' ? { protocol: 's3', operation: 's3:ListBuckets' } : unknown('s3', `${method} / is not an S3 operation`);
+  }
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$/.test(bucket)) return unknown('s3', 'the bucket name is not valid');
+  if (subresources.length > 1) return unknown('s3', `several sub-resources at once (${subresources.join(', ')})`);
+  const sub = subresources[0];
+
+  if (key === '') {
+    // Bucket-level operations.
+    if (uploadId) return unknown('s3', 'uploadId needs an object key');
+    const resource = bucket;
+    if (sub !== undefined) {
+      const op = BUCKET_SUBRESOURCES[sub]?.[method];
+      return op ? { protocol: 's3', operation: `s3:${op}`, resource } : unknown('s3', `unknown bucket sub-resource ${sub} for ${method}`);
+    }
+    switch (method) {
+      case 'GET':
+        return { protocol: 's3', operation: 's3:ListBucket', resource };
+      case 'HEAD':
+        return { protocol: 's3', operation: 's3:HeadBucket', resource };
+      case 'PUT':
+        return { protocol: 's3', operation: 's3:CreateBucket', resource };
+      case 'DELETE':
+        return { protocol: 's3', operation: 's3:DeleteBucket', resource };
+      case 'POST':
+        // Browser form uploads (PostObject) carry their key in a multipart body: not classified.
+        return unknown('s3', 'POST to a bucket without ?delete is not supported');
+    }
+  }
+
+  const resource = `${bucket}/${key}`;
+  if (sub !== undefined) {
+    if (uploadId) return unknown('s3', `uploadId with sub-resource ${sub}`);
+    const op = OBJECT_SUBRESOURCES[sub]?.[method];
+    return op ? { protocol: 's3', operation: `s3:${op}`, resource } : unknown('s3', `unknown object sub-resource ${sub} for ${method}`);
+  }
+  const copySource = header(req.headers, 'x-amz-copy-source');
+  if (uploadId) {
+    switch (method) {
+      case 'PUT':
+        return { protocol: 's3', operation: copySource !== undefined ? 's3:UploadPartCopy' : 's3:UploadPart', resource };
+      case 'POST':
+        return { protocol: 's3', operation: 's3:CompleteMultipartUpload', resource };
+      case 'DELETE':
+        return { protocol: 's3', operation: 's3:AbortMultipartUpload', resource };
+      case 'GET':
+        return { protocol: 's3', operation: 's3:ListParts', resource };
+      default:
+        return unknown('s3', `${method} with uploadId is not an S3 operation`);
+    }
+  }
+  switch (method) {
+    case 'GET':
+      return { protocol: 's3', operation: 's3:GetObject', resource, objectBody: true };
+    case 'HEAD':
+      return { protocol: 's3', operation: 's3:HeadObject', resource };
+    case 'PUT':
+      return { protocol: 's3', operation: copySource !== undefined ? 's3:CopyObject' : 's3:PutObject', resource };
+    case 'DELETE':
+      return { protocol: 's3', operation: 's3:DeleteObject', resource };
+    case 'POST':
+      return unknown('s3', 'POST to an object without a sub-resource is not an S3 operation');
+  }
+}

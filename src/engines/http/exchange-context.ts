@@ -1,0 +1,79 @@
+// What every request handler shares: the gate's sessions, the settings of its connection, the key
+// resolver, the logger, and small helpers to answer, settle and watch for a client that goes away.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isGatewayError, type GatewayError } from '../../core/errors.js';
+import type { Logger } from '../../core/ports.js';
+import type { Admission, GateSession } from '../../gate/gate.js';
+import type { ClientSessions } from './client-sessions.js';
+import type { ErrorResponse } from './error-responses.js';
+import type { AwsKeyResolver, HttpConnectionSettings } from './http-settings.js';
+import type { RelayOutcome } from './response-relay.js';
+
+export interface ExchangeDeps {
+  readonly connection: string;
+  readonly sessions: ClientSessions;
+  readonly logger: Logger;
+  readonly awsKeys?: AwsKeyResolver;
+  readonly now: () => Date;
+}
+
+export interface Exchange {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly settings: HttpConnectionSettings;
+  /** The client sent Expect: 100-continue and has not been told to go on yet. */
+  expectContinue: boolean;
+  /** The request body has been (or is being) read. */
+  bodyConsumed: boolean;
+  /** Aborted when the client goes away before the response is complete. */
+  readonly clientGone: AbortSignal;
+}
+
+export function newExchange(req: IncomingMessage, res: ServerResponse, settings: HttpConnectionSettings, expectContinue: boolean): Exchange {
+  const gone = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) gone.abort();
+  });
+  return { req, res, settings, expectContinue, bodyConsumed: false, clientGone: gone.signal };
+}
+
+/** Lets a client that sent Expect: 100-continue send its body (RFC 9110 §10.1.1). */
+export function goOn(x: Exchange): void {
+  if (x.expectContinue) {
+    x.expectContinue = false;
+    x.res.writeContinue();
+  }
+  x.bodyConsumed = true;
+}
+
+/** Writes a complete error response; closes the connection when an unread body would follow. */
+export function answer(x: Exchange, r: ErrorResponse): void {
+  const { req, res } = x;
+  if (res.headersSent || res.destroyed) {
+    res.destroy();
+    return;
+  }
+  const unread = !x.bodyConsumed && !x.expectContinue && (req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0');
+  const headers: Record<string, string | number> = { ...r.headers, 'content-length': Buffer.byteLength(r.body) };
+  if (unread) headers['connection'] = 'close';
+  res.writeHead(r.status, headers);
+  res.end(req.method === 'HEAD' ? undefined : r.body);
+}
+
+/** Settles an admitted action with what the client got. */
+export function settle(session: GateSession, admission: Admission, outcome: RelayOutcome | { error: { code: string; message: string } }): void {
+  session.settle(admission, {
+    ...('masked' in outcome && outcome.masked && Object.keys(outcome.masked).length > 0 ? { masked: outcome.masked } : {}),
+    ...(outcome.error ? { error: outcome.error } : {}),
+  });
+}
+
+export function asGatewayError(e: unknown): GatewayError | undefined {
+  return isGatewayError(e) ? e : undefined;
+}
+
+/** Admission signal: the client going away, or the connection's hold timeout, withdraws a held request. */
+export function holdSignal(x: Exchange): AbortSignal {
+  return AbortSignal.any([x.clientGone, AbortSignal.timeout(x.settings.holdTimeoutMs)]);
+}

@@ -1,0 +1,139 @@
+// The HTTP engine: one listener per `http` connection (its `listen` address), so a client changes only
+// its endpoint. AWS connections (auth aws-sigv4) take SigV4-signed requests made with a Gatehouse key;
+// generic ones take `Authorization: Bearer <token>`. Plain node:http for full control of streaming.
+
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Logger } from '../../core/ports.js';
+import type { Gate } from '../../gate/gate.js';
+import type { Engine, ListeningAddress } from '../engine.js';
+import { handleAws } from './aws-exchange.js';
+import { ClientSessions } from './client-sessions.js';
+import { awsErrorResponse, problemResponse } from './error-responses.js';
+import { answer, newExchange, type ExchangeDeps } from './exchange-context.js';
+import { handleGeneric } from './generic-exchange.js';
+import type { AwsKeyResolver, HttpConnectionSettings } from './http-settings.js';
+import { splitTarget } from './request-target.js';
+import { parseQuery } from './sigv4/canonical-query.js';
+import { handleUpgrade } from './websocket-relay.js';
+
+export interface HttpEngineOptions {
+  /** The connection this listener serves. */
+  readonly connection: string;
+  readonly host: string;
+  readonly port: number;
+  readonly gate: Gate;
+  readonly logger: Logger;
+  /** Read on every request, so a reload applies at once; undefined once the connection is removed. */
+  readonly settings: () => HttpConnectionSettings | undefined;
+  /** Resolves Gatehouse-issued AWS access keys (AWS connections). */
+  readonly awsKeys?: AwsKeyResolver;
+  readonly now?: () => Date;
+  /** Largest request head (default 64 KiB; SigV4 headers are long). */
+  readonly maxHeaderSize?: number;
+  /** Certificate and key (PEM): the listener speaks HTTPS. */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
+}
+
+export class HttpEngine implements Engine {
+  readonly protocol = 'http';
+  private readonly server: http.Server;
+  private readonly sessions: ClientSessions;
+  private readonly sockets = new Set<Socket>();
+  private readonly deps: ExchangeDeps;
+
+  constructor(private readonly options: HttpEngineOptions) {
+    this.sessions = new ClientSessions(options.gate);
+    this.deps = {
+      connection: options.connection,
+      sessions: this.sessions,
+      logger: options.logger,
+      ...(options.awsKeys ? { awsKeys: options.awsKeys } : {}),
+      now: options.now ?? (() => new Date()),
+    };
+    const serverOptions = { maxHeaderSize: options.maxHeaderSize ?? 64 * 1024, requestTimeout: 0, keepAliveTimeout: 65_000 };
+    this.server = options.tls
+      ? https.createServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' })
+      : http.createServer(serverOptions);
+    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => this.handle(req, res, false));
+    // Without this listener Node answers 100 Continue before the gate has decided.
+    this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => this.handle(req, res, true));
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
+    this.server.on(options.tls ? 'secureConnection' : 'connection', (socket: Socket) => {
+      socket.setNoDelay(true);
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
+    this.server.on('clientError', (_err, socket: Duplex) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      else socket.destroy();
+    });
+    this.server.on('error', (err) => options.logger.error({ err: err.message, connection: options.connection }, 'http listener error'));
+  }
+
+  get liveSessions(): number {
+    return this.sessions.count;
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void {
+    const settings = this.options.settings();
+    this.serve(req, res, settings, expectContinue).catch((err: unknown) => {
+      this.options.logger.error({ err: String(err), connection: this.options.connection }, 'http request failed');
+      if (!res.headersSent && !res.destroyed) {
+        res.writeHead(500, { 'content-type': 'text/plain', connection: 'close' });
+        res.end('Gatehouse internal error\n');
+      } else res.destroy();
+    });
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse, settings: HttpConnectionSettings | undefined, expectContinue: boolean): Promise<void> {
+    if (!settings) {
+      res.writeHead(503, { 'content-type': 'text/plain', connection: 'close' });
+      res.end(`connection ${this.options.connection} is no longer configured\n`);
+      return;
+    }
+    const x = newExchange(req, res, settings, expectContinue);
+    const target = splitTarget(req.url);
+    const query = target ? parseQuery(target.rawQuery) : undefined;
+    if (!target || !query) {
+      const message = 'The request target is not a valid origin-form path with a well-formed query.';
+      answer(x, settings.aws ? awsErrorResponse('s3', 'malformed', message, 'none') : problemResponse('malformed', message, 'none'));
+      return;
+    }
+    if (settings.aws) await handleAws(this.deps, x, target, query);
+    else await handleGeneric(this.deps, x, target);
+  }
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const settings = this.options.settings();
+    if (!settings) {
+      socket.destroy();
+      return;
+    }
+    handleUpgrade(this.deps, settings, req, socket, head).catch((err: unknown) => {
+      this.options.logger.error({ err: String(err), connection: this.options.connection }, 'websocket upgrade failed');
+      socket.destroy();
+    });
+  }
+
+  start(): Promise<ListeningAddress> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.options.port, this.options.host, () => {
+        this.server.off('error', reject);
+        const addr = this.server.address() as AddressInfo;
+        resolve({ host: addr.address, port: addr.port });
+      });
+    });
+  }
+
+  async stop(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    for (const s of this.sockets) s.destroy();
+    await closed;
+    await this.sessions.closeAll('gateway shutting down');
+  }
+}

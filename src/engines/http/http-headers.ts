@@ -1,0 +1,79 @@
+// Which headers cross the gateway. Hop-by-hop headers (RFC 9110 §7.6.1) never do; the client's
+// credential and Host never reach the upstream; AWS signing headers are replaced by the gateway's own.
+
+import type { IncomingHttpHeaders } from 'node:http';
+
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'expect',
+  'http2-settings',
+]);
+
+/** Request headers that never go upstream, whatever the connection. */
+const CLIENT_ONLY = new Set(['host', 'authorization', 'content-length', 'forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto']);
+
+/** AWS signing headers the gateway replaces with its own. */
+const AWS_SIGNING = new Set(['x-amz-date', 'x-amz-security-token', 'x-amz-content-sha256']);
+
+/** aws-chunked framing the gateway decodes: the trailing checksum it announces is not forwarded. */
+const AWS_CHUNKED = new Set(['x-amz-decoded-content-length', 'x-amz-trailer', 'x-amz-sdk-checksum-algorithm']);
+
+function connectionTokens(headers: IncomingHttpHeaders): Set<string> {
+  const c = headers['connection'];
+  return new Set((c ?? '').split(',').map((t) => t.trim().toLowerCase()).filter((t) => t !== ''));
+}
+
+/** Headers to forward upstream (lower-case names, one value each). */
+export function forwardRequestHeaders(headers: IncomingHttpHeaders, options: { aws: boolean; awsChunked: boolean }): Record<string, string> {
+  const named = connectionTokens(headers);
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || CLIENT_ONLY.has(name) || named.has(name)) continue;
+    if (options.aws && (AWS_SIGNING.has(name) || name === 'x-amz-decoded-content-length')) continue;
+    if (options.awsChunked && AWS_CHUNKED.has(name)) continue;
+    if (name.startsWith('proxy-')) continue;
+    let v = Array.isArray(value) ? value.join(', ') : value;
+    if (name === 'content-encoding' && options.awsChunked) {
+      // aws-chunked is framing the gateway removes; other codings (gzip of the object) stay.
+      v = v
+        .split(',')
+        .map((t) => t.trim())
+        .filter((t) => t !== '' && t.toLowerCase() !== 'aws-chunked')
+        .join(', ');
+      if (v === '') continue;
+    }
+    out[name] = v;
+  }
+  return out;
+}
+
+/** Response headers to relay to the client. */
+export function relayResponseHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+  const named = new Set(
+    String(headers['connection'] ?? '')
+      .split(',')
+      .map((t) => t.trim().toLowerCase()),
+  );
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const n = name.toLowerCase();
+    if (value === undefined || HOP_BY_HOP.has(n) || named.has(n)) continue;
+    out[n] = value;
+  }
+  return out;
+}
+
+/** Headers that describe the exact bytes of a body: dropped when Gatehouse changes the body. */
+export const BODY_DIGEST_HEADERS = ['content-length', 'content-md5', 'content-encoding', 'x-amz-crc32', 'digest', 'repr-digest', 'content-digest'];
+
+export function isBodyDigestHeader(name: string): boolean {
+  return BODY_DIGEST_HEADERS.includes(name) || name.startsWith('x-amz-checksum-');
+}

@@ -1,0 +1,69 @@
+// What the HTTP engine needs to serve one connection, built from gatehouse.yaml by connection-settings.ts
+// and swapped whole on reload. Secrets inside are revealed only where a request is sent upstream.
+
+import type { Dispatcher } from 'undici';
+import type { DetectorSet } from '../../masking/index.js';
+import type { AwsCredentialSource } from './aws/aws-credentials.js';
+import type { FieldMatcher } from './field-names.js';
+
+export interface ResponseMasking {
+  readonly detectors: DetectorSet;
+  /** JSON keys / XML element names masked whole. */
+  readonly fieldNames: readonly string[];
+  readonly fields: FieldMatcher;
+  readonly style: 'redact' | 'partial';
+  /** Largest JSON/XML API response buffered and masked; larger ones are withheld. */
+  readonly maxBodyBytes: number;
+  /** Largest object body scanned when a rule sets `mask`; larger ones are withheld. */
+  readonly objectScanMaxBytes: number;
+}
+
+export interface AwsUpstream {
+  readonly region: string;
+  readonly credentials: AwsCredentialSource;
+  /** Upstream base URL for a service signing name. */
+  endpointFor(service: string): URL;
+  /** Region to sign for (IAM is global and signs for us-east-1). */
+  signingRegionFor(service: string): string;
+  /** Signing names clients may call; undefined: every classified service. */
+  readonly services: ReadonlySet<string> | undefined;
+}
+
+export interface GenericUpstream {
+  readonly base: URL;
+  /** The credential headers to add (computed per request so the secret is revealed only then). */
+  readonly authHeaders: () => Readonly<Record<string, string>>;
+}
+
+export interface UpstreamTls {
+  readonly ca?: Buffer;
+  readonly rejectUnauthorized: boolean;
+}
+
+export interface HttpConnectionSettings {
+  readonly name: string;
+  /** Exactly one of aws / generic. */
+  readonly aws?: AwsUpstream;
+  readonly generic?: GenericUpstream;
+  /** Non-secret headers added to every upstream request. */
+  readonly staticHeaders: Readonly<Record<string, string>>;
+  readonly masking: ResponseMasking;
+  readonly maxRequestBodyBytes: number;
+  readonly holdTimeoutMs: number;
+  readonly upstreamTimeoutMs: number;
+  readonly websockets: boolean;
+  readonly tls: UpstreamTls;
+  readonly dispatcher: Dispatcher;
+}
+
+/** A gateway-issued AWS access key, resolved to its secret and a gate token for its principal. */
+export interface ResolvedAwsKey {
+  readonly secretAccessKey: string;
+  /** Presented to gate.openSession: the key's service token. Never sent anywhere. */
+  readonly token: string;
+}
+
+/** Looks up gateway-issued AWS access keys (src/identity/aws-access-keys.ts implements it). */
+export interface AwsKeyResolver {
+  resolve(accessKeyId: string): Promise<ResolvedAwsKey | undefined>;
+}

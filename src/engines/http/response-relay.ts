@@ -1,0 +1,189 @@
+// Sends the upstream's response to the client: object bodies and streams are piped untouched (a 1 GB
+// S3 GetObject is never buffered); JSON and XML API responses are buffered under a cap and masked by
+// field name and content; an object body is scanned only when the decision carries a mask obligation.
+// A body that must be masked but cannot be (too large, undecodable) is withheld, never sent unmasked.
+
+import type { ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import type { Readable } from 'node:stream';
+import { maskJsonText, type MaskResult } from '../../masking/index.js';
+import type { ErrorResponse } from './error-responses.js';
+import { isBodyDigestHeader, relayResponseHeaders } from './http-headers.js';
+import type { ResponseMasking } from './http-settings.js';
+import { maskXmlText } from './xml-masking.js';
+import { readXmlElement } from './xml-text.js';
+
+export type BodyKind = 'json' | 'xml' | 'stream' | 'text' | 'binary';
+
+export function bodyKind(contentType: string | undefined): BodyKind {
+  const t = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  if (t === '') return 'binary';
+  if (t === 'application/json' || t === 'text/json' || t.startsWith('application/x-amz-json') || t.endsWith('+json')) return 'json';
+  if (t === 'application/xml' || t === 'text/xml' || t.endsWith('+xml')) return 'xml';
+  if (t === 'text/event-stream' || t === 'application/x-ndjson' || t === 'application/vnd.amazon.eventstream' || t.startsWith('multipart/')) return 'stream';
+  if (t.startsWith('text/') || t === 'application/x-www-form-urlencoded' || t === 'application/javascript' || t === 'application/yaml') return 'text';
+  return 'binary';
+}
+
+export interface UpstreamResponse {
+  readonly statusCode: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: Readable;
+}
+
+export interface RelayOptions {
+  readonly method: string;
+  readonly masking: ResponseMasking;
+  /** The response is object data (S3 GetObject). */
+  readonly objectBody: boolean;
+  /** The decision carries a mask obligation: object bodies are scanned too. */
+  readonly scanObjects: boolean;
+  /** Renders a withheld response in the client's protocol. */
+  readonly withhold: (message: string) => ErrorResponse;
+}
+
+export interface RelayOutcome {
+  readonly status: number;
+  readonly masked?: Record<string, number>;
+  /** For the record: an upstream error code, a withheld response, or a broken stream. */
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+type Plan = 'relay' | 'mask' | 'scan';
+
+function plan(method: string, up: UpstreamResponse, o: RelayOptions): Plan {
+  const s = up.statusCode;
+  if (method === 'HEAD' || s === 204 || s === 304 || s < 200) return 'relay';
+  const kind = bodyKind(headerText(up.headers['content-type']));
+  if (o.objectBody && s >= 200 && s < 300) return o.scanObjects ? 'scan' : 'relay';
+  if (kind === 'json' || kind === 'xml') return 'mask';
+  if (kind === 'stream') return 'relay';
+  return o.scanObjects ? 'scan' : 'relay';
+}
+
+function headerText(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
+const DECODERS: Readonly<Record<string, (b: Buffer) => Promise<Buffer>>> = {
+  gzip: promisify(zlib.gunzip),
+  'x-gzip': promisify(zlib.gunzip),
+  deflate: promisify(zlib.inflate),
+  br: promisify(zlib.brotliDecompress),
+};
+
+class Withheld extends Error {}
+
+/** Stops reading an upstream body we will not use (undici reports a bare destroy as an error). */
+function discard(body: Readable): void {
+  body.on('error', () => undefined);
+  body.destroy();
+}
+
+async function readUpTo(body: Readable, max: number, declared: number | undefined): Promise<Buffer> {
+  if (declared !== undefined && declared > max) {
+    discard(body);
+    throw new Withheld(`it is larger than ${max} bytes`);
+  }
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > max) {
+      discard(body);
+      throw new Withheld(`it is larger than ${max} bytes`);
+    }
+    parts.push(chunk);
+  }
+  return Buffer.concat(parts, size);
+}
+
+function errorCodeOf(kind: BodyKind, text: string): string | undefined {
+  if (kind === 'xml') return readXmlElement(text, 'Code');
+  if (kind === 'json') {
+    const m = /"(?:__type|code|Code)"\s*:\s*"([^"]{1,200})"/.exec(text);
+    return m?.[1]?.split('#').pop();
+  }
+  return undefined;
+}
+
+function maskText(kind: BodyKind, text: string, m: ResponseMasking): MaskResult | null {
+  if (kind === 'json') return maskJsonText(text, m.detectors, { keyNames: m.fieldNames, style: m.style });
+  if (kind === 'xml') return maskXmlText(text, m.detectors, m.style, m.fields);
+  return m.detectors.mask(text, m.style, 'text');
+}
+
+function send(res: ServerResponse, r: ErrorResponse): void {
+  res.writeHead(r.status, { ...r.headers, 'content-length': Buffer.byteLength(r.body) });
+  res.end(r.body);
+}
+
+export async function relayResponse(res: ServerResponse, up: UpstreamResponse, o: RelayOptions): Promise<RelayOutcome> {
+  const p = plan(o.method.toUpperCase(), up, o);
+  const headers = relayResponseHeaders(up.headers);
+  const status = up.statusCode;
+  const upstreamError = status >= 400 ? { code: `http_${status}`, message: `the upstream answered ${status}` } : undefined;
+  if (p === 'relay') {
+    res.writeHead(status, headers);
+    try {
+      await pipeline(up.body, res);
+    } catch (e) {
+      return { status, error: { code: 'stream_broken', message: `the response stream broke: ${(e as Error).message}`.slice(0, 300) } };
+    }
+    return { status, ...(upstreamError ? { error: upstreamError } : {}) };
+  }
+
+  const kind = bodyKind(headerText(up.headers['content-type']));
+  const cap = p === 'mask' ? o.masking.maxBodyBytes : o.masking.objectScanMaxBytes;
+  const declaredText = headerText(up.headers['content-length']);
+  const declared = declaredText !== undefined && /^\d{1,15}$/.test(declaredText) ? Number(declaredText) : undefined;
+  let raw: Buffer;
+  let text: string;
+  try {
+    raw = await readUpTo(up.body, cap, declared);
+    const encoding = (headerText(up.headers['content-encoding']) ?? 'identity').trim().toLowerCase();
+    let decoded = raw;
+    if (encoding !== 'identity' && encoding !== '') {
+      const decode = DECODERS[encoding];
+      if (!decode) throw new Withheld(`its content-encoding ${encoding} cannot be decoded for masking`);
+      decoded = await decode(raw).catch(() => {
+        throw new Withheld(`its ${encoding} encoding is corrupt`);
+      });
+      if (decoded.length > cap) throw new Withheld(`it is larger than ${cap} bytes once decoded`);
+    }
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(decoded);
+    } catch {
+      if (p === 'scan') {
+        // Not text: nothing a text detector could find; the object goes out as it came.
+        res.writeHead(status, headers);
+        res.end(raw);
+        return { status, ...(upstreamError ? { error: upstreamError } : {}) };
+      }
+      throw new Withheld('it is not valid UTF-8');
+    }
+  } catch (e) {
+    if (!(e instanceof Withheld)) throw e;
+    const message = `Gatehouse withheld the response because it must be masked and ${e.message}; nothing was sent. Ask for less data (a page, a range), or ask an administrator to raise the masking cap.`;
+    send(res, o.withhold(message));
+    return { status, error: { code: 'withheld', message } };
+  }
+
+  const kindForMask = p === 'scan' && kind !== 'json' && kind !== 'xml' ? 'text' : kind;
+  const result = maskText(kindForMask, text, o.masking);
+  const code = status >= 400 ? errorCodeOf(kind, result?.text ?? text) : undefined;
+  const error = upstreamError ? { code: upstreamError.code, message: code ? `the upstream answered ${status} ${code}` : upstreamError.message } : undefined;
+  if (!result) {
+    res.writeHead(status, headers);
+    res.end(raw);
+    return { status, ...(error ? { error } : {}) };
+  }
+  const body = Buffer.from(result.text, 'utf8');
+  for (const name of Object.keys(headers)) if (isBodyDigestHeader(name)) delete headers[name];
+  headers['content-length'] = String(body.length);
+  res.writeHead(status, headers);
+  res.end(body);
+  return { status, masked: { ...result.counts }, ...(error ? { error } : {}) };
+}

@@ -1,0 +1,42 @@
+// Sends one request upstream with undici and returns the response head and a streaming body.
+// Connection failures become UPSTREAM_UNAVAILABLE; body-stream failures (a client signature that
+// broke mid-upload) are re-thrown as they are, so the caller can answer in the client's terms.
+
+import type { Readable } from 'node:stream';
+import { request, errors as undiciErrors } from 'undici';
+import { ERROR_CODES, GatewayError } from '../../core/errors.js';
+import type { HttpConnectionSettings } from './http-settings.js';
+import type { UpstreamResponse } from './response-relay.js';
+
+export interface UpstreamCall {
+  readonly method: string;
+  readonly url: URL;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: Buffer | Readable;
+  readonly signal: AbortSignal;
+}
+
+export async function callUpstream(settings: HttpConnectionSettings, call: UpstreamCall, bodyError: () => Error | undefined): Promise<UpstreamResponse> {
+  try {
+    const res = await request(call.url, {
+      method: call.method as 'GET',
+      headers: call.headers,
+      body: call.body ?? null,
+      dispatcher: settings.dispatcher,
+      signal: call.signal,
+      headersTimeout: settings.upstreamTimeoutMs,
+      bodyTimeout: 0,
+    });
+    return { statusCode: res.statusCode, headers: res.headers, body: res.body };
+  } catch (cause) {
+    const fromBody = bodyError();
+    if (fromBody) throw fromBody;
+    if (call.signal.aborted) throw new GatewayError(ERROR_CODES.INTERNAL, 'the client went away', { cause });
+    const timeout = cause instanceof undiciErrors.HeadersTimeoutError;
+    throw new GatewayError(
+      ERROR_CODES.UPSTREAM_UNAVAILABLE,
+      timeout ? 'the upstream did not answer in time' : 'the upstream could not be reached',
+      { cause },
+    );
+  }
+}

@@ -1,0 +1,121 @@
+// WebSocket upgrades on generic HTTP connections: the upgrade request is authenticated and admitted
+// like any request (GET <path>), then the two sockets are spliced. Frames are not inspected; the record
+// holds the upgrade, its decision and, at the end, the duration (bytes each way go to the log).
+// Spec: RFC 6455 §4 (opening handshake), RFC 9110 §7.8 (Upgrade).
+
+import { randomUUID } from 'node:crypto';
+import http, { STATUS_CODES, type IncomingMessage } from 'node:http';
+import https from 'node:https';
+import { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { HttpAction } from '../../core/action.js';
+import { failureFor, problemResponse, type ErrorResponse } from './error-responses.js';
+import type { ExchangeDeps } from './exchange-context.js';
+import { openBearerSession, upstreamUrl } from './generic-exchange.js';
+import { forwardRequestHeaders } from './http-headers.js';
+import type { HttpConnectionSettings } from './http-settings.js';
+import { policyPath, recordedTarget, splitTarget } from './request-target.js';
+
+function refuse(socket: Duplex, r: ErrorResponse): void {
+  if (socket.destroyed) return;
+  const head = [`HTTP/1.1 ${r.status} ${STATUS_CODES[r.status] ?? ''}`];
+  for (const [k, v] of Object.entries(r.headers)) head.push(`${k}: ${v}`);
+  head.push(`content-length: ${Buffer.byteLength(r.body)}`, 'connection: close');
+  socket.end(`${head.join('\r\n')}\r\n\r\n${r.body}`);
+}
+
+export async function handleUpgrade(deps: ExchangeDeps, settings: HttpConnectionSettings, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  socket.on('error', () => socket.destroy());
+  const fail = (failure: Parameters<typeof problemResponse>[0], message: string, requestId: string = randomUUID(), ruleId?: string): void =>
+    refuse(socket, problemResponse(failure, message, requestId, ruleId));
+  if (!settings.generic || !settings.websockets) return fail('malformed', `Connection ${deps.connection} does not pass WebSocket upgrades through.`);
+  if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket' || (req.method ?? '').toUpperCase() !== 'GET') {
+    return fail('malformed', 'Only WebSocket upgrades (GET with Upgrade: websocket) are passed through.');
+  }
+  const target = splitTarget(req.url);
+  const decoded = target ? policyPath(target.rawPath) : undefined;
+  if (!target || decoded === undefined) return fail('malformed', 'The request target is not a valid origin-form path.');
+
+  const opened = await openBearerSession(deps, req);
+  if (!('admit' in opened)) return fail(opened.failure, opened.message);
+  const session = opened;
+  const gone = new AbortController();
+  socket.once('close', () => gone.abort());
+  const action: HttpAction = { kind: 'http', connection: deps.connection, method: 'GET', path: recordedTarget(decoded, target.rawQuery, settings.masking.fields) };
+  const admission = await session.admit(action, { signal: AbortSignal.any([gone.signal, AbortSignal.timeout(settings.holdTimeoutMs)]) });
+  if (!admission.allowed) return fail(failureFor(admission.error.code), admission.error.message, admission.statementId, admission.error.ruleId);
+  if (socket.destroyed) {
+    session.settle(admission, { error: { code: 'client_gone', message: 'the client went away before the upgrade' } });
+    return;
+  }
+
+  const url = upstreamUrl(settings.generic.base, target);
+  const headers: Record<string, string> = {
+    ...forwardRequestHeaders(req.headers, { aws: false, awsChunked: false }),
+    ...settings.staticHeaders,
+    ...settings.generic.authHeaders(),
+    host: url.host,
+    connection: 'Upgrade',
+    upgrade: 'websocket',
+  };
+  const started = performance.now();
+  let settled = false;
+  const done = (error?: { code: string; message: string }): void => {
+    if (settled) return;
+    settled = true;
+    session.settle(admission, { durationMs: Math.round((performance.now() - started) * 1000) / 1000, ...(error ? { error } : {}) });
+  };
+  const mod = url.protocol === 'https:' ? https : http;
+  const upReq = mod.request({
+    protocol: url.protocol,
+    hostname: url.hostname,
+    port: url.port || undefined,
+    path: `${url.pathname}${url.search}`,
+    method: 'GET',
+    headers,
+    ...(settings.tls.ca ? { ca: settings.tls.ca } : {}),
+    rejectUnauthorized: settings.tls.rejectUnauthorized,
+    timeout: settings.upstreamTimeoutMs,
+  });
+  upReq.on('upgrade', (upRes: IncomingMessage, upSocket: Duplex, upHead: Buffer) => {
+    if (upSocket instanceof Socket) upSocket.setTimeout(0);
+    const lines = [`HTTP/1.1 101 ${STATUS_CODES[101]}`];
+    for (let i = 0; i + 1 < upRes.rawHeaders.length; i += 2) lines.push(`${upRes.rawHeaders[i]}: ${upRes.rawHeaders[i + 1]}`);
+    socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+    if (upHead.length > 0) socket.write(upHead);
+    if (head.length > 0) upSocket.write(head);
+    let toUpstream = 0;
+    let toClient = 0;
+    socket.on('data', (c: Buffer) => (toUpstream += c.length));
+    upSocket.on('data', (c: Buffer) => (toClient += c.length));
+    socket.pipe(upSocket).pipe(socket);
+    const end = (): void => {
+      socket.destroy();
+      upSocket.destroy();
+      if (!settled) deps.logger.info({ connection: deps.connection, session: session.id, toUpstream, toClient }, 'websocket closed');
+      done();
+    };
+    upSocket.on('error', end);
+    upSocket.on('close', end);
+    socket.on('close', end);
+  });
+  upReq.on('response', (upRes: IncomingMessage) => {
+    // The upstream declined the upgrade: relay its answer and close.
+    done({ code: `http_${upRes.statusCode ?? 0}`, message: 'the upstream declined the WebSocket upgrade' });
+    const lines = [`HTTP/1.1 ${upRes.statusCode ?? 502} ${upRes.statusMessage ?? ''}`];
+    for (let i = 0; i + 1 < upRes.rawHeaders.length; i += 2) {
+      const name = upRes.rawHeaders[i]!.toLowerCase();
+      if (name !== 'connection' && name !== 'transfer-encoding' && name !== 'keep-alive') lines.push(`${upRes.rawHeaders[i]}: ${upRes.rawHeaders[i + 1]}`);
+    }
+    lines.push('connection: close');
+    socket.write(`${lines.join('\r\n')}\r\n\r\n`);
+    upRes.pipe(socket);
+  });
+  upReq.on('timeout', () => upReq.destroy(new Error('upstream timeout')));
+  upReq.on('error', () => {
+    done({ code: 'upstream_unavailable', message: 'the upstream could not be reached for the WebSocket upgrade' });
+    fail('unavailable', 'The upstream could not be reached.', admission.statementId);
+  });
+  gone.signal.addEventListener('abort', () => upReq.destroy(), { once: true });
+  upReq.end();
+}
