@@ -11,14 +11,16 @@ describe('benign corpus', () => {
   });
 
   it('passes every built-in detector unmasked', () => {
-    const flagged = BENIGN_CORPUS.map((v) => [v, set.scan(v).map((f) => `${f.detector}:${f.text}`)] as const).filter(
-      ([, f]) => f.length > 0,
-    );
+    const flagged = BENIGN_CORPUS.map(
+      (v) => [v, set.scan(v).map((f) => `${f.detector}:${f.text}`)] as const,
+    ).filter(([, f]) => f.length > 0);
     expect(flagged).toEqual([]);
   });
 
   it('passes unmasked when all values are joined into one text and one JSON document', () => {
     expect(set.mask(BENIGN_CORPUS.join('\n'), 'redact', 'text')).toBeNull();
-    expect(maskJsonText(JSON.stringify({ rows: BENIGN_CORPUS }), set, { style: 'redact', keyNames: [] })).toBeNull();
+    expect(
+      maskJsonText(JSON.stringify({ rows: BENIGN_CORPUS }), set, { style: 'redact', keyNames: [] }),
+    ).toBeNull();
   });
 });

@@ -82,9 +82,22 @@ const positives: Record<string, readonly (readonly [string, string])[]> = {
   ],
   aws_secret_access_key: [
     ['wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'],
-    ['aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'],
-    ['{"SecretAccessKey": "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY"}', 'je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY'],
-    ['AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'],
+    [
+      'aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+      'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+    ],
+    [
+      '{"SecretAccessKey": "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY"}',
+      'je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY',
+    ],
+    [
+      'AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+      'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+    ],
+    [
+      'AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n',
+      'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+    ],
   ],
   gcp_api_key: [['key=AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q', 'AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q']],
   azure_key: [
@@ -92,8 +105,12 @@ const positives: Record<string, readonly (readonly [string, string])[]> = {
       `DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=${'Ab1+'.repeat(22)}==;EndpointSuffix=core.windows.net`,
       `${'Ab1+'.repeat(22)}==`,
     ],
-    [`Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=root;SharedAccessKey=${'xY9/'.repeat(11)}`, 'xY9/'.repeat(11)],
+    [
+      `Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=root;SharedAccessKey=${'xY9/'.repeat(11)}`,
+      'xY9/'.repeat(11),
+    ],
     [`${'Zq7+'.repeat(21)}Zq==`, `${'Zq7+'.repeat(21)}Zq==`],
+    [`accountkey = ${'kP3/'.repeat(11)}`, 'kP3/'.repeat(11)],
   ],
   azure_sas_signature: [
     [
@@ -111,8 +128,14 @@ const positives: Record<string, readonly (readonly [string, string])[]> = {
   ],
   gitlab_token: [['PRIVATE-TOKEN: glpat-xYz12AbC34dEf56GhI78', 'glpat-xYz12AbC34dEf56GhI78']],
   slack_token: [
-    ['xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy', 'xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy'],
-    ['xapp-1-A0123456789-1234567890123-abcdef0123456789', 'xapp-1-A0123456789-1234567890123-abcdef0123456789'],
+    [
+      'xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy',
+      'xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy',
+    ],
+    [
+      'xapp-1-A0123456789-1234567890123-abcdef0123456789',
+      'xapp-1-A0123456789-1234567890123-abcdef0123456789',
+    ],
   ],
   slack_webhook: [
     [
@@ -130,7 +153,9 @@ const positives: Record<string, readonly (readonly [string, string])[]> = {
     ['sk-proj-Ab12_cd34-EF56gh78IJ90kl12MN34op56', 'sk-proj-Ab12_cd34-EF56gh78IJ90kl12MN34op56'],
     [`OPENAI_API_KEY=sk-${'aB3dE5'.repeat(8)}`, `sk-${'aB3dE5'.repeat(8)}`],
   ],
-  anthropic_key: [[`x-api-key: sk-ant-api03-${'Ab9_-'.repeat(19)}AA`, `sk-ant-api03-${'Ab9_-'.repeat(19)}AA`]],
+  anthropic_key: [
+    [`x-api-key: sk-ant-api03-${'Ab9_-'.repeat(19)}AA`, `sk-ant-api03-${'Ab9_-'.repeat(19)}AA`],
+  ],
   jwt: [
     [
       'Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U',
@@ -164,11 +189,20 @@ const positives: Record<string, readonly (readonly [string, string])[]> = {
       '-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBF0000000\n-----END PGP PRIVATE KEY BLOCK-----',
     ],
     // Truncated: no END line; the body is masked anyway.
-    ['-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3VS5JJcds3xfn', '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3VS5JJcds3xfn'],
+    [
+      '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3VS5JJcds3xfn',
+      '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3VS5JJcds3xfn',
+    ],
   ],
   password_hash: [
-    [`$2b$12$${'R9h/cIPz0gi.URNNX3kh2O'}${'PST9/PgBkqquzi.Ss7KIUgO2t0jWMUW'}`, `$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW`],
-    ['$2y$10$abcdefghijklmnopqrstuu5s2v8.iXieOjg/.AySBTTO2c1x2iYgm', '$2y$10$abcdefghijklmnopqrstuu5s2v8.iXieOjg/.AySBTTO2c1x2iYgm'],
+    [
+      `$2b$12$${'R9h/cIPz0gi.URNNX3kh2O'}${'PST9/PgBkqquzi.Ss7KIUgO2t0jWMUW'}`,
+      `$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW`,
+    ],
+    [
+      '$2y$10$abcdefghijklmnopqrstuu5s2v8.iXieOjg/.AySBTTO2c1x2iYgm',
+      '$2y$10$abcdefghijklmnopqrstuu5s2v8.iXieOjg/.AySBTTO2c1x2iYgm',
+    ],
     [
       'hash=$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG',
       '$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG',
@@ -206,7 +240,15 @@ const negatives: Record<string, readonly string[]> = {
     '4111 1111-1111 1111',
     '4111  1111  1111  1111',
   ],
-  email: ['user@host', '@types/node', 'icon@2x.png', 'git@github.com:org/repo', 'a@b.c', 'lodash@4.17.21', 'x@-bad.com'],
+  email: [
+    'user@host',
+    '@types/node',
+    'icon@2x.png',
+    'git@github.com:org/repo',
+    'a@b.c',
+    'lodash@4.17.21',
+    'x@-bad.com',
+  ],
   phone: [
     '2024-05-01',
     '123-456-7890',
@@ -221,7 +263,17 @@ const negatives: Record<string, readonly string[]> = {
     '415-555.0123',
     'v415.555.0123',
   ],
-  ssn: ['000-12-3456', '666-12-3456', '900-12-3456', '123-00-4567', '123-45-0000', '123456789', '123-45-6789-0', 'a123-45-6789', '123-45 6789'],
+  ssn: [
+    '000-12-3456',
+    '666-12-3456',
+    '900-12-3456',
+    '123-00-4567',
+    '123-45-0000',
+    '123456789',
+    '123-45-6789-0',
+    'a123-45-6789',
+    '123-45 6789',
+  ],
   iban: [
     'DE89370400440532013001',
     'XX89370400440532013000',
@@ -231,7 +283,13 @@ const negatives: Record<string, readonly string[]> = {
     'DE89 3704 0044 0532 0130 0',
     'xDE89370400440532013000',
   ],
-  aws_access_key_id: ['AKIAIOSFODNN7EXAMPL', 'AKIAIOSFODNN7EXAMPLEX', 'AKIAiosfodnn7example', 'ABIAIOSFODNN7EXAMPLE', 'xAKIAIOSFODNN7EXAMPLE'],
+  aws_access_key_id: [
+    'AKIAIOSFODNN7EXAMPL',
+    'AKIAIOSFODNN7EXAMPLEX',
+    'AKIAiosfodnn7example',
+    'ABIAIOSFODNN7EXAMPLE',
+    'xAKIAIOSFODNN7EXAMPLE',
+  ],
   aws_secret_access_key: [
     'da39a3ee5e6b4b0d3255bfef95601890afd80709',
     'DA39A3EE5E6B4B0D3255BFEF95601890AFD80709',
@@ -304,15 +362,38 @@ describe('findings', () => {
     const custom = createDetectorSet({ custom: [{ name: 'card_suffix', pattern: '1111 end' }] });
     const f = custom.scan('x 4111 1111 1111 1111 end');
     expect(f).toHaveLength(1);
-    expect(f[0]).toMatchObject({ detector: 'credit_card', start: 2, end: 25, text: '4111 1111 1111 1111 end' });
+    expect(f[0]).toMatchObject({
+      detector: 'credit_card',
+      start: 2,
+      end: 25,
+      text: '4111 1111 1111 1111 end',
+    });
   });
 
   it.each([
     ['SSN 123-45-6789 2024-05-01 12:34:56', [['ssn', '123-45-6789']]],
     ['(415) 555-0123 2024-05-01', [['phone', '(415) 555-0123']]],
-    ['4111111111111111 (415) 555-0123', [['credit_card', '4111111111111111'], ['phone', '(415) 555-0123']]],
-    ['+44 20 7946 0958+44 20 7946 0958', [['phone', '+44 20 7946 0958'], ['phone', '+44 20 7946 0958']]],
-    ['4111111111111111-123-45-6789', [['credit_card', '4111111111111111'], ['ssn', '123-45-6789']]],
+    [
+      '4111111111111111 (415) 555-0123',
+      [
+        ['credit_card', '4111111111111111'],
+        ['phone', '(415) 555-0123'],
+      ],
+    ],
+    [
+      '+44 20 7946 0958+44 20 7946 0958',
+      [
+        ['phone', '+44 20 7946 0958'],
+        ['phone', '+44 20 7946 0958'],
+      ],
+    ],
+    [
+      '4111111111111111-123-45-6789',
+      [
+        ['credit_card', '4111111111111111'],
+        ['ssn', '123-45-6789'],
+      ],
+    ],
     ['12 415 555 0123 99', [['phone', '415 555 0123']]],
   ])('separates numbers that share one run of digit groups: %j', (input, expected) => {
     expect(set.scan(input).map((f) => [f.detector, f.text])).toEqual(expected);
@@ -325,6 +406,16 @@ describe('findings', () => {
     expect(r?.text).toBe('[REDACTED:email][REDACTED:phone]');
     expect(r?.counts).toEqual({ email: 1, phone: 1 });
     expect(set.mask(r?.text ?? '', 'redact')).toBeNull();
+  });
+
+  it('masks every occurrence of an AWS secret key once one occurrence has context', () => {
+    const key = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+    const text = `copy: ${key}${' '.repeat(400)}aws_secret_access_key=${key}`;
+    expect(set.scan(text).map((f) => [f.detector, f.start])).toEqual([
+      ['aws_secret_access_key', 6],
+      ['aws_secret_access_key', 468],
+    ]);
+    expect(set.scan(`copy: ${key}${' '.repeat(400)}other=${key}`)).toEqual([]);
   });
 
   it('runs only the enabled built-ins', () => {
@@ -370,7 +461,9 @@ describe('custom regex detectors', () => {
   it('refuses invalid patterns, patterns matching nothing, and unknown flags', () => {
     expect(() => createDetectorSet({ custom: [{ name: 'bad', pattern: '(' }] })).toThrow(/invalid regex/);
     expect(() => createDetectorSet({ custom: [{ name: 'empty', pattern: 'a*' }] })).toThrow(/empty string/);
-    expect(() => createDetectorSet({ custom: [{ name: 'flags', pattern: 'a', flags: 'x' }] })).toThrow(/flags/);
+    expect(() => createDetectorSet({ custom: [{ name: 'flags', pattern: 'a', flags: 'x' }] })).toThrow(
+      /flags/,
+    );
   });
 });
 
@@ -393,5 +486,21 @@ describe('dictionary detectors', () => {
 
   it('matches entries with punctuation as phrases', () => {
     expect(dict.scan('we use c++ daily').map((f) => f.text)).toEqual(['c++']);
+  });
+});
+
+describe('bounded work on hostile input', () => {
+  it.each([
+    ['unterminated PEM lines', '-----BEGIN RSA PRIVATE KEY-----"'.repeat(8000)],
+    ['digit groups', '1 '.repeat(100_000)],
+    ['at signs', 'a@b.'.repeat(50_000)],
+    ['IBAN-like prefixes', 'DE89 '.repeat(50_000)],
+    ['token prefixes', `${'ghp_'.repeat(10)} `.repeat(5000)],
+    ['JWT-like headers', 'eyJhbGciOiJub25lIn0.'.repeat(10_000)],
+    ['long base64', 'QUJD'.repeat(100_000)],
+  ])('%s (~200 KB) scans in well under a second', (_label, text) => {
+    const t0 = performance.now();
+    set.mask(text, 'redact', 'text');
+    expect(performance.now() - t0).toBeLessThan(1500);
   });
 });

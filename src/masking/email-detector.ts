@@ -11,8 +11,36 @@ function isLocalChar(c: number): boolean {
 
 /** File extensions that look like TLDs in names such as `icon@2x.png`. */
 const FILE_EXTENSIONS = new Set([
-  'png', 'jpg', 'jpeg', 'gif', 'svg', 'webp', 'bmp', 'ico', 'tif', 'tiff', 'pdf', 'js', 'mjs', 'cjs', 'ts',
-  'css', 'map', 'json', 'txt', 'html', 'htm', 'xml', 'yaml', 'yml', 'lock', 'log', 'csv', 'zip', 'gz', 'tgz',
+  'png',
+  'jpg',
+  'jpeg',
+  'gif',
+  'svg',
+  'webp',
+  'bmp',
+  'ico',
+  'tif',
+  'tiff',
+  'pdf',
+  'js',
+  'mjs',
+  'cjs',
+  'ts',
+  'css',
+  'map',
+  'json',
+  'txt',
+  'html',
+  'htm',
+  'xml',
+  'yaml',
+  'yml',
+  'lock',
+  'log',
+  'csv',
+  'zip',
+  'gz',
+  'tgz',
 ]);
 
 /** End of a valid domain starting at p (2+ labels, alphabetic TLD of 2–63), or -1. */

@@ -10,13 +10,19 @@ describe('encoded secrets', () => {
   it('finds a card number in base64 and in hex', () => {
     expect(b64('4111111111111111')).toBe('NDExMTExMTExMTExMTExMQ==');
     expect(set.mask('NDExMTExMTExMTExMTExMQ==', 'redact')?.text).toBe('[REDACTED:encoded:credit_card]');
-    expect(set.mask(`blob=${b64('4111111111111111')}; end`, 'redact')?.text).toBe('blob=[REDACTED:encoded:credit_card]; end');
+    expect(set.mask(`blob=${b64('4111111111111111')}; end`, 'redact')?.text).toBe(
+      'blob=[REDACTED:encoded:credit_card]; end',
+    );
     expect(set.mask(hex('4111111111111111'), 'redact')?.text).toBe('[REDACTED:encoded:credit_card]');
   });
 
   it('reads PostgreSQL bytea hex output and 0x prefixes', () => {
-    expect(set.mask(`\\x${hex('4111111111111111')}`, 'redact')?.text).toBe('\\x[REDACTED:encoded:credit_card]');
-    expect(set.mask(`0x${hex('card 4111111111111111')}`, 'redact')?.text).toBe('0x[REDACTED:encoded:credit_card]');
+    expect(set.mask(`\\x${hex('4111111111111111')}`, 'redact')?.text).toBe(
+      '\\x[REDACTED:encoded:credit_card]',
+    );
+    expect(set.mask(`0x${hex('card 4111111111111111')}`, 'redact')?.text).toBe(
+      '0x[REDACTED:encoded:credit_card]',
+    );
   });
 
   it('finds tokens, emails and keys in base64url and base64 text', () => {
@@ -24,9 +30,9 @@ describe('encoded secrets', () => {
     expect(set.scan(b64(`token=${token}`))[0]?.detector).toBe('encoded:github_token');
     const url = Buffer.from('{"email":"alice@example.com"}').toString('base64url');
     expect(set.scan(url)[0]?.detector).toBe('encoded:email');
-    expect(set.scan(b64('aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n'))[0]?.detector).toBe(
-      'encoded:aws_secret_access_key',
-    );
+    expect(
+      set.scan(b64('aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n'))[0]?.detector,
+    ).toBe('encoded:aws_secret_access_key');
   });
 
   it('looks two levels deep (base64 of hex) and no deeper', () => {

@@ -28,45 +28,87 @@ function hexValue(c: number): number {
   return l >= 97 && l <= 102 ? l - 87 : 255;
 }
 
-/** A byte that can occur in UTF-8 text: printable ASCII, tab/CR/LF, or a multi-byte sequence byte. */
-function textByte(b: number): boolean {
-  return (b >= 0x20 && b < 0x7f) || b === 9 || b === 10 || b === 13 || (b >= 0x80 && b <= 0xbf) || (b >= 0xc2 && b <= 0xf4);
+/**
+ * Whether bytes[0, len) are UTF-8 text: well-formed sequences (no overlongs, surrogates or code points
+ * past U+10FFFF) and no control characters other than tab, CR and LF. With `prefix`, a sequence cut
+ * off by the end is accepted. Hand-written: TextDecoder's fatal mode throws, and throwing is slow.
+ */
+function isUtf8Text(bytes: Uint8Array, len: number, prefix: boolean): boolean {
+  let i = 0;
+  while (i < len) {
+    const b = bytes[i] as number;
+    if (b < 0x80) {
+      if (b < 0x20 ? b !== 9 && b !== 10 && b !== 13 : b === 0x7f) return false;
+      i++;
+      continue;
+    }
+    let need: number;
+    let lo = 0x80;
+    let hi = 0xbf;
+    if (b >= 0xc2 && b <= 0xdf) need = 1;
+    else if (b >= 0xe0 && b <= 0xef) {
+      need = 2;
+      if (b === 0xe0) lo = 0xa0;
+      else if (b === 0xed) hi = 0x9f;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      need = 3;
+      if (b === 0xf0) lo = 0x90;
+      else if (b === 0xf4) hi = 0x8f;
+    } else return false;
+    for (let j = 1; j <= need; j++) {
+      if (i + j >= len) return prefix;
+      const c = bytes[i + j] as number;
+      if (c < (j === 1 ? lo : 0x80) || c > (j === 1 ? hi : 0xbf)) return false;
+    }
+    i += need + 1;
+  }
+  return true;
 }
+
+const PREFIX_BYTES = 12;
+const prefixScratch = new Uint8Array(PREFIX_BYTES);
 
 /** Decodes the first bytes of a base64 run by hand: random data fails here before any allocation. */
 function base64LooksLikeText(text: string, start: number, end: number): boolean {
-  const stop = start + Math.min(16, (end - start) & ~3);
+  const stop = start + Math.min((PREFIX_BYTES / 3) * 4, (end - start) & ~3);
+  let n = 0;
   for (let i = start; i + 4 <= stop; i += 4) {
-    const a = b64Value(text.charCodeAt(i));
-    const b = b64Value(text.charCodeAt(i + 1));
-    const c = b64Value(text.charCodeAt(i + 2));
-    const d = b64Value(text.charCodeAt(i + 3));
-    const n = (a << 18) | (b << 12) | (c << 6) | d;
-    if (!textByte((n >> 16) & 255) || !textByte((n >> 8) & 255) || !textByte(n & 255)) return false;
+    const v =
+      (b64Value(text.charCodeAt(i)) << 18) |
+      (b64Value(text.charCodeAt(i + 1)) << 12) |
+      (b64Value(text.charCodeAt(i + 2)) << 6) |
+      b64Value(text.charCodeAt(i + 3));
+    prefixScratch[n++] = (v >> 16) & 255;
+    prefixScratch[n++] = (v >> 8) & 255;
+    prefixScratch[n++] = v & 255;
   }
-  return true;
+  return isUtf8Text(prefixScratch, n, true);
 }
 
 function hexLooksLikeText(text: string, start: number, end: number): boolean {
-  const stop = Math.min(end, start + 16);
+  const stop = Math.min(end, start + 2 * PREFIX_BYTES);
+  let n = 0;
   for (let i = start; i + 2 <= stop; i += 2) {
-    if (!textByte((hexValue(text.charCodeAt(i)) << 4) | hexValue(text.charCodeAt(i + 1)))) return false;
+    prefixScratch[n++] = (hexValue(text.charCodeAt(i)) << 4) | hexValue(text.charCodeAt(i + 1));
   }
-  return true;
+  return isUtf8Text(prefixScratch, n, true);
 }
 
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
-const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
+/** The bytes as text, or undefined when they are not UTF-8 text; `capped`: cut at the decode limit. */
+function asText(bytes: Buffer, capped: boolean): string | undefined {
+  if (bytes.length === 0 || !isUtf8Text(bytes, bytes.length, capped)) return undefined;
+  return bytes.toString('utf8');
+}
 
-function asText(bytes: Buffer): string | undefined {
-  if (bytes.length === 0) return undefined;
-  let s: string;
-  try {
-    s = UTF8.decode(bytes);
-  } catch {
-    return undefined;
+/** 8-4-4-4-12 hex digits: the most common long run in databases, and never an encoding of text. */
+function isUuid(text: string, start: number, end: number): boolean {
+  if (end - start !== 36) return false;
+  for (let i = start; i < end; i++) {
+    const k = i - start;
+    const c = text.charCodeAt(i);
+    if (k === 8 || k === 13 || k === 18 || k === 23 ? c !== 45 : hexValue(c) === 255) return false;
   }
-  return CONTROL.test(s) ? undefined : s;
+  return true;
 }
 
 function overlapsAny(findings: readonly Finding[], start: number, end: number): boolean {
@@ -97,9 +139,15 @@ export function scanEncodedRuns(
     while (j < n && b64Value(text.charCodeAt(j)) !== 255) j++;
     let e = j;
     while (e < n && e - j < 2 && text.charCodeAt(e) === 61) e++;
-    if (e - i >= MIN_BASE64_RUN && !overlapsAny(existing, i, e)) {
+    if (e - i >= MIN_BASE64_RUN && !isUuid(text, i, e) && !overlapsAny(existing, i, e)) {
       const hit = decodeRun(text, i, j, e, inner);
-      if (hit) out.push({ detector: ENCODED_PREFIX + hit.name, start: hit.start, end: e, text: text.slice(hit.start, e) });
+      if (hit)
+        out.push({
+          detector: ENCODED_PREFIX + hit.name,
+          start: hit.start,
+          end: e,
+          text: text.slice(hit.start, e),
+        });
     }
     i = e;
   }
@@ -117,15 +165,24 @@ function decodeRun(
   if (text.charCodeAt(hs) === 120 && hs > 0 && text.charCodeAt(hs - 1) === 92) hs++;
   else if (text.charCodeAt(hs) === 48 && text.charCodeAt(hs + 1) === 120) hs += 2;
   const hexLen = runEnd - hs;
-  if (padEnd === runEnd && hexLen >= MIN_HEX_RUN && hexLen % 2 === 0 && allHex(text, hs, runEnd) && hexLooksLikeText(text, hs, runEnd)) {
-    const decoded = asText(Buffer.from(text.slice(hs, Math.min(runEnd, hs + 2 * MAX_DECODED_BYTES)), 'hex'));
+  if (
+    padEnd === runEnd &&
+    hexLen >= MIN_HEX_RUN &&
+    hexLen % 2 === 0 &&
+    allHex(text, hs, runEnd) &&
+    hexLooksLikeText(text, hs, runEnd)
+  ) {
+    const stop = Math.min(runEnd, hs + 2 * MAX_DECODED_BYTES);
+    const decoded = asText(Buffer.from(text.slice(hs, stop), 'hex'), stop < runEnd);
     const name = decoded === undefined ? undefined : inner(decoded);
     if (name) return { name, start: hs };
   }
   const len = runEnd - start;
-  if (padEnd - start < MIN_BASE64_RUN || len % 4 === 1 || !base64LooksLikeText(text, start, runEnd)) return undefined;
+  if (padEnd - start < MIN_BASE64_RUN || len % 4 === 1 || !base64LooksLikeText(text, start, runEnd))
+    return undefined;
   const cap = Math.floor((MAX_DECODED_BYTES * 4) / 3) & ~3;
-  const decoded = asText(Buffer.from(text.slice(start, Math.min(runEnd, start + cap)), 'base64'));
+  const stop = Math.min(runEnd, start + cap);
+  const decoded = asText(Buffer.from(text.slice(start, stop), 'base64'), stop < runEnd);
   const name = decoded === undefined ? undefined : inner(decoded);
   return name ? { name, start } : undefined;
 }

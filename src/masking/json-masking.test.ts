@@ -18,8 +18,13 @@ describe('maskJsonText', () => {
   });
 
   it('masks every leaf of an object or array under a sensitive key, keeping true/false/null', () => {
-    const r = maskJsonText('{"tokens":["a",{"b":"c"},3,null,true]}', set, { style: 'redact', keyNames: ['tokens'] });
-    expect(r?.text).toBe('{"tokens":["[REDACTED:tokens]",{"b":"[REDACTED:tokens]"},"[REDACTED:tokens]",null,true]}');
+    const r = maskJsonText('{"tokens":["a",{"b":"c"},3,null,true]}', set, {
+      style: 'redact',
+      keyNames: ['tokens'],
+    });
+    expect(r?.text).toBe(
+      '{"tokens":["[REDACTED:tokens]",{"b":"[REDACTED:tokens]"},"[REDACTED:tokens]",null,true]}',
+    );
   });
 
   it('supports * wildcards in key names', () => {
@@ -33,15 +38,21 @@ describe('maskJsonText', () => {
   it('masks detector findings inside any string, keeping the rest of the document byte for byte', () => {
     const doc = '{\n  "id": 12345678901234567890,\n  "note": "card 4111 1111 1111 1111 ok",\n  "n": 1.50\n}';
     const r = maskJsonText(doc, set, { style: 'redact' });
-    expect(r?.text).toBe('{\n  "id": 12345678901234567890,\n  "note": "card [REDACTED:credit_card] ok",\n  "n": 1.50\n}');
+    expect(r?.text).toBe(
+      '{\n  "id": 12345678901234567890,\n  "note": "card [REDACTED:credit_card] ok",\n  "n": 1.50\n}',
+    );
   });
 
   it('masks numbers that are card numbers (as strings)', () => {
-    expect(maskJsonText('{"n": 4111111111111111}', set, { style: 'redact' })?.text).toBe('{"n": "[REDACTED:credit_card]"}');
+    expect(maskJsonText('{"n": 4111111111111111}', set, { style: 'redact' })?.text).toBe(
+      '{"n": "[REDACTED:credit_card]"}',
+    );
   });
 
   it('turns the null style into JSON null for values, redact for keys', () => {
-    const r = maskJsonText('{"password":"x","mail":"alice@example.com","bob@example.com":1}', set, { style: 'null' });
+    const r = maskJsonText('{"password":"x","mail":"alice@example.com","bob@example.com":1}', set, {
+      style: 'null',
+    });
     expect(r?.text).toBe('{"password":null,"mail":null,"[REDACTED:email]":1}');
   });
 
@@ -61,7 +72,9 @@ describe('maskJsonText', () => {
     const r = maskJsonText('{"password":"hunter2","mail":"alice@example.com"}', set, {
       style: (d) => (d === 'password' ? 'hash' : 'partial'),
     });
-    expect(r?.text).toBe(`{"password":"${set.maskWhole('hunter2', 'hash', 'password')}","mail":"*****@******e.com"}`);
+    expect(r?.text).toBe(
+      `{"password":"${set.maskWhole('hunter2', 'hash', 'password')}","mail":"*****@******e.com"}`,
+    );
   });
 
   it('returns null when nothing changed', () => {
@@ -71,7 +84,12 @@ describe('maskJsonText', () => {
   });
 
   it('falls back to text scanning for invalid JSON', () => {
-    for (const bad of ['{"a": 4111111111111111', "{'a': '4111111111111111'}", '{"a":1} 4111111111111111', '[4111111111111111,]']) {
+    for (const bad of [
+      '{"a": 4111111111111111',
+      "{'a': '4111111111111111'}",
+      '{"a":1} 4111111111111111',
+      '[4111111111111111,]',
+    ]) {
       expect(maskJsonText(bad, set, { style: 'redact' })?.text).toContain('[REDACTED:credit_card]');
     }
     // Invalid JSON with only a sensitive key and no detectable content stays as it is.

@@ -57,7 +57,12 @@ const MAX_NESTING = 512;
 
 /** The tag a key-name entry masks under: `SecretAccessKey` → `secretaccesskey`, `*_password` → `password`. */
 export function keyTag(name: string): string {
-  return name.toLowerCase().replace(/[^a-z0-9_]/g, '').replace(/^_+|_+$/g, '') || 'key';
+  return (
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9_]/g, '')
+      .replace(/^_+|_+$/g, '') || 'key'
+  );
 }
 
 function normalizeKey(k: string): string {
@@ -298,6 +303,10 @@ function maskJson(
  * strings and numbers are scanned by the detector set, JSON held inside strings is masked the same
  * way (two levels). Returns null when nothing changed. Invalid JSON is masked as plain text.
  */
-export function maskJsonText(jsonText: string, set: DetectorSet, options: JsonMaskOptions): MaskResult | null {
+export function maskJsonText(
+  jsonText: string,
+  set: DetectorSet,
+  options: JsonMaskOptions,
+): MaskResult | null {
   return maskJson(jsonText, set, options.style, options.keyNames ?? DEFAULT_SENSITIVE_KEYS, 0);
 }

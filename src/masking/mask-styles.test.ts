@@ -41,7 +41,9 @@ describe('partial', () => {
   });
 
   it('degrades to redact for encoded runs', () => {
-    expect(set.mask('blob NDExMTExMTExMTExMTExMQ==', 'partial')?.text).toBe('blob [REDACTED:encoded:credit_card]');
+    expect(set.mask('blob NDExMTExMTExMTExMTExMQ==', 'partial')?.text).toBe(
+      'blob [REDACTED:encoded:credit_card]',
+    );
   });
 });
 
@@ -61,7 +63,9 @@ describe('hash', () => {
   });
 
   it('gives a column rule and a detector the same output for the same value (joins still work)', () => {
-    expect(set.maskWhole('alice@example.com', 'hash', 'contact')).toBe(set.mask('alice@example.com', 'hash')?.text);
+    expect(set.maskWhole('alice@example.com', 'hash', 'contact')).toBe(
+      set.mask('alice@example.com', 'hash')?.text,
+    );
   });
 
   it('fails closed without a key', () => {

@@ -30,7 +30,8 @@ export function resolveMaskingProfile(config: MaskingConfig, name?: string): Mas
   };
   if (name === undefined || name === 'default') return base;
   const p = Object.hasOwn(config.profiles, name) ? config.profiles[name] : undefined;
-  if (p === undefined) throw new GatewayError(ERROR_CODES.CONFIG_INVALID, `unknown masking profile "${name}"`);
+  if (p === undefined)
+    throw new GatewayError(ERROR_CODES.CONFIG_INVALID, `unknown masking profile "${name}"`);
   return {
     name,
     detectors: p.detectors ?? base.detectors,
@@ -67,14 +68,21 @@ export function detectorSetConfigFor(
   const wanted = (name: string): boolean => only === undefined || only.includes(name);
   const builtins = d.enabled === 'all' ? undefined : d.enabled;
   const enabled =
-    only === undefined ? (builtins ?? 'all') : only.filter((n) => isBuiltinDetector(n) && (builtins === undefined || builtins.includes(n)));
-  const dictionaries = d.dictionaries.filter((x) => wanted(x.name)).map((x) => {
-    if (x.words) return { name: x.name, words: x.words };
-    if (!inputs.readDictionary || x.file === undefined) {
-      throw new GatewayError(ERROR_CODES.CONFIG_INVALID, `masking dictionary "${x.name}": its file was not loaded`);
-    }
-    return { name: x.name, words: inputs.readDictionary(x.file) };
-  });
+    only === undefined
+      ? (builtins ?? 'all')
+      : only.filter((n) => isBuiltinDetector(n) && (builtins === undefined || builtins.includes(n)));
+  const dictionaries = d.dictionaries
+    .filter((x) => wanted(x.name))
+    .map((x) => {
+      if (x.words) return { name: x.name, words: x.words };
+      if (!inputs.readDictionary || x.file === undefined) {
+        throw new GatewayError(
+          ERROR_CODES.CONFIG_INVALID,
+          `masking dictionary "${x.name}": its file was not loaded`,
+        );
+      }
+      return { name: x.name, words: inputs.readDictionary(x.file) };
+    });
   return {
     enabled,
     custom: d.custom.filter((x) => wanted(x.name)),

@@ -65,6 +65,16 @@ describe('masking properties', () => {
     );
   });
 
+  it('the pre-filter changes no result', () => {
+    const unfiltered = createDetectorSet({ hashKey: Buffer.alloc(32, 5), prefilter: false });
+    fc.assert(
+      fc.property(fc.oneof(mixed, anyText), (text) => {
+        expect(set.scan(text)).toEqual(unfiltered.scan(text));
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
   it('masked output holds nothing the detector set would flag again', () => {
     fc.assert(
       fc.property(mixed, fc.constantFrom(...styles), (text, style) => {
@@ -79,7 +89,10 @@ describe('masking properties', () => {
   it('redacted output never contains a found secret of 8+ characters, when secrets are delimited', () => {
     // Tokens glued to letters or digits ("0ghp_…") are a documented limit, so the glue here is punctuation.
     const delimited = fc
-      .array(fc.tuple(fc.constantFrom(...fragments), fc.constantFrom(' ', '\n', '"', ': ', ', ', '; ', '\t')), { maxLength: 12 })
+      .array(
+        fc.tuple(fc.constantFrom(...fragments), fc.constantFrom(' ', '\n', '"', ': ', ', ', '; ', '\t')),
+        { maxLength: 12 },
+      )
       .map((parts) => parts.map(([f, d]) => f + d).join(''));
     fc.assert(
       fc.property(delimited, (text) => {
@@ -93,12 +106,15 @@ describe('masking properties', () => {
 
   it('JSON masking of a document built from the fragments re-masks to nothing', () => {
     fc.assert(
-      fc.property(fc.dictionary(fc.constantFrom('a', 'note', 'password', 'b_c'), mixed, { maxKeys: 4 }), (obj) => {
-        const once = maskJsonText(JSON.stringify(obj), set, { style: 'redact' });
-        if (once === null) return;
-        JSON.parse(once.text);
-        expect(maskJsonText(once.text, set, { style: 'redact' })).toBeNull();
-      }),
+      fc.property(
+        fc.dictionary(fc.constantFrom('a', 'note', 'password', 'b_c'), mixed, { maxKeys: 4 }),
+        (obj) => {
+          const once = maskJsonText(JSON.stringify(obj), set, { style: 'redact' });
+          if (once === null) return;
+          JSON.parse(once.text);
+          expect(maskJsonText(once.text, set, { style: 'redact' })).toBeNull();
+        },
+      ),
       { numRuns: 400 },
     );
   });

@@ -51,9 +51,16 @@ describe('masking schema', () => {
   });
 
   it.each([
-    [{ detectors: { enabled: ['credit_cards'] } }, 'detectors.enabled.0: unknown built-in detector "credit_cards"'],
     [
-      { detectors: { custom: [{ name: 'emp', pattern: 'E\\d' }] }, columns: [{ column: 'notes', detectors: ['emp'] }], profiles: { p: { detectors: {} } } },
+      { detectors: { enabled: ['credit_cards'] } },
+      'detectors.enabled.0: unknown built-in detector "credit_cards"',
+    ],
+    [
+      {
+        detectors: { custom: [{ name: 'emp', pattern: 'E\\d' }] },
+        columns: [{ column: 'notes', detectors: ['emp'] }],
+        profiles: { p: { detectors: {} } },
+      },
       'profiles.p.columns.0.detectors: unknown detector "emp"',
     ],
     [{ detectors: { custom: [{ name: 'x', pattern: '(' }] } }, 'invalid regex'],
@@ -64,6 +71,7 @@ describe('masking schema', () => {
     [{ detectors: { dictionaries: [{ name: 'd', words: ['a'], file: 'f' }] } }, 'either words or file'],
     [{ styles: { nope: 'redact' } }, 'unknown detector "nope"'],
     [{ style: 'scramble' }, 'style'],
+    [{ style: null }, 'write the null style in quotes'],
     [{ columns: [{ column: 'a.b.c.d' }] }, 'schema.table.column'],
     [{ columns: [{ column: 'a.b.c', detectors: ['nope'] }] }, 'unknown detector "nope"'],
     [{ profiles: { p: { styles: { nope: 'hash' } } } }, 'profiles.p.styles.nope'],
@@ -85,7 +93,8 @@ describe('masking profiles and detector set configs', () => {
     columns: [{ column: '*.*.notes', detectors: ['ssn'] }],
     profiles: { strict: { style: 'null', styles: {} } },
   });
-  const readDictionary = (file: string): string[] => (file === 'vips.txt' ? parseDictionaryText('# VIPs\nAda Lovelace\n\ngrace\n') : []);
+  const readDictionary = (file: string): string[] =>
+    file === 'vips.txt' ? parseDictionaryText('# VIPs\nAda Lovelace\n\ngrace\n') : [];
 
   it('resolves the default and named profiles', () => {
     const base = resolveMaskingProfile(config);
@@ -101,9 +110,16 @@ describe('masking profiles and detector set configs', () => {
 
   it('builds a working detector set, loading dictionary files through the caller', () => {
     const profile = resolveMaskingProfile(config);
-    const set = createDetectorSet(detectorSetConfigFor(profile, { readDictionary, hashKey: Buffer.alloc(16, 9) }));
-    const r = set.mask('Ada Lovelace paid 4111111111111111 for EMP-123456 +14155550123', styleChooser(profile));
-    expect(r?.text).toBe('[REDACTED:vips] paid [REDACTED:credit_card] for [REDACTED:employee_id] +14155550123');
+    const set = createDetectorSet(
+      detectorSetConfigFor(profile, { readDictionary, hashKey: Buffer.alloc(16, 9) }),
+    );
+    const r = set.mask(
+      'Ada Lovelace paid 4111111111111111 for EMP-123456 +14155550123',
+      styleChooser(profile),
+    );
+    expect(r?.text).toBe(
+      '[REDACTED:vips] paid [REDACTED:credit_card] for [REDACTED:employee_id] +14155550123',
+    );
     expect(() => detectorSetConfigFor(profile)).toThrow(/not loaded/);
   });
 

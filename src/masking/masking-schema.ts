@@ -12,7 +12,10 @@ const detectorName = z
   .regex(DETECTOR_NAME_PATTERN, 'a detector name: lowercase letters, digits and _, starting with a letter');
 
 export const maskStyleSchema = z
-  .enum(MASK_STYLES)
+  .enum(MASK_STYLES, {
+    // YAML reads a bare `null` as "no value", not as the style.
+    error: (issue) => (issue.input === null ? 'write the null style in quotes: "null"' : undefined),
+  })
   .describe('redact: [REDACTED:<detector>]; partial: keep the last 4; hash: hmac:<16 hex>; null: SQL NULL');
 
 /**
@@ -44,10 +47,16 @@ export const customDetectorSchema = z
 export const dictionarySchema = z
   .strictObject({
     name: detectorName,
-    words: z.array(z.string().min(1)).min(1).optional().describe('words or phrases, matched whole and case-insensitively'),
+    words: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe('words or phrases, matched whole and case-insensitively'),
     file: z.string().min(1).optional().describe('a file with one word or phrase per line (# comments)'),
   })
-  .refine((d) => (d.words === undefined) !== (d.file === undefined), { message: 'give either words or file' });
+  .refine((d) => (d.words === undefined) !== (d.file === undefined), {
+    message: 'give either words or file',
+  });
 
 export const detectorsSchema = z.strictObject({
   enabled: z
@@ -61,7 +70,10 @@ export const detectorsSchema = z.strictObject({
 
 const columnPattern = z
   .string()
-  .regex(/^(?:[^.\s]+\.){0,2}[^.\s]+$/, 'schema.table.column, table.column or column ("*" wildcards allowed)');
+  .regex(
+    /^(?:[^.\s]+\.){0,2}[^.\s]+$/,
+    'schema.table.column, table.column or column ("*" wildcards allowed)',
+  );
 
 export const columnRuleSchema = z.strictObject({
   column: columnPattern,
@@ -71,10 +83,14 @@ export const columnRuleSchema = z.strictObject({
     .array(detectorName)
     .min(1)
     .optional()
-    .describe('scan the column with these detectors instead of masking it whole (ssn then accepts 123456789)'),
+    .describe(
+      'scan the column with these detectors instead of masking it whole (ssn then accepts 123456789)',
+    ),
 });
 
-const styleOverrides = z.record(detectorName, maskStyleSchema).describe('style per detector (or JSON key / column tag)');
+const styleOverrides = z
+  .record(detectorName, maskStyleSchema)
+  .describe('style per detector (or JSON key / column tag)');
 
 export const maskingProfileSchema = z.strictObject({
   detectors: detectorsSchema.optional(),
@@ -84,7 +100,12 @@ export const maskingProfileSchema = z.strictObject({
   jsonKeys: z.array(z.string().min(1)).optional(),
 });
 
-export const DEFAULT_DETECTORS: z.output<typeof detectorsSchema> = { enabled: 'all', custom: [], dictionaries: [], encoded: true };
+export const DEFAULT_DETECTORS: z.output<typeof detectorsSchema> = {
+  enabled: 'all',
+  custom: [],
+  dictionaries: [],
+  encoded: true,
+};
 
 type Section = {
   detectors?: z.output<typeof detectorsSchema> | undefined;
@@ -110,14 +131,23 @@ function checkSection(s: Section, fallback: Section, path: (string | number)[], 
   const defined = new Set<string>(BUILTIN_DETECTORS);
   for (const [i, d] of [...detectors.custom, ...detectors.dictionaries].entries()) {
     if (defined.has(d.name)) {
-      ctx.addIssue({ code: 'custom', message: `detector "${d.name}" is defined twice (or is a built-in name)`, path: [...path, 'detectors', i < detectors.custom.length ? 'custom' : 'dictionaries'] });
+      ctx.addIssue({
+        code: 'custom',
+        message: `detector "${d.name}" is defined twice (or is a built-in name)`,
+        path: [...path, 'detectors', i < detectors.custom.length ? 'custom' : 'dictionaries'],
+      });
     }
     defined.add(d.name);
   }
   const columns = s.columns ?? fallback.columns ?? [];
   for (const [i, c] of columns.entries()) {
     for (const d of c.detectors ?? []) {
-      if (!defined.has(d)) ctx.addIssue({ code: 'custom', message: `unknown detector "${d}"`, path: [...path, 'columns', i, 'detectors'] });
+      if (!defined.has(d))
+        ctx.addIssue({
+          code: 'custom',
+          message: `unknown detector "${d}"`,
+          path: [...path, 'columns', i, 'detectors'],
+        });
     }
   }
   const known = new Set(defined);
@@ -125,7 +155,12 @@ function checkSection(s: Section, fallback: Section, path: (string | number)[], 
   for (const c of columns) if (c.tag) known.add(c.tag);
   for (const k of s.jsonKeys ?? fallback.jsonKeys ?? []) known.add(keyTag(k));
   for (const name of Object.keys(s.styles ?? {})) {
-    if (!known.has(name)) ctx.addIssue({ code: 'custom', message: `styles: unknown detector "${name}"`, path: [...path, 'styles', name] });
+    if (!known.has(name))
+      ctx.addIssue({
+        code: 'custom',
+        message: `styles: unknown detector "${name}"`,
+        path: [...path, 'styles', name],
+      });
   }
 }
 
@@ -137,7 +172,10 @@ export const maskingSchema = z
     hashKey: hashKeyRefSchema
       .optional()
       .describe('HMAC key for the hash style (32+ random bytes); default: a key generated in the data dir'),
-    columns: z.array(columnRuleSchema).default([]).describe('columns masked whole or scanned with chosen detectors'),
+    columns: z
+      .array(columnRuleSchema)
+      .default([])
+      .describe('columns masked whole or scanned with chosen detectors'),
     jsonKeys: z
       .array(z.string().min(1))
       .default([...DEFAULT_SENSITIVE_KEYS])
@@ -145,7 +183,9 @@ export const maskingSchema = z
     profiles: z
       .record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/), maskingProfileSchema)
       .default({})
-      .describe('named variants selected by a policy rule `mask: <profile>`; fields given replace the top level'),
+      .describe(
+        'named variants selected by a policy rule `mask: <profile>`; fields given replace the top level',
+      ),
   })
   .superRefine((m, ctx) => {
     checkSection(m, m, [], ctx);

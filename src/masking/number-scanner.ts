@@ -48,6 +48,14 @@ export function scanNumbers(text: string, opts: NumberScanOptions, out: Finding[
     }
     const candStart = i;
     let p = lead === 0 ? i : i + 1;
+    // Fast path for the common short digit run inside an id, hash or word ("da39a3ee…", "v18"):
+    // fewer than 9 digits with no separator after them cannot be part of anything.
+    let q0 = p;
+    while (q0 < n && isDigitCode(text.charCodeAt(q0))) q0++;
+    if (q0 - p < 9 && (q0 >= n || !isSeparatorCode(text.charCodeAt(q0)))) {
+      i = q0;
+      continue;
+    }
     let k = 0;
     for (;;) {
       const gs = p;
@@ -64,10 +72,13 @@ export function scanNumbers(text: string, opts: NumberScanOptions, out: Finding[
       while (q < n && q - p < 2) {
         const s = text.charCodeAt(q);
         if (s === 40 || s === 41) paren = true;
-        else if (s === 32) (kind = SEP_SPACE), plain++;
-        else if (s === 45) (kind = SEP_DASH), plain++;
-        else if (s === 46) (kind = SEP_DOT), plain++;
-        else break;
+        else {
+          if (s === 32) kind = SEP_SPACE;
+          else if (s === 45) kind = SEP_DASH;
+          else if (s === 46) kind = SEP_DOT;
+          else break;
+          plain++;
+        }
         q++;
       }
       if (q === p || plain > 1 || q >= n || !isDigitCode(text.charCodeAt(q))) break;
@@ -85,6 +96,11 @@ export function scanNumbers(text: string, opts: NumberScanOptions, out: Finding[
     i = p;
   }
   g.text = '';
+}
+
+/** A character that may sit between digit groups: space - . ( ) */
+function isSeparatorCode(c: number): boolean {
+  return c === 32 || c === 45 || c === 46 || c === 40 || c === 41;
 }
 
 /** A letter, digit or `_` glued to the number, or a decimal point before it: not a standalone number. */
@@ -117,13 +133,18 @@ function compoundRight(text: string, p: number): boolean {
 const cardFrom = new Int32Array(MAX_GROUPS);
 const cardTo = new Int32Array(MAX_GROUPS);
 let cardCount = 0;
-const sub = newDigitGroups();
 
 /**
  * `cleanLeft`: the run starts right where the previous finding ended, so what precedes it will be
  * masked and is no boundary problem (otherwise masking the first would reveal the second).
  */
-function analyze(g: DigitGroups, candStart: number, opts: NumberScanOptions, out: Finding[], cleanLeft: boolean): void {
+function analyze(
+  g: DigitGroups,
+  candStart: number,
+  opts: NumberScanOptions,
+  out: Finding[],
+  cleanLeft: boolean,
+): void {
   const text = g.text;
   const k = g.count;
   const before = candStart - 1;
@@ -133,6 +154,7 @@ function analyze(g: DigitGroups, candStart: number, opts: NumberScanOptions, out
   cardCount = 0;
   if (opts.card) scanCards(g, leftBad, rightBad, out);
   if (!opts.phone && !opts.ssn) return;
+  if (!mayHoldPhoneOrSsn(g, opts.bareSsn)) return;
   const leftOk = !leftBad && (cleanLeft || !compoundLeft(text, before));
   const rightOk = !rightBad && !compoundRight(text, last);
   // Groups outside the cards are numbers of their own: "4111111111111111 (415) 555-0123".
@@ -144,9 +166,23 @@ function analyze(g: DigitGroups, candStart: number, opts: NumberScanOptions, out
   }
 }
 
+/**
+ * Every phone or SSN shape needs a leading "+", or a 3-digit group (NANP area code and exchange, SSN
+ * area), or (bare SSN) a 9-digit group: a cheap test that spares dates and times the full search.
+ */
+function mayHoldPhoneOrSsn(g: DigitGroups, bareSsn: boolean): boolean {
+  if (g.lead === 1) return true;
+  for (let i = 0; i < g.count; i++) {
+    const len = groupLen(g, i);
+    if (len === 3 || (bareSsn && len === 9)) return true;
+  }
+  return false;
+}
+
 /** A space between group i and i + 1: where one number written in groups may end and another begin. */
 function spaceAfter(g: DigitGroups, i: number): boolean {
-  for (let p = g.end[i] as number; p < (g.start[i + 1] as number); p++) if (g.text.charCodeAt(p) === 32) return true;
+  for (let p = g.end[i] as number; p < (g.start[i + 1] as number); p++)
+    if (g.text.charCodeAt(p) === 32) return true;
   return false;
 }
 
@@ -181,37 +217,27 @@ function scanPhonesAndSsns(
         start--;
       }
       let matched = -1;
-      for (let e = Math.min(hi, s + MAX_PHONE_GROUPS - 1); e >= s && matched < 0; e--) {
-        if (e === hi ? !rightOk : !spaceAfter(g, e)) continue;
-        loadSub(g, s, e, lead);
+      let digits = 0;
+      const maxE = Math.min(hi, s + MAX_PHONE_GROUPS - 1);
+      for (let e = s; e <= maxE; e++) digits += groupLen(g, e);
+      for (let e = maxE; e >= s && matched < 0; e--) {
+        if (e < maxE) digits -= groupLen(g, e + 1);
+        if (digits < 9 || digits > 15 || (e === hi ? !rightOk : !spaceAfter(g, e))) continue;
         const end = g.end[e] as number;
-        if (opts.phone && isPhoneNumber(sub)) {
+        if (opts.phone && isPhoneNumber(g, s, e, lead)) {
           out.push({ detector: 'phone', start, end, text: text.slice(start, end) });
           matched = e;
-        } else if (opts.ssn && isUsSsn(sub, opts.bareSsn)) {
+        } else if (opts.ssn && isUsSsn(g, s, e, lead, opts.bareSsn)) {
           out.push({ detector: 'ssn', start, end, text: text.slice(start, end) });
           matched = e;
         }
       }
-      sub.text = '';
       if (matched >= 0) {
         s = matched + 1;
         continue;
       }
     }
     s++;
-  }
-}
-
-function loadSub(g: DigitGroups, a: number, b: number, lead: 0 | 1 | 2): void {
-  sub.text = g.text;
-  sub.lead = lead;
-  sub.count = b - a + 1;
-  for (let i = 0; i < sub.count; i++) {
-    sub.start[i] = g.start[a + i] as number;
-    sub.end[i] = g.end[a + i] as number;
-    sub.sep[i] = g.sep[a + i] as number;
-    sub.sepLen[i] = g.sepLen[a + i] as number;
   }
 }
 
@@ -253,11 +279,15 @@ function scanCards(g: DigitGroups, leftBad: boolean, rightBad: boolean, out: Fin
 }
 
 function isCardAt(g: DigitGroups, s: number, e: number): boolean {
-  const lens: number[] = [];
-  let digits = '';
-  for (let i = s; i <= e; i++) {
-    lens.push(groupLen(g, i));
-    digits += groupText(g, i);
+  if (s !== e) {
+    const lens: number[] = [];
+    for (let i = s; i <= e; i++) lens.push(groupLen(g, i));
+    if (!isCardGrouping(lens)) return false;
   }
-  return isCardGrouping(lens) && isPaymentCardNumber(digits);
+  const first = g.text.charCodeAt(g.start[s] as number);
+  // No issuer range starts with 0, 1 or 7.
+  if (first === 48 || first === 49 || first === 55) return false;
+  let digits = '';
+  for (let i = s; i <= e; i++) digits += groupText(g, i);
+  return isPaymentCardNumber(digits);
 }

@@ -40,12 +40,17 @@ const IIN_RANGES: readonly IinRange[] = [
   [9792, 9792, 4, lengths(16)], // Troy
 ];
 
+const POW10 = [1, 10, 100, 1000, 10000, 100000, 1000000];
+
 /** True when the digits fall in a known issuer range with a length that issuer uses. */
 export function inIinRange(digits: string): boolean {
   const len = digits.length;
+  if (len < 6) return false;
+  let p6 = 0;
+  for (let i = 0; i < 6; i++) p6 = p6 * 10 + (digits.charCodeAt(i) - 48);
   for (const [low, high, prefixLen, lens] of IIN_RANGES) {
     if ((lens & (1 << len)) === 0) continue;
-    const p = Number(digits.slice(0, prefixLen));
+    const p = Math.floor(p6 / (POW10[6 - prefixLen] as number));
     if (p >= low && p <= high) return true;
   }
   return false;

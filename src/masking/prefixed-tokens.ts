@@ -79,16 +79,21 @@ function matchToken(text: string, s: number, e: number): Match | undefined {
     case 114: {
       // r
       const st = startsWithAny(text, s, STRIPE_PREFIXES);
-      if (st) return len - st.length >= 16 && allOf(text, s + st.length, e, ALNUM) ? { detector: 'stripe_key', end: e } : undefined;
+      if (st)
+        return len - st.length >= 16 && allOf(text, s + st.length, e, ALNUM)
+          ? { detector: 'stripe_key', end: e }
+          : undefined;
       if (!text.startsWith('sk-', s)) return undefined;
-      if (text.startsWith('sk-ant-', s)) return len - 7 >= 20 ? { detector: 'anthropic_key', end: e } : undefined;
+      if (text.startsWith('sk-ant-', s))
+        return len - 7 >= 20 ? { detector: 'anthropic_key', end: e } : undefined;
       const scoped = startsWithAny(text, s + 3, OPENAI_SCOPED);
       const body = s + 3 + (scoped?.length ?? 0);
       if (e - body < 20) return undefined;
       return scoped || mixed(text, body, e) ? { detector: 'openai_key', end: e } : undefined;
     }
     case 119: // w
-      if (text.startsWith('whsec_', s) && len - 6 >= 20 && allOf(text, s + 6, e, ALNUM)) return { detector: 'stripe_key', end: e };
+      if (text.startsWith('whsec_', s) && len - 6 >= 20 && allOf(text, s + 6, e, ALNUM))
+        return { detector: 'stripe_key', end: e };
       return undefined;
     case 101: {
       // e

@@ -32,11 +32,15 @@ function isBodyChar(c: number): boolean {
 export function scanPrivateKeys(text: string, out: Finding[]): void {
   const re = BEGIN;
   re.lastIndex = 0;
+  // END markers known to be absent from the rest of the text: looking again from a later position
+  // cannot find them, and would make many unterminated BEGIN lines quadratic.
+  let missing: Set<string> | undefined;
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
     const label = `${m[1] ?? ''}PRIVATE KEY${m[2] ?? ''}`;
     const endMarker = `-----END ${label}-----`;
     const after = m.index + m[0].length;
-    const idx = text.indexOf(endMarker, after);
+    const idx = missing?.has(endMarker) ? -1 : text.indexOf(endMarker, after);
+    if (idx < 0) (missing ??= new Set()).add(endMarker);
     let end: number;
     if (idx >= 0) end = idx + endMarker.length;
     else {

@@ -12,16 +12,23 @@ export function validSsnDigits(text: string, area: number, group: number, serial
   return text.slice(serial, serial + 4) !== '0000';
 }
 
-/** `123-45-6789` (or with single spaces); `123456789` only when `bare` is set. */
-export function isUsSsn(g: DigitGroups, bare: boolean): boolean {
-  if (g.lead !== 0) return false;
-  if (g.count === 1) {
-    if (!bare || groupLen(g, 0) !== 9) return false;
-    const s = g.start[0] as number;
+/** Groups a..b as `123-45-6789` (or with single spaces); `123456789` only when `bare` is set. */
+export function isUsSsn(g: DigitGroups, a: number, b: number, lead: 0 | 1 | 2, bare: boolean): boolean {
+  if (lead !== 0) return false;
+  if (a === b) {
+    if (!bare || groupLen(g, a) !== 9) return false;
+    const s = g.start[a] as number;
     return validSsnDigits(g.text, s, s + 3, s + 5);
   }
-  if (g.count !== 3 || groupLen(g, 0) !== 3 || groupLen(g, 1) !== 2 || groupLen(g, 2) !== 4) return false;
-  const sep = g.sep[0];
-  if ((sep !== SEP_DASH && sep !== SEP_SPACE) || g.sep[1] !== sep || g.sepLen[0] !== 1 || g.sepLen[1] !== 1) return false;
-  return validSsnDigits(g.text, g.start[0] as number, g.start[1] as number, g.start[2] as number);
+  if (b - a !== 2 || groupLen(g, a) !== 3 || groupLen(g, a + 1) !== 2 || groupLen(g, a + 2) !== 4)
+    return false;
+  const sep = g.sep[a];
+  if (
+    (sep !== SEP_DASH && sep !== SEP_SPACE) ||
+    g.sep[a + 1] !== sep ||
+    g.sepLen[a] !== 1 ||
+    g.sepLen[a + 1] !== 1
+  )
+    return false;
+  return validSsnDigits(g.text, g.start[a] as number, g.start[a + 1] as number, g.start[a + 2] as number);
 }

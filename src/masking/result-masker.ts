@@ -1,0 +1,587 @@
+// The mask step for SQL results: a MaskerFactory built from the `masking:` config, and the per-statement
+// ResultMasker that plans, per RowDescription, which cells need work and how (column rule or content
+// detectors, by type OID and format). Pure: the engine resolves column origins and does the I/O.
+
+import { isUtf8 } from 'node:buffer';
+import type { Action } from '../core/action.js';
+import type { Obligations } from '../core/decision.js';
+import { ERROR_CODES, GatewayError } from '../core/errors.js';
+import type { Identity } from '../core/identity.js';
+import {
+  passThroughMasker,
+  type ColumnRef,
+  type MaskCounts,
+  type MaskerFactory,
+  type ResultMasker,
+  type RowMasker,
+} from '../core/masking.js';
+import type { ColumnRule } from './column-rules.js';
+import { createColumnMatcher } from './column-rules.js';
+import { createDetectorSet, type DetectorSet } from './detector-set.js';
+import type { MaskStyle } from './finding.js';
+import { maskJsonText } from './json-masking.js';
+import { detectorSetConfigFor, resolveMaskingProfile, styleChooser, type DetectorSetInputs, type MaskingProfile } from './masking-config.js';
+import type { MaskingConfig } from './masking-schema.js';
+import {
+  byteaHexToBytes,
+  bytesToByteaHex,
+  decodeBinaryArray,
+  decodeBinaryComposite,
+  encodeBinaryArray,
+  encodeBinaryComposite,
+  formatRecordText,
+  int8BinaryToText,
+  numericBinaryToText,
+  parseRecordText,
+} from './pg-cell-codecs.js';
+import { ARRAY_ELEMENT, PgType, typeHandling } from './pg-types.js';
+
+/** Where a result column comes from, as the engine resolved it through the upstream catalog. */
+export interface ColumnSource {
+  readonly schema: string;
+  readonly table: string;
+  /** The column name; '' for a whole-row reference (`SELECT c FROM customers c`, attnum 0). */
+  readonly column: string;
+  /** For a whole-row reference: the table's live columns in order (name and type OID). */
+  readonly rowColumns?: readonly { readonly name: string; readonly typeOid: number }[];
+}
+
+/**
+ * A RowDescription column with its origin. `source` is set by an engine that resolved the table OID
+ * and column number; `'unresolved'` when it tried and failed. A column with a table OID and no
+ * resolved source is masked whole when the profile has column rules (fail closed).
+ */
+export interface ResolvedColumnRef extends ColumnRef {
+  readonly source?: ColumnSource | 'unresolved';
+}
+
+/** Tag (and count name) for columns whose origin could not be resolved while column rules apply. */
+export const UNRESOLVED_TAG = 'unresolved';
+/** Count name for COPY rows withheld. */
+export const COPY_WITHHELD = 'copy_withheld';
+
+/** Error/notice fields that carry no data: severity, SQLSTATE, positions, server source location. */
+const STRUCTURAL_FIELDS = new Set(['S', 'V', 'C', 'P', 'p', 'L', 'F', 'R']);
+/** Tag for values withheld from error messages (they may quote a masked column's value). */
+export const ERROR_VALUE_TAG = 'error_value';
+
+/** The fewest digits a content detector can hit in an int8/numeric's text (a 13-digit card). */
+const MIN_CARD_DIGITS = 13;
+/** The shortest text a built-in detector can hit (`a@b.cd`); custom detectors and dictionaries: any. */
+const MIN_BUILTIN_FINDING = 6;
+
+/** A profile compiled once per configuration: detector sets, style chooser, column rule matcher. */
+class CompiledProfile {
+  readonly set: DetectorSet;
+  readonly chooser: (detector: string) => MaskStyle;
+  readonly match: (schema: string, table: string, column: string) => ColumnRule | undefined;
+  readonly ruleSets = new Map<ColumnRule, DetectorSet>();
+  readonly jsonKeys: readonly string[];
+  readonly hasRules: boolean;
+  /** Text shorter than this cannot hold a finding of the content set. */
+  readonly minScan: number;
+  readonly minDigits: number;
+  private readonly tableRules: readonly { schema: RegExp; table: RegExp; column: string }[];
+
+  constructor(
+    readonly profile: MaskingProfile,
+    inputs: DetectorSetInputs,
+  ) {
+    this.set = createDetectorSet(detectorSetConfigFor(profile, inputs));
+    this.chooser = styleChooser(profile);
+    this.match = createColumnMatcher(profile.columns);
+    for (const rule of profile.columns) {
+      if (rule.detectors) this.ruleSets.set(rule, createDetectorSet(detectorSetConfigFor(profile, inputs, rule.detectors)));
+    }
+    this.jsonKeys = profile.jsonKeys;
+    this.hasRules = profile.columns.length > 0;
+    const alwaysRun = profile.detectors.custom.length > 0 || profile.detectors.dictionaries.length > 0;
+    this.minScan = alwaysRun ? 1 : MIN_BUILTIN_FINDING;
+    this.minDigits = alwaysRun ? 1 : MIN_CARD_DIGITS;
+    this.tableRules = profile.columns.map((r) => {
+      const parts = r.column.split('.');
+      while (parts.length < 3) parts.unshift('*');
+      return { schema: glob(parts[0] as string), table: glob(parts[1] as string), column: parts[2] as string };
+    });
+  }
+
+  /** Column-name patterns of the rules that may cover one of these tables (JSON keys built from rows). */
+  ruledColumnNames(tables: readonly { readonly schema?: string; readonly name: string }[]): string[] {
+    return this.tableRules
+      .filter((r) => tables.some((t) => r.table.test(t.name) && (t.schema === undefined || r.schema.test(t.schema))))
+      .map((r) => r.column);
+  }
+
+  /** Could some column rule cover a column of this table (COPY cannot tell which columns it sends)? */
+  coversTable(schema: string | undefined, table: string): boolean {
+    return this.tableRules.some((r) => r.table.test(table) && (schema === undefined || r.schema.test(schema)));
+  }
+}
+
+function glob(pattern: string): RegExp {
+  const body = pattern
+    .split('*')
+    .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .join('.*');
+  return new RegExp(`^${body}$`, 'is');
+}
+
+/** What to do with one value: mask it whole (a column rule) or scan it with a detector set. */
+type ValueAction =
+  | { readonly kind: 'whole'; readonly style: MaskStyle; readonly tag: string }
+  | { readonly kind: 'scan'; readonly set: DetectorSet; readonly minScan: number; readonly minDigits: number };
+
+/**
+ * Returns the replacement for the cell `b[start, end)`, null for SQL NULL, undefined when unchanged.
+ * Cells are given as ranges of the received DataRow so the common case (nothing to mask) creates no
+ * Buffer object per cell.
+ */
+type CellOp = (b: Buffer, start: number, end: number) => Buffer | null | undefined;
+
+type SliceDecoder = (b: Buffer, start: number, end: number) => string;
+type NodeBuffer = Buffer & { utf8Slice?: (start: number, end: number) => string; latin1Slice?: (start: number, end: number) => string };
+
+/**
+ * Decoders for a cell range. Node's Buffer#toString spends as long checking its arguments as the
+ * native decode of a short cell takes, so the native slice methods are used when present (they have
+ * been on Buffer.prototype in every Node release; the fallback keeps the code correct without them).
+ */
+const utf8: SliceDecoder =
+  typeof (Buffer.prototype as NodeBuffer).utf8Slice === 'function'
+    ? (b, start, end) => (b as NodeBuffer).utf8Slice!(start, end)
+    : (b, start, end) => b.toString('utf8', start, end);
+const latin1: SliceDecoder =
+  typeof (Buffer.prototype as NodeBuffer).latin1Slice === 'function'
+    ? (b, start, end) => (b as NodeBuffer).latin1Slice!(start, end)
+    : (b, start, end) => b.toString('latin1', start, end);
+
+/** An operation that needs the cell as its own Buffer (binary structures). */
+function whole(f: (v: Buffer) => Buffer | null | undefined): CellOp {
+  return (b, start, end) => f(start === 0 && end === b.length ? b : b.subarray(start, end));
+}
+
+/** Counts shared by every row masker of one statement. */
+class Tally {
+  readonly counts: Record<string, number> = {};
+
+  add(name: string, n = 1): void {
+    this.counts[name] = (this.counts[name] ?? 0) + n;
+  }
+
+  merge(counts: Readonly<Record<string, number>>): void {
+    for (const [k, v] of Object.entries(counts)) this.add(k, v);
+  }
+}
+
+/** The row masker for one result set: one operation per column that needs work. */
+export class PlannedRowMasker implements RowMasker {
+  /** Values replaced by NULL because their type could not hold a masked value. */
+  nulled = 0;
+  readonly work: readonly boolean[];
+  private readonly ops: readonly (CellOp | undefined)[];
+
+  constructor(build: (self: PlannedRowMasker) => readonly (CellOp | undefined)[]) {
+    this.ops = build(this);
+    this.work = this.ops.map((o) => o !== undefined);
+  }
+
+  maskCell(index: number, value: Buffer): Buffer | null | undefined {
+    const op = this.ops[index];
+    return op === undefined ? undefined : op(value, 0, value.length);
+  }
+
+  /** maskCell for the cell `b[start, end)`, without slicing it out first. */
+  maskRange(index: number, b: Buffer, start: number, end: number): Buffer | null | undefined {
+    const op = this.ops[index];
+    return op === undefined ? undefined : op(b, start, end);
+  }
+}
+
+export class SqlResultMasker implements ResultMasker {
+  readonly active = true;
+  private readonly tally = new Tally();
+  /**
+   * JSON keys masked whole: the profile's, plus the names of ruled columns of the tables this statement
+   * reads, so `to_jsonb(t)` and `json_build_object('secret', secret)` keep the column's protection.
+   */
+  private readonly jsonKeys: readonly string[];
+
+  constructor(
+    private readonly p: CompiledProfile,
+    private readonly action: Action,
+  ) {
+    const ruled = action.kind === 'sql' ? p.ruledColumnNames(action.statement.tables) : [];
+    this.jsonKeys = ruled.length === 0 ? p.jsonKeys : [...p.jsonKeys, ...ruled];
+  }
+
+  /** True when column rules exist, so the engine should resolve each column's origin. */
+  get needsColumnSources(): boolean {
+    return this.p.hasRules;
+  }
+
+  counts(): MaskCounts {
+    return { ...this.tally.counts };
+  }
+
+  /** Adds to a count the engine keeps itself (COPY rows withheld). */
+  countWithheld(name: string, n: number): void {
+    if (n > 0) this.tally.add(name, n);
+  }
+
+  maskText(text: string): string | undefined {
+    const t = text.trimStart();
+    const style = this.p.chooser;
+    const r =
+      t.startsWith('{') || t.startsWith('[')
+        ? maskJsonText(text, this.p.set, { keyNames: this.jsonKeys, style })
+        : this.p.set.mask(text, style, 'text');
+    if (r === null) return undefined;
+    this.tally.merge(r.counts);
+    return r.text;
+  }
+
+  /**
+   * Masks ErrorResponse/NoticeResponse fields in place (keyed by field type: M, D, W, …); true when
+   * any changed. Every data-bearing field goes through the content detectors. A data error (SQLSTATE
+   * class 22 or 23) of a statement that reads a table with column rules may quote the value of a
+   * masked column that no detector recognises (`invalid input syntax for type integer: "<secret>"`,
+   * `Key (secret)=(<secret>) already exists`), so its quoted values and its DETAIL and CONTEXT are
+   * withheld.
+   */
+  maskFields(fields: Record<string, string>): boolean {
+    let changed = false;
+    const code = fields.C ?? '';
+    if ((code.startsWith('22') || code.startsWith('23')) && this.readsRuledTable()) {
+      const tag = this.p.set.maskWhole('', 'redact', ERROR_VALUE_TAG) as string;
+      const m = fields.M;
+      if (m !== undefined) {
+        const q = m.replace(/"(?:[^"]|"")*"/g, `"${tag}"`);
+        if (q !== m) {
+          fields.M = q;
+          this.tally.add(ERROR_VALUE_TAG);
+          changed = true;
+        }
+      }
+      for (const k of ['D', 'W', 'q']) {
+        if (fields[k] !== undefined) {
+          fields[k] = tag;
+          changed = true;
+        }
+      }
+    }
+    for (const [k, v] of Object.entries(fields)) {
+      if (STRUCTURAL_FIELDS.has(k)) continue;
+      const m = this.maskText(v);
+      if (m !== undefined) {
+        fields[k] = m;
+        changed = true;
+      }
+    }
+    return changed;
+  }
+
+  private readsRuledTable(): boolean {
+    if (!this.p.hasRules || this.action.kind !== 'sql') return false;
+    return this.action.statement.tables.some((t) => this.p.coversTable(t.schema, t.name));
+  }
+
+  /**
+   * COPY TO STDOUT sends no RowDescription, so column rules cannot be placed: its data is scanned
+   * line by line unless a column rule may cover one of the statement's tables or the format is
+   * binary; then it is withheld whole (docs/masking.md).
+   */
+  copyOutMode(binary: boolean): 'scan' | 'withhold' {
+    if (binary) return 'withhold';
+    return this.readsRuledTable() ? 'withhold' : 'scan';
+  }
+
+  forColumns(columns: readonly ColumnRef[]): RowMasker | undefined {
+    const masker = new PlannedRowMasker((row) => columns.map((c) => this.columnOp(c as ResolvedColumnRef, row)));
+    return masker.work.some(Boolean) ? masker : undefined;
+  }
+
+  private content(): ValueAction {
+    return { kind: 'scan', set: this.p.set, minScan: this.p.minScan, minDigits: this.p.minDigits };
+  }
+
+  private ruleAction(rule: ColumnRule): ValueAction {
+    const set = this.p.ruleSets.get(rule);
+    if (set) return { kind: 'scan', set, minScan: 1, minDigits: 1 };
+    const tag = rule.tag ?? 'column';
+    return { kind: 'whole', style: rule.style ?? this.p.chooser(tag), tag };
+  }
+
+  private columnOp(c: ResolvedColumnRef, row: PlannedRowMasker): CellOp | undefined {
+    const binary = c.format === 1;
+    if (c.tableOid !== 0 && this.p.hasRules) {
+      const src = c.source;
+      if (src === undefined || src === 'unresolved') {
+        return this.valueOp(c.typeOid, binary, { kind: 'whole', style: 'redact', tag: UNRESOLVED_TAG }, row);
+      }
+      if (src.column === '' && src.rowColumns) {
+        const ruled = src.rowColumns.some((rc) => this.p.match(src.schema, src.table, rc.name));
+        if (ruled) return this.rowOp(src, binary, row);
+      } else {
+        const rule = this.p.match(src.schema, src.table, src.column);
+        if (rule) return this.valueOp(c.typeOid, binary, this.ruleAction(rule), row);
+      }
+    }
+    return this.valueOp(c.typeOid, binary, this.content(), row);
+  }
+
+  /** Masks one string value; null means SQL NULL, undefined unchanged. */
+  private maskString(s: string, act: ValueAction, json: boolean): string | null | undefined {
+    if (act.kind === 'whole') {
+      const m = act.style === 'null' ? null : this.p.set.maskWhole(s, act.style, act.tag);
+      this.tally.add(act.tag);
+      if (m === null) return null;
+      return json ? JSON.stringify(m) : m;
+    }
+    if (s.length < act.minScan) return undefined;
+    const r = json
+      ? maskJsonText(s, act.set, { keyNames: this.jsonKeys, style: this.p.chooser })
+      : act.set.mask(s, this.p.chooser, 'cell');
+    if (r === null) return undefined;
+    this.tally.merge(r.counts);
+    return r.isNull ? null : r.text;
+  }
+
+  /** The operation for a value of this type and format under this action (undefined: nothing to do). */
+  private valueOp(typeOid: number, binary: boolean, act: ValueAction, row: PlannedRowMasker): CellOp | undefined {
+    const nullIt = (): null => {
+      row.nulled++;
+      return null;
+    };
+    const stringOp = (json: boolean): CellOp => (b, start, end) => {
+      // UTF-8 never has fewer bytes than characters: a short cell is ruled out before decoding.
+      if (act.kind === 'scan' && end - start < act.minScan) return undefined;
+      const r = this.maskString(utf8(b, start, end), act, json);
+      return r === undefined ? undefined : r === null ? null : Buffer.from(r, 'utf8');
+    };
+    let handling = typeHandling(typeOid);
+    let element: number | undefined;
+    if (handling === 'array') {
+      element = ARRAY_ELEMENT.get(typeOid) ?? 0;
+      if (typeHandling(element) === 'pass') handling = 'pass';
+    }
+    // A whole-column redact is the same bytes for every row: built once, no allocation per cell.
+    if (act.kind === 'whole' && act.style === 'redact' && (handling === 'string' || handling === 'json' || (handling === 'other' && !binary))) {
+      const tag = this.p.set.maskWhole('', 'redact', act.tag) as string;
+      const out = Buffer.from(handling === 'json' ? JSON.stringify(tag) : tag, 'utf8');
+      return () => {
+        this.tally.add(act.tag);
+        return out;
+      };
+    }
+    switch (handling) {
+      case 'pass':
+        // No detector can hit these; a column rule cannot put a tag in them either.
+        return act.kind === 'whole'
+          ? () => {
+              this.tally.add(act.tag);
+              return nullIt();
+            }
+          : undefined;
+      case 'string':
+        return stringOp(false);
+      case 'json':
+        return stringOp(true);
+      case 'jsonb':
+        if (!binary) return stringOp(true);
+        // jsonb binary send: a version byte (1) and the JSON text (jsonb.c jsonb_send).
+        return whole((v) => {
+          if (v.length < 1 || v[0] !== 1) return nullIt();
+          const r = this.maskString(v.toString('utf8', 1), act, true);
+          return r === undefined ? undefined : r === null ? null : Buffer.concat([v.subarray(0, 1), Buffer.from(r, 'utf8')]);
+        });
+      case 'digits': {
+        const decode: (b: Buffer, start: number, end: number) => string | undefined = binary
+          ? typeOid === PgType.int8
+            ? (b, start, end) => int8BinaryToText(b.subarray(start, end))
+            : (b, start, end) => numericBinaryToText(b.subarray(start, end))
+          : latin1;
+        // Text int8/numeric shorter than the shortest hit is ruled out without decoding; binary int8
+        // is 8 bytes whatever its value, so it is decoded.
+        const shortText = !binary && act.kind === 'scan' ? act.minDigits : 0;
+        return (b, start, end) => {
+          if (act.kind === 'whole') {
+            this.tally.add(act.tag);
+            return nullIt();
+          }
+          if (end - start < shortText) return undefined;
+          const text = decode(b, start, end);
+          if (text === undefined) return nullIt();
+          if (text.length < act.minDigits) return undefined;
+          const r = act.set.mask(text, this.p.chooser, 'cell');
+          if (r === null) return undefined;
+          this.tally.merge(r.counts);
+          return nullIt();
+        };
+      }
+      case 'bytea':
+        return binary
+          ? whole((v) => this.maskBytes(v, act))
+          : whole((v) => {
+              const text = v.toString('latin1');
+              const bytes = byteaHexToBytes(text);
+              if (bytes === undefined) return stringOp(false)(v, 0, v.length); // escape format is text already
+              const r = this.maskBytes(bytes, act);
+              return r === undefined || r === null ? r : Buffer.from(bytesToByteaHex(r), 'latin1');
+            });
+      case 'array': {
+        if (act.kind === 'whole') {
+          return () => {
+            this.tally.add(act.tag);
+            return nullIt();
+          };
+        }
+        if (!binary) return stringOp(false); // text form `{…}`: scanned as text
+        const elementOp = this.valueOp(element as number, true, act, row);
+        if (elementOp === undefined) return undefined;
+        return whole((v) => {
+          const a = decodeBinaryArray(v);
+          if (a === undefined) return nullIt();
+          let changed = false;
+          for (let i = 0; i < a.elements.length; i++) {
+            const e = a.elements[i];
+            if (e === null || e === undefined) continue;
+            const r = elementOp(e, 0, e.length);
+            if (r !== undefined) {
+              a.elements[i] = r;
+              changed = true;
+            }
+          }
+          return changed ? encodeBinaryArray(a) : undefined;
+        });
+      }
+      case 'other':
+        // Text format is text: enums, domains, citext, composites and ranges print as text.
+        if (!binary) return stringOp(false);
+        // A binary value of a type we cannot re-encode: scanned byte-wise, withheld when anything is found.
+        return (b, start, end) => {
+          if (act.kind === 'whole') {
+            this.tally.add(act.tag);
+            return nullIt();
+          }
+          if (end - start < act.minScan) return undefined;
+          const r = act.set.mask(latin1(b, start, end), this.p.chooser, 'cell');
+          if (r === null) return undefined;
+          this.tally.merge(r.counts);
+          return nullIt();
+        };
+    }
+  }
+
+  /** bytea bytes: scanned as UTF-8 text when they are UTF-8, else byte for byte (latin1). */
+  private maskBytes(bytes: Buffer, act: ValueAction): Buffer | null | undefined {
+    const encoding: BufferEncoding = isUtf8(bytes) ? 'utf8' : 'latin1';
+    const r = this.maskString(bytes.toString(encoding), act, false);
+    return r === undefined || r === null ? r : Buffer.from(r, encoding);
+  }
+
+  /** A whole-row value of a table with column rules: each field masked as its column would be. */
+  private rowOp(src: ColumnSource, binary: boolean, row: PlannedRowMasker): CellOp {
+    const cols = src.rowColumns ?? [];
+    const fieldAct = cols.map((rc) => {
+      const rule = this.p.match(src.schema, src.table, rc.name);
+      return rule ? this.ruleAction(rule) : this.content();
+    });
+    const nullIt = (): null => {
+      row.nulled++;
+      return null;
+    };
+    if (binary) {
+      return whole((v) => {
+        const fields = decodeBinaryComposite(v);
+        if (fields === undefined || fields.length !== cols.length) return nullIt();
+        let changed = false;
+        const out = fields.map((f, i) => {
+          if (f.value === null) return f;
+          const op = this.valueOp(f.typeOid, true, fieldAct[i] as ValueAction, row);
+          const r = op?.(f.value, 0, f.value.length);
+          if (r === undefined) return f;
+          changed = true;
+          return { typeOid: f.typeOid, value: r };
+        });
+        return changed ? encodeBinaryComposite(out) : undefined;
+      });
+    }
+    const ops = cols.map((rc, i) => this.valueOp(rc.typeOid, false, fieldAct[i] as ValueAction, row));
+    return whole((v) => {
+      const fields = parseRecordText(v.toString('utf8'));
+      if (fields === undefined || fields.length !== cols.length) return nullIt();
+      let changed = false;
+      for (let i = 0; i < fields.length; i++) {
+        const f = fields[i];
+        const op = ops[i];
+        if (f === null || f === undefined || op === undefined) continue;
+        const fb = Buffer.from(f, 'utf8');
+        const r = op(fb, 0, fb.length);
+        if (r === undefined) continue;
+        fields[i] = r === null ? null : r.toString('utf8');
+        changed = true;
+      }
+      return changed ? Buffer.from(formatRecordText(fields), 'utf8') : undefined;
+    });
+  }
+}
+
+export interface SqlMaskerFactory extends MaskerFactory {
+  /** Profile names this factory knows (`default` and each `masking.profiles` key). */
+  readonly profiles: readonly string[];
+}
+
+/**
+ * Builds the MaskerFactory for a `masking:` config. Every profile is compiled now, so a bad detector
+ * or a missing dictionary fails the configuration load, not a statement. `inputs.hashKey` is the HMAC
+ * key for the hash style (main.ts loads or creates it).
+ */
+export function createSqlMaskerFactory(config: MaskingConfig, inputs: DetectorSetInputs): SqlMaskerFactory {
+  const compiled = new Map<string, CompiledProfile>();
+  compiled.set('default', new CompiledProfile(resolveMaskingProfile(config), inputs));
+  for (const name of Object.keys(config.profiles)) {
+    if (name !== 'default') compiled.set(name, new CompiledProfile(resolveMaskingProfile(config, name), inputs));
+  }
+  return {
+    profiles: [...compiled.keys()],
+    forAction(_identity: Identity, action: Action, obligations: Obligations): ResultMasker {
+      const mask = obligations.mask;
+      // The HTTP engine masks bodies with its connection's own settings (docs/aws.md).
+      if (!mask || action.kind !== 'sql') return passThroughMasker;
+      const name = mask === true ? 'default' : mask.profile;
+      const p = compiled.get(name);
+      if (!p) throw new GatewayError(ERROR_CODES.MASK_FAILED, `masking profile "${name}" is not configured`);
+      return new SqlResultMasker(p, action);
+    },
+  };
+}
+
+/** Policy rules naming a masking profile that the config does not define (checked at load). */
+export function unknownMaskingProfiles(
+  policies: readonly { readonly rules: readonly { readonly id: string; readonly mask?: boolean | string | undefined }[] }[],
+  config: MaskingConfig,
+): string[] {
+  const known = new Set(['default', ...Object.keys(config.profiles)]);
+  const bad: string[] = [];
+  for (const p of policies) {
+    for (const r of p.rules) if (typeof r.mask === 'string' && !known.has(r.mask)) bad.push(`rule ${r.id}: mask profile "${r.mask}"`);
+  }
+  return bad;
+}
+
+// ---- engine-facing views of the masker (the core port stays minimal) ----
+
+/** The SQL masker behind a ResultMasker, when it is one. */
+export function sqlMaskerOf(m: ResultMasker): SqlResultMasker | undefined {
+  return m instanceof SqlResultMasker ? m : undefined;
+}
+
+/** Which cells of a row need the masker (undefined: ask for every cell). */
+export function cellsToMask(r: RowMasker): readonly boolean[] | undefined {
+  return r instanceof PlannedRowMasker ? r.work : undefined;
+}
+
+/** How many values this row masker replaced by NULL because their type could not hold a mask. */
+export function nulledCells(r: RowMasker): number {
+  return r instanceof PlannedRowMasker ? r.nulled : 0;
+}
