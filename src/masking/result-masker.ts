@@ -160,16 +160,36 @@ function whole(f: (v: Buffer) => Buffer | null | undefined): CellOp {
   return (b, start, end) => f(start === 0 && end === b.length ? b : b.subarray(start, end));
 }
 
+/** One named count; a column's operation holds its own, so counting a masked cell is one increment. */
+interface Counter {
+  n: number;
+}
+
 /** Counts shared by every row masker of one statement. */
 class Tally {
-  readonly counts: Record<string, number> = {};
+  private readonly byName = new Map<string, Counter>();
+
+  counter(name: string): Counter {
+    let c = this.byName.get(name);
+    if (!c) {
+      c = { n: 0 };
+      this.byName.set(name, c);
+    }
+    return c;
+  }
 
   add(name: string, n = 1): void {
-    this.counts[name] = (this.counts[name] ?? 0) + n;
+    this.counter(name).n += n;
   }
 
   merge(counts: Readonly<Record<string, number>>): void {
     for (const [k, v] of Object.entries(counts)) this.add(k, v);
+  }
+
+  get counts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [k, c] of this.byName) if (c.n > 0) out[k] = c.n;
+    return out;
   }
 }
 
@@ -220,7 +240,7 @@ export class SqlResultMasker implements ResultMasker {
   }
 
   counts(): MaskCounts {
-    return { ...this.tally.counts };
+    return this.tally.counts;
   }
 
   /** Adds to a count the engine keeps itself (COPY rows withheld). */
@@ -352,6 +372,7 @@ export class SqlResultMasker implements ResultMasker {
       row.nulled++;
       return null;
     };
+    const tagged = act.kind === 'whole' ? this.tally.counter(act.tag) : { n: 0 };
     const stringOp = (json: boolean): CellOp => (b, start, end) => {
       // UTF-8 never has fewer bytes than characters: a short cell is ruled out before decoding.
       if (act.kind === 'scan' && end - start < act.minScan) return undefined;
@@ -369,7 +390,7 @@ export class SqlResultMasker implements ResultMasker {
       const tag = this.p.set.maskWhole('', 'redact', act.tag) as string;
       const out = Buffer.from(handling === 'json' ? JSON.stringify(tag) : tag, 'utf8');
       return () => {
-        this.tally.add(act.tag);
+        tagged.n++;
         return out;
       };
     }
@@ -378,7 +399,7 @@ export class SqlResultMasker implements ResultMasker {
         // No detector can hit these; a column rule cannot put a tag in them either.
         return act.kind === 'whole'
           ? () => {
-              this.tally.add(act.tag);
+              tagged.n++;
               return nullIt();
             }
           : undefined;
@@ -405,7 +426,7 @@ export class SqlResultMasker implements ResultMasker {
         const shortText = !binary && act.kind === 'scan' ? act.minDigits : 0;
         return (b, start, end) => {
           if (act.kind === 'whole') {
-            this.tally.add(act.tag);
+            tagged.n++;
             return nullIt();
           }
           if (end - start < shortText) return undefined;
@@ -431,7 +452,7 @@ export class SqlResultMasker implements ResultMasker {
       case 'array': {
         if (act.kind === 'whole') {
           return () => {
-            this.tally.add(act.tag);
+            tagged.n++;
             return nullIt();
           };
         }
@@ -460,7 +481,7 @@ export class SqlResultMasker implements ResultMasker {
         // A binary value of a type we cannot re-encode: scanned byte-wise, withheld when anything is found.
         return (b, start, end) => {
           if (act.kind === 'whole') {
-            this.tally.add(act.tag);
+            tagged.n++;
             return nullIt();
           }
           if (end - start < act.minScan) return undefined;

@@ -1,0 +1,202 @@
+// Rewrites upstream → client messages after masking: DataRow cells, ErrorResponse/NoticeResponse
+// fields, NotificationResponse payloads, ParameterStatus values, COPY data and fast-path results.
+// Every length field is recomputed; an unchanged message is returned as undefined so it is relayed as is.
+
+import type { ResultMasker, RowMasker } from '../../core/masking.js';
+import { sqlMaskerOf } from '../../masking/result-masker.js';
+import { ProtocolError, decodeErrorFields, encode, type ErrorFields } from '../../wire/postgres/index.js';
+
+/** Fields that carry no data from the database: severity, SQLSTATE, positions, server source location. */
+const STRUCTURAL_FIELDS = new Set(['S', 'V', 'C', 'P', 'p', 'L', 'F', 'R']);
+
+function typedFrame(type: number, bodyLength: number): Buffer {
+  const out = Buffer.allocUnsafe(5 + bodyLength);
+  out[0] = type;
+  out.writeInt32BE(4 + bodyLength, 1);
+  return out;
+}
+
+function cstringBytes(s: string): Buffer {
+  return Buffer.from(`${s}\0`, 'utf8');
+}
+
+/** Bytes per slab of the row arena: masked rows are written side by side, so they leave as one slice. */
+const SLAB_BYTES = 64 * 1024;
+
+/**
+ * Space for rewritten rows. Consecutive rows land next to each other in one slab, which OutputBatch
+ * then writes as a single slice; a slab is never written twice (a full one is simply dropped), so a
+ * slice still queued on the socket is never overwritten.
+ */
+export class RowArena {
+  private slab = Buffer.allocUnsafe(0);
+  private pos = 0;
+
+  alloc(size: number): Buffer {
+    if (this.pos + size > this.slab.length) {
+      this.slab = Buffer.allocUnsafe(Math.max(SLAB_BYTES, size));
+      this.pos = 0;
+    }
+    const b = this.slab.subarray(this.pos, this.pos + size);
+    this.pos += size;
+    return b;
+  }
+}
+
+/** A row masker that can take a cell as a range of the row (PlannedRowMasker): no Buffer per cell. */
+interface RangeRowMasker extends RowMasker {
+  maskRange(index: number, b: Buffer, start: number, end: number): Buffer | null | undefined;
+}
+
+/** Copies short runs with a loop: below ~64 bytes Buffer#copy costs more than the bytes themselves. */
+function copyBytes(src: Buffer, dst: Buffer, to: number, from: number, end: number): number {
+  const n = end - from;
+  if (n > 64) return src.copy(dst, to, from, end);
+  for (let i = 0; i < n; i++) dst[to + i] = src[from + i] as number;
+  return n;
+}
+
+// Edits of the row being rebuilt (maskDataRow is synchronous, so one set of arrays serves every call).
+const editStart: number[] = [];
+const editEnd: number[] = [];
+const editValue: (Buffer | null)[] = [];
+
+/**
+ * Masks the cells of a DataRow frame (55.7: Int16 count, then Int32 length and bytes per column, -1 for
+ * NULL). Only cells `work` marks are given to the masker. Returns the new frame, or undefined when no
+ * cell changed (the original bytes are then relayed without a copy).
+ */
+export function maskDataRow(raw: Buffer, masker: RowMasker, work: readonly boolean[] | undefined, arena?: RowArena): Buffer | undefined {
+  if (raw.length < 7) throw new ProtocolError('DataRow truncated');
+  const n = raw.readInt16BE(5);
+  let pos = 7;
+  let edits = 0;
+  let delta = 0;
+  const ranged = typeof (masker as Partial<RangeRowMasker>).maskRange === 'function' ? (masker as RangeRowMasker) : undefined;
+  const size0 = raw.length;
+  for (let i = 0; i < n; i++) {
+    if (pos + 4 > size0) throw new ProtocolError('DataRow truncated');
+    // Int32 big-endian, read by hand: this loop runs for every cell of every masked row.
+    const len = ((raw[pos] as number) << 24) | ((raw[pos + 1] as number) << 16) | ((raw[pos + 2] as number) << 8) | (raw[pos + 3] as number);
+    const start = pos;
+    pos += 4;
+    if (len === -1) continue;
+    if (len < 0 || pos + len > raw.length) throw new ProtocolError('DataRow cell length out of range');
+    if (work === undefined || work[i] === true) {
+      const r = ranged ? ranged.maskRange(i, raw, pos, pos + len) : masker.maskCell(i, raw.subarray(pos, pos + len));
+      if (r !== undefined) {
+        editStart[edits] = start;
+        editEnd[edits] = pos + len;
+        editValue[edits] = r;
+        edits++;
+        delta += (r === null ? 0 : r.length) - len;
+      }
+    }
+    pos += len;
+  }
+  if (pos !== raw.length) throw new ProtocolError('DataRow has trailing bytes');
+  if (edits === 0) return undefined;
+  const size = raw.length + delta;
+  const out = arena ? arena.alloc(size) : Buffer.allocUnsafe(size);
+  let from = 0;
+  let to = 0;
+  for (let e = 0; e < edits; e++) {
+    const value = editValue[e] as Buffer | null;
+    to += copyBytes(raw, out, to, from, editStart[e] as number);
+    out.writeInt32BE(value === null ? -1 : value.length, to);
+    to += 4;
+    if (value !== null) to += copyBytes(value, out, to, 0, value.length);
+    from = editEnd[e] as number;
+    editValue[e] = null;
+  }
+  copyBytes(raw, out, to, from, raw.length);
+  out.writeInt32BE(size - 1, 1);
+  return out;
+}
+
+/**
+ * Masks every data-bearing field of an ErrorResponse or NoticeResponse (M, D, H, W, q, and the object
+ * names). Returns the frame to send and the fields as sent (for the record).
+ */
+export function maskFieldsMessage(
+  type: 'E' | 'N',
+  raw: Buffer,
+  body: Buffer,
+  masker: ResultMasker,
+): { raw: Buffer; fields: ErrorFields } {
+  const fields = decodeErrorFields(body);
+  const sql = sqlMaskerOf(masker);
+  let changed = false;
+  if (sql) changed = sql.maskFields(fields);
+  else {
+    for (const [k, v] of Object.entries(fields)) {
+      if (STRUCTURAL_FIELDS.has(k)) continue;
+      const m = masker.maskText(v);
+      if (m !== undefined) {
+        fields[k] = m;
+        changed = true;
+      }
+    }
+  }
+  return { raw: changed ? encode.fieldsMessage(type, fields) : raw, fields };
+}
+
+/** NotificationResponse (Int32 pid, channel, payload): masks the channel name and the payload. */
+export function maskNotification(body: Buffer, masker: ResultMasker): Buffer | undefined {
+  const c0 = 4;
+  const c1 = body.indexOf(0, c0);
+  const p1 = c1 < 0 ? -1 : body.indexOf(0, c1 + 1);
+  if (body.length < 6 || c1 < 0 || p1 < 0) throw new ProtocolError('NotificationResponse truncated');
+  const channel = body.toString('utf8', c0, c1);
+  const payload = body.toString('utf8', c1 + 1, p1);
+  const mc = masker.maskText(channel);
+  const mp = masker.maskText(payload);
+  if (mc === undefined && mp === undefined) return undefined;
+  const parts = [body.subarray(0, 4), cstringBytes(mc ?? channel), cstringBytes(mp ?? payload)];
+  const len = parts.reduce((n, p) => n + p.length, 0);
+  const out = typedFrame(0x41, len);
+  let pos = 5;
+  for (const p of parts) pos += p.copy(out, pos);
+  return out;
+}
+
+/** ParameterStatus (name, value): `set_config('application_name', <a card>, …)` must not echo it. */
+export function maskParameterStatus(body: Buffer, masker: ResultMasker): Buffer | undefined {
+  const n1 = body.indexOf(0);
+  const v1 = n1 < 0 ? -1 : body.indexOf(0, n1 + 1);
+  if (n1 < 0 || v1 < 0) throw new ProtocolError('ParameterStatus truncated');
+  const m = masker.maskText(body.toString('utf8', n1 + 1, v1));
+  if (m === undefined) return undefined;
+  const name = body.subarray(0, n1 + 1);
+  const value = cstringBytes(m);
+  const out = typedFrame(0x53, name.length + value.length);
+  name.copy(out, 5);
+  value.copy(out, 5 + name.length);
+  return out;
+}
+
+/** CopyData with new contents. */
+export function copyDataFrame(data: Buffer): Buffer {
+  const out = typedFrame(0x64, data.length);
+  data.copy(out, 5);
+  return out;
+}
+
+/**
+ * FunctionCallResponse (Int32 length or -1, bytes): the fast path names neither type nor column, so
+ * a result in which a detector finds anything is withheld (sent as NULL).
+ */
+export function maskFunctionResult(body: Buffer, masker: ResultMasker): Buffer | undefined {
+  if (body.length < 4) throw new ProtocolError('FunctionCallResponse truncated');
+  const len = body.readInt32BE(0);
+  if (len < 0) return undefined;
+  if (masker.maskText(body.toString('latin1', 4, 4 + len)) === undefined) return undefined;
+  const out = typedFrame(0x56, 4);
+  out.writeInt32BE(-1, 5);
+  return out;
+}
+
+/** A NoticeResponse written by Gatehouse itself (never masked: it holds no data). */
+export function gatehouseNotice(message: string): Buffer {
+  return encode.noticeResponse({ severity: 'NOTICE', code: '01000', message });
+}
