@@ -12,12 +12,15 @@ import { approvalRoutes } from './api/approval-routes.js';
 import { ImpactPreviewer } from './engines/postgres/impact-preview.js';
 import { loadConfig, type LoadedConfig } from './config/load-config.js';
 import { toMs, type GatehouseConfig, type SecretRef } from './config/schema.js';
-import { passThroughMaskerFactory } from './core/masking.js';
+import type { MaskerFactory } from './core/masking.js';
+import { GatewayError, ERROR_CODES } from './core/errors.js';
+import { createSqlMaskerFactory, unknownMaskingProfiles } from './masking/result-masker.js';
+import { loadMaskingInputs } from './masking/masking-inputs.js';
 import type { Approver, Logger, PolicyDecider } from './core/ports.js';
 import type { ListeningAddress } from './engines/engine.js';
 import type { ListenerSettings } from './engines/postgres/client-connection.js';
 import { PostgresEngine } from './engines/postgres/postgres-engine.js';
-import { buildHttpConnectionSettings } from './engines/http/connection-settings.js';
+import { buildHttpConnectionSettings, listenerTls } from './engines/http/connection-settings.js';
 import { HttpEngine } from './engines/http/http-engine.js';
 import type { HttpConnectionSettings } from './engines/http/http-settings.js';
 import type { UpstreamTarget } from './engines/postgres/upstream-connection.js';
@@ -70,6 +73,8 @@ interface RuntimeSnapshot {
   readonly targets: ReadonlyMap<string, UpstreamTarget>;
   readonly listener: ListenerSettings;
   readonly http: ReadonlyMap<string, HttpConnectionSettings>;
+  /** The mask step (docs/masking.md), rebuilt with the rest on reload. */
+  readonly masking: MaskerFactory;
 }
 
 async function buildSnapshot(loaded: LoadedConfig, env: NodeJS.ProcessEnv): Promise<RuntimeSnapshot> {
@@ -111,7 +116,19 @@ async function buildSnapshot(loaded: LoadedConfig, env: NodeJS.ProcessEnv): Prom
     if (conn.protocol !== 'http') continue;
     http.set(name, await buildHttpConnectionSettings(name, conn, { resolveSecret: (ref) => resolveSecret(absoluteRef(ref, baseDir), env), baseDir, env }));
   }
-  return { policy, targets, listener, http };
+  const badProfiles = unknownMaskingProfiles(config.policies, config.masking);
+  if (badProfiles.length > 0) {
+    throw new GatewayError(ERROR_CODES.CONFIG_INVALID, `masking profiles not defined under masking.profiles: ${badProfiles.join('; ')}`);
+  }
+  const masking = createSqlMaskerFactory(
+    config.masking,
+    await loadMaskingInputs(config.masking, {
+      dataDir: config.dataDir,
+      baseDir,
+      resolveSecret: async (ref) => (await resolveSecret(absoluteRef(ref, baseDir), env)).reveal(),
+    }),
+  );
+  return { policy, targets, listener, http, masking };
 }
 
 function parseHostPort(address: string): { host: string; port: number } {
@@ -149,6 +166,16 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
         previewer: new ImpactPreviewer({ resolveConnection: (name) => snapshot.targets.get(name) }),
         resolveSecret: revealRef,
         logger,
+        // Each approval step is also an event of the session's hash-chained record.
+        sink: {
+          record: (sessionId, e) =>
+            recording.recorder.appendEvent(sessionId, {
+              type: e.type,
+              at: e.at,
+              ...(e.statementId ? { statementId: e.statementId } : {}),
+              data: { requestId: e.requestId, ...e.data },
+            }),
+        },
         fallbackUrl: () => {
           const h = config.listeners.http ? parseHostPort(config.listeners.http.address).host : '127.0.0.1';
           return `http://${h === '0.0.0.0' || h === '::' ? '127.0.0.1' : h}:${httpPortForLinks}`;
@@ -164,7 +191,8 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     store: recording.recorder,
     sampler: recording.sampler,
     lineage: recording.lineage,
-    masking: passThroughMaskerFactory,
+    // Read through the snapshot so a reload's masking config applies to the next statement.
+    masking: { forAction: (identity, action, obligations) => snapshot.masking.forAction(identity, action, obligations) },
     logger,
   });
 
@@ -194,7 +222,8 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
   for (const [name, conn] of Object.entries(config.connections)) {
     if (conn.protocol !== 'http') continue;
     const { host, port } = parseHostPort(conn.listen);
-    const engine = new HttpEngine({ connection: name, host, port, gate, logger, settings: () => snapshot.http.get(name), ...(awsKeys ? { awsKeys } : {}) });
+    const tls = listenerTls(conn, loaded.baseDir);
+    const engine = new HttpEngine({ connection: name, host, port, gate, logger, settings: () => snapshot.http.get(name), ...(awsKeys ? { awsKeys } : {}), ...(tls ? { tls } : {}) });
     httpEngines.push(engine);
     httpConnections[name] = await engine.start();
     logger.info({ connection: name, address: `${host}:${httpConnections[name].port}` }, 'http connection listener started');

@@ -8,9 +8,12 @@ import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, test } from 'vitest';
 import type { SessionRecord, StatementRecord } from '../src/core/records.js';
+import { STORE_MIGRATIONS } from '../src/store/migrations/index.js';
 import { PostgresStore } from '../src/store/postgres-store.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
 import { createTestDatabase } from './testkit/databases.js';
+
+const ALL_VERSIONS = STORE_MIGRATIONS.map((m) => m.version).sort((a, b) => a - b);
 
 type AnyStore = SqliteStore | PostgresStore;
 
@@ -453,19 +456,19 @@ describe.each([sqliteHarness(), postgresHarness()])('$name store', (h) => {
   test('migrations are idempotent: reopening keeps the data and applies nothing', async () => {
     const location = h.location();
     const first = await fresh(location);
-    expect(first.migration.applied).toEqual([1]);
+    expect(first.migration.applied).toEqual(ALL_VERSIONS);
     const s = session();
     await first.startSession(s);
     await first.close();
     const second = await fresh(location);
-    expect(second.migration).toEqual({ applied: [], version: 1 });
+    expect(second.migration).toEqual({ applied: [], version: Math.max(...ALL_VERSIONS) });
     expect((await second.getSession(s.id))?.session).toEqual(s);
   });
 
   test('two stores opening the same location at once both come up', async () => {
     const location = h.location();
     const [x, y] = await Promise.all([fresh(location), fresh(location)]);
-    expect([...x.migration.applied, ...y.migration.applied]).toEqual([1]);
+    expect([...x.migration.applied, ...y.migration.applied]).toEqual(ALL_VERSIONS);
     const s = session();
     await x.startSession(s);
     expect((await y.getSession(s.id))?.session.id).toBe(s.id);

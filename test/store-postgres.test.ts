@@ -58,12 +58,17 @@ describe('PostgresStore', () => {
       const rows = await query<{ table_name: string }>(
         `select table_name from information_schema.tables where table_schema = 'gh_schema_test' order by 1`,
       );
-      expect(rows.map((r) => r.table_name)).toEqual([
-        'service_tokens',
-        'sessions',
-        'statements',
-        'store_migrations',
-      ]);
+      expect(rows.map((r) => r.table_name)).toEqual(
+        expect.arrayContaining([
+          'prompt_contexts',
+          'service_tokens',
+          'session_events',
+          'session_seals',
+          'sessions',
+          'statements',
+          'store_migrations',
+        ]),
+      );
       const pub = await query(
         `select 1 from information_schema.tables where table_schema = 'public' and table_name = 'sessions'`,
       );

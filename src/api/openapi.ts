@@ -1,5 +1,7 @@
 // OpenAPI 3.1 description of the admin HTTP API, served at /openapi.json.
 
+import { approvalPaths, approvalSchemas } from './approval-openapi.js';
+
 const problem = { $ref: '#/components/schemas/Problem' };
 
 export const openApiDocument = {
@@ -12,10 +14,12 @@ export const openApiDocument = {
         type: 'object',
         properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' } },
       },
+      ...approvalSchemas,
     },
   },
   security: [{ bearer: [] }],
   paths: {
+    ...approvalPaths,
     '/healthz': {
       get: { summary: 'liveness', security: [], responses: { '200': { description: 'the gateway is up' } } },
     },

@@ -95,6 +95,7 @@ export function tokenCommand(deps: TokenCommandDeps): Command {
     )
     .option('--agent', 'mark the principal as an AI agent', false)
     .option('--description <text>', 'note kept with the token metadata')
+    .option('--aws', 'also print an AWS access key id and secret bound to the token (for SigV4 clients)', false)
     .option('--json', 'print JSON')
     .action(
       async (
@@ -104,21 +105,23 @@ export function tokenCommand(deps: TokenCommandDeps): Command {
           ttl: number;
           agent: boolean;
           description?: string;
+          aws?: boolean;
           json?: boolean;
         },
         sub: Command,
       ) => {
         let issued;
         try {
-          issued = await withStore(sub, ({ issuer }) =>
-            issuer.issue({
+          issued = await withStore(sub, async ({ issuer }) => {
+            const t = await issuer.issue({
               subject: opts.subject,
               groups: opts.groups,
               ttlMs: opts.ttl,
               agent: opts.agent,
               ...(opts.description !== undefined ? { description: opts.description } : {}),
-            }),
-          );
+            });
+            return { ...t, aws: opts.aws ? issuer.awsKeyPair(t.record.id) : undefined };
+          });
         } catch (e) {
           // After the store is closed: sub.error exits the process unless exitOverride is set.
           if (e instanceof ServiceTokenRequestError)
@@ -126,8 +129,15 @@ export function tokenCommand(deps: TokenCommandDeps): Command {
           throw e;
         }
         const r = issued.record;
+        const aws = opts.aws ? issued.aws : undefined;
         if (opts.json) {
-          io.stdout.write(JSON.stringify({ token: issued.token, ...recordJson(r, new Date()) }) + '\n');
+          io.stdout.write(
+            JSON.stringify({
+              token: issued.token,
+              ...recordJson(r, new Date()),
+              ...(aws ? { awsAccessKeyId: aws.accessKeyId, awsSecretAccessKey: aws.secretAccessKey } : {}),
+            }) + '\n',
+          );
         } else {
           io.stdout.write(
             `token:   ${issued.token}\n` +
@@ -135,11 +145,16 @@ export function tokenCommand(deps: TokenCommandDeps): Command {
               `subject: ${r.subject}\n` +
               `groups:  ${r.groups.join(',') || '-'}\n` +
               `agent:   ${r.agent ? 'yes' : 'no'}\n` +
-              `expires: ${r.expiresAt.toISOString()}\n`,
+              `expires: ${r.expiresAt.toISOString()}\n` +
+              (aws
+                ? `aws_access_key_id:     ${aws.accessKeyId}\n` + `aws_secret_access_key: ${aws.secretAccessKey}\n`
+                : ''),
           );
         }
         io.stderr.write(
-          'The token is shown only now; Gatehouse keeps only its id. Use it as the password.\n',
+          aws
+            ? 'The token and AWS secret are shown only now; Gatehouse keeps only the id. Use the key pair as AWS credentials (docs/aws.md).\n'
+            : 'The token is shown only now; Gatehouse keeps only its id. Use it as the password.\n',
         );
       },
     );

@@ -2,7 +2,8 @@
 // is generated from this file (`npm run schema` → gatehouse.schema.json).
 
 import { z } from 'zod';
-import { policiesSchema, policyDefaultsSchema } from './policy-schema.js';
+import { policiesSchema, policyDefaultsSchema, ruleSchema } from './policy-schema.js';
+import { maskingSchema } from '../masking/masking-schema.js';
 
 const duration = z
   .union([z.number().int().nonnegative(), z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration like 500ms, 10s, 5m, 8h, 30d')])
@@ -45,7 +46,97 @@ export const postgresConnectionSchema = z.strictObject({
   }),
 });
 
-export const connectionSchema = z.discriminatedUnion('protocol', [postgresConnectionSchema]);
+const headerName = z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'an HTTP header name');
+const awsName = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'an AWS region or service signing name, e.g. us-east-1, s3');
+
+/** How the gateway authenticates to an HTTP upstream (docs/aws.md, docs/config.md). Clients never see it. */
+export const httpUpstreamAuthSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('none') }),
+  z.strictObject({ type: z.literal('bearer'), token: secretRefSchema }),
+  z.strictObject({ type: z.literal('basic'), username: z.string().min(1), password: secretRefSchema }),
+  z.strictObject({ type: z.literal('header'), name: headerName, value: secretRefSchema }),
+  z.strictObject({
+    type: z.literal('aws-sigv4'),
+    region: awsName.describe('region the gateway signs for and whose endpoints it calls'),
+    credentials: z
+      .strictObject({
+        accessKeyId: z.union([z.string().min(1), secretRefSchema]),
+        secretAccessKey: secretRefSchema,
+        sessionToken: secretRefSchema.optional(),
+      })
+      .optional()
+      .describe("the gateway's own AWS credentials (default: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN)"),
+    assumeRole: z
+      .strictObject({
+        roleArn: z.string().startsWith('arn:'),
+        sessionName: z.string().regex(/^[\w+=,.@-]{2,64}$/).default('gatehouse'),
+        externalId: z.string().optional(),
+        duration: duration.default('1h'),
+        stsEndpoint: z.url().optional().describe('default https://sts.<region>.amazonaws.com'),
+      })
+      .optional()
+      .describe('sign with a role assumed through STS using the credentials above'),
+    endpoints: z
+      .record(awsName, z.url())
+      .default({})
+      .describe('upstream base URL per service signing name (default https://<service>.<region>.amazonaws.com)'),
+    services: z.array(awsName).min(1).optional().describe('service signing names clients may call (default: all Gatehouse classifies)'),
+  }),
+]);
+
+export const httpConnectionSchema = z
+  .strictObject({
+    protocol: z.literal('http'),
+    description: z.string().optional(),
+    listen: hostPort.describe('address of this connection\'s own listener (clients point their endpoint here)'),
+    listenTls: z
+      .strictObject({ cert: z.string(), key: z.string() })
+      .optional()
+      .describe('PEM certificate and key: the listener speaks HTTPS (default plain HTTP)'),
+    upstream: z.url().optional().describe('base URL of the upstream API (required unless auth.type is aws-sigv4)'),
+    auth: httpUpstreamAuthSchema.default({ type: 'none' }),
+    headers: z.record(headerName, z.string()).default({}).describe('extra headers sent upstream on every request'),
+    tls: z
+      .strictObject({
+        ca: z.string().optional().describe('PEM CA bundle for the upstream'),
+        rejectUnauthorized: z.boolean().default(true),
+      })
+      .default({ rejectUnauthorized: true }),
+    masking: z
+      .strictObject({
+        fields: z
+          .array(z.string().min(1))
+          .optional()
+          .describe('JSON keys / XML elements whose values are masked whole (default: the built-in list)'),
+        extraFields: z.array(z.string().min(1)).default([]).describe('added to fields'),
+        detectors: z.union([z.literal('all'), z.array(z.string())]).default('all').describe('content detectors'),
+        style: z.enum(['redact', 'partial']).default('redact'),
+        maxBodyBytes: z.number().int().min(1024).default(8 * 1024 * 1024).describe('largest JSON/XML response masked; larger ones are withheld'),
+        objectScanMaxBytes: z
+          .number()
+          .int()
+          .min(0)
+          .default(1024 * 1024)
+          .describe('largest object body (S3 GetObject, non-JSON) scanned when a rule sets mask; larger ones are withheld'),
+      })
+      .default({ extraFields: [], detectors: 'all', style: 'redact', maxBodyBytes: 8 * 1024 * 1024, objectScanMaxBytes: 1024 * 1024 }),
+    maxRequestBodyBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(1024 * 1024)
+      .describe('largest request body buffered to classify it (AWS JSON and query protocols)'),
+    holdTimeout: duration.default('50s').describe('longest a reviewed request is held before a 403; keep it below the client timeout'),
+    upstreamTimeout: duration.default('60s').describe('time to wait for the upstream response headers'),
+    websockets: z.boolean().default(true).describe('pass WebSocket upgrades through (generic HTTP only)'),
+  })
+  .superRefine((c, ctx) => {
+    if (c.auth.type !== 'aws-sigv4' && c.upstream === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['upstream'], message: 'upstream is required unless auth.type is aws-sigv4' });
+    }
+  });
+
+export const connectionSchema = z.discriminatedUnion('protocol', [postgresConnectionSchema, httpConnectionSchema]);
 
 export const oidcIssuerSchema = z.strictObject({
   issuer: z.url().describe('issuer URL; discovery at <issuer>/.well-known/openid-configuration'),
@@ -60,6 +151,175 @@ export const oidcIssuerSchema = z.strictObject({
   clockTolerance: duration.default('30s'),
   jwksUri: z.url().optional().describe('override the JWKS URL found through discovery'),
 });
+
+// ---- approvals: (docs/approvals.md) ----------------------------------------------------------
+
+const approvalName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, 'a name: letters, digits, _ . : -');
+
+const approvalWindowSchema = z
+  .strictObject({
+    days: z
+      .array(z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']))
+      .min(1)
+      .default(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']),
+    start: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM (24 h)'),
+    end: z.string().regex(/^([01]\d|2[0-4]):[0-5]\d$/, 'HH:MM (24 h; 24:00 for midnight)'),
+    timeZone: z.string().default('UTC').describe('IANA time zone, e.g. Europe/Berlin'),
+  })
+  .describe('a time window in which approvals may be given and deferred approvals used');
+
+export const approvalRuleSchema = z.strictObject({
+  approverGroups: z.array(z.string().min(1)).min(1).describe('groups whose (non-agent) members may approve'),
+  mode: z.enum(['any', 'all']).default('any').describe('any: approvals from any listed group; all: one from each'),
+  minApprovals: z.number().int().min(1).default(1),
+  expiresAfter: duration.default('30m').describe('a pending request expires after this long'),
+  holdTimeout: duration.default('5m').describe('a held client waits this long for a decision'),
+  grantValidFor: duration
+    .default('24h')
+    .describe('defer mode: how long an approval counted in uses stays usable'),
+  windows: z.array(approvalWindowSchema).min(1).optional().describe('approvals only inside these windows'),
+});
+
+export const accessGrantSchema = z.strictObject({
+  description: z.string().optional(),
+  connections: z.array(z.string().min(1)).min(1).describe('connections the grant elevates ("*" for all)'),
+  approval: approvalName.optional().describe('approval rule (default: "default")'),
+  maxDuration: duration.default('8h'),
+  rules: z.array(ruleSchema).min(1).describe('the elevated rules, evaluated with the principal\'s own policies'),
+});
+
+export const approvalsSchema = z
+  .strictObject({
+    publicUrl: z.url().optional().describe('base URL of the approval pages (default listeners.http.publicUrl)'),
+    rules: z.record(approvalName, approvalRuleSchema).default({}),
+    notifiers: z
+      .strictObject({
+        webhook: z
+          .strictObject({
+            url: z.url(),
+            secret: secretRefSchema.describe('HMAC-SHA-256 key for X-Gatehouse-Signature'),
+          })
+          .optional(),
+        slack: z
+          .strictObject({
+            webhookUrl: secretRefSchema.describe('Slack incoming webhook URL'),
+            signingSecret: secretRefSchema.describe('Slack app signing secret (verifies interactions)'),
+            users: z
+              .record(
+                z.string().min(1),
+                z.strictObject({
+                  subject: z.string().min(1),
+                  issuer: z.string().min(1).describe('issuer of the identity this Slack user acts as'),
+                  groups: z.array(z.string()).default([]),
+                }),
+              )
+              .default({})
+              .describe('Slack user id → the approver identity it acts as'),
+          })
+          .optional(),
+        smtp: z
+          .strictObject({
+            host: z.string(),
+            port: z.number().int().min(1).max(65535).default(587),
+            tls: z.enum(['none', 'starttls', 'implicit']).default('starttls'),
+            user: z.string().optional(),
+            password: secretRefSchema.optional(),
+            from: z.string().min(3),
+            to: z.array(z.string().min(3)).min(1),
+          })
+          .optional(),
+      })
+      .default({}),
+    grants: z.record(approvalName, accessGrantSchema).default({}).describe('time-bound access grants (JIT access)'),
+    oidc: z
+      .strictObject({
+        issuer: z.url().describe('one of identity.oidc issuers'),
+        clientId: z.string().min(1),
+        clientSecret: secretRefSchema.optional(),
+        scopes: z.array(z.string()).default(['openid', 'profile', 'email']),
+        token: z.enum(['id_token', 'access_token']).default('id_token').describe('which token the gateway verifies'),
+      })
+      .optional()
+      .describe('approval page login: OIDC authorization code + PKCE'),
+  })
+  .optional();
+
+// ---- mcp: (docs/mcp.md) ------------------------------------------------------------------------
+
+export const mcpSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true).describe('serve the MCP endpoint (/mcp) on the HTTP listener'),
+    resource: z
+      .url()
+      .optional()
+      .describe('canonical URL of the MCP endpoint (RFC 8707 resource); default <listeners.http.publicUrl>/mcp'),
+    audience: z
+      .union([z.string(), z.array(z.string()).min(1)])
+      .optional()
+      .describe('OIDC tokens sent to /mcp must also carry one of these aud values; service tokens are accepted as is'),
+    scopes: z.array(z.string()).optional().describe('scopes advertised in the protected resource metadata and 401 challenge'),
+    allowedOrigins: z.array(z.string()).default([]).describe('browser origins (besides the resource\'s own) allowed to call /mcp'),
+    maxRows: z.number().int().min(1).max(10_000).default(200).describe('most rows a query tool result shows'),
+    idleTimeout: duration.default('60s').describe("close a caller's idle loopback PostgreSQL session after this long"),
+  })
+  .default({ enabled: true, allowedOrigins: [], maxRows: 200, idleTimeout: '60s' });
+
+// ---- recording: (docs/recording.md) ------------------------------------------------------------
+
+const recordingBlobsSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('local'), path: z.string().optional().describe('default <dataDir>/blobs') }),
+  z.strictObject({
+    kind: z.literal('s3'),
+    bucket: z.string().min(1),
+    prefix: z.string().default('').describe('prepended to every object key, e.g. gatehouse/'),
+    region: z.string().default('us-east-1'),
+    endpoint: z.url().optional().describe('S3-compatible endpoint (MinIO, s3rver); default AWS'),
+    forcePathStyle: z.boolean().optional(),
+    accessKeyId: secretRefSchema.optional().describe('default: the AWS SDK credential chain'),
+    secretAccessKey: secretRefSchema.optional(),
+  }),
+]);
+
+const siemQueue = {
+  batch: z.number().int().min(1).max(10_000).default(100).describe('events per write or request'),
+  maxQueue: z.number().int().min(1).default(10_000).describe('events waiting at most; beyond it they are dropped and counted'),
+};
+
+export const siemSinkSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('file'), path: z.string().describe('JSON Lines appended here'), ...siemQueue }),
+  z.strictObject({ kind: z.literal('stdout'), ...siemQueue }),
+  z.strictObject({
+    kind: z.literal('webhook'),
+    url: z.url(),
+    headers: z.record(z.string(), z.union([z.string(), secretRefSchema])).default({}).describe('e.g. Authorization: {env: SIEM_TOKEN}'),
+    timeout: duration.default('10s'),
+    ...siemQueue,
+  }),
+]);
+
+export const recordingSchema = z
+  .strictObject({
+    sample: z
+      .strictObject({
+        rows: z.number().int().min(0).default(100).describe('result rows kept per statement (0: no samples)'),
+        bytes: z.number().int().min(0).default(65_536).describe('bytes of cells kept per statement (0: no samples)'),
+      })
+      .default({ rows: 100, bytes: 65_536 }),
+    inlineSampleBytes: z.number().int().min(0).default(2048).describe('samples larger than this go to the blob store'),
+    blobs: recordingBlobsSchema.default({ kind: 'local' }),
+    retention: duration.default(0).describe('purge sessions that started longer ago than this (0: keep forever)'),
+    signingKeyFile: z.string().optional().describe('Ed25519 key sealing records; default <dataDir>/keys/record-signing.pem'),
+    contextTtl: duration.default('12h').describe('a prompt context from POST /api/context is attached this long at most'),
+    siem: z.array(siemSinkSchema).default([]).describe('where every committed event is streamed as JSON Lines'),
+  })
+  .default({
+    sample: { rows: 100, bytes: 65_536 },
+    inlineSampleBytes: 2048,
+    blobs: { kind: 'local' },
+    retention: 0,
+    contextTtl: '12h',
+    siem: [],
+  });
 
 export const configSchema = z.strictObject({
   dataDir: z.string().default('.gatehouse').describe('gateway state: SQLite store, keys, blobs'),
@@ -120,13 +380,25 @@ export const configSchema = z.strictObject({
   log: z
     .strictObject({ level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info') })
     .default({ level: 'info' }),
+  approvals: approvalsSchema.describe('just-in-time approvals (docs/approvals.md); off when absent'),
+  mcp: mcpSchema.describe('the built-in MCP server (docs/mcp.md)'),
+  recording: recordingSchema.describe('session recording, samples, blobs, retention, SIEM export (docs/recording.md)'),
+  masking: maskingSchema
+    .default(maskingSchema.parse({}))
+    .describe('result masking: detectors, styles, column rules, profiles (docs/masking.md); applied where a rule sets mask'),
 });
 
 export type GatehouseConfig = z.infer<typeof configSchema>;
 export type ConnectionConfig = z.infer<typeof connectionSchema>;
 export type PostgresConnectionConfig = z.infer<typeof postgresConnectionSchema>;
+export type HttpConnectionConfig = z.infer<typeof httpConnectionSchema>;
+export type HttpUpstreamAuthConfig = z.infer<typeof httpUpstreamAuthSchema>;
 export type SecretRef = z.infer<typeof secretRefSchema>;
 export type OidcIssuerConfig = z.infer<typeof oidcIssuerSchema>;
+export type RecordingConfig = z.infer<typeof recordingSchema>;
+export type ApprovalsConfig = NonNullable<z.infer<typeof approvalsSchema>>;
+export type ApprovalRuleConfig = z.infer<typeof approvalRuleSchema>;
+export type AccessGrantConfig = z.infer<typeof accessGrantSchema>;
 
 /** Parses "10s", "5m", 250 … into milliseconds. */
 export function toMs(d: number | string): number {

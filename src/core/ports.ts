@@ -9,6 +9,7 @@ import type {
   SessionEvent,
   SessionFilter,
   SessionRecord,
+  StatementLineage,
   StatementRecord,
   StatementResult,
   StoredStatement,
@@ -45,6 +46,11 @@ export interface ApprovalContext {
 /** The approve step: holds or defers an action that needs a human's decision. */
 export interface Approver {
   request(ctx: ApprovalContext): Promise<ApprovalOutcome>;
+}
+
+/** Prompt lineage for a statement (sqlcommenter comments, application_name, the context API). */
+export interface LineageSource {
+  forStatement(identity: Identity, session: SessionRecord, action: Action): StatementLineage | undefined;
 }
 
 /** Durable store of sessions and statements. `recordStatement` resolves only once durable. */

@@ -39,6 +39,35 @@ export interface StatementRecord {
   readonly ruleId: string;
   readonly message?: string;
   readonly params?: readonly (string | null)[];
+  /** The prompt or task that caused this statement, when known (docs/recording.md, prompt lineage). */
+  readonly lineage?: StatementLineage;
+}
+
+/** Where a statement's prompt lineage came from, most specific first. */
+export type LineageSource = 'comment' | 'application-name' | 'context-api';
+
+/** Links a statement to the prompt or tool call that caused it. Never used for policy. */
+export interface StatementLineage {
+  readonly source: LineageSource;
+  readonly promptId?: string;
+  readonly toolUseId?: string;
+  /** W3C traceparent from a sqlcommenter comment. */
+  readonly traceparent?: string;
+  /** The agent's own session id (e.g. Claude Code's session_id), from the context API. */
+  readonly agentSessionId?: string;
+  /** Prompt text, when the source knows it; the recorder stores it once per session and prompt. */
+  readonly prompt?: string;
+}
+
+/** The latest prompt context a principal declared through the context API. */
+export interface PromptContext {
+  readonly promptId: string;
+  readonly prompt?: string;
+  readonly toolUseId?: string;
+  /** Tool name and a short summary of its input (e.g. the Bash command), from PreToolUse. */
+  readonly tool?: string;
+  readonly agentSessionId?: string;
+  readonly at: Date;
 }
 
 export interface StatementResult {
@@ -50,6 +79,18 @@ export interface StatementResult {
   readonly masked?: Readonly<Record<string, number>>;
   /** The first rows exactly as the client saw them (after masking), when sampling is on. */
   readonly sample?: ResultSample;
+  /** A sample too large to keep inline, moved to the blob store by the recorder. */
+  readonly sampleRef?: ResultSampleRef;
+}
+
+/** Where a large result sample lives: a blob whose SHA-256 the hash chain covers. */
+export interface ResultSampleRef {
+  readonly key: string;
+  /** Lower-case hex SHA-256 of the blob (the canonical JSON of the ResultSample). */
+  readonly sha256: string;
+  readonly bytes: number;
+  readonly rows: number;
+  readonly truncated: boolean;
 }
 
 export interface ResultSample {

@@ -16,8 +16,8 @@ import type { Decision } from '../core/decision.js';
 import { ERROR_CODES, GatewayError, isGatewayError } from '../core/errors.js';
 import type { Identity } from '../core/identity.js';
 import { passThroughMasker, type MaskerFactory, type ResultMasker } from '../core/masking.js';
-import type { Approver, Authenticator, Logger, PolicyDecider, SessionStore } from '../core/ports.js';
-import type { ResultSampler, ResultSamplerFactory, SessionRecord, StatementResult } from '../core/records.js';
+import type { Approver, Authenticator, LineageSource, Logger, PolicyDecider, SessionStore } from '../core/ports.js';
+import type { ResultSampler, ResultSamplerFactory, SessionRecord, StatementLineage, StatementResult } from '../core/records.js';
 import { statementId as makeStatementId, uuidv7 } from './ids.js';
 
 export interface GateDeps {
@@ -29,6 +29,8 @@ export interface GateDeps {
   readonly masking: MaskerFactory;
   /** Result samples for the record (what the client saw); none when absent. */
   readonly sampler?: ResultSamplerFactory;
+  /** Prompt lineage recorded with each statement (never used for policy); none when absent. */
+  readonly lineage?: LineageSource;
   readonly logger: Logger;
   readonly now?: () => Date;
 }
@@ -220,7 +222,19 @@ export class GateSession {
       ruleId: decision?.ruleId ?? 'internal-error',
       ...(decision && decision.effect !== 'allow' ? { message: decision.message } : {}),
       ...(sql?.params ? { params: sql.params } : {}),
+      ...this.lineageOf(action),
     };
+  }
+
+  private lineageOf(action: Action): { lineage?: StatementLineage } {
+    try {
+      const lineage = this.deps.lineage?.forStatement(this.identity, this.record, action);
+      return lineage ? { lineage } : {};
+    } catch (err) {
+      // Lineage is context for the record, never a reason to refuse: record the statement without it.
+      this.deps.logger.warn({ err: String(err), session: this.id }, 'prompt lineage unavailable');
+      return {};
+    }
   }
 
   private async refuse(statementId: string, seq: number, action: Action, decision: Decision | undefined, error: GatewayError): Promise<Admission> {

@@ -23,6 +23,13 @@ export {
   type IssuedToken,
 } from './service-tokens.js';
 export { defaultSigningKeyPath, loadOrCreateSigningKey, type SigningKey } from './signing-key.js';
+export {
+  AwsAccessKeyResolver,
+  accessKeyIdFor,
+  tokenIdFromAccessKeyId,
+  AWS_ACCESS_KEY_PREFIX,
+  type AwsKeyPair,
+} from './aws-access-keys.js';
 
 export interface AuthenticatorDeps {
   readonly dataDir: string;

@@ -17,6 +17,7 @@ import type { Authenticator, TokenStore } from '../core/ports.js';
 import type { ServiceTokenRecord } from '../core/records.js';
 import { authFailed, missingClaim, refusalFromJose, REFUSAL } from './auth-refusal.js';
 import { peekJwt } from './jwt-peek.js';
+import { awsDerivationKey, deriveAwsKeyPair, type AwsKeyPair } from './aws-access-keys.js';
 
 export const SERVICE_TOKEN_TYPE = 'gh+jwt';
 export const SERVICE_TOKEN_AUDIENCE = 'gatehouse';
@@ -108,19 +109,35 @@ export class ServiceTokenIssuer {
       expiresAt: new Date(exp * 1000),
       ...(req.description !== undefined && req.description !== '' ? { description: req.description } : {}),
     };
-    const token = await new SignJWT({ groups, agent })
-      .setProtectedHeader({ alg: 'EdDSA', typ: SERVICE_TOKEN_TYPE, kid: this.#o.kid })
-      .setIssuer(this.issuer)
-      .setAudience(SERVICE_TOKEN_AUDIENCE)
-      .setSubject(req.subject)
-      .setJti(record.id)
-      .setIssuedAt(iat)
-      .setNotBefore(iat)
-      .setExpirationTime(exp)
-      .sign(this.#o.privateKey);
+    const token = await this.signFor(record);
     await this.#o.tokenStore.saveServiceToken(record);
     return { token, record };
   }
+
+  /**
+   * The token for an already issued record (same id, subject, groups, agent flag and lifetime). Used to
+   * turn a Gatehouse AWS access key back into the token it is bound to; revoking the record revokes both.
+   */
+  async signFor(record: ServiceTokenRecord): Promise<string> {
+    const iat = Math.floor(record.issuedAt.getTime() / 1000);
+    return new SignJWT({ groups: [...record.groups], agent: record.agent })
+      .setProtectedHeader({ alg: 'EdDSA', typ: SERVICE_TOKEN_TYPE, kid: this.#o.kid })
+      .setIssuer(this.issuer)
+      .setAudience(SERVICE_TOKEN_AUDIENCE)
+      .setSubject(record.subject)
+      .setJti(record.id)
+      .setIssuedAt(iat)
+      .setNotBefore(iat)
+      .setExpirationTime(Math.floor(record.expiresAt.getTime() / 1000))
+      .sign(this.#o.privateKey);
+  }
+
+  /** The AWS access key pair bound to a token id (derived, never stored: src/identity/aws-access-keys.ts). */
+  awsKeyPair(tokenId: string): AwsKeyPair {
+    return deriveAwsKeyPair(this.#awsKey ??= awsDerivationKey(this.#o.privateKey), tokenId);
+  }
+
+  #awsKey: Buffer | undefined;
 }
 
 function formatMs(ms: number): string {

@@ -101,18 +101,23 @@ describe('planBatch', () => {
 });
 
 describe('writeOpKeys', () => {
-  test('updates depend on the op that created their row', () => {
-    expect(writeOpKeys({ kind: 'record-statement', record: stmt('a', 1) })).toEqual({
-      provides: 'statement:a',
-    });
+  test('every op of a session waits for whatever of that session is in flight (one hash chain)', () => {
+    const chained = { provides: 'session:s1', dependsOn: 'session:s1' };
+    expect(writeOpKeys({ kind: 'record-statement', record: stmt('a', 1) })).toEqual(chained);
+    expect(
+      writeOpKeys({ kind: 'complete-statement', id: 'a', sessionId: 's1', result: { durationMs: 1 } }),
+    ).toEqual(chained);
+    expect(writeOpKeys({ kind: 'start-session', record: session })).toEqual(chained);
+    expect(writeOpKeys({ kind: 'end-session', id: 's1', endedAt: new Date(1), reason: 'x' })).toEqual(chained);
+    expect(
+      writeOpKeys({ kind: 'append-event', sessionId: 's1', event: { type: 'x', at: new Date(1), data: {} } }),
+    ).toEqual(chained);
+  });
+
+  test('a completion whose session is unknown depends on the op that created its row', () => {
     expect(writeOpKeys({ kind: 'complete-statement', id: 'a', result: { durationMs: 1 } })).toEqual({
       provides: 'statement:a',
       dependsOn: 'statement:a',
-    });
-    expect(writeOpKeys({ kind: 'start-session', record: session })).toEqual({ provides: 'session:s1' });
-    expect(writeOpKeys({ kind: 'end-session', id: 's1', endedAt: new Date(1), reason: 'x' })).toEqual({
-      provides: 'session:s1',
-      dependsOn: 'session:s1',
     });
   });
 });

@@ -2,7 +2,7 @@
 // Pure. It must keep causality: a statement's completion is never applied before its insert.
 
 import { ERROR_CODES, GatewayError } from '../core/errors.js';
-import type { SessionRecord, StatementRecord, StatementResult } from '../core/records.js';
+import type { SessionEvent, SessionRecord, StatementRecord, StatementResult } from '../core/records.js';
 import { resultToColumns, sessionToRow, statementToRow, type StatementResultColumns } from './row-mapping.js';
 import type { SessionsTable, StatementsTable } from './tables.js';
 
@@ -11,13 +11,26 @@ export type WriteOp =
   | { readonly kind: 'start-session'; readonly record: SessionRecord }
   | { readonly kind: 'end-session'; readonly id: string; readonly endedAt: Date; readonly reason: string }
   | { readonly kind: 'record-statement'; readonly record: StatementRecord }
-  | { readonly kind: 'complete-statement'; readonly id: string; readonly result: StatementResult };
+  | {
+      readonly kind: 'complete-statement';
+      readonly id: string;
+      readonly result: StatementResult;
+      /** When the result was recorded (the `at` of its `result` event). */
+      readonly at?: Date;
+      /** The statement's session, when the store knows it (its `result` event joins that chain). */
+      readonly sessionId?: string;
+    }
+  | { readonly kind: 'append-event'; readonly sessionId: string; readonly event: SessionEvent };
 
 /**
  * Ordering keys for group commit with several transactions in flight: an update waits for the
  * transaction that inserts (or last updated) its row.
  */
 export function writeOpKeys(op: WriteOp): { provides: string; dependsOn?: string } {
+  // Every op of a session adds an event to its hash chain, so ops of one session never commit
+  // concurrently: each depends on whatever of its session is in flight (event-chain.ts).
+  const session = opSessionId(op);
+  if (session !== undefined) return { provides: `session:${session}`, dependsOn: `session:${session}` };
   switch (op.kind) {
     case 'start-session':
       return { provides: `session:${op.record.id}` };
@@ -27,6 +40,24 @@ export function writeOpKeys(op: WriteOp): { provides: string; dependsOn?: string
       return { provides: `statement:${op.record.id}` };
     case 'complete-statement':
       return { provides: `statement:${op.id}`, dependsOn: `statement:${op.id}` };
+    case 'append-event':
+      return { provides: `session:${op.sessionId}`, dependsOn: `session:${op.sessionId}` };
+  }
+}
+
+/** The session an op belongs to; undefined for a completion whose session the store does not know. */
+export function opSessionId(op: WriteOp): string | undefined {
+  switch (op.kind) {
+    case 'start-session':
+      return op.record.id;
+    case 'end-session':
+      return op.id;
+    case 'record-statement':
+      return op.record.sessionId;
+    case 'complete-statement':
+      return op.sessionId;
+    case 'append-event':
+      return op.sessionId;
   }
 }
 
@@ -117,6 +148,8 @@ export function planBatch(ops: readonly WriteOp[]): BatchPlan {
           }
           break;
         }
+        case 'append-event':
+          break; // an event only: event-chain.ts writes it
         case 'complete-statement': {
           const cols = resultToColumns(op.result);
           const inserted = statementById.get(op.id);

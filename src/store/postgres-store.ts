@@ -10,6 +10,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { SessionStore, TokenStore } from '../core/ports.js';
 import type {
+  PromptContext,
   ServiceTokenRecord,
   SessionEvent,
   SessionFilter,
@@ -26,6 +27,17 @@ import {
   type BatchPlan,
   type WriteOp,
 } from './batch-plan.js';
+import { EventChain, type EventPlan, type EventSealer, type LoadedTail } from './event-chain.js';
+import * as eventQueries from './event-queries.js';
+import {
+  mergeOutcomes,
+  notifyCommitted,
+  tailFromRow,
+  type CommittedEventListener,
+  type StoredEvent,
+  type StoredSeal,
+  type TailRow,
+} from './event-queries.js';
 import { GroupCommitQueue, type GroupCommitStats } from './group-commit.js';
 import { migrateStore, type MigrationOutcome } from './migrate.js';
 import * as sessions from './session-queries.js';
@@ -68,10 +80,19 @@ ins_sessions as (
 ),
 ins_statements as (
   insert into statements (id, session_id, seq, at, via, "text", kind, categories, effect, rule_id, message,
-    params, duration_ms, row_count, error_code, error_message, masked)
+    params, duration_ms, row_count, error_code, error_message, masked, lineage)
   select * from unnest($15::text[], $16::text[], $17::int4[], $18::int8[], $19::text[], $20::text[],
     $21::text[], $22::text[], $23::text[], $24::text[], $25::text[], $26::text[], $27::float8[],
-    $28::int8[], $29::text[], $30::text[], $31::text[])
+    $28::int8[], $29::text[], $30::text[], $31::text[], $41::text[])
+),
+ins_events as (
+  insert into session_events (session_id, seq, type, at, statement_id, data, prev_hash, hash)
+  select * from unnest($42::text[], $43::int4[], $44::text[], $45::int8[], $46::text[], $47::text[],
+    $48::text[], $49::text[])
+),
+ins_seals as (
+  insert into session_seals (session_id, seq, hash, signature, key_id, at)
+  select * from unnest($50::text[], $51::int4[], $52::text[], $53::text[], $54::text[], $55::int8[])
 ),
 end_sessions as (
   update sessions s set ended_at = v.ended_at, end_reason = v.end_reason
@@ -91,11 +112,18 @@ select 's' as t, id from end_sessions
 union all
 select 'c' as t, id from complete_statements`;
 
+const LOAD_TAILS = `select s.id as id, s.ended_at as ended_at, e.seq as seq, e.hash as hash
+  from sessions s
+  left join lateral (select seq, hash from session_events where session_id = s.id order by seq desc limit 1) e on true
+  where s.id = any($1::text[])`;
+
 function column<R, K extends keyof R>(rows: readonly R[], key: K): R[K][] {
   return rows.map((r) => r[key]);
 }
 
-function batchParams(plan: BatchPlan): unknown[] {
+function batchParams(plan: BatchPlan, events: EventPlan): unknown[] {
+  const ev = events.events;
+  const se = events.seals;
   const s = plan.sessionInserts;
   const st = plan.statementInserts;
   const e = plan.sessionEnds;
@@ -141,7 +169,28 @@ function batchParams(plan: BatchPlan): unknown[] {
     column(c, 'error_code'),
     column(c, 'error_message'),
     column(c, 'masked'),
+    column(st, 'lineage'),
+    column(ev, 'session_id'),
+    column(ev, 'seq'),
+    column(ev, 'type'),
+    column(ev, 'at'),
+    column(ev, 'statement_id'),
+    column(ev, 'data'),
+    column(ev, 'prev_hash'),
+    column(ev, 'hash'),
+    column(se, 'session_id'),
+    column(se, 'seq'),
+    column(se, 'hash'),
+    column(se, 'signature'),
+    column(se, 'key_id'),
+    column(se, 'at'),
   ];
+}
+
+/** A unique violation on the event chain's key: another writer extended the chain first. */
+function isChainConflict(err: unknown): boolean {
+  const e = err as { code?: unknown; constraint?: unknown } | null;
+  return e?.code === '23505' && e.constraint === 'session_events_pkey';
 }
 
 /** SQLSTATE classes 22 (data exception) and 23 (integrity constraint violation) come from one row. */
@@ -180,6 +229,8 @@ export class PostgresStore implements SessionStore, TokenStore {
   readonly #pool: pg.Pool;
   readonly #kysely: Kysely<StoreTables>;
   readonly #queue: GroupCommitQueue<WriteOp>;
+  readonly #chain = new EventChain();
+  readonly #listeners = new Set<CommittedEventListener>();
   readonly migration: MigrationOutcome;
   #closed = false;
 
@@ -240,16 +291,51 @@ export class PostgresStore implements SessionStore, TokenStore {
   }
 
   async #write(ops: readonly WriteOp[]): Promise<readonly (Error | undefined)[]> {
+    try {
+      return await this.#writeOnce(ops);
+    } catch (e) {
+      // Another replica appended to one of these sessions' chains first (an approval decided
+      // there): the tails were forgotten, so one retry chains after its event instead of failing.
+      if (!isChainConflict(e)) throw e;
+      return this.#writeOnce(ops);
+    }
+  }
+
+  async #writeOnce(ops: readonly WriteOp[]): Promise<readonly (Error | undefined)[]> {
     const plan = planBatch(ops);
     const found = { sessions: new Set<string>(), statements: new Set<string>() };
-    if (isEmptyPlan(plan)) return planOutcomes(plan, found);
-    const r = await this.#pool.query<{ t: string; id: string }>({
-      name: 'gatehouse_store_batch_v1',
-      text: BATCH_SQL,
-      values: batchParams(plan),
-    });
-    for (const row of r.rows) (row.t === 's' ? found.sessions : found.statements).add(row.id);
-    return planOutcomes(plan, found);
+    let events: EventPlan;
+    try {
+      // Group-commit keys keep every other batch holding these sessions out of flight, so the tails
+      // read here cannot move before this batch commits (except by another replica: then the
+      // (session_id, seq) key refuses this batch, its tails are forgotten and re-read on retry).
+      const missing = this.#chain.missingTails(ops);
+      const loaded = new Map<string, LoadedTail>();
+      if (missing.length > 0) {
+        const r = await this.#pool.query<TailRow>({
+          name: 'gatehouse_store_tails_v1',
+          text: LOAD_TAILS,
+          values: [missing],
+        });
+        const byId = new Map(r.rows.map((row) => [row.id, row]));
+        for (const id of missing) loaded.set(id, tailFromRow(byId.get(id)));
+      }
+      events = this.#chain.plan(ops, plan.invalid, loaded);
+      if (!isEmptyPlan(plan) || events.events.length > 0) {
+        const r = await this.#pool.query<{ t: string; id: string }>({
+          name: 'gatehouse_store_batch_v2',
+          text: BATCH_SQL,
+          values: batchParams(plan, events),
+        });
+        for (const row of r.rows) (row.t === 's' ? found.sessions : found.statements).add(row.id);
+      }
+    } catch (e) {
+      this.#chain.forget(ops);
+      throw e;
+    }
+    this.#chain.commit(events, ops);
+    notifyCommitted(this.#listeners, events.committed);
+    return mergeOutcomes(planOutcomes(plan, found), events.invalid);
   }
 
   // --- SessionStore: hot-path writes go through group commit ---
@@ -264,17 +350,62 @@ export class PostgresStore implements SessionStore, TokenStore {
 
   /** Resolves once PostgreSQL acknowledged the commit; rejects with GatewayError(RECORD_FAILED) otherwise. */
   recordStatement(record: StatementRecord): Promise<void> {
+    this.#chain.noteStatement(record.id, record.sessionId);
     return this.#queue.submit({ kind: 'record-statement', record });
   }
 
   completeStatement(id: string, result: StatementResult): Promise<void> {
-    return this.#queue.submit({ kind: 'complete-statement', id, result });
+    const sessionId = this.#chain.sessionOfStatement(id);
+    return this.#queue.submit({
+      kind: 'complete-statement',
+      id,
+      result,
+      at: new Date(),
+      ...(sessionId !== undefined ? { sessionId } : {}),
+    });
   }
 
+  /** Appends an event to the session's hash chain; resolves once committed. */
   appendEvent(sessionId: string, event: SessionEvent): Promise<void> {
-    void sessionId;
-    void event;
-    return Promise.resolve(); // replaced by the hash-chained event log (issue 6), in progress
+    return this.#queue.submit({ kind: 'append-event', sessionId, event });
+  }
+
+  // --- the event record (docs/recording.md) ---
+
+  /** Benchmarks only: stop writing events, to measure what the record costs. Never used by the gateway. */
+  disableEventsForBenchmark(): void {
+    this.#chain.disableForBenchmark();
+  }
+
+  /** Signs each session's final hash from now on (sessions that end without one stay unsigned). */
+  setSealer(sealer: EventSealer | undefined): void {
+    this.#chain.setSealer(sealer);
+  }
+
+  /** Called after each commit with the events it made durable. Listeners must not block or throw. */
+  onCommitted(listener: CommittedEventListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  getEvents(sessionId: string, afterSeq = 0, limit?: number): Promise<StoredEvent[]> {
+    return eventQueries.getEvents(this.#kysely, sessionId, afterSeq, limit);
+  }
+
+  getSeals(sessionId: string): Promise<StoredSeal[]> {
+    return eventQueries.getSeals(this.#kysely, sessionId);
+  }
+
+  purgeSessions(startedBefore: Date, limit?: number): Promise<string[]> {
+    return eventQueries.purgeSessions(this.#kysely, startedBefore, limit);
+  }
+
+  saveContext(principal: string, context: PromptContext): Promise<void> {
+    return eventQueries.saveContext(this.#kysely, 'postgres', principal, context);
+  }
+
+  loadContexts(since: Date): Promise<{ principal: string; context: PromptContext }[]> {
+    return eventQueries.loadContexts(this.#kysely, since);
   }
 
   listSessions(filter: SessionFilter): Promise<SessionRecord[]> {

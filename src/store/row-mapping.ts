@@ -5,6 +5,7 @@ import type {
   RecordedEffect,
   ServiceTokenRecord,
   SessionRecord,
+  StatementLineage,
   StatementRecord,
   StatementResult,
   StoredStatement,
@@ -109,6 +110,7 @@ export function statementToRow(
     rule_id: r.ruleId,
     message: r.message ?? null,
     params: r.params ? JSON.stringify(r.params) : null,
+    lineage: r.lineage ? JSON.stringify(r.lineage) : null,
     ...result,
   };
 }
@@ -140,6 +142,9 @@ export function rowToStatement(row: StatementsTable): StoredStatement {
     ruleId: row.rule_id,
     ...(row.message !== null ? { message: row.message } : {}),
     ...(row.params !== null ? { params: JSON.parse(row.params) as (string | null)[] } : {}),
+    ...(row.lineage !== null && row.lineage !== undefined
+      ? { lineage: JSON.parse(row.lineage) as StatementLineage }
+      : {}),
     ...(result ? { result } : {}),
   };
 }

@@ -12,6 +12,7 @@ import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import type { SessionStore, TokenStore } from '../core/ports.js';
 import type {
+  PromptContext,
   ServiceTokenRecord,
   SessionEvent,
   SessionFilter,
@@ -21,6 +22,17 @@ import type {
   StoredStatement,
 } from '../core/records.js';
 import { isEmptyPlan, planBatch, planOutcomes, type BatchPlan, type WriteOp } from './batch-plan.js';
+import { EventChain, type EventPlan, type EventSealer, type LoadedTail } from './event-chain.js';
+import * as events from './event-queries.js';
+import {
+  mergeOutcomes,
+  notifyCommitted,
+  tailFromRow,
+  type CommittedEventListener,
+  type StoredEvent,
+  type StoredSeal,
+  type TailRow,
+} from './event-queries.js';
 import { GroupCommitQueue, type GroupCommitStats } from './group-commit.js';
 import { migrateStore, type MigrationOutcome } from './migrate.js';
 import * as sessions from './session-queries.js';
@@ -44,9 +56,17 @@ const INSERT_SESSION = `insert into sessions (id, started_at, ended_at, subject,
   values (@id, @started_at, @ended_at, @subject, @groups, @token_kind, @agent, @issuer,
   @client_address, @client_user, @application, @connection, @protocol, @end_reason)`;
 const INSERT_STATEMENT = `insert into statements (id, session_id, seq, at, via, "text", kind, categories, effect,
-  rule_id, message, params, duration_ms, row_count, error_code, error_message, masked)
+  rule_id, message, params, duration_ms, row_count, error_code, error_message, masked, lineage)
   values (@id, @session_id, @seq, @at, @via, @text, @kind, @categories, @effect,
-  @rule_id, @message, @params, @duration_ms, @row_count, @error_code, @error_message, @masked)`;
+  @rule_id, @message, @params, @duration_ms, @row_count, @error_code, @error_message, @masked, @lineage)`;
+const INSERT_EVENT = `insert into session_events (session_id, seq, type, at, statement_id, data, prev_hash, hash)
+  values (?, ?, ?, ?, ?, ?, ?, ?)`;
+const INSERT_SEAL = `insert into session_seals (session_id, seq, hash, signature, key_id, at)
+  values (@session_id, @seq, @hash, @signature, @key_id, @at)`;
+const LOAD_TAIL = `select s.id as id, s.ended_at as ended_at, e.seq as seq, e.hash as hash from sessions s
+  left join session_events e on e.session_id = s.id
+    and e.seq = (select max(seq) from session_events where session_id = s.id)
+  where s.id = ?`;
 const END_SESSION = `update sessions set ended_at = @ended_at, end_reason = @end_reason where id = @id`;
 const COMPLETE_STATEMENT = `update statements set duration_ms = @duration_ms, row_count = @row_count,
   error_code = @error_code, error_message = @error_message, masked = @masked where id = @id`;
@@ -62,7 +82,13 @@ export class SqliteStore implements SessionStore, TokenStore {
   readonly #db: Database.Database;
   readonly #kysely: Kysely<StoreTables>;
   readonly #queue: GroupCommitQueue<WriteOp>;
-  readonly #applyPlan: (plan: BatchPlan) => { sessions: Set<string>; statements: Set<string> };
+  readonly #applyPlan: (
+    plan: BatchPlan,
+    events: EventPlan,
+  ) => { sessions: Set<string>; statements: Set<string> };
+  readonly #loadTail: Database.Statement<[string], TailRow>;
+  readonly #chain = new EventChain();
+  readonly #listeners = new Set<CommittedEventListener>();
   readonly #busyTimeoutMs: number;
   readonly migration: MigrationOutcome;
   #closed = false;
@@ -83,10 +109,16 @@ export class SqliteStore implements SessionStore, TokenStore {
     const insertStatement = db.prepare(INSERT_STATEMENT);
     const endSession = db.prepare(END_SESSION);
     const completeStatement = db.prepare(COMPLETE_STATEMENT);
-    const apply = db.transaction((plan: BatchPlan) => {
+    const insertEvent = db.prepare(INSERT_EVENT);
+    const insertSeal = db.prepare(INSERT_SEAL);
+    this.#loadTail = db.prepare<[string], TailRow>(LOAD_TAIL);
+    const apply = db.transaction((plan: BatchPlan, events: EventPlan) => {
       const found = { sessions: new Set<string>(), statements: new Set<string>() };
       for (const row of plan.sessionInserts) insertSession.run(row);
       for (const row of plan.statementInserts) insertStatement.run(row);
+      // Positional binding: two event rows per statement, and named binding costs a lookup per column.
+      for (const e of events.events) insertEvent.run(e.session_id, e.seq, e.type, e.at, e.statement_id, e.data, e.prev_hash, e.hash);
+      for (const row of events.seals) insertSeal.run(row);
       for (const row of plan.sessionEnds) if (endSession.run(row).changes > 0) found.sessions.add(row.id);
       for (const row of plan.statementCompletes) {
         if (completeStatement.run(row).changes > 0) found.statements.add(row.id);
@@ -95,7 +127,7 @@ export class SqliteStore implements SessionStore, TokenStore {
     });
     // IMMEDIATE: take the write lock at BEGIN, so a reader in another process (the CLI) cannot turn
     // this into a lock-upgrade deadlock.
-    this.#applyPlan = (plan) => apply.immediate(plan);
+    this.#applyPlan = (plan, events) => apply.immediate(plan, events);
     this.#queue = new GroupCommitQueue<WriteOp>({
       maxBatch: opts.maxBatch ?? 1000,
       isDataError: isSqliteDataError,
@@ -136,7 +168,6 @@ export class SqliteStore implements SessionStore, TokenStore {
 
   async #write(ops: readonly WriteOp[]): Promise<readonly (Error | undefined)[]> {
     const plan = planBatch(ops);
-    if (isEmptyPlan(plan)) return planOutcomes(plan, { sessions: new Set(), statements: new Set() });
     // Queries through kysely share this connection. If one ever holds a transaction open across an
     // await, wait for it rather than have better-sqlite3 nest this batch inside it as a savepoint
     // (which its rollback would undo after this batch's callers were told it was durable).
@@ -147,8 +178,22 @@ export class SqliteStore implements SessionStore, TokenStore {
         await new Promise<void>((r) => setImmediate(r));
       }
     }
-    const found = this.#applyPlan(plan);
-    return planOutcomes(plan, found);
+    const loaded = new Map<string, LoadedTail>();
+    for (const s of this.#chain.missingTails(ops)) loaded.set(s, tailFromRow(this.#loadTail.get(s)));
+    const events = this.#chain.plan(ops, plan.invalid, loaded);
+    let found: { sessions: Set<string>; statements: Set<string> };
+    try {
+      found =
+        isEmptyPlan(plan) && events.events.length === 0
+          ? { sessions: new Set(), statements: new Set() }
+          : this.#applyPlan(plan, events);
+    } catch (e) {
+      this.#chain.forget(ops);
+      throw e;
+    }
+    this.#chain.commit(events, ops);
+    notifyCommitted(this.#listeners, events.committed);
+    return mergeOutcomes(planOutcomes(plan, found), events.invalid);
   }
 
   // --- SessionStore: hot-path writes go through group commit ---
@@ -163,17 +208,62 @@ export class SqliteStore implements SessionStore, TokenStore {
 
   /** Resolves once the statement's row is committed; rejects with GatewayError(RECORD_FAILED) otherwise. */
   recordStatement(record: StatementRecord): Promise<void> {
+    this.#chain.noteStatement(record.id, record.sessionId);
     return this.#queue.submit({ kind: 'record-statement', record });
   }
 
   completeStatement(id: string, result: StatementResult): Promise<void> {
-    return this.#queue.submit({ kind: 'complete-statement', id, result });
+    const sessionId = this.#chain.sessionOfStatement(id);
+    return this.#queue.submit({
+      kind: 'complete-statement',
+      id,
+      result,
+      at: new Date(),
+      ...(sessionId !== undefined ? { sessionId } : {}),
+    });
   }
 
+  /** Appends an event to the session's hash chain; resolves once committed. */
   appendEvent(sessionId: string, event: SessionEvent): Promise<void> {
-    void sessionId;
-    void event;
-    return Promise.resolve(); // replaced by the hash-chained event log (issue 6), in progress
+    return this.#queue.submit({ kind: 'append-event', sessionId, event });
+  }
+
+  // --- the event record (docs/recording.md) ---
+
+  /** Benchmarks only: stop writing events, to measure what the record costs. Never used by the gateway. */
+  disableEventsForBenchmark(): void {
+    this.#chain.disableForBenchmark();
+  }
+
+  /** Signs each session's final hash from now on (sessions that end without one stay unsigned). */
+  setSealer(sealer: EventSealer | undefined): void {
+    this.#chain.setSealer(sealer);
+  }
+
+  /** Called after each commit with the events it made durable. Listeners must not block or throw. */
+  onCommitted(listener: CommittedEventListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  getEvents(sessionId: string, afterSeq = 0, limit?: number): Promise<StoredEvent[]> {
+    return events.getEvents(this.#kysely, sessionId, afterSeq, limit);
+  }
+
+  getSeals(sessionId: string): Promise<StoredSeal[]> {
+    return events.getSeals(this.#kysely, sessionId);
+  }
+
+  purgeSessions(startedBefore: Date, limit?: number): Promise<string[]> {
+    return events.purgeSessions(this.#kysely, startedBefore, limit);
+  }
+
+  saveContext(principal: string, context: PromptContext): Promise<void> {
+    return events.saveContext(this.#kysely, 'sqlite', principal, context);
+  }
+
+  loadContexts(since: Date): Promise<{ principal: string; context: PromptContext }[]> {
+    return events.loadContexts(this.#kysely, since);
   }
 
   listSessions(filter: SessionFilter): Promise<SessionRecord[]> {

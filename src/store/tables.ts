@@ -58,6 +58,48 @@ export interface StatementsTable {
   error_message: string | null;
   /** JSON object of detector → count, or null. */
   masked: string | null;
+  /** JSON StatementLineage (prompt id, tool use id, source), or null. Schema version 2. */
+  lineage: string | null;
+}
+
+/** `session_events`: the hash-chained record of a session (docs/recording.md). Schema version 2. */
+export interface SessionEventsTable {
+  session_id: string;
+  /** 1-based chain position within the session. */
+  seq: number;
+  type: string;
+  /** Epoch ms. */
+  at: number;
+  statement_id: string | null;
+  /** Canonical JSON of the event's data. */
+  data: string;
+  /** Hex SHA-256 of the previous event's canonical JSON. */
+  prev_hash: string;
+  /** Hex SHA-256 of this event's canonical JSON. */
+  hash: string;
+}
+
+/** `session_seals`: Ed25519 signatures over the hash of a session's event `seq`. Schema version 2. */
+export interface SessionSealsTable {
+  session_id: string;
+  seq: number;
+  hash: string;
+  /** base64url. */
+  signature: string;
+  /** `sha256:<hex>` fingerprint of the signing key's SPKI. */
+  key_id: string;
+  at: number;
+}
+
+/** `prompt_contexts`: the latest prompt context per principal (`issuer` + NUL + `subject`). */
+export interface PromptContextsTable {
+  principal: string;
+  prompt_id: string;
+  prompt: string | null;
+  tool_use_id: string | null;
+  tool: string | null;
+  agent_session_id: string | null;
+  at: number;
 }
 
 /** `service_tokens`: metadata of gateway-issued tokens (the token itself is never stored). */
@@ -86,6 +128,9 @@ export interface StoreMigrationsTable {
 export interface StoreTables {
   sessions: SessionsTable;
   statements: StatementsTable;
+  session_events: SessionEventsTable;
+  session_seals: SessionSealsTable;
+  prompt_contexts: PromptContextsTable;
   service_tokens: ServiceTokensTable;
   store_migrations: StoreMigrationsTable;
 }

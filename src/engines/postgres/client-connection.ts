@@ -8,7 +8,9 @@ import tls from 'node:tls';
 import type { SqlAction } from '../../core/action.js';
 import type { Decision } from '../../core/decision.js';
 import { ERROR_CODES, GatewayError, isGatewayError, type ErrorCode } from '../../core/errors.js';
+import type { ResultMasker } from '../../core/masking.js';
 import type { Logger } from '../../core/ports.js';
+import { COPY_WITHHELD, cellsToMask, nulledCells, sqlMaskerOf, type ResolvedColumnRef } from '../../masking/result-masker.js';
 import type { SqlClassifier, SqlStatement } from '../../core/sql-statement.js';
 import type { Gate, GateSession } from '../../gate/gate.js';
 import {
@@ -32,6 +34,8 @@ import {
   decodeTarget,
   encode,
   rowsFromCommandTag,
+  type ColumnDescription,
+  type ErrorFields,
   type Frame,
   type StartupPacket,
   type TransactionStatus,
@@ -39,6 +43,22 @@ import {
 import { ResponseTracker, type Run } from './response-tracker.js';
 import { UpstreamError, cancelUpstream, openUpstream, type UpstreamSession, type UpstreamTarget } from './upstream-connection.js';
 import { OutputBatch } from './output-batch.js';
+import { catalogResolverFor } from './catalog-resolver.js';
+import {
+  RowArena,
+  copyDataFrame,
+  gatehouseNotice,
+  maskDataRow,
+  maskFieldsMessage,
+  maskFunctionResult,
+  maskNotification,
+  maskParameterStatus,
+} from './masked-messages.js';
+
+/** onUpstreamFrame's answer when relaying must wait for a catalog lookup (docs/masking.md). */
+const STALL = true;
+/** Command tags after which column names may have changed (the catalog cache is refreshed). */
+const DDL_TAG = /^(CREATE|ALTER|DROP|COMMENT|IMPORT) /;
 
 export interface ListenerSettings {
   readonly secureContext?: tls.SecureContext;
@@ -163,6 +183,24 @@ export class ClientConnection {
   private readonly portals = new Map<string, PortalInfo>();
   private abort = new AbortController();
   private txStatus: TransactionStatus = 'I';
+  /** The most recent active masker: applied to what no statement owns (notifications, late notices). */
+  private lastMasker: ResultMasker | undefined;
+  /** Relaying waits for a catalog lookup (at a RowDescription); frames stay in the reader meanwhile. */
+  private stalled = false;
+  /** DDL ran in the current transaction: refresh the catalog cache again when it ends. */
+  private ddlInTx = false;
+  /** COPY TO STDOUT in progress under a masker. */
+  private copyOut: { mode: 'scan' | 'withhold'; masker: ResultMasker; withheld: number } | undefined;
+  /**
+   * Resolved columns of described portals, per Bind, so an Execute that is not preceded by its own
+   * Describe (the next batch after PortalSuspended) is masked with the right plan.
+   */
+  private readonly portalColumns = new Map<string, { bind: number; columns: ResolvedColumnRef[] }>();
+  private readonly portalBinds = new Map<string, number>();
+  private bindSeq = 0;
+  private readonly runPortal = new WeakMap<Run, { portal: string; bind: number }>();
+  /** Rewritten DataRows are written side by side here, so a batch of them leaves as one slice. */
+  private readonly rowArena = new RowArena();
   readonly remote: string;
 
   constructor(
@@ -184,7 +222,9 @@ export class ClientConnection {
     socket.on('data', (chunk: Buffer) => this.onClientData(chunk));
     socket.on('error', (err) => this.close(`client socket error: ${err.message}`));
     socket.on('close', () => this.close('client disconnected'));
-    socket.on('drain', () => this.upstream?.socket.resume());
+    socket.on('drain', () => {
+      if (!this.stalled) this.upstream?.socket.resume();
+    });
   }
 
   // ---------------------------------------------------------------- client → gateway
@@ -381,7 +421,11 @@ export class ClientConnection {
       case FrontendCode.Close: {
         const t = decodeTarget(f.body);
         if (t.target === 'S') this.prepared.delete(t.name);
-        else this.portals.delete(t.name);
+        else {
+          this.portals.delete(t.name);
+          this.portalBinds.delete(t.name);
+          this.portalColumns.delete(t.name);
+        }
         this.tracker!.push({ kind: 'close' });
         return this.forward(f.raw);
       }
@@ -430,6 +474,7 @@ export class ClientConnection {
         break;
       }
       runs.push({ admission, rows: 0 });
+      this.noteMasker(admission.masker);
       this.trackPrepare(statement, admission.decision);
     }
     if (this.isClosed) return;
@@ -487,6 +532,8 @@ export class ClientConnection {
       );
     }
     this.portals.set(msg.portal, { ...prep, params: bindParamsAsText(msg) });
+    if (this.portalBinds.size > 1000) this.portalBinds.clear();
+    this.portalBinds.set(msg.portal, ++this.bindSeq);
     this.tracker!.push({ kind: 'bind' });
     return this.forward(f.raw);
   }
@@ -504,7 +551,10 @@ export class ClientConnection {
     if (this.isClosed) return;
     if (!admission.allowed) return this.refuseExtended(admission.error);
     this.trackPrepare(portal.statement, admission.decision);
-    this.tracker!.push({ kind: 'execute', run: { admission, rows: 0 } });
+    this.noteMasker(admission.masker);
+    const run: Run = { admission, rows: 0 };
+    this.runPortal.set(run, { portal: msg.portal, bind: this.portalBinds.get(msg.portal) ?? 0 });
+    this.tracker!.push({ kind: 'execute', run });
     return this.forward(f.raw);
   }
 
@@ -525,6 +575,7 @@ export class ClientConnection {
       this.tracker!.push({ kind: 'query', runs: [], index: 0, refusal: admission.error });
       return this.forward(encode.query(POISON_QUERY));
     }
+    this.noteMasker(admission.masker);
     this.tracker!.push({ kind: 'query', runs: [{ admission, rows: 0 }], index: 0 });
     return this.forward(f.raw);
   }
@@ -560,17 +611,162 @@ export class ClientConnection {
 
   private onUpstreamData(chunk: Buffer): void {
     if (this.phase === 'closed') return;
-    const up = this.upstream!;
     try {
-      up.reader.push(chunk);
-      for (let f = up.reader.next(); f; f = up.reader.next()) this.onUpstreamFrame(f);
+      this.upstream!.reader.push(chunk);
     } catch (e) {
-      this.deps.logger.error({ session: this.session?.id, err: String(e) }, 'invalid message from upstream');
-      this.fatal(SqlState.ProtocolViolation, 'Gatehouse received an invalid message from the upstream server');
+      this.upstreamFailure(e);
       return;
     }
+    if (!this.stalled) this.drainUpstream();
+  }
+
+  /** Relays every complete upstream frame (until a stall); false when the client is not keeping up. */
+  private drainUpstream(): boolean {
+    const up = this.upstream!;
+    try {
+      for (let f = up.reader.next(); f; f = up.reader.next()) if (this.onUpstreamFrame(f) === STALL) break;
+    } catch (e) {
+      this.upstreamFailure(e);
+      return false;
+    }
     const data = this.out.take();
-    if (data && !this.socket.write(data)) up.socket.pause();
+    if (data && !this.socket.write(data)) {
+      up.socket.pause();
+      return false;
+    }
+    return true;
+  }
+
+  private upstreamFailure(e: unknown): void {
+    if (isGatewayError(e) && e.code === ERROR_CODES.MASK_FAILED) {
+      // Fail closed: what cannot be masked is not sent, and the session cannot go on in step.
+      this.deps.logger.warn({ session: this.session?.id, err: e.message }, 'masking failed; session closed');
+      this.fatal(SqlState.InsufficientPrivilege, `Gatehouse: ${e.message}`);
+      return;
+    }
+    this.deps.logger.error({ session: this.session?.id, err: String(e) }, 'invalid message from upstream');
+    this.fatal(SqlState.ProtocolViolation, 'Gatehouse received an invalid message from the upstream server');
+  }
+
+  /** Pauses relaying until `wait` settles, then runs `then` and relays what queued up meanwhile. */
+  private stallUntil(wait: Promise<void>, then: () => void): void {
+    const up = this.upstream!;
+    this.stalled = true;
+    up.socket.pause();
+    void wait.then(() => {
+      if (this.isClosed) return;
+      this.stalled = false;
+      try {
+        then();
+      } catch (e) {
+        this.upstreamFailure(e);
+        return;
+      }
+      if (this.drainUpstream() && !this.stalled && !this.isClosed) up.socket.resume();
+    });
+  }
+
+  private noteMasker(m: ResultMasker): void {
+    if (m.active) this.lastMasker = m;
+  }
+
+  /** The masker for a message of the current statement, or for one no statement owns. */
+  private textMasker(): ResultMasker | undefined {
+    const run = this.currentRun();
+    if (run) return run.admission.masker.active ? run.admission.masker : undefined;
+    return this.lastMasker;
+  }
+
+  private maskedFields(type: 'E' | 'N', f: Frame, masker: ResultMasker | undefined): { raw: Buffer; fields?: ErrorFields } {
+    return masker?.active ? maskFieldsMessage(type, f.raw, f.body, masker) : { raw: f.raw };
+  }
+
+  /**
+   * RowDescription of a masked result: the row masker needs each column's origin; when the catalog
+   * cache lacks a table, relaying waits for one lookup (the result's rows stay in the reader).
+   */
+  private onMaskedRowDescription(run: Run, columns: ColumnDescription[], f: Frame): boolean {
+    const masker = run.admission.masker;
+    const apply = (resolved: readonly ResolvedColumnRef[]) => {
+      run.rowMasker = masker.forColumns(resolved);
+      run.formats = resolved.map((c) => c.format);
+      run.admission.sampler?.columns(resolved.map((c) => c.name));
+      const portal = this.runPortal.get(run);
+      if (portal !== undefined) {
+        if (this.portalColumns.size > 1000) this.portalColumns.clear();
+        this.portalColumns.set(portal.portal, { bind: portal.bind, columns: [...resolved] });
+      }
+      this.out.add(f.raw);
+    };
+    if (!sqlMaskerOf(masker)?.needsColumnSources || !this.target) {
+      apply(columns);
+      return false;
+    }
+    const catalog = catalogResolverFor(this.target, this.deps.settings().maxMessageBytes);
+    const missing = catalog.missing(columns);
+    if (missing.length === 0) {
+      apply(catalog.resolve(columns));
+      return false;
+    }
+    this.stallUntil(catalog.load(missing), () => apply(catalog.resolve(columns)));
+    return STALL;
+  }
+
+  /** A run of a portal described earlier under the same Bind (Execute after PortalSuspended). */
+  private planFromPortal(run: Run): void {
+    const p = this.runPortal.get(run);
+    const d = p && this.portalColumns.get(p.portal);
+    if (!p || !d || d.bind !== p.bind) return;
+    run.formats = d.columns.map((c) => c.format);
+    run.rowMasker = run.admission.masker.forColumns(d.columns);
+  }
+
+  private onCommandTag(f: Frame): void {
+    if (!this.target) return;
+    const tag = f.body.toString('latin1', 0, Math.max(0, f.body.length - 1));
+    const ddl = DDL_TAG.test(tag);
+    if (ddl) this.ddlInTx = true;
+    else if (!/^(COMMIT|ROLLBACK|END|PREPARE TRANSACTION)/.test(tag) || !this.ddlInTx) return;
+    else this.ddlInTx = false;
+    catalogResolverFor(this.target, this.deps.settings().maxMessageBytes).invalidate();
+  }
+
+  private onCopyOut(f: Frame): void {
+    const masker = this.currentRun()?.admission.masker;
+    this.copyOut = undefined;
+    if (masker?.active) {
+      const mode = sqlMaskerOf(masker)?.copyOutMode(f.body[0] === 1) ?? 'withhold';
+      this.copyOut = { mode, masker, withheld: 0 };
+    }
+    this.out.add(f.raw);
+  }
+
+  private onCopyData(f: Frame): void {
+    const copy = this.copyOut;
+    if (!copy) {
+      this.out.add(f.raw);
+      return;
+    }
+    if (copy.mode === 'withhold') {
+      copy.withheld++;
+      return;
+    }
+    // PostgreSQL sends one row per CopyData in COPY TO; each is scanned as text.
+    const masked = copy.masker.maskText(f.body.toString('utf8'));
+    this.out.add(masked === undefined ? f.raw : copyDataFrame(Buffer.from(masked, 'utf8')));
+  }
+
+  private endCopyOut(): void {
+    const copy = this.copyOut;
+    this.copyOut = undefined;
+    if (!copy || copy.withheld === 0) return;
+    sqlMaskerOf(copy.masker)?.countWithheld(COPY_WITHHELD, copy.withheld);
+    this.out.add(
+      gatehouseNotice(
+        `Gatehouse withheld ${copy.withheld} rows of COPY output: masking applies to this data and COPY cannot ` +
+          'carry masked columns (binary format, or a column rule covers a table it reads). Use SELECT instead.',
+      ),
+    );
   }
 
   private currentRun(): Run | undefined {
@@ -581,28 +777,41 @@ export class ClientConnection {
     return undefined;
   }
 
-  private onUpstreamFrame(f: Frame): void {
+  private onUpstreamFrame(f: Frame): boolean | void {
     const tracker = this.tracker!;
     switch (f.type) {
       case BackendCode.DataRow: {
         const run = this.currentRun();
+        let raw = f.raw;
         if (run) {
           run.rows++;
+          if (run.admission.masker.active) {
+            if (run.formats === undefined) this.planFromPortal(run);
+            if (run.formats === undefined) {
+              throw new GatewayError(
+                ERROR_CODES.MASK_FAILED,
+                'rows arrived for a result whose columns were not described, so they cannot be masked (send Describe before Execute)',
+              );
+            }
+            // The mask step: only cells a rule or detector can hit are decoded; the row is rebuilt once.
+            if (run.rowMasker) raw = maskDataRow(f.raw, run.rowMasker, cellsToMask(run.rowMasker), this.rowArena) ?? f.raw;
+          }
+          // The record sees the row as the client does: after masking.
           const sampler = run.admission.sampler;
-          if (sampler?.wants) sampler.row(cellsAsText(decodeDataRow(f.body), run.formats));
+          if (sampler?.wants) sampler.row(cellsAsText(decodeDataRow(raw.subarray(5)), run.formats));
         }
-        this.out.add(f.raw);
+        this.out.add(raw);
         return;
       }
       case BackendCode.RowDescription: {
         const head = tracker.peek();
         if (head?.kind === 'describe') tracker.shift();
         const run = this.currentRun();
-        if (run && (run.admission.masker.active || run.admission.sampler)) {
+        if (run?.admission.masker.active) return this.onMaskedRowDescription(run, decodeRowDescription(f.body), f);
+        if (run?.admission.sampler) {
           const columns = decodeRowDescription(f.body);
-          if (run.admission.masker.active) run.rowMasker = run.admission.masker.forColumns(columns);
           run.formats = columns.map((c) => c.format);
-          run.admission.sampler?.columns(columns.map((c) => c.name));
+          run.admission.sampler.columns(columns.map((c) => c.name));
         }
         this.out.add(f.raw);
         return;
@@ -624,13 +833,29 @@ export class ClientConnection {
       case BackendCode.FunctionCallResponse: {
         const head = tracker.peek();
         const run = this.currentRun();
+        let raw = f.raw;
+        if (f.type === BackendCode.CommandComplete) {
+          this.endCopyOut();
+          this.onCommandTag(f);
+        }
+        if (run?.admission.masker.active) {
+          if (f.type === BackendCode.FunctionCallResponse) raw = maskFunctionResult(f.body, run.admission.masker) ?? raw;
+          const nulled = run.rowMasker ? nulledCells(run.rowMasker) : 0;
+          if (nulled > 0 && f.type === BackendCode.CommandComplete) {
+            this.out.add(
+              gatehouseNotice(
+                `Gatehouse masked ${nulled} values as NULL: their column type (a number, or binary format) cannot hold a masked value.`,
+              ),
+            );
+          }
+        }
         if (run) {
           const rows = f.type === BackendCode.CommandComplete ? (rowsFromCommandTag(f.body) ?? run.rows) : run.rows;
           this.session!.settle(run.admission, { rows });
         }
         if (head?.kind === 'execute') tracker.shift();
         else if (head?.kind === 'query') head.index++;
-        this.out.add(f.raw);
+        this.out.add(raw);
         return;
       }
       case BackendCode.ErrorResponse:
@@ -643,9 +868,28 @@ export class ClientConnection {
         this.out.add(f.raw);
         return;
       }
+      case BackendCode.NoticeResponse:
+        this.out.add(this.maskedFields('N', f, this.textMasker()).raw);
+        return;
+      case BackendCode.NotificationResponse:
+        // Not tied to a statement: masked with the session's most recent masker.
+        this.out.add((this.lastMasker && maskNotification(f.body, this.lastMasker)) ?? f.raw);
+        return;
+      case BackendCode.ParameterStatus:
+        this.out.add((this.lastMasker && maskParameterStatus(f.body, this.lastMasker)) ?? f.raw);
+        return;
+      case BackendCode.CopyOutResponse:
+        this.onCopyOut(f);
+        return;
+      case BackendCode.CopyData:
+        this.onCopyData(f);
+        return;
+      case BackendCode.CopyDone:
+        this.endCopyOut();
+        this.out.add(f.raw);
+        return;
       default:
-        // ParameterStatus, NoticeResponse, NotificationResponse, ParameterDescription, Copy*:
-        // relayed in order; they do not move the tracker.
+        // ParameterDescription, CopyInResponse: relayed in order; they do not move the tracker.
         this.out.add(f.raw);
     }
   }
@@ -653,9 +897,10 @@ export class ClientConnection {
   private onUpstreamError(f: Frame): void {
     const tracker = this.tracker!;
     const head = tracker.peek();
+    this.endCopyOut();
     if (!head) {
-      // Not tied to a request: e.g. FATAL on admin shutdown. Relay as is.
-      this.out.add(f.raw);
+      // Not tied to a request: e.g. FATAL on admin shutdown.
+      this.out.add(this.maskedFields('E', f, this.lastMasker).raw);
       return;
     }
     if (head.kind === 'refusal') {
@@ -671,25 +916,27 @@ export class ClientConnection {
         return;
       }
       const run = head.runs[head.index];
-      if (run) this.settleError(run, f);
+      // The error is masked before it is recorded or sent (`invalid input syntax …: "<a card>"`).
+      const masked = this.maskedFields('E', f, run ? run.admission.masker : this.lastMasker);
+      if (run) this.settleError(run, masked.fields ?? decodeErrorFields(f.body));
       head.index++;
       // Statements after an error in a simple Query are not executed; ReadyForQuery settles them.
       for (const r of head.runs.splice(head.index)) this.settleNotExecuted(r);
-      this.out.add(f.raw);
+      this.out.add(masked.raw);
       return;
     }
     if (head.kind === 'sync') {
-      this.out.add(f.raw);
+      this.out.add(this.maskedFields('E', f, this.lastMasker).raw);
       return;
     }
     tracker.shift();
-    if (head.kind === 'execute') this.settleError(head.run, f);
+    const masked = this.maskedFields('E', f, head.kind === 'execute' ? head.run.admission.masker : this.lastMasker);
+    if (head.kind === 'execute') this.settleError(head.run, masked.fields ?? decodeErrorFields(f.body));
     tracker.skipToSync();
-    this.out.add(f.raw);
+    this.out.add(masked.raw);
   }
 
-  private settleError(run: Run, f: Frame): void {
-    const fields = decodeErrorFields(f.body);
+  private settleError(run: Run, fields: ErrorFields): void {
     this.session!.settle(run.admission, { rows: run.rows, error: { code: fields.C ?? 'XX000', message: fields.M ?? '' } });
   }
 

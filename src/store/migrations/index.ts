@@ -4,7 +4,9 @@
 
 import type { StoreMigration } from './migration.js';
 import { sessionsStatementsTokens } from './0001-sessions-statements-tokens.js';
+import { sessionEvents } from './0002-session-events.js';
+import { approvals } from './0003-approvals.js';
 
-export const STORE_MIGRATIONS: readonly StoreMigration[] = [sessionsStatementsTokens];
+export const STORE_MIGRATIONS: readonly StoreMigration[] = [sessionsStatementsTokens, sessionEvents, approvals];
 
 export type { StoreDialect, StoreMigration } from './migration.js';

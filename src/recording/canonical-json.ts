@@ -1,0 +1,67 @@
+// Canonical JSON (RFC 8785 JCS style) for the hash chain: one byte sequence per value, on any machine.
+// Pure. It must never depend on property insertion order, whitespace or the runtime's locale.
+//
+// Rules (docs/recording.md §Canonical JSON): object keys sorted by UTF-16 code units (JavaScript's
+// default string order, as JCS §3.2.3 requires); no whitespace; strings and numbers serialised as
+// ECMAScript JSON.stringify does (JCS §3.2.2); members whose value is undefined or a function are
+// left out, as JSON.stringify leaves them out; values with toJSON (Date) are replaced by its result;
+// non-finite numbers become null (JSON.stringify's rule; JCS would refuse them — a record must not
+// fail on them). BigInt and cyclic values are refused.
+
+export class CanonicalJsonError extends Error {}
+
+/** Deeper than this is refused: it also stops a cyclic value without tracking every object seen. */
+const MAX_DEPTH = 200;
+
+/** The canonical JSON text of a JSON-compatible value. */
+export function canonicalJson(value: unknown): string {
+  const out = write(value, 0);
+  if (out === undefined) throw new CanonicalJsonError('value has no JSON form');
+  return out;
+}
+
+// On the hot path (two events per statement): plain loops and string concatenation, no per-call
+// allocations beyond the key list.
+function write(value: unknown, depth: number): string | undefined {
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      return Number.isFinite(value) ? JSON.stringify(value) : 'null';
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'undefined':
+    case 'function':
+    case 'symbol':
+      return undefined;
+    case 'bigint':
+      throw new CanonicalJsonError('BigInt has no canonical JSON form');
+    default:
+      break;
+  }
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+    return write((value as { toJSON(): unknown }).toJSON(), depth);
+  }
+  if (depth >= MAX_DEPTH) throw new CanonicalJsonError('value nested too deeply (or cyclic)');
+  if (Array.isArray(value)) {
+    // Array holes and undefined elements are null, as in JSON.stringify.
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ',';
+      out += write(value[i], depth + 1) ?? 'null';
+    }
+    return out + ']';
+  }
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj).sort();
+  let out = '{';
+  let first = true;
+  for (const k of keys) {
+    const v = write(obj[k], depth + 1);
+    if (v === undefined) continue;
+    out += `${first ? '' : ','}${JSON.stringify(k)}:${v}`;
+    first = false;
+  }
+  return out + '}';
+}

@@ -1,0 +1,72 @@
+// Prompt lineage: which prompt or tool call caused a statement. Sources, most specific first:
+// (a) sqlcommenter comments on the statement, (b) key=value pairs in application_name, (c) the
+// principal's latest context from POST /api/context. Never used for policy; never fails a statement.
+
+import type { Action } from '../core/action.js';
+import type { Identity } from '../core/identity.js';
+import type { LineageSource } from '../core/ports.js';
+import type { PromptContext, SessionRecord, StatementLineage } from '../core/records.js';
+import { declaredContext } from './event-data.js';
+
+/** The key a principal's context is kept under: issuer and subject (a subject is unique per issuer). */
+export function principalKey(identity: Pick<Identity, 'issuer' | 'subject'>): string {
+  return `${identity.issuer}\u0000${identity.subject}`;
+}
+
+export interface ContextLookup {
+  current(principal: string): PromptContext | undefined;
+}
+
+const MAX_ID = 256;
+
+function clip(v: string | undefined): string | undefined {
+  return v === undefined || v === '' ? undefined : v.slice(0, MAX_ID);
+}
+
+function fromPairs(
+  pairs: Readonly<Record<string, string>> | undefined,
+  source: StatementLineage['source'],
+): StatementLineage | undefined {
+  if (!pairs) return undefined;
+  const promptId = clip(pairs.prompt_id ?? pairs.task_id);
+  const toolUseId = clip(pairs.tool_use_id);
+  const traceparent = clip(pairs.traceparent);
+  if (promptId === undefined && toolUseId === undefined && traceparent === undefined) return undefined;
+  return {
+    source,
+    ...(promptId !== undefined ? { promptId } : {}),
+    ...(toolUseId !== undefined ? { toolUseId } : {}),
+    ...(traceparent !== undefined ? { traceparent } : {}),
+  };
+}
+
+export class PromptLineageSource implements LineageSource {
+  readonly #contexts: ContextLookup;
+
+  constructor(contexts: ContextLookup) {
+    this.#contexts = contexts;
+  }
+
+  forStatement(identity: Identity, session: SessionRecord, action: Action): StatementLineage | undefined {
+    const comments = action.kind === 'sql' ? action.statement.comments : undefined;
+    const declared =
+      fromPairs(comments, 'comment') ?? fromPairs(declaredContext(session.application), 'application-name');
+    const ctx = this.#contexts.current(principalKey(identity));
+    if (declared?.promptId !== undefined || declared?.toolUseId !== undefined) {
+      // A declared prompt id that matches the context API's prompt gets its text too.
+      return ctx && declared.promptId === ctx.promptId && ctx.prompt !== undefined
+        ? { ...declared, prompt: ctx.prompt }
+        : declared;
+    }
+    if (!ctx) return declared;
+    return {
+      source: 'context-api',
+      promptId: ctx.promptId,
+      ...(ctx.prompt !== undefined ? { prompt: ctx.prompt } : {}),
+      ...(ctx.toolUseId !== undefined ? { toolUseId: ctx.toolUseId } : {}),
+      ...(ctx.agentSessionId !== undefined ? { agentSessionId: ctx.agentSessionId } : {}),
+      // A traceparent alone (no prompt id) in a comment still travels with the statement.
+      ...(declared?.traceparent !== undefined ? { traceparent: declared.traceparent } : {}),
+    };
+  }
+}

@@ -1,0 +1,222 @@
+// Renders a session's events as a human timeline (`gatehouse sessions replay`): offsets from the
+// session start, each statement under the prompt that led to it, decision and rule, the result and
+// its sample as a small table, approval events. Pure. Everything printed comes from clients, so
+// control characters are made visible: a record must not drive the operator's terminal.
+
+import type { ResultSample } from '../core/records.js';
+import type { StoredEvent } from '../store/event-queries.js';
+import { EVENT_TYPES } from './event-data.js';
+
+export interface TimelineOptions {
+  /** Samples kept in the blob store, by key (the CLI fetches them). */
+  readonly samples?: ReadonlyMap<string, ResultSample>;
+  /** Sample rows shown per statement (default 10). */
+  readonly maxRows?: number;
+  /** Characters per cell (default 40). */
+  readonly maxCell?: number;
+}
+
+/** C0/C1 controls, DEL and line separators become visible escapes (newlines kept when asked). */
+export function safe(s: string, keepNewlines = false): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+    if (keepNewlines && c === '\n') return '\n';
+    if (c === '\t') return '  ';
+    const code = c.charCodeAt(0);
+    return code <= 0xff
+      ? `\\x${code.toString(16).padStart(2, '0')}`
+      : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+function obj(v: unknown): Record<string, unknown> | undefined {
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}
+
+function indent(text: string, prefix: string): string {
+  return safe(text, true)
+    .split('\n')
+    .map((l) => prefix + l)
+    .join('\n');
+}
+
+/** A small aligned table of a result sample. */
+export function sampleTable(sample: ResultSample, maxRows = 10, maxCell = 40): string {
+  const cell = (v: string | null) => {
+    if (v === null) return 'NULL';
+    const s = safe(v);
+    return s.length > maxCell ? `${s.slice(0, maxCell - 1)}…` : s;
+  };
+  const header = sample.columns.map((c) => cell(c));
+  const rows = sample.rows.slice(0, maxRows).map((r) => header.map((_, i) => cell(r[i] ?? null)));
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join(' | ')
+      .trimEnd();
+  const out = [line(header), widths.map((w) => '-'.repeat(w)).join('-+-'), ...rows.map(line)];
+  const more = sample.rows.length - rows.length;
+  if (more > 0) out.push(`… ${more} more row(s) in the sample`);
+  if (sample.truncated) out.push('… (sample cut at the recording cap)');
+  return out.join('\n');
+}
+
+function asSample(v: unknown): ResultSample | undefined {
+  const o = obj(v);
+  if (!o || !Array.isArray(o.columns) || !Array.isArray(o.rows)) return undefined;
+  return o as unknown as ResultSample;
+}
+
+/**
+ * Renders events incrementally (replay --follow feeds it page by page). Results that arrive in the
+ * same page as their statement are shown under it; later ones get their own line.
+ */
+export class Timeline {
+  readonly #opts: TimelineOptions;
+  #start: number | undefined;
+  #prompt: string | null | undefined;
+  readonly #prompts = new Map<string, Record<string, unknown>>();
+  readonly #statementSeq = new Map<string, number>();
+
+  constructor(opts: TimelineOptions = {}) {
+    this.#opts = opts;
+  }
+
+  #offset(at: Date): string {
+    this.#start ??= at.getTime();
+    const s = (at.getTime() - this.#start) / 1000;
+    return `+${s.toFixed(3)}s`.padStart(10);
+  }
+
+  render(events: readonly StoredEvent[]): string {
+    const results = new Map<string, StoredEvent>();
+    const statements = new Set<string>();
+    for (const e of events) if (e.type === EVENT_TYPES.statement && e.statement) statements.add(e.statement);
+    for (const e of events)
+      if (e.type === EVENT_TYPES.result && e.statement && statements.has(e.statement))
+        results.set(e.statement, e);
+    const out: string[] = [];
+    for (const e of events) {
+      if (e.type === EVENT_TYPES.result && e.statement && results.get(e.statement) === e) continue;
+      out.push(this.#event(e, results));
+    }
+    return out.filter((s) => s !== '').join('\n') + (out.length > 0 ? '\n' : '');
+  }
+
+  #promptHeader(promptId: string | null): string {
+    if (promptId === null) return '── (no prompt) ──';
+    const p = this.#prompts.get(promptId);
+    const text = p ? str(p.prompt) : undefined;
+    const source = p ? str(p.source) : undefined;
+    const first = `── prompt ${safe(promptId)}${source ? ` (${safe(source)})` : ''}`;
+    return text !== undefined ? `${first}\n${indent(text, '   │ ')}` : first;
+  }
+
+  #event(e: StoredEvent, results: ReadonlyMap<string, StoredEvent>): string {
+    const d = e.data;
+    const off = this.#offset(e.at);
+    switch (e.type) {
+      case EVENT_TYPES.sessionStart: {
+        const client = obj(d.client) ?? {};
+        const parts = [
+          `${off}  session started: ${safe(str(d.subject) ?? '?')}${d.agent === true ? ' (agent)' : ''}`,
+          `on ${safe(str(d.connection) ?? '?')} (${safe(str(d.protocol) ?? '?')})`,
+          `from ${safe(str(client.address) ?? '?')}`,
+        ];
+        if (str(client.application)) parts.push(`application=${safe(str(client.application) as string)}`);
+        return parts.join(' ');
+      }
+      case EVENT_TYPES.prompt: {
+        const id = str(d.promptId);
+        if (id !== undefined) this.#prompts.set(id, d);
+        return '';
+      }
+      case EVENT_TYPES.statement:
+        return this.#statement(e, results.get(e.statement ?? ''));
+      case EVENT_TYPES.result: {
+        const seq = e.statement ? this.#statementSeq.get(e.statement) : undefined;
+        return `${off}    result of ${seq !== undefined ? `#${seq}` : safe(e.statement ?? '?')}: ${this.#result(e, '               ')}`;
+      }
+      case EVENT_TYPES.sessionEnd:
+        return `${off}  session ended (${safe(str(d.reason) ?? '?')})`;
+      default: {
+        // approval.* and any other event: its type and a compact view of its data.
+        const fields = Object.entries(d)
+          .filter(([, v]) => v !== undefined && (typeof v !== 'object' || v === null))
+          .map(([k, v]) => `${safe(k)}=${safe(String(v))}`)
+          .slice(0, 8)
+          .join(' ');
+        const seq = e.statement ? this.#statementSeq.get(e.statement) : undefined;
+        const about = seq !== undefined ? ` (#${seq})` : '';
+        return `${off}    ${safe(e.type)}${about}${fields ? `  ${fields}` : ''}`;
+      }
+    }
+  }
+
+  #statement(e: StoredEvent, result: StoredEvent | undefined): string {
+    const d = e.data;
+    const lineage = obj(d.lineage);
+    const promptId = lineage ? (str(lineage.promptId) ?? null) : null;
+    const lines: string[] = [];
+    if (promptId !== this.#prompt && !(promptId === null && this.#prompt === undefined)) {
+      lines.push(this.#promptHeader(promptId));
+    }
+    this.#prompt = promptId;
+    const seq = typeof d.seq === 'number' ? d.seq : undefined;
+    if (e.statement && seq !== undefined) this.#statementSeq.set(e.statement, seq);
+    const cats = Array.isArray(d.categories) ? d.categories.map((c) => safe(String(c))).join(',') : '';
+    const head = [
+      `${this.#offset(e.at)}  #${seq ?? '?'}`,
+      safe(str(d.effect) ?? '?'),
+      `rule=${safe(str(d.ruleId) ?? '?')}`,
+      safe(str(d.kind) ?? '?'),
+      `[${cats}]`,
+    ];
+    if (lineage && str(lineage.toolUseId)) head.push(`tool_use=${safe(str(lineage.toolUseId) as string)}`);
+    lines.push(head.join('  '));
+    const pad = '             ';
+    if (str(d.message)) lines.push(indent(`message: ${str(d.message) as string}`, pad));
+    lines.push(indent(str(d.text) ?? '', pad));
+    if (Array.isArray(d.params) && d.params.length > 0)
+      lines.push(indent(`params: ${JSON.stringify(d.params)}`, pad));
+    if (result) lines.push(`${pad}→ ${this.#result(result, pad + '  ')}`);
+    return lines.join('\n');
+  }
+
+  #result(e: StoredEvent, pad: string): string {
+    const d = e.data;
+    const parts: string[] = [];
+    if (typeof d.rows === 'number') parts.push(`${d.rows} row(s)`);
+    if (typeof d.durationMs === 'number') parts.push(`${d.durationMs.toFixed(1)} ms`);
+    const err = obj(d.error);
+    if (err) parts.push(`error ${safe(str(err.code) ?? '?')}: ${safe(str(err.message) ?? '')}`);
+    const masked = obj(d.masked);
+    if (masked && Object.keys(masked).length > 0) {
+      parts.push(
+        `masked ${Object.entries(masked)
+          .map(([k, v]) => `${safe(k)}:${String(v)}`)
+          .join(',')}`,
+      );
+    }
+    let out = parts.join(', ') || 'done';
+    let sample = asSample(d.sample);
+    const ref = obj(d.sampleRef);
+    if (!sample && ref) {
+      const key = str(ref.key);
+      sample = key ? this.#opts.samples?.get(key) : undefined;
+      if (!sample)
+        out += key
+          ? `  (sample in blob ${safe(key)}, not available)`
+          : '  (sample lost: the blob store was unavailable)';
+    }
+    if (sample && sample.columns.length > 0) {
+      out += `\n${indent(sampleTable(sample, this.#opts.maxRows, this.#opts.maxCell), pad)}`;
+    }
+    return out;
+  }
+}

@@ -1,0 +1,121 @@
+import { describe, expect, test } from 'vitest';
+import type { SessionRecord } from '../core/records.js';
+import { canonicalJson } from '../recording/canonical-json.js';
+import { eventHash, GENESIS_PREV, sha256Hex } from '../recording/record-format.js';
+import { eventToChained } from '../recording/recording-export.js';
+import { planBatch, type WriteOp } from './batch-plan.js';
+import { EventChain } from './event-chain.js';
+
+const session: SessionRecord = {
+  id: 's1',
+  startedAt: new Date(1_000),
+  subject: 'a',
+  groups: [],
+  tokenKind: 'service',
+  agent: true,
+  issuer: 'gatehouse',
+  clientAddress: '127.0.0.1:1',
+  connection: 'c',
+  protocol: 'postgres',
+};
+
+function plan(chain: EventChain, ops: WriteOp[]) {
+  return chain.plan(ops, planBatch(ops).invalid, new Map(), 5_000);
+}
+
+describe('EventChain', () => {
+  test('the hand-built event text is exactly the canonical JSON of the event', () => {
+    const chain = new EventChain();
+    const p = plan(chain, [
+      { kind: 'start-session', record: session },
+      {
+        kind: 'append-event',
+        sessionId: 's1',
+        event: {
+          type: 'x "quoted"',
+          at: new Date(2_000),
+          statementId: 's1:00000001',
+          data: { z: [1, { b: 2, a: 'é\u0000' }] },
+        },
+      },
+    ]);
+    for (const e of p.committed) {
+      const stored = { ...e };
+      expect(e.hash).toBe(sha256Hex(canonicalJson(eventToChained(stored))));
+      expect(e.hash).toBe(eventHash(eventToChained(stored)));
+    }
+    expect(p.committed.map((e) => e.prev)).toEqual([GENESIS_PREV, p.committed[0]!.hash]);
+  });
+
+  test('tails advance only on commit; a failed batch is forgotten and re-read', () => {
+    const chain = new EventChain();
+    const first = plan(chain, [{ kind: 'start-session', record: session }]);
+    chain.commit(first, [{ kind: 'start-session', record: session }]);
+    const ops: WriteOp[] = [
+      { kind: 'append-event', sessionId: 's1', event: { type: 'a', at: new Date(3_000), data: {} } },
+    ];
+    const failed = plan(chain, ops);
+    expect(failed.events[0]).toMatchObject({ seq: 2, prev_hash: first.events[0]!.hash });
+    chain.forget(ops); // the transaction failed
+    expect(chain.missingTails(ops)).toEqual(['s1']);
+    const retried = chain.plan(
+      ops,
+      [undefined],
+      new Map([['s1', { seq: 1, hash: first.events[0]!.hash, ended: false }]]),
+    );
+    expect(retried.events[0]).toMatchObject({ seq: 2, prev_hash: first.events[0]!.hash });
+  });
+
+  test('ending a session seals its last hash with the sealer; later appends seal again', () => {
+    const chain = new EventChain();
+    const signed: Buffer[] = [];
+    chain.setSealer({ keyId: 'sha256:k', sign: (m) => (signed.push(m), Buffer.from('sig')) });
+    const ops: WriteOp[] = [
+      { kind: 'start-session', record: session },
+      { kind: 'end-session', id: 's1', endedAt: new Date(9_000), reason: 'bye' },
+    ];
+    const p = plan(chain, ops);
+    expect(p.seals).toEqual([
+      {
+        session_id: 's1',
+        seq: 2,
+        hash: p.events[1]!.hash,
+        signature: Buffer.from('sig').toString('base64url'),
+        key_id: 'sha256:k',
+        at: 5_000,
+      },
+    ]);
+    expect(signed[0]!.toString()).toContain(p.events[1]!.hash);
+    chain.commit(p, ops);
+    // The ended session's tail was dropped: a late event reads it back (ended) and re-seals.
+    const late: WriteOp[] = [
+      { kind: 'append-event', sessionId: 's1', event: { type: 'late', at: new Date(10_000), data: {} } },
+    ];
+    expect(chain.missingTails(late)).toEqual(['s1']);
+    const q = chain.plan(
+      late,
+      [undefined],
+      new Map([['s1', { seq: 2, hash: p.events[1]!.hash, ended: true }]]),
+    );
+    expect(q.seals.map((s) => s.seq)).toEqual([3]);
+  });
+
+  test('an event whose data has no JSON form is refused without breaking the chain', () => {
+    const chain = new EventChain();
+    const ops: WriteOp[] = [
+      { kind: 'start-session', record: session },
+      { kind: 'append-event', sessionId: 's1', event: { type: 'bad', at: new Date(1), data: { n: 1n } } },
+      { kind: 'append-event', sessionId: 's1', event: { type: 'good', at: new Date(1), data: {} } },
+    ];
+    const p = plan(chain, ops);
+    expect(p.invalid.map((e) => e?.message)).toEqual([
+      undefined,
+      'the event could not be recorded: its data is not JSON',
+      undefined,
+    ]);
+    expect(p.events.map((e) => [e.seq, e.type])).toEqual([
+      [1, 'session.start'],
+      [2, 'good'],
+    ]);
+  });
+});

@@ -1,0 +1,340 @@
+// The per-session hash chain (docs/recording.md): turns a group-commit batch into event rows (and
+// seals), each carrying the SHA-256 of the previous event, written in the same transaction as the rows
+// they describe. It must never chain to an event that did not commit, nor fork a session's chain.
+//
+// Chain order is submission order: the batch holds a session's ops in the order they were submitted
+// to the store, and the group-commit keys (batch-plan.ts writeOpKeys) keep two batches holding the
+// same session from committing at once. Tails advance only after a commit succeeds; after a failed
+// one they are forgotten and re-read from the store, so a retried op chains to what really committed.
+
+import { ERROR_CODES, GatewayError } from '../core/errors.js';
+import { canonicalJson } from '../recording/canonical-json.js';
+import {
+  sessionEndData,
+  EVENT_TYPES,
+  resultData,
+  sessionStartData,
+  statementData,
+} from '../recording/event-data.js';
+import { GENESIS_PREV, RECORD_FORMAT_VERSION, sealMessage, sha256Hex } from '../recording/record-format.js';
+import { opSessionId, type WriteOp } from './batch-plan.js';
+import type { SessionEventsTable, SessionSealsTable } from './tables.js';
+
+/** Signs a session's final hash. main.ts gives the store one (src/recording/record-signing-key.ts). */
+export interface EventSealer {
+  /** `sha256:<hex>` fingerprint of the public key. */
+  readonly keyId: string;
+  sign(message: Buffer): Buffer;
+}
+
+/** Where a session's chain stands: its last committed event. */
+export interface ChainTail {
+  readonly seq: number;
+  readonly hash: string;
+  /** The session has ended: events after its end are sealed again. */
+  readonly ended: boolean;
+}
+
+/** What the store found for a session it had no tail for. */
+export type LoadedTail = ChainTail | 'no-session';
+
+/** A committed event, as listeners (SIEM exporters, followers) receive it. */
+export interface CommittedEvent {
+  readonly session: string;
+  readonly seq: number;
+  readonly type: string;
+  readonly at: Date;
+  readonly statement?: string;
+  readonly data: Readonly<Record<string, unknown>>;
+  readonly prev: string;
+  readonly hash: string;
+}
+
+export interface EventPlan {
+  readonly events: SessionEventsTable[];
+  readonly seals: SessionSealsTable[];
+  readonly committed: CommittedEvent[];
+  /** Per op: an error that rejects it (appending to a session the store does not have). */
+  readonly invalid: readonly (Error | undefined)[];
+  readonly tails: ReadonlyMap<string, ChainTail>;
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function finiteMs(d: Date | undefined, fallback: number): number {
+  const t = d?.getTime();
+  return t !== undefined && Number.isFinite(t) ? t : fallback;
+}
+
+/**
+ * The canonical JSON of an event, built around its already-canonical data so a long statement is
+ * serialised once. Keys in code-unit order: at, data, prev, seq, session, statement, type, v —
+ * event-chain.test.ts checks this equals canonicalJson(event).
+ */
+function eventText(e: {
+  at: string;
+  dataText: string;
+  prev: string;
+  seq: number;
+  session: string;
+  statement: string | null;
+  type: string;
+}): string {
+  const statement = e.statement === null ? '' : `"statement":${JSON.stringify(e.statement)},`;
+  return (
+    `{"at":${JSON.stringify(e.at)},"data":${e.dataText},"prev":${JSON.stringify(e.prev)},` +
+    `"seq":${e.seq},"session":${JSON.stringify(e.session)},${statement}` +
+    `"type":${JSON.stringify(e.type)},"v":${RECORD_FORMAT_VERSION}}`
+  );
+}
+
+function eventOf(
+  op: WriteOp,
+  now: number,
+): { type: string; at: number; statement: string | null; data: Record<string, unknown> } {
+  switch (op.kind) {
+    case 'start-session':
+      return {
+        type: EVENT_TYPES.sessionStart,
+        at: finiteMs(op.record.startedAt, now),
+        statement: null,
+        data: sessionStartData(op.record),
+      };
+    case 'record-statement':
+      return {
+        type: EVENT_TYPES.statement,
+        at: finiteMs(op.record.at, now),
+        statement: op.record.id,
+        data: statementData(op.record),
+      };
+    case 'complete-statement':
+      return {
+        type: EVENT_TYPES.result,
+        at: finiteMs(op.at, now),
+        statement: op.id,
+        data: resultData(op.result),
+      };
+    case 'end-session':
+      return {
+        type: EVENT_TYPES.sessionEnd,
+        at: finiteMs(op.endedAt, now),
+        statement: null,
+        data: sessionEndData(op.reason),
+      };
+    case 'append-event':
+      return {
+        type: op.event.type,
+        at: finiteMs(op.event.at, now),
+        statement: op.event.statementId ?? null,
+        data: { ...op.event.data },
+      };
+  }
+}
+
+export class EventChain {
+  readonly #tails = new Map<string, ChainTail>();
+  /** Statement id → session id for statements recorded through this store and not yet completed. */
+  readonly #statementSession = new Map<string, string>();
+  readonly #sessionStatements = new Map<string, Set<string>>();
+  #sealer: EventSealer | undefined;
+  #off = false;
+
+  /**
+   * Writes no events from now on. Only for benchmarks measuring what the record costs
+   * (bench/recording-overhead.bench.ts); the gateway never calls it, and no config reaches it.
+   */
+  disableForBenchmark(): void {
+    this.#off = true;
+  }
+
+  setSealer(sealer: EventSealer | undefined): void {
+    this.#sealer = sealer;
+  }
+
+  get sealer(): EventSealer | undefined {
+    return this.#sealer;
+  }
+
+  /** Called when a statement is submitted, so its completion can join the right chain. */
+  noteStatement(statementId: string, sessionId: string): void {
+    this.#statementSession.set(statementId, sessionId);
+    let set = this.#sessionStatements.get(sessionId);
+    if (!set) this.#sessionStatements.set(sessionId, (set = new Set()));
+    set.add(statementId);
+  }
+
+  /**
+   * The session of a completion: known when this store recorded the statement; otherwise the
+   * gate's id convention `<session id>:<seq>` (src/gate/ids.ts). A wrong guess finds no session
+   * and the completion is written without an event.
+   */
+  sessionOfStatement(statementId: string): string | undefined {
+    const known = this.#statementSession.get(statementId);
+    if (known !== undefined) return known;
+    const i = statementId.lastIndexOf(':');
+    return i > 0 ? statementId.slice(0, i) : undefined;
+  }
+
+  /** Sessions in `ops` whose tail must be read from the store before planning. */
+  missingTails(ops: readonly WriteOp[]): string[] {
+    if (this.#off) return [];
+    const missing = new Set<string>();
+    const startedHere = new Set<string>();
+    for (const op of ops) {
+      const s = opSessionId(op);
+      if (s === undefined) continue;
+      if (op.kind === 'start-session') startedHere.add(s);
+      else if (!startedHere.has(s) && !this.#tails.has(s)) missing.add(s);
+    }
+    return [...missing];
+  }
+
+  /** Plans the event rows of a batch. `invalidOps` marks ops planBatch already refused. */
+  plan(
+    ops: readonly WriteOp[],
+    invalidOps: readonly (Error | undefined)[],
+    loaded: ReadonlyMap<string, LoadedTail> = new Map(),
+    now = Date.now(),
+  ): EventPlan {
+    if (this.#off) return { events: [], seals: [], committed: [], invalid: ops.map(() => undefined), tails: new Map() };
+    const tails = new Map<string, ChainTail>();
+    const unknown = new Set<string>();
+    const toSeal = new Set<string>();
+    const events: SessionEventsTable[] = [];
+    const committed: CommittedEvent[] = [];
+    const invalid: (Error | undefined)[] = [];
+    const tailOf = (s: string): ChainTail | undefined => {
+      const t = tails.get(s) ?? this.#tails.get(s);
+      if (t) return t;
+      const l = loaded.get(s);
+      if (l === 'no-session') {
+        unknown.add(s);
+        return undefined;
+      }
+      return l ?? { seq: 0, hash: GENESIS_PREV, ended: false };
+    };
+
+    ops.forEach((op, i) => {
+      const s = opSessionId(op);
+      if (invalidOps[i] || s === undefined) {
+        invalid.push(undefined);
+        return;
+      }
+      const tail = op.kind === 'start-session' ? { seq: 0, hash: GENESIS_PREV, ended: false } : tailOf(s);
+      if (!tail) {
+        // No such session: an appended event is refused; a completion guessed its session wrongly
+        // and is written without an event (its row update decides its outcome).
+        invalid.push(
+          op.kind === 'append-event'
+            ? new GatewayError(ERROR_CODES.RECORD_FAILED, `no recorded session with id ${s}`)
+            : undefined,
+        );
+        return;
+      }
+      let e: ReturnType<typeof eventOf>;
+      let dataText: string;
+      try {
+        e = eventOf(op, now);
+        dataText = canonicalJson(e.data);
+      } catch (cause) {
+        invalid.push(
+          new GatewayError(
+            ERROR_CODES.RECORD_FAILED,
+            'the event could not be recorded: its data is not JSON',
+            { cause },
+          ),
+        );
+        return;
+      }
+      const seq = tail.seq + 1;
+      const at = iso(e.at);
+      const hash = sha256Hex(
+        eventText({ at, dataText, prev: tail.hash, seq, session: s, statement: e.statement, type: e.type }),
+      );
+      events.push({
+        session_id: s,
+        seq,
+        type: e.type,
+        at: e.at,
+        statement_id: e.statement,
+        data: dataText,
+        prev_hash: tail.hash,
+        hash,
+      });
+      committed.push({
+        session: s,
+        seq,
+        type: e.type,
+        at: new Date(e.at),
+        ...(e.statement !== null ? { statement: e.statement } : {}),
+        data: e.data,
+        prev: tail.hash,
+        hash,
+      });
+      const ended = tail.ended || op.kind === 'end-session';
+      tails.set(s, { seq, hash, ended });
+      if (ended) toSeal.add(s);
+      invalid.push(undefined);
+    });
+
+    const seals: SessionSealsTable[] = [];
+    const sealer = this.#sealer;
+    if (sealer) {
+      for (const s of toSeal) {
+        const t = tails.get(s);
+        if (!t) continue;
+        const message = sealMessage({
+          session: s,
+          seq: t.seq,
+          hash: t.hash,
+          alg: 'Ed25519',
+          key: sealer.keyId,
+          at: iso(now),
+        });
+        seals.push({
+          session_id: s,
+          seq: t.seq,
+          hash: t.hash,
+          signature: sealer.sign(message).toString('base64url'),
+          key_id: sealer.keyId,
+          at: now,
+        });
+      }
+    }
+    return { events, seals, committed, invalid, tails };
+  }
+
+  /** After the plan's transaction committed: advance tails; forget ended sessions. */
+  commit(plan: EventPlan, ops: readonly WriteOp[]): void {
+    for (const [s, t] of plan.tails) {
+      if (t.ended) this.#tails.delete(s);
+      else this.#tails.set(s, t);
+    }
+    for (const op of ops) {
+      if (op.kind === 'complete-statement') this.#forgetStatement(op.id);
+      else if (op.kind === 'end-session') {
+        for (const id of this.#sessionStatements.get(op.id) ?? []) this.#statementSession.delete(id);
+        this.#sessionStatements.delete(op.id);
+      }
+    }
+  }
+
+  /** After a failed transaction: re-read these sessions' tails before their next write. */
+  forget(ops: readonly WriteOp[]): void {
+    for (const op of ops) {
+      const s = opSessionId(op);
+      if (s !== undefined) this.#tails.delete(s);
+    }
+  }
+
+  #forgetStatement(id: string): void {
+    const s = this.#statementSession.get(id);
+    if (s === undefined) return;
+    this.#statementSession.delete(id);
+    const set = this.#sessionStatements.get(s);
+    set?.delete(id);
+    if (set && set.size === 0) this.#sessionStatements.delete(s);
+  }
+}
