@@ -14,12 +14,24 @@ const layer = (files, forbidden, why) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'coverage/**', '.gatehouse/**', 'gatehouse.schema.json'] },
+  {
+    ignores: [
+      'node_modules/**',
+      'dist/**',
+      'coverage/**',
+      '.gatehouse/**',
+      '.tmp/**',
+      'gatehouse.schema.json',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['eslint.config.js', 'bin/gatehouse.js'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ['eslint.config.js', 'bin/gatehouse.js'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
@@ -27,16 +39,44 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-non-null-assertion': 'off',
-      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        { allowNumber: true, allowBoolean: true },
+      ],
       '@typescript-eslint/require-await': 'off',
       '@typescript-eslint/no-empty-object-type': 'off',
     },
   },
   // Layer boundaries (DESIGN.md "Dependency direction").
-  layer(['src/core/**'], ['../*', '!../core/*', 'node:net', 'node:tls', 'node:fs*'], 'core holds domain types and ports only: no I/O and no other layer'),
-  layer(['src/wire/**', 'src/sql/**', 'src/masking/**', 'src/policy/**'], ['**/engines/**', '**/gate/**', '**/store/**', '**/api/**', '**/main.js', 'node:net', 'node:tls'], 'pure layers import only core'),
-  layer(['src/engines/**'], ['**/store/**', '**/api/**', '**/main.js', '**/identity/**', '**/policy/**', '**/approvals/**', '**/recording/**', '**/mcp/**'], 'engines import core, wire, sql, masking and the gate port only'),
-  layer(['src/gate/**'], ['**/engines/**', '**/store/**', '**/api/**', '**/main.js'], 'the gate never imports an engine or a concrete store'),
+  layer(
+    ['src/core/**'],
+    ['../*', '!../core/*', 'node:net', 'node:tls', 'node:fs*'],
+    'core holds domain types and ports only: no I/O and no other layer',
+  ),
+  layer(
+    ['src/wire/**', 'src/sql/**', 'src/masking/**', 'src/policy/**'],
+    ['**/engines/**', '**/gate/**', '**/store/**', '**/api/**', '**/main.js', 'node:net', 'node:tls'],
+    'pure layers import only core',
+  ),
+  layer(
+    ['src/engines/**'],
+    [
+      '**/store/**',
+      '**/api/**',
+      '**/main.js',
+      '**/identity/**',
+      '**/policy/**',
+      '**/approvals/**',
+      '**/recording/**',
+      '**/mcp/**',
+    ],
+    'engines import core, wire, sql, masking and the gate port only',
+  ),
+  layer(
+    ['src/gate/**'],
+    ['**/engines/**', '**/store/**', '**/api/**', '**/main.js'],
+    'the gate never imports an engine or a concrete store',
+  ),
   {
     files: ['test/**', 'bench/**', '**/*.test.ts'],
     rules: {

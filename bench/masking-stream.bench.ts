@@ -25,7 +25,12 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const QUERY = 'SELECT id, customer, email, amount, created_at, note FROM bench_rows';
 
 /** Connects, logs in with a cleartext password, sends one Query and counts DataRows until ReadyForQuery. */
-function streamOnce(port: number, user: string, database: string, password: string): Promise<{ rows: number; ms: number }> {
+function streamOnce(
+  port: number,
+  user: string,
+  database: string,
+  password: string,
+): Promise<{ rows: number; ms: number }> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: '127.0.0.1', port });
     let buf: Buffer = Buffer.alloc(0);
@@ -42,8 +47,10 @@ function streamOnce(port: number, user: string, database: string, password: stri
         const len = buf.readInt32BE(pos + 1);
         if (buf.length - pos < len + 1) break;
         if (type === 0x44) rows++;
-        else if (type === 0x45) reject(new Error(`server error: ${buf.toString('utf8', pos + 5, pos + 1 + len)}`));
-        else if (type === 0x52 && buf.readInt32BE(pos + 5) === 3) socket.write(encode.passwordMessage(password));
+        else if (type === 0x45)
+          reject(new Error(`server error: ${buf.toString('utf8', pos + 5, pos + 1 + len)}`));
+        else if (type === 0x52 && buf.readInt32BE(pos + 5) === 3)
+          socket.write(encode.passwordMessage(password));
         else if (type === 0x5a) {
           if (phase === 'login') {
             phase = 'query';
@@ -69,7 +76,10 @@ async function gatewayChild(configFile: string): Promise<void> {
   const gw = await startGateway(await loadConfig(configFile));
   const issue = async (subject: string, groups: string[], agent: boolean) =>
     (await gw.identity.issuer!.issue({ subject, groups, agent, ttlMs: 3_600_000 })).token;
-  const tokens = { plain: await issue('bench-plain', ['plain'], false), masked: await issue('bench-agent', ['masked'], true) };
+  const tokens = {
+    plain: await issue('bench-plain', ['plain'], false),
+    masked: await issue('bench-agent', ['masked'], true),
+  };
   let sampling: NodeJS.Timeout | undefined;
   let peak = 0;
   process.on('message', (m: { cmd: string }) => {
@@ -122,7 +132,9 @@ async function main(): Promise<void> {
     await admin.connect();
     // 6 columns: an int8 id, two text columns (one under a column rule), numeric, timestamptz, and a
     // free-text note in which 1 row in 100 carries a card number for the content detectors to find.
-    await admin.query(`CREATE UNLOGGED TABLE bench_rows (id bigint, customer text, email text, amount numeric(10,2), created_at timestamptz, note text)`);
+    await admin.query(
+      `CREATE UNLOGGED TABLE bench_rows (id bigint, customer text, email text, amount numeric(10,2), created_at timestamptz, note text)`,
+    );
     await admin.query(
       `INSERT INTO bench_rows SELECT g, 'customer ' || g, 'user' || g || '@example.com', (g % 100000) / 100.0,
               timestamptz '2024-01-01' + g * interval '1 second',
@@ -141,27 +153,72 @@ async function main(): Promise<void> {
       connections: {
         bench: {
           protocol: 'postgres',
-          upstream: { host: '127.0.0.1', port: pgPort, database: 'postgres', user: 'postgres', password: { file: path.join(dir, 'upstream-password') } },
+          upstream: {
+            host: '127.0.0.1',
+            port: pgPort,
+            database: 'postgres',
+            user: 'postgres',
+            password: { file: path.join(dir, 'upstream-password') },
+          },
         },
       },
       policies: [
-        { id: 'plain', subjects: { groups: ['plain'] }, connections: ['bench'], rules: [{ id: 'plain-all', effect: 'allow', match: {} }] },
-        { id: 'masked', subjects: { groups: ['masked'] }, connections: ['bench'], rules: [{ id: 'masked-all', effect: 'allow', match: {}, mask: true }] },
+        {
+          id: 'plain',
+          subjects: { groups: ['plain'] },
+          connections: ['bench'],
+          rules: [{ id: 'plain-all', effect: 'allow', match: {} }],
+        },
+        {
+          id: 'masked',
+          subjects: { groups: ['masked'] },
+          connections: ['bench'],
+          rules: [{ id: 'masked-all', effect: 'allow', match: {}, mask: true }],
+        },
       ],
       // BENCH_COLUMN_RULE=0: content detectors only (rows change only where something is found).
-      masking: { columns: process.env.BENCH_COLUMN_RULE === '0' ? [] : [{ column: 'public.bench_rows.email', tag: 'email_column' }] },
+      masking: {
+        columns:
+          process.env.BENCH_COLUMN_RULE === '0'
+            ? []
+            : [{ column: 'public.bench_rows.email', tag: 'email_column' }],
+      },
     };
     const configFile = path.join(dir, 'gatehouse.yaml');
     writeFileSync(configFile, stringify(config));
     // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the gateway process there.
-    const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-    child = fork(fileURLToPath(import.meta.url), ['--gateway', configFile], { execArgv: ['--import', 'tsx', ...prof], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    const ready = await ask<{ port: number; tokens: { plain: string; masked: string } }>(child, { cmd: 'noop' }, 'ready');
+    const prof = process.env.BENCH_CPU_PROF
+      ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+      : [];
+    child = fork(fileURLToPath(import.meta.url), ['--gateway', configFile], {
+      execArgv: ['--import', 'tsx', ...prof],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const ready = await ask<{ port: number; tokens: { plain: string; masked: string } }>(
+      child,
+      { cmd: 'noop' },
+      'ready',
+    );
 
     const all = [
-      { key: 'direct', name: 'direct', run: () => streamOnce(pgPort, 'postgres', 'postgres', password), gateway: false },
-      { key: 'off', name: 'gatehouse, masking off', run: () => streamOnce(ready.port, 'bench', 'bench', ready.tokens.plain), gateway: true },
-      { key: 'on', name: 'gatehouse, masking on', run: () => streamOnce(ready.port, 'bench', 'bench', ready.tokens.masked), gateway: true },
+      {
+        key: 'direct',
+        name: 'direct',
+        run: () => streamOnce(pgPort, 'postgres', 'postgres', password),
+        gateway: false,
+      },
+      {
+        key: 'off',
+        name: 'gatehouse, masking off',
+        run: () => streamOnce(ready.port, 'bench', 'bench', ready.tokens.plain),
+        gateway: true,
+      },
+      {
+        key: 'on',
+        name: 'gatehouse, masking on',
+        run: () => streamOnce(ready.port, 'bench', 'bench', ready.tokens.masked),
+        gateway: true,
+      },
     ];
     // BENCH_PATHS=on (for instance, with BENCH_CPU_PROF) runs only some of the paths.
     const paths = (process.env.BENCH_PATHS ?? 'direct,off,on').split(',');
@@ -174,7 +231,9 @@ async function main(): Promise<void> {
     await all[0]!.run(); // warm the buffer cache
     for (let round = 0; round < ROUNDS; round++) {
       for (const t of targets) {
-        const sampling = t.gateway ? await ask<{ base: number }>(child, { cmd: 'sample-start' }, 'sampling') : undefined;
+        const sampling = t.gateway
+          ? await ask<{ base: number }>(child, { cmd: 'sample-start' }, 'sampling')
+          : undefined;
         const r = await t.run();
         if (r.rows !== ROWS) throw new Error(`${t.name}: expected ${ROWS} rows, got ${r.rows}`);
         if (sampling) {

@@ -31,15 +31,31 @@ const STATEMENTS = Number(process.env.BENCH_STATEMENTS ?? 30_000);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-async function storeBench(dir: string, events: boolean): Promise<{ perSecond: number; p50: number; cpu: number }> {
-  const store = await SqliteStore.open({ path: path.join(dir, `store-${events ? 'on' : 'off'}-${randomUUID()}.db`) });
+async function storeBench(
+  dir: string,
+  events: boolean,
+): Promise<{ perSecond: number; p50: number; cpu: number }> {
+  const store = await SqliteStore.open({
+    path: path.join(dir, `store-${events ? 'on' : 'off'}-${randomUUID()}.db`),
+  });
   if (!events) store.disableEventsForBenchmark();
   const sessions = 8;
   const per = Math.ceil(STATEMENTS / sessions);
   const ids = Array.from({ length: sessions }, () => randomUUID());
   await Promise.all(
     ids.map((id) =>
-      store.startSession({ id, startedAt: new Date(), subject: 'b', groups: [], tokenKind: 'service', agent: true, issuer: 'g', clientAddress: '127.0.0.1:1', connection: 'b', protocol: 'postgres' }),
+      store.startSession({
+        id,
+        startedAt: new Date(),
+        subject: 'b',
+        groups: [],
+        tokenKind: 'service',
+        agent: true,
+        issuer: 'g',
+        clientAddress: '127.0.0.1:1',
+        connection: 'b',
+        protocol: 'postgres',
+      }),
     ),
   );
   const lat: number[] = [];
@@ -51,14 +67,25 @@ async function storeBench(dir: string, events: boolean): Promise<{ perSecond: nu
       for (let seq = 1; seq <= per; seq++) {
         const id = `${sessionId}:${String(seq).padStart(8, '0')}`;
         const record: StatementRecord = {
-          id, sessionId, seq, at: new Date(), via: 'simple-query',
+          id,
+          sessionId,
+          seq,
+          at: new Date(),
+          via: 'simple-query',
           text: `SELECT abalance FROM pgbench_accounts WHERE aid = ${(seq * 7919) % 100000}`,
-          kind: 'select', categories: ['read'], effect: 'allow', ruleId: 'bench',
+          kind: 'select',
+          categories: ['read'],
+          effect: 'allow',
+          ruleId: 'bench',
         };
         const s = performance.now();
         await store.recordStatement(record);
         lat.push(performance.now() - s);
-        last = store.completeStatement(id, { durationMs: 0.1, rows: 1, sample: { columns: ['abalance'], rows: [['0']], truncated: false } });
+        last = store.completeStatement(id, {
+          durationMs: 0.1,
+          rows: 1,
+          sample: { columns: ['abalance'], rows: [['0']], truncated: false },
+        });
       }
       await last;
     }),
@@ -66,11 +93,27 @@ async function storeBench(dir: string, events: boolean): Promise<{ perSecond: nu
   const seconds = (performance.now() - t0) / 1000;
   const c = process.cpuUsage(c0);
   await store.close();
-  return { perSecond: (per * sessions) / seconds, p50: median(lat), cpu: (c.user + c.system) / (per * sessions) };
+  return {
+    perSecond: (per * sessions) / seconds,
+    p50: median(lat),
+    cpu: (c.user + c.system) / (per * sessions),
+  };
 }
 
-function pgbench(env: NodeJS.ProcessEnv, script: string): Promise<{ tps: number; latencyMs: number; transactions: number }> {
-  const args = ['-n', ...(script === 'select' ? ['-S'] : []), '-c', String(CLIENTS), '-j', '2', '-T', String(DURATION)];
+function pgbench(
+  env: NodeJS.ProcessEnv,
+  script: string,
+): Promise<{ tps: number; latencyMs: number; transactions: number }> {
+  const args = [
+    '-n',
+    ...(script === 'select' ? ['-S'] : []),
+    '-c',
+    String(CLIENTS),
+    '-j',
+    '2',
+    '-T',
+    String(DURATION),
+  ];
   return new Promise((resolve, reject) => {
     const p = spawn('pgbench', args, { env: { ...process.env, ...env } });
     let out = '';
@@ -92,10 +135,20 @@ async function main(): Promise<void> {
   chmodSync(dir, 0o755);
   const cleanups: (() => Promise<void> | void)[] = [() => rmSync(dir, { recursive: true, force: true })];
   try {
-    console.log(`node ${process.version}, ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    console.log(
+      `node ${process.version}, ${os.cpus().length} cores, load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+    );
     if (STATEMENTS > 0) {
-      console.log(`\nstore: ${STATEMENTS} statements (record + complete with a 1-row sample) from 8 sessions, SQLite NORMAL, alternating`);
-      const r: Record<string, { ps: number[]; p50: number[]; cpu: number[] }> = { on: { ps: [], p50: [], cpu: [] }, off: { ps: [], p50: [], cpu: [] } };
+      console.log(
+        `\nstore: ${STATEMENTS} statements (record + complete with a 1-row sample) from 8 sessions, SQLite NORMAL, alternating`,
+      );
+      const r: Record<string, { ps: number[]; p50: number[]; cpu: number[] }> = {
+        on: { ps: [], p50: [], cpu: [] },
+        off: { ps: [], p50: [], cpu: [] },
+      };
       for (let round = 0; round < ROUNDS; round++) {
         for (const events of [true, false]) {
           const x = await storeBench(dir, events);
@@ -105,7 +158,9 @@ async function main(): Promise<void> {
         }
       }
       for (const k of ['on', 'off']) {
-        console.log(`| events ${k.padEnd(3)} | ${Math.round(median(r[k]!.ps)).toLocaleString('en-US')} statements/s | record p50 ${median(r[k]!.p50).toFixed(3)} ms | ${median(r[k]!.cpu).toFixed(0)} µs CPU/statement |`);
+        console.log(
+          `| events ${k.padEnd(3)} | ${Math.round(median(r[k]!.ps)).toLocaleString('en-US')} statements/s | record p50 ${median(r[k]!.p50).toFixed(3)} ms | ${median(r[k]!.cpu).toFixed(0)} µs CPU/statement |`,
+        );
       }
     }
 
@@ -115,9 +170,16 @@ async function main(): Promise<void> {
     }
     const password = 'bench-password';
     const pgPort = await freeLoopbackPort();
-    const upstream = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), port: pgPort, password, settings: { max_connections: '200', shared_buffers: '256MB' } });
+    const upstream = await startEmbeddedPostgres({
+      dataDir: path.join(dir, 'pg'),
+      port: pgPort,
+      password,
+      settings: { max_connections: '200', shared_buffers: '256MB' },
+    });
     cleanups.unshift(() => upstream.stop());
-    const init = spawnSync('pgbench', ['-i', '-s', '10', '-q', upstream.url('postgres')], { encoding: 'utf8' });
+    const init = spawnSync('pgbench', ['-i', '-s', '10', '-q', upstream.url('postgres')], {
+      encoding: 'utf8',
+    });
     if (init.status !== 0) throw new Error(`pgbench -i failed: ${init.stderr}`);
     writeFileSync(path.join(dir, 'upstream-password'), password);
 
@@ -134,19 +196,56 @@ async function main(): Promise<void> {
         stringify({
           dataDir: path.join(dir, `gw-${v.name}`),
           listeners: { postgres: { address: '127.0.0.1:0' } },
-          connections: { bench: { protocol: 'postgres', upstream: { host: '127.0.0.1', port: pgPort, database: 'postgres', user: 'postgres', password: { file: path.join(dir, 'upstream-password') } } } },
-          policies: [{ id: 'bench', subjects: { groups: ['bench'] }, connections: ['*'], rules: [{ id: 'all', effect: 'allow', match: {} }] }],
+          connections: {
+            bench: {
+              protocol: 'postgres',
+              upstream: {
+                host: '127.0.0.1',
+                port: pgPort,
+                database: 'postgres',
+                user: 'postgres',
+                password: { file: path.join(dir, 'upstream-password') },
+              },
+            },
+          },
+          policies: [
+            {
+              id: 'bench',
+              subjects: { groups: ['bench'] },
+              connections: ['*'],
+              rules: [{ id: 'all', effect: 'allow', match: {} }],
+            },
+          ],
           recording: { sample: v.sample },
         }),
       );
       const gw: Gateway = await startGateway(await loadConfig(file), { logger: createLogger('warn') });
       cleanups.unshift(() => gw.stop());
       if (!v.events) (gw.store as SqliteStore).disableEventsForBenchmark();
-      const token = (await gw.identity.issuer!.issue({ subject: `bench-${v.name}`, groups: ['bench'], agent: true, ttlMs: 3_600_000 })).token;
-      targets.push({ name: v.name, env: { PGHOST: '127.0.0.1', PGPORT: String(gw.postgres!.port), PGUSER: 'bench', PGPASSWORD: token, PGDATABASE: 'bench', PGSSLMODE: 'disable' } });
+      const token = (
+        await gw.identity.issuer!.issue({
+          subject: `bench-${v.name}`,
+          groups: ['bench'],
+          agent: true,
+          ttlMs: 3_600_000,
+        })
+      ).token;
+      targets.push({
+        name: v.name,
+        env: {
+          PGHOST: '127.0.0.1',
+          PGPORT: String(gw.postgres!.port),
+          PGUSER: 'bench',
+          PGPASSWORD: token,
+          PGDATABASE: 'bench',
+          PGSSLMODE: 'disable',
+        },
+      });
     }
 
-    console.log(`\npgbench -c ${CLIENTS} -j 2 -T ${DURATION} through the gateway (simple protocol), ${ROUNDS} alternating rounds, median`);
+    console.log(
+      `\npgbench -c ${CLIENTS} -j 2 -T ${DURATION} through the gateway (simple protocol), ${ROUNDS} alternating rounds, median`,
+    );
     // The gateways run in this process, pgbench in children: this process's CPU time per
     // transaction is the gateway's cost, and holds up better than TPS on a loaded machine.
     const results: Record<string, Record<string, { tps: number[]; lat: number[]; cpu: number[] }>> = {};
@@ -162,7 +261,9 @@ async function main(): Promise<void> {
           slot.tps.push(r.tps);
           slot.lat.push(r.latencyMs);
           slot.cpu.push(cpu);
-          console.log(`  ${script.padEnd(7)} round ${round + 1} ${t.name.padEnd(11)} ${r.tps.toFixed(0).padStart(7)} tps  ${r.latencyMs.toFixed(3)} ms  ${cpu.toFixed(0)} µs CPU/txn`);
+          console.log(
+            `  ${script.padEnd(7)} round ${round + 1} ${t.name.padEnd(11)} ${r.tps.toFixed(0).padStart(7)} tps  ${r.latencyMs.toFixed(3)} ms  ${cpu.toFixed(0)} µs CPU/txn`,
+          );
         }
       }
     }
@@ -173,7 +274,9 @@ async function main(): Promise<void> {
       for (const t of targets) {
         const s = results[script]![t.name]!;
         const tps = median(s.tps);
-        console.log(`| ${script} | ${t.name} | ${tps.toFixed(0)} | ${median(s.lat).toFixed(3)} | ${((tps / base) * 100).toFixed(0)}% | ${median(s.cpu).toFixed(0)} |`);
+        console.log(
+          `| ${script} | ${t.name} | ${tps.toFixed(0)} | ${median(s.lat).toFixed(3)} | ${((tps / base) * 100).toFixed(0)}% | ${median(s.cpu).toFixed(0)} |`,
+        );
       }
     }
   } finally {

@@ -26,9 +26,13 @@ interface Target {
 
 function pgbench(target: Target, mode: string): Promise<{ tps: number; latencyMs: number }> {
   return new Promise((resolve, reject) => {
-    const p = spawn('pgbench', ['-n', '-S', '-M', mode, '-c', String(CLIENTS), '-j', '2', '-T', String(DURATION)], {
-      env: { ...process.env, ...target.env },
-    });
+    const p = spawn(
+      'pgbench',
+      ['-n', '-S', '-M', mode, '-c', String(CLIENTS), '-j', '2', '-T', String(DURATION)],
+      {
+        env: { ...process.env, ...target.env },
+      },
+    );
     let out = '';
     let err = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -36,7 +40,8 @@ function pgbench(target: Target, mode: string): Promise<{ tps: number; latencyMs
     p.on('close', (code) => {
       const tps = /tps = ([\d.]+)/.exec(out);
       const lat = /latency average = ([\d.]+) ms/.exec(out);
-      if (code !== 0 || !tps || !lat) reject(new Error(`pgbench against ${target.name} failed (${code}): ${err || out}`));
+      if (code !== 0 || !tps || !lat)
+        reject(new Error(`pgbench against ${target.name} failed (${code}): ${err || out}`));
       else resolve({ tps: Number(tps[1]), latencyMs: Number(lat[1]) });
     });
   });
@@ -45,19 +50,40 @@ function pgbench(target: Target, mode: string): Promise<{ tps: number; latencyMs
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
-  if (spawnSync('sh', ['-c', 'command -v pgbench']).status !== 0) throw new Error('pgbench is not installed (apt-get install postgresql-client)');
+  if (spawnSync('sh', ['-c', 'command -v pgbench']).status !== 0)
+    throw new Error('pgbench is not installed (apt-get install postgresql-client)');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-bench-'));
   chmodSync(dir, 0o755);
   const password = 'bench-password';
   const pgPort = await freeLoopbackPort();
-  const upstream = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), port: pgPort, password, settings: { max_connections: '200', shared_buffers: '256MB' } });
-  const cleanups: (() => Promise<void> | void)[] = [() => upstream.stop(), () => rmSync(dir, { recursive: true, force: true })];
+  const upstream = await startEmbeddedPostgres({
+    dataDir: path.join(dir, 'pg'),
+    port: pgPort,
+    password,
+    settings: { max_connections: '200', shared_buffers: '256MB' },
+  });
+  const cleanups: (() => Promise<void> | void)[] = [
+    () => upstream.stop(),
+    () => rmSync(dir, { recursive: true, force: true }),
+  ];
   try {
-    const init = spawnSync('pgbench', ['-i', '-s', '10', '-q', upstream.url('postgres')], { encoding: 'utf8' });
+    const init = spawnSync('pgbench', ['-i', '-s', '10', '-q', upstream.url('postgres')], {
+      encoding: 'utf8',
+    });
     if (init.status !== 0) throw new Error(`pgbench -i failed: ${init.stderr}`);
 
     const targets: Target[] = [
-      { name: 'direct', env: { PGHOST: '127.0.0.1', PGPORT: String(pgPort), PGUSER: 'postgres', PGPASSWORD: password, PGDATABASE: 'postgres', PGSSLMODE: 'disable' } },
+      {
+        name: 'direct',
+        env: {
+          PGHOST: '127.0.0.1',
+          PGPORT: String(pgPort),
+          PGUSER: 'postgres',
+          PGPASSWORD: password,
+          PGDATABASE: 'postgres',
+          PGSSLMODE: 'disable',
+        },
+      },
     ];
 
     if (spawnSync('sh', ['-c', 'command -v pgbouncer']).status === 0) {
@@ -81,16 +107,41 @@ async function main(): Promise<void> {
     const config = {
       dataDir: path.join(dir, 'gw'),
       listeners: { postgres: { address: '127.0.0.1:0' } },
-      connections: { bench: { protocol: 'postgres', upstream: { host: '127.0.0.1', port: pgPort, database: 'postgres', user: 'postgres', password: { file: path.join(dir, 'upstream-password') } } } },
+      connections: {
+        bench: {
+          protocol: 'postgres',
+          upstream: {
+            host: '127.0.0.1',
+            port: pgPort,
+            database: 'postgres',
+            user: 'postgres',
+            password: { file: path.join(dir, 'upstream-password') },
+          },
+        },
+      },
       policies: defaultAgentPolicies(['bench']),
     };
     writeFileSync(path.join(dir, 'gatehouse.yaml'), stringify(config));
-    const gw = await startGateway(await loadConfig(path.join(dir, 'gatehouse.yaml')), { logger: createLogger('warn') });
+    const gw = await startGateway(await loadConfig(path.join(dir, 'gatehouse.yaml')), {
+      logger: createLogger('warn'),
+    });
     cleanups.unshift(() => gw.stop());
-    const token = (await gw.identity.issuer!.issue({ subject: 'bench-agent', groups: ['ai-agents'], agent: true, ttlMs: 3_600_000 })).token;
-    targets.push({ name: 'gatehouse', env: { ...targets[0]!.env, PGPORT: String(gw.postgres!.port), PGPASSWORD: token, PGDATABASE: 'bench' } });
+    const token = (
+      await gw.identity.issuer!.issue({
+        subject: 'bench-agent',
+        groups: ['ai-agents'],
+        agent: true,
+        ttlMs: 3_600_000,
+      })
+    ).token;
+    targets.push({
+      name: 'gatehouse',
+      env: { ...targets[0]!.env, PGPORT: String(gw.postgres!.port), PGPASSWORD: token, PGDATABASE: 'bench' },
+    });
 
-    console.log(`pgbench -S -c ${CLIENTS} -j 2 -T ${DURATION}, ${ROUNDS} alternating rounds, median; node ${process.version}, ${os.cpus().length} cores`);
+    console.log(
+      `pgbench -S -c ${CLIENTS} -j 2 -T ${DURATION}, ${ROUNDS} alternating rounds, median; node ${process.version}, ${os.cpus().length} cores`,
+    );
     const results: Record<string, Record<string, { tps: number[]; lat: number[] }>> = {};
     for (const mode of MODES) {
       results[mode] = {};
@@ -100,7 +151,9 @@ async function main(): Promise<void> {
           const slot = (results[mode][t.name] ??= { tps: [], lat: [] });
           slot.tps.push(r.tps);
           slot.lat.push(r.latencyMs);
-          console.log(`  ${mode.padEnd(9)} round ${round + 1} ${t.name.padEnd(10)} ${r.tps.toFixed(0).padStart(7)} tps  ${r.latencyMs.toFixed(3)} ms`);
+          console.log(
+            `  ${mode.padEnd(9)} round ${round + 1} ${t.name.padEnd(10)} ${r.tps.toFixed(0).padStart(7)} tps  ${r.latencyMs.toFixed(3)} ms`,
+          );
         }
       }
     }

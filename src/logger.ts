@@ -4,7 +4,9 @@
 import pino from 'pino';
 import type { Logger } from './core/ports.js';
 
-export function createLogger(level: 'debug' | 'info' | 'warn' | 'error' | 'silent' = 'info'): Logger & pino.Logger {
+export function createLogger(
+  level: 'debug' | 'info' | 'warn' | 'error' | 'silent' = 'info',
+): Logger & pino.Logger {
   return pino(
     {
       level,

@@ -84,14 +84,20 @@ async function buildSnapshot(loaded: LoadedConfig, env: NodeJS.ProcessEnv): Prom
   for (const [name, conn] of Object.entries(config.connections)) {
     if (conn.protocol !== 'postgres') continue;
     const u = conn.upstream;
-    const secret: Secret | undefined = u.password ? await resolveSecret(absoluteRef(u.password, baseDir), env) : undefined;
+    const secret: Secret | undefined = u.password
+      ? await resolveSecret(absoluteRef(u.password, baseDir), env)
+      : undefined;
     targets.set(name, {
       host: u.host,
       port: u.port,
       database: u.database,
       user: u.user,
       ...(secret ? { password: () => secret.reveal() } : {}),
-      tls: { mode: u.tls.mode, ...(u.tls.ca ? { ca: path.resolve(baseDir, u.tls.ca) } : {}), ...(u.tls.serverName ? { serverName: u.tls.serverName } : {}) },
+      tls: {
+        mode: u.tls.mode,
+        ...(u.tls.ca ? { ca: path.resolve(baseDir, u.tls.ca) } : {}),
+        ...(u.tls.serverName ? { serverName: u.tls.serverName } : {}),
+      },
       connectTimeoutMs: toMs(u.connectTimeout),
     });
   }
@@ -110,15 +116,28 @@ async function buildSnapshot(loaded: LoadedConfig, env: NodeJS.ProcessEnv): Prom
     idleTimeoutMs: toMs(pgl?.idleTimeout ?? 0),
     maxMessageBytes: pgl?.maxMessageBytes ?? 64 * 1024 * 1024,
   };
-  const policy = createPolicyDecider({ policies: config.policies, ...(config.policyDefaults ? { defaults: config.policyDefaults } : {}) });
+  const policy = createPolicyDecider({
+    policies: config.policies,
+    ...(config.policyDefaults ? { defaults: config.policyDefaults } : {}),
+  });
   const http = new Map<string, HttpConnectionSettings>();
   for (const [name, conn] of Object.entries(config.connections)) {
     if (conn.protocol !== 'http') continue;
-    http.set(name, await buildHttpConnectionSettings(name, conn, { resolveSecret: (ref) => resolveSecret(absoluteRef(ref, baseDir), env), baseDir, env }));
+    http.set(
+      name,
+      await buildHttpConnectionSettings(name, conn, {
+        resolveSecret: (ref) => resolveSecret(absoluteRef(ref, baseDir), env),
+        baseDir,
+        env,
+      }),
+    );
   }
   const badProfiles = unknownMaskingProfiles(config.policies, config.masking);
   if (badProfiles.length > 0) {
-    throw new GatewayError(ERROR_CODES.CONFIG_INVALID, `masking profiles not defined under masking.profiles: ${badProfiles.join('; ')}`);
+    throw new GatewayError(
+      ERROR_CODES.CONFIG_INVALID,
+      `masking profiles not defined under masking.profiles: ${badProfiles.join('; ')}`,
+    );
   }
   const masking = createSqlMaskerFactory(
     config.masking,
@@ -142,8 +161,14 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
   const logger = options.logger ?? createLogger(config.log.level);
   let snapshot = await buildSnapshot(loaded, env);
   let currentConfig = config;
-  const store = await openStore(config.store, config.dataDir, async (ref) => (await resolveSecret(absoluteRef(ref, loaded.baseDir), env)).reveal());
-  const identity = await createAuthenticator(config.identity, { dataDir: config.dataDir, tokenStore: store, logger });
+  const store = await openStore(config.store, config.dataDir, async (ref) =>
+    (await resolveSecret(absoluteRef(ref, loaded.baseDir), env)).reveal(),
+  );
+  const identity = await createAuthenticator(config.identity, {
+    dataDir: config.dataDir,
+    tokenStore: store,
+    logger,
+  });
   const classifier = await createPostgresClassifier();
   // Recording (docs/recording.md): the gate writes through the recorder, which redacts passwords,
   // moves large samples to the blob store and links prompts; the store chains and seals the events.
@@ -155,7 +180,8 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     // Replicas sharing a PostgreSQL store pick up each other's prompt contexts.
     contextRefreshMs: config.store.kind === 'postgres' ? 2000 : 0,
   });
-  const revealRef = async (ref: SecretRef) => (await resolveSecret(absoluteRef(ref, loaded.baseDir), env)).reveal();
+  const revealRef = async (ref: SecretRef) =>
+    (await resolveSecret(absoluteRef(ref, loaded.baseDir), env)).reveal();
   // Approvals (docs/approvals.md): on when `approvals:` is configured; without it reviews are refused.
   let httpPortForLinks = 0;
   const approvals: Approvals | undefined = config.approvals
@@ -192,7 +218,9 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     sampler: recording.sampler,
     lineage: recording.lineage,
     // Read through the snapshot so a reload's masking config applies to the next statement.
-    masking: { forAction: (identity, action, obligations) => snapshot.masking.forAction(identity, action, obligations) },
+    masking: {
+      forAction: (identity, action, obligations) => snapshot.masking.forAction(identity, action, obligations),
+    },
     logger,
   });
 
@@ -218,15 +246,29 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
   // HTTP and AWS API connections (docs/aws.md): one listener per connection, at its `listen` address.
   const httpEngines: HttpEngine[] = [];
   const httpConnections: Record<string, ListeningAddress> = {};
-  const awsKeys = identity.issuer ? new AwsAccessKeyResolver({ issuer: identity.issuer, tokenStore: store }) : undefined;
+  const awsKeys = identity.issuer
+    ? new AwsAccessKeyResolver({ issuer: identity.issuer, tokenStore: store })
+    : undefined;
   for (const [name, conn] of Object.entries(config.connections)) {
     if (conn.protocol !== 'http') continue;
     const { host, port } = parseHostPort(conn.listen);
     const tls = listenerTls(conn, loaded.baseDir);
-    const engine = new HttpEngine({ connection: name, host, port, gate, logger, settings: () => snapshot.http.get(name), ...(awsKeys ? { awsKeys } : {}), ...(tls ? { tls } : {}) });
+    const engine = new HttpEngine({
+      connection: name,
+      host,
+      port,
+      gate,
+      logger,
+      settings: () => snapshot.http.get(name),
+      ...(awsKeys ? { awsKeys } : {}),
+      ...(tls ? { tls } : {}),
+    });
     httpEngines.push(engine);
     httpConnections[name] = await engine.start();
-    logger.info({ connection: name, address: `${host}:${httpConnections[name].port}` }, 'http connection listener started');
+    logger.info(
+      { connection: name, address: `${host}:${httpConnections[name].port}` },
+      'http connection listener started',
+    );
   }
 
   let http: RunningHttp | undefined;
@@ -237,7 +279,12 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     // Feature routes (approvals, context API, MCP) are added here as they are wired.
     const plugins: RoutePlugin[] = [];
     plugins.push(contextRoutes({ registry: recording.contexts }));
-    plugins.push(recordingStatusRoutes({ status: () => recording.status(), adminGroups: () => currentConfig.api.adminGroups }));
+    plugins.push(
+      recordingStatusRoutes({
+        status: () => recording.status(),
+        adminGroups: () => currentConfig.api.adminGroups,
+      }),
+    );
     if (approvals) {
       plugins.push(
         approvalRoutes({
@@ -264,13 +311,17 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
       });
       plugins.push(mcp.routes);
     }
-    const app = buildHttpApi({
-      authenticator: identity.authenticator,
-      store,
-      logger,
-      adminGroups: () => currentConfig.api.adminGroups,
-      liveSessions: () => (postgres?.liveSessions ?? 0) + httpEngines.reduce((n, e) => n + e.liveSessions, 0),
-    }, plugins);
+    const app = buildHttpApi(
+      {
+        authenticator: identity.authenticator,
+        store,
+        logger,
+        adminGroups: () => currentConfig.api.adminGroups,
+        liveSessions: () =>
+          (postgres?.liveSessions ?? 0) + httpEngines.reduce((n, e) => n + e.liveSessions, 0),
+      },
+      plugins,
+    );
     http = await startHttpServer(app, host, port);
     httpPortForLinks = http.port;
     logger.info({ address: `${host}:${http.port}` }, 'http listener started');
@@ -285,7 +336,10 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
       return { ok: true };
     } catch (e) {
       const error = e instanceof Error ? e.message : String(e);
-      logger.error({ config: loaded.path, err: error }, 'configuration reload refused; keeping the running configuration');
+      logger.error(
+        { config: loaded.path, err: error },
+        'configuration reload refused; keeping the running configuration',
+      );
       return { ok: false, error };
     }
   };

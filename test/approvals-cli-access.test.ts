@@ -42,7 +42,13 @@ beforeAll(async () => {
             connections: ['app'],
             approval: 'dba',
             maxDuration: '2h',
-            rules: [{ id: 'grant-app-writes', effect: 'allow', match: { categories: ['write', 'write-unbounded', 'ddl-drop'] } }],
+            rules: [
+              {
+                id: 'grant-app-writes',
+                effect: 'allow',
+                match: { categories: ['write', 'write-unbounded', 'ddl-drop'] },
+              },
+            ],
           },
         },
       },
@@ -53,7 +59,11 @@ beforeAll(async () => {
 });
 afterAll(async () => gw?.stop());
 
-async function cli(which: 'approvals' | 'access', token: string, args: string[]): Promise<{ out: string; err: string; exitCode: number }> {
+async function cli(
+  which: 'approvals' | 'access',
+  token: string,
+  args: string[],
+): Promise<{ out: string; err: string; exitCode: number }> {
   let out = '';
   let err = '';
   const io: CliIo = {
@@ -64,7 +74,8 @@ async function cli(which: 'approvals' | 'access', token: string, args: string[])
   };
   const program = new Command('gatehouse').exitOverride();
   const cmd = which === 'approvals' ? approvalsCommand({ io }) : accessCommand({ io, pollMs: 50 });
-  for (const c of [cmd, ...cmd.commands]) c.exitOverride().configureOutput({ writeOut: (s) => (out += s), writeErr: (s) => (err += s) });
+  for (const c of [cmd, ...cmd.commands])
+    c.exitOverride().configureOutput({ writeOut: (s) => (out += s), writeErr: (s) => (err += s) });
   program.addCommand(cmd);
   try {
     await program.parseAsync([which, ...args], { from: 'user' });
@@ -91,10 +102,24 @@ describe('time-bound access grants through the CLI', () => {
     try {
       expect(await refusedCode(c, `UPDATE items SET name = 'x' WHERE id = 1`)).toBe('42501');
 
-      const req = await cli('access', dave, ['request', '--connection', 'app', '--for', '1h', '--reason', 'fix the item names (TICKET-42)', '--json']);
+      const req = await cli('access', dave, [
+        'request',
+        '--connection',
+        'app',
+        '--for',
+        '1h',
+        '--reason',
+        'fix the item names (TICKET-42)',
+        '--json',
+      ]);
       expect(req.exitCode).toBe(0);
       const id = JSON.parse(req.out).request.id as string;
-      expect(JSON.parse(req.out).request).toMatchObject({ status: 'pending', kind: 'access', grantName: 'app-write', requestedDurationMs: 3_600_000 });
+      expect(JSON.parse(req.out).request).toMatchObject({
+        status: 'pending',
+        kind: 'access',
+        grantName: 'app-write',
+        requestedDurationMs: 3_600_000,
+      });
 
       // The requester cannot approve it themselves.
       const self = await cli('approvals', dave, ['approve', id]);
@@ -142,14 +167,39 @@ describe('time-bound access grants through the CLI', () => {
   });
 
   it('refuses a duration beyond the grant, an unknown connection, and reports a denial with --wait', async () => {
-    const tooLong = await cli('access', dave, ['request', '--connection', 'app', '--for', '3h', '--reason', 'r']);
+    const tooLong = await cli('access', dave, [
+      'request',
+      '--connection',
+      'app',
+      '--for',
+      '3h',
+      '--reason',
+      'r',
+    ]);
     expect(tooLong.exitCode).toBe(1);
     expect(tooLong.err).toMatch(/between 1m and 2h/);
-    const unknown = await cli('access', dave, ['request', '--connection', 'nope', '--for', '1h', '--reason', 'r']);
+    const unknown = await cli('access', dave, [
+      'request',
+      '--connection',
+      'nope',
+      '--for',
+      '1h',
+      '--reason',
+      'r',
+    ]);
     expect(unknown.exitCode).toBe(1);
     expect(unknown.err).toMatch(/no access grant/);
 
-    const waiting = cli('access', dave, ['request', '--connection', 'app', '--for', '30m', '--reason', 'again', '--wait']);
+    const waiting = cli('access', dave, [
+      'request',
+      '--connection',
+      'app',
+      '--for',
+      '30m',
+      '--reason',
+      'again',
+      '--wait',
+    ]);
     let id: string | undefined;
     for (let i = 0; i < 100 && !id; i++) {
       const l = await api(gw, alice, 'GET', '/api/approvals?status=pending&kind=access');
@@ -166,7 +216,12 @@ describe('time-bound access grants through the CLI', () => {
 
   it('fails clearly without a gateway URL or token', async () => {
     let err = '';
-    const io: CliIo = { stdout: { write: () => true }, stderr: { write: (s: string) => (err += s) }, stdin: (async function* () {})(), env: {} };
+    const io: CliIo = {
+      stdout: { write: () => true },
+      stderr: { write: (s: string) => (err += s) },
+      stdin: (async function* () {})(),
+      env: {},
+    };
     const cmd = approvalsCommand({ io });
     for (const c of [cmd, ...cmd.commands]) c.exitOverride().configureOutput({ writeErr: (s) => (err += s) });
     await expect(cmd.parseAsync(['list'], { from: 'user' })).rejects.toBeInstanceOf(CommanderError);

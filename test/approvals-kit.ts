@@ -20,10 +20,19 @@ export function httpBase(gw: TestGateway): string {
   return `http://127.0.0.1:${http.port}`;
 }
 
-export async function api<T = Json>(gw: TestGateway, token: string, method: string, path: string, body?: unknown): Promise<ApiAnswer<T>> {
+export async function api<T = Json>(
+  gw: TestGateway,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<ApiAnswer<T>> {
   const res = await fetch(`${httpBase(gw)}${path}`, {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   const text = await res.text();

@@ -20,7 +20,13 @@ const POLICIES: PolicyConfig[] = [
     subjects: { groups: ['testers'] },
     connections: ['app'],
     rules: [
-      { id: 'review-deletes', effect: 'review', match: { kinds: ['delete'] }, mode: 'defer', approval: 'dba' },
+      {
+        id: 'review-deletes',
+        effect: 'review',
+        match: { kinds: ['delete'] },
+        mode: 'defer',
+        approval: 'dba',
+      },
       { id: 'allow-rest', effect: 'allow', match: {} },
     ],
   },
@@ -56,7 +62,11 @@ async function until<T>(fn: () => T | undefined, what: string, ms = 10_000): Pro
 
 async function startSmtp(): Promise<number | undefined> {
   const port = await freePort();
-  const p = spawn('python3', ['-W', 'ignore', '-u', '-m', 'smtpd', '-n', '-c', 'DebuggingServer', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn(
+    'python3',
+    ['-W', 'ignore', '-u', '-m', 'smtpd', '-n', '-c', 'DebuggingServer', `127.0.0.1:${port}`],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   p.stdout.on('data', (d: Buffer) => (smtpOutput += d.toString('utf8')));
   p.stderr.on('data', (d: Buffer) => (smtpOutput += d.toString('utf8')));
   smtp = p;
@@ -109,7 +119,17 @@ beforeAll(async () => {
               U_CLAUDE: { subject: 'claude', issuer: 'gatehouse', groups: ['dba'] },
             },
           },
-          ...(smtpPort ? { smtp: { host: '127.0.0.1', port: smtpPort, tls: 'none', from: 'gatehouse@example.test', to: ['dba@example.test'] } } : {}),
+          ...(smtpPort
+            ? {
+                smtp: {
+                  host: '127.0.0.1',
+                  port: smtpPort,
+                  tls: 'none',
+                  from: 'gatehouse@example.test',
+                  to: ['dba@example.test'],
+                },
+              }
+            : {}),
         },
       },
     },
@@ -137,28 +157,63 @@ async function deferred(text: string): Promise<string> {
 
 function slackPost(body: string, opts: { secret?: string; timestamp?: number } = {}) {
   const ts = String(opts.timestamp ?? Math.floor(Date.now() / 1000));
-  const sig = `v0=${createHmac('sha256', opts.secret ?? SLACK_SECRET).update(`v0:${ts}:${body}`).digest('hex')}`;
+  const sig = `v0=${createHmac('sha256', opts.secret ?? SLACK_SECRET)
+    .update(`v0:${ts}:${body}`)
+    .digest('hex')}`;
   return fetch(`${httpBase(gw)}/slack/interactions`, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': ts, 'x-slack-signature': sig },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-slack-request-timestamp': ts,
+      'x-slack-signature': sig,
+    },
     body,
   });
 }
 
 function interaction(id: string, user: string, action = 'gatehouse_approve'): string {
-  const payload = { type: 'block_actions', user: { id: user, username: user.toLowerCase() }, actions: [{ action_id: action, value: id }] };
+  const payload = {
+    type: 'block_actions',
+    user: { id: user, username: user.toLowerCase() },
+    actions: [{ action_id: action, value: id }],
+  };
   return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
 }
 
 describe('notifications', () => {
   it('sends a signed webhook, a Slack Block Kit message with buttons and an e-mail for a new request', async () => {
-    const text = "DELETE FROM items WHERE id = 1 /* <!channel> ``` */";
+    const text = 'DELETE FROM items WHERE id = 1 /* <!channel> ``` */';
     const id = await deferred(text);
-    const hook = await until(() => received.find((r) => r.path === '/hook' && r.body.includes(id) && r.headers['x-gatehouse-event'] === 'approval.requested'), 'webhook');
+    const hook = await until(
+      () =>
+        received.find(
+          (r) =>
+            r.path === '/hook' &&
+            r.body.includes(id) &&
+            r.headers['x-gatehouse-event'] === 'approval.requested',
+        ),
+      'webhook',
+    );
     expect(
-      verifyWebhook(WEBHOOK_SECRET, { timestamp: hook.headers['x-gatehouse-timestamp'] as string, signature: hook.headers['x-gatehouse-signature'] as string }, hook.body),
+      verifyWebhook(
+        WEBHOOK_SECRET,
+        {
+          timestamp: hook.headers['x-gatehouse-timestamp'] as string,
+          signature: hook.headers['x-gatehouse-signature'] as string,
+        },
+        hook.body,
+      ),
     ).toBe(true);
-    expect(verifyWebhook('wrong-secret', { timestamp: hook.headers['x-gatehouse-timestamp'] as string, signature: hook.headers['x-gatehouse-signature'] as string }, hook.body)).toBe(false);
+    expect(
+      verifyWebhook(
+        'wrong-secret',
+        {
+          timestamp: hook.headers['x-gatehouse-timestamp'] as string,
+          signature: hook.headers['x-gatehouse-signature'] as string,
+        },
+        hook.body,
+      ),
+    ).toBe(false);
     const body = JSON.parse(hook.body);
     expect(body.type).toBe('approval.requested');
     expect(body.approvalUrl).toBe(`https://gatehouse.example.test/approvals/${id}`);
@@ -167,10 +222,17 @@ describe('notifications', () => {
     expect(hook.body).not.toContain(WEBHOOK_SECRET);
     expect(hook.body).not.toContain(gw.upstreamPassword);
 
-    const slack = await until(() => received.find((r) => r.path.startsWith('/slack-hook/') && r.body.includes(id)), 'slack message');
+    const slack = await until(
+      () => received.find((r) => r.path.startsWith('/slack-hook/') && r.body.includes(id)),
+      'slack message',
+    );
     const msg = JSON.parse(slack.body);
     const actions = msg.blocks.find((b: Json) => b.type === 'actions');
-    expect(actions.elements.map((e: Json) => e.action_id)).toEqual(['gatehouse_approve', 'gatehouse_deny', 'gatehouse_open']);
+    expect(actions.elements.map((e: Json) => e.action_id)).toEqual([
+      'gatehouse_approve',
+      'gatehouse_deny',
+      'gatehouse_open',
+    ]);
     expect(actions.elements[0].value).toBe(id);
     // Client text cannot ping the channel or close the code block.
     expect(slack.body).not.toContain('<!channel>');
@@ -187,7 +249,13 @@ describe('notifications', () => {
     expect(channels).toEqual(expect.arrayContaining(['webhook', 'slack']));
     // Python's standard-library SMTP server (3.11 and older); without it the e-mail part is not checked.
     if (smtpPort !== undefined) {
-      await until(() => (smtpOutput.includes('dba@example.test') && smtpOutput.includes('approval needed') ? true : undefined), 'e-mail');
+      await until(
+        () =>
+          smtpOutput.includes('dba@example.test') && smtpOutput.includes('approval needed')
+            ? true
+            : undefined,
+        'e-mail',
+      );
       expect(smtpOutput).toContain('Subject: Gatehouse: approval needed for claude on app');
     }
   });
@@ -197,14 +265,24 @@ describe('notifications', () => {
     const body = interaction(id, 'U_ALICE');
     expect((await slackPost(body, { secret: 'not-the-secret' })).status).toBe(401);
     expect((await slackPost(body, { timestamp: Math.floor(Date.now() / 1000) - 600 })).status).toBe(401);
-    const unsigned = await fetch(`${httpBase(gw)}/slack/interactions`, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const unsigned = await fetch(`${httpBase(gw)}/slack/interactions`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expect(unsigned.status).toBe(401);
     // A body changed after signing fails too.
     const ts = String(Math.floor(Date.now() / 1000));
-    const sig = `v0=${createHmac('sha256', SLACK_SECRET).update(`v0:${ts}:${interaction(id, 'U_OTHER')}`).digest('hex')}`;
+    const sig = `v0=${createHmac('sha256', SLACK_SECRET)
+      .update(`v0:${ts}:${interaction(id, 'U_OTHER')}`)
+      .digest('hex')}`;
     const tampered = await fetch(`${httpBase(gw)}/slack/interactions`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': ts, 'x-slack-signature': sig },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-slack-request-timestamp': ts,
+        'x-slack-signature': sig,
+      },
       body,
     });
     expect(tampered.status).toBe(401);
@@ -216,7 +294,16 @@ describe('notifications', () => {
     const after = await api(gw, agent, 'GET', `/api/approvals/${id}`);
     expect(after.body.request.status).toBe('approved');
     expect(after.body.votes[0]).toMatchObject({ via: 'slack', approver: { subject: 'alice' } });
-    await until(() => received.find((r) => r.path === '/hook' && r.body.includes(id) && r.headers['x-gatehouse-event'] === 'approval.approved'), 'approved webhook');
+    await until(
+      () =>
+        received.find(
+          (r) =>
+            r.path === '/hook' &&
+            r.body.includes(id) &&
+            r.headers['x-gatehouse-event'] === 'approval.approved',
+        ),
+      'approved webhook',
+    );
   });
 
   it('applies the same rules to Slack users: no self-approval, unmapped users refused', async () => {

@@ -36,10 +36,20 @@ beforeAll(async () => {
     claims: { openid: ['sub'], groups: ['groups'] },
     scopes: ['openid', 'groups'],
     conformIdTokenClaims: false,
-    findAccount: (_ctx: unknown, sub: string) => ({ accountId: sub, claims: () => ({ sub, groups: ['dba'] }) }),
+    findAccount: (_ctx: unknown, sub: string) => ({
+      accountId: sub,
+      claims: () => ({ sub, groups: ['dba'] }),
+    }),
     features: { devInteractions: { enabled: true } },
     pkce: { required: () => true },
-    ttl: { Interaction: 600, Session: 3600, Grant: 3600, AccessToken: 600, IdToken: 600, AuthorizationCode: 60 },
+    ttl: {
+      Interaction: 600,
+      Session: 3600,
+      Grant: 3600,
+      AccessToken: 600,
+      IdToken: 600,
+      AuthorizationCode: 60,
+    },
   } as ConstructorParameters<typeof Provider>[1]);
   provider.on('request', oidc.callback());
   process.env[ENV] = 'approvals-client-secret';
@@ -50,7 +60,12 @@ beforeAll(async () => {
       identity: { oidc: [{ issuer, audience: 'gatehouse-approvals', groupsClaim: 'groups' }] },
       approvals: {
         rules: { default: { approverGroups: ['dba'] } },
-        oidc: { issuer, clientId: 'gatehouse-approvals', clientSecret: { env: ENV }, scopes: ['openid', 'groups'] },
+        oidc: {
+          issuer,
+          clientId: 'gatehouse-approvals',
+          clientSecret: { env: ENV },
+          scopes: ['openid', 'groups'],
+        },
       },
     },
   });
@@ -73,7 +88,10 @@ class Jar {
     const res = await fetch(url, {
       ...init,
       redirect: 'manual',
-      headers: { ...(init.headers as Record<string, string>), cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') },
+      headers: {
+        ...(init.headers as Record<string, string>),
+        cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; '),
+      },
     });
     for (const c of res.headers.getSetCookie()) {
       const [pair] = c.split(';');
@@ -98,7 +116,10 @@ class Jar {
         const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
         const prompt = /name="prompt" value="([^"]+)"/.exec(html)?.[1];
         if (!action || !prompt) throw new Error(`stuck at ${next.pathname} (${res.status})`);
-        const form = new URLSearchParams({ prompt, ...(prompt === 'login' ? { login: 'alice-oidc', password: 'x' } : {}) });
+        const form = new URLSearchParams({
+          prompt,
+          ...(prompt === 'login' ? { login: 'alice-oidc', password: 'x' } : {}),
+        });
         const posted = await this.go(new URL(action, next).toString(), {
           method: 'POST',
           body: form,
@@ -136,7 +157,7 @@ describe('approval page OIDC login', () => {
     expect(page).toContain(`alice-oidc (${issuer})`);
   });
 
-  it('refuses a callback whose state does not match the browser\'s login', async () => {
+  it("refuses a callback whose state does not match the browser's login", async () => {
     const jar = new Jar();
     const start = await jar.go(`${gatewayUrl}/approvals/oidc/login?next=/approvals`);
     const auth = new URL(start.headers.get('location')!);

@@ -47,7 +47,10 @@ class Browser {
     const res = await fetch(`${httpBase(gw)}${path}`, {
       ...init,
       redirect: 'manual',
-      headers: { ...(init.headers as Record<string, string>), cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ') },
+      headers: {
+        ...(init.headers as Record<string, string>),
+        cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '),
+      },
     });
     for (const c of res.headers.getSetCookie()) {
       this.setCookieHeaders.push(c);
@@ -62,7 +65,11 @@ class Browser {
   }
 
   post(path: string, form: Record<string, string>): Promise<Response> {
-    return this.go(path, { method: 'POST', body: new URLSearchParams(form), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    return this.go(path, {
+      method: 'POST',
+      body: new URLSearchParams(form),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
   }
 }
 
@@ -70,7 +77,9 @@ function csrfOf(html: string): string {
   return /name="csrf" value="([^"]+)"/.exec(html)![1]!;
 }
 
-async function hold(text: string): Promise<{ client: pg.Client; held: Promise<pg.QueryResult | Error>; id: string }> {
+async function hold(
+  text: string,
+): Promise<{ client: pg.Client; held: Promise<pg.QueryResult | Error>; id: string }> {
   const client = gw.client(agent);
   await client.connect();
   const held = client.query(text).catch((e: unknown) => e as Error);
@@ -96,7 +105,11 @@ describe('approval page', () => {
       expect(noCsrf.status).toBe(400);
       expect(b.cookies.has('gatehouse_approver')).toBe(false);
 
-      const login = await b.post('/approvals/login', { token: alice, next: `/approvals/${id}`, csrf: csrfOf(loginHtml) });
+      const login = await b.post('/approvals/login', {
+        token: alice,
+        next: `/approvals/${id}`,
+        csrf: csrfOf(loginHtml),
+      });
       expect(login.status).toBe(303);
       expect(login.headers.get('location')).toBe(`/approvals/${id}`);
       const cookie = b.setCookieHeaders.find((c) => c.startsWith('gatehouse_approver='))!;
@@ -116,7 +129,11 @@ describe('approval page', () => {
       const forged = await b.post(`/approvals/${id}`, { decision: 'approve', comment: 'forged' });
       expect(forged.status).toBe(403);
 
-      const ok = await b.post(`/approvals/${id}`, { decision: 'approve', comment: 'from the page', csrf: csrfOf(html) });
+      const ok = await b.post(`/approvals/${id}`, {
+        decision: 'approve',
+        comment: 'from the page',
+        csrf: csrfOf(html),
+      });
       expect(ok.status).toBe(303);
       const result = (await held) as pg.QueryResult;
       expect(result.rows).toEqual([{ name: '<script>alert(1)</script>' }]);
@@ -126,7 +143,11 @@ describe('approval page', () => {
       expect(after).toContain('approval.executed');
 
       // Open redirects are not followed after login.
-      const evil = await b.post('/approvals/login', { token: alice, next: 'https://evil.example/', csrf: csrfOf(html) });
+      const evil = await b.post('/approvals/login', {
+        token: alice,
+        next: 'https://evil.example/',
+        csrf: csrfOf(html),
+      });
       expect(evil.headers.get('location')).toBe('/approvals');
     } finally {
       await client.end();
@@ -137,14 +158,21 @@ describe('approval page', () => {
     const text = `UPDATE items SET name = 'two!' WHERE id = 2`;
     const { client, held, id } = await hold(text);
     try {
-      const own = await fetch(`${httpBase(gw)}/approvals/${id}`, { headers: { authorization: `Bearer ${agent}` } });
+      const own = await fetch(`${httpBase(gw)}/approvals/${id}`, {
+        headers: { authorization: `Bearer ${agent}` },
+      });
       const html = await own.text();
       expect(own.status).toBe(200);
       expect(html).toContain('You cannot decide this request');
       expect(html).not.toContain('value="approve"');
       const stranger = await gw.token({ subject: 'mallory', groups: ['testers'] });
-      expect((await fetch(`${httpBase(gw)}/approvals/${id}`, { headers: { authorization: `Bearer ${stranger}` } })).status).toBe(403);
-      const list = await (await fetch(`${httpBase(gw)}/approvals`, { headers: { authorization: `Bearer ${alice}` } })).text();
+      expect(
+        (await fetch(`${httpBase(gw)}/approvals/${id}`, { headers: { authorization: `Bearer ${stranger}` } }))
+          .status,
+      ).toBe(403);
+      const list = await (
+        await fetch(`${httpBase(gw)}/approvals`, { headers: { authorization: `Bearer ${alice}` } })
+      ).text();
       expect(list).toContain(`/approvals/${id}`);
       // Release the held statement with a denial from the page.
       const b = new Browser();

@@ -47,7 +47,11 @@ beforeAll(async () => {
 afterAll(async () => db?.drop());
 
 const preview = (text: string, params?: (string | null)[]) =>
-  previewer.preview({ connection: 'app', statement: classifier.classify(text).statements[0]!, ...(params ? { params } : {}) });
+  previewer.preview({
+    connection: 'app',
+    statement: classifier.classify(text).statements[0]!,
+    ...(params ? { params } : {}),
+  });
 
 describe('impact preview', () => {
   it('explains and counts an UPDATE without running it', async () => {
@@ -59,7 +63,7 @@ describe('impact preview', () => {
     expect((await q(`SELECT count(*)::int AS n FROM items WHERE name = 'x'`))[0].n).toBe(0);
   });
 
-  it('binds the statement\'s parameters, including ones only the SET list uses', async () => {
+  it("binds the statement's parameters, including ones only the SET list uses", async () => {
     const p = await preview('UPDATE items SET name = $1 WHERE id > $2', ['y', '90']);
     expect(p.rowCount).toBe(10);
   });
@@ -69,7 +73,10 @@ describe('impact preview', () => {
     expect(p.kind).toBe('plan');
     expect(p.rowCount).toBeUndefined();
     expect(p.notes.join(' ')).toMatch(/count\(\*\) skipped: the statement calls nextval/);
-    expect((await q(`SELECT last_value, is_called FROM s`))[0]).toEqual({ last_value: '1', is_called: false });
+    expect((await q(`SELECT last_value, is_called FROM s`))[0]).toEqual({
+      last_value: '1',
+      is_called: false,
+    });
     expect((await q(`SELECT count(*)::int AS n FROM items`))[0].n).toBe(100);
   });
 
@@ -102,7 +109,10 @@ describe('impact preview', () => {
 
   it('previews nothing for statements it has no preview for, and unknown connections', async () => {
     expect((await preview('SET work_mem = 1')).kind).toBe('none');
-    const p = await previewer.preview({ connection: 'other', statement: classifier.classify('DELETE FROM items').statements[0]! });
+    const p = await previewer.preview({
+      connection: 'other',
+      statement: classifier.classify('DELETE FROM items').statements[0]!,
+    });
     expect(p.notes[0]).toMatch(/not configured/);
   });
 });

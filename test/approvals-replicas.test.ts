@@ -15,7 +15,13 @@ const POLICIES: PolicyConfig[] = [
     connections: ['app'],
     rules: [
       { id: 'review-updates', effect: 'review', match: { kinds: ['update'] }, mode: 'hold', approval: 'dba' },
-      { id: 'review-deletes', effect: 'review', match: { kinds: ['delete'] }, mode: 'defer', approval: 'dba' },
+      {
+        id: 'review-deletes',
+        effect: 'review',
+        match: { kinds: ['delete'] },
+        mode: 'defer',
+        approval: 'dba',
+      },
       { id: 'allow-rest', effect: 'allow', match: {} },
     ],
   },
@@ -66,7 +72,8 @@ describe('replicas sharing a PostgreSQL store', () => {
       // Well under the holder's 2 s fallback poll even with the approve call's own round trips.
       expect(performance.now() - t0).toBeLessThan(1900);
       const hist = await api(b, alice, 'GET', `/api/approvals/${r.id}`);
-      const at = (type: string) => Date.parse(hist.body.history.find((e: Json) => e.type === type).at as string);
+      const at = (type: string) =>
+        Date.parse(hist.body.history.find((e: Json) => e.type === type).at as string);
       // approval.approved is written on B after the decision commits; approval.executed on A once the
       // NOTIFY woke the holder and it re-read the request. Same machine, same clock.
       // Target: 200 ms. Measured 25-250 ms with both replicas, the client and the test in one process

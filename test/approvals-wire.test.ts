@@ -13,10 +13,37 @@ const POLICIES: PolicyConfig[] = [
     subjects: { groups: ['testers'] },
     connections: ['app'],
     rules: [
-      { id: 'review-updates', effect: 'review', match: { kinds: ['update'] }, mode: 'hold', approval: 'dba', message: 'Updates need a DBA.' },
-      { id: 'review-inserts', effect: 'review', match: { kinds: ['insert'] }, mode: 'hold', approval: 'quick', message: 'Inserts need a DBA.' },
-      { id: 'review-deletes', effect: 'review', match: { kinds: ['delete'] }, mode: 'defer', approval: 'dba', message: 'Deletes need a DBA.' },
-      { id: 'review-ddl', effect: 'review', match: { categories: ['ddl-drop', 'truncate'] }, mode: 'defer', approval: 'dba' },
+      {
+        id: 'review-updates',
+        effect: 'review',
+        match: { kinds: ['update'] },
+        mode: 'hold',
+        approval: 'dba',
+        message: 'Updates need a DBA.',
+      },
+      {
+        id: 'review-inserts',
+        effect: 'review',
+        match: { kinds: ['insert'] },
+        mode: 'hold',
+        approval: 'quick',
+        message: 'Inserts need a DBA.',
+      },
+      {
+        id: 'review-deletes',
+        effect: 'review',
+        match: { kinds: ['delete'] },
+        mode: 'defer',
+        approval: 'dba',
+        message: 'Deletes need a DBA.',
+      },
+      {
+        id: 'review-ddl',
+        effect: 'review',
+        match: { categories: ['ddl-drop', 'truncate'] },
+        mode: 'defer',
+        approval: 'dba',
+      },
       { id: 'allow-rest', effect: 'allow', match: {} },
     ],
   },
@@ -103,13 +130,24 @@ describe('hold mode', () => {
 
       const details = await api(gw, alice, 'GET', `/api/approvals/${r.id}`);
       const types = details.body.history.map((e: Json) => e.type);
-      expect(types).toEqual(expect.arrayContaining(['approval.requested', 'approval.vote', 'approval.approved', 'approval.executed']));
+      expect(types).toEqual(
+        expect.arrayContaining([
+          'approval.requested',
+          'approval.vote',
+          'approval.approved',
+          'approval.executed',
+        ]),
+      );
       expect(details.body.request.decidedBy).toBe('alice (gatehouse)');
       expect(details.body.request.decisionComment).toBe('looks fine');
       // Each step is also an event of the session's own (hash-chained) record.
       const recorded = await gw.gateway.store.getEvents(r.sessionId);
       const steps = recorded.filter((e) => e.type.startsWith('approval.'));
-      expect(steps.map((e) => e.type)).toEqual(['approval.requested', 'approval.approved', 'approval.executed']);
+      expect(steps.map((e) => e.type)).toEqual([
+        'approval.requested',
+        'approval.approved',
+        'approval.executed',
+      ]);
       expect(steps.every((e) => e.data.requestId === r.id)).toBe(true);
       expect(steps[1]!.data).toMatchObject({ by: 'alice (gatehouse)', comment: 'looks fine', via: 'api' });
     } finally {
@@ -138,7 +176,9 @@ describe('hold mode', () => {
       const text = `UPDATE items SET name = 'nope' WHERE id = 5`;
       const held = c.query(text).catch((e: unknown) => e as pg.DatabaseError);
       const r = await waitForRequest(gw, alice, byText(text));
-      const d = await api(gw, alice, 'POST', `/api/approvals/${r.id}/deny`, { comment: 'not during the freeze' });
+      const d = await api(gw, alice, 'POST', `/api/approvals/${r.id}/deny`, {
+        comment: 'not during the freeze',
+      });
       expect(d.status).toBe(200);
       const err = (await held) as pg.DatabaseError;
       expect(err.code).toBe('42501');
@@ -236,10 +276,14 @@ describe('defer mode', () => {
       const r = await api(gw, alice, 'GET', `/api/approvals/${id}`);
       expect(r.body.request.mode).toBe('defer');
       expect(r.body.request.preview.rowCount).toBe(1);
-      expect((await api(gw, alice, 'POST', `/api/approvals/${id}/approve`, { comment: 'ok once' })).status).toBe(200);
+      expect(
+        (await api(gw, alice, 'POST', `/api/approvals/${id}/approve`, { comment: 'ok once' })).status,
+      ).toBe(200);
 
       // A different statement is not covered.
-      const other = (await c.query('DELETE FROM items WHERE id = 11').catch((e: unknown) => e)) as pg.DatabaseError;
+      const other = (await c
+        .query('DELETE FROM items WHERE id = 11')
+        .catch((e: unknown) => e)) as pg.DatabaseError;
       expect(other.code).toBe('42501');
       expect(other.message).not.toContain(id);
       // The approved one runs once…
@@ -251,7 +295,9 @@ describe('defer mode', () => {
       const done = await api(gw, alice, 'GET', `/api/approvals/${id}`);
       expect(done.body.request.uses).toBe(1);
       expect(done.body.history.map((e: Json) => e.type)).toContain('approval.executed');
-      expect((await direct<{ n: number }>('SELECT count(*)::int AS n FROM items WHERE id IN (10, 11)'))[0]!.n).toBe(1);
+      expect(
+        (await direct<{ n: number }>('SELECT count(*)::int AS n FROM items WHERE id IN (10, 11)'))[0]!.n,
+      ).toBe(1);
     } finally {
       await c.end();
     }
@@ -273,7 +319,9 @@ describe('defer mode', () => {
       expect(((await c.query(text).catch((e: unknown) => e)) as pg.DatabaseError).code).toBe('42501');
 
       const text2 = 'DELETE FROM items WHERE id > 200';
-      const id2 = /request ([0-9a-f-]{36})/.exec(((await c.query(text2).catch((e: unknown) => e)) as Error).message)![1]!;
+      const id2 = /request ([0-9a-f-]{36})/.exec(
+        ((await c.query(text2).catch((e: unknown) => e)) as Error).message,
+      )![1]!;
       const timed = await api(gw, alice, 'POST', `/api/approvals/${id2}/approve`, { for: '10m' });
       expect(timed.body.request.usesAllowed).toBeUndefined();
       for (let i = 0; i < 3; i++) await c.query(text2);
@@ -303,7 +351,9 @@ describe('visibility', () => {
   it('shows a request to its requester and approvers only', async () => {
     const c = await connect(agent);
     try {
-      const e = (await c.query(`DELETE FROM items WHERE id = 12 /*reason='duplicate%20row',traceparent='x'*/`).catch((x: unknown) => x)) as Error;
+      const e = (await c
+        .query(`DELETE FROM items WHERE id = 12 /*reason='duplicate%20row',traceparent='x'*/`)
+        .catch((x: unknown) => x)) as Error;
       const id = /request ([0-9a-f-]{36})/.exec(e.message)![1]!;
       const own = await api(gw, agent, 'GET', `/api/approvals/${id}`);
       expect(own.status).toBe(200);
@@ -320,9 +370,18 @@ describe('visibility', () => {
   });
 
   it('lists the approvals routes in the OpenAPI document', async () => {
-    const doc = (await (await fetch(`http://127.0.0.1:${gw.gateway.http!.port}/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    const doc = (await (await fetch(`http://127.0.0.1:${gw.gateway.http!.port}/openapi.json`)).json()) as {
+      paths: Record<string, unknown>;
+    };
     expect(Object.keys(doc.paths)).toEqual(
-      expect.arrayContaining(['/api/approvals', '/api/approvals/{id}', '/api/approvals/{id}/approve', '/api/approvals/{id}/deny', '/api/access-requests', '/slack/interactions']),
+      expect.arrayContaining([
+        '/api/approvals',
+        '/api/approvals/{id}',
+        '/api/approvals/{id}/approve',
+        '/api/approvals/{id}/deny',
+        '/api/access-requests',
+        '/slack/interactions',
+      ]),
     );
   });
 });

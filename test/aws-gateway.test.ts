@@ -23,19 +23,40 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { CreateTableCommand, DeleteTableCommand, DynamoDBClient, ListTablesCommand, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+  PutItemCommand,
+  ScanCommand,
+} from '@aws-sdk/client-dynamodb';
 import { CreateAccessKeyCommand, IAMClient, ListUsersCommand } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { DeleteFunctionCommand, GetFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultAwsPolicies } from '../src/policy/default-aws-policy.js';
-import { startCheckingUpstream, startDynalite, startS3rver, type CheckingUpstream, type RealCredentials, type RunningFake } from './testkit/aws-upstreams.js';
+import {
+  startCheckingUpstream,
+  startDynalite,
+  startS3rver,
+  type CheckingUpstream,
+  type RealCredentials,
+  type RunningFake,
+} from './testkit/aws-upstreams.js';
 import { startHttpTestGateway, type HttpTestGateway } from './testkit/http-gateway.js';
 
-const REAL: RealCredentials = { accessKeyId: 'AKIAGATEWAYREAL00001', secretAccessKey: `RealSecret${randomBytes(15).toString('hex')}` };
+const REAL: RealCredentials = {
+  accessKeyId: 'AKIAGATEWAYREAL00001',
+  secretAccessKey: `RealSecret${randomBytes(15).toString('hex')}`,
+};
 const UPSTREAM_SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCY7EXAMPLEKY';
 const UPSTREAM_SESSION_TOKEN = 'FwoGZXIvYXdzEBYaDHqa0AP1ExampleSessionTokenValue1234567890abcdef';
-const ASSUMED: RealCredentials = { accessKeyId: 'ASIAEXAMPLEASSUMED01', secretAccessKey: UPSTREAM_SECRET, sessionToken: UPSTREAM_SESSION_TOKEN };
+const ASSUMED: RealCredentials = {
+  accessKeyId: 'ASIAEXAMPLEASSUMED01',
+  secretAccessKey: UPSTREAM_SECRET,
+  sessionToken: UPSTREAM_SESSION_TOKEN,
+};
 
 function hasAwsCli(): boolean {
   try {
@@ -47,15 +68,37 @@ function hasAwsCli(): boolean {
 }
 
 /** A raw SigV4-signed request (for shapes no SDK command sends). */
-async function signedFetch(url: string, key: { accessKeyId: string; secretAccessKey: string }, opts: { method?: string; service?: string; headers?: Record<string, string>; body?: string } = {}) {
+async function signedFetch(
+  url: string,
+  key: { accessKeyId: string; secretAccessKey: string },
+  opts: { method?: string; service?: string; headers?: Record<string, string>; body?: string } = {},
+) {
   const u = new URL(url);
   const query: Record<string, string> = {};
   for (const [k, v] of u.searchParams) query[k] = v;
-  const signer = new SignatureV4({ credentials: key, region: 'us-east-1', service: opts.service ?? 's3', sha256: Sha256, uriEscapePath: (opts.service ?? 's3') !== 's3' });
+  const signer = new SignatureV4({
+    credentials: key,
+    region: 'us-east-1',
+    service: opts.service ?? 's3',
+    sha256: Sha256,
+    uriEscapePath: (opts.service ?? 's3') !== 's3',
+  });
   const signed = await signer.sign(
-    new HttpRequest({ method: opts.method ?? 'GET', hostname: u.hostname, port: Number(u.port), path: u.pathname, query, headers: { host: u.host, ...opts.headers }, ...(opts.body !== undefined ? { body: opts.body } : {}) }),
+    new HttpRequest({
+      method: opts.method ?? 'GET',
+      hostname: u.hostname,
+      port: Number(u.port),
+      path: u.pathname,
+      query,
+      headers: { host: u.host, ...opts.headers },
+      ...(opts.body !== undefined ? { body: opts.body } : {}),
+    }),
   );
-  const res = await request(url, { method: (opts.method ?? 'GET') as 'GET', headers: signed.headers, ...(opts.body !== undefined ? { body: opts.body } : {}) });
+  const res = await request(url, {
+    method: (opts.method ?? 'GET') as 'GET',
+    headers: signed.headers,
+    ...(opts.body !== undefined ? { body: opts.body } : {}),
+  });
   return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
 }
 
@@ -98,12 +141,20 @@ function cannedAws(req: IncomingMessage, body: Buffer, service: string | undefin
       status: 200,
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
-        Configuration: { FunctionName: name, Runtime: 'nodejs20.x', Environment: { Variables: { DB_PASSWORD: 'hunter2-very-secret', REGION: 'us-east-1' } } },
+        Configuration: {
+          FunctionName: name,
+          Runtime: 'nodejs20.x',
+          Environment: { Variables: { DB_PASSWORD: 'hunter2-very-secret', REGION: 'us-east-1' } },
+        },
         Code: { RepositoryType: 'S3', Location: 'https://example.com/code.zip' },
       }),
     };
   }
-  return { status: 400, headers: { 'content-type': 'text/xml' }, body: '<ErrorResponse><Error><Code>Unexpected</Code><Message>not canned</Message></Error></ErrorResponse>' };
+  return {
+    status: 400,
+    headers: { 'content-type': 'text/xml' },
+    body: '<ErrorResponse><Error><Code>Unexpected</Code><Message>not canned</Message></Error></ErrorResponse>',
+  };
 }
 
 describe('AWS gateway with the AWS SDK v3', () => {
@@ -118,8 +169,18 @@ describe('AWS gateway with the AWS SDK v3', () => {
   let agentKey: { accessKeyId: string; secretAccessKey: string };
   let opsKey: { accessKeyId: string; secretAccessKey: string };
 
-  const client = <T>(Ctor: new (c: object) => T, key: { accessKeyId: string; secretAccessKey: string }, extra: object = {}): T =>
-    new Ctor({ endpoint, region: 'us-east-1', credentials: { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey }, maxAttempts: 1, ...extra });
+  const client = <T>(
+    Ctor: new (c: object) => T,
+    key: { accessKeyId: string; secretAccessKey: string },
+    extra: object = {},
+  ): T =>
+    new Ctor({
+      endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey },
+      maxAttempts: 1,
+      ...extra,
+    });
 
   beforeAll(async () => {
     s3rver = await startS3rver(['data', 'keep'], [REAL]);
@@ -138,7 +199,13 @@ describe('AWS gateway with the AWS SDK v3', () => {
             type: 'aws-sigv4',
             region: 'us-east-1',
             credentials: { accessKeyId: REAL.accessKeyId, secretAccessKey: { env: 'GW_REAL_SECRET' } },
-            endpoints: { s3: s3Up.url, dynamodb: ddbUp.url, iam: canned.url, sts: canned.url, lambda: canned.url },
+            endpoints: {
+              s3: s3Up.url,
+              dynamodb: ddbUp.url,
+              iam: canned.url,
+              sts: canned.url,
+              lambda: canned.url,
+            },
           },
           holdTimeout: '20s',
           masking: { objectScanMaxBytes: 4096 },
@@ -150,7 +217,11 @@ describe('AWS gateway with the AWS SDK v3', () => {
             type: 'aws-sigv4',
             region: 'us-east-1',
             credentials: { accessKeyId: REAL.accessKeyId, secretAccessKey: { env: 'GW_REAL_SECRET' } },
-            assumeRole: { roleArn: 'arn:aws:iam::123456789012:role/gatehouse-agents', sessionName: 'gatehouse-test', stsEndpoint: canned.url },
+            assumeRole: {
+              roleArn: 'arn:aws:iam::123456789012:role/gatehouse-agents',
+              sessionName: 'gatehouse-test',
+              stsEndpoint: canned.url,
+            },
             endpoints: { sts: roleUp.url, iam: roleUp.url },
           },
         },
@@ -162,7 +233,12 @@ describe('AWS gateway with the AWS SDK v3', () => {
           subjects: { groups: ['ops'], agent: false },
           connections: ['aws', 'aws-role'],
           rules: [
-            { id: 'ops-scan-secrets', effect: 'allow', match: { operations: ['s3:GetObject'], paths: ['/data/secrets/**'] }, mask: true },
+            {
+              id: 'ops-scan-secrets',
+              effect: 'allow',
+              match: { operations: ['s3:GetObject'], paths: ['/data/secrets/**'] },
+              mask: true,
+            },
             { id: 'ops-allow-all', effect: 'allow', match: { operations: ['*'] } },
           ],
         },
@@ -173,11 +249,27 @@ describe('AWS gateway with the AWS SDK v3', () => {
     opsKey = await gw.awsKey({ subject: 'olga', groups: ['ops'] });
     // Seed data straight into s3rver and dynalite, as the gateway would.
     const ops = client(S3Client, opsKey, { forcePathStyle: true });
-    await ops.send(new PutObjectCommand({ Bucket: 'data', Key: 'reports/2026.txt', Body: 'quarterly numbers' }));
+    await ops.send(
+      new PutObjectCommand({ Bucket: 'data', Key: 'reports/2026.txt', Body: 'quarterly numbers' }),
+    );
     await ops.send(new PutObjectCommand({ Bucket: 'data', Key: 'doomed.txt', Body: 'delete me' }));
-    await ops.send(new PutObjectCommand({ Bucket: 'data', Key: 'secrets/env.txt', Body: `AWS_SECRET_ACCESS_KEY=${UPSTREAM_SECRET}\nOWNER=ops@example.com\n` }));
-    await ops.send(new PutObjectCommand({ Bucket: 'data', Key: 'secrets/huge.txt', Body: 'x'.repeat(10_000) }));
-    await ops.send(new PutObjectCommand({ Bucket: 'data', Key: 'plain/env.txt', Body: `AWS_SECRET_ACCESS_KEY=${UPSTREAM_SECRET}\n` }));
+    await ops.send(
+      new PutObjectCommand({
+        Bucket: 'data',
+        Key: 'secrets/env.txt',
+        Body: `AWS_SECRET_ACCESS_KEY=${UPSTREAM_SECRET}\nOWNER=ops@example.com\n`,
+      }),
+    );
+    await ops.send(
+      new PutObjectCommand({ Bucket: 'data', Key: 'secrets/huge.txt', Body: 'x'.repeat(10_000) }),
+    );
+    await ops.send(
+      new PutObjectCommand({
+        Bucket: 'data',
+        Key: 'plain/env.txt',
+        Body: `AWS_SECRET_ACCESS_KEY=${UPSTREAM_SECRET}\n`,
+      }),
+    );
     await client(DynamoDBClient, opsKey).send(
       new CreateTableCommand({
         TableName: 'orders',
@@ -186,7 +278,12 @@ describe('AWS gateway with the AWS SDK v3', () => {
         BillingMode: 'PAY_PER_REQUEST',
       }),
     );
-    await client(DynamoDBClient, opsKey).send(new PutItemCommand({ TableName: 'orders', Item: { id: { S: 'o-1' }, password: { S: 'hunter2-in-a-row' } } }));
+    await client(DynamoDBClient, opsKey).send(
+      new PutItemCommand({
+        TableName: 'orders',
+        Item: { id: { S: 'o-1' }, password: { S: 'hunter2-in-a-row' } },
+      }),
+    );
   });
 
   afterAll(async () => {
@@ -211,7 +308,9 @@ describe('AWS gateway with the AWS SDK v3', () => {
 
   it('refuses DeleteBucket with the rule in the SDK error', async () => {
     const s3 = client(S3Client, agentKey, { forcePathStyle: true });
-    const err = (await s3.send(new DeleteBucketCommand({ Bucket: 'keep' })).catch((e: unknown) => e)) as Error & { $metadata: { httpStatusCode?: number } };
+    const err = (await s3
+      .send(new DeleteBucketCommand({ Bucket: 'keep' }))
+      .catch((e: unknown) => e)) as Error & { $metadata: { httpStatusCode?: number } };
     expect(err).toBeInstanceOf(Error);
     expect(err.name).toBe('AccessDenied');
     expect(err.message).toContain('aws-agents-no-destructive-delete');
@@ -223,20 +322,28 @@ describe('AWS gateway with the AWS SDK v3', () => {
     const s3 = client(S3Client, agentKey, { forcePathStyle: true });
     const pending = s3.send(new DeleteObjectCommand({ Bucket: 'data', Key: 'doomed.txt' }));
     const review = await gw.approver.next();
-    expect(review.ctx.action).toMatchObject({ kind: 'http', operation: 's3:DeleteObject', resource: 'data/doomed.txt' });
+    expect(review.ctx.action).toMatchObject({
+      kind: 'http',
+      operation: 's3:DeleteObject',
+      resource: 'data/doomed.txt',
+    });
     expect(review.ctx.decision.ruleId).toBe('aws-agents-review-writes');
     expect(s3Up.seen.some((r) => r.method === 'DELETE' && r.url.startsWith('/data/doomed.txt'))).toBe(false);
     review.approve();
     const out = await pending;
     expect(out.$metadata.httpStatusCode).toBe(204);
     const ops = client(S3Client, opsKey, { forcePathStyle: true });
-    const gone = await ops.send(new GetObjectCommand({ Bucket: 'data', Key: 'doomed.txt' })).catch((e: Error) => e);
+    const gone = await ops
+      .send(new GetObjectCommand({ Bucket: 'data', Key: 'doomed.txt' }))
+      .catch((e: Error) => e);
     expect((gone as Error).name).toBe('NoSuchKey');
   });
 
   it('answers a denied review with a 403 that names the rule', async () => {
     const s3 = client(S3Client, agentKey, { forcePathStyle: true });
-    const pending = s3.send(new PutObjectCommand({ Bucket: 'data', Key: 'new.txt', Body: 'x' })).catch((e: Error) => e);
+    const pending = s3
+      .send(new PutObjectCommand({ Bucket: 'data', Key: 'new.txt', Body: 'x' }))
+      .catch((e: Error) => e);
     const review = await gw.approver.next();
     review.deny('Not today.');
     const err = (await pending) as Error;
@@ -248,7 +355,14 @@ describe('AWS gateway with the AWS SDK v3', () => {
   it('streams an upload (aws-chunked) and a large download through unchanged', async () => {
     const s3 = client(S3Client, opsKey, { forcePathStyle: true });
     const big = randomBytes(3 * 1024 * 1024 + 17);
-    await s3.send(new PutObjectCommand({ Bucket: 'data', Key: 'big.bin', Body: Readable.from([big.subarray(0, 1_000_000), big.subarray(1_000_000)]), ContentLength: big.length }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: 'data',
+        Key: 'big.bin',
+        Body: Readable.from([big.subarray(0, 1_000_000), big.subarray(1_000_000)]),
+        ContentLength: big.length,
+      }),
+    );
     const put = s3Up.seen.findLast((r) => r.method === 'PUT' && r.url.startsWith('/data/big.bin'))!;
     expect(put.headers['x-amz-content-sha256']).toBe('UNSIGNED-PAYLOAD');
     expect(put.headers['content-encoding']).toBeUndefined();
@@ -264,7 +378,9 @@ describe('AWS gateway with the AWS SDK v3', () => {
     const scan = await d.send(new ScanCommand({ TableName: 'orders' }));
     expect(scan.Items?.[0]?.['id']).toEqual({ S: 'o-1' });
     expect(scan.Items?.[0]?.['password']).toEqual({ S: '[REDACTED:password]' });
-    const err = (await d.send(new DeleteTableCommand({ TableName: 'orders' })).catch((e: Error) => e)) as Error;
+    const err = (await d
+      .send(new DeleteTableCommand({ TableName: 'orders' }))
+      .catch((e: Error) => e)) as Error;
     expect(err.name).toBe('AccessDeniedException');
     expect(err.message).toContain('aws-agents-no-destructive-delete');
   });
@@ -279,14 +395,18 @@ describe('AWS gateway with the AWS SDK v3', () => {
     expect(JSON.stringify(out)).not.toContain(UPSTREAM_SECRET);
     const users = await client(IAMClient, agentKey).send(new ListUsersCommand({}));
     expect(users.Users?.[0]?.UserName).toBe('bob');
-    const denied = (await client(IAMClient, agentKey).send(new CreateAccessKeyCommand({ UserName: 'bob' })).catch((e: Error) => e)) as Error;
+    const denied = (await client(IAMClient, agentKey)
+      .send(new CreateAccessKeyCommand({ UserName: 'bob' }))
+      .catch((e: Error) => e)) as Error;
     expect(denied.name).toBe('AccessDenied');
     expect(denied.message).toContain('aws-agents-no-iam-changes');
   });
 
   it('masks credentials in STS AssumeRole and passes GetCallerIdentity', async () => {
     const sts = client(STSClient, opsKey);
-    const out = await sts.send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::123456789012:role/demo', RoleSessionName: 's' }));
+    const out = await sts.send(
+      new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::123456789012:role/demo', RoleSessionName: 's' }),
+    );
     expect(out.Credentials?.AccessKeyId).toBe('[REDACTED:aws_access_key_id]');
     expect(out.AssumedRoleUser?.Arn).toBe('arn:aws:sts::123456789012:assumed-role/demo/s');
     expect(out.Credentials?.SecretAccessKey).toBe('[REDACTED:secretaccesskey]');
@@ -301,13 +421,19 @@ describe('AWS gateway with the AWS SDK v3', () => {
     expect(fn.Configuration?.FunctionName).toBe('billing');
     expect(fn.Configuration?.Environment?.Variables?.['DB_PASSWORD']).toBe('[REDACTED:password]');
     expect(fn.Configuration?.Environment?.Variables?.['REGION']).toBe('us-east-1');
-    const err = (await lambda.send(new DeleteFunctionCommand({ FunctionName: 'billing' })).catch((e: Error) => e)) as Error;
+    const err = (await lambda
+      .send(new DeleteFunctionCommand({ FunctionName: 'billing' }))
+      .catch((e: Error) => e)) as Error;
     expect(err.name).toBe('AccessDeniedException');
     expect(err.message).toContain('aws-agents-no-destructive-delete');
   });
 
   it('refuses a client with a wrong secret or an unknown key', async () => {
-    const wrong = client(S3Client, { accessKeyId: agentKey.accessKeyId, secretAccessKey: 'not-the-secret' }, { forcePathStyle: true });
+    const wrong = client(
+      S3Client,
+      { accessKeyId: agentKey.accessKeyId, secretAccessKey: 'not-the-secret' },
+      { forcePathStyle: true },
+    );
     const e1 = (await wrong.send(new ListBucketsCommand({})).catch((e: Error) => e)) as Error;
     expect(e1.name).toBe('SignatureDoesNotMatch');
     const unknownKey = client(DynamoDBClient, { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'x' });
@@ -317,12 +443,18 @@ describe('AWS gateway with the AWS SDK v3', () => {
 
   it('scans object bodies only where a rule sets mask, and withholds what is over the cap', async () => {
     const s3 = client(S3Client, opsKey, { forcePathStyle: true });
-    const scanned = await (await s3.send(new GetObjectCommand({ Bucket: 'data', Key: 'secrets/env.txt' }))).Body!.transformToString();
+    const scanned = await (
+      await s3.send(new GetObjectCommand({ Bucket: 'data', Key: 'secrets/env.txt' }))
+    ).Body!.transformToString();
     expect(scanned).not.toContain(UPSTREAM_SECRET);
     expect(scanned).toContain('[REDACTED:');
-    const plain = await (await s3.send(new GetObjectCommand({ Bucket: 'data', Key: 'plain/env.txt' }))).Body!.transformToString();
+    const plain = await (
+      await s3.send(new GetObjectCommand({ Bucket: 'data', Key: 'plain/env.txt' }))
+    ).Body!.transformToString();
     expect(plain).toContain(UPSTREAM_SECRET);
-    const err = (await s3.send(new GetObjectCommand({ Bucket: 'data', Key: 'secrets/huge.txt' })).catch((e: Error) => e)) as Error;
+    const err = (await s3
+      .send(new GetObjectCommand({ Bucket: 'data', Key: 'secrets/huge.txt' }))
+      .catch((e: Error) => e)) as Error;
     expect(err.name).toBe('ResponseWithheld');
     expect(err.message).toContain('4096 bytes');
   });
@@ -335,7 +467,9 @@ describe('AWS gateway with the AWS SDK v3', () => {
     const unknownService = await signedFetch(`${endpoint}/restapis`, agentKey, { service: 'apigateway' });
     expect(unknownService.status).toBe(403);
     expect(unknownService.text).toContain('aws-unknown-operation');
-    const presigned = await request(`${endpoint}/data/reports/2026.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=x`);
+    const presigned = await request(
+      `${endpoint}/data/reports/2026.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=x`,
+    );
     expect(presigned.statusCode).toBe(403);
     expect(await presigned.body.text()).toContain('presigned');
   });
@@ -344,10 +478,16 @@ describe('AWS gateway with the AWS SDK v3', () => {
     const { createHash, createHmac } = await import('node:crypto');
     const data = randomBytes(70_000);
     const chunks = [data.subarray(0, 65_536), data.subarray(65_536), Buffer.alloc(0)];
-    const amzDate = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+    const amzDate = new Date()
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d{3}/, '');
     const day = amzDate.slice(0, 8);
     const scope = `${day}/us-east-1/s3/aws4_request`;
-    const encodedLength = chunks.reduce((n, c) => n + c.length.toString(16).length + ';chunk-signature='.length + 64 + 4 + c.length, 0);
+    const encodedLength = chunks.reduce(
+      (n, c) => n + c.length.toString(16).length + ';chunk-signature='.length + 64 + 4 + c.length,
+      0,
+    );
     const u = new URL(`${endpoint}/data/chunked.bin`);
     const headers: Record<string, string> = {
       host: u.host,
@@ -357,8 +497,27 @@ describe('AWS gateway with the AWS SDK v3', () => {
       'x-amz-decoded-content-length': String(data.length),
       'content-length': String(encodedLength),
     };
-    const signer = new SignatureV4({ credentials: opsKey, region: 'us-east-1', service: 's3', sha256: Sha256, uriEscapePath: false });
-    const signed = await signer.sign(new HttpRequest({ method: 'PUT', hostname: u.hostname, port: Number(u.port), path: u.pathname, headers }), { signingDate: new Date(`${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 8)}T${amzDate.slice(9, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`) });
+    const signer = new SignatureV4({
+      credentials: opsKey,
+      region: 'us-east-1',
+      service: 's3',
+      sha256: Sha256,
+      uriEscapePath: false,
+    });
+    const signed = await signer.sign(
+      new HttpRequest({
+        method: 'PUT',
+        hostname: u.hostname,
+        port: Number(u.port),
+        path: u.pathname,
+        headers,
+      }),
+      {
+        signingDate: new Date(
+          `${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 8)}T${amzDate.slice(9, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`,
+        ),
+      },
+    );
     let key = createHmac('sha256', `AWS4${opsKey.secretAccessKey}`).update(day).digest();
     for (const p of ['us-east-1', 's3', 'aws4_request']) key = createHmac('sha256', key).update(p).digest();
     const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
@@ -366,36 +525,67 @@ describe('AWS gateway with the AWS SDK v3', () => {
       let prev = /Signature=([0-9a-f]{64})/.exec(signed.headers['authorization']!)![1]!;
       const parts: Buffer[] = [];
       for (const c of chunks) {
-        const sig = createHmac('sha256', key).update(['AWS4-HMAC-SHA256-PAYLOAD', amzDate, scope, prev, sha(''), sha(c)].join('\n')).digest('hex');
+        const sig = createHmac('sha256', key)
+          .update(['AWS4-HMAC-SHA256-PAYLOAD', amzDate, scope, prev, sha(''), sha(c)].join('\n'))
+          .digest('hex');
         prev = sig;
         const body = tamper && c.length > 0 ? Buffer.from(c).fill(1, 0, 1) : c;
-        parts.push(Buffer.from(`${c.length.toString(16)};chunk-signature=${sig}\r\n`), body, Buffer.from('\r\n'));
+        parts.push(
+          Buffer.from(`${c.length.toString(16)};chunk-signature=${sig}\r\n`),
+          body,
+          Buffer.from('\r\n'),
+        );
       }
       return Buffer.concat(parts);
     };
-    const ok = await request(`${endpoint}/data/chunked.bin`, { method: 'PUT', headers: signed.headers, body: encode(false) });
+    const ok = await request(`${endpoint}/data/chunked.bin`, {
+      method: 'PUT',
+      headers: signed.headers,
+      body: encode(false),
+    });
     expect(ok.statusCode).toBe(200);
     await ok.body.text();
     const up = s3Up.seen.findLast((r) => r.url.startsWith('/data/chunked.bin'))!;
     expect(up.body.equals(data)).toBe(true);
     expect(up.headers['content-length']).toBe(String(data.length));
-    const bad = await request(`${endpoint}/data/chunked-bad.bin`, { method: 'PUT', headers: signed.headers, body: encode(true) }).catch((e: Error) => e);
+    const bad = await request(`${endpoint}/data/chunked-bad.bin`, {
+      method: 'PUT',
+      headers: signed.headers,
+      body: encode(true),
+    }).catch((e: Error) => e);
     if (!(bad instanceof Error)) {
       expect(bad.statusCode).toBe(403);
       expect(await bad.body.text()).toContain('SignatureDoesNotMatch');
     }
-    const got = await client(S3Client, opsKey, { forcePathStyle: true }).send(new GetObjectCommand({ Bucket: 'data', Key: 'chunked-bad.bin' })).catch((e: Error) => e);
+    const got = await client(S3Client, opsKey, { forcePathStyle: true })
+      .send(new GetObjectCommand({ Bucket: 'data', Key: 'chunked-bad.bin' }))
+      .catch((e: Error) => e);
     expect((got as Error).name).toBe('NoSuchKey');
   });
 
   it('signs upstream with a role it assumed through STS', async () => {
-    const sts = new STSClient({ endpoint: gw.endpoint('aws-role'), region: 'us-east-1', credentials: opsKey, maxAttempts: 1 });
+    const sts = new STSClient({
+      endpoint: gw.endpoint('aws-role'),
+      region: 'us-east-1',
+      credentials: opsKey,
+      maxAttempts: 1,
+    });
     const me = await sts.send(new GetCallerIdentityCommand({}));
     expect(me.Account).toBe('123456789012');
-    const assume = canned.seen.find((r) => r.body.toString().includes('Action=AssumeRole') && r.body.toString().includes('gatehouse-agents'));
+    const assume = canned.seen.find(
+      (r) =>
+        r.body.toString().includes('Action=AssumeRole') && r.body.toString().includes('gatehouse-agents'),
+    );
     expect(assume?.verified).toBe(true);
     expect(roleUp.seen.length).toBeGreaterThan(0);
-    expect(roleUp.seen.every((r) => r.verified && r.accessKeyId === ASSUMED.accessKeyId && r.headers['x-amz-security-token'] === UPSTREAM_SESSION_TOKEN)).toBe(true);
+    expect(
+      roleUp.seen.every(
+        (r) =>
+          r.verified &&
+          r.accessKeyId === ASSUMED.accessKeyId &&
+          r.headers['x-amz-security-token'] === UPSTREAM_SESSION_TOKEN,
+      ),
+    ).toBe(true);
   });
 
   it.runIf(hasAwsCli())('works with the AWS CLI (--endpoint-url)', async () => {
@@ -412,19 +602,30 @@ describe('AWS gateway with the AWS SDK v3', () => {
         AWS_EC2_METADATA_DISABLED: 'true',
       };
       writeFileSync(env.AWS_CONFIG_FILE, '[default]\ns3 =\n    addressing_style = path\n');
-      const aws = (...args: string[]) => promisify(execFile)('aws', [...args, '--endpoint-url', endpoint], { env, timeout: 60_000 });
+      const aws = (...args: string[]) =>
+        promisify(execFile)('aws', [...args, '--endpoint-url', endpoint], { env, timeout: 60_000 });
       const ls = await aws('s3', 'ls', 's3://data/reports/');
       expect(ls.stdout).toContain('2026.txt');
       const cat = await aws('s3', 'cp', 's3://data/reports/2026.txt', '-');
       expect(cat.stdout).toBe('quarterly numbers');
       const tables = await aws('dynamodb', 'list-tables');
       expect(JSON.parse(tables.stdout).TableNames).toContain('orders');
-      const denied = await aws('s3api', 'delete-bucket', '--bucket', 'keep').catch((e: { stderr: string; code: number }) => e);
+      const denied = await aws('s3api', 'delete-bucket', '--bucket', 'keep').catch(
+        (e: { stderr: string; code: number }) => e,
+      );
       expect('code' in denied && denied.code).not.toBe(0);
       expect((denied as { stderr: string }).stderr).toContain('aws-agents-no-destructive-delete');
       writeFileSync(path.join(home, 'up.txt'), 'from the cli');
-      const opsEnv = { ...env, AWS_ACCESS_KEY_ID: opsKey.accessKeyId, AWS_SECRET_ACCESS_KEY: opsKey.secretAccessKey };
-      await promisify(execFile)('aws', ['s3', 'cp', path.join(home, 'up.txt'), 's3://data/cli/up.txt', '--endpoint-url', endpoint], { env: opsEnv, timeout: 60_000 });
+      const opsEnv = {
+        ...env,
+        AWS_ACCESS_KEY_ID: opsKey.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: opsKey.secretAccessKey,
+      };
+      await promisify(execFile)(
+        'aws',
+        ['s3', 'cp', path.join(home, 'up.txt'), 's3://data/cli/up.txt', '--endpoint-url', endpoint],
+        { env: opsEnv, timeout: 60_000 },
+      );
       const put = s3Up.seen.findLast((r) => r.method === 'PUT' && r.url.startsWith('/data/cli/up.txt'))!;
       expect(put.verified).toBe(true);
       expect(put.body.toString()).toBe('from the cli');

@@ -2,7 +2,7 @@
 // that was already open; a bad config is refused with the reason and the running one kept.
 
 import { readFileSync, writeFileSync } from 'node:fs';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { startTestGateway, type TestGateway } from './testkit/gateway.js';
@@ -12,7 +12,11 @@ let client: pg.Client;
 let original: string;
 
 beforeAll(async () => {
-  gw = await startTestGateway({ superUrl: inject('pgUrl'), watchConfig: true, setupSql: 'CREATE TABLE t (x int)' });
+  gw = await startTestGateway({
+    superUrl: inject('pgUrl'),
+    watchConfig: true,
+    setupSql: 'CREATE TABLE t (x int)',
+  });
   original = readFileSync(gw.configFile, 'utf8');
   client = gw.client(await gw.token());
   await client.connect();

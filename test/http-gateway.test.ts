@@ -33,10 +33,17 @@ function startApi(): Promise<{ url: string; seen: Seen[]; server: http.Server }>
     };
     const url = req.url ?? '';
     if (req.method === 'GET' && url.startsWith('/base/v1/users')) {
-      return json(200, { users: [{ name: 'ann', email: 'ann@example.com', password: 'pw-1234567' }], api_key: 'k-live-abc', next: null });
+      return json(200, {
+        users: [{ name: 'ann', email: 'ann@example.com', password: 'pw-1234567' }],
+        api_key: 'k-live-abc',
+        next: null,
+      });
     }
     if (req.method === 'GET' && url === '/base/v1/stream') {
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(BIG.length) });
+      res.writeHead(200, {
+        'content-type': 'application/octet-stream',
+        'content-length': String(BIG.length),
+      });
       let off = 0;
       const pump = () => {
         while (off < BIG.length) {
@@ -50,7 +57,11 @@ function startApi(): Promise<{ url: string; seen: Seen[]; server: http.Server }>
     }
     if (req.method === 'GET' && url === '/base/v1/gzip') {
       const body = gzipSync(JSON.stringify({ token: 'tok-very-secret', user: 'bob' }));
-      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': String(body.length) });
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'content-encoding': 'gzip',
+        'content-length': String(body.length),
+      });
       return res.end(body);
     }
     if (req.method === 'POST' && url === '/base/v1/echo') {
@@ -67,14 +78,20 @@ function startApi(): Promise<{ url: string; seen: Seen[]; server: http.Server }>
   });
   server.on('upgrade', (req: IncomingMessage, socket: Socket) => {
     seen.push({ method: 'UPGRADE', url: req.url ?? '', headers: req.headers });
-    const accept = createHash('sha1').update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+    const accept = createHash('sha1')
+      .update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`)
+      .digest('base64');
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+    );
     socket.on('data', (d: Buffer) => socket.write(Buffer.concat([Buffer.from('echo:'), d])));
     socket.on('end', () => socket.end());
     socket.on('error', () => socket.destroy());
   });
   return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, server })),
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, server }),
+    ),
   );
 }
 
@@ -118,7 +135,11 @@ describe('generic HTTP gateway', () => {
           rules: [
             { id: 'api-no-admin', effect: 'deny', match: { paths: ['/admin/**'] } },
             { id: 'api-review-deletes', effect: 'review', match: { methods: ['DELETE'], paths: ['/v1/**'] } },
-            { id: 'api-allow', effect: 'allow', match: { methods: ['GET', 'POST'], paths: ['/v1/**', '/ws'] } },
+            {
+              id: 'api-allow',
+              effect: 'allow',
+              match: { methods: ['GET', 'POST'], paths: ['/v1/**', '/ws'] },
+            },
           ],
         },
       ],
@@ -133,7 +154,8 @@ describe('generic HTTP gateway', () => {
     await new Promise((r) => api?.server.close(r));
   });
 
-  const get = (p: string, token = devToken, base = endpoint) => request(`${base}${p}`, { headers: { authorization: `Bearer ${token}` } });
+  const get = (p: string, token = devToken, base = endpoint) =>
+    request(`${base}${p}`, { headers: { authorization: `Bearer ${token}` } });
 
   it('refuses requests without a valid Gatehouse token', async () => {
     const none = await request(`${endpoint}/v1/users`);
@@ -152,8 +174,15 @@ describe('generic HTTP gateway', () => {
     const before = api.seen.length;
     const res = await get('/v1/users?limit=5');
     expect(res.statusCode).toBe(200);
-    const body = (await res.body.json()) as { users: { name: string; email: string; password: string }[]; api_key: string };
-    expect(body.users[0]).toEqual({ name: 'ann', email: '[REDACTED:email]', password: '[REDACTED:password]' });
+    const body = (await res.body.json()) as {
+      users: { name: string; email: string; password: string }[];
+      api_key: string;
+    };
+    expect(body.users[0]).toEqual({
+      name: 'ann',
+      email: '[REDACTED:email]',
+      password: '[REDACTED:password]',
+    });
     expect(body.api_key).toBe('[REDACTED:apikey]');
     const seen = api.seen[before]!;
     expect(seen.url).toBe('/base/v1/users?limit=5');
@@ -166,7 +195,9 @@ describe('generic HTTP gateway', () => {
     const basic = await get('/v1/users', devToken, gw.endpoint('api-basic'));
     expect(basic.statusCode).toBe(200);
     await basic.body.text();
-    expect(api.seen.at(-1)!.headers.authorization).toBe(`Basic ${Buffer.from(`svc:${API_PASSWORD}`).toString('base64')}`);
+    expect(api.seen.at(-1)!.headers.authorization).toBe(
+      `Basic ${Buffer.from(`svc:${API_PASSWORD}`).toString('base64')}`,
+    );
     const key = await get('/v1/users', devToken, gw.endpoint('api-key'));
     expect(key.statusCode).toBe(200);
     await key.body.text();
@@ -175,7 +206,9 @@ describe('generic HTTP gateway', () => {
   });
 
   it('decodes a gzip JSON response to mask it', async () => {
-    const res = await request(`${endpoint}/v1/gzip`, { headers: { authorization: `Bearer ${devToken}`, 'accept-encoding': 'gzip' } });
+    const res = await request(`${endpoint}/v1/gzip`, {
+      headers: { authorization: `Bearer ${devToken}`, 'accept-encoding': 'gzip' },
+    });
     expect(res.headers['content-encoding']).toBeUndefined();
     expect(await res.body.json()).toEqual({ token: '[REDACTED:token]', user: 'bob' });
   });
@@ -185,13 +218,21 @@ describe('generic HTTP gateway', () => {
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-length']).toBe(String(BIG.length));
     expect(Buffer.from(await res.body.arrayBuffer()).equals(BIG)).toBe(true);
-    const up = await request(`${endpoint}/v1/echo`, { method: 'POST', headers: { authorization: `Bearer ${devToken}`, 'content-type': 'application/octet-stream' }, body: BIG });
+    const up = await request(`${endpoint}/v1/echo`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${devToken}`, 'content-type': 'application/octet-stream' },
+      body: BIG,
+    });
     expect(await up.body.json()).toEqual({ received: BIG.length });
   });
 
   it('denies by path (also when the path is %-encoded) and holds DELETE for review', async () => {
     const before = api.seen.length;
-    const admin = await request(`${endpoint}/admin/users`, { method: 'POST', headers: { authorization: `Bearer ${devToken}` }, body: '{}' });
+    const admin = await request(`${endpoint}/admin/users`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${devToken}` },
+      body: '{}',
+    });
     expect(admin.statusCode).toBe(403);
     const problem = (await admin.body.json()) as { rule: string; detail: string; requestId: string };
     expect(problem.rule).toBe('api-no-admin');
@@ -201,7 +242,10 @@ describe('generic HTTP gateway', () => {
     expect(((await sneaky.body.json()) as { rule: string }).rule).toBe('api-no-admin');
     expect(api.seen.length).toBe(before);
 
-    const pending = request(`${endpoint}/v1/users/7`, { method: 'DELETE', headers: { authorization: `Bearer ${devToken}` } });
+    const pending = request(`${endpoint}/v1/users/7`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${devToken}` },
+    });
     const review = await gw.approver.next();
     expect(review.ctx.action).toMatchObject({ kind: 'http', method: 'DELETE', path: '/v1/users/7' });
     expect(api.seen.length).toBe(before);
@@ -209,7 +253,10 @@ describe('generic HTTP gateway', () => {
     expect((await pending).statusCode).toBe(204);
     expect(api.seen.at(-1)).toMatchObject({ method: 'DELETE', url: '/base/v1/users/7' });
 
-    const refused = request(`${endpoint}/v1/users/8`, { method: 'DELETE', headers: { authorization: `Bearer ${devToken}` } });
+    const refused = request(`${endpoint}/v1/users/8`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${devToken}` },
+    });
     (await gw.approver.next()).deny('No.');
     const r = await refused;
     expect(r.statusCode).toBe(403);
@@ -224,10 +271,18 @@ describe('generic HTTP gateway', () => {
         host: '127.0.0.1',
         port,
         path: '/ws',
-        headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-key': key, 'sec-websocket-version': '13', authorization: `Bearer ${devToken}` },
+        headers: {
+          connection: 'Upgrade',
+          upgrade: 'websocket',
+          'sec-websocket-key': key,
+          'sec-websocket-version': '13',
+          authorization: `Bearer ${devToken}`,
+        },
       });
       req.on('upgrade', (res: IncomingMessage, socket: Socket) => {
-        expect(res.headers['sec-websocket-accept']).toBe(createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64'));
+        expect(res.headers['sec-websocket-accept']).toBe(
+          createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64'),
+        );
         socket.once('data', (d: Buffer) => {
           resolve(d.toString());
           socket.end();
@@ -243,7 +298,17 @@ describe('generic HTTP gateway', () => {
     expect(upgrade.headers.authorization).toBe(`Bearer ${API_TOKEN}`);
 
     const refused = await new Promise<number>((resolve) => {
-      const req = http.request({ host: '127.0.0.1', port, path: '/ws', headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-key': key, 'sec-websocket-version': '13' } });
+      const req = http.request({
+        host: '127.0.0.1',
+        port,
+        path: '/ws',
+        headers: {
+          connection: 'Upgrade',
+          upgrade: 'websocket',
+          'sec-websocket-key': key,
+          'sec-websocket-version': '13',
+        },
+      });
       req.on('response', (res) => resolve(res.statusCode ?? 0));
       req.on('upgrade', () => resolve(101));
       req.end();
@@ -254,9 +319,19 @@ describe('generic HTTP gateway', () => {
   it('records every request with its decision', async () => {
     await new Promise((r) => setTimeout(r, 200));
     const sessions = await gw.gateway.store.listSessions({ subject: 'dana', limit: 1000 });
-    const all = (await Promise.all(sessions.map((s) => gw.gateway.store.getSession(s.id)))).flatMap((d) => d?.statements ?? []);
+    const all = (await Promise.all(sessions.map((s) => gw.gateway.store.getSession(s.id)))).flatMap(
+      (d) => d?.statements ?? [],
+    );
     const texts = all.map((s) => `${s.effect} ${s.text} ${s.ruleId}`);
-    expect(texts).toEqual(expect.arrayContaining(['allow GET /v1/users?limit=5 api-allow', 'deny POST /admin/users api-no-admin', 'review DELETE /v1/users/7 api-review-deletes', 'deny GET /v1/../admin/users api-no-admin', 'allow GET /ws api-allow']));
+    expect(texts).toEqual(
+      expect.arrayContaining([
+        'allow GET /v1/users?limit=5 api-allow',
+        'deny POST /admin/users api-no-admin',
+        'review DELETE /v1/users/7 api-review-deletes',
+        'deny GET /v1/../admin/users api-no-admin',
+        'allow GET /ws api-allow',
+      ]),
+    );
     const ws = all.find((s) => s.text === 'GET /ws')!;
     expect(ws.result?.durationMs).toBeGreaterThan(0);
     const masked = all.find((s) => s.text === 'GET /v1/users?limit=5')!;
@@ -290,16 +365,30 @@ describe('generic HTTP gateway over TLS', () => {
           auth: { type: 'bearer', token: { env: 'API_TOKEN' } },
         },
       },
-      policies: [{ id: 'all', subjects: { groups: ['dev'] }, connections: ['api'], rules: [{ id: 'all-get', effect: 'allow', match: { methods: ['GET'] } }] }],
+      policies: [
+        {
+          id: 'all',
+          subjects: { groups: ['dev'] },
+          connections: ['api'],
+          rules: [{ id: 'all-get', effect: 'allow', match: { methods: ['GET'] } }],
+        },
+      ],
     });
     const dispatcher = new Agent({ connect: { ca: pems.cert } });
     try {
       const token = await gw.token({ subject: 'dana', groups: ['dev'] });
       const url = gw.endpoint('api').replace('http:', 'https:');
-      const res = await request(`${url}/v1/users`, { headers: { authorization: `Bearer ${token}` }, dispatcher });
+      const res = await request(`${url}/v1/users`, {
+        headers: { authorization: `Bearer ${token}` },
+        dispatcher,
+      });
       expect(res.statusCode).toBe(200);
-      expect(((await res.body.json()) as { users: { password: string }[] }).users[0]!.password).toBe('[REDACTED:password]');
-      await expect(request(`${gw.endpoint('api')}/v1/users`, { headers: { authorization: `Bearer ${token}` } })).rejects.toThrow();
+      expect(((await res.body.json()) as { users: { password: string }[] }).users[0]!.password).toBe(
+        '[REDACTED:password]',
+      );
+      await expect(
+        request(`${gw.endpoint('api')}/v1/users`, { headers: { authorization: `Bearer ${token}` } }),
+      ).rejects.toThrow();
     } finally {
       await dispatcher.close();
       await gw.stop();

@@ -14,13 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../src/config/schema.js';
 import { GatewayError } from '../src/core/errors.js';
 import type { Authenticator } from '../src/core/ports.js';
-import type {
-  ServiceTokenIssuer} from '../src/identity/index.js';
-import {
-  createAuthenticator,
-  MemoryTokenStore,
-  type BuiltAuthenticator,
-} from '../src/identity/index.js';
+import type { ServiceTokenIssuer } from '../src/identity/index.js';
+import { createAuthenticator, MemoryTokenStore, type BuiltAuthenticator } from '../src/identity/index.js';
 
 const JWKS_COOLDOWN_MS = 1000;
 const RETRY_AFTER_FAILURE_MS = 1000;
@@ -80,10 +75,7 @@ async function startProvider(): Promise<void> {
       resourceIndicators: {
         enabled: true,
         defaultResource: () => 'urn:gatehouse',
-        getResourceServerInfo: (
-          _ctx: unknown,
-          indicator: string,
-        ): ResourceServerInfo => ({
+        getResourceServerInfo: (_ctx: unknown, indicator: string): ResourceServerInfo => ({
           audience: indicator === 'urn:grafana' ? 'grafana' : 'gatehouse-db',
           scope: 'db',
           accessTokenFormat: 'jwt',

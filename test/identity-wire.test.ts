@@ -23,7 +23,15 @@ async function startProvider(): Promise<void> {
   providerUrl = `http://127.0.0.1:${(providerServer.address() as AddressInfo).port}`;
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   const provider = new Provider(providerUrl, {
-    clients: [{ client_id: 'claude-prod', client_secret: 's3cret-client', grant_types: ['client_credentials'], redirect_uris: [], response_types: [] }],
+    clients: [
+      {
+        client_id: 'claude-prod',
+        client_secret: 's3cret-client',
+        grant_types: ['client_credentials'],
+        redirect_uris: [],
+        response_types: [],
+      },
+    ],
     jwks: { keys: [{ ...(await exportJWK(privateKey)), kid: 'p1', alg: 'RS256', use: 'sig' }] },
     features: {
       devInteractions: { enabled: false },
@@ -31,7 +39,12 @@ async function startProvider(): Promise<void> {
       resourceIndicators: {
         enabled: true,
         defaultResource: () => 'urn:gatehouse',
-        getResourceServerInfo: () => ({ audience: 'gatehouse', scope: 'db', accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } }),
+        getResourceServerInfo: () => ({
+          audience: 'gatehouse',
+          scope: 'db',
+          accessTokenFormat: 'jwt',
+          jwt: { sign: { alg: 'RS256' } },
+        }),
       },
     },
     extraTokenClaims: () => ({ groups: ['testers', 'ai-agents'], agent: true }),
@@ -42,8 +55,15 @@ async function startProvider(): Promise<void> {
 async function providerToken(): Promise<string> {
   const res = await fetch(`${providerUrl}/token`, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from('claude-prod:s3cret-client').toString('base64')}` },
-    body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'db', resource: 'urn:gatehouse' }).toString(),
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from('claude-prod:s3cret-client').toString('base64')}`,
+    },
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      scope: 'db',
+      resource: 'urn:gatehouse',
+    }).toString(),
   });
   return ((await res.json()) as { access_token: string }).access_token;
 }
@@ -87,7 +107,9 @@ async function upstreamBackends(): Promise<number> {
   try {
     let n = -1;
     for (let i = 0; i < 20 && n !== 0; i++) {
-      const r = await c.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`);
+      const r = await c.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+      );
       n = r.rows[0].n;
       if (n !== 0) await new Promise((res) => setTimeout(res, 100));
     }
@@ -127,7 +149,8 @@ describe('bad tokens are refused at the wire with 28P01 and nothing is forwarded
     ['wrong issuer', () => issuer.sign({ ...base, iss: 'https://evil.example.com' }), /issuer not trusted/],
     [
       'alg none',
-      async () => `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${Buffer.from(JSON.stringify({ ...base, iss: issuer.url, exp: now() + 600 })).toString('base64url')}.`,
+      async () =>
+        `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${Buffer.from(JSON.stringify({ ...base, iss: issuer.url, exp: now() + 600 })).toString('base64url')}.`,
       /algorithm not allowed/,
     ],
     [
@@ -135,9 +158,14 @@ describe('bad tokens are refused at the wire with 28P01 and nothing is forwarded
       async () => {
         const good = await issuer.sign(base);
         const jwks = (await (await fetch(`${issuer.url}/jwks`)).json()) as { keys: object[] };
-        const pem = createPublicKey({ key: jwks.keys[0] as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
+        const pem = createPublicKey({ key: jwks.keys[0] as never, format: 'jwk' }).export({
+          type: 'spki',
+          format: 'pem',
+        });
         const { createHmac } = await import('node:crypto');
-        const header = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT', kid: 'test-key-1' })).toString('base64url');
+        const header = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT', kid: 'test-key-1' })).toString(
+          'base64url',
+        );
         const payload = good.split('.')[1]!;
         const sig = createHmac('sha256', pem).update(`${header}.${payload}`).digest('base64url');
         return `${header}.${payload}.${sig}`;
@@ -155,7 +183,11 @@ describe('bad tokens are refused at the wire with 28P01 and nothing is forwarded
     [
       'revoked service token',
       async () => {
-        const issued = await gw.gateway.identity.issuer!.issue({ subject: 'revoked-one', groups: ['testers'], ttlMs: 600_000 });
+        const issued = await gw.gateway.identity.issuer!.issue({
+          subject: 'revoked-one',
+          groups: ['testers'],
+          ttlMs: 600_000,
+        });
         await gw.gateway.store.revokeServiceToken(issued.record.id, new Date());
         gw.gateway.identity.serviceTokens?.noteRevoked(issued.record.id);
         return issued.token;

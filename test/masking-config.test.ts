@@ -53,8 +53,11 @@ describe('masking configuration', () => {
   });
 
   it('refuses a configuration whose policy names a masking profile that does not exist', async () => {
-    const config = parse(readFileSync(gw.configFile, 'utf8')) as { policies: { rules: { mask?: unknown }[] }[] };
-    for (const p of config.policies) for (const r of p.rules) if (r.mask !== undefined) r.mask = 'no-such-profile';
+    const config = parse(readFileSync(gw.configFile, 'utf8')) as {
+      policies: { rules: { mask?: unknown }[] }[];
+    };
+    for (const p of config.policies)
+      for (const r of p.rules) if (r.mask !== undefined) r.mask = 'no-such-profile';
     writeFileSync(gw.configFile, stringify(config));
     const result = await gw.gateway.reload();
     expect(result.ok).toBe(false);

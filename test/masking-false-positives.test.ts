@@ -35,10 +35,10 @@ beforeAll(async () => {
   await direct.connect();
   for (let i = 0; i < BENIGN_CORPUS.length; i += 200) {
     const chunk = BENIGN_CORPUS.slice(i, i + 200);
-    await direct.query(
-      `INSERT INTO corpus SELECT * FROM unnest($1::int[], $2::text[])`,
-      [chunk.map((_, j) => i + j), chunk],
-    );
+    await direct.query(`INSERT INTO corpus SELECT * FROM unnest($1::int[], $2::text[])`, [
+      chunk.map((_, j) => i + j),
+      chunk,
+    ]);
   }
   agent = gw.client(await gw.token({ subject: 'claude-fp', groups: ['ai-agents'], agent: true }));
   await agent.connect();
@@ -68,15 +68,23 @@ describe('ordinary data passes masking untouched', () => {
     expect(await same('SELECT row_to_json(o) AS j, o AS whole FROM ordinary o ORDER BY id')).toBe(2000);
   });
 
-  it.skipIf(!hasCommand('pgbench'))('pgbench data (pgbench -i), and nothing is recorded as masked', async () => {
-    const init = await run('pgbench', ['-i', '-s', '1', '-q', gw.directUrl], { timeoutMs: 120_000 });
-    expect(init.code).toBe(0);
-    expect(await same('SELECT * FROM pgbench_accounts ORDER BY aid')).toBe(100_000);
-    expect(await same('SELECT * FROM pgbench_branches, pgbench_tellers WHERE pgbench_tellers.bid = pgbench_branches.bid ORDER BY tid')).toBe(10);
-    await new Promise((r) => setTimeout(r, 300));
-    const [session] = await gw.gateway.store.listSessions({ subject: 'claude-fp' });
-    const detail = await gw.gateway.store.getSession(session!.id);
-    const masked = detail!.statements.filter((s) => s.result?.masked !== undefined);
-    expect(masked.map((s) => [s.text, s.result?.masked])).toEqual([]);
-  }, 120_000);
+  it.skipIf(!hasCommand('pgbench'))(
+    'pgbench data (pgbench -i), and nothing is recorded as masked',
+    async () => {
+      const init = await run('pgbench', ['-i', '-s', '1', '-q', gw.directUrl], { timeoutMs: 120_000 });
+      expect(init.code).toBe(0);
+      expect(await same('SELECT * FROM pgbench_accounts ORDER BY aid')).toBe(100_000);
+      expect(
+        await same(
+          'SELECT * FROM pgbench_branches, pgbench_tellers WHERE pgbench_tellers.bid = pgbench_branches.bid ORDER BY tid',
+        ),
+      ).toBe(10);
+      await new Promise((r) => setTimeout(r, 300));
+      const [session] = await gw.gateway.store.listSessions({ subject: 'claude-fp' });
+      const detail = await gw.gateway.store.getSession(session!.id);
+      const masked = detail!.statements.filter((s) => s.result?.masked !== undefined);
+      expect(masked.map((s) => [s.text, s.result?.masked])).toEqual([]);
+    },
+    120_000,
+  );
 });

@@ -8,7 +8,14 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CatalogResolver } from '../src/engines/postgres/catalog-resolver.js';
 import { openUpstream } from '../src/engines/postgres/upstream-connection.js';
 import { defaultAgentPolicies } from '../src/policy/index.js';
-import { BackendCode, FrameReader, decodeDataRow, decodeErrorFields, encode, type Frame } from '../src/wire/postgres/index.js';
+import {
+  BackendCode,
+  FrameReader,
+  decodeDataRow,
+  decodeErrorFields,
+  encode,
+  type Frame,
+} from '../src/wire/postgres/index.js';
 import { startTestGateway, type TestGateway } from './testkit/gateway.js';
 
 const CARD = '4111111111111111';
@@ -22,7 +29,14 @@ beforeAll(async () => {
     setupSql: `
       CREATE TABLE cards (id int PRIMARY KEY, holder text, number text, memo text);
       INSERT INTO cards SELECT g, 'holder ' || g, '${CARD}', 'memo ' || g FROM generate_series(1, 5) g;`,
-    extra: { masking: { columns: [{ column: 'cards.number', tag: 'card' }, { column: '*.secret_memo', tag: 'memo' }] } },
+    extra: {
+      masking: {
+        columns: [
+          { column: 'cards.number', tag: 'card' },
+          { column: '*.secret_memo', tag: 'memo' },
+        ],
+      },
+    },
   });
 });
 afterAll(async () => gw?.stop());
@@ -42,7 +56,8 @@ const i32 = (n: number) => {
   return b;
 };
 // Protocol 55.7 message layouts.
-const bind = (portal: string, statement: string) => typed('B', cstr(portal), cstr(statement), i16(0), i16(0), i16(0));
+const bind = (portal: string, statement: string) =>
+  typed('B', cstr(portal), cstr(statement), i16(0), i16(0), i16(0));
 const describePortal = (portal: string) => typed('D', Buffer.from('P'), cstr(portal));
 const execute = (portal: string, maxRows: number) => typed('E', cstr(portal), i32(maxRows));
 const sync = () => typed('S');
@@ -106,9 +121,18 @@ const agentToken = () => gw.token({ subject: 'claude-raw', groups: ['ai-agents']
 describe('extended protocol paths under masking', () => {
   it('a portal executed in slices (PortalSuspended) stays masked, in one batch and across batches', async () => {
     const c = await RawClient.open(await agentToken());
-    c.send(encode.parse('s1', 'SELECT id, number FROM cards ORDER BY id'), bind('', 's1'), describePortal(''), execute('', 2), execute('', 2), sync());
+    c.send(
+      encode.parse('s1', 'SELECT id, number FROM cards ORDER BY id'),
+      bind('', 's1'),
+      describePortal(''),
+      execute('', 2),
+      execute('', 2),
+      sync(),
+    );
     const frames = await c.until((f) => f.type === BackendCode.ReadyForQuery);
-    const rows = frames.filter((f) => f.type === BackendCode.DataRow).map((f) => decodeDataRow(f.body).map((x) => x?.toString()));
+    const rows = frames
+      .filter((f) => f.type === BackendCode.DataRow)
+      .map((f) => decodeDataRow(f.body).map((x) => x?.toString()));
     expect(rows).toHaveLength(4);
     expect(frames.filter((f) => f.type === BackendCode.PortalSuspended)).toHaveLength(2);
     for (const r of rows) expect(r[1]).toBe('[REDACTED:card]');
@@ -119,7 +143,9 @@ describe('extended protocol paths under masking', () => {
     const first = await c.until((f) => f.type === BackendCode.ReadyForQuery);
     c.send(execute('p1', 3), sync());
     const later = await c.until((f) => f.type === BackendCode.ReadyForQuery);
-    const cells = [...first, ...later].filter((f) => f.type === BackendCode.DataRow).map((f) => decodeDataRow(f.body)[1]?.toString());
+    const cells = [...first, ...later]
+      .filter((f) => f.type === BackendCode.DataRow)
+      .map((f) => decodeDataRow(f.body)[1]?.toString());
     expect(cells).toEqual(['[REDACTED:card]', '[REDACTED:card]', '[REDACTED:card]', '[REDACTED:card]']);
     const all = Buffer.concat([...frames, ...first, ...later].map((f) => f.raw)).toString('latin1');
     expect(all).not.toContain(CARD);
@@ -150,7 +176,9 @@ describe('the catalog behind column rules', () => {
     try {
       expect((await agent.query('SELECT memo FROM cards WHERE id = 1')).rows[0].memo).toBe('memo 1');
       await dba.query('ALTER TABLE cards RENAME COLUMN memo TO secret_memo');
-      expect((await agent.query('SELECT secret_memo FROM cards WHERE id = 1')).rows[0].secret_memo).toBe('[REDACTED:memo]');
+      expect((await agent.query('SELECT secret_memo FROM cards WHERE id = 1')).rows[0].secret_memo).toBe(
+        '[REDACTED:memo]',
+      );
       await dba.query('ALTER TABLE cards RENAME COLUMN secret_memo TO memo');
       expect((await agent.query('SELECT memo FROM cards WHERE id = 1')).rows[0].memo).toBe('memo 1');
     } finally {
@@ -194,7 +222,9 @@ describe('the catalog behind column rules', () => {
     const [x, whole, expr, gone] = resolver.resolve(cols);
     expect(x!.source).toEqual({ schema: 'public', table: 'cards', column: 'number' });
     expect(whole!.source).toMatchObject({ schema: 'public', table: 'cards', column: '' });
-    expect((whole!.source as { rowColumns: readonly { name: string }[] }).rowColumns.map((c) => c.name)).toEqual(['id', 'holder', 'number', 'memo']);
+    expect(
+      (whole!.source as { rowColumns: readonly { name: string }[] }).rowColumns.map((c) => c.name),
+    ).toEqual(['id', 'holder', 'number', 'memo']);
     expect(expr!.source).toBeUndefined();
     expect(gone!.source).toBe('unresolved');
     expect(resolver.missing(cols.slice(0, 3))).toEqual([]);

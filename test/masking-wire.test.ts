@@ -60,7 +60,29 @@ const STRICT: PolicyConfig = {
       effect: 'deny',
       match: {
         tables: ['customers', 'api_keys'],
-        functions: ['reverse', 'substr', 'substring', 'left', 'right', 'overlay', 'translate', 'replace', 'regexp_*', 'split_part', 'lpad', 'rpad', 'md5', 'sha*', 'encode', 'convert_to', 'format', 'concat*', 'string_to_array', 'ascii', 'chr'],
+        functions: [
+          'reverse',
+          'substr',
+          'substring',
+          'left',
+          'right',
+          'overlay',
+          'translate',
+          'replace',
+          'regexp_*',
+          'split_part',
+          'lpad',
+          'rpad',
+          'md5',
+          'sha*',
+          'encode',
+          'convert_to',
+          'format',
+          'concat*',
+          'string_to_array',
+          'ascii',
+          'chr',
+        ],
       },
     },
   ],
@@ -106,7 +128,10 @@ async function connect(groups: string[], agent: boolean, subject: string): Promi
   const notices: Notice[] = [];
   client.on('notice', (n: Notice) => notices.push(n));
   await client.connect();
-  (client as unknown as { connection: { stream: NodeJS.ReadableStream } }).connection.stream.on('data', (d: Buffer) => chunks.push(d));
+  (client as unknown as { connection: { stream: NodeJS.ReadableStream } }).connection.stream.on(
+    'data',
+    (d: Buffer) => chunks.push(d),
+  );
   return { client, received: () => Buffer.concat(chunks), notices };
 }
 
@@ -155,7 +180,9 @@ describe('column rules follow the column, content detectors catch the rest', () 
 
   it('aliases and subqueries keep the rule (RowDescription names the origin column)', async () => {
     const r = await q('SELECT x FROM (SELECT card_number AS x FROM customers) s ORDER BY 1');
-    expect(r.rows.map((row) => row.x)).toEqual(expect.arrayContaining(['************1111', '***********0005']));
+    expect(r.rows.map((row) => row.x)).toEqual(
+      expect.arrayContaining(['************1111', '***********0005']),
+    );
     const cte = await q('WITH w AS (SELECT secret AS s FROM api_keys) SELECT s FROM w');
     expect(cte.rows.every((row) => row.s === '[REDACTED:api_secret]')).toBe(true);
     expectClean(agent.received(), 'alias');
@@ -179,14 +206,20 @@ describe('column rules follow the column, content detectors catch the rest', () 
   });
 
   it('concatenation, upper/lower, array_agg, string_agg: content detectors', async () => {
-    const r = await q(`SELECT card_number || '' AS c, upper(email) AS u, lower(email) AS l, 'tel: ' || phone AS p FROM customers`);
+    const r = await q(
+      `SELECT card_number || '' AS c, upper(email) AS u, lower(email) AS l, 'tel: ' || phone AS p FROM customers`,
+    );
     for (const row of r.rows) {
       expect(row.c).toBe('[REDACTED:credit_card]');
       expect(row.u).toBe('[REDACTED:email]');
       expect(row.l).toBe('[REDACTED:email]');
     }
-    const a = await q('SELECT array_agg(card_number) AS a, string_agg(email, \';\') AS s FROM customers');
-    expect(a.rows[0].a).toEqual(['[REDACTED:credit_card]', '[REDACTED:credit_card]', '[REDACTED:credit_card]']);
+    const a = await q("SELECT array_agg(card_number) AS a, string_agg(email, ';') AS s FROM customers");
+    expect(a.rows[0].a).toEqual([
+      '[REDACTED:credit_card]',
+      '[REDACTED:credit_card]',
+      '[REDACTED:credit_card]',
+    ]);
     expect(a.rows[0].s).toBe('[REDACTED:email];[REDACTED:email];[REDACTED:email]');
     expectClean(agent.received(), 'functions');
   });
@@ -198,9 +231,15 @@ describe('column rules follow the column, content detectors catch the rest', () 
     expect(j.rows[0].b.phone).toBe('[REDACTED:phone]');
     expect(j.rows[0].b.name).toBe('Ada Lovelace');
     const w = await q('SELECT c FROM customers c WHERE id = 1');
-    expect(w.rows[0].c).toMatch(/^\(1,"Ada Lovelace",hmac:[0-9a-f]{16},\[REDACTED:customer_phone\],\*{12}1111,"prefers email"\)$/);
+    expect(w.rows[0].c).toMatch(
+      /^\(1,"Ada Lovelace",hmac:[0-9a-f]{16},\[REDACTED:customer_phone\],\*{12}1111,"prefers email"\)$/,
+    );
     const k = await q('SELECT to_jsonb(k) AS k FROM api_keys k');
-    expect(k.rows.map((row) => row.k.secret)).toEqual(['[REDACTED:secret]', '[REDACTED:secret]', '[REDACTED:secret]']);
+    expect(k.rows.map((row) => row.k.secret)).toEqual([
+      '[REDACTED:secret]',
+      '[REDACTED:secret]',
+      '[REDACTED:secret]',
+    ]);
     expectClean(agent.received(), 'json');
   });
 
@@ -217,25 +256,39 @@ describe('column rules follow the column, content detectors catch the rest', () 
   });
 
   it('errors: the card in `invalid input syntax for type integer` is masked, in the record too', async () => {
-    const err = (await q('SELECT card_number::int FROM customers WHERE id = 1').catch((e: unknown) => e)) as pg.DatabaseError;
+    const err = (await q('SELECT card_number::int FROM customers WHERE id = 1').catch(
+      (e: unknown) => e,
+    )) as pg.DatabaseError;
     // 16 digits overflow int4: PostgreSQL quotes the value. customers has column rules, so any value
     // quoted in a data error is withheld, whether a detector would recognise it or not.
     expect(err.code).toBe('22003');
     expect(err.message).toBe('value "[REDACTED:error_value]" is out of range for type integer');
-    const syntax = (await q(`SELECT ('card ' || card_number)::int FROM customers WHERE id = 2`).catch((e: unknown) => e)) as pg.DatabaseError;
+    const syntax = (await q(`SELECT ('card ' || card_number)::int FROM customers WHERE id = 2`).catch(
+      (e: unknown) => e,
+    )) as pg.DatabaseError;
     expect(syntax.code).toBe('22P02');
     expect(syntax.message).toBe('invalid input syntax for type integer: "[REDACTED:error_value]"');
     // A secret no detector knows, echoed by a failing cast: only the column-rule table check catches it.
-    const opaque = (await q(`SELECT secret::int FROM api_keys WHERE service = 'internal'`).catch((e: unknown) => e)) as pg.DatabaseError;
+    const opaque = (await q(`SELECT secret::int FROM api_keys WHERE service = 'internal'`).catch(
+      (e: unknown) => e,
+    )) as pg.DatabaseError;
     expect(opaque.message).toBe('invalid input syntax for type integer: "[REDACTED:error_value]"');
-    const json = (await q(`SELECT secret::json FROM api_keys WHERE service = 'internal'`).catch((e: unknown) => e)) as pg.DatabaseError;
+    const json = (await q(`SELECT secret::json FROM api_keys WHERE service = 'internal'`).catch(
+      (e: unknown) => e,
+    )) as pg.DatabaseError;
     expect(json.code).toBe('22P02');
     expect(json.detail).toBe('[REDACTED:error_value]');
     expect(json.where).toBe('[REDACTED:error_value]');
     // Tables without column rules: errors are scanned by the content detectors.
-    const ticket = (await q('SELECT body::int FROM tickets WHERE id = 1').catch((e: unknown) => e)) as pg.DatabaseError;
-    expect(ticket.message).toBe('invalid input syntax for type integer: "customer paid with [REDACTED:credit_card] yesterday"');
-    const dup = (await q(`SELECT (SELECT card_number FROM customers WHERE id = 1)::int`).catch((e: unknown) => e)) as pg.DatabaseError;
+    const ticket = (await q('SELECT body::int FROM tickets WHERE id = 1').catch(
+      (e: unknown) => e,
+    )) as pg.DatabaseError;
+    expect(ticket.message).toBe(
+      'invalid input syntax for type integer: "customer paid with [REDACTED:credit_card] yesterday"',
+    );
+    const dup = (await q(`SELECT (SELECT card_number FROM customers WHERE id = 1)::int`).catch(
+      (e: unknown) => e,
+    )) as pg.DatabaseError;
     expect(dup.message).not.toContain(CARDS[0]);
     expectClean(agent.received(), 'errors');
   });
@@ -258,7 +311,8 @@ describe('column rules follow the column, content detectors catch the rest', () 
       binary: true,
     } as pg.QueryConfig);
     const row = r.rows[0];
-    const text = (v: unknown) => (Buffer.isBuffer(v) ? v.toString('utf8') : typeof v === 'string' ? v : JSON.stringify(v));
+    const text = (v: unknown) =>
+      Buffer.isBuffer(v) ? v.toString('utf8') : typeof v === 'string' ? v : JSON.stringify(v);
     expect(text(row.card_number)).toBe('************1111');
     expect(text(row.email)).toMatch(/^hmac:/);
     expect(row.big).toBeNull();
@@ -274,7 +328,9 @@ describe('column rules follow the column, content detectors catch the rest', () 
 
 describe('known gaps and the policy that closes them', () => {
   it('reverse() and re-grouped digits are not recognised by any detector (docs/masking.md)', async () => {
-    const r = await q(`SELECT reverse(card_number) AS r, substr(card_number, 1, 8) || '-' || substr(card_number, 9) AS s FROM customers WHERE id = 1`);
+    const r = await q(
+      `SELECT reverse(card_number) AS r, substr(card_number, 1, 8) || '-' || substr(card_number, 9) AS s FROM customers WHERE id = 1`,
+    );
     // Honest record of the gap: these reach the client. The rule below is the fix.
     expect(r.rows[0].r).toBe([...CARDS[0]!].reverse().join(''));
     expect(r.rows[0].s).toBe(`${CARDS[0]!.slice(0, 8)}-${CARDS[0]!.slice(8)}`);
@@ -289,10 +345,17 @@ describe('known gaps and the policy that closes them', () => {
     );
     expect(r.rows.map((row) => row.u)).toEqual([OPAQUE.toUpperCase(), OPAQUE, OPAQUE]);
     // Recognisable values stay masked whatever the query does: the content detectors see every value.
-    const k = await q(`SELECT 'token: ' || secret AS u FROM api_keys WHERE service = 'github' UNION ALL SELECT secret FROM api_keys_v WHERE service = 'aws'`);
-    expect(k.rows.map((row) => row.u)).toEqual(['token: [REDACTED:github_token]', '[REDACTED:aws_secret_access_key]']);
+    const k = await q(
+      `SELECT 'token: ' || secret AS u FROM api_keys WHERE service = 'github' UNION ALL SELECT secret FROM api_keys_v WHERE service = 'aws'`,
+    );
+    expect(k.rows.map((row) => row.u)).toEqual([
+      'token: [REDACTED:github_token]',
+      '[REDACTED:aws_secret_access_key]',
+    ]);
     // Prefixed tokens are matched case-sensitively: upper() of a GitHub token is not recognised.
-    const up = await q(`SELECT upper(secret) AS u FROM api_keys WHERE service = 'github' UNION ALL SELECT ''`);
+    const up = await q(
+      `SELECT upper(secret) AS u FROM api_keys WHERE service = 'github' UNION ALL SELECT ''`,
+    );
     expect(up.rows[0].u).toBe(GITHUB.toUpperCase());
   });
 
@@ -327,7 +390,9 @@ describe('every other path out of the database', () => {
       await new Promise((r) => setTimeout(r, 50));
       expect(proc.notices.map((n) => n.message)).toContain('card is [REDACTED:credit_card]');
       const e = (await proc.client
-        .query(`DO $$ BEGIN RAISE EXCEPTION 'lookup failed' USING DETAIL = (SELECT 'mail ' || email FROM customers WHERE id = 2), HINT = 'call ${PHONES[1]}'; END $$`)
+        .query(
+          `DO $$ BEGIN RAISE EXCEPTION 'lookup failed' USING DETAIL = (SELECT 'mail ' || email FROM customers WHERE id = 2), HINT = 'call ${PHONES[1]}'; END $$`,
+        )
         .catch((x: unknown) => x)) as pg.DatabaseError;
       expect(e.message).toBe('lookup failed');
       expect(e.detail).toBe('mail [REDACTED:email]');
@@ -360,7 +425,9 @@ describe('every other path out of the database', () => {
     try {
       const r = await dba.client.query('SELECT card_number, email, phone FROM customers WHERE id = 1');
       expect(r.rows[0]).toEqual({ card_number: CARDS[0], email: EMAILS[0], phone: PHONES[0] });
-      const e = (await dba.client.query('SELECT card_number::int FROM customers WHERE id = 1').catch((x: unknown) => x)) as pg.DatabaseError;
+      const e = (await dba.client
+        .query('SELECT card_number::int FROM customers WHERE id = 1')
+        .catch((x: unknown) => x)) as pg.DatabaseError;
       expect(e.message).toContain(CARDS[0]);
     } finally {
       await dba.client.end();
@@ -373,13 +440,16 @@ describe('every other path out of the database', () => {
     await rec.client.query('SELECT body FROM tickets ORDER BY id');
     await rec.client.query('SELECT card_number::int FROM customers WHERE id = 1').catch(() => undefined);
     await rec.client.end();
-    let statements: { text: string; result?: { masked?: Record<string, number>; error?: { message: string } } }[] = [];
+    let statements: {
+      text: string;
+      result?: { masked?: Record<string, number>; error?: { message: string } };
+    }[] = [];
     let samples: { rows: unknown[][] }[] = [];
     let events: unknown[] = [];
     for (let i = 0; i < 50; i++) {
       const [session] = await gw.gateway.store.listSessions({ subject: 'claude-recorded' });
       const detail = session ? await gw.gateway.store.getSession(session.id) : undefined;
-      statements = (detail?.statements ?? []);
+      statements = detail?.statements ?? [];
       events = session ? await gw.gateway.store.getEvents(session.id) : [];
       samples = (events as { type: string; data: { sample?: { rows: unknown[][] } } }[])
         .filter((e) => e.type === 'result' && e.data.sample)
@@ -391,10 +461,17 @@ describe('every other path out of the database', () => {
     const [rows, tickets, failed] = statements;
     expect(rows!.result!.masked).toEqual({ card_number: 3, customer_email: 3, customer_phone: 3 });
     expect(tickets!.result!.masked).toEqual({ credit_card: 1 });
-    expect(failed!.result!.error!.message).toBe('value "[REDACTED:error_value]" is out of range for type integer');
+    expect(failed!.result!.error!.message).toBe(
+      'value "[REDACTED:error_value]" is out of range for type integer',
+    );
     expect(failed!.result!.masked).toEqual({ error_value: 1 });
     // Result samples are what the client saw: after masking.
-    expect(samples[0]!.rows[0]).toEqual(['1', '************1111', expect.stringMatching(/^hmac:/), '[REDACTED:customer_phone]']);
+    expect(samples[0]!.rows[0]).toEqual([
+      '1',
+      '************1111',
+      expect.stringMatching(/^hmac:/),
+      '[REDACTED:customer_phone]',
+    ]);
     expect(samples[1]!.rows[0]).toEqual(['customer paid with [REDACTED:credit_card] yesterday']);
     expectClean(Buffer.from(JSON.stringify(events)), 'events');
     expectClean(Buffer.from(JSON.stringify(statements)), 'record');
@@ -406,13 +483,27 @@ describe.skipIf(!hasCommand('psql'))('COPY TO STDOUT through psql', () => {
   beforeAll(async () => {
     token = await gw.token({ subject: 'claude-psql', groups: ['ai-agents'], agent: true });
   });
-  const env = () => ({ PGPASSWORD: token, PGHOST: '127.0.0.1', PGPORT: String(gw.port), PGUSER: 'claude', PGDATABASE: gw.connection, PGCONNECT_TIMEOUT: '5', PGSSLMODE: 'disable' });
+  const env = () => ({
+    PGPASSWORD: token,
+    PGHOST: '127.0.0.1',
+    PGPORT: String(gw.port),
+    PGUSER: 'claude',
+    PGDATABASE: gw.connection,
+    PGCONNECT_TIMEOUT: '5',
+    PGSSLMODE: 'disable',
+  });
 
   it('scans COPY rows of tables without column rules', async () => {
-    const r = await run('psql', ['-X', '-c', '\\copy (SELECT id, body FROM tickets ORDER BY id) TO STDOUT'], { env: env() });
+    const r = await run('psql', ['-X', '-c', '\\copy (SELECT id, body FROM tickets ORDER BY id) TO STDOUT'], {
+      env: env(),
+    });
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('1\tcustomer paid with [REDACTED:credit_card] yesterday\n2\tnothing to see here\n');
-    const csv = await run('psql', ['-X', '-c', `\\copy (SELECT body FROM tickets WHERE id = 1) TO STDOUT WITH (FORMAT csv)`], { env: env() });
+    const csv = await run(
+      'psql',
+      ['-X', '-c', `\\copy (SELECT body FROM tickets WHERE id = 1) TO STDOUT WITH (FORMAT csv)`],
+      { env: env() },
+    );
     expect(csv.stdout).toBe('customer paid with [REDACTED:credit_card] yesterday\n');
   });
 

@@ -18,11 +18,21 @@ const POLICIES = [
     rules: [
       { id: 'agents-no-drop', effect: 'deny' as const, match: { categories: ['ddl-drop' as const] } },
       { id: 'agents-review-updates', effect: 'review' as const, match: { kinds: ['update'] } },
-      { id: 'agents-review-deletes', effect: 'review' as const, mode: 'defer' as const, match: { kinds: ['delete'] } },
+      {
+        id: 'agents-review-deletes',
+        effect: 'review' as const,
+        mode: 'defer' as const,
+        match: { kinds: ['delete'] },
+      },
       { id: 'agents-allow-read', effect: 'allow' as const, match: { categories: ['read' as const] } },
     ],
   },
-  { id: 'dba', subjects: { groups: ['dba'], agent: false }, connections: ['app'], rules: [{ id: 'dba-all', effect: 'allow' as const, match: {} }] },
+  {
+    id: 'dba',
+    subjects: { groups: ['dba'], agent: false },
+    connections: ['app'],
+    rules: [{ id: 'dba-all', effect: 'allow' as const, match: {} }],
+  },
 ];
 
 let gw: TestGateway;
@@ -39,7 +49,11 @@ const text = (r: ToolResult) => r.content.map((c) => c.text ?? '').join('\n');
 
 async function connect(token: string): Promise<Client> {
   const client = new Client({ name: 'mcp-approvals-test', version: '1.0.0' });
-  await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(`${base}/mcp`), {
+      requestInit: { headers: { Authorization: `Bearer ${token}` } },
+    }),
+  );
   return client;
 }
 
@@ -96,12 +110,21 @@ describe('statements that need approval', () => {
       const started = Date.now();
       const pending = (await client.callTool({
         name: 'query',
-        arguments: { connection: 'app', sql: "UPDATE customers SET name = 'renamed' WHERE id = 1", reason: 'ticket 12: fix the name' },
+        arguments: {
+          connection: 'app',
+          sql: "UPDATE customers SET name = 'renamed' WHERE id = 1",
+          reason: 'ticket 12: fix the name',
+        },
       })) as ToolResult;
       expect(Date.now() - started).toBeLessThan(8_000);
       expect(pending.isError).toBeFalsy();
       const s = pending.structuredContent!;
-      expect(s).toMatchObject({ status: 'pending_approval', kind: 'statement', rule: 'agents-review-updates', connection: 'app' });
+      expect(s).toMatchObject({
+        status: 'pending_approval',
+        kind: 'statement',
+        rule: 'agents-review-updates',
+        connection: 'app',
+      });
       expect(s.approvalUrl).toBe(`${base}/approvals/${String(s.requestId)}`);
       // The reason travelled in the statement's sqlcommenter comment to the approver's view.
       expect(s.reason).toBe('ticket 12: fix the name');
@@ -134,8 +157,12 @@ describe('statements that need approval', () => {
     try {
       const approveSoon = (async () => {
         for (let i = 0; i < 50; i++) {
-          const res = await fetch(`${base}/api/approvals?status=pending`, { headers: { authorization: `Bearer ${dbaToken}` } });
-          const { requests } = (await res.json()) as { requests: { id: string; statement?: { text: string } }[] };
+          const res = await fetch(`${base}/api/approvals?status=pending`, {
+            headers: { authorization: `Bearer ${dbaToken}` },
+          });
+          const { requests } = (await res.json()) as {
+            requests: { id: string; statement?: { text: string } }[];
+          };
           const mine = requests.find((r) => r.statement?.text.includes('WHERE id = 3'));
           if (mine) return decide(mine.id, 'approve');
           await new Promise((r) => setTimeout(r, 200));
@@ -146,7 +173,12 @@ describe('statements that need approval', () => {
       const r = (await client.callTool(
         {
           name: 'query',
-          arguments: { connection: 'app', sql: "UPDATE customers SET name = 'three' WHERE id = 3", reason: 'rename three', wait_seconds: 30 },
+          arguments: {
+            connection: 'app',
+            sql: "UPDATE customers SET name = 'three' WHERE id = 3",
+            reason: 'rename three',
+            wait_seconds: 30,
+          },
         },
         CallToolResultSchema,
         { onprogress: (p) => progress.push(p.progress), timeout: 70_000 },
@@ -166,16 +198,26 @@ describe('statements that need approval', () => {
     try {
       const pending = (await client.callTool({
         name: 'query',
-        arguments: { connection: 'app', sql: "UPDATE customers SET name = 'nope' WHERE id = 2", reason: 'try a rename' },
+        arguments: {
+          connection: 'app',
+          sql: "UPDATE customers SET name = 'nope' WHERE id = 2",
+          reason: 'try a rename',
+        },
       })) as ToolResult;
       const id = String(pending.structuredContent!.requestId);
       expect(await decide(id, 'deny', 'not during the freeze')).toBe(200);
-      const r = (await client.callTool({ name: 'wait_for_approval', arguments: { request_id: id, timeout_seconds: 20 } })) as ToolResult;
+      const r = (await client.callTool({
+        name: 'wait_for_approval',
+        arguments: { request_id: id, timeout_seconds: 20 },
+      })) as ToolResult;
       expect(r.isError).toBe(true);
       expect(text(r)).toContain('was denied by alice');
       expect(text(r)).toContain('not during the freeze');
       expect(await name(2)).toBe('customer 2');
-      const status = (await client.callTool({ name: 'approval_status', arguments: { request_id: id } })) as ToolResult;
+      const status = (await client.callTool({
+        name: 'approval_status',
+        arguments: { request_id: id },
+      })) as ToolResult;
       expect(status.structuredContent).toMatchObject({ status: 'denied' });
     } finally {
       await client.close();
@@ -187,22 +229,39 @@ describe('statements that need approval', () => {
     try {
       const pending = (await client.callTool({
         name: 'query',
-        arguments: { connection: 'app', sql: 'DELETE FROM customers WHERE id = 9', reason: 'remove the duplicate customer' },
+        arguments: {
+          connection: 'app',
+          sql: 'DELETE FROM customers WHERE id = 9',
+          reason: 'remove the duplicate customer',
+        },
       })) as ToolResult;
-      expect(pending.structuredContent).toMatchObject({ status: 'pending_approval', rule: 'agents-review-deletes' });
+      expect(pending.structuredContent).toMatchObject({
+        status: 'pending_approval',
+        rule: 'agents-review-deletes',
+      });
       const id = String(pending.structuredContent!.requestId);
       // Asking again for the same statement finds the same request instead of opening another.
       const again = (await client.callTool({
         name: 'query',
-        arguments: { connection: 'app', sql: 'DELETE FROM customers WHERE id = 9', reason: 'remove the duplicate customer' },
+        arguments: {
+          connection: 'app',
+          sql: 'DELETE FROM customers WHERE id = 9',
+          reason: 'remove the duplicate customer',
+        },
       })) as ToolResult;
       expect(again.structuredContent!.requestId).toBe(id);
       expect(await decide(id, 'approve')).toBe(200);
-      const ran = (await client.callTool({ name: 'wait_for_approval', arguments: { request_id: id } })) as ToolResult;
+      const ran = (await client.callTool({
+        name: 'wait_for_approval',
+        arguments: { request_id: id },
+      })) as ToolResult;
       expect(ran.isError).toBeFalsy();
       expect(text(ran)).toContain('DELETE 1');
       expect(await name(9)).toBeUndefined();
-      const twice = (await client.callTool({ name: 'wait_for_approval', arguments: { request_id: id } })) as ToolResult;
+      const twice = (await client.callTool({
+        name: 'wait_for_approval',
+        arguments: { request_id: id },
+      })) as ToolResult;
       expect(text(twice)).toContain('already run');
     } finally {
       await client.close();
@@ -223,10 +282,16 @@ describe('statements that need approval', () => {
     }
     const other = await connect(await gw.token({ subject: 'agent-8', groups: ['ai-agents'], agent: true }));
     try {
-      const r = (await other.callTool({ name: 'approval_status', arguments: { request_id: id } })) as ToolResult;
+      const r = (await other.callTool({
+        name: 'approval_status',
+        arguments: { request_id: id },
+      })) as ToolResult;
       expect(r.isError).toBe(true);
       expect(text(r)).toContain('No approval request');
-      const w = (await other.callTool({ name: 'wait_for_approval', arguments: { request_id: id, timeout_seconds: 1 } })) as ToolResult;
+      const w = (await other.callTool({
+        name: 'wait_for_approval',
+        arguments: { request_id: id, timeout_seconds: 1 },
+      })) as ToolResult;
       expect(w.isError).toBe(true);
     } finally {
       await other.close();
@@ -236,22 +301,35 @@ describe('statements that need approval', () => {
   it('request_access: a time-bound grant, approved through the API, lets the refused statement run', async () => {
     const client = await connect(agentToken);
     try {
-      const insert = { connection: 'app', sql: "INSERT INTO customers VALUES (100, 'new')", reason: 'add the customer from ticket 31' };
+      const insert = {
+        connection: 'app',
+        sql: "INSERT INTO customers VALUES (100, 'new')",
+        reason: 'add the customer from ticket 31',
+      };
       const refused = (await client.callTool({ name: 'query', arguments: insert })) as ToolResult;
       expect(refused.isError).toBe(true);
       expect(text(refused)).toContain('request_access');
 
       const listed = (await client.callTool({ name: 'list_connections', arguments: {} })) as ToolResult;
-      expect(listed.structuredContent?.connections).toEqual([expect.objectContaining({ name: 'app', grants: ['app-inserts'] })]);
+      expect(listed.structuredContent?.connections).toEqual([
+        expect.objectContaining({ name: 'app', grants: ['app-inserts'] }),
+      ]);
 
       const asked = (await client.callTool({
         name: 'request_access',
         arguments: { connection: 'app', reason: 'ticket 31 needs new customers', duration: '30m' },
       })) as ToolResult;
-      expect(asked.structuredContent).toMatchObject({ status: 'pending_approval', kind: 'access', connection: 'app' });
+      expect(asked.structuredContent).toMatchObject({
+        status: 'pending_approval',
+        kind: 'access',
+        connection: 'app',
+      });
       const id = String(asked.structuredContent!.requestId);
       expect(await decide(id, 'approve')).toBe(200);
-      const granted = (await client.callTool({ name: 'wait_for_approval', arguments: { request_id: id } })) as ToolResult;
+      const granted = (await client.callTool({
+        name: 'wait_for_approval',
+        arguments: { request_id: id },
+      })) as ToolResult;
       expect(granted.isError).toBeFalsy();
       expect(text(granted)).toContain('was approved by alice');
       expect(granted.structuredContent?.validUntil).toBeDefined();
@@ -269,13 +347,19 @@ describe('statements that need approval', () => {
     }
   });
 
-  it('request_access refuses an unknown grant and a duration over the grant\'s maximum', async () => {
+  it("request_access refuses an unknown grant and a duration over the grant's maximum", async () => {
     const client = await connect(agentToken);
     try {
-      const unknown = (await client.callTool({ name: 'request_access', arguments: { connection: 'app', reason: 'x y z', grant: 'nope' } })) as ToolResult;
+      const unknown = (await client.callTool({
+        name: 'request_access',
+        arguments: { connection: 'app', reason: 'x y z', grant: 'nope' },
+      })) as ToolResult;
       expect(unknown.isError).toBe(true);
       expect(text(unknown)).toContain('- app-inserts: add rows to app tables');
-      const long = (await client.callTool({ name: 'request_access', arguments: { connection: 'app', reason: 'x y z', duration: '9h' } })) as ToolResult;
+      const long = (await client.callTool({
+        name: 'request_access',
+        arguments: { connection: 'app', reason: 'x y z', duration: '9h' },
+      })) as ToolResult;
       expect(long.isError).toBe(true);
       expect(text(long)).toContain('between 1m and 2h');
     } finally {

@@ -27,7 +27,9 @@ function text(r: ToolResult): string {
 async function connect(token: string): Promise<Client> {
   const client = new Client({ name: 'mcp-http-test', version: '1.0.0' });
   await client.connect(
-    new StreamableHTTPClientTransport(new URL(`${base}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }),
+    new StreamableHTTPClientTransport(new URL(`${base}/mcp`), {
+      requestInit: { headers: { Authorization: `Bearer ${token}` } },
+    }),
   );
   return client;
 }
@@ -68,7 +70,14 @@ describe('tools over Streamable HTTP', () => {
     try {
       const { tools } = await client.listTools();
       expect(tools.map((t) => t.name).sort()).toEqual(
-        ['approval_status', 'describe_schema', 'list_connections', 'query', 'request_access', 'wait_for_approval'].sort(),
+        [
+          'approval_status',
+          'describe_schema',
+          'list_connections',
+          'query',
+          'request_access',
+          'wait_for_approval',
+        ].sort(),
       );
       const query = tools.find((t) => t.name === 'query')!;
       expect(query.inputSchema.required).toEqual(expect.arrayContaining(['connection', 'sql', 'reason']));
@@ -82,7 +91,9 @@ describe('tools over Streamable HTTP', () => {
     try {
       const r = await call(client, 'list_connections');
       expect(r.isError).toBeFalsy();
-      expect(r.structuredContent?.connections).toEqual([{ name: 'app', protocol: 'postgres', access: 'allowed' }]);
+      expect(r.structuredContent?.connections).toEqual([
+        { name: 'app', protocol: 'postgres', access: 'allowed' },
+      ]);
       // A principal no policy covers sees no connection at all.
       const stranger = await connect(await gw.token({ subject: 'nobody', groups: ['nobody'] }));
       try {
@@ -102,7 +113,11 @@ describe('tools over Streamable HTTP', () => {
       expect(r.isError).toBeFalsy();
       expect(text(r)).toContain('public.customers (table)');
       expect(text(r)).toMatch(/email text/);
-      const tables = r.structuredContent?.tables as { name: string; columns: { name: string; nullable: boolean }[]; read: { effect: string } }[];
+      const tables = r.structuredContent?.tables as {
+        name: string;
+        columns: { name: string; nullable: boolean }[];
+        read: { effect: string };
+      }[];
       const customers = tables.find((t) => t.name === 'customers')!;
       expect(customers.columns.map((c) => c.name)).toEqual(['id', 'name', 'email']);
       expect(customers.columns[0]!.nullable).toBe(false);
@@ -140,7 +155,11 @@ describe('tools over Streamable HTTP', () => {
   it('refuses a DROP with the rule, why, and what to do instead, and does not run it', async () => {
     const client = await connect(agentToken);
     try {
-      const r = await call(client, 'query', { connection: 'app', sql: 'DROP TABLE customers', reason: 'clean up' });
+      const r = await call(client, 'query', {
+        connection: 'app',
+        sql: 'DROP TABLE customers',
+        reason: 'clean up',
+      });
       expect(r.isError).toBe(true);
       const t = text(r);
       expect(t).toContain('Refused by Gatehouse: DROP TABLE was not run.');
@@ -158,7 +177,11 @@ describe('tools over Streamable HTTP', () => {
   it('tells the agent to narrow an unbounded write', async () => {
     const client = await connect(agentToken);
     try {
-      const r = await call(client, 'query', { connection: 'app', sql: 'DELETE FROM customers', reason: 'reset' });
+      const r = await call(client, 'query', {
+        connection: 'app',
+        sql: 'DELETE FROM customers',
+        reason: 'reset',
+      });
       expect(r.isError).toBe(true);
       expect(text(r)).toContain('Rule: agents-no-unbounded-writes');
       expect(text(r)).toContain('add a WHERE clause');
@@ -170,13 +193,25 @@ describe('tools over Streamable HTTP', () => {
   it('asks for one statement per call and reports database errors as such', async () => {
     const client = await connect(agentToken);
     try {
-      const multi = await call(client, 'query', { connection: 'app', sql: 'SELECT 1; SELECT 2', reason: 'two at once' });
+      const multi = await call(client, 'query', {
+        connection: 'app',
+        sql: 'SELECT 1; SELECT 2',
+        reason: 'two at once',
+      });
       expect(multi.isError).toBe(true);
       expect(text(multi)).toContain('holds 2 statements');
-      const missing = await call(client, 'query', { connection: 'app', sql: 'SELECT * FROM no_such_table', reason: 'typo' });
+      const missing = await call(client, 'query', {
+        connection: 'app',
+        sql: 'SELECT * FROM no_such_table',
+        reason: 'typo',
+      });
       expect(missing.isError).toBe(true);
       expect(text(missing)).toContain('PostgreSQL error 42P01');
-      const unknown = await call(client, 'query', { connection: 'nope', sql: 'SELECT 1', reason: 'wrong connection' });
+      const unknown = await call(client, 'query', {
+        connection: 'nope',
+        sql: 'SELECT 1',
+        reason: 'wrong connection',
+      });
       expect(unknown.isError).toBe(true);
       expect(text(unknown)).toContain('list_connections');
     } finally {
@@ -188,16 +223,24 @@ describe('tools over Streamable HTTP', () => {
     const reason = "find customer 7's email for ticket #42 (*/ -- 'quoted')";
     const client = await connect(agentToken);
     try {
-      const r = await call(client, 'query', { connection: 'app', sql: 'SELECT email FROM customers WHERE id = 7', reason });
+      const r = await call(client, 'query', {
+        connection: 'app',
+        sql: 'SELECT email FROM customers WHERE id = 7',
+        reason,
+      });
       expect(text(r)).toContain('c7@example.com');
-      await call(client, 'query', { connection: 'app', sql: 'DROP TABLE customers', reason: 'reason for a refused one' });
+      await call(client, 'query', {
+        connection: 'app',
+        sql: 'DROP TABLE customers',
+        reason: 'reason for a refused one',
+      });
     } finally {
       await client.close();
     }
     const sessions = await gw.gateway.store.listSessions({ subject: 'claude@example.com', limit: 100 });
-    const statements = (await Promise.all(sessions.map(async (s) => (await gw.gateway.store.getSession(s.id))!))).flatMap((s) =>
-      s.statements.map((st) => ({ session: s.session, st })),
-    );
+    const statements = (
+      await Promise.all(sessions.map(async (s) => (await gw.gateway.store.getSession(s.id))!))
+    ).flatMap((s) => s.statements.map((st) => ({ session: s.session, st })));
     const found = statements.find(({ st }) => st.text.includes('WHERE id = 7'));
     expect(found).toBeDefined();
     expect(found!.session.application).toBe('gatehouse-mcp');
@@ -220,13 +263,19 @@ describe('OAuth 2.1 resource server', () => {
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
     });
     expect(res.status).toBe(401);
-    expect(res.headers.get('www-authenticate')).toBe(`Bearer resource_metadata="${base}/.well-known/oauth-protected-resource/mcp"`);
+    expect(res.headers.get('www-authenticate')).toBe(
+      `Bearer resource_metadata="${base}/.well-known/oauth-protected-resource/mcp"`,
+    );
   });
 
   it('answers a bad token with 401 invalid_token and the metadata header; the SDK client fails to connect', async () => {
     const res = await fetch(`${base}/mcp`, {
       method: 'POST',
-      headers: { authorization: 'Bearer not-a-token', 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      headers: {
+        authorization: 'Bearer not-a-token',
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
       body: '{}',
     });
     expect(res.status).toBe(401);
@@ -245,35 +294,55 @@ describe('OAuth 2.1 resource server', () => {
     gw.gateway.identity.serviceTokens?.noteRevoked(id);
     const res = await fetch(`${base}/mcp`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
     });
     expect(res.status).toBe(401);
   });
 
   it('publishes RFC 9728 protected resource metadata', async () => {
-    for (const path of ['/.well-known/oauth-protected-resource/mcp', '/.well-known/oauth-protected-resource']) {
+    for (const path of [
+      '/.well-known/oauth-protected-resource/mcp',
+      '/.well-known/oauth-protected-resource',
+    ]) {
       const res = await fetch(`${base}${path}`);
       expect(res.status).toBe(200);
-      expect(await res.json()).toEqual({ resource: `${base}/mcp`, bearer_methods_supported: ['header'], resource_name: 'Gatehouse' });
+      expect(await res.json()).toEqual({
+        resource: `${base}/mcp`,
+        bearer_methods_supported: ['header'],
+        resource_name: 'Gatehouse',
+      });
     }
   });
 
   it('has no standalone GET stream (stateless) but still authenticates it', async () => {
     expect((await fetch(`${base}/mcp`)).status).toBe(401);
-    const res = await fetch(`${base}/mcp`, { headers: { authorization: `Bearer ${agentToken}`, accept: 'text/event-stream' } });
+    const res = await fetch(`${base}/mcp`, {
+      headers: { authorization: `Bearer ${agentToken}`, accept: 'text/event-stream' },
+    });
     expect(res.status).toBe(405);
   });
 
   it('answers CORS for an allowed browser origin, preflight included', async () => {
     const pre = await fetch(`${base}/mcp`, {
       method: 'OPTIONS',
-      headers: { origin: 'https://inspector.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization' },
+      headers: {
+        origin: 'https://inspector.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization',
+      },
     });
     expect(pre.status).toBe(204);
     expect(pre.headers.get('access-control-allow-origin')).toBe('https://inspector.example');
     expect(pre.headers.get('access-control-allow-headers')).toContain('Authorization');
-    const unauth = await fetch(`${base}/mcp`, { method: 'POST', headers: { origin: 'https://inspector.example' } });
+    const unauth = await fetch(`${base}/mcp`, {
+      method: 'POST',
+      headers: { origin: 'https://inspector.example' },
+    });
     expect(unauth.status).toBe(401);
     expect(unauth.headers.get('access-control-expose-headers')).toContain('WWW-Authenticate');
     const ok = await fetch(`${base}/mcp`, {
@@ -321,7 +390,13 @@ describe('protocol revisions', () => {
     const raw = await res.text();
     // An SSE response: the JSON-RPC message is on the `data:` line.
     const data = raw.split('\n').find((l) => l.startsWith('data: ') && l.length > 6);
-    return { status: res.status, message: JSON.parse(data ? data.slice(6) : raw) as { result?: Record<string, unknown>; error?: unknown } };
+    return {
+      status: res.status,
+      message: JSON.parse(data ? data.slice(6) : raw) as {
+        result?: Record<string, unknown>;
+        error?: unknown;
+      },
+    };
   }
 
   for (const version of ['2025-03-26', '2025-06-18', '2025-11-25']) {
@@ -330,13 +405,21 @@ describe('protocol revisions', () => {
         jsonrpc: '2.0',
         id: 1,
         method: 'initialize',
-        params: { protocolVersion: version, capabilities: {}, clientInfo: { name: 'old-client', version: '0' } },
+        params: {
+          protocolVersion: version,
+          capabilities: {},
+          clientInfo: { name: 'old-client', version: '0' },
+        },
       });
       expect(init.status).toBe(200);
       expect(init.message.result?.protocolVersion).toBe(version);
       expect(init.message.result?.serverInfo).toMatchObject({ name: 'gatehouse' });
-      const headers: Record<string, string> = version === '2025-03-26' ? {} : { 'mcp-protocol-version': version };
-      const list = await rpc({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'list_connections', arguments: {} } }, headers);
+      const headers: Record<string, string> =
+        version === '2025-03-26' ? {} : { 'mcp-protocol-version': version };
+      const list = await rpc(
+        { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'list_connections', arguments: {} } },
+        headers,
+      );
       expect(list.status).toBe(200);
       expect(JSON.stringify(list.message.result)).toContain('"name":"app"');
     });

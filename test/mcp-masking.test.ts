@@ -11,7 +11,14 @@ const POLICIES = [
     id: 'agents',
     subjects: { agent: true },
     connections: ['app'],
-    rules: [{ id: 'agents-read-masked', effect: 'allow' as const, match: { categories: ['read' as const] }, mask: true }],
+    rules: [
+      {
+        id: 'agents-read-masked',
+        effect: 'allow' as const,
+        match: { categories: ['read' as const] },
+        mask: true,
+      },
+    ],
   },
 ];
 
@@ -53,7 +60,11 @@ describe('masking over MCP', () => {
   it('returns masked values and says that masking applied', async () => {
     const r = (await client.callTool({
       name: 'query',
-      arguments: { connection: 'app', sql: 'SELECT id, name, email, note FROM customers', reason: 'look up Ada' },
+      arguments: {
+        connection: 'app',
+        sql: 'SELECT id, name, email, note FROM customers',
+        reason: 'look up Ada',
+      },
     })) as ToolResult;
     expect(r.isError).toBeFalsy();
     const t = text(r);
@@ -68,11 +79,15 @@ describe('masking over MCP', () => {
   });
 
   it('flags the masked column in describe_schema', async () => {
-    const r = (await client.callTool({ name: 'describe_schema', arguments: { connection: 'app', table: 'customers' } })) as ToolResult;
+    const r = (await client.callTool({
+      name: 'describe_schema',
+      arguments: { connection: 'app', table: 'customers' },
+    })) as ToolResult;
     expect(r.isError).toBeFalsy();
     expect(text(r)).toContain('public.customers (table) — results masked');
     expect(text(r)).toContain('email text  [masked: masked whole (rule public.customers.email)]');
-    const columns = (r.structuredContent!.tables as { columns: { name: string; masked?: string }[] }[])[0]!.columns;
+    const columns = (r.structuredContent!.tables as { columns: { name: string; masked?: string }[] }[])[0]!
+      .columns;
     expect(columns.filter((c) => c.masked).map((c) => c.name)).toEqual(['email']);
   });
 });

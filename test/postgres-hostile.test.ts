@@ -79,13 +79,19 @@ describe('hostile clients', () => {
   });
 
   it('a query before authentication', async () => {
-    const r = await exchange([encode.startupMessage({ user: 'x', database: 'app' }), encode.query('SELECT 1')]);
+    const r = await exchange([
+      encode.startupMessage({ user: 'x', database: 'app' }),
+      encode.query('SELECT 1'),
+    ]);
     expect(fatalOf(r.data).code).toBe('08P01');
     expect(r.closed).toBe(true);
   });
 
   it('a bad token is refused with 28P01 and no upstream connection is made', async () => {
-    const r = await exchange([encode.startupMessage({ user: 'x', database: 'app' }), encode.passwordMessage('not-a-token')]);
+    const r = await exchange([
+      encode.startupMessage({ user: 'x', database: 'app' }),
+      encode.passwordMessage('not-a-token'),
+    ]);
     const f = fatalOf(r.data);
     expect(f.code).toBe('28P01');
     expect(f.message).toMatch(/token/i);
@@ -94,14 +100,22 @@ describe('hostile clients', () => {
 
   it('a 2 GB length field after authentication', async () => {
     const huge = Buffer.from([0x51, 0x7f, 0xff, 0xff, 0xff]);
-    const r = await exchange([encode.startupMessage({ user: 'x', database: 'app' }), encode.passwordMessage(token), huge]);
+    const r = await exchange([
+      encode.startupMessage({ user: 'x', database: 'app' }),
+      encode.passwordMessage(token),
+      huge,
+    ]);
     expect(fatalOf(r.data.subarray(r.data.lastIndexOf(0x45))).code).toBe('54000');
     expect(r.closed).toBe(true);
     await stillServes();
   });
 
   it('a negative length field', async () => {
-    const r = await exchange([encode.startupMessage({ user: 'x', database: 'app' }), encode.passwordMessage(token), Buffer.from([0x51, 0, 0, 0, 1])]);
+    const r = await exchange([
+      encode.startupMessage({ user: 'x', database: 'app' }),
+      encode.passwordMessage(token),
+      Buffer.from([0x51, 0, 0, 0, 1]),
+    ]);
     expect(r.closed).toBe(true);
     await stillServes();
   });

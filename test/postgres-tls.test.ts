@@ -7,7 +7,6 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { encode } from '../src/wire/postgres/index.js';
@@ -26,20 +25,34 @@ const sh = (cmd: string) => spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
 const netnsOk =
   process.getuid?.() === 0 &&
   hasCommand('psql') &&
-  sh(`ip netns add ${ns} && ip link add ${ns}a type veth peer name ${ns}b && ip link set ${ns}b netns ${ns} && ip addr add ${hostIp}/24 dev ${ns}a && ip link set ${ns}a up && ip netns exec ${ns} ip addr add ${nsIp}/24 dev ${ns}b && ip netns exec ${ns} ip link set ${ns}b up && ip netns exec ${ns} ip link set lo up`).status === 0;
+  sh(
+    `ip netns add ${ns} && ip link add ${ns}a type veth peer name ${ns}b && ip link set ${ns}b netns ${ns} && ip addr add ${hostIp}/24 dev ${ns}a && ip link set ${ns}a up && ip netns exec ${ns} ip addr add ${nsIp}/24 dev ${ns}b && ip netns exec ${ns} ip link set ${ns}b up && ip netns exec ${ns} ip link set lo up`,
+  ).status === 0;
 
 beforeAll(async () => {
   const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
     keyType: 'ec',
     curve: 'P-256',
     algorithm: 'sha256',
-    extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }, { type: 7, ip: hostIp }] }],
-  } as Parameters<typeof generate>[1]);
+    extensions: [
+      {
+        name: 'subjectAltName',
+        altNames: [
+          { type: 2, value: 'localhost' },
+          { type: 7, ip: '127.0.0.1' },
+          { type: 7, ip: hostIp },
+        ],
+      },
+    ],
+  });
   cert = path.join(dir, 'gw.crt');
   key = path.join(dir, 'gw.key');
   writeFileSync(cert, pems.cert);
   writeFileSync(key, pems.private);
-  loopbackGw = await startTestGateway({ superUrl: inject('pgUrl'), listener: { tls: { cert, key }, requireTls: true } });
+  loopbackGw = await startTestGateway({
+    superUrl: inject('pgUrl'),
+    listener: { tls: { cert, key }, requireTls: true },
+  });
 });
 
 afterAll(async () => {
@@ -49,7 +62,9 @@ afterAll(async () => {
 
 describe('TLS on loopback', () => {
   it('upgrades SSLRequest with the configured certificate (verified by the client)', async () => {
-    const c = loopbackGw.client(await loopbackGw.token(), { ssl: { ca: readFileSync(cert, 'utf8'), servername: 'localhost' } });
+    const c = loopbackGw.client(await loopbackGw.token(), {
+      ssl: { ca: readFileSync(cert, 'utf8'), servername: 'localhost' },
+    });
     await c.connect();
     expect((await c.query('SELECT 1 AS ok')).rows[0].ok).toBe(1);
     await c.end();
@@ -89,15 +104,32 @@ describe('TLS on loopback', () => {
 describe.skipIf(!netnsOk)('requireTls from another host (network namespace)', () => {
   let gw: TestGateway;
   beforeAll(async () => {
-    gw = await startTestGateway({ superUrl: inject('pgUrl'), listener: { address: `${hostIp}:0`, tls: { cert, key }, requireTls: true } });
+    gw = await startTestGateway({
+      superUrl: inject('pgUrl'),
+      listener: { address: `${hostIp}:0`, tls: { cert, key }, requireTls: true },
+    });
   });
   afterAll(async () => gw?.stop());
 
   const psql = async (sslmode: string) => {
     const token = await gw.token();
-    return run('ip', ['netns', 'exec', ns, 'psql', '-X', '-At', '-c', 'SELECT 42', `host=${hostIp} port=${gw.port} user=tester dbname=app sslmode=${sslmode} connect_timeout=5`], {
-      env: { PGPASSWORD: token },
-    });
+    return run(
+      'ip',
+      [
+        'netns',
+        'exec',
+        ns,
+        'psql',
+        '-X',
+        '-At',
+        '-c',
+        'SELECT 42',
+        `host=${hostIp} port=${gw.port} user=tester dbname=app sslmode=${sslmode} connect_timeout=5`,
+      ],
+      {
+        env: { PGPASSWORD: token },
+      },
+    );
   };
 
   it('refuses a plaintext client off loopback with a clear FATAL', async () => {

@@ -22,7 +22,15 @@ beforeAll(async () => {
 });
 afterAll(async () => gw?.stop());
 
-const env = () => ({ PGPASSWORD: token, PGHOST: '127.0.0.1', PGPORT: String(gw.port), PGUSER: 'tester', PGDATABASE: gw.connection, PGCONNECT_TIMEOUT: '5', PGSSLMODE: 'disable' });
+const env = () => ({
+  PGPASSWORD: token,
+  PGHOST: '127.0.0.1',
+  PGPORT: String(gw.port),
+  PGUSER: 'tester',
+  PGDATABASE: gw.connection,
+  PGCONNECT_TIMEOUT: '5',
+  PGSSLMODE: 'disable',
+});
 
 describe.skipIf(!psql)('psql', () => {
   it('describes tables with \\d', async () => {
@@ -37,7 +45,10 @@ describe.skipIf(!psql)('psql', () => {
     const out = await run('psql', ['-X', '-c', '\\copy notes TO STDOUT'], { env: env() });
     expect(out.code).toBe(0);
     expect(out.stdout).toBe('1\tfirst\n2\tsecond, with comma\n3\ttab\\tinside\n');
-    const back = await run('psql', ['-X', '-c', '\\copy notes FROM STDIN'], { env: env(), input: '10\tten\n11\televen\n\\.\n' });
+    const back = await run('psql', ['-X', '-c', '\\copy notes FROM STDIN'], {
+      env: env(),
+      input: '10\tten\n11\televen\n\\.\n',
+    });
     expect(back.stderr).toBe('');
     expect(back.stdout).toContain('COPY 2');
     const c = new pg.Client({ connectionString: gw.directUrl });
@@ -75,9 +86,13 @@ describe.skipIf(!psql)('psql', () => {
     });
     try {
       const tok = await g2.token();
-      const r = await run('psql', ['-X', '-v', 'VERBOSITY=verbose', '-c', 'DROP TABLE t', '-c', 'SELECT 7 AS still_ok'], {
-        env: { ...env(), PGPASSWORD: tok, PGPORT: String(g2.port) },
-      });
+      const r = await run(
+        'psql',
+        ['-X', '-v', 'VERBOSITY=verbose', '-c', 'DROP TABLE t', '-c', 'SELECT 7 AS still_ok'],
+        {
+          env: { ...env(), PGPASSWORD: tok, PGPORT: String(g2.port) },
+        },
+      );
       expect(r.stderr).toContain('42501');
       expect(r.stderr).toContain('No drops.');
       expect(r.stdout).toContain('still_ok');
@@ -90,7 +105,9 @@ describe.skipIf(!psql)('psql', () => {
 describe.skipIf(!pgbench)('pgbench', () => {
   beforeAll(async () => {
     const u = new URL(gw.directUrl);
-    const r = await run('pgbench', ['-i', '-s', '1', '-q', gw.directUrl], { env: { PGPASSWORD: decodeURIComponent(u.password) } });
+    const r = await run('pgbench', ['-i', '-s', '1', '-q', gw.directUrl], {
+      env: { PGPASSWORD: decodeURIComponent(u.password) },
+    });
     expect(r.code).toBe(0);
   });
 

@@ -326,13 +326,27 @@ describe('two replicas sharing a PostgreSQL store', () => {
       await a.startSession(s);
       await a.recordStatement(statement(s, 1));
       // Replica B (where an approver clicked) appends to A's live session.
-      await b.appendEvent(s.id, { type: 'approval.approved', at: new Date(), statementId: statement(s, 2).id, data: { by: 'bob' } });
+      await b.appendEvent(s.id, {
+        type: 'approval.approved',
+        at: new Date(),
+        statementId: statement(s, 2).id,
+        data: { by: 'bob' },
+      });
       // A's cached tail is stale: its next write conflicts on (session_id, seq), re-reads, succeeds.
       await a.recordStatement(statement(s, 2));
       await a.endSession(s.id, new Date(), 'client closed');
       const events = await a.getEvents(s.id);
-      expect(events.map((e) => e.type)).toEqual(['session.start', 'statement', 'approval.approved', 'statement', 'session.end']);
-      expect(await verifyRecording(await lines(a, s.id))).toMatchObject({ intact: true, signature: 'signed' });
+      expect(events.map((e) => e.type)).toEqual([
+        'session.start',
+        'statement',
+        'approval.approved',
+        'statement',
+        'session.end',
+      ]);
+      expect(await verifyRecording(await lines(a, s.id))).toMatchObject({
+        intact: true,
+        signature: 'signed',
+      });
     } finally {
       await a.close();
       await b.close();

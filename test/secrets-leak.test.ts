@@ -14,7 +14,10 @@ let gw: TestGateway;
 const seen: string[] = [];
 
 beforeAll(async () => {
-  gw = await startTestGateway({ superUrl: inject('pgUrl'), setupSql: 'CREATE TABLE t (x int); INSERT INTO t VALUES (1)' });
+  gw = await startTestGateway({
+    superUrl: inject('pgUrl'),
+    setupSql: 'CREATE TABLE t (x int); INSERT INTO t VALUES (1)',
+  });
 });
 afterAll(async () => gw?.stop());
 
@@ -57,7 +60,9 @@ it('never shows the upstream password', { timeout: 120_000 }, async () => {
     ['token', 'list', '--json'],
     ['config', 'check', config],
   ]) {
-    const r = await exec(process.execPath, [BIN, '--config', config, ...args], { cwd: gw.dir }).catch((e: { stdout: string; stderr: string }) => e);
+    const r = await exec(process.execPath, [BIN, '--config', config, ...args], { cwd: gw.dir }).catch(
+      (e: { stdout: string; stderr: string }) => e,
+    );
     seen.push(r.stdout, r.stderr);
   }
   const all = seen.join('\n');

@@ -24,8 +24,11 @@ async function makeCa(cn: string) {
     keyType: 'ec',
     curve: 'P-256',
     algorithm: 'sha256',
-    extensions: [{ name: 'basicConstraints', cA: true, critical: true }, { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true }],
-  } as Parameters<typeof generate>[1]);
+    extensions: [
+      { name: 'basicConstraints', cA: true, critical: true },
+      { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+    ],
+  });
 }
 
 beforeAll(async () => {
@@ -36,8 +39,16 @@ beforeAll(async () => {
     curve: 'P-256',
     algorithm: 'sha256',
     ca: { key: ca.private, cert: ca.cert },
-    extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'db.test' }, { type: 7, ip: '127.0.0.1' }] }],
-  } as Parameters<typeof generate>[1]);
+    extensions: [
+      {
+        name: 'subjectAltName',
+        altNames: [
+          { type: 2, value: 'db.test' },
+          { type: 7, ip: '127.0.0.1' },
+        ],
+      },
+    ],
+  });
   caFile = path.join(dir, 'ca.pem');
   otherCaFile = path.join(dir, 'other-ca.pem');
   writeFileSync(caFile, ca.cert);
@@ -63,8 +74,12 @@ beforeAll(async () => {
   });
   const admin = new pg.Client({ connectionString: server.url() });
   await admin.connect();
-  await admin.query(`SET password_encryption = 'scram-sha-256'; CREATE ROLE scram_user LOGIN SUPERUSER PASSWORD 'scram-pw'`);
-  await admin.query(`SET password_encryption = 'md5'; CREATE ROLE md5_user LOGIN SUPERUSER PASSWORD 'md5-pw'`);
+  await admin.query(
+    `SET password_encryption = 'scram-sha-256'; CREATE ROLE scram_user LOGIN SUPERUSER PASSWORD 'scram-pw'`,
+  );
+  await admin.query(
+    `SET password_encryption = 'md5'; CREATE ROLE md5_user LOGIN SUPERUSER PASSWORD 'md5-pw'`,
+  );
   await admin.query(`CREATE ROLE clear_user LOGIN SUPERUSER PASSWORD 'clear-pw'`);
   const hba = (await admin.query(`SHOW hba_file`)).rows[0].hba_file as string;
   await admin.end();
@@ -90,12 +105,25 @@ afterAll(async () => {
 });
 
 /** A gateway whose `app` connection logs into the TLS server as `user` with `password`. */
-async function gatewayFor(user: string, password: string, tls?: Record<string, unknown>): Promise<TestGateway> {
+async function gatewayFor(
+  user: string,
+  password: string,
+  tls?: Record<string, unknown>,
+): Promise<TestGateway> {
   const gw = await startTestGateway({ superUrl: inject('pgUrl') });
   const { readFileSync } = await import('node:fs');
   const { parse, stringify } = await import('yaml');
-  const cfg = parse(readFileSync(gw.configFile, 'utf8')) as { connections: { app: { upstream: Record<string, unknown> } } };
-  cfg.connections.app.upstream = { host: '127.0.0.1', port: server.port, database: 'postgres', user, password: { file: 'upstream-password' }, ...(tls ? { tls } : {}) };
+  const cfg = parse(readFileSync(gw.configFile, 'utf8')) as {
+    connections: { app: { upstream: Record<string, unknown> } };
+  };
+  cfg.connections.app.upstream = {
+    host: '127.0.0.1',
+    port: server.port,
+    database: 'postgres',
+    user,
+    password: { file: 'upstream-password' },
+    ...(tls ? { tls } : {}),
+  };
   writeFileSync(path.join(gw.dir, 'upstream-password'), `${password}\n`);
   writeFileSync(gw.configFile, stringify(cfg));
   const r = await gw.gateway.reload();
@@ -103,7 +131,9 @@ async function gatewayFor(user: string, password: string, tls?: Record<string, u
   return gw;
 }
 
-async function tryQuery(gw: TestGateway): Promise<{ ok: true; ssl: boolean } | { ok: false; message: string }> {
+async function tryQuery(
+  gw: TestGateway,
+): Promise<{ ok: true; ssl: boolean } | { ok: false; message: string }> {
   const c = gw.client(await gw.token());
   try {
     await c.connect();
@@ -140,7 +170,9 @@ describe('upstream authentication methods', () => {
     try {
       const { readFileSync } = await import('node:fs');
       const { parse, stringify } = await import('yaml');
-      const cfg = parse(readFileSync(gw.configFile, 'utf8')) as { connections: { app: { upstream: Record<string, unknown> } } };
+      const cfg = parse(readFileSync(gw.configFile, 'utf8')) as {
+        connections: { app: { upstream: Record<string, unknown> } };
+      };
       cfg.connections.app.upstream = {
         host: '127.0.0.1',
         port: server.port,
@@ -163,7 +195,9 @@ describe('upstream authentication methods', () => {
     try {
       const r = await tryQuery(gw);
       expect(r.ok).toBe(false);
-      expect(r.ok ? '' : r.message).toMatch(/could not open connection "app".*password authentication failed/);
+      expect(r.ok ? '' : r.message).toMatch(
+        /could not open connection "app".*password authentication failed/,
+      );
     } finally {
       await gw.stop();
     }
@@ -192,7 +226,11 @@ describe('TLS to the upstream', () => {
   });
 
   it('verify-full checks the host name; verify-ca does not', async () => {
-    const full = await gatewayFor('scram_user', 'scram-pw', { mode: 'verify-full', ca: caFile, serverName: 'wrong.example.com' });
+    const full = await gatewayFor('scram_user', 'scram-pw', {
+      mode: 'verify-full',
+      ca: caFile,
+      serverName: 'wrong.example.com',
+    });
     try {
       const r = await tryQuery(full);
       expect(r.ok).toBe(false);
@@ -200,7 +238,11 @@ describe('TLS to the upstream', () => {
     } finally {
       await full.stop();
     }
-    const ca = await gatewayFor('scram_user', 'scram-pw', { mode: 'verify-ca', ca: caFile, serverName: 'wrong.example.com' });
+    const ca = await gatewayFor('scram_user', 'scram-pw', {
+      mode: 'verify-ca',
+      ca: caFile,
+      serverName: 'wrong.example.com',
+    });
     try {
       expect(await tryQuery(ca)).toEqual({ ok: true, ssl: true });
     } finally {

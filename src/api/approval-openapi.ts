@@ -2,8 +2,17 @@
 // Keep it in step with approval-routes.ts; docs/approvals.md describes the flow around them.
 
 const problem = { $ref: '#/components/schemas/Problem' };
-const problemResponse = (description: string) => ({ description, content: { 'application/problem+json': { schema: problem } } });
-const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'approval request id' };
+const problemResponse = (description: string) => ({
+  description,
+  content: { 'application/problem+json': { schema: problem } },
+});
+const idParam = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  schema: { type: 'string' },
+  description: 'approval request id',
+};
 const details = { $ref: '#/components/schemas/ApprovalDetails' };
 
 export const approvalSchemas = {
@@ -43,7 +52,18 @@ export const approvalSchemas = {
   },
   ApprovalRequest: {
     type: 'object',
-    required: ['id', 'kind', 'mode', 'status', 'ruleName', 'connection', 'requester', 'createdAt', 'expiresAt', 'uses'],
+    required: [
+      'id',
+      'kind',
+      'mode',
+      'status',
+      'ruleName',
+      'connection',
+      'requester',
+      'createdAt',
+      'expiresAt',
+      'uses',
+    ],
     properties: {
       id: { type: 'string' },
       kind: { enum: ['statement', 'access'] },
@@ -125,8 +145,17 @@ const decisionBody = (withGrant: boolean) => ({
           comment: { type: 'string', maxLength: 2000 },
           ...(withGrant
             ? {
-                uses: { type: 'integer', minimum: 1, maximum: 1000, description: 'defer mode: runs allowed (default 1)' },
-                for: { type: 'string', description: 'defer mode: usable for this long, e.g. 30m (then no run limit unless uses is given)' },
+                uses: {
+                  type: 'integer',
+                  minimum: 1,
+                  maximum: 1000,
+                  description: 'defer mode: runs allowed (default 1)',
+                },
+                for: {
+                  type: 'string',
+                  description:
+                    'defer mode: usable for this long, e.g. 30m (then no run limit unless uses is given)',
+                },
               }
             : {}),
         },
@@ -140,12 +169,26 @@ export const approvalPaths = {
     get: {
       summary: 'approval requests the caller may see (requester, approver or admin), newest first',
       parameters: [
-        { name: 'status', in: 'query', required: false, schema: { enum: ['pending', 'approved', 'denied', 'expired', 'withdrawn', 'all'] } },
+        {
+          name: 'status',
+          in: 'query',
+          required: false,
+          schema: { enum: ['pending', 'approved', 'denied', 'expired', 'withdrawn', 'all'] },
+        },
         { name: 'kind', in: 'query', required: false, schema: { enum: ['statement', 'access'] } },
-        { name: 'mine', in: 'query', required: false, schema: { type: 'boolean' }, description: "only the caller's own requests" },
+        {
+          name: 'mine',
+          in: 'query',
+          required: false,
+          schema: { type: 'boolean' },
+          description: "only the caller's own requests",
+        },
         { name: 'limit', in: 'query', required: false, schema: { type: 'integer', maximum: 1000 } },
       ],
-      responses: { '200': { description: '{ requests: ApprovalRequest[] }' }, '401': problemResponse('no or bad token') },
+      responses: {
+        '200': { description: '{ requests: ApprovalRequest[] }' },
+        '401': problemResponse('no or bad token'),
+      },
     },
   },
   '/api/approvals/{id}': {
@@ -165,9 +208,14 @@ export const approvalPaths = {
       parameters: [idParam],
       requestBody: decisionBody(true),
       responses: {
-        '200': { description: 'the request after the vote', content: { 'application/json': { schema: details } } },
+        '200': {
+          description: 'the request after the vote',
+          content: { 'application/json': { schema: details } },
+        },
         '400': problemResponse('bad uses/for'),
-        '403': problemResponse('an agent, the requester, not in an approver group, or outside the time windows'),
+        '403': problemResponse(
+          'an agent, the requester, not in an approver group, or outside the time windows',
+        ),
         '404': problemResponse('no such request'),
         '409': problemResponse('no longer pending, or already voted'),
       },
@@ -179,8 +227,13 @@ export const approvalPaths = {
       parameters: [idParam],
       requestBody: decisionBody(false),
       responses: {
-        '200': { description: 'the request after the vote', content: { 'application/json': { schema: details } } },
-        '403': problemResponse('an agent, the requester, not in an approver group, or outside the time windows'),
+        '200': {
+          description: 'the request after the vote',
+          content: { 'application/json': { schema: details } },
+        },
+        '403': problemResponse(
+          'an agent, the requester, not in an approver group, or outside the time windows',
+        ),
         '404': problemResponse('no such request'),
         '409': problemResponse('no longer pending, or already voted'),
       },
@@ -200,7 +253,10 @@ export const approvalPaths = {
                 connection: { type: 'string' },
                 for: { type: 'string', description: 'duration, e.g. 1h (at most the grant maxDuration)' },
                 reason: { type: 'string' },
-                grant: { type: 'string', description: 'grant name (default: the first that covers the connection)' },
+                grant: {
+                  type: 'string',
+                  description: 'grant name (default: the first that covers the connection)',
+                },
               },
             },
           },
@@ -214,7 +270,10 @@ export const approvalPaths = {
     },
   },
   '/api/access-grants': {
-    get: { summary: "the caller's approved, unexpired access grants", responses: { '200': { description: '{ grants: ApprovalRequest[] }' } } },
+    get: {
+      summary: "the caller's approved, unexpired access grants",
+      responses: { '200': { description: '{ grants: ApprovalRequest[] }' } },
+    },
   },
   '/approvals/{id}': {
     get: {
@@ -228,7 +287,10 @@ export const approvalPaths = {
     post: {
       summary: "Slack interactivity endpoint (approve/deny buttons); verified with Slack's signing secret",
       security: [],
-      responses: { '200': { description: 'ephemeral answer for Slack' }, '401': problemResponse('bad or stale signature') },
+      responses: {
+        '200': { description: 'ephemeral answer for Slack' },
+        '401': problemResponse('bad or stale signature'),
+      },
     },
   },
 } as const;

@@ -8,10 +8,12 @@ export function escapeHtml(s: string): string {
   return s.replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-const h = (s: string | number | undefined | null): string => escapeHtml(s === undefined || s === null ? '' : String(s));
+const h = (s: string | number | undefined | null): string =>
+  escapeHtml(s === undefined || s === null ? '' : String(s));
 
 /** No scripts, no framing, forms only to this origin. */
-export const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+export const PAGE_CSP =
+  "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 const STYLE = `
 body{font:15px/1.45 system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1b1f24}
@@ -62,14 +64,25 @@ function status(s: string): string {
 }
 
 function time(d: Date | undefined): string {
-  return d ? h(d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z')) : '';
+  return d
+    ? h(
+        d
+          .toISOString()
+          .replace('T', ' ')
+          .replace(/\.\d+Z$/, 'Z'),
+      )
+    : '';
 }
 
 export function previewHtml(p: ImpactPreview | undefined): string {
   if (!p) return '<p class="note">No impact preview.</p>';
   const parts: string[] = [];
-  if (p.rowCount !== undefined) parts.push(`<p><strong>Rows matched by its WHERE:</strong> ${h(p.rowCount)}</p>`);
-  if (p.plan?.length) parts.push(`<p><strong>EXPLAIN</strong> (estimated plan; nothing was run)</p><pre>${h(p.plan.join('\n'))}</pre>`);
+  if (p.rowCount !== undefined)
+    parts.push(`<p><strong>Rows matched by its WHERE:</strong> ${h(p.rowCount)}</p>`);
+  if (p.plan?.length)
+    parts.push(
+      `<p><strong>EXPLAIN</strong> (estimated plan; nothing was run)</p><pre>${h(p.plan.join('\n'))}</pre>`,
+    );
   if (p.objects?.length) {
     parts.push(
       `<table><tr><th>Object</th><th>Type</th><th>Exists</th><th>Size</th><th>Est. rows</th></tr>${p.objects
@@ -116,13 +129,34 @@ export function requestPage(o: RequestPageOptions): string {
     ['Status', status(r.status)],
     ['Requested by', principal(r)],
     ['Connection', h(r.connection)],
-    ['What', r.kind === 'access' ? `time-bound access grant <strong>${h(r.grantName)}</strong> for ${h(Math.round((r.requestedDurationMs ?? 0) / 60_000))} minutes` : r.mode === 'hold' ? 'a held statement: the client is waiting for this decision' : 'a deferred statement: once approved, the client re-runs it'],
+    [
+      'What',
+      r.kind === 'access'
+        ? `time-bound access grant <strong>${h(r.grantName)}</strong> for ${h(Math.round((r.requestedDurationMs ?? 0) / 60_000))} minutes`
+        : r.mode === 'hold'
+          ? 'a held statement: the client is waiting for this decision'
+          : 'a deferred statement: once approved, the client re-runs it',
+    ],
     ['Approval rule', h(r.ruleName)],
     ...(r.policyRuleId ? [['Policy rule', h(r.policyRuleId)] as [string, string]] : []),
     ['Requested', time(r.createdAt)],
     ['Expires', r.status === 'pending' ? time(r.expiresAt) : ''],
-    ...(r.decidedAt ? [['Decided', `${time(r.decidedAt)} ${r.decidedBy ? `by ${h(r.decidedBy)}` : ''}${r.decisionComment ? ` — “${h(r.decisionComment)}”` : ''}`] as [string, string]] : []),
-    ...(r.validUntil ? [['Valid until', `${time(r.validUntil)}${r.usesAllowed !== undefined ? ` · ${h(r.uses)} of ${h(r.usesAllowed)} runs used` : ''}`] as [string, string]] : []),
+    ...(r.decidedAt
+      ? [
+          [
+            'Decided',
+            `${time(r.decidedAt)} ${r.decidedBy ? `by ${h(r.decidedBy)}` : ''}${r.decisionComment ? ` — “${h(r.decisionComment)}”` : ''}`,
+          ] as [string, string],
+        ]
+      : []),
+    ...(r.validUntil
+      ? [
+          [
+            'Valid until',
+            `${time(r.validUntil)}${r.usesAllowed !== undefined ? ` · ${h(r.uses)} of ${h(r.usesAllowed)} runs used` : ''}`,
+          ] as [string, string],
+        ]
+      : []),
     ...(r.sessionId ? [['Session', h(r.sessionId)] as [string, string]] : []),
     ...(r.statement ? [['Statement hash', `<code>${h(r.statement.hash)}</code>`] as [string, string]] : []),
   ];
@@ -165,7 +199,10 @@ ${decideForm}
         : '<span class="note">None yet.</span>'
     }</div>
 <h2>History</h2><div class="card"><table>${history
-      .map((e) => `<tr><td>${time(e.at)}</td><td>${h(e.type)}</td><td>${h(e.actor)}</td><td class="note">${h(summary(e.data))}</td></tr>`)
+      .map(
+        (e) =>
+          `<tr><td>${time(e.at)}</td><td>${h(e.type)}</td><td>${h(e.actor)}</td><td class="note">${h(summary(e.data))}</td></tr>`,
+      )
       .join('')}</table></div>`,
     o.viewer,
     o.csrf,
@@ -181,7 +218,12 @@ function summary(data: Readonly<Record<string, unknown>>): string {
     .slice(0, 400);
 }
 
-export function listPage(requests: readonly ApprovalRequest[], viewer: string, csrf: string, statusFilter: string): string {
+export function listPage(
+  requests: readonly ApprovalRequest[],
+  viewer: string,
+  csrf: string,
+  statusFilter: string,
+): string {
   const filters = ['pending', 'approved', 'denied', 'expired', 'withdrawn', 'all']
     .map((s) => (s === statusFilter ? `<strong>${s}</strong>` : `<a href="/approvals?status=${s}">${s}</a>`))
     .join(' · ');
@@ -203,5 +245,8 @@ export function listPage(requests: readonly ApprovalRequest[], viewer: string, c
 }
 
 export function messagePage(title: string, message: string): string {
-  return layout(title, `<h1>${h(title)}</h1><div class="card">${h(message)}</div><p><a href="/approvals">All requests</a></p>`);
+  return layout(
+    title,
+    `<h1>${h(title)}</h1><div class="card">${h(message)}</div><p><a href="/approvals">All requests</a></p>`,
+  );
 }

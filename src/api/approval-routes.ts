@@ -9,7 +9,12 @@ import type { ApprovalService, DecideOptions } from '../approvals/approval-servi
 import { describePrincipal, principalOf } from '../approvals/approval-service.js';
 import type { ApprovalStatus } from '../approvals/approval-types.js';
 import { approverRefusal } from '../approvals/approval-rules.js';
-import { beginLogin, completeLogin, type OidcLoginConfig, type PendingLogin } from '../approvals/oidc-login.js';
+import {
+  beginLogin,
+  completeLogin,
+  type OidcLoginConfig,
+  type PendingLogin,
+} from '../approvals/oidc-login.js';
 import { SLACK_APPROVE_ACTION, SLACK_DENY_ACTION, verifySlackSignature } from '../approvals/slack.js';
 import { toMs, type ApprovalsConfig, type SecretRef } from '../config/schema.js';
 import { isGatewayError } from '../core/errors.js';
@@ -61,7 +66,9 @@ function sameToken(a: string | undefined, b: string | undefined): boolean {
 
 /** Only same-site relative paths under /approvals are followed after login (no open redirect). */
 function safeNext(next: unknown): string {
-  return typeof next === 'string' && /^\/approvals(\/[A-Za-z0-9-]*)?(\?[A-Za-z=&]*)?$/.test(next) ? next : '/approvals';
+  return typeof next === 'string' && /^\/approvals(\/[A-Za-z0-9-]*)?(\?[A-Za-z=&]*)?$/.test(next)
+    ? next
+    : '/approvals';
 }
 
 export function approvalRoutes(deps: ApprovalRoutesDeps): RoutePlugin {
@@ -73,14 +80,24 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): RoutePlugin {
 
     app.get('/api/approvals', async (c) => {
       const q = c.req.query();
-      const status = q.status === 'all' ? undefined : STATUSES.includes(q.status as ApprovalStatus) ? (q.status as ApprovalStatus) : q.status ? null : undefined;
-      if (status === null) return problem(400, 'Bad Request', `status must be one of ${STATUSES.join(', ')}, all`);
+      const status =
+        q.status === 'all'
+          ? undefined
+          : STATUSES.includes(q.status as ApprovalStatus)
+            ? (q.status as ApprovalStatus)
+            : q.status
+              ? null
+              : undefined;
+      if (status === null)
+        return problem(400, 'Bad Request', `status must be one of ${STATUSES.join(', ')}, all`);
       const kind = q.kind === 'statement' || q.kind === 'access' ? q.kind : undefined;
       const me = c.get('identity');
       const requests = await service.list(me, {
         ...(status ? { status } : {}),
         ...(kind ? { kind } : {}),
-        ...(q.mine === '1' || q.mine === 'true' ? { requester: { subject: me.subject, issuer: me.issuer } } : {}),
+        ...(q.mine === '1' || q.mine === 'true'
+          ? { requester: { subject: me.subject, issuer: me.issuer } }
+          : {}),
         limit: Math.min(Number(q.limit ?? 100) || 100, 1000),
       });
       return c.json({ requests });
@@ -89,15 +106,26 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): RoutePlugin {
     app.get('/api/approvals/:id', async (c) => {
       const d = await service.get(c.get('identity'), c.req.param('id'));
       if (d === undefined) return problem(404, 'Not Found', 'no such approval request');
-      if (d === 'forbidden') return problem(403, 'Forbidden', 'only the requester, its approvers and admins may read this request');
+      if (d === 'forbidden')
+        return problem(
+          403,
+          'Forbidden',
+          'only the requester, its approvers and admins may read this request',
+        );
       return c.json({ ...d, approvalUrl: service.approvalUrl(d.request.id) });
     });
 
     const decideApi = (vote: 'approve' | 'deny') => async (c: Ctx) => {
-      const body = (await c.req.json().catch(() => ({}))) as { comment?: unknown; uses?: unknown; for?: unknown };
+      const body = (await c.req.json().catch(() => ({}))) as {
+        comment?: unknown;
+        uses?: unknown;
+        for?: unknown;
+      };
       const forMs = body.for === undefined ? undefined : parseDuration(body.for);
-      if (body.for !== undefined && forMs === undefined) return problem(400, 'Bad Request', 'for must be a duration like 30m or 2h');
-      if (body.uses !== undefined && typeof body.uses !== 'number') return problem(400, 'Bad Request', 'uses must be a number');
+      if (body.for !== undefined && forMs === undefined)
+        return problem(400, 'Bad Request', 'for must be a duration like 30m or 2h');
+      if (body.uses !== undefined && typeof body.uses !== 'number')
+        return problem(400, 'Bad Request', 'uses must be a number');
       const via = c.req.header('x-gatehouse-client') === 'cli' ? 'cli' : 'api';
       const opts: DecideOptions = {
         via,
@@ -113,8 +141,14 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): RoutePlugin {
     app.post('/api/approvals/:id/deny', decideApi('deny'));
 
     app.post('/api/access-requests', async (c) => {
-      const body = (await c.req.json().catch(() => ({}))) as { connection?: unknown; for?: unknown; reason?: unknown; grant?: unknown };
-      if (typeof body.connection !== 'string' || !body.connection) return problem(400, 'Bad Request', 'connection is required');
+      const body = (await c.req.json().catch(() => ({}))) as {
+        connection?: unknown;
+        for?: unknown;
+        reason?: unknown;
+        grant?: unknown;
+      };
+      if (typeof body.connection !== 'string' || !body.connection)
+        return problem(400, 'Bad Request', 'connection is required');
       const durationMs = parseDuration(body.for);
       if (durationMs === undefined) return problem(400, 'Bad Request', 'for must be a duration like 1h');
       if (typeof body.reason !== 'string') return problem(400, 'Bad Request', 'reason is required');
@@ -131,7 +165,12 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): RoutePlugin {
     app.get('/api/access-grants', async (c) => {
       const me = c.get('identity');
       const now = Date.now();
-      const mine = await service.list(me, { kind: 'access', status: 'approved', requester: { subject: me.subject, issuer: me.issuer }, limit: 1000 });
+      const mine = await service.list(me, {
+        kind: 'access',
+        status: 'approved',
+        requester: { subject: me.subject, issuer: me.issuer },
+        limit: 1000,
+      });
       return c.json({ grants: mine.filter((r) => (r.validUntil?.getTime() ?? 0) > now) });
     });
 
@@ -142,8 +181,18 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): RoutePlugin {
       if (!slack) return problem(404, 'Not Found', 'Slack is not configured');
       const raw = await c.req.text();
       const secret = await deps.resolveSecret(slack.signingSecret);
-      if (!verifySlackSignature(secret, c.req.header('x-slack-request-timestamp'), c.req.header('x-slack-signature'), raw)) {
-        deps.logger.warn({ path: '/slack/interactions' }, 'Slack interaction refused: bad or stale signature');
+      if (
+        !verifySlackSignature(
+          secret,
+          c.req.header('x-slack-request-timestamp'),
+          c.req.header('x-slack-signature'),
+          raw,
+        )
+      ) {
+        deps.logger.warn(
+          { path: '/slack/interactions' },
+          'Slack interaction refused: bad or stale signature',
+        );
         return problem(401, 'Unauthorized', 'bad or stale Slack signature');
       }
       let payload: {
@@ -158,8 +207,14 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): RoutePlugin {
         return problem(400, 'Bad Request', 'no interaction payload');
       }
       const action = payload.actions?.[0];
-      const vote = action?.action_id === SLACK_APPROVE_ACTION ? 'approve' : action?.action_id === SLACK_DENY_ACTION ? 'deny' : undefined;
-      if (payload.type !== 'block_actions' || !vote || !action?.value) return c.json({ text: 'nothing to do' });
+      const vote =
+        action?.action_id === SLACK_APPROVE_ACTION
+          ? 'approve'
+          : action?.action_id === SLACK_DENY_ACTION
+            ? 'deny'
+            : undefined;
+      if (payload.type !== 'block_actions' || !vote || !action?.value)
+        return c.json({ text: 'nothing to do' });
       const mapped = payload.user?.id ? slack.users[payload.user.id] : undefined;
       let text: string;
       if (!mapped) {
@@ -169,7 +224,10 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): RoutePlugin {
           action.value,
           { subject: mapped.subject, issuer: mapped.issuer, groups: mapped.groups, agent: false },
           vote,
-          { via: 'slack', comment: `${vote === 'approve' ? 'approved' : 'denied'} in Slack by ${payload.user?.username ?? payload.user?.id ?? ''}` },
+          {
+            via: 'slack',
+            comment: `${vote === 'approve' ? 'approved' : 'denied'} in Slack by ${payload.user?.username ?? payload.user?.id ?? ''}`,
+          },
         );
         text = r.ok
           ? `Request ${r.details.request.id} is ${r.details.request.status}${r.details.request.decidedBy ? ` (by ${r.details.request.decidedBy})` : ' (your vote was counted)'}.`
@@ -191,7 +249,11 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): RoutePlugin {
     // ---------------------------------------------------------------- approval pages
 
     const html = (c: Ctx, body: string, status: 200 | 400 | 403 | 404 | 409 = 200) =>
-      c.html(body, status, { 'content-security-policy': PAGE_CSP, 'cache-control': 'no-store', 'x-frame-options': 'DENY' });
+      c.html(body, status, {
+        'content-security-policy': PAGE_CSP,
+        'cache-control': 'no-store',
+        'x-frame-options': 'DENY',
+      });
 
     const csrfFor = (c: Ctx): string => {
       const have = getCookie(c, CSRF_COOKIE);
@@ -200,7 +262,8 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): RoutePlugin {
       setCookie(c, CSRF_COOKIE, v, { httpOnly: true, sameSite: 'Strict', path: '/', secure: secure() });
       return v;
     };
-    const csrfOk = (c: Ctx, form: Record<string, unknown>) => sameToken(getCookie(c, CSRF_COOKIE), typeof form.csrf === 'string' ? form.csrf : undefined);
+    const csrfOk = (c: Ctx, form: Record<string, unknown>) =>
+      sameToken(getCookie(c, CSRF_COOKIE), typeof form.csrf === 'string' ? form.csrf : undefined);
 
     /** The page viewer: Bearer header, else the login cookie. */
     const viewer = async (c: Ctx): Promise<Identity | undefined> => {
@@ -229,14 +292,31 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): RoutePlugin {
     };
 
     const login = (c: Ctx, next: string, error?: string) =>
-      html(c, loginPage({ next, csrf: csrfFor(c), oidc: !!deps.config().oidc, ...(error ? { error } : {}) }), error ? 400 : 200);
+      html(
+        c,
+        loginPage({ next, csrf: csrfFor(c), oidc: !!deps.config().oidc, ...(error ? { error } : {}) }),
+        error ? 400 : 200,
+      );
 
     app.get('/approvals', async (c) => {
       const me = await viewer(c);
       const status = c.req.query('status') ?? 'pending';
       if (!me) return login(c, `/approvals?status=${encodeURIComponent(status)}`);
-      const list = await service.list(me, STATUSES.includes(status as ApprovalStatus) ? { status: status as ApprovalStatus, limit: 200 } : { limit: 200 });
-      return html(c, listPage(list, describePrincipal(me), csrfFor(c), STATUSES.includes(status as ApprovalStatus) ? status : 'all'));
+      const list = await service.list(
+        me,
+        STATUSES.includes(status as ApprovalStatus)
+          ? { status: status as ApprovalStatus, limit: 200 }
+          : { limit: 200 },
+      );
+      return html(
+        c,
+        listPage(
+          list,
+          describePrincipal(me),
+          csrfFor(c),
+          STATUSES.includes(status as ApprovalStatus) ? status : 'all',
+        ),
+      );
     });
 
     app.post('/approvals/login', async (c) => {
@@ -250,8 +330,16 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): RoutePlugin {
       } catch (e) {
         return login(c, next, `That token was refused: ${isGatewayError(e) ? e.message : 'invalid token'}`);
       }
-      const maxAge = id.expiresAt ? Math.max(60, Math.floor((id.expiresAt.getTime() - Date.now()) / 1000)) : 8 * 3600;
-      setCookie(c, TOKEN_COOKIE, token, { httpOnly: true, sameSite: 'Lax', path: '/', secure: secure(), maxAge: Math.min(maxAge, 12 * 3600) });
+      const maxAge = id.expiresAt
+        ? Math.max(60, Math.floor((id.expiresAt.getTime() - Date.now()) / 1000))
+        : 8 * 3600;
+      setCookie(c, TOKEN_COOKIE, token, {
+        httpOnly: true,
+        sameSite: 'Lax',
+        path: '/',
+        secure: secure(),
+        maxAge: Math.min(maxAge, 12 * 3600),
+      });
       return c.redirect(next, 303);
     });
 
@@ -263,7 +351,12 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): RoutePlugin {
 
     app.get('/approvals/oidc/login', async (c) => {
       const cfg = await oidcConfig();
-      if (!cfg) return html(c, messagePage('Not configured', 'OIDC login is not configured on this gateway (approvals.oidc).'), 404);
+      if (!cfg)
+        return html(
+          c,
+          messagePage('Not configured', 'OIDC login is not configured on this gateway (approvals.oidc).'),
+          404,
+        );
       try {
         const { url, pending } = await beginLogin(cfg, safeNext(c.req.query('next')));
         // Lax: the identity provider's redirect back is a cross-site top-level GET.
@@ -294,14 +387,30 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): RoutePlugin {
       }
       const q = c.req.query();
       try {
-        const token = await completeLogin(cfg, pending, { ...(q.code ? { code: q.code } : {}), ...(q.state ? { state: q.state } : {}), ...(q.error ? { error: q.error } : {}) });
+        const token = await completeLogin(cfg, pending, {
+          ...(q.code ? { code: q.code } : {}),
+          ...(q.state ? { state: q.state } : {}),
+          ...(q.error ? { error: q.error } : {}),
+        });
         const id = await deps.authenticator.authenticate(token);
-        const maxAge = id.expiresAt ? Math.max(60, Math.floor((id.expiresAt.getTime() - Date.now()) / 1000)) : 3600;
-        setCookie(c, TOKEN_COOKIE, token, { httpOnly: true, sameSite: 'Lax', path: '/', secure: secure(), maxAge: Math.min(maxAge, 12 * 3600) });
+        const maxAge = id.expiresAt
+          ? Math.max(60, Math.floor((id.expiresAt.getTime() - Date.now()) / 1000))
+          : 3600;
+        setCookie(c, TOKEN_COOKIE, token, {
+          httpOnly: true,
+          sameSite: 'Lax',
+          path: '/',
+          secure: secure(),
+          maxAge: Math.min(maxAge, 12 * 3600),
+        });
         return c.redirect(safeNext(pending.next), 303);
       } catch (e) {
         deps.logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'OIDC login failed');
-        return login(c, safeNext(pending.next), `Login failed: ${isGatewayError(e) ? e.message : e instanceof Error ? e.message : 'error'}`);
+        return login(
+          c,
+          safeNext(pending.next),
+          `Login failed: ${isGatewayError(e) ? e.message : e instanceof Error ? e.message : 'error'}`,
+        );
       }
     });
 
@@ -310,10 +419,18 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): RoutePlugin {
       const me = await viewer(c);
       if (!me) return login(c, `/approvals/${id}`);
       const d = await service.get(me, id);
-      if (d === undefined) return html(c, messagePage('Not found', 'There is no such approval request.'), 404);
-      if (d === 'forbidden') return html(c, messagePage('Forbidden', 'Only the requester, its approvers and admins may see this request.'), 403);
+      if (d === undefined)
+        return html(c, messagePage('Not found', 'There is no such approval request.'), 404);
+      if (d === 'forbidden')
+        return html(
+          c,
+          messagePage('Forbidden', 'Only the requester, its approvers and admins may see this request.'),
+          403,
+        );
       const rule = service.rule(d.request.ruleName);
-      const cannot = rule ? approverRefusal(rule, d.request.requester, principalOf(me), new Date()) : 'its approval rule is no longer configured';
+      const cannot = rule
+        ? approverRefusal(rule, d.request.requester, principalOf(me), new Date())
+        : 'its approval rule is no longer configured';
       const flash = c.req.query('done');
       return html(
         c,
@@ -322,7 +439,9 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): RoutePlugin {
           viewer: describePrincipal(me),
           csrf: csrfFor(c),
           ...(cannot ? { cannotDecide: cannot } : {}),
-          ...(flash === 'approve' || flash === 'deny' ? { flash: `Your ${flash === 'approve' ? 'approval' : 'denial'} was recorded.` } : {}),
+          ...(flash === 'approve' || flash === 'deny'
+            ? { flash: `Your ${flash === 'approve' ? 'approval' : 'denial'} was recorded.` }
+            : {}),
         }),
       );
     });
@@ -332,11 +451,20 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): RoutePlugin {
       const me = await viewer(c);
       if (!me) return login(c, `/approvals/${id}`);
       const form = await c.req.parseBody();
-      if (!csrfOk(c, form)) return html(c, messagePage('Form expired', 'The form was not sent from this page (CSRF check failed). Reload the request and try again.'), 403);
+      if (!csrfOk(c, form))
+        return html(
+          c,
+          messagePage(
+            'Form expired',
+            'The form was not sent from this page (CSRF check failed). Reload the request and try again.',
+          ),
+          403,
+        );
       const vote = form.decision === 'approve' ? 'approve' : form.decision === 'deny' ? 'deny' : undefined;
       if (!vote) return html(c, messagePage('Bad request', 'Choose approve or deny.'), 400);
       const uses = typeof form.uses === 'string' && form.uses.trim() ? Number(form.uses) : undefined;
-      const forMinutes = typeof form.forMinutes === 'string' && form.forMinutes.trim() ? Number(form.forMinutes) : undefined;
+      const forMinutes =
+        typeof form.forMinutes === 'string' && form.forMinutes.trim() ? Number(form.forMinutes) : undefined;
       const r = await service.decide(id, principalOf(me), vote, {
         via: 'page',
         ...(typeof form.comment === 'string' ? { comment: form.comment } : {}),

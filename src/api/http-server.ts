@@ -27,7 +27,12 @@ type Env = ApiEnv;
  */
 export type RoutePlugin = (app: Hono<ApiEnv>) => void;
 
-function problem(status: 400 | 401 | 403 | 404, title: string, detail: string, headers: Record<string, string> = {}): Response {
+function problem(
+  status: 400 | 401 | 403 | 404,
+  title: string,
+  detail: string,
+  headers: Record<string, string> = {},
+): Response {
   return new Response(JSON.stringify({ type: 'about:blank', title, status, detail }), {
     status,
     headers: { 'content-type': 'application/problem+json', ...headers },
@@ -62,7 +67,11 @@ export function buildHttpApi(deps: HttpApiDeps, plugins: readonly RoutePlugin[] 
     const id = c.get('identity');
     const admins = deps.adminGroups();
     if (id.agent || !id.groups.some((g) => admins.includes(g))) {
-      return problem(403, 'Forbidden', `reading records needs a non-agent identity in one of: ${admins.join(', ')}`);
+      return problem(
+        403,
+        'Forbidden',
+        `reading records needs a non-agent identity in one of: ${admins.join(', ')}`,
+      );
     }
     return undefined;
   };
@@ -76,7 +85,9 @@ export function buildHttpApi(deps: HttpApiDeps, plugins: readonly RoutePlugin[] 
       ...(q.connection ? { connection: q.connection } : {}),
       ...(q.since ? { since: new Date(q.since) } : {}),
       ...(q.until ? { until: new Date(q.until) } : {}),
-      ...(q.decision === 'allow' || q.decision === 'deny' || q.decision === 'review' ? { effect: q.decision } : {}),
+      ...(q.decision === 'allow' || q.decision === 'deny' || q.decision === 'review'
+        ? { effect: q.decision }
+        : {}),
       ...(q.category ? { category: q.category } : {}),
       ...(q.text ? { text: q.text } : {}),
       limit: Math.min(Number(q.limit ?? 50) || 50, 1000),

@@ -6,13 +6,28 @@ const problem = { $ref: '#/components/schemas/Problem' };
 
 export const openApiDocument = {
   openapi: '3.1.0',
-  info: { title: 'Gatehouse admin API', version: '0.1.0', description: 'Session records and gateway health.' },
+  info: {
+    title: 'Gatehouse admin API',
+    version: '0.1.0',
+    description: 'Session records and gateway health.',
+  },
   components: {
-    securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'a Gatehouse service token or OIDC access token' } },
+    securitySchemes: {
+      bearer: {
+        type: 'http',
+        scheme: 'bearer',
+        description: 'a Gatehouse service token or OIDC access token',
+      },
+    },
     schemas: {
       Problem: {
         type: 'object',
-        properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' } },
+        properties: {
+          type: { type: 'string' },
+          title: { type: 'string' },
+          status: { type: 'integer' },
+          detail: { type: 'string' },
+        },
       },
       ...approvalSchemas,
     },
@@ -26,16 +41,24 @@ export const openApiDocument = {
     '/api/sessions': {
       get: {
         summary: 'list recorded sessions, newest first',
-        parameters: ['subject', 'connection', 'since', 'until', 'decision', 'category', 'text', 'limit'].map((name) => ({
-          name,
-          in: 'query',
-          required: false,
-          schema: { type: 'string' },
-        })),
+        parameters: ['subject', 'connection', 'since', 'until', 'decision', 'category', 'text', 'limit'].map(
+          (name) => ({
+            name,
+            in: 'query',
+            required: false,
+            schema: { type: 'string' },
+          }),
+        ),
         responses: {
           '200': { description: 'sessions' },
-          '401': { description: 'no or bad token', content: { 'application/problem+json': { schema: problem } } },
-          '403': { description: 'not an admin', content: { 'application/problem+json': { schema: problem } } },
+          '401': {
+            description: 'no or bad token',
+            content: { 'application/problem+json': { schema: problem } },
+          },
+          '403': {
+            description: 'not an admin',
+            content: { 'application/problem+json': { schema: problem } },
+          },
         },
       },
     },

@@ -84,13 +84,21 @@ export class AccessGrants {
             if (!r.grantName || !r.validUntil) continue;
             const k = key(r.requester.subject, r.requester.issuer);
             const list = next.get(k) ?? [];
-            list.push({ id: r.id, grant: r.grantName, connection: r.connection, until: r.validUntil.getTime() });
+            list.push({
+              id: r.id,
+              grant: r.grantName,
+              connection: r.connection,
+              until: r.validUntil.getTime(),
+            });
             next.set(k, list);
           }
           if (fingerprint(next) !== fingerprint(this.#active)) this.#generation++;
           this.#active = next;
         } catch (err) {
-          this.opts.logger.warn({ err: String(err) }, 'access grants could not be read; keeping the previous set');
+          this.opts.logger.warn(
+            { err: String(err) },
+            'access grants could not be read; keeping the previous set',
+          );
         }
       } while (this.#again);
     })().finally(() => (this.#refreshing = undefined));
@@ -101,7 +109,9 @@ export class AccessGrants {
   activeFor(identity: Identity, connection: string): string[] {
     const now = this.#now();
     const list = this.#active.get(key(identity.subject, identity.issuer)) ?? [];
-    return [...new Set(list.filter((g) => g.connection === connection && g.until > now).map((g) => g.grant))].sort();
+    return [
+      ...new Set(list.filter((g) => g.connection === connection && g.until > now).map((g) => g.grant)),
+    ].sort();
   }
 
   /** `base` with the active grants layered on; `source` is the config `base` was built from. */
@@ -116,14 +126,21 @@ export class AccessGrants {
     };
     const decider: PolicyDecider = {
       version: `${base.version}+grants.${generation}`,
-      connectionAccess: (identity: Identity, connection: string): Decision => elevated(identity, connection).connectionAccess(identity, connection),
-      decide: (identity: Identity, action: Action): Decision => elevated(identity, action.connection).decide(identity, action),
+      connectionAccess: (identity: Identity, connection: string): Decision =>
+        elevated(identity, connection).connectionAccess(identity, connection),
+      decide: (identity: Identity, action: Action): Decision =>
+        elevated(identity, action.connection).decide(identity, action),
     };
     this.#wrapped.set(base, { generation, decider });
     return decider;
   }
 
-  #combined(base: PolicyDecider, source: PolicySource, names: readonly string[], connection: string): PolicyDecider {
+  #combined(
+    base: PolicyDecider,
+    source: PolicySource,
+    names: readonly string[],
+    connection: string,
+  ): PolicyDecider {
     let perBase = this.#layered.get(base);
     if (!perBase) {
       perBase = new Map();
@@ -140,7 +157,10 @@ export class AccessGrants {
       if (!g) continue;
       const clash = g.rules.find((r) => taken.has(r.id));
       if (clash) {
-        this.opts.logger.error({ grant: name, rule: clash.id }, 'access grant rule id clashes with a policy rule id; grant ignored');
+        this.opts.logger.error(
+          { grant: name, rule: clash.id },
+          'access grant rule id clashes with a policy rule id; grant ignored',
+        );
         continue;
       }
       g.rules.forEach((r) => taken.add(r.id));
@@ -148,7 +168,10 @@ export class AccessGrants {
       extra.push({ id: `grant.${name}`, subjects: {}, connections: [connection], rules: g.rules });
     }
     const decider = extra.length
-      ? createPolicyDecider({ policies: [...source.policies, ...extra], ...(source.policyDefaults ? { defaults: source.policyDefaults } : {}) })
+      ? createPolicyDecider({
+          policies: [...source.policies, ...extra],
+          ...(source.policyDefaults ? { defaults: source.policyDefaults } : {}),
+        })
       : base;
     perBase.set(k, decider);
     return decider;
@@ -157,7 +180,13 @@ export class AccessGrants {
 
 function fingerprint(m: ReadonlyMap<string, readonly ActiveGrant[]>): string {
   return [...m.entries()]
-    .map(([k, v]) => `${k}=${v.map((g) => `${g.id}@${g.until}`).sort().join(',')}`)
+    .map(
+      ([k, v]) =>
+        `${k}=${v
+          .map((g) => `${g.id}@${g.until}`)
+          .sort()
+          .join(',')}`,
+    )
     .sort()
     .join(';');
 }

@@ -6,11 +6,7 @@ import type { Logger } from '../core/ports.js';
 import type { ApprovalRequest } from './approval-types.js';
 
 export type NoticeEvent =
-  | 'approval.requested'
-  | 'approval.approved'
-  | 'approval.denied'
-  | 'approval.expired'
-  | 'approval.withdrawn';
+  'approval.requested' | 'approval.approved' | 'approval.denied' | 'approval.expired' | 'approval.withdrawn';
 
 export interface ApprovalNotice {
   readonly event: NoticeEvent;
@@ -53,7 +49,10 @@ export class ApprovalNotifier {
     }
     for (const channel of channels) {
       if (this.#inFlight >= (this.opts.maxInFlight ?? 200)) {
-        this.opts.logger.warn({ channel: channel.name, request: notice.request.id }, 'approval notice dropped: too many in flight');
+        this.opts.logger.warn(
+          { channel: channel.name, request: notice.request.id },
+          'approval notice dropped: too many in flight',
+        );
         continue;
       }
       this.#inFlight++;
@@ -75,7 +74,10 @@ export class ApprovalNotifier {
       } catch (err) {
         const delay = delays[attempt];
         if (delay === undefined) {
-          this.opts.logger.warn({ channel: channel.name, request: notice.request.id, err: String(err) }, 'approval notice not delivered');
+          this.opts.logger.warn(
+            { channel: channel.name, request: notice.request.id, err: String(err) },
+            'approval notice not delivered',
+          );
           return;
         }
         await new Promise((r) => setTimeout(r, delay).unref());
@@ -90,8 +92,19 @@ export class ApprovalNotifier {
 }
 
 /** POSTs with a timeout; rejects on a non-2xx answer. Never puts the URL in the error (it may be a secret). */
-export async function postWithTimeout(url: string, body: string, headers: Record<string, string>, timeoutMs = 5_000): Promise<void> {
-  const res = await fetch(url, { method: 'POST', body, headers, signal: AbortSignal.timeout(timeoutMs), redirect: 'error' });
+export async function postWithTimeout(
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+  timeoutMs = 5_000,
+): Promise<void> {
+  const res = await fetch(url, {
+    method: 'POST',
+    body,
+    headers,
+    signal: AbortSignal.timeout(timeoutMs),
+    redirect: 'error',
+  });
   await res.arrayBuffer().catch(() => undefined);
   if (res.status < 200 || res.status > 299) throw new Error(`HTTP ${res.status}`);
 }

@@ -46,7 +46,12 @@ export function rowToRequest(r: ApprovalRequestsTable): ApprovalRequest {
     ruleName: r.rule_name,
     ...opt('policyRuleId', r.policy_rule_id),
     connection: r.connection,
-    requester: { subject: r.subject, issuer: r.issuer, groups: json<string[]>(r.groups, []), agent: Number(r.agent) === 1 },
+    requester: {
+      subject: r.subject,
+      issuer: r.issuer,
+      groups: json<string[]>(r.groups, []),
+      agent: Number(r.agent) === 1,
+    },
     ...opt('sessionId', r.session_id),
     ...opt('statementId', r.statement_id),
     ...(r.statement_text !== null
@@ -125,7 +130,11 @@ export class ApprovalRepository {
   }
 
   async getRequest(id: string): Promise<ApprovalRequest | undefined> {
-    const row = await this.db.selectFrom('approval_requests').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('approval_requests')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
     return row ? rowToRequest(row) : undefined;
   }
 
@@ -134,7 +143,8 @@ export class ApprovalRepository {
     let q = this.db.selectFrom('approval_requests').selectAll();
     if (f.status) q = q.where('status', '=', f.status);
     if (f.kind) q = q.where('kind', '=', f.kind);
-    if (f.requester) q = q.where('subject', '=', f.requester.subject).where('issuer', '=', f.requester.issuer);
+    if (f.requester)
+      q = q.where('subject', '=', f.requester.subject).where('issuer', '=', f.requester.issuer);
     const rows = await q
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')
@@ -197,7 +207,13 @@ export class ApprovalRepository {
   async settle(
     id: string,
     status: Exclude<ApprovalStatus, 'pending'>,
-    fields: { decidedAt: Date; decidedBy?: string; comment?: string; usesAllowed?: number; validUntil?: Date },
+    fields: {
+      decidedAt: Date;
+      decidedBy?: string;
+      comment?: string;
+      usesAllowed?: number;
+      validUntil?: Date;
+    },
   ): Promise<boolean> {
     const r = await this.db
       .updateTable('approval_requests')

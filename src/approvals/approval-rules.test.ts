@@ -12,8 +12,17 @@ const rule = (over: Partial<EffectiveRule> = {}): EffectiveRule => ({
   grantValidForMs: 1,
   ...over,
 });
-const who = (subject: string, groups: string[], extra: Partial<ApprovalPrincipal> = {}): ApprovalPrincipal => ({ subject, issuer: 'gatehouse', groups, agent: false, ...extra });
-const vote = (p: ApprovalPrincipal, v: 'approve' | 'deny' = 'approve'): ApprovalVote => ({ approver: p, vote: v, via: 'api', at: new Date() });
+const who = (
+  subject: string,
+  groups: string[],
+  extra: Partial<ApprovalPrincipal> = {},
+): ApprovalPrincipal => ({ subject, issuer: 'gatehouse', groups, agent: false, ...extra });
+const vote = (p: ApprovalPrincipal, v: 'approve' | 'deny' = 'approve'): ApprovalVote => ({
+  approver: p,
+  vote: v,
+  via: 'api',
+  at: new Date(),
+});
 const NOW = new Date('2026-03-04T10:30:00Z'); // a Wednesday
 
 describe('approverRefusal', () => {
@@ -31,10 +40,16 @@ describe('approverRefusal', () => {
     expect(approverRefusal(rule(), requester, who('sam', ['security']), NOW)).toBeUndefined();
   });
   it('allows decisions only inside the time windows', () => {
-    const windowed = rule({ windows: [{ days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '09:00', end: '17:00', timeZone: 'UTC' }] });
+    const windowed = rule({
+      windows: [{ days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '09:00', end: '17:00', timeZone: 'UTC' }],
+    });
     expect(approverRefusal(windowed, requester, who('sam', ['dba']), NOW)).toBeUndefined();
-    expect(approverRefusal(windowed, requester, who('sam', ['dba']), new Date('2026-03-04T18:00:00Z'))).toMatch(/time windows/);
-    expect(approverRefusal(windowed, requester, who('sam', ['dba']), new Date('2026-03-07T10:00:00Z'))).toMatch(/time windows/);
+    expect(
+      approverRefusal(windowed, requester, who('sam', ['dba']), new Date('2026-03-04T18:00:00Z')),
+    ).toMatch(/time windows/);
+    expect(
+      approverRefusal(windowed, requester, who('sam', ['dba']), new Date('2026-03-07T10:00:00Z')),
+    ).toMatch(/time windows/);
   });
 });
 
@@ -72,7 +87,13 @@ describe('windows', () => {
 describe('resolveRule', () => {
   const config = { rules: {}, notifiers: {}, grants: {} } as never;
   it('uses an implicit default (admin groups approve) when no default rule is configured', () => {
-    expect(resolveRule(config, undefined, ['dba'])).toMatchObject({ name: 'default', approverGroups: ['dba'], minApprovals: 1, holdTimeoutMs: 300_000, expiresAfterMs: 1_800_000 });
+    expect(resolveRule(config, undefined, ['dba'])).toMatchObject({
+      name: 'default',
+      approverGroups: ['dba'],
+      minApprovals: 1,
+      holdTimeoutMs: 300_000,
+      expiresAfterMs: 1_800_000,
+    });
   });
   it('refuses a named rule that is not configured (fail closed)', () => {
     expect(resolveRule(config, 'missing', ['dba'])).toBeUndefined();

@@ -55,7 +55,10 @@ export function resolveRule(
   };
 }
 
-export function samePrincipal(a: Pick<ApprovalPrincipal, 'subject' | 'issuer'>, b: Pick<ApprovalPrincipal, 'subject' | 'issuer'>): boolean {
+export function samePrincipal(
+  a: Pick<ApprovalPrincipal, 'subject' | 'issuer'>,
+  b: Pick<ApprovalPrincipal, 'subject' | 'issuer'>,
+): boolean {
   return a.subject === b.subject && a.issuer === b.issuer;
 }
 
@@ -84,7 +87,10 @@ export function approverRefusal(
  * Denied as soon as any eligible approver denies. Approved when `any`: at least minApprovals
  * approvals; `all`: at least one approval from a member of each approver group, and minApprovals.
  */
-export function tally(rule: EffectiveRule, votes: readonly ApprovalVote[]): 'approved' | 'denied' | 'pending' {
+export function tally(
+  rule: EffectiveRule,
+  votes: readonly ApprovalVote[],
+): 'approved' | 'denied' | 'pending' {
   if (votes.some((v) => v.vote === 'deny')) return 'denied';
   const approvals = votes.filter((v) => v.vote === 'approve');
   if (approvals.length < rule.minApprovals) return 'pending';

@@ -19,7 +19,12 @@ import type { ApprovalTables } from './approval-tables.js';
 import type { ApprovalSessionEvent } from './approval-types.js';
 import { noImpactPreview } from './approval-types.js';
 
-const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
+const quiet: Logger = {
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  debug: () => undefined,
+};
 const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-approvals-'));
 let store: SqliteStore;
 let repo: ApprovalRepository;
@@ -28,8 +33,22 @@ const events: { session: string; e: ApprovalSessionEvent }[] = [];
 
 const config: ApprovalsConfig = {
   rules: {
-    two: { approverGroups: ['dba'], mode: 'any', minApprovals: 2, expiresAfter: '30m', holdTimeout: '5m', grantValidFor: '24h' },
-    both: { approverGroups: ['dba', 'security'], mode: 'all', minApprovals: 1, expiresAfter: '30m', holdTimeout: '5m', grantValidFor: '24h' },
+    two: {
+      approverGroups: ['dba'],
+      mode: 'any',
+      minApprovals: 2,
+      expiresAfter: '30m',
+      holdTimeout: '5m',
+      grantValidFor: '24h',
+    },
+    both: {
+      approverGroups: ['dba', 'security'],
+      mode: 'all',
+      minApprovals: 1,
+      expiresAfter: '30m',
+      holdTimeout: '5m',
+      grantValidFor: '24h',
+    },
   },
   notifiers: {},
   grants: {
@@ -41,7 +60,13 @@ const config: ApprovalsConfig = {
   },
 };
 
-const id = (subject: string, groups: string[], agent = false): Identity => ({ subject, groups, agent, issuer: 'gatehouse', tokenKind: 'service' });
+const id = (subject: string, groups: string[], agent = false): Identity => ({
+  subject,
+  groups,
+  agent,
+  issuer: 'gatehouse',
+  tokenKind: 'service',
+});
 const claude = id('claude', ['agents'], true);
 
 function service(): ApprovalService {
@@ -61,9 +86,28 @@ function service(): ApprovalService {
 }
 
 function action(text: string): SqlAction {
-  return { kind: 'sql', connection: 'prod', via: 'simple-query', statement: { text, kind: 'update', categories: ['write'], tables: [], functions: [], comments: { reason: 'ticket 7' } } };
+  return {
+    kind: 'sql',
+    connection: 'prod',
+    via: 'simple-query',
+    statement: {
+      text,
+      kind: 'update',
+      categories: ['write'],
+      tables: [],
+      functions: [],
+      comments: { reason: 'ticket 7' },
+    },
+  };
 }
-const review = (rule: string, mode: 'hold' | 'defer' = 'hold'): ReviewDecision => ({ effect: 'review', ruleId: 'r', message: 'Needs approval.', mode, approvalRule: rule, obligations: {} });
+const review = (rule: string, mode: 'hold' | 'defer' = 'hold'): ReviewDecision => ({
+  effect: 'review',
+  ruleId: 'r',
+  message: 'Needs approval.',
+  mode,
+  approvalRule: rule,
+  obligations: {},
+});
 
 beforeAll(async () => {
   store = await SqliteStore.open({ path: path.join(dir, 'g.db') });
@@ -87,15 +131,29 @@ async function pendingId(s: ApprovalService): Promise<string> {
 describe('ApprovalService', () => {
   it('needs minApprovals distinct approvers, one vote each, and records every step in the session', async () => {
     const s = service();
-    const held = s.request({ identity: claude, sessionId: 'sess-1', statementId: 'sess-1:1', action: action('UPDATE t SET a = 1'), decision: review('two'), signal: new AbortController().signal });
+    const held = s.request({
+      identity: claude,
+      sessionId: 'sess-1',
+      statementId: 'sess-1:1',
+      action: action('UPDATE t SET a = 1'),
+      decision: review('two'),
+      signal: new AbortController().signal,
+    });
     const rid = await pendingId(s);
     const first = await s.decide(rid, principalOf(id('ann', ['dba'])), 'approve', { via: 'api' });
     expect(first.ok && first.details.request.status).toBe('pending');
     const again = await s.decide(rid, principalOf(id('ann', ['dba'])), 'approve', { via: 'api' });
     expect(again).toMatchObject({ ok: false, status: 409 });
-    const second = await s.decide(rid, principalOf(id('bob', ['dba'])), 'approve', { via: 'cli', comment: 'ok' });
+    const second = await s.decide(rid, principalOf(id('bob', ['dba'])), 'approve', {
+      via: 'cli',
+      comment: 'ok',
+    });
     expect(second.ok && second.details.request.status).toBe('approved');
-    expect(await held).toEqual({ approved: true, requestId: rid, approvedBy: ['ann (gatehouse)', 'bob (gatehouse)'] });
+    expect(await held).toEqual({
+      approved: true,
+      requestId: rid,
+      approvedBy: ['ann (gatehouse)', 'bob (gatehouse)'],
+    });
     const got = await repo.getRequest(rid);
     expect(got?.reason).toBe('ticket 7');
     const types = events.filter((x) => x.session === 'sess-1').map((x) => x.e.type);
@@ -106,7 +164,14 @@ describe('ApprovalService', () => {
 
   it('all-of needs an approval from each group; a denial by anyone eligible denies', async () => {
     const s = service();
-    const held = s.request({ identity: claude, sessionId: 'sess-2', statementId: 'sess-2:1', action: action('UPDATE t SET a = 2'), decision: review('both'), signal: new AbortController().signal });
+    const held = s.request({
+      identity: claude,
+      sessionId: 'sess-2',
+      statementId: 'sess-2:1',
+      action: action('UPDATE t SET a = 2'),
+      decision: review('both'),
+      signal: new AbortController().signal,
+    });
     const rid = await pendingId(s);
     await s.decide(rid, principalOf(id('ann', ['dba'])), 'approve', { via: 'api' });
     const dba2 = await s.decide(rid, principalOf(id('bob', ['dba'])), 'approve', { via: 'api' });
@@ -120,13 +185,27 @@ describe('ApprovalService', () => {
 
   it('expires overdue pending requests in the sweep and refuses an unknown rule', async () => {
     const s = service();
-    const r = await s.request({ identity: claude, sessionId: 'sess-3', statementId: 'sess-3:1', action: action('UPDATE t SET a = 3'), decision: review('two', 'defer'), signal: new AbortController().signal });
+    const r = await s.request({
+      identity: claude,
+      sessionId: 'sess-3',
+      statementId: 'sess-3:1',
+      action: action('UPDATE t SET a = 3'),
+      decision: review('two', 'defer'),
+      signal: new AbortController().signal,
+    });
     expect(r.approved).toBe(false);
     clock += 31 * 60_000;
     expect(await s.sweep()).toBe(1);
     expect((await repo.getRequest(r.requestId!))?.status).toBe('expired');
     expect(events.some((x) => x.session === 'sess-3' && x.e.type === 'approval.expired')).toBe(true);
-    const unknown = await s.request({ identity: claude, sessionId: 'sess-3', statementId: 'sess-3:2', action: action('UPDATE t SET a = 4'), decision: review('nope'), signal: new AbortController().signal });
+    const unknown = await s.request({
+      identity: claude,
+      sessionId: 'sess-3',
+      statementId: 'sess-3:2',
+      action: action('UPDATE t SET a = 4'),
+      decision: review('nope'),
+      signal: new AbortController().signal,
+    });
     expect(!unknown.approved && unknown.message).toMatch(/not configured/);
     await s.close();
   });
@@ -139,13 +218,24 @@ describe('HTTP actions', () => {
       identity: claude,
       sessionId: 'sess-h',
       statementId: 'sess-h:1',
-      action: { kind: 'http', connection: 'api', method: 'DELETE', path: '/v1/users/7', operation: 's3:DeleteObject', resource: 'bucket/key' },
+      action: {
+        kind: 'http',
+        connection: 'api',
+        method: 'DELETE',
+        path: '/v1/users/7',
+        operation: 's3:DeleteObject',
+        resource: 'bucket/key',
+      },
       decision: review('two'),
       signal: new AbortController().signal,
     });
     const rid = await pendingId(s);
     const r = await repo.getRequest(rid);
-    expect(r?.statement).toMatchObject({ text: 'DELETE /v1/users/7', kind: 's3:DeleteObject', params: ['bucket/key'] });
+    expect(r?.statement).toMatchObject({
+      text: 'DELETE /v1/users/7',
+      kind: 's3:DeleteObject',
+      params: ['bucket/key'],
+    });
     expect(r?.preview?.kind).toBe('none');
     await s.decide(rid, principalOf(id('ann', ['dba'])), 'approve', { via: 'api' });
     await s.decide(rid, principalOf(id('bob', ['dba'])), 'approve', { via: 'api' });
@@ -155,23 +245,51 @@ describe('HTTP actions', () => {
 });
 
 describe('AccessGrants', () => {
-  it('layers the grant on the holder\'s policy until it expires', async () => {
+  it("layers the grant on the holder's policy until it expires", async () => {
     const s = service();
     const dave = id('dave', ['dev']);
-    const created = await s.requestAccess(dave, { connection: 'prod', durationMs: 3_600_000, reason: 'hotfix' });
+    const created = await s.requestAccess(dave, {
+      connection: 'prod',
+      durationMs: 3_600_000,
+      reason: 'hotfix',
+    });
     expect(created.ok).toBe(true);
     const rid = created.ok ? created.request.id : '';
-    await s.decide(rid, principalOf(id('eve', ['dev'])), 'approve', { via: 'api' }).then((r) => expect(r).toMatchObject({ ok: false, status: 403 }));
+    await s
+      .decide(rid, principalOf(id('eve', ['dev'])), 'approve', { via: 'api' })
+      .then((r) => expect(r).toMatchObject({ ok: false, status: 403 }));
     // The implicit default rule: admin groups approve.
     const ok = await s.decide(rid, principalOf(id('root', ['admins'])), 'approve', { via: 'api' });
     expect(ok.ok && ok.details.request.validUntil?.getTime()).toBe(clock + 3_600_000);
 
-    const grants = new AccessGrants({ repository: repo, signal: s.signal, config: () => config, logger: quiet, now: () => clock });
+    const grants = new AccessGrants({
+      repository: repo,
+      signal: s.signal,
+      config: () => config,
+      logger: quiet,
+      now: () => clock,
+    });
     await grants.start();
     const base: PolicyDecider = createPolicyDecider({
-      policies: [{ id: 'devs', subjects: { groups: ['dev'] }, connections: ['prod'], rules: [{ id: 'dev-read', effect: 'allow', match: { categories: ['read'] } }] }],
+      policies: [
+        {
+          id: 'devs',
+          subjects: { groups: ['dev'] },
+          connections: ['prod'],
+          rules: [{ id: 'dev-read', effect: 'allow', match: { categories: ['read'] } }],
+        },
+      ],
     });
-    const source = { policies: [{ id: 'devs', subjects: { groups: ['dev'] }, connections: ['prod'], rules: [{ id: 'dev-read', effect: 'allow' as const, match: { categories: ['read' as const] } }] }] };
+    const source = {
+      policies: [
+        {
+          id: 'devs',
+          subjects: { groups: ['dev'] },
+          connections: ['prod'],
+          rules: [{ id: 'dev-read', effect: 'allow' as const, match: { categories: ['read' as const] } }],
+        },
+      ],
+    };
     const write = action('UPDATE t SET a = 5');
     const layered = grants.layer(base, source);
     expect(layered.decide(dave, write).effect).toBe('allow');

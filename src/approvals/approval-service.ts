@@ -10,13 +10,7 @@ import type { AccessGrantConfig, ApprovalsConfig } from '../config/schema.js';
 import { toMs } from '../config/schema.js';
 import type { ApprovalNotifier, NoticeEvent } from './approval-notifier.js';
 import type { ApprovalRepository, RequestFilter } from './approval-repository.js';
-import {
-  approverRefusal,
-  resolveRule,
-  samePrincipal,
-  tally,
-  type EffectiveRule,
-} from './approval-rules.js';
+import { approverRefusal, resolveRule, samePrincipal, tally, type EffectiveRule } from './approval-rules.js';
 import type { ApprovalSignal } from './approval-signal.js';
 import {
   discardApprovalEvents,
@@ -79,7 +73,12 @@ export interface AccessRequestInput {
 }
 
 export function principalOf(identity: Identity): ApprovalPrincipal {
-  return { subject: identity.subject, issuer: identity.issuer, groups: identity.groups, agent: identity.agent };
+  return {
+    subject: identity.subject,
+    issuer: identity.issuer,
+    groups: identity.groups,
+    agent: identity.agent,
+  };
 }
 
 export function describePrincipal(p: Pick<ApprovalPrincipal, 'subject' | 'issuer'>): string {
@@ -105,7 +104,12 @@ interface ActionSubject {
 function subjectOf(action: Action): ActionSubject {
   if (action.kind === 'sql') {
     const s = action.statement;
-    return { text: s.text, kind: s.kind, categories: s.categories, ...(action.params ? { params: action.params } : {}) };
+    return {
+      text: s.text,
+      kind: s.kind,
+      categories: s.categories,
+      ...(action.params ? { params: action.params } : {}),
+    };
   }
   return {
     text: `${action.method} ${action.path}`,
@@ -205,23 +209,46 @@ export class ApprovalService implements Approver {
     });
 
     if (decision.mode === 'defer') {
-      const used = await this.#deps.repository.consumeDeferApproval(hash, { ...requester, connection: action.connection }, this.#now());
+      const used = await this.#deps.repository.consumeDeferApproval(
+        hash,
+        { ...requester, connection: action.connection },
+        this.#now(),
+      );
       if (used) {
-        await this.#event(used, 'approval.executed', undefined, {
-          statementId: ctx.statementId,
-          executingSessionId: ctx.sessionId,
-          use: used.uses,
-          ...(used.usesAllowed !== undefined ? { usesAllowed: used.usesAllowed } : {}),
-        }, ctx.sessionId);
-        return { approved: true, requestId: used.id, approvedBy: (used.decidedBy ?? '').split(', ').filter(Boolean) };
+        await this.#event(
+          used,
+          'approval.executed',
+          undefined,
+          {
+            statementId: ctx.statementId,
+            executingSessionId: ctx.sessionId,
+            use: used.uses,
+            ...(used.usesAllowed !== undefined ? { usesAllowed: used.usesAllowed } : {}),
+          },
+          ctx.sessionId,
+        );
+        return {
+          approved: true,
+          requestId: used.id,
+          approvedBy: (used.decidedBy ?? '').split(', ').filter(Boolean),
+        };
       }
       const pending = await this.#deps.repository.findPending(hash, 'defer', this.#now());
-      if (pending) return { approved: false, requestId: pending.id, message: this.#deferMessage(decision.message, pending.id, true) };
+      if (pending)
+        return {
+          approved: false,
+          requestId: pending.id,
+          message: this.#deferMessage(decision.message, pending.id, true),
+        };
     }
 
     const created = await this.#create(ctx, action, subject, rule, hash);
     if (decision.mode === 'defer') {
-      return { approved: false, requestId: created.id, message: this.#deferMessage(decision.message, created.id, false) };
+      return {
+        approved: false,
+        requestId: created.id,
+        message: this.#deferMessage(decision.message, created.id, false),
+      };
     }
     return this.#hold(created, rule, ctx);
   }
@@ -230,7 +257,13 @@ export class ApprovalService implements Approver {
     return `${policyMessage} Approval request ${id} ${existing ? 'is still pending' : 'was created'}: ${this.approvalUrl(id)} — re-run the same statement once approved.`;
   }
 
-  async #create(ctx: ApprovalContext, action: Action, subject: ActionSubject, rule: EffectiveRule, hash: string): Promise<ApprovalRequest> {
+  async #create(
+    ctx: ApprovalContext,
+    action: Action,
+    subject: ActionSubject,
+    rule: EffectiveRule,
+    hash: string,
+  ): Promise<ApprovalRequest> {
     const now = this.#now();
     const preview = await this.#preview(action);
     const mode = ctx.decision.mode;
@@ -276,23 +309,39 @@ export class ApprovalService implements Approver {
     });
     this.#notify('approval.requested', request);
     this.#deps.logger.info(
-      { request: request.id, session: ctx.sessionId, subject: request.requester.subject, mode, rule: rule.name },
+      {
+        request: request.id,
+        session: ctx.sessionId,
+        subject: request.requester.subject,
+        mode,
+        rule: rule.name,
+      },
       'approval requested',
     );
     return request;
   }
 
   async #preview(action: Action): Promise<ImpactPreview> {
-    if (action.kind !== 'sql') return { kind: 'none', notes: ['no impact preview for HTTP requests'], tookMs: 0 };
+    if (action.kind !== 'sql')
+      return { kind: 'none', notes: ['no impact preview for HTTP requests'], tookMs: 0 };
     const timeout = this.#deps.previewTimeoutMs ?? 5_000;
     let timer: NodeJS.Timeout | undefined;
     const started = Date.now();
     try {
       return await Promise.race([
-        this.#deps.previewer.preview({ connection: action.connection, statement: action.statement, ...(action.params ? { params: action.params } : {}) }),
+        this.#deps.previewer.preview({
+          connection: action.connection,
+          statement: action.statement,
+          ...(action.params ? { params: action.params } : {}),
+        }),
         new Promise<ImpactPreview>((resolve) => {
           timer = setTimeout(
-            () => resolve({ kind: 'none', notes: [`the impact preview took longer than ${timeout} ms and was left out`], tookMs: Date.now() - started }),
+            () =>
+              resolve({
+                kind: 'none',
+                notes: [`the impact preview took longer than ${timeout} ms and was left out`],
+                tookMs: Date.now() - started,
+              }),
             timeout,
           );
         }),
@@ -307,14 +356,27 @@ export class ApprovalService implements Approver {
 
   /** Waits for a decision, the hold timeout, or the client's cancel. */
   async #hold(request: ApprovalRequest, rule: EffectiveRule, ctx: ApprovalContext): Promise<ApprovalOutcome> {
-    const outcome = await this.#wait(request.id, request.expiresAt.getTime() - this.#now().getTime(), ctx.signal);
+    const outcome = await this.#wait(
+      request.id,
+      request.expiresAt.getTime() - this.#now().getTime(),
+      ctx.signal,
+    );
     if (outcome === 'aborted') {
-      if (await this.#deps.repository.settle(request.id, 'withdrawn', { decidedAt: this.#now(), comment: 'the client cancelled' })) {
+      if (
+        await this.#deps.repository.settle(request.id, 'withdrawn', {
+          decidedAt: this.#now(),
+          comment: 'the client cancelled',
+        })
+      ) {
         const r = (await this.#deps.repository.getRequest(request.id)) ?? request;
         await this.#event(r, 'approval.withdrawn', undefined, { by: 'client cancel' });
         this.#notify('approval.withdrawn', r);
         await this.#deps.signal.publish(request.id, request.kind);
-        return { approved: false, requestId: request.id, message: `Gatehouse: approval request ${request.id} was withdrawn because the client cancelled; the statement was not run.` };
+        return {
+          approved: false,
+          requestId: request.id,
+          message: `Gatehouse: approval request ${request.id} was withdrawn because the client cancelled; the statement was not run.`,
+        };
       }
     } else if (outcome === 'timeout') {
       if (await this.#expire(request.id)) {
@@ -326,9 +388,18 @@ export class ApprovalService implements Approver {
       }
     }
     const current = await this.#deps.repository.getRequest(request.id);
-    if (!current) return { approved: false, requestId: request.id, message: `Gatehouse: approval request ${request.id} disappeared; the statement was not run.` };
+    if (!current)
+      return {
+        approved: false,
+        requestId: request.id,
+        message: `Gatehouse: approval request ${request.id} disappeared; the statement was not run.`,
+      };
     if (outcome === 'aborted') {
-      return { approved: false, requestId: request.id, message: `Gatehouse: the client cancelled while request ${request.id} was ${current.status}; the statement was not run.` };
+      return {
+        approved: false,
+        requestId: request.id,
+        message: `Gatehouse: the client cancelled while request ${request.id} was ${current.status}; the statement was not run.`,
+      };
     }
     return this.#holdOutcome(current, ctx);
   }
@@ -337,7 +408,11 @@ export class ApprovalService implements Approver {
     switch (r.status) {
       case 'approved':
         await this.#event(r, 'approval.executed', undefined, { statementId: ctx.statementId });
-        return { approved: true, requestId: r.id, approvedBy: (r.decidedBy ?? '').split(', ').filter(Boolean) };
+        return {
+          approved: true,
+          requestId: r.id,
+          approvedBy: (r.decidedBy ?? '').split(', ').filter(Boolean),
+        };
       case 'denied':
         return {
           approved: false,
@@ -345,11 +420,23 @@ export class ApprovalService implements Approver {
           message: `Gatehouse: ${r.decidedBy ?? 'an approver'} denied approval request ${r.id}${r.decisionComment ? `: "${r.decisionComment}"` : ' (no reason given)'}. The statement was not run.`,
         };
       case 'expired':
-        return { approved: false, requestId: r.id, message: `Gatehouse: approval request ${r.id} expired before anyone decided; the statement was not run.` };
+        return {
+          approved: false,
+          requestId: r.id,
+          message: `Gatehouse: approval request ${r.id} expired before anyone decided; the statement was not run.`,
+        };
       case 'withdrawn':
-        return { approved: false, requestId: r.id, message: `Gatehouse: approval request ${r.id} was withdrawn; the statement was not run.` };
+        return {
+          approved: false,
+          requestId: r.id,
+          message: `Gatehouse: approval request ${r.id} was withdrawn; the statement was not run.`,
+        };
       case 'pending':
-        return { approved: false, requestId: r.id, message: `Gatehouse: approval request ${r.id} is still pending; the statement was not run.` };
+        return {
+          approved: false,
+          requestId: r.id,
+          message: `Gatehouse: approval request ${r.id} is still pending; the statement was not run.`,
+        };
     }
   }
 
@@ -374,7 +461,9 @@ export class ApprovalService implements Approver {
           .then((r) => {
             if (!r || r.status !== 'pending') finish('decided');
           })
-          .catch((err: unknown) => this.#deps.logger.warn({ err: String(err), request: id }, 'approval status check failed'))
+          .catch((err: unknown) =>
+            this.#deps.logger.warn({ err: String(err), request: id }, 'approval status check failed'),
+          )
           .finally(() => (checking = false));
       };
       const unsubscribe = this.#deps.signal.subscribe((changed) => {
@@ -449,28 +538,44 @@ export class ApprovalService implements Approver {
 
   // ------------------------------------------------------------------ deciding
 
-  async decide(id: string, approver: ApprovalPrincipal, vote: 'approve' | 'deny', opts: DecideOptions): Promise<DecideResult> {
+  async decide(
+    id: string,
+    approver: ApprovalPrincipal,
+    vote: 'approve' | 'deny',
+    opts: DecideOptions,
+  ): Promise<DecideResult> {
     const repo = this.#deps.repository;
     const now = this.#now();
     const request = await repo.getRequest(id);
     if (!request) return { ok: false, status: 404, message: 'no such approval request' };
     const rule = this.rule(request.ruleName);
-    if (!rule) return { ok: false, status: 409, message: `approval rule ${request.ruleName} is no longer configured` };
+    if (!rule)
+      return { ok: false, status: 409, message: `approval rule ${request.ruleName} is no longer configured` };
     const refusal = approverRefusal(rule, request.requester, approver, now);
     if (refusal) return { ok: false, status: 403, message: refusal };
     if (request.status === 'pending' && request.expiresAt.getTime() <= now.getTime()) {
       await this.#expire(request.id);
       return { ok: false, status: 409, message: `approval request ${id} has expired` };
     }
-    if (request.status !== 'pending') return { ok: false, status: 409, message: `approval request ${id} is already ${request.status}` };
+    if (request.status !== 'pending')
+      return { ok: false, status: 409, message: `approval request ${id} is already ${request.status}` };
     const comment = opts.comment?.trim() ? opts.comment.trim().slice(0, 2000) : undefined;
     if (opts.uses !== undefined && (!Number.isInteger(opts.uses) || opts.uses < 1 || opts.uses > 1000)) {
       return { ok: false, status: 400, message: 'uses must be a whole number from 1 to 1000' };
     }
-    if (opts.forMs !== undefined && (!Number.isFinite(opts.forMs) || opts.forMs < 1000 || opts.forMs > 30 * 86_400_000)) {
+    if (
+      opts.forMs !== undefined &&
+      (!Number.isFinite(opts.forMs) || opts.forMs < 1000 || opts.forMs > 30 * 86_400_000)
+    ) {
       return { ok: false, status: 400, message: 'for must be between 1 s and 30 days' };
     }
-    const inserted = await repo.insertVote(id, { approver, vote, ...(comment ? { comment } : {}), via: opts.via, at: now });
+    const inserted = await repo.insertVote(id, {
+      approver,
+      vote,
+      ...(comment ? { comment } : {}),
+      via: opts.via,
+      at: now,
+    });
     if (!inserted) return { ok: false, status: 409, message: 'you have already decided on this request' };
     await repo.appendEvent({
       requestId: id,
@@ -482,9 +587,15 @@ export class ApprovalService implements Approver {
     const votes = await repo.listVotes(id);
     const outcome = tally(rule, votes);
     if (outcome !== 'pending') {
-      const deciders = outcome === 'denied' ? votes.filter((v) => v.vote === 'deny') : votes.filter((v) => v.vote === 'approve');
+      const deciders =
+        outcome === 'denied'
+          ? votes.filter((v) => v.vote === 'deny')
+          : votes.filter((v) => v.vote === 'approve');
       const decidedBy = deciders.map((v) => describePrincipal(v.approver)).join(', ');
-      const comments = deciders.map((v) => v.comment).filter(Boolean).join(' / ');
+      const comments = deciders
+        .map((v) => v.comment)
+        .filter(Boolean)
+        .join(' / ');
       const grantFields =
         outcome !== 'approved'
           ? {}
@@ -492,7 +603,10 @@ export class ApprovalService implements Approver {
             ? { validUntil: new Date(now.getTime() + (request.requestedDurationMs ?? 0)) }
             : request.mode === 'defer'
               ? opts.forMs !== undefined
-                ? { validUntil: new Date(now.getTime() + opts.forMs), ...(opts.uses !== undefined ? { usesAllowed: opts.uses } : {}) }
+                ? {
+                    validUntil: new Date(now.getTime() + opts.forMs),
+                    ...(opts.uses !== undefined ? { usesAllowed: opts.uses } : {}),
+                  }
                 : { validUntil: new Date(now.getTime() + rule.grantValidForMs), usesAllowed: opts.uses ?? 1 }
               : {};
       const settled = await repo.settle(id, outcome, {
@@ -503,13 +617,18 @@ export class ApprovalService implements Approver {
       });
       if (settled) {
         const r = (await repo.getRequest(id)) ?? request;
-        await this.#event(r, outcome === 'approved' ? 'approval.approved' : 'approval.denied', describePrincipal(approver), {
-          by: decidedBy,
-          via: opts.via,
-          ...(comments ? { comment: comments } : {}),
-          ...(r.usesAllowed !== undefined ? { usesAllowed: r.usesAllowed } : {}),
-          ...(r.validUntil ? { validUntil: r.validUntil.toISOString() } : {}),
-        });
+        await this.#event(
+          r,
+          outcome === 'approved' ? 'approval.approved' : 'approval.denied',
+          describePrincipal(approver),
+          {
+            by: decidedBy,
+            via: opts.via,
+            ...(comments ? { comment: comments } : {}),
+            ...(r.usesAllowed !== undefined ? { usesAllowed: r.usesAllowed } : {}),
+            ...(r.validUntil ? { validUntil: r.validUntil.toISOString() } : {}),
+          },
+        );
         this.#notify(outcome === 'approved' ? 'approval.approved' : 'approval.denied', r);
         this.#deps.logger.info({ request: id, outcome, by: decidedBy, via: opts.via }, 'approval decided');
       }
@@ -521,7 +640,10 @@ export class ApprovalService implements Approver {
 
   // ------------------------------------------------------------------ time-bound access grants
 
-  async requestAccess(identity: Identity, input: AccessRequestInput): Promise<{ ok: true; request: ApprovalRequest } | { ok: false; status: 400 | 404; message: string }> {
+  async requestAccess(
+    identity: Identity,
+    input: AccessRequestInput,
+  ): Promise<{ ok: true; request: ApprovalRequest } | { ok: false; status: 400 | 404; message: string }> {
     const config = this.#deps.config();
     const found = grantFor(config, input.connection, input.grant);
     if (!found) {
@@ -535,12 +657,21 @@ export class ApprovalService implements Approver {
     }
     const max = toMs(found.grant.maxDuration);
     if (!Number.isFinite(input.durationMs) || input.durationMs < 60_000 || input.durationMs > max) {
-      return { ok: false, status: 400, message: `the duration must be between 1m and ${formatDuration(max)} (grant ${found.name})` };
+      return {
+        ok: false,
+        status: 400,
+        message: `the duration must be between 1m and ${formatDuration(max)} (grant ${found.name})`,
+      };
     }
     const reason = input.reason.trim();
     if (!reason) return { ok: false, status: 400, message: 'a reason is required' };
     const rule = this.rule(found.grant.approval);
-    if (!rule) return { ok: false, status: 400, message: `approval rule ${found.grant.approval ?? 'default'} is not configured` };
+    if (!rule)
+      return {
+        ok: false,
+        status: 400,
+        message: `approval rule ${found.grant.approval ?? 'default'} is not configured`,
+      };
     const now = this.#now();
     const request: ApprovalRequest = {
       id: randomUUID(),
@@ -591,7 +722,13 @@ export class ApprovalService implements Approver {
   ): Promise<void> {
     const at = this.#now();
     try {
-      await this.#deps.repository.appendEvent({ requestId: request.id, at, type, ...(actor ? { actor } : {}), data });
+      await this.#deps.repository.appendEvent({
+        requestId: request.id,
+        at,
+        type,
+        ...(actor ? { actor } : {}),
+        data,
+      });
     } catch (err) {
       this.#deps.logger.error({ err: String(err), request: request.id, type }, 'approval event not stored');
     }
@@ -605,6 +742,11 @@ export class ApprovalService implements Approver {
         ...(statementId ? { statementId } : {}),
         data: { ...data, ...(actor ? { actor } : {}) },
       })
-      .catch((err: unknown) => this.#deps.logger.error({ err: String(err), request: request.id, type }, 'approval event not recorded in the session'));
+      .catch((err: unknown) =>
+        this.#deps.logger.error(
+          { err: String(err), request: request.id, type },
+          'approval event not recorded in the session',
+        ),
+      );
   }
 }

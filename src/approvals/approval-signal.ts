@@ -77,7 +77,11 @@ export class PostgresApprovalSignal extends LocalApprovalSignal {
   }
 
   async #connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.url, application_name: 'gatehouse-approvals', connectionTimeoutMillis: 10_000 });
+    const client = new pg.Client({
+      connectionString: this.url,
+      application_name: 'gatehouse-approvals',
+      connectionTimeoutMillis: 10_000,
+    });
     client.on('notification', (n) => {
       const m = n.channel === APPROVAL_CHANNEL && n.payload ? PAYLOAD.exec(n.payload) : null;
       if (m) this.emit(m[2]!, m[1] === 'a' ? 'access' : m[1] === 's' ? 'statement' : undefined);

@@ -30,7 +30,9 @@ export interface ApprovalsSetup {
   /** Base URL for links when neither approvals.publicUrl nor listeners.http.publicUrl is set. */
   readonly fallbackUrl: () => string;
   /** Overrides for tests (sweep and poll intervals, preview timeout). */
-  readonly tuning?: Partial<Pick<ApprovalServiceDeps, 'sweepIntervalMs' | 'pollIntervalMs' | 'previewTimeoutMs' | 'reason'>>;
+  readonly tuning?: Partial<
+    Pick<ApprovalServiceDeps, 'sweepIntervalMs' | 'pollIntervalMs' | 'previewTimeoutMs' | 'reason'>
+  >;
 }
 
 export interface Approvals {
@@ -42,7 +44,10 @@ export interface Approvals {
   close(): Promise<void>;
 }
 
-function channelsFrom(config: GatehouseConfig, resolveSecret: (ref: SecretRef) => Promise<string>): NotificationChannel[] {
+function channelsFrom(
+  config: GatehouseConfig,
+  resolveSecret: (ref: SecretRef) => Promise<string>,
+): NotificationChannel[] {
   const n = config.approvals?.notifiers;
   const out: NotificationChannel[] = [];
   if (n?.webhook) {
@@ -67,9 +72,16 @@ export async function createApprovals(setup: ApprovalsSetup): Promise<Approvals>
     if (!a) throw new Error('approvals are not configured');
     return a;
   };
-  const publicUrl = () => (approvalsConfig().publicUrl ?? setup.config().listeners.http?.publicUrl ?? setup.fallbackUrl()).replace(/\/+$/, '');
+  const publicUrl = () =>
+    (approvalsConfig().publicUrl ?? setup.config().listeners.http?.publicUrl ?? setup.fallbackUrl()).replace(
+      /\/+$/,
+      '',
+    );
   if (!setup.config().listeners.http) {
-    setup.logger.warn({}, 'approvals are on but no HTTP listener is configured: approvers can only use another replica\'s API');
+    setup.logger.warn(
+      {},
+      "approvals are on but no HTTP listener is configured: approvers can only use another replica's API",
+    );
   }
   const repository = new ApprovalRepository(setup.store.getKysely() as Kysely<ApprovalTables>);
   const signal: ApprovalSignal = setup.listenUrl

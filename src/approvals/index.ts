@@ -2,7 +2,13 @@
 // composition root, the ports it needs (impact preview, session events) and the do-nothing approver.
 
 export { createApprovals, type Approvals, type ApprovalsSetup } from './create-approvals.js';
-export { ApprovalService, principalOf, describePrincipal, type DecideResult, type DecideOptions } from './approval-service.js';
+export {
+  ApprovalService,
+  principalOf,
+  describePrincipal,
+  type DecideResult,
+  type DecideOptions,
+} from './approval-service.js';
 export { AccessGrants } from './access-grants.js';
 export { unavailableApprover } from './unavailable-approver.js';
 export { statementHash } from './statement-hash.js';

@@ -5,13 +5,14 @@ import { slackEscape, slackMessage, verifySlackSignature } from './slack.js';
 import { signWebhook, verifyWebhook } from './webhook-channel.js';
 
 const secret = '8f742231b10e8888abcd99yyyzzz85a5';
-const sign = (ts: string, body: string, key = secret) => `v0=${createHmac('sha256', key).update(`v0:${ts}:${body}`).digest('hex')}`;
+const sign = (ts: string, body: string, key = secret) =>
+  `v0=${createHmac('sha256', key).update(`v0:${ts}:${body}`).digest('hex')}`;
 
 describe('verifySlackSignature', () => {
   const now = 1_700_000_000_000;
   const ts = String(now / 1000);
   const body = 'payload=%7B%7D';
-  it('accepts Slack\'s v0 signature over v0:{timestamp}:{body}', () => {
+  it("accepts Slack's v0 signature over v0:{timestamp}:{body}", () => {
     expect(verifySlackSignature(secret, ts, sign(ts, body), body, now)).toBe(true);
   });
   it('refuses a wrong key, a changed body, a missing header and an old or future timestamp', () => {
@@ -34,7 +35,13 @@ describe('webhook signature', () => {
     expect(sig).toMatch(/^sha256=[0-9a-f]{64}$/);
     expect(verifyWebhook('k', { timestamp: String(ts), signature: sig }, '{"a":1}')).toBe(true);
     expect(verifyWebhook('k', { timestamp: String(ts), signature: sig }, '{"a":2}')).toBe(false);
-    expect(verifyWebhook('k', { timestamp: String(ts - 600), signature: signWebhook('k', ts - 600, '{"a":1}') }, '{"a":1}')).toBe(false);
+    expect(
+      verifyWebhook(
+        'k',
+        { timestamp: String(ts - 600), signature: signWebhook('k', ts - 600, '{"a":1}') },
+        '{"a":1}',
+      ),
+    ).toBe(false);
   });
 });
 
@@ -47,7 +54,12 @@ describe('slackMessage', () => {
     ruleName: 'dba',
     connection: 'prod',
     requester: { subject: '<@U123>', issuer: 'gatehouse', groups: [], agent: true },
-    statement: { text: "DELETE FROM t WHERE x = '```<!here>'", kind: 'delete', categories: ['write'], hash: 'h' },
+    statement: {
+      text: "DELETE FROM t WHERE x = '```<!here>'",
+      kind: 'delete',
+      categories: ['write'],
+      hash: 'h',
+    },
     reason: 'cleanup <https://evil|click>',
     preview: { kind: 'plan', plan: ['Delete on t'], rowCount: 3, notes: [], tookMs: 1 },
     createdAt: new Date(0),
@@ -55,13 +67,20 @@ describe('slackMessage', () => {
     uses: 0,
   };
   it('escapes client text and carries approve/deny buttons for the request', () => {
-    const json = JSON.stringify(slackMessage({ event: 'approval.requested', request, url: 'https://g/approvals/r1', at: new Date() }));
+    const json = JSON.stringify(
+      slackMessage({ event: 'approval.requested', request, url: 'https://g/approvals/r1', at: new Date() }),
+    );
     expect(json).not.toContain('<!here>');
     expect(json).not.toContain('<@U123>');
     expect(json).not.toContain('<https://evil|click>');
     expect(json).toContain(slackEscape('<!here>'));
     // The statement's own ``` cannot end the code block early: only the block's two fences remain.
-    const msg = slackMessage({ event: 'approval.requested', request, url: 'https://g/approvals/r1', at: new Date() }) as { blocks: { text?: { text: string } }[] };
+    const msg = slackMessage({
+      event: 'approval.requested',
+      request,
+      url: 'https://g/approvals/r1',
+      at: new Date(),
+    }) as { blocks: { text?: { text: string } }[] };
     const code = msg.blocks.map((b) => b.text?.text ?? '').find((t) => t.includes('DELETE'))!;
     expect(code.split('```').length - 1).toBe(2);
     expect(json).toContain('gatehouse_approve');

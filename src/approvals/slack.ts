@@ -20,7 +20,9 @@ export function verifySlackSignature(
 ): boolean {
   if (!timestamp || !signature || !/^\d{1,12}$/.test(timestamp)) return false;
   if (Math.abs(nowMs / 1000 - Number(timestamp)) > MAX_AGE_S) return false;
-  const want = Buffer.from(`v0=${createHmac('sha256', signingSecret).update(`v0:${timestamp}:${rawBody}`).digest('hex')}`);
+  const want = Buffer.from(
+    `v0=${createHmac('sha256', signingSecret).update(`v0:${timestamp}:${rawBody}`).digest('hex')}`,
+  );
   const got = Buffer.from(signature);
   return want.length === got.length && timingSafeEqual(want, got);
 }
@@ -87,23 +89,63 @@ export function slackMessage(notice: ApprovalNotice): Record<string, unknown> {
   if (r.statement) {
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: codeBlock(r.statement.text, 2800) } });
     if (r.statement.params?.length) {
-      blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: clip(slackEscape(`parameters: ${JSON.stringify(r.statement.params)}`), 2000) }] });
+      blocks.push({
+        type: 'context',
+        elements: [
+          {
+            type: 'mrkdwn',
+            text: clip(slackEscape(`parameters: ${JSON.stringify(r.statement.params)}`), 2000),
+          },
+        ],
+      });
     }
   }
-  blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*Reason*\n${r.reason ? clip(slackEscape(r.reason), 2000) : '_none given_'}` } });
+  blocks.push({
+    type: 'section',
+    text: {
+      type: 'mrkdwn',
+      text: `*Reason*\n${r.reason ? clip(slackEscape(r.reason), 2000) : '_none given_'}`,
+    },
+  });
   if (r.kind === 'statement') {
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*Impact preview*\n${codeBlock(previewSummary(r.preview).join('\n'), 2800)}` } });
+    blocks.push({
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text: `*Impact preview*\n${codeBlock(previewSummary(r.preview).join('\n'), 2800)}`,
+      },
+    });
   }
   blocks.push({
     type: 'actions',
     block_id: 'gatehouse_approval',
     elements: [
-      { type: 'button', action_id: SLACK_APPROVE_ACTION, style: 'primary', text: { type: 'plain_text', text: 'Approve' }, value: r.id },
-      { type: 'button', action_id: SLACK_DENY_ACTION, style: 'danger', text: { type: 'plain_text', text: 'Deny' }, value: r.id },
-      { type: 'button', action_id: 'gatehouse_open', text: { type: 'plain_text', text: 'Open' }, url: notice.url },
+      {
+        type: 'button',
+        action_id: SLACK_APPROVE_ACTION,
+        style: 'primary',
+        text: { type: 'plain_text', text: 'Approve' },
+        value: r.id,
+      },
+      {
+        type: 'button',
+        action_id: SLACK_DENY_ACTION,
+        style: 'danger',
+        text: { type: 'plain_text', text: 'Deny' },
+        value: r.id,
+      },
+      {
+        type: 'button',
+        action_id: 'gatehouse_open',
+        text: { type: 'plain_text', text: 'Open' },
+        url: notice.url,
+      },
     ],
   });
-  return { text: slackEscape(`Gatehouse: approval needed for ${principal(r)} on ${r.connection} (${r.id})`), blocks };
+  return {
+    text: slackEscape(`Gatehouse: approval needed for ${principal(r)} on ${r.connection} (${r.id})`),
+    blocks,
+  };
 }
 
 export function slackChannel(webhookUrl: () => Promise<string>): NotificationChannel {
@@ -111,7 +153,9 @@ export function slackChannel(webhookUrl: () => Promise<string>): NotificationCha
     name: 'slack',
     wants: () => true,
     async send(notice) {
-      await postWithTimeout(await webhookUrl(), JSON.stringify(slackMessage(notice)), { 'content-type': 'application/json' });
+      await postWithTimeout(await webhookUrl(), JSON.stringify(slackMessage(notice)), {
+        'content-type': 'application/json',
+      });
     },
   };
 }

@@ -52,16 +52,29 @@ export function emailText(notice: ApprovalNotice): { subject: string; body: stri
     ...(r.statement?.params?.length ? ['', `Parameters: ${JSON.stringify(r.statement.params)}`] : []),
     '',
     `Reason: ${r.reason ?? '(none given)'}`,
-    ...(r.kind === 'statement' ? ['', 'Impact preview:', ...previewSummary(r.preview).map((l) => `  ${l}`)] : []),
+    ...(r.kind === 'statement'
+      ? ['', 'Impact preview:', ...previewSummary(r.preview).map((l) => `  ${l}`)]
+      : []),
     '',
     `Approve or deny: ${notice.url}`,
     `Request ${r.id}, rule ${r.ruleName}, expires ${r.expiresAt.toISOString()}.`,
   ];
-  return { subject: `Gatehouse: approval needed for ${r.requester.subject} on ${r.connection}`, body: `${lines.join('\n')}\n` };
+  return {
+    subject: `Gatehouse: approval needed for ${r.requester.subject} on ${r.connection}`,
+    body: `${lines.join('\n')}\n`,
+  };
 }
 
-export function buildMessage(from: string, to: readonly string[], subject: string, body: string, now = new Date()): string {
-  const b64 = Buffer.from(body.replace(/\r?\n/g, '\r\n'), 'utf8').toString('base64').replace(/.{1,76}/g, '$&\r\n');
+export function buildMessage(
+  from: string,
+  to: readonly string[],
+  subject: string,
+  body: string,
+  now = new Date(),
+): string {
+  const b64 = Buffer.from(body.replace(/\r?\n/g, '\r\n'), 'utf8')
+    .toString('base64')
+    .replace(/.{1,76}/g, '$&\r\n');
   return [
     `From: ${address(from)}`,
     `To: ${to.map(address).join(', ')}`,
@@ -108,9 +121,13 @@ class ReplyReader {
 
 export async function sendMail(s: SmtpSettings, message: string): Promise<void> {
   const timeout = s.timeoutMs ?? 15_000;
-  let socket: net.Socket = s.tls === 'implicit' ? tls.connect({ host: s.host, port: s.port, servername: s.host }) : net.connect({ host: s.host, port: s.port });
+  let socket: net.Socket =
+    s.tls === 'implicit'
+      ? tls.connect({ host: s.host, port: s.port, servername: s.host })
+      : net.connect({ host: s.host, port: s.port });
   let reader = new ReplyReader();
-  const attach = (sock: net.Socket, r: ReplyReader) => sock.on('data', (d: Buffer) => r.push(d.toString('utf8')));
+  const attach = (sock: net.Socket, r: ReplyReader) =>
+    sock.on('data', (d: Buffer) => r.push(d.toString('utf8')));
   attach(socket, reader);
   let failure: Error | undefined;
   const failed = new Promise<never>((_, reject) => {

@@ -2,11 +2,24 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { statementHash } from './statement-hash.js';
 
-const base = { connection: 'prod', subject: 'claude', issuer: 'gatehouse', text: 'DELETE FROM t WHERE id = $1', params: ['7'] };
+const base = {
+  connection: 'prod',
+  subject: 'claude',
+  issuer: 'gatehouse',
+  text: 'DELETE FROM t WHERE id = $1',
+  params: ['7'],
+};
 
 describe('statementHash', () => {
   it('is the documented SHA-256 over the canonical JSON array', () => {
-    const doc = JSON.stringify(['gatehouse-statement-v1', 'prod', 'gatehouse', 'claude', 'DELETE FROM t WHERE id = $1', ['7']]);
+    const doc = JSON.stringify([
+      'gatehouse-statement-v1',
+      'prod',
+      'gatehouse',
+      'claude',
+      'DELETE FROM t WHERE id = $1',
+      ['7'],
+    ]);
     expect(statementHash(base)).toBe(createHash('sha256').update(doc).digest('hex'));
   });
 
@@ -22,7 +35,9 @@ describe('statementHash', () => {
   });
 
   it('cannot be confused by moving text between fields', () => {
-    expect(statementHash({ ...base, subject: 'a","b', issuer: 'c' })).not.toBe(statementHash({ ...base, subject: 'a', issuer: 'b","c' }));
+    expect(statementHash({ ...base, subject: 'a","b', issuer: 'c' })).not.toBe(
+      statementHash({ ...base, subject: 'a', issuer: 'b","c' }),
+    );
   });
 
   it('treats the simple protocol (no params) as an empty list', () => {

@@ -19,6 +19,13 @@ export interface HashedAction {
  * actions share a document (docs/approvals.md documents this so others can recompute it).
  */
 export function statementHash(a: HashedAction): string {
-  const doc = JSON.stringify(['gatehouse-statement-v1', a.connection, a.issuer, a.subject, a.text, a.params ?? []]);
+  const doc = JSON.stringify([
+    'gatehouse-statement-v1',
+    a.connection,
+    a.issuer,
+    a.subject,
+    a.text,
+    a.params ?? [],
+  ]);
   return createHash('sha256').update(doc, 'utf8').digest('hex');
 }

@@ -3,7 +3,13 @@
 
 import { Command, InvalidArgumentError } from 'commander';
 import { toMs } from '../config/schema.js';
-import { GatewayHttpError, formatList, gatewayClient, withGatewayOptions, type GatewayOptions } from './approvals-command.js';
+import {
+  GatewayHttpError,
+  formatList,
+  gatewayClient,
+  withGatewayOptions,
+  type GatewayOptions,
+} from './approvals-command.js';
 import { processIo, type CliIo } from './cli-io.js';
 import { printable } from './sessions-command.js';
 
@@ -32,14 +38,19 @@ interface RequestJson {
 
 export function accessCommand(deps: AccessCommandDeps = {}): Command {
   const io = deps.io ?? processIo();
-  const cmd = withGatewayOptions(new Command('access').description('time-bound access grants (JIT access) for yourself'));
+  const cmd = withGatewayOptions(
+    new Command('access').description('time-bound access grants (JIT access) for yourself'),
+  );
 
   const run = async (sub: Command, fn: (client: ReturnType<typeof gatewayClient>) => Promise<void>) => {
     try {
       await fn(gatewayClient(sub.optsWithGlobals<GatewayOptions>(), io, deps.fetch));
     } catch (e) {
       const code = e instanceof GatewayHttpError && e.status >= 400 && e.status < 500 ? 1 : 2;
-      sub.error(`error: ${e instanceof Error ? e.message : String(e)}`, { exitCode: code, code: 'gatehouse.access' });
+      sub.error(`error: ${e instanceof Error ? e.message : String(e)}`, {
+        exitCode: code,
+        code: 'gatehouse.access',
+      });
     }
   };
 
@@ -47,31 +58,53 @@ export function accessCommand(deps: AccessCommandDeps = {}): Command {
     .command('request')
     .description('ask for the elevated policy of an access grant on a connection, for a while')
     .requiredOption('--connection <name>', 'the connection')
-    .requiredOption('--for <duration>', 'how long, e.g. 1h (at most the grant\'s maxDuration)', parseFor)
+    .requiredOption('--for <duration>', "how long, e.g. 1h (at most the grant's maxDuration)", parseFor)
     .requiredOption('--reason <text>', 'why: shown to the approvers and recorded')
     .option('--grant <name>', 'which grant (default: the first that covers the connection)')
     .option('--wait', 'wait for the decision and exit 0 only when approved')
     .option('--json', 'print JSON')
     .action(
-      async (opts: { connection: string; for: string; reason: string; grant?: string; wait?: boolean; json?: boolean }, sub: Command) =>
+      async (
+        opts: {
+          connection: string;
+          for: string;
+          reason: string;
+          grant?: string;
+          wait?: boolean;
+          json?: boolean;
+        },
+        sub: Command,
+      ) =>
         run(sub, async (client) => {
-          const created = await client.call<{ request: RequestJson; approvalUrl: string }>('POST', '/api/access-requests', {
-            connection: opts.connection,
-            for: opts.for,
-            reason: opts.reason,
-            ...(opts.grant ? { grant: opts.grant } : {}),
-          });
+          const created = await client.call<{ request: RequestJson; approvalUrl: string }>(
+            'POST',
+            '/api/access-requests',
+            {
+              connection: opts.connection,
+              for: opts.for,
+              reason: opts.reason,
+              ...(opts.grant ? { grant: opts.grant } : {}),
+            },
+          );
           let r = created.request;
           if (!opts.json) {
-            io.stdout.write(`access request ${printable(r.id)} is pending\n  approve at: ${printable(created.approvalUrl)}\n`);
+            io.stdout.write(
+              `access request ${printable(r.id)} is pending\n  approve at: ${printable(created.approvalUrl)}\n`,
+            );
           }
           if (opts.wait) {
             while (r.status === 'pending') {
               await new Promise((res) => setTimeout(res, deps.pollMs ?? 2_000));
-              r = (await client.call<{ request: RequestJson }>('GET', `/api/approvals/${encodeURIComponent(r.id)}`)).request;
+              r = (
+                await client.call<{ request: RequestJson }>(
+                  'GET',
+                  `/api/approvals/${encodeURIComponent(r.id)}`,
+                )
+              ).request;
             }
           }
-          if (opts.json) io.stdout.write(`${JSON.stringify({ request: r, approvalUrl: created.approvalUrl }, null, 2)}\n`);
+          if (opts.json)
+            io.stdout.write(`${JSON.stringify({ request: r, approvalUrl: created.approvalUrl }, null, 2)}\n`);
           else if (opts.wait) {
             io.stdout.write(
               r.status === 'approved'
@@ -79,7 +112,8 @@ export function accessCommand(deps: AccessCommandDeps = {}): Command {
                 : `${printable(r.status)}${r.decidedBy ? ` by ${printable(r.decidedBy)}` : ''}${r.decisionComment ? `: ${printable(r.decisionComment)}` : ''}\n`,
             );
           }
-          if (opts.wait && r.status !== 'approved') throw new GatewayHttpError(409, `access request ${r.id} was ${r.status}, not approved`);
+          if (opts.wait && r.status !== 'approved')
+            throw new GatewayHttpError(409, `access request ${r.id} was ${r.status}, not approved`);
         }),
     );
 
@@ -92,7 +126,8 @@ export function accessCommand(deps: AccessCommandDeps = {}): Command {
       run(sub, async (client) => {
         const out = opts.active
           ? (await client.call<{ grants: never[] }>('GET', '/api/access-grants')).grants
-          : (await client.call<{ requests: never[] }>('GET', '/api/approvals?status=all&kind=access&mine=1')).requests;
+          : (await client.call<{ requests: never[] }>('GET', '/api/approvals?status=all&kind=access&mine=1'))
+              .requests;
         io.stdout.write(opts.json ? `${JSON.stringify(out, null, 2)}\n` : formatList(out));
       }),
     );

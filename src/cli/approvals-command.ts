@@ -31,7 +31,10 @@ export class GatewayHttpError extends Error {
 export function gatewayClient(opts: GatewayOptions, io: CliIo, doFetch: typeof fetch = fetch) {
   const base = (opts.gateway ?? io.env.GATEHOUSE_HTTP_URL ?? '').replace(/\/+$/, '');
   const token = opts.token ?? io.env.GATEHOUSE_TOKEN;
-  if (!base) throw new InvalidArgumentError('the gateway URL is missing: pass --gateway URL or set GATEHOUSE_HTTP_URL');
+  if (!base)
+    throw new InvalidArgumentError(
+      'the gateway URL is missing: pass --gateway URL or set GATEHOUSE_HTTP_URL',
+    );
   if (!token) throw new InvalidArgumentError('your token is missing: pass --token or set GATEHOUSE_TOKEN');
   return {
     base,
@@ -49,7 +52,10 @@ export function gatewayClient(opts: GatewayOptions, io: CliIo, doFetch: typeof f
           signal: AbortSignal.timeout(30_000),
         });
       } catch (e) {
-        throw new GatewayHttpError(0, `cannot reach the gateway at ${base}: ${e instanceof Error ? e.message : String(e)}`);
+        throw new GatewayHttpError(
+          0,
+          `cannot reach the gateway at ${base}: ${e instanceof Error ? e.message : String(e)}`,
+        );
       }
       const text = await res.text();
       let json: unknown;
@@ -59,7 +65,10 @@ export function gatewayClient(opts: GatewayOptions, io: CliIo, doFetch: typeof f
         throw new GatewayHttpError(res.status, `unexpected answer from the gateway (HTTP ${res.status})`);
       }
       if (!res.ok) {
-        const detail = (json as { detail?: string; title?: string }).detail ?? (json as { title?: string }).title ?? `HTTP ${res.status}`;
+        const detail =
+          (json as { detail?: string; title?: string }).detail ??
+          (json as { title?: string }).title ??
+          `HTTP ${res.status}`;
         throw new GatewayHttpError(res.status, detail);
       }
       return json as T;
@@ -86,7 +95,13 @@ interface RequestJson {
   statement?: { text: string; kind: string; categories: string[]; params?: (string | null)[]; hash: string };
   reason?: string;
   message?: string;
-  preview?: { kind: string; plan?: string[]; rowCount?: number; objects?: { name: string; type: string; exists: boolean; bytes?: number; estimatedRows?: number }[]; notes: string[] };
+  preview?: {
+    kind: string;
+    plan?: string[];
+    rowCount?: number;
+    objects?: { name: string; type: string; exists: boolean; bytes?: number; estimatedRows?: number }[];
+    notes: string[];
+  };
   grantName?: string;
   requestedDurationMs?: number;
   createdAt: string;
@@ -109,7 +124,8 @@ const p = (s: string | number | undefined) => printable(String(s ?? ''));
 const t = (iso: string | undefined) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '');
 
 function what(r: RequestJson): string {
-  if (r.kind === 'access') return `access ${r.grantName ?? ''} for ${Math.round((r.requestedDurationMs ?? 0) / 60_000)}m`;
+  if (r.kind === 'access')
+    return `access ${r.grantName ?? ''} for ${Math.round((r.requestedDurationMs ?? 0) / 60_000)}m`;
   const text = (r.statement?.text ?? '').replace(/\s+/g, ' ');
   return text.length > 70 ? `${text.slice(0, 69)}…` : text;
 }
@@ -118,10 +134,22 @@ export function formatList(requests: readonly RequestJson[]): string {
   if (requests.length === 0) return 'no approval requests\n';
   const rows = [
     ['ID', 'STATUS', 'MODE', 'REQUESTED', 'BY', 'CONNECTION', 'WHAT'],
-    ...requests.map((r) => [r.id, r.status, r.mode, t(r.createdAt), `${p(r.requester.subject)}${r.requester.agent ? ' (agent)' : ''}`, p(r.connection), p(what(r))]),
+    ...requests.map((r) => [
+      r.id,
+      r.status,
+      r.mode,
+      t(r.createdAt),
+      `${p(r.requester.subject)}${r.requester.agent ? ' (agent)' : ''}`,
+      p(r.connection),
+      p(what(r)),
+    ]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ')).join('\n') + '\n';
+  return (
+    rows
+      .map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  '))
+      .join('\n') + '\n'
+  );
 }
 
 export function formatDetails(d: DetailsJson): string {
@@ -129,33 +157,60 @@ export function formatDetails(d: DetailsJson): string {
   const lines: string[] = [`approval request ${p(r.id)}`];
   const row = (k: string, v: string) => lines.push(`  ${k.padEnd(13)} ${v}`);
   row('status', p(r.status));
-  row('mode', `${p(r.mode)} (rule ${p(r.ruleName)}${r.policyRuleId ? `, policy rule ${p(r.policyRuleId)}` : ''})`);
-  row('requested by', `${p(r.requester.subject)} (${p(r.requester.issuer)})${r.requester.agent ? ' agent' : ''}`);
+  row(
+    'mode',
+    `${p(r.mode)} (rule ${p(r.ruleName)}${r.policyRuleId ? `, policy rule ${p(r.policyRuleId)}` : ''})`,
+  );
+  row(
+    'requested by',
+    `${p(r.requester.subject)} (${p(r.requester.issuer)})${r.requester.agent ? ' agent' : ''}`,
+  );
   row('connection', p(r.connection));
   row('requested', t(r.createdAt));
   if (r.status === 'pending') row('expires', t(r.expiresAt));
-  if (r.decidedAt) row('decided', `${t(r.decidedAt)}${r.decidedBy ? ` by ${p(r.decidedBy)}` : ''}${r.decisionComment ? `: ${p(r.decisionComment)}` : ''}`);
-  if (r.validUntil) row('valid until', `${t(r.validUntil)}${r.usesAllowed !== undefined ? ` (${r.uses}/${r.usesAllowed} runs used)` : ''}`);
-  if (r.kind === 'access') row('grant', `${p(r.grantName)} for ${Math.round((r.requestedDurationMs ?? 0) / 60_000)}m`);
+  if (r.decidedAt)
+    row(
+      'decided',
+      `${t(r.decidedAt)}${r.decidedBy ? ` by ${p(r.decidedBy)}` : ''}${r.decisionComment ? `: ${p(r.decisionComment)}` : ''}`,
+    );
+  if (r.validUntil)
+    row(
+      'valid until',
+      `${t(r.validUntil)}${r.usesAllowed !== undefined ? ` (${r.uses}/${r.usesAllowed} runs used)` : ''}`,
+    );
+  if (r.kind === 'access')
+    row('grant', `${p(r.grantName)} for ${Math.round((r.requestedDurationMs ?? 0) / 60_000)}m`);
   row('reason', r.reason ? p(r.reason) : '(none given)');
   if (d.approvalUrl) row('page', p(d.approvalUrl));
   if (r.statement) {
-    lines.push(`  statement (${p(r.statement.kind)}; ${r.statement.categories.map(p).join(', ')}), sha256 ${p(r.statement.hash)}`);
-    lines.push(...printable(r.statement.text, true).split('\n').map((l) => `      ${l}`));
+    lines.push(
+      `  statement (${p(r.statement.kind)}; ${r.statement.categories.map(p).join(', ')}), sha256 ${p(r.statement.hash)}`,
+    );
+    lines.push(
+      ...printable(r.statement.text, true)
+        .split('\n')
+        .map((l) => `      ${l}`),
+    );
     if (r.statement.params?.length) lines.push(`      params: ${p(JSON.stringify(r.statement.params))}`);
   }
   if (r.preview) {
     lines.push('  impact preview');
-    if (r.preview.rowCount !== undefined) lines.push(`      rows matched by its WHERE: ${r.preview.rowCount}`);
+    if (r.preview.rowCount !== undefined)
+      lines.push(`      rows matched by its WHERE: ${r.preview.rowCount}`);
     for (const l of r.preview.plan ?? []) lines.push(`      ${p(l)}`);
     for (const o of r.preview.objects ?? []) {
-      lines.push(`      ${p(o.type)} ${p(o.name)}: ${o.exists ? `${o.bytes ?? '?'} bytes${o.estimatedRows !== undefined ? `, ~${o.estimatedRows} rows` : ''}` : 'does not exist'}`);
+      lines.push(
+        `      ${p(o.type)} ${p(o.name)}: ${o.exists ? `${o.bytes ?? '?'} bytes${o.estimatedRows !== undefined ? `, ~${o.estimatedRows} rows` : ''}` : 'does not exist'}`,
+      );
     }
     for (const n of r.preview.notes) lines.push(`      (${p(n)})`);
   }
   if (d.votes.length) {
     lines.push('  votes');
-    for (const v of d.votes) lines.push(`      ${t(v.at)}  ${p(v.vote)}  ${p(v.approver.subject)} (${p(v.approver.issuer)}, ${p(v.via)})${v.comment ? `: ${p(v.comment)}` : ''}`);
+    for (const v of d.votes)
+      lines.push(
+        `      ${t(v.at)}  ${p(v.vote)}  ${p(v.approver.subject)} (${p(v.approver.issuer)}, ${p(v.via)})${v.comment ? `: ${p(v.comment)}` : ''}`,
+      );
   }
   lines.push('  history');
   for (const e of d.history) lines.push(`      ${t(e.at)}  ${p(e.type)}${e.actor ? `  ${p(e.actor)}` : ''}`);
@@ -163,7 +218,8 @@ export function formatDetails(d: DetailsJson): string {
 }
 
 function parseUses(v: string): number {
-  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 1000) throw new InvalidArgumentError('expected a whole number from 1 to 1000');
+  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 1000)
+    throw new InvalidArgumentError('expected a whole number from 1 to 1000');
   return Number(v);
 }
 
@@ -181,15 +237,23 @@ export function withGatewayOptions(cmd: Command): Command {
 
 export function approvalsCommand(deps: ApprovalsCommandDeps = {}): Command {
   const io = deps.io ?? processIo();
-  const cmd = withGatewayOptions(new Command('approvals').description('list, show, approve and deny approval requests (through the gateway HTTP API)'));
+  const cmd = withGatewayOptions(
+    new Command('approvals').description(
+      'list, show, approve and deny approval requests (through the gateway HTTP API)',
+    ),
+  );
 
   const run = async (sub: Command, fn: (client: ReturnType<typeof gatewayClient>) => Promise<void>) => {
     const opts = sub.optsWithGlobals<GatewayOptions>();
     try {
       await fn(gatewayClient(opts, io, deps.fetch));
     } catch (e) {
-      const code = e instanceof GatewayHttpError && (e.status === 403 || e.status === 404 || e.status === 409) ? 1 : 2;
-      sub.error(`error: ${e instanceof Error ? e.message : String(e)}`, { exitCode: code, code: 'gatehouse.approvals' });
+      const code =
+        e instanceof GatewayHttpError && (e.status === 403 || e.status === 404 || e.status === 409) ? 1 : 2;
+      sub.error(`error: ${e instanceof Error ? e.message : String(e)}`, {
+        exitCode: code,
+        code: 'gatehouse.approvals',
+      });
     }
   };
 
@@ -221,7 +285,9 @@ export function approvalsCommand(deps: ApprovalsCommandDeps = {}): Command {
   const decide = (vote: 'approve' | 'deny') => {
     const c = cmd
       .command(`${vote} <id>`)
-      .description(vote === 'approve' ? 'approve a request (your vote; the rule may need more)' : 'deny a request')
+      .description(
+        vote === 'approve' ? 'approve a request (your vote; the rule may need more)' : 'deny a request',
+      )
       .option('--comment <text>', 'why (shown to the requester and recorded)');
     if (vote === 'approve') {
       c.option('--uses <n>', 'defer mode: how many runs the approval allows (default 1)', parseUses).option(
@@ -230,23 +296,32 @@ export function approvalsCommand(deps: ApprovalsCommandDeps = {}): Command {
         parseFor,
       );
     }
-    c.option('--json', 'print JSON').action(async (id: string, opts: { comment?: string; uses?: number; for?: string; json?: boolean }, sub: Command) =>
-      run(sub, async (client) => {
-        const d = await client.call<DetailsJson>('POST', `/api/approvals/${encodeURIComponent(id)}/${vote}`, {
-          ...(opts.comment !== undefined ? { comment: opts.comment } : {}),
-          ...(opts.uses !== undefined ? { uses: opts.uses } : {}),
-          ...(opts.for !== undefined ? { for: opts.for } : {}),
-        });
-        if (opts.json) io.stdout.write(`${JSON.stringify(d, null, 2)}\n`);
-        else {
-          const r = d.request;
-          io.stdout.write(
-            r.status === 'pending'
-              ? `your ${vote === 'approve' ? 'approval' : 'denial'} of ${p(r.id)} was recorded; the request is still pending (rule ${p(r.ruleName)} needs more approvals)\n`
-              : `request ${p(r.id)} is ${p(r.status)}${r.decidedBy ? ` (by ${p(r.decidedBy)})` : ''}\n`,
+    c.option('--json', 'print JSON').action(
+      async (
+        id: string,
+        opts: { comment?: string; uses?: number; for?: string; json?: boolean },
+        sub: Command,
+      ) =>
+        run(sub, async (client) => {
+          const d = await client.call<DetailsJson>(
+            'POST',
+            `/api/approvals/${encodeURIComponent(id)}/${vote}`,
+            {
+              ...(opts.comment !== undefined ? { comment: opts.comment } : {}),
+              ...(opts.uses !== undefined ? { uses: opts.uses } : {}),
+              ...(opts.for !== undefined ? { for: opts.for } : {}),
+            },
           );
-        }
-      }),
+          if (opts.json) io.stdout.write(`${JSON.stringify(d, null, 2)}\n`);
+          else {
+            const r = d.request;
+            io.stdout.write(
+              r.status === 'pending'
+                ? `your ${vote === 'approve' ? 'approval' : 'denial'} of ${p(r.id)} was recorded; the request is still pending (rule ${p(r.ruleName)} needs more approvals)\n`
+                : `request ${p(r.id)} is ${p(r.status)}${r.decidedBy ? ` (by ${p(r.decidedBy)})` : ''}\n`,
+            );
+          }
+        }),
     );
   };
   decide('approve');

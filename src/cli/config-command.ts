@@ -28,7 +28,9 @@ export function configCommand(): Command {
     .command('schema')
     .description('print the JSON Schema of gatehouse.yaml (for editor validation)')
     .action(() => {
-      process.stdout.write(`${JSON.stringify(z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }), null, 2)}\n`);
+      process.stdout.write(
+        `${JSON.stringify(z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }), null, 2)}\n`,
+      );
     });
   return cmd;
 }

@@ -54,7 +54,9 @@ export function buildCli(): Command {
         });
         if (!built.issuer) {
           await store.close();
-          throw new Error('service tokens are disabled in this configuration (identity.serviceTokens.enabled)');
+          throw new Error(
+            'service tokens are disabled in this configuration (identity.serviceTokens.enabled)',
+          );
         }
         return { issuer: built.issuer, tokenStore: store, close: () => store.close() };
       },
@@ -74,7 +76,8 @@ export function buildCli(): Command {
   );
   program.addCommand(
     recordingsCommand({
-      open: async (explicit): Promise<RecordingAccess> => (await import('./recording-access.js')).openRecordingAccess(explicit),
+      open: async (explicit): Promise<RecordingAccess> =>
+        (await import('./recording-access.js')).openRecordingAccess(explicit),
       purge: async (...args) => (await import('./recording-access.js')).purgeWith(...args),
     }),
   );

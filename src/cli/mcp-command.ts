@@ -13,7 +13,10 @@ export interface McpCommandDeps {
 export function mcpCommand(deps: McpCommandDeps = {}): Command {
   return new Command('mcp')
     .description(`serve MCP on stdio, relaying to a gateway's /mcp endpoint with the token in $${TOKEN_ENV}`)
-    .requiredOption('--gateway <url>', 'the gateway\'s HTTP URL, e.g. https://gatehouse.example.com (or its /mcp URL)')
+    .requiredOption(
+      '--gateway <url>',
+      "the gateway's HTTP URL, e.g. https://gatehouse.example.com (or its /mcp URL)",
+    )
     .addHelpText(
       'after',
       `\nEnvironment:\n  ${TOKEN_ENV}  your Gatehouse token (OIDC access token or service token), sent as a bearer token\n\n` +
@@ -22,7 +25,8 @@ export function mcpCommand(deps: McpCommandDeps = {}): Command {
     .action(async (opts: { gateway: string }) => {
       const io = deps.io ?? processIo();
       const token = io.env[TOKEN_ENV]?.trim();
-      if (!token) throw new Error(`set ${TOKEN_ENV} to your Gatehouse token (it is not accepted on the command line)`);
+      if (!token)
+        throw new Error(`set ${TOKEN_ENV} to your Gatehouse token (it is not accepted on the command line)`);
       await runStdioRelay({ gateway: opts.gateway, token, log: (line) => io.stderr.write(`${line}\n`) });
     });
 }

@@ -5,7 +5,13 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { toMs } from '../config/schema.js';
 import type { SessionStore } from '../core/ports.js';
-import type { RecordedEffect, ResultSample, SessionFilter, SessionRecord, StoredStatement } from '../core/records.js';
+import type {
+  RecordedEffect,
+  ResultSample,
+  SessionFilter,
+  SessionRecord,
+  StoredStatement,
+} from '../core/records.js';
 import type { BlobStore } from '../recording/blob-store.js';
 import { EVENT_TYPES } from '../recording/event-data.js';
 import { eventLine, sampleRefOf } from '../recording/recording-export.js';
@@ -40,7 +46,11 @@ export interface ReplayAccess {
 }
 
 /** Fetches the blob-stored samples a page of events refers to (missing ones are left out). */
-async function blobSamples(events: readonly StoredEvent[], blobs: BlobStore | undefined, into: Map<string, ResultSample>): Promise<void> {
+async function blobSamples(
+  events: readonly StoredEvent[],
+  blobs: BlobStore | undefined,
+  into: Map<string, ResultSample>,
+): Promise<void> {
   if (!blobs) return;
   for (const e of events) {
     const ref = e.type === EVENT_TYPES.result ? sampleRefOf(e) : undefined;
@@ -310,55 +320,72 @@ export function sessionsCommand(deps: SessionsCommandDeps): Command {
 
   cmd
     .command('replay')
-    .description('print a session as a timeline: prompts, statements, decisions, results and samples, approvals')
+    .description(
+      'print a session as a timeline: prompts, statements, decisions, results and samples, approvals',
+    )
     .argument('<id>', 'session id (from `sessions list`)')
     .option('-f, --follow', 'keep printing new events of a live session until it ends')
     .option('--json', 'print the events as JSON Lines (the export format)')
     .option('--max-rows <n>', 'sample rows shown per statement (default 10)', parseLimit)
-    .action(async (id: string, opts: { follow?: boolean; json?: boolean; maxRows?: number }, sub: Command) => {
-      if (!deps.openReplay) sub.error('error: replay is not available in this build', { exitCode: 1, code: 'gatehouse.sessions' });
-      const { config } = sub.optsWithGlobals<{ config?: string }>();
-      const access = await deps.openReplay(config);
-      try {
-        const got = await access.store.getSession(id);
-        if (!got) sub.error(`error: no session with id ${printable(id)}`, { exitCode: 1, code: 'gatehouse.sessions' });
-        const samples = new Map<string, ResultSample>();
-        const timeline = new Timeline({ samples, ...(opts.maxRows !== undefined ? { maxRows: opts.maxRows } : {}) });
-        if (!opts.json) {
-          const c = {
-            total: got.statements.length,
-            denied: got.statements.filter((s) => s.effect === 'deny').length,
-            review: got.statements.filter((s) => s.effect === 'review').length,
-          };
-          io.stdout.write(`${sessionHeader(got.session, c)}\n`);
-        }
-        let after = 0;
-        let ended = false;
-        let printed = 0;
-        for (;;) {
-          const page = await access.store.getEvents(id, after, 1000);
-          if (page.length > 0) {
-            after = (page[page.length - 1] as StoredEvent).seq;
-            printed += page.length;
-            if (page.some((e) => e.type === EVENT_TYPES.sessionEnd)) ended = true;
-            if (opts.json) {
-              io.stdout.write(page.map((e) => `${canonicalJson(eventLine(e))}\n`).join(''));
-            } else {
-              await blobSamples(page, access.blobs, samples);
-              io.stdout.write(timeline.render(page));
-            }
+    .action(
+      async (id: string, opts: { follow?: boolean; json?: boolean; maxRows?: number }, sub: Command) => {
+        if (!deps.openReplay)
+          sub.error('error: replay is not available in this build', {
+            exitCode: 1,
+            code: 'gatehouse.sessions',
+          });
+        const { config } = sub.optsWithGlobals<{ config?: string }>();
+        const access = await deps.openReplay(config);
+        try {
+          const got = await access.store.getSession(id);
+          if (!got)
+            sub.error(`error: no session with id ${printable(id)}`, {
+              exitCode: 1,
+              code: 'gatehouse.sessions',
+            });
+          const samples = new Map<string, ResultSample>();
+          const timeline = new Timeline({
+            samples,
+            ...(opts.maxRows !== undefined ? { maxRows: opts.maxRows } : {}),
+          });
+          if (!opts.json) {
+            const c = {
+              total: got.statements.length,
+              denied: got.statements.filter((s) => s.effect === 'deny').length,
+              review: got.statements.filter((s) => s.effect === 'review').length,
+            };
+            io.stdout.write(`${sessionHeader(got.session, c)}\n`);
           }
-          if (page.length === 1000) continue;
-          if (!opts.follow || ended) break;
-          await new Promise((r) => setTimeout(r, deps.followPollMs ?? 500));
+          let after = 0;
+          let ended = false;
+          let printed = 0;
+          for (;;) {
+            const page = await access.store.getEvents(id, after, 1000);
+            if (page.length > 0) {
+              after = (page[page.length - 1] as StoredEvent).seq;
+              printed += page.length;
+              if (page.some((e) => e.type === EVENT_TYPES.sessionEnd)) ended = true;
+              if (opts.json) {
+                io.stdout.write(page.map((e) => `${canonicalJson(eventLine(e))}\n`).join(''));
+              } else {
+                await blobSamples(page, access.blobs, samples);
+                io.stdout.write(timeline.render(page));
+              }
+            }
+            if (page.length === 1000) continue;
+            if (!opts.follow || ended) break;
+            await new Promise((r) => setTimeout(r, deps.followPollMs ?? 500));
+          }
+          if (!opts.json && printed === 0) {
+            io.stdout.write(
+              '(no recorded events: the session predates recording, or was recorded by an older gateway)\n',
+            );
+          }
+        } finally {
+          await access.close();
         }
-        if (!opts.json && printed === 0) {
-          io.stdout.write('(no recorded events: the session predates recording, or was recorded by an older gateway)\n');
-        }
-      } finally {
-        await access.close();
-      }
-    });
+      },
+    );
 
   return cmd;
 }

@@ -95,7 +95,11 @@ export function tokenCommand(deps: TokenCommandDeps): Command {
     )
     .option('--agent', 'mark the principal as an AI agent', false)
     .option('--description <text>', 'note kept with the token metadata')
-    .option('--aws', 'also print an AWS access key id and secret bound to the token (for SigV4 clients)', false)
+    .option(
+      '--aws',
+      'also print an AWS access key id and secret bound to the token (for SigV4 clients)',
+      false,
+    )
     .option('--json', 'print JSON')
     .action(
       async (
@@ -147,7 +151,8 @@ export function tokenCommand(deps: TokenCommandDeps): Command {
               `agent:   ${r.agent ? 'yes' : 'no'}\n` +
               `expires: ${r.expiresAt.toISOString()}\n` +
               (aws
-                ? `aws_access_key_id:     ${aws.accessKeyId}\n` + `aws_secret_access_key: ${aws.secretAccessKey}\n`
+                ? `aws_access_key_id:     ${aws.accessKeyId}\n` +
+                  `aws_secret_access_key: ${aws.secretAccessKey}\n`
                 : ''),
           );
         }

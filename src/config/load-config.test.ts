@@ -20,20 +20,39 @@ describe('config loading', () => {
   });
 
   it('names the line and the path of a bad field, and what was expected', () => {
-    const text = ['listeners:', '  postgres:', '    address: 127.0.0.1:15432', '    authTimeout: soon', 'connections: {}', ''].join('\n');
+    const text = [
+      'listeners:',
+      '  postgres:',
+      '    address: 127.0.0.1:15432',
+      '    authTimeout: soon',
+      'connections: {}',
+      '',
+    ].join('\n');
     const [p] = problems(text);
     expect(p).toMatch(/^line 4, listeners\.postgres\.authTimeout: /);
   });
 
   it('refuses unknown fields (typos) with their location', () => {
-    const text = ['connections:', '  prod:', '    protocol: postgres', '    upstream:', '      host: db', '      database: app', '      user: gh', '      pasword: { env: X }', ''].join('\n');
+    const text = [
+      'connections:',
+      '  prod:',
+      '    protocol: postgres',
+      '    upstream:',
+      '      host: db',
+      '      database: app',
+      '      user: gh',
+      '      pasword: { env: X }',
+      '',
+    ].join('\n');
     const all = problems(text).join('\n');
     expect(all).toMatch(/line \d+, connections\.prod\.upstream/);
     expect(all).toMatch(/pasword/);
   });
 
   it('interpolates ${ENV} and ${ENV:-default}, and names a missing variable', () => {
-    const c = parseConfigText('dataDir: ${DATA}/gh\nlog: { level: "${LEVEL:-warn}" }\n', 'x.yaml', { DATA: '/var/lib' });
+    const c = parseConfigText('dataDir: ${DATA}/gh\nlog: { level: "${LEVEL:-warn}" }\n', 'x.yaml', {
+      DATA: '/var/lib',
+    });
     expect(c.dataDir).toBe('/var/lib/gh');
     expect(c.log.level).toBe('warn');
     expect(problems('dataDir: ${NOPE}\n')).toEqual(['line 1: environment variable NOPE is not set']);

@@ -19,14 +19,22 @@ export class ConfigError extends GatewayError {
     readonly file: string,
     readonly problems: readonly string[],
   ) {
-    super(ERROR_CODES.CONFIG_INVALID, `${file}: invalid configuration\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super(
+      ERROR_CODES.CONFIG_INVALID,
+      `${file}: invalid configuration\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
   }
 }
 
 const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
 /** Replaces ${NAME} and ${NAME:-default} in every string scalar; a missing variable is an error. */
-function interpolate(node: unknown, env: NodeJS.ProcessEnv, problems: string[], where: (n: Node) => string): void {
+function interpolate(
+  node: unknown,
+  env: NodeJS.ProcessEnv,
+  problems: string[],
+  where: (n: Node) => string,
+): void {
   if (isMap(node)) for (const pair of node.items) interpolate(pair.value, env, problems, where);
   else if (isSeq(node)) for (const item of node.items) interpolate(item, env, problems, where);
   else if (isScalar(node) && typeof node.value === 'string' && node.value.includes('${')) {
@@ -43,16 +51,24 @@ function interpolate(node: unknown, env: NodeJS.ProcessEnv, problems: string[], 
 function lineOf(doc: Document, lc: LineCounter, p: readonly PropertyKey[]): number | undefined {
   for (let n = p.length; n >= 0; n--) {
     const node = doc.getIn(p.slice(0, n) as unknown[], true) as Node | undefined;
-    if (node && typeof node === 'object' && 'range' in node && node.range) return lc.linePos(node.range[0]).line;
+    if (node && typeof node === 'object' && 'range' in node && node.range)
+      return lc.linePos(node.range[0]).line;
   }
   return undefined;
 }
 
 function formatPath(p: readonly PropertyKey[]): string {
-  return p.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? String(k) : `.${String(k)}`)).join('') || '(root)';
+  return (
+    p.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? String(k) : `.${String(k)}`)).join('') ||
+    '(root)'
+  );
 }
 
-export function parseConfigText(text: string, file: string, env: NodeJS.ProcessEnv = process.env): GatehouseConfig {
+export function parseConfigText(
+  text: string,
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+): GatehouseConfig {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   const problems: string[] = [];
@@ -92,8 +108,14 @@ export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.
     config: {
       ...config,
       dataDir,
-      store: config.store.kind === 'sqlite' && config.store.path ? { ...config.store, path: path.resolve(baseDir, config.store.path) } : config.store,
-      identity: { ...config.identity, serviceTokens: st.keyFile ? { ...st, keyFile: path.resolve(baseDir, st.keyFile) } : st },
+      store:
+        config.store.kind === 'sqlite' && config.store.path
+          ? { ...config.store, path: path.resolve(baseDir, config.store.path) }
+          : config.store,
+      identity: {
+        ...config.identity,
+        serviceTokens: st.keyFile ? { ...st, keyFile: path.resolve(baseDir, st.keyFile) } : st,
+      },
     },
     path: abs,
     baseDir,

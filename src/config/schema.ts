@@ -6,7 +6,10 @@ import { policiesSchema, policyDefaultsSchema, ruleSchema } from './policy-schem
 import { maskingSchema } from '../masking/masking-schema.js';
 
 const duration = z
-  .union([z.number().int().nonnegative(), z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration like 500ms, 10s, 5m, 8h, 30d')])
+  .union([
+    z.number().int().nonnegative(),
+    z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration like 500ms, 10s, 5m, 8h, 30d'),
+  ])
   .describe('milliseconds, or a string such as "10s", "5m", "8h"');
 
 const hostPort = z
@@ -17,7 +20,9 @@ const hostPort = z
 /** Where a secret comes from. Exactly one source. The value itself never appears in config output. */
 export const secretRefSchema = z.union([
   z.strictObject({ env: z.string().describe('name of an environment variable holding the secret') }),
-  z.strictObject({ file: z.string().describe('path of a file holding the secret (trailing newline ignored)') }),
+  z.strictObject({
+    file: z.string().describe('path of a file holding the secret (trailing newline ignored)'),
+  }),
   z.strictObject({
     encrypted: z
       .string()
@@ -47,7 +52,9 @@ export const postgresConnectionSchema = z.strictObject({
 });
 
 const headerName = z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'an HTTP header name');
-const awsName = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'an AWS region or service signing name, e.g. us-east-1, s3');
+const awsName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]*$/, 'an AWS region or service signing name, e.g. us-east-1, s3');
 
 /** How the gateway authenticates to an HTTP upstream (docs/aws.md, docs/config.md). Clients never see it. */
 export const httpUpstreamAuthSchema = z.discriminatedUnion('type', [
@@ -65,11 +72,16 @@ export const httpUpstreamAuthSchema = z.discriminatedUnion('type', [
         sessionToken: secretRefSchema.optional(),
       })
       .optional()
-      .describe("the gateway's own AWS credentials (default: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN)"),
+      .describe(
+        "the gateway's own AWS credentials (default: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN)",
+      ),
     assumeRole: z
       .strictObject({
         roleArn: z.string().startsWith('arn:'),
-        sessionName: z.string().regex(/^[\w+=,.@-]{2,64}$/).default('gatehouse'),
+        sessionName: z
+          .string()
+          .regex(/^[\w+=,.@-]{2,64}$/)
+          .default('gatehouse'),
         externalId: z.string().optional(),
         duration: duration.default('1h'),
         stsEndpoint: z.url().optional().describe('default https://sts.<region>.amazonaws.com'),
@@ -79,8 +91,14 @@ export const httpUpstreamAuthSchema = z.discriminatedUnion('type', [
     endpoints: z
       .record(awsName, z.url())
       .default({})
-      .describe('upstream base URL per service signing name (default https://<service>.<region>.amazonaws.com)'),
-    services: z.array(awsName).min(1).optional().describe('service signing names clients may call (default: all Gatehouse classifies)'),
+      .describe(
+        'upstream base URL per service signing name (default https://<service>.<region>.amazonaws.com)',
+      ),
+    services: z
+      .array(awsName)
+      .min(1)
+      .optional()
+      .describe('service signing names clients may call (default: all Gatehouse classifies)'),
   }),
 ]);
 
@@ -88,14 +106,22 @@ export const httpConnectionSchema = z
   .strictObject({
     protocol: z.literal('http'),
     description: z.string().optional(),
-    listen: hostPort.describe('address of this connection\'s own listener (clients point their endpoint here)'),
+    listen: hostPort.describe(
+      "address of this connection's own listener (clients point their endpoint here)",
+    ),
     listenTls: z
       .strictObject({ cert: z.string(), key: z.string() })
       .optional()
       .describe('PEM certificate and key: the listener speaks HTTPS (default plain HTTP)'),
-    upstream: z.url().optional().describe('base URL of the upstream API (required unless auth.type is aws-sigv4)'),
+    upstream: z
+      .url()
+      .optional()
+      .describe('base URL of the upstream API (required unless auth.type is aws-sigv4)'),
     auth: httpUpstreamAuthSchema.default({ type: 'none' }),
-    headers: z.record(headerName, z.string()).default({}).describe('extra headers sent upstream on every request'),
+    headers: z
+      .record(headerName, z.string())
+      .default({})
+      .describe('extra headers sent upstream on every request'),
     tls: z
       .strictObject({
         ca: z.string().optional().describe('PEM CA bundle for the upstream'),
@@ -109,34 +135,59 @@ export const httpConnectionSchema = z
           .optional()
           .describe('JSON keys / XML elements whose values are masked whole (default: the built-in list)'),
         extraFields: z.array(z.string().min(1)).default([]).describe('added to fields'),
-        detectors: z.union([z.literal('all'), z.array(z.string())]).default('all').describe('content detectors'),
+        detectors: z
+          .union([z.literal('all'), z.array(z.string())])
+          .default('all')
+          .describe('content detectors'),
         style: z.enum(['redact', 'partial']).default('redact'),
-        maxBodyBytes: z.number().int().min(1024).default(8 * 1024 * 1024).describe('largest JSON/XML response masked; larger ones are withheld'),
+        maxBodyBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .default(8 * 1024 * 1024)
+          .describe('largest JSON/XML response masked; larger ones are withheld'),
         objectScanMaxBytes: z
           .number()
           .int()
           .min(0)
           .default(1024 * 1024)
-          .describe('largest object body (S3 GetObject, non-JSON) scanned when a rule sets mask; larger ones are withheld'),
+          .describe(
+            'largest object body (S3 GetObject, non-JSON) scanned when a rule sets mask; larger ones are withheld',
+          ),
       })
-      .default({ extraFields: [], detectors: 'all', style: 'redact', maxBodyBytes: 8 * 1024 * 1024, objectScanMaxBytes: 1024 * 1024 }),
+      .default({
+        extraFields: [],
+        detectors: 'all',
+        style: 'redact',
+        maxBodyBytes: 8 * 1024 * 1024,
+        objectScanMaxBytes: 1024 * 1024,
+      }),
     maxRequestBodyBytes: z
       .number()
       .int()
       .min(1024)
       .default(1024 * 1024)
       .describe('largest request body buffered to classify it (AWS JSON and query protocols)'),
-    holdTimeout: duration.default('50s').describe('longest a reviewed request is held before a 403; keep it below the client timeout'),
+    holdTimeout: duration
+      .default('50s')
+      .describe('longest a reviewed request is held before a 403; keep it below the client timeout'),
     upstreamTimeout: duration.default('60s').describe('time to wait for the upstream response headers'),
     websockets: z.boolean().default(true).describe('pass WebSocket upgrades through (generic HTTP only)'),
   })
   .superRefine((c, ctx) => {
     if (c.auth.type !== 'aws-sigv4' && c.upstream === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['upstream'], message: 'upstream is required unless auth.type is aws-sigv4' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['upstream'],
+        message: 'upstream is required unless auth.type is aws-sigv4',
+      });
     }
   });
 
-export const connectionSchema = z.discriminatedUnion('protocol', [postgresConnectionSchema, httpConnectionSchema]);
+export const connectionSchema = z.discriminatedUnion('protocol', [
+  postgresConnectionSchema,
+  httpConnectionSchema,
+]);
 
 export const oidcIssuerSchema = z.strictObject({
   issuer: z.url().describe('issuer URL; discovery at <issuer>/.well-known/openid-configuration'),
@@ -170,7 +221,10 @@ const approvalWindowSchema = z
 
 export const approvalRuleSchema = z.strictObject({
   approverGroups: z.array(z.string().min(1)).min(1).describe('groups whose (non-agent) members may approve'),
-  mode: z.enum(['any', 'all']).default('any').describe('any: approvals from any listed group; all: one from each'),
+  mode: z
+    .enum(['any', 'all'])
+    .default('any')
+    .describe('any: approvals from any listed group; all: one from each'),
   minApprovals: z.number().int().min(1).default(1),
   expiresAfter: duration.default('30m').describe('a pending request expires after this long'),
   holdTimeout: duration.default('5m').describe('a held client waits this long for a decision'),
@@ -185,12 +239,18 @@ export const accessGrantSchema = z.strictObject({
   connections: z.array(z.string().min(1)).min(1).describe('connections the grant elevates ("*" for all)'),
   approval: approvalName.optional().describe('approval rule (default: "default")'),
   maxDuration: duration.default('8h'),
-  rules: z.array(ruleSchema).min(1).describe('the elevated rules, evaluated with the principal\'s own policies'),
+  rules: z
+    .array(ruleSchema)
+    .min(1)
+    .describe("the elevated rules, evaluated with the principal's own policies"),
 });
 
 export const approvalsSchema = z
   .strictObject({
-    publicUrl: z.url().optional().describe('base URL of the approval pages (default listeners.http.publicUrl)'),
+    publicUrl: z
+      .url()
+      .optional()
+      .describe('base URL of the approval pages (default listeners.http.publicUrl)'),
     rules: z.record(approvalName, approvalRuleSchema).default({}),
     notifiers: z
       .strictObject({
@@ -230,14 +290,20 @@ export const approvalsSchema = z
           .optional(),
       })
       .default({}),
-    grants: z.record(approvalName, accessGrantSchema).default({}).describe('time-bound access grants (JIT access)'),
+    grants: z
+      .record(approvalName, accessGrantSchema)
+      .default({})
+      .describe('time-bound access grants (JIT access)'),
     oidc: z
       .strictObject({
         issuer: z.url().describe('one of identity.oidc issuers'),
         clientId: z.string().min(1),
         clientSecret: secretRefSchema.optional(),
         scopes: z.array(z.string()).default(['openid', 'profile', 'email']),
-        token: z.enum(['id_token', 'access_token']).default('id_token').describe('which token the gateway verifies'),
+        token: z
+          .enum(['id_token', 'access_token'])
+          .default('id_token')
+          .describe('which token the gateway verifies'),
       })
       .optional()
       .describe('approval page login: OIDC authorization code + PKCE'),
@@ -252,22 +318,37 @@ export const mcpSchema = z
     resource: z
       .url()
       .optional()
-      .describe('canonical URL of the MCP endpoint (RFC 8707 resource); default <listeners.http.publicUrl>/mcp'),
+      .describe(
+        'canonical URL of the MCP endpoint (RFC 8707 resource); default <listeners.http.publicUrl>/mcp',
+      ),
     audience: z
       .union([z.string(), z.array(z.string()).min(1)])
       .optional()
-      .describe('OIDC tokens sent to /mcp must also carry one of these aud values; service tokens are accepted as is'),
-    scopes: z.array(z.string()).optional().describe('scopes advertised in the protected resource metadata and 401 challenge'),
-    allowedOrigins: z.array(z.string()).default([]).describe('browser origins (besides the resource\'s own) allowed to call /mcp'),
+      .describe(
+        'OIDC tokens sent to /mcp must also carry one of these aud values; service tokens are accepted as is',
+      ),
+    scopes: z
+      .array(z.string())
+      .optional()
+      .describe('scopes advertised in the protected resource metadata and 401 challenge'),
+    allowedOrigins: z
+      .array(z.string())
+      .default([])
+      .describe("browser origins (besides the resource's own) allowed to call /mcp"),
     maxRows: z.number().int().min(1).max(10_000).default(200).describe('most rows a query tool result shows'),
-    idleTimeout: duration.default('60s').describe("close a caller's idle loopback PostgreSQL session after this long"),
+    idleTimeout: duration
+      .default('60s')
+      .describe("close a caller's idle loopback PostgreSQL session after this long"),
   })
   .default({ enabled: true, allowedOrigins: [], maxRows: 200, idleTimeout: '60s' });
 
 // ---- recording: (docs/recording.md) ------------------------------------------------------------
 
 const recordingBlobsSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('local'), path: z.string().optional().describe('default <dataDir>/blobs') }),
+  z.strictObject({
+    kind: z.literal('local'),
+    path: z.string().optional().describe('default <dataDir>/blobs'),
+  }),
   z.strictObject({
     kind: z.literal('s3'),
     bucket: z.string().min(1),
@@ -282,16 +363,28 @@ const recordingBlobsSchema = z.discriminatedUnion('kind', [
 
 const siemQueue = {
   batch: z.number().int().min(1).max(10_000).default(100).describe('events per write or request'),
-  maxQueue: z.number().int().min(1).default(10_000).describe('events waiting at most; beyond it they are dropped and counted'),
+  maxQueue: z
+    .number()
+    .int()
+    .min(1)
+    .default(10_000)
+    .describe('events waiting at most; beyond it they are dropped and counted'),
 };
 
 export const siemSinkSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('file'), path: z.string().describe('JSON Lines appended here'), ...siemQueue }),
+  z.strictObject({
+    kind: z.literal('file'),
+    path: z.string().describe('JSON Lines appended here'),
+    ...siemQueue,
+  }),
   z.strictObject({ kind: z.literal('stdout'), ...siemQueue }),
   z.strictObject({
     kind: z.literal('webhook'),
     url: z.url(),
-    headers: z.record(z.string(), z.union([z.string(), secretRefSchema])).default({}).describe('e.g. Authorization: {env: SIEM_TOKEN}'),
+    headers: z
+      .record(z.string(), z.union([z.string(), secretRefSchema]))
+      .default({})
+      .describe('e.g. Authorization: {env: SIEM_TOKEN}'),
     timeout: duration.default('10s'),
     ...siemQueue,
   }),
@@ -302,15 +395,35 @@ export const recordingSchema = z
     sample: z
       .strictObject({
         rows: z.number().int().min(0).default(100).describe('result rows kept per statement (0: no samples)'),
-        bytes: z.number().int().min(0).default(65_536).describe('bytes of cells kept per statement (0: no samples)'),
+        bytes: z
+          .number()
+          .int()
+          .min(0)
+          .default(65_536)
+          .describe('bytes of cells kept per statement (0: no samples)'),
       })
       .default({ rows: 100, bytes: 65_536 }),
-    inlineSampleBytes: z.number().int().min(0).default(2048).describe('samples larger than this go to the blob store'),
+    inlineSampleBytes: z
+      .number()
+      .int()
+      .min(0)
+      .default(2048)
+      .describe('samples larger than this go to the blob store'),
     blobs: recordingBlobsSchema.default({ kind: 'local' }),
-    retention: duration.default(0).describe('purge sessions that started longer ago than this (0: keep forever)'),
-    signingKeyFile: z.string().optional().describe('Ed25519 key sealing records; default <dataDir>/keys/record-signing.pem'),
-    contextTtl: duration.default('12h').describe('a prompt context from POST /api/context is attached this long at most'),
-    siem: z.array(siemSinkSchema).default([]).describe('where every committed event is streamed as JSON Lines'),
+    retention: duration
+      .default(0)
+      .describe('purge sessions that started longer ago than this (0: keep forever)'),
+    signingKeyFile: z
+      .string()
+      .optional()
+      .describe('Ed25519 key sealing records; default <dataDir>/keys/record-signing.pem'),
+    contextTtl: duration
+      .default('12h')
+      .describe('a prompt context from POST /api/context is attached this long at most'),
+    siem: z
+      .array(siemSinkSchema)
+      .default([])
+      .describe('where every committed event is streamed as JSON Lines'),
   })
   .default({
     sample: { rows: 100, bytes: 65_536 },
@@ -335,7 +448,11 @@ export const configSchema = z.strictObject({
           requireTls: z.boolean().default(false).describe('refuse non-TLS clients except on loopback'),
           authTimeout: duration.default('10s'),
           idleTimeout: duration.default(0).describe('close sessions idle this long (0: never)'),
-          maxMessageBytes: z.number().int().min(1024).default(64 * 1024 * 1024),
+          maxMessageBytes: z
+            .number()
+            .int()
+            .min(1024)
+            .default(64 * 1024 * 1024),
           maxConnections: z.number().int().positive().default(2000),
         })
         .optional(),
@@ -349,8 +466,14 @@ export const configSchema = z.strictObject({
     .default({}),
   store: z
     .discriminatedUnion('kind', [
-      z.strictObject({ kind: z.literal('sqlite'), path: z.string().optional().describe('default <dataDir>/gatehouse.db') }),
-      z.strictObject({ kind: z.literal('postgres'), url: secretRefSchema.describe('libpq URL of the shared store') }),
+      z.strictObject({
+        kind: z.literal('sqlite'),
+        path: z.string().optional().describe('default <dataDir>/gatehouse.db'),
+      }),
+      z.strictObject({
+        kind: z.literal('postgres'),
+        url: secretRefSchema.describe('libpq URL of the shared store'),
+      }),
     ])
     .default({ kind: 'sqlite' }),
   identity: z
@@ -360,7 +483,10 @@ export const configSchema = z.strictObject({
         .strictObject({
           enabled: z.boolean().default(true),
           issuer: z.string().default('gatehouse'),
-          keyFile: z.string().optional().describe('Ed25519 signing key (PEM); default <dataDir>/keys/token-signing.pem'),
+          keyFile: z
+            .string()
+            .optional()
+            .describe('Ed25519 signing key (PEM); default <dataDir>/keys/token-signing.pem'),
           maxTtl: duration.default('30d'),
         })
         .default({ enabled: true, issuer: 'gatehouse', maxTtl: '30d' }),
@@ -382,10 +508,14 @@ export const configSchema = z.strictObject({
     .default({ level: 'info' }),
   approvals: approvalsSchema.describe('just-in-time approvals (docs/approvals.md); off when absent'),
   mcp: mcpSchema.describe('the built-in MCP server (docs/mcp.md)'),
-  recording: recordingSchema.describe('session recording, samples, blobs, retention, SIEM export (docs/recording.md)'),
+  recording: recordingSchema.describe(
+    'session recording, samples, blobs, retention, SIEM export (docs/recording.md)',
+  ),
   masking: maskingSchema
     .default(maskingSchema.parse({}))
-    .describe('result masking: detectors, styles, column rules, profiles (docs/masking.md); applied where a rule sets mask'),
+    .describe(
+      'result masking: detectors, styles, column rules, profiles (docs/masking.md); applied where a rule sets mask',
+    ),
 });
 
 export type GatehouseConfig = z.infer<typeof configSchema>;
@@ -406,6 +536,8 @@ export function toMs(d: number | string): number {
   const m = /^(\d+)(ms|s|m|h|d)$/.exec(d);
   if (!m) throw new Error(`bad duration ${d}`);
   const n = Number(m[1]);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[
+    m[2] as 'ms' | 's' | 'm' | 'h' | 'd'
+  ];
   return n * unit;
 }

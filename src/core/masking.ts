@@ -48,11 +48,7 @@ export const passThroughMasker: ResultMasker = {
 
 /** Builds the masker for one action from the decision's mask obligation. */
 export interface MaskerFactory {
-  forAction(
-    identity: Identity,
-    action: Action,
-    obligations: Obligations,
-  ): ResultMasker;
+  forAction(identity: Identity, action: Action, obligations: Obligations): ResultMasker;
 }
 
 export const passThroughMaskerFactory: MaskerFactory = { forAction: () => passThroughMasker };

@@ -46,7 +46,15 @@ async function ensureCertificate(dir: string): Promise<{ cert: string; key: stri
     keyType: 'ec',
     curve: 'P-256',
     algorithm: 'sha256',
-    extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] }],
+    extensions: [
+      {
+        name: 'subjectAltName',
+        altNames: [
+          { type: 2, value: 'localhost' },
+          { type: 7, ip: '127.0.0.1' },
+        ],
+      },
+    ],
   });
   await writeFile(cert, pems.cert);
   await writeFile(key, pems.private, { mode: 0o600 });
@@ -74,7 +82,9 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
   const passwordFile = path.join(dir, 'upstream-password');
   const upstreamPassword = await secretFile(passwordFile, () => randomBytes(18).toString('base64url'));
   const upstreamPortFile = path.join(dir, 'upstream-port');
-  const savedPort = existsSync(upstreamPortFile) ? Number((await readFile(upstreamPortFile, 'utf8')).trim()) : NaN;
+  const savedPort = existsSync(upstreamPortFile)
+    ? Number((await readFile(upstreamPortFile, 'utf8')).trim())
+    : NaN;
   const upstreamPort = Number.isInteger(savedPort) && savedPort > 0 ? savedPort : await freeLoopbackPort();
   await writeFile(upstreamPortFile, `${upstreamPort}\n`);
 
@@ -105,8 +115,20 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
     const loaded = await loadConfig(configFile);
     const gateway = await startGateway(loaded, { ...(options.logger ? { logger: options.logger } : {}) });
     const issuer = gateway.identity.issuer!;
-    const agent = await issuer.issue({ subject: 'claude-demo', groups: ['ai-agents'], agent: true, ttlMs: 8 * 3_600_000, description: 'demo AI agent' });
-    const admin = await issuer.issue({ subject: 'alice', groups: ['dba'], agent: false, ttlMs: 8 * 3_600_000, description: 'demo DBA and approver' });
+    const agent = await issuer.issue({
+      subject: 'claude-demo',
+      groups: ['ai-agents'],
+      agent: true,
+      ttlMs: 8 * 3_600_000,
+      description: 'demo AI agent',
+    });
+    const admin = await issuer.issue({
+      subject: 'alice',
+      groups: ['dba'],
+      agent: false,
+      ttlMs: 8 * 3_600_000,
+      description: 'demo DBA and approver',
+    });
     const pgPort = gateway.postgres?.port ?? options.pgPort;
     const env = {
       GATEHOUSE_AGENT_TOKEN: agent.token,
@@ -118,7 +140,13 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
       PGSSLROOTCERT: cert,
     };
     const envFile = path.join(dir, 'demo.env');
-    await writeFile(envFile, Object.entries(env).map(([k, v]) => `${k}='${v}'`).join('\n') + '\n', { mode: 0o600 });
+    await writeFile(
+      envFile,
+      Object.entries(env)
+        .map(([k, v]) => `${k}='${v}'`)
+        .join('\n') + '\n',
+      { mode: 0o600 },
+    );
     return {
       env,
       envFile,

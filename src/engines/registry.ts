@@ -7,7 +7,9 @@ export type EngineProtocol = (typeof ENGINE_PROTOCOLS)[number];
 export function assertEnginesFor(connections: Readonly<Record<string, { protocol: string }>>): void {
   for (const [name, c] of Object.entries(connections)) {
     if (!(ENGINE_PROTOCOLS as readonly string[]).includes(c.protocol)) {
-      throw new Error(`connection "${name}" uses protocol "${c.protocol}", which has no engine (available: ${ENGINE_PROTOCOLS.join(', ')})`);
+      throw new Error(
+        `connection "${name}" uses protocol "${c.protocol}", which has no engine (available: ${ENGINE_PROTOCOLS.join(', ')})`,
+      );
     }
   }
 }

@@ -16,8 +16,21 @@ import type { Decision } from '../core/decision.js';
 import { ERROR_CODES, GatewayError, isGatewayError } from '../core/errors.js';
 import type { Identity } from '../core/identity.js';
 import { passThroughMasker, type MaskerFactory, type ResultMasker } from '../core/masking.js';
-import type { Approver, Authenticator, LineageSource, Logger, PolicyDecider, SessionStore } from '../core/ports.js';
-import type { ResultSampler, ResultSamplerFactory, SessionRecord, StatementLineage, StatementResult } from '../core/records.js';
+import type {
+  Approver,
+  Authenticator,
+  LineageSource,
+  Logger,
+  PolicyDecider,
+  SessionStore,
+} from '../core/ports.js';
+import type {
+  ResultSampler,
+  ResultSamplerFactory,
+  SessionRecord,
+  StatementLineage,
+  StatementResult,
+} from '../core/records.js';
 import { statementId as makeStatementId, uuidv7 } from './ids.js';
 
 export interface GateDeps {
@@ -105,7 +118,11 @@ export class Gate {
       await this.deps.store.startSession(record);
     } catch (cause) {
       this.deps.logger.error({ err: String(cause), session: record.id }, 'session start not recorded');
-      throw new GatewayError(ERROR_CODES.RECORD_FAILED, 'the session could not be recorded, so it was refused', { cause });
+      throw new GatewayError(
+        ERROR_CODES.RECORD_FAILED,
+        'the session could not be recorded, so it was refused',
+        { cause },
+      );
     }
     return new GateSession(this.deps, identity, record);
   }
@@ -139,7 +156,11 @@ export class GateSession {
       return this.deps.policy().decide(this.identity, action);
     } catch (cause) {
       this.deps.logger.error({ err: String(cause), session: this.id }, 'policy evaluation failed');
-      return { effect: 'deny', ruleId: 'policy-error', message: 'the policy could not be evaluated, so the statement was refused' };
+      return {
+        effect: 'deny',
+        ruleId: 'policy-error',
+        message: 'the policy could not be evaluated, so the statement was refused',
+      };
     }
   }
 
@@ -149,16 +170,31 @@ export class GateSession {
     // 4. decide
     const decision = options.decision ?? this.decide(action);
     if (decision.effect === 'deny') {
-      return this.refuse(statementId, seq, action, decision, new GatewayError(ERROR_CODES.DENIED, decision.message, { ruleId: decision.ruleId }));
+      return this.refuse(
+        statementId,
+        seq,
+        action,
+        decision,
+        new GatewayError(ERROR_CODES.DENIED, decision.message, { ruleId: decision.ruleId }),
+      );
     }
     // 5. approve
     if (decision.effect === 'review') {
       const signal = options.signal ?? new AbortController().signal;
       const outcome = await this.deps.approver
         .request({ identity: this.identity, sessionId: this.id, statementId, action, decision, signal })
-        .catch((cause: unknown) => ({ approved: false as const, message: isGatewayError(cause) ? cause.message : 'the approval request failed' }));
+        .catch((cause: unknown) => ({
+          approved: false as const,
+          message: isGatewayError(cause) ? cause.message : 'the approval request failed',
+        }));
       if (!outcome.approved) {
-        return this.refuse(statementId, seq, action, decision, new GatewayError(ERROR_CODES.REVIEW_REQUIRED, outcome.message, { ruleId: decision.ruleId }));
+        return this.refuse(
+          statementId,
+          seq,
+          action,
+          decision,
+          new GatewayError(ERROR_CODES.REVIEW_REQUIRED, outcome.message, { ruleId: decision.ruleId }),
+        );
       }
     }
     // 6. record, durably, before the engine forwards
@@ -166,10 +202,21 @@ export class GateSession {
       await this.deps.store.recordStatement(this.statementRecord(statementId, seq, action, decision));
     } catch (cause) {
       this.deps.logger.error({ err: String(cause), session: this.id }, 'statement not recorded; refused');
-      return { allowed: false, statementId, decision, error: new GatewayError(ERROR_CODES.RECORD_FAILED, 'the statement could not be recorded, so it was not sent', { cause }) };
+      return {
+        allowed: false,
+        statementId,
+        decision,
+        error: new GatewayError(
+          ERROR_CODES.RECORD_FAILED,
+          'the statement could not be recorded, so it was not sent',
+          { cause },
+        ),
+      };
     }
     const obligations = decision.obligations;
-    const masker = obligations.mask ? this.deps.masking.forAction(this.identity, action, obligations) : passThroughMasker;
+    const masker = obligations.mask
+      ? this.deps.masking.forAction(this.identity, action, obligations)
+      : passThroughMasker;
     const sampler = this.deps.sampler?.();
     return {
       allowed: true,
@@ -185,7 +232,8 @@ export class GateSession {
   /** 9. Records the result of an admitted action as the client saw it. Never throws. */
   settle(admission: Admission, result: Omit<StatementResult, 'durationMs'> & { durationMs?: number }): void {
     const durationMs =
-      result.durationMs ?? (admission.allowed ? Math.round((performance.now() - admission.startedAt) * 1000) / 1000 : 0);
+      result.durationMs ??
+      (admission.allowed ? Math.round((performance.now() - admission.startedAt) * 1000) / 1000 : 0);
     const masked = admission.allowed && admission.masker.active ? admission.masker.counts() : undefined;
     const sample = admission.allowed ? admission.sampler?.result() : undefined;
     this.deps.store
@@ -195,7 +243,9 @@ export class GateSession {
         ...(masked && Object.keys(masked).length ? { masked } : {}),
         ...(sample ? { sample } : {}),
       })
-      .catch((err: unknown) => this.deps.logger.error({ err: String(err), session: this.id }, 'statement result not recorded'));
+      .catch((err: unknown) =>
+        this.deps.logger.error({ err: String(err), session: this.id }, 'statement result not recorded'),
+      );
   }
 
   async close(reason: string): Promise<void> {
@@ -203,7 +253,9 @@ export class GateSession {
     this.closed = true;
     await this.deps.store
       .endSession(this.id, this.deps.now?.() ?? new Date(), reason)
-      .catch((err: unknown) => this.deps.logger.error({ err: String(err), session: this.id }, 'session end not recorded'));
+      .catch((err: unknown) =>
+        this.deps.logger.error({ err: String(err), session: this.id }, 'session end not recorded'),
+      );
   }
 
   private statementRecord(id: string, seq: number, action: Action, decision: Decision | undefined) {
@@ -237,12 +289,22 @@ export class GateSession {
     }
   }
 
-  private async refuse(statementId: string, seq: number, action: Action, decision: Decision | undefined, error: GatewayError): Promise<Admission> {
+  private async refuse(
+    statementId: string,
+    seq: number,
+    action: Action,
+    decision: Decision | undefined,
+    error: GatewayError,
+  ): Promise<Admission> {
     const rec = this.statementRecord(statementId, seq, action, decision);
     // A refusal that does not reach the upstream is still recorded; if that fails, it is still refused.
     await this.deps.store
-      .recordStatement(decision?.effect === 'review' ? { ...rec, effect: 'review', message: error.message } : rec)
-      .catch((err: unknown) => this.deps.logger.error({ err: String(err), session: this.id }, 'refusal not recorded'));
+      .recordStatement(
+        decision?.effect === 'review' ? { ...rec, effect: 'review', message: error.message } : rec,
+      )
+      .catch((err: unknown) =>
+        this.deps.logger.error({ err: String(err), session: this.id }, 'refusal not recorded'),
+      );
     return { allowed: false, statementId, decision, error };
   }
 }

@@ -1,6 +1,12 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { accessKeyIdFor, AwsAccessKeyResolver, awsDerivationKey, deriveAwsKeyPair, tokenIdFromAccessKeyId } from './aws-access-keys.js';
+import {
+  accessKeyIdFor,
+  AwsAccessKeyResolver,
+  awsDerivationKey,
+  deriveAwsKeyPair,
+  tokenIdFromAccessKeyId,
+} from './aws-access-keys.js';
 import { MemoryTokenStore } from './memory-token-store.js';
 import { ServiceTokenIssuer } from './service-tokens.js';
 
@@ -23,18 +29,27 @@ describe('Gatehouse AWS access keys', () => {
     const id = randomUUID();
     expect(deriveAwsKeyPair(k1, id)).toEqual(deriveAwsKeyPair(k1, id));
     expect(deriveAwsKeyPair(k1, id).secretAccessKey).not.toBe(deriveAwsKeyPair(k2, id).secretAccessKey);
-    expect(deriveAwsKeyPair(k1, id).secretAccessKey).not.toBe(deriveAwsKeyPair(k1, randomUUID()).secretAccessKey);
+    expect(deriveAwsKeyPair(k1, id).secretAccessKey).not.toBe(
+      deriveAwsKeyPair(k1, randomUUID()).secretAccessKey,
+    );
     expect(deriveAwsKeyPair(k1, id).secretAccessKey).toHaveLength(40);
   });
 
   it('resolves only live tokens', async () => {
     const tokenStore = new MemoryTokenStore();
-    const issuer = new ServiceTokenIssuer({ privateKey: generateKeyPairSync('ed25519').privateKey, kid: 'k', tokenStore, maxTtlMs: 3_600_000 });
+    const issuer = new ServiceTokenIssuer({
+      privateKey: generateKeyPairSync('ed25519').privateKey,
+      kid: 'k',
+      tokenStore,
+      maxTtlMs: 3_600_000,
+    });
     const live = await issuer.issue({ subject: 'a', groups: [], ttlMs: 60_000 });
     const revoked = await issuer.issue({ subject: 'b', groups: [], ttlMs: 60_000 });
     await tokenStore.revokeServiceToken(revoked.record.id, new Date());
     const resolver = new AwsAccessKeyResolver({ issuer, tokenStore });
-    expect(await resolver.resolve(issuer.awsKeyPair(live.record.id).accessKeyId)).toMatchObject({ secretAccessKey: issuer.awsKeyPair(live.record.id).secretAccessKey });
+    expect(await resolver.resolve(issuer.awsKeyPair(live.record.id).accessKeyId)).toMatchObject({
+      secretAccessKey: issuer.awsKeyPair(live.record.id).secretAccessKey,
+    });
     expect(await resolver.resolve(issuer.awsKeyPair(revoked.record.id).accessKeyId)).toBeUndefined();
     expect(await resolver.resolve(accessKeyIdFor(randomUUID()))).toBeUndefined();
     expect(await resolver.resolve('AKIAIOSFODNN7EXAMPLE')).toBeUndefined();

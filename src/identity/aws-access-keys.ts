@@ -62,7 +62,11 @@ export function accessKeyIdFor(tokenId: string): string {
 
 /** The token id an access key id encodes, or undefined when it is not a Gatehouse key id. */
 export function tokenIdFromAccessKeyId(accessKeyId: string): string | undefined {
-  if (!accessKeyId.startsWith(AWS_ACCESS_KEY_PREFIX) || accessKeyId.length !== AWS_ACCESS_KEY_PREFIX.length + 26) return undefined;
+  if (
+    !accessKeyId.startsWith(AWS_ACCESS_KEY_PREFIX) ||
+    accessKeyId.length !== AWS_ACCESS_KEY_PREFIX.length + 26
+  )
+    return undefined;
   const bytes = unbase32(accessKeyId.slice(AWS_ACCESS_KEY_PREFIX.length));
   if (!bytes || bytes.length !== 16) return undefined;
   const hex = bytes.toString('hex');
@@ -123,9 +127,15 @@ export class AwsAccessKeyResolver {
       this.#cache.delete(accessKeyId);
       return undefined;
     }
-    const value = { secretAccessKey: this.#o.issuer.awsKeyPair(tokenId).secretAccessKey, token: await this.#o.issuer.signFor(record) };
+    const value = {
+      secretAccessKey: this.#o.issuer.awsKeyPair(tokenId).secretAccessKey,
+      token: await this.#o.issuer.signFor(record),
+    };
     if (this.#cache.size > 10_000) this.#cache.clear();
-    this.#cache.set(accessKeyId, { value, until: Math.min(now + (this.#o.cacheMs ?? 30_000), record.expiresAt.getTime()) });
+    this.#cache.set(accessKeyId, {
+      value,
+      until: Math.min(now + (this.#o.cacheMs ?? 30_000), record.expiresAt.getTime()),
+    });
     return value;
   }
 

@@ -134,7 +134,7 @@ export class ServiceTokenIssuer {
 
   /** The AWS access key pair bound to a token id (derived, never stored: src/identity/aws-access-keys.ts). */
   awsKeyPair(tokenId: string): AwsKeyPair {
-    return deriveAwsKeyPair(this.#awsKey ??= awsDerivationKey(this.#o.privateKey), tokenId);
+    return deriveAwsKeyPair((this.#awsKey ??= awsDerivationKey(this.#o.privateKey)), tokenId);
   }
 
   #awsKey: Buffer | undefined;

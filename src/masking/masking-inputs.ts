@@ -38,16 +38,23 @@ async function loadOrCreateKeyFile(file: string): Promise<Uint8Array> {
   }
   const text = (await readFile(file, 'utf8')).trim();
   if (!/^[0-9a-f]{64}$/.test(text)) {
-    throw new GatewayError(ERROR_CODES.CONFIG_INVALID, `masking hash key file ${file} is not 64 hex characters`);
+    throw new GatewayError(
+      ERROR_CODES.CONFIG_INVALID,
+      `masking hash key file ${file} is not 64 hex characters`,
+    );
   }
   return Buffer.from(text, 'hex');
 }
 
-export async function loadMaskingInputs(config: MaskingConfig, options: MaskingInputOptions): Promise<DetectorSetInputs> {
+export async function loadMaskingInputs(
+  config: MaskingConfig,
+  options: MaskingInputOptions,
+): Promise<DetectorSetInputs> {
   let hashKey: Uint8Array;
   if (config.hashKey) {
     hashKey = Buffer.from(await options.resolveSecret(config.hashKey), 'utf8');
-    if (hashKey.length < 16) throw new GatewayError(ERROR_CODES.CONFIG_INVALID, 'masking.hashKey must be at least 16 bytes');
+    if (hashKey.length < 16)
+      throw new GatewayError(ERROR_CODES.CONFIG_INVALID, 'masking.hashKey must be at least 16 bytes');
   } else {
     hashKey = await loadOrCreateKeyFile(defaultHashKeyPath(options.dataDir));
   }
@@ -61,7 +68,9 @@ export async function loadMaskingInputs(config: MaskingConfig, options: MaskingI
       try {
         text = readFileSync(file, 'utf8');
       } catch (cause) {
-        throw new GatewayError(ERROR_CODES.CONFIG_INVALID, `cannot read masking dictionary ${file}`, { cause });
+        throw new GatewayError(ERROR_CODES.CONFIG_INVALID, `cannot read masking dictionary ${file}`, {
+          cause,
+        });
       }
       files.set(dict.file, parseDictionaryText(text));
     }
@@ -70,7 +79,8 @@ export async function loadMaskingInputs(config: MaskingConfig, options: MaskingI
     hashKey,
     readDictionary: (file) => {
       const words = files.get(file);
-      if (!words) throw new GatewayError(ERROR_CODES.CONFIG_INVALID, `masking dictionary ${file} was not loaded`);
+      if (!words)
+        throw new GatewayError(ERROR_CODES.CONFIG_INVALID, `masking dictionary ${file} was not loaded`);
       return words;
     },
   };

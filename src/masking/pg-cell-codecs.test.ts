@@ -60,7 +60,10 @@ describe('bytea hex', () => {
 });
 
 describe('binary arrays and composites', () => {
-  const element = fc.option(fc.uint8Array({ maxLength: 20 }).map((a) => Buffer.from(a)), { nil: null });
+  const element = fc.option(
+    fc.uint8Array({ maxLength: 20 }).map((a) => Buffer.from(a)),
+    { nil: null },
+  );
 
   it('arrays round-trip and hostile headers are refused', () => {
     fc.assert(
@@ -86,27 +89,45 @@ describe('binary arrays and composites', () => {
 
   it('composites round-trip', () => {
     fc.assert(
-      fc.property(fc.array(fc.record({ typeOid: fc.nat({ max: 0xffffffff }), value: element }), { maxLength: 8 }), (fields) => {
-        expect(decodeBinaryComposite(encodeBinaryComposite(fields))).toEqual(fields);
-      }),
+      fc.property(
+        fc.array(fc.record({ typeOid: fc.nat({ max: 0xffffffff }), value: element }), { maxLength: 8 }),
+        (fields) => {
+          expect(decodeBinaryComposite(encodeBinaryComposite(fields))).toEqual(fields);
+        },
+      ),
     );
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), (a) => void decodeBinaryComposite(Buffer.from(a))));
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (a) => void decodeBinaryComposite(Buffer.from(a))),
+    );
   });
 });
 
 describe('record text (record_out)', () => {
   it('parses what PostgreSQL prints', () => {
-    expect(parseRecordText('(1,4111111111111111,a@example.com)')).toEqual(['1', '4111111111111111', 'a@example.com']);
-    expect(parseRecordText('(1,"Ada Lovelace",,"say ""hi"" \\\\ there","")')).toEqual(['1', 'Ada Lovelace', null, 'say "hi" \\ there', '']);
+    expect(parseRecordText('(1,4111111111111111,a@example.com)')).toEqual([
+      '1',
+      '4111111111111111',
+      'a@example.com',
+    ]);
+    expect(parseRecordText('(1,"Ada Lovelace",,"say ""hi"" \\\\ there","")')).toEqual([
+      '1',
+      'Ada Lovelace',
+      null,
+      'say "hi" \\ there',
+      '',
+    ]);
     expect(parseRecordText('not a record')).toBeUndefined();
     expect(parseRecordText('(1,"open)')).toBeUndefined();
   });
 
   it('formats what it parses', () => {
     fc.assert(
-      fc.property(fc.array(fc.option(fc.string({ maxLength: 12 }), { nil: null }), { minLength: 1, maxLength: 6 }), (fields) => {
-        expect(parseRecordText(formatRecordText(fields))).toEqual(fields);
-      }),
+      fc.property(
+        fc.array(fc.option(fc.string({ maxLength: 12 }), { nil: null }), { minLength: 1, maxLength: 6 }),
+        (fields) => {
+          expect(parseRecordText(formatRecordText(fields))).toEqual(fields);
+        },
+      ),
     );
   });
 });

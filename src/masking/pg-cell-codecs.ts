@@ -26,7 +26,8 @@ export function numericBinaryToText(b: Buffer): string | undefined {
   const digit = (j: number): number => (j >= 0 && j < ndigits ? b.readUInt16BE(8 + 2 * j) : 0);
   let int = '';
   if (weight < 0) int = '0';
-  else for (let j = 0; j <= weight; j++) int += j === 0 ? String(digit(j)) : String(digit(j)).padStart(4, '0');
+  else
+    for (let j = 0; j <= weight; j++) int += j === 0 ? String(digit(j)) : String(digit(j)).padStart(4, '0');
   let frac = '';
   for (let k = 1; frac.length < dscale; k++) frac += String(digit(weight + k)).padStart(4, '0');
   frac = frac.slice(0, dscale);

@@ -55,7 +55,13 @@ const PASS: readonly number[] = [
   28, // xid
   29, // cid
   30, // oidvector
-  600, 601, 602, 603, 604, 628, 718, // point lseg path box polygon line circle
+  600,
+  601,
+  602,
+  603,
+  604,
+  628,
+  718, // point lseg path box polygon line circle
   650, // cidr
   700, // float4 — `card::float4` is 4.111111e+15: the digits are gone
   701, // float8 — prints 4.111111111111111e+15 (docs/masking.md: not caught)
@@ -71,14 +77,26 @@ const PASS: readonly number[] = [
   1266, // timetz
   1560, // bit
   1562, // varbit
-  2202, 2203, 2204, 2205, 2206, // regprocedure regoper regoperator regclass regtype
+  2202,
+  2203,
+  2204,
+  2205,
+  2206, // regprocedure regoper regoperator regclass regtype
   2278, // void
   2950, // uuid
   3220, // pg_lsn
-  3734, 3769, // regconfig regdictionary
-  4089, 4096, 4191, // regnamespace regrole regcollation
+  3734,
+  3769, // regconfig regdictionary
+  4089,
+  4096,
+  4191, // regnamespace regrole regcollation
   5069, // xid8
-  3904, 3906, 3908, 3910, 3912, 3926, // int4range numrange tsrange tstzrange daterange int8range
+  3904,
+  3906,
+  3908,
+  3910,
+  3912,
+  3926, // int4range numrange tsrange tstzrange daterange int8range
 ];
 
 const STRING: readonly number[] = [

@@ -46,7 +46,11 @@ const col = (typeOid: number, format = 0, extra: Partial<ResolvedColumnRef> = {}
   ...extra,
 });
 const from = (column: string, typeOid = 25, format = 0): ResolvedColumnRef =>
-  col(typeOid, format, { tableOid: 16384, columnNumber: 2, source: { schema: 'public', table: 'customers', column } });
+  col(typeOid, format, {
+    tableOid: 16384,
+    columnNumber: 2,
+    source: { schema: 'public', table: 'customers', column },
+  });
 
 const cell = (m: ReturnType<typeof masker>, columns: ColumnRef[], index: number, value: Buffer | string) =>
   m.forColumns(columns)?.maskCell(index, typeof value === 'string' ? Buffer.from(value) : value);
@@ -61,7 +65,9 @@ describe('the plan for a result set', () => {
 
   it('scans text by content, and leaves short and benign values alone', () => {
     const m = masker();
-    expect(cell(m, [col(25)], 0, 'paid with 4111 1111 1111 1111')?.toString()).toBe('paid with [REDACTED:credit_card]');
+    expect(cell(m, [col(25)], 0, 'paid with 4111 1111 1111 1111')?.toString()).toBe(
+      'paid with [REDACTED:credit_card]',
+    );
     expect(cell(m, [col(25)], 0, 'alice')).toBeUndefined();
     expect(cell(m, [col(1043, 1)], 0, 'mail ada@example.com')?.toString()).toBe('mail [REDACTED:email]');
     expect(m.counts()).toEqual({ credit_card: 1, email: 1 });
@@ -103,15 +109,20 @@ describe('the plan for a result set', () => {
   it('decodes jsonb binary, bytea hex and binary, and masks inside JSON by key and content', () => {
     const m = masker();
     const doc = '{"password":"hunter2","note":"card 4111111111111111"}';
-    expect(cell(m, [col(3802, 1)], 0, Buffer.concat([Buffer.from([1]), Buffer.from(doc)]))?.toString('utf8', 1)).toBe(
-      '{"password":"[REDACTED:password]","note":"card [REDACTED:credit_card]"}',
-    );
+    expect(
+      cell(m, [col(3802, 1)], 0, Buffer.concat([Buffer.from([1]), Buffer.from(doc)]))?.toString('utf8', 1),
+    ).toBe('{"password":"[REDACTED:password]","note":"card [REDACTED:credit_card]"}');
     expect(cell(m, [col(3802, 1)], 0, Buffer.from([2, 0x7b, 0x7d]))).toBeNull();
     const hex = `\\x${Buffer.from('4111111111111111').toString('hex')}`;
-    expect(cell(m, [col(17)], 0, hex)?.toString()).toBe(`\\x${Buffer.from('[REDACTED:credit_card]').toString('hex')}`);
-    expect(cell(m, [col(17, 1)], 0, Buffer.from([0xff, 0x00, ...Buffer.from(' 4111111111111111 ')]))?.subarray(0, 3)).toEqual(
-      Buffer.from([0xff, 0x00, 0x20]),
+    expect(cell(m, [col(17)], 0, hex)?.toString()).toBe(
+      `\\x${Buffer.from('[REDACTED:credit_card]').toString('hex')}`,
     );
+    expect(
+      cell(m, [col(17, 1)], 0, Buffer.from([0xff, 0x00, ...Buffer.from(' 4111111111111111 ')]))?.subarray(
+        0,
+        3,
+      ),
+    ).toEqual(Buffer.from([0xff, 0x00, 0x20]));
   });
 
   it('masks elements of a binary text[] and withholds an unknown binary type holding a secret', () => {
@@ -141,7 +152,9 @@ describe('the plan for a result set', () => {
       ],
     };
     const whole = col(16386, 0, { tableOid: 16384, columnNumber: 0, source });
-    expect(cell(m, [whole], 0, '(1,4111111111111111,"call +1 415 555 0123")')?.toString()).toBe('(1,************1111,"call [REDACTED:phone]")');
+    expect(cell(m, [whole], 0, '(1,4111111111111111,"call +1 415 555 0123")')?.toString()).toBe(
+      '(1,************1111,"call [REDACTED:phone]")',
+    );
     expect(cell(m, [whole], 0, 'garbage')).toBeNull();
   });
 
@@ -190,13 +203,16 @@ describe('text, COPY and the factory', () => {
   it('JSON built from a ruled table masks the ruled columns by key', () => {
     const reading = factory.forAction(identity, action([{ name: 'customers' }]), { mask: true });
     const json = col(3802);
-    expect(cell(reading, [json], 0, '{"score": 97, "name": "Ada"}')?.toString()).toBe('{"score": "[REDACTED:score]", "name": "Ada"}');
+    expect(cell(reading, [json], 0, '{"score": 97, "name": "Ada"}')?.toString()).toBe(
+      '{"score": "[REDACTED:score]", "name": "Ada"}',
+    );
     // A statement that does not read customers keeps `score` as it is.
     expect(cell(masker(), [json], 0, '{"score": 97}')).toBeUndefined();
   });
 
   it('withholds COPY when a rule may cover a table it reads, or when binary', () => {
-    const sql = (tables: { schema?: string; name: string }[]) => sqlMaskerOf(factory.forAction(identity, action(tables), { mask: true }))!;
+    const sql = (tables: { schema?: string; name: string }[]) =>
+      sqlMaskerOf(factory.forAction(identity, action(tables), { mask: true }))!;
     expect(sql([{ name: 'orders' }]).copyOutMode(false)).toBe('scan');
     expect(sql([{ name: 'orders' }]).copyOutMode(true)).toBe('withhold');
     expect(sql([{ name: 'customers' }]).copyOutMode(false)).toBe('withhold');
@@ -206,11 +222,30 @@ describe('text, COPY and the factory', () => {
 
   it('passes through without a mask obligation or for HTTP actions; refuses unknown profiles', () => {
     expect(factory.forAction(identity, action(), {})).toBe(passThroughMasker);
-    expect(factory.forAction(identity, { kind: 'http', connection: 'x', method: 'GET', path: '/' }, { mask: true })).toBe(passThroughMasker);
-    expect(() => factory.forAction(identity, action(), { mask: { profile: 'nope' } })).toThrow(/not configured/);
+    expect(
+      factory.forAction(
+        identity,
+        { kind: 'http', connection: 'x', method: 'GET', path: '/' },
+        { mask: true },
+      ),
+    ).toBe(passThroughMasker);
+    expect(() => factory.forAction(identity, action(), { mask: { profile: 'nope' } })).toThrow(
+      /not configured/,
+    );
     expect(factory.profiles).toEqual(['default', 'strict']);
-    expect(unknownMaskingProfiles([{ rules: [{ id: 'r1', mask: 'strict' }, { id: 'r2', mask: 'nope' }, { id: 'r3', mask: true }] }], config)).toEqual([
-      'rule r2: mask profile "nope"',
-    ]);
+    expect(
+      unknownMaskingProfiles(
+        [
+          {
+            rules: [
+              { id: 'r1', mask: 'strict' },
+              { id: 'r2', mask: 'nope' },
+              { id: 'r3', mask: true },
+            ],
+          },
+        ],
+        config,
+      ),
+    ).toEqual(['rule r2: mask profile "nope"']);
   });
 });

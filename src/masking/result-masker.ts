@@ -20,7 +20,13 @@ import { createColumnMatcher } from './column-rules.js';
 import { createDetectorSet, type DetectorSet } from './detector-set.js';
 import type { MaskStyle } from './finding.js';
 import { maskJsonText } from './json-masking.js';
-import { detectorSetConfigFor, resolveMaskingProfile, styleChooser, type DetectorSetInputs, type MaskingProfile } from './masking-config.js';
+import {
+  detectorSetConfigFor,
+  resolveMaskingProfile,
+  styleChooser,
+  type DetectorSetInputs,
+  type MaskingProfile,
+} from './masking-config.js';
 import type { MaskingConfig } from './masking-schema.js';
 import {
   byteaHexToBytes,
@@ -91,7 +97,8 @@ class CompiledProfile {
     this.chooser = styleChooser(profile);
     this.match = createColumnMatcher(profile.columns);
     for (const rule of profile.columns) {
-      if (rule.detectors) this.ruleSets.set(rule, createDetectorSet(detectorSetConfigFor(profile, inputs, rule.detectors)));
+      if (rule.detectors)
+        this.ruleSets.set(rule, createDetectorSet(detectorSetConfigFor(profile, inputs, rule.detectors)));
     }
     this.jsonKeys = profile.jsonKeys;
     this.hasRules = profile.columns.length > 0;
@@ -101,20 +108,28 @@ class CompiledProfile {
     this.tableRules = profile.columns.map((r) => {
       const parts = r.column.split('.');
       while (parts.length < 3) parts.unshift('*');
-      return { schema: glob(parts[0] as string), table: glob(parts[1] as string), column: parts[2] as string };
+      return {
+        schema: glob(parts[0] as string),
+        table: glob(parts[1] as string),
+        column: parts[2] as string,
+      };
     });
   }
 
   /** Column-name patterns of the rules that may cover one of these tables (JSON keys built from rows). */
   ruledColumnNames(tables: readonly { readonly schema?: string; readonly name: string }[]): string[] {
     return this.tableRules
-      .filter((r) => tables.some((t) => r.table.test(t.name) && (t.schema === undefined || r.schema.test(t.schema))))
+      .filter((r) =>
+        tables.some((t) => r.table.test(t.name) && (t.schema === undefined || r.schema.test(t.schema))),
+      )
       .map((r) => r.column);
   }
 
   /** Could some column rule cover a column of this table (COPY cannot tell which columns it sends)? */
   coversTable(schema: string | undefined, table: string): boolean {
-    return this.tableRules.some((r) => r.table.test(table) && (schema === undefined || r.schema.test(schema)));
+    return this.tableRules.some(
+      (r) => r.table.test(table) && (schema === undefined || r.schema.test(schema)),
+    );
   }
 }
 
@@ -129,7 +144,12 @@ function glob(pattern: string): RegExp {
 /** What to do with one value: mask it whole (a column rule) or scan it with a detector set. */
 type ValueAction =
   | { readonly kind: 'whole'; readonly style: MaskStyle; readonly tag: string }
-  | { readonly kind: 'scan'; readonly set: DetectorSet; readonly minScan: number; readonly minDigits: number };
+  | {
+      readonly kind: 'scan';
+      readonly set: DetectorSet;
+      readonly minScan: number;
+      readonly minDigits: number;
+    };
 
 /**
  * Returns the replacement for the cell `b[start, end)`, null for SQL NULL, undefined when unchanged.
@@ -139,7 +159,10 @@ type ValueAction =
 type CellOp = (b: Buffer, start: number, end: number) => Buffer | null | undefined;
 
 type SliceDecoder = (b: Buffer, start: number, end: number) => string;
-type NodeBuffer = Buffer & { utf8Slice?: (start: number, end: number) => string; latin1Slice?: (start: number, end: number) => string };
+type NodeBuffer = Buffer & {
+  utf8Slice?: (start: number, end: number) => string;
+  latin1Slice?: (start: number, end: number) => string;
+};
 
 /**
  * Decoders for a cell range. Node's Buffer#toString spends as long checking its arguments as the
@@ -316,7 +339,9 @@ export class SqlResultMasker implements ResultMasker {
   }
 
   forColumns(columns: readonly ColumnRef[]): RowMasker | undefined {
-    const masker = new PlannedRowMasker((row) => columns.map((c) => this.columnOp(c as ResolvedColumnRef, row)));
+    const masker = new PlannedRowMasker((row) =>
+      columns.map((c) => this.columnOp(c as ResolvedColumnRef, row)),
+    );
     return masker.work.some(Boolean) ? masker : undefined;
   }
 
@@ -367,18 +392,25 @@ export class SqlResultMasker implements ResultMasker {
   }
 
   /** The operation for a value of this type and format under this action (undefined: nothing to do). */
-  private valueOp(typeOid: number, binary: boolean, act: ValueAction, row: PlannedRowMasker): CellOp | undefined {
+  private valueOp(
+    typeOid: number,
+    binary: boolean,
+    act: ValueAction,
+    row: PlannedRowMasker,
+  ): CellOp | undefined {
     const nullIt = (): null => {
       row.nulled++;
       return null;
     };
     const tagged = act.kind === 'whole' ? this.tally.counter(act.tag) : { n: 0 };
-    const stringOp = (json: boolean): CellOp => (b, start, end) => {
-      // UTF-8 never has fewer bytes than characters: a short cell is ruled out before decoding.
-      if (act.kind === 'scan' && end - start < act.minScan) return undefined;
-      const r = this.maskString(utf8(b, start, end), act, json);
-      return r === undefined ? undefined : r === null ? null : Buffer.from(r, 'utf8');
-    };
+    const stringOp =
+      (json: boolean): CellOp =>
+      (b, start, end) => {
+        // UTF-8 never has fewer bytes than characters: a short cell is ruled out before decoding.
+        if (act.kind === 'scan' && end - start < act.minScan) return undefined;
+        const r = this.maskString(utf8(b, start, end), act, json);
+        return r === undefined ? undefined : r === null ? null : Buffer.from(r, 'utf8');
+      };
     let handling = typeHandling(typeOid);
     let element: number | undefined;
     if (handling === 'array') {
@@ -386,7 +418,11 @@ export class SqlResultMasker implements ResultMasker {
       if (typeHandling(element) === 'pass') handling = 'pass';
     }
     // A whole-column redact is the same bytes for every row: built once, no allocation per cell.
-    if (act.kind === 'whole' && act.style === 'redact' && (handling === 'string' || handling === 'json' || (handling === 'other' && !binary))) {
+    if (
+      act.kind === 'whole' &&
+      act.style === 'redact' &&
+      (handling === 'string' || handling === 'json' || (handling === 'other' && !binary))
+    ) {
       const tag = this.p.set.maskWhole('', 'redact', act.tag) as string;
       const out = Buffer.from(handling === 'json' ? JSON.stringify(tag) : tag, 'utf8');
       return () => {
@@ -413,7 +449,11 @@ export class SqlResultMasker implements ResultMasker {
         return whole((v) => {
           if (v.length < 1 || v[0] !== 1) return nullIt();
           const r = this.maskString(v.toString('utf8', 1), act, true);
-          return r === undefined ? undefined : r === null ? null : Buffer.concat([v.subarray(0, 1), Buffer.from(r, 'utf8')]);
+          return r === undefined
+            ? undefined
+            : r === null
+              ? null
+              : Buffer.concat([v.subarray(0, 1), Buffer.from(r, 'utf8')]);
         });
       case 'digits': {
         const decode: (b: Buffer, start: number, end: number) => string | undefined = binary
@@ -561,7 +601,8 @@ export function createSqlMaskerFactory(config: MaskingConfig, inputs: DetectorSe
   const compiled = new Map<string, CompiledProfile>();
   compiled.set('default', new CompiledProfile(resolveMaskingProfile(config), inputs));
   for (const name of Object.keys(config.profiles)) {
-    if (name !== 'default') compiled.set(name, new CompiledProfile(resolveMaskingProfile(config, name), inputs));
+    if (name !== 'default')
+      compiled.set(name, new CompiledProfile(resolveMaskingProfile(config, name), inputs));
   }
   return {
     profiles: [...compiled.keys()],
@@ -579,13 +620,17 @@ export function createSqlMaskerFactory(config: MaskingConfig, inputs: DetectorSe
 
 /** Policy rules naming a masking profile that the config does not define (checked at load). */
 export function unknownMaskingProfiles(
-  policies: readonly { readonly rules: readonly { readonly id: string; readonly mask?: boolean | string | undefined }[] }[],
+  policies: readonly {
+    readonly rules: readonly { readonly id: string; readonly mask?: boolean | string | undefined }[];
+  }[],
   config: MaskingConfig,
 ): string[] {
   const known = new Set(['default', ...Object.keys(config.profiles)]);
   const bad: string[] = [];
   for (const p of policies) {
-    for (const r of p.rules) if (typeof r.mask === 'string' && !known.has(r.mask)) bad.push(`rule ${r.id}: mask profile "${r.mask}"`);
+    for (const r of p.rules)
+      if (typeof r.mask === 'string' && !known.has(r.mask))
+        bad.push(`rule ${r.id}: mask profile "${r.mask}"`);
   }
   return bad;
 }

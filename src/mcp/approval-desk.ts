@@ -26,7 +26,10 @@ export interface ApprovalDesk {
   get(id: string): Promise<ApprovalRequest | undefined>;
   /** Resolves with the request once it is no longer pending, or as it is when time runs out or the signal aborts. */
   waitForDecision(id: string, timeoutMs: number, signal: AbortSignal): Promise<ApprovalRequest | undefined>;
-  requestAccess(identity: Identity, input: AccessRequestInput): Promise<{ ok: true; request: ApprovalRequest } | { ok: false; message: string }>;
+  requestAccess(
+    identity: Identity,
+    input: AccessRequestInput,
+  ): Promise<{ ok: true; request: ApprovalRequest } | { ok: false; message: string }>;
   /** The page where an approver decides. */
   approvalUrl(id: string): string;
   /** The access grants that cover a connection. */

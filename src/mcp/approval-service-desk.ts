@@ -10,7 +10,10 @@ import type { ApprovalDesk, GrantInfo } from './approval-desk.js';
 /** A waiting call re-reads its request this often even without a signal. */
 const POLL_MS = 2_000;
 
-export function approvalServiceDesk(service: ApprovalService, config: () => ApprovalsConfig | undefined): ApprovalDesk {
+export function approvalServiceDesk(
+  service: ApprovalService,
+  config: () => ApprovalsConfig | undefined,
+): ApprovalDesk {
   const repo = service.repository;
   return {
     async findPending(hash) {
@@ -44,14 +47,17 @@ export function approvalServiceDesk(service: ApprovalService, config: () => Appr
         const unsubscribe = service.signal.subscribe((changed) => {
           if (changed === id || changed === '*') check();
         });
-        const timer = setTimeout(() => {
-          // One last read, so the caller gets the request as it is now.
-          repo
-            .getRequest(id)
-            .then((r) => (last = r))
-            .catch(() => undefined)
-            .finally(finish);
-        }, Math.max(0, timeoutMs));
+        const timer = setTimeout(
+          () => {
+            // One last read, so the caller gets the request as it is now.
+            repo
+              .getRequest(id)
+              .then((r) => (last = r))
+              .catch(() => undefined)
+              .finally(finish);
+          },
+          Math.max(0, timeoutMs),
+        );
         const poll = setInterval(check, POLL_MS);
         signal.addEventListener('abort', finish, { once: true });
         if (signal.aborted) finish();
@@ -73,7 +79,11 @@ export function approvalServiceDesk(service: ApprovalService, config: () => Appr
       const out: GrantInfo[] = [];
       for (const [name, g] of Object.entries(grants)) {
         if (g.connections.includes('*') || g.connections.includes(connection)) {
-          out.push({ name, ...(g.description ? { description: g.description } : {}), maxDurationMs: toMs(g.maxDuration) });
+          out.push({
+            name,
+            ...(g.description ? { description: g.description } : {}),
+            maxDurationMs: toMs(g.maxDuration),
+          });
         }
       }
       return out;

@@ -6,7 +6,13 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { toMs } from '../config/schema.js';
 import { isRequester, type ApprovalDesk } from './approval-desk.js';
-import { decidedResult, MAX_WAIT_MS, pendingResult, waitWithProgress, type ProgressSink } from './approval-wait.js';
+import {
+  decidedResult,
+  MAX_WAIT_MS,
+  pendingResult,
+  waitWithProgress,
+  type ProgressSink,
+} from './approval-wait.js';
 import { normaliseReason } from './prompt-comment.js';
 import { collectHeld, runApprovedDefer } from './review-flow.js';
 import type { Caller, McpToolDeps } from './tool-deps.js';
@@ -18,19 +24,40 @@ export const requestIdShape = {
 
 export const waitInputShape = {
   ...requestIdShape,
-  timeout_seconds: z.number().int().min(1).max(60).optional().describe('how long to wait for a decision (default and most: 60)'),
-  max_rows: z.number().int().min(1).max(10_000).optional().describe('when the approved statement runs, show at most this many rows'),
+  timeout_seconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(60)
+    .optional()
+    .describe('how long to wait for a decision (default and most: 60)'),
+  max_rows: z
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .optional()
+    .describe('when the approved statement runs, show at most this many rows'),
 };
 
 export const requestAccessShape = {
   connection: z.string().min(1).max(200).describe('connection name, from list_connections'),
-  reason: z.string().min(3).max(2000).describe('why you need the access, in a sentence: shown to the approvers and recorded'),
+  reason: z
+    .string()
+    .min(3)
+    .max(2000)
+    .describe('why you need the access, in a sentence: shown to the approvers and recorded'),
   duration: z
     .string()
     .regex(/^\d+(m|h)$/, 'a duration such as 30m or 2h')
     .optional()
     .describe('how long the grant should last, e.g. 30m or 2h (default 1h; the grant may allow less)'),
-  grant: z.string().min(1).max(200).optional().describe('name of the access grant, when the connection has several'),
+  grant: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe('name of the access grant, when the connection has several'),
 };
 
 function noApprovals(): CallToolResult {
@@ -50,7 +77,11 @@ function notFound(id: string): CallToolResult {
   return toolError(`No approval request "${id}" of yours exists. Use the request_id from a pending result.`);
 }
 
-export async function approvalStatusTool(deps: McpToolDeps, caller: Caller, args: { request_id: string }): Promise<CallToolResult> {
+export async function approvalStatusTool(
+  deps: McpToolDeps,
+  caller: Caller,
+  args: { request_id: string },
+): Promise<CallToolResult> {
   const desk = deps.approvals?.();
   if (!desk) return noApprovals();
   const r = await ownRequest(desk, caller, args.request_id);
@@ -85,13 +116,20 @@ export async function waitForApprovalTool(
   const waitMs = Math.min((args.timeout_seconds ?? 60) * 1000, MAX_WAIT_MS);
   // Held by the gate on this process's loopback session: its outcome is the answer.
   const held = deps.held.get(r.id);
-  if (held) return (await collectHeld(deps, desk, held, waitMs, sink)) ?? pendingResult(desk, (await desk.get(r.id)) ?? r);
+  if (held)
+    return (
+      (await collectHeld(deps, desk, held, waitMs, sink)) ?? pendingResult(desk, (await desk.get(r.id)) ?? r)
+    );
   if (r.status === 'pending') r = await waitWithProgress(desk, r, waitMs, sink);
   if (r.status === 'pending') return pendingResult(desk, r);
   if (r.status === 'approved' && r.kind === 'statement') {
     // Run an approved deferred statement once: a second wait must not repeat a write.
     if (r.uses > 0) {
-      return decidedResult(desk, r, `The statement has already run (${r.uses} time(s)); it is not run again here. Send it with query only if it must run again.`);
+      return decidedResult(
+        desk,
+        r,
+        `The statement has already run (${r.uses} time(s)); it is not run again here. Send it with query only if it must run again.`,
+      );
     }
     const maxRows = Math.min(args.max_rows ?? deps.maxRows(), deps.maxRows());
     return runApprovedDefer(deps, desk, caller, r, maxRows, sink);
@@ -117,11 +155,17 @@ export async function requestAccessTool(
   if (grant === undefined || !grants.some((g) => g.name === grant)) {
     return toolError(
       `Say which grant you need with the grant argument. Grants for ${args.connection}:\n` +
-        grants.map((g) => `- ${g.name}${g.description ? `: ${g.description}` : ''} (at most ${Math.round(g.maxDurationMs / 60_000)} min)`).join('\n'),
+        grants
+          .map(
+            (g) =>
+              `- ${g.name}${g.description ? `: ${g.description}` : ''} (at most ${Math.round(g.maxDurationMs / 60_000)} min)`,
+          )
+          .join('\n'),
     );
   }
   const reason = normaliseReason(args.reason);
-  if (reason.length < 3) return toolError('The reason argument is required: say in a sentence why you need the access.');
+  if (reason.length < 3)
+    return toolError('The reason argument is required: say in a sentence why you need the access.');
   const asked = await desk.requestAccess(caller.identity, {
     connection: args.connection,
     grant,

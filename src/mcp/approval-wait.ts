@@ -36,9 +36,17 @@ export async function waitWithProgress(
     const elapsed = Date.now() - started;
     if (elapsed >= total) break;
     await sink
-      .progress(Math.floor(elapsed / 1000), Math.ceil(total / 1000), `waiting for approval of request ${request.id}`)
+      .progress(
+        Math.floor(elapsed / 1000),
+        Math.ceil(total / 1000),
+        `waiting for approval of request ${request.id}`,
+      )
       .catch(() => undefined);
-    const next = await desk.waitForDecision(request.id, Math.min(PROGRESS_EVERY_MS, total - elapsed), sink.signal);
+    const next = await desk.waitForDecision(
+      request.id,
+      Math.min(PROGRESS_EVERY_MS, total - elapsed),
+      sink.signal,
+    );
     if (next) current = next;
   }
   return current;
@@ -50,7 +58,9 @@ function previewLines(r: ApprovalRequest): string[] {
   const lines: string[] = ['Impact preview:'];
   if (p.rowCount !== undefined) lines.push(`- rows it would touch: ${p.rowCount}`);
   for (const o of p.objects ?? []) {
-    lines.push(`- ${o.type} ${o.name}${o.exists ? '' : ' (does not exist)'}${o.estimatedRows !== undefined ? `, ~${o.estimatedRows} rows` : ''}`);
+    lines.push(
+      `- ${o.type} ${o.name}${o.exists ? '' : ' (does not exist)'}${o.estimatedRows !== undefined ? `, ~${o.estimatedRows} rows` : ''}`,
+    );
   }
   for (const l of (p.plan ?? []).slice(0, 8)) lines.push(`  ${l}`);
   for (const n of p.notes) lines.push(`- note: ${n}`);

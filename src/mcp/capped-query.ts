@@ -99,7 +99,9 @@ export class CappedQuery implements pg.Submittable {
 
   handleCopyInResponse(connection: pg.Connection): void {
     // COPY FROM STDIN has no data to send from a tool call: refuse it the way psql would without input.
-    (connection as unknown as { sendCopyFail(msg: string): void }).sendCopyFail('COPY FROM STDIN is not supported by the MCP query tool');
+    (connection as unknown as { sendCopyFail(msg: string): void }).sendCopyFail(
+      'COPY FROM STDIN is not supported by the MCP query tool',
+    );
   }
 
   handleCopyData(): void {

@@ -8,10 +8,14 @@ const config = maskingSchema.parse({
   profiles: { strict: { columns: [{ column: 'notes' }] } },
 });
 
-const allow = (mask?: boolean | { profile: string }): Decision => ({ effect: 'allow', ruleId: 'r', obligations: mask === undefined ? {} : { mask } });
+const allow = (mask?: boolean | { profile: string }): Decision => ({
+  effect: 'allow',
+  ruleId: 'r',
+  obligations: mask === undefined ? {} : { mask },
+});
 
 describe('masked-column flags in describe_schema', () => {
-  it('flags the columns the decision\'s masking profile masks', () => {
+  it("flags the columns the decision's masking profile masks", () => {
     const m = columnMasker(config, allow(true))!;
     expect(m('public', 'customers', 'email')).toBe('masked whole (rule public.customers.email)');
     expect(m('PUBLIC', 'Customers', 'EMAIL')).toBe('masked whole (rule public.customers.email)');

@@ -53,7 +53,13 @@ function quoteIdent(s: string): string {
 }
 
 /** The caller's decision for `SELECT * FROM schema.table`: the one a read of the table would get. */
-function readDecision(deps: McpToolDeps, caller: Caller, connection: string, schema: string, table: string): Decision | undefined {
+function readDecision(
+  deps: McpToolDeps,
+  caller: Caller,
+  connection: string,
+  schema: string,
+  table: string,
+): Decision | undefined {
   const c = deps.classifier.classify(`SELECT * FROM ${quoteIdent(schema)}.${quoteIdent(table)}`);
   const st = c.statements[0];
   return st && !st.parseError ? foresee(deps, caller, connection, st) : undefined;
@@ -69,7 +75,9 @@ export function columnMasker(config: MaskingConfig | undefined, decision: Decisi
     return (schema: string, table: string, column: string) => {
       const rule = match(schema, table, column);
       if (!rule) return undefined;
-      return rule.detectors ? `scanned by ${rule.detectors.join(', ')}` : `masked whole (rule ${rule.column})`;
+      return rule.detectors
+        ? `scanned by ${rule.detectors.join(', ')}`
+        : `masked whole (rule ${rule.column})`;
     };
   } catch {
     return undefined;
@@ -79,13 +87,21 @@ export function columnMasker(config: MaskingConfig | undefined, decision: Decisi
 export async function describeSchemaTool(
   deps: McpToolDeps,
   caller: Caller,
-  args: { connection: string; schema?: string | undefined; table?: string | undefined; reason?: string | undefined },
+  args: {
+    connection: string;
+    schema?: string | undefined;
+    table?: string | undefined;
+    reason?: string | undefined;
+  },
   signal: AbortSignal,
 ): Promise<CallToolResult> {
   const wrong = notSql(deps, args.connection);
   if (wrong) return wrong;
   const reason = args.reason ? normaliseReason(args.reason) : '';
-  const text = withPromptComment(CATALOG_SQL, { [COMMENT_KEYS.tool]: 'describe_schema', ...(reason ? { [COMMENT_KEYS.reason]: reason } : {}) });
+  const text = withPromptComment(CATALOG_SQL, {
+    [COMMENT_KEYS.tool]: 'describe_schema',
+    ...(reason ? { [COMMENT_KEYS.reason]: reason } : {}),
+  });
   const statement = deps.classifier.classify(text).statements[0];
   if (!statement) return toolError('internal error: the catalog query did not classify');
   const run = {
@@ -121,7 +137,12 @@ export async function describeSchemaTool(
       tables.set(key, t);
     }
     const masked = maskers.get(key)?.(schema, table, column);
-    t.columns.push({ name: column, type: dataType ?? 'unknown', nullable: nullable === 'YES', ...(masked ? { masked } : {}) });
+    t.columns.push({
+      name: column,
+      type: dataType ?? 'unknown',
+      nullable: nullable === 'YES',
+      ...(masked ? { masked } : {}),
+    });
   }
 
   const list = [...tables.values()];
@@ -133,13 +154,30 @@ export async function describeSchemaTool(
   }
   const lines: string[] = [];
   for (const t of list) {
-    const read = t.read ? (t.read.effect === 'allow' ? '' : ` — reading it: ${t.read.effect} (rule ${t.read.rule})`) : '';
+    const read = t.read
+      ? t.read.effect === 'allow'
+        ? ''
+        : ` — reading it: ${t.read.effect} (rule ${t.read.rule})`
+      : '';
     lines.push(`${t.schema}.${t.name} (${t.type})${read}${t.masking ? ' — results masked' : ''}`);
-    for (const c of t.columns) lines.push(`  ${c.name} ${c.type}${c.nullable ? '' : ' not null'}${c.masked ? `  [masked: ${c.masked}]` : ''}`);
+    for (const c of t.columns)
+      lines.push(
+        `  ${c.name} ${c.type}${c.nullable ? '' : ' not null'}${c.masked ? `  [masked: ${c.masked}]` : ''}`,
+      );
   }
-  if (outcome.result.capped) lines.push(`(more than ${MAX_SCHEMA_COLUMNS} columns: narrow with the schema or table argument to see the rest)`);
+  if (outcome.result.capped)
+    lines.push(
+      `(more than ${MAX_SCHEMA_COLUMNS} columns: narrow with the schema or table argument to see the rest)`,
+    );
   if (list.some((t) => t.masking)) {
-    lines.push('Note: in tables marked "results masked", values that look sensitive (emails, card numbers, keys…) are also masked wherever they appear.');
+    lines.push(
+      'Note: in tables marked "results masked", values that look sensitive (emails, card numbers, keys…) are also masked wherever they appear.',
+    );
   }
-  return textResult(lines.join('\n'), { status: 'ok', connection: args.connection, tables: list, capped: outcome.result.capped });
+  return textResult(lines.join('\n'), {
+    status: 'ok',
+    connection: args.connection,
+    tables: list,
+    capped: outcome.result.capped,
+  });
 }

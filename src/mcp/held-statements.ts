@@ -33,13 +33,21 @@ export class HeldStatements {
     return this.#runs.size >= MAX_HELD;
   }
 
-  add(requestId: string, run: RunStatement, outcome: Promise<RunOutcome>, controller: AbortController): HeldRun {
+  add(
+    requestId: string,
+    run: RunStatement,
+    outcome: Promise<RunOutcome>,
+    controller: AbortController,
+  ): HeldRun {
     let settled: RunOutcome | undefined;
     const entry: Entry = { requestId, run, outcome, controller, settled: () => settled };
     this.#runs.set(requestId, entry);
     void outcome.then((o) => {
       settled = o;
-      entry.timer = setTimeout(() => this.#runs.get(requestId) === entry && this.#runs.delete(requestId), KEEP_OUTCOME_MS);
+      entry.timer = setTimeout(
+        () => this.#runs.get(requestId) === entry && this.#runs.delete(requestId),
+        KEEP_OUTCOME_MS,
+      );
       entry.timer.unref();
     });
     return entry;

@@ -9,7 +9,13 @@ import { textResult } from './tool-text.js';
 export async function listConnectionsTool(deps: McpToolDeps, caller: Caller): Promise<CallToolResult> {
   const policy = deps.policy();
   const desk = deps.approvals?.();
-  const usable: { name: string; protocol: string; description?: string; access: 'allowed' | 'needs approval'; grants?: string[] }[] = [];
+  const usable: {
+    name: string;
+    protocol: string;
+    description?: string;
+    access: 'allowed' | 'needs approval';
+    grants?: string[];
+  }[] = [];
   for (const c of deps.connections()) {
     let effect: string;
     try {
@@ -28,7 +34,9 @@ export async function listConnectionsTool(deps: McpToolDeps, caller: Caller): Pr
     });
   }
   if (usable.length === 0) {
-    return textResult('No connection is open to you on this gateway. Ask an administrator for access.', { connections: [] });
+    return textResult('No connection is open to you on this gateway. Ask an administrator for access.', {
+      connections: [],
+    });
   }
   const lines = usable.map(
     (c) =>

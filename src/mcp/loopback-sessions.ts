@@ -110,7 +110,8 @@ export class LoopbackSessions {
     const client = new pg.Client(this.#clientConfig(req));
     client.on('error', () => undefined);
     this.#dedicated.add(client);
-    const onAbort = () => (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+    const onAbort = () =>
+      (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
     req.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       await client.connect();

@@ -59,25 +59,46 @@ function unauthorized(c: Ctx, rs: ResourceSettings, failure?: string): Response 
   c.header('Cache-Control', 'no-store');
   return c.json(
     failure === undefined
-      ? { error: 'unauthorized', error_description: 'send a Gatehouse token as Authorization: Bearer <token>' }
+      ? {
+          error: 'unauthorized',
+          error_description: 'send a Gatehouse token as Authorization: Bearer <token>',
+        }
       : { error: 'invalid_token', error_description: failure },
     401,
   );
 }
 
 /** RFC 8707 / MCP authorization: an OIDC token must have been issued for this resource. */
-function audienceAccepted(identity: Identity, token: string, audience: readonly string[] | undefined): boolean {
+function audienceAccepted(
+  identity: Identity,
+  token: string,
+  audience: readonly string[] | undefined,
+): boolean {
   if (!audience || audience.length === 0 || identity.tokenKind !== 'oidc') return true;
   // The signature was verified by the authenticator; reading `aud` again here is only a narrower check.
   const aud = peekJwt(token).claims.aud;
-  const values = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud.filter((a): a is string => typeof a === 'string') : [];
+  const values =
+    typeof aud === 'string'
+      ? [aud]
+      : Array.isArray(aud)
+        ? aud.filter((a): a is string => typeof a === 'string')
+        : [];
   return values.some((a) => audience.includes(a));
 }
 
-function originAllowed(origin: string | undefined, rs: ResourceSettings, requestUrl: string, allowed: readonly string[]): boolean {
+function originAllowed(
+  origin: string | undefined,
+  rs: ResourceSettings,
+  requestUrl: string,
+  allowed: readonly string[],
+): boolean {
   if (origin === undefined) return true;
   // MCP Streamable HTTP: servers must validate Origin (DNS rebinding); a bearer token is needed anyway.
-  return origin === new URL(rs.resource).origin || origin === new URL(requestUrl).origin || allowed.includes(origin);
+  return (
+    origin === new URL(rs.resource).origin ||
+    origin === new URL(requestUrl).origin ||
+    allowed.includes(origin)
+  );
 }
 
 function jsonRpcError(c: Ctx, status: 403 | 405, message: string): Response {
@@ -112,7 +133,10 @@ export function mcpRoutes(deps: McpRouteDeps): RoutePlugin {
         for (const [k, v] of Object.entries(cors)) c.header(k, v);
         if (c.req.method === 'OPTIONS') {
           c.header('Access-Control-Allow-Methods', 'POST, GET, DELETE');
-          c.header('Access-Control-Allow-Headers', 'Authorization, Content-Type, Accept, Mcp-Protocol-Version, Mcp-Session-Id, Last-Event-ID');
+          c.header(
+            'Access-Control-Allow-Headers',
+            'Authorization, Content-Type, Accept, Mcp-Protocol-Version, Mcp-Session-Id, Last-Event-ID',
+          );
           c.header('Access-Control-Max-Age', '600');
           return c.body(null, 204);
         }
@@ -127,12 +151,20 @@ export function mcpRoutes(deps: McpRouteDeps): RoutePlugin {
         return unauthorized(c, rs, isGatewayError(e) ? e.message : 'the token could not be verified');
       }
       if (!audienceAccepted(identity, token, settings.audience)) {
-        return unauthorized(c, rs, `the token was not issued for this resource (aud must include one of: ${settings.audience?.join(', ')})`);
+        return unauthorized(
+          c,
+          rs,
+          `the token was not issued for this resource (aud must include one of: ${settings.audience?.join(', ')})`,
+        );
       }
       if (c.req.method !== 'POST') {
         // Stateless: no standalone SSE stream (GET) and no session to delete (DELETE).
         c.header('Allow', 'POST');
-        return jsonRpcError(c, 405, 'method not allowed: this server is stateless; send JSON-RPC messages with POST');
+        return jsonRpcError(
+          c,
+          405,
+          'method not allowed: this server is stateless; send JSON-RPC messages with POST',
+        );
       }
 
       const server = createMcpServer(deps, { identity, token });

@@ -3,7 +3,14 @@
 
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { approvalStatusTool, requestAccessShape, requestAccessTool, requestIdShape, waitForApprovalTool, waitInputShape } from './approval-tools.js';
+import {
+  approvalStatusTool,
+  requestAccessShape,
+  requestAccessTool,
+  requestIdShape,
+  waitForApprovalTool,
+  waitInputShape,
+} from './approval-tools.js';
 import type { ProgressSink } from './approval-wait.js';
 import { describeInputShape, describeSchemaTool } from './describe-schema-tool.js';
 import { listConnectionsTool } from './list-connections-tool.js';
@@ -23,7 +30,10 @@ const INSTRUCTIONS =
 interface ToolExtra {
   readonly signal: AbortSignal;
   readonly _meta?: { readonly progressToken?: string | number } | undefined;
-  sendNotification(n: { method: 'notifications/progress'; params: { progressToken: string | number; progress: number; total?: number; message?: string } }): Promise<void>;
+  sendNotification(n: {
+    method: 'notifications/progress';
+    params: { progressToken: string | number; progress: number; total?: number; message?: string };
+  }): Promise<void>;
 }
 
 function progressSink(extra: ToolExtra): ProgressSink {
@@ -41,10 +51,16 @@ function progressSink(extra: ToolExtra): ProgressSink {
 }
 
 /** A tool body that throws becomes a tool error with no internal detail (the log has it). */
-function guarded(deps: McpToolDeps, tool: string, fn: () => Promise<CallToolResult>): Promise<CallToolResult> {
+function guarded(
+  deps: McpToolDeps,
+  tool: string,
+  fn: () => Promise<CallToolResult>,
+): Promise<CallToolResult> {
   return fn().catch((e: unknown) => {
     deps.logger.error({ err: e instanceof Error ? e.message : String(e), tool }, 'mcp tool failed');
-    return toolError(`The ${tool} tool failed inside Gatehouse; nothing was run. Try again later or ask an administrator.`);
+    return toolError(
+      `The ${tool} tool failed inside Gatehouse; nothing was run. Try again later or ask an administrator.`,
+    );
   });
 }
 
@@ -70,7 +86,8 @@ export function createMcpServer(deps: McpToolDeps, caller: Caller): McpServer {
       inputSchema: describeInputShape,
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
-    (args, extra) => guarded(deps, 'describe_schema', () => describeSchemaTool(deps, caller, args, extra.signal)),
+    (args, extra) =>
+      guarded(deps, 'describe_schema', () => describeSchemaTool(deps, caller, args, extra.signal)),
   );
 
   server.registerTool(
@@ -83,7 +100,12 @@ export function createMcpServer(deps: McpToolDeps, caller: Caller): McpServer {
         'pending request (request id, approval URL, impact preview): then call wait_for_approval. A refused statement returns ' +
         'the rule, why, and what you may do instead.',
       inputSchema: queryInputShape,
-      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+      annotations: {
+        readOnlyHint: false,
+        destructiveHint: true,
+        idempotentHint: false,
+        openWorldHint: false,
+      },
     },
     (args, extra) => guarded(deps, 'query', () => queryTool(deps, caller, args, progressSink(extra))),
   );
@@ -93,7 +115,7 @@ export function createMcpServer(deps: McpToolDeps, caller: Caller): McpServer {
     {
       title: 'Request access',
       description:
-        "Ask a human for a time-bound access grant on a connection (for statements your policy alone does not allow). Returns a pending request; then call wait_for_approval.",
+        'Ask a human for a time-bound access grant on a connection (for statements your policy alone does not allow). Returns a pending request; then call wait_for_approval.',
       inputSchema: requestAccessShape,
       annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: false },
     },
@@ -104,7 +126,8 @@ export function createMcpServer(deps: McpToolDeps, caller: Caller): McpServer {
     'approval_status',
     {
       title: 'Approval status',
-      description: 'The status of one of your approval requests (pending, approved, denied, expired, withdrawn).',
+      description:
+        'The status of one of your approval requests (pending, approved, denied, expired, withdrawn).',
       inputSchema: requestIdShape,
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
@@ -121,7 +144,8 @@ export function createMcpServer(deps: McpToolDeps, caller: Caller): McpServer {
       inputSchema: waitInputShape,
       annotations: { readOnlyHint: false, destructiveHint: true, openWorldHint: false },
     },
-    (args, extra) => guarded(deps, 'wait_for_approval', () => waitForApprovalTool(deps, caller, args, progressSink(extra))),
+    (args, extra) =>
+      guarded(deps, 'wait_for_approval', () => waitForApprovalTool(deps, caller, args, progressSink(extra))),
   );
 
   return server;

@@ -10,9 +10,13 @@ function pairsOf(text: string): Record<string, string> | undefined {
 }
 
 describe('sqlcommenter comments for tool calls', () => {
-  it('round-trips through the classifier\'s parser, keys sorted', () => {
-    expect(sqlcommenter({ reason: 'a b', gatehouse_tool: 'query' })).toBe("/*gatehouse_tool='query',reason='a%20b'*/");
-    expect(pairsOf(withPromptComment('SELECT 1', { gatehouse_tool: 'query', reason: "it's */ -- /* odd" }))).toEqual({
+  it("round-trips through the classifier's parser, keys sorted", () => {
+    expect(sqlcommenter({ reason: 'a b', gatehouse_tool: 'query' })).toBe(
+      "/*gatehouse_tool='query',reason='a%20b'*/",
+    );
+    expect(
+      pairsOf(withPromptComment('SELECT 1', { gatehouse_tool: 'query', reason: "it's */ -- /* odd" })),
+    ).toEqual({
       gatehouse_tool: 'query',
       reason: "it's */ -- /* odd",
     });

@@ -35,7 +35,9 @@ export const queryInputShape = {
     .min(0)
     .max(60)
     .optional()
-    .describe('if the statement needs a human approval, wait up to this long for it before returning a pending request (default 0)'),
+    .describe(
+      'if the statement needs a human approval, wait up to this long for it before returning a pending request (default 0)',
+    ),
 };
 
 export interface QueryArgs {
@@ -47,9 +49,13 @@ export interface QueryArgs {
 }
 
 /** Classifies the text and requires exactly one statement; otherwise a tool error for the model. */
-function oneStatement(deps: McpToolDeps, text: string): { statement: SqlStatement } | { error: CallToolResult } {
+function oneStatement(
+  deps: McpToolDeps,
+  text: string,
+): { statement: SqlStatement } | { error: CallToolResult } {
   const c = deps.classifier.classify(text);
-  if (c.statements.length === 0) return { error: toolError('The sql argument holds no statement. Send exactly one SQL statement.') };
+  if (c.statements.length === 0)
+    return { error: toolError('The sql argument holds no statement. Send exactly one SQL statement.') };
   if (c.statements.length > 1) {
     return {
       error: toolError(
@@ -65,12 +71,20 @@ function oneStatement(deps: McpToolDeps, text: string): { statement: SqlStatemen
 export function notSql(deps: McpToolDeps, connection: string): CallToolResult | undefined {
   const found = deps.connections().find((c) => c.name === connection);
   if (!found || found.protocol === 'postgres') return undefined;
-  return toolError(`Connection ${connection} is a ${found.protocol} connection; the query and describe_schema tools work on PostgreSQL connections only.`);
+  return toolError(
+    `Connection ${connection} is a ${found.protocol} connection; the query and describe_schema tools work on PostgreSQL connections only.`,
+  );
 }
 
-export async function queryTool(deps: McpToolDeps, caller: Caller, args: QueryArgs, progress: ProgressSink): Promise<CallToolResult> {
+export async function queryTool(
+  deps: McpToolDeps,
+  caller: Caller,
+  args: QueryArgs,
+  progress: ProgressSink,
+): Promise<CallToolResult> {
   const reason = normaliseReason(args.reason);
-  if (reason.length < 3) return toolError('The reason argument is required: say in a sentence why you run this statement.');
+  if (reason.length < 3)
+    return toolError('The reason argument is required: say in a sentence why you run this statement.');
   const wrong = notSql(deps, args.connection);
   if (wrong) return wrong;
   const first = oneStatement(deps, args.sql);
@@ -80,7 +94,10 @@ export async function queryTool(deps: McpToolDeps, caller: Caller, args: QueryAr
   const unparsed = first.statement.parseError !== undefined;
   const text = unparsed
     ? args.sql
-    : withPromptComment(first.statement.text, { [COMMENT_KEYS.tool]: 'query', [COMMENT_KEYS.reason]: reason });
+    : withPromptComment(first.statement.text, {
+        [COMMENT_KEYS.tool]: 'query',
+        [COMMENT_KEYS.reason]: reason,
+      });
   const again = unparsed ? first : oneStatement(deps, text);
   if ('error' in again) return again.error;
   const sent = again.statement;
@@ -88,8 +105,17 @@ export async function queryTool(deps: McpToolDeps, caller: Caller, args: QueryAr
   const maxRows = Math.min(args.max_rows ?? deps.maxRows(), deps.maxRows());
   const desk = deps.approvals?.();
 
-  const run = { caller, connection: args.connection, text, statement: sent, ...(decision ? { decision } : {}), maxRows, signal: progress.signal };
+  const run = {
+    caller,
+    connection: args.connection,
+    text,
+    statement: sent,
+    ...(decision ? { decision } : {}),
+    maxRows,
+    signal: progress.signal,
+  };
   // Review: the gate opens the request; the tool returns it as pending instead of blocking on it.
-  if (decision?.effect === 'review' && desk) return reviewFlow(deps, desk, run, (args.wait_seconds ?? 0) * 1000, progress);
+  if (decision?.effect === 'review' && desk)
+    return reviewFlow(deps, desk, run, (args.wait_seconds ?? 0) * 1000, progress);
   return outcomeResult(deps, run, await runStatement(deps, run));
 }

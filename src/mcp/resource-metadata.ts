@@ -22,7 +22,11 @@ export interface ResourceSettings {
  * The canonical resource URL: the configured one, else the public URL of the HTTP listener, else the
  * origin the request came to (fine on a workstation; configure it behind a proxy).
  */
-export function resourceUrl(configured: string | undefined, publicUrl: string | undefined, requestUrl: string): string {
+export function resourceUrl(
+  configured: string | undefined,
+  publicUrl: string | undefined,
+  requestUrl: string,
+): string {
   if (configured) return configured.replace(/#.*$/, '');
   const base = publicUrl ?? new URL(requestUrl).origin;
   return `${base.replace(/\/+$/, '')}${MCP_PATH}`;

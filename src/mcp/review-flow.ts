@@ -11,9 +11,22 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { statementHash } from '../approvals/statement-hash.js';
 import type { ApprovalRequest } from '../approvals/approval-types.js';
 import type { ApprovalDesk } from './approval-desk.js';
-import { decidedResult, MAX_WAIT_MS, pendingResult, PROGRESS_EVERY_MS, waitWithProgress, type ProgressSink } from './approval-wait.js';
+import {
+  decidedResult,
+  MAX_WAIT_MS,
+  pendingResult,
+  PROGRESS_EVERY_MS,
+  waitWithProgress,
+  type ProgressSink,
+} from './approval-wait.js';
 import type { HeldRun } from './held-statements.js';
-import { foresee, outcomeResult, runStatement, type RunOutcome, type RunStatement } from './statement-runner.js';
+import {
+  foresee,
+  outcomeResult,
+  runStatement,
+  type RunOutcome,
+  type RunStatement,
+} from './statement-runner.js';
 import type { Caller, McpToolDeps } from './tool-deps.js';
 import { toolError } from './tool-text.js';
 
@@ -34,13 +47,21 @@ function hashOf(run: RunStatement): string {
 }
 
 /** Sends a statement the policy will review and returns its result, or a pending request. */
-export async function reviewFlow(deps: McpToolDeps, desk: ApprovalDesk, run: RunStatement, waitMs: number, sink: ProgressSink): Promise<CallToolResult> {
+export async function reviewFlow(
+  deps: McpToolDeps,
+  desk: ApprovalDesk,
+  run: RunStatement,
+  waitMs: number,
+  sink: ProgressSink,
+): Promise<CallToolResult> {
   const hash = hashOf(run);
   // The same statement is already waiting for a person: do not send it again (it would open another).
   const existing = await desk.findPending(hash);
   if (existing) return afterRequest(deps, desk, run, existing, waitMs, sink);
   if (deps.held.full) {
-    return toolError('Too many statements are waiting for approval on this gateway right now; nothing was sent. Try again later.');
+    return toolError(
+      'Too many statements are waiting for approval on this gateway right now; nothing was sent. Try again later.',
+    );
   }
 
   const controller = new AbortController();
@@ -57,7 +78,9 @@ export async function reviewFlow(deps: McpToolDeps, desk: ApprovalDesk, run: Run
   if (settled) return settledEarly(deps, desk, run, hash, request, settled, waitMs, sink);
   if (!request) {
     controller.abort();
-    return toolError('Gatehouse did not open an approval request for this statement in time, so it was withdrawn; nothing ran. Try again later.');
+    return toolError(
+      'Gatehouse did not open an approval request for this statement in time, so it was withdrawn; nothing ran. Try again later.',
+    );
   }
   if (request.mode === 'defer') {
     // The request is stored just before the gate answers with its refusal: nothing is held.
@@ -100,9 +123,15 @@ async function afterRequest(
 ): Promise<CallToolResult> {
   if (waitMs <= 0) return pendingResult(desk, request);
   const held = deps.held.get(request.id);
-  if (held) return (await collectHeld(deps, desk, held, waitMs, sink)) ?? pendingResult(desk, (await desk.get(request.id)) ?? request);
+  if (held)
+    return (
+      (await collectHeld(deps, desk, held, waitMs, sink)) ??
+      pendingResult(desk, (await desk.get(request.id)) ?? request)
+    );
   const decided = await waitWithProgress(desk, request, waitMs, sink);
-  return decided.status === 'approved' ? runApprovedDefer(deps, desk, run.caller, decided, run.maxRows, sink) : decidedResult(desk, decided);
+  return decided.status === 'approved'
+    ? runApprovedDefer(deps, desk, run.caller, decided, run.maxRows, sink)
+    : decidedResult(desk, decided);
 }
 
 /**
@@ -122,7 +151,11 @@ export async function collectHeld(
     const elapsed = Date.now() - started;
     if (elapsed >= total) break;
     await sink
-      .progress(Math.floor(elapsed / 1000), Math.ceil(total / 1000), `waiting for approval of request ${held.requestId}`)
+      .progress(
+        Math.floor(elapsed / 1000),
+        Math.ceil(total / 1000),
+        `waiting for approval of request ${held.requestId}`,
+      )
       .catch(() => undefined);
     await Promise.race([held.outcome, sleep(Math.min(PROGRESS_EVERY_MS, total - elapsed))]);
   }
@@ -130,10 +163,18 @@ export async function collectHeld(
   if (!outcome) return undefined;
   deps.held.delete(held.requestId);
   const request = await desk.get(held.requestId);
-  if (outcome.kind === 'refused' && request && request.status !== 'approved' && request.status !== 'pending') {
+  if (
+    outcome.kind === 'refused' &&
+    request &&
+    request.status !== 'approved' &&
+    request.status !== 'pending'
+  ) {
     return decidedResult(desk, request);
   }
-  const preface = request?.status === 'approved' ? `Approved by ${request.decidedBy ?? 'an approver'} (request ${held.requestId}); the statement ran:` : undefined;
+  const preface =
+    request?.status === 'approved'
+      ? `Approved by ${request.decidedBy ?? 'an approver'} (request ${held.requestId}); the statement ran:`
+      : undefined;
   return outcomeResult(deps, { ...held.run, ...(preface ? { preface } : {}) }, outcome);
 }
 
@@ -148,15 +189,25 @@ export async function runApprovedDefer(
 ): Promise<CallToolResult> {
   if (request.kind !== 'statement' || !request.statement) return decidedResult(desk, request);
   if (request.mode !== 'defer') {
-    return decidedResult(desk, request, 'The statement was held while it waited and ran in that session once approved.');
+    return decidedResult(
+      desk,
+      request,
+      'The statement was held while it waited and ran in that session once approved.',
+    );
   }
   if (request.usesAllowed !== undefined && request.uses >= request.usesAllowed) {
-    return decidedResult(desk, request, `The approval has been used (${request.uses} run(s)); send the statement again with query to ask anew.`);
+    return decidedResult(
+      desk,
+      request,
+      `The approval has been used (${request.uses} run(s)); send the statement again with query to ask anew.`,
+    );
   }
   const sent = deps.classifier.classify(request.statement.text).statements;
-  if (sent.length !== 1) return toolError(`Request ${request.id} does not hold exactly one statement; it cannot be run here.`);
+  if (sent.length !== 1)
+    return toolError(`Request ${request.id} does not hold exactly one statement; it cannot be run here.`);
   const connection = request.connection;
-  const params = request.statement.params && request.statement.params.length > 0 ? request.statement.params : undefined;
+  const params =
+    request.statement.params && request.statement.params.length > 0 ? request.statement.params : undefined;
   const decision = foresee(deps, caller, connection, sent[0]!);
   const run: RunStatement = {
     caller,

@@ -10,10 +10,23 @@ import { mostSevere } from '../policy/policy-messages.js';
 import { pgErrorFields, type CappedResult, type PgErrorFields } from './capped-query.js';
 import { LoopbackUnavailableError } from './loopback-sessions.js';
 import type { Caller, McpToolDeps } from './tool-deps.js';
-import { databaseErrorResult, gatehouseRule, refusalResult, sessionRefusalResult, textResult, textTable, toolError } from './tool-text.js';
+import {
+  databaseErrorResult,
+  gatehouseRule,
+  refusalResult,
+  sessionRefusalResult,
+  textResult,
+  textTable,
+  toolError,
+} from './tool-text.js';
 
 /** The policy decision for a statement, as the gate will take it; a failure is treated as unknown. */
-export function foresee(deps: McpToolDeps, caller: Caller, connection: string, statement: SqlStatement): Decision | undefined {
+export function foresee(
+  deps: McpToolDeps,
+  caller: Caller,
+  connection: string,
+  statement: SqlStatement,
+): Decision | undefined {
   const action: SqlAction = { kind: 'sql', connection, via: 'parse', statement };
   try {
     return deps.policy().decide(caller.identity, action);
@@ -70,7 +83,10 @@ export async function runStatement(deps: McpToolDeps, run: RunStatement): Promis
     const fields = pgErrorFields(e);
     if (fields.code === undefined) {
       deps.logger.warn({ err: fields.message, connection: run.connection }, 'mcp loopback session failed');
-      return { kind: 'unavailable', message: 'the gateway could not run the statement (its PostgreSQL listener did not answer)' };
+      return {
+        kind: 'unavailable',
+        message: 'the gateway could not run the statement (its PostgreSQL listener did not answer)',
+      };
     }
     if (gatehouseRule(fields) !== undefined) return { kind: 'refused', error: fields };
     if (SESSION_REFUSALS.has(fields.code)) return { kind: 'session-refused', error: fields };
@@ -93,7 +109,9 @@ function maskObligation(decision: Decision | undefined): boolean {
 export function outcomeResult(deps: McpToolDeps, run: RunStatement, outcome: RunOutcome): CallToolResult {
   switch (outcome.kind) {
     case 'unavailable':
-      return toolError(`Gatehouse could not run the statement: ${outcome.message}.`, { status: 'unavailable' });
+      return toolError(`Gatehouse could not run the statement: ${outcome.message}.`, {
+        status: 'unavailable',
+      });
     case 'session-refused':
       return sessionRefusalResult(outcome.error, run.connection);
     case 'db-error':

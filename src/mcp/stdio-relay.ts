@@ -26,7 +26,8 @@ export interface StdioRelayOptions {
 /** The MCP endpoint for a gateway URL: a base URL gets `/mcp` appended. */
 export function mcpEndpoint(gateway: string): URL {
   const u = new URL(gateway);
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`--gateway must be an http(s) URL, not ${u.protocol}`);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    throw new Error(`--gateway must be an http(s) URL, not ${u.protocol}`);
   if (!u.pathname.endsWith(MCP_PATH)) u.pathname = `${u.pathname.replace(/\/+$/, '')}${MCP_PATH}`;
   return u;
 }

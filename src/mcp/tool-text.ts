@@ -12,7 +12,10 @@ const MAX_CELL_CHARS = 200;
 function cellText(v: string | null): string {
   if (v === null) return 'NULL';
   // eslint-disable-next-line no-control-regex
-  const flat = v.replace(/\r?\n/g, '\\n').replace(/[\u0000-\u001f\u007f]/g, ' ').replace(/\|/g, '\\|');
+  const flat = v
+    .replace(/\r?\n/g, '\\n')
+    .replace(/[\u0000-\u001f\u007f]/g, ' ')
+    .replace(/\|/g, '\\|');
   return flat.length <= MAX_CELL_CHARS ? flat : `${flat.slice(0, MAX_CELL_CHARS - 1)}…`;
 }
 
@@ -28,7 +31,11 @@ export function textResult(text: string, structured?: Record<string, unknown>): 
 }
 
 export function toolError(text: string, structured?: Record<string, unknown>): CallToolResult {
-  return { content: [{ type: 'text', text }], isError: true, ...(structured ? { structuredContent: structured } : {}) };
+  return {
+    content: [{ type: 'text', text }],
+    isError: true,
+    ...(structured ? { structuredContent: structured } : {}),
+  };
 }
 
 /** The rule id in a gateway refusal (its ErrorResponse DETAIL is `Gatehouse rule: <id>`). */
@@ -44,14 +51,22 @@ function alternatives(category: SqlCategory | undefined, approvals: boolean): st
     : 'If the change is really needed, ask the user (a human) to run it or to change the policy.';
   switch (category) {
     case 'write-unbounded':
-      return ['Narrow the statement: add a WHERE clause that names exactly the rows you mean.', 'Use a SELECT with the same WHERE first to check which rows it would touch.'];
+      return [
+        'Narrow the statement: add a WHERE clause that names exactly the rows you mean.',
+        'Use a SELECT with the same WHERE first to check which rows it would touch.',
+      ];
     case 'read':
       return ['Call list_connections and describe_schema to see what you may read.', ask];
     case 'unknown':
-      return ['Rewrite it as plain SELECT, INSERT, UPDATE or DELETE statements, one per call.', 'Use a read (SELECT) to get what you need if you can.'];
+      return [
+        'Rewrite it as plain SELECT, INSERT, UPDATE or DELETE statements, one per call.',
+        'Use a read (SELECT) to get what you need if you can.',
+      ];
     case 'session':
     case 'transaction':
-      return ['Each query call runs on its own: schema-qualify names instead of changing settings, and send one statement per call.'];
+      return [
+        'Each query call runs on its own: schema-qualify names instead of changing settings, and send one statement per call.',
+      ];
     case 'write':
     case 'ddl-create':
     case 'ddl-alter':
@@ -59,7 +74,11 @@ function alternatives(category: SqlCategory | undefined, approvals: boolean): st
     case 'lock':
       return [ask, 'Use a read (SELECT) to inspect the data instead, or propose the change to the user.'];
     default:
-      return ['Do not look for another way to do the same thing.', ask, 'Use a read (SELECT) to inspect the data instead.'];
+      return [
+        'Do not look for another way to do the same thing.',
+        ask,
+        'Use a read (SELECT) to inspect the data instead.',
+      ];
   }
 }
 
@@ -83,7 +102,13 @@ export function refusalResult(e: PgErrorFields, ctx: RefusalContext): CallToolRe
     ...instead.map((s) => `- ${s}`),
     'Sending the same statement again will be refused again.',
   ].join('\n');
-  return toolError(text, { status: 'refused', rule, message: e.message, ...(ctx.statementKind ? { kind: ctx.statementKind } : {}), instead });
+  return toolError(text, {
+    status: 'refused',
+    rule,
+    message: e.message,
+    ...(ctx.statementKind ? { kind: ctx.statementKind } : {}),
+    instead,
+  });
 }
 
 /** A refusal when opening the loopback session (token, connection access, unknown connection). */

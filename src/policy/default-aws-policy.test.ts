@@ -7,10 +7,28 @@ import type { Identity } from '../core/identity.js';
 import { defaultAwsPolicies } from './default-aws-policy.js';
 import { createPolicyDecider } from './policy-decider.js';
 
-const agent: Identity = { subject: 'claude', groups: [], tokenKind: 'service', agent: true, issuer: 'gatehouse' };
-const admin: Identity = { subject: 'ana', groups: ['aws-admins'], tokenKind: 'oidc', agent: false, issuer: 'https://idp' };
+const agent: Identity = {
+  subject: 'claude',
+  groups: [],
+  tokenKind: 'service',
+  agent: true,
+  issuer: 'gatehouse',
+};
+const admin: Identity = {
+  subject: 'ana',
+  groups: ['aws-admins'],
+  tokenKind: 'oidc',
+  agent: false,
+  issuer: 'https://idp',
+};
 const decider = createPolicyDecider({ policies: defaultAwsPolicies(['aws']) });
-const op = (operation: string): HttpAction => ({ kind: 'http', connection: 'aws', method: 'POST', path: '/', operation });
+const op = (operation: string): HttpAction => ({
+  kind: 'http',
+  connection: 'aws',
+  method: 'POST',
+  path: '/',
+  operation,
+});
 
 describe('default AWS agent policy', () => {
   it.each([
@@ -62,19 +80,27 @@ describe('default AWS agent policy', () => {
 
   it('keeps broad rights for admins, but destructive deletes need a second person', () => {
     expect(decider.decide(admin, op('iam:CreateAccessKey')).effect).toBe('allow');
-    expect(decider.decide(admin, op('s3:DeleteBucket'))).toMatchObject({ effect: 'review', ruleId: 'aws-admins-review-destructive' });
+    expect(decider.decide(admin, op('s3:DeleteBucket'))).toMatchObject({
+      effect: 'review',
+      ruleId: 'aws-admins-review-destructive',
+    });
     expect(decider.decide({ ...admin, agent: true }, op('iam:CreateAccessKey')).effect).toBe('deny');
   });
 
   it('never matches an HTTP request without an operation', () => {
-    expect(decider.decide(agent, { kind: 'http', connection: 'aws', method: 'GET', path: '/' })).toMatchObject({ effect: 'deny', ruleId: 'default-deny' });
+    expect(
+      decider.decide(agent, { kind: 'http', connection: 'aws', method: 'GET', path: '/' }),
+    ).toMatchObject({ effect: 'deny', ruleId: 'default-deny' });
   });
 
   it('is valid config, and the YAML in docs/aws.md is the same policy', () => {
     const policies = defaultAwsPolicies(['*']);
     expect(policiesSchema.parse(policies)).toEqual(policies);
     const doc = readFileSync(new URL('../../docs/aws.md', import.meta.url), 'utf8');
-    const block = /<!-- default-aws-policy:start -->\s*```yaml\n([\s\S]*?)```\s*<!-- default-aws-policy:end -->/.exec(doc);
+    const block =
+      /<!-- default-aws-policy:start -->\s*```yaml\n([\s\S]*?)```\s*<!-- default-aws-policy:end -->/.exec(
+        doc,
+      );
     expect(block).not.toBeNull();
     const yaml = parseYaml(block![1]!) as { policies: unknown };
     expect(policiesSchema.parse(yaml.policies)).toEqual(policiesSchema.parse(policies));

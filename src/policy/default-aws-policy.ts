@@ -19,7 +19,11 @@ export interface DefaultAwsPolicyOptions {
 }
 
 /** Deleting the containers of data: buckets, tables, functions. */
-export const AWS_DESTRUCTIVE_DELETES: readonly string[] = ['s3:DeleteBucket', 'dynamodb:DeleteTable', 'lambda:DeleteFunction'];
+export const AWS_DESTRUCTIVE_DELETES: readonly string[] = [
+  's3:DeleteBucket',
+  'dynamodb:DeleteTable',
+  'lambda:DeleteFunction',
+];
 
 /** Every IAM operation that changes something (IAM reads are Get*, List*, Generate*, Simulate*). */
 export const AWS_IAM_CHANGES: readonly string[] = [
@@ -156,7 +160,10 @@ export const AWS_WRITES: readonly string[] = [
   '*:Upload*',
 ];
 
-export function defaultAwsPolicies(connections: readonly string[], options: DefaultAwsPolicyOptions = {}): PolicyConfig[] {
+export function defaultAwsPolicies(
+  connections: readonly string[],
+  options: DefaultAwsPolicyOptions = {},
+): PolicyConfig[] {
   const review = {
     ...(options.mode === undefined ? {} : { mode: options.mode }),
     ...(options.approval === undefined ? {} : { approval: options.approval }),
@@ -194,18 +201,36 @@ export function defaultAwsPolicies(connections: readonly string[], options: Defa
         AWS_CLOUDTRAIL_DISABLE,
         '{kind} is refused by rule {rule}: the audit trail may not be stopped, deleted or narrowed by an agent.',
       ),
-      { id: 'aws-agents-review-secret-reads', effect: 'review', match: { operations: [...AWS_SECRET_READS] }, ...review, ...mask },
-      { id: 'aws-agents-review-writes', effect: 'review', match: { operations: [...AWS_WRITES] }, ...review, ...mask },
+      {
+        id: 'aws-agents-review-secret-reads',
+        effect: 'review',
+        match: { operations: [...AWS_SECRET_READS] },
+        ...review,
+        ...mask,
+      },
+      {
+        id: 'aws-agents-review-writes',
+        effect: 'review',
+        match: { operations: [...AWS_WRITES] },
+        ...review,
+        ...mask,
+      },
       { id: 'aws-agents-allow-reads', effect: 'allow', match: { operations: [...AWS_READS] }, ...mask },
     ],
   };
   const admins: PolicyConfig = {
     id: 'aws-admins',
-    description: 'People in the AWS admin group keep broad rights; destructive deletes still need a second person.',
+    description:
+      'People in the AWS admin group keep broad rights; destructive deletes still need a second person.',
     subjects: { groups: [...(options.adminGroups ?? ['aws-admins'])], agent: false },
     connections: [...connections],
     rules: [
-      { id: 'aws-admins-review-destructive', effect: 'review', match: { operations: [...AWS_DESTRUCTIVE_DELETES, ...AWS_CLOUDTRAIL_DISABLE] }, ...review },
+      {
+        id: 'aws-admins-review-destructive',
+        effect: 'review',
+        match: { operations: [...AWS_DESTRUCTIVE_DELETES, ...AWS_CLOUDTRAIL_DISABLE] },
+        ...review,
+      },
       { id: 'aws-admins-allow-all', effect: 'allow', match: { operations: ['*'] } },
     ],
   };

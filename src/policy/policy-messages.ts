@@ -25,7 +25,10 @@ export const CATEGORY_TEXT: Readonly<Record<SqlCategory, CategoryText>> = {
   },
   'write-unbounded': {
     // The unbounded UPDATE/DELETE may sit inside another statement (a writable CTE, EXPLAIN ANALYZE, COPY).
-    subject: (k) => (/^(update|delete)\b/i.test(k) ? `${k} without a WHERE clause` : `${k} containing an UPDATE or DELETE without a WHERE clause`),
+    subject: (k) =>
+      /^(update|delete)\b/i.test(k)
+        ? `${k} without a WHERE clause`
+        : `${k} containing an UPDATE or DELETE without a WHERE clause`,
     why: 'it would affect every row of the table',
     instead: 'Add a WHERE clause that limits the rows, or ask a DBA.',
   },

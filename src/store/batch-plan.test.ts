@@ -108,7 +108,9 @@ describe('writeOpKeys', () => {
       writeOpKeys({ kind: 'complete-statement', id: 'a', sessionId: 's1', result: { durationMs: 1 } }),
     ).toEqual(chained);
     expect(writeOpKeys({ kind: 'start-session', record: session })).toEqual(chained);
-    expect(writeOpKeys({ kind: 'end-session', id: 's1', endedAt: new Date(1), reason: 'x' })).toEqual(chained);
+    expect(writeOpKeys({ kind: 'end-session', id: 's1', endedAt: new Date(1), reason: 'x' })).toEqual(
+      chained,
+    );
     expect(
       writeOpKeys({ kind: 'append-event', sessionId: 's1', event: { type: 'x', at: new Date(1), data: {} } }),
     ).toEqual(chained);

@@ -198,7 +198,8 @@ export class EventChain {
     loaded: ReadonlyMap<string, LoadedTail> = new Map(),
     now = Date.now(),
   ): EventPlan {
-    if (this.#off) return { events: [], seals: [], committed: [], invalid: ops.map(() => undefined), tails: new Map() };
+    if (this.#off)
+      return { events: [], seals: [], committed: [], invalid: ops.map(() => undefined), tails: new Map() };
     const tails = new Map<string, ChainTail>();
     const unknown = new Set<string>();
     const toSeal = new Set<string>();

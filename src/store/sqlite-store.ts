@@ -117,7 +117,8 @@ export class SqliteStore implements SessionStore, TokenStore {
       for (const row of plan.sessionInserts) insertSession.run(row);
       for (const row of plan.statementInserts) insertStatement.run(row);
       // Positional binding: two event rows per statement, and named binding costs a lookup per column.
-      for (const e of events.events) insertEvent.run(e.session_id, e.seq, e.type, e.at, e.statement_id, e.data, e.prev_hash, e.hash);
+      for (const e of events.events)
+        insertEvent.run(e.session_id, e.seq, e.type, e.at, e.statement_id, e.data, e.prev_hash, e.hash);
       for (const row of events.seals) insertSeal.run(row);
       for (const row of plan.sessionEnds) if (endSession.run(row).changes > 0) found.sessions.add(row.id);
       for (const row of plan.statementCompletes) {

@@ -53,17 +53,26 @@ async function readAll(req: IncomingMessage): Promise<Buffer> {
 }
 
 /** Verifies a request's SigV4 signature against the expected credentials; returns a failure or undefined. */
-async function check(req: IncomingMessage, body: Buffer, creds: readonly RealCredentials[]): Promise<{ failure?: string; accessKeyId?: string; service?: string }> {
+async function check(
+  req: IncomingMessage,
+  body: Buffer,
+  creds: readonly RealCredentials[],
+): Promise<{ failure?: string; accessKeyId?: string; service?: string }> {
   const auth = req.headers.authorization ?? '';
-  const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(auth);
+  const m =
+    /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(
+      auth,
+    );
   if (!m) return { failure: 'no SigV4 Authorization header' };
   const [, accessKeyId, , region, service, signedHeaders, signature] = m as unknown as string[];
   const cred = creds.find((c) => c.accessKeyId === accessKeyId);
   if (!cred) return { failure: `unexpected access key ${accessKeyId}`, accessKeyId, service };
-  if (cred.sessionToken !== undefined && req.headers['x-amz-security-token'] !== cred.sessionToken) return { failure: 'missing session token', accessKeyId, service };
+  if (cred.sessionToken !== undefined && req.headers['x-amz-security-token'] !== cred.sessionToken)
+    return { failure: 'missing session token', accessKeyId, service };
   const sha = req.headers['x-amz-content-sha256'];
   if (typeof sha !== 'string') return { failure: 'no x-amz-content-sha256', accessKeyId, service };
-  if (/^[0-9a-f]{64}$/.test(sha) && createHash('sha256').update(body).digest('hex') !== sha) return { failure: 'payload hash mismatch', accessKeyId, service };
+  if (/^[0-9a-f]{64}$/.test(sha) && createHash('sha256').update(body).digest('hex') !== sha)
+    return { failure: 'payload hash mismatch', accessKeyId, service };
   const headers: Record<string, string> = {};
   for (const h of signedHeaders!.split(';')) headers[h] = String(req.headers[h] ?? '');
   const url = new URL(req.url ?? '/', 'http://x');
@@ -73,14 +82,31 @@ async function check(req: IncomingMessage, body: Buffer, creds: readonly RealCre
     query[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
   }
   const amz = String(req.headers['x-amz-date']);
-  const date = new Date(`${amz.slice(0, 4)}-${amz.slice(4, 6)}-${amz.slice(6, 8)}T${amz.slice(9, 11)}:${amz.slice(11, 13)}:${amz.slice(13, 15)}Z`);
-  const signer = new SignatureV4({ credentials: cred, region: region!, service: service!, sha256: Sha256, uriEscapePath: service !== 's3', applyChecksum: false });
+  const date = new Date(
+    `${amz.slice(0, 4)}-${amz.slice(4, 6)}-${amz.slice(6, 8)}T${amz.slice(9, 11)}:${amz.slice(11, 13)}:${amz.slice(13, 15)}Z`,
+  );
+  const signer = new SignatureV4({
+    credentials: cred,
+    region: region!,
+    service: service!,
+    sha256: Sha256,
+    uriEscapePath: service !== 's3',
+    applyChecksum: false,
+  });
   const signed = await signer.sign(
-    new HttpRequest({ method: req.method ?? 'GET', hostname: 'x', path: (req.url ?? '/').split('?')[0]!, query, headers }),
+    new HttpRequest({
+      method: req.method ?? 'GET',
+      hostname: 'x',
+      path: (req.url ?? '/').split('?')[0]!,
+      query,
+      headers,
+    }),
     { signingDate: date, signableHeaders: new Set(signedHeaders!.split(';')) },
   );
   const expected = /Signature=([0-9a-f]{64})/.exec(signed.headers['authorization'] ?? '')?.[1];
-  return expected === signature ? { accessKeyId, service } : { failure: 'signature mismatch', accessKeyId, service };
+  return expected === signature
+    ? { accessKeyId, service }
+    : { failure: 'signature mismatch', accessKeyId, service };
 }
 
 /**
@@ -109,7 +135,9 @@ export async function startCheckingUpstream(options: {
       });
       if (result.failure) {
         res.writeHead(403, { 'content-type': 'application/xml' });
-        res.end(`<Error><Code>SignatureDoesNotMatch</Code><Message>upstream check: ${result.failure}</Message></Error>`);
+        res.end(
+          `<Error><Code>SignatureDoesNotMatch</Code><Message>upstream check: ${result.failure}</Message></Error>`,
+        );
         return;
       }
       if (options.respond) {
@@ -121,12 +149,21 @@ export async function startCheckingUpstream(options: {
       const target = new URL(req.url ?? '/', options.forwardTo);
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers)) {
-        if (v === undefined || ['host', 'connection', 'transfer-encoding', 'keep-alive', 'expect'].includes(k)) continue;
+        if (
+          v === undefined ||
+          ['host', 'connection', 'transfer-encoding', 'keep-alive', 'expect'].includes(k)
+        )
+          continue;
         headers[k] = Array.isArray(v) ? v.join(', ') : v;
       }
-      const up = await request(target, { method: req.method as 'GET', headers, body: body.length > 0 ? body : null });
+      const up = await request(target, {
+        method: req.method as 'GET',
+        headers,
+        body: body.length > 0 ? body : null,
+      });
       const out: Record<string, string | string[]> = {};
-      for (const [k, v] of Object.entries(up.headers)) if (v !== undefined && !['connection', 'transfer-encoding', 'keep-alive'].includes(k)) out[k] = v;
+      for (const [k, v] of Object.entries(up.headers))
+        if (v !== undefined && !['connection', 'transfer-encoding', 'keep-alive'].includes(k)) out[k] = v;
       res.writeHead(up.statusCode, out);
       for await (const chunk of up.body) res.write(chunk);
       res.end();
@@ -153,12 +190,23 @@ export interface RunningFake {
 }
 
 /** s3rver with the given buckets; it accepts the given access key (it does not check V4 signatures itself). */
-export async function startS3rver(buckets: readonly string[], accessKeys: readonly RealCredentials[]): Promise<RunningFake> {
+export async function startS3rver(
+  buckets: readonly string[],
+  accessKeys: readonly RealCredentials[],
+): Promise<RunningFake> {
   const require = createRequire(import.meta.url);
-  const account = require('s3rver/lib/models/account.js') as { DUMMY_ACCOUNT: { createKeyPair(id: string, secret: string): void } };
+  const account = require('s3rver/lib/models/account.js') as {
+    DUMMY_ACCOUNT: { createKeyPair(id: string, secret: string): void };
+  };
   for (const k of accessKeys) account.DUMMY_ACCOUNT.createKeyPair(k.accessKeyId, k.secretAccessKey);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-s3rver-'));
-  const s3 = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: dir, configureBuckets: buckets.map((name) => ({ name })) });
+  const s3 = new S3rver({
+    port: 0,
+    address: '127.0.0.1',
+    silent: true,
+    directory: dir,
+    configureBuckets: buckets.map((name) => ({ name })),
+  });
   const addr = await s3.run();
   return {
     url: `http://127.0.0.1:${addr.port}`,

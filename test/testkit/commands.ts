@@ -11,7 +11,16 @@ export interface RunResult {
   readonly stderr: string;
 }
 
-export function run(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; onSpawn?: (p: ChildProcess) => void } = {}): Promise<RunResult> {
+export function run(
+  cmd: string,
+  args: string[],
+  opts: {
+    input?: string;
+    env?: NodeJS.ProcessEnv;
+    timeoutMs?: number;
+    onSpawn?: (p: ChildProcess) => void;
+  } = {},
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const p = spawn(cmd, args, { env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';

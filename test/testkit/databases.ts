@@ -2,7 +2,10 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
-export async function createTestDatabase(superUrl: string, prefix = 't'): Promise<{ url: string; name: string; drop(): Promise<void> }> {
+export async function createTestDatabase(
+  superUrl: string,
+  prefix = 't',
+): Promise<{ url: string; name: string; drop(): Promise<void> }> {
   const name = `${prefix}_${randomBytes(5).toString('hex')}`;
   const admin = new pg.Client({ connectionString: superUrl });
   await admin.connect();

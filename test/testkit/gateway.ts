@@ -108,7 +108,10 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
   const file = path.join(dir, 'gatehouse.yaml');
   writeFileSync(file, stringify(config));
   const logs: string[] = [];
-  const gateway = await startGateway(await loadConfig(file), { logger: memoryLogger(logs), ...(options.watchConfig ? { watchConfig: true } : {}) });
+  const gateway = await startGateway(await loadConfig(file), {
+    logger: memoryLogger(logs),
+    ...(options.watchConfig ? { watchConfig: true } : {}),
+  });
   const port = gateway.postgres!.port;
   const url = (token: string, user = 'tester') =>
     `postgresql://${user}:${encodeURIComponent(token)}@127.0.0.1:${port}/${connection}`;
@@ -132,7 +135,14 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
       return issued.token;
     },
     client(token, extra = {}) {
-      return new pg.Client({ host: '127.0.0.1', port, user: 'tester', password: token, database: connection, ...extra });
+      return new pg.Client({
+        host: '127.0.0.1',
+        port,
+        user: 'tester',
+        password: token,
+        database: connection,
+        ...extra,
+      });
     },
     url,
     async stop() {

@@ -51,9 +51,19 @@ export class TestApprover implements Approver {
       const p: PendingApproval = {
         ctx,
         approve: () => resolve({ approved: true, requestId: id, approvedBy: ['test-approver'] }),
-        deny: (message = 'denied by the test approver') => resolve({ approved: false, requestId: id, message: `${ctx.decision.message} ${message}` }),
+        deny: (message = 'denied by the test approver') =>
+          resolve({ approved: false, requestId: id, message: `${ctx.decision.message} ${message}` }),
       };
-      ctx.signal.addEventListener('abort', () => resolve({ approved: false, requestId: id, message: `${ctx.decision.message} The request was withdrawn.` }), { once: true });
+      ctx.signal.addEventListener(
+        'abort',
+        () =>
+          resolve({
+            approved: false,
+            requestId: id,
+            message: `${ctx.decision.message} The request was withdrawn.`,
+          }),
+        { once: true },
+      );
       const w = this.waiters.shift();
       if (w) w(p);
       else this.queue.push(p);

@@ -21,7 +21,8 @@ export async function startTestIssuer(): Promise<TestIssuer> {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
-    if (req.url === '/.well-known/openid-configuration') send({ issuer: url, jwks_uri: `${url}/jwks`, id_token_signing_alg_values_supported: ['ES256'] });
+    if (req.url === '/.well-known/openid-configuration')
+      send({ issuer: url, jwks_uri: `${url}/jwks`, id_token_signing_alg_values_supported: ['ES256'] });
     else if (req.url === '/jwks') send({ keys: jwks });
     else {
       res.writeHead(404);

@@ -18,7 +18,15 @@ import type { AwsClassification, AwsProtocol } from './aws/aws-request.js';
 import { header, unknown } from './aws/aws-request.js';
 import { awsProtocolFor, classifyAws, needsBody } from './aws/classify-aws.js';
 import { awsErrorResponse, failureFor, type Failure } from './error-responses.js';
-import { answer, asGatewayError, goOn, holdSignal, settle, type Exchange, type ExchangeDeps } from './exchange-context.js';
+import {
+  answer,
+  asGatewayError,
+  goOn,
+  holdSignal,
+  settle,
+  type Exchange,
+  type ExchangeDeps,
+} from './exchange-context.js';
 import { forwardRequestHeaders } from './http-headers.js';
 import { BodyTooLarge, declaredLength, hasBody, readCapped } from './request-body.js';
 import { policyPath, recordedTarget, type RequestTarget } from './request-target.js';
@@ -54,7 +62,12 @@ interface Payload {
   readonly chunked: boolean;
 }
 
-export async function handleAws(deps: ExchangeDeps, x: Exchange, target: RequestTarget, query: QueryMap): Promise<void> {
+export async function handleAws(
+  deps: ExchangeDeps,
+  x: Exchange,
+  target: RequestTarget,
+  query: QueryMap,
+): Promise<void> {
   const { req, settings } = x;
   const aws = settings.aws!;
   const method = (req.method ?? 'GET').toUpperCase();
@@ -66,9 +79,15 @@ export async function handleAws(deps: ExchangeDeps, x: Exchange, target: Request
   const authorization = header(req.headers, 'authorization');
   if (authorization === undefined) {
     if (single(query, 'X-Amz-Algorithm') !== undefined) {
-      return fail('no-credentials', 'Gatehouse does not accept presigned URLs: send requests signed in the Authorization header.');
+      return fail(
+        'no-credentials',
+        'Gatehouse does not accept presigned URLs: send requests signed in the Authorization header.',
+      );
     }
-    return fail('no-credentials', 'Gatehouse needs a SigV4-signed request: configure the client with a Gatehouse access key (gatehouse token issue --aws).');
+    return fail(
+      'no-credentials',
+      'Gatehouse needs a SigV4-signed request: configure the client with a Gatehouse access key (gatehouse token issue --aws).',
+    );
   }
   const parsed = parseSigV4Authorization(authorization);
   if (!parsed.ok) return fail('bad-signature', `The Authorization header was refused: ${parsed.reason}.`);
@@ -80,8 +99,14 @@ export async function handleAws(deps: ExchangeDeps, x: Exchange, target: Request
     return undefined;
   });
   if (!key) {
-    deps.logger.warn({ connection: deps.connection, accessKeyId: auth.accessKeyId, client: req.socket.remoteAddress }, 'unknown aws access key');
-    return fail('unknown-key', `The access key ${auth.accessKeyId} is not a valid Gatehouse key. Issue one with gatehouse token issue --aws.`);
+    deps.logger.warn(
+      { connection: deps.connection, accessKeyId: auth.accessKeyId, client: req.socket.remoteAddress },
+      'unknown aws access key',
+    );
+    return fail(
+      'unknown-key',
+      `The access key ${auth.accessKeyId} is not a valid Gatehouse key. Issue one with gatehouse token issue --aws.`,
+    );
   }
 
   const shaHeader = header(req.headers, 'x-amz-content-sha256');
@@ -95,18 +120,32 @@ export async function handleAws(deps: ExchangeDeps, x: Exchange, target: Request
       body = await readCapped(req, settings.maxRequestBodyBytes);
     } catch (e) {
       if (e instanceof BodyTooLarge) {
-        return fail('too-large', `The request body is larger than this connection's limit (${settings.maxRequestBodyBytes} bytes) for a body Gatehouse must read to check it.`);
+        return fail(
+          'too-large',
+          `The request body is larger than this connection's limit (${settings.maxRequestBodyBytes} bytes) for a body Gatehouse must read to check it.`,
+        );
       }
       throw e;
     }
   }
-  const verified = await verifySignature({ method, rawPath: target.rawPath, query, headers: req.headers }, auth, key.secretAccessKey, {
-    now: deps.now(),
-    ...(body !== undefined ? { body } : {}),
-  });
+  const verified = await verifySignature(
+    { method, rawPath: target.rawPath, query, headers: req.headers },
+    auth,
+    key.secretAccessKey,
+    {
+      now: deps.now(),
+      ...(body !== undefined ? { body } : {}),
+    },
+  );
   if (!verified.ok) {
-    deps.logger.warn({ connection: deps.connection, accessKeyId: auth.accessKeyId, reason: verified.reason }, 'aws signature refused');
-    return fail(verified.code === 'RequestTimeTooSkewed' ? 'clock-skew' : 'bad-signature', `The request signature was refused: ${verified.reason}. Check the Gatehouse access key secret and the clock.`);
+    deps.logger.warn(
+      { connection: deps.connection, accessKeyId: auth.accessKeyId, reason: verified.reason },
+      'aws signature refused',
+    );
+    return fail(
+      verified.code === 'RequestTimeTooSkewed' ? 'clock-skew' : 'bad-signature',
+      `The request signature was refused: ${verified.reason}. Check the Gatehouse access key secret and the clock.`,
+    );
   }
 
   // --- the payload the upstream will get, checked against what the client signed -----------------
@@ -117,26 +156,54 @@ export async function handleAws(deps: ExchangeDeps, x: Exchange, target: Request
     if (shaHeader !== undefined && HEX64.test(shaHeader) && shaHeader.toLowerCase() !== actual) {
       return fail('bad-signature', 'The request body does not match its signed X-Amz-Content-Sha256.');
     }
-    if (shaHeader !== undefined && !HEX64.test(shaHeader) && !(shaHeader === 'UNSIGNED-PAYLOAD' && auth.service === 's3')) {
-      return fail('bad-signature', `X-Amz-Content-Sha256 ${shaHeader.slice(0, 60)} is not accepted for this request.`);
+    if (
+      shaHeader !== undefined &&
+      !HEX64.test(shaHeader) &&
+      !(shaHeader === 'UNSIGNED-PAYLOAD' && auth.service === 's3')
+    ) {
+      return fail(
+        'bad-signature',
+        `X-Amz-Content-Sha256 ${shaHeader.slice(0, 60)} is not accepted for this request.`,
+      );
     }
-    payload = { ...(body.length > 0 ? { body } : {}), sha256: actual, ...(body.length > 0 || bodyPresent ? { contentLength: body.length } : {}), chunked: false };
+    payload = {
+      ...(body.length > 0 ? { body } : {}),
+      sha256: actual,
+      ...(body.length > 0 || bodyPresent ? { contentLength: body.length } : {}),
+      chunked: false,
+    };
   } else {
     const sha = shaHeader!;
     const declared = declaredLength(req);
     if (HEX64.test(sha)) {
-      payload = { sha256: sha.toLowerCase(), ...(declared !== undefined ? { contentLength: declared } : {}), chunked: false };
+      payload = {
+        sha256: sha.toLowerCase(),
+        ...(declared !== undefined ? { contentLength: declared } : {}),
+        chunked: false,
+      };
     } else if (sha === 'UNSIGNED-PAYLOAD' && auth.service === 's3') {
-      payload = { sha256: 'UNSIGNED-PAYLOAD', ...(declared !== undefined ? { contentLength: declared } : {}), chunked: false };
+      payload = {
+        sha256: 'UNSIGNED-PAYLOAD',
+        ...(declared !== undefined ? { contentLength: declared } : {}),
+        chunked: false,
+      };
     } else if (
       auth.service === 's3' &&
-      ['STREAMING-AWS4-HMAC-SHA256-PAYLOAD', 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER', 'STREAMING-UNSIGNED-PAYLOAD-TRAILER'].includes(sha)
+      [
+        'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
+        'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER',
+        'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+      ].includes(sha)
     ) {
       const decodedText = header(req.headers, 'x-amz-decoded-content-length');
-      if (decodedText === undefined || !/^\d{1,15}$/.test(decodedText)) return fail('malformed', 'An aws-chunked upload needs X-Amz-Decoded-Content-Length.');
+      if (decodedText === undefined || !/^\d{1,15}$/.test(decodedText))
+        return fail('malformed', 'An aws-chunked upload needs X-Amz-Decoded-Content-Length.');
       payload = { sha256: 'UNSIGNED-PAYLOAD', contentLength: Number(decodedText), chunked: true };
     } else {
-      return fail('bad-signature', `X-Amz-Content-Sha256 ${sha.slice(0, 60)} is not accepted for this request.`);
+      return fail(
+        'bad-signature',
+        `X-Amz-Content-Sha256 ${sha.slice(0, 60)} is not accepted for this request.`,
+      );
     }
   }
 
@@ -158,15 +225,29 @@ export async function handleAws(deps: ExchangeDeps, x: Exchange, target: Request
   }
 
   let cls: AwsClassification;
-  if (protocol === undefined) cls = unknown('query', `service ${auth.service} is not one Gatehouse can classify`);
-  else if (aws.services && !aws.services.has(auth.service)) cls = unknown(protocol, `service ${auth.service} is not enabled on connection ${deps.connection}`);
-  else cls = classifyAws(protocol, { service: auth.service, method, rawPath: target.rawPath, query, headers: req.headers, ...(body ? { body } : {}) });
+  if (protocol === undefined)
+    cls = unknown('query', `service ${auth.service} is not one Gatehouse can classify`);
+  else if (aws.services && !aws.services.has(auth.service))
+    cls = unknown(protocol, `service ${auth.service} is not enabled on connection ${deps.connection}`);
+  else
+    cls = classifyAws(protocol, {
+      service: auth.service,
+      method,
+      rawPath: target.rawPath,
+      query,
+      headers: req.headers,
+      ...(body ? { body } : {}),
+    });
 
   const action: HttpAction = {
     kind: 'http',
     connection: deps.connection,
     method,
-    path: recordedTarget(policyPath(target.rawPath) ?? target.rawPath, target.rawQuery, settings.masking.fields),
+    path: recordedTarget(
+      policyPath(target.rawPath) ?? target.rawPath,
+      target.rawQuery,
+      settings.masking.fields,
+    ),
     ...(cls.operation !== undefined ? { operation: cls.operation } : {}),
     ...(cls.resource !== undefined ? { resource: cls.resource } : {}),
   };
@@ -179,7 +260,8 @@ export async function handleAws(deps: ExchangeDeps, x: Exchange, target: Request
             `${method} ${action.path} is refused by rule ${UNKNOWN_OPERATION_RULE}: Gatehouse could not tell which AWS operation it is (${cls.reason ?? 'unknown'}), and what it cannot classify it does not forward.`,
           ),
         });
-  if (!admission.allowed) return fail(failureFor(admission.error.code), admission.error.message, admission.statementId);
+  if (!admission.allowed)
+    return fail(failureFor(admission.error.code), admission.error.message, admission.statementId);
   const requestId = admission.statementId;
 
   // --- forward, re-signed with the gateway's own credentials -------------------------------------
@@ -187,7 +269,10 @@ export async function handleAws(deps: ExchangeDeps, x: Exchange, target: Request
     const service = auth.service;
     const endpoint = aws.endpointFor(service);
     const url = new URL(`${endpoint.origin}${target.rawPath}${target.rawQuery ? `?${target.rawQuery}` : ''}`);
-    const headers: Record<string, string> = { ...forwardRequestHeaders(req.headers, { aws: true, awsChunked: payload.chunked }), ...settings.staticHeaders };
+    const headers: Record<string, string> = {
+      ...forwardRequestHeaders(req.headers, { aws: true, awsChunked: payload.chunked }),
+      ...settings.staticHeaders,
+    };
     if (payload.contentLength !== undefined) headers['content-length'] = String(payload.contentLength);
     headers['x-amz-content-sha256'] = payload.sha256;
     const signed = await signUpstreamRequest({
@@ -226,8 +311,13 @@ export async function handleAws(deps: ExchangeDeps, x: Exchange, target: Request
           })
         : req;
     }
-    const up = await callUpstream(settings, { method, url, headers: signed, ...(upstreamBody ? { body: upstreamBody } : {}), signal: x.clientGone }, () =>
-      bodyError instanceof AwsChunkedError || bodyError instanceof PayloadHashMismatch ? bodyError : undefined,
+    const up = await callUpstream(
+      settings,
+      { method, url, headers: signed, ...(upstreamBody ? { body: upstreamBody } : {}), signal: x.clientGone },
+      () =>
+        bodyError instanceof AwsChunkedError || bodyError instanceof PayloadHashMismatch
+          ? bodyError
+          : undefined,
     );
     const decision = admission.decision;
     const outcome = await relayResponse(x.res, up, {
@@ -246,9 +336,15 @@ export async function handleAws(deps: ExchangeDeps, x: Exchange, target: Request
       return fail('bad-signature', `${e.message}; the upload was stopped.`, requestId);
     }
     const ge = asGatewayError(e);
-    settle(session, admission, { error: { code: ge?.code ?? 'internal', message: ge?.message ?? 'internal error' } });
+    settle(session, admission, {
+      error: { code: ge?.code ?? 'internal', message: ge?.message ?? 'internal error' },
+    });
     if (!ge) deps.logger.error({ err: String(e), connection: deps.connection }, 'aws request failed');
     if (x.clientGone.aborted) return;
-    return fail(ge ? failureFor(ge.code) : 'internal', ge?.message ?? 'Gatehouse failed to forward the request.', requestId);
+    return fail(
+      ge ? failureFor(ge.code) : 'internal',
+      ge?.message ?? 'Gatehouse failed to forward the request.',
+      requestId,
+    );
   }
 }

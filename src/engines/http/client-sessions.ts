@@ -24,7 +24,8 @@ export class ClientSessions {
       this.bySocket.set(socket, created);
       socket.once('close', () => {
         this.bySocket.delete(socket);
-        for (const p of created.values()) p.then((s) => this.close(s, 'client closed the connection')).catch(() => undefined);
+        for (const p of created.values())
+          p.then((s) => this.close(s, 'client closed the connection')).catch(() => undefined);
       });
     }
     const existing = sessions.get(key);

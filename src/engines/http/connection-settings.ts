@@ -9,7 +9,11 @@ import { toMs } from '../../config/schema.js';
 import { ERROR_CODES, GatewayError } from '../../core/errors.js';
 import type { Logger } from '../../core/ports.js';
 import { createDetectorSet } from '../../masking/index.js';
-import { AssumedRoleCredentials, StaticCredentials, type AwsCredentialSource } from './aws/aws-credentials.js';
+import {
+  AssumedRoleCredentials,
+  StaticCredentials,
+  type AwsCredentialSource,
+} from './aws/aws-credentials.js';
 import { DEFAULT_RESPONSE_FIELDS, fieldMatcher } from './field-names.js';
 import type { AwsUpstream, GenericUpstream, HttpConnectionSettings } from './http-settings.js';
 
@@ -31,16 +35,24 @@ function configError(message: string): GatewayError {
 
 /** The public endpoint of an AWS service in a region (standard partition). */
 export function defaultAwsEndpoint(service: string, region: string): URL {
-  if (service === 'iam') return new URL(region.startsWith('cn-') ? 'https://iam.cn-north-1.amazonaws.com.cn' : 'https://iam.amazonaws.com');
+  if (service === 'iam')
+    return new URL(
+      region.startsWith('cn-') ? 'https://iam.cn-north-1.amazonaws.com.cn' : 'https://iam.amazonaws.com',
+    );
   const suffix = region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
   return new URL(`https://${service}.${region}.${suffix}`);
 }
 
-async function awsUpstream(name: string, auth: Extract<HttpConnectionConfig['auth'], { type: 'aws-sigv4' }>, deps: SettingsDeps): Promise<AwsUpstream> {
+async function awsUpstream(
+  name: string,
+  auth: Extract<HttpConnectionConfig['auth'], { type: 'aws-sigv4' }>,
+  deps: SettingsDeps,
+): Promise<AwsUpstream> {
   let base: AwsCredentialSource;
   if (auth.credentials) {
     const c = auth.credentials;
-    const accessKeyId = typeof c.accessKeyId === 'string' ? c.accessKeyId : (await deps.resolveSecret(c.accessKeyId)).reveal();
+    const accessKeyId =
+      typeof c.accessKeyId === 'string' ? c.accessKeyId : (await deps.resolveSecret(c.accessKeyId)).reveal();
     const secretAccessKey = (await deps.resolveSecret(c.secretAccessKey)).reveal();
     const sessionToken = c.sessionToken ? (await deps.resolveSecret(c.sessionToken)).reveal() : undefined;
     base = new StaticCredentials({ accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) });
@@ -49,14 +61,17 @@ async function awsUpstream(name: string, auth: Extract<HttpConnectionConfig['aut
     const secretAccessKey = deps.env['AWS_SECRET_ACCESS_KEY'];
     const sessionToken = deps.env['AWS_SESSION_TOKEN'];
     if (!accessKeyId || !secretAccessKey) {
-      throw configError(`connection ${name}: no AWS credentials: set auth.credentials, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for the gateway`);
+      throw configError(
+        `connection ${name}: no AWS credentials: set auth.credentials, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for the gateway`,
+      );
     }
     base = new StaticCredentials({ accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) });
   }
   const endpoints = new Map<string, URL>();
   for (const [service, url] of Object.entries(auth.endpoints)) endpoints.set(service, new URL(url));
   const region = auth.region;
-  const signingRegionFor = (service: string): string => (service === 'iam' && !region.startsWith('cn-') && !region.startsWith('us-gov-') ? 'us-east-1' : region);
+  const signingRegionFor = (service: string): string =>
+    service === 'iam' && !region.startsWith('cn-') && !region.startsWith('us-gov-') ? 'us-east-1' : region;
   const credentials = auth.assumeRole
     ? new AssumedRoleCredentials({
         base,
@@ -65,7 +80,9 @@ async function awsUpstream(name: string, auth: Extract<HttpConnectionConfig['aut
         ...(auth.assumeRole.externalId ? { externalId: auth.assumeRole.externalId } : {}),
         durationSeconds: Math.max(900, Math.round(toMs(auth.assumeRole.duration) / 1000)),
         region,
-        stsEndpoint: new URL(auth.assumeRole.stsEndpoint ?? endpoints.get('sts')?.href ?? defaultAwsEndpoint('sts', region).href),
+        stsEndpoint: new URL(
+          auth.assumeRole.stsEndpoint ?? endpoints.get('sts')?.href ?? defaultAwsEndpoint('sts', region).href,
+        ),
         ...(deps.logger ? { logger: deps.logger } : {}),
       })
     : base;
@@ -91,7 +108,12 @@ async function genericUpstream(config: HttpConnectionConfig, deps: SettingsDeps)
     case 'basic': {
       const password = await deps.resolveSecret(auth.password);
       const user = auth.username;
-      return { base, authHeaders: () => ({ authorization: `Basic ${Buffer.from(`${user}:${password.reveal()}`).toString('base64')}` }) };
+      return {
+        base,
+        authHeaders: () => ({
+          authorization: `Basic ${Buffer.from(`${user}:${password.reveal()}`).toString('base64')}`,
+        }),
+      };
     }
     case 'header': {
       const value = await deps.resolveSecret(auth.value);
@@ -104,19 +126,32 @@ async function genericUpstream(config: HttpConnectionConfig, deps: SettingsDeps)
 }
 
 /** The listener's own certificate and key (read once at start: a listener address needs a restart anyway). */
-export function listenerTls(config: HttpConnectionConfig, baseDir: string): { cert: Buffer; key: Buffer } | undefined {
+export function listenerTls(
+  config: HttpConnectionConfig,
+  baseDir: string,
+): { cert: Buffer; key: Buffer } | undefined {
   if (!config.listenTls) return undefined;
-  return { cert: readFileSync(path.resolve(baseDir, config.listenTls.cert)), key: readFileSync(path.resolve(baseDir, config.listenTls.key)) };
+  return {
+    cert: readFileSync(path.resolve(baseDir, config.listenTls.cert)),
+    key: readFileSync(path.resolve(baseDir, config.listenTls.key)),
+  };
 }
 
-export async function buildHttpConnectionSettings(name: string, config: HttpConnectionConfig, deps: SettingsDeps): Promise<HttpConnectionSettings> {
+export async function buildHttpConnectionSettings(
+  name: string,
+  config: HttpConnectionConfig,
+  deps: SettingsDeps,
+): Promise<HttpConnectionSettings> {
   const m = config.masking;
   const fieldNames = [...(m.fields ?? DEFAULT_RESPONSE_FIELDS), ...m.extraFields];
   const ca = config.tls.ca ? readFileSync(path.resolve(deps.baseDir, config.tls.ca)) : undefined;
   const tls = { ...(ca ? { ca } : {}), rejectUnauthorized: config.tls.rejectUnauthorized };
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(config.headers)) headers[k.toLowerCase()] = v;
-  const upstream = config.auth.type === 'aws-sigv4' ? { aws: await awsUpstream(name, config.auth, deps) } : { generic: await genericUpstream(config, deps) };
+  const upstream =
+    config.auth.type === 'aws-sigv4'
+      ? { aws: await awsUpstream(name, config.auth, deps) }
+      : { generic: await genericUpstream(config, deps) };
   return {
     name,
     ...upstream,

@@ -8,9 +8,13 @@ describe('refusals in the client protocol', () => {
   it('renders each AWS protocol the way its SDK parses errors', () => {
     const s3 = awsErrorResponse('s3', 'denied', message, 'rid-1');
     expect(s3.status).toBe(403);
-    expect(s3.body).toContain('<Error><Code>AccessDenied</Code><Message>s3:DeleteBucket is refused by rule no-&lt;delete&gt; &amp; co</Message><RequestId>rid-1</RequestId></Error>');
+    expect(s3.body).toContain(
+      '<Error><Code>AccessDenied</Code><Message>s3:DeleteBucket is refused by rule no-&lt;delete&gt; &amp; co</Message><RequestId>rid-1</RequestId></Error>',
+    );
     const query = awsErrorResponse('query', 'unknown-key', message, 'rid-2');
-    expect(query.body).toMatch(/^<\?xml[^>]*>\n<ErrorResponse><Error><Type>Sender<\/Type><Code>InvalidClientTokenId<\/Code>/);
+    expect(query.body).toMatch(
+      /^<\?xml[^>]*>\n<ErrorResponse><Error><Type>Sender<\/Type><Code>InvalidClientTokenId<\/Code>/,
+    );
     const json = awsErrorResponse('json', 'denied', message, 'rid-3');
     expect(json.status).toBe(400);
     expect(json.headers['x-amzn-errortype']).toBe('AccessDeniedException');
@@ -26,7 +30,12 @@ describe('refusals in the client protocol', () => {
     const p = problemResponse('denied', message, 'rid', 'rule-x');
     expect(p.status).toBe(403);
     expect(p.headers['content-type']).toBe('application/problem+json');
-    expect(JSON.parse(p.body)).toMatchObject({ status: 403, detail: message, rule: 'rule-x', requestId: 'rid' });
+    expect(JSON.parse(p.body)).toMatchObject({
+      status: 403,
+      detail: message,
+      rule: 'rule-x',
+      requestId: 'rid',
+    });
     const a = problemResponse('no-credentials', 'need a token', 'rid');
     expect(a.status).toBe(401);
     expect(a.headers['www-authenticate']).toBe('Bearer realm="gatehouse"');

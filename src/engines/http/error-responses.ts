@@ -61,19 +61,59 @@ interface AwsCode {
 /** AWS error codes per failure; the signature ones make SDKs correct their clock and retry once. */
 const AWS_CODES: Readonly<Record<Failure, AwsCode>> = {
   denied: { status: 403, s3: 'AccessDenied', query: 'AccessDenied', json: 'AccessDeniedException' },
-  'no-credentials': { status: 403, s3: 'AccessDenied', query: 'MissingAuthenticationToken', json: 'MissingAuthenticationTokenException' },
-  'unknown-key': { status: 403, s3: 'InvalidAccessKeyId', query: 'InvalidClientTokenId', json: 'UnrecognizedClientException' },
-  'bad-signature': { status: 403, s3: 'SignatureDoesNotMatch', query: 'SignatureDoesNotMatch', json: 'InvalidSignatureException' },
-  'clock-skew': { status: 403, s3: 'RequestTimeTooSkewed', query: 'SignatureDoesNotMatch', json: 'InvalidSignatureException' },
-  'too-large': { status: 413, s3: 'EntityTooLarge', query: 'RequestEntityTooLarge', json: 'RequestEntityTooLargeException' },
+  'no-credentials': {
+    status: 403,
+    s3: 'AccessDenied',
+    query: 'MissingAuthenticationToken',
+    json: 'MissingAuthenticationTokenException',
+  },
+  'unknown-key': {
+    status: 403,
+    s3: 'InvalidAccessKeyId',
+    query: 'InvalidClientTokenId',
+    json: 'UnrecognizedClientException',
+  },
+  'bad-signature': {
+    status: 403,
+    s3: 'SignatureDoesNotMatch',
+    query: 'SignatureDoesNotMatch',
+    json: 'InvalidSignatureException',
+  },
+  'clock-skew': {
+    status: 403,
+    s3: 'RequestTimeTooSkewed',
+    query: 'SignatureDoesNotMatch',
+    json: 'InvalidSignatureException',
+  },
+  'too-large': {
+    status: 413,
+    s3: 'EntityTooLarge',
+    query: 'RequestEntityTooLarge',
+    json: 'RequestEntityTooLargeException',
+  },
   malformed: { status: 400, s3: 'InvalidRequest', query: 'MalformedInput', json: 'SerializationException' },
   // Not retryable on purpose: the same response would be withheld again.
-  withheld: { status: 400, s3: 'ResponseWithheld', query: 'ResponseWithheld', json: 'ResponseWithheldException' },
-  unavailable: { status: 503, s3: 'ServiceUnavailable', query: 'ServiceUnavailable', json: 'ServiceUnavailableException' },
+  withheld: {
+    status: 400,
+    s3: 'ResponseWithheld',
+    query: 'ResponseWithheld',
+    json: 'ResponseWithheldException',
+  },
+  unavailable: {
+    status: 503,
+    s3: 'ServiceUnavailable',
+    query: 'ServiceUnavailable',
+    json: 'ServiceUnavailableException',
+  },
   internal: { status: 500, s3: 'InternalError', query: 'InternalFailure', json: 'InternalFailure' },
 };
 
-export function awsErrorResponse(protocol: AwsProtocol, failure: Failure, message: string, requestId: string): ErrorResponse {
+export function awsErrorResponse(
+  protocol: AwsProtocol,
+  failure: Failure,
+  message: string,
+  requestId: string,
+): ErrorResponse {
   const c = AWS_CODES[failure];
   switch (protocol) {
     case 's3':
@@ -97,13 +137,21 @@ export function awsErrorResponse(protocol: AwsProtocol, failure: Failure, messag
       return {
         // DynamoDB and the other JSON services answer client errors with 400.
         status: c.status === 403 ? 400 : c.status,
-        headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-errortype': c.json, 'x-amzn-requestid': requestId },
+        headers: {
+          'content-type': 'application/x-amz-json-1.0',
+          'x-amzn-errortype': c.json,
+          'x-amzn-requestid': requestId,
+        },
         body: JSON.stringify({ __type: c.json, message }),
       };
     case 'rest-json':
       return {
         status: c.status,
-        headers: { 'content-type': 'application/json', 'x-amzn-errortype': c.json, 'x-amzn-requestid': requestId },
+        headers: {
+          'content-type': 'application/json',
+          'x-amzn-errortype': c.json,
+          'x-amzn-requestid': requestId,
+        },
         body: JSON.stringify({ Type: c.status >= 500 ? 'Service' : 'User', message }),
       };
   }
@@ -123,7 +171,12 @@ const HTTP_STATUS: Readonly<Record<Failure, number>> = {
 };
 
 /** RFC 9457 problem details for generic HTTP clients; `rule` and `requestId` are Gatehouse extensions. */
-export function problemResponse(failure: Failure, message: string, requestId: string, ruleId?: string): ErrorResponse {
+export function problemResponse(
+  failure: Failure,
+  message: string,
+  requestId: string,
+  ruleId?: string,
+): ErrorResponse {
   const status = HTTP_STATUS[failure];
   return {
     status,

@@ -30,7 +30,12 @@ export interface Exchange {
   readonly clientGone: AbortSignal;
 }
 
-export function newExchange(req: IncomingMessage, res: ServerResponse, settings: HttpConnectionSettings, expectContinue: boolean): Exchange {
+export function newExchange(
+  req: IncomingMessage,
+  res: ServerResponse,
+  settings: HttpConnectionSettings,
+  expectContinue: boolean,
+): Exchange {
   const gone = new AbortController();
   res.once('close', () => {
     if (!res.writableFinished) gone.abort();
@@ -54,17 +59,29 @@ export function answer(x: Exchange, r: ErrorResponse): void {
     res.destroy();
     return;
   }
-  const unread = !x.bodyConsumed && !x.expectContinue && (req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0');
-  const headers: Record<string, string | number> = { ...r.headers, 'content-length': Buffer.byteLength(r.body) };
+  const unread =
+    !x.bodyConsumed &&
+    !x.expectContinue &&
+    (req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0');
+  const headers: Record<string, string | number> = {
+    ...r.headers,
+    'content-length': Buffer.byteLength(r.body),
+  };
   if (unread) headers['connection'] = 'close';
   res.writeHead(r.status, headers);
   res.end(req.method === 'HEAD' ? undefined : r.body);
 }
 
 /** Settles an admitted action with what the client got. */
-export function settle(session: GateSession, admission: Admission, outcome: RelayOutcome | { error: { code: string; message: string } }): void {
+export function settle(
+  session: GateSession,
+  admission: Admission,
+  outcome: RelayOutcome | { error: { code: string; message: string } },
+): void {
   session.settle(admission, {
-    ...('masked' in outcome && outcome.masked && Object.keys(outcome.masked).length > 0 ? { masked: outcome.masked } : {}),
+    ...('masked' in outcome && outcome.masked && Object.keys(outcome.masked).length > 0
+      ? { masked: outcome.masked }
+      : {}),
     ...(outcome.error ? { error: outcome.error } : {}),
   });
 }

@@ -20,7 +20,10 @@ export const AWS_SENSITIVE_FIELDS = [
   'AuthorizationToken',
 ] as const;
 
-export const DEFAULT_RESPONSE_FIELDS: readonly string[] = [...DEFAULT_SENSITIVE_KEYS, ...AWS_SENSITIVE_FIELDS];
+export const DEFAULT_RESPONSE_FIELDS: readonly string[] = [
+  ...DEFAULT_SENSITIVE_KEYS,
+  ...AWS_SENSITIVE_FIELDS,
+];
 
 function normalize(k: string): string {
   return k.toLowerCase().replace(/[-_. ]/g, '');
@@ -28,7 +31,12 @@ function normalize(k: string): string {
 
 /** The tag a field masks under (`SecretAccessKey` → `secretaccesskey`). */
 export function fieldTag(name: string): string {
-  return name.toLowerCase().replace(/[^a-z0-9_]/g, '').replace(/^_+|_+$/g, '') || 'field';
+  return (
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9_]/g, '')
+      .replace(/^_+|_+$/g, '') || 'field'
+  );
 }
 
 export type FieldMatcher = (name: string) => string | undefined;

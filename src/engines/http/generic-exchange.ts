@@ -7,7 +7,15 @@ import type { IncomingMessage } from 'node:http';
 import type { HttpAction } from '../../core/action.js';
 import type { GateSession } from '../../gate/gate.js';
 import { failureFor, problemResponse, type Failure } from './error-responses.js';
-import { answer, asGatewayError, goOn, holdSignal, settle, type Exchange, type ExchangeDeps } from './exchange-context.js';
+import {
+  answer,
+  asGatewayError,
+  goOn,
+  holdSignal,
+  settle,
+  type Exchange,
+  type ExchangeDeps,
+} from './exchange-context.js';
 import { forwardRequestHeaders } from './http-headers.js';
 import { declaredLength, hasBody } from './request-body.js';
 import { policyPath, recordedTarget, type RequestTarget } from './request-target.js';
@@ -26,19 +34,30 @@ export function upstreamUrl(base: URL, target: RequestTarget): URL {
   return new URL(`${base.origin}${prefix}${target.rawPath}${target.rawQuery ? `?${target.rawQuery}` : ''}`);
 }
 
-export async function openBearerSession(deps: ExchangeDeps, req: IncomingMessage): Promise<GateSession | { failure: Failure; message: string }> {
+export async function openBearerSession(
+  deps: ExchangeDeps,
+  req: IncomingMessage,
+): Promise<GateSession | { failure: Failure; message: string }> {
   const token = bearerToken(req.headers.authorization);
   if (token === undefined) {
-    return { failure: 'no-credentials', message: 'Gatehouse needs Authorization: Bearer <token> with a Gatehouse token (gatehouse token issue, or your OIDC token).' };
+    return {
+      failure: 'no-credentials',
+      message:
+        'Gatehouse needs Authorization: Bearer <token> with a Gatehouse token (gatehouse token issue, or your OIDC token).',
+    };
   }
   try {
-    return await deps.sessions.get(req.socket, `bearer:${createHash('sha256').update(token).digest('base64url')}`, {
-      token,
-      connection: deps.connection,
-      protocol: 'http',
-      clientAddress: `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}`,
-      ...(req.headers['user-agent'] ? { application: req.headers['user-agent'].slice(0, 200) } : {}),
-    });
+    return await deps.sessions.get(
+      req.socket,
+      `bearer:${createHash('sha256').update(token).digest('base64url')}`,
+      {
+        token,
+        connection: deps.connection,
+        protocol: 'http',
+        clientAddress: `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}`,
+        ...(req.headers['user-agent'] ? { application: req.headers['user-agent'].slice(0, 200) } : {}),
+      },
+    );
   } catch (e) {
     const ge = asGatewayError(e);
     if (!ge) throw e;
@@ -53,13 +72,15 @@ export async function handleGeneric(deps: ExchangeDeps, x: Exchange, target: Req
   const fail = (failure: Failure, message: string, requestId: string = randomUUID(), ruleId?: string): void =>
     answer(x, problemResponse(failure, message, requestId, ruleId));
 
-  if (method === 'CONNECT' || method === 'TRACE') return fail('malformed', `${method} is not forwarded by Gatehouse.`);
+  if (method === 'CONNECT' || method === 'TRACE')
+    return fail('malformed', `${method} is not forwarded by Gatehouse.`);
   const opened = await openBearerSession(deps, req);
   if (!('admit' in opened)) return fail(opened.failure, opened.message);
   const session = opened;
 
   const decodedPath = policyPath(target.rawPath);
-  if (decodedPath === undefined) return fail('malformed', 'The request path has a malformed %-escape or a control character.');
+  if (decodedPath === undefined)
+    return fail('malformed', 'The request path has a malformed %-escape or a control character.');
   const action: HttpAction = {
     kind: 'http',
     connection: deps.connection,
@@ -67,7 +88,13 @@ export async function handleGeneric(deps: ExchangeDeps, x: Exchange, target: Req
     path: recordedTarget(decodedPath, target.rawQuery, settings.masking.fields),
   };
   const admission = await session.admit(action, { signal: holdSignal(x) });
-  if (!admission.allowed) return fail(failureFor(admission.error.code), admission.error.message, admission.statementId, admission.error.ruleId);
+  if (!admission.allowed)
+    return fail(
+      failureFor(admission.error.code),
+      admission.error.message,
+      admission.statementId,
+      admission.error.ruleId,
+    );
   const requestId = admission.statementId;
 
   try {
@@ -81,7 +108,11 @@ export async function handleGeneric(deps: ExchangeDeps, x: Exchange, target: Req
     const length = declaredLength(req);
     if (length !== undefined) headers['content-length'] = String(length);
     if (bodyPresent) goOn(x);
-    const up = await callUpstream(settings, { method, url, headers, ...(bodyPresent ? { body: req } : {}), signal: x.clientGone }, () => undefined);
+    const up = await callUpstream(
+      settings,
+      { method, url, headers, ...(bodyPresent ? { body: req } : {}), signal: x.clientGone },
+      () => undefined,
+    );
     const decision = admission.decision;
     const outcome = await relayResponse(x.res, up, {
       method,
@@ -93,9 +124,15 @@ export async function handleGeneric(deps: ExchangeDeps, x: Exchange, target: Req
     settle(session, admission, outcome);
   } catch (e) {
     const ge = asGatewayError(e);
-    settle(session, admission, { error: { code: ge?.code ?? 'internal', message: ge?.message ?? 'internal error' } });
+    settle(session, admission, {
+      error: { code: ge?.code ?? 'internal', message: ge?.message ?? 'internal error' },
+    });
     if (!ge) deps.logger.error({ err: String(e), connection: deps.connection }, 'http request failed');
     if (x.clientGone.aborted) return;
-    return fail(ge ? failureFor(ge.code) : 'internal', ge?.message ?? 'Gatehouse failed to forward the request.', requestId);
+    return fail(
+      ge ? failureFor(ge.code) : 'internal',
+      ge?.message ?? 'Gatehouse failed to forward the request.',
+      requestId,
+    );
   }
 }

@@ -53,24 +53,40 @@ export class HttpEngine implements Engine {
       ...(options.awsKeys ? { awsKeys: options.awsKeys } : {}),
       now: options.now ?? (() => new Date()),
     };
-    const serverOptions = { maxHeaderSize: options.maxHeaderSize ?? 64 * 1024, requestTimeout: 0, keepAliveTimeout: 65_000 };
+    const serverOptions = {
+      maxHeaderSize: options.maxHeaderSize ?? 64 * 1024,
+      requestTimeout: 0,
+      keepAliveTimeout: 65_000,
+    };
     this.server = options.tls
-      ? https.createServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' })
+      ? https.createServer({
+          ...serverOptions,
+          cert: options.tls.cert,
+          key: options.tls.key,
+          minVersion: 'TLSv1.2',
+        })
       : http.createServer(serverOptions);
     this.server.on('request', (req: IncomingMessage, res: ServerResponse) => this.handle(req, res, false));
     // Without this listener Node answers 100 Continue before the gate has decided.
-    this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => this.handle(req, res, true));
-    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
+    this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) =>
+      this.handle(req, res, true),
+    );
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.upgrade(req, socket, head),
+    );
     this.server.on(options.tls ? 'secureConnection' : 'connection', (socket: Socket) => {
       socket.setNoDelay(true);
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
     });
     this.server.on('clientError', (_err, socket: Duplex) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      if (socket.writable)
+        socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       else socket.destroy();
     });
-    this.server.on('error', (err) => options.logger.error({ err: err.message, connection: options.connection }, 'http listener error'));
+    this.server.on('error', (err) =>
+      options.logger.error({ err: err.message, connection: options.connection }, 'http listener error'),
+    );
   }
 
   get liveSessions(): number {
@@ -80,7 +96,10 @@ export class HttpEngine implements Engine {
   private handle(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void {
     const settings = this.options.settings();
     this.serve(req, res, settings, expectContinue).catch((err: unknown) => {
-      this.options.logger.error({ err: String(err), connection: this.options.connection }, 'http request failed');
+      this.options.logger.error(
+        { err: String(err), connection: this.options.connection },
+        'http request failed',
+      );
       if (!res.headersSent && !res.destroyed) {
         res.writeHead(500, { 'content-type': 'text/plain', connection: 'close' });
         res.end('Gatehouse internal error\n');
@@ -88,7 +107,12 @@ export class HttpEngine implements Engine {
     });
   }
 
-  private async serve(req: IncomingMessage, res: ServerResponse, settings: HttpConnectionSettings | undefined, expectContinue: boolean): Promise<void> {
+  private async serve(
+    req: IncomingMessage,
+    res: ServerResponse,
+    settings: HttpConnectionSettings | undefined,
+    expectContinue: boolean,
+  ): Promise<void> {
     if (!settings) {
       res.writeHead(503, { 'content-type': 'text/plain', connection: 'close' });
       res.end(`connection ${this.options.connection} is no longer configured\n`);
@@ -99,7 +123,12 @@ export class HttpEngine implements Engine {
     const query = target ? parseQuery(target.rawQuery) : undefined;
     if (!target || !query) {
       const message = 'The request target is not a valid origin-form path with a well-formed query.';
-      answer(x, settings.aws ? awsErrorResponse('s3', 'malformed', message, 'none') : problemResponse('malformed', message, 'none'));
+      answer(
+        x,
+        settings.aws
+          ? awsErrorResponse('s3', 'malformed', message, 'none')
+          : problemResponse('malformed', message, 'none'),
+      );
       return;
     }
     if (settings.aws) await handleAws(this.deps, x, target, query);
@@ -113,7 +142,10 @@ export class HttpEngine implements Engine {
       return;
     }
     handleUpgrade(this.deps, settings, req, socket, head).catch((err: unknown) => {
-      this.options.logger.error({ err: String(err), connection: this.options.connection }, 'websocket upgrade failed');
+      this.options.logger.error(
+        { err: String(err), connection: this.options.connection },
+        'websocket upgrade failed',
+      );
       socket.destroy();
     });
   }

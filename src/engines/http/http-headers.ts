@@ -18,21 +18,41 @@ const HOP_BY_HOP = new Set([
 ]);
 
 /** Request headers that never go upstream, whatever the connection. */
-const CLIENT_ONLY = new Set(['host', 'authorization', 'content-length', 'forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto']);
+const CLIENT_ONLY = new Set([
+  'host',
+  'authorization',
+  'content-length',
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+]);
 
 /** AWS signing headers the gateway replaces with its own. */
 const AWS_SIGNING = new Set(['x-amz-date', 'x-amz-security-token', 'x-amz-content-sha256']);
 
 /** aws-chunked framing the gateway decodes: the trailing checksum it announces is not forwarded. */
-const AWS_CHUNKED = new Set(['x-amz-decoded-content-length', 'x-amz-trailer', 'x-amz-sdk-checksum-algorithm']);
+const AWS_CHUNKED = new Set([
+  'x-amz-decoded-content-length',
+  'x-amz-trailer',
+  'x-amz-sdk-checksum-algorithm',
+]);
 
 function connectionTokens(headers: IncomingHttpHeaders): Set<string> {
   const c = headers['connection'];
-  return new Set((c ?? '').split(',').map((t) => t.trim().toLowerCase()).filter((t) => t !== ''));
+  return new Set(
+    (c ?? '')
+      .split(',')
+      .map((t) => t.trim().toLowerCase())
+      .filter((t) => t !== ''),
+  );
 }
 
 /** Headers to forward upstream (lower-case names, one value each). */
-export function forwardRequestHeaders(headers: IncomingHttpHeaders, options: { aws: boolean; awsChunked: boolean }): Record<string, string> {
+export function forwardRequestHeaders(
+  headers: IncomingHttpHeaders,
+  options: { aws: boolean; awsChunked: boolean },
+): Record<string, string> {
   const named = connectionTokens(headers);
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
@@ -56,7 +76,9 @@ export function forwardRequestHeaders(headers: IncomingHttpHeaders, options: { a
 }
 
 /** Response headers to relay to the client. */
-export function relayResponseHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+export function relayResponseHeaders(
+  headers: Record<string, string | string[] | undefined>,
+): Record<string, string | string[]> {
   const named = new Set(
     String(headers['connection'] ?? '')
       .split(',')
@@ -72,7 +94,15 @@ export function relayResponseHeaders(headers: Record<string, string | string[] |
 }
 
 /** Headers that describe the exact bytes of a body: dropped when Gatehouse changes the body. */
-export const BODY_DIGEST_HEADERS = ['content-length', 'content-md5', 'content-encoding', 'x-amz-crc32', 'digest', 'repr-digest', 'content-digest'];
+export const BODY_DIGEST_HEADERS = [
+  'content-length',
+  'content-md5',
+  'content-encoding',
+  'x-amz-crc32',
+  'digest',
+  'repr-digest',
+  'content-digest',
+];
 
 export function isBodyDigestHeader(name: string): boolean {
   return BODY_DIGEST_HEADERS.includes(name) || name.startsWith('x-amz-checksum-');

@@ -22,7 +22,8 @@ export function declaredLength(req: IncomingMessage): number | undefined {
 
 export async function readCapped(req: IncomingMessage, max: number): Promise<Buffer> {
   const declared = declaredLength(req);
-  if (declared !== undefined && declared > max) throw new BodyTooLarge(`the request body is larger than ${max} bytes`);
+  if (declared !== undefined && declared > max)
+    throw new BodyTooLarge(`the request body is larger than ${max} bytes`);
   const parts: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {

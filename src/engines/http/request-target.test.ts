@@ -6,7 +6,8 @@ describe('request targets', () => {
   it('accepts origin-form targets only', () => {
     expect(splitTarget('/a/b?x=1')).toEqual({ rawPath: '/a/b', rawQuery: 'x=1' });
     expect(splitTarget('/')).toEqual({ rawPath: '/', rawQuery: '' });
-    for (const bad of [undefined, 'http://evil/a', '*', '//host/a', '/a b', '/a#frag']) expect(splitTarget(bad)).toBeUndefined();
+    for (const bad of [undefined, 'http://evil/a', '*', '//host/a', '/a b', '/a#frag'])
+      expect(splitTarget(bad)).toBeUndefined();
   });
 
   it('decodes the path for policy, so encoded slashes and dots cannot hide a segment', () => {
@@ -20,7 +21,9 @@ describe('request targets', () => {
 
   it('redacts secret-looking query values in what is recorded', () => {
     const f = fieldMatcher(DEFAULT_RESPONSE_FIELDS);
-    expect(recordedTarget('/search', 'q=cats&api_key=abc&X-Amz-Signature=ff&token=t', f)).toBe('/search?q=cats&api_key=[REDACTED]&X-Amz-Signature=[REDACTED]&token=[REDACTED]');
+    expect(recordedTarget('/search', 'q=cats&api_key=abc&X-Amz-Signature=ff&token=t', f)).toBe(
+      '/search?q=cats&api_key=[REDACTED]&X-Amz-Signature=[REDACTED]&token=[REDACTED]',
+    );
     expect(recordedTarget('/data', '', f)).toBe('/data');
   });
 });

@@ -20,10 +20,28 @@ export type BodyKind = 'json' | 'xml' | 'stream' | 'text' | 'binary';
 export function bodyKind(contentType: string | undefined): BodyKind {
   const t = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
   if (t === '') return 'binary';
-  if (t === 'application/json' || t === 'text/json' || t.startsWith('application/x-amz-json') || t.endsWith('+json')) return 'json';
+  if (
+    t === 'application/json' ||
+    t === 'text/json' ||
+    t.startsWith('application/x-amz-json') ||
+    t.endsWith('+json')
+  )
+    return 'json';
   if (t === 'application/xml' || t === 'text/xml' || t.endsWith('+xml')) return 'xml';
-  if (t === 'text/event-stream' || t === 'application/x-ndjson' || t === 'application/vnd.amazon.eventstream' || t.startsWith('multipart/')) return 'stream';
-  if (t.startsWith('text/') || t === 'application/x-www-form-urlencoded' || t === 'application/javascript' || t === 'application/yaml') return 'text';
+  if (
+    t === 'text/event-stream' ||
+    t === 'application/x-ndjson' ||
+    t === 'application/vnd.amazon.eventstream' ||
+    t.startsWith('multipart/')
+  )
+    return 'stream';
+  if (
+    t.startsWith('text/') ||
+    t === 'application/x-www-form-urlencoded' ||
+    t === 'application/javascript' ||
+    t === 'application/yaml'
+  )
+    return 'text';
   return 'binary';
 }
 
@@ -120,17 +138,28 @@ function send(res: ServerResponse, r: ErrorResponse): void {
   res.end(r.body);
 }
 
-export async function relayResponse(res: ServerResponse, up: UpstreamResponse, o: RelayOptions): Promise<RelayOutcome> {
+export async function relayResponse(
+  res: ServerResponse,
+  up: UpstreamResponse,
+  o: RelayOptions,
+): Promise<RelayOutcome> {
   const p = plan(o.method.toUpperCase(), up, o);
   const headers = relayResponseHeaders(up.headers);
   const status = up.statusCode;
-  const upstreamError = status >= 400 ? { code: `http_${status}`, message: `the upstream answered ${status}` } : undefined;
+  const upstreamError =
+    status >= 400 ? { code: `http_${status}`, message: `the upstream answered ${status}` } : undefined;
   if (p === 'relay') {
     res.writeHead(status, headers);
     try {
       await pipeline(up.body, res);
     } catch (e) {
-      return { status, error: { code: 'stream_broken', message: `the response stream broke: ${(e as Error).message}`.slice(0, 300) } };
+      return {
+        status,
+        error: {
+          code: 'stream_broken',
+          message: `the response stream broke: ${(e as Error).message}`.slice(0, 300),
+        },
+      };
     }
     return { status, ...(upstreamError ? { error: upstreamError } : {}) };
   }
@@ -138,7 +167,8 @@ export async function relayResponse(res: ServerResponse, up: UpstreamResponse, o
   const kind = bodyKind(headerText(up.headers['content-type']));
   const cap = p === 'mask' ? o.masking.maxBodyBytes : o.masking.objectScanMaxBytes;
   const declaredText = headerText(up.headers['content-length']);
-  const declared = declaredText !== undefined && /^\d{1,15}$/.test(declaredText) ? Number(declaredText) : undefined;
+  const declared =
+    declaredText !== undefined && /^\d{1,15}$/.test(declaredText) ? Number(declaredText) : undefined;
   let raw: Buffer;
   let text: string;
   try {
@@ -174,7 +204,12 @@ export async function relayResponse(res: ServerResponse, up: UpstreamResponse, o
   const kindForMask = p === 'scan' && kind !== 'json' && kind !== 'xml' ? 'text' : kind;
   const result = maskText(kindForMask, text, o.masking);
   const code = status >= 400 ? errorCodeOf(kind, result?.text ?? text) : undefined;
-  const error = upstreamError ? { code: upstreamError.code, message: code ? `the upstream answered ${status} ${code}` : upstreamError.message } : undefined;
+  const error = upstreamError
+    ? {
+        code: upstreamError.code,
+        message: code ? `the upstream answered ${status} ${code}` : upstreamError.message,
+      }
+    : undefined;
   if (!result) {
     res.writeHead(status, headers);
     res.end(raw);

@@ -16,7 +16,11 @@ export interface UpstreamCall {
   readonly signal: AbortSignal;
 }
 
-export async function callUpstream(settings: HttpConnectionSettings, call: UpstreamCall, bodyError: () => Error | undefined): Promise<UpstreamResponse> {
+export async function callUpstream(
+  settings: HttpConnectionSettings,
+  call: UpstreamCall,
+  bodyError: () => Error | undefined,
+): Promise<UpstreamResponse> {
   try {
     const res = await request(call.url, {
       method: call.method as 'GET',

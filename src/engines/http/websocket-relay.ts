@@ -24,28 +24,58 @@ function refuse(socket: Duplex, r: ErrorResponse): void {
   socket.end(`${head.join('\r\n')}\r\n\r\n${r.body}`);
 }
 
-export async function handleUpgrade(deps: ExchangeDeps, settings: HttpConnectionSettings, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+export async function handleUpgrade(
+  deps: ExchangeDeps,
+  settings: HttpConnectionSettings,
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+): Promise<void> {
   socket.on('error', () => socket.destroy());
-  const fail = (failure: Parameters<typeof problemResponse>[0], message: string, requestId: string = randomUUID(), ruleId?: string): void =>
-    refuse(socket, problemResponse(failure, message, requestId, ruleId));
-  if (!settings.generic || !settings.websockets) return fail('malformed', `Connection ${deps.connection} does not pass WebSocket upgrades through.`);
-  if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket' || (req.method ?? '').toUpperCase() !== 'GET') {
+  const fail = (
+    failure: Parameters<typeof problemResponse>[0],
+    message: string,
+    requestId: string = randomUUID(),
+    ruleId?: string,
+  ): void => refuse(socket, problemResponse(failure, message, requestId, ruleId));
+  if (!settings.generic || !settings.websockets)
+    return fail('malformed', `Connection ${deps.connection} does not pass WebSocket upgrades through.`);
+  if (
+    (req.headers.upgrade ?? '').toLowerCase() !== 'websocket' ||
+    (req.method ?? '').toUpperCase() !== 'GET'
+  ) {
     return fail('malformed', 'Only WebSocket upgrades (GET with Upgrade: websocket) are passed through.');
   }
   const target = splitTarget(req.url);
   const decoded = target ? policyPath(target.rawPath) : undefined;
-  if (!target || decoded === undefined) return fail('malformed', 'The request target is not a valid origin-form path.');
+  if (!target || decoded === undefined)
+    return fail('malformed', 'The request target is not a valid origin-form path.');
 
   const opened = await openBearerSession(deps, req);
   if (!('admit' in opened)) return fail(opened.failure, opened.message);
   const session = opened;
   const gone = new AbortController();
   socket.once('close', () => gone.abort());
-  const action: HttpAction = { kind: 'http', connection: deps.connection, method: 'GET', path: recordedTarget(decoded, target.rawQuery, settings.masking.fields) };
-  const admission = await session.admit(action, { signal: AbortSignal.any([gone.signal, AbortSignal.timeout(settings.holdTimeoutMs)]) });
-  if (!admission.allowed) return fail(failureFor(admission.error.code), admission.error.message, admission.statementId, admission.error.ruleId);
+  const action: HttpAction = {
+    kind: 'http',
+    connection: deps.connection,
+    method: 'GET',
+    path: recordedTarget(decoded, target.rawQuery, settings.masking.fields),
+  };
+  const admission = await session.admit(action, {
+    signal: AbortSignal.any([gone.signal, AbortSignal.timeout(settings.holdTimeoutMs)]),
+  });
+  if (!admission.allowed)
+    return fail(
+      failureFor(admission.error.code),
+      admission.error.message,
+      admission.statementId,
+      admission.error.ruleId,
+    );
   if (socket.destroyed) {
-    session.settle(admission, { error: { code: 'client_gone', message: 'the client went away before the upgrade' } });
+    session.settle(admission, {
+      error: { code: 'client_gone', message: 'the client went away before the upgrade' },
+    });
     return;
   }
 
@@ -63,7 +93,10 @@ export async function handleUpgrade(deps: ExchangeDeps, settings: HttpConnection
   const done = (error?: { code: string; message: string }): void => {
     if (settled) return;
     settled = true;
-    session.settle(admission, { durationMs: Math.round((performance.now() - started) * 1000) / 1000, ...(error ? { error } : {}) });
+    session.settle(admission, {
+      durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+      ...(error ? { error } : {}),
+    });
   };
   const mod = url.protocol === 'https:' ? https : http;
   const upReq = mod.request({
@@ -80,7 +113,8 @@ export async function handleUpgrade(deps: ExchangeDeps, settings: HttpConnection
   upReq.on('upgrade', (upRes: IncomingMessage, upSocket: Duplex, upHead: Buffer) => {
     if (upSocket instanceof Socket) upSocket.setTimeout(0);
     const lines = [`HTTP/1.1 101 ${STATUS_CODES[101]}`];
-    for (let i = 0; i + 1 < upRes.rawHeaders.length; i += 2) lines.push(`${upRes.rawHeaders[i]}: ${upRes.rawHeaders[i + 1]}`);
+    for (let i = 0; i + 1 < upRes.rawHeaders.length; i += 2)
+      lines.push(`${upRes.rawHeaders[i]}: ${upRes.rawHeaders[i + 1]}`);
     socket.write(`${lines.join('\r\n')}\r\n\r\n`);
     if (upHead.length > 0) socket.write(upHead);
     if (head.length > 0) upSocket.write(head);
@@ -92,7 +126,11 @@ export async function handleUpgrade(deps: ExchangeDeps, settings: HttpConnection
     const end = (): void => {
       socket.destroy();
       upSocket.destroy();
-      if (!settled) deps.logger.info({ connection: deps.connection, session: session.id, toUpstream, toClient }, 'websocket closed');
+      if (!settled)
+        deps.logger.info(
+          { connection: deps.connection, session: session.id, toUpstream, toClient },
+          'websocket closed',
+        );
       done();
     };
     upSocket.on('error', end);
@@ -105,7 +143,8 @@ export async function handleUpgrade(deps: ExchangeDeps, settings: HttpConnection
     const lines = [`HTTP/1.1 ${upRes.statusCode ?? 502} ${upRes.statusMessage ?? ''}`];
     for (let i = 0; i + 1 < upRes.rawHeaders.length; i += 2) {
       const name = upRes.rawHeaders[i]!.toLowerCase();
-      if (name !== 'connection' && name !== 'transfer-encoding' && name !== 'keep-alive') lines.push(`${upRes.rawHeaders[i]}: ${upRes.rawHeaders[i + 1]}`);
+      if (name !== 'connection' && name !== 'transfer-encoding' && name !== 'keep-alive')
+        lines.push(`${upRes.rawHeaders[i]}: ${upRes.rawHeaders[i + 1]}`);
     }
     lines.push('connection: close');
     socket.write(`${lines.join('\r\n')}\r\n\r\n`);
@@ -113,7 +152,10 @@ export async function handleUpgrade(deps: ExchangeDeps, settings: HttpConnection
   });
   upReq.on('timeout', () => upReq.destroy(new Error('upstream timeout')));
   upReq.on('error', () => {
-    done({ code: 'upstream_unavailable', message: 'the upstream could not be reached for the WebSocket upgrade' });
+    done({
+      code: 'upstream_unavailable',
+      message: 'the upstream could not be reached for the WebSocket upgrade',
+    });
     fail('unavailable', 'The upstream could not be reached.', admission.statementId);
   });
   gone.signal.addEventListener('abort', () => upReq.destroy(), { once: true });

@@ -19,13 +19,21 @@ describe('maskXmlText', () => {
   });
 
   it('masks everything nested under a sensitive element, namespaced or not', () => {
-    const r = mask('<a:Root xmlns:a="urn:x"><a:Password><Value>p1</Value><Old>p0</Old></a:Password><Name>n</Name></a:Root>')!;
-    expect(r.text).toBe('<a:Root xmlns:a="urn:x"><a:Password><Value>[REDACTED:password]</Value><Old>[REDACTED:password]</Old></a:Password><Name>n</Name></a:Root>');
+    const r = mask(
+      '<a:Root xmlns:a="urn:x"><a:Password><Value>p1</Value><Old>p0</Old></a:Password><Name>n</Name></a:Root>',
+    )!;
+    expect(r.text).toBe(
+      '<a:Root xmlns:a="urn:x"><a:Password><Value>[REDACTED:password]</Value><Old>[REDACTED:password]</Old></a:Password><Name>n</Name></a:Root>',
+    );
   });
 
   it('scans other text and attributes by content, decoding and re-encoding entities', () => {
-    const r = mask('<R><Note a="x@example.com">mail ann@example.com &amp; co</Note><![CDATA[bob@example.com]]></R>')!;
-    expect(r.text).toBe('<R><Note a="[REDACTED:email]">mail [REDACTED:email] &amp; co</Note><![CDATA[[REDACTED:email]]]></R>');
+    const r = mask(
+      '<R><Note a="x@example.com">mail ann@example.com &amp; co</Note><![CDATA[bob@example.com]]></R>',
+    )!;
+    expect(r.text).toBe(
+      '<R><Note a="[REDACTED:email]">mail [REDACTED:email] &amp; co</Note><![CDATA[[REDACTED:email]]]></R>',
+    );
     expect(r.counts).toEqual({ email: 3 });
   });
 

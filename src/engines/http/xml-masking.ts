@@ -140,7 +140,12 @@ class XmlMasker {
 }
 
 /** Masks an XML text; null when nothing changed. A document the tokenizer cannot follow is scanned as text. */
-export function maskXmlText(xml: string, set: DetectorSet, style: MaskStyle, fields: FieldMatcher): MaskResult | null {
+export function maskXmlText(
+  xml: string,
+  set: DetectorSet,
+  style: MaskStyle,
+  fields: FieldMatcher,
+): MaskResult | null {
   const m = new XmlMasker(xml, set, style, fields);
   try {
     const out = m.run();

@@ -14,12 +14,17 @@ export function decodeXmlText(s: string): string {
 }
 
 export function encodeXmlText(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&${({ '&': 'amp', '<': 'lt', '>': 'gt', '"': 'quot', "'": 'apos' } as const)[c as '&']};`);
+  return s.replace(
+    /[&<>"']/g,
+    (c) => `&${({ '&': 'amp', '<': 'lt', '>': 'gt', '"': 'quot', "'": 'apos' } as const)[c as '&']};`,
+  );
 }
 
 /** The decoded text of the first `<name>…</name>` (any namespace prefix), or undefined. */
 export function readXmlElement(xml: string, localName: string): string | undefined {
-  const re = new RegExp(`<(?:[A-Za-z_][\\w.-]*:)?${localName}(?:\\s[^>]*)?>([^<]*)</(?:[A-Za-z_][\\w.-]*:)?${localName}\\s*>`);
+  const re = new RegExp(
+    `<(?:[A-Za-z_][\\w.-]*:)?${localName}(?:\\s[^>]*)?>([^<]*)</(?:[A-Za-z_][\\w.-]*:)?${localName}\\s*>`,
+  );
   const m = re.exec(xml);
   return m ? decodeXmlText(m[1]!) : undefined;
 }

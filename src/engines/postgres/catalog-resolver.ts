@@ -36,7 +36,12 @@ export interface CatalogResolverOptions {
 /** A minimal simple-query client over the gateway's own login (55.2.2), text results only. */
 class CatalogConnection {
   private pending:
-    | { rows: (string | null)[][]; error?: string; resolve: (r: (string | null)[][]) => void; reject: (e: Error) => void }
+    | {
+        rows: (string | null)[][];
+        error?: string;
+        resolve: (r: (string | null)[][]) => void;
+        reject: (e: Error) => void;
+      }
     | undefined;
   closed = false;
 
@@ -77,7 +82,8 @@ class CatalogConnection {
       for (let f = this.up.reader.next(); f; f = this.up.reader.next()) {
         const p = this.pending;
         if (!p) continue;
-        if (f.type === BackendCode.DataRow) p.rows.push(decodeDataRow(f.body).map((c) => (c === null ? null : c.toString('utf8'))));
+        if (f.type === BackendCode.DataRow)
+          p.rows.push(decodeDataRow(f.body).map((c) => (c === null ? null : c.toString('utf8'))));
         else if (f.type === BackendCode.ErrorResponse) p.error = decodeErrorFields(f.body).M ?? 'error';
         else if (f.type === BackendCode.ReadyForQuery) {
           this.pending = undefined;
@@ -130,7 +136,8 @@ export class CatalogResolver {
     for (const c of columns) {
       if (c.tableOid === 0) continue;
       const e = this.cache.get(c.tableOid);
-      if (!e || now - e.at > this.opts.ttlMs || (c.columnNumber > 0 && !e.columns.has(c.columnNumber))) out.add(c.tableOid);
+      if (!e || now - e.at > this.opts.ttlMs || (c.columnNumber > 0 && !e.columns.has(c.columnNumber)))
+        out.add(c.tableOid);
     }
     return [...out];
   }
@@ -140,7 +147,9 @@ export class CatalogResolver {
     const asked = this.now();
     // Sessions asking for the same new table at once share one query: what a queued load already
     // fetched after this request was made is not fetched again.
-    const run = this.queue.then(() => this.fetch(oids.filter((o) => (this.cache.get(o)?.at ?? -Infinity) < asked)));
+    const run = this.queue.then(() =>
+      this.fetch(oids.filter((o) => (this.cache.get(o)?.at ?? -Infinity) < asked)),
+    );
     this.queue = run.catch(() => undefined);
     return run.catch(() => undefined);
   }
@@ -152,7 +161,8 @@ export class CatalogResolver {
       const e = this.cache.get(c.tableOid);
       let source: ColumnSource | 'unresolved' = 'unresolved';
       if (e) {
-        if (c.columnNumber === 0) source = { schema: e.schema, table: e.table, column: '', rowColumns: e.ordered };
+        if (c.columnNumber === 0)
+          source = { schema: e.schema, table: e.table, column: '', rowColumns: e.ordered };
         else {
           const col = e.columns.get(c.columnNumber);
           if (col) source = { schema: e.schema, table: e.table, column: col.name };
@@ -197,7 +207,10 @@ export class CatalogResolver {
       const conn = await this.connection();
       const rows = await conn.query(sql, this.opts.queryTimeoutMs);
       const at = this.now();
-      const tables = new Map<number, { schema: string; table: string; columns: Map<number, CatalogColumn>; ordered: CatalogColumn[] }>();
+      const tables = new Map<
+        number,
+        { schema: string; table: string; columns: Map<number, CatalogColumn>; ordered: CatalogColumn[] }
+      >();
       for (const [oid, schema, table, attnum, attname, atttypid] of rows) {
         const key = Number(oid);
         let t = tables.get(key);
@@ -242,7 +255,9 @@ const resolvers = new WeakMap<UpstreamTarget, CatalogResolver>();
 export function catalogResolverFor(target: UpstreamTarget, maxMessageBytes: number): CatalogResolver {
   let r = resolvers.get(target);
   if (!r) {
-    r = new CatalogResolver(() => openUpstream(target, { application_name: 'gatehouse-catalog' }, maxMessageBytes));
+    r = new CatalogResolver(() =>
+      openUpstream(target, { application_name: 'gatehouse-catalog' }, maxMessageBytes),
+    );
     resolvers.set(target, r);
   }
   return r;

@@ -10,7 +10,13 @@ import type { Decision } from '../../core/decision.js';
 import { ERROR_CODES, GatewayError, isGatewayError, type ErrorCode } from '../../core/errors.js';
 import type { ResultMasker } from '../../core/masking.js';
 import type { Logger } from '../../core/ports.js';
-import { COPY_WITHHELD, cellsToMask, nulledCells, sqlMaskerOf, type ResolvedColumnRef } from '../../masking/result-masker.js';
+import {
+  COPY_WITHHELD,
+  cellsToMask,
+  nulledCells,
+  sqlMaskerOf,
+  type ResolvedColumnRef,
+} from '../../masking/result-masker.js';
 import type { SqlClassifier, SqlStatement } from '../../core/sql-statement.js';
 import type { Gate, GateSession } from '../../gate/gate.js';
 import {
@@ -41,7 +47,13 @@ import {
   type TransactionStatus,
 } from '../../wire/postgres/index.js';
 import { ResponseTracker, type Run } from './response-tracker.js';
-import { UpstreamError, cancelUpstream, openUpstream, type UpstreamSession, type UpstreamTarget } from './upstream-connection.js';
+import {
+  UpstreamError,
+  cancelUpstream,
+  openUpstream,
+  type UpstreamSession,
+  type UpstreamTarget,
+} from './upstream-connection.js';
 import { OutputBatch } from './output-batch.js';
 import { catalogResolverFor } from './catalog-resolver.js';
 import {
@@ -135,8 +147,13 @@ const ERROR_SQLSTATE: Partial<Record<ErrorCode, string>> = {
 };
 
 /** DataRow cells as the record shows them: text cells as text, binary cells as `\\x` hex. */
-function cellsAsText(cells: readonly (Buffer | null)[], formats: readonly number[] | undefined): (string | null)[] {
-  return cells.map((c, i) => (c === null ? null : (formats?.[i] ?? 0) === 1 ? `\\x${c.toString('hex')}` : c.toString('utf8')));
+function cellsAsText(
+  cells: readonly (Buffer | null)[],
+  formats: readonly number[] | undefined,
+): (string | null)[] {
+  return cells.map((c, i) =>
+    c === null ? null : (formats?.[i] ?? 0) === 1 ? `\\x${c.toString('hex')}` : c.toString('utf8'),
+  );
 }
 
 function errorMessageFor(e: GatewayError): Buffer {
@@ -214,7 +231,10 @@ export class ClientConnection {
     this.reader = new FrameReader(s.maxMessageBytes, true);
     socket.setNoDelay(true);
     this.attach(socket);
-    this.authTimer = setTimeout(() => this.fatal(SqlState.CannotConnectNow, 'authentication timed out'), s.authTimeoutMs);
+    this.authTimer = setTimeout(
+      () => this.fatal(SqlState.CannotConnectNow, 'authentication timed out'),
+      s.authTimeoutMs,
+    );
     this.authTimer.unref();
   }
 
@@ -319,14 +339,25 @@ export class ClientConnection {
     this.startupParams = packet.params;
     if (packet.minor > 0 || Object.keys(packet.params).some((k) => k.startsWith('_pq_.'))) {
       // We speak 3.0 only and recognise no protocol options (55.2.1).
-      this.socket.write(encode.negotiateProtocolVersion(0, Object.keys(packet.params).filter((k) => k.startsWith('_pq_.'))));
+      this.socket.write(
+        encode.negotiateProtocolVersion(
+          0,
+          Object.keys(packet.params).filter((k) => k.startsWith('_pq_.')),
+        ),
+      );
     }
     if (s.requireTls && !this.tlsActive && !isLoopback(this.socket.remoteAddress)) {
-      this.fatal(SqlState.InvalidAuthorizationSpecification, 'Gatehouse requires TLS for connections from this address (use sslmode=require)');
+      this.fatal(
+        SqlState.InvalidAuthorizationSpecification,
+        'Gatehouse requires TLS for connections from this address (use sslmode=require)',
+      );
       return;
     }
     if (!packet.params.user) {
-      this.fatal(SqlState.InvalidAuthorizationSpecification, 'no PostgreSQL user name specified in startup packet');
+      this.fatal(
+        SqlState.InvalidAuthorizationSpecification,
+        'no PostgreSQL user name specified in startup packet',
+      );
       return;
     }
     if (packet.params.replication && packet.params.replication !== 'false') {
@@ -355,8 +386,12 @@ export class ClientConnection {
       });
     } catch (e) {
       const ge = isGatewayError(e) ? e : new GatewayError(ERROR_CODES.INTERNAL, 'authentication failed');
-      if (!isGatewayError(e)) this.deps.logger.error({ err: String(e), client: this.remote }, 'authentication error');
-      const code = ge.code === ERROR_CODES.AUTH_FAILED ? SqlState.InvalidPassword : (ERROR_SQLSTATE[ge.code] ?? SqlState.InvalidAuthorizationSpecification);
+      if (!isGatewayError(e))
+        this.deps.logger.error({ err: String(e), client: this.remote }, 'authentication error');
+      const code =
+        ge.code === ERROR_CODES.AUTH_FAILED
+          ? SqlState.InvalidPassword
+          : (ERROR_SQLSTATE[ge.code] ?? SqlState.InvalidAuthorizationSpecification);
       this.deps.logger.info({ client: this.remote, connection, code: ge.code }, 'session refused');
       this.fatal(code, `Gatehouse: ${ge.message}`);
       return;
@@ -370,7 +405,8 @@ export class ClientConnection {
     }
     this.target = target;
     const forwarded: Record<string, string> = {};
-    for (const [k, v] of Object.entries(this.startupParams)) if (FORWARDED_STARTUP_PARAMS.has(k)) forwarded[k] = v;
+    for (const [k, v] of Object.entries(this.startupParams))
+      if (FORWARDED_STARTUP_PARAMS.has(k)) forwarded[k] = v;
     let upstream: UpstreamSession;
     try {
       upstream = await openUpstream(target, forwarded, this.deps.settings().maxMessageBytes);
@@ -392,7 +428,10 @@ export class ClientConnection {
     this.authTimer = undefined;
     const hello: Buffer[] = [encode.authenticationOk()];
     for (const [k, v] of upstream.parameters) hello.push(encode.parameterStatus(k, v));
-    hello.push(encode.backendKeyData(this.key.processId, this.key.secretKey), encode.readyForQuery(upstream.transactionStatus));
+    hello.push(
+      encode.backendKeyData(this.key.processId, this.key.secretKey),
+      encode.readyForQuery(upstream.transactionStatus),
+    );
     this.txStatus = upstream.transactionStatus;
     this.phase = 'relay';
     this.socket.write(Buffer.concat(hello));
@@ -400,7 +439,10 @@ export class ClientConnection {
     upstream.socket.on('error', (err) => this.close(`upstream error: ${err.message}`));
     upstream.socket.on('close', () => this.close('upstream closed'));
     upstream.socket.on('drain', () => this.socket.resume());
-    this.deps.logger.info({ session: session.id, subject: session.identity.subject, connection, client: this.remote }, 'session started');
+    this.deps.logger.info(
+      { session: session.id, subject: session.identity.subject, connection, client: this.remote },
+      'session started',
+    );
     this.touch();
   }
 
@@ -450,7 +492,13 @@ export class ClientConnection {
   }
 
   private sqlAction(statement: SqlStatement, via: SqlAction['via'], params?: (string | null)[]): SqlAction {
-    return { kind: 'sql', connection: this.session!.connection, via, statement, ...(params ? { params } : {}) };
+    return {
+      kind: 'sql',
+      connection: this.session!.connection,
+      via,
+      statement,
+      ...(params ? { params } : {}),
+    };
   }
 
   private async onQuery(text: string, raw: Buffer): Promise<void> {
@@ -468,7 +516,9 @@ export class ClientConnection {
         );
         break;
       }
-      const admission = await session.admit(this.sqlAction(statement, 'simple-query'), { signal: this.abort.signal });
+      const admission = await session.admit(this.sqlAction(statement, 'simple-query'), {
+        signal: this.abort.signal,
+      });
       if (!admission.allowed) {
         refusal = admission.error;
         break;
@@ -505,7 +555,9 @@ export class ClientConnection {
     let statement: SqlStatement;
     if (classification.statements.length > 1) {
       // PostgreSQL refuses this too (42601); refusing here keeps the decision one-to-one.
-      return this.refuseExtended(new GatewayError(ERROR_CODES.DENIED, 'cannot insert multiple commands into a prepared statement'));
+      return this.refuseExtended(
+        new GatewayError(ERROR_CODES.DENIED, 'cannot insert multiple commands into a prepared statement'),
+      );
     } else if (classification.statements.length === 1) {
       statement = classification.statements[0]!;
     } else {
@@ -513,10 +565,14 @@ export class ClientConnection {
     }
     // Decide at Parse; Bind/Execute of this statement reuse the decision.
     const decision: Decision =
-      statement.kind === 'empty' ? { effect: 'allow', ruleId: 'empty-statement', obligations: {} } : session.decide(this.sqlAction(statement, 'parse'));
+      statement.kind === 'empty'
+        ? { effect: 'allow', ruleId: 'empty-statement', obligations: {} }
+        : session.decide(this.sqlAction(statement, 'parse'));
     if (decision.effect === 'deny') {
       const admission = await session.admit(this.sqlAction(statement, 'parse'), { decision });
-      return this.refuseExtended(admission.allowed ? new GatewayError(ERROR_CODES.DENIED, decision.message) : admission.error);
+      return this.refuseExtended(
+        admission.allowed ? new GatewayError(ERROR_CODES.DENIED, decision.message) : admission.error,
+      );
     }
     this.prepared.set(msg.name, { statement, decision });
     this.tracker!.push({ kind: 'parse' });
@@ -528,7 +584,10 @@ export class ClientConnection {
     const prep = this.prepared.get(msg.statement) ?? this.sqlPrepared.get(msg.statement);
     if (!prep) {
       return this.refuseExtended(
-        new GatewayError(ERROR_CODES.DENIED, `prepared statement "${msg.statement}" was not prepared through Gatehouse in this session`),
+        new GatewayError(
+          ERROR_CODES.DENIED,
+          `prepared statement "${msg.statement}" was not prepared through Gatehouse in this session`,
+        ),
       );
     }
     this.portals.set(msg.portal, { ...prep, params: bindParamsAsText(msg) });
@@ -542,7 +601,12 @@ export class ClientConnection {
     const msg = decodeExecute(f.body);
     const portal = this.portals.get(msg.portal);
     if (!portal) {
-      return this.refuseExtended(new GatewayError(ERROR_CODES.DENIED, `portal "${msg.portal}" was not bound through Gatehouse in this session`));
+      return this.refuseExtended(
+        new GatewayError(
+          ERROR_CODES.DENIED,
+          `portal "${msg.portal}" was not bound through Gatehouse in this session`,
+        ),
+      );
     }
     const admission = await this.session!.admit(this.sqlAction(portal.statement, 'parse', portal.params), {
       decision: portal.decision,
@@ -569,7 +633,9 @@ export class ClientConnection {
       tables: [],
       functions: [`oid:${msg.functionOid}`],
     };
-    const admission = await this.session!.admit(this.sqlAction(statement, 'function-call'), { signal: this.abort.signal });
+    const admission = await this.session!.admit(this.sqlAction(statement, 'function-call'), {
+      signal: this.abort.signal,
+    });
     if (this.isClosed) return;
     if (!admission.allowed) {
       this.tracker!.push({ kind: 'query', runs: [], index: 0, refusal: admission.error });
@@ -585,7 +651,12 @@ export class ClientConnection {
   private refuseExtended(refusal: GatewayError): Promise<void> | undefined {
     this.skipUntilSync = true;
     this.tracker!.push({ kind: 'refusal', refusal });
-    const poison = Buffer.concat([Buffer.from('E'), Buffer.alloc(4), Buffer.from(`${POISON_PORTAL}\0`), Buffer.alloc(4)]);
+    const poison = Buffer.concat([
+      Buffer.from('E'),
+      Buffer.alloc(4),
+      Buffer.from(`${POISON_PORTAL}\0`),
+      Buffer.alloc(4),
+    ]);
     poison.writeInt32BE(poison.length - 1, 1);
     return this.forward(poison);
   }
@@ -677,7 +748,11 @@ export class ClientConnection {
     return this.lastMasker;
   }
 
-  private maskedFields(type: 'E' | 'N', f: Frame, masker: ResultMasker | undefined): { raw: Buffer; fields?: ErrorFields } {
+  private maskedFields(
+    type: 'E' | 'N',
+    f: Frame,
+    masker: ResultMasker | undefined,
+  ): { raw: Buffer; fields?: ErrorFields } {
     return masker?.active ? maskFieldsMessage(type, f.raw, f.body, masker) : { raw: f.raw };
   }
 
@@ -794,7 +869,8 @@ export class ClientConnection {
               );
             }
             // The mask step: only cells a rule or detector can hit are decoded; the row is rebuilt once.
-            if (run.rowMasker) raw = maskDataRow(f.raw, run.rowMasker, cellsToMask(run.rowMasker), this.rowArena) ?? f.raw;
+            if (run.rowMasker)
+              raw = maskDataRow(f.raw, run.rowMasker, cellsToMask(run.rowMasker), this.rowArena) ?? f.raw;
           }
           // The record sees the row as the client does: after masking.
           const sampler = run.admission.sampler;
@@ -807,7 +883,8 @@ export class ClientConnection {
         const head = tracker.peek();
         if (head?.kind === 'describe') tracker.shift();
         const run = this.currentRun();
-        if (run?.admission.masker.active) return this.onMaskedRowDescription(run, decodeRowDescription(f.body), f);
+        if (run?.admission.masker.active)
+          return this.onMaskedRowDescription(run, decodeRowDescription(f.body), f);
         if (run?.admission.sampler) {
           const columns = decodeRowDescription(f.body);
           run.formats = columns.map((c) => c.format);
@@ -839,7 +916,8 @@ export class ClientConnection {
           this.onCommandTag(f);
         }
         if (run?.admission.masker.active) {
-          if (f.type === BackendCode.FunctionCallResponse) raw = maskFunctionResult(f.body, run.admission.masker) ?? raw;
+          if (f.type === BackendCode.FunctionCallResponse)
+            raw = maskFunctionResult(f.body, run.admission.masker) ?? raw;
           const nulled = run.rowMasker ? nulledCells(run.rowMasker) : 0;
           if (nulled > 0 && f.type === BackendCode.CommandComplete) {
             this.out.add(
@@ -850,7 +928,8 @@ export class ClientConnection {
           }
         }
         if (run) {
-          const rows = f.type === BackendCode.CommandComplete ? (rowsFromCommandTag(f.body) ?? run.rows) : run.rows;
+          const rows =
+            f.type === BackendCode.CommandComplete ? (rowsFromCommandTag(f.body) ?? run.rows) : run.rows;
           this.session!.settle(run.admission, { rows });
         }
         if (head?.kind === 'execute') tracker.shift();
@@ -863,7 +942,8 @@ export class ClientConnection {
         return;
       case BackendCode.ReadyForQuery: {
         const head = tracker.shift();
-        if (head?.kind === 'query') for (const run of head.runs.slice(head.index)) this.settleNotExecuted(run);
+        if (head?.kind === 'query')
+          for (const run of head.runs.slice(head.index)) this.settleNotExecuted(run);
         this.txStatus = decodeReadyForQuery(f.body);
         this.out.add(f.raw);
         return;
@@ -930,18 +1010,28 @@ export class ClientConnection {
       return;
     }
     tracker.shift();
-    const masked = this.maskedFields('E', f, head.kind === 'execute' ? head.run.admission.masker : this.lastMasker);
+    const masked = this.maskedFields(
+      'E',
+      f,
+      head.kind === 'execute' ? head.run.admission.masker : this.lastMasker,
+    );
     if (head.kind === 'execute') this.settleError(head.run, masked.fields ?? decodeErrorFields(f.body));
     tracker.skipToSync();
     this.out.add(masked.raw);
   }
 
   private settleError(run: Run, fields: ErrorFields): void {
-    this.session!.settle(run.admission, { rows: run.rows, error: { code: fields.C ?? 'XX000', message: fields.M ?? '' } });
+    this.session!.settle(run.admission, {
+      rows: run.rows,
+      error: { code: fields.C ?? 'XX000', message: fields.M ?? '' },
+    });
   }
 
   private settleNotExecuted(run: Run): void {
-    this.session?.settle(run.admission, { rows: 0, error: { code: 'not-executed', message: 'not executed: an earlier error ended the request' } });
+    this.session?.settle(run.admission, {
+      rows: 0,
+      error: { code: 'not-executed', message: 'not executed: an earlier error ended the request' },
+    });
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -963,7 +1053,10 @@ export class ClientConnection {
     if (idle <= 0 || this.phase !== 'relay') return;
     if (this.idleTimer) this.idleTimer.refresh();
     else {
-      this.idleTimer = setTimeout(() => this.fatal(SqlState.IdleSessionTimeout, 'Gatehouse: session closed after being idle'), idle);
+      this.idleTimer = setTimeout(
+        () => this.fatal(SqlState.IdleSessionTimeout, 'Gatehouse: session closed after being idle'),
+        idle,
+      );
       this.idleTimer.unref();
     }
   }
@@ -971,9 +1064,15 @@ export class ClientConnection {
   private protocolFailure(e: unknown): void {
     if (e instanceof ProtocolError) {
       this.deps.logger.warn({ client: this.remote, err: e.message }, 'protocol violation');
-      this.fatal(e.limit ? SqlState.ProgramLimitExceeded : SqlState.ProtocolViolation, `Gatehouse: ${e.message}`);
+      this.fatal(
+        e.limit ? SqlState.ProgramLimitExceeded : SqlState.ProtocolViolation,
+        `Gatehouse: ${e.message}`,
+      );
     } else {
-      this.deps.logger.error({ client: this.remote, err: e instanceof Error ? e.stack : String(e) }, 'connection failed');
+      this.deps.logger.error(
+        { client: this.remote, err: e instanceof Error ? e.stack : String(e) },
+        'connection failed',
+      );
       this.fatal(SqlState.InternalError, 'Gatehouse: internal error');
     }
   }
@@ -982,7 +1081,8 @@ export class ClientConnection {
   fatal(code: string, message: string): void {
     if (this.phase === 'closed') return;
     const canSpeak = this.phase !== 'startup' || this.reader.buffered >= 0;
-    if (canSpeak && !this.socket.destroyed) this.socket.end(encode.errorResponse({ severity: 'FATAL', code, message }));
+    if (canSpeak && !this.socket.destroyed)
+      this.socket.end(encode.errorResponse({ severity: 'FATAL', code, message }));
     this.close(message);
   }
 

@@ -58,16 +58,61 @@ const DDL_CATEGORIES = new Set(['ddl-create', 'ddl-alter', 'ddl-drop', 'truncate
  * transaction stops writes, not every side effect.
  */
 const COUNT_SAFE_FUNCTIONS = new Set([
-  'now', 'current_timestamp', 'current_date', 'clock_timestamp', 'statement_timestamp', 'transaction_timestamp',
-  'lower', 'upper', 'length', 'char_length', 'btrim', 'ltrim', 'rtrim', 'trim', 'substring', 'substr', 'position',
-  'coalesce', 'nullif', 'greatest', 'least', 'abs', 'round', 'floor', 'ceil', 'date_trunc', 'date_part',
-  'extract', 'age', 'to_timestamp', 'to_date', 'to_char', 'make_interval', 'array_length', 'cardinality',
-  'starts_with', 'md5', 'concat', 'replace', 'split_part', 'jsonb_extract_path_text', 'json_extract_path_text',
+  'now',
+  'current_timestamp',
+  'current_date',
+  'clock_timestamp',
+  'statement_timestamp',
+  'transaction_timestamp',
+  'lower',
+  'upper',
+  'length',
+  'char_length',
+  'btrim',
+  'ltrim',
+  'rtrim',
+  'trim',
+  'substring',
+  'substr',
+  'position',
+  'coalesce',
+  'nullif',
+  'greatest',
+  'least',
+  'abs',
+  'round',
+  'floor',
+  'ceil',
+  'date_trunc',
+  'date_part',
+  'extract',
+  'age',
+  'to_timestamp',
+  'to_date',
+  'to_char',
+  'make_interval',
+  'array_length',
+  'cardinality',
+  'starts_with',
+  'md5',
+  'concat',
+  'replace',
+  'split_part',
+  'jsonb_extract_path_text',
+  'json_extract_path_text',
 ]);
 
 const RELKIND: Readonly<Record<string, string>> = {
-  r: 'table', i: 'index', S: 'sequence', v: 'view', m: 'materialized view', p: 'partitioned table',
-  f: 'foreign table', t: 'toast table', I: 'partitioned index', c: 'composite type',
+  r: 'table',
+  i: 'index',
+  S: 'sequence',
+  v: 'view',
+  m: 'materialized view',
+  p: 'partitioned table',
+  f: 'foreign table',
+  t: 'toast table',
+  I: 'partitioned index',
+  c: 'composite type',
 };
 
 let parserReady: Promise<void> | undefined;
@@ -87,7 +132,8 @@ function withoutLocations(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(withoutLocations);
   if (!isNode(v)) return v;
   const out: Node = {};
-  for (const [k, x] of Object.entries(v)) if (k !== 'location' && k !== 'stmt_location' && k !== 'stmt_len') out[k] = withoutLocations(x);
+  for (const [k, x] of Object.entries(v))
+    if (k !== 'location' && k !== 'stmt_location' && k !== 'stmt_len') out[k] = withoutLocations(x);
   return out;
 }
 
@@ -135,14 +181,20 @@ export function buildCount(statement: SqlStatement): CountPlan | { readonly skip
   const body = stmt?.['UpdateStmt'] ?? stmt?.['DeleteStmt'];
   if (!stmt || !isNode(body)) return { skipped: 'count(*) is built only for UPDATE and DELETE' };
   if (body['withClause']) return { skipped: 'count(*) skipped: the statement has a WITH clause' };
-  if (body['usingClause'] || body['fromClause']) return { skipped: 'count(*) skipped: the statement joins other tables (USING/FROM)' };
+  if (body['usingClause'] || body['fromClause'])
+    return { skipped: 'count(*) skipped: the statement joins other tables (USING/FROM)' };
   const where = body['whereClause'];
-  if (isNode(where) && 'CurrentOfExpr' in where) return { skipped: 'count(*) skipped: WHERE CURRENT OF a cursor' };
+  if (isNode(where) && 'CurrentOfExpr' in where)
+    return { skipped: 'count(*) skipped: WHERE CURRENT OF a cursor' };
   const unsafe = statement.functions.filter((f) => !COUNT_SAFE_FUNCTIONS.has(f.replace(/^pg_catalog\./, '')));
   if (unsafe.length) return { skipped: `count(*) skipped: the statement calls ${unsafe.join(', ')}` };
   const rel = body['relation'];
-  if (!isNode(rel) || typeof rel['relname'] !== 'string') return { skipped: 'count(*) skipped: no target table' };
-  const alias = isNode(rel['alias']) && typeof rel['alias']['aliasname'] === 'string' ? ` AS ${quoteIdent(rel['alias']['aliasname'])}` : '';
+  if (!isNode(rel) || typeof rel['relname'] !== 'string')
+    return { skipped: 'count(*) skipped: no target table' };
+  const alias =
+    isNode(rel['alias']) && typeof rel['alias']['aliasname'] === 'string'
+      ? ` AS ${quoteIdent(rel['alias']['aliasname'])}`
+      : '';
   const target = `${rel['inh'] !== true ? 'ONLY ' : ''}${typeof rel['schemaname'] === 'string' ? `${quoteIdent(rel['schemaname'])}.` : ''}${quoteIdent(rel['relname'])}${alias}`;
 
   let whereText = '';
@@ -164,20 +216,32 @@ export function buildCount(statement: SqlStatement): CountPlan | { readonly skip
       else if (depth === 0 && /^returning$/i.test(t.text) && whereTok) returningTok = t;
     }
     if (!whereTok) return { skipped: 'count(*) skipped: the WHERE clause could not be located' };
-    whereText = bytes.subarray(whereTok.end, returningTok?.start ?? bytes.length).toString('utf8').trim();
+    whereText = bytes
+      .subarray(whereTok.end, returningTok?.start ?? bytes.length)
+      .toString('utf8')
+      .trim();
   }
   // A trailing line comment would swallow nothing here, but keep the WHERE on its own line anyway.
   const sql = `SELECT count(*) FROM ${target}${where !== undefined ? ` WHERE ${whereText}\n` : ''}`;
   const check = parseOne(sql)?.['SelectStmt'];
   if (!isNode(check)) return { skipped: 'count(*) skipped: the rebuilt count did not parse' };
   const from = Array.isArray(check['fromClause']) ? check['fromClause'] : [];
-  if (from.length !== 1 || JSON.stringify(withoutLocations(from[0])) !== JSON.stringify(withoutLocations({ RangeVar: rel }))) {
+  if (
+    from.length !== 1 ||
+    JSON.stringify(withoutLocations(from[0])) !== JSON.stringify(withoutLocations({ RangeVar: rel }))
+  ) {
     return { skipped: 'count(*) skipped: the rebuilt count reads a different table' };
   }
   if (JSON.stringify(withoutLocations(check['whereClause'])) !== JSON.stringify(withoutLocations(where))) {
-    return { skipped: 'count(*) skipped: the rebuilt WHERE differs from the statement\'s' };
+    return { skipped: "count(*) skipped: the rebuilt WHERE differs from the statement's" };
   }
-  if (check['withClause'] || check['groupClause'] || check['havingClause'] || check['limitCount'] || check['lockingClause']) {
+  if (
+    check['withClause'] ||
+    check['groupClause'] ||
+    check['havingClause'] ||
+    check['limitCount'] ||
+    check['lockingClause']
+  ) {
     return { skipped: 'count(*) skipped: the rebuilt count is not a plain count' };
   }
   const used = new Set<number>();
@@ -286,7 +350,8 @@ class PreviewConnection {
       this.#waiting = {
         onFail: reject,
         onFrame: (f) => {
-          if (f.type === BackendCode.DataRow) rows.push(decodeDataRow(f.body).map((c) => (c === null ? null : c.toString('utf8'))));
+          if (f.type === BackendCode.DataRow)
+            rows.push(decodeDataRow(f.body).map((c) => (c === null ? null : c.toString('utf8'))));
           else if (f.type === BackendCode.ErrorResponse) error ??= decodeErrorFields(f.body).M ?? 'error';
           else if (f.type === BackendCode.ReadyForQuery) {
             resolve({ rows, ...(error !== undefined ? { error } : {}) });
@@ -304,7 +369,11 @@ class PreviewConnection {
     return this.exchange([encode.query(sql)]);
   }
 
-  extended(sql: string, params: readonly (string | null)[], paramTypes: readonly number[] = []): Promise<QueryAnswer> {
+  extended(
+    sql: string,
+    params: readonly (string | null)[],
+    paramTypes: readonly number[] = [],
+  ): Promise<QueryAnswer> {
     return this.exchange([encode.parse('', sql, paramTypes), bindMessage(params), executeMessage(), SYNC]);
   }
 
@@ -324,7 +393,11 @@ function schemasDropped(text: string): string[] {
   const drop = parseOne(text)?.['DropStmt'];
   if (!isNode(drop) || drop['removeType'] !== 'OBJECT_SCHEMA' || !Array.isArray(drop['objects'])) return [];
   return drop['objects']
-    .map((o) => (isNode(o) && isNode(o['String']) && typeof o['String']['sval'] === 'string' ? o['String']['sval'] : undefined))
+    .map((o) =>
+      isNode(o) && isNode(o['String']) && typeof o['String']['sval'] === 'string'
+        ? o['String']['sval']
+        : undefined,
+    )
     .filter((s): s is string => s !== undefined);
 }
 
@@ -341,7 +414,8 @@ export class ImpactPreviewer {
       return { kind: 'none', notes: [`no impact preview for a ${s.kind} statement`], tookMs: took() };
     }
     const target = this.opts.resolveConnection(input.connection);
-    if (!target) return { kind: 'none', notes: [`connection ${input.connection} is not configured`], tookMs: took() };
+    if (!target)
+      return { kind: 'none', notes: [`connection ${input.connection} is not configured`], tookMs: took() };
     await ensureParser();
 
     const open: { conn?: PreviewConnection } = {};
@@ -349,15 +423,22 @@ export class ImpactPreviewer {
     const overall = this.opts.overallTimeoutMs ?? 8_000;
     try {
       const work = async (): Promise<PreviewResult> => {
-        const up = await openUpstream(target, { application_name: 'gatehouse-impact-preview' }, this.opts.maxMessageBytes ?? 16 * 1024 * 1024);
+        const up = await openUpstream(
+          target,
+          { application_name: 'gatehouse-impact-preview' },
+          this.opts.maxMessageBytes ?? 16 * 1024 * 1024,
+        );
         const conn = new PreviewConnection(up);
         open.conn = conn;
         const timeout = Math.max(100, Math.floor(this.opts.statementTimeoutMs ?? 2_000));
         const begin = await conn.simple(
           `BEGIN TRANSACTION READ ONLY; SET LOCAL statement_timeout = ${timeout}; SET LOCAL lock_timeout = ${Math.min(timeout, 1000)}`,
         );
-        if (begin.error !== undefined) throw new Error(`could not start a read-only transaction: ${begin.error}`);
-        const result = wantsPlan ? await this.#plan(conn, s, input.params ?? []) : await this.#objects(conn, s);
+        if (begin.error !== undefined)
+          throw new Error(`could not start a read-only transaction: ${begin.error}`);
+        const result = wantsPlan
+          ? await this.#plan(conn, s, input.params ?? [])
+          : await this.#objects(conn, s);
         await conn.simple('ROLLBACK').catch(() => undefined);
         return { ...result, tookMs: took() };
       };
@@ -368,17 +449,29 @@ export class ImpactPreviewer {
         }),
       ]);
     } catch (e) {
-      return { kind: 'none', notes: [`impact preview unavailable: ${e instanceof Error ? e.message : String(e)}`], tookMs: took() };
+      return {
+        kind: 'none',
+        notes: [`impact preview unavailable: ${e instanceof Error ? e.message : String(e)}`],
+        tookMs: took(),
+      };
     } finally {
       clearTimeout(timer);
       open.conn?.close();
     }
   }
 
-  async #plan(conn: PreviewConnection, s: SqlStatement, params: readonly (string | null)[]): Promise<Omit<PreviewResult, 'tookMs'>> {
+  async #plan(
+    conn: PreviewConnection,
+    s: SqlStatement,
+    params: readonly (string | null)[],
+  ): Promise<Omit<PreviewResult, 'tookMs'>> {
     const notes: string[] = [];
     const explain = explainText(s.text);
-    if (!explain) return { kind: 'none', notes: ['EXPLAIN skipped: the statement does not re-parse as one explainable statement'] };
+    if (!explain)
+      return {
+        kind: 'none',
+        notes: ['EXPLAIN skipped: the statement does not re-parse as one explainable statement'],
+      };
     const plan = await conn.extended(explain, params);
     if (plan.error !== undefined) return { kind: 'none', notes: [`EXPLAIN failed: ${plan.error}`] };
     const max = this.opts.maxPlanLines ?? 60;
@@ -389,7 +482,9 @@ export class ImpactPreviewer {
       const count = buildCount(s);
       if ('skipped' in count) notes.push(count.skipped);
       else {
-        const types = Array.from({ length: count.paramCount }, (_, i) => (count.unusedParams.includes(i + 1) ? TEXT_OID : 0));
+        const types = Array.from({ length: count.paramCount }, (_, i) =>
+          count.unusedParams.includes(i + 1) ? TEXT_OID : 0,
+        );
         const bound = Array.from({ length: count.paramCount }, (_, i) => params[i] ?? null);
         const r = await conn.extended(count.sql, bound, types);
         if (r.error !== undefined) notes.push(`count(*) failed: ${r.error}`);
@@ -422,7 +517,8 @@ export class ImpactPreviewer {
         break; // the transaction is aborted now
       }
       const row = r.rows[0];
-      if (!row) objects.push({ name: t.schema ? `${t.schema}.${t.name}` : t.name, type: 'relation', exists: false });
+      if (!row)
+        objects.push({ name: t.schema ? `${t.schema}.${t.name}` : t.name, type: 'relation', exists: false });
       else {
         objects.push({
           name: row[0] ?? name,

@@ -66,24 +66,38 @@ const editValue: (Buffer | null)[] = [];
  * NULL). Only cells `work` marks are given to the masker. Returns the new frame, or undefined when no
  * cell changed (the original bytes are then relayed without a copy).
  */
-export function maskDataRow(raw: Buffer, masker: RowMasker, work: readonly boolean[] | undefined, arena?: RowArena): Buffer | undefined {
+export function maskDataRow(
+  raw: Buffer,
+  masker: RowMasker,
+  work: readonly boolean[] | undefined,
+  arena?: RowArena,
+): Buffer | undefined {
   if (raw.length < 7) throw new ProtocolError('DataRow truncated');
   const n = raw.readInt16BE(5);
   let pos = 7;
   let edits = 0;
   let delta = 0;
-  const ranged = typeof (masker as Partial<RangeRowMasker>).maskRange === 'function' ? (masker as RangeRowMasker) : undefined;
+  const ranged =
+    typeof (masker as Partial<RangeRowMasker>).maskRange === 'function'
+      ? (masker as RangeRowMasker)
+      : undefined;
   const size0 = raw.length;
   for (let i = 0; i < n; i++) {
     if (pos + 4 > size0) throw new ProtocolError('DataRow truncated');
     // Int32 big-endian, read by hand: this loop runs for every cell of every masked row.
-    const len = ((raw[pos] as number) << 24) | ((raw[pos + 1] as number) << 16) | ((raw[pos + 2] as number) << 8) | (raw[pos + 3] as number);
+    const len =
+      ((raw[pos] as number) << 24) |
+      ((raw[pos + 1] as number) << 16) |
+      ((raw[pos + 2] as number) << 8) |
+      (raw[pos + 3] as number);
     const start = pos;
     pos += 4;
     if (len === -1) continue;
     if (len < 0 || pos + len > raw.length) throw new ProtocolError('DataRow cell length out of range');
     if (work === undefined || work[i] === true) {
-      const r = ranged ? ranged.maskRange(i, raw, pos, pos + len) : masker.maskCell(i, raw.subarray(pos, pos + len));
+      const r = ranged
+        ? ranged.maskRange(i, raw, pos, pos + len)
+        : masker.maskCell(i, raw.subarray(pos, pos + len));
       if (r !== undefined) {
         editStart[edits] = start;
         editEnd[edits] = pos + len;

@@ -48,7 +48,13 @@ export class PostgresEngine implements Engine {
       // drop) whatever the client sends so its FIN is seen, and destroy the socket in any case.
       socket.on('error', () => undefined);
       socket.resume();
-      socket.end(encode.errorResponse({ severity: 'FATAL', code: SqlState.TooManyConnections, message: 'Gatehouse: too many connections' }));
+      socket.end(
+        encode.errorResponse({
+          severity: 'FATAL',
+          code: SqlState.TooManyConnections,
+          message: 'Gatehouse: too many connections',
+        }),
+      );
       setTimeout(() => socket.destroy(), 1000).unref();
       return;
     }

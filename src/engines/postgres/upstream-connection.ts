@@ -28,7 +28,11 @@ export interface UpstreamTarget {
   readonly user: string;
   /** Reveals the upstream password only when the server asks for it. */
   readonly password?: () => string;
-  readonly tls: { readonly mode: 'disable' | 'require' | 'verify-ca' | 'verify-full'; readonly ca?: string; readonly serverName?: string };
+  readonly tls: {
+    readonly mode: 'disable' | 'require' | 'verify-ca' | 'verify-full';
+    readonly ca?: string;
+    readonly serverName?: string;
+  };
   readonly connectTimeoutMs: number;
 }
 
@@ -135,7 +139,10 @@ export async function openUpstream(
   maxMessageBytes: number,
 ): Promise<UpstreamSession> {
   const timeout = new Promise<never>((_, reject) => {
-    const t = setTimeout(() => reject(new UpstreamError('timed out connecting to upstream')), target.connectTimeoutMs);
+    const t = setTimeout(
+      () => reject(new UpstreamError('timed out connecting to upstream')),
+      target.connectTimeoutMs,
+    );
     t.unref();
   });
   let socket: net.Socket | undefined;
@@ -168,12 +175,17 @@ function login(
     let scram: ScramSha256Client | undefined;
     const password = (): string => {
       const p = target.password?.();
-      if (p === undefined) throw new UpstreamError('upstream asked for a password but the connection has none configured');
+      if (p === undefined)
+        throw new UpstreamError('upstream asked for a password but the connection has none configured');
       return p;
     };
     const fail = (err: unknown) => {
       cleanup();
-      reject(err instanceof UpstreamError ? err : new UpstreamError(err instanceof Error ? err.message : String(err)));
+      reject(
+        err instanceof UpstreamError
+          ? err
+          : new UpstreamError(err instanceof Error ? err.message : String(err)),
+      );
     };
     const onFrame = (f: Frame): boolean => {
       switch (f.type) {
@@ -190,7 +202,9 @@ function login(
               break;
             case 'sasl':
               if (!auth.mechanisms.includes('SCRAM-SHA-256')) {
-                throw new UpstreamError(`upstream offers no supported SASL mechanism (${auth.mechanisms.join(', ')})`);
+                throw new UpstreamError(
+                  `upstream offers no supported SASL mechanism (${auth.mechanisms.join(', ')})`,
+                );
               }
               scram = new ScramSha256Client(password());
               socket.write(encode.saslInitialResponse(scram.mechanism, scram.clientFirst()));
@@ -259,7 +273,11 @@ function login(
 }
 
 /** Sends a CancelRequest for an upstream backend on a new connection (55.2.7). */
-export async function cancelUpstream(target: UpstreamTarget, processId: number, secretKey: Buffer): Promise<void> {
+export async function cancelUpstream(
+  target: UpstreamTarget,
+  processId: number,
+  secretKey: Buffer,
+): Promise<void> {
   const socket = await connectTcp(target);
   try {
     const s = await negotiateTls(socket, target);

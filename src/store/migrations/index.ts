@@ -7,6 +7,10 @@ import { sessionsStatementsTokens } from './0001-sessions-statements-tokens.js';
 import { sessionEvents } from './0002-session-events.js';
 import { approvals } from './0003-approvals.js';
 
-export const STORE_MIGRATIONS: readonly StoreMigration[] = [sessionsStatementsTokens, sessionEvents, approvals];
+export const STORE_MIGRATIONS: readonly StoreMigration[] = [
+  sessionsStatementsTokens,
+  sessionEvents,
+  approvals,
+];
 
 export type { StoreDialect, StoreMigration } from './migration.js';

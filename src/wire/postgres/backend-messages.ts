@@ -79,7 +79,9 @@ export function rowsFromCommandTag(body: Buffer): number | undefined {
   const sp = tag.lastIndexOf(' ');
   if (sp < 0) return undefined;
   const n = Number(tag.slice(sp + 1));
-  return Number.isFinite(n) && /^(SELECT|INSERT|UPDATE|DELETE|MERGE|COPY|FETCH|MOVE) /.test(tag) ? n : undefined;
+  return Number.isFinite(n) && /^(SELECT|INSERT|UPDATE|DELETE|MERGE|COPY|FETCH|MOVE) /.test(tag)
+    ? n
+    : undefined;
 }
 
 export interface ColumnDescription {

@@ -44,20 +44,24 @@ const messageArb = fc
 describe('FrameReader', () => {
   it('yields the same frames however the stream is split', () => {
     fc.assert(
-      fc.property(fc.array(messageArb, { minLength: 1, maxLength: 20 }), fc.array(fc.nat(), { maxLength: 30 }), (msgs, cuts) => {
-        const stream = Buffer.concat(msgs);
-        const points = [...new Set(cuts.map((c) => c % (stream.length + 1)))].sort((a, b) => a - b);
-        const reader = new FrameReader(1 << 20);
-        const got: Buffer[] = [];
-        let prev = 0;
-        for (const p of [...points, stream.length]) {
-          reader.push(stream.subarray(prev, p));
-          got.push(...frames(reader));
-          prev = p;
-        }
-        expect(got).toEqual(msgs);
-        expect(reader.buffered).toBe(0);
-      }),
+      fc.property(
+        fc.array(messageArb, { minLength: 1, maxLength: 20 }),
+        fc.array(fc.nat(), { maxLength: 30 }),
+        (msgs, cuts) => {
+          const stream = Buffer.concat(msgs);
+          const points = [...new Set(cuts.map((c) => c % (stream.length + 1)))].sort((a, b) => a - b);
+          const reader = new FrameReader(1 << 20);
+          const got: Buffer[] = [];
+          let prev = 0;
+          for (const p of [...points, stream.length]) {
+            reader.push(stream.subarray(prev, p));
+            got.push(...frames(reader));
+            prev = p;
+          }
+          expect(got).toEqual(msgs);
+          expect(reader.buffered).toBe(0);
+        },
+      ),
     );
   });
 
@@ -112,7 +116,18 @@ describe('FrameReader', () => {
 });
 
 describe('decoders on hostile bodies', () => {
-  const decoders = [decodeStartup, decodeQuery, decodeParse, decodeBind, decodeExecute, decodeTarget, decodeFunctionCall, decodeErrorFields, decodeRowDescription, decodeDataRow];
+  const decoders = [
+    decodeStartup,
+    decodeQuery,
+    decodeParse,
+    decodeBind,
+    decodeExecute,
+    decodeTarget,
+    decodeFunctionCall,
+    decodeErrorFields,
+    decodeRowDescription,
+    decodeDataRow,
+  ];
   it('throw only ProtocolError, whatever the bytes', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
@@ -138,14 +153,20 @@ describe('decoders on hostile bodies', () => {
 describe('encoders and decoders agree', () => {
   it('startup parameters round-trip', () => {
     fc.assert(
-      fc.property(fc.dictionary(fc.stringMatching(/^[a-z_]{1,12}$/), fc.string({ maxLength: 20 }).filter((s) => !s.includes('\0'))), (params) => {
-        const msg = encode.startupMessage(params);
-        const r = new FrameReader(1024, true);
-        r.push(msg);
-        const p = decodeStartup(r.next()!.body);
-        expect(p.kind).toBe('startup');
-        if (p.kind === 'startup') expect({ ...p.params }).toEqual(params);
-      }),
+      fc.property(
+        fc.dictionary(
+          fc.stringMatching(/^[a-z_]{1,12}$/),
+          fc.string({ maxLength: 20 }).filter((s) => !s.includes('\0')),
+        ),
+        (params) => {
+          const msg = encode.startupMessage(params);
+          const r = new FrameReader(1024, true);
+          r.push(msg);
+          const p = decodeStartup(r.next()!.body);
+          expect(p.kind).toBe('startup');
+          if (p.kind === 'startup') expect({ ...p.params }).toEqual(params);
+        },
+      ),
     );
   });
 
@@ -158,12 +179,25 @@ describe('encoders and decoders agree', () => {
   });
 
   it('error fields round-trip', () => {
-    const msg = encode.errorResponse({ severity: 'ERROR', code: '42501', message: 'refused', detail: 'rule x', hint: 'do y' });
+    const msg = encode.errorResponse({
+      severity: 'ERROR',
+      code: '42501',
+      message: 'refused',
+      detail: 'rule x',
+      hint: 'do y',
+    });
     const r = new FrameReader(1024);
     r.push(msg);
     const f = r.next()!;
     expect(String.fromCharCode(f.type)).toBe('E');
-    expect(decodeErrorFields(f.body)).toMatchObject({ S: 'ERROR', V: 'ERROR', C: '42501', M: 'refused', D: 'rule x', H: 'do y' });
+    expect(decodeErrorFields(f.body)).toMatchObject({
+      S: 'ERROR',
+      V: 'ERROR',
+      C: '42501',
+      M: 'refused',
+      D: 'rule x',
+      H: 'do y',
+    });
   });
 
   it('a cancel request carries the key', () => {
@@ -171,7 +205,11 @@ describe('encoders and decoders agree', () => {
     expect(msg.readInt32BE(0)).toBe(16);
     const r = new FrameReader(1024, true);
     r.push(msg);
-    expect(decodeStartup(r.next()!.body)).toEqual({ kind: 'cancel', processId: 1234, secretKey: Buffer.from([1, 2, 3, 4]) });
+    expect(decodeStartup(r.next()!.body)).toEqual({
+      kind: 'cancel',
+      processId: 1234,
+      secretKey: Buffer.from([1, 2, 3, 4]),
+    });
   });
 
   it('Bind parameters become text for records (binary as hex)', () => {
@@ -182,7 +220,15 @@ describe('encoders and decoders agree', () => {
       b.writeInt32BE(n);
       return b;
     };
-    const body = Buffer.concat([...parts, len(2), p1, len(2), Buffer.from([0xde, 0xad]), len(-1), Buffer.from([0, 0])]);
+    const body = Buffer.concat([
+      ...parts,
+      len(2),
+      p1,
+      len(2),
+      Buffer.from([0xde, 0xad]),
+      len(-1),
+      Buffer.from([0, 0]),
+    ]);
     const bind = decodeBind(body);
     expect(bindParamsAsText(bind)).toEqual(['42', '\\xdead', null]);
   });

@@ -85,7 +85,10 @@ export function fieldsMessage(type: 'E' | 'N', fields: Readonly<Record<string, s
 
 /** NegotiateProtocolVersion: newest minor version we support, and the options we did not recognise. */
 export function negotiateProtocolVersion(minor: number, unrecognised: readonly string[]): Buffer {
-  return typed('v', Buffer.concat([int32((3 << 16) | minor), int32(unrecognised.length), ...unrecognised.map(cstr)]));
+  return typed(
+    'v',
+    Buffer.concat([int32((3 << 16) | minor), int32(unrecognised.length), ...unrecognised.map(cstr)]),
+  );
 }
 
 // ---- frontend messages (gateway → upstream) ----
@@ -104,7 +107,12 @@ export function sslRequest(): Buffer {
 }
 
 export function cancelRequest(processId: number, secretKey: Buffer): Buffer {
-  return Buffer.concat([int32(12 + secretKey.length), int32(StartupCode.CancelRequest), int32(processId), secretKey]);
+  return Buffer.concat([
+    int32(12 + secretKey.length),
+    int32(StartupCode.CancelRequest),
+    int32(processId),
+    secretKey,
+  ]);
 }
 
 export function passwordMessage(password: string): Buffer {

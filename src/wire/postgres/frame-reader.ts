@@ -72,7 +72,8 @@ export class FrameReader {
     const type = this.startup ? 0 : this.buf[p]!;
     const len = this.buf.readInt32BE(this.startup ? p : p + 1);
     if (this.startup) {
-      if (len < 8 || len > MAX_STARTUP_PACKET_BYTES) throw new ProtocolError(`invalid startup packet length ${len}`);
+      if (len < 8 || len > MAX_STARTUP_PACKET_BYTES)
+        throw new ProtocolError(`invalid startup packet length ${len}`);
     } else if (len < 4) {
       throw new ProtocolError(`invalid message length ${len}`);
     } else if (len - 4 > this.maxMessageBytes) {

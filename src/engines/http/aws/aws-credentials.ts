@@ -101,7 +101,11 @@ export class AssumedRoleCredentials implements AwsCredentialSource {
       status = res.statusCode;
       text = await res.body.text();
     } catch (cause) {
-      throw new GatewayError(ERROR_CODES.UPSTREAM_UNAVAILABLE, 'the gateway could not reach STS to assume its role', { cause });
+      throw new GatewayError(
+        ERROR_CODES.UPSTREAM_UNAVAILABLE,
+        'the gateway could not reach STS to assume its role',
+        { cause },
+      );
     }
     const accessKeyId = readXmlElement(text, 'AccessKeyId');
     const secretAccessKey = readXmlElement(text, 'SecretAccessKey');
@@ -109,14 +113,22 @@ export class AssumedRoleCredentials implements AwsCredentialSource {
     const expiration = readXmlElement(text, 'Expiration');
     if (status !== 200 || !accessKeyId || !secretAccessKey || !sessionToken) {
       // The STS error body names the role and reason; it is logged by code only, never returned to a client.
-      o.logger?.error({ status, stsError: readXmlElement(text, 'Code') ?? 'unknown', roleArn: o.roleArn }, 'sts:AssumeRole failed');
-      throw new GatewayError(ERROR_CODES.UPSTREAM_UNAVAILABLE, 'the gateway could not assume its configured AWS role');
+      o.logger?.error(
+        { status, stsError: readXmlElement(text, 'Code') ?? 'unknown', roleArn: o.roleArn },
+        'sts:AssumeRole failed',
+      );
+      throw new GatewayError(
+        ERROR_CODES.UPSTREAM_UNAVAILABLE,
+        'the gateway could not assume its configured AWS role',
+      );
     }
     const expiresAt = expiration ? Date.parse(expiration) : NaN;
     const credentials = { accessKeyId, secretAccessKey, sessionToken };
     this.#current = {
       credentials,
-      expiresAt: Number.isNaN(expiresAt) ? (o.now?.() ?? new Date()).getTime() + o.durationSeconds * 1000 : expiresAt,
+      expiresAt: Number.isNaN(expiresAt)
+        ? (o.now?.() ?? new Date()).getTime() + o.durationSeconds * 1000
+        : expiresAt,
     };
     return credentials;
   }

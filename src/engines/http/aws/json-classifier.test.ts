@@ -14,20 +14,39 @@ function json(target: string | undefined, body: unknown, service = 'dynamodb') {
 
 describe('classifyJson', () => {
   it('names DynamoDB operations and the tables they touch', () => {
-    expect(json('DynamoDB_20120810.DeleteTable', { TableName: 'orders' })).toEqual({ protocol: 'json', operation: 'dynamodb:DeleteTable', resource: 'orders' });
+    expect(json('DynamoDB_20120810.DeleteTable', { TableName: 'orders' })).toEqual({
+      protocol: 'json',
+      operation: 'dynamodb:DeleteTable',
+      resource: 'orders',
+    });
     expect(json('DynamoDB_20120810.Scan', { TableName: 'orders' }).operation).toBe('dynamodb:Scan');
     expect(json('DynamoDB_20120810.ListTables', {}).resource).toBeUndefined();
     expect(json('DynamoDB_20120810.BatchWriteItem', { RequestItems: { a: [], b: [] } }).resource).toBe('a,b');
     expect(
-      json('DynamoDB_20120810.TransactWriteItems', { TransactItems: [{ Put: { TableName: 'x' } }, { Delete: { TableName: 'y' } }] }).resource,
+      json('DynamoDB_20120810.TransactWriteItems', {
+        TransactItems: [{ Put: { TableName: 'x' } }, { Delete: { TableName: 'y' } }],
+      }).resource,
     ).toBe('x,y');
   });
 
   it('names KMS, CloudTrail and other JSON services with their IAM prefix', () => {
-    expect(json('TrentService.ScheduleKeyDeletion', { KeyId: 'k-1' }, 'kms')).toMatchObject({ operation: 'kms:ScheduleKeyDeletion', resource: 'k-1' });
-    expect(json('com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.StopLogging', { Name: 'main' }, 'cloudtrail').operation).toBe('cloudtrail:StopLogging');
-    expect(json('secretsmanager.GetSecretValue', { SecretId: 's' }, 'secretsmanager').operation).toBe('secretsmanager:GetSecretValue');
-    expect(json('GraniteServiceVersion20100801.GetMetricData', {}, 'monitoring').operation).toBe('cloudwatch:GetMetricData');
+    expect(json('TrentService.ScheduleKeyDeletion', { KeyId: 'k-1' }, 'kms')).toMatchObject({
+      operation: 'kms:ScheduleKeyDeletion',
+      resource: 'k-1',
+    });
+    expect(
+      json(
+        'com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.StopLogging',
+        { Name: 'main' },
+        'cloudtrail',
+      ).operation,
+    ).toBe('cloudtrail:StopLogging');
+    expect(json('secretsmanager.GetSecretValue', { SecretId: 's' }, 'secretsmanager').operation).toBe(
+      'secretsmanager:GetSecretValue',
+    );
+    expect(json('GraniteServiceVersion20100801.GetMetricData', {}, 'monitoring').operation).toBe(
+      'cloudwatch:GetMetricData',
+    );
   });
 
   it('leaves unknown, mismatched or malformed requests unknown', () => {

@@ -43,7 +43,14 @@ const OPERATION = /^[A-Z][A-Za-z0-9]{0,127}$/;
 /** Table names a DynamoDB request names (TableName, RequestItems, TransactItems, TableArn, ResourceArn). */
 function dynamoResource(body: Record<string, unknown>): string | undefined {
   const names = new Set<string>();
-  for (const key of ['TableName', 'TableArn', 'ResourceArn', 'GlobalTableName', 'StreamArn', 'SourceTableArn']) {
+  for (const key of [
+    'TableName',
+    'TableArn',
+    'ResourceArn',
+    'GlobalTableName',
+    'StreamArn',
+    'SourceTableArn',
+  ]) {
     if (typeof body[key] === 'string') names.add(body[key]);
   }
   const items = body['RequestItems'];
@@ -62,7 +69,21 @@ function dynamoResource(body: Record<string, unknown>): string | undefined {
   return names.size > 0 ? [...names].join(',') : undefined;
 }
 
-const RESOURCE_KEYS = ['KeyId', 'SecretId', 'Name', 'Names', 'QueueUrl', 'StreamName', 'LogGroupName', 'FunctionName', 'ResourceArn', 'Arn', 'stateMachineArn', 'repositoryName', 'cluster'];
+const RESOURCE_KEYS = [
+  'KeyId',
+  'SecretId',
+  'Name',
+  'Names',
+  'QueueUrl',
+  'StreamName',
+  'LogGroupName',
+  'FunctionName',
+  'ResourceArn',
+  'Arn',
+  'stateMachineArn',
+  'repositoryName',
+  'cluster',
+];
 
 function genericResource(body: Record<string, unknown>): string | undefined {
   for (const key of RESOURCE_KEYS) {
@@ -76,11 +97,13 @@ function genericResource(body: Record<string, unknown>): string | undefined {
 export function classifyJson(req: AwsRequest): AwsClassification {
   const target = header(req.headers, 'x-amz-target');
   if (target === undefined) return unknown('json', 'the request has no X-Amz-Target');
-  if (req.method.toUpperCase() !== 'POST' || req.rawPath !== '/') return unknown('json', 'JSON protocol requests are POST /');
+  if (req.method.toUpperCase() !== 'POST' || req.rawPath !== '/')
+    return unknown('json', 'JSON protocol requests are POST /');
   const dot = target.lastIndexOf('.');
   const service = dot > 0 ? JSON_TARGETS[target.slice(0, dot)] : undefined;
   const op = target.slice(dot + 1);
-  if (service === undefined || !Object.hasOwn(JSON_TARGETS, target.slice(0, dot))) return unknown('json', `unknown X-Amz-Target ${target.slice(0, 120)}`);
+  if (service === undefined || !Object.hasOwn(JSON_TARGETS, target.slice(0, dot)))
+    return unknown('json', `unknown X-Amz-Target ${target.slice(0, 120)}`);
   if (!OPERATION.test(op)) return unknown('json', 'the X-Amz-Target operation is malformed');
   if (!service.signing.includes(req.service)) {
     return unknown('json', `X-Amz-Target ${target} does not belong to the signed service ${req.service}`);
@@ -90,12 +113,17 @@ export function classifyJson(req: AwsRequest): AwsClassification {
   if (text.trim() !== '') {
     try {
       const parsed: unknown = JSON.parse(text);
-      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return unknown('json', 'the request body is not a JSON object');
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+        return unknown('json', 'the request body is not a JSON object');
       body = parsed as Record<string, unknown>;
     } catch {
       return unknown('json', 'the request body is not valid JSON');
     }
   }
   const resource = service.prefix === 'dynamodb' ? dynamoResource(body) : genericResource(body);
-  return { protocol: 'json', operation: `${service.prefix}:${op}`, ...(resource !== undefined ? { resource } : {}) };
+  return {
+    protocol: 'json',
+    operation: `${service.prefix}:${op}`,
+    ...(resource !== undefined ? { resource } : {}),
+  };
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { classifyLambda } from './lambda-classifier.js';
 
-const lambda = (method: string, rawPath: string) => classifyLambda({ service: 'lambda', method, rawPath, query: {}, headers: {} });
+const lambda = (method: string, rawPath: string) =>
+  classifyLambda({ service: 'lambda', method, rawPath, query: {}, headers: {} });
 
 describe('classifyLambda', () => {
   it.each([
@@ -11,7 +12,12 @@ describe('classifyLambda', () => {
     ['PUT', '/2015-03-31/functions/billing/code', 'lambda:UpdateFunctionCode', 'billing'],
     ['PUT', '/2015-03-31/functions/billing/configuration', 'lambda:UpdateFunctionConfiguration', 'billing'],
     ['POST', '/2015-03-31/functions/billing/invocations', 'lambda:InvokeFunction', 'billing'],
-    ['POST', '/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A1%3Afunction%3Abilling/invocations', 'lambda:InvokeFunction', 'arn:aws:lambda:us-east-1:1:function:billing'],
+    [
+      'POST',
+      '/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A1%3Afunction%3Abilling/invocations',
+      'lambda:InvokeFunction',
+      'arn:aws:lambda:us-east-1:1:function:billing',
+    ],
     ['DELETE', '/2015-03-31/functions/billing/aliases/live', 'lambda:DeleteAlias', 'billing'],
     ['POST', '/2015-03-31/functions/billing/policy', 'lambda:AddPermission', 'billing'],
     ['PUT', '/2017-10-31/functions/billing/concurrency', 'lambda:PutFunctionConcurrency', 'billing'],

@@ -71,7 +71,11 @@ function segments(path: string): string[] {
   return path.split('/').filter((s) => s !== '');
 }
 
-const COMPILED = ROUTES.map(([method, template, operation]) => ({ method, parts: segments(template), operation }));
+const COMPILED = ROUTES.map(([method, template, operation]) => ({
+  method,
+  parts: segments(template),
+  operation,
+}));
 
 export function classifyLambda(req: AwsRequest): AwsClassification {
   const method = req.method.toUpperCase();
@@ -96,7 +100,15 @@ export function classifyLambda(req: AwsRequest): AwsClassification {
         else if (want === '{f}') resource = decoded;
       } else ok = want === got;
     }
-    if (ok) return { protocol: 'rest-json', operation: `lambda:${route.operation}`, ...(resource !== undefined ? { resource } : {}) };
+    if (ok)
+      return {
+        protocol: 'rest-json',
+        operation: `lambda:${route.operation}`,
+        ...(resource !== undefined ? { resource } : {}),
+      };
   }
-  return unknown('rest-json', `${method} ${req.rawPath.slice(0, 200)} is not a Lambda operation Gatehouse knows`);
+  return unknown(
+    'rest-json',
+    `${method} ${req.rawPath.slice(0, 200)} is not a Lambda operation Gatehouse knows`,
+  );
 }

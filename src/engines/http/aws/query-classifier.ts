@@ -54,11 +54,13 @@ export function classifyQuery(req: AwsRequest): AwsClassification {
   const prefix = QUERY_SERVICES[req.service];
   if (prefix === undefined) return unknown('query', `service ${req.service} is not classified`);
   const method = req.method.toUpperCase();
-  if (method !== 'POST' && method !== 'GET') return unknown('query', 'query protocol requests are GET or POST');
+  if (method !== 'POST' && method !== 'GET')
+    return unknown('query', 'query protocol requests are GET or POST');
   let form: QueryMap = {};
   if (method === 'POST' && req.body !== undefined && req.body.length > 0) {
     const type = header(req.headers, 'content-type') ?? '';
-    if (!/^application\/x-www-form-urlencoded\b/i.test(type)) return unknown('query', 'the request body is not form-encoded');
+    if (!/^application\/x-www-form-urlencoded\b/i.test(type))
+      return unknown('query', 'the request body is not form-encoded');
     const parsed = parseQuery(req.body.toString('utf8').replace(/\+/g, '%20'));
     if (parsed === undefined) return unknown('query', 'the form body is malformed');
     form = parsed;
@@ -66,7 +68,8 @@ export function classifyQuery(req: AwsRequest): AwsClassification {
   const fromBody = one(form, 'Action');
   const fromQuery = one(req.query, 'Action');
   if (fromBody === null || fromQuery === null) return unknown('query', 'Action is repeated');
-  if (fromBody !== undefined && fromQuery !== undefined && fromBody !== fromQuery) return unknown('query', 'Action differs between the query string and the body');
+  if (fromBody !== undefined && fromQuery !== undefined && fromBody !== fromQuery)
+    return unknown('query', 'Action differs between the query string and the body');
   const action = fromBody ?? fromQuery;
   if (action === undefined) return unknown('query', 'the request names no Action');
   if (!ACTION.test(action)) return unknown('query', 'Action is malformed');
@@ -78,5 +81,9 @@ export function classifyQuery(req: AwsRequest): AwsClassification {
       break;
     }
   }
-  return { protocol: 'query', operation: `${prefix}:${action}`, ...(resource !== undefined ? { resource } : {}) };
+  return {
+    protocol: 'query',
+    operation: `${prefix}:${action}`,
+    ...(resource !== undefined ? { resource } : {}),
+  };
 }

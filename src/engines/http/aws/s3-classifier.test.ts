@@ -56,7 +56,9 @@ describe('classifyS3', () => {
 
   it('tells CopyObject and UploadPartCopy from PutObject and UploadPart by x-amz-copy-source', () => {
     expect(s3('PUT', '/data/k', { 'x-amz-copy-source': '/other/x' }).operation).toBe('s3:CopyObject');
-    expect(s3('PUT', '/data/k?partNumber=2&uploadId=u', { 'x-amz-copy-source': '/other/x' }).operation).toBe('s3:UploadPartCopy');
+    expect(s3('PUT', '/data/k?partNumber=2&uploadId=u', { 'x-amz-copy-source': '/other/x' }).operation).toBe(
+      's3:UploadPartCopy',
+    );
   });
 
   it('marks GetObject as an object body and nothing else', () => {

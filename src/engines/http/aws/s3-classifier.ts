@@ -16,7 +16,11 @@ type Table = Partial<Record<Verb, string>>;
 const BUCKET_SUBRESOURCES: Readonly<Record<string, Table>> = {
   accelerate: { GET: 'GetBucketAccelerateConfiguration', PUT: 'PutBucketAccelerateConfiguration' },
   acl: { GET: 'GetBucketAcl', PUT: 'PutBucketAcl' },
-  analytics: { GET: 'GetBucketAnalyticsConfiguration', PUT: 'PutBucketAnalyticsConfiguration', DELETE: 'DeleteBucketAnalyticsConfiguration' },
+  analytics: {
+    GET: 'GetBucketAnalyticsConfiguration',
+    PUT: 'PutBucketAnalyticsConfiguration',
+    DELETE: 'DeleteBucketAnalyticsConfiguration',
+  },
   cors: { GET: 'GetBucketCors', PUT: 'PutBucketCors', DELETE: 'DeleteBucketCors' },
   delete: { POST: 'DeleteObjects' },
   encryption: { GET: 'GetBucketEncryption', PUT: 'PutBucketEncryption', DELETE: 'DeleteBucketEncryption' },
@@ -25,18 +29,42 @@ const BUCKET_SUBRESOURCES: Readonly<Record<string, Table>> = {
     PUT: 'PutBucketIntelligentTieringConfiguration',
     DELETE: 'DeleteBucketIntelligentTieringConfiguration',
   },
-  inventory: { GET: 'GetBucketInventoryConfiguration', PUT: 'PutBucketInventoryConfiguration', DELETE: 'DeleteBucketInventoryConfiguration' },
-  lifecycle: { GET: 'GetBucketLifecycleConfiguration', PUT: 'PutBucketLifecycleConfiguration', DELETE: 'DeleteBucketLifecycle' },
+  inventory: {
+    GET: 'GetBucketInventoryConfiguration',
+    PUT: 'PutBucketInventoryConfiguration',
+    DELETE: 'DeleteBucketInventoryConfiguration',
+  },
+  lifecycle: {
+    GET: 'GetBucketLifecycleConfiguration',
+    PUT: 'PutBucketLifecycleConfiguration',
+    DELETE: 'DeleteBucketLifecycle',
+  },
   location: { GET: 'GetBucketLocation' },
   logging: { GET: 'GetBucketLogging', PUT: 'PutBucketLogging' },
-  metrics: { GET: 'GetBucketMetricsConfiguration', PUT: 'PutBucketMetricsConfiguration', DELETE: 'DeleteBucketMetricsConfiguration' },
+  metrics: {
+    GET: 'GetBucketMetricsConfiguration',
+    PUT: 'PutBucketMetricsConfiguration',
+    DELETE: 'DeleteBucketMetricsConfiguration',
+  },
   notification: { GET: 'GetBucketNotificationConfiguration', PUT: 'PutBucketNotificationConfiguration' },
   'object-lock': { GET: 'GetObjectLockConfiguration', PUT: 'PutObjectLockConfiguration' },
-  ownershipControls: { GET: 'GetBucketOwnershipControls', PUT: 'PutBucketOwnershipControls', DELETE: 'DeleteBucketOwnershipControls' },
+  ownershipControls: {
+    GET: 'GetBucketOwnershipControls',
+    PUT: 'PutBucketOwnershipControls',
+    DELETE: 'DeleteBucketOwnershipControls',
+  },
   policy: { GET: 'GetBucketPolicy', PUT: 'PutBucketPolicy', DELETE: 'DeleteBucketPolicy' },
   policyStatus: { GET: 'GetBucketPolicyStatus' },
-  publicAccessBlock: { GET: 'GetPublicAccessBlock', PUT: 'PutPublicAccessBlock', DELETE: 'DeletePublicAccessBlock' },
-  replication: { GET: 'GetBucketReplication', PUT: 'PutBucketReplication', DELETE: 'DeleteBucketReplication' },
+  publicAccessBlock: {
+    GET: 'GetPublicAccessBlock',
+    PUT: 'PutPublicAccessBlock',
+    DELETE: 'DeletePublicAccessBlock',
+  },
+  replication: {
+    GET: 'GetBucketReplication',
+    PUT: 'PutBucketReplication',
+    DELETE: 'DeleteBucketReplication',
+  },
   requestPayment: { GET: 'GetBucketRequestPayment', PUT: 'PutBucketRequestPayment' },
   tagging: { GET: 'GetBucketTagging', PUT: 'PutBucketTagging', DELETE: 'DeleteBucketTagging' },
   uploads: { GET: 'ListMultipartUploads' },
@@ -101,7 +129,8 @@ function decodeSegment(raw: string): string | undefined {
 
 export function classifyS3(req: AwsRequest): AwsClassification {
   const method = req.method.toUpperCase() as Verb;
-  if (!['GET', 'HEAD', 'PUT', 'POST', 'DELETE'].includes(method)) return unknown('s3', `S3 has no ${req.method} operations`);
+  if (!['GET', 'HEAD', 'PUT', 'POST', 'DELETE'].includes(method))
+    return unknown('s3', `S3 has no ${req.method} operations`);
   if (!req.rawPath.startsWith('/')) return unknown('s3', 'the request path is not absolute');
   const rest = req.rawPath.slice(1);
   const slash = rest.indexOf('/');
@@ -109,18 +138,24 @@ export function classifyS3(req: AwsRequest): AwsClassification {
   const keyRaw = slash < 0 ? '' : rest.slice(slash + 1);
   const bucket = decodeSegment(bucketRaw);
   const key = decodeSegment(keyRaw);
-  if (bucket === undefined || key === undefined) return unknown('s3', 'the request path has a malformed %-escape');
+  if (bucket === undefined || key === undefined)
+    return unknown('s3', 'the request path has a malformed %-escape');
 
   const params = Object.keys(req.query);
   const subresources = params.filter((p) => !ORDINARY.has(p) && p !== 'uploadId');
   const uploadId = params.includes('uploadId');
 
   if (bucket === '') {
-    if (params.some((p) => !ORDINARY.has(p))) return unknown('s3', `unknown query parameter on the service endpoint`);
-    return method === 'GET' ? { protocol: 's3', operation: 's3:ListBuckets' } : unknown('s3', `${method} / is not an S3 operation`);
+    if (params.some((p) => !ORDINARY.has(p)))
+      return unknown('s3', `unknown query parameter on the service endpoint`);
+    return method === 'GET'
+      ? { protocol: 's3', operation: 's3:ListBuckets' }
+      : unknown('s3', `${method} / is not an S3 operation`);
   }
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$/.test(bucket)) return unknown('s3', 'the bucket name is not valid');
-  if (subresources.length > 1) return unknown('s3', `several sub-resources at once (${subresources.join(', ')})`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$/.test(bucket))
+    return unknown('s3', 'the bucket name is not valid');
+  if (subresources.length > 1)
+    return unknown('s3', `several sub-resources at once (${subresources.join(', ')})`);
   const sub = subresources[0];
 
   if (key === '') {
@@ -129,7 +164,9 @@ export function classifyS3(req: AwsRequest): AwsClassification {
     const resource = bucket;
     if (sub !== undefined) {
       const op = BUCKET_SUBRESOURCES[sub]?.[method];
-      return op ? { protocol: 's3', operation: `s3:${op}`, resource } : unknown('s3', `unknown bucket sub-resource ${sub} for ${method}`);
+      return op
+        ? { protocol: 's3', operation: `s3:${op}`, resource }
+        : unknown('s3', `unknown bucket sub-resource ${sub} for ${method}`);
     }
     switch (method) {
       case 'GET':
@@ -150,13 +187,19 @@ export function classifyS3(req: AwsRequest): AwsClassification {
   if (sub !== undefined) {
     if (uploadId) return unknown('s3', `uploadId with sub-resource ${sub}`);
     const op = OBJECT_SUBRESOURCES[sub]?.[method];
-    return op ? { protocol: 's3', operation: `s3:${op}`, resource } : unknown('s3', `unknown object sub-resource ${sub} for ${method}`);
+    return op
+      ? { protocol: 's3', operation: `s3:${op}`, resource }
+      : unknown('s3', `unknown object sub-resource ${sub} for ${method}`);
   }
   const copySource = header(req.headers, 'x-amz-copy-source');
   if (uploadId) {
     switch (method) {
       case 'PUT':
-        return { protocol: 's3', operation: copySource !== undefined ? 's3:UploadPartCopy' : 's3:UploadPart', resource };
+        return {
+          protocol: 's3',
+          operation: copySource !== undefined ? 's3:UploadPartCopy' : 's3:UploadPart',
+          resource,
+        };
       case 'POST':
         return { protocol: 's3', operation: 's3:CompleteMultipartUpload', resource };
       case 'DELETE':
@@ -173,7 +216,11 @@ export function classifyS3(req: AwsRequest): AwsClassification {
     case 'HEAD':
       return { protocol: 's3', operation: 's3:HeadObject', resource };
     case 'PUT':
-      return { protocol: 's3', operation: copySource !== undefined ? 's3:CopyObject' : 's3:PutObject', resource };
+      return {
+        protocol: 's3',
+        operation: copySource !== undefined ? 's3:CopyObject' : 's3:PutObject',
+        resource,
+      };
     case 'DELETE':
       return { protocol: 's3', operation: 's3:DeleteObject', resource };
     case 'POST':

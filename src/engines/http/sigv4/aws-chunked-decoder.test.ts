@@ -23,10 +23,20 @@ const CHUNK_SIGS = [
 
 function exampleBody(sigs = CHUNK_SIGS): Buffer {
   const sizes = [65536, 1024, 0];
-  return Buffer.concat(sizes.flatMap((n, i) => [Buffer.from(`${n.toString(16)};chunk-signature=${sigs[i]}\r\n`), Buffer.alloc(n, 'a'), Buffer.from('\r\n')]));
+  return Buffer.concat(
+    sizes.flatMap((n, i) => [
+      Buffer.from(`${n.toString(16)};chunk-signature=${sigs[i]}\r\n`),
+      Buffer.alloc(n, 'a'),
+      Buffer.from('\r\n'),
+    ]),
+  );
 }
 
-async function decode(body: Buffer, options: AwsChunkedOptions, pieces: number[] = [body.length]): Promise<Buffer> {
+async function decode(
+  body: Buffer,
+  options: AwsChunkedOptions,
+  pieces: number[] = [body.length],
+): Promise<Buffer> {
   const parts: Buffer[] = [];
   let off = 0;
   for (const n of pieces) {
@@ -50,14 +60,18 @@ describe('AwsChunkedDecoder', () => {
   it('refuses a chunk whose signature does not match', async () => {
     const sigs = [...CHUNK_SIGS];
     sigs[1] = sigs[1]!.replace(/^./, (c) => (c === '0' ? '1' : '0'));
-    await expect(decode(exampleBody(sigs), { signing: SIGNING, decodedLength: 66560 })).rejects.toBeInstanceOf(AwsChunkedError);
+    await expect(
+      decode(exampleBody(sigs), { signing: SIGNING, decodedLength: 66560 }),
+    ).rejects.toBeInstanceOf(AwsChunkedError);
   });
 
   it('refuses tampered data under a valid signature, and a wrong declared length', async () => {
     const body = exampleBody();
     body[200] = 'b'.charCodeAt(0);
     await expect(decode(body, { signing: SIGNING, decodedLength: 66560 })).rejects.toThrow(/signature/);
-    await expect(decode(exampleBody(), { signing: SIGNING, decodedLength: 66561 })).rejects.toThrow(/decoded-content-length/);
+    await expect(decode(exampleBody(), { signing: SIGNING, decodedLength: 66561 })).rejects.toThrow(
+      /decoded-content-length/,
+    );
   });
 
   it('decodes the unsigned trailer form the AWS SDK sends', async () => {
@@ -69,7 +83,13 @@ describe('AwsChunkedDecoder', () => {
   });
 
   it('refuses malformed framing', async () => {
-    for (const bad of ['zz\r\nabc\r\n0\r\n\r\n', '3\r\nabcX\r\n0\r\n\r\n', '3\r\nabc\r\n', '3;chunk-signature=00\r\nabc\r\n0\r\n\r\n', `${'1'.repeat(5000)}\r\n`]) {
+    for (const bad of [
+      'zz\r\nabc\r\n0\r\n\r\n',
+      '3\r\nabcX\r\n0\r\n\r\n',
+      '3\r\nabc\r\n',
+      '3;chunk-signature=00\r\nabc\r\n0\r\n\r\n',
+      `${'1'.repeat(5000)}\r\n`,
+    ]) {
       await expect(decode(Buffer.from(bad), { decodedLength: 3 })).rejects.toBeInstanceOf(AwsChunkedError);
     }
   });

@@ -108,7 +108,8 @@ export class AwsChunkedDecoder extends Transform {
           this.buf = this.buf.subarray(take);
           this.remaining -= take;
           this.decoded += take;
-          if (this.decoded > this.options.decodedLength) throw new AwsChunkedError('the aws-chunked body is longer than declared');
+          if (this.decoded > this.options.decodedLength)
+            throw new AwsChunkedError('the aws-chunked body is longer than declared');
           // Signed chunks are held until their signature checks out; unsigned ones stream through.
           if (this.options.signing) this.chunkParts.push(Buffer.from(part));
           else this.push(part);
@@ -117,7 +118,8 @@ export class AwsChunkedDecoder extends Transform {
         }
         case 'data-crlf': {
           if (this.buf.length < 2) return;
-          if (this.buf[0] !== 13 || this.buf[1] !== 10) throw new AwsChunkedError('an aws-chunked chunk is not followed by CRLF');
+          if (this.buf[0] !== 13 || this.buf[1] !== 10)
+            throw new AwsChunkedError('an aws-chunked chunk is not followed by CRLF');
           this.buf = this.buf.subarray(2);
           this.endChunk();
           this.state = 'header';
@@ -133,7 +135,8 @@ export class AwsChunkedDecoder extends Transform {
           break;
         }
         case 'done':
-          if (this.buf.length !== 0) throw new AwsChunkedError('bytes follow the end of the aws-chunked body');
+          if (this.buf.length !== 0)
+            throw new AwsChunkedError('bytes follow the end of the aws-chunked body');
           return;
       }
     }
@@ -142,10 +145,12 @@ export class AwsChunkedDecoder extends Transform {
   private startChunk(text: string): void {
     const semi = text.indexOf(';');
     const sizeText = semi < 0 ? text : text.slice(0, semi);
-    if (!/^[0-9a-fA-F]{1,16}$/.test(sizeText)) throw new AwsChunkedError('an aws-chunked chunk size is malformed');
+    if (!/^[0-9a-fA-F]{1,16}$/.test(sizeText))
+      throw new AwsChunkedError('an aws-chunked chunk size is malformed');
     const size = parseInt(sizeText, 16);
     const max = this.options.maxChunkBytes ?? 16 * 1024 * 1024;
-    if (!Number.isSafeInteger(size) || (this.options.signing && size > max)) throw new AwsChunkedError('an aws-chunked chunk is too large');
+    if (!Number.isSafeInteger(size) || (this.options.signing && size > max))
+      throw new AwsChunkedError('an aws-chunked chunk is too large');
     if (this.options.signing) {
       const m = /^chunk-signature=([0-9a-f]{64})$/.exec(semi < 0 ? '' : text.slice(semi + 1));
       if (!m) throw new AwsChunkedError('a signed aws-chunked chunk has no chunk-signature');
@@ -167,9 +172,17 @@ export class AwsChunkedDecoder extends Transform {
     const s = this.options.signing;
     if (!s) return;
     const data = this.chunkParts.length === 1 ? this.chunkParts[0]! : Buffer.concat(this.chunkParts);
-    const stringToSign = ['AWS4-HMAC-SHA256-PAYLOAD', s.amzDate, s.scope, this.previousSignature, EMPTY_SHA256, sha256Hex(data)].join('\n');
+    const stringToSign = [
+      'AWS4-HMAC-SHA256-PAYLOAD',
+      s.amzDate,
+      s.scope,
+      this.previousSignature,
+      EMPTY_SHA256,
+      sha256Hex(data),
+    ].join('\n');
     const expected = signString(s.key, stringToSign);
-    if (expected !== this.chunkSignature) throw new AwsChunkedError('an aws-chunked chunk signature does not match');
+    if (expected !== this.chunkSignature)
+      throw new AwsChunkedError('an aws-chunked chunk signature does not match');
     this.previousSignature = expected;
     if (data.length > 0) this.push(data);
     this.chunkParts = [];
@@ -192,8 +205,15 @@ export class AwsChunkedDecoder extends Transform {
     const s = this.options.signing;
     if (s && this.trailerLines.length > 0) {
       // sigv4-streaming-trailers.html: AWS4-HMAC-SHA256-TRAILER\n<date>\n<scope>\n<last chunk sig>\n<sha256(trailers)>
-      const stringToSign = ['AWS4-HMAC-SHA256-TRAILER', s.amzDate, s.scope, this.previousSignature, sha256Hex(signedLines.join(''))].join('\n');
-      if (trailerSignature !== signString(s.key, stringToSign)) throw new AwsChunkedError('the aws-chunked trailer signature does not match');
+      const stringToSign = [
+        'AWS4-HMAC-SHA256-TRAILER',
+        s.amzDate,
+        s.scope,
+        this.previousSignature,
+        sha256Hex(signedLines.join('')),
+      ].join('\n');
+      if (trailerSignature !== signString(s.key, stringToSign))
+        throw new AwsChunkedError('the aws-chunked trailer signature does not match');
     }
   }
 }

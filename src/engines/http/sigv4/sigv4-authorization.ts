@@ -20,8 +20,7 @@ export interface SigV4Authorization {
 }
 
 export type ParsedAuthorization =
-  | { readonly ok: true; readonly value: SigV4Authorization }
-  | { readonly ok: false; readonly reason: string };
+  { readonly ok: true; readonly value: SigV4Authorization } | { readonly ok: false; readonly reason: string };
 
 const KEY_ID = /^[A-Za-z0-9]{4,128}$/;
 const DATE = /^\d{8}$/;
@@ -52,14 +51,20 @@ export function parseSigV4Authorization(header: string): ParsedAuthorization {
   const credential = fields.get('Credential');
   const signedHeaders = fields.get('SignedHeaders');
   const signature = fields.get('Signature');
-  if (fields.size !== 3 || credential === undefined || signedHeaders === undefined || signature === undefined) {
+  if (
+    fields.size !== 3 ||
+    credential === undefined ||
+    signedHeaders === undefined ||
+    signature === undefined
+  ) {
     return fail('the Authorization header needs exactly Credential, SignedHeaders and Signature');
   }
   const scope = credential.split('/');
   if (scope.length !== 5 || scope[4] !== 'aws4_request') return fail('the credential scope is malformed');
   const [accessKeyId, date, region, service] = scope as [string, string, string, string];
   if (!KEY_ID.test(accessKeyId)) return fail('the access key id is malformed');
-  if (!DATE.test(date) || !NAME.test(region) || !NAME.test(service)) return fail('the credential scope is malformed');
+  if (!DATE.test(date) || !NAME.test(region) || !NAME.test(service))
+    return fail('the credential scope is malformed');
   const headers = signedHeaders.split(';');
   if (headers.some((h) => !HEADER.test(h))) return fail('SignedHeaders is malformed');
   if (new Set(headers).size !== headers.length) return fail('SignedHeaders repeats a header');

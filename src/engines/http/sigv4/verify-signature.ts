@@ -28,7 +28,11 @@ export interface ReceivedRequest {
 
 export type VerifyResult =
   | { readonly ok: true; readonly signingDate: Date }
-  | { readonly ok: false; readonly code: 'SignatureDoesNotMatch' | 'RequestTimeTooSkewed' | 'IncompleteSignature'; readonly reason: string };
+  | {
+      readonly ok: false;
+      readonly code: 'SignatureDoesNotMatch' | 'RequestTimeTooSkewed' | 'IncompleteSignature';
+      readonly reason: string;
+    };
 
 function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
   const v = headers[name];
@@ -48,21 +52,34 @@ export async function verifySignature(
     return { ok: false, code: 'IncompleteSignature', reason: 'the request needs a signed X-Amz-Date header' };
   }
   if (amzDate!.slice(0, 8) !== auth.date) {
-    return { ok: false, code: 'SignatureDoesNotMatch', reason: 'the credential scope date does not match X-Amz-Date' };
+    return {
+      ok: false,
+      code: 'SignatureDoesNotMatch',
+      reason: 'the credential scope date does not match X-Amz-Date',
+    };
   }
   if (Math.abs(options.now.getTime() - signingDate.getTime()) > MAX_CLOCK_SKEW_MS) {
-    return { ok: false, code: 'RequestTimeTooSkewed', reason: 'the request time is more than 15 minutes from the gateway clock' };
+    return {
+      ok: false,
+      code: 'RequestTimeTooSkewed',
+      reason: 'the request time is more than 15 minutes from the gateway clock',
+    };
   }
   const headers: Record<string, string> = {};
   for (const name of auth.signedHeaders) {
     const v = headerValue(req.headers, name);
-    if (v === undefined) return { ok: false, code: 'IncompleteSignature', reason: `the signed header ${name} is missing` };
+    if (v === undefined)
+      return { ok: false, code: 'IncompleteSignature', reason: `the signed header ${name} is missing` };
     headers[name] = v;
   }
   if (headers['x-amz-content-sha256'] === undefined) {
     // No signed payload hash: the signature covers the body itself, so it must be here.
     if (options.body === undefined) {
-      return { ok: false, code: 'IncompleteSignature', reason: 'the request needs a signed X-Amz-Content-Sha256 header' };
+      return {
+        ok: false,
+        code: 'IncompleteSignature',
+        reason: 'the request needs a signed X-Amz-Content-Sha256 header',
+      };
     }
     headers['x-amz-content-sha256'] = sha256Hex(options.body);
   }
