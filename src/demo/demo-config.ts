@@ -48,6 +48,11 @@ export function demoConfigYaml(i: DemoConfigInput): string {
         },
       },
     },
+    // Reviewed statements are held for a human in the `dba` group (docs/approvals.md).
+    approvals: {
+      publicUrl: `http://127.0.0.1:${i.httpPort}`,
+      rules: { default: { approverGroups: ['dba'], holdTimeout: '5m' } },
+    },
     // Agents get every result masked (docs/masking.md); the `dba` group sees real values.
     policies: defaultAgentPolicies([DEMO_CONNECTION], { mask: true }),
     masking: {
