@@ -11,9 +11,9 @@ const MAX_CELL_CHARS = 200;
 
 function cellText(v: string | null): string {
   if (v === null) return 'NULL';
-  // eslint-disable-next-line no-control-regex
   const flat = v
     .replace(/\r?\n/g, '\\n')
+    // eslint-disable-next-line no-control-regex -- control characters are exactly what is replaced
     .replace(/[\u0000-\u001f\u007f]/g, ' ')
     .replace(/\|/g, '\\|');
   return flat.length <= MAX_CELL_CHARS ? flat : `${flat.slice(0, MAX_CELL_CHARS - 1)}…`;
