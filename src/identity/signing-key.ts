@@ -1,17 +1,12 @@
 // Loads, or creates on first use, the gateway's Ed25519 key for signing service tokens (PEM, PKCS#8).
 // It must never print or return the PEM; the file is created 0600 in a 0700 directory, atomically.
 
-import {
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPairSync,
-  randomBytes,
-  type KeyObject,
-} from 'node:crypto';
-import { chmod, link, mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { calculateJwkThumbprint, exportJWK } from 'jose';
 import { ERROR_CODES, GatewayError } from '../core/errors.js';
+import { createPrivateKeyFile } from '../secrets/private-key-file.js';
 
 export interface SigningKey {
   readonly privateKey: KeyObject;
@@ -76,33 +71,21 @@ export async function loadOrCreateSigningKey(path: string): Promise<SigningKey> 
   const existing = await readExisting(path);
   if (existing) return existing;
 
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
   const { privateKey } = generateKeyPairSync('ed25519');
   const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
-  const tmp = join(dir, `.token-signing.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  const fh = await open(tmp, 'wx', 0o600);
+  let outcome: 'created' | 'exists';
   try {
-    await fh.writeFile(pem, 'utf8');
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await chmod(tmp, 0o600); // the umask cannot widen it, but be explicit
-    await link(tmp, path);
+    outcome = await createPrivateKeyFile(path, pem);
   } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code !== 'EEXIST') {
-      throw keyError(
-        `cannot create service token signing key ${path} (${(cause as NodeJS.ErrnoException).code ?? 'error'})`,
-        cause,
-      );
-    }
+    throw keyError(
+      `cannot create service token signing key ${path} (${(cause as NodeJS.ErrnoException).code ?? 'error'})`,
+      cause,
+    );
+  }
+  if (outcome === 'exists') {
     const raced = await readExisting(path);
     if (raced) return raced;
     throw keyError(`service token signing key ${path} vanished while it was being created`);
-  } finally {
-    await unlink(tmp).catch(() => undefined);
   }
   return fromPem(pem, path, true, 0o600);
 }

@@ -6,14 +6,14 @@ import {
   createPrivateKey,
   createPublicKey,
   generateKeyPairSync,
-  randomBytes,
   sign,
   verify,
   type KeyObject,
 } from 'node:crypto';
-import { chmod, link, mkdir, open, readFile, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ERROR_CODES, GatewayError } from '../core/errors.js';
+import { createPrivateKeyFile } from '../secrets/private-key-file.js';
 import type { EventSealer } from '../store/event-chain.js';
 import { keyFingerprint } from './record-format.js';
 
@@ -84,33 +84,21 @@ export function readRecordSigningKey(path: string): Promise<RecordSigningKey | u
 export async function loadOrCreateRecordSigningKey(path: string): Promise<RecordSigningKey> {
   const existing = await readExisting(path);
   if (existing) return existing;
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
   const { privateKey } = generateKeyPairSync('ed25519');
   const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
-  const tmp = join(dir, `.record-signing.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  const fh = await open(tmp, 'wx', 0o600);
+  let outcome: 'created' | 'exists';
   try {
-    await fh.writeFile(pem, 'utf8');
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await chmod(tmp, 0o600);
-    await link(tmp, path);
+    outcome = await createPrivateKeyFile(path, pem);
   } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code !== 'EEXIST') {
-      throw keyError(
-        `cannot create record signing key ${path} (${(cause as NodeJS.ErrnoException).code ?? 'error'})`,
-        cause,
-      );
-    }
+    throw keyError(
+      `cannot create record signing key ${path} (${(cause as NodeJS.ErrnoException).code ?? 'error'})`,
+      cause,
+    );
+  }
+  if (outcome === 'exists') {
     const raced = await readExisting(path);
     if (raced) return raced;
     throw keyError(`record signing key ${path} vanished while it was being created`);
-  } finally {
-    await unlink(tmp).catch(() => undefined);
   }
   return fromPem(pem, path, true);
 }
