@@ -211,6 +211,40 @@ describe('ApprovalService', () => {
   });
 });
 
+describe('passwords in statements', () => {
+  it('stores and records the request with the password redacted, and hashes the exact text', async () => {
+    const s = service();
+    const text = `ALTER ROLE app PASSWORD 'hunter2-secret'`;
+    const r = await s.request({
+      identity: claude,
+      sessionId: 'sess-pw',
+      statementId: 'sess-pw:1',
+      action: action(text),
+      decision: review('two', 'defer'),
+      signal: new AbortController().signal,
+    });
+    expect(r.approved).toBe(false);
+    const stored = await repo.getRequest(r.requestId!);
+    expect(stored?.statement.text).toBe(`ALTER ROLE app PASSWORD '[REDACTED]'`);
+    expect(JSON.stringify(stored)).not.toContain('hunter2-secret');
+    expect(JSON.stringify(events.filter((x) => x.session === 'sess-pw'))).not.toContain('hunter2-secret');
+    // The hash binds the approval to the exact statement: another password is another statement.
+    const other = await s.request({
+      identity: claude,
+      sessionId: 'sess-pw',
+      statementId: 'sess-pw:2',
+      action: action(`ALTER ROLE app PASSWORD 'different'`),
+      decision: review('two', 'defer'),
+      signal: new AbortController().signal,
+    });
+    expect(other.approved ? undefined : other.requestId).not.toBe(r.requestId);
+    // Leave no pending request behind for the tests that follow.
+    clock += 31 * 60_000;
+    expect(await s.sweep()).toBe(2);
+    await s.close();
+  });
+});
+
 describe('HTTP actions', () => {
   it('holds an HTTP request under review like a statement, hashed over its request line', async () => {
     const s = service();

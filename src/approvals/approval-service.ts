@@ -23,6 +23,7 @@ import {
   type ImpactPreview,
   type ImpactPreviewer,
 } from './approval-types.js';
+import { REDACTED, redactSqlSecrets } from '../sql/sql-secret-redaction.js';
 import { statementHash } from './statement-hash.js';
 
 export interface ApprovalServiceDeps {
@@ -95,27 +96,37 @@ const REASON_KEYS = ['reason', 'gatehouse_reason', 'prompt'];
 
 /** What an approval request shows and hashes for an action: a SQL statement, or an HTTP request line. */
 interface ActionSubject {
+  /** Exact text and parameters: what the statement hash binds the approval to. */
   readonly text: string;
+  readonly params?: readonly (string | null)[];
+  /** What is stored, shown and recorded: passwords the statement carries are redacted. */
+  readonly shownText: string;
+  readonly shownParams?: readonly (string | null)[];
   readonly kind: string;
   readonly categories: readonly string[];
-  readonly params?: readonly (string | null)[];
 }
 
 function subjectOf(action: Action): ActionSubject {
   if (action.kind === 'sql') {
     const s = action.statement;
+    const shown = redactSqlSecrets(s.text);
+    const params = action.params;
     return {
       text: s.text,
+      shownText: shown.text,
       kind: s.kind,
       categories: s.categories,
-      ...(action.params ? { params: action.params } : {}),
+      ...(params
+        ? { params, shownParams: params.map((p, i) => (shown.params.includes(i) ? REDACTED : p)) }
+        : {}),
     };
   }
   return {
     text: `${action.method} ${action.path}`,
+    shownText: `${action.method} ${action.path}`,
     kind: action.operation ?? action.method.toLowerCase(),
     categories: [],
-    ...(action.resource ? { params: [action.resource] } : {}),
+    ...(action.resource ? { params: [action.resource], shownParams: [action.resource] } : {}),
   };
 }
 
@@ -281,10 +292,10 @@ export class ApprovalService implements Approver {
       sessionId: ctx.sessionId,
       statementId: ctx.statementId,
       statement: {
-        text: subject.text,
+        text: subject.shownText,
         kind: subject.kind,
         categories: subject.categories,
-        ...(subject.params ? { params: subject.params } : {}),
+        ...(subject.shownParams ? { params: subject.shownParams } : {}),
         hash,
       },
       ...(reason ? { reason } : {}),
@@ -300,8 +311,8 @@ export class ApprovalService implements Approver {
       rule: rule.name,
       policyRule: ctx.decision.ruleId,
       statementHash: hash,
-      text: subject.text,
-      ...(subject.params ? { params: subject.params } : {}),
+      text: subject.shownText,
+      ...(subject.shownParams ? { params: subject.shownParams } : {}),
       ...(reason ? { reason } : {}),
       preview,
       expiresAt: request.expiresAt.toISOString(),

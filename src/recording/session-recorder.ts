@@ -18,7 +18,7 @@ import { sampleBlobKey } from './blob-store.js';
 import { canonicalJson } from './canonical-json.js';
 import { EVENT_TYPES } from './event-data.js';
 import { sha256Hex } from './record-format.js';
-import { redactSqlSecrets, REDACTED } from './secret-redaction.js';
+import { redactSqlSecrets, REDACTED } from '../sql/sql-secret-redaction.js';
 
 export interface SessionRecorderOptions {
   readonly blobs?: BlobStore;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { redactSqlSecrets, REDACTED } from './secret-redaction.js';
+import { redactSqlSecrets, REDACTED } from './sql-secret-redaction.js';
 
 const R = `'${REDACTED}'`;
 

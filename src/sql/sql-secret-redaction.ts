@@ -1,4 +1,4 @@
-// Redacts passwords from SQL text before it is recorded: `CREATE/ALTER ROLE … PASSWORD '…'`,
+// Redacts passwords from SQL text before it is recorded or shown (records, approval requests): `CREATE/ALTER ROLE … PASSWORD '…'`,
 // user-mapping and server `OPTIONS (password '…')`, and `password=` / `user:pass@` inside string
 // literals (CREATE SUBSCRIPTION … CONNECTION, dblink). Pure. It must not change anything else in the
 // text, and it keeps the text valid SQL (the literal becomes '[REDACTED]').
