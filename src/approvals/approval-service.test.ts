@@ -225,7 +225,7 @@ describe('passwords in statements', () => {
     });
     expect(r.approved).toBe(false);
     const stored = await repo.getRequest(r.requestId!);
-    expect(stored?.statement.text).toBe(`ALTER ROLE app PASSWORD '[REDACTED]'`);
+    expect(stored?.statement?.text).toBe(`ALTER ROLE app PASSWORD '[REDACTED]'`);
     expect(JSON.stringify(stored)).not.toContain('hunter2-secret');
     expect(JSON.stringify(events.filter((x) => x.session === 'sess-pw'))).not.toContain('hunter2-secret');
     // The hash binds the approval to the exact statement: another password is another statement.

@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { toMs } from '../config/schema.js';
 import { processIo, type CliIo } from './cli-io.js';
 import { printable } from './sessions-command.js';
+import { textTable } from './text-table.js';
 
 export interface GatewayOptions {
   gateway?: string;
@@ -144,12 +145,7 @@ export function formatList(requests: readonly RequestJson[]): string {
       p(what(r)),
     ]),
   ];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return (
-    rows
-      .map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  '))
-      .join('\n') + '\n'
-  );
+  return textTable(rows);
 }
 
 export function formatDetails(d: DetailsJson): string {

@@ -19,6 +19,7 @@ import { canonicalJson } from '../recording/canonical-json.js';
 import { Timeline } from '../recording/replay-timeline.js';
 import type { EventReader, StoredEvent } from '../store/event-queries.js';
 import { processIo, type CliIo } from './cli-io.js';
+import { textTable } from './text-table.js';
 
 type ReadableStore = SessionStore & { close(): Promise<void> };
 
@@ -101,20 +102,6 @@ export function printable(s: string, keepNewlines = false): string {
 
 function time(d: Date): string {
   return d.toISOString().replace('T', ' ');
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return (
-    rows
-      .map((r) =>
-        r
-          .map((c, i) => c.padEnd(widths[i] ?? 0))
-          .join('  ')
-          .trimEnd(),
-      )
-      .join('\n') + '\n'
-  );
 }
 
 function hasCounter(store: ReadableStore): store is ReadableStore & StatementCounter {
@@ -278,7 +265,7 @@ export function sessionsCommand(deps: SessionsCommandDeps): Command {
           return;
         }
         io.stdout.write(
-          table([
+          textTable([
             ['ID', 'STARTED', 'SUBJECT', 'AGENT', 'CONNECTION', 'STATEMENTS', 'DENIED'],
             ...rows.map(({ session: s, counts: c }) => [
               printable(s.id),

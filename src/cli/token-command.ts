@@ -7,6 +7,7 @@ import type { TokenStore } from '../core/ports.js';
 import type { ServiceTokenRecord } from '../core/records.js';
 import { ServiceTokenRequestError, type ServiceTokenIssuer } from '../identity/service-tokens.js';
 import { processIo, type CliIo } from './cli-io.js';
+import { textTable } from './text-table.js';
 
 export interface TokenCommandDeps {
   /** Loads the config and opens the store (and signing key); `close` releases them. */
@@ -48,20 +49,6 @@ function recordJson(r: ServiceTokenRecord, now: Date): Record<string, unknown> {
     description: r.description ?? null,
     status: status(r, now),
   };
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return (
-    rows
-      .map((r) =>
-        r
-          .map((c, i) => c.padEnd(widths[i] ?? 0))
-          .join('  ')
-          .trimEnd(),
-      )
-      .join('\n') + '\n'
-  );
 }
 
 export function tokenCommand(deps: TokenCommandDeps): Command {
@@ -186,7 +173,7 @@ export function tokenCommand(deps: TokenCommandDeps): Command {
         return;
       }
       io.stdout.write(
-        table([
+        textTable([
           ['ID', 'SUBJECT', 'GROUPS', 'AGENT', 'EXPIRES', 'STATUS', 'DESCRIPTION'],
           ...records.map((r) => [
             r.id,
