@@ -1,6 +1,6 @@
 // Micro-benchmark: what one policy decision costs (issue 3 §6), default agent policy and a 400-rule
 // policy, uncached and through the decision cache. `npx tsx bench/policy-decide.bench.ts`.
-import type { SqlAction } from '../src/core/action.js';
+import { type SqlAction, sqlAction } from '../src/core/action.js';
 import type { Identity } from '../src/core/identity.js';
 import type { SqlCategory } from '../src/core/sql-statement.js';
 import { policiesSchema } from '../src/config/policy-schema.js';
@@ -17,8 +17,7 @@ const agent: Identity = {
 };
 
 function action(kind: string, categories: SqlCategory[], tables: number, text = kind): SqlAction {
-  return {
-    kind: 'sql',
+  return sqlAction({
     connection: 'prod',
     via: 'simple-query',
     statement: {
@@ -28,7 +27,7 @@ function action(kind: string, categories: SqlCategory[], tables: number, text = 
       tables: Array.from({ length: tables }, (_, i) => ({ schema: 'public', name: `table_${i}` })),
       functions: ['lower', 'count'],
     },
-  };
+  });
 }
 
 /** Median of 5 rounds of µs per call. */

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApprovalsConfig } from '../config/schema.js';
-import type { SqlAction } from '../core/action.js';
+import { type SqlAction, httpAction, sqlAction } from '../core/action.js';
 import type { ReviewDecision } from '../core/decision.js';
 import type { Identity } from '../core/identity.js';
 import type { Logger, PolicyDecider } from '../core/ports.js';
@@ -86,8 +86,7 @@ function service(): ApprovalService {
 }
 
 function action(text: string): SqlAction {
-  return {
-    kind: 'sql',
+  return sqlAction({
     connection: 'prod',
     via: 'simple-query',
     statement: {
@@ -98,7 +97,7 @@ function action(text: string): SqlAction {
       functions: [],
       comments: { reason: 'ticket 7' },
     },
-  };
+  });
 }
 const review = (rule: string, mode: 'hold' | 'defer' = 'hold'): ReviewDecision => ({
   effect: 'review',
@@ -252,14 +251,13 @@ describe('HTTP actions', () => {
       identity: claude,
       sessionId: 'sess-h',
       statementId: 'sess-h:1',
-      action: {
-        kind: 'http',
+      action: httpAction({
         connection: 'api',
         method: 'DELETE',
         path: '/v1/users/7',
         operation: 's3:DeleteObject',
         resource: 'bucket/key',
-      },
+      }),
       decision: review('two'),
       signal: new AbortController().signal,
     });

@@ -18,6 +18,7 @@ import {
   type PolicyExpectation,
 } from '../policy/policy-check.js';
 import { processIo, type CliIo } from './cli-io.js';
+import { sqlAction } from '../core/action.js';
 
 /** The parts of a loaded gatehouse.yaml these commands read (GatehouseConfig satisfies it). */
 export interface PolicyCommandConfig {
@@ -267,12 +268,14 @@ export function policyCommand(deps: PolicyCommandDeps): Command {
   ).action(async (sql: string, o: PrincipalOptions, sub: Command) => {
     const ctx = await prepare(sub, o);
     const traces = statementsOf(ctx.classifier, sql).map((statement) =>
-      ctx.decider.explain(ctx.identity, {
-        kind: 'sql',
-        connection: ctx.connection,
-        via: 'simple-query',
-        statement,
-      }),
+      ctx.decider.explain(
+        ctx.identity,
+        sqlAction({
+          connection: ctx.connection,
+          via: 'simple-query',
+          statement,
+        }),
+      ),
     );
     if (o.json === true) io.stdout.write(`${JSON.stringify(traces, null, 2)}\n`);
     else

@@ -259,21 +259,20 @@ export class GateSession {
   }
 
   private statementRecord(id: string, seq: number, action: Action, decision: Decision | undefined) {
-    const sql = action.kind === 'sql' ? action : undefined;
-    const http = action.kind === 'http' ? action : undefined;
+    const d = action.describe;
     return {
       id,
       sessionId: this.id,
       seq,
       at: this.deps.now?.() ?? new Date(),
-      via: sql ? sql.via : 'http',
-      text: sql ? sql.statement.text : `${http?.method} ${http?.path}`,
-      kind: sql ? sql.statement.kind : (http?.operation ?? http?.method.toLowerCase() ?? 'unknown'),
-      categories: sql ? sql.statement.categories : [],
+      via: d.via,
+      text: d.text,
+      kind: d.kind,
+      categories: d.categories,
       effect: decision?.effect ?? 'deny',
       ruleId: decision?.ruleId ?? 'internal-error',
       ...(decision && decision.effect !== 'allow' ? { message: decision.message } : {}),
-      ...(sql?.params ? { params: sql.params } : {}),
+      ...(d.params ? { params: d.params } : {}),
       ...this.lineageOf(action),
     };
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SqlAction } from '../core/action.js';
+import { type SqlAction, httpAction, sqlAction } from '../core/action.js';
 import type { Identity } from '../core/identity.js';
 import { passThroughMasker, type ColumnRef } from '../core/masking.js';
 import { maskingSchema } from './masking-schema.js';
@@ -25,12 +25,11 @@ const factory = createSqlMaskerFactory(config, { hashKey: Buffer.alloc(32, 9) })
 const identity = { subject: 'claude', groups: [], agent: true } as unknown as Identity;
 
 function action(tables: { schema?: string; name: string }[] = []): SqlAction {
-  return {
-    kind: 'sql',
+  return sqlAction({
     connection: 'app',
     via: 'simple-query',
     statement: { text: 'SELECT 1', kind: 'select', categories: ['read'], tables, functions: [] },
-  };
+  });
 }
 
 function masker(profile?: string) {
@@ -223,11 +222,7 @@ describe('text, COPY and the factory', () => {
   it('passes through without a mask obligation or for HTTP actions; refuses unknown profiles', () => {
     expect(factory.forAction(identity, action(), {})).toBe(passThroughMasker);
     expect(
-      factory.forAction(
-        identity,
-        { kind: 'http', connection: 'x', method: 'GET', path: '/' },
-        { mask: true },
-      ),
+      factory.forAction(identity, httpAction({ connection: 'x', method: 'GET', path: '/' }), { mask: true }),
     ).toBe(passThroughMasker);
     expect(() => factory.forAction(identity, action(), { mask: { profile: 'nope' } })).toThrow(
       /not configured/,

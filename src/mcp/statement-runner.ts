@@ -3,7 +3,7 @@
 // the policy decision passed in is only used to explain (masking note, what to do instead).
 
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import type { SqlAction } from '../core/action.js';
+import { type SqlAction, sqlAction } from '../core/action.js';
 import type { Decision } from '../core/decision.js';
 import type { SqlStatement } from '../core/sql-statement.js';
 import { mostSevere } from '../policy/policy-messages.js';
@@ -27,7 +27,7 @@ export function foresee(
   connection: string,
   statement: SqlStatement,
 ): Decision | undefined {
-  const action: SqlAction = { kind: 'sql', connection, via: 'parse', statement };
+  const action: SqlAction = sqlAction({ connection, via: 'parse', statement });
   try {
     return deps.policy().decide(caller.identity, action);
   } catch {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SqlAction } from '../core/action.js';
+import { type SqlAction, sqlAction } from '../core/action.js';
 import type { Identity } from '../core/identity.js';
 import type { SqlCategory } from '../core/sql-statement.js';
 import { DecisionCache, withDecisionCache } from './decision-cache.js';
@@ -22,12 +22,11 @@ const dba: Identity = {
 };
 
 function action(text: string, kind: string, categories: SqlCategory[], connection = 'prod'): SqlAction {
-  return {
-    kind: 'sql',
+  return sqlAction({
     connection,
     via: 'simple-query',
     statement: { text, kind, categories, tables: [], functions: [] },
-  };
+  });
 }
 
 describe('DecisionCache', () => {

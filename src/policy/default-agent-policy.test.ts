@@ -7,6 +7,7 @@ import type { SqlCategory, SqlStatement } from '../core/sql-statement.js';
 import { policiesSchema } from '../config/policy-schema.js';
 import { defaultAgentPolicies, DEFAULT_AGENT_POLICIES } from './default-agent-policy.js';
 import { createPolicyDecider } from './policy-decider.js';
+import { sqlAction } from '../core/action.js';
 
 const decider = createPolicyDecider({ policies: defaultAgentPolicies(['prod', 'staging']) });
 
@@ -45,7 +46,7 @@ function s(kind: string, categories: SqlCategory[], text = kind): SqlStatement {
 }
 
 function decide(who: Identity, st: SqlStatement, connection = 'prod'): Decision {
-  return decider.decide(who, { kind: 'sql', connection, via: 'simple-query', statement: st });
+  return decider.decide(who, sqlAction({ connection, via: 'simple-query', statement: st }));
 }
 
 /**
@@ -215,12 +216,12 @@ describe('default agent policy', () => {
       }),
     });
     const bot: Identity = { ...agentByGroup, groups: ['bots'] };
-    const sql = (st: SqlStatement) => ({
-      kind: 'sql' as const,
-      connection: 'x',
-      via: 'simple-query' as const,
-      statement: st,
-    });
+    const sql = (st: SqlStatement) =>
+      sqlAction({
+        connection: 'x',
+        via: 'simple-query' as const,
+        statement: st,
+      });
     expect(custom.decide(bot, sql(s('update', ['write'])))).toMatchObject({
       effect: 'review',
       mode: 'defer',

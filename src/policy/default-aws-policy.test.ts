@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { policiesSchema } from '../config/policy-schema.js';
-import type { HttpAction } from '../core/action.js';
+import { type HttpAction, httpAction } from '../core/action.js';
 import type { Identity } from '../core/identity.js';
 import { defaultAwsPolicies } from './default-aws-policy.js';
 import { createPolicyDecider } from './policy-decider.js';
@@ -22,13 +22,13 @@ const admin: Identity = {
   issuer: 'https://idp',
 };
 const decider = createPolicyDecider({ policies: defaultAwsPolicies(['aws']) });
-const op = (operation: string): HttpAction => ({
-  kind: 'http',
-  connection: 'aws',
-  method: 'POST',
-  path: '/',
-  operation,
-});
+const op = (operation: string): HttpAction =>
+  httpAction({
+    connection: 'aws',
+    method: 'POST',
+    path: '/',
+    operation,
+  });
 
 describe('default AWS agent policy', () => {
   it.each([
@@ -88,9 +88,10 @@ describe('default AWS agent policy', () => {
   });
 
   it('never matches an HTTP request without an operation', () => {
-    expect(
-      decider.decide(agent, { kind: 'http', connection: 'aws', method: 'GET', path: '/' }),
-    ).toMatchObject({ effect: 'deny', ruleId: 'default-deny' });
+    expect(decider.decide(agent, httpAction({ connection: 'aws', method: 'GET', path: '/' }))).toMatchObject({
+      effect: 'deny',
+      ruleId: 'default-deny',
+    });
   });
 
   it('is valid config, and the YAML in docs/aws.md is the same policy', () => {

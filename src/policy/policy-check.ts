@@ -1,7 +1,7 @@
 // Decides a batch of SQL against a policy and compares the results with expectations: the logic
 // behind `gatehouse policy test`. Pure: no files, no streams, no process exit codes.
 
-import type { SqlAction } from '../core/action.js';
+import { sqlAction as buildSqlAction, type SqlAction } from '../core/action.js';
 import type { Decision } from '../core/decision.js';
 import type { Identity } from '../core/identity.js';
 import type { PolicyDecider } from '../core/ports.js';
@@ -86,7 +86,7 @@ export function normalizeSql(text: string): string {
 }
 
 function sqlAction(statement: SqlStatement, connection: string): SqlAction {
-  return { kind: 'sql', connection, via: 'simple-query', statement };
+  return buildSqlAction({ connection, via: 'simple-query', statement });
 }
 
 const SEVERITY: Readonly<Record<Effect, number>> = { allow: 0, review: 1, deny: 2 };

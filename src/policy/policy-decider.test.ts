@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { HttpAction, SqlAction } from '../core/action.js';
+import { type HttpAction, type SqlAction, httpAction, sqlAction } from '../core/action.js';
 import type { Identity } from '../core/identity.js';
 import type { SqlCategory, SqlStatement, TableRef } from '../core/sql-statement.js';
 import { policiesSchema, policyDefaultsSchema } from '../config/policy-schema.js';
@@ -37,11 +37,11 @@ function stmt(
 }
 
 function sql(statement: SqlStatement, connection = 'prod'): SqlAction {
-  return { kind: 'sql', connection, via: 'simple-query', statement };
+  return sqlAction({ connection, via: 'simple-query', statement });
 }
 
 function http(method: string, path: string, operation?: string, connection = 'aws'): HttpAction {
-  return { kind: 'http', connection, method, path, ...(operation === undefined ? {} : { operation }) };
+  return httpAction({ connection, method, path, ...(operation === undefined ? {} : { operation }) });
 }
 
 function decider(policies: unknown, defaults?: unknown) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SqlAction } from '../core/action.js';
+import { type SqlAction, httpAction, sqlAction } from '../core/action.js';
 import type { Identity } from '../core/identity.js';
 import type { SqlCategory, SqlStatement } from '../core/sql-statement.js';
 import { policiesSchema } from '../config/policy-schema.js';
@@ -21,8 +21,7 @@ function action(
   extra: Partial<SqlStatement> = {},
   connection = 'prod',
 ): SqlAction {
-  return {
-    kind: 'sql',
+  return sqlAction({
     connection,
     via: 'simple-query',
     statement: {
@@ -33,7 +32,7 @@ function action(
       functions: [],
       ...extra,
     },
-  };
+  });
 }
 
 describe('explain', () => {
@@ -179,13 +178,15 @@ describe('explain', () => {
         },
       ]),
     });
-    const t = d.explain(agent, {
-      kind: 'http',
-      connection: 's3',
-      method: 'GET',
-      path: '/b/k',
-      operation: 's3:GetObject',
-    });
+    const t = d.explain(
+      agent,
+      httpAction({
+        connection: 's3',
+        method: 'GET',
+        path: '/b/k',
+        operation: 's3:GetObject',
+      }),
+    );
     expect(t.policies[0]!.rules.map((r) => [r.rule, r.matched, r.reason])).toEqual([
       ['reads', false, 'not applicable: the rule matches SQL statements only'],
       ['gets', true, 'matches'],

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import type { Action } from '../core/action.js';
+import { type Action, sqlAction } from '../core/action.js';
 import type { Identity } from '../core/identity.js';
 import type { PromptContext, SessionRecord } from '../core/records.js';
 import { createLogger } from '../logger.js';
@@ -16,8 +16,7 @@ const alice = {
 const bob = { ...alice, subject: 'bob' } as Identity;
 const session = (application?: string) => ({ application }) as unknown as SessionRecord;
 const sql = (comments?: Record<string, string>) =>
-  ({
-    kind: 'sql',
+  sqlAction({
     connection: 'c',
     via: 'simple-query',
     statement: {

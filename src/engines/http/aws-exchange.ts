@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { pipeline, type Readable, type Transform } from 'node:stream';
-import type { HttpAction } from '../../core/action.js';
+import { type HttpAction, httpAction } from '../../core/action.js';
 import { deny } from '../../core/decision.js';
 import type { Admission, GateSession } from '../../gate/gate.js';
 import type { AwsClassification, AwsProtocol } from './aws/aws-request.js';
@@ -239,8 +239,7 @@ export async function handleAws(
       ...(body ? { body } : {}),
     });
 
-  const action: HttpAction = {
-    kind: 'http',
+  const action: HttpAction = httpAction({
     connection: deps.connection,
     method,
     path: recordedTarget(
@@ -250,7 +249,7 @@ export async function handleAws(
     ),
     ...(cls.operation !== undefined ? { operation: cls.operation } : {}),
     ...(cls.resource !== undefined ? { resource: cls.resource } : {}),
-  };
+  });
   const admission: Admission =
     cls.operation !== undefined
       ? await session.admit(action, { signal: holdSignal(x) })

@@ -4,7 +4,7 @@
 
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { HttpAction } from '../../core/action.js';
+import { type HttpAction, httpAction } from '../../core/action.js';
 import type { GateSession } from '../../gate/gate.js';
 import { failureFor, problemResponse, type Failure } from './error-responses.js';
 import {
@@ -81,12 +81,11 @@ export async function handleGeneric(deps: ExchangeDeps, x: Exchange, target: Req
   const decodedPath = policyPath(target.rawPath);
   if (decodedPath === undefined)
     return fail('malformed', 'The request path has a malformed %-escape or a control character.');
-  const action: HttpAction = {
-    kind: 'http',
+  const action: HttpAction = httpAction({
     connection: deps.connection,
     method,
     path: recordedTarget(decodedPath, target.rawQuery, settings.masking.fields),
-  };
+  });
   const admission = await session.admit(action, { signal: holdSignal(x) });
   if (!admission.allowed)
     return fail(

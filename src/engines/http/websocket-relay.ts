@@ -8,7 +8,7 @@ import http, { STATUS_CODES, type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { HttpAction } from '../../core/action.js';
+import { type HttpAction, httpAction } from '../../core/action.js';
 import { failureFor, problemResponse, type ErrorResponse } from './error-responses.js';
 import type { ExchangeDeps } from './exchange-context.js';
 import { openBearerSession, upstreamUrl } from './generic-exchange.js';
@@ -56,12 +56,11 @@ export async function handleUpgrade(
   const session = opened;
   const gone = new AbortController();
   socket.once('close', () => gone.abort());
-  const action: HttpAction = {
-    kind: 'http',
+  const action: HttpAction = httpAction({
     connection: deps.connection,
     method: 'GET',
     path: recordedTarget(decoded, target.rawQuery, settings.masking.fields),
-  };
+  });
   const admission = await session.admit(action, {
     signal: AbortSignal.any([gone.signal, AbortSignal.timeout(settings.holdTimeoutMs)]),
   });

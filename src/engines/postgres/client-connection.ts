@@ -5,7 +5,7 @@
 import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import type net from 'node:net';
 import tls from 'node:tls';
-import type { SqlAction } from '../../core/action.js';
+import { type SqlAction, sqlAction } from '../../core/action.js';
 import type { Decision } from '../../core/decision.js';
 import { ERROR_CODES, GatewayError, isGatewayError, type ErrorCode } from '../../core/errors.js';
 import type { ResultMasker } from '../../core/masking.js';
@@ -492,13 +492,12 @@ export class ClientConnection {
   }
 
   private sqlAction(statement: SqlStatement, via: SqlAction['via'], params?: (string | null)[]): SqlAction {
-    return {
-      kind: 'sql',
+    return sqlAction({
       connection: this.session!.connection,
       via,
       statement,
       ...(params ? { params } : {}),
-    };
+    });
   }
 
   private async onQuery(text: string, raw: Buffer): Promise<void> {
