@@ -221,6 +221,13 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     masking: {
       forAction: (identity, action, obligations) => snapshot.masking.forAction(identity, action, obligations),
     },
+    limits: () => ({
+      sessionsPerPrincipal: currentConfig.limits.sessionsPerPrincipal,
+      connection: (name) => {
+        const c = currentConfig.connections[name];
+        return c && 'limits' in c ? c.limits : undefined;
+      },
+    }),
     logger,
   });
 
@@ -367,6 +374,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     },
     async stop() {
       watcher?.close();
+      gate.stop();
       await mcp?.close();
       for (const e of httpEngines) await e.stop();
       await postgres?.stop();

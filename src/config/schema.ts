@@ -37,9 +37,31 @@ export const upstreamTlsSchema = z.strictObject({
   serverName: z.string().optional().describe('name to verify and send as SNI (default: host)'),
 });
 
+/** Concurrent sessions on one connection (docs/security.md, fairness); the gate enforces it. */
+export const connectionLimitsSchema = z
+  .strictObject({
+    maxSessions: z
+      .number()
+      .int()
+      .positive()
+      .default(50)
+      .describe('concurrent sessions on this connection (for postgres: upstream connections)'),
+    reservedForPeople: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(10)
+      .describe('of maxSessions, how many agent principals can never take (so a person can always get in)'),
+  })
+  .refine((l) => l.reservedForPeople <= l.maxSessions, {
+    message: 'reservedForPeople cannot exceed maxSessions',
+  })
+  .default({ maxSessions: 50, reservedForPeople: 10 });
+
 export const postgresConnectionSchema = z.strictObject({
   protocol: z.literal('postgres'),
   description: z.string().optional(),
+  limits: connectionLimitsSchema,
   upstream: z.strictObject({
     host: z.string(),
     port: z.number().int().min(1).max(65535).default(5432),
@@ -106,6 +128,7 @@ export const httpConnectionSchema = z
   .strictObject({
     protocol: z.literal('http'),
     description: z.string().optional(),
+    limits: connectionLimitsSchema,
     listen: hostPort.describe(
       "address of this connection's own listener (clients point their endpoint here)",
     ),
@@ -495,6 +518,17 @@ export const configSchema = z.strictObject({
   connections: z.record(z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/), connectionSchema).default({}),
   policies: policiesSchema,
   policyDefaults: policyDefaultsSchema,
+  limits: z
+    .strictObject({
+      sessionsPerPrincipal: z
+        .number()
+        .int()
+        .positive()
+        .default(20)
+        .describe('concurrent sessions one principal may hold across all connections and protocols'),
+    })
+    .default({ sessionsPerPrincipal: 20 })
+    .describe('gateway-wide fairness limits (per connection: connections.<name>.limits)'),
   api: z
     .strictObject({
       adminGroups: z

@@ -16,6 +16,8 @@ export const ERROR_CODES = {
   RECORD_FAILED: 'ERR_RECORD_FAILED',
   /** The upstream could not be reached or refused the gateway's own login. */
   UPSTREAM_UNAVAILABLE: 'ERR_UPSTREAM_UNAVAILABLE',
+  /** The session was ended under the client: its token was revoked or expired, or an admin ended it. */
+  SESSION_ENDED: 'ERR_SESSION_ENDED',
   /** The client broke the protocol (garbage, oversized message, message out of order). */
   PROTOCOL_VIOLATION: 'ERR_PROTOCOL_VIOLATION',
   /** A configured limit was hit (message size, auth timeout, connection count). */

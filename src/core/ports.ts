@@ -18,6 +18,12 @@ import type {
 /** Turns a presented token into a verified Identity, or throws GatewayError(AUTH_FAILED). */
 export interface Authenticator {
   authenticate(token: string): Promise<Identity>;
+  /**
+   * Checks that an identity authenticated earlier is still valid (its token not revoked since).
+   * Throws GatewayError(AUTH_FAILED) when it is not. Expiry is checked by the caller from
+   * `identity.expiresAt`. Absent: the authenticator has no revocation (OIDC access tokens).
+   */
+  revalidate?(identity: Identity): Promise<void>;
 }
 
 /** Policy decisions over an immutable snapshot of the config. Pure and synchronous. */

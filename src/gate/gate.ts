@@ -3,7 +3,9 @@
 //
 //   openSession: 1. authenticate   the presented token → Identity (or refuse)
 //                2. connection     may this principal use this connection at all?
+//                   limits         a free session slot for this principal and this connection
 //                3. record         the session start, durably, before anything is forwarded
+//   (while live)    revalidate     a revoked or expired token, or an admin, ends the session
 //   admit:       4. decide         policy over the parsed action → allow | deny | review
 //                5. approve        review → hold for a human (or defer); the approver decides
 //                6. record         the action and its decision, durably; not recorded → not forwarded
@@ -45,7 +47,19 @@ export interface GateDeps {
   /** Prompt lineage recorded with each statement (never used for policy); none when absent. */
   readonly lineage?: LineageSource;
   readonly logger: Logger;
+  /** Session limits, read at every openSession (a reload applies to new sessions); none when absent. */
+  readonly limits?: () => SessionLimits;
+  /** How often live sessions' tokens are re-checked for revocation and expiry (default 1000 ms). */
+  readonly revalidateEveryMs?: number;
   readonly now?: () => Date;
+}
+
+/** Concurrency limits the gate enforces for every protocol (docs/security.md, fairness). */
+export interface SessionLimits {
+  /** Concurrent sessions one principal (issuer + subject) may hold, across connections. */
+  readonly sessionsPerPrincipal: number;
+  /** Per connection: concurrent sessions, of which `reservedForPeople` agents can never take. */
+  connection(name: string): { readonly maxSessions: number; readonly reservedForPeople: number } | undefined;
 }
 
 export interface SessionRequest {
@@ -85,6 +99,10 @@ export interface AdmitOptions {
 }
 
 export class Gate {
+  private readonly live = new LiveSessions();
+  private timer: NodeJS.Timeout | undefined;
+  private checking = false;
+
   constructor(private readonly deps: GateDeps) {}
 
   async openSession(req: SessionRequest): Promise<GateSession> {
@@ -99,6 +117,84 @@ export class Gate {
         { ruleId: access.ruleId },
       );
     }
+    //    limits: the slot is taken before the first await, so concurrent opens cannot overshoot
+    const slot = this.live.reserve(identity, req.connection, this.deps.limits?.());
+    try {
+      const session = await this.startSession(req, identity, slot);
+      this.ensureTimer();
+      return session;
+    } catch (e) {
+      slot.release();
+      throw e;
+    }
+  }
+
+  /** Live sessions (for the API and console). */
+  sessions(): readonly GateSession[] {
+    return this.live.all();
+  }
+
+  /** Ends a live session (an admin's decision); false when it is not live here. */
+  endSession(id: string, reason: string): boolean {
+    const s = this.live.find(id);
+    if (!s) return false;
+    s.end(reason);
+    return true;
+  }
+
+  /** Stops the revalidation timer (sessions are ended by their engines). */
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private ensureTimer(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.revalidateAll(), this.deps.revalidateEveryMs ?? 1000);
+    this.timer.unref();
+  }
+
+  /** Ends every live session whose token has expired or been revoked since it was presented. */
+  private async revalidateAll(): Promise<void> {
+    if (this.checking) return;
+    this.checking = true;
+    try {
+      const now = this.now().getTime();
+      const byToken = new Map<string, GateSession[]>();
+      for (const s of this.live.all()) {
+        if (s.ended.aborted) continue;
+        const exp = s.identity.expiresAt?.getTime();
+        if (exp !== undefined && exp <= now) {
+          s.end('the token expired');
+          continue;
+        }
+        const key = `${s.identity.issuer}\u0000${s.identity.tokenId ?? s.identity.subject}`;
+        const group = byToken.get(key);
+        if (group) group.push(s);
+        else byToken.set(key, [s]);
+      }
+      const revalidate = this.deps.authenticator.revalidate?.bind(this.deps.authenticator);
+      if (!revalidate) return;
+      await Promise.all(
+        [...byToken.values()].map(async (group) => {
+          try {
+            await revalidate(group[0]!.identity);
+          } catch (e) {
+            const why = isGatewayError(e) ? e.message : 'the token could not be re-checked';
+            for (const s of group) s.end(`the token is no longer valid: ${why}`);
+          }
+        }),
+      );
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  private async startSession(
+    req: SessionRequest,
+    identity: Identity,
+    slot: SessionSlot,
+  ): Promise<GateSession> {
     // 3. record the session start
     const record: SessionRecord = {
       id: uuidv7(),
@@ -124,7 +220,12 @@ export class Gate {
         { cause },
       );
     }
-    return new GateSession(this.deps, identity, record);
+    const session = new GateSession(this.deps, identity, record, () => {
+      slot.release();
+      this.live.remove(session);
+    });
+    this.live.add(session);
+    return session;
   }
 
   private now(): Date {
@@ -135,12 +236,50 @@ export class Gate {
 export class GateSession {
   private seq = 0;
   private closed = false;
+  private readonly ending = new AbortController();
+  private why: string | undefined;
 
   constructor(
     private readonly deps: GateDeps,
     readonly identity: Identity,
     readonly record: SessionRecord,
+    private readonly onClosed: () => void = () => undefined,
   ) {}
+
+  /**
+   * Aborted when the session is ended under the client: its token was revoked or expired, or an
+   * admin ended it. Engines listen and end the client's session in their protocol's own terms;
+   * every later `admit` is refused.
+   */
+  get ended(): AbortSignal {
+    return this.ending.signal;
+  }
+
+  /** Why the session was ended, once `ended` has fired. */
+  get endReason(): string | undefined {
+    return this.why;
+  }
+
+  /** Ends the session under the client (see `ended`). */
+  end(reason: string): void {
+    if (this.ending.signal.aborted) return;
+    this.why = reason;
+    this.deps.logger.info({ session: this.id, subject: this.identity.subject, reason }, 'session ended');
+    this.ending.abort(new GatewayError(ERROR_CODES.SESSION_ENDED, `Gatehouse ended this session: ${reason}`));
+  }
+
+  /**
+   * Throws SESSION_ENDED when the session may not run anything more (revoked, expired, ended). Cheap:
+   * engines call it before forwarding work that does not go through `admit` (a portal's next Execute).
+   */
+  assertActive(): void {
+    if (!this.ending.signal.aborted) {
+      const exp = this.identity.expiresAt?.getTime();
+      if (exp === undefined || exp > (this.deps.now?.() ?? new Date()).getTime()) return;
+      this.end('the token expired');
+    }
+    throw this.ending.signal.reason as GatewayError;
+  }
 
   get id(): string {
     return this.record.id;
@@ -167,6 +306,14 @@ export class GateSession {
   async admit(action: Action, options: AdmitOptions = {}): Promise<Admission> {
     const statementId = makeStatementId(this.record.id, ++this.seq);
     const seq = this.seq;
+    // 1'. the token still holds (revocation and expiry end live sessions too)
+    try {
+      this.assertActive();
+    } catch (error) {
+      const e = error as GatewayError;
+      const ended: Decision = { effect: 'deny', ruleId: 'session-ended', message: e.message };
+      return this.refuse(statementId, seq, action, ended, e);
+    }
     // 4. decide
     const decision = options.decision ?? this.decide(action);
     if (decision.effect === 'deny') {
@@ -251,6 +398,7 @@ export class GateSession {
   async close(reason: string): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.onClosed();
     await this.deps.store
       .endSession(this.id, this.deps.now?.() ?? new Date(), reason)
       .catch((err: unknown) =>
@@ -305,5 +453,76 @@ export class GateSession {
         this.deps.logger.error({ err: String(err), session: this.id }, 'refusal not recorded'),
       );
     return { allowed: false, statementId, decision, error };
+  }
+}
+
+interface SessionSlot {
+  release(): void;
+}
+
+/** The live sessions of this gate, with their counts per principal and per connection. */
+class LiveSessions {
+  private readonly byId = new Map<string, GateSession>();
+  private readonly perPrincipal = new Map<string, number>();
+  private readonly perConnection = new Map<string, { agents: number; people: number }>();
+
+  all(): GateSession[] {
+    return [...this.byId.values()];
+  }
+
+  find(id: string): GateSession | undefined {
+    return this.byId.get(id);
+  }
+
+  add(s: GateSession): void {
+    this.byId.set(s.id, s);
+  }
+
+  remove(s: GateSession): void {
+    this.byId.delete(s.id);
+  }
+
+  /** Takes a slot or throws LIMIT_EXCEEDED with a message that says which limit and what to do. */
+  reserve(identity: Identity, connection: string, limits: SessionLimits | undefined): SessionSlot {
+    const principal = `${identity.issuer}\u0000${identity.subject}`;
+    const mine = this.perPrincipal.get(principal) ?? 0;
+    const conn = this.perConnection.get(connection) ?? { agents: 0, people: 0 };
+    if (limits) {
+      if (mine >= limits.sessionsPerPrincipal) {
+        throw new GatewayError(
+          ERROR_CODES.LIMIT_EXCEEDED,
+          `too many sessions: ${identity.subject} already holds ${mine} (limit ${limits.sessionsPerPrincipal} per principal); close one and retry`,
+        );
+      }
+      const c = limits.connection(connection);
+      if (c) {
+        const used = conn.agents + conn.people;
+        const agentCap = Math.max(0, c.maxSessions - c.reservedForPeople);
+        if (used >= c.maxSessions || (identity.agent && conn.agents >= agentCap)) {
+          throw new GatewayError(
+            ERROR_CODES.LIMIT_EXCEEDED,
+            identity.agent && used < c.maxSessions
+              ? `too many agent sessions on connection "${connection}" (${conn.agents} of the ${agentCap} agents may hold; ${c.reservedForPeople} are kept for people); retry later`
+              : `too many sessions on connection "${connection}" (limit ${c.maxSessions}); retry later`,
+          );
+        }
+      }
+    }
+    this.perPrincipal.set(principal, mine + 1);
+    if (identity.agent) conn.agents++;
+    else conn.people++;
+    this.perConnection.set(connection, conn);
+    let released = false;
+    return {
+      release: () => {
+        if (released) return;
+        released = true;
+        const n = (this.perPrincipal.get(principal) ?? 1) - 1;
+        if (n <= 0) this.perPrincipal.delete(principal);
+        else this.perPrincipal.set(principal, n);
+        if (identity.agent) conn.agents--;
+        else conn.people--;
+      },
+    };
   }
 }

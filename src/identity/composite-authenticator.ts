@@ -32,4 +32,11 @@ export class CompositeAuthenticator implements Authenticator {
     if (!target) throw authFailed(REFUSAL.issuerNotTrusted);
     return target.authenticate(token);
   }
+
+  /** Routed by the identity's verified issuer, to the verifier that accepted it. */
+  async revalidate(identity: Identity): Promise<void> {
+    const target = this.#routes.get(identity.issuer);
+    if (!target) throw authFailed(REFUSAL.issuerNotTrusted);
+    await target.revalidate?.(identity);
+  }
 }

@@ -6,8 +6,8 @@
 // whitespace, so it works as a libpq password as it is.
 //
 // Revocation: ServiceTokenAuthenticator asks TokenStore.isRevoked and remembers a "not revoked"
-// answer for at most 5 s (revocationCacheMs), so a token revoked from another process (the CLI,
-// another replica) stops working within 5 s; `noteRevoked` makes it immediate in this process.
+// answer for at most 4 s (revocationCacheMs), so a token revoked from another process (the CLI,
+// another replica) stops working within 5 s (the gate re-checks live sessions every second); `noteRevoked` makes it immediate in this process.
 // If the store cannot answer, the token is refused (fail closed).
 
 import { randomUUID, type KeyObject } from 'node:crypto';
@@ -23,7 +23,7 @@ export const SERVICE_TOKEN_TYPE = 'gh+jwt';
 export const SERVICE_TOKEN_AUDIENCE = 'gatehouse';
 export const DEFAULT_SERVICE_TOKEN_ISSUER = 'gatehouse';
 /** Upper bound on how long a "not revoked" answer is trusted. */
-export const MAX_REVOCATION_CACHE_MS = 5_000;
+export const MAX_REVOCATION_CACHE_MS = 4_000;
 
 export interface IssueRequest {
   readonly subject: string;
@@ -224,6 +224,15 @@ export class ServiceTokenAuthenticator implements Authenticator {
       tokenId: jti,
       ...(typeof exp === 'number' ? { expiresAt: new Date(exp * 1000) } : {}),
     };
+  }
+
+  /**
+   * Live sessions ask again while they last (the gate, about once a second): a revoked token ends
+   * its open sessions within the revocation cache's lifetime (at most 5 s).
+   */
+  async revalidate(identity: Identity): Promise<void> {
+    if (identity.tokenKind !== 'service' || identity.tokenId === undefined) return;
+    if (await this.#isRevoked(identity.tokenId)) throw authFailed(REFUSAL.revoked);
   }
 
   /** Makes a revocation done in this process effective at once, without waiting for the cache. */

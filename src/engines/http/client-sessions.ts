@@ -31,6 +31,9 @@ export class ClientSessions {
     const existing = sessions.get(key);
     if (existing) {
       const s = await existing;
+      // Revoked, expired or ended by an admin: every later request with this credential on this
+      // connection is refused (401) with the reason; a new connection re-authenticates.
+      s.assertActive();
       const exp = s.identity.expiresAt;
       if (exp === undefined || exp.getTime() > Date.now()) return s;
       sessions.delete(key);

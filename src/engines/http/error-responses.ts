@@ -23,6 +23,7 @@ export type Failure =
   | 'bad-signature'
   | 'clock-skew'
   | 'too-large'
+  | 'throttled'
   | 'malformed'
   | 'withheld'
   | 'unavailable'
@@ -36,9 +37,10 @@ export function failureFor(code: ErrorCode): Failure {
     case ERROR_CODES.CONNECTION_UNKNOWN:
       return 'denied';
     case ERROR_CODES.AUTH_FAILED:
+    case ERROR_CODES.SESSION_ENDED:
       return 'unknown-key';
     case ERROR_CODES.LIMIT_EXCEEDED:
-      return 'too-large';
+      return 'throttled';
     case ERROR_CODES.PROTOCOL_VIOLATION:
       return 'malformed';
     case ERROR_CODES.MASK_FAILED:
@@ -91,6 +93,7 @@ const AWS_CODES: Readonly<Record<Failure, AwsCode>> = {
     query: 'RequestEntityTooLarge',
     json: 'RequestEntityTooLargeException',
   },
+  throttled: { status: 503, s3: 'SlowDown', query: 'Throttling', json: 'ThrottlingException' },
   malformed: { status: 400, s3: 'InvalidRequest', query: 'MalformedInput', json: 'SerializationException' },
   // Not retryable on purpose: the same response would be withheld again.
   withheld: {
@@ -164,6 +167,7 @@ const HTTP_STATUS: Readonly<Record<Failure, number>> = {
   'bad-signature': 401,
   'clock-skew': 401,
   'too-large': 413,
+  throttled: 429,
   malformed: 400,
   withheld: 502,
   unavailable: 503,

@@ -391,12 +391,23 @@ export class ClientConnection {
       const code =
         ge.code === ERROR_CODES.AUTH_FAILED
           ? SqlState.InvalidPassword
-          : (ERROR_SQLSTATE[ge.code] ?? SqlState.InvalidAuthorizationSpecification);
+          : ge.code === ERROR_CODES.LIMIT_EXCEEDED
+            ? SqlState.TooManyConnections
+            : (ERROR_SQLSTATE[ge.code] ?? SqlState.InvalidAuthorizationSpecification);
       this.deps.logger.info({ client: this.remote, connection, code: ge.code }, 'session refused');
       this.fatal(code, `Gatehouse: ${ge.message}`);
       return;
     }
     this.session = session;
+    // A revoked or expired token (or an admin) ends the session: FATAL, like a terminated backend.
+    session.ended.addEventListener('abort', () =>
+      this.fatal(
+        SqlState.InvalidAuthorizationSpecification,
+        session.endReason
+          ? `Gatehouse ended this session: ${session.endReason}`
+          : 'Gatehouse ended this session',
+      ),
+    );
     const target = this.deps.resolveConnection(connection);
     if (!target) {
       await session.close('unknown connection');
