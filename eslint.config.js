@@ -54,7 +54,7 @@ export default tseslint.config(
     'core holds domain types and ports only: no I/O and no other layer',
   ),
   layer(
-    ['src/wire/**', 'src/sql/**', 'src/masking/**', 'src/policy/**'],
+    ['src/wire/**', 'src/sql/**', 'src/shell/**', 'src/masking/**', 'src/policy/**'],
     ['**/engines/**', '**/gate/**', '**/store/**', '**/api/**', '**/main.js', 'node:net', 'node:tls'],
     'pure layers import only core',
   ),

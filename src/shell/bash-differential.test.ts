@@ -1,0 +1,154 @@
+// Differential test: real bash is the judge of which commands a line runs. Each line runs under
+// `bash -c` with an empty PATH, so every external command is "not found" and lands in
+// command_not_found_handle, which logs its name instead of running anything. Every name bash tried
+// to run must be among the commands (or wrappers) the classifier reported, unless it said `unknown`.
+
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { classifyShellCommand } from './index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bash-diff-'));
+const emptyPath = join(dir, 'empty-path');
+mkdirSync(emptyPath);
+const work = join(dir, 'work');
+mkdirSync(work);
+const bashEnv = join(dir, 'bash-env.sh');
+// Each run logs to its own file: bash does not wait for process substitutions, which may log late.
+writeFileSync(
+  bashEnv,
+  `command_not_found_handle() { printf '%s\\n' "$1" >> "$GATEHOUSE_RAN_LOG"; return 0; }\n`,
+);
+let runs = 0;
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function ranByBash(line: string): string[] {
+  const log = join(dir, `ran-${++runs}.log`);
+  writeFileSync(log, '');
+  spawnSync('/bin/bash', ['-c', line], {
+    cwd: work,
+    env: { PATH: emptyPath, BASH_ENV: bashEnv, HOME: work, GATEHOUSE_RAN_LOG: log },
+    timeout: 5000,
+    stdio: ['ignore', 'ignore', 'ignore'],
+  });
+  return readFileSync(log, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '');
+}
+
+function check(line: string): { judged: boolean } {
+  const c = classifyShellCommand({ line });
+  const ran = ranByBash(line);
+  if (c.categories.includes('unknown')) return { judged: false };
+  const seen = new Set<string>();
+  for (const cmd of c.commands) {
+    seen.add(cmd.name);
+    seen.add(cmd.argv[0] ?? '');
+    for (const v of cmd.via) seen.add(v.split(' ')[0]!);
+  }
+  for (const name of ran) {
+    expect(
+      seen,
+      `bash ran ${name} for ${JSON.stringify(line)}; classifier saw ${[...seen].join(',')}`,
+    ).toContain(name);
+  }
+  return { judged: true };
+}
+
+// Names that are harmless to "run" here: none exists on the empty PATH.
+const NAMES = ['rm', 'ls', 'cat', 'frob', 'grep', 'curl', 'shred', 'mkfs', 'base64'];
+
+describe('bash agrees on which commands a line runs', () => {
+  it.each([
+    'rm -rf x',
+    'ls; rm -rf x',
+    'ls && rm x || cat y',
+    'ls | rm x | cat',
+    'r\\m x',
+    '"r"m x',
+    "'r'm x",
+    "$'\\x72m' x",
+    "$'\\162m' x",
+    'r""m x',
+    'echo $(rm x)',
+    'echo "$(rm x)"',
+    'echo `rm x`',
+    'echo "`rm x`"',
+    'x=$(rm x)',
+    'x=`rm x` cat',
+    '(rm x)',
+    '{ rm x; }',
+    'if ls; then rm x; else cat y; fi',
+    'for i in 1; do rm x; done',
+    'while false; do rm x; done; cat y',
+    'case a in a) rm x;; esac',
+    'f() { rm x; }; f',
+    'function f { rm x; }; f',
+    '! rm x',
+    'rm x &',
+    'cat <(rm x)',
+    'cat > >(rm x)',
+    'cat <<EOF\n$(rm x)\nEOF',
+    "cat <<'EOF'\n$(rm x)\nEOF",
+    'cat <<< "$(rm x)"',
+    'echo ${x:-$(rm x)}',
+    'echo $(( $(rm x) + 1 ))',
+    'a[$(rm x)]=1',
+    '[[ -n $(rm x) ]]',
+    'test -n "$(rm x)"',
+    'time rm x',
+    'rm x\ncat y',
+    'rm x;cat y',
+    'ls # ; rm x',
+    "echo '$(rm x)'",
+    'echo "\\$(rm x)"',
+    'local x=$(rm x) 2>/dev/null; export y=$(cat z)',
+    'declare z=$(rm x)',
+    'echo > $(rm x)',
+    'cat < "$(rm x)"',
+    'coproc rm x',
+  ])('%j', (line) => {
+    check(line);
+  });
+
+  it('random compositions', () => {
+    const word = fc.constantFrom(...NAMES);
+    const quoted = word.chain((w) =>
+      fc.constantFrom(w, `"${w}"`, `'${w}'`, `${w[0]}\\${w.slice(1)}`, `${w[0]}""${w.slice(1)}`),
+    );
+    const simple = fc
+      .tuple(quoted, fc.constantFrom('', ' x', ' -rf y', ' "a b"'))
+      .map(([a, b]) => `${a}${b}`);
+    const cmd: fc.Arbitrary<string> = fc.letrec<{ c: string }>((tie) => ({
+      c: fc.oneof(
+        { depthSize: 'small', withCrossShrink: true },
+        simple,
+        tie('c')
+          .map((c) => `$(${c})`)
+          .map((s) => `echo ${s}`),
+        tie('c').map((c) => `(${c})`),
+        tie('c').map((c) => `{ ${c}; }`),
+        tie('c').map((c) => `echo "\`${c}\`"`),
+        tie('c').map((c) => `if ${c}; then ${c}; fi`),
+        fc
+          .tuple(tie('c'), fc.constantFrom(';', '&&', '||', '|', '\n'), tie('c'))
+          .map(([a, op, b]) => `${a} ${op} ${b}`),
+        tie('c').map((c) => `x=$(${c})`),
+        tie('c').map((c) => `cat <(${c})`),
+      ),
+    })).c;
+    let judged = 0;
+    fc.assert(
+      fc.property(cmd, (line) => {
+        if (check(line).judged) judged++;
+      }),
+      { numRuns: 150, seed: 20261203 },
+    );
+    // Most generated lines must be judged, or the property would be vacuous.
+    expect(judged).toBeGreaterThan(75);
+  });
+});

@@ -1,0 +1,141 @@
+// Parses a shell command line with tree-sitter's bash grammar (the WebAssembly builds shipped inside the
+// `web-tree-sitter` and `tree-sitter-bash` npm packages: no network, no native build), and copies the
+// tree into plain objects so nothing outside this file touches WebAssembly memory. It never classifies.
+
+import { createRequire } from 'node:module';
+import { Language, Parser, type Tree, type TreeCursor } from 'web-tree-sitter';
+
+/** One node of the bash syntax tree, as plain data. Offsets are UTF-16 indexes into the parsed text. */
+export interface SyntaxNode {
+  readonly type: string;
+  /** Named grammar rule (`command`, `word`…) rather than a literal token (`&&`, `>`, `$(`). */
+  readonly named: boolean;
+  /** The field this node fills in its parent (`name`, `argument`, `redirect`, `body`…), if any. */
+  readonly field: string | null;
+  readonly start: number;
+  readonly end: number;
+  readonly children: readonly SyntaxNode[];
+}
+
+export type BashParse =
+  | { readonly ok: true; readonly root: SyntaxNode; readonly text: string }
+  | { readonly ok: false; readonly error: string };
+
+/** Lines longer than this are not judged (they are `unknown`): bounds parse time and memory. */
+export const MAX_SHELL_TEXT = 64 * 1024;
+/** Syntax trees deeper than this are not judged: bounds the walkers' recursion. */
+export const MAX_TREE_DEPTH = 256;
+/** Nodes per tree: bounds memory for hostile input that stays under MAX_SHELL_TEXT. */
+const MAX_TREE_NODES = 200_000;
+
+const require = createRequire(import.meta.url);
+
+// Loaded once, when this module is first imported (top-level await), so classification is synchronous.
+await Parser.init();
+const bash = await Language.load(require.resolve('tree-sitter-bash/tree-sitter-bash.wasm'));
+let parser = newParser();
+
+function newParser(): Parser {
+  const p = new Parser();
+  p.setLanguage(bash);
+  return p;
+}
+
+/** Parses `text` as bash; any syntax error (tree-sitter ERROR or MISSING node) fails the parse. */
+export function parseBash(text: string): BashParse {
+  if (text.length > MAX_SHELL_TEXT) {
+    return { ok: false, error: `the command is longer than ${MAX_SHELL_TEXT} characters` };
+  }
+  if (text.includes('\0')) return { ok: false, error: 'the command contains a NUL character' };
+  let tree: Tree | null;
+  try {
+    tree = parser.parse(text);
+  } catch (e) {
+    // A failure inside the WebAssembly parser: replace the instance, never reuse its state.
+    parser.delete();
+    parser = newParser();
+    return { ok: false, error: `the shell parser failed: ${e instanceof Error ? e.message : String(e)}` };
+  }
+  if (tree === null) return { ok: false, error: 'the shell parser returned no tree' };
+  try {
+    const rootNode = tree.rootNode;
+    if (rootNode.hasError) return { ok: false, error: syntaxErrorAt(tree, text) };
+    const root = copyTree(tree.walk());
+    if (typeof root === 'string') return { ok: false, error: root };
+    return { ok: true, root, text };
+  } finally {
+    tree.delete();
+  }
+}
+
+function syntaxErrorAt(tree: Tree, text: string): string {
+  const cursor = tree.walk();
+  try {
+    // Depth-first to the first ERROR or MISSING node, for a useful position in the message.
+    for (;;) {
+      const n = cursor.currentNode;
+      if (n.isError || n.isMissing) {
+        const col = n.startIndex;
+        const near = JSON.stringify(text.slice(col, col + 20));
+        return n.isMissing
+          ? `syntax error: missing ${JSON.stringify(n.type)} at offset ${col}`
+          : `syntax error at offset ${col} near ${near}`;
+      }
+      if (n.hasError && cursor.gotoFirstChild()) continue;
+      while (!cursor.gotoNextSibling()) if (!cursor.gotoParent()) return 'syntax error';
+    }
+  } finally {
+    cursor.delete();
+  }
+}
+
+interface Building {
+  type: string;
+  named: boolean;
+  field: string | null;
+  start: number;
+  end: number;
+  children: SyntaxNode[];
+}
+
+/** Copies the tree iteratively (no recursion), bounded in depth and node count. */
+function copyTree(cursor: TreeCursor): SyntaxNode | string {
+  try {
+    const stack: Building[] = [];
+    let count = 0;
+    const open = (): Building => ({
+      type: cursor.nodeType,
+      named: cursor.nodeIsNamed,
+      field: cursor.currentFieldName,
+      start: cursor.startIndex,
+      end: cursor.endIndex,
+      children: [],
+    });
+    const root = open();
+    stack.push(root);
+    for (;;) {
+      if (cursor.gotoFirstChild()) {
+        if (stack.length >= MAX_TREE_DEPTH) return 'the command is nested too deeply to judge';
+        if (++count > MAX_TREE_NODES) return 'the command is too large to judge';
+        const child = open();
+        stack[stack.length - 1]!.children.push(child);
+        stack.push(child);
+        continue;
+      }
+      for (;;) {
+        if (stack.length === 1) return root;
+        stack.pop();
+        if (cursor.gotoNextSibling()) {
+          if (++count > MAX_TREE_NODES) return 'the command is too large to judge';
+          const sibling = open();
+          stack[stack.length - 1]!.children.push(sibling);
+          stack.push(sibling);
+          break;
+        }
+        cursor.gotoParent();
+      }
+    }
+  } finally {
+    cursor.delete();
+  }
+}

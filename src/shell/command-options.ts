@@ -1,0 +1,108 @@
+// Option scanning for command rules: splits a command's words into options and operands the way
+// getopt-style tools read them. A word whose value is computed at run time may be any option, so it is
+// reported (`dynamic`) and rules treat it as the worst case.
+
+import type { WordValue } from './shell-words.js';
+
+export interface OptionSpec {
+  /** Short option letters that take a value (`-n 5`, `-n5`). */
+  readonly shortValued?: string;
+  /** Long options (without `--`) that take a value when not written `--name=value`. */
+  readonly longValued?: readonly string[];
+  /** Stop at the first operand (wrappers: what follows is another command). Default: GNU permutation. */
+  readonly stopAtOperand?: boolean;
+  /** Words such as `+x` (set) or `-5` (nice) count as options too when they match. */
+  readonly alsoOption?: (word: string) => boolean;
+}
+
+export interface ScannedOptions {
+  /** Short letters and long names seen (`r`, `recursive`). */
+  readonly flags: ReadonlySet<string>;
+  /** Values of valued options, by letter or long name. */
+  readonly values: ReadonlyMap<string, readonly WordValue[]>;
+  readonly operands: readonly WordValue[];
+  /** Index (into the scanned words) where operands start when stopAtOperand is set. */
+  readonly rest: number;
+  /** Some word before the operands was computed at run time and may be any option. */
+  readonly dynamic: boolean;
+}
+
+export function scanOptions(words: readonly WordValue[], spec: OptionSpec = {}): ScannedOptions {
+  const flags = new Set<string>();
+  const values = new Map<string, WordValue[]>();
+  const operands: WordValue[] = [];
+  let dynamic = false;
+  let rest = words.length;
+  const shortValued = spec.shortValued ?? '';
+  const longValued = new Set(spec.longValued ?? []);
+  const put = (k: string, v: WordValue | undefined): void => {
+    flags.add(k);
+    if (v === undefined) return;
+    const list = values.get(k) ?? [];
+    list.push(v);
+    values.set(k, list);
+  };
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (w.dynamic || (w.expands && w.value.startsWith('-'))) {
+      dynamic = true;
+      if (spec.stopAtOperand === true) {
+        rest = i;
+        break;
+      }
+      operands.push(w);
+      continue;
+    }
+    const v = w.value;
+    if (v === '--') {
+      for (let j = i + 1; j < words.length; j++) operands.push(words[j]!);
+      rest = i + 1;
+      break;
+    }
+    if (v.startsWith('--') && v.length > 2) {
+      const eq = v.indexOf('=');
+      const name = eq === -1 ? v.slice(2) : v.slice(2, eq);
+      if (eq !== -1) {
+        put(name, { value: v.slice(eq + 1), dynamic: false, expands: false, text: v.slice(eq + 1) });
+      } else if (longValued.has(name)) {
+        put(name, words[i + 1]);
+        i++;
+      } else put(name, undefined);
+      continue;
+    }
+    if ((v.startsWith('-') && v.length > 1) || spec.alsoOption?.(v) === true) {
+      if (!v.startsWith('-')) {
+        put(v, undefined);
+        continue;
+      }
+      for (let k = 1; k < v.length; k++) {
+        const letter = v[k]!;
+        if (shortValued.includes(letter)) {
+          const inline = v.slice(k + 1);
+          if (inline !== '') put(letter, { value: inline, dynamic: false, expands: false, text: inline });
+          else {
+            put(letter, words[i + 1]);
+            i++;
+          }
+          break;
+        }
+        put(letter, undefined);
+      }
+      continue;
+    }
+    if (spec.stopAtOperand === true) {
+      rest = i;
+      break;
+    }
+    operands.push(w);
+  }
+  if (spec.stopAtOperand === true) {
+    return { flags, values, operands: words.slice(rest), rest, dynamic };
+  }
+  return { flags, values, operands, rest, dynamic };
+}
+
+/** True when any of the short letters or long names was given. */
+export function hasAny(o: ScannedOptions, ...names: string[]): boolean {
+  return names.some((n) => o.flags.has(n));
+}

@@ -1,0 +1,2454 @@
+// The command table: what each known command does to the host, from its name, subcommand and options
+// (docs/shell.md lists it). A command missing here is `unknown`. Wrappers (sudo, env, xargs, timeout…)
+// and shells (`sh -c`) hand their command back to the classifier through RuleContext.
+
+import type { ShellCategory } from '../core/shell-command.js';
+import { hasAny, scanOptions, type OptionSpec, type ScannedOptions } from './command-options.js';
+import type { WordValue } from './shell-words.js';
+import { devTcpHost, hostOf, isLoopbackHost, type PathRisk } from './targets.js';
+
+/** What a rule says about one command. `null` from a wrapper: the wrapped command was classified instead. */
+export interface Verdict {
+  readonly kind: string;
+  readonly categories: readonly ShellCategory[];
+  readonly notes?: readonly string[];
+}
+
+/** Where a command's standard input comes from (decides whether a shell reads a script we cannot see). */
+export type StdinSource = 'inherited' | 'pipe' | 'heredoc' | 'herestring' | 'file';
+
+export interface RuleContext {
+  readonly stdin: StdinSource;
+  /** Classifies a wrapped command (its words), with the wrapper's name and extra categories. */
+  nested(words: readonly WordValue[], via: string, extra?: readonly ShellCategory[]): void;
+  /** Classifies a shell string (`sh -c STRING`, `su -c`, an ssh remote command, `watch`). */
+  nestedLine(line: WordValue, via: string, extra?: readonly ShellCategory[]): void;
+  /** The risk of writing to a path word, given what the line did to the working directory. */
+  writeRisk(path: WordValue): PathRisk;
+  /** Marks the line as containing a construct that evaluates variable values as code. */
+  evaluates(): void;
+}
+
+export type Rule = (args: readonly WordValue[], name: string, ctx: RuleContext) => Verdict | null;
+
+const R: readonly ShellCategory[] = ['read'];
+const W: readonly ShellCategory[] = ['write'];
+const D: readonly ShellCategory[] = ['destructive'];
+const P: readonly ShellCategory[] = ['privilege'];
+const X: readonly ShellCategory[] = ['exfiltration'];
+const U: readonly ShellCategory[] = ['unknown'];
+
+const verdict = (kind: string, categories: readonly ShellCategory[], ...notes: string[]): Verdict =>
+  notes.length === 0 ? { kind, categories } : { kind, categories, notes };
+
+const fixed =
+  (categories: readonly ShellCategory[], note?: string): Rule =>
+  (_args, name) =>
+    note === undefined ? verdict(name, categories) : verdict(name, categories, note);
+
+const read = fixed(R);
+const unknownCommand = (note: string): Rule => fixed(U, note);
+
+/** Categories for writing to each path word (write; system → privilege; devices → destructive). */
+function writeTargets(paths: readonly WordValue[], ctx: RuleContext): ShellCategory[] {
+  const cats = new Set<ShellCategory>();
+  for (const p of paths) {
+    if (p.dynamic || p.expands) {
+      cats.add('write');
+      if (p.dynamic) cats.add('unknown');
+      continue;
+    }
+    switch (ctx.writeRisk(p)) {
+      case 'harmless':
+        break;
+      case 'normal':
+        cats.add('write');
+        break;
+      case 'system':
+        cats.add('write').add('privilege');
+        break;
+      case 'device':
+        cats.add('destructive');
+        break;
+      case 'network':
+        cats.add(targetIsLoopback(devTcpHost(p.value)) ? 'write' : 'exfiltration');
+        break;
+      case 'unknown':
+        cats.add('write').add('unknown');
+        break;
+    }
+  }
+  return [...cats];
+}
+
+function targetIsLoopback(host: string | undefined): boolean {
+  return host !== undefined && isLoopbackHost(host);
+}
+
+function withCats(kind: string, ...lists: (readonly ShellCategory[])[]): Verdict {
+  const cats = new Set<ShellCategory>();
+  for (const l of lists) for (const c of l) cats.add(c);
+  if (cats.size === 0) cats.add('read');
+  return { kind, categories: [...cats] };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Files
+
+const rm: Rule = (args, _name, ctx) => {
+  const o = scanOptions(args);
+  const recursive = hasAny(o, 'r', 'R', 'recursive');
+  const risky = o.operands.filter((p) => p.dynamic || p.expands || ctx.writeRisk(p) !== 'normal');
+  if (recursive)
+    return verdict('rm -r', o.operands.some((p) => ctx.writeRisk(p) === 'system') ? [...D, ...P] : D);
+  if (o.dynamic || risky.length > 0) {
+    return verdict('rm', D, 'removes files named at run time, by a glob, or in a system directory');
+  }
+  return verdict('rm', W);
+};
+
+/** Writes its last operand (cp, mv, ln, install); system destinations are privilege. */
+const copyLike =
+  (spec: OptionSpec = {}): Rule =>
+  (args, name, ctx) => {
+    const o = scanOptions(args, spec);
+    const target = o.values.get('t') ?? o.values.get('target-directory');
+    const dests = target ?? o.operands.slice(-1);
+    const cats = writeTargets(dests, ctx);
+    if (name === 'mv') {
+      // Moving a file away from a system path changes the system as much as writing to it.
+      cats.push(...writeTargets(o.operands.slice(0, -1), ctx).filter((c) => c !== 'write'));
+    }
+    if (o.dynamic) cats.push('unknown');
+    return withCats(name, W, cats);
+  };
+
+/** Writes every operand (touch, mkdir, tee…). */
+const writesOperands =
+  (spec: OptionSpec = {}): Rule =>
+  (args, name, ctx) => {
+    const o = scanOptions(args, spec);
+    return withCats(
+      name,
+      writeTargets(o.operands, ctx),
+      o.dynamic ? U : [],
+      o.operands.length === 0 ? R : [],
+    );
+  };
+
+const tee: Rule = (args, name, ctx) => {
+  const o = scanOptions(args, { longValued: ['output-error'] });
+  return withCats(name, R, writeTargets(o.operands, ctx), o.dynamic ? U : []);
+};
+
+const chmodLike: Rule = (args, name, ctx) => {
+  const o = scanOptions(args, { longValued: ['reference', 'from'] });
+  const ops = [...o.operands];
+  const mode = name === 'chmod' || name === 'chown' || name === 'chgrp' ? ops.shift() : undefined;
+  let privileged = false;
+  if (name === 'chmod' && mode !== undefined) {
+    // setuid/setgid bits make a program run as its owner (chmod(1): s in a symbolic mode, 2/4/6 in octal).
+    const m = mode.value;
+    if (mode.dynamic || /s/.test(m.replace(/^[ugoa]*/, '')) || /^[0-7]*[2-7][0-7]{3}$/.test(m))
+      privileged = true;
+  }
+  if (name === 'chown' || name === 'chgrp') {
+    if (hasAny(o, 'R', 'recursive')) privileged = true;
+  }
+  if (name === 'chattr' || name === 'setfacl' || name === 'setcap') privileged = true;
+  const cats = writeTargets(ops, ctx);
+  if (privileged || ops.some((p) => !p.dynamic && ctx.writeRisk(p) === 'system')) cats.push('privilege');
+  return withCats(name, W, cats, o.dynamic ? U : []);
+};
+
+const truncateLike = fixed(D);
+
+const sed: Rule = (args, name, ctx) => {
+  const o = scanOptions(args, { shortValued: 'efl', longValued: ['expression', 'file', 'line-length'] });
+  const scripts = [...(o.values.get('e') ?? []), ...(o.values.get('expression') ?? [])];
+  const files = [...o.operands];
+  if (scripts.length === 0 && (o.values.get('f') ?? o.values.get('file')) === undefined) {
+    const first = files.shift();
+    if (first !== undefined) scripts.push(first);
+  }
+  if (o.values.has('f') || o.values.has('file')) {
+    return verdict('sed -f', U, 'runs a sed script from a file Gatehouse cannot see');
+  }
+  const cats = new Set<ShellCategory>(R);
+  for (const s of scripts) {
+    if (s.dynamic) cats.add('unknown');
+    else for (const c of sedScriptRisk(s.value)) cats.add(c);
+  }
+  const inPlace = hasAny(o, 'i', 'in-place') || [...o.flags].some((f) => f.startsWith('in-place'));
+  if (inPlace) for (const c of writeTargets(files, ctx)) cats.add(c);
+  if (o.dynamic) cats.add('unknown');
+  return withCats(inPlace ? `${name} -i` : name, [...cats]);
+};
+
+/**
+ * What a sed script does beyond printing: `e` and `s///e` run commands, `w`/`W`/`s///w` write files,
+ * `r`/`R` read them. A scanner over sed's command syntax (POSIX sed "Editing commands"); what it cannot
+ * follow is unknown.
+ */
+export function sedScriptRisk(script: string): ShellCategory[] {
+  const cats = new Set<ShellCategory>();
+  let i = 0;
+  const n = script.length;
+  const skipSpace = (): void => {
+    while (i < n && ' \t\n;'.includes(script[i]!)) i++;
+  };
+  const skipRegex = (delim: string): boolean => {
+    while (i < n && script[i] !== delim) {
+      if (script[i] === '\\') i++;
+      if (script[i] === '\n' && delim !== '\n') return false;
+      i++;
+    }
+    if (i >= n) return false;
+    i++;
+    return true;
+  };
+  const restOfLine = (): void => {
+    while (i < n && script[i] !== '\n') i++;
+  };
+  let guard = 0;
+  while (i < n) {
+    if (++guard > 100_000) return ['unknown'];
+    skipSpace();
+    if (i >= n) break;
+    // Addresses: number, $, /re/, \cREc, first~step, then optional ,addr2 and !
+    for (let part = 0; part < 2; part++) {
+      const c = script[i];
+      if (c === undefined) break;
+      if (/[0-9]/.test(c)) {
+        while (i < n && /[0-9~]/.test(script[i]!)) i++;
+      } else if (c === '$') i++;
+      else if (c === '/') {
+        i++;
+        if (!skipRegex('/')) return ['unknown'];
+        while (i < n && 'IM'.includes(script[i]!)) i++;
+      } else if (c === '\\') {
+        const d = script[i + 1];
+        if (d === undefined) return ['unknown'];
+        i += 2;
+        if (!skipRegex(d)) return ['unknown'];
+        while (i < n && 'IM'.includes(script[i]!)) i++;
+      } else if ((c === '+' || c === '~') && part === 1) {
+        i++;
+        while (i < n && /[0-9]/.test(script[i]!)) i++;
+      } else break;
+      if (part === 0 && script[i] === ',') i++;
+      else break;
+    }
+    while (i < n && ' \t!'.includes(script[i]!)) i++;
+    const cmd = script[i];
+    if (cmd === undefined) break;
+    i++;
+    switch (cmd) {
+      case '{':
+      case '}':
+      case '=':
+      case 'd':
+      case 'D':
+      case 'g':
+      case 'G':
+      case 'h':
+      case 'H':
+      case 'l':
+      case 'n':
+      case 'N':
+      case 'p':
+      case 'P':
+      case 'x':
+      case 'z':
+      case 'F':
+        break;
+      case 'q':
+      case 'Q':
+      case 'L':
+        while (i < n && /[0-9 ]/.test(script[i]!)) i++;
+        break;
+      case ':':
+      case 'b':
+      case 't':
+      case 'T':
+        while (i < n && script[i] !== '\n' && script[i] !== ';') i++;
+        break;
+      case 'a':
+      case 'i':
+      case 'c':
+        restOfLine();
+        break;
+      case 'r':
+      case 'R':
+        restOfLine();
+        break;
+      case 'w':
+      case 'W':
+        cats.add('write');
+        restOfLine();
+        break;
+      case 'e':
+        return ['unknown'];
+      case 'y': {
+        const d = script[i];
+        if (d === undefined) return ['unknown'];
+        i++;
+        if (!skipRegex(d) || !skipRegex(d)) return ['unknown'];
+        break;
+      }
+      case 's': {
+        const d = script[i];
+        if (d === undefined || d === '\n' || d === '\\') return ['unknown'];
+        i++;
+        if (!skipRegex(d) || !skipRegex(d)) return ['unknown'];
+        // Flags: g p i I m M e w FILE and a number.
+        while (i < n && /[0-9gpiImMe]/.test(script[i]!)) {
+          if (script[i] === 'e') return ['unknown'];
+          i++;
+        }
+        if (script[i] === 'w') {
+          cats.add('write');
+          restOfLine();
+        }
+        break;
+      }
+      case '#':
+        restOfLine();
+        break;
+      default:
+        return ['unknown'];
+    }
+  }
+  return [...cats];
+}
+
+const awk: Rule = (args, name) => {
+  const o = scanOptions(args, {
+    shortValued: 'fvFEil',
+    longValued: ['file', 'assign', 'field-separator', 'exec', 'include', 'load', 'source'],
+  });
+  if (hasAny(o, 'f', 'file', 'E', 'exec', 'i', 'include', 'l', 'load')) {
+    return verdict(name, U, 'runs an awk program from a file Gatehouse cannot see');
+  }
+  const source = o.values.get('source')?.[0] ?? o.operands[0];
+  if (source === undefined) return verdict(name, R);
+  if (source.dynamic || o.dynamic) return verdict(name, U, 'the awk program is computed at run time');
+  const risk = awkProgramRisk(source.value);
+  return risk.includes('unknown')
+    ? verdict(name, U, 'the awk program runs commands (system(), pipes or getline from a command)')
+    : withCats(name, R, risk);
+};
+
+/**
+ * What an awk program does beyond reading: `system()`, `| getline`, pipes and `>`/`>>` redirections
+ * of print/printf (POSIX awk "Output Statements"), gawk's `|&`. Strings and regex literals are skipped.
+ */
+export function awkProgramRisk(program: string): ShellCategory[] {
+  const cats = new Set<ShellCategory>();
+  let i = 0;
+  const n = program.length;
+  let regexAllowed = true;
+  let inPrint = false;
+  let depth = 0;
+  while (i < n) {
+    const c = program[i]!;
+    if (c === '"') {
+      i++;
+      while (i < n && program[i] !== '"') i += program[i] === '\\' ? 2 : 1;
+      i++;
+      regexAllowed = false;
+      continue;
+    }
+    if (c === '/' && regexAllowed) {
+      i++;
+      while (i < n && program[i] !== '/') i += program[i] === '\\' ? 2 : 1;
+      i++;
+      regexAllowed = false;
+      continue;
+    }
+    if (c === '#') {
+      while (i < n && program[i] !== '\n') i++;
+      continue;
+    }
+    if (/[A-Za-z_]/.test(c)) {
+      let j = i;
+      while (j < n && /[A-Za-z0-9_]/.test(program[j]!)) j++;
+      const word = program.slice(i, j);
+      i = j;
+      if (word === 'system') return ['unknown'];
+      if (word === 'print' || word === 'printf') {
+        inPrint = true;
+        depth = 0;
+      }
+      regexAllowed = word === 'print' || word === 'printf' || word === 'return' || word === 'in';
+      continue;
+    }
+    if (c === '(') depth++;
+    if (c === ')') depth--;
+    if (c === ';' || c === '\n' || c === '{' || c === '}') inPrint = false;
+    if (c === '|') {
+      if (program[i + 1] === '|') {
+        i += 2;
+        regexAllowed = true;
+        continue;
+      }
+      // `cmd | getline`, `print | cmd`, gawk `|&`: each runs a command.
+      return ['unknown'];
+    }
+    if (c === '>' && inPrint && depth <= 0) cats.add('write');
+    // A regex literal can start only where an expression can (after an operator or punctuation).
+    if (c === '\n') regexAllowed = true;
+    else if (!/\s/.test(c)) regexAllowed = '(,{};!~&|=<>+-*%^?:'.includes(c);
+    i++;
+  }
+  return [...cats];
+}
+
+const find: Rule = (args, _name, ctx) => {
+  const cats = new Set<ShellCategory>(R);
+  let kind = 'find';
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a.dynamic || a.expands) {
+      // A computed word may be -delete or -exec.
+      if (a.dynamic) cats.add('unknown');
+      continue;
+    }
+    switch (a.value) {
+      case '-delete':
+        cats.add('destructive');
+        kind = 'find -delete';
+        break;
+      case '-exec':
+      case '-execdir':
+      case '-ok':
+      case '-okdir': {
+        const cmd: WordValue[] = [];
+        let j = i + 1;
+        for (; j < args.length; j++) {
+          const w = args[j]!;
+          if (!w.dynamic && (w.value === ';' || w.value === '+')) break;
+          // `{}` is the found path: known only at run time.
+          cmd.push(w.value.includes('{}') ? { ...w, dynamic: true, value: w.text } : w);
+        }
+        if (cmd.length > 0) ctx.nested(cmd, `find ${a.value}`);
+        else cats.add('unknown');
+        i = j;
+        break;
+      }
+      case '-fprint':
+      case '-fprint0':
+      case '-fprintf':
+      case '-fls': {
+        const target = args[i + 1];
+        if (target !== undefined) for (const c of writeTargets([target], ctx)) cats.add(c);
+        i += a.value === '-fprintf' ? 2 : 1;
+        break;
+      }
+      default:
+    }
+  }
+  return withCats(kind, [...cats]);
+};
+
+const tar: Rule = (args, name, ctx) => {
+  // tar's first word may be old-style bundled letters without a dash (`tar xzf a.tgz`).
+  const words = [...args];
+  const first = words[0];
+  if (first !== undefined && !first.dynamic && /^[A-Za-z]+$/.test(first.value)) {
+    words[0] = { ...first, value: `-${first.value}` };
+  }
+  const o = scanOptions(words, {
+    shortValued: 'fCTXbKNgVLFH',
+    longValued: [
+      'file',
+      'directory',
+      'files-from',
+      'exclude-from',
+      'to-command',
+      'use-compress-program',
+      'info-script',
+      'new-volume-script',
+      'checkpoint-action',
+      'rsh-command',
+    ],
+  });
+  if (
+    hasAny(
+      o,
+      'to-command',
+      'use-compress-program',
+      'I',
+      'info-script',
+      'F',
+      'new-volume-script',
+      'checkpoint-action',
+      'rsh-command',
+    )
+  ) {
+    return verdict(`${name}`, U, 'tar runs a command given in its options');
+  }
+  const files = o.values.get('f') ?? o.values.get('file') ?? [];
+  const remote = files.some((f) => !f.dynamic && hostOf(f.value) !== undefined);
+  const cats: ShellCategory[] = remote ? [...X] : [];
+  if (o.dynamic) cats.push('unknown');
+  if (hasAny(o, 't', 'list', 'd', 'diff', 'compare')) return withCats(`${name} -t`, R, cats);
+  if (hasAny(o, 'x', 'extract', 'get')) {
+    const dir = o.values.get('C') ?? o.values.get('directory') ?? [];
+    return withCats(
+      `${name} -x`,
+      W,
+      writeTargets(dir, ctx),
+      cats,
+      hasAny(o, 'recursive-unlink', 'unlink-first', 'U') ? D : [],
+    );
+  }
+  if (hasAny(o, 'c', 'create', 'r', 'append', 'u', 'update', 'A', 'catenate', 'concatenate', 'delete')) {
+    return withCats(
+      `${name} -c`,
+      W,
+      writeTargets(
+        files.filter((f) => f.value !== '-'),
+        ctx,
+      ),
+      cats,
+      hasAny(o, 'remove-files', 'delete') ? D : [],
+    );
+  }
+  return verdict(name, U, 'tar without a recognised mode');
+};
+
+const compress: Rule = (args, name, ctx) => {
+  const o = scanOptions(args, { shortValued: 'S', longValued: ['suffix'] });
+  if (hasAny(o, 'c', 'stdout', 'to-stdout', 'l', 'list', 't', 'test')) return verdict(name, R);
+  return withCats(name, W, writeTargets(o.operands, ctx), o.dynamic ? U : []);
+};
+
+const unzip: Rule = (args, name, ctx) => {
+  const o = scanOptions(args, { shortValued: 'dxP' });
+  if (hasAny(o, 'l', 'v', 'Z', 't', 'p', 'c')) return verdict(name, R);
+  return withCats(name, W, writeTargets(o.values.get('d') ?? [], ctx), o.dynamic ? U : []);
+};
+
+const dd: Rule = (args, name, ctx) => {
+  const out = args.find((a) => a.value.startsWith('of='));
+  if (out === undefined) return verdict(name, args.some((a) => a.dynamic) ? U : R);
+  const target = { ...out, value: out.value.slice(3) };
+  const risk = out.dynamic ? 'unknown' : ctx.writeRisk(target);
+  if (risk === 'harmless') return verdict(name, R);
+  return verdict(name, D, 'dd overwrites its output in place');
+};
+
+const sortLike: Rule = (args, name, ctx) => {
+  const o = scanOptions(args, {
+    shortValued: 'oktSTy',
+    longValued: [
+      'output',
+      'key',
+      'field-separator',
+      'buffer-size',
+      'temporary-directory',
+      'files0-from',
+      'random-source',
+      'parallel',
+      'batch-size',
+      'compress-program',
+    ],
+  });
+  if (hasAny(o, 'compress-program')) return verdict(name, U, 'sort runs its --compress-program');
+  const outputs = [...(o.values.get('o') ?? []), ...(o.values.get('output') ?? [])];
+  return withCats(name, R, writeTargets(outputs, ctx), o.dynamic ? U : []);
+};
+
+/** Read commands whose second operand is an output file (uniq IN OUT, xxd IN OUT). */
+const secondOperandWrites: Rule = (args, name, ctx) => {
+  const o = scanOptions(args, {
+    shortValued: name === 'xxd' ? 'cglosn' : 'fsw',
+    longValued: ['skip-fields', 'skip-chars', 'check-chars', 'group'],
+  });
+  return withCats(name, R, writeTargets(o.operands.slice(1, 2), ctx), o.dynamic ? U : []);
+};
+
+const ripgrep: Rule = (args, name) => {
+  const o = scanOptions(args, {
+    shortValued: 'efgtTmABCjMrEi',
+    longValued: ['pre', 'regexp', 'file', 'glob', 'type', 'replace'],
+  });
+  if (hasAny(o, 'pre', 'z', 'search-zip')) return verdict(name, U, 'ripgrep runs a preprocessor command');
+  return verdict(name, o.dynamic ? U : R);
+};
+
+const lessLike: Rule = (args, name, ctx) => {
+  const o = scanOptions(args, { shortValued: 'oObhjkpPtTxyz#', longValued: ['log-file', 'LOG-FILE'] });
+  const logs = [
+    ...(o.values.get('o') ?? []),
+    ...(o.values.get('O') ?? []),
+    ...(o.values.get('log-file') ?? []),
+  ];
+  return withCats(name, R, writeTargets(logs, ctx), o.dynamic ? U : []);
+};
+
+// ---------------------------------------------------------------------------------------------------
+// Processes, services, system
+
+const kill: Rule = (args, name) => {
+  const o = scanOptions(args, { shortValued: 'sn' });
+  if (hasAny(o, 'l', 'L', 'list', 'table')) return verdict(name, R);
+  return verdict(name, D);
+};
+
+const subcommandRule =
+  (table: {
+    read: readonly string[];
+    destructive?: readonly string[];
+    privilege?: readonly string[];
+    write?: readonly string[];
+    exfiltration?: readonly string[];
+    /** Categories when no subcommand is given. */
+    none?: readonly ShellCategory[];
+    spec?: OptionSpec;
+    /** Subcommands made of two words (`compose down`, `system prune`). */
+    twoWord?: readonly string[];
+  }): Rule =>
+  (args, name) => {
+    const o = scanOptions(args, { ...table.spec, stopAtOperand: true });
+    if (o.dynamic) return verdict(name, U, `the ${name} subcommand is computed at run time`);
+    let sub = o.operands[0]?.value;
+    if (sub === undefined) return verdict(name, table.none ?? R);
+    if (table.twoWord?.includes(sub) === true && o.operands[1] !== undefined && !o.operands[1].dynamic) {
+      sub = `${sub} ${o.operands[1].value}`;
+    }
+    const kind = `${name} ${sub}`;
+    const inList = (l: readonly string[] | undefined): boolean => l?.includes(sub) === true;
+    if (inList(table.destructive)) return verdict(kind, D);
+    if (inList(table.privilege)) return verdict(kind, P);
+    if (inList(table.exfiltration)) return verdict(kind, X);
+    if (inList(table.write)) return verdict(kind, W);
+    if (inList(table.read)) return verdict(kind, R);
+    return verdict(kind, U, `${kind} is not a subcommand Gatehouse knows`);
+  };
+
+const systemctl = subcommandRule({
+  spec: {
+    shortValued: 'tpPHMnos',
+    longValued: [
+      'type',
+      'property',
+      'host',
+      'machine',
+      'lines',
+      'output',
+      'signal',
+      'state',
+      'job-mode',
+      'root',
+      'kill-whom',
+      'what',
+      'boot-loader-menu',
+      'boot-loader-entry',
+      'timestamp',
+      'message',
+      'image',
+      'drop-in',
+      'reboot-argument',
+    ],
+  },
+  read: [
+    'status',
+    'show',
+    'cat',
+    'list-units',
+    'list-unit-files',
+    'list-timers',
+    'list-sockets',
+    'list-dependencies',
+    'list-jobs',
+    'list-automounts',
+    'list-paths',
+    'list-machines',
+    'is-active',
+    'is-enabled',
+    'is-failed',
+    'is-system-running',
+    'get-default',
+    'help',
+    'show-environment',
+  ],
+  write: [
+    'start',
+    'restart',
+    'reload',
+    'try-restart',
+    'reload-or-restart',
+    'try-reload-or-restart',
+    'condrestart',
+    'force-reload',
+    'enable',
+    'reenable',
+    'daemon-reload',
+    'daemon-reexec',
+    'reset-failed',
+    'preset',
+    'preset-all',
+    'link',
+    'revert',
+    'set-environment',
+    'unset-environment',
+    'import-environment',
+    'add-wants',
+    'add-requires',
+    'freeze',
+    'thaw',
+  ],
+  destructive: [
+    'stop',
+    'kill',
+    'disable',
+    'mask',
+    'isolate',
+    'halt',
+    'poweroff',
+    'reboot',
+    'kexec',
+    'rescue',
+    'emergency',
+    'suspend',
+    'hibernate',
+    'hybrid-sleep',
+    'suspend-then-hibernate',
+    'default',
+    'exit',
+    'switch-root',
+    'clean',
+    'soft-reboot',
+  ],
+  privilege: ['edit', 'set-property', 'set-default', 'bind', 'mount-image'],
+});
+
+const service: Rule = (args, name) => {
+  const o = scanOptions(args, { stopAtOperand: true });
+  if (hasAny(o, 'status-all', 'help', 'version', 'h')) return verdict(name, R);
+  if (o.dynamic || o.operands.some((w) => w.dynamic))
+    return verdict(name, U, 'the service action is computed at run time');
+  const action = o.operands[1]?.value;
+  if (action === undefined) return verdict(name, U, 'service without an action');
+  const kind = `service ${action}`;
+  if (['status'].includes(action)) return verdict(kind, R);
+  if (['start', 'restart', 'reload', 'force-reload', 'try-restart', 'condrestart'].includes(action))
+    return verdict(kind, W);
+  if (['stop'].includes(action)) return verdict(kind, D);
+  return verdict(kind, U, `${kind} is not an action Gatehouse knows`);
+};
+
+const journalctl: Rule = (args, name) => {
+  const o = scanOptions(args, {
+    shortValued: 'unpoDMbcISUtFgkmNqTrw',
+    longValued: [
+      'unit',
+      'user-unit',
+      'priority',
+      'output',
+      'directory',
+      'file',
+      'root',
+      'image',
+      'since',
+      'until',
+      'lines',
+      'boot',
+      'identifier',
+      'grep',
+      'cursor',
+      'after-cursor',
+      'field',
+      'facility',
+      'namespace',
+      'output-fields',
+      'machine',
+      'vacuum-size',
+      'vacuum-time',
+      'vacuum-files',
+      'interval',
+      'verify-key',
+    ],
+  });
+  if (hasAny(o, 'vacuum-size', 'vacuum-time', 'vacuum-files', 'rotate'))
+    return verdict(`${name} --vacuum`, D);
+  if (hasAny(o, 'flush', 'sync', 'relinquish-var', 'smart-relinquish-var', 'setup-keys', 'update-catalog'))
+    return verdict(name, W);
+  return verdict(name, o.dynamic ? U : R);
+};
+
+const dmesg: Rule = (args, name) => {
+  const o = scanOptions(args, {
+    shortValued: 'fFlnsS',
+    longValued: ['facility', 'file', 'level', 'console-level', 'buffer-size', 'time-format'],
+  });
+  if (hasAny(o, 'c', 'C', 'clear', 'read-clear', 'n', 'console-level', 'D', 'console-off', 'E', 'console-on'))
+    return verdict(name, W);
+  return verdict(name, o.dynamic ? U : R);
+};
+
+const packageManager = (table: {
+  read: string[];
+  destructive: string[];
+  write: string[];
+  unknown?: string[];
+}): Rule =>
+  subcommandRule({
+    spec: {
+      shortValued: 'octCrqy',
+      longValued: [
+        'option',
+        'config',
+        'target-release',
+        'root',
+        'installroot',
+        'repo',
+        'enablerepo',
+        'disablerepo',
+        'prefix',
+        'registry',
+      ],
+    },
+    read: table.read,
+    destructive: table.destructive,
+    write: table.write,
+    none: R,
+  });
+
+const apt = packageManager({
+  read: [
+    'list',
+    'show',
+    'search',
+    'policy',
+    'depends',
+    'rdepends',
+    'showsrc',
+    'changelog',
+    'madison',
+    'help',
+    'check',
+    'download',
+    'source',
+    'moo',
+  ],
+  destructive: ['remove', 'purge', 'autoremove', 'autopurge', 'clean', 'autoclean'],
+  write: [
+    'install',
+    'reinstall',
+    'upgrade',
+    'full-upgrade',
+    'dist-upgrade',
+    'update',
+    'satisfy',
+    'build-dep',
+    'edit-sources',
+    'mark',
+  ],
+});
+const yum = packageManager({
+  read: [
+    'list',
+    'info',
+    'search',
+    'provides',
+    'whatprovides',
+    'repolist',
+    'check-update',
+    'history',
+    'deplist',
+    'repoquery',
+    'help',
+    'makecache',
+  ],
+  destructive: ['remove', 'erase', 'autoremove', 'clean', 'history undo'],
+  write: [
+    'install',
+    'reinstall',
+    'update',
+    'upgrade',
+    'downgrade',
+    'distro-sync',
+    'groupinstall',
+    'localinstall',
+    'swap',
+  ],
+});
+const apk = packageManager({
+  read: ['info', 'search', 'list', 'policy', 'stats', 'dot', 'verify', 'audit', 'version'],
+  destructive: ['del', 'cache'],
+  write: ['add', 'update', 'upgrade', 'fix', 'fetch'],
+});
+const pip = packageManager({
+  read: ['list', 'show', 'freeze', 'check', 'search', 'help', 'config', 'debug', 'inspect', 'index', 'hash'],
+  destructive: ['uninstall'],
+  write: ['install', 'download', 'wheel', 'cache'],
+});
+
+const dpkg: Rule = (args, name) => {
+  const o = scanOptions(args, { longValued: ['root', 'admindir', 'instdir', 'status-fd', 'log'] });
+  if (hasAny(o, 'r', 'remove', 'P', 'purge')) return verdict(`${name} --remove`, D);
+  if (
+    hasAny(
+      o,
+      'i',
+      'install',
+      'unpack',
+      'configure',
+      'set-selections',
+      'clear-selections',
+      'add-architecture',
+      'remove-architecture',
+    )
+  )
+    return verdict(`${name} --install`, W);
+  if (
+    hasAny(
+      o,
+      'l',
+      'list',
+      'L',
+      'listfiles',
+      's',
+      'status',
+      'S',
+      'search',
+      'p',
+      'print-avail',
+      'get-selections',
+      'print-architecture',
+      'version',
+      'help',
+      'C',
+      'audit',
+      'V',
+      'verify',
+      'c',
+      'contents',
+      'I',
+      'info',
+      'f',
+      'field',
+    )
+  )
+    return verdict(name, R);
+  return verdict(name, U, 'dpkg without a recognised action');
+};
+
+const rpm: Rule = (args, name) => {
+  const o = scanOptions(args, { longValued: ['root', 'dbpath', 'define', 'eval'] });
+  if (hasAny(o, 'e', 'erase')) return verdict(`${name} -e`, D);
+  if (hasAny(o, 'i', 'install', 'U', 'upgrade', 'F', 'freshen', 'import', 'rebuilddb'))
+    return verdict(`${name} -i`, W);
+  if (hasAny(o, 'q', 'query', 'V', 'verify', 'K', 'checksig', 'version', 'help', 'showrc'))
+    return verdict(name, R);
+  return verdict(name, U, 'rpm without a recognised mode');
+};
+
+const crontab: Rule = (args, name) => {
+  const o = scanOptions(args, { shortValued: 'uT' });
+  if (hasAny(o, 'r')) return verdict(`${name} -r`, D);
+  if (hasAny(o, 'l')) return verdict(`${name} -l`, R);
+  return verdict(`${name} -e`, P, 'a crontab runs commands later, outside any session');
+};
+
+const firewall =
+  (readFlags: readonly string[]): Rule =>
+  (args, name) => {
+    const o = scanOptions(args, { shortValued: 'tNXPAIDRZFCEw', longValued: ['table', 'wait'] });
+    // Only list-style invocations read; anything else changes packet filtering.
+    const listing = hasAny(o, ...readFlags);
+    const mutating = hasAny(
+      o,
+      'A',
+      'append',
+      'I',
+      'insert',
+      'D',
+      'delete',
+      'R',
+      'replace',
+      'F',
+      'flush',
+      'X',
+      'delete-chain',
+      'P',
+      'policy',
+      'N',
+      'new-chain',
+      'Z',
+      'zero',
+      'E',
+      'rename-chain',
+    );
+    if (listing && !mutating && !o.dynamic) return verdict(`${name} -L`, R);
+    return verdict(name, D, 'changes packet filtering: can cut the host off the network');
+  };
+
+const nft: Rule = (args, name) => {
+  const o = scanOptions(args, { shortValued: 'fIdc', stopAtOperand: true });
+  if (hasAny(o, 'f', 'file')) return verdict(name, D, 'nft runs a ruleset file');
+  const verb = o.operands[0];
+  if (
+    verb !== undefined &&
+    !verb.dynamic &&
+    (verb.value === 'list' || verb.value === 'describe' || verb.value === 'monitor')
+  ) {
+    return verdict(`${name} ${verb.value}`, R);
+  }
+  if (hasAny(o, 'v', 'version', 'h', 'help')) return verdict(name, R);
+  return verdict(name, D, 'changes packet filtering: can cut the host off the network');
+};
+
+const ipCommand: Rule = (args, name) => {
+  const o = scanOptions(args, {
+    shortValued: 'bfn',
+    longValued: ['batch', 'family', 'netns', 'rcvbuf'],
+    stopAtOperand: true,
+    alsoOption: () => false,
+  });
+  if (hasAny(o, 'b', 'batch', 'force')) return verdict(name, P, 'ip runs commands from a batch file');
+  const words = o.operands.map((w) => (w.dynamic ? '\0' : w.value));
+  if (words.includes('\0')) return verdict(name, U, 'the ip command is computed at run time');
+  const verb = words[1];
+  const kind = words[0] === undefined ? name : `${name} ${words[0]}${verb === undefined ? '' : ` ${verb}`}`;
+  if (
+    words.length <= 1 ||
+    ['show', 'list', 'ls', 'lst', 'get', 'help', 'monitor', 'sh', 's', 'l'].includes(verb ?? '')
+  )
+    return verdict(kind, R);
+  if (['del', 'delete', 'flush', 'd', 'f'].includes(verb ?? '')) return verdict(kind, D);
+  if ((words[0] === 'link' || words[0] === 'l') && words.includes('down')) return verdict(kind, D);
+  return verdict(kind, P);
+};
+
+const netConfig: Rule = (args, name) => {
+  const o = scanOptions(args);
+  if (o.operands.length === 0 && !o.dynamic) return verdict(name, R);
+  if (name === 'arp' && hasAny(o, 'd', 'delete', 's', 'set', 'f', 'file')) return verdict(name, P);
+  if (name === 'arp' || (name === 'route' && o.operands.length === 0))
+    return verdict(name, o.dynamic ? U : R);
+  if (name === 'ifconfig' && o.operands.length === 1 && !o.dynamic) return verdict(name, R);
+  return verdict(name, P);
+};
+
+const hostnameRule: Rule = (args, name) => {
+  const o = scanOptions(args, { shortValued: 'F', longValued: ['file'] });
+  if (o.operands.length > 0 || hasAny(o, 'F', 'file', 'b', 'boot') || o.dynamic)
+    return verdict(`${name} set`, P);
+  return verdict(name, R);
+};
+
+const dateRule: Rule = (args, name) => {
+  const o = scanOptions(args, { shortValued: 'dfrsI', longValued: ['date', 'file', 'reference', 'set'] });
+  if (hasAny(o, 's', 'set') || o.dynamic) return verdict(`${name} --set`, o.dynamic ? U : P);
+  // `date MMDDhhmm` (an operand not starting with +) sets the clock.
+  if (o.operands.some((w) => !w.value.startsWith('+'))) return verdict(`${name} --set`, P);
+  return verdict(name, R);
+};
+
+const sysctl: Rule = (args, name) => {
+  const o = scanOptions(args, { shortValued: 'p', longValued: ['load', 'pattern'] });
+  if (hasAny(o, 'w', 'write', 'p', 'load', 'system') || o.operands.some((w) => w.value.includes('=')))
+    return verdict(`${name} -w`, P);
+  return verdict(name, o.dynamic ? U : R);
+};
+
+const mountRule: Rule = (args, name) => {
+  const o = scanOptions(args, { shortValued: 'tOoLUB', longValued: ['types', 'options'] });
+  if (name === 'mount' && o.operands.length === 0 && !hasAny(o, 'a', 'all') && !o.dynamic)
+    return verdict(name, R);
+  return verdict(name, P);
+};
+
+const diskTool =
+  (readFlags: readonly string[]): Rule =>
+  (args, name) => {
+    const o = scanOptions(args);
+    if (hasAny(o, ...readFlags) && !o.dynamic) return verdict(`${name} -l`, R);
+    return verdict(name, D, 'rewrites disk partitions or file systems');
+  };
+
+const toggles =
+  (
+    readWhen: (o: ScannedOptions) => boolean,
+    otherwise: readonly ShellCategory[],
+    spec: OptionSpec = {},
+  ): Rule =>
+  (args, name) => {
+    const o = scanOptions(args, spec);
+    return verdict(name, readWhen(o) && !o.dynamic ? R : otherwise);
+  };
+
+const history: Rule = (args, name) => {
+  const o = scanOptions(args, { shortValued: 'd' });
+  if (hasAny(o, 'c', 'd', 'w', 'a', 's', 'p')) return verdict(name, W);
+  return verdict(name, R);
+};
+
+// ---------------------------------------------------------------------------------------------------
+// Network
+
+/** curl/wget: any host off the loopback interface is exfiltration-shaped (data can leave the host). */
+const httpClient: Rule = (args, name, ctx) => {
+  const isCurl = name === 'curl';
+  const o = scanOptions(
+    args,
+    isCurl
+      ? {
+          shortValued: 'AbcCdDeEFhHKmoQrTuUwxXyYz',
+          longValued: [
+            'url',
+            'data',
+            'data-raw',
+            'data-binary',
+            'data-ascii',
+            'data-urlencode',
+            'json',
+            'form',
+            'form-string',
+            'upload-file',
+            'output',
+            'request',
+            'header',
+            'user',
+            'user-agent',
+            'referer',
+            'cookie',
+            'cookie-jar',
+            'proxy',
+            'max-time',
+            'connect-timeout',
+            'write-out',
+            'config',
+            'resolve',
+            'connect-to',
+            'cert',
+            'key',
+            'cacert',
+            'capath',
+            'range',
+            'continue-at',
+            'dump-header',
+            'trace',
+            'trace-ascii',
+            'stderr',
+            'output-dir',
+            'interface',
+            'retry',
+            'limit-rate',
+            'max-filesize',
+            'oauth2-bearer',
+            'proto',
+            'proto-redir',
+            'unix-socket',
+            'abstract-unix-socket',
+            'variable',
+            'expand-url',
+            'etag-save',
+            'etag-compare',
+            'hsts',
+            'alt-svc',
+            'libcurl',
+          ],
+        }
+      : {
+          shortValued: 'OoaPeTtUwiBAR',
+          longValued: [
+            'output-document',
+            'output-file',
+            'append-output',
+            'directory-prefix',
+            'execute',
+            'timeout',
+            'tries',
+            'user-agent',
+            'header',
+            'post-data',
+            'post-file',
+            'body-data',
+            'body-file',
+            'method',
+            'input-file',
+            'base',
+            'user',
+            'password',
+            'http-user',
+            'http-password',
+            'load-cookies',
+            'save-cookies',
+            'wait',
+            'accept',
+            'reject',
+            'level',
+            'config',
+            'ca-certificate',
+            'certificate',
+            'private-key',
+            'referer',
+            'bind-address',
+          ],
+        },
+  );
+  const cats = new Set<ShellCategory>();
+  const urls: WordValue[] = [...o.operands, ...(o.values.get('url') ?? [])];
+  if (hasAny(o, 'K', 'config', 'i', 'input-file', 'execute', 'e') || o.dynamic) cats.add('unknown');
+  if (urls.length === 0) cats.add(o.operands.length === 0 && !o.dynamic ? 'read' : 'unknown');
+  for (const u of urls) {
+    if (u.dynamic || u.expands) {
+      cats.add('exfiltration');
+      continue;
+    }
+    const host = hostOf(u.value.includes('://') ? u.value : `http://${u.value}`);
+    if (host === undefined || !isLoopbackHost(host)) cats.add('exfiltration');
+    else cats.add('read');
+  }
+  // Sending data or a non-GET method to a loopback service changes it.
+  const sends = isCurl
+    ? hasAny(
+        o,
+        'd',
+        'data',
+        'data-raw',
+        'data-binary',
+        'data-ascii',
+        'data-urlencode',
+        'json',
+        'F',
+        'form',
+        'form-string',
+        'T',
+        'upload-file',
+      ) ||
+      (o.values.get('X') ?? o.values.get('request') ?? []).some(
+        (m) => m.dynamic || !['GET', 'HEAD', 'OPTIONS'].includes(m.value.toUpperCase()),
+      )
+    : hasAny(o, 'post-data', 'post-file', 'body-data', 'body-file', 'method');
+  if (sends) cats.add('write');
+  const outputs = isCurl
+    ? [
+        ...(o.values.get('o') ?? []),
+        ...(o.values.get('output') ?? []),
+        ...(o.values.get('c') ?? []),
+        ...(o.values.get('cookie-jar') ?? []),
+        ...(o.values.get('D') ?? []),
+        ...(o.values.get('dump-header') ?? []),
+      ]
+    : [
+        ...(o.values.get('O') ?? []),
+        ...(o.values.get('output-document') ?? []),
+        ...(o.values.get('o') ?? []),
+        ...(o.values.get('output-file') ?? []),
+      ];
+  for (const c of writeTargets(
+    outputs.filter((f) => f.value !== '-'),
+    ctx,
+  ))
+    cats.add(c);
+  if (isCurl && hasAny(o, 'O', 'remote-name', 'remote-name-all')) cats.add('write');
+  if (!isCurl && outputs.length === 0 && !hasAny(o, 'spider')) cats.add('write');
+  return withCats(name, [...cats]);
+};
+
+/** nc, socat, telnet…: a peer off the loopback interface is exfiltration-shaped. */
+const rawNetwork: Rule = (args, name) => {
+  const o = scanOptions(args, { shortValued: 'pswiqIOTVxXePcb' });
+  if (o.dynamic) return verdict(name, X);
+  const hosts = o.operands.filter((w) => !/^\d+(-\d+)?$/.test(w.value));
+  const peers = hosts.map((w) => {
+    if (w.dynamic) return undefined;
+    // socat addresses look like TCP:host:port.
+    const parts = w.value.split(/[:,]/);
+    return name === 'socat' ? parts[1] : w.value;
+  });
+  if (
+    hasAny(o, 'l', 'listen') ||
+    peers.length === 0 ||
+    peers.some((h) => h === undefined || !isLoopbackHost(h))
+  ) {
+    return verdict(name, X);
+  }
+  return verdict(name, R);
+};
+
+/** scp/sftp/rsync: remote `host:path` arguments are exfiltration-shaped. */
+const fileTransfer: Rule = (args, name, ctx) => {
+  const o = scanOptions(args, {
+    shortValued: name === 'rsync' ? 'eBfT' : 'cFiJloPSDX',
+    longValued: [
+      'rsh',
+      'rsync-path',
+      'exclude',
+      'include',
+      'filter',
+      'exclude-from',
+      'include-from',
+      'files-from',
+      'temp-dir',
+      'partial-dir',
+      'log-file',
+      'password-file',
+      'backup-dir',
+      'suffix',
+      'chmod',
+      'chown',
+      'usermap',
+      'groupmap',
+    ],
+  });
+  if (hasAny(o, 'e', 'rsh', 'rsync-path'))
+    return verdict(name, U, `${name} runs a remote-shell command given in its options`);
+  if (name === 'sftp' || name === 'scp' || o.dynamic) return verdict(name, X);
+  const remote = o.operands.some((w) => w.dynamic || hostOf(w.value) !== undefined || w.value.includes('::'));
+  const cats: ShellCategory[] = remote ? [...X] : [];
+  if (
+    hasAny(
+      o,
+      'delete',
+      'delete-before',
+      'delete-during',
+      'delete-after',
+      'delete-delay',
+      'delete-excluded',
+      'remove-source-files',
+    )
+  )
+    cats.push('destructive');
+  return withCats(
+    name,
+    W,
+    cats,
+    writeTargets(
+      o.operands.slice(-1).filter((w) => hostOf(w.value) === undefined),
+      ctx,
+    ),
+  );
+};
+
+const sshClient: Rule = (args, name, ctx) => {
+  const o = scanOptions(args, { shortValued: 'BbcDEeFIiJLlmOoPpQRSWw', stopAtOperand: true });
+  if (hasAny(o, 'L', 'R', 'D', 'W', 'w')) return verdict(`${name} -L`, X, 'opens a tunnel');
+  const host = o.operands[0];
+  const command = o.operands.slice(1);
+  if (host === undefined) return verdict(name, R);
+  if (command.length === 0) return verdict(name, [...X, ...U], 'an interactive session on another host');
+  // ssh joins its command words with spaces and the remote shell parses the result.
+  if (command.some((w) => w.dynamic))
+    return verdict(name, [...X, ...U], 'the remote command is computed at run time');
+  const joined = command.map((w) => w.value).join(' ');
+  ctx.nestedLine({ value: joined, dynamic: false, expands: false, text: joined }, 'ssh', X);
+  return null;
+};
+
+// ---------------------------------------------------------------------------------------------------
+// Wrappers: the command they run is what matters
+
+const wrapper =
+  (
+    spec: OptionSpec,
+    extra: readonly ShellCategory[] = [],
+    opts: { skipOperands?: number; alone?: readonly ShellCategory[] } = {},
+  ): Rule =>
+  (args, name, ctx) => {
+    const o = scanOptions(args, { ...spec, stopAtOperand: true });
+    const rest = o.operands.slice(opts.skipOperands ?? 0);
+    if (rest.length === 0) return verdict(name, opts.alone ?? (extra.length > 0 ? extra : R));
+    ctx.nested(rest, name, extra);
+    return null;
+  };
+
+const sudo: Rule = (args, name, ctx) => {
+  const o = scanOptions(args, {
+    shortValued: 'CDghpRrtTUu',
+    longValued: [
+      'close-from',
+      'chdir',
+      'group',
+      'host',
+      'prompt',
+      'chroot',
+      'role',
+      'type',
+      'command-timeout',
+      'other-user',
+      'user',
+    ],
+    stopAtOperand: true,
+  });
+  if (
+    hasAny(
+      o,
+      'l',
+      'list',
+      'v',
+      'validate',
+      'k',
+      'K',
+      'reset-timestamp',
+      'remove-timestamp',
+      'V',
+      'version',
+      'h',
+      'help',
+    ) &&
+    o.operands.length === 0
+  ) {
+    return verdict(`${name} -l`, R);
+  }
+  if (hasAny(o, 'e', 'edit')) return withCats(`${name} -e`, P, W);
+  if (o.operands.length === 0) {
+    return verdict(`${name} -i`, [...P, ...U], 'a root shell reads commands Gatehouse does not see');
+  }
+  ctx.nested(o.operands, name, P);
+  return null;
+};
+
+const su: Rule = (args, name, ctx) => {
+  const o = scanOptions(args, {
+    shortValued: 'cgGsCw',
+    longValued: ['command', 'group', 'supp-group', 'shell', 'session-command', 'whitelist-environment'],
+    alsoOption: (w) => w === '-',
+  });
+  const cmd =
+    o.values.get('c') ?? o.values.get('command') ?? o.values.get('C') ?? o.values.get('session-command');
+  if (cmd !== undefined && cmd[0] !== undefined) {
+    ctx.nestedLine(cmd[0], `${name} -c`, P);
+    return null;
+  }
+  return verdict(name, [...P, ...U], 'a shell as another user reads commands Gatehouse does not see');
+};
+
+const runuser: Rule = (args, name, ctx) => {
+  const o = scanOptions(args, {
+    shortValued: 'cgGsuw',
+    longValued: [
+      'command',
+      'group',
+      'supp-group',
+      'shell',
+      'user',
+      'session-command',
+      'whitelist-environment',
+    ],
+    stopAtOperand: true,
+  });
+  const cmd = o.values.get('c') ?? o.values.get('command');
+  if (cmd?.[0] !== undefined) {
+    ctx.nestedLine(cmd[0], `${name} -c`, P);
+    return null;
+  }
+  const rest = o.flags.has('u') || o.flags.has('user') ? o.operands : o.operands.slice(1);
+  if (rest.length === 0) return verdict(name, [...P, ...U], 'a shell as another user');
+  ctx.nested(rest, name, P);
+  return null;
+};
+
+const envRule: Rule = (args, name, ctx) => {
+  const o = scanOptions(args, {
+    shortValued: 'uCS',
+    longValued: ['unset', 'chdir', 'split-string', 'block-signal', 'default-signal', 'ignore-signal'],
+    stopAtOperand: true,
+    alsoOption: (w) => w === '-',
+  });
+  if (hasAny(o, 'S', 'split-string')) return verdict(name, U, 'env -S splits a string into a command');
+  const rest = [...o.operands];
+  const assigned: string[] = [];
+  while (rest[0] !== undefined && !rest[0].dynamic && /^[A-Za-z_][A-Za-z0-9_]*=/.test(rest[0].value)) {
+    assigned.push(rest[0].value.slice(0, rest[0].value.indexOf('=')));
+    rest.shift();
+  }
+  if (rest[0]?.dynamic === true && /^[A-Za-z_][A-Za-z0-9_]*=/.test(rest[0].text)) {
+    return verdict(name, U, 'env sets a variable computed at run time');
+  }
+  const dangerous = assigned.filter((v) => COMMAND_LOOKUP_VARIABLES.has(v));
+  if (dangerous.length > 0)
+    return verdict(name, U, `setting ${dangerous.join(', ')} changes which program runs`);
+  if (rest.length === 0) return verdict(name, R);
+  ctx.nested(rest, name);
+  return null;
+};
+
+const timeoutRule: Rule = (args, name, ctx) => {
+  const o = scanOptions(args, {
+    shortValued: 'sk',
+    longValued: ['signal', 'kill-after'],
+    stopAtOperand: true,
+  });
+  const rest = o.operands.slice(1);
+  if (rest.length === 0) return verdict(name, R);
+  ctx.nested(rest, name);
+  return null;
+};
+
+const xargs: Rule = (args, name, ctx) => {
+  const o = scanOptions(args, {
+    shortValued: 'adEeIiLlnPs',
+    longValued: [
+      'arg-file',
+      'delimiter',
+      'eof',
+      'replace',
+      'max-lines',
+      'max-args',
+      'max-procs',
+      'max-chars',
+      'process-slot-var',
+    ],
+    stopAtOperand: true,
+  });
+  const dynamicArg: WordValue = {
+    value: '<stdin>',
+    dynamic: true,
+    expands: false,
+    text: '<arguments from stdin>',
+  };
+  const rest =
+    o.operands.length === 0
+      ? [{ value: 'echo', dynamic: false, expands: false, text: 'echo' }]
+      : [...o.operands];
+  // Arguments read from stdin are appended (or substituted for the -I string): known only at run time.
+  const replace = o.values.get('I')?.[0] ?? o.values.get('replace')?.[0] ?? o.values.get('i')?.[0];
+  const words =
+    replace !== undefined
+      ? rest.map((w, i) =>
+          i > 0 && w.value.includes(replace.value) ? { ...w, dynamic: true, value: w.text } : w,
+        )
+      : [...rest, dynamicArg];
+  ctx.nested(words, name);
+  return null;
+};
+
+const watch: Rule = (args, name, ctx) => {
+  const o = scanOptions(args, {
+    shortValued: 'nq',
+    longValued: ['interval', 'differences', 'errexit', 'chgexit', 'equexit', 'shell'],
+    stopAtOperand: true,
+  });
+  if (o.operands.length === 0) return verdict(name, R);
+  if (hasAny(o, 'x', 'exec')) {
+    ctx.nested(o.operands, name);
+    return null;
+  }
+  if (o.operands.some((w) => w.dynamic))
+    return verdict(name, U, 'the watched command is computed at run time');
+  // Without -x, watch joins its words and runs them with `sh -c`.
+  const joined = o.operands.map((w) => w.value).join(' ');
+  ctx.nestedLine({ value: joined, dynamic: false, expands: false, text: joined }, name);
+  return null;
+};
+
+const flock: Rule = (args, name, ctx) => {
+  const o = scanOptions(args, {
+    shortValued: 'wE',
+    longValued: ['timeout', 'wait', 'conflict-exit-code'],
+    stopAtOperand: true,
+  });
+  // `flock FILE -c COMMAND`: the -c comes after the lock file.
+  const c = o.operands[1];
+  const cmd =
+    c !== undefined && !c.dynamic && (c.value === '-c' || c.value === '--command')
+      ? o.operands.slice(2, 3)
+      : undefined;
+  if (cmd?.[0] !== undefined) {
+    ctx.nestedLine(cmd[0], `${name} -c`);
+    return null;
+  }
+  const rest = o.operands.slice(1);
+  if (rest.length === 0) return verdict(name, R);
+  ctx.nested(rest, name);
+  return null;
+};
+
+const commandBuiltin: Rule = (args, name, ctx) => {
+  const o = scanOptions(args, { stopAtOperand: true });
+  if (hasAny(o, 'v', 'V')) return verdict(`${name} -v`, R);
+  if (o.operands.length === 0) return verdict(name, R);
+  ctx.nested(o.operands, name);
+  return null;
+};
+
+const execBuiltin: Rule = (args, name, ctx) => {
+  const o = scanOptions(args, { shortValued: 'a', stopAtOperand: true });
+  if (o.operands.length === 0) return verdict(name, R);
+  ctx.nested(o.operands, name);
+  return null;
+};
+
+const busybox: Rule = (args, name, ctx) => {
+  if (args.length === 0 || args[0]!.value.startsWith('-')) return verdict(name, R);
+  ctx.nested(args, name);
+  return null;
+};
+
+const containerExec: Rule = (args, name, ctx) => {
+  const sub = args[0];
+  if (sub === undefined || sub.dynamic)
+    return verdict(name, U, `the ${name} subcommand is computed at run time`);
+  if (sub.value !== 'exec') return containerTool(args, name, ctx);
+  const o = scanOptions(args.slice(1), {
+    shortValued: 'euw',
+    longValued: ['env', 'env-file', 'user', 'workdir', 'detach-keys'],
+    stopAtOperand: true,
+  });
+  const rest = o.operands.slice(1);
+  if (rest.length === 0) return verdict(`${name} exec`, U);
+  ctx.nested(rest, `${name} exec`);
+  return null;
+};
+
+const containerTool = subcommandRule({
+  spec: {
+    shortValued: 'cHlf',
+    longValued: ['config', 'context', 'host', 'log-level', 'file', 'project-name', 'env-file'],
+  },
+  twoWord: ['compose', 'system', 'volume', 'network', 'image', 'container', 'builder', 'buildx'],
+  read: [
+    'ps',
+    'images',
+    'logs',
+    'inspect',
+    'stats',
+    'top',
+    'version',
+    'info',
+    'events',
+    'port',
+    'history',
+    'diff',
+    'search',
+    'compose ps',
+    'compose logs',
+    'compose config',
+    'compose ls',
+    'compose images',
+    'compose top',
+    'compose version',
+    'system df',
+    'system info',
+    'system events',
+    'volume ls',
+    'volume inspect',
+    'network ls',
+    'network inspect',
+    'image ls',
+    'image inspect',
+    'image history',
+    'container ls',
+    'container inspect',
+    'container logs',
+    'container top',
+    'container stats',
+  ],
+  destructive: [
+    'rm',
+    'rmi',
+    'kill',
+    'stop',
+    'prune',
+    'compose down',
+    'compose rm',
+    'compose kill',
+    'compose stop',
+    'system prune',
+    'volume rm',
+    'volume prune',
+    'network rm',
+    'network prune',
+    'image rm',
+    'image prune',
+    'container rm',
+    'container prune',
+    'container kill',
+    'container stop',
+    'builder prune',
+  ],
+  privilege: [
+    'run',
+    'create',
+    'compose run',
+    'container run',
+    'container create',
+    'cp',
+    'container cp',
+    'commit',
+    'login',
+    'plugin',
+  ],
+  write: [
+    'start',
+    'restart',
+    'pause',
+    'unpause',
+    'build',
+    'pull',
+    'push',
+    'tag',
+    'load',
+    'save',
+    'import',
+    'export',
+    'update',
+    'rename',
+    'attach',
+    'wait',
+    'compose up',
+    'compose start',
+    'compose restart',
+    'compose pull',
+    'compose build',
+    'compose create',
+    'compose pause',
+    'compose unpause',
+    'network create',
+    'network connect',
+    'network disconnect',
+    'volume create',
+    'image pull',
+    'image push',
+    'image tag',
+    'image build',
+    'container start',
+    'container restart',
+    'buildx build',
+  ],
+});
+
+const kubectl: Rule = (args, name, ctx) => {
+  const o = scanOptions(args, {
+    shortValued: 'nclsf',
+    longValued: [
+      'namespace',
+      'context',
+      'cluster',
+      'kubeconfig',
+      'server',
+      'user',
+      'token',
+      'selector',
+      'filename',
+      'container',
+      'output',
+    ],
+  });
+  const sub = o.operands[0];
+  if (sub === undefined) return verdict(name, R);
+  if (sub.dynamic) return verdict(name, U, `the ${name} subcommand is computed at run time`);
+  const kind = `${name} ${sub.value}`;
+  if (sub.value === 'exec') {
+    const dash = args.findIndex((w) => !w.dynamic && w.value === '--');
+    if (dash === -1 || dash === args.length - 1)
+      return verdict(kind, U, 'kubectl exec without a command after --');
+    ctx.nested(args.slice(dash + 1), kind);
+    return null;
+  }
+  if (
+    [
+      'get',
+      'describe',
+      'logs',
+      'top',
+      'explain',
+      'api-resources',
+      'api-versions',
+      'version',
+      'cluster-info',
+      'diff',
+      'wait',
+      'events',
+      'auth',
+    ].includes(sub.value)
+  )
+    return verdict(kind, R);
+  if (sub.value === 'config')
+    return verdict(
+      kind,
+      o.operands[1]?.value === 'view' || o.operands[1]?.value?.startsWith('get') === true ? R : W,
+    );
+  if (['delete', 'drain', 'replace'].includes(sub.value)) return verdict(kind, D);
+  if (['port-forward', 'proxy', 'cp'].includes(sub.value)) return verdict(kind, X);
+  if (
+    [
+      'apply',
+      'create',
+      'edit',
+      'patch',
+      'rollout',
+      'scale',
+      'label',
+      'annotate',
+      'set',
+      'cordon',
+      'uncordon',
+      'taint',
+      'expose',
+      'autoscale',
+      'run',
+      'debug',
+      'attach',
+    ].includes(sub.value)
+  )
+    return verdict(kind, W);
+  return verdict(kind, U, `${kind} is not a subcommand Gatehouse knows`);
+};
+
+const git: Rule = (args, name) => {
+  const o = scanOptions(args, {
+    shortValued: 'Cc',
+    longValued: ['git-dir', 'work-tree', 'namespace', 'exec-path', 'config-env'],
+    stopAtOperand: true,
+  });
+  if (hasAny(o, 'c', 'config-env', 'exec-path'))
+    return verdict(name, U, 'git options can run arbitrary commands (core.pager, aliases…)');
+  const sub = o.operands[0];
+  if (sub === undefined) return verdict(name, R);
+  if (sub.dynamic) return verdict(name, U, 'the git subcommand is computed at run time');
+  const rest = scanOptions(o.operands.slice(1));
+  const kind = `${name} ${sub.value}`;
+  switch (sub.value) {
+    case 'status':
+    case 'log':
+    case 'diff':
+    case 'show':
+    case 'blame':
+    case 'grep':
+    case 'ls-files':
+    case 'ls-tree':
+    case 'ls-remote':
+    case 'rev-parse':
+    case 'rev-list':
+    case 'describe':
+    case 'shortlog':
+    case 'reflog':
+    case 'cat-file':
+    case 'show-ref':
+    case 'for-each-ref':
+    case 'whatchanged':
+    case 'version':
+    case 'help':
+    case 'count-objects':
+    case 'fsck':
+    case 'verify-commit':
+    case 'verify-tag':
+    case 'name-rev':
+    case 'merge-base':
+      return verdict(kind, R);
+    case 'branch':
+    case 'tag':
+    case 'remote':
+    case 'stash':
+    case 'config':
+    case 'worktree':
+      return verdict(
+        kind,
+        rest.operands.length === 0 &&
+          !hasAny(
+            rest,
+            'd',
+            'D',
+            'delete',
+            'm',
+            'M',
+            'move',
+            'add',
+            'unset',
+            'unset-all',
+            'replace-all',
+            'rename-section',
+            'remove-section',
+          )
+          ? R
+          : W,
+      );
+    case 'clean':
+      return verdict(kind, hasAny(rest, 'n', 'dry-run') ? R : D);
+    case 'reset':
+      return verdict(kind, hasAny(rest, 'hard', 'merge', 'keep') ? D : W);
+    case 'push':
+      return verdict(
+        kind,
+        hasAny(rest, 'f', 'force', 'force-with-lease', 'delete', 'd', 'mirror', 'prune') ? [...X, ...D] : X,
+      );
+    case 'checkout':
+    case 'restore':
+    case 'switch':
+      return verdict(kind, hasAny(rest, 'f', 'force') || rest.operands.some((w) => w.value === '.') ? D : W);
+    case 'clone':
+    case 'pull':
+    case 'fetch':
+    case 'commit':
+    case 'add':
+    case 'rm':
+    case 'mv':
+    case 'merge':
+    case 'rebase':
+    case 'cherry-pick':
+    case 'revert':
+    case 'init':
+    case 'am':
+    case 'apply':
+    case 'gc':
+    case 'prune':
+    case 'submodule':
+    case 'notes':
+    case 'sparse-checkout':
+      return verdict(kind, W);
+    default:
+      return verdict(kind, U, `${kind} is not a subcommand Gatehouse knows (it may be an alias)`);
+  }
+};
+
+// ---------------------------------------------------------------------------------------------------
+// Shells and interpreters
+
+/** Variables that change which program a name runs, or run code when a shell starts. */
+export const COMMAND_LOOKUP_VARIABLES: ReadonlySet<string> = new Set([
+  'PATH',
+  'LD_PRELOAD',
+  'LD_LIBRARY_PATH',
+  'LD_AUDIT',
+  'BASH_ENV',
+  'ENV',
+  'IFS',
+  'SHELLOPTS',
+  'BASHOPTS',
+  'PROMPT_COMMAND',
+  'PS0',
+  'PS1',
+  'PS2',
+  'PS4',
+  'BASH_LOADABLES_PATH',
+  'EXECIGNORE',
+  'GLOBIGNORE',
+  'PAGER',
+  'EDITOR',
+  'VISUAL',
+  'GIT_SSH',
+  'GIT_SSH_COMMAND',
+  'GIT_EXEC_PATH',
+  'GIT_PAGER',
+  'GIT_EDITOR',
+  'GIT_CONFIG_PARAMETERS',
+  'GIT_CONFIG_GLOBAL',
+  'LESSOPEN',
+  'LESSCLOSE',
+  'PYTHONSTARTUP',
+  'PYTHONPATH',
+  'PERL5OPT',
+  'PERL5LIB',
+  'NODE_OPTIONS',
+  'RUBYOPT',
+  'HOME',
+  'TMPDIR',
+]);
+
+/** Shells whose -c string is bash-compatible enough to parse with the bash grammar. */
+const POSIX_SHELLS: ReadonlySet<string> = new Set([
+  'sh',
+  'bash',
+  'dash',
+  'ash',
+  'ksh',
+  'mksh',
+  'rbash',
+  'zsh',
+  'lksh',
+  'posh',
+  'yash',
+]);
+
+const shell: Rule = (args, name, ctx) => {
+  const o = scanOptions(args, {
+    shortValued: 'oO',
+    longValued: ['rcfile', 'init-file'],
+    stopAtOperand: false,
+    alsoOption: (w) => /^\+[A-Za-z]+$/.test(w),
+  });
+  if (!POSIX_SHELLS.has(name)) return verdict(name, U, `${name} is not a shell Gatehouse can parse`);
+  if (o.dynamic) return verdict(`${name}`, U, 'the shell arguments are computed at run time');
+  if (hasAny(o, 'rcfile', 'init-file')) return verdict(name, U, 'the shell reads a startup file');
+  if (o.flags.has('c')) {
+    const script = o.operands[0];
+    if (script === undefined) return verdict(`${name} -c`, U, 'sh -c without a command string');
+    if (script.dynamic) return verdict(`${name} -c`, U, 'the command string is computed at run time');
+    ctx.nestedLine(script, `${name} -c`);
+    return null;
+  }
+  if (o.operands.length > 0 && !o.flags.has('s')) {
+    return verdict(`${name} script`, U, 'runs a script file whose contents Gatehouse cannot see');
+  }
+  const from: Record<StdinSource, string> = {
+    inherited: 'reads commands from standard input, which Gatehouse does not see as commands',
+    pipe: 'a script piped into a shell is not judged',
+    heredoc: 'a here-document run by a shell is not judged',
+    herestring: 'a here-string run by a shell is not judged',
+    file: 'a script redirected into a shell is not judged',
+  };
+  return verdict(name, U, from[ctx.stdin]);
+};
+
+const interpreter: Rule = (args, name) => {
+  const o = scanOptions(args);
+  if (args.length === 1 && (hasAny(o, 'version', 'V', 'v') || args[0]!.value === '-version'))
+    return verdict(`${name} --version`, R);
+  return verdict(name, U, `${name} runs a program Gatehouse cannot judge`);
+};
+
+const trap: Rule = (args, name, ctx) => {
+  const o = scanOptions(args, { stopAtOperand: true });
+  if (hasAny(o, 'l', 'p') || o.operands.length <= 1) return verdict(name, R);
+  const action = o.operands[0]!;
+  if (action.dynamic) return verdict(name, U, 'the trap action is computed at run time');
+  if (action.value !== '' && action.value !== '-') ctx.nestedLine(action, 'trap');
+  return verdict(name, R);
+};
+
+const evaluating =
+  (
+    categories: readonly ShellCategory[],
+    when: (o: ScannedOptions) => boolean = () => true,
+    spec: OptionSpec = {},
+  ): Rule =>
+  (args, name, ctx) => {
+    const o = scanOptions(args, spec);
+    if (when(o) || o.dynamic) ctx.evaluates();
+    return verdict(name, categories);
+  };
+
+// ---------------------------------------------------------------------------------------------------
+// The table
+
+const RULES = new Map<string, Rule>();
+const add = (names: string, rule: Rule): void => {
+  for (const n of names.split(/\s+/)) if (n !== '') RULES.set(n, rule);
+};
+
+// Reads: nothing these commands can be told to do writes or runs anything.
+add(
+  'ls dir vdir cat tac nl head tail grep egrep fgrep zgrep zegrep zfgrep bzgrep xzgrep wc cut paste join comm tr fold fmt column expand unexpand rev diff diff3 sdiff cmp ' +
+    'md5sum sha1sum sha224sum sha256sum sha384sum sha512sum b2sum cksum sum base32 base64 basenc od hexdump strings file stat readlink realpath basename dirname pwd ' +
+    'echo true false : test [ [[ yes seq sleep cal uptime uname whoami id groups who w users last lastb lastlog ps pgrep pstree top htop atop free vmstat iostat mpstat sar pidstat ' +
+    'nproc lscpu lsmem lsblk lspci lsusb lsmod lsof lsns lslocks lsipc blkid df du findmnt printenv locale getent which whereis type help man info whatis apropos tree locate ' +
+    'netstat ss ping ping6 traceroute traceroute6 tracepath mtr dig nslookup host whois jq zcat bzcat xzcat zstdcat lz4cat gzcat zless zmore numfmt factor expr bc dc ' +
+    'cd pushd popd dirs exit return shift wait jobs fg bg disown times getopts caller logout suspend unalias ulimit shopt set umask tty stty tput clear reset ' +
+    'diff-so-fancy colordiff namei getconf arch hostid logname iotop ethtool iwconfig nstat lsattr getfacl getcap systemd-analyze loginctl ' +
+    'tsort pr look fc-list dpkg-query apt-cache apt-file',
+  read,
+);
+add(
+  'printf',
+  evaluating(R, (o) => o.flags.has('v'), { shortValued: 'v' }),
+);
+add(
+  'read',
+  evaluating(R, () => true, { shortValued: 'adinNptu' }),
+);
+add('let', evaluating(R));
+add('mapfile readarray', (args, name, ctx) => {
+  const o = scanOptions(args, { shortValued: 'dnOsuCc' });
+  if (hasAny(o, 'C')) return verdict(name, U, `${name} -C runs a callback`);
+  ctx.evaluates();
+  return verdict(name, R);
+});
+add('hash', (args, name) => verdict(name, scanOptions(args, { shortValued: 'pt' }).flags.has('p') ? U : R));
+add('history', history);
+add('fc', (args, name) =>
+  verdict(
+    name,
+    scanOptions(args, { shortValued: 'e' }).flags.has('l') ? R : U,
+    'fc re-runs commands from history',
+  ),
+);
+add('compgen complete', (args, name) => {
+  const o = scanOptions(args, { shortValued: 'oAGWFCXPSv' });
+  return hasAny(o, 'C', 'F') ? verdict(name, U, `${name} -C/-F runs a command`) : verdict(name, R);
+});
+add('alias', (args, name) =>
+  args.length === 0 || args.every((a) => !a.value.includes('='))
+    ? verdict(name, R)
+    : verdict(name, U, 'an alias changes what later words run'),
+);
+add('eval', unknownCommand('eval runs a string as a command'));
+add('source .', unknownCommand('runs a script file whose contents Gatehouse cannot see'));
+add('enable', unknownCommand('enable loads or changes shell builtins'));
+add('bind', (args, name) => verdict(name, args.some((a) => a.value.startsWith('-x')) ? U : R));
+add('coproc', unknownCommand('coproc runs a command in the background with redirected I/O'));
+add('trap', trap);
+add('kill killall pkill skill', kill);
+add('less more most pg', lessLike);
+add('rg', ripgrep);
+add('sort', sortLike);
+add('uniq xxd', secondOperandWrites);
+add('sed gsed', sed);
+add('awk gawk mawk nawk', awk);
+add('find', find);
+add('date', dateRule);
+add('hostname', hostnameRule);
+add(
+  'hostnamectl timedatectl localectl',
+  subcommandRule({
+    read: [
+      'status',
+      'show',
+      'list-timezones',
+      'list-locales',
+      'list-keymaps',
+      'hostname',
+      'timesync-status',
+      'show-timesync',
+    ],
+    privilege: [
+      'set-hostname',
+      'hostname',
+      'set-time',
+      'set-timezone',
+      'set-ntp',
+      'set-local-rtc',
+      'set-locale',
+      'set-keymap',
+      'icon-name',
+      'chassis',
+      'deployment',
+      'location',
+    ],
+    none: R,
+  }),
+);
+add(
+  'hwclock',
+  toggles((o) => hasAny(o, 'r', 'show', 'get', 'V', 'version', 'h', 'help'), P),
+);
+add('sysctl', sysctl);
+add('journalctl', journalctl);
+add('dmesg', dmesg);
+add('systemctl', systemctl);
+add('service', service);
+add('ip', ipCommand);
+add('ifconfig route arp', netConfig);
+add('tc brctl nmcli iw ifup ifdown ifenslave vconfig', (args, name) =>
+  args.length === 0 ? verdict(name, R) : verdict(name, P, 'changes network configuration'),
+);
+
+// Writes.
+add(
+  'touch mkdir rmdir unlink mkfifo split patch',
+  writesOperands({ shortValued: 'mtdr', longValued: ['mode', 'date', 'reference', 'time'] }),
+);
+add(
+  'cp mv ln install',
+  copyLike({
+    shortValued: 'tSmogb',
+    longValued: [
+      'target-directory',
+      'suffix',
+      'mode',
+      'owner',
+      'group',
+      'backup',
+      'reflink',
+      'sparse',
+      'preserve',
+      'no-preserve',
+    ],
+  }),
+);
+add('tee', tee);
+add('chmod chown chgrp chattr setfacl setcap', chmodLike);
+add('tar gtar bsdtar', tar);
+add('gzip gunzip bzip2 bunzip2 xz unxz zstd unzstd lz4 compress uncompress pigz', compress);
+add('unzip', unzip);
+add('zip 7z 7za', (args, name, ctx) =>
+  withCats(name, W, writeTargets(args.filter((a) => !a.value.startsWith('-')).slice(0, 1), ctx)),
+);
+add('ssh-keygen', (args, name) => verdict(name, W));
+add('updatedb mandb', fixed(W));
+add('ldconfig', fixed(P));
+add(
+  'vi vim nvim view vimdiff nano pico emacs ed ex joe mcedit micro',
+  unknownCommand('an editor can run commands and write any file'),
+);
+
+// Destructive.
+add('rm', rm);
+add('dd', dd);
+add('truncate shred wipefs mkswap blkdiscard fstrim', truncateLike);
+add(
+  'mkfs mkfs.ext2 mkfs.ext3 mkfs.ext4 mkfs.xfs mkfs.btrfs mkfs.vfat mkfs.fat mkfs.ntfs mkfs.exfat mke2fs mkdosfs',
+  fixed(D, 'creates a file system, erasing what was there'),
+);
+add('fdisk sfdisk parted gdisk sgdisk cfdisk', diskTool(['l', 'list', 'print', 's']));
+add('lvremove vgremove pvremove lvreduce', fixed(D));
+add('shutdown reboot halt poweroff init telinit', fixed(D, 'stops or restarts the host'));
+add(
+  'iptables ip6tables iptables-legacy ip6tables-legacy iptables-nft ip6tables-nft ebtables arptables',
+  firewall(['L', 'list', 'S', 'list-rules', 'C', 'check', 'h', 'help', 'V', 'version']),
+);
+add('iptables-save ip6tables-save', read);
+add('iptables-restore ip6tables-restore', fixed(D, 'replaces the packet filter rules'));
+add('nft', nft);
+add(
+  'ufw',
+  subcommandRule({
+    read: ['status', 'show', 'version', 'app'],
+    destructive: [
+      'enable',
+      'disable',
+      'reset',
+      'allow',
+      'deny',
+      'reject',
+      'limit',
+      'delete',
+      'insert',
+      'route',
+      'default',
+      'reload',
+      'logging',
+      'prepend',
+    ],
+    none: R,
+  }),
+);
+add('firewall-cmd', (args, name) => {
+  const o = scanOptions(args);
+  const changes = [...o.flags].some(
+    (f) =>
+      /^(add|remove|set|change|new|delete|reload|complete-reload|runtime-to-permanent|panic-on|lockdown-on|direct|permanent|policy|zone=.*)/.test(
+        f,
+      ) && !/^(list|get|query|info|state|zone$)/.test(f),
+  );
+  return verdict(name, changes || o.dynamic ? D : R);
+});
+add('crontab', crontab);
+add('apt apt-get aptitude', apt);
+add('yum dnf microdnf tdnf zypper', yum);
+add('apk', apk);
+add('pip pip3 pipx', pip);
+add(
+  'npm pnpm yarn',
+  subcommandRule({
+    read: [
+      'ls',
+      'list',
+      'view',
+      'info',
+      'show',
+      'outdated',
+      'audit',
+      'search',
+      'why',
+      'explain',
+      'config',
+      'help',
+      'version',
+      'root',
+      'bin',
+      'prefix',
+      'doctor',
+      'whoami',
+    ],
+    destructive: ['uninstall', 'remove', 'rm', 'un', 'unlink', 'prune', 'unpublish', 'deprecate'],
+    write: ['install', 'i', 'ci', 'add', 'update', 'upgrade', 'link', 'dedupe', 'pack', 'cache', 'init'],
+    exfiltration: ['publish', 'login', 'adduser'],
+    none: R,
+  }),
+);
+add(
+  'snap flatpak',
+  subcommandRule({
+    read: ['list', 'info', 'find', 'search', 'version', 'changes', 'services', 'connections'],
+    destructive: ['remove', 'uninstall', 'disable'],
+    write: ['install', 'refresh', 'update', 'enable', 'revert'],
+    none: R,
+  }),
+);
+add('dpkg', dpkg);
+add('rpm', rpm);
+add('pacman', (args, name) => {
+  const o = scanOptions(args);
+  if (hasAny(o, 'R', 'remove')) return verdict(`${name} -R`, D);
+  if (
+    hasAny(o, 'Q', 'query', 'F', 'files', 'V', 'version', 'h', 'help') ||
+    (hasAny(o, 's', 'search') && !hasAny(o, 'S', 'sync', 'y', 'u'))
+  )
+    return verdict(name, R);
+  return verdict(name, W);
+});
+add('userdel deluser groupdel delgroup', fixed([...D, ...P]));
+add('docker podman nerdctl', containerExec);
+add(
+  'crictl ctr',
+  subcommandRule({
+    read: [
+      'ps',
+      'pods',
+      'images',
+      'logs',
+      'inspect',
+      'inspectp',
+      'inspecti',
+      'stats',
+      'info',
+      'version',
+      'ls',
+      'list',
+    ],
+    destructive: ['rm', 'rmp', 'rmi', 'stop', 'stopp', 'kill'],
+    write: ['start', 'pull', 'run', 'create', 'update'],
+    none: R,
+  }),
+);
+add('kubectl oc', kubectl);
+add(
+  'helm',
+  subcommandRule({
+    read: [
+      'list',
+      'ls',
+      'status',
+      'get',
+      'history',
+      'show',
+      'template',
+      'search',
+      'version',
+      'env',
+      'lint',
+      'verify',
+    ],
+    destructive: ['uninstall', 'delete', 'del', 'un', 'rollback'],
+    write: ['install', 'upgrade', 'repo', 'dependency', 'pull', 'package', 'plugin'],
+    none: R,
+  }),
+);
+add('git', git);
+
+// Privilege.
+add('sudo', sudo);
+add('doas', wrapper({ shortValued: 'uC' }, P, { alone: [...P, ...U] }));
+add('pkexec', wrapper({ longValued: ['user'] }, P, { alone: [...P, ...U] }));
+add('su', su);
+add('runuser', runuser);
+add('sg newgrp', (args, name, ctx) => {
+  const o = scanOptions(args, { stopAtOperand: true });
+  const rest = o.operands.slice(1);
+  if (rest.length === 0) return verdict(name, [...P, ...U], 'a shell in another group');
+  const line = rest[rest.length - 1]!;
+  ctx.nestedLine(line, name, P);
+  return null;
+});
+add('chroot', wrapper({ longValued: ['userspec', 'groups'] }, P, { skipOperands: 1, alone: [...P, ...U] }));
+add(
+  'nsenter unshare',
+  wrapper(
+    {
+      shortValued: 'tSGrwun',
+      longValued: [
+        'target',
+        'setuid',
+        'setgid',
+        'root',
+        'wd',
+        'user',
+        'net',
+        'mount',
+        'uts',
+        'ipc',
+        'pid',
+        'cgroup',
+        'time',
+        'map-user',
+        'map-group',
+        'propagation',
+        'setgroups',
+      ],
+    },
+    P,
+    { alone: [...P, ...U] },
+  ),
+);
+add(
+  'useradd adduser usermod groupadd addgroup groupmod gpasswd passwd chpasswd chage chsh chfn visudo vipw vigr newusers pwconv grpconv',
+  fixed(P),
+);
+add('mount umount swapon swapoff', mountRule);
+add('modprobe insmod rmmod depmod kexec setenforce setsebool semanage aa-disable auditctl', fixed(P));
+add('ssh-copy-id', fixed([...P, ...X], "adds a key to another host's authorized_keys"));
+
+// Exfiltration-shaped.
+add('curl wget', httpClient);
+add('nc ncat netcat socat telnet', rawNetwork);
+add('scp sftp rsync', fileTransfer);
+add('ssh', sshClient);
+add('ftp tftp lftp smbclient sendmail mail mailx mutt', fixed(X));
+
+// Wrappers.
+add('env', envRule);
+add('nohup setsid unbuffer time', wrapper({ shortValued: 'fo', longValued: ['format', 'output'] }));
+add('nice', wrapper({ shortValued: 'n', longValued: ['adjustment'], alsoOption: (w) => /^-\d+$/.test(w) }));
+add('ionice', wrapper({ shortValued: 'cnpPu', longValued: ['class', 'classdata', 'pid', 'pgid', 'uid'] }));
+add('stdbuf', wrapper({ shortValued: 'ioe', longValued: ['input', 'output', 'error'] }));
+add(
+  'chrt',
+  wrapper({ shortValued: 'T', longValued: ['sched-runtime', 'sched-deadline', 'sched-period'] }, [], {
+    skipOperands: 1,
+  }),
+);
+add('taskset', wrapper({ shortValued: '' }, [], { skipOperands: 1 }));
+add('timeout', timeoutRule);
+add('xargs', xargs);
+add('watch', watch);
+add('flock', flock);
+add('command builtin', commandBuiltin);
+add('exec', execBuiltin);
+add('busybox toybox', busybox);
+add(
+  'strace ltrace',
+  wrapper({
+    shortValued: 'eoOpPsSuEIXbabkL',
+    longValued: ['output', 'trace', 'signal', 'attach', 'user', 'env', 'string-limit', 'columns'],
+  }),
+);
+add('script', (args, name, ctx) => {
+  const o = scanOptions(args, {
+    shortValued: 'cEIOBTmt',
+    longValued: ['command', 'echo', 'log-in', 'log-out', 'log-io', 'log-timing', 'logging-format'],
+  });
+  const cmd = o.values.get('c') ?? o.values.get('command');
+  if (cmd?.[0] !== undefined) {
+    ctx.nestedLine(cmd[0], `${name} -c`);
+    return null;
+  }
+  return verdict(name, U, 'script starts an interactive shell');
+});
+add('parallel at batch', unknownCommand('runs commands read from its input'));
+
+// Shells and interpreters.
+add('sh bash dash ash ksh mksh rbash zsh lksh posh yash csh tcsh fish nu pwsh xonsh elvish', shell);
+add(
+  'python python2 python3 perl perl5 ruby irb node nodejs deno bun php lua luajit Rscript R tclsh wish expect osascript java jshell groovy scala ' +
+    'make gmake cmake ninja meson npx pnpx bunx gdb lldb psql mysql mariadb mongo mongosh redis-cli sqlite3 clickhouse-client cqlsh ' +
+    'aws gcloud gsutil az terraform ansible ansible-playbook salt puppet chef-client vault consul nomad',
+  interpreter,
+);
+
+/** The rule for a command name, or undefined when Gatehouse does not know it. */
+export function ruleFor(name: string): Rule | undefined {
+  const direct = RULES.get(name);
+  if (direct !== undefined) return direct;
+  // Versioned interpreters (python3.12, perl5.36) are interpreters.
+  if (/^(python|perl|ruby|php|lua|node)[0-9.]+$/.test(name)) return interpreter;
+  if (/^mkfs\./.test(name)) return RULES.get('mkfs');
+  return undefined;
+}
+
+/** Directories whose programs are the system's (a name resolved there is the command it names). */
+export const STANDARD_BIN_DIRS: ReadonlySet<string> = new Set([
+  '/bin',
+  '/sbin',
+  '/usr/bin',
+  '/usr/sbin',
+  '/usr/local/bin',
+  '/usr/local/sbin',
+]);

@@ -1,0 +1,593 @@
+// The shell-command classifier (docs/shell.md): parses a command line with a real bash grammar and
+// finds every command it may run — through pipes, lists, subshells, functions, command and process
+// substitution, wrappers (sudo, env, xargs, timeout…) and `sh -c` strings parsed again — then gives each
+// its categories from the command table. What it cannot judge is `unknown`, never harmless.
+
+import {
+  SHELL_SEVERITY,
+  type ShellCategory,
+  type ShellClassification,
+  type ShellCommand,
+} from '../core/shell-command.js';
+import { parseBash, type SyntaxNode } from './bash-parser.js';
+import {
+  COMMAND_LOOKUP_VARIABLES,
+  ruleFor,
+  STANDARD_BIN_DIRS,
+  type RuleContext,
+  type StdinSource,
+} from './command-rules.js';
+import { shellQuote, wordValue, type WordValue } from './shell-words.js';
+import { devTcpHost, isLoopbackHost, pathRisk } from './targets.js';
+
+export type ShellInput = { readonly line: string } | { readonly argv: readonly string[] };
+
+/** `sh -c` inside `sh -c`…: deeper strings are not judged. */
+const MAX_NESTING = 6;
+/** Commands per classification: bounds work for hostile input. */
+const MAX_COMMANDS = 2000;
+
+/**
+ * Classifies a command line (as a shell would run it: `ssh host 'LINE'`, a line typed at a prompt) or
+ * an argv vector (run without a shell: Kubernetes exec `command`). Synchronous and pure.
+ */
+export function classifyShellCommand(input: ShellInput): ShellClassification {
+  const walk = new Walk();
+  let text: string;
+  let parseError: string | undefined;
+  try {
+    if ('argv' in input) {
+      text = input.argv.map(shellQuote).join(' ');
+      const words = input.argv.map<WordValue>((a) => ({ value: a, dynamic: false, expands: false, text: a }));
+      if (words.length > 0) walk.classifyWords(words, walk.topFrame(text));
+    } else {
+      text = input.line;
+      const parsed = parseBash(text);
+      if (!parsed.ok) parseError = parsed.error;
+      else walk.statement(parsed.root, walk.topFrame(text));
+    }
+  } catch (e) {
+    // Deep recursion on hostile nesting, or a rule bug: never let it pass as harmless.
+    text = 'line' in input ? input.line : input.argv.join(' ');
+    parseError = `the command could not be judged: ${e instanceof RangeError ? 'nested too deeply' : String(e)}`;
+  }
+  if (parseError !== undefined) {
+    return {
+      text,
+      commands: [],
+      categories: ['unknown'],
+      kind: 'unparsed',
+      parseError,
+      unknownReasons: [parseError],
+    };
+  }
+  return walk.result(text);
+}
+
+interface Frame {
+  readonly src: string;
+  readonly via: readonly string[];
+  readonly extra: readonly ShellCategory[];
+  readonly depth: number;
+  readonly stdin: StdinSource;
+}
+
+/** Statement-level node types the walker descends through. */
+const CONTAINERS: ReadonlySet<string> = new Set([
+  'program',
+  'compound_statement',
+  'do_group',
+  'subshell',
+  'if_statement',
+  'elif_clause',
+  'else_clause',
+  'while_statement',
+  'for_statement',
+  'c_style_for_statement',
+  'case_statement',
+  'case_item',
+  'list',
+  'negated_command',
+]);
+
+const STATEMENTS: ReadonlySet<string> = new Set([
+  ...CONTAINERS,
+  'pipeline',
+  'redirected_statement',
+  'command',
+  'declaration_command',
+  'unset_command',
+  'variable_assignment',
+  'variable_assignments',
+  'test_command',
+  'function_definition',
+]);
+
+const OUTPUT_OPS: ReadonlySet<string> = new Set(['>', '>>', '&>', '&>>', '>|', '>&', '<>']);
+const INPUT_OPS: ReadonlySet<string> = new Set(['<', '<&']);
+
+class Walk {
+  private readonly commands: ShellCommand[] = [];
+  private readonly reasons = new Set<string>();
+  private evaluatesValues = false;
+  private codeShapedLiteral = false;
+  private readonly functions = new Set<string>();
+  private cwd: 'home' | 'system' | 'unknown' = 'home';
+
+  topFrame(src: string): Frame {
+    return { src, via: [], extra: [], depth: 0, stdin: 'inherited' };
+  }
+
+  result(text: string): ShellClassification {
+    const cats = new Set<ShellCategory>();
+    for (const c of this.commands) for (const k of c.categories) cats.add(k);
+    if (this.evaluatesValues && this.codeShapedLiteral) {
+      this.reasons.add(
+        'a value holding a command substitution is evaluated as code (arithmetic, indirection or an assigning builtin)',
+      );
+    }
+    if (this.reasons.size > 0) cats.add('unknown');
+    if (cats.size === 0) cats.add('read');
+    const categories = SHELL_SEVERITY.filter((c) => cats.has(c));
+    const rank = (c: ShellCommand): number =>
+      Math.min(...c.categories.map((k) => SHELL_SEVERITY.indexOf(k)), SHELL_SEVERITY.length);
+    const kinds: string[] = [];
+    for (const c of [...this.commands].sort((a, b) => rank(a) - rank(b))) {
+      if (!kinds.includes(c.kind)) kinds.push(c.kind);
+    }
+    const kind =
+      kinds.length === 0
+        ? 'empty'
+        : kinds.length > 8
+          ? `${kinds.slice(0, 8).join(', ')}, …`
+          : kinds.join(', ');
+    return { text, commands: this.commands, categories, kind, unknownReasons: [...this.reasons] };
+  }
+
+  private push(
+    frame: Frame,
+    words: readonly WordValue[],
+    name: string,
+    kind: string,
+    categories: readonly ShellCategory[],
+    notes: readonly string[] = [],
+  ): void {
+    if (this.commands.length >= MAX_COMMANDS) {
+      this.reasons.add('the command runs too many commands to judge');
+      return;
+    }
+    const cats = new Set<ShellCategory>(categories);
+    for (const c of frame.extra) cats.add(c);
+    if (cats.has('unknown'))
+      for (const n of notes.length > 0 ? notes : [`${kind} cannot be judged`]) this.reasons.add(n);
+    this.commands.push({
+      argv: words.map((w) => (w.dynamic ? w.text : w.value)),
+      dynamic: words.flatMap((w, i) => (w.dynamic || w.expands ? [i] : [])),
+      name,
+      kind,
+      categories: SHELL_SEVERITY.filter((c) => cats.has(c)),
+      via: frame.via,
+      notes,
+    });
+  }
+
+  private unknown(frame: Frame, words: readonly WordValue[], kind: string, reason: string): void {
+    this.push(frame, words, words[0]?.text ?? kind, kind, ['unknown'], [reason]);
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Statements
+
+  statement(node: SyntaxNode, frame: Frame): void {
+    switch (node.type) {
+      case 'comment':
+        return;
+      case 'pipeline': {
+        let piped = false;
+        for (const c of node.children) {
+          if (!c.named) {
+            if (c.type === '|' || c.type === '|&') piped = true;
+            continue;
+          }
+          this.statement(c, piped ? { ...frame, stdin: 'pipe' } : frame);
+        }
+        return;
+      }
+      case 'redirected_statement':
+        this.redirected(node, frame);
+        return;
+      case 'command':
+        this.command(node, frame);
+        return;
+      case 'declaration_command':
+        this.declaration(node, frame);
+        return;
+      case 'unset_command':
+        this.evaluatesValues = true;
+        this.scan(node, frame);
+        this.push(frame, this.wordsOf(node, frame), 'unset', 'unset', ['read']);
+        return;
+      case 'variable_assignment':
+      case 'variable_assignments':
+        this.assignments(node, frame);
+        return;
+      case 'test_command':
+        // [[ a -eq b ]] evaluates its operands arithmetically.
+        this.evaluatesValues = true;
+        this.scan(node, frame);
+        this.push(frame, [], '[[', 'test', ['read']);
+        return;
+      case 'function_definition': {
+        const name = node.children.find((c) => c.field === 'name');
+        if (name !== undefined) this.functions.add(frame.src.slice(name.start, name.end));
+        for (const c of node.children) if (c.field === 'body') this.statement(c, frame);
+        return;
+      }
+      case 'compound_statement':
+        if (node.children[0]?.type === '((') {
+          // (( … )) is arithmetic evaluation.
+          this.evaluatesValues = true;
+          this.scan(node, frame);
+          this.push(frame, [], '((', 'arithmetic', ['read']);
+          return;
+        }
+        break;
+      default:
+    }
+    if (!CONTAINERS.has(node.type)) {
+      this.reasons.add(`unsupported shell syntax (${node.type})`);
+      return;
+    }
+    if (node.type === 'c_style_for_statement') this.evaluatesValues = true;
+    for (const c of node.children) {
+      if (!c.named) continue;
+      if (STATEMENTS.has(c.type)) this.statement(c, frame);
+      else if (c.type === 'comment') continue;
+      else if (
+        c.type === 'heredoc_redirect' ||
+        c.type === 'file_redirect' ||
+        c.type === 'herestring_redirect'
+      ) {
+        this.redirect(c, frame);
+      } else this.scan(c, frame);
+    }
+  }
+
+  private redirected(node: SyntaxNode, frame: Frame): void {
+    const redirects = node.children.filter((c) => c.field === 'redirect' || c.type.endsWith('_redirect'));
+    let stdin = frame.stdin;
+    for (const r of redirects) {
+      if (r.type === 'heredoc_redirect') stdin = 'heredoc';
+      else if (r.type === 'herestring_redirect') stdin = 'herestring';
+      else if (
+        r.type === 'file_redirect' &&
+        INPUT_OPS.has(this.operatorOf(r)) &&
+        this.descriptorOf(r, frame) === 0
+      ) {
+        stdin = 'file';
+      }
+    }
+    for (const c of node.children) {
+      if (c.field === 'body' || (STATEMENTS.has(c.type) && !redirects.includes(c)))
+        this.statement(c, { ...frame, stdin });
+    }
+    for (const r of redirects) this.redirect(r, frame);
+  }
+
+  private operatorOf(r: SyntaxNode): string {
+    return r.children.find((c) => !c.named)?.type ?? '';
+  }
+
+  private descriptorOf(r: SyntaxNode, frame: Frame): number {
+    const d = r.children.find((c) => c.type === 'file_descriptor');
+    if (d === undefined) return this.operatorOf(r).startsWith('<') ? 0 : 1;
+    return Number(frame.src.slice(d.start, d.end));
+  }
+
+  private redirect(r: SyntaxNode, frame: Frame): void {
+    if (r.type === 'herestring_redirect') {
+      this.scan(r, frame);
+      return;
+    }
+    if (r.type === 'heredoc_redirect') {
+      const start = r.children.find((c) => c.type === 'heredoc_start');
+      const quoted = start !== undefined && /['"\\]/.test(frame.src.slice(start.start, start.end));
+      let piped = false;
+      for (const c of r.children) {
+        if (!c.named) {
+          if (c.type === '|' || c.type === '|&') piped = true;
+          continue;
+        }
+        if (c.type === 'heredoc_body') {
+          const body = frame.src.slice(c.start, c.end);
+          if (body.includes('$(') || body.includes('`')) this.codeShapedLiteral = true;
+          // With a quoted delimiter the body is literal; otherwise it expands like a double-quoted string.
+          if (!quoted) this.scan(c, frame);
+        } else if (c.type === 'file_redirect' || c.type === 'herestring_redirect') this.redirect(c, frame);
+        else if (STATEMENTS.has(c.type)) this.statement(c, piped ? { ...frame, stdin: 'pipe' } : frame);
+        else if (c.type !== 'heredoc_start' && c.type !== 'heredoc_end') this.scan(c, frame);
+      }
+      return;
+    }
+    if (r.type !== 'file_redirect') {
+      this.reasons.add(`unsupported redirection (${r.type})`);
+      return;
+    }
+    this.scan(r, frame);
+    const op = this.operatorOf(r);
+    const dest = r.children.find((c) => c.field === 'destination');
+    if (dest === undefined) return; // `>&-`, `<&-`: closing a descriptor.
+    const target = wordValue(dest, frame.src);
+    if ((op === '>&' || op === '<&') && /^(\d+|-)$/.test(target.value) && !target.dynamic) return;
+    if (INPUT_OPS.has(op)) {
+      const risk = target.dynamic ? 'unknown' : pathRisk(target.value);
+      if (risk === 'network' && !isLoopbackHost(devTcpHost(target.value) ?? '')) {
+        this.push(frame, [{ ...target, value: `<${target.value}` }], '<', 'network redirect', [
+          'exfiltration',
+        ]);
+      }
+      return;
+    }
+    if (!OUTPUT_OPS.has(op)) {
+      this.reasons.add(`unsupported redirection operator ${op}`);
+      return;
+    }
+    const cats = new Set<ShellCategory>();
+    if (target.dynamic || target.expands) {
+      cats.add('write');
+      cats.add('unknown');
+    } else {
+      switch (pathRisk(target.value, this.cwd)) {
+        case 'harmless':
+          return;
+        case 'normal':
+          cats.add('write');
+          break;
+        case 'system':
+          cats.add('write').add('privilege');
+          break;
+        case 'device':
+          cats.add('destructive');
+          break;
+        case 'network':
+          cats.add(isLoopbackHost(devTcpHost(target.value) ?? '') ? 'write' : 'exfiltration');
+          break;
+        case 'unknown':
+          cats.add('write').add('unknown');
+          break;
+      }
+    }
+    this.push(
+      frame,
+      [{ value: op, dynamic: false, expands: false, text: op }, target],
+      op,
+      `redirect ${op}`,
+      [...cats],
+      cats.has('unknown') ? ['writes to a path computed at run time'] : [],
+    );
+  }
+
+  private command(node: SyntaxNode, frame: Frame): void {
+    let stdin = frame.stdin;
+    const wordNodes: SyntaxNode[] = [];
+    const redirects: SyntaxNode[] = [];
+    for (const c of node.children) {
+      if (!c.named) continue;
+      if (c.type === 'variable_assignment') {
+        this.assignment(c, frame);
+      } else if (c.field === 'name') {
+        const inner = c.children.find((x) => x.named);
+        if (inner !== undefined) wordNodes.unshift(inner);
+      } else if (c.field === 'redirect' || c.type.endsWith('_redirect')) {
+        redirects.push(c);
+        if (c.type === 'herestring_redirect') stdin = 'herestring';
+      } else if (c.type === 'comment') {
+        continue;
+      } else wordNodes.push(c);
+    }
+    for (const w of wordNodes) this.scan(w, frame);
+    const words = wordNodes.map((w) => wordValue(w, frame.src));
+    if (words.length > 0) this.classifyWords(words, { ...frame, stdin });
+    for (const r of redirects) this.redirect(r, frame);
+  }
+
+  private wordsOf(node: SyntaxNode, frame: Frame): WordValue[] {
+    return node.children.filter((c) => c.named && c.type !== 'comment').map((c) => wordValue(c, frame.src));
+  }
+
+  private declaration(node: SyntaxNode, frame: Frame): void {
+    const keyword = node.children.find((c) => !c.named)?.type ?? 'declare';
+    const words: WordValue[] = [{ value: keyword, dynamic: false, expands: false, text: keyword }];
+    for (const c of node.children) {
+      if (!c.named) continue;
+      if (c.type === 'variable_assignment') {
+        this.assignment(c, frame);
+        words.push(wordValue(c, frame.src));
+      } else if (c.type === 'variable_name') {
+        words.push(wordValue(c, frame.src));
+      } else {
+        this.scan(c, frame);
+        const w = wordValue(c, frame.src);
+        words.push(w);
+        // -n (nameref) and -i (integer) make later assignments evaluate names and arithmetic.
+        if (w.dynamic || (w.value.startsWith('-') && /[ni]/.test(w.value))) this.evaluatesValues = true;
+        if (w.dynamic) this.reasons.add(`${keyword} with an argument computed at run time`);
+      }
+    }
+    this.push(frame, words, keyword, keyword, ['read']);
+  }
+
+  private assignments(node: SyntaxNode, frame: Frame): void {
+    if (node.type === 'variable_assignment') this.assignment(node, frame);
+    else for (const c of node.children) if (c.type === 'variable_assignment') this.assignment(c, frame);
+  }
+
+  private assignment(node: SyntaxNode, frame: Frame): void {
+    const name = node.children.find((c) => c.field === 'name');
+    if (name !== undefined) {
+      if (name.type === 'subscript') this.evaluatesValues = true;
+      const varName = frame.src.slice(name.start, name.end).replace(/\[.*$/s, '');
+      if (COMMAND_LOOKUP_VARIABLES.has(varName)) {
+        this.reasons.add(`setting ${varName} changes which program runs or what runs at start-up`);
+      }
+    }
+    this.scan(node, frame);
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Words: find what runs inside them (command and process substitution) and what evaluates code.
+
+  private scan(node: SyntaxNode, frame: Frame): void {
+    switch (node.type) {
+      case 'command_substitution':
+      case 'process_substitution': {
+        const via = node.type === 'command_substitution' ? '$(…)' : '<(…)';
+        const isOutput = node.children[0]?.type === '>(';
+        const inner: Frame = {
+          ...frame,
+          via: [...frame.via, via],
+          stdin: isOutput ? 'pipe' : frame.stdin,
+        };
+        for (const c of node.children) {
+          if (!c.named) continue;
+          if (STATEMENTS.has(c.type)) this.statement(c, inner);
+          else if (c.type.endsWith('_redirect')) this.redirect(c, inner);
+          else if (c.type !== 'comment') this.scan(c, inner);
+        }
+        return;
+      }
+      case 'arithmetic_expansion':
+      case 'subscript':
+        this.evaluatesValues = true;
+        break;
+      case 'expansion': {
+        const kids = node.children;
+        if (kids[1]?.type === '!') this.evaluatesValues = true;
+        for (let i = 0; i + 1 < kids.length; i++) {
+          if (kids[i]!.type === '@' && kids[i + 1]!.type === 'P') {
+            this.reasons.add('${var@P} runs command substitutions held in the variable');
+          }
+        }
+        break;
+      }
+      case 'raw_string':
+      case 'ansi_c_string':
+      case 'string_content':
+      case 'word':
+      case 'heredoc_content': {
+        const v = wordValue(node, frame.src).value;
+        if (v.includes('$(') || v.includes('`')) this.codeShapedLiteral = true;
+        return;
+      }
+      default:
+    }
+    for (const c of node.children) {
+      if (!c.named) continue;
+      if (STATEMENTS.has(c.type) && node.type !== 'expansion') this.statement(c, frame);
+      else this.scan(c, frame);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------
+  // Commands
+
+  classifyWords(words: readonly WordValue[], frame: Frame): void {
+    const first = words[0];
+    if (first === undefined) return;
+    if (frame.depth > MAX_NESTING) {
+      this.unknown(frame, words, 'nested command', 'commands nested this deeply are not judged');
+      return;
+    }
+    if (first.dynamic || first.expands) {
+      this.unknown(frame, words, 'computed command', 'the command name is computed at run time');
+      return;
+    }
+    for (const w of words)
+      if (!w.dynamic && (w.value.includes('$(') || w.value.includes('`'))) this.codeShapedLiteral = true;
+    let name = first.value;
+    if (name.includes('/')) {
+      const slash = name.lastIndexOf('/');
+      const dir = name.slice(0, slash) || '/';
+      if (!STANDARD_BIN_DIRS.has(dir.replace(/\/+$/, '') || '/')) {
+        this.unknown(
+          frame,
+          words,
+          'program by path',
+          `runs ${name}, a program outside the system directories`,
+        );
+        return;
+      }
+      name = name.slice(slash + 1);
+    }
+    const rule = ruleFor(name);
+    if (rule === undefined) {
+      if (this.functions.has(name)) {
+        // Its body was classified where it was defined.
+        this.push(frame, words, name, 'function', ['read']);
+        return;
+      }
+      this.unknown(
+        frame,
+        words,
+        name === '' ? 'empty command' : name,
+        `${name || 'an empty name'} is not a command Gatehouse knows`,
+      );
+      return;
+    }
+    const ctx: RuleContext = {
+      stdin: frame.stdin,
+      nested: (inner, via, extra = []) =>
+        this.classifyWords(inner, {
+          ...frame,
+          via: [...frame.via, via],
+          extra: [...frame.extra, ...extra],
+          depth: frame.depth + 1,
+        }),
+      nestedLine: (line, via, extra = []) => this.nestedLine(line, via, extra, frame),
+      writeRisk: (path) => (path.dynamic ? 'unknown' : pathRisk(path.value, this.cwd)),
+      evaluates: () => {
+        this.evaluatesValues = true;
+      },
+    };
+    const v = rule(words.slice(1), name, ctx);
+    if (v !== null) this.push(frame, words, name, v.kind, v.categories, v.notes ?? []);
+    if (name === 'cd' || name === 'pushd') this.changeDirectory(words[1]);
+  }
+
+  private changeDirectory(target: WordValue | undefined): void {
+    if (target === undefined || (!target.dynamic && (target.value === '~' || target.value === '-'))) {
+      this.cwd = target?.value === '-' ? 'unknown' : 'home';
+      return;
+    }
+    if (target.dynamic) {
+      this.cwd = 'unknown';
+      return;
+    }
+    if (target.value.startsWith('/'))
+      this.cwd = pathRisk(`${target.value}/x`) === 'system' ? 'system' : 'home';
+  }
+
+  private nestedLine(line: WordValue, via: string, extra: readonly ShellCategory[], frame: Frame): void {
+    const words = [{ value: via, dynamic: false, expands: false, text: via }, line];
+    if (line.dynamic) {
+      this.unknown(frame, words, via, `the ${via} string is computed at run time`);
+      return;
+    }
+    if (frame.depth + 1 > MAX_NESTING) {
+      this.unknown(frame, words, via, 'commands nested this deeply are not judged');
+      return;
+    }
+    const parsed = parseBash(line.value);
+    if (!parsed.ok) {
+      this.unknown(frame, words, via, `the ${via} string does not parse: ${parsed.error}`);
+      return;
+    }
+    this.statement(parsed.root, {
+      src: line.value,
+      via: [...frame.via, via],
+      extra: [...frame.extra, ...extra],
+      depth: frame.depth + 1,
+      stdin: frame.stdin,
+    });
+  }
+}

@@ -1,0 +1,125 @@
+// What a path or a network address in a command means for risk: a system path (privilege), a block
+// device (destructive), a bash network redirection, a loopback host. Pure; literal values only.
+
+/** Where writing to a path lands. */
+export type PathRisk = 'harmless' | 'normal' | 'system' | 'device' | 'network' | 'unknown';
+
+/** Device files that are not storage: writing to them discards or echoes (no effect on data). */
+const HARMLESS_PATHS: ReadonlySet<string> = new Set([
+  '/dev/null',
+  '/dev/zero',
+  '/dev/stdout',
+  '/dev/stderr',
+  '/dev/stdin',
+  '/dev/tty',
+  '/dev/full',
+  '/dev/random',
+  '/dev/urandom',
+]);
+
+/** Directories whose contents decide how the system runs or who may log in. */
+const SYSTEM_PREFIXES: readonly string[] = [
+  '/etc',
+  '/boot',
+  '/usr',
+  '/bin',
+  '/sbin',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/libx32',
+  '/root',
+  '/proc',
+  '/sys',
+  '/var/lib',
+  '/var/spool/cron',
+  '/var/spool/anacron',
+];
+
+/** File names that grant access or run code at login wherever they live. */
+const SENSITIVE_NAMES: ReadonlySet<string> = new Set([
+  'authorized_keys',
+  'authorized_keys2',
+  'sudoers',
+  '.bashrc',
+  '.bash_profile',
+  '.bash_login',
+  '.bash_logout',
+  '.profile',
+  '.zshrc',
+  '.zprofile',
+  '.zshenv',
+  '.pam_environment',
+  '.rhosts',
+  '.shosts',
+  '.netrc',
+  '.ssh',
+  'sudoers.d',
+  'crontab',
+  'ld.so.preload',
+]);
+
+const STORAGE_DEVICE = /^\/dev\/(sd|hd|vd|xvd|nvme|mmcblk|md|dm-|loop|sr|mapper\/|disk\/|mem$|kmem$|port$)/;
+
+/** Normalises `.`/`..`/`//` in an absolute path without touching the file system. */
+function normalise(path: string): string {
+  const parts: string[] = [];
+  for (const p of path.split('/')) {
+    if (p === '' || p === '.') continue;
+    if (p === '..') parts.pop();
+    else parts.push(p);
+  }
+  return `/${parts.join('/')}`;
+}
+
+/**
+ * The risk of writing to (or changing the mode/owner of) `path`. `cwdIsSystem` says that a relative
+ * path is relative to a system directory (the line `cd`-ed there), `cwdUnknown` that it may be.
+ */
+export function pathRisk(path: string, cwd: 'home' | 'system' | 'unknown' = 'home'): PathRisk {
+  if (path === '') return 'normal';
+  const names = path.split('/');
+  if (names.some((n) => SENSITIVE_NAMES.has(n))) return 'system';
+  if (path.startsWith('~')) return 'normal';
+  if (!path.startsWith('/')) {
+    if (cwd === 'system') return 'system';
+    if (cwd === 'unknown') return 'unknown';
+    return 'normal';
+  }
+  const abs = normalise(path);
+  if (HARMLESS_PATHS.has(abs) || /^\/(dev|proc\/self)\/fd\/\d+$/.test(abs)) return 'harmless';
+  if (abs.startsWith('/dev/tcp/') || abs.startsWith('/dev/udp/')) return 'network';
+  if (STORAGE_DEVICE.test(abs)) return 'device';
+  if (abs.startsWith('/dev/')) return 'system';
+  // `/`, and a top-level directory itself (`/home`, `/var`, `/srv`), hold everyone's data.
+  if (abs.split('/').length <= 2) return 'system';
+  for (const prefix of SYSTEM_PREFIXES) {
+    if (abs === prefix || abs.startsWith(`${prefix}/`)) return 'system';
+  }
+  return 'normal';
+}
+
+/** The host of a bash `/dev/tcp/HOST/PORT` path. */
+export function devTcpHost(path: string): string | undefined {
+  const m = /^\/dev\/(?:tcp|udp)\/([^/]+)\//.exec(path);
+  return m?.[1];
+}
+
+/** Loopback names and addresses (the traffic never leaves the host). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  if (h === 'localhost' || h.endsWith('.localhost') || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/**
+ * The host a URL-ish or `host:port`/`user@host:path` argument names, or undefined when it names none
+ * (a plain word). Literal values only.
+ */
+export function hostOf(arg: string): string | undefined {
+  const url = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/(?:[^@/?#]*@)?(\[[^\]]*\]|[^:/?#]*)/.exec(arg);
+  if (url !== null) return url[1];
+  const scpLike = /^(?:[^@/:]+@)?(\[[^\]]*\]|[A-Za-z0-9.-]+):/.exec(arg);
+  if (scpLike !== null) return scpLike[1];
+  return undefined;
+}
