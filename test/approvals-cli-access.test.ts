@@ -129,6 +129,8 @@ describe('time-bound access grants through the CLI', () => {
       const list = await cli('approvals', alice, ['list']);
       expect(list.out).toContain(id);
       expect(list.out).toContain('access app-write for 60m');
+      // Each request's approval page, as the README's tour says.
+      expect(list.out).toMatch(new RegExp(`${id}\\s+http://127\\.0\\.0\\.1:\\d+/approvals/${id}`));
       const show = await cli('approvals', alice, ['show', id]);
       expect(show.out).toContain('fix the item names (TICKET-42)');
       expect(show.out).toContain('approval.requested');

@@ -250,7 +250,13 @@ describe('generic HTTP gateway', () => {
     expect(review.ctx.action).toMatchObject({ kind: 'http', method: 'DELETE', path: '/v1/users/7' });
     expect(api.seen.length).toBe(before);
     review.approve();
-    expect((await pending).statusCode).toBe(204);
+    const approved = await pending;
+    expect(approved.statusCode).toBe(204);
+    // The eventual answer names the approval request it waited on, in headers a client can read.
+    expect(approved.headers['gatehouse-approval-request']).toBe(`req-${gw.approver.seen.length}`);
+    expect(approved.headers['gatehouse-approval-url']).toMatch(
+      /^http:\/\/approvals\.test\/approvals\/req-\d+$/,
+    );
     expect(api.seen.at(-1)).toMatchObject({ method: 'DELETE', url: '/base/v1/users/7' });
 
     const refused = request(`${endpoint}/v1/users/8`, {
@@ -260,6 +266,7 @@ describe('generic HTTP gateway', () => {
     (await gw.approver.next()).deny('No.');
     const r = await refused;
     expect(r.statusCode).toBe(403);
+    expect(r.headers['gatehouse-approval-request']).toBe(`req-${gw.approver.seen.length}`);
     expect(((await r.body.json()) as { rule: string }).rule).toBe('api-review-deletes');
   });
 

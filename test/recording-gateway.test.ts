@@ -284,6 +284,11 @@ describe('prompt lineage through the gateway', () => {
       ]),
     ).toBe(1);
     expect(o.out).toContain(`CHANGED: line ${line} (event ${seq}): event ${seq} was changed`);
+    // A changed record is not reported as one whose session merely did not end.
+    expect(o.out).not.toMatch(/did not end|unsigned/);
+    expect(o.out).toMatch(
+      /signature: (not checked — the record was changed|valid through event \d+; nothing after the change)/,
+    );
 
     // Changing the blob (the sample) is caught too.
     const blobLine = text.split('\n').find((l) => l.includes('"record":"blob"'))!;
@@ -371,5 +376,52 @@ describe('retention purge', () => {
     expect(await gw.gateway.store.getEvents(id)).toEqual([]);
     expect(await gw.gateway.store.getSeals(id)).toEqual([]);
     expect(await gw.gateway.recording.blobs.get(ref.key)).toBeUndefined();
+  });
+});
+
+describe('replay of a refused multi-statement query', () => {
+  test('blames the statement that was refused, not the one before it', async () => {
+    const g = await startTestGateway({
+      superUrl: inject('pgUrl'),
+      setupSql: 'CREATE TABLE orders (id int primary key)',
+      policies: [
+        {
+          id: 'agents',
+          subjects: { groups: ['testers'] },
+          connections: ['*'],
+          rules: [
+            { id: 'no-drop', effect: 'deny', match: { categories: ['ddl-drop'] } },
+            { id: 'read', effect: 'allow', match: { categories: ['read'] } },
+          ],
+        },
+      ],
+    });
+    try {
+      const c = g.client(await g.token({ subject: 'claude-multi', agent: true }));
+      await c.connect();
+      await expect(c.query('SELECT 1; DROP TABLE orders')).rejects.toThrow(/no-drop/);
+      await c.end();
+      const id = (await g.gateway.store.listSessions({ subject: 'claude-multi', limit: 1 }))[0]!.id;
+      const { o, io: cio } = io();
+      const cmd = sessionsCommand({
+        io: cio,
+        openStore: async () => ({ ...g.gateway.store, close: async () => undefined }) as never,
+        openReplay: async () => ({
+          store: g.gateway.store,
+          blobs: g.gateway.recording.blobs,
+          close: async () => undefined,
+        }),
+      });
+      expect(await runCli(cmd, ['sessions', 'replay', id])).toBe(0);
+      const select = o.out.slice(o.out.indexOf('#1'), o.out.indexOf('#2'));
+      expect(select).toContain('SELECT 1');
+      expect(select).toContain('not run: another statement of the same request was refused');
+      expect(select).not.toMatch(/error|earlier/);
+      const drop = o.out.slice(o.out.indexOf('#2'));
+      expect(drop).toMatch(/#2 {2}deny {2}rule=no-drop/);
+      expect(drop).toContain('DROP TABLE is refused by rule no-drop');
+    } finally {
+      await g.stop();
+    }
   });
 });

@@ -100,7 +100,8 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): RoutePlugin {
           : {}),
         limit: Math.min(Number(q.limit ?? 100) || 100, 1000),
       });
-      return c.json({ requests });
+      // Each with the URL of its approval page, as the CLI's list shows it.
+      return c.json({ requests: requests.map((r) => ({ ...r, approvalUrl: service.approvalUrl(r.id) })) });
     });
 
     app.get('/api/approvals/:id', async (c) => {

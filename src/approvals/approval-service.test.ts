@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApprovalsConfig } from '../config/schema.js';
 import { type SqlAction, httpAction, sqlAction } from '../core/action.js';
 import type { ReviewDecision } from '../core/decision.js';
+import type { HeldNotice, HoldSettledNotice } from '../core/held-notice.js';
 import type { Identity } from '../core/identity.js';
 import type { Logger, PolicyDecider } from '../core/ports.js';
 import { createPolicyDecider } from '../policy/index.js';
@@ -330,6 +331,67 @@ describe('AccessGrants', () => {
     clock += 3_600_001;
     expect(grants.layer(base, source).decide(dave, write).effect).toBe('deny');
     grants.stop();
+    await s.close();
+  });
+});
+
+describe('ApprovalService hold listener', () => {
+  it('tells the engine when a statement is held and again when it is decided (held means told)', async () => {
+    const s = service();
+    const held: HeldNotice[] = [];
+    const settled: HoldSettledNotice[] = [];
+    const outcome = s.request({
+      identity: claude,
+      sessionId: 'sess-told',
+      statementId: 'sess-told:1',
+      action: action('UPDATE t SET told = 1'),
+      decision: review('both'),
+      signal: new AbortController().signal,
+      onHeld: (n) => held.push(n),
+      onHoldSettled: (n) => settled.push(n),
+    });
+    const rid = await pendingId(s);
+    expect(held).toHaveLength(1);
+    expect(held[0]).toMatchObject({
+      requestId: rid,
+      url: `https://g.example/approvals/${rid}`,
+      mode: 'hold',
+      approvalRule: 'both',
+      policyRule: 'r',
+      approverGroups: ['dba', 'security'],
+      waitMs: 5 * 60_000,
+    });
+    expect(held[0]!.message).toContain(rid);
+    expect(held[0]!.message).toContain('waiting up to 5m');
+    expect(settled).toHaveLength(0);
+    await s.decide(rid, principalOf(id('sec', ['security'])), 'deny', { via: 'api', comment: 'not today' });
+    expect((await outcome).approved).toBe(false);
+    expect(settled).toEqual([
+      expect.objectContaining({
+        requestId: rid,
+        outcome: 'denied',
+        by: 'sec (gatehouse)',
+        comment: 'not today',
+      }),
+    ]);
+
+    // Defer mode: told at once (nothing is held), and no settle notice follows.
+    const deferHeld: HeldNotice[] = [];
+    const deferred = await s.request({
+      identity: claude,
+      sessionId: 'sess-told',
+      statementId: 'sess-told:2',
+      action: action('UPDATE t SET told = 2'),
+      decision: review('two', 'defer'),
+      signal: new AbortController().signal,
+      onHeld: (n) => deferHeld.push(n),
+      onHoldSettled: () => {
+        throw new Error('no settle notice in defer mode');
+      },
+    });
+    expect(deferHeld).toEqual([
+      expect.objectContaining({ requestId: deferred.requestId, mode: 'defer', waitMs: 0 }),
+    ]);
     await s.close();
   });
 });

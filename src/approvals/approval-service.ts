@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Action } from '../core/action.js';
 import type { Identity } from '../core/identity.js';
+import type { HeldNotice, HoldSettledNotice } from '../core/held-notice.js';
 import type { ApprovalContext, ApprovalOutcome, Approver, Logger } from '../core/ports.js';
 import type { AccessGrantConfig, ApprovalsConfig } from '../config/schema.js';
 import { toMs } from '../config/schema.js';
@@ -245,6 +246,7 @@ export class ApprovalService implements Approver {
         };
       }
       const pending = await this.#deps.repository.findPending(hash, 'defer', this.#now());
+      if (pending) this.#tellHeld(ctx, pending, rule);
       if (pending)
         return {
           approved: false,
@@ -254,6 +256,7 @@ export class ApprovalService implements Approver {
     }
 
     const created = await this.#create(ctx, action, subject, rule, hash);
+    this.#tellHeld(ctx, created, rule);
     if (decision.mode === 'defer') {
       return {
         approved: false,
@@ -261,7 +264,59 @@ export class ApprovalService implements Approver {
         message: this.#deferMessage(decision.message, created.id, false),
       };
     }
-    return this.#hold(created, rule, ctx);
+    const outcome = await this.#hold(created, rule, ctx);
+    if (ctx.onHoldSettled) await this.#tellSettled(ctx, created.id, outcome);
+    return outcome;
+  }
+
+  /** Tells the engine that the action now waits on this request (it tells its client). */
+  #tellHeld(ctx: ApprovalContext, r: ApprovalRequest, rule: EffectiveRule): void {
+    if (!ctx.onHeld) return;
+    const hold = r.mode === 'hold';
+    const waitMs = hold ? Math.max(0, r.expiresAt.getTime() - this.#now().getTime()) : 0;
+    const url = this.approvalUrl(r.id);
+    const who = rule.approverGroups.join(' or ');
+    const notice: HeldNotice = {
+      requestId: r.id,
+      url,
+      mode: hold ? 'hold' : 'defer',
+      approvalRule: rule.name,
+      policyRule: ctx.decision.ruleId,
+      approverGroups: rule.approverGroups,
+      waitMs,
+      expiresAt: r.expiresAt,
+      message: hold
+        ? `Gatehouse: held for approval by ${who} (rule ${ctx.decision.ruleId}, approval rule ${rule.name}); request ${r.id}: ${url} — waiting up to ${formatDuration(waitMs)}.`
+        : `Gatehouse: approval request ${r.id} for ${who} (rule ${ctx.decision.ruleId}): ${url} — run it again once approved.`,
+    };
+    try {
+      ctx.onHeld(notice);
+    } catch (err) {
+      this.#deps.logger.warn({ err: String(err), request: r.id }, 'hold listener failed');
+    }
+  }
+
+  async #tellSettled(ctx: ApprovalContext, id: string, outcome: ApprovalOutcome): Promise<void> {
+    const r = await this.#deps.repository.getRequest(id).catch(() => undefined);
+    const status = r?.status ?? (outcome.approved ? 'approved' : 'withdrawn');
+    const result: HoldSettledNotice['outcome'] = status === 'pending' ? 'withdrawn' : status;
+    const by = r?.decidedBy;
+    const comment = r?.decisionComment;
+    const notice: HoldSettledNotice = {
+      requestId: id,
+      url: this.approvalUrl(id),
+      outcome: result,
+      ...(by ? { by } : {}),
+      ...(comment ? { comment } : {}),
+      message: outcome.approved
+        ? `Gatehouse: request ${id} was approved${by ? ` by ${by}` : ''}${comment ? `: "${comment}"` : ''}; running the statement.`
+        : outcome.message,
+    };
+    try {
+      ctx.onHoldSettled?.(notice);
+    } catch (err) {
+      this.#deps.logger.warn({ err: String(err), request: id }, 'hold listener failed');
+    }
   }
 
   #deferMessage(policyMessage: string, id: string, existing: boolean): string {

@@ -83,7 +83,7 @@ interface Principal {
   agent: boolean;
   groups: string[];
 }
-interface RequestJson {
+export interface RequestJson {
   id: string;
   kind: string;
   mode: string;
@@ -113,8 +113,10 @@ interface RequestJson {
   usesAllowed?: number;
   uses: number;
   validUntil?: string;
+  /** The approval page (list answers carry it per request). */
+  approvalUrl?: string;
 }
-interface DetailsJson {
+export interface DetailsJson {
   request: RequestJson;
   votes: { approver: Principal; vote: string; comment?: string; via: string; at: string }[];
   history: { at: string; type: string; actor?: string; data: Record<string, unknown> }[];
@@ -145,7 +147,9 @@ export function formatList(requests: readonly RequestJson[]): string {
       p(what(r)),
     ]),
   ];
-  return textTable(rows);
+  // The page of each request on its own line under the table: a URL is too long for a column.
+  const urls = requests.filter((r) => r.approvalUrl).map((r) => `  ${r.id}  ${p(r.approvalUrl)}`);
+  return textTable(rows) + (urls.length ? `\napproval pages:\n${urls.join('\n')}\n` : '');
 }
 
 export function formatDetails(d: DetailsJson): string {
@@ -179,15 +183,21 @@ export function formatDetails(d: DetailsJson): string {
   row('reason', r.reason ? p(r.reason) : '(none given)');
   if (d.approvalUrl) row('page', p(d.approvalUrl));
   if (r.statement) {
-    lines.push(
-      `  statement (${p(r.statement.kind)}; ${r.statement.categories.map(p).join(', ')}), sha256 ${p(r.statement.hash)}`,
-    );
+    // SQL statements carry risk categories; an HTTP/AWS request has its operation instead.
+    const cats = r.statement.categories.length ? `; ${r.statement.categories.map(p).join(', ')}` : '';
+    const noun = /^[A-Z]+ \//.test(r.statement.text) ? 'request' : 'statement';
+    lines.push(`  ${noun} (${p(r.statement.kind)}${cats}), sha256 ${p(r.statement.hash)}`);
     lines.push(
       ...printable(r.statement.text, true)
         .split('\n')
         .map((l) => `      ${l}`),
     );
-    if (r.statement.params?.length) lines.push(`      params: ${p(JSON.stringify(r.statement.params))}`);
+    if (r.statement.params?.length)
+      lines.push(
+        noun === 'request'
+          ? `      resource: ${p(r.statement.params.join(', '))}`
+          : `      params: ${p(JSON.stringify(r.statement.params))}`,
+      );
   }
   if (r.preview) {
     lines.push('  impact preview');

@@ -1,20 +1,21 @@
-// `gatehouse config check FILE` and `gatehouse config schema`: validate a config the way the
+// `gatehouse config check [FILE]` and `gatehouse config schema`: validate a config the way the
 // gateway would, with file/line errors, and print the JSON Schema for editors.
 
 import { Command } from 'commander';
 import { z } from 'zod';
-import { loadConfig } from '../config/load-config.js';
 import { configSchema } from '../config/schema.js';
+import { loadCliConfig } from './config-file.js';
 
 export function configCommand(): Command {
   const cmd = new Command('config').description('check a gatehouse.yaml, or print its JSON Schema');
   cmd
     .command('check')
     .description('validate a config file; exits 1 with file, line and field on error')
-    .argument('<file>', 'gatehouse.yaml to check')
-    .action(async (file: string) => {
+    .argument('[file]', 'gatehouse.yaml to check (default: --config, $GATEHOUSE_CONFIG or ./gatehouse.yaml)')
+    .action(async (file: string | undefined, _opts: unknown, sub: Command) => {
       try {
-        const { config, path } = await loadConfig(file);
+        const { config: global } = sub.optsWithGlobals<{ config?: string }>();
+        const { config, path } = await loadCliConfig(file ?? global);
         const connections = Object.keys(config.connections);
         process.stdout.write(
           `${path}: OK (${connections.length} connection(s): ${connections.join(', ') || 'none'}; ${config.policies.length} polic${config.policies.length === 1 ? 'y' : 'ies'})\n`,

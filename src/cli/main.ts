@@ -2,19 +2,20 @@
 // opens the config/store for the ones that need it.
 
 import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadConfig } from '../config/load-config.js';
 import { createLogger } from '../logger.js';
 import { accessCommand } from './access-command.js';
 import { approvalsCommand } from './approvals-command.js';
 import { configCommand } from './config-command.js';
-import { configPath, loadCliConfig } from './config-file.js';
+import { loadCliConfig } from './config-file.js';
 import { demoCommand } from './demo-command.js';
 import { mcpCommand } from './mcp-command.js';
 import { policyCommand } from './policy-command.js';
 import { secretCommand } from './secret-command.js';
 import { sessionsCommand } from './sessions-command.js';
 import { claudeCodeCommand } from './claude-code-command.js';
+import { exitQuietlyOnClosedPipe } from './cli-io.js';
 import type { RecordingAccess } from './recordings-command.js';
 import { recordingsCommand } from './recordings-command.js';
 import { startCommand } from './start-command.js';
@@ -33,9 +34,18 @@ async function openStoreFor(explicit?: string) {
   return { loaded, store };
 }
 
+/** The installed package's version (package.json sits two folders above this file, in src or dist). */
+export function gatehouseVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
 export function buildCli(): Command {
   const program = new Command('gatehouse')
     .description('Gatehouse: an identity-aware gateway between AI agents and production resources')
+    .version(gatehouseVersion(), '-V, --version', 'print the Gatehouse version')
     .option('-c, --config <file>', 'gatehouse.yaml (default: $GATEHOUSE_CONFIG or ./gatehouse.yaml)')
     .showHelpAfterError();
 
@@ -96,7 +106,7 @@ export function buildCli(): Command {
   );
   program.addCommand(
     policyCommand({
-      loadConfig: async (file: string) => (await loadConfig(configPath(file))).config,
+      loadConfig: async (file: string) => (await loadCliConfig(file)).config,
       createClassifier: async () => (await import('../sql/postgres/index.js')).createPostgresClassifier(),
     }),
   );
@@ -104,5 +114,6 @@ export function buildCli(): Command {
 }
 
 export async function runCli(argv: readonly string[]): Promise<void> {
+  exitQuietlyOnClosedPipe(process.stdout);
   await buildCli().parseAsync([...argv], { from: 'user' });
 }

@@ -71,6 +71,16 @@ export function describeReport(r: VerifyReport): string {
   } else {
     out.push('chain: intact');
   }
+  // A changed record: say what the signature covers up to the change, not why a session is unsigned.
+  if (r.problem) {
+    out.push(
+      r.signedThrough > 0
+        ? `signature: valid through event ${r.signedThrough}; nothing after the change at line ${r.problem.line} can be trusted`
+        : `signature: not checked — the record was changed at line ${r.problem.line}, before any valid seal`,
+    );
+    for (const w of r.warnings) out.push(`warning: ${w}`);
+    return out.join('\n') + '\n';
+  }
   switch (r.signature) {
     case 'signed':
       out.push(`signature: valid, covers every event (through ${r.signedThrough})`);

@@ -62,3 +62,71 @@ describe('config loading', () => {
     expect(problems('connections: {\n  broken\n')[0]).toMatch(/^line \d+:/);
   });
 });
+
+describe('config errors a person can act on', () => {
+  const text = [
+    '# a config with mistakes',
+    'dataDir: .',
+    'listeners:',
+    '  postgres:',
+    '    address: 127.0.0.1:0',
+    '    requireTsl: true',
+    'connections:',
+    '  db:',
+    '    protocol: postgress',
+    '  db2:',
+    '    protocol: postgres',
+    '    upstream:',
+    '      host: x',
+    '      database: y',
+    '      user: z',
+    '      password: hunter2',
+    '      tls:',
+    '        mode: verify_full',
+    'policies:',
+    '  - id: p',
+    '    subjects: { groups: [a] }',
+    '    connections: [db2]',
+    '    rules:',
+    '      - { id: r, effect: alow, match: { categories: [raed] } }',
+    'polices: []',
+    '',
+  ].join('\n');
+  const all = problems(text);
+
+  it('reports an unknown top-level key at its own line, with the key it probably meant', () => {
+    expect(all).toContain('line 25, polices: unknown key "polices" — did you mean "policies"?');
+  });
+
+  it('suggests the right key for a misspelled nested key, at its line', () => {
+    expect(all).toContain(
+      'line 6, listeners.postgres.requireTsl: unknown key "requireTsl" — did you mean "requireTls"?',
+    );
+  });
+
+  it('suggests the right value of an enum and of a discriminator', () => {
+    expect(all.find((p) => p.startsWith('line 18,'))).toMatch(
+      /"verify_full" is not one of .*did you mean "verify-full"\?/,
+    );
+    expect(all.find((p) => p.startsWith('line 9,'))).toMatch(
+      /"postgress" is not one of .*did you mean "postgres"\?/,
+    );
+    expect(all.filter((p) => p.startsWith('line 24,')).join('\n')).toMatch(/did you mean "allow"\?/);
+    expect(all.filter((p) => p.startsWith('line 24,')).join('\n')).toMatch(/did you mean "read"\?/);
+  });
+
+  it('explains the three secret reference forms and never echoes the secret', () => {
+    const p = all.find((x) => x.startsWith('line 16,'));
+    expect(p).toMatch(/\{env: VARIABLE\}.*\{file: path\/to\/file\}.*\{encrypted: "gh1:…"\}/);
+    expect(all.join('\n')).not.toContain('hunter2');
+  });
+
+  it('lists problems in file order and names a missing field at the object that lacks it', () => {
+    const lines = all.map((p) => Number(/^line (\d+)/.exec(p)?.[1]));
+    expect(lines).toEqual([...lines].sort((a, b) => a - b));
+    const missing = problems('connections:\n  db:\n    protocol: postgres\n    upstream:\n      host: x\n');
+    expect(missing).toContain(
+      'line 4, connections.db.upstream.database: required field is missing (expected string)',
+    );
+  });
+});

@@ -1,9 +1,13 @@
 // Loads gatehouse.yaml: YAML → ${ENV} interpolation → zod validation. Every error names the file,
-// the line and the path of the bad field, and what was expected. Never prints secret values.
+// the line and the path of the bad field, what was expected and, for a misspelling, the likely fix.
+// Never prints secret values (a value is quoted back only where an enum or discriminator was expected).
 
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
+import { LineCounter, isMap, isNode, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
+import type { z } from 'zod';
+import { closest } from './did-you-mean.js';
+import { isSecretRefAt, knownKeysAt } from './schema-walk.js';
 import { ERROR_CODES, GatewayError } from '../core/errors.js';
 import { configSchema, type GatehouseConfig } from './schema.js';
 
@@ -48,13 +52,87 @@ function interpolate(
   }
 }
 
+/**
+ * The line a path points at: the line of its own key (or list item), or of the deepest part of the
+ * path that exists. A missing field is reported at the line of the object that lacks it.
+ */
 function lineOf(doc: Document, lc: LineCounter, p: readonly PropertyKey[]): number | undefined {
-  for (let n = p.length; n >= 0; n--) {
-    const node = doc.getIn(p.slice(0, n) as unknown[], true) as Node | undefined;
-    if (node && typeof node === 'object' && 'range' in node && node.range)
-      return lc.linePos(node.range[0]).line;
+  let node: unknown = doc.contents;
+  let line: number | undefined =
+    node && isNode(node) && node.range ? lc.linePos(node.range[0]).line : undefined;
+  for (const key of p) {
+    if (isMap(node)) {
+      const pair = node.items.find((it) => isScalar(it.key) && String(it.key.value) === String(key));
+      if (!pair) break;
+      if (isNode(pair.key) && pair.key.range) line = lc.linePos(pair.key.range[0]).line;
+      node = pair.value;
+    } else if (isSeq(node) && typeof key === 'number') {
+      const item: unknown = node.items[key];
+      if (!item) break;
+      if (isNode(item) && item.range) line = lc.linePos(item.range[0]).line;
+      node = item;
+    } else break;
   }
-  return undefined;
+  return line;
+}
+
+const SECRET_FORMS =
+  'expected a secret reference, one of: {env: VARIABLE} (read from the environment), ' +
+  '{file: path/to/file} (relative to this config file), or {encrypted: "gh1:…"} (from ' +
+  '`gatehouse secret encrypt`, key in GATEHOUSE_MASTER_KEY); a secret is never written inline';
+
+/** One zod issue as lines a person can act on: where, what, and the likely fix. */
+function describeIssue(
+  issue: z.core.$ZodIssue,
+  raw: unknown,
+): { path: readonly PropertyKey[]; message: string }[] {
+  const path = issue.path;
+  if (issue.code === 'unrecognized_keys') {
+    const known = knownKeysAt(configSchema, raw, path);
+    return issue.keys.map((key) => {
+      const guess = closest(key, known);
+      return {
+        path: [...path, key],
+        message: `unknown key "${key}"${guess ? ` — did you mean "${guess}"?` : known.length ? ` (known keys: ${known.join(', ')})` : ''}`,
+      };
+    });
+  }
+  if (isSecretRefAt(configSchema, raw, path)) return [{ path, message: SECRET_FORMS }];
+  if (issue.code === 'invalid_value') {
+    const values = issue.values.map(String);
+    const got = valueAt(raw, path);
+    const guess = typeof got === 'string' ? closest(got, values) : undefined;
+    return [
+      {
+        path,
+        message: `${typeof got === 'string' ? `"${got}" is not` : 'expected'} one of ${values.map((v) => `"${v}"`).join(', ')}${guess ? ` — did you mean "${guess}"?` : ''}`,
+      },
+    ];
+  }
+  // zod 4 adds the discriminator's allowed values to the issue (`options`), outside its typings.
+  const options = (issue as { options?: unknown }).options;
+  if (issue.code === 'invalid_union' && 'discriminator' in issue && Array.isArray(options)) {
+    const values = options.map(String);
+    const got = valueAt(raw, path);
+    if (got === undefined)
+      return [{ path, message: `required: one of ${values.map((v) => `"${v}"`).join(', ')}` }];
+    const guess = typeof got === 'string' ? closest(got, values) : undefined;
+    return [
+      {
+        path,
+        message: `${typeof got === 'string' ? `"${got}"` : 'the value'} is not one of ${values.map((v) => `"${v}"`).join(', ')}${guess ? ` — did you mean "${guess}"?` : ''}`,
+      },
+    ];
+  }
+  if (issue.code === 'invalid_type' && valueAt(raw, path) === undefined)
+    return [{ path, message: `required field is missing (expected ${issue.expected})` }];
+  return [{ path, message: issue.message }];
+}
+
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let v = raw;
+  for (const k of path) v = v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined;
+  return v;
 }
 
 function formatPath(p: readonly PropertyKey[]): string {
@@ -82,10 +160,19 @@ export function parseConfigText(
   const raw: unknown = doc.toJS() ?? {};
   const result = configSchema.safeParse(raw);
   if (!result.success) {
+    const found: { line: number; text: string }[] = [];
     for (const issue of result.error.issues) {
-      const line = lineOf(doc, lc, issue.path);
-      problems.push(`${line ? `line ${line}, ` : ''}${formatPath(issue.path)}: ${issue.message}`);
+      for (const d of describeIssue(issue, raw)) {
+        const line = lineOf(doc, lc, d.path);
+        found.push({
+          line: line ?? 0,
+          text: `${line ? `line ${line}, ` : ''}${formatPath(d.path)}: ${d.message}`,
+        });
+      }
     }
+    // In file order, so the list reads top to bottom like the file.
+    found.sort((a, b) => a.line - b.line);
+    problems.push(...found.map((f) => f.text));
     throw new ConfigError(file, problems);
   }
   return result.data;

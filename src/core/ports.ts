@@ -3,6 +3,7 @@
 
 import type { Action } from './action.js';
 import type { Decision, ReviewDecision } from './decision.js';
+import type { HeldNotice, HoldSettledNotice } from './held-notice.js';
 import type { Identity } from './identity.js';
 import type {
   ServiceTokenRecord,
@@ -47,6 +48,10 @@ export interface ApprovalContext {
   readonly decision: ReviewDecision;
   /** Aborted when the client cancels or goes away: the request is withdrawn. */
   readonly signal: AbortSignal;
+  /** Told when an approval request is tied to the action (the engine tells its client). */
+  readonly onHeld?: (notice: HeldNotice) => void;
+  /** Told when a hold ends: approved, denied, expired or withdrawn. */
+  readonly onHoldSettled?: (notice: HoldSettledNotice) => void;
 }
 
 /** The approve step: holds or defers an action that needs a human's decision. */

@@ -16,6 +16,7 @@
 import type { Action } from '../core/action.js';
 import type { Decision } from '../core/decision.js';
 import { ERROR_CODES, GatewayError, isGatewayError } from '../core/errors.js';
+import type { HoldListener } from '../core/held-notice.js';
 import type { Identity } from '../core/identity.js';
 import { passThroughMasker, type MaskerFactory, type ResultMasker } from '../core/masking.js';
 import type {
@@ -88,7 +89,7 @@ export type Admission =
       readonly error: GatewayError;
     };
 
-export interface AdmitOptions {
+export interface AdmitOptions extends HoldListener {
   /** Aborted when the client cancels or disconnects (withdraws a held approval). */
   readonly signal?: AbortSignal;
   /**
@@ -96,6 +97,8 @@ export interface AdmitOptions {
    * at Parse and executes later); step 4 is then not repeated.
    */
   readonly decision?: Decision;
+  // From HoldListener: onHeld / onHoldSettled, told while a reviewed action waits for a person, so
+  // the engine can tell its client in its protocol's terms (core/held-notice.ts).
 }
 
 export class Gate {
@@ -329,7 +332,16 @@ export class GateSession {
     if (decision.effect === 'review') {
       const signal = options.signal ?? new AbortController().signal;
       const outcome = await this.deps.approver
-        .request({ identity: this.identity, sessionId: this.id, statementId, action, decision, signal })
+        .request({
+          identity: this.identity,
+          sessionId: this.id,
+          statementId,
+          action,
+          decision,
+          signal,
+          ...(options.onHeld ? { onHeld: options.onHeld } : {}),
+          ...(options.onHoldSettled ? { onHoldSettled: options.onHoldSettled } : {}),
+        })
         .catch((cause: unknown) => ({
           approved: false as const,
           message: isGatewayError(cause) ? cause.message : 'the approval request failed',

@@ -16,6 +16,9 @@ export interface TimelineOptions {
   readonly maxCell?: number;
 }
 
+/** The result code engines record for a statement of a request that was never executed. */
+const NOT_EXECUTED = 'not-executed';
+
 /** C0/C1 controls, DEL and line separators become visible escapes (newlines kept when asked). */
 export function safe(s: string, keepNewlines = false): string {
   // eslint-disable-next-line no-control-regex
@@ -190,6 +193,11 @@ export class Timeline {
 
   #result(e: StoredEvent, pad: string): string {
     const d = e.data;
+    const err0 = obj(d.error);
+    // A statement that never ran (another statement of the same request was refused, or an error
+    // before it ended the request) is not to blame: say it did not run, not that it failed.
+    if (err0 && str(err0.code) === NOT_EXECUTED)
+      return 'not run: another statement of the same request was refused or failed';
     const parts: string[] = [];
     if (typeof d.rows === 'number') parts.push(`${d.rows} row(s)`);
     if (typeof d.durationMs === 'number') parts.push(`${d.durationMs.toFixed(1)} ms`);

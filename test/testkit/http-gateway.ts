@@ -48,6 +48,18 @@ export class TestApprover implements Approver {
     this.seen.push(ctx);
     return new Promise<ApprovalOutcome>((resolve) => {
       const id = `req-${this.seen.length}`;
+      // Tells the engine, like the approval service, that the request is held.
+      ctx.onHeld?.({
+        requestId: id,
+        url: `http://approvals.test/approvals/${id}`,
+        mode: ctx.decision.mode,
+        approvalRule: ctx.decision.approvalRule ?? 'default',
+        policyRule: ctx.decision.ruleId,
+        approverGroups: ['test-approvers'],
+        waitMs: 60_000,
+        expiresAt: new Date(Date.now() + 60_000),
+        message: `held as ${id}`,
+      });
       const p: PendingApproval = {
         ctx,
         approve: () => resolve({ approved: true, requestId: id, approvedBy: ['test-approver'] }),

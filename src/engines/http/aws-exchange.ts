@@ -22,7 +22,7 @@ import {
   answer,
   asGatewayError,
   goOn,
-  holdSignal,
+  admitOptions,
   settle,
   type Exchange,
   type ExchangeDeps,
@@ -252,7 +252,7 @@ export async function handleAws(
   });
   const admission: Admission =
     cls.operation !== undefined
-      ? await session.admit(action, { signal: holdSignal(x) })
+      ? await session.admit(action, admitOptions(x))
       : await session.admit(action, {
           decision: deny(
             UNKNOWN_OPERATION_RULE,

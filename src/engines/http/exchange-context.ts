@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isGatewayError, type GatewayError } from '../../core/errors.js';
 import type { Logger } from '../../core/ports.js';
-import type { Admission, GateSession } from '../../gate/gate.js';
+import type { Admission, AdmitOptions, GateSession } from '../../gate/gate.js';
 import type { ClientSessions } from './client-sessions.js';
 import type { ErrorResponse } from './error-responses.js';
 import type { AwsKeyResolver, HttpConnectionSettings } from './http-settings.js';
@@ -93,4 +93,26 @@ export function asGatewayError(e: unknown): GatewayError | undefined {
 /** Admission signal: the client going away, or the connection's hold timeout, withdraws a held request. */
 export function holdSignal(x: Exchange): AbortSignal {
   return AbortSignal.any([x.clientGone, AbortSignal.timeout(x.settings.holdTimeoutMs)]);
+}
+
+/** Response headers naming the approval request a held or deferred request waits on. */
+export const APPROVAL_HEADERS = {
+  request: 'gatehouse-approval-request',
+  url: 'gatehouse-approval-url',
+} as const;
+
+/**
+ * Options for `admit`: the hold signal, and a hold listener that puts the approval request's id and
+ * page on whatever answer follows (the eventual 403, or the upstream's response once approved), so a
+ * client or agent that reads headers can find the request without parsing the message.
+ */
+export function admitOptions(x: Exchange): AdmitOptions {
+  return {
+    signal: holdSignal(x),
+    onHeld: (n) => {
+      if (x.res.headersSent) return;
+      x.res.setHeader(APPROVAL_HEADERS.request, n.requestId);
+      x.res.setHeader(APPROVAL_HEADERS.url, n.url);
+    },
+  };
 }

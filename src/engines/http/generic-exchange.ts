@@ -11,7 +11,7 @@ import {
   answer,
   asGatewayError,
   goOn,
-  holdSignal,
+  admitOptions,
   settle,
   type Exchange,
   type ExchangeDeps,
@@ -86,7 +86,7 @@ export async function handleGeneric(deps: ExchangeDeps, x: Exchange, target: Req
     method,
     path: recordedTarget(decodedPath, target.rawQuery, settings.masking.fields),
   });
-  const admission = await session.admit(action, { signal: holdSignal(x) });
+  const admission = await session.admit(action, admitOptions(x));
   if (!admission.allowed)
     return fail(
       failureFor(admission.error.code),
