@@ -29,7 +29,9 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['eslint.config.js', 'bin/gatehouse.js'] },
+        projectService: {
+          allowDefaultProject: ['eslint.config.js', 'bin/gatehouse.js', 'src/console/assets/*.js'],
+        },
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -73,6 +75,11 @@ export default tseslint.config(
     'engines import core, wire, sql, masking and the gate port only',
   ),
   layer(
+    ['src/console/**'],
+    ['**/engines/**', '**/gate/**', '**/main.js', 'node:net', 'node:tls'],
+    'the console reaches sessions and the gate through the ports main.ts wires',
+  ),
+  layer(
     ['src/gate/**'],
     ['**/engines/**', '**/store/**', '**/api/**', '**/main.js'],
     'the gate never imports an engine or a concrete store',
@@ -91,5 +98,22 @@ export default tseslint.config(
     files: ['**/*.js'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+  },
+  {
+    // The console's browser scripts (plain JS, served as they are).
+    files: ['src/console/assets/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: {
+        document: 'readonly',
+        location: 'readonly',
+        fetch: 'readonly',
+        DOMParser: 'readonly',
+        EventSource: 'readonly',
+        performance: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+      },
+    },
   },
 );

@@ -16,7 +16,7 @@ import type { MaskerFactory } from './core/masking.js';
 import { GatewayError, ERROR_CODES } from './core/errors.js';
 import { createSqlMaskerFactory, unknownMaskingProfiles } from './masking/result-masker.js';
 import { loadMaskingInputs } from './masking/masking-inputs.js';
-import type { Approver, Logger, PolicyDecider } from './core/ports.js';
+import type { Approver, Logger } from './core/ports.js';
 import type { ListeningAddress } from './engines/engine.js';
 import type { ListenerSettings } from './engines/postgres/client-connection.js';
 import { PostgresEngine } from './engines/postgres/postgres-engine.js';
@@ -36,6 +36,8 @@ import { openStore, type OpenedStore } from './store/index.js';
 import { contextRoutes } from './api/context-routes.js';
 import { recordingStatusRoutes } from './api/recording-status-routes.js';
 import { createRecording, type Recording } from './recording/index.js';
+import { createConsole, type WebConsole } from './console/index.js';
+import type { ExplainingPolicyDecider } from './policy/policy-decider.js';
 
 export interface GatewayOptions {
   readonly logger?: Logger;
@@ -55,6 +57,8 @@ export interface Gateway {
   readonly httpConnections: Readonly<Record<string, ListeningAddress>>;
   /** Session recording: recorder, contexts, samplers, SIEM export (docs/recording.md). */
   readonly recording: Recording;
+  /** The web console on the HTTP listener (docs/console.md), when it is on. */
+  readonly console?: WebConsole;
   readonly logger: Logger;
   /** Live PostgreSQL sessions and open sockets on the listener (health, tests). */
   connectionStats(): Promise<{ sessions: number; sockets: number }>;
@@ -69,7 +73,7 @@ function absoluteRef(ref: SecretRef, baseDir: string): SecretRef {
 }
 
 interface RuntimeSnapshot {
-  readonly policy: PolicyDecider;
+  readonly policy: ExplainingPolicyDecider;
   readonly targets: ReadonlyMap<string, UpstreamTarget>;
   readonly listener: ListenerSettings;
   readonly http: ReadonlyMap<string, HttpConnectionSettings>;
@@ -184,6 +188,11 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     (await resolveSecret(absoluteRef(ref, loaded.baseDir), env)).reveal();
   // Approvals (docs/approvals.md): on when `approvals:` is configured; without it reviews are refused.
   let httpPortForLinks = 0;
+  /** Base URL for links when no publicUrl is configured: the HTTP listener's own address. */
+  const linkBase = () => {
+    const h = config.listeners.http ? parseHostPort(config.listeners.http.address).host : '127.0.0.1';
+    return `http://${h === '0.0.0.0' || h === '::' ? '127.0.0.1' : h}:${httpPortForLinks}`;
+  };
   const approvals: Approvals | undefined = config.approvals
     ? await createApprovals({
         config: () => currentConfig,
@@ -202,10 +211,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
               data: { requestId: e.requestId, ...e.data },
             }),
         },
-        fallbackUrl: () => {
-          const h = config.listeners.http ? parseHostPort(config.listeners.http.address).host : '127.0.0.1';
-          return `http://${h === '0.0.0.0' || h === '::' ? '127.0.0.1' : h}:${httpPortForLinks}`;
-        },
+        fallbackUrl: () => linkBase(),
       })
     : undefined;
   // Time-bound access grants are layered on the policy snapshot for the principals that hold one.
@@ -280,6 +286,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
 
   let http: RunningHttp | undefined;
   let mcp: McpEndpoint | undefined;
+  let webConsole: WebConsole | undefined;
   const httpl = config.listeners.http;
   if (httpl) {
     const { host, port } = parseHostPort(httpl.address);
@@ -317,6 +324,38 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
         ...(approvals ? { approvals: () => approvals.service } : {}),
       });
       plugins.push(mcp.routes);
+    }
+    // The web console (docs/console.md) at /: sessions, approvals inbox, connections, tokens, playground.
+    if (config.console.enabled) {
+      webConsole = createConsole({
+        authenticator: identity.authenticator,
+        store,
+        recording: { key: recording.key, blobs: recording.blobs },
+        ...(approvals ? { approvals: approvals.service } : {}),
+        ...(identity.issuer && identity.serviceTokens
+          ? {
+              tokens: {
+                issuer: identity.issuer,
+                store,
+                noteRevoked: (id: string) => identity.serviceTokens?.noteRevoked(id),
+              },
+            }
+          : {}),
+        config: () => currentConfig,
+        baseDir: loaded.baseDir,
+        policy: () => snapshot.policy,
+        classifier,
+        live: { live: () => gate.live(), endSession: (id, reason) => gate.endSession(id, reason) },
+        resolveSecret: revealRef,
+        publicUrl: () =>
+          (
+            currentConfig.listeners.http?.publicUrl ??
+            (approvals ? approvals.publicUrl() : undefined) ??
+            linkBase()
+          ).replace(/\/+$/, ''),
+        logger,
+      });
+      plugins.push(webConsole.routes);
     }
     const app = buildHttpApi(
       {
@@ -367,6 +406,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     identity,
     httpConnections,
     recording,
+    ...(webConsole ? { console: webConsole } : {}),
     logger,
     reload,
     async connectionStats() {

@@ -128,6 +128,26 @@ describe('gatehouse demo', () => {
       });
       expect(agentApi.status).toBe(403);
 
+      // The console link signs the demo admin in with one click (a same-site form POST).
+      const link = env.GATEHOUSE_CONSOLE_URL!;
+      expect(stdout()).toContain(link);
+      const linkPage = await fetch(link);
+      const linkHtml = await linkPage.text();
+      expect(linkHtml).toContain('Sign in as the demo admin');
+      const csrfCookie = linkPage.headers.getSetCookie()[0]!.split(';')[0]!;
+      const form = new URLSearchParams({
+        csrf: /name="csrf" value="([^"]+)"/.exec(linkHtml)![1]!,
+        code: new URL(link).searchParams.get('code')!,
+      });
+      const signIn = await fetch(`${env.GATEHOUSE_HTTP_URL}/login/link`, {
+        method: 'POST',
+        body: form,
+        headers: { cookie: csrfCookie, 'content-type': 'application/x-www-form-urlencoded' },
+        redirect: 'manual',
+      });
+      expect(signIn.status).toBe(303);
+      expect(signIn.headers.getSetCookie().join('\n')).toMatch(/gatehouse_console=.*HttpOnly/);
+
       const list = await run(process.execPath, [BIN, 'sessions', 'list'], {
         env: { GATEHOUSE_CONFIG: env.GATEHOUSE_CONFIG! },
       });

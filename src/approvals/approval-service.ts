@@ -374,6 +374,8 @@ export class ApprovalService implements Approver {
       url: this.approvalUrl(request.id),
     });
     this.#notify('approval.requested', request);
+    // Wakes open inboxes (the console's event stream) so a new request shows up without a reload.
+    await this.#deps.signal.publish(request.id, request.kind);
     this.#deps.logger.info(
       {
         request: request.id,

@@ -7,7 +7,7 @@ export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'wi
 export type ApprovalKind = 'statement' | 'access';
 /** hold/defer for statements; `access` for time-bound access grants. */
 export type ApprovalMode = 'hold' | 'defer' | 'access';
-export type ApprovalVia = 'api' | 'page' | 'cli' | 'slack';
+export type ApprovalVia = 'api' | 'page' | 'cli' | 'slack' | 'console';
 
 /** A principal as an approval request names it: subject + issuer is the identity. */
 export interface ApprovalPrincipal {

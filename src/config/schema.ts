@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { policiesSchema, policyDefaultsSchema, ruleSchema } from './policy-schema.js';
 import { maskingSchema } from '../masking/masking-schema.js';
+import { consoleSchema } from './console-schema.js';
 
 const duration = z
   .union([
@@ -542,6 +543,7 @@ export const configSchema = z.strictObject({
     .default({ level: 'info' }),
   approvals: approvalsSchema.describe('just-in-time approvals (docs/approvals.md); off when absent'),
   mcp: mcpSchema.describe('the built-in MCP server (docs/mcp.md)'),
+  console: consoleSchema.describe('the web console and how people sign in to it (docs/console.md)'),
   recording: recordingSchema.describe(
     'session recording, samples, blobs, retention, SIEM export (docs/recording.md)',
   ),

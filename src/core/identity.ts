@@ -1,7 +1,8 @@
 // Who is calling: the verified principal every decision and record is about.
 // Produced only by identity providers (src/identity); never built from client-supplied names.
 
-export type TokenKind = 'oidc' | 'service';
+/** `saml`: a person signed in to the web console with SAML (never a gateway session). */
+export type TokenKind = 'oidc' | 'service' | 'saml';
 
 export interface Identity {
   /** Stable subject: the token's `sub` (OIDC) or the service token's subject. */

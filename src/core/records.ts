@@ -133,6 +133,11 @@ export interface SessionEvent {
 
 export interface SessionFilter {
   readonly subject?: string;
+  /** With `subject`: only that principal's sessions from this issuer. */
+  readonly issuer?: string;
+  /** true: agents' sessions only; false: people's only. */
+  readonly agent?: boolean;
+  readonly protocol?: string;
   readonly connection?: string;
   readonly since?: Date;
   readonly until?: Date;

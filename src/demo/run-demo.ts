@@ -136,6 +136,8 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
       GATEHOUSE_AGENT_PGURL: pgUrl(agent.token, 'claude', pgPort),
       GATEHOUSE_ADMIN_PGURL: pgUrl(admin.token, 'alice', pgPort),
       GATEHOUSE_HTTP_URL: `http://127.0.0.1:${gateway.http?.port ?? options.httpPort}`,
+      // The web console (docs/console.md): this link signs the demo admin in with one click.
+      ...(gateway.console ? { GATEHOUSE_CONSOLE_URL: gateway.console.demoLink(admin.token) } : {}),
       GATEHOUSE_CONFIG: configFile,
       PGSSLROOTCERT: cert,
     };

@@ -176,7 +176,7 @@ function compileRule(policyId: string, r: RuleConfig): CompiledRule {
 /** All given fields must match; lists are any-of; `agent` compares exactly. */
 export function subjectMatches(m: SubjectMatchConfig, identity: Identity): boolean {
   if (m.agent !== undefined && m.agent !== identity.agent) return false;
-  if (m.tokenKinds !== undefined && !m.tokenKinds.includes(identity.tokenKind)) return false;
+  if (m.tokenKinds !== undefined && !(m.tokenKinds as readonly string[]).includes(identity.tokenKind)) return false;
   if (m.subjects !== undefined && !m.subjects.includes(identity.subject)) return false;
   if (m.groups !== undefined && !m.groups.some((g) => identity.groups.includes(g))) return false;
   return true;
@@ -189,7 +189,7 @@ export function subjectMismatch(m: SubjectMatchConfig, identity: Identity): stri
       ? 'only agent principals, and this one is not an agent'
       : 'only non-agent principals, and this one is an agent';
   }
-  if (m.tokenKinds !== undefined && !m.tokenKinds.includes(identity.tokenKind)) {
+  if (m.tokenKinds !== undefined && !(m.tokenKinds as readonly string[]).includes(identity.tokenKind)) {
     return `token kind ${identity.tokenKind} is not one of [${m.tokenKinds.join(', ')}]`;
   }
   if (m.subjects !== undefined && !m.subjects.includes(identity.subject)) {

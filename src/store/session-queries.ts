@@ -43,6 +43,9 @@ export async function listSessions(
 
   let q = db.selectFrom('sessions').selectAll('sessions');
   if (filter.subject !== undefined) q = q.where('sessions.subject', '=', filter.subject);
+  if (filter.issuer !== undefined) q = q.where('sessions.issuer', '=', filter.issuer);
+  if (filter.agent !== undefined) q = q.where('sessions.agent', '=', filter.agent ? 1 : 0);
+  if (filter.protocol !== undefined) q = q.where('sessions.protocol', '=', filter.protocol);
   if (filter.connection !== undefined) q = q.where('sessions.connection', '=', filter.connection);
   if (filter.since !== undefined) q = q.where('sessions.started_at', '>=', filter.since.getTime());
   if (filter.until !== undefined) q = q.where('sessions.started_at', '<', filter.until.getTime());

@@ -1,0 +1,81 @@
+// Console sign-in sessions: an opaque random id in an HttpOnly cookie, the signed-in person and the
+// session's CSRF token kept here (only a SHA-256 of the id is used as the key). Bounded in number
+// and lifetime. It must never hold an agent: callers refuse agents before creating a session.
+
+import { createHash, randomBytes } from 'node:crypto';
+import type { Identity } from '../core/identity.js';
+
+export type SignInMethod = 'token' | 'oidc' | 'saml' | 'demo-link';
+
+export interface ConsoleSession {
+  readonly identity: Identity;
+  /** Token and OIDC sign-ins keep the token so every request re-verifies it (revocation, expiry). */
+  readonly token?: string;
+  readonly method: SignInMethod;
+  /** Synchronizer token every state-changing request must carry. */
+  readonly csrf: string;
+  readonly createdAt: Date;
+  readonly expiresAt: Date;
+}
+
+/** Where console sessions live (in memory per gateway today; a shared store can implement it). */
+export interface ConsoleSessionStore {
+  create(session: Omit<ConsoleSession, 'csrf' | 'createdAt'>): { id: string; session: ConsoleSession };
+  get(id: string): ConsoleSession | undefined;
+  delete(id: string): void;
+}
+
+const digest = (id: string) => createHash('sha256').update(id).digest('base64url');
+
+export class MemoryConsoleSessions implements ConsoleSessionStore {
+  readonly #sessions = new Map<string, ConsoleSession>();
+  readonly #max: number;
+  readonly #now: () => Date;
+
+  constructor(opts: { max?: number; now?: () => Date } = {}) {
+    this.#max = opts.max ?? 10_000;
+    this.#now = opts.now ?? (() => new Date());
+  }
+
+  create(s: Omit<ConsoleSession, 'csrf' | 'createdAt'>): { id: string; session: ConsoleSession } {
+    this.#sweep();
+    // Oldest first (Map keeps insertion order): the cap bounds memory under a sign-in flood.
+    while (this.#sessions.size >= this.#max) {
+      const oldest = this.#sessions.keys().next().value;
+      if (oldest === undefined) break;
+      this.#sessions.delete(oldest);
+    }
+    const id = randomBytes(32).toString('base64url');
+    const session: ConsoleSession = {
+      ...s,
+      csrf: randomBytes(24).toString('base64url'),
+      createdAt: this.#now(),
+    };
+    this.#sessions.set(digest(id), session);
+    return { id, session };
+  }
+
+  get(id: string): ConsoleSession | undefined {
+    if (!/^[A-Za-z0-9_-]{43}$/.test(id)) return undefined;
+    const key = digest(id);
+    const s = this.#sessions.get(key);
+    if (s && s.expiresAt.getTime() <= this.#now().getTime()) {
+      this.#sessions.delete(key);
+      return undefined;
+    }
+    return s;
+  }
+
+  delete(id: string): void {
+    this.#sessions.delete(digest(id));
+  }
+
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  #sweep(): void {
+    const now = this.#now().getTime();
+    for (const [k, s] of this.#sessions) if (s.expiresAt.getTime() <= now) this.#sessions.delete(k);
+  }
+}
