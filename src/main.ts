@@ -345,7 +345,16 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
         baseDir: loaded.baseDir,
         policy: () => snapshot.policy,
         classifier,
-        live: { live: () => gate.live(), endSession: (id, reason) => gate.endSession(id, reason) },
+        live: {
+          live: () =>
+            gate.sessions().map((s) => ({
+              id: s.id,
+              subject: s.identity.subject,
+              connection: s.connection,
+              protocol: s.record.protocol,
+            })),
+          endSession: (id, reason) => gate.endSession(id, reason),
+        },
         resolveSecret: revealRef,
         publicUrl: () =>
           (
