@@ -36,7 +36,7 @@ import { openStore, type OpenedStore } from './store/index.js';
 import { contextRoutes } from './api/context-routes.js';
 import { recordingStatusRoutes } from './api/recording-status-routes.js';
 import { createRecording, type Recording } from './recording/index.js';
-import { createConsole, type WebConsole } from './console/index.js';
+import type { WebConsole } from './console/index.js';
 import type { ExplainingPolicyDecider } from './policy/policy-decider.js';
 
 export interface GatewayOptions {
@@ -327,6 +327,8 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     }
     // The web console (docs/console.md) at /: sessions, approvals inbox, connections, tokens, playground.
     if (config.console.enabled) {
+      // Loaded only when served (the CLI's other commands and console-less gateways skip it).
+      const { createConsole } = await import('./console/index.js');
       webConsole = createConsole({
         authenticator: identity.authenticator,
         store,

@@ -1,0 +1,153 @@
+// SAML 2.0 sign-in to the console against an identity provider run inside the test (samlify):
+// a person signs in through a real browser; a tampered, wrapped (XSW), replayed, misaddressed,
+// wrong-audience, foreign-issuer or expired assertion is refused and opens no console session.
+
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { hasChromium, launchBrowser, screenshot } from './testkit/browser.js';
+import { freePort } from './testkit/free-port.js';
+import { startTestGateway, type TestGateway } from './testkit/gateway.js';
+import { startTestIdp, type IdpUser, type TestIdp } from './testkit/saml-idp.js';
+
+let gw: TestGateway;
+let idp: TestIdp;
+let base: string;
+let certDir: string;
+
+beforeAll(async () => {
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  const spEntityId = `${base}/login/saml/metadata`;
+  idp = await startTestIdp({ entityId: spEntityId, acsUrl: `${base}/login/saml/acs` });
+  certDir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-saml-'));
+  const certFile = path.join(certDir, 'idp.pem');
+  writeFileSync(certFile, idp.certPem);
+  gw = await startTestGateway({
+    superUrl: inject('pgUrl'),
+    extra: {
+      listeners: {
+        postgres: { address: '127.0.0.1:0' },
+        http: { address: `127.0.0.1:${port}`, publicUrl: base },
+      },
+      console: {
+        tokenLogin: false,
+        saml: { entryPoint: `${idp.url}/sso`, idpIssuer: idp.entityId, idpCert: certFile, clockSkew: '30s' },
+      },
+    },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await gw?.stop();
+  await idp?.close();
+  if (certDir) rmSync(certDir, { recursive: true, force: true });
+});
+
+/** Starts a SAML sign-in at the console and has the IdP answer it. */
+async function assertionFor(user: IdpUser): Promise<{ samlResponse: string; relayState?: string }> {
+  const start = await fetch(`${base}/login/saml?next=%2Fsessions`, { redirect: 'manual' });
+  expect(start.status).toBe(302);
+  return idp.respond(start.headers.get('location')!, user);
+}
+
+async function post(samlResponse: string, relayState = '/sessions'): Promise<{ status: number; body: string; cookie: boolean }> {
+  const res = await fetch(`${base}/login/saml/acs`, {
+    method: 'POST',
+    body: new URLSearchParams({ SAMLResponse: samlResponse, RelayState: relayState }),
+    headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'null' },
+    redirect: 'manual',
+  });
+  return {
+    status: res.status,
+    body: await res.text(),
+    cookie: res.headers.getSetCookie().some((c) => c.startsWith('gatehouse_console=') && !/Max-Age=0/i.test(c)),
+  };
+}
+
+const xmlOf = (b64: string) => Buffer.from(b64, 'base64').toString('utf8');
+const b64Of = (xml: string) => Buffer.from(xml, 'utf8').toString('base64');
+const SIGNATURE = /<(?:ds:)?Signature[\s\S]*?<\/(?:ds:)?Signature>/;
+
+describe('console SAML sign-in', () => {
+  it('accepts a signed assertion for this service, once', async () => {
+    const { samlResponse } = await assertionFor({ nameId: 'bob', groups: ['dba'] });
+    const ok = await post(samlResponse);
+    expect(ok.status).toBe(200);
+    expect(ok.cookie).toBe(true);
+    expect(ok.body).toContain('Signed in');
+    // The same response again: its request was answered and its assertion ID is spent.
+    const replay = await post(samlResponse);
+    expect(replay.status).toBe(403);
+    expect(replay.cookie).toBe(false);
+  });
+
+  it('refuses a tampered assertion', async () => {
+    const { samlResponse } = await assertionFor({ nameId: 'bob', groups: ['dba'] });
+    const xml = xmlOf(samlResponse);
+    expect(xml).toMatch(/>bob</);
+    const r = await post(b64Of(xml.replace('>bob<', '>mallory<')));
+    expect(r.status).toBe(403);
+    expect(r.body).toContain('SAML sign-in refused');
+    expect(r.cookie).toBe(false);
+  });
+
+  it('refuses a wrapped assertion (XSW: a forged assertion around the signed one)', async () => {
+    const { samlResponse } = await assertionFor({ nameId: 'bob', groups: ['analysts'] });
+    const xml = xmlOf(samlResponse);
+    const signed = /<saml:Assertion[\s\S]*<\/saml:Assertion>/.exec(xml)![0];
+    const forged = signed
+      .replace(SIGNATURE, '')
+      .replace(/ ID="[^"]+"/, ' ID="_forged"')
+      .replace('>bob<', '>mallory<')
+      .replace('>analysts<', '>dba<')
+      .replace('</saml:Assertion>', `<saml:Advice>${signed}</saml:Advice></saml:Assertion>`);
+    const r = await post(b64Of(xml.replace(signed, forged)));
+    expect(r.status).toBe(403);
+    expect(r.cookie).toBe(false);
+  });
+
+  it('refuses an assertion addressed to another service, audience or issuer, or expired', async () => {
+    const cases: [IdpUser, RegExp][] = [
+      [{ nameId: 'bob', groups: [], recipient: 'http://127.0.0.1:1/elsewhere' }, /Recipient/],
+      [{ nameId: 'bob', groups: [], audience: 'urn:another-service' }, /audience/i],
+      [{ nameId: 'bob', groups: [], issuer: 'urn:another-idp' }, /refused/],
+      [{ nameId: 'bob', groups: [], validSeconds: -120 }, /refused/],
+    ];
+    for (const [user, why] of cases) {
+      const { samlResponse } = await assertionFor(user);
+      const r = await post(samlResponse);
+      expect(r.status, JSON.stringify(user)).toBe(403);
+      expect(r.body).toMatch(why);
+      expect(r.cookie).toBe(false);
+    }
+  });
+
+  it('refuses an unsolicited response (no request of ours)', async () => {
+    const { samlResponse } = await assertionFor({ nameId: 'bob', groups: ['dba'] });
+    const xml = xmlOf(samlResponse).replace(/InResponseTo="[^"]+"/g, 'InResponseTo="_not-ours"');
+    const r = await post(b64Of(xml));
+    expect(r.status).toBe(403);
+  });
+
+  it.skipIf(!hasChromium())('signs a person in through a real browser, with roles from groups', async () => {
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.newPage();
+      page.setDefaultTimeout(10_000);
+      await page.goto(`${base}/sessions`);
+      expect(new URL(page.url()).pathname).toBe('/login');
+      await page.click('a:has-text("Sign in with SAML")');
+      await page.waitForSelector('#idp-continue');
+      await page.click('#idp-continue');
+      await page.waitForURL(`${base}/sessions`);
+      const who = await page.locator('header .who').textContent();
+      expect(who).toContain('bob');
+      expect(who).toContain('admin');
+      await screenshot(page, 'saml-signed-in');
+    } finally {
+      await browser.close();
+    }
+  });
+});
