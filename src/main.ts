@@ -119,6 +119,11 @@ async function buildSnapshot(loaded: LoadedConfig, env: NodeJS.ProcessEnv): Prom
     authTimeoutMs: toMs(pgl?.authTimeout ?? '10s'),
     idleTimeoutMs: toMs(pgl?.idleTimeout ?? 0),
     maxMessageBytes: pgl?.maxMessageBytes ?? 64 * 1024 * 1024,
+    state: {
+      maxStatements: pgl?.maxPreparedStatements ?? 1000,
+      maxStatementBytes: pgl?.maxPreparedBytes ?? 16 * 1024 * 1024,
+      maxPortals: pgl?.maxPortals ?? 1000,
+    },
   };
   const policy = createPolicyDecider({
     policies: config.policies,

@@ -52,13 +52,14 @@ async function direct<T>(sql: string): Promise<T[]> {
   }
 }
 
-async function refused(sql: string, values?: unknown[]): Promise<pg.DatabaseError> {
+/** A refusal: 42501 for policy, 42601 (PostgreSQL's own syntax error) for text that does not parse. */
+async function refused(sql: string, values?: unknown[], code = '42501'): Promise<pg.DatabaseError> {
   const err = (await agent.query(sql, values).then(
     () => undefined,
     (e: unknown) => e,
   )) as pg.DatabaseError | undefined;
   expect(err, `expected "${sql}" to be refused`).toBeDefined();
-  expect(err!.code).toBe('42501');
+  expect(err!.code).toBe(code);
   return err!;
 }
 
@@ -78,7 +79,7 @@ describe('the default agent policy cannot be talked around', () => {
     expect(rule(await refused('/* x */ DROP /* y */ TABLE /* z */ "t"'))).toBe('agents-no-drop');
     expect(rule(await refused('DROP TABLE "tëst"'))).toBe('agents-no-drop');
     // Full-width letters are not SQL keywords: this is an identifier, so it fails to parse.
-    expect(rule(await refused('ＤＲＯＰ TABLE t'))).toBe('unparseable');
+    expect(rule(await refused('ＤＲＯＰ TABLE t', undefined, '42601'))).toBe('unparseable');
   });
 
   it('SQL inside dollar-quoted and E strings is data, not a statement', async () => {
@@ -170,13 +171,13 @@ describe('the default agent policy cannot be talked around', () => {
     expect(rule(await refused('SET search_path TO evil, public'))).toBe('agents-no-search-path');
     expect(rule(await refused('SET LOCAL search_path = evil'))).toBe('agents-no-search-path');
     expect(rule(await refused(`SELECT set_config('search_path', 'evil', false)`))).toBe('agents-no-admin');
-    // The startup packet cannot set it either: `options` is not passed upstream.
+    // The startup packet cannot set it either: `options` is decided like SET, and refused at startup.
     const c = gw.client(await gw.token({ subject: 'claude2', groups: ['ai-agents'], agent: true }), {
       options: '-c search_path=evil',
     });
-    await c.connect();
-    expect((await c.query('SHOW search_path')).rows[0].search_path).toBe('"$user", public');
-    await c.end();
+    const err = (await c.connect().catch((e: unknown) => e)) as pg.DatabaseError;
+    expect(err.code).toBe('42501');
+    expect(err.message).toMatch(/startup setting search_path refused.*agents-no-search-path/);
   });
 
   it('a rename cannot get around a table rule', async () => {
@@ -195,8 +196,8 @@ describe('the default agent policy cannot be talked around', () => {
   it('credential catalogs and text that does not parse', async () => {
     expect(rule(await refused('SELECT rolpassword FROM pg_authid'))).toBe('agents-no-credential-catalogs');
     expect(rule(await refused('SELECT * FROM pg_catalog.pg_shadow'))).toBe('agents-no-credential-catalogs');
-    expect(rule(await refused('SELEC * FROM t'))).toBe('unparseable');
-    expect(rule(await refused('SELECT 1; DROP TABLE'))).toBe('unparseable');
+    expect(rule(await refused('SELEC * FROM t', undefined, '42601'))).toBe('unparseable');
+    expect(rule(await refused('SELECT 1; DROP TABLE', undefined, '42601'))).toBe('unparseable');
   });
 
   it('the session stays usable after every refusal', async () => {

@@ -209,12 +209,29 @@ describe('refusals', () => {
     ).toBe(0);
   });
 
-  it('refuses text that does not parse', async () => {
+  it("refuses text that does not parse with PostgreSQL's own 42601, message and position", async () => {
     const c = await connect();
     try {
       const err = (await c.query('SELEC 1 FROM').catch((e: unknown) => e)) as pg.DatabaseError;
-      expect(err.code).toBe('42501');
-      expect(err.message.toLowerCase()).toContain('pars');
+      expect(err.code).toBe('42601');
+      expect(err.message).toBe('syntax error at or near "SELEC"');
+      expect(err.position).toBe('1');
+      expect(err.detail).toBe('Gatehouse rule: unparseable');
+      // The same error as PostgreSQL gives directly, position included.
+      const direct = (await c.query('SELECT 1 FROM WHERE').catch((e: unknown) => e)) as pg.DatabaseError;
+      expect([direct.code, direct.message, direct.position]).toEqual([
+        '42601',
+        'syntax error at or near "WHERE"',
+        '15',
+      ]);
+      // A Parse with two statements gets PostgreSQL's own error too.
+      const two = (await c
+        .query({ name: 'two', text: 'SELECT 1; SELECT 2' })
+        .catch((e: unknown) => e)) as pg.DatabaseError;
+      expect([two.code, two.message]).toEqual([
+        '42601',
+        'cannot insert multiple commands into a prepared statement',
+      ]);
     } finally {
       await c.end();
     }

@@ -65,10 +65,10 @@ async function stillServes(): Promise<void> {
 }
 
 describe('hostile clients', () => {
-  it('garbage instead of a startup packet', async () => {
+  it('garbage instead of a startup packet: closed without a reply, as PostgreSQL does', async () => {
     const r = await exchange([Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n')]);
     expect(r.closed).toBe(true);
-    expect(fatalOf(r.data).code).toBe('08P01');
+    expect(r.data.length).toBe(0);
     await stillServes();
   });
 

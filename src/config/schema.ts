@@ -478,6 +478,24 @@ export const configSchema = z.strictObject({
             .min(1024)
             .default(64 * 1024 * 1024),
           maxConnections: z.number().int().positive().default(2000),
+          maxPreparedStatements: z
+            .number()
+            .int()
+            .positive()
+            .default(1000)
+            .describe('named prepared statements one session may hold (protocol and SQL PREPARE)'),
+          maxPreparedBytes: z
+            .number()
+            .int()
+            .min(1024)
+            .default(16 * 1024 * 1024)
+            .describe("total text of one session's prepared statements, in bytes"),
+          maxPortals: z
+            .number()
+            .int()
+            .positive()
+            .default(1000)
+            .describe('portals and cursors one session may hold open'),
         })
         .optional(),
       http: z

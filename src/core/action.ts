@@ -24,7 +24,7 @@ interface ActionBase {
 }
 
 /** How a SQL action reached the gateway, for records and for rules that care. */
-export type SqlVia = 'simple-query' | 'parse' | 'copy-data' | 'function-call' | 'mcp';
+export type SqlVia = 'simple-query' | 'parse' | 'copy-data' | 'function-call' | 'mcp' | 'startup';
 
 export interface SqlAction extends ActionBase {
   readonly kind: 'sql';
@@ -33,6 +33,11 @@ export interface SqlAction extends ActionBase {
   readonly statement: SqlStatement;
   /** Bind parameters in text form, when known (extended protocol), for approvals and records. */
   readonly params?: readonly (string | null)[];
+  /**
+   * The session's effective run-time settings when the statement was decided (DateStyle, TimeZone…):
+   * an impact preview runs under them, and an approval is bound to them.
+   */
+  readonly settings?: Readonly<Record<string, string>>;
 }
 
 export interface HttpAction extends ActionBase {
@@ -52,14 +57,16 @@ export function sqlAction(fields: {
   readonly via: SqlVia;
   readonly statement: SqlStatement;
   readonly params?: readonly (string | null)[] | undefined;
+  readonly settings?: Readonly<Record<string, string>> | undefined;
 }): SqlAction {
-  const { connection, via, statement, params } = fields;
+  const { connection, via, statement, params, settings } = fields;
   return {
     kind: 'sql',
     connection,
     via,
     statement,
     ...(params ? { params } : {}),
+    ...(settings ? { settings } : {}),
     describe: {
       via,
       text: statement.text,

@@ -28,6 +28,33 @@ export interface TableRef {
   readonly name: string;
 }
 
+/**
+ * A run-time setting a statement changes where the parse shows it: SET/RESET (`set`, `reset`), SET
+ * nested in another statement such as CREATE FUNCTION … SET (`nested`), ALTER ROLE/DATABASE/SYSTEM
+ * … SET (`alter`), set_config() (`set_config`), or an UPDATE of pg_settings (`pg_settings`).
+ * `name` is lower-case, `*` when the statement may change any setting (RESET ALL, pg_settings) and
+ * `?` when the name is not a constant; `value` is the constant value given, when there is one.
+ */
+export interface SettingChange {
+  readonly name: string;
+  readonly via: 'set' | 'reset' | 'nested' | 'alter' | 'set_config' | 'pg_settings';
+  readonly value?: string;
+  readonly local?: boolean;
+}
+
+/**
+ * A session object a statement creates, uses or removes by name: SQL prepared statements (PREPARE,
+ * EXECUTE, DEALLOCATE) and cursors (DECLARE, FETCH, MOVE, CLOSE, WHERE CURRENT OF). `*` is "all"
+ * (DEALLOCATE ALL, CLOSE ALL, DISCARD ALL). Engines keep these in their model of the session.
+ */
+export interface SessionObjectRef {
+  readonly kind: 'prepared' | 'cursor';
+  readonly op: 'create' | 'use' | 'drop';
+  readonly name: string;
+  /** DECLARE … WITH HOLD: the cursor outlives its transaction. */
+  readonly holdable?: boolean;
+}
+
 export interface SqlStatement {
   /** The statement's own text (one statement, sliced from the submitted string). */
   readonly text: string;
@@ -44,6 +71,12 @@ export interface SqlStatement {
   readonly functions: readonly string[];
   /** Set when the statement could not be parsed; such statements are always denied. */
   readonly parseError?: string;
+  /** 0-based character position of the parse error in the submitted text, as PostgreSQL reports it. */
+  readonly parseErrorPosition?: number;
+  /** Settings the statement visibly changes (SET, set_config …); absent when none. */
+  readonly settings?: readonly SettingChange[];
+  /** Prepared statements and cursors the statement creates, uses or removes; absent when none. */
+  readonly sessionObjects?: readonly SessionObjectRef[];
   /** For PREPARE, EXECUTE and DEALLOCATE: the prepared statement's name (`*` for DEALLOCATE ALL). */
   readonly preparedName?: string;
   /** sqlcommenter-style key/value pairs found in comments (prompt lineage); not used for policy. */
@@ -55,6 +88,8 @@ export interface SqlClassification {
   readonly statements: readonly SqlStatement[];
   /** Set when the whole text failed to parse, or parsed to zero statements from non-empty input. */
   readonly parseError?: string;
+  /** 0-based character position of the parse error, when the parser gave one. */
+  readonly parseErrorPosition?: number;
 }
 
 /** A classifier for one SQL dialect. Pure and synchronous once initialised. */

@@ -1,76 +1,61 @@
 // One client connection to the PostgreSQL listener: startup, token authentication, upstream login,
 // then the relay, where every statement becomes an Action that goes through the gate before it is
-// forwarded. Refusals are answered in PostgreSQL's own terms (ErrorResponse, SQLSTATE 42501).
+// forwarded. Gatehouse owns the protocol state (protocol-state.ts), pins the settings that decide
+// how the server reads a statement, and forwards exactly what it decided. Refusals are answered in
+// PostgreSQL's own terms (ErrorResponse with the SQLSTATE PostgreSQL would use, or 42501 for policy).
 
+import { isUtf8 } from 'node:buffer';
 import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import type net from 'node:net';
 import tls from 'node:tls';
-import { type SqlAction, sqlAction } from '../../core/action.js';
+import { sqlAction, type SqlAction } from '../../core/action.js';
 import type { Decision } from '../../core/decision.js';
 import { ERROR_CODES, GatewayError, isGatewayError, type ErrorCode } from '../../core/errors.js';
-import type { ResultMasker } from '../../core/masking.js';
 import type { Logger } from '../../core/ports.js';
-import {
-  COPY_WITHHELD,
-  cellsToMask,
-  nulledCells,
-  sqlMaskerOf,
-  type ResolvedColumnRef,
-} from '../../masking/result-masker.js';
 import type { SqlClassifier, SqlStatement } from '../../core/sql-statement.js';
-import type { Gate, GateSession } from '../../gate/gate.js';
+import type { Admission, Gate, GateSession } from '../../gate/gate.js';
+import { firstPinViolation, pinnedSetting, PINNED_SETTINGS } from '../../sql/postgres/pinned-settings.js';
 import {
-  BackendCode,
   FrameReader,
   FrontendCode,
   ProtocolError,
   SqlState,
   bindParamsAsText,
   decodeBind,
-  decodeDataRow,
-  decodeErrorFields,
   decodeExecute,
   decodeFunctionCall,
   decodeParse,
   decodePassword,
-  decodeQuery,
-  decodeReadyForQuery,
-  decodeRowDescription,
   decodeStartup,
   decodeTarget,
   encode,
-  rowsFromCommandTag,
   type ColumnDescription,
-  type ErrorFields,
   type Frame,
   type StartupPacket,
   type TransactionStatus,
 } from '../../wire/postgres/index.js';
-import { ResponseTracker, type Run } from './response-tracker.js';
+import {
+  ProtocolState,
+  RESERVED_PREFIX,
+  newPendingObjects,
+  notePending,
+  strictest,
+  type PendingObjects,
+  type PortalEntry,
+  type StateLimits,
+  type StatementEntry,
+} from './protocol-state.js';
+import { MaskingGap, NOT_EXECUTED, ResultRelay, STALL, type RelayHost } from './result-relay.js';
+import { ResponseTracker, type Expected, type QueryRun, type Run } from './response-tracker.js';
+import { asSetStatement, startupSettings } from './startup-parameters.js';
 import {
   UpstreamError,
   cancelUpstream,
+  loginFor,
   openUpstream,
   type UpstreamSession,
   type UpstreamTarget,
 } from './upstream-connection.js';
-import { OutputBatch } from './output-batch.js';
-import { catalogResolverFor } from './catalog-resolver.js';
-import {
-  RowArena,
-  copyDataFrame,
-  gatehouseNotice,
-  maskDataRow,
-  maskFieldsMessage,
-  maskFunctionResult,
-  maskNotification,
-  maskParameterStatus,
-} from './masked-messages.js';
-
-/** onUpstreamFrame's answer when relaying must wait for a catalog lookup (docs/masking.md). */
-const STALL = true;
-/** Command tags after which column names may have changed (the catalog cache is refreshed). */
-const DDL_TAG = /^(CREATE|ALTER|DROP|COMMENT|IMPORT) /;
 
 export interface ListenerSettings {
   readonly secureContext?: tls.SecureContext;
@@ -78,6 +63,8 @@ export interface ListenerSettings {
   readonly authTimeoutMs: number;
   readonly idleTimeoutMs: number;
   readonly maxMessageBytes: number;
+  /** Prepared statements, their text and portals a session may hold. */
+  readonly state: StateLimits;
 }
 
 export interface ConnectionDeps {
@@ -113,25 +100,19 @@ export class CancelRegistry {
   }
 }
 
-/** Startup parameters passed on to the upstream. Anything else (notably `options`, which can set
- * search_path or session_replication_role) is dropped: the client does not configure the upstream. */
-const FORWARDED_STARTUP_PARAMS = new Set([
-  'application_name',
-  'client_encoding',
-  'DateStyle',
-  'datestyle',
-  'TimeZone',
-  'timezone',
-  'IntervalStyle',
-  'intervalstyle',
-  'extra_float_digits',
-]);
+/**
+ * Sent in place of a refused simple Query: it always fails (a column reference without FROM), has no
+ * side effects, and says in the server log what happened. The upstream then ends the transaction or
+ * the request exactly as after any error, and Gatehouse puts its own ErrorResponse in that place.
+ */
+const POISON_QUERY = 'SELECT "gatehouse refused this statement"';
+/** A portal that never exists: Execute on it fails at once, and the server log says why. */
+const POISON_PORTAL = 'gatehouse refused this message';
 
-/** A query text the upstream parser always rejects: sent in place of a refused message so the
- * upstream ends the transaction or pipeline exactly as it would after any error. */
-const POISON_QUERY = 'GATEHOUSE REFUSED';
-/** A portal name that never exists: Execute on it fails without side effects. */
-const POISON_PORTAL = '\u0001gatehouse-refused';
+/** Text whose bytes PostgreSQL reads the same in every client encoding and string setting: ASCII
+ * without a backslash (NUL cannot occur in protocol text). */
+// eslint-disable-next-line no-control-regex -- control characters are part of the ASCII range tested
+const LEXER_INVARIANT = /^[\x00-\x5b\x5d-\x7f]*$/;
 
 const ERROR_SQLSTATE: Partial<Record<ErrorCode, string>> = {
   [ERROR_CODES.DENIED]: SqlState.InsufficientPrivilege,
@@ -139,6 +120,7 @@ const ERROR_SQLSTATE: Partial<Record<ErrorCode, string>> = {
   [ERROR_CODES.RECORD_FAILED]: SqlState.InternalError,
   [ERROR_CODES.MASK_FAILED]: SqlState.InsufficientPrivilege,
   [ERROR_CODES.AUTH_FAILED]: SqlState.InvalidPassword,
+  [ERROR_CODES.SESSION_ENDED]: SqlState.InvalidAuthorizationSpecification,
   [ERROR_CODES.CONNECTION_FORBIDDEN]: SqlState.InvalidAuthorizationSpecification,
   [ERROR_CODES.CONNECTION_UNKNOWN]: SqlState.InvalidCatalogName,
   [ERROR_CODES.UPSTREAM_UNAVAILABLE]: SqlState.ConnectionFailure,
@@ -146,38 +128,39 @@ const ERROR_SQLSTATE: Partial<Record<ErrorCode, string>> = {
   [ERROR_CODES.LIMIT_EXCEEDED]: SqlState.ProgramLimitExceeded,
 };
 
-/** DataRow cells as the record shows them: text cells as text, binary cells as `\\x` hex. */
-function cellsAsText(
-  cells: readonly (Buffer | null)[],
-  formats: readonly number[] | undefined,
-): (string | null)[] {
-  return cells.map((c, i) =>
-    c === null ? null : (formats?.[i] ?? 0) === 1 ? `\\x${c.toString('hex')}` : c.toString('utf8'),
-  );
+/** A refusal with the SQLSTATE PostgreSQL itself would send for the same input (not a policy refusal). */
+class PgError extends GatewayError {
+  constructor(
+    readonly sqlState: string,
+    message: string,
+    readonly position?: number,
+    ruleId?: string,
+  ) {
+    super(ERROR_CODES.DENIED, message, ruleId === undefined ? undefined : { ruleId });
+  }
 }
 
-function errorMessageFor(e: GatewayError): Buffer {
-  return encode.errorResponse({
-    severity: 'ERROR',
-    code: ERROR_SQLSTATE[e.code] ?? SqlState.InternalError,
-    message: e.message,
-    ...(e.ruleId ? { detail: `Gatehouse rule: ${e.ruleId}` } : {}),
-  });
-}
-
-interface PreparedInfo {
-  readonly statement: SqlStatement;
-  readonly decision: Decision;
-}
-
-interface PortalInfo extends PreparedInfo {
-  readonly params: (string | null)[];
+function refusalCode(e: GatewayError): { code: string; position?: number } {
+  if (e instanceof PgError)
+    return { code: e.sqlState, ...(e.position === undefined ? {} : { position: e.position }) };
+  return { code: ERROR_SQLSTATE[e.code] ?? SqlState.InternalError };
 }
 
 function isLoopback(address: string | undefined): boolean {
   if (!address) return false;
   return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
 }
+
+/** A NUL-terminated string at `at` in `body`, exactly: valid UTF-8, and the NUL where the message says. */
+function strictText(body: Buffer, at: number): { text: string; end: number } {
+  const end = body.indexOf(0, at);
+  if (end < 0) throw new ProtocolError('unterminated string');
+  const bytes = body.subarray(at, end);
+  if (!isUtf8(bytes)) throw new InvalidEncoding();
+  return { text: bytes.toString('utf8'), end: end + 1 };
+}
+
+class InvalidEncoding extends Error {}
 
 export class ClientConnection {
   private socket: net.Socket;
@@ -191,33 +174,29 @@ export class ClientConnection {
   private upstream: UpstreamSession | undefined;
   private target: UpstreamTarget | undefined;
   private key: { processId: number; secretKey: Buffer } | undefined;
-  private tracker: ResponseTracker | undefined;
+  private tracker!: ResponseTracker;
+  private relay!: ResultRelay;
+  private state!: ProtocolState;
   private processing = false;
   /** After refusing an extended-protocol message: ignore client messages until Sync (55.2.3). */
   private skipUntilSync = false;
-  private readonly prepared = new Map<string, PreparedInfo>();
-  private readonly sqlPrepared = new Map<string, PreparedInfo>();
-  private readonly portals = new Map<string, PortalInfo>();
   private abort = new AbortController();
   private txStatus: TransactionStatus = 'I';
-  /** The most recent active masker: applied to what no statement owns (notifications, late notices). */
-  private lastMasker: ResultMasker | undefined;
+  /** An error or a ROLLBACK happened in the transaction now open (its holdable cursors do not survive). */
+  private txFailed = false;
   /** Relaying waits for a catalog lookup (at a RowDescription); frames stay in the reader meanwhile. */
   private stalled = false;
-  /** DDL ran in the current transaction: refresh the catalog cache again when it ends. */
-  private ddlInTx = false;
-  /** COPY TO STDOUT in progress under a masker. */
-  private copyOut: { mode: 'scan' | 'withhold'; masker: ResultMasker; withheld: number } | undefined;
   /**
-   * Resolved columns of described portals, per Bind, so an Execute that is not preceded by its own
-   * Describe (the next batch after PortalSuspended) is masked with the right plan.
+   * The lexer barrier. `execSeq` counts forwarded messages that may run code (and so may change a
+   * setting behind Gatehouse's back); `syncedSeq` is its value when the last Sync or Query went out;
+   * `knownSeq` its value at the last ReadyForQuery, by which time the server has reported any change
+   * to a pinned setting (ParameterStatus). Text that could read differently under another setting is
+   * forwarded only when knownSeq has caught up.
    */
-  private readonly portalColumns = new Map<string, { bind: number; columns: ResolvedColumnRef[] }>();
-  private readonly portalBinds = new Map<string, number>();
-  private bindSeq = 0;
-  private readonly runPortal = new WeakMap<Run, { portal: string; bind: number }>();
-  /** Rewritten DataRows are written side by side here, so a batch of them leaves as one slice. */
-  private readonly rowArena = new RowArena();
+  private execSeq = 0;
+  private syncedSeq = 0;
+  private knownSeq = 0;
+  private readonly settledWaiters: (() => void)[] = [];
   readonly remote: string;
 
   constructor(
@@ -415,30 +394,61 @@ export class ClientConnection {
       return;
     }
     this.target = target;
-    const forwarded: Record<string, string> = {};
-    for (const [k, v] of Object.entries(this.startupParams))
-      if (FORWARDED_STARTUP_PARAMS.has(k)) forwarded[k] = v;
+    const forwarded = await this.decideStartupSettings(session);
+    if (forwarded === undefined || this.isClosed) return;
+    const login = loginFor(target, session.identity);
     let upstream: UpstreamSession;
     try {
-      upstream = await openUpstream(target, forwarded, this.deps.settings().maxMessageBytes);
+      upstream = await openUpstream(target, forwarded, this.deps.settings().maxMessageBytes, login);
     } catch (e) {
       const msg = e instanceof UpstreamError ? e.message : 'upstream unavailable';
+      // A setting the client asked for that the server does not know (42704) or refuses is the
+      // client's error, in PostgreSQL's own words.
+      const fields = e instanceof UpstreamError ? e.fields : undefined;
       this.deps.logger.warn({ client: this.remote, connection, err: msg }, 'upstream login failed');
       await session.close(`upstream unavailable: ${msg}`);
-      this.fatal(SqlState.ConnectionFailure, `Gatehouse: could not open connection "${connection}": ${msg}`);
+      if (fields?.C && /^(42704|22023|42501|55P02)$/.test(fields.C)) this.fatal(fields.C, fields.M ?? msg);
+      else
+        this.fatal(
+          SqlState.ConnectionFailure,
+          `Gatehouse: could not open connection "${connection}": ${msg}`,
+        );
       return;
     }
     if (this.isClosed) {
       upstream.socket.destroy();
       return;
     }
+    // The pin must have taken: a server that ignored it cannot be read safely.
+    for (const [name, pinned] of Object.entries(PINNED_SETTINGS)) {
+      const reported = upstream.parameters.get(name);
+      if (reported !== undefined && !pinned.accepts(reported)) {
+        upstream.socket.destroy();
+        await session.close(`upstream ${name} is ${reported}`);
+        this.fatal(
+          SqlState.ConnectionFailure,
+          `Gatehouse: the upstream reports ${name} = ${reported}, not ${pinned.value}`,
+        );
+        return;
+      }
+    }
     this.upstream = upstream;
-    this.tracker = new ResponseTracker((run) => this.settleNotExecuted(run));
+    const startup = new Map<string, string>();
+    for (const [k, v] of Object.entries(forwarded)) startup.set(k.toLowerCase(), v);
+    this.state = new ProtocolState(() => this.deps.settings().state, startup);
+    this.tracker = new ResponseTracker(
+      (e) => this.onDropped(e),
+      (bytes) => this.relay.emit(bytes),
+    );
+    this.relay = new ResultRelay(this.relayHost(), refusalCode);
     this.key = this.deps.cancels.register(this);
     clearTimeout(this.authTimer);
     this.authTimer = undefined;
     const hello: Buffer[] = [encode.authenticationOk()];
-    for (const [k, v] of upstream.parameters) hello.push(encode.parameterStatus(k, v));
+    for (const [k, v] of upstream.parameters) {
+      hello.push(encode.parameterStatus(k, v));
+      this.state.reported(k, v);
+    }
     hello.push(
       encode.backendKeyData(this.key.processId, this.key.secretKey),
       encode.readyForQuery(upstream.transactionStatus),
@@ -451,17 +461,101 @@ export class ClientConnection {
     upstream.socket.on('close', () => this.close('upstream closed'));
     upstream.socket.on('drain', () => this.socket.resume());
     this.deps.logger.info(
-      { session: session.id, subject: session.identity.subject, connection, client: this.remote },
+      {
+        session: session.id,
+        subject: session.identity.subject,
+        connection,
+        client: this.remote,
+        upstreamUser: login.user,
+        settings: forwarded,
+        // pg_stat_activity.pid of this session upstream (the client's BackendKeyData is Gatehouse's own).
+        upstreamPid: upstream.processId,
+      },
       'session started',
     );
     this.touch();
   }
 
+  /**
+   * Startup parameters and `options` are settings like SET: pinned ones must keep their pinned
+   * value, every other one is decided (and recorded) as the SET it means, and only then forwarded.
+   * Returns the upstream startup parameters, or undefined when the session was refused.
+   */
+  private async decideStartupSettings(session: GateSession): Promise<Record<string, string> | undefined> {
+    const parsed = startupSettings(this.startupParams);
+    if (!parsed.ok) {
+      await session.close('invalid startup options');
+      this.fatal('22023', `Gatehouse: ${parsed.message}`);
+      return undefined;
+    }
+    const forwarded: Record<string, string> = {};
+    for (const s of parsed.settings) {
+      const pinned = pinnedSetting(s.name);
+      if (pinned) {
+        if (pinned.accepts(s.value)) continue;
+        await session.close(`startup setting ${s.name} refused`);
+        this.fatal(
+          '22023',
+          `Gatehouse: ${s.name} is pinned to ${pinned.value} and cannot be set to '${s.value}': ${pinned.why}. ` +
+            (s.name === 'client_encoding'
+              ? 'Unset PGCLIENTENCODING (or set it to UTF8) and let the client convert.'
+              : `Leave ${s.name} at its default.`),
+        );
+        return undefined;
+      }
+      const statement = this.deps.classifier.classify(asSetStatement(s)).statements[0];
+      if (statement === undefined) continue;
+      // Drivers send ordinary settings at every start (application_name, DateStyle, extra_float_digits…):
+      // those on the session allow-list become the session's defaults without asking policy (which
+      // may not mention `session` at all) and are logged with the session's start. Everything else
+      // (search_path, role, admin and unknown settings) is decided and recorded like the SET it means.
+      if (
+        statement.categories.length === 1 &&
+        statement.categories[0] === 'session' &&
+        !/search_path/.test(statement.kind)
+      ) {
+        forwarded[s.name] = s.value;
+        continue;
+      }
+      const admission = await session.admit(this.action(statement, 'startup'), { signal: this.abort.signal });
+      if (!admission.allowed) {
+        await session.close(`startup setting ${s.name} refused`);
+        this.fatal(
+          refusalCode(admission.error).code,
+          `Gatehouse: startup setting ${s.name} refused: ${admission.error.message}`,
+        );
+        return undefined;
+      }
+      session.settle(admission, { rows: 0 });
+      forwarded[s.name] = s.value;
+    }
+    for (const [name, pinned] of Object.entries(PINNED_SETTINGS)) forwarded[name] = pinned.value;
+    return forwarded;
+  }
+
+  private relayHost(): RelayHost {
+    return {
+      tracker: this.tracker,
+      target: this.target!,
+      logger: this.deps.logger,
+      maxMessageBytes: this.deps.settings().maxMessageBytes,
+      settle: (run, result) => this.settle(run, result),
+      completed: (entry, index) => {
+        const r = entry.runs[index];
+        if (r) this.state.applyCompleted(r.statement, this.txStatus !== 'I' || entry.runs.length > 1);
+      },
+      ready: (status, execSeq) => this.onReady(status, execSeq),
+      parameterChanged: (name, value) => this.onParameterStatus(name, value),
+      stallUntil: (wait, then) => this.stallUntil(wait, then),
+    };
+  }
+
   private onRelayFrame(f: Frame): Promise<void> | undefined {
-    if (this.skipUntilSync && f.type !== FrontendCode.Sync) return undefined;
+    if (this.skipUntilSync && f.type !== FrontendCode.Sync && f.type !== FrontendCode.Terminate)
+      return undefined;
     switch (f.type) {
       case FrontendCode.Query:
-        return this.onQuery(decodeQuery(f.body), f.raw);
+        return this.onQuery(f);
       case FrontendCode.Parse:
         return this.onParse(f);
       case FrontendCode.Bind:
@@ -469,22 +563,13 @@ export class ClientConnection {
       case FrontendCode.Execute:
         return this.onExecute(f);
       case FrontendCode.Describe:
-        this.tracker!.push({ kind: 'describe' });
-        return this.forward(f.raw);
-      case FrontendCode.Close: {
-        const t = decodeTarget(f.body);
-        if (t.target === 'S') this.prepared.delete(t.name);
-        else {
-          this.portals.delete(t.name);
-          this.portalBinds.delete(t.name);
-          this.portalColumns.delete(t.name);
-        }
-        this.tracker!.push({ kind: 'close' });
-        return this.forward(f.raw);
-      }
+        return this.onDescribe(f);
+      case FrontendCode.Close:
+        return this.onClose(f);
       case FrontendCode.Sync:
         this.skipUntilSync = false;
-        this.tracker!.push({ kind: 'sync' });
+        this.tracker.push({ kind: 'sync', execSeq: this.execSeq });
+        this.syncedSeq = this.execSeq;
         return this.forward(f.raw);
       case FrontendCode.Flush:
       case FrontendCode.CopyData:
@@ -502,134 +587,373 @@ export class ClientConnection {
     }
   }
 
-  private sqlAction(statement: SqlStatement, via: SqlAction['via'], params?: (string | null)[]): SqlAction {
+  private action(statement: SqlStatement, via: SqlAction['via'], params?: (string | null)[]): SqlAction {
     return sqlAction({
       connection: this.session!.connection,
       via,
       statement,
       ...(params ? { params } : {}),
+      ...(this.state ? { settings: this.state.effectiveSettings() } : {}),
     });
   }
 
-  private async onQuery(text: string, raw: Buffer): Promise<void> {
+  /**
+   * The decision for a statement, with what Gatehouse enforces for everyone before policy: the
+   * pinned settings, reserved names, and the names of prepared statements and cursors it uses (a use
+   * inherits the decision of what it runs, and an unknown name is refused).
+   */
+  private decideStatement(st: SqlStatement, via: SqlAction['via'], pending: PendingObjects): Decision {
+    const session = this.session!;
+    if (st.parseError !== undefined) return session.decide(this.action(st, via));
+    const pin = firstPinViolation(st.settings);
+    if (pin !== undefined) return { effect: 'deny', ruleId: 'pinned-setting', message: pin };
+    const uses = this.state.resolveUses(st, pending);
+    if (!uses.ok) return { effect: 'deny', ruleId: uses.ruleId, message: uses.message };
+    const own = session.decide(this.action(st, via));
+    if (uses.inherited.length === 0) return own;
+    return strictest([own, ...uses.inherited.map((u) => session.decide(this.action(u, via)))]);
+  }
+
+  /** Waits until the settings after every forwarded execution are known; false: not in this batch. */
+  private lexerSettled(text: string): Promise<boolean> | boolean {
+    if (LEXER_INVARIANT.test(text) || this.knownSeq === this.execSeq || this.tracker.upstreamDiscarding)
+      return true;
+    if (this.syncedSeq !== this.execSeq) return false;
+    return new Promise((resolve) => {
+      const check = () => {
+        if (this.isClosed || this.knownSeq === this.execSeq) resolve(!this.isClosed);
+        else this.settledWaiters.push(check);
+      };
+      check();
+    });
+  }
+
+  private lexerRefusal(): PgError {
+    return new PgError(
+      SqlState.FeatureNotSupported,
+      'Gatehouse: this statement holds non-ASCII characters or backslashes and was sent after an Execute ' +
+        'in the same pipeline without a Sync; Gatehouse cannot yet confirm how the server will read it. Send Sync first.',
+      undefined,
+      'lexer-barrier',
+    );
+  }
+
+  private async onQuery(f: Frame): Promise<void> {
+    let text: string;
+    try {
+      ({ text } = strictText(f.body, 0));
+    } catch (e) {
+      if (!(e instanceof InvalidEncoding)) throw e;
+      return this.refuseQuery(new PgError('22021', 'invalid byte sequence for encoding "UTF8"'));
+    }
+    if (f.body.length !== Buffer.byteLength(text) + 1)
+      throw new ProtocolError('invalid Query message format');
+    const settled = await this.lexerSettled(text);
+    if (this.isClosed) return;
+    if (!settled) return this.refuseQuery(this.lexerRefusal());
     const session = this.session!;
     const classification = this.deps.classifier.classify(text);
-    const runs: Run[] = [];
+    const runs: QueryRun[] = [];
     let refusal: GatewayError | undefined;
+    const pending = newPendingObjects();
     for (const statement of classification.statements) {
-      if (statement.kind === 'execute' && !this.sqlPrepared.has(statement.preparedName ?? '')) {
-        // EXECUTE runs what PREPARE decided; a name Gatehouse never saw prepared is refused.
-        refusal = new GatewayError(
-          ERROR_CODES.DENIED,
-          `EXECUTE ${statement.preparedName ?? ''} is refused: that prepared statement was not prepared through Gatehouse in this session`,
-          { ruleId: 'unknown-prepared-statement' },
-        );
-        break;
-      }
-      const admission = await session.admit(this.sqlAction(statement, 'simple-query'), {
+      const decision = this.decideStatement(statement, 'simple-query', pending);
+      const admission = await session.admit(this.action(statement, 'simple-query'), {
+        decision,
         signal: this.abort.signal,
       });
       if (!admission.allowed) {
-        refusal = admission.error;
+        refusal =
+          statement.parseError !== undefined
+            ? new PgError(
+                SqlState.SyntaxError,
+                statement.parseError,
+                (statement.parseErrorPosition ?? 0) + 1,
+                'unparseable',
+              )
+            : admission.error;
         break;
       }
-      runs.push({ admission, rows: 0 });
-      this.noteMasker(admission.masker);
-      this.trackPrepare(statement, admission.decision);
+      runs.push({ run: { admission, rows: 0 }, statement });
+      this.relay.noteMasker(admission.masker);
+      notePending(pending, statement);
     }
     if (this.isClosed) return;
     if (refusal) {
-      for (const run of runs) this.settleNotExecuted(run);
-      this.tracker!.push({ kind: 'query', runs: [], index: 0, refusal });
-      return this.forward(encode.query(POISON_QUERY));
+      for (const r of runs) this.settle(r.run, NOT_EXECUTED);
+      return this.refuseQuery(refusal);
     }
-    this.tracker!.push({ kind: 'query', runs, index: 0 });
-    return this.forward(raw);
+    this.state.simpleQueryStarted();
+    this.execSeq++;
+    this.syncedSeq = this.execSeq;
+    this.tracker.push({ kind: 'query', runs, index: 0, execSeq: this.execSeq });
+    return this.forward(f.raw);
   }
 
-  /** SQL-level PREPARE/DEALLOCATE: remember what EXECUTE may run (it reuses the PREPARE decision). */
-  private trackPrepare(statement: SqlStatement, decision: Decision): void {
-    const name = statement.preparedName;
-    if (!name) return;
-    if (statement.kind === 'prepare') this.sqlPrepared.set(name, { statement, decision });
-    else if (statement.kind === 'deallocate') {
-      if (name === '*') this.sqlPrepared.clear();
-      else this.sqlPrepared.delete(name);
-    }
+  private refuseQuery(refusal: GatewayError): Promise<void> | undefined {
+    this.state.simpleQueryStarted();
+    this.execSeq++;
+    this.syncedSeq = this.execSeq;
+    this.tracker.push({ kind: 'query', runs: [], index: 0, refusal, execSeq: this.execSeq });
+    return this.forward(encode.query(POISON_QUERY));
   }
 
   private async onParse(f: Frame): Promise<void> {
+    const nameField = strictText(f.body, 0);
+    let textField: { text: string; end: number };
+    try {
+      textField = strictText(f.body, nameField.end);
+    } catch (e) {
+      if (!(e instanceof InvalidEncoding)) throw e;
+      return this.refuseExtended(new PgError('22021', 'invalid byte sequence for encoding "UTF8"'));
+    }
     const msg = decodeParse(f.body);
-    const classification = this.deps.classifier.classify(msg.text);
+    const name = nameField.text;
+    const text = textField.text;
+    const problem = this.state.cannotAddStatement(name, Buffer.byteLength(text));
+    if (problem) {
+      if (name === '') this.state.removeStatement('');
+      return this.refuseExtended(new PgError(problem.code, problem.message));
+    }
+    const settled = await this.lexerSettled(text);
+    if (this.isClosed) return;
+    if (!settled) {
+      if (name === '') this.state.removeStatement('');
+      return this.refuseExtended(this.lexerRefusal());
+    }
+    const classification = this.deps.classifier.classify(text);
     const session = this.session!;
-    let statement: SqlStatement;
     if (classification.statements.length > 1) {
-      // PostgreSQL refuses this too (42601); refusing here keeps the decision one-to-one.
-      return this.refuseExtended(
-        new GatewayError(ERROR_CODES.DENIED, 'cannot insert multiple commands into a prepared statement'),
+      // PostgreSQL's own error for this (42601); recorded as a refusal like any other.
+      const refusal = new PgError(
+        SqlState.SyntaxError,
+        'cannot insert multiple commands into a prepared statement',
       );
-    } else if (classification.statements.length === 1) {
-      statement = classification.statements[0]!;
-    } else {
-      statement = { text: '', kind: 'empty', categories: [], tables: [], functions: [] };
+      const whole: SqlStatement = { ...classification.statements[0]!, text };
+      await session.admit(this.action(whole, 'parse'), {
+        decision: { effect: 'deny', ruleId: 'multiple-commands', message: refusal.message },
+      });
+      if (name === '') this.state.removeStatement('');
+      return this.refuseExtended(refusal);
     }
-    // Decide at Parse; Bind/Execute of this statement reuse the decision.
-    const decision: Decision =
-      statement.kind === 'empty'
-        ? { effect: 'allow', ruleId: 'empty-statement', obligations: {} }
-        : session.decide(this.sqlAction(statement, 'parse'));
-    if (decision.effect === 'deny') {
-      const admission = await session.admit(this.sqlAction(statement, 'parse'), { decision });
-      return this.refuseExtended(
-        admission.allowed ? new GatewayError(ERROR_CODES.DENIED, decision.message) : admission.error,
-      );
+    const statement = classification.statements[0];
+    let decision: Decision | undefined;
+    if (statement !== undefined) {
+      decision = this.decideStatement(statement, 'parse', newPendingObjects());
+      if (decision.effect === 'deny') {
+        const admission = await session.admit(this.action(statement, 'parse'), { decision });
+        if (name === '') this.state.removeStatement('');
+        const refusal =
+          statement.parseError !== undefined
+            ? new PgError(
+                SqlState.SyntaxError,
+                statement.parseError,
+                (statement.parseErrorPosition ?? 0) + 1,
+                'unparseable',
+              )
+            : admission.allowed
+              ? new GatewayError(ERROR_CODES.DENIED, decision.message)
+              : admission.error;
+        return this.refuseExtended(refusal);
+      }
     }
-    this.prepared.set(msg.name, { statement, decision });
-    this.tracker!.push({ kind: 'parse' });
-    return this.forward(f.raw);
+    const entry = this.state.addProtocolStatement({
+      client: name,
+      text,
+      paramTypes: msg.paramTypes,
+      statement,
+    });
+    if (decision?.effect === 'review') {
+      // Held back: nothing of a statement that needs approval reaches the upstream before Bind,
+      // where it is approved with its parameters. The client gets its ParseComplete in order.
+      this.tracker.push({
+        kind: 'synthetic',
+        bytes: PARSE_COMPLETE,
+        emitted: () => (entry.confirmed = true),
+        dropped: () => this.state.removeStatement(name, entry),
+      });
+      return undefined;
+    }
+    return this.forwardParse(entry, false);
   }
 
-  private onBind(f: Frame): Promise<void> | undefined {
+  /** Sends a statement's Parse upstream under its upstream name. */
+  private forwardParse(entry: StatementEntry, silent: boolean): Promise<void> | undefined {
+    entry.materialized = true;
+    this.tracker.push({
+      kind: 'parse',
+      silent,
+      done: (ok) => {
+        if (ok) entry.confirmed = true;
+        else this.state.removeStatement(entry.client, entry);
+      },
+    });
+    return this.forward(encode.parse(entry.upstream, entry.text, entry.paramTypes));
+  }
+
+  private async onBind(f: Frame): Promise<void> {
     const msg = decodeBind(f.body);
-    const prep = this.prepared.get(msg.statement) ?? this.sqlPrepared.get(msg.statement);
-    if (!prep) {
+    const entry = this.state.statement(msg.statement);
+    if (!entry) {
+      if (msg.portal === '') this.dropPortal('');
       return this.refuseExtended(
-        new GatewayError(
-          ERROR_CODES.DENIED,
-          `prepared statement "${msg.statement}" was not prepared through Gatehouse in this session`,
+        new PgError(
+          '26000',
+          msg.statement === ''
+            ? 'unnamed prepared statement does not exist'
+            : `prepared statement "${msg.statement}" does not exist`,
         ),
       );
     }
-    this.portals.set(msg.portal, { ...prep, params: bindParamsAsText(msg) });
-    if (this.portalBinds.size > 1000) this.portalBinds.clear();
-    this.portalBinds.set(msg.portal, ++this.bindSeq);
-    this.tracker!.push({ kind: 'bind' });
-    return this.forward(f.raw);
+    const problem = this.state.cannotAddPortal(msg.portal);
+    if (problem) return this.refuseExtended(new PgError(problem.code, problem.message));
+    let run: Run | undefined;
+    if (entry.statement !== undefined) {
+      const params = bindParamsAsText(msg);
+      const decision = this.decideStatement(entry.statement, 'parse', newPendingObjects());
+      const admission = await this.session!.admit(this.action(entry.statement, 'parse', params), {
+        decision,
+        signal: this.abort.signal,
+      });
+      if (this.isClosed) return;
+      if (!admission.allowed) {
+        if (msg.portal === '') this.dropPortal('');
+        return this.refuseExtended(admission.error);
+      }
+      this.relay.noteMasker(admission.masker);
+      run = { admission, rows: 0 };
+    }
+    // A statement held back for approval goes upstream now, just before its Bind.
+    if (!entry.materialized) void this.forwardParse(entry, true);
+    const { portal, replaced } = this.state.addPortal({
+      client: msg.portal,
+      statement: entry,
+      resultFormats: msg.resultFormats,
+      run,
+    });
+    if (replaced) this.endPortal(replaced);
+    this.execSeq++; // planning may evaluate functions
+    this.tracker.push({
+      kind: 'bind',
+      done: (ok) => {
+        if (ok) portal.confirmed = true;
+        else {
+          this.state.removePortal(portal.client, portal);
+          if (portal.run) this.settle(portal.run, NOT_EXECUTED);
+        }
+      },
+    });
+    return this.forward(rewriteBind(f.body, portal.upstream, entry.upstream));
   }
 
   private async onExecute(f: Frame): Promise<void> {
     const msg = decodeExecute(f.body);
-    const portal = this.portals.get(msg.portal);
+    const portal = this.state.portal(msg.portal);
     if (!portal) {
+      return this.refuseExtended(new PgError('34000', `portal "${msg.portal}" does not exist`));
+    }
+    try {
+      this.session!.assertActive();
+    } catch (e) {
+      this.fatal(SqlState.InvalidAuthorizationSpecification, (e as Error).message);
+      return;
+    }
+    const run = portal.run;
+    // Masking needs the columns of this very portal: describe it first when the client did not.
+    if (run?.admission.masker.active && portal.columns === undefined) void this.describePortal(portal, true);
+    this.execSeq++;
+    this.tracker.push({
+      kind: 'execute',
+      run,
+      portal: portal.client,
+      done: (finished) => {
+        if (finished) portal.finished = true;
+      },
+    });
+    return this.forward(encode.execute(portal.upstream, msg.maxRows));
+  }
+
+  private onDescribe(f: Frame): Promise<void> | undefined {
+    const t = decodeTarget(f.body);
+    if (t.target === 'P') {
+      const portal = this.state.portal(t.name);
+      if (!portal) return this.refuseExtended(new PgError('34000', `portal "${t.name}" does not exist`));
+      return this.describePortal(portal, false);
+    }
+    const entry = this.state.statement(t.name);
+    if (!entry) {
       return this.refuseExtended(
-        new GatewayError(
-          ERROR_CODES.DENIED,
-          `portal "${msg.portal}" was not bound through Gatehouse in this session`,
+        new PgError(
+          '26000',
+          t.name === ''
+            ? 'unnamed prepared statement does not exist'
+            : `prepared statement "${t.name}" does not exist`,
         ),
       );
     }
-    const admission = await this.session!.admit(this.sqlAction(portal.statement, 'parse', portal.params), {
-      decision: portal.decision,
-      signal: this.abort.signal,
+    // Describing a statement held back for approval needs the server's Parse analysis (it plans,
+    // it does not execute): Gatehouse prepares it under its own name, which only a Bind through
+    // Gatehouse — approved with its parameters — can ever execute.
+    if (!entry.materialized) void this.forwardParse(entry, true);
+    this.tracker.push({ kind: 'describe', statement: true });
+    return this.forward(encode.describe('S', entry.upstream));
+  }
+
+  /** Describe of a portal: its columns are remembered, and plan the masking of its rows. */
+  private describePortal(portal: PortalEntry, silent: boolean): Promise<void> | undefined {
+    this.tracker.push({
+      kind: 'describe',
+      statement: false,
+      silent,
+      columns: (columns: ColumnDescription[] | undefined, raw: Buffer) => {
+        const relay = () => {
+          if (!silent) this.relay.emit(raw);
+        };
+        const run = portal.run;
+        if (columns === undefined) {
+          portal.columns = [];
+          relay();
+          return false;
+        }
+        if (run?.admission.masker.active) {
+          return this.relay.planColumns(run, columns, (resolved) => {
+            portal.columns = resolved;
+            relay();
+          });
+        }
+        portal.columns = columns;
+        if (run?.admission.sampler) {
+          run.formats = columns.map((c) => c.format);
+          run.admission.sampler.columns(columns.map((c) => c.name));
+        }
+        relay();
+        return false;
+      },
     });
-    if (this.isClosed) return;
-    if (!admission.allowed) return this.refuseExtended(admission.error);
-    this.trackPrepare(portal.statement, admission.decision);
-    this.noteMasker(admission.masker);
-    const run: Run = { admission, rows: 0 };
-    this.runPortal.set(run, { portal: msg.portal, bind: this.portalBinds.get(msg.portal) ?? 0 });
-    this.tracker!.push({ kind: 'execute', run });
-    return this.forward(f.raw);
+    return this.forward(encode.describe('P', portal.upstream));
+  }
+
+  private onClose(f: Frame): Promise<void> | undefined {
+    const t = decodeTarget(f.body);
+    if (t.target === 'S') {
+      const entry = this.state.statement(t.name);
+      this.state.removeStatement(t.name);
+      if (!entry || !entry.materialized) {
+        // Closing a name that does not exist is not an error (55.2.3); nothing upstream to close.
+        this.tracker.push({ kind: 'synthetic', bytes: CLOSE_COMPLETE });
+        return undefined;
+      }
+      this.tracker.push({ kind: 'close' });
+      return this.forward(encode.close('S', entry.upstream));
+    }
+    const portal = this.state.removePortal(t.name);
+    if (!portal) {
+      this.tracker.push({ kind: 'synthetic', bytes: CLOSE_COMPLETE });
+      return undefined;
+    }
+    this.endPortal(portal);
+    this.tracker.push({ kind: 'close' });
+    return this.forward(encode.close('P', portal.upstream));
   }
 
   private async onFunctionCall(f: Frame): Promise<void> {
@@ -643,16 +967,23 @@ export class ClientConnection {
       tables: [],
       functions: [`oid:${msg.functionOid}`],
     };
-    const admission = await this.session!.admit(this.sqlAction(statement, 'function-call'), {
+    const admission = await this.session!.admit(this.action(statement, 'function-call'), {
       signal: this.abort.signal,
     });
     if (this.isClosed) return;
+    this.execSeq++;
+    this.syncedSeq = this.execSeq;
     if (!admission.allowed) {
-      this.tracker!.push({ kind: 'query', runs: [], index: 0, refusal: admission.error });
+      this.tracker.push({
+        kind: 'function',
+        run: undefined,
+        refusal: admission.error,
+        execSeq: this.execSeq,
+      });
       return this.forward(encode.query(POISON_QUERY));
     }
-    this.noteMasker(admission.masker);
-    this.tracker!.push({ kind: 'query', runs: [{ admission, rows: 0 }], index: 0 });
+    this.relay.noteMasker(admission.masker);
+    this.tracker.push({ kind: 'function', run: { admission, rows: 0 }, execSeq: this.execSeq });
     return this.forward(f.raw);
   }
 
@@ -660,15 +991,66 @@ export class ClientConnection {
    * exactly as after any error, and the client gets our ErrorResponse in that position. */
   private refuseExtended(refusal: GatewayError): Promise<void> | undefined {
     this.skipUntilSync = true;
-    this.tracker!.push({ kind: 'refusal', refusal });
-    const poison = Buffer.concat([
-      Buffer.from('E'),
-      Buffer.alloc(4),
-      Buffer.from(`${POISON_PORTAL}\0`),
-      Buffer.alloc(4),
-    ]);
-    poison.writeInt32BE(poison.length - 1, 1);
-    return this.forward(poison);
+    this.tracker.push({ kind: 'refusal', refusal });
+    return this.forward(encode.execute(POISON_PORTAL, 1));
+  }
+
+  /** The unnamed portal goes when a Bind to it fails, as in PostgreSQL. */
+  private dropPortal(client: string): void {
+    const p = this.state.removePortal(client);
+    if (p) this.endPortal(p);
+  }
+
+  /** A portal is gone: its run is recorded with what it returned so far, if it had not finished. */
+  private endPortal(p: PortalEntry): void {
+    if (p.run && !p.finished) {
+      this.settle(p.run, p.run.rows > 0 ? { rows: p.run.rows } : NOT_EXECUTED);
+    }
+  }
+
+  private settle(run: Run, result: { rows: number; error?: { code: string; message: string } }): void {
+    if (run.settled) return;
+    run.settled = true;
+    this.session?.settle(run.admission, result);
+  }
+
+  private onDropped(e: Expected): void {
+    if (e.kind === 'execute' && e.run && !e.run.settled && e.run.rows === 0) this.settle(e.run, NOT_EXECUTED);
+    else if (e.kind === 'query') for (const r of e.runs.slice(e.index)) this.settle(r.run, NOT_EXECUTED);
+    else if (e.kind === 'function' && e.run) this.settle(e.run, NOT_EXECUTED);
+  }
+
+  private onReady(status: TransactionStatus, execSeq: number | undefined): void {
+    const wasInTx = this.txStatus !== 'I';
+    if (status === 'E') this.txFailed = true;
+    if (status === 'I' && (wasInTx || true)) {
+      // Every portal ends with its transaction (a simple Query's implicit one included).
+      for (const p of this.state.transactionEnded(!this.txFailed)) this.endPortal(p);
+      this.txFailed = false;
+    }
+    this.txStatus = status;
+    if (execSeq !== undefined && execSeq > this.knownSeq) this.knownSeq = execSeq;
+    const waiters = this.settledWaiters.splice(0);
+    for (const w of waiters) w();
+  }
+
+  /** The lexer tripwire: a pinned setting changed by code Gatehouse could not see into. */
+  private onParameterStatus(name: string, value: string): boolean {
+    const pinned = pinnedSetting(name);
+    if (pinned && !pinned.accepts(value)) {
+      this.deps.logger.warn(
+        { session: this.session?.id, setting: name, value },
+        'pinned setting changed upstream; session ended',
+      );
+      this.fatal(
+        SqlState.InsufficientPrivilege,
+        `Gatehouse ended this session: ${name} was changed to ${value} by code Gatehouse could not see into ` +
+          `(a function or procedure); Gatehouse pins it to ${pinned.value} and cannot read statements safely otherwise`,
+      );
+      return false;
+    }
+    this.state.reported(name, value);
+    return true;
   }
 
   private forward(buf: Buffer): Promise<void> | undefined {
@@ -688,8 +1070,6 @@ export class ClientConnection {
 
   // ---------------------------------------------------------------- upstream → client
 
-  private readonly out = new OutputBatch();
-
   private onUpstreamData(chunk: Buffer): void {
     if (this.phase === 'closed') return;
     try {
@@ -705,13 +1085,16 @@ export class ClientConnection {
   private drainUpstream(): boolean {
     const up = this.upstream!;
     try {
-      for (let f = up.reader.next(); f; f = up.reader.next()) if (this.onUpstreamFrame(f) === STALL) break;
+      for (let f = up.reader.next(); f; f = up.reader.next()) {
+        if (this.relay.handle(f) === STALL) break;
+        if (this.isClosed) return false;
+      }
     } catch (e) {
       this.upstreamFailure(e);
       return false;
     }
-    const data = this.out.take();
-    if (data && !this.socket.write(data)) {
+    const data = this.relay.out.take();
+    if (data && !this.isClosed && !this.socket.write(data)) {
       up.socket.pause();
       return false;
     }
@@ -719,10 +1102,11 @@ export class ClientConnection {
   }
 
   private upstreamFailure(e: unknown): void {
-    if (isGatewayError(e) && e.code === ERROR_CODES.MASK_FAILED) {
+    if ((isGatewayError(e) && e.code === ERROR_CODES.MASK_FAILED) || e instanceof MaskingGap) {
       // Fail closed: what cannot be masked is not sent, and the session cannot go on in step.
-      this.deps.logger.warn({ session: this.session?.id, err: e.message }, 'masking failed; session closed');
-      this.fatal(SqlState.InsufficientPrivilege, `Gatehouse: ${e.message}`);
+      const message = e instanceof Error ? e.message : String(e);
+      this.deps.logger.warn({ session: this.session?.id, err: message }, 'masking failed; session closed');
+      this.fatal(SqlState.InsufficientPrivilege, `Gatehouse: ${message}`);
       return;
     }
     this.deps.logger.error({ session: this.session?.id, err: String(e) }, 'invalid message from upstream');
@@ -744,303 +1128,6 @@ export class ClientConnection {
         return;
       }
       if (this.drainUpstream() && !this.stalled && !this.isClosed) up.socket.resume();
-    });
-  }
-
-  private noteMasker(m: ResultMasker): void {
-    if (m.active) this.lastMasker = m;
-  }
-
-  /** The masker for a message of the current statement, or for one no statement owns. */
-  private textMasker(): ResultMasker | undefined {
-    const run = this.currentRun();
-    if (run) return run.admission.masker.active ? run.admission.masker : undefined;
-    return this.lastMasker;
-  }
-
-  private maskedFields(
-    type: 'E' | 'N',
-    f: Frame,
-    masker: ResultMasker | undefined,
-  ): { raw: Buffer; fields?: ErrorFields } {
-    return masker?.active ? maskFieldsMessage(type, f.raw, f.body, masker) : { raw: f.raw };
-  }
-
-  /**
-   * RowDescription of a masked result: the row masker needs each column's origin; when the catalog
-   * cache lacks a table, relaying waits for one lookup (the result's rows stay in the reader).
-   */
-  private onMaskedRowDescription(run: Run, columns: ColumnDescription[], f: Frame): boolean {
-    const masker = run.admission.masker;
-    const apply = (resolved: readonly ResolvedColumnRef[]) => {
-      run.rowMasker = masker.forColumns(resolved);
-      run.formats = resolved.map((c) => c.format);
-      run.admission.sampler?.columns(resolved.map((c) => c.name));
-      const portal = this.runPortal.get(run);
-      if (portal !== undefined) {
-        if (this.portalColumns.size > 1000) this.portalColumns.clear();
-        this.portalColumns.set(portal.portal, { bind: portal.bind, columns: [...resolved] });
-      }
-      this.out.add(f.raw);
-    };
-    if (!sqlMaskerOf(masker)?.needsColumnSources || !this.target) {
-      apply(columns);
-      return false;
-    }
-    const catalog = catalogResolverFor(this.target, this.deps.settings().maxMessageBytes);
-    const missing = catalog.missing(columns);
-    if (missing.length === 0) {
-      apply(catalog.resolve(columns));
-      return false;
-    }
-    this.stallUntil(catalog.load(missing), () => apply(catalog.resolve(columns)));
-    return STALL;
-  }
-
-  /** A run of a portal described earlier under the same Bind (Execute after PortalSuspended). */
-  private planFromPortal(run: Run): void {
-    const p = this.runPortal.get(run);
-    const d = p && this.portalColumns.get(p.portal);
-    if (!p || !d || d.bind !== p.bind) return;
-    run.formats = d.columns.map((c) => c.format);
-    run.rowMasker = run.admission.masker.forColumns(d.columns);
-  }
-
-  private onCommandTag(f: Frame): void {
-    if (!this.target) return;
-    const tag = f.body.toString('latin1', 0, Math.max(0, f.body.length - 1));
-    const ddl = DDL_TAG.test(tag);
-    if (ddl) this.ddlInTx = true;
-    else if (!/^(COMMIT|ROLLBACK|END|PREPARE TRANSACTION)/.test(tag) || !this.ddlInTx) return;
-    else this.ddlInTx = false;
-    catalogResolverFor(this.target, this.deps.settings().maxMessageBytes).invalidate();
-  }
-
-  private onCopyOut(f: Frame): void {
-    const masker = this.currentRun()?.admission.masker;
-    this.copyOut = undefined;
-    if (masker?.active) {
-      const mode = sqlMaskerOf(masker)?.copyOutMode(f.body[0] === 1) ?? 'withhold';
-      this.copyOut = { mode, masker, withheld: 0 };
-    }
-    this.out.add(f.raw);
-  }
-
-  private onCopyData(f: Frame): void {
-    const copy = this.copyOut;
-    if (!copy) {
-      this.out.add(f.raw);
-      return;
-    }
-    if (copy.mode === 'withhold') {
-      copy.withheld++;
-      return;
-    }
-    // PostgreSQL sends one row per CopyData in COPY TO; each is scanned as text.
-    const masked = copy.masker.maskText(f.body.toString('utf8'));
-    this.out.add(masked === undefined ? f.raw : copyDataFrame(Buffer.from(masked, 'utf8')));
-  }
-
-  private endCopyOut(): void {
-    const copy = this.copyOut;
-    this.copyOut = undefined;
-    if (!copy || copy.withheld === 0) return;
-    sqlMaskerOf(copy.masker)?.countWithheld(COPY_WITHHELD, copy.withheld);
-    this.out.add(
-      gatehouseNotice(
-        `Gatehouse withheld ${copy.withheld} rows of COPY output: masking applies to this data and COPY cannot ` +
-          'carry masked columns (binary format, or a column rule covers a table it reads). Use SELECT instead.',
-      ),
-    );
-  }
-
-  private currentRun(): Run | undefined {
-    const e = this.tracker!.peek();
-    if (!e) return undefined;
-    if (e.kind === 'execute') return e.run;
-    if (e.kind === 'query') return e.runs[e.index];
-    return undefined;
-  }
-
-  private onUpstreamFrame(f: Frame): boolean | void {
-    const tracker = this.tracker!;
-    switch (f.type) {
-      case BackendCode.DataRow: {
-        const run = this.currentRun();
-        let raw = f.raw;
-        if (run) {
-          run.rows++;
-          if (run.admission.masker.active) {
-            if (run.formats === undefined) this.planFromPortal(run);
-            if (run.formats === undefined) {
-              throw new GatewayError(
-                ERROR_CODES.MASK_FAILED,
-                'rows arrived for a result whose columns were not described, so they cannot be masked (send Describe before Execute)',
-              );
-            }
-            // The mask step: only cells a rule or detector can hit are decoded; the row is rebuilt once.
-            if (run.rowMasker)
-              raw = maskDataRow(f.raw, run.rowMasker, cellsToMask(run.rowMasker), this.rowArena) ?? f.raw;
-          }
-          // The record sees the row as the client does: after masking.
-          const sampler = run.admission.sampler;
-          if (sampler?.wants) sampler.row(cellsAsText(decodeDataRow(raw.subarray(5)), run.formats));
-        }
-        this.out.add(raw);
-        return;
-      }
-      case BackendCode.RowDescription: {
-        const head = tracker.peek();
-        if (head?.kind === 'describe') tracker.shift();
-        const run = this.currentRun();
-        if (run?.admission.masker.active)
-          return this.onMaskedRowDescription(run, decodeRowDescription(f.body), f);
-        if (run?.admission.sampler) {
-          const columns = decodeRowDescription(f.body);
-          run.formats = columns.map((c) => c.format);
-          run.admission.sampler.columns(columns.map((c) => c.name));
-        }
-        this.out.add(f.raw);
-        return;
-      }
-      case BackendCode.NoData: {
-        if (tracker.peek()?.kind === 'describe') tracker.shift();
-        this.out.add(f.raw);
-        return;
-      }
-      case BackendCode.ParseComplete:
-      case BackendCode.BindComplete:
-      case BackendCode.CloseComplete:
-        tracker.shift();
-        this.out.add(f.raw);
-        return;
-      case BackendCode.CommandComplete:
-      case BackendCode.EmptyQueryResponse:
-      case BackendCode.PortalSuspended:
-      case BackendCode.FunctionCallResponse: {
-        const head = tracker.peek();
-        const run = this.currentRun();
-        let raw = f.raw;
-        if (f.type === BackendCode.CommandComplete) {
-          this.endCopyOut();
-          this.onCommandTag(f);
-        }
-        if (run?.admission.masker.active) {
-          if (f.type === BackendCode.FunctionCallResponse)
-            raw = maskFunctionResult(f.body, run.admission.masker) ?? raw;
-          const nulled = run.rowMasker ? nulledCells(run.rowMasker) : 0;
-          if (nulled > 0 && f.type === BackendCode.CommandComplete) {
-            this.out.add(
-              gatehouseNotice(
-                `Gatehouse masked ${nulled} values as NULL: their column type (a number, or binary format) cannot hold a masked value.`,
-              ),
-            );
-          }
-        }
-        if (run) {
-          const rows =
-            f.type === BackendCode.CommandComplete ? (rowsFromCommandTag(f.body) ?? run.rows) : run.rows;
-          this.session!.settle(run.admission, { rows });
-        }
-        if (head?.kind === 'execute') tracker.shift();
-        else if (head?.kind === 'query') head.index++;
-        this.out.add(raw);
-        return;
-      }
-      case BackendCode.ErrorResponse:
-        this.onUpstreamError(f);
-        return;
-      case BackendCode.ReadyForQuery: {
-        const head = tracker.shift();
-        if (head?.kind === 'query')
-          for (const run of head.runs.slice(head.index)) this.settleNotExecuted(run);
-        this.txStatus = decodeReadyForQuery(f.body);
-        this.out.add(f.raw);
-        return;
-      }
-      case BackendCode.NoticeResponse:
-        this.out.add(this.maskedFields('N', f, this.textMasker()).raw);
-        return;
-      case BackendCode.NotificationResponse:
-        // Not tied to a statement: masked with the session's most recent masker.
-        this.out.add((this.lastMasker && maskNotification(f.body, this.lastMasker)) ?? f.raw);
-        return;
-      case BackendCode.ParameterStatus:
-        this.out.add((this.lastMasker && maskParameterStatus(f.body, this.lastMasker)) ?? f.raw);
-        return;
-      case BackendCode.CopyOutResponse:
-        this.onCopyOut(f);
-        return;
-      case BackendCode.CopyData:
-        this.onCopyData(f);
-        return;
-      case BackendCode.CopyDone:
-        this.endCopyOut();
-        this.out.add(f.raw);
-        return;
-      default:
-        // ParameterDescription, CopyInResponse: relayed in order; they do not move the tracker.
-        this.out.add(f.raw);
-    }
-  }
-
-  private onUpstreamError(f: Frame): void {
-    const tracker = this.tracker!;
-    const head = tracker.peek();
-    this.endCopyOut();
-    if (!head) {
-      // Not tied to a request: e.g. FATAL on admin shutdown.
-      this.out.add(this.maskedFields('E', f, this.lastMasker).raw);
-      return;
-    }
-    if (head.kind === 'refusal') {
-      // The upstream's answer to our poison: replace it with the refusal, then skip to Sync.
-      tracker.shift();
-      tracker.skipToSync();
-      this.out.add(errorMessageFor(head.refusal));
-      return;
-    }
-    if (head.kind === 'query') {
-      if (head.refusal) {
-        this.out.add(errorMessageFor(head.refusal));
-        return;
-      }
-      const run = head.runs[head.index];
-      // The error is masked before it is recorded or sent (`invalid input syntax …: "<a card>"`).
-      const masked = this.maskedFields('E', f, run ? run.admission.masker : this.lastMasker);
-      if (run) this.settleError(run, masked.fields ?? decodeErrorFields(f.body));
-      head.index++;
-      // Statements after an error in a simple Query are not executed; ReadyForQuery settles them.
-      for (const r of head.runs.splice(head.index)) this.settleNotExecuted(r);
-      this.out.add(masked.raw);
-      return;
-    }
-    if (head.kind === 'sync') {
-      this.out.add(this.maskedFields('E', f, this.lastMasker).raw);
-      return;
-    }
-    tracker.shift();
-    const masked = this.maskedFields(
-      'E',
-      f,
-      head.kind === 'execute' ? head.run.admission.masker : this.lastMasker,
-    );
-    if (head.kind === 'execute') this.settleError(head.run, masked.fields ?? decodeErrorFields(f.body));
-    tracker.skipToSync();
-    this.out.add(masked.raw);
-  }
-
-  private settleError(run: Run, fields: ErrorFields): void {
-    this.session!.settle(run.admission, {
-      rows: run.rows,
-      error: { code: fields.C ?? 'XX000', message: fields.M ?? '' },
-    });
-  }
-
-  private settleNotExecuted(run: Run): void {
-    this.session?.settle(run.admission, {
-      rows: 0,
-      error: { code: 'not-executed', message: 'not executed: an earlier error ended the request' },
     });
   }
 
@@ -1074,6 +1161,12 @@ export class ClientConnection {
   private protocolFailure(e: unknown): void {
     if (e instanceof ProtocolError) {
       this.deps.logger.warn({ client: this.remote, err: e.message }, 'protocol violation');
+      if (this.phase === 'startup') {
+        // Framing errors before a StartupMessage is accepted end the connection without a reply,
+        // as PostgreSQL does (a client that connects and closes at once sends Terminate here).
+        this.close(`invalid startup packet: ${e.message}`, { silent: true });
+        return;
+      }
       this.fatal(
         e.limit ? SqlState.ProgramLimitExceeded : SqlState.ProtocolViolation,
         `Gatehouse: ${e.message}`,
@@ -1090,14 +1183,17 @@ export class ClientConnection {
   /** Sends a FATAL ErrorResponse and closes the connection. */
   fatal(code: string, message: string): void {
     if (this.phase === 'closed') return;
-    const canSpeak = this.phase !== 'startup' || this.reader.buffered >= 0;
-    if (canSpeak && !this.socket.destroyed)
-      this.socket.end(encode.errorResponse({ severity: 'FATAL', code, message }));
+    if (!this.socket.destroyed) {
+      const pending = this.phase === 'relay' ? this.relay.out.take() : undefined;
+      const fatal = encode.errorResponse({ severity: 'FATAL', code, message });
+      this.socket.end(pending ? Buffer.concat([pending, fatal]) : fatal);
+    }
     this.close(message);
   }
 
-  close(reason: string): void {
+  close(reason: string, options: { silent?: boolean } = {}): void {
     if (this.phase === 'closed') return;
+    const wasRelay = this.phase === 'relay';
     this.phase = 'closed';
     clearTimeout(this.authTimer);
     clearTimeout(this.idleTimer);
@@ -1108,10 +1204,17 @@ export class ClientConnection {
       up.socket.end(encode.terminate());
       up.socket.destroySoon?.();
     }
-    if (this.tracker) for (const run of this.tracker.drain()) this.settleNotExecuted(run);
+    if (wasRelay) {
+      this.tracker.drain();
+      for (const p of this.state.allPortals()) this.endPortal(p);
+    }
+    for (const w of this.settledWaiters.splice(0)) w();
     if (!this.socket.destroyed) {
-      this.socket.end();
-      setTimeout(() => this.socket.destroy(), 1000).unref();
+      if (options.silent) this.socket.destroy();
+      else {
+        this.socket.end();
+        setTimeout(() => this.socket.destroy(), 1000).unref();
+      }
     }
     void this.session?.close(reason);
     this.onClosed(this);
@@ -1125,3 +1228,23 @@ export class ClientConnection {
     return this.txStatus;
   }
 }
+
+const PARSE_COMPLETE = Buffer.from([0x31, 0, 0, 0, 4]);
+const CLOSE_COMPLETE = Buffer.from([0x33, 0, 0, 0, 4]);
+
+/** The client's Bind with Gatehouse's own portal and statement names; the rest byte for byte. */
+function rewriteBind(body: Buffer, portal: string, statement: string): Buffer {
+  const afterPortal = body.indexOf(0) + 1;
+  const afterStatement = body.indexOf(0, afterPortal) + 1;
+  const rest = body.subarray(afterStatement);
+  const head = Buffer.from(`${portal}\0${statement}\0`, 'utf8');
+  const out = Buffer.allocUnsafe(5 + head.length + rest.length);
+  out[0] = FrontendCode.Bind;
+  out.writeInt32BE(4 + head.length + rest.length, 1);
+  head.copy(out, 5);
+  rest.copy(out, 5 + head.length);
+  return out;
+}
+
+export { RESERVED_PREFIX };
+export type { Admission };

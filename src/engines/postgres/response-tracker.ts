@@ -1,12 +1,16 @@
-// Tracks which upstream responses belong to which forwarded client message, so results, errors and
-// Gatehouse's own refusals are attributed and ordered exactly as PostgreSQL would order them.
-// Model (protocol 55.2.3): after an error in the extended protocol the server skips to Sync.
+// What each message forwarded upstream (or answered by Gatehouse itself) will produce, in order, so
+// results and errors are attributed to the right statement, model changes are confirmed only by the
+// upstream's own answer, and Gatehouse's answers take their place in the stream exactly where
+// PostgreSQL would have put them. Model (protocol 55.2.3): after an error in the extended protocol
+// the server discards messages until Sync.
 
 import type { GatewayError } from '../../core/errors.js';
 import type { RowMasker } from '../../core/masking.js';
+import type { SqlStatement } from '../../core/sql-statement.js';
 import type { Admission } from '../../gate/gate.js';
+import type { ColumnDescription } from '../../wire/postgres/index.js';
 
-/** One admitted statement whose result we are waiting for. */
+/** One admitted execution whose results we are relaying (a portal's, a statement's in a Query…). */
 export interface Run {
   readonly admission: Admission & { allowed: true };
   rows: number;
@@ -14,38 +18,91 @@ export interface Run {
   rowMasker?: RowMasker;
   /** Column formats of the current result set (0 text, 1 binary), when known. */
   formats?: number[];
+  /** Settled in the record (once). */
+  settled?: boolean;
+}
+
+/** A statement of a simple Query: its run, and what its success changes in the session model. */
+export interface QueryRun {
+  readonly run: Run;
+  readonly statement: SqlStatement;
+}
+
+/** Callbacks of a forwarded message: `done(true)` on the upstream's confirmation, `done(false)`
+ * when it failed or was skipped (the model change is then rolled back). */
+interface Confirmed {
+  readonly done?: (ok: boolean) => void;
 }
 
 export type Expected =
-  | { readonly kind: 'parse' | 'bind' | 'describe' | 'close' }
-  | { readonly kind: 'execute'; readonly run: Run }
-  | { readonly kind: 'sync' }
-  /** A simple Query (or FunctionCall): one run per statement, then ReadyForQuery. */
-  | { readonly kind: 'query'; readonly runs: Run[]; index: number; readonly refusal?: GatewayError }
-  /** A poison message we sent in place of a refused extended-protocol message. */
-  | { readonly kind: 'refusal'; readonly refusal: GatewayError };
+  | ({ readonly kind: 'parse' | 'bind' | 'close'; readonly silent?: boolean } & Confirmed)
+  | ({
+      readonly kind: 'describe';
+      readonly silent?: boolean;
+      /** Statement Describe: ParameterDescription first. */
+      readonly statement: boolean;
+      /** The RowDescription (or undefined for NoData); may return true to stall relaying. */
+      readonly columns?: (columns: ColumnDescription[] | undefined, raw: Buffer) => boolean | void;
+    } & Confirmed)
+  | ({ readonly kind: 'execute'; readonly run: Run | undefined; readonly portal: string } & Confirmed)
+  | { readonly kind: 'sync'; readonly execSeq: number }
+  /** A simple Query: one run per statement, then ReadyForQuery. */
+  | {
+      readonly kind: 'query';
+      readonly runs: QueryRun[];
+      index: number;
+      readonly refusal?: GatewayError;
+      readonly execSeq: number;
+    }
+  /** A FunctionCall: its result, then ReadyForQuery. */
+  | {
+      readonly kind: 'function';
+      readonly run: Run | undefined;
+      readonly refusal?: GatewayError;
+      readonly execSeq: number;
+    }
+  /** A poison message sent in place of a refused extended-protocol message. */
+  | { readonly kind: 'refusal'; readonly refusal: GatewayError }
+  /** An answer Gatehouse gives itself (ParseComplete of a statement held back), emitted in order. */
+  | {
+      readonly kind: 'synthetic';
+      readonly bytes: Buffer;
+      readonly emitted?: () => void;
+      readonly dropped?: () => void;
+    };
 
 export class ResponseTracker {
-  private readonly queue: Expected[] = [];
+  private readonly queue: (Expected | undefined)[] = [];
   private head = 0;
-  /** Upstream is skipping client messages until the next Sync (55.2.3). */
+  /** The upstream is skipping client messages until the next Sync (55.2.3). */
   private discarding = false;
 
-  constructor(private readonly onDropped: (run: Run) => void) {}
+  constructor(
+    /** Called for runs that will not execute (skipped after an error, or the session ended). */
+    private readonly onDropped: (e: Expected) => void,
+    /** Writes Gatehouse's own answers when they reach the head of the queue. */
+    private readonly emit: (bytes: Buffer) => void,
+  ) {}
 
   get pending(): number {
     return this.queue.length - this.head;
   }
 
+  /** True while the upstream discards messages until Sync: whatever is forwarded now will not run. */
+  get upstreamDiscarding(): boolean {
+    return this.discarding;
+  }
+
   push(e: Expected): void {
     if (this.discarding) {
       if (e.kind !== 'sync') {
-        if (e.kind === 'execute') this.onDropped(e.run);
+        this.drop(e);
         return;
       }
       this.discarding = false;
     }
     this.queue.push(e);
+    this.emitSynthetic();
   }
 
   peek(): Expected | undefined {
@@ -55,31 +112,45 @@ export class ResponseTracker {
   shift(): Expected | undefined {
     const e = this.queue[this.head];
     if (e === undefined) return undefined;
-    this.queue[this.head++] = undefined as unknown as Expected;
+    this.queue[this.head++] = undefined;
     if (this.head > 1024 && this.head * 2 > this.queue.length) {
       this.queue.splice(0, this.head);
       this.head = 0;
     }
+    this.emitSynthetic();
     return e;
+  }
+
+  /** Gatehouse's own answers at the head go out at once: nothing before them is still awaited. */
+  private emitSynthetic(): void {
+    for (let e = this.queue[this.head]; e?.kind === 'synthetic'; e = this.queue[this.head]) {
+      this.queue[this.head++] = undefined;
+      this.emit(e.bytes);
+      e.emitted?.();
+    }
   }
 
   /** After an extended-protocol error: drop everything up to the next Sync. */
   skipToSync(): void {
-    for (let e = this.peek(); e !== undefined; e = this.peek()) {
+    for (let e = this.queue[this.head]; e !== undefined; e = this.queue[this.head]) {
       if (e.kind === 'sync') return;
-      this.shift();
-      if (e.kind === 'execute') this.onDropped(e.run);
+      this.queue[this.head++] = undefined;
+      this.drop(e);
     }
     this.discarding = true;
   }
 
-  /** Every run still waiting (for settling when the session ends). */
-  drain(): Run[] {
-    const runs: Run[] = [];
-    for (let e = this.shift(); e !== undefined; e = this.shift()) {
-      if (e.kind === 'execute') runs.push(e.run);
-      else if (e.kind === 'query') runs.push(...e.runs.slice(e.index));
+  private drop(e: Expected): void {
+    if (e.kind === 'synthetic') e.dropped?.();
+    else if ('done' in e && e.done) e.done(false);
+    this.onDropped(e);
+  }
+
+  /** Everything still awaited (the session is ending): rolled back and handed to onDropped. */
+  drain(): void {
+    for (let e = this.queue[this.head]; e !== undefined; e = this.queue[this.head]) {
+      this.queue[this.head++] = undefined;
+      this.drop(e);
     }
-    return runs;
   }
 }

@@ -3,6 +3,7 @@
 // The password never leaves this module except inside the authentication exchange.
 
 import net from 'node:net';
+import type { Identity } from '../../core/identity.js';
 import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
 import {
@@ -21,13 +22,19 @@ import {
   type TransactionStatus,
 } from '../../wire/postgres/index.js';
 
-export interface UpstreamTarget {
-  readonly host: string;
-  readonly port: number;
-  readonly database: string;
+/** An upstream role the gateway logs in as (docs/security.md, per-principal upstream logins). */
+export interface UpstreamLogin {
   readonly user: string;
   /** Reveals the upstream password only when the server asks for it. */
   readonly password?: () => string;
+}
+
+export interface UpstreamTarget extends UpstreamLogin {
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
+  /** Logins for some principals (first match wins); everyone else logs in as `user`. */
+  readonly logins?: readonly (UpstreamLogin & { readonly matches: (identity: Identity) => boolean })[];
   readonly tls: {
     readonly mode: 'disable' | 'require' | 'verify-ca' | 'verify-full';
     readonly ca?: string;
@@ -132,11 +139,18 @@ async function negotiateTls(socket: net.Socket, target: UpstreamTarget): Promise
   });
 }
 
+/** The login a principal gets on this target: the first matching per-principal login, or the default. */
+export function loginFor(target: UpstreamTarget, identity: Identity | undefined): UpstreamLogin {
+  const found = identity === undefined ? undefined : target.logins?.find((l) => l.matches(identity));
+  return found ?? target;
+}
+
 /** Connects and authenticates; resolves at the first ReadyForQuery. */
 export async function openUpstream(
   target: UpstreamTarget,
   startupParams: Readonly<Record<string, string>>,
   maxMessageBytes: number,
+  login: UpstreamLogin = target,
 ): Promise<UpstreamSession> {
   const timeout = new Promise<never>((_, reject) => {
     const t = setTimeout(
@@ -151,7 +165,7 @@ export async function openUpstream(
       (async () => {
         socket = await connectTcp(target);
         socket = await negotiateTls(socket, target);
-        return await login(socket, target, startupParams, maxMessageBytes);
+        return await logIn(socket, target, login, startupParams, maxMessageBytes);
       })(),
       timeout,
     ]);
@@ -161,9 +175,10 @@ export async function openUpstream(
   }
 }
 
-function login(
+function logIn(
   socket: net.Socket,
   target: UpstreamTarget,
+  login: UpstreamLogin,
   startupParams: Readonly<Record<string, string>>,
   maxMessageBytes: number,
 ): Promise<UpstreamSession> {
@@ -174,7 +189,7 @@ function login(
     let secretKey: Buffer = Buffer.alloc(4);
     let scram: ScramSha256Client | undefined;
     const password = (): string => {
-      const p = target.password?.();
+      const p = login.password?.();
       if (p === undefined)
         throw new UpstreamError('upstream asked for a password but the connection has none configured');
       return p;
@@ -198,7 +213,7 @@ function login(
               socket.write(encode.passwordMessage(password()));
               break;
             case 'md5':
-              socket.write(encode.passwordMessage(md5PasswordResponse(target.user, password(), auth.salt)));
+              socket.write(encode.passwordMessage(md5PasswordResponse(login.user, password(), auth.salt)));
               break;
             case 'sasl':
               if (!auth.mechanisms.includes('SCRAM-SHA-256')) {
@@ -268,7 +283,7 @@ function login(
     socket.on('data', onData);
     socket.on('error', onError);
     socket.on('close', onClose);
-    socket.write(encode.startupMessage({ ...startupParams, user: target.user, database: target.database }));
+    socket.write(encode.startupMessage({ ...startupParams, user: login.user, database: target.database }));
   });
 }
 

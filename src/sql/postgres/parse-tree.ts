@@ -53,6 +53,29 @@ export function constantString(node: unknown): string | undefined {
   return typeof text === 'string' ? text : '';
 }
 
+/**
+ * The value of a constant as PostgreSQL's GUC code reads it (strings as written, numbers in their
+ * decimal text, booleans as on/off), looking through casts; undefined for anything not constant.
+ */
+export function constantValue(node: unknown): string | undefined {
+  let current = node;
+  for (let cast = unwrap(current, 'TypeCast'); cast !== undefined; cast = unwrap(current, 'TypeCast')) {
+    current = cast['arg'];
+  }
+  const c = unwrap(current, 'A_Const');
+  if (c === undefined) return undefined;
+  if (c['isnull'] === true) return undefined;
+  const sval = c['sval'];
+  if (isObject(sval)) return typeof sval['sval'] === 'string' ? sval['sval'] : '';
+  const ival = c['ival'];
+  if (isObject(ival)) return String(typeof ival['ival'] === 'number' ? ival['ival'] : 0);
+  const fval = c['fval'];
+  if (isObject(fval) && typeof fval['fval'] === 'string') return fval['fval'];
+  const boolval = c['boolval'];
+  if (isObject(boolval)) return boolval['boolval'] === true ? 'on' : 'off';
+  return undefined;
+}
+
 /** The DefElem bodies of an options list, by lower-case name. */
 export function defElems(list: unknown): Map<string, NodeBody> {
   const out = new Map<string, NodeBody>();

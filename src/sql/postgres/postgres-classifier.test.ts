@@ -529,6 +529,7 @@ describe('PostgreSQL classifier: bypass attempts', () => {
         tables: [],
         functions: [],
         parseError: result.parseError,
+        parseErrorPosition: 0,
       },
     ]);
   });

@@ -103,7 +103,7 @@ class LibpgQueryClassifier implements PostgresClassifier {
     try {
       const submitted = new SubmittedText(text, check.ascii);
       const outcome = this.#runtime.parse(submitted.bytes);
-      if (!outcome.ok) return unparsed(text, outcome.message);
+      if (!outcome.ok) return unparsed(text, outcome.message, outcome.cursorPosition);
       const tree: unknown = JSON.parse(outcome.json);
       const raws = isObject(tree) && Array.isArray(tree['stmts']) ? (tree['stmts'] as RawStatement[]) : [];
       if (raws.length === 0) return this.#zeroStatements(submitted);
@@ -158,6 +158,8 @@ function classifyRawStatement(
     functions: SqlStatement['functions'];
     preparedName?: string;
     comments?: Readonly<Record<string, string>>;
+    settings?: SqlStatement['settings'];
+    sessionObjects?: SqlStatement['sessionObjects'];
   } = {
     text: submitted.slice(start, end).trim(),
     kind,
@@ -166,6 +168,8 @@ function classifyRawStatement(
     functions: Object.freeze(walker.functions),
   };
   if (walker.preparedName !== undefined) statement.preparedName = walker.preparedName;
+  if (walker.settings.length > 0) statement.settings = Object.freeze([...walker.settings]);
+  if (walker.sessionObjects.length > 0) statement.sessionObjects = Object.freeze([...walker.sessionObjects]);
   if (comments !== undefined) {
     const pairs = commentPairs(submitted, comments, start, end);
     if (pairs !== undefined) statement.comments = pairs;
@@ -191,7 +195,8 @@ function commentPairs(
 }
 
 /** The whole text as one statement that could not be parsed: always `unknown`, always denied. */
-function unparsed(text: string, message: string): SqlClassification {
+function unparsed(text: string, message: string, position?: number): SqlClassification {
+  const at = position === undefined ? {} : { parseErrorPosition: position };
   const statement: SqlStatement = Object.freeze({
     text: text.trim(),
     kind: 'unparsed',
@@ -199,6 +204,7 @@ function unparsed(text: string, message: string): SqlClassification {
     tables: NO_NAMES,
     functions: NO_NAMES,
     parseError: message,
+    ...at,
   });
-  return Object.freeze({ statements: Object.freeze([statement]), parseError: message });
+  return Object.freeze({ statements: Object.freeze([statement]), parseError: message, ...at });
 }

@@ -25,12 +25,11 @@ const ORDINARY_SETTINGS: ReadonlySet<string> = new Set([
   'lc_numeric',
   'lc_time',
   'default_text_search_config',
+  // pinned by the engine (pinned-settings.ts): only their pinned value gets this far
   'standard_conforming_strings',
-  'escape_string_warning',
   'backslash_quote',
-  'array_nulls',
+  'escape_string_warning',
   'quote_all_identifiers',
-  'transform_null_equals',
   'gin_fuzzy_search_limit',
   'search_path',
   // timeouts and transaction defaults
@@ -130,6 +129,11 @@ const ORDINARY_SETTINGS: ReadonlySet<string> = new Set([
   'tcp_user_timeout',
   'client_connection_check_interval',
 ]);
+
+// Not listed, so `admin` (refused for agents by the default policy) because they change what a
+// statement means while its text stays the same: transform_null_equals (`x = NULL` becomes
+// `x IS NULL`), array_nulls (whether '{NULL}' holds a NULL), session_replication_role (turns off
+// triggers and foreign keys), row_security, and every custom `prefix.name` setting.
 
 /** Settings that change who the session acts as. */
 const IDENTITY_SETTINGS: ReadonlySet<string> = new Set(['role', 'session_authorization']);

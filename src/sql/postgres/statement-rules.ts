@@ -5,6 +5,7 @@ import { maskOf, type CategoryMask } from './category-mask.js';
 import { OUTWARD_EXTENSIONS, UNTRUSTED_LANGUAGES } from './function-risks.js';
 import { objectTypeWords, ON_RELATION_OBJECT_TYPES, RELATION_OBJECT_TYPES } from './object-types.js';
 import {
+  constantValue,
   defElemIsTrue,
   defElems,
   defElemString,
@@ -67,6 +68,13 @@ function isPlainValues(select: NodeBody | undefined): select is NodeBody {
   );
 }
 
+/** A write into pg_settings runs set_config() on every row it reaches: any setting may change. */
+function noteSettingsWrite(walker: TreeWalker, relation: unknown): void {
+  if (!isObject(relation) || relation['relname'] !== 'pg_settings') return;
+  const schema = relation['schemaname'];
+  if (schema === undefined || schema === 'pg_catalog') walker.noteSetting({ name: '*', via: 'pg_settings' });
+}
+
 /** UPDATE, DELETE and INSERT into a system catalog, or into pg_settings (which calls set_config). */
 function catalogTargetMask(relation: unknown): CategoryMask {
   if (!isObject(relation)) return 0;
@@ -80,6 +88,7 @@ function catalogTargetMask(relation: unknown): CategoryMask {
 const DML_SKIP = fields('withClause', 'relation', 'selectStmt');
 const insert: StatementRule = (walker, body) => {
   walker.add(m('write') | catalogTargetMask(body['relation']));
+  noteSettingsWrite(walker, body['relation']);
   if (isObject(body['returningClause'])) walker.add(m('read'));
   const mark = walker.enterWith(body['withClause']);
   walker.addRelation(body['relation']);
@@ -94,6 +103,7 @@ const insert: StatementRule = (walker, body) => {
 function updateOrDelete(type: 'UpdateStmt' | 'DeleteStmt', kind: string, readFrom: string): StatementRule {
   return (walker, body) => {
     walker.add(m('write') | catalogTargetMask(body['relation']));
+    noteSettingsWrite(walker, body['relation']);
     if (mayMatchEveryRow(body['whereClause'])) walker.add(m('write-unbounded'));
     const from = body[readFrom];
     if (isObject(body['returningClause']) || (Array.isArray(from) && from.length > 0)) walker.add(m('read'));
@@ -125,6 +135,7 @@ function mergeIsUnbounded(body: NodeBody): boolean {
 
 const merge: StatementRule = (walker, body) => {
   walker.add(m('write', 'read') | catalogTargetMask(body['relation']));
+  noteSettingsWrite(walker, body['relation']);
   if (mergeIsUnbounded(body)) walker.add(m('write-unbounded'));
   const mark = walker.enterWith(body['withClause']);
   walker.addRelation(body['relation']);
@@ -182,8 +193,43 @@ function settingWords(name: string): string {
   return name === 'session_authorization' ? 'session authorization' : name;
 }
 
+/** Records the setting a VariableSetStmt changes (at top level, nested in a definition, or in ALTER … SET). */
+function noteVariableSet(walker: TreeWalker, body: NodeBody, context: 'top' | 'alter'): void {
+  const name = typeof body['name'] === 'string' ? body['name'].toLowerCase() : '?';
+  const local = body['is_local'] === true;
+  const via = context === 'alter' ? 'alter' : walker.atTopLevel ? 'set' : 'nested';
+  switch (body['kind']) {
+    case 'VAR_RESET_ALL':
+      walker.noteSetting({ name: '*', via: context === 'alter' ? 'alter' : 'reset' });
+      return;
+    case 'VAR_RESET':
+    case 'VAR_SET_DEFAULT':
+      walker.noteSetting({ name, via: context === 'alter' ? 'alter' : 'reset', ...(local ? { local } : {}) });
+      return;
+    case 'VAR_SET_VALUE': {
+      const args = Array.isArray(body['args']) ? body['args'] : [];
+      const values = args.map(constantValue);
+      const known = values.every((v): v is string => v !== undefined);
+      walker.noteSetting({
+        name,
+        via,
+        ...(known ? { value: values.join(', ') } : {}),
+        ...(local ? { local } : {}),
+      });
+      return;
+    }
+    case 'VAR_SET_MULTI':
+      // SET TRANSACTION …, SET SESSION CHARACTERISTICS …: transaction modes, not named settings.
+      return;
+    default:
+      // SET … FROM CURRENT and anything newer: the value is not known.
+      walker.noteSetting({ name, via, ...(local ? { local } : {}) });
+  }
+}
+
 const variableSet: StatementRule = (walker, body) => {
   const name = typeof body['name'] === 'string' ? body['name'].toLowerCase() : '';
+  noteVariableSet(walker, body, 'top');
   let kind: string;
   switch (body['kind']) {
     case 'VAR_RESET_ALL':
@@ -219,6 +265,11 @@ const variableSet: StatementRule = (walker, body) => {
 const execute: StatementRule = (walker, body) => {
   walker.add(m('session'));
   walker.setPreparedName(body['name']);
+  walker.noteObject({
+    kind: 'prepared',
+    op: 'use',
+    name: typeof body['name'] === 'string' ? body['name'] : '?',
+  });
   if (!walker.atTopLevel) walker.add(m('unknown'));
   walker.visitFields('ExecuteStmt', body, NONE);
   return 'execute';
@@ -442,6 +493,8 @@ function settingHolder(kind: string, type: string, ...categories: SqlCategory[])
   const skip = fields('setstmt');
   return (walker, body) => {
     walker.add(mask);
+    const set = body['setstmt'];
+    if (isObject(set)) noteVariableSet(walker, set, 'alter');
     walker.visitFields(type, body, skip);
     return kind;
   };
@@ -470,12 +523,25 @@ const vacuum: StatementRule = (walker, body) => {
 
 const fetch: StatementRule = (walker, body) => {
   walker.add(m('read'));
+  const name = body['portalname'];
+  walker.noteObject({ kind: 'cursor', op: 'use', name: typeof name === 'string' ? name : '?' });
   walker.visitFields('FetchStmt', body, NONE);
   return body['ismove'] === true ? 'move' : 'fetch';
 };
 
+/** CURSOR_OPT_HOLD in parsenodes.h: DECLARE … WITH HOLD. */
+const CURSOR_OPT_HOLD = 0x0020;
+
 const declareCursor: StatementRule = (walker, body) => {
   // The cursor's query decides the categories (read, lock for FOR UPDATE).
+  const name = body['portalname'];
+  const options = typeof body['options'] === 'number' ? body['options'] : 0;
+  walker.noteObject({
+    kind: 'cursor',
+    op: 'create',
+    name: typeof name === 'string' ? name : '?',
+    ...((options & CURSOR_OPT_HOLD) !== 0 ? { holdable: true } : {}),
+  });
   walker.visitFields('DeclareCursorStmt', body, NONE);
   return 'declare cursor';
 };
@@ -483,6 +549,8 @@ const declareCursor: StatementRule = (walker, body) => {
 const deallocate: StatementRule = (walker, body) => {
   walker.add(m('session'));
   walker.setPreparedName(body['isall'] === true ? '*' : body['name']);
+  const name = body['isall'] === true || typeof body['name'] !== 'string' ? '*' : body['name'];
+  walker.noteObject({ kind: 'prepared', op: 'drop', name });
   walker.visitFields('DeallocateStmt', body, NONE);
   return 'deallocate';
 };
@@ -491,6 +559,11 @@ const prepare: StatementRule = (walker, body) => {
   // The prepared statement is decided now; EXECUTE reuses that decision (the engine tracks names).
   walker.add(m('session'));
   walker.setPreparedName(body['name']);
+  walker.noteObject({
+    kind: 'prepared',
+    op: 'create',
+    name: typeof body['name'] === 'string' ? body['name'] : '?',
+  });
   walker.visitFields('PrepareStmt', body, NONE);
   return 'prepare';
 };
@@ -502,11 +575,11 @@ const SIMPLE: Readonly<Record<string, [string, ...SqlCategory[]]>> = {
   TruncateStmt: ['truncate', 'truncate'],
   LockStmt: ['lock', 'lock'],
   // session
-  DiscardStmt: ['discard', 'session'],
+
   ListenStmt: ['listen', 'session'],
   UnlistenStmt: ['unlisten', 'session'],
   NotifyStmt: ['notify', 'session'],
-  ClosePortalStmt: ['close', 'session'],
+
   ConstraintsSetStmt: ['set constraints', 'transaction'],
   // definitions
   CreateStmt: ['create table', 'ddl-create'],
@@ -579,6 +652,25 @@ const SIMPLE: Readonly<Record<string, [string, ...SqlCategory[]]>> = {
   LoadStmt: ['load', 'admin', 'file-and-program'],
 };
 
+const closePortal: StatementRule = (walker, body) => {
+  walker.add(m('session'));
+  const name = body['portalname'];
+  walker.noteObject({ kind: 'cursor', op: 'drop', name: typeof name === 'string' ? name : '*' });
+  walker.visitFields('ClosePortalStmt', body, NONE);
+  return 'close';
+};
+
+const discard: StatementRule = (walker, body) => {
+  walker.add(m('session'));
+  if (body['target'] === 'DISCARD_ALL') {
+    walker.noteObject({ kind: 'prepared', op: 'drop', name: '*' });
+    walker.noteObject({ kind: 'cursor', op: 'drop', name: '*' });
+    walker.noteSetting({ name: '*', via: 'reset' });
+  }
+  walker.visitFields('DiscardStmt', body, NONE);
+  return 'discard';
+};
+
 function buildRules(): Readonly<Record<string, StatementRule>> {
   const rules: Record<string, StatementRule> = {};
   for (const [type, [kind, ...categories]] of Object.entries(SIMPLE))
@@ -597,6 +689,8 @@ function buildRules(): Readonly<Record<string, StatementRule>> {
     ExecuteStmt: execute,
     DeallocateStmt: deallocate,
     DeclareCursorStmt: declareCursor,
+    ClosePortalStmt: closePortal,
+    DiscardStmt: discard,
     FetchStmt: fetch,
     VacuumStmt: vacuum,
     AlterTableStmt: alterTable,

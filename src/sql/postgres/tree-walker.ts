@@ -1,10 +1,18 @@
 // Walks one statement's whole libpg-query parse tree and collects its categories, tables and functions.
 // Every node is visited; a node type or tree shape it does not recognise adds `unknown` (fail closed).
-import type { TableRef } from '../../core/sql-statement.js';
+import type { SessionObjectRef, SettingChange, TableRef } from '../../core/sql-statement.js';
 import { bit, maskOf, type CategoryMask } from './category-mask.js';
 import { functionRisk } from './function-risks.js';
 import { BARE_FIELD_TYPES, KNOWN_NODE_TYPES } from './node-field-types.js';
-import { constantString, isObject, stringList, unwrap, wrapped, type NodeBody } from './parse-tree.js';
+import {
+  constantString,
+  constantValue,
+  isObject,
+  stringList,
+  unwrap,
+  wrapped,
+  type NodeBody,
+} from './parse-tree.js';
 import { setConfigCategory } from './setting-risks.js';
 import { STATEMENT_RULES } from './statement-rules.js';
 
@@ -32,6 +40,8 @@ export class TreeWalker {
   /** How many statement nodes enclose the current node (1 inside the top-level statement). */
   #statementDepth = 0;
   #preparedName: string | undefined;
+  readonly #settings: SettingChange[] = [];
+  readonly #objects: SessionObjectRef[] = [];
 
   get categories(): CategoryMask {
     return this.#mask;
@@ -48,6 +58,25 @@ export class TreeWalker {
   /** For a top-level PREPARE, EXECUTE or DEALLOCATE: the prepared statement's name (`*` for ALL). */
   get preparedName(): string | undefined {
     return this.#preparedName;
+  }
+
+  /** Settings the statement visibly changes. */
+  get settings(): readonly SettingChange[] {
+    return this.#settings;
+  }
+
+  /** Prepared statements and cursors the statement creates, uses or removes. */
+  get sessionObjects(): readonly SessionObjectRef[] {
+    return this.#objects;
+  }
+
+  noteSetting(change: SettingChange): void {
+    if (!this.#planOnly) this.#settings.push(Object.freeze(change));
+  }
+
+  /** Records a use of a named session object; EXPLAIN's plan-only body still names what it would use. */
+  noteObject(ref: SessionObjectRef): void {
+    this.#objects.push(Object.freeze(ref));
   }
 
   /** Records the prepared statement name of the top-level statement (ignored for nested ones). */
@@ -120,6 +149,13 @@ export class TreeWalker {
       case 'FuncCall':
         this.#funcCall(body);
         return;
+      case 'CurrentOfExpr': {
+        // WHERE CURRENT OF names a cursor (or a protocol portal: the same namespace on the server).
+        const name = body['cursor_name'];
+        this.noteObject({ kind: 'cursor', op: 'use', name: typeof name === 'string' ? name : '?' });
+        this.visitFields(type, body, NO_FIELDS);
+        return;
+      }
       case 'LockingClause':
         // FOR UPDATE/SHARE; its `lockedRels` name FROM items already recorded, not new relations.
         this.add(LOCK);
@@ -246,6 +282,14 @@ export class TreeWalker {
       const name = Array.isArray(args) ? constantString(args[0]) : undefined;
       this.add(name === undefined ? ADMIN : bit(setConfigCategory(name)));
       this.add(maskOf('session'));
+      const value = Array.isArray(args) ? constantValue(args[1]) : undefined;
+      const local = Array.isArray(args) ? constantValue(args[2]) : undefined;
+      this.noteSetting({
+        name: name === undefined ? '?' : name.toLowerCase(),
+        via: 'set_config',
+        ...(value === undefined ? {} : { value }),
+        ...(local === undefined ? {} : { local: local === 'on' || local === 'true' }),
+      });
     }
     this.visitFields('FuncCall', body, NO_FIELDS);
   }

@@ -49,6 +49,8 @@ export interface ErrorFieldsInput {
   readonly message: string;
   readonly detail?: string;
   readonly hint?: string;
+  /** 1-based character position in the query text (55.8, field P). */
+  readonly position?: string;
 }
 
 function fieldsBody(f: ErrorFieldsInput): Buffer {
@@ -63,6 +65,7 @@ function fieldsBody(f: ErrorFieldsInput): Buffer {
   add(ErrorField.Message, f.message);
   add(ErrorField.Detail, f.detail);
   add(ErrorField.Hint, f.hint);
+  add(ErrorField.Position, f.position);
   parts.push(Buffer.from([0]));
   return Buffer.concat(parts);
 }
@@ -136,6 +139,28 @@ export function parse(name: string, text: string, paramTypes: readonly number[] 
   types.writeInt16BE(paramTypes.length, 0);
   paramTypes.forEach((t, i) => types.writeInt32BE(t, 2 + 4 * i));
   return typed('P', Buffer.concat([cstr(name), cstr(text), types]));
+}
+
+export function execute(portal: string, maxRows = 0): Buffer {
+  return typed('E', Buffer.concat([cstr(portal), int32(maxRows)]));
+}
+
+/** Describe ('D') of a statement ('S') or portal ('P'). */
+export function describe(target: 'S' | 'P', name: string): Buffer {
+  return typed('D', Buffer.concat([Buffer.from(target, 'latin1'), cstr(name)]));
+}
+
+/** Close ('C') of a statement ('S') or portal ('P'). */
+export function close(target: 'S' | 'P', name: string): Buffer {
+  return typed('C', Buffer.concat([Buffer.from(target, 'latin1'), cstr(name)]));
+}
+
+export function sync(): Buffer {
+  return typed('S', Buffer.alloc(0));
+}
+
+export function flush(): Buffer {
+  return typed('H', Buffer.alloc(0));
 }
 
 export function terminate(): Buffer {

@@ -1,0 +1,390 @@
+// Gatehouse's own model of a PostgreSQL session's named objects: prepared statements (protocol Parse
+// and SQL PREPARE share one namespace on the server), portals and SQL cursors (also one namespace),
+// and the run-time settings the session has changed. The engine changes it only as the upstream
+// confirms (ParseComplete, BindComplete, the CommandComplete of PREPARE/DECLARE/DEALLOCATE/CLOSE…),
+// and a change the upstream refuses is rolled back. Upstream names of protocol objects are
+// Gatehouse's own, so no client, by SQL or by protocol, reaches an object Gatehouse did not create
+// for it. Pure: no I/O.
+
+import type { Decision, Obligations } from '../../core/decision.js';
+import type { SessionObjectRef, SettingChange, SqlStatement } from '../../core/sql-statement.js';
+import type { ColumnDescription } from '../../wire/postgres/index.js';
+import type { ResolvedColumnRef } from '../../masking/result-masker.js';
+import type { Run } from './response-tracker.js';
+
+/**
+ * Names Gatehouse gives its upstream objects start so; a client SQL statement naming a prepared
+ * statement or cursor with this prefix is refused, so it can never reach one of them.
+ */
+export const RESERVED_PREFIX = 'gatehouse_';
+
+export interface StateLimits {
+  /** Named prepared statements a session may hold (protocol and SQL). */
+  readonly maxStatements: number;
+  /** Total text of a session's prepared statements, in bytes. */
+  readonly maxStatementBytes: number;
+  /** Portals (protocol) and cursors (SQL) a session may hold. */
+  readonly maxPortals: number;
+}
+
+export interface StatementEntry {
+  /** The client's name ('' for the unnamed statement). */
+  readonly client: string;
+  /** The name upstream: Gatehouse's own for protocol statements, the client's for SQL PREPARE. */
+  readonly upstream: string;
+  readonly origin: 'protocol' | 'sql';
+  readonly text: string;
+  readonly paramTypes: readonly number[];
+  /** The classified statement; undefined for an empty query. */
+  readonly statement: SqlStatement | undefined;
+  readonly bytes: number;
+  /** Upstream has it (Parse forwarded). A statement waiting for approval is not sent before Bind. */
+  materialized: boolean;
+  /** Confirmed by ParseComplete (or CommandComplete of PREPARE). */
+  confirmed: boolean;
+  /** Row shape from a Describe of the statement (all columns in text format). */
+  columns?: ColumnDescription[];
+}
+
+export interface PortalEntry {
+  readonly client: string;
+  readonly upstream: string;
+  readonly statement: StatementEntry;
+  readonly resultFormats: readonly number[];
+  /** The admitted execution this portal carries (undefined for an empty query). */
+  readonly run: Run | undefined;
+  confirmed: boolean;
+  /** Columns as this portal returns them (from Describe of the portal), with their resolved origins. */
+  columns?: readonly ResolvedColumnRef[];
+  /** Execute has run to CommandComplete (a suspended portal has not). */
+  finished: boolean;
+}
+
+export interface CursorEntry {
+  readonly name: string;
+  /** The DECLARE statement: its query decides what FETCH and MOVE may do. */
+  readonly statement: SqlStatement;
+  readonly holdable: boolean;
+  /** Declared in the transaction now open (dropped if it does not commit). */
+  inTransaction: boolean;
+}
+
+export class ProtocolState {
+  private readonly statements = new Map<string, StatementEntry>();
+  private readonly portals = new Map<string, PortalEntry>();
+  private readonly cursors = new Map<string, CursorEntry>();
+  private statementBytes = 0;
+  private seq = 0;
+  /** Settings the session changed (name → value), as confirmed; `local` ones end with the transaction. */
+  private readonly sessionSettings = new Map<string, string>();
+  private readonly localSettings = new Map<string, string | undefined>();
+
+  constructor(
+    private readonly limits: () => StateLimits,
+    /** Settings applied at login (startup parameters), what RESET returns to. */
+    private readonly startupSettings: ReadonlyMap<string, string> = new Map(),
+  ) {}
+
+  // ------------------------------------------------------------------ prepared statements
+
+  statement(client: string): StatementEntry | undefined {
+    return this.statements.get(client);
+  }
+
+  /** Why a new statement called `client` of `bytes` cannot be added, or undefined. */
+  cannotAddStatement(client: string, bytes: number): { code: string; message: string } | undefined {
+    if (client !== '' && this.statements.has(client))
+      return { code: '42P05', message: `prepared statement "${client}" already exists` };
+    const l = this.limits();
+    const replaced = client === '' ? (this.statements.get('')?.bytes ?? 0) : 0;
+    if (client !== '' && this.namedStatements() >= l.maxStatements) {
+      return {
+        code: '54000',
+        message: `Gatehouse: too many prepared statements in this session (limit ${l.maxStatements}); close some (Close or DEALLOCATE) first`,
+      };
+    }
+    if (this.statementBytes - replaced + bytes > l.maxStatementBytes) {
+      return {
+        code: '54000',
+        message: `Gatehouse: prepared statements in this session would hold more than ${l.maxStatementBytes} bytes of text; close some (Close or DEALLOCATE) first`,
+      };
+    }
+    return undefined;
+  }
+
+  private namedStatements(): number {
+    return this.statements.size - (this.statements.has('') ? 1 : 0);
+  }
+
+  /** Adds a protocol statement (Parse) under a fresh upstream name; unnamed stays unnamed. */
+  addProtocolStatement(
+    fields: Omit<StatementEntry, 'upstream' | 'origin' | 'bytes' | 'confirmed' | 'materialized'>,
+  ): StatementEntry {
+    const entry: StatementEntry = {
+      ...fields,
+      upstream: fields.client === '' ? '' : `${RESERVED_PREFIX}s${++this.seq}`,
+      origin: 'protocol',
+      bytes: Buffer.byteLength(fields.text),
+      materialized: false,
+      confirmed: false,
+    };
+    this.putStatement(entry);
+    return entry;
+  }
+
+  private putStatement(entry: StatementEntry): void {
+    this.removeStatement(entry.client);
+    this.statements.set(entry.client, entry);
+    this.statementBytes += entry.bytes;
+  }
+
+  /** Removes the entry, if it is still this one (a rollback must not remove a newer entry). */
+  removeStatement(client: string, only?: StatementEntry): void {
+    const e = this.statements.get(client);
+    if (!e || (only !== undefined && e !== only)) return;
+    this.statements.delete(client);
+    this.statementBytes -= e.bytes;
+  }
+
+  // ------------------------------------------------------------------ portals and cursors
+
+  portal(client: string): PortalEntry | undefined {
+    return this.portals.get(client);
+  }
+
+  cursor(name: string): CursorEntry | undefined {
+    return this.cursors.get(name);
+  }
+
+  cannotAddPortal(client: string): { code: string; message: string } | undefined {
+    if (client !== '' && this.portals.has(client))
+      return { code: '42P03', message: `portal "${client}" already exists` };
+    if (client !== '' && this.cursors.has(client))
+      return { code: '42P03', message: `cursor "${client}" already exists` };
+    const l = this.limits();
+    if (client !== '' && this.portals.size + this.cursors.size >= l.maxPortals) {
+      return {
+        code: '54000',
+        message: `Gatehouse: too many open portals and cursors in this session (limit ${l.maxPortals}); close some first`,
+      };
+    }
+    return undefined;
+  }
+
+  /** Adds a portal (Bind); returns the portal it replaces (the unnamed one), whose run has ended. */
+  addPortal(fields: Omit<PortalEntry, 'upstream' | 'confirmed' | 'finished'>): {
+    portal: PortalEntry;
+    replaced?: PortalEntry;
+  } {
+    const portal: PortalEntry = {
+      ...fields,
+      upstream: fields.client === '' ? '' : `${RESERVED_PREFIX}p${++this.seq}`,
+      confirmed: false,
+      finished: false,
+    };
+    const replaced = this.portals.get(fields.client);
+    this.portals.set(fields.client, portal);
+    return replaced ? { portal, replaced } : { portal };
+  }
+
+  removePortal(client: string, only?: PortalEntry): PortalEntry | undefined {
+    const p = this.portals.get(client);
+    if (!p || (only !== undefined && p !== only)) return undefined;
+    this.portals.delete(client);
+    return p;
+  }
+
+  /** Every portal (for settling their runs when they end). */
+  allPortals(): PortalEntry[] {
+    return [...this.portals.values()];
+  }
+
+  // ------------------------------------------------------------------ SQL-level effects
+
+  /**
+   * Checks the names a statement uses: a reserved name, or a prepared statement or cursor that does
+   * not exist in this session (with `pending` holding what earlier statements of the same Query
+   * create), is a refusal. Returns the statements whose decisions the use inherits.
+   */
+  resolveUses(
+    st: SqlStatement,
+    pending: PendingObjects,
+  ): { ok: true; inherited: SqlStatement[] } | { ok: false; ruleId: string; message: string } {
+    const inherited: SqlStatement[] = [];
+    for (const ref of st.sessionObjects ?? []) {
+      if (ref.name.startsWith(RESERVED_PREFIX)) {
+        return {
+          ok: false,
+          ruleId: 'reserved-name',
+          message: `the name "${ref.name}" is reserved for Gatehouse's own prepared statements and portals; choose another name`,
+        };
+      }
+      if (ref.op !== 'use') continue;
+      if (ref.kind === 'prepared') {
+        const p = pending.prepared.get(ref.name) ?? this.statements.get(ref.name)?.statement;
+        if (p === undefined) {
+          return {
+            ok: false,
+            ruleId: 'unknown-prepared-statement',
+            message: `prepared statement "${ref.name}" was not prepared through Gatehouse in this session, so what it would run is unknown`,
+          };
+        }
+        inherited.push(p);
+      } else {
+        const c = pending.cursors.get(ref.name) ?? this.cursors.get(ref.name)?.statement;
+        if (c === undefined) {
+          return {
+            ok: false,
+            ruleId: 'unknown-cursor',
+            message: `cursor "${ref.name}" was not declared through Gatehouse in this session (a protocol portal cannot be reached from SQL through Gatehouse)`,
+          };
+        }
+        inherited.push(c);
+      }
+    }
+    return { ok: true, inherited };
+  }
+
+  /** The effect of a statement that ran to completion (its CommandComplete arrived). */
+  applyCompleted(st: SqlStatement, inTransactionBlock: boolean): void {
+    for (const ref of st.sessionObjects ?? []) this.applyObject(st, ref, inTransactionBlock);
+    for (const change of st.settings ?? []) this.applySetting(change);
+  }
+
+  private applyObject(st: SqlStatement, ref: SessionObjectRef, inTransactionBlock: boolean): void {
+    if (ref.kind === 'prepared') {
+      if (ref.op === 'create') {
+        const bytes = Buffer.byteLength(st.text);
+        this.putStatement({
+          client: ref.name,
+          upstream: ref.name,
+          origin: 'sql',
+          text: st.text,
+          paramTypes: [],
+          statement: st,
+          bytes,
+          materialized: true,
+          confirmed: true,
+        });
+      } else if (ref.op === 'drop') {
+        if (ref.name === '*') {
+          // DEALLOCATE ALL (and DISCARD ALL) drop every named prepared statement, protocol ones too.
+          for (const name of [...this.statements.keys()]) if (name !== '') this.removeStatement(name);
+        } else this.removeStatement(ref.name);
+      }
+      return;
+    }
+    if (ref.op === 'create') {
+      this.cursors.set(ref.name, {
+        name: ref.name,
+        statement: st,
+        holdable: ref.holdable === true,
+        inTransaction: inTransactionBlock || ref.holdable !== true,
+      });
+    } else if (ref.op === 'drop') {
+      if (ref.name === '*') {
+        // CLOSE ALL closes every portal, protocol ones too.
+        this.cursors.clear();
+        this.portals.clear();
+      } else this.cursors.delete(ref.name);
+    }
+  }
+
+  /** A transaction ended (ReadyForQuery idle): portals and cursors that do not outlive it go. */
+  transactionEnded(committed: boolean): PortalEntry[] {
+    const ended = [...this.portals.values()];
+    this.portals.clear();
+    for (const [name, c] of this.cursors) {
+      if (!c.holdable || (c.inTransaction && !committed)) this.cursors.delete(name);
+      else c.inTransaction = false;
+    }
+    this.localSettings.clear();
+    return ended;
+  }
+
+  /** A simple Query destroys the unnamed prepared statement (PostgreSQL exec_simple_query). */
+  simpleQueryStarted(): void {
+    this.removeStatement('');
+  }
+
+  // ------------------------------------------------------------------ settings
+
+  private applySetting(change: SettingChange): void {
+    if (change.via === 'alter' || change.via === 'nested' || change.via === 'pg_settings') return;
+    if (change.name === '*') {
+      this.sessionSettings.clear();
+      this.localSettings.clear();
+      return;
+    }
+    if (change.name === '?') return;
+    const target = change.local ? this.localSettings : this.sessionSettings;
+    if (change.via === 'reset') {
+      if (change.local) this.localSettings.set(change.name, this.startupSettings.get(change.name));
+      else {
+        this.sessionSettings.delete(change.name);
+        this.localSettings.delete(change.name);
+      }
+    } else if (change.value !== undefined) target.set(change.name, change.value);
+  }
+
+  /** A reported setting changed (ParameterStatus): the server's own word for its value. */
+  reported(name: string, value: string): void {
+    this.sessionSettings.set(name.toLowerCase(), value);
+  }
+
+  /**
+   * The session's effective settings as far as Gatehouse has seen them (startup parameters, SET,
+   * RESET, set_config, reported values), for impact previews and for binding approvals to them.
+   */
+  effectiveSettings(): Readonly<Record<string, string>> {
+    const out: Record<string, string> = {};
+    for (const [k, v] of this.startupSettings) out[k] = v;
+    for (const [k, v] of this.sessionSettings) out[k] = v;
+    for (const [k, v] of this.localSettings) {
+      if (v === undefined) delete out[k];
+      else out[k] = v;
+    }
+    return out;
+  }
+}
+
+/** Objects created by earlier statements of the same simple Query, not yet confirmed. */
+export interface PendingObjects {
+  readonly prepared: Map<string, SqlStatement>;
+  readonly cursors: Map<string, SqlStatement>;
+}
+
+export function newPendingObjects(): PendingObjects {
+  return { prepared: new Map(), cursors: new Map() };
+}
+
+/** Records what a statement would create, for the statements after it in the same Query. */
+export function notePending(pending: PendingObjects, st: SqlStatement): void {
+  for (const ref of st.sessionObjects ?? []) {
+    if (ref.op !== 'create') continue;
+    if (ref.kind === 'prepared') pending.prepared.set(ref.name, st);
+    else pending.cursors.set(ref.name, st);
+  }
+}
+
+/** Combines decisions: deny wins over review over allow; obligations are joined. */
+export function strictest(decisions: readonly Decision[]): Decision {
+  let out = decisions[0]!;
+  for (const d of decisions.slice(1)) {
+    if (out.effect === 'deny') return out;
+    if (d.effect === 'deny') return d;
+    if (d.effect === 'review' && out.effect === 'allow') {
+      out = { ...d, obligations: joinObligations(d.obligations, out.obligations) };
+    } else {
+      out = { ...out, obligations: joinObligations(out.obligations, d.obligations) };
+    }
+  }
+  return out;
+}
+
+function joinObligations(a: Obligations, b: Obligations): Obligations {
+  const mask = a.mask ?? b.mask;
+  const rowCap =
+    a.rowCap === undefined ? b.rowCap : b.rowCap === undefined ? a.rowCap : Math.min(a.rowCap, b.rowCap);
+  return { ...(mask === undefined ? {} : { mask }), ...(rowCap === undefined ? {} : { rowCap }) };
+}

@@ -1,0 +1,453 @@
+// Upstream → client: each backend message is attributed to what the tracker says it answers, masked
+// with the run it belongs to (the portal being executed, never "the next run"), and relayed as
+// contiguous slices of the received chunk when unchanged. Model changes wait for the upstream's
+// own confirmation here (ParseComplete, BindComplete, CommandComplete of PREPARE/DECLARE…).
+
+import type { ResultMasker } from '../../core/masking.js';
+import type { Logger } from '../../core/ports.js';
+import {
+  COPY_WITHHELD,
+  cellsToMask,
+  nulledCells,
+  sqlMaskerOf,
+  type ResolvedColumnRef,
+} from '../../masking/result-masker.js';
+import {
+  BackendCode,
+  decodeDataRow,
+  decodeErrorFields,
+  decodeParameterStatus,
+  decodeReadyForQuery,
+  decodeRowDescription,
+  encode,
+  rowsFromCommandTag,
+  type ColumnDescription,
+  type ErrorFields,
+  type Frame,
+  type TransactionStatus,
+} from '../../wire/postgres/index.js';
+import type { GatewayError } from '../../core/errors.js';
+import { SqlState } from '../../wire/postgres/index.js';
+import { catalogResolverFor } from './catalog-resolver.js';
+import {
+  RowArena,
+  copyDataFrame,
+  gatehouseNotice,
+  maskDataRow,
+  maskFieldsMessage,
+  maskFunctionResult,
+  maskNotification,
+  maskParameterStatus,
+} from './masked-messages.js';
+import { OutputBatch } from './output-batch.js';
+import type { Expected, ResponseTracker, Run } from './response-tracker.js';
+import type { UpstreamTarget } from './upstream-connection.js';
+
+/** A frame handler's answer when relaying must wait for a catalog lookup (docs/masking.md). */
+export const STALL = true;
+/** Command tags after which column names may have changed (the catalog cache is refreshed). */
+const DDL_TAG = /^(CREATE|ALTER|DROP|COMMENT|IMPORT) /;
+
+/** What the relay needs from its connection. */
+export interface RelayHost {
+  readonly tracker: ResponseTracker;
+  readonly target: UpstreamTarget;
+  readonly logger: Logger;
+  readonly maxMessageBytes: number;
+  /** Records a run's result once (rows, error). */
+  settle(run: Run, result: { rows: number; error?: { code: string; message: string } }): void;
+  /** A statement of a simple Query ran to completion: its effect on the session model. */
+  completed(e: Expected & { kind: 'query' }, index: number): void;
+  /** ReadyForQuery for a Sync, Query or FunctionCall: the transaction status and what it settled. */
+  ready(status: TransactionStatus, execSeq: number | undefined): void;
+  /** A reported setting changed (ParameterStatus); returns false when the session must end. */
+  parameterChanged(name: string, value: string): boolean;
+  /** Pauses relaying until `wait` settles, then runs `then` and relays what queued meanwhile. */
+  stallUntil(wait: Promise<void>, then: () => void): void;
+}
+
+/** DataRow cells as the record shows them: text cells as text, binary cells as `\\x` hex. */
+function cellsAsText(
+  cells: readonly (Buffer | null)[],
+  formats: readonly number[] | undefined,
+): (string | null)[] {
+  return cells.map((c, i) =>
+    c === null ? null : (formats?.[i] ?? 0) === 1 ? `\\x${c.toString('hex')}` : c.toString('utf8'),
+  );
+}
+
+/** Gatehouse's own ErrorResponse for a refusal: the SQLSTATE, the message, the rule in DETAIL. */
+export function refusalMessage(e: GatewayError, code: string, position?: number): Buffer {
+  return encode.errorResponse({
+    severity: 'ERROR',
+    code,
+    message: e.message,
+    ...(e.ruleId ? { detail: `Gatehouse rule: ${e.ruleId}` } : {}),
+    ...(position !== undefined ? { position: String(position) } : {}),
+  });
+}
+
+export class ResultRelay {
+  readonly out = new OutputBatch();
+  /** The most recent active masker: applied to what no statement owns (notifications, late notices). */
+  private lastMasker: ResultMasker | undefined;
+  /** DDL ran in the current transaction: refresh the catalog cache again when it ends. */
+  private ddlInTx = false;
+  /** COPY TO STDOUT in progress under a masker. */
+  private copyOut: { mode: 'scan' | 'withhold'; masker: ResultMasker; withheld: number } | undefined;
+  /** Rewritten DataRows are written side by side here, so a batch of them leaves as one slice. */
+  private readonly rowArena = new RowArena();
+
+  constructor(
+    private readonly host: RelayHost,
+    /** The SQLSTATE and position of a refusal, for the ErrorResponse Gatehouse sends in its place. */
+    private readonly refusalCode: (e: GatewayError) => { code: string; position?: number },
+  ) {}
+
+  noteMasker(m: ResultMasker): void {
+    if (m.active) this.lastMasker = m;
+  }
+
+  /** Writes one of Gatehouse's own answers at the current position of the stream. */
+  emit(bytes: Buffer): void {
+    this.out.add(bytes);
+  }
+
+  refusal(e: GatewayError): Buffer {
+    const { code, position } = this.refusalCode(e);
+    return refusalMessage(e, code, position);
+  }
+
+  private currentRun(): Run | undefined {
+    const e = this.host.tracker.peek();
+    if (!e) return undefined;
+    if (e.kind === 'execute' || e.kind === 'function') return e.run;
+    if (e.kind === 'query') return e.runs[e.index]?.run;
+    return undefined;
+  }
+
+  private silentHead(): boolean {
+    const e = this.host.tracker.peek();
+    return e !== undefined && 'silent' in e && e.silent === true;
+  }
+
+  private textMasker(): ResultMasker | undefined {
+    const run = this.currentRun();
+    if (run) return run.admission.masker.active ? run.admission.masker : undefined;
+    return this.lastMasker;
+  }
+
+  private maskedFields(
+    type: 'E' | 'N',
+    f: Frame,
+    masker: ResultMasker | undefined,
+  ): { raw: Buffer; fields?: ErrorFields } {
+    return masker?.active ? maskFieldsMessage(type, f.raw, f.body, masker) : { raw: f.raw };
+  }
+
+  /**
+   * Plans masking for a result's columns: the row masker needs each column's origin; when the
+   * catalog cache lacks a table, relaying waits for one lookup (the result's rows stay in the reader).
+   */
+  planColumns(
+    run: Run,
+    columns: ColumnDescription[],
+    then: (resolved: readonly ResolvedColumnRef[]) => void,
+  ): boolean {
+    const masker = run.admission.masker;
+    const apply = (resolved: readonly ResolvedColumnRef[]) => {
+      run.rowMasker = masker.forColumns(resolved);
+      run.formats = resolved.map((c) => c.format);
+      run.admission.sampler?.columns(resolved.map((c) => c.name));
+      then(resolved);
+    };
+    if (!sqlMaskerOf(masker)?.needsColumnSources) {
+      apply(columns);
+      return false;
+    }
+    const catalog = catalogResolverFor(this.host.target, this.host.maxMessageBytes);
+    const missing = catalog.missing(columns);
+    if (missing.length === 0) {
+      apply(catalog.resolve(columns));
+      return false;
+    }
+    this.host.stallUntil(catalog.load(missing), () => apply(catalog.resolve(columns)));
+    return STALL;
+  }
+
+  /** A RowDescription for the run being relayed (a simple Query's statement, FETCH…). */
+  private onRunRowDescription(run: Run, f: Frame): boolean | void {
+    const columns = decodeRowDescription(f.body);
+    if (run.admission.masker.active) return this.planColumns(run, columns, () => this.out.add(f.raw));
+    if (run.admission.sampler) {
+      run.formats = columns.map((c) => c.format);
+      run.admission.sampler.columns(columns.map((c) => c.name));
+    }
+    this.out.add(f.raw);
+  }
+
+  private onCommandTag(f: Frame): void {
+    const tag = f.body.toString('latin1', 0, Math.max(0, f.body.length - 1));
+    const ddl = DDL_TAG.test(tag);
+    if (ddl) this.ddlInTx = true;
+    else if (!/^(COMMIT|ROLLBACK|END|PREPARE TRANSACTION)/.test(tag) || !this.ddlInTx) return;
+    else this.ddlInTx = false;
+    catalogResolverFor(this.host.target, this.host.maxMessageBytes).invalidate();
+  }
+
+  private onCopyOut(f: Frame): void {
+    const masker = this.currentRun()?.admission.masker;
+    this.copyOut = undefined;
+    if (masker?.active) {
+      const mode = sqlMaskerOf(masker)?.copyOutMode(f.body[0] === 1) ?? 'withhold';
+      this.copyOut = { mode, masker, withheld: 0 };
+    }
+    this.out.add(f.raw);
+  }
+
+  private onCopyData(f: Frame): void {
+    const copy = this.copyOut;
+    if (!copy) {
+      this.out.add(f.raw);
+      return;
+    }
+    if (copy.mode === 'withhold') {
+      copy.withheld++;
+      return;
+    }
+    // PostgreSQL sends one row per CopyData in COPY TO; each is scanned as text.
+    const masked = copy.masker.maskText(f.body.toString('utf8'));
+    this.out.add(masked === undefined ? f.raw : copyDataFrame(Buffer.from(masked, 'utf8')));
+  }
+
+  private endCopyOut(): void {
+    const copy = this.copyOut;
+    this.copyOut = undefined;
+    if (!copy || copy.withheld === 0) return;
+    sqlMaskerOf(copy.masker)?.countWithheld(COPY_WITHHELD, copy.withheld);
+    this.out.add(
+      gatehouseNotice(
+        `Gatehouse withheld ${copy.withheld} rows of COPY output: masking applies to this data and COPY cannot ` +
+          'carry masked columns (binary format, or a column rule covers a table it reads). Use SELECT instead.',
+      ),
+    );
+  }
+
+  /** Handles one upstream frame; returns STALL when relaying must wait. */
+  handle(f: Frame): boolean | void {
+    const tracker = this.host.tracker;
+    switch (f.type) {
+      case BackendCode.DataRow: {
+        const run = this.currentRun();
+        let raw = f.raw;
+        if (run) {
+          run.rows++;
+          if (run.admission.masker.active) {
+            if (run.formats === undefined) {
+              // Never reached: Gatehouse describes a masked portal itself before executing it.
+              throw new MaskingGap();
+            }
+            // The mask step: only cells a rule or detector can hit are decoded; the row is rebuilt once.
+            if (run.rowMasker)
+              raw = maskDataRow(f.raw, run.rowMasker, cellsToMask(run.rowMasker), this.rowArena) ?? f.raw;
+          }
+          // The record sees the row as the client does: after masking.
+          const sampler = run.admission.sampler;
+          if (sampler?.wants) sampler.row(cellsAsText(decodeDataRow(raw.subarray(5)), run.formats));
+        }
+        this.out.add(raw);
+        return;
+      }
+      case BackendCode.ParameterDescription: {
+        if (!this.silentHead()) this.out.add(f.raw);
+        return;
+      }
+      case BackendCode.RowDescription: {
+        const head = tracker.peek();
+        if (head?.kind === 'describe') {
+          tracker.shift();
+          head.done?.(true);
+          const stall = head.columns?.(decodeRowDescription(f.body), f.raw);
+          if (!head.columns && !head.silent) this.out.add(f.raw);
+          return stall;
+        }
+        const run = this.currentRun();
+        if (run) return this.onRunRowDescription(run, f);
+        this.out.add(f.raw);
+        return;
+      }
+      case BackendCode.NoData: {
+        const head = tracker.peek();
+        if (head?.kind === 'describe') {
+          tracker.shift();
+          head.done?.(true);
+          head.columns?.(undefined, f.raw);
+          if (!head.columns && !head.silent) this.out.add(f.raw);
+          return;
+        }
+        this.out.add(f.raw);
+        return;
+      }
+      case BackendCode.ParseComplete:
+      case BackendCode.BindComplete:
+      case BackendCode.CloseComplete: {
+        const head = tracker.shift();
+        if (head && 'done' in head) head.done?.(true);
+        if (!(head && 'silent' in head && head.silent)) this.out.add(f.raw);
+        return;
+      }
+      case BackendCode.CommandComplete:
+      case BackendCode.EmptyQueryResponse:
+      case BackendCode.PortalSuspended:
+      case BackendCode.FunctionCallResponse:
+        return this.onResultEnd(f);
+      case BackendCode.ErrorResponse:
+        this.onUpstreamError(f);
+        return;
+      case BackendCode.ReadyForQuery: {
+        const head = tracker.shift();
+        let execSeq: number | undefined;
+        if (head?.kind === 'query') {
+          for (const r of head.runs.slice(head.index)) this.host.settle(r.run, NOT_EXECUTED);
+          execSeq = head.execSeq;
+        } else if (head?.kind === 'function') {
+          execSeq = head.execSeq;
+        } else if (head?.kind === 'sync') execSeq = head.execSeq;
+        this.out.add(f.raw);
+        this.host.ready(decodeReadyForQuery(f.body), execSeq);
+        return;
+      }
+      case BackendCode.NoticeResponse:
+        this.out.add(this.maskedFields('N', f, this.textMasker()).raw);
+        return;
+      case BackendCode.NotificationResponse:
+        // Not tied to a statement: masked with the session's most recent masker.
+        this.out.add((this.lastMasker && maskNotification(f.body, this.lastMasker)) ?? f.raw);
+        return;
+      case BackendCode.ParameterStatus: {
+        const p = decodeParameterStatus(f.body);
+        if (!this.host.parameterChanged(p.name, p.value)) return STALL;
+        this.out.add((this.lastMasker && maskParameterStatus(f.body, this.lastMasker)) ?? f.raw);
+        return;
+      }
+      case BackendCode.CopyOutResponse:
+        this.onCopyOut(f);
+        return;
+      case BackendCode.CopyData:
+        this.onCopyData(f);
+        return;
+      case BackendCode.CopyDone:
+        this.endCopyOut();
+        this.out.add(f.raw);
+        return;
+      default:
+        // CopyInResponse, CopyBothResponse: relayed in order; they do not move the tracker.
+        this.out.add(f.raw);
+    }
+  }
+
+  /** CommandComplete, EmptyQueryResponse, PortalSuspended, FunctionCallResponse. */
+  private onResultEnd(f: Frame): void {
+    const tracker = this.host.tracker;
+    const head = tracker.peek();
+    const run = this.currentRun();
+    let raw = f.raw;
+    if (f.type === BackendCode.CommandComplete) {
+      this.endCopyOut();
+      this.onCommandTag(f);
+    }
+    if (run?.admission.masker.active) {
+      if (f.type === BackendCode.FunctionCallResponse)
+        raw = maskFunctionResult(f.body, run.admission.masker) ?? raw;
+      const nulled = run.rowMasker ? nulledCells(run.rowMasker) : 0;
+      if (nulled > 0 && f.type === BackendCode.CommandComplete) {
+        this.out.add(
+          gatehouseNotice(
+            `Gatehouse masked ${nulled} values as NULL: their column type (a number, or binary format) cannot hold a masked value.`,
+          ),
+        );
+      }
+    }
+    const finished = f.type !== BackendCode.PortalSuspended;
+    if (run && finished) {
+      const rows =
+        f.type === BackendCode.CommandComplete ? (rowsFromCommandTag(f.body) ?? run.rows) : run.rows;
+      this.host.settle(run, { rows });
+    }
+    if (head?.kind === 'execute') {
+      tracker.shift();
+      head.done?.(finished);
+    } else if (head?.kind === 'query') {
+      this.host.completed(head, head.index);
+      head.index++;
+    } else if (head?.kind === 'function') {
+      // The ReadyForQuery that follows ends it.
+    }
+    this.out.add(raw);
+  }
+
+  private onUpstreamError(f: Frame): void {
+    const tracker = this.host.tracker;
+    const head = tracker.peek();
+    this.endCopyOut();
+    if (!head) {
+      // Not tied to a request: e.g. FATAL on admin shutdown.
+      this.out.add(this.maskedFields('E', f, this.lastMasker).raw);
+      return;
+    }
+    if (head.kind === 'refusal') {
+      // The upstream's answer to our poison: replace it with the refusal, then skip to Sync.
+      tracker.shift();
+      tracker.skipToSync();
+      this.out.add(this.refusal(head.refusal));
+      return;
+    }
+    if (head.kind === 'query' || head.kind === 'function') {
+      if (head.refusal) {
+        this.out.add(this.refusal(head.refusal));
+        return;
+      }
+      const run = head.kind === 'query' ? head.runs[head.index]?.run : head.run;
+      // The error is masked before it is recorded or sent (`invalid input syntax …: "<a card>"`).
+      const masked = this.maskedFields('E', f, run ? run.admission.masker : this.lastMasker);
+      if (run) this.settleError(run, masked.fields ?? decodeErrorFields(f.body));
+      if (head.kind === 'query') {
+        head.index++;
+        // Statements after an error in a simple Query are not executed; ReadyForQuery settles them.
+        for (const r of head.runs.splice(head.index)) this.host.settle(r.run, NOT_EXECUTED);
+      }
+      this.out.add(masked.raw);
+      return;
+    }
+    if (head.kind === 'sync') {
+      // An error at Sync itself (a deferred constraint failing at the implicit COMMIT).
+      this.out.add(this.maskedFields('E', f, this.lastMasker).raw);
+      return;
+    }
+    tracker.shift();
+    const run = head.kind === 'execute' ? head.run : undefined;
+    const masked = this.maskedFields('E', f, run ? run.admission.masker : this.lastMasker);
+    if (run) this.settleError(run, masked.fields ?? decodeErrorFields(f.body));
+    if (head.kind !== 'synthetic' && 'done' in head) head.done?.(false);
+    tracker.skipToSync();
+    this.out.add(masked.raw);
+  }
+
+  private settleError(run: Run, fields: ErrorFields): void {
+    this.host.settle(run, { rows: run.rows, error: { code: fields.C ?? 'XX000', message: fields.M ?? '' } });
+  }
+}
+
+/** Rows arrived for a masked result whose columns are unknown: the session cannot go on safely. */
+export class MaskingGap extends Error {
+  override readonly name = 'MaskingGap';
+  readonly sqlState = SqlState.InsufficientPrivilege;
+  constructor() {
+    super('rows arrived for a result whose columns were not described, so they cannot be masked');
+  }
+}
+
+export const NOT_EXECUTED = {
+  rows: 0,
+  error: { code: 'not-executed', message: 'not executed: an earlier error ended the request' },
+} as const;
