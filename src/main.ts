@@ -24,6 +24,12 @@ import { buildHttpConnectionSettings, listenerTls } from './engines/http/connect
 import { HttpEngine } from './engines/http/http-engine.js';
 import type { HttpConnectionSettings } from './engines/http/http-settings.js';
 import type { UpstreamTarget } from './engines/postgres/upstream-connection.js';
+import { KubernetesEngine } from './engines/kubernetes/kubernetes-engine.js';
+import {
+  buildKubeConnectionSettings,
+  kubeListenerTls,
+  type KubeConnectionSettings,
+} from './engines/kubernetes/kube-settings.js';
 import { assertEnginesFor } from './engines/registry.js';
 import { Gate } from './gate/gate.js';
 import { AwsAccessKeyResolver, createAuthenticator, type BuiltAuthenticator } from './identity/index.js';
@@ -55,6 +61,8 @@ export interface Gateway {
   readonly identity: BuiltAuthenticator;
   /** Listening address of each `http` connection (docs/aws.md). */
   readonly httpConnections: Readonly<Record<string, ListeningAddress>>;
+  /** Listening address of each `kubernetes` connection (docs/kubernetes.md). */
+  readonly kubernetesConnections: Readonly<Record<string, ListeningAddress>>;
   /** Session recording: recorder, contexts, samplers, SIEM export (docs/recording.md). */
   readonly recording: Recording;
   /** The web console on the HTTP listener (docs/console.md), when it is on. */
@@ -77,6 +85,7 @@ interface RuntimeSnapshot {
   readonly targets: ReadonlyMap<string, UpstreamTarget>;
   readonly listener: ListenerSettings;
   readonly http: ReadonlyMap<string, HttpConnectionSettings>;
+  readonly kubernetes: ReadonlyMap<string, KubeConnectionSettings>;
   /** The mask step (docs/masking.md), rebuilt with the rest on reload. */
   readonly masking: MaskerFactory;
 }
@@ -141,6 +150,18 @@ async function buildSnapshot(loaded: LoadedConfig, env: NodeJS.ProcessEnv): Prom
       }),
     );
   }
+  const kubernetes = new Map<string, KubeConnectionSettings>();
+  for (const [name, conn] of Object.entries(config.connections)) {
+    if (conn.protocol !== 'kubernetes') continue;
+    kubernetes.set(
+      name,
+      await buildKubeConnectionSettings(name, conn, {
+        resolveSecret: (ref) => resolveSecret(absoluteRef(ref, baseDir), env),
+        baseDir,
+        env,
+      }),
+    );
+  }
   const badProfiles = unknownMaskingProfiles(config.policies, config.masking);
   if (badProfiles.length > 0) {
     throw new GatewayError(
@@ -156,7 +177,7 @@ async function buildSnapshot(loaded: LoadedConfig, env: NodeJS.ProcessEnv): Prom
       resolveSecret: async (ref) => (await resolveSecret(absoluteRef(ref, baseDir), env)).reveal(),
     }),
   );
-  return { policy, targets, listener, http, masking };
+  return { policy, targets, listener, http, kubernetes, masking };
 }
 
 function parseHostPort(address: string): { host: string; port: number } {
@@ -289,6 +310,29 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     );
   }
 
+  // Kubernetes connections (docs/kubernetes.md): one TLS listener per connection.
+  const kubernetesEngines: KubernetesEngine[] = [];
+  const kubernetesConnections: Record<string, ListeningAddress> = {};
+  for (const [name, conn] of Object.entries(config.connections)) {
+    if (conn.protocol !== 'kubernetes') continue;
+    const { host, port } = parseHostPort(conn.listen);
+    const engine = new KubernetesEngine({
+      connection: name,
+      host,
+      port,
+      gate,
+      logger,
+      settings: () => snapshot.kubernetes.get(name),
+      tls: kubeListenerTls(conn, loaded.baseDir),
+    });
+    kubernetesEngines.push(engine);
+    kubernetesConnections[name] = await engine.start();
+    logger.info(
+      { connection: name, address: `${host}:${kubernetesConnections[name].port}` },
+      'kubernetes connection listener started',
+    );
+  }
+
   let http: RunningHttp | undefined;
   let mcp: McpEndpoint | undefined;
   let webConsole: WebConsole | undefined;
@@ -380,7 +424,9 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
         logger,
         adminGroups: () => currentConfig.api.adminGroups,
         liveSessions: () =>
-          (postgres?.liveSessions ?? 0) + httpEngines.reduce((n, e) => n + e.liveSessions, 0),
+          (postgres?.liveSessions ?? 0) +
+          httpEngines.reduce((n, e) => n + e.liveSessions, 0) +
+          kubernetesEngines.reduce((n, e) => n + e.liveSessions, 0),
       },
       plugins,
     );
@@ -421,6 +467,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     store,
     identity,
     httpConnections,
+    kubernetesConnections,
     recording,
     ...(webConsole ? { console: webConsole } : {}),
     logger,
@@ -433,6 +480,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
       gate.stop();
       await mcp?.close();
       for (const e of httpEngines) await e.stop();
+      for (const e of kubernetesEngines) await e.stop();
       await postgres?.stop();
       await http?.close();
       await approvals?.close();

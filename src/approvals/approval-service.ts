@@ -122,6 +122,16 @@ function subjectOf(action: Action): ActionSubject {
         : {}),
     };
   }
+  if (action.kind === 'kubernetes') {
+    const d = action.describe;
+    return {
+      text: d.text,
+      shownText: d.text,
+      kind: d.kind,
+      categories: d.categories,
+      ...(d.params ? { params: d.params, shownParams: d.params } : {}),
+    };
+  }
   return {
     text: `${action.method} ${action.path}`,
     shownText: `${action.method} ${action.path}`,
@@ -391,7 +401,11 @@ export class ApprovalService implements Approver {
 
   async #preview(action: Action): Promise<ImpactPreview> {
     if (action.kind !== 'sql')
-      return { kind: 'none', notes: ['no impact preview for HTTP requests'], tookMs: 0 };
+      return {
+        kind: 'none',
+        notes: [`no impact preview for ${action.kind === 'http' ? 'HTTP' : 'Kubernetes'} requests`],
+        tookMs: 0,
+      };
     const timeout = this.#deps.previewTimeoutMs ?? 5_000;
     let timer: NodeJS.Timeout | undefined;
     const started = Date.now();

@@ -10,6 +10,7 @@ import { approvalsCommand } from './approvals-command.js';
 import { configCommand } from './config-command.js';
 import { loadCliConfig } from './config-file.js';
 import { demoCommand } from './demo-command.js';
+import { kubeCommand, kubeconfigCommand } from './kube-command.js';
 import { mcpCommand } from './mcp-command.js';
 import { policyCommand } from './policy-command.js';
 import { secretCommand } from './secret-command.js';
@@ -76,6 +77,8 @@ export function buildCli(): Command {
   program.addCommand(approvalsCommand());
   program.addCommand(accessCommand());
   program.addCommand(mcpCommand());
+  program.addCommand(kubeconfigCommand({ loadConfig: (explicit) => loadCliConfig(explicit) }));
+  program.addCommand(kubeCommand());
   program.addCommand(
     sessionsCommand({
       async openStore(explicit) {

@@ -35,6 +35,19 @@ export const subjectsSchema = z.union([subjectMatchSchema, z.array(subjectMatchS
 
 const SQL_MATCH_FIELDS = ['categories', 'kinds', 'tables', 'functions'] as const;
 const HTTP_MATCH_FIELDS = ['operations', 'methods', 'paths'] as const;
+const KUBERNETES_MATCH_FIELDS = [
+  'verbs',
+  'apiGroups',
+  'resources',
+  'namespaces',
+  'names',
+  'nonResourceURLs',
+  'commands',
+  'commandCategories',
+  'tty',
+  'stdin',
+  'ports',
+] as const;
 
 /** `schema.name` or `name`, each part a glob where `*` matches any characters. */
 const namePattern = z
@@ -70,15 +83,61 @@ export const ruleMatchSchema = z
       .min(1)
       .optional()
       .describe('HTTP path globs ("*" one segment, "**" any number of segments)'),
+    // Kubernetes (docs/kubernetes.md): the API server's request attributes, RBAC-style.
+    verbs: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe('Kubernetes verbs: get list watch create update patch delete deletecollection proxy, "*"'),
+    apiGroups: z
+      .array(z.string())
+      .min(1)
+      .optional()
+      .describe('Kubernetes API groups ("" or "core" for the core group, "*" wildcards)'),
+    resources: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe(
+        'resources: "pods", "pods/exec", "*/log", "*/*"; a pattern without "/" matches main resources only',
+      ),
+    namespaces: z
+      .array(z.string())
+      .min(1)
+      .optional()
+      .describe('namespaces ("*" wildcards; "" for cluster-scoped requests)'),
+    names: z.array(z.string().min(1)).min(1).optional().describe('object names ("*" wildcards)'),
+    nonResourceURLs: z
+      .array(z.string().startsWith('/'))
+      .min(1)
+      .optional()
+      .describe('non-resource paths such as /api, /version, /openapi/** (path globs)'),
+    commands: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe('exec commands: globs over the argv joined by spaces, e.g. "ls *", "rm *"'),
+    commandCategories: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe('exec: risk categories the shell-command classifier gives the command'),
+    tty: z.boolean().optional().describe('exec/attach: the session asks for a terminal (-t)'),
+    stdin: z.boolean().optional().describe('exec/attach: the session sends input (-i)'),
+    ports: z
+      .array(z.union([z.number().int().min(1).max(65535), z.string().regex(/^\d{1,5}-\d{1,5}$/)]))
+      .min(1)
+      .optional()
+      .describe('port-forward: ports or ranges "8000-8999"'),
   })
   .refine(
     (m) =>
-      !(
-        SQL_MATCH_FIELDS.some((f) => m[f] !== undefined) && HTTP_MATCH_FIELDS.some((f) => m[f] !== undefined)
-      ),
+      [SQL_MATCH_FIELDS, HTTP_MATCH_FIELDS, KUBERNETES_MATCH_FIELDS].filter((fields) =>
+        fields.some((f) => m[f] !== undefined),
+      ).length <= 1,
     {
       message:
-        'a rule matches either SQL (categories, kinds, tables, functions) or HTTP (operations, methods, paths), not both',
+        'a rule matches either SQL (categories, kinds, tables, functions), HTTP (operations, methods, paths) or Kubernetes (verbs, apiGroups, resources, namespaces, names, nonResourceURLs, commands, commandCategories, tty, stdin, ports), not several',
     },
   );
 

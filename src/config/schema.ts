@@ -208,9 +208,90 @@ export const httpConnectionSchema = z
     }
   });
 
+/** How the gateway authenticates to a Kubernetes API server (docs/kubernetes.md). Clients never see it. */
+export const kubernetesUpstreamAuthSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('token'),
+    token: secretRefSchema.describe('a service-account (or other) bearer token'),
+  }),
+  z.strictObject({
+    type: z.literal('client-certificate'),
+    cert: z.string().describe('path of the PEM client certificate'),
+    key: secretRefSchema.describe('the PEM private key (file, env or encrypted)'),
+  }),
+  z.strictObject({
+    type: z.literal('eks'),
+    cluster: z.string().min(1).describe('EKS cluster name (x-k8s-aws-id)'),
+    region: awsName.describe('region of the cluster; tokens are presigned for its STS endpoint'),
+    credentials: z
+      .strictObject({
+        accessKeyId: z.union([z.string().min(1), secretRefSchema]),
+        secretAccessKey: secretRefSchema,
+        sessionToken: secretRefSchema.optional(),
+      })
+      .optional()
+      .describe(
+        "the gateway's own AWS credentials (default: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN)",
+      ),
+    stsEndpoint: z.url().optional().describe('default https://sts.<region>.amazonaws.com'),
+  }),
+]);
+
+export const kubernetesConnectionSchema = z.strictObject({
+  protocol: z.literal('kubernetes'),
+  description: z.string().optional(),
+  listen: hostPort.describe("address of this connection's own TLS listener (kubeconfig's server)"),
+  listenTls: z
+    .strictObject({ cert: z.string(), key: z.string() })
+    .describe('PEM certificate and key of the listener: Kubernetes clients send tokens only over TLS'),
+  publicUrl: z
+    .url()
+    .optional()
+    .describe('https URL clients reach the listener at (kubeconfig server); default from listen'),
+  upstream: z.strictObject({
+    server: z.url().describe('the API server, e.g. https://k8s.example.com:6443'),
+    ca: z.string().optional().describe('PEM CA bundle of the API server (default: the system CAs)'),
+    serverName: z.string().optional().describe('TLS server name to verify (default: the host)'),
+  }),
+  auth: kubernetesUpstreamAuthSchema,
+  masking: z
+    .strictObject({
+      detectors: z
+        .union([z.literal('all'), z.array(z.string())])
+        .default('all')
+        .describe('content detectors'),
+      envNames: z
+        .array(z.string().min(1))
+        .optional()
+        .describe('Pod env variable names whose values are masked whole (default: the sensitive-key list)'),
+      maxBodyBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .default(16 * 1024 * 1024)
+        .describe('largest JSON response masked; larger ones are withheld'),
+    })
+    .default({ detectors: 'all', maxBodyBytes: 16 * 1024 * 1024 }),
+  holdTimeout: duration
+    .default('50s')
+    .describe('longest a reviewed request is held before a Forbidden; keep it below the client timeout'),
+  upstreamTimeout: duration.default('60s').describe('time to wait for the API server response headers'),
+  exec: z
+    .strictObject({
+      recordMaxBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .default(8 * 1024 * 1024)
+        .describe('largest terminal recording kept per exec session (cut, and marked, past it)'),
+    })
+    .default({ recordMaxBytes: 8 * 1024 * 1024 }),
+});
+
 export const connectionSchema = z.discriminatedUnion('protocol', [
   postgresConnectionSchema,
   httpConnectionSchema,
+  kubernetesConnectionSchema,
 ]);
 
 export const oidcIssuerSchema = z.strictObject({
@@ -577,6 +658,7 @@ export type ConnectionConfig = z.infer<typeof connectionSchema>;
 export type PostgresConnectionConfig = z.infer<typeof postgresConnectionSchema>;
 export type HttpConnectionConfig = z.infer<typeof httpConnectionSchema>;
 export type HttpUpstreamAuthConfig = z.infer<typeof httpUpstreamAuthSchema>;
+export type KubernetesConnectionConfig = z.infer<typeof kubernetesConnectionSchema>;
 export type SecretRef = z.infer<typeof secretRefSchema>;
 export type OidcIssuerConfig = z.infer<typeof oidcIssuerSchema>;
 export type RecordingConfig = z.infer<typeof recordingSchema>;

@@ -50,7 +50,38 @@ export interface HttpAction extends ActionBase {
   readonly resource?: string;
 }
 
-export type Action = SqlAction | HttpAction;
+/**
+ * A Kubernetes API request with the attributes the API server's RequestInfo gives it, plus what
+ * exec/attach and port-forward carry (docs/kubernetes.md).
+ */
+export interface KubernetesAction extends ActionBase {
+  readonly kind: 'kubernetes';
+  /** get, list, watch, create, update, patch, delete, deletecollection, proxy (KEP-4006: exec is create). */
+  readonly verb: string;
+  /** False for non-resource URLs (discovery, /version, /openapi…): `path` is what rules match then. */
+  readonly resourceRequest: boolean;
+  /** '' for the core group. */
+  readonly apiGroup: string;
+  readonly apiVersion: string;
+  readonly resource: string;
+  readonly subresource: string;
+  /** '' for cluster-scoped requests. */
+  readonly namespace: string;
+  readonly name: string;
+  /** The canonical path, decoded (as decided and forwarded). */
+  readonly path: string;
+  /** exec: the command's argv; attach: empty. */
+  readonly command?: readonly string[];
+  /** Risk categories of `command` from the shell-command classifier (src/shell). */
+  readonly commandCategories?: readonly string[];
+  readonly container?: string;
+  readonly tty?: boolean;
+  readonly stdin?: boolean;
+  /** port-forward: the ports asked for. */
+  readonly ports?: readonly number[];
+}
+
+export type Action = SqlAction | HttpAction | KubernetesAction;
 
 export function sqlAction(fields: {
   readonly connection: string;
@@ -99,6 +130,51 @@ export function httpAction(fields: {
       categories: [],
     },
   };
+}
+
+/** `pods/exec`, `deployments.apps`, `namespaces`: the resource as kubectl and RBAC name it. */
+export function kubernetesResourceLabel(a: {
+  readonly resource: string;
+  readonly subresource: string;
+  readonly apiGroup: string;
+}): string {
+  const r = a.apiGroup === '' ? a.resource : `${a.resource}.${a.apiGroup}`;
+  return a.subresource === '' ? r : `${r}/${a.subresource}`;
+}
+
+type KubernetesFields = Omit<KubernetesAction, 'kind' | 'describe'> & {
+  /** The request line as received after canonicalisation (`DELETE /api/v1/namespaces/prod`). */
+  readonly requestLine: string;
+};
+
+/** Categories for records and `sessions list --category`: read, write, delete, exec, plus the command's. */
+function kubernetesCategories(f: KubernetesFields): string[] {
+  const cats: string[] = [];
+  if (f.subresource === 'exec' || f.subresource === 'attach') cats.push('exec');
+  else if (f.subresource === 'portforward') cats.push('port-forward');
+  else if (['get', 'list', 'watch'].includes(f.verb)) cats.push('read');
+  else if (f.verb === 'delete' || f.verb === 'deletecollection') cats.push('delete');
+  else if (f.verb === 'proxy') cats.push('proxy');
+  else cats.push('write');
+  for (const c of f.commandCategories ?? []) if (!cats.includes(c)) cats.push(c);
+  return cats;
+}
+
+export function kubernetesAction(fields: KubernetesFields): KubernetesAction {
+  const { requestLine, ...rest } = fields;
+  const what = fields.resourceRequest ? kubernetesResourceLabel(fields) : fields.path;
+  const action: KubernetesAction = {
+    kind: 'kubernetes',
+    ...rest,
+    describe: {
+      via: 'kubernetes',
+      text: requestLine.length > 4096 ? `${requestLine.slice(0, 4096)}…` : requestLine,
+      kind: `${fields.verb} ${what}`,
+      categories: kubernetesCategories(fields),
+      ...(fields.command && fields.command.length > 0 ? { params: fields.command } : {}),
+    },
+  };
+  return action;
 }
 
 /** A short human description of an action for logs and records. */

@@ -81,6 +81,30 @@ export interface StatementResult {
   readonly sample?: ResultSample;
   /** A sample too large to keep inline, moved to the blob store by the recorder. */
   readonly sampleRef?: ResultSampleRef;
+  /** A terminal session (Kubernetes exec/attach) as the client saw it; the recorder moves it to the blob store. */
+  readonly terminal?: TerminalRecording;
+  /** Where the recorder put `terminal`: a blob whose SHA-256 the hash chain covers. */
+  readonly terminalRef?: TerminalRecordingRef;
+}
+
+/** A terminal recording: asciicast v2 text (output, input, resizes), masked as the client saw it. */
+export interface TerminalRecording {
+  readonly format: 'asciicast-v2';
+  readonly text: string;
+  readonly events: number;
+  /** True when the recording was cut at its size cap. */
+  readonly truncated: boolean;
+}
+
+export interface TerminalRecordingRef {
+  /** '' when the blob store was unavailable and the recording was lost. */
+  readonly key: string;
+  /** Lower-case hex SHA-256 of the blob (the canonical JSON of {format, cast}). */
+  readonly sha256: string;
+  readonly format: 'asciicast-v2';
+  readonly bytes: number;
+  readonly events: number;
+  readonly truncated: boolean;
 }
 
 /** Where a large result sample lives: a blob whose SHA-256 the hash chain covers. */

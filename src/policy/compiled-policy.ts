@@ -19,9 +19,10 @@ import {
   type NamePattern,
   type UnqualifiedResolution,
 } from './glob.js';
+import { compileKubernetesMatch, hasKubernetesFields, type KubernetesMatch } from './kubernetes-match.js';
 import { compilePathPattern, type PathPattern } from './path-pattern.js';
 
-export type RuleDomain = 'any' | 'sql' | 'http';
+export type RuleDomain = 'any' | 'sql' | 'http' | 'kubernetes';
 
 export interface CompiledRule {
   readonly policyId: string;
@@ -39,6 +40,8 @@ export interface CompiledRule {
   /** Upper-case methods; undefined when any method matches. */
   readonly methods: ReadonlySet<string> | undefined;
   readonly paths: readonly PathPattern[] | undefined;
+  /** Kubernetes matchers; undefined unless the rule names a Kubernetes field. */
+  readonly kubernetes: KubernetesMatch | undefined;
   readonly message: string | undefined;
   readonly mode: ReviewMode;
   readonly approval: string | undefined;
@@ -141,7 +144,9 @@ function compileRule(policyId: string, r: RuleConfig): CompiledRule {
     m.tables !== undefined ||
     m.functions !== undefined;
   const http = m.operations !== undefined || m.methods !== undefined || m.paths !== undefined;
-  if (sql && http) throw new Error(`rule ${r.id}: matches both SQL and HTTP fields`);
+  const kube = hasKubernetesFields(m);
+  if ([sql, http, kube].filter(Boolean).length > 1)
+    throw new Error(`rule ${r.id}: matches more than one kind of action (SQL, HTTP, Kubernetes)`);
   for (const c of m.categories ?? []) {
     if (!KNOWN_CATEGORIES.has(c)) throw new Error(`rule ${r.id}: unknown category ${c}`);
   }
@@ -149,7 +154,7 @@ function compileRule(policyId: string, r: RuleConfig): CompiledRule {
     policyId,
     id: r.id,
     effect: r.effect,
-    domain: sql ? 'sql' : http ? 'http' : 'any',
+    domain: sql ? 'sql' : http ? 'http' : kube ? 'kubernetes' : 'any',
     categories: m.categories === undefined ? undefined : new Set(m.categories),
     categoryBits:
       m.categories === undefined
@@ -164,6 +169,7 @@ function compileRule(policyId: string, r: RuleConfig): CompiledRule {
         ? undefined
         : new Set(m.methods.map((x) => x.toUpperCase())),
     paths: m.paths?.map(compilePathPattern),
+    kubernetes: kube ? compileKubernetesMatch(m) : undefined,
     message: r.message,
     mode: r.mode ?? 'hold',
     approval: r.approval,

@@ -35,6 +35,12 @@ export function formatTrace(t: PolicyTrace): string {
     lines.push(`  kind: ${a.statementKind}   categories: ${a.categories.join(', ') || '-'}`);
     lines.push(`  tables: ${a.tables.join(', ') || '-'}   functions: ${a.functions.join(', ') || '-'}`);
     if (a.parseError !== undefined) lines.push(`  parse error: ${a.parseError}`);
+  } else if (t.action.kind === 'kubernetes') {
+    const a = t.action;
+    lines.push(`request:    ${a.verb} ${a.resource === '' ? a.path : a.resource}`);
+    lines.push(`  namespace: ${a.namespace || '-'}   name: ${a.name || '-'}   path: ${a.path}`);
+    if (a.command !== undefined)
+      lines.push(`  command: ${a.command.join(' ')}   categories: ${a.commandCategories?.join(', ') ?? '-'}`);
   } else {
     const a = t.action;
     lines.push(`request:    ${a.method} ${a.path}${a.operation === undefined ? '' : ` (${a.operation})`}`);

@@ -21,3 +21,8 @@ export { DecisionCache, withDecisionCache } from './decision-cache.js';
 export { policyVersion, canonicalJson } from './policy-version.js';
 export { formatTrace, formatDecision } from './format-trace.js';
 export { defaultAwsPolicies, type DefaultAwsPolicyOptions } from './default-aws-policy.js';
+export {
+  defaultKubernetesPolicies,
+  KUBERNETES_DISCOVERY_URLS,
+  type DefaultKubernetesPolicyOptions,
+} from './default-kubernetes-policy.js';

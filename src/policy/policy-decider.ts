@@ -1,7 +1,7 @@
 // The policy decider: evaluates one action for one principal against an immutable compiled snapshot
 // of `policies:` (deny wins, category coverage, default deny). Pure and synchronous; no I/O.
 
-import type { Action, HttpAction, SqlAction } from '../core/action.js';
+import type { Action, HttpAction, KubernetesAction, SqlAction } from '../core/action.js';
 import { deny, type Decision, type Obligations } from '../core/decision.js';
 import type { Identity } from '../core/identity.js';
 import type { PolicyDecider } from '../core/ports.js';
@@ -25,6 +25,7 @@ import {
   type NameRef,
   type UnqualifiedResolution,
 } from './glob.js';
+import { kubernetesMismatch, kubernetesWhat } from './kubernetes-match.js';
 import {
   connectionAccessMessage,
   fillCustomMessage,
@@ -95,9 +96,9 @@ export function createPolicyDecider(config: PolicyDeciderConfig): ExplainingPoli
     decide(identity, action) {
       const list = applicable(identity, action.connection);
       if (list.length === 0) return connectionDenied(identity, action.connection);
-      return action.kind === 'sql'
-        ? evaluateSql(list, compiled, action, undefined)
-        : evaluateHttp(list, compiled, action, undefined);
+      if (action.kind === 'sql') return evaluateSql(list, compiled, action, undefined);
+      if (action.kind === 'kubernetes') return evaluateKubernetes(list, compiled, action, undefined);
+      return evaluateHttp(list, compiled, action, undefined);
     },
     explain(identity, action) {
       return explain(compiled, version, identity, action);
@@ -231,6 +232,7 @@ class ObligationSet {
 interface RuleSink {
   sqlRule(r: CompiledRule, v: SqlView, touches: boolean, cover: number, matched: boolean): void;
   httpRule(r: CompiledRule, a: HttpAction, matched: boolean): void;
+  kubernetesRule(r: CompiledRule, a: KubernetesAction, matched: boolean, reason: string): void;
 }
 
 function evaluateSql(
@@ -255,7 +257,7 @@ function evaluateSql(
 
   outer: for (const p of policies) {
     for (const r of p.rules) {
-      if (r.domain === 'http') {
+      if (r.domain === 'http' || r.domain === 'kubernetes') {
         sink?.sqlRule(r, v, false, 0, false);
         continue;
       }
@@ -405,7 +407,7 @@ function evaluateHttp(
   const obligations = new ObligationSet();
   outer: for (const p of policies) {
     for (const r of p.rules) {
-      const matched = r.domain !== 'sql' && httpMatches(r, action);
+      const matched = (r.domain === 'http' || r.domain === 'any') && httpMatches(r, action);
       sink?.httpRule(r, action, matched);
       if (!matched) continue;
       if (r.effect === 'deny') {
@@ -444,6 +446,99 @@ function evaluateHttp(
         : fillCustomMessage(d.message, {
             kind: what,
             category: 'http',
+            rule: ruleId,
+            connection: action.connection,
+            names: '',
+          });
+    if (d.effect === 'deny') return deny(ruleId, message);
+    return {
+      effect: 'review',
+      ruleId,
+      message,
+      mode: d.mode,
+      ...(d.approval === undefined ? {} : { approvalRule: d.approval }),
+      obligations: {},
+    };
+  }
+  if (firstReview !== undefined) {
+    return {
+      effect: 'review',
+      ruleId: firstReview.id,
+      message:
+        firstReview.message === undefined
+          ? httpMessage('review', firstReview.id, what, firstReview.mode, false, action.connection)
+          : custom(firstReview, firstReview.message),
+      mode: firstReview.mode,
+      ...(firstReview.approval === undefined ? {} : { approvalRule: firstReview.approval }),
+      obligations: obligations.result(),
+    };
+  }
+  return { effect: 'allow', ruleId: firstAllow!.id, obligations: obligations.result() };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Kubernetes
+
+/** Why a rule does (undefined) or does not match a Kubernetes request, in its effect's sense. */
+function kubernetesRuleMismatch(r: CompiledRule, a: KubernetesAction): string | undefined {
+  if (r.domain === 'sql') return 'not applicable: the rule matches SQL statements only';
+  if (r.domain === 'http') return 'not applicable: the rule matches HTTP requests only';
+  if (r.kubernetes === undefined) return undefined;
+  return kubernetesMismatch(r.kubernetes, a, r.effect === 'allow');
+}
+
+function evaluateKubernetes(
+  policies: readonly CompiledPolicy[],
+  compiled: CompiledPolicies,
+  action: KubernetesAction,
+  sink: RuleSink | undefined,
+): Decision {
+  let firstDeny: CompiledRule | undefined;
+  let firstReview: CompiledRule | undefined;
+  let firstAllow: CompiledRule | undefined;
+  const obligations = new ObligationSet();
+  outer: for (const p of policies) {
+    for (const r of p.rules) {
+      const why = kubernetesRuleMismatch(r, action);
+      const matched = why === undefined;
+      sink?.kubernetesRule(r, action, matched, why ?? (r.effect === 'deny' ? 'fires: deny wins' : 'matches'));
+      if (!matched) continue;
+      if (r.effect === 'deny') {
+        firstDeny ??= r;
+        if (sink === undefined) break outer;
+        continue;
+      }
+      obligations.add(r);
+      if (r.effect === 'review') firstReview ??= r;
+      else firstAllow ??= r;
+    }
+  }
+  const what = kubernetesWhat(action);
+  const custom = (r: CompiledRule, text: string): string =>
+    fillCustomMessage(text, {
+      kind: what,
+      category: 'kubernetes',
+      rule: r.id,
+      connection: action.connection,
+      names: action.name,
+    });
+  if (firstDeny !== undefined) {
+    return deny(
+      firstDeny.id,
+      firstDeny.message === undefined
+        ? httpMessage('deny', firstDeny.id, what, 'hold', false, action.connection)
+        : custom(firstDeny, firstDeny.message),
+    );
+  }
+  if (firstReview === undefined && firstAllow === undefined) {
+    const d = compiled.defaultFor(action.connection);
+    const ruleId = d.effect === 'deny' ? ENGINE_RULE_IDS.defaultDeny : ENGINE_RULE_IDS.defaultReview;
+    const message =
+      d.message === undefined
+        ? httpMessage(d.effect, ruleId, what, d.mode, true, action.connection)
+        : fillCustomMessage(d.message, {
+            kind: what,
+            category: 'kubernetes',
             rule: ruleId,
             connection: action.connection,
             names: '',
@@ -515,6 +610,17 @@ function explain(
         reason: sqlRuleReason(r, v, touches, covers),
       });
     },
+    kubernetesRule(r, _a, matched, reason) {
+      byPolicy.get(r.policyId)!.push({
+        policy: r.policyId,
+        rule: r.id,
+        effect: r.effect,
+        touches: matched,
+        covers: [],
+        matched,
+        reason: matched ? reason : `no match: ${reason}`,
+      });
+    },
     httpRule(r, a, matched) {
       byPolicy.get(r.policyId)!.push({
         policy: r.policyId,
@@ -524,8 +630,8 @@ function explain(
         covers: [],
         matched,
         reason:
-          r.domain === 'sql'
-            ? 'not applicable: the rule matches SQL statements only'
+          r.domain === 'sql' || r.domain === 'kubernetes'
+            ? `not applicable: the rule matches ${r.domain === 'sql' ? 'SQL statements' : 'Kubernetes requests'} only`
             : httpRuleReason(r, a, matched),
       });
     },
@@ -548,6 +654,19 @@ function explain(
       for (const c of viewOf(action, compiled.defaultFor(connection).resolution).cats)
         coverage.set(c, { allow: [], review: [] });
     }
+  } else if (action.kind === 'kubernetes') {
+    traced = {
+      kind: 'kubernetes',
+      verb: action.verb,
+      resource: action.resourceRequest
+        ? `${action.resource}${action.apiGroup === '' ? '' : `.${action.apiGroup}`}${action.subresource === '' ? '' : `/${action.subresource}`}`
+        : '',
+      namespace: action.namespace,
+      name: action.name,
+      path: action.path,
+      ...(action.command ? { command: [...action.command] } : {}),
+      ...(action.commandCategories ? { commandCategories: [...action.commandCategories] } : {}),
+    };
   } else {
     traced = {
       kind: 'http',
@@ -558,6 +677,8 @@ function explain(
   }
   if (applicableList.length === 0) decision = connectionDenied(identity, connection);
   else if (action.kind === 'sql') decision = evaluateSql(applicableList, compiled, action, sink);
+  else if (action.kind === 'kubernetes')
+    decision = evaluateKubernetes(applicableList, compiled, action, sink);
   else decision = evaluateHttp(applicableList, compiled, action, sink);
 
   const d = compiled.defaultFor(connection);
@@ -644,6 +765,7 @@ function sqlRuleReason(
   covers: readonly SqlCategory[],
 ): string {
   if (r.domain === 'http') return 'not applicable: the rule matches HTTP requests only';
+  if (r.domain === 'kubernetes') return 'not applicable: the rule matches Kubernetes requests only';
   if (r.effect === 'deny') return touches ? 'fires: deny wins' : `no match: ${sqlTouchFailure(r, v)}`;
   if (covers.length > 0)
     return r.effect === 'review' ? `fires: covers ${covers.join(', ')}` : `covers ${covers.join(', ')}`;

@@ -45,7 +45,18 @@ export type TracedAction =
       readonly functions: readonly string[];
       readonly parseError?: string;
     }
-  | { readonly kind: 'http'; readonly method: string; readonly path: string; readonly operation?: string };
+  | { readonly kind: 'http'; readonly method: string; readonly path: string; readonly operation?: string }
+  | {
+      readonly kind: 'kubernetes';
+      readonly verb: string;
+      /** `pods/exec`, `deployments.apps`; '' for non-resource URLs. */
+      readonly resource: string;
+      readonly namespace: string;
+      readonly name: string;
+      readonly path: string;
+      readonly command?: readonly string[];
+      readonly commandCategories?: readonly string[];
+    };
 
 export interface PolicyTrace {
   readonly version: string;

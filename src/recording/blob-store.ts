@@ -25,6 +25,11 @@ export function sampleBlobKey(sessionId: string, sha256: string): string {
   return `${sessionPrefix(sessionId)}${sha256}.json`;
 }
 
+/** The key of a session's terminal recording with this SHA-256. */
+export function terminalBlobKey(sessionId: string, sha256: string): string {
+  return `${sessionPrefix(sessionId)}${sha256}.cast.json`;
+}
+
 export function sessionPrefix(sessionId: string): string {
   // Session ids are UUIDs; anything else is hex-encoded so it stays one safe path segment.
   const seg = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/.test(sessionId)

@@ -83,6 +83,7 @@ export function resultData(r: StatementResult): Data {
       ? { sample: { columns: r.sample.columns, rows: r.sample.rows, truncated: r.sample.truncated } }
       : {}),
     ...(r.sampleRef ? { sampleRef: { ...r.sampleRef } } : {}),
+    ...(r.terminalRef ? { terminalRef: { ...r.terminalRef } } : {}),
   };
 }
 

@@ -64,6 +64,19 @@ export function sampleRefOf(e: {
     : undefined;
 }
 
+/** Every blob an event refers to: its result sample and its terminal recording. */
+export function blobRefsOf(e: {
+  readonly data: Readonly<Record<string, unknown>>;
+}): { key: string; sha256: string }[] {
+  const out: { key: string; sha256: string }[] = [];
+  for (const field of ['sampleRef', 'terminalRef']) {
+    const ref = e.data[field] as { key?: unknown; sha256?: unknown } | undefined;
+    if (ref && typeof ref.key === 'string' && typeof ref.sha256 === 'string')
+      out.push({ key: ref.key, sha256: ref.sha256 });
+  }
+  return out;
+}
+
 /** Yields the export's lines (without newlines), reading the record page by page. */
 export async function* exportRecording(
   reader: EventReader,
@@ -89,8 +102,8 @@ export async function* exportRecording(
     const page = await reader.getEvents(sessionId, after, pageSize);
     for (const e of page) {
       yield canonicalJson(eventLine(e));
-      const ref = sampleRefOf(e);
-      if (ref && opts.blobs) {
+      for (const ref of opts.blobs ? blobRefsOf(e) : []) {
+        if (!opts.blobs || ref.key === '') continue;
         const body = await opts.blobs.get(ref.key).catch(() => undefined);
         if (body) {
           let content: unknown;

@@ -213,9 +213,11 @@ export async function verifyRecording(
           lastHash = hash;
           events++;
           if (ev.type === 'session.end') ended = true;
-          const ref = isObject(ev.data) ? ev.data.sampleRef : undefined;
-          if (isObject(ref) && typeof ref.sha256 === 'string' && typeof ref.key === 'string') {
-            expectedBlobs.set(ref.sha256, ref.key);
+          for (const field of ['sampleRef', 'terminalRef']) {
+            const ref = isObject(ev.data) ? ev.data[field] : undefined;
+            if (isObject(ref) && typeof ref.sha256 === 'string' && typeof ref.key === 'string') {
+              expectedBlobs.set(ref.sha256, ref.key);
+            }
           }
           break;
         }

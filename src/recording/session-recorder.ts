@@ -12,9 +12,10 @@ import type {
   StatementRecord,
   StatementResult,
   StoredStatement,
+  TerminalRecordingRef,
 } from '../core/records.js';
 import type { BlobStore } from './blob-store.js';
-import { sampleBlobKey } from './blob-store.js';
+import { sampleBlobKey, terminalBlobKey } from './blob-store.js';
 import { canonicalJson } from './canonical-json.js';
 import { EVENT_TYPES } from './event-data.js';
 import { sha256Hex } from './record-format.js';
@@ -98,6 +99,47 @@ export class SessionRecorder implements SessionStore {
   }
 
   completeStatement(id: string, result: StatementResult): Promise<void> {
+    if (result.terminal) return this.#completeWithTerminal(id, result);
+    return this.#complete(id, result);
+  }
+
+  /** A terminal recording goes to the blob store as canonical JSON {format, cast}; the result keeps its ref. */
+  #completeWithTerminal(id: string, result: StatementResult): Promise<void> {
+    const { terminal, ...rest } = result;
+    const t = terminal!;
+    const text = canonicalJson({ format: t.format, cast: t.text });
+    const sha256 = sha256Hex(text);
+    const sessionId = sessionOfStatement(id);
+    const key = terminalBlobKey(sessionId, sha256);
+    const ref: TerminalRecordingRef = {
+      key,
+      sha256,
+      format: t.format,
+      bytes: Buffer.byteLength(text, 'utf8'),
+      events: t.events,
+      truncated: t.truncated,
+    };
+    const blobs = this.#opts.blobs;
+    if (!blobs) return this.#complete(id, { ...rest, terminalRef: { ...ref, key: '' } });
+    const work = blobs.put(key, Buffer.from(text, 'utf8')).then(
+      () => {
+        this.#stats.blobsWritten++;
+        return this.#complete(id, { ...rest, terminalRef: ref });
+      },
+      (err: unknown) => {
+        this.#stats.blobFailures++;
+        this.#opts.logger.warn(
+          { err: String(err), session: sessionId },
+          'terminal recording not stored in the blob store',
+        );
+        return this.#complete(id, { ...rest, terminalRef: { ...ref, key: '' } });
+      },
+    );
+    this.#track(sessionId, work);
+    return work;
+  }
+
+  #complete(id: string, result: StatementResult): Promise<void> {
     const sample = result.sample;
     if (!sample) return this.#store.completeStatement(id, result);
     const text = canonicalJson(sample);

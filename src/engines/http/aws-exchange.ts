@@ -34,11 +34,11 @@ import { relayResponse } from './response-relay.js';
 import { AwsChunkedDecoder, AwsChunkedError } from './sigv4/aws-chunked-decoder.js';
 import type { QueryMap } from './sigv4/canonical-query.js';
 import { single } from './sigv4/canonical-query.js';
-import { EMPTY_SHA256, sha256Hex } from './sigv4/node-sha256.js';
+import { EMPTY_SHA256, sha256Hex } from '../../wire/aws/node-sha256.js';
 import { PayloadHashMismatch, Sha256Verifier } from './sigv4/sha256-verifier.js';
 import { deriveSigningKey } from './sigv4/signing-key.js';
 import { parseSigV4Authorization } from './sigv4/sigv4-authorization.js';
-import { signUpstreamRequest } from './sigv4/upstream-signer.js';
+import { signUpstreamRequest } from '../../wire/aws/sigv4-signer.js';
 import { callUpstream } from './upstream-request.js';
 import { verifySignature } from './sigv4/verify-signature.js';
 

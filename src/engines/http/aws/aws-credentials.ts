@@ -4,8 +4,8 @@
 import { request as undiciRequest, type Dispatcher } from 'undici';
 import { ERROR_CODES, GatewayError } from '../../../core/errors.js';
 import type { Logger } from '../../../core/ports.js';
-import { sha256Hex } from '../sigv4/node-sha256.js';
-import { signUpstreamRequest, type AwsCredentials } from '../sigv4/upstream-signer.js';
+import { sha256Hex } from '../../../wire/aws/node-sha256.js';
+import { signUpstreamRequest, type AwsCredentials } from '../../../wire/aws/sigv4-signer.js';
 import { readXmlElement } from '../xml-text.js';
 
 export interface AwsCredentialSource {

@@ -10,7 +10,7 @@
 // <sha256(data)>, chained from the request's own signature (the seed).
 
 import { Transform, type TransformCallback } from 'node:stream';
-import { EMPTY_SHA256, sha256Hex } from './node-sha256.js';
+import { EMPTY_SHA256, sha256Hex } from '../../../wire/aws/node-sha256.js';
 import { signString } from './signing-key.js';
 
 export interface ChunkSigning {

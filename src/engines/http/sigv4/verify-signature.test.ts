@@ -2,7 +2,7 @@ import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { describe, expect, it } from 'vitest';
 import { parseQuery } from './canonical-query.js';
-import { NodeSha256 } from './node-sha256.js';
+import { NodeSha256 } from '../../../wire/aws/node-sha256.js';
 import { parseSigV4Authorization, type SigV4Authorization } from './sigv4-authorization.js';
 import { verifySignature, type ReceivedRequest } from './verify-signature.js';
 

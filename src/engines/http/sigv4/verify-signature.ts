@@ -12,7 +12,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { QueryMap } from './canonical-query.js';
-import { NodeSha256, sha256Hex } from './node-sha256.js';
+import { NodeSha256, sha256Hex } from '../../../wire/aws/node-sha256.js';
 import { parseAmzDate, type SigV4Authorization } from './sigv4-authorization.js';
 
 /** AWS refuses requests more than 15 minutes away from its clock (RequestTimeTooSkewed). */

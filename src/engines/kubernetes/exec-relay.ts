@@ -1,0 +1,435 @@
+// exec and attach over WebSockets (KEP-4006): the upgrade is classified and admitted like any request
+// (verb create on pods/exec|attach, with the command, container, tty and stdin); then Gatehouse opens the
+// upstream WebSocket with the client's subprotocol (v5.channel.k8s.io, else v4), and only once the API
+// server has accepted it completes the client's handshake. Channels are relayed message by message:
+// stdin and resizes up, stdout/stderr (masked for masked principals), the status channel and v5 close
+// signals down. The session is recorded as an asciicast v2 terminal recording with its exit code.
+// SPDY upgrades are refused with how to switch (docs/kubernetes.md §Streams).
+
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import WebSocket, { WebSocketServer, type RawData } from 'ws';
+import type { KubernetesAction } from '../../core/action.js';
+import { deny } from '../../core/decision.js';
+import type { Admission, GateSession } from '../../gate/gate.js';
+import { AsciicastWriter } from '../../wire/asciicast/asciicast-writer.js';
+import {
+  CHANNEL,
+  chooseSubprotocol,
+  decodeChannelMessage,
+  decodeResize,
+  encodeChannelMessage,
+  PORT_FORWARD_TUNNEL,
+  type ChannelSubprotocol,
+} from '../../wire/kubernetes/channel-protocol.js';
+import { exitCodeOf, failureStatus, type RemoteCommandStatus } from '../../wire/kubernetes/status.js';
+import { classifyRequest } from './classify-request.js';
+import { forwardHeaders, impersonationHeader } from './kube-headers.js';
+import { TerminalMasker } from './kube-masking.js';
+import { upstreamUrl, sessionFor, type KubeRequestDeps } from './kube-request.js';
+import { reasonFor, refuseUpgrade } from './kube-responses.js';
+import type { KubeConnectionSettings } from './kube-settings.js';
+
+const MAX_MESSAGE = 16 * 1024 * 1024;
+/** Pause a side once this many sends to the other are unacknowledged (backpressure). */
+const HIGH_WATER = 64;
+/** An unfinished output line is sent (masked) after this much quiet, so prompts still show. */
+const MASK_FLUSH_MS = 40;
+
+export const SPDY_REFUSAL =
+  'Gatehouse relays exec, attach and port-forward over WebSockets only, and this client asked for SPDY. ' +
+  'Use kubectl 1.31 or later and leave KUBECTL_REMOTE_COMMAND_WEBSOCKETS unset (or set it to true); ' +
+  'for port-forward also leave KUBECTL_PORT_FORWARD_WEBSOCKETS unset.';
+
+const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_MESSAGE });
+
+function offeredProtocols(req: IncomingMessage): string[] {
+  return String(req.headers['sec-websocket-protocol'] ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
+}
+
+export async function handleKubeUpgrade(
+  deps: KubeRequestDeps,
+  settings: KubeConnectionSettings,
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+): Promise<void> {
+  socket.on('error', () => socket.destroy());
+  const refuse = (reason: Parameters<typeof failureStatus>[0], message: string): void =>
+    refuseUpgrade(socket, failureStatus(reason, message));
+  const method = (req.method ?? 'GET').toUpperCase();
+  const upgrade = String(req.headers.upgrade ?? '').toLowerCase();
+  const session = await sessionFor(deps, req, refuse);
+  if (!session) return;
+  const classified = classifyRequest(deps.connection, method, req.url, deps.classifyCommand);
+  if (!classified.ok) return refuse('BadRequest', classified.message);
+  const { action, info } = classified;
+  if (impersonationHeader(req.headers) !== undefined)
+    return refuse('Forbidden', 'Gatehouse does not pass impersonation headers (kubectl --as).');
+  const streaming =
+    info.apiGroup === '' &&
+    info.resource === 'pods' &&
+    ['exec', 'attach', 'portforward'].includes(info.subresource);
+  if (!streaming)
+    return refuse(
+      'BadRequest',
+      'Gatehouse accepts upgrades only for pods/exec, pods/attach and pods/portforward.',
+    );
+
+  const gone = new AbortController();
+  socket.once('close', () => gone.abort());
+  const signal = AbortSignal.any([gone.signal, AbortSignal.timeout(settings.holdTimeoutMs)]);
+
+  if (upgrade.startsWith('spdy/')) {
+    // Decide first, so a policy refusal (also what kubectl falls back to SPDY after) names its rule.
+    const decision = session.decide(action);
+    const refusal = decision.effect === 'deny' ? decision : deny('spdy-unsupported', SPDY_REFUSAL);
+    const admission = await session.admit(action, { signal, decision: refusal });
+    if (!admission.allowed) refuse(reasonFor(admission.error.code), admission.error.message);
+    return;
+  }
+  if (upgrade !== 'websocket' || method !== 'GET')
+    return refuse('BadRequest', 'Gatehouse accepts WebSocket upgrades (GET with Upgrade: websocket).');
+
+  const offered = offeredProtocols(req);
+  if (info.subresource === 'portforward') {
+    if (!offered.includes(PORT_FORWARD_TUNNEL))
+      return refuse(
+        'BadRequest',
+        `port-forward needs the ${PORT_FORWARD_TUNNEL} WebSocket subprotocol (kubectl ≥ 1.31).`,
+      );
+  }
+  const subprotocol = info.subresource === 'portforward' ? PORT_FORWARD_TUNNEL : chooseSubprotocol(offered);
+  if (subprotocol === undefined)
+    return refuse(
+      'BadRequest',
+      'exec and attach need the v5.channel.k8s.io or v4.channel.k8s.io WebSocket subprotocol (kubectl ≥ 1.31).',
+    );
+
+  const admission = await session.admit(action, { signal });
+  if (!admission.allowed) return refuse(reasonFor(admission.error.code), admission.error.message);
+  if (socket.destroyed) {
+    session.settle(admission, {
+      error: { code: 'client_gone', message: 'the client went away before the upgrade' },
+    });
+    return;
+  }
+  await relaySession({
+    deps,
+    settings,
+    req,
+    socket,
+    head,
+    session,
+    admission,
+    action,
+    subprotocol,
+    rawQuery: classified.rawQuery,
+    path: classified.path.path,
+  });
+}
+
+interface RelayContext {
+  readonly deps: KubeRequestDeps;
+  readonly settings: KubeConnectionSettings;
+  readonly req: IncomingMessage;
+  readonly socket: Duplex;
+  readonly head: Buffer;
+  readonly session: GateSession;
+  readonly admission: Admission & { allowed: true };
+  readonly action: KubernetesAction;
+  readonly subprotocol: string;
+  readonly path: string;
+  readonly rawQuery: string;
+}
+
+async function relaySession(c: RelayContext): Promise<void> {
+  const { settings, session, admission, action } = c;
+  const url = upstreamUrl(settings.server, c.path, c.rawQuery);
+  url.protocol = 'wss:';
+  const masking = admission.decision.effect !== 'deny' && Boolean(admission.decision.obligations.mask);
+  const upstream = new WebSocket(url, [c.subprotocol], {
+    headers: { ...forwardHeaders(c.req.headers, { masking: false }), ...(await settings.authHeaders()) },
+    ...(settings.tls.ca ? { ca: settings.tls.ca } : {}),
+    ...(settings.tls.cert ? { cert: settings.tls.cert, key: settings.tls.key } : {}),
+    ...(settings.tls.servername ? { servername: settings.tls.servername } : {}),
+    rejectUnauthorized: true,
+    perMessageDeflate: false,
+    maxPayload: MAX_MESSAGE,
+    handshakeTimeout: settings.upstreamTimeoutMs,
+  });
+  const started = performance.now();
+  let settled = false;
+  const done = (extra: {
+    error?: { code: string; message: string };
+    recording?: AsciicastWriter;
+    masked?: Record<string, number>;
+  }): void => {
+    if (settled) return;
+    settled = true;
+    const r = extra.recording;
+    session.settle(admission, {
+      durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+      ...(extra.error ? { error: extra.error } : {}),
+      ...(extra.masked && Object.keys(extra.masked).length > 0 ? { masked: extra.masked } : {}),
+      ...(r
+        ? { terminal: { format: 'asciicast-v2', text: r.text(), events: r.events, truncated: r.truncated } }
+        : {}),
+    });
+  };
+
+  upstream.once('unexpected-response', (_req, res) => {
+    // The API server refused the upgrade (pod not found, container not running…): relay its answer.
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.on('data', (b: Buffer) => {
+      size += b.length;
+      if (size <= 64 * 1024) chunks.push(b);
+    });
+    res.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const status = res.statusCode ?? 502;
+      done({ error: { code: `http_${status}`, message: 'the API server refused the upgrade' } });
+      if (!c.socket.destroyed) {
+        c.socket.write(
+          `HTTP/1.1 ${status} ${res.statusMessage ?? ''}\r\ncontent-type: ${String(res.headers['content-type'] ?? 'application/json')}\r\n` +
+            `content-length: ${body.length}\r\nconnection: close\r\n\r\n`,
+        );
+        c.socket.end(body);
+      }
+      upstream.terminate();
+    });
+  });
+  upstream.once('error', (err) => {
+    c.deps.logger.warn(
+      { err: String(err), connection: c.deps.connection, session: session.id },
+      'kubernetes upstream websocket failed',
+    );
+    if (settled) return;
+    done({
+      error: { code: 'upstream_unavailable', message: 'the API server could not be reached for the upgrade' },
+    });
+    refuseUpgrade(
+      c.socket,
+      failureStatus('ServiceUnavailable', 'Gatehouse: the Kubernetes API server could not be reached.'),
+    );
+  });
+  upstream.once('open', () => {
+    if (c.socket.destroyed) {
+      upstream.terminate();
+      done({ error: { code: 'client_gone', message: 'the client went away before the upgrade' } });
+      return;
+    }
+    upstream.removeAllListeners('error');
+    wss.handleUpgrade(c.req, c.socket, c.head, (client) => {
+      if (action.subresource === 'portforward') splice(c, client, upstream, done);
+      else relayChannels(c, client, upstream, c.subprotocol as ChannelSubprotocol, masking, done);
+    });
+  });
+}
+
+type Done = (extra: {
+  error?: { code: string; message: string };
+  recording?: AsciicastWriter;
+  masked?: Record<string, number>;
+}) => void;
+
+/** Relays messages one way with backpressure: the source pauses while too many sends are in flight. */
+function sender(to: WebSocket, from: WebSocket): (data: Buffer) => void {
+  let inFlight = 0;
+  return (data) => {
+    if (to.readyState !== WebSocket.OPEN) return;
+    inFlight++;
+    if (inFlight >= HIGH_WATER) from.pause();
+    to.send(data, { binary: true }, () => {
+      inFlight--;
+      if (inFlight < HIGH_WATER / 2) from.resume();
+    });
+  };
+}
+
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+function closeBoth(client: WebSocket, upstream: WebSocket, code: number, reason: Buffer): void {
+  const safe = code >= 1000 && code < 5000 && code !== 1005 && code !== 1006 ? code : 1000;
+  if (client.readyState === WebSocket.OPEN) client.close(safe, reason.subarray(0, 120));
+  if (upstream.readyState === WebSocket.OPEN) upstream.close(safe, reason.subarray(0, 120));
+  setTimeout(() => {
+    client.terminate();
+    upstream.terminate();
+  }, 5_000).unref();
+}
+
+function relayChannels(
+  c: RelayContext,
+  client: WebSocket,
+  upstream: WebSocket,
+  subprotocol: ChannelSubprotocol,
+  masking: boolean,
+  done: Done,
+): void {
+  const { action, settings } = c;
+  const startMs = performance.now();
+  const recording = new AsciicastWriter(
+    {
+      width: 80,
+      height: 24,
+      timestamp: Math.floor(Date.now() / 1000),
+      title: `${action.namespace}/${action.name}${action.container ? ` (${action.container})` : ''}`,
+      ...(action.command && action.command.length > 0 ? { command: action.command.join(' ') } : {}),
+    },
+    { maxBytes: settings.recordMaxBytes, startMs },
+  );
+  const maskOptions = { detectors: settings.masking.detectors, envNames: settings.masking.envNames };
+  const maskers = masking
+    ? new Map([
+        [CHANNEL.stdout, new TerminalMasker(maskOptions)],
+        [CHANNEL.stderr, new TerminalMasker(maskOptions)],
+      ])
+    : undefined;
+  const toClient = sender(client, upstream);
+  const toUpstream = sender(upstream, client);
+  let exitCode: number | undefined;
+  let failure: string | undefined;
+  let flushTimer: NodeJS.Timeout | undefined;
+
+  const emit = (channel: number, text: string): void => {
+    if (text === '') return;
+    recording.event(performance.now(), 'o', text);
+    toClient(encodeChannelMessage(channel, text));
+  };
+  const flushMaskers = (): void => {
+    flushTimer = undefined;
+    for (const [channel, m] of maskers ?? []) emit(channel, m.flush());
+  };
+
+  upstream.on('message', (data) => {
+    let msg;
+    try {
+      msg = decodeChannelMessage(toBuffer(data), subprotocol);
+    } catch {
+      return; // An upstream message Gatehouse cannot read is dropped, not relayed blind.
+    }
+    if (msg.type === 'close') {
+      if (maskers?.get(msg.channel as 1 | 2)) emit(msg.channel, maskers.get(msg.channel as 1 | 2)!.flush());
+      toClient(toBuffer(data));
+      return;
+    }
+    if (msg.channel === CHANNEL.stdout || msg.channel === CHANNEL.stderr) {
+      const m = maskers?.get(msg.channel);
+      if (!m) {
+        recording.event(performance.now(), 'o', msg.payload);
+        toClient(toBuffer(data));
+        return;
+      }
+      emit(msg.channel, m.push(msg.payload));
+      if (m.pending && flushTimer === undefined) flushTimer = setTimeout(flushMaskers, MASK_FLUSH_MS);
+      return;
+    }
+    if (msg.channel === CHANNEL.status) {
+      flushMaskers();
+      try {
+        const status = JSON.parse(msg.payload.toString('utf8')) as RemoteCommandStatus;
+        exitCode = exitCodeOf(status);
+        if (exitCode === undefined && status.status === 'Failure')
+          failure = String(status.message ?? 'the command failed').slice(0, 300);
+      } catch {
+        failure = 'the API server sent an unreadable status';
+      }
+      toClient(toBuffer(data));
+      return;
+    }
+    // Other channels from the server are not part of the protocol: dropped.
+  });
+
+  client.on('message', (data) => {
+    let msg;
+    try {
+      msg = decodeChannelMessage(toBuffer(data), subprotocol);
+    } catch {
+      return;
+    }
+    if (msg.type === 'close') {
+      if (msg.channel === CHANNEL.stdin) toUpstream(toBuffer(data));
+      return;
+    }
+    if (msg.channel === CHANNEL.stdin) {
+      recording.event(performance.now(), 'i', msg.payload);
+      toUpstream(toBuffer(data));
+    } else if (msg.channel === CHANNEL.resize) {
+      const size = decodeResize(msg.payload);
+      if (!size) return;
+      recording.resize(performance.now(), size.width, size.height);
+      toUpstream(toBuffer(data));
+    }
+    // A client may not write the output, status or unknown channels.
+  });
+
+  let ended = false;
+  const end = (code: number, reason: Buffer): void => {
+    if (ended) return;
+    ended = true;
+    clearTimeout(flushTimer);
+    if (maskers) flushMaskers();
+    closeBoth(client, upstream, code, reason);
+    const masked: Record<string, number> = {};
+    for (const m of maskers?.values() ?? [])
+      for (const [k, n] of Object.entries(m.counts)) masked[k] = (masked[k] ?? 0) + n;
+    done({
+      recording,
+      masked,
+      ...(exitCode !== undefined && exitCode !== 0
+        ? { error: { code: `exit_${exitCode}`, message: `the command exited with code ${exitCode}` } }
+        : failure !== undefined
+          ? { error: { code: 'failure', message: failure } }
+          : {}),
+    });
+  };
+  upstream.on('close', (code, reason) => end(code, reason));
+  client.on('close', (code, reason) => end(code, reason));
+  upstream.on('error', () => end(1011, Buffer.from('upstream error')));
+  client.on('error', () => end(1011, Buffer.from('client error')));
+}
+
+/**
+ * port-forward (SPDY tunnelled in WebSocket messages): decided on the pod at the upgrade, then the
+ * messages are relayed as they are; the record holds the duration and bytes each way.
+ */
+function splice(c: RelayContext, client: WebSocket, upstream: WebSocket, done: Done): void {
+  const toClient = sender(client, upstream);
+  const toUpstream = sender(upstream, client);
+  let up = 0;
+  let down = 0;
+  upstream.on('message', (d) => {
+    const b = toBuffer(d);
+    down += b.length;
+    toClient(b);
+  });
+  client.on('message', (d) => {
+    const b = toBuffer(d);
+    up += b.length;
+    toUpstream(b);
+  });
+  let ended = false;
+  const end = (code: number, reason: Buffer): void => {
+    if (ended) return;
+    ended = true;
+    closeBoth(client, upstream, code, reason);
+    c.deps.logger.info(
+      { connection: c.deps.connection, session: c.session.id, toUpstream: up, toClient: down },
+      'port-forward closed',
+    );
+    done({});
+  };
+  upstream.on('close', (code, reason) => end(code, reason));
+  client.on('close', (code, reason) => end(code, reason));
+  upstream.on('error', () => end(1011, Buffer.from('upstream error')));
+  client.on('error', () => end(1011, Buffer.from('client error')));
+}

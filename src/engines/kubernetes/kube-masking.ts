@@ -1,0 +1,232 @@
+// Masking of Kubernetes responses for masked principals (docs/kubernetes.md §Masking): every value of a
+// Secret's `data` and `stringData` (and the last-applied annotation that copies them), Pod env values
+// under sensitive names, then the content detectors over every string — in JSON objects, lists, Tables
+// (`as=Table` rows carry objects) and watch events. Logs and exec output go through the detectors
+// line by line. A response that must be masked but cannot be is withheld, never sent as it came.
+
+import { TextDecoder } from 'node:util';
+import { Transform, type TransformCallback } from 'node:stream';
+import { maskJsonText, type DetectorSet } from '../../masking/index.js';
+
+export type NameMatcher = (name: string) => boolean;
+
+function normalize(k: string): string {
+  return k.toLowerCase().replace(/[-_. ]/g, '');
+}
+
+/** Case-insensitive, ignoring `_ - .` and spaces, `*` wildcards (as src/masking's key names). */
+export function nameMatcher(names: readonly string[]): NameMatcher {
+  const exact = new Set<string>();
+  const globs: RegExp[] = [];
+  for (const n of names) {
+    if (n.includes('*')) {
+      const body = normalize(n)
+        .split('*')
+        .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*');
+      globs.push(new RegExp(`^${body}$`));
+    } else exact.add(normalize(n));
+  }
+  return (name) => {
+    const k = normalize(name);
+    if (exact.has(k)) return true;
+    // An env name like DB_PASSWORD or GITHUB_TOKEN ends in a sensitive word.
+    for (const e of exact) if (e.length >= 5 && k.endsWith(e)) return true;
+    return globs.some((g) => g.test(k));
+  };
+}
+
+export interface KubeMaskOptions {
+  readonly detectors: DetectorSet;
+  readonly envNames: NameMatcher;
+}
+
+export type Counts = Record<string, number>;
+
+const REDACTED_SECRET = '[REDACTED:secret]';
+/** Secret `data` values must stay valid base64, or clients fail to decode the whole object. */
+const REDACTED_SECRET_B64 = Buffer.from(REDACTED_SECRET).toString('base64');
+const REDACTED_ENV = '[REDACTED:env]';
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+const MAX_DEPTH = 256;
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function add(counts: Counts, tag: string, n = 1): void {
+  counts[tag] = (counts[tag] ?? 0) + n;
+}
+
+function maskSecret(o: Record<string, unknown>, counts: Counts): void {
+  for (const field of ['data', 'stringData'] as const) {
+    const d = o[field];
+    if (!isObject(d)) continue;
+    for (const k of Object.keys(d)) {
+      d[k] = field === 'data' ? REDACTED_SECRET_B64 : REDACTED_SECRET;
+      add(counts, 'secret');
+    }
+  }
+  const meta = o.metadata;
+  const ann = isObject(meta) ? meta.annotations : undefined;
+  if (isObject(ann) && typeof ann[LAST_APPLIED] === 'string') {
+    ann[LAST_APPLIED] = REDACTED_SECRET;
+    add(counts, 'secret');
+  }
+}
+
+function maskEnv(container: unknown, o: KubeMaskOptions, counts: Counts): void {
+  if (!isObject(container) || !Array.isArray(container.env)) return;
+  for (const e of container.env) {
+    if (isObject(e) && typeof e.name === 'string' && typeof e.value === 'string' && o.envNames(e.name)) {
+      e.value = REDACTED_ENV;
+      add(counts, 'env');
+    }
+  }
+}
+
+function walk(v: unknown, o: KubeMaskOptions, counts: Counts, depth: number): void {
+  if (depth > MAX_DEPTH) throw new Error('the response nests too deeply to mask');
+  if (Array.isArray(v)) {
+    for (const x of v) walk(x, o, counts, depth + 1);
+    return;
+  }
+  if (!isObject(v)) return;
+  if (v.kind === 'Secret') maskSecret(v, counts);
+  for (const field of ['containers', 'initContainers', 'ephemeralContainers']) {
+    const list = v[field];
+    if (Array.isArray(list)) for (const c of list) maskEnv(c, o, counts);
+  }
+  for (const x of Object.values(v)) walk(x, o, counts, depth + 1);
+}
+
+/**
+ * Masks one JSON document (an object, a list, a Table, a watch event). Returns null when nothing
+ * changed. Text that is not JSON is masked as plain text.
+ */
+export function maskKubeJson(text: string, o: KubeMaskOptions): { text: string; counts: Counts } | null {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    const r = o.detectors.mask(text, 'redact', 'text');
+    return r ? { text: r.text, counts: { ...r.counts } } : null;
+  }
+  const counts: Counts = {};
+  walk(doc, o, counts, 0);
+  const structural = Object.keys(counts).length > 0;
+  const base = structural ? JSON.stringify(doc) : text;
+  const detected = maskJsonText(base, o.detectors, { keyNames: [], style: 'redact' });
+  if (detected) for (const [k, n] of Object.entries(detected.counts)) add(counts, k, n);
+  if (!structural && !detected) return null;
+  return { text: detected?.text ?? base, counts };
+}
+
+/** Masks free text (a log line, exec output) with the content detectors. */
+export function maskKubeText(text: string, o: KubeMaskOptions): { text: string; counts: Counts } | null {
+  const r = o.detectors.mask(text, 'redact', 'text');
+  return r ? { text: r.text, counts: { ...r.counts } } : null;
+}
+
+/**
+ * A line-at-a-time masking stream for watch events (JSON lines) and logs (text): each complete line
+ * is masked as it arrives, so streams stay live. A line longer than `maxLineBytes` is an error for
+ * JSON (it cannot be masked whole) and is masked in pieces for text.
+ */
+export class LineMaskingStream extends Transform {
+  #tail: Buffer = Buffer.alloc(0);
+  readonly counts: Counts = {};
+
+  constructor(
+    private readonly mode: 'json' | 'text',
+    private readonly options: KubeMaskOptions,
+    private readonly maxLineBytes: number,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    try {
+      let buf = this.#tail.length > 0 ? Buffer.concat([this.#tail, chunk]) : chunk;
+      const out: Buffer[] = [];
+      let nl = buf.indexOf(10);
+      while (nl >= 0) {
+        out.push(this.#mask(buf.subarray(0, nl + 1)));
+        buf = buf.subarray(nl + 1);
+        nl = buf.indexOf(10);
+      }
+      if (buf.length > this.maxLineBytes) {
+        if (this.mode === 'json') throw new Error(`a watch event is larger than ${this.maxLineBytes} bytes`);
+        out.push(this.#mask(buf));
+        buf = Buffer.alloc(0);
+      }
+      this.#tail = Buffer.from(buf);
+      done(null, out.length > 0 ? Buffer.concat(out) : undefined);
+    } catch (e) {
+      done(e as Error);
+    }
+  }
+
+  override _flush(done: TransformCallback): void {
+    try {
+      done(null, this.#tail.length > 0 ? this.#mask(this.#tail) : undefined);
+    } catch (e) {
+      done(e as Error);
+    }
+  }
+
+  #mask(line: Buffer): Buffer {
+    const text = line.toString('utf8');
+    const newline = text.endsWith('\n') ? '\n' : '';
+    const body = newline ? text.slice(0, -1) : text;
+    const r = this.mode === 'json' ? maskKubeJson(body, this.options) : maskKubeText(body, this.options);
+    if (!r) return line;
+    for (const [k, n] of Object.entries(r.counts)) add(this.counts, k, n);
+    return Buffer.from(r.text + newline, 'utf8');
+  }
+}
+
+/**
+ * Masks a terminal stream (exec stdout/stderr) as it flows: complete lines go out masked at once; an
+ * unfinished line is held until its newline, `flush()` (the relay calls it when the stream goes quiet,
+ * so prompts still show) or the cap.
+ */
+export class TerminalMasker {
+  #pending = '';
+  #decoder = new TextDecoder('utf-8');
+  readonly counts: Counts = {};
+
+  constructor(
+    private readonly options: KubeMaskOptions,
+    private readonly maxPending = 4096,
+  ) {}
+
+  get pending(): boolean {
+    return this.#pending.length > 0;
+  }
+
+  /** Masked text ready to send for this chunk ('' when it all waits for a newline). */
+  push(chunk: Buffer): string {
+    this.#pending += this.#decoder.decode(chunk, { stream: true });
+    const nl = this.#pending.lastIndexOf('\n');
+    if (nl < 0 && this.#pending.length <= this.maxPending) return '';
+    const cut = nl >= 0 ? nl + 1 : this.#pending.length;
+    const ready = this.#pending.slice(0, cut);
+    this.#pending = this.#pending.slice(cut);
+    return this.#mask(ready);
+  }
+
+  flush(): string {
+    const ready = this.#pending + this.#decoder.decode();
+    this.#pending = '';
+    this.#decoder = new TextDecoder('utf-8');
+    return ready === '' ? '' : this.#mask(ready);
+  }
+
+  #mask(text: string): string {
+    const r = maskKubeText(text, this.options);
+    if (!r) return text;
+    for (const [k, n] of Object.entries(r.counts)) add(this.counts, k, n);
+    return r.text;
+  }
+}

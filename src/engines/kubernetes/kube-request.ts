@@ -1,0 +1,265 @@
+// One Kubernetes API request through the gate: the client's Gatehouse token (from `gatehouse kube
+// credentials`) opens or reuses a session; the request is classified and admitted (decided, held for a
+// reviewer, recorded); then it is forwarded with the gateway's own credential. Responses stream back
+// unbuffered (watch, logs -f) unless the decision masks them: JSON is then masked whole, watch events
+// and log lines one at a time.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import { request as undiciRequest, errors as undiciErrors } from 'undici';
+import { isGatewayError } from '../../core/errors.js';
+import type { Logger } from '../../core/ports.js';
+import type { Admission, GateSession } from '../../gate/gate.js';
+import { failureStatus } from '../../wire/kubernetes/status.js';
+import { classifyRequest, type CommandClassifier } from './classify-request.js';
+import { bearerToken, type KubeClientSessions } from './client-sessions.js';
+import { forwardHeaders, impersonationHeader, relayHeaders } from './kube-headers.js';
+import { LineMaskingStream, maskKubeJson, type Counts } from './kube-masking.js';
+import { reasonFor, sendStatus } from './kube-responses.js';
+import type { KubeConnectionSettings } from './kube-settings.js';
+
+export interface KubeRequestDeps {
+  readonly connection: string;
+  readonly sessions: KubeClientSessions;
+  readonly logger: Logger;
+  readonly classifyCommand?: CommandClassifier;
+}
+
+/** The upstream URL: the server's base (a path prefix kept) + the canonical path + the query as received. */
+export function upstreamUrl(server: URL, path: string, rawQuery: string): URL {
+  const prefix = server.pathname.endsWith('/') ? server.pathname.slice(0, -1) : server.pathname;
+  return new URL(`${server.origin}${prefix}${path}${rawQuery === '' ? '' : `?${rawQuery}`}`);
+}
+
+/** Opens (or reuses) the caller's gate session; answers 401/403 itself and returns undefined on failure. */
+export async function sessionFor(
+  deps: KubeRequestDeps,
+  req: IncomingMessage,
+  refuse: (reason: Parameters<typeof failureStatus>[0], message: string) => void,
+): Promise<GateSession | undefined> {
+  const token = bearerToken(req.headers.authorization);
+  if (token === undefined) {
+    refuse(
+      'Unauthorized',
+      'Gatehouse needs your Gatehouse token as a bearer token: use the kubeconfig from `gatehouse kubeconfig`, whose exec plugin `gatehouse kube credentials` reads GATEHOUSE_TOKEN.',
+    );
+    return undefined;
+  }
+  try {
+    return await deps.sessions.get(req, token);
+  } catch (e) {
+    if (!isGatewayError(e)) throw e;
+    refuse(reasonFor(e.code), e.message);
+    return undefined;
+  }
+}
+
+function headerText(v: string | string[] | undefined): string {
+  return Array.isArray(v) ? v.join(', ') : (v ?? '');
+}
+
+export async function handleKubeRequest(
+  deps: KubeRequestDeps,
+  settings: KubeConnectionSettings,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const method = (req.method ?? 'GET').toUpperCase();
+  const unread =
+    req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
+  const refuse = (reason: Parameters<typeof failureStatus>[0], message: string): void =>
+    sendStatus(res, failureStatus(reason, message), unread);
+
+  const session = await sessionFor(deps, req, refuse);
+  if (!session) return;
+  const classified = classifyRequest(deps.connection, method, req.url, deps.classifyCommand);
+  if (!classified.ok) return refuse('BadRequest', classified.message);
+  const { action, info } = classified;
+  const impersonating = impersonationHeader(req.headers);
+  if (impersonating !== undefined)
+    return refuse(
+      'Forbidden',
+      `Gatehouse does not pass impersonation headers (${impersonating}, kubectl --as): requests act as you, through the gateway's own credential.`,
+    );
+  if (info.subresource === 'exec' || info.subresource === 'attach' || info.subresource === 'portforward') {
+    // A streaming subresource without an upgrade is SPDY's POST without `Upgrade`, or a plain GET: nothing to relay.
+    return refuse(
+      'BadRequest',
+      `pods/${info.subresource} needs a WebSocket upgrade: use kubectl ≥ 1.31 (WebSockets are its default).`,
+    );
+  }
+
+  const gone = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) gone.abort();
+  });
+  const admission = await session.admit(action, {
+    signal: AbortSignal.any([gone.signal, AbortSignal.timeout(settings.holdTimeoutMs)]),
+  });
+  if (!admission.allowed) return refuse(reasonFor(admission.error.code), admission.error.message);
+
+  const masking = admission.decision.effect !== 'deny' && Boolean(admission.decision.obligations.mask);
+  try {
+    const url = upstreamUrl(settings.server, classified.path.path, classified.rawQuery);
+    const headers = {
+      ...forwardHeaders(req.headers, { masking }),
+      ...(await settings.authHeaders()),
+    };
+    const length = req.headers['content-length'];
+    if (length !== undefined && /^\d{1,15}$/.test(length)) headers['content-length'] = length;
+    const hasBody = unread;
+    // The body is read only once the request is admitted (RFC 9110 §10.1.1).
+    if (hasBody && String(req.headers.expect ?? '').toLowerCase() === '100-continue') res.writeContinue();
+    let up;
+    try {
+      up = await undiciRequest(url, {
+        method: method as 'GET',
+        headers,
+        body: hasBody ? req : null,
+        dispatcher: settings.dispatcher,
+        signal: gone.signal,
+        headersTimeout: settings.upstreamTimeoutMs,
+        bodyTimeout: 0,
+      });
+    } catch (cause) {
+      const timeout = cause instanceof undiciErrors.HeadersTimeoutError;
+      const message = timeout
+        ? 'the Kubernetes API server did not answer in time'
+        : 'the Kubernetes API server could not be reached';
+      deps.logger.warn(
+        { err: String(cause), connection: deps.connection, session: session.id },
+        'kubernetes upstream request failed',
+      );
+      settle(session, admission, { error: { code: 'upstream_unavailable', message } });
+      if (!gone.signal.aborted) refuse(timeout ? 'Timeout' : 'ServiceUnavailable', `Gatehouse: ${message}.`);
+      return;
+    }
+    const outcome = await relay(res, up, {
+      masking,
+      settings,
+      watch: info.verb === 'watch',
+    });
+    settle(session, admission, outcome);
+  } catch (e) {
+    settle(session, admission, {
+      error: { code: 'internal', message: 'the request failed inside Gatehouse' },
+    });
+    throw e;
+  }
+}
+
+interface Outcome {
+  readonly status?: number;
+  readonly masked?: Counts;
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+function settle(session: GateSession, admission: Admission, o: Outcome): void {
+  session.settle(admission, {
+    ...(o.masked && Object.keys(o.masked).length > 0 ? { masked: o.masked } : {}),
+    ...(o.error ? { error: o.error } : {}),
+  });
+}
+
+interface UpstreamResponse {
+  readonly statusCode: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: Readable;
+}
+
+async function readCapped(body: Readable, max: number): Promise<Buffer | undefined> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > max) {
+      body.on('error', () => undefined);
+      body.destroy();
+      return undefined;
+    }
+    parts.push(chunk);
+  }
+  return Buffer.concat(parts, size);
+}
+
+async function relay(
+  res: ServerResponse,
+  up: UpstreamResponse,
+  o: { readonly masking: boolean; readonly settings: KubeConnectionSettings; readonly watch: boolean },
+): Promise<Outcome> {
+  const status = up.statusCode;
+  const upstreamError =
+    status >= 400 ? { code: `http_${status}`, message: `the API server answered ${status}` } : undefined;
+  const headers = relayHeaders(up.headers);
+  const type = headerText(up.headers['content-type']).split(';')[0]!.trim().toLowerCase();
+  const encoding = headerText(up.headers['content-encoding']).trim().toLowerCase();
+  const withhold = (why: string): Outcome => {
+    const message = `Gatehouse withheld the response because it must be masked and ${why}; nothing was sent.`;
+    up.body.on('error', () => undefined);
+    up.body.destroy();
+    sendStatus(res, failureStatus('InternalError', message));
+    return { status, error: { code: 'withheld', message } };
+  };
+  const m = o.settings.masking;
+  const maskOptions = { detectors: m.detectors, envNames: m.envNames };
+  if (!o.masking || status === 204 || status === 304 || res.req.method === 'HEAD') {
+    res.writeHead(status, headers);
+    res.flushHeaders();
+    try {
+      await pipeline(up.body, res);
+    } catch (e) {
+      return {
+        status,
+        error: { code: 'stream_broken', message: `the response stream broke: ${String(e)}`.slice(0, 300) },
+      };
+    }
+    return { status, ...(upstreamError ? { error: upstreamError } : {}) };
+  }
+  if (encoding !== '' && encoding !== 'identity')
+    return withhold(`its content-encoding ${encoding} cannot be masked`);
+  const json = type === 'application/json' || type.endsWith('+json');
+  const text = type.startsWith('text/');
+  if (o.watch || (text && status < 300)) {
+    if (!json && !text) return withhold(`its content type ${type || '(none)'} cannot be masked`);
+    // Streams (watch events, logs) are masked a line at a time so they stay live.
+    const stream = new LineMaskingStream(json ? 'json' : 'text', maskOptions, m.maxBodyBytes);
+    delete headers['content-length'];
+    res.writeHead(status, headers);
+    res.flushHeaders();
+    try {
+      await pipeline(up.body, stream, res);
+    } catch (e) {
+      return {
+        status,
+        masked: stream.counts,
+        error: { code: 'stream_broken', message: `the response stream broke: ${String(e)}`.slice(0, 300) },
+      };
+    }
+    return { status, masked: stream.counts, ...(upstreamError ? { error: upstreamError } : {}) };
+  }
+  if (!json && !text) return withhold(`its content type ${type || '(none)'} cannot be masked`);
+  const raw = await readCapped(up.body, m.maxBodyBytes);
+  if (raw === undefined) return withhold(`it is larger than ${m.maxBodyBytes} bytes`);
+  let masked: ReturnType<typeof maskKubeJson>;
+  try {
+    masked = json
+      ? maskKubeJson(raw.toString('utf8'), maskOptions)
+      : m.detectors.mask(raw.toString('utf8'), 'redact', 'text');
+  } catch {
+    sendStatus(
+      res,
+      failureStatus('InternalError', 'Gatehouse withheld the response: it could not be masked.'),
+    );
+    return { status, error: { code: 'withheld', message: 'the response could not be masked' } };
+  }
+  if (!masked) {
+    res.writeHead(status, { ...headers, 'content-length': String(raw.length) });
+    res.end(raw);
+    return { status, ...(upstreamError ? { error: upstreamError } : {}) };
+  }
+  const out = Buffer.from(masked.text, 'utf8');
+  res.writeHead(status, { ...headers, 'content-length': String(out.length) });
+  res.end(out);
+  return { status, masked: { ...masked.counts }, ...(upstreamError ? { error: upstreamError } : {}) };
+}

@@ -1,0 +1,140 @@
+// The Kubernetes engine: one TLS listener per `kubernetes` connection (kubectl sends no bearer token
+// over plain HTTP), so the kubeconfig from `gatehouse kubeconfig` changes only the server. Every request
+// is classified as the API server would, decided, recorded and forwarded with the gateway's own
+// credential; exec/attach/port-forward upgrades are relayed by exec-relay.ts. Plain node:https.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Logger } from '../../core/ports.js';
+import type { Gate } from '../../gate/gate.js';
+import { failureStatus } from '../../wire/kubernetes/status.js';
+import type { Engine, ListeningAddress } from '../engine.js';
+import type { CommandClassifier } from './classify-request.js';
+import { KubeClientSessions } from './client-sessions.js';
+import { handleKubeUpgrade } from './exec-relay.js';
+import { handleKubeRequest, type KubeRequestDeps } from './kube-request.js';
+import { sendStatus } from './kube-responses.js';
+import type { KubeConnectionSettings } from './kube-settings.js';
+
+export interface KubernetesEngineOptions {
+  readonly connection: string;
+  readonly host: string;
+  readonly port: number;
+  readonly gate: Gate;
+  readonly logger: Logger;
+  /** Read on every request, so a reload applies at once; undefined once the connection is removed. */
+  readonly settings: () => KubeConnectionSettings | undefined;
+  /** The listener's certificate and key (PEM). */
+  readonly tls: { readonly cert: Buffer; readonly key: Buffer };
+  /** The shell-command classifier for exec commands (src/shell); without it every command is `unknown`. */
+  readonly classifyCommand?: CommandClassifier;
+}
+
+export class KubernetesEngine implements Engine {
+  readonly protocol = 'kubernetes';
+  private readonly server: https.Server;
+  private readonly sessions: KubeClientSessions;
+  private readonly sockets = new Set<Socket>();
+  private readonly deps: KubeRequestDeps;
+
+  constructor(private readonly options: KubernetesEngineOptions) {
+    this.sessions = new KubeClientSessions(options.gate, options.connection);
+    this.deps = {
+      connection: options.connection,
+      sessions: this.sessions,
+      logger: options.logger,
+      ...(options.classifyCommand ? { classifyCommand: options.classifyCommand } : {}),
+    };
+    this.server = https.createServer({
+      cert: options.tls.cert,
+      key: options.tls.key,
+      minVersion: 'TLSv1.2',
+      maxHeaderSize: 64 * 1024,
+      requestTimeout: 0,
+      keepAliveTimeout: 65_000,
+    });
+    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => this.handle(req, res));
+    // Without this listener Node answers 100 Continue before the gate has decided.
+    this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      this.handle(req, res);
+    });
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.upgrade(req, socket, head),
+    );
+    this.server.on('secureConnection', (socket: Socket) => {
+      socket.setNoDelay(true);
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
+    this.server.on('clientError', (_err, socket: Duplex) => {
+      if (socket.writable)
+        socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      else socket.destroy();
+    });
+    this.server.on('tlsClientError', () => undefined);
+    this.server.on('error', (err) =>
+      options.logger.error({ err: err.message, connection: options.connection }, 'kubernetes listener error'),
+    );
+  }
+
+  get liveSessions(): number {
+    return this.sessions.count;
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const settings = this.options.settings();
+    if (!settings) {
+      sendStatus(
+        res,
+        failureStatus('ServiceUnavailable', `connection ${this.options.connection} is no longer configured`),
+        true,
+      );
+      return;
+    }
+    handleKubeRequest(this.deps, settings, req, res).catch((err: unknown) => {
+      this.options.logger.error(
+        { err: String(err), connection: this.options.connection },
+        'kubernetes request failed',
+      );
+      if (!res.headersSent && !res.destroyed)
+        sendStatus(res, failureStatus('InternalError', 'Gatehouse internal error'), true);
+      else res.destroy();
+    });
+  }
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const settings = this.options.settings();
+    if (!settings) {
+      socket.destroy();
+      return;
+    }
+    handleKubeUpgrade(this.deps, settings, req, socket, head).catch((err: unknown) => {
+      this.options.logger.error(
+        { err: String(err), connection: this.options.connection },
+        'kubernetes upgrade failed',
+      );
+      socket.destroy();
+    });
+  }
+
+  start(): Promise<ListeningAddress> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.options.port, this.options.host, () => {
+        this.server.off('error', reject);
+        const addr = this.server.address() as AddressInfo;
+        resolve({ host: addr.address, port: addr.port });
+      });
+    });
+  }
+
+  async stop(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    for (const s of this.sockets) s.destroy();
+    await closed;
+    await this.sessions.closeAll('gateway shutting down');
+  }
+}

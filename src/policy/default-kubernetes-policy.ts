@@ -1,0 +1,201 @@
+// The shipped default policy for AI agents on Kubernetes connections (issue 14 §2), documented in
+// docs/kubernetes.md: reads allowed, Secret reads reviewed, writes reviewed; deleting namespaces, nodes,
+// CRDs and PersistentVolumes, deletecollection, RBAC and service-account token changes, and proxying
+// refused; exec decided on its command by the shell classifier (read-only allowed, destructive refused,
+// what cannot be judged reviewed); interactive exec, attach and port-forward reviewed. Plain config data.
+
+import type { ReviewMode } from '../core/decision.js';
+import type { PolicyConfig, RuleConfig } from '../config/policy-schema.js';
+
+export interface DefaultKubernetesPolicyOptions {
+  /** Groups treated as agents besides agent principals (default `ai-agents`). */
+  readonly agentGroups?: readonly string[];
+  /** Groups of people with broad cluster rights (default `k8s-admins`). */
+  readonly adminGroups?: readonly string[];
+  readonly approval?: string;
+  readonly mode?: ReviewMode;
+  /** Masking obligation on what agents may do (Secrets, Pod env, exec output, logs). */
+  readonly mask?: boolean | string;
+}
+
+/** Discovery and version endpoints kubectl reads before anything else. */
+export const KUBERNETES_DISCOVERY_URLS: readonly string[] = [
+  '/api',
+  '/api/*',
+  '/apis',
+  '/apis/**',
+  '/version',
+  '/openapi/**',
+  '/healthz',
+  '/livez',
+  '/readyz',
+];
+
+/** Subresources that are plain reads or ordinary writes (not exec, attach, port-forward or proxy). */
+export const KUBERNETES_PLAIN_SUBRESOURCES: readonly string[] = [
+  '*/log',
+  '*/status',
+  '*/scale',
+  '*/eviction',
+  '*/binding',
+  '*/finalize',
+  '*/ephemeralcontainers',
+  '*/resize',
+];
+
+export function defaultKubernetesPolicies(
+  connections: readonly string[],
+  options: DefaultKubernetesPolicyOptions = {},
+): PolicyConfig[] {
+  const review = {
+    ...(options.mode === undefined ? {} : { mode: options.mode }),
+    ...(options.approval === undefined ? {} : { approval: options.approval }),
+  };
+  const mask = options.mask === undefined ? {} : { mask: options.mask };
+  const denyRule = (id: string, match: RuleConfig['match'], message: string): RuleConfig => ({
+    id,
+    effect: 'deny',
+    match,
+    message,
+  });
+  const agents: PolicyConfig = {
+    id: 'k8s-agents',
+    description:
+      'Default guardrails for AI agents on Kubernetes: read freely, review changes and secrets, never destroy.',
+    subjects: [{ agent: true }, { groups: [...(options.agentGroups ?? ['ai-agents'])] }],
+    connections: [...connections],
+    rules: [
+      denyRule(
+        'k8s-agents-no-namespace-delete',
+        { verbs: ['delete', 'deletecollection'], resources: ['namespaces'] },
+        '{kind} is refused by rule {rule}: deleting a namespace destroys everything in it. Delete the objects you mean one by one, or ask a cluster administrator.',
+      ),
+      denyRule(
+        'k8s-agents-no-destructive-delete',
+        {
+          verbs: ['delete', 'deletecollection'],
+          resources: ['nodes', 'persistentvolumes', 'customresourcedefinitions'],
+        },
+        '{kind} is refused by rule {rule}: deleting nodes, PersistentVolumes or CRDs destroys capacity, data or every object of a type. Ask a cluster administrator.',
+      ),
+      denyRule(
+        'k8s-agents-no-deletecollection',
+        { verbs: ['deletecollection'] },
+        '{kind} is refused by rule {rule}: deleting a whole collection cannot be limited. Delete the objects you mean by name, or ask a cluster administrator.',
+      ),
+      denyRule(
+        'k8s-agents-no-rbac-changes',
+        {
+          apiGroups: ['rbac.authorization.k8s.io'],
+          verbs: ['create', 'update', 'patch', 'delete', 'deletecollection', 'bind', 'escalate'],
+        },
+        '{kind} is refused by rule {rule}: agents may read RBAC but not change roles or bindings. Ask a cluster administrator.',
+      ),
+      denyRule(
+        'k8s-agents-no-service-account-tokens',
+        {
+          verbs: ['create', 'update', 'patch', 'delete'],
+          resources: ['serviceaccounts', 'serviceaccounts/token'],
+        },
+        '{kind} is refused by rule {rule}: agents may not create service accounts or mint their tokens. Ask a cluster administrator.',
+      ),
+      denyRule(
+        'k8s-agents-no-proxy',
+        { resources: ['*/proxy'] },
+        '{kind} is refused by rule {rule}: the API server proxy tunnels arbitrary HTTP past these rules. Use port-forward, which is reviewed, or ask a cluster administrator.',
+      ),
+      denyRule(
+        'k8s-agents-no-proxy-verb',
+        { verbs: ['proxy'] },
+        '{kind} is refused by rule {rule}: the API server proxy tunnels arbitrary HTTP past these rules.',
+      ),
+      denyRule(
+        'k8s-agents-no-destructive-exec',
+        { resources: ['pods/exec'], commandCategories: ['destructive', 'privilege', 'exfiltration'] },
+        '{kind} is refused by rule {rule}: the command destroys data, gains privileges or sends data away. Run a read-only command, or ask a person with access to the pod.',
+      ),
+      {
+        id: 'k8s-agents-review-interactive-exec',
+        effect: 'review',
+        match: { resources: ['pods/exec', 'pods/attach'], tty: true },
+        ...review,
+        ...mask,
+      },
+      {
+        id: 'k8s-agents-review-exec-input',
+        effect: 'review',
+        match: { resources: ['pods/exec', 'pods/attach'], stdin: true },
+        ...review,
+        ...mask,
+      },
+      {
+        id: 'k8s-agents-review-unjudged-exec',
+        effect: 'review',
+        match: { resources: ['pods/exec'], commandCategories: ['unknown', 'write'] },
+        ...review,
+        ...mask,
+      },
+      {
+        id: 'k8s-agents-review-attach-port-forward',
+        effect: 'review',
+        match: { resources: ['pods/attach', 'pods/portforward'] },
+        ...review,
+        ...mask,
+      },
+      {
+        id: 'k8s-agents-review-secret-reads',
+        effect: 'review',
+        match: { resources: ['secrets'], verbs: ['get', 'list', 'watch'] },
+        ...review,
+        ...mask,
+      },
+      {
+        id: 'k8s-agents-review-writes',
+        effect: 'review',
+        match: {
+          verbs: ['create', 'update', 'patch', 'delete'],
+          resources: ['*', ...KUBERNETES_PLAIN_SUBRESOURCES],
+        },
+        ...review,
+        ...mask,
+      },
+      {
+        id: 'k8s-agents-allow-read-exec',
+        effect: 'allow',
+        match: { resources: ['pods/exec'], commandCategories: ['read'] },
+        ...mask,
+      },
+      {
+        id: 'k8s-agents-allow-reads',
+        effect: 'allow',
+        match: { verbs: ['get', 'list', 'watch'], resources: ['*', ...KUBERNETES_PLAIN_SUBRESOURCES] },
+        ...mask,
+      },
+      {
+        id: 'k8s-agents-allow-discovery',
+        effect: 'allow',
+        match: { verbs: ['get'], nonResourceURLs: [...KUBERNETES_DISCOVERY_URLS] },
+      },
+    ],
+  };
+  const admins: PolicyConfig = {
+    id: 'k8s-admins',
+    description:
+      'People in the cluster admin group keep broad rights; deleting namespaces, nodes, PVs and CRDs still needs a second person.',
+    subjects: { groups: [...(options.adminGroups ?? ['k8s-admins'])], agent: false },
+    connections: [...connections],
+    rules: [
+      {
+        id: 'k8s-admins-review-destructive',
+        effect: 'review',
+        match: {
+          verbs: ['delete', 'deletecollection'],
+          resources: ['namespaces', 'nodes', 'persistentvolumes', 'customresourcedefinitions'],
+        },
+        ...review,
+      },
+      { id: 'k8s-admins-allow-all', effect: 'allow', match: {} },
+    ],
+  };
+  return [agents, admins];
+}

@@ -1,0 +1,377 @@
+// A small, faithful fake Kubernetes API server for tests with real kubectl (no cluster needed): HTTPS
+// with a certificate from a test CA, bearer-token auth with the cluster credential only Gatehouse holds,
+// legacy discovery, pods / namespaces / secrets get, list, watch and delete, logs with follow, and exec
+// over the v5/v4 WebSocket channel protocol with exit codes on the status channel. Every request it
+// receives is kept, so tests can assert what never reached it.
+
+import { randomBytes } from 'node:crypto';
+import https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { generate } from 'selfsigned';
+import { WebSocketServer, type WebSocket } from 'ws';
+
+export interface SeenRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly authorization: string | undefined;
+  readonly headers: Record<string, string | string[] | undefined>;
+}
+
+export interface FakeKubeApi {
+  readonly url: string;
+  readonly caPem: string;
+  /** The cluster credential (what Gatehouse holds; never an agent). */
+  readonly token: string;
+  readonly seen: SeenRequest[];
+  /** Exec sessions: argv and subprotocol as received. */
+  readonly execs: { command: string[]; protocol: string; tty: boolean }[];
+  /** Sends the next log line to followers and ends their streams. */
+  finishLogs(): void;
+  close(): Promise<void>;
+}
+
+export async function makeTestCa(cn = 'Gatehouse Test CA') {
+  return generate([{ name: 'commonName', value: cn }], {
+    keyType: 'ec',
+    curve: 'P-256',
+    algorithm: 'sha256',
+    extensions: [
+      { name: 'basicConstraints', cA: true, critical: true },
+      { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+    ],
+  });
+}
+
+export async function makeLeaf(ca: { private: string; cert: string }, cn: string) {
+  return generate([{ name: 'commonName', value: cn }], {
+    keyType: 'ec',
+    curve: 'P-256',
+    algorithm: 'sha256',
+    ca: { key: ca.private, cert: ca.cert },
+    extensions: [
+      {
+        name: 'subjectAltName',
+        altNames: [
+          { type: 2, value: 'localhost' },
+          { type: 7, ip: '127.0.0.1' },
+        ],
+      },
+    ],
+  });
+}
+
+const CREATED = '2026-01-01T00:00:00Z';
+
+export const SECRET_VALUE = 'S3cr3t-P@ssw0rd-for-db-2026';
+export const ENV_SECRET = 'hunter2-super-secret-value';
+/** An AWS access key id the masking detectors recognise, printed by `cat /etc/app/config`. */
+export const EXEC_SECRET = 'AKIAIOSFODNN7EXAMPLE';
+
+function pod(name: string, namespace: string) {
+  return {
+    kind: 'Pod',
+    apiVersion: 'v1',
+    metadata: { name, namespace, uid: `uid-${name}`, resourceVersion: '10', creationTimestamp: CREATED },
+    spec: {
+      containers: [
+        {
+          name: 'app',
+          image: 'example/app:1.0',
+          env: [
+            { name: 'DB_PASSWORD', value: ENV_SECRET },
+            { name: 'LOG_LEVEL', value: 'debug' },
+          ],
+        },
+      ],
+    },
+    status: {
+      phase: 'Running',
+      conditions: [{ type: 'Ready', status: 'True' }],
+      containerStatuses: [
+        { name: 'app', ready: true, restartCount: 0, state: { running: { startedAt: CREATED } } },
+      ],
+    },
+  };
+}
+
+function namespaceObj(name: string) {
+  return {
+    kind: 'Namespace',
+    apiVersion: 'v1',
+    metadata: { name, uid: `uid-ns-${name}`, resourceVersion: '5', creationTimestamp: CREATED },
+    status: { phase: 'Active' },
+  };
+}
+
+function secret(name: string, namespace: string) {
+  return {
+    kind: 'Secret',
+    apiVersion: 'v1',
+    metadata: { name, namespace, uid: `uid-s-${name}`, resourceVersion: '7', creationTimestamp: CREATED },
+    type: 'Opaque',
+    data: {
+      password: Buffer.from(SECRET_VALUE).toString('base64'),
+      user: Buffer.from('app').toString('base64'),
+    },
+  };
+}
+
+const RESOURCES = {
+  kind: 'APIResourceList',
+  groupVersion: 'v1',
+  resources: [
+    {
+      name: 'pods',
+      singularName: 'pod',
+      namespaced: true,
+      kind: 'Pod',
+      verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
+      shortNames: ['po'],
+    },
+    {
+      name: 'pods/exec',
+      singularName: '',
+      namespaced: true,
+      kind: 'PodExecOptions',
+      verbs: ['create', 'get'],
+    },
+    { name: 'pods/log', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get'] },
+    {
+      name: 'namespaces',
+      singularName: 'namespace',
+      namespaced: false,
+      kind: 'Namespace',
+      verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+      shortNames: ['ns'],
+    },
+    {
+      name: 'secrets',
+      singularName: 'secret',
+      namespaced: true,
+      kind: 'Secret',
+      verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
+    },
+  ],
+};
+
+function notFound(res: ServerResponse, what: string): void {
+  json(res, 404, {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message: `${what} not found`,
+    reason: 'NotFound',
+    code: 404,
+  });
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** What the fake pod's shell does with a command: output and exit code. */
+function runCommand(argv: string[]): { stdout: string; stderr: string; code: number } {
+  const line = argv.join(' ');
+  if (line === 'ls /') return { stdout: 'bin\netc\nusr\nvar\n', stderr: '', code: 0 };
+  if (line === 'cat /etc/app/config')
+    return { stdout: `region=eu-west-1\naws_access_key_id=${EXEC_SECRET}\n`, stderr: '', code: 0 };
+  if (argv[0] === 'echo') return { stdout: `${argv.slice(1).join(' ')}\n`, stderr: '', code: 0 };
+  if (line === 'false') return { stdout: '', stderr: '', code: 1 };
+  if (argv[0] === 'sh' && argv[1] === '-c' && /^exit \d+$/.test(argv[2] ?? ''))
+    return { stdout: '', stderr: '', code: Number((argv[2] ?? '').slice(5)) };
+  return { stdout: '', stderr: `sh: ${argv[0] ?? ''}: not found\n`, code: 127 };
+}
+
+export async function startFakeKubeApi(): Promise<FakeKubeApi> {
+  const ca = await makeTestCa('Fake Kubernetes CA');
+  const leaf = await makeLeaf(ca, 'kube-apiserver');
+  const token = `cluster-token-${randomBytes(16).toString('hex')}`;
+  const seen: SeenRequest[] = [];
+  const execs: FakeKubeApi['execs'] = [];
+  const followers = new Set<ServerResponse>();
+  const namespaces = new Map([
+    ['default', namespaceObj('default')],
+    ['prod', namespaceObj('prod')],
+  ]);
+  const pods = new Map([['default/web', pod('web', 'default')]]);
+  const secrets = new Map([['default/db-creds', secret('db-creds', 'default')]]);
+
+  const authorized = (req: IncomingMessage) => req.headers.authorization === `Bearer ${token}`;
+  const server = https.createServer({ cert: leaf.cert, key: leaf.private });
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    seen.push({
+      method: req.method ?? '',
+      url: req.url ?? '',
+      authorization: req.headers.authorization,
+      headers: { ...req.headers },
+    });
+    if (!authorized(req)) {
+      json(res, 401, {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: 'Unauthorized',
+        reason: 'Unauthorized',
+        code: 401,
+      });
+      return;
+    }
+    const u = new URL(req.url ?? '/', 'https://x');
+    const p = u.pathname;
+    const m = req.method ?? 'GET';
+    if (p === '/api')
+      return json(res, 200, {
+        kind: 'APIVersions',
+        versions: ['v1'],
+        serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '127.0.0.1' }],
+      });
+    if (p === '/apis') return json(res, 200, { kind: 'APIGroupList', apiVersion: 'v1', groups: [] });
+    if (p === '/api/v1') return json(res, 200, RESOURCES);
+    if (p === '/version')
+      return json(res, 200, { major: '1', minor: '32', gitVersion: 'v1.32.0-fake', platform: 'linux/amd64' });
+    let r: RegExpExecArray | null;
+    if ((r = /^\/api\/v1\/namespaces\/([^/]+)\/pods$/.exec(p)) && m === 'GET') {
+      const items = [...pods.values()].filter((x) => x.metadata.namespace === r![1]);
+      if (u.searchParams.get('watch') === 'true' || u.searchParams.get('watch') === '1') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        for (const item of items) res.write(`${JSON.stringify({ type: 'ADDED', object: item })}\n`);
+        res.end();
+        return;
+      }
+      return json(res, 200, {
+        kind: 'PodList',
+        apiVersion: 'v1',
+        metadata: { resourceVersion: '10' },
+        items,
+      });
+    }
+    if ((r = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)$/.exec(p)) && m === 'GET') {
+      const x = pods.get(`${r[1]}/${r[2]}`);
+      return x ? json(res, 200, x) : notFound(res, `pods "${r[2]}"`);
+    }
+    if ((r = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/log$/.exec(p)) && m === 'GET') {
+      if (!pods.has(`${r[1]}/${r[2]}`)) return notFound(res, `pods "${r[2]}"`);
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('log line 1: started\n');
+      if (u.searchParams.get('follow') === 'true') {
+        res.flushHeaders();
+        followers.add(res);
+        res.once('close', () => followers.delete(res));
+      } else res.end('log line 2: done\n');
+      return;
+    }
+    if ((r = /^\/api\/v1\/namespaces\/([^/]+)\/secrets\/([^/]+)$/.exec(p)) && m === 'GET') {
+      const x = secrets.get(`${r[1]}/${r[2]}`);
+      return x ? json(res, 200, x) : notFound(res, `secrets "${r[2]}"`);
+    }
+    if ((r = /^\/api\/v1\/namespaces\/([^/]+)\/secrets$/.exec(p)) && m === 'GET') {
+      const items = [...secrets.values()].filter((x) => x.metadata.namespace === r![1]);
+      return json(res, 200, {
+        kind: 'SecretList',
+        apiVersion: 'v1',
+        metadata: { resourceVersion: '7' },
+        items,
+      });
+    }
+    if (p === '/api/v1/namespaces' && m === 'GET')
+      return json(res, 200, {
+        kind: 'NamespaceList',
+        apiVersion: 'v1',
+        metadata: { resourceVersion: '5' },
+        items: [...namespaces.values()],
+      });
+    if ((r = /^\/api\/v1\/namespaces\/([^/]+)$/.exec(p))) {
+      const x = namespaces.get(r[1]!);
+      if (!x) return notFound(res, `namespaces "${r[1]}"`);
+      if (m === 'GET') return json(res, 200, x);
+      if (m === 'DELETE') {
+        namespaces.delete(r[1]!);
+        return json(res, 200, { ...x, status: { phase: 'Terminating' } });
+      }
+    }
+    notFound(res, `the server could not find the requested resource (${m} ${p})`);
+  });
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    handleProtocols: (protocols) =>
+      protocols.has('v5.channel.k8s.io')
+        ? 'v5.channel.k8s.io'
+        : protocols.has('v4.channel.k8s.io')
+          ? 'v4.channel.k8s.io'
+          : false,
+  });
+  server.on('upgrade', (req: IncomingMessage, socket, head) => {
+    seen.push({
+      method: req.method ?? '',
+      url: req.url ?? '',
+      authorization: req.headers.authorization,
+      headers: { ...req.headers },
+    });
+    const u = new URL(req.url ?? '/', 'https://x');
+    const r = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/exec$/.exec(u.pathname);
+    if (!authorized(req) || !r) {
+      socket.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+      return;
+    }
+    if (!pods.has(`${r[1]}/${r[2]}`)) {
+      const body = JSON.stringify({
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: `pods "${r[2]}" not found`,
+        reason: 'NotFound',
+        code: 404,
+      });
+      socket.end(
+        `HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+      );
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+      const command = u.searchParams.getAll('command');
+      const tty = u.searchParams.get('tty') === 'true';
+      execs.push({ command, protocol: ws.protocol, tty });
+      const out = runCommand(command);
+      if (out.stdout) ws.send(Buffer.concat([Buffer.from([1]), Buffer.from(out.stdout)]));
+      if (out.stderr) ws.send(Buffer.concat([Buffer.from([2]), Buffer.from(out.stderr)]));
+      const status =
+        out.code === 0
+          ? { metadata: {}, status: 'Success' }
+          : {
+              metadata: {},
+              status: 'Failure',
+              message: `command terminated with non-zero exit code: exit status ${out.code}`,
+              reason: 'NonZeroExitCode',
+              details: { causes: [{ reason: 'ExitCode', message: String(out.code) }] },
+            };
+      ws.send(Buffer.concat([Buffer.from([3]), Buffer.from(JSON.stringify(status))]), () => ws.close(1000));
+    });
+  });
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `https://127.0.0.1:${port}`,
+    caPem: ca.cert,
+    token,
+    seen,
+    execs,
+    finishLogs() {
+      for (const f of followers) f.end('log line 2: done\n');
+      followers.clear();
+    },
+    async close() {
+      for (const f of followers) f.destroy();
+      for (const c of wss.clients) c.terminate();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,119 @@
+// Starts a real Gatehouse in-process with one `kubernetes` connection in front of the fake API server,
+// writes a kubeconfig the way `gatehouse kubeconfig` does (exec plugin = this checkout's
+// `gatehouse kube credentials`), and runs real kubectl against it.
+
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { buildKubeconfig } from '../../src/cli/kube-command.js';
+import { loadConfig } from '../../src/config/load-config.js';
+import type { PolicyConfig } from '../../src/config/policy-schema.js';
+import { startGateway, type Gateway } from '../../src/main.js';
+import { run, type RunResult } from './commands.js';
+import { memoryLogger } from './gateway.js';
+import { TestApprover, type Principal } from './http-gateway.js';
+import { makeLeaf, makeTestCa, type FakeKubeApi } from './kube-api.js';
+
+export interface KubeTestGateway {
+  readonly gateway: Gateway;
+  readonly dir: string;
+  readonly logs: string[];
+  readonly approver: TestApprover;
+  readonly kubeconfig: string;
+  readonly server: string;
+  token(p?: Principal): Promise<string>;
+  /** Runs kubectl with this token (GATEHOUSE_TOKEN for the exec plugin). */
+  kubectl(
+    token: string,
+    args: string[],
+    opts?: { timeoutMs?: number; onSpawn?: Parameters<typeof run>[2]['onSpawn'] },
+  ): Promise<RunResult>;
+  stop(): Promise<void>;
+}
+
+export const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..');
+
+export async function startKubeTestGateway(options: {
+  readonly api: FakeKubeApi;
+  readonly policies: PolicyConfig[];
+  readonly connection?: string;
+  readonly extra?: Record<string, unknown>;
+}): Promise<KubeTestGateway> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-kube-'));
+  const ca = await makeTestCa('Gatehouse Listener CA');
+  const leaf = await makeLeaf(ca, 'gatehouse');
+  writeFileSync(path.join(dir, 'listener.crt'), leaf.cert);
+  writeFileSync(path.join(dir, 'listener.key'), leaf.private, { mode: 0o600 });
+  writeFileSync(path.join(dir, 'listener-ca.crt'), ca.cert);
+  writeFileSync(path.join(dir, 'cluster-ca.crt'), options.api.caPem);
+  writeFileSync(path.join(dir, 'cluster-token'), `${options.api.token}\n`, { mode: 0o600 });
+  const connection = options.connection ?? 'prod-k8s';
+  const config = {
+    dataDir: '.',
+    log: { level: 'debug' },
+    connections: {
+      [connection]: {
+        protocol: 'kubernetes',
+        listen: '127.0.0.1:0',
+        listenTls: { cert: 'listener.crt', key: 'listener.key' },
+        upstream: { server: options.api.url, ca: 'cluster-ca.crt' },
+        auth: { type: 'token', token: { file: 'cluster-token' } },
+        holdTimeout: '20s',
+      },
+    },
+    policies: options.policies,
+    ...options.extra,
+  };
+  const file = path.join(dir, 'gatehouse.yaml');
+  writeFileSync(file, stringify(config));
+  const logs: string[] = [];
+  const approver = new TestApprover();
+  const gateway = await startGateway(await loadConfig(file), { logger: memoryLogger(logs), approver });
+  const port = gateway.kubernetesConnections[connection]!.port;
+  const server = `https://127.0.0.1:${port}`;
+  const kubeconfig = path.join(dir, 'kubeconfig');
+  writeFileSync(
+    kubeconfig,
+    buildKubeconfig({
+      connection,
+      server,
+      caPem: ca.cert,
+      execCommand: [process.execPath, path.join(REPO_ROOT, 'bin', 'gatehouse.js')],
+      namespace: 'default',
+    }),
+  );
+  return {
+    gateway,
+    dir,
+    logs,
+    approver,
+    kubeconfig,
+    server,
+    async token(p: Principal = {}) {
+      const issued = await gateway.identity.issuer!.issue({
+        subject: p.subject ?? 'claude',
+        groups: p.groups ?? [],
+        agent: p.agent ?? true,
+        ttlMs: p.ttlMs ?? 3_600_000,
+      });
+      return issued.token;
+    },
+    kubectl(token, args, opts = {}) {
+      return run('kubectl', ['--kubeconfig', kubeconfig, ...args], {
+        env: {
+          GATEHOUSE_TOKEN: token,
+          HOME: dir,
+          KUBECONFIG: '',
+          KUBECACHEDIR: path.join(dir, 'kubecache'),
+        },
+        timeoutMs: opts.timeoutMs ?? 60_000,
+        ...(opts.onSpawn ? { onSpawn: opts.onSpawn } : {}),
+      });
+    },
+    async stop() {
+      await gateway.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
