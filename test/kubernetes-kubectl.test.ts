@@ -3,7 +3,10 @@
 // recorded with its output, masking, streaming logs, forged and revoked tokens, and no cluster
 // credential anywhere a client or an operator can read.
 
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StatementResult, StoredStatement } from '../src/core/records.js';
 import type { PolicyConfig } from '../src/config/policy-schema.js';
 import { defaultKubernetesPolicies } from '../src/policy/index.js';
 import { hasCommand } from './testkit/commands.js';
@@ -18,15 +21,23 @@ import { startKubeTestGateway, type KubeTestGateway } from './testkit/kube-gatew
 
 const haveKubectl = hasCommand('kubectl');
 
-/** The shipped default policy, plus masking for agents, plus exec of `ls` allowed by name. */
+/**
+ * The shipped default policy with masking for agents. Until the shared shell classifier (src/shell)
+ * judges exec commands, two stand-ins take its place: `ls`/`cat` allowed and `rm` refused by name.
+ */
 function policies(): PolicyConfig[] {
   const [agents, admins] = defaultKubernetesPolicies(['prod-k8s'], { mask: true });
   return [
     {
       ...agents!,
       rules: [
-        ...agents!.rules,
-        // Until the shell classifier judges commands, a named read-only command is allowed explicitly.
+        {
+          id: 'test-no-rm',
+          effect: 'deny',
+          match: { resources: ['pods/exec'], commands: ['rm', 'rm *'] },
+          message: '{kind} is refused by rule {rule}: rm destroys data.',
+        },
+        ...agents!.rules.filter((r) => r.id !== 'k8s-agents-review-unjudged-exec'),
         {
           id: 'test-allow-ls',
           effect: 'allow',
@@ -70,4 +81,145 @@ describe.skipIf(!haveKubectl)('kubectl through Gatehouse', () => {
     );
     expect(api.seen.some((s) => s.method === 'DELETE')).toBe(false);
   });
+
+  it('exec -- ls / is allowed, relayed over v5.channel.k8s.io, and recorded with its output', async () => {
+    const r = await gw.kubectl(agent, ['exec', 'web', '--', 'ls', '/']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('bin\netc\nusr\nvar\n');
+    const exec = api.execs.find((e) => e.command.join(' ') === 'ls /');
+    expect(exec?.protocol).toBe('v5.channel.k8s.io');
+    const statement = await findStatement(gw, (st) => st.text.includes('/pods/web/exec'));
+    expect(statement.effect).toBe('allow');
+    expect(statement.kind).toBe('create pods/exec');
+    expect(statement.params).toEqual(['ls', '/']);
+    const ref = statement.result?.terminalRef;
+    expect(ref?.format).toBe('asciicast-v2');
+    const blob = await gw.gateway.recording.blobs.get(ref!.key);
+    const cast = (JSON.parse(blob!.toString('utf8')) as { cast: string }).cast;
+    expect(cast.split('\n')[0]).toMatch(/"version":2/);
+    expect(cast).toContain('"o","bin\\netc\\nusr\\nvar\\n"');
+  });
+
+  it('exec -- rm -rf /data is refused before it reaches the pod', async () => {
+    const r = await gw.kubectl(agent, ['exec', 'web', '--', 'rm', '-rf', '/data']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/Forbidden/);
+    expect(r.stderr).toMatch(/refused by rule/);
+    expect(api.execs.some((e) => e.command[0] === 'rm')).toBe(false);
+  });
+
+  it('a non-zero exit code comes back through the status channel', async () => {
+    const r = await gw.kubectl(agent, ['exec', 'web', '--', 'ls', '/missing-exit']);
+    expect(r.code).toBe(127);
+  });
+
+  it('masks exec output for masked principals', async () => {
+    const r = await gw.kubectl(agent, ['exec', 'web', '--', 'cat', '/etc/app/config']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('region=eu-west-1');
+    expect(r.stdout).not.toContain(EXEC_SECRET);
+    expect(r.stdout).toMatch(/REDACTED/);
+  });
+
+  it('get secret -o yaml is held for review, then masked', async () => {
+    const pending = gw.kubectl(agent, ['get', 'secret', 'db-creds', '-o', 'json']);
+    const review = await gw.approver.next();
+    expect(review.ctx.decision.ruleId).toBe('k8s-agents-review-secret-reads');
+    review.approve();
+    const r = await pending;
+    expect(r.code).toBe(0);
+    const obj = JSON.parse(r.stdout) as { data: Record<string, string> };
+    const decoded = Buffer.from(obj.data.password!, 'base64').toString('utf8');
+    expect(decoded).toMatch(/REDACTED/);
+    expect(r.stdout).not.toContain(Buffer.from(SECRET_VALUE).toString('base64'));
+    expect(r.stdout).not.toContain(SECRET_VALUE);
+  });
+
+  it('masks Pod env values under sensitive names in get -o yaml', async () => {
+    const r = await gw.kubectl(agent, ['get', 'pod', 'web', '-o', 'yaml']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toContain(ENV_SECRET);
+    expect(r.stdout).toContain('LOG_LEVEL');
+    expect(r.stdout).toContain('debug');
+  });
+
+  it('logs -f streams: the first line arrives while the response is still open', async () => {
+    let child: ChildProcess | undefined;
+    let out = '';
+    const firstLine = new Promise<void>((resolve) => {
+      const check = (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('log line 1')) resolve();
+      };
+      const pending = gw.kubectl(agent, ['logs', '-f', 'web'], {
+        onSpawn: (p: ChildProcess) => {
+          child = p;
+          p.stdout?.on('data', check);
+        },
+      });
+      void pending.then((r) => (result = r));
+    });
+    let result: Awaited<ReturnType<KubeTestGateway['kubectl']>> | undefined;
+    await firstLine;
+    expect(out).not.toContain('log line 2');
+    api.finishLogs();
+    await new Promise<void>((resolve) => child!.once('close', () => resolve()));
+    await new Promise((r) => setImmediate(r));
+    expect(result?.code).toBe(0);
+    expect(out).toContain('log line 2');
+  });
+
+  it('refuses a forged token and a revoked one', async () => {
+    const forged = await gw.kubectl('gh1.not-a-real-token', ['get', 'pods']);
+    expect(forged.code).not.toBe(0);
+    expect(forged.stderr).toMatch(/Unauthorized|must be logged in/);
+    const issued = await gw.gateway.identity.issuer!.issue({
+      subject: 'revoked-agent',
+      groups: [],
+      agent: true,
+      ttlMs: 3_600_000,
+    });
+    await gw.gateway.store.revokeServiceToken(issued.record.id, new Date());
+    const revoked = await gw.kubectl(issued.token, ['get', 'pods']);
+    expect(revoked.code).not.toBe(0);
+    expect(revoked.stderr).toMatch(/Unauthorized|must be logged in/);
+    expect(await gw.gateway.store.listSessions({ subject: 'revoked-agent' })).toEqual([]);
+  });
+
+  it('never shows the cluster credential to a client, a log or a record', async () => {
+    // Every request the fake API server saw carried the cluster token, never a Gatehouse token.
+    expect(api.seen.length).toBeGreaterThan(0);
+    expect(api.seen.every((s) => s.authorization === `Bearer ${api.token}`)).toBe(true);
+    expect(gw.logs.join('\n')).not.toContain(api.token);
+    const sessions = await gw.gateway.store.listSessions({ limit: 1000 });
+    for (const s of sessions) {
+      const got = await gw.gateway.store.getSession(s.id);
+      expect(JSON.stringify(got)).not.toContain(api.token);
+      const events = await gw.gateway.store.getEvents(s.id, 0, 10_000);
+      expect(JSON.stringify(events)).not.toContain(api.token);
+    }
+    const kubeconfig = readFileSync(gw.kubeconfig, 'utf8');
+    expect(kubeconfig).not.toContain(api.token);
+  });
 });
+
+async function findStatement(
+  gw: KubeTestGateway,
+  pred: (st: StoredStatement) => boolean,
+): Promise<StoredStatement> {
+  for (let i = 0; i < 200; i++) {
+    const sessions = await gw.gateway.store.listSessions({ limit: 1000 });
+    for (const s of sessions) {
+      const got = await gw.gateway.store.getSession(s.id);
+      const events = await gw.gateway.store.getEvents(s.id, 0, 10_000);
+      for (const st of got?.statements ?? []) {
+        if (!pred(st)) continue;
+        const result = events.find((e) => e.type === 'result' && e.statement === st.id);
+        if (result) return { ...st, result: result.data as unknown as StatementResult };
+      }
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error('no such statement was recorded');
+}

@@ -2,6 +2,7 @@
 // writes a kubeconfig the way `gatehouse kubeconfig` does (exec plugin = this checkout's
 // `gatehouse kube credentials`), and runs real kubectl against it.
 
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,7 +28,7 @@ export interface KubeTestGateway {
   kubectl(
     token: string,
     args: string[],
-    opts?: { timeoutMs?: number; onSpawn?: Parameters<typeof run>[2]['onSpawn'] },
+    opts?: { timeoutMs?: number; onSpawn?: (p: ChildProcess) => void },
   ): Promise<RunResult>;
   stop(): Promise<void>;
 }
