@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StatementResult, StoredStatement } from '../src/core/records.js';
 import type { PolicyConfig } from '../src/config/policy-schema.js';
 import { defaultKubernetesPolicies } from '../src/policy/index.js';
-import { hasCommand } from './testkit/commands.js';
+import path from 'node:path';
+import { hasCommand, run } from './testkit/commands.js';
 import {
   ENV_SECRET,
   EXEC_SECRET,
@@ -17,7 +18,7 @@ import {
   startFakeKubeApi,
   type FakeKubeApi,
 } from './testkit/kube-api.js';
-import { startKubeTestGateway, type KubeTestGateway } from './testkit/kube-gateway.js';
+import { REPO_ROOT, startKubeTestGateway, type KubeTestGateway } from './testkit/kube-gateway.js';
 
 const haveKubectl = hasCommand('kubectl');
 
@@ -50,7 +51,7 @@ function policies(): PolicyConfig[] {
   ];
 }
 
-describe.skipIf(!haveKubectl)('kubectl through Gatehouse', () => {
+describe.skipIf(!haveKubectl)('kubectl through Gatehouse', { timeout: 120_000 }, () => {
   let api: FakeKubeApi;
   let gw: KubeTestGateway;
   let agent: string;
@@ -99,6 +100,30 @@ describe.skipIf(!haveKubectl)('kubectl through Gatehouse', () => {
     const cast = (JSON.parse(blob!.toString('utf8')) as { cast: string }).cast;
     expect(cast.split('\n')[0]).toMatch(/"version":2/);
     expect(cast).toContain('"o","bin\\netc\\nusr\\nvar\\n"');
+  });
+
+  it('sessions replay shows the exec output, and --play plays the terminal recording', async () => {
+    const statement = await findStatement(gw, (st) =>
+      st.text.includes('/pods/web/exec?command=ls&command=%2F'),
+    );
+    const r = await run(
+      process.execPath,
+      [
+        path.join(REPO_ROOT, 'bin', 'gatehouse.js'),
+        'sessions',
+        'replay',
+        statement.sessionId,
+        '--play',
+        '--speed',
+        '100',
+      ],
+      { env: { GATEHOUSE_CONFIG: path.join(gw.dir, 'gatehouse.yaml') } },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/create pods\/exec/);
+    expect(r.stdout).toMatch(/terminal recording: \d+ event\(s\), output:\n\s+│ bin\n\s+│ etc/);
+    expect(r.stdout).toMatch(/── terminal recording 1\/1: default\/web \(app\) ls \/\nbin\netc\nusr\nvar\n/);
   });
 
   it('exec -- rm -rf /data is refused before it reaches the pod', async () => {

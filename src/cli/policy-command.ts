@@ -30,6 +30,8 @@ export interface PolicyCommandConfig {
 export interface PolicyCommandDeps {
   loadConfig(path: string): Promise<PolicyCommandConfig>;
   createClassifier(): Promise<SqlClassifier> | SqlClassifier;
+  /** The shell-command classifier for Kubernetes exec commands (`--kube`); commands are `unknown` without it. */
+  createCommandClassifier?(): Promise<(argv: readonly string[]) => readonly string[]>;
   readonly io?: CliIo;
 }
 
@@ -82,6 +84,7 @@ interface PrincipalOptions {
 interface TestOptions extends PrincipalOptions {
   file?: string;
   expect?: string;
+  kube?: boolean;
 }
 
 function parseGroups(v: string): string[] {
@@ -202,8 +205,38 @@ export function policyCommand(deps: PolicyCommandDeps): Command {
       '--expect <file>',
       'YAML or JSON list of {sql, decision: allow|deny|review, rule?, as?, connection?}',
     )
+    .option(
+      '--kube',
+      'the input is kubectl-shaped requests, one per line ("delete namespace prod", "exec web -- ls /", "GET /api/v1/pods")',
+    )
     .action(async (o: TestOptions, sub: Command) => {
       const ctx = await prepare(sub, o);
+      if (o.kube === true) {
+        let text: string;
+        try {
+          text =
+            o.file === undefined || o.file === '-' ? await readAll(io.stdin) : await readFile(o.file, 'utf8');
+        } catch (e) {
+          return sub.error(`error: ${messageOf(e)}`, {
+            code: 'gatehouse.policy.input',
+            exitCode: EXIT.usage,
+          });
+        }
+        const { decideKubeLines, formatKubeResults } = await import('./policy-kube.js');
+        const results = decideKubeLines(
+          ctx.decider,
+          ctx.identity,
+          ctx.connection,
+          text,
+          await deps.createCommandClassifier?.(),
+        );
+        io.stdout.write(
+          o.json === true
+            ? `${JSON.stringify(results, null, 2)}\n`
+            : formatKubeResults(results, ctx.identity.subject, ctx.connection),
+        );
+        return;
+      }
       let expectations: PolicyExpectation[] = [];
       if (o.expect !== undefined) {
         try {

@@ -46,6 +46,54 @@ export interface ReplayAccess {
   close(): Promise<void>;
 }
 
+/** Fetches the terminal recordings (asciicast text) a page of result events refers to. */
+async function blobTerminals(
+  events: readonly StoredEvent[],
+  blobs: BlobStore | undefined,
+  into: Map<string, string>,
+  order: string[],
+): Promise<void> {
+  if (!blobs) return;
+  for (const e of events) {
+    const ref =
+      e.type === EVENT_TYPES.result ? (e.data.terminalRef as { key?: unknown } | undefined) : undefined;
+    const key = typeof ref?.key === 'string' ? ref.key : '';
+    if (key === '' || into.has(key)) continue;
+    const body = await blobs.get(key).catch(() => undefined);
+    if (!body) continue;
+    try {
+      const parsed = JSON.parse(body.toString('utf8')) as { cast?: unknown };
+      if (typeof parsed.cast === 'string') {
+        into.set(key, parsed.cast);
+        order.push(key);
+      }
+    } catch {
+      // Shown as unavailable; `recordings verify` says why.
+    }
+  }
+}
+
+/** Plays asciicast v2 recordings on stdout with their timing (idle gaps capped, sped up by `speed`). */
+async function playTerminals(io: CliIo, casts: readonly string[], speed: number): Promise<void> {
+  const { parseAsciicast } = await import('../wire/asciicast/asciicast-writer.js');
+  for (const [i, cast] of casts.entries()) {
+    const { header, events } = parseAsciicast(cast);
+    const text = (v: unknown): string => (typeof v === 'string' ? printable(v) : '');
+    io.stdout.write(
+      `\n── terminal recording ${i + 1}/${casts.length}: ${text(header.title)} ${text(header.command)}\n`,
+    );
+    let last = 0;
+    for (const [t, code, data] of events) {
+      if (code !== 'o') continue;
+      const gap = Math.min(Math.max(0, t - last), 2) / speed;
+      last = t;
+      if (gap > 0) await new Promise((r) => setTimeout(r, gap * 1000));
+      io.stdout.write(data);
+    }
+    io.stdout.write('\n── end of recording\n');
+  }
+}
+
 /** Fetches the blob-stored samples a page of events refers to (missing ones are left out). */
 async function blobSamples(
   events: readonly StoredEvent[],
@@ -314,8 +362,17 @@ export function sessionsCommand(deps: SessionsCommandDeps): Command {
     .option('-f, --follow', 'keep printing new events of a live session until it ends')
     .option('--json', 'print the events as JSON Lines (the export format)')
     .option('--max-rows <n>', 'sample rows shown per statement (default 10)', parseLimit)
+    .option(
+      '--play',
+      'then play the terminal recordings (Kubernetes exec) in this terminal, with their timing',
+    )
+    .option('--speed <x>', 'playback speed for --play (default 1)', parseFloat)
     .action(
-      async (id: string, opts: { follow?: boolean; json?: boolean; maxRows?: number }, sub: Command) => {
+      async (
+        id: string,
+        opts: { follow?: boolean; json?: boolean; maxRows?: number; play?: boolean; speed?: number },
+        sub: Command,
+      ) => {
         if (!deps.openReplay)
           sub.error('error: replay is not available in this build', {
             exitCode: 1,
@@ -331,8 +388,11 @@ export function sessionsCommand(deps: SessionsCommandDeps): Command {
               code: 'gatehouse.sessions',
             });
           const samples = new Map<string, ResultSample>();
+          const terminals = new Map<string, string>();
+          const terminalOrder: string[] = [];
           const timeline = new Timeline({
             samples,
+            terminals,
             ...(opts.maxRows !== undefined ? { maxRows: opts.maxRows } : {}),
           });
           if (!opts.json) {
@@ -356,12 +416,21 @@ export function sessionsCommand(deps: SessionsCommandDeps): Command {
                 io.stdout.write(page.map((e) => `${canonicalJson(eventLine(e))}\n`).join(''));
               } else {
                 await blobSamples(page, access.blobs, samples);
+                await blobTerminals(page, access.blobs, terminals, terminalOrder);
                 io.stdout.write(timeline.render(page));
               }
             }
             if (page.length === 1000) continue;
             if (!opts.follow || ended) break;
             await new Promise((r) => setTimeout(r, deps.followPollMs ?? 500));
+          }
+          if (opts.play && !opts.json && terminalOrder.length > 0) {
+            const speed = opts.speed !== undefined && opts.speed > 0 ? opts.speed : 1;
+            await playTerminals(
+              io,
+              terminalOrder.map((k) => terminals.get(k)!),
+              speed,
+            );
           }
           if (!opts.json && printed === 0) {
             io.stdout.write(

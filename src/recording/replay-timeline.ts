@@ -4,12 +4,17 @@
 // control characters are made visible: a record must not drive the operator's terminal.
 
 import type { ResultSample } from '../core/records.js';
+import { parseAsciicast } from '../wire/asciicast/asciicast-writer.js';
 import type { StoredEvent } from '../store/event-queries.js';
 import { EVENT_TYPES } from './event-data.js';
 
 export interface TimelineOptions {
   /** Samples kept in the blob store, by key (the CLI fetches them). */
   readonly samples?: ReadonlyMap<string, ResultSample>;
+  /** Terminal recordings (asciicast v2 text) kept in the blob store, by key. */
+  readonly terminals?: ReadonlyMap<string, string>;
+  /** Terminal output lines shown per exec session (default 20). */
+  readonly maxTerminalLines?: number;
   /** Sample rows shown per statement (default 10). */
   readonly maxRows?: number;
   /** Characters per cell (default 40). */
@@ -225,6 +230,32 @@ export class Timeline {
     if (sample && sample.columns.length > 0) {
       out += `\n${indent(sampleTable(sample, this.#opts.maxRows, this.#opts.maxCell), pad)}`;
     }
+    const term = obj(d.terminalRef);
+    if (term) out += this.#terminal(term, pad);
     return out;
+  }
+
+  /** The output of a terminal recording, as text (escape sequences made visible), capped in lines. */
+  #terminal(ref: Record<string, unknown>, pad: string): string {
+    const key = str(ref.key);
+    const cast = key ? this.#opts.terminals?.get(key) : undefined;
+    const events = typeof ref.events === 'number' ? ref.events : 0;
+    const head = `\n${pad}terminal recording: ${events} event(s)${ref.truncated === true ? ', cut at the cap' : ''}`;
+    if (!cast)
+      return key
+        ? `${head} (blob ${safe(key)} not available)`
+        : `${head} (lost: the blob store was unavailable)`;
+    let output = '';
+    try {
+      for (const [, code, data] of parseAsciicast(cast).events) if (code === 'o') output += data;
+    } catch {
+      return `${head} (not a readable asciicast)`;
+    }
+    const max = this.#opts.maxTerminalLines ?? 20;
+    const lines = output.replace(/\r\n/g, '\n').replace(/\n$/, '').split('\n');
+    const shown = lines.slice(0, max).map((l) => `${pad}│ ${safe(l)}`);
+    if (lines.length > max)
+      shown.push(`${pad}│ … ${lines.length - max} more line(s) (sessions replay --play shows all)`);
+    return `${head}, output:\n${shown.join('\n')}`;
   }
 }

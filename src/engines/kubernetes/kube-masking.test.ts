@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { createDetectorSet, DEFAULT_SENSITIVE_KEYS } from '../../masking/index.js';
+import { maskKubeJson, nameMatcher, TerminalMasker } from './kube-masking.js';
+
+const o = { detectors: createDetectorSet(), envNames: nameMatcher(DEFAULT_SENSITIVE_KEYS) };
+
+describe('Kubernetes masking', () => {
+  it('masks every Secret data and stringData value (still valid base64) and the last-applied copy', () => {
+    const secret = {
+      kind: 'Secret',
+      apiVersion: 'v1',
+      metadata: {
+        name: 's',
+        annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"data":{"a":"eA=="}}' },
+      },
+      data: { a: Buffer.from('plain').toString('base64') },
+      stringData: { b: 'also-plain' },
+    };
+    const r = maskKubeJson(JSON.stringify({ kind: 'SecretList', items: [secret] }), o)!;
+    const out = JSON.parse(r.text) as { items: (typeof secret)[] };
+    expect(Buffer.from(out.items[0]!.data.a, 'base64').toString()).toBe('[REDACTED:secret]');
+    expect(out.items[0]!.stringData.b).toBe('[REDACTED:secret]');
+    expect(out.items[0]!.metadata.annotations['kubectl.kubernetes.io/last-applied-configuration']).toBe(
+      '[REDACTED:secret]',
+    );
+    expect(r.counts.secret).toBe(3);
+  });
+
+  it('masks Pod env values under sensitive names, in Table rows and watch events too', () => {
+    const pod = {
+      kind: 'Pod',
+      spec: {
+        containers: [
+          {
+            name: 'a',
+            env: [
+              { name: 'DB_PASSWORD', value: 'x1' },
+              { name: 'MODE', value: 'fast' },
+            ],
+          },
+        ],
+      },
+    };
+    for (const doc of [
+      pod,
+      { kind: 'Table', rows: [{ cells: ['a'], object: pod }] },
+      { type: 'ADDED', object: pod },
+    ]) {
+      const r = maskKubeJson(JSON.stringify(doc), o)!;
+      expect(r.text).not.toContain('"x1"');
+      expect(r.text).toContain('"fast"');
+      expect(r.counts.env).toBe(1);
+    }
+  });
+
+  it('runs the content detectors over other strings, and leaves clean documents alone', () => {
+    const r = maskKubeJson(JSON.stringify({ kind: 'ConfigMap', data: { key: 'AKIAIOSFODNN7EXAMPLE' } }), o)!;
+    expect(r.text).not.toContain('AKIAIOSFODNN7EXAMPLE');
+    expect(maskKubeJson('{"kind":"ConfigMap","data":{"mode":"fast"}}', o)).toBeNull();
+  });
+
+  it('masks terminal output line by line, holding an unfinished line until flushed', () => {
+    const m = new TerminalMasker(o);
+    expect(m.push(Buffer.from('key=AKIAIOSFOD'))).toBe('');
+    const out = m.push(Buffer.from('NN7EXAMPLE\nprompt$ '));
+    expect(out).not.toContain('AKIAIOSFODNN7EXAMPLE');
+    expect(out).toMatch(/REDACTED/);
+    expect(m.flush()).toBe('prompt$ ');
+  });
+});
