@@ -25,6 +25,7 @@ import { HttpEngine } from './engines/http/http-engine.js';
 import type { HttpConnectionSettings } from './engines/http/http-settings.js';
 import type { UpstreamTarget } from './engines/postgres/upstream-connection.js';
 import { KubernetesEngine } from './engines/kubernetes/kubernetes-engine.js';
+import { classifyShellCommand } from './shell/index.js';
 import {
   buildKubeConnectionSettings,
   kubeListenerTls,
@@ -324,6 +325,8 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
       logger,
       settings: () => snapshot.kubernetes.get(name),
       tls: kubeListenerTls(conn, loaded.baseDir),
+      // exec commands are judged by the shared shell-command classifier (docs/shell.md).
+      classifyCommand: (argv) => classifyShellCommand({ argv }).categories,
     });
     kubernetesEngines.push(engine);
     kubernetesConnections[name] = await engine.start();
@@ -371,6 +374,17 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
         config: () => currentConfig,
         postgresAddress: () => postgresAddress,
         ...(approvals ? { approvals: () => approvals.service } : {}),
+        // The `kubernetes` tool goes through each connection's own listener (docs/kubernetes.md).
+        kubernetes: (name) => {
+          const address = kubernetesConnections[name];
+          const conn = currentConfig.connections[name];
+          if (!address || conn?.protocol !== 'kubernetes') return undefined;
+          const host = address.host === '0.0.0.0' || address.host === '::' ? '127.0.0.1' : address.host;
+          return {
+            url: `https://${host.includes(':') ? `[${host}]` : host}:${address.port}`,
+            certPem: readFileSync(path.resolve(loaded.baseDir, conn.listenTls.cert), 'utf8'),
+          };
+        },
       });
       plugins.push(mcp.routes);
     }

@@ -5,6 +5,8 @@
 
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StatementResult, StoredStatement } from '../src/core/records.js';
 import type { PolicyConfig } from '../src/config/policy-schema.js';
@@ -22,33 +24,9 @@ import { REPO_ROOT, startKubeTestGateway, type KubeTestGateway } from './testkit
 
 const haveKubectl = hasCommand('kubectl');
 
-/**
- * The shipped default policy with masking for agents. Until the shared shell classifier (src/shell)
- * judges exec commands, two stand-ins take its place: `ls`/`cat` allowed and `rm` refused by name.
- */
+/** The shipped default policy, with masking for agents. */
 function policies(): PolicyConfig[] {
-  const [agents, admins] = defaultKubernetesPolicies(['prod-k8s'], { mask: true });
-  return [
-    {
-      ...agents!,
-      rules: [
-        {
-          id: 'test-no-rm',
-          effect: 'deny',
-          match: { resources: ['pods/exec'], commands: ['rm', 'rm *'] },
-          message: '{kind} is refused by rule {rule}: rm destroys data.',
-        },
-        ...agents!.rules.filter((r) => r.id !== 'k8s-agents-review-unjudged-exec'),
-        {
-          id: 'test-allow-ls',
-          effect: 'allow',
-          match: { resources: ['pods/exec'], commands: ['ls', 'ls *', 'cat /etc/app/config'] },
-          mask: true,
-        },
-      ],
-    },
-    admins!,
-  ];
+  return defaultKubernetesPolicies(['prod-k8s'], { mask: true });
 }
 
 describe.skipIf(!haveKubectl)('kubectl through Gatehouse', { timeout: 120_000 }, () => {
@@ -58,7 +36,11 @@ describe.skipIf(!haveKubectl)('kubectl through Gatehouse', { timeout: 120_000 },
 
   beforeAll(async () => {
     api = await startFakeKubeApi();
-    gw = await startKubeTestGateway({ api, policies: policies() });
+    gw = await startKubeTestGateway({
+      api,
+      policies: policies(),
+      extra: { listeners: { http: { address: '127.0.0.1:0' } } },
+    });
     agent = await gw.token({ subject: 'claude', agent: true });
   });
 
@@ -132,6 +114,43 @@ describe.skipIf(!haveKubectl)('kubectl through Gatehouse', { timeout: 120_000 },
     expect(r.stderr).toMatch(/Forbidden/);
     expect(r.stderr).toMatch(/refused by rule/);
     expect(api.execs.some((e) => e.command[0] === 'rm')).toBe(false);
+  });
+
+  it('refuses SPDY exec with how to switch to WebSockets', async () => {
+    const before = api.execs.length;
+    const r = await gw.kubectl(agent, ['exec', 'web', '--', 'ls', '/'], {
+      env: { KUBECTL_REMOTE_COMMAND_WEBSOCKETS: 'false' },
+    });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/Forbidden.*WebSockets only.*KUBECTL_REMOTE_COMMAND_WEBSOCKETS/);
+    expect(api.execs.length).toBe(before);
+  });
+
+  it('a token revoked while logs -f streams ends the stream', async () => {
+    const issued = await gw.gateway.identity.issuer!.issue({
+      subject: 'revoked-mid-stream',
+      groups: [],
+      agent: true,
+      ttlMs: 3_600_000,
+    });
+    let out = '';
+    let child: ChildProcess | undefined;
+    const firstLine = new Promise<void>((resolve) => {
+      void gw.kubectl(issued.token, ['logs', '-f', 'web'], {
+        onSpawn: (p: ChildProcess) => {
+          child = p;
+          p.stdout?.on('data', (d: Buffer) => {
+            out += d.toString();
+            if (out.includes('log line 1')) resolve();
+          });
+        },
+      });
+    });
+    await firstLine;
+    const closed = new Promise<void>((resolve) => child!.once('close', () => resolve()));
+    await gw.gateway.store.revokeServiceToken(issued.record.id, new Date());
+    await closed;
+    expect(out).not.toContain('log line 2');
   });
 
   it('a non-zero exit code comes back through the status channel', async () => {
@@ -210,6 +229,38 @@ describe.skipIf(!haveKubectl)('kubectl through Gatehouse', { timeout: 120_000 },
     expect(revoked.code).not.toBe(0);
     expect(revoked.stderr).toMatch(/Unauthorized|must be logged in/);
     expect(await gw.gateway.store.listSessions({ subject: 'revoked-agent' })).toEqual([]);
+  });
+
+  it('the MCP kubernetes tool goes through the same gate', async () => {
+    const client = new Client({ name: 'kube-mcp-test', version: '1.0.0' });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${gw.gateway.http!.port}/mcp`), {
+        requestInit: { headers: { Authorization: `Bearer ${agent}` } },
+      }),
+    );
+    try {
+      const call = async (command: string) =>
+        (await client.callTool({
+          name: 'kubernetes',
+          arguments: { connection: 'prod-k8s', command, reason: 'checking the web pod' },
+        })) as { isError?: boolean; content: { type: string; text: string }[] };
+      const pods = await call('get pods');
+      expect(pods.isError).toBeFalsy();
+      expect(pods.content[0]!.text).toContain('"web"');
+      const del = await call('delete namespace prod');
+      expect(del.isError).toBe(true);
+      expect(del.content[0]!.text).toMatch(/refused by rule k8s-agents-no-namespace-delete/);
+      const ls = await call('exec web -- ls /');
+      expect(ls.isError).toBeFalsy();
+      expect(ls.content[0]!.text).toBe('bin\netc\nusr\nvar\n\nexit code: 0');
+      const rm = await call('exec web -- rm -rf /data');
+      expect(rm.isError).toBe(true);
+      expect(rm.content[0]!.text).toMatch(/refused by rule k8s-agents-no-destructive-exec/);
+      expect(api.seen.some((s) => s.method === 'DELETE')).toBe(false);
+      expect(api.execs.some((e) => e.command[0] === 'rm')).toBe(false);
+    } finally {
+      await client.close();
+    }
   });
 
   it('never shows the cluster credential to a client, a log or a record', async () => {

@@ -6,6 +6,7 @@ import { decideKubeLines } from '../src/cli/policy-kube.js';
 import { policiesSchema } from '../src/config/policy-schema.js';
 import type { Identity } from '../src/core/identity.js';
 import { createPolicyDecider, defaultKubernetesPolicies } from '../src/policy/index.js';
+import { classifyShellCommand } from '../src/shell/index.js';
 import { kubectlRequest } from '../src/wire/kubernetes/kubectl-args.js';
 
 const decider = createPolicyDecider({
@@ -26,13 +27,8 @@ const admin: Identity = {
   issuer: 'x',
 };
 
-/** A stand-in for the shell classifier: enough to exercise the command rules. */
-const classify = (argv: readonly string[]): string[] =>
-  argv[0] === 'rm' || argv[0] === 'kill'
-    ? ['destructive']
-    : argv[0] === 'ls' || argv[0] === 'cat'
-      ? ['read']
-      : ['unknown'];
+/** The shared shell-command classifier, as the gateway and `policy test --kube` use it. */
+const classify = (argv: readonly string[]) => classifyShellCommand({ argv }).categories;
 
 function decide(line: string, who: Identity = agent) {
   const [r] = decideKubeLines(decider, who, 'prod-k8s', line, classify);
@@ -62,7 +58,14 @@ describe('default Kubernetes agent policy', () => {
     ['GET /api/v1/namespaces/default/services/web/proxy/admin', 'deny', 'k8s-agents-no-proxy'],
     ['exec web -- rm -rf /data', 'deny', 'k8s-agents-no-destructive-exec'],
     ['exec web -- ls /', 'allow', 'k8s-agents-allow-read-exec'],
-    ['exec web -- sh -c "curl x | sh"', 'review', 'k8s-agents-review-unjudged-exec'],
+    ['exec web -- sh -c "curl x | sh"', 'deny', 'k8s-agents-no-destructive-exec'],
+    ['exec web -- sh -c "$(cat /tmp/cmd)"', 'review', 'k8s-agents-review-unjudged-exec'],
+    ['exec web -- kill 1', 'deny', 'k8s-agents-no-destructive-exec'],
+    ['exec web -- dd if=/dev/zero of=/dev/sda', 'deny', 'k8s-agents-no-destructive-exec'],
+    ['exec web -- truncate -s 0 /var/log/app.log', 'deny', 'k8s-agents-no-destructive-exec'],
+    ['exec web -- ps aux', 'allow', 'k8s-agents-allow-read-exec'],
+    ['exec web -- df -h', 'allow', 'k8s-agents-allow-read-exec'],
+    ['exec web -- cat /etc/hosts', 'allow', 'k8s-agents-allow-read-exec'],
     ['exec -it web -- ls', 'review', 'k8s-agents-review-interactive-exec'],
     ['exec -i web -- cat', 'review', 'k8s-agents-review-exec-input'],
     ['attach web', 'review', 'k8s-agents-review-attach-port-forward'],

@@ -111,6 +111,10 @@ export function buildCli(): Command {
     policyCommand({
       loadConfig: async (file: string) => (await loadCliConfig(file)).config,
       createClassifier: async () => (await import('../sql/postgres/index.js')).createPostgresClassifier(),
+      createCommandClassifier: async () => {
+        const { classifyShellCommand } = await import('../shell/index.js');
+        return (argv) => classifyShellCommand({ argv }).categories;
+      },
     }),
   );
   return program;

@@ -11,12 +11,14 @@ import type { ApprovalDesk } from './approval-desk.js';
 import { approvalServiceDesk } from './approval-service-desk.js';
 import { HeldStatements } from './held-statements.js';
 import { LoopbackSessions, type LoopbackAddress } from './loopback-sessions.js';
+import type { KubernetesLoopback } from './kubernetes-tool.js';
 import { mcpRoutes, type McpHttpSettings } from './mcp-routes.js';
 
 export type { ApprovalDesk, AccessRequestInput, GrantInfo } from './approval-desk.js';
 export { approvalServiceDesk } from './approval-service-desk.js';
 export { MCP_APPLICATION_NAME } from './loopback-sessions.js';
 export { MCP_PATH, PRM_PREFIX } from './resource-metadata.js';
+export type { KubernetesLoopback } from './kubernetes-tool.js';
 
 export interface McpEndpointDeps {
   readonly authenticator: Authenticator;
@@ -31,6 +33,8 @@ export interface McpEndpointDeps {
   readonly approvals?: () => ApprovalService | undefined;
   /** The masking config for describe_schema's column flags; default: the running config's `masking:`. */
   readonly masking?: () => MaskingConfig | undefined;
+  /** The gateway's own listener of each kubernetes connection, for the `kubernetes` tool. */
+  readonly kubernetes?: (connection: string) => KubernetesLoopback | undefined;
 }
 
 export interface McpEndpoint {
@@ -91,6 +95,7 @@ export function createMcpEndpoint(deps: McpEndpointDeps): McpEndpoint {
     maxRows: () => deps.config().mcp.maxRows,
     ...(desk ? { approvals: desk } : {}),
     masking: deps.masking ?? (() => deps.config().masking),
+    ...(deps.kubernetes ? { kubernetes: deps.kubernetes } : {}),
     logger: deps.logger,
   });
   return {

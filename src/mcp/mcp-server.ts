@@ -13,6 +13,7 @@ import {
 } from './approval-tools.js';
 import type { ProgressSink } from './approval-wait.js';
 import { describeInputShape, describeSchemaTool } from './describe-schema-tool.js';
+import { kubernetesInputShape, kubernetesTool } from './kubernetes-tool.js';
 import { listConnectionsTool } from './list-connections-tool.js';
 import { queryInputShape, queryTool } from './query-tool.js';
 import type { Caller, McpToolDeps } from './tool-deps.js';
@@ -109,6 +110,27 @@ export function createMcpServer(deps: McpToolDeps, caller: Caller): McpServer {
     },
     (args, extra) => guarded(deps, 'query', () => queryTool(deps, caller, args, progressSink(extra))),
   );
+
+  if (deps.kubernetes) {
+    server.registerTool(
+      'kubernetes',
+      {
+        title: 'Run kubectl',
+        description:
+          'Run one kubectl command on a kubernetes connection ("get pods -n shop", "describe deploy web", "logs web", ' +
+          '"exec web -- ls /", "delete pod web"), through the same gate as kubectl: it may be refused (the rule and ' +
+          'what to do instead come back), held for a human, or have secrets masked. A reason is required and recorded.',
+        inputSchema: kubernetesInputShape,
+        annotations: {
+          readOnlyHint: false,
+          destructiveHint: true,
+          idempotentHint: false,
+          openWorldHint: false,
+        },
+      },
+      (args, extra) => guarded(deps, 'kubernetes', () => kubernetesTool(deps, caller, args, extra.signal)),
+    );
+  }
 
   server.registerTool(
     'request_access',

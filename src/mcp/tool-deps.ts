@@ -8,6 +8,7 @@ import type { SqlClassifier } from '../core/sql-statement.js';
 import type { MaskingConfig } from '../masking/index.js';
 import type { ApprovalDesk } from './approval-desk.js';
 import type { HeldStatements } from './held-statements.js';
+import type { KubernetesLoopback } from './kubernetes-tool.js';
 import type { LoopbackSessions } from './loopback-sessions.js';
 
 /** The principal of one MCP request: verified from its bearer token on every HTTP request. */
@@ -36,5 +37,7 @@ export interface McpToolDeps {
   readonly approvals?: () => ApprovalDesk | undefined;
   /** The `masking:` config, to flag masked columns in describe_schema; absent when not configured. */
   readonly masking?: () => MaskingConfig | undefined;
+  /** The gateway's own listener of a kubernetes connection (the `kubernetes` tool); absent: none. */
+  readonly kubernetes?: (connection: string) => KubernetesLoopback | undefined;
   readonly logger: Logger;
 }

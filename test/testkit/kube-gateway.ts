@@ -28,7 +28,7 @@ export interface KubeTestGateway {
   kubectl(
     token: string,
     args: string[],
-    opts?: { timeoutMs?: number; onSpawn?: (p: ChildProcess) => void },
+    opts?: { timeoutMs?: number; onSpawn?: (p: ChildProcess) => void; env?: NodeJS.ProcessEnv },
   ): Promise<RunResult>;
   stop(): Promise<void>;
 }
@@ -107,6 +107,7 @@ export async function startKubeTestGateway(options: {
           HOME: dir,
           KUBECONFIG: '',
           KUBECACHEDIR: path.join(dir, 'kubecache'),
+          ...opts.env,
         },
         timeoutMs: opts.timeoutMs ?? 60_000,
         ...(opts.onSpawn ? { onSpawn: opts.onSpawn } : {}),

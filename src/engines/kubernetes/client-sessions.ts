@@ -16,6 +16,8 @@ export function bearerToken(authorization: string | undefined): string | undefin
 export class KubeClientSessions {
   private readonly bySocket = new WeakMap<Socket, Map<string, Promise<GateSession>>>();
   private readonly open = new Set<GateSession>();
+  /** Upgraded sockets (exec, attach, port-forward): their relay ends them in the protocol's terms. */
+  private readonly relaying = new WeakSet<Socket>();
 
   constructor(
     private readonly gate: Gate,
@@ -45,9 +47,9 @@ export class KubeClientSessions {
     if (existing) {
       const s = await existing;
       const exp = s.identity.expiresAt;
-      if (exp === undefined || exp.getTime() > Date.now()) return s;
+      if (!s.ended.aborted && (exp === undefined || exp.getTime() > Date.now())) return s;
       sessions.delete(key);
-      await this.close(s, 'credential expired');
+      await this.close(s, s.ended.aborted ? (s.endReason ?? 'session ended') : 'credential expired');
     }
     const opened = this.gate.openSession({
       token,
@@ -60,12 +62,28 @@ export class KubeClientSessions {
     try {
       const s = await opened;
       this.open.add(s);
+      // Revoked, expired or ended by an admin: the connection goes (a watch or log stream with it);
+      // an exec relay on an upgraded socket ends its own session with a status message first.
+      s.ended.addEventListener(
+        'abort',
+        () => {
+          if (sessions.get(key) === opened) sessions.delete(key);
+          if (!this.relaying.has(socket)) socket.destroy();
+          void this.close(s, s.endReason ?? 'session ended');
+        },
+        { once: true },
+      );
       if (socket.destroyed) await this.close(s, 'client closed the connection');
       return s;
     } catch (e) {
       if (sessions.get(key) === opened) sessions.delete(key);
       throw e;
     }
+  }
+
+  /** The socket now carries a relayed stream (exec, attach, port-forward) that ends itself. */
+  markRelaying(socket: Socket): void {
+    this.relaying.add(socket);
   }
 
   private async close(s: GateSession, reason: string): Promise<void> {

@@ -22,7 +22,12 @@ import {
   PORT_FORWARD_TUNNEL,
   type ChannelSubprotocol,
 } from '../../wire/kubernetes/channel-protocol.js';
-import { exitCodeOf, failureStatus, type RemoteCommandStatus } from '../../wire/kubernetes/status.js';
+import {
+  exitCodeOf,
+  failureChannelStatus,
+  failureStatus,
+  type RemoteCommandStatus,
+} from '../../wire/kubernetes/status.js';
 import { classifyRequest } from './classify-request.js';
 import { forwardHeaders, impersonationHeader } from './kube-headers.js';
 import { TerminalMasker } from './kube-masking.js';
@@ -224,6 +229,7 @@ async function relaySession(c: RelayContext): Promise<void> {
       return;
     }
     upstream.removeAllListeners('error');
+    c.deps.sessions.markRelaying(c.req.socket);
     wss.handleUpgrade(c.req, c.socket, c.head, (client) => {
       if (action.subresource === 'portforward') splice(c, client, upstream, done);
       else relayChannels(c, client, upstream, c.subprotocol as ChannelSubprotocol, masking, done);
@@ -396,6 +402,20 @@ function relayChannels(
   client.on('close', (code, reason) => end(code, reason));
   upstream.on('error', () => end(1011, Buffer.from('upstream error')));
   client.on('error', () => end(1011, Buffer.from('client error')));
+  endWithSession(c, client, () => {
+    failure = `Gatehouse ended this session: ${c.session.endReason ?? 'session ended'}`;
+    toClient(encodeChannelMessage(CHANNEL.status, JSON.stringify(failureChannelStatus(failure))));
+    end(1000, Buffer.from('session ended'));
+  });
+}
+
+/** When the gate ends the session (token revoked or expired, an admin), the relay ends too. */
+function endWithSession(c: RelayContext, client: WebSocket, end: () => void): void {
+  const signal = c.session.ended;
+  if (signal.aborted) return end();
+  const onEnd = () => end();
+  signal.addEventListener('abort', onEnd, { once: true });
+  client.once('close', () => signal.removeEventListener('abort', onEnd));
 }
 
 /**
@@ -432,4 +452,5 @@ function splice(c: RelayContext, client: WebSocket, upstream: WebSocket, done: D
   client.on('close', (code, reason) => end(code, reason));
   upstream.on('error', () => end(1011, Buffer.from('upstream error')));
   client.on('error', () => end(1011, Buffer.from('client error')));
+  endWithSession(c, client, () => end(1008, Buffer.from('session ended')));
 }

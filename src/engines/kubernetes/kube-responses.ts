@@ -13,11 +13,12 @@ export function reasonFor(code: ErrorCode): StatusReason {
     case ERROR_CODES.REVIEW_REQUIRED:
     case ERROR_CODES.CONNECTION_FORBIDDEN:
     case ERROR_CODES.CONNECTION_UNKNOWN:
+    case ERROR_CODES.SESSION_ENDED:
       return 'Forbidden';
     case ERROR_CODES.AUTH_FAILED:
       return 'Unauthorized';
     case ERROR_CODES.LIMIT_EXCEEDED:
-      return 'RequestEntityTooLarge';
+      return 'TooManyRequests';
     case ERROR_CODES.PROTOCOL_VIOLATION:
       return 'BadRequest';
     case ERROR_CODES.UPSTREAM_UNAVAILABLE:

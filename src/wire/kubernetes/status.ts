@@ -10,6 +10,7 @@ export const STATUS_REASONS = {
   NotFound: 404,
   MethodNotAllowed: 405,
   RequestEntityTooLarge: 413,
+  TooManyRequests: 429,
   ServiceUnavailable: 503,
   InternalError: 500,
   Timeout: 504,
