@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { generate } from 'selfsigned';
 import { WebSocketServer, type WebSocket } from 'ws';
 
@@ -186,7 +187,7 @@ function runCommand(argv: string[]): { stdout: string; stderr: string; code: num
   return { stdout: '', stderr: `sh: ${argv[0] ?? ''}: not found\n`, code: 127 };
 }
 
-export async function startFakeKubeApi(): Promise<FakeKubeApi> {
+export async function startFakeKubeApi(options: { readonly clientCa?: string } = {}): Promise<FakeKubeApi> {
   const ca = await makeTestCa('Fake Kubernetes CA');
   const leaf = await makeLeaf(ca, 'kube-apiserver');
   const token = `cluster-token-${randomBytes(16).toString('hex')}`;
@@ -200,8 +201,15 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
   const pods = new Map([['default/web', pod('web', 'default')]]);
   const secrets = new Map([['default/db-creds', secret('db-creds', 'default')]]);
 
-  const authorized = (req: IncomingMessage) => req.headers.authorization === `Bearer ${token}`;
-  const server = https.createServer({ cert: leaf.cert, key: leaf.private });
+  // A bearer token, or (when a client CA is given) a client certificate it issued.
+  const authorized = (req: IncomingMessage) =>
+    req.headers.authorization === `Bearer ${token}` ||
+    (options.clientCa !== undefined && (req.socket as TLSSocket).authorized);
+  const server = https.createServer({
+    cert: leaf.cert,
+    key: leaf.private,
+    ...(options.clientCa ? { ca: options.clientCa, requestCert: true, rejectUnauthorized: false } : {}),
+  });
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     seen.push({
       method: req.method ?? '',

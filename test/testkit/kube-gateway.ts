@@ -40,6 +40,10 @@ export async function startKubeTestGateway(options: {
   readonly policies: PolicyConfig[];
   readonly connection?: string;
   readonly extra?: Record<string, unknown>;
+  /** The upstream credential (default: the fake API server's token, from a file). */
+  readonly auth?: Record<string, unknown>;
+  /** Files to write into the gateway's directory first (name → content). */
+  readonly files?: Record<string, string>;
 }): Promise<KubeTestGateway> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-kube-'));
   const ca = await makeTestCa('Gatehouse Listener CA');
@@ -49,6 +53,8 @@ export async function startKubeTestGateway(options: {
   writeFileSync(path.join(dir, 'listener-ca.crt'), ca.cert);
   writeFileSync(path.join(dir, 'cluster-ca.crt'), options.api.caPem);
   writeFileSync(path.join(dir, 'cluster-token'), `${options.api.token}\n`, { mode: 0o600 });
+  for (const [name, content] of Object.entries(options.files ?? {}))
+    writeFileSync(path.join(dir, name), content, { mode: 0o600 });
   const connection = options.connection ?? 'prod-k8s';
   const config = {
     dataDir: '.',
@@ -59,7 +65,7 @@ export async function startKubeTestGateway(options: {
         listen: '127.0.0.1:0',
         listenTls: { cert: 'listener.crt', key: 'listener.key' },
         upstream: { server: options.api.url, ca: 'cluster-ca.crt' },
-        auth: { type: 'token', token: { file: 'cluster-token' } },
+        auth: options.auth ?? { type: 'token', token: { file: 'cluster-token' } },
         holdTimeout: '20s',
       },
     },

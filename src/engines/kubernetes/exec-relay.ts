@@ -30,7 +30,7 @@ import {
 } from '../../wire/kubernetes/status.js';
 import { classifyRequest } from './classify-request.js';
 import { forwardHeaders, impersonationHeader } from './kube-headers.js';
-import { TerminalMasker } from './kube-masking.js';
+import { maskKubeText, TerminalMasker } from './kube-masking.js';
 import { upstreamUrl, sessionFor, type KubeRequestDeps } from './kube-request.js';
 import { reasonFor, refuseUpgrade } from './kube-responses.js';
 import type { KubeConnectionSettings } from './kube-settings.js';
@@ -367,7 +367,11 @@ function relayChannels(
       return;
     }
     if (msg.channel === CHANNEL.stdin) {
-      recording.event(performance.now(), 'i', msg.payload);
+      // Input is recorded masked for masked principals too (a typed secret is not kept).
+      if (maskers) {
+        const text = msg.payload.toString('utf8');
+        recording.event(performance.now(), 'i', maskKubeText(text, maskOptions)?.text ?? text);
+      } else recording.event(performance.now(), 'i', msg.payload);
       toUpstream(toBuffer(data));
     } else if (msg.channel === CHANNEL.resize) {
       const size = decodeResize(msg.payload);
