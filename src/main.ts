@@ -25,7 +25,6 @@ import { HttpEngine } from './engines/http/http-engine.js';
 import type { HttpConnectionSettings } from './engines/http/http-settings.js';
 import type { UpstreamTarget } from './engines/postgres/upstream-connection.js';
 import { KubernetesEngine } from './engines/kubernetes/kubernetes-engine.js';
-import { classifyShellCommand } from './shell/index.js';
 import {
   buildKubeConnectionSettings,
   kubeListenerTls,
@@ -314,6 +313,10 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
   // Kubernetes connections (docs/kubernetes.md): one TLS listener per connection.
   const kubernetesEngines: KubernetesEngine[] = [];
   const kubernetesConnections: Record<string, ListeningAddress> = {};
+  // The shell classifier (its bash grammar is WebAssembly) loads only when a connection needs it.
+  const shell = Object.values(config.connections).some((c) => c.protocol === 'kubernetes')
+    ? await import('./shell/index.js')
+    : undefined;
   for (const [name, conn] of Object.entries(config.connections)) {
     if (conn.protocol !== 'kubernetes') continue;
     const { host, port } = parseHostPort(conn.listen);
@@ -326,7 +329,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
       settings: () => snapshot.kubernetes.get(name),
       tls: kubeListenerTls(conn, loaded.baseDir),
       // exec commands are judged by the shared shell-command classifier (docs/shell.md).
-      classifyCommand: (argv) => classifyShellCommand({ argv }).categories,
+      ...(shell ? { classifyCommand: (argv) => shell.classifyShellCommand({ argv }).categories } : {}),
     });
     kubernetesEngines.push(engine);
     kubernetesConnections[name] = await engine.start();

@@ -111,7 +111,7 @@ export function createMcpServer(deps: McpToolDeps, caller: Caller): McpServer {
     (args, extra) => guarded(deps, 'query', () => queryTool(deps, caller, args, progressSink(extra))),
   );
 
-  if (deps.kubernetes) {
+  if (deps.kubernetes && deps.connections().some((c) => c.protocol === 'kubernetes')) {
     server.registerTool(
       'kubernetes',
       {
