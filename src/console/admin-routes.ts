@@ -42,6 +42,13 @@ function who(p: PolicyConfig): string {
 function targetOf(conn: ReturnType<ConsoleDeps['config']>['connections'][string]): string {
   if (conn.protocol === 'postgres')
     return `${conn.upstream.host}:${conn.upstream.port}/${conn.upstream.database}`;
+  if (conn.protocol === 'kubernetes') {
+    try {
+      return new URL(conn.upstream.server).origin;
+    } catch {
+      return '(invalid URL)';
+    }
+  }
   if (conn.upstream) {
     try {
       return new URL(conn.upstream).origin;

@@ -217,7 +217,7 @@ function traceBlock(t: PolicyTrace, text: string): Html {
     <div class="stmt-head">
       ${decisionBadge(t.decision.effect)} rule
       <code>${t.decision.ruleId}</code>
-      ${t.action.kind === 'sql' ? html`<span class="kind">${t.action.statementKind}</span> <span class="note">[${t.action.categories.join(', ')}]</span>` : html`<span class="kind">${t.action.method} ${t.action.path}${t.action.operation ? ` (${t.action.operation})` : ''}</span>`}
+      ${t.action.kind === 'sql' ? html`<span class="kind">${t.action.statementKind}</span> <span class="note">[${t.action.categories.join(', ')}]</span>` : t.action.kind === 'kubernetes' ? html`<span class="kind">${t.action.verb} ${t.action.resource || t.action.path}</span>` : html`<span class="kind">${t.action.method} ${t.action.path}${t.action.operation ? ` (${t.action.operation})` : ''}</span>`}
     </div>
     ${t.action.kind === 'sql' ? html`<pre class="stmt">${t.action.text}</pre>` : ''}
     ${t.decision.effect !== 'allow' ? html`<div class="message">${t.decision.message}</div>` : ''}
