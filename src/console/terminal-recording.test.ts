@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../store/event-queries.js';
 import { terminalRecording } from './terminal-recording.js';
@@ -46,5 +47,25 @@ describe('terminal recordings in a record', () => {
 
   it('finds nothing in a database session', async () => {
     expect(await terminalRecording([ev(1, 'statement', {})], undefined)).toBeUndefined();
+  });
+
+  it('reads a Kubernetes exec recording from its result event (terminalRef)', async () => {
+    const body = Buffer.from(
+      JSON.stringify({ cast: '{"version":2}\n[0.1,"o","bin\\n"]\n', format: 'asciicast-v2' }),
+    );
+    const sha256 = createHash('sha256').update(body).digest('hex');
+    const blobs = {
+      kind: 'local' as const,
+      put: async () => undefined,
+      get: async () => body,
+      deletePrefix: async () => 0,
+    };
+    const got = await terminalRecording([ev(1, 'result', { terminalRef: { key: 'k', sha256 } })], blobs);
+    expect(got).toEqual({ kind: 'cast', text: '{"version":2}\n[0.1,"o","bin\\n"]\n' });
+    const changed = await terminalRecording(
+      [ev(1, 'result', { terminalRef: { key: 'k', sha256: '00' } })],
+      blobs,
+    );
+    expect(changed?.kind).toBe('unavailable');
   });
 });

@@ -39,6 +39,27 @@ export async function terminalRecording(
       return { kind: 'unavailable', reason: 'the recording blob does not match its hash (changed)' };
     return { kind: 'cast', text: body.toString('utf8') };
   }
+  // Kubernetes exec/attach: the result event's `terminalRef` names a blob holding canonical JSON
+  // {format: 'asciicast-v2', cast} (the SHA-256 is over those bytes, as `recordings verify` checks).
+  const withRef = events.find((e) => e.type === 'result' && obj(e.data.terminalRef)?.key);
+  if (withRef) {
+    const ref = obj(withRef.data.terminalRef)!;
+    const key = String(ref.key);
+    if (!blobs) return { kind: 'unavailable', reason: 'the recording blob is not reachable' };
+    const body = await blobs.get(key).catch(() => undefined);
+    if (!body) return { kind: 'unavailable', reason: `blob ${key} is missing` };
+    if (body.length > MAX_CAST_BYTES)
+      return { kind: 'unavailable', reason: 'the recording is too large to play here' };
+    if (createHash('sha256').update(body).digest('hex') !== ref.sha256)
+      return { kind: 'unavailable', reason: 'the recording blob does not match its hash (changed)' };
+    try {
+      const parsed = JSON.parse(body.toString('utf8')) as { cast?: unknown };
+      if (typeof parsed.cast === 'string') return { kind: 'cast', text: parsed.cast };
+    } catch {
+      // not JSON: reported below
+    }
+    return { kind: 'unavailable', reason: 'the recording blob is not a terminal recording' };
+  }
   const start = events.find((e) => e.type === 'terminal.start');
   const outputs = events.filter((e) => e.type === 'terminal.output');
   if (!start && outputs.length === 0) return undefined;
