@@ -1,11 +1,13 @@
 // Just-in-time approvals through the real wire path: a `pg` client against the gateway in front of a
 // real PostgreSQL, approvers through the HTTP API. Held statements resume in the same session.
 
+import { spawn } from 'node:child_process';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { PolicyConfig } from '../src/config/policy-schema.js';
 import { startTestGateway, type TestGateway } from './testkit/gateway.js';
 import { api, sendCancel, sleep, waitForRequest, type Json } from './approvals-kit.js';
+import { hasCommand } from './testkit/commands.js';
 
 const POLICIES: PolicyConfig[] = [
   {
@@ -153,6 +155,27 @@ describe('hold mode', () => {
     } finally {
       await c.end();
     }
+  });
+
+  it.skipIf(!hasCommand('psql'))('tells psql at once that its statement is held, with the request and URL, and how it ended', async () => {
+    const text = `UPDATE items SET name = 'told' WHERE id = 4`;
+    const psql = spawn('psql', [gw.url(agent), '-X', '-v', 'ON_ERROR_STOP=1', '-c', text], {
+      env: { ...process.env, PGCONNECT_TIMEOUT: '10' },
+    });
+    let stderr = '';
+    psql.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number>((resolve) => psql.once('exit', (code) => resolve(code ?? -1)));
+    const r = await waitForRequest(gw, alice, byText(text));
+    // The notice reaches psql while it waits, before anyone decides.
+    for (let i = 0; i < 100 && !stderr.includes(r.id); i++) await sleep(50);
+    expect(stderr).toMatch(/NOTICE: {2}Gatehouse: .*held/i);
+    expect(stderr).toContain(r.id);
+    expect(stderr).toMatch(/https?:\/\//);
+    const ok = await api(gw, alice, 'POST', `/api/approvals/${r.id}/approve`, { comment: 'go' });
+    expect(ok.status).toBe(200);
+    expect(await exited).toBe(0);
+    expect(stderr).toMatch(/NOTICE: {2}Gatehouse: .*approved/i);
+    expect((await direct<{ name: string }>('SELECT name FROM items WHERE id = 4'))[0]!.name).toBe('told');
   });
 
   it('holds an extended-protocol statement with its bind parameters and previews it with them', async () => {

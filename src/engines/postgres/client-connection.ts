@@ -10,6 +10,7 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import { sqlAction, type SqlAction } from '../../core/action.js';
 import type { Decision } from '../../core/decision.js';
+import type { HeldNotice, HoldSettledNotice } from '../../core/held-notice.js';
 import { ERROR_CODES, GatewayError, isGatewayError, type ErrorCode } from '../../core/errors.js';
 import type { Logger } from '../../core/ports.js';
 import type { SqlClassifier, SqlStatement } from '../../core/sql-statement.js';
@@ -517,7 +518,7 @@ export class ClientConnection {
         forwarded[s.name] = s.value;
         continue;
       }
-      const admission = await session.admit(this.action(statement, 'startup'), { signal: this.abort.signal });
+      const admission = await session.admit(this.action(statement, 'startup'), this.holdOptions());
       if (!admission.allowed) {
         await session.close(`startup setting ${s.name} refused`);
         this.fatal(
@@ -660,7 +661,7 @@ export class ClientConnection {
       const decision = this.decideStatement(statement, 'simple-query', pending);
       const admission = await session.admit(this.action(statement, 'simple-query'), {
         decision,
-        signal: this.abort.signal,
+        ...this.holdOptions(),
       });
       if (!admission.allowed) {
         refusal =
@@ -813,7 +814,7 @@ export class ClientConnection {
       const decision = this.decideStatement(entry.statement, 'parse', newPendingObjects());
       const admission = await this.session!.admit(this.action(entry.statement, 'parse', params), {
         decision,
-        signal: this.abort.signal,
+        ...this.holdOptions(),
       });
       if (this.isClosed) return;
       if (!admission.allowed) {
@@ -967,9 +968,7 @@ export class ClientConnection {
       tables: [],
       functions: [`oid:${msg.functionOid}`],
     };
-    const admission = await this.session!.admit(this.action(statement, 'function-call'), {
-      signal: this.abort.signal,
-    });
+    const admission = await this.session!.admit(this.action(statement, 'function-call'), this.holdOptions());
     if (this.isClosed) return;
     this.execSeq++;
     this.syncedSeq = this.execSeq;
@@ -985,6 +984,32 @@ export class ClientConnection {
     this.relay.noteMasker(admission.masker);
     this.tracker.push({ kind: 'function', run: { admission, rows: 0 }, execSeq: this.execSeq });
     return this.forward(f.raw);
+  }
+
+  /**
+   * What an admission needs from the connection: the signal that withdraws a held request (Ctrl-C,
+   * disconnect), and the hold listener, so the client hears at once that its statement is held and
+   * where to approve it, in a NoticeResponse (psql prints it while it waits), and again when it ends.
+   */
+  private holdOptions(): { signal: AbortSignal; onHeld: (n: HeldNotice) => void; onHoldSettled: (n: HoldSettledNotice) => void } {
+    return {
+      signal: this.abort.signal,
+      onHeld: (n) => this.notice(n.message, `request ${n.requestId}: ${n.url}`),
+      onHoldSettled: (n) => this.notice(n.message),
+    };
+  }
+
+  /** A NoticeResponse now, after whatever is already queued for the client (55.2.6: any time). */
+  private notice(message: string, detail?: string): void {
+    if (this.isClosed || this.socket.destroyed) return;
+    const pending = this.phase === 'relay' ? this.relay.out.take() : undefined;
+    const notice = encode.noticeResponse({
+      severity: 'NOTICE',
+      code: '00000',
+      message: `Gatehouse: ${message}`,
+      ...(detail ? { detail } : {}),
+    });
+    this.socket.write(pending ? Buffer.concat([pending, notice]) : notice);
   }
 
   /** Refuses an extended-protocol message: the upstream sees a failing Execute, so it skips to Sync
