@@ -99,6 +99,45 @@ async function direct<T>(sql: string): Promise<T[]> {
 
 const byText = (text: string) => (r: Json) => r.statement?.text === text;
 
+describe('the approver sees what will run', () => {
+  it("previews under the session's own settings, and binds the approval to them", async () => {
+    await direct(`CREATE TABLE IF NOT EXISTS dated (id int PRIMARY KEY, d date, name text);
+      INSERT INTO dated SELECT g, '2024-01-02', 'jan' FROM generate_series(1, 5) g ON CONFLICT DO NOTHING;
+      INSERT INTO dated VALUES (6, '2024-02-01', 'feb') ON CONFLICT DO NOTHING;`);
+    const c = await connect(agent);
+    try {
+      await c.query("SET datestyle = 'ISO, DMY'");
+      const text = `UPDATE dated SET name = 'x' WHERE d = '02/01/2024'`;
+      const held = c.query(text).catch((e: unknown) => e as pg.DatabaseError);
+      const r = await waitForRequest(gw, alice, byText(text));
+      // Day first, as this session reads dates: 2 January, five rows (month first would be one).
+      expect(r.preview.rowCount).toBe(5);
+      expect(r.preview.settings).toMatchObject({ datestyle: 'ISO, DMY' });
+      await api(gw, alice, 'POST', `/api/approvals/${r.id}/deny`, { comment: 'no' });
+      expect(((await held) as pg.DatabaseError).code).toBe('42501');
+
+      // Defer mode: an approval given under DMY does not cover the same text run under MDY.
+      const del = `DELETE FROM dated WHERE d = '02/01/2024' AND id > 100`;
+      const first = (await c.query(del).catch((e: unknown) => e)) as pg.DatabaseError;
+      expect(first.code).toBe('42501');
+      const req = await waitForRequest(
+        gw,
+        alice,
+        (x: Json) => x.statement?.text === del && x.status === 'pending',
+      );
+      expect((await api(gw, alice, 'POST', `/api/approvals/${req.id}/approve`, {})).status).toBe(200);
+      await c.query("SET datestyle = 'ISO, MDY'");
+      const other = (await c.query(del).catch((e: unknown) => e)) as pg.DatabaseError;
+      expect(other.code).toBe('42501');
+      expect(other.message).not.toContain(req.id);
+      await c.query("SET datestyle = 'ISO, DMY'");
+      await c.query(del); // the approved one, under the settings it was approved for
+    } finally {
+      await c.end();
+    }
+  });
+});
+
 describe('hold mode', () => {
   it('holds a statement until it is approved through the API, then runs it in the same session', async () => {
     const c = await connect(agent);
@@ -157,26 +196,29 @@ describe('hold mode', () => {
     }
   });
 
-  it.skipIf(!hasCommand('psql'))('tells psql at once that its statement is held, with the request and URL, and how it ended', async () => {
-    const text = `UPDATE items SET name = 'told' WHERE id = 4`;
-    const psql = spawn('psql', [gw.url(agent), '-X', '-v', 'ON_ERROR_STOP=1', '-c', text], {
-      env: { ...process.env, PGCONNECT_TIMEOUT: '10' },
-    });
-    let stderr = '';
-    psql.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number>((resolve) => psql.once('exit', (code) => resolve(code ?? -1)));
-    const r = await waitForRequest(gw, alice, byText(text));
-    // The notice reaches psql while it waits, before anyone decides.
-    for (let i = 0; i < 100 && !stderr.includes(r.id); i++) await sleep(50);
-    expect(stderr).toMatch(/NOTICE: {2}Gatehouse: .*held/i);
-    expect(stderr).toContain(r.id);
-    expect(stderr).toMatch(/https?:\/\//);
-    const ok = await api(gw, alice, 'POST', `/api/approvals/${r.id}/approve`, { comment: 'go' });
-    expect(ok.status).toBe(200);
-    expect(await exited).toBe(0);
-    expect(stderr).toMatch(/NOTICE: {2}Gatehouse: .*approved/i);
-    expect((await direct<{ name: string }>('SELECT name FROM items WHERE id = 4'))[0]!.name).toBe('told');
-  });
+  it.skipIf(!hasCommand('psql'))(
+    'tells psql at once that its statement is held, with the request and URL, and how it ended',
+    async () => {
+      const text = `UPDATE items SET name = 'told' WHERE id = 4`;
+      const psql = spawn('psql', [gw.url(agent), '-X', '-v', 'ON_ERROR_STOP=1', '-c', text], {
+        env: { ...process.env, PGCONNECT_TIMEOUT: '10' },
+      });
+      let stderr = '';
+      psql.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const exited = new Promise<number>((resolve) => psql.once('exit', (code) => resolve(code ?? -1)));
+      const r = await waitForRequest(gw, alice, byText(text));
+      // The notice reaches psql while it waits, before anyone decides.
+      for (let i = 0; i < 100 && !stderr.includes(r.id); i++) await sleep(50);
+      expect(stderr).toMatch(/NOTICE: {2}Gatehouse: .*held/i);
+      expect(stderr).toContain(r.id);
+      expect(stderr).toMatch(/https?:\/\//);
+      const ok = await api(gw, alice, 'POST', `/api/approvals/${r.id}/approve`, { comment: 'go' });
+      expect(ok.status).toBe(200);
+      expect(await exited).toBe(0);
+      expect(stderr).toMatch(/NOTICE: {2}Gatehouse: .*approved/i);
+      expect((await direct<{ name: string }>('SELECT name FROM items WHERE id = 4'))[0]!.name).toBe('told');
+    },
+  );
 
   it('holds an extended-protocol statement with its bind parameters and previews it with them', async () => {
     const c = await connect(agent);

@@ -52,7 +52,10 @@ async function assertionFor(user: IdpUser): Promise<{ samlResponse: string; rela
   return idp.respond(start.headers.get('location')!, user);
 }
 
-async function post(samlResponse: string, relayState = '/sessions'): Promise<{ status: number; body: string; cookie: boolean }> {
+async function post(
+  samlResponse: string,
+  relayState = '/sessions',
+): Promise<{ status: number; body: string; cookie: boolean }> {
   const res = await fetch(`${base}/login/saml/acs`, {
     method: 'POST',
     body: new URLSearchParams({ SAMLResponse: samlResponse, RelayState: relayState }),
@@ -62,7 +65,9 @@ async function post(samlResponse: string, relayState = '/sessions'): Promise<{ s
   return {
     status: res.status,
     body: await res.text(),
-    cookie: res.headers.getSetCookie().some((c) => c.startsWith('gatehouse_console=') && !/Max-Age=0/i.test(c)),
+    cookie: res.headers
+      .getSetCookie()
+      .some((c) => c.startsWith('gatehouse_console=') && !/Max-Age=0/i.test(c)),
   };
 }
 

@@ -8,13 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CatalogResolver } from '../src/engines/postgres/catalog-resolver.js';
 import { openUpstream } from '../src/engines/postgres/upstream-connection.js';
 import { defaultAgentPolicies } from '../src/policy/index.js';
-import {
-  BackendCode,
-  FrameReader,
-  decodeDataRow,
-  encode,
-  type Frame,
-} from '../src/wire/postgres/index.js';
+import { BackendCode, FrameReader, decodeDataRow, encode, type Frame } from '../src/wire/postgres/index.js';
 import { startTestGateway, type TestGateway } from './testkit/gateway.js';
 
 const CARD = '4111111111111111';

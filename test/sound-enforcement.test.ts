@@ -143,7 +143,7 @@ describe('class 1: the lexer is pinned', () => {
     const out = await run('psql', [gw.url(await agentToken()), '-Atc', 'SELECT 1'], {
       env: { ...process.env, PGCLIENTENCODING: 'SJIS', PGCONNECT_TIMEOUT: '5' },
     }).catch((e: { stderr: string }) => e);
-    expect(String((out).stderr)).toMatch(/client_encoding is pinned to UTF8/);
+    expect(String(out.stderr)).toMatch(/client_encoding is pinned to UTF8/);
   });
 
   it('a hidden change of a pinned setting ends the session before any later text is read', async () => {
@@ -193,6 +193,18 @@ describe('class 1: the lexer is pinned', () => {
     expect(errorsIn(frames)).toEqual([]);
     expect(frames.filter((f) => f.type === BackendCode.DataRow)).toHaveLength(2);
     c.close();
+  });
+});
+
+describe('class 4: settings that change what a statement means', () => {
+  it.each([
+    ['SET transform_null_equals = on'],
+    ['SET array_nulls = off'],
+    ["SELECT set_config('transform_null_equals', 'on', false)"],
+  ])('%s is refused for agents', async (sql) => {
+    await withClient(await agentToken(), async (c) => {
+      expect(rule(await refusal(c, sql))).toBe('agents-no-admin');
+    });
   });
 });
 

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Action } from '../core/action.js';
 import type { Identity } from '../core/identity.js';
 import type { HeldNotice, HoldSettledNotice } from '../core/held-notice.js';
+import { meaningSettings } from '../sql/postgres/setting-risks.js';
 import type { ApprovalContext, ApprovalOutcome, Approver, Logger } from '../core/ports.js';
 import type { AccessGrantConfig, ApprovalsConfig } from '../config/schema.js';
 import { toMs } from '../config/schema.js';
@@ -222,12 +223,14 @@ export class ApprovalService implements Approver {
     }
     const subject = subjectOf(action);
     const requester = principalOf(identity);
+    const settings = action.kind === 'sql' && action.settings ? meaningSettings(action.settings) : undefined;
     const hash = statementHash({
       connection: action.connection,
       subject: requester.subject,
       issuer: requester.issuer,
       text: subject.text,
       ...(subject.params ? { params: subject.params } : {}),
+      ...(settings ? { settings } : {}),
     });
 
     if (decision.mode === 'defer') {
@@ -341,7 +344,7 @@ export class ApprovalService implements Approver {
     hash: string,
   ): Promise<ApprovalRequest> {
     const now = this.#now();
-    const preview = await this.#preview(action);
+    const preview = await this.#preview(action, ctx.identity);
     const mode = ctx.decision.mode;
     const ttl = mode === 'hold' ? Math.min(rule.holdTimeoutMs, rule.expiresAfterMs) : rule.expiresAfterMs;
     const reason = (this.#deps.reason ?? defaultReason)(ctx);
@@ -399,23 +402,28 @@ export class ApprovalService implements Approver {
     return request;
   }
 
-  async #preview(action: Action): Promise<ImpactPreview> {
+  async #preview(action: Action, identity: Identity): Promise<ImpactPreview> {
     if (action.kind !== 'sql')
       return {
         kind: 'none',
         notes: [`no impact preview for ${action.kind === 'http' ? 'HTTP' : 'Kubernetes'} requests`],
         tookMs: 0,
       };
+    const settings = action.settings ? meaningSettings(action.settings) : undefined;
     const timeout = this.#deps.previewTimeoutMs ?? 5_000;
     let timer: NodeJS.Timeout | undefined;
     const started = Date.now();
     try {
       return await Promise.race([
-        this.#deps.previewer.preview({
-          connection: action.connection,
-          statement: action.statement,
-          ...(action.params ? { params: action.params } : {}),
-        }),
+        this.#deps.previewer
+          .preview({
+            connection: action.connection,
+            statement: action.statement,
+            identity,
+            ...(action.params ? { params: action.params } : {}),
+            ...(settings ? { settings } : {}),
+          })
+          .then((p) => (settings && Object.keys(settings).length > 0 ? { ...p, settings } : p)),
         new Promise<ImpactPreview>((resolve) => {
           timer = setTimeout(
             () =>

@@ -1,6 +1,7 @@
 // What an approval request is, as the service, the API, the page, the CLI and the notifiers see it,
 // and the narrow ports the service depends on (impact preview, session events). No I/O here.
 
+import type { Identity } from '../core/identity.js';
 import type { SqlStatement } from '../core/sql-statement.js';
 
 export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'withdrawn';
@@ -107,6 +108,11 @@ export interface ImpactPreview {
   /** Why a part is missing (count skipped, EXPLAIN failed, …). */
   readonly notes: readonly string[];
   readonly tookMs: number;
+  /**
+   * The requesting session's settings that change what the statement means (DateStyle, TimeZone,
+   * search_path, role…): the preview ran under them, and the approval is bound to them.
+   */
+  readonly settings?: Readonly<Record<string, string>>;
 }
 
 export interface ImpactObject {
@@ -121,6 +127,10 @@ export interface ImpactPreviewRequest {
   readonly connection: string;
   readonly statement: SqlStatement;
   readonly params?: readonly (string | null)[];
+  /** The session settings to preview under (already limited to the meaning-changing ones). */
+  readonly settings?: Readonly<Record<string, string>>;
+  /** The requester: the preview logs in upstream as the role this principal's sessions get. */
+  readonly identity?: Identity;
 }
 
 /** Runs the preview through the gateway's own upstream connection, read-only. Never throws. */

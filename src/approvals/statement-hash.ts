@@ -10,22 +10,25 @@ export interface HashedAction {
   readonly issuer: string;
   readonly text: string;
   readonly params?: readonly (string | null)[];
+  /** The session settings that change the statement's meaning (setting-risks.ts MEANING_SETTINGS). */
+  readonly settings?: Readonly<Record<string, string>>;
 }
 
 /**
- * `sha256(JSON.stringify(["gatehouse-statement-v1", connection, issuer, subject, text, params]))` in
+ * `sha256(JSON.stringify(["gatehouse-statement-v1", connection, issuer, subject, text, params]))` (or
+ * `"gatehouse-statement-v2"` with a last element, the session's meaning-changing settings as sorted
+ * `[name, value]` pairs, when there are any) in
  * hex, where params is the list of bind parameters in text form (`null` for SQL NULL; `[]` for the
  * simple protocol). A JSON array fixes the order and escapes every string, so no two different
  * actions share a document (docs/approvals.md documents this so others can recompute it).
  */
 export function statementHash(a: HashedAction): string {
-  const doc = JSON.stringify([
-    'gatehouse-statement-v1',
-    a.connection,
-    a.issuer,
-    a.subject,
-    a.text,
-    a.params ?? [],
-  ]);
+  const settings = Object.entries(a.settings ?? {}).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+  // v2 adds the meaning-changing settings as sorted [name, value] pairs; without any, v1 as before.
+  const doc = JSON.stringify(
+    settings.length === 0
+      ? ['gatehouse-statement-v1', a.connection, a.issuer, a.subject, a.text, a.params ?? []]
+      : ['gatehouse-statement-v2', a.connection, a.issuer, a.subject, a.text, a.params ?? [], settings],
+  );
   return createHash('sha256').update(doc, 'utf8').digest('hex');
 }

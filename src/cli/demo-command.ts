@@ -38,7 +38,9 @@ export function demoCommand(): Command {
         );
         for (const [k, v] of Object.entries(demo.env)) out.write(`${k}=${v}\n`);
         if (demo.env.GATEHOUSE_CONSOLE_URL)
-          out.write(`\nWeb console (signs in the demo admin with one click):\n  ${demo.env.GATEHOUSE_CONSOLE_URL}\n`);
+          out.write(
+            `\nWeb console (signs in the demo admin with one click):\n  ${demo.env.GATEHOUSE_CONSOLE_URL}\n`,
+          );
         out.write(`\nThese lines are also in ${demo.envFile}. In another shell:\n\n`);
         out.write(`  set -a; . ${demo.envFile}; set +a\n`);
         out.write(`  psql "$GATEHOUSE_AGENT_PGURL" -c 'SELECT name, email FROM customers LIMIT 3'\n`);

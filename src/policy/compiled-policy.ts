@@ -182,7 +182,8 @@ function compileRule(policyId: string, r: RuleConfig): CompiledRule {
 /** All given fields must match; lists are any-of; `agent` compares exactly. */
 export function subjectMatches(m: SubjectMatchConfig, identity: Identity): boolean {
   if (m.agent !== undefined && m.agent !== identity.agent) return false;
-  if (m.tokenKinds !== undefined && !(m.tokenKinds as readonly string[]).includes(identity.tokenKind)) return false;
+  if (m.tokenKinds !== undefined && !(m.tokenKinds as readonly string[]).includes(identity.tokenKind))
+    return false;
   if (m.subjects !== undefined && !m.subjects.includes(identity.subject)) return false;
   if (m.groups !== undefined && !m.groups.some((g) => identity.groups.includes(g))) return false;
   return true;

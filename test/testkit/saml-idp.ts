@@ -33,7 +33,10 @@ export interface IdpUser {
 }
 
 const xmlEscape = (s: string) =>
-  s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
+  s.replace(
+    /[<>&"']/g,
+    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!,
+  );
 
 export async function startTestIdp(sp: { entityId: string; acsUrl: string }): Promise<TestIdp> {
   const pems = await generate([{ name: 'commonName', value: 'test-idp' }], {
@@ -51,12 +54,16 @@ export async function startTestIdp(sp: { entityId: string; acsUrl: string }): Pr
     signingCert: pems.cert,
     isAssertionEncrypted: false,
     wantAuthnRequestsSigned: false,
-    singleSignOnService: [{ Binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', Location: `${url}/sso` }],
+    singleSignOnService: [
+      { Binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', Location: `${url}/sso` },
+    ],
   });
   const spEntity = samlify.ServiceProvider({
     entityID: sp.entityId,
     wantAssertionsSigned: true,
-    assertionConsumerService: [{ Binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST', Location: sp.acsUrl }],
+    assertionConsumerService: [
+      { Binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST', Location: sp.acsUrl },
+    ],
   });
 
   async function respond(redirectUrl: string, user: IdpUser) {
@@ -64,34 +71,40 @@ export async function startTestIdp(sp: { entityId: string; acsUrl: string }): Pr
     const query = Object.fromEntries(u.searchParams);
     const parsed = await idp.parseLoginRequest(spEntity, 'redirect', { query, octetString: '' });
     const requestId = (parsed.extract as { request: { id: string } }).request.id;
-    const res = await idp.createLoginResponse(spEntity, parsed as never, 'post', {}, {
-      customTagReplacement: (template: string) => {
-        const id = `_${randomUUID()}`;
-        const now = new Date();
-        const until = new Date(now.getTime() + (user.validSeconds ?? 300) * 1000);
-        const attributes = `<saml:AttributeStatement><saml:Attribute Name="groups">${user.groups.map((g) => `<saml:AttributeValue>${xmlEscape(g)}</saml:AttributeValue>`).join('')}</saml:Attribute></saml:AttributeStatement>`;
-        const context = samlify.SamlLib.replaceTagsByValue(
-          template.replace('{AttributeStatement}', attributes).replace('{AuthnStatement}', ''),
-          {
-            ID: id,
-            AssertionID: `_${randomUUID()}`,
-            Destination: sp.acsUrl,
-            Audience: user.audience ?? sp.entityId,
-            SubjectRecipient: user.recipient ?? sp.acsUrl,
-            Issuer: user.issuer ?? entityId,
-            IssueInstant: now.toISOString(),
-            StatusCode: 'urn:oasis:names:tc:SAML:2.0:status:Success',
-            ConditionsNotBefore: now.toISOString(),
-            ConditionsNotOnOrAfter: until.toISOString(),
-            SubjectConfirmationDataNotOnOrAfter: until.toISOString(),
-            NameIDFormat: 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified',
-            NameID: user.nameId,
-            InResponseTo: requestId,
-          },
-        );
-        return { id, context };
+    const res = await idp.createLoginResponse(
+      spEntity,
+      parsed as never,
+      'post',
+      {},
+      {
+        customTagReplacement: (template: string) => {
+          const id = `_${randomUUID()}`;
+          const now = new Date();
+          const until = new Date(now.getTime() + (user.validSeconds ?? 300) * 1000);
+          const attributes = `<saml:AttributeStatement><saml:Attribute Name="groups">${user.groups.map((g) => `<saml:AttributeValue>${xmlEscape(g)}</saml:AttributeValue>`).join('')}</saml:Attribute></saml:AttributeStatement>`;
+          const context = samlify.SamlLib.replaceTagsByValue(
+            template.replace('{AttributeStatement}', attributes).replace('{AuthnStatement}', ''),
+            {
+              ID: id,
+              AssertionID: `_${randomUUID()}`,
+              Destination: sp.acsUrl,
+              Audience: user.audience ?? sp.entityId,
+              SubjectRecipient: user.recipient ?? sp.acsUrl,
+              Issuer: user.issuer ?? entityId,
+              IssueInstant: now.toISOString(),
+              StatusCode: 'urn:oasis:names:tc:SAML:2.0:status:Success',
+              ConditionsNotBefore: now.toISOString(),
+              ConditionsNotOnOrAfter: until.toISOString(),
+              SubjectConfirmationDataNotOnOrAfter: until.toISOString(),
+              NameIDFormat: 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified',
+              NameID: user.nameId,
+              InResponseTo: requestId,
+            },
+          );
+          return { id, context };
+        },
       },
-    });
+    );
     const relayState = u.searchParams.get('RelayState') ?? undefined;
     return { samlResponse: res.context, ...(relayState ? { relayState } : {}) };
   }

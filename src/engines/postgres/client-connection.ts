@@ -435,7 +435,8 @@ export class ClientConnection {
     }
     this.upstream = upstream;
     const startup = new Map<string, string>();
-    for (const [k, v] of Object.entries(forwarded)) startup.set(k.toLowerCase(), v);
+    for (const [k, v] of Object.entries(forwarded))
+      if (pinnedSetting(k) === undefined) startup.set(k.toLowerCase(), v);
     this.state = new ProtocolState(() => this.deps.settings().state, startup);
     this.tracker = new ResponseTracker(
       (e) => this.onDropped(e),
@@ -448,7 +449,7 @@ export class ClientConnection {
     const hello: Buffer[] = [encode.authenticationOk()];
     for (const [k, v] of upstream.parameters) {
       hello.push(encode.parameterStatus(k, v));
-      this.state.reported(k, v);
+      this.state.baseline(k, v);
     }
     hello.push(
       encode.backendKeyData(this.key.processId, this.key.secretKey),
@@ -991,7 +992,11 @@ export class ClientConnection {
    * disconnect), and the hold listener, so the client hears at once that its statement is held and
    * where to approve it, in a NoticeResponse (psql prints it while it waits), and again when it ends.
    */
-  private holdOptions(): { signal: AbortSignal; onHeld: (n: HeldNotice) => void; onHoldSettled: (n: HoldSettledNotice) => void } {
+  private holdOptions(): {
+    signal: AbortSignal;
+    onHeld: (n: HeldNotice) => void;
+    onHoldSettled: (n: HoldSettledNotice) => void;
+  } {
     return {
       signal: this.abort.signal,
       onHeld: (n) => this.notice(n.message, `request ${n.requestId}: ${n.url}`),

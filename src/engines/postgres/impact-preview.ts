@@ -12,7 +12,8 @@ import {
   encode,
   type Frame,
 } from '../../wire/postgres/index.js';
-import { openUpstream, type UpstreamSession, type UpstreamTarget } from './upstream-connection.js';
+import type { Identity } from '../../core/identity.js';
+import { loginFor, openUpstream, type UpstreamSession, type UpstreamTarget } from './upstream-connection.js';
 
 // Structurally the approvals service's ImpactPreview port (engines do not import approvals).
 export interface PreviewObject {
@@ -36,6 +37,10 @@ export interface PreviewInput {
   readonly connection: string;
   readonly statement: SqlStatement;
   readonly params?: readonly (string | null)[];
+  /** The requesting session's meaning-changing settings: the preview runs under them. */
+  readonly settings?: Readonly<Record<string, string>>;
+  /** The requester: the preview logs in as the upstream role this principal's sessions get. */
+  readonly identity?: Identity;
 }
 
 export interface ImpactPreviewOptions {
@@ -425,8 +430,14 @@ export class ImpactPreviewer {
       const work = async (): Promise<PreviewResult> => {
         const up = await openUpstream(
           target,
-          { application_name: 'gatehouse-impact-preview' },
+          {
+            application_name: 'gatehouse-impact-preview',
+            client_encoding: 'UTF8',
+            standard_conforming_strings: 'on',
+            backslash_quote: 'safe_encoding',
+          },
           this.opts.maxMessageBytes ?? 16 * 1024 * 1024,
+          loginFor(target, input.identity),
         );
         const conn = new PreviewConnection(up);
         open.conn = conn;
@@ -436,6 +447,15 @@ export class ImpactPreviewer {
         );
         if (begin.error !== undefined)
           throw new Error(`could not start a read-only transaction: ${begin.error}`);
+        // The requesting session's settings (DateStyle, TimeZone, search_path, role…), for this
+        // transaction only: '01/02/2024' or `x = NULL` must mean here what they will mean there.
+        const login = loginFor(target, input.identity);
+        for (const [name, value] of Object.entries(input.settings ?? {})) {
+          if (name === 'session_authorization' && value === login.user) continue; // who it logs in as anyway
+          const set = await conn.extended('SELECT pg_catalog.set_config($1, $2, true)', [name, value]);
+          if (set.error !== undefined)
+            throw new Error(`could not apply the session's setting ${name} = '${value}': ${set.error}`);
+        }
         const result = wantsPlan
           ? await this.#plan(conn, s, input.params ?? [])
           : await this.#objects(conn, s);

@@ -78,6 +78,7 @@ export class ProtocolState {
   /** Settings the session changed (name → value), as confirmed; `local` ones end with the transaction. */
   private readonly sessionSettings = new Map<string, string>();
   private readonly localSettings = new Map<string, string | undefined>();
+  private readonly loginValues = new Map<string, string>();
 
   constructor(
     private readonly limits: () => StateLimits,
@@ -327,14 +328,24 @@ export class ProtocolState {
     } else if (change.value !== undefined) target.set(change.name, change.value);
   }
 
+  /** A setting's value at login (ParameterStatus before the first ReadyForQuery): the baseline. */
+  baseline(name: string, value: string): void {
+    this.loginValues.set(name.toLowerCase(), value);
+  }
+
   /** A reported setting changed (ParameterStatus): the server's own word for its value. */
   reported(name: string, value: string): void {
-    this.sessionSettings.set(name.toLowerCase(), value);
+    const lower = name.toLowerCase();
+    if (this.loginValues.get(lower) === value && !this.startupSettings.has(lower)) {
+      this.sessionSettings.delete(lower);
+      this.localSettings.delete(lower);
+    } else this.sessionSettings.set(lower, value);
   }
 
   /**
-   * The session's effective settings as far as Gatehouse has seen them (startup parameters, SET,
-   * RESET, set_config, reported values), for impact previews and for binding approvals to them.
+   * The settings this session changed from what any session of its login starts with: those the
+   * client gave at startup, then SET, RESET, set_config and reported changes. Impact previews run
+   * under them (on a fresh connection of the same login) and approvals are bound to them.
    */
   effectiveSettings(): Readonly<Record<string, string>> {
     const out: Record<string, string> = {};

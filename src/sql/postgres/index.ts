@@ -5,3 +5,4 @@ export {
   type PostgresClassifier,
   type PostgresClassifierOptions,
 } from './postgres-classifier.js';
+export { MEANING_SETTINGS, meaningSettings } from './setting-risks.js';

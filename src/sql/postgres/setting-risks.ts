@@ -160,3 +160,39 @@ export function setConfigCategory(name: string): SqlCategory {
   if (lower === 'search_path') return 'admin';
   return settingCategory(lower);
 }
+
+/**
+ * Settings that change what a statement's text means (how literals, names and NULL comparisons are
+ * read, and who runs it). An approval is bound to their values, and an impact preview runs under
+ * them; settings that change only formatting, planning or timeouts are left out, so a client's
+ * incidental settings do not void an approval. The pinned settings (pinned-settings.ts) cannot
+ * vary, so they are not listed.
+ */
+export const MEANING_SETTINGS: ReadonlySet<string> = new Set([
+  'datestyle',
+  'intervalstyle',
+  'timezone',
+  'timezone_abbreviations',
+  'search_path',
+  'transform_null_equals',
+  'array_nulls',
+  'default_text_search_config',
+  'lc_monetary',
+  'lc_numeric',
+  'lc_time',
+  'xmloption',
+  'role',
+  'session_authorization',
+  'session_replication_role',
+  'row_security',
+]);
+
+/** The settings among `all` (lower-case names) that change meaning, sorted by name. */
+export function meaningSettings(all: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of Object.keys(all).sort()) {
+    const lower = name.toLowerCase();
+    if (MEANING_SETTINGS.has(lower)) out[lower] = all[name]!;
+  }
+  return out;
+}
