@@ -35,6 +35,8 @@ import { Gate } from './gate/gate.js';
 import { AwsAccessKeyResolver, createAuthenticator, type BuiltAuthenticator } from './identity/index.js';
 import { createLogger } from './logger.js';
 import { createPolicyDecider } from './policy/index.js';
+import { subjectMatches } from './policy/compiled-policy.js';
+import type { Identity } from './core/identity.js';
 import { resolveSecret, type Secret } from './secrets/secret-ref.js';
 import { createMcpEndpoint, type McpEndpoint } from './mcp/index.js';
 import { createPostgresClassifier } from './sql/postgres/index.js';
@@ -100,12 +102,25 @@ async function buildSnapshot(loaded: LoadedConfig, env: NodeJS.ProcessEnv): Prom
     const secret: Secret | undefined = u.password
       ? await resolveSecret(absoluteRef(u.password, baseDir), env)
       : undefined;
+    const logins = [];
+    for (const l of u.logins) {
+      const pw: Secret | undefined = l.password
+        ? await resolveSecret(absoluteRef(l.password, baseDir), env)
+        : undefined;
+      const matchers = Array.isArray(l.subjects) ? l.subjects : [l.subjects];
+      logins.push({
+        user: l.user,
+        ...(pw ? { password: () => pw.reveal() } : {}),
+        matches: (identity: Identity) => matchers.some((m) => subjectMatches(m, identity)),
+      });
+    }
     targets.set(name, {
       host: u.host,
       port: u.port,
       database: u.database,
       user: u.user,
       ...(secret ? { password: () => secret.reveal() } : {}),
+      ...(logins.length > 0 ? { logins } : {}),
       tls: {
         mode: u.tls.mode,
         ...(u.tls.ca ? { ca: path.resolve(baseDir, u.tls.ca) } : {}),

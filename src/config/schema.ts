@@ -2,7 +2,7 @@
 // is generated from this file (`npm run schema` → gatehouse.schema.json).
 
 import { z } from 'zod';
-import { policiesSchema, policyDefaultsSchema, ruleSchema } from './policy-schema.js';
+import { policiesSchema, policyDefaultsSchema, ruleSchema, subjectsSchema } from './policy-schema.js';
 import { maskingSchema } from '../masking/masking-schema.js';
 import { consoleSchema } from './console-schema.js';
 
@@ -69,6 +69,18 @@ export const postgresConnectionSchema = z.strictObject({
     database: z.string(),
     user: z.string(),
     password: secretRefSchema.optional(),
+    logins: z
+      .array(
+        z.strictObject({
+          subjects: subjectsSchema.describe('principals who log in upstream as this role (as in a policy)'),
+          user: z.string(),
+          password: secretRefSchema.optional(),
+        }),
+      )
+      .default([])
+      .describe(
+        'per-principal upstream logins, first match wins (everyone else logs in as `user`): give agents a least-privilege role',
+      ),
     tls: upstreamTlsSchema.default({ mode: 'disable' }),
     connectTimeout: duration.default('10s'),
   }),

@@ -11,6 +11,9 @@ export interface DemoConfigInput {
   readonly upstreamUser: string;
   readonly upstreamDatabase: string;
   readonly passwordFile: string;
+  /** The least-privilege upstream role agents log in as, and its password file. */
+  readonly agentUser?: string;
+  readonly agentPasswordFile?: string;
   readonly certFile: string;
   readonly keyFile: string;
 }
@@ -44,13 +47,27 @@ export function demoConfigYaml(i: DemoConfigInput): string {
           database: i.upstreamDatabase,
           user: i.upstreamUser,
           password: { file: i.passwordFile },
+          // Agents log in as a role that can read and write rows but owns nothing and is no
+          // superuser, so even a classifier bug cannot drop a table (docs/security.md).
+          ...(i.agentUser && i.agentPasswordFile
+            ? {
+                logins: [
+                  {
+                    subjects: [{ agent: true }, { groups: ['ai-agents'] }],
+                    user: i.agentUser,
+                    password: { file: i.agentPasswordFile },
+                  },
+                ],
+              }
+            : {}),
           tls: { mode: 'disable' },
         },
       },
     },
     // Reviewed statements are held for a human in the `dba` group (docs/approvals.md).
     approvals: {
-      publicUrl: `http://127.0.0.1:${i.httpPort}`,
+      // With port 0 (tests) the listener's bound port is used for links instead.
+      ...(i.httpPort ? { publicUrl: `http://127.0.0.1:${i.httpPort}` } : {}),
       rules: { default: { approverGroups: ['dba'], holdTimeout: '5m' } },
     },
     // Agents get every result masked (docs/masking.md); the `dba` group sees real values.

@@ -72,6 +72,32 @@ async function seed(url: string): Promise<void> {
   }
 }
 
+/** The upstream role the demo's agents log in as: it reads and writes rows, owns nothing, and can
+ * create nothing (docs/security.md: never give agents a superuser upstream). */
+export const DEMO_AGENT_ROLE = 'gatehouse_agent';
+
+async function ensureAgentRole(url: string, password: string): Promise<void> {
+  if (!/^[A-Za-z0-9_-]+$/.test(password)) throw new Error('unexpected characters in the generated password');
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`
+      DO $$ BEGIN
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${DEMO_AGENT_ROLE}') THEN
+          CREATE ROLE ${DEMO_AGENT_ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOBYPASSRLS;
+        END IF;
+      END $$;
+      ALTER ROLE ${DEMO_AGENT_ROLE} PASSWORD '${password}';
+      REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+      REVOKE CREATE ON DATABASE postgres FROM PUBLIC;
+      GRANT USAGE ON SCHEMA public TO ${DEMO_AGENT_ROLE};
+      GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${DEMO_AGENT_ROLE};
+      GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO ${DEMO_AGENT_ROLE};`);
+  } finally {
+    await client.end();
+  }
+}
+
 function pgUrl(token: string, user: string, port: number): string {
   return `postgresql://${user}:${encodeURIComponent(token)}@127.0.0.1:${port}/${DEMO_CONNECTION}?sslmode=require`;
 }
@@ -81,6 +107,8 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const passwordFile = path.join(dir, 'upstream-password');
   const upstreamPassword = await secretFile(passwordFile, () => randomBytes(18).toString('base64url'));
+  const agentPasswordFile = path.join(dir, 'agent-upstream-password');
+  const agentPassword = await secretFile(agentPasswordFile, () => randomBytes(18).toString('base64url'));
   const upstreamPortFile = path.join(dir, 'upstream-port');
   const savedPort = existsSync(upstreamPortFile)
     ? Number((await readFile(upstreamPortFile, 'utf8')).trim())
@@ -96,6 +124,7 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
   });
   try {
     await seed(upstream.url('postgres'));
+    await ensureAgentRole(upstream.url('postgres'), agentPassword);
     const { cert, key } = await ensureCertificate(dir);
     const configFile = path.join(dir, 'gatehouse.yaml');
     await writeFile(
@@ -107,6 +136,8 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
         upstreamUser: upstream.user,
         upstreamDatabase: 'postgres',
         passwordFile: path.relative(dir, passwordFile),
+        agentUser: DEMO_AGENT_ROLE,
+        agentPasswordFile: path.relative(dir, agentPasswordFile),
         certFile: path.relative(dir, cert),
         keyFile: path.relative(dir, key),
       }),
