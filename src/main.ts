@@ -16,7 +16,8 @@ import type { MaskerFactory } from './core/masking.js';
 import { GatewayError, ERROR_CODES } from './core/errors.js';
 import { createSqlMaskerFactory, unknownMaskingProfiles } from './masking/result-masker.js';
 import { loadMaskingInputs } from './masking/masking-inputs.js';
-import type { Approver, Logger } from './core/ports.js';
+
+import type { Approver, DialTarget, Logger, UpstreamDialer } from './core/ports.js';
 import type { ListeningAddress } from './engines/engine.js';
 import type { ListenerSettings } from './engines/postgres/client-connection.js';
 import { PostgresEngine } from './engines/postgres/postgres-engine.js';
@@ -46,6 +47,7 @@ import { recordingStatusRoutes } from './api/recording-status-routes.js';
 import { createRecording, type Recording } from './recording/index.js';
 import type { WebConsole } from './console/index.js';
 import type { ExplainingPolicyDecider } from './policy/policy-decider.js';
+import { RoutingDialer, startAgentGateway, type AgentGateway } from './tunnel/gateway/index.js';
 
 export interface GatewayOptions {
   readonly logger?: Logger;
@@ -69,6 +71,8 @@ export interface Gateway {
   readonly recording: Recording;
   /** The web console on the HTTP listener (docs/console.md), when it is on. */
   readonly console?: WebConsole;
+  /** Network-resident agents (docs/agent.md), when `agents:` is configured. */
+  readonly agents?: AgentGateway;
   readonly logger: Logger;
   /** Live PostgreSQL sessions and open sockets on the listener (health, tests). */
   connectionStats(): Promise<{ sessions: number; sockets: number }>;
@@ -90,14 +94,31 @@ interface RuntimeSnapshot {
   readonly kubernetes: ReadonlyMap<string, KubeConnectionSettings>;
   /** The mask step (docs/masking.md), rebuilt with the rest on reload. */
   readonly masking: MaskerFactory;
+  /** What each agent may dial: the upstreams of the connections whose `via` names it (docs/agent.md). */
+  readonly agentTargets: ReadonlyMap<string, readonly DialTarget[]>;
 }
 
-async function buildSnapshot(loaded: LoadedConfig, env: NodeJS.ProcessEnv): Promise<RuntimeSnapshot> {
+async function buildSnapshot(
+  loaded: LoadedConfig,
+  env: NodeJS.ProcessEnv,
+  dialer: UpstreamDialer,
+): Promise<RuntimeSnapshot> {
   const { config, baseDir } = loaded;
   assertEnginesFor(config.connections);
+  const agentTargets = new Map<string, DialTarget[]>();
+  const routeVia = (name: string, via: { agent: string } | undefined, dial: DialTarget[]) => {
+    if (!via) return;
+    if (!config.agents)
+      throw new GatewayError(
+        ERROR_CODES.CONFIG_INVALID,
+        `connection "${name}" goes through agent "${via.agent}" but there is no agents: section (docs/agent.md)`,
+      );
+    agentTargets.set(via.agent, [...(agentTargets.get(via.agent) ?? []), ...dial]);
+  };
   const targets = new Map<string, UpstreamTarget>();
   for (const [name, conn] of Object.entries(config.connections)) {
     if (conn.protocol !== 'postgres') continue;
+    routeVia(name, conn.via, [{ host: conn.upstream.host, port: conn.upstream.port }]);
     const u = conn.upstream;
     const secret: Secret | undefined = u.password
       ? await resolveSecret(absoluteRef(u.password, baseDir), env)
@@ -127,6 +148,9 @@ async function buildSnapshot(loaded: LoadedConfig, env: NodeJS.ProcessEnv): Prom
         ...(u.tls.serverName ? { serverName: u.tls.serverName } : {}),
       },
       connectTimeoutMs: toMs(u.connectTimeout),
+      dialer,
+      connection: name,
+      ...(conn.via ? { via: conn.via } : {}),
     });
   }
   const pgl = config.listeners.postgres;
@@ -156,14 +180,14 @@ async function buildSnapshot(loaded: LoadedConfig, env: NodeJS.ProcessEnv): Prom
   const http = new Map<string, HttpConnectionSettings>();
   for (const [name, conn] of Object.entries(config.connections)) {
     if (conn.protocol !== 'http') continue;
-    http.set(
-      name,
-      await buildHttpConnectionSettings(name, conn, {
-        resolveSecret: (ref) => resolveSecret(absoluteRef(ref, baseDir), env),
-        baseDir,
-        env,
-      }),
-    );
+    const settings = await buildHttpConnectionSettings(name, conn, {
+      resolveSecret: (ref) => resolveSecret(absoluteRef(ref, baseDir), env),
+      baseDir,
+      env,
+      dialer,
+    });
+    http.set(name, settings);
+    routeVia(name, conn.via, httpDialTargets(name, conn, settings));
   }
   const kubernetes = new Map<string, KubeConnectionSettings>();
   for (const [name, conn] of Object.entries(config.connections)) {
@@ -192,7 +216,29 @@ async function buildSnapshot(loaded: LoadedConfig, env: NodeJS.ProcessEnv): Prom
       resolveSecret: async (ref) => (await resolveSecret(absoluteRef(ref, baseDir), env)).reveal(),
     }),
   );
-  return { policy, targets, listener, http, kubernetes, masking };
+  return { policy, targets, listener, http, kubernetes, masking, agentTargets };
+}
+
+/** The host:port pairs an http connection dials: its base URL, or its AWS service endpoints. */
+function httpDialTargets(
+  name: string,
+  conn: Extract<GatehouseConfig['connections'][string], { protocol: 'http' }>,
+  settings: HttpConnectionSettings,
+): DialTarget[] {
+  const hostPort = (u: URL): DialTarget => ({
+    host: u.hostname.replace(/^\[|\]$/g, ''),
+    port: Number(u.port || (u.protocol === 'https:' ? 443 : 80)),
+  });
+  if (settings.generic) return [hostPort(settings.generic.base)];
+  const aws = settings.aws!;
+  const auth = conn.auth.type === 'aws-sigv4' ? conn.auth : undefined;
+  const services = [...new Set([...(auth?.services ?? []), ...Object.keys(auth?.endpoints ?? {})])];
+  if (services.length === 0)
+    throw new GatewayError(
+      ERROR_CODES.CONFIG_INVALID,
+      `connection "${name}" goes through an agent: list auth.services (or auth.endpoints) so the agent's targets are known`,
+    );
+  return services.map((s) => hostPort(aws.endpointFor(s)));
 }
 
 function parseHostPort(address: string): { host: string; port: number } {
@@ -204,7 +250,10 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
   const env = options.env ?? process.env;
   const config: GatehouseConfig = loaded.config;
   const logger = options.logger ?? createLogger(config.log.level);
-  let snapshot = await buildSnapshot(loaded, env);
+  // Every upstream socket is opened through this (directly, or through an agent: docs/agent.md).
+  let agents: AgentGateway | undefined;
+  const dialer = new RoutingDialer(() => agents?.hub);
+  let snapshot = await buildSnapshot(loaded, env, dialer);
   let currentConfig = config;
   const store = await openStore(config.store, config.dataDir, async (ref) =>
     (await resolveSecret(absoluteRef(ref, loaded.baseDir), env)).reveal(),
@@ -214,6 +263,16 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     tokenStore: store,
     logger,
   });
+  if (config.agents) {
+    agents = await startAgentGateway({
+      config: config.agents,
+      dataDir: config.dataDir,
+      baseDir: loaded.baseDir,
+      db: store,
+      logger,
+      targets: snapshot.agentTargets,
+    });
+  }
   const classifier = await createPostgresClassifier();
   // Recording (docs/recording.md): the gate writes through the recorder, which redacts passwords,
   // moves large samples to the blob store and links prompts; the store chains and seals the events.
@@ -470,8 +529,9 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
   const reload = async (): Promise<{ ok: true } | { ok: false; error: string }> => {
     try {
       const next = await loadConfig(loaded.path, env);
-      snapshot = await buildSnapshot(next, env);
+      snapshot = await buildSnapshot(next, env, dialer);
       currentConfig = next.config;
+      agents?.setTargets(snapshot.agentTargets);
       logger.info({ config: loaded.path, policyVersion: snapshot.policy.version }, 'configuration reloaded');
       return { ok: true };
     } catch (e) {
@@ -502,6 +562,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     kubernetesConnections,
     recording,
     ...(webConsole ? { console: webConsole } : {}),
+    ...(agents ? { agents } : {}),
     logger,
     reload,
     async connectionStats() {
@@ -514,6 +575,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
       for (const e of httpEngines) await e.stop();
       for (const e of kubernetesEngines) await e.stop();
       await postgres?.stop();
+      await agents?.stop();
       await http?.close();
       await approvals?.close();
       await recording.close(); // closes the store after the recorder's last writes

@@ -58,11 +58,21 @@ export const connectionLimitsSchema = z
     message: 'reservedForPeople cannot exceed maxSessions',
   })
   .default({ maxSessions: 50, reservedForPeople: 10 });
+/** Reach the upstream through a network-resident agent (docs/agent.md). */
+export const viaSchema = z
+  .strictObject({
+    agent: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'an agent name (`gatehouse agent register NAME`)'),
+  })
+  .optional()
+  .describe('open upstream connections through this agent (docs/agent.md); default: directly');
 
 export const postgresConnectionSchema = z.strictObject({
   protocol: z.literal('postgres'),
   description: z.string().optional(),
   limits: connectionLimitsSchema,
+  via: viaSchema,
   upstream: z.strictObject({
     host: z.string(),
     port: z.number().int().min(1).max(65535).default(5432),
@@ -142,6 +152,7 @@ export const httpConnectionSchema = z
     protocol: z.literal('http'),
     description: z.string().optional(),
     limits: connectionLimitsSchema,
+    via: viaSchema,
     listen: hostPort.describe(
       "address of this connection's own listener (clients point their endpoint here)",
     ),
@@ -427,6 +438,35 @@ export const approvalsSchema = z
   })
   .optional();
 
+// ---- agents: (docs/agent.md) -------------------------------------------------------------------
+
+export const agentsSchema = z
+  .strictObject({
+    listen: hostPort.describe('address agents connect to (TLS, or a WebSocket at /agent/v1/tunnel)'),
+    tls: z
+      .strictObject({ cert: z.string(), key: z.string() })
+      .optional()
+      .describe('PEM certificate and key of the agent listener; default: generated in <dataDir>/keys'),
+    signingKeyFile: z
+      .string()
+      .optional()
+      .describe('Ed25519 key that signs target lists; default <dataDir>/keys/agent-signing.pem'),
+    websocket: z.boolean().default(true).describe('also accept agents through a WebSocket upgrade'),
+    joinTokenTtl: duration.default('15m').describe('default lifetime of a join token'),
+    heartbeatInterval: duration.default('5s'),
+    heartbeatTimeout: duration
+      .default('15s')
+      .describe('an agent connection that misses heartbeats this long is dropped'),
+    dialTimeout: duration.default('10s').describe('time for an agent to connect to an upstream'),
+    maxStreamsPerAgent: z
+      .number()
+      .int()
+      .min(1)
+      .default(512)
+      .describe('upstream connections one agent connection carries at most'),
+  })
+  .optional();
+
 // ---- mcp: (docs/mcp.md) ------------------------------------------------------------------------
 
 export const mcpSchema = z
@@ -655,6 +695,7 @@ export const configSchema = z.strictObject({
   approvals: approvalsSchema.describe('just-in-time approvals (docs/approvals.md); off when absent'),
   mcp: mcpSchema.describe('the built-in MCP server (docs/mcp.md)'),
   console: consoleSchema.describe('the web console and how people sign in to it (docs/console.md)'),
+  agents: agentsSchema.describe('network-resident agents (docs/agent.md); off when absent'),
   recording: recordingSchema.describe(
     'session recording, samples, blobs, retention, SIEM export (docs/recording.md)',
   ),
@@ -677,6 +718,7 @@ export type RecordingConfig = z.infer<typeof recordingSchema>;
 export type ApprovalsConfig = NonNullable<z.infer<typeof approvalsSchema>>;
 export type ApprovalRuleConfig = z.infer<typeof approvalRuleSchema>;
 export type AccessGrantConfig = z.infer<typeof accessGrantSchema>;
+export type AgentsConfig = NonNullable<z.infer<typeof agentsSchema>>;
 
 /** Parses "10s", "5m", 250 … into milliseconds. */
 export function toMs(d: number | string): number {

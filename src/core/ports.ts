@@ -1,6 +1,7 @@
 // Ports: the narrow interfaces the gate and engines depend on. Concrete adapters live in their own
 // folders and are wired together only in src/main.ts.
 
+import type { Duplex } from 'node:stream';
 import type { Action } from './action.js';
 import type { Decision, ReviewDecision } from './decision.js';
 import type { HeldNotice, HoldSettledNotice } from './held-notice.js';
@@ -91,4 +92,33 @@ export interface Logger {
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
   debug(obj: object, msg?: string): void;
+}
+
+/** A host and port an upstream connection is opened to (the upstream's own address, as configured). */
+export interface DialTarget {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** How a connection's upstream is reached: through a network-resident agent (docs/agent.md). */
+export interface UpstreamVia {
+  readonly agent: string;
+}
+
+export interface DialOptions {
+  /** Gives up (and closes what was opened) when aborted. */
+  readonly signal?: AbortSignal;
+  /** The Gatehouse connection the socket is for (logs, `gatehouse agent list`). */
+  readonly connection?: string;
+}
+
+/**
+ * Opens byte streams to upstreams: directly (TCP) or through an agent's tunnel. Engines dial every
+ * upstream socket through this port, so a connection's `via` applies to every protocol alike; TLS to
+ * the upstream is the engine's, layered on the returned stream, so an agent only carries ciphertext.
+ * Failures reject with GatewayError(UPSTREAM_UNAVAILABLE) whose message is written for the client;
+ * a stream that is lost later is destroyed with an Error saying why (the agent was lost, revoked …).
+ */
+export interface UpstreamDialer {
+  dial(target: DialTarget, via: UpstreamVia | undefined, options?: DialOptions): Promise<Duplex>;
 }

@@ -7,7 +7,7 @@ import { Agent } from 'undici';
 import type { HttpConnectionConfig, SecretRef } from '../../config/schema.js';
 import { toMs } from '../../config/schema.js';
 import { ERROR_CODES, GatewayError } from '../../core/errors.js';
-import type { Logger } from '../../core/ports.js';
+import type { Logger, UpstreamDialer } from '../../core/ports.js';
 import { createDetectorSet } from '../../masking/index.js';
 import {
   AssumedRoleCredentials,
@@ -16,6 +16,7 @@ import {
 } from './aws/aws-credentials.js';
 import { DEFAULT_RESPONSE_FIELDS, fieldMatcher } from './field-names.js';
 import type { AwsUpstream, GenericUpstream, HttpConnectionSettings } from './http-settings.js';
+import { undiciConnector, upstreamSocketOpener } from './upstream-socket.js';
 
 export interface RevealableSecret {
   reveal(): string;
@@ -27,6 +28,8 @@ export interface SettingsDeps {
   readonly baseDir: string;
   readonly env: NodeJS.ProcessEnv;
   readonly logger?: Logger;
+  /** Opens upstream sockets for a connection with `via` (docs/agent.md). */
+  readonly dialer?: UpstreamDialer;
 }
 
 function configError(message: string): GatewayError {
@@ -148,6 +151,8 @@ export async function buildHttpConnectionSettings(
   const tls = { ...(ca ? { ca } : {}), rejectUnauthorized: config.tls.rejectUnauthorized };
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(config.headers)) headers[k.toLowerCase()] = v;
+  const openSocket =
+    config.via && deps.dialer ? upstreamSocketOpener(deps.dialer, config.via, tls, name) : undefined;
   const upstream =
     config.auth.type === 'aws-sigv4'
       ? { aws: await awsUpstream(name, config.auth, deps) }
@@ -169,6 +174,7 @@ export async function buildHttpConnectionSettings(
     upstreamTimeoutMs: toMs(config.upstreamTimeout),
     websockets: config.websockets,
     tls,
-    dispatcher: new Agent({ connect: tls, keepAliveTimeout: 4_000 }),
+    ...(openSocket ? { openSocket } : {}),
+    dispatcher: new Agent({ connect: openSocket ? undiciConnector(openSocket) : tls, keepAliveTimeout: 4_000 }),
   };
 }

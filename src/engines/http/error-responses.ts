@@ -27,6 +27,7 @@ export type Failure =
   | 'malformed'
   | 'withheld'
   | 'unavailable'
+  | 'upstream-unreachable'
   | 'internal';
 
 export function failureFor(code: ErrorCode): Failure {
@@ -46,6 +47,7 @@ export function failureFor(code: ErrorCode): Failure {
     case ERROR_CODES.MASK_FAILED:
       return 'withheld';
     case ERROR_CODES.UPSTREAM_UNAVAILABLE:
+      return 'upstream-unreachable';
     case ERROR_CODES.RECORD_FAILED:
       return 'unavailable';
     default:
@@ -103,6 +105,13 @@ const AWS_CODES: Readonly<Record<Failure, AwsCode>> = {
     json: 'ResponseWithheldException',
   },
   unavailable: {
+    status: 503,
+    s3: 'ServiceUnavailable',
+    query: 'ServiceUnavailable',
+    json: 'ServiceUnavailableException',
+  },
+  // AWS SDKs retry ServiceUnavailable: the same code as a busy service, so clients back off and retry.
+  'upstream-unreachable': {
     status: 503,
     s3: 'ServiceUnavailable',
     query: 'ServiceUnavailable',
@@ -171,6 +180,8 @@ const HTTP_STATUS: Readonly<Record<Failure, number>> = {
   malformed: 400,
   withheld: 502,
   unavailable: 503,
+  // RFC 9110 §15.6.3: the gateway could not get a response from the upstream (or the agent carrying it).
+  'upstream-unreachable': 502,
   internal: 500,
 };
 

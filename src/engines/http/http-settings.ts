@@ -1,6 +1,7 @@
 // What the HTTP engine needs to serve one connection, built from gatehouse.yaml by connection-settings.ts
 // and swapped whole on reload. Secrets inside are revealed only where a request is sent upstream.
 
+import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { DetectorSet } from '../../masking/index.js';
 import type { AwsCredentialSource } from './aws/aws-credentials.js';
@@ -54,6 +55,8 @@ export interface HttpConnectionSettings {
   readonly websockets: boolean;
   readonly tls: UpstreamTls;
   readonly dispatcher: Dispatcher;
+  /** Set when the connection goes through an agent (`via`): opens its upstream sockets, TLS included. */
+  readonly openSocket?: (url: URL) => Promise<Duplex>;
 }
 
 /** A gateway-issued AWS access key, resolved to its secret and a gate token for its principal. */

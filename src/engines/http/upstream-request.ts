@@ -4,7 +4,7 @@
 
 import type { Readable } from 'node:stream';
 import { request, errors as undiciErrors } from 'undici';
-import { ERROR_CODES, GatewayError } from '../../core/errors.js';
+import { ERROR_CODES, GatewayError, isGatewayError } from '../../core/errors.js';
 import type { HttpConnectionSettings } from './http-settings.js';
 import type { UpstreamResponse } from './response-relay.js';
 
@@ -39,7 +39,11 @@ export async function callUpstream(
     const timeout = cause instanceof undiciErrors.HeadersTimeoutError;
     throw new GatewayError(
       ERROR_CODES.UPSTREAM_UNAVAILABLE,
-      timeout ? 'the upstream did not answer in time' : 'the upstream could not be reached',
+      timeout
+        ? 'the upstream did not answer in time'
+        : isGatewayError(cause) // from the dialer: written for the client (e.g. the agent is not connected)
+          ? `the upstream could not be reached: ${cause.message}`
+          : 'the upstream could not be reached',
       { cause },
     );
   }

@@ -9,6 +9,7 @@ import https from 'node:https';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type HttpAction, httpAction } from '../../core/action.js';
+import { isGatewayError } from '../../core/errors.js';
 import { failureFor, problemResponse, type ErrorResponse } from './error-responses.js';
 import type { ExchangeDeps } from './exchange-context.js';
 import { openBearerSession, upstreamUrl } from './generic-exchange.js';
@@ -108,6 +109,8 @@ export async function handleUpgrade(
     ...(settings.tls.ca ? { ca: settings.tls.ca } : {}),
     rejectUnauthorized: settings.tls.rejectUnauthorized,
     timeout: settings.upstreamTimeoutMs,
+    // Through an agent (docs/agent.md): the socket, TLS included, comes from the connection's opener.
+    ...(settings.openSocket ? { createConnection: tunnelConnection(settings.openSocket, url) } : {}),
   });
   upReq.on('upgrade', (upRes: IncomingMessage, upSocket: Duplex, upHead: Buffer) => {
     if (upSocket instanceof Socket) upSocket.setTimeout(0);
@@ -150,13 +153,29 @@ export async function handleUpgrade(
     upRes.pipe(socket);
   });
   upReq.on('timeout', () => upReq.destroy(new Error('upstream timeout')));
-  upReq.on('error', () => {
+  upReq.on('error', (e) => {
     done({
       code: 'upstream_unavailable',
       message: 'the upstream could not be reached for the WebSocket upgrade',
     });
-    fail('unavailable', 'The upstream could not be reached.', admission.statementId);
+    // A dialer's GatewayError (through an agent) says why, in words meant for the client.
+    const why = isGatewayError(e) ? `: ${e.message}` : '.';
+    fail('upstream-unreachable', `The upstream could not be reached${why}`, admission.statementId);
   });
   gone.signal.addEventListener('abort', () => upReq.destroy(), { once: true });
   upReq.end();
+}
+
+/** http.request's createConnection over an async opener (the request waits for the callback). */
+function tunnelConnection(
+  open: (url: URL) => Promise<Duplex>,
+  url: URL,
+): (opts: object, cb: (err: Error | null, socket: Duplex) => void) => undefined {
+  return (_opts, cb) => {
+    open(url).then(
+      (s) => cb(null, s),
+      (e: Error) => cb(e, undefined as unknown as Duplex),
+    );
+    return undefined;
+  };
 }

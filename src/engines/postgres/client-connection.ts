@@ -459,7 +459,10 @@ export class ClientConnection {
     this.phase = 'relay';
     this.socket.write(Buffer.concat(hello));
     upstream.socket.on('data', (chunk: Buffer) => this.onUpstreamData(chunk));
-    upstream.socket.on('error', (err) => this.close(`upstream error: ${err.message}`));
+    // A lost upstream (a reset, or the agent carrying it gone) ends the session with a FATAL that says why.
+    upstream.socket.on('error', (err) =>
+      this.fatal(SqlState.ConnectionFailure, `Gatehouse: lost the upstream connection: ${err.message}`),
+    );
     upstream.socket.on('close', () => this.close('upstream closed'));
     upstream.socket.on('drain', () => this.socket.resume());
     this.deps.logger.info(

@@ -6,6 +6,7 @@ import net from 'node:net';
 import type { Identity } from '../../core/identity.js';
 import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
+import type { UpstreamDialer, UpstreamVia } from '../../core/ports.js';
 import {
   BackendCode,
   FrameReader,
@@ -41,6 +42,11 @@ export interface UpstreamTarget extends UpstreamLogin {
     readonly serverName?: string;
   };
   readonly connectTimeoutMs: number;
+  /** Opens the upstream socket (directly, or through an agent: docs/agent.md); default plain TCP. */
+  readonly dialer?: UpstreamDialer;
+  readonly via?: UpstreamVia;
+  /** The Gatehouse connection name (for the dialer's logs). */
+  readonly connection?: string;
 }
 
 export interface UpstreamSession {
@@ -64,7 +70,18 @@ export class UpstreamError extends Error {
   }
 }
 
-function connectTcp(target: UpstreamTarget): Promise<net.Socket> {
+async function connectTcp(target: UpstreamTarget): Promise<net.Socket> {
+  if (target.dialer) {
+    try {
+      // A dialed stream has the net.Socket surface this engine uses (setNoDelay, unref, destroySoon:
+      // see src/tunnel/gateway/tunnel-socket.ts), and tls.connect wraps it like any socket.
+      return (await target.dialer.dial({ host: target.host, port: target.port }, target.via, {
+        ...(target.connection ? { connection: target.connection } : {}),
+      })) as net.Socket;
+    } catch (err) {
+      throw new UpstreamError(`could not connect to upstream: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: target.host, port: target.port });
     socket.setNoDelay(true);

@@ -6,11 +6,13 @@ import type { StoreMigration } from './migration.js';
 import { sessionsStatementsTokens } from './0001-sessions-statements-tokens.js';
 import { sessionEvents } from './0002-session-events.js';
 import { approvals } from './0003-approvals.js';
+import { agents } from './0004-agents.js';
 
 export const STORE_MIGRATIONS: readonly StoreMigration[] = [
   sessionsStatementsTokens,
   sessionEvents,
   approvals,
+  agents,
 ];
 
 export type { StoreDialect, StoreMigration } from './migration.js';
