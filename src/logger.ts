@@ -6,11 +6,12 @@ import type { Logger } from './core/ports.js';
 
 export function createLogger(
   level: 'debug' | 'info' | 'warn' | 'error' | 'silent' = 'info',
+  service = 'gatehouse',
 ): Logger & pino.Logger {
   return pino(
     {
       level,
-      base: { service: 'gatehouse' },
+      base: { service },
       redact: {
         paths: ['password', 'token', 'secret', '*.password', '*.token', '*.secret', 'headers.authorization'],
         censor: '[redacted]',

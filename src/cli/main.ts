@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createLogger } from '../logger.js';
 import { accessCommand } from './access-command.js';
+import { agentCommand } from './agent-command.js';
 import { approvalsCommand } from './approvals-command.js';
 import { configCommand } from './config-command.js';
 import { loadCliConfig } from './config-file.js';
@@ -70,6 +71,27 @@ export function buildCli(): Command {
           );
         }
         return { issuer: built.issuer, tokenStore: store, close: () => store.close() };
+      },
+    }),
+  );
+  program.addCommand(
+    agentCommand({
+      async openAdmin(explicit) {
+        const { loaded, store } = await openStoreFor(explicit);
+        const agents = loaded.config.agents;
+        if (!agents) {
+          await store.close();
+          throw new Error('this configuration has no agents: section (docs/agent.md)');
+        }
+        const { AgentRegistry, listenerCredentials } = await import('../tunnel/gateway/index.js');
+        const { toMs } = await import('../config/schema.js');
+        return {
+          registry: new AgentRegistry(store.getKysely()),
+          pin: async () => (await listenerCredentials(agents, loaded.config.dataDir, loaded.baseDir)).pin,
+          joinTokenTtlMs: toMs(agents.joinTokenTtl),
+          heartbeatTimeoutMs: toMs(agents.heartbeatTimeout),
+          close: () => store.close(),
+        };
       },
     }),
   );

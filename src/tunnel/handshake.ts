@@ -11,6 +11,12 @@ import type { TLSSocket } from 'node:tls';
 import { z } from 'zod';
 
 export const TUNNEL_PROTOCOL_VERSION = 1;
+/**
+ * ALPN id of the tunnel (RFC 7301). Both sides require it: it keeps another TLS client from being
+ * mistaken for an agent, and it is what lets Node's HTTP/2 server take a socket whose TLS it did not
+ * negotiate (without ALPN it would treat the socket as HTTP/1.1).
+ */
+export const TUNNEL_ALPN = 'gatehouse-agent/1';
 export const HANDSHAKE_MAX_BYTES = 16 * 1024;
 /** RFC 5705 exporter label; the exported value is bound to one TLS session. */
 export const EKM_LABEL = 'EXPORTER-gatehouse-agent-auth';

@@ -27,6 +27,10 @@ export interface TestGatewayOptions {
   readonly setupSql?: string;
   readonly connectionName?: string;
   readonly upstreamTls?: Record<string, unknown>;
+  /** Extra fields of the connection (e.g. `via: { agent: NAME }`). */
+  readonly connectionExtra?: Record<string, unknown>;
+  /** Upstream host/port instead of the test PostgreSQL's. */
+  readonly upstreamAddress?: { host: string; port: number };
   /** Reload when the config file changes (as `gatehouse start` does). */
   readonly watchConfig?: boolean;
 }
@@ -92,9 +96,10 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
     connections: {
       [connection]: {
         protocol: 'postgres',
+        ...options.connectionExtra,
         upstream: {
-          host: su.hostname,
-          port: Number(su.port || 5432),
+          host: options.upstreamAddress?.host ?? su.hostname,
+          port: options.upstreamAddress?.port ?? Number(su.port || 5432),
           database: db.name,
           user: role,
           password: { file: 'upstream-password' },

@@ -191,11 +191,11 @@ export class AgentRuntime extends EventEmitter {
           return;
         }
         if (!this.stopping)
-          this.log.warn({ gateway: url.origin, err: (e as Error).message }, 'gateway connection failed');
+          this.log.warn({ gateway: shown(url), err: (e as Error).message }, 'gateway connection failed');
       }
       if (this.stopping) break;
       const delay = backoffDelay(up ? 0 : attempt++, backoff);
-      this.log.info({ gateway: url.origin, inMs: delay }, 'reconnecting');
+      this.log.info({ gateway: shown(url), inMs: delay }, 'reconnecting');
       await this.sleep(delay);
     }
   }
@@ -257,7 +257,8 @@ export class AgentRuntime extends EventEmitter {
         hostname,
       };
     }
-    socket.write(encodeFrame(hello));
+    // Completed before HTTP/2 takes the TLS handle over (it must not find a write in flight).
+    await new Promise<void>((resolve) => socket.write(encodeFrame(hello), () => resolve()));
     const answer = gatewayWelcomeSchema.safeParse(await readFrame(socket, this.options.connectTimeoutMs ?? 10_000));
     if (!answer.success) {
       socket.destroy();
@@ -317,7 +318,7 @@ export class AgentRuntime extends EventEmitter {
         let outstanding = 0;
         const beat = setInterval(() => {
           if (outstanding * heartbeatMs >= 3 * heartbeatMs) {
-            this.log.warn({ gateway: url.origin }, 'the gateway missed its heartbeats');
+            this.log.warn({ gateway: shown(url) }, 'the gateway missed its heartbeats');
             session.destroy();
             return;
           }
@@ -329,17 +330,17 @@ export class AgentRuntime extends EventEmitter {
           }
         }, heartbeatMs);
         beat.unref();
-        session.on('error', (e: Error) => this.log.warn({ gateway: url.origin, err: e.message }, 'gateway session error'));
+        session.on('error', (e: Error) => this.log.warn({ gateway: shown(url), err: e.message }, 'gateway session error'));
         session.on('close', () => {
           clearInterval(beat);
           for (const u of l.upstreams) u.destroy();
           this.links.delete(l);
           socket.destroy();
-          this.log.info({ gateway: url.origin, streamsEnded: l.upstreams.size }, 'gateway connection closed');
+          this.log.info({ gateway: shown(url), streamsEnded: l.upstreams.size }, 'gateway connection closed');
           this.emit('link-down', url);
           resolve();
         });
-        this.log.info({ gateway: url.origin, agentId: this.state!.agentId, name: this.state!.name }, 'connected to the gateway');
+        this.log.info({ gateway: shown(url), agentId: this.state!.agentId, name: this.state!.name }, 'connected to the gateway');
         this.emit('link-up', url);
       });
       server.on('stream', (stream: ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
@@ -369,7 +370,7 @@ export class AgentRuntime extends EventEmitter {
     });
     stream.on('end', () => {
       const refuse = (status: number, why: string) => {
-        this.log.error({ gateway: link.url.origin, reason: why }, 'refused a target list');
+        this.log.error({ gateway: shown(link.url), reason: why }, 'refused a target list');
         if (!stream.destroyed) stream.respond({ ':status': status }, { endStream: false });
         stream.end(why);
       };
@@ -382,7 +383,7 @@ export class AgentRuntime extends EventEmitter {
       if (list.issuedAt < link.issuedAt) return refuse(409, 'target list is older than the one in force');
       link.targets = new Set(list.targets);
       link.issuedAt = list.issuedAt;
-      this.log.info({ gateway: link.url.origin, targets: list.targets }, 'target list accepted');
+      this.log.info({ gateway: shown(link.url), targets: list.targets }, 'target list accepted');
       this.emit('targets', list.targets);
       stream.respond({ ':status': 204 }, { endStream: true });
     });
@@ -458,3 +459,8 @@ export class AgentRuntime extends EventEmitter {
 }
 
 export { GatewayVerificationError };
+
+/** A gateway URL for logs (URL.origin is "null" for tls://). */
+function shown(url: URL): string {
+  return `${url.protocol}//${url.host}`;
+}

@@ -8,6 +8,7 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import WebSocket, { createWebSocketStream } from 'ws';
+import { TUNNEL_ALPN } from '../handshake.js';
 import { publicKeyPin } from '../join-token.js';
 
 export const DEFAULT_TUNNEL_PATH = '/agent/v1/tunnel';
@@ -136,6 +137,7 @@ export async function openGatewayConnection(url: URL, s: ConnectSettings): Promi
       socket: carrier,
       servername: net.isIP(host) ? undefined : host,
       minVersion: 'TLSv1.3',
+      ALPNProtocols: [TUNNEL_ALPN],
       ...(s.ca ? { ca: s.ca, rejectUnauthorized: true } : { rejectUnauthorized: false }),
     });
     const timer = setTimeout(() => t.destroy(new Error('TLS handshake with the gateway timed out')), s.timeoutMs);
@@ -150,6 +152,10 @@ export async function openGatewayConnection(url: URL, s: ConnectSettings): Promi
       reject(e);
     });
   });
+  if (socket.alpnProtocol !== TUNNEL_ALPN) {
+    socket.destroy();
+    throw new Error(`the gateway did not agree to ${TUNNEL_ALPN}: is this the agents listener?`);
+  }
   if (!s.ca) {
     // Pin check before a single byte is sent: rejectUnauthorized is off only because the pin replaces it.
     const cert = socket.getPeerX509Certificate();

@@ -14,6 +14,7 @@ import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Logger } from '../../core/ports.js';
 import {
   HandshakeError,
+  TUNNEL_ALPN,
   TUNNEL_PROTOCOL_VERSION,
   agentHelloSchema,
   authMessage,
@@ -137,7 +138,11 @@ export class AgentListener {
   }
 
   private startTls(raw: Duplex, address: string, settle: () => void): void {
-    const s = new tls.TLSSocket(raw, { isServer: true, secureContext: this.secureContext });
+    const s = new tls.TLSSocket(raw, {
+      isServer: true,
+      secureContext: this.secureContext,
+      ALPNProtocols: [TUNNEL_ALPN],
+    });
     const timer = setTimeout(() => s.destroy(), this.timeout);
     timer.unref();
     s.on('error', (err: Error) => {
@@ -148,6 +153,9 @@ export class AgentListener {
     s.once('close', () => raw.destroy());
     s.once('secure', () => {
       clearTimeout(timer);
+      // A tls.Server clears this when it emits 'secureConnection'; this socket has no server, and
+      // HTTP/2 waits for 'secureConnect' (never emitted server-side) while it is set.
+      (s as unknown as { secureConnecting: boolean }).secureConnecting = false;
       void this.authenticate(s, address, settle);
     });
   }
@@ -161,6 +169,7 @@ export class AgentListener {
       s.end(encodeFrame(answer));
       setTimeout(() => s.destroy(), 1000).unref();
     };
+    if (s.alpnProtocol !== TUNNEL_ALPN) return refuse('bad-hello', `this port speaks only ${TUNNEL_ALPN}`);
     let raw: unknown;
     try {
       raw = await readFrame(s, this.options.handshakeTimeoutMs ?? 10_000);
@@ -221,7 +230,9 @@ export class AgentListener {
       signingKey: this.options.signingPublicKey,
       heartbeatMs: this.options.heartbeatMs,
     };
-    s.write(encodeFrame(welcome));
+    // HTTP/2 takes the TLS handle over: no write of ours may still be in flight when it does.
+    await new Promise<void>((resolve) => s.write(encodeFrame(welcome), () => resolve()));
+    if (s.destroyed) return;
     settle();
     s.setNoDelay?.(true);
     this.open.add(s);

@@ -76,8 +76,9 @@ function toConnection(r: AgentConnectionsTable): AgentConnectionRow {
 export class AgentRegistry {
   private readonly db: Kysely<AgentTables>;
 
-  constructor(db: Kysely<unknown>) {
-    this.db = db as unknown as Kysely<AgentTables>;
+  /** `db`: the store's kysely connection (`store.getKysely()`), whatever its table types. */
+  constructor(db: unknown) {
+    this.db = db as Kysely<AgentTables>;
   }
 
   /** Stores a new join token for NAME (the secret only as a hash). */

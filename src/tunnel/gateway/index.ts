@@ -2,7 +2,6 @@
 // (store), key material, the hub and the listener. main.ts calls startAgentGateway once.
 
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
 import { toMs, type AgentsConfig } from '../../config/schema.js';
 import type { DialTarget, Logger } from '../../core/ports.js';
 import { AgentHub } from './agent-hub.js';
@@ -25,6 +24,8 @@ export interface AgentGateway {
   readonly address: AgentListenerAddress;
   /** This process's replica id (agent connections are per replica: docs/agent.md). */
   readonly replica: string;
+  /** Pin of the listener certificate (what join tokens carry). */
+  readonly pin: string;
   setTargets(targets: ReadonlyMap<string, readonly DialTarget[]>): void;
   stop(): Promise<void>;
 }
@@ -36,7 +37,7 @@ function parseHostPort(address: string): { host: string; port: number } {
 
 export async function startAgentGateway(o: AgentGatewayOptions): Promise<AgentGateway> {
   const { config } = o;
-  const registry = new AgentRegistry(o.db.getKysely() as Kysely<unknown>);
+  const registry = new AgentRegistry(o.db.getKysely());
   const replica = randomUUID();
   const heartbeatMs = toMs(config.heartbeatInterval);
   const heartbeatTimeoutMs = Math.max(toMs(config.heartbeatTimeout), 2 * heartbeatMs);
@@ -79,6 +80,7 @@ export async function startAgentGateway(o: AgentGatewayOptions): Promise<AgentGa
     registry,
     address,
     replica,
+    pin: creds.pin,
     setTargets: (t) => hub.setTargets(t),
     async stop() {
       await hub.stop();
