@@ -7,7 +7,12 @@ import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { toMs } from '../config/schema.js';
 import type { Logger } from '../core/ports.js';
-import type { AgentConnectionRow, AgentRegistry, PendingJoinToken, RegisteredAgent } from '../tunnel/gateway/agent-registry.js';
+import type {
+  AgentConnectionRow,
+  AgentRegistry,
+  PendingJoinToken,
+  RegisteredAgent,
+} from '../tunnel/gateway/agent-registry.js';
 import { processIo, type CliIo } from './cli-io.js';
 import { textTable } from './text-table.js';
 
@@ -37,11 +42,19 @@ function parseDuration(v: string): number {
   }
 }
 
-const collect = (v: string, prev: string[] = []): string[] => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
+const collect = (v: string, prev: string[] = []): string[] => [
+  ...prev,
+  ...v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+];
 
 export function packageVersion(): string {
   try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    return (
+      JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+    ).version;
   } catch {
     return '0.0.0';
   }
@@ -116,7 +129,12 @@ export function agentCommand(deps: AgentCommandDeps): Command {
     .command('register')
     .description('print a one-time join token for a new agent NAME (several agents may share a name)')
     .argument('<name>', 'agent name, as connections say it in `via: { agent: NAME }`')
-    .addOption(new Option('--ttl <duration>', 'how long the token may be used (default agents.joinTokenTtl)').argParser(parseDuration))
+    .addOption(
+      new Option(
+        '--ttl <duration>',
+        'how long the token may be used (default agents.joinTokenTtl)',
+      ).argParser(parseDuration),
+    )
     .option('--json', 'print JSON')
     .action(async (name: string, opts: { ttl?: number; json?: boolean }, sub: Command) => {
       const { formatJoinToken, newJoinToken } = await import('../tunnel/join-token.js');
@@ -129,10 +147,17 @@ export function agentCommand(deps: AgentCommandDeps): Command {
       });
       if (opts.json) {
         io.stdout.write(
-          JSON.stringify({ name, joinToken: out.token, tokenId: out.pending.id, expiresAt: out.pending.expiresAt.toISOString() }) + '\n',
+          JSON.stringify({
+            name,
+            joinToken: out.token,
+            tokenId: out.pending.id,
+            expiresAt: out.pending.expiresAt.toISOString(),
+          }) + '\n',
         );
       } else {
-        io.stdout.write(`join token: ${out.token}\nagent:      ${name}\nexpires:    ${out.pending.expiresAt.toISOString()}\n`);
+        io.stdout.write(
+          `join token: ${out.token}\nagent:      ${name}\nexpires:    ${out.pending.expiresAt.toISOString()}\n`,
+        );
       }
       io.stderr.write(
         'The token is shown only now and works once. In the private network run:\n' +
@@ -156,7 +181,11 @@ export function agentCommand(deps: AgentCommandDeps): Command {
           JSON.stringify(
             {
               agents: rows,
-              pendingJoinTokens: tokens.map((t) => ({ id: t.id, name: t.name, expiresAt: t.expiresAt.toISOString() })),
+              pendingJoinTokens: tokens.map((t) => ({
+                id: t.id,
+                name: t.name,
+                expiresAt: t.expiresAt.toISOString(),
+              })),
             },
             null,
             2,
@@ -168,7 +197,17 @@ export function agentCommand(deps: AgentCommandDeps): Command {
       else
         io.stdout.write(
           textTable([
-            ['NAME', 'ID', 'STATUS', 'VERSION', 'HOST', 'ADDRESS', 'CONNECTED SINCE', 'LAST HEARTBEAT', 'SESSIONS'],
+            [
+              'NAME',
+              'ID',
+              'STATUS',
+              'VERSION',
+              'HOST',
+              'ADDRESS',
+              'CONNECTED SINCE',
+              'LAST HEARTBEAT',
+              'SESSIONS',
+            ],
             ...rows.map((r) => [
               r.name,
               r.id,
@@ -198,7 +237,10 @@ export function agentCommand(deps: AgentCommandDeps): Command {
     .action(async (nameOrId: string, _opts: unknown, sub: Command) => {
       const r = await withAdmin(sub, (h) => h.registry.revoke(nameOrId));
       if (r.agents === 0 && r.tokens === 0)
-        sub.error(`error: no active agent or join token named ${nameOrId}`, { exitCode: 1, code: 'gatehouse.agent' });
+        sub.error(`error: no active agent or join token named ${nameOrId}`, {
+          exitCode: 1,
+          code: 'gatehouse.agent',
+        });
       io.stdout.write(
         `revoked ${r.agents} agent(s) and ${r.tokens} join token(s) for ${nameOrId}; gateways end their connections within a second\n`,
       );
@@ -209,26 +251,57 @@ export function agentCommand(deps: AgentCommandDeps): Command {
     .command('run')
     .description('run the agent: connect out to the gateway and carry its upstream connections')
     .addOption(
-      new Option('--gateway <url>', 'gateway agents listener: tls://host:port, or https://host (WebSocket); repeat for replicas')
+      new Option(
+        '--gateway <url>',
+        'gateway agents listener: tls://host:port, or https://host (WebSocket); repeat for replicas',
+      )
         .env('GATEHOUSE_AGENT_GATEWAY')
         .argParser(collect),
     )
-    .addOption(new Option('--join-token <token>', 'one-time token from `gatehouse agent register` (first run only)').env('GATEHOUSE_AGENT_JOIN_TOKEN'))
-    .addOption(new Option('--join-token-file <file>', 'read the join token from this file').env('GATEHOUSE_AGENT_JOIN_TOKEN_FILE'))
     .addOption(
-      new Option('--state-dir <dir>', "where the agent keeps its key and id (keep it across restarts)")
+      new Option(
+        '--join-token <token>',
+        'one-time token from `gatehouse agent register` (first run only)',
+      ).env('GATEHOUSE_AGENT_JOIN_TOKEN'),
+    )
+    .addOption(
+      new Option('--join-token-file <file>', 'read the join token from this file').env(
+        'GATEHOUSE_AGENT_JOIN_TOKEN_FILE',
+      ),
+    )
+    .addOption(
+      new Option('--state-dir <dir>', 'where the agent keeps its key and id (keep it across restarts)')
         .env('GATEHOUSE_AGENT_STATE_DIR')
         .default(env.STATE_DIRECTORY ?? '.gatehouse-agent'),
     )
-    .addOption(new Option('--ca <file>', "verify the gateway with this CA bundle instead of the join token's pin").env('GATEHOUSE_AGENT_CA'))
-    .addOption(new Option('--proxy <url>', 'reach the gateway through this HTTP proxy (CONNECT)').env('GATEHOUSE_AGENT_PROXY'))
     .addOption(
-      new Option('--allow <rule>', "this side's own limit: HOST:PORT (name, *.suffix, IP or CIDR; port or *); repeatable")
+      new Option('--ca <file>', "verify the gateway with this CA bundle instead of the join token's pin").env(
+        'GATEHOUSE_AGENT_CA',
+      ),
+    )
+    .addOption(
+      new Option('--proxy <url>', 'reach the gateway through this HTTP proxy (CONNECT)').env(
+        'GATEHOUSE_AGENT_PROXY',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--allow <rule>',
+        "this side's own limit: HOST:PORT (name, *.suffix, IP or CIDR; port or *); repeatable",
+      )
         .env('GATEHOUSE_AGENT_ALLOW')
         .argParser(collect),
     )
-    .addOption(new Option('--max-streams <n>', 'upstream connections carried at most per gateway connection').env('GATEHOUSE_AGENT_MAX_STREAMS').default('512'))
-    .addOption(new Option('--drain-timeout <duration>', 'on SIGTERM, how long open connections may finish').env('GATEHOUSE_AGENT_DRAIN_TIMEOUT').default('30s'))
+    .addOption(
+      new Option('--max-streams <n>', 'upstream connections carried at most per gateway connection')
+        .env('GATEHOUSE_AGENT_MAX_STREAMS')
+        .default('512'),
+    )
+    .addOption(
+      new Option('--drain-timeout <duration>', 'on SIGTERM, how long open connections may finish')
+        .env('GATEHOUSE_AGENT_DRAIN_TIMEOUT')
+        .default('30s'),
+    )
     .addOption(
       new Option('--log-level <level>', 'debug, info, warn or error')
         .env('GATEHOUSE_AGENT_LOG_LEVEL')
@@ -254,11 +327,15 @@ export function agentCommand(deps: AgentCommandDeps): Command {
         if (!opts.gateway || opts.gateway.length === 0)
           throw new InvalidArgumentError('--gateway (or GATEHOUSE_AGENT_GATEWAY) is required');
         const gateways = opts.gateway.map(parseGatewayUrl);
-        const joinToken = opts.joinToken ?? (opts.joinTokenFile ? readFileSync(opts.joinTokenFile, 'utf8').trim() : undefined);
+        const joinToken =
+          opts.joinToken ??
+          (opts.joinTokenFile ? readFileSync(opts.joinTokenFile, 'utf8').trim() : undefined);
         const proxy = opts.proxy ?? env.HTTPS_PROXY ?? env.https_proxy;
         const maxStreams = Number(opts.maxStreams);
-        if (!Number.isInteger(maxStreams) || maxStreams < 1) throw new InvalidArgumentError('--max-streams must be a positive integer');
-        const logger = deps.createLogger?.(opts.logLevel) ?? createLogger(opts.logLevel as 'info', 'gatehouse-agent');
+        if (!Number.isInteger(maxStreams) || maxStreams < 1)
+          throw new InvalidArgumentError('--max-streams must be a positive integer');
+        const logger =
+          deps.createLogger?.(opts.logLevel) ?? createLogger(opts.logLevel as 'info', 'gatehouse-agent');
         const runtime = new AgentRuntime({
           gateways,
           stateDir: opts.stateDir,
@@ -281,7 +358,14 @@ export function agentCommand(deps: AgentCommandDeps): Command {
           (deps.exit ?? ((c: number) => process.exit(c)))(3);
           return;
         }
-        logger.info({ gateways: gateways.map((g) => `${g.protocol}//${g.host}`), stateDir: opts.stateDir, version: packageVersion() }, 'agent started');
+        logger.info(
+          {
+            gateways: gateways.map((g) => `${g.protocol}//${g.host}`),
+            stateDir: opts.stateDir,
+            version: packageVersion(),
+          },
+          'agent started',
+        );
         const result = await runtime.done;
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);

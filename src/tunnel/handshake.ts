@@ -133,7 +133,8 @@ export function readFrame(stream: Duplex, timeoutMs: number): Promise<unknown> {
       }
     };
     const onEnd = () => done(new HandshakeError('the connection closed during the handshake'));
-    const onError = (e: Error) => done(new HandshakeError(`connection error during the handshake: ${e.message}`));
+    const onError = (e: Error) =>
+      done(new HandshakeError(`connection error during the handshake: ${e.message}`));
     const timer = setTimeout(() => done(new HandshakeError('handshake timed out')), timeoutMs);
     stream.on('readable', onReadable);
     stream.once('end', onEnd);

@@ -34,8 +34,14 @@ const targetListSchema = z.strictObject({
 });
 
 const signedSchema = z.strictObject({
-  payload: z.string().regex(/^[A-Za-z0-9_-]*$/).max(2 * 1024 * 1024),
-  signature: z.string().regex(/^[A-Za-z0-9_-]+$/).max(256),
+  payload: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]*$/)
+    .max(2 * 1024 * 1024),
+  signature: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .max(256),
 });
 
 /**
@@ -43,7 +49,11 @@ const signedSchema = z.strictObject({
  * and decimal port. Both sides compare keys, never raw strings.
  */
 export function targetKey(t: DialTarget): string {
-  const host = t.host.trim().toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
+  const host = t.host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '');
   return net.isIPv6(host) ? `[${host}]:${t.port}` : `${host}:${t.port}`;
 }
 

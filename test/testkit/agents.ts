@@ -77,7 +77,11 @@ export async function startAgent(
 }
 
 /** Waits until `check` holds (polling), or fails after `ms`. */
-export async function until(check: () => boolean | Promise<boolean>, ms = 10_000, what = 'condition'): Promise<void> {
+export async function until(
+  check: () => boolean | Promise<boolean>,
+  ms = 10_000,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -86,13 +90,16 @@ export async function until(check: () => boolean | Promise<boolean>, ms = 10_000
 }
 
 /** `gatehouse agent run` as a child process (JSON logs on stderr). */
-export function spawnAgentProcess(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; stderr: () => string } {
+export function spawnAgentProcess(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): { child: ChildProcess; stderr: () => string } {
   const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin/gatehouse.js'), 'agent', 'run', ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  child.stdout!.on('data', (d: Buffer) => (err += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (err += d.toString()));
   return { child, stderr: () => err };
 }

@@ -175,6 +175,9 @@ export async function buildHttpConnectionSettings(
     websockets: config.websockets,
     tls,
     ...(openSocket ? { openSocket } : {}),
-    dispatcher: new Agent({ connect: openSocket ? undiciConnector(openSocket) : tls, keepAliveTimeout: 4_000 }),
+    dispatcher: new Agent({
+      connect: openSocket ? undiciConnector(openSocket) : tls,
+      keepAliveTimeout: 4_000,
+    }),
   };
 }

@@ -79,7 +79,9 @@ async function connectTcp(target: UpstreamTarget): Promise<net.Socket> {
         ...(target.connection ? { connection: target.connection } : {}),
       })) as net.Socket;
     } catch (err) {
-      throw new UpstreamError(`could not connect to upstream: ${err instanceof Error ? err.message : String(err)}`);
+      throw new UpstreamError(
+        `could not connect to upstream: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
   }
   return new Promise((resolve, reject) => {

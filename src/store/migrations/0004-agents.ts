@@ -31,7 +31,11 @@ async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('agent_id', 'text')
     .addColumn('revoked_at', 'bigint')
     .execute();
-  await db.schema.createIndex('agent_join_tokens_name_idx').on('agent_join_tokens').columns(['name']).execute();
+  await db.schema
+    .createIndex('agent_join_tokens_name_idx')
+    .on('agent_join_tokens')
+    .columns(['name'])
+    .execute();
   await db.schema
     .createTable('agent_connections')
     .addColumn('id', 'text', (c) => c.primaryKey().notNull())

@@ -67,7 +67,9 @@ export class AgentRefusedError extends Error {
 
 interface Link {
   readonly url: URL;
+  readonly socket: tls.TLSSocket;
   readonly session: ServerHttp2Session;
+  readonly streams: Set<ServerHttp2Stream>;
   targets: ReadonlySet<string>;
   issuedAt: number;
   readonly upstreams: Set<net.Socket>;
@@ -112,7 +114,10 @@ export class AgentRuntime extends EventEmitter {
       this.state = loaded.state;
       this.identity = loaded.identity;
       if (this.options.joinToken)
-        this.log.info({ agentId: this.state.agentId, name: this.state.name }, 'already registered: the join token is not used');
+        this.log.info(
+          { agentId: this.state.agentId, name: this.state.name },
+          'already registered: the join token is not used',
+        );
     } else if (!this.options.joinToken) {
       throw new AgentRefusedError(
         'token-invalid',
@@ -143,6 +148,8 @@ export class AgentRuntime extends EventEmitter {
             });
           });
         }
+        // Whatever did not finish in time is cut with CANCEL, so the gateway reports it as lost.
+        for (const st of l.streams) if (!st.destroyed) st.close(NGHTTP2_CANCEL);
         l.session.destroy();
       }),
     );
@@ -154,8 +161,10 @@ export class AgentRuntime extends EventEmitter {
     this.stopping = true;
     for (const w of this.wake) w();
     for (const l of this.links) {
-      for (const u of l.upstreams) u.destroy();
+      // As at a process death: the gateway connection goes first, with no goodbye on any stream.
+      l.socket.destroy();
       l.session.destroy();
+      for (const u of l.upstreams) u.destroy();
     }
     this.finished({ code: 137, reason: 'killed' });
   }
@@ -259,7 +268,9 @@ export class AgentRuntime extends EventEmitter {
     }
     // Completed before HTTP/2 takes the TLS handle over (it must not find a write in flight).
     await new Promise<void>((resolve) => socket.write(encodeFrame(hello), () => resolve()));
-    const answer = gatewayWelcomeSchema.safeParse(await readFrame(socket, this.options.connectTimeoutMs ?? 10_000));
+    const answer = gatewayWelcomeSchema.safeParse(
+      await readFrame(socket, this.options.connectTimeoutMs ?? 10_000),
+    );
     if (!answer.success) {
       socket.destroy();
       throw new Error('the gateway sent an answer this agent does not understand');
@@ -308,55 +319,100 @@ export class AgentRuntime extends EventEmitter {
         maxSessionMemory: 64,
       });
       let link: Link | undefined;
+      let ended = false;
+      let beat: NodeJS.Timeout | undefined;
+      // One way down, whatever noticed first (session close, socket close, missed heartbeats, GOAWAY):
+      // the session's own close can wait forever on a socket whose peer vanished.
+      const teardown = (why: string) => {
+        if (ended) return;
+        ended = true;
+        clearInterval(beat);
+        const l = link;
+        // The socket first: a session destroyed over a live socket would reset its streams with
+        // NO_ERROR, which reads as a clean close; the gateway must see a lost connection.
+        socket.destroy();
+        if (l) {
+          for (const u of l.upstreams) u.destroy();
+          this.links.delete(l);
+          l.session.destroy();
+        }
+        this.log.info(
+          { gateway: shown(url), reason: why, streamsEnded: l?.upstreams.size ?? 0 },
+          'gateway connection closed',
+        );
+        if (l) this.emit('link-down', url);
+        resolve();
+      };
       server.on('session', (session: ServerHttp2Session) => {
-        link = { url, session, targets: new Set(), issuedAt: 0, upstreams: new Set() };
+        link = {
+          url,
+          socket,
+          session,
+          streams: new Set(),
+          targets: new Set(),
+          issuedAt: 0,
+          upstreams: new Set(),
+        };
         this.links.add(link);
-        session.on('connect', () => undefined);
         session.setLocalWindowSize?.(this.options.sessionWindowBytes ?? 32 * 1024 * 1024);
         const l = link;
         // Heartbeats: the gateway pings us; we ping it too, so a silent gateway is noticed here.
-        let outstanding = 0;
-        const beat = setInterval(() => {
-          if (outstanding * heartbeatMs >= 3 * heartbeatMs) {
+        let unanswered = 0;
+        beat = setInterval(() => {
+          if (unanswered >= 3) {
             this.log.warn({ gateway: shown(url) }, 'the gateway missed its heartbeats');
-            session.destroy();
+            teardown('missed heartbeats');
             return;
           }
-          outstanding++;
+          unanswered++;
           try {
-            session.ping(() => (outstanding = 0));
+            session.ping((err) => {
+              if (!err) unanswered = 0;
+            });
           } catch {
-            session.destroy();
+            teardown('the session cannot ping');
           }
         }, heartbeatMs);
         beat.unref();
-        session.on('error', (e: Error) => this.log.warn({ gateway: shown(url), err: e.message }, 'gateway session error'));
-        session.on('close', () => {
-          clearInterval(beat);
-          for (const u of l.upstreams) u.destroy();
-          this.links.delete(l);
-          socket.destroy();
-          this.log.info({ gateway: shown(url), streamsEnded: l.upstreams.size }, 'gateway connection closed');
-          this.emit('link-down', url);
-          resolve();
+        // The gateway is going away (shutdown, restart): finish what is open, then reconnect.
+        session.on('goaway', () => {
+          if (l.upstreams.size === 0) teardown('the gateway is going away');
+          else
+            setTimeout(
+              () => teardown('the gateway went away'),
+              this.options.drainTimeoutMs ?? 30_000,
+            ).unref();
         });
-        this.log.info({ gateway: shown(url), agentId: this.state!.agentId, name: this.state!.name }, 'connected to the gateway');
+        session.on('error', (e: Error) =>
+          this.log.warn({ gateway: shown(url), err: e.message }, 'gateway session error'),
+        );
+        session.on('close', () => teardown('session closed'));
+        this.log.info(
+          { gateway: shown(url), agentId: this.state!.agentId, name: this.state!.name },
+          'connected to the gateway',
+        );
         this.emit('link-up', url);
       });
       server.on('stream', (stream: ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
         if (!link) return stream.close(NGHTTP2_CANCEL);
         stream.on('error', () => undefined);
+        const streams = link.streams;
+        streams.add(stream);
+        stream.once('close', () => streams.delete(stream));
         if (headers[':method'] === 'CONNECT') this.onConnect(link, stream, headers);
-        else if (headers[':method'] === 'POST' && headers[':path'] === '/v1/targets') this.onTargets(link, stream);
+        else if (headers[':method'] === 'POST' && headers[':path'] === '/v1/targets')
+          this.onTargets(link, stream);
         else {
           stream.respond({ ':status': 404 }, { endStream: true });
         }
       });
       socket.on('error', () => undefined);
-      socket.once('close', () => {
-        if (!link) resolve();
-      });
+      socket.once('close', () => teardown('connection closed'));
       server.emit('connection', socket);
+      // The handshake read in paused mode, which stopped reading at the TLS handle; HTTP/2 consumes
+      // the handle natively and does not restart it: without this, the gateway's later frames (and
+      // its FIN) would never be read.
+      socket.resume();
     });
   }
 
@@ -376,7 +432,11 @@ export class AgentRuntime extends EventEmitter {
       };
       let list;
       try {
-        list = verifyTargetList(JSON.parse(Buffer.concat(chunks).toString('utf8')), this.state!.signingKey, this.state!.agentId);
+        list = verifyTargetList(
+          JSON.parse(Buffer.concat(chunks).toString('utf8')),
+          this.state!.signingKey,
+          this.state!.agentId,
+        );
       } catch (e) {
         return refuse(400, e instanceof TargetListError ? e.message : 'target list is not JSON');
       }
@@ -391,24 +451,38 @@ export class AgentRuntime extends EventEmitter {
 
   private onConnect(link: Link, stream: ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
     const authority = String(headers[':authority'] ?? '');
-    const connection = typeof headers['gatehouse-connection'] === 'string' ? headers['gatehouse-connection'] : undefined;
+    const connection =
+      typeof headers['gatehouse-connection'] === 'string' ? headers['gatehouse-connection'] : undefined;
     const refuse = (status: number, why: string) => {
       this.log.warn({ target: authority, connection, status, reason: why }, 'dial refused');
-      if (!stream.destroyed) stream.respond({ ':status': status, 'gatehouse-error': why.replace(/[^\x20-\x7e]/g, ' ') }, { endStream: true });
+      if (!stream.destroyed)
+        stream.respond(
+          { ':status': status, 'gatehouse-error': why.replace(/[^\x20-\x7e]/g, ' ') },
+          { endStream: true },
+        );
     };
     const target = parseAuthority(authority);
     if (!target) return refuse(400, 'bad target');
     if (!link.targets.has(targetKey(target)))
       return refuse(403, 'not in the target list the gateway signed for this agent');
     const nameAllowed = this.allow.empty || this.allow.allowsName(target);
+    // An IP address is never looked up: check it here against the address rules.
+    if (!nameAllowed && net.isIP(target.host) && !this.allow.allowsAddress(target.host, target.port))
+      return refuse(403, `${target.host} is not allowed by this agent's --allow list`);
     const lookup = nameAllowed
       ? undefined
-      : (host: string, opts: object, cb: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void) =>
+      : (
+          host: string,
+          opts: object,
+          cb: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
+        ) =>
           dnsLookup(host, { ...opts, all: true }, (err, addresses: LookupAddress[]) => {
             if (err) return cb(err, []);
             const ok = addresses.filter((a) => this.allow.allowsAddress(a.address, target.port));
             if (ok.length === 0) {
-              const e: NodeJS.ErrnoException = new Error(`${host} is not allowed by this agent's --allow list`);
+              const e: NodeJS.ErrnoException = new Error(
+                `${host} is not allowed by this agent's --allow list`,
+              );
               e.code = 'GATEHOUSE_NOT_ALLOWED';
               return cb(e, []);
             }
@@ -416,7 +490,8 @@ export class AgentRuntime extends EventEmitter {
             if (wantAll) cb(null, ok);
             else cb(null, ok[0]!.address, ok[0]!.family);
           });
-    if (link.upstreams.size >= (this.options.maxStreams ?? 512)) return refuse(503, 'the agent carries too many connections');
+    if (link.upstreams.size >= (this.options.maxStreams ?? 512))
+      return refuse(503, 'the agent carries too many connections');
     const upstream = net.connect({ host: target.host, port: target.port, ...(lookup ? { lookup } : {}) });
     link.upstreams.add(upstream);
     upstream.setNoDelay(true);

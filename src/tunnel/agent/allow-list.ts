@@ -20,7 +20,10 @@ export class AllowList {
   static parse(specs: readonly string[]): AllowList {
     const rules = specs.map((spec): Rule => {
       const m = /^(.+):(\d{1,5}|\*)$/.exec(spec.trim());
-      if (!m) throw new Error(`--allow ${spec}: expected HOST:PORT (HOST a name, *.suffix, IP or CIDR; PORT a number or *)`);
+      if (!m)
+        throw new Error(
+          `--allow ${spec}: expected HOST:PORT (HOST a name, *.suffix, IP or CIDR; PORT a number or *)`,
+        );
       const host = m[1]!.replace(/^\[|\]$/g, '').toLowerCase();
       const port = m[2] === '*' ? '*' : Number(m[2]);
       if (host.includes('/')) {
@@ -59,6 +62,8 @@ export class AllowList {
   /** The address the target resolved to is inside an address rule for this port. */
   allowsAddress(address: string, port: number): boolean {
     const family = net.isIPv6(address) ? 'ipv6' : 'ipv4';
-    return this.rules.some((r) => r.kind === 'cidr' && (r.port === '*' || r.port === port) && r.block!.check(address, family));
+    return this.rules.some(
+      (r) => r.kind === 'cidr' && (r.port === '*' || r.port === port) && r.block!.check(address, family),
+    );
   }
 }

@@ -6,7 +6,11 @@ export interface BackoffSettings {
   readonly maxMs: number;
 }
 
-export function backoffDelay(attempt: number, s: BackoffSettings, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  s: BackoffSettings,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(s.maxMs, s.initialMs * 2 ** Math.min(attempt, 30));
   return Math.round(ceiling / 2 + random() * (ceiling / 2));
 }

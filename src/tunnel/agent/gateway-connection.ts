@@ -35,7 +35,9 @@ export function parseGatewayUrl(text: string): URL {
   try {
     url = new URL(text);
   } catch {
-    throw new Error(`--gateway ${text}: not a URL (e.g. tls://gatehouse.example.com:8443 or https://gatehouse.example.com)`);
+    throw new Error(
+      `--gateway ${text}: not a URL (e.g. tls://gatehouse.example.com:8443 or https://gatehouse.example.com)`,
+    );
   }
   if (!['tls:', 'ws:', 'wss:', 'http:', 'https:'].includes(url.protocol))
     throw new Error(`--gateway ${text}: the scheme must be tls, ws, wss, http or https`);
@@ -46,7 +48,10 @@ export function parseGatewayUrl(text: string): URL {
 function connectTcp(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const s = net.connect({ host, port });
-    const timer = setTimeout(() => s.destroy(new Error(`timed out connecting to ${host}:${port}`)), timeoutMs);
+    const timer = setTimeout(
+      () => s.destroy(new Error(`timed out connecting to ${host}:${port}`)),
+      timeoutMs,
+    );
     s.once('connect', () => {
       clearTimeout(timer);
       s.removeAllListeners('error');
@@ -65,7 +70,8 @@ function connectThroughProxy(proxy: URL, host: string, port: number, timeoutMs: 
     const authority = net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
     const headers: Record<string, string> = { host: authority };
     if (proxy.username)
-      headers['proxy-authorization'] = `Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64')}`;
+      headers['proxy-authorization'] =
+        `Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64')}`;
     const req = http.request({
       host: proxy.hostname,
       port: Number(proxy.port || 80),
@@ -87,7 +93,9 @@ function connectThroughProxy(proxy: URL, host: string, port: number, timeoutMs: 
 }
 
 function rawConnection(host: string, port: number, s: ConnectSettings): Promise<net.Socket> {
-  return s.proxy ? connectThroughProxy(s.proxy, host, port, s.timeoutMs) : connectTcp(host, port, s.timeoutMs);
+  return s.proxy
+    ? connectThroughProxy(s.proxy, host, port, s.timeoutMs)
+    : connectTcp(host, port, s.timeoutMs);
 }
 
 /** Opens the WebSocket and returns it as a byte stream (each write one binary message). */
@@ -107,7 +115,11 @@ async function openWebSocket(url: URL, s: ConnectSettings): Promise<Duplex> {
         ? {
             createConnection: () =>
               secure
-                ? tls.connect({ socket: raw, servername: net.isIP(wsUrl.hostname) ? undefined : wsUrl.hostname, ALPNProtocols: ['http/1.1'] })
+                ? tls.connect({
+                    socket: raw,
+                    servername: net.isIP(wsUrl.hostname) ? undefined : wsUrl.hostname,
+                    ALPNProtocols: ['http/1.1'],
+                  })
                 : raw,
           }
         : {}),
@@ -128,7 +140,8 @@ async function openWebSocket(url: URL, s: ConnectSettings): Promise<Duplex> {
 
 /** Connects and completes TLS with the gateway's agent listener, verified by pin or CA. */
 export async function openGatewayConnection(url: URL, s: ConnectSettings): Promise<tls.TLSSocket> {
-  if (!s.pin && !s.ca) throw new GatewayVerificationError('nothing to verify the gateway with: give a join token or --ca');
+  if (!s.pin && !s.ca)
+    throw new GatewayVerificationError('nothing to verify the gateway with: give a join token or --ca');
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const carrier: Duplex =
     url.protocol === 'tls:' ? await rawConnection(host, Number(url.port), s) : await openWebSocket(url, s);
@@ -140,7 +153,10 @@ export async function openGatewayConnection(url: URL, s: ConnectSettings): Promi
       ALPNProtocols: [TUNNEL_ALPN],
       ...(s.ca ? { ca: s.ca, rejectUnauthorized: true } : { rejectUnauthorized: false }),
     });
-    const timer = setTimeout(() => t.destroy(new Error('TLS handshake with the gateway timed out')), s.timeoutMs);
+    const timer = setTimeout(
+      () => t.destroy(new Error('TLS handshake with the gateway timed out')),
+      s.timeoutMs,
+    );
     t.once('secureConnect', () => {
       clearTimeout(timer);
       t.removeAllListeners('error');

@@ -73,7 +73,10 @@ export class AgentHub {
 
   /** Takes over an authenticated agent connection. */
   async attach(agent: RegisteredAgent, socket: Duplex, address: string, version: string): Promise<AgentLink> {
-    const link = new AgentLink(agent, address, version, socket, { ...this.options, logger: this.options.logger });
+    const link = new AgentLink(agent, address, version, socket, {
+      ...this.options,
+      logger: this.options.logger,
+    });
     if (this.stopped) {
       link.fail('the gateway is shutting down');
       return link;
@@ -188,7 +191,10 @@ export class AgentHub {
         totalStreams: l.totalStreams,
       })
       .catch((e: unknown) =>
-        this.options.logger.warn({ agent: l.name, err: (e as Error).message }, 'could not record agent heartbeat'),
+        this.options.logger.warn(
+          { agent: l.name, err: (e as Error).message },
+          'could not record agent heartbeat',
+        ),
       );
   }
 
@@ -201,10 +207,12 @@ export class AgentHub {
       const all = [...this.links.values()].flatMap((s) => [...s]);
       if (all.length === 0) return;
       const revoked = await this.options.registry.revokedAmong([...new Set(all.map((l) => l.agent.id))]);
-      for (const l of all)
-        if (revoked.has(l.agent.id)) l.fail(`the agent "${l.name}" was revoked`);
+      for (const l of all) if (revoked.has(l.agent.id)) l.fail(`the agent "${l.name}" was revoked`);
       // Heartbeats reach the store about once per heartbeat interval.
-      const every = Math.max(1, Math.round(this.options.heartbeatMs / (this.options.revocationPollMs ?? 1000)));
+      const every = Math.max(
+        1,
+        Math.round(this.options.heartbeatMs / (this.options.revocationPollMs ?? 1000)),
+      );
       if (++this.ticks % every === 0) for (const l of all) if (!l.closed) await this.saveLink(l);
     } catch (e) {
       // The store did not answer: live links keep running (new agents cannot authenticate meanwhile).

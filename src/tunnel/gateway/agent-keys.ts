@@ -55,8 +55,15 @@ export async function listenerCredentials(
   return { cert: Buffer.from(certPem), key: Buffer.from(keyPem), pin: publicKeyPin(certPem) };
 }
 
-export async function targetSigningKey(config: AgentsConfig, dataDir: string, baseDir: string): Promise<SigningKey> {
-  const file = path.resolve(baseDir, config.signingKeyFile ?? path.join(dataDir, 'keys', 'agent-signing.pem'));
+export async function targetSigningKey(
+  config: AgentsConfig,
+  dataDir: string,
+  baseDir: string,
+): Promise<SigningKey> {
+  const file = path.resolve(
+    baseDir,
+    config.signingKeyFile ?? path.join(dataDir, 'keys', 'agent-signing.pem'),
+  );
   if (!existsSync(file)) {
     const { privateKey } = generateKeyPairSync('ed25519');
     await createPrivateKeyFile(file, privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);

@@ -67,6 +67,9 @@ export class AgentLink {
       maxSessionMemory: 64,
       peerMaxConcurrentStreams: settings.maxStreams,
     });
+    // The handshake read the socket in paused mode (reading stopped at the handle); HTTP/2 consumes
+    // the handle natively and does not restart it.
+    socket.resume();
     this.session.on('connect', () => this.session.setLocalWindowSize(settings.sessionWindowBytes));
     this.session.on('goaway', () => {
       // The agent is shutting down gracefully: no new streams; the ones open may finish.
@@ -93,7 +96,9 @@ export class AgentLink {
 
   /** Usable for a new upstream connection to this target. */
   canDial(key: string): boolean {
-    return !this.closed && !this.draining && this.accepted.has(key) && this.streams.size < this.settings.maxStreams;
+    return (
+      !this.closed && !this.draining && this.accepted.has(key) && this.streams.size < this.settings.maxStreams
+    );
   }
 
   onClose(fn: (link: AgentLink, reason: string) => void): void {
@@ -151,7 +156,11 @@ export class AgentLink {
   }
 
   /** Opens one upstream connection through the agent (HTTP/2 CONNECT, RFC 9113 §8.5). */
-  dial(target: { host: string; port: number }, authority: string, meta: { connection?: string; timeoutMs: number; signal?: AbortSignal }): Promise<TunnelSocket> {
+  dial(
+    target: { host: string; port: number },
+    authority: string,
+    meta: { connection?: string; timeoutMs: number; signal?: AbortSignal },
+  ): Promise<TunnelSocket> {
     return new Promise((resolve, reject) => {
       if (this.closed) {
         reject(new DialError({ kind: 'link', message: this.closedReason! }));
@@ -168,7 +177,12 @@ export class AgentLink {
           { endStream: false },
         );
       } catch (e) {
-        reject(new DialError({ kind: 'link', message: `could not open a stream to agent "${this.name}": ${(e as Error).message}` }));
+        reject(
+          new DialError({
+            kind: 'link',
+            message: `could not open a stream to agent "${this.name}": ${(e as Error).message}`,
+          }),
+        );
         return;
       }
       const finish = (err: DialError | undefined, socket?: TunnelSocket) => {
@@ -192,18 +206,51 @@ export class AgentLink {
           sock.once('close', () => this.streams.delete(sock));
           finish(undefined, sock);
         } else if (status === 403) {
-          finish(new DialError({ kind: 'refused', message: `the agent "${this.name}" refused to dial ${authority}: ${why || 'not in its target list'}` }));
+          finish(
+            new DialError({
+              kind: 'refused',
+              message: `the agent "${this.name}" refused to dial ${authority}: ${why || 'not in its target list'}`,
+            }),
+          );
         } else if (status === 504) {
-          finish(new DialError({ kind: 'timeout', message: `the agent "${this.name}" timed out connecting to ${authority}` }));
+          finish(
+            new DialError({
+              kind: 'timeout',
+              message: `the agent "${this.name}" timed out connecting to ${authority}`,
+            }),
+          );
         } else {
-          finish(new DialError({ kind: 'unreachable', message: `the agent "${this.name}" could not reach ${authority}${why ? `: ${why}` : ''}` }));
+          finish(
+            new DialError({
+              kind: 'unreachable',
+              message: `the agent "${this.name}" could not reach ${authority}${why ? `: ${why}` : ''}`,
+            }),
+          );
         }
       };
-      const onClose = () => finish(new DialError({ kind: 'link', message: this.closedReason ?? `the agent "${this.name}" closed the stream` }));
-      const onError = (e: Error) => finish(new DialError({ kind: 'link', message: this.closedReason ?? `stream to agent "${this.name}" failed: ${e.message}` }));
+      const onClose = () =>
+        finish(
+          new DialError({
+            kind: 'link',
+            message: this.closedReason ?? `the agent "${this.name}" closed the stream`,
+          }),
+        );
+      const onError = (e: Error) =>
+        finish(
+          new DialError({
+            kind: 'link',
+            message: this.closedReason ?? `stream to agent "${this.name}" failed: ${e.message}`,
+          }),
+        );
       const onAbort = () => finish(new DialError({ kind: 'link', message: 'the dial was cancelled' }));
       const timer = setTimeout(
-        () => finish(new DialError({ kind: 'timeout', message: `the agent "${this.name}" did not connect to ${authority} in time` })),
+        () =>
+          finish(
+            new DialError({
+              kind: 'timeout',
+              message: `the agent "${this.name}" did not connect to ${authority} in time`,
+            }),
+          ),
         meta.timeoutMs,
       );
       stream.once('response', onResponse);

@@ -73,7 +73,11 @@ export class AgentListener {
   private readonly settlers = new WeakMap<Duplex, () => void>();
 
   constructor(private readonly options: AgentListenerOptions) {
-    this.secureContext = tls.createSecureContext({ cert: options.cert, key: options.key, minVersion: 'TLSv1.3' });
+    this.secureContext = tls.createSecureContext({
+      cert: options.cert,
+      key: options.key,
+      minVersion: 'TLSv1.3',
+    });
     this.httpServer = http.createServer((_req, res) => {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not an agent tunnel endpoint\n');
     });
@@ -90,7 +94,9 @@ export class AgentListener {
         const stream = createWebSocketStream(ws, { allowHalfOpen: false });
         stream.on('error', () => undefined);
         // Shown in `gatehouse agent list` only; never used for a decision.
-        const forwarded = String(req.headers['x-forwarded-for'] ?? '').split(',')[0]?.trim();
+        const forwarded = String(req.headers['x-forwarded-for'] ?? '')
+          .split(',')[0]
+          ?.trim();
         const address = forwarded || `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}`;
         this.startTls(stream, address, this.settlers.get(socket) ?? (() => undefined));
       });
@@ -132,7 +138,8 @@ export class AgentListener {
       if (first === null) return;
       socket.unshift(first);
       // 0x16: a TLS handshake record (RFC 8446 §5.1). Anything else is tried as HTTP (WebSocket).
-      if (first[0] === 0x16) this.startTls(socket, `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`, settle);
+      if (first[0] === 0x16)
+        this.startTls(socket, `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`, settle);
       else this.httpServer.emit('connection', socket);
     });
   }

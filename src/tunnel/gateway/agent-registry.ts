@@ -82,7 +82,12 @@ export class AgentRegistry {
   }
 
   /** Stores a new join token for NAME (the secret only as a hash). */
-  async createJoinToken(name: string, token: JoinToken, ttlMs: number, now = new Date()): Promise<PendingJoinToken> {
+  async createJoinToken(
+    name: string,
+    token: JoinToken,
+    ttlMs: number,
+    now = new Date(),
+  ): Promise<PendingJoinToken> {
     if (!AGENT_NAME_PATTERN.test(name))
       throw new Error('an agent name is 1-63 letters, digits, _ . - (starting with a letter or digit)');
     const row = {
@@ -161,7 +166,12 @@ export class AgentRegistry {
   }
 
   async listAgents(): Promise<RegisteredAgent[]> {
-    const rows = await this.db.selectFrom('agents').selectAll().orderBy('name').orderBy('created_at').execute();
+    const rows = await this.db
+      .selectFrom('agents')
+      .selectAll()
+      .orderBy('name')
+      .orderBy('created_at')
+      .execute();
     return rows.map(toAgent);
   }
 

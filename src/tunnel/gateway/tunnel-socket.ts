@@ -34,6 +34,15 @@ export class TunnelSocket extends Duplex {
       if (!this.push(chunk)) stream.pause();
     });
     stream.on('end', () => {
+      // A stream torn down with its connection also "ends": that is a loss, not the upstream's FIN.
+      // (RST_STREAM NO_ERROR after the agent's END_STREAM is a normal close, RFC 9113 §8.1; the agent
+      // resets streams it abandons with CANCEL, never NO_ERROR.)
+      const reset = stream.rstCode !== undefined && stream.rstCode !== NGHTTP2_NO_ERROR;
+      if (reset || !stream.session) {
+        this.lostReason ??= `the agent "${agent}" disconnected`;
+        this.destroy(this.failure(undefined));
+        return;
+      }
       this.remoteEnded = true;
       this.push(null);
     });
@@ -43,7 +52,14 @@ export class TunnelSocket extends Duplex {
       if (this.destroyed) return;
       const clean = stream.rstCode === NGHTTP2_NO_ERROR && this.remoteEnded;
       if (clean && this.localEnded) this.destroy();
-      else if (!clean) this.destroy(this.failure(undefined));
+      else if (!clean) {
+        // The whole connection went (the agent died, or the network): streams close before the
+        // session says so, so name the cause here rather than report a bare stream reset.
+        const session = stream.session;
+        if (!session || session.destroyed || session.closed)
+          this.lostReason ??= `the agent "${agent}" disconnected`;
+        this.destroy(this.failure(undefined));
+      }
     });
   }
 
