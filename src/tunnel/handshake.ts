@@ -114,6 +114,8 @@ export function readFrame(stream: Duplex, timeoutMs: number): Promise<unknown> {
       if (length === undefined) {
         const head = stream.read(4) as Buffer | null;
         if (head === null) return;
+        // At the end of the stream read(n) hands over what is left, even if shorter.
+        if (head.length < 4) return done(new HandshakeError('the connection closed during the handshake'));
         length = head.readUInt32BE(0);
         if (length > HANDSHAKE_MAX_BYTES) {
           done(new HandshakeError(`handshake frame of ${length} bytes exceeds ${HANDSHAKE_MAX_BYTES}`));
@@ -126,6 +128,7 @@ export function readFrame(stream: Duplex, timeoutMs: number): Promise<unknown> {
       }
       const body = stream.read(length) as Buffer | null;
       if (body === null) return;
+      if (body.length < length) return done(new HandshakeError('the connection closed during the handshake'));
       try {
         done(undefined, JSON.parse(body.toString('utf8')));
       } catch {

@@ -95,6 +95,8 @@ export async function startHttpTestGateway(options: {
   readonly policies: PolicyConfig[];
   readonly env?: NodeJS.ProcessEnv;
   readonly extra?: Record<string, unknown>;
+  /** Writes files the config refers to (CA bundles) into the config directory before start. */
+  readonly beforeStart?: (dir: string) => void;
 }): Promise<HttpTestGateway> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-http-'));
   const config = {
@@ -106,6 +108,7 @@ export async function startHttpTestGateway(options: {
   };
   const file = path.join(dir, 'gatehouse.yaml');
   writeFileSync(file, stringify(config));
+  options.beforeStart?.(dir);
   const logs: string[] = [];
   const approver = new TestApprover();
   const gateway = await startGateway(await loadConfig(file, options.env ?? process.env), {
