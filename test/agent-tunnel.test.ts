@@ -72,7 +72,8 @@ describe('through one agent', () => {
     });
     // A second connection through the same agent, to the bulk upstream (never spoken to as PostgreSQL).
     const cfg = (await loadConfig(gw.configFile)).config;
-    expect(cfg.connections.app!.via).toEqual({ agent: 'vpc' });
+    const app = cfg.connections.app!;
+    expect(app.protocol === 'postgres' && app.via).toEqual({ agent: 'vpc' });
     gw.gateway.agents!.setTargets(
       new Map([['vpc', [await pgTarget(gw), { host: '127.0.0.1', port: bulkPort }]]]),
     );
