@@ -96,6 +96,21 @@ export default tseslint.config(
     'the tunnel imports core, config and secrets only; engines reach it through the UpstreamDialer port',
   ),
   layer(
+    ['src/telemetry/**'],
+    [
+      '**/engines/**',
+      '**/store/**',
+      '**/api/**',
+      '**/main.js',
+      '**/gate/**',
+      '**/identity/**',
+      '**/policy/**',
+      '**/approvals/**',
+      '**/recording/**',
+    ],
+    'telemetry implements the metric and tracing ports of core; it imports core only',
+  ),
+  layer(
     ['src/gate/**'],
     ['**/engines/**', '**/store/**', '**/api/**', '**/main.js'],
     'the gate never imports an engine or a concrete store',

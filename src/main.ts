@@ -48,6 +48,19 @@ import { createRecording, type Recording } from './recording/index.js';
 import type { WebConsole } from './console/index.js';
 import type { ExplainingPolicyDecider } from './policy/policy-decider.js';
 import { RoutingDialer, startAgentGateway, type AgentGateway } from './tunnel/gateway/index.js';
+import { metricsRoutes } from './api/metrics-routes.js';
+import { noMetrics, type MetricRegistry } from './core/metrics.js';
+import { noTracer, type Tracer } from './core/tracing.js';
+import {
+  instrumentedApprover,
+  instrumentedStore,
+  tracedAuthenticator,
+  tracedPolicy,
+} from './telemetry/instrumented-ports.js';
+import { startMetricsListener, type RunningMetricsListener } from './telemetry/metrics-listener.js';
+import { PROMETHEUS_CONTENT_TYPE, PrometheusRegistry } from './telemetry/prometheus-registry.js';
+import type { RunningTracer } from './telemetry/otlp-tracer.js';
+import { gatehouseVersion } from './version.js';
 
 export interface GatewayOptions {
   readonly logger?: Logger;
@@ -56,6 +69,8 @@ export interface GatewayOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Replaces the approval service (tests that decide reviews themselves). */
   readonly approver?: Approver;
+  /** Told after every reload, from SIGHUP or the file watcher (the demo prints it). */
+  readonly onReload?: (result: { ok: true } | { ok: false; error: string }) => void;
 }
 
 export interface Gateway {
@@ -74,6 +89,8 @@ export interface Gateway {
   /** Network-resident agents (docs/agent.md), when `agents:` is configured. */
   readonly agents?: AgentGateway;
   readonly logger: Logger;
+  /** The separate metrics listener (`metrics.listen`), when configured. */
+  readonly metricsListener?: ListeningAddress;
   /** Live PostgreSQL sessions and open sockets on the listener (health, tests). */
   connectionStats(): Promise<{ sessions: number; sockets: number }>;
   /** Re-reads the config file; a bad config is refused and the running one kept. */
@@ -316,11 +333,39 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     : undefined;
   // Time-bound access grants are layered on the policy snapshot for the principals that hold one.
   const currentPolicy = () => (approvals ? approvals.layer(snapshot.policy, currentConfig) : snapshot.policy);
+  // Metrics and traces (docs/operations.md): the gate and its ports record through these; the
+  // do-nothing implementations stand in when they are off.
+  const promRegistry = config.metrics.enabled || config.metrics.listen ? new PrometheusRegistry() : undefined;
+  const metrics: MetricRegistry = promRegistry ?? noMetrics;
+  const otlp: RunningTracer | undefined = config.tracing.otlpEndpoint
+    ? await (
+        await import('./telemetry/otlp-tracer.js')
+      ).startOtlpTracer({
+        endpoint: config.tracing.otlpEndpoint,
+        serviceName: config.tracing.serviceName,
+        serviceVersion: gatehouseVersion(),
+        sampleRatio: config.tracing.sampleRatio,
+        headers: Object.fromEntries(
+          await Promise.all(
+            Object.entries(config.tracing.headers).map(
+              async ([k, v]) => [k, typeof v === 'string' ? v : await revealRef(v)] as const,
+            ),
+          ),
+        ),
+      })
+    : undefined;
+  const tracer: Tracer = otlp ?? noTracer;
   const gate = new Gate({
-    authenticator: identity.authenticator,
-    policy: currentPolicy,
-    approver: options.approver ?? approvals?.service ?? unavailableApprover,
-    store: recording.recorder,
+    authenticator: tracedAuthenticator(identity.authenticator, tracer),
+    policy: () => tracedPolicy(currentPolicy(), tracer),
+    approver: instrumentedApprover(
+      options.approver ?? approvals?.service ?? unavailableApprover,
+      metrics,
+      tracer,
+    ),
+    store: instrumentedStore(recording.recorder, metrics, tracer),
+    metrics,
+    tracer,
     sampler: recording.sampler,
     lineage: recording.lineage,
     // Read through the snapshot so a reload's masking config applies to the next statement.
@@ -440,6 +485,16 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
         }),
       );
     }
+    if (promRegistry && config.metrics.enabled) {
+      plugins.push(
+        metricsRoutes({
+          authenticator: identity.authenticator,
+          adminGroups: () => currentConfig.api.adminGroups,
+          render: () => promRegistry.render(),
+          contentType: PROMETHEUS_CONTENT_TYPE,
+        }),
+      );
+    }
     // The MCP server (docs/mcp.md): its tools' SQL goes through the PostgreSQL listener above.
     if (config.mcp.enabled) {
       mcp = createMcpEndpoint({
@@ -526,6 +581,78 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     logger.info({ address: `${host}:${http.port}` }, 'http listener started');
   }
 
+  // Readings taken at scrape time: store queue, upstream connections, pending approvals, SIEM drops.
+  metrics.gaugeFrom(
+    { name: 'gatehouse_build_info', help: 'The running Gatehouse version (always 1)', labels: ['version'] },
+    () => [{ labels: { version: gatehouseVersion() }, value: 1 }],
+  );
+  metrics.gaugeFrom(
+    {
+      name: 'gatehouse_store_queue_depth',
+      help: 'Record writes waiting for a group commit (in flight included)',
+    },
+    () => [{ value: store.stats().queued ?? 0 }],
+  );
+  metrics.counterFrom(
+    { name: 'gatehouse_store_commits_total', help: 'Group commits of the record store' },
+    () => [{ value: store.stats().commits }],
+  );
+  metrics.gaugeFrom(
+    {
+      name: 'gatehouse_upstream_connections',
+      help: 'Upstream connections in use (PostgreSQL: one per client session; HTTP: live client sessions)',
+      labels: ['protocol'],
+    },
+    () => [
+      { labels: { protocol: 'postgres' }, value: postgres?.liveSessions ?? 0 },
+      { labels: { protocol: 'http' }, value: httpEngines.reduce((n, e) => n + e.liveSessions, 0) },
+    ],
+  );
+  metrics.gaugeFrom(
+    {
+      name: 'gatehouse_upstream_connections_max',
+      help: 'Most client connections the PostgreSQL listener accepts (listeners.postgres.maxConnections)',
+      labels: ['protocol'],
+    },
+    () => (pgl ? [{ labels: { protocol: 'postgres' }, value: pgl.maxConnections }] : []),
+  );
+  if (approvals) {
+    metrics.gaugeFrom(
+      {
+        name: 'gatehouse_approvals_pending',
+        help: 'Approval requests waiting for a decision (all replicas)',
+      },
+      async () => [
+        {
+          value: (await approvals.service.repository.listRequests({ status: 'pending', limit: 10_000 }))
+            .length,
+        },
+      ],
+    );
+  }
+  metrics.counterFrom(
+    {
+      name: 'gatehouse_siem_dropped_events_total',
+      help: 'Events a SIEM sink dropped (queue full or refused)',
+      labels: ['sink'],
+    },
+    () => recording.status().siem.map((x) => ({ labels: { sink: x.sink }, value: x.dropped })),
+  );
+  metrics.gaugeFrom(
+    {
+      name: 'gatehouse_siem_queued_events',
+      help: 'Events waiting to be sent to a SIEM sink',
+      labels: ['sink'],
+    },
+    () => recording.status().siem.map((x) => ({ labels: { sink: x.sink }, value: x.queued })),
+  );
+  let metricsListener: RunningMetricsListener | undefined;
+  if (promRegistry && config.metrics.listen) {
+    const { host, port } = parseHostPort(config.metrics.listen);
+    metricsListener = await startMetricsListener(promRegistry, host, port);
+    logger.info({ address: `${host}:${metricsListener.port}` }, 'metrics listener started');
+  }
+
   const reload = async (): Promise<{ ok: true } | { ok: false; error: string }> => {
     try {
       const next = await loadConfig(loaded.path, env);
@@ -549,7 +676,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     let timer: NodeJS.Timeout | undefined;
     watcher = watch(loaded.path, () => {
       clearTimeout(timer);
-      timer = setTimeout(() => void reload(), 200);
+      timer = setTimeout(() => void reload().then((r) => options.onReload?.(r)), 200);
     });
   }
 
@@ -564,6 +691,9 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     ...(webConsole ? { console: webConsole } : {}),
     ...(agents ? { agents } : {}),
     logger,
+    ...(metricsListener && config.metrics.listen
+      ? { metricsListener: { host: parseHostPort(config.metrics.listen).host, port: metricsListener.port } }
+      : {}),
     reload,
     async connectionStats() {
       return { sessions: postgres?.liveSessions ?? 0, sockets: (await postgres?.openSockets()) ?? 0 };
@@ -579,6 +709,8 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
       await http?.close();
       await approvals?.close();
       await recording.close(); // closes the store after the recorder's last writes
+      await metricsListener?.close();
+      await otlp?.shutdown();
     },
   };
 }

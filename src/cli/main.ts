@@ -2,13 +2,13 @@
 // opens the config/store for the ones that need it.
 
 import { Command } from 'commander';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createLogger } from '../logger.js';
 import { accessCommand } from './access-command.js';
 import { agentCommand } from './agent-command.js';
 import { approvalsCommand } from './approvals-command.js';
 import { configCommand } from './config-command.js';
+import { gatehouseVersion } from '../version.js';
 import { loadCliConfig } from './config-file.js';
 import { demoCommand } from './demo-command.js';
 import { kubeCommand, kubeconfigCommand } from './kube-command.js';
@@ -34,14 +34,6 @@ async function openStoreFor(explicit?: string) {
     (await resolveSecret('file' in ref ? { file: path.resolve(baseDir, ref.file) } : ref)).reveal(),
   );
   return { loaded, store };
-}
-
-/** The installed package's version (package.json sits two folders above this file, in src or dist). */
-export function gatehouseVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  return pkg.version;
 }
 
 export function buildCli(): Command {

@@ -591,6 +591,35 @@ export const recordingSchema = z
     siem: [],
   });
 
+// ---- metrics: and tracing: (docs/operations.md) ------------------------------------------------
+
+export const metricsSchema = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe('serve GET /metrics on the HTTP listener to non-agent members of api.adminGroups'),
+    listen: hostPort
+      .optional()
+      .describe('also serve /metrics on this address without authentication (bind it to a private network)'),
+  })
+  .default({ enabled: true });
+
+export const tracingSchema = z
+  .strictObject({
+    otlpEndpoint: z
+      .url()
+      .optional()
+      .describe('OTLP/HTTP traces URL, e.g. http://otel-collector:4318/v1/traces; no traces without it'),
+    serviceName: z.string().min(1).default('gatehouse').describe('service.name of the spans'),
+    headers: z
+      .record(z.string(), z.union([z.string(), secretRefSchema]))
+      .default({})
+      .describe('headers sent to the collector, e.g. authorization: {env: OTLP_TOKEN}'),
+    sampleRatio: z.number().min(0).max(1).default(1).describe('share of admits traced (0 to 1)'),
+  })
+  .default({ serviceName: 'gatehouse', headers: {}, sampleRatio: 1 });
+
 export const configSchema = z.strictObject({
   dataDir: z.string().default('.gatehouse').describe('gateway state: SQLite store, keys, blobs'),
   listeners: z
@@ -704,6 +733,10 @@ export const configSchema = z.strictObject({
     .describe(
       'result masking: detectors, styles, column rules, profiles (docs/masking.md); applied where a rule sets mask',
     ),
+  metrics: metricsSchema.describe('Prometheus metrics (docs/operations.md)'),
+  tracing: tracingSchema.describe(
+    'OpenTelemetry traces of the gate steps (docs/operations.md); off by default',
+  ),
 });
 
 export type GatehouseConfig = z.infer<typeof configSchema>;

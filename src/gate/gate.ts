@@ -34,6 +34,9 @@ import type {
   StatementLineage,
   StatementResult,
 } from '../core/records.js';
+import { secondsSince, type MetricRegistry } from '../core/metrics.js';
+import { noTracer, type Tracer } from '../core/tracing.js';
+import { gateInstruments } from './gate-telemetry.js';
 import { statementId as makeStatementId, uuidv7 } from './ids.js';
 
 export interface GateDeps {
@@ -52,6 +55,10 @@ export interface GateDeps {
   readonly limits?: () => SessionLimits;
   /** How often live sessions' tokens are re-checked for revocation and expiry (default 1000 ms). */
   readonly revalidateEveryMs?: number;
+  /** Where the gate's metrics go (gate-telemetry.ts); none recorded when absent. */
+  readonly metrics?: MetricRegistry;
+  /** Spans around openSession and admit (ports traced in main.ts nest under them); none when absent. */
+  readonly tracer?: Tracer;
   readonly now?: () => Date;
 }
 
@@ -106,9 +113,32 @@ export class Gate {
   private timer: NodeJS.Timeout | undefined;
   private checking = false;
 
-  constructor(private readonly deps: GateDeps) {}
+  constructor(private readonly deps: GateDeps) {
+    gateInstruments(deps.metrics); // every family is listed from the first scrape on
+  }
 
+  /** Steps 1–3 (below), counted and traced. */
   async openSession(req: SessionRequest): Promise<GateSession> {
+    const m = gateInstruments(this.deps.metrics);
+    return (this.deps.tracer ?? noTracer).span(
+      'gatehouse.session.open',
+      { 'gatehouse.connection': req.connection, 'gatehouse.protocol': req.protocol },
+      async (span) => {
+        try {
+          const session = await this.openSessionSteps(req);
+          m.opened(session.record);
+          span.set({ 'gatehouse.session': session.id, 'gatehouse.agent': session.identity.agent });
+          return session;
+        } catch (e) {
+          m.refused(req, e);
+          span.set({ 'gatehouse.refused': isGatewayError(e) ? e.code : 'internal' });
+          throw e;
+        }
+      },
+    );
+  }
+
+  private async openSessionSteps(req: SessionRequest): Promise<GateSession> {
     // 1. authenticate
     const identity = await this.deps.authenticator.authenticate(req.token);
     // 2. connection access
@@ -306,7 +336,36 @@ export class GateSession {
     }
   }
 
+  /** Steps 4–6 (below), counted and traced. */
   async admit(action: Action, options: AdmitOptions = {}): Promise<Admission> {
+    const started = performance.now();
+    return (this.deps.tracer ?? noTracer).span(
+      'gatehouse.admit',
+      {
+        'gatehouse.session': this.id,
+        'gatehouse.connection': this.connection,
+        'gatehouse.protocol': this.record.protocol,
+        'gatehouse.action.kind': action.describe.kind,
+      },
+      async (span) => {
+        const admission = await this.admitSteps(action, options);
+        gateInstruments(this.deps.metrics).decided(
+          this.record,
+          admission.decision,
+          admission.allowed,
+          secondsSince(started),
+        );
+        span.set({
+          'gatehouse.decision': admission.decision?.effect ?? 'deny',
+          'gatehouse.rule': admission.decision?.ruleId ?? 'internal-error',
+          'gatehouse.admitted': admission.allowed,
+        });
+        return admission;
+      },
+    );
+  }
+
+  private async admitSteps(action: Action, options: AdmitOptions): Promise<Admission> {
     const statementId = makeStatementId(this.record.id, ++this.seq);
     const seq = this.seq;
     // 1'. the token still holds (revocation and expiry end live sessions too)
@@ -390,6 +449,10 @@ export class GateSession {
 
   /** 9. Records the result of an admitted action as the client saw it. Never throws. */
   settle(admission: Admission, result: Omit<StatementResult, 'durationMs'> & { durationMs?: number }): void {
+    gateInstruments(this.deps.metrics).settled(this.record, {
+      ...(result.error ? { error: result.error } : {}),
+      ...(admission.allowed && admission.masker.active ? { masked: admission.masker.counts() } : {}),
+    });
     const durationMs =
       result.durationMs ??
       (admission.allowed ? Math.round((performance.now() - admission.startedAt) * 1000) / 1000 : 0);
@@ -411,6 +474,7 @@ export class GateSession {
     if (this.closed) return;
     this.closed = true;
     this.onClosed();
+    gateInstruments(this.deps.metrics).closed(this.record);
     await this.deps.store
       .endSession(this.id, this.deps.now?.() ?? new Date(), reason)
       .catch((err: unknown) =>

@@ -45,6 +45,8 @@ export interface GroupCommitStats {
   readonly rejected: number;
   /** Transactions that failed. */
   readonly failedCommits: number;
+  /** Writes waiting for a commit now, including those in the commit in flight. */
+  readonly queued?: number;
   readonly largestBatch: number;
 }
 
@@ -68,6 +70,7 @@ export class GroupCommitQueue<Op> {
   #queue: Pending<Op>[] = [];
   #scheduled = false;
   #inFlight = 0;
+  #inFlightOps = 0;
   /** Keys provided by batches in flight, with how many in-flight ops provide each. */
   readonly #inFlightKeys = new Map<string, number>();
   #closed = false;
@@ -96,7 +99,7 @@ export class GroupCommitQueue<Op> {
   }
 
   stats(): GroupCommitStats {
-    return { ...this.#stats };
+    return { ...this.#stats, queued: this.#queue.length + this.#inFlightOps };
   }
 
   /** Stops accepting writes and waits until everything already queued has settled. */
@@ -146,8 +149,10 @@ export class GroupCommitQueue<Op> {
       const batch = this.#queue.splice(0, n);
       const provided = this.#track(batch);
       this.#inFlight++;
+      this.#inFlightOps += batch.length;
       void this.#commit(batch).finally(() => {
         this.#inFlight--;
+        this.#inFlightOps -= batch.length;
         for (const k of provided) {
           const left = (this.#inFlightKeys.get(k) ?? 1) - 1;
           if (left <= 0) this.#inFlightKeys.delete(k);

@@ -17,12 +17,17 @@ export function run(
   opts: {
     input?: string;
     env?: NodeJS.ProcessEnv;
+    cwd?: string;
     timeoutMs?: number;
     onSpawn?: (p: ChildProcess) => void;
   } = {},
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = spawn(cmd, args, {
+      env: { ...process.env, ...opts.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+      ...(opts.cwd ? { cwd: opts.cwd } : {}),
+    });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
