@@ -64,7 +64,8 @@ describe('gatehouse claude-code setup', () => {
       PGPORT: '6432',
       PGDATABASE: 'prod',
       PGUSER: 'claude',
-      DATABASE_URL: 'postgresql://claude@127.0.0.1:6432/prod',
+      PGSSLMODE: 'verify-full',
+      DATABASE_URL: 'postgresql://claude@127.0.0.1:6432/prod?sslmode=verify-full',
     });
     expect(mcpJson).toEqual({
       mcpServers: {
@@ -131,7 +132,46 @@ describe('gatehouse claude-code setup', () => {
       url: 'http://127.0.0.1:8780/api/context',
       allowedEnvVars: ['MY_TOKEN'],
     });
-    expect(settings.env.DATABASE_URL).toBe('postgresql://claude@127.0.0.1:15432/db1');
+    expect(settings.env.DATABASE_URL).toBe('postgresql://claude@127.0.0.1:15432/db1?sslmode=verify-full');
     expect((await run(['claude-code', 'setup', '--token-env', 'bad name'])).code).toBe(2);
+  });
+
+  test('verifies the gateway with the CA given, or the listener certificate of the config; no token in any file', async () => {
+    const withCa = await run(['claude-code', 'setup', '--json', '--ca', '/etc/gatehouse/ca.pem']);
+    const env = (JSON.parse(withCa.out) as { settings: Json }).settings.env as Json;
+    expect(env).toMatchObject({ PGSSLMODE: 'verify-full', PGSSLROOTCERT: '/etc/gatehouse/ca.pem' });
+    expect(env.DATABASE_URL).toBe(
+      'postgresql://claude@127.0.0.1:6432/prod?sslmode=verify-full&sslrootcert=%2Fetc%2Fgatehouse%2Fca.pem',
+    );
+    expect(Object.keys(env)).not.toContain('PGPASSWORD');
+    const tlsConfig = configSchema.parse({
+      listeners: {
+        postgres: { address: '127.0.0.1:6432', tls: { cert: '/srv/gh/tls/gateway.crt', key: 'k' } },
+      },
+      connections: { prod: { protocol: 'postgres', upstream: { host: 'db', database: 'app', user: 'u' } } },
+    });
+    const fromConfig = await run(['claude-code', 'setup', '--json'], tlsConfig);
+    expect((JSON.parse(fromConfig.out) as { settings: Json }).settings.env.PGSSLROOTCERT).toBe(
+      '/srv/gh/tls/gateway.crt',
+    );
+    expect(fromConfig.err).toContain('No token is written to any file');
+  });
+
+  test('README, docs/claude-code.md and the command tell one story: no token in settings, TLS verified', async () => {
+    const r = await run(['claude-code', 'setup', '--json', '--ca', '/etc/gatehouse/ca.pem']);
+    const generated = (JSON.parse(r.out) as { settings: Json }).settings.env as Json;
+    for (const doc of ['README.md', 'docs/claude-code.md']) {
+      const text = readFileSync(doc, 'utf8');
+      const at = text.indexOf('"env"');
+      expect(at, doc).toBeGreaterThan(0);
+      const block = text.slice(text.lastIndexOf('```json', at), text.indexOf('```', at));
+      expect(block, doc).not.toMatch(/PGPASSWORD|eyJ|<token/);
+      expect(block, doc).toContain('"PGSSLMODE": "verify-full"');
+      expect(block, doc).toContain('"PGSSLROOTCERT"');
+      expect(block, doc).toContain('sslmode=verify-full');
+      for (const k of Object.keys(generated)) expect(block, `${doc} shows ${k}`).toContain(`"${k}"`);
+      expect(text, doc).toContain('export PGPASSWORD=$GATEHOUSE_TOKEN');
+      expect(text, doc).toContain('gatehouse claude-code setup');
+    }
   });
 });

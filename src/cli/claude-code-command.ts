@@ -1,13 +1,15 @@
 // `gatehouse claude-code setup`: the Claude Code settings that route an agent through Gatehouse —
 // http hooks (UserPromptSubmit, PreToolUse) posting to the context API for prompt lineage, `env`
 // pointing libpq and DATABASE_URL at the gateway, and the MCP server entry (docs/claude-code.md).
-// It must never write a token into a file: headers name an environment variable Claude Code expands.
+// It must never write a token into a file: headers name an environment variable Claude Code expands,
+// libpq reads the token from PGPASSWORD (or ~/.pgpass), and TLS is verified (verify-full).
 
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import type { GatehouseConfig } from '../config/schema.js';
 import { processIo, type CliIo } from './cli-io.js';
+import { configPath } from './config-file.js';
 
 export interface ClaudeCodeCommandDeps {
   /** The gateway's config, when one is found (defaults come from its listeners and connections). */
@@ -28,6 +30,12 @@ export interface SetupOptions {
   readonly mcp: boolean;
   /** PreToolUse matcher: which tools' calls are posted (default Bash and the gateway's MCP tools). */
   readonly matcher: string;
+  /**
+   * The CA (PEM) that signed the gateway's PostgreSQL certificate, as a path on the agent's machine:
+   * libpq verifies the gateway against it (sslmode=verify-full). Absent: libpq's default root
+   * certificate (~/.postgresql/root.crt).
+   */
+  readonly ca?: string;
 }
 
 export const HOOK_TIMEOUT_SECONDS = 5;
@@ -52,11 +60,18 @@ export function settingsFor(o: SetupOptions): Json {
     env.PGHOST = o.postgres.host;
     env.PGPORT = String(o.postgres.port);
     env.PGUSER = o.user;
+    // The token travels as the password: only to a gateway whose certificate checks out.
+    env.PGSSLMODE = 'verify-full';
+    if (o.ca) env.PGSSLROOTCERT = o.ca;
   }
   if (o.postgres && o.connection) {
     env.PGDATABASE = o.connection;
-    env.DATABASE_URL = `postgresql://${encodeURIComponent(o.user)}@${o.postgres.host.includes(':') ? `[${o.postgres.host}]` : o.postgres.host}:${o.postgres.port}/${encodeURIComponent(o.connection)}`;
+    const tls = new URLSearchParams({ sslmode: 'verify-full', ...(o.ca ? { sslrootcert: o.ca } : {}) });
+    env.DATABASE_URL = `postgresql://${encodeURIComponent(o.user)}@${o.postgres.host.includes(':') ? `[${o.postgres.host}]` : o.postgres.host}:${o.postgres.port}/${encodeURIComponent(o.connection)}?${tls.toString()}`;
   }
+  // No PGPASSWORD here: settings files are committed; the token comes from the environment Claude
+  // Code is started in (or a ~/.pgpass file), never from a file in the project.
+
   return {
     hooks: {
       UserPromptSubmit: [{ hooks: [contextHook(o)] }],
@@ -147,10 +162,14 @@ function hostPort(v: string): { host: string; port: number } {
   return { host: (m[1] as string).replace(/^\[|\]$/g, ''), port: Number(m[2]) };
 }
 
-function defaultsFrom(config: GatehouseConfig | undefined): {
+function defaultsFrom(
+  config: GatehouseConfig | undefined,
+  baseDir: string,
+): {
   gatewayUrl?: string;
   postgres?: { host: string; port: number };
   connection?: string;
+  ca?: string;
 } {
   if (!config) return {};
   const http = config.listeners.http;
@@ -163,7 +182,10 @@ function defaultsFrom(config: GatehouseConfig | undefined): {
   }
   const pg = config.listeners.postgres ? hostPort(config.listeners.postgres.address) : undefined;
   const connection = Object.entries(config.connections).find(([, c]) => c.protocol === 'postgres')?.[0];
+  // A self-signed listener certificate (the demo's) is its own CA; a CA-signed one needs --ca.
+  const cert = config.listeners.postgres?.tls?.cert;
   return {
+    ...(cert ? { ca: path.resolve(baseDir, cert) } : {}),
     ...(gatewayUrl ? { gatewayUrl } : {}),
     ...(pg ? { postgres: { host: loopback(pg.host), port: pg.port } } : {}),
     ...(connection ? { connection } : {}),
@@ -189,6 +211,10 @@ export function claudeCodeCommand(deps: ClaudeCodeCommandDeps = {}): Command {
       '--connection <name>',
       'Gatehouse connection (database name) for DATABASE_URL (default: the first postgres one)',
     )
+    .option(
+      '--ca <file>',
+      "CA (PEM) that signed the gateway's certificate, as a path on the agent's machine (default: the listener certificate in the config)",
+    )
     .option('--user <name>', 'user name the agent presents (recorded; the token decides who it is)', 'claude')
     .option('--token-env <NAME>', 'environment variable holding the agent token', 'GATEHOUSE_TOKEN')
     .option(
@@ -207,6 +233,7 @@ export function claudeCodeCommand(deps: ClaudeCodeCommandDeps = {}): Command {
           gatewayUrl?: string;
           postgres?: { host: string; port: number };
           connection?: string;
+          ca?: string;
           user: string;
           tokenEnv: string;
           matcher: string;
@@ -232,7 +259,7 @@ export function claudeCodeCommand(deps: ClaudeCodeCommandDeps = {}): Command {
           if (configFile)
             sub.error(`error: ${(e as Error).message}`, { exitCode: 2, code: 'gatehouse.claude-code' });
         }
-        const d = defaultsFrom(config);
+        const d = defaultsFrom(config, path.dirname(path.resolve(configPath(configFile, io.env))));
         const gatewayUrl = (opts.gatewayUrl ?? d.gatewayUrl ?? 'http://127.0.0.1:8780').replace(/\/+$/, '');
         try {
           new URL(gatewayUrl);
@@ -244,10 +271,12 @@ export function claudeCodeCommand(deps: ClaudeCodeCommandDeps = {}): Command {
         }
         const postgres = opts.postgres ?? d.postgres ?? { host: '127.0.0.1', port: 15432 };
         const connection = opts.connection ?? d.connection;
+        const ca = opts.ca ?? d.ca;
         const o: SetupOptions = {
           gatewayUrl,
           postgres,
           ...(connection ? { connection } : {}),
+          ...(ca ? { ca } : {}),
           user: opts.user,
           tokenEnv: opts.tokenEnv,
           mcp: opts.mcp,
@@ -277,9 +306,13 @@ export function claudeCodeCommand(deps: ClaudeCodeCommandDeps = {}): Command {
           if (mcpJson) io.stdout.write(`\n// .mcp.json\n${JSON.stringify(mcpJson, null, 2)}\n`);
         }
         io.stderr.write(
-          `Start Claude Code with the agent token in ${o.tokenEnv} and PGPASSWORD, e.g.\n` +
+          'No token is written to any file. Start Claude Code with the agent token in the environment:\n' +
             `  export ${o.tokenEnv}=$(gatehouse token issue --subject claude-$USER --groups ai-agents --agent --ttl 8h --json | jq -r .token)\n` +
-            `  export PGPASSWORD=$${o.tokenEnv}\n`,
+            `  export PGPASSWORD=$${o.tokenEnv}    # libpq's password; or a ~/.pgpass line (chmod 600)\n` +
+            '  claude\n' +
+            (o.ca
+              ? `libpq verifies the gateway's certificate against ${o.ca} (sslmode=verify-full).\n`
+              : "libpq verifies the gateway's certificate (sslmode=verify-full) against ~/.postgresql/root.crt; pass --ca FILE to name the CA.\n"),
         );
       },
     );
