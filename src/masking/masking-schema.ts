@@ -180,6 +180,15 @@ export const maskingSchema = z
       .array(z.string().min(1))
       .default([...DEFAULT_SENSITIVE_KEYS])
       .describe('JSON keys whose values are masked whatever they hold ("*" wildcards)'),
+    maxCellBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024)
+      .default(128 * 1024)
+      .describe(
+        'values larger than this (bytes) are withheld rather than scanned, so masking one huge value never holds the gateway for long',
+      ),
     profiles: z
       .record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/), maskingProfileSchema)
       .default({})

@@ -65,6 +65,10 @@ export interface ResolvedColumnRef extends ColumnRef {
 export const UNRESOLVED_TAG = 'unresolved';
 /** Count name for COPY rows withheld. */
 export const COPY_WITHHELD = 'copy_withheld';
+/** Tag (and count name) for values withheld because they are larger than `masking.maxCellBytes`. */
+export const OVERSIZE_TAG = 'withheld_oversize';
+/** Default for `masking.maxCellBytes`: scanning a value this large takes a few milliseconds. */
+export const DEFAULT_MAX_CELL_BYTES = 128 * 1024;
 
 /** Error/notice fields that carry no data: severity, SQLSTATE, positions, server source location. */
 const STRUCTURAL_FIELDS = new Set(['S', 'V', 'C', 'P', 'p', 'L', 'F', 'R']);
@@ -87,13 +91,20 @@ class CompiledProfile {
   /** Text shorter than this cannot hold a finding of the content set. */
   readonly minScan: number;
   readonly minDigits: number;
+  /** Values (and texts) larger than this are withheld rather than scanned. */
+  readonly maxCellBytes: number;
+  /** What a withheld oversize value reads as. */
+  readonly oversizeText: string;
   private readonly tableRules: readonly { schema: RegExp; table: RegExp; column: string }[];
 
   constructor(
     readonly profile: MaskingProfile,
     inputs: DetectorSetInputs,
+    maxCellBytes: number = DEFAULT_MAX_CELL_BYTES,
   ) {
     this.set = createDetectorSet(detectorSetConfigFor(profile, inputs));
+    this.maxCellBytes = maxCellBytes;
+    this.oversizeText = `[WITHHELD: value larger than masking.maxCellBytes (${maxCellBytes} bytes)]`;
     this.chooser = styleChooser(profile);
     this.match = createColumnMatcher(profile.columns);
     for (const rule of profile.columns) {
@@ -272,6 +283,11 @@ export class SqlResultMasker implements ResultMasker {
   }
 
   maskText(text: string): string | undefined {
+    // Characters never outnumber UTF-8 bytes, so a text of more characters is surely over the cap.
+    if (text.length > this.p.maxCellBytes || Buffer.byteLength(text) > this.p.maxCellBytes) {
+      this.tally.add(OVERSIZE_TAG);
+      return this.p.oversizeText;
+    }
     const t = text.trimStart();
     const style = this.p.chooser;
     const r =
@@ -403,11 +419,21 @@ export class SqlResultMasker implements ResultMasker {
       return null;
     };
     const tagged = act.kind === 'whole' ? this.tally.counter(act.tag) : { n: 0 };
+    const max = this.p.maxCellBytes;
+    const oversize = this.tally.counter(OVERSIZE_TAG);
+    const withheldString = Buffer.from(this.p.oversizeText, 'utf8');
+    const withheldJson = Buffer.from(JSON.stringify(this.p.oversizeText), 'utf8');
+    /** A value too large to scan in one slice of the event loop: withheld (text, JSON string or NULL). */
+    const withhold = (as: 'string' | 'json' | 'null'): Buffer | null => {
+      oversize.n++;
+      return as === 'string' ? withheldString : as === 'json' ? withheldJson : nullIt();
+    };
     const stringOp =
-      (json: boolean): CellOp =>
+      (json: boolean, oversizeAs: 'string' | 'json' | 'null' = json ? 'json' : 'string'): CellOp =>
       (b, start, end) => {
         // UTF-8 never has fewer bytes than characters: a short cell is ruled out before decoding.
         if (act.kind === 'scan' && end - start < act.minScan) return undefined;
+        if (end - start > max) return withhold(oversizeAs);
         const r = this.maskString(utf8(b, start, end), act, json);
         return r === undefined ? undefined : r === null ? null : Buffer.from(r, 'utf8');
       };
@@ -448,6 +474,7 @@ export class SqlResultMasker implements ResultMasker {
         // jsonb binary send: a version byte (1) and the JSON text (jsonb.c jsonb_send).
         return whole((v) => {
           if (v.length < 1 || v[0] !== 1) return nullIt();
+          if (v.length > max) return withhold('null');
           const r = this.maskString(v.toString('utf8', 1), act, true);
           return r === undefined
             ? undefined
@@ -481,8 +508,12 @@ export class SqlResultMasker implements ResultMasker {
       }
       case 'bytea':
         return binary
-          ? whole((v) => this.maskBytes(v, act))
+          ? whole((v) => (v.length > max ? withhold('string') : this.maskBytes(v, act)))
           : whole((v) => {
+              if (v.length > max) {
+                oversize.n++;
+                return Buffer.from(bytesToByteaHex(withheldString), 'latin1');
+              }
               const text = v.toString('latin1');
               const bytes = byteaHexToBytes(text);
               if (bytes === undefined) return stringOp(false)(v, 0, v.length); // escape format is text already
@@ -496,10 +527,11 @@ export class SqlResultMasker implements ResultMasker {
             return nullIt();
           };
         }
-        if (!binary) return stringOp(false); // text form `{…}`: scanned as text
+        if (!binary) return stringOp(false, 'null'); // text form `{…}`: scanned as text
         const elementOp = this.valueOp(element as number, true, act, row);
         if (elementOp === undefined) return undefined;
         return whole((v) => {
+          if (v.length > max) return withhold('null');
           const a = decodeBinaryArray(v);
           if (a === undefined) return nullIt();
           let changed = false;
@@ -525,6 +557,7 @@ export class SqlResultMasker implements ResultMasker {
             return nullIt();
           }
           if (end - start < act.minScan) return undefined;
+          if (end - start > max) return withhold('null');
           const r = act.set.mask(latin1(b, start, end), this.p.chooser, 'cell');
           if (r === null) return undefined;
           this.tally.merge(r.counts);
@@ -551,8 +584,15 @@ export class SqlResultMasker implements ResultMasker {
       row.nulled++;
       return null;
     };
+    const max = this.p.maxCellBytes;
+    const tooLarge = (v: Buffer): boolean => {
+      if (v.length <= max) return false;
+      this.tally.add(OVERSIZE_TAG);
+      return true;
+    };
     if (binary) {
       return whole((v) => {
+        if (tooLarge(v)) return nullIt();
         const fields = decodeBinaryComposite(v);
         if (fields === undefined || fields.length !== cols.length) return nullIt();
         let changed = false;
@@ -569,6 +609,7 @@ export class SqlResultMasker implements ResultMasker {
     }
     const ops = cols.map((rc, i) => this.valueOp(rc.typeOid, false, fieldAct[i] as ValueAction, row));
     return whole((v) => {
+      if (tooLarge(v)) return nullIt();
       const fields = parseRecordText(v.toString('utf8'));
       if (fields === undefined || fields.length !== cols.length) return nullIt();
       let changed = false;
@@ -599,10 +640,11 @@ export interface SqlMaskerFactory extends MaskerFactory {
  */
 export function createSqlMaskerFactory(config: MaskingConfig, inputs: DetectorSetInputs): SqlMaskerFactory {
   const compiled = new Map<string, CompiledProfile>();
-  compiled.set('default', new CompiledProfile(resolveMaskingProfile(config), inputs));
+  const max = config.maxCellBytes;
+  compiled.set('default', new CompiledProfile(resolveMaskingProfile(config), inputs, max));
   for (const name of Object.keys(config.profiles)) {
     if (name !== 'default')
-      compiled.set(name, new CompiledProfile(resolveMaskingProfile(config, name), inputs));
+      compiled.set(name, new CompiledProfile(resolveMaskingProfile(config, name), inputs, max));
   }
   return {
     profiles: [...compiled.keys()],

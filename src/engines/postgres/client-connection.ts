@@ -107,6 +107,10 @@ export class CancelRegistry {
  * the request exactly as after any error, and Gatehouse puts its own ErrorResponse in that place.
  */
 const POISON_QUERY = 'SELECT "gatehouse refused this statement"';
+/** The longest the relay keeps the event loop before letting other sessions run (milliseconds). */
+export const RELAY_SLICE_MS = 20;
+/** How many relayed bytes between two looks at the clock (reading it per frame costs more than a row). */
+const RELAY_CHECK_BYTES = 16 * 1024;
 /** A portal that never exists: Execute on it fails at once, and the server log says why. */
 const POISON_PORTAL = 'gatehouse refused this message';
 
@@ -1114,13 +1118,28 @@ export class ClientConnection {
     if (!this.stalled) this.drainUpstream();
   }
 
-  /** Relays every complete upstream frame (until a stall); false when the client is not keeping up. */
+  /**
+   * Relays every complete upstream frame (until a stall); false when the client is not keeping up.
+   * Masking costs CPU per row, so the loop gives the event loop back every RELAY_SLICE_MS: what is
+   * relayed so far is written, the upstream socket paused, and the rest continues on the next turn,
+   * after every other session's pending work (one session's large result never starves the others).
+   */
   private drainUpstream(): boolean {
     const up = this.upstream!;
+    const started = performance.now();
+    let sinceCheck = 0;
     try {
       for (let f = up.reader.next(); f; f = up.reader.next()) {
         if (this.relay.handle(f) === STALL) break;
         if (this.isClosed) return false;
+        sinceCheck += f.raw.length + 256;
+        if (sinceCheck >= RELAY_CHECK_BYTES) {
+          sinceCheck = 0;
+          if (performance.now() - started >= RELAY_SLICE_MS) {
+            this.yieldRelay();
+            break;
+          }
+        }
       }
     } catch (e) {
       this.upstreamFailure(e);
@@ -1132,6 +1151,18 @@ export class ClientConnection {
       return false;
     }
     return true;
+  }
+
+  /** Continues relaying on a later turn of the event loop (see drainUpstream). */
+  private yieldRelay(): void {
+    const up = this.upstream!;
+    this.stalled = true;
+    up.socket.pause();
+    setImmediate(() => {
+      if (this.isClosed) return;
+      this.stalled = false;
+      if (this.drainUpstream() && !this.stalled && !this.isClosed) up.socket.resume();
+    });
   }
 
   private upstreamFailure(e: unknown): void {

@@ -1,0 +1,97 @@
+// Fairness with the default limits, through the real wire (issue 11, class 7): a hundred agent
+// sessions cannot lock a person out of the upstream, and one agent's huge masked value neither holds
+// the event loop nor reaches the client unmasked.
+
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startTestGateway, type TestGateway } from './testkit/gateway.js';
+
+describe('fairness under the default limits', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startTestGateway({
+      superUrl: inject('pgUrl'),
+      policies: [
+        {
+          id: 'people',
+          subjects: { groups: ['testers'] },
+          connections: ['*'],
+          rules: [{ id: 'allow-everything', effect: 'allow', match: {} }],
+        },
+        {
+          id: 'agents',
+          subjects: { agent: true },
+          connections: ['*'],
+          rules: [{ id: 'agents-read-masked', effect: 'allow', match: {}, mask: true }],
+        },
+      ],
+    });
+  });
+  afterAll(async () => gw?.stop());
+
+  it('with 100 agent sessions attempted, agents get at most what is theirs and a DBA still connects', async () => {
+    const agents: pg.Client[] = [];
+    const refusals: string[] = [];
+    const tokens = await Promise.all(
+      [0, 1, 2, 3, 4].map((i) => gw.token({ subject: `swarm-${i}`, agent: true, groups: [] })),
+    );
+    for (let i = 0; i < 100; i++) {
+      const c = gw.client(tokens[i % 5]!);
+      c.on('error', () => undefined);
+      try {
+        await c.connect();
+        agents.push(c);
+      } catch (e) {
+        refusals.push(`${(e as pg.DatabaseError).code} ${(e as Error).message}`);
+      }
+    }
+    // Defaults: 20 sessions per principal, 50 per connection of which 10 are kept for people.
+    expect(agents).toHaveLength(40);
+    expect(refusals).toHaveLength(60);
+    for (const r of refusals) expect(r).toMatch(/^53300 /);
+    expect(refusals.some((r) => /kept for people/.test(r))).toBe(true);
+
+    const dba = gw.client(await gw.token({ subject: 'dba' }));
+    await dba.connect();
+    expect((await dba.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    await dba.end();
+    await Promise.all(agents.map((c) => c.end()));
+  });
+
+  it("one agent's huge masked value is withheld, and another session's SELECT 1 answers meanwhile", async () => {
+    const agent = gw.client(await gw.token({ subject: 'big-reader', agent: true, groups: [] }));
+    const other = gw.client(await gw.token({ subject: 'someone-else' }));
+    await agent.connect();
+    await other.connect();
+
+    // Under the cap, content detectors still mask the value.
+    const small = await agent.query(`SELECT repeat('a@b.co ', 1000) AS v`);
+    expect(small.rows[0].v).not.toMatch(/a@b\.co/);
+
+    // 28 MB of email addresses: scanning it would hold the event loop for seconds.
+    let streaming = true;
+    const big = agent.query(`SELECT repeat('a@b.co ', 4000000) AS v`).finally(() => (streaming = false));
+    const latencies: number[] = [];
+    await new Promise((r) => setTimeout(r, 20));
+    while (streaming) {
+      const t = performance.now();
+      await other.query('SELECT 1');
+      latencies.push(performance.now() - t);
+    }
+    const result = await big;
+    const value = result.rows[0].v as string;
+    expect(value).toMatch(/^\[WITHHELD: value larger than masking\.maxCellBytes \(131072 bytes\)\]$/);
+    expect(latencies.length).toBeGreaterThan(0);
+    expect(Math.max(...latencies)).toBeLessThan(1_000);
+
+    // The record says it was withheld, and never holds the value.
+    await agent.end();
+    await other.end();
+    const sessions = await gw.gateway.store.listSessions({ subject: 'big-reader', limit: 10 });
+    const recorded = JSON.stringify(
+      await Promise.all(sessions.map((s) => gw.gateway.store.getSession(s.id))),
+    );
+    expect(recorded).toContain('4000000');
+    expect(recorded).not.toMatch(/a@b\.co a@b\.co/);
+  });
+});
