@@ -4,6 +4,7 @@
 // through tsx's loader, so `npm ci` alone is enough to run it. In a git checkout, a dist/ older than
 // any source file is never run (GATEHOUSE_FROM_SOURCE=1 also forces the sources).
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import { URL } from 'node:url';
 
 const root = new URL('../', import.meta.url);
 
