@@ -325,3 +325,18 @@ describe('class 7: bounded session state', () => {
     c.close();
   });
 });
+
+describe('the record of a refused query string', () => {
+  it('says why each sibling of a refused statement did not run', async () => {
+    await withClient(await agentToken('recorded-agent'), async (c) => {
+      const e = await refusal(c, 'SELECT 1; DROP TABLE canary');
+      expect(e.code).toBe('42501');
+    });
+    expect(await canaryRows()).toBe(3);
+    const sessions = await gw.gateway.store.listSessions({ subject: 'recorded-agent', limit: 5 });
+    const got = await gw.gateway.store.getSession(sessions[0]!.id);
+    const select = got!.statements.find((s) => s.text === 'SELECT 1')!;
+    expect(JSON.stringify(select)).toMatch(/another statement in the same query string was refused/);
+    expect(JSON.stringify(select)).not.toMatch(/an earlier error/);
+  });
+});

@@ -46,7 +46,14 @@ import {
   type StateLimits,
   type StatementEntry,
 } from './protocol-state.js';
-import { MaskingGap, NOT_EXECUTED, ResultRelay, STALL, type RelayHost } from './result-relay.js';
+import {
+  MaskingGap,
+  NOT_EXECUTED,
+  NOT_EXECUTED_SIBLING_REFUSED,
+  ResultRelay,
+  STALL,
+  type RelayHost,
+} from './result-relay.js';
 import { ResponseTracker, type Expected, type QueryRun, type Run } from './response-tracker.js';
 import { asSetStatement, startupSettings } from './startup-parameters.js';
 import {
@@ -689,7 +696,7 @@ export class ClientConnection {
     }
     if (this.isClosed) return;
     if (refusal) {
-      for (const r of runs) this.settle(r.run, NOT_EXECUTED);
+      for (const r of runs) this.settle(r.run, NOT_EXECUTED_SIBLING_REFUSED);
       return this.refuseQuery(refusal);
     }
     this.state.simpleQueryStarted();

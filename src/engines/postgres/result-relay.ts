@@ -451,3 +451,12 @@ export const NOT_EXECUTED = {
   rows: 0,
   error: { code: 'not-executed', message: 'not executed: an earlier error ended the request' },
 } as const;
+
+/** A statement of a simple Query that another statement of the same string kept from running. */
+export const NOT_EXECUTED_SIBLING_REFUSED = {
+  rows: 0,
+  error: {
+    code: 'not-executed',
+    message: 'not executed: another statement in the same query string was refused, so none of it was sent',
+  },
+} as const;
