@@ -145,6 +145,42 @@ describe('GroupCommitQueue', () => {
     await expect(q.submit(1)).rejects.toMatchObject({ code: 'ERR_RECORD_FAILED' });
   });
 
+  test('a deferrable write joins the next commit, in its place in the order', async () => {
+    const w = recordingWriter();
+    const q = new GroupCommitQueue<number>({ write: w.write, maxBatch: 10, isDataError, maxDeferMs: 5_000 });
+    let deferredDone = false;
+    const deferred = q.submit(1, { deferrable: true }).then(() => (deferredDone = true));
+    await new Promise((r) => setTimeout(r, 30));
+    expect(w.batches).toEqual([]); // it started no commit of its own
+    expect(deferredDone).toBe(false);
+    await q.submit(2);
+    await deferred;
+    expect(w.batches).toEqual([[1, 2]]);
+    expect(q.stats()).toMatchObject({ commits: 1, written: 2 });
+  });
+
+  test('a deferrable write alone is committed after maxDeferMs', async () => {
+    const w = recordingWriter();
+    const q = new GroupCommitQueue<number>({ write: w.write, maxBatch: 10, isDataError, maxDeferMs: 20 });
+    const t0 = performance.now();
+    await q.submit(7, { deferrable: true });
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(15);
+    expect(w.batches).toEqual([[7]]);
+  });
+
+  test('idle() and close() commit deferred writes at once', async () => {
+    const w = recordingWriter();
+    const q = new GroupCommitQueue<number>({ write: w.write, maxBatch: 10, isDataError, maxDeferMs: 60_000 });
+    const deferred = q.submit(1, { deferrable: true });
+    await q.idle();
+    await deferred;
+    expect(w.batches).toEqual([[1]]);
+    const again = q.submit(2, { deferrable: true });
+    await q.close();
+    await again;
+    expect(w.batches).toEqual([[1], [2]]);
+  });
+
   test('close waits for queued writes, then rejects new ones', async () => {
     const w = recordingWriter();
     const q = new GroupCommitQueue<number>({ write: w.write, maxBatch: 10, isDataError });

@@ -1,5 +1,8 @@
 // Group commit: writes that arrive in the same event-loop turn, or while a commit is in flight, are
 // written by one transaction, and every caller's promise settles only when that transaction has.
+// Deferrable writes (a statement's result, which nothing waits on) start no commit of their own: they
+// join the next one, or are committed `maxDeferMs` later when nothing else comes, so a session running
+// one statement after another commits once per statement, not twice.
 // It must never resolve a write that did not commit, and never leave a caller waiting after close().
 
 import { ERROR_CODES, GatewayError } from '../core/errors.js';
@@ -34,6 +37,8 @@ export interface GroupCommitOptions<Op> {
    * data (a constraint violation) rather than by the store itself (closed, full, unreachable).
    */
   readonly isDataError: (err: unknown) => boolean;
+  /** Longest a deferrable write waits for another write to share its commit (default 10 ms). */
+  readonly maxDeferMs?: number;
 }
 
 export interface GroupCommitStats {
@@ -69,6 +74,8 @@ export class GroupCommitQueue<Op> {
   readonly #maxInFlight: number;
   #queue: Pending<Op>[] = [];
   #scheduled = false;
+  /** Commits the deferred writes when no other write has come within maxDeferMs. */
+  #deferTimer: NodeJS.Timeout | undefined;
   #inFlight = 0;
   #inFlightOps = 0;
   /** Keys provided by batches in flight, with how many in-flight ops provide each. */
@@ -86,15 +93,26 @@ export class GroupCommitQueue<Op> {
     this.#maxInFlight = maxInFlight;
   }
 
-  /** Queues a write; resolves once it is committed, rejects with GatewayError(RECORD_FAILED) otherwise. */
-  submit(op: Op): Promise<void> {
+  /**
+   * Queues a write; resolves once it is committed, rejects with GatewayError(RECORD_FAILED) otherwise.
+   * A `deferrable` write keeps its place in the order but waits (at most maxDeferMs) for another
+   * write to start the commit it joins: only for writes that nothing waits on before going on.
+   */
+  submit(op: Op, options: { readonly deferrable?: boolean } = {}): Promise<void> {
     if (this.#closed) {
       this.#stats.rejected++;
       return Promise.reject(new GatewayError(ERROR_CODES.RECORD_FAILED, 'the session store is closed'));
     }
     return new Promise<void>((resolve, reject) => {
       this.#queue.push({ op, resolve, reject });
-      this.#schedule();
+      if (options.deferrable !== true) this.#schedule();
+      else if (!this.#scheduled && this.#deferTimer === undefined) {
+        this.#deferTimer = setTimeout(() => {
+          this.#deferTimer = undefined;
+          this.#schedule();
+        }, this.#opts.maxDeferMs ?? 10);
+        this.#deferTimer.unref();
+      }
     });
   }
 
@@ -108,9 +126,10 @@ export class GroupCommitQueue<Op> {
     await this.idle();
   }
 
-  /** Resolves when nothing is queued or in flight. */
+  /** Commits what is queued (deferred writes included) and resolves when nothing is queued or in flight. */
   idle(): Promise<void> {
     if (this.#isIdle()) return Promise.resolve();
+    if (this.#queue.length > 0) this.#schedule();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
@@ -121,6 +140,10 @@ export class GroupCommitQueue<Op> {
   #schedule(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
+    if (this.#deferTimer !== undefined) {
+      clearTimeout(this.#deferTimer);
+      this.#deferTimer = undefined;
+    }
     // setImmediate (not nextTick) so that every write issued by the I/O callbacks of this loop turn
     // joins the batch; after a commit it also lets sockets be served before the next (synchronous
     // SQLite) batch runs.

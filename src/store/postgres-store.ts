@@ -356,13 +356,17 @@ export class PostgresStore implements SessionStore, TokenStore {
 
   completeStatement(id: string, result: StatementResult): Promise<void> {
     const sessionId = this.#chain.sessionOfStatement(id);
-    return this.#queue.submit({
-      kind: 'complete-statement',
-      id,
-      result,
-      at: new Date(),
-      ...(sessionId !== undefined ? { sessionId } : {}),
-    });
+    // Nothing waits on a result before going on: it joins the next commit (group-commit.ts).
+    return this.#queue.submit(
+      {
+        kind: 'complete-statement',
+        id,
+        result,
+        at: new Date(),
+        ...(sessionId !== undefined ? { sessionId } : {}),
+      },
+      { deferrable: true },
+    );
   }
 
   /** Appends an event to the session's hash chain; resolves once committed. */
