@@ -2,7 +2,7 @@
 // gateway's HTTP API. The subject is the caller's own token's; the CLI cannot ask for someone else.
 
 import { Command, InvalidArgumentError } from 'commander';
-import { toMs } from '../config/schema.js';
+import { toMs } from '../config/duration.js';
 import {
   GatewayHttpError,
   formatList,

@@ -5,7 +5,7 @@
 
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { toMs } from '../config/schema.js';
+import { toMs } from '../config/duration.js';
 import type { Logger } from '../core/ports.js';
 import type {
   AgentConnectionRow,

@@ -3,7 +3,7 @@
 // through `printable`, and never prints the token.
 
 import { Command, InvalidArgumentError } from 'commander';
-import { toMs } from '../config/schema.js';
+import { toMs } from '../config/duration.js';
 import { processIo, type CliIo } from './cli-io.js';
 import { printable } from './sessions-command.js';
 import { textTable } from './text-table.js';

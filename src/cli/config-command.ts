@@ -2,8 +2,6 @@
 // gateway would, with file/line errors, and print the JSON Schema for editors.
 
 import { Command } from 'commander';
-import { z } from 'zod';
-import { configSchema } from '../config/schema.js';
 import { loadCliConfig } from './config-file.js';
 
 export function configCommand(): Command {
@@ -28,7 +26,10 @@ export function configCommand(): Command {
   cmd
     .command('schema')
     .description('print the JSON Schema of gatehouse.yaml (for editor validation)')
-    .action(() => {
+    .action(async () => {
+      // Loaded on use: zod and the schema are not needed to start the other commands.
+      const { z } = await import('zod');
+      const { configSchema } = await import('../config/schema.js');
       process.stdout.write(
         `${JSON.stringify(z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }), null, 2)}\n`,
       );

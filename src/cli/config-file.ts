@@ -2,7 +2,7 @@
 // that is not there is reported with the three places looked at, so the fix is obvious.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { loadConfig, type LoadedConfig } from '../config/load-config.js';
+import type { LoadedConfig } from '../config/load-config.js';
 import { ERROR_CODES, GatewayError } from '../core/errors.js';
 
 export function configPath(explicit?: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -25,11 +25,13 @@ export function missingConfigError(file: string, explicit?: string, env = proces
   );
 }
 
-export function loadCliConfig(
+export async function loadCliConfig(
   explicit?: string,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<LoadedConfig> {
   const file = configPath(explicit, env);
-  if (!existsSync(file)) return Promise.reject(missingConfigError(file, explicit, env));
+  if (!existsSync(file)) throw missingConfigError(file, explicit, env);
+  // Loaded on use: the schema (zod) and YAML parser are not needed by commands without a config.
+  const { loadConfig } = await import('../config/load-config.js');
   return loadConfig(file, env);
 }

@@ -76,7 +76,7 @@ export function buildCli(): Command {
           throw new Error('this configuration has no agents: section (docs/agent.md)');
         }
         const { AgentRegistry, listenerCredentials } = await import('../tunnel/gateway/index.js');
-        const { toMs } = await import('../config/schema.js');
+        const { toMs } = await import('../config/duration.js');
         return {
           registry: new AgentRegistry(store.getKysely()),
           pin: async () => (await listenerCredentials(agents, loaded.config.dataDir, loaded.baseDir)).pin,

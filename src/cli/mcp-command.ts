@@ -3,7 +3,7 @@
 // (where `ps` would show it); nothing but MCP messages is written to stdout.
 
 import { Command } from 'commander';
-import { runStdioRelay, TOKEN_ENV } from '../mcp/stdio-relay.js';
+import { TOKEN_ENV } from '../mcp/resource-metadata.js';
 import { processIo, type CliIo } from './cli-io.js';
 
 export interface McpCommandDeps {
@@ -27,6 +27,8 @@ export function mcpCommand(deps: McpCommandDeps = {}): Command {
       const token = io.env[TOKEN_ENV]?.trim();
       if (!token)
         throw new Error(`set ${TOKEN_ENV} to your Gatehouse token (it is not accepted on the command line)`);
+      // Loaded on use: the MCP SDK is not needed to start the other commands.
+      const { runStdioRelay } = await import('../mcp/stdio-relay.js');
       await runStdioRelay({ gateway: opts.gateway, token, log: (line) => io.stderr.write(`${line}\n`) });
     });
 }

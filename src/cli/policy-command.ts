@@ -3,8 +3,6 @@
 
 import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
 import type { Identity } from '../core/identity.js';
 import type { SqlClassifier } from '../core/sql-statement.js';
 import type { PolicyConfig, PolicyDefaultsConfig } from '../config/policy-schema.js';
@@ -56,21 +54,25 @@ class PolicyCliCommand extends Command {
   }
 }
 
-const expectationSchema = z.strictObject({
-  sql: z.string().min(1),
-  decision: z.enum(['allow', 'deny', 'review']),
-  rule: z.string().min(1).optional(),
-  as: z
-    .strictObject({
-      subject: z.string().min(1).optional(),
-      groups: z.array(z.string()).optional(),
-      agent: z.boolean().optional(),
-      tokenKind: z.enum(['oidc', 'service']).optional(),
-    })
-    .optional(),
-  connection: z.string().min(1).optional(),
-});
-const expectationsSchema = z.array(expectationSchema);
+/** The `--expect` file's schema; zod is loaded only when a command reads one (fast CLI start). */
+async function expectationsSchema() {
+  const { z } = await import('zod');
+  const expectationSchema = z.strictObject({
+    sql: z.string().min(1),
+    decision: z.enum(['allow', 'deny', 'review']),
+    rule: z.string().min(1).optional(),
+    as: z
+      .strictObject({
+        subject: z.string().min(1).optional(),
+        groups: z.array(z.string()).optional(),
+        agent: z.boolean().optional(),
+        tokenKind: z.enum(['oidc', 'service']).optional(),
+      })
+      .optional(),
+    connection: z.string().min(1).optional(),
+  });
+  return { z, schema: z.array(expectationSchema) };
+}
 
 interface PrincipalOptions {
   as?: string;
@@ -239,8 +241,10 @@ export function policyCommand(deps: PolicyCommandDeps): Command {
       }
       let expectations: PolicyExpectation[] = [];
       if (o.expect !== undefined) {
+        const { z, schema } = await expectationsSchema();
+        const { parse: parseYaml } = await import('yaml');
         try {
-          expectations = expectationsSchema.parse(parseYaml(await readFile(o.expect, 'utf8')));
+          expectations = schema.parse(parseYaml(await readFile(o.expect, 'utf8')));
         } catch (e) {
           const detail = e instanceof z.ZodError ? z.prettifyError(e) : messageOf(e);
           return sub.error(`error: ${o.expect}: not a list of expectations: ${detail}`, {

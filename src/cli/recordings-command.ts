@@ -7,7 +7,7 @@ import { createReadStream, createWriteStream, existsSync, readFileSync } from 'n
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { Command, InvalidArgumentError } from 'commander';
-import { toMs } from '../config/schema.js';
+import { toMs } from '../config/duration.js';
 import type { SessionStore } from '../core/ports.js';
 import type { BlobStore } from '../recording/blob-store.js';
 import { exportRecording } from '../recording/recording-export.js';

@@ -3,7 +3,7 @@
 // drive the operator's terminal.
 
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { toMs } from '../config/schema.js';
+import { toMs } from '../config/duration.js';
 import type { SessionStore } from '../core/ports.js';
 import type {
   RecordedEffect,

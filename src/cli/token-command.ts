@@ -2,10 +2,11 @@
 // A token is printed once, at issue; list and revoke never print tokens, only their ids.
 
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { toMs } from '../config/schema.js';
+import { toMs } from '../config/duration.js';
 import type { TokenStore } from '../core/ports.js';
 import type { ServiceTokenRecord } from '../core/records.js';
-import { ServiceTokenRequestError, type ServiceTokenIssuer } from '../identity/service-tokens.js';
+import { ServiceTokenRequestError } from '../identity/service-token-request-error.js';
+import type { ServiceTokenIssuer } from '../identity/service-tokens.js';
 import { processIo, type CliIo } from './cli-io.js';
 import { textTable } from './text-table.js';
 

@@ -18,6 +18,7 @@ import type { ServiceTokenRecord } from '../core/records.js';
 import { authFailed, missingClaim, refusalFromJose, REFUSAL } from './auth-refusal.js';
 import { peekJwt } from './jwt-peek.js';
 import { awsDerivationKey, deriveAwsKeyPair, type AwsKeyPair } from './aws-access-keys.js';
+import { ServiceTokenRequestError } from './service-token-request-error.js';
 
 export const SERVICE_TOKEN_TYPE = 'gh+jwt';
 export const SERVICE_TOKEN_AUDIENCE = 'gatehouse';
@@ -39,10 +40,7 @@ export interface IssuedToken {
   readonly record: ServiceTokenRecord;
 }
 
-/** A request the issuer refuses (bad subject, group, ttl…); the message is meant for the operator. */
-export class ServiceTokenRequestError extends Error {
-  override readonly name = 'ServiceTokenRequestError';
-}
+export { ServiceTokenRequestError };
 
 // Printable, no whitespace or control characters (names end up in records and in policy matches).
 const NAME = /^[^\s\p{Cc}]{1,200}$/u;

@@ -7,6 +7,8 @@
 
 /** Path of the MCP endpoint on the gateway's HTTP listener. */
 export const MCP_PATH = '/mcp';
+/** The environment variable `gatehouse mcp` (the stdio relay) reads the caller's Gatehouse token from. */
+export const TOKEN_ENV = 'GATEHOUSE_TOKEN';
 /** RFC 9728 §3: the well-known prefix; the resource's path is appended to it. */
 export const PRM_PREFIX = '/.well-known/oauth-protected-resource';
 

@@ -9,9 +9,9 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { Readable, Writable } from 'node:stream';
-import { MCP_PATH } from './resource-metadata.js';
+import { MCP_PATH, TOKEN_ENV } from './resource-metadata.js';
 
-export const TOKEN_ENV = 'GATEHOUSE_TOKEN';
+export { TOKEN_ENV };
 
 export interface StdioRelayOptions {
   /** The gateway's base URL (`https://gw.example.com`) or its MCP endpoint (`…/mcp`). */
