@@ -226,7 +226,7 @@ describe('generic HTTP gateway', () => {
     expect(await up.body.json()).toEqual({ received: BIG.length });
   });
 
-  it('denies by path (also when the path is %-encoded) and holds DELETE for review', async () => {
+  it('denies by path, refuses an encoded one as ambiguous, and holds DELETE for review', async () => {
     const before = api.seen.length;
     const admin = await request(`${endpoint}/admin/users`, {
       method: 'POST',
@@ -238,8 +238,10 @@ describe('generic HTTP gateway', () => {
     expect(problem.rule).toBe('api-no-admin');
     expect(problem.detail).toContain('api-no-admin');
     const sneaky = await get('/v1/..%2Fadmin%2Fusers');
-    expect(sneaky.statusCode).toBe(403);
-    expect(((await sneaky.body.json()) as { rule: string }).rule).toBe('api-no-admin');
+    expect(sneaky.statusCode).toBe(400);
+    const why = (await sneaky.body.json()) as { rule: string; detail: string };
+    expect(why.rule).toBe('http-ambiguous-request');
+    expect(why.detail).toMatch(/encoded "\/"/);
     expect(api.seen.length).toBe(before);
 
     const pending = request(`${endpoint}/v1/users/7`, {
@@ -335,7 +337,7 @@ describe('generic HTTP gateway', () => {
         'allow GET /v1/users?limit=5 api-allow',
         'deny POST /admin/users api-no-admin',
         'review DELETE /v1/users/7 api-review-deletes',
-        'deny GET /v1/../admin/users api-no-admin',
+        'deny GET /v1/..%2Fadmin%2Fusers http-ambiguous-request',
         'allow GET /ws api-allow',
       ]),
     );

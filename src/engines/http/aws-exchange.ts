@@ -27,9 +27,11 @@ import {
   type Exchange,
   type ExchangeDeps,
 } from './exchange-context.js';
+import { AMBIGUOUS_REQUEST_RULE, METHOD_OVERRIDE_RULE, recordRefusal } from './generic-exchange.js';
 import { forwardRequestHeaders } from './http-headers.js';
+import { methodOverrideRefusal } from './method-override.js';
 import { BodyTooLarge, declaredLength, hasBody, readCapped } from './request-body.js';
-import { policyPath, recordedTarget, type RequestTarget } from './request-target.js';
+import { policyPath, printableTarget, recordedTarget, type RequestTarget } from './request-target.js';
 import { relayResponse } from './response-relay.js';
 import { AwsChunkedDecoder, AwsChunkedError } from './sigv4/aws-chunked-decoder.js';
 import type { QueryMap } from './sigv4/canonical-query.js';
@@ -41,6 +43,7 @@ import { parseSigV4Authorization } from './sigv4/sigv4-authorization.js';
 import { signUpstreamRequest } from '../../wire/aws/sigv4-signer.js';
 import { callUpstream } from './upstream-request.js';
 import { verifySignature } from './sigv4/verify-signature.js';
+import { canonicalPath } from '../../wire/http/canonical-path.js';
 
 export const UNKNOWN_OPERATION_RULE = 'aws-unknown-operation';
 
@@ -224,6 +227,23 @@ export async function handleAws(
     return fail(failureFor(ge.code), ge.message);
   }
 
+  // --- one canonical path: verified as signed above, decided, re-signed and forwarded from here on --
+  // S3 reads the key as the decoded rest of the path and resolves nothing, so its profile lets key
+  // characters through that the strict one refuses (src/wire/http/canonical-path.ts).
+  const refuseRecorded = async (ruleId: string, message: string): Promise<void> => {
+    const id = await recordRefusal(session, deps.connection, method, {
+      ruleId,
+      message,
+      recorded: printableTarget(req.url),
+    });
+    fail('malformed', message, id);
+  };
+  const path = canonicalPath(target.rawPath, { profile: auth.service === 's3' ? 's3' : 'strict' });
+  if (!path.ok)
+    return refuseRecorded(AMBIGUOUS_REQUEST_RULE, `Gatehouse refused the request path: ${path.reason}.`);
+  const override = methodOverrideRefusal(method, req.headers, query);
+  if (override !== undefined) return refuseRecorded(METHOD_OVERRIDE_RULE, override);
+
   let cls: AwsClassification;
   if (protocol === undefined)
     cls = unknown('query', `service ${auth.service} is not one Gatehouse can classify`);
@@ -233,7 +253,7 @@ export async function handleAws(
     cls = classifyAws(protocol, {
       service: auth.service,
       method,
-      rawPath: target.rawPath,
+      rawPath: path.path,
       query,
       headers: req.headers,
       ...(body ? { body } : {}),
@@ -242,11 +262,7 @@ export async function handleAws(
   const action: HttpAction = httpAction({
     connection: deps.connection,
     method,
-    path: recordedTarget(
-      policyPath(target.rawPath) ?? target.rawPath,
-      target.rawQuery,
-      settings.masking.fields,
-    ),
+    path: recordedTarget(policyPath(path), target.rawQuery, settings.masking.fields),
     ...(cls.operation !== undefined ? { operation: cls.operation } : {}),
     ...(cls.resource !== undefined ? { resource: cls.resource } : {}),
   });
@@ -266,8 +282,8 @@ export async function handleAws(
   // --- forward, re-signed with the gateway's own credentials -------------------------------------
   try {
     const service = auth.service;
-    const endpoint = aws.endpointFor(service);
-    const url = new URL(`${endpoint.origin}${target.rawPath}${target.rawQuery ? `?${target.rawQuery}` : ''}`);
+    // The endpoint's origin only: the canonical path is sent as the path, byte for byte, and signed so.
+    const origin = new URL(aws.endpointFor(service).origin);
     const headers: Record<string, string> = {
       ...forwardRequestHeaders(req.headers, { aws: true, awsChunked: payload.chunked }),
       ...settings.staticHeaders,
@@ -276,8 +292,8 @@ export async function handleAws(
     headers['x-amz-content-sha256'] = payload.sha256;
     const signed = await signUpstreamRequest({
       method,
-      target: url,
-      rawPath: target.rawPath,
+      target: origin,
+      rawPath: path.path,
       query,
       headers,
       region: aws.signingRegionFor(service),
@@ -312,7 +328,14 @@ export async function handleAws(
     }
     const up = await callUpstream(
       settings,
-      { method, url, headers: signed, ...(upstreamBody ? { body: upstreamBody } : {}), signal: x.clientGone },
+      {
+        method,
+        origin: origin.origin,
+        target: `${path.path}${target.rawQuery === '' ? '' : `?${target.rawQuery}`}`,
+        headers: signed,
+        ...(upstreamBody ? { body: upstreamBody } : {}),
+        signal: x.clientGone,
+      },
       () =>
         bodyError instanceof AwsChunkedError || bodyError instanceof PayloadHashMismatch
           ? bodyError

@@ -9,6 +9,7 @@ import { toMs } from '../../config/schema.js';
 import { ERROR_CODES, GatewayError } from '../../core/errors.js';
 import type { Logger, UpstreamDialer } from '../../core/ports.js';
 import { createDetectorSet } from '../../masking/index.js';
+import { basePrefix } from '../../wire/http/canonical-path.js';
 import {
   AssumedRoleCredentials,
   StaticCredentials,
@@ -98,21 +99,35 @@ async function awsUpstream(
   };
 }
 
-async function genericUpstream(config: HttpConnectionConfig, deps: SettingsDeps): Promise<GenericUpstream> {
-  const base = new URL(config.upstream!);
+async function genericUpstream(
+  name: string,
+  config: HttpConnectionConfig,
+  deps: SettingsDeps,
+): Promise<GenericUpstream> {
+  const url = new URL(config.upstream!);
+  const prefix = basePrefix(url.pathname);
+  if (prefix === undefined)
+    throw configError(
+      `connection ${name}: the upstream path ${url.pathname} is not canonical (no encoded "/", "\\", ".", "%" or ";", no "//" or ";" parameters)`,
+    );
+  if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '')
+    throw configError(
+      `connection ${name}: the upstream URL must be scheme://host[:port][/path] (no query, fragment or user info; use auth for credentials)`,
+    );
+  const base = { base: url, prefix };
   const auth = config.auth;
   switch (auth.type) {
     case 'none':
-      return { base, authHeaders: () => ({}) };
+      return { ...base, authHeaders: () => ({}) };
     case 'bearer': {
       const token = await deps.resolveSecret(auth.token);
-      return { base, authHeaders: () => ({ authorization: `Bearer ${token.reveal()}` }) };
+      return { ...base, authHeaders: () => ({ authorization: `Bearer ${token.reveal()}` }) };
     }
     case 'basic': {
       const password = await deps.resolveSecret(auth.password);
       const user = auth.username;
       return {
-        base,
+        ...base,
         authHeaders: () => ({
           authorization: `Basic ${Buffer.from(`${user}:${password.reveal()}`).toString('base64')}`,
         }),
@@ -120,8 +135,8 @@ async function genericUpstream(config: HttpConnectionConfig, deps: SettingsDeps)
     }
     case 'header': {
       const value = await deps.resolveSecret(auth.value);
-      const name = auth.name.toLowerCase();
-      return { base, authHeaders: () => ({ [name]: value.reveal() }) };
+      const header = auth.name.toLowerCase();
+      return { ...base, authHeaders: () => ({ [header]: value.reveal() }) };
     }
     case 'aws-sigv4':
       throw configError('aws-sigv4 connections have no generic upstream');
@@ -156,7 +171,7 @@ export async function buildHttpConnectionSettings(
   const upstream =
     config.auth.type === 'aws-sigv4'
       ? { aws: await awsUpstream(name, config.auth, deps) }
-      : { generic: await genericUpstream(config, deps) };
+      : { generic: await genericUpstream(name, config, deps) };
   return {
     name,
     ...upstream,

@@ -1,11 +1,15 @@
 // One generic HTTP API request through the gate: the client's `Authorization: Bearer <Gatehouse token>`
-// opens (or reuses) a session, the method and path are admitted, and the request is forwarded with the
-// connection's own credential injected. Bodies stream both ways; JSON/XML responses are masked.
+// opens (or reuses) a session, the request target is reduced to one canonical path (ambiguous forms
+// are refused, and the refusal recorded), the method and that path are admitted, and exactly that path
+// under the connection's base is forwarded, with the connection's own credential injected. Bodies
+// stream both ways; JSON/XML responses are masked.
 
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { type HttpAction, httpAction } from '../../core/action.js';
+import { deny } from '../../core/decision.js';
 import type { GateSession } from '../../gate/gate.js';
+import { canonicalPath, pathUnderBase, type CanonicalPathOptions } from '../../wire/http/canonical-path.js';
 import { failureFor, problemResponse, type Failure } from './error-responses.js';
 import {
   answer,
@@ -18,9 +22,16 @@ import {
 } from './exchange-context.js';
 import { forwardRequestHeaders } from './http-headers.js';
 import { declaredLength, hasBody } from './request-body.js';
-import { policyPath, recordedTarget, type RequestTarget } from './request-target.js';
+import type { HttpConnectionSettings } from './http-settings.js';
+import { methodOverrideRefusal } from './method-override.js';
+import { policyPath, printableTarget, recordedTarget, splitTarget, type RequestTarget } from './request-target.js';
 import { relayResponse } from './response-relay.js';
+import { parseQuery } from './sigv4/canonical-query.js';
 import { callUpstream } from './upstream-request.js';
+
+/** Rule ids of the refusals the HTTP engine decides itself, before policy (recorded like any deny). */
+export const AMBIGUOUS_REQUEST_RULE = 'http-ambiguous-request';
+export const METHOD_OVERRIDE_RULE = 'http-method-override';
 
 /** The Gatehouse token from `Authorization: Bearer <token>` (RFC 6750 §2.1), or undefined. */
 export function bearerToken(authorization: string | undefined): string | undefined {
@@ -28,10 +39,78 @@ export function bearerToken(authorization: string | undefined): string | undefin
   return m?.[1];
 }
 
-/** The upstream URL: the connection's base URL with the client's path appended (a base path is a prefix). */
-export function upstreamUrl(base: URL, target: RequestTarget): URL {
-  const prefix = base.pathname.endsWith('/') ? base.pathname.slice(0, -1) : base.pathname;
-  return new URL(`${base.origin}${prefix}${target.rawPath}${target.rawQuery ? `?${target.rawQuery}` : ''}`);
+/** What a generic request reads as, once its target is canonical; or why it is refused. */
+export type ReadRequest =
+  | {
+      readonly ok: true;
+      readonly target: RequestTarget;
+      /** The path policy decides on (canonical, percent-decoded) and the recorded target. */
+      readonly decidedPath: string;
+      readonly recorded: string;
+      /** The request target sent upstream: the canonical path under the base, then the query as received. */
+      readonly upstreamTarget: string;
+    }
+  | {
+      readonly ok: false;
+      readonly ruleId: string;
+      readonly message: string;
+      /** The target as it may be recorded. */
+      readonly recorded: string;
+    };
+
+/**
+ * Reduces a request to the one path that is both decided and forwarded (src/wire/http/canonical-path.ts),
+ * or refuses it: a target that is not origin-form, an ambiguous path, a malformed query, a method
+ * override naming another method.
+ */
+export function readGenericRequest(
+  method: string,
+  url: string | undefined,
+  headers: IncomingMessage['headers'],
+  settings: HttpConnectionSettings,
+  options: CanonicalPathOptions = {},
+): ReadRequest {
+  const recorded = printableTarget(url);
+  const refuse = (ruleId: string, message: string): ReadRequest => ({ ok: false, ruleId, message, recorded });
+  const split = splitTarget(url);
+  if ('refused' in split)
+    return refuse(AMBIGUOUS_REQUEST_RULE, `Gatehouse refused the request target: ${split.refused}.`);
+  const query = parseQuery(split.rawQuery);
+  if (!query)
+    return refuse(AMBIGUOUS_REQUEST_RULE, 'Gatehouse refused the request: the query has a malformed %-escape.');
+  const path = canonicalPath(split.rawPath, options);
+  if (!path.ok)
+    return refuse(
+      AMBIGUOUS_REQUEST_RULE,
+      `Gatehouse refused the request path: ${path.reason}. Send the path in its plain form ` +
+        '(no "\\", no encoded "/", "\\", ".", "%" or ";", no "." or ".." segments, no "//", no ";" parameters).',
+    );
+  const override = methodOverrideRefusal(method, headers, query);
+  if (override !== undefined) return refuse(METHOD_OVERRIDE_RULE, override);
+  const prefix = settings.generic?.prefix ?? '';
+  const under = pathUnderBase(prefix, path, options);
+  if (under === undefined)
+    return refuse(AMBIGUOUS_REQUEST_RULE, 'Gatehouse refused the request path: it would leave the upstream base path.');
+  const decidedPath = policyPath(path);
+  return {
+    ok: true,
+    target: split,
+    decidedPath,
+    recorded: recordedTarget(decidedPath, split.rawQuery, settings.masking.fields),
+    upstreamTarget: `${under}${split.rawQuery === '' ? '' : `?${split.rawQuery}`}`,
+  };
+}
+
+/** Records a request the engine refused before policy (a deny under its own rule id); returns the record's id. */
+export async function recordRefusal(
+  session: GateSession,
+  connection: string,
+  method: string,
+  refused: { readonly ruleId: string; readonly message: string; readonly recorded: string },
+): Promise<string> {
+  const action: HttpAction = httpAction({ connection, method, path: refused.recorded });
+  const admission = await session.admit(action, { decision: deny(refused.ruleId, refused.message) });
+  return admission.statementId;
 }
 
 export async function openBearerSession(
@@ -65,7 +144,7 @@ export async function openBearerSession(
   }
 }
 
-export async function handleGeneric(deps: ExchangeDeps, x: Exchange, target: RequestTarget): Promise<void> {
+export async function handleGeneric(deps: ExchangeDeps, x: Exchange): Promise<void> {
   const { req, settings } = x;
   const generic = settings.generic!;
   const method = (req.method ?? 'GET').toUpperCase();
@@ -78,14 +157,12 @@ export async function handleGeneric(deps: ExchangeDeps, x: Exchange, target: Req
   if (!('admit' in opened)) return fail(opened.failure, opened.message);
   const session = opened;
 
-  const decodedPath = policyPath(target.rawPath);
-  if (decodedPath === undefined)
-    return fail('malformed', 'The request path has a malformed %-escape or a control character.');
-  const action: HttpAction = httpAction({
-    connection: deps.connection,
-    method,
-    path: recordedTarget(decodedPath, target.rawQuery, settings.masking.fields),
-  });
+  const read = readGenericRequest(method, req.url, req.headers, settings);
+  if (!read.ok) {
+    const id = await recordRefusal(session, deps.connection, method, read);
+    return fail('malformed', read.message, id, read.ruleId);
+  }
+  const action: HttpAction = httpAction({ connection: deps.connection, method, path: read.recorded });
   const admission = await session.admit(action, admitOptions(x));
   if (!admission.allowed)
     return fail(
@@ -97,7 +174,6 @@ export async function handleGeneric(deps: ExchangeDeps, x: Exchange, target: Req
   const requestId = admission.statementId;
 
   try {
-    const url = upstreamUrl(generic.base, target);
     const headers: Record<string, string> = {
       ...forwardRequestHeaders(req.headers, { aws: false, awsChunked: false }),
       ...settings.staticHeaders,
@@ -109,7 +185,14 @@ export async function handleGeneric(deps: ExchangeDeps, x: Exchange, target: Req
     if (bodyPresent) goOn(x);
     const up = await callUpstream(
       settings,
-      { method, url, headers, ...(bodyPresent ? { body: req } : {}), signal: x.clientGone },
+      {
+        method,
+        origin: generic.base.origin,
+        target: read.upstreamTarget,
+        headers,
+        ...(bodyPresent ? { body: req } : {}),
+        signal: x.clientGone,
+      },
       () => undefined,
     );
     const decision = admission.decision;

@@ -11,7 +11,7 @@ import type { Gate } from '../../gate/gate.js';
 import type { Engine, ListeningAddress } from '../engine.js';
 import { handleAws } from './aws-exchange.js';
 import { ClientSessions } from './client-sessions.js';
-import { awsErrorResponse, problemResponse } from './error-responses.js';
+import { awsErrorResponse } from './error-responses.js';
 import { answer, newExchange, type ExchangeDeps } from './exchange-context.js';
 import { handleGeneric } from './generic-exchange.js';
 import type { AwsKeyResolver, HttpConnectionSettings } from './http-settings.js';
@@ -119,20 +119,17 @@ export class HttpEngine implements Engine {
       return;
     }
     const x = newExchange(req, res, settings, expectContinue);
+    // Generic requests are authenticated first, so a refused target is recorded against its caller.
+    if (!settings.aws) return handleGeneric(this.deps, x);
+    // AWS: the signature covers the target as sent, so it must split before anything is checked.
     const target = splitTarget(req.url);
-    const query = target ? parseQuery(target.rawQuery) : undefined;
-    if (!target || !query) {
-      const message = 'The request target is not a valid origin-form path with a well-formed query.';
-      answer(
-        x,
-        settings.aws
-          ? awsErrorResponse('s3', 'malformed', message, 'none')
-          : problemResponse('malformed', message, 'none'),
-      );
+    const query = 'refused' in target ? undefined : parseQuery(target.rawQuery);
+    if ('refused' in target || !query) {
+      const message = `Gatehouse refused the request target: ${'refused' in target ? target.refused : 'the query has a malformed %-escape'}.`;
+      answer(x, awsErrorResponse('s3', 'malformed', message, 'none'));
       return;
     }
-    if (settings.aws) await handleAws(this.deps, x, target, query);
-    else await handleGeneric(this.deps, x, target);
+    await handleAws(this.deps, x, target, query);
   }
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {

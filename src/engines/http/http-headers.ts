@@ -1,7 +1,9 @@
 // Which headers cross the gateway. Hop-by-hop headers (RFC 9110 §7.6.1) never do; the client's
-// credential and Host never reach the upstream; AWS signing headers are replaced by the gateway's own.
+// credential and Host never reach the upstream; AWS signing headers are replaced by the gateway's own;
+// method-override headers never do (the method decided is the method sent: method-override.ts).
 
 import type { IncomingHttpHeaders } from 'node:http';
+import { METHOD_OVERRIDE_HEADERS } from './method-override.js';
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -26,6 +28,11 @@ const CLIENT_ONLY = new Set([
   'x-forwarded-for',
   'x-forwarded-host',
   'x-forwarded-proto',
+  ...METHOD_OVERRIDE_HEADERS,
+  // Path overrides: IIS URL Rewrite and Symfony/Zend read these as the real request path.
+  'x-original-url',
+  'x-rewrite-url',
+  'x-original-uri',
 ]);
 
 /** AWS signing headers the gateway replaces with its own. */

@@ -32,6 +32,8 @@ export interface AwsUpstream {
 
 export interface GenericUpstream {
   readonly base: URL;
+  /** The base URL's path as a prefix ('' for `/`, never a trailing `/`); every request path goes under it. */
+  readonly prefix: string;
   /** The credential headers to add (computed per request so the secret is revealed only then). */
   readonly authHeaders: () => Readonly<Record<string, string>>;
 }

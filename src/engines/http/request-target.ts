@@ -1,7 +1,8 @@
-// The request target as Gatehouse sees it: the raw path and query (forwarded as received), the path
-// policy matches (percent-decoded, so `/admin%2Fusers` cannot slip past a rule on `/admin/**`), and the
-// text recorded, with secret-looking query values redacted.
+// The request target as Gatehouse sees it: the raw path (canonicalised before anything is decided,
+// src/wire/http/canonical-path.ts) and query (forwarded as received), the path policy matches (the
+// canonical path percent-decoded), and the text recorded, with secret-looking query values redacted.
 
+import type { CanonicalPath } from '../../wire/http/canonical-path.js';
 import type { FieldMatcher } from './field-names.js';
 
 export interface RequestTarget {
@@ -11,28 +12,47 @@ export interface RequestTarget {
   readonly rawQuery: string;
 }
 
-/** Splits an origin-form request target (RFC 9112 §3.2.1); undefined for any other form. */
-export function splitTarget(url: string | undefined): RequestTarget | undefined {
-  if (url === undefined || !url.startsWith('/') || url.startsWith('//')) return undefined;
-  if (/[\s\0]/.test(url) || url.includes('#')) return undefined;
+/**
+ * Splits an origin-form request target (RFC 9112 §3.2.1). Any other form — absolute-form
+ * (`http://host/x`), authority-form, asterisk-form (`*`), or a path starting with `//` (which URL
+ * parsers read as `//authority/...`) — is refused with the reason, as are a fragment, whitespace,
+ * controls and raw non-ASCII bytes anywhere in the target. The path is not canonicalised here.
+ */
+export function splitTarget(url: string | undefined): RequestTarget | { readonly refused: string } {
+  if (url === undefined || url === '') return { refused: 'the request has no target' };
+  if (!url.startsWith('/'))
+    return {
+      refused:
+        'the request target is not a path (absolute-form, authority-form and "*" are not forwarded): send the path only',
+    };
+  if (url.startsWith('//'))
+    return { refused: 'the request target starts with "//", which reads as a host name ("//host/…")' };
+  if (!/^[\x21-\x7e]*$/.test(url))
+    return {
+      refused: 'the request target has a space, a control character or a raw non-ASCII byte (percent-encode it)',
+    };
+  if (url.includes('#')) return { refused: 'the request target has a fragment ("#")' };
   const q = url.indexOf('?');
   return q < 0 ? { rawPath: url, rawQuery: '' } : { rawPath: url.slice(0, q), rawQuery: url.slice(q + 1) };
 }
 
 /**
- * Percent-decodes the path for policy matching. `?` and `#` stay encoded (policy cuts the path at them);
- * undefined when an escape is malformed or decodes to a control character.
+ * The path policy matches: the canonical path percent-decoded (its segments cannot contain `/`, `.` or
+ * `..`). `?` and `#` stay encoded, since policy cuts the path at them.
  */
-export function policyPath(rawPath: string): string | undefined {
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(rawPath);
-  } catch {
-    return undefined;
-  }
+export function policyPath(path: CanonicalPath): string {
+  return path.decoded.replace(/\?/g, '%3F').replace(/#/g, '%23');
+}
+
+/** A request target that was refused, as it may be recorded: non-printable characters %-escaped, capped. */
+export function printableTarget(url: string | undefined): string {
+  // Node hands the request target over as latin1: every character is one byte of what was sent.
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(decoded)) return undefined;
-  return decoded.replace(/\?/g, '%3F').replace(/#/g, '%23');
+  const text = (url ?? '').replace(/[\u0000-\u0020\u007f-\uffff]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return code < 0x100 ? `%${code.toString(16).toUpperCase().padStart(2, '0')}` : `\\u${code.toString(16)}`;
+  });
+  return text.length > 2048 ? `${text.slice(0, 2048)}…` : text;
 }
 
 const AUTH_PARAMS = /^x-amz-(signature|credential|security-token)$/i;

@@ -1,16 +1,22 @@
 // Sends one request upstream with undici and returns the response head and a streaming body.
 // Connection failures become UPSTREAM_UNAVAILABLE; body-stream failures (a client signature that
 // broke mid-upload) are re-thrown as they are, so the caller can answer in the client's terms.
+//
+// The request target goes to the dispatcher as a string, byte for byte: undici's top-level
+// `request(url)` would first pass it through WHATWG `URL`, which rewrites `\` and dot segments.
 
 import type { Readable } from 'node:stream';
-import { request, errors as undiciErrors } from 'undici';
+import { errors as undiciErrors } from 'undici';
 import { ERROR_CODES, GatewayError, isGatewayError } from '../../core/errors.js';
 import type { HttpConnectionSettings } from './http-settings.js';
 import type { UpstreamResponse } from './response-relay.js';
 
 export interface UpstreamCall {
   readonly method: string;
-  readonly url: URL;
+  /** scheme://host[:port] of the upstream. */
+  readonly origin: string;
+  /** The request target sent upstream as is: the canonical path under the base, and the query. */
+  readonly target: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly body?: Buffer | Readable;
   readonly signal: AbortSignal;
@@ -22,11 +28,12 @@ export async function callUpstream(
   bodyError: () => Error | undefined,
 ): Promise<UpstreamResponse> {
   try {
-    const res = await request(call.url, {
-      method: call.method as 'GET',
+    const res = await settings.dispatcher.request({
+      origin: call.origin,
+      path: call.target,
+      method: call.method,
       headers: call.headers,
       body: call.body ?? null,
-      dispatcher: settings.dispatcher,
       signal: call.signal,
       headersTimeout: settings.upstreamTimeoutMs,
       bodyTimeout: 0,

@@ -12,10 +12,9 @@ import { type HttpAction, httpAction } from '../../core/action.js';
 import { isGatewayError } from '../../core/errors.js';
 import { failureFor, problemResponse, type ErrorResponse } from './error-responses.js';
 import type { ExchangeDeps } from './exchange-context.js';
-import { openBearerSession, upstreamUrl } from './generic-exchange.js';
+import { openBearerSession, readGenericRequest, recordRefusal } from './generic-exchange.js';
 import { forwardRequestHeaders } from './http-headers.js';
 import type { HttpConnectionSettings } from './http-settings.js';
-import { policyPath, recordedTarget, splitTarget } from './request-target.js';
 
 function refuse(socket: Duplex, r: ErrorResponse): void {
   if (socket.destroyed) return;
@@ -47,21 +46,18 @@ export async function handleUpgrade(
   ) {
     return fail('malformed', 'Only WebSocket upgrades (GET with Upgrade: websocket) are passed through.');
   }
-  const target = splitTarget(req.url);
-  const decoded = target ? policyPath(target.rawPath) : undefined;
-  if (!target || decoded === undefined)
-    return fail('malformed', 'The request target is not a valid origin-form path.');
-
   const opened = await openBearerSession(deps, req);
   if (!('admit' in opened)) return fail(opened.failure, opened.message);
   const session = opened;
+  // The same canonical path as any request: decided, recorded and sent upstream as one string.
+  const read = readGenericRequest('GET', req.url, req.headers, settings);
+  if (!read.ok) {
+    const id = await recordRefusal(session, deps.connection, 'GET', read);
+    return fail('malformed', read.message, id, read.ruleId);
+  }
   const gone = new AbortController();
   socket.once('close', () => gone.abort());
-  const action: HttpAction = httpAction({
-    connection: deps.connection,
-    method: 'GET',
-    path: recordedTarget(decoded, target.rawQuery, settings.masking.fields),
-  });
+  const action: HttpAction = httpAction({ connection: deps.connection, method: 'GET', path: read.recorded });
   const admission = await session.admit(action, {
     signal: AbortSignal.any([gone.signal, AbortSignal.timeout(settings.holdTimeoutMs)]),
   });
@@ -79,7 +75,7 @@ export async function handleUpgrade(
     return;
   }
 
-  const url = upstreamUrl(settings.generic.base, target);
+  const url = settings.generic.base;
   const headers: Record<string, string> = {
     ...forwardRequestHeaders(req.headers, { aws: false, awsChunked: false }),
     ...settings.staticHeaders,
@@ -103,7 +99,7 @@ export async function handleUpgrade(
     protocol: url.protocol,
     hostname: url.hostname,
     port: url.port || undefined,
-    path: `${url.pathname}${url.search}`,
+    path: read.upstreamTarget,
     method: 'GET',
     headers,
     ...(settings.tls.ca ? { ca: settings.tls.ca } : {}),

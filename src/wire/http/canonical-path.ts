@@ -1,7 +1,8 @@
 // The one canonical form of an HTTP request path (RFC 3986 §6.2.2): what policy decides on is exactly
 // what is forwarded, byte for byte. Forms that servers and proxies read differently are refused, never
-// guessed at: backslashes, encoded `/` `\` `.` `%`, dot segments, empty segments, controls, raw non-ASCII.
-// Pure; used by the HTTP and Kubernetes engines. It knows nothing of queries (split them off first).
+// guessed at: backslashes, encoded `/` `\` `.` `%` `;`, dot segments, empty segments, `;` path
+// parameters, controls, raw non-ASCII. Pure; used by the HTTP, AWS and Kubernetes engines. It knows
+// nothing of queries (split them off first).
 
 export interface CanonicalPath {
   readonly ok: true;
@@ -21,6 +22,21 @@ export interface RefusedPath {
   readonly reason: string;
 }
 
+/**
+ * Which reading of a path the upstream has.
+ * - `strict` (the default; generic HTTP APIs, AWS services other than S3, Kubernetes): every form
+ *   some server, framework or proxy reads differently is refused.
+ * - `s3`: an S3 path-style path, `/<bucket>/<key>`. S3 reads the key as the percent-decoded rest of
+ *   the path and never splits or resolves it, so `%5C` (`\`), `%25` (`%`) and `%3B` (`;`) are plain key
+ *   characters there (SDKs send them so). Everything else stays refused, and so is a raw `+` (S3 reads
+ *   it as a space, Gatehouse would read it as a plus: SDKs send `%2B`).
+ */
+export type PathProfile = 'strict' | 's3';
+
+export interface CanonicalPathOptions {
+  readonly profile?: PathProfile;
+}
+
 /** ALPHA / DIGIT / "-" / "." / "_" / "~" (RFC 3986 §2.3). */
 function isUnreserved(c: number): boolean {
   return (
@@ -34,8 +50,12 @@ function isUnreserved(c: number): boolean {
   );
 }
 
-/** pchar sub-delims and ":" "@" (RFC 3986 §3.3), allowed raw in a segment. */
-const RAW_ALLOWED = new Set("!$&'()*+,;=:@".split('').map((c) => c.charCodeAt(0)));
+/**
+ * pchar sub-delims and ":" "@" (RFC 3986 §3.3), allowed raw in a segment; `;` is not among them: it
+ * starts path parameters (RFC 2396 §3.3), which Tomcat, Jetty and others strip (`/admin;x=1` is
+ * `/admin` to them, but not to a rule on `/admin/**`).
+ */
+const RAW_ALLOWED = new Set("!$&'()*+,=:@".split('').map((c) => c.charCodeAt(0)));
 
 function hexValue(c: number): number {
   if (c >= 0x30 && c <= 0x39) return c - 0x30;
@@ -46,13 +66,17 @@ function hexValue(c: number): number {
 
 const refuse = (reason: string): RefusedPath => ({ ok: false, reason });
 
-/** Escapes that change how a path splits or resolves; refused wherever they appear. */
+/** Escapes that change how a path splits or resolves somewhere; refused wherever they appear. */
 const AMBIGUOUS_ESCAPES: Readonly<Record<number, string>> = {
   0x2f: 'an encoded "/" (%2F)',
   0x5c: 'an encoded "\\" (%5C)',
   0x2e: 'an encoded "." (%2E)',
   0x25: 'an encoded "%" (%25, double encoding)',
+  0x3b: 'an encoded ";" (%3B)',
 };
+
+/** In an S3 key these are ordinary characters (see PathProfile). */
+const S3_KEY_ESCAPES = new Set([0x5c, 0x25, 0x3b]);
 
 const MAX_PATH = 8192;
 
@@ -60,7 +84,8 @@ const MAX_PATH = 8192;
  * Canonicalises a raw origin-form path (no query, no fragment). Returns the canonical path, or a
  * refusal naming the ambiguous form.
  */
-export function canonicalPath(raw: string): CanonicalPath | RefusedPath {
+export function canonicalPath(raw: string, options: CanonicalPathOptions = {}): CanonicalPath | RefusedPath {
+  const s3 = options.profile === 's3';
   if (raw.length === 0 || raw.charCodeAt(0) !== 0x2f) return refuse('the path must start with "/"');
   if (raw.length > MAX_PATH) return refuse(`the path is longer than ${MAX_PATH} characters`);
   const out: string[] = [];
@@ -92,13 +117,19 @@ export function canonicalPath(raw: string): CanonicalPath | RefusedPath {
     if (c < 0x21 || c === 0x7f) return refuse('the path has a space or a control character');
     if (c > 0x7e) return refuse('the path has a raw non-ASCII character (percent-encode it as UTF-8)');
     if (c === 0x3f || c === 0x23) return refuse('the path has a "?" or "#" (split the query off first)');
+    if (c === 0x3b)
+      return refuse(
+        'the path has a ";" (a path parameter, which some servers strip: /admin;x=1 is /admin to them)',
+      );
+    if (c === 0x2b && s3) return refuse('the path has a raw "+" (S3 reads it as a space): send it as %2B');
     if (c === 0x25) {
       const h = i + 2 < raw.length ? hexValue(raw.charCodeAt(i + 1)) : -1;
       const l = i + 2 < raw.length ? hexValue(raw.charCodeAt(i + 2)) : -1;
       if (h < 0 || l < 0) return refuse('the path has a malformed percent-escape');
       const byte = h * 16 + l;
       const ambiguous = AMBIGUOUS_ESCAPES[byte];
-      if (ambiguous !== undefined) return refuse(`the path has ${ambiguous}`);
+      if (ambiguous !== undefined && !(s3 && S3_KEY_ESCAPES.has(byte)))
+        return refuse(`the path has ${ambiguous}`);
       if (byte < 0x20 || byte === 0x7f) return refuse('the path has an encoded control character');
       i += 2;
       segDecoded.push(byte);
@@ -126,4 +157,33 @@ export function canonicalPath(raw: string): CanonicalPath | RefusedPath {
     decoded: `/${segments.join('/')}${trailingSlash ? '/' : ''}`,
     trailingSlash,
   };
+}
+
+/**
+ * The path prefix an upstream base URL's path gives: '' for `/`, else the path without a trailing
+ * `/`. Undefined when that prefix is not itself canonical (a base the gateway could not vouch for).
+ */
+export function basePrefix(basePathname: string): string | undefined {
+  const prefix = basePathname.endsWith('/') ? basePathname.slice(0, -1) : basePathname;
+  if (prefix === '') return '';
+  const c = canonicalPath(prefix);
+  return c.ok && c.path === prefix ? prefix : undefined;
+}
+
+/**
+ * The path to send upstream: the base prefix followed by the canonical path, composed as a string
+ * (never through WHATWG `URL`, which would turn `\` into `/` and resolve dot segments). Checked once
+ * more: the result must be canonical under the same profile and lie under the prefix; undefined if not
+ * (it cannot happen for a canonical path and a prefix from `basePrefix`; the caller fails closed).
+ */
+export function pathUnderBase(
+  prefix: string,
+  path: CanonicalPath,
+  options: CanonicalPathOptions = {},
+): string | undefined {
+  const full = `${prefix}${path.path}`;
+  if (prefix !== '' && !full.startsWith(`${prefix}/`)) return undefined;
+  const again = canonicalPath(full, options);
+  if (!again.ok || again.path !== full) return undefined;
+  return full;
 }
