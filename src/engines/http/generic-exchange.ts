@@ -24,7 +24,13 @@ import { forwardRequestHeaders } from './http-headers.js';
 import { declaredLength, hasBody } from './request-body.js';
 import type { HttpConnectionSettings } from './http-settings.js';
 import { methodOverrideRefusal } from './method-override.js';
-import { policyPath, printableTarget, recordedTarget, splitTarget, type RequestTarget } from './request-target.js';
+import {
+  policyPath,
+  printableTarget,
+  recordedTarget,
+  splitTarget,
+  type RequestTarget,
+} from './request-target.js';
 import { relayResponse } from './response-relay.js';
 import { parseQuery } from './sigv4/canonical-query.js';
 import { callUpstream } from './upstream-request.js';
@@ -77,7 +83,10 @@ export function readGenericRequest(
     return refuse(AMBIGUOUS_REQUEST_RULE, `Gatehouse refused the request target: ${split.refused}.`);
   const query = parseQuery(split.rawQuery);
   if (!query)
-    return refuse(AMBIGUOUS_REQUEST_RULE, 'Gatehouse refused the request: the query has a malformed %-escape.');
+    return refuse(
+      AMBIGUOUS_REQUEST_RULE,
+      'Gatehouse refused the request: the query has a malformed %-escape.',
+    );
   const path = canonicalPath(split.rawPath, options);
   if (!path.ok)
     return refuse(
@@ -90,7 +99,10 @@ export function readGenericRequest(
   const prefix = settings.generic?.prefix ?? '';
   const under = pathUnderBase(prefix, path, options);
   if (under === undefined)
-    return refuse(AMBIGUOUS_REQUEST_RULE, 'Gatehouse refused the request path: it would leave the upstream base path.');
+    return refuse(
+      AMBIGUOUS_REQUEST_RULE,
+      'Gatehouse refused the request path: it would leave the upstream base path.',
+    );
   const decidedPath = policyPath(path);
   return {
     ok: true,

@@ -30,7 +30,8 @@ export function methodOverrideRefusal(
     for (const one of Array.isArray(v) ? v : [v]) named.push({ where: name, value: one });
   }
   const q = query['_method'];
-  if (q !== undefined) for (const one of Array.isArray(q) ? q : [q]) named.push({ where: '_method', value: one });
+  if (q !== undefined)
+    for (const one of Array.isArray(q) ? q : [q]) named.push({ where: '_method', value: one });
   for (const n of named) {
     const value = n.value.trim().toUpperCase();
     if (value === method.toUpperCase()) continue;

@@ -29,7 +29,8 @@ export function splitTarget(url: string | undefined): RequestTarget | { readonly
     return { refused: 'the request target starts with "//", which reads as a host name ("//host/…")' };
   if (!/^[\x21-\x7e]*$/.test(url))
     return {
-      refused: 'the request target has a space, a control character or a raw non-ASCII byte (percent-encode it)',
+      refused:
+        'the request target has a space, a control character or a raw non-ASCII byte (percent-encode it)',
     };
   if (url.includes('#')) return { refused: 'the request target has a fragment ("#")' };
   const q = url.indexOf('?');

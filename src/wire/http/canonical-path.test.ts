@@ -100,7 +100,29 @@ describe('canonicalPath', () => {
   });
 
   it('is idempotent, and its segments never contain "/" or dot segments (property)', () => {
-    const chars = fc.constantFrom('a', 'Z', '0', '-', '.', '_', '~', '/', '%', '2', 'F', 'e', '\\', ':', ' ', ';', '3', 'B', '5', 'C', '+');
+    const chars = fc.constantFrom(
+      'a',
+      'Z',
+      '0',
+      '-',
+      '.',
+      '_',
+      '~',
+      '/',
+      '%',
+      '2',
+      'F',
+      'e',
+      '\\',
+      ':',
+      ' ',
+      ';',
+      '3',
+      'B',
+      '5',
+      'C',
+      '+',
+    );
     fc.assert(
       fc.property(fc.array(chars, { maxLength: 40 }), fc.constantFrom('strict', 's3'), (parts, profile) => {
         const options = { profile } as const;
