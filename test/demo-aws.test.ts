@@ -87,7 +87,13 @@ describe.runIf(hasCommand('aws'))('docs/aws.md: five minutes with the demo and t
     const head = setup!.join('\n').replace('.gatehouse/demo/demo.env', envFile);
     const outputs: string[] = [];
     for (const step of steps) {
-      const script = `${PRELUDE}\n${head}\n${step.join('\n').replace('<id>', '"$(pending_id)"')}\n`;
+      // A reader lists pending requests once the upload has reached the gateway; under load the CLI
+      // can take seconds to start, so wait for the request before listing.
+      const text = step
+        .join('\n')
+        .replace('<id>', '"$(pending_id)"')
+        .replace(/^(GATEHOUSE_TOKEN=\S+ npx gatehouse approvals list)$/m, 'pending_id >/dev/null\n$1');
+      const script = `${PRELUDE}\n${head}\n${text}\n`;
       const r = await run('bash', ['-c', script], {
         timeoutMs: 150_000,
         env: { HOME: cwd, PWD: cwd, AWS_EC2_METADATA_DISABLED: 'true' },
