@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { describe, expect, test } from 'vitest';
 import { GroupCommitQueue } from './group-commit.js';
 
@@ -179,6 +180,21 @@ describe('GroupCommitQueue', () => {
     await q.close();
     await again;
     expect(w.batches).toEqual([[1], [2]]);
+  });
+
+  test('a pending deferrable write keeps the process alive until it is committed', () => {
+    // A process whose last act is awaiting a result must not exit with the write pending.
+    const script = `
+      const { GroupCommitQueue } = await import(${JSON.stringify(new URL('./group-commit.ts', import.meta.url).href)});
+      const q = new GroupCommitQueue({ write: async (ops) => ops.map(() => undefined), maxBatch: 10, isDataError: () => false, maxDeferMs: 50 });
+      await q.submit(1, { deferrable: true });
+      process.stdout.write('committed');
+    `;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+    });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('committed');
   });
 
   test('close waits for queued writes, then rejects new ones', async () => {

@@ -111,7 +111,7 @@ export class GroupCommitQueue<Op> {
           this.#deferTimer = undefined;
           this.#schedule();
         }, this.#opts.maxDeferMs ?? 10);
-        this.#deferTimer.unref();
+        // Not unref'd: a process must not exit with a write pending (it waits at most maxDeferMs).
       }
     });
   }
