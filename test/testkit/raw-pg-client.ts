@@ -10,6 +10,7 @@ import {
   encode,
   type Frame,
 } from '../../src/wire/postgres/index.js';
+import { openUpstream } from '../../src/engines/postgres/upstream-connection.js';
 
 export function typed(type: string, ...parts: Buffer[]): Buffer {
   const body = Buffer.concat(parts);
@@ -52,12 +53,15 @@ export const msg = {
 
 /** A raw protocol session through a gateway, collecting every frame it receives. */
 export class RawPgClient {
-  private readonly reader = new FrameReader(1 << 26);
   private readonly frames: Frame[] = [];
   private waiters: (() => void)[] = [];
   closed = false;
 
-  private constructor(readonly socket: net.Socket) {
+  private constructor(
+    readonly socket: net.Socket,
+    private readonly reader = new FrameReader(1 << 26),
+  ) {
+    for (let f = this.reader.next(); f; f = this.reader.next()) this.frames.push(f);
     socket.on('data', (d: Buffer) => {
       this.reader.push(d);
       for (let f = this.reader.next(); f; f = this.reader.next()) this.frames.push(f);
@@ -94,6 +98,29 @@ export class RawPgClient {
     const err = hello.find((f) => f.type === BackendCode.ErrorResponse);
     if (err) throw new Error(decodeErrorFields(err.body).M ?? 'refused');
     return c;
+  }
+
+  /**
+   * A raw session straight to PostgreSQL (no gateway), logged in by Gatehouse's own upstream login
+   * code with these startup parameters: what the server does with bytes, seen without Gatehouse.
+   */
+  static async direct(url: string, params: Record<string, string> = {}): Promise<RawPgClient> {
+    const u = new URL(url);
+    const password = decodeURIComponent(u.password);
+    const session = await openUpstream(
+      {
+        host: u.hostname,
+        port: Number(u.port || 5432),
+        database: decodeURIComponent(u.pathname.slice(1)) || 'postgres',
+        user: decodeURIComponent(u.username),
+        password: () => password,
+        tls: { mode: 'disable' },
+        connectTimeoutMs: 10_000,
+      },
+      params,
+      1 << 26,
+    );
+    return new RawPgClient(session.socket, session.reader);
   }
 
   /** Waits for a frame matching `done` (or the connection closing); returns every frame so far. */
