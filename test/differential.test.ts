@@ -5,7 +5,7 @@
 
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ATTACKS, BENIGN_READS, LEXER_CASES } from './testkit/differential-corpus.js';
+import { ATTACKS, BENIGN_READS, ESCAPE, KNOWN_HOLES, LEXER_CASES } from './testkit/differential-corpus.js';
 import { DifferentialHarness, printable, type DifferentialResult } from './testkit/differential.js';
 import { lexerSoup, SETTING_MOVES, trickyBytes, trickySelect } from './testkit/lexer-arbitraries.js';
 
@@ -61,7 +61,7 @@ describe('the harness sees what it must (controls)', () => {
 
   it('a text that ends the transaction is seen, and the fixture is rebuilt', async () => {
     const before = h.server.restores;
-    const r = await agrees('COMMIT; DROP TABLE canary');
+    const r = await agrees(ESCAPE);
     expect(r.server.committed).toBe(true);
     expect(h.server.restores).toBe(before + 1);
     expect((await h.run('SELECT * FROM canary')).server.tags).toEqual(['SELECT 3']);
@@ -98,6 +98,16 @@ describe('corpus: Gatehouse and PostgreSQL agree', () => {
   });
 });
 
+describe('known holes (reported, not yet closed): user code a SELECT runs without naming it', () => {
+  it.each(KNOWN_HOLES.map((e) => [printable(e.text), e]))('%s', async (_name, entry) => {
+    const r = await h.run(entry.text);
+    // Still open: Gatehouse forwards it for the agent as a read, and the server deletes rows.
+    expect(r.gatehouse.readOnly, explain(r)).toBe(true);
+    expect(r.server.dml, explain(r)).toContainEqual({ table: 'public.canary', op: 'DELETE' });
+    expect(r.discrepancies.map((d) => d.kind)).toContain('write-on-read-only');
+  });
+});
+
 describe('properties over lexer-tricky text', () => {
   // What each property checks is `compare`: the server ran exactly the statements Gatehouse
   // classified (same number, same types) or refused the text; and nothing Gatehouse would forward
@@ -112,15 +122,15 @@ describe('properties over lexer-tricky text', () => {
     );
 
   it('SELECTs around quotes, escapes, dollar quotes, comments and multibyte text', async () => {
-    await property(trickySelect, 120);
+    await property(trickySelect, 100);
   });
 
   it('soup of the same pieces', async () => {
-    await property(lexerSoup, 80);
+    await property(lexerSoup, 60);
   });
 
   it('hostile bytes (invalid UTF-8, 0x5C trailing bytes) spliced anywhere', async () => {
-    await property(trickyBytes, 60);
+    await property(trickyBytes, 50);
   });
 
   it('a settings change, then tricky text, in one session (only what Gatehouse forwards)', async () => {

@@ -146,9 +146,16 @@ describe('class 1: the lexer is pinned', () => {
     expect(String(out.stderr)).toMatch(/client_encoding is pinned to UTF8/);
   });
 
+  it('an agent cannot call code that changes a pinned setting: a user function is procedural', async () => {
+    await withClient(await agentToken(), async (c) => {
+      expect(rule(await refusal(c, 'SELECT sneaky_strings()'))).toBe('agents-review-procedural');
+    });
+  });
+
   it('a hidden change of a pinned setting ends the session before any later text is read', async () => {
+    // People may call user functions; the tripwire holds for them.
     for (const fn of ['sneaky_strings', 'sneaky_encoding']) {
-      const c = await RawPgClient.open(gw.port, gw.connection, await agentToken());
+      const c = await RawPgClient.open(gw.port, gw.connection, await dbaToken());
       // Two Query messages in one write: the second is held until the first has been answered, and
       // the first's ParameterStatus (the changed setting) ends the session before that.
       c.send(msg.query(`SELECT ${fn}()`), msg.query(`SELECT 'x\\', ' ; DROP TABLE canary; -- '`));
@@ -161,7 +168,7 @@ describe('class 1: the lexer is pinned', () => {
   });
 
   it('text that depends on the settings is refused after an Execute in the same pipeline without Sync', async () => {
-    const c = await RawPgClient.open(gw.port, gw.connection, await agentToken());
+    const c = await RawPgClient.open(gw.port, gw.connection, await dbaToken());
     c.send(
       msg.parse('', 'SELECT sneaky_strings()'),
       msg.bind('', ''),

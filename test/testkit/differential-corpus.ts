@@ -43,7 +43,6 @@ export const BENIGN_READS: readonly string[] = [
   "SET application_name = 'agent'",
   'SET statement_timeout = 5000',
   'RESET ALL',
-  'SELECT canary_count()',
 ];
 
 /** Issue 11's SQL examples (classes 1, 2 and 4) and the policy-bypass probes, one text each. */
@@ -135,6 +134,7 @@ export const ATTACKS: readonly CorpusEntry[] = [
   { text: 'SELECT public.purge_canary()', why: 'the same, schema-qualified' },
   { text: 'SELECT id FROM t WHERE id = purge_canary()', why: 'the same, in WHERE' },
   { text: 'SELECT pg_catalog.lower(v) FROM t', why: 'a built-in, schema-qualified' },
+  { text: 'SELECT canary_count()', why: 'a harmless user function: reviewed for agents all the same' },
   // other writes, each run so the harness sees them as writes
   { text: "INSERT INTO canary VALUES (9, 'x')", why: 'write' },
   { text: 'SELECT nextval($$s$$)', why: 'write: sequence' },
@@ -163,7 +163,22 @@ export const ATTACKS: readonly CorpusEntry[] = [
   { text: 'VACUUM t', why: 'cannot run in a transaction block' },
   { text: 'DISCARD ALL', why: 'session' },
   { text: 'COMMIT; DROP TABLE canary', why: 'ends the transaction, then drops' },
-  { text: 'ROLLBACK; DELETE FROM canary WHERE id = 1', why: 'ends the transaction, then writes' },
+];
+
+/** Ends the harness's transaction and writes: the direct harness's control runs it, the wire test too. */
+export const ESCAPE = 'ROLLBACK; DELETE FROM canary WHERE id = 1';
+
+/**
+ * Known holes, reported (docs/testing-differential.md): a SELECT that runs user code without naming
+ * a function. Gatehouse classifies each as a plain read, and PostgreSQL deletes the canary's rows.
+ * The tests assert that the harness still sees each one; when one is closed, its test fails: move
+ * the entry to ATTACKS.
+ */
+export const KNOWN_HOLES: readonly CorpusEntry[] = [
+  { text: 'SELECT * FROM canary_report', why: 'a view whose query calls purge_canary()' },
+  { text: 'SELECT 1 ### 2', why: 'a user-defined operator whose function deletes' },
+  { text: 'SELECT 1::canary_pair', why: 'a user-defined cast whose function deletes' },
+  { text: 'SELECT 1::canary_checked', why: 'a domain whose CHECK calls purge_canary()' },
 ];
 
 /** Lexer corner cases, each on its own. */

@@ -117,6 +117,15 @@ export const DIFFERENTIAL_FIXTURE_SQL = `
   CREATE FUNCTION canary_count() RETURNS bigint LANGUAGE sql STABLE AS 'SELECT count(*) FROM canary';
   CREATE VIEW canary_report AS SELECT purge_canary() AS purged;
   CREATE PROCEDURE p() LANGUAGE sql AS $$ DELETE FROM t $$;
+  -- Code a SELECT runs without naming a function: an operator, a cast and a domain check.
+  CREATE FUNCTION purge_op(int, int) RETURNS int LANGUAGE plpgsql AS $$
+    BEGIN DELETE FROM canary; RETURN $1 + $2; END $$;
+  CREATE OPERATOR ### (LEFTARG = int, RIGHTARG = int, FUNCTION = purge_op);
+  CREATE TYPE canary_pair AS (a int, b int);
+  CREATE FUNCTION purge_cast(int) RETURNS canary_pair LANGUAGE plpgsql AS $$
+    BEGIN DELETE FROM canary; RETURN ROW($1, $1); END $$;
+  CREATE CAST (int AS canary_pair) WITH FUNCTION purge_cast(int);
+  CREATE DOMAIN canary_checked AS int CHECK (purge_canary() = 0);
   CREATE FUNCTION sneaky_strings() RETURNS int LANGUAGE plpgsql AS $$
     BEGIN PERFORM set_config('standard_conforming_strings', 'off', false); RETURN 1; END $$;
   DO $$ DECLARE r record; BEGIN
@@ -371,7 +380,8 @@ export class DifferentialServer {
    */
   async runSession(texts: readonly (string | Buffer)[], send?: (i: number) => boolean): Promise<ServerRun[]> {
     const runs: ServerRun[] = [];
-    await this.query('BEGIN');
+    // The session's BEGIN and the observer's first reset travel at the same time.
+    await Promise.all([this.query('BEGIN'), this.resetStatements()]);
     let before: Observation = { xid: null, ddl: [], dml: [] };
     let escaped = false;
     let ended = false;
@@ -380,11 +390,7 @@ export class DifferentialServer {
         runs.push(notSent(ended));
         continue;
       }
-      if (this.statementsObserved)
-        await this.observer.query(
-          'SELECT pg_stat_statements_reset(userid => $1::oid, dbid => $2::oid, queryid => 0)',
-          [this.roleOid, this.dbOid],
-        );
+      if (i > 0) await this.resetStatements();
       const frames = await this.exchange(msg.query(toBytes(texts[i]!)));
       const status = lastStatus(frames);
       const pinBroken = brokenPin(frames);
@@ -430,8 +436,9 @@ export class DifferentialServer {
   private async settle(suspect: boolean): Promise<string[]> {
     const evidence: string[] = [];
     if (!this.subject.closed) {
-      await this.query('ROLLBACK');
-      await this.query('DISCARD ALL');
+      this.subject.send(msg.query('ROLLBACK'), msg.query('DISCARD ALL'));
+      await this.subject.ready();
+      await this.subject.ready();
     }
     const left = await this.observer
       .query(
@@ -451,6 +458,14 @@ export class DifferentialServer {
       await this.rebuild();
     }
     return evidence;
+  }
+
+  private async resetStatements(): Promise<void> {
+    if (this.statementsObserved)
+      await this.observer.query(
+        'SELECT pg_stat_statements_reset(userid => $1::oid, dbid => $2::oid, queryid => 0)',
+        [this.roleOid, this.dbOid],
+      );
   }
 
   private async nestedStatements(): Promise<string[]> {

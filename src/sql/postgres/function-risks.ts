@@ -1,5 +1,6 @@
 // Categories that calling a built-in PostgreSQL function adds to a statement, wherever the call appears.
 // Matched on the function's own name in any schema (a same-named user function is treated alike).
+import { INFORMATION_SCHEMA_FUNCTION_NAMES, PG_CATALOG_FUNCTION_NAMES } from './builtin-function-names.js';
 import { maskOf, type CategoryMask } from './category-mask.js';
 
 const ADMIN = maskOf('admin');
@@ -145,6 +146,29 @@ export function functionRisk(name: string): CategoryMask {
   const risk = FUNCTION_RISKS.get(name);
   if (risk !== undefined) return risk;
   return name.startsWith(DBLINK_PREFIX) ? FILE : 0;
+}
+
+const PG_CATALOG_FUNCTIONS: ReadonlySet<string> = new Set(PG_CATALOG_FUNCTION_NAMES);
+const INFORMATION_SCHEMA_FUNCTIONS: ReadonlySet<string> = new Set(INFORMATION_SCHEMA_FUNCTION_NAMES);
+
+/**
+ * True when a call of `names` (as the parser gives them: `[name]`, `[schema, name]` or
+ * `[catalog, schema, name]`, case as PostgreSQL folds it) reaches a function PostgreSQL itself ships:
+ * an unqualified or `pg_catalog.`-qualified name that pg_catalog has, or an `information_schema.`
+ * one. Anything else runs code the classifier cannot see (a user-defined or extension function, or
+ * a same-named function in another schema), and is `procedural` (docs/sql-taxonomy.md).
+ * An unqualified name resolves through search_path, where pg_catalog comes first unless the path
+ * names it later; a user function overloading a built-in name with other argument types can still
+ * win overload resolution. docs/sql-taxonomy.md, "Known limits".
+ */
+export function isBuiltinFunction(names: readonly string[]): boolean {
+  const name = names[names.length - 1];
+  if (name === undefined) return false;
+  if (names.length === 1) return PG_CATALOG_FUNCTIONS.has(name);
+  const schema = names[names.length - 2];
+  if (schema === 'pg_catalog') return PG_CATALOG_FUNCTIONS.has(name);
+  if (schema === 'information_schema') return INFORMATION_SCHEMA_FUNCTIONS.has(name);
+  return false;
 }
 
 /** The extensions whose installation opens the server file system, other servers or untrusted code. */

@@ -244,14 +244,14 @@ const CASES: readonly Case[] = [
   c(
     "SELECT dblink_exec('dbname=x', 'DROP TABLE t')",
     'select',
-    ['read', 'file-and-program'],
+    ['read', 'file-and-program', 'procedural'],
     [],
     ['dblink_exec'],
   ),
   c(
     "SELECT * FROM dblink('dbname=x', 'SELECT 1') AS r(x int)",
     'select',
-    ['read', 'file-and-program'],
+    ['read', 'file-and-program', 'procedural'],
     [],
     ['dblink'],
   ),

@@ -2,7 +2,7 @@
 // Every node is visited; a node type or tree shape it does not recognise adds `unknown` (fail closed).
 import type { SessionObjectRef, SettingChange, TableRef } from '../../core/sql-statement.js';
 import { bit, maskOf, type CategoryMask } from './category-mask.js';
-import { functionRisk } from './function-risks.js';
+import { functionRisk, isBuiltinFunction } from './function-risks.js';
 import { BARE_FIELD_TYPES, KNOWN_NODE_TYPES } from './node-field-types.js';
 import {
   constantString,
@@ -19,6 +19,7 @@ import { STATEMENT_RULES } from './statement-rules.js';
 const UNKNOWN = maskOf('unknown');
 const LOCK = maskOf('lock');
 const ADMIN = maskOf('admin');
+const PROCEDURAL = maskOf('procedural');
 
 /** Fields a rule visits itself are skipped by `visitFields(…, skip)`. */
 export type FieldSet = ReadonlySet<string>;
@@ -275,6 +276,9 @@ export class TreeWalker {
   #funcCall(body: NodeBody): void {
     const names = stringList(body['funcname']);
     this.addFunction(names);
+    // A function PostgreSQL does not ship runs code no statement shows (it may write, or change a
+    // setting): fail closed, as for DO and CALL.
+    if (!isBuiltinFunction(names)) this.add(PROCEDURAL);
     const last = names[names.length - 1]?.toLowerCase();
     if (last === 'set_config') {
       // set_config(name, value, is_local) is SET in function form; a name we cannot read is admin.
