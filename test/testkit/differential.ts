@@ -257,6 +257,8 @@ export interface ServerRun {
    * Gatehouse's engine ends the session right there (the tripwire); the harness stops sending too.
    */
   readonly pinBroken?: string;
+  /** The text broke the harness's own observers (dropped or locked its log tables). */
+  readonly unobservable?: string;
 }
 
 interface Observation {
@@ -399,7 +401,12 @@ export class DifferentialServer {
       ended = this.subject.closed || (send !== undefined && pinBroken !== undefined);
       escaped ||= status === 'I';
       const nested = this.statementsObserved && !ended ? await this.nestedStatements() : [];
+      // After an error the transaction is aborted and everything rolls back: nothing to observe.
       const after = ended || status === 'E' ? undefined : await this.observe();
+      const unobservable =
+        !ended && status !== 'E' && after === undefined
+          ? "the harness's log tables could not be read after the text"
+          : undefined;
       const errors = frames
         .filter((f) => f.type === BackendCode.ErrorResponse)
         .map((f) => decodeErrorFields(f.body));
@@ -419,6 +426,7 @@ export class DifferentialServer {
         committed: false,
         sessionEnded: this.subject.closed,
         ...(pinBroken ? { pinBroken } : {}),
+        ...(unobservable ? { unobservable } : {}),
       });
       if (after) before = after;
     }
@@ -426,8 +434,12 @@ export class DifferentialServer {
     // RESET ALL returns to the startup values).
     const committed = await this.settle(escaped || ended);
     if (committed.length > 0) {
-      // Whatever escaped the transaction is attributed to the texts that escaped it.
-      return runs.map((r) => (r.escaped || r.sessionEnded ? { ...r, committed: true } : r));
+      // Whatever survived is attributed to the texts that ended the transaction, or, when none did
+      // visibly (COMMIT; BEGIN), to every text sent.
+      const culprits = runs.filter((r) => r.escaped || r.sessionEnded);
+      return runs.map((r) =>
+        !r.notSent && (culprits.length === 0 || culprits.includes(r)) ? { ...r, committed: true } : r,
+      );
     }
     return runs;
   }
@@ -714,6 +726,7 @@ export function compare(g: GatehouseView, s: ServerRun): Discrepancy[] {
     if (s.ddl.length > 0) evidence.push(`schema changes: ${unique(s.ddl.map(describeDdl)).join('; ')}`);
     if (s.dml.length > 0) evidence.push(`writes: ${s.dml.map((d) => `${d.op} ${d.table}`).join('; ')}`);
     if (s.committed) evidence.push('effects survived the transaction');
+    if (s.unobservable !== undefined) evidence.push(s.unobservable);
     if (evidence.length > 0) {
       const hidden = s.nested.length > 0 ? `; statements run inside functions: ${s.nested.join(' | ')}` : '';
       out.push({

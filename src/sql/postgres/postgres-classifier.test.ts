@@ -39,6 +39,21 @@ const c = (
   functions?: readonly string[],
 ): Case => ({ sql, kind, categories, tables, functions });
 
+/** SQL syntax the parser turns into function calls (or special nodes): never user code. */
+const SYNTAX_CALLS = [
+  "SELECT extract(year FROM now()), overlay('abc' placing 'x' from 2), position('b' in 'abc')",
+  "SELECT substring('abc' from 2 for 1), substring('abc' similar 'a#\"b#\"c' escape '#')",
+  "SELECT trim(both 'x' from 'xax'), trim(leading from ' a'), trim(trailing 'a' from 'ba')",
+  "SELECT now() AT TIME ZONE 'UTC', now() AT LOCAL, collation for ('a'), 'a' IS NORMALIZED, normalize('a', NFC)",
+  "SELECT xmlexists('//a' PASSING '<a/>'), (1, 2) OVERLAPS (3, 4), 'a' SIMILAR TO 'a', 'a' LIKE 'a' ESCAPE '#'",
+  'SELECT CURRENT_DATE, LOCALTIME, SYSTEM_USER, CURRENT_ROLE, CURRENT_CATALOG, CURRENT_SCHEMA',
+  "SELECT JSON_OBJECT('a': 1), JSON_ARRAY(1, 2), JSON_QUERY('{}'::jsonb, '$'), JSON('{}'), JSON_SCALAR(1)",
+  "SELECT * FROM JSON_TABLE('[1]'::jsonb, '$[*]' COLUMNS (a int PATH '$')) jt",
+  "SELECT xmlelement(name a, 'x'), xmlforest(1 AS a), xmlparse(document '<a/>'), xmlagg('<a/>'::xml)",
+  'SELECT any_value(1), count(*) FILTER (WHERE true), percentile_cont(0.5) WITHIN GROUP (ORDER BY 1)',
+  "SELECT gen_random_uuid(), uuidv7(), random(1, 10), casefold('A'), string_to_table('a,b', ',')",
+];
+
 // One row per statement family; categories are exact and in SQL_CATEGORIES order.
 const CASES: readonly Case[] = [
   // read
@@ -276,6 +291,21 @@ const CASES: readonly Case[] = [
   c("LOAD 'auto_explain'", 'load', ['admin', 'file-and-program']),
   // procedural
   c("DO $$ BEGIN EXECUTE 'DROP TABLE t'; END $$", 'do', ['procedural']),
+  // a function PostgreSQL does not ship runs code no statement shows (test/differential.test.ts)
+  c('SELECT purge_canary()', 'select', ['read', 'procedural'], [], ['purge_canary']),
+  c('SELECT * FROM s.report(1)', 'select', ['read', 'procedural'], [], ['s.report']),
+  c('SELECT id FROM t WHERE id = f()', 'select', ['read', 'procedural'], ['t'], ['f']),
+  c('SELECT public.lower(v) FROM t', 'select', ['read', 'procedural'], ['t'], ['public.lower']),
+  c('SELECT "Lower"(v) FROM t', 'select', ['read', 'procedural'], ['t'], ['lower']),
+  c('SELECT crypt($1, gen_salt($2))', 'select', ['read', 'procedural'], [], ['crypt', 'gen_salt']),
+  c(
+    'SELECT information_schema._pg_expandarray(ARRAY[1])',
+    'select',
+    ['read'],
+    [],
+    ['information_schema._pg_expandarray'],
+  ),
+  c('SELECT pg_catalog.pg_catalog.lower($1)', 'select', ['read'], [], ['pg_catalog.pg_catalog.lower']),
   c("DO LANGUAGE plpython3u 'import os'", 'do', ['file-and-program', 'procedural']),
   c('CALL p()', 'call', ['procedural'], [], ['p']),
   c('CALL s.p(lower($1))', 'call', ['procedural'], [], ['s.p', 'lower']),
@@ -394,6 +424,10 @@ describe('PostgreSQL classifier: one statement per family', () => {
     if (row.tables !== undefined) expect(tableNames(statement)).toEqual(row.tables);
     if (row.functions !== undefined) expect(statement.functions).toEqual(row.functions);
     expect(statement.text).toBe(row.sql);
+  });
+
+  it.each(SYNTAX_CALLS.map((sql) => [sql]))('SQL syntax that becomes built-in calls: %s', (sql) => {
+    expect(one(sql).categories).toEqual(['read']);
   });
 
   it('covers every category at least once', () => {
