@@ -108,6 +108,26 @@ describe('known holes (reported, not yet closed): user code a SELECT runs withou
   });
 });
 
+describe('the proposed answer to the known holes, checked on the server', () => {
+  // What Gatehouse forwards as read-only could run in a READ ONLY transaction: PostgreSQL then refuses
+  // any write that hidden code attempts (25006), while every everyday read still answers.
+  const readOnly = async (text: string | Buffer) =>
+    (await h.session(['SET TRANSACTION READ ONLY', text], { onlyForwarded: false }))[1]!;
+
+  it.each(KNOWN_HOLES.map((e) => [printable(e.text), e]))('refuses the hidden write: %s', async (_n, e) => {
+    const r = await readOnly(e.text);
+    expect(r.server.error?.code, explain(r)).toBe('25006');
+    expect(r.server.dml).toEqual([]);
+  });
+
+  it('every benign read still answers', async () => {
+    for (const text of BENIGN_READS) {
+      const r = await readOnly(text);
+      expect(r.server.error, explain(r)).toBeUndefined();
+    }
+  });
+});
+
 describe('properties over lexer-tricky text', () => {
   // What each property checks is `compare`: the server ran exactly the statements Gatehouse
   // classified (same number, same types) or refused the text; and nothing Gatehouse would forward
