@@ -32,6 +32,10 @@ import {
   type KubeConnectionSettings,
 } from './engines/kubernetes/kube-settings.js';
 import { assertEnginesFor } from './engines/registry.js';
+import { SshEngine } from './engines/ssh/ssh-engine.js';
+import { loadOrCreateHostKey } from './engines/ssh/ssh-keys.js';
+import { buildSshConnectionSettings, type SshConnectionSettings } from './engines/ssh/ssh-settings.js';
+import { createPrivateKeyFile } from './secrets/private-key-file.js';
 import { Gate } from './gate/gate.js';
 import { AwsAccessKeyResolver, createAuthenticator, type BuiltAuthenticator } from './identity/index.js';
 import { createLogger } from './logger.js';
@@ -82,6 +86,8 @@ export interface Gateway {
   readonly httpConnections: Readonly<Record<string, ListeningAddress>>;
   /** Listening address of each `kubernetes` connection (docs/kubernetes.md). */
   readonly kubernetesConnections: Readonly<Record<string, ListeningAddress>>;
+  /** The SSH listener (docs/ssh.md), when `listeners.ssh` is configured. */
+  readonly ssh?: ListeningAddress;
   /** Session recording: recorder, contexts, samplers, SIEM export (docs/recording.md). */
   readonly recording: Recording;
   /** The web console on the HTTP listener (docs/console.md), when it is on. */
@@ -109,6 +115,7 @@ interface RuntimeSnapshot {
   readonly listener: ListenerSettings;
   readonly http: ReadonlyMap<string, HttpConnectionSettings>;
   readonly kubernetes: ReadonlyMap<string, KubeConnectionSettings>;
+  readonly ssh: ReadonlyMap<string, SshConnectionSettings>;
   /** The mask step (docs/masking.md), rebuilt with the rest on reload. */
   readonly masking: MaskerFactory;
   /** What each agent may dial: the upstreams of the connections whose `via` names it (docs/agent.md). */
@@ -218,6 +225,22 @@ async function buildSnapshot(
       }),
     );
   }
+  const ssh = new Map<string, SshConnectionSettings>();
+  for (const [name, conn] of Object.entries(config.connections)) {
+    if (conn.protocol !== 'ssh') continue;
+    if (!config.listeners.ssh)
+      throw new GatewayError(
+        ERROR_CODES.CONFIG_INVALID,
+        `connection "${name}" is an ssh connection but listeners.ssh is not configured (docs/ssh.md)`,
+      );
+    routeVia(name, conn.via, [{ host: conn.upstream.host, port: conn.upstream.port }]);
+    ssh.set(
+      name,
+      await buildSshConnectionSettings(name, conn, {
+        resolveSecret: (ref) => resolveSecret(absoluteRef(ref, baseDir), env),
+      }),
+    );
+  }
   const badProfiles = unknownMaskingProfiles(config.policies, config.masking);
   if (badProfiles.length > 0) {
     throw new GatewayError(
@@ -233,7 +256,7 @@ async function buildSnapshot(
       resolveSecret: async (ref) => (await resolveSecret(absoluteRef(ref, baseDir), env)).reveal(),
     }),
   );
-  return { policy, targets, listener, http, kubernetes, masking, agentTargets };
+  return { policy, targets, listener, http, kubernetes, ssh, masking, agentTargets };
 }
 
 /** The host:port pairs an http connection dials: its base URL, or its AWS service endpoints. */
@@ -433,7 +456,9 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
   const kubernetesEngines: KubernetesEngine[] = [];
   const kubernetesConnections: Record<string, ListeningAddress> = {};
   // The shell classifier (its bash grammar is WebAssembly) loads only when a connection needs it.
-  const shell = Object.values(config.connections).some((c) => c.protocol === 'kubernetes')
+  const shell = Object.values(config.connections).some(
+    (c) => c.protocol === 'kubernetes' || c.protocol === 'ssh',
+  )
     ? await import('./shell/index.js')
     : undefined;
   for (const [name, conn] of Object.entries(config.connections)) {
@@ -456,6 +481,34 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
       { connection: name, address: `${host}:${kubernetesConnections[name].port}` },
       'kubernetes connection listener started',
     );
+  }
+
+  // SSH connections (docs/ssh.md): one listener; the user name picks the connection.
+  let sshEngine: SshEngine | undefined;
+  let sshAddress: ListeningAddress | undefined;
+  const sshl = config.listeners.ssh;
+  if (sshl) {
+    const { host, port } = parseHostPort(sshl.address);
+    const hostKey = await loadOrCreateHostKey(
+      path.resolve(loaded.baseDir, sshl.hostKeyFile ?? path.join(config.dataDir, 'keys', 'ssh-host-ed25519')),
+      createPrivateKeyFile,
+    );
+    const classifyShell = shell ?? (await import('./shell/index.js'));
+    sshEngine = new SshEngine({
+      host,
+      port,
+      gate,
+      dialer,
+      logger,
+      hostKey: hostKey.privateKey,
+      settings: (name) => snapshot.ssh.get(name),
+      classify: (line) => classifyShell.classifyShellCommand({ line }),
+      authTimeoutMs: toMs(sshl.authTimeout),
+      maxConnections: sshl.maxConnections,
+      maxChannels: sshl.maxChannels,
+    });
+    sshAddress = await sshEngine.start();
+    logger.info({ address: `${host}:${sshAddress.port}` }, 'ssh listener started');
   }
 
   let http: RunningHttp | undefined;
@@ -572,7 +625,8 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
         liveSessions: () =>
           (postgres?.liveSessions ?? 0) +
           httpEngines.reduce((n, e) => n + e.liveSessions, 0) +
-          kubernetesEngines.reduce((n, e) => n + e.liveSessions, 0),
+          kubernetesEngines.reduce((n, e) => n + e.liveSessions, 0) +
+          (sshEngine?.liveSessions ?? 0),
       },
       plugins,
     );
@@ -687,6 +741,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     identity,
     httpConnections,
     kubernetesConnections,
+    ...(sshAddress ? { ssh: sshAddress } : {}),
     recording,
     ...(webConsole ? { console: webConsole } : {}),
     ...(agents ? { agents } : {}),
@@ -704,6 +759,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
       await mcp?.close();
       for (const e of httpEngines) await e.stop();
       for (const e of kubernetesEngines) await e.stop();
+      await sshEngine?.stop();
       await postgres?.stop();
       await agents?.stop();
       await http?.close();

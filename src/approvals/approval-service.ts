@@ -123,7 +123,7 @@ function subjectOf(action: Action): ActionSubject {
         : {}),
     };
   }
-  if (action.kind === 'kubernetes') {
+  if (action.kind === 'kubernetes' || action.kind === 'ssh') {
     const d = action.describe;
     return {
       text: d.text,

@@ -2,6 +2,7 @@
 // with ordered rules. Documented field by field in docs/policy.md; evaluation lives in src/policy.
 
 import { z } from 'zod';
+import { SSH_REQUESTS } from '../core/action.js';
 import { SQL_CATEGORIES } from '../core/sql-statement.js';
 
 /** Rule ids the engine itself uses in decisions; a configured rule may not take one of them. */
@@ -42,12 +43,11 @@ const KUBERNETES_MATCH_FIELDS = [
   'namespaces',
   'names',
   'nonResourceURLs',
-  'commands',
-  'commandCategories',
-  'tty',
   'stdin',
-  'ports',
 ] as const;
+const SSH_MATCH_FIELDS = ['sshRequests', 'hosts', 'subsystems'] as const;
+/** Fields that mean the same on Kubernetes exec and SSH: a rule naming only these matches both. */
+const COMMAND_MATCH_FIELDS = ['commands', 'commandCategories', 'tty', 'ports'] as const;
 
 /** `schema.name` or `name`, each part a glob where `*` matches any characters. */
 const namePattern = z
@@ -116,28 +116,58 @@ export const ruleMatchSchema = z
       .array(z.string().min(1))
       .min(1)
       .optional()
-      .describe('exec commands: globs over the argv joined by spaces, e.g. "ls *", "rm *"'),
+      .describe(
+        'exec commands: globs over the argv joined by spaces (Kubernetes) or the command line (SSH), e.g. "ls *"',
+      ),
     commandCategories: z
       .array(z.string().min(1))
       .min(1)
       .optional()
-      .describe('exec: risk categories the shell-command classifier gives the command'),
-    tty: z.boolean().optional().describe('exec/attach: the session asks for a terminal (-t)'),
+      .describe(
+        'Kubernetes and SSH exec, SSH shell lines: risk categories the shell-command classifier gives the command',
+      ),
+    tty: z
+      .boolean()
+      .optional()
+      .describe('Kubernetes exec/attach, SSH exec/shell: the session asks for a terminal (-t)'),
     stdin: z.boolean().optional().describe('exec/attach: the session sends input (-i)'),
     ports: z
       .array(z.union([z.number().int().min(1).max(65535), z.string().regex(/^\d{1,5}-\d{1,5}$/)]))
       .min(1)
       .optional()
-      .describe('port-forward: ports or ranges "8000-8999"'),
+      .describe('port-forward: ports or ranges "8000-8999" (Kubernetes pod ports, SSH direct-tcpip ports)'),
+    // SSH (docs/ssh.md)
+    sshRequests: z
+      .array(z.enum(SSH_REQUESTS))
+      .min(1)
+      .optional()
+      .describe(
+        'SSH requests: exec, shell, line (a reconstructed shell line), sftp, subsystem, port-forward',
+      ),
+    hosts: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe('SSH port-forward: destination hosts ("*" wildcards)'),
+    subsystems: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe('SSH subsystems by name (sftp…; "*" wildcards)'),
   })
   .refine(
-    (m) =>
-      [SQL_MATCH_FIELDS, HTTP_MATCH_FIELDS, KUBERNETES_MATCH_FIELDS].filter((fields) =>
-        fields.some((f) => m[f] !== undefined),
-      ).length <= 1,
+    (m) => {
+      const has = (fields: readonly (keyof typeof m)[]) => fields.some((f) => m[f] !== undefined);
+      const kinds = [
+        has(SQL_MATCH_FIELDS),
+        has(HTTP_MATCH_FIELDS),
+        has(KUBERNETES_MATCH_FIELDS) || has(SSH_MATCH_FIELDS) || has(COMMAND_MATCH_FIELDS),
+      ].filter(Boolean).length;
+      return kinds <= 1 && !(has(KUBERNETES_MATCH_FIELDS) && has(SSH_MATCH_FIELDS));
+    },
     {
       message:
-        'a rule matches either SQL (categories, kinds, tables, functions), HTTP (operations, methods, paths) or Kubernetes (verbs, apiGroups, resources, namespaces, names, nonResourceURLs, commands, commandCategories, tty, stdin, ports), not several',
+        'a rule matches either SQL (categories, kinds, tables, functions), HTTP (operations, methods, paths), Kubernetes (verbs, apiGroups, resources, namespaces, names, nonResourceURLs, stdin) or SSH (sshRequests, hosts, subsystems), not several; commands, commandCategories, tty and ports go with Kubernetes or SSH fields, or alone (then they match both)',
     },
   );
 

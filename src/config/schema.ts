@@ -311,10 +311,60 @@ export const kubernetesConnectionSchema = z.strictObject({
     .default({ recordMaxBytes: 8 * 1024 * 1024 }),
 });
 
+/** An OpenSSH public key line (`ssh-ed25519 AAAA… comment`); the comment is ignored. */
+const sshPublicKeyLine = z
+  .string()
+  .regex(
+    /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( .*)?$/,
+    'an OpenSSH public key line, e.g. "ssh-ed25519 AAAA…" (`gatehouse ssh keyscan HOST` prints them)',
+  );
+
+export const sshConnectionSchema = z.strictObject({
+  protocol: z.literal('ssh'),
+  description: z.string().optional(),
+  limits: connectionLimitsSchema,
+  via: viaSchema,
+  upstream: z.strictObject({
+    host: z.string().min(1).describe('the host or bastion'),
+    port: z.number().int().min(1).max(65535).default(22),
+    user: z.string().min(1).describe('the user Gatehouse logs in as (clients never choose it)'),
+    privateKey: secretRefSchema.describe('the private key Gatehouse holds (OpenSSH or PEM format)'),
+    passphrase: secretRefSchema.optional().describe('passphrase of an encrypted private key'),
+    hostKeys: z
+      .array(sshPublicKeyLine)
+      .min(1)
+      .describe('pinned host keys of the upstream (any one must match); `gatehouse ssh keyscan` prints them'),
+    connectTimeout: duration.default('10s'),
+  }),
+  env: z
+    .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*\*?$/, 'a variable name, optionally ending in *'))
+    .default(['LANG', 'LC_*'])
+    .describe('environment variables a client may pass (env requests); others are refused'),
+  holdTimeout: duration
+    .default('5m')
+    .describe('longest an exec or shell waits for approval before it is refused'),
+  masking: z
+    .strictObject({
+      detectors: z
+        .union([z.literal('all'), z.array(z.string())])
+        .default('all')
+        .describe('content detectors applied to exec and shell output for masked principals'),
+    })
+    .default({ detectors: 'all' }),
+  recordMaxBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .default(8 * 1024 * 1024)
+    .describe('largest terminal recording kept per channel (cut, and marked, past it)'),
+  idleTimeout: duration.default(0).describe('close sessions with no traffic this long (0: never)'),
+});
+
 export const connectionSchema = z.discriminatedUnion('protocol', [
   postgresConnectionSchema,
   httpConnectionSchema,
   kubernetesConnectionSchema,
+  sshConnectionSchema,
 ]);
 
 export const oidcIssuerSchema = z.strictObject({
@@ -660,6 +710,31 @@ export const configSchema = z.strictObject({
             .describe('portals and cursors one session may hold open'),
         })
         .optional(),
+      ssh: z
+        .strictObject({
+          address: hostPort.default('127.0.0.1:2222'),
+          hostKeyFile: z
+            .string()
+            .optional()
+            .describe(
+              'the listener host key (PEM/OpenSSH); default <dataDir>/keys/ssh-host-ed25519, generated',
+            ),
+          publicHost: z
+            .string()
+            .optional()
+            .describe('host name agents reach the listener at (`gatehouse ssh config`); default the address'),
+          authTimeout: duration.default('30s').describe('time a client has to authenticate'),
+          maxConnections: z.number().int().positive().default(1000),
+          maxChannels: z
+            .number()
+            .int()
+            .min(1)
+            .max(1000)
+            .default(10)
+            .describe('channels one client connection may hold open at once'),
+        })
+        .optional()
+        .describe('the SSH listener (docs/ssh.md); needed by ssh connections'),
       http: z
         .strictObject({
           address: hostPort.default('127.0.0.1:8780'),
@@ -745,6 +820,7 @@ export type PostgresConnectionConfig = z.infer<typeof postgresConnectionSchema>;
 export type HttpConnectionConfig = z.infer<typeof httpConnectionSchema>;
 export type HttpUpstreamAuthConfig = z.infer<typeof httpUpstreamAuthSchema>;
 export type KubernetesConnectionConfig = z.infer<typeof kubernetesConnectionSchema>;
+export type SshConnectionConfig = z.infer<typeof sshConnectionSchema>;
 export type SecretRef = z.infer<typeof secretRefSchema>;
 export type OidcIssuerConfig = z.infer<typeof oidcIssuerSchema>;
 export type RecordingConfig = z.infer<typeof recordingSchema>;

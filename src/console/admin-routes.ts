@@ -42,6 +42,8 @@ function who(p: PolicyConfig): string {
 function targetOf(conn: ReturnType<ConsoleDeps['config']>['connections'][string]): string {
   if (conn.protocol === 'postgres')
     return `${conn.upstream.host}:${conn.upstream.port}/${conn.upstream.database}`;
+  if (conn.protocol === 'ssh')
+    return `ssh://${conn.upstream.user}@${conn.upstream.host}:${conn.upstream.port}`;
   if (conn.protocol === 'kubernetes') {
     try {
       return new URL(conn.upstream.server).origin;

@@ -81,7 +81,37 @@ export interface KubernetesAction extends ActionBase {
   readonly ports?: readonly number[];
 }
 
-export type Action = SqlAction | HttpAction | KubernetesAction;
+/**
+ * What an SSH client asks of a host through Gatehouse (docs/ssh.md). `exec` and `line` carry a command
+ * line and its shell risk categories (the same classifier and vocabulary as Kubernetes exec);
+ * `shell`, `sftp`, `subsystem` and `port-forward` are decided as what they are.
+ */
+export interface SshAction extends ActionBase {
+  readonly kind: 'ssh';
+  /**
+   * exec: a command run without a terminal session; shell: an interactive shell; line: a command line
+   * reconstructed from a shell session's echo (an audit aid); sftp and other subsystems; port-forward:
+   * a direct-tcpip channel opened from the host.
+   */
+  readonly request: SshRequest;
+  /** exec and line: the command line as the host's shell will read it. */
+  readonly command?: string;
+  /** exec and line: the shell classifier's categories (src/shell); [unknown] when it cannot judge. */
+  readonly commandCategories?: readonly string[];
+  /** exec and line: the classifier's kind (`rm -r, ls`). */
+  readonly commandKind?: string;
+  /** A terminal was asked for (pty-req) before the exec or shell. */
+  readonly tty?: boolean;
+  /** subsystem and sftp: the subsystem's name. */
+  readonly subsystem?: string;
+  /** port-forward: where the host is asked to connect. */
+  readonly destination?: { readonly host: string; readonly port: number };
+}
+
+export const SSH_REQUESTS = ['exec', 'shell', 'line', 'sftp', 'subsystem', 'port-forward'] as const;
+export type SshRequest = (typeof SSH_REQUESTS)[number];
+
+export type Action = SqlAction | HttpAction | KubernetesAction | SshAction;
 
 export function sqlAction(fields: {
   readonly connection: string;
@@ -175,6 +205,51 @@ export function kubernetesAction(fields: KubernetesFields): KubernetesAction {
     },
   };
   return action;
+}
+
+type SshFields = Omit<SshAction, 'kind' | 'describe'>;
+
+/** `exec`, `shell`, `sftp`… plus the command's categories, for records and `sessions list --category`. */
+function sshCategories(f: SshFields): string[] {
+  const cats: string[] = [f.request === 'line' ? 'shell' : f.request];
+  for (const c of f.commandCategories ?? []) if (!cats.includes(c)) cats.push(c);
+  return cats;
+}
+
+function sshText(f: SshFields): string {
+  switch (f.request) {
+    case 'exec':
+    case 'line': {
+      const c = f.command ?? '';
+      return c.length > 4096 ? `${c.slice(0, 4096)}…` : c;
+    }
+    case 'shell':
+      return f.tty ? 'shell (terminal)' : 'shell (no terminal)';
+    case 'sftp':
+    case 'subsystem':
+      return `subsystem ${f.subsystem ?? ''}`;
+    case 'port-forward':
+      return `direct-tcpip ${f.destination?.host ?? ''}:${f.destination?.port ?? 0}`;
+  }
+}
+
+export function sshAction(fields: SshFields): SshAction {
+  const kind =
+    fields.request === 'exec' || fields.request === 'line'
+      ? (fields.commandKind ?? 'unknown')
+      : fields.request === 'subsystem'
+        ? `subsystem ${fields.subsystem ?? ''}`
+        : fields.request;
+  return {
+    kind: 'ssh',
+    ...fields,
+    describe: {
+      via: fields.request === 'line' ? 'ssh-shell' : `ssh-${fields.request}`,
+      text: sshText(fields),
+      kind,
+      categories: sshCategories(fields),
+    },
+  };
 }
 
 /** A short human description of an action for logs and records. */

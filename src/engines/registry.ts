@@ -1,7 +1,7 @@
 // Which engine serves which protocol. Adding a protocol is one folder and one line here; start-up
 // fails when a configured connection names a protocol without an engine.
 
-export const ENGINE_PROTOCOLS = ['postgres', 'http', 'kubernetes'] as const;
+export const ENGINE_PROTOCOLS = ['postgres', 'http', 'kubernetes', 'ssh'] as const;
 export type EngineProtocol = (typeof ENGINE_PROTOCOLS)[number];
 
 export function assertEnginesFor(connections: Readonly<Record<string, { protocol: string }>>): void {

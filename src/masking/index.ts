@@ -19,3 +19,5 @@ export { maskingSchema } from './masking-schema.js';
 export type { ColumnRuleConfig, HashKeyRef, MaskingConfig, MaskingProfileConfig } from './masking-schema.js';
 export { detectorSetConfigFor, resolveMaskingProfile, styleChooser } from './masking-config.js';
 export type { DetectorSetInputs, MaskingProfile } from './masking-config.js';
+export { maskTerminalText, TerminalMasker } from './terminal-masker.js';
+export type { MaskCounts } from './terminal-masker.js';

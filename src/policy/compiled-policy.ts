@@ -19,10 +19,20 @@ import {
   type NamePattern,
   type UnqualifiedResolution,
 } from './glob.js';
-import { compileKubernetesMatch, hasKubernetesFields, type KubernetesMatch } from './kubernetes-match.js';
+import {
+  compileKubernetesMatch,
+  hasKubernetesFields,
+  hasKubernetesOnlyFields,
+  type KubernetesMatch,
+} from './kubernetes-match.js';
+import { compileSshMatch, hasSshOnlyFields, type SshMatch } from './ssh-match.js';
 import { compilePathPattern, type PathPattern } from './path-pattern.js';
 
-export type RuleDomain = 'any' | 'sql' | 'http' | 'kubernetes';
+/**
+ * Which actions a rule can match. `command`: the rule names only fields Kubernetes exec and SSH share
+ * (commands, commandCategories, tty, ports), so it matches both.
+ */
+export type RuleDomain = 'any' | 'sql' | 'http' | 'kubernetes' | 'ssh' | 'command';
 
 export interface CompiledRule {
   readonly policyId: string;
@@ -40,8 +50,10 @@ export interface CompiledRule {
   /** Upper-case methods; undefined when any method matches. */
   readonly methods: ReadonlySet<string> | undefined;
   readonly paths: readonly PathPattern[] | undefined;
-  /** Kubernetes matchers; undefined unless the rule names a Kubernetes field. */
+  /** Kubernetes matchers; undefined unless the rule names a Kubernetes (or shared command) field. */
   readonly kubernetes: KubernetesMatch | undefined;
+  /** SSH matchers; undefined unless the rule names an SSH (or shared command) field. */
+  readonly ssh: SshMatch | undefined;
   readonly message: string | undefined;
   readonly mode: ReviewMode;
   readonly approval: string | undefined;
@@ -144,9 +156,22 @@ function compileRule(policyId: string, r: RuleConfig): CompiledRule {
     m.tables !== undefined ||
     m.functions !== undefined;
   const http = m.operations !== undefined || m.methods !== undefined || m.paths !== undefined;
-  const kube = hasKubernetesFields(m);
-  if ([sql, http, kube].filter(Boolean).length > 1)
-    throw new Error(`rule ${r.id}: matches more than one kind of action (SQL, HTTP, Kubernetes)`);
+  const command = hasKubernetesFields(m) || hasSshOnlyFields(m);
+  const kubeOnly = hasKubernetesOnlyFields(m);
+  const sshOnly = hasSshOnlyFields(m);
+  if ([sql, http, command].filter(Boolean).length > 1 || (kubeOnly && sshOnly))
+    throw new Error(`rule ${r.id}: matches more than one kind of action (SQL, HTTP, Kubernetes, SSH)`);
+  const domain: RuleDomain = sql
+    ? 'sql'
+    : http
+      ? 'http'
+      : kubeOnly
+        ? 'kubernetes'
+        : sshOnly
+          ? 'ssh'
+          : command
+            ? 'command'
+            : 'any';
   for (const c of m.categories ?? []) {
     if (!KNOWN_CATEGORIES.has(c)) throw new Error(`rule ${r.id}: unknown category ${c}`);
   }
@@ -154,7 +179,7 @@ function compileRule(policyId: string, r: RuleConfig): CompiledRule {
     policyId,
     id: r.id,
     effect: r.effect,
-    domain: sql ? 'sql' : http ? 'http' : kube ? 'kubernetes' : 'any',
+    domain,
     categories: m.categories === undefined ? undefined : new Set(m.categories),
     categoryBits:
       m.categories === undefined
@@ -169,7 +194,8 @@ function compileRule(policyId: string, r: RuleConfig): CompiledRule {
         ? undefined
         : new Set(m.methods.map((x) => x.toUpperCase())),
     paths: m.paths?.map(compilePathPattern),
-    kubernetes: kube ? compileKubernetesMatch(m) : undefined,
+    kubernetes: domain === 'kubernetes' || domain === 'command' ? compileKubernetesMatch(m) : undefined,
+    ssh: domain === 'ssh' || domain === 'command' ? compileSshMatch(m) : undefined,
     message: r.message,
     mode: r.mode ?? 'hold',
     approval: r.approval,

@@ -41,6 +41,15 @@ export function formatTrace(t: PolicyTrace): string {
     lines.push(`  namespace: ${a.namespace || '-'}   name: ${a.name || '-'}   path: ${a.path}`);
     if (a.command !== undefined)
       lines.push(`  command: ${a.command.join(' ')}   categories: ${a.commandCategories?.join(', ') ?? '-'}`);
+  } else if (t.action.kind === 'ssh') {
+    const a = t.action;
+    lines.push(
+      `ssh:        ${a.request}${a.subsystem !== undefined ? ` ${a.subsystem}` : ''}${a.destination !== undefined ? ` to ${a.destination}` : ''}`,
+    );
+    if (a.command !== undefined)
+      lines.push(
+        `  command: ${a.command}   kind: ${a.commandKind ?? '-'}   categories: ${a.commandCategories?.join(', ') ?? '-'}`,
+      );
   } else {
     const a = t.action;
     lines.push(`request:    ${a.method} ${a.path}${a.operation === undefined ? '' : ` (${a.operation})`}`);

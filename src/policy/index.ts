@@ -26,3 +26,4 @@ export {
   KUBERNETES_DISCOVERY_URLS,
   type DefaultKubernetesPolicyOptions,
 } from './default-kubernetes-policy.js';
+export { defaultSshPolicies, type DefaultSshPolicyOptions } from './default-ssh-policy.js';

@@ -4,6 +4,7 @@
 
 import type { KubernetesAction } from '../core/action.js';
 import type { RuleMatchConfig } from '../config/policy-schema.js';
+import { commandMismatch, compileCommandMatch, compilePorts, portsMismatch } from './command-match.js';
 import { compileGlob, type Glob } from './glob.js';
 import { compilePathPattern, type PathPattern } from './path-pattern.js';
 
@@ -22,6 +23,20 @@ export interface KubernetesMatch {
   readonly ports: readonly (readonly [number, number])[] | undefined;
 }
 
+/** Fields only Kubernetes requests have (a rule naming one matches Kubernetes requests only). */
+export function hasKubernetesOnlyFields(m: RuleMatchConfig): boolean {
+  return (
+    m.verbs !== undefined ||
+    m.apiGroups !== undefined ||
+    m.resources !== undefined ||
+    m.namespaces !== undefined ||
+    m.names !== undefined ||
+    m.nonResourceURLs !== undefined ||
+    m.stdin !== undefined
+  );
+}
+
+/** Any field a Kubernetes matcher compares (its own, and the command fields it shares with SSH). */
 export function hasKubernetesFields(m: RuleMatchConfig): boolean {
   return (
     m.verbs !== undefined ||
@@ -39,6 +54,7 @@ export function hasKubernetesFields(m: RuleMatchConfig): boolean {
 }
 
 export function compileKubernetesMatch(m: RuleMatchConfig): KubernetesMatch {
+  const command = compileCommandMatch(m);
   return {
     verbs:
       m.verbs === undefined || m.verbs.includes('*')
@@ -49,15 +65,11 @@ export function compileKubernetesMatch(m: RuleMatchConfig): KubernetesMatch {
     namespaces: m.namespaces?.map(compileGlob),
     names: m.names?.map(compileGlob),
     nonResourceURLs: m.nonResourceURLs?.map(compilePathPattern),
-    commands: m.commands?.map(compileGlob),
-    commandCategories: m.commandCategories === undefined ? undefined : new Set(m.commandCategories),
+    commands: command.commands,
+    commandCategories: command.commandCategories,
     tty: m.tty,
     stdin: m.stdin,
-    ports: m.ports?.map((p) => {
-      if (typeof p === 'number') return [p, p] as const;
-      const [lo, hi] = p.split('-').map(Number) as [number, number];
-      return [lo, hi] as const;
-    }),
+    ports: compilePorts(m.ports),
   };
 }
 
@@ -80,10 +92,6 @@ function resourceMatches(patterns: NonNullable<KubernetesMatch['resources']>, a:
 function any(globs: readonly Glob[], s: string): boolean {
   for (const g of globs) if (g(s)) return true;
   return false;
-}
-
-function portIn(ranges: readonly (readonly [number, number])[], p: number): boolean {
-  return ranges.some(([lo, hi]) => p >= lo && p <= hi);
 }
 
 const STREAMING = new Set(['exec', 'attach']);
@@ -114,27 +122,18 @@ export function kubernetesMismatch(
   if (k.names !== undefined && !any(k.names, a.name.toLowerCase()))
     return a.name === '' ? 'the request names no object' : `name ${a.name} is not listed`;
   const streaming = STREAMING.has(a.subresource);
-  if (k.commands !== undefined) {
-    if (a.command === undefined || a.subresource !== 'exec') return 'the request runs no command';
-    if (!any(k.commands, a.command.join(' ').toLowerCase())) return 'the command is not listed';
-  }
-  if (k.commandCategories !== undefined) {
-    if (a.subresource !== 'exec') return 'the request runs no command';
-    const cats = a.commandCategories && a.commandCategories.length > 0 ? a.commandCategories : ['unknown'];
-    const listed = cats.filter((c) => k.commandCategories!.has(c));
-    if (grant ? listed.length !== cats.length : listed.length === 0)
-      return `the command's categories [${cats.join(', ')}] are not ${grant ? 'all ' : ''}listed`;
+  if (k.commands !== undefined || k.commandCategories !== undefined) {
+    const text = a.subresource === 'exec' ? (a.command ?? []).join(' ') : undefined;
+    const why = commandMismatch(k, text, a.commandCategories, grant);
+    if (why !== undefined) return why;
   }
   if (k.tty !== undefined && (!streaming || a.tty !== k.tty))
     return k.tty ? 'the session has no terminal' : 'the session has a terminal';
   if (k.stdin !== undefined && (!streaming || a.stdin !== k.stdin))
     return k.stdin ? 'the session sends no input' : 'the session sends input';
   if (k.ports !== undefined) {
-    const ports = a.ports ?? [];
-    if (ports.length === 0) return 'the request names no port';
-    const inside = ports.filter((p) => portIn(k.ports!, p));
-    if (grant ? inside.length !== ports.length : inside.length === 0)
-      return `ports [${ports.join(', ')}] are not ${grant ? 'all ' : ''}listed`;
+    const why = portsMismatch(k.ports, a.ports ?? [], grant);
+    if (why !== undefined) return why;
   }
   return undefined;
 }

@@ -1,7 +1,7 @@
 // The policy decider: evaluates one action for one principal against an immutable compiled snapshot
 // of `policies:` (deny wins, category coverage, default deny). Pure and synchronous; no I/O.
 
-import type { Action, HttpAction, KubernetesAction, SqlAction } from '../core/action.js';
+import type { Action, HttpAction, KubernetesAction, SqlAction, SshAction } from '../core/action.js';
 import { deny, type Decision, type Obligations } from '../core/decision.js';
 import type { Identity } from '../core/identity.js';
 import type { PolicyDecider } from '../core/ports.js';
@@ -26,6 +26,7 @@ import {
   type UnqualifiedResolution,
 } from './glob.js';
 import { kubernetesMismatch, kubernetesWhat } from './kubernetes-match.js';
+import { sshMismatch, sshWhat } from './ssh-match.js';
 import {
   connectionAccessMessage,
   fillCustomMessage,
@@ -98,6 +99,7 @@ export function createPolicyDecider(config: PolicyDeciderConfig): ExplainingPoli
       if (list.length === 0) return connectionDenied(identity, action.connection);
       if (action.kind === 'sql') return evaluateSql(list, compiled, action, undefined);
       if (action.kind === 'kubernetes') return evaluateKubernetes(list, compiled, action, undefined);
+      if (action.kind === 'ssh') return evaluateSsh(list, compiled, action, undefined);
       return evaluateHttp(list, compiled, action, undefined);
     },
     explain(identity, action) {
@@ -233,6 +235,7 @@ interface RuleSink {
   sqlRule(r: CompiledRule, v: SqlView, touches: boolean, cover: number, matched: boolean): void;
   httpRule(r: CompiledRule, a: HttpAction, matched: boolean): void;
   kubernetesRule(r: CompiledRule, a: KubernetesAction, matched: boolean, reason: string): void;
+  sshRule(r: CompiledRule, a: SshAction, matched: boolean, reason: string): void;
 }
 
 function evaluateSql(
@@ -257,7 +260,7 @@ function evaluateSql(
 
   outer: for (const p of policies) {
     for (const r of p.rules) {
-      if (r.domain === 'http' || r.domain === 'kubernetes') {
+      if (r.domain !== 'sql' && r.domain !== 'any') {
         sink?.sqlRule(r, v, false, 0, false);
         continue;
       }
@@ -483,6 +486,7 @@ function evaluateHttp(
 function kubernetesRuleMismatch(r: CompiledRule, a: KubernetesAction): string | undefined {
   if (r.domain === 'sql') return 'not applicable: the rule matches SQL statements only';
   if (r.domain === 'http') return 'not applicable: the rule matches HTTP requests only';
+  if (r.domain === 'ssh') return 'not applicable: the rule matches SSH requests only';
   if (r.kubernetes === undefined) return undefined;
   return kubernetesMismatch(r.kubernetes, a, r.effect === 'allow');
 }
@@ -493,19 +497,77 @@ function evaluateKubernetes(
   action: KubernetesAction,
   sink: RuleSink | undefined,
 ): Decision {
+  return evaluateFirstMatch(policies, compiled, action, {
+    mismatch: (r) => kubernetesRuleMismatch(r, action),
+    ...(sink ? { trace: (r, matched, reason) => sink.kubernetesRule(r, action, matched, reason) } : {}),
+    what: kubernetesWhat(action),
+    category: 'kubernetes',
+    names: action.name,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// SSH
+
+/** Why a rule does (undefined) or does not match an SSH request, in its effect's sense. */
+function sshRuleMismatch(r: CompiledRule, a: SshAction): string | undefined {
+  if (r.domain === 'sql') return 'not applicable: the rule matches SQL statements only';
+  if (r.domain === 'http') return 'not applicable: the rule matches HTTP requests only';
+  if (r.domain === 'kubernetes') return 'not applicable: the rule matches Kubernetes requests only';
+  if (r.ssh === undefined) return undefined;
+  return sshMismatch(r.ssh, a, r.effect === 'allow');
+}
+
+function evaluateSsh(
+  policies: readonly CompiledPolicy[],
+  compiled: CompiledPolicies,
+  action: SshAction,
+  sink: RuleSink | undefined,
+): Decision {
+  return evaluateFirstMatch(policies, compiled, action, {
+    mismatch: (r) => sshRuleMismatch(r, action),
+    ...(sink ? { trace: (r, matched, reason) => sink.sshRule(r, action, matched, reason) } : {}),
+    what: sshWhat(action),
+    category: 'ssh',
+    names: action.destination?.host ?? '',
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Requests decided rule by rule (Kubernetes, SSH): deny wins, then review, then allow, else the default.
+
+interface FirstMatchCase {
+  /** Why the rule does not match (undefined: it matches). */
+  mismatch(r: CompiledRule): string | undefined;
+  /** Told about every rule when explaining (absent on the decide() path, which stops at a deny). */
+  readonly trace?: (r: CompiledRule, matched: boolean, reason: string) => void;
+  /** The action in words for messages. */
+  readonly what: string;
+  /** `{category}` in custom messages. */
+  readonly category: string;
+  /** `{names}` in custom messages. */
+  readonly names: string;
+}
+
+function evaluateFirstMatch(
+  policies: readonly CompiledPolicy[],
+  compiled: CompiledPolicies,
+  action: Action,
+  c: FirstMatchCase,
+): Decision {
   let firstDeny: CompiledRule | undefined;
   let firstReview: CompiledRule | undefined;
   let firstAllow: CompiledRule | undefined;
   const obligations = new ObligationSet();
   outer: for (const p of policies) {
     for (const r of p.rules) {
-      const why = kubernetesRuleMismatch(r, action);
+      const why = c.mismatch(r);
       const matched = why === undefined;
-      sink?.kubernetesRule(r, action, matched, why ?? (r.effect === 'deny' ? 'fires: deny wins' : 'matches'));
+      c.trace?.(r, matched, why ?? (r.effect === 'deny' ? 'fires: deny wins' : 'matches'));
       if (!matched) continue;
       if (r.effect === 'deny') {
         firstDeny ??= r;
-        if (sink === undefined) break outer;
+        if (c.trace === undefined) break outer;
         continue;
       }
       obligations.add(r);
@@ -513,14 +575,14 @@ function evaluateKubernetes(
       else firstAllow ??= r;
     }
   }
-  const what = kubernetesWhat(action);
+  const what = c.what;
   const custom = (r: CompiledRule, text: string): string =>
     fillCustomMessage(text, {
       kind: what,
-      category: 'kubernetes',
+      category: c.category,
       rule: r.id,
       connection: action.connection,
-      names: action.name,
+      names: c.names,
     });
   if (firstDeny !== undefined) {
     return deny(
@@ -538,7 +600,7 @@ function evaluateKubernetes(
         ? httpMessage(d.effect, ruleId, what, d.mode, true, action.connection)
         : fillCustomMessage(d.message, {
             kind: what,
-            category: 'kubernetes',
+            category: c.category,
             rule: ruleId,
             connection: action.connection,
             names: '',
@@ -621,6 +683,17 @@ function explain(
         reason: matched ? reason : `no match: ${reason}`,
       });
     },
+    sshRule(r, _a, matched, reason) {
+      byPolicy.get(r.policyId)!.push({
+        policy: r.policyId,
+        rule: r.id,
+        effect: r.effect,
+        touches: matched,
+        covers: [],
+        matched,
+        reason: matched ? reason : `no match: ${reason}`,
+      });
+    },
     httpRule(r, a, matched) {
       byPolicy.get(r.policyId)!.push({
         policy: r.policyId,
@@ -630,8 +703,8 @@ function explain(
         covers: [],
         matched,
         reason:
-          r.domain === 'sql' || r.domain === 'kubernetes'
-            ? `not applicable: the rule matches ${r.domain === 'sql' ? 'SQL statements' : 'Kubernetes requests'} only`
+          r.domain !== 'http' && r.domain !== 'any'
+            ? `not applicable: the rule matches ${r.domain === 'sql' ? 'SQL statements' : r.domain === 'ssh' ? 'SSH requests' : 'Kubernetes or SSH requests'} only`
             : httpRuleReason(r, a, matched),
       });
     },
@@ -667,6 +740,16 @@ function explain(
       ...(action.command ? { command: [...action.command] } : {}),
       ...(action.commandCategories ? { commandCategories: [...action.commandCategories] } : {}),
     };
+  } else if (action.kind === 'ssh') {
+    traced = {
+      kind: 'ssh',
+      request: action.request,
+      ...(action.command !== undefined ? { command: action.command } : {}),
+      ...(action.commandCategories ? { commandCategories: [...action.commandCategories] } : {}),
+      ...(action.commandKind !== undefined ? { commandKind: action.commandKind } : {}),
+      ...(action.subsystem !== undefined ? { subsystem: action.subsystem } : {}),
+      ...(action.destination ? { destination: `${action.destination.host}:${action.destination.port}` } : {}),
+    };
   } else {
     traced = {
       kind: 'http',
@@ -679,6 +762,7 @@ function explain(
   else if (action.kind === 'sql') decision = evaluateSql(applicableList, compiled, action, sink);
   else if (action.kind === 'kubernetes')
     decision = evaluateKubernetes(applicableList, compiled, action, sink);
+  else if (action.kind === 'ssh') decision = evaluateSsh(applicableList, compiled, action, sink);
   else decision = evaluateHttp(applicableList, compiled, action, sink);
 
   const d = compiled.defaultFor(connection);
@@ -766,6 +850,8 @@ function sqlRuleReason(
 ): string {
   if (r.domain === 'http') return 'not applicable: the rule matches HTTP requests only';
   if (r.domain === 'kubernetes') return 'not applicable: the rule matches Kubernetes requests only';
+  if (r.domain === 'ssh') return 'not applicable: the rule matches SSH requests only';
+  if (r.domain === 'command') return 'not applicable: the rule matches Kubernetes and SSH commands only';
   if (r.effect === 'deny') return touches ? 'fires: deny wins' : `no match: ${sqlTouchFailure(r, v)}`;
   if (covers.length > 0)
     return r.effect === 'review' ? `fires: covers ${covers.join(', ')}` : `covers ${covers.join(', ')}`;

@@ -56,6 +56,16 @@ export type TracedAction =
       readonly path: string;
       readonly command?: readonly string[];
       readonly commandCategories?: readonly string[];
+    }
+  | {
+      readonly kind: 'ssh';
+      readonly request: string;
+      readonly command?: string;
+      readonly commandCategories?: readonly string[];
+      readonly commandKind?: string;
+      readonly subsystem?: string;
+      /** port-forward: host:port. */
+      readonly destination?: string;
     };
 
 export interface PolicyTrace {

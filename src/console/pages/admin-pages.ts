@@ -217,9 +217,9 @@ function traceBlock(t: PolicyTrace, text: string): Html {
     <div class="stmt-head">
       ${decisionBadge(t.decision.effect)} rule
       <code>${t.decision.ruleId}</code>
-      ${t.action.kind === 'sql' ? html`<span class="kind">${t.action.statementKind}</span> <span class="note">[${t.action.categories.join(', ')}]</span>` : t.action.kind === 'kubernetes' ? html`<span class="kind">${t.action.verb} ${t.action.resource || t.action.path}</span>` : html`<span class="kind">${t.action.method} ${t.action.path}${t.action.operation ? ` (${t.action.operation})` : ''}</span>`}
+      ${t.action.kind === 'sql' ? html`<span class="kind">${t.action.statementKind}</span> <span class="note">[${t.action.categories.join(', ')}]</span>` : t.action.kind === 'kubernetes' ? html`<span class="kind">${t.action.verb} ${t.action.resource || t.action.path}</span>` : t.action.kind === 'ssh' ? html`<span class="kind">ssh ${t.action.request}${t.action.commandKind ? ` (${t.action.commandKind})` : ''}</span> <span class="note">[${(t.action.commandCategories ?? []).join(', ')}]</span>` : html`<span class="kind">${t.action.method} ${t.action.path}${t.action.operation ? ` (${t.action.operation})` : ''}</span>`}
     </div>
-    ${t.action.kind === 'sql' ? html`<pre class="stmt">${t.action.text}</pre>` : ''}
+    ${t.action.kind === 'sql' ? html`<pre class="stmt">${t.action.text}</pre>` : t.action.kind === 'ssh' && t.action.command !== undefined ? html`<pre class="stmt">${t.action.command}</pre>` : ''}
     ${t.decision.effect !== 'allow' ? html`<div class="message">${t.decision.message}</div>` : ''}
     <table class="list rules">
       <thead>

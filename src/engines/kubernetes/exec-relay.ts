@@ -30,7 +30,8 @@ import {
 } from '../../wire/kubernetes/status.js';
 import { classifyRequest } from './classify-request.js';
 import { forwardHeaders, impersonationHeader } from './kube-headers.js';
-import { maskKubeText, TerminalMasker } from './kube-masking.js';
+import { TerminalMasker } from '../../masking/index.js';
+import { maskKubeText } from './kube-masking.js';
 import { upstreamUrl, sessionFor, type KubeRequestDeps } from './kube-request.js';
 import { reasonFor, refuseUpgrade } from './kube-responses.js';
 import type { KubeConnectionSettings } from './kube-settings.js';
@@ -296,8 +297,8 @@ function relayChannels(
   const maskOptions = { detectors: settings.masking.detectors, envNames: settings.masking.envNames };
   const maskers = masking
     ? new Map([
-        [CHANNEL.stdout, new TerminalMasker(maskOptions)],
-        [CHANNEL.stderr, new TerminalMasker(maskOptions)],
+        [CHANNEL.stdout, new TerminalMasker(maskOptions.detectors)],
+        [CHANNEL.stderr, new TerminalMasker(maskOptions.detectors)],
       ])
     : undefined;
   const toClient = sender(client, upstream);

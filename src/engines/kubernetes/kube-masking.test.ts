@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createDetectorSet, DEFAULT_SENSITIVE_KEYS } from '../../masking/index.js';
-import { maskKubeJson, nameMatcher, TerminalMasker } from './kube-masking.js';
+import { TerminalMasker } from '../../masking/index.js';
+import { maskKubeJson, nameMatcher } from './kube-masking.js';
 
 const o = { detectors: createDetectorSet(), envNames: nameMatcher(DEFAULT_SENSITIVE_KEYS) };
 
@@ -60,7 +61,7 @@ describe('Kubernetes masking', () => {
   });
 
   it('masks terminal output line by line, holding an unfinished line until flushed', () => {
-    const m = new TerminalMasker(o);
+    const m = new TerminalMasker(o.detectors);
     expect(m.push(Buffer.from('key=AKIAIOSFOD'))).toBe('');
     const out = m.push(Buffer.from('NN7EXAMPLE\nprompt$ '));
     expect(out).not.toContain('AKIAIOSFODNN7EXAMPLE');

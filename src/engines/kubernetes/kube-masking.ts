@@ -4,7 +4,6 @@
 // (`as=Table` rows carry objects) and watch events. Logs and exec output go through the detectors
 // line by line. A response that must be masked but cannot be is withheld, never sent as it came.
 
-import { TextDecoder } from 'node:util';
 import { Transform, type TransformCallback } from 'node:stream';
 import { maskJsonText, type DetectorSet } from '../../masking/index.js';
 
@@ -183,50 +182,5 @@ export class LineMaskingStream extends Transform {
     if (!r) return line;
     for (const [k, n] of Object.entries(r.counts)) add(this.counts, k, n);
     return Buffer.from(r.text + newline, 'utf8');
-  }
-}
-
-/**
- * Masks a terminal stream (exec stdout/stderr) as it flows: complete lines go out masked at once; an
- * unfinished line is held until its newline, `flush()` (the relay calls it when the stream goes quiet,
- * so prompts still show) or the cap.
- */
-export class TerminalMasker {
-  #pending = '';
-  #decoder = new TextDecoder('utf-8');
-  readonly counts: Counts = {};
-
-  constructor(
-    private readonly options: KubeMaskOptions,
-    private readonly maxPending = 4096,
-  ) {}
-
-  get pending(): boolean {
-    return this.#pending.length > 0;
-  }
-
-  /** Masked text ready to send for this chunk ('' when it all waits for a newline). */
-  push(chunk: Buffer): string {
-    this.#pending += this.#decoder.decode(chunk, { stream: true });
-    const nl = this.#pending.lastIndexOf('\n');
-    if (nl < 0 && this.#pending.length <= this.maxPending) return '';
-    const cut = nl >= 0 ? nl + 1 : this.#pending.length;
-    const ready = this.#pending.slice(0, cut);
-    this.#pending = this.#pending.slice(cut);
-    return this.#mask(ready);
-  }
-
-  flush(): string {
-    const ready = this.#pending + this.#decoder.decode();
-    this.#pending = '';
-    this.#decoder = new TextDecoder('utf-8');
-    return ready === '' ? '' : this.#mask(ready);
-  }
-
-  #mask(text: string): string {
-    const r = maskKubeText(text, this.options);
-    if (!r) return text;
-    for (const [k, n] of Object.entries(r.counts)) add(this.counts, k, n);
-    return r.text;
   }
 }

@@ -1,0 +1,338 @@
+// One SSH client connection: authentication with the client's Gatehouse token (keyboard-interactive or
+// password; the user name picks the connection), the gate session, the gateway's own login to the host
+// — done before the client's authentication is accepted — and the channels the client opens. When the
+// gate ends the session (token revoked or expired, an admin), every channel gets a message on stderr
+// and the connection closes. A connection that authenticated but cannot be served (connection refused
+// by policy, a limit, the host unreachable or its key not the pinned one) answers every channel with
+// the reason on stderr and exit status 255, so the client sees why.
+
+import type ssh2 from 'ssh2';
+import { sshAction } from '../../core/action.js';
+import { ERROR_CODES, isGatewayError } from '../../core/errors.js';
+import type { Logger, UpstreamDialer } from '../../core/ports.js';
+import type { ShellClassification } from '../../core/shell-command.js';
+import type { Gate, GateSession } from '../../gate/gate.js';
+import { GATEHOUSE_EXIT, refuseChannel, serveSessionChannel } from './session-channel.js';
+import type { SshConnectionSettings } from './ssh-settings.js';
+import { loginUpstream, type UpstreamClient } from './upstream-login.js';
+
+export interface ClientConnectionDeps {
+  readonly gate: Gate;
+  readonly dialer: UpstreamDialer;
+  readonly logger: Logger;
+  readonly settings: (connection: string) => SshConnectionSettings | undefined;
+  readonly classify: (line: string) => ShellClassification;
+  readonly authTimeoutMs: number;
+  readonly maxChannels: number;
+}
+
+const MAX_AUTH_FAILURES = 3;
+const AUTH_METHODS: ssh2.AuthenticationType[] = ['keyboard-interactive', 'password'];
+
+export class SshClientConnection {
+  private session: GateSession | undefined;
+  private upstream: UpstreamClient | undefined;
+  private settings: SshConnectionSettings | undefined;
+  /** Why this authenticated connection cannot be served, told on every channel. */
+  private failure: string | undefined;
+  private authBusy = false;
+  private failures = 0;
+  private channels = 0;
+  private readonly live = new Set<(message: string) => void>();
+  private readonly gone = new AbortController();
+  private closed = false;
+  private readonly authTimer: NodeJS.Timeout;
+
+  constructor(
+    private readonly deps: ClientConnectionDeps,
+    private readonly conn: ssh2.Connection,
+    private readonly info: ssh2.ClientInfo,
+    private readonly onClosed: () => void,
+  ) {
+    this.authTimer = setTimeout(() => this.close('authentication timed out'), deps.authTimeoutMs);
+    this.authTimer.unref();
+    conn.on('authentication', (ctx) => this.authenticate(ctx));
+    conn.on('ready', () => clearTimeout(this.authTimer));
+    conn.on('session', (accept, reject) => this.openSession(accept, reject));
+    conn.on('tcpip', (accept, reject, info) => void this.openTcpip(accept, reject, info));
+    // Remote forwarding (-R) and Unix sockets are refused: the host would open doors past the gate.
+    conn.on('request', (_accept, reject) => reject?.());
+    conn.on('openssh.streamlocal', (_accept, reject) => reject());
+    conn.on('error', (err) => {
+      this.deps.logger.debug({ err: err.message, client: this.clientAddress }, 'ssh client connection error');
+    });
+    conn.on('close', () => this.close('client closed the connection'));
+  }
+
+  get gateSession(): GateSession | undefined {
+    return this.session;
+  }
+
+  private get clientAddress(): string {
+    return `${this.info.ip}:${this.info.port}`;
+  }
+
+  private authenticate(ctx: ssh2.AuthContext): void {
+    if (this.authBusy || this.session || this.failure !== undefined) return ctx.reject();
+    switch (ctx.method) {
+      case 'password':
+        void this.login(ctx, ctx.password);
+        return;
+      case 'keyboard-interactive':
+        this.authBusy = true;
+        ctx.prompt(
+          [{ prompt: 'Gatehouse token: ', echo: false }],
+          'Gatehouse',
+          `Connection ${ctx.username.slice(0, 100)}: answer with your Gatehouse token.`,
+          (answers) => {
+            this.authBusy = false;
+            void this.login(ctx, answers[0] ?? '');
+          },
+        );
+        return;
+      default:
+        ctx.reject(AUTH_METHODS);
+    }
+  }
+
+  private rejectAuth(ctx: ssh2.AuthContext, why: string): void {
+    this.failures++;
+    this.deps.logger.info(
+      { client: this.clientAddress, connection: ctx.username.slice(0, 100), reason: why },
+      'ssh authentication refused',
+    );
+    ctx.reject(AUTH_METHODS);
+    if (this.failures >= MAX_AUTH_FAILURES) this.close('too many authentication failures');
+  }
+
+  private async login(ctx: ssh2.AuthContext, token: string): Promise<void> {
+    this.authBusy = true;
+    try {
+      const connection = ctx.username;
+      const settings = this.deps.settings(connection);
+      if (!settings) return this.rejectAuth(ctx, 'no such ssh connection');
+      let session: GateSession;
+      try {
+        session = await this.deps.gate.openSession({
+          token: token.trim(),
+          connection,
+          protocol: 'ssh',
+          clientAddress: this.clientAddress,
+          clientUser: connection,
+          application: String(this.info.header.versions.software ?? '').slice(0, 200),
+        });
+      } catch (e) {
+        if (!isGatewayError(e) || e.code === ERROR_CODES.AUTH_FAILED)
+          return this.rejectAuth(ctx, isGatewayError(e) ? e.message : 'authentication failed');
+        // The token is good but the session cannot be had (policy, limits, recording): say why.
+        this.failure = e.message;
+        return this.acceptAuth(ctx);
+      }
+      if (this.closed) {
+        await session.close('client closed the connection');
+        return;
+      }
+      this.session = session;
+      this.settings = settings;
+      session.ended.addEventListener('abort', () => this.endSession(), { once: true });
+      try {
+        this.upstream = await loginUpstream(settings, this.deps.dialer, this.gone.signal);
+      } catch (e) {
+        this.failure = isGatewayError(e) ? e.message : 'Gatehouse could not log in to the host.';
+        this.deps.logger.warn(
+          { session: session.id, connection, err: this.failure },
+          'ssh upstream login failed',
+        );
+        if (this.closed) return;
+        return this.acceptAuth(ctx);
+      }
+      if (this.closed) {
+        this.upstream.end();
+        return;
+      }
+      this.upstream.on('close', () => this.close('the host closed the connection'));
+      this.acceptAuth(ctx);
+    } finally {
+      this.authBusy = false;
+    }
+  }
+
+  private acceptAuth(ctx: ssh2.AuthContext): void {
+    try {
+      ctx.accept();
+    } catch {
+      this.close('client went away during authentication');
+    }
+  }
+
+  private reserveChannel(): boolean {
+    if (this.channels >= this.deps.maxChannels) return false;
+    this.channels++;
+    return true;
+  }
+
+  private openSession(accept: () => ssh2.Session, reject: () => void): void {
+    if (!this.reserveChannel()) return reject();
+    const s = accept();
+    s.once('close', () => this.channels--);
+    if (this.failure !== undefined || !this.session || !this.upstream || !this.settings) {
+      const why = this.failure ?? 'the session is not available';
+      const fail = (acc: () => unknown) => refuseChannel(acc() as ssh2.ServerChannel, why, GATEHOUSE_EXIT);
+      s.on('exec', (a) => fail(a));
+      s.on('shell', (a) => fail(a));
+      s.on('subsystem', (a) => fail(a));
+      s.on('pty', (a) => a?.());
+      s.on('env', (_a, r) => r?.());
+      return;
+    }
+    serveSessionChannel(
+      {
+        settings: this.settings,
+        session: this.session,
+        upstream: this.upstream,
+        logger: this.deps.logger,
+        classify: this.deps.classify,
+        track: (end) => {
+          this.live.add(end);
+          return () => this.live.delete(end);
+        },
+      },
+      s,
+    );
+  }
+
+  /** direct-tcpip (ssh -L / -W): a port forward from the host, decided as its own action. */
+  private async openTcpip(
+    accept: () => ssh2.ServerChannel,
+    reject: () => void,
+    info: ssh2.TcpipRequestInfo,
+  ): Promise<void> {
+    const session = this.session;
+    const upstream = this.upstream;
+    if (!session || !upstream || !this.settings || this.failure !== undefined) return reject();
+    if (!this.reserveChannel()) return reject();
+    let released = false;
+    const release = () => {
+      if (!released) this.channels--;
+      released = true;
+    };
+    const action = sshAction({
+      connection: this.settings.name,
+      request: 'port-forward',
+      destination: { host: String(info.destIP).slice(0, 255), port: Number(info.destPort) },
+    });
+    const admission = await session.admit(action, {
+      signal: AbortSignal.any([
+        this.gone.signal,
+        session.ended,
+        AbortSignal.timeout(this.settings.holdTimeoutMs),
+      ]),
+    });
+    if (!admission.allowed) {
+      release();
+      return reject();
+    }
+    if (admission.decision.effect !== 'deny' && admission.decision.obligations.mask) {
+      session.settle(admission, {
+        error: { code: 'mask_unavailable', message: 'a port forward cannot be masked' },
+      });
+      release();
+      return reject();
+    }
+    upstream.forwardOut(info.srcIP, info.srcPort, info.destIP, info.destPort, (err, up) => {
+      if (err) {
+        session.settle(admission, {
+          error: { code: 'upstream_refused', message: 'the host refused the forward' },
+        });
+        release();
+        return reject();
+      }
+      const channel = accept();
+      const started = performance.now();
+      let toHost = 0;
+      let toClient = 0;
+      channel.on('data', (d: Buffer) => {
+        toHost += d.length;
+        if (!up.write(d)) {
+          channel.pause();
+          up.once('drain', () => channel.resume());
+        }
+      });
+      up.on('data', (d: Buffer) => {
+        toClient += d.length;
+        if (!channel.write(d)) {
+          up.pause();
+          channel.once('drain', () => up.resume());
+        }
+      });
+      channel.on('end', () => up.end());
+      up.on('end', () => channel.end());
+      const untrack = (() => {
+        const end = () => {
+          channel.close();
+          up.close();
+        };
+        this.live.add(end);
+        return () => this.live.delete(end);
+      })();
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        untrack();
+        release();
+        channel.close();
+        up.close();
+        this.deps.logger.info(
+          { session: session.id, destination: `${info.destIP}:${info.destPort}`, toHost, toClient },
+          'ssh port forward closed',
+        );
+        session.settle(admission, { durationMs: Math.round((performance.now() - started) * 1000) / 1000 });
+      };
+      up.on('close', finish);
+      channel.on('close', finish);
+    });
+  }
+
+  /** The gate ended the session: every channel hears why, then the connection closes. */
+  private endSession(): void {
+    const reason = this.session?.endReason ?? 'session ended';
+    const message = `Gatehouse ended this session: ${reason}`;
+    for (const end of [...this.live]) {
+      try {
+        end(message);
+      } catch {
+        // already closed
+      }
+    }
+    this.live.clear();
+    // Give the channels' last messages a moment to leave, then close.
+    setTimeout(() => this.close(message), 200).unref();
+  }
+
+  /** Closes the client connection, the host connection and the gate session. */
+  close(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.authTimer);
+    this.gone.abort();
+    for (const end of [...this.live]) {
+      try {
+        end(reason);
+      } catch {
+        // already closed
+      }
+    }
+    this.live.clear();
+    try {
+      this.conn.end();
+    } catch {
+      // already gone
+    }
+    this.upstream?.end();
+    const s = this.session;
+    this.session = undefined;
+    if (s) void s.close(s.ended.aborted ? (s.endReason ?? reason) : reason);
+    this.onClosed();
+  }
+}

@@ -1,0 +1,335 @@
+// One SSH session channel (RFC 4254 §6): its pty-req, env, window-change and signal requests, and the
+// one exec, shell or subsystem it runs. exec is decided on its exact command before anything runs on
+// the host; shell and subsystems are decided as what they are. A refusal is a message on stderr and
+// exit status 126; a held request says on stderr that it waits and where to approve. Agent forwarding
+// and X11 are refused. Nothing reaches the host before the gate has admitted it.
+
+import type ssh2 from 'ssh2';
+import { sshAction, type SshAction } from '../../core/action.js';
+import type { Logger } from '../../core/ports.js';
+import type { ShellClassification } from '../../core/shell-command.js';
+import type { Admission, GateSession } from '../../gate/gate.js';
+import { ShellLineGate } from './shell-lines.js';
+import { startTerminalRelay, type TerminalRelay } from './terminal-relay.js';
+import type { SshConnectionSettings } from './ssh-settings.js';
+import type { UpstreamClient } from './upstream-login.js';
+
+/** Exit status of a command Gatehouse refused (as a shell does for a command it cannot execute). */
+export const REFUSED_EXIT = 126;
+/** Exit status when Gatehouse itself ends the channel (as ssh does for its own errors). */
+export const GATEHOUSE_EXIT = 255;
+const MAX_ENV = 64;
+const MAX_ENV_BYTES = 16 * 1024;
+
+export interface ChannelDeps {
+  readonly settings: SshConnectionSettings;
+  readonly session: GateSession;
+  readonly upstream: UpstreamClient;
+  readonly logger: Logger;
+  readonly classify: (line: string) => ShellClassification;
+  /** Registers a live relay so the connection can end it; returns the function that unregisters it. */
+  readonly track: (end: (message: string) => void) => () => void;
+}
+
+interface PtyRequest {
+  readonly cols: number;
+  readonly rows: number;
+  readonly width: number;
+  readonly height: number;
+  readonly term: string;
+  readonly modes: Record<string, number | undefined>;
+}
+
+/** Writes `gatehouse: message` on the channel's stderr, the exit status, and ends it. */
+export function refuseChannel(channel: ssh2.ServerChannel, message: string, status: number): void {
+  try {
+    channel.stderr.write(`gatehouse: ${message}\r\n`);
+    channel.exit(status);
+    channel.end();
+  } catch {
+    // The client already went away.
+  }
+}
+
+export function serveSessionChannel(deps: ChannelDeps, session: ssh2.Session): void {
+  let pty: PtyRequest | undefined;
+  const env: Record<string, string> = {};
+  let envBytes = 0;
+  const notes: string[] = [];
+  let relay: TerminalRelay | undefined;
+  let started = false;
+  const { settings } = deps;
+
+  session.on('pty', (accept, _reject, info) => {
+    pty = {
+      cols: info.cols,
+      rows: info.rows,
+      width: info.width,
+      height: info.height,
+      term: String(info.term ?? 'xterm').slice(0, 64),
+      modes: (info.modes ?? {}) as Record<string, number | undefined>,
+    };
+    accept?.();
+  });
+  session.on('window-change', (accept, _reject, info) => {
+    if (pty) pty = { ...pty, cols: info.cols, rows: info.rows, width: info.width, height: info.height };
+    relay?.resize({ cols: info.cols, rows: info.rows, width: info.width, height: info.height });
+    accept?.();
+  });
+  session.on('env', (accept, reject, info) => {
+    const key = String(info.key);
+    const val = String(info.val);
+    const size = key.length + val.length;
+    if (
+      !started &&
+      settings.envAllowed(key) &&
+      Object.keys(env).length < MAX_ENV &&
+      envBytes + size <= MAX_ENV_BYTES
+    ) {
+      env[key] = val;
+      envBytes += size;
+      accept?.();
+    } else {
+      notes.push(`environment variable ${key.slice(0, 64)} is not passed (not in the connection's env list)`);
+      reject?.();
+    }
+  });
+  session.on('auth-agent', (_accept, reject) => {
+    notes.push('agent forwarding is refused: Gatehouse holds the key the host sees');
+    reject?.();
+  });
+  session.on('x11', (_accept, reject) => {
+    notes.push('X11 forwarding is refused');
+    reject?.();
+  });
+  session.on('signal', (accept, _reject, info) => {
+    relay?.signal(String(info.name));
+    accept?.();
+  });
+
+  const begin = (): boolean => {
+    if (started) return false;
+    started = true;
+    return true;
+  };
+
+  session.on('exec', (accept, reject, info) => {
+    if (!begin()) return reject?.();
+    const command = String(info.command);
+    const cls = deps.classify(command);
+    const action = sshAction({
+      connection: settings.name,
+      request: 'exec',
+      command,
+      commandCategories: cls.categories,
+      commandKind: cls.kind,
+      tty: pty !== undefined,
+    });
+    const channel = accept();
+    void run(channel, action, (up) => deps.upstream.exec(command, execOptions(), up), command);
+  });
+  session.on('shell', (accept, reject) => {
+    if (!begin()) return reject?.();
+    const action = sshAction({ connection: settings.name, request: 'shell', tty: pty !== undefined });
+    const channel = accept();
+    void run(
+      channel,
+      action,
+      (up) => deps.upstream.shell(ptyOptions() ?? false, { env } as ssh2.ShellOptions, up),
+      undefined,
+      true,
+    );
+  });
+  session.on('subsystem', (accept, reject, info) => {
+    if (!begin()) return reject?.();
+    const name = String(info.name).slice(0, 200);
+    const action = sshAction({
+      connection: settings.name,
+      request: name === 'sftp' ? 'sftp' : 'subsystem',
+      subsystem: name,
+    });
+    const channel = accept();
+    void runSubsystem(channel, action, name);
+  });
+
+  function ptyOptions(): ssh2.PseudoTtyOptions | undefined {
+    return pty
+      ? {
+          rows: pty.rows,
+          cols: pty.cols,
+          height: pty.height,
+          width: pty.width,
+          term: pty.term,
+          modes: pty.modes,
+        }
+      : undefined;
+  }
+  function execOptions(): ssh2.ExecOptions {
+    const p = ptyOptions();
+    return { env, ...(p ? { pty: p } : {}) };
+  }
+
+  /** Admits the action, telling the client on stderr while it is held; undefined when refused. */
+  async function admit(
+    channel: ssh2.ServerChannel,
+    action: SshAction,
+  ): Promise<(Admission & { allowed: true }) | undefined> {
+    channel.pause(); // the client's input waits until the host is there to read it
+    for (const n of notes.splice(0)) channel.stderr.write(`gatehouse: ${n}\r\n`);
+    const gone = new AbortController();
+    channel.once('close', () => gone.abort());
+    const signal = AbortSignal.any([
+      gone.signal,
+      deps.session.ended,
+      AbortSignal.timeout(settings.holdTimeoutMs),
+    ]);
+    const admission = await deps.session.admit(action, {
+      signal,
+      onHeld: (n) => channel.stderr.write(`gatehouse: held for approval: ${n.message}\r\n`),
+      onHoldSettled: (n) => channel.stderr.write(`gatehouse: ${n.message}\r\n`),
+    });
+    if (!admission.allowed) {
+      refuseChannel(channel, admission.error.message, REFUSED_EXIT);
+      return undefined;
+    }
+    if (gone.signal.aborted) {
+      deps.session.settle(admission, {
+        error: { code: 'client_gone', message: 'the client went away before the command started' },
+      });
+      return undefined;
+    }
+    return admission;
+  }
+
+  async function run(
+    channel: ssh2.ServerChannel,
+    action: SshAction,
+    open: (cb: (err: Error | undefined, up: ssh2.ClientChannel) => void) => void,
+    command?: string,
+    shellLines = false,
+  ): Promise<void> {
+    const admission = await admit(channel, action);
+    if (!admission) return;
+    const gone = new AbortController();
+    channel.once('close', () => gone.abort());
+    open((err, up) => {
+      if (err) {
+        deps.session.settle(admission, {
+          error: { code: 'upstream_refused', message: 'the host refused the request' },
+        });
+        refuseChannel(channel, `the host refused the request (${err.message.slice(0, 200)})`, GATEHOUSE_EXIT);
+        return;
+      }
+      let untrack = (): void => undefined;
+      const lines = shellLines
+        ? new ShellLineGate({
+            session: deps.session,
+            connection: settings.name,
+            classify: deps.classify,
+            terminal: pty,
+            forward: (d) => relay?.input.write(d) ?? false,
+            note: (text) => channel.write(`\r\ngatehouse: ${text}\r\n`),
+            refuse: (message) => relay?.end(message),
+            pause: () => channel.pause(),
+            resume: () => channel.resume(),
+            signal: gone.signal,
+          })
+        : undefined;
+      relay = startTerminalRelay({
+        session: deps.session,
+        admission,
+        client: channel,
+        upstream: up,
+        size: pty,
+        title: `${settings.name}: ${settings.user}@${settings.host}`,
+        ...(command !== undefined ? { command } : {}),
+        recordMaxBytes: settings.recordMaxBytes,
+        detectors: settings.detectors,
+        ...(lines
+          ? {
+              tap: {
+                input: (d: Buffer) => lines.input(d),
+                output: (text: string) => lines.output(text),
+              },
+              onResize: (cols: number, rows: number) => lines.resize(cols, rows),
+            }
+          : {}),
+        onEnd: () => {
+          lines?.stop();
+          untrack();
+        },
+      });
+      const r = relay;
+      untrack = deps.track((message) => r.end(message));
+      channel.resume();
+    });
+  }
+
+  /** sftp and other subsystems: a binary protocol Gatehouse relays as it is, so it cannot be masked. */
+  async function runSubsystem(channel: ssh2.ServerChannel, action: SshAction, name: string): Promise<void> {
+    const admission = await admit(channel, action);
+    if (!admission) return;
+    if (admission.decision.effect !== 'deny' && admission.decision.obligations.mask) {
+      deps.session.settle(admission, {
+        error: { code: 'mask_unavailable', message: 'a subsystem cannot be masked' },
+      });
+      refuseChannel(
+        channel,
+        `the ${name} subsystem is refused: your policy masks what you see, and a binary protocol cannot be masked.`,
+        REFUSED_EXIT,
+      );
+      return;
+    }
+    deps.upstream.subsys(name, (err, up) => {
+      if (err) {
+        deps.session.settle(admission, {
+          error: { code: 'upstream_refused', message: 'the host refused the subsystem' },
+        });
+        refuseChannel(channel, `the host refused the ${name} subsystem`, GATEHOUSE_EXIT);
+        return;
+      }
+      const untrack = deps.track((message) => {
+        channel.stderr.write(`gatehouse: ${message}\r\n`);
+        channel.close();
+        up.close();
+      });
+      const started = performance.now();
+      let toHost = 0;
+      let toClient = 0;
+      channel.on('data', (d: Buffer) => {
+        toHost += d.length;
+        if (!up.write(d)) {
+          channel.pause();
+          up.once('drain', () => channel.resume());
+        }
+      });
+      up.on('data', (d: Buffer) => {
+        toClient += d.length;
+        if (!channel.write(d)) {
+          up.pause();
+          channel.once('drain', () => up.resume());
+        }
+      });
+      up.stderr.on('data', (d: Buffer) => channel.stderr.write(d));
+      channel.on('end', () => up.end());
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        untrack();
+        channel.end();
+        up.close();
+        deps.logger.info(
+          { session: deps.session.id, connection: settings.name, subsystem: name, toHost, toClient },
+          'ssh subsystem closed',
+        );
+        deps.session.settle(admission, {
+          durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+        });
+      };
+      up.on('close', finish);
+      channel.on('close', finish);
+      channel.resume();
+    });
+  }
+}

@@ -1,0 +1,86 @@
+// The SSH engine (docs/ssh.md): one listener for every `ssh` connection, with a host key Gatehouse keeps
+// in its data dir. A client picks the connection with its user name (`ssh prod-bastion@gatehouse`),
+// authenticates with its Gatehouse token, and Gatehouse logs in to the host with the key it holds.
+// ssh2 speaks the protocol on both sides; each client connection is served by client-connection.ts.
+
+import type { AddressInfo } from 'node:net';
+import ssh2 from 'ssh2';
+import type { Logger, UpstreamDialer } from '../../core/ports.js';
+import type { ShellClassification } from '../../core/shell-command.js';
+import type { Gate } from '../../gate/gate.js';
+import type { Engine, ListeningAddress } from '../engine.js';
+import { SshClientConnection } from './client-connection.js';
+import type { SshConnectionSettings } from './ssh-settings.js';
+
+export interface SshEngineOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly gate: Gate;
+  readonly dialer: UpstreamDialer;
+  readonly logger: Logger;
+  /** The listener's host private key (OpenSSH or PEM). */
+  readonly hostKey: string;
+  /** Read at every login, so a reload applies to new connections; undefined: no such connection. */
+  readonly settings: (connection: string) => SshConnectionSettings | undefined;
+  /** The shell-command classifier (src/shell) for exec commands and reconstructed lines. */
+  readonly classify: (line: string) => ShellClassification;
+  readonly authTimeoutMs: number;
+  readonly maxConnections: number;
+  readonly maxChannels: number;
+}
+
+export class SshEngine implements Engine {
+  readonly protocol = 'ssh';
+  private readonly server: ssh2.Server;
+  private readonly clients = new Set<SshClientConnection>();
+
+  constructor(private readonly options: SshEngineOptions) {
+    this.server = new ssh2.Server(
+      { hostKeys: [options.hostKey], ident: 'Gatehouse' },
+      (conn: ssh2.Connection, info: ssh2.ClientInfo) => {
+        const client = new SshClientConnection(
+          {
+            gate: options.gate,
+            dialer: options.dialer,
+            logger: options.logger,
+            settings: options.settings,
+            classify: options.classify,
+            authTimeoutMs: options.authTimeoutMs,
+            maxChannels: options.maxChannels,
+          },
+          conn,
+          info,
+          () => this.clients.delete(client),
+        );
+        this.clients.add(client);
+      },
+    );
+    // Hostile clients (garbage, oversized packets) end their own connection, never the listener.
+    this.server.on('error', (err: Error) => options.logger.error({ err: err.message }, 'ssh listener error'));
+    // ssh2 closes connections beyond this at once (its own counter of open client connections).
+    (this.server as unknown as { maxConnections: number }).maxConnections = options.maxConnections;
+  }
+
+  get liveSessions(): number {
+    let n = 0;
+    for (const c of this.clients) if (c.gateSession) n++;
+    return n;
+  }
+
+  start(): Promise<ListeningAddress> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.options.port, this.options.host, () => {
+        this.server.off('error', reject);
+        const addr = this.server.address() as AddressInfo;
+        resolve({ host: addr.address, port: addr.port });
+      });
+    });
+  }
+
+  async stop(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const c of [...this.clients]) c.close('gateway shutting down');
+    await closed;
+  }
+}

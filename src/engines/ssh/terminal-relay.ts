@@ -1,0 +1,188 @@
+// Relays one session channel between the client and the host once its exec or shell was admitted:
+// stdin (and window changes, signals) up, stdout/stderr down — masked for masked principals — with
+// backpressure both ways, then the exit status and the end of the channel. Everything the client saw
+// and typed is recorded as an asciicast v2 terminal recording, settled with the statement.
+
+import type ssh2 from 'ssh2';
+import type { Admission, GateSession } from '../../gate/gate.js';
+import { TerminalMasker, maskTerminalText } from '../../masking/index.js';
+import type { DetectorSet } from '../../masking/index.js';
+import { AsciicastWriter } from '../../wire/asciicast/asciicast-writer.js';
+
+/** An unfinished output line is sent (masked) after this much quiet, so prompts still show. */
+const MASK_FLUSH_MS = 40;
+
+export interface TerminalSize {
+  readonly cols: number;
+  readonly rows: number;
+}
+
+export interface RelayOptions {
+  readonly session: GateSession;
+  readonly admission: Admission & { readonly allowed: true };
+  readonly client: ssh2.ServerChannel;
+  readonly upstream: ssh2.ClientChannel;
+  readonly size: TerminalSize | undefined;
+  readonly title: string;
+  readonly command?: string;
+  readonly recordMaxBytes: number;
+  readonly detectors: DetectorSet;
+  /** Told about every chunk of input (before it goes up) and output (as the client sees it). */
+  readonly tap?: {
+    input?(data: Buffer): void;
+    output?(text: string): void;
+  };
+  /** Told about every terminal resize. */
+  readonly onResize?: (cols: number, rows: number) => void;
+  /** Told once the relay has ended (both sides closed), with how it ended. */
+  readonly onEnd?: () => void;
+}
+
+export interface TerminalRelay {
+  /** Records and forwards a terminal resize. */
+  resize(size: TerminalSize & { readonly width: number; readonly height: number }): void;
+  /** Forwards a signal the client asked to deliver. */
+  signal(name: string): void;
+  /** Ends the relay from Gatehouse's side: `message` on stderr, exit status 255, both channels closed. */
+  end(message: string): void;
+  /** Sends client input to the host (recorded), for a tap that holds input back (shell-lines.ts). */
+  readonly input: { write(data: Buffer): boolean };
+}
+
+export function startTerminalRelay(o: RelayOptions): TerminalRelay {
+  const { client, upstream, session, admission } = o;
+  const startMs = performance.now();
+  const recording = new AsciicastWriter(
+    {
+      width: o.size?.cols ?? 80,
+      height: o.size?.rows ?? 24,
+      timestamp: Math.floor(Date.now() / 1000),
+      title: o.title,
+      ...(o.command !== undefined ? { command: o.command } : {}),
+    },
+    { maxBytes: o.recordMaxBytes, startMs },
+  );
+  const masking = admission.decision.effect !== 'deny' && Boolean(admission.decision.obligations.mask);
+  const out = masking ? new TerminalMasker(o.detectors) : undefined;
+  const err = masking ? new TerminalMasker(o.detectors) : undefined;
+  let flushTimer: NodeJS.Timeout | undefined;
+  let exit: { code: number } | { signal: string; dump: boolean; desc: string } | undefined;
+  let ended = false;
+  let gatehouseEnded: string | undefined;
+
+  const send = (
+    to: NodeJS.WritableStream & { write(b: Buffer | string): boolean },
+    data: Buffer | string,
+  ) => {
+    if (ended) return;
+    if (typeof data === 'string' && data === '') return;
+    recording.event(performance.now(), 'o', data);
+    if (o.tap?.output) o.tap.output(typeof data === 'string' ? data : data.toString('utf8'));
+    // Backpressure: the host waits while the client's window is full.
+    if (!to.write(data)) {
+      upstream.pause();
+      (to as NodeJS.EventEmitter).once('drain', () => upstream.resume());
+    }
+  };
+  const flushMaskers = (): void => {
+    flushTimer = undefined;
+    if (out) send(client, out.flush());
+    if (err) send(client.stderr, err.flush());
+  };
+  const fromHost =
+    (to: NodeJS.WritableStream & { write(b: Buffer | string): boolean }, m: TerminalMasker | undefined) =>
+    (d: Buffer) => {
+      if (!m) return send(to, d);
+      send(to, m.push(d));
+      if (m.pending && flushTimer === undefined) flushTimer = setTimeout(flushMaskers, MASK_FLUSH_MS);
+    };
+  upstream.on('data', fromHost(client, out));
+  upstream.stderr.on('data', fromHost(client.stderr, err));
+
+  const toHost = (d: Buffer): boolean => {
+    if (ended) return true;
+    if (masking) {
+      const text = d.toString('utf8');
+      recording.event(performance.now(), 'i', maskTerminalText(text, o.detectors)?.text ?? text);
+    } else recording.event(performance.now(), 'i', d);
+    if (!upstream.write(d)) {
+      client.pause();
+      upstream.once('drain', () => client.resume());
+      return false;
+    }
+    return true;
+  };
+  client.on('data', (d: Buffer) => {
+    if (o.tap?.input) o.tap.input(d);
+    else toHost(d);
+  });
+  client.on('end', () => {
+    if (!ended) upstream.end();
+  });
+
+  upstream.on('exit', (code: number | null, signal?: string, dump?: boolean, desc?: string) => {
+    exit =
+      code !== null && code !== undefined
+        ? { code }
+        : { signal: signal ?? 'KILL', dump: Boolean(dump), desc: desc ?? '' };
+  });
+
+  const finish = (): void => {
+    if (ended) return;
+    clearTimeout(flushTimer);
+    if (out || err) flushMaskers();
+    ended = true;
+    if (gatehouseEnded === undefined) {
+      if (exit && 'code' in exit) client.exit(exit.code);
+      else if (exit) client.exit(exit.signal, exit.dump, exit.desc);
+    }
+    client.end();
+    upstream.close();
+    const masked: Record<string, number> = {};
+    for (const m of [out, err])
+      if (m) for (const [k, n] of Object.entries(m.counts)) masked[k] = (masked[k] ?? 0) + n;
+    const code = exit && 'code' in exit ? exit.code : undefined;
+    session.settle(admission, {
+      durationMs: Math.round((performance.now() - startMs) * 1000) / 1000,
+      ...(gatehouseEnded !== undefined
+        ? { error: { code: 'session_ended', message: gatehouseEnded } }
+        : code !== undefined && code !== 0
+          ? { error: { code: `exit_${code}`, message: `the command exited with code ${code}` } }
+          : exit && 'signal' in exit
+            ? { error: { code: 'signal', message: `the command was killed by signal ${exit.signal}` } }
+            : exit === undefined
+              ? { error: { code: 'no_exit_status', message: 'the channel closed without an exit status' } }
+              : {}),
+      ...(Object.keys(masked).length > 0 ? { masked } : {}),
+      terminal: {
+        format: 'asciicast-v2',
+        text: recording.text(),
+        events: recording.events,
+        truncated: recording.truncated,
+      },
+    });
+    o.onEnd?.();
+  };
+  upstream.on('close', finish);
+  client.on('close', finish);
+
+  return {
+    resize(size) {
+      recording.resize(performance.now(), size.cols, size.rows);
+      o.onResize?.(size.cols, size.rows);
+      upstream.setWindow(size.rows, size.cols, size.height, size.width);
+    },
+    signal(name) {
+      upstream.signal(name);
+    },
+    end(message) {
+      if (ended) return;
+      gatehouseEnded = message;
+      recording.event(performance.now(), 'm', message);
+      client.stderr.write(`\r\ngatehouse: ${message}\r\n`);
+      client.exit(255);
+      finish();
+    },
+    input: { write: toHost },
+  };
+}

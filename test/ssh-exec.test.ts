@@ -1,0 +1,136 @@
+// Real OpenSSH on both sides: the `ssh` client → Gatehouse's SSH listener → a real sshd. exec requests
+// are decided on their exact command before anything runs on the host: read commands run and are
+// recorded, destructive ones are refused with exit status 126 and never reach the host, what cannot be
+// judged is held for a person, exit codes propagate, and the held key appears nowhere.
+
+import { existsSync, mkdirSync, writeFileSync, chownSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StoredStatement } from '../src/core/records.js';
+import { defaultSshPolicies } from '../src/policy/index.js';
+import { hasSshd, startSshd, type TestSshd } from './testkit/sshd.js';
+import { findSshStatement, startSshTestGateway, type SshTestGateway } from './testkit/ssh-gateway.js';
+
+async function statements(gw: SshTestGateway, subject: string): Promise<StoredStatement[]> {
+  const sessions = await gw.gateway.store.listSessions({ subject, limit: 50 });
+  const out: StoredStatement[] = [];
+  for (const s of sessions) out.push(...((await gw.gateway.store.getSession(s.id))?.statements ?? []));
+  return out;
+}
+
+describe.skipIf(!hasSshd())('ssh exec through Gatehouse', { timeout: 120_000 }, () => {
+  let sshd: TestSshd;
+  let gw: SshTestGateway;
+  let agent: string;
+  let data: string;
+
+  beforeAll(async () => {
+    sshd = await startSshd();
+    gw = await startSshTestGateway({ sshd, policies: defaultSshPolicies(['prod-bastion']) });
+    agent = await gw.token({ subject: 'claude', agent: true });
+    data = path.join(sshd.work, 'data');
+    mkdirSync(data);
+    writeFileSync(path.join(data, 'keep.txt'), 'precious\n');
+    const st = statSync(sshd.work);
+    chownSync(data, st.uid, st.gid);
+    chownSync(path.join(data, 'keep.txt'), st.uid, st.gid);
+  });
+
+  afterAll(async () => {
+    await gw?.stop();
+    await sshd?.stop();
+  });
+
+  it('runs a read command on the host and records it', async () => {
+    const r = await gw.ssh(agent, ['df', '-h', sshd.work]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Filesystem/);
+    const st = await findSshStatement(gw, (s) => s.text === `df -h ${sshd.work}`);
+    expect(st.effect).toBe('allow');
+    expect(st.via).toBe('ssh-exec');
+    expect(st.categories).toEqual(expect.arrayContaining(['exec', 'read']));
+    const ref = st.result?.terminalRef;
+    expect(ref?.format).toBe('asciicast-v2');
+    const blob = await gw.gateway.recording.blobs.get(ref!.key);
+    const cast = (JSON.parse(blob!.toString('utf8')) as { cast: string }).cast;
+    expect(cast).toContain('Filesystem');
+  });
+
+  it('runs as the configured upstream user, whatever the client asks', async () => {
+    const r = await gw.ssh(agent, ['id', '-un']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(sshd.user);
+  });
+
+  it('refuses rm -rf with exit 126 and a message; the directory survives', async () => {
+    const r = await gw.ssh(agent, ['rm', '-rf', data]);
+    expect(r.code).toBe(126);
+    expect(r.stderr).toMatch(/gatehouse: .*refused by rule ssh-agents-no-destructive/);
+    expect(existsSync(path.join(data, 'keep.txt'))).toBe(true);
+  });
+
+  it('refuses destruction hidden in a list, in sh -c, and behind sudo', async () => {
+    for (const cmd of [`ls; rm -rf ${data}`, `sh -c "rm -rf ${data}"`, `sudo rm -rf ${data}`]) {
+      const r = await gw.ssh(agent, [cmd]);
+      expect(r.code, cmd).toBe(126);
+      expect(r.stderr, cmd).toMatch(/refused by rule ssh-agents-no-(destructive|privilege)/);
+    }
+    expect(existsSync(path.join(data, 'keep.txt'))).toBe(true);
+  });
+
+  it('holds a script piped into a shell for approval; refused, it never runs', async () => {
+    const cmd = `echo ${Buffer.from(`rm -rf ${data}`).toString('base64')} | base64 -d | sh`;
+    const running = gw.ssh(agent, [cmd]);
+    const held = await gw.approver.next();
+    expect(held.ctx.action.kind).toBe('ssh');
+    expect(held.ctx.decision.ruleId).toBe('ssh-agents-review-unjudged');
+    held.deny();
+    const r = await running;
+    expect(r.code).toBe(126);
+    expect(r.stderr).toMatch(/held for approval: held as req-\d+/);
+    expect(existsSync(path.join(data, 'keep.txt'))).toBe(true);
+  });
+
+  it('runs a held write once a person approves it, and says on stderr that it waited', async () => {
+    const target = path.join(sshd.work, 'approved.txt');
+    const running = gw.ssh(agent, [`touch ${target}`]);
+    const held = await gw.approver.next();
+    expect(existsSync(target)).toBe(false);
+    held.approve();
+    const r = await running;
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/held for approval/);
+    expect(existsSync(target)).toBe(true);
+  });
+
+  it('propagates exit codes, stdout, stderr and stdin', async () => {
+    const r = await gw.ssh(agent, ['ls', path.join(sshd.work, 'nope')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/No such file/);
+    const cat = await gw.ssh(agent, ['cat'], { input: 'from stdin\n' });
+    expect(cat.code).toBe(0);
+    expect(cat.stdout).toBe('from stdin\n');
+  });
+
+  it('refuses a forged token', async () => {
+    const r = await gw.ssh(`${agent.slice(0, -4)}AAAA`, ['id']);
+    expect(r.code).toBe(255);
+    expect(r.stderr).toMatch(/Permission denied/);
+  });
+
+  it('tells an authenticated principal without access to the connection why, on stderr', async () => {
+    const other = await gw.token({ subject: 'nobody', agent: false, groups: [] });
+    const r = await gw.ssh(other, ['id']);
+    expect(r.code).toBe(255);
+    expect(r.stderr).toMatch(/connection-access/);
+  });
+
+  it('keeps the held private key out of logs and records', async () => {
+    const body = sshd.clientKey.privateKey.split('\n').slice(1, -2).join('');
+    expect(body.length).toBeGreaterThan(20);
+    expect(gw.logs.join('')).not.toContain(body);
+    const all = await statements(gw, 'claude');
+    expect(JSON.stringify(all)).not.toContain(body);
+  });
+});
