@@ -147,12 +147,13 @@ export async function startSshTestGateway(options: {
   };
 }
 
-/** A recorded statement with its result event (terminalRef included), waited for. */
+/** A recorded statement with its result event (terminalRef included), waited for; refusals have none. */
 export async function findSshStatement(
   gw: SshTestGateway,
   pred: (st: StoredStatement) => boolean,
-  timeoutMs = 10_000,
+  opts: { readonly timeoutMs?: number; readonly withResult?: boolean } = {},
 ): Promise<StoredStatement> {
+  const timeoutMs = opts.timeoutMs ?? 10_000;
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     for (const s of await gw.gateway.store.listSessions({ limit: 1000 })) {
@@ -162,6 +163,7 @@ export async function findSshStatement(
         if (!pred(st)) continue;
         const result = events.find((e) => e.type === 'result' && e.statement === st.id);
         if (result) return { ...st, result: result.data as unknown as StatementResult };
+        if (opts.withResult === false) return st;
       }
     }
     await new Promise((r) => setTimeout(r, 50));

@@ -51,6 +51,8 @@ export class ShellLineGate {
   /** Without a terminal: the bytes of the current input line. */
   private typed: Buffer[] = [];
   private lastOutput = 0;
+  /** When input was last sent to the host: its echo is output that comes after this. */
+  private lastInput = 0;
   private writes: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: ShellLineDeps) {
@@ -125,19 +127,24 @@ export class ShellLineGate {
           this.typed = [];
         } else await this.markStart();
         if (!this.term) this.typed.push(Buffer.from(part));
-        this.deps.forward(part);
+        this.send(part);
       }
       if (j >= chunk.length) return true;
       // Enter: the line so far is decided before the Enter reaches the host.
       const line = await this.currentLine();
       if (this.stopped) return false;
       if (line.trim() !== '' && !(await this.decide(line))) return false;
-      this.deps.forward(chunk.subarray(j, j + 1));
+      this.send(chunk.subarray(j, j + 1));
       i = j + 1;
       // Let the prompt come back before typed-ahead input is placed after it.
       if (i < chunk.length || this.queue.length > 0) await this.quiet();
     }
     return true;
+  }
+
+  private send(data: Buffer): void {
+    this.lastInput = performance.now();
+    this.deps.forward(data);
   }
 
   private async fullScreen(): Promise<boolean> {
@@ -177,15 +184,20 @@ export class ShellLineGate {
     return text.slice(0, MAX_LINE + 1);
   }
 
-  /** Waits until output has been quiet for QUIET_MS (at most QUIET_MAX_MS), and the emulator caught up. */
+  /**
+   * Waits until the host has answered the input sent last (its echo, or the next prompt) and then
+   * been quiet for QUIET_MS — at most QUIET_MAX_MS — and the emulator has caught up.
+   */
   private async quiet(): Promise<void> {
     if (!this.term) return;
     const began = performance.now();
     for (;;) {
       await this.writes;
       const now = performance.now();
-      if (now - this.lastOutput >= QUIET_MS || now - began >= QUIET_MAX_MS || this.stopped) return;
-      await new Promise((r) => setTimeout(r, QUIET_MS / 2));
+      const answered = this.lastOutput > this.lastInput;
+      if ((answered && now - this.lastOutput >= QUIET_MS) || now - began >= QUIET_MAX_MS || this.stopped)
+        return;
+      await new Promise((r) => setTimeout(r, QUIET_MS / 3));
     }
   }
 

@@ -1,0 +1,197 @@
+// Interactive shells through Gatehouse with real OpenSSH on both sides: a shell is held for review,
+// then relayed with its terminal; each line typed is reconstructed from the echo, decided and recorded
+// (a destructive one ends the session); the session is replayable (`gatehouse sessions replay --play`,
+// the console's player); a revoked token closes an open shell with a message; a changed host key is
+// refused and said; env outside the allow-list, agent forwarding and X11 are refused.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { terminalRecording } from '../src/console/terminal-recording.js';
+import { defaultSshPolicies } from '../src/policy/index.js';
+import { run } from './testkit/commands.js';
+import { REPO_ROOT } from './testkit/kube-gateway.js';
+import { hasSshd, startSshd, type TestSshd } from './testkit/sshd.js';
+import { findSshStatement, startSshTestGateway, type SshTestGateway } from './testkit/ssh-gateway.js';
+
+interface Interactive {
+  readonly child: ChildProcess;
+  output(): string;
+  waitFor(re: RegExp, ms?: number): Promise<void>;
+  type(text: string): void;
+  exited: Promise<number | null>;
+}
+
+function interactive(gw: SshTestGateway, token: string, extraOpts: string[] = []): Interactive {
+  const child = spawn('ssh', gw.sshArgs(['-tt', ...extraOpts, '--']), {
+    env: { ...process.env, ...gw.sshEnv(token) },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
+  return {
+    child,
+    output: () => out,
+    async waitFor(re, ms = 15_000) {
+      const end = Date.now() + ms;
+      while (!re.test(out)) {
+        if (Date.now() > end) throw new Error(`timed out waiting for ${re}; output so far:\n${out}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    type(text) {
+      child.stdin.write(text);
+    },
+    exited,
+  };
+}
+
+describe.skipIf(!hasSshd())('ssh shells through Gatehouse', { timeout: 120_000 }, () => {
+  let sshd: TestSshd;
+  let gw: SshTestGateway;
+  let data: string;
+
+  beforeAll(async () => {
+    sshd = await startSshd();
+    gw = await startSshTestGateway({ sshd, policies: defaultSshPolicies(['prod-bastion']) });
+    data = path.join(sshd.work, 'data');
+    mkdirSync(data);
+    writeFileSync(path.join(data, 'keep.txt'), 'precious\n');
+    const st = statSync(sshd.work);
+    chownSync(data, st.uid, st.gid);
+    chownSync(path.join(data, 'keep.txt'), st.uid, st.gid);
+  });
+
+  afterAll(async () => {
+    await gw?.stop();
+    await sshd?.stop();
+  });
+
+  it('holds a shell for review, reconstructs and records each line, and ends it on a destructive one', async () => {
+    const agent = await gw.token({ subject: 'shell-agent', agent: true });
+    const sh = interactive(gw, agent);
+    const held = await gw.approver.next();
+    expect(held.ctx.action.kind).toBe('ssh');
+    expect(held.ctx.decision.ruleId).toBe('ssh-agents-review-shell');
+    held.approve();
+    await sh.waitFor(/\$ $/m);
+    sh.type('echo hello-$((6*7))\r');
+    await sh.waitFor(/hello-42/);
+    const line = await findSshStatement(gw, (s) => s.via === 'ssh-shell' && s.text.includes('hello-'));
+    expect(line.text).toBe('echo hello-$((6*7))');
+    expect(line.effect).toBe('allow');
+    expect(line.categories).toEqual(expect.arrayContaining(['shell', 'read']));
+
+    sh.type(`rm -rf ${data}\r`);
+    const code = await sh.exited;
+    expect(code).toBe(255);
+    expect(sh.output()).toMatch(/gatehouse: .*refused by rule ssh-agents-no-destructive/);
+    expect(existsSync(path.join(data, 'keep.txt'))).toBe(true);
+    const refused = await findSshStatement(gw, (s) => s.via === 'ssh-shell' && s.text.startsWith('rm -rf'), {
+      withResult: false,
+    });
+    expect(refused.effect).toBe('deny');
+  });
+
+  it('the shell session is replayable: sessions replay --play and the console player', async () => {
+    const shell = await findSshStatement(gw, (s) => s.via === 'ssh-shell' && s.kind === 'shell');
+    const ref = shell.result?.terminalRef;
+    expect(ref?.format).toBe('asciicast-v2');
+    const r = await run(
+      process.execPath,
+      [
+        path.join(REPO_ROOT, 'bin', 'gatehouse.js'),
+        'sessions',
+        'replay',
+        shell.sessionId,
+        '--play',
+        '--speed',
+        '100',
+      ],
+      { env: { GATEHOUSE_CONFIG: gw.configFile } },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/── terminal recording 1\/1: prod-bastion/);
+    expect(r.stdout).toContain('hello-42');
+    const events = await gw.gateway.store.getEvents(shell.sessionId, 0, 10_000);
+    const rec = await terminalRecording(events, gw.gateway.recording.blobs);
+    expect(rec?.kind).toBe('cast');
+    if (rec?.kind === 'cast') {
+      expect(rec.text.split('\n')[0]).toMatch(/"version":2/);
+      expect(rec.text).toContain('hello-42');
+      expect(rec.text).toMatch(/"i","echo hello/);
+    }
+  });
+
+  it('a revoked token closes an open shell within 5 s, with a message', async () => {
+    const issued = await gw.gateway.identity.issuer!.issue({
+      subject: 'admin-person',
+      groups: ['ssh-admins'],
+      agent: false,
+      ttlMs: 3_600_000,
+    });
+    const sh = interactive(gw, issued.token);
+    await sh.waitFor(/\$ $/m);
+    const at = Date.now();
+    await gw.gateway.store.revokeServiceToken(issued.record.id, new Date());
+    const code = await sh.exited;
+    expect(Date.now() - at).toBeLessThan(5_000);
+    expect(code).toBe(255);
+    expect(sh.output()).toMatch(/Gatehouse ended this session: the token is no longer valid/);
+  });
+
+  it('passes only allowed environment variables, and refuses agent forwarding and X11', async () => {
+    const admin = await gw.token({ subject: 'env-person', groups: ['ssh-admins'], agent: false });
+    // A real agent, so the client asks to forward it (it does not without one).
+    const sock = path.join(gw.dir, 'agent.sock');
+    const agentProc = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
+    for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
+    const r = await run(
+      'ssh',
+      gw.sshArgs([
+        '-o',
+        'SetEnv=GH_ALLOWED=yes GH_SECRET=no',
+        '-A',
+        '-X',
+        '--',
+        'echo "allowed=$GH_ALLOWED secret=$GH_SECRET"',
+      ]),
+      { env: { ...gw.sshEnv(admin), SSH_AUTH_SOCK: sock, DISPLAY: ':7' } },
+    );
+    agentProc.kill();
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('allowed=yes secret=\n');
+    expect(r.stderr).toMatch(/environment variable GH_SECRET is not passed/);
+    expect(r.stderr).toMatch(/agent forwarding is refused/);
+    expect(r.stderr).toMatch(/X11 forwarding (is refused|request failed)/);
+  });
+});
+
+describe.skipIf(!hasSshd())('ssh host key pinning', { timeout: 60_000 }, () => {
+  it('refuses a host whose key is not the pinned one, and says so', async () => {
+    const sshd = await startSshd();
+    const other = await startSshd();
+    // Pinned: another server's key, so the real host's key does not match.
+    const gw = await startSshTestGateway({
+      sshd,
+      policies: defaultSshPolicies(['prod-bastion']),
+      hostKeys: [other.hostKey],
+    });
+    try {
+      const admin = await gw.token({ subject: 'pin-person', groups: ['ssh-admins'], agent: false });
+      const r = await gw.ssh(admin, ['id']);
+      expect(r.code).toBe(255);
+      expect(r.stderr).toMatch(/not the pinned host key/);
+      expect(r.stderr).toMatch(/gatehouse ssh keyscan/);
+      expect(sshd.logs()).not.toMatch(/Accepted publickey/);
+    } finally {
+      await gw.stop();
+      await sshd.stop();
+      await other.stop();
+    }
+  });
+});
