@@ -108,6 +108,22 @@ describe('known holes (reported, not yet closed): user code a SELECT runs withou
   });
 });
 
+describe("the demo's least-privilege agent role (issue 11 §8) against the known holes", () => {
+  const asAgentRole = async (text: string | Buffer) =>
+    (await h.session([`SET ROLE ${h.server.agentRole}`, text], { onlyForwarded: false }))[1]!;
+
+  it.each(KNOWN_HOLES.map((e) => [printable(e.text), e]))('does not stop: %s', async (_n, e) => {
+    // The role may DELETE rows, and the hidden code runs as the caller.
+    const r = await asAgentRole(e.text);
+    expect(r.server.dml, explain(r)).toContainEqual({ table: 'public.canary', op: 'DELETE' });
+  });
+
+  it('stops a DROP', async () => {
+    const r = await asAgentRole('DROP TABLE canary');
+    expect(r.server.error?.code, explain(r)).toBe('42501');
+  });
+});
+
 describe('the proposed answer to the known holes, checked on the server', () => {
   // What Gatehouse forwards as read-only could run in a READ ONLY transaction: PostgreSQL then refuses
   // any write that hidden code attempts (25006), while every everyday read still answers.

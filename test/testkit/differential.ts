@@ -39,7 +39,8 @@ export const DIFFERENTIAL_FIXTURE_SQL = `
   CREATE TABLE ${LOG_SCHEMA}.ddl_log (id bigserial PRIMARY KEY, event text NOT NULL, tag text NOT NULL,
     object_type text, identity text);
   CREATE TABLE ${LOG_SCHEMA}.dml_log (id bigserial PRIMARY KEY, tbl text NOT NULL, op text NOT NULL);
-  CREATE FUNCTION ${LOG_SCHEMA}.log_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$
+  CREATE FUNCTION ${LOG_SCHEMA}.log_ddl() RETURNS event_trigger LANGUAGE plpgsql
+    SECURITY DEFINER SET search_path = pg_catalog AS $$
     DECLARE r record; n int := 0;
     BEGIN
       FOR r IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP
@@ -49,7 +50,8 @@ export const DIFFERENTIAL_FIXTURE_SQL = `
       END LOOP;
       IF n = 0 THEN INSERT INTO ${LOG_SCHEMA}.ddl_log (event, tag) VALUES (TG_EVENT, TG_TAG); END IF;
     END $$;
-  CREATE FUNCTION ${LOG_SCHEMA}.log_drop() RETURNS event_trigger LANGUAGE plpgsql AS $$
+  CREATE FUNCTION ${LOG_SCHEMA}.log_drop() RETURNS event_trigger LANGUAGE plpgsql
+    SECURITY DEFINER SET search_path = pg_catalog AS $$
     DECLARE r record;
     BEGIN
       FOR r IN SELECT * FROM pg_event_trigger_dropped_objects() LOOP
@@ -57,7 +59,8 @@ export const DIFFERENTIAL_FIXTURE_SQL = `
           VALUES (TG_EVENT, TG_TAG, r.object_type, r.object_identity);
       END LOOP;
     END $$;
-  CREATE FUNCTION ${LOG_SCHEMA}.log_dml() RETURNS trigger LANGUAGE plpgsql AS $$
+  CREATE FUNCTION ${LOG_SCHEMA}.log_dml() RETURNS trigger LANGUAGE plpgsql
+    SECURITY DEFINER SET search_path = pg_catalog AS $$
     BEGIN
       INSERT INTO ${LOG_SCHEMA}.dml_log (tbl, op) VALUES (TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME, TG_OP);
       RETURN NULL;
@@ -289,18 +292,25 @@ export class DifferentialServer {
     private readonly role: string,
     private readonly rolePassword: string,
     private roleOid: number,
+    /** A role with the demo agent's rights (SET ROLE to it to run as the demo's upstream login). */
+    readonly agentRole: string,
   ) {}
 
   static async start(superUrl: string): Promise<DifferentialServer> {
     const id = randomBytes(4).toString('hex');
     const template = `diff_tmpl_${id}`;
     const role = `gh_diff_subject_${id}`;
+    const agentRole = `gh_diff_agent_${id}`;
     const password = randomBytes(12).toString('hex');
     const admin = new pg.Client({ connectionString: superUrl });
     await admin.connect();
     let roleOid: number;
     try {
       await admin.query(`CREATE ROLE ${role} LOGIN SUPERUSER PASSWORD '${password}'`);
+      // The demo's agent role (src/demo/run-demo.ts): reads and writes rows, owns nothing.
+      await admin.query(
+        `CREATE ROLE ${agentRole} NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOBYPASSRLS`,
+      );
       roleOid = (await admin.query(`SELECT oid::int AS oid FROM pg_roles WHERE rolname = $1`, [role])).rows[0]
         .oid as number;
       await admin.query(`CREATE DATABASE ${template}`);
@@ -313,10 +323,27 @@ export class DifferentialServer {
       // Before the fixture's event triggers; a server without the library still gets the fixture.
       await t.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements').catch(() => undefined);
       await t.query(DIFFERENTIAL_FIXTURE_SQL);
+      await t.query(`
+        REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+        GRANT USAGE ON SCHEMA public TO ${agentRole};
+        GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${agentRole};
+        GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO ${agentRole};
+        -- so the harness can still observe inside a session that switched to it
+        GRANT USAGE ON SCHEMA ${LOG_SCHEMA} TO ${agentRole};
+        GRANT SELECT ON ALL TABLES IN SCHEMA ${LOG_SCHEMA} TO ${agentRole};
+        TRUNCATE ${LOG_SCHEMA}.ddl_log, ${LOG_SCHEMA}.dml_log;`);
     } finally {
       await t.end();
     }
-    const server = new DifferentialServer(superUrl, template, `diff_${id}`, role, password, roleOid);
+    const server = new DifferentialServer(
+      superUrl,
+      template,
+      `diff_${id}`,
+      role,
+      password,
+      roleOid,
+      agentRole,
+    );
     await server.rebuild();
     return server;
   }
@@ -382,8 +409,7 @@ export class DifferentialServer {
    */
   async runSession(texts: readonly (string | Buffer)[], send?: (i: number) => boolean): Promise<ServerRun[]> {
     const runs: ServerRun[] = [];
-    // The session's BEGIN and the observer's first reset travel at the same time.
-    await Promise.all([this.query('BEGIN'), this.resetStatements()]);
+    await this.query('BEGIN');
     let before: Observation = { xid: null, ddl: [], dml: [] };
     let escaped = false;
     let ended = false;
@@ -392,7 +418,6 @@ export class DifferentialServer {
         runs.push(notSent(ended));
         continue;
       }
-      if (i > 0) await this.resetStatements();
       const frames = await this.exchange(msg.query(toBytes(texts[i]!)));
       const status = lastStatus(frames);
       const pinBroken = brokenPin(frames);
@@ -400,9 +425,16 @@ export class DifferentialServer {
       // what the pin protects against.
       ended = this.subject.closed || (send !== undefined && pinBroken !== undefined);
       escaped ||= status === 'I';
-      const nested = this.statementsObserved && !ended ? await this.nestedStatements() : [];
       // After an error the transaction is aborted and everything rolls back: nothing to observe.
       const after = ended || status === 'E' ? undefined : await this.observe();
+      // pg_stat_statements only explains a write (in failure messages): read it, then reset it,
+      // when this text wrote; statements of texts that wrote nothing are left to accumulate.
+      const wrote =
+        after !== undefined &&
+        ((after.xid !== null && before.xid === null) ||
+          after.ddl.length > before.ddl.length ||
+          after.dml.length > before.dml.length);
+      const nested = this.statementsObserved && wrote ? await this.nestedStatements() : [];
       const unobservable =
         !ended && status !== 'E' && after === undefined
           ? "the harness's log tables could not be read after the text"
@@ -480,12 +512,14 @@ export class DifferentialServer {
       );
   }
 
+  /** Statements run inside code since the last reset (then reset), excluding the harness's own. */
   private async nestedStatements(): Promise<string[]> {
     const r = await this.observer.query(
       `SELECT query FROM pg_stat_statements WHERE userid = $1 AND dbid = $2 AND NOT toplevel
           AND query NOT LIKE '%${LOG_SCHEMA}.%' AND query NOT LIKE '%pg_event_trigger_%' ORDER BY query`,
       [this.roleOid, this.dbOid],
     );
+    await this.resetStatements();
     return r.rows.map((row: { query: string }) => row.query);
   }
 
@@ -535,6 +569,7 @@ export class DifferentialServer {
       await admin.query(`DROP DATABASE IF EXISTS ${this.database} WITH (FORCE)`);
       await admin.query(`DROP DATABASE IF EXISTS ${this.template} WITH (FORCE)`);
       await admin.query(`DROP ROLE IF EXISTS ${this.role}`);
+      await admin.query(`DROP ROLE IF EXISTS ${this.agentRole}`);
     } finally {
       await admin.end();
     }
