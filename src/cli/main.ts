@@ -12,6 +12,7 @@ import { gatehouseVersion } from '../version.js';
 import { loadCliConfig } from './config-file.js';
 import { demoCommand } from './demo-command.js';
 import { kubeCommand, kubeconfigCommand } from './kube-command.js';
+import { sshCommand } from './ssh-command.js';
 import { mcpCommand } from './mcp-command.js';
 import { policyCommand } from './policy-command.js';
 import { secretCommand } from './secret-command.js';
@@ -93,6 +94,7 @@ export function buildCli(): Command {
   program.addCommand(mcpCommand());
   program.addCommand(kubeconfigCommand({ loadConfig: (explicit) => loadCliConfig(explicit) }));
   program.addCommand(kubeCommand());
+  program.addCommand(sshCommand({ loadConfig: (explicit) => loadCliConfig(explicit) }));
   program.addCommand(
     sessionsCommand({
       async openStore(explicit) {

@@ -82,8 +82,9 @@ export class SshClientConnection {
         this.authBusy = true;
         ctx.prompt(
           [{ prompt: 'Gatehouse token: ', echo: false }],
-          'Gatehouse',
-          `Connection ${ctx.username.slice(0, 100)}: answer with your Gatehouse token.`,
+          // No name or instruction: OpenSSH prints them on stderr before every command.
+          '',
+          '',
           (answers) => {
             this.authBusy = false;
             void this.login(ctx, answers[0] ?? '');

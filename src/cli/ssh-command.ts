@@ -1,0 +1,197 @@
+// `gatehouse ssh …`: what people and agents need around SSH connections (docs/ssh.md).
+//   keyscan HOST    the host keys a host presents, as `upstream.hostKeys` lines, with fingerprints
+//   config NAME…    the ~/.ssh/config block (and, on request, an askpass script and known_hosts line)
+// Nothing here prints a private key or a token: the askpass script reads GATEHOUSE_TOKEN at run time.
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Command } from 'commander';
+import ssh2 from 'ssh2';
+import type { GatehouseConfig } from '../config/schema.js';
+import { checkPrivateKey, fingerprint, publicKeyLine } from '../engines/ssh/ssh-keys.js';
+import { processIo, type CliIo } from './cli-io.js';
+
+/** Host key algorithms asked for one by one, so every key type the host has is seen. */
+const HOST_KEY_ALGORITHMS = [
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'rsa-sha2-512',
+];
+
+/** The host key a host presents for one algorithm, or undefined when it has none of that type. */
+function presentedKey(
+  host: string,
+  port: number,
+  algorithm: string,
+  timeoutMs: number,
+): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const c = new ssh2.Client();
+    let key: Buffer | undefined;
+    const done = (err?: Error) => {
+      c.end();
+      if (key) resolve(key);
+      else if (err && /no matching|Handshake failed/i.test(err.message)) resolve(undefined);
+      else if (err) reject(err);
+      else resolve(undefined);
+    };
+    c.on('error', (err) => done(err));
+    c.on('close', () => done());
+    c.connect({
+      host,
+      port,
+      username: 'gatehouse-keyscan',
+      readyTimeout: timeoutMs,
+      algorithms: { serverHostKey: [algorithm as ssh2.ServerHostKeyAlgorithm] },
+      // Stop at the host key: nothing is authenticated.
+      hostVerifier: (k: Buffer) => {
+        key = Buffer.from(k);
+        return false;
+      },
+    });
+  });
+}
+
+export async function keyscan(host: string, port: number, timeoutMs = 10_000): Promise<Buffer[]> {
+  const found: Buffer[] = [];
+  for (const alg of HOST_KEY_ALGORITHMS) {
+    const k = await presentedKey(host, port, alg, timeoutMs);
+    if (k && !found.some((f) => f.equals(k))) found.push(k);
+  }
+  return found;
+}
+
+export interface SshConfigInput {
+  readonly connections: readonly string[];
+  readonly host: string;
+  readonly port: number;
+  /** The known_hosts file the block points at (StrictHostKeyChecking yes), when one is written. */
+  readonly knownHostsFile?: string;
+}
+
+/** The ~/.ssh/config block: one Host per connection, token authentication only, no forwarding. */
+export function buildSshConfig(i: SshConfigInput): string {
+  const blocks = i.connections.map((name) =>
+    [
+      `Host ${name}`,
+      `  HostName ${i.host}`,
+      `  Port ${i.port}`,
+      `  User ${name}`,
+      '  PreferredAuthentications keyboard-interactive,password',
+      '  PubkeyAuthentication no',
+      '  NumberOfPasswordPrompts 1',
+      '  ForwardAgent no',
+      '  ForwardX11 no',
+      '  ClearAllForwardings yes',
+      ...(i.knownHostsFile
+        ? ['  StrictHostKeyChecking yes', `  UserKnownHostsFile ${i.knownHostsFile}`]
+        : []),
+    ].join('\n'),
+  );
+  return `${blocks.join('\n\n')}\n`;
+}
+
+/** An askpass program that answers the token prompt from GATEHOUSE_TOKEN (never stored in a file). */
+export const ASKPASS_SCRIPT =
+  '#!/bin/sh\n# Gatehouse: answers the ssh token prompt from $GATEHOUSE_TOKEN (docs/ssh.md).\n' +
+  'if [ -z "$GATEHOUSE_TOKEN" ]; then echo "gatehouse askpass: GATEHOUSE_TOKEN is not set" >&2; exit 1; fi\n' +
+  'printf \'%s\\n\' "$GATEHOUSE_TOKEN"\n';
+
+export interface SshCommandDeps {
+  loadConfig(explicit?: string): Promise<{ config: GatehouseConfig; baseDir: string }>;
+  readonly io?: CliIo;
+}
+
+function listenerHostKeyFile(config: GatehouseConfig, baseDir: string): string {
+  const l = config.listeners.ssh!;
+  return path.resolve(baseDir, l.hostKeyFile ?? path.join(config.dataDir, 'keys', 'ssh-host-ed25519'));
+}
+
+export function sshCommand(deps: SshCommandDeps): Command {
+  const io = deps.io ?? processIo();
+  const cmd = new Command('ssh').description(
+    'SSH connections: host keys and client configuration (docs/ssh.md)',
+  );
+  cmd
+    .command('keyscan')
+    .description('print the host keys HOST presents, as upstream.hostKeys lines (fingerprints on stderr)')
+    .argument('<host>')
+    .option('-p, --port <port>', 'port', '22')
+    .option('--timeout <ms>', 'give up after this long per key type', '10000')
+    .action(async (host: string, o: { port: string; timeout: string }) => {
+      const port = Number(o.port);
+      const keys = await keyscan(host, port, Number(o.timeout));
+      if (keys.length === 0) throw new Error(`${host}:${port} presented no host key Gatehouse can pin`);
+      for (const k of keys) {
+        io.stdout.write(`${publicKeyLine(k)}\n`);
+        io.stderr.write(`${host}:${port} ${publicKeyLine(k).split(' ')[0]} ${fingerprint(k)}\n`);
+      }
+      io.stderr.write(
+        "Compare the fingerprints with the host's own (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub on it) before pinning them.\n",
+      );
+    });
+  cmd
+    .command('config')
+    .description('print the ~/.ssh/config block for ssh connections (all of them when none is named)')
+    .argument('[connections...]')
+    .option('-c, --config <file>', 'gatehouse.yaml (default: $GATEHOUSE_CONFIG or ./gatehouse.yaml)')
+    .option('--host <name>', 'host name agents reach the listener at (default: publicHost, else the address)')
+    .option('--port <port>', 'port agents reach the listener at (default: the address)')
+    .option('--askpass <file>', 'also write the askpass script (reads $GATEHOUSE_TOKEN) to this file')
+    .option('--known-hosts <file>', "also write the listener's host key to this known_hosts file")
+    .action(
+      async (
+        names: string[],
+        o: { config?: string; host?: string; port?: string; askpass?: string; knownHosts?: string },
+        command: Command,
+      ) => {
+        // `-c` may also be given before `ssh` (the program's own option).
+        const explicit = o.config ?? (command.optsWithGlobals() as { config?: string }).config;
+        const { config, baseDir } = await deps.loadConfig(explicit);
+        const all = Object.entries(config.connections)
+          .filter(([, c]) => c.protocol === 'ssh')
+          .map(([n]) => n);
+        const l = config.listeners.ssh;
+        if (!l) throw new Error('listeners.ssh is not configured (docs/ssh.md)');
+        for (const n of names)
+          if (!all.includes(n))
+            throw new Error(`no ssh connection ${n} (ssh connections: ${all.join(', ') || 'none'})`);
+        const i = l.address.lastIndexOf(':');
+        let host = o.host ?? l.publicHost ?? l.address.slice(0, i).replace(/^\[|\]$/g, '');
+        if (host === '0.0.0.0' || host === '::') host = '127.0.0.1';
+        const port = Number(o.port ?? l.address.slice(i + 1));
+        if (o.askpass) {
+          writeFileSync(o.askpass, ASKPASS_SCRIPT, { mode: 0o700 });
+          io.stderr.write(
+            `wrote ${o.askpass}: export SSH_ASKPASS=${path.resolve(o.askpass)} SSH_ASKPASS_REQUIRE=force GATEHOUSE_TOKEN=…\n`,
+          );
+        }
+        if (o.knownHosts) {
+          const file = listenerHostKeyFile(config, baseDir);
+          let pem: string;
+          try {
+            pem = readFileSync(file, 'utf8');
+          } catch {
+            throw new Error(
+              `${file}: the listener host key is not there yet (it is made when the gateway first starts)`,
+            );
+          }
+          const blob = checkPrivateKey('(the SSH listener host key)', pem, undefined);
+          const who = port === 22 ? host : `[${host}]:${port}`;
+          writeFileSync(o.knownHosts, `${who} ${publicKeyLine(blob)}\n`);
+          io.stderr.write(`wrote ${o.knownHosts}: ${who} ${fingerprint(blob)}\n`);
+        }
+        io.stdout.write(
+          buildSshConfig({
+            connections: names.length > 0 ? names : all,
+            host,
+            port,
+            ...(o.knownHosts ? { knownHostsFile: path.resolve(o.knownHosts) } : {}),
+          }),
+        );
+      },
+    );
+  return cmd;
+}
