@@ -148,7 +148,7 @@ export function sshCommand(deps: SshCommandDeps): Command {
         command: Command,
       ) => {
         // `-c` may also be given before `ssh` (the program's own option).
-        const explicit = o.config ?? (command.optsWithGlobals() as { config?: string }).config;
+        const explicit = o.config ?? command.optsWithGlobals<{ config?: string }>().config;
         const { config, baseDir } = await deps.loadConfig(explicit);
         const all = Object.entries(config.connections)
           .filter(([, c]) => c.protocol === 'ssh')
