@@ -1,0 +1,160 @@
+// sftp and port forwarding (direct-tcpip) are their own decidable actions, and a hostile client —
+// garbage instead of a handshake, an oversized packet, a flood of channels — cannot take the listener
+// down or hold more than its share. Real sshd upstream; the real sftp/ssh clients and ssh2's client.
+
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import ssh2 from 'ssh2';
+import { defaultSshPolicies } from '../src/policy/index.js';
+import { run } from './testkit/commands.js';
+import { hasSshd, startSshd, type TestSshd } from './testkit/sshd.js';
+import { findSshStatement, startSshTestGateway, type SshTestGateway } from './testkit/ssh-gateway.js';
+
+describe.skipIf(!hasSshd())('ssh subsystems, forwards and hostile clients', { timeout: 120_000 }, () => {
+  let sshd: TestSshd;
+  let gw: SshTestGateway;
+  let echo: net.Server;
+  let echoPort: number;
+
+  beforeAll(async () => {
+    sshd = await startSshd();
+    gw = await startSshTestGateway({
+      sshd,
+      policies: defaultSshPolicies(['prod-bastion']),
+      listener: { maxChannels: 3 },
+    });
+    echo = net.createServer((s) => s.end('hello from the service\n'));
+    await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
+    echoPort = (echo.address() as net.AddressInfo).port;
+  });
+
+  afterAll(async () => {
+    echo?.close();
+    await gw?.stop();
+    await sshd?.stop();
+  });
+
+  const sftp = (token: string, batch: string) =>
+    run(
+      'sftp',
+      [
+        '-F',
+        '/dev/null',
+        '-P',
+        String(gw.port),
+        '-o',
+        'StrictHostKeyChecking=no',
+        '-o',
+        'UserKnownHostsFile=/dev/null',
+        '-o',
+        'PreferredAuthentications=keyboard-interactive,password',
+        '-o',
+        'PubkeyAuthentication=no',
+        '-o',
+        'LogLevel=ERROR',
+        // Commands on stdin, not -b: batch mode turns off the token prompt (BatchMode yes).
+        'prod-bastion@127.0.0.1',
+      ],
+      { env: gw.sshEnv(token), input: batch },
+    );
+
+  it('sftp is its own action: allowed for an admin, held (and here refused) for an agent', async () => {
+    const admin = await gw.token({ subject: 'sftp-admin', groups: ['ssh-admins'], agent: false });
+    const ok = await sftp(admin, `ls -1 ${sshd.dir}\n`);
+    expect(ok.stderr).toBe('Connected to 127.0.0.1.\n');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/sshd_config/);
+    const st = await findSshStatement(gw, (s) => s.via === 'ssh-sftp');
+    expect(st.kind).toBe('sftp');
+    expect(st.effect).toBe('allow');
+
+    const agent = await gw.token({ subject: 'sftp-agent', agent: true });
+    const running = sftp(agent, `ls -1 ${sshd.dir}\n`);
+    const held = await gw.approver.next();
+    expect(held.ctx.decision.ruleId).toBe('ssh-agents-review-sftp');
+    held.deny();
+    const r = await running;
+    expect(r.code).not.toBe(0);
+    expect(r.stdout).not.toMatch(/sshd_config/);
+  });
+
+  it('port forwarding is its own action: refused for an agent, relayed for an admin', async () => {
+    const agent = await gw.token({ subject: 'fwd-agent', agent: true });
+    const refused = await gw.ssh(agent, ['-W', `127.0.0.1:${echoPort}`, '--']);
+    expect(refused.code).toBe(255);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toMatch(/forwarding failed|open failed|administratively prohibited/);
+    const denied = await findSshStatement(gw, (s) => s.via === 'ssh-port-forward', { withResult: false });
+    expect(denied.effect).toBe('deny');
+    expect(denied.ruleId).toBe('ssh-agents-no-port-forward');
+
+    const admin = await gw.token({ subject: 'fwd-admin', groups: ['ssh-admins'], agent: false });
+    const ok = await gw.ssh(admin, ['-W', `127.0.0.1:${echoPort}`, '--']);
+    expect(ok.stdout).toBe('hello from the service\n');
+    const st = await findSshStatement(gw, (s) => s.via === 'ssh-port-forward' && s.effect === 'allow');
+    expect(st.text).toBe(`direct-tcpip 127.0.0.1:${echoPort}`);
+  });
+
+  it('survives garbage, an oversized packet and a flood of channels', async () => {
+    // Garbage instead of an SSH identification.
+    await new Promise<void>((resolve) => {
+      const s = net.connect(gw.port, '127.0.0.1', () => s.write(Buffer.alloc(64 * 1024, 0x41)));
+      s.on('error', () => resolve());
+      s.on('close', () => resolve());
+      setTimeout(() => {
+        s.destroy();
+        resolve();
+      }, 3000);
+    });
+    // A valid identification, then a packet claiming to be 1 GiB.
+    await new Promise<void>((resolve) => {
+      const s = net.connect(gw.port, '127.0.0.1', () => {
+        s.write('SSH-2.0-hostile\r\n');
+        const head = Buffer.alloc(5);
+        head.writeUInt32BE(0x40000000, 0);
+        s.write(head);
+        s.write(Buffer.alloc(32 * 1024));
+      });
+      s.on('error', () => resolve());
+      s.on('close', () => resolve());
+      setTimeout(() => {
+        s.destroy();
+        resolve();
+      }, 3000);
+    });
+    // Many channels on one connection: at most maxChannels (3) are opened.
+    const admin = await gw.token({ subject: 'flood-admin', groups: ['ssh-admins'], agent: false });
+    const c = new ssh2.Client();
+    await new Promise<void>((resolve, reject) => {
+      c.on('ready', () => resolve());
+      c.on('error', reject);
+      c.on('keyboard-interactive', (_n, _i, _l, _p, finish) => finish([admin]));
+      c.connect({
+        host: '127.0.0.1',
+        port: gw.port,
+        username: 'prod-bastion',
+        tryKeyboard: true,
+        hostVerifier: () => true,
+      });
+    });
+    const results = await Promise.all(
+      Array.from(
+        { length: 20 },
+        () =>
+          new Promise<boolean>((resolve) =>
+            c.exec('sleep 2', (err, ch) => {
+              if (err) return resolve(false);
+              ch.on('close', () => undefined);
+              ch.resume();
+              resolve(true);
+            }),
+          ),
+      ),
+    );
+    expect(results.filter(Boolean).length).toBe(3);
+    c.end();
+    // The listener still serves.
+    const r = await gw.ssh(admin, ['echo', 'still-here']);
+    expect(r.stdout).toBe('still-here\n');
+  });
+});
