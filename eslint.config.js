@@ -116,7 +116,7 @@ export default tseslint.config(
     'the gate never imports an engine or a concrete store',
   ),
   {
-    files: ['test/**', 'bench/**', '**/*.test.ts'],
+    files: ['test/**', 'bench/**', 'scripts/**', '**/*.test.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',

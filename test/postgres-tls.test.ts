@@ -1,5 +1,6 @@
 // TLS on the PostgreSQL listener: SSLRequest upgrades with the configured certificate, requireTls
-// refuses plaintext from the network but not from loopback, GSSENCRequest is answered 'N'.
+// refuses plaintext from the network but not from loopback, GSSENCRequest is answered 'N', and a
+// client may open with TLS directly (PostgreSQL 17's sslnegotiation=direct, ALPN "postgresql").
 // The off-loopback client runs in a network namespace of the test's own (veth pair, private /24).
 
 import { spawnSync } from 'node:child_process';
@@ -7,6 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import tls from 'node:tls';
 import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { encode } from '../src/wire/postgres/index.js';
@@ -74,6 +76,41 @@ describe('TLS on loopback', () => {
     const c = loopbackGw.client(await loopbackGw.token());
     await c.connect();
     await c.end();
+  });
+
+  it('accepts direct SSL negotiation (PostgreSQL 17+, ALPN "postgresql") with pg and psql', async () => {
+    const token = await loopbackGw.token();
+    const c = loopbackGw.client(token, {
+      ssl: { ca: readFileSync(cert, 'utf8'), servername: 'localhost' },
+      sslnegotiation: 'direct',
+    });
+    await c.connect();
+    const stream = (c as unknown as { connection: { stream: tls.TLSSocket } }).connection.stream;
+    expect(stream.alpnProtocol).toBe('postgresql');
+    expect((await c.query('SELECT 1 AS ok')).rows[0].ok).toBe(1);
+    await c.end();
+    // libpq 17+ speaks it too (the psql here may be older: then it does not know the option).
+    const v = await run('psql', ['--version']).catch(() => undefined);
+    const major = Number(/(\d+)\./.exec(v?.stdout ?? '')?.[1] ?? 0);
+    if (major >= 17) {
+      const out = await run('psql', [
+        `${loopbackGw.url(token)}?sslmode=require&sslnegotiation=direct`,
+        '-Atc',
+        'SELECT 7',
+      ]);
+      expect(out.stdout.trim()).toBe('7');
+    }
+  });
+
+  it('closes a direct TLS handshake without ALPN "postgresql", without a reply', async () => {
+    const s = tls.connect({ host: '127.0.0.1', port: loopbackGw.port, rejectUnauthorized: false });
+    s.on('error', () => undefined);
+    const got: Buffer[] = [];
+    s.on('secureConnect', () => s.write(encode.startupMessage({ user: 'x', database: 'app' })));
+    s.on('data', (d: Buffer) => got.push(d));
+    await new Promise((resolve) => s.on('close', resolve));
+    expect(Buffer.concat(got).length).toBe(0);
+    expect(loopbackGw.logs.join('')).toContain('direct SSL connection without ALPN');
   });
 
   it('answers GSSENCRequest with N and carries on', async () => {

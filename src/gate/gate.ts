@@ -470,6 +470,18 @@ export class GateSession {
       );
   }
 
+  /**
+   * Adds an event the engine learnt to the session's hash-chained record (e.g. `upstream.login`:
+   * the upstream role and backend process the session got). Data must be JSON and hold no secret.
+   * Best effort: never throws, never delays the session.
+   */
+  note(type: string, data: Readonly<Record<string, unknown>>): void {
+    const at = this.deps.now?.() ?? new Date();
+    (async () => this.deps.store.appendEvent(this.id, { type, at, data }))().catch((err: unknown) =>
+      this.deps.logger.error({ err: String(err), session: this.id, type }, 'session event not recorded'),
+    );
+  }
+
   async close(reason: string): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -71,6 +71,11 @@ export function instrumentedStore<S extends SessionStore>(
     recordStatement: timed('statement', true, inner.recordStatement.bind(inner)),
     completeStatement: timed('result', false, inner.completeStatement.bind(inner)),
     endSession: timed('session_end', false, inner.endSession.bind(inner)),
+    appendEvent: timed('event', false, inner.appendEvent.bind(inner)),
+    // The rest of the port runs on the inner store itself (its private fields are not the wrapper's).
+    listSessions: inner.listSessions.bind(inner),
+    getSession: inner.getSession.bind(inner),
+    close: inner.close.bind(inner),
   });
 }
 

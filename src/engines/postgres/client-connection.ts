@@ -7,6 +7,7 @@
 import { isUtf8 } from 'node:buffer';
 import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import type net from 'node:net';
+import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { sqlAction, type SqlAction } from '../../core/action.js';
 import type { Decision } from '../../core/decision.js';
@@ -17,12 +18,14 @@ import type { SqlClassifier, SqlStatement } from '../../core/sql-statement.js';
 import type { Admission, Gate, GateSession } from '../../gate/gate.js';
 import { firstPinViolation, pinnedSetting, PINNED_SETTINGS } from '../../sql/postgres/pinned-settings.js';
 import {
+  BackendCode,
   FrameReader,
   FrontendCode,
   ProtocolError,
   SqlState,
   bindParamsAsText,
   decodeBind,
+  decodeErrorFields,
   decodeExecute,
   decodeFunctionCall,
   decodeParse,
@@ -109,9 +112,12 @@ export class CancelRegistry {
 }
 
 /**
- * Sent in place of a refused simple Query: it always fails (a column reference without FROM), has no
- * side effects, and says in the server log what happened. The upstream then ends the transaction or
- * the request exactly as after any error, and Gatehouse puts its own ErrorResponse in that place.
+ * Sent in place of a refused simple Query when the upstream has something to undo (an open
+ * transaction, or work in flight): it always fails (a column reference without FROM), has no side
+ * effects, and says in the server log what happened. The upstream then ends the transaction or the
+ * request exactly as after any error, and Gatehouse puts its own ErrorResponse in that place.
+ * PostgreSQL enters the failed-transaction state only through an error, and logs every error; when
+ * there is nothing to undo, Gatehouse answers alone and the upstream sees nothing (quietRefusal).
  */
 const POISON_QUERY = 'SELECT "gatehouse refused this statement"';
 /** The longest the relay keeps the event loop before letting other sessions run (milliseconds). */
@@ -174,11 +180,26 @@ function strictText(body: Buffer, at: number): { text: string; end: number } {
 
 class InvalidEncoding extends Error {}
 
+/** The first byte of a TLS handshake record (RFC 8446 5.1): a client starting TLS directly. */
+const TLS_HANDSHAKE_RECORD = 0x16;
+/** The ALPN protocol PostgreSQL 17+ requires for direct SSL (protocol 55.2.10). */
+const POSTGRES_ALPN = ['postgresql'];
+
+function isFatal(body: Buffer): boolean {
+  const f = decodeErrorFields(body);
+  const severity = f.V ?? f.S;
+  return severity === 'FATAL' || severity === 'PANIC';
+}
+
 export class ClientConnection {
   private socket: net.Socket;
   private readonly reader: FrameReader;
   private phase: 'startup' | 'password' | 'connecting' | 'relay' | 'closed' = 'startup';
   private tlsActive = false;
+  /** Nothing has arrived yet: the first byte may open a direct TLS handshake (PostgreSQL 17+). */
+  private firstBytes = true;
+  /** The upstream ended the session with a FATAL (relayed): its close needs no word of ours. */
+  private upstreamEnded = false;
   private authTimer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private startupParams: Readonly<Record<string, string>> = {};
@@ -243,6 +264,14 @@ export class ClientConnection {
   private onClientData(chunk: Buffer): void {
     if (this.phase === 'closed') return;
     this.touch();
+    if (this.firstBytes) {
+      this.firstBytes = false;
+      const secureContext = this.deps.settings().secureContext;
+      if (chunk[0] === TLS_HANDSHAKE_RECORD && secureContext && !this.tlsActive) {
+        this.startDirectTls(chunk, secureContext);
+        return;
+      }
+    }
     this.reader.push(chunk);
     if (!this.processing) void this.pump();
   }
@@ -289,6 +318,50 @@ export class ClientConnection {
     }
   }
 
+  /**
+   * Direct SSL negotiation (PostgreSQL 17, `sslnegotiation=direct`): the client opens with a TLS
+   * handshake instead of an SSLRequest, and must negotiate the ALPN protocol `postgresql`; without
+   * it the connection is closed without a reply, as PostgreSQL does. The bytes already read are the
+   * start of the handshake, so the TLS layer reads them first, then the socket.
+   */
+  private startDirectTls(first: Buffer, secureContext: tls.SecureContext): void {
+    const raw = this.socket;
+    raw.removeAllListeners('data');
+    raw.removeAllListeners('error');
+    raw.removeAllListeners('close');
+    raw.removeAllListeners('drain');
+    const carrier = new Duplex({
+      read: () => void raw.resume(),
+      write: (chunk: Buffer, _encoding, done) => void raw.write(chunk, (err) => done(err ?? null)),
+      final: (done) => void raw.end(() => done()),
+      destroy: (err, done) => {
+        raw.destroy();
+        done(err);
+      },
+    });
+    carrier.push(first);
+    raw.on('data', (d: Buffer) => {
+      if (!carrier.push(d)) raw.pause();
+    });
+    raw.on('end', () => carrier.push(null));
+    raw.on('error', (err) => carrier.destroy(err));
+    raw.on('close', () => carrier.destroy());
+    const secure = new tls.TLSSocket(carrier, {
+      isServer: true,
+      secureContext,
+      ALPNProtocols: POSTGRES_ALPN,
+    });
+    secure.once('secure', () => {
+      if (secure.alpnProtocol !== 'postgresql') {
+        this.deps.logger.warn({ client: this.remote }, 'direct SSL connection without ALPN "postgresql"');
+        this.close('direct SSL without ALPN', { silent: true });
+      }
+    });
+    this.socket = secure;
+    this.tlsActive = true;
+    this.attach(secure);
+  }
+
   private async onStartup(packet: StartupPacket): Promise<void> {
     const s = this.deps.settings();
     switch (packet.kind) {
@@ -308,7 +381,11 @@ export class ClientConnection {
         this.socket.removeAllListeners('error');
         this.socket.removeAllListeners('close');
         this.socket.removeAllListeners('drain');
-        const secure = new tls.TLSSocket(this.socket, { isServer: true, secureContext: s.secureContext });
+        const secure = new tls.TLSSocket(this.socket, {
+          isServer: true,
+          secureContext: s.secureContext,
+          ALPNProtocols: POSTGRES_ALPN,
+        });
         this.socket = secure;
         this.tlsActive = true;
         this.attach(secure);
@@ -471,11 +548,16 @@ export class ClientConnection {
     this.socket.write(Buffer.concat(hello));
     upstream.socket.on('data', (chunk: Buffer) => this.onUpstreamData(chunk));
     // A lost upstream (a reset, or the agent carrying it gone) ends the session with a FATAL that says why.
-    upstream.socket.on('error', (err) =>
-      this.fatal(SqlState.ConnectionFailure, `Gatehouse: lost the upstream connection: ${err.message}`),
-    );
+    upstream.socket.on('error', (err) => {
+      if (this.upstreamEnded) this.close(`upstream closed after a FATAL: ${err.message}`);
+      else this.fatal(SqlState.ConnectionFailure, `Gatehouse: lost the upstream connection: ${err.message}`);
+    });
     upstream.socket.on('close', () => this.close('upstream closed'));
     upstream.socket.on('drain', () => this.socket.resume());
+    // Which role and which backend this session is upstream: pg_stat_activity.pid and
+    // pg_backend_pid() are upstream.processId (the client's BackendKeyData is Gatehouse's own, so
+    // that cancel keys of the upstream never leave the gateway).
+    session.note('upstream.login', { user: login.user, processId: upstream.processId });
     this.deps.logger.info(
       {
         session: session.id,
@@ -708,6 +790,17 @@ export class ClientConnection {
 
   private refuseQuery(refusal: GatewayError): Promise<void> | undefined {
     this.state.simpleQueryStarted();
+    if (this.txStatus === 'I' && this.tracker.pending === 0) {
+      // Nothing to undo upstream (no transaction, nothing in flight): PostgreSQL would answer this
+      // refusal with ErrorResponse and ReadyForQuery(I), and so does Gatehouse, alone.
+      this.tracker.push({
+        kind: 'synthetic',
+        bytes: Buffer.concat([this.relay.refusal(refusal), encode.readyForQuery('I')]),
+        emitted: () => this.onReady('I', undefined),
+      });
+      this.flushOwnAnswers();
+      return undefined;
+    }
     this.execSeq++;
     this.syncedSeq = this.execSeq;
     this.tracker.push({ kind: 'query', runs: [], index: 0, refusal, execSeq: this.execSeq });
@@ -1035,8 +1128,27 @@ export class ClientConnection {
    * exactly as after any error, and the client gets our ErrorResponse in that position. */
   private refuseExtended(refusal: GatewayError): Promise<void> | undefined {
     this.skipUntilSync = true;
+    if (this.txStatus === 'I' && this.execSeq === this.syncedSeq && !this.tracker.awaitsReady) {
+      // No transaction, and nothing since the last Sync that an error would roll back (no Bind or
+      // Execute; a Parse, Describe or Close in flight changes nothing a rollback undoes): the error
+      // goes in its place, the client's messages up to Sync are skipped here, and the upstream sees
+      // only the Sync. If an upstream error comes first, it is skipped there as in PostgreSQL.
+      this.tracker.push({ kind: 'synthetic', bytes: this.relay.refusal(refusal) });
+      this.flushOwnAnswers();
+      return undefined;
+    }
     this.tracker.push({ kind: 'refusal', refusal });
     return this.forward(encode.execute(POISON_PORTAL, 1));
+  }
+
+  /**
+   * Sends what Gatehouse answered itself, if it reached the head of the queue: no upstream data
+   * will come to carry it (the relay writes its output only as upstream frames arrive).
+   */
+  private flushOwnAnswers(): void {
+    if (this.stalled) return;
+    const data = this.relay.out.take();
+    if (data && !this.isClosed) this.socket.write(data);
   }
 
   /** The unnamed portal goes when a Bind to it fails, as in PostgreSQL. */
@@ -1137,7 +1249,10 @@ export class ClientConnection {
     let sinceCheck = 0;
     try {
       for (let f = up.reader.next(); f; f = up.reader.next()) {
+        // A FATAL from the upstream ends the session; the client hears it from the server, once.
+        if (f.type === BackendCode.ErrorResponse && isFatal(f.body)) this.upstreamEnded = true;
         if (this.relay.handle(f) === STALL) break;
+        this.tracker.emitOwnAnswers();
         if (this.isClosed) return false;
         sinceCheck += f.raw.length + 256;
         if (sinceCheck >= RELAY_CHECK_BYTES) {
@@ -1194,6 +1309,7 @@ export class ClientConnection {
       this.stalled = false;
       try {
         then();
+        this.tracker.emitOwnAnswers();
       } catch (e) {
         this.upstreamFailure(e);
         return;

@@ -88,6 +88,18 @@ export class ResponseTracker {
     return this.queue.length - this.head;
   }
 
+  /**
+   * A ReadyForQuery is still to come (a Sync, Query or FunctionCall is unanswered): until then the
+   * transaction status last reported may be out of date.
+   */
+  get awaitsReady(): boolean {
+    for (let i = this.head; i < this.queue.length; i++) {
+      const k = this.queue[i]?.kind;
+      if (k === 'sync' || k === 'query' || k === 'function') return true;
+    }
+    return false;
+  }
+
   /** True while the upstream discards messages until Sync: whatever is forwarded now will not run. */
   get upstreamDiscarding(): boolean {
     return this.discarding;
@@ -102,7 +114,7 @@ export class ResponseTracker {
       this.discarding = false;
     }
     this.queue.push(e);
-    this.emitSynthetic();
+    this.emitOwnAnswers();
   }
 
   peek(): Expected | undefined {
@@ -117,12 +129,16 @@ export class ResponseTracker {
       this.queue.splice(0, this.head);
       this.head = 0;
     }
-    this.emitSynthetic();
     return e;
   }
 
-  /** Gatehouse's own answers at the head go out at once: nothing before them is still awaited. */
-  private emitSynthetic(): void {
+  /**
+   * Gatehouse's own answers at the head go out: nothing before them is still awaited. Called when
+   * one is pushed, and by the relay after each upstream frame has been written out — not on shift,
+   * which comes before the shifted frame's own bytes are written (and, after an error, before the
+   * skip to Sync that drops them as PostgreSQL would).
+   */
+  emitOwnAnswers(): void {
     for (let e = this.queue[this.head]; e?.kind === 'synthetic'; e = this.queue[this.head]) {
       this.queue[this.head++] = undefined;
       this.emit(e.bytes);
