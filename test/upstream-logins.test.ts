@@ -73,6 +73,20 @@ describe('per-principal upstream logins', () => {
     );
   });
 
+  it('whatever user name the client gives, the record and the server say which role it got', async () => {
+    const agent = await gw.token({ subject: 'named-agent', agent: true, groups: [] });
+    const c = gw.client(agent, { user: 'postgres' });
+    await c.connect();
+    const r = await c.query("SELECT current_user AS u, current_setting('session_authorization') AS a");
+    await c.end();
+    expect(r.rows[0]).toEqual({ u: AGENT_ROLE, a: AGENT_ROLE });
+    const [s] = await gw.gateway.store.listSessions({ subject: 'named-agent', limit: 1 });
+    expect(s?.clientUser).toBe('postgres');
+    const login = (await gw.gateway.store.getEvents(s!.id)).find((e) => e.type === 'upstream.login');
+    expect(login?.data.user).toBe(AGENT_ROLE);
+    expect(JSON.stringify(login?.data)).not.toContain(AGENT_PASSWORD);
+  });
+
   it('a DROP that gets past the policy still fails at the server for the agent', async () => {
     const agent = await gw.token({ subject: 'claude', agent: true, groups: [] });
     await as(agent, async (c) => {
