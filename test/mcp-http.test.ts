@@ -304,6 +304,51 @@ describe('OAuth 2.1 resource server', () => {
     expect(res.status).toBe(401);
   });
 
+  it('a tool call on an open MCP session fails, within 5 s of a revocation elsewhere, with a message a model can act on', async () => {
+    const token = await gw.token({ subject: 'revoked-mid-session', groups: ['ai-agents'], agent: true });
+    const client = await connect(token);
+    try {
+      const first = await call(client, 'query', {
+        connection: 'app',
+        sql: 'SELECT 1 AS one',
+        reason: 'health check',
+      });
+      expect(first.isError, text(first)).toBeFalsy();
+      const id = (await gw.gateway.store.listServiceTokens()).find(
+        (t) => t.subject === 'revoked-mid-session',
+      )!.id;
+      // Revoked in the store, as the CLI or another replica does: this process is not told.
+      await gw.gateway.store.revokeServiceToken(id, new Date());
+      const started = Date.now();
+      let failure: Error | undefined;
+      while (Date.now() - started < 8_000) {
+        try {
+          const r = await call(client, 'query', {
+            connection: 'app',
+            sql: 'SELECT 1 AS one',
+            reason: 'health check',
+          });
+          if (r.isError) {
+            failure = new Error(text(r));
+            break;
+          }
+        } catch (e) {
+          failure = e as Error;
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(failure).toBeDefined();
+      expect(Date.now() - started).toBeLessThanOrEqual(6_000);
+      // What the MCP client hands the model: why, that nothing ran, and what to do.
+      expect(failure!.message).toMatch(/revoked/);
+      expect(failure!.message).toMatch(/nothing (was run|ran)/);
+      expect(failure!.message).toMatch(/new token/);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('publishes RFC 9728 protected resource metadata', async () => {
     for (const path of [
       '/.well-known/oauth-protected-resource/mcp',

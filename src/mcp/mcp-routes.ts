@@ -13,6 +13,7 @@ import type { ApiEnv, RoutePlugin } from '../api/http-server.js';
 import { isGatewayError } from '../core/errors.js';
 import type { Identity } from '../core/identity.js';
 import type { Authenticator } from '../core/ports.js';
+import { REFUSAL } from '../identity/auth-refusal.js';
 import { peekJwt } from '../identity/jwt-peek.js';
 import { createMcpServer } from './mcp-server.js';
 import {
@@ -66,6 +67,29 @@ function unauthorized(c: Ctx, rs: ResourceSettings, failure?: string): Response 
       : { error: 'invalid_token', error_description: failure },
     401,
   );
+}
+
+/**
+ * The refusal as the model will read it: MCP clients hand the 401 body to the model as the tool call's
+ * error, so a revoked or expired token says what happened, that nothing ran, and what to do next.
+ */
+export function tokenRefusalForModel(message: string): string {
+  switch (message) {
+    case REFUSAL.revoked:
+      return (
+        'token revoked: this Gatehouse token was revoked, so Gatehouse refuses every call made with it and ' +
+        'nothing was run. Retrying will not help: ask the person who runs Gatehouse for a new token ' +
+        '(gatehouse token issue) and restart the MCP client with it.'
+      );
+    case REFUSAL.expired:
+      return (
+        'token expired: this Gatehouse token is past its expiry, so Gatehouse refuses every call made with ' +
+        'it and nothing was run. Retrying will not help: get a new token (gatehouse token issue, or sign ' +
+        'in again) and restart the MCP client with it.'
+      );
+    default:
+      return message;
+  }
 }
 
 /** RFC 8707 / MCP authorization: an OIDC token must have been issued for this resource. */
@@ -148,7 +172,11 @@ export function mcpRoutes(deps: McpRouteDeps): RoutePlugin {
       try {
         identity = await deps.authenticator.authenticate(token);
       } catch (e) {
-        return unauthorized(c, rs, isGatewayError(e) ? e.message : 'the token could not be verified');
+        return unauthorized(
+          c,
+          rs,
+          isGatewayError(e) ? tokenRefusalForModel(e.message) : 'the token could not be verified',
+        );
       }
       if (!audienceAccepted(identity, token, settings.audience)) {
         return unauthorized(
