@@ -5,6 +5,7 @@
 // `/api` + its canonical form, and the decision recorded is on that same path. Also: method overrides,
 // path-override headers, and a revoked token on an open keep-alive connection (class 6).
 
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import fc from 'fast-check';
@@ -26,11 +27,30 @@ function startUpstream(): Promise<{ url: string; seen: Seen[]; server: http.Serv
   const seen: Seen[] = [];
   const server = http.createServer((req, res) => {
     seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
+    if (req.url === '/api/v1/forever') {
+      // A response that never ends (a log tail, an event stream): a chunk every 50 ms.
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const timer = setInterval(() => res.write('data: tick\n\n'), 50);
+      res.on('close', () => clearInterval(timer));
+      return;
+    }
     req.resume();
     req.on('end', () => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ ok: true }));
     });
+  });
+  server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket) => {
+    seen.push({ method: 'UPGRADE', url: req.url ?? '', headers: req.headers });
+    const accept = createHash('sha1')
+      .update(`${String(req.headers['sec-websocket-key'])}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`)
+      .digest('base64');
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+    );
+    socket.on('data', (d: Buffer) => socket.write(d));
+    socket.on('end', () => socket.end());
+    socket.on('error', () => socket.destroy());
   });
   return new Promise((resolve) =>
     server.listen(0, '127.0.0.1', () =>
@@ -86,6 +106,7 @@ describe('one canonical HTTP path', () => {
           listen: '127.0.0.1:0',
           upstream: `${up.url}/api`,
           auth: { type: 'bearer', token: { env: 'UPSTREAM_TOKEN' } },
+          websockets: true,
         },
       },
       policies: [
@@ -385,5 +406,41 @@ describe('one canonical HTTP path', () => {
     } finally {
       agent.destroy();
     }
+  });
+
+  it('a revoked token ends what is in flight on its session: a streaming response and an open WebSocket', async () => {
+    const revokee = await gw.token({ subject: 'inflight-revokee', groups: ['dev'] });
+    // A response that never ends, read on one connection …
+    const stream = net.connect(port, '127.0.0.1');
+    let streamed = '';
+    stream.on('data', (c: Buffer) => (streamed += c.toString('latin1')));
+    const streamClosed = new Promise<number>((resolve) => stream.on('close', () => resolve(Date.now())));
+    stream.on('error', () => undefined);
+    stream.write(`GET /v1/forever HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${revokee}\r\n\r\n`);
+    // … and a WebSocket on another.
+    const ws = net.connect(port, '127.0.0.1');
+    let wsText = '';
+    ws.on('data', (c: Buffer) => (wsText += c.toString('latin1')));
+    const wsClosed = new Promise<number>((resolve) => ws.on('close', () => resolve(Date.now())));
+    ws.on('error', () => undefined);
+    ws.write(
+      `GET /ws HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${revokee}\r\nConnection: Upgrade\r\n` +
+        'Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+    );
+    const until = async (f: () => boolean) => {
+      for (let i = 0; i < 100 && !f(); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(f()).toBe(true);
+    };
+    await until(() => streamed.includes('data: tick') && wsText.startsWith('HTTP/1.1 101'));
+    ws.write('ping');
+    await until(() => wsText.endsWith('ping'));
+
+    await gw.gateway.store.revokeServiceToken(jtiOf(revokee), new Date());
+    const revokedAt = Date.now();
+    const [streamEnd, wsEnd] = await Promise.all([streamClosed, wsClosed]);
+    expect(streamEnd - revokedAt).toBeLessThanOrEqual(6_000);
+    expect(wsEnd - revokedAt).toBeLessThanOrEqual(6_000);
+    const recorded = await records('inflight-revokee');
+    expect(recorded.map((r) => r.text)).toEqual(expect.arrayContaining(['GET /v1/forever', 'GET /ws']));
   });
 });

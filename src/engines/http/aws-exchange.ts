@@ -334,7 +334,7 @@ export async function handleAws(
         target: `${path.path}${target.rawQuery === '' ? '' : `?${target.rawQuery}`}`,
         headers: signed,
         ...(upstreamBody ? { body: upstreamBody } : {}),
-        signal: x.clientGone,
+        signal: AbortSignal.any([x.clientGone, session.ended]),
       },
       () =>
         bodyError instanceof AwsChunkedError || bodyError instanceof PayloadHashMismatch

@@ -203,7 +203,7 @@ export async function handleGeneric(deps: ExchangeDeps, x: Exchange): Promise<vo
         target: read.upstreamTarget,
         headers,
         ...(bodyPresent ? { body: req } : {}),
-        signal: x.clientGone,
+        signal: AbortSignal.any([x.clientGone, session.ended]),
       },
       () => undefined,
     );

@@ -19,6 +19,7 @@ export interface UpstreamCall {
   readonly target: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly body?: Buffer | Readable;
+  /** The client going away, or its gate session ending (a revoked token ends a response mid-stream). */
   readonly signal: AbortSignal;
 }
 
@@ -42,7 +43,12 @@ export async function callUpstream(
   } catch (cause) {
     const fromBody = bodyError();
     if (fromBody) throw fromBody;
-    if (call.signal.aborted) throw new GatewayError(ERROR_CODES.INTERNAL, 'the client went away', { cause });
+    if (call.signal.aborted) {
+      // The session ended under the request (its token revoked or expired): say so, as the gate did.
+      const reason: unknown = call.signal.reason;
+      if (isGatewayError(reason)) throw reason;
+      throw new GatewayError(ERROR_CODES.INTERNAL, 'the client went away', { cause });
+    }
     const timeout = cause instanceof undiciErrors.HeadersTimeoutError;
     throw new GatewayError(
       ERROR_CODES.UPSTREAM_UNAVAILABLE,

@@ -133,6 +133,8 @@ export async function handleUpgrade(
     };
     upSocket.on('error', end);
     upSocket.on('close', end);
+    // A revoked or expired token (or an admin) ends the session: the open WebSocket ends with it.
+    session.ended.addEventListener('abort', end, { once: true });
     socket.on('close', end);
   });
   upReq.on('response', (upRes: IncomingMessage) => {
@@ -159,6 +161,7 @@ export async function handleUpgrade(
     fail('upstream-unreachable', `The upstream could not be reached${why}`, admission.statementId);
   });
   gone.signal.addEventListener('abort', () => upReq.destroy(), { once: true });
+  session.ended.addEventListener('abort', () => upReq.destroy(), { once: true });
   upReq.end();
 }
 
