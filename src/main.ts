@@ -12,9 +12,12 @@ import { approvalRoutes } from './api/approval-routes.js';
 import { ImpactPreviewer } from './engines/postgres/impact-preview.js';
 import { loadConfig, type LoadedConfig } from './config/load-config.js';
 import { toMs, type GatehouseConfig, type SecretRef } from './config/schema.js';
-import type { MaskerFactory } from './core/masking.js';
 import { GatewayError, ERROR_CODES } from './core/errors.js';
-import { createSqlMaskerFactory, unknownMaskingProfiles } from './masking/result-masker.js';
+import {
+  createSqlMaskerFactory,
+  unknownMaskingProfiles,
+  type SqlMaskerFactory,
+} from './masking/result-masker.js';
 import { loadMaskingInputs } from './masking/masking-inputs.js';
 
 import type { Approver, DialTarget, Logger, UpstreamDialer } from './core/ports.js';
@@ -44,7 +47,7 @@ import { subjectMatches } from './policy/compiled-policy.js';
 import type { Identity } from './core/identity.js';
 import { resolveSecret, type Secret } from './secrets/secret-ref.js';
 import { createMcpEndpoint, type McpEndpoint } from './mcp/index.js';
-import { createPostgresClassifier } from './sql/postgres/index.js';
+import { createPostgresClassifier, createPostgresLineageAnalyzer } from './sql/postgres/index.js';
 import { openStore, type OpenedStore } from './store/index.js';
 import { contextRoutes } from './api/context-routes.js';
 import { recordingStatusRoutes } from './api/recording-status-routes.js';
@@ -117,7 +120,7 @@ interface RuntimeSnapshot {
   readonly kubernetes: ReadonlyMap<string, KubeConnectionSettings>;
   readonly ssh: ReadonlyMap<string, SshConnectionSettings>;
   /** The mask step (docs/masking.md), rebuilt with the rest on reload. */
-  readonly masking: MaskerFactory;
+  readonly masking: SqlMaskerFactory;
   /** What each agent may dial: the upstreams of the connections whose `via` names it (docs/agent.md). */
   readonly agentTargets: ReadonlyMap<string, readonly DialTarget[]>;
 }
@@ -175,6 +178,7 @@ async function buildSnapshot(
       dialer,
       connection: name,
       ...(conn.via ? { via: conn.via } : {}),
+      lineage: conn.masking,
     });
   }
   const pgl = config.listeners.postgres;
@@ -419,6 +423,11 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
       logger,
       settings: () => snapshot.listener,
       resolveConnection: (name) => snapshot.targets.get(name),
+      // Column lineage: result columns fed by masked columns are masked too (docs/masking.md).
+      lineage: {
+        analyzer: await createPostgresLineageAnalyzer(),
+        rules: (obligations) => snapshot.masking.lineageRules(obligations),
+      },
     });
     postgresAddress = await postgres.start();
     logger.info({ address: `${postgresAddress.host}:${postgresAddress.port}` }, 'postgres listener started');

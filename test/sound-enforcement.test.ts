@@ -32,6 +32,9 @@ beforeAll(async () => {
       CREATE FUNCTION sneaky_encoding() RETURNS int LANGUAGE plpgsql AS $$
         BEGIN PERFORM set_config('client_encoding', 'SJIS', false); RETURN 1; END $$;`,
     extra: { masking: { columns: [{ column: 'api_keys.secret', tag: 'api_secret' }] } },
+    // Column lineage would refuse the agent's calls of the functions above (their bodies cannot be
+    // seen) before they run; these tests need them to run, so untraceable results are masked instead.
+    connectionExtra: { masking: { unprovenLineage: 'mask' } },
   });
 });
 afterAll(async () => gw?.stop());

@@ -68,11 +68,43 @@ export const viaSchema = z
   .optional()
   .describe('open upstream connections through this agent (docs/agent.md); default: directly');
 
+const unprovenChoice = z.enum(['refuse', 'mask']);
+const predicateChoice = z.enum(['allow', 'review', 'deny']);
+
+/** What masking does where column lineage cannot protect a value (docs/masking.md). */
+export const connectionMaskingSchema = z
+  .strictObject({
+    unprovenLineage: z
+      .union([
+        unprovenChoice.transform((v) => ({ agents: v, people: v })),
+        z.strictObject({ agents: unprovenChoice, people: unprovenChoice }),
+      ])
+      .default({ agents: 'refuse', people: 'mask' })
+      .describe(
+        "a masked principal's statement whose result columns cannot be traced (a function whose body Gatehouse cannot see, CALL…): refuse it, or mask every such column; one value, or { agents, people }",
+      ),
+    maskedPredicates: z
+      .union([
+        predicateChoice.transform((v) => ({ agents: v, people: v })),
+        z.strictObject({ agents: predicateChoice, people: predicateChoice }),
+      ])
+      .default({ agents: 'review', people: 'allow' })
+      .describe(
+        "a masked principal's statement that filters, joins, groups or sorts on a masked column (an inference channel masking cannot close); one value, or { agents, people }",
+      ),
+  })
+  .default({
+    unprovenLineage: { agents: 'refuse', people: 'mask' },
+    maskedPredicates: { agents: 'review', people: 'allow' },
+  })
+  .describe('column lineage choices for masked principals on this connection (docs/masking.md)');
+
 export const postgresConnectionSchema = z.strictObject({
   protocol: z.literal('postgres'),
   description: z.string().optional(),
   limits: connectionLimitsSchema,
   via: viaSchema,
+  masking: connectionMaskingSchema,
   upstream: z.strictObject({
     host: z.string(),
     port: z.number().int().min(1).max(65535).default(5432),

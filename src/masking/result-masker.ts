@@ -28,6 +28,8 @@ import {
   type MaskingProfile,
 } from './masking-config.js';
 import type { MaskingConfig } from './masking-schema.js';
+import type { StatementLineage } from '../core/column-lineage.js';
+import { ERROR_TEXT_TAG, LineageRules, type LineagePlan, type OutputAction } from './lineage-plan.js';
 import {
   byteaHexToBytes,
   bytesToByteaHex,
@@ -70,6 +72,50 @@ export const OVERSIZE_TAG = 'withheld_oversize';
 /** Default for `masking.maxCellBytes`: scanning a value this large takes a few milliseconds. */
 export const DEFAULT_MAX_CELL_BYTES = 128 * 1024;
 
+/**
+ * SQLSTATEs PostgreSQL raises only while analysing a statement's text (never from a value's input
+ * function): undefined or ambiguous column, grouping error, datatype mismatch, cannot coerce,
+ * indeterminate datatype.
+ */
+const ANALYSIS_ERRORS = new Set(['42703', '42702', '42803', '42804', '42846', '42P18']);
+
+/** Fields kept when an error's text is withheld: severity, SQLSTATE, server source location. */
+const KEPT_WITH_TEXT_WITHHELD = new Set(['S', 'V', 'C', 'F', 'L', 'R']);
+
+/** Names of the SQLSTATEs a withheld error most often has (PostgreSQL Appendix A), for the message. */
+const CONDITION_NAMES: Readonly<Record<string, string>> = {
+  '22001': 'string_data_right_truncation',
+  '22003': 'numeric_value_out_of_range',
+  '22007': 'invalid_datetime_format',
+  '22008': 'datetime_field_overflow',
+  '22012': 'division_by_zero',
+  '22023': 'invalid_parameter_value',
+  '22P02': 'invalid_text_representation',
+  '2201B': 'invalid_regular_expression',
+  '22032': 'invalid_json_text',
+  '2200N': 'invalid_xml_content',
+  '2200M': 'invalid_xml_document',
+  '23502': 'not_null_violation',
+  '23503': 'foreign_key_violation',
+  '23505': 'unique_violation',
+  '23514': 'check_violation',
+  '3F000': 'invalid_schema_name',
+  '42601': 'syntax_error',
+  '42602': 'invalid_name',
+  '42703': 'undefined_column',
+  '42704': 'undefined_object',
+  '42725': 'ambiguous_function',
+  '42883': 'undefined_function',
+  '42P01': 'undefined_table',
+  '57014': 'query_canceled',
+  P0001: 'raise_exception',
+};
+
+function conditionName(code: string): string {
+  const n = CONDITION_NAMES[code];
+  return n === undefined ? '' : ` ${n}`;
+}
+
 /** Error/notice fields that carry no data: severity, SQLSTATE, positions, server source location. */
 const STRUCTURAL_FIELDS = new Set(['S', 'V', 'C', 'P', 'p', 'L', 'F', 'R']);
 /** Tag for values withheld from error messages (they may quote a masked column's value). */
@@ -88,6 +134,8 @@ class CompiledProfile {
   readonly ruleSets = new Map<ColumnRule, DetectorSet>();
   readonly jsonKeys: readonly string[];
   readonly hasRules: boolean;
+  /** Column rules as they apply to a statement's lineage (lineage-plan.ts). */
+  readonly lineage: LineageRules;
   /** Text shorter than this cannot hold a finding of the content set. */
   readonly minScan: number;
   readonly minDigits: number;
@@ -113,6 +161,7 @@ class CompiledProfile {
     }
     this.jsonKeys = profile.jsonKeys;
     this.hasRules = profile.columns.length > 0;
+    this.lineage = new LineageRules(this.match, this.chooser);
     const alwaysRun = profile.detectors.custom.length > 0 || profile.detectors.dictionaries.length > 0;
     this.minScan = alwaysRun ? 1 : MIN_BUILTIN_FINDING;
     this.minDigits = alwaysRun ? 1 : MIN_CARD_DIGITS;
@@ -259,6 +308,8 @@ export class SqlResultMasker implements ResultMasker {
    * reads, so `to_jsonb(t)` and `json_build_object('secret', secret)` keep the column's protection.
    */
   private readonly jsonKeys: readonly string[];
+  /** How lineage masks this statement's results (set by the engine before rows arrive). */
+  private plan: LineagePlan | undefined;
 
   constructor(
     private readonly p: CompiledProfile,
@@ -271,6 +322,16 @@ export class SqlResultMasker implements ResultMasker {
   /** True when column rules exist, so the engine should resolve each column's origin. */
   get needsColumnSources(): boolean {
     return this.p.hasRules;
+  }
+
+  /** The result as a whole may carry masked data (a fast-path function call's): withheld. */
+  get untracedResult(): boolean {
+    return this.plan !== undefined && this.plan.combined.kind !== 'clear';
+  }
+
+  /** Applies the statement's lineage: result columns fed by masked columns are masked whole. */
+  useLineage(lineage: StatementLineage): void {
+    if (this.p.hasRules) this.plan = this.p.lineage.plan(lineage);
   }
 
   counts(): MaskCounts {
@@ -307,7 +368,8 @@ export class SqlResultMasker implements ResultMasker {
    * `Key (secret)=(<secret>) already exists`), so its quoted values and its DETAIL and CONTEXT are
    * withheld.
    */
-  maskFields(fields: Record<string, string>): boolean {
+  maskFields(fields: Record<string, string>, kind: 'error' | 'notice' = 'error'): boolean {
+    if (this.plan?.withhold !== undefined && this.withholdText(fields, kind, this.plan.withhold)) return true;
     let changed = false;
     const code = fields.C ?? '';
     if ((code.startsWith('22') || code.startsWith('23')) && this.readsRuledTable()) {
@@ -339,6 +401,29 @@ export class SqlResultMasker implements ResultMasker {
     return changed;
   }
 
+  /**
+   * The text of an error or notice of a statement that reads a masked column may quote its value
+   * (`relation "<value>" does not exist` from a ::regclass cast, a failing cast, an XML parser's
+   * DETAIL…), so all of it is replaced by a fixed message with the SQLSTATE. A position is no proof
+   * of innocence (input functions such as regtype's run the SQL parser on the value and report a
+   * position in it), so only errors of the kinds PostgreSQL raises while analysing the client's own
+   * text, with a position, no internal query, and every quoted name found in the statement's text,
+   * are kept (and scanned): a misspelt column still explains itself.
+   */
+  private withholdText(fields: Record<string, string>, kind: 'error' | 'notice', why: string): boolean {
+    const code = fields.C ?? 'XX000';
+    if (fields.P !== undefined && fields.q === undefined && ANALYSIS_ERRORS.has(code)) {
+      const text = this.action.kind === 'sql' ? this.action.statement.text : '';
+      const quoted = (fields.M ?? '').match(/"(?:[^"]|"")*"/g) ?? [];
+      if (quoted.every((q) => q.length > 2 && text.includes(q.slice(1, -1).replace(/""/g, '"'))))
+        return false;
+    }
+    for (const k of Object.keys(fields)) if (!KEPT_WITH_TEXT_WITHHELD.has(k)) delete fields[k];
+    fields.M = `Gatehouse withheld the text of this ${kind} (SQLSTATE ${code}${conditionName(code)}): ${why}`;
+    this.tally.add(ERROR_TEXT_TAG);
+    return true;
+  }
+
   private readsRuledTable(): boolean {
     if (!this.p.hasRules || this.action.kind !== 'sql') return false;
     return this.action.statement.tables.some((t) => this.p.coversTable(t.schema, t.name));
@@ -351,14 +436,45 @@ export class SqlResultMasker implements ResultMasker {
    */
   copyOutMode(binary: boolean): 'scan' | 'withhold' {
     if (binary) return 'withhold';
+    if (this.plan) return this.plan.tainted ? 'withhold' : 'scan';
     return this.readsRuledTable() ? 'withhold' : 'scan';
   }
 
   forColumns(columns: readonly ColumnRef[]): RowMasker | undefined {
+    const plan = this.plan;
+    const actions =
+      plan === undefined
+        ? undefined
+        : plan.outputs !== undefined && plan.outputs.length === columns.length
+          ? plan.outputs
+          : columns.map(() => plan.combined);
     const masker = new PlannedRowMasker((row) =>
-      columns.map((c) => this.columnOp(c as ResolvedColumnRef, row)),
+      columns.map((c, i) => this.lineageOp(c as ResolvedColumnRef, row, actions?.[i])),
     );
     return masker.work.some(Boolean) ? masker : undefined;
+  }
+
+  /** A column as its lineage says (masked whole, or by a view's base column rule), else by its origin. */
+  private lineageOp(
+    c: ResolvedColumnRef,
+    row: PlannedRowMasker,
+    a: OutputAction | undefined,
+  ): CellOp | undefined {
+    const binary = c.format === 1;
+    if (a === undefined || a.kind === 'clear') return this.columnOp(c, row);
+    if (a.kind === 'rule') return this.valueOp(c.typeOid, binary, this.ruleAction(a.rule), row);
+    if (a.kind === 'row') {
+      const src = c.source;
+      if (
+        c.tableOid !== 0 &&
+        src !== undefined &&
+        src !== 'unresolved' &&
+        src.column === '' &&
+        src.rowColumns
+      )
+        return this.columnOp(c, row);
+    }
+    return this.valueOp(c.typeOid, binary, { kind: 'whole', style: a.style, tag: a.tag }, row);
   }
 
   private content(): ValueAction {
@@ -631,6 +747,11 @@ export class SqlResultMasker implements ResultMasker {
 export interface SqlMaskerFactory extends MaskerFactory {
   /** Profile names this factory knows (`default` and each `masking.profiles` key). */
   readonly profiles: readonly string[];
+  /**
+   * The column rules a mask obligation brings, as they apply to lineage; undefined when there is no
+   * mask obligation or the profile has no column rules (then lineage changes nothing).
+   */
+  lineageRules(obligations: Obligations): LineageRules | undefined;
 }
 
 /**
@@ -648,6 +769,12 @@ export function createSqlMaskerFactory(config: MaskingConfig, inputs: DetectorSe
   }
   return {
     profiles: [...compiled.keys()],
+    lineageRules(obligations: Obligations): LineageRules | undefined {
+      const mask = obligations.mask;
+      if (!mask) return undefined;
+      const p = compiled.get(mask === true ? 'default' : mask.profile);
+      return p?.hasRules ? p.lineage : undefined;
+    },
     forAction(_identity: Identity, action: Action, obligations: Obligations): ResultMasker {
       const mask = obligations.mask;
       // The HTTP engine masks bodies with its connection's own settings (docs/aws.md).

@@ -1,8 +1,20 @@
 // Resolves RowDescription origins (table OID + column number) to schema.table.column names through
 // the gateway's own upstream connection, so column masking rules follow a column through aliases and
-// subqueries. Shared per connection target, bounded, refreshed after DDL. Never sends client text.
+// subqueries; and, for column lineage (sql/postgres/column-lineage.ts), relations and functions by
+// name: columns, parents, view definitions, and who wrote each function. Shared per connection
+// target, bounded, refreshed after DDL. Client text never reaches it: names are sent hex-encoded.
 
+import type { StatementLineage } from '../../core/column-lineage.js';
 import type { ColumnRef } from '../../core/masking.js';
+import {
+  UNAVAILABLE,
+  type CatalogNeeds,
+  type CatalogRelation,
+  type CatalogRoutine,
+  type CatalogRoutines,
+  type LineageCatalog,
+} from '../../sql/postgres/column-lineage.js';
+import { LruCache } from '../../sql/postgres/lru-cache.js';
 import type { ColumnSource, ResolvedColumnRef } from '../../masking/result-masker.js';
 import { BackendCode, decodeDataRow, decodeErrorFields, encode } from '../../wire/postgres/index.js';
 import { openUpstream, type UpstreamSession, type UpstreamTarget } from './upstream-connection.js';
@@ -112,9 +124,78 @@ class CatalogConnection {
 const DEFAULTS = { ttlMs: 60_000, maxTables: 10_000, queryTimeoutMs: 5_000, idleMs: 30_000 };
 /** OIDs asked for in one catalog query at most. */
 const MAX_OIDS_PER_QUERY = 500;
+/** Names asked for in one catalog query at most. */
+const MAX_NAMES_PER_QUERY = 200;
+/** A lookup that failed is tried again after this long. */
+const UNAVAILABLE_TTL_MS = 5_000;
+/** Names kept per kind (relations, functions, operators) per target. */
+const MAX_NAMES = 20_000;
 
-export class CatalogResolver {
+interface Named<T> {
+  readonly at: number;
+  readonly value: T | typeof UNAVAILABLE;
+}
+
+/** A name as a SQL expression that cannot be anything else: hex, decoded by the server. */
+function nameLiteral(name: string): string {
+  return `pg_catalog.convert_from(pg_catalog.decode('${Buffer.from(name, 'utf8').toString('hex')}', 'hex'), 'UTF8')`;
+}
+
+function nameArray(names: readonly string[]): string {
+  return `ARRAY[${names.map(nameLiteral).join(', ')}]::pg_catalog.text[]`;
+}
+
+// pg_get_viewdef qualifies every name not visible in search_path: with an empty one, every name
+// outside pg_catalog comes back schema-qualified, so the definition reads the same anywhere.
+const RELATIONS_SQL = (names: string) =>
+  "SET search_path = ''; " +
+  'SELECT n.nspname, c.relname, c.relkind, ' +
+  '(SELECT pg_catalog.json_agg(a.attname ORDER BY a.attnum) FROM pg_catalog.pg_attribute a ' +
+  '  WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), ' +
+  "CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) END, " +
+  '(WITH RECURSIVE up(oid, depth) AS (' +
+  '   SELECT i.inhparent, 1 FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid' +
+  '   UNION ALL SELECT i.inhparent, up.depth + 1 FROM pg_catalog.pg_inherits i JOIN up ON i.inhrelid = up.oid' +
+  '   WHERE up.depth < 64)' +
+  ' SELECT pg_catalog.json_agg(pg_catalog.json_build_array(pn.nspname, pc.relname) ORDER BY up.depth)' +
+  ' FROM up JOIN pg_catalog.pg_class pc ON pc.oid = up.oid JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace) ' +
+  'FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace ' +
+  `WHERE c.relname = ANY (${names}) AND c.relkind NOT IN ('i', 'I', 't', 'c')`;
+
+const ROUTINE_JOINS =
+  'LEFT JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace ' +
+  'LEFT JOIN pg_catalog.pg_language l ON l.oid = p.prolang ' +
+  "LEFT JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = p.oid AND d.deptype = 'e' " +
+  'LEFT JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid';
+
+const FUNCTIONS_SQL = (names: string) =>
+  'SELECT q.name, n.nspname, l.lanname, p.provolatile, e.extname, ' +
+  'EXISTS (SELECT 1 FROM pg_catalog.pg_type t WHERE t.typname = q.name) ' +
+  `FROM pg_catalog.unnest(${names}) AS q(name) LEFT JOIN pg_catalog.pg_proc p ON p.proname = q.name ` +
+  ROUTINE_JOINS;
+
+const OPERATORS_SQL = (names: string) =>
+  'SELECT q.name, n.nspname, l.lanname, p.provolatile, e.extname, false ' +
+  `FROM pg_catalog.unnest(${names}) AS q(name) LEFT JOIN pg_catalog.pg_operator o ON o.oprname = q.name ` +
+  'LEFT JOIN pg_catalog.pg_proc p ON p.oid = o.oprcode ' +
+  ROUTINE_JOINS;
+
+function jsonArray(text: string | null | undefined): unknown[] {
+  if (text === null || text === undefined) return [];
+  const v: unknown = JSON.parse(text);
+  return Array.isArray(v) ? v : [];
+}
+
+export class CatalogResolver implements LineageCatalog {
   private readonly cache = new Map<number, TableEntry>();
+  private readonly relationNames = new Map<string, Named<readonly CatalogRelation[]>>();
+  private readonly functionNames = new Map<string, Named<CatalogRoutines>>();
+  private readonly operatorNames = new Map<string, Named<CatalogRoutines>>();
+  /** Lineage of statement texts computed against this catalog (dropped with it). */
+  private readonly lineages = new LruCache<{ at: number; lineage: StatementLineage }>({
+    maxEntries: 10_000,
+    maxTotalKeyLength: 16 * 1024 * 1024,
+  });
   private conn: CatalogConnection | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private idleTimer: NodeJS.Timeout | undefined;
@@ -175,6 +256,154 @@ export class CatalogResolver {
   /** Forget everything (after DDL in a session of this target). */
   invalidate(): void {
     this.cache.clear();
+    this.relationNames.clear();
+    this.functionNames.clear();
+    this.operatorNames.clear();
+    this.lineages.clear();
+  }
+
+  // ---------------------------------------------------------------- lineage: lookups by name
+
+  private fresh<T>(map: Map<string, Named<T>>, name: string): T | typeof UNAVAILABLE | undefined {
+    const e = map.get(name);
+    if (!e) return undefined;
+    const age = this.now() - e.at;
+    // Failures and names that were not found are asked again soon (a table created since).
+    const short = e.value === UNAVAILABLE || (Array.isArray(e.value) && e.value.length === 0);
+    if (age > this.opts.ttlMs || (short && age > UNAVAILABLE_TTL_MS)) return undefined;
+    return e.value;
+  }
+
+  relations(
+    schema: string | undefined,
+    name: string,
+  ): readonly CatalogRelation[] | typeof UNAVAILABLE | undefined {
+    const all = this.fresh(this.relationNames, name);
+    if (all === undefined || all === UNAVAILABLE || schema === undefined) return all;
+    return all.filter((r) => r.schema === schema);
+  }
+
+  routines(kind: 'function' | 'operator', name: string): CatalogRoutines | typeof UNAVAILABLE | undefined {
+    return this.fresh(kind === 'function' ? this.functionNames : this.operatorNames, name);
+  }
+
+  /** A statement's lineage computed earlier against the current catalog, if still fresh. */
+  lineageOf(text: string): StatementLineage | undefined {
+    const e = this.lineages.get(text);
+    if (!e || this.now() - e.at > this.opts.ttlMs) return undefined;
+    return e.lineage;
+  }
+
+  rememberLineage(text: string, lineage: StatementLineage): void {
+    this.lineages.set(text, { at: this.now(), lineage });
+  }
+
+  /** Loads what a lineage analysis asked for. Never rejects: a failure marks the names unavailable. */
+  loadNames(needs: CatalogNeeds): Promise<void> {
+    const run = this.queue.then(() => this.fetchNames(needs));
+    this.queue = run.catch(() => undefined);
+    return run.catch(() => undefined);
+  }
+
+  private async fetchNames(needs: CatalogNeeds): Promise<void> {
+    const todo = <T>(map: Map<string, Named<T>>, names: readonly string[]) =>
+      names.filter((n) => this.fresh(map, n) === undefined);
+    const kinds: [Map<string, Named<never>>, string[], (names: string) => string, 'rel' | 'fn' | 'op'][] = [
+      [
+        this.relationNames as Map<string, Named<never>>,
+        todo(this.relationNames, needs.relations),
+        RELATIONS_SQL,
+        'rel',
+      ],
+      [
+        this.functionNames as Map<string, Named<never>>,
+        todo(this.functionNames, needs.functions),
+        FUNCTIONS_SQL,
+        'fn',
+      ],
+      [
+        this.operatorNames as Map<string, Named<never>>,
+        todo(this.operatorNames, needs.operators),
+        OPERATORS_SQL,
+        'op',
+      ],
+    ];
+    for (const [map, names, sql, kind] of kinds) {
+      for (let i = 0; i < names.length; i += MAX_NAMES_PER_QUERY) {
+        const chunk = names.slice(i, i + MAX_NAMES_PER_QUERY);
+        let rows: (string | null)[][];
+        try {
+          const conn = await this.connection();
+          rows = await conn.query(sql(nameArray(chunk)), this.opts.queryTimeoutMs);
+        } catch {
+          const at = this.now();
+          for (const n of chunk) (map as Map<string, Named<unknown>>).set(n, { at, value: UNAVAILABLE });
+          continue;
+        }
+        const at = this.now();
+        if (kind === 'rel') this.storeRelations(chunk, rows, at);
+        else this.storeRoutines(kind === 'fn' ? this.functionNames : this.operatorNames, chunk, rows, at);
+      }
+    }
+    for (const map of [this.relationNames, this.functionNames, this.operatorNames] as Map<
+      string,
+      unknown
+    >[]) {
+      while (map.size > MAX_NAMES) map.delete(map.keys().next().value as string);
+    }
+    this.armIdle();
+  }
+
+  private storeRelations(names: readonly string[], rows: (string | null)[][], at: number): void {
+    const found = new Map<string, CatalogRelation[]>(names.map((n) => [n, []]));
+    for (const [schema, name, kind, columns, viewDefinition, ancestors] of rows) {
+      if (schema == null || name == null) continue;
+      const rel: CatalogRelation = {
+        schema,
+        name,
+        kind: kind ?? 'r',
+        columns: jsonArray(columns).filter((c): c is string => typeof c === 'string'),
+        ancestors: jsonArray(ancestors)
+          .filter(
+            (a): a is [string, string] =>
+              Array.isArray(a) && typeof a[0] === 'string' && typeof a[1] === 'string',
+          )
+          .map(([s, n]) => ({ schema: s, name: n })),
+        ...(viewDefinition != null ? { viewDefinition } : {}),
+      };
+      found.get(name)?.push(rel);
+    }
+    for (const [n, rels] of found) {
+      this.relationNames.delete(n);
+      this.relationNames.set(n, { at, value: rels });
+    }
+  }
+
+  private storeRoutines(
+    map: Map<string, Named<CatalogRoutines>>,
+    names: readonly string[],
+    rows: (string | null)[][],
+    at: number,
+  ): void {
+    const found = new Map<string, { overloads: CatalogRoutine[]; isType: boolean }>(
+      names.map((n) => [n, { overloads: [], isType: false }]),
+    );
+    for (const [name, schema, language, volatility, extension, isType] of rows) {
+      const e = name == null ? undefined : found.get(name);
+      if (!e) continue;
+      if (isType === 't') e.isType = true;
+      if (schema == null) continue;
+      e.overloads.push({
+        schema,
+        language: language ?? '?',
+        volatility: volatility ?? 'v',
+        ...(extension != null ? { extension } : {}),
+      });
+    }
+    for (const [n, v] of found) {
+      map.delete(n);
+      map.set(n, { at, value: v });
+    }
   }
 
   get size(): number {

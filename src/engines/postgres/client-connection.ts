@@ -57,6 +57,16 @@ import {
   STALL,
   type RelayHost,
 } from './result-relay.js';
+import type { StatementLineage } from '../../core/column-lineage.js';
+import { statisticsFinding, statisticsRelations } from '../../masking/lineage-plan.js';
+import { sqlMaskerOf } from '../../masking/result-masker.js';
+import { catalogResolverFor } from './catalog-resolver.js';
+import {
+  DEFAULT_LINEAGE_SETTINGS,
+  lineageDecision,
+  lineageOf,
+  type LineageDeps,
+} from './statement-lineage.js';
 import { ResponseTracker, type Expected, type QueryRun, type Run } from './response-tracker.js';
 import { asSetStatement, startupSettings } from './startup-parameters.js';
 import {
@@ -85,6 +95,8 @@ export interface ConnectionDeps {
   readonly settings: () => ListenerSettings;
   readonly resolveConnection: (name: string) => UpstreamTarget | undefined;
   readonly cancels: CancelRegistry;
+  /** Column lineage (docs/masking.md); without it, masking follows RowDescription origins only. */
+  readonly lineage?: LineageDeps;
 }
 
 /** Maps the BackendKeyData Gatehouse gives clients to live connections (55.2.7). */
@@ -712,6 +724,43 @@ export class ClientConnection {
     return strictest([own, ...uses.inherited.map((u) => session.decide(this.action(u, via)))]);
   }
 
+  /**
+   * The decision with what column lineage adds for a masked principal: statistics catalogs and
+   * writes or lasting effects of masked values are refused, untraceable results refused or masked,
+   * predicates on masked columns allowed, held or refused (per connection). Also returns the
+   * lineage, for the masker. A statement of an unmasked principal costs nothing here.
+   */
+  private async decideWithLineage(
+    st: SqlStatement,
+    via: SqlAction['via'],
+    pending: PendingObjects,
+  ): Promise<{ decision: Decision; lineage?: StatementLineage }> {
+    const decision = this.decideStatement(st, via, pending);
+    if (decision.effect === 'deny' || !decision.obligations.mask || st.parseError !== undefined)
+      return { decision };
+    const stats = statisticsRelations(st.tables, st.functions);
+    if (stats.length > 0) {
+      const f = statisticsFinding(stats);
+      return { decision: { effect: 'deny', ruleId: f.ruleId, message: `Gatehouse: ${f.message}` } };
+    }
+    const deps = this.deps.lineage;
+    const rules = deps?.rules(decision.obligations);
+    if (!deps || !rules) return { decision };
+    const catalog = catalogResolverFor(this.target!, this.deps.settings().maxMessageBytes);
+    const lineage = await lineageOf(deps.analyzer, catalog, st.text, (object, name) =>
+      object === 'cursor'
+        ? (pending.cursors.get(name) ?? this.state.cursor(name)?.statement)?.text
+        : (pending.prepared.get(name)?.text ?? this.state.statement(name)?.text),
+    );
+    const extra = lineageDecision(
+      rules.findings(lineage),
+      this.target!.lineage ?? DEFAULT_LINEAGE_SETTINGS,
+      this.session!.identity.agent,
+      decision,
+    );
+    return { decision: extra ? strictest([decision, extra]) : decision, lineage };
+  }
+
   /** Waits until the settings after every forwarded execution are known; false: not in this batch. */
   private lexerSettled(text: string): Promise<boolean> | boolean {
     if (LEXER_INVARIANT.test(text) || this.knownSeq === this.execSeq || this.tracker.upstreamDiscarding)
@@ -755,7 +804,8 @@ export class ClientConnection {
     let refusal: GatewayError | undefined;
     const pending = newPendingObjects();
     for (const statement of classification.statements) {
-      const decision = this.decideStatement(statement, 'simple-query', pending);
+      const { decision, lineage } = await this.decideWithLineage(statement, 'simple-query', pending);
+      if (this.isClosed) return;
       const admission = await session.admit(this.action(statement, 'simple-query'), {
         decision,
         ...this.holdOptions(),
@@ -772,6 +822,7 @@ export class ClientConnection {
             : admission.error;
         break;
       }
+      if (lineage) sqlMaskerOf(admission.masker)?.useLineage(lineage);
       runs.push({ run: { admission, rows: 0 }, statement });
       this.relay.noteMasker(admission.masker);
       notePending(pending, statement);
@@ -848,7 +899,8 @@ export class ClientConnection {
     const statement = classification.statements[0];
     let decision: Decision | undefined;
     if (statement !== undefined) {
-      decision = this.decideStatement(statement, 'parse', newPendingObjects());
+      decision = (await this.decideWithLineage(statement, 'parse', newPendingObjects())).decision;
+      if (this.isClosed) return;
       if (decision.effect === 'deny') {
         const admission = await session.admit(this.action(statement, 'parse'), { decision });
         if (name === '') this.state.removeStatement('');
@@ -919,7 +971,12 @@ export class ClientConnection {
     let run: Run | undefined;
     if (entry.statement !== undefined) {
       const params = bindParamsAsText(msg);
-      const decision = this.decideStatement(entry.statement, 'parse', newPendingObjects());
+      const { decision, lineage } = await this.decideWithLineage(
+        entry.statement,
+        'parse',
+        newPendingObjects(),
+      );
+      if (this.isClosed) return;
       const admission = await this.session!.admit(this.action(entry.statement, 'parse', params), {
         decision,
         ...this.holdOptions(),
@@ -929,6 +986,7 @@ export class ClientConnection {
         if (msg.portal === '') this.dropPortal('');
         return this.refuseExtended(admission.error);
       }
+      if (lineage) sqlMaskerOf(admission.masker)?.useLineage(lineage);
       this.relay.noteMasker(admission.masker);
       run = { admission, rows: 0 };
     }
@@ -1076,8 +1134,36 @@ export class ClientConnection {
       tables: [],
       functions: [`oid:${msg.functionOid}`],
     };
-    const admission = await this.session!.admit(this.action(statement, 'function-call'), this.holdOptions());
+    const action = this.action(statement, 'function-call');
+    let decision = this.session!.decide(action);
+    // A function named by OID runs code Gatehouse cannot trace: under column rules its result is
+    // refused or withheld like any other untraceable result.
+    const rules = decision.effect === 'deny' ? undefined : this.deps.lineage?.rules(decision.obligations);
+    const reason = `fast-path function call (OID ${msg.functionOid}) runs a function Gatehouse cannot see into`;
+    const lineage: StatementLineage | undefined = rules
+      ? {
+          outputs: undefined,
+          combined: { sources: [], direct: false, unproven: reason },
+          reads: [],
+          predicates: [],
+          unprovenReads: reason,
+          sinks: [],
+          writes: [],
+          statistics: [],
+        }
+      : undefined;
+    if (rules && lineage) {
+      const extra = lineageDecision(
+        rules.findings(lineage),
+        this.target!.lineage ?? DEFAULT_LINEAGE_SETTINGS,
+        this.session!.identity.agent,
+        decision,
+      );
+      if (extra) decision = strictest([decision, extra]);
+    }
+    const admission = await this.session!.admit(action, { decision, ...this.holdOptions() });
     if (this.isClosed) return;
+    if (admission.allowed && lineage) sqlMaskerOf(admission.masker)?.useLineage(lineage);
     this.execSeq++;
     this.syncedSeq = this.execSeq;
     if (!admission.allowed) {

@@ -141,7 +141,7 @@ export function maskFieldsMessage(
   const fields = decodeErrorFields(body);
   const sql = sqlMaskerOf(masker);
   let changed = false;
-  if (sql) changed = sql.maskFields(fields);
+  if (sql) changed = sql.maskFields(fields, type === 'E' ? 'error' : 'notice');
   else {
     for (const [k, v] of Object.entries(fields)) {
       if (STRUCTURAL_FIELDS.has(k)) continue;
@@ -204,7 +204,8 @@ export function maskFunctionResult(body: Buffer, masker: ResultMasker): Buffer |
   if (body.length < 4) throw new ProtocolError('FunctionCallResponse truncated');
   const len = body.readInt32BE(0);
   if (len < 0) return undefined;
-  if (masker.maskText(body.toString('latin1', 4, 4 + len)) === undefined) return undefined;
+  const untraced = sqlMaskerOf(masker)?.untracedResult === true;
+  if (!untraced && masker.maskText(body.toString('latin1', 4, 4 + len)) === undefined) return undefined;
   const out = typedFrame(0x56, 4);
   out.writeInt32BE(-1, 5);
   return out;

@@ -8,6 +8,7 @@ import type { Gate } from '../../gate/gate.js';
 import { SqlState, encode } from '../../wire/postgres/index.js';
 import type { Engine, ListeningAddress } from '../engine.js';
 import { CancelRegistry, ClientConnection, type ListenerSettings } from './client-connection.js';
+import type { LineageDeps } from './statement-lineage.js';
 import type { UpstreamTarget } from './upstream-connection.js';
 
 export interface PostgresEngineOptions {
@@ -20,6 +21,8 @@ export interface PostgresEngineOptions {
   /** Read on every new connection, so a reload applies to new sessions. */
   readonly settings: () => ListenerSettings;
   readonly resolveConnection: (name: string) => UpstreamTarget | undefined;
+  /** Column lineage for masking (docs/masking.md); without it masking follows RowDescription origins. */
+  readonly lineage?: LineageDeps;
 }
 
 export class PostgresEngine implements Engine {
@@ -67,6 +70,7 @@ export class PostgresEngine implements Engine {
         settings: this.options.settings,
         resolveConnection: this.options.resolveConnection,
         cancels: this.cancels,
+        ...(this.options.lineage ? { lineage: this.options.lineage } : {}),
       },
       (c) => this.connections.delete(c),
     );

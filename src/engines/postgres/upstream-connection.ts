@@ -47,6 +47,17 @@ export interface UpstreamTarget extends UpstreamLogin {
   readonly via?: UpstreamVia;
   /** The Gatehouse connection name (for the dialer's logs). */
   readonly connection?: string;
+  /** What masking does where column lineage cannot protect a value (docs/masking.md). */
+  readonly lineage?: LineageSettings;
+}
+
+/** Per-connection lineage choices, for agents and for people. */
+export interface LineageSettings {
+  readonly unprovenLineage: { readonly agents: 'refuse' | 'mask'; readonly people: 'refuse' | 'mask' };
+  readonly maskedPredicates: {
+    readonly agents: 'allow' | 'review' | 'deny';
+    readonly people: 'allow' | 'review' | 'deny';
+  };
 }
 
 export interface UpstreamSession {

@@ -48,16 +48,20 @@ interface RawStatement {
 
 let sharedRuntime: Promise<PgParserRuntime> | undefined;
 
-/** Loads the parser (once per process) and returns a classifier with its own result cache. */
-export async function createPostgresClassifier(
-  options: PostgresClassifierOptions = {},
-): Promise<PostgresClassifier> {
+/** The parser runtime, loaded once per process and shared (classifier, lineage analyzer). */
+export function sharedParserRuntime(): Promise<PgParserRuntime> {
   sharedRuntime ??= PgParserRuntime.create().catch((error: unknown) => {
     sharedRuntime = undefined;
     throw error;
   });
-  const runtime = await sharedRuntime;
-  return new LibpgQueryClassifier(runtime, options);
+  return sharedRuntime;
+}
+
+/** Loads the parser (once per process) and returns a classifier with its own result cache. */
+export async function createPostgresClassifier(
+  options: PostgresClassifierOptions = {},
+): Promise<PostgresClassifier> {
+  return new LibpgQueryClassifier(await sharedParserRuntime(), options);
 }
 
 class LibpgQueryClassifier implements PostgresClassifier {

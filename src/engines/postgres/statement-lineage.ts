@@ -1,0 +1,115 @@
+// Column lineage for the PostgreSQL engine: computes a statement's lineage against the upstream
+// catalog (cached per connection target and statement text, so a repeated statement costs one map
+// lookup), and turns what the masking profile finds in it into a decision for this principal:
+// refuse, hold for review, or let the masker mask the result columns fed by masked columns.
+
+import type { StatementLineage } from '../../core/column-lineage.js';
+import type { Decision, Obligations } from '../../core/decision.js';
+import type { LineageFinding, LineageRules } from '../../masking/lineage-plan.js';
+import type { LineageAnalyzer } from '../../sql/postgres/column-lineage.js';
+import type { CatalogResolver } from './catalog-resolver.js';
+import type { LineageSettings } from './upstream-connection.js';
+
+/** What the engine needs for lineage: the analyzer and the column rules a mask obligation brings. */
+export interface LineageDeps {
+  readonly analyzer: LineageAnalyzer;
+  /** Undefined when the obligation masks nothing by column (no lineage needed). */
+  readonly rules: (obligations: Obligations) => LineageRules | undefined;
+}
+
+export const DEFAULT_LINEAGE_SETTINGS: LineageSettings = {
+  unprovenLineage: { agents: 'refuse', people: 'mask' },
+  maskedPredicates: { agents: 'review', people: 'allow' },
+};
+
+/** Catalog round trips one analysis may take (views over views ask for more names each round). */
+const MAX_ROUNDS = 8;
+
+function unproven(reason: string): StatementLineage {
+  const v = { sources: [], direct: false, unproven: reason };
+  return {
+    outputs: undefined,
+    combined: v,
+    reads: [],
+    predicates: [],
+    unprovenReads: reason,
+    sinks: [],
+    writes: [],
+    statistics: [],
+  };
+}
+
+/**
+ * The lineage of `text`. `uses` gives the text behind EXECUTE's prepared statement or FETCH's cursor
+ * (undefined when the session has none of that name: the server will refuse it anyway).
+ */
+export async function lineageOf(
+  analyzer: LineageAnalyzer,
+  catalog: CatalogResolver,
+  text: string,
+  uses: (object: 'prepared' | 'cursor', name: string) => string | undefined,
+): Promise<StatementLineage> {
+  let current = text;
+  for (let hop = 0; hop < 3; hop++) {
+    const cached = catalog.lineageOf(current);
+    if (cached) return cached;
+    let next: string | undefined;
+    for (let round = 0; round < MAX_ROUNDS && next === undefined; round++) {
+      const o = analyzer.analyze(current, catalog);
+      if (o.kind === 'done') {
+        // An untraceable lineage may come from a name not found yet: it is worked out again next time.
+        if (o.lineage.unprovenReads === undefined) catalog.rememberLineage(current, o.lineage);
+        return o.lineage;
+      }
+      if (o.kind === 'uses') {
+        next = uses(o.object, o.name);
+        if (next === undefined)
+          return unproven(
+            `${o.object === 'cursor' ? 'cursor' : 'prepared statement'} ${o.name} is not known to Gatehouse`,
+          );
+        break;
+      }
+      await catalog.loadNames(o.needs);
+    }
+    if (next === undefined) return unproven('the upstream catalog did not answer in time');
+    current = next;
+  }
+  return unproven('a prepared statement or cursor refers to another one');
+}
+
+/** The decision lineage findings add for this principal, or undefined when they add none. */
+export function lineageDecision(
+  findings: readonly LineageFinding[],
+  settings: LineageSettings,
+  agent: boolean,
+  base: Decision,
+): Decision | undefined {
+  const who = agent ? 'agents' : 'people';
+  let review: LineageFinding | undefined;
+  for (const f of findings) {
+    const deny = (): Decision => ({ effect: 'deny', ruleId: f.ruleId, message: `Gatehouse: ${f.message}` });
+    switch (f.kind) {
+      case 'statistics':
+      case 'write':
+      case 'sink':
+        return deny();
+      case 'unproven':
+        if (settings.unprovenLineage[who] === 'refuse') return deny();
+        break;
+      case 'predicate': {
+        const mode = settings.maskedPredicates[who];
+        if (mode === 'deny') return deny();
+        if (mode === 'review') review ??= f;
+        break;
+      }
+    }
+  }
+  if (!review) return undefined;
+  return {
+    effect: 'review',
+    ruleId: review.ruleId,
+    message: `Gatehouse: ${review.message}`,
+    mode: 'hold',
+    obligations: base.effect === 'deny' ? {} : base.obligations,
+  };
+}

@@ -1,0 +1,236 @@
+// Column rules applied to a statement's lineage (core/column-lineage.ts): which result columns are
+// masked and how, whether its errors and notices may quote a masked value, and what a masked
+// principal may not do with masked columns (filter on them, write them elsewhere, hand them to
+// functions with lasting effects, read statistics samples, or run code whose reads cannot be seen).
+// Pure: the engine computes the lineage and decides what to do with the findings.
+
+import type { SourceColumn, StatementLineage, ValueLineage } from '../core/column-lineage.js';
+import type { ColumnRule } from './column-rules.js';
+import type { MaskStyle } from './finding.js';
+
+/** Tag (and count name) of outputs whose lineage cannot be proven, when they are masked. */
+export const LINEAGE_TAG = 'lineage';
+/** Count name for error and notice texts withheld. */
+export const ERROR_TEXT_TAG = 'error_text';
+
+/** What the masker does with one result column. */
+export type OutputAction =
+  /** Nothing masked flows in: the RowDescription origin and content detectors decide, as before. */
+  | { readonly kind: 'clear' }
+  /** One masked column, unchanged (through a view, say): its rule applies in its own style. */
+  | { readonly kind: 'rule'; readonly rule: ColumnRule; readonly source: SourceColumn }
+  /** A whole row of one base table: masked field by field where the origin is known, else whole. */
+  | { readonly kind: 'row'; readonly style: MaskStyle; readonly tag: string }
+  /** Derived from masked columns (or unproven): masked whole. */
+  | { readonly kind: 'whole'; readonly style: MaskStyle; readonly tag: string };
+
+export interface LineagePlan {
+  /** Per result column; undefined when the columns could not be lined up (then `combined` applies). */
+  readonly outputs: readonly OutputAction[] | undefined;
+  readonly combined: OutputAction;
+  /** Set when the statement reads a masked column or runs unseen code: error and notice text is withheld. */
+  readonly withhold?: string;
+  /** Some result column carries masked (or unproven) data: COPY cannot carry it. */
+  readonly tainted: boolean;
+}
+
+export type LineageFindingKind = 'statistics' | 'unproven' | 'predicate' | 'write' | 'sink';
+
+export interface LineageFinding {
+  readonly kind: LineageFindingKind;
+  /** Policy-style rule id for the record and the client's DETAIL. */
+  readonly ruleId: string;
+  /** Written for the client: what, which column, why, what to do instead. */
+  readonly message: string;
+}
+
+const CLEAR: OutputAction = { kind: 'clear' };
+
+/** How much a style hides: a derived value takes the strongest style of the columns it comes from. */
+function strength(style: MaskStyle): number {
+  switch (style) {
+    case 'partial':
+      return 1;
+    case 'hash':
+      return 2;
+    default:
+      return 3;
+  }
+}
+
+const name = (s: SourceColumn) => `${s.schema}.${s.table}.${s.column}`;
+
+export class LineageRules {
+  constructor(
+    private readonly match: (schema: string, table: string, column: string) => ColumnRule | undefined,
+    private readonly chooser: (tag: string) => MaskStyle,
+  ) {}
+
+  /** The rule masking this column whole (rules with `detectors:` only scan, so they do not count). */
+  private wholeRule(s: SourceColumn): ColumnRule | undefined {
+    const r = this.match(s.schema, s.table, s.column);
+    return r && !r.detectors ? r : undefined;
+  }
+
+  private styleOf(rule: ColumnRule): MaskStyle {
+    return rule.style ?? this.chooser(rule.tag ?? 'column');
+  }
+
+  /** The first masked source and its rule. */
+  private firstMasked(
+    sources: readonly SourceColumn[],
+  ): { source: SourceColumn; rule: ColumnRule } | undefined {
+    for (const s of sources) {
+      const rule = this.wholeRule(s);
+      if (rule) return { source: s, rule };
+    }
+    return undefined;
+  }
+
+  /** The strongest rule among the masked sources. */
+  private strongest(sources: readonly SourceColumn[]): { style: MaskStyle; tag: string } | undefined {
+    let best: { style: MaskStyle; tag: string } | undefined;
+    for (const s of sources) {
+      const rule = this.wholeRule(s);
+      if (!rule) continue;
+      const style = this.styleOf(rule);
+      if (!best || strength(style) > strength(best.style)) best = { style, tag: rule.tag ?? 'column' };
+    }
+    return best;
+  }
+
+  private action(v: ValueLineage): OutputAction {
+    if (v.unproven !== undefined) return { kind: 'whole', style: 'redact', tag: LINEAGE_TAG };
+    if (v.sources.length === 0) return CLEAR;
+    if (v.direct) {
+      // Every name of one column (a partition's and its parents'): the first rule that matches.
+      for (const s of v.sources) {
+        const rule = this.match(s.schema, s.table, s.column);
+        if (rule) return { kind: 'rule', rule, source: s };
+      }
+      return CLEAR;
+    }
+    const best = this.strongest(v.sources);
+    if (!best) return CLEAR;
+    // A transformed value cannot be shown in part safely (the last four of a slice are other digits).
+    const style: MaskStyle = best.style === 'partial' ? 'redact' : best.style;
+    return v.row ? { kind: 'row', style, tag: best.tag } : { kind: 'whole', style, tag: best.tag };
+  }
+
+  plan(l: StatementLineage): LineagePlan {
+    const outputs = l.outputs?.map((o) => this.action(o));
+    const combined = this.action(l.combined);
+    const masked = this.firstMasked(l.reads);
+    const withhold = masked
+      ? `the statement reads masked column ${name(masked.source)} (rule ${masked.rule.tag ?? 'column'}), and the text could quote its value`
+      : l.unprovenReads !== undefined
+        ? `${l.unprovenReads}, so the text could quote a masked value`
+        : undefined;
+    const tainted = (outputs ?? [combined]).some((a) => a.kind !== 'clear') || combined.kind !== 'clear';
+    return { outputs, combined, ...(withhold !== undefined ? { withhold } : {}), tainted };
+  }
+
+  /** What a masked principal may not do with this statement (empty when nothing). */
+  findings(l: StatementLineage): LineageFinding[] {
+    const out: LineageFinding[] = [];
+    if (l.statistics.length > 0) out.push(statisticsFinding(l.statistics));
+    const unproven = [...(l.outputs ?? []), l.combined].find((o) => o.unproven !== undefined);
+    if (unproven) {
+      out.push({
+        kind: 'unproven',
+        ruleId: 'masking-lineage-unproven',
+        message:
+          `Gatehouse cannot tell which columns this statement's results come from: ${unproven.unproven}. ` +
+          'Column masking rules apply on this connection, so results it cannot trace are not returned. ' +
+          'Leave that part out of the query (select the columns you need directly), or ask a person to run it.',
+      });
+    }
+    const predicate = this.firstMasked(l.predicates);
+    if (predicate) {
+      out.push({
+        kind: 'predicate',
+        ruleId: 'masking-predicate',
+        message:
+          `the statement filters, joins, groups or sorts on masked column ${name(predicate.source)} ` +
+          `(rule ${predicate.rule.tag ?? 'column'}): which rows come back, and in what order, would reveal facts ` +
+          `about its values even though the values are masked. Filter on another column (an id), or ask for approval.`,
+      });
+    }
+    for (const w of l.writes) {
+      const problem = this.writeProblem(w.targets, w.lineage);
+      if (problem !== undefined) {
+        out.push({
+          kind: 'write',
+          ruleId: 'masking-write',
+          message: `the statement writes ${problem} into ${w.label}, where a later read would show it. Write values that do not come from masked columns.`,
+        });
+        break;
+      }
+    }
+    for (const s of l.sinks) {
+      const m = this.firstMasked(s.lineage.sources);
+      if (!m && s.lineage.unproven === undefined) continue;
+      const what = m
+        ? `a value derived from masked column ${name(m.source)} (rule ${m.rule.tag ?? 'column'})`
+        : `a value Gatehouse cannot trace (${s.lineage.unproven})`;
+      out.push({
+        kind: 'sink',
+        ruleId: 'masking-sink',
+        message: `the statement passes ${what} to ${s.what}, whose effect outlives the statement (a setting, a lock, a sequence, a file, a delay), where it could be read back unmasked.`,
+      });
+      break;
+    }
+    return out;
+  }
+
+  /** Why writing `v` into `targets` would unmask it, or undefined when the target is masked as strongly. */
+  private writeProblem(targets: readonly SourceColumn[], v: ValueLineage): string | undefined {
+    if (v.unproven !== undefined) return `a value Gatehouse cannot trace (${v.unproven})`;
+    const best = this.strongest(v.sources);
+    if (!best) return undefined;
+    const m = this.firstMasked(v.sources)!;
+    const what = `a value derived from masked column ${name(m.source)} (rule ${m.rule.tag ?? 'column'})`;
+    const targetRules = targets.map((t) => this.wholeRule(t));
+    if (targets.length === 0 || targetRules.some((r) => r === undefined)) return what;
+    for (const r of targetRules as ColumnRule[]) {
+      const style = this.styleOf(r);
+      // `partial` shows part of what is stored: only the same column, unchanged, may go back in.
+      if (style === 'partial') {
+        const same = v.direct && targets.some((t) => v.sources.some((s) => name(s) === name(t)));
+        if (!same) return what;
+      } else if (strength(style) < strength(best.style)) return what;
+    }
+    return undefined;
+  }
+}
+
+/** Statistics catalogs hold samples of column values (most common values, histogram bounds). */
+export function statisticsFinding(names: readonly string[]): LineageFinding {
+  return {
+    kind: 'statistics',
+    ruleId: 'masking-statistics',
+    message: `${names.join(', ')} holds samples of column values (most common values, histogram bounds), so it is not available when results are masked. Query the tables themselves.`,
+  };
+}
+
+/** The statistics catalogs a statement names (from its classification, without the catalog). */
+export function statisticsRelations(
+  tables: readonly { readonly schema?: string; readonly name: string }[],
+  functions: readonly string[],
+): string[] {
+  const out: string[] = [];
+  for (const t of tables) {
+    if ((t.schema === undefined || t.schema === 'pg_catalog') && STATISTICS.has(t.name)) out.push(t.name);
+  }
+  for (const f of functions)
+    if (f === 'pg_mcv_list_items' || f === 'pg_catalog.pg_mcv_list_items') out.push(`${f}()`);
+  return out;
+}
+
+const STATISTICS: ReadonlySet<string> = new Set([
+  'pg_stats',
+  'pg_stats_ext',
+  'pg_stats_ext_exprs',
+  'pg_statistic',
+  'pg_statistic_ext_data',
+]);

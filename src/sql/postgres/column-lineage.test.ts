@@ -1,0 +1,255 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { StatementLineage, ValueLineage } from '../../core/column-lineage.js';
+import {
+  createLineageAnalyzer,
+  type CatalogRelation,
+  type CatalogRoutines,
+  type LineageAnalyzer,
+  type LineageCatalog,
+} from './column-lineage.js';
+import { PgParserRuntime } from './pg-parser-runtime.js';
+
+const rel = (name: string, columns: string[], extra: Partial<CatalogRelation> = {}): CatalogRelation => ({
+  schema: 'public',
+  name,
+  kind: 'r',
+  columns,
+  ancestors: [],
+  ...extra,
+});
+
+const RELATIONS: CatalogRelation[] = [
+  rel('customers', ['id', 'name', 'email', 'phone', 'card_number', 'country']),
+  rel('api_keys', ['id', 'customer_id', 'service', 'key_id', 'secret']),
+  rel('orders', ['id', 'customer_id', 'order_no', 'amount', 'status']),
+  rel('api_keys_v', ['service', 'secret'], {
+    kind: 'v',
+    viewDefinition: 'SELECT api_keys.service, api_keys.secret FROM public.api_keys',
+  }),
+  rel('upper_v', ['s'], {
+    kind: 'v',
+    viewDefinition: 'SELECT upper(v.secret) AS s FROM public.api_keys_v v',
+  }),
+  rel('cards_2024', ['id', 'name', 'email', 'phone', 'card_number', 'country'], {
+    ancestors: [{ schema: 'public', name: 'customers' }],
+  }),
+  rel('pg_stats', ['tablename', 'histogram_bounds'], { schema: 'pg_catalog', kind: 'v' }),
+];
+
+const builtin = (volatility = 'i'): CatalogRoutines => ({
+  overloads: [{ schema: 'pg_catalog', language: 'internal', volatility }],
+  isType: false,
+});
+const ROUTINES: Record<string, CatalogRoutines> = {
+  upper: builtin(),
+  lower: builtin(),
+  substr: builtin(),
+  concat_ws: builtin('s'),
+  string_agg: builtin(),
+  array_agg: builtin(),
+  count: builtin(),
+  max: builtin(),
+  encode: builtin(),
+  convert_to: builtin('s'),
+  row_to_json: builtin('s'),
+  to_jsonb: builtin('s'),
+  json_build_object: builtin('s'),
+  xmlelement: builtin(),
+  regexp_replace: builtin(),
+  set_config: builtin('v'),
+  pg_sleep: builtin('v'),
+  generate_series: builtin(),
+  unnest: builtin(),
+  jsonb_each_text: builtin(),
+  query_to_xml: builtin('s'),
+  row_number: builtin(),
+  get_secret: { overloads: [{ schema: 'public', language: 'plpgsql', volatility: 'v' }], isType: false },
+  digest: {
+    overloads: [{ schema: 'public', language: 'c', volatility: 'i', extension: 'pgcrypto' }],
+    isType: false,
+  },
+  int8: { overloads: [], isType: true },
+};
+
+class FakeCatalog implements LineageCatalog {
+  loaded = new Set<string>();
+  relations(schema: string | undefined, name: string) {
+    if (!this.loaded.has(`r:${name}`)) return undefined;
+    return RELATIONS.filter((r) => r.name === name && (schema === undefined || r.schema === schema));
+  }
+  routines(kind: 'function' | 'operator', name: string) {
+    if (!this.loaded.has(`${kind[0]}:${name}`)) return undefined;
+    if (kind === 'operator') return builtin();
+    return ROUTINES[name] ?? { overloads: [], isType: false };
+  }
+}
+
+let analyzer: LineageAnalyzer;
+beforeAll(async () => {
+  analyzer = createLineageAnalyzer(await PgParserRuntime.create());
+});
+
+function analyze(sql: string): StatementLineage {
+  const catalog = new FakeCatalog();
+  for (let round = 0; round < 10; round++) {
+    const o = analyzer.analyze(sql, catalog);
+    if (o.kind === 'done') return o.lineage;
+    if (o.kind === 'uses') throw new Error('uses');
+    for (const r of o.needs.relations) catalog.loaded.add(`r:${r}`);
+    for (const f of o.needs.functions) catalog.loaded.add(`f:${f}`);
+    for (const f of o.needs.operators) catalog.loaded.add(`o:${f}`);
+  }
+  throw new Error('did not converge');
+}
+
+const cols = (v: ValueLineage) => v.sources.map((s) => `${s.table}.${s.column}`).sort();
+const outs = (sql: string) => analyze(sql).outputs!.map(cols);
+
+describe('column lineage', () => {
+  it('plain columns, aliases, subqueries and CTEs are direct', () => {
+    const l = analyze('SELECT id, x.secret AS s FROM api_keys x');
+    expect(l.outputs!.map(cols)).toEqual([['api_keys.id'], ['api_keys.secret']]);
+    expect(l.outputs![1]!.direct).toBe(true);
+    const sub = analyze('WITH w AS (SELECT secret AS s FROM api_keys) SELECT t.s FROM (SELECT s FROM w) t');
+    expect(sub.outputs!.map(cols)).toEqual([['api_keys.secret']]);
+    expect(sub.outputs![0]!.direct).toBe(true);
+  });
+
+  it('every expression carries its inputs, and is no longer direct', () => {
+    for (const sql of [
+      'SELECT upper(secret) FROM api_keys',
+      "SELECT concat_ws(' ', 'v:', secret) FROM api_keys",
+      "SELECT string_agg(secret, ',') FROM api_keys",
+      'SELECT ARRAY[secret::text] FROM api_keys',
+      'SELECT xmlelement(name v, secret) FROM api_keys',
+      "SELECT substr(secret,1,6) || '-' || substr(secret,7) FROM api_keys",
+      'SELECT secret::varchar(18) FROM api_keys',
+      'SELECT CASE WHEN secret > $1 THEN 1 END FROM api_keys',
+      'SELECT (SELECT max(secret) FROM api_keys)',
+      'SELECT row(secret, 1) FROM api_keys',
+      "SELECT json_build_object('k', secret) FROM api_keys",
+      'SELECT secret FROM api_keys UNION SELECT name FROM customers',
+    ]) {
+      const l = analyze(sql);
+      expect(l.outputs, sql).toHaveLength(1);
+      expect(cols(l.outputs![0]!), sql).toContain('api_keys.secret');
+      expect(l.outputs![0]!.direct, sql).toBe(false);
+    }
+  });
+
+  it('no-op casts to text keep a column direct', () => {
+    expect(analyze('SELECT secret::text FROM api_keys').outputs![0]!.direct).toBe(true);
+  });
+
+  it('stars expand in order, joins with USING merge columns', () => {
+    expect(outs('SELECT * FROM orders o JOIN customers c ON c.id = o.customer_id').length).toBe(11);
+    const l = analyze('SELECT * FROM api_keys JOIN customers USING (id)');
+    expect(l.outputs!.map(cols)[0]).toEqual(['api_keys.id', 'customers.id']);
+    expect(l.outputs!.length).toBe(1 + 4 + 5);
+    expect(outs('SELECT k.*, 1 FROM api_keys k').map((c) => c.join())).toEqual([
+      'api_keys.id',
+      'api_keys.customer_id',
+      'api_keys.service',
+      'api_keys.key_id',
+      'api_keys.secret',
+      '',
+    ]);
+  });
+
+  it('whole-row references carry every column', () => {
+    const l = analyze('SELECT row_to_json(k), to_jsonb(k.*), k FROM api_keys k');
+    for (const o of l.outputs!) expect(cols(o)).toContain('api_keys.secret');
+    expect(l.outputs![2]!.row).toBe(true);
+    expect(l.outputs![0]!.row).toBeUndefined();
+  });
+
+  it('views resolve to their base columns, nested too', () => {
+    const l = analyze('SELECT secret, service FROM api_keys_v');
+    expect(l.outputs!.map(cols)).toEqual([['api_keys.secret'], ['api_keys.service']]);
+    expect(l.outputs![0]!.direct).toBe(true);
+    const u = analyze('SELECT * FROM upper_v');
+    expect(u.outputs!.map(cols)).toEqual([['api_keys.secret']]);
+    expect(u.outputs![0]!.direct).toBe(false);
+  });
+
+  it('partitions and child tables carry their ancestors names', () => {
+    expect(outs('SELECT card_number FROM cards_2024')[0]).toEqual([
+      'cards_2024.card_number',
+      'customers.card_number',
+    ]);
+  });
+
+  it('recursive CTEs, set operations, VALUES and lateral functions', () => {
+    const r = analyze(
+      'WITH RECURSIVE r(n, s) AS (SELECT 1, secret FROM api_keys UNION ALL SELECT n + 1, upper(s) FROM r WHERE n < 3) SELECT s, n FROM r',
+    );
+    expect(r.outputs!.map(cols)).toEqual([['api_keys.secret'], []]);
+    expect(outs("SELECT * FROM (VALUES (1, 'a')) v(a, b) JOIN api_keys k ON k.id = v.a")).toHaveLength(7);
+    expect(outs('SELECT u FROM api_keys k, LATERAL unnest(ARRAY[k.secret]) u')).toEqual([
+      ['api_keys.secret'],
+    ]);
+    expect(outs('SELECT key, value FROM api_keys k, jsonb_each_text(to_jsonb(k))')).toEqual([
+      ['api_keys.customer_id', 'api_keys.id', 'api_keys.key_id', 'api_keys.secret', 'api_keys.service'],
+      ['api_keys.customer_id', 'api_keys.id', 'api_keys.key_id', 'api_keys.secret', 'api_keys.service'],
+    ]);
+  });
+
+  it('predicates are told apart from outputs', () => {
+    const l = analyze("SELECT id FROM customers WHERE card_number LIKE '4%' ORDER BY email");
+    expect(l.outputs!.map(cols)).toEqual([['customers.id']]);
+    expect(l.predicates.map((s) => s.column).sort()).toEqual(['card_number', 'email']);
+    expect(analyze('SELECT secret FROM api_keys ORDER BY 1').predicates.map((s) => s.column)).toEqual([
+      'secret',
+    ]);
+    expect(analyze('SELECT secret FROM api_keys_v').predicates).toEqual([]);
+  });
+
+  it('functions whose bodies cannot be seen make lineage unproven; trusted extensions do not', () => {
+    const l = analyze('SELECT get_secret(id), id FROM api_keys');
+    expect(l.outputs![0]!.unproven).toMatch(/get_secret\(\) is defined in schema public .*plpgsql/);
+    expect(l.outputs![1]!.unproven).toBeUndefined();
+    expect(l.unprovenReads).toBeDefined();
+    expect(analyze("SELECT digest(secret, 'sha1') FROM api_keys").unprovenReads).toBeUndefined();
+    expect(analyze("SELECT query_to_xml('select 1', true, false, '')").outputs![0]!.unproven).toMatch(
+      /runs SQL/,
+    );
+    expect(analyze('SELECT nosuch(1)').outputs![0]!.unproven).toMatch(/not in the catalog/);
+    expect(analyze('SELECT int8(id) FROM api_keys').unprovenReads).toBeUndefined();
+  });
+
+  it('volatile functions given a column, writes and statistics catalogs are reported', () => {
+    expect(analyze("SELECT set_config('x.y', secret, false) FROM api_keys").sinks[0]!.what).toBe(
+      'set_config()',
+    );
+    expect(analyze('SELECT pg_sleep(1)').sinks).toEqual([]);
+    const w = analyze('INSERT INTO orders (order_no) SELECT secret FROM api_keys RETURNING order_no');
+    expect(w.writes.map((x) => x.label)).toEqual(['public.orders.order_no']);
+    expect(cols(w.writes[0]!.lineage)).toEqual(['api_keys.secret']);
+    expect(cols(w.outputs![0]!)).toContain('api_keys.secret');
+    const u = analyze('UPDATE customers SET name = card_number WHERE id = 1 RETURNING name');
+    expect(u.writes[0]!.label).toBe('public.customers.name');
+    expect(cols(u.outputs![0]!)).toContain('customers.card_number');
+    expect(analyze('CREATE TABLE t AS SELECT secret FROM api_keys').writes[0]!.label).toBe('a new table');
+    expect(analyze('SELECT * FROM pg_stats').statistics).toEqual(['pg_stats']);
+  });
+
+  it('COPY, DECLARE and PREPARE return the lineage of their query; EXECUTE and FETCH defer', () => {
+    expect(outs('COPY (SELECT upper(secret) FROM api_keys) TO STDOUT')).toEqual([['api_keys.secret']]);
+    expect(outs('COPY api_keys (secret) TO STDOUT')).toEqual([['api_keys.secret']]);
+    expect(outs('DECLARE c CURSOR FOR SELECT lower(secret) FROM api_keys')).toEqual([['api_keys.secret']]);
+    expect(analyzer.analyze('FETCH 10 FROM c', new FakeCatalog())).toEqual({
+      kind: 'uses',
+      object: 'cursor',
+      name: 'c',
+    });
+  });
+
+  it('benign statements stay clean', () => {
+    const l = analyze(
+      'SELECT o.id, o.amount, c.name FROM orders o JOIN customers c ON c.id = o.customer_id WHERE o.status = $1',
+    );
+    expect(l.outputs!.map(cols)).toEqual([['orders.id'], ['orders.amount'], ['customers.name']]);
+    expect(l.unprovenReads).toBeUndefined();
+    expect(l.reads.some((r) => r.column === 'card_number')).toBe(false);
+  });
+});

@@ -1,0 +1,1496 @@
+// Column lineage from libpg-query's parse tree and the upstream catalog: for each result column of a
+// statement, the source columns whose values can reach it through any expression, function, cast,
+// aggregate, window, subquery, CTE (recursive too), set operation, VALUES, JSON/XML/array/row
+// constructor, RETURNING, or view; plus what the statement writes, hands to volatile functions, and
+// filters on. Pure and synchronous: the catalog is asked through an interface, and a missing entry
+// makes the analysis ask for it (the engine loads it and runs the analysis again). What cannot be
+// resolved is reported as unproven, never guessed as clean.
+
+import {
+  NO_LINEAGE,
+  type ColumnWrite,
+  type SourceColumn,
+  type StatementLineage,
+  type ValueLineage,
+  type ValueSink,
+} from '../../core/column-lineage.js';
+import { LruCache } from './lru-cache.js';
+import { isObject, stringList, unwrap, wrapped, type NodeBody } from './parse-tree.js';
+import type { PgParserRuntime } from './pg-parser-runtime.js';
+import { checkText } from './submitted-text.js';
+
+/** A relation as the catalog describes it. */
+export interface CatalogRelation {
+  readonly schema: string;
+  readonly name: string;
+  /** pg_class.relkind: r table, p partitioned, v view, m materialized view, f foreign, S sequence… */
+  readonly kind: string;
+  /** Live columns in attnum order (the fields of `*` and of the row type). */
+  readonly columns: readonly string[];
+  /** Parents (inheritance and partitioning), nearest first: a rule on a parent covers its children. */
+  readonly ancestors: readonly { readonly schema: string; readonly name: string }[];
+  /** For a view or materialized view: its query, with every name outside pg_catalog schema-qualified. */
+  readonly viewDefinition?: string;
+}
+
+/** One overload of a function, or the function behind one operator of that name. */
+export interface CatalogRoutine {
+  readonly schema: string;
+  /** pg_language.lanname of its body. */
+  readonly language: string;
+  /** pg_proc.provolatile: `i`mmutable, `s`table, `v`olatile. */
+  readonly volatility: string;
+  /** The extension that installed it, if any. */
+  readonly extension?: string;
+}
+
+export interface CatalogRoutines {
+  readonly overloads: readonly CatalogRoutine[];
+  /** A type of that name exists (`int4(x)`, `varchar(x)` are casts written as calls). */
+  readonly isType: boolean;
+}
+
+/** The catalog could not be read (the entry is then treated as unproven). */
+export const UNAVAILABLE = 'unavailable' as const;
+
+export interface LineageCatalog {
+  /** Relations with this name (in this schema, when given); undefined when not loaded yet. */
+  relations(
+    schema: string | undefined,
+    name: string,
+  ): readonly CatalogRelation[] | typeof UNAVAILABLE | undefined;
+  /** Functions (or operators) with this name in any schema; undefined when not loaded yet. */
+  routines(kind: 'function' | 'operator', name: string): CatalogRoutines | typeof UNAVAILABLE | undefined;
+}
+
+/** Catalog entries an analysis needs and did not find loaded. */
+export interface CatalogNeeds {
+  readonly relations: readonly string[];
+  readonly functions: readonly string[];
+  readonly operators: readonly string[];
+}
+
+export type LineageOutcome =
+  | { readonly kind: 'done'; readonly lineage: StatementLineage }
+  | { readonly kind: 'needs'; readonly needs: CatalogNeeds }
+  /** EXECUTE and FETCH return what a prepared statement or cursor computes: analyse that instead. */
+  | { readonly kind: 'uses'; readonly object: 'prepared' | 'cursor'; readonly name: string };
+
+export interface LineageAnalyzer {
+  analyze(text: string, catalog: LineageCatalog): LineageOutcome;
+}
+
+/**
+ * Functions of pg_catalog that run SQL given as text, read relations or cursors named by their
+ * arguments, or read raw data files: what they return cannot be traced to columns.
+ */
+const DYNAMIC_FUNCTIONS: ReadonlySet<string> = new Set([
+  'query_to_xml',
+  'query_to_xmlschema',
+  'query_to_xml_and_xmlschema',
+  'table_to_xml',
+  'table_to_xmlschema',
+  'table_to_xml_and_xmlschema',
+  'cursor_to_xml',
+  'cursor_to_xmlschema',
+  'schema_to_xml',
+  'schema_to_xmlschema',
+  'schema_to_xml_and_xmlschema',
+  'database_to_xml',
+  'database_to_xmlschema',
+  'database_to_xml_and_xmlschema',
+  'ts_stat',
+  'ts_rewrite',
+  'pg_read_file',
+  'pg_read_binary_file',
+  'pg_logical_slot_get_changes',
+  'pg_logical_slot_peek_changes',
+  'pg_logical_slot_get_binary_changes',
+  'pg_logical_slot_peek_binary_changes',
+]);
+
+/** Languages of pg_catalog functions Gatehouse trusts to compute only from their arguments. */
+const TRUSTED_LANGUAGES: ReadonlySet<string> = new Set(['internal', 'c', 'sql']);
+/**
+ * Extensions whose functions and operators compute only from their arguments (types, hashing, text
+ * matching). Functions of any other extension (dblink, postgres_fdw, tablefunc's crosstab, xml2,
+ * pageinspect…) may reach data by other means, and user-defined functions may read any table.
+ */
+const TRUSTED_EXTENSIONS: ReadonlySet<string> = new Set([
+  'btree_gin',
+  'btree_gist',
+  'citext',
+  'cube',
+  'earthdistance',
+  'fuzzystrmatch',
+  'hstore',
+  'intarray',
+  'isn',
+  'ltree',
+  'pg_trgm',
+  'pgcrypto',
+  'seg',
+  'unaccent',
+  'uuid-ossp',
+]);
+
+function trustedRoutine(o: CatalogRoutine): boolean {
+  if (!TRUSTED_LANGUAGES.has(o.language)) return false;
+  return o.schema === 'pg_catalog' || (o.extension !== undefined && TRUSTED_EXTENSIONS.has(o.extension));
+}
+/** Schemas whose views are not expanded (system views over catalogs; pg_stats is refused by name). */
+const SYSTEM_SCHEMAS: ReadonlySet<string> = new Set(['pg_catalog', 'information_schema']);
+/** Catalog relations and functions that hold samples of column values (docs/masking.md). */
+const STATISTICS_RELATIONS: ReadonlySet<string> = new Set([
+  'pg_stats',
+  'pg_stats_ext',
+  'pg_stats_ext_exprs',
+  'pg_statistic',
+  'pg_statistic_ext_data',
+]);
+const STATISTICS_FUNCTIONS: ReadonlySet<string> = new Set(['pg_mcv_list_items']);
+
+/** Set-returning functions whose result columns are known (name → column names). */
+const SRF_COLUMNS: ReadonlyMap<string, readonly string[]> = new Map([
+  ['json_each', ['key', 'value']],
+  ['json_each_text', ['key', 'value']],
+  ['jsonb_each', ['key', 'value']],
+  ['jsonb_each_text', ['key', 'value']],
+]);
+const ONE_COLUMN_SRFS: ReadonlySet<string> = new Set([
+  'generate_series',
+  'generate_subscripts',
+  'regexp_matches',
+  'regexp_split_to_table',
+  'string_to_table',
+  'json_array_elements',
+  'json_array_elements_text',
+  'jsonb_array_elements',
+  'jsonb_array_elements_text',
+  'json_object_keys',
+  'jsonb_object_keys',
+  'jsonb_path_query',
+  'unnest',
+]);
+
+/** How deep views may nest inside each other before the lineage is called unproven. */
+const MAX_VIEW_DEPTH = 16;
+/** Rounds of a recursive CTE before its lineage is taken as everything seen so far. */
+const MAX_RECURSION_ROUNDS = 32;
+
+// ---------------------------------------------------------------- flows
+
+/** What can reach one value: source column keys (`schema\0table\0column`), and how. */
+class Flow {
+  constructor(
+    readonly keys: ReadonlySet<string>,
+    readonly direct: boolean,
+    readonly unproven?: string,
+    readonly row?: boolean,
+  ) {}
+
+  get empty(): boolean {
+    return this.keys.size === 0 && this.unproven === undefined;
+  }
+
+  /** The same sources, no longer a plain copy of one column. */
+  derived(): Flow {
+    return this.direct || this.row ? new Flow(this.keys, false, this.unproven) : this;
+  }
+}
+
+const NONE = new Flow(new Set(), false);
+
+function union(flows: readonly Flow[]): Flow {
+  const useful = flows.filter((f) => !f.empty);
+  if (useful.length === 0) return NONE;
+  if (useful.length === 1) return useful[0]!.derived();
+  const keys = new Set<string>();
+  let unproven: string | undefined;
+  for (const f of useful) {
+    for (const k of f.keys) keys.add(k);
+    unproven ??= f.unproven;
+  }
+  return new Flow(keys, false, unproven);
+}
+
+/** Like union, but a single flow keeps its directness (two branches of one column stay direct). */
+function merge(flows: readonly Flow[]): Flow {
+  const useful = flows.filter((f) => !f.empty);
+  if (useful.length === 0) return NONE;
+  const first = useful[0]!;
+  if (useful.every((f) => f.direct && sameKeys(f.keys, first.keys))) return first;
+  return union(useful);
+}
+
+function sameKeys(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const k of a) if (!b.has(k)) return false;
+  return true;
+}
+
+function unprovenFlow(reason: string): Flow {
+  return new Flow(new Set(), false, reason);
+}
+
+const key = (schema: string, table: string, column: string) => `${schema}\u0000${table}\u0000${column}`;
+
+// ---------------------------------------------------------------- scopes
+
+interface Col {
+  readonly name: string;
+  readonly flow: Flow;
+}
+
+/** A FROM item (relation, subquery, function, join…) as columns can be resolved against it. */
+interface Item {
+  /** The name it is referenced by (alias or relation name); undefined for a join without alias. */
+  readonly name: string | undefined;
+  readonly cols: readonly Col[];
+  /** Every column it may have is listed in `cols` (else a name not listed may still be one of its). */
+  readonly namesKnown: boolean;
+  /** `cols` is exactly what `*` expands to. */
+  readonly starKnown: boolean;
+  /** Everything it can carry (its whole-row value, and any column not listed). */
+  readonly any: Flow;
+  /** Items visible by name inside an unaliased join. */
+  readonly members: readonly Item[];
+}
+
+class Scope {
+  readonly items: Item[] = [];
+  readonly ctes = new Map<string, readonly Col[]>();
+  constructor(readonly parent?: Scope) {}
+
+  cte(name: string): readonly Col[] | undefined {
+    return this.ctes.get(name) ?? this.parent?.cte(name);
+  }
+}
+
+function itemOf(name: string | undefined, cols: readonly Col[], known = true, members: Item[] = []): Item {
+  return {
+    name,
+    cols,
+    namesKnown: known,
+    starKnown: known,
+    any: union(cols.map((c) => c.flow)),
+    members,
+  };
+}
+
+function unknownItem(name: string | undefined, flow: Flow): Item {
+  return { name, cols: [], namesKnown: false, starKnown: false, any: flow, members: [] };
+}
+
+/** Applies an alias's column names to the first columns. */
+function renamed(cols: readonly Col[], alias: unknown): readonly Col[] {
+  const names = stringList(isObject(alias) ? alias['colnames'] : undefined);
+  if (names.length === 0) return cols;
+  return cols.map((c, i) => (i < names.length ? { name: names[i]!, flow: c.flow } : c));
+}
+
+function aliasName(alias: unknown): string | undefined {
+  const n = isObject(alias) ? alias['aliasname'] : undefined;
+  return typeof n === 'string' ? n : undefined;
+}
+
+// ---------------------------------------------------------------- the analysis of one statement
+
+interface Ctx {
+  /** Inside a predicate the client wrote (WHERE, ORDER BY…): column reads count as predicates. */
+  readonly predicate: boolean;
+  /** Inside a view's definition (its predicates are the owner's, not the client's). */
+  readonly view: number;
+  readonly viewStack: readonly string[];
+}
+
+const TOP: Ctx = { predicate: false, view: 0, viewStack: [] };
+
+class Analysis {
+  readonly reads = new Set<string>();
+  readonly predicates = new Set<string>();
+  readonly sinks: { what: string; flow: Flow }[] = [];
+  readonly writes: { targets: string[]; label: string; flow: Flow }[] = [];
+  readonly statistics = new Set<string>();
+  unprovenReads: string | undefined;
+  readonly needRelations = new Set<string>();
+  readonly needFunctions = new Set<string>();
+  readonly needOperators = new Set<string>();
+
+  constructor(
+    private readonly catalog: LineageCatalog,
+    private readonly parseView: (text: string) => unknown,
+  ) {}
+
+  get missing(): boolean {
+    return this.needRelations.size + this.needFunctions.size + this.needOperators.size > 0;
+  }
+
+  private note(flow: Flow, ctx: Ctx): Flow {
+    for (const k of flow.keys) this.reads.add(k);
+    if (ctx.predicate && ctx.view === 0) for (const k of flow.keys) this.predicates.add(k);
+    if (flow.unproven !== undefined) this.unprovenReads ??= flow.unproven;
+    return flow;
+  }
+
+  private notePredicate(flow: Flow, ctx: Ctx): void {
+    for (const k of flow.keys) this.reads.add(k);
+    if (ctx.view === 0) for (const k of flow.keys) this.predicates.add(k);
+  }
+
+  // -------------------------------------------------------------- statements
+
+  /** Result columns of a top-level statement (undefined when it returns no data). */
+  statement(node: unknown): { cols: readonly Col[] | undefined; aligned: boolean } {
+    const w = wrapped(node);
+    if (!w) return { cols: undefined, aligned: false };
+    const [type, body] = w;
+    switch (type) {
+      case 'SelectStmt':
+        return this.rows(this.select(body, undefined, TOP));
+      case 'InsertStmt':
+      case 'UpdateStmt':
+      case 'DeleteStmt':
+      case 'MergeStmt':
+        return this.rows(this.modify(type, body, undefined, TOP));
+      case 'DeclareCursorStmt':
+      case 'PrepareStmt': {
+        const q = body['query'];
+        return this.rows(this.query(q, undefined, TOP));
+      }
+      case 'CopyStmt':
+        return this.copy(body);
+      case 'ExplainStmt':
+        // The plan holds no column values; EXPLAIN ANALYZE runs the statement (errors, writes).
+        this.statement(body['query']);
+        return { cols: undefined, aligned: false };
+      case 'CreateTableAsStmt': {
+        const q = body['query'];
+        if (unwrap(q, 'ExecuteStmt')) {
+          this.unprovenReads ??= 'CREATE TABLE AS EXECUTE runs a prepared statement';
+          return { cols: undefined, aligned: false };
+        }
+        const r = this.query(q, undefined, TOP);
+        // A materialized view keeps its query: reading it later is traced through its definition.
+        if (body['objtype'] !== 'OBJECT_MATVIEW') this.writeNewTable(r.cols, 'a new table');
+        return { cols: undefined, aligned: false };
+      }
+      case 'CallStmt': {
+        const f = this.expr(body['funccall'], new Scope(), TOP);
+        const reason = f.unproven ?? 'CALL runs a procedure whose body Gatehouse cannot see';
+        this.unprovenReads ??= reason;
+        return { cols: [{ name: 'call', flow: unprovenFlow(reason) }], aligned: false };
+      }
+      case 'DoStmt':
+        this.unprovenReads ??= 'a DO block runs procedural code Gatehouse cannot see';
+        return { cols: undefined, aligned: false };
+      default:
+        // Utility statements: the relations they name may have their values quoted in errors
+        // (ALTER TABLE … USING, CREATE INDEX on an expression, a CHECK being validated).
+        this.utility(body);
+        return { cols: undefined, aligned: false };
+    }
+  }
+
+  private rows(r: { cols: readonly Col[]; starKnown: boolean }): {
+    cols: readonly Col[];
+    aligned: boolean;
+  } {
+    return { cols: r.cols, aligned: r.starKnown };
+  }
+
+  private utility(body: NodeBody): void {
+    const visit = (v: unknown): void => {
+      if (Array.isArray(v)) {
+        for (const x of v) visit(x);
+        return;
+      }
+      if (!isObject(v)) return;
+      for (const [k, child] of Object.entries(v)) {
+        if (k === 'RangeVar' && isObject(child)) this.utilityRelation(child);
+        else if (k === 'relation' && isObject(child) && typeof child['relname'] === 'string')
+          this.utilityRelation(child);
+        else visit(child);
+      }
+    };
+    visit(body);
+  }
+
+  private utilityRelation(rv: NodeBody): void {
+    const name = rv['relname'];
+    if (typeof name !== 'string') return;
+    const schema = typeof rv['schemaname'] === 'string' ? rv['schemaname'] : undefined;
+    if (STATISTICS_RELATIONS.has(name) && (schema === undefined || schema === 'pg_catalog'))
+      this.statistics.add(name);
+    const rels = this.catalog.relations(schema, name);
+    if (rels === undefined) {
+      this.needRelations.add(name);
+      return;
+    }
+    if (rels === UNAVAILABLE) return;
+    for (const rel of rels) for (const c of rel.columns) this.reads.add(key(rel.schema, rel.name, c));
+  }
+
+  private copy(body: NodeBody): { cols: readonly Col[] | undefined; aligned: boolean } {
+    if (body['is_from'] === true) return { cols: undefined, aligned: false };
+    let r: { cols: readonly Col[]; starKnown: boolean };
+    if (body['query'] !== undefined) r = this.query(body['query'], undefined, TOP);
+    else {
+      const item = this.rangeVar(body['relation'], new Scope(), TOP, false);
+      const att = stringList(body['attlist']);
+      const cols =
+        att.length === 0
+          ? item.cols
+          : att.map((n) => item.cols.find((c) => c.name === n) ?? { name: n, flow: item.any });
+      r = { cols, starKnown: att.length > 0 || item.starKnown };
+      for (const c of cols) this.note(c.flow, TOP);
+    }
+    if (typeof body['filename'] === 'string' || body['is_program'] === true) {
+      // COPY … TO a server file or program: the data leaves through the server, not the client.
+      for (const c of r.cols) this.sink('COPY to a server file or program', c.flow);
+      return { cols: undefined, aligned: false };
+    }
+    return this.rows(r);
+  }
+
+  private sink(what: string, flow: Flow): void {
+    if (!flow.empty) this.sinks.push({ what, flow });
+  }
+
+  private writeNewTable(cols: readonly Col[], label: string): void {
+    for (const c of cols) if (!c.flow.empty) this.writes.push({ targets: [], label, flow: c.flow });
+  }
+
+  /** Any query node (SelectStmt, or a data-modifying statement in a CTE). */
+  query(node: unknown, outer: Scope | undefined, ctx: Ctx): { cols: readonly Col[]; starKnown: boolean } {
+    const w = wrapped(node);
+    if (!w) return { cols: [], starKnown: false };
+    const [type, body] = w;
+    if (type === 'SelectStmt') return this.select(body, outer, ctx);
+    if (type === 'InsertStmt' || type === 'UpdateStmt' || type === 'DeleteStmt' || type === 'MergeStmt')
+      return this.modify(type, body, outer, ctx);
+    const reason = `a ${type} inside a query`;
+    this.unprovenReads ??= reason;
+    return { cols: [], starKnown: false };
+  }
+
+  private withClause(withClause: unknown, scope: Scope, ctx: Ctx): void {
+    if (!isObject(withClause)) return;
+    const ctes = Array.isArray(withClause['ctes']) ? withClause['ctes'] : [];
+    const recursive = withClause['recursive'] === true;
+    for (const node of ctes) {
+      const cte = unwrap(node, 'CommonTableExpr');
+      if (!cte) continue;
+      const name = cte['ctename'];
+      if (typeof name !== 'string') continue;
+      const names = stringList(cte['aliascolnames']);
+      const named = (cols: readonly Col[]): Col[] =>
+        cols.map((c, i) => ({ name: names[i] ?? c.name, flow: c.flow }));
+      if (!recursive) {
+        scope.ctes.set(name, named(this.query(cte['ctequery'], scope, ctx).cols));
+        continue;
+      }
+      // A recursive CTE refers to itself: start from its non-recursive branch and widen until
+      // nothing new flows in.
+      const q = unwrap(cte['ctequery'], 'SelectStmt');
+      let cols: Col[] =
+        q && q['op'] !== 'SETOP_NONE' && q['op'] !== undefined
+          ? named(this.select(asBody(q['larg']), scope, ctx).cols)
+          : [];
+      scope.ctes.set(name, cols);
+      for (let round = 0; round < MAX_RECURSION_ROUNDS; round++) {
+        const next = named(this.query(cte['ctequery'], scope, ctx).cols);
+        const widened = next.map((c, i) => ({
+          name: c.name,
+          flow: cols[i] ? merge([cols[i].flow, c.flow]) : c.flow,
+        }));
+        const stable =
+          widened.length === cols.length &&
+          widened.every(
+            (c, i) => sameKeys(c.flow.keys, cols[i]!.flow.keys) && c.flow.direct === cols[i]!.flow.direct,
+          );
+        cols = widened;
+        scope.ctes.set(name, cols);
+        if (stable) break;
+      }
+    }
+  }
+
+  select(body: NodeBody, outer: Scope | undefined, ctx: Ctx): { cols: readonly Col[]; starKnown: boolean } {
+    const scope = new Scope(outer);
+    this.withClause(body['withClause'], scope, ctx);
+    const pred: Ctx = { ...ctx, predicate: true };
+    const out: Ctx = { ...ctx, predicate: false };
+    let result: { cols: readonly Col[]; starKnown: boolean };
+    const op = body['op'];
+    if (op !== undefined && op !== 'SETOP_NONE') {
+      const l = this.select(asBody(body['larg']), scope, ctx);
+      const r = this.select(asBody(body['rarg']), scope, ctx);
+      const n = Math.max(l.cols.length, r.cols.length);
+      const cols: Col[] = [];
+      for (let i = 0; i < n; i++) {
+        const a = l.cols[i];
+        const b = r.cols[i];
+        cols.push({
+          name: a?.name ?? b?.name ?? '?column?',
+          flow: merge([a?.flow ?? NONE, b?.flow ?? NONE]),
+        });
+      }
+      result = { cols, starKnown: l.starKnown && r.starKnown };
+      this.outputPredicates(body['sortClause'], cols, scope, pred, 'sort');
+    } else if (Array.isArray(body['valuesLists'])) {
+      const rows = body['valuesLists'].map((row) => {
+        const items = unwrap(row, 'List')?.['items'];
+        return Array.isArray(items) ? items.map((e) => this.expr(e, scope, out)) : [];
+      });
+      const n = Math.max(0, ...rows.map((r) => r.length));
+      const cols: Col[] = [];
+      for (let i = 0; i < n; i++)
+        cols.push({ name: `column${i + 1}`, flow: merge(rows.map((r) => r[i] ?? NONE)) });
+      result = { cols, starKnown: true };
+      this.outputPredicates(body['sortClause'], cols, scope, pred, 'sort');
+    } else {
+      for (const from of asArray(body['fromClause'])) scope.items.push(this.fromItem(from, scope, ctx));
+      this.predicate(body['whereClause'], scope, pred);
+      result = this.targetList(body['targetList'], scope, out);
+      this.outputPredicates(body['groupClause'], result.cols, scope, pred, 'group');
+      this.predicate(body['havingClause'], scope, pred);
+      this.predicate(body['windowClause'], scope, pred);
+      const distinct = asArray(body['distinctClause']).filter(
+        (d) => isObject(d) && Object.keys(d).length > 0,
+      );
+      this.outputPredicates(distinct, result.cols, scope, pred, 'sort');
+      this.outputPredicates(body['sortClause'], result.cols, scope, pred, 'sort');
+    }
+    this.predicate(body['limitCount'], scope, pred);
+    this.predicate(body['limitOffset'], scope, pred);
+    if (isObject(body['intoClause'])) this.writeNewTable(result.cols, 'a new table (SELECT INTO)');
+    return result;
+  }
+
+  private predicate(node: unknown, scope: Scope, ctx: Ctx): void {
+    if (node === undefined) return;
+    const f = this.expr(node, scope, ctx);
+    this.notePredicate(f, ctx);
+  }
+
+  /**
+   * ORDER BY, GROUP BY and DISTINCT ON may name an output column by position or by its name, else
+   * they are expressions over the FROM items.
+   */
+  private outputPredicates(
+    list: unknown,
+    cols: readonly Col[],
+    scope: Scope,
+    ctx: Ctx,
+    kind: 'sort' | 'group',
+  ): void {
+    for (const raw of asArray(list)) {
+      const node = kind === 'sort' ? (unwrap(raw, 'SortBy')?.['node'] ?? raw) : raw;
+      const position = unwrap(node, 'A_Const')?.['ival'];
+      if (isObject(position)) {
+        const i = typeof position['ival'] === 'number' ? position['ival'] : 0;
+        const col = cols[i - 1];
+        if (col) this.notePredicate(col.flow, ctx);
+        continue;
+      }
+      const ref = unwrap(node, 'ColumnRef');
+      const names = ref ? stringList({ List: { items: ref['fields'] } }) : [];
+      if (names.length === 1) {
+        // ORDER BY prefers an output column of that name, GROUP BY a column of the FROM items.
+        const named = cols.filter((c) => c.name === names[0]);
+        if (named.length > 0 && (kind === 'sort' || !findColumn(scope, names[0]!))) {
+          for (const c of named) this.notePredicate(c.flow, ctx);
+          continue;
+        }
+      }
+      this.predicate(node, scope, ctx);
+    }
+  }
+
+  private targetList(list: unknown, scope: Scope, ctx: Ctx): { cols: Col[]; starKnown: boolean } {
+    const cols: Col[] = [];
+    let starKnown = true;
+    for (const entry of asArray(list)) {
+      const rt = unwrap(entry, 'ResTarget');
+      if (!rt) continue;
+      const val = rt['val'];
+      const star = this.starExpansion(val, scope);
+      if (star) {
+        for (const c of star.cols) cols.push({ name: c.name, flow: this.note(c.flow, ctx) });
+        if (!star.known) {
+          starKnown = false;
+          cols.push({ name: '*', flow: this.note(star.rest, ctx) });
+        }
+        continue;
+      }
+      const flow = this.expr(val, scope, ctx);
+      const name = typeof rt['name'] === 'string' ? rt['name'] : figureName(val);
+      cols.push({ name, flow });
+    }
+    return { cols, starKnown };
+  }
+
+  /** `*`, `t.*` and `(expr).*` in a target list: the columns they expand to. */
+  private starExpansion(
+    val: unknown,
+    scope: Scope,
+  ): { cols: readonly Col[]; known: boolean; rest: Flow } | undefined {
+    const ref = unwrap(val, 'ColumnRef');
+    if (ref) {
+      const fields = asArray(ref['fields']);
+      if (!unwrap(fields[fields.length - 1], 'A_Star') && !isStar(fields[fields.length - 1]))
+        return undefined;
+      const names = stringList({ List: { items: fields.slice(0, -1) } });
+      if (names.length === 0) {
+        const cols: Col[] = [];
+        let known = true;
+        const rest: Flow[] = [];
+        for (const item of scope.items) {
+          cols.push(...item.cols);
+          if (!item.starKnown) {
+            known = false;
+            rest.push(item.any);
+          }
+        }
+        return { cols, known, rest: union(rest) };
+      }
+      const item = findItem(scope, names[names.length - 1]!);
+      if (!item) return { cols: [], known: false, rest: everythingIn(scope) };
+      return { cols: item.cols, known: item.starKnown, rest: item.any };
+    }
+    const ind = unwrap(val, 'A_Indirection');
+    if (ind) {
+      const path = asArray(ind['indirection']);
+      if (!isStar(path[path.length - 1])) return undefined;
+      const arg = unwrap(ind['arg'], 'ColumnRef');
+      const names = arg ? stringList({ List: { items: arg['fields'] } }) : [];
+      if (path.length === 1 && names.length === 1) {
+        const item = findItem(scope, names[0]!);
+        if (item && !findColumn(scope, names[0]!))
+          return { cols: item.cols, known: item.starKnown, rest: item.any };
+      }
+      return { cols: [], known: false, rest: this.expr(ind['arg'], scope, TOP).derived() };
+    }
+    return undefined;
+  }
+
+  // -------------------------------------------------------------- FROM items
+
+  private fromItem(node: unknown, scope: Scope, ctx: Ctx): Item {
+    const w = wrapped(node);
+    if (!w) return unknownItem(undefined, unprovenFlow('an unrecognised FROM item'));
+    const [type, body] = w;
+    switch (type) {
+      case 'RangeVar':
+        return this.rangeVar(body, scope, ctx, true);
+      case 'RangeSubselect': {
+        const r = this.query(body['subquery'], scope, ctx);
+        const cols = renamed(r.cols, body['alias']);
+        const item = itemOf(aliasName(body['alias']), cols);
+        return r.starKnown ? item : { ...item, starKnown: false };
+      }
+      case 'JoinExpr':
+        return this.join(body, scope, ctx);
+      case 'RangeFunction':
+        return this.rangeFunction(body, scope, ctx);
+      case 'RangeTableSample': {
+        this.predicate(body['args'], scope, { ...ctx, predicate: true });
+        this.predicate(body['repeatable'], scope, { ...ctx, predicate: true });
+        return this.fromItem(body['relation'], scope, ctx);
+      }
+      case 'RangeTableFunc': {
+        const flow = union([
+          this.expr(body['docexpr'], scope, ctx),
+          this.expr(body['rowexpr'], scope, ctx),
+          this.expr(body['namespaces'], scope, ctx),
+        ]);
+        const cols: Col[] = [];
+        for (const c of asArray(body['columns'])) {
+          const col = unwrap(c, 'RangeTableFuncCol');
+          if (!col) continue;
+          const f =
+            col['for_ordinality'] === true
+              ? NONE
+              : union([
+                  flow,
+                  this.expr(col['colexpr'], scope, ctx),
+                  this.expr(col['coldefexpr'], scope, ctx),
+                ]);
+          cols.push({ name: str(col['colname'], '?column?'), flow: f });
+        }
+        return itemOf(aliasName(body['alias']), renamed(cols, body['alias']));
+      }
+      case 'JsonTable': {
+        const flow = union([
+          this.expr(body['context_item'], scope, ctx),
+          this.expr(body['passing'], scope, ctx),
+          this.expr(body['pathspec'], scope, ctx),
+        ]);
+        const cols: Col[] = [];
+        const walk = (list: unknown): void => {
+          for (const c of asArray(list)) {
+            const col = unwrap(c, 'JsonTableColumn');
+            if (!col) continue;
+            if (col['coltype'] === 'JTC_NESTED') walk(col['columns']);
+            else
+              cols.push({
+                name: str(col['name'], '?column?'),
+                flow: col['coltype'] === 'JTC_FOR_ORDINALITY' ? NONE : flow,
+              });
+          }
+        };
+        walk(body['columns']);
+        return itemOf(aliasName(body['alias']), renamed(cols, body['alias']));
+      }
+      default: {
+        const reason = `an unrecognised FROM item (${type})`;
+        return unknownItem(undefined, unprovenFlow(reason));
+      }
+    }
+  }
+
+  /** A relation, CTE or view named in FROM (or the target of a data-modifying statement). */
+  rangeVar(node: unknown, scope: Scope, ctx: Ctx, allowCte: boolean): Item {
+    const rv = isObject(node) ? (unwrap(node, 'RangeVar') ?? node) : undefined;
+    const name = rv?.['relname'];
+    if (!rv || typeof name !== 'string') return unknownItem(undefined, unprovenFlow('an unnamed relation'));
+    const schema = typeof rv['schemaname'] === 'string' ? rv['schemaname'] : undefined;
+    const alias = aliasName(rv['alias']) ?? name;
+    if (allowCte && schema === undefined) {
+      const cte = scope.cte(name);
+      if (cte) return itemOf(alias, renamed(cte, rv['alias']));
+    }
+    if (STATISTICS_RELATIONS.has(name) && (schema === undefined || schema === 'pg_catalog'))
+      this.statistics.add(schema === undefined ? name : `${schema}.${name}`);
+    const rels = this.catalog.relations(schema, name);
+    const written = schema === undefined ? name : `${schema}.${name}`;
+    if (rels === undefined) {
+      this.needRelations.add(name);
+      return unknownItem(alias, unprovenFlow(`relation ${written} is being looked up`));
+    }
+    if (rels === UNAVAILABLE)
+      return unknownItem(alias, unprovenFlow(`the catalog entry of relation ${written} could not be read`));
+    if (rels.length === 0) {
+      return unknownItem(
+        alias,
+        unprovenFlow(
+          `relation ${written} is not in the upstream catalog (it does not exist, or it was created in a transaction that is still open)`,
+        ),
+      );
+    }
+    const perCandidate = rels.map((rel) => this.relationCols(rel, ctx));
+    const first = perCandidate[0]!;
+    let cols: Col[];
+    let starKnown = true;
+    if (perCandidate.length === 1) cols = [...first];
+    else {
+      // The same name in several schemas: search_path decides which; every candidate is assumed.
+      const byName = new Map<string, Flow[]>();
+      for (const cand of perCandidate) {
+        for (const c of cand) {
+          const list = byName.get(c.name);
+          if (list) list.push(c.flow);
+          else byName.set(c.name, [c.flow]);
+        }
+        if (cand.length !== first.length || cand.some((c, i) => c.name !== first[i]!.name)) starKnown = false;
+      }
+      cols = [...byName].map(([n, flows]) => ({ name: n, flow: merge(flows) }));
+    }
+    cols = [...renamed(cols, rv['alias'])];
+    const any = union(cols.map((c) => c.flow));
+    const base = rels.length === 1 && !isView(rels[0]!);
+    return {
+      name: alias,
+      cols,
+      namesKnown: true,
+      starKnown,
+      any: base ? new Flow(any.keys, false, any.unproven, true) : any,
+      members: [],
+    };
+  }
+
+  private relationCols(rel: CatalogRelation, ctx: Ctx): readonly Col[] {
+    if (isView(rel) && !SYSTEM_SCHEMAS.has(rel.schema)) {
+      const id = `${rel.schema}.${rel.name}`;
+      if (ctx.viewStack.includes(id) || ctx.viewStack.length >= MAX_VIEW_DEPTH) {
+        const f = unprovenFlow(`view ${id} nests too deeply`);
+        return rel.columns.map((name) => ({ name, flow: f }));
+      }
+      const tree = rel.viewDefinition === undefined ? undefined : this.parseView(rel.viewDefinition);
+      if (tree === undefined) {
+        const f = unprovenFlow(`the definition of view ${id} could not be read`);
+        return rel.columns.map((name) => ({ name, flow: f }));
+      }
+      const inner: Ctx = { predicate: false, view: ctx.view + 1, viewStack: [...ctx.viewStack, id] };
+      const r = this.query(tree, undefined, inner);
+      if (r.cols.length === rel.columns.length && r.starKnown)
+        return rel.columns.map((name, i) => ({ name, flow: r.cols[i]!.flow }));
+      const f = union(r.cols.map((c) => c.flow));
+      return rel.columns.map((name) => ({ name, flow: f }));
+    }
+    return rel.columns.map((name) => {
+      const keys = new Set([key(rel.schema, rel.name, name)]);
+      for (const a of rel.ancestors) keys.add(key(a.schema, a.name, name));
+      return { name, flow: new Flow(keys, true) };
+    });
+  }
+
+  private join(body: NodeBody, scope: Scope, ctx: Ctx): Item {
+    const l = this.fromItem(body['larg'], scope, ctx);
+    const r = this.fromItem(body['rarg'], scope, ctx);
+    // The join condition sees both sides (and, as a lateral reference, the items before the join).
+    const inner = new Scope(scope);
+    inner.items.push(l, r);
+    this.predicate(body['quals'], inner, { ...ctx, predicate: true });
+    let using = stringList(body['usingClause']);
+    if (body['isNatural'] === true) {
+      using = l.cols.filter((c) => r.cols.some((d) => d.name === c.name)).map((c) => c.name);
+    }
+    const cols: Col[] = [];
+    for (const name of using) {
+      const flows = [...l.cols, ...r.cols].filter((c) => c.name === name).map((c) => c.flow);
+      const f = flows.length > 0 ? merge(flows) : union([l.any, r.any]);
+      this.notePredicate(f, { ...ctx, predicate: true });
+      cols.push({ name, flow: f });
+    }
+    for (const c of l.cols) if (!using.includes(c.name)) cols.push(c);
+    for (const c of r.cols) if (!using.includes(c.name)) cols.push(c);
+    const known =
+      l.starKnown && r.starKnown && (body['isNatural'] !== true || (l.namesKnown && r.namesKnown));
+    const alias = aliasName(body['alias']);
+    return {
+      name: alias,
+      cols: renamed(cols, body['alias']),
+      namesKnown: l.namesKnown && r.namesKnown,
+      starKnown: known,
+      any: union([l.any, r.any]),
+      members: alias === undefined ? [l, r] : [],
+    };
+  }
+
+  private rangeFunction(body: NodeBody, scope: Scope, ctx: Ctx): Item {
+    const alias = body['alias'];
+    const name = aliasName(alias);
+    const cols: Col[] = [];
+    let known = true;
+    const flows: Flow[] = [];
+    const list = asArray(body['functions']);
+    for (const entry of list) {
+      const items = asArray(unwrap(entry, 'List')?.['items']);
+      const call = items[0];
+      const f = this.expr(call, scope, ctx);
+      flows.push(f);
+      const defs = asArray(
+        unwrap(items[1], 'List')?.['items'] ?? (list.length === 1 ? body['coldeflist'] : undefined),
+      );
+      const fname = lastName(unwrap(call, 'FuncCall')?.['funcname']);
+      const nargs = asArray(unwrap(call, 'FuncCall')?.['args']).length;
+      if (defs.length > 0) {
+        for (const d of defs)
+          cols.push({ name: str(unwrap(d, 'ColumnDef')?.['colname'], '?column?'), flow: f });
+      } else if (fname !== undefined && SRF_COLUMNS.has(fname)) {
+        for (const n of SRF_COLUMNS.get(fname)!) cols.push({ name: n, flow: f });
+      } else if (fname === 'unnest' && nargs > 1) {
+        for (let i = 0; i < nargs; i++) cols.push({ name: 'unnest', flow: f });
+      } else if (fname !== undefined && ONE_COLUMN_SRFS.has(fname)) {
+        cols.push({ name: list.length === 1 && name !== undefined ? name : fname, flow: f });
+      } else {
+        known = false;
+      }
+    }
+    if (body['ordinality'] === true) cols.push({ name: 'ordinality', flow: NONE });
+    const any = union(flows);
+    const named = renamed(cols, alias);
+    return { name, cols: named, namesKnown: known, starKnown: known, any, members: [] };
+  }
+
+  // -------------------------------------------------------------- data-modifying statements
+
+  private modify(
+    type: string,
+    body: NodeBody,
+    outer: Scope | undefined,
+    ctx: Ctx,
+  ): { cols: readonly Col[]; starKnown: boolean } {
+    const scope = new Scope(outer);
+    this.withClause(body['withClause'], scope, ctx);
+    const pred: Ctx = { ...ctx, predicate: true };
+    const out: Ctx = { ...ctx, predicate: false };
+    const target = this.rangeVar(body['relation'], scope, ctx, false);
+    const targetRels = this.targetRelations(body['relation']);
+    const written = new Map<string, Flow[]>();
+    const write = (column: string, flow: Flow): void => {
+      if (flow.empty) return;
+      const list = written.get(column);
+      if (list) list.push(flow);
+      else written.set(column, [flow]);
+    };
+    if (type === 'InsertStmt') {
+      const source = body['selectStmt'];
+      const r = source === undefined ? { cols: [], starKnown: true } : this.query(source, scope, out);
+      const names = asArray(body['cols']).map((c) => str(unwrap(c, 'ResTarget')?.['name'], '?'));
+      const columns = names.length > 0 ? names : target.cols.map((c) => c.name);
+      r.cols.forEach((c, i) => write(columns[i] ?? '?', c.flow));
+      const conflict =
+        unwrap(body['onConflictClause'], 'OnConflictClause') ?? asOptBody(body['onConflictClause']);
+      if (conflict) {
+        const s = new Scope(scope);
+        s.items.push(target);
+        s.items.push(
+          itemOf(
+            'excluded',
+            target.cols.map((c) => {
+              const i = columns.indexOf(c.name);
+              return { name: c.name, flow: i >= 0 && r.cols[i] ? r.cols[i].flow : NONE };
+            }),
+          ),
+        );
+        this.assignments(conflict['targetList'], s, out, write);
+        this.predicate(conflict['whereClause'], s, pred);
+      }
+      scope.items.push(target);
+    } else if (type === 'UpdateStmt') {
+      scope.items.push(target);
+      for (const from of asArray(body['fromClause'])) scope.items.push(this.fromItem(from, scope, ctx));
+      this.predicate(body['whereClause'], scope, pred);
+      this.assignments(body['targetList'], scope, out, write);
+    } else if (type === 'DeleteStmt') {
+      scope.items.push(target);
+      for (const from of asArray(body['usingClause'])) scope.items.push(this.fromItem(from, scope, ctx));
+      this.predicate(body['whereClause'], scope, pred);
+    } else {
+      // MERGE
+      const source = this.fromItem(body['sourceRelation'], scope, ctx);
+      scope.items.push(target, source);
+      this.predicate(body['joinCondition'], scope, pred);
+      for (const clause of asArray(body['mergeWhenClauses'])) {
+        const w = unwrap(clause, 'MergeWhenClause');
+        if (!w) continue;
+        this.predicate(w['condition'], scope, pred);
+        if (w['commandType'] === 'CMD_INSERT') {
+          const names = asArray(w['targetList']).map((c) => str(unwrap(c, 'ResTarget')?.['name'], '?'));
+          const columns = names.length > 0 ? names : target.cols.map((c) => c.name);
+          asArray(w['values']).forEach((v, i) => write(columns[i] ?? '?', this.expr(v, scope, out)));
+        } else {
+          this.assignments(w['targetList'], scope, out, write);
+        }
+      }
+    }
+    for (const [column, flows] of written) {
+      const flow = union(flows);
+      const targets: string[] = [];
+      for (const rel of targetRels) {
+        targets.push(key(rel.schema, rel.name, column));
+        for (const a of rel.ancestors) targets.push(key(a.schema, a.name, column));
+      }
+      const rel = targetRels[0];
+      const label = rel ? `${rel.schema}.${rel.name}.${column}` : column;
+      this.writes.push({ targets, label, flow });
+    }
+    // RETURNING sees the row as written.
+    const returned: Item = {
+      ...target,
+      cols: target.cols.map((c) => {
+        const w = written.get(c.name);
+        return w ? { name: c.name, flow: union([c.flow, ...w]) } : c;
+      }),
+    };
+    const idx = scope.items.indexOf(target);
+    if (idx >= 0) scope.items[idx] = returned;
+    const returning = asOptBody(body['returningClause']);
+    const list = returning ? returning['exprs'] : body['returningList'];
+    if (asArray(list).length === 0) return { cols: [], starKnown: true };
+    return this.targetList(list, scope, out);
+  }
+
+  private targetRelations(node: unknown): readonly CatalogRelation[] {
+    const rv = isObject(node) ? (unwrap(node, 'RangeVar') ?? node) : undefined;
+    const name = rv?.['relname'];
+    if (typeof name !== 'string') return [];
+    const schema = typeof rv?.['schemaname'] === 'string' ? rv['schemaname'] : undefined;
+    const rels = this.catalog.relations(schema, name);
+    return rels === undefined || rels === UNAVAILABLE ? [] : rels;
+  }
+
+  /** SET col = expr lists (UPDATE, ON CONFLICT DO UPDATE, MERGE … UPDATE), multi-column forms too. */
+  private assignments(
+    list: unknown,
+    scope: Scope,
+    ctx: Ctx,
+    write: (column: string, flow: Flow) => void,
+  ): void {
+    const multi = new Map<unknown, readonly Col[]>();
+    for (const entry of asArray(list)) {
+      const rt = unwrap(entry, 'ResTarget');
+      if (!rt) continue;
+      const column = str(rt['name'], '?');
+      const val = rt['val'];
+      const m = unwrap(val, 'MultiAssignRef');
+      if (m) {
+        const source = m['source'];
+        let cols = multi.get(source);
+        if (!cols) {
+          const sub = unwrap(source, 'SubLink');
+          if (sub) cols = this.query(sub['subselect'], scope, ctx).cols;
+          else {
+            const row = unwrap(source, 'RowExpr');
+            cols = asArray(row?.['args']).map((a) => ({ name: '?', flow: this.expr(a, scope, ctx) }));
+            if (!row) cols = [{ name: '?', flow: this.expr(source, scope, ctx) }];
+          }
+          multi.set(source, cols);
+        }
+        const n = typeof m['colno'] === 'number' ? m['colno'] : 1;
+        write(column, cols[n - 1]?.flow ?? union(cols.map((c) => c.flow)));
+        continue;
+      }
+      write(column, this.expr(val, scope, ctx));
+    }
+  }
+
+  // -------------------------------------------------------------- expressions
+
+  expr(node: unknown, scope: Scope, ctx: Ctx): Flow {
+    if (Array.isArray(node)) return union(node.map((n) => this.expr(n, scope, ctx)));
+    if (!isObject(node)) return NONE;
+    const w = wrapped(node);
+    if (!w || !/^[A-Z]/.test(w[0])) return this.children(node, scope, ctx);
+    const [type, body] = w;
+    switch (type) {
+      case 'ColumnRef':
+        return this.note(this.columnRef(asArray(body['fields']), scope, ctx), ctx);
+      case 'A_Const':
+      case 'ParamRef':
+      case 'SQLValueFunction':
+      case 'SetToDefault':
+      case 'String':
+      case 'Integer':
+      case 'Float':
+      case 'Boolean':
+      case 'BitString':
+      case 'TypeName':
+        return NONE;
+      case 'FuncCall':
+        return this.funcCall(body, scope, ctx);
+      case 'SubLink':
+        return this.subLink(body, scope, ctx);
+      case 'TypeCast': {
+        const f = this.expr(body['arg'], scope, ctx);
+        return identityCast(body['typeName']) ? f : f.derived();
+      }
+      case 'CollateClause':
+        return this.expr(body['arg'], scope, ctx);
+      case 'A_Indirection':
+        return this.indirection(body, scope, ctx);
+      case 'A_Expr': {
+        const op = stringList(body['name']);
+        const name = op[op.length - 1];
+        const f = this.children(body, scope, ctx);
+        // BETWEEN forms name no operator (they become >= and <=).
+        const kind = str(body['kind'], '');
+        if (name === undefined || kind.includes('BETWEEN')) return f.derived();
+        return this.routine(
+          'operator',
+          name,
+          op.length > 1 ? op[op.length - 2] : undefined,
+          f,
+          `operator ${name}`,
+        );
+      }
+      case 'SelectStmt':
+        return union(this.select(body, scope, ctx).cols.map((c) => c.flow));
+      case 'ResTarget':
+        return this.expr(body['val'], scope, ctx);
+      default:
+        return this.children(body, scope, ctx);
+    }
+  }
+
+  /** Every value below a node flows into it (operators, CASE, COALESCE, ROW, ARRAY, XML, JSON…). */
+  private children(body: NodeBody, scope: Scope, ctx: Ctx): Flow {
+    const flows: Flow[] = [];
+    for (const k in body) {
+      const v = body[k];
+      if (typeof v === 'object' && v !== null) {
+        const f = this.expr(v, scope, ctx);
+        if (!f.empty) flows.push(f);
+      }
+    }
+    return union(flows);
+  }
+
+  private funcCall(body: NodeBody, scope: Scope, ctx: Ctx): Flow {
+    const names = stringList(body['funcname']);
+    const name = names[names.length - 1];
+    const schema = names.length > 1 ? names[names.length - 2] : undefined;
+    if (name !== undefined && STATISTICS_FUNCTIONS.has(name)) this.statistics.add(`${name}()`);
+    const args: Flow[] = [];
+    for (const k in body) {
+      if (k === 'funcname') continue;
+      const v = body[k];
+      if (typeof v === 'object' && v !== null) args.push(this.expr(v, scope, ctx));
+    }
+    const f = union(args);
+    if (name === undefined) return this.note(union([f, unprovenFlow('a function call without a name')]), ctx);
+    return this.routine('function', name, schema, f, `${schema ? `${schema}.` : ''}${name}()`);
+  }
+
+  /** A function or operator applied to `args`: its result carries them, if Gatehouse can vouch for it. */
+  private routine(
+    kind: 'function' | 'operator',
+    name: string,
+    schema: string | undefined,
+    args: Flow,
+    label: string,
+  ): Flow {
+    const info = this.catalog.routines(kind, name);
+    if (info === undefined) {
+      (kind === 'function' ? this.needFunctions : this.needOperators).add(name);
+      return union([args, unprovenFlow(`${label} is being looked up`)]);
+    }
+    if (info === UNAVAILABLE) {
+      const reason = `the catalog entry of ${label} could not be read`;
+      this.unprovenReads ??= reason;
+      return union([args, unprovenFlow(reason)]);
+    }
+    const overloads =
+      schema === undefined ? info.overloads : info.overloads.filter((o) => o.schema === schema);
+    let reason: string | undefined;
+    if (overloads.length === 0) {
+      if (!(kind === 'function' && info.isType && schema === undefined))
+        reason = `${label} is not in the catalog Gatehouse reads`;
+    } else if (kind === 'function' && DYNAMIC_FUNCTIONS.has(name)) {
+      reason = `${label} runs SQL or reads data that Gatehouse cannot trace`;
+    } else {
+      const foreign = overloads.find((o) => !trustedRoutine(o));
+      if (foreign) {
+        const by = foreign.extension === undefined ? '' : ` by extension ${foreign.extension}`;
+        reason = `${label} is defined in schema ${foreign.schema}${by} (language ${foreign.language}), and Gatehouse cannot see what its body reads`;
+      }
+    }
+    if (reason !== undefined) {
+      this.unprovenReads ??= reason;
+      return union([args, unprovenFlow(reason)]);
+    }
+    if (overloads.some((o) => o.volatility === 'v')) this.sink(label, args);
+    return args.derived();
+  }
+
+  private subLink(body: NodeBody, scope: Scope, ctx: Ctx): Flow {
+    const sub = this.query(body['subselect'], scope, ctx);
+    const cols = sub.cols.map((c) => c.flow);
+    switch (body['subLinkType']) {
+      case 'EXISTS_SUBLINK':
+        return NONE;
+      case 'EXPR_SUBLINK':
+        return cols.length === 1 ? cols[0]! : union(cols);
+      case 'ARRAY_SUBLINK':
+      case 'MULTIEXPR_SUBLINK':
+        return union(cols);
+      default:
+        return union([this.expr(body['testexpr'], scope, ctx), ...cols]);
+    }
+  }
+
+  /** `(x).field`, `x[1]`, `(t).*`: a field of a whole-row value is that column. */
+  private indirection(body: NodeBody, scope: Scope, ctx: Ctx): Flow {
+    const path = asArray(body['indirection']);
+    const ref = unwrap(body['arg'], 'ColumnRef');
+    const names = ref ? stringList({ List: { items: ref['fields'] } }) : [];
+    const field = path.length >= 1 ? unwrap(path[0], 'String')?.['sval'] : undefined;
+    if (names.length === 1 && typeof field === 'string' && !findColumn(scope, names[0]!)) {
+      const item = findItem(scope, names[0]!);
+      const col = item?.cols.find((c) => c.name === field);
+      if (col) {
+        const rest = this.children({ indirection: path.slice(1) }, scope, ctx);
+        const f = this.note(col.flow, ctx);
+        return path.length === 1 ? f : union([f, rest]);
+      }
+    }
+    return this.children(body, scope, ctx).derived();
+  }
+
+  /**
+   * A column reference, resolved against the FROM items in scope, innermost first. A reference that
+   * cannot be placed makes the server fail the statement (unless the catalog changed since it was
+   * read): as an output it is taken to carry everything in scope; in a predicate, nothing (no row
+   * will be filtered by it).
+   */
+  private columnRef(fields: readonly unknown[], scope: Scope, ctx: Ctx): Flow {
+    const everything = (s: Scope) => (ctx.predicate ? NONE : everythingIn(s));
+    const last = fields[fields.length - 1];
+    const star = isStar(last);
+    const names = stringList({ List: { items: star ? fields.slice(0, -1) : fields } });
+    if (star) {
+      if (names.length === 0) return union(scope.items.map((i) => i.any));
+      const item = findItem(scope, names[names.length - 1]!);
+      return item ? item.any : everything(scope);
+    }
+    if (names.length === 1) {
+      const n = names[0]!;
+      const col = findColumn(scope, n);
+      if (col) return col;
+      // Not a column: a whole-row reference to a FROM item (`SELECT c FROM customers c`).
+      const item = findItem(scope, n);
+      return item ? item.any : everything(scope);
+    }
+    const q = names[names.length - 2]!;
+    const c = names[names.length - 1]!;
+    const item = findItem(scope, q);
+    if (item) {
+      const col = item.cols.find((x) => x.name === c);
+      if (col) return col.flow;
+      // `t.name` may be `name(t)` (functional notation) or a column not listed: the whole row.
+      return item.any.derived();
+    }
+    // `composite_column.field`
+    const col = findColumn(scope, names[0]!);
+    return col ? col.derived() : everything(scope);
+  }
+}
+
+// ---------------------------------------------------------------- helpers
+
+function findItem(scope: Scope, name: string): Item | undefined {
+  for (let s: Scope | undefined = scope; s; s = s.parent) {
+    const found = findIn(s.items, name);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+function findIn(items: readonly Item[], name: string): Item | undefined {
+  for (let i = items.length - 1; i >= 0; i--) {
+    const item = items[i]!;
+    if (item.name === name) return item;
+    const inner = findIn(item.members, name);
+    if (inner) return inner;
+  }
+  return undefined;
+}
+
+/** An unqualified column: the FROM items of the nearest scope that has one (or may have one). */
+function findColumn(scope: Scope, name: string): Flow | undefined {
+  for (let s: Scope | undefined = scope; s; s = s.parent) {
+    const flows: Flow[] = [];
+    for (const item of s.items) {
+      let hit = false;
+      for (const c of item.cols) {
+        if (c.name === name) {
+          flows.push(c.flow);
+          hit = true;
+        }
+      }
+      if (!hit && !item.namesKnown) flows.push(item.any);
+    }
+    if (flows.length === 1) return flows[0];
+    if (flows.length > 1) return merge(flows);
+  }
+  return undefined;
+}
+
+/** Everything any FROM item in scope can carry: for references Gatehouse cannot place. */
+function everythingIn(scope: Scope): Flow {
+  const flows: Flow[] = [];
+  for (let s: Scope | undefined = scope; s; s = s.parent) for (const item of s.items) flows.push(item.any);
+  const f = union(flows);
+  return f.empty ? NONE : f;
+}
+
+function isView(rel: CatalogRelation): boolean {
+  return rel.kind === 'v' || rel.kind === 'm';
+}
+
+function isStar(node: unknown): boolean {
+  return isObject(node) && isObject(node['A_Star']);
+}
+
+function str(v: unknown, fallback: string): string {
+  return typeof v === 'string' ? v : fallback;
+}
+
+function asArray(v: unknown): readonly unknown[] {
+  return Array.isArray(v) ? v : [];
+}
+
+function asBody(v: unknown): NodeBody {
+  if (!isObject(v)) return {};
+  return unwrap(v, 'SelectStmt') ?? v;
+}
+
+function asOptBody(v: unknown): NodeBody | undefined {
+  return isObject(v) ? v : undefined;
+}
+
+function lastName(list: unknown): string | undefined {
+  const names = stringList(list);
+  return names[names.length - 1];
+}
+
+/** Casts that keep a value as it is (a text column shown as text): the column's own style still fits. */
+function identityCast(typeName: unknown): boolean {
+  if (!isObject(typeName)) return false;
+  if (asArray(typeName['typmods']).length > 0 || asArray(typeName['arrayBounds']).length > 0) return false;
+  const name = lastName(typeName['names']);
+  return name === 'text' || name === 'varchar';
+}
+
+/** PostgreSQL's FigureColname, for the cases a reference by name can reach. */
+function figureName(node: unknown): string {
+  const w = wrapped(node);
+  if (!w) return '?column?';
+  const [type, body] = w;
+  switch (type) {
+    case 'ColumnRef': {
+      const names = stringList({ List: { items: body['fields'] } });
+      return names[names.length - 1] ?? '?column?';
+    }
+    case 'FuncCall':
+      return lastName(body['funcname']) ?? '?column?';
+    case 'TypeCast': {
+      const inner = figureName(body['arg']);
+      const type = isObject(body['typeName']) ? lastName(body['typeName']['names']) : undefined;
+      return inner !== '?column?' ? inner : (type ?? '?column?');
+    }
+    case 'A_Indirection': {
+      const path = asArray(body['indirection']);
+      for (let i = path.length - 1; i >= 0; i--) {
+        const s = unwrap(path[i], 'String')?.['sval'];
+        if (typeof s === 'string') return s;
+      }
+      return figureName(body['arg']);
+    }
+    case 'CaseExpr':
+      return 'case';
+    case 'A_ArrayExpr':
+      return 'array';
+    case 'RowExpr':
+      return 'row';
+    case 'CoalesceExpr':
+      return 'coalesce';
+    case 'SubLink':
+      return body['subLinkType'] === 'EXISTS_SUBLINK'
+        ? 'exists'
+        : body['subLinkType'] === 'ARRAY_SUBLINK'
+          ? 'array'
+          : '?column?';
+    default:
+      return '?column?';
+  }
+}
+
+// ---------------------------------------------------------------- the analyzer
+
+function toLineage(flow: Flow, sources: (k: string) => SourceColumn): ValueLineage {
+  if (flow.empty) return NO_LINEAGE;
+  return {
+    sources: [...flow.keys].map(sources),
+    direct: flow.direct,
+    ...(flow.row ? { row: true } : {}),
+    ...(flow.unproven !== undefined ? { unproven: flow.unproven } : {}),
+  };
+}
+
+class ParseTreeLineageAnalyzer implements LineageAnalyzer {
+  private readonly trees = new LruCache<unknown>({ maxEntries: 2_000, maxTotalKeyLength: 4 * 1024 * 1024 });
+  private readonly sources = new Map<string, SourceColumn>();
+
+  constructor(private readonly runtime: PgParserRuntime) {}
+
+  private parse(text: string): unknown {
+    const cached = this.trees.get(text);
+    if (cached !== undefined) return cached;
+    if (!checkText(text).ok) return null;
+    const outcome = this.runtime.parse(Buffer.from(text, 'utf8'));
+    let tree: unknown = null;
+    if (outcome.ok) {
+      const parsed: unknown = JSON.parse(outcome.json);
+      const stmts = isObject(parsed) && Array.isArray(parsed['stmts']) ? parsed['stmts'] : [];
+      tree = stmts.length === 1 && isObject(stmts[0]) ? (stmts[0]['stmt'] ?? null) : null;
+    }
+    if (outcome.ok || !('crashed' in outcome)) this.trees.set(text, tree);
+    return tree;
+  }
+
+  private source(k: string): SourceColumn {
+    let s = this.sources.get(k);
+    if (!s) {
+      const [schema, table, column] = k.split('\u0000') as [string, string, string];
+      s = Object.freeze({ schema, table, column });
+      if (this.sources.size > 100_000) this.sources.clear();
+      this.sources.set(k, s);
+    }
+    return s;
+  }
+
+  analyze(text: string, catalog: LineageCatalog): LineageOutcome {
+    const tree = this.parse(text);
+    if (tree === null) return done(unprovenStatement('the statement could not be parsed for lineage'));
+    const fetch = unwrap(tree, 'FetchStmt');
+    if (fetch) return { kind: 'uses', object: 'cursor', name: str(fetch['portalname'], '') };
+    const execute = unwrap(tree, 'ExecuteStmt');
+    if (execute) return { kind: 'uses', object: 'prepared', name: str(execute['name'], '') };
+    const a = new Analysis(catalog, (t) => {
+      const v = this.parse(t);
+      return v === null ? undefined : v;
+    });
+    let result: { cols: readonly Col[] | undefined; aligned: boolean };
+    try {
+      result = a.statement(tree);
+    } catch (error) {
+      const reason = error instanceof RangeError ? 'the statement is nested too deeply' : String(error);
+      return done(unprovenStatement(`lineage could not be computed: ${reason}`));
+    }
+    if (a.missing) {
+      return {
+        kind: 'needs',
+        needs: {
+          relations: [...a.needRelations],
+          functions: [...a.needFunctions],
+          operators: [...a.needOperators],
+        },
+      };
+    }
+    const src = (k: string) => this.source(k);
+    const cols = result.cols;
+    const combined = cols === undefined ? NONE : union(cols.map((c) => c.flow));
+    const lineage: StatementLineage = {
+      outputs: cols !== undefined && result.aligned ? cols.map((c) => toLineage(c.flow, src)) : undefined,
+      combined: toLineage(combined, src),
+      reads: [...a.reads].map(src),
+      predicates: [...a.predicates].map(src),
+      ...(a.unprovenReads !== undefined ? { unprovenReads: a.unprovenReads } : {}),
+      sinks: a.sinks.map((s): ValueSink => ({ what: s.what, lineage: toLineage(s.flow, src) })),
+      writes: a.writes.map((w): ColumnWrite => ({
+        targets: w.targets.map(src),
+        label: w.label,
+        lineage: toLineage(w.flow, src),
+      })),
+      statistics: [...a.statistics],
+    };
+    return done(lineage);
+  }
+}
+
+function done(lineage: StatementLineage): LineageOutcome {
+  return { kind: 'done', lineage };
+}
+
+function unprovenStatement(reason: string): StatementLineage {
+  const flow: ValueLineage = { sources: [], direct: false, unproven: reason };
+  return {
+    outputs: undefined,
+    combined: flow,
+    reads: [],
+    predicates: [],
+    unprovenReads: reason,
+    sinks: [],
+    writes: [],
+    statistics: [],
+  };
+}
+
+/** An analyzer over the shared PostgreSQL parser (the classifier's runtime). */
+export function createLineageAnalyzer(runtime: PgParserRuntime): LineageAnalyzer {
+  return new ParseTreeLineageAnalyzer(runtime);
+}

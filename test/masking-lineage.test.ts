@@ -1,0 +1,591 @@
+// Masking that follows the data (issue 12), through the real wire: the demo's schema and column
+// rules in a real PostgreSQL, the `pg` client as the demo agent, and every probe of the issue (the 15
+// adversarial ones, the hand-found ones, and more of each kind). Each probe's received bytes are
+// searched for every sensitive value, its case variants, its digits, base64 and hex, and every
+// 6-character piece of it. Benign queries over the same tables must come back exactly as the DBA
+// sees them.
+
+import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { PolicyConfig } from '../src/config/policy-schema.js';
+import { defaultAgentPolicies } from '../src/policy/index.js';
+import { hasCommand, run } from './testkit/commands.js';
+import { startTestGateway, type TestGateway } from './testkit/gateway.js';
+
+const SEED = readFileSync(new URL('../src/demo/seed.sql', import.meta.url), 'utf8');
+
+/** The demo's column rules (src/demo/demo-config.ts). */
+const MASKING = {
+  style: 'redact',
+  columns: [
+    { column: 'public.customers.card_number', style: 'partial', tag: 'card_number' },
+    { column: 'public.customers.email', style: 'hash', tag: 'customer_email' },
+    { column: 'public.customers.phone', style: 'redact', tag: 'customer_phone' },
+    { column: 'public.api_keys.secret', style: 'redact', tag: 'api_secret' },
+  ],
+};
+
+const EXTRA = `
+  CREATE VIEW api_keys_v AS SELECT id, service, secret FROM api_keys;
+  CREATE VIEW shouting AS SELECT id, upper(v.secret) AS s FROM api_keys_v v;
+  CREATE MATERIALIZED VIEW customer_cards AS SELECT id, name, card_number FROM customers;
+  CREATE FUNCTION get_secret(k int) RETURNS text LANGUAGE plpgsql STABLE
+    AS $$ BEGIN RETURN (SELECT secret FROM api_keys WHERE id = k); END $$;
+  CREATE TABLE vip_customers () INHERITS (customers);
+  INSERT INTO vip_customers (name, email, phone, card_number)
+    VALUES ('Vera Vip', 'vera@example.com', '+1 212 555 0199', '4000056655665556');
+  ANALYZE customers; ANALYZE api_keys; ANALYZE vip_customers;
+`;
+
+/** A person whose results are masked and who may run anything (the `mask` mode for people). */
+const MASKED_PERSON: PolicyConfig = {
+  id: 'masked-people',
+  subjects: { groups: ['analysts'] },
+  connections: ['app'],
+  rules: [{ id: 'analysts-all-masked', effect: 'allow', match: {}, mask: true }],
+};
+
+let gw: TestGateway;
+let SECRETS: string[] = [];
+
+beforeAll(async () => {
+  gw = await startTestGateway({
+    superUrl: inject('pgUrl'),
+    policies: [...defaultAgentPolicies(['app'], { mask: true }), MASKED_PERSON], // its `dba` group is unmasked
+    setupSql: SEED + EXTRA,
+    extra: { masking: MASKING, recording: { inlineSampleBytes: 1_000_000 } },
+  });
+  const direct = new pg.Client({ connectionString: gw.directUrl });
+  await direct.connect();
+  const c = await direct.query<{ v: string }>(
+    `SELECT card_number AS v FROM customers UNION ALL SELECT email FROM customers
+     UNION ALL SELECT phone FROM customers UNION ALL SELECT secret FROM api_keys`,
+  );
+  await direct.end();
+  SECRETS = c.rows.map((r) => r.v);
+  expect(SECRETS.length).toBe(7 * 3 + 4);
+});
+afterAll(async () => gw?.stop());
+
+// ---------------------------------------------------------------- clients and leak checks
+
+interface Tapped {
+  readonly client: pg.Client;
+  /** Bytes received since the last call. */
+  readonly take: () => Buffer;
+}
+
+async function connect(groups: string[], agent: boolean, subject: string): Promise<Tapped> {
+  const client = gw.client(await gw.token({ subject, groups, agent }));
+  const chunks: Buffer[] = [];
+  client.on('notice', () => undefined);
+  await client.connect();
+  (client as unknown as { connection: { stream: NodeJS.ReadableStream } }).connection.stream.on(
+    'data',
+    (d: Buffer) => chunks.push(d),
+  );
+  return { client, take: () => Buffer.concat(chunks.splice(0)) };
+}
+
+function windows(s: string, n: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + n <= s.length; i++) {
+    const w = s.slice(i, i + n);
+    if (new Set(w).size >= 3) out.push(w); // runs like 000000 say nothing about one value
+  }
+  return out;
+}
+
+/** Every form of every sensitive value a probe must not return. */
+function forms(): string[] {
+  const out = new Set<string>();
+  for (const s of SECRETS) {
+    const digits = s.replace(/\D/g, '');
+    for (const v of [s, s.toUpperCase(), s.toLowerCase(), [...s].reverse().join('')]) out.add(v);
+    out.add(Buffer.from(s).toString('base64').replace(/=+$/, ''));
+    out.add(Buffer.from(s).toString('hex'));
+    for (const w of windows(s, 6)) out.add(w);
+    if (digits.length >= 8) for (const w of windows(digits, 6)) out.add(w);
+  }
+  return [...out];
+}
+
+function expectNoLeak(bytes: Buffer, label: string): void {
+  const text = bytes.toString('latin1');
+  for (const f of forms()) expect(text.includes(f), `${label} leaked "${f}"`).toBe(false);
+}
+
+/**
+ * A cell that shows nothing of a value: NULL, a redaction tag, a hash, or a JSON string of one (a
+ * binary jsonb keeps its version byte, stripped before matching).
+ */
+const MASKED = /^"?(\[REDACTED:[a-z_:]+\]|hmac:[0-9a-f]{16})"?$/;
+
+function expectMaskedCells(rows: Record<string, unknown>[], label: string): void {
+  expect(rows.length, label).toBeGreaterThan(0);
+  for (const row of rows) {
+    for (const [k, v] of Object.entries(row)) {
+      if (v === null) continue;
+      const s = Buffer.isBuffer(v) ? v.toString('utf8') : typeof v === 'string' ? v : JSON.stringify(v);
+      expect(s.startsWith('\u0001') ? s.slice(1) : s, `${label}: ${k}`).toMatch(MASKED);
+    }
+  }
+}
+
+type Outcome =
+  | { readonly ok: true; readonly rows: Record<string, unknown>[] }
+  | { readonly ok: false; readonly error: pg.DatabaseError };
+
+async function attempt(t: Tapped, sql: string | pg.QueryConfig): Promise<Outcome> {
+  try {
+    const r = await t.client.query(sql);
+    return { ok: true, rows: r.rows as Record<string, unknown>[] };
+  } catch (e) {
+    return { ok: false, error: e as pg.DatabaseError };
+  }
+}
+
+let agent: Tapped;
+let person: Tapped;
+beforeAll(async () => {
+  agent = await connect(['ai-agents'], true, 'claude');
+  person = await connect(['analysts'], false, 'ana');
+});
+afterAll(async () => {
+  await agent?.client.end();
+  await person?.client.end();
+});
+
+/** Runs a probe as the agent; it must come back masked whole, or refused, and leak nothing. */
+async function probe(
+  sql: string,
+  expectation: 'masked' | 'refused' | 'withheld' | 'safe' | 'any' = 'any',
+  who = agent,
+) {
+  who.take();
+  const o = await attempt(who, sql);
+  expectNoLeak(who.take(), sql);
+  if (expectation === 'masked') {
+    expect(o.ok, `${sql}: ${o.ok ? '' : o.error.message}`).toBe(true);
+    if (o.ok) expectMaskedCells(o.rows, sql);
+  } else if (expectation === 'refused') {
+    expect(o.ok, sql).toBe(false);
+    if (!o.ok) expect(o.error.code, `${sql}: ${o.error.message}`).toBe('42501');
+  } else if (expectation === 'withheld' || (expectation === 'safe' && !o.ok)) {
+    expect(o.ok, sql).toBe(false);
+    if (!o.ok) expect(o.error.message, sql).toMatch(/^Gatehouse withheld the text of this error \(SQLSTATE /);
+  } else if (expectation === 'safe' && o.ok) {
+    expectMaskedCells(o.rows, sql);
+  }
+  return o;
+}
+
+// ---------------------------------------------------------------- the probes
+
+describe('the adversarial probes of issue 12 come back masked whole', () => {
+  it('the 15 that returned values before, and their neighbours', async () => {
+    for (const sql of [
+      'SELECT upper(secret) FROM api_keys',
+      'SELECT lower(secret) FROM api_keys',
+      'SELECT array_agg(secret) FROM api_keys',
+      "SELECT string_agg(secret, ',') FROM api_keys",
+      "SELECT concat_ws(' ', 'v:', secret) FROM api_keys",
+      'SELECT ARRAY[secret::text] FROM api_keys',
+      'SELECT xmlelement(name v, secret) FROM api_keys',
+      "SELECT substr(card_number, 1, 6) || '-' || substr(card_number, 7) FROM customers",
+      "SELECT regexp_replace(card_number, '(.)', '\\1 ', 'g') FROM customers",
+      "SELECT encode(convert_to(email, 'UTF8'), 'base64') FROM customers",
+      "SELECT encode(convert_to(email, 'UTF8'), 'hex') FROM customers",
+      'SELECT reverse(card_number) FROM customers',
+      "SELECT translate(secret, 'abcdef', 'ABCDEF') FROM api_keys",
+      "SELECT overlay(card_number placing 'X' from 1 for 1) FROM customers",
+      'SELECT initcap(email) FROM customers',
+      "SELECT replace(phone, ' ', '') FROM customers",
+      "SELECT format('%s', secret) FROM api_keys",
+      'SELECT md5(secret) FROM api_keys',
+      'SELECT length(secret), ascii(secret) FROM api_keys',
+      'SELECT secret::bytea FROM api_keys',
+      "SELECT split_part(email, '@', 2) FROM customers",
+      'SELECT json_agg(secret) FROM api_keys',
+      'SELECT jsonb_build_array(secret) FROM api_keys',
+      "SELECT json_build_object('s', secret) FROM api_keys",
+      'SELECT xmlforest(secret) FROM api_keys',
+      'SELECT xmlagg(xmlelement(name v, secret)) FROM api_keys',
+      'SELECT to_tsvector(secret) FROM api_keys',
+      'SELECT secret::tsquery FROM api_keys WHERE id = 1',
+      "SELECT lpad(card_number, 30, '*') FROM customers",
+      'SELECT coalesce(NULL, phone) FROM customers',
+      "SELECT CASE WHEN secret LIKE 'w%' THEN 'yes' ELSE 'no' END FROM api_keys",
+      'SELECT secret = secret FROM api_keys',
+    ])
+      await probe(sql, 'masked');
+  });
+
+  it('hand-found: a truncating cast (15 digits and Luhn give the card) and whole-value casts', async () => {
+    const o = await probe('SELECT card_number::varchar(18) AS c FROM customers', 'masked');
+    // Transformed values are never shown in part: partial degrades to redact.
+    if (o.ok) expect(o.rows[0]!.c).toBe('[REDACTED:card_number]');
+    await probe('SELECT card_number::char(15) FROM customers', 'masked');
+    await probe('SELECT left(card_number, 15) FROM customers', 'masked');
+  });
+
+  it('hand-found: values echoed in errors (reg* casts, failing casts, parsers) are withheld', async () => {
+    for (const sql of [
+      'SELECT secret::regproc FROM api_keys',
+      'SELECT quote_ident(secret)::regclass FROM api_keys',
+      'SELECT secret::regclass FROM api_keys',
+      'SELECT secret::regtype FROM api_keys',
+      'SELECT secret::regnamespace FROM api_keys',
+      'SELECT secret::regrole FROM api_keys',
+      'SELECT secret::regconfig FROM api_keys',
+      'SELECT secret::int FROM api_keys',
+      'SELECT secret::json FROM api_keys',
+      'SELECT secret::jsonpath FROM api_keys',
+      'SELECT secret::xml FROM api_keys',
+      'SELECT xmlparse(document secret) FROM api_keys',
+      'SELECT to_tsquery(secret) FROM api_keys',
+      'SELECT current_setting(secret) FROM api_keys',
+      "SELECT has_table_privilege(secret, 'select') FROM api_keys",
+      "SELECT decode(secret, 'base64') FROM api_keys",
+      'SELECT card_number::int FROM customers',
+      "SELECT to_date(card_number, 'YYYY-MM-DD') FROM customers",
+      'SELECT (SELECT secret FROM api_keys WHERE id = 1)::numeric',
+    ])
+      await probe(sql, 'safe');
+    // In a predicate too (people may filter on masked columns by default).
+    await probe('SELECT id FROM api_keys WHERE secret::regclass IS NOT NULL', 'withheld', person);
+    // The SQLSTATE is kept, so the client knows what kind of error it was.
+    const o = await probe('SELECT secret::regclass FROM api_keys', 'withheld');
+    if (!o.ok) {
+      expect(o.error.code).toBe('42P01');
+      expect(o.error.message).toContain('public.api_keys.secret');
+      expect(o.error.detail).toBeUndefined();
+    }
+    // An error PostgreSQL raises while analysing the text itself quotes only the text: kept.
+    const typo = await probe('SELECT secrett FROM api_keys');
+    expect(typo.ok).toBe(false);
+    if (!typo.ok) expect(typo.error.message).toBe('column "secrett" does not exist');
+  });
+
+  it('statistics catalogs that hold samples are refused (after ANALYZE they hold the values)', async () => {
+    for (const sql of [
+      "SELECT histogram_bounds::text, most_common_vals::text FROM pg_stats WHERE tablename = 'api_keys'",
+      'SELECT stavalues1::text FROM pg_statistic',
+      'SELECT * FROM pg_catalog.pg_stats',
+      'SELECT * FROM pg_stats_ext',
+      'SELECT * FROM pg_stats_ext_exprs',
+      'SELECT * FROM pg_statistic_ext_data',
+    ]) {
+      const o = await probe(sql, 'refused');
+      if (!o.ok) expect(o.error.detail, sql).toContain('masking-statistics');
+    }
+    const dba = await connect(['dba'], false, 'dana-stats');
+    try {
+      const r = await dba.client.query(
+        "SELECT count(*)::int AS n FROM pg_stats WHERE tablename = 'api_keys'",
+      );
+      expect(r.rows[0].n).toBeGreaterThan(0);
+    } finally {
+      await dba.client.end();
+    }
+  });
+});
+
+describe('lineage follows the data through every construct', () => {
+  it('subqueries, CTEs (recursive too), set operations, VALUES and LATERAL', async () => {
+    for (const sql of [
+      'SELECT (SELECT upper(secret) FROM api_keys LIMIT 1)',
+      'SELECT x FROM (SELECT lower(secret) AS x FROM api_keys) s',
+      'WITH w AS (SELECT secret || $$!$$ AS s FROM api_keys) SELECT s FROM w',
+      `WITH RECURSIVE r(i, c) AS (
+         SELECT 1, substr(secret, 1, 1) FROM api_keys WHERE id = 1
+         UNION ALL
+         SELECT i + 1, (SELECT substr(secret, i + 1, 1) FROM api_keys WHERE id = 1) FROM r WHERE i < 45)
+       SELECT string_agg(c, '') FROM r`,
+      'SELECT name FROM customers UNION ALL SELECT secret FROM api_keys',
+      'SELECT secret FROM api_keys INTERSECT SELECT secret FROM api_keys',
+      'SELECT s FROM api_keys k, LATERAL (VALUES (k.secret)) v(s)',
+      'SELECT u FROM api_keys k, LATERAL unnest(string_to_array(k.secret, NULL)) u',
+      'SELECT substr(secret, g, 1) FROM api_keys, generate_series(1, 45) g',
+      'SELECT value FROM api_keys k, jsonb_each_text(to_jsonb(k)) WHERE key = $$secret$$',
+      'SELECT jsonb_path_query(to_jsonb(k), $$$.secret$$) FROM api_keys k',
+      `SELECT * FROM api_keys k, JSON_TABLE(to_jsonb(k), '$' COLUMNS (s text PATH '$.secret')) jt`,
+      'SELECT first_value(secret) OVER (), lag(secret) OVER (ORDER BY id) FROM api_keys',
+      'SELECT max(secret), min(email) FROM api_keys, customers',
+      'SELECT (SELECT array_agg(secret) FROM api_keys)::text',
+      'SELECT (k).secret FROM api_keys k',
+      'SELECT upper((k).secret) FROM api_keys k',
+      'SELECT row_to_json(k), to_jsonb(k), to_json(k.*) FROM api_keys k',
+      'SELECT row(k.*)::text FROM api_keys k',
+      'SELECT k::text FROM api_keys k',
+      'SELECT k.text FROM api_keys k',
+      'SELECT secret FROM api_keys TABLESAMPLE SYSTEM (100)',
+    ]) {
+      const o = await probe(sql);
+      if (o.ok)
+        expectMaskedCells(
+          o.rows.map((r) =>
+            Object.fromEntries(
+              Object.entries(r).filter(
+                ([k]) => !['id', 'customer_id', 'service', 'key_id', 'created_at'].includes(k),
+              ),
+            ),
+          ),
+          sql,
+        );
+    }
+  });
+
+  it('views and materialized views resolve to their base columns; child tables take their parent rules', async () => {
+    const v = await probe('SELECT secret FROM api_keys_v', 'masked');
+    if (v.ok) expect(v.rows.every((r) => r.secret === '[REDACTED:api_secret]')).toBe(true);
+    await probe('SELECT upper(secret) FROM api_keys_v', 'masked');
+    await probe('SELECT s FROM shouting', 'masked');
+    // Unchanged through the materialized view: the rule's own style (partial) applies.
+    const m = await probe('SELECT card_number FROM customer_cards ORDER BY id');
+    expect(m.ok && m.rows[0]!.card_number).toBe('**** **** **** 1111');
+    const c = await probe('SELECT card_number, email FROM vip_customers');
+    expect(c.ok && c.rows[0]!.card_number).toBe('************5556');
+    expect(c.ok && c.rows[0]!.email).toMatch(/^hmac:/);
+    await probe('SELECT upper(card_number) FROM vip_customers', 'masked');
+  });
+
+  it('a whole row keeps field-by-field masking; the benign fields stay readable', async () => {
+    agent.take();
+    const r = await agent.client.query('SELECT k FROM api_keys k WHERE id = 1');
+    expect(r.rows[0].k).toMatch(/^\(1,1,aws,.*,\[REDACTED:api_secret\],/);
+    expectNoLeak(agent.take(), 'whole row');
+  });
+
+  it('cursors, prepared statements, the extended protocol and binary results', async () => {
+    agent.take();
+    await agent.client.query('BEGIN');
+    await agent.client.query(
+      'DECLARE c CURSOR FOR SELECT upper(secret) AS u, lower(email) AS e FROM api_keys, customers',
+    );
+    const f = await agent.client.query('FETCH ALL FROM c');
+    await agent.client.query('COMMIT');
+    expectMaskedCells(f.rows, 'FETCH');
+    await agent.client.query('PREPARE p AS SELECT reverse(card_number) AS r FROM customers WHERE id > $1');
+    const e = await agent.client.query('EXECUTE p(0)');
+    expectMaskedCells(e.rows, 'EXECUTE');
+    await agent.client.query('DEALLOCATE p');
+    const x = await agent.client.query({
+      text: 'SELECT upper(secret) AS u, md5(secret) AS m FROM api_keys WHERE id > $1',
+      values: [0],
+    });
+    expectMaskedCells(x.rows, 'extended');
+    const b = await agent.client.query({
+      text: 'SELECT upper(secret) AS u, convert_to(secret, $1) AS raw, to_jsonb(k) AS j FROM api_keys k',
+      values: ['UTF8'],
+      binary: true,
+    } as pg.QueryConfig);
+    expectMaskedCells(b.rows, 'binary');
+    expectNoLeak(agent.take(), 'cursor / prepared / extended / binary');
+  });
+
+  it('RETURNING of a masked person carries the masking', async () => {
+    person.take();
+    const r = await person.client.query(
+      'UPDATE api_keys SET service = service WHERE id = 1 RETURNING upper(secret) AS u, secret',
+    );
+    expectMaskedCells(r.rows, 'RETURNING');
+    expectNoLeak(person.take(), 'RETURNING');
+  });
+});
+
+describe('where lineage cannot be proven, agents are refused and people masked', () => {
+  it('a function whose body Gatehouse cannot see', async () => {
+    const o = await probe('SELECT get_secret(1)', 'refused');
+    if (!o.ok) {
+      expect(o.error.message).toMatch(/get_secret\(\) is defined in schema public .*plpgsql/);
+      expect(o.error.detail).toContain('masking-lineage-unproven');
+    }
+    const p = await probe('SELECT get_secret(id) AS s, id FROM api_keys', 'any', person);
+    if (p.ok)
+      expect(p.rows.every((r) => r.s === '[REDACTED:lineage]' && typeof r.id === 'number')).toBe(true);
+  });
+
+  it('dynamic SQL builtins', async () => {
+    await probe("SELECT query_to_xml('SELECT secret FROM api_keys', true, false, '')", 'refused');
+    await probe("SELECT query_to_xml('SELECT secret FROM api_keys', true, false, '')", 'masked', person);
+  });
+});
+
+describe('what a masked value may not flow into', () => {
+  it('settings, locks, sleeps: volatile functions whose effect outlives the statement', async () => {
+    for (const sql of [
+      "SELECT set_config('probe.v', secret, false) FROM api_keys WHERE id = 1",
+      'SELECT pg_advisory_lock(ascii(secret)) FROM api_keys WHERE id = 1',
+      'SELECT pg_sleep(ascii(secret) / 1000.0) FROM api_keys WHERE id = 1',
+    ]) {
+      const o = await probe(sql, 'refused');
+      // set_config of a custom setting is also an admin action, refused by the agent policy first.
+      if (!o.ok) expect(o.error.detail, sql).toMatch(/masking-sink|agents-no-admin/);
+    }
+    const o = await probe(
+      "SELECT set_config('probe.v', secret, false) FROM api_keys WHERE id = 1",
+      'refused',
+      person,
+    );
+    if (!o.ok) expect(o.error.message).toContain('public.api_keys.secret');
+  });
+
+  it('other columns and new tables', async () => {
+    for (const sql of [
+      'UPDATE customers SET name = card_number WHERE id = 1',
+      "INSERT INTO orders (customer_id, order_no, amount, status) SELECT 1, secret, 1, 'paid' FROM api_keys WHERE id = 1",
+      'CREATE TABLE leak AS SELECT secret FROM api_keys',
+      'SELECT secret INTO leak2 FROM api_keys',
+      'UPDATE customers SET card_number = reverse(card_number) WHERE id = 1',
+    ]) {
+      const o = await probe(sql, 'refused', person);
+      if (!o.ok) expect(o.error.detail, sql).toContain('masking-write');
+    }
+    // Writing a masked column back into itself, or into a column masked as strongly, is fine.
+    const ok = await attempt(person, "UPDATE api_keys SET secret = secret || '' WHERE id = 99");
+    expect(ok.ok).toBe(true);
+  });
+});
+
+describe('predicates on masked columns are an inference channel: held for review for agents', () => {
+  it('WHERE, ORDER BY, GROUP BY and joins on a masked column', async () => {
+    for (const sql of [
+      "SELECT id FROM customers WHERE card_number LIKE '4%'",
+      'SELECT id FROM customers ORDER BY email',
+      'SELECT count(*) FROM customers GROUP BY phone',
+      'SELECT c.id FROM customers c JOIN api_keys k ON k.secret = c.email',
+      "SELECT count(*) FROM api_keys WHERE secret > 'm'",
+      "SELECT EXISTS (SELECT 1 FROM api_keys WHERE secret LIKE 'w%')",
+    ]) {
+      const o = await probe(sql, 'refused');
+      // No approval service in this test: the review is refused, naming the rule.
+      if (!o.ok) expect(o.error.detail, sql).toContain('masking-predicate');
+    }
+    // People default to allow: the rows come back (masked where they carry values).
+    const p = await attempt(
+      person,
+      "SELECT id, card_number FROM customers WHERE card_number LIKE '4%' ORDER BY id",
+    );
+    expect(p.ok).toBe(true);
+  });
+});
+
+describe('benign queries over the same tables are untouched', () => {
+  it('return exactly what the DBA sees, and never a redaction', async () => {
+    const dba = await connect(['dba'], false, 'dana');
+    try {
+      for (const sql of [
+        'SELECT id, name, country FROM customers ORDER BY id',
+        'SELECT upper(name) AS n, length(name) AS l FROM customers ORDER BY id',
+        `SELECT o.order_no, o.amount, c.name FROM orders o JOIN customers c ON c.id = o.customer_id
+          WHERE o.status = 'paid' ORDER BY o.order_no`,
+        'SELECT status, count(*) AS n, sum(amount) AS s FROM orders GROUP BY status ORDER BY status',
+        'SELECT count(*) AS n FROM api_keys',
+        'SELECT id, service FROM api_keys ORDER BY id',
+        'SELECT service FROM api_keys_v ORDER BY 1',
+        `WITH t AS (SELECT customer_id, sum(amount) AS s FROM orders GROUP BY 1)
+          SELECT c.name, t.s FROM t JOIN customers c ON c.id = t.customer_id ORDER BY c.name`,
+        `SELECT c.name, o.amount FROM customers c,
+          LATERAL (SELECT amount FROM orders WHERE customer_id = c.id ORDER BY id LIMIT 1) o ORDER BY c.id`,
+        'SELECT name FROM customers UNION SELECT service FROM api_keys ORDER BY 1',
+        'SELECT id, name FROM customer_cards ORDER BY id',
+        'SELECT row_number() OVER (ORDER BY name) AS r, name FROM customers ORDER BY r',
+        "SELECT json_build_object('name', name, 'country', country) AS j FROM customers ORDER BY id",
+      ]) {
+        agent.take();
+        const mine = await agent.client.query(sql);
+        const theirs = await dba.client.query(sql);
+        expect(mine.rows, sql).toEqual(theirs.rows);
+        expect(agent.take().toString('latin1'), sql).not.toContain('[REDACTED');
+      }
+    } finally {
+      await dba.client.end();
+    }
+  });
+
+  it('the admin still sees clear values', async () => {
+    const dba = await connect(['dba'], false, 'dana-2');
+    try {
+      const r = await dba.client.query('SELECT upper(secret) AS u FROM api_keys WHERE id = 1');
+      expect(r.rows[0].u).toBe('WJALRXUTNFEMI/K7MDENG/BPXRFICYEXAMPLEKEY');
+      const e = await attempt(dba, 'SELECT secret::regclass FROM api_keys WHERE id = 1');
+      expect(!e.ok && e.error.message).toContain('wjalrxutnfemi');
+    } finally {
+      await dba.client.end();
+    }
+  });
+});
+
+describe('random expression trees over masked columns', () => {
+  const leaf = fc.constantFrom('secret', 'card_number', 'email', 'phone');
+  const expr: fc.Arbitrary<string> = fc.letrec<{ e: string }>((tie) => ({
+    e: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      leaf,
+      fc
+        .tuple(
+          fc.constantFrom('upper', 'lower', 'reverse', 'initcap', 'md5', 'trim', 'quote_literal'),
+          tie('e'),
+        )
+        .map(([f, x]) => `${f}(${x})`),
+      fc
+        .tuple(tie('e'), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 20 }))
+        .map(([x, a, b]) => `substr(${x}, ${a}, ${b})`),
+      fc.tuple(tie('e'), tie('e')).map(([x, y]) => `(${x} || '-' || ${y})`),
+      fc.tuple(tie('e'), fc.integer({ min: 1, max: 30 })).map(([x, n]) => `${x}::varchar(${n})`),
+      fc.tuple(tie('e'), tie('e')).map(([x, y]) => `coalesce(${x}, ${y})`),
+      fc.tuple(tie('e'), tie('e')).map(([x, y]) => `CASE WHEN length(${x}) > 3 THEN ${y} ELSE ${x} END`),
+      tie('e').map((x) => `(SELECT max(${x}) FROM customers, api_keys)`),
+      tie('e').map((x) => `translate(${x}, '0123456789', 'abcdefghij')`),
+      tie('e').map((x) => `regexp_replace(${x}, '(.)', '\\1.', 'g')`),
+      tie('e').map((x) => `array_to_string(ARRAY[${x}, 'x'], ',')`),
+      tie('e').map((x) => `to_jsonb(${x})::text`),
+      tie('e').map((x) => `encode(convert_to(${x}, 'UTF8'), 'base64')`),
+      tie('e').map((x) => `split_part(${x}, '@', 1)`),
+    ),
+  })).e;
+
+  it('no output cell holds a value, a 6-character piece of it, or its digits', async () => {
+    await fc.assert(
+      fc.asyncProperty(expr, async (e) => {
+        await probe(`SELECT ${e} AS v FROM customers, api_keys`);
+      }),
+      { numRuns: 60, seed: 12 },
+    );
+  });
+});
+
+describe.skipIf(!hasCommand('psql'))('COPY through psql', () => {
+  it('COPY of a derived masked value is withheld; COPY of benign columns of a ruled table is scanned and sent', async () => {
+    const token = await gw.token({ subject: 'claude-psql', groups: ['ai-agents'], agent: true });
+    const env = {
+      PGPASSWORD: token,
+      PGHOST: '127.0.0.1',
+      PGPORT: String(gw.port),
+      PGUSER: 'claude',
+      PGDATABASE: gw.connection,
+      PGCONNECT_TIMEOUT: '5',
+      PGSSLMODE: 'disable',
+    };
+    for (const sql of [
+      '\\copy (SELECT upper(secret) FROM api_keys) TO STDOUT',
+      '\\copy (SELECT secret FROM api_keys_v) TO STDOUT',
+      '\\copy (SELECT reverse(card_number) FROM customers) TO STDOUT WITH (FORMAT csv)',
+    ]) {
+      const r = await run('psql', ['-X', '-c', sql], { env });
+      expect(r.code, sql).toBe(0);
+      expect(r.stdout, sql).toBe('');
+      expect(r.stderr, sql).toMatch(/Gatehouse withheld \d+ rows of COPY output/);
+      expectNoLeak(Buffer.from(r.stdout + r.stderr), sql);
+    }
+    const ok = await run(
+      'psql',
+      ['-X', '-c', '\\copy (SELECT id, name FROM customers ORDER BY id) TO STDOUT'],
+      { env },
+    );
+    expect(ok.stdout.split('\n')[0]).toBe('1\tAda Lovelace');
+  });
+});
