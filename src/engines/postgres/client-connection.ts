@@ -746,6 +746,13 @@ export class ClientConnection {
     const deps = this.deps.lineage;
     const rules = deps?.rules(decision.obligations);
     if (!deps || !rules) return { decision };
+    // BEGIN, COMMIT, SET, SHOW…: nothing is read, nothing to trace.
+    if (
+      st.tables.length === 0 &&
+      st.functions.length === 0 &&
+      st.categories.every((c) => c === 'transaction' || c === 'session')
+    )
+      return { decision };
     const catalog = catalogResolverFor(this.target!, this.deps.settings().maxMessageBytes);
     const lineage = await lineageOf(deps.analyzer, catalog, st.text, (object, name) =>
       object === 'cursor'
