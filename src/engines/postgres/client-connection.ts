@@ -746,10 +746,12 @@ export class ClientConnection {
     const deps = this.deps.lineage;
     const rules = deps?.rules(decision.obligations);
     if (!deps || !rules) return { decision };
-    // BEGIN, COMMIT, SET, SHOW…: nothing is read, nothing to trace.
+    // BEGIN, COMMIT, SET, SHOW…: nothing is read, nothing to trace (EXECUTE and FETCH name a
+    // prepared statement or cursor, whose query is traced).
     if (
       st.tables.length === 0 &&
       st.functions.length === 0 &&
+      st.sessionObjects === undefined &&
       st.categories.every((c) => c === 'transaction' || c === 'session')
     )
       return { decision };

@@ -184,6 +184,15 @@ describe('column lineage', () => {
       'WITH RECURSIVE r(n, s) AS (SELECT 1, secret FROM api_keys UNION ALL SELECT n + 1, upper(s) FROM r WHERE n < 3) SELECT s, n FROM r',
     );
     expect(r.outputs!.map(cols)).toEqual([['api_keys.secret'], []]);
+    const cyc = analyze(
+      'WITH RECURSIVE r(n, s) AS (SELECT 1, secret FROM api_keys UNION ALL SELECT n + 1, s FROM r) CYCLE s SET looped USING path SELECT * FROM r',
+    );
+    expect(cyc.outputs!.map(cols)).toEqual([
+      [],
+      ['api_keys.secret'],
+      ['api_keys.secret'],
+      ['api_keys.secret'],
+    ]);
     expect(outs("SELECT * FROM (VALUES (1, 'a')) v(a, b) JOIN api_keys k ON k.id = v.a")).toHaveLength(7);
     expect(outs('SELECT u FROM api_keys k, LATERAL unnest(ARRAY[k.secret]) u')).toEqual([
       ['api_keys.secret'],

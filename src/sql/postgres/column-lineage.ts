@@ -484,8 +484,19 @@ class Analysis {
       const name = cte['ctename'];
       if (typeof name !== 'string') continue;
       const names = stringList(cte['aliascolnames']);
-      const named = (cols: readonly Col[]): Col[] =>
-        cols.map((c, i) => ({ name: names[i] ?? c.name, flow: c.flow }));
+      // SEARCH and CYCLE add columns computed from the CTE's own (the path holds their values).
+      const search = isObject(cte['search_clause']) ? cte['search_clause'] : undefined;
+      const cycle = isObject(cte['cycle_clause']) ? cte['cycle_clause'] : undefined;
+      const named = (cols: readonly Col[]): Col[] => {
+        const out = cols.map((c, i) => ({ name: names[i] ?? c.name, flow: c.flow }));
+        const all = union(out.map((c) => c.flow));
+        if (search) out.push({ name: str(search['search_seq_column'], '?column?'), flow: all });
+        if (cycle) {
+          out.push({ name: str(cycle['cycle_mark_column'], '?column?'), flow: all });
+          out.push({ name: str(cycle['cycle_path_column'], '?column?'), flow: all });
+        }
+        return out;
+      };
       if (!recursive) {
         scope.ctes.set(name, named(this.query(cte['ctequery'], scope, ctx).cols));
         continue;
