@@ -128,6 +128,8 @@ const MAX_OIDS_PER_QUERY = 500;
 const MAX_NAMES_PER_QUERY = 200;
 /** A lookup that failed is tried again after this long. */
 const UNAVAILABLE_TTL_MS = 5_000;
+/** Statement texts longer than this have their lineage worked out each time (as the classifier does). */
+const MAX_CACHED_LINEAGE_TEXT = 64 * 1024;
 /** Names kept per kind (relations, functions, operators) per target. */
 const MAX_NAMES = 20_000;
 
@@ -194,7 +196,7 @@ export class CatalogResolver implements LineageCatalog {
   /** Lineage of statement texts computed against this catalog (dropped with it). */
   private readonly lineages = new LruCache<{ at: number; lineage: StatementLineage }>({
     maxEntries: 10_000,
-    maxTotalKeyLength: 16 * 1024 * 1024,
+    maxTotalKeyLength: 8 * 1024 * 1024,
   });
   private conn: CatalogConnection | undefined;
   private queue: Promise<unknown> = Promise.resolve();
@@ -295,6 +297,7 @@ export class CatalogResolver implements LineageCatalog {
   }
 
   rememberLineage(text: string, lineage: StatementLineage): void {
+    if (text.length > MAX_CACHED_LINEAGE_TEXT) return;
     this.lineages.set(text, { at: this.now(), lineage });
   }
 

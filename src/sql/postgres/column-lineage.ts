@@ -173,6 +173,8 @@ const ONE_COLUMN_SRFS: ReadonlySet<string> = new Set([
   'unnest',
 ]);
 
+/** Texts longer than this are parsed again rather than having their tree kept. */
+const MAX_CACHED_TREE_TEXT = 16 * 1024;
 /** How deep views may nest inside each other before the lineage is called unproven. */
 const MAX_VIEW_DEPTH = 16;
 /** Rounds of a recursive CTE before its lineage is taken as everything seen so far. */
@@ -1403,7 +1405,11 @@ function toLineage(flow: Flow, sources: (k: string) => SourceColumn): ValueLinea
 }
 
 class ParseTreeLineageAnalyzer implements LineageAnalyzer {
-  private readonly trees = new LruCache<unknown>({ maxEntries: 2_000, maxTotalKeyLength: 4 * 1024 * 1024 });
+  /**
+   * Parse trees of recent texts (an analysis that waited for the catalog runs again on the same
+   * text; view definitions recur). A tree is many times its text, so only short texts are kept.
+   */
+  private readonly trees = new LruCache<unknown>({ maxEntries: 1_000, maxTotalKeyLength: 1024 * 1024 });
   private readonly sources = new Map<string, SourceColumn>();
 
   constructor(private readonly runtime: PgParserRuntime) {}
@@ -1419,7 +1425,8 @@ class ParseTreeLineageAnalyzer implements LineageAnalyzer {
       const stmts = isObject(parsed) && Array.isArray(parsed['stmts']) ? parsed['stmts'] : [];
       tree = stmts.length === 1 && isObject(stmts[0]) ? (stmts[0]['stmt'] ?? null) : null;
     }
-    if (outcome.ok || !('crashed' in outcome)) this.trees.set(text, tree);
+    if ((outcome.ok || !('crashed' in outcome)) && text.length <= MAX_CACHED_TREE_TEXT)
+      this.trees.set(text, tree);
     return tree;
   }
 
