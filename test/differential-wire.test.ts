@@ -122,13 +122,25 @@ async function restore(): Promise<void> {
   );
 }
 
+/**
+ * Holes that column lineage closes for this agent: its results are masked under column rules, and a
+ * view calling a plpgsql function, or an operator implemented by one, makes the result untraceable,
+ * which is refused for agents (docs/masking.md). They stay open for principals without column rules.
+ */
+const CLOSED_BY_LINEAGE: ReadonlySet<string> = new Set(['SELECT * FROM canary_report', 'SELECT 1 ### 2']);
+
 describe('known holes through the wire (reported, not yet closed)', () => {
   // Each deletes the canary's rows as the demo agent. When one is closed, its test fails: move the
   // entry from KNOWN_HOLES to ATTACKS, where the corpus tests then hold it.
   it.each(KNOWN_HOLES.map((e) => [printable(e.text), e]))('%s', async (_name, entry) => {
     try {
-      await viaSimple(entry.text);
+      const frames = await viaSimple(entry.text);
       const rows = (await direct.query('SELECT count(*)::int AS n FROM canary')).rows[0].n as number;
+      if (typeof entry.text === 'string' && CLOSED_BY_LINEAGE.has(entry.text)) {
+        expect(rows).toBe(3);
+        expect(errorsIn(frames).map((e) => e.D)).toContain('Gatehouse rule: masking-lineage-unproven');
+        return;
+      }
       expect(rows).toBe(0);
     } finally {
       await restore();

@@ -414,6 +414,39 @@ describe('where lineage cannot be proven, agents are refused and people masked',
   });
 });
 
+describe('the catalog as the session sees it', () => {
+  it('a relation created in an open transaction, or by code Gatehouse cannot see, is not trusted', async () => {
+    person.take();
+    // A temporary view shadowing `customers` exists only in this session, uncommitted: Gatehouse's
+    // catalog cannot see it, so until the transaction ends nothing is traced, everything is masked.
+    await person.client.query('BEGIN');
+    await person.client.query('CREATE TEMP VIEW customers AS SELECT id, secret AS name FROM api_keys');
+    const r = await person.client.query('SELECT upper(name) AS n, name FROM customers');
+    expectMaskedCells(r.rows, 'shadowing view in a transaction');
+    await person.client.query('ROLLBACK');
+    // The same in one query string.
+    const q = (await person.client.query(
+      'CREATE TEMP VIEW customers AS SELECT id, secret AS name FROM api_keys; SELECT upper(name) AS n FROM customers',
+    )) as unknown as pg.QueryResult[];
+    expectMaskedCells(q[1]!.rows, 'shadowing view in one query string');
+    // Committed now (the temporary view lives on in this session): read afresh and traced.
+    const after = await person.client.query('SELECT upper(name) AS n FROM customers');
+    expectMaskedCells(after.rows, 'committed shadowing view');
+    await person.client.query('DROP VIEW customers');
+    // Created by a DO block (no DDL command tag): the catalog is read afresh after it too.
+    await person.client.query(
+      `DO $$ BEGIN EXECUTE 'CREATE TEMP VIEW customers AS SELECT id, secret AS name FROM api_keys'; END $$`,
+    );
+    const viaDo = await person.client.query('SELECT lower(name) AS n FROM customers');
+    expectMaskedCells(viaDo.rows, 'view created by a DO block');
+    await person.client.query('DROP VIEW customers');
+    // And once the transaction is over, ordinary reads are clear again.
+    const clear = await person.client.query('SELECT name FROM customers WHERE id = 1');
+    expect(clear.rows[0].name).toBe('Ada Lovelace');
+    expectNoLeak(person.take(), 'catalog changes');
+  });
+});
+
 describe('what a masked value may not flow into', () => {
   it('settings, locks, sleeps: volatile functions whose effect outlives the statement', async () => {
     for (const sql of [

@@ -78,6 +78,32 @@ describe('masking over MCP', () => {
     expect(JSON.stringify(r.structuredContent)).not.toContain('ada@example.com');
   });
 
+  it('follows the masked column through expressions (column lineage), and refuses a filter on it', async () => {
+    const r = (await client.callTool({
+      name: 'query',
+      arguments: {
+        connection: 'app',
+        sql: "SELECT upper(email) AS u, split_part(email, '@', 1) || ' at ' || split_part(email, '@', 2) AS s FROM customers",
+        reason: 'try to read the address back',
+      },
+    })) as ToolResult;
+    expect(r.isError).toBeFalsy();
+    const t = text(r);
+    for (const leak of ['ada@example.com', 'ADA@EXAMPLE.COM', 'ada at example.com', 'example'])
+      expect(t).not.toContain(leak);
+    expect(t).toContain('[REDACTED:column]');
+    const f = (await client.callTool({
+      name: 'query',
+      arguments: {
+        connection: 'app',
+        sql: "SELECT id FROM customers WHERE email LIKE 'a%'",
+        reason: 'probe',
+      },
+    })) as ToolResult;
+    expect(f.isError).toBe(true);
+    expect(text(f)).toContain('masked column public.customers.email');
+  });
+
   it('flags the masked column in describe_schema', async () => {
     const r = (await client.callTool({
       name: 'describe_schema',

@@ -14,7 +14,7 @@ import type { Decision } from '../../core/decision.js';
 import type { HeldNotice, HoldSettledNotice } from '../../core/held-notice.js';
 import { ERROR_CODES, GatewayError, isGatewayError, type ErrorCode } from '../../core/errors.js';
 import type { Logger } from '../../core/ports.js';
-import type { SqlClassifier, SqlStatement } from '../../core/sql-statement.js';
+import type { SqlCategory, SqlClassifier, SqlStatement } from '../../core/sql-statement.js';
 import type { Admission, Gate, GateSession } from '../../gate/gate.js';
 import { firstPinViolation, pinnedSetting, PINNED_SETTINGS } from '../../sql/postgres/pinned-settings.js';
 import {
@@ -65,6 +65,7 @@ import {
   DEFAULT_LINEAGE_SETTINGS,
   lineageDecision,
   lineageOf,
+  untraceable,
   type LineageDeps,
 } from './statement-lineage.js';
 import { ResponseTracker, type Expected, type QueryRun, type Run } from './response-tracker.js';
@@ -132,6 +133,15 @@ export class CancelRegistry {
  * there is nothing to undo, Gatehouse answers alone and the upstream sees nothing (quietRefusal).
  */
 const POISON_QUERY = 'SELECT "gatehouse refused this statement"';
+/** Statements that may change the catalog column lineage is read from. */
+const CATALOG_CHANGING: ReadonlySet<SqlCategory> = new Set([
+  'ddl-create',
+  'ddl-alter',
+  'ddl-drop',
+  'procedural',
+  'unknown',
+  'admin',
+]);
 /** The longest the relay keeps the event loop before letting other sessions run (milliseconds). */
 export const RELAY_SLICE_MS = 20;
 /** How many relayed bytes between two looks at the clock (reading it per frame costs more than a row). */
@@ -242,6 +252,10 @@ export class ClientConnection {
   private syncedSeq = 0;
   private knownSeq = 0;
   private readonly settledWaiters: (() => void)[] = [];
+  /** DDL or unseen code ran since the session was last idle: lineage cannot trust the catalog. */
+  private catalogSuspect = false;
+  /** Query strings in which such a statement came before the one being decided. */
+  private readonly catalogChangedIn = new WeakSet<PendingObjects>();
   readonly remote: string;
 
   constructor(
@@ -736,6 +750,11 @@ export class ClientConnection {
     pending: PendingObjects,
   ): Promise<{ decision: Decision; lineage?: StatementLineage }> {
     const decision = this.decideStatement(st, via, pending);
+    // Lineage reads the committed catalog: after DDL or code Gatehouse cannot see, in this
+    // transaction or earlier in this query string, the session may see relations it does not.
+    const catalogChanged = this.catalogSuspect || this.catalogChangedIn.has(pending);
+    if (decision.effect !== 'deny' && st.categories.some((c) => CATALOG_CHANGING.has(c)))
+      this.suspectCatalog(pending);
     if (decision.effect === 'deny' || !decision.obligations.mask || st.parseError !== undefined)
       return { decision };
     const stats = statisticsRelations(st.tables, st.functions);
@@ -756,11 +775,18 @@ export class ClientConnection {
     )
       return { decision };
     const catalog = catalogResolverFor(this.target!, this.deps.settings().maxMessageBytes);
-    const lineage = await lineageOf(deps.analyzer, catalog, st.text, (object, name) =>
+    let lineage = await lineageOf(deps.analyzer, catalog, st.text, (object, name) =>
       object === 'cursor'
         ? (pending.cursors.get(name) ?? this.state.cursor(name)?.statement)?.text
         : (pending.prepared.get(name)?.text ?? this.state.statement(name)?.text),
     );
+    if (lineage.unprovenReads !== undefined) this.suspectCatalog(pending);
+    if (catalogChanged) {
+      lineage = untraceable(
+        lineage,
+        'the catalog may have changed in this transaction (DDL, or code Gatehouse cannot see), so columns cannot be traced until it ends',
+      );
+    }
     const extra = lineageDecision(
       rules.findings(lineage),
       this.target!.lineage ?? DEFAULT_LINEAGE_SETTINGS,
@@ -768,6 +794,12 @@ export class ClientConnection {
       decision,
     );
     return { decision: extra ? strictest([decision, extra]) : decision, lineage };
+  }
+
+  /** The catalog may differ from what Gatehouse reads until every forwarded statement settles. */
+  private suspectCatalog(pending: PendingObjects): void {
+    this.catalogSuspect = true;
+    this.catalogChangedIn.add(pending);
   }
 
   /** Waits until the settings after every forwarded execution are known; false: not in this batch. */
@@ -1281,6 +1313,11 @@ export class ClientConnection {
     }
     this.txStatus = status;
     if (execSeq !== undefined && execSeq > this.knownSeq) this.knownSeq = execSeq;
+    if (status === 'I' && this.catalogSuspect && this.knownSeq === this.execSeq) {
+      // What the transaction changed is committed (or gone): read the catalog afresh.
+      this.catalogSuspect = false;
+      catalogResolverFor(this.target!, this.deps.settings().maxMessageBytes).invalidate();
+    }
     const waiters = this.settledWaiters.splice(0);
     for (const w of waiters) w();
   }

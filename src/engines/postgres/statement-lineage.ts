@@ -3,7 +3,7 @@
 // lookup), and turns what the masking profile finds in it into a decision for this principal:
 // refuse, hold for review, or let the masker mask the result columns fed by masked columns.
 
-import type { StatementLineage } from '../../core/column-lineage.js';
+import type { StatementLineage, ValueLineage } from '../../core/column-lineage.js';
 import type { Decision, Obligations } from '../../core/decision.js';
 import type { LineageFinding, LineageRules } from '../../masking/lineage-plan.js';
 import type { LineageAnalyzer } from '../../sql/postgres/column-lineage.js';
@@ -75,6 +75,19 @@ export async function lineageOf(
     current = next;
   }
   return unproven('a prepared statement or cursor refers to another one');
+}
+
+/** The lineage with every value marked untraceable for `reason` (what it writes, hands on, returns). */
+export function untraceable(l: StatementLineage, reason: string): StatementLineage {
+  const mark = (v: ValueLineage): ValueLineage => (v.unproven === undefined ? { ...v, unproven: reason } : v);
+  return {
+    ...l,
+    outputs: l.outputs?.map(mark),
+    combined: mark(l.combined),
+    writes: l.writes.map((w) => ({ ...w, lineage: mark(w.lineage) })),
+    sinks: l.sinks.map((w) => ({ ...w, lineage: mark(w.lineage) })),
+    unprovenReads: l.unprovenReads ?? reason,
+  };
 }
 
 /** The decision lineage findings add for this principal, or undefined when they add none. */
