@@ -1,6 +1,7 @@
 // sftp and port forwarding (direct-tcpip) are their own decidable actions, and a hostile client —
 // garbage instead of a handshake, an oversized packet, a flood of channels — cannot take the listener
-// down or hold more than its share. Real sshd upstream; the real sftp/ssh clients and ssh2's client.
+// down, hold more than its share or disturb the sessions already there. Real sshd upstream; the real
+// sftp/ssh clients and ssh2's client.
 
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -95,7 +96,37 @@ describe.skipIf(!hasSshd())('ssh subsystems, forwards and hostile clients', { ti
     expect(st.text).toBe(`direct-tcpip 127.0.0.1:${echoPort}`);
   });
 
-  it('survives garbage, an oversized packet and a flood of channels', async () => {
+  const connectClient = (token: string): Promise<ssh2.Client> => {
+    const c = new ssh2.Client();
+    return new Promise<ssh2.Client>((resolve, reject) => {
+      c.on('ready', () => resolve(c));
+      c.on('error', reject);
+      c.on('keyboard-interactive', (_n, _i, _l, _p, finish) => finish([token]));
+      c.connect({
+        host: '127.0.0.1',
+        port: gw.port,
+        username: 'prod-bastion',
+        tryKeyboard: true,
+        hostVerifier: () => true,
+      });
+    });
+  };
+  const execOn = (c: ssh2.Client, command: string): Promise<string> =>
+    new Promise((resolve, reject) =>
+      c.exec(command, (err, ch) => {
+        if (err) return reject(err);
+        let out = '';
+        ch.on('data', (d: Buffer) => (out += d.toString('utf8')));
+        ch.stderr.resume();
+        ch.on('close', () => resolve(out));
+      }),
+    );
+
+  it('survives garbage, an oversized packet and thousands of channel opens; other sessions go on', async () => {
+    const admin = await gw.token({ subject: 'flood-admin', groups: ['ssh-admins'], agent: false });
+    // A session that was there before the hostile clients came, and must still work after them.
+    const bystander = await connectClient(admin);
+    expect(await execOn(bystander, 'echo before')).toBe('before\n');
     // Garbage instead of an SSH identification.
     await new Promise<void>((resolve) => {
       const s = net.connect(gw.port, '127.0.0.1', () => s.write(Buffer.alloc(64 * 1024, 0x41)));
@@ -122,24 +153,11 @@ describe.skipIf(!hasSshd())('ssh subsystems, forwards and hostile clients', { ti
         resolve();
       }, 3000);
     });
-    // Many channels on one connection: at most maxChannels (3) are opened.
-    const admin = await gw.token({ subject: 'flood-admin', groups: ['ssh-admins'], agent: false });
-    const c = new ssh2.Client();
-    await new Promise<void>((resolve, reject) => {
-      c.on('ready', () => resolve());
-      c.on('error', reject);
-      c.on('keyboard-interactive', (_n, _i, _l, _p, finish) => finish([admin]));
-      c.connect({
-        host: '127.0.0.1',
-        port: gw.port,
-        username: 'prod-bastion',
-        tryKeyboard: true,
-        hostVerifier: () => true,
-      });
-    });
+    // Thousands of channel opens on one connection: at most maxChannels (3) are opened.
+    const c = await connectClient(admin);
     const results = await Promise.all(
       Array.from(
-        { length: 20 },
+        { length: 2000 },
         () =>
           new Promise<boolean>((resolve) =>
             c.exec('sleep 2', (err, ch) => {
@@ -153,7 +171,9 @@ describe.skipIf(!hasSshd())('ssh subsystems, forwards and hostile clients', { ti
     );
     expect(results.filter(Boolean).length).toBe(3);
     c.end();
-    // The listener still serves.
+    // The session that was already there still works, and the listener still serves new ones.
+    expect(await execOn(bystander, 'echo after')).toBe('after\n');
+    bystander.end();
     const r = await gw.ssh(admin, ['echo', 'still-here']);
     expect(r.stdout).toBe('still-here\n');
   });

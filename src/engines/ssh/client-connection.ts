@@ -12,6 +12,7 @@ import { ERROR_CODES, isGatewayError } from '../../core/errors.js';
 import type { Logger, UpstreamDialer } from '../../core/ports.js';
 import type { ShellClassification } from '../../core/shell-command.js';
 import type { Gate, GateSession } from '../../gate/gate.js';
+import { pipeBytes } from './byte-pipe.js';
 import { GATEHOUSE_EXIT, refuseChannel, serveSessionChannel } from './session-channel.js';
 import type { SshConnectionSettings } from './ssh-settings.js';
 import { loginUpstream, type UpstreamClient } from './upstream-login.js';
@@ -250,48 +251,19 @@ export class SshClientConnection {
       }
       const channel = accept();
       const started = performance.now();
-      let toHost = 0;
-      let toClient = 0;
-      channel.on('data', (d: Buffer) => {
-        toHost += d.length;
-        if (!up.write(d)) {
-          channel.pause();
-          up.once('drain', () => channel.resume());
-        }
-      });
-      up.on('data', (d: Buffer) => {
-        toClient += d.length;
-        if (!channel.write(d)) {
-          up.pause();
-          channel.once('drain', () => up.resume());
-        }
-      });
-      channel.on('end', () => up.end());
-      up.on('end', () => channel.end());
-      const untrack = (() => {
-        const end = () => {
-          channel.close();
-          up.close();
-        };
-        this.live.add(end);
-        return () => this.live.delete(end);
-      })();
-      let done = false;
-      const finish = () => {
-        if (done) return;
-        done = true;
+      let untrack = (): void => undefined;
+      const pipe = pipeBytes(channel, up, ({ toHost, toClient }) => {
         untrack();
         release();
-        channel.close();
-        up.close();
         this.deps.logger.info(
           { session: session.id, destination: `${info.destIP}:${info.destPort}`, toHost, toClient },
           'ssh port forward closed',
         );
         session.settle(admission, { durationMs: Math.round((performance.now() - started) * 1000) / 1000 });
-      };
-      up.on('close', finish);
-      channel.on('close', finish);
+      });
+      const end = () => pipe.close();
+      this.live.add(end);
+      untrack = () => this.live.delete(end);
     });
   }
 

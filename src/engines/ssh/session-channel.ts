@@ -9,6 +9,7 @@ import { sshAction, type SshAction } from '../../core/action.js';
 import type { Logger } from '../../core/ports.js';
 import type { ShellClassification } from '../../core/shell-command.js';
 import type { Admission, GateSession } from '../../gate/gate.js';
+import { pipeBytes } from './byte-pipe.js';
 import { ShellLineGate } from './shell-lines.js';
 import { startTerminalRelay, type TerminalRelay } from './terminal-relay.js';
 import type { SshConnectionSettings } from './ssh-settings.js';
@@ -288,37 +289,11 @@ export function serveSessionChannel(deps: ChannelDeps, session: ssh2.Session): v
         refuseChannel(channel, `the host refused the ${name} subsystem`, GATEHOUSE_EXIT);
         return;
       }
-      const untrack = deps.track((message) => {
-        channel.stderr.write(`gatehouse: ${message}\r\n`);
-        channel.close();
-        up.close();
-      });
       const started = performance.now();
-      let toHost = 0;
-      let toClient = 0;
-      channel.on('data', (d: Buffer) => {
-        toHost += d.length;
-        if (!up.write(d)) {
-          channel.pause();
-          up.once('drain', () => channel.resume());
-        }
-      });
-      up.on('data', (d: Buffer) => {
-        toClient += d.length;
-        if (!channel.write(d)) {
-          up.pause();
-          channel.once('drain', () => up.resume());
-        }
-      });
       up.stderr.on('data', (d: Buffer) => channel.stderr.write(d));
-      channel.on('end', () => up.end());
-      let done = false;
-      const finish = () => {
-        if (done) return;
-        done = true;
+      let untrack = (): void => undefined;
+      const pipe = pipeBytes(channel, up, ({ toHost, toClient }) => {
         untrack();
-        channel.end();
-        up.close();
         deps.logger.info(
           { session: deps.session.id, connection: settings.name, subsystem: name, toHost, toClient },
           'ssh subsystem closed',
@@ -326,9 +301,11 @@ export function serveSessionChannel(deps: ChannelDeps, session: ssh2.Session): v
         deps.session.settle(admission, {
           durationMs: Math.round((performance.now() - started) * 1000) / 1000,
         });
-      };
-      up.on('close', finish);
-      channel.on('close', finish);
+      });
+      untrack = deps.track((message) => {
+        channel.stderr.write(`gatehouse: ${message}\r\n`);
+        pipe.close();
+      });
       channel.resume();
     });
   }
