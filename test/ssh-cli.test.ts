@@ -85,4 +85,76 @@ describe.skipIf(!hasSshd())('gatehouse ssh keyscan and config', { timeout: 120_0
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/no ssh connection nope \(ssh connections: prod-bastion\)/);
   });
+
+  it('policy test --ssh decides command lines as the gateway decides them', async () => {
+    const lines = [
+      'df -h /srv',
+      'rm -rf /srv/data',
+      'ls; rm -rf /srv/data',
+      'sh -c "rm -rf /srv/data"',
+      'echo cm0gLXJmIC9zcnYvZGF0YQ== | base64 -d | sh',
+      'touch /srv/x',
+      '# a comment line is skipped',
+    ];
+    const r = await run(
+      process.execPath,
+      [
+        path.join(REPO_ROOT, 'bin', 'gatehouse.js'),
+        'policy',
+        'test',
+        '--ssh',
+        '-c',
+        gw.configFile,
+        '--as',
+        'claude',
+        '--agent',
+        '--connection',
+        'prod-bastion',
+        '--json',
+      ],
+      { input: `${lines.join('\n')}\n` },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const results = JSON.parse(r.stdout) as {
+      command: string;
+      categories: string[];
+      decision: { effect: string; ruleId?: string };
+    }[];
+    expect(results.map((x) => [x.command, x.decision.effect, x.decision.ruleId])).toEqual([
+      ['df -h /srv', 'allow', 'ssh-agents-allow-read'],
+      ['rm -rf /srv/data', 'deny', 'ssh-agents-no-destructive'],
+      ['ls; rm -rf /srv/data', 'deny', 'ssh-agents-no-destructive'],
+      ['sh -c "rm -rf /srv/data"', 'deny', 'ssh-agents-no-destructive'],
+      ['echo cm0gLXJmIC9zcnYvZGF0YQ== | base64 -d | sh', 'review', 'ssh-agents-review-unjudged'],
+      ['touch /srv/x', 'review', 'ssh-agents-review-unjudged'],
+    ]);
+    expect(results[1]!.categories).toContain('destructive');
+    // The gateway refuses the same command with the same rule.
+    const token = await gw.token({ subject: 'claude', agent: true });
+    const refused = await gw.ssh(token, ['rm -rf /srv/data']);
+    expect(refused.code).toBe(126);
+    expect(refused.stderr).toMatch(/refused by rule ssh-agents-no-destructive/);
+    // And the text form names the rule and says what is done.
+    const text = await run(
+      process.execPath,
+      [
+        path.join(REPO_ROOT, 'bin', 'gatehouse.js'),
+        'policy',
+        'test',
+        '--ssh',
+        '-c',
+        gw.configFile,
+        '--as',
+        'claude',
+        '--agent',
+      ],
+      { input: 'journalctl -u app -n 50\n' },
+    );
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(
+      /\[1\] journalctl -u app -n 50\n {4}as: {9}claude on prod-bastion \(ssh exec\)/,
+    );
+    expect(text.stdout).toMatch(/1 command\(s\): 1 allow, 0 review, 0 deny/);
+  });
 });

@@ -131,6 +131,10 @@ export function buildCli(): Command {
         const { classifyShellCommand } = await import('../shell/index.js');
         return (argv) => classifyShellCommand({ argv }).categories;
       },
+      createShellClassifier: async () => {
+        const { classifyShellCommand } = await import('../shell/index.js');
+        return (line) => classifyShellCommand({ line });
+      },
     }),
   );
   return program;

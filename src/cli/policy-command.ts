@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Identity } from '../core/identity.js';
+import type { ShellClassification } from '../core/shell-command.js';
 import type { SqlClassifier } from '../core/sql-statement.js';
 import type { PolicyConfig, PolicyDefaultsConfig } from '../config/policy-schema.js';
 import { createPolicyDecider, type ExplainingPolicyDecider } from '../policy/policy-decider.js';
@@ -30,6 +31,8 @@ export interface PolicyCommandDeps {
   createClassifier(): Promise<SqlClassifier> | SqlClassifier;
   /** The shell-command classifier for Kubernetes exec commands (`--kube`); commands are `unknown` without it. */
   createCommandClassifier?(): Promise<(argv: readonly string[]) => readonly string[]>;
+  /** The shell-command classifier for SSH command lines (`--ssh`); required for `--ssh`. */
+  createShellClassifier?(): Promise<(line: string) => ShellClassification>;
   readonly io?: CliIo;
 }
 
@@ -87,6 +90,7 @@ interface TestOptions extends PrincipalOptions {
   file?: string;
   expect?: string;
   kube?: boolean;
+  ssh?: boolean;
 }
 
 function parseGroups(v: string): string[] {
@@ -211,8 +215,48 @@ export function policyCommand(deps: PolicyCommandDeps): Command {
       '--kube',
       'the input is kubectl-shaped requests, one per line ("delete namespace prod", "exec web -- ls /", "GET /api/v1/pods")',
     )
+    .option(
+      '--ssh',
+      'the input is shell command lines, one per line, decided as ssh exec requests ("df -h", "rm -rf /srv/data")',
+    )
     .action(async (o: TestOptions, sub: Command) => {
       const ctx = await prepare(sub, o);
+      if (o.ssh === true) {
+        if (o.kube === true || o.expect !== undefined)
+          return sub.error('error: --ssh reads command lines; it does not combine with --kube or --expect', {
+            code: 'gatehouse.policy.usage',
+            exitCode: EXIT.usage,
+          });
+        let text: string;
+        try {
+          text =
+            o.file === undefined || o.file === '-' ? await readAll(io.stdin) : await readFile(o.file, 'utf8');
+        } catch (e) {
+          return sub.error(`error: ${messageOf(e)}`, {
+            code: 'gatehouse.policy.input',
+            exitCode: EXIT.usage,
+          });
+        }
+        if (!deps.createShellClassifier)
+          return sub.error('error: no shell classifier is available', {
+            code: 'gatehouse.policy.classifier',
+            exitCode: EXIT.usage,
+          });
+        const { decideSshLines, formatSshResults } = await import('./policy-ssh.js');
+        const results = decideSshLines(
+          ctx.decider,
+          ctx.identity,
+          ctx.connection,
+          text,
+          await deps.createShellClassifier(),
+        );
+        io.stdout.write(
+          o.json === true
+            ? `${JSON.stringify(results, null, 2)}\n`
+            : formatSshResults(results, ctx.identity.subject, ctx.connection),
+        );
+        return;
+      }
       if (o.kube === true) {
         let text: string;
         try {

@@ -10,6 +10,7 @@ import type { Logger } from '../../core/ports.js';
 import type { ShellClassification } from '../../core/shell-command.js';
 import type { Admission, GateSession } from '../../gate/gate.js';
 import { pipeBytes } from './byte-pipe.js';
+import { commandAction } from './exec-action.js';
 import { ShellLineGate } from './shell-lines.js';
 import { startTerminalRelay, type TerminalRelay } from './terminal-relay.js';
 import type { SshConnectionSettings } from './ssh-settings.js';
@@ -117,15 +118,7 @@ export function serveSessionChannel(deps: ChannelDeps, session: ssh2.Session): v
   session.on('exec', (accept, reject, info) => {
     if (!begin()) return reject?.();
     const command = String(info.command);
-    const cls = deps.classify(command);
-    const action = sshAction({
-      connection: settings.name,
-      request: 'exec',
-      command,
-      commandCategories: cls.categories,
-      commandKind: cls.kind,
-      tty: pty !== undefined,
-    });
+    const action = commandAction(settings.name, command, deps.classify, { tty: pty !== undefined });
     const channel = accept();
     void run(channel, action, (up) => deps.upstream.exec(command, execOptions(), up), command);
   });
