@@ -112,8 +112,12 @@ export class LineageRules {
     }
     const best = this.strongest(v.sources);
     if (!best) return CLEAR;
-    // A transformed value cannot be shown in part safely (the last four of a slice are other digits).
-    const style: MaskStyle = best.style === 'partial' ? 'redact' : best.style;
+    // A transformed value cannot be shown in part safely (the last four of a slice are other digits),
+    // nor hashed: the hash of a value the client shapes at will is a dictionary (`substr(email, 1, 1)`
+    // hashes as `left(email, 0) || 'a'` does, so each character is found by comparing). Only the
+    // column unchanged keeps `hash` (equal values still join and group); derived values are redacted.
+    // (A whole row as is is masked field by field, each field by its own rule; `style` is for the rest.)
+    const style: MaskStyle = best.style === 'partial' || best.style === 'hash' ? 'redact' : best.style;
     return v.row ? { kind: 'row', style, tag: best.tag } : { kind: 'whole', style, tag: best.tag };
   }
 

@@ -172,12 +172,12 @@ const ROUTINE_JOINS =
 
 const FUNCTIONS_SQL = (names: string) =>
   'SELECT q.name, n.nspname, l.lanname, p.provolatile, e.extname, ' +
-  'EXISTS (SELECT 1 FROM pg_catalog.pg_type t WHERE t.typname = q.name) ' +
+  'EXISTS (SELECT 1 FROM pg_catalog.pg_type t WHERE t.typname = q.name), p.proretset ' +
   `FROM pg_catalog.unnest(${names}) AS q(name) LEFT JOIN pg_catalog.pg_proc p ON p.proname = q.name ` +
   ROUTINE_JOINS;
 
 const OPERATORS_SQL = (names: string) =>
-  'SELECT q.name, n.nspname, l.lanname, p.provolatile, e.extname, false ' +
+  'SELECT q.name, n.nspname, l.lanname, p.provolatile, e.extname, false, p.proretset ' +
   `FROM pg_catalog.unnest(${names}) AS q(name) LEFT JOIN pg_catalog.pg_operator o ON o.oprname = q.name ` +
   'LEFT JOIN pg_catalog.pg_proc p ON p.oid = o.oprcode ' +
   ROUTINE_JOINS;
@@ -391,7 +391,7 @@ export class CatalogResolver implements LineageCatalog {
     const found = new Map<string, { overloads: CatalogRoutine[]; isType: boolean }>(
       names.map((n) => [n, { overloads: [], isType: false }]),
     );
-    for (const [name, schema, language, volatility, extension, isType] of rows) {
+    for (const [name, schema, language, volatility, extension, isType, returnsSet] of rows) {
       const e = name == null ? undefined : found.get(name);
       if (!e) continue;
       if (isType === 't') e.isType = true;
@@ -401,6 +401,8 @@ export class CatalogResolver implements LineageCatalog {
         language: language ?? '?',
         volatility: volatility ?? 'v',
         ...(extension != null ? { extension } : {}),
+        // Unknown (no pg_proc row) counts as set-returning: the row count may carry a value.
+        ...(returnsSet !== 'f' ? { returnsSet: true } : {}),
       });
     }
     for (const [n, v] of found) {

@@ -36,8 +36,10 @@ const RELATIONS: CatalogRelation[] = [
   rel('pg_stats', ['tablename', 'histogram_bounds'], { schema: 'pg_catalog', kind: 'v' }),
 ];
 
-const builtin = (volatility = 'i'): CatalogRoutines => ({
-  overloads: [{ schema: 'pg_catalog', language: 'internal', volatility }],
+const builtin = (volatility = 'i', returnsSet = false): CatalogRoutines => ({
+  overloads: [
+    { schema: 'pg_catalog', language: 'internal', volatility, ...(returnsSet ? { returnsSet } : {}) },
+  ],
   isType: false,
 });
 const ROUTINES: Record<string, CatalogRoutines> = {
@@ -58,9 +60,10 @@ const ROUTINES: Record<string, CatalogRoutines> = {
   regexp_replace: builtin(),
   set_config: builtin('v'),
   pg_sleep: builtin('v'),
-  generate_series: builtin(),
-  unnest: builtin(),
-  jsonb_each_text: builtin(),
+  generate_series: builtin('i', true),
+  unnest: builtin('i', true),
+  jsonb_each_text: builtin('i', true),
+  ascii: builtin(),
   query_to_xml: builtin('s'),
   row_number: builtin(),
   get_secret: { overloads: [{ schema: 'public', language: 'plpgsql', volatility: 'v' }], isType: false },
@@ -251,6 +254,53 @@ describe('column lineage', () => {
       object: 'cursor',
       name: 'c',
     });
+  });
+
+  it('holes found attacking it: row counts of set-returning functions are predicates', () => {
+    for (const sql of [
+      'SELECT count(*) FROM api_keys k, generate_series(1, ascii(k.secret))',
+      'SELECT count(*) FROM (SELECT generate_series(1, ascii(secret)) FROM api_keys) s',
+      'SELECT count(*) FROM api_keys k, LATERAL unnest(ARRAY[k.secret]) u',
+      "SELECT count(*) FROM api_keys k, JSON_TABLE(to_jsonb(k), '$.secret' COLUMNS (s text PATH '$')) jt",
+    ])
+      expect(
+        analyze(sql).predicates.map((s) => s.column),
+        sql,
+      ).toContain('secret');
+    expect(analyze('SELECT g FROM generate_series(1, 3) g').predicates).toEqual([]);
+    expect(
+      analyze('SELECT id FROM api_keys k, generate_series(1, k.id) g').predicates.map((s) => s.column),
+    ).toEqual(['id']);
+  });
+
+  it('holes found attacking it: an unnested composite may hold any name, shadowing outer columns', () => {
+    const l = analyze(
+      "SELECT (SELECT secret FROM unnest(ARRAY(SELECT k FROM api_keys k))) FROM (VALUES ('x')) o(secret)",
+    );
+    expect(cols(l.outputs![0]!)).toContain('api_keys.secret');
+    const s = analyze(
+      "SELECT (SELECT secret FROM (SELECT * FROM unnest(ARRAY(SELECT k FROM api_keys k))) s) FROM (VALUES ('x')) o(secret)",
+    );
+    expect(cols(s.outputs![0]!)).toContain('api_keys.secret');
+  });
+
+  it("holes found attacking it: a branch of the client's own values makes a column derived", () => {
+    for (const sql of [
+      "SELECT secret FROM api_keys UNION ALL SELECT 'guess'",
+      "SELECT secret FROM api_keys k FULL JOIN (VALUES ('guess')) v(secret) USING (secret)",
+      "UPDATE api_keys SET secret = 'guess' WHERE id = 1 RETURNING secret",
+    ]) {
+      const o = analyze(sql).outputs![0]!;
+      expect(cols(o), sql).toEqual(['api_keys.secret']);
+      expect(o.direct, sql).toBe(false);
+    }
+    expect(analyze('SELECT secret FROM api_keys UNION SELECT secret FROM api_keys').outputs![0]!.direct).toBe(
+      true,
+    );
+    // A write's errors may quote the whole target row (a NOT NULL or CHECK violation).
+    expect(analyze('UPDATE api_keys SET service = NULL WHERE id = 1').reads.map((s) => s.column)).toContain(
+      'secret',
+    );
   });
 
   it('benign statements stay clean', () => {

@@ -42,6 +42,8 @@ export interface CatalogRoutine {
   readonly volatility: string;
   /** The extension that installed it, if any. */
   readonly extension?: string;
+  /** pg_proc.proretset: it returns a set (how many rows it yields depends on its arguments). */
+  readonly returnsSet?: boolean;
 }
 
 export interface CatalogRoutines {
@@ -216,12 +218,18 @@ function union(flows: readonly Flow[]): Flow {
   return new Flow(keys, false, unproven);
 }
 
-/** Like union, but a single flow keeps its directness (two branches of one column stay direct). */
+/**
+ * Like union, but branches that are all the same column unchanged stay direct (two branches of one
+ * column). A branch carrying no masked column (a constant the client chose: `SELECT email … UNION
+ * SELECT 'guess'`, `USING (email)` against VALUES) makes the result derived: shown in the column's
+ * own style, the client's constant would come back hashed, an oracle for guesses.
+ */
 function merge(flows: readonly Flow[]): Flow {
   const useful = flows.filter((f) => !f.empty);
   if (useful.length === 0) return NONE;
   const first = useful[0]!;
-  if (useful.every((f) => f.direct && sameKeys(f.keys, first.keys))) return first;
+  if (useful.length === flows.length && useful.every((f) => f.direct && sameKeys(f.keys, first.keys)))
+    return first;
   return union(useful);
 }
 
@@ -269,7 +277,16 @@ class Scope {
   }
 }
 
-function itemOf(name: string | undefined, cols: readonly Col[], known = true, members: Item[] = []): Item {
+/**
+ * A FROM item with these columns. A `*` placeholder among them (a star Gatehouse could not expand)
+ * means any other name may be one of its columns too.
+ */
+function itemOf(
+  name: string | undefined,
+  cols: readonly Col[],
+  known = !cols.some((c) => c.name === '*'),
+  members: Item[] = [],
+): Item {
   return {
     name,
     cols,
@@ -701,7 +718,8 @@ class Analysis {
         const r = this.query(body['subquery'], scope, ctx);
         const cols = renamed(r.cols, body['alias']);
         const item = itemOf(aliasName(body['alias']), cols);
-        return r.starKnown ? item : { ...item, starKnown: false };
+        // Columns Gatehouse could not list: a name not found may still be one of them.
+        return r.starKnown ? item : { ...item, starKnown: false, namesKnown: false };
       }
       case 'JoinExpr':
         return this.join(body, scope, ctx);
@@ -718,6 +736,8 @@ class Analysis {
           this.expr(body['rowexpr'], scope, ctx),
           this.expr(body['namespaces'], scope, ctx),
         ]);
+        // How many rows it yields depends on the document: a count of them tells about it.
+        this.notePredicate(flow, ctx);
         const cols: Col[] = [];
         for (const c of asArray(body['columns'])) {
           const col = unwrap(c, 'RangeTableFuncCol');
@@ -740,6 +760,7 @@ class Analysis {
           this.expr(body['passing'], scope, ctx),
           this.expr(body['pathspec'], scope, ctx),
         ]);
+        this.notePredicate(flow, ctx);
         const cols: Col[] = [];
         const walk = (list: unknown): void => {
           for (const c of asArray(list)) {
@@ -904,8 +925,15 @@ class Analysis {
           cols.push({ name: str(unwrap(d, 'ColumnDef')?.['colname'], '?column?'), flow: f });
       } else if (fname !== undefined && SRF_COLUMNS.has(fname)) {
         for (const n of SRF_COLUMNS.get(fname)!) cols.push({ name: n, flow: f });
-      } else if (fname === 'unnest' && nargs > 1) {
-        for (let i = 0; i < nargs; i++) cols.push({ name: 'unnest', flow: f });
+      } else if (fname === 'unnest') {
+        // An array of a composite type unnests into the type's columns: names not listed may be
+        // among them (`SELECT secret FROM unnest(ARRAY(SELECT k FROM api_keys k))`).
+        for (let i = 0; i < Math.max(1, nargs); i++)
+          cols.push({
+            name: list.length === 1 && nargs === 1 && name !== undefined ? name : 'unnest',
+            flow: f,
+          });
+        known = false;
       } else if (fname !== undefined && ONE_COLUMN_SRFS.has(fname)) {
         cols.push({ name: list.length === 1 && name !== undefined ? name : fname, flow: f });
       } else {
@@ -932,8 +960,13 @@ class Analysis {
     const out: Ctx = { ...ctx, predicate: false };
     const target = this.rangeVar(body['relation'], scope, ctx, false);
     const targetRels = this.targetRelations(body['relation']);
+    // A constraint the write breaks quotes the whole row in its error (`Failing row contains (…)`,
+    // `Key (email)=(…) already exists`): every column of the target counts as read.
+    for (const c of target.cols) for (const k of c.flow.keys) this.reads.add(k);
+    const assigned = new Set<string>();
     const written = new Map<string, Flow[]>();
     const write = (column: string, flow: Flow): void => {
+      assigned.add(column);
       if (flow.empty) return;
       const list = written.get(column);
       if (list) list.push(flow);
@@ -1006,7 +1039,10 @@ class Analysis {
       ...target,
       cols: target.cols.map((c) => {
         const w = written.get(c.name);
-        return w ? { name: c.name, flow: union([c.flow, ...w]) } : c;
+        if (w) return { name: c.name, flow: union([c.flow, ...w]) };
+        // A value the client wrote (a constant) is not the column as stored: hashed in the column's
+        // style it would be an oracle for guesses, so it is masked as derived.
+        return assigned.has(c.name) ? { name: c.name, flow: c.flow.derived() } : c;
       }),
     };
     const idx = scope.items.indexOf(target);
@@ -1108,6 +1144,7 @@ class Analysis {
           op.length > 1 ? op[op.length - 2] : undefined,
           f,
           `operator ${name}`,
+          ctx,
         );
       }
       case 'SelectStmt':
@@ -1145,7 +1182,7 @@ class Analysis {
     }
     const f = union(args);
     if (name === undefined) return this.note(union([f, unprovenFlow('a function call without a name')]), ctx);
-    return this.routine('function', name, schema, f, `${schema ? `${schema}.` : ''}${name}()`);
+    return this.routine('function', name, schema, f, `${schema ? `${schema}.` : ''}${name}()`, ctx);
   }
 
   /** A function or operator applied to `args`: its result carries them, if Gatehouse can vouch for it. */
@@ -1155,6 +1192,7 @@ class Analysis {
     schema: string | undefined,
     args: Flow,
     label: string,
+    ctx: Ctx,
   ): Flow {
     const info = this.catalog.routines(kind, name);
     if (info === undefined) {
@@ -1186,6 +1224,9 @@ class Analysis {
       return union([args, unprovenFlow(reason)]);
     }
     if (overloads.some((o) => o.volatility === 'v')) this.sink(label, args);
+    // A set-returning function yields as many rows as its arguments say: counting them reads the
+    // value (`count(*) FROM generate_series(1, ascii(secret))`), like a predicate does.
+    if (overloads.some((o) => o.returnsSet === true)) this.notePredicate(args, ctx);
     return args.derived();
   }
 
