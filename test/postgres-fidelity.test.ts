@@ -298,6 +298,46 @@ describe('sessions and the upstream', () => {
     });
   });
 
+  it('a refused FunctionCall with nothing to undo never reaches the upstream; in a transaction it aborts it', async () => {
+    const token = await gw.token({ subject: 'quiet-fastpath', groups: ['ai-agents'], agent: true });
+    const c = await RawPgClient.open(gw.port, gw.connection, token);
+    const { processId } = await upstreamLogin('quiet-fastpath');
+    const lastQuery = () =>
+      direct(
+        async (d) =>
+          (await d.query('SELECT query FROM pg_stat_activity WHERE pid = $1', [processId])).rows[0]
+            .query as string,
+      );
+    const types = (frames: readonly { type: number }[]) =>
+      frames.map((f) => String.fromCharCode(f.type)).join('');
+    c.send(msg.query('SELECT 1 AS before'));
+    expect(types(await c.ready())).toBe('TDCZ');
+    // A fast-path call names its function by OID only (here int4pl, 177): agents' policy refuses it.
+    c.send(msg.functionCall(177, ['1', '2']));
+    const refused = await c.ready();
+    expect(types(refused)).toBe('EZ');
+    expect(errorsIn(refused)[0]).toMatchObject({
+      S: 'ERROR',
+      C: '42501',
+      D: 'Gatehouse rule: agents-no-unknown',
+    });
+    expect(refused.at(-1)?.body.toString()).toBe('I');
+    expect(await lastQuery()).toBe('SELECT 1 AS before');
+    // In a transaction the upstream must abort it: the refusal fails it there, as any error would.
+    c.send(msg.query('BEGIN'));
+    await c.ready();
+    c.send(msg.functionCall(177, ['1', '2']));
+    const inTx = await c.ready();
+    expect(types(inTx)).toBe('EZ');
+    expect(errorsIn(inTx)[0]?.C).toBe('42501');
+    expect(inTx.at(-1)?.body.toString()).toBe('E');
+    c.send(msg.query('SELECT 1'));
+    expect(errorsIn(await c.ready())[0]?.C).toBe('25P02');
+    c.send(msg.query('ROLLBACK'));
+    expect((await c.ready()).at(-1)?.body.toString()).toBe('I');
+    c.close();
+  });
+
   it('a refused message in a pipeline keeps PostgreSQL order: the error in place, skipped to Sync', async () => {
     const c = await RawPgClient.open(gw.port, gw.connection, await person());
     c.send(

@@ -49,6 +49,17 @@ export const msg = {
   close: (target: 'S' | 'P', name: string) => typed('C', Buffer.from(target), cstr(name)),
   sync: () => typed('S'),
   flush: () => typed('H'),
+  /** FunctionCall (the fast path): text arguments, text result. */
+  functionCall: (oid: number, args: string[] = []) =>
+    typed(
+      'F',
+      i32(oid),
+      i16(1),
+      i16(0),
+      i16(args.length),
+      ...args.map((a) => Buffer.concat([i32(Buffer.byteLength(a)), Buffer.from(a)])),
+      i16(0),
+    ),
 };
 
 /** A raw protocol session through a gateway, collecting every frame it receives. */

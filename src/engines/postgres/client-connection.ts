@@ -125,12 +125,12 @@ export class CancelRegistry {
 }
 
 /**
- * Sent in place of a refused simple Query when the upstream has something to undo (an open
- * transaction, or work in flight): it always fails (a column reference without FROM), has no side
- * effects, and says in the server log what happened. The upstream then ends the transaction or the
- * request exactly as after any error, and Gatehouse puts its own ErrorResponse in that place.
+ * Sent in place of a refused simple Query or FunctionCall when the upstream has something to undo
+ * (an open transaction, or work in flight): it always fails (a column reference without FROM), has
+ * no side effects, and says in the server log what happened. The upstream then ends the transaction
+ * or the request exactly as after any error, and Gatehouse puts its own ErrorResponse in that place.
  * PostgreSQL enters the failed-transaction state only through an error, and logs every error; when
- * there is nothing to undo, Gatehouse answers alone and the upstream sees nothing (quietRefusal).
+ * there is nothing to undo, Gatehouse answers alone and the upstream sees nothing (answeredAlone).
  */
 const POISON_QUERY = 'SELECT "gatehouse refused this statement"';
 /** Statements that may change the catalog column lineage is read from. */
@@ -882,21 +882,28 @@ export class ClientConnection {
 
   private refuseQuery(refusal: GatewayError): Promise<void> | undefined {
     this.state.simpleQueryStarted();
-    if (this.txStatus === 'I' && this.tracker.pending === 0) {
-      // Nothing to undo upstream (no transaction, nothing in flight): PostgreSQL would answer this
-      // refusal with ErrorResponse and ReadyForQuery(I), and so does Gatehouse, alone.
-      this.tracker.push({
-        kind: 'synthetic',
-        bytes: Buffer.concat([this.relay.refusal(refusal), encode.readyForQuery('I')]),
-        emitted: () => this.onReady('I', undefined),
-      });
-      this.flushOwnAnswers();
-      return undefined;
-    }
+    if (this.answeredAlone(refusal)) return undefined;
     this.execSeq++;
     this.syncedSeq = this.execSeq;
     this.tracker.push({ kind: 'query', runs: [], index: 0, refusal, execSeq: this.execSeq });
     return this.forward(encode.query(POISON_QUERY));
+  }
+
+  /**
+   * A refused simple Query or FunctionCall with nothing to undo upstream (no transaction, nothing
+   * in flight): PostgreSQL would answer it with ErrorResponse and ReadyForQuery(I), and so does
+   * Gatehouse, alone; the upstream sees nothing. False when the upstream must see a failing
+   * statement (it has a transaction to abort, or answers still to come before this one).
+   */
+  private answeredAlone(refusal: GatewayError): boolean {
+    if (this.txStatus !== 'I' || this.tracker.pending !== 0) return false;
+    this.tracker.push({
+      kind: 'synthetic',
+      bytes: Buffer.concat([this.relay.refusal(refusal), encode.readyForQuery('I')]),
+      emitted: () => this.onReady('I', undefined),
+    });
+    this.flushOwnAnswers();
+    return true;
   }
 
   private async onParse(f: Frame): Promise<void> {
@@ -1205,6 +1212,7 @@ export class ClientConnection {
     const admission = await this.session!.admit(action, { decision, ...this.holdOptions() });
     if (this.isClosed) return;
     if (admission.allowed && lineage) sqlMaskerOf(admission.masker)?.useLineage(lineage);
+    if (!admission.allowed && this.answeredAlone(admission.error)) return;
     this.execSeq++;
     this.syncedSeq = this.execSeq;
     if (!admission.allowed) {
