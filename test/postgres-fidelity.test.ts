@@ -103,6 +103,18 @@ describe('startup settings are applied as PostgreSQL applies them', () => {
     );
   });
 
+  it("options '-c statement_timeout=100' from pg (what PGOPTIONS sets) times out a pg_sleep(1)", async () => {
+    await session(
+      await person(),
+      async (c) => {
+        expect((await c.query('SHOW statement_timeout')).rows[0].statement_timeout).toBe('100ms');
+        const e = await failure(c.query('SELECT pg_sleep(1)'));
+        expect([e?.code, e?.message]).toEqual(['57014', 'canceling statement due to statement timeout']);
+      },
+      { options: '-c statement_timeout=100' },
+    );
+  });
+
   it.skipIf(!hasCommand('psql'))(
     "PGOPTIONS='-c statement_timeout=100' psql: SHOW says 100ms and pg_sleep(1) times out",
     async () => {
@@ -152,6 +164,19 @@ describe('startup settings are applied as PostgreSQL applies them', () => {
     expect([de.code, de.message]).toEqual([e.code, e.message]);
   });
 
+  it.skipIf(!hasCommand('psql'))(
+    "PGOPTIONS='-c no_such_setting=1' psql: FATAL 42704, as the server says it",
+    async () => {
+      const env = { PGOPTIONS: '-c no_such_setting=1', PGCONNECT_TIMEOUT: '10' };
+      const through = await run('psql', [gw.url(await person()), '-X', '-c', 'select 1'], { env });
+      const directly = await run('psql', [gw.directUrl, '-X', '-c', 'select 1'], { env });
+      expect(through.code).toBe(2);
+      expect(through.stderr).toContain('FATAL:  unrecognized configuration parameter "no_such_setting"');
+      expect(directly.code).toBe(2);
+      expect(directly.stderr).toContain('FATAL:  unrecognized configuration parameter "no_such_setting"');
+    },
+  );
+
   it('a setting the policy does not allow is refused at startup, never dropped silently', async () => {
     const c = gw.client(await agent(), {
       options: '-c session_replication_role=replica',
@@ -174,6 +199,18 @@ describe("errors carry PostgreSQL's SQLSTATE", () => {
       expect(out.stderr).toMatch(/\n\s+\^/);
     },
   );
+
+  it('pg gets a syntax error as 42601 with its message and position, as directly', async () => {
+    const text = 'SELECT 1 FROM WHERE';
+    const viaGatehouse = await session(await person(), (c) => failure(c.query(text)));
+    const directly = await direct((c) => failure(c.query(text)));
+    const shape = (e: pg.DatabaseError | undefined) => [e?.severity, e?.code, e?.message, e?.position];
+    expect(shape(viaGatehouse)).toEqual(['ERROR', '42601', 'syntax error at or near "WHERE"', '15']);
+    expect(shape(viaGatehouse)).toEqual(shape(directly));
+    // The extended protocol (a Parse) carries it the same way.
+    const parsed = await session(await person(), (c) => failure(c.query({ text, values: [] })));
+    expect(shape(parsed)).toEqual(shape(directly));
+  });
 
   it('a Parse with two statements is 42601 and is in the record', async () => {
     const token = await gw.token({ subject: 'multi-parse' });
