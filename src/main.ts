@@ -179,6 +179,7 @@ async function buildSnapshot(
       connection: name,
       ...(conn.via ? { via: conn.via } : {}),
       lineage: conn.masking,
+      readOnlyReads: conn.readOnlyReads,
     });
   }
   const pgl = config.listeners.postgres;

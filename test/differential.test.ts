@@ -5,7 +5,13 @@
 
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ATTACKS, BENIGN_READS, ESCAPE, KNOWN_HOLES, LEXER_CASES } from './testkit/differential-corpus.js';
+import {
+  ATTACKS,
+  BENIGN_READS,
+  ESCAPE,
+  HIDDEN_CODE_READS,
+  LEXER_CASES,
+} from './testkit/differential-corpus.js';
 import { DifferentialHarness, printable, type DifferentialResult } from './testkit/differential.js';
 import { lexerSoup, SETTING_MOVES, trickyBytes, trickySelect } from './testkit/lexer-arbitraries.js';
 
@@ -98,21 +104,22 @@ describe('corpus: Gatehouse and PostgreSQL agree', () => {
   });
 });
 
-describe('known holes (reported, not yet closed): user code a SELECT runs without naming it', () => {
-  it.each(KNOWN_HOLES.map((e) => [printable(e.text), e]))('%s', async (_name, entry) => {
+describe('user code a SELECT runs without naming it: the classifier sees a read', () => {
+  it.each(HIDDEN_CODE_READS.map((e) => [printable(e.text), e]))('%s', async (_name, entry) => {
     const r = await h.run(entry.text);
-    // Still open: Gatehouse forwards it for the agent as a read, and the server deletes rows.
+    // The classifier cannot see the code: it is a read, and on a read-write transaction the server
+    // deletes rows. The engine runs agents' reads read-only (test/read-only-reads.test.ts).
     expect(r.gatehouse.readOnly, explain(r)).toBe(true);
     expect(r.server.dml, explain(r)).toContainEqual({ table: 'public.canary', op: 'DELETE' });
     expect(r.discrepancies.map((d) => d.kind)).toContain('write-on-read-only');
   });
 });
 
-describe("the demo's least-privilege agent role (issue 11 §8) against the known holes", () => {
+describe("the demo's least-privilege agent role (issue 11 §8) against reads that run hidden code", () => {
   const asAgentRole = async (text: string | Buffer) =>
     (await h.session([`SET ROLE ${h.server.agentRole}`, text], { onlyForwarded: false }))[1]!;
 
-  it.each(KNOWN_HOLES.map((e) => [printable(e.text), e]))('does not stop: %s', async (_n, e) => {
+  it.each(HIDDEN_CODE_READS.map((e) => [printable(e.text), e]))('does not stop: %s', async (_n, e) => {
     // The role may DELETE rows, and the hidden code runs as the caller.
     const r = await asAgentRole(e.text);
     expect(r.server.dml, explain(r)).toContainEqual({ table: 'public.canary', op: 'DELETE' });
@@ -124,17 +131,20 @@ describe("the demo's least-privilege agent role (issue 11 §8) against the known
   });
 });
 
-describe('the proposed answer to the known holes, checked on the server', () => {
-  // What Gatehouse forwards as read-only could run in a READ ONLY transaction: PostgreSQL then refuses
+describe('the answer, on the server: a read-only transaction', () => {
+  // What the engine does for agents (read-only-reads.ts): in a READ ONLY transaction PostgreSQL refuses
   // any write that hidden code attempts (25006), while every everyday read still answers.
   const readOnly = async (text: string | Buffer) =>
     (await h.session(['SET TRANSACTION READ ONLY', text], { onlyForwarded: false }))[1]!;
 
-  it.each(KNOWN_HOLES.map((e) => [printable(e.text), e]))('refuses the hidden write: %s', async (_n, e) => {
-    const r = await readOnly(e.text);
-    expect(r.server.error?.code, explain(r)).toBe('25006');
-    expect(r.server.dml).toEqual([]);
-  });
+  it.each(HIDDEN_CODE_READS.map((e) => [printable(e.text), e]))(
+    'refuses the hidden write: %s',
+    async (_n, e) => {
+      const r = await readOnly(e.text);
+      expect(r.server.error?.code, explain(r)).toBe('25006');
+      expect(r.server.dml).toEqual([]);
+    },
+  );
 
   it('every benign read still answers', async () => {
     for (const text of BENIGN_READS) {

@@ -105,6 +105,12 @@ export const postgresConnectionSchema = z.strictObject({
   limits: connectionLimitsSchema,
   via: viaSchema,
   masking: connectionMaskingSchema,
+  readOnlyReads: z
+    .enum(['agents', 'everyone', 'off'])
+    .default('agents')
+    .describe(
+      "whose reads run in read-only transactions, so code a SELECT reaches without naming it (a view, an operator, a cast, a domain CHECK) cannot write; Gatehouse opens a read-write transaction itself for a statement admitted as a write (docs/security.md)",
+    ),
   upstream: z.strictObject({
     host: z.string(),
     port: z.number().int().min(1).max(65535).default(5432),

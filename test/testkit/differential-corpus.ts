@@ -169,12 +169,13 @@ export const ATTACKS: readonly CorpusEntry[] = [
 export const ESCAPE = 'ROLLBACK; DELETE FROM canary WHERE id = 1';
 
 /**
- * Known holes, reported (docs/testing-differential.md): a SELECT that runs user code without naming
- * a function. Gatehouse classifies each as a plain read, and PostgreSQL deletes the canary's rows.
- * The tests assert that the harness still sees each one; when one is closed, its test fails: move
- * the entry to ATTACKS.
+ * Reads that run hidden code (docs/testing-differential.md): a SELECT that runs user code without
+ * naming a function. The classifier sees each as a plain read, and on a read-write transaction
+ * PostgreSQL deletes the canary's rows; Gatehouse runs agents' reads in read-only transactions, so
+ * through the gateway the server refuses the write (25006): test/read-only-reads.test.ts and the
+ * wire test.
  */
-export const KNOWN_HOLES: readonly CorpusEntry[] = [
+export const HIDDEN_CODE_READS: readonly CorpusEntry[] = [
   { text: 'SELECT * FROM canary_report', why: 'a view whose query calls purge_canary()' },
   { text: 'SELECT 1 ### 2', why: 'a user-defined operator whose function deletes' },
   { text: 'SELECT 1::canary_pair', why: 'a user-defined cast whose function deletes' },

@@ -16,7 +16,12 @@ import { ERROR_CODES, GatewayError, isGatewayError, type ErrorCode } from '../..
 import type { Logger } from '../../core/ports.js';
 import type { SqlCategory, SqlClassifier, SqlStatement } from '../../core/sql-statement.js';
 import type { Admission, Gate, GateSession } from '../../gate/gate.js';
-import { firstPinViolation, pinnedSetting, PINNED_SETTINGS } from '../../sql/postgres/pinned-settings.js';
+import {
+  firstPinViolation,
+  parsePgBool,
+  pinnedSetting,
+  PINNED_SETTINGS,
+} from '../../sql/postgres/pinned-settings.js';
 import {
   BackendCode,
   FrameReader,
@@ -69,6 +74,15 @@ import {
   type LineageDeps,
 } from './statement-lineage.js';
 import { ResponseTracker, type Expected, type QueryRun, type Run } from './response-tracker.js';
+import {
+  isPlainBegin,
+  needsReadWrite,
+  READ_ONLY_SETTING,
+  ReadOnlyReads,
+  readOnlyReadsApply,
+  readWriteViolation,
+  type ModeStep,
+} from './read-only-reads.js';
 import { asSetStatement, startupSettings } from './startup-parameters.js';
 import {
   UpstreamError,
@@ -252,6 +266,8 @@ export class ClientConnection {
   private syncedSeq = 0;
   private knownSeq = 0;
   private readonly settledWaiters: (() => void)[] = [];
+  /** Reads in read-only transactions, writes in read-write ones Gatehouse opens (read-only-reads.ts). */
+  private readOnly = new ReadOnlyReads(false);
   /** DDL or unseen code ran since the session was last idle: lineage cannot trust the catalog. */
   private catalogSuspect = false;
   /** Query strings in which such a statement came before the one being decided. */
@@ -509,6 +525,7 @@ export class ClientConnection {
       return;
     }
     this.target = target;
+    this.readOnly = new ReadOnlyReads(readOnlyReadsApply(target.readOnlyReads, session.identity.agent));
     const forwarded = await this.decideStartupSettings(session);
     if (forwarded === undefined || this.isClosed) return;
     const login = loginFor(target, session.identity);
@@ -562,6 +579,12 @@ export class ClientConnection {
     this.authTimer = undefined;
     const hello: Buffer[] = [encode.authenticationOk()];
     for (const [k, v] of upstream.parameters) {
+      if (k === READ_ONLY_SETTING && this.readOnly.enforced) {
+        // Gatehouse's own setting: to the client the session can write (Gatehouse opens a
+        // read-write transaction for each admitted write), as a driver checking for a standby expects.
+        hello.push(encode.parameterStatus(k, 'off'));
+        continue;
+      }
       hello.push(encode.parameterStatus(k, v));
       this.state.baseline(k, v);
     }
@@ -629,6 +652,12 @@ export class ClientConnection {
       }
       const statement = this.deps.classifier.classify(asSetStatement(s)).statements[0];
       if (statement === undefined) continue;
+      const readWrite = this.readOnly.enforced ? readWriteViolation(statement.settings) : undefined;
+      if (readWrite !== undefined) {
+        await session.close(`startup setting ${s.name} refused`);
+        this.fatal('22023', `Gatehouse: ${readWrite}`);
+        return undefined;
+      }
       // Drivers send ordinary settings at every start (application_name, DateStyle, extra_float_digits…):
       // those on the session allow-list become the session's defaults without asking policy (which
       // may not mention `session` at all) and are logged with the session's start. Everything else
@@ -654,6 +683,7 @@ export class ClientConnection {
       forwarded[s.name] = s.value;
     }
     for (const [name, pinned] of Object.entries(PINNED_SETTINGS)) forwarded[name] = pinned.value;
+    if (this.readOnly.enforced) forwarded[READ_ONLY_SETTING] = 'on';
     return forwarded;
   }
 
@@ -687,8 +717,10 @@ export class ClientConnection {
       case FrontendCode.Execute:
         return this.onExecute(f);
       case FrontendCode.Describe:
+        if (this.readOnly.needsStep(false)) return this.accessMode(false).then(() => this.onDescribe(f));
         return this.onDescribe(f);
       case FrontendCode.Close:
+        if (this.readOnly.needsStep(false)) return this.accessMode(false).then(() => this.onClose(f));
         return this.onClose(f);
       case FrontendCode.Sync:
         this.skipUntilSync = false;
@@ -731,6 +763,9 @@ export class ClientConnection {
     if (st.parseError !== undefined) return session.decide(this.action(st, via));
     const pin = firstPinViolation(st.settings);
     if (pin !== undefined) return { effect: 'deny', ruleId: 'pinned-setting', message: pin };
+    const readWrite = this.readOnly.enforced ? readWriteViolation(st.settings) : undefined;
+    if (readWrite !== undefined)
+      return { effect: 'deny', ruleId: 'read-only-reads', message: `Gatehouse: ${readWrite}` };
     const uses = this.state.resolveUses(st, pending);
     if (!uses.ok) return { effect: 'deny', ruleId: uses.ruleId, message: uses.message };
     const own = session.decide(this.action(st, via));
@@ -826,6 +861,54 @@ export class ClientConnection {
     );
   }
 
+  /** Resolves once no ReadyForQuery is outstanding: the transaction status is then exact. */
+  private quiet(): Promise<void> | undefined {
+    if (!this.tracker.awaitsReady) return undefined;
+    return new Promise((resolve) => {
+      const check = () => {
+        if (this.isClosed || !this.tracker.awaitsReady) resolve();
+        else this.settledWaiters.push(check);
+      };
+      check();
+    });
+  }
+
+  /**
+   * Gives the batch about to go upstream the access mode it needs (read-only-reads.ts): read-write
+   * for an admitted write, read-only again for anything else. Waits for outstanding answers only when
+   * a step may be needed (a write, or the first batch after one).
+   */
+  private async accessMode(write: boolean): Promise<void> {
+    if (!this.readOnly.needsStep(write)) return;
+    await this.quiet();
+    if (this.isClosed) return;
+    const step = this.readOnly.step(write, this.txStatus);
+    if (step !== undefined) this.sendOwn(step);
+  }
+
+  private sendOwn(sql: ModeStep): void {
+    this.tracker.push({
+      kind: 'own',
+      sql,
+      done: (ok) => {
+        if (ok || this.isClosed) return;
+        this.deps.logger.warn({ session: this.session?.id, sql }, 'access mode step failed; session ended');
+        this.fatal(
+          SqlState.ConnectionFailure,
+          `Gatehouse ended this session: it could not set the transaction access mode (${sql}), and runs this session's reads read-only`,
+        );
+      },
+    });
+    void this.forward(encode.query(sql));
+  }
+
+  /** The statements `st` runs: itself, and the prepared statements or cursors it names. */
+  private runsOf(st: SqlStatement | undefined, pending: PendingObjects): (SqlStatement | undefined)[] {
+    if (st === undefined) return [];
+    const uses = this.state.resolveUses(st, pending);
+    return uses.ok ? [st, ...uses.inherited] : [st];
+  }
+
   private async onQuery(f: Frame): Promise<void> {
     let text: string;
     try {
@@ -843,6 +926,7 @@ export class ClientConnection {
     const classification = this.deps.classifier.classify(text);
     const runs: QueryRun[] = [];
     let refusal: GatewayError | undefined;
+    let write = false;
     const pending = newPendingObjects();
     for (const statement of classification.statements) {
       const { decision, lineage } = await this.decideWithLineage(statement, 'simple-query', pending);
@@ -866,6 +950,7 @@ export class ClientConnection {
       if (lineage) sqlMaskerOf(admission.masker)?.useLineage(lineage);
       runs.push({ run: { admission, rows: 0 }, statement });
       this.relay.noteMasker(admission.masker);
+      write ||= needsReadWrite(this.runsOf(statement, pending));
       notePending(pending, statement);
     }
     if (this.isClosed) return;
@@ -873,11 +958,19 @@ export class ClientConnection {
       for (const r of runs) this.settle(r.run, NOT_EXECUTED_SIBLING_REFUSED);
       return this.refuseQuery(refusal);
     }
+    await this.accessMode(write);
+    if (this.isClosed) {
+      for (const r of runs) this.settle(r.run, NOT_EXECUTED);
+      return;
+    }
     this.state.simpleQueryStarted();
     this.execSeq++;
     this.syncedSeq = this.execSeq;
     this.tracker.push({ kind: 'query', runs, index: 0, execSeq: this.execSeq });
-    return this.forward(f.raw);
+    const sent = this.forward(f.raw);
+    if (classification.statements.length === 1 && isPlainBegin(classification.statements[0]))
+      this.readOnly.forwardedLoneBegin();
+    return sent;
   }
 
   private refuseQuery(refusal: GatewayError): Promise<void> | undefined {
@@ -983,6 +1076,8 @@ export class ClientConnection {
       });
       return undefined;
     }
+    await this.accessMode(needsReadWrite(this.runsOf(statement, newPendingObjects())));
+    if (this.isClosed) return;
     return this.forwardParse(entry, false);
   }
 
@@ -1038,6 +1133,11 @@ export class ClientConnection {
       this.relay.noteMasker(admission.masker);
       run = { admission, rows: 0 };
     }
+    await this.accessMode(needsReadWrite(this.runsOf(entry.statement, newPendingObjects())));
+    if (this.isClosed) {
+      if (run) this.settle(run, NOT_EXECUTED);
+      return;
+    }
     // A statement held back for approval goes upstream now, just before its Bind.
     if (!entry.materialized) void this.forwardParse(entry, true);
     const { portal, replaced } = this.state.addPortal({
@@ -1073,6 +1173,8 @@ export class ClientConnection {
       this.fatal(SqlState.InvalidAuthorizationSpecification, (e as Error).message);
       return;
     }
+    await this.accessMode(needsReadWrite(this.runsOf(portal.statement.statement, newPendingObjects())));
+    if (this.isClosed) return;
     const run = portal.run;
     // Masking needs the columns of this very portal: describe it first when the client did not.
     if (run?.admission.masker.active && portal.columns === undefined) void this.describePortal(portal, true);
@@ -1085,7 +1187,9 @@ export class ClientConnection {
         if (finished) portal.finished = true;
       },
     });
-    return this.forward(encode.execute(portal.upstream, msg.maxRows));
+    const sent = this.forward(encode.execute(portal.upstream, msg.maxRows));
+    if (isPlainBegin(portal.statement.statement)) this.readOnly.forwardedLoneBegin();
+    return sent;
   }
 
   private onDescribe(f: Frame): Promise<void> | undefined {
@@ -1213,6 +1317,13 @@ export class ClientConnection {
     if (this.isClosed) return;
     if (admission.allowed && lineage) sqlMaskerOf(admission.masker)?.useLineage(lineage);
     if (!admission.allowed && this.answeredAlone(admission.error)) return;
+    if (admission.allowed) {
+      await this.accessMode(needsReadWrite([statement]));
+      if (this.isClosed) {
+        this.settle({ admission, rows: 0 }, NOT_EXECUTED);
+        return;
+      }
+    }
     this.execSeq++;
     this.syncedSeq = this.execSeq;
     if (!admission.allowed) {
@@ -1331,7 +1442,26 @@ export class ClientConnection {
   }
 
   /** The lexer tripwire: a pinned setting changed by code Gatehouse could not see into. */
-  private onParameterStatus(name: string, value: string): boolean {
+  private onParameterStatus(name: string, value: string): 'relay' | 'hide' | 'stop' {
+    if (name === READ_ONLY_SETTING && this.readOnly.enforced) {
+      const on = parsePgBool(value) === true;
+      if (!on) {
+        // Gatehouse's own changes are withheld with their Query: this one came from code it could
+        // not see into, and the session's next transactions would be read-write.
+        this.deps.logger.warn(
+          { session: this.session?.id, setting: name, value },
+          'read-only reads turned off upstream; session ended',
+        );
+        this.fatal(
+          SqlState.InsufficientPrivilege,
+          `Gatehouse ended this session: ${name} was turned off by code Gatehouse could not see into ` +
+            "(a function or procedure); Gatehouse runs this session's reads read-only",
+        );
+        return 'stop';
+      }
+      this.readOnly.reported(true);
+      return 'hide';
+    }
     const pinned = pinnedSetting(name);
     if (pinned && !pinned.accepts(value)) {
       this.deps.logger.warn(
@@ -1343,15 +1473,16 @@ export class ClientConnection {
         `Gatehouse ended this session: ${name} was changed to ${value} by code Gatehouse could not see into ` +
           `(a function or procedure); Gatehouse pins it to ${pinned.value} and cannot read statements safely otherwise`,
       );
-      return false;
+      return 'stop';
     }
     this.state.reported(name, value);
-    return true;
+    return 'relay';
   }
 
   private forward(buf: Buffer): Promise<void> | undefined {
     const up = this.upstream;
     if (!up || this.phase === 'closed') return undefined;
+    this.readOnly.forwardedMessage(buf[0]!);
     if (up.socket.write(buf)) return undefined;
     return new Promise((resolve) => {
       const done = () => {

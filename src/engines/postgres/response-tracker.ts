@@ -61,6 +61,11 @@ export type Expected =
       readonly refusal?: GatewayError;
       readonly execSeq: number;
     }
+  /**
+   * A Query of Gatehouse's own (the access mode: read-only-reads.ts). Everything it produces is
+   * withheld from the client; `done(false)` when it failed.
+   */
+  | { readonly kind: 'own'; readonly sql: string; failed?: boolean; readonly done: (ok: boolean) => void }
   /** A poison message sent in place of a refused extended-protocol message. */
   | { readonly kind: 'refusal'; readonly refusal: GatewayError }
   /** An answer Gatehouse gives itself (ParseComplete of a statement held back), emitted in order. */
@@ -95,7 +100,7 @@ export class ResponseTracker {
   get awaitsReady(): boolean {
     for (let i = this.head; i < this.queue.length; i++) {
       const k = this.queue[i]?.kind;
-      if (k === 'sync' || k === 'query' || k === 'function') return true;
+      if (k === 'sync' || k === 'query' || k === 'function' || k === 'own') return true;
     }
     return false;
   }

@@ -60,8 +60,8 @@ export interface RelayHost {
   completed(e: Expected & { kind: 'query' }, index: number): void;
   /** ReadyForQuery for a Sync, Query or FunctionCall: the transaction status and what it settled. */
   ready(status: TransactionStatus, execSeq: number | undefined): void;
-  /** A reported setting changed (ParameterStatus); returns false when the session must end. */
-  parameterChanged(name: string, value: string): boolean;
+  /** A ParameterStatus: relay it, hide it from the client, or stop (the session is ending). */
+  parameterChanged(name: string, value: string): 'relay' | 'hide' | 'stop';
   /** Pauses relaying until `wait` settles, then runs `then` and relays what queued meanwhile. */
   stallUntil(wait: Promise<void>, then: () => void): void;
 }
@@ -233,9 +233,29 @@ export class ResultRelay {
     );
   }
 
+  /**
+   * A frame of Gatehouse's own Query (the access mode): withheld from the client. Its ReadyForQuery
+   * ends it; an error marks it failed (the connection then ends the session).
+   */
+  private onOwnFrame(head: Expected & { kind: 'own' }, f: Frame): void {
+    if (f.type === BackendCode.ErrorResponse) {
+      head.failed = true;
+      return;
+    }
+    if (f.type !== BackendCode.ReadyForQuery) return;
+    this.host.tracker.shift();
+    this.host.ready(decodeReadyForQuery(f.body), undefined);
+    head.done(head.failed !== true);
+  }
+
   /** Handles one upstream frame; returns STALL when relaying must wait. */
   handle(f: Frame): boolean | void {
     const tracker = this.host.tracker;
+    const head = tracker.peek();
+    if (head?.kind === 'own' && f.type !== BackendCode.NotificationResponse) {
+      this.onOwnFrame(head, f);
+      return;
+    }
     switch (f.type) {
       case BackendCode.DataRow: {
         const run = this.currentRun();
@@ -326,7 +346,9 @@ export class ResultRelay {
         return;
       case BackendCode.ParameterStatus: {
         const p = decodeParameterStatus(f.body);
-        if (!this.host.parameterChanged(p.name, p.value)) return STALL;
+        const verdict = this.host.parameterChanged(p.name, p.value);
+        if (verdict === 'stop') return STALL;
+        if (verdict === 'hide') return;
         this.out.add((this.lastMasker && maskParameterStatus(f.body, this.lastMasker)) ?? f.raw);
         return;
       }

@@ -22,6 +22,7 @@ import {
   type Frame,
   type TransactionStatus,
 } from '../../wire/postgres/index.js';
+import type { ReadOnlyReadsSetting } from './read-only-reads.js';
 
 /** An upstream role the gateway logs in as (docs/security.md, per-principal upstream logins). */
 export interface UpstreamLogin {
@@ -49,6 +50,8 @@ export interface UpstreamTarget extends UpstreamLogin {
   readonly connection?: string;
   /** What masking does where column lineage cannot protect a value (docs/masking.md). */
   readonly lineage?: LineageSettings;
+  /** Whose reads run in read-only transactions (docs/security.md); default `agents`. */
+  readonly readOnlyReads?: ReadOnlyReadsSetting;
 }
 
 /** Per-connection lineage choices, for agents and for people. */

@@ -177,9 +177,29 @@ const TRANSACTION_KINDS: Readonly<Record<string, string>> = {
   TRANS_STMT_ROLLBACK_PREPARED: 'rollback prepared',
 };
 
+/**
+ * The access mode a transaction-mode list sets (BEGIN READ WRITE, SET TRANSACTION READ ONLY, SET
+ * SESSION CHARACTERISTICS AS TRANSACTION …), noted as the setting it changes: `transaction_read_only`
+ * (for this transaction), or `default_transaction_read_only` (for the session's next ones). Gatehouse
+ * runs some sessions' reads read-only (docs/security.md) and must see every way to change that.
+ */
+function noteTransactionMode(walker: TreeWalker, options: unknown, scope: 'transaction' | 'session'): void {
+  const mode = defElems(options).get('transaction_read_only');
+  if (mode === undefined) return;
+  const value = constantValue(mode['arg']);
+  walker.noteSetting({
+    name: scope === 'session' ? 'default_transaction_read_only' : 'transaction_read_only',
+    via: walker.atTopLevel ? 'set' : 'nested',
+    ...(value === undefined ? {} : { value }),
+    ...(scope === 'transaction' ? { local: true } : {}),
+  });
+}
+
 const transaction: StatementRule = (walker, body) => {
   const kind = typeof body['kind'] === 'string' ? TRANSACTION_KINDS[body['kind']] : undefined;
   walker.add(kind === undefined ? m('unknown') : m('transaction'));
+  if (kind === 'begin' || kind === 'start transaction')
+    noteTransactionMode(walker, body['options'], 'transaction');
   walker.visitFields('TransactionStmt', body, NONE);
   return kind ?? 'unknown';
 };
@@ -219,7 +239,10 @@ function noteVariableSet(walker: TreeWalker, body: NodeBody, context: 'top' | 'a
       return;
     }
     case 'VAR_SET_MULTI':
-      // SET TRANSACTION …, SET SESSION CHARACTERISTICS …: transaction modes, not named settings.
+      // SET TRANSACTION …, SET SESSION CHARACTERISTICS …: transaction modes; the access mode is
+      // noted as the setting it changes (the others are not named settings).
+      if (name === 'transaction' || name === 'session characteristics')
+        noteTransactionMode(walker, body['args'], name === 'transaction' ? 'transaction' : 'session');
       return;
     default:
       // SET … FROM CURRENT and anything newer: the value is not known.
