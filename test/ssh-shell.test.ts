@@ -4,7 +4,7 @@
 // the console's player); a revoked token closes an open shell with a message; a changed host key is
 // refused and said; env outside the allow-list, agent forwarding and X11 are refused.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,41 +13,12 @@ import { defaultSshPolicies } from '../src/policy/index.js';
 import { run } from './testkit/commands.js';
 import { REPO_ROOT } from './testkit/kube-gateway.js';
 import { hasSshd, startSshd, type TestSshd } from './testkit/sshd.js';
-import { findSshStatement, startSshTestGateway, type SshTestGateway } from './testkit/ssh-gateway.js';
-
-interface Interactive {
-  readonly child: ChildProcess;
-  output(): string;
-  waitFor(re: RegExp, ms?: number): Promise<void>;
-  type(text: string): void;
-  exited: Promise<number | null>;
-}
-
-function interactive(gw: SshTestGateway, token: string, extraOpts: string[] = []): Interactive {
-  const child = spawn('ssh', gw.sshArgs(['-tt', ...extraOpts, '--']), {
-    env: { ...process.env, ...gw.sshEnv(token) },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
-  return {
-    child,
-    output: () => out,
-    async waitFor(re, ms = 15_000) {
-      const end = Date.now() + ms;
-      while (!re.test(out)) {
-        if (Date.now() > end) throw new Error(`timed out waiting for ${re}; output so far:\n${out}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    },
-    type(text) {
-      child.stdin.write(text);
-    },
-    exited,
-  };
-}
+import {
+  findSshStatement,
+  interactive,
+  startSshTestGateway,
+  type SshTestGateway,
+} from './testkit/ssh-gateway.js';
 
 describe.skipIf(!hasSshd())('ssh shells through Gatehouse', { timeout: 120_000 }, () => {
   let sshd: TestSshd;
@@ -192,6 +163,35 @@ describe.skipIf(!hasSshd())('ssh host key pinning', { timeout: 60_000 }, () => {
       await gw.stop();
       await sshd.stop();
       await other.stop();
+    }
+  });
+});
+
+describe.skipIf(!hasSshd())('ssh shell lines held past the hold timeout', { timeout: 60_000 }, () => {
+  it('refuses a held line nobody decides once the connection’s holdTimeout passes', async () => {
+    const sshd = await startSshd();
+    const gw = await startSshTestGateway({
+      sshd,
+      policies: defaultSshPolicies(['prod-bastion']),
+      connectionExtra: { holdTimeout: '2s' },
+    });
+    try {
+      const agent = await gw.token({ subject: 'slow-approvals', agent: true });
+      const sh = interactive(gw, agent);
+      (await gw.approver.next()).approve(); // the shell itself
+      await sh.waitFor(/\$ (\x1b\[K)?$/); // eslint-disable-line no-control-regex
+      const target = path.join(sshd.work, 'never.txt');
+      sh.type(`touch ${target}\r`); // a write: held for a person, who never comes
+      await gw.approver.next();
+      const code = await sh.exited;
+      expect(code).toBe(255);
+      expect(sh.output()).toMatch(/held for approval/);
+      expect(existsSync(target)).toBe(false);
+      const line = await findSshStatement(gw, (s) => s.text === `touch ${target}`, { withResult: false });
+      expect(line.effect).toBe('review');
+    } finally {
+      await gw.stop();
+      await sshd.stop();
     }
   });
 });

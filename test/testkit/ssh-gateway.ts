@@ -2,7 +2,7 @@
 // sshd (testkit/sshd.ts), and runs the real OpenSSH client against it: the Gatehouse token is answered
 // through SSH_ASKPASS with SSH_ASKPASS_REQUIRE=force, as an agent's tooling does.
 
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -169,4 +169,39 @@ export async function findSshStatement(
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error('no such statement was recorded');
+}
+
+export interface Interactive {
+  readonly child: ChildProcess;
+  output(): string;
+  waitFor(re: RegExp, ms?: number): Promise<void>;
+  type(text: string): void;
+  exited: Promise<number | null>;
+}
+
+/** `ssh -tt` with piped stdio: a terminal session an agent or a person types into. */
+export function interactive(gw: SshTestGateway, token: string, extraOpts: string[] = []): Interactive {
+  const child = spawn('ssh', gw.sshArgs(['-tt', ...extraOpts, '--']), {
+    env: { ...process.env, ...gw.sshEnv(token) },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
+  return {
+    child,
+    output: () => out,
+    async waitFor(re, ms = 15_000) {
+      const end = Date.now() + ms;
+      while (!re.test(out)) {
+        if (Date.now() > end) throw new Error(`timed out waiting for ${re}; output so far:\n${out}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    type(text) {
+      child.stdin.write(text);
+    },
+    exited,
+  };
 }

@@ -227,6 +227,7 @@ export function serveSessionChannel(deps: ChannelDeps, session: ssh2.Session): v
             pause: () => channel.pause(),
             resume: () => channel.resume(),
             signal: gone.signal,
+            holdTimeoutMs: settings.holdTimeoutMs,
           })
         : undefined;
       relay = startTerminalRelay({

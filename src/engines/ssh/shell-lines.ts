@@ -39,6 +39,8 @@ export interface ShellLineDeps {
   readonly resume: () => void;
   /** Aborted when the channel goes. */
   readonly signal: AbortSignal;
+  /** How long a held line waits for a person (the connection's holdTimeout); then it is refused. */
+  readonly holdTimeoutMs: number;
 }
 
 export class ShellLineGate {
@@ -216,7 +218,11 @@ export class ShellLineGate {
     this.deps.pause();
     try {
       const admission = await this.deps.session.admit(action, {
-        signal: AbortSignal.any([this.deps.signal, this.deps.session.ended]),
+        signal: AbortSignal.any([
+          this.deps.signal,
+          this.deps.session.ended,
+          AbortSignal.timeout(this.deps.holdTimeoutMs),
+        ]),
         onHeld: (n) => this.deps.note(`held for approval: ${n.message}`),
         onHoldSettled: (n) => this.deps.note(n.message),
       });
