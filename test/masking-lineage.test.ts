@@ -6,6 +6,8 @@
 // sees them.
 
 import { readFileSync } from 'node:fs';
+import { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import fc from 'fast-check';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -55,7 +57,11 @@ beforeAll(async () => {
     superUrl: inject('pgUrl'),
     policies: [...defaultAgentPolicies(['app'], { mask: true }), MASKED_PERSON], // its `dba` group is unmasked
     setupSql: SEED + EXTRA,
-    extra: { masking: MASKING, recording: { inlineSampleBytes: 1_000_000 } },
+    extra: {
+      masking: MASKING,
+      recording: { inlineSampleBytes: 1_000_000 },
+      listeners: { postgres: { address: '127.0.0.1:0' }, http: { address: '127.0.0.1:0' } },
+    },
   });
   const direct = new pg.Client({ connectionString: gw.directUrl });
   await direct.connect();
@@ -158,26 +164,45 @@ afterAll(async () => {
   await person?.client.end();
 });
 
-/** Runs a probe as the agent; it must come back masked whole, or refused, and leak nothing. */
-async function probe(
-  sql: string,
-  expectation: 'masked' | 'refused' | 'withheld' | 'safe' | 'any' = 'any',
-  who = agent,
-) {
+type Expectation = 'masked' | 'refused' | 'withheld' | 'safe' | 'any';
+
+/**
+ * Runs a probe as the agent, through the simple protocol, then the extended protocol with text and
+ * with binary results: each time it must come back masked whole, or refused, and leak nothing.
+ * Returns what the simple protocol gave.
+ */
+async function probe(sql: string, expectation: Expectation = 'any', who = agent) {
+  const simple = await probeOnce(sql, expectation, who);
+  for (const binary of [false, true]) {
+    const o = await probeOnce(
+      { text: sql, queryMode: 'extended', ...(binary ? { binary: true } : {}) } as pg.QueryConfig,
+      expectation,
+      who,
+    );
+    // The same answer whichever protocol carried it (rows masked, or the same refusal).
+    expect(o.ok, `${sql} (extended${binary ? ', binary' : ''})`).toBe(simple.ok);
+    if (!o.ok && !simple.ok) expect(o.error.code, sql).toBe(simple.error.code);
+  }
+  return simple;
+}
+
+async function probeOnce(sql: string | pg.QueryConfig, expectation: Expectation, who: Tapped) {
   who.take();
   const o = await attempt(who, sql);
-  expectNoLeak(who.take(), sql);
+  const label = typeof sql === 'string' ? sql : `${sql.text} (extended${sql.binary ? ', binary' : ''})`;
+  expectNoLeak(who.take(), label);
   if (expectation === 'masked') {
-    expect(o.ok, `${sql}: ${o.ok ? '' : o.error.message}`).toBe(true);
-    if (o.ok) expectMaskedCells(o.rows, sql);
+    expect(o.ok, `${label}: ${o.ok ? '' : o.error.message}`).toBe(true);
+    if (o.ok) expectMaskedCells(o.rows, label);
   } else if (expectation === 'refused') {
-    expect(o.ok, sql).toBe(false);
-    if (!o.ok) expect(o.error.code, `${sql}: ${o.error.message}`).toBe('42501');
+    expect(o.ok, label).toBe(false);
+    if (!o.ok) expect(o.error.code, `${label}: ${o.error.message}`).toBe('42501');
   } else if (expectation === 'withheld' || (expectation === 'safe' && !o.ok)) {
-    expect(o.ok, sql).toBe(false);
-    if (!o.ok) expect(o.error.message, sql).toMatch(/^Gatehouse withheld the text of this error \(SQLSTATE /);
+    expect(o.ok, label).toBe(false);
+    if (!o.ok)
+      expect(o.error.message, label).toMatch(/^Gatehouse withheld the text of this error \(SQLSTATE /);
   } else if (expectation === 'safe' && o.ok) {
-    expectMaskedCells(o.rows, sql);
+    expectMaskedCells(o.rows, label);
   }
   return o;
 }
