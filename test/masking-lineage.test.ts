@@ -189,7 +189,10 @@ async function probe(sql: string, expectation: Expectation = 'any', who = agent)
 async function probeOnce(sql: string | pg.QueryConfig, expectation: Expectation, who: Tapped) {
   who.take();
   const o = await attempt(who, sql);
-  const label = typeof sql === 'string' ? sql : `${sql.text} (extended${sql.binary ? ', binary' : ''})`;
+  const label =
+    typeof sql === 'string'
+      ? sql
+      : `${sql.text} (extended${(sql as { binary?: boolean }).binary ? ', binary' : ''})`;
   expectNoLeak(who.take(), label);
   if (expectation === 'masked') {
     expect(o.ok, `${label}: ${o.ok ? '' : o.error.message}`).toBe(true);
@@ -421,6 +424,210 @@ describe('lineage follows the data through every construct', () => {
   });
 });
 
+describe('variants of each class, as the brief of the attack names them', () => {
+  it('JSON, rows, format, translate, reverse, hex, windows, VALUES joins', async () => {
+    for (const sql of [
+      'SELECT json_agg(secret) FROM api_keys',
+      'SELECT jsonb_agg(k)::text FROM api_keys k',
+      'SELECT to_jsonb(k) FROM api_keys k',
+      'SELECT row_to_json(k.*) FROM api_keys k',
+      'SELECT row_to_json(t.*) FROM (SELECT * FROM api_keys) t',
+      'SELECT row_to_json(t) FROM (SELECT secret FROM api_keys) t',
+      'SELECT to_json(t) FROM api_keys_v t',
+      "SELECT format('%I', secret), format('%L', email) FROM api_keys, customers",
+      "SELECT translate(card_number, '0123456789', 'abcdefghij') FROM customers",
+      'SELECT reverse(secret), reverse(reverse(secret)) FROM api_keys',
+      "SELECT encode(secret::bytea, 'hex') FROM api_keys",
+      "SELECT encode(card_number::bytea, 'escape') FROM customers",
+      "SELECT encode(decode(md5(secret), 'hex'), 'base64') FROM api_keys",
+      'SELECT nth_value(secret, 1) OVER (), lead(email) OVER (ORDER BY customers.id) FROM api_keys, customers',
+      'SELECT s FROM (VALUES (1)) v(i) JOIN LATERAL (SELECT secret AS s FROM api_keys WHERE id = v.i) q ON true',
+      'SELECT k.secret FROM api_keys k JOIN (VALUES (1), (2)) v(i) ON v.i = k.id',
+      'SELECT x FROM api_keys k, LATERAL (SELECT k.secret AS x) s',
+      'SELECT (SELECT x FROM (SELECT k.secret AS x) s) FROM api_keys k',
+      'SELECT e FROM api_keys AS t(a, b, c, d, e)',
+      'SELECT upper(e) FROM api_keys AS t(a, b, c, d, e)',
+      'SELECT (k.*).secret, upper((k.*).secret) FROM api_keys k',
+      'SELECT (jsonb_populate_record(NULL::api_keys, to_jsonb(k))).secret FROM api_keys k',
+      'SELECT text(secret), "varchar"(secret), name(secret) FROM api_keys',
+      'SELECT secret::name, secret::char(10), secret::varchar(10) FROM api_keys',
+      'SELECT secret FROM ONLY public.api_keys',
+      'SELECT pg_catalog.upper(secret) FROM public.api_keys',
+      'SELECT/**/upper(secret)FROM api_keys',
+      "SELECT string_agg(secret, '' ORDER BY id) FROM api_keys",
+      "SELECT array_to_string(array_agg(secret), ',') FROM api_keys",
+      'SELECT quote_literal(secret) || quote_nullable(email) FROM api_keys, customers',
+      `WITH RECURSIVE r(n, s) AS (SELECT 1, secret FROM api_keys WHERE id = 1
+         UNION ALL SELECT n + 1, substr(s, 2) FROM r WHERE n < 3) SELECT s FROM r`,
+      'SELECT secret FROM api_keys UNION SELECT upper(email) FROM customers',
+      'SELECT upper(secret) FROM api_keys_v',
+      'SELECT lower(s) FROM shouting',
+    ]) {
+      const o = await probe(sql);
+      if (o.ok) expectMaskedCells(o.rows, sql);
+    }
+  });
+
+  it('cursors: WITH HOLD, BINARY, quoted names, FETCH through the extended protocol', async () => {
+    agent.take();
+    await agent.client.query(
+      'DECLARE "Held" CURSOR WITH HOLD FOR SELECT upper(secret) AS u, to_jsonb(k) AS j FROM api_keys k',
+    );
+    expectMaskedCells((await agent.client.query('FETCH 2 FROM "Held"')).rows, 'FETCH WITH HOLD');
+    expectMaskedCells(
+      (await agent.client.query({ text: 'FETCH ALL FROM "Held"', queryMode: 'extended' } as pg.QueryConfig))
+        .rows,
+      'FETCH extended',
+    );
+    await agent.client.query('CLOSE "Held"');
+    await agent.client.query('BEGIN');
+    await agent.client.query(
+      "DECLARE b BINARY CURSOR FOR SELECT reverse(card_number) AS r, encode(secret::bytea, 'hex') AS h FROM customers, api_keys",
+    );
+    const b = await agent.client.query('FETCH ALL IN b');
+    await agent.client.query('COMMIT');
+    expectMaskedCells(b.rows, 'BINARY cursor');
+    expectNoLeak(agent.take(), 'cursors');
+  });
+
+  it('statistics catalogs whatever the spelling, and the admin still reads them', async () => {
+    for (const sql of [
+      'TABLE pg_stats',
+      'SELECT * FROM "pg_catalog"."pg_stats"',
+      'SELECT (SELECT array_agg(s.most_common_vals::text) FROM pg_stats s)',
+      'WITH s AS (SELECT * FROM pg_statistic) SELECT count(*) FROM s',
+      'SELECT * FROM pg_stats s JOIN api_keys k ON true',
+      'SELECT * FROM pg_mcv_list_items(NULL)',
+    ])
+      await probe(sql, 'refused');
+  });
+
+  it('the MCP query tool: derived values masked whole, predicates and statistics refused', async () => {
+    const token = await gw.token({ subject: 'claude-mcp', groups: ['ai-agents'], agent: true });
+    const mcp = new McpClient({ name: 'lineage-probes', version: '1' });
+    await mcp.connect(
+      new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${gw.gateway.http!.port}/mcp`), {
+        requestInit: { headers: { Authorization: `Bearer ${token}` } },
+      }),
+    );
+    type ToolResult = { content: { text?: string }[]; isError?: boolean };
+    const call = async (sql: string) =>
+      (await mcp.callTool({
+        name: 'query',
+        arguments: { connection: gw.connection, sql, reason: 'lineage probe' },
+      })) as ToolResult;
+    try {
+      for (const sql of [
+        'SELECT upper(secret) AS u, lower(secret) AS l FROM api_keys',
+        "SELECT string_agg(secret, ',') AS s, array_agg(email) AS a FROM api_keys, customers",
+        "SELECT substr(card_number, 1, 6) || '-' || substr(card_number, 7) AS c FROM customers",
+        "SELECT encode(convert_to(email, 'UTF8'), 'base64') AS b, encode(secret::bytea, 'hex') AS h FROM customers, api_keys",
+        'SELECT card_number::varchar(18) AS c FROM customers',
+        'SELECT row_to_json(k) AS j FROM api_keys k',
+        'SELECT secret::regproc FROM api_keys',
+        'SELECT secret FROM api_keys_v',
+      ]) {
+        const r = await call(sql);
+        expectNoLeak(Buffer.from(JSON.stringify(r)), `MCP ${sql}`);
+        expect(JSON.stringify(r), sql).toMatch(/REDACTED|withheld/);
+      }
+      for (const sql of [
+        "SELECT id FROM customers WHERE card_number LIKE '4%'",
+        'SELECT count(*) FROM api_keys k, generate_series(1, ascii(k.secret))',
+        "SELECT histogram_bounds::text FROM pg_stats WHERE tablename = 'api_keys'",
+      ]) {
+        const r = await call(sql);
+        expect(r.isError, sql).toBe(true);
+        expectNoLeak(Buffer.from(JSON.stringify(r)), `MCP ${sql}`);
+      }
+    } finally {
+      await mcp.close();
+    }
+  });
+});
+
+describe('holes found attacking the landed lineage, closed', () => {
+  it('a hashed derived value was a dictionary: derived values are redacted, never hashed', async () => {
+    // hmac(substr(email, 1, 1)) equalled hmac(left(email, 0) || 'a'): each character by comparison.
+    const o = await probe(
+      "SELECT substr(email, 1, 1) AS c, left(email, 0) || 'a' AS a, upper(email) AS u FROM customers",
+      'masked',
+    );
+    if (o.ok)
+      for (const r of o.rows) for (const v of Object.values(r)) expect(v).toBe('[REDACTED:customer_email]');
+    // The column unchanged is still hashed (equal values join and group).
+    const d = await probe('SELECT email FROM customers ORDER BY id', 'any', person);
+    expect(d.ok && d.rows[0]!.email).toMatch(/^hmac:[0-9a-f]{16}$/);
+  });
+
+  it("the client's own values next to a hashed column were hashed too: an oracle for guesses", async () => {
+    for (const sql of [
+      "SELECT email FROM customers UNION ALL SELECT 'ada@example.com'",
+      "SELECT email FROM customers UNION SELECT x FROM (VALUES ('ada@example.com'), ('bob@example.com')) v(x)",
+    ]) {
+      const o = await probe(sql, 'masked');
+      if (o.ok)
+        expect(
+          o.rows.every((r) => r.email === '[REDACTED:customer_email]'),
+          sql,
+        ).toBe(true);
+    }
+    const j = await probe(
+      "SELECT email FROM customers FULL JOIN (VALUES ('ada@example.com')) v(email) USING (email)",
+      'masked',
+      person,
+    );
+    if (j.ok) expect(j.rows.every((r) => r.email === '[REDACTED:customer_email]')).toBe(true);
+    await person.client.query('BEGIN');
+    try {
+      const r = await person.client.query(
+        "INSERT INTO customers (name, email) VALUES ('Probe', 'probe-guess@example.org') RETURNING email, name",
+      );
+      expect(r.rows[0]).toEqual({ email: '[REDACTED:customer_email]', name: 'Probe' });
+    } finally {
+      await person.client.query('ROLLBACK');
+    }
+  });
+
+  it('set-returning functions counted a value out: their masked arguments are predicates', async () => {
+    // count(*) was 119, the code of the secret's first character; next 6 queries, next character.
+    for (const sql of [
+      'SELECT count(*) FROM api_keys k, generate_series(1, ascii(substr(k.secret, 1, 1))) WHERE k.id = 1',
+      'SELECT count(*) FROM (SELECT generate_series(1, ascii(substr(secret, 1, 1))) FROM api_keys WHERE id = 1) s',
+      "SELECT count(*) FROM api_keys k, regexp_matches(k.secret, '.', 'g') WHERE k.id = 1",
+      'SELECT count(*) FROM api_keys k, unnest(string_to_array(k.secret, NULL)) WHERE k.id = 1',
+      'SELECT count(*) FROM api_keys k, jsonb_array_elements(to_jsonb(string_to_array(k.secret, NULL)))',
+      "SELECT count(*) FROM api_keys k, JSON_TABLE(to_jsonb(string_to_array(k.secret, NULL)), '$[*]' COLUMNS (c text PATH '$')) jt",
+      'SELECT count(*) FROM customers c, LATERAL (SELECT generate_series(1, length(c.phone))) g',
+    ]) {
+      const o = await probe(sql, 'refused');
+      if (!o.ok) expect(o.error.detail, sql).toContain('masking-predicate');
+    }
+    // Benign set-returning functions are untouched.
+    const g = await probe('SELECT count(*)::int AS n FROM api_keys k, generate_series(1, k.id) g');
+    expect(g.ok && g.rows[0]!.n).toBe(10);
+  });
+
+  it('an unnested composite let an outer column shadow its fields: names it may hold are its own', async () => {
+    for (const sql of [
+      "SELECT (SELECT substr(secret, 2, 20) FROM unnest(ARRAY(SELECT k FROM api_keys k)) LIMIT 1) AS x FROM (VALUES ('x')) o(secret)",
+      "SELECT (SELECT substr(secret, 2, 20) FROM (SELECT * FROM unnest(ARRAY(SELECT k FROM api_keys k))) s LIMIT 1) AS x FROM (VALUES ('x')) o(secret)",
+    ]) {
+      await probe(sql, 'refused'); // agents: the unnest's row count is a predicate on the secret
+      const o = await probe(sql, 'masked', person);
+      if (o.ok) expect(o.rows[0]!.x, sql).toBe('[REDACTED:api_secret]');
+    }
+  });
+
+  it("a write's constraint error quoted the whole row: writes to a table with rules withhold error texts", async () => {
+    const o = await probe('UPDATE customers SET name = NULL WHERE id = 1', 'withheld', person);
+    if (!o.ok) {
+      expect(o.error.code).toBe('23502');
+      expect(o.error.detail).toBeUndefined();
+    }
+  });
+});
+
 describe('where lineage cannot be proven, agents are refused and people masked', () => {
   it('a function whose body Gatehouse cannot see', async () => {
     const o = await probe('SELECT get_secret(1)', 'refused');
@@ -645,5 +852,43 @@ describe.skipIf(!hasCommand('psql'))('COPY through psql', () => {
       { env },
     );
     expect(ok.stdout.split('\n')[0]).toBe('1\tAda Lovelace');
+  });
+});
+
+describe('the record', () => {
+  it('holds no value in any result sample or error of the masked principals', async () => {
+    const events: unknown[] = [];
+    for (const subject of ['claude', 'ana', 'claude-mcp']) {
+      for (const session of await gw.gateway.store.listSessions({ subject })) {
+        events.push(await gw.gateway.store.getSession(session.id));
+        events.push(await gw.gateway.store.getEvents(session.id));
+      }
+    }
+    // What the client wrote (statement texts, parameters) and the record's own ids and chain are
+    // not data; the benign columns' values (names, countries…) may share six letters with an address.
+    const skip = new Set([
+      'text',
+      'params',
+      'reason',
+      'id',
+      'sessionId',
+      'statement',
+      'session',
+      'prev',
+      'hash',
+      'at',
+    ]);
+    let text = JSON.stringify(events, (k, v: unknown) => (skip.has(k) ? undefined : v));
+    expect(text).toContain('[REDACTED:api_secret]');
+    const direct = new pg.Client({ connectionString: gw.directUrl });
+    await direct.connect();
+    const benign = await direct.query<{ v: string }>(
+      `SELECT name AS v FROM customers UNION SELECT country FROM customers UNION SELECT service FROM api_keys
+       UNION SELECT key_id FROM api_keys`,
+    );
+    await direct.end();
+    for (const { v } of benign.rows)
+      if (v) for (const f of [v, v.toUpperCase(), v.toLowerCase()]) text = text.split(f).join('');
+    expectNoLeak(Buffer.from(text), 'record');
   });
 });
