@@ -303,6 +303,20 @@ describe('column lineage', () => {
     );
   });
 
+  it('holes found attacking it: UNION, INTERSECT and EXCEPT compare rows; windows sort them', () => {
+    const preds = (sql: string) => analyze(sql).predicates.map((s) => s.column);
+    for (const sql of [
+      "SELECT count(*) FROM (SELECT substr(secret, 1, 1) FROM api_keys UNION SELECT 'w') s",
+      "SELECT count(*) FROM (SELECT substr(secret, 1, 1) FROM api_keys INTERSECT ALL SELECT 'w') s",
+      "SELECT count(*) FROM (SELECT substr(secret, 1, 1) FROM api_keys EXCEPT SELECT 'w') s",
+      'SELECT id FROM (SELECT id, row_number() OVER (ORDER BY secret) FROM api_keys) s',
+      'SELECT id, count(*) OVER (PARTITION BY secret) FROM api_keys',
+    ])
+      expect(preds(sql), sql).toContain('secret');
+    expect(preds("SELECT secret FROM api_keys UNION ALL SELECT 'w'")).toEqual([]);
+    expect(preds('SELECT first_value(secret) OVER (ORDER BY id) FROM api_keys')).toEqual(['id']);
+  });
+
   it('benign statements stay clean', () => {
     const l = analyze(
       'SELECT o.id, o.amount, c.name FROM orders o JOIN customers c ON c.id = o.customer_id WHERE o.status = $1',

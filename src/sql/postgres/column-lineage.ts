@@ -567,6 +567,10 @@ class Analysis {
         });
       }
       result = { cols, starKnown: l.starKnown && r.starKnown };
+      // UNION removes duplicates, INTERSECT and EXCEPT compare rows: how many come back says whether
+      // values are equal (`count(*) FROM (SELECT substr(secret, 1, 1) … UNION SELECT 'w')`).
+      if (op !== 'SETOP_UNION' || body['all'] !== true)
+        for (const c of cols) this.notePredicate(c.flow, pred);
       this.outputPredicates(body['sortClause'], cols, scope, pred, 'sort');
     } else if (Array.isArray(body['valuesLists'])) {
       const rows = body['valuesLists'].map((row) => {
@@ -1175,6 +1179,8 @@ class Analysis {
     const schema = names.length > 1 ? names[names.length - 2] : undefined;
     if (name !== undefined && STATISTICS_FUNCTIONS.has(name)) this.statistics.add(`${name}()`);
     const args: Flow[] = [];
+    // A window's PARTITION BY and ORDER BY sort the rows the statement returns, as ORDER BY does.
+    if (body['over'] !== undefined) this.predicate(body['over'], scope, { ...ctx, predicate: true });
     for (const k in body) {
       if (k === 'funcname') continue;
       const v = body[k];
