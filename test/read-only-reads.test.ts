@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { BackendCode } from '../src/wire/postgres/index.js';
 import { HIDDEN_CODE_READS } from './testkit/differential-corpus.js';
 import { DIFFERENTIAL_FIXTURE_SQL, LOG_SCHEMA } from './testkit/differential.js';
-import { startTestGateway, type TestGateway } from './testkit/gateway.js';
+import { ALLOW_ALL, startTestGateway, type TestGateway } from './testkit/gateway.js';
 import { RawPgClient, errorsIn, msg } from './testkit/raw-pg-client.js';
 
 const EXTRA_SQL = `
@@ -25,15 +25,30 @@ let gw: TestGateway;
 let direct: pg.Client;
 let agentToken: string;
 let personToken: string;
+let narrowToken: string;
 
 beforeAll(async () => {
   gw = await startTestGateway({
     superUrl: inject('pgUrl'),
     setupSql: DIFFERENTIAL_FIXTURE_SQL + EXTRA_SQL,
+    policies: [
+      ...ALLOW_ALL,
+      {
+        // An agent that may read anything but write only table t (nothing allows other writes).
+        id: 'narrow',
+        subjects: { groups: ['narrow'] },
+        connections: ['*'],
+        rules: [
+          { id: 'writes-to-t', effect: 'allow', match: { categories: ['write'], tables: ['t'] } },
+          { id: 'reads', effect: 'allow', match: { categories: ['read', 'transaction', 'session'] } },
+        ],
+      },
+    ],
   });
   direct = new pg.Client({ connectionString: gw.directUrl });
   await direct.connect();
   agentToken = await gw.token({ subject: 'agent-rw', agent: true });
+  narrowToken = await gw.token({ subject: 'agent-narrow', groups: ['narrow'], agent: true });
   personToken = await gw.token({ subject: 'pat' });
 });
 afterAll(async () => {
@@ -48,7 +63,7 @@ async function canaryRows(): Promise<number> {
 async function restore(): Promise<void> {
   await direct.query(
     `INSERT INTO canary SELECT g, 'row ' || g FROM generate_series(1, 3) g ON CONFLICT DO NOTHING;
-     UPDATE canary SET v = 'row ' || id; TRUNCATE ${LOG_SCHEMA}.dml_log, ${LOG_SCHEMA}.ddl_log`,
+     UPDATE canary SET v = 'row ' || id; UPDATE t SET v = 'v' || id; TRUNCATE ${LOG_SCHEMA}.dml_log, ${LOG_SCHEMA}.ddl_log`,
   );
 }
 
@@ -218,6 +233,61 @@ describe('writes the gate admitted run', () => {
     expect(r.stderr).not.toMatch(/error|FATAL/i);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('number of transactions actually processed: 40/40');
+  });
+});
+
+describe('a read in a read-write transaction is decided as a write too', () => {
+  // The agent may write table t only. A read that runs in the read-write transaction opened for its
+  // write is no longer protected by read-only, so it needs what a write of the tables it reads needs.
+  const narrow = async () => {
+    const c = gw.client(narrowToken);
+    c.on('error', () => undefined);
+    await c.connect();
+    return c;
+  };
+
+  it('in the same query string as the write', async () => {
+    const c = await narrow();
+    try {
+      const err = await failure(c.query("UPDATE t SET v = 'x' WHERE id = 1; SELECT * FROM canary_report"));
+      expect(err.code).toBe('42501');
+      expect(err.message).toMatch(/decided as a write/);
+      expect(await canaryRows()).toBe(3);
+      expect((await direct.query('SELECT v FROM t WHERE id = 1')).rows[0].v).toBe('v1');
+    } finally {
+      await c.end();
+      await restore();
+    }
+  });
+
+  it('later in the transaction block, in both protocols; after it, reads run read-only', async () => {
+    const c = await narrow();
+    try {
+      await c.query('BEGIN');
+      await c.query("UPDATE t SET v = 'y' WHERE id = 2");
+      // Even a read of the table it wrote: code a read reaches could write any table.
+      expect((await failure(c.query('SELECT v FROM t WHERE id = $1', [2]))).message).toMatch(
+        /decided as a write/,
+      );
+      await c.query('ROLLBACK');
+      await c.query('BEGIN');
+      await c.query("UPDATE t SET v = 'y' WHERE id = 2");
+      expect((await failure(c.query('SELECT * FROM canary_report'))).message).toMatch(/decided as a write/);
+      await c.query('ROLLBACK');
+      await c.query('BEGIN');
+      await c.query("UPDATE t SET v = 'y' WHERE id = 2");
+      expect((await failure(c.query('SELECT 1 ### $1', [2]))).message).toMatch(/decided as a write/);
+      await c.query('ROLLBACK');
+      // After the transaction, reads are read-only again and allowed as reads; the write's RETURNING
+      // is how to read in the same statement.
+      expect((await c.query('SELECT v FROM t WHERE id = 2')).rows[0].v).toBe('v2');
+      expect((await c.query("UPDATE t SET v = 'z' WHERE id = 2 RETURNING v")).rows[0].v).toBe('z');
+      expect((await failure(c.query('SELECT * FROM canary_report'))).code).toBe('25006');
+      expect(await canaryRows()).toBe(3);
+    } finally {
+      await c.end();
+      await restore();
+    }
   });
 });
 

@@ -156,6 +156,8 @@ const CATALOG_CHANGING: ReadonlySet<SqlCategory> = new Set([
   'unknown',
   'admin',
 ]);
+/** What a read in a read-write transaction may write, for its decision as a write (decideStatement). */
+const ANY_TABLE = Object.freeze({ name: '(any table)' });
 /** The longest the relay keeps the event loop before letting other sessions run (milliseconds). */
 export const RELAY_SLICE_MS = 20;
 /** How many relayed bytes between two looks at the clock (reading it per frame costs more than a row). */
@@ -758,19 +760,39 @@ export class ClientConnection {
    * pinned settings, reserved names, and the names of prepared statements and cursors it uses (a use
    * inherits the decision of what it runs, and an unknown name is refused).
    */
-  private decideStatement(st: SqlStatement, via: SqlAction['via'], pending: PendingObjects): Decision {
+  private decideStatement(
+    st: SqlStatement,
+    via: SqlAction['via'],
+    pending: PendingObjects,
+    readWrite: boolean,
+  ): Decision {
     const session = this.session!;
     if (st.parseError !== undefined) return session.decide(this.action(st, via));
     const pin = firstPinViolation(st.settings);
     if (pin !== undefined) return { effect: 'deny', ruleId: 'pinned-setting', message: pin };
-    const readWrite = this.readOnly.enforced ? readWriteViolation(st.settings) : undefined;
-    if (readWrite !== undefined)
-      return { effect: 'deny', ruleId: 'read-only-reads', message: `Gatehouse: ${readWrite}` };
+    const modeChange = this.readOnly.enforced ? readWriteViolation(st.settings) : undefined;
+    if (modeChange !== undefined)
+      return { effect: 'deny', ruleId: 'read-only-reads', message: `Gatehouse: ${modeChange}` };
     const uses = this.state.resolveUses(st, pending);
     if (!uses.ok) return { effect: 'deny', ruleId: uses.ruleId, message: uses.message };
     const own = session.decide(this.action(st, via));
-    if (uses.inherited.length === 0) return own;
-    return strictest([own, ...uses.inherited.map((u) => session.decide(this.action(u, via)))]);
+    const all =
+      uses.inherited.length === 0
+        ? own
+        : strictest([own, ...uses.inherited.map((u) => session.decide(this.action(u, via)))]);
+    if (!readWrite || needsReadWrite([st, ...uses.inherited]) || !st.categories.includes('read')) return all;
+    // A read that will run in a read-write transaction (opened for a write in the same query string,
+    // batch or transaction block) loses read-only's protection: code it reaches without naming it
+    // could write any table. It is decided as a write to any table as well, so it runs there only
+    // for a principal that may write anywhere; others read outside the transaction.
+    const asWrite = session.decide(
+      this.action({ ...st, categories: [...st.categories, 'write'], tables: [...st.tables, ANY_TABLE] }, via),
+    );
+    if (asWrite.effect === 'allow') return all;
+    const why =
+      'Gatehouse: this read runs in a read-write transaction (opened for a write), where code it reaches ' +
+      'without naming it could write, so it is decided as a write. Read outside that transaction to run it read-only. ';
+    return strictest([all, { ...asWrite, message: why + asWrite.message }]);
   }
 
   /**
@@ -783,8 +805,9 @@ export class ClientConnection {
     st: SqlStatement,
     via: SqlAction['via'],
     pending: PendingObjects,
+    readWrite = this.readOnly.mayRunReadWrite(this.txStatus, this.tracker.awaitsReady),
   ): Promise<{ decision: Decision; lineage?: StatementLineage }> {
-    const decision = this.decideStatement(st, via, pending);
+    const decision = this.decideStatement(st, via, pending, readWrite);
     // Lineage reads the committed catalog: after DDL or code Gatehouse cannot see, in this
     // transaction or earlier in this query string, the session may see relations it does not.
     const catalogChanged = this.catalogSuspect || this.catalogChangedIn.has(pending);
@@ -924,12 +947,21 @@ export class ClientConnection {
     if (!settled) return this.refuseQuery(this.lexerRefusal());
     const session = this.session!;
     const classification = this.deps.classifier.classify(text);
+    // A string holding a write runs whole in the read-write transaction Gatehouse opens for it.
+    const stringWrites =
+      this.readOnly.enforced &&
+      needsReadWrite(classification.statements.flatMap((st) => this.runsOf(st, newPendingObjects())));
     const runs: QueryRun[] = [];
     let refusal: GatewayError | undefined;
     let write = false;
     const pending = newPendingObjects();
     for (const statement of classification.statements) {
-      const { decision, lineage } = await this.decideWithLineage(statement, 'simple-query', pending);
+      const { decision, lineage } = await this.decideWithLineage(
+        statement,
+        'simple-query',
+        pending,
+        stringWrites || this.readOnly.mayRunReadWrite(this.txStatus, this.tracker.awaitsReady),
+      );
       if (this.isClosed) return;
       const admission = await session.admit(this.action(statement, 'simple-query'), {
         decision,
@@ -1425,6 +1457,7 @@ export class ClientConnection {
   private onReady(status: TransactionStatus, execSeq: number | undefined): void {
     const wasInTx = this.txStatus !== 'I';
     if (status === 'E') this.txFailed = true;
+    if (status === 'I') this.readOnly.idle();
     if (status === 'I' && (wasInTx || true)) {
       // Every portal ends with its transaction (a simple Query's implicit one included).
       for (const p of this.state.transactionEnded(!this.txFailed)) this.endPortal(p);

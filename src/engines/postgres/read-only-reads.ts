@@ -95,6 +95,8 @@ export class ReadOnlyReads {
    * FunctionCall, Parse, Bind, Execute) went upstream after it, so its access mode can still be set.
    */
   private loneBegin = false;
+  /** Gatehouse made the open transaction block read-write (SET TRANSACTION READ WRITE after BEGIN). */
+  private rwBlock = false;
   /** Something of the current extended-protocol batch (since the last Sync) went upstream. */
   private batchOpen = false;
 
@@ -114,6 +116,22 @@ export class ReadOnlyReads {
   /** A plain BEGIN (a Query of its own, or a portal's Execute) went upstream. */
   forwardedLoneBegin(): void {
     this.loneBegin = true;
+  }
+
+  /** The session went idle (ReadyForQuery I): no transaction block is open. */
+  idle(): void {
+    this.rwBlock = false;
+  }
+
+  /**
+   * Whether what goes upstream next may run in a read-write transaction: one Gatehouse opened for a
+   * write and that is still open or unknown (`status` is the last reported transaction status;
+   * `answersDue`: a ReadyForQuery is still to come, so the status may be out of date). A read in such
+   * a transaction could reach code that writes: the connection decides it as a write too.
+   */
+  mayRunReadWrite(status: 'I' | 'T' | 'E', answersDue: boolean): boolean {
+    if (!this.enforced) return false;
+    return this.rwBlock || (this.defaultOff && (this.batchOpen || status !== 'I' || answersDue));
   }
 
   /** The upstream reported default_transaction_read_only (RESET ALL, DISCARD ALL…). */
@@ -148,7 +166,10 @@ export class ReadOnlyReads {
       }
       return undefined;
     }
-    if (write && status === 'T' && this.loneBegin) return 'SET TRANSACTION READ WRITE';
+    if (write && status === 'T' && this.loneBegin) {
+      this.rwBlock = true;
+      return 'SET TRANSACTION READ WRITE';
+    }
     return undefined;
   }
 }
