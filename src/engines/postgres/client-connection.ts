@@ -760,12 +760,7 @@ export class ClientConnection {
    * pinned settings, reserved names, and the names of prepared statements and cursors it uses (a use
    * inherits the decision of what it runs, and an unknown name is refused).
    */
-  private decideStatement(
-    st: SqlStatement,
-    via: SqlAction['via'],
-    pending: PendingObjects,
-    readWrite: boolean,
-  ): Decision {
+  private decideStatement(st: SqlStatement, via: SqlAction['via'], pending: PendingObjects): Decision {
     const session = this.session!;
     if (st.parseError !== undefined) return session.decide(this.action(st, via));
     const pin = firstPinViolation(st.settings);
@@ -776,23 +771,33 @@ export class ClientConnection {
     const uses = this.state.resolveUses(st, pending);
     if (!uses.ok) return { effect: 'deny', ruleId: uses.ruleId, message: uses.message };
     const own = session.decide(this.action(st, via));
-    const all =
-      uses.inherited.length === 0
-        ? own
-        : strictest([own, ...uses.inherited.map((u) => session.decide(this.action(u, via)))]);
-    if (!readWrite || needsReadWrite([st, ...uses.inherited]) || !st.categories.includes('read')) return all;
-    // A read that will run in a read-write transaction (opened for a write in the same query string,
-    // batch or transaction block) loses read-only's protection: code it reaches without naming it
-    // could write any table. It is decided as a write to any table as well, so it runs there only
-    // for a principal that may write anywhere; others read outside the transaction.
-    const asWrite = session.decide(
+    if (uses.inherited.length === 0) return own;
+    return strictest([own, ...uses.inherited.map((u) => session.decide(this.action(u, via)))]);
+  }
+
+  /**
+   * A read that will run in a read-write transaction (opened for a write in the same query string,
+   * batch or transaction block) loses read-only's protection: code it reaches without naming it
+   * could write any table. It is decided as a write to any table as well, so it runs there only for
+   * a principal that may write anywhere; others read outside the transaction.
+   */
+  private inWriteTransaction(
+    st: SqlStatement,
+    via: SqlAction['via'],
+    pending: PendingObjects,
+    decision: Decision,
+  ): Decision {
+    if (decision.effect === 'deny' || !st.categories.includes('read')) return decision;
+    if (needsReadWrite(this.runsOf(st, pending))) return decision;
+    const asWrite = this.session!.decide(
       this.action({ ...st, categories: [...st.categories, 'write'], tables: [...st.tables, ANY_TABLE] }, via),
     );
-    if (asWrite.effect === 'allow') return all;
+    if (asWrite.effect === 'allow') return decision;
     const why =
       'Gatehouse: this read runs in a read-write transaction (opened for a write), where code it reaches ' +
-      'without naming it could write, so it is decided as a write. Read outside that transaction to run it read-only. ';
-    return strictest([all, { ...asWrite, message: why + asWrite.message }]);
+      'without naming it could write, so it is decided as a write to any table. Read outside that transaction ' +
+      '(or use RETURNING in the write) to run it read-only. ';
+    return strictest([decision, { ...asWrite, message: why + asWrite.message }]);
   }
 
   /**
@@ -807,7 +812,8 @@ export class ClientConnection {
     pending: PendingObjects,
     readWrite = this.readOnly.mayRunReadWrite(this.txStatus, this.tracker.awaitsReady),
   ): Promise<{ decision: Decision; lineage?: StatementLineage }> {
-    const decision = this.decideStatement(st, via, pending, readWrite);
+    let decision = this.decideStatement(st, via, pending);
+    if (readWrite) decision = this.inWriteTransaction(st, via, pending, decision);
     // Lineage reads the committed catalog: after DDL or code Gatehouse cannot see, in this
     // transaction or earlier in this query string, the session may see relations it does not.
     const catalogChanged = this.catalogSuspect || this.catalogChangedIn.has(pending);
@@ -954,15 +960,25 @@ export class ClientConnection {
     const runs: QueryRun[] = [];
     let refusal: GatewayError | undefined;
     let write = false;
-    const pending = newPendingObjects();
+    // Every statement is decided first; reads are then decided as writes too if the string runs in a
+    // read-write transaction — unless a statement is refused on its own, which then answers for it.
+    const decided: { statement: SqlStatement; decision: Decision; lineage?: StatementLineage }[] = [];
+    const decidePending = newPendingObjects();
     for (const statement of classification.statements) {
-      const { decision, lineage } = await this.decideWithLineage(
-        statement,
-        'simple-query',
-        pending,
-        stringWrites || this.readOnly.mayRunReadWrite(this.txStatus, this.tracker.awaitsReady),
-      );
+      const d = await this.decideWithLineage(statement, 'simple-query', decidePending, false);
       if (this.isClosed) return;
+      decided.push({ statement, ...d });
+      notePending(decidePending, statement);
+    }
+    if (
+      (stringWrites || this.readOnly.mayRunReadWrite(this.txStatus, this.tracker.awaitsReady)) &&
+      decided.every((d) => d.decision.effect !== 'deny')
+    ) {
+      for (const d of decided)
+        d.decision = this.inWriteTransaction(d.statement, 'simple-query', decidePending, d.decision);
+    }
+    const pending = newPendingObjects();
+    for (const { statement, decision, lineage } of decided) {
       const admission = await session.admit(this.action(statement, 'simple-query'), {
         decision,
         ...this.holdOptions(),
