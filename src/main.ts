@@ -36,6 +36,7 @@ import {
 } from './engines/kubernetes/kube-settings.js';
 import { assertEnginesFor } from './engines/registry.js';
 import { SshEngine } from './engines/ssh/ssh-engine.js';
+import { SshKeyRegistry, sshKeyLogin } from './engines/ssh/key-registry.js';
 import { loadOrCreateHostKey } from './engines/ssh/ssh-keys.js';
 import { buildSshConnectionSettings, type SshConnectionSettings } from './engines/ssh/ssh-settings.js';
 import { createPrivateKeyFile } from './secrets/private-key-file.js';
@@ -504,6 +505,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
       createPrivateKeyFile,
     );
     const classifyShell = shell ?? (await import('./shell/index.js'));
+    const tokenIssuer = identity.issuer;
     sshEngine = new SshEngine({
       host,
       port,
@@ -516,6 +518,16 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
       authTimeoutMs: toMs(sshl.authTimeout),
       maxConnections: sshl.maxConnections,
       maxChannels: sshl.maxChannels,
+      // Keys registered to principals (`gatehouse ssh add-key`) log in as their service token's principal.
+      ...(tokenIssuer
+        ? {
+            keys: sshKeyLogin({
+              registry: new SshKeyRegistry(store.getKysely()),
+              tokens: store,
+              signFor: (record) => tokenIssuer.signFor(record),
+            }),
+          }
+        : {}),
     });
     sshAddress = await sshEngine.start();
     logger.info({ address: `${host}:${sshAddress.port}` }, 'ssh listener started');

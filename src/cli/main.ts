@@ -94,7 +94,16 @@ export function buildCli(): Command {
   program.addCommand(mcpCommand());
   program.addCommand(kubeconfigCommand({ loadConfig: (explicit) => loadCliConfig(explicit) }));
   program.addCommand(kubeCommand());
-  program.addCommand(sshCommand({ loadConfig: (explicit) => loadCliConfig(explicit) }));
+  program.addCommand(
+    sshCommand({
+      loadConfig: (explicit) => loadCliConfig(explicit),
+      async openKeys(explicit) {
+        const { store } = await openStoreFor(explicit);
+        const { SshKeyRegistry } = await import('../engines/ssh/key-registry.js');
+        return { registry: new SshKeyRegistry(store.getKysely()), tokens: store, close: () => store.close() };
+      },
+    }),
+  );
   program.addCommand(
     sessionsCommand({
       async openStore(explicit) {

@@ -1,6 +1,7 @@
 // `gatehouse ssh …`: what people and agents need around SSH connections (docs/ssh.md).
 //   keyscan HOST    the host keys a host presents, as `upstream.hostKeys` lines, with fingerprints
 //   config NAME…    the ~/.ssh/config block (and, on request, an askpass script and known_hosts line)
+//   add-key, list-keys, remove-key   public keys registered to a principal (a service token's)
 // Nothing here prints a private key or a token: the askpass script reads GATEHOUSE_TOKEN at run time.
 
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -8,8 +9,15 @@ import path from 'node:path';
 import { Command } from 'commander';
 import ssh2 from 'ssh2';
 import type { GatehouseConfig } from '../config/schema.js';
+import type { ServiceTokenRecord } from '../core/records.js';
+import {
+  SshKeyRequestError,
+  type RegisteredSshKey,
+  type SshKeyRegistry,
+} from '../engines/ssh/key-registry.js';
 import { checkPrivateKey, fingerprint, publicKeyLine } from '../engines/ssh/ssh-keys.js';
 import { processIo, type CliIo } from './cli-io.js';
+import { textTable } from './text-table.js';
 
 /** Host key algorithms asked for one by one, so every key type the host has is seen. */
 const HOST_KEY_ALGORITHMS = [
@@ -99,8 +107,16 @@ export const ASKPASS_SCRIPT =
   'if [ -z "$GATEHOUSE_TOKEN" ]; then echo "gatehouse askpass: GATEHOUSE_TOKEN is not set" >&2; exit 1; fi\n' +
   'printf \'%s\\n\' "$GATEHOUSE_TOKEN"\n';
 
+/** The store's SSH keys and service tokens, for add-key, list-keys and remove-key. */
+export interface SshKeyAdmin {
+  readonly registry: SshKeyRegistry;
+  readonly tokens: { listServiceTokens(): Promise<ServiceTokenRecord[]> };
+  close(): Promise<void>;
+}
+
 export interface SshCommandDeps {
   loadConfig(explicit?: string): Promise<{ config: GatehouseConfig; baseDir: string }>;
+  openKeys?(explicit?: string): Promise<SshKeyAdmin>;
   readonly io?: CliIo;
 }
 
@@ -193,5 +209,146 @@ export function sshCommand(deps: SshCommandDeps): Command {
         );
       },
     );
+
+  async function withKeys<T>(sub: Command, fn: (admin: SshKeyAdmin) => Promise<T>): Promise<T> {
+    if (!deps.openKeys) throw new Error('this build has no store access for ssh keys');
+    const admin = await deps.openKeys(sub.optsWithGlobals<{ config?: string }>().config);
+    try {
+      return await fn(admin);
+    } finally {
+      await admin.close();
+    }
+  }
+  const keyJson = (k: RegisteredSshKey, t: ServiceTokenRecord | undefined) => ({
+    fingerprint: k.fingerprint,
+    type: k.type,
+    comment: k.comment,
+    tokenId: k.tokenId,
+    subject: t?.subject ?? null,
+    groups: t?.groups ?? [],
+    agent: t?.agent ?? null,
+    addedAt: k.addedAt.toISOString(),
+    removedAt: k.removedAt?.toISOString() ?? null,
+    status: keyStatus(k, t, new Date()),
+  });
+
+  cmd
+    .command('add-key')
+    .description(
+      "register public keys (OpenSSH .pub lines) to a service token's principal: ssh logins with them are that principal",
+    )
+    .requiredOption('--token-id <id>', 'the service token (from `gatehouse token issue` or `token list`)')
+    .argument('[file]', 'public key file, one key per line ("-" or none: stdin)')
+    .option('-c, --config <file>', 'gatehouse.yaml (default: $GATEHOUSE_CONFIG or ./gatehouse.yaml)')
+    .action(async (file: string | undefined, o: { tokenId: string }, sub: Command) => {
+      const text = file === undefined || file === '-' ? await readStdin(io) : readFileSync(file, 'utf8');
+      const lines = text
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l !== '' && !l.startsWith('#'));
+      if (lines.length === 0) throw new Error('no public key given');
+      await withKeys(sub, async ({ registry, tokens }) => {
+        const token = (await tokens.listServiceTokens()).find((t) => t.id === o.tokenId);
+        if (!token) throw new Error(`no service token with id ${o.tokenId} (see gatehouse token list)`);
+        const status = tokenStatus(token, new Date());
+        if (status !== 'active') throw new Error(`token ${o.tokenId} is ${status}: issue a new one`);
+        for (const line of lines) {
+          let k: RegisteredSshKey;
+          try {
+            k = await registry.add(line, token);
+          } catch (e) {
+            if (e instanceof SshKeyRequestError) throw new Error(e.message);
+            throw e;
+          }
+          io.stdout.write(
+            `added ${k.fingerprint} (${k.type}${k.comment ? ` ${k.comment}` : ''}) for ${token.subject}` +
+              ` (token ${token.id}, agent: ${token.agent ? 'yes' : 'no'}, expires ${token.expiresAt.toISOString()})\n`,
+          );
+        }
+      });
+      io.stderr.write(
+        'ssh logins with these keys are this principal until the key is removed or the token revoked or expired.\n',
+      );
+    });
+
+  cmd
+    .command('list-keys')
+    .description('list registered ssh public keys and the principal each logs in as')
+    .option('--all', 'include removed keys')
+    .option('--json', 'print JSON')
+    .option('-c, --config <file>', 'gatehouse.yaml (default: $GATEHOUSE_CONFIG or ./gatehouse.yaml)')
+    .action(async (o: { all?: boolean; json?: boolean }, sub: Command) => {
+      const { keys, byId } = await withKeys(sub, async ({ registry, tokens }) => ({
+        keys: await registry.list({ all: o.all === true }),
+        byId: new Map((await tokens.listServiceTokens()).map((t) => [t.id, t])),
+      }));
+      if (o.json === true) {
+        io.stdout.write(
+          `${JSON.stringify(
+            keys.map((k) => keyJson(k, byId.get(k.tokenId))),
+            null,
+            2,
+          )}\n`,
+        );
+        return;
+      }
+      if (keys.length === 0) {
+        io.stdout.write('no ssh keys\n');
+        return;
+      }
+      const now = new Date();
+      io.stdout.write(
+        textTable([
+          ['FINGERPRINT', 'TYPE', 'SUBJECT', 'TOKEN', 'ADDED', 'STATUS', 'COMMENT'],
+          ...keys.map((k) => {
+            const t = byId.get(k.tokenId);
+            return [
+              k.fingerprint,
+              k.type,
+              t?.subject ?? '?',
+              k.tokenId,
+              k.addedAt.toISOString(),
+              keyStatus(k, t, now),
+              k.comment,
+            ];
+          }),
+        ]),
+      );
+    });
+
+  cmd
+    .command('remove-key')
+    .description('remove a registered key; sessions that logged in with it end within 5 seconds')
+    .argument('<fingerprint>', 'SHA256:… as list-keys (or ssh-keygen -lf) prints it')
+    .option('-c, --config <file>', 'gatehouse.yaml (default: $GATEHOUSE_CONFIG or ./gatehouse.yaml)')
+    .action(async (fp: string, _o: unknown, sub: Command) => {
+      const done = await withKeys(sub, ({ registry }) => registry.remove(fp.trim()));
+      if (!done) throw new Error(`no registered ssh key ${fp} (see gatehouse ssh list-keys)`);
+      io.stdout.write(`removed ${fp.trim()}\n`);
+    });
   return cmd;
+}
+
+function tokenStatus(t: ServiceTokenRecord, now: Date): 'active' | 'revoked' | 'expired' {
+  if (t.revokedAt) return 'revoked';
+  return t.expiresAt.getTime() <= now.getTime() ? 'expired' : 'active';
+}
+
+function keyStatus(k: RegisteredSshKey, t: ServiceTokenRecord | undefined, now: Date): string {
+  if (k.removedAt) return 'removed';
+  if (!t) return 'no token';
+  const s = tokenStatus(t, now);
+  return s === 'active' ? 'active' : `token ${s}`;
+}
+
+async function readStdin(io: CliIo): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of io.stdin) {
+    const b = typeof c === 'string' ? Buffer.from(c, 'utf8') : Buffer.from(c);
+    size += b.length;
+    if (size > 1024 * 1024) throw new Error('more than 1 MiB of public keys on stdin');
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }

@@ -6,13 +6,14 @@
 // by policy, a limit, the host unreachable or its key not the pinned one) answers every channel with
 // the reason on stderr and exit status 255, so the client sees why.
 
-import type ssh2 from 'ssh2';
+import ssh2 from 'ssh2';
 import { sshAction } from '../../core/action.js';
 import { ERROR_CODES, isGatewayError } from '../../core/errors.js';
 import type { Logger, UpstreamDialer } from '../../core/ports.js';
 import type { ShellClassification } from '../../core/shell-command.js';
 import type { Gate, GateSession } from '../../gate/gate.js';
 import { pipeBytes } from './byte-pipe.js';
+import type { SshKeyLogin } from './key-registry.js';
 import { GATEHOUSE_EXIT, refuseChannel, serveSessionChannel } from './session-channel.js';
 import type { SshConnectionSettings } from './ssh-settings.js';
 import { loginUpstream, type UpstreamClient } from './upstream-login.js';
@@ -25,10 +26,15 @@ export interface ClientConnectionDeps {
   readonly classify: (line: string) => ShellClassification;
   readonly authTimeoutMs: number;
   readonly maxChannels: number;
+  /** Public keys registered to principals (`gatehouse ssh add-key`); absent: no publickey login. */
+  readonly keys?: SshKeyLogin;
+  /** How often a session that logged in with a key checks the key is still registered (default 5 s). */
+  readonly keyRecheckMs?: number;
 }
 
 const MAX_AUTH_FAILURES = 3;
-const AUTH_METHODS: ssh2.AuthenticationType[] = ['keyboard-interactive', 'password'];
+const TOKEN_METHODS: ssh2.AuthenticationType[] = ['keyboard-interactive', 'password'];
+const KEY_AND_TOKEN_METHODS: ssh2.AuthenticationType[] = ['publickey', ...TOKEN_METHODS];
 
 export class SshClientConnection {
   private session: GateSession | undefined;
@@ -43,6 +49,7 @@ export class SshClientConnection {
   private readonly gone = new AbortController();
   private closed = false;
   private readonly authTimer: NodeJS.Timeout;
+  private keyTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly deps: ClientConnectionDeps,
@@ -69,6 +76,10 @@ export class SshClientConnection {
     return this.session;
   }
 
+  private get methods(): ssh2.AuthenticationType[] {
+    return this.deps.keys ? KEY_AND_TOKEN_METHODS : TOKEN_METHODS;
+  }
+
   private get clientAddress(): string {
     return `${this.info.ip}:${this.info.port}`;
   }
@@ -92,8 +103,40 @@ export class SshClientConnection {
           },
         );
         return;
+      case 'publickey':
+        if (!this.deps.keys) return ctx.reject(this.methods);
+        void this.keyLogin(ctx, this.deps.keys);
+        return;
       default:
-        ctx.reject(AUTH_METHODS);
+        ctx.reject(this.methods);
+    }
+  }
+
+  /**
+   * publickey: a key registered to a principal. Asked whether a key would do (no signature), the
+   * answer is yes only for a registered key whose token is good; with a signature over the session,
+   * checked against the key, the client logs in as the key's principal through the same gate.
+   */
+  private async keyLogin(ctx: ssh2.PublicKeyAuthContext, keys: SshKeyLogin): Promise<void> {
+    this.authBusy = true;
+    let handedOn = false;
+    try {
+      const blob = ctx.key.data;
+      if (!this.deps.settings(ctx.username)) return this.rejectAuth(ctx, 'no such ssh connection');
+      if (ctx.signature === undefined || ctx.blob === undefined) {
+        const known = await keys.resolve(blob).catch(() => undefined);
+        if (!known) return this.rejectAuth(ctx, 'the key is not registered');
+        return this.acceptAuth(ctx);
+      }
+      const key: ssh2.ParsedKey | Error = ssh2.utils.parseKey(blob);
+      if (key instanceof Error || key.verify(ctx.blob, ctx.signature, ctx.hashAlgo) !== true)
+        return this.rejectAuth(ctx, 'the key signature does not verify');
+      const found = await keys.resolve(blob, { tokenFor: true }).catch(() => undefined);
+      if (!found?.token) return this.rejectAuth(ctx, 'the key is not registered');
+      handedOn = true;
+      await this.login(ctx, found.token, found.fingerprint);
+    } finally {
+      if (!handedOn) this.authBusy = false;
     }
   }
 
@@ -103,11 +146,11 @@ export class SshClientConnection {
       { client: this.clientAddress, connection: ctx.username.slice(0, 100), reason: why },
       'ssh authentication refused',
     );
-    ctx.reject(AUTH_METHODS);
+    ctx.reject(this.methods);
     if (this.failures >= MAX_AUTH_FAILURES) this.close('too many authentication failures');
   }
 
-  private async login(ctx: ssh2.AuthContext, token: string): Promise<void> {
+  private async login(ctx: ssh2.AuthContext, token: string, keyFingerprint?: string): Promise<void> {
     this.authBusy = true;
     try {
       const connection = ctx.username;
@@ -121,7 +164,7 @@ export class SshClientConnection {
           protocol: 'ssh',
           clientAddress: this.clientAddress,
           clientUser: connection,
-          application: String(this.info.header.versions.software ?? '').slice(0, 200),
+          application: this.application(keyFingerprint),
         });
       } catch (e) {
         if (!isGatewayError(e) || e.code === ERROR_CODES.AUTH_FAILED)
@@ -137,6 +180,7 @@ export class SshClientConnection {
       this.session = session;
       this.settings = settings;
       session.ended.addEventListener('abort', () => this.endSession(), { once: true });
+      if (keyFingerprint !== undefined) this.watchKey(session, keyFingerprint);
       try {
         this.upstream = await loginUpstream(settings, this.deps.dialer, this.gone.signal);
       } catch (e) {
@@ -157,6 +201,38 @@ export class SshClientConnection {
     } finally {
       this.authBusy = false;
     }
+  }
+
+  /**
+   * What the record says the client is: its SSH software, the comments of its identification (the MCP
+   * ssh_exec tool puts the caller's reason there) and, for a key login, the key's fingerprint.
+   */
+  private application(keyFingerprint: string | undefined): string {
+    const h = this.info.header;
+    const text = [h.versions.software, h.comments, keyFingerprint ? `ssh_key=${keyFingerprint}` : undefined]
+      .filter((p) => p !== undefined && p !== '')
+      .join(' ');
+    return text.replace(/[^\x20-\x7e]/g, '?').slice(0, 300);
+  }
+
+  /** A session that logged in with a key ends when the key is removed (checked every few seconds). */
+  private watchKey(session: GateSession, fp: string): void {
+    const keys = this.deps.keys;
+    if (!keys) return;
+    let checking = false;
+    this.keyTimer = setInterval(() => {
+      if (checking || session.ended.aborted) return;
+      checking = true;
+      keys
+        .isActive(fp)
+        .then((active) => {
+          if (!active) session.end(`the SSH key ${fp} was removed`);
+        })
+        // The store may be briefly unreachable: the next check decides.
+        .catch(() => undefined)
+        .finally(() => (checking = false));
+    }, this.deps.keyRecheckMs ?? 5000);
+    this.keyTimer.unref();
   }
 
   private acceptAuth(ctx: ssh2.AuthContext): void {
@@ -288,6 +364,7 @@ export class SshClientConnection {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.authTimer);
+    clearInterval(this.keyTimer);
     this.gone.abort();
     for (const end of [...this.live]) {
       try {

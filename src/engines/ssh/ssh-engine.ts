@@ -1,6 +1,7 @@
 // The SSH engine (docs/ssh.md): one listener for every `ssh` connection, with a host key Gatehouse keeps
 // in its data dir. A client picks the connection with its user name (`ssh prod-bastion@gatehouse`),
-// authenticates with its Gatehouse token, and Gatehouse logs in to the host with the key it holds.
+// authenticates with its Gatehouse token (or a public key registered to its principal), and Gatehouse
+// logs in to the host with the key it holds.
 // ssh2 speaks the protocol on both sides; each client connection is served by client-connection.ts.
 
 import type { AddressInfo } from 'node:net';
@@ -10,6 +11,7 @@ import type { ShellClassification } from '../../core/shell-command.js';
 import type { Gate } from '../../gate/gate.js';
 import type { Engine, ListeningAddress } from '../engine.js';
 import { SshClientConnection } from './client-connection.js';
+import type { SshKeyLogin } from './key-registry.js';
 import type { SshConnectionSettings } from './ssh-settings.js';
 
 export interface SshEngineOptions {
@@ -27,6 +29,8 @@ export interface SshEngineOptions {
   readonly authTimeoutMs: number;
   readonly maxConnections: number;
   readonly maxChannels: number;
+  /** Public keys registered to principals (`gatehouse ssh add-key`); absent: token logins only. */
+  readonly keys?: SshKeyLogin;
 }
 
 export class SshEngine implements Engine {
@@ -47,6 +51,7 @@ export class SshEngine implements Engine {
             classify: options.classify,
             authTimeoutMs: options.authTimeoutMs,
             maxChannels: options.maxChannels,
+            ...(options.keys ? { keys: options.keys } : {}),
           },
           conn,
           info,

@@ -7,12 +7,14 @@ import { sessionsStatementsTokens } from './0001-sessions-statements-tokens.js';
 import { sessionEvents } from './0002-session-events.js';
 import { approvals } from './0003-approvals.js';
 import { agents } from './0004-agents.js';
+import { sshKeys } from './0005-ssh-keys.js';
 
 export const STORE_MIGRATIONS: readonly StoreMigration[] = [
   sessionsStatementsTokens,
   sessionEvents,
   approvals,
   agents,
+  sshKeys,
 ];
 
 export type { StoreDialect, StoreMigration } from './migration.js';
