@@ -314,6 +314,13 @@ describe('column lineage', () => {
     ])
       expect(preds(sql), sql).toContain('secret');
     expect(preds("SELECT secret FROM api_keys UNION ALL SELECT 'w'")).toEqual([]);
+    // EXPLAIN ANALYZE reports what the run measured (rows, memory): everything read is a predicate.
+    expect(preds('EXPLAIN ANALYZE SELECT repeat(secret, 1000) FROM api_keys')).toContain('secret');
+    expect(preds('EXPLAIN (ANALYZE, COSTS OFF) SELECT repeat(secret, 1000) FROM api_keys')).toContain(
+      'secret',
+    );
+    expect(preds('EXPLAIN (ANALYZE false) SELECT repeat(secret, 1000) FROM api_keys')).toEqual([]);
+    expect(preds('EXPLAIN SELECT repeat(secret, 1000) FROM api_keys')).toEqual([]);
     expect(preds('SELECT first_value(secret) OVER (ORDER BY id) FROM api_keys')).toEqual(['id']);
   });
 

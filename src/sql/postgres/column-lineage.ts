@@ -379,10 +379,15 @@ class Analysis {
       }
       case 'CopyStmt':
         return this.copy(body);
-      case 'ExplainStmt':
-        // The plan holds no column values; EXPLAIN ANALYZE runs the statement (errors, writes).
+      case 'ExplainStmt': {
+        // The plan holds no column values; EXPLAIN ANALYZE runs the statement (errors, writes), and
+        // what it reports of the run (rows, memory of a hash or sort, buffers) depends on the values
+        // read: every column read counts as a predicate (`Memory Usage` of a hash over repeat(secret,
+        // 1000) measures its length).
         this.statement(body['query']);
+        if (asArray(body['options']).some(analyzeOption)) for (const k of this.reads) this.predicates.add(k);
         return { cols: undefined, aligned: false };
+      }
       case 'CreateTableAsStmt': {
         const q = body['query'];
         if (unwrap(q, 'ExecuteStmt')) {
@@ -1355,6 +1360,18 @@ function everythingIn(scope: Scope): Flow {
   for (let s: Scope | undefined = scope; s; s = s.parent) for (const item of s.items) flows.push(item.any);
   const f = union(flows);
   return f.empty ? NONE : f;
+}
+
+/** `ANALYZE` (or `ANALYZE true`/`on`) among EXPLAIN's options. */
+function analyzeOption(option: unknown): boolean {
+  const d = unwrap(option, 'DefElem');
+  if (!d || d['defname'] !== 'analyze') return false;
+  const arg = d['arg'];
+  if (arg === undefined) return true;
+  const b = unwrap(arg, 'Boolean');
+  if (b) return b['boolval'] === true;
+  const v = unwrap(arg, 'String')?.['sval'];
+  return typeof v !== 'string' || !['false', 'off', '0', 'no'].includes(v.toLowerCase());
 }
 
 function isView(rel: CatalogRelation): boolean {
