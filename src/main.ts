@@ -497,6 +497,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
   // SSH connections (docs/ssh.md): one listener; the user name picks the connection.
   let sshEngine: SshEngine | undefined;
   let sshAddress: ListeningAddress | undefined;
+  let sshHostKey: Buffer | undefined;
   const sshl = config.listeners.ssh;
   if (sshl) {
     const { host, port } = parseHostPort(sshl.address);
@@ -504,6 +505,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
       path.resolve(loaded.baseDir, sshl.hostKeyFile ?? path.join(config.dataDir, 'keys', 'ssh-host-ed25519')),
       createPrivateKeyFile,
     );
+    sshHostKey = hostKey.blob;
     const classifyShell = shell ?? (await import('./shell/index.js'));
     const tokenIssuer = identity.issuer;
     sshEngine = new SshEngine({
@@ -581,6 +583,21 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
         config: () => currentConfig,
         postgresAddress: () => postgresAddress,
         ...(approvals ? { approvals: () => approvals.service } : {}),
+        // The `ssh_exec` tool goes through the SSH listener, its host key pinned (docs/ssh.md).
+        ...(sshAddress && sshHostKey
+          ? {
+              ssh: (name: string) => {
+                const conn = currentConfig.connections[name];
+                if (!sshAddress || !sshHostKey || conn?.protocol !== 'ssh') return undefined;
+                const h = sshAddress.host;
+                return {
+                  host: h === '0.0.0.0' ? '127.0.0.1' : h === '::' ? '::1' : h,
+                  port: sshAddress.port,
+                  hostKey: sshHostKey,
+                };
+              },
+            }
+          : {}),
         // The `kubernetes` tool goes through each connection's own listener (docs/kubernetes.md).
         kubernetes: (name) => {
           const address = kubernetesConnections[name];

@@ -12,6 +12,7 @@ import { approvalServiceDesk } from './approval-service-desk.js';
 import { HeldStatements } from './held-statements.js';
 import { LoopbackSessions, type LoopbackAddress } from './loopback-sessions.js';
 import type { KubernetesLoopback } from './kubernetes-tool.js';
+import type { SshLoopback } from './ssh-tool.js';
 import { mcpRoutes, type McpHttpSettings } from './mcp-routes.js';
 
 export type { ApprovalDesk, AccessRequestInput, GrantInfo } from './approval-desk.js';
@@ -19,6 +20,7 @@ export { approvalServiceDesk } from './approval-service-desk.js';
 export { MCP_APPLICATION_NAME } from './loopback-sessions.js';
 export { MCP_PATH, PRM_PREFIX } from './resource-metadata.js';
 export type { KubernetesLoopback } from './kubernetes-tool.js';
+export type { SshLoopback } from './ssh-tool.js';
 
 export interface McpEndpointDeps {
   readonly authenticator: Authenticator;
@@ -35,6 +37,8 @@ export interface McpEndpointDeps {
   readonly masking?: () => MaskingConfig | undefined;
   /** The gateway's own listener of each kubernetes connection, for the `kubernetes` tool. */
   readonly kubernetes?: (connection: string) => KubernetesLoopback | undefined;
+  /** The gateway's SSH listener, for the `ssh_exec` tool. */
+  readonly ssh?: (connection: string) => SshLoopback | undefined;
 }
 
 export interface McpEndpoint {
@@ -96,6 +100,7 @@ export function createMcpEndpoint(deps: McpEndpointDeps): McpEndpoint {
     ...(desk ? { approvals: desk } : {}),
     masking: deps.masking ?? (() => deps.config().masking),
     ...(deps.kubernetes ? { kubernetes: deps.kubernetes } : {}),
+    ...(deps.ssh ? { ssh: deps.ssh } : {}),
     logger: deps.logger,
   });
   return {

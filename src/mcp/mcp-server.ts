@@ -16,6 +16,7 @@ import { describeInputShape, describeSchemaTool } from './describe-schema-tool.j
 import { kubernetesInputShape, kubernetesTool } from './kubernetes-tool.js';
 import { listConnectionsTool } from './list-connections-tool.js';
 import { queryInputShape, queryTool } from './query-tool.js';
+import { sshExecInputShape, sshExecTool } from './ssh-tool.js';
 import type { Caller, McpToolDeps } from './tool-deps.js';
 import { toolError } from './tool-text.js';
 
@@ -129,6 +130,28 @@ export function createMcpServer(deps: McpToolDeps, caller: Caller): McpServer {
         },
       },
       (args, extra) => guarded(deps, 'kubernetes', () => kubernetesTool(deps, caller, args, extra.signal)),
+    );
+  }
+
+  if (deps.ssh && deps.connections().some((c) => c.protocol === 'ssh')) {
+    server.registerTool(
+      'ssh_exec',
+      {
+        title: 'Run a command over SSH',
+        description:
+          'Run one shell command on an ssh connection\'s host ("df -h", "journalctl -u app -n 50", "systemctl status app"), ' +
+          'without a terminal or input, through the same gate as ssh: it may be refused (the rule and what to do instead ' +
+          'come back), held for a human (the call waits, with progress), or have secrets in its output masked. Returns ' +
+          'stdout, stderr and the exit code. A reason is required and recorded.',
+        inputSchema: sshExecInputShape,
+        annotations: {
+          readOnlyHint: false,
+          destructiveHint: true,
+          idempotentHint: false,
+          openWorldHint: false,
+        },
+      },
+      (args, extra) => guarded(deps, 'ssh_exec', () => sshExecTool(deps, caller, args, progressSink(extra))),
     );
   }
 

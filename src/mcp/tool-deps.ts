@@ -10,6 +10,7 @@ import type { ApprovalDesk } from './approval-desk.js';
 import type { HeldStatements } from './held-statements.js';
 import type { KubernetesLoopback } from './kubernetes-tool.js';
 import type { LoopbackSessions } from './loopback-sessions.js';
+import type { SshLoopback } from './ssh-tool.js';
 
 /** The principal of one MCP request: verified from its bearer token on every HTTP request. */
 export interface Caller {
@@ -39,5 +40,7 @@ export interface McpToolDeps {
   readonly masking?: () => MaskingConfig | undefined;
   /** The gateway's own listener of a kubernetes connection (the `kubernetes` tool); absent: none. */
   readonly kubernetes?: (connection: string) => KubernetesLoopback | undefined;
+  /** The gateway's SSH listener for an ssh connection (the `ssh_exec` tool); absent: none. */
+  readonly ssh?: (connection: string) => SshLoopback | undefined;
   readonly logger: Logger;
 }
