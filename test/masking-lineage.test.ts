@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { PolicyConfig } from '../src/config/policy-schema.js';
 import { defaultAgentPolicies } from '../src/policy/index.js';
 import { hasCommand, run } from './testkit/commands.js';
+import { RawPgClient, errorsIn, msg } from './testkit/raw-pg-client.js';
 import { startTestGateway, type TestGateway } from './testkit/gateway.js';
 
 const SEED = readFileSync(new URL('../src/demo/seed.sql', import.meta.url), 'utf8');
@@ -593,6 +594,71 @@ describe('variants of each class, as the brief of the attack names them', () => 
       }
     } finally {
       await mcp.close();
+    }
+  });
+});
+
+describe('raw protocol frames, the paths drivers hide', () => {
+  it('SQL PREPARE bound by the protocol, protocol names used by SQL, suspended portals, pipelines', async () => {
+    const raw = await RawPgClient.open(
+      gw.port,
+      gw.connection,
+      await gw.token({ subject: 'claude-raw', groups: ['ai-agents'], agent: true }),
+    );
+    const bodies = (frames: { body: Buffer }[]) => Buffer.concat(frames.map((f) => f.body));
+    const rows = (frames: { type: number; body: Buffer }[]) =>
+      frames.filter((f) => f.type === 0x44 /* DataRow */).length;
+    try {
+      // A statement prepared by SQL, then bound and executed by the protocol.
+      raw.send(msg.query('PREPARE sqlp AS SELECT upper(secret) AS u, md5(secret) AS m FROM api_keys'));
+      expectNoLeak(bodies(await raw.ready()), 'PREPARE');
+      raw.send(msg.bind('', 'sqlp'), msg.describePortal(''), msg.execute(''), msg.sync());
+      let f = await raw.ready();
+      expectNoLeak(bodies(f), 'Bind of a SQL-prepared statement');
+      expect(errorsIn(f).length + rows(f)).toBeGreaterThan(0);
+      // A protocol statement named, then EXECUTE by SQL (upstream it has Gatehouse's own name).
+      raw.send(msg.parse('protop', 'SELECT lower(secret) AS l FROM api_keys'), msg.sync());
+      expectNoLeak(bodies(await raw.ready()), 'Parse');
+      raw.send(msg.query('EXECUTE protop'));
+      expectNoLeak(bodies(await raw.ready()), 'EXECUTE of a protocol statement');
+      // A portal suspended after one row and executed again; a named portal FETCHed by SQL.
+      raw.send(msg.query('BEGIN'));
+      await raw.ready();
+      raw.send(
+        msg.parse(
+          '',
+          "SELECT reverse(card_number) AS r, encode(secret::bytea, 'hex') AS h FROM customers, api_keys",
+        ),
+        msg.bind('P1', ''),
+        msg.execute('P1', 1),
+        msg.execute('P1', 2),
+        msg.flush(),
+      );
+      raw.send(msg.query('FETCH ALL FROM "P1"'));
+      f = await raw.ready();
+      raw.send(msg.execute('P1', 0), msg.sync());
+      f = [...f, ...(await raw.ready())];
+      expectNoLeak(bodies(f), 'suspended portal');
+      raw.send(msg.query('ROLLBACK'));
+      await raw.ready();
+      // A pipeline of three statements without Sync between them.
+      raw.send(
+        msg.parse('a', 'SELECT upper(secret) FROM api_keys'),
+        msg.parse('b', "SELECT string_agg(email, ',') FROM customers"),
+        msg.bind('', 'a'),
+        msg.execute(''),
+        msg.bind('', 'b'),
+        msg.execute(''),
+        msg.bind('', 'protop'),
+        msg.execute(''),
+        msg.sync(),
+      );
+      f = await raw.ready();
+      expectNoLeak(bodies(f), 'pipeline');
+      expect(rows(f)).toBeGreaterThan(0);
+      expect(bodies(f).toString('latin1')).toContain('[REDACTED:');
+    } finally {
+      raw.close();
     }
   });
 });
