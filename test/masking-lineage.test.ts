@@ -766,6 +766,30 @@ describe('holes found attacking the landed lineage, closed', () => {
     }
   });
 
+  it('EXPLAIN ANALYZE EXECUTE ran a prepared statement untraced: its error quoted the secret', async () => {
+    // Before: `invalid input syntax for type integer: "wJalr…"` for a masked person (agents are
+    // refused EXPLAIN EXECUTE by the classifier's unknown category).
+    await person.client.query('PREPARE pz AS SELECT secret::int FROM api_keys');
+    try {
+      const o = await probe('EXPLAIN ANALYZE EXECUTE pz', 'withheld', person);
+      expect(!o.ok && o.error.code).toBe('22P02');
+    } finally {
+      await person.client.query('DEALLOCATE pz');
+    }
+    await person.client.query('PREPARE pz AS SELECT id FROM api_keys');
+    try {
+      const p = await probe(
+        'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) EXECUTE pz',
+        'any',
+        person,
+      );
+      expect(p.ok && String(p.rows[0]!['QUERY PLAN'])).toMatch(/Scan on api_keys/);
+    } finally {
+      await person.client.query('DEALLOCATE pz');
+    }
+    await probe('EXPLAIN ANALYZE EXECUTE nosuch', 'refused');
+  });
+
   it("a write's constraint error quoted the whole row: writes to a table with rules withhold error texts", async () => {
     const o = await probe('UPDATE customers SET name = NULL WHERE id = 1', 'withheld', person);
     if (!o.ok) {

@@ -321,6 +321,8 @@ describe('column lineage', () => {
     );
     expect(preds('EXPLAIN (ANALYZE false) SELECT repeat(secret, 1000) FROM api_keys')).toEqual([]);
     expect(preds('EXPLAIN SELECT repeat(secret, 1000) FROM api_keys')).toEqual([]);
+    // EXPLAIN ANALYZE EXECUTE ran a prepared statement untraced, and its error quoted the secret.
+    expect(analyze('EXPLAIN ANALYZE EXECUTE p').unprovenReads).toMatch(/EXPLAIN EXECUTE/);
     expect(preds('SELECT first_value(secret) OVER (ORDER BY id) FROM api_keys')).toEqual(['id']);
   });
 
