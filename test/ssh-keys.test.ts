@@ -5,6 +5,7 @@
 // the token refuses its keys too.
 
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultSshPolicies } from '../src/policy/index.js';
@@ -116,6 +117,33 @@ describe.skipIf(!hasSshd())('ssh public keys registered to a principal', { timeo
     expect(s.code).toBe(255);
     expect(s.stderr).toMatch(/Permission denied \(publickey/);
     expect(s.stdout).toBe('');
+  });
+
+  it('ssh config --identity-file prints a block that logs in with the registered key', async () => {
+    const key = await keygen('config-key');
+    expect((await gatehouse(['ssh', 'add-key', '--token-id', tokenId, `${key}.pub`])).code).toBe(0);
+    const known = path.join(gw.dir, 'config-known-hosts');
+    const cfg = await gatehouse([
+      'ssh',
+      'config',
+      'prod-bastion',
+      '--port',
+      String(gw.port),
+      '--identity-file',
+      key,
+      '--known-hosts',
+      known,
+    ]);
+    expect(cfg.code).toBe(0);
+    expect(cfg.stdout).toContain(`  IdentityFile ${key}\n  IdentitiesOnly yes\n`);
+    const file = path.join(gw.dir, 'key_ssh_config');
+    writeFileSync(file, cfg.stdout);
+    const r = await run('ssh', ['-F', file, '-o', 'BatchMode=yes', 'prod-bastion', 'id', '-un'], {
+      env: { HOME: gw.dir },
+    });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(sshd.user);
   });
 
   it('lists keys with their principal, and refuses what is not a public key', async () => {

@@ -77,9 +77,11 @@ export interface SshConfigInput {
   readonly port: number;
   /** The known_hosts file the block points at (StrictHostKeyChecking yes), when one is written. */
   readonly knownHostsFile?: string;
+  /** A private key registered with `add-key`: the block logs in with it (the token as a fallback). */
+  readonly identityFile?: string;
 }
 
-/** The ~/.ssh/config block: one Host per connection, token authentication only, no forwarding. */
+/** The ~/.ssh/config block: one Host per connection, token (or registered key) login, no forwarding. */
 export function buildSshConfig(i: SshConfigInput): string {
   const blocks = i.connections.map((name) =>
     [
@@ -87,8 +89,14 @@ export function buildSshConfig(i: SshConfigInput): string {
       `  HostName ${i.host}`,
       `  Port ${i.port}`,
       `  User ${name}`,
-      '  PreferredAuthentications keyboard-interactive,password',
-      '  PubkeyAuthentication no',
+      ...(i.identityFile
+        ? [
+            '  PreferredAuthentications publickey,keyboard-interactive,password',
+            '  PubkeyAuthentication yes',
+            `  IdentityFile ${i.identityFile}`,
+            '  IdentitiesOnly yes',
+          ]
+        : ['  PreferredAuthentications keyboard-interactive,password', '  PubkeyAuthentication no']),
       '  NumberOfPasswordPrompts 1',
       '  ForwardAgent no',
       '  ForwardX11 no',
@@ -157,10 +165,18 @@ export function sshCommand(deps: SshCommandDeps): Command {
     .option('--port <port>', 'port agents reach the listener at (default: the address)')
     .option('--askpass <file>', 'also write the askpass script (reads $GATEHOUSE_TOKEN) to this file')
     .option('--known-hosts <file>', "also write the listener's host key to this known_hosts file")
+    .option('--identity-file <file>', 'log in with this private key (registered with `ssh add-key`) first')
     .action(
       async (
         names: string[],
-        o: { config?: string; host?: string; port?: string; askpass?: string; knownHosts?: string },
+        o: {
+          config?: string;
+          host?: string;
+          port?: string;
+          askpass?: string;
+          knownHosts?: string;
+          identityFile?: string;
+        },
         command: Command,
       ) => {
         // `-c` may also be given before `ssh` (the program's own option).
@@ -205,6 +221,7 @@ export function sshCommand(deps: SshCommandDeps): Command {
             host,
             port,
             ...(o.knownHosts ? { knownHostsFile: path.resolve(o.knownHosts) } : {}),
+            ...(o.identityFile ? { identityFile: path.resolve(o.identityFile) } : {}),
           }),
         );
       },
