@@ -790,6 +790,25 @@ describe('holes found attacking the landed lineage, closed', () => {
     await probe('EXPLAIN ANALYZE EXECUTE nosuch', 'refused');
   });
 
+  it("REFRESH MATERIALIZED VIEW ran the view's query untraced: its error quoted the secret", async () => {
+    await person.client.query(
+      'CREATE MATERIALIZED VIEW mvx AS SELECT id, secret::int AS n FROM api_keys WITH NO DATA',
+    );
+    try {
+      // Before: `invalid input syntax for type integer: "wJalr…"`.
+      const o = await probe('REFRESH MATERIALIZED VIEW mvx', 'withheld', person);
+      expect(!o.ok && o.error.code).toBe('22P02');
+      // DDL on a ruled table's expressions likewise.
+      for (const sql of [
+        'CREATE INDEX ON api_keys ((secret::int))',
+        'ALTER TABLE api_keys ADD CONSTRAINT ck CHECK (secret::int > 0)',
+      ])
+        await probe(sql, 'withheld', person);
+    } finally {
+      await person.client.query('DROP MATERIALIZED VIEW mvx');
+    }
+  });
+
   it("a write's constraint error quoted the whole row: writes to a table with rules withhold error texts", async () => {
     const o = await probe('UPDATE customers SET name = NULL WHERE id = 1', 'withheld', person);
     if (!o.ok) {

@@ -458,8 +458,16 @@ class Analysis {
       this.needRelations.add(name);
       return;
     }
-    if (rels === UNAVAILABLE) return;
-    for (const rel of rels) for (const c of rel.columns) this.reads.add(key(rel.schema, rel.name, c));
+    if (rels === UNAVAILABLE) {
+      this.unprovenReads ??= `the catalog entry of relation ${name} could not be read`;
+      return;
+    }
+    for (const rel of rels) {
+      for (const c of rel.columns) this.reads.add(key(rel.schema, rel.name, c));
+      // A view's or materialized view's query runs too (REFRESH MATERIALIZED VIEW): what it reads
+      // is read, and its errors may quote it.
+      if (isView(rel)) for (const c of this.relationCols(rel, TOP)) this.note(c.flow, TOP);
+    }
   }
 
   private copy(body: NodeBody): { cols: readonly Col[] | undefined; aligned: boolean } {
