@@ -33,6 +33,8 @@ export interface ClientConnectionDeps {
 }
 
 const MAX_AUTH_FAILURES = 3;
+/** Authentication requests of any outcome one connection may make (key queries answer "yes" freely). */
+const MAX_AUTH_ATTEMPTS = 12;
 const TOKEN_METHODS: ssh2.AuthenticationType[] = ['keyboard-interactive', 'password'];
 const KEY_AND_TOKEN_METHODS: ssh2.AuthenticationType[] = ['publickey', ...TOKEN_METHODS];
 
@@ -44,6 +46,7 @@ export class SshClientConnection {
   private failure: string | undefined;
   private authBusy = false;
   private failures = 0;
+  private attempts = 0;
   private channels = 0;
   private readonly live = new Set<(message: string) => void>();
   private readonly gone = new AbortController();
@@ -86,6 +89,10 @@ export class SshClientConnection {
 
   private authenticate(ctx: ssh2.AuthContext): void {
     if (this.authBusy || this.session || this.failure !== undefined) return ctx.reject();
+    if (++this.attempts > MAX_AUTH_ATTEMPTS) {
+      ctx.reject();
+      return this.close('too many authentication attempts');
+    }
     switch (ctx.method) {
       case 'password':
         void this.login(ctx, ctx.password);
