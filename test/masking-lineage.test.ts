@@ -809,6 +809,40 @@ describe('holes found attacking the landed lineage, closed', () => {
     }
   });
 
+  it('a deferred check at COMMIT quoted a piece of the secret: a transaction that read one withholds it', async () => {
+    // An exclusion constraint over 20 characters of the secret, checked at COMMIT: before, COMMIT's
+    // error said `Key (substr(secret, 2, 20))=(JalrXUtnFEMI/K7MDENG) conflicts…`, a piece no content
+    // detector recognises, because COMMIT itself reads nothing.
+    await person.client.query(
+      'ALTER TABLE api_keys ADD CONSTRAINT ex_secret EXCLUDE USING btree (substr(secret, 2, 20) WITH =) DEFERRABLE INITIALLY DEFERRED',
+    );
+    const copy = 'INSERT INTO api_keys (service, secret) SELECT service, secret FROM api_keys WHERE id = 1';
+    try {
+      for (const end of ['COMMIT', 'END', 'SET CONSTRAINTS ALL IMMEDIATE']) {
+        person.take();
+        await person.client.query('BEGIN');
+        await person.client.query(copy);
+        const o = await attempt(person, end);
+        await person.client.query('ROLLBACK');
+        expectNoLeak(person.take(), end);
+        expect(o.ok, end).toBe(false);
+        if (!o.ok) {
+          expect(o.error.code, end).toBe('23P01');
+          expect(o.error.message, end).toMatch(/^Gatehouse withheld the text of this error/);
+        }
+      }
+      // In one query string, and in the implicit transaction of the extended protocol (checked at Sync).
+      for (const sql of [`BEGIN; ${copy}; COMMIT`, { text: copy, queryMode: 'extended' } as pg.QueryConfig]) {
+        person.take();
+        const o = await attempt(person, sql);
+        expectNoLeak(person.take(), JSON.stringify(sql));
+        expect(!o.ok && o.error.code).toBe('23P01');
+      }
+    } finally {
+      await person.client.query('ALTER TABLE api_keys DROP CONSTRAINT ex_secret');
+    }
+  });
+
   it("a write's constraint error quoted the whole row: writes to a table with rules withhold error texts", async () => {
     const o = await probe('UPDATE customers SET name = NULL WHERE id = 1', 'withheld', person);
     if (!o.ok) {

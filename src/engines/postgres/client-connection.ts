@@ -70,6 +70,7 @@ import {
   DEFAULT_LINEAGE_SETTINGS,
   lineageDecision,
   lineageOf,
+  TransactionReads,
   untraceable,
   type LineageDeps,
 } from './statement-lineage.js';
@@ -274,6 +275,8 @@ export class ClientConnection {
   private catalogSuspect = false;
   /** Query strings in which such a statement came before the one being decided. */
   private readonly catalogChangedIn = new WeakSet<PendingObjects>();
+  /** Columns the open transaction read: its COMMIT's deferred checks may quote them (lineage). */
+  private readonly transactionReads = new TransactionReads();
   readonly remote: string;
 
   constructor(
@@ -836,8 +839,10 @@ export class ClientConnection {
       st.functions.length === 0 &&
       st.sessionObjects === undefined &&
       st.categories.every((c) => c === 'transaction' || c === 'session')
-    )
-      return { decision };
+    ) {
+      const deferred = this.transactionReads.lineageFor(st.kind);
+      return deferred ? { decision, lineage: deferred } : { decision };
+    }
     const catalog = catalogResolverFor(this.target!, this.deps.settings().maxMessageBytes);
     let lineage = await lineageOf(deps.analyzer, catalog, st.text, (object, name) =>
       object === 'cursor'
@@ -845,6 +850,7 @@ export class ClientConnection {
         : (pending.prepared.get(name)?.text ?? this.state.statement(name)?.text),
     );
     if (lineage.unprovenReads !== undefined) this.suspectCatalog(pending);
+    this.transactionReads.note(lineage);
     if (catalogChanged) {
       lineage = untraceable(
         lineage,
@@ -1481,6 +1487,7 @@ export class ClientConnection {
     }
     this.txStatus = status;
     if (execSeq !== undefined && execSeq > this.knownSeq) this.knownSeq = execSeq;
+    if (status === 'I' && this.knownSeq === this.execSeq) this.transactionReads.clear();
     if (status === 'I' && this.catalogSuspect && this.knownSeq === this.execSeq) {
       // What the transaction changed is committed (or gone): read the catalog afresh.
       this.catalogSuspect = false;

@@ -3,7 +3,12 @@
 // lookup), and turns what the masking profile finds in it into a decision for this principal:
 // refuse, hold for review, or let the masker mask the result columns fed by masked columns.
 
-import type { StatementLineage, ValueLineage } from '../../core/column-lineage.js';
+import {
+  NO_LINEAGE,
+  type SourceColumn,
+  type StatementLineage,
+  type ValueLineage,
+} from '../../core/column-lineage.js';
 import type { Decision, Obligations } from '../../core/decision.js';
 import type { LineageFinding, LineageRules } from '../../masking/lineage-plan.js';
 import type { LineageAnalyzer } from '../../sql/postgres/column-lineage.js';
@@ -125,4 +130,49 @@ export function lineageDecision(
     mode: 'hold',
     obligations: base.effect === 'deny' ? {} : base.obligations,
   };
+}
+
+/** Statements that run deferred constraint checks, whose errors quote the rows they check. */
+const RUNS_DEFERRED_CHECKS: ReadonlySet<string> = new Set([
+  'commit',
+  'set constraints',
+  'prepare transaction',
+]);
+/** Distinct columns remembered per transaction (enough for the withholding message). */
+const MAX_TRANSACTION_READS = 256;
+
+/**
+ * The columns statements of the open transaction read or wrote. A COMMIT, SET CONSTRAINTS …
+ * IMMEDIATE or PREPARE TRANSACTION reads nothing itself, but runs the deferred checks of what the
+ * transaction wrote (`Key (secret)=(…) already exists`, the key of an EXCLUDE constraint over
+ * `substr(secret, 2, 20)`): its error and notice texts are withheld as the writes' would be.
+ */
+export class TransactionReads {
+  private readonly reads = new Map<string, SourceColumn>();
+
+  note(l: StatementLineage): void {
+    for (const s of l.reads) {
+      if (this.reads.size >= MAX_TRANSACTION_READS) return;
+      this.reads.set(`${s.schema}\u0000${s.table}\u0000${s.column}`, s);
+    }
+  }
+
+  /** The transaction ended (the session is idle): nothing is pending. */
+  clear(): void {
+    this.reads.clear();
+  }
+
+  /** For a statement of this kind, the lineage that withholds its error texts, if any. */
+  lineageFor(kind: string): StatementLineage | undefined {
+    if (this.reads.size === 0 || !RUNS_DEFERRED_CHECKS.has(kind)) return undefined;
+    return {
+      outputs: undefined,
+      combined: NO_LINEAGE,
+      reads: [...this.reads.values()],
+      predicates: [],
+      sinks: [],
+      writes: [],
+      statistics: [],
+    };
+  }
 }
