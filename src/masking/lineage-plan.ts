@@ -180,7 +180,7 @@ export class LineageRules {
       out.push({
         kind: 'sink',
         ruleId: 'masking-sink',
-        message: `the statement passes ${what} to ${s.what}, whose effect outlives the statement (a setting, a lock, a sequence, a file, a delay), where it could be read back unmasked.`,
+        message: `the statement passes ${what} to ${s.what}, whose effect outlives the statement (a setting, a lock, a sequence, a file, a delay, a row stored by code Gatehouse cannot see), where it could be read back unmasked.`,
       });
       break;
     }

@@ -172,12 +172,18 @@ const ROUTINE_JOINS =
 
 const FUNCTIONS_SQL = (names: string) =>
   'SELECT q.name, n.nspname, l.lanname, p.provolatile, e.extname, ' +
-  'EXISTS (SELECT 1 FROM pg_catalog.pg_type t WHERE t.typname = q.name), p.proretset ' +
+  'EXISTS (SELECT 1 FROM pg_catalog.pg_type t WHERE t.typname = q.name), p.proretset, ' +
+  // A domain outside the system schemas (its CHECK may call any function), or a type that a cast
+  // implemented by a function outside pg_catalog converts to: a cast to it runs code unseen.
+  'EXISTS (SELECT 1 FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace ' +
+  "WHERE t.typname = q.name AND tn.nspname NOT IN ('pg_catalog', 'information_schema') AND (t.typtype = 'd' " +
+  'OR EXISTS (SELECT 1 FROM pg_catalog.pg_cast k JOIN pg_catalog.pg_proc kp ON kp.oid = k.castfunc ' +
+  "JOIN pg_catalog.pg_namespace kn ON kn.oid = kp.pronamespace WHERE k.casttarget = t.oid AND kn.nspname <> 'pg_catalog'))) " +
   `FROM pg_catalog.unnest(${names}) AS q(name) LEFT JOIN pg_catalog.pg_proc p ON p.proname = q.name ` +
   ROUTINE_JOINS;
 
 const OPERATORS_SQL = (names: string) =>
-  'SELECT q.name, n.nspname, l.lanname, p.provolatile, e.extname, false, p.proretset ' +
+  'SELECT q.name, n.nspname, l.lanname, p.provolatile, e.extname, false, p.proretset, false ' +
   `FROM pg_catalog.unnest(${names}) AS q(name) LEFT JOIN pg_catalog.pg_operator o ON o.oprname = q.name ` +
   'LEFT JOIN pg_catalog.pg_proc p ON p.oid = o.oprcode ' +
   ROUTINE_JOINS;
@@ -388,13 +394,14 @@ export class CatalogResolver implements LineageCatalog {
     rows: (string | null)[][],
     at: number,
   ): void {
-    const found = new Map<string, { overloads: CatalogRoutine[]; isType: boolean }>(
-      names.map((n) => [n, { overloads: [], isType: false }]),
+    const found = new Map<string, { overloads: CatalogRoutine[]; isType: boolean; userType: boolean }>(
+      names.map((n) => [n, { overloads: [], isType: false, userType: false }]),
     );
-    for (const [name, schema, language, volatility, extension, isType, returnsSet] of rows) {
+    for (const [name, schema, language, volatility, extension, isType, returnsSet, userType] of rows) {
       const e = name == null ? undefined : found.get(name);
       if (!e) continue;
       if (isType === 't') e.isType = true;
+      if (userType === 't') e.userType = true;
       if (schema == null) continue;
       e.overloads.push({
         schema,

@@ -814,13 +814,15 @@ export class ClientConnection {
     via: SqlAction['via'],
     pending: PendingObjects,
     readWrite = this.readOnly.mayRunReadWrite(this.txStatus, this.tracker.awaitsReady),
+    // False for a protocol Parse: it runs nothing, and its Bind is decided (and marks) again.
+    marksCatalog = true,
   ): Promise<{ decision: Decision; lineage?: StatementLineage }> {
     let decision = this.decideStatement(st, via, pending);
     if (readWrite) decision = this.inWriteTransaction(st, via, pending, decision);
     // Lineage reads the committed catalog: after DDL or code Gatehouse cannot see, in this
     // transaction or earlier in this query string, the session may see relations it does not.
     const catalogChanged = this.catalogSuspect || this.catalogChangedIn.has(pending);
-    if (decision.effect !== 'deny' && st.categories.some((c) => CATALOG_CHANGING.has(c)))
+    if (marksCatalog && decision.effect !== 'deny' && st.categories.some((c) => CATALOG_CHANGING.has(c)))
       this.suspectCatalog(pending);
     if (decision.effect === 'deny' || !decision.obligations.mask || st.parseError !== undefined)
       return { decision };
@@ -849,8 +851,8 @@ export class ClientConnection {
         ? (pending.cursors.get(name) ?? this.state.cursor(name)?.statement)?.text
         : (pending.prepared.get(name)?.text ?? this.state.statement(name)?.text),
     );
-    if (lineage.unprovenReads !== undefined) this.suspectCatalog(pending);
-    this.transactionReads.note(lineage);
+    if (marksCatalog && lineage.unprovenReads !== undefined) this.suspectCatalog(pending);
+    if (marksCatalog) this.transactionReads.note(lineage);
     if (catalogChanged) {
       lineage = untraceable(
         lineage,
@@ -1094,7 +1096,8 @@ export class ClientConnection {
     const statement = classification.statements[0];
     let decision: Decision | undefined;
     if (statement !== undefined) {
-      decision = (await this.decideWithLineage(statement, 'parse', newPendingObjects())).decision;
+      decision = (await this.decideWithLineage(statement, 'parse', newPendingObjects(), undefined, false))
+        .decision;
       if (this.isClosed) return;
       if (decision.effect === 'deny') {
         const admission = await session.admit(this.action(statement, 'parse'), { decision });

@@ -72,6 +72,8 @@ const ROUTINES: Record<string, CatalogRoutines> = {
     isType: false,
   },
   int8: { overloads: [], isType: true },
+  order_status: { overloads: [], isType: true },
+  checked_text: { overloads: [], isType: true, userType: true },
 };
 
 class FakeCatalog implements LineageCatalog {
@@ -324,6 +326,22 @@ describe('column lineage', () => {
     // EXPLAIN ANALYZE EXECUTE ran a prepared statement untraced, and its error quoted the secret.
     expect(analyze('EXPLAIN ANALYZE EXECUTE p').unprovenReads).toMatch(/EXPLAIN EXECUTE/);
     expect(preds('SELECT first_value(secret) OVER (ORDER BY id) FROM api_keys')).toEqual(['id']);
+  });
+
+  it('holes found attacking it: a cast to a domain runs its CHECK, which may call any function', () => {
+    for (const sql of [
+      'SELECT secret::checked_text FROM api_keys',
+      'SELECT CAST(secret AS checked_text[]) FROM api_keys',
+      'SELECT checked_text(secret) FROM api_keys',
+      'SELECT secret::public.order_status FROM api_keys',
+    ])
+      expect(analyze(sql).unprovenReads, sql).toMatch(/domain or has a cast defined outside pg_catalog/);
+    for (const sql of [
+      'SELECT secret::order_status FROM api_keys',
+      'SELECT secret::int, secret::pg_catalog.text, secret::varchar(3) FROM api_keys',
+      "SELECT 'x'::checked_text",
+    ])
+      expect(analyze(sql).unprovenReads, sql).toBeUndefined();
   });
 
   it('benign statements stay clean', () => {

@@ -50,6 +50,11 @@ export interface CatalogRoutines {
   readonly overloads: readonly CatalogRoutine[];
   /** A type of that name exists (`int4(x)`, `varchar(x)` are casts written as calls). */
   readonly isType: boolean;
+  /**
+   * A domain of that name exists outside pg_catalog and information_schema, or a type a cast
+   * implemented outside pg_catalog converts to: a cast to it may run code Gatehouse cannot see.
+   */
+  readonly userType?: boolean;
 }
 
 /** The catalog could not be read (the entry is then treated as unproven). */
@@ -1149,6 +1154,8 @@ class Analysis {
         return this.subLink(body, scope, ctx);
       case 'TypeCast': {
         const f = this.expr(body['arg'], scope, ctx);
+        const code = this.castCode(body['typeName'], f);
+        if (code) return code;
         return identityCast(body['typeName']) ? f : f.derived();
       }
       case 'CollateClause':
@@ -1236,6 +1243,7 @@ class Analysis {
     if (overloads.length === 0) {
       if (!(kind === 'function' && info.isType && schema === undefined))
         reason = `${label} is not in the catalog Gatehouse reads`;
+      else if (info.userType === true && !args.empty) reason = userTypeReason(name);
     } else if (kind === 'function' && DYNAMIC_FUNCTIONS.has(name)) {
       reason = `${label} runs SQL or reads data that Gatehouse cannot trace`;
     } else {
@@ -1247,6 +1255,9 @@ class Analysis {
     }
     if (reason !== undefined) {
       this.unprovenReads ??= reason;
+      // Code Gatehouse cannot see may keep what it is given (insert it into a table, set it): masking
+      // the statement's results does not undo that, so a masked value handed to it is a sink.
+      this.sink(`${label} (code Gatehouse cannot see)`, args);
       return union([args, unprovenFlow(reason)]);
     }
     if (overloads.some((o) => o.volatility === 'v')) this.sink(label, args);
@@ -1254,6 +1265,34 @@ class Analysis {
     // value (`count(*) FROM generate_series(1, ascii(secret))`), like a predicate does.
     if (overloads.some((o) => o.returnsSet === true)) this.notePredicate(args, ctx);
     return args.derived();
+  }
+
+  /**
+   * A cast of a value carrying masked columns to a type defined outside pg_catalog: the domain's
+   * CHECK or the type's cast and input functions run on the value, in code Gatehouse cannot see (a
+   * CHECK calling a plpgsql function can store it in a table). Undefined when the cast runs only
+   * built-in code.
+   */
+  private castCode(typeName: unknown, f: Flow): Flow | undefined {
+    if (f.keys.size === 0 || !isObject(typeName)) return undefined;
+    const names = stringList(typeName['names']);
+    const name = names[names.length - 1];
+    if (name === undefined) return undefined;
+    const schema = names.length > 1 ? names[names.length - 2] : undefined;
+    if (schema === 'pg_catalog' || schema === 'information_schema') return undefined;
+    const unproven = (reason: string): Flow => {
+      this.unprovenReads ??= reason;
+      this.sink(`a cast to type ${name} (code Gatehouse cannot see)`, f);
+      return union([f, unprovenFlow(reason)]);
+    };
+    if (schema !== undefined) return unproven(userTypeReason(`${schema}.${name}`));
+    const info = this.catalog.routines('function', name);
+    if (info === undefined) {
+      this.needFunctions.add(name);
+      return union([f, unprovenFlow(`type ${name} is being looked up`)]);
+    }
+    if (info === UNAVAILABLE) return unproven(`the catalog entry of type ${name} could not be read`);
+    return info.userType === true ? unproven(userTypeReason(name)) : undefined;
   }
 
   private subLink(body: NodeBody, scope: Scope, ctx: Ctx): Flow {
@@ -1375,6 +1414,10 @@ function everythingIn(scope: Scope): Flow {
   for (let s: Scope | undefined = scope; s; s = s.parent) for (const item of s.items) flows.push(item.any);
   const f = union(flows);
   return f.empty ? NONE : f;
+}
+
+function userTypeReason(type: string): string {
+  return `type ${type} is a domain or has a cast defined outside pg_catalog, and a cast to it may run code Gatehouse cannot see (a domain's CHECK, a user-defined cast function)`;
 }
 
 /** `ANALYZE` (or `ANALYZE true`/`on`) among EXPLAIN's options. */
