@@ -495,6 +495,25 @@ describe('variants of each class, as the brief of the attack names them', () => 
       const o = await probe(sql, 'refused');
       if (!o.ok) expect(o.error.detail, sql).toContain('masking-predicate');
     }
+    // A side effect done or not under a condition on a secret is one bit too: the agent policy holds
+    // or refuses the effects themselves.
+    for (const [sql, rule] of [
+      [
+        "SELECT CASE WHEN secret < 'm' THEN pg_advisory_lock(1) END FROM api_keys WHERE id = 1",
+        'agents-review-locks',
+      ],
+      [
+        "SELECT CASE WHEN secret < 'm' THEN set_config('x.y', '1', false) END FROM api_keys WHERE id = 1",
+        'agents-no-admin',
+      ],
+      [
+        "SELECT CASE WHEN secret < 'm' THEN nextval('orders_id_seq') END FROM api_keys WHERE id = 1",
+        'agents-review-writes',
+      ],
+    ] as const) {
+      const o = await probe(sql, 'refused');
+      if (!o.ok) expect(o.error.detail, sql).toContain(rule);
+    }
     // Known and documented, not caught: whether an expression fails is one bit (SQLSTATE 22012 here
     // exactly when the first character is `w`). The text is withheld; the failure is not.
     const bit = await probe('SELECT 1/(ascii(secret) - 119) FROM api_keys WHERE id = 1', 'withheld');
