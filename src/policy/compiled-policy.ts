@@ -21,7 +21,7 @@ import {
 } from './glob.js';
 import {
   compileKubernetesMatch,
-  hasKubernetesFields,
+  hasCommandFields,
   hasKubernetesOnlyFields,
   type KubernetesMatch,
 } from './kubernetes-match.js';
@@ -156,9 +156,9 @@ function compileRule(policyId: string, r: RuleConfig): CompiledRule {
     m.tables !== undefined ||
     m.functions !== undefined;
   const http = m.operations !== undefined || m.methods !== undefined || m.paths !== undefined;
-  const command = hasKubernetesFields(m) || hasSshOnlyFields(m);
   const kubeOnly = hasKubernetesOnlyFields(m);
   const sshOnly = hasSshOnlyFields(m);
+  const command = kubeOnly || sshOnly || hasCommandFields(m);
   if ([sql, http, command].filter(Boolean).length > 1 || (kubeOnly && sshOnly))
     throw new Error(`rule ${r.id}: matches more than one kind of action (SQL, HTTP, Kubernetes, SSH)`);
   const domain: RuleDomain = sql

@@ -36,19 +36,12 @@ export function hasKubernetesOnlyFields(m: RuleMatchConfig): boolean {
   );
 }
 
-/** Any field a Kubernetes matcher compares (its own, and the command fields it shares with SSH). */
-export function hasKubernetesFields(m: RuleMatchConfig): boolean {
+/** The command fields Kubernetes exec and SSH share (a rule naming only these matches both). */
+export function hasCommandFields(m: RuleMatchConfig): boolean {
   return (
-    m.verbs !== undefined ||
-    m.apiGroups !== undefined ||
-    m.resources !== undefined ||
-    m.namespaces !== undefined ||
-    m.names !== undefined ||
-    m.nonResourceURLs !== undefined ||
     m.commands !== undefined ||
     m.commandCategories !== undefined ||
     m.tty !== undefined ||
-    m.stdin !== undefined ||
     m.ports !== undefined
   );
 }

@@ -16,6 +16,7 @@ import {
   type CompiledPolicy,
   type CompiledRule,
   type DefaultEffect,
+  type RuleDomain,
 } from './compiled-policy.js';
 import {
   functionRef,
@@ -480,13 +481,31 @@ function evaluateHttp(
 }
 
 // ---------------------------------------------------------------------------------------------------
+// Rule domains
+
+/** What each rule domain matches, for "not applicable" reasons. */
+const DOMAIN_WORDS: Readonly<Record<Exclude<RuleDomain, 'any'>, string>> = {
+  sql: 'SQL statements',
+  http: 'HTTP requests',
+  kubernetes: 'Kubernetes requests',
+  ssh: 'SSH requests',
+  command: 'Kubernetes and SSH commands',
+};
+
+/** Why a rule does not apply to an action of `domain` at all (`command` rules apply to both command domains). */
+function otherDomain(r: CompiledRule, domain: 'sql' | 'http' | 'kubernetes' | 'ssh'): string | undefined {
+  if (r.domain === 'any' || r.domain === domain) return undefined;
+  if (r.domain === 'command' && (domain === 'kubernetes' || domain === 'ssh')) return undefined;
+  return `not applicable: the rule matches ${DOMAIN_WORDS[r.domain]} only`;
+}
+
+// ---------------------------------------------------------------------------------------------------
 // Kubernetes
 
 /** Why a rule does (undefined) or does not match a Kubernetes request, in its effect's sense. */
 function kubernetesRuleMismatch(r: CompiledRule, a: KubernetesAction): string | undefined {
-  if (r.domain === 'sql') return 'not applicable: the rule matches SQL statements only';
-  if (r.domain === 'http') return 'not applicable: the rule matches HTTP requests only';
-  if (r.domain === 'ssh') return 'not applicable: the rule matches SSH requests only';
+  const other = otherDomain(r, 'kubernetes');
+  if (other !== undefined) return other;
   if (r.kubernetes === undefined) return undefined;
   return kubernetesMismatch(r.kubernetes, a, r.effect === 'allow');
 }
@@ -511,9 +530,8 @@ function evaluateKubernetes(
 
 /** Why a rule does (undefined) or does not match an SSH request, in its effect's sense. */
 function sshRuleMismatch(r: CompiledRule, a: SshAction): string | undefined {
-  if (r.domain === 'sql') return 'not applicable: the rule matches SQL statements only';
-  if (r.domain === 'http') return 'not applicable: the rule matches HTTP requests only';
-  if (r.domain === 'kubernetes') return 'not applicable: the rule matches Kubernetes requests only';
+  const other = otherDomain(r, 'ssh');
+  if (other !== undefined) return other;
   if (r.ssh === undefined) return undefined;
   return sshMismatch(r.ssh, a, r.effect === 'allow');
 }
@@ -702,10 +720,7 @@ function explain(
         touches: matched,
         covers: [],
         matched,
-        reason:
-          r.domain !== 'http' && r.domain !== 'any'
-            ? `not applicable: the rule matches ${r.domain === 'sql' ? 'SQL statements' : r.domain === 'ssh' ? 'SSH requests' : 'Kubernetes or SSH requests'} only`
-            : httpRuleReason(r, a, matched),
+        reason: otherDomain(r, 'http') ?? httpRuleReason(r, a, matched),
       });
     },
   };
@@ -848,10 +863,8 @@ function sqlRuleReason(
   touches: boolean,
   covers: readonly SqlCategory[],
 ): string {
-  if (r.domain === 'http') return 'not applicable: the rule matches HTTP requests only';
-  if (r.domain === 'kubernetes') return 'not applicable: the rule matches Kubernetes requests only';
-  if (r.domain === 'ssh') return 'not applicable: the rule matches SSH requests only';
-  if (r.domain === 'command') return 'not applicable: the rule matches Kubernetes and SSH commands only';
+  const other = otherDomain(r, 'sql');
+  if (other !== undefined) return other;
   if (r.effect === 'deny') return touches ? 'fires: deny wins' : `no match: ${sqlTouchFailure(r, v)}`;
   if (covers.length > 0)
     return r.effect === 'review' ? `fires: covers ${covers.join(', ')}` : `covers ${covers.join(', ')}`;
