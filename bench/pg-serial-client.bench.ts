@@ -114,7 +114,13 @@ async function main(): Promise<void> {
         '--json',
       ]).stdout,
     ) as { token: string };
-    const gw = await startGatewayProcess({ configFile, ports: [gwPort], logFile: path.join(dir, 'gw.log') });
+    // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the gateway there (bench/cpu-profile-top.ts reads it).
+    const gw = await startGatewayProcess({
+      configFile,
+      ports: [gwPort],
+      logFile: path.join(dir, 'gw.log'),
+      ...(process.env.BENCH_CPU_PROF ? { cpuProfDir: path.resolve(process.env.BENCH_CPU_PROF) } : {}),
+    });
     cleanups.unshift(() => gw.stop());
     const base = { host: '127.0.0.1', user: 'postgres', ssl: false } as const;
     const targets: Target[] = [

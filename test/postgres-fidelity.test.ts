@@ -394,4 +394,21 @@ describe('sessions and the upstream', () => {
     expect(second.map((f) => String.fromCharCode(f.type)).join('')).toBe('2DCZ');
     c.close();
   });
+
+  it('Flush without Sync gets the batch answered so far (Gatehouse sends a batch upstream in one write)', async () => {
+    const c = await RawPgClient.open(gw.port, gw.connection, await person());
+    c.send(
+      msg.parse('', 'SELECT g FROM generate_series(1, 3) g'),
+      msg.bind('', ''),
+      msg.execute('', 1),
+      msg.flush(),
+    );
+    const got = await c.until((f) => String.fromCharCode(f.type) === 's');
+    expect(got.map((f) => String.fromCharCode(f.type)).join('')).toBe('12Ds');
+    // The portal goes on after the Flush, then Sync ends the batch.
+    c.send(msg.execute('', 0), msg.sync());
+    const rest = await c.ready();
+    expect(rest.map((f) => String.fromCharCode(f.type)).join('')).toBe('DDCZ');
+    c.close();
+  });
 });

@@ -157,6 +157,9 @@ const CATALOG_CHANGING: ReadonlySet<SqlCategory> = new Set([
   'unknown',
   'admin',
 ]);
+/** Parse, Bind, Describe, Execute, Close: sent upstream with the rest of their batch (forward()). */
+const CORKABLE: ReadonlySet<number> = new Set([0x50, 0x42, 0x44, 0x45, 0x43]);
+const CORK_LIMIT = 64 * 1024;
 /** What a read in a read-write transaction may write, for its decision as a write (decideStatement). */
 const ANY_TABLE = Object.freeze({ name: '(any table)' });
 /** The longest the relay keeps the event loop before letting other sessions run (milliseconds). */
@@ -269,6 +272,9 @@ export class ClientConnection {
   private syncedSeq = 0;
   private knownSeq = 0;
   private readonly settledWaiters: (() => void)[] = [];
+  /** Extended-protocol messages waiting for their batch's end (forward()). */
+  private corked: Buffer[] = [];
+  private corkedBytes = 0;
   /** Reads in read-only transactions, writes in read-write ones Gatehouse opens (read-only-reads.ts). */
   private readOnly = new ReadOnlyReads(false);
   /** DDL or unseen code ran since the session was last idle: lineage cannot trust the catalog. */
@@ -332,7 +338,10 @@ export class ClientConnection {
     try {
       while (!this.isClosed) {
         const f = this.reader.next();
-        if (!f) break;
+        if (!f) {
+          await this.flushForwarded();
+          break;
+        }
         const pending = this.handleFrame(f);
         if (pending) {
           this.socket.pause();
@@ -740,6 +749,7 @@ export class ClientConnection {
       case FrontendCode.FunctionCall:
         return this.onFunctionCall(f);
       case FrontendCode.Terminate:
+        void this.flushForwarded();
         this.upstream?.socket.end(f.raw);
         this.close('client terminated');
         return undefined;
@@ -1538,10 +1548,44 @@ export class ClientConnection {
     return 'relay';
   }
 
+  /**
+   * Sends a message upstream. Parse, Bind, Describe, Execute and Close wait in `corked` until the
+   * batch's Sync (or Flush, a Query…), until no more client frames are buffered, or until 64 KB
+   * have gathered: PostgreSQL sends nothing back before the batch's Sync or Flush (its output is
+   * buffered), so one write per batch changes nothing the client sees and saves a system call per
+   * message. Nothing that waits for an upstream answer waits on a corked message: those waits
+   * (quiet, lexerSettled) happen at batch starts, after a Sync has flushed.
+   */
   private forward(buf: Buffer): Promise<void> | undefined {
     const up = this.upstream;
     if (!up || this.phase === 'closed') return undefined;
-    this.readOnly.forwardedMessage(buf[0]!);
+    const type = buf[0]!;
+    this.readOnly.forwardedMessage(type);
+    if (CORKABLE.has(type)) {
+      this.corked.push(buf);
+      this.corkedBytes += buf.length;
+      return this.corkedBytes < CORK_LIMIT ? undefined : this.flushForwarded();
+    }
+    if (this.corked.length > 0) {
+      this.corked.push(buf);
+      this.corkedBytes += buf.length;
+      return this.flushForwarded();
+    }
+    return this.write(buf);
+  }
+
+  /** Writes the messages gathered by forward() in one system call. */
+  private flushForwarded(): Promise<void> | undefined {
+    if (this.corked.length === 0) return undefined;
+    const out = this.corked.length === 1 ? this.corked[0]! : Buffer.concat(this.corked, this.corkedBytes);
+    this.corked = [];
+    this.corkedBytes = 0;
+    return this.write(out);
+  }
+
+  private write(buf: Buffer): Promise<void> | undefined {
+    const up = this.upstream;
+    if (!up || this.phase === 'closed') return undefined;
     if (up.socket.write(buf)) return undefined;
     return new Promise((resolve) => {
       const done = () => {
