@@ -779,6 +779,8 @@ describe('holes found attacking the landed lineage, closed', () => {
     for (const sql of [
       "SELECT (SELECT substr(secret, 2, 20) FROM unnest(ARRAY(SELECT k FROM api_keys k)) LIMIT 1) AS x FROM (VALUES ('x')) o(secret)",
       "SELECT (SELECT substr(secret, 2, 20) FROM (SELECT * FROM unnest(ARRAY(SELECT k FROM api_keys k))) s LIMIT 1) AS x FROM (VALUES ('x')) o(secret)",
+      // Through a CTE given column aliases (before: `JalrXUtnFEMI/K7MDENG`, for a masked person).
+      "WITH w AS (SELECT * FROM unnest(ARRAY(SELECT k FROM api_keys k))) SELECT (SELECT substr(secret, 2, 20) FROM w w2(a, b) LIMIT 1) AS x FROM (VALUES ('x')) o(secret)",
     ]) {
       await probe(sql, 'refused'); // agents: the unnest's row count is a predicate on the secret
       const o = await probe(sql, 'masked', person);

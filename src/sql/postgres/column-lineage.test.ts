@@ -284,6 +284,11 @@ describe('column lineage', () => {
       "SELECT (SELECT secret FROM (SELECT * FROM unnest(ARRAY(SELECT k FROM api_keys k))) s) FROM (VALUES ('x')) o(secret)",
     );
     expect(cols(s.outputs![0]!)).toContain('api_keys.secret');
+    // Through a CTE referenced with column aliases too.
+    const c = analyze(
+      "WITH w AS (SELECT * FROM unnest(ARRAY(SELECT k FROM api_keys k))) SELECT (SELECT secret FROM w w2(a, b)) FROM (VALUES ('x')) o(secret)",
+    );
+    expect(cols(c.outputs![0]!)).toContain('api_keys.secret');
   });
 
   it("holes found attacking it: a branch of the client's own values makes a column derived", () => {

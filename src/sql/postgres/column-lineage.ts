@@ -310,7 +310,8 @@ function unknownItem(name: string | undefined, flow: Flow): Item {
 function renamed(cols: readonly Col[], alias: unknown): readonly Col[] {
   const names = stringList(isObject(alias) ? alias['colnames'] : undefined);
   if (names.length === 0) return cols;
-  return cols.map((c, i) => (i < names.length ? { name: names[i]!, flow: c.flow } : c));
+  // A `*` placeholder stands for columns not listed: an alias does not make them known.
+  return cols.map((c, i) => (i < names.length && c.name !== '*' ? { name: names[i]!, flow: c.flow } : c));
 }
 
 function aliasName(alias: unknown): string | undefined {
