@@ -216,6 +216,16 @@ describe('column lineage', () => {
       'secret',
     ]);
     expect(analyze('SELECT secret FROM api_keys_v').predicates).toEqual([]);
+    // …but the client creating a view writes its WHERE (maskedPredicates cannot be bypassed that way).
+    for (const sql of [
+      "CREATE VIEW v AS SELECT id FROM api_keys WHERE secret < 'm'",
+      'CREATE OR REPLACE VIEW v AS SELECT id FROM api_keys ORDER BY secret',
+      "CREATE MATERIALIZED VIEW v AS SELECT id FROM api_keys WHERE secret < 'm'",
+    ])
+      expect(
+        analyze(sql).predicates.map((s) => s.column),
+        sql,
+      ).toContain('secret');
   });
 
   it('functions whose bodies cannot be seen make lineage unproven; trusted extensions do not', () => {

@@ -418,6 +418,11 @@ class Analysis {
         this.unprovenReads ??= reason;
         return { cols: [{ name: 'call', flow: unprovenFlow(reason) }], aligned: false };
       }
+      case 'ViewStmt':
+        // The view's predicates are the owner's when it is read: at CREATE VIEW the client is the
+        // owner, and its WHERE on a masked column is this statement's (maskedPredicates applies).
+        this.query(body['query'], undefined, TOP);
+        return { cols: undefined, aligned: false };
       case 'DoStmt':
         this.unprovenReads ??= 'a DO block runs procedural code Gatehouse cannot see';
         return { cols: undefined, aligned: false };
