@@ -831,7 +831,7 @@ describe('holes found attacking the landed lineage, closed', () => {
     }
   });
 
-  it('a deferred check at COMMIT quoted a piece of the secret: a transaction that read one withholds it', async () => {
+  it('a deferred check at COMMIT quoted a piece of the secret: a transaction that read one withholds every later text', async () => {
     // An exclusion constraint over 20 characters of the secret, checked at COMMIT: before, COMMIT's
     // error said `Key (substr(secret, 2, 20))=(JalrXUtnFEMI/K7MDENG) conflicts…`, a piece no content
     // detector recognises, because COMMIT itself reads nothing.
@@ -854,7 +854,14 @@ describe('holes found attacking the landed lineage, closed', () => {
         }
       }
       // In one query string, and in the implicit transaction of the extended protocol (checked at Sync).
-      for (const sql of [`BEGIN; ${copy}; COMMIT`, { text: copy, queryMode: 'extended' } as pg.QueryConfig]) {
+      // The implicit commit after the last statement of a query string reports it after a statement
+      // that reads nothing (before: the 20 characters, after `SELECT 1`).
+      for (const sql of [
+        `BEGIN; ${copy}; COMMIT`,
+        `${copy}; SELECT 1 AS one`,
+        `${copy}; SET application_name = 'x'`,
+        { text: copy, queryMode: 'extended' } as pg.QueryConfig,
+      ]) {
         person.take();
         const o = await attempt(person, sql);
         expectNoLeak(person.take(), JSON.stringify(sql));

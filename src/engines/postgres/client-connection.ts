@@ -852,7 +852,7 @@ export class ClientConnection {
       st.sessionObjects === undefined &&
       st.categories.every((c) => c === 'transaction' || c === 'session')
     ) {
-      const deferred = this.transactionReads.lineageFor(st.kind);
+      const deferred = this.transactionReads.lineage();
       return deferred ? { decision, lineage: deferred } : { decision };
     }
     const catalog = catalogResolverFor(this.target!, this.deps.settings().maxMessageBytes);
@@ -863,6 +863,7 @@ export class ClientConnection {
     );
     if (marksCatalog && lineage.unprovenReads !== undefined) this.suspectCatalog(pending);
     if (marksCatalog) this.transactionReads.note(lineage);
+    lineage = this.transactionReads.extend(lineage);
     if (catalogChanged) {
       lineage = untraceable(
         lineage,

@@ -132,20 +132,15 @@ export function lineageDecision(
   };
 }
 
-/** Statements that run deferred constraint checks, whose errors quote the rows they check. */
-const RUNS_DEFERRED_CHECKS: ReadonlySet<string> = new Set([
-  'commit',
-  'set constraints',
-  'prepare transaction',
-]);
 /** Distinct columns remembered per transaction (enough for the withholding message). */
 const MAX_TRANSACTION_READS = 256;
 
 /**
- * The columns statements of the open transaction read or wrote. A COMMIT, SET CONSTRAINTS …
- * IMMEDIATE or PREPARE TRANSACTION reads nothing itself, but runs the deferred checks of what the
- * transaction wrote (`Key (secret)=(…) already exists`, the key of an EXCLUDE constraint over
- * `substr(secret, 2, 20)`): its error and notice texts are withheld as the writes' would be.
+ * The columns statements of the open transaction read or wrote. Deferred constraint checks run at
+ * COMMIT, at SET CONSTRAINTS … IMMEDIATE, and at the implicit commit after the last statement of a
+ * query string or a protocol batch, and their errors quote the rows they check (`Key (substr(secret,
+ * 2, 20))=(…) conflicts…`) whichever statement they are reported after: once a transaction has
+ * read a masked column, the error and notice texts of every later statement in it are withheld.
  */
 export class TransactionReads {
   private readonly reads = new Map<string, SourceColumn>();
@@ -162,9 +157,17 @@ export class TransactionReads {
     this.reads.clear();
   }
 
-  /** For a statement of this kind, the lineage that withholds its error texts, if any. */
-  lineageFor(kind: string): StatementLineage | undefined {
-    if (this.reads.size === 0 || !RUNS_DEFERRED_CHECKS.has(kind)) return undefined;
+  /** `l` with the transaction's reads added (its texts are withheld when one is masked). */
+  extend(l: StatementLineage): StatementLineage {
+    if (this.reads.size === 0) return l;
+    const reads = new Map(this.reads);
+    for (const s of l.reads) reads.set(`${s.schema}\u0000${s.table}\u0000${s.column}`, s);
+    return { ...l, reads: [...reads.values()] };
+  }
+
+  /** For a statement that reads nothing (BEGIN, COMMIT, SET…), the lineage that withholds its texts. */
+  lineage(): StatementLineage | undefined {
+    if (this.reads.size === 0) return undefined;
     return {
       outputs: undefined,
       combined: NO_LINEAGE,
