@@ -76,11 +76,17 @@ export function isPlainBegin(st: SqlStatement | undefined): boolean {
 /** Parse, Bind, Execute, Describe, Close. */
 const BATCH_OPENERS: ReadonlySet<number> = new Set([0x50, 0x42, 0x45, 0x44, 0x43]);
 
-/** What Gatehouse sends upstream before a batch, to give it the access mode it needs. */
-export type ModeStep =
-  | 'SET default_transaction_read_only = off'
-  | 'SET default_transaction_read_only = on'
-  | 'SET TRANSACTION READ WRITE';
+/**
+ * What Gatehouse sends upstream before a batch, to give it the access mode it needs: fixed texts of
+ * its own, not the client's statements, so they are not statements of the session's record (the
+ * write they open the transaction for is).
+ */
+export const ACCESS_MODE_STEPS = [
+  'SET default_transaction_read_only = off',
+  'SET default_transaction_read_only = on',
+  'SET TRANSACTION READ WRITE',
+] as const;
+export type ModeStep = (typeof ACCESS_MODE_STEPS)[number];
 
 /**
  * The access-mode model of one session: what Gatehouse has set upstream, and whether the open
