@@ -70,7 +70,13 @@ export interface SessionStore {
   startSession(record: SessionRecord): Promise<void>;
   endSession(id: string, endedAt: Date, reason: string): Promise<void>;
   recordStatement(record: StatementRecord): Promise<void>;
+  /**
+   * Records a statement's result. May wait (briefly) to share the next commit: nothing on the
+   * session's path waits for it; `commitDeferred` commits such writes at once.
+   */
   completeStatement(id: string, result: StatementResult): Promise<void>;
+  /** Commits writes that wait to share a commit now (before a session's end is written). */
+  commitDeferred?(): void;
   /** Appends an event to the session's hash-chained record; resolves once durable. */
   appendEvent(sessionId: string, event: SessionEvent): Promise<void>;
   listSessions(filter: SessionFilter): Promise<SessionRecord[]>;

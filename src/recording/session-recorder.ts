@@ -180,6 +180,8 @@ export class SessionRecorder implements SessionStore {
 
   async endSession(id: string, endedAt: Date, reason: string): Promise<void> {
     const pending = this.#pending.get(id);
+    // Results wait to share the next commit; the session's last ones are committed now.
+    this.#store.commitDeferred?.();
     if (pending && pending.size > 0) {
       // Keep the chain in order: the last results land before the end event that seals it.
       const wait = this.#opts.blobWaitMs ?? 5000;

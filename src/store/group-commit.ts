@@ -126,6 +126,11 @@ export class GroupCommitQueue<Op> {
     await this.idle();
   }
 
+  /** Starts a commit of what is queued now, deferred writes included (without waiting for it). */
+  commitDeferred(): void {
+    if (this.#queue.length > 0) this.#schedule();
+  }
+
   /** Commits what is queued (deferred writes included) and resolves when nothing is queued or in flight. */
   idle(): Promise<void> {
     if (this.#isIdle()) return Promise.resolve();

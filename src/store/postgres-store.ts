@@ -356,15 +356,23 @@ export class PostgresStore implements SessionStore, TokenStore {
 
   completeStatement(id: string, result: StatementResult): Promise<void> {
     const sessionId = this.#chain.sessionOfStatement(id);
-    // Not deferrable (group-commit.ts) for now: deferring results made the end of a session's record
-    // land 100–200 ms later under load (test/recording-gateway.test.ts), not yet understood.
-    return this.#queue.submit({
-      kind: 'complete-statement',
-      id,
-      result,
-      at: new Date(),
-      ...(sessionId !== undefined ? { sessionId } : {}),
-    });
+    // Deferrable (group-commit.ts): nothing waits for it, so it joins the next commit (a serial
+    // client's next statement) instead of starting its own; a session's end commits it at once
+    // (commitDeferred, called by the recorder before it waits for the session's last results).
+    return this.#queue.submit(
+      {
+        kind: 'complete-statement',
+        id,
+        result,
+        at: new Date(),
+        ...(sessionId !== undefined ? { sessionId } : {}),
+      },
+      { deferrable: true },
+    );
+  }
+
+  commitDeferred(): void {
+    this.#queue.commitDeferred();
   }
 
   /** Appends an event to the session's hash chain; resolves once committed. */

@@ -76,6 +76,7 @@ export function instrumentedStore<S extends SessionStore>(
     listSessions: inner.listSessions.bind(inner),
     getSession: inner.getSession.bind(inner),
     close: inner.close.bind(inner),
+    ...(inner.commitDeferred ? { commitDeferred: inner.commitDeferred.bind(inner) } : {}),
   });
 }
 
