@@ -182,6 +182,18 @@ describe('GroupCommitQueue', () => {
     expect(w.batches).toEqual([[1], [2]]);
   });
 
+  test('commitDeferred() starts the commit of deferred writes at once (a session is ending)', async () => {
+    const w = recordingWriter();
+    const q = new GroupCommitQueue<number>({ write: w.write, maxBatch: 10, isDataError, maxDeferMs: 60_000 });
+    const deferred = q.submit(3, { deferrable: true });
+    q.commitDeferred();
+    await deferred; // would wait 60 s (past the test's timeout) without it
+    expect(w.batches).toEqual([[3]]);
+    q.commitDeferred(); // nothing queued: no empty commit
+    await q.close();
+    expect(q.stats().commits).toBe(1);
+  });
+
   test('a pending deferrable write keeps the process alive until it is committed', () => {
     // A process whose last act is awaiting a result must not exit with the write pending.
     const script = `
