@@ -38,6 +38,14 @@ const WORKLOADS: readonly Workload[] = [
   { name: "simple   'SELECT 1'", run: (c) => c.query('SELECT 1') },
   // pg sends a query with values as Parse/Bind/Describe/Execute/Sync (the unnamed statement).
   { name: "extended 'SELECT $1::int'", run: (c, i) => c.query('SELECT $1::int AS n', [i]) },
+  // node-postgres's gh-issues/1105: an INSERT with a parameter into a temporary table, autocommit.
+  {
+    name: "extended 'INSERT … ($1)'",
+    run: async (c, i) => {
+      if (i === 0) await c.query('CREATE TEMP TABLE IF NOT EXISTS bench_ins (name text NOT NULL, id serial)');
+      return c.query('INSERT INTO bench_ins(name) VALUES ($1)', [String(i)]);
+    },
+  },
 ];
 
 /** µs per statement over one connection, and the gateway's CPU µs per statement when it is one. */
@@ -131,7 +139,8 @@ async function main(): Promise<void> {
         gateway: gw,
       },
     ];
-    for (const w of WORKLOADS) {
+    // ONLY=<substring> runs the workloads whose name holds it (for a CPU profile of one).
+    for (const w of WORKLOADS.filter((x) => !process.env.ONLY || x.name.includes(process.env.ONLY))) {
       const results = new Map<string, { us: number; cpuUs?: number }[]>();
       for (let r = 0; r < ROUNDS; r++)
         for (const t of targets) {
