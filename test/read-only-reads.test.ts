@@ -314,6 +314,10 @@ describe('the access mode is Gatehouse’s', () => {
   it('BEGIN READ ONLY and RESET are fine', async () => {
     const c = await agentClient();
     try {
+      // What the README's tour shows: the server's value, set by Gatehouse at login.
+      expect(
+        (await c.query('SHOW default_transaction_read_only')).rows[0].default_transaction_read_only,
+      ).toBe('on');
       await c.query('BEGIN READ ONLY');
       await c.query('ROLLBACK');
       await c.query('RESET default_transaction_read_only');
