@@ -23,6 +23,29 @@ export type WriteOp =
   | { readonly kind: 'append-event'; readonly sessionId: string; readonly event: SessionEvent };
 
 /**
+ * A statement's result, as both stores submit it. Deferrable (group-commit.ts): nothing waits for it,
+ * so it joins the next commit (a serial client's next statement) instead of starting its own; a
+ * session's end commits it at once (`commitDeferred`, called by the recorder before it waits for the
+ * session's last results).
+ */
+export function resultWrite(
+  id: string,
+  result: StatementResult,
+  sessionId: string | undefined,
+): { op: WriteOp; options: { deferrable: true } } {
+  return {
+    op: {
+      kind: 'complete-statement',
+      id,
+      result,
+      at: new Date(),
+      ...(sessionId !== undefined ? { sessionId } : {}),
+    },
+    options: { deferrable: true },
+  };
+}
+
+/**
  * Ordering keys for group commit with several transactions in flight: an update waits for the
  * transaction that inserts (or last updated) its row.
  */

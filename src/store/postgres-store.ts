@@ -23,6 +23,7 @@ import {
   isEmptyPlan,
   planBatch,
   planOutcomes,
+  resultWrite,
   writeOpKeys,
   type BatchPlan,
   type WriteOp,
@@ -355,20 +356,8 @@ export class PostgresStore implements SessionStore, TokenStore {
   }
 
   completeStatement(id: string, result: StatementResult): Promise<void> {
-    const sessionId = this.#chain.sessionOfStatement(id);
-    // Deferrable (group-commit.ts): nothing waits for it, so it joins the next commit (a serial
-    // client's next statement) instead of starting its own; a session's end commits it at once
-    // (commitDeferred, called by the recorder before it waits for the session's last results).
-    return this.#queue.submit(
-      {
-        kind: 'complete-statement',
-        id,
-        result,
-        at: new Date(),
-        ...(sessionId !== undefined ? { sessionId } : {}),
-      },
-      { deferrable: true },
-    );
+    const { op, options } = resultWrite(id, result, this.#chain.sessionOfStatement(id));
+    return this.#queue.submit(op, options);
   }
 
   commitDeferred(): void {

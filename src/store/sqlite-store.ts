@@ -21,7 +21,14 @@ import type {
   StatementResult,
   StoredStatement,
 } from '../core/records.js';
-import { isEmptyPlan, planBatch, planOutcomes, type BatchPlan, type WriteOp } from './batch-plan.js';
+import {
+  isEmptyPlan,
+  planBatch,
+  planOutcomes,
+  resultWrite,
+  type BatchPlan,
+  type WriteOp,
+} from './batch-plan.js';
 import { EventChain, type EventPlan, type EventSealer, type LoadedTail } from './event-chain.js';
 import * as events from './event-queries.js';
 import {
@@ -214,20 +221,8 @@ export class SqliteStore implements SessionStore, TokenStore {
   }
 
   completeStatement(id: string, result: StatementResult): Promise<void> {
-    const sessionId = this.#chain.sessionOfStatement(id);
-    // Deferrable (group-commit.ts): nothing waits for it, so it joins the next commit (a serial
-    // client's next statement) instead of starting its own; a session's end commits it at once
-    // (commitDeferred, called by the recorder before it waits for the session's last results).
-    return this.#queue.submit(
-      {
-        kind: 'complete-statement',
-        id,
-        result,
-        at: new Date(),
-        ...(sessionId !== undefined ? { sessionId } : {}),
-      },
-      { deferrable: true },
-    );
+    const { op, options } = resultWrite(id, result, this.#chain.sessionOfStatement(id));
+    return this.#queue.submit(op, options);
   }
 
   commitDeferred(): void {
