@@ -25,6 +25,7 @@ import {
 import {
   BackendCode,
   FrameReader,
+  EXTENDED_BATCH_MESSAGES,
   FrontendCode,
   ProtocolError,
   SqlState,
@@ -157,8 +158,7 @@ const CATALOG_CHANGING: ReadonlySet<SqlCategory> = new Set([
   'unknown',
   'admin',
 ]);
-/** Parse, Bind, Describe, Execute, Close: sent upstream with the rest of their batch (forward()). */
-const CORKABLE: ReadonlySet<number> = new Set([0x50, 0x42, 0x44, 0x45, 0x43]);
+/** Most bytes of a batch held back before they go upstream anyway (forward()). */
 const CORK_LIMIT = 64 * 1024;
 /** What a read in a read-write transaction may write, for its decision as a write (decideStatement). */
 const ANY_TABLE = Object.freeze({ name: '(any table)' });
@@ -934,6 +934,12 @@ export class ClientConnection {
     if (step !== undefined) this.sendOwn(step);
   }
 
+  /** accessMode for a batch that runs `st` (and what it names). */
+  private accessModeFor(st: SqlStatement | undefined): Promise<void> | undefined {
+    if (!this.readOnly.enforced) return undefined;
+    return this.accessMode(needsReadWrite(this.runsOf(st, newPendingObjects())));
+  }
+
   private sendOwn(sql: ModeStep): void {
     this.tracker.push({
       kind: 'own',
@@ -972,13 +978,10 @@ export class ClientConnection {
     if (!settled) return this.refuseQuery(this.lexerRefusal());
     const session = this.session!;
     const classification = this.deps.classifier.classify(text);
-    // A string holding a write runs whole in the read-write transaction Gatehouse opens for it.
-    const stringWrites =
-      this.readOnly.enforced &&
-      needsReadWrite(classification.statements.flatMap((st) => this.runsOf(st, newPendingObjects())));
     const runs: QueryRun[] = [];
     let refusal: GatewayError | undefined;
-    let write = false;
+    // A string holding a write runs whole in the read-write transaction Gatehouse opens for it.
+    let writes = false;
     // Every statement is decided first; reads are then decided as writes too if the string runs in a
     // read-write transaction — unless a statement is refused on its own, which then answers for it.
     const decided: { statement: SqlStatement; decision: Decision; lineage?: StatementLineage }[] = [];
@@ -987,10 +990,12 @@ export class ClientConnection {
       const d = await this.decideWithLineage(statement, 'simple-query', decidePending, false);
       if (this.isClosed) return;
       decided.push({ statement, ...d });
+      writes ||= needsReadWrite(this.runsOf(statement, decidePending));
       notePending(decidePending, statement);
     }
     if (
-      (stringWrites || this.readOnly.mayRunReadWrite(this.txStatus, this.tracker.awaitsReady)) &&
+      ((this.readOnly.enforced && writes) ||
+        this.readOnly.mayRunReadWrite(this.txStatus, this.tracker.awaitsReady)) &&
       decided.every((d) => d.decision.effect !== 'deny')
     ) {
       for (const d of decided)
@@ -1017,7 +1022,6 @@ export class ClientConnection {
       if (lineage) sqlMaskerOf(admission.masker)?.useLineage(lineage);
       runs.push({ run: { admission, rows: 0 }, statement });
       this.relay.noteMasker(admission.masker);
-      write ||= needsReadWrite(this.runsOf(statement, pending));
       notePending(pending, statement);
     }
     if (this.isClosed) return;
@@ -1025,7 +1029,7 @@ export class ClientConnection {
       for (const r of runs) this.settle(r.run, NOT_EXECUTED_SIBLING_REFUSED);
       return this.refuseQuery(refusal);
     }
-    await this.accessMode(write);
+    await this.accessMode(writes);
     if (this.isClosed) {
       for (const r of runs) this.settle(r.run, NOT_EXECUTED);
       return;
@@ -1144,7 +1148,7 @@ export class ClientConnection {
       });
       return undefined;
     }
-    await this.accessMode(needsReadWrite(this.runsOf(statement, newPendingObjects())));
+    await this.accessModeFor(statement);
     if (this.isClosed) return;
     return this.forwardParse(entry, false);
   }
@@ -1201,7 +1205,7 @@ export class ClientConnection {
       this.relay.noteMasker(admission.masker);
       run = { admission, rows: 0 };
     }
-    await this.accessMode(needsReadWrite(this.runsOf(entry.statement, newPendingObjects())));
+    await this.accessModeFor(entry.statement);
     if (this.isClosed) {
       if (run) this.settle(run, NOT_EXECUTED);
       return;
@@ -1241,7 +1245,7 @@ export class ClientConnection {
       this.fatal(SqlState.InvalidAuthorizationSpecification, (e as Error).message);
       return;
     }
-    await this.accessMode(needsReadWrite(this.runsOf(portal.statement.statement, newPendingObjects())));
+    await this.accessModeFor(portal.statement.statement);
     if (this.isClosed) return;
     const run = portal.run;
     // Masking needs the columns of this very portal: describe it first when the client did not.
@@ -1386,7 +1390,7 @@ export class ClientConnection {
     if (admission.allowed && lineage) sqlMaskerOf(admission.masker)?.useLineage(lineage);
     if (!admission.allowed && this.answeredAlone(admission.error)) return;
     if (admission.allowed) {
-      await this.accessMode(needsReadWrite([statement]));
+      await this.accessModeFor(statement);
       if (this.isClosed) {
         this.settle({ admission, rows: 0 }, NOT_EXECUTED);
         return;
@@ -1529,7 +1533,7 @@ export class ClientConnection {
         );
         return 'stop';
       }
-      this.readOnly.reported(true);
+      this.readOnly.reportedOn();
       return 'hide';
     }
     const pinned = pinnedSetting(name);
@@ -1562,7 +1566,7 @@ export class ClientConnection {
     if (!up || this.phase === 'closed') return undefined;
     const type = buf[0]!;
     this.readOnly.forwardedMessage(type);
-    if (CORKABLE.has(type)) {
+    if (EXTENDED_BATCH_MESSAGES.has(type)) {
       this.corked.push(buf);
       this.corkedBytes += buf.length;
       return this.corkedBytes < CORK_LIMIT ? undefined : this.flushForwarded();

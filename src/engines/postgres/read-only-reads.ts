@@ -17,6 +17,7 @@
 
 import type { SettingChange, SqlCategory, SqlStatement } from '../../core/sql-statement.js';
 import { parsePgBool } from '../../sql/postgres/pinned-settings.js';
+import { EXTENDED_BATCH_MESSAGES, FrontendCode } from '../../wire/postgres/index.js';
 
 /** Which sessions run their reads read-only, per connection (docs/config.md). */
 export type ReadOnlyReadsSetting = 'agents' | 'everyone' | 'off';
@@ -66,15 +67,24 @@ export function readWriteViolation(changes: readonly SettingChange[] | undefined
 }
 
 /** Query, FunctionCall, Parse, Bind, Execute: may take a snapshot, which fixes the access mode. */
-const SNAPSHOT_TAKERS: ReadonlySet<number> = new Set([0x51, 0x46, 0x50, 0x42, 0x45]);
+const SNAPSHOT_TAKERS: ReadonlySet<number> = new Set([
+  FrontendCode.Query,
+  FrontendCode.FunctionCall,
+  FrontendCode.Parse,
+  FrontendCode.Bind,
+  FrontendCode.Execute,
+]);
+/** Messages after which the next one starts a new batch. */
+const BATCH_ENDS: ReadonlySet<number> = new Set([
+  FrontendCode.Query,
+  FrontendCode.FunctionCall,
+  FrontendCode.Sync,
+]);
 
 /** A plain BEGIN or START TRANSACTION: one that leaves the access mode to the session default. */
 export function isPlainBegin(st: SqlStatement | undefined): boolean {
   return (st?.kind === 'begin' || st?.kind === 'start transaction') && st.settings === undefined;
 }
-
-/** Parse, Bind, Execute, Describe, Close. */
-const BATCH_OPENERS: ReadonlySet<number> = new Set([0x50, 0x42, 0x45, 0x44, 0x43]);
 
 /**
  * What Gatehouse sends upstream before a batch, to give it the access mode it needs: fixed texts of
@@ -115,8 +125,8 @@ export class ReadOnlyReads {
    */
   forwardedMessage(type: number): void {
     if (SNAPSHOT_TAKERS.has(type)) this.loneBegin = false;
-    if (type === 0x51 /* Q */ || type === 0x46 /* F */ || type === 0x53 /* S */) this.batchOpen = false;
-    else if (BATCH_OPENERS.has(type)) this.batchOpen = true;
+    if (BATCH_ENDS.has(type)) this.batchOpen = false;
+    else if (EXTENDED_BATCH_MESSAGES.has(type)) this.batchOpen = true;
   }
 
   /** A plain BEGIN (a Query of its own, or a portal's Execute) went upstream. */
@@ -140,14 +150,9 @@ export class ReadOnlyReads {
     return this.rwBlock || (this.defaultOff && (this.batchOpen || status !== 'I' || answersDue));
   }
 
-  /** The upstream reported default_transaction_read_only (RESET ALL, DISCARD ALL…). */
-  reported(on: boolean): void {
-    this.defaultOff = !on;
-  }
-
-  /** The next message would be the first of a batch (a Query, or the first since a Sync). */
-  get atBatchStart(): boolean {
-    return !this.batchOpen;
+  /** The upstream reported default_transaction_read_only on (RESET ALL, DISCARD ALL…); off ends the session. */
+  reportedOn(): void {
+    this.defaultOff = false;
   }
 
   /** Whether the batch needs Gatehouse to wait for the transaction state and maybe send a step. */

@@ -20,6 +20,18 @@ export const FrontendCode = {
   Terminate: 0x58, // 'X'
 } as const;
 
+/**
+ * The extended-protocol messages of a batch that ends at Sync: each starts the server's transaction
+ * if none is open, and the server answers them only at the batch's Sync or at a Flush.
+ */
+export const EXTENDED_BATCH_MESSAGES: ReadonlySet<number> = new Set([
+  FrontendCode.Parse,
+  FrontendCode.Bind,
+  FrontendCode.Describe,
+  FrontendCode.Execute,
+  FrontendCode.Close,
+]);
+
 /** Messages a server (backend) sends, by type byte. */
 export const BackendCode = {
   Authentication: 0x52, // 'R'
