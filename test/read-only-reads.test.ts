@@ -67,12 +67,14 @@ async function restore(): Promise<void> {
   );
 }
 
-async function agentClient(): Promise<pg.Client> {
-  const c = gw.client(agentToken);
+async function clientOf(token: string): Promise<pg.Client> {
+  const c = gw.client(token);
   c.on('error', () => undefined);
   await c.connect();
   return c;
 }
+
+const agentClient = () => clientOf(agentToken);
 
 async function failure(p: Promise<unknown>): Promise<{ code?: string; message: string; detail?: string }> {
   try {
@@ -239,12 +241,7 @@ describe('writes the gate admitted run', () => {
 describe('a read in a read-write transaction is decided as a write too', () => {
   // The agent may write table t only. A read that runs in the read-write transaction opened for its
   // write is no longer protected by read-only, so it needs what a write of the tables it reads needs.
-  const narrow = async () => {
-    const c = gw.client(narrowToken);
-    c.on('error', () => undefined);
-    await c.connect();
-    return c;
-  };
+  const narrow = () => clientOf(narrowToken);
 
   it('in the same query string as the write', async () => {
     const c = await narrow();
@@ -284,6 +281,41 @@ describe('a read in a read-write transaction is decided as a write too', () => {
       expect((await c.query("UPDATE t SET v = 'z' WHERE id = 2 RETURNING v")).rows[0].v).toBe('z');
       expect((await failure(c.query('SELECT * FROM canary_report'))).code).toBe('25006');
       expect(await canaryRows()).toBe(3);
+    } finally {
+      await c.end();
+      await restore();
+    }
+  });
+
+  it('COMMIT AND CHAIN carries the read-write mode into the next transaction, and the decision with it', async () => {
+    const c = await narrow();
+    try {
+      for (const begin of ["BEGIN; UPDATE t SET v = 'c' WHERE id = 3", 'BEGIN']) {
+        // As one string (the window Gatehouse opened), and as BEGIN then the write (SET TRANSACTION).
+        await c.query(begin);
+        if (begin === 'BEGIN') await c.query("UPDATE t SET v = 'c' WHERE id = 3");
+        await c.query('COMMIT AND CHAIN');
+        expect((await failure(c.query('SELECT * FROM canary_report'))).message).toMatch(/decided as a write/);
+        await c.query('ROLLBACK');
+        expect(await canaryRows()).toBe(3);
+      }
+    } finally {
+      await c.end();
+      await restore();
+    }
+  });
+});
+
+describe('a prepared write run by SQL EXECUTE is a write', () => {
+  it('gets its read-write transaction; a prepared hidden-code read stays read-only', async () => {
+    const c = await agentClient();
+    try {
+      await c.query("PREPARE w AS UPDATE canary SET v = 'prepared' WHERE id = 1");
+      await c.query('PREPARE r AS SELECT * FROM canary_report');
+      expect((await c.query('EXECUTE w')).rowCount).toBe(1);
+      expect((await failure(c.query('EXECUTE r'))).code).toBe('25006');
+      expect(await canaryRows()).toBe(3);
+      expect((await direct.query('SELECT v FROM canary WHERE id = 1')).rows[0].v).toBe('prepared');
     } finally {
       await c.end();
       await restore();
