@@ -195,6 +195,17 @@ export function policyCommand(deps: PolicyCommandDeps): Command {
     return { decider, classifier, connection, identity: identityOf(o) };
   }
 
+  /** The text to decide: `file`, or stdin when it is absent or `-`. */
+  async function readInput(file: string | undefined, sub: Command, what: string): Promise<string> {
+    try {
+      if (file !== undefined && file !== '-') return await readFile(file, 'utf8');
+      if (io.stdin.isTTY === true) io.stderr.write(`Reading ${what} from stdin; end with Ctrl-D.\n`);
+      return await readAll(io.stdin);
+    } catch (e) {
+      return sub.error(`error: ${messageOf(e)}`, { code: 'gatehouse.policy.input', exitCode: EXIT.usage });
+    }
+  }
+
   addPrincipalOptions(
     cmd
       .command('test')
@@ -227,16 +238,7 @@ export function policyCommand(deps: PolicyCommandDeps): Command {
             code: 'gatehouse.policy.usage',
             exitCode: EXIT.usage,
           });
-        let text: string;
-        try {
-          text =
-            o.file === undefined || o.file === '-' ? await readAll(io.stdin) : await readFile(o.file, 'utf8');
-        } catch (e) {
-          return sub.error(`error: ${messageOf(e)}`, {
-            code: 'gatehouse.policy.input',
-            exitCode: EXIT.usage,
-          });
-        }
+        const text = await readInput(o.file, sub, 'command lines');
         if (!deps.createShellClassifier)
           return sub.error('error: no shell classifier is available', {
             code: 'gatehouse.policy.classifier',
@@ -258,16 +260,7 @@ export function policyCommand(deps: PolicyCommandDeps): Command {
         return;
       }
       if (o.kube === true) {
-        let text: string;
-        try {
-          text =
-            o.file === undefined || o.file === '-' ? await readAll(io.stdin) : await readFile(o.file, 'utf8');
-        } catch (e) {
-          return sub.error(`error: ${messageOf(e)}`, {
-            code: 'gatehouse.policy.input',
-            exitCode: EXIT.usage,
-          });
-        }
+        const text = await readInput(o.file, sub, 'requests');
         const { decideKubeLines, formatKubeResults } = await import('./policy-kube.js');
         const results = decideKubeLines(
           ctx.decider,
@@ -310,20 +303,7 @@ export function policyCommand(deps: PolicyCommandDeps): Command {
             },
           );
         }
-        let text: string;
-        try {
-          if (o.file === undefined || o.file === '-') {
-            if (io.stdin.isTTY === true) io.stderr.write('Reading SQL from stdin; end with Ctrl-D.\n');
-            text = await readAll(io.stdin);
-          } else {
-            text = await readFile(o.file, 'utf8');
-          }
-        } catch (e) {
-          return sub.error(`error: ${messageOf(e)}`, {
-            code: 'gatehouse.policy.input',
-            exitCode: EXIT.usage,
-          });
-        }
+        const text = await readInput(o.file, sub, 'SQL');
         report = checkText(ctx.decider, ctx.classifier, text, ctx.identity, ctx.connection, expectations);
       }
       io.stdout.write(
