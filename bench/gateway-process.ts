@@ -13,6 +13,21 @@ const BIN = path.join(ROOT, 'bin', 'gatehouse.js');
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 /** Whether bin/gatehouse.js will run dist/ (a build newer than every source file) or the sources. */
+/** The `bench` connection the benchmarks give their gateway: an embedded PostgreSQL on loopback. */
+export function benchPostgresConnection(pgPort: number, passwordFile: string) {
+  return {
+    protocol: 'postgres',
+    upstream: {
+      host: '127.0.0.1',
+      port: pgPort,
+      database: 'postgres',
+      user: 'postgres',
+      password: { file: passwordFile },
+      tls: { mode: 'disable' },
+    },
+  } as const;
+}
+
 export function gatewayBuild(): 'dist' | 'src' {
   if (process.env.GATEHOUSE_FROM_SOURCE) return 'src';
   let built: number;

@@ -16,7 +16,13 @@ import pg from 'pg';
 import { stringify } from 'yaml';
 import { startEmbeddedPostgres } from '../src/demo/embedded-postgres.js';
 import { freeLoopbackPort } from '../src/demo/free-loopback-port.js';
-import { cli, gatewayBuild, startGatewayProcess, type GatewayProcess } from './gateway-process.js';
+import {
+  benchPostgresConnection,
+  cli,
+  gatewayBuild,
+  startGatewayProcess,
+  type GatewayProcess,
+} from './gateway-process.js';
 
 const N = Number(process.env.N ?? 2000);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
@@ -84,17 +90,7 @@ async function main(): Promise<void> {
       log: { level: 'warn' },
       listeners: { postgres: { address: `127.0.0.1:${gwPort}` } },
       connections: {
-        bench: {
-          protocol: 'postgres',
-          upstream: {
-            host: '127.0.0.1',
-            port: pgPort,
-            database: 'postgres',
-            user: 'postgres',
-            password: { file: path.join(dir, 'upstream-password') },
-            tls: { mode: 'disable' },
-          },
-        },
+        bench: benchPostgresConnection(pgPort, path.join(dir, 'upstream-password')),
       },
       policies: [
         {

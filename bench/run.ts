@@ -28,7 +28,14 @@ import { freeLoopbackPort } from '../src/demo/free-loopback-port.js';
 import { defaultAgentPolicies, defaultAwsPolicies } from '../src/policy/index.js';
 import { signUpstreamRequest } from '../src/wire/aws/sigv4-signer.js';
 import { newestProfile, summarise } from './cpu-profile-top.js';
-import { cli, gatewayBuild, waitForPort, startGatewayProcess, type GatewayProcess } from './gateway-process.js';
+import {
+  benchPostgresConnection,
+  cli,
+  gatewayBuild,
+  waitForPort,
+  startGatewayProcess,
+  type GatewayProcess,
+} from './gateway-process.js';
 
 const QUICK = process.argv.includes('--quick');
 const DURATION = Number(process.env.BENCH_DURATION ?? (QUICK ? 4 : 15));
@@ -277,17 +284,7 @@ async function main(): Promise<void> {
       log: { level: 'warn' },
       listeners: { postgres: { address: `127.0.0.1:${gwPgPort}` } },
       connections: {
-        bench: {
-          protocol: 'postgres',
-          upstream: {
-            host: '127.0.0.1',
-            port: pgPort,
-            database: 'postgres',
-            user: 'postgres',
-            password: { file: path.join(dir, 'upstream-password') },
-            tls: { mode: 'disable' },
-          },
-        },
+        bench: benchPostgresConnection(pgPort, path.join(dir, 'upstream-password')),
         ...(upstreams
           ? {
               api: {
