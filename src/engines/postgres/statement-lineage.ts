@@ -134,6 +134,7 @@ export function lineageDecision(
 
 /** Distinct columns remembered per transaction (enough for the withholding message). */
 const MAX_TRANSACTION_READS = 256;
+const TRANSACTION_READS_OVERFLOW = `the open transaction read more than ${MAX_TRANSACTION_READS} columns, more than Gatehouse remembers`;
 
 /**
  * The columns statements of the open transaction read or wrote. Deferred constraint checks run at
@@ -144,17 +145,24 @@ const MAX_TRANSACTION_READS = 256;
  */
 export class TransactionReads {
   private readonly reads = new Map<string, SourceColumn>();
+  /** More columns were read than are remembered: every later text is withheld (fail closed). */
+  private overflowed = false;
 
   note(l: StatementLineage): void {
     for (const s of l.reads) {
-      if (this.reads.size >= MAX_TRANSACTION_READS) return;
-      this.reads.set(`${s.schema}\u0000${s.table}\u0000${s.column}`, s);
+      const key = `${s.schema}\u0000${s.table}\u0000${s.column}`;
+      if (this.reads.size >= MAX_TRANSACTION_READS && !this.reads.has(key)) {
+        this.overflowed = true;
+        return;
+      }
+      this.reads.set(key, s);
     }
   }
 
   /** The transaction ended (the session is idle): nothing is pending. */
   clear(): void {
     this.reads.clear();
+    this.overflowed = false;
   }
 
   /** `l` with the transaction's reads added (its texts are withheld when one is masked). */
@@ -162,7 +170,13 @@ export class TransactionReads {
     if (this.reads.size === 0) return l;
     const reads = new Map(this.reads);
     for (const s of l.reads) reads.set(`${s.schema}\u0000${s.table}\u0000${s.column}`, s);
-    return { ...l, reads: [...reads.values()] };
+    return { ...l, reads: [...reads.values()], ...this.overflow(l) };
+  }
+
+  /** Past the cap, which columns the transaction read is not known: its texts are withheld. */
+  private overflow(l: StatementLineage): Pick<StatementLineage, 'unprovenReads'> {
+    if (!this.overflowed) return {};
+    return { unprovenReads: l.unprovenReads ?? TRANSACTION_READS_OVERFLOW };
   }
 
   /** For a statement that reads nothing (BEGIN, COMMIT, SET…), the lineage that withholds its texts. */
@@ -176,6 +190,7 @@ export class TransactionReads {
       sinks: [],
       writes: [],
       statistics: [],
+      ...(this.overflowed ? { unprovenReads: TRANSACTION_READS_OVERFLOW } : {}),
     };
   }
 }
