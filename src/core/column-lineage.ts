@@ -41,6 +41,18 @@ export interface ColumnWrite {
   readonly lineage: ValueLineage;
 }
 
+/**
+ * Source columns whose values decide whether something in the statement fails: an operator, function
+ * or cast that can raise an error on them (`1/(ascii(secret) - 119)`), or a condition deciding whether
+ * something that can fail is evaluated (`CASE WHEN secret < 'm' THEN 1/0 END`). Whether a statement
+ * fails is visible (its SQLSTATE too), so this is a predicate of one bit.
+ */
+export interface FallibleUse {
+  /** For messages: `operator /`, `a cast to int4`, `a condition deciding whether … is evaluated`. */
+  readonly what: string;
+  readonly columns: readonly SourceColumn[];
+}
+
 export interface StatementLineage {
   /**
    * One entry per result column, in order (for PREPARE and DECLARE: the rows EXECUTE and FETCH will
@@ -56,6 +68,8 @@ export interface StatementLineage {
    * DISTINCT ON, window definitions, at any depth (not inside views).
    */
   readonly predicates: readonly SourceColumn[];
+  /** Columns whose values decide whether the statement fails (absent when none). */
+  readonly failures?: readonly FallibleUse[];
   /** Code whose reads Gatehouse cannot see runs somewhere in the statement (absent when none). */
   readonly unprovenReads?: string;
   readonly sinks: readonly ValueSink[];

@@ -160,6 +160,22 @@ export class LineageRules {
           `about its values even though the values are masked. Filter on another column (an id), or ask for approval.`,
       });
     }
+    if (!out.some((f) => f.kind === 'predicate')) {
+      for (const use of l.failures ?? []) {
+        const m = this.firstMasked(use.columns);
+        if (!m) continue;
+        out.push({
+          kind: 'predicate',
+          ruleId: 'masking-predicate',
+          message:
+            `the statement hands masked column ${name(m.source)} (rule ${m.rule.tag ?? 'column'}) to ${use.what}, ` +
+            `which can fail depending on the value: whether the statement fails (and its SQLSTATE) would reveal a ` +
+            `fact about the value even though it is masked. Leave that expression out (select the column itself, ` +
+            `or apply functions that cannot fail), or ask for approval.`,
+        });
+        break;
+      }
+    }
     for (const w of l.writes) {
       const problem = this.writeProblem(w.targets, w.lineage);
       if (problem !== undefined) {

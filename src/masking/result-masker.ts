@@ -218,6 +218,12 @@ type ValueAction =
  */
 type CellOp = (b: Buffer, start: number, end: number) => Buffer | null | undefined;
 
+/**
+ * What a NULL cell of a column masked whole is sent as: the mask a value would get (null when its
+ * type cannot hold one: the cell stays NULL, counted as masked).
+ */
+type NullOp = () => Buffer | null;
+
 type SliceDecoder = (b: Buffer, start: number, end: number) => string;
 type NodeBuffer = Buffer & {
   utf8Slice?: (start: number, end: number) => string;
@@ -281,11 +287,29 @@ export class PlannedRowMasker implements RowMasker {
   /** Values replaced by NULL because their type could not hold a masked value. */
   nulled = 0;
   readonly work: readonly boolean[];
+  /**
+   * Per column, for NULL cells; undefined when no column needs one. A value derived from a masked
+   * column is NULL or not as the expression decides (`CASE WHEN secret < 'm' THEN 'x' END`,
+   * `nullif(secret, 'guess')`): a NULL shown as NULL next to masks would answer the condition, so a
+   * derived column's NULL is masked like any value of it.
+   */
+  readonly nullOps: readonly (NullOp | undefined)[] | undefined;
   private readonly ops: readonly (CellOp | undefined)[];
 
-  constructor(build: (self: PlannedRowMasker) => readonly (CellOp | undefined)[]) {
+  constructor(
+    build: (self: PlannedRowMasker) => readonly (CellOp | undefined)[],
+    nulls?: (self: PlannedRowMasker) => readonly (NullOp | undefined)[],
+  ) {
     this.ops = build(this);
     this.work = this.ops.map((o) => o !== undefined);
+    const n = nulls?.(this);
+    this.nullOps = n?.some(Boolean) ? n : undefined;
+  }
+
+  /** For a NULL cell: the value to send instead, or null to keep it NULL. */
+  maskNull(index: number): Buffer | null {
+    const op = this.nullOps?.[index];
+    return op === undefined ? null : op();
   }
 
   maskCell(index: number, value: Buffer): Buffer | null | undefined {
@@ -448,8 +472,9 @@ export class SqlResultMasker implements ResultMasker {
         : plan.outputs !== undefined && plan.outputs.length === columns.length
           ? plan.outputs
           : columns.map(() => plan.combined);
-    const masker = new PlannedRowMasker((row) =>
-      columns.map((c, i) => this.lineageOp(c as ResolvedColumnRef, row, actions?.[i])),
+    const masker = new PlannedRowMasker(
+      (row) => columns.map((c, i) => this.lineageOp(c as ResolvedColumnRef, row, actions?.[i])),
+      (row) => columns.map((c, i) => this.lineageNullOp(c as ResolvedColumnRef, row, actions?.[i])),
     );
     return masker.work.some(Boolean) ? masker : undefined;
   }
@@ -475,6 +500,48 @@ export class SqlResultMasker implements ResultMasker {
         return this.columnOp(c, row);
     }
     return this.valueOp(c.typeOid, binary, { kind: 'whole', style: a.style, tag: a.tag }, row);
+  }
+
+  /**
+   * For a column masked whole because it is derived (or untraceable): what its NULL cells become.
+   * A column unchanged keeps its NULLs (whether a value is there is the column's, not the client's
+   * expression's); a whole row of one table is masked field by field.
+   */
+  private lineageNullOp(
+    c: ResolvedColumnRef,
+    row: PlannedRowMasker,
+    a: OutputAction | undefined,
+  ): NullOp | undefined {
+    if (a === undefined || a.kind !== 'whole' || a.style === 'null') return undefined;
+    const tagged = this.tally.counter(a.tag);
+    const m = this.p.set.maskWhole('', a.style, a.tag);
+    const binary = c.format === 1;
+    let handling = typeHandling(c.typeOid);
+    if (handling === 'array' && typeHandling(ARRAY_ELEMENT.get(c.typeOid) ?? 0) === 'pass') handling = 'pass';
+    let fill: Buffer | undefined;
+    if (m !== null) {
+      if (handling === 'string' || (handling === 'other' && !binary)) fill = Buffer.from(m, 'utf8');
+      else if (handling === 'json' || (handling === 'jsonb' && !binary))
+        fill = Buffer.from(JSON.stringify(m), 'utf8');
+      else if (handling === 'jsonb') fill = Buffer.concat([Buffer.of(1), Buffer.from(JSON.stringify(m))]);
+      else if (handling === 'bytea')
+        fill = binary
+          ? Buffer.from(m, 'utf8')
+          : Buffer.from(bytesToByteaHex(Buffer.from(m, 'utf8')), 'latin1');
+    }
+    if (fill !== undefined) {
+      const out = fill;
+      return () => {
+        tagged.n++;
+        return out;
+      };
+    }
+    // Numbers, arrays, binary values of other types: masked as NULL, so a NULL is counted as one.
+    return () => {
+      tagged.n++;
+      row.nulled++;
+      return null;
+    };
   }
 
   private content(): ValueAction {

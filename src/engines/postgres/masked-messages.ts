@@ -46,6 +46,10 @@ export class RowArena {
 /** A row masker that can take a cell as a range of the row (PlannedRowMasker): no Buffer per cell. */
 interface RangeRowMasker extends RowMasker {
   maskRange(index: number, b: Buffer, start: number, end: number): Buffer | null | undefined;
+  /** Columns whose NULL cells are masked too (a derived column's); undefined when none. */
+  readonly nullOps?: readonly unknown[] | undefined;
+  /** For a NULL cell of such a column: the value to send, or null to keep it NULL. */
+  maskNull?(index: number): Buffer | null;
 }
 
 /** Copies short runs with a loop: below ~64 bytes Buffer#copy costs more than the bytes themselves. */
@@ -82,6 +86,7 @@ export function maskDataRow(
       ? (masker as RangeRowMasker)
       : undefined;
   const size0 = raw.length;
+  const nulls = ranged?.nullOps !== undefined ? ranged : undefined;
   for (let i = 0; i < n; i++) {
     if (pos + 4 > size0) throw new ProtocolError('DataRow truncated');
     // Int32 big-endian, read by hand: this loop runs for every cell of every masked row.
@@ -92,7 +97,17 @@ export function maskDataRow(
       (raw[pos + 3] as number);
     const start = pos;
     pos += 4;
-    if (len === -1) continue;
+    if (len === -1) {
+      const r = nulls?.nullOps?.[i] !== undefined ? nulls.maskNull!(i) : null;
+      if (r !== null) {
+        editStart[edits] = start;
+        editEnd[edits] = pos;
+        editValue[edits] = r;
+        edits++;
+        delta += r.length;
+      }
+      continue;
+    }
     if (len < 0 || pos + len > raw.length) throw new ProtocolError('DataRow cell length out of range');
     if (work === undefined || work[i] === true) {
       const r = ranged

@@ -359,6 +359,53 @@ describe('column lineage', () => {
       expect(analyze(sql).unprovenReads, sql).toBeUndefined();
   });
 
+  it('whether an expression fails is one bit: masked values handed to what can fail are recorded', () => {
+    const fails = (sql: string) =>
+      [...new Set((analyze(sql).failures ?? []).flatMap((f) => f.columns.map((c) => c.column)))].sort();
+    // The operand of an operator that can fail, the argument of a cast or function that can.
+    for (const sql of [
+      'SELECT 1/(ascii(secret) - 119) FROM api_keys WHERE id = 1',
+      'SELECT secret::int FROM api_keys',
+      'SELECT secret::regclass FROM api_keys',
+      "SELECT convert_to(secret, 'LATIN1') FROM api_keys",
+      "SELECT substr('abcdef', ascii(secret) - 119) FROM api_keys",
+      "SELECT 'x' LIKE secret FROM api_keys",
+      'SELECT json_build_object(secret, 1) FROM api_keys',
+      'SELECT xmlparse(document secret) FROM api_keys',
+      'SELECT -ascii(secret) FROM api_keys',
+    ])
+      expect(fails(sql), sql).toEqual(['secret']);
+    // A condition deciding whether something that can fail is evaluated, however it is written.
+    for (const sql of [
+      "SELECT CASE WHEN secret < 'm' THEN 1/0 END FROM api_keys",
+      "SELECT CASE secret WHEN 'x' THEN 'a'::int END FROM api_keys",
+      "SELECT secret < 'm' OR 1/0 = 1 FROM api_keys",
+      "SELECT coalesce(nullif(secret, 'x'), (1/0)::text) FROM api_keys",
+      "SELECT secret IN ('a', 'b') AND 'z'::int = 1 FROM api_keys",
+      "SELECT count(*) FILTER (WHERE secret < 'm') + 2147483647 FROM api_keys",
+      "SELECT CASE WHEN secret < 'm' THEN (SELECT id FROM customers) END FROM api_keys",
+      "SELECT secret BETWEEN 'a' AND 'm' OR 1/0 = 1 FROM api_keys",
+    ])
+      expect(fails(sql), sql).toEqual(['secret']);
+    // What cannot fail on its value: transformations, comparisons, the string of substr and LIKE,
+    // casts to text types, and a condition where nothing else can fail.
+    for (const sql of [
+      'SELECT upper(secret), lower(secret), md5(secret), length(secret) FROM api_keys',
+      "SELECT substr(secret, 1, 6) || '-' || substr(secret, 7), secret::varchar(18) FROM api_keys",
+      "SELECT secret LIKE 'w%', secret = 'x', secret ~ '^w' FROM api_keys",
+      "SELECT CASE WHEN secret < 'm' THEN 'a' ELSE 'b' END, coalesce(secret, 'x') FROM api_keys",
+      "SELECT string_agg(secret, ',' ORDER BY id), json_build_object('k', secret) FROM api_keys",
+      'SELECT (SELECT max(secret) FROM api_keys), (SELECT secret FROM api_keys LIMIT 1)',
+    ])
+      expect(fails(sql), sql).toEqual([]);
+    // Writes check constraints on what they write: a condition on a masked value inside one counts.
+    expect(
+      fails("INSERT INTO orders (order_no) SELECT CASE WHEN secret < 'm' THEN 'a' END FROM api_keys"),
+    ).toEqual(['secret']);
+    // A view's own expressions are its owner's (as its predicates are).
+    expect(fails('SELECT s FROM upper_v')).toEqual([]);
+  });
+
   it('benign statements stay clean', () => {
     const l = analyze(
       'SELECT o.id, o.amount, c.name FROM orders o JOIN customers c ON c.id = o.customer_id WHERE o.status = $1',

@@ -9,6 +9,7 @@
 import {
   NO_LINEAGE,
   type ColumnWrite,
+  type FallibleUse,
   type SourceColumn,
   type StatementLineage,
   type ValueLineage,
@@ -180,6 +181,152 @@ const ONE_COLUMN_SRFS: ReadonlySet<string> = new Set([
   'unnest',
 ]);
 
+/**
+ * Which arguments of a trusted function cannot make it fail, whatever their value: `*` all of them,
+ * `odd` the values of a key/value list, else their positions. Whether a statement fails is visible
+ * (its SQLSTATE too, even with the text withheld), so a masked value handed to an argument not listed
+ * here is one bit of it (`1/(ascii(secret) - 119)` fails exactly when the first character is `w`):
+ * it counts as a predicate (maskedPredicates). Failures of resources (memory, a value over 1 GB,
+ * statement_timeout) are not modelled.
+ */
+type TotalArgs = '*' | 'odd' | readonly number[];
+const TOTAL_FUNCTIONS: ReadonlyMap<string, TotalArgs> = new Map<string, TotalArgs>([
+  // text in, text out: case, trimming, replacement, quoting, hashing, measuring
+  ...(
+    [
+      'upper',
+      'lower',
+      'initcap',
+      'reverse',
+      'translate',
+      'replace',
+      'btrim',
+      'ltrim',
+      'rtrim',
+      'concat',
+      'concat_ws',
+      'textcat',
+      'quote_literal',
+      'quote_nullable',
+      'quote_ident',
+      'md5',
+      'sha224',
+      'sha256',
+      'sha384',
+      'sha512',
+      'length',
+      'char_length',
+      'character_length',
+      'octet_length',
+      'bit_length',
+      'ascii',
+      'pg_column_size',
+      'starts_with',
+      'strpos',
+      'position',
+      'hashtext',
+      'num_nulls',
+      'num_nonnulls',
+      'pg_typeof',
+      'text',
+      'varchar',
+      'bpchar',
+      'name',
+      'to_json',
+      'to_jsonb',
+      'row_to_json',
+      'array_to_json',
+      'json_build_array',
+      'jsonb_build_array',
+      'array_to_string',
+      'array_length',
+      'cardinality',
+      'array_position',
+      'array_append',
+      'array_prepend',
+      'to_hex',
+      'textsend',
+      // aggregates and window functions that only collect, count, compare or pick values
+      'array_agg',
+      'string_agg',
+      'json_agg',
+      'jsonb_agg',
+      'xmlagg',
+      'count',
+      'min',
+      'max',
+      'bool_and',
+      'bool_or',
+      'every',
+      'row_number',
+      'rank',
+      'dense_rank',
+      'percent_rank',
+      'cume_dist',
+    ] as const
+  ).map((n): [string, TotalArgs] => [n, '*']),
+  // the string (and fill, replacement) positions; a length, position or pattern can fail
+  ['substr', [0]],
+  ['substring', [0]],
+  ['left', [0]],
+  ['right', [0]],
+  ['lpad', [0, 2]],
+  ['rpad', [0, 2]],
+  ['overlay', [0, 1]],
+  ['split_part', [0, 1]],
+  ['regexp_replace', [0, 2]],
+  ['regexp_like', [0]],
+  ['regexp_match', [0]],
+  ['regexp_count', [0]],
+  ['regexp_instr', [0]],
+  ['regexp_substr', [0]],
+  ['encode', [0]],
+  ['first_value', [0]],
+  ['last_value', [0]],
+  ['nth_value', [0]],
+  ['lag', [0, 2]],
+  ['lead', [0, 2]],
+  // a NULL key is an error; values are not
+  ['json_build_object', 'odd'],
+  ['jsonb_build_object', 'odd'],
+  ['json_object_agg', [1]],
+  ['jsonb_object_agg', [1]],
+]);
+/** Operators (by name, among trusted code) that cannot fail on the operands at these positions. */
+const TOTAL_OPERATORS: ReadonlyMap<string, TotalArgs> = new Map<string, TotalArgs>([
+  ...(['=', '<>', '!=', '<', '>', '<=', '>=', '||', '->', '->>', '#>', '#>>', '^@'] as const).map(
+    (n): [string, TotalArgs] => [n, '*'],
+  ),
+  // LIKE and regular expressions: the string never fails, a pattern can
+  ...(['~~', '!~~', '~~*', '!~~*', '~', '!~', '~*', '!~*'] as const).map((n): [string, TotalArgs] => [
+    n,
+    [0],
+  ]),
+]);
+/** Casts to these types print a value (or cut it to a length): they cannot fail. */
+const TOTAL_CAST_TARGETS: ReadonlySet<string> = new Set(['text', 'varchar', 'bpchar', 'name']);
+/** XML expressions that parse or check their input (the others only escape and concatenate). */
+const FALLIBLE_XML_OPS: ReadonlySet<string> = new Set([
+  'IS_XMLPARSE',
+  'IS_XMLPI',
+  'IS_XMLROOT',
+  'IS_DOCUMENT',
+]);
+/** SQL/JSON nodes that parse, query or check uniqueness (JSON(), JSON_VALUE, JSON_OBJECT … WITH UNIQUE). */
+const FALLIBLE_NODES: ReadonlySet<string> = new Set([
+  'JsonFuncExpr',
+  'JsonParseExpr',
+  'JsonObjectConstructor',
+  'JsonObjectAgg',
+  'XmlSerialize',
+]);
+
+function safeArg(spec: TotalArgs, i: number): boolean {
+  if (spec === '*') return true;
+  if (spec === 'odd') return i % 2 === 1;
+  return spec.includes(i);
+}
+
 /** Texts longer than this are parsed again rather than having their tree kept. */
 const MAX_CACHED_TREE_TEXT = 16 * 1024;
 /** How deep views may nest inside each other before the lineage is called unproven. */
@@ -337,6 +484,11 @@ class Analysis {
   readonly sinks: { what: string; flow: Flow }[] = [];
   readonly writes: { targets: string[]; label: string; flow: Flow }[] = [];
   readonly statistics = new Set<string>();
+  /** Columns handed to something that can fail on them (what → keys): whether it fails is a bit. */
+  readonly failures = new Map<string, Set<string>>();
+  /** How many things that can fail were met so far, and the last one (to tell what a condition guards). */
+  private fallibleCount = 0;
+  private lastFallible = '';
   unprovenReads: string | undefined;
   readonly needRelations = new Set<string>();
   readonly needFunctions = new Set<string>();
@@ -361,6 +513,38 @@ class Analysis {
   private notePredicate(flow: Flow, ctx: Ctx): void {
     for (const k of flow.keys) this.reads.add(k);
     if (ctx.view === 0) for (const k of flow.keys) this.predicates.add(k);
+  }
+
+  /**
+   * `what` can fail (raise an error) depending on `flow`, the values that decide it. A view's own
+   * expressions are the owner's (as its predicates are), but a condition of the client's deciding
+   * whether they run still counts.
+   */
+  private mayFail(what: string, flow: Flow, ctx: Ctx): void {
+    this.fallibleCount++;
+    this.lastFallible = what;
+    if (ctx.view > 0 || flow.keys.size === 0) return;
+    let keys = this.failures.get(what);
+    if (!keys) {
+      keys = new Set();
+      this.failures.set(what, keys);
+    }
+    for (const k of flow.keys) keys.add(k);
+  }
+
+  /** A mark to tell, after analysing a part, whether anything in it can fail. */
+  private get failMark(): number {
+    return this.fallibleCount;
+  }
+
+  /**
+   * `cond` decides whether the part analysed since `mark` is evaluated (CASE, AND/OR, COALESCE, IN,
+   * BETWEEN, FILTER stop or choose by it): when something in that part can fail, whether the
+   * statement fails answers the condition.
+   */
+  private guards(cond: Flow, mark: number, ctx: Ctx): void {
+    if (this.fallibleCount > mark && cond.keys.size > 0)
+      this.mayFail(`a condition deciding whether ${this.lastFallible} is evaluated`, cond, ctx);
   }
 
   // -------------------------------------------------------------- statements
@@ -1162,6 +1346,7 @@ class Analysis {
         const f = this.expr(body['arg'], scope, ctx);
         const code = this.castCode(body['typeName'], f);
         if (code) return code;
+        if (!totalCast(body['typeName'])) this.mayFail(`a cast to ${typeLabel(body['typeName'])}`, f, ctx);
         return identityCast(body['typeName']) ? f : f.derived();
       }
       case 'CollateClause':
@@ -1171,9 +1356,14 @@ class Analysis {
       case 'A_Expr': {
         const op = stringList(body['name']);
         const name = op[op.length - 1];
-        const f = this.children(body, scope, ctx);
-        // BETWEEN forms name no operator (they become >= and <=).
+        const l = this.expr(body['lexpr'], scope, ctx);
+        const mark = this.failMark;
+        const r = this.expr(body['rexpr'], scope, ctx);
+        const f = union([l, r]);
+        // BETWEEN forms name no operator (they become >= and <=, evaluated in turn), and IN stops at
+        // the first match: what the tested value is decides what else is evaluated.
         const kind = str(body['kind'], '');
+        if (kind === 'AEXPR_IN' || kind.includes('BETWEEN')) this.guards(f, mark, ctx);
         if (name === undefined || kind.includes('BETWEEN')) return f.derived();
         return this.routine(
           'operator',
@@ -1182,15 +1372,64 @@ class Analysis {
           f,
           `operator ${name}`,
           ctx,
+          [l, r],
         );
+      }
+      case 'BoolExpr':
+      case 'CoalesceExpr': {
+        // AND and OR stop at the first operand that decides them, COALESCE at the first non-NULL.
+        const list = asArray(body['args']);
+        const first = this.expr(list[0], scope, ctx);
+        const mark = this.failMark;
+        const args = [first, ...list.slice(1).map((a) => this.expr(a, scope, ctx))];
+        const f = union(args);
+        this.guards(f, mark, ctx);
+        return f;
+      }
+      case 'CaseExpr':
+        return this.caseExpr(body, scope, ctx);
+      case 'XmlExpr': {
+        const f = this.children(body, scope, ctx);
+        const xop = str(body['op'], '');
+        if (FALLIBLE_XML_OPS.has(xop)) this.mayFail(`XML ${xop.slice(5).toLowerCase()}`, f, ctx);
+        return f;
       }
       case 'SelectStmt':
         return union(this.select(body, scope, ctx).cols.map((c) => c.flow));
       case 'ResTarget':
         return this.expr(body['val'], scope, ctx);
-      default:
-        return this.children(body, scope, ctx);
+      default: {
+        const f = this.children(body, scope, ctx);
+        if (FALLIBLE_NODES.has(type)) this.mayFail(type, f, ctx);
+        return f;
+      }
     }
+  }
+
+  /** CASE: the tested value and each WHEN decide which of the rest is evaluated. */
+  private caseExpr(body: NodeBody, scope: Scope, ctx: Ctx): Flow {
+    const conds: Flow[] = [];
+    const flows: Flow[] = [];
+    let mark: number | undefined;
+    const cond = (node: unknown) => {
+      const c = this.expr(node, scope, ctx);
+      conds.push(c);
+      flows.push(c);
+      mark ??= this.failMark; // the first condition is evaluated whatever happens
+    };
+    if (body['arg'] !== undefined) cond(body['arg']);
+    for (const w of asArray(body['args'])) {
+      const when = unwrap(w, 'CaseWhen');
+      if (!when) {
+        flows.push(this.expr(w, scope, ctx));
+        continue;
+      }
+      cond(when['expr']);
+      flows.push(this.expr(when['result'], scope, ctx));
+    }
+    flows.push(this.expr(body['defresult'], scope, ctx));
+    if (mark !== undefined) this.guards(union(conds), mark, ctx);
+    return union(flows);
   }
 
   /** Every value below a node flows into it (operators, CASE, COALESCE, ROW, ARRAY, XML, JSON…). */
@@ -1214,14 +1453,22 @@ class Analysis {
     const args: Flow[] = [];
     // A window's PARTITION BY and ORDER BY sort the rows the statement returns, as ORDER BY does.
     if (body['over'] !== undefined) this.predicate(body['over'], scope, { ...ctx, predicate: true });
+    const filter = this.expr(body['agg_filter'], scope, ctx);
+    const mark = this.failMark;
+    const positional = asArray(body['args']).map((a) => this.expr(a, scope, ctx));
+    args.push(filter, ...positional);
     for (const k in body) {
-      if (k === 'funcname') continue;
+      if (k === 'funcname' || k === 'args' || k === 'agg_filter') continue;
       const v = body[k];
       if (typeof v === 'object' && v !== null) args.push(this.expr(v, scope, ctx));
     }
     const f = union(args);
     if (name === undefined) return this.note(union([f, unprovenFlow('a function call without a name')]), ctx);
-    return this.routine('function', name, schema, f, `${schema ? `${schema}.` : ''}${name}()`, ctx);
+    const label = `${schema ? `${schema}.` : ''}${name}()`;
+    const out = this.routine('function', name, schema, f, label, ctx, positional);
+    // FILTER decides which rows the arguments, and the aggregate, are computed over.
+    this.guards(filter, mark, ctx);
+    return out;
   }
 
   /** A function or operator applied to `args`: its result carries them, if Gatehouse can vouch for it. */
@@ -1232,6 +1479,7 @@ class Analysis {
     args: Flow,
     label: string,
     ctx: Ctx,
+    positional?: readonly Flow[],
   ): Flow {
     const info = this.catalog.routines(kind, name);
     if (info === undefined) {
@@ -1267,6 +1515,14 @@ class Analysis {
       return union([args, unprovenFlow(reason)]);
     }
     if (overloads.some((o) => o.volatility === 'v')) this.sink(label, args);
+    const total = (kind === 'function' ? TOTAL_FUNCTIONS : TOTAL_OPERATORS).get(name);
+    if (total !== '*') {
+      const risky =
+        total === undefined || positional === undefined
+          ? args
+          : union(positional.filter((_, i) => !safeArg(total, i)));
+      this.mayFail(label, risky, ctx);
+    }
     // A set-returning function yields as many rows as its arguments say: counting them reads the
     // value (`count(*) FROM generate_series(1, ascii(secret))`), like a predicate does.
     if (overloads.some((o) => o.returnsSet === true)) this.notePredicate(args, ctx);
@@ -1302,18 +1558,25 @@ class Analysis {
   }
 
   private subLink(body: NodeBody, scope: Scope, ctx: Ctx): Flow {
+    const mark = this.failMark;
     const sub = this.query(body['subselect'], scope, ctx);
     const cols = sub.cols.map((c) => c.flow);
     switch (body['subLinkType']) {
       case 'EXISTS_SUBLINK':
         return NONE;
       case 'EXPR_SUBLINK':
-        return cols.length === 1 ? cols[0]! : union(cols);
-      case 'ARRAY_SUBLINK':
       case 'MULTIEXPR_SUBLINK':
+        // More than one row is an error.
+        if (!atMostOneRow(body['subselect'])) this.mayFail('a scalar subquery', NONE, ctx);
+        return cols.length === 1 && body['subLinkType'] === 'EXPR_SUBLINK' ? cols[0]! : union(cols);
+      case 'ARRAY_SUBLINK':
         return union(cols);
-      default:
-        return union([this.expr(body['testexpr'], scope, ctx), ...cols]);
+      default: {
+        // x IN (subquery), x op ANY/ALL (subquery): the rows are compared until one decides.
+        const test = this.expr(body['testexpr'], scope, ctx);
+        this.guards(test, mark, ctx);
+        return union([test, ...cols]);
+      }
     }
   }
 
@@ -1469,6 +1732,60 @@ function lastName(list: unknown): string | undefined {
 }
 
 /** Casts that keep a value as it is (a text column shown as text): the column's own style still fits. */
+/** A cast that cannot fail: to text or a character type, not to an array. */
+function totalCast(typeName: unknown): boolean {
+  if (!isObject(typeName) || asArray(typeName['arrayBounds']).length > 0) return false;
+  const name = lastName(typeName['names']);
+  return name !== undefined && TOTAL_CAST_TARGETS.has(name);
+}
+
+function typeLabel(typeName: unknown): string {
+  return (isObject(typeName) ? lastName(typeName['names']) : undefined) ?? 'a type';
+}
+
+/**
+ * A subquery that returns at most one row: `LIMIT 1` (or 0), or an aggregate over all its rows
+ * (no GROUP BY, no set-returning function Gatehouse knows of in the select list).
+ */
+function atMostOneRow(node: unknown): boolean {
+  const q = unwrap(node, 'SelectStmt');
+  if (!q || (q['op'] !== undefined && q['op'] !== 'SETOP_NONE')) return false;
+  // libpg-query gives `LIMIT 1` as A_Const { ival: { ival: 1 } } (a zero has no inner ival).
+  const limit = unwrap(q['limitCount'], 'A_Const')?.['ival'];
+  if (
+    isObject(limit) &&
+    (limit['ival'] === undefined || (typeof limit['ival'] === 'number' && limit['ival'] <= 1))
+  )
+    return true;
+  if (q['groupClause'] !== undefined || q['havingClause'] !== undefined) return false;
+  const targets = asArray(q['targetList']);
+  return (
+    targets.length > 0 &&
+    targets.every((t) => {
+      const call = unwrap(unwrap(t, 'ResTarget')?.['val'], 'FuncCall');
+      const n = call ? lastName(call['funcname']) : undefined;
+      return n !== undefined && ONE_ROW_AGGREGATES.has(n) && call?.['over'] === undefined;
+    })
+  );
+}
+
+/** Aggregates that, without GROUP BY, return exactly one row. */
+const ONE_ROW_AGGREGATES: ReadonlySet<string> = new Set([
+  'count',
+  'min',
+  'max',
+  'sum',
+  'avg',
+  'array_agg',
+  'string_agg',
+  'json_agg',
+  'jsonb_agg',
+  'bool_and',
+  'bool_or',
+  'every',
+  'xmlagg',
+]);
+
 function identityCast(typeName: unknown): boolean {
   if (!isObject(typeName)) return false;
   if (asArray(typeName['typmods']).length > 0 || asArray(typeName['arrayBounds']).length > 0) return false;
@@ -1614,7 +1931,15 @@ class ParseTreeLineageAnalyzer implements LineageAnalyzer {
       })),
       statistics: [...a.statistics],
     };
-    return done(lineage);
+    const failures: FallibleUse[] = [...a.failures].map(([what, keys]) => ({
+      what,
+      columns: [...keys].map(src),
+    }));
+    // The column's type and constraints check every value written (a length, a CHECK, a key).
+    for (const w of a.writes)
+      if (w.flow.keys.size > 0)
+        failures.push({ what: `the checks of ${w.label}`, columns: [...w.flow.keys].map(src) });
+    return done(failures.length > 0 ? { ...lineage, failures } : lineage);
   }
 }
 
