@@ -559,6 +559,7 @@ describe('variants of each class, as the brief of the attack names them', () => 
       "SELECT count(*) FILTER (WHERE secret < 'm') / 0 FROM api_keys",
       "SELECT 'x' LIKE secret FROM api_keys WHERE id = 1",
       "SELECT substr('abc', ascii(secret) - 119) FROM api_keys WHERE id = 1",
+      "WITH c AS (SELECT 1/0 AS x) SELECT CASE WHEN secret < 'm' THEN (SELECT x FROM c LIMIT 1) END FROM api_keys WHERE id = 1",
     ]) {
       const o = await probe(sql, 'refused');
       if (!o.ok) expect(o.error.detail, sql).toContain('masking-predicate');

@@ -385,6 +385,9 @@ describe('column lineage', () => {
       "SELECT count(*) FILTER (WHERE secret < 'm') + 2147483647 FROM api_keys",
       "SELECT CASE WHEN secret < 'm' THEN (SELECT id FROM customers) END FROM api_keys",
       "SELECT secret BETWEEN 'a' AND 'm' OR 1/0 = 1 FROM api_keys",
+      // A CTE runs where it is read: inside the condition, however far away it is written.
+      "WITH c AS (SELECT 1/0 AS x) SELECT CASE WHEN secret < 'm' THEN (SELECT x FROM c LIMIT 1) END FROM api_keys",
+      "WITH c AS (SELECT 1/0 AS x), d AS (SELECT x FROM c) SELECT CASE WHEN secret < 'm' THEN (SELECT x FROM d LIMIT 1) END FROM api_keys",
     ])
       expect(fails(sql), sql).toEqual(['secret']);
     // What cannot fail on its value: transformations, comparisons, the string of substr and LIKE,

@@ -422,10 +422,16 @@ interface Item {
 class Scope {
   readonly items: Item[] = [];
   readonly ctes = new Map<string, readonly Col[]>();
+  /** CTEs whose query can fail, and what in it can: it runs where (and if) the CTE is read. */
+  readonly fallibleCtes = new Map<string, string>();
   constructor(readonly parent?: Scope) {}
 
   cte(name: string): readonly Col[] | undefined {
     return this.ctes.get(name) ?? this.parent?.cte(name);
+  }
+
+  cteFailure(name: string): string | undefined {
+    return this.ctes.has(name) ? this.fallibleCtes.get(name) : this.parent?.cteFailure(name);
   }
 }
 
@@ -731,8 +737,10 @@ class Analysis {
         }
         return out;
       };
+      const mark = this.failMark;
       if (!recursive) {
         scope.ctes.set(name, named(this.query(cte['ctequery'], scope, ctx).cols));
+        if (this.failMark > mark) scope.fallibleCtes.set(name, this.lastFallible);
         continue;
       }
       // A recursive CTE refers to itself: start from its non-recursive branch and widen until
@@ -758,6 +766,7 @@ class Analysis {
         scope.ctes.set(name, cols);
         if (stable) break;
       }
+      if (this.failMark > mark) scope.fallibleCtes.set(name, this.lastFallible);
     }
   }
 
@@ -1012,7 +1021,13 @@ class Analysis {
     const alias = aliasName(rv['alias']) ?? name;
     if (allowCte && schema === undefined) {
       const cte = scope.cte(name);
-      if (cte) return itemOf(alias, renamed(cte, rv['alias']));
+      if (cte) {
+        // A CTE's query runs when it is read (lazily, inside a condition too): what in it can fail
+        // fails here.
+        const fails = scope.cteFailure(name);
+        if (fails !== undefined) this.mayFail(fails, NONE, ctx);
+        return itemOf(alias, renamed(cte, rv['alias']));
+      }
     }
     if (STATISTICS_RELATIONS.has(name) && (schema === undefined || schema === 'pg_catalog'))
       this.statistics.add(schema === undefined ? name : `${schema}.${name}`);
