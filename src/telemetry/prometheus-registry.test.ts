@@ -9,6 +9,11 @@ describe('PrometheusRegistry', () => {
     c.inc({ rule: 'a "quoted"\\rule\nx' });
     c.inc({ rule: 'b' }, 2);
     c.inc({ rule: 'b' });
+    // One series per label set, whatever order its names are written in.
+    const two = r.counter({ name: 'y_total', help: 'Y', labels: ['a', 'b'] });
+    two.inc({ a: '1', b: '2' });
+    two.inc({ b: '2', a: '1' });
+    two.inc({ a: '2', b: '1' });
     const g = r.gauge({ name: 'x_open', help: 'open' });
     g.inc();
     g.inc();
@@ -26,6 +31,9 @@ describe('PrometheusRegistry', () => {
     expect(e.value('x_total', { rule: 'b' })).toBe(3);
     expect(e.value('x_total', { rule: 'a "quoted"\\rule\nx' })).toBe(1);
     expect(e.value('x_open')).toBe(1);
+    expect(e.value('y_total', { a: '1', b: '2' })).toBe(2);
+    expect(e.value('y_total', { a: '2', b: '1' })).toBe(1);
+    expect(text.match(/^y_total\{/gm)).toHaveLength(2);
     expect(e.value('x_seconds_bucket', { op: 'w', le: '0.1' })).toBe(1);
     expect(e.value('x_seconds_bucket', { op: 'w', le: '1' })).toBe(2);
     expect(e.value('x_seconds_bucket', { op: 'w', le: '+Inf' })).toBe(3);
