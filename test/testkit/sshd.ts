@@ -7,7 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import ssh2 from 'ssh2';
+import { generateEd25519 } from '../../src/engines/ssh/ssh-keys.js';
 import { freePort } from './free-port.js';
 
 export const SSHD = '/usr/sbin/sshd';
@@ -53,8 +53,11 @@ export async function startSshd(options: { extraConfig?: string[] } = {}): Promi
   const { user, uid, gid, home } = ensureUser();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-sshd-'));
   chmodSync(dir, 0o755);
-  const host = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'test-sshd-host' });
-  const client = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'gatehouse-held-key' });
+  // Gatehouse's own generator: ssh2's alone writes a malformed key about one time in 200.
+  const h = generateEd25519('test-sshd-host');
+  const c = generateEd25519('gatehouse-held-key');
+  const host = { private: h.privateKey, public: h.publicKey };
+  const client = { private: c.privateKey, public: c.publicKey };
   writeFileSync(path.join(dir, 'host_ed25519'), host.private, { mode: 0o600 });
   writeFileSync(path.join(dir, 'host_ed25519.pub'), `${host.public}\n`);
   writeFileSync(path.join(dir, 'authorized_keys'), `${client.public}\n`, { mode: 0o644 });

@@ -67,10 +67,21 @@ export function checkPrivateKey(name: string, key: string, passphrase: string | 
   return k.getPublicSSH();
 }
 
-/** Generates an Ed25519 key pair in OpenSSH format (the private key in PEM-like OpenSSH armour). */
+/**
+ * Generates an Ed25519 key pair in OpenSSH format (the private key in PEM-like OpenSSH armour).
+ * ssh2's generator writes about one key in 200 with a 31-byte public key (a leading zero byte
+ * dropped), which neither ssh2 nor OpenSSH can read back: each key is parsed before it is returned,
+ * and a malformed one is made again.
+ */
 export function generateEd25519(comment: string): { privateKey: string; publicKey: string } {
-  const pair = utils.generateKeyPairSync('ed25519', { comment });
-  return { privateKey: pair.private, publicKey: pair.public };
+  for (let attempt = 0; attempt < 32; attempt++) {
+    const pair = utils.generateKeyPairSync('ed25519', { comment });
+    const parsed = utils.parseKey(pair.private);
+    const first = Array.isArray(parsed) ? (parsed[0] as unknown) : parsed;
+    if (!(first instanceof Error) && first !== undefined)
+      return { privateKey: pair.private, publicKey: pair.public };
+  }
+  throw new Error('could not generate a well-formed Ed25519 key');
 }
 
 /** Reads the listener host key, or generates it on first start (0600 in a 0700 directory). */
