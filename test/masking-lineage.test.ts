@@ -560,6 +560,12 @@ describe('variants of each class, as the brief of the attack names them', () => 
       "SELECT 'x' LIKE secret FROM api_keys WHERE id = 1",
       "SELECT substr('abc', ascii(secret) - 119) FROM api_keys WHERE id = 1",
       "WITH c AS (SELECT 1/0 AS x) SELECT CASE WHEN secret < 'm' THEN (SELECT x FROM c LIMIT 1) END FROM api_keys WHERE id = 1",
+      "SELECT CASE WHEN secret < 'm' THEN 1 ELSE 1/0 END FROM api_keys WHERE id = 1",
+      'SELECT secret::varchar(3)::int FROM api_keys WHERE id = 1',
+      'SELECT ntile(ascii(secret) - 119) OVER () FROM api_keys WHERE id = 1',
+      'SELECT * FROM (SELECT 1/(ascii(secret) - 119) FROM api_keys WHERE id = 1) s',
+      'VALUES ((SELECT 1/(ascii(secret) - 119) FROM api_keys WHERE id = 1))',
+      "SELECT CASE WHEN secret < 'm' THEN pg_sleep(0) END FROM api_keys WHERE id = 1",
     ]) {
       const o = await probe(sql, 'refused');
       if (!o.ok) expect(o.error.detail, sql).toContain('masking-predicate');
@@ -753,6 +759,8 @@ describe('holes found attacking the landed lineage, closed', () => {
       "SELECT substring(secret from '^w') AS v FROM api_keys",
       "SELECT to_jsonb(CASE WHEN secret < 'm' THEN 'x' END) AS v FROM api_keys",
       "SELECT max(secret) FILTER (WHERE id = 1 AND secret < 'm') AS v FROM api_keys",
+      "SELECT (ARRAY['a', 'b'])[ascii(secret)] AS v FROM api_keys",
+      "SELECT greatest(secret, 'm') AS v FROM api_keys",
     ]) {
       const o = await probe(sql, 'masked');
       if (o.ok) {
