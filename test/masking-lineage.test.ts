@@ -211,6 +211,12 @@ async function probeOnce(sql: string | pg.QueryConfig, expectation: Expectation,
   return o;
 }
 
+/** A probe refused in every protocol (42501), naming `rule` in DETAIL. */
+async function refusedBy(sql: string, rule: string, who = agent): Promise<void> {
+  const o = await probe(sql, 'refused', who);
+  expect(!o.ok && o.error.detail, sql).toContain(rule);
+}
+
 // ---------------------------------------------------------------- the probes
 
 describe('the adversarial probes of issue 12 come back masked whole', () => {
@@ -259,8 +265,7 @@ describe('the adversarial probes of issue 12 come back masked whole', () => {
       'SELECT to_tsvector(secret) FROM api_keys',
       'SELECT secret::tsquery FROM api_keys WHERE id = 1',
     ]) {
-      const o = await probe(sql, 'refused');
-      if (!o.ok) expect(o.error.detail, sql).toContain('masking-predicate');
+      await refusedBy(sql, 'masking-predicate');
       await probe(sql, 'safe', person);
     }
   });
@@ -298,8 +303,7 @@ describe('the adversarial probes of issue 12 come back masked whole', () => {
       // For people (maskedPredicates: allow) the statement runs and its error text is withheld; for
       // agents, whether it fails is itself a bit of the value: refused as a predicate.
       await probe(sql, 'safe', person);
-      const o = await probe(sql, 'refused');
-      if (!o.ok) expect(o.error.detail, sql).toContain('masking-predicate');
+      await refusedBy(sql, 'masking-predicate');
     }
     // In a predicate too (people may filter on masked columns by default).
     await probe('SELECT id FROM api_keys WHERE secret::regclass IS NOT NULL', 'withheld', person);
@@ -325,8 +329,7 @@ describe('the adversarial probes of issue 12 come back masked whole', () => {
       'SELECT * FROM pg_stats_ext_exprs',
       'SELECT * FROM pg_statistic_ext_data',
     ]) {
-      const o = await probe(sql, 'refused');
-      if (!o.ok) expect(o.error.detail, sql).toContain('masking-statistics');
+      await refusedBy(sql, 'masking-statistics');
     }
     const dba = await connect(['dba'], false, 'dana-stats');
     try {
@@ -503,8 +506,7 @@ describe('variants of each class, as the brief of the attack names them', () => 
       "SELECT ts_headline(secret, to_tsquery('x')) FROM api_keys",
       "SELECT repeat('x', ascii(secret) * 10000000) FROM api_keys WHERE id = 1",
     ]) {
-      const o = await probe(sql, 'refused');
-      if (!o.ok) expect(o.error.detail, sql).toContain('masking-predicate');
+      await refusedBy(sql, 'masking-predicate');
       await probe(sql, 'safe', person);
     }
     await probe(
@@ -522,8 +524,7 @@ describe('variants of each class, as the brief of the attack names them', () => 
       'SELECT id FROM api_keys WHERE id IN (SELECT id FROM api_keys ORDER BY secret LIMIT 1)',
       "SELECT * FROM api_keys NATURAL JOIN (VALUES ('x')) v(secret)",
     ]) {
-      const o = await probe(sql, 'refused');
-      if (!o.ok) expect(o.error.detail, sql).toContain('masking-predicate');
+      await refusedBy(sql, 'masking-predicate');
     }
     // A side effect done or not under a condition on a secret is one bit too: the agent policy holds
     // or refuses the effects themselves.
@@ -567,8 +568,7 @@ describe('variants of each class, as the brief of the attack names them', () => 
       'VALUES ((SELECT 1/(ascii(secret) - 119) FROM api_keys WHERE id = 1))',
       "SELECT CASE WHEN secret < 'm' THEN pg_sleep(0) END FROM api_keys WHERE id = 1",
     ]) {
-      const o = await probe(sql, 'refused');
-      if (!o.ok) expect(o.error.detail, sql).toContain('masking-predicate');
+      await refusedBy(sql, 'masking-predicate');
     }
   });
 
@@ -831,8 +831,7 @@ describe('holes found attacking the landed lineage, closed', () => {
       "SELECT count(*) FROM api_keys k, JSON_TABLE(to_jsonb(string_to_array(k.secret, NULL)), '$[*]' COLUMNS (c text PATH '$')) jt",
       'SELECT count(*) FROM customers c, LATERAL (SELECT generate_series(1, length(c.phone))) g',
     ]) {
-      const o = await probe(sql, 'refused');
-      if (!o.ok) expect(o.error.detail, sql).toContain('masking-predicate');
+      await refusedBy(sql, 'masking-predicate');
     }
     // Benign set-returning functions are untouched.
     const g = await probe('SELECT count(*)::int AS n FROM api_keys k, generate_series(1, k.id) g');
@@ -859,8 +858,7 @@ describe('holes found attacking the landed lineage, closed', () => {
       // What EXPLAIN ANALYZE measures of the run (a hash's memory here) depends on the values.
       'EXPLAIN ANALYZE SELECT * FROM orders o JOIN (SELECT id, repeat(secret, 1000) AS r FROM api_keys) k ON k.id = o.customer_id',
     ]) {
-      const o = await probe(sql, 'refused');
-      if (!o.ok) expect(o.error.detail, sql).toContain('masking-predicate');
+      await refusedBy(sql, 'masking-predicate');
     }
     // UNION ALL compares nothing: masked, not refused.
     await probe("SELECT secret FROM api_keys UNION ALL SELECT 'w'", 'masked');
@@ -977,8 +975,7 @@ describe('holes found attacking the landed lineage, closed', () => {
         'SELECT CAST(email AS dd) AS x FROM customers WHERE id = 1',
         'SELECT dd(phone) AS x FROM customers WHERE id = 1',
       ]) {
-        const o = await probe(sql, 'refused', person);
-        if (!o.ok) expect(o.error.detail, sql).toContain('masking-sink');
+        await refusedBy(sql, 'masking-sink', person);
         await probe(sql, 'refused');
       }
       const box = await person.client.query('SELECT count(*)::int AS n FROM leak_box');
@@ -1084,8 +1081,7 @@ describe('what a masked value may not flow into', () => {
       'SELECT secret INTO leak2 FROM api_keys',
       'UPDATE customers SET card_number = reverse(card_number) WHERE id = 1',
     ]) {
-      const o = await probe(sql, 'refused', person);
-      if (!o.ok) expect(o.error.detail, sql).toContain('masking-write');
+      await refusedBy(sql, 'masking-write', person);
     }
     // Writing a masked column back into itself, or into a column masked as strongly, is fine.
     const ok = await attempt(person, "UPDATE api_keys SET secret = secret || '' WHERE id = 99");
