@@ -190,9 +190,12 @@ const ONE_COLUMN_SRFS: ReadonlySet<string> = new Set([
  * statement_timeout) are not modelled.
  */
 type TotalArgs = '*' | 'odd' | readonly number[];
+/** Entries giving each of `names` the same safe arguments. */
+const each = (names: readonly string[], args: TotalArgs): [string, TotalArgs][] =>
+  names.map((n) => [n, args]);
 const TOTAL_FUNCTIONS: ReadonlyMap<string, TotalArgs> = new Map<string, TotalArgs>([
   // text in, text out: case, trimming, replacement, quoting, hashing, measuring
-  ...(
+  ...each(
     [
       'upper',
       'lower',
@@ -263,8 +266,9 @@ const TOTAL_FUNCTIONS: ReadonlyMap<string, TotalArgs> = new Map<string, TotalArg
       'dense_rank',
       'percent_rank',
       'cume_dist',
-    ] as const
-  ).map((n): [string, TotalArgs] => [n, '*']),
+    ],
+    '*',
+  ),
   // the string (and fill, replacement) positions; a length, position or pattern can fail
   ['substr', [0]],
   ['substring', [0]],
@@ -294,14 +298,9 @@ const TOTAL_FUNCTIONS: ReadonlyMap<string, TotalArgs> = new Map<string, TotalArg
 ]);
 /** Operators (by name, among trusted code) that cannot fail on the operands at these positions. */
 const TOTAL_OPERATORS: ReadonlyMap<string, TotalArgs> = new Map<string, TotalArgs>([
-  ...(['=', '<>', '!=', '<', '>', '<=', '>=', '||', '->', '->>', '#>', '#>>', '^@'] as const).map(
-    (n): [string, TotalArgs] => [n, '*'],
-  ),
+  ...each(['=', '<>', '!=', '<', '>', '<=', '>=', '||', '->', '->>', '#>', '#>>', '^@'], '*'),
   // LIKE and regular expressions: the string never fails, a pattern can
-  ...(['~~', '!~~', '~~*', '!~~*', '~', '!~', '~*', '!~*'] as const).map((n): [string, TotalArgs] => [
-    n,
-    [0],
-  ]),
+  ...each(['~~', '!~~', '~~*', '!~~*', '~', '!~', '~*', '!~*'], [0]),
 ]);
 /** Casts to these types print a value (or cut it to a length): they cannot fail. */
 const TOTAL_CAST_TARGETS: ReadonlySet<string> = new Set(['text', 'varchar', 'bpchar', 'name']);
