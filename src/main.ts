@@ -301,8 +301,12 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
   const dialer = new RoutingDialer(() => agents?.hub);
   let snapshot = await buildSnapshot(loaded, env, dialer);
   let currentConfig = config;
-  const store = await openStore(config.store, config.dataDir, async (ref) =>
-    (await resolveSecret(absoluteRef(ref, loaded.baseDir), env)).reveal(),
+  const store = await openStore(
+    config.store,
+    config.dataDir,
+    async (ref) => (await resolveSecret(absoluteRef(ref, loaded.baseDir), env)).reveal(),
+    (message) =>
+      logger.warn({ err: message }, 'SQLite WAL checkpoint failed (the writer checkpoints instead)'),
   );
   const identity = await createAuthenticator(config.identity, {
     dataDir: config.dataDir,

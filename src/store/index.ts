@@ -14,10 +14,14 @@ export async function openStore(
   config: GatehouseConfig['store'],
   dataDir: string,
   resolveSecret: (ref: SecretRef) => Promise<string>,
+  onCheckpointError?: (message: string) => void,
 ): Promise<OpenedStore> {
   switch (config.kind) {
     case 'sqlite':
-      return SqliteStore.open({ path: config.path ?? path.join(dataDir, DEFAULT_SQLITE_FILE) });
+      return SqliteStore.open({
+        path: config.path ?? path.join(dataDir, DEFAULT_SQLITE_FILE),
+        ...(onCheckpointError ? { onCheckpointError } : {}),
+      });
     case 'postgres':
       return PostgresStore.open({ url: await resolveSecret(config.url) });
   }

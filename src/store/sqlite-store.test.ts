@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, test } from 'vitest';
 import type { SessionRecord, StatementRecord } from '../core/records.js';
 import { openStore } from './index.js';
@@ -35,6 +36,22 @@ const stmt = (seq: number): StatementRecord => ({
   effect: 'allow',
   ruleId: 'r',
 });
+
+/** Rows of `table` in a copy of the database file without its WAL (0 when the table is not there yet). */
+function rowsInFileAlone(file: string, table: string): number {
+  const copy = path.join(dir, `copy-${Math.random().toString(36).slice(2)}.db`);
+  copyFileSync(file, copy);
+  const db = new Database(copy, { readonly: true });
+  try {
+    const exists = db
+      .prepare("select count(*) as n from sqlite_master where type = 'table' and name = ?")
+      .get(table) as { n: number };
+    if (exists.n === 0) return 0;
+    return (db.prepare(`select count(*) as n from ${table}`).get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
 
 describe('SqliteStore', () => {
   test('creates its directory and a private file in WAL mode with synchronous=NORMAL by default', async () => {
@@ -164,4 +181,40 @@ for (let seq = 1; ; seq += 8) {
       await store.close();
     }
   }, 30_000);
+
+  test('checkpoints the WAL on a worker thread; the writing connection only as a backstop', async () => {
+    const file = path.join(dir, 'checkpoint.db');
+    const store = await SqliteStore.open({ path: file });
+    try {
+      const db = store.getDatabase();
+      expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(20_000);
+      await store.startSession(session);
+      await Promise.all(Array.from({ length: 300 }, (_, i) => store.recordStatement(stmt(i + 1))));
+      // Nothing checkpointed yet: the database file alone (without its WAL) holds no statement.
+      expect(rowsInFileAlone(file, 'statements')).toBe(0);
+
+      await store.checkpointNow();
+      const stats = store.checkpointStats();
+      expect(stats?.checkpoints).toBeGreaterThanOrEqual(1);
+      expect(stats?.framesCheckpointed).toBeGreaterThan(0);
+      expect(stats?.failures).toBe(0);
+      // The worker copied the committed pages into the database file itself.
+      expect(rowsInFileAlone(file, 'statements')).toBe(300);
+      expect(rowsInFileAlone(file, 'session_events')).toBe(301);
+    } finally {
+      await store.close();
+    }
+    // close() stopped the thread and folded the WAL back: the file is self-contained.
+    expect(statSync(`${file}-wal`, { throwIfNoEntry: false })?.size ?? 0).toBe(0);
+  });
+
+  test("walCheckpoint: 'inline' leaves checkpoints to the writing connection (SQLite's default)", async () => {
+    const store = await SqliteStore.open({ path: path.join(dir, 'inline.db'), walCheckpoint: 'inline' });
+    try {
+      expect(store.getDatabase().pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+      expect(store.checkpointStats()).toBeUndefined();
+    } finally {
+      await store.close();
+    }
+  });
 });

@@ -41,6 +41,11 @@ import {
   type TailRow,
 } from './event-queries.js';
 import { GroupCommitQueue, type GroupCommitStats } from './group-commit.js';
+import {
+  BACKSTOP_AUTOCHECKPOINT_PAGES,
+  SqliteCheckpointer,
+  type CheckpointerStats,
+} from './sqlite-checkpointer.js';
 import { migrateStore, type MigrationOutcome } from './migrate.js';
 import * as sessions from './session-queries.js';
 import type { StatementCounts } from './session-queries.js';
@@ -56,6 +61,14 @@ export interface SqliteStoreOptions {
   readonly maxBatch?: number;
   /** How long to wait for another process's write lock (default 5000 ms). Blocks the event loop. */
   readonly busyTimeoutMs?: number;
+  /**
+   * Who checkpoints the WAL: `thread` (default for a file) a worker thread with its own connection,
+   * the writing connection only as a backstop (sqlite-checkpointer.ts); `inline` SQLite's default,
+   * the writing connection every 1000 pages, on the event loop (benchmarks compare the two).
+   */
+  readonly walCheckpoint?: 'thread' | 'inline';
+  /** Told when a background checkpoint fails (the writer's backstop still checkpoints). */
+  readonly onCheckpointError?: (message: string) => void;
 }
 
 const INSERT_SESSION = `insert into sessions (id, started_at, ended_at, subject, groups, token_kind, agent, issuer,
@@ -97,6 +110,7 @@ export class SqliteStore implements SessionStore, TokenStore {
   readonly #chain = new EventChain();
   readonly #listeners = new Set<CommittedEventListener>();
   readonly #busyTimeoutMs: number;
+  readonly #checkpointer: SqliteCheckpointer | undefined;
   readonly migration: MigrationOutcome;
   #closed = false;
 
@@ -105,7 +119,9 @@ export class SqliteStore implements SessionStore, TokenStore {
     kysely: Kysely<StoreTables>,
     migration: MigrationOutcome,
     opts: SqliteStoreOptions,
+    checkpointer: SqliteCheckpointer | undefined,
   ) {
+    this.#checkpointer = checkpointer;
     this.#db = db;
     this.#kysely = kysely;
     this.migration = migration;
@@ -167,7 +183,17 @@ export class SqliteStore implements SessionStore, TokenStore {
       db.pragma('busy_timeout = 0'); // migrateStore waits for the lock without blocking the event loop
       const migration = await migrateStore(kysely as Kysely<unknown>, 'sqlite', undefined, busyMs);
       db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyMs))}`);
-      return new SqliteStore(db, kysely, migration, opts);
+      let checkpointer: SqliteCheckpointer | undefined;
+      if (!memory && opts.walCheckpoint !== 'inline') {
+        checkpointer = new SqliteCheckpointer({
+          file,
+          synchronous: opts.synchronous === 'full' ? 'FULL' : 'NORMAL',
+          busyTimeoutMs: Math.max(0, Math.floor(busyMs)),
+          ...(opts.onCheckpointError ? { onError: opts.onCheckpointError } : {}),
+        });
+        db.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
+      }
+      return new SqliteStore(db, kysely, migration, opts, checkpointer);
     } catch (e) {
       db.close();
       throw e;
@@ -200,6 +226,7 @@ export class SqliteStore implements SessionStore, TokenStore {
       throw e;
     }
     this.#chain.commit(events, ops);
+    this.#checkpointer?.noteCommit();
     notifyCommitted(this.#listeners, events.committed);
     return mergeOutcomes(planOutcomes(plan, found), events.invalid);
   }
@@ -326,11 +353,22 @@ export class SqliteStore implements SessionStore, TokenStore {
     return this.#queue.stats();
   }
 
+  /** The background checkpointer's counters (undefined with `walCheckpoint: 'inline'` or in memory). */
+  checkpointStats(): CheckpointerStats | undefined {
+    return this.#checkpointer?.stats();
+  }
+
+  /** Runs a background checkpoint now and waits for it (tests). */
+  checkpointNow(): Promise<void> {
+    return this.#checkpointer?.checkpointNow() ?? Promise.resolve();
+  }
+
   /** Waits for queued writes to settle, then closes the file. Later writes reject. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await this.#queue.close();
+    await this.#checkpointer?.close();
     if (this.#db.open) {
       // Fold the WAL back into the main file so the .db is self-contained at rest.
       try {
