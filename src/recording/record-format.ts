@@ -2,7 +2,7 @@
 // JSON Lines an export is made of. Pure and dependency-free so a verifier needs nothing else.
 // It must not change meaning between versions: bump RECORD_FORMAT_VERSION instead.
 
-import { createHash } from 'node:crypto';
+import { createHash, hash as oneShotHash } from 'node:crypto';
 import { canonicalJson } from './canonical-json.js';
 
 export const RECORD_FORMAT_VERSION = 1;
@@ -25,7 +25,12 @@ export interface ChainedEvent {
   readonly prev: string;
 }
 
+// crypto.hash (Node ≥ 20.12) hashes in one call, without a Hash object: about half the time of
+// createHash() on an event's canonical JSON, and the chain hashes two events per statement.
+const hashOnce = typeof oneShotHash === 'function' ? oneShotHash : undefined;
+
 export function sha256Hex(text: string | Uint8Array): string {
+  if (hashOnce && typeof text === 'string') return hashOnce('sha256', text, 'hex');
   return createHash('sha256').update(text).digest('hex');
 }
 

@@ -197,6 +197,8 @@ export class EventChain {
     invalidOps: readonly (Error | undefined)[],
     loaded: ReadonlyMap<string, LoadedTail> = new Map(),
     now = Date.now(),
+    /** Build `committed` (listeners' copies of the events); false when nobody listens. */
+    forListeners = true,
   ): EventPlan {
     if (this.#off)
       return { events: [], seals: [], committed: [], invalid: ops.map(() => undefined), tails: new Map() };
@@ -264,16 +266,17 @@ export class EventChain {
         prev_hash: tail.hash,
         hash,
       });
-      committed.push({
-        session: s,
-        seq,
-        type: e.type,
-        at: new Date(e.at),
-        ...(e.statement !== null ? { statement: e.statement } : {}),
-        data: e.data,
-        prev: tail.hash,
-        hash,
-      });
+      if (forListeners)
+        committed.push({
+          session: s,
+          seq,
+          type: e.type,
+          at: new Date(e.at),
+          ...(e.statement !== null ? { statement: e.statement } : {}),
+          data: e.data,
+          prev: tail.hash,
+          hash,
+        });
       const ended = tail.ended || op.kind === 'end-session';
       tails.set(s, { seq, hash, ended });
       if (ended) toSeal.add(s);

@@ -321,7 +321,7 @@ export class PostgresStore implements SessionStore, TokenStore {
         const byId = new Map(r.rows.map((row) => [row.id, row]));
         for (const id of missing) loaded.set(id, tailFromRow(byId.get(id)));
       }
-      events = this.#chain.plan(ops, plan.invalid, loaded);
+      events = this.#chain.plan(ops, plan.invalid, loaded, Date.now(), this.#listeners.size > 0);
       if (!isEmptyPlan(plan) || events.events.length > 0) {
         const r = await this.#pool.query<{ t: string; id: string }>({
           name: 'gatehouse_store_batch_v2',

@@ -77,8 +77,7 @@ const INSERT_SESSION = `insert into sessions (id, started_at, ended_at, subject,
   @client_address, @client_user, @application, @connection, @protocol, @end_reason)`;
 const INSERT_STATEMENT = `insert into statements (id, session_id, seq, at, via, "text", kind, categories, effect,
   rule_id, message, params, duration_ms, row_count, error_code, error_message, masked, lineage)
-  values (@id, @session_id, @seq, @at, @via, @text, @kind, @categories, @effect,
-  @rule_id, @message, @params, @duration_ms, @row_count, @error_code, @error_message, @masked, @lineage)`;
+  values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 const INSERT_EVENT = `insert into session_events (session_id, seq, type, at, statement_id, data, prev_hash, hash)
   values (?, ?, ?, ?, ?, ?, ?, ?)`;
 const INSERT_SEAL = `insert into session_seals (session_id, seq, hash, signature, key_id, at)
@@ -88,8 +87,8 @@ const LOAD_TAIL = `select s.id as id, s.ended_at as ended_at, e.seq as seq, e.ha
     and e.seq = (select max(seq) from session_events where session_id = s.id)
   where s.id = ?`;
 const END_SESSION = `update sessions set ended_at = @ended_at, end_reason = @end_reason where id = @id`;
-const COMPLETE_STATEMENT = `update statements set duration_ms = @duration_ms, row_count = @row_count,
-  error_code = @error_code, error_message = @error_message, masked = @masked where id = @id`;
+const COMPLETE_STATEMENT = `update statements set duration_ms = ?, row_count = ?,
+  error_code = ?, error_message = ?, masked = ? where id = ?`;
 
 /** SQLite error codes caused by one row's data, not by the database (see GroupCommitOptions.isDataError). */
 function isSqliteDataError(err: unknown): boolean {
@@ -138,14 +137,43 @@ export class SqliteStore implements SessionStore, TokenStore {
     const apply = db.transaction((plan: BatchPlan, events: EventPlan) => {
       const found = { sessions: new Set<string>(), statements: new Set<string>() };
       for (const row of plan.sessionInserts) insertSession.run(row);
-      for (const row of plan.statementInserts) insertStatement.run(row);
-      // Positional binding: two event rows per statement, and named binding costs a lookup per column.
+      // Positional binding for the rows written per statement (its row, two events, its result):
+      // named binding looks every column up by name (about 2 µs for a statement row).
+      for (const r of plan.statementInserts)
+        insertStatement.run(
+          r.id,
+          r.session_id,
+          r.seq,
+          r.at,
+          r.via,
+          r.text,
+          r.kind,
+          r.categories,
+          r.effect,
+          r.rule_id,
+          r.message,
+          r.params,
+          r.duration_ms,
+          r.row_count,
+          r.error_code,
+          r.error_message,
+          r.masked,
+          r.lineage,
+        );
       for (const e of events.events)
         insertEvent.run(e.session_id, e.seq, e.type, e.at, e.statement_id, e.data, e.prev_hash, e.hash);
       for (const row of events.seals) insertSeal.run(row);
       for (const row of plan.sessionEnds) if (endSession.run(row).changes > 0) found.sessions.add(row.id);
-      for (const row of plan.statementCompletes) {
-        if (completeStatement.run(row).changes > 0) found.statements.add(row.id);
+      for (const r of plan.statementCompletes) {
+        const done = completeStatement.run(
+          r.duration_ms,
+          r.row_count,
+          r.error_code,
+          r.error_message,
+          r.masked,
+          r.id,
+        );
+        if (done.changes > 0) found.statements.add(r.id);
       }
       return found;
     });
@@ -214,7 +242,7 @@ export class SqliteStore implements SessionStore, TokenStore {
     }
     const loaded = new Map<string, LoadedTail>();
     for (const s of this.#chain.missingTails(ops)) loaded.set(s, tailFromRow(this.#loadTail.get(s)));
-    const events = this.#chain.plan(ops, plan.invalid, loaded);
+    const events = this.#chain.plan(ops, plan.invalid, loaded, Date.now(), this.#listeners.size > 0);
     let found: { sessions: Set<string>; statements: Set<string> };
     try {
       found =
