@@ -69,6 +69,10 @@ export interface SqliteStoreOptions {
   readonly walCheckpoint?: 'thread' | 'inline';
   /** Told when a background checkpoint fails (the writer's backstop still checkpoints). */
   readonly onCheckpointError?: (message: string) => void;
+  /** With `walCheckpoint: 'thread'`: WAL pages at which the writer checkpoints itself (default 20,000). */
+  readonly walBackstopPages?: number;
+  /** With `walCheckpoint: 'thread'`: how often the thread checkpoints while commits happen (default 200 ms). */
+  readonly checkpointIntervalMs?: number;
 }
 
 const INSERT_SESSION = `insert into sessions (id, started_at, ended_at, subject, groups, token_kind, agent, issuer,
@@ -217,9 +221,11 @@ export class SqliteStore implements SessionStore, TokenStore {
           file,
           synchronous: opts.synchronous === 'full' ? 'FULL' : 'NORMAL',
           busyTimeoutMs: Math.max(0, Math.floor(busyMs)),
+          ...(opts.checkpointIntervalMs !== undefined ? { intervalMs: opts.checkpointIntervalMs } : {}),
           ...(opts.onCheckpointError ? { onError: opts.onCheckpointError } : {}),
         });
-        db.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
+        const backstop = Math.max(1, Math.floor(opts.walBackstopPages ?? BACKSTOP_AUTOCHECKPOINT_PAGES));
+        db.pragma(`wal_autocheckpoint = ${backstop}`);
       }
       return new SqliteStore(db, kysely, migration, opts, checkpointer);
     } catch (e) {
