@@ -694,6 +694,22 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     { name: 'gatehouse_store_commits_total', help: 'Group commits of the record store' },
     () => [{ value: store.stats().commits }],
   );
+  metrics.counterFrom(
+    {
+      name: 'gatehouse_store_wal_checkpoints_total',
+      help: 'WAL checkpoints of the SQLite store on its background thread, by result (ok, failed)',
+      labels: ['result'],
+    },
+    () => {
+      const c = 'checkpointStats' in store ? store.checkpointStats() : undefined;
+      return c
+        ? [
+            { labels: { result: 'ok' }, value: c.checkpoints },
+            { labels: { result: 'failed' }, value: c.failures },
+          ]
+        : [];
+    },
+  );
   metrics.gaugeFrom(
     {
       name: 'gatehouse_upstream_connections',

@@ -94,6 +94,7 @@ describe('metrics', () => {
       'gatehouse_gate_added_latency_seconds',
       'gatehouse_store_write_seconds',
       'gatehouse_store_queue_depth',
+      'gatehouse_store_wal_checkpoints_total',
       'gatehouse_upstream_connections',
       'gatehouse_limits_hit_total',
       'gatehouse_masked_values_total',
@@ -145,6 +146,18 @@ describe('metrics', () => {
     expect(d('gatehouse_gate_added_latency_seconds_count', { decision: 'allow' })).toBeGreaterThanOrEqual(2);
     expect(d('gatehouse_store_write_seconds_count', { op: 'statement' })).toBeGreaterThanOrEqual(3);
     expect(d('gatehouse_masked_values_total')).toBeGreaterThanOrEqual(1);
+    // The SQLite store's background thread checkpoints the WAL within a moment of those commits.
+    let checkpoints = after;
+    for (
+      let i = 0;
+      i < 100 && checkpoints.value('gatehouse_store_wal_checkpoints_total', { result: 'ok' }) === 0;
+      i++
+    ) {
+      await new Promise((r) => setTimeout(r, 50));
+      checkpoints = parsePrometheusText((await scrape(admin)).text);
+    }
+    expect(checkpoints.value('gatehouse_store_wal_checkpoints_total', { result: 'ok' })).toBeGreaterThan(0);
+    expect(checkpoints.value('gatehouse_store_wal_checkpoints_total', { result: 'failed' })).toBe(0);
   });
 });
 
