@@ -12,12 +12,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { loadConfig } from '../src/config/load-config.js';
-import { startEmbeddedPostgres } from '../src/demo/embedded-postgres.js';
-import { freeLoopbackPort } from '../src/demo/free-loopback-port.js';
 import { createLogger } from '../src/logger.js';
 import { startGateway } from '../src/main.js';
 import { AgentRuntime } from '../src/tunnel/agent/agent-runtime.js';
 import { formatJoinToken, newJoinToken } from '../src/tunnel/join-token.js';
+import { startPgbenchUpstream } from './pgbench-upstream.js';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -48,17 +47,11 @@ async function main(): Promise<void> {
   }
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-agent-bench-'));
   chmodSync(dir, 0o755);
-  const upstream = await startEmbeddedPostgres({
-    dataDir: path.join(dir, 'pg'),
-    port: await freeLoopbackPort(),
-    password: 'bench-password',
-    settings: { max_connections: '100', fsync: 'off' },
+  const upstream = await startPgbenchUpstream(dir, 'bench-password', {
+    max_connections: '100',
+    fsync: 'off',
   });
   try {
-    const init = spawnSync('pgbench', ['-i', '-s', '10', '-q', upstream.url('postgres')], {
-      encoding: 'utf8',
-    });
-    if (init.status !== 0) throw new Error(`pgbench -i failed: ${init.stderr}`);
     writeFileSync(path.join(dir, 'pw'), 'bench-password', { mode: 0o600 });
     const upstreamConfig = {
       host: '127.0.0.1',

@@ -4,28 +4,20 @@
 // `strace -c -p` or a debugger to a gateway under a load you drive yourself.
 // Run: npx tsx bench/hold.ts   then e.g.   env $(cat /tmp/gatehouse-hold.env) pgbench -n -S -c 8 -j 2 -T 10
 
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { startEmbeddedPostgres } from '../src/demo/embedded-postgres.js';
 import { freeLoopbackPort } from '../src/demo/free-loopback-port.js';
 import { defaultAgentPolicies } from '../src/policy/index.js';
 import { benchPostgresConnection, cli, startGatewayProcess } from './gateway-process.js';
+import { startPgbenchUpstream } from './pgbench-upstream.js';
 
 const envFile = process.env.HOLD_ENV_FILE ?? path.join(os.tmpdir(), 'gatehouse-hold.env');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-hold-'));
 const password = 'bench-password';
-const pgPort = await freeLoopbackPort();
-const upstream = await startEmbeddedPostgres({
-  dataDir: path.join(dir, 'pg'),
-  port: pgPort,
-  password,
-  settings: { max_connections: '200', shared_buffers: '256MB' },
-});
-const init = spawnSync('pgbench', ['-i', '-s', '10', '-q', upstream.url('postgres')], { encoding: 'utf8' });
-if (init.status !== 0) throw new Error(`pgbench -i failed: ${init.stderr}`);
+const upstream = await startPgbenchUpstream(dir, password);
+const pgPort = upstream.port;
 writeFileSync(path.join(dir, 'upstream-password'), password);
 const gwPort = await freeLoopbackPort();
 const configFile = path.join(dir, 'gatehouse.yaml');
@@ -40,8 +32,20 @@ writeFileSync(
   }),
 );
 const issued = JSON.parse(
-  cli(['-c', configFile, 'token', 'issue', '--subject', 'bench-agent', '--groups', 'ai-agents', '--agent', '--ttl', '8h', '--json'])
-    .stdout,
+  cli([
+    '-c',
+    configFile,
+    'token',
+    'issue',
+    '--subject',
+    'bench-agent',
+    '--groups',
+    'ai-agents',
+    '--agent',
+    '--ttl',
+    '8h',
+    '--json',
+  ]).stdout,
 ) as { token: string };
 const gw = await startGatewayProcess({
   configFile,
@@ -50,9 +54,20 @@ const gw = await startGatewayProcess({
   ...(process.env.BENCH_CPU_PROF ? { cpuProfDir: path.resolve(process.env.BENCH_CPU_PROF) } : {}),
 });
 const env = `PGHOST=127.0.0.1 PGPORT=${gwPort} PGUSER=postgres PGPASSWORD=${issued.token} PGDATABASE=bench PGSSLMODE=disable`;
-writeFileSync(envFile, `${env}\n`, { mode: 0o600 });
-writeFileSync(`${envFile}.direct`, `PGHOST=127.0.0.1 PGPORT=${pgPort} PGUSER=postgres PGPASSWORD=${password} PGDATABASE=postgres PGSSLMODE=disable\n`);
-console.log(`gateway pid ${gw.pid}; pgbench environment in ${envFile} (direct: ${envFile}.direct); Ctrl-C stops`);
+// Both hold a credential (the gateway token, the upstream password): owner-only, also when an
+// earlier run left the file behind (writeFileSync's mode applies only to a file it creates).
+const writePrivate = (file: string, text: string) => {
+  writeFileSync(file, text, { mode: 0o600 });
+  chmodSync(file, 0o600);
+};
+writePrivate(envFile, `${env}\n`);
+writePrivate(
+  `${envFile}.direct`,
+  `PGHOST=127.0.0.1 PGPORT=${pgPort} PGUSER=postgres PGPASSWORD=${password} PGDATABASE=postgres PGSSLMODE=disable\n`,
+);
+console.log(
+  `gateway pid ${gw.pid}; pgbench environment in ${envFile} (direct: ${envFile}.direct); Ctrl-C stops`,
+);
 let stopping = false;
 const stop = async () => {
   if (stopping) return;

@@ -17,11 +17,10 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { loadConfig } from '../src/config/load-config.js';
 import type { StatementRecord } from '../src/core/records.js';
-import { startEmbeddedPostgres } from '../src/demo/embedded-postgres.js';
-import { freeLoopbackPort } from '../src/demo/free-loopback-port.js';
 import { createLogger } from '../src/logger.js';
 import { startGateway, type Gateway } from '../src/main.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
+import { startPgbenchUpstream } from './pgbench-upstream.js';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -169,18 +168,9 @@ async function main(): Promise<void> {
       return;
     }
     const password = 'bench-password';
-    const pgPort = await freeLoopbackPort();
-    const upstream = await startEmbeddedPostgres({
-      dataDir: path.join(dir, 'pg'),
-      port: pgPort,
-      password,
-      settings: { max_connections: '200', shared_buffers: '256MB' },
-    });
+    const upstream = await startPgbenchUpstream(dir, password);
     cleanups.unshift(() => upstream.stop());
-    const init = spawnSync('pgbench', ['-i', '-s', '10', '-q', upstream.url('postgres')], {
-      encoding: 'utf8',
-    });
-    if (init.status !== 0) throw new Error(`pgbench -i failed: ${init.stderr}`);
+    const pgPort = upstream.port;
     writeFileSync(path.join(dir, 'upstream-password'), password);
 
     const variants = [

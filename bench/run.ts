@@ -23,11 +23,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { startEmbeddedPostgres } from '../src/demo/embedded-postgres.js';
 import { freeLoopbackPort } from '../src/demo/free-loopback-port.js';
 import { defaultAgentPolicies, defaultAwsPolicies } from '../src/policy/index.js';
 import { signUpstreamRequest } from '../src/wire/aws/sigv4-signer.js';
 import { newestProfile, summarise } from './cpu-profile-top.js';
+import { startPgbenchUpstream } from './pgbench-upstream.js';
 import {
   benchPostgresConnection,
   cli,
@@ -208,18 +208,9 @@ async function main(): Promise<void> {
   const password = 'bench-password';
   try {
     // ------------------------------------------------------------ upstreams
-    const pgPort = await freeLoopbackPort();
-    const upstream = await startEmbeddedPostgres({
-      dataDir: path.join(dir, 'pg'),
-      port: pgPort,
-      password,
-      settings: { max_connections: '200', shared_buffers: '256MB' },
-    });
+    const upstream = await startPgbenchUpstream(dir, password);
     cleanups.unshift(() => upstream.stop());
-    const init = spawnSync('pgbench', ['-i', '-s', '10', '-q', upstream.url('postgres')], {
-      encoding: 'utf8',
-    });
-    if (init.status !== 0) throw new Error(`pgbench -i failed: ${init.stderr}`);
+    const pgPort = upstream.port;
     const direct: Target = {
       name: 'direct',
       env: {
