@@ -2,13 +2,13 @@
 // JSON Lines an export is made of. Pure and dependency-free so a verifier needs nothing else.
 // It must not change meaning between versions: bump RECORD_FORMAT_VERSION instead.
 
-import { createHash, hash as oneShotHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { canonicalJson } from './canonical-json.js';
 
 export const RECORD_FORMAT_VERSION = 1;
 
 /** `prev` of a session's first event: SHA-256 of the empty string. */
-export const GENESIS_PREV = createHash('sha256').update('').digest('hex');
+export const GENESIS_PREV = sha256Hex('');
 
 /** One chained event, exactly as hashed (docs/recording.md §Events). */
 export interface ChainedEvent {
@@ -25,13 +25,11 @@ export interface ChainedEvent {
   readonly prev: string;
 }
 
-// crypto.hash (Node ≥ 20.12) hashes in one call, without a Hash object: about half the time of
-// createHash() on an event's canonical JSON, and the chain hashes two events per statement.
-const hashOnce = typeof oneShotHash === 'function' ? oneShotHash : undefined;
-
+// crypto.hash hashes in one call, without a Hash object: about half the time of createHash() on an
+// event's canonical JSON, and the chain hashes two events per statement (Node ≥ 20.12; package.json
+// asks for ≥ 20.19). Strings are hashed as UTF-8.
 export function sha256Hex(text: string | Uint8Array): string {
-  if (hashOnce && typeof text === 'string') return hashOnce('sha256', text, 'hex');
-  return createHash('sha256').update(text).digest('hex');
+  return hash('sha256', text, 'hex');
 }
 
 /** The hash the next event carries as `prev`: SHA-256 over the UTF-8 canonical JSON of this event. */
