@@ -54,13 +54,11 @@ export async function startSshd(options: { extraConfig?: string[] } = {}): Promi
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-sshd-'));
   chmodSync(dir, 0o755);
   // Gatehouse's own generator: ssh2's alone writes a malformed key about one time in 200.
-  const h = generateEd25519('test-sshd-host');
-  const c = generateEd25519('gatehouse-held-key');
-  const host = { private: h.privateKey, public: h.publicKey };
-  const client = { private: c.privateKey, public: c.publicKey };
-  writeFileSync(path.join(dir, 'host_ed25519'), host.private, { mode: 0o600 });
-  writeFileSync(path.join(dir, 'host_ed25519.pub'), `${host.public}\n`);
-  writeFileSync(path.join(dir, 'authorized_keys'), `${client.public}\n`, { mode: 0o644 });
+  const host = generateEd25519('test-sshd-host');
+  const client = generateEd25519('gatehouse-held-key');
+  writeFileSync(path.join(dir, 'host_ed25519'), host.privateKey, { mode: 0o600 });
+  writeFileSync(path.join(dir, 'host_ed25519.pub'), `${host.publicKey}\n`);
+  writeFileSync(path.join(dir, 'authorized_keys'), `${client.publicKey}\n`, { mode: 0o644 });
   const work = path.join(dir, 'work');
   mkdirSync(work, { mode: 0o755 });
   if (process.getuid?.() === 0) chownSync(work, uid, gid);
@@ -111,7 +109,7 @@ export async function startSshd(options: { extraConfig?: string[] } = {}): Promi
     home,
     dir,
     hostKey: readFileSync(path.join(dir, 'host_ed25519.pub'), 'utf8').trim(),
-    clientKey: { privateKey: client.private, publicKey: client.public },
+    clientKey: client,
     work,
     logs: () => logs,
     async stop() {

@@ -41,24 +41,33 @@ export function publicKeyLine(blob: Buffer, comment = ''): string {
   return `${type} ${blob.toString('base64')}${comment ? ` ${comment}` : ''}`;
 }
 
+/** The key ssh2 reads from `key`, or undefined when it cannot (a wrong passphrase, a malformed key). */
+function readKey(
+  key: string,
+  passphrase?: string,
+): { getPublicSSH(): Buffer; isPrivateKey(): boolean } | undefined {
+  let parsed: ReturnType<typeof utils.parseKey>;
+  try {
+    parsed = utils.parseKey(key, passphrase);
+  } catch {
+    return undefined;
+  }
+  const first = Array.isArray(parsed) ? (parsed[0] as unknown) : parsed;
+  if (first instanceof Error || first === undefined) return undefined;
+  return first as { getPublicSSH(): Buffer; isPrivateKey(): boolean };
+}
+
 /**
  * Checks that a private key parses (with its passphrase) and returns its public blob. The error says
  * which connection and why, never anything of the key.
  */
 export function checkPrivateKey(name: string, key: string, passphrase: string | undefined): Buffer {
-  let parsed: ReturnType<typeof utils.parseKey>;
-  try {
-    parsed = utils.parseKey(key, passphrase);
-  } catch {
-    parsed = new Error('unreadable');
-  }
-  const first = Array.isArray(parsed) ? (parsed[0] as unknown) : parsed;
-  if (first instanceof Error || first === undefined)
+  const k = readKey(key, passphrase);
+  if (k === undefined)
     throw new GatewayError(
       ERROR_CODES.CONFIG_INVALID,
       `connection ${name}: upstream.privateKey is not a private key ssh can use${passphrase === undefined ? ' (if it is encrypted, set upstream.passphrase)' : ' (or the passphrase is wrong)'}`,
     );
-  const k = first as { getPublicSSH(): Buffer; isPrivateKey(): boolean };
   if (!k.isPrivateKey())
     throw new GatewayError(
       ERROR_CODES.CONFIG_INVALID,
@@ -76,10 +85,7 @@ export function checkPrivateKey(name: string, key: string, passphrase: string | 
 export function generateEd25519(comment: string): { privateKey: string; publicKey: string } {
   for (let attempt = 0; attempt < 32; attempt++) {
     const pair = utils.generateKeyPairSync('ed25519', { comment });
-    const parsed = utils.parseKey(pair.private);
-    const first = Array.isArray(parsed) ? (parsed[0] as unknown) : parsed;
-    if (!(first instanceof Error) && first !== undefined)
-      return { privateKey: pair.private, publicKey: pair.public };
+    if (readKey(pair.private) !== undefined) return { privateKey: pair.private, publicKey: pair.public };
   }
   throw new Error('could not generate a well-formed Ed25519 key');
 }
