@@ -50,6 +50,8 @@ export interface CommittedEvent {
   readonly hash: string;
 }
 
+export type CommittedEventListener = (events: readonly CommittedEvent[]) => void;
+
 export interface EventPlan {
   readonly events: SessionEventsTable[];
   readonly seals: SessionSealsTable[];
@@ -138,6 +140,7 @@ export class EventChain {
   /** Statement id → session id for statements recorded through this store and not yet completed. */
   readonly #statementSession = new Map<string, string>();
   readonly #sessionStatements = new Map<string, Set<string>>();
+  readonly #listeners = new Set<CommittedEventListener>();
   #sealer: EventSealer | undefined;
   #off = false;
 
@@ -197,9 +200,9 @@ export class EventChain {
     invalidOps: readonly (Error | undefined)[],
     loaded: ReadonlyMap<string, LoadedTail> = new Map(),
     now = Date.now(),
-    /** Build `committed` (listeners' copies of the events); false when nobody listens. */
-    forListeners = true,
   ): EventPlan {
+    // Listeners' copies of the events are built only when someone listens (SIEM exporters).
+    const forListeners = this.#listeners.size > 0;
     if (this.#off)
       return { events: [], seals: [], committed: [], invalid: ops.map(() => undefined), tails: new Map() };
     const tails = new Map<string, ChainTail>();
@@ -310,7 +313,16 @@ export class EventChain {
     return { events, seals, committed, invalid, tails };
   }
 
-  /** After the plan's transaction committed: advance tails; forget ended sessions. */
+  /** Called after each commit with the events it made durable. Listeners must not block or throw. */
+  onCommitted(listener: CommittedEventListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * After the plan's transaction committed: advances tails, forgets ended sessions, and hands the
+   * events to listeners.
+   */
   commit(plan: EventPlan, ops: readonly WriteOp[]): void {
     for (const [s, t] of plan.tails) {
       if (t.ended) this.#tails.delete(s);
@@ -321,6 +333,14 @@ export class EventChain {
       else if (op.kind === 'end-session') {
         for (const id of this.#sessionStatements.get(op.id) ?? []) this.#statementSession.delete(id);
         this.#sessionStatements.delete(op.id);
+      }
+    }
+    if (plan.committed.length === 0) return;
+    for (const l of this.#listeners) {
+      try {
+        l(plan.committed);
+      } catch {
+        // A listener (SIEM export) must never fail a write that already committed.
       }
     }
   }

@@ -20,7 +20,7 @@ export interface StoredSeal {
   readonly at: Date;
 }
 
-export type CommittedEventListener = (events: readonly CommittedEvent[]) => void;
+export type { CommittedEventListener } from './event-chain.js';
 
 /** Reading the event record: what replay, export and verify need from a store. */
 export interface EventReader {
@@ -51,20 +51,6 @@ export function mergeOutcomes(
   events: readonly (Error | undefined)[],
 ): (Error | undefined)[] {
   return rows.map((r, i) => r ?? events[i]);
-}
-
-export function notifyCommitted(
-  listeners: ReadonlySet<CommittedEventListener>,
-  events: readonly CommittedEvent[],
-): void {
-  if (events.length === 0) return;
-  for (const l of listeners) {
-    try {
-      l(events);
-    } catch {
-      // A listener (SIEM export) must never fail a write that already committed.
-    }
-  }
 }
 
 export function rowToEvent(row: SessionEventsTable): StoredEvent {

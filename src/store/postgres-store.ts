@@ -32,7 +32,6 @@ import { EventChain, type EventPlan, type EventSealer, type LoadedTail } from '.
 import * as eventQueries from './event-queries.js';
 import {
   mergeOutcomes,
-  notifyCommitted,
   tailFromRow,
   type CommittedEventListener,
   type StoredEvent,
@@ -231,7 +230,6 @@ export class PostgresStore implements SessionStore, TokenStore {
   readonly #kysely: Kysely<StoreTables>;
   readonly #queue: GroupCommitQueue<WriteOp>;
   readonly #chain = new EventChain();
-  readonly #listeners = new Set<CommittedEventListener>();
   readonly migration: MigrationOutcome;
   #closed = false;
 
@@ -321,7 +319,7 @@ export class PostgresStore implements SessionStore, TokenStore {
         const byId = new Map(r.rows.map((row) => [row.id, row]));
         for (const id of missing) loaded.set(id, tailFromRow(byId.get(id)));
       }
-      events = this.#chain.plan(ops, plan.invalid, loaded, Date.now(), this.#listeners.size > 0);
+      events = this.#chain.plan(ops, plan.invalid, loaded);
       if (!isEmptyPlan(plan) || events.events.length > 0) {
         const r = await this.#pool.query<{ t: string; id: string }>({
           name: 'gatehouse_store_batch_v2',
@@ -335,7 +333,6 @@ export class PostgresStore implements SessionStore, TokenStore {
       throw e;
     }
     this.#chain.commit(events, ops);
-    notifyCommitted(this.#listeners, events.committed);
     return mergeOutcomes(planOutcomes(plan, found), events.invalid);
   }
 
@@ -383,8 +380,7 @@ export class PostgresStore implements SessionStore, TokenStore {
 
   /** Called after each commit with the events it made durable. Listeners must not block or throw. */
   onCommitted(listener: CommittedEventListener): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#chain.onCommitted(listener);
   }
 
   getEvents(sessionId: string, afterSeq = 0, limit?: number): Promise<StoredEvent[]> {

@@ -33,7 +33,6 @@ import { EventChain, type EventPlan, type EventSealer, type LoadedTail } from '.
 import * as events from './event-queries.js';
 import {
   mergeOutcomes,
-  notifyCommitted,
   tailFromRow,
   type CommittedEventListener,
   type StoredEvent,
@@ -111,7 +110,6 @@ export class SqliteStore implements SessionStore, TokenStore {
   ) => { sessions: Set<string>; statements: Set<string> };
   readonly #loadTail: Database.Statement<[string], TailRow>;
   readonly #chain = new EventChain();
-  readonly #listeners = new Set<CommittedEventListener>();
   readonly #busyTimeoutMs: number;
   readonly #checkpointer: SqliteCheckpointer | undefined;
   readonly migration: MigrationOutcome;
@@ -248,7 +246,7 @@ export class SqliteStore implements SessionStore, TokenStore {
     }
     const loaded = new Map<string, LoadedTail>();
     for (const s of this.#chain.missingTails(ops)) loaded.set(s, tailFromRow(this.#loadTail.get(s)));
-    const events = this.#chain.plan(ops, plan.invalid, loaded, Date.now(), this.#listeners.size > 0);
+    const events = this.#chain.plan(ops, plan.invalid, loaded);
     let found: { sessions: Set<string>; statements: Set<string> };
     try {
       found =
@@ -261,7 +259,6 @@ export class SqliteStore implements SessionStore, TokenStore {
     }
     this.#chain.commit(events, ops);
     this.#checkpointer?.noteCommit();
-    notifyCommitted(this.#listeners, events.committed);
     return mergeOutcomes(planOutcomes(plan, found), events.invalid);
   }
 
@@ -309,8 +306,7 @@ export class SqliteStore implements SessionStore, TokenStore {
 
   /** Called after each commit with the events it made durable. Listeners must not block or throw. */
   onCommitted(listener: CommittedEventListener): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#chain.onCommitted(listener);
   }
 
   getEvents(sessionId: string, afterSeq = 0, limit?: number): Promise<StoredEvent[]> {
