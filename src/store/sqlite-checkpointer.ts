@@ -91,7 +91,15 @@ export class SqliteCheckpointer {
       },
     });
     worker.unref();
-    this.#exited = new Promise((resolve) => worker.once('exit', () => resolve()));
+    this.#exited = new Promise((resolve) =>
+      worker.once('exit', () => {
+        // However the thread ended, nothing waits for it any more (close() included).
+        this.#dead = true;
+        this.#inFlight = false;
+        this.#wake();
+        resolve();
+      }),
+    );
     worker.on('message', (m: Outcome) => this.#settled(m));
     worker.on('error', (e) => {
       // The thread is gone; the writer's backstop checkpoint keeps the WAL bounded.
@@ -110,10 +118,19 @@ export class SqliteCheckpointer {
     this.#dirty = true;
   }
 
-  /** Runs a checkpoint now (tests, and close) and resolves when it has finished. */
-  checkpointNow(): Promise<void> {
+  /**
+   * Runs a checkpoint now and resolves when it has finished (tests). One already running may have
+   * started before the latest commits, so it is waited for and another one follows.
+   */
+  async checkpointNow(): Promise<void> {
+    await this.#whenIdle();
     this.#dirty = true;
     this.#tick();
+    await this.#whenIdle();
+  }
+
+  /** Resolves when no checkpoint is running. */
+  #whenIdle(): Promise<void> {
     if (!this.#inFlight) return Promise.resolve();
     return new Promise((resolve) => this.#waiters.push(resolve));
   }
@@ -127,7 +144,7 @@ export class SqliteCheckpointer {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
-    if (this.#inFlight) await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    await this.#whenIdle();
     if (this.#worker && !this.#dead) this.#worker.postMessage('close');
     await this.#exited;
   }
