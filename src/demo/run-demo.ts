@@ -152,8 +152,8 @@ function pgUrl(token: string, user: string, port: number): string {
 export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
   const dir = path.resolve(options.dataDir);
   // As root, the embedded PostgreSQL runs as the `postgres` OS user and must pass through these
-  // directories to its data dir: others may traverse them (0711), not list them; every file in them
-  // is 0600 and the key directory 0700.
+  // directories to its data dir: others may traverse them (0711), not list them; the secrets in them
+  // are 0600 files (passwords, demo.env, the store) or sit in 0700 directories (keys, aws, tls).
   await mkdir(dir, { recursive: true, mode: process.getuid?.() === 0 ? 0o711 : 0o700 });
   const passwordFile = path.join(dir, 'upstream-password');
   const upstreamPassword = await secretFile(passwordFile, () => randomBytes(18).toString('base64url'));
