@@ -68,6 +68,22 @@ export function summarise(file: string, top = 25): string {
     files.set(src, (files.get(src) ?? 0) + us);
   }
   const busy = total - idle;
+  // Total (inclusive) time: a sample counts once for every distinct function on its stack.
+  const parent = new Map<number, number>();
+  for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const totalFns = new Map<string, number>();
+  for (const [id, us] of selfUs) {
+    if (byId.get(id)!.callFrame.functionName === '(idle)') continue;
+    const seen = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const { functionName, url, lineNumber } = byId.get(at)!.callFrame;
+      if (url === '' && functionName === '(root)') continue;
+      const key = `${functionName || '(anonymous)'}  ${sourceOf(url)}${url ? `:${lineNumber + 1}` : ''}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      totalFns.set(key, (totalFns.get(key) ?? 0) + us);
+    }
+  }
   const pct = (us: number) => `${((us / busy) * 100).toFixed(1).padStart(5)}%`;
   const lines = [
     `${path.basename(file)}: ${(total / 1e6).toFixed(1)} s profiled, ${(busy / 1e6).toFixed(1)} s busy (${((busy / total) * 100).toFixed(0)}%); shares below are of busy time`,
@@ -76,6 +92,13 @@ export function summarise(file: string, top = 25): string {
     ...[...fns.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
+      .map(([k, us]) => `  ${pct(us)}  ${k}`),
+    '',
+    'total time (self and callees) by function, our own code:',
+    ...[...totalFns.entries()]
+      .filter(([k]) => / (src|dist)\//.test(k))
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top * 2)
       .map(([k, us]) => `  ${pct(us)}  ${k}`),
     '',
     'self time by file or package:',

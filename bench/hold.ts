@@ -20,6 +20,7 @@ const upstream = await startPgbenchUpstream(dir, password);
 const pgPort = upstream.port;
 writeFileSync(path.join(dir, 'upstream-password'), password);
 const gwPort = await freeLoopbackPort();
+const metricsPort = await freeLoopbackPort();
 const configFile = path.join(dir, 'gatehouse.yaml');
 writeFileSync(
   configFile,
@@ -29,6 +30,7 @@ writeFileSync(
     listeners: { postgres: { address: `127.0.0.1:${gwPort}` } },
     connections: { bench: benchPostgresConnection(pgPort, path.join(dir, 'upstream-password')) },
     policies: defaultAgentPolicies(['bench'], { mask: true }),
+    metrics: { listen: `127.0.0.1:${metricsPort}` },
   }),
 );
 const issued = JSON.parse(
@@ -66,7 +68,8 @@ writePrivate(
   `PGHOST=127.0.0.1 PGPORT=${pgPort} PGUSER=postgres PGPASSWORD=${password} PGDATABASE=postgres PGSSLMODE=disable\n`,
 );
 console.log(
-  `gateway pid ${gw.pid}; pgbench environment in ${envFile} (direct: ${envFile}.direct); Ctrl-C stops`,
+  `gateway pid ${gw.pid}; pgbench environment in ${envFile} (direct: ${envFile}.direct); ` +
+    `metrics at http://127.0.0.1:${metricsPort}/metrics; Ctrl-C stops`,
 );
 let stopping = false;
 const stop = async () => {
