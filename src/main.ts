@@ -63,7 +63,7 @@ import {
   instrumentedApprover,
   instrumentedStore,
   tracedAuthenticator,
-  tracedPolicy,
+  tracedPolicySource,
 } from './telemetry/instrumented-ports.js';
 import { startMetricsListener, type RunningMetricsListener } from './telemetry/metrics-listener.js';
 import { PROMETHEUS_CONTENT_TYPE, PrometheusRegistry } from './telemetry/prometheus-registry.js';
@@ -390,7 +390,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
   const tracer: Tracer = otlp ?? noTracer;
   const gate = new Gate({
     authenticator: tracedAuthenticator(identity.authenticator, tracer),
-    policy: () => tracedPolicy(currentPolicy(), tracer),
+    policy: tracedPolicySource(currentPolicy, tracer),
     approver: instrumentedApprover(
       options.approver ?? approvals?.service ?? unavailableApprover,
       metrics,

@@ -4,7 +4,7 @@
 // stand in when metrics or tracing are off, so the gate has no `if (enabled)`.
 
 import { ERROR_CODES, isGatewayError } from '../core/errors.js';
-import { noMetrics, type MetricRegistry } from '../core/metrics.js';
+import { noMetrics, type MetricLabels, type MetricRegistry } from '../core/metrics.js';
 import type { SessionRecord, StatementResult } from '../core/records.js';
 
 export const GATE_METRICS = {
@@ -27,6 +27,10 @@ export class GateInstruments {
   readonly #addedLatency;
   readonly #masked;
   readonly #results;
+  // One table per family, so label sets of different families never share a key.
+  readonly #actionLabels = new LabelSets();
+  readonly #latencyLabels = new LabelSets();
+  readonly #resultLabels = new LabelSets();
 
   constructor(m: MetricRegistry) {
     const cp = ['connection', 'protocol'];
@@ -91,26 +95,56 @@ export class GateInstruments {
     admitted: boolean,
     seconds: number,
   ): void {
-    const l = { connection: r.connection, protocol: r.protocol };
     const effect = decision?.effect ?? 'deny';
-    this.#actions.inc({
-      ...l,
-      decision: effect,
-      rule: decision?.ruleId ?? 'internal-error',
-      outcome: admitted ? 'admitted' : 'refused',
-    });
+    const rule = decision?.ruleId ?? 'internal-error';
+    const outcome = admitted ? 'admitted' : 'refused';
+    this.#actions.inc(
+      this.#actionLabels.get(r, effect, rule, outcome, () => ({ decision: effect, rule, outcome })),
+    );
     // A reviewed action's time is mostly a person's: that goes to the approval wait histogram.
-    if (effect !== 'review') this.#addedLatency.observe({ ...l, decision: effect }, seconds);
+    if (effect !== 'review')
+      this.#addedLatency.observe(
+        this.#latencyLabels.get(r, effect, '', '', () => ({ decision: effect })),
+        seconds,
+      );
   }
 
   settled(
     r: Pick<SessionRecord, 'connection' | 'protocol'>,
     result: Pick<StatementResult, 'error' | 'masked'>,
   ): void {
+    const outcome = result.error ? 'error' : 'ok';
+    this.#results.inc(this.#resultLabels.get(r, outcome, '', '', () => ({ result: outcome })));
+    if (result.masked === undefined) return;
     const l = { connection: r.connection, protocol: r.protocol };
-    this.#results.inc({ ...l, result: result.error ? 'error' : 'ok' });
-    for (const [kind, n] of Object.entries(result.masked ?? {}))
-      if (n > 0) this.#masked.inc({ ...l, kind }, n);
+    for (const [kind, n] of Object.entries(result.masked)) if (n > 0) this.#masked.inc({ ...l, kind }, n);
+  }
+}
+
+/**
+ * The label sets of the per-statement counters, made once each and frozen (the registry then keys
+ * each once): a statement would otherwise build two or three objects and sort their names. Bounded:
+ * connections and rules come from the configuration, and a reload that brings new ones may at worst
+ * refill the table.
+ */
+class LabelSets {
+  readonly #sets = new Map<string, MetricLabels>();
+
+  get(
+    r: Pick<SessionRecord, 'connection' | 'protocol'>,
+    a: string,
+    b: string,
+    c: string,
+    make: () => Record<string, string>,
+  ): MetricLabels {
+    const key = `${r.connection}\u0000${r.protocol}\u0000${a}\u0000${b}\u0000${c}`;
+    let set = this.#sets.get(key);
+    if (set === undefined) {
+      if (this.#sets.size >= 10_000) this.#sets.clear();
+      set = Object.freeze({ connection: r.connection, protocol: r.protocol, ...make() });
+      this.#sets.set(key, set);
+    }
+    return set;
   }
 }
 

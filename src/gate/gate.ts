@@ -339,7 +339,14 @@ export class GateSession {
   /** Steps 4–6 (below), counted and traced. */
   async admit(action: Action, options: AdmitOptions = {}): Promise<Admission> {
     const started = performance.now();
-    return (this.deps.tracer ?? noTracer).span(
+    const tracer = this.deps.tracer ?? noTracer;
+    if (tracer === noTracer) {
+      // Without tracing, no span's attributes are built (this runs for every statement).
+      const admission = await this.admitSteps(action, options);
+      this.counted(admission, started);
+      return admission;
+    }
+    return tracer.span(
       'gatehouse.admit',
       {
         'gatehouse.session': this.id,
@@ -349,12 +356,7 @@ export class GateSession {
       },
       async (span) => {
         const admission = await this.admitSteps(action, options);
-        gateInstruments(this.deps.metrics).decided(
-          this.record,
-          admission.decision,
-          admission.allowed,
-          secondsSince(started),
-        );
+        this.counted(admission, started);
         span.set({
           'gatehouse.decision': admission.decision?.effect ?? 'deny',
           'gatehouse.rule': admission.decision?.ruleId ?? 'internal-error',
@@ -362,6 +364,15 @@ export class GateSession {
         });
         return admission;
       },
+    );
+  }
+
+  private counted(admission: Admission, started: number): void {
+    gateInstruments(this.deps.metrics).decided(
+      this.record,
+      admission.decision,
+      admission.allowed,
+      secondsSince(started),
     );
   }
 

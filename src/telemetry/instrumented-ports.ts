@@ -5,7 +5,7 @@
 import type { HeldNotice } from '../core/held-notice.js';
 import { secondsSince, type MetricRegistry } from '../core/metrics.js';
 import type { Approver, Authenticator, PolicyDecider, SessionStore } from '../core/ports.js';
-import type { Tracer } from '../core/tracing.js';
+import { noTracer, type Tracer } from '../core/tracing.js';
 import { WAIT_BUCKETS } from './prometheus-registry.js';
 
 export function tracedAuthenticator(inner: Authenticator, tracer: Tracer): Authenticator {
@@ -22,6 +22,7 @@ export function tracedAuthenticator(inner: Authenticator, tracer: Tracer): Authe
 }
 
 export function tracedPolicy(inner: PolicyDecider, tracer: Tracer): PolicyDecider {
+  if (tracer === noTracer) return inner;
   return {
     get version() {
       return inner.version;
@@ -33,6 +34,23 @@ export function tracedPolicy(inner: PolicyDecider, tracer: Tracer): PolicyDecide
         span.set({ 'gatehouse.decision': d.effect, 'gatehouse.rule': d.ruleId });
         return d;
       }),
+  };
+}
+
+/**
+ * The current policy, traced: wrapped once per policy (a reload brings a new one), not once per
+ * decision (the gate asks for the policy at every statement).
+ */
+export function tracedPolicySource(current: () => PolicyDecider, tracer: Tracer): () => PolicyDecider {
+  let inner: PolicyDecider | undefined;
+  let traced: PolicyDecider | undefined;
+  return () => {
+    const p = current();
+    if (p !== inner || traced === undefined) {
+      inner = p;
+      traced = tracedPolicy(p, tracer);
+    }
+    return traced;
   };
 }
 
@@ -52,20 +70,23 @@ export function instrumentedStore<S extends SessionStore>(
     help: 'Record writes that failed (a statement that cannot be recorded is not forwarded)',
     labels: ['op'],
   });
-  const timed =
-    <A extends unknown[]>(op: string, traced: boolean, fn: (...a: A) => Promise<void>) =>
-    (...a: A): Promise<void> => {
+  const timed = <A extends unknown[]>(op: string, traced: boolean, fn: (...a: A) => Promise<void>) => {
+    // Made once: the registry keys a frozen label set once (prometheus-registry.ts keyOf).
+    const labels = Object.freeze({ op });
+    const spanName = `gatehouse.record.${op}`;
+    return (...a: A): Promise<void> => {
       const t0 = performance.now();
       const write = () =>
         fn(...a).then(
-          () => latency.observe({ op }, secondsSince(t0)),
+          () => latency.observe(labels, secondsSince(t0)),
           (e: unknown) => {
-            failures.inc({ op });
+            failures.inc(labels);
             throw e;
           },
         );
-      return traced ? tracer.span(`gatehouse.record.${op}`, {}, write) : write();
+      return traced && tracer !== noTracer ? tracer.span(spanName, {}, write) : write();
     };
+  };
   return Object.assign(Object.create(inner) as S, {
     startSession: timed('session_start', true, inner.startSession.bind(inner)),
     recordStatement: timed('statement', true, inner.recordStatement.bind(inner)),

@@ -50,4 +50,16 @@ describe('PrometheusRegistry', () => {
     r.counter({ name: 'dup', help: '' });
     expect(() => r.gauge({ name: 'dup', help: '' })).toThrow(/already a counter/);
   });
+  it('counts a frozen label set (keyed once) in the same series as an equal plain one', async () => {
+    const r = new PrometheusRegistry();
+    const c = r.counter({ name: 'z_total', help: 'Z', labels: ['a', 'b'] });
+    const frozen = Object.freeze({ b: '2', a: '1' });
+    c.inc(frozen);
+    c.inc(frozen, 2);
+    c.inc({ a: '1', b: '2' });
+    c.inc(Object.freeze({ a: '1', b: '3' }));
+    const e = parsePrometheusText(await r.render());
+    expect(e.value('z_total', { a: '1', b: '2' })).toBe(4);
+    expect(e.value('z_total', { a: '1', b: '3' })).toBe(1);
+  });
 });

@@ -53,12 +53,24 @@ function labelText(labels: MetricLabels, extra?: [string, string]): string {
  */
 function keyOf(labels: MetricLabels | undefined): string {
   if (!labels) return '';
+  const frozen = Object.isFrozen(labels);
+  if (frozen) {
+    const known = frozenKeys.get(labels);
+    if (known !== undefined) return known;
+  }
   const names = Object.keys(labels);
   if (names.length > 1) names.sort();
   let k = '';
   for (const n of names) k += `${n}\u0000${String(labels[n])}\u0001`;
+  if (frozen) frozenKeys.set(labels, k);
   return k;
 }
+
+/**
+ * Keys of frozen label sets: a caller that passes the same frozen object every time (the gate's
+ * per-connection label sets) has it keyed once. A frozen object cannot change, so its key cannot.
+ */
+const frozenKeys = new WeakMap<MetricLabels, string>();
 
 function formatValue(v: number): string {
   if (Number.isNaN(v)) return 'NaN';

@@ -161,7 +161,8 @@ export class TransactionReads {
 
   /** The transaction ended (the session is idle): nothing is pending. */
   clear(): void {
-    this.reads.clear();
+    // Map.clear allocates a new table even for an empty map; this runs after every statement.
+    if (this.reads.size > 0) this.reads.clear();
     this.overflowed = false;
   }
 
