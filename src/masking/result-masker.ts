@@ -590,6 +590,17 @@ export class SqlResultMasker implements ResultMasker {
     return r.isNull ? null : r.text;
   }
 
+  private withheldBuffers: { readonly string: Buffer; readonly json: Buffer } | undefined;
+
+  /** What an oversize value becomes, as a string and as a JSON string (built once per masker). */
+  private withheld(): { readonly string: Buffer; readonly json: Buffer } {
+    this.withheldBuffers ??= {
+      string: Buffer.from(this.p.oversizeText, 'utf8'),
+      json: Buffer.from(JSON.stringify(this.p.oversizeText), 'utf8'),
+    };
+    return this.withheldBuffers;
+  }
+
   /** The operation for a value of this type and format under this action (undefined: nothing to do). */
   private valueOp(
     typeOid: number,
@@ -597,6 +608,15 @@ export class SqlResultMasker implements ResultMasker {
     act: ValueAction,
     row: PlannedRowMasker,
   ): CellOp | undefined {
+    let handling = typeHandling(typeOid);
+    let element: number | undefined;
+    if (handling === 'array') {
+      element = ARRAY_ELEMENT.get(typeOid) ?? 0;
+      if (typeHandling(element) === 'pass') handling = 'pass';
+    }
+    // No detector can hit these: nothing to build (most columns of most results; this runs per
+    // column of every result set).
+    if (handling === 'pass' && act.kind !== 'whole') return undefined;
     const nullIt = (): null => {
       row.nulled++;
       return null;
@@ -604,8 +624,7 @@ export class SqlResultMasker implements ResultMasker {
     const tagged = act.kind === 'whole' ? this.tally.counter(act.tag) : { n: 0 };
     const max = this.p.maxCellBytes;
     const oversize = this.tally.counter(OVERSIZE_TAG);
-    const withheldString = Buffer.from(this.p.oversizeText, 'utf8');
-    const withheldJson = Buffer.from(JSON.stringify(this.p.oversizeText), 'utf8');
+    const { string: withheldString, json: withheldJson } = this.withheld();
     /** A value too large to scan in one slice of the event loop: withheld (text, JSON string or NULL). */
     const withhold = (as: 'string' | 'json' | 'null'): Buffer | null => {
       oversize.n++;
@@ -620,12 +639,6 @@ export class SqlResultMasker implements ResultMasker {
         const r = this.maskString(utf8(b, start, end), act, json);
         return r === undefined ? undefined : r === null ? null : Buffer.from(r, 'utf8');
       };
-    let handling = typeHandling(typeOid);
-    let element: number | undefined;
-    if (handling === 'array') {
-      element = ARRAY_ELEMENT.get(typeOid) ?? 0;
-      if (typeHandling(element) === 'pass') handling = 'pass';
-    }
     // A whole-column redact is the same bytes for every row: built once, no allocation per cell.
     if (
       act.kind === 'whole' &&
