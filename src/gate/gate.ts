@@ -460,14 +460,14 @@ export class GateSession {
 
   /** 9. Records the result of an admitted action as the client saw it. Never throws. */
   settle(admission: Admission, result: Omit<StatementResult, 'durationMs'> & { durationMs?: number }): void {
+    const masked = admission.allowed && admission.masker.active ? admission.masker.counts() : undefined;
     gateInstruments(this.deps.metrics).settled(this.record, {
       ...(result.error ? { error: result.error } : {}),
-      ...(admission.allowed && admission.masker.active ? { masked: admission.masker.counts() } : {}),
+      ...(masked ? { masked } : {}),
     });
     const durationMs =
       result.durationMs ??
       (admission.allowed ? Math.round((performance.now() - admission.startedAt) * 1000) / 1000 : 0);
-    const masked = admission.allowed && admission.masker.active ? admission.masker.counts() : undefined;
     const sample = admission.allowed ? admission.sampler?.result() : undefined;
     this.deps.store
       .completeStatement(admission.statementId, {
