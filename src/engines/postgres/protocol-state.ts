@@ -78,6 +78,8 @@ export class ProtocolState {
   /** Settings the session changed (name → value), as confirmed; `local` ones end with the transaction. */
   private readonly sessionSettings = new Map<string, string>();
   private readonly localSettings = new Map<string, string | undefined>();
+  /** effectiveSettings() as last built; dropped whenever a setting changes. */
+  private settingsView: Readonly<Record<string, string>> | undefined;
   private readonly loginValues = new Map<string, string>();
 
   constructor(
@@ -299,7 +301,10 @@ export class ProtocolState {
       if (!c.holdable || (c.inTransaction && !committed)) this.cursors.delete(name);
       else c.inTransaction = false;
     }
-    this.localSettings.clear();
+    if (this.localSettings.size > 0) {
+      this.localSettings.clear();
+      this.settingsView = undefined;
+    }
     return ended;
   }
 
@@ -312,6 +317,7 @@ export class ProtocolState {
 
   private applySetting(change: SettingChange): void {
     if (change.via === 'alter' || change.via === 'nested' || change.via === 'pg_settings') return;
+    this.settingsView = undefined;
     if (change.name === '*') {
       this.sessionSettings.clear();
       this.localSettings.clear();
@@ -336,6 +342,7 @@ export class ProtocolState {
   /** A reported setting changed (ParameterStatus): the server's own word for its value. */
   reported(name: string, value: string): void {
     const lower = name.toLowerCase();
+    this.settingsView = undefined;
     if (this.loginValues.get(lower) === value && !this.startupSettings.has(lower)) {
       this.sessionSettings.delete(lower);
       this.localSettings.delete(lower);
@@ -348,6 +355,8 @@ export class ProtocolState {
    * under them (on a fresh connection of the same login) and approvals are bound to them.
    */
   effectiveSettings(): Readonly<Record<string, string>> {
+    // Asked for at every statement (each action carries it); rebuilt only after a change.
+    if (this.settingsView !== undefined) return this.settingsView;
     const out: Record<string, string> = {};
     for (const [k, v] of this.startupSettings) out[k] = v;
     for (const [k, v] of this.sessionSettings) out[k] = v;
@@ -355,7 +364,8 @@ export class ProtocolState {
       if (v === undefined) delete out[k];
       else out[k] = v;
     }
-    return out;
+    this.settingsView = Object.freeze(out);
+    return this.settingsView;
   }
 }
 
