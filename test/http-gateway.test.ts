@@ -272,6 +272,28 @@ describe('generic HTTP gateway', () => {
     expect(((await r.body.json()) as { rule: string }).rule).toBe('api-review-deletes');
   });
 
+  it('withdraws a held request when its client goes away', async () => {
+    const before = api.seen.length;
+    const client = new AbortController();
+    const pending = request(`${endpoint}/v1/users/9`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${devToken}` },
+      signal: client.signal,
+    }).catch((e: unknown) => e);
+    const review = await gw.approver.next();
+    // The hold signal is made only for a held request (the gate asks for it then): it must still
+    // follow the client.
+    expect(review.ctx.signal.aborted).toBe(false);
+    client.abort();
+    await pending;
+    await new Promise<void>((resolve) =>
+      review.ctx.signal.aborted
+        ? resolve()
+        : review.ctx.signal.addEventListener('abort', () => resolve(), { once: true }),
+    );
+    expect(api.seen.length).toBe(before);
+  });
+
   it('passes WebSocket upgrades through and records them', async () => {
     const key = randomBytes(16).toString('base64');
     const port = new URL(endpoint).port;

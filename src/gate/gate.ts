@@ -97,8 +97,13 @@ export type Admission =
     };
 
 export interface AdmitOptions extends HoldListener {
-  /** Aborted when the client cancels or disconnects (withdraws a held approval). */
-  readonly signal?: AbortSignal;
+  /**
+   * Aborted when the client cancels or disconnects (withdraws a held approval). A function is called
+   * only when the action is held: a signal combined with a hold timeout (`AbortSignal.any`,
+   * `AbortSignal.timeout`) costs about 20 µs and a timer that lives for the whole timeout, which
+   * every action would pay for the few that are held.
+   */
+  readonly signal?: AbortSignal | (() => AbortSignal);
   /**
    * A decision already taken for this exact statement by `decide` (the extended protocol decides
    * at Parse and executes later); step 4 is then not repeated.
@@ -400,7 +405,8 @@ export class GateSession {
     }
     // 5. approve
     if (decision.effect === 'review') {
-      const signal = options.signal ?? new AbortController().signal;
+      const given = options.signal;
+      const signal = (typeof given === 'function' ? given() : given) ?? new AbortController().signal;
       const outcome = await this.deps.approver
         .request({
           identity: this.identity,

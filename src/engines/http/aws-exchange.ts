@@ -26,6 +26,7 @@ import {
   settle,
   type Exchange,
   type ExchangeDeps,
+  upstreamSignal,
 } from './exchange-context.js';
 import { AMBIGUOUS_REQUEST_RULE, METHOD_OVERRIDE_RULE, recordRefusal } from './generic-exchange.js';
 import { forwardRequestHeaders } from './http-headers.js';
@@ -334,7 +335,7 @@ export async function handleAws(
         target: `${path.path}${target.rawQuery === '' ? '' : `?${target.rawQuery}`}`,
         headers: signed,
         ...(upstreamBody ? { body: upstreamBody } : {}),
-        signal: AbortSignal.any([x.clientGone, session.ended]),
+        signal: upstreamSignal(x, session),
       },
       () =>
         bodyError instanceof AwsChunkedError || bodyError instanceof PayloadHashMismatch

@@ -91,8 +91,32 @@ export function asGatewayError(e: unknown): GatewayError | undefined {
 }
 
 /** Admission signal: the client going away, or the connection's hold timeout, withdraws a held request. */
-export function holdSignal(x: Exchange): AbortSignal {
-  return AbortSignal.any([x.clientGone, AbortSignal.timeout(x.settings.holdTimeoutMs)]);
+export function holdSignal(x: Exchange): () => AbortSignal {
+  return () => AbortSignal.any([x.clientGone, AbortSignal.timeout(x.settings.holdTimeoutMs)]);
+}
+
+/**
+ * Aborted when the client goes away or its gate session ends (a revoked token ends a response
+ * mid-stream), with that one's reason: the upstream call's signal. Not `AbortSignal.any`, which
+ * costs about 10 µs and registers on the session's signal for as long as the session lives (one
+ * more registration per request of a keep-alive client); these listeners go when the response closes.
+ */
+export function upstreamSignal(x: Exchange, session: GateSession): AbortSignal {
+  const c = new AbortController();
+  const ended = session.ended;
+  if (x.clientGone.aborted) c.abort(x.clientGone.reason);
+  else if (ended.aborted) c.abort(ended.reason);
+  else {
+    const onGone = () => c.abort(x.clientGone.reason);
+    const onEnded = () => c.abort(ended.reason);
+    x.clientGone.addEventListener('abort', onGone, { once: true });
+    ended.addEventListener('abort', onEnded, { once: true });
+    x.res.once('close', () => {
+      x.clientGone.removeEventListener('abort', onGone);
+      ended.removeEventListener('abort', onEnded);
+    });
+  }
+  return c.signal;
 }
 
 /** Response headers naming the approval request a held or deferred request waits on. */

@@ -19,6 +19,7 @@ import {
   settle,
   type Exchange,
   type ExchangeDeps,
+  upstreamSignal,
 } from './exchange-context.js';
 import { forwardRequestHeaders } from './http-headers.js';
 import { declaredLength, hasBody } from './request-body.js';
@@ -203,7 +204,7 @@ export async function handleGeneric(deps: ExchangeDeps, x: Exchange): Promise<vo
         target: read.upstreamTarget,
         headers,
         ...(bodyPresent ? { body: req } : {}),
-        signal: AbortSignal.any([x.clientGone, session.ended]),
+        signal: upstreamSignal(x, session),
       },
       () => undefined,
     );

@@ -59,7 +59,7 @@ export async function handleUpgrade(
   socket.once('close', () => gone.abort());
   const action: HttpAction = httpAction({ connection: deps.connection, method: 'GET', path: read.recorded });
   const admission = await session.admit(action, {
-    signal: AbortSignal.any([gone.signal, AbortSignal.timeout(settings.holdTimeoutMs)]),
+    signal: () => AbortSignal.any([gone.signal, AbortSignal.timeout(settings.holdTimeoutMs)]),
   });
   if (!admission.allowed)
     return fail(

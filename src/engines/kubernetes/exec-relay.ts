@@ -87,7 +87,7 @@ export async function handleKubeUpgrade(
 
   const gone = new AbortController();
   socket.once('close', () => gone.abort());
-  const signal = AbortSignal.any([gone.signal, AbortSignal.timeout(settings.holdTimeoutMs)]);
+  const signal = () => AbortSignal.any([gone.signal, AbortSignal.timeout(settings.holdTimeoutMs)]);
 
   if (upgrade.startsWith('spdy/')) {
     // Decide first, so a policy refusal (also what kubectl falls back to SPDY after) names its rule.

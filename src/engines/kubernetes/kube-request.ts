@@ -95,7 +95,7 @@ export async function handleKubeRequest(
     if (!res.writableFinished) gone.abort();
   });
   const admission = await session.admit(action, {
-    signal: AbortSignal.any([gone.signal, AbortSignal.timeout(settings.holdTimeoutMs)]),
+    signal: () => AbortSignal.any([gone.signal, AbortSignal.timeout(settings.holdTimeoutMs)]),
   });
   if (!admission.allowed) return refuse(reasonFor(admission.error.code), admission.error.message);
 

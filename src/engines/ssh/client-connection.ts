@@ -306,12 +306,9 @@ export class SshClientConnection {
       request: 'port-forward',
       destination: { host: String(info.destIP).slice(0, 255), port: Number(info.destPort) },
     });
+    const holdTimeoutMs = this.settings.holdTimeoutMs;
     const admission = await session.admit(action, {
-      signal: AbortSignal.any([
-        this.gone.signal,
-        session.ended,
-        AbortSignal.timeout(this.settings.holdTimeoutMs),
-      ]),
+      signal: () => AbortSignal.any([this.gone.signal, session.ended, AbortSignal.timeout(holdTimeoutMs)]),
     });
     if (!admission.allowed) {
       release();

@@ -172,11 +172,8 @@ export function serveSessionChannel(deps: ChannelDeps, session: ssh2.Session): v
     for (const n of notes.splice(0)) channel.stderr.write(`gatehouse: ${n}\r\n`);
     const gone = new AbortController();
     channel.once('close', () => gone.abort());
-    const signal = AbortSignal.any([
-      gone.signal,
-      deps.session.ended,
-      AbortSignal.timeout(settings.holdTimeoutMs),
-    ]);
+    const signal = () =>
+      AbortSignal.any([gone.signal, deps.session.ended, AbortSignal.timeout(settings.holdTimeoutMs)]);
     const admission = await deps.session.admit(action, {
       signal,
       onHeld: (n) => channel.stderr.write(`gatehouse: held for approval: ${n.message}\r\n`),

@@ -218,11 +218,12 @@ export class ShellLineGate {
     this.deps.pause();
     try {
       const admission = await this.deps.session.admit(action, {
-        signal: AbortSignal.any([
-          this.deps.signal,
-          this.deps.session.ended,
-          AbortSignal.timeout(this.deps.holdTimeoutMs),
-        ]),
+        signal: () =>
+          AbortSignal.any([
+            this.deps.signal,
+            this.deps.session.ended,
+            AbortSignal.timeout(this.deps.holdTimeoutMs),
+          ]),
         onHeld: (n) => this.deps.note(`held for approval: ${n.message}`),
         onHoldSettled: (n) => this.deps.note(n.message),
       });
