@@ -96,6 +96,14 @@ export type Admission =
       readonly error: GatewayError;
     };
 
+/**
+ * AdmitOptions.signal for an engine: withdrawn when any of `withdrawnBy` aborts or the hold
+ * timeout passes, made only if the gate holds the action.
+ */
+export function holdSignal(timeoutMs: number, ...withdrawnBy: AbortSignal[]): () => AbortSignal {
+  return () => AbortSignal.any([...withdrawnBy, AbortSignal.timeout(timeoutMs)]);
+}
+
 export interface AdmitOptions extends HoldListener {
   /**
    * Aborted when the client cancels or disconnects (withdraws a held approval). A function is called

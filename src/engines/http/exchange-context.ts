@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isGatewayError, type GatewayError } from '../../core/errors.js';
 import type { Logger } from '../../core/ports.js';
-import type { Admission, AdmitOptions, GateSession } from '../../gate/gate.js';
+import { holdSignal, type Admission, type AdmitOptions, type GateSession } from '../../gate/gate.js';
 import type { ClientSessions } from './client-sessions.js';
 import type { ErrorResponse } from './error-responses.js';
 import type { AwsKeyResolver, HttpConnectionSettings } from './http-settings.js';
@@ -90,11 +90,6 @@ export function asGatewayError(e: unknown): GatewayError | undefined {
   return isGatewayError(e) ? e : undefined;
 }
 
-/** Admission signal: the client going away, or the connection's hold timeout, withdraws a held request. */
-export function holdSignal(x: Exchange): () => AbortSignal {
-  return () => AbortSignal.any([x.clientGone, AbortSignal.timeout(x.settings.holdTimeoutMs)]);
-}
-
 /**
  * Aborted when the client goes away or its gate session ends (a revoked token ends a response
  * mid-stream), with that one's reason: the upstream call's signal. Not `AbortSignal.any`, which
@@ -132,7 +127,8 @@ export const APPROVAL_HEADERS = {
  */
 export function admitOptions(x: Exchange): AdmitOptions {
   return {
-    signal: holdSignal(x),
+    // The client going away, or the connection's hold timeout, withdraws a held request.
+    signal: holdSignal(x.settings.holdTimeoutMs, x.clientGone),
     onHeld: (n) => {
       if (x.res.headersSent) return;
       x.res.setHeader(APPROVAL_HEADERS.request, n.requestId);

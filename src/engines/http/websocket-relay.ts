@@ -10,6 +10,7 @@ import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type HttpAction, httpAction } from '../../core/action.js';
 import { isGatewayError } from '../../core/errors.js';
+import { holdSignal } from '../../gate/gate.js';
 import { failureFor, problemResponse, type ErrorResponse } from './error-responses.js';
 import type { ExchangeDeps } from './exchange-context.js';
 import { openBearerSession, readGenericRequest, recordRefusal } from './generic-exchange.js';
@@ -59,7 +60,7 @@ export async function handleUpgrade(
   socket.once('close', () => gone.abort());
   const action: HttpAction = httpAction({ connection: deps.connection, method: 'GET', path: read.recorded });
   const admission = await session.admit(action, {
-    signal: () => AbortSignal.any([gone.signal, AbortSignal.timeout(settings.holdTimeoutMs)]),
+    signal: holdSignal(settings.holdTimeoutMs, gone.signal),
   });
   if (!admission.allowed)
     return fail(

@@ -11,7 +11,7 @@ import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer, type RawData } from 'ws';
 import type { KubernetesAction } from '../../core/action.js';
 import { deny } from '../../core/decision.js';
-import type { Admission, GateSession } from '../../gate/gate.js';
+import { holdSignal, type Admission, type GateSession } from '../../gate/gate.js';
 import { AsciicastWriter } from '../../wire/asciicast/asciicast-writer.js';
 import {
   CHANNEL,
@@ -87,7 +87,7 @@ export async function handleKubeUpgrade(
 
   const gone = new AbortController();
   socket.once('close', () => gone.abort());
-  const signal = () => AbortSignal.any([gone.signal, AbortSignal.timeout(settings.holdTimeoutMs)]);
+  const signal = holdSignal(settings.holdTimeoutMs, gone.signal);
 
   if (upgrade.startsWith('spdy/')) {
     // Decide first, so a policy refusal (also what kubectl falls back to SPDY after) names its rule.

@@ -10,7 +10,7 @@ import type { Readable } from 'node:stream';
 import { request as undiciRequest, errors as undiciErrors } from 'undici';
 import { isGatewayError } from '../../core/errors.js';
 import type { Logger } from '../../core/ports.js';
-import type { Admission, GateSession } from '../../gate/gate.js';
+import { holdSignal, type Admission, type GateSession } from '../../gate/gate.js';
 import { failureStatus } from '../../wire/kubernetes/status.js';
 import { classifyRequest, type CommandClassifier } from './classify-request.js';
 import { bearerToken, type KubeClientSessions } from './client-sessions.js';
@@ -95,7 +95,7 @@ export async function handleKubeRequest(
     if (!res.writableFinished) gone.abort();
   });
   const admission = await session.admit(action, {
-    signal: () => AbortSignal.any([gone.signal, AbortSignal.timeout(settings.holdTimeoutMs)]),
+    signal: holdSignal(settings.holdTimeoutMs, gone.signal),
   });
   if (!admission.allowed) return refuse(reasonFor(admission.error.code), admission.error.message);
 

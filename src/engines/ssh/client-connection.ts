@@ -11,7 +11,7 @@ import { sshAction } from '../../core/action.js';
 import { ERROR_CODES, isGatewayError } from '../../core/errors.js';
 import type { Logger, UpstreamDialer } from '../../core/ports.js';
 import type { ShellClassification } from '../../core/shell-command.js';
-import type { Gate, GateSession } from '../../gate/gate.js';
+import { holdSignal, type Gate, type GateSession } from '../../gate/gate.js';
 import { pipeBytes } from './byte-pipe.js';
 import type { SshKeyLogin } from './key-registry.js';
 import { GATEHOUSE_EXIT, refuseChannel, serveSessionChannel } from './session-channel.js';
@@ -306,9 +306,8 @@ export class SshClientConnection {
       request: 'port-forward',
       destination: { host: String(info.destIP).slice(0, 255), port: Number(info.destPort) },
     });
-    const holdTimeoutMs = this.settings.holdTimeoutMs;
     const admission = await session.admit(action, {
-      signal: () => AbortSignal.any([this.gone.signal, session.ended, AbortSignal.timeout(holdTimeoutMs)]),
+      signal: holdSignal(this.settings.holdTimeoutMs, this.gone.signal, session.ended),
     });
     if (!admission.allowed) {
       release();

@@ -8,7 +8,7 @@ import type ssh2 from 'ssh2';
 import { sshAction, type SshAction } from '../../core/action.js';
 import type { Logger } from '../../core/ports.js';
 import type { ShellClassification } from '../../core/shell-command.js';
-import type { Admission, GateSession } from '../../gate/gate.js';
+import { holdSignal, type Admission, type GateSession } from '../../gate/gate.js';
 import { pipeBytes } from './byte-pipe.js';
 import { commandAction } from './exec-action.js';
 import { ShellLineGate } from './shell-lines.js';
@@ -172,8 +172,7 @@ export function serveSessionChannel(deps: ChannelDeps, session: ssh2.Session): v
     for (const n of notes.splice(0)) channel.stderr.write(`gatehouse: ${n}\r\n`);
     const gone = new AbortController();
     channel.once('close', () => gone.abort());
-    const signal = () =>
-      AbortSignal.any([gone.signal, deps.session.ended, AbortSignal.timeout(settings.holdTimeoutMs)]);
+    const signal = holdSignal(settings.holdTimeoutMs, gone.signal, deps.session.ended);
     const admission = await deps.session.admit(action, {
       signal,
       onHeld: (n) => channel.stderr.write(`gatehouse: held for approval: ${n.message}\r\n`),

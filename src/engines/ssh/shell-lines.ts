@@ -9,7 +9,7 @@
 import xterm from '@xterm/headless';
 import { sshAction } from '../../core/action.js';
 import type { ShellClassification } from '../../core/shell-command.js';
-import type { GateSession } from '../../gate/gate.js';
+import { holdSignal, type GateSession } from '../../gate/gate.js';
 
 const { Terminal } = xterm;
 
@@ -218,12 +218,7 @@ export class ShellLineGate {
     this.deps.pause();
     try {
       const admission = await this.deps.session.admit(action, {
-        signal: () =>
-          AbortSignal.any([
-            this.deps.signal,
-            this.deps.session.ended,
-            AbortSignal.timeout(this.deps.holdTimeoutMs),
-          ]),
+        signal: holdSignal(this.deps.holdTimeoutMs, this.deps.signal, this.deps.session.ended),
         onHeld: (n) => this.deps.note(`held for approval: ${n.message}`),
         onHoldSettled: (n) => this.deps.note(n.message),
       });
