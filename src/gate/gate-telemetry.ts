@@ -28,9 +28,9 @@ export class GateInstruments {
   readonly #masked;
   readonly #results;
   // One table per family, so label sets of different families never share a key.
-  readonly #actionLabels = new LabelSets();
-  readonly #latencyLabels = new LabelSets();
-  readonly #resultLabels = new LabelSets();
+  readonly #actionLabels = new LabelSets(['decision', 'rule', 'outcome']);
+  readonly #latencyLabels = new LabelSets(['decision']);
+  readonly #resultLabels = new LabelSets(['result']);
 
   constructor(m: MetricRegistry) {
     const cp = ['connection', 'protocol'];
@@ -98,15 +98,9 @@ export class GateInstruments {
     const effect = decision?.effect ?? 'deny';
     const rule = decision?.ruleId ?? 'internal-error';
     const outcome = admitted ? 'admitted' : 'refused';
-    this.#actions.inc(
-      this.#actionLabels.get(r, effect, rule, outcome, () => ({ decision: effect, rule, outcome })),
-    );
+    this.#actions.inc(this.#actionLabels.get(r, effect, rule, outcome));
     // A reviewed action's time is mostly a person's: that goes to the approval wait histogram.
-    if (effect !== 'review')
-      this.#addedLatency.observe(
-        this.#latencyLabels.get(r, effect, '', '', () => ({ decision: effect })),
-        seconds,
-      );
+    if (effect !== 'review') this.#addedLatency.observe(this.#latencyLabels.get(r, effect), seconds);
   }
 
   settled(
@@ -114,7 +108,7 @@ export class GateInstruments {
     result: Pick<StatementResult, 'error' | 'masked'>,
   ): void {
     const outcome = result.error ? 'error' : 'ok';
-    this.#results.inc(this.#resultLabels.get(r, outcome, '', '', () => ({ result: outcome })));
+    this.#results.inc(this.#resultLabels.get(r, outcome));
     if (result.masked === undefined) return;
     const l = { connection: r.connection, protocol: r.protocol };
     for (const [kind, n] of Object.entries(result.masked)) if (n > 0) this.#masked.inc({ ...l, kind }, n);
@@ -130,18 +124,18 @@ export class GateInstruments {
 class LabelSets {
   readonly #sets = new Map<string, MetricLabels>();
 
-  get(
-    r: Pick<SessionRecord, 'connection' | 'protocol'>,
-    a: string,
-    b: string,
-    c: string,
-    make: () => Record<string, string>,
-  ): MetricLabels {
+  /** `names`: the labels after connection and protocol (up to three), in the order `get` takes them. */
+  constructor(private readonly names: readonly string[]) {}
+
+  get(r: Pick<SessionRecord, 'connection' | 'protocol'>, a: string, b = '', c = ''): MetricLabels {
     const key = `${r.connection}\u0000${r.protocol}\u0000${a}\u0000${b}\u0000${c}`;
     let set = this.#sets.get(key);
     if (set === undefined) {
       if (this.#sets.size >= 10_000) this.#sets.clear();
-      set = Object.freeze({ connection: r.connection, protocol: r.protocol, ...make() });
+      const labels: Record<string, string> = { connection: r.connection, protocol: r.protocol };
+      const values = [a, b, c];
+      this.names.forEach((name, i) => (labels[name] = values[i]!));
+      set = Object.freeze(labels);
       this.#sets.set(key, set);
     }
     return set;

@@ -46,11 +46,11 @@ export function tracedPolicySource(current: () => PolicyDecider, tracer: Tracer)
   let traced: PolicyDecider | undefined;
   return () => {
     const p = current();
-    if (p !== inner || traced === undefined) {
+    if (p !== inner) {
       inner = p;
       traced = tracedPolicy(p, tracer);
     }
-    return traced;
+    return traced!;
   };
 }
 
