@@ -55,6 +55,32 @@ export function cli(args: readonly string[], env: NodeJS.ProcessEnv = {}): { std
   return { stdout: r.stdout, ms };
 }
 
+/**
+ * Issues a service token through the CLI (`gatehouse token issue … --ttl 8h --json`, a cold CLI
+ * start): its JSON answer and the command's wall time.
+ */
+export function issueToken<T = { token: string }>(
+  configFile: string,
+  o: { readonly subject: string; readonly groups: string; readonly agent?: boolean; readonly aws?: boolean },
+): { issued: T; ms: number } {
+  const r = cli([
+    '-c',
+    configFile,
+    'token',
+    'issue',
+    '--subject',
+    o.subject,
+    '--groups',
+    o.groups,
+    ...(o.agent ? ['--agent'] : []),
+    '--ttl',
+    '8h',
+    ...(o.aws ? ['--aws'] : []),
+    '--json',
+  ]);
+  return { issued: JSON.parse(r.stdout) as T, ms: r.ms };
+}
+
 function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect({ host: '127.0.0.1', port });

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { freeLoopbackPort } from '../src/demo/free-loopback-port.js';
 import { defaultAgentPolicies } from '../src/policy/index.js';
-import { benchPostgresConnection, cli, startGatewayProcess } from './gateway-process.js';
+import { benchPostgresConnection, issueToken, startGatewayProcess } from './gateway-process.js';
 import { startPgbenchUpstream } from './pgbench-upstream.js';
 
 const envFile = process.env.HOLD_ENV_FILE ?? path.join(os.tmpdir(), 'gatehouse-hold.env');
@@ -33,22 +33,7 @@ writeFileSync(
     metrics: { listen: `127.0.0.1:${metricsPort}` },
   }),
 );
-const issued = JSON.parse(
-  cli([
-    '-c',
-    configFile,
-    'token',
-    'issue',
-    '--subject',
-    'bench-agent',
-    '--groups',
-    'ai-agents',
-    '--agent',
-    '--ttl',
-    '8h',
-    '--json',
-  ]).stdout,
-) as { token: string };
+const { issued } = issueToken(configFile, { subject: 'bench-agent', groups: 'ai-agents', agent: true });
 const gw = await startGatewayProcess({
   configFile,
   ports: [gwPort],

@@ -18,7 +18,7 @@ import { startEmbeddedPostgres } from '../src/demo/embedded-postgres.js';
 import { freeLoopbackPort } from '../src/demo/free-loopback-port.js';
 import {
   benchPostgresConnection,
-  cli,
+  issueToken,
   gatewayBuild,
   startGatewayProcess,
   type GatewayProcess,
@@ -103,21 +103,7 @@ async function main(): Promise<void> {
     };
     const configFile = path.join(dir, 'gatehouse.yaml');
     writeFileSync(configFile, stringify(config));
-    const issued = JSON.parse(
-      cli([
-        '-c',
-        configFile,
-        'token',
-        'issue',
-        '--subject',
-        'serial-bench',
-        '--groups',
-        'people',
-        '--ttl',
-        '8h',
-        '--json',
-      ]).stdout,
-    ) as { token: string };
+    const { issued } = issueToken(configFile, { subject: 'serial-bench', groups: 'people' });
     // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the gateway there (bench/cpu-profile-top.ts reads it).
     const gw = await startGatewayProcess({
       configFile,

@@ -31,6 +31,7 @@ import { startPgbenchUpstream } from './pgbench-upstream.js';
 import {
   benchPostgresConnection,
   cli,
+  issueToken,
   gatewayBuild,
   waitForPort,
   startGatewayProcess,
@@ -329,26 +330,11 @@ async function main(): Promise<void> {
     writeFileSync(configFile, stringify(config));
 
     // The token, through the CLI (a cold CLI start, measured below with the others).
-    const issue = cli([
-      '-c',
+    const issue = issueToken<{ token: string; awsAccessKeyId: string; awsSecretAccessKey: string }>(
       configFile,
-      'token',
-      'issue',
-      '--subject',
-      'bench-agent',
-      '--groups',
-      'ai-agents',
-      '--agent',
-      '--ttl',
-      '8h',
-      '--aws',
-      '--json',
-    ]);
-    const issued = JSON.parse(issue.stdout) as {
-      token: string;
-      awsAccessKeyId: string;
-      awsSecretAccessKey: string;
-    };
+      { subject: 'bench-agent', groups: 'ai-agents', agent: true, aws: true },
+    );
+    const issued = issue.issued;
 
     if (CPU_PROF) mkdirSync(CPU_PROF, { recursive: true });
     const gw = await startGatewayProcess({
