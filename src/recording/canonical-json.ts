@@ -20,6 +20,15 @@ export function canonicalJson(value: unknown): string {
   return out;
 }
 
+/**
+ * The canonical JSON of a member's value at `depth` (1 for a top-level object's members), or
+ * undefined when the member is left out: for writers that build a known object's text directly and
+ * must give exactly what canonicalJson gives for the whole object (event-data.ts).
+ */
+export function canonicalMember(value: unknown, depth: number): string | undefined {
+  return write(value, depth);
+}
+
 // On the hot path (two events per statement): plain loops and string concatenation, no per-call
 // allocations beyond the key list.
 function write(value: unknown, depth: number): string | undefined {

@@ -13,8 +13,10 @@ import {
   sessionEndData,
   EVENT_TYPES,
   resultData,
+  resultDataText,
   sessionStartData,
   statementData,
+  statementDataText,
 } from '../recording/event-data.js';
 import { GENESIS_PREV, RECORD_FORMAT_VERSION, sealMessage, sha256Hex } from '../recording/record-format.js';
 import { opSessionId, type WriteOp } from './batch-plan.js';
@@ -92,10 +94,18 @@ function eventText(e: {
   );
 }
 
-function eventOf(
-  op: WriteOp,
-  now: number,
-): { type: string; at: number; statement: string | null; data: Record<string, unknown> } {
+interface PlannedEvent {
+  readonly type: string;
+  readonly at: number;
+  readonly statement: string | null;
+  /** The data object: always for the rarer events; for statements and results only when listened to. */
+  readonly data: Record<string, unknown> | undefined;
+  /** Its canonical JSON when written directly (statements and results, event-data.ts). */
+  readonly dataText?: string;
+}
+
+/** The event an op adds; `withData`: also the data object for listeners. */
+function eventOf(op: WriteOp, now: number, withData: boolean): PlannedEvent {
   switch (op.kind) {
     case 'start-session':
       return {
@@ -109,14 +119,16 @@ function eventOf(
         type: EVENT_TYPES.statement,
         at: finiteMs(op.record.at, now),
         statement: op.record.id,
-        data: statementData(op.record),
+        data: withData ? statementData(op.record) : undefined,
+        dataText: statementDataText(op.record),
       };
     case 'complete-statement':
       return {
         type: EVENT_TYPES.result,
         at: finiteMs(op.at, now),
         statement: op.id,
-        data: resultData(op.result),
+        data: withData ? resultData(op.result) : undefined,
+        dataText: resultDataText(op.result),
       };
     case 'end-session':
       return {
@@ -239,11 +251,11 @@ export class EventChain {
         );
         return;
       }
-      let e: ReturnType<typeof eventOf>;
+      let e: PlannedEvent;
       let dataText: string;
       try {
-        e = eventOf(op, now);
-        dataText = canonicalJson(e.data);
+        e = eventOf(op, now, forListeners);
+        dataText = e.dataText ?? canonicalJson(e.data);
       } catch (cause) {
         invalid.push(
           new GatewayError(
@@ -276,7 +288,7 @@ export class EventChain {
           type: e.type,
           at: new Date(e.at),
           ...(e.statement !== null ? { statement: e.statement } : {}),
-          data: e.data,
+          data: e.data ?? {},
           prev: tail.hash,
           hash,
         });
