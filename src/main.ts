@@ -305,8 +305,15 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     config.store,
     config.dataDir,
     async (ref) => (await resolveSecret(absoluteRef(ref, loaded.baseDir), env)).reveal(),
-    (message) =>
-      logger.warn({ err: message }, 'SQLite WAL checkpoint failed (the writer checkpoints instead)'),
+    {
+      onCheckpointError: (message) =>
+        logger.warn({ err: message }, 'SQLite WAL checkpoint failed (the writer checkpoints instead)'),
+      onStagingError: (message) =>
+        logger.error(
+          { err: message },
+          'the record could not fold its staged statements into its tables; reads of the record fail until it can',
+        ),
+    },
   );
   const identity = await createAuthenticator(config.identity, {
     dataDir: config.dataDir,
@@ -709,6 +716,36 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
           ]
         : [];
     },
+  );
+  metrics.counterFrom(
+    {
+      name: 'gatehouse_store_folds_total',
+      help: "Folds of the SQLite store's staged statements and events into its tables, by result (ok, failed)",
+      labels: ['result'],
+    },
+    () => {
+      const f = 'stagingStats' in store ? store.stagingStats() : undefined;
+      return f
+        ? [
+            { labels: { result: 'ok' }, value: f.folds },
+            { labels: { result: 'failed' }, value: f.failedFolds },
+          ]
+        : [];
+    },
+  );
+  metrics.gaugeFrom(
+    {
+      name: 'gatehouse_store_staged_rows',
+      help: 'Statements and events of the SQLite store staged and not yet folded into its tables',
+    },
+    () => ('stagingStats' in store ? [{ value: store.stagingStats().staged }] : []),
+  );
+  metrics.gaugeFrom(
+    {
+      name: 'gatehouse_store_longest_fold_seconds',
+      help: "The longest fold of the SQLite store's staged rows so far (it holds the event loop)",
+    },
+    () => ('stagingStats' in store ? [{ value: store.stagingStats().longestFoldMs / 1000 }] : []),
   );
   metrics.gaugeFrom(
     {

@@ -95,6 +95,9 @@ describe('metrics', () => {
       'gatehouse_store_write_seconds',
       'gatehouse_store_queue_depth',
       'gatehouse_store_wal_checkpoints_total',
+      'gatehouse_store_folds_total',
+      'gatehouse_store_staged_rows',
+      'gatehouse_store_longest_fold_seconds',
       'gatehouse_upstream_connections',
       'gatehouse_limits_hit_total',
       'gatehouse_masked_values_total',
@@ -158,6 +161,14 @@ describe('metrics', () => {
     }
     expect(checkpoints.value('gatehouse_store_wal_checkpoints_total', { result: 'ok' })).toBeGreaterThan(0);
     expect(checkpoints.value('gatehouse_store_wal_checkpoints_total', { result: 'failed' })).toBe(0);
+    // Staged statements and events are folded into the record's tables within a moment too.
+    let folds = checkpoints;
+    for (let i = 0; i < 100 && folds.value('gatehouse_store_folds_total', { result: 'ok' }) === 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      folds = parsePrometheusText((await scrape(admin)).text);
+    }
+    expect(folds.value('gatehouse_store_folds_total', { result: 'ok' })).toBeGreaterThan(0);
+    expect(folds.value('gatehouse_store_folds_total', { result: 'failed' })).toBe(0);
   });
 });
 

@@ -14,13 +14,19 @@ export async function openStore(
   config: GatehouseConfig['store'],
   dataDir: string,
   resolveSecret: (ref: SecretRef) => Promise<string>,
-  onCheckpointError?: (message: string) => void,
+  report: {
+    /** A background WAL checkpoint failed (the writer checkpoints instead). */
+    readonly onCheckpointError?: (message: string) => void;
+    /** Folding the staged record failed (sqlite-staging.ts): rows stay staged, reads fail. */
+    readonly onStagingError?: (message: string) => void;
+  } = {},
 ): Promise<OpenedStore> {
   switch (config.kind) {
     case 'sqlite':
       return SqliteStore.open({
         path: config.path ?? path.join(dataDir, DEFAULT_SQLITE_FILE),
-        ...(onCheckpointError ? { onCheckpointError } : {}),
+        ...(report.onCheckpointError ? { onCheckpointError: report.onCheckpointError } : {}),
+        ...(report.onStagingError ? { onStagingError: report.onStagingError } : {}),
       });
     case 'postgres':
       return PostgresStore.open({ url: await resolveSecret(config.url) });

@@ -193,6 +193,8 @@ for (let seq = 1; ; seq += 8) {
       // Nothing checkpointed yet: the database file alone (without its WAL) holds no statement.
       expect(rowsInFileAlone(file, 'statements')).toBe(0);
 
+      // Statements and events are staged first (sqlite-staging.ts); a read or the timer folds them.
+      store.foldStaged();
       await store.checkpointNow();
       const stats = store.checkpointStats();
       expect(stats?.checkpoints).toBeGreaterThanOrEqual(1);

@@ -47,6 +47,7 @@ import {
 } from './sqlite-checkpointer.js';
 import { migrateStore, type MigrationOutcome } from './migrate.js';
 import * as sessions from './session-queries.js';
+import { RecordStaging, StagedBatch, type StagingOptions, type StagingStats } from './sqlite-staging.js';
 import type { StatementCounts } from './session-queries.js';
 import type { StoreTables } from './tables.js';
 import * as tokens from './token-queries.js';
@@ -72,26 +73,25 @@ export interface SqliteStoreOptions {
   readonly walBackstopPages?: number;
   /** With `walCheckpoint: 'thread'`: how often the thread checkpoints while commits happen (default 200 ms). */
   readonly checkpointIntervalMs?: number;
+  /** How often staged statements and events are folded into the record's tables (default 50 ms). */
+  readonly foldIntervalMs?: number;
+  readonly staging?: StagingOptions;
+  /** Told when a fold fails (the rows stay staged and durable; reads fail until a fold succeeds). */
+  readonly onStagingError?: (message: string) => void;
 }
 
 const INSERT_SESSION = `insert into sessions (id, started_at, ended_at, subject, groups, token_kind, agent, issuer,
   client_address, client_user, application, connection, protocol, end_reason)
   values (@id, @started_at, @ended_at, @subject, @groups, @token_kind, @agent, @issuer,
   @client_address, @client_user, @application, @connection, @protocol, @end_reason)`;
-const INSERT_STATEMENT = `insert into statements (id, session_id, seq, at, via, "text", kind, categories, effect,
-  rule_id, message, params, duration_ms, row_count, error_code, error_message, masked, lineage)
-  values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-const INSERT_EVENT = `insert into session_events (session_id, seq, type, at, statement_id, data, prev_hash, hash)
-  values (?, ?, ?, ?, ?, ?, ?, ?)`;
 const INSERT_SEAL = `insert into session_seals (session_id, seq, hash, signature, key_id, at)
   values (@session_id, @seq, @hash, @signature, @key_id, @at)`;
+// Read after a fold (the staged events are in session_events then).
 const LOAD_TAIL = `select s.id as id, s.ended_at as ended_at, e.seq as seq, e.hash as hash from sessions s
   left join session_events e on e.session_id = s.id
     and e.seq = (select max(seq) from session_events where session_id = s.id)
   where s.id = ?`;
 const END_SESSION = `update sessions set ended_at = @ended_at, end_reason = @end_reason where id = @id`;
-const COMPLETE_STATEMENT = `update statements set duration_ms = ?, row_count = ?,
-  error_code = ?, error_message = ?, masked = ? where id = ?`;
 
 /** SQLite error codes caused by one row's data, not by the database (see GroupCommitOptions.isDataError). */
 function isSqliteDataError(err: unknown): boolean {
@@ -107,7 +107,12 @@ export class SqliteStore implements SessionStore, TokenStore {
   readonly #applyPlan: (
     plan: BatchPlan,
     events: EventPlan,
+    staged: StagedBatch,
   ) => { sessions: Set<string>; statements: Set<string> };
+  readonly #staging: RecordStaging;
+  readonly #onStagingError: ((message: string) => void) | undefined;
+  readonly #foldTimer: NodeJS.Timeout;
+  #foldFailing = false;
   readonly #loadTail: Database.Statement<[string], TailRow>;
   readonly #chain = new EventChain();
   readonly #busyTimeoutMs: number;
@@ -130,58 +135,29 @@ export class SqliteStore implements SessionStore, TokenStore {
     // Prepared once: the batch write runs these directly (kysely would re-prepare per query), inside
     // one better-sqlite3 transaction per batch.
     const insertSession = db.prepare(INSERT_SESSION);
-    const insertStatement = db.prepare(INSERT_STATEMENT);
     const endSession = db.prepare(END_SESSION);
-    const completeStatement = db.prepare(COMPLETE_STATEMENT);
-    const insertEvent = db.prepare(INSERT_EVENT);
     const insertSeal = db.prepare(INSERT_SEAL);
     this.#loadTail = db.prepare<[string], TailRow>(LOAD_TAIL);
-    const apply = db.transaction((plan: BatchPlan, events: EventPlan) => {
+    const staging = new RecordStaging(db, opts.staging);
+    this.#staging = staging;
+    this.#onStagingError = opts.onStagingError;
+    const apply = db.transaction((plan: BatchPlan, events: EventPlan, staged: StagedBatch) => {
+      staging.assertRoom();
       const found = { sessions: new Set<string>(), statements: new Set<string>() };
       for (const row of plan.sessionInserts) insertSession.run(row);
-      // Positional binding for the rows written per statement (its row, two events, its result):
-      // named binding looks every column up by name (about 2 µs for a statement row).
-      for (const r of plan.statementInserts)
-        insertStatement.run(
-          r.id,
-          r.session_id,
-          r.seq,
-          r.at,
-          r.via,
-          r.text,
-          r.kind,
-          r.categories,
-          r.effect,
-          r.rule_id,
-          r.message,
-          r.params,
-          r.duration_ms,
-          r.row_count,
-          r.error_code,
-          r.error_message,
-          r.masked,
-          r.lineage,
-        );
-      for (const e of events.events)
-        insertEvent.run(e.session_id, e.seq, e.type, e.at, e.statement_id, e.data, e.prev_hash, e.hash);
+      // Statements and events go to the staging tables (sqlite-staging.ts).
+      for (const r of plan.statementInserts) staging.insertStatement(staged, r);
+      for (const e of events.events) staging.insertEvent(staged, e);
       for (const row of events.seals) insertSeal.run(row);
       for (const row of plan.sessionEnds) if (endSession.run(row).changes > 0) found.sessions.add(row.id);
-      for (const r of plan.statementCompletes) {
-        const done = completeStatement.run(
-          r.duration_ms,
-          r.row_count,
-          r.error_code,
-          r.error_message,
-          r.masked,
-          r.id,
-        );
-        if (done.changes > 0) found.statements.add(r.id);
-      }
+      for (const r of plan.statementCompletes) if (staging.complete(staged, r)) found.statements.add(r.id);
       return found;
     });
     // IMMEDIATE: take the write lock at BEGIN, so a reader in another process (the CLI) cannot turn
     // this into a lock-upgrade deadlock.
-    this.#applyPlan = (plan, events) => apply.immediate(plan, events);
+    this.#applyPlan = (plan, events, staged) => apply.immediate(plan, events, staged);
+    this.#foldTimer = setInterval(() => this.#foldQuietly(), opts.foldIntervalMs ?? 50);
+    this.#foldTimer.unref();
     this.#queue = new GroupCommitQueue<WriteOp>({
       maxBatch: opts.maxBatch ?? 1000,
       isDataError: isSqliteDataError,
@@ -225,7 +201,10 @@ export class SqliteStore implements SessionStore, TokenStore {
         const backstop = Math.max(1, Math.floor(opts.walBackstopPages ?? BACKSTOP_AUTOCHECKPOINT_PAGES));
         db.pragma(`wal_autocheckpoint = ${backstop}`);
       }
-      return new SqliteStore(db, kysely, migration, opts, checkpointer);
+      const store = new SqliteStore(db, kysely, migration, opts, checkpointer);
+      // What a crash left staged is folded now; a fold that fails is told and retried by reads.
+      store.#foldReporting();
+      return store;
     } catch (e) {
       db.close();
       throw e;
@@ -245,21 +224,79 @@ export class SqliteStore implements SessionStore, TokenStore {
       }
     }
     const loaded = new Map<string, LoadedTail>();
-    for (const s of this.#chain.missingTails(ops)) loaded.set(s, tailFromRow(this.#loadTail.get(s)));
+    const missing = this.#chain.missingTails(ops);
+    // A tail is read from session_events: staged events must be there first.
+    if (missing.length > 0) this.#staging.foldIfStaged();
+    for (const s of missing) loaded.set(s, tailFromRow(this.#loadTail.get(s)));
     const events = this.#chain.plan(ops, plan.invalid, loaded);
     let found: { sessions: Set<string>; statements: Set<string> };
+    const staged = new StagedBatch();
     try {
       found =
         isEmptyPlan(plan) && events.events.length === 0
           ? { sessions: new Set(), statements: new Set() }
-          : this.#applyPlan(plan, events);
+          : this.#applyPlan(plan, events, staged);
     } catch (e) {
       this.#chain.forget(ops);
       throw e;
     }
+    if (this.#staging.committed(staged)) setImmediate(() => this.#foldQuietly());
     this.#chain.commit(events, ops);
     this.#checkpointer?.noteCommit();
     return mergeOutcomes(planOutcomes(plan, found), events.invalid);
+  }
+
+  // --- staging (sqlite-staging.ts) ---
+
+  /** The timer's and a full stage's fold: never while a transaction is open on the connection. */
+  #foldQuietly(): void {
+    if (this.#closed || !this.#db.open || this.#db.inTransaction || this.#staging.staged === 0) return;
+    this.#foldReporting();
+  }
+
+  /** Folds what is staged; a failure is told once per streak of failures (the rows stay staged). */
+  #foldReporting(): boolean {
+    try {
+      this.#foldOrThrow();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  #foldOrThrow(): void {
+    try {
+      this.#staging.foldIfStaged();
+      this.#foldFailing = false;
+    } catch (e) {
+      if (!this.#foldFailing)
+        this.#onStagingError?.(
+          `folding the staged record failed: ${e instanceof Error ? e.message : String(e)}`,
+        );
+      this.#foldFailing = true;
+      throw e;
+    }
+  }
+
+  /** Before a read of statements or events: fold what is staged (here or by another process). */
+  async #readable(): Promise<void> {
+    if (this.#db.open && this.#db.inTransaction) {
+      const deadline = Date.now() + this.#busyTimeoutMs;
+      while (this.#db.open && this.#db.inTransaction) {
+        if (Date.now() > deadline) throw new Error('SQLite connection stayed inside another transaction');
+        await new Promise<void>((r) => setImmediate(r));
+      }
+    }
+    if (this.#db.open) this.#foldOrThrow();
+  }
+
+  /** Folds the staged rows now (tests, benchmarks; reads fold by themselves). */
+  foldStaged(): void {
+    this.#staging.foldIfStaged();
+  }
+
+  stagingStats(): StagingStats {
+    return this.#staging.stats();
   }
 
   // --- SessionStore: hot-path writes go through group commit ---
@@ -309,7 +346,8 @@ export class SqliteStore implements SessionStore, TokenStore {
     return this.#chain.onCommitted(listener);
   }
 
-  getEvents(sessionId: string, afterSeq = 0, limit?: number): Promise<StoredEvent[]> {
+  async getEvents(sessionId: string, afterSeq = 0, limit?: number): Promise<StoredEvent[]> {
+    await this.#readable();
     return events.getEvents(this.#kysely, sessionId, afterSeq, limit);
   }
 
@@ -317,7 +355,8 @@ export class SqliteStore implements SessionStore, TokenStore {
     return events.getSeals(this.#kysely, sessionId);
   }
 
-  purgeSessions(startedBefore: Date, limit?: number): Promise<string[]> {
+  async purgeSessions(startedBefore: Date, limit?: number): Promise<string[]> {
+    await this.#readable();
     return events.purgeSessions(this.#kysely, startedBefore, limit);
   }
 
@@ -329,15 +368,20 @@ export class SqliteStore implements SessionStore, TokenStore {
     return events.loadContexts(this.#kysely, since);
   }
 
-  listSessions(filter: SessionFilter): Promise<SessionRecord[]> {
+  async listSessions(filter: SessionFilter): Promise<SessionRecord[]> {
+    await this.#readable();
     return sessions.listSessions(this.#kysely, 'sqlite', filter);
   }
 
-  getSession(id: string): Promise<{ session: SessionRecord; statements: StoredStatement[] } | undefined> {
+  async getSession(
+    id: string,
+  ): Promise<{ session: SessionRecord; statements: StoredStatement[] } | undefined> {
+    await this.#readable();
     return sessions.getSession(this.#kysely, id);
   }
 
-  countStatements(sessionId: string): Promise<StatementCounts> {
+  async countStatements(sessionId: string): Promise<StatementCounts> {
+    await this.#readable();
     return sessions.countStatements(this.#kysely, sessionId);
   }
 
@@ -398,6 +442,9 @@ export class SqliteStore implements SessionStore, TokenStore {
     if (this.#closed) return;
     this.#closed = true;
     await this.#queue.close();
+    clearInterval(this.#foldTimer);
+    // Leave nothing staged at rest (an older gateway version would not read the staging tables).
+    if (this.#db.open && !this.#db.inTransaction) this.#foldReporting();
     await this.#checkpointer?.close();
     if (this.#db.open) {
       // Fold the WAL back into the main file so the .db is self-contained at rest.

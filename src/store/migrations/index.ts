@@ -8,6 +8,7 @@ import { sessionEvents } from './0002-session-events.js';
 import { approvals } from './0003-approvals.js';
 import { agents } from './0004-agents.js';
 import { sshKeys } from './0005-ssh-keys.js';
+import { recordStaging } from './0006-record-staging.js';
 
 export const STORE_MIGRATIONS: readonly StoreMigration[] = [
   sessionsStatementsTokens,
@@ -15,6 +16,7 @@ export const STORE_MIGRATIONS: readonly StoreMigration[] = [
   approvals,
   agents,
   sshKeys,
+  recordStaging,
 ];
 
 export type { StoreDialect, StoreMigration } from './migration.js';
