@@ -49,6 +49,12 @@ interface Result {
   readonly p50: number;
   readonly p99: number;
   readonly ops: number;
+  /** This process's CPU (the store's work, the bench's own loop included) per statement. */
+  readonly cpuUsPerStatement: number;
+  /** SQLite: folds of the staged rows during the run (sqlite-staging.ts). */
+  readonly folds?: number;
+  readonly foldMs?: number;
+  readonly longestFoldMs?: number;
 }
 
 async function drive(store: Store, sessions: number, total: number, ids: IdKind): Promise<Result> {
@@ -73,7 +79,9 @@ async function drive(store: Store, sessions: number, total: number, ids: IdKind)
     ),
   );
   const before = store.stats().commits;
+  const folded = 'stagingStats' in store ? store.stagingStats() : undefined;
   const latencies: number[] = [];
+  const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   await Promise.all(
     sessionIds.map(async (sessionId) => {
@@ -103,6 +111,8 @@ async function drive(store: Store, sessions: number, total: number, ids: IdKind)
     }),
   );
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = process.cpuUsage(cpu0);
+  const after = 'stagingStats' in store ? store.stagingStats() : undefined;
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0;
   return {
@@ -111,6 +121,14 @@ async function drive(store: Store, sessions: number, total: number, ids: IdKind)
     p50: pct(0.5),
     p99: pct(0.99),
     ops: perSession * sessions * 2,
+    cpuUsPerStatement: (cpu.user + cpu.system) / (perSession * sessions),
+    ...(folded && after
+      ? {
+          folds: after.folds - folded.folds,
+          foldMs: after.foldMs - folded.foldMs,
+          longestFoldMs: after.longestFoldMs,
+        }
+      : {}),
   };
 }
 
@@ -118,7 +136,11 @@ function report(label: string, sessions: number, r: Result): void {
   const perCommit = r.ops / Math.max(1, r.commits);
   console.log(
     `${label.padEnd(26)} sessions=${String(sessions).padEnd(3)} ${Math.round(r.perSecond).toLocaleString('en-US').padStart(8)} statements/s` +
-      `  commits=${r.commits}  ops/commit=${perCommit.toFixed(1)}  record p50=${r.p50.toFixed(3)}ms p99=${r.p99.toFixed(3)}ms`,
+      `  commits=${r.commits}  ops/commit=${perCommit.toFixed(1)}  record p50=${r.p50.toFixed(3)}ms p99=${r.p99.toFixed(3)}ms` +
+      `  cpu=${r.cpuUsPerStatement.toFixed(1)}µs/statement` +
+      (r.folds !== undefined
+        ? `  folds=${r.folds} (${(r.foldMs ?? 0).toFixed(0)} ms, longest ${(r.longestFoldMs ?? 0).toFixed(1)} ms)`
+        : ''),
   );
 }
 

@@ -50,7 +50,7 @@ const FOLD = `insert into statements (${STATEMENT_COLUMNS})
   delete from session_events_recent;`;
 
 export interface StagingOptions {
-  /** Staged rows past which a commit is followed by a fold at once (default 2048). */
+  /** Staged rows past which a commit is followed by a fold at once (default 512: about 2–3 ms of fold). */
   readonly foldRows?: number;
   /** Staged rows past which writes are refused while folds fail (default 200,000). */
   readonly maxUnfolded?: number;
@@ -108,7 +108,7 @@ export class RecordStaging {
     this.#probeId = db.prepare(PROBE_ID).pluck();
     this.#probeSeq = db.prepare(PROBE_SEQ).pluck();
     this.#anyStaged = db.prepare<[], { n: number }>(ANY_STAGED);
-    this.#foldRows = opts.foldRows ?? 2048;
+    this.#foldRows = opts.foldRows ?? 512;
     this.#maxUnfolded = opts.maxUnfolded ?? 200_000;
     const fold = db.transaction(() => db.exec(FOLD));
     this.#fold = () => fold.immediate();
