@@ -144,6 +144,10 @@ export class SqliteCheckpointer {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
+    // The worker is unref'd so that an idle one never keeps a process alive; while close() waits for
+    // it, it must (else a process with nothing else to do exits mid-close, before the connection is
+    // closed and the WAL folded back: bench/store-record.bench.ts stopped after its first store).
+    if (this.#worker && !this.#dead) this.#worker.ref();
     await this.#whenIdle();
     if (this.#worker && !this.#dead) this.#worker.postMessage('close');
     await this.#exited;

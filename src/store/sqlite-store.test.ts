@@ -129,6 +129,31 @@ describe('SqliteStore', () => {
     }
   });
 
+  test('close() finishes in a process with nothing else to do (the checkpoint thread is waited for)', async () => {
+    const file = path.join(dir, 'exit.db');
+    const script = path.join(dir, 'close-then-exit.mts');
+    const storeModule = path.join(path.dirname(fileURLToPath(import.meta.url)), 'sqlite-store.ts');
+    writeFileSync(
+      script,
+      `import { SqliteStore } from ${JSON.stringify(storeModule)};
+const store = await SqliteStore.open({ path: ${JSON.stringify(file)} });
+await store.startSession({ ...${JSON.stringify(session)}, startedAt: new Date() });
+await store.checkpointNow(); // starts the (unref'd) checkpoint thread
+await store.close();
+process.stdout.write('closed\\n');
+`,
+    );
+    const child = spawn(process.execPath, ['--import', 'tsx', script], {
+      cwd: path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..'),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((r) => child.once('close', r));
+    expect(code).toBe(0);
+    expect(out).toBe('closed\n');
+  }, 30_000);
+
   test('every acknowledged write survives kill -9 of the gateway process', async () => {
     const file = path.join(dir, 'crash.db');
     const script = path.join(dir, 'crash-writer.mts');
