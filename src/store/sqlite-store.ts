@@ -216,17 +216,11 @@ export class SqliteStore implements SessionStore, TokenStore {
     // Queries through kysely share this connection. If one ever holds a transaction open across an
     // await, wait for it rather than have better-sqlite3 nest this batch inside it as a savepoint
     // (which its rollback would undo after this batch's callers were told it was durable).
-    if (this.#db.open && this.#db.inTransaction) {
-      const deadline = Date.now() + this.#busyTimeoutMs;
-      while (this.#db.open && this.#db.inTransaction) {
-        if (Date.now() > deadline) throw new Error('SQLite connection stayed inside another transaction');
-        await new Promise<void>((r) => setImmediate(r));
-      }
-    }
+    if (this.#db.open && this.#db.inTransaction) await this.#outsideTransaction();
     const loaded = new Map<string, LoadedTail>();
     const missing = this.#chain.missingTails(ops);
     // A tail is read from session_events: staged events must be there first.
-    if (missing.length > 0) this.#staging.foldIfStaged();
+    if (missing.length > 0) this.#foldOrThrow();
     for (const s of missing) loaded.set(s, tailFromRow(this.#loadTail.get(s)));
     const events = this.#chain.plan(ops, plan.invalid, loaded);
     let found: { sessions: Set<string>; statements: Set<string> };
@@ -255,12 +249,11 @@ export class SqliteStore implements SessionStore, TokenStore {
   }
 
   /** Folds what is staged; a failure is told once per streak of failures (the rows stay staged). */
-  #foldReporting(): boolean {
+  #foldReporting(): void {
     try {
       this.#foldOrThrow();
-      return true;
     } catch {
-      return false;
+      // Told by #foldOrThrow; the rows stay staged and the next fold tries again.
     }
   }
 
@@ -280,14 +273,17 @@ export class SqliteStore implements SessionStore, TokenStore {
 
   /** Before a read of statements or events: fold what is staged (here or by another process). */
   async #readable(): Promise<void> {
-    if (this.#db.open && this.#db.inTransaction) {
-      const deadline = Date.now() + this.#busyTimeoutMs;
-      while (this.#db.open && this.#db.inTransaction) {
-        if (Date.now() > deadline) throw new Error('SQLite connection stayed inside another transaction');
-        await new Promise<void>((r) => setImmediate(r));
-      }
-    }
+    if (this.#db.open && this.#db.inTransaction) await this.#outsideTransaction();
     if (this.#db.open) this.#foldOrThrow();
+  }
+
+  /** Resolves once no transaction is open on the shared connection (or rejects after the busy timeout). */
+  async #outsideTransaction(): Promise<void> {
+    const deadline = Date.now() + this.#busyTimeoutMs;
+    while (this.#db.open && this.#db.inTransaction) {
+      if (Date.now() > deadline) throw new Error('SQLite connection stayed inside another transaction');
+      await new Promise<void>((r) => setImmediate(r));
+    }
   }
 
   /** Folds the staged rows now (tests, benchmarks; reads fold by themselves). */
