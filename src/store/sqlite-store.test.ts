@@ -1,7 +1,8 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, test } from 'vitest';
@@ -36,6 +37,23 @@ const stmt = (seq: number): StatementRecord => ({
   effect: 'allow',
   ruleId: 'r',
 });
+
+/** Runs `body` in a child Node process (tsx) after opening the store on `file` and starting a session. */
+function storeChild(name: string, file: string, body: string): ChildProcessByStdio<null, Readable, Readable> {
+  const script = path.join(dir, name);
+  const storeModule = path.join(path.dirname(fileURLToPath(import.meta.url)), 'sqlite-store.ts');
+  writeFileSync(
+    script,
+    `import { SqliteStore } from ${JSON.stringify(storeModule)};
+const store = await SqliteStore.open({ path: ${JSON.stringify(file)} });
+await store.startSession({ ...${JSON.stringify(session)}, startedAt: new Date() });
+${body}`,
+  );
+  return spawn(process.execPath, ['--import', 'tsx', script], {
+    cwd: path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..'),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
 
 /** Rows of `table` in a copy of the database file without its WAL (0 when the table is not there yet). */
 function rowsInFileAlone(file: string, table: string): number {
@@ -130,23 +148,14 @@ describe('SqliteStore', () => {
   });
 
   test('close() finishes in a process with nothing else to do (the checkpoint thread is waited for)', async () => {
-    const file = path.join(dir, 'exit.db');
-    const script = path.join(dir, 'close-then-exit.mts');
-    const storeModule = path.join(path.dirname(fileURLToPath(import.meta.url)), 'sqlite-store.ts');
-    writeFileSync(
-      script,
-      `import { SqliteStore } from ${JSON.stringify(storeModule)};
-const store = await SqliteStore.open({ path: ${JSON.stringify(file)} });
-await store.startSession({ ...${JSON.stringify(session)}, startedAt: new Date() });
-await store.checkpointNow(); // starts the (unref'd) checkpoint thread
+    const child = storeChild(
+      'close-then-exit.mts',
+      path.join(dir, 'exit.db'),
+      `await store.checkpointNow(); // starts the (unref'd) checkpoint thread
 await store.close();
 process.stdout.write('closed\\n');
 `,
     );
-    const child = spawn(process.execPath, ['--import', 'tsx', script], {
-      cwd: path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..'),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const code = await new Promise<number | null>((r) => child.once('close', r));
@@ -156,15 +165,11 @@ process.stdout.write('closed\\n');
 
   test('every acknowledged write survives kill -9 of the gateway process', async () => {
     const file = path.join(dir, 'crash.db');
-    const script = path.join(dir, 'crash-writer.mts');
-    const storeModule = path.join(path.dirname(fileURLToPath(import.meta.url)), 'sqlite-store.ts');
     // The child writes statements as fast as it can and prints each seq once its write resolved.
-    writeFileSync(
-      script,
-      `import { SqliteStore } from ${JSON.stringify(storeModule)};
-const store = await SqliteStore.open({ path: ${JSON.stringify(file)} });
-await store.startSession({ ...${JSON.stringify(session)}, startedAt: new Date() });
-for (let seq = 1; ; seq += 8) {
+    const child = storeChild(
+      'crash-writer.mts',
+      file,
+      `for (let seq = 1; ; seq += 8) {
   const batch = [];
   for (let i = 0; i < 8; i++) {
     const n = seq + i;
@@ -176,10 +181,6 @@ for (let seq = 1; ; seq += 8) {
 }
 `,
     );
-    const child = spawn(process.execPath, ['--import', 'tsx', script], {
-      cwd: path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..'),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
     let out = '';
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
