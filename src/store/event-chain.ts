@@ -98,28 +98,28 @@ interface PlannedEvent {
   readonly type: string;
   readonly at: number;
   readonly statement: string | null;
-  /** The data object: always for the rarer events; for statements and results only when listened to. */
-  readonly data: Record<string, unknown> | undefined;
-  /** Its canonical JSON when written directly (statements and results, event-data.ts). */
+  /** Builds the data object (for the record's text when there is no dataText, and for listeners). */
+  readonly data: () => Record<string, unknown>;
+  /** Its canonical JSON written directly (statements and results, event-data.ts). */
   readonly dataText?: string;
 }
 
-/** The event an op adds; `withData`: also the data object for listeners. */
-function eventOf(op: WriteOp, now: number, withData: boolean): PlannedEvent {
+/** The event an op adds. */
+function eventOf(op: WriteOp, now: number): PlannedEvent {
   switch (op.kind) {
     case 'start-session':
       return {
         type: EVENT_TYPES.sessionStart,
         at: finiteMs(op.record.startedAt, now),
         statement: null,
-        data: sessionStartData(op.record),
+        data: () => sessionStartData(op.record),
       };
     case 'record-statement':
       return {
         type: EVENT_TYPES.statement,
         at: finiteMs(op.record.at, now),
         statement: op.record.id,
-        data: withData ? statementData(op.record) : undefined,
+        data: () => statementData(op.record),
         dataText: statementDataText(op.record),
       };
     case 'complete-statement':
@@ -127,7 +127,7 @@ function eventOf(op: WriteOp, now: number, withData: boolean): PlannedEvent {
         type: EVENT_TYPES.result,
         at: finiteMs(op.at, now),
         statement: op.id,
-        data: withData ? resultData(op.result) : undefined,
+        data: () => resultData(op.result),
         dataText: resultDataText(op.result),
       };
     case 'end-session':
@@ -135,14 +135,14 @@ function eventOf(op: WriteOp, now: number, withData: boolean): PlannedEvent {
         type: EVENT_TYPES.sessionEnd,
         at: finiteMs(op.endedAt, now),
         statement: null,
-        data: sessionEndData(op.reason),
+        data: () => sessionEndData(op.reason),
       };
     case 'append-event':
       return {
         type: op.event.type,
         at: finiteMs(op.event.at, now),
         statement: op.event.statementId ?? null,
-        data: { ...op.event.data },
+        data: () => ({ ...op.event.data }),
       };
   }
 }
@@ -254,8 +254,8 @@ export class EventChain {
       let e: PlannedEvent;
       let dataText: string;
       try {
-        e = eventOf(op, now, forListeners);
-        dataText = e.dataText ?? canonicalJson(e.data);
+        e = eventOf(op, now);
+        dataText = e.dataText ?? canonicalJson(e.data());
       } catch (cause) {
         invalid.push(
           new GatewayError(
@@ -288,7 +288,7 @@ export class EventChain {
           type: e.type,
           at: new Date(e.at),
           ...(e.statement !== null ? { statement: e.statement } : {}),
-          data: e.data ?? {},
+          data: e.data(),
           prev: tail.hash,
           hash,
         });
