@@ -58,6 +58,7 @@ export interface StagingOptions {
 
 export interface StagingStats {
   readonly folds: number;
+  /** Rows this process staged that its folds moved (a fold also moves another process's, uncounted). */
   readonly rowsFolded: number;
   readonly failedFolds: number;
   /** Rows staged by this process and not folded yet. */
@@ -188,7 +189,7 @@ export class RecordStaging {
   // --- folding ---
 
   /** Moves every staged row (this process's and any other's) into the record's tables. Throws when it fails. */
-  fold(): void {
+  #foldAll(): void {
     const started = performance.now();
     try {
       this.#fold();
@@ -210,7 +211,7 @@ export class RecordStaging {
 
   /** Folds when anything is staged, by this process or another (a read, an open, a tail to load). */
   foldIfStaged(): void {
-    if (this.#staged > 0 || this.#anyStaged.get()?.n === 1) this.fold();
+    if (this.#staged > 0 || this.#anyStaged.get()?.n === 1) this.#foldAll();
   }
 
   stats(): StagingStats {
