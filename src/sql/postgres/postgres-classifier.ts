@@ -3,6 +3,7 @@
 import type { SqlClassification, SqlClassifier, SqlStatement } from '../../core/sql-statement.js';
 import { AdmissionFilter } from './admission-filter.js';
 import { categoriesOf, maskOf } from './category-mask.js';
+import { fromTemplate, type LiteralTemplate, makeTemplate, templateKey } from './literal-template.js';
 import { LruCache } from './lru-cache.js';
 import { isObject } from './parse-tree.js';
 import { PgParserRuntime, type ScanToken } from './pg-parser-runtime.js';
@@ -16,6 +17,11 @@ export interface PostgresClassifierOptions {
    * cached from its second classification on, so that one-off texts do not churn the cache.
    */
   readonly cacheSize?: number;
+  /**
+   * Entries in the cache of literal templates (literal-template.ts: texts that differ only in integer
+   * constants share a classification; default 10,000; 0 disables it).
+   */
+  readonly templateCacheSize?: number;
   /** Longer texts are not classified but denied as unparsed (default 32 MiB of UTF-16 code units). */
   readonly maxTextLength?: number;
 }
@@ -27,6 +33,8 @@ export interface PostgresClassifier extends SqlClassifier {
    * grouping in records or a verdict cache; undefined when the text does not parse.
    */
   fingerprint(text: string): string | undefined;
+  /** Texts answered from a literal template, and templates held (for tests and benchmarks). */
+  templateStats(): { readonly hits: number; readonly templates: number };
 }
 
 const DEFAULT_CACHE_SIZE = 10_000;
@@ -67,6 +75,8 @@ export async function createPostgresClassifier(
 class LibpgQueryClassifier implements PostgresClassifier {
   readonly #runtime: PgParserRuntime;
   readonly #cache: LruCache<SqlClassification>;
+  readonly #templates: LruCache<LiteralTemplate>;
+  #templateHits = 0;
   readonly #admission: AdmissionFilter;
   readonly #maxTextLength: number;
 
@@ -74,6 +84,10 @@ class LibpgQueryClassifier implements PostgresClassifier {
     this.#runtime = runtime;
     this.#cache = new LruCache({
       maxEntries: options.cacheSize ?? DEFAULT_CACHE_SIZE,
+      maxTotalKeyLength: MAX_CACHED_TOTAL_LENGTH,
+    });
+    this.#templates = new LruCache({
+      maxEntries: options.templateCacheSize ?? DEFAULT_CACHE_SIZE,
       maxTotalKeyLength: MAX_CACHED_TOTAL_LENGTH,
     });
     this.#admission = new AdmissionFilter(4 * (options.cacheSize ?? DEFAULT_CACHE_SIZE));
@@ -84,11 +98,37 @@ class LibpgQueryClassifier implements PostgresClassifier {
     if (typeof text !== 'string') return unparsed('', 'query text is not a string');
     const cached = this.#cache.get(text);
     if (cached !== undefined) return cached;
-    const result = this.#classifyUncached(text);
+    const result = this.#classifyByTemplate(text);
     // Only texts seen before are cached (admission-filter.ts explains why one-offs are not).
     if (text.length <= MAX_CACHED_TEXT_LENGTH && this.#admission.seenBefore(text))
       this.#cache.set(text, result);
     return result;
+  }
+
+  /** From a literal template when one fits, else parsed (and a template made when the text allows). */
+  #classifyByTemplate(text: string): SqlClassification {
+    // Within the length bounds only: a template must never answer a text too long to classify.
+    const key =
+      text.length <= MAX_CACHED_TEXT_LENGTH && text.length <= this.#maxTextLength
+        ? templateKey(text)
+        : undefined;
+    if (key === undefined) return this.#classifyUncached(text);
+    const template = this.#templates.get(key.key);
+    if (template !== undefined) {
+      this.#templateHits++;
+      return fromTemplate(text, template);
+    }
+    let tree: unknown;
+    const result = this.#classifyUncached(text, (t) => (tree = t));
+    if (tree !== undefined) {
+      const made = makeTemplate(text, key.runs, result, tree);
+      if (made !== undefined) this.#templates.set(key.key, made);
+    }
+    return result;
+  }
+
+  templateStats(): { readonly hits: number; readonly templates: number } {
+    return { hits: this.#templateHits, templates: this.#templates.size };
   }
 
   fingerprint(text: string): string | undefined {
@@ -97,7 +137,8 @@ class LibpgQueryClassifier implements PostgresClassifier {
     return this.#runtime.fingerprint(Buffer.from(text, 'utf8'));
   }
 
-  #classifyUncached(text: string): SqlClassification {
+  /** `onTree` sees the parse tree of a text that parsed. */
+  #classifyUncached(text: string, onTree?: (tree: unknown) => void): SqlClassification {
     if (text.length === 0) return EMPTY;
     if (text.length > this.#maxTextLength) {
       return unparsed(text, `query text is too long to classify (${text.length} > ${this.#maxTextLength})`);
@@ -109,6 +150,7 @@ class LibpgQueryClassifier implements PostgresClassifier {
       const outcome = this.#runtime.parse(submitted.bytes);
       if (!outcome.ok) return unparsed(text, outcome.message, outcome.cursorPosition);
       const tree: unknown = JSON.parse(outcome.json);
+      onTree?.(tree);
       const raws = isObject(tree) && Array.isArray(tree['stmts']) ? (tree['stmts'] as RawStatement[]) : [];
       if (raws.length === 0) return this.#zeroStatements(submitted);
       const comments = text.includes('/*') ? this.#commentTokens(submitted) : undefined;
