@@ -105,13 +105,16 @@ export class GateInstruments {
 
   settled(
     r: Pick<SessionRecord, 'connection' | 'protocol'>,
-    result: Pick<StatementResult, 'error' | 'masked'>,
+    error: StatementResult['error'],
+    masked: StatementResult['masked'],
   ): void {
-    const outcome = result.error ? 'error' : 'ok';
-    this.#results.inc(this.#resultLabels.get(r, outcome));
-    if (result.masked === undefined) return;
+    this.#results.inc(this.#resultLabels.get(r, error ? 'error' : 'ok'));
+    if (masked === undefined) return;
     const l = { connection: r.connection, protocol: r.protocol };
-    for (const [kind, n] of Object.entries(result.masked)) if (n > 0) this.#masked.inc({ ...l, kind }, n);
+    for (const kind in masked) {
+      const n = masked[kind]!;
+      if (n > 0) this.#masked.inc({ ...l, kind }, n);
+    }
   }
 }
 
