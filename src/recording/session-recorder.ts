@@ -5,6 +5,7 @@
 
 import type { Logger, SessionStore } from '../core/ports.js';
 import type {
+  ResultSample,
   ResultSampleRef,
   SessionEvent,
   SessionFilter,
@@ -142,6 +143,9 @@ export class SessionRecorder implements SessionStore {
   #complete(id: string, result: StatementResult): Promise<void> {
     const sample = result.sample;
     if (!sample) return this.#store.completeStatement(id, result);
+    // Most samples are small: when even their largest possible text fits inline, it is not built here
+    // (the store writes it into the result event anyway).
+    if (sampleJsonBound(sample) <= this.#inline) return this.#store.completeStatement(id, result);
     const text = canonicalJson(sample);
     const bytes = Buffer.byteLength(text, 'utf8');
     if (bytes <= this.#inline || !this.#opts.blobs) {
@@ -225,4 +229,19 @@ export class SessionRecorder implements SessionStore {
 function sessionOfStatement(id: string): string {
   const i = id.lastIndexOf(':');
   return i > 0 ? id.slice(0, i) : id;
+}
+
+/**
+ * An upper bound of the UTF-8 bytes of canonicalJson(sample): JSON.stringify writes at most 6 bytes per
+ * UTF-16 unit of a string (`\\u001f`; a character is at most 3 bytes per unit in UTF-8), and the
+ * structure adds brackets, quotes, commas and the three member names.
+ */
+export function sampleJsonBound(sample: ResultSample): number {
+  let n = 64;
+  for (const c of sample.columns) n += 3 + 6 * c.length;
+  for (const row of sample.rows) {
+    n += 3;
+    for (const cell of row) n += cell === null ? 5 : 3 + 6 * cell.length;
+  }
+  return n;
 }

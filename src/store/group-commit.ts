@@ -107,9 +107,12 @@ export class GroupCommitQueue<Op> {
       this.#queue.push({ op, resolve, reject });
       if (options.deferrable !== true) this.#schedule();
       else if (!this.#scheduled && this.#deferTimer === undefined) {
+        // One timer serves every deferred write until it fires: a commit does not clear it (at one
+        // statement after another that was a timer made and cleared per statement), so a write
+        // deferred later waits less than maxDeferMs, never more; firing with nothing queued is a no-op.
         this.#deferTimer = setTimeout(() => {
           this.#deferTimer = undefined;
-          this.#schedule();
+          if (this.#queue.length > 0) this.#schedule();
         }, this.#opts.maxDeferMs ?? 10);
         // Not unref'd: a process must not exit with a write pending (it waits at most maxDeferMs).
       }
@@ -124,6 +127,8 @@ export class GroupCommitQueue<Op> {
   async close(): Promise<void> {
     this.#closed = true;
     await this.idle();
+    clearTimeout(this.#deferTimer);
+    this.#deferTimer = undefined;
   }
 
   /** Starts a commit of what is queued now, deferred writes included (without waiting for it). */
@@ -145,10 +150,6 @@ export class GroupCommitQueue<Op> {
   #schedule(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
-    if (this.#deferTimer !== undefined) {
-      clearTimeout(this.#deferTimer);
-      this.#deferTimer = undefined;
-    }
     // setImmediate (not nextTick) so that every write issued by the I/O callbacks of this loop turn
     // joins the batch; after a commit it also lets sockets be served before the next (synchronous
     // SQLite) batch runs.
