@@ -2,11 +2,13 @@
 // as they do from N concurrent client sessions (each waits for its record before the next statement).
 // Run: npx tsx bench/store-record.bench.ts [--statements 50000] [--sessions 8,64] [--ids uuid,ordered] [--pg]
 //   --ids: `uuid`: session and statement ids random UUIDv4; `ordered`: both time-ordered (UUIDv7
-//          layout); `gate`: what src/gate does today, a UUIDv4 session id and `<session id>:<seq>`.
+//          layout); `gate`: what src/gate does today, a UUIDv4 session id and `<session id>:<seq>`
+//          (src/gate/ids.ts, seq zero-padded to 8 digits).
 //          Random keys scatter index writes over many pages, so each commit writes more.
 //   --sync: SQLite synchronous modes to run (default normal,full).
 //   --pg also measures PostgreSQL: GATEHOUSE_BENCH_PG_URL, or an embedded PostgreSQL with fsync on.
 
+import { statementId } from '../src/gate/ids.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -87,7 +89,7 @@ async function drive(store: Store, sessions: number, total: number, ids: IdKind)
     sessionIds.map(async (sessionId) => {
       let lastComplete: Promise<void> = Promise.resolve();
       for (let seq = 1; seq <= perSession; seq++) {
-        const id = ids === 'gate' ? `${sessionId}:${seq}` : newId();
+        const id = ids === 'gate' ? statementId(sessionId, seq) : newId();
         const record: StatementRecord = {
           id,
           sessionId,

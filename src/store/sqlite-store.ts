@@ -47,7 +47,8 @@ import {
 } from './sqlite-checkpointer.js';
 import { migrateStore, type MigrationOutcome } from './migrate.js';
 import * as sessions from './session-queries.js';
-import { RecordStaging, StagedBatch, type StagingOptions, type StagingStats } from './sqlite-staging.js';
+import { RecordJournal, RecordTables, type JournalStats } from './record-journal.js';
+import { RecordStaging, type StagingOptions, type StagingStats } from './sqlite-staging.js';
 import type { StatementCounts } from './session-queries.js';
 import type { StoreTables } from './tables.js';
 import * as tokens from './token-queries.js';
@@ -76,6 +77,8 @@ export interface SqliteStoreOptions {
   /** How often staged statements and events are folded into the record's tables (default 50 ms). */
   readonly foldIntervalMs?: number;
   readonly staging?: StagingOptions;
+  /** A record journal file is replaced by a new one after a fold once it is this large (default 8 MiB). */
+  readonly journalRotateBytes?: number;
   /** Told when a fold fails (the rows stay staged and durable; reads fail until a fold succeeds). */
   readonly onStagingError?: (message: string) => void;
 }
@@ -107,9 +110,12 @@ export class SqliteStore implements SessionStore, TokenStore {
   readonly #applyPlan: (
     plan: BatchPlan,
     events: EventPlan,
-    staged: StagedBatch,
   ) => { sessions: Set<string>; statements: Set<string> };
+  /** Rows an older version left in the staging tables (schema 6), folded at open and before reads. */
   readonly #staging: RecordStaging;
+  /** The hot path's writes (record-journal.ts); undefined for an in-memory store, which writes directly. */
+  readonly #journal: RecordJournal | undefined;
+  #recoveryPending = false;
   readonly #onStagingError: ((message: string) => void) | undefined;
   readonly #foldTimer: NodeJS.Timeout;
   #foldFailing = false;
@@ -138,24 +144,35 @@ export class SqliteStore implements SessionStore, TokenStore {
     const endSession = db.prepare(END_SESSION);
     const insertSeal = db.prepare(INSERT_SEAL);
     this.#loadTail = db.prepare<[string], TailRow>(LOAD_TAIL);
-    const staging = new RecordStaging(db, opts.staging);
-    this.#staging = staging;
+    this.#staging = new RecordStaging(db, opts.staging);
+    const tables = new RecordTables(db);
+    const journal =
+      opts.path === ':memory:'
+        ? undefined
+        : new RecordJournal(db, tables, path.resolve(opts.path), {
+            ...(opts.synchronous ? { synchronous: opts.synchronous } : {}),
+            ...(opts.staging?.foldRows !== undefined ? { foldRows: opts.staging.foldRows } : {}),
+            ...(opts.staging?.maxUnfolded !== undefined ? { maxPendingRows: opts.staging.maxUnfolded } : {}),
+            ...(opts.journalRotateBytes !== undefined ? { rotateBytes: opts.journalRotateBytes } : {}),
+          });
+    this.#journal = journal;
     this.#onStagingError = opts.onStagingError;
-    const apply = db.transaction((plan: BatchPlan, events: EventPlan, staged: StagedBatch) => {
-      staging.assertRoom();
+    // A batch that starts or ends a session (or seals one) is written here, directly into the record's
+    // tables, after the journal was folded: their keys refuse what they must.
+    const apply = db.transaction((plan: BatchPlan, events: EventPlan) => {
       const found = { sessions: new Set<string>(), statements: new Set<string>() };
       for (const row of plan.sessionInserts) insertSession.run(row);
-      // Statements and events go to the staging tables (sqlite-staging.ts).
-      for (const r of plan.statementInserts) staging.insertStatement(staged, r);
-      for (const e of events.events) staging.insertEvent(staged, e);
+      if (journal) for (const r of plan.statementInserts) journal.checkForeignId(r);
+      tables.insertStatements(plan.statementInserts);
+      tables.insertEvents(events.events);
       for (const row of events.seals) insertSeal.run(row);
       for (const row of plan.sessionEnds) if (endSession.run(row).changes > 0) found.sessions.add(row.id);
-      for (const r of plan.statementCompletes) if (staging.complete(staged, r)) found.statements.add(r.id);
+      for (const r of plan.statementCompletes) if (tables.complete(r)) found.statements.add(r.id);
       return found;
     });
     // IMMEDIATE: take the write lock at BEGIN, so a reader in another process (the CLI) cannot turn
     // this into a lock-upgrade deadlock.
-    this.#applyPlan = (plan, events, staged) => apply.immediate(plan, events, staged);
+    this.#applyPlan = (plan, events) => apply.immediate(plan, events);
     this.#foldTimer = setInterval(() => this.#foldQuietly(), opts.foldIntervalMs ?? 50);
     this.#foldTimer.unref();
     this.#queue = new GroupCommitQueue<WriteOp>({
@@ -202,7 +219,9 @@ export class SqliteStore implements SessionStore, TokenStore {
         db.pragma(`wal_autocheckpoint = ${backstop}`);
       }
       const store = new SqliteStore(db, kysely, migration, opts, checkpointer);
-      // What a crash left staged is folded now; a fold that fails is told and retried by reads.
+      // What a crash left (journals of ended processes, an older version's staged rows) is folded now;
+      // a fold that fails is told and retried by reads.
+      store.#recoveryPending = store.#journal !== undefined;
       store.#foldReporting();
       return store;
     } catch (e) {
@@ -224,27 +243,59 @@ export class SqliteStore implements SessionStore, TokenStore {
     for (const s of missing) loaded.set(s, tailFromRow(this.#loadTail.get(s)));
     const events = this.#chain.plan(ops, plan.invalid, loaded);
     let found: { sessions: Set<string>; statements: Set<string> };
-    const staged = new StagedBatch();
+    const journal = this.#journal;
     try {
-      found =
-        isEmptyPlan(plan) && events.events.length === 0
-          ? { sessions: new Set(), statements: new Set() }
-          : this.#applyPlan(plan, events, staged);
+      if (isEmptyPlan(plan) && events.events.length === 0) {
+        found = { sessions: new Set(), statements: new Set() };
+      } else if (
+        journal !== undefined &&
+        plan.sessionInserts.length === 0 &&
+        plan.sessionEnds.length === 0 &&
+        events.seals.length === 0
+      ) {
+        found = this.#writeJournal(journal, plan, events);
+      } else {
+        // Rows the journal holds go first, so this transaction's keys and updates see them.
+        if (journal !== undefined && journal.pending > 0) this.#foldOrThrow();
+        found = this.#applyPlan(plan, events);
+        this.#checkpointer?.noteCommit();
+        if (journal !== undefined) {
+          journal.started(plan.sessionInserts.filter((r) => r.ended_at === null).map((r) => r.id));
+          journal.committedDirectly(plan.statementInserts);
+          journal.ended(found.sessions);
+        }
+      }
     } catch (e) {
       this.#chain.forget(ops);
       throw e;
     }
-    if (this.#staging.committed(staged)) setImmediate(() => this.#foldQuietly());
     this.#chain.commit(events, ops);
-    this.#checkpointer?.noteCommit();
     return mergeOutcomes(planOutcomes(plan, found), events.invalid);
+  }
+
+  /** A batch of statements, results and events: one frame appended to the journal. */
+  #writeJournal(
+    journal: RecordJournal,
+    plan: BatchPlan,
+    events: EventPlan,
+  ): { sessions: Set<string>; statements: Set<string> } {
+    journal.assertRoom();
+    const taken = new Set<string>();
+    for (const r of plan.statementInserts) journal.checkStatement(r, taken);
+    const found = { sessions: new Set<string>(), statements: new Set<string>() };
+    const completes = plan.statementCompletes.filter((c) => journal.hasStatement(c.id));
+    for (const c of completes) found.statements.add(c.id);
+    if (journal.append({ s: plan.statementInserts, e: events.events, c: completes }))
+      setImmediate(() => this.#foldQuietly());
+    return found;
   }
 
   // --- staging (sqlite-staging.ts) ---
 
   /** The timer's and a full stage's fold: never while a transaction is open on the connection. */
   #foldQuietly(): void {
-    if (this.#closed || !this.#db.open || this.#db.inTransaction || this.#staging.staged === 0) return;
+    if (this.#closed || !this.#db.open || this.#db.inTransaction || (this.#journal?.pending ?? 0) === 0)
+      return;
     this.#foldReporting();
   }
 
@@ -260,6 +311,14 @@ export class SqliteStore implements SessionStore, TokenStore {
   #foldOrThrow(): void {
     try {
       this.#staging.foldIfStaged();
+      if (this.#recoveryPending) {
+        this.#journal?.recover();
+        this.#recoveryPending = false;
+      }
+      if ((this.#journal?.pending ?? 0) > 0) {
+        this.#journal?.fold();
+        this.#checkpointer?.noteCommit();
+      }
       this.#foldFailing = false;
     } catch (e) {
       if (!this.#foldFailing)
@@ -288,11 +347,26 @@ export class SqliteStore implements SessionStore, TokenStore {
 
   /** Folds the staged rows now (tests, benchmarks; reads fold by themselves). */
   foldStaged(): void {
-    this.#staging.foldIfStaged();
+    this.#foldOrThrow();
   }
 
+  /** The journal's folds (the staging tables' for an in-memory store), in the shape the metrics read. */
   stagingStats(): StagingStats {
-    return this.#staging.stats();
+    const j = this.#journal?.stats();
+    if (j === undefined) return this.#staging.stats();
+    return {
+      folds: j.folds,
+      rowsFolded: j.rowsFolded,
+      failedFolds: j.failedFolds,
+      staged: j.pending,
+      longestFoldMs: j.longestFoldMs,
+      foldMs: j.foldMs,
+      ...(j.lastError !== undefined ? { lastError: j.lastError } : {}),
+    };
+  }
+
+  journalStats(): JournalStats | undefined {
+    return this.#journal?.stats();
   }
 
   // --- SessionStore: hot-path writes go through group commit ---
@@ -439,8 +513,18 @@ export class SqliteStore implements SessionStore, TokenStore {
     this.#closed = true;
     await this.#queue.close();
     clearInterval(this.#foldTimer);
-    // Leave nothing staged at rest (an older gateway version would not read the staging tables).
-    if (this.#db.open && !this.#db.inTransaction) this.#foldReporting();
+    // Leave nothing in the journal at rest (an older gateway version would not read it).
+    if (this.#db.open && !this.#db.inTransaction) {
+      this.#foldReporting();
+      try {
+        this.#journal?.close();
+      } catch (e) {
+        // The journal stays (its rows are durable there) and the next open folds it.
+        this.#onStagingError?.(
+          `closing the record journal failed: ${e instanceof Error ? e.message : String(e)}`,
+        );
+      }
+    }
     await this.#checkpointer?.close();
     if (this.#db.open) {
       // Fold the WAL back into the main file so the .db is self-contained at rest.

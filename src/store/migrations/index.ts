@@ -9,6 +9,7 @@ import { approvals } from './0003-approvals.js';
 import { agents } from './0004-agents.js';
 import { sshKeys } from './0005-ssh-keys.js';
 import { recordStaging } from './0006-record-staging.js';
+import { recordJournals } from './0007-record-journals.js';
 
 export const STORE_MIGRATIONS: readonly StoreMigration[] = [
   sessionsStatementsTokens,
@@ -17,6 +18,7 @@ export const STORE_MIGRATIONS: readonly StoreMigration[] = [
   agents,
   sshKeys,
   recordStaging,
+  recordJournals,
 ];
 
 export type { StoreDialect, StoreMigration } from './migration.js';

@@ -1,0 +1,366 @@
+// The record journal (record-journal.ts) must be invisible to everything but the cost of a commit:
+// every read in the writing process sees every acknowledged write, results land wherever their
+// statement's row is, keys refuse what they refused before, what a killed process journaled comes back
+// at the next open (a torn last frame aside, which was never acknowledged), a live process's journal is
+// left to it, and a fold that cannot run fails reads and, past its bound, writes — never silently.
+
+import { spawn } from 'node:child_process';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, test } from 'vitest';
+import type { SessionRecord, StatementRecord } from '../core/records.js';
+import { statementId } from '../gate/ids.js';
+import { eventHash, GENESIS_PREV } from '../recording/record-format.js';
+import { eventToChained } from '../recording/recording-export.js';
+import { SqliteStore } from './sqlite-store.js';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-journal-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+const file = () => path.join(dir, `j${++n}.db`);
+
+const session = (id: string): SessionRecord => ({
+  id,
+  startedAt: new Date('2026-01-01T00:00:00.000Z'),
+  subject: 'alice',
+  groups: [],
+  tokenKind: 'oidc',
+  agent: false,
+  issuer: 'https://idp',
+  clientAddress: '127.0.0.1:1',
+  connection: 'prod',
+  protocol: 'postgres',
+});
+const stmt = (sessionId: string, seq: number, id = `${sessionId}:${seq}`): StatementRecord => ({
+  id,
+  sessionId,
+  seq,
+  at: new Date(1_767_225_600_000 + seq),
+  via: 'simple',
+  text: `select ${seq}`,
+  kind: 'select',
+  categories: ['read'],
+  effect: 'allow',
+  ruleId: 'r',
+});
+
+function count(db: Database.Database, table: string): number {
+  return (db.prepare(`select count(*) as n from ${table}`).get() as { n: number }).n;
+}
+
+/** A store whose timer never folds in the test's time: only reads, full journals and close do. */
+const open = (
+  f: string,
+  extra: Parameters<typeof SqliteStore.open>[0] extends infer O ? Partial<O> : never = {},
+) => SqliteStore.open({ path: f, foldIntervalMs: 3_600_000, ...extra });
+
+const journalFiles = (f: string) => (existsSync(`${f}-journals`) ? readdirSync(`${f}-journals`).sort() : []);
+
+describe('the record journal', () => {
+  test('takes statements, results and their events; every read folds them first', async () => {
+    const store = await open(file());
+    try {
+      await store.startSession(session('a')); // a session's start is written to the tables directly
+      await store.recordStatement(stmt('a', 1));
+      const db = store.getDatabase();
+      expect(count(db, 'statements')).toBe(0);
+      expect(count(db, 'session_events')).toBe(1); // session.start
+      expect(store.journalStats()).toMatchObject({ pending: 2, folds: 0 });
+
+      const got = await store.getSession('a');
+      expect(got?.statements.map((s) => s.id)).toEqual(['a:1']);
+      expect(count(db, 'session_events')).toBe(2);
+      expect(store.journalStats()).toMatchObject({ folds: 1, rowsFolded: 2, pending: 0, failedFolds: 0 });
+
+      // Each read folds: events, counts and listings see a write made after the last fold.
+      await store.recordStatement(stmt('a', 2));
+      expect((await store.getEvents('a')).map((e) => e.seq)).toEqual([1, 2, 3]);
+      await store.recordStatement(stmt('a', 3));
+      expect((await store.countStatements('a')).total).toBe(3);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test("a result lands on its statement's row, journaled or already folded, and the chain verifies", async () => {
+    const store = await open(file());
+    try {
+      await store.startSession(session('b'));
+      await store.recordStatement(stmt('b', 1));
+      await store.recordStatement(stmt('b', 2));
+      await store.completeStatement('b:1', { durationMs: 1.5, rows: 7 }); // its row is in the journal
+      store.foldStaged();
+      await store.completeStatement('b:2', { durationMs: 2.5, rows: 9 }); // its row is folded
+      const got = await store.getSession('b');
+      expect(got?.statements.map((s) => [s.id, s.result?.rows])).toEqual([
+        ['b:1', 7],
+        ['b:2', 9],
+      ]);
+      const evs = await store.getEvents('b');
+      expect(evs.map((e) => e.type)).toEqual(['session.start', 'statement', 'statement', 'result', 'result']);
+      let prev = GENESIS_PREV;
+      for (const e of evs) {
+        expect(e.prev).toBe(prev);
+        expect(e.hash).toBe(eventHash(eventToChained(e)));
+        prev = e.hash;
+      }
+      // A result for no recorded statement is refused, journaled rows or not.
+      await expect(store.completeStatement('b:404', { durationMs: 1 })).rejects.toMatchObject({
+        code: 'ERR_RECORD_FAILED',
+      });
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a statement id or (session, seq) already recorded is refused at its write, journaled or folded', async () => {
+    const store = await open(file());
+    try {
+      await store.startSession(session('c'));
+      await store.recordStatement(stmt('c', 1));
+      await expect(store.recordStatement(stmt('c', 2, 'c:1'))).rejects.toMatchObject({
+        code: 'ERR_RECORD_FAILED',
+      });
+      await expect(store.recordStatement(stmt('c', 1, 'other'))).rejects.toMatchObject({
+        code: 'ERR_RECORD_FAILED',
+      });
+      store.foldStaged();
+      await expect(store.recordStatement(stmt('c', 3, 'c:1'))).rejects.toMatchObject({
+        code: 'ERR_RECORD_FAILED',
+      });
+      await expect(store.recordStatement(stmt('c', 1, 'again'))).rejects.toMatchObject({
+        code: 'ERR_RECORD_FAILED',
+      });
+      // A refused write is alone in being refused: the batch around it commits.
+      const ok = store.recordStatement(stmt('c', 2));
+      const dup = store.recordStatement(stmt('c', 9, 'c:2'));
+      await ok;
+      await expect(dup).rejects.toMatchObject({ code: 'ERR_RECORD_FAILED' });
+      expect((await store.getSession('c'))?.statements.map((s) => s.id)).toEqual(['c:1', 'c:2']);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test("the gate's ids in a session this store started are checked in memory, as strictly", async () => {
+    const store = await open(file());
+    try {
+      await store.startSession(session('g1'));
+      await store.startSession(session('g2'));
+      const id = (s: string, seq: number) => statementId(s, seq);
+      await store.recordStatement(stmt('g1', 1, id('g1', 1)));
+      // The same seq again, journaled and then folded; twice in one batch.
+      await expect(store.recordStatement(stmt('g1', 1, id('g1', 1)))).rejects.toMatchObject({
+        code: 'ERR_RECORD_FAILED',
+      });
+      store.foldStaged();
+      await expect(store.recordStatement(stmt('g1', 1, id('g1', 1)))).rejects.toMatchObject({
+        code: 'ERR_RECORD_FAILED',
+      });
+      const first = store.recordStatement(stmt('g1', 2, id('g1', 2)));
+      const twice = store.recordStatement(stmt('g1', 2, id('g1', 2)));
+      await first;
+      await expect(twice).rejects.toMatchObject({ code: 'ERR_RECORD_FAILED' });
+      // An id of the gate's shape naming another session this store started is refused (it is that
+      // session's), and so is the other way round: a seq whose id another row already took.
+      await expect(store.recordStatement(stmt('g2', 7, id('g1', 3)))).rejects.toMatchObject({
+        code: 'ERR_RECORD_FAILED',
+      });
+      await store.recordStatement(stmt('g1', 3, id('g1', 3)));
+      await store.completeStatement(id('g1', 3), { durationMs: 1, rows: 1 });
+      store.foldStaged();
+      await store.completeStatement(id('g1', 2), { durationMs: 1, rows: 2 });
+      const got = await store.getSession('g1');
+      expect(got?.statements.map((s) => [s.seq, s.result?.rows])).toEqual([
+        [1, undefined],
+        [2, 2],
+        [3, 1],
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('what a killed process journaled is folded by the next open; a torn last frame is not', async () => {
+    const f = file();
+    const script = path.join(dir, 'killed.mts');
+    const storeModule = path.join(path.dirname(fileURLToPath(import.meta.url)), 'sqlite-store.ts');
+    writeFileSync(
+      script,
+      `import { SqliteStore } from ${JSON.stringify(storeModule)};
+const store = await SqliteStore.open({ path: ${JSON.stringify(f)}, foldIntervalMs: 3_600_000 });
+await store.startSession({ ...${JSON.stringify(session('k'))}, startedAt: new Date() });
+for (let seq = 1; seq <= 5; seq++)
+  await store.recordStatement({ ...${JSON.stringify(stmt('k', 0))}, id: 'k:' + seq, seq, at: new Date(), text: 'select ' + seq });
+await store.completeStatement('k:5', { durationMs: 1, rows: 3 });
+store.commitDeferred();
+await new Promise((r) => setTimeout(r, 50));
+process.stdout.write(JSON.stringify(store.journalStats()) + '\\n');
+process.kill(process.pid, 'SIGKILL');
+`,
+    );
+    const child = spawn(process.execPath, ['--import', 'tsx', script], {
+      cwd: path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..'),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const signal = await new Promise((r) => child.once('exit', (_code, sig) => r(sig)));
+    expect(signal, err).toBe('SIGKILL');
+    // 5 statements, a result, and an event for each.
+    expect(JSON.parse(out)).toMatchObject({ folds: 0, pending: 12 });
+    const files = journalFiles(f);
+    expect(files.filter((x) => x.endsWith('.log'))).toHaveLength(1);
+    expect(files.filter((x) => x.endsWith('.lock'))).toHaveLength(1);
+    // A frame cut off mid-write (never acknowledged): length says 1000 bytes, 10 follow.
+    const log = path.join(
+      `${f}-journals`,
+      files.find((x) => x.endsWith('.log'))!,
+    );
+    appendFileSync(log, Buffer.concat([Buffer.from([0, 0, 3, 232, 1, 2, 3, 4]), Buffer.alloc(10, 0x7b)]));
+
+    const again = await open(f);
+    try {
+      const got = await again.getSession('k');
+      expect(got?.statements.map((s) => [s.seq, s.result?.rows])).toEqual([
+        [1, undefined],
+        [2, undefined],
+        [3, undefined],
+        [4, undefined],
+        [5, 3],
+      ]);
+      expect((await again.getEvents('k')).map((e) => e.type)).toEqual([
+        'session.start',
+        'statement',
+        'statement',
+        'statement',
+        'statement',
+        'statement',
+        'result',
+      ]);
+      expect(again.journalStats()).toMatchObject({ recovered: 1 });
+      expect(journalFiles(f)).toEqual([]); // folded, then deleted with its lock
+    } finally {
+      await again.close();
+    }
+  }, 30_000);
+
+  test("another process's journal is its own while it lives: visible once folded, never taken", async () => {
+    const f = file();
+    const writer = await open(f);
+    const other = await open(f);
+    try {
+      await writer.startSession(session('e'));
+      await writer.recordStatement(stmt('e', 1));
+      // The other store (as the CLI would) sees the session, not yet the journaled statement, and does
+      // not fold a journal whose owner holds its lock.
+      expect((await other.getSession('e'))?.statements).toHaveLength(0);
+      const third = await open(f);
+      await third.close();
+      expect(journalFiles(f).some((x) => x.endsWith('.log'))).toBe(true);
+      writer.foldStaged();
+      expect((await other.getSession('e'))?.statements).toHaveLength(1);
+      await writer.completeStatement('e:1', { durationMs: 3, rows: 4 });
+      writer.foldStaged();
+      expect((await other.getSession('e'))?.statements[0]?.result?.rows).toBe(4);
+    } finally {
+      await other.close();
+      await writer.close();
+    }
+  });
+
+  test('close() folds everything and leaves no journal behind', async () => {
+    const f = file();
+    const store = await open(f);
+    await store.startSession(session('f'));
+    await store.recordStatement(stmt('f', 1));
+    expect(journalFiles(f).filter((x) => x.endsWith('.log') || x.endsWith('.lock'))).toHaveLength(2);
+    await store.close();
+    expect(journalFiles(f)).toEqual([]);
+    const raw = new Database(f, { readonly: true });
+    expect(count(raw, 'statements')).toBe(1);
+    expect(count(raw, 'session_events')).toBe(2);
+    raw.close();
+    // The next open drops the marks of journals that are gone.
+    const again = await open(f);
+    expect(count(again.getDatabase(), 'record_journals')).toBe(0);
+    await again.close();
+  });
+
+  test('a full journal is replaced after a fold; rows an older version staged are folded at open', async () => {
+    const f = file();
+    const store = await open(f, { journalRotateBytes: 1 });
+    await store.startSession(session('r'));
+    expect(journalFiles(f)).toEqual([]); // nothing journaled yet: no file, no lock
+    await store.recordStatement(stmt('r', 1));
+    const first = journalFiles(f).find((x) => x.endsWith('.log'));
+    expect(first).toMatch(/-1\.log$/);
+    // The fold finds the file past its size: marked done with its last fold, then deleted.
+    store.foldStaged();
+    expect(journalFiles(f).filter((x) => x.endsWith('.log'))).toEqual([]);
+    await store.completeStatement('r:1', { durationMs: 1, rows: 5 });
+    store.commitDeferred();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(journalFiles(f).find((x) => x.endsWith('.log'))).toMatch(/-2\.log$/);
+    expect((await store.getSession('r'))?.statements[0]?.result?.rows).toBe(5);
+    await store.close();
+    // An older version's staged rows (schema 6): folded by the next open.
+    const raw = new Database(f);
+    raw
+      .prepare(
+        `insert into statements_recent (id, session_id, seq, at, via, "text", kind, categories, effect, rule_id)
+         values ('r:2', 'r', 2, 0, 'simple', 'select 2', 'select', '["read"]', 'allow', 'r')`,
+      )
+      .run();
+    raw.close();
+    const again = await open(f);
+    try {
+      expect((await again.getSession('r'))?.statements.map((s) => s.id)).toEqual(['r:1', 'r:2']);
+      expect(count(again.getDatabase(), 'statements_recent')).toBe(0);
+    } finally {
+      await again.close();
+    }
+  });
+
+  test('a fold that fails is told, fails reads, and past its bound fails writes; nothing journaled is lost', async () => {
+    const errors: string[] = [];
+    const f = file();
+    const store = await open(f, {
+      staging: { foldRows: 1_000_000, maxUnfolded: 4 },
+      onStagingError: (m) => errors.push(m),
+    });
+    try {
+      await store.startSession(session('g'));
+      await store.recordStatement(stmt('g', 1));
+      // Something else put an event at the position the journaled one will fold into.
+      store
+        .getDatabase()
+        .prepare(
+          `insert into session_events (session_id, seq, type, at, statement_id, data, prev_hash, hash)
+           values ('g', 2, 'x', 0, null, '{}', '', '')`,
+        )
+        .run();
+      await expect(store.getSession('g')).rejects.toThrow(/UNIQUE|constraint/i);
+      expect(store.stagingStats()).toMatchObject({ failedFolds: 1, staged: 2 });
+      // Below the bound writes go on (journaled, durable); at it they are refused.
+      await store.recordStatement(stmt('g', 2));
+      await expect(store.recordStatement(stmt('g', 3))).rejects.toMatchObject({ code: 'ERR_RECORD_FAILED' });
+      expect(store.journalStats()).toMatchObject({ pending: 4 });
+    } finally {
+      store.getDatabase().prepare("delete from session_events where type = 'x'").run();
+      await store.close();
+    }
+    expect(errors.some((m) => /folding the staged record failed/.test(m))).toBe(true);
+    const again = await open(f);
+    try {
+      expect((await again.getSession('g'))?.statements.map((s) => s.id)).toEqual(['g:1', 'g:2']);
+    } finally {
+      await again.close();
+    }
+  });
+});

@@ -1,0 +1,568 @@
+// The record journal: the SQLite store's hot-path writes (statements, their results, and the events
+// they chain) are appended to a file this process owns, one write() per group commit, and folded into
+// `statements` and `session_events` in one SQLite transaction a few times a second and before every
+// read.
+//
+// Why: a SQLite commit costs eight system calls even when it touches one page (two pwrite per WAL
+// frame, six fcntl on the shared-memory locks) and about 30–40 µs of CPU on this project's machine;
+// an append is one write() of about 5 µs. At one statement after another that commit was the largest
+// single cost of a statement (docs/performance.md, "Record journal").
+//
+// What the record promised stays true, and how:
+// - Durability: a frame is handed to the OS by write() before its batch resolves, as a WAL commit
+//   with `synchronous = NORMAL` is (it survives the process, not the machine); with `full`, the
+//   journal is fdatasync'd before the batch resolves, as the WAL was.
+// - Nothing acknowledged is lost: a fold moves rows and advances `record_journals.folded_to` in one
+//   transaction, so a journal left by a crash is folded from exactly where its last fold stopped, by
+//   whichever process opens the store next (a frame is length- and CRC-framed: a torn last frame,
+//   never acknowledged, is ignored). A journal belongs to a live process while that process holds an
+//   exclusive lock on its `.lock` file (a SQLite file in exclusive locking mode: the kernel drops the
+//   lock when the process dies); only journals whose lock can be taken are recovered.
+// - Reads: every read of the record in this process folds first. Another process (the CLI) sees a
+//   live gateway's rows once that gateway has folded them: within `foldIntervalMs` (50 ms).
+// - Keys: a statement whose id or (session, seq) is already recorded is refused at its write. For a
+//   session this store started (its row was inserted here, so no other row can name it) with ids as
+//   the gate makes them (`<session>:<seq, 8 digits>`), the check is in memory (one bit per seq);
+//   anything else is probed in `statements`, as before.
+// - Fail closed: a frame that could not be written whole is cut off again (or, if that fails too,
+//   the journal refuses every later write); a fold that fails keeps the rows pending (durable in the
+//   journal), fails reads until one succeeds, and past `maxPendingRows` writes fail too.
+
+import {
+  closeSync,
+  existsSync,
+  fdatasyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { crc32 } from 'node:zlib';
+import Database from 'better-sqlite3';
+import type { StatementCompleteRow } from './batch-plan.js';
+import type { SessionEventsTable, StatementsTable } from './tables.js';
+
+const STATEMENT_COLUMNS = `id, session_id, seq, at, via, "text", kind, categories, effect, rule_id, message,
+  params, duration_ms, row_count, error_code, error_message, masked, lineage`;
+const EVENT_COLUMNS = 'session_id, seq, type, at, statement_id, data, prev_hash, hash';
+const INSERT_STATEMENT = `insert into statements (${STATEMENT_COLUMNS})
+  values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const INSERT_EVENT = `insert into session_events (${EVENT_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?)`;
+const COMPLETE = `update statements set duration_ms = ?, row_count = ?, error_code = ?, error_message = ?,
+  masked = ? where id = ?`;
+const PROBE_ID = 'select 1 from statements where id = ?';
+const PROBE_SEQ = 'select 1 from statements where session_id = ? and seq = ?';
+const GET_MARK = 'select folded_to, done from record_journals where name = ?';
+const SET_MARK = `insert into record_journals (name, folded_to, done) values (?, ?, ?)
+  on conflict (name) do update set folded_to = excluded.folded_to, done = excluded.done`;
+
+/** Bytes of a frame's header: payload length and CRC-32 of the payload, both u32 big-endian. */
+const HEADER = 8;
+/** Seqs above this take the probing path (the in-memory bitmap stays at most 2 MiB per session). */
+const MAX_BITMAP_SEQ = 1 << 24;
+
+export interface JournalOptions {
+  /** `full`: fdatasync the journal before a batch resolves. */
+  readonly synchronous?: 'normal' | 'full';
+  /** Pending rows past which a write is followed by a fold at once (default 512). */
+  readonly foldRows?: number;
+  /** Pending rows past which writes are refused while folds fail (default 200,000). */
+  readonly maxPendingRows?: number;
+  /** A journal file is replaced by a new one after a fold once it is this large (default 8 MiB). */
+  readonly rotateBytes?: number;
+}
+
+export interface JournalStats {
+  readonly folds: number;
+  readonly rowsFolded: number;
+  readonly failedFolds: number;
+  /** Rows written to the journal and not folded yet. */
+  readonly pending: number;
+  readonly longestFoldMs: number;
+  readonly foldMs: number;
+  /** Journals of ended processes folded by this one (at open). */
+  readonly recovered: number;
+  readonly lastError?: string;
+}
+
+/** What one batch writes to the journal. */
+export interface JournalBatch {
+  readonly s: readonly StatementsTable[];
+  readonly e: readonly SessionEventsTable[];
+  readonly c: readonly StatementCompleteRow[];
+}
+
+function constraint(message: string): Error {
+  return Object.assign(new Error(message), { code: 'SQLITE_CONSTRAINT_UNIQUE' });
+}
+
+/** A statement id as the gate makes it (src/gate/ids.ts): `<session>:<seq, zero-padded to 8>`. */
+function gateId(sessionId: string, seq: number): string {
+  return `${sessionId}:${String(seq).padStart(8, '0')}`;
+}
+
+/** The session and seq of an id of the gate's shape; undefined for any other id. */
+function parseGateId(id: string): { session: string; seq: number } | undefined {
+  const colon = id.length - 9;
+  if (colon < 1 || id.charCodeAt(colon) !== 0x3a) return undefined;
+  let seq = 0;
+  for (let i = colon + 1; i < id.length; i++) {
+    const d = id.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) return undefined;
+    seq = seq * 10 + d;
+  }
+  return { session: id.slice(0, colon), seq };
+}
+
+/** One bit per seq of a session this store started. */
+class SeqBits {
+  #bits = new Uint8Array(64);
+
+  has(seq: number): boolean {
+    const i = seq >>> 3;
+    return i < this.#bits.length && (this.#bits[i]! & (1 << (seq & 7))) !== 0;
+  }
+
+  add(seq: number): void {
+    const i = seq >>> 3;
+    if (i >= this.#bits.length) {
+      const grown = new Uint8Array(Math.max(i + 1, this.#bits.length * 2));
+      grown.set(this.#bits);
+      this.#bits = grown;
+    }
+    this.#bits[i]! |= 1 << (seq & 7);
+  }
+}
+
+/** Holds `file`'s lock (see the header), or undefined when a live process holds it. */
+function tryLock(file: string): Database.Database | undefined {
+  const db = new Database(file, { timeout: 0 });
+  try {
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.exec('BEGIN EXCLUSIVE');
+    db.exec('COMMIT');
+    return db;
+  } catch (e) {
+    db.close();
+    if ((e as { code?: unknown }).code === 'SQLITE_BUSY') return undefined;
+    throw e;
+  }
+}
+
+/** The frames of a journal file from `offset`, up to the first incomplete or damaged one. */
+function readFrames(buf: Buffer, offset: number): JournalBatch[] {
+  const out: JournalBatch[] = [];
+  let pos = offset;
+  while (pos + HEADER <= buf.length) {
+    const len = buf.readUInt32BE(pos);
+    const sum = buf.readUInt32BE(pos + 4);
+    if (pos + HEADER + len > buf.length) break;
+    const payload = buf.subarray(pos + HEADER, pos + HEADER + len);
+    if (crc32(payload) !== sum) break;
+    out.push(JSON.parse(payload.toString('utf8')) as JournalBatch);
+    pos += HEADER + len;
+  }
+  return out;
+}
+
+const JOURNAL_FILE = /^(.+)-(\d+)\.log$/;
+
+/** Writes statements, events and results into the record's tables (`statements`, `session_events`). */
+export class RecordTables {
+  readonly #insertStatement: Database.Statement;
+  readonly #insertEvent: Database.Statement;
+  readonly #complete: Database.Statement;
+
+  constructor(db: Database.Database) {
+    this.#insertStatement = db.prepare(INSERT_STATEMENT);
+    this.#insertEvent = db.prepare(INSERT_EVENT);
+    this.#complete = db.prepare(COMPLETE);
+  }
+
+  insertStatements(rows: readonly StatementsTable[]): void {
+    for (const r of rows)
+      this.#insertStatement.run(
+        r.id,
+        r.session_id,
+        r.seq,
+        r.at,
+        r.via,
+        r.text,
+        r.kind,
+        r.categories,
+        r.effect,
+        r.rule_id,
+        r.message,
+        r.params,
+        r.duration_ms,
+        r.row_count,
+        r.error_code,
+        r.error_message,
+        r.masked,
+        r.lineage,
+      );
+  }
+
+  insertEvents(rows: readonly SessionEventsTable[]): void {
+    for (const e of rows)
+      this.#insertEvent.run(e.session_id, e.seq, e.type, e.at, e.statement_id, e.data, e.prev_hash, e.hash);
+  }
+
+  /** Writes a result onto its statement's row; false when there is no such row. */
+  complete(r: StatementCompleteRow): boolean {
+    return (
+      this.#complete.run(r.duration_ms, r.row_count, r.error_code, r.error_message, r.masked, r.id).changes >
+      0
+    );
+  }
+}
+
+export class RecordJournal {
+  readonly #db: Database.Database;
+  readonly #dir: string;
+  readonly #instance = `${process.pid}-${randomUUID()}`;
+  readonly #sync: boolean;
+  readonly #foldRows: number;
+  readonly #maxPending: number;
+  readonly #rotateBytes: number;
+  readonly #tables: RecordTables;
+  readonly #probeId: Database.Statement;
+  readonly #probeSeq: Database.Statement;
+  readonly #getMark: Database.Statement<[string], { folded_to: number; done: number }>;
+  readonly #setMark: Database.Statement;
+  #lock: Database.Database | undefined;
+  #fd: number | undefined;
+  #fileNo = 0;
+  #name = '';
+  #size = 0;
+  /** Set when a frame could be neither written whole nor cut off: every later write is refused. */
+  #broken: string | undefined;
+  #pending: { s: StatementsTable[]; e: SessionEventsTable[]; c: StatementCompleteRow[] } = {
+    s: [],
+    e: [],
+    c: [],
+  };
+  #pendingRows = 0;
+  readonly #pendingIds = new Set<string>();
+  readonly #pendingKeys = new Set<string>();
+  /** Sessions this store started and has not seen end: the seqs recorded for each. */
+  readonly #fresh = new Map<string, SeqBits>();
+  #stats = { folds: 0, rowsFolded: 0, failedFolds: 0, longestFoldMs: 0, foldMs: 0, recovered: 0 };
+  #lastError: string | undefined;
+
+  constructor(db: Database.Database, tables: RecordTables, dbFile: string, opts: JournalOptions = {}) {
+    this.#db = db;
+    this.#tables = tables;
+    this.#dir = `${dbFile}-journals`;
+    this.#sync = opts.synchronous === 'full';
+    this.#foldRows = opts.foldRows ?? 512;
+    this.#maxPending = opts.maxPendingRows ?? 200_000;
+    this.#rotateBytes = opts.rotateBytes ?? 8 * 1024 * 1024;
+    this.#probeId = db.prepare(PROBE_ID).pluck();
+    this.#probeSeq = db.prepare(PROBE_SEQ).pluck();
+    this.#getMark = db.prepare<[string], { folded_to: number; done: number }>(GET_MARK);
+    this.#setMark = db.prepare(SET_MARK);
+  }
+
+  // --- sessions this store started ---
+
+  /** Sessions whose rows this store has just committed: their keys are checked in memory from now on. */
+  started(ids: Iterable<string>): void {
+    for (const id of ids) this.#fresh.set(id, new SeqBits());
+  }
+
+  /** A session ended: later statements for it (there should be none) are probed. */
+  ended(ids: Iterable<string>): void {
+    for (const id of ids) this.#fresh.delete(id);
+  }
+
+  // --- the write path ---
+
+  /** Refuses the write when folds have been failing and the pending rows reached their bound. */
+  assertRoom(): void {
+    if (this.#broken !== undefined) throw new Error(`the record journal is unusable: ${this.#broken}`);
+    if (this.#pendingRows >= this.#maxPending)
+      throw new Error(
+        `the record journal could not be folded (${this.#lastError ?? 'fold not run'}); ` +
+          `${this.#pendingRows} rows wait`,
+      );
+  }
+
+  /**
+   * Checks a statement's keys against everything recorded (throws a constraint error, as the table's
+   * keys would, when one is taken). `batch` holds the keys earlier statements of the same batch took.
+   */
+  checkStatement(r: StatementsTable, batch: Set<string>): void {
+    const key = `${r.session_id}\u0000${r.seq}`;
+    const bits = this.#fresh.get(r.session_id);
+    if (bits !== undefined && r.seq >= 1 && r.seq <= MAX_BITMAP_SEQ && r.id === gateId(r.session_id, r.seq)) {
+      // Only this store writes this session's rows, and an id of this shape is taken iff its seq is.
+      if (bits.has(r.seq) || batch.has(key))
+        throw constraint('UNIQUE constraint failed: statements.session_id, statements.seq');
+      batch.add(key);
+      return;
+    }
+    this.checkForeignId(r);
+    if (this.#pendingIds.has(r.id) || batch.has(`id\u0000${r.id}`) || this.#probeId.get(r.id) !== undefined)
+      throw constraint('UNIQUE constraint failed: statements.id');
+    if (
+      this.#pendingKeys.has(key) ||
+      batch.has(key) ||
+      (bits !== undefined && r.seq >= 1 && r.seq <= MAX_BITMAP_SEQ && bits.has(r.seq)) ||
+      this.#probeSeq.get(r.session_id, r.seq) !== undefined
+    )
+      throw constraint('UNIQUE constraint failed: statements.session_id, statements.seq');
+    batch.add(key);
+    batch.add(`id\u0000${r.id}`);
+  }
+
+  /**
+   * Refuses an id of the gate's shape that names another session this store started (that session's
+   * own statement of that seq would otherwise be let through by the in-memory check).
+   */
+  checkForeignId(r: StatementsTable): void {
+    const parsed = parseGateId(r.id);
+    if (parsed !== undefined && parsed.session !== r.session_id && this.#fresh.has(parsed.session))
+      throw constraint('UNIQUE constraint failed: statements.id');
+  }
+
+  /** Whether a statement with this id is recorded (pending here, or in `statements`). */
+  hasStatement(id: string): boolean {
+    if (this.#pendingIds.has(id)) return true;
+    const parsed = parseGateId(id);
+    if (parsed !== undefined && this.#fresh.get(parsed.session)?.has(parsed.seq) === true) return true;
+    return this.#probeId.get(id) !== undefined;
+  }
+
+  /**
+   * Appends a batch as one frame; returns once it is written (and synced with `full`). Throws when it
+   * could not be: nothing of it is then in the journal. True when it is time to fold.
+   */
+  append(batch: JournalBatch): boolean {
+    this.assertRoom();
+    const fd = this.#fd ?? this.#openFile();
+    const payload = Buffer.from(JSON.stringify(batch), 'utf8');
+    const frame = Buffer.allocUnsafe(HEADER + payload.length);
+    frame.writeUInt32BE(payload.length, 0);
+    frame.writeUInt32BE(crc32(payload), 4);
+    payload.copy(frame, HEADER);
+    const before = this.#size;
+    try {
+      let done = 0;
+      while (done < frame.length) done += writeSync(fd, frame, done, frame.length - done, before + done);
+      if (this.#sync) fdatasyncSync(fd);
+    } catch (e) {
+      try {
+        ftruncateSync(fd, before);
+      } catch (cut) {
+        this.#broken = `a frame was partly written and could not be cut off (${String(cut)})`;
+      }
+      throw e;
+    }
+    this.#size = before + frame.length;
+    for (const r of batch.s) {
+      this.#pending.s.push(r);
+      this.#pendingIds.add(r.id);
+      this.#pendingKeys.add(`${r.session_id}\u0000${r.seq}`);
+      const bits = this.#fresh.get(r.session_id);
+      if (bits !== undefined && r.seq >= 1 && r.seq <= MAX_BITMAP_SEQ) bits.add(r.seq);
+    }
+    for (const e of batch.e) this.#pending.e.push(e);
+    for (const c of batch.c) this.#pending.c.push(c);
+    this.#pendingRows += batch.s.length + batch.e.length + batch.c.length;
+    return this.#pendingRows >= this.#foldRows && this.#lastError === undefined;
+  }
+
+  /** Notes statements committed through SQLite directly (a batch that also started or ended sessions). */
+  committedDirectly(statements: readonly StatementsTable[]): void {
+    for (const r of statements) {
+      const bits = this.#fresh.get(r.session_id);
+      if (bits !== undefined && r.seq >= 1 && r.seq <= MAX_BITMAP_SEQ) bits.add(r.seq);
+    }
+  }
+
+  get pending(): number {
+    return this.#pendingRows;
+  }
+
+  #openFile(): number {
+    mkdirSync(this.#dir, { recursive: true, mode: 0o700 });
+    // The lock first: a journal file exists only while its lock is held (or its owner is gone).
+    this.#lock ??= this.#takeOwnLock();
+    this.#name = `${this.#instance}-${++this.#fileNo}.log`;
+    const fd = openSync(path.join(this.#dir, this.#name), 'wx', 0o600);
+    this.#fd = fd;
+    this.#size = 0;
+    return fd;
+  }
+
+  #takeOwnLock(): Database.Database {
+    const file = path.join(this.#dir, `${this.#instance}.lock`);
+    const lock = tryLock(file);
+    if (lock === undefined) throw new Error(`the record journal lock ${file} is held by another process`);
+    return lock;
+  }
+
+  // --- folding ---
+
+  /** Moves every pending row into the record's tables in one transaction. Throws when it fails. */
+  fold(): void {
+    if (this.#pendingRows === 0 && !(this.#fd !== undefined && this.#size >= this.#rotateBytes)) return;
+    const started = performance.now();
+    const rotate = this.#size >= this.#rotateBytes;
+    const p = this.#pending;
+    try {
+      this.#db
+        .transaction(() => {
+          // Sorted by session so the fold walks each session's index pages once.
+          this.#tables.insertStatements([...p.s].sort(bySessionSeq));
+          this.#tables.insertEvents([...p.e].sort(bySessionSeq));
+          for (const c of p.c) this.#tables.complete(c);
+          if (this.#fd !== undefined) this.#setMark.run(this.#name, this.#size, rotate ? 1 : 0);
+        })
+        .immediate();
+    } catch (e) {
+      this.#stats.failedFolds++;
+      this.#lastError = e instanceof Error ? e.message : String(e);
+      throw e;
+    }
+    const ms = performance.now() - started;
+    this.#stats.folds++;
+    this.#stats.rowsFolded += this.#pendingRows;
+    this.#stats.longestFoldMs = Math.max(this.#stats.longestFoldMs, ms);
+    this.#stats.foldMs += ms;
+    this.#lastError = undefined;
+    this.#pending = { s: [], e: [], c: [] };
+    this.#pendingRows = 0;
+    this.#pendingIds.clear();
+    this.#pendingKeys.clear();
+    if (rotate) this.#retireFile();
+  }
+
+  /** The current file is folded whole and marked done: delete it (the next write starts another). */
+  #retireFile(): void {
+    if (this.#fd === undefined) return;
+    closeSync(this.#fd);
+    this.#fd = undefined;
+    rmSync(path.join(this.#dir, this.#name), { force: true });
+  }
+
+  // --- recovery and close ---
+
+  /**
+   * Folds the journals of processes that ended without folding them (their lock can be taken), then
+   * deletes what is folded. Throws when a fold fails (the journal is left for the next attempt).
+   */
+  recover(): void {
+    if (!existsSync(this.#dir)) return;
+    const byOwner = new Map<string, { n: number; name: string }[]>();
+    const names = readdirSync(this.#dir);
+    for (const name of names) {
+      const m = JOURNAL_FILE.exec(name);
+      if (m === null || m[1] === this.#instance) continue;
+      const list = byOwner.get(m[1]!) ?? [];
+      list.push({ n: Number(m[2]), name });
+      byOwner.set(m[1]!, list);
+    }
+    for (const name of names) {
+      // A lock left without a journal (its owner died before writing one, or after the last was folded).
+      // Only an old one: a process takes its lock just before it creates its first journal.
+      if (!name.endsWith('.lock')) continue;
+      const owner = name.slice(0, -'.lock'.length);
+      if (owner === this.#instance || byOwner.has(owner)) continue;
+      const age =
+        Date.now() - (statSync(path.join(this.#dir, name), { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > 60_000) byOwner.set(owner, []);
+    }
+    for (const [owner, files] of byOwner) {
+      const lockFile = path.join(this.#dir, `${owner}.lock`);
+      const lock = tryLock(lockFile);
+      if (lock === undefined) continue; // a live process's journal: it folds its own
+      try {
+        for (const f of files.sort((a, b) => a.n - b.n)) this.#recoverFile(f.name);
+      } finally {
+        lock.close();
+      }
+      rmSync(lockFile, { force: true });
+      rmSync(`${lockFile}-journal`, { force: true });
+    }
+    // Marks of journals deleted after their last fold.
+    const left = new Set(readdirSync(this.#dir));
+    const done = this.#db
+      .prepare<[], { name: string }>('select name from record_journals where done = 1')
+      .all();
+    const drop = this.#db.prepare('delete from record_journals where name = ? and done = 1');
+    for (const { name } of done) if (!left.has(name)) drop.run(name);
+  }
+
+  #recoverFile(name: string): void {
+    const file = path.join(this.#dir, name);
+    const mark = this.#getMark.get(name);
+    if (mark?.done !== 1) {
+      const buf = readFileSync(file);
+      const frames = readFrames(buf, mark?.folded_to ?? 0);
+      this.#db
+        .transaction(() => {
+          for (const f of frames) {
+            this.#tables.insertStatements(f.s);
+            this.#tables.insertEvents(f.e);
+            for (const c of f.c) this.#tables.complete(c);
+          }
+          this.#setMark.run(name, buf.length, 1);
+        })
+        .immediate();
+      this.#stats.recovered++;
+    }
+    rmSync(file, { force: true });
+  }
+
+  /** Folds what is pending and deletes this process's journal and lock (the store is closing). */
+  close(): void {
+    let folded = false;
+    try {
+      if (this.#fd !== undefined) {
+        this.fold();
+        this.#db.transaction(() => this.#setMark.run(this.#name, this.#size, 1)).immediate();
+        this.#retireFile();
+      }
+      folded = true;
+    } finally {
+      // The lock goes either way (so this or another process can recover a journal left behind); its
+      // file only when no journal of this process is left.
+      if (this.#fd !== undefined) {
+        closeSync(this.#fd);
+        this.#fd = undefined;
+      }
+      if (this.#lock !== undefined) {
+        this.#lock.close();
+        this.#lock = undefined;
+        if (folded) {
+          const lockFile = path.join(this.#dir, `${this.#instance}.lock`);
+          rmSync(lockFile, { force: true });
+          rmSync(`${lockFile}-journal`, { force: true });
+        }
+      }
+    }
+  }
+
+  stats(): JournalStats {
+    return {
+      ...this.#stats,
+      pending: this.#pendingRows,
+      ...(this.#lastError !== undefined ? { lastError: this.#lastError } : {}),
+    };
+  }
+}
+
+function bySessionSeq(
+  a: { session_id: string; seq: number },
+  b: { session_id: string; seq: number },
+): number {
+  return a.session_id < b.session_id ? -1 : a.session_id > b.session_id ? 1 : a.seq - b.seq;
+}
