@@ -327,32 +327,29 @@ process.kill(process.pid, 'SIGKILL');
     }
   });
 
-  test('a fold that fails is told, fails reads, and past its bound fails writes; nothing journaled is lost', async () => {
+  test('a fold that fails is told, fails reads and refuses writes until one succeeds; nothing journaled is lost', async () => {
     const errors: string[] = [];
     const f = file();
-    const store = await open(f, {
-      staging: { foldRows: 1_000_000, maxUnfolded: 4 },
-      onStagingError: (m) => errors.push(m),
-    });
+    const store = await open(f, { onStagingError: (m) => errors.push(m) });
     try {
       await store.startSession(session('g'));
       await store.recordStatement(stmt('g', 1));
       // Something else put an event at the position the journaled one will fold into.
-      store
-        .getDatabase()
-        .prepare(
-          `insert into session_events (session_id, seq, type, at, statement_id, data, prev_hash, hash)
-           values ('g', 2, 'x', 0, null, '{}', '', '')`,
-        )
-        .run();
+      const db = store.getDatabase();
+      db.prepare(
+        `insert into session_events (session_id, seq, type, at, statement_id, data, prev_hash, hash)
+         values ('g', 2, 'x', 0, null, '{}', '', '')`,
+      ).run();
       await expect(store.getSession('g')).rejects.toThrow(/UNIQUE|constraint/i);
       expect(store.stagingStats()).toMatchObject({ failedFolds: 1, staged: 2 });
-      // Below the bound writes go on (journaled, durable); at it they are refused.
+      // Not a lock held elsewhere: it would fail again, so nothing more is taken (or forwarded).
+      await expect(store.recordStatement(stmt('g', 2))).rejects.toMatchObject({ code: 'ERR_RECORD_FAILED' });
+      expect(store.journalStats()).toMatchObject({ pending: 2 });
+      // Once the conflict is gone, the next fold succeeds and writes go on.
+      db.prepare("delete from session_events where type = 'x'").run();
+      store.foldStaged();
       await store.recordStatement(stmt('g', 2));
-      await expect(store.recordStatement(stmt('g', 3))).rejects.toMatchObject({ code: 'ERR_RECORD_FAILED' });
-      expect(store.journalStats()).toMatchObject({ pending: 4 });
     } finally {
-      store.getDatabase().prepare("delete from session_events where type = 'x'").run();
       await store.close();
     }
     expect(errors.some((m) => /folding the staged record failed/.test(m))).toBe(true);
@@ -361,6 +358,26 @@ process.kill(process.pid, 'SIGKILL');
       expect((await again.getSession('g'))?.statements.map((s) => s.id)).toEqual(['g:1', 'g:2']);
     } finally {
       await again.close();
+    }
+  });
+
+  test('past its bound of pending rows a journal whose folds wait for a lock refuses writes', async () => {
+    const f = file();
+    const store = await open(f, { staging: { foldRows: 1_000_000, maxUnfolded: 4 }, busyTimeoutMs: 0 });
+    const other = new Database(f);
+    try {
+      await store.startSession(session('h'));
+      await store.recordStatement(stmt('h', 1));
+      other.exec('BEGIN IMMEDIATE'); // another process holds the write lock
+      expect(() => store.foldStaged()).toThrow(/busy|locked/i);
+      // A lock is let go of: writes go on, journaled and durable, up to the bound.
+      await store.recordStatement(stmt('h', 2));
+      await expect(store.recordStatement(stmt('h', 3))).rejects.toMatchObject({ code: 'ERR_RECORD_FAILED' });
+      other.exec('COMMIT');
+      expect((await store.getSession('h'))?.statements.map((s) => s.id)).toEqual(['h:1', 'h:2']);
+    } finally {
+      other.close();
+      await store.close();
     }
   });
 });

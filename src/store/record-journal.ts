@@ -255,6 +255,7 @@ export class RecordJournal {
   readonly #fresh = new Map<string, SeqBits>();
   #stats = { folds: 0, rowsFolded: 0, failedFolds: 0, longestFoldMs: 0, foldMs: 0, recovered: 0 };
   #lastError: string | undefined;
+  #lastFailureTransient = false;
 
   constructor(db: Database.Database, tables: RecordTables, dbFile: string, opts: JournalOptions = {}) {
     this.#db = db;
@@ -287,6 +288,10 @@ export class RecordJournal {
   /** Refuses the write when folds have been failing and the pending rows reached their bound. */
   assertRoom(): void {
     if (this.#broken !== undefined) throw new Error(`the record journal is unusable: ${this.#broken}`);
+    // A fold that failed for a reason other than a lock held elsewhere will fail again: what is
+    // written now could not reach the record's tables either.
+    if (this.#lastError !== undefined && !this.#lastFailureTransient)
+      throw new Error(`the record journal cannot be folded (${this.#lastError})`);
     if (this.#pendingRows >= this.#maxPending)
       throw new Error(
         `the record journal could not be folded (${this.#lastError ?? 'fold not run'}); ` +
@@ -430,6 +435,8 @@ export class RecordJournal {
     } catch (e) {
       this.#stats.failedFolds++;
       this.#lastError = e instanceof Error ? e.message : String(e);
+      const code = (e as { code?: unknown } | null)?.code;
+      this.#lastFailureTransient = code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED';
       throw e;
     }
     const ms = performance.now() - started;
