@@ -169,6 +169,11 @@ describe('the record journal', () => {
       await expect(store.recordStatement(stmt('g2', 7, id('g1', 3)))).rejects.toMatchObject({
         code: 'ERR_RECORD_FAILED',
       });
+      // A result names the gate's id of a seq whose statement has another id: refused.
+      await store.recordStatement(stmt('g1', 4, 'g1-four'));
+      await expect(store.completeStatement(id('g1', 4), { durationMs: 1 })).rejects.toMatchObject({
+        code: 'ERR_RECORD_FAILED',
+      });
       await store.recordStatement(stmt('g1', 3, id('g1', 3)));
       await store.completeStatement(id('g1', 3), { durationMs: 1, rows: 1 });
       store.foldStaged();
@@ -178,6 +183,7 @@ describe('the record journal', () => {
         [1, undefined],
         [2, 2],
         [3, 1],
+        [4, undefined],
       ]);
     } finally {
       await store.close();

@@ -251,8 +251,11 @@ export class RecordJournal {
   #pendingRows = 0;
   readonly #pendingIds = new Set<string>();
   readonly #pendingKeys = new Set<string>();
-  /** Sessions this store started and has not seen end: the seqs recorded for each. */
-  readonly #fresh = new Map<string, SeqBits>();
+  /**
+   * Sessions this store started and has not seen end: the seqs recorded for each (`seqs`), and those
+   * whose statement has the gate's id for it (`gateIds`: what a result's id can be checked against).
+   */
+  readonly #fresh = new Map<string, { readonly seqs: SeqBits; readonly gateIds: SeqBits }>();
   #stats = { folds: 0, rowsFolded: 0, failedFolds: 0, longestFoldMs: 0, foldMs: 0, recovered: 0 };
   #lastError: string | undefined;
   #lastFailureTransient = false;
@@ -275,7 +278,7 @@ export class RecordJournal {
 
   /** Sessions whose rows this store has just committed: their keys are checked in memory from now on. */
   started(ids: Iterable<string>): void {
-    for (const id of ids) this.#fresh.set(id, new SeqBits());
+    for (const id of ids) this.#fresh.set(id, { seqs: new SeqBits(), gateIds: new SeqBits() });
   }
 
   /** A session ended: later statements for it (there should be none) are probed. */
@@ -305,7 +308,7 @@ export class RecordJournal {
    */
   checkStatement(r: StatementsTable, batch: Set<string>): void {
     const key = `${r.session_id}\u0000${r.seq}`;
-    const bits = this.#fresh.get(r.session_id);
+    const bits = this.#fresh.get(r.session_id)?.seqs;
     if (bits !== undefined && r.seq >= 1 && r.seq <= MAX_BITMAP_SEQ && r.id === gateId(r.session_id, r.seq)) {
       // Only this store writes this session's rows, and an id of this shape is taken iff its seq is.
       if (bits.has(r.seq) || batch.has(key))
@@ -341,7 +344,8 @@ export class RecordJournal {
   hasStatement(id: string): boolean {
     if (this.#pendingIds.has(id)) return true;
     const parsed = parseGateId(id);
-    if (parsed !== undefined && this.#fresh.get(parsed.session)?.has(parsed.seq) === true) return true;
+    if (parsed !== undefined && this.#fresh.get(parsed.session)?.gateIds.has(parsed.seq) === true)
+      return true;
     return this.#probeId.get(id) !== undefined;
   }
 
@@ -375,8 +379,7 @@ export class RecordJournal {
       this.#pending.s.push(r);
       this.#pendingIds.add(r.id);
       this.#pendingKeys.add(`${r.session_id}\u0000${r.seq}`);
-      const bits = this.#fresh.get(r.session_id);
-      if (bits !== undefined && r.seq >= 1 && r.seq <= MAX_BITMAP_SEQ) bits.add(r.seq);
+      this.#noteFresh(r);
     }
     for (const e of batch.e) this.#pending.e.push(e);
     for (const c of batch.c) this.#pending.c.push(c);
@@ -386,10 +389,14 @@ export class RecordJournal {
 
   /** Notes statements committed through SQLite directly (a batch that also started or ended sessions). */
   committedDirectly(statements: readonly StatementsTable[]): void {
-    for (const r of statements) {
-      const bits = this.#fresh.get(r.session_id);
-      if (bits !== undefined && r.seq >= 1 && r.seq <= MAX_BITMAP_SEQ) bits.add(r.seq);
-    }
+    for (const r of statements) this.#noteFresh(r);
+  }
+
+  #noteFresh(r: StatementsTable): void {
+    const f = this.#fresh.get(r.session_id);
+    if (f === undefined || r.seq < 1 || r.seq > MAX_BITMAP_SEQ) return;
+    f.seqs.add(r.seq);
+    if (r.id === gateId(r.session_id, r.seq)) f.gateIds.add(r.seq);
   }
 
   get pending(): number {
