@@ -311,7 +311,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
       onStagingError: (message) =>
         logger.error(
           { err: message },
-          'the record could not fold its staged statements into its tables; reads of the record fail until it can',
+          'the record could not fold its journal into its tables; reads of the record fail, and statements are refused unless a lock held elsewhere is the cause, until it can',
         ),
     },
   );
