@@ -81,7 +81,7 @@ async function drive(store: Store, sessions: number, total: number, ids: IdKind)
     ),
   );
   const before = store.stats().commits;
-  const folded = 'stagingStats' in store ? store.stagingStats() : undefined;
+  const folded = 'journalStats' in store ? store.journalStats() : undefined;
   const latencies: number[] = [];
   const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
@@ -114,7 +114,7 @@ async function drive(store: Store, sessions: number, total: number, ids: IdKind)
   );
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = process.cpuUsage(cpu0);
-  const after = 'stagingStats' in store ? store.stagingStats() : undefined;
+  const after = 'journalStats' in store ? store.journalStats() : undefined;
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0;
   return {

@@ -717,14 +717,15 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
         : [];
     },
   );
+  const journal = () => ('journalStats' in store ? store.journalStats() : undefined);
   metrics.counterFrom(
     {
       name: 'gatehouse_store_folds_total',
-      help: "Folds of the SQLite store's staged statements and events into its tables, by result (ok, failed)",
+      help: "Folds of the SQLite store's record journal into its tables, by result (ok, failed)",
       labels: ['result'],
     },
     () => {
-      const f = 'stagingStats' in store ? store.stagingStats() : undefined;
+      const f = journal();
       return f
         ? [
             { labels: { result: 'ok' }, value: f.folds },
@@ -736,16 +737,22 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
   metrics.gaugeFrom(
     {
       name: 'gatehouse_store_staged_rows',
-      help: 'Statements and events of the SQLite store staged and not yet folded into its tables',
+      help: "Rows of the SQLite store's record journal not yet folded into its tables",
     },
-    () => ('stagingStats' in store ? [{ value: store.stagingStats().staged }] : []),
+    () => {
+      const f = journal();
+      return f ? [{ value: f.pending }] : [];
+    },
   );
   metrics.gaugeFrom(
     {
       name: 'gatehouse_store_longest_fold_seconds',
-      help: "The longest fold of the SQLite store's staged rows so far (it holds the event loop)",
+      help: "The longest fold of the SQLite store's record journal so far (it holds the event loop)",
     },
-    () => ('stagingStats' in store ? [{ value: store.stagingStats().longestFoldMs / 1000 }] : []),
+    () => {
+      const f = journal();
+      return f ? [{ value: f.longestFoldMs / 1000 }] : [];
+    },
   );
   metrics.gaugeFrom(
     {

@@ -300,7 +300,7 @@ process.kill(process.pid, 'SIGKILL');
 
   test('a full journal is replaced after a fold; rows an older version staged are folded at open', async () => {
     const f = file();
-    const store = await open(f, { journalRotateBytes: 1 });
+    const store = await open(f, { journal: { rotateBytes: 1 } });
     await store.startSession(session('r'));
     expect(journalFiles(f)).toEqual([]); // nothing journaled yet: no file, no lock
     await store.recordStatement(stmt('r', 1));
@@ -347,7 +347,7 @@ process.kill(process.pid, 'SIGKILL');
          values ('g', 2, 'x', 0, null, '{}', '', '')`,
       ).run();
       await expect(store.getSession('g')).rejects.toThrow(/UNIQUE|constraint/i);
-      expect(store.stagingStats()).toMatchObject({ failedFolds: 1, staged: 2 });
+      expect(store.journalStats()).toMatchObject({ failedFolds: 1, pending: 2 });
       // Not a lock held elsewhere: it would fail again, so nothing more is taken (or forwarded).
       await expect(store.recordStatement(stmt('g', 2))).rejects.toMatchObject({ code: 'ERR_RECORD_FAILED' });
       expect(store.journalStats()).toMatchObject({ pending: 2 });
@@ -369,7 +369,7 @@ process.kill(process.pid, 'SIGKILL');
 
   test('past its bound of pending rows a journal whose folds wait for a lock refuses writes', async () => {
     const f = file();
-    const store = await open(f, { staging: { foldRows: 1_000_000, maxUnfolded: 4 }, busyTimeoutMs: 0 });
+    const store = await open(f, { journal: { foldRows: 1_000_000, maxPendingRows: 4 }, busyTimeoutMs: 0 });
     const other = new Database(f);
     try {
       await store.startSession(session('h'));

@@ -45,12 +45,13 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import Database from 'better-sqlite3';
+import { statementId } from '../gate/ids.js';
 import type { StatementCompleteRow } from './batch-plan.js';
 import type { SessionEventsTable, StatementsTable } from './tables.js';
 
-const STATEMENT_COLUMNS = `id, session_id, seq, at, via, "text", kind, categories, effect, rule_id, message,
+export const STATEMENT_COLUMNS = `id, session_id, seq, at, via, "text", kind, categories, effect, rule_id, message,
   params, duration_ms, row_count, error_code, error_message, masked, lineage`;
-const EVENT_COLUMNS = 'session_id, seq, type, at, statement_id, data, prev_hash, hash';
+export const EVENT_COLUMNS = 'session_id, seq, type, at, statement_id, data, prev_hash, hash';
 const INSERT_STATEMENT = `insert into statements (${STATEMENT_COLUMNS})
   values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 const INSERT_EVENT = `insert into session_events (${EVENT_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?)`;
@@ -78,6 +79,9 @@ export interface JournalOptions {
   readonly rotateBytes?: number;
 }
 
+/** The journal's limits a store's options may change (the store passes its own `synchronous`). */
+export type JournalLimits = Pick<JournalOptions, 'foldRows' | 'maxPendingRows' | 'rotateBytes'>;
+
 export interface JournalStats {
   readonly folds: number;
   readonly rowsFolded: number;
@@ -100,11 +104,6 @@ export interface JournalBatch {
 
 function constraint(message: string): Error {
   return Object.assign(new Error(message), { code: 'SQLITE_CONSTRAINT_UNIQUE' });
-}
-
-/** A statement id as the gate makes it (src/gate/ids.ts): `<session>:<seq, zero-padded to 8>`. */
-function gateId(sessionId: string, seq: number): string {
-  return `${sessionId}:${String(seq).padStart(8, '0')}`;
 }
 
 /** The session and seq of an id of the gate's shape; undefined for any other id. */
@@ -309,7 +308,12 @@ export class RecordJournal {
   checkStatement(r: StatementsTable, batch: Set<string>): void {
     const key = `${r.session_id}\u0000${r.seq}`;
     const bits = this.#fresh.get(r.session_id)?.seqs;
-    if (bits !== undefined && r.seq >= 1 && r.seq <= MAX_BITMAP_SEQ && r.id === gateId(r.session_id, r.seq)) {
+    if (
+      bits !== undefined &&
+      r.seq >= 1 &&
+      r.seq <= MAX_BITMAP_SEQ &&
+      r.id === statementId(r.session_id, r.seq)
+    ) {
       // Only this store writes this session's rows, and an id of this shape is taken iff its seq is.
       if (bits.has(r.seq) || batch.has(key))
         throw constraint('UNIQUE constraint failed: statements.session_id, statements.seq');
@@ -396,7 +400,7 @@ export class RecordJournal {
     const f = this.#fresh.get(r.session_id);
     if (f === undefined || r.seq < 1 || r.seq > MAX_BITMAP_SEQ) return;
     f.seqs.add(r.seq);
-    if (r.id === gateId(r.session_id, r.seq)) f.gateIds.add(r.seq);
+    if (r.id === statementId(r.session_id, r.seq)) f.gateIds.add(r.seq);
   }
 
   get pending(): number {

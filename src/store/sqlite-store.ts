@@ -47,8 +47,8 @@ import {
 } from './sqlite-checkpointer.js';
 import { migrateStore, type MigrationOutcome } from './migrate.js';
 import * as sessions from './session-queries.js';
-import { RecordJournal, RecordTables, type JournalStats } from './record-journal.js';
-import { RecordStaging, type StagingOptions, type StagingStats } from './sqlite-staging.js';
+import { RecordJournal, RecordTables, type JournalLimits, type JournalStats } from './record-journal.js';
+import { LegacyStaging } from './sqlite-staging.js';
 import type { StatementCounts } from './session-queries.js';
 import type { StoreTables } from './tables.js';
 import * as tokens from './token-queries.js';
@@ -74,12 +74,11 @@ export interface SqliteStoreOptions {
   readonly walBackstopPages?: number;
   /** With `walCheckpoint: 'thread'`: how often the thread checkpoints while commits happen (default 200 ms). */
   readonly checkpointIntervalMs?: number;
-  /** How often staged statements and events are folded into the record's tables (default 50 ms). */
+  /** How often the record journal is folded into the record's tables (default 50 ms). */
   readonly foldIntervalMs?: number;
-  readonly staging?: StagingOptions;
-  /** A record journal file is replaced by a new one after a fold once it is this large (default 8 MiB). */
-  readonly journalRotateBytes?: number;
-  /** Told when a fold fails (the rows stay staged and durable; reads fail until a fold succeeds). */
+  /** The record journal's fold threshold, bound of pending rows and file size (record-journal.ts). */
+  readonly journal?: JournalLimits;
+  /** Told when a fold fails (the rows stay in the journal, durable; reads fail until a fold succeeds). */
   readonly onStagingError?: (message: string) => void;
 }
 
@@ -112,7 +111,7 @@ export class SqliteStore implements SessionStore, TokenStore {
     events: EventPlan,
   ) => { sessions: Set<string>; statements: Set<string> };
   /** Rows an older version left in the staging tables (schema 6), folded at open and before reads. */
-  readonly #staging: RecordStaging;
+  readonly #staging: LegacyStaging;
   /** The hot path's writes (record-journal.ts); undefined for an in-memory store, which writes directly. */
   readonly #journal: RecordJournal | undefined;
   #recoveryPending = false;
@@ -144,16 +143,14 @@ export class SqliteStore implements SessionStore, TokenStore {
     const endSession = db.prepare(END_SESSION);
     const insertSeal = db.prepare(INSERT_SEAL);
     this.#loadTail = db.prepare<[string], TailRow>(LOAD_TAIL);
-    this.#staging = new RecordStaging(db, opts.staging);
+    this.#staging = new LegacyStaging(db);
     const tables = new RecordTables(db);
     const journal =
       opts.path === ':memory:'
         ? undefined
         : new RecordJournal(db, tables, path.resolve(opts.path), {
+            ...opts.journal,
             ...(opts.synchronous ? { synchronous: opts.synchronous } : {}),
-            ...(opts.staging?.foldRows !== undefined ? { foldRows: opts.staging.foldRows } : {}),
-            ...(opts.staging?.maxUnfolded !== undefined ? { maxPendingRows: opts.staging.maxUnfolded } : {}),
-            ...(opts.journalRotateBytes !== undefined ? { rotateBytes: opts.journalRotateBytes } : {}),
           });
     this.#journal = journal;
     this.#onStagingError = opts.onStagingError;
@@ -350,21 +347,7 @@ export class SqliteStore implements SessionStore, TokenStore {
     this.#foldOrThrow();
   }
 
-  /** The journal's folds (the staging tables' for an in-memory store), in the shape the metrics read. */
-  stagingStats(): StagingStats {
-    const j = this.#journal?.stats();
-    if (j === undefined) return this.#staging.stats();
-    return {
-      folds: j.folds,
-      rowsFolded: j.rowsFolded,
-      failedFolds: j.failedFolds,
-      staged: j.pending,
-      longestFoldMs: j.longestFoldMs,
-      foldMs: j.foldMs,
-      ...(j.lastError !== undefined ? { lastError: j.lastError } : {}),
-    };
-  }
-
+  /** The record journal's folds and pending rows (undefined for an in-memory store, which has none). */
   journalStats(): JournalStats | undefined {
     return this.#journal?.stats();
   }
