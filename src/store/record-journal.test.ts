@@ -230,8 +230,10 @@ process.kill(process.pid, 'SIGKILL');
     );
     appendFileSync(log, Buffer.concat([Buffer.from([0, 0, 3, 232, 1, 2, 3, 4]), Buffer.alloc(10, 0x7b)]));
 
-    const again = await open(f);
+    const told: string[] = [];
+    const again = await open(f, { onStagingError: (m) => told.push(m) });
     try {
+      expect(told).toEqual([expect.stringMatching(/18 bytes after its last whole frame/)]);
       const got = await again.getSession('k');
       expect(got?.statements.map((s) => [s.seq, s.result?.rows])).toEqual([
         [1, undefined],
@@ -249,7 +251,7 @@ process.kill(process.pid, 'SIGKILL');
         'statement',
         'result',
       ]);
-      expect(again.journalStats()).toMatchObject({ recovered: 1 });
+      expect(again.journalStats()).toMatchObject({ recovered: 1, ignoredBytes: 18 });
       expect(journalFiles(f)).toEqual([]); // folded, then deleted with its lock
     } finally {
       await again.close();

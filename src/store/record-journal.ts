@@ -92,6 +92,11 @@ export interface JournalStats {
   readonly foldMs: number;
   /** Journals of ended processes folded by this one (at open). */
   readonly recovered: number;
+  /**
+   * Bytes of recovered journals after their last whole frame: a frame cut off by a crash mid-write
+   * (never acknowledged), or damage to what follows it.
+   */
+  readonly ignoredBytes: number;
   readonly lastError?: string;
 }
 
@@ -154,8 +159,11 @@ function tryLock(file: string): Database.Database | undefined {
   }
 }
 
-/** The frames of a journal file from `offset`, up to the first incomplete or damaged one. */
-function readFrames(buf: Buffer, offset: number): JournalBatch[] {
+/**
+ * The frames of a journal file from `offset`, up to the first incomplete or damaged one, and where
+ * they end (short of the file's end by a frame cut off mid-write, or by damage).
+ */
+function readFrames(buf: Buffer, offset: number): { frames: JournalBatch[]; end: number } {
   const out: JournalBatch[] = [];
   let pos = offset;
   while (pos + HEADER <= buf.length) {
@@ -167,7 +175,7 @@ function readFrames(buf: Buffer, offset: number): JournalBatch[] {
     out.push(JSON.parse(payload.toString('utf8')) as JournalBatch);
     pos += HEADER + len;
   }
-  return out;
+  return { frames: out, end: pos };
 }
 
 const JOURNAL_FILE = /^(.+)-(\d+)\.log$/;
@@ -213,6 +221,13 @@ export class RecordTables {
       this.#insertEvent.run(e.session_id, e.seq, e.type, e.at, e.statement_id, e.data, e.prev_hash, e.hash);
   }
 
+  /** Writes a batch: its statements, then its events, then its results. */
+  apply(batch: JournalBatch): void {
+    this.insertStatements(batch.s);
+    this.insertEvents(batch.e);
+    for (const c of batch.c) this.complete(c);
+  }
+
   /** Writes a result onto its statement's row; false when there is no such row. */
   complete(r: StatementCompleteRow): boolean {
     return (
@@ -255,7 +270,15 @@ export class RecordJournal {
    * whose statement has the gate's id for it (`gateIds`: what a result's id can be checked against).
    */
   readonly #fresh = new Map<string, { readonly seqs: SeqBits; readonly gateIds: SeqBits }>();
-  #stats = { folds: 0, rowsFolded: 0, failedFolds: 0, longestFoldMs: 0, foldMs: 0, recovered: 0 };
+  #stats = {
+    folds: 0,
+    rowsFolded: 0,
+    failedFolds: 0,
+    longestFoldMs: 0,
+    foldMs: 0,
+    recovered: 0,
+    ignoredBytes: 0,
+  };
   #lastError: string | undefined;
   #lastFailureTransient = false;
 
@@ -437,9 +460,7 @@ export class RecordJournal {
       this.#db
         .transaction(() => {
           // Sorted by session so the fold walks each session's index pages once.
-          this.#tables.insertStatements([...p.s].sort(bySessionSeq));
-          this.#tables.insertEvents([...p.e].sort(bySessionSeq));
-          for (const c of p.c) this.#tables.complete(c);
+          this.#tables.apply({ s: [...p.s].sort(bySessionSeq), e: [...p.e].sort(bySessionSeq), c: p.c });
           if (this.#fd !== undefined) this.#setMark.run(this.#name, this.#size, rotate ? 1 : 0);
         })
         .immediate();
@@ -524,18 +545,16 @@ export class RecordJournal {
     const mark = this.#getMark.get(name);
     if (mark?.done !== 1) {
       const buf = readFileSync(file);
-      const frames = readFrames(buf, mark?.folded_to ?? 0);
+      const { frames, end } = readFrames(buf, mark?.folded_to ?? 0);
       this.#db
         .transaction(() => {
-          for (const f of frames) {
-            this.#tables.insertStatements(f.s);
-            this.#tables.insertEvents(f.e);
-            for (const c of f.c) this.#tables.complete(c);
-          }
+          for (const f of frames) this.#tables.apply(f);
           this.#setMark.run(name, buf.length, 1);
         })
         .immediate();
       this.#stats.recovered++;
+      // A frame cut off mid-write was never acknowledged; anything else there is damage: told, either way.
+      this.#stats.ignoredBytes += buf.length - end;
     }
     rmSync(file, { force: true });
   }

@@ -309,8 +309,15 @@ export class SqliteStore implements SessionStore, TokenStore {
     try {
       this.#staging.foldIfStaged();
       if (this.#recoveryPending) {
+        const ignored = this.#journal?.stats().ignoredBytes ?? 0;
         this.#journal?.recover();
         this.#recoveryPending = false;
+        const cut = (this.#journal?.stats().ignoredBytes ?? 0) - ignored;
+        if (cut > 0)
+          this.#onStagingError?.(
+            `a record journal left by an ended process had ${cut} bytes after its last whole frame ` +
+              '(a write cut off by the crash, never acknowledged; or damage): they were not folded',
+          );
       }
       if ((this.#journal?.pending ?? 0) > 0) {
         this.#journal?.fold();
