@@ -46,7 +46,7 @@ import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { statementId } from '../gate/ids.js';
-import type { StatementCompleteRow } from './batch-plan.js';
+import type { BatchPlan, StatementCompleteRow } from './batch-plan.js';
 import type { SessionEventsTable, StatementsTable } from './tables.js';
 
 export const STATEMENT_COLUMNS = `id, session_id, seq, at, via, "text", kind, categories, effect, rule_id, message,
@@ -296,18 +296,6 @@ export class RecordJournal {
     this.#setMark = db.prepare(SET_MARK);
   }
 
-  // --- sessions this store started ---
-
-  /** Sessions whose rows this store has just committed: their keys are checked in memory from now on. */
-  started(ids: Iterable<string>): void {
-    for (const id of ids) this.#fresh.set(id, { seqs: new SeqBits(), gateIds: new SeqBits() });
-  }
-
-  /** A session ended: later statements for it (there should be none) are probed. */
-  ended(ids: Iterable<string>): void {
-    for (const id of ids) this.#fresh.delete(id);
-  }
-
   // --- the write path ---
 
   /** Refuses the write when folds have been failing and the pending rows reached their bound. */
@@ -328,7 +316,7 @@ export class RecordJournal {
    * Checks a statement's keys against everything recorded (throws a constraint error, as the table's
    * keys would, when one is taken). `batch` holds the keys earlier statements of the same batch took.
    */
-  checkStatement(r: StatementsTable, batch: Set<string>): void {
+  #checkStatement(r: StatementsTable, batch: Set<string>): void {
     const key = `${r.session_id}\u0000${r.seq}`;
     const bits = this.#fresh.get(r.session_id)?.seqs;
     if (
@@ -368,7 +356,7 @@ export class RecordJournal {
   }
 
   /** Whether a statement with this id is recorded (pending here, or in `statements`). */
-  hasStatement(id: string): boolean {
+  #hasStatement(id: string): boolean {
     if (this.#pendingIds.has(id)) return true;
     const parsed = parseGateId(id);
     if (parsed !== undefined && this.#fresh.get(parsed.session)?.gateIds.has(parsed.seq) === true)
@@ -377,10 +365,39 @@ export class RecordJournal {
   }
 
   /**
+   * Writes a batch of statements, results and events (no session started, ended or sealed) as one
+   * frame, after checking its statements' keys (a constraint error, as the tables' keys would throw,
+   * when one is taken). Returns the statements whose results it took (a result for a statement not
+   * recorded is left out) and whether it is time to fold.
+   */
+  write(
+    plan: BatchPlan,
+    events: readonly SessionEventsTable[],
+  ): { completed: Set<string>; foldDue: boolean } {
+    this.assertRoom();
+    const taken = new Set<string>();
+    for (const r of plan.statementInserts) this.#checkStatement(r, taken);
+    const completes = plan.statementCompletes.filter((c) => this.#hasStatement(c.id));
+    const foldDue = this.#append({ s: plan.statementInserts, e: events, c: completes });
+    return { completed: new Set(completes.map((c) => c.id)), foldDue };
+  }
+
+  /**
+   * A batch that started, ended or sealed sessions committed through SQLite directly: the sessions it
+   * started (and did not end) are checked in memory from now on, those it ended no longer.
+   */
+  committedDirectly(plan: BatchPlan, ended: Iterable<string>): void {
+    for (const r of plan.sessionInserts)
+      if (r.ended_at === null) this.#fresh.set(r.id, { seqs: new SeqBits(), gateIds: new SeqBits() });
+    for (const r of plan.statementInserts) this.#noteFresh(r);
+    for (const id of ended) this.#fresh.delete(id);
+  }
+
+  /**
    * Appends a batch as one frame; returns once it is written (and synced with `full`). Throws when it
    * could not be: nothing of it is then in the journal. True when it is time to fold.
    */
-  append(batch: JournalBatch): boolean {
+  #append(batch: JournalBatch): boolean {
     this.assertRoom();
     const fd = this.#fd ?? this.#openFile();
     const payload = Buffer.from(JSON.stringify(batch), 'utf8');
@@ -412,11 +429,6 @@ export class RecordJournal {
     for (const c of batch.c) this.#pending.c.push(c);
     this.#pendingRows += batch.s.length + batch.e.length + batch.c.length;
     return this.#pendingRows >= this.#foldRows && this.#lastError === undefined;
-  }
-
-  /** Notes statements committed through SQLite directly (a batch that also started or ended sessions). */
-  committedDirectly(statements: readonly StatementsTable[]): void {
-    for (const r of statements) this.#noteFresh(r);
   }
 
   #noteFresh(r: StatementsTable): void {

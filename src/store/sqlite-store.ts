@@ -235,7 +235,7 @@ export class SqliteStore implements SessionStore, TokenStore {
     if (this.#db.open && this.#db.inTransaction) await this.#outsideTransaction();
     const loaded = new Map<string, LoadedTail>();
     const missing = this.#chain.missingTails(ops);
-    // A tail is read from session_events: staged events must be there first.
+    // A tail is read from session_events: journaled events must be there first.
     if (missing.length > 0) this.#foldOrThrow();
     for (const s of missing) loaded.set(s, tailFromRow(this.#loadTail.get(s)));
     const events = this.#chain.plan(ops, plan.invalid, loaded);
@@ -250,17 +250,15 @@ export class SqliteStore implements SessionStore, TokenStore {
         plan.sessionEnds.length === 0 &&
         events.seals.length === 0
       ) {
-        found = this.#writeJournal(journal, plan, events);
+        const written = journal.write(plan, events.events);
+        if (written.foldDue) setImmediate(() => this.#foldQuietly());
+        found = { sessions: new Set(), statements: written.completed };
       } else {
         // Rows the journal holds go first, so this transaction's keys and updates see them.
         if (journal !== undefined && journal.pending > 0) this.#foldOrThrow();
         found = this.#applyPlan(plan, events);
         this.#checkpointer?.noteCommit();
-        if (journal !== undefined) {
-          journal.started(plan.sessionInserts.filter((r) => r.ended_at === null).map((r) => r.id));
-          journal.committedDirectly(plan.statementInserts);
-          journal.ended(found.sessions);
-        }
+        journal?.committedDirectly(plan, found.sessions);
       }
     } catch (e) {
       this.#chain.forget(ops);
@@ -270,24 +268,7 @@ export class SqliteStore implements SessionStore, TokenStore {
     return mergeOutcomes(planOutcomes(plan, found), events.invalid);
   }
 
-  /** A batch of statements, results and events: one frame appended to the journal. */
-  #writeJournal(
-    journal: RecordJournal,
-    plan: BatchPlan,
-    events: EventPlan,
-  ): { sessions: Set<string>; statements: Set<string> } {
-    journal.assertRoom();
-    const taken = new Set<string>();
-    for (const r of plan.statementInserts) journal.checkStatement(r, taken);
-    const found = { sessions: new Set<string>(), statements: new Set<string>() };
-    const completes = plan.statementCompletes.filter((c) => journal.hasStatement(c.id));
-    for (const c of completes) found.statements.add(c.id);
-    if (journal.append({ s: plan.statementInserts, e: events.events, c: completes }))
-      setImmediate(() => this.#foldQuietly());
-    return found;
-  }
-
-  // --- staging (sqlite-staging.ts) ---
+  // --- folding the journal (record-journal.ts) ---
 
   /** The timer's and a full stage's fold: never while a transaction is open on the connection. */
   #foldQuietly(): void {
