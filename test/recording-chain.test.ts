@@ -212,7 +212,7 @@ describe.each(stores)('%s store: hash-chained events', (_name, open) => {
     await store.recordStatement(statement(s, 1));
     // SQLite: a restarted gateway reads what the old process folded, or folds the journal it left
     // (src/store/record-journal.test.ts kills one); this one stays alive, so it folds first.
-    if (store instanceof SqliteStore) store.foldStaged();
+    if (store instanceof SqliteStore) await store.foldStaged();
     const again = await (store instanceof SqliteStore
       ? SqliteStore.open({ path: store.getDatabase().name })
       : Promise.resolve(store));

@@ -23,7 +23,7 @@ it('does not forward a statement it could not record', async () => {
   const store = gw.gateway.store as SqliteStore;
   store.getDatabase().exec('DROP TABLE statements');
   await c.query('INSERT INTO t VALUES (2)');
-  expect(() => store.foldStaged()).toThrow(/no such table/);
+  await expect(store.foldStaged()).rejects.toThrow(/no such table/);
   const err = (await c.query('INSERT INTO t VALUES (3)').catch((e: unknown) => e)) as pg.DatabaseError;
   expect(err.code).toBe('XX000');
   expect(err.message).toMatch(/could not be recorded, so it was not sent/);

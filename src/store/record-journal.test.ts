@@ -51,15 +51,56 @@ function count(db: Database.Database, table: string): number {
   return (db.prepare(`select count(*) as n from ${table}`).get() as { n: number }).n;
 }
 
+type OpenOptions = Parameters<typeof SqliteStore.open>[0] extends infer O ? Partial<O> : never;
 /** A store whose timer never folds in the test's time: only reads, full journals and close do. */
-const open = (
-  f: string,
-  extra: Parameters<typeof SqliteStore.open>[0] extends infer O ? Partial<O> : never = {},
-) => SqliteStore.open({ path: f, foldIntervalMs: 3_600_000, ...extra });
+const opener =
+  (fold: 'thread' | 'inline') =>
+  (f: string, extra: OpenOptions = {}) =>
+    SqliteStore.open({ path: f, foldIntervalMs: 3_600_000, fold, ...extra });
 
 const journalFiles = (f: string) => (existsSync(`${f}-journals`) ? readdirSync(`${f}-journals`).sort() : []);
 
-describe('the record journal', () => {
+// Every test runs with the folds on their own thread (the default) and on the writing connection.
+describe.each(['thread', 'inline'] as const)('the record journal, folded %s', (fold) => {
+  const open = opener(fold);
+
+  test('every read sees every write acknowledged before it, while folds run beside the writes', async () => {
+    const store = await open(file(), { journal: { foldRows: 8 } });
+    try {
+      const ids = ['c1', 'c2', 'c3'];
+      for (const id of ids) await store.startSession(session(id));
+      const acknowledged = new Map<string, number>(ids.map((id) => [id, 0]));
+      // Each session writes one statement after another (many small batches, many folds) …
+      const writes = ids.map(async (id) => {
+        for (let seq = 1; seq <= 40; seq++) {
+          await store.recordStatement(stmt(id, seq));
+          acknowledged.set(id, seq);
+        }
+      });
+      // … while reads run: each sees at least what was acknowledged when it was asked, in order, with
+      // nothing twice.
+      for (let i = 0; i < 30; i++) {
+        await new Promise((r) => setImmediate(r));
+        const id = ids[i % ids.length]!;
+        const before = acknowledged.get(id)!;
+        const seen = (await store.getSession(id))!.statements.map((x) => x.seq);
+        expect(seen.length).toBeGreaterThanOrEqual(before);
+        expect(seen).toEqual(seen.map((_, k) => k + 1));
+      }
+      await Promise.all(writes);
+      await store.endSession('c2', new Date('2026-01-01T00:01:00.000Z'), 'client');
+      for (const id of ids)
+        expect((await store.getSession(id))!.statements.map((x) => x.seq)).toEqual(
+          Array.from({ length: 40 }, (_, k) => k + 1),
+        );
+      expect((await store.getSession('c2'))!.session.endedAt).toBeInstanceOf(Date);
+      expect(store.journalStats()).toMatchObject({ pending: 0, failedFolds: 0 });
+      expect(store.journalStats()!.folds).toBeGreaterThan(1);
+    } finally {
+      await store.close();
+    }
+  });
+
   test('takes statements, results and their events; every read folds them first', async () => {
     const store = await open(file());
     try {
@@ -92,7 +133,7 @@ describe('the record journal', () => {
       await store.recordStatement(stmt('b', 1));
       await store.recordStatement(stmt('b', 2));
       await store.completeStatement('b:1', { durationMs: 1.5, rows: 7 }); // its row is in the journal
-      store.foldStaged();
+      await store.foldStaged();
       await store.completeStatement('b:2', { durationMs: 2.5, rows: 9 }); // its row is folded
       const got = await store.getSession('b');
       expect(got?.statements.map((s) => [s.id, s.result?.rows])).toEqual([
@@ -127,7 +168,7 @@ describe('the record journal', () => {
       await expect(store.recordStatement(stmt('c', 1, 'other'))).rejects.toMatchObject({
         code: 'ERR_RECORD_FAILED',
       });
-      store.foldStaged();
+      await store.foldStaged();
       await expect(store.recordStatement(stmt('c', 3, 'c:1'))).rejects.toMatchObject({
         code: 'ERR_RECORD_FAILED',
       });
@@ -156,7 +197,7 @@ describe('the record journal', () => {
       await expect(store.recordStatement(stmt('g1', 1, id('g1', 1)))).rejects.toMatchObject({
         code: 'ERR_RECORD_FAILED',
       });
-      store.foldStaged();
+      await store.foldStaged();
       await expect(store.recordStatement(stmt('g1', 1, id('g1', 1)))).rejects.toMatchObject({
         code: 'ERR_RECORD_FAILED',
       });
@@ -176,7 +217,7 @@ describe('the record journal', () => {
       });
       await store.recordStatement(stmt('g1', 3, id('g1', 3)));
       await store.completeStatement(id('g1', 3), { durationMs: 1, rows: 1 });
-      store.foldStaged();
+      await store.foldStaged();
       await store.completeStatement(id('g1', 2), { durationMs: 1, rows: 2 });
       const got = await store.getSession('g1');
       expect(got?.statements.map((s) => [s.seq, s.result?.rows])).toEqual([
@@ -271,10 +312,10 @@ process.kill(process.pid, 'SIGKILL');
       const third = await open(f);
       await third.close();
       expect(journalFiles(f).some((x) => x.endsWith('.log'))).toBe(true);
-      writer.foldStaged();
+      await writer.foldStaged();
       expect((await other.getSession('e'))?.statements).toHaveLength(1);
       await writer.completeStatement('e:1', { durationMs: 3, rows: 4 });
-      writer.foldStaged();
+      await writer.foldStaged();
       expect((await other.getSession('e'))?.statements[0]?.result?.rows).toBe(4);
     } finally {
       await other.close();
@@ -309,7 +350,7 @@ process.kill(process.pid, 'SIGKILL');
     const first = journalFiles(f).find((x) => x.endsWith('.log'));
     expect(first).toMatch(/-1\.log$/);
     // The fold finds the file past its size: marked done with its last fold, then deleted.
-    store.foldStaged();
+    await store.foldStaged();
     expect(journalFiles(f).filter((x) => x.endsWith('.log'))).toEqual([]);
     await store.completeStatement('r:1', { durationMs: 1, rows: 5 });
     store.commitDeferred();
@@ -355,7 +396,7 @@ process.kill(process.pid, 'SIGKILL');
       expect(store.journalStats()).toMatchObject({ pending: 2 });
       // Once the conflict is gone, the next fold succeeds and writes go on.
       db.prepare("delete from session_events where type = 'x'").run();
-      store.foldStaged();
+      await store.foldStaged();
       await store.recordStatement(stmt('g', 2));
     } finally {
       await store.close();
@@ -377,7 +418,7 @@ process.kill(process.pid, 'SIGKILL');
       await store.startSession(session('h'));
       await store.recordStatement(stmt('h', 1));
       other.exec('BEGIN IMMEDIATE'); // another process holds the write lock
-      expect(() => store.foldStaged()).toThrow(/busy|locked/i);
+      await expect(store.foldStaged()).rejects.toThrow(/busy|locked/i);
       // A lock is let go of: writes go on, journaled and durable, up to the bound.
       await store.recordStatement(stmt('h', 2));
       await expect(store.recordStatement(stmt('h', 3))).rejects.toMatchObject({ code: 'ERR_RECORD_FAILED' });

@@ -47,14 +47,53 @@ import { crc32 } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { statementId } from '../gate/ids.js';
 import type { BatchPlan, StatementCompleteRow } from './batch-plan.js';
+import { JournalFolder, type FoldSegment, type FoldSql, type JournalFolderOptions } from './journal-folder.js';
 import type { SessionEventsTable, StatementsTable } from './tables.js';
 
-export const STATEMENT_COLUMNS = `id, session_id, seq, at, via, "text", kind, categories, effect, rule_id, message,
-  params, duration_ms, row_count, error_code, error_message, masked, lineage`;
-export const EVENT_COLUMNS = 'session_id, seq, type, at, statement_id, data, prev_hash, hash';
+/** The columns of `statements` and `session_events` a fold writes, in the order of its insert's values. */
+const STATEMENT_FIELDS = [
+  'id',
+  'session_id',
+  'seq',
+  'at',
+  'via',
+  'text',
+  'kind',
+  'categories',
+  'effect',
+  'rule_id',
+  'message',
+  'params',
+  'duration_ms',
+  'row_count',
+  'error_code',
+  'error_message',
+  'masked',
+  'lineage',
+] as const satisfies readonly (keyof StatementsTable)[];
+const EVENT_FIELDS = [
+  'session_id',
+  'seq',
+  'type',
+  'at',
+  'statement_id',
+  'data',
+  'prev_hash',
+  'hash',
+] as const satisfies readonly (keyof SessionEventsTable)[];
+const COMPLETE_FIELDS = [
+  'duration_ms',
+  'row_count',
+  'error_code',
+  'error_message',
+  'masked',
+  'id',
+] as const satisfies readonly (keyof StatementCompleteRow)[];
+export const STATEMENT_COLUMNS = STATEMENT_FIELDS.map((c) => (c === 'text' ? '"text"' : c)).join(', ');
+export const EVENT_COLUMNS = EVENT_FIELDS.join(', ');
 const INSERT_STATEMENT = `insert into statements (${STATEMENT_COLUMNS})
-  values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-const INSERT_EVENT = `insert into session_events (${EVENT_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?)`;
+  values (${STATEMENT_FIELDS.map(() => '?').join(', ')})`;
+const INSERT_EVENT = `insert into session_events (${EVENT_COLUMNS}) values (${EVENT_FIELDS.map(() => '?').join(', ')})`;
 const COMPLETE = `update statements set duration_ms = ?, row_count = ?, error_code = ?, error_message = ?,
   masked = ? where id = ?`;
 const PROBE_ID = 'select 1 from statements where id = ?';
@@ -62,6 +101,16 @@ const PROBE_SEQ = 'select 1 from statements where session_id = ? and seq = ?';
 const GET_MARK = 'select folded_to, done from record_journals where name = ?';
 const SET_MARK = `insert into record_journals (name, folded_to, done) values (?, ?, ?)
   on conflict (name) do update set folded_to = excluded.folded_to, done = excluded.done`;
+/** What the fold thread runs (journal-folder.ts): the same statements as RecordTables. */
+const FOLD_SQL: FoldSql = {
+  insertStatement: INSERT_STATEMENT,
+  statementColumns: STATEMENT_FIELDS,
+  insertEvent: INSERT_EVENT,
+  eventColumns: EVENT_FIELDS,
+  complete: COMPLETE,
+  completeColumns: COMPLETE_FIELDS,
+  setMark: SET_MARK,
+};
 
 /** Bytes of a frame's header: payload length and CRC-32 of the payload, both u32 big-endian. */
 const HEADER = 8;
@@ -77,6 +126,8 @@ export interface JournalOptions {
   readonly maxPendingRows?: number;
   /** A journal file is replaced by a new one after a fold once it is this large (default 8 MiB). */
   readonly rotateBytes?: number;
+  /** Fold on a thread of its own with these connection settings (else folds run on the main thread). */
+  readonly folder?: Omit<JournalFolderOptions, 'sql'>;
 }
 
 /** The journal's limits a store's options may change (the store passes its own `synchronous`). */
@@ -255,6 +306,17 @@ export class RecordJournal {
   #fileNo = 0;
   #name = '';
   #size = 0;
+  /** Where the current file's last fold ended. */
+  #foldedTo = 0;
+  /** Files closed for writes (rotated) and not yet folded whole; deleted once they are. */
+  #retired: { name: string; size: number; foldedTo: number }[] = [];
+  /** The fold thread (undefined: folds run on the main thread). */
+  readonly #folder: JournalFolder | undefined;
+  /** The fold running on the fold thread. */
+  #inFlight: Promise<void> | undefined;
+  /** Rows ever written to the journal, and ever folded: what foldAll() waits for. */
+  #writtenRows = 0;
+  #foldedRows = 0;
   /** Set when a frame could be neither written whole nor cut off: every later write is refused. */
   #broken: string | undefined;
   #pending: { s: StatementsTable[]; e: SessionEventsTable[]; c: StatementCompleteRow[] } = {
@@ -294,6 +356,7 @@ export class RecordJournal {
     this.#probeSeq = db.prepare(PROBE_SEQ).pluck();
     this.#getMark = db.prepare<[string], { folded_to: number; done: number }>(GET_MARK);
     this.#setMark = db.prepare(SET_MARK);
+    this.#folder = opts.folder === undefined ? undefined : new JournalFolder({ ...opts.folder, sql: FOLD_SQL });
   }
 
   // --- the write path ---
@@ -427,7 +490,9 @@ export class RecordJournal {
     }
     for (const e of batch.e) this.#pending.e.push(e);
     for (const c of batch.c) this.#pending.c.push(c);
-    this.#pendingRows += batch.s.length + batch.e.length + batch.c.length;
+    const rows = batch.s.length + batch.e.length + batch.c.length;
+    this.#pendingRows += rows;
+    this.#writtenRows += rows;
     return this.#pendingRows >= this.#foldRows && this.#lastError === undefined;
   }
 
@@ -450,6 +515,7 @@ export class RecordJournal {
     const fd = openSync(path.join(this.#dir, this.#name), 'wx', 0o600);
     this.#fd = fd;
     this.#size = 0;
+    this.#foldedTo = 0;
     return fd;
   }
 
@@ -462,46 +528,157 @@ export class RecordJournal {
 
   // --- folding ---
 
-  /** Moves every pending row into the record's tables in one transaction. Throws when it fails. */
+  /** Whether a fold has anything to do: pending rows, or a file to rotate or retire. */
+  get foldWanted(): boolean {
+    return (
+      this.#pendingRows > 0 ||
+      this.#retired.length > 0 ||
+      (this.#fd !== undefined && this.#size >= this.#rotateBytes)
+    );
+  }
+
+  /** True while a fold runs on the fold thread (a fold on the main thread must not start then). */
+  get folding(): boolean {
+    return this.#inFlight !== undefined;
+  }
+
+  /**
+   * Resolves once every row written before the call is in the record's tables, and no fold is running
+   * (a write that must follow them can then go to SQLite directly without waiting for its lock).
+   * Rejects when a fold it waited for failed.
+   */
+  async foldAll(): Promise<void> {
+    const target = this.#writtenRows;
+    for (;;) {
+      if (this.#inFlight !== undefined) {
+        await this.#inFlight;
+        continue;
+      }
+      if (this.#foldedRows >= target && this.#retired.length === 0) return;
+      await this.#startFold();
+    }
+  }
+
+  /**
+   * Folds on the main thread, now (at close, and where no fold thread runs). Throws when it fails, or
+   * when a fold is running on the fold thread.
+   */
   fold(): void {
-    if (this.#pendingRows === 0 && !(this.#fd !== undefined && this.#size >= this.#rotateBytes)) return;
+    if (this.#inFlight !== undefined) throw new Error('a fold of the record journal is running');
+    if (!this.foldWanted) return;
     const started = performance.now();
-    const rotate = this.#size >= this.#rotateBytes;
+    const { segments, counts } = this.#beginFold();
     const p = this.#pending;
     try {
       this.#db
         .transaction(() => {
           // Sorted by session so the fold walks each session's index pages once.
-          this.#tables.apply({ s: [...p.s].sort(bySessionSeq), e: [...p.e].sort(bySessionSeq), c: p.c });
-          if (this.#fd !== undefined) this.#setMark.run(this.#name, this.#size, rotate ? 1 : 0);
+          this.#tables.apply({
+            s: p.s.slice(0, counts.s).sort(bySessionSeq),
+            e: p.e.slice(0, counts.e).sort(bySessionSeq),
+            c: p.c.slice(0, counts.c),
+          });
+          for (const seg of segments) this.#setMark.run(seg.name, seg.to, seg.done ? 1 : 0);
         })
         .immediate();
     } catch (e) {
-      this.#stats.failedFolds++;
-      this.#lastError = e instanceof Error ? e.message : String(e);
-      const code = (e as { code?: unknown } | null)?.code;
-      this.#lastFailureTransient = code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED';
+      this.#settleFailure(e);
       throw e;
     }
-    const ms = performance.now() - started;
+    this.#settle(segments, counts, performance.now() - started);
+  }
+
+  /** What a fold covers: the retired files whole, the current one up to its end; and the rows. */
+  #beginFold(): { segments: FoldSegment[]; counts: { s: number; e: number; c: number } } {
+    if (this.#fd !== undefined && this.#size >= this.#rotateBytes) {
+      // Rotate now: later writes go to a new file, this one is folded whole and then deleted.
+      closeSync(this.#fd);
+      this.#fd = undefined;
+      this.#retired.push({ name: this.#name, size: this.#size, foldedTo: this.#foldedTo });
+    }
+    const segments: FoldSegment[] = this.#retired.map((f) => ({
+      name: f.name,
+      file: path.join(this.#dir, f.name),
+      from: f.foldedTo,
+      to: f.size,
+      done: true,
+    }));
+    if (this.#fd !== undefined)
+      segments.push({
+        name: this.#name,
+        file: path.join(this.#dir, this.#name),
+        from: this.#foldedTo,
+        to: this.#size,
+        done: false,
+      });
+    const p = this.#pending;
+    return { segments, counts: { s: p.s.length, e: p.e.length, c: p.c.length } };
+  }
+
+  #startFold(): Promise<void> {
+    const folder = this.#folder;
+    if (folder === undefined || folder.dead !== undefined) {
+      try {
+        this.fold();
+        return Promise.resolve();
+      } catch (e) {
+        return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+      }
+    }
+    const { segments, counts } = this.#beginFold();
+    const run = folder.fold(segments).then(
+      (done) => {
+        this.#inFlight = undefined;
+        this.#settle(segments, counts, done.ms);
+      },
+      (e: unknown) => {
+        this.#inFlight = undefined;
+        if (folder.dead !== undefined) {
+          // The thread is gone. Its transaction either committed (the marks, written in it, say so)
+          // or died with it; either way, fold here from now on.
+          if (segments.length > 0 && segments.every((seg) => this.#getMark.get(seg.name)?.folded_to === seg.to))
+            this.#settle(segments, counts, 0);
+          else this.fold();
+          return;
+        }
+        this.#settleFailure(e);
+        throw e;
+      },
+    );
+    this.#inFlight = run;
+    return run;
+  }
+
+  /** A fold committed: its rows leave memory, its marks advance, the files it finished are deleted. */
+  #settle(segments: readonly FoldSegment[], counts: { s: number; e: number; c: number }, ms: number): void {
+    const p = this.#pending;
+    for (const r of p.s.splice(0, counts.s)) {
+      this.#pendingIds.delete(r.id);
+      this.#pendingKeys.delete(`${r.session_id}\u0000${r.seq}`);
+    }
+    p.e.splice(0, counts.e);
+    p.c.splice(0, counts.c);
+    const rows = counts.s + counts.e + counts.c;
+    this.#pendingRows -= rows;
+    this.#foldedRows += rows;
+    for (const seg of segments) {
+      if (seg.done) {
+        rmSync(seg.file, { force: true });
+        this.#retired = this.#retired.filter((f) => f.name !== seg.name);
+      } else if (seg.name === this.#name) this.#foldedTo = seg.to;
+    }
     this.#stats.folds++;
-    this.#stats.rowsFolded += this.#pendingRows;
+    this.#stats.rowsFolded += rows;
     this.#stats.longestFoldMs = Math.max(this.#stats.longestFoldMs, ms);
     this.#stats.foldMs += ms;
     this.#lastError = undefined;
-    this.#pending = { s: [], e: [], c: [] };
-    this.#pendingRows = 0;
-    this.#pendingIds.clear();
-    this.#pendingKeys.clear();
-    if (rotate) this.#retireFile();
   }
 
-  /** The current file is folded whole and marked done: delete it (the next write starts another). */
-  #retireFile(): void {
-    if (this.#fd === undefined) return;
-    closeSync(this.#fd);
-    this.#fd = undefined;
-    rmSync(path.join(this.#dir, this.#name), { force: true });
+  #settleFailure(e: unknown): void {
+    this.#stats.failedFolds++;
+    this.#lastError = e instanceof Error ? e.message : String(e);
+    const code = (e as { code?: unknown } | null)?.code;
+    this.#lastFailureTransient = code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED';
   }
 
   // --- recovery and close ---
@@ -571,16 +748,27 @@ export class RecordJournal {
     rmSync(file, { force: true });
   }
 
-  /** Folds what is pending and deletes this process's journal and lock (the store is closing). */
-  close(): void {
+  /**
+   * Folds what is pending, stops the fold thread, and deletes this process's journal and lock (the
+   * store is closing). A journal that could not be folded stays for the next opener to recover.
+   */
+  async close(): Promise<void> {
+    try {
+      await this.foldAll();
+    } catch {
+      // Tried once more below, on this thread; what still fails stays in the journal, durable.
+    }
+    await this.#folder?.close();
     let folded = false;
     try {
+      this.fold();
       if (this.#fd !== undefined) {
-        this.fold();
         this.#db.transaction(() => this.#setMark.run(this.#name, this.#size, 1)).immediate();
-        this.#retireFile();
+        closeSync(this.#fd);
+        this.#fd = undefined;
+        rmSync(path.join(this.#dir, this.#name), { force: true });
       }
-      folded = true;
+      folded = this.#retired.length === 0;
     } finally {
       // The lock goes either way (so this or another process can recover a journal left behind); its
       // file only when no journal of this process is left.

@@ -220,7 +220,7 @@ process.stdout.write('closed\\n');
       expect(rowsInFileAlone(file, 'statements')).toBe(0);
 
       // Statements and events are staged first (sqlite-staging.ts); a read or the timer folds them.
-      store.foldStaged();
+      await store.foldStaged();
       await store.checkpointNow();
       const stats = store.checkpointStats();
       expect(stats?.checkpoints).toBeGreaterThanOrEqual(1);

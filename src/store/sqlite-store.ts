@@ -76,6 +76,11 @@ export interface SqliteStoreOptions {
   readonly checkpointIntervalMs?: number;
   /** How often the record journal is folded into the record's tables (default 50 ms). */
   readonly foldIntervalMs?: number;
+  /**
+   * Who folds the record journal: `thread` (default) a worker thread with its own connection
+   * (journal-folder.ts); `inline` the writing connection, on the event loop.
+   */
+  readonly fold?: 'thread' | 'inline';
   /** The record journal's fold threshold, bound of pending rows and file size (record-journal.ts). */
   readonly journal?: JournalLimits;
   /** Told when a fold fails (the rows stay in the journal, durable; reads fail until a fold succeeds). */
@@ -115,6 +120,8 @@ export class SqliteStore implements SessionStore, TokenStore {
   /** The hot path's writes (record-journal.ts); undefined for an in-memory store, which writes directly. */
   readonly #journal: RecordJournal | undefined;
   #recoveryPending = false;
+  /** Rows an older version may have left in the staging tables: looked for until a fold succeeds. */
+  #legacyPending = true;
   readonly #onStagingError: ((message: string) => void) | undefined;
   readonly #foldTimer: NodeJS.Timeout;
   #foldFailing = false;
@@ -151,6 +158,20 @@ export class SqliteStore implements SessionStore, TokenStore {
         : new RecordJournal(db, tables, path.resolve(opts.path), {
             ...opts.journal,
             ...(opts.synchronous ? { synchronous: opts.synchronous } : {}),
+            ...(opts.fold === 'inline'
+              ? {}
+              : {
+                  folder: {
+                    dbFile: path.resolve(opts.path),
+                    synchronous: opts.synchronous === 'full' ? 'FULL' : 'NORMAL',
+                    busyTimeoutMs: Math.max(0, Math.floor(this.#busyTimeoutMs)),
+                    // The writing connection's setting (open() sets the backstop when a thread checkpoints).
+                    autocheckpoint:
+                      opts.walCheckpoint === 'inline'
+                        ? 1000
+                        : Math.max(1, Math.floor(opts.walBackstopPages ?? BACKSTOP_AUTOCHECKPOINT_PAGES)),
+                  },
+                }),
           });
     this.#journal = journal;
     this.#onStagingError = opts.onStagingError;
@@ -219,7 +240,11 @@ export class SqliteStore implements SessionStore, TokenStore {
       // What a crash left (journals of ended processes, an older version's staged rows) is folded now;
       // a fold that fails is told and retried by reads.
       store.#recoveryPending = store.#journal !== undefined;
-      store.#foldReporting();
+      try {
+        store.#foldOpening();
+      } catch {
+        // Told by #foldOpening; retried before every read and write that needs it.
+      }
       return store;
     } catch (e) {
       db.close();
@@ -236,7 +261,7 @@ export class SqliteStore implements SessionStore, TokenStore {
     const loaded = new Map<string, LoadedTail>();
     const missing = this.#chain.missingTails(ops);
     // A tail is read from session_events: journaled events must be there first.
-    if (missing.length > 0) this.#foldOrThrow();
+    if (missing.length > 0) await this.#foldAll();
     for (const s of missing) loaded.set(s, tailFromRow(this.#loadTail.get(s)));
     const events = this.#chain.plan(ops, plan.invalid, loaded);
     let found: { sessions: Set<string>; statements: Set<string> };
@@ -251,11 +276,13 @@ export class SqliteStore implements SessionStore, TokenStore {
         events.seals.length === 0
       ) {
         const written = journal.write(plan, events.events);
-        if (written.foldDue) setImmediate(() => this.#foldQuietly());
+        if (written.foldDue) this.#foldQuietly();
         found = { sessions: new Set(), statements: written.completed };
       } else {
-        // Rows the journal holds go first, so this transaction's keys and updates see them.
-        if (journal !== undefined && journal.pending > 0) this.#foldOrThrow();
+        // Rows the journal holds go first, so this transaction's keys and updates see them; and no fold
+        // runs on the fold thread while it commits (it would wait for SQLite's lock, blocking the loop).
+        // Nothing is written to the journal meanwhile: the queue runs one batch at a time.
+        if (journal !== undefined && (journal.pending > 0 || journal.folding)) await this.#foldAll();
         found = this.#applyPlan(plan, events);
         this.#checkpointer?.noteCommit();
         journal?.committedDirectly(plan, found.sessions);
@@ -270,55 +297,75 @@ export class SqliteStore implements SessionStore, TokenStore {
 
   // --- folding the journal (record-journal.ts) ---
 
-  /** The timer's and a full stage's fold: never while a transaction is open on the connection. */
+  /** The timer's and a full journal's fold: started unless one runs; its failure is told once. */
   #foldQuietly(): void {
-    if (this.#closed || !this.#db.open || this.#db.inTransaction || (this.#journal?.pending ?? 0) === 0)
-      return;
-    this.#foldReporting();
+    const journal = this.#journal;
+    if (this.#closed || !this.#db.open || journal === undefined || journal.folding || !journal.foldWanted) return;
+    this.#foldAll().catch(() => {
+      // Told by #foldAll; the rows stay in the journal and the next fold tries again.
+    });
   }
 
-  /** Folds what is staged; a failure is told once per streak of failures (the rows stay staged). */
-  #foldReporting(): void {
-    try {
-      this.#foldOrThrow();
-    } catch {
-      // Told by #foldOrThrow; the rows stay staged and the next fold tries again.
+  /** What an older version or a crashed process left: folded on this thread (at open, then until done). */
+  #foldLeftovers(): void {
+    if (this.#legacyPending) {
+      this.#staging.foldIfStaged();
+      this.#legacyPending = false;
+    }
+    if (this.#recoveryPending) {
+      const ignored = this.#journal?.stats().ignoredBytes ?? 0;
+      this.#journal?.recover();
+      this.#recoveryPending = false;
+      const cut = (this.#journal?.stats().ignoredBytes ?? 0) - ignored;
+      if (cut > 0)
+        this.#onStagingError?.(
+          `a record journal left by an ended process had ${cut} bytes after its last whole frame ` +
+            '(a write cut off by the crash, never acknowledged; or damage): they were not folded',
+        );
     }
   }
 
-  #foldOrThrow(): void {
+  /** At open: the leftovers, on this thread (nothing of this process is in the journal yet). */
+  #foldOpening(): void {
     try {
-      this.#staging.foldIfStaged();
-      if (this.#recoveryPending) {
-        const ignored = this.#journal?.stats().ignoredBytes ?? 0;
-        this.#journal?.recover();
-        this.#recoveryPending = false;
-        const cut = (this.#journal?.stats().ignoredBytes ?? 0) - ignored;
-        if (cut > 0)
-          this.#onStagingError?.(
-            `a record journal left by an ended process had ${cut} bytes after its last whole frame ` +
-              '(a write cut off by the crash, never acknowledged; or damage): they were not folded',
-          );
-      }
-      if ((this.#journal?.pending ?? 0) > 0) {
-        this.#journal?.fold();
-        this.#checkpointer?.noteCommit();
-      }
+      this.#foldLeftovers();
       this.#foldFailing = false;
     } catch (e) {
-      if (!this.#foldFailing)
-        this.#onStagingError?.(
-          `folding the staged record failed: ${e instanceof Error ? e.message : String(e)}`,
-        );
-      this.#foldFailing = true;
+      this.#tellFoldFailure(e);
       throw e;
     }
+  }
+
+  /**
+   * Folds everything written so far (on the fold thread) and resolves when it is in the record's
+   * tables and no fold runs; rejects, after telling it once per streak of failures, when a fold fails.
+   */
+  async #foldAll(): Promise<void> {
+    try {
+      this.#foldLeftovers();
+      const journal = this.#journal;
+      if (journal !== undefined) {
+        do await journal.foldAll();
+        while (journal.folding);
+      }
+      this.#checkpointer?.noteCommit();
+      this.#foldFailing = false;
+    } catch (e) {
+      this.#tellFoldFailure(e);
+      throw e;
+    }
+  }
+
+  #tellFoldFailure(e: unknown): void {
+    if (!this.#foldFailing)
+      this.#onStagingError?.(`folding the staged record failed: ${e instanceof Error ? e.message : String(e)}`);
+    this.#foldFailing = true;
   }
 
   /** Before a read of statements or events: fold what is staged (here or by another process). */
   async #readable(): Promise<void> {
     if (this.#db.open && this.#db.inTransaction) await this.#outsideTransaction();
-    if (this.#db.open) this.#foldOrThrow();
+    if (this.#db.open) await this.#foldAll();
   }
 
   /** Resolves once no transaction is open on the shared connection (or rejects after the busy timeout). */
@@ -330,9 +377,9 @@ export class SqliteStore implements SessionStore, TokenStore {
     }
   }
 
-  /** Folds the staged rows now (tests, benchmarks; reads fold by themselves). */
-  foldStaged(): void {
-    this.#foldOrThrow();
+  /** Folds the journal now and resolves when it is folded (tests, benchmarks; reads fold by themselves). */
+  foldStaged(): Promise<void> {
+    return this.#foldAll();
   }
 
   /** The record journal's folds and pending rows (undefined for an in-memory store, which has none). */
@@ -486,9 +533,13 @@ export class SqliteStore implements SessionStore, TokenStore {
     clearInterval(this.#foldTimer);
     // Leave nothing in the journal at rest (an older gateway version would not read it).
     if (this.#db.open && !this.#db.inTransaction) {
-      this.#foldReporting();
       try {
-        this.#journal?.close();
+        this.#foldLeftovers();
+      } catch (e) {
+        this.#tellFoldFailure(e);
+      }
+      try {
+        await this.#journal?.close();
       } catch (e) {
         // The journal stays (its rows are durable there) and the next open folds it.
         this.#onStagingError?.(
