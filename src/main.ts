@@ -747,7 +747,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
   metrics.gaugeFrom(
     {
       name: 'gatehouse_store_longest_fold_seconds',
-      help: "The longest fold of the SQLite store's record journal so far (it holds the event loop)",
+      help: "The longest fold of the SQLite store's record journal so far (on its own thread; a direct write or read of the record waits for the fold in flight)",
     },
     () => {
       const f = journal();

@@ -4,7 +4,7 @@ import { canonicalJson } from '../recording/canonical-json.js';
 import { eventHash, GENESIS_PREV, sha256Hex } from '../recording/record-format.js';
 import { eventToChained } from '../recording/recording-export.js';
 import { planBatch, type WriteOp } from './batch-plan.js';
-import { EventChain } from './event-chain.js';
+import { EventChain, isoTime } from './event-chain.js';
 
 const session: SessionRecord = {
   id: 's1',
@@ -118,5 +118,20 @@ describe('EventChain', () => {
       [1, 'session.start'],
       [2, 'good'],
     ]);
+  });
+});
+
+describe('isoTime', () => {
+  test('is Date#toISOString for every time, whether its second was formatted last or not', () => {
+    const times = [0, 1, 999, 1000, 1_767_225_600_000, 1_767_225_600_999, 253_402_300_799_999];
+    const special = [-1, -62_198_755_200_000, 253_402_300_800_000, 8.64e15, 1.5, 1_767_225_600_000.25];
+    let seed = 7;
+    const next = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648);
+    for (let i = 0; i < 2000; i++) {
+      const base = 1_600_000_000_000 + (next() % 1_000_000) * 1000;
+      times.push(base + (next() % 1000), base + (next() % 1000), base + 1000 + (next() % 1000));
+    }
+    for (const ms of [...times, ...special, ...times.reverse()])
+      expect(isoTime(ms)).toBe(new Date(ms).toISOString());
   });
 });

@@ -63,8 +63,23 @@ export interface EventPlan {
   readonly tails: ReadonlyMap<string, ChainTail>;
 }
 
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
+/** The second isoTime last formatted, and its text up to the milliseconds (`YYYY-MM-DDTHH:MM:SS.`). */
+let isoSecond = Number.NaN;
+let isoPrefix = '';
+const MS_DIGITS = Array.from({ length: 1000 }, (_, i) => `${String(i).padStart(3, '0')}Z`);
+
+/**
+ * `new Date(ms).toISOString()`, two per statement on the record's hot path: the text of the second is
+ * kept, so most calls only append the milliseconds (years 1970–9999, whole ms; else Date formats it).
+ */
+export function isoTime(ms: number): string {
+  if (!(ms >= 0 && ms < 253_402_300_800_000 && Number.isInteger(ms))) return new Date(ms).toISOString();
+  const second = Math.floor(ms / 1000);
+  if (second !== isoSecond) {
+    isoPrefix = new Date(second * 1000).toISOString().slice(0, 20);
+    isoSecond = second;
+  }
+  return isoPrefix + (MS_DIGITS[ms - second * 1000] as string);
 }
 
 function finiteMs(d: Date | undefined, fallback: number): number {
@@ -267,7 +282,7 @@ export class EventChain {
         return;
       }
       const seq = tail.seq + 1;
-      const at = iso(e.at);
+      const at = isoTime(e.at);
       const hash = sha256Hex(
         eventText({ at, dataText, prev: tail.hash, seq, session: s, statement: e.statement, type: e.type }),
       );
@@ -310,7 +325,7 @@ export class EventChain {
           hash: t.hash,
           alg: 'Ed25519',
           key: sealer.keyId,
-          at: iso(now),
+          at: isoTime(now),
         });
         seals.push({
           session_id: s,
