@@ -463,11 +463,13 @@ export class RecordJournal {
   #append(batch: JournalBatch): boolean {
     this.assertRoom();
     const fd = this.#fd ?? this.#openFile();
-    const payload = Buffer.from(JSON.stringify(batch), 'utf8');
-    const frame = Buffer.allocUnsafe(HEADER + payload.length);
-    frame.writeUInt32BE(payload.length, 0);
-    frame.writeUInt32BE(crc32(payload), 4);
-    payload.copy(frame, HEADER);
+    // The JSON is encoded straight into the frame (no payload buffer to copy from).
+    const json = JSON.stringify(batch);
+    const length = Buffer.byteLength(json, 'utf8');
+    const frame = Buffer.allocUnsafe(HEADER + length);
+    frame.write(json, HEADER, 'utf8');
+    frame.writeUInt32BE(length, 0);
+    frame.writeUInt32BE(crc32(frame.subarray(HEADER)), 4);
     const before = this.#size;
     try {
       let done = 0;
