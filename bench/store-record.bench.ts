@@ -6,11 +6,12 @@
 //          (src/gate/ids.ts, seq zero-padded to 8 digits).
 //          Random keys scatter index writes over many pages, so each commit writes more.
 //   --sync: SQLite synchronous modes to run (default normal,full).
+//   --fold: who folds the SQLite record journal: `thread` (default), `inline` (the event loop), or both.
 //   --pg also measures PostgreSQL: GATEHOUSE_BENCH_PG_URL, or an embedded PostgreSQL with fsync on.
 
 import { statementId } from '../src/gate/ids.js';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,6 +27,7 @@ const { values } = parseArgs({
     sessions: { type: 'string', default: '8,64' },
     ids: { type: 'string', default: 'uuid,ordered,gate' },
     sync: { type: 'string', default: 'normal,full' },
+    fold: { type: 'string', default: 'thread' },
     pg: { type: 'boolean', default: false },
   },
 });
@@ -34,6 +36,7 @@ const CONCURRENCY = values.sessions.split(',').map(Number);
 type IdKind = 'uuid' | 'ordered' | 'gate';
 const ID_KINDS = values.ids.split(',') as IdKind[];
 const SYNC_MODES = values.sync.split(',') as ('normal' | 'full')[];
+const FOLD_MODES = values.fold.split(',') as ('thread' | 'inline')[];
 
 let counter = 0;
 /** Time-ordered id in the UUIDv7 layout: 48-bit ms timestamp, then a counter and random bits. */
@@ -53,6 +56,8 @@ interface Result {
   readonly ops: number;
   /** This process's CPU (the store's work, the bench's own loop included) per statement. */
   readonly cpuUsPerStatement: number;
+  /** The main thread's alone (the event loop's: what a statement waits behind). */
+  readonly mainCpuUsPerStatement: number;
   /** SQLite: folds of the staged rows during the run (sqlite-staging.ts). */
   readonly folds?: number;
   readonly foldMs?: number;
@@ -84,6 +89,7 @@ async function drive(store: Store, sessions: number, total: number, ids: IdKind)
   const folded = 'journalStats' in store ? store.journalStats() : undefined;
   const latencies: number[] = [];
   const cpu0 = process.cpuUsage();
+  const main0 = mainThreadCpuUs();
   const t0 = process.hrtime.bigint();
   await Promise.all(
     sessionIds.map(async (sessionId) => {
@@ -114,6 +120,7 @@ async function drive(store: Store, sessions: number, total: number, ids: IdKind)
   );
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = process.cpuUsage(cpu0);
+  const mainUs = mainThreadCpuUs() - main0;
   const after = 'journalStats' in store ? store.journalStats() : undefined;
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0;
@@ -124,6 +131,7 @@ async function drive(store: Store, sessions: number, total: number, ids: IdKind)
     p99: pct(0.99),
     ops: perSession * sessions * 2,
     cpuUsPerStatement: (cpu.user + cpu.system) / (perSession * sessions),
+    mainCpuUsPerStatement: mainUs / (perSession * sessions),
     ...(folded && after
       ? {
           folds: after.folds - folded.folds,
@@ -139,11 +147,22 @@ function report(label: string, sessions: number, r: Result): void {
   console.log(
     `${label.padEnd(26)} sessions=${String(sessions).padEnd(3)} ${Math.round(r.perSecond).toLocaleString('en-US').padStart(8)} statements/s` +
       `  commits=${r.commits}  ops/commit=${perCommit.toFixed(1)}  record p50=${r.p50.toFixed(3)}ms p99=${r.p99.toFixed(3)}ms` +
-      `  cpu=${r.cpuUsPerStatement.toFixed(1)}µs/statement` +
+      `  cpu=${r.cpuUsPerStatement.toFixed(1)}µs/statement (main thread ${r.mainCpuUsPerStatement.toFixed(1)})` +
       (r.folds !== undefined
         ? `  folds=${r.folds} (${(r.foldMs ?? 0).toFixed(0)} ms, longest ${(r.longestFoldMs ?? 0).toFixed(1)} ms)`
         : ''),
   );
+}
+
+/** CPU time of the main thread (Linux: /proc/self/task/<pid>/stat, clock ticks of 10 ms), in µs. */
+function mainThreadCpuUs(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10_000;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 function freePort(): Promise<number> {
@@ -164,13 +183,15 @@ try {
   for (const sync of SYNC_MODES) {
     for (const ids of ID_KINDS) {
       for (const sessions of CONCURRENCY) {
-        const file = path.join(dir, `${sync}-${ids}-${sessions}.db`);
-        const store = await SqliteStore.open({ path: file, synchronous: sync });
-        try {
-          await drive(store, sessions, Math.min(2000, TOTAL), ids);
-          report(`sqlite ${sync} ids=${ids}`, sessions, await drive(store, sessions, TOTAL, ids));
-        } finally {
-          await store.close();
+        for (const fold of FOLD_MODES) {
+          const file = path.join(dir, `${sync}-${ids}-${sessions}-${fold}.db`);
+          const store = await SqliteStore.open({ path: file, synchronous: sync, fold });
+          try {
+            await drive(store, sessions, Math.min(2000, TOTAL), ids);
+            report(`sqlite ${sync} ids=${ids} fold=${fold}`, sessions, await drive(store, sessions, TOTAL, ids));
+          } finally {
+            await store.close();
+          }
         }
       }
     }

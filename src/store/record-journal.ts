@@ -310,6 +310,12 @@ export class RecordJournal {
   #foldedTo = 0;
   /** Files closed for writes (rotated) and not yet folded whole; deleted once they are. */
   #retired: { name: string; size: number; foldedTo: number }[] = [];
+  /** The frames written and not folded, oldest first: their file, where each ends, its rows. */
+  #frames: { name: string; end: number; s: number; e: number; c: number }[] = [];
+  /** Rows one fold takes at most (a fold holds SQLite's write lock while it runs). */
+  readonly #maxFoldRows: number;
+  /** Pending rows past which a write first waits for the folds to catch up (see backlogged). */
+  readonly #backlogRows: number;
   /** The fold thread (undefined: folds run on the main thread). */
   readonly #folder: JournalFolder | undefined;
   /** The fold running on the fold thread. */
@@ -352,6 +358,8 @@ export class RecordJournal {
     this.#foldRows = opts.foldRows ?? 512;
     this.#maxPending = opts.maxPendingRows ?? 200_000;
     this.#rotateBytes = opts.rotateBytes ?? 8 * 1024 * 1024;
+    this.#maxFoldRows = this.#foldRows * 4;
+    this.#backlogRows = this.#foldRows * 16;
     this.#probeId = db.prepare(PROBE_ID).pluck();
     this.#probeSeq = db.prepare(PROBE_SEQ).pluck();
     this.#getMark = db.prepare<[string], { folded_to: number; done: number }>(GET_MARK);
@@ -484,6 +492,7 @@ export class RecordJournal {
       throw e;
     }
     this.#size = before + frame.length;
+    this.#frames.push({ name: this.#name, end: this.#size, s: batch.s.length, e: batch.e.length, c: batch.c.length });
     for (const r of batch.s) {
       this.#pending.s.push(r);
       this.#pendingIds.add(r.id);
@@ -533,10 +542,19 @@ export class RecordJournal {
   /** Whether a fold has anything to do: pending rows, or a file to rotate or retire. */
   get foldWanted(): boolean {
     return (
-      this.#pendingRows > 0 ||
+      this.#frames.length > 0 ||
       this.#retired.length > 0 ||
       (this.#fd !== undefined && this.#size >= this.#rotateBytes)
     );
+  }
+
+  /**
+   * More rows wait than the folds keep up with (the fold thread is slower than the writes): a write
+   * then waits for them first, so the journal's memory stays bounded and statements slow down instead
+   * of failing at maxPendingRows.
+   */
+  get backlogged(): boolean {
+    return this.#pendingRows >= this.#backlogRows;
   }
 
   /** True while a fold runs on the fold thread (a fold on the main thread must not start then). */
@@ -569,7 +587,7 @@ export class RecordJournal {
     if (this.#inFlight !== undefined) throw new Error('a fold of the record journal is running');
     if (!this.foldWanted) return;
     const started = performance.now();
-    const { segments, counts } = this.#beginFold();
+    const { segments, counts, frames } = this.#beginFold();
     const p = this.#pending;
     try {
       this.#db
@@ -587,34 +605,53 @@ export class RecordJournal {
       this.#settleFailure(e);
       throw e;
     }
-    this.#settle(segments, counts, performance.now() - started);
+    this.#settle(segments, counts, frames, performance.now() - started);
   }
 
-  /** What a fold covers: the retired files whole, the current one up to its end; and the rows. */
-  #beginFold(): { segments: FoldSegment[]; counts: { s: number; e: number; c: number } } {
+  /**
+   * What a fold covers: the oldest frames, up to maxFoldRows rows (at least one frame), as a part of
+   * each file they are in; a rotated file is marked done once its last frame is folded.
+   */
+  #beginFold(): {
+    segments: FoldSegment[];
+    counts: { s: number; e: number; c: number };
+    frames: number;
+  } {
     if (this.#fd !== undefined && this.#size >= this.#rotateBytes) {
-      // Rotate now: later writes go to a new file, this one is folded whole and then deleted.
+      // Rotate now: later writes go to a new file, this one is folded and then deleted.
       closeSync(this.#fd);
       this.#fd = undefined;
       this.#retired.push({ name: this.#name, size: this.#size, foldedTo: this.#foldedTo });
     }
-    const segments: FoldSegment[] = this.#retired.map((f) => ({
-      name: f.name,
-      file: path.join(this.#dir, f.name),
-      from: f.foldedTo,
-      to: f.size,
-      done: true,
-    }));
-    if (this.#fd !== undefined)
+    const counts = { s: 0, e: 0, c: 0 };
+    const ends = new Map<string, number>();
+    let frames = 0;
+    for (const f of this.#frames) {
+      const rows = counts.s + counts.e + counts.c;
+      if (frames > 0 && rows + f.s + f.e + f.c > this.#maxFoldRows) break;
+      counts.s += f.s;
+      counts.e += f.e;
+      counts.c += f.c;
+      ends.set(f.name, f.end);
+      frames++;
+    }
+    const segments: FoldSegment[] = [];
+    for (const r of this.#retired) {
+      const to = ends.get(r.name) ?? r.foldedTo;
+      // A rotated file whose frames are all folded (or that had none left) is marked done.
+      if (to === r.foldedTo && to !== r.size) continue;
+      segments.push({ name: r.name, file: path.join(this.#dir, r.name), from: r.foldedTo, to, done: to === r.size });
+    }
+    const to = ends.get(this.#name);
+    if (this.#fd !== undefined && to !== undefined)
       segments.push({
         name: this.#name,
         file: path.join(this.#dir, this.#name),
         from: this.#foldedTo,
-        to: this.#size,
+        to,
         done: false,
       });
-    const p = this.#pending;
-    return { segments, counts: { s: p.s.length, e: p.e.length, c: p.c.length } };
+    return { segments, counts, frames };
   }
 
   #startFold(): Promise<void> {
@@ -627,11 +664,11 @@ export class RecordJournal {
         return Promise.reject(e instanceof Error ? e : new Error(String(e)));
       }
     }
-    const { segments, counts } = this.#beginFold();
+    const { segments, counts, frames } = this.#beginFold();
     const run = folder.fold(segments).then(
       (done) => {
         this.#inFlight = undefined;
-        this.#settle(segments, counts, done.ms);
+        this.#settle(segments, counts, frames, done.ms);
       },
       (e: unknown) => {
         this.#inFlight = undefined;
@@ -639,7 +676,7 @@ export class RecordJournal {
           // The thread is gone. Its transaction either committed (the marks, written in it, say so)
           // or died with it; either way, fold here from now on.
           if (segments.length > 0 && segments.every((seg) => this.#getMark.get(seg.name)?.folded_to === seg.to))
-            this.#settle(segments, counts, 0);
+            this.#settle(segments, counts, frames, 0);
           else this.fold();
           return;
         }
@@ -652,7 +689,13 @@ export class RecordJournal {
   }
 
   /** A fold committed: its rows leave memory, its marks advance, the files it finished are deleted. */
-  #settle(segments: readonly FoldSegment[], counts: { s: number; e: number; c: number }, ms: number): void {
+  #settle(
+    segments: readonly FoldSegment[],
+    counts: { s: number; e: number; c: number },
+    frames: number,
+    ms: number,
+  ): void {
+    this.#frames.splice(0, frames);
     const p = this.#pending;
     for (const r of p.s.splice(0, counts.s)) {
       this.#pendingIds.delete(r.id);
@@ -668,6 +711,7 @@ export class RecordJournal {
         rmSync(seg.file, { force: true });
         this.#retired = this.#retired.filter((f) => f.name !== seg.name);
       } else if (seg.name === this.#name) this.#foldedTo = seg.to;
+      else for (const r of this.#retired) if (r.name === seg.name) r.foldedTo = seg.to;
     }
     this.#stats.folds++;
     this.#stats.rowsFolded += rows;
@@ -763,7 +807,7 @@ export class RecordJournal {
     await this.#folder?.close();
     let folded = false;
     try {
-      this.fold();
+      while (this.foldWanted) this.fold();
       if (this.#fd !== undefined) {
         this.#db.transaction(() => this.#setMark.run(this.#name, this.#size, 1)).immediate();
         closeSync(this.#fd);

@@ -258,6 +258,8 @@ export class SqliteStore implements SessionStore, TokenStore {
     // await, wait for it rather than have better-sqlite3 nest this batch inside it as a savepoint
     // (which its rollback would undo after this batch's callers were told it was durable).
     if (this.#db.open && this.#db.inTransaction) await this.#outsideTransaction();
+    // The fold thread fell behind the writes: wait for it (statements slow down; memory stays bounded).
+    if (this.#journal?.backlogged === true) await this.#foldAll();
     const loaded = new Map<string, LoadedTail>();
     const missing = this.#chain.missingTails(ops);
     // A tail is read from session_events: journaled events must be there first.
