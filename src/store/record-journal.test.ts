@@ -101,6 +101,34 @@ describe.each(['thread', 'inline'] as const)('the record journal, folded %s', (f
     }
   });
 
+  test('a fold takes at most 4 × foldRows rows of whole frames, and writes wait for folds that fall behind', async () => {
+    const store = await open(file(), { journal: { foldRows: 2 } });
+    try {
+      await store.startSession(session('k'));
+      let most = 0;
+      // One statement after another: a frame of two rows (the statement and its event) each.
+      for (let seq = 1; seq <= 60; seq++) {
+        await store.recordStatement(stmt('k', seq));
+        most = Math.max(most, store.journalStats()!.pending);
+      }
+      const folds = store.journalStats()!.folds;
+      await store.foldStaged();
+      // 120 rows, at most 8 a fold (four frames).
+      expect(store.journalStats()!.rowsFolded).toBe(120);
+      expect(store.journalStats()!.folds).toBeGreaterThanOrEqual(15);
+      expect(folds).toBeGreaterThan(0);
+      // Past 32 pending rows a write waits for the folds: what waits stays at that bound and a frame.
+      expect(most).toBeLessThanOrEqual(34);
+      for (let seq = 1; seq <= 60; seq++) await store.completeStatement(`k:${seq}`, { durationMs: 1, rows: seq });
+      const got = (await store.getSession('k'))!.statements;
+      expect(got.map((x) => x.seq)).toEqual(Array.from({ length: 60 }, (_, k) => k + 1));
+      expect(got.every((x) => x.result?.rows === x.seq)).toBe(true);
+      expect(store.journalStats()!.rowsFolded).toBe(240);
+    } finally {
+      await store.close();
+    }
+  });
+
   test('takes statements, results and their events; every read folds them first', async () => {
     const store = await open(file());
     try {
