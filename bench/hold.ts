@@ -31,6 +31,8 @@ writeFileSync(
     connections: { bench: benchPostgresConnection(pgPort, path.join(dir, 'upstream-password')) },
     policies: defaultAgentPolicies(['bench'], { mask: true }),
     metrics: { listen: `127.0.0.1:${metricsPort}` },
+    // HOLD_STORE_FOLD=inline folds the record journal on the event loop (an A/B of the fold thread).
+    ...(process.env.HOLD_STORE_FOLD ? { store: { kind: 'sqlite', fold: process.env.HOLD_STORE_FOLD } } : {}),
   }),
 );
 const { issued } = issueToken(configFile, { subject: 'bench-agent', groups: 'ai-agents', agent: true });

@@ -786,6 +786,12 @@ export const configSchema = z.strictObject({
       z.strictObject({
         kind: z.literal('sqlite'),
         path: z.string().optional().describe('default <dataDir>/gatehouse.db'),
+        fold: z
+          .enum(['thread', 'inline'])
+          .optional()
+          .describe(
+            "who folds the record journal into the record's tables: a thread of its own (default) or the event loop",
+          ),
       }),
       z.strictObject({
         kind: z.literal('postgres'),

@@ -17,7 +17,7 @@ export async function openStore(
   report: {
     /** A background WAL checkpoint failed (the writer checkpoints instead). */
     readonly onCheckpointError?: (message: string) => void;
-    /** Folding the staged record failed (sqlite-staging.ts): rows stay staged, reads fail. */
+    /** Folding the record journal failed (record-journal.ts): rows stay in it, reads fail. */
     readonly onStagingError?: (message: string) => void;
   } = {},
 ): Promise<OpenedStore> {
@@ -25,6 +25,7 @@ export async function openStore(
     case 'sqlite':
       return SqliteStore.open({
         path: config.path ?? path.join(dataDir, DEFAULT_SQLITE_FILE),
+        ...(config.fold ? { fold: config.fold } : {}),
         ...(report.onCheckpointError ? { onCheckpointError: report.onCheckpointError } : {}),
         ...(report.onStagingError ? { onStagingError: report.onStagingError } : {}),
       });
