@@ -32,6 +32,7 @@ import {
   F_RUN20,
   F_RUN40,
   F_TOKEN,
+  bytesFeatures,
   textFeatures,
 } from './text-features.js';
 
@@ -68,6 +69,12 @@ export interface DetectorSet {
    * hash, or null → returns null, meaning SQL NULL.
    */
   maskWhole(value: string, style: MaskStyle, name: string): string | null;
+  /**
+   * False when no detector can find anything in the UTF-8 bytes `b[start, end)`, so that `scan` and
+   * `mask` of their decoded text would surely find nothing (the pre-filter, run on the bytes: see
+   * bytesFeatures). True ("maybe") when the pre-filter is off or a stage runs whatever the text.
+   */
+  couldMatchBytes(b: Uint8Array, start: number, end: number): boolean;
 }
 
 type InnerScan = (decoded: string) => string | undefined;
@@ -258,6 +265,12 @@ class ConfiguredDetectorSet implements DetectorSet {
       return { text: redactTag('unstable'), counts, isNull };
     }
     return { text: current, counts, isNull };
+  }
+
+  couldMatchBytes(b: Uint8Array, start: number, end: number): boolean {
+    if (!this.prefilter || this.alwaysRun) return true;
+    // An empty text finds nothing; bytesFeatures of no bytes is 0, so that case needs no branch.
+    return (bytesFeatures(b, start, end) & this.gate) !== 0;
   }
 
   maskWhole(value: string, style: MaskStyle, name: string): string | null {

@@ -630,15 +630,24 @@ export class SqlResultMasker implements ResultMasker {
       oversize.n++;
       return as === 'string' ? withheldString : as === 'json' ? withheldJson : nullIt();
     };
-    const stringOp =
-      (json: boolean, oversizeAs: 'string' | 'json' | 'null' = json ? 'json' : 'string'): CellOp =>
-      (b, start, end) => {
+    const stringOp = (
+      json: boolean,
+      oversizeAs: 'string' | 'json' | 'null' = json ? 'json' : 'string',
+    ): CellOp => {
+      // Plain text that the detector set's pre-filter rules out on its bytes is left as it is without
+      // decoding: maskString would decode it, find nothing and return undefined (couldMatchBytes is
+      // false only when scan of the decoded text surely finds nothing). JSON is always decoded: its
+      // key names are masked whole whatever the value holds.
+      const plainScan = !json && act.kind === 'scan' ? act.set : undefined;
+      return (b, start, end) => {
         // UTF-8 never has fewer bytes than characters: a short cell is ruled out before decoding.
         if (act.kind === 'scan' && end - start < act.minScan) return undefined;
         if (end - start > max) return withhold(oversizeAs);
+        if (plainScan !== undefined && !plainScan.couldMatchBytes(b, start, end)) return undefined;
         const r = this.maskString(utf8(b, start, end), act, json);
         return r === undefined ? undefined : r === null ? null : Buffer.from(r, 'utf8');
       };
+    };
     // A whole-column redact is the same bytes for every row: built once, no allocation per cell.
     if (
       act.kind === 'whole' &&

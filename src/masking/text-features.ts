@@ -57,6 +57,99 @@ function runBits(len: number): number {
   return len < 20 ? 0 : len < 40 ? F_RUN20 : F_RUN20 | F_RUN40;
 }
 
+/**
+ * Feature bits (F_*) of the UTF-8 bytes `b[start, end)`: exactly `textFeatures(b.toString('utf8',
+ * start, end))`, without decoding. Why the two are equal (the differential test in
+ * text-features.test.ts checks it on random bytes, valid UTF-8 or not):
+ *
+ * - UTF-8 decoding maps every ASCII byte (< 0x80) to the same code unit, in order, and never makes an
+ *   ASCII code unit out of anything else: every non-ASCII byte sequence, valid or not, becomes one or
+ *   more code units >= 0x80 (a character, a surrogate pair, or U+FFFD for each invalid subsequence;
+ *   overlong forms of ASCII are invalid, and a decoder never swallows an ASCII byte into an invalid
+ *   sequence). So the decoded text is the ASCII bytes in order with each maximal run of non-ASCII
+ *   bytes replaced by a non-empty run of code units >= 0x80.
+ * - Every code unit >= 0x80 is class 0 in CLASS_ID and none is 32, 46, 40, 41, 64 or 36, so in
+ *   textFeatures it takes the default branch's `else`: the token and run checks (which see word = 0
+ *   and run = 0 after the first such unit), then chain = word = run = dashes = 0, with gap, f, upper
+ *   and wordFirst unchanged. One such unit and several in a row therefore leave the same state, and
+ *   a byte >= 0x80 here is such a unit (CLASS_ID[byte] is 0; the default branch is taken).
+ * - textFeatures' all-spaces shortcut returns 0, which is what its loop returns for such a text
+ *   (white space sets no bit), so leaving it out here changes nothing.
+ *
+ * Keep the loop below identical to textFeatures' (a change to one is a change to both).
+ */
+export function bytesFeatures(b: Uint8Array, start: number, end: number): number {
+  let f = 0;
+  let chain = 0;
+  let gap = 0;
+  let upper = 0;
+  let word = 0;
+  let wordFirst = 0;
+  let run = 0;
+  let dashes = 0;
+  for (let i = start; i < end; i++) {
+    const c = b[i] as number;
+    switch (CLASS_ID[c]) {
+      case LOWER:
+        if (word++ === 0) wordFirst = c;
+        run++;
+        chain = 0;
+        dashes = 0;
+        break;
+      case DIGIT:
+        if (++chain >= 9) f |= F_DIGITS;
+        gap = 0;
+        if (word++ === 0) wordFirst = c;
+        run++;
+        dashes = 0;
+        break;
+      case UPPER:
+        upper++;
+        if (word++ === 0) wordFirst = c;
+        run++;
+        chain = 0;
+        dashes = 0;
+        break;
+      case DASH:
+        if (++dashes >= 5) f |= F_DASH5;
+        if (++gap > 2) chain = 0;
+        if (word++ === 0) wordFirst = c;
+        run++;
+        break;
+      case UNDERSCORE:
+        if (word++ === 0) wordFirst = c;
+        run++;
+        chain = 0;
+        dashes = 0;
+        break;
+      case B64_ONLY:
+        if (word >= TOKEN_MIN_RUN && TOKEN_START[wordFirst] === 1) f |= F_TOKEN;
+        word = 0;
+        run++;
+        if (c !== 43 || ++gap > 2) chain = 0;
+        dashes = 0;
+        break;
+      default:
+        if (word >= TOKEN_MIN_RUN && TOKEN_START[wordFirst] === 1) f |= F_TOKEN;
+        if (run >= 20) f |= runBits(run);
+        word = 0;
+        run = 0;
+        dashes = 0;
+        if (c === 32 || c === 46 || c === 40 || c === 41) {
+          if (++gap > 2) chain = 0;
+        } else {
+          chain = 0;
+          if (c === 64) f |= F_AT;
+          else if (c === 36) f |= F_DOLLAR;
+        }
+    }
+  }
+  if (word >= TOKEN_MIN_RUN && TOKEN_START[wordFirst] === 1) f |= F_TOKEN;
+  if (run >= 20) f |= runBits(run);
+  if ((f & F_DIGITS) !== 0 && upper >= 2) f |= F_IBAN;
+  return f;
+}
+
 /** Feature bits (F_*) of `text`. */
 export function textFeatures(text: string): number {
   const n = text.length;

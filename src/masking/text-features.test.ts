@@ -1,0 +1,136 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { createDetectorSet } from './detector-set.js';
+import { bytesFeatures, textFeatures } from './text-features.js';
+
+const ascii = (s: string): number[] => [...Buffer.from(s, 'latin1')];
+
+/**
+ * Byte pieces that exercise every branch of the pre-filter: each character class, the separators a
+ * digit chain allows, the characters that set a bit, token-prefix letters, valid multibyte UTF-8
+ * (2, 3 and 4 bytes) and invalid UTF-8 (lone continuation bytes, bytes never valid, truncated and
+ * overlong sequences, an encoded surrogate, a BOM).
+ */
+const piece = fc.oneof(
+  fc.constantFrom(...'0123456789'.split('').map(ascii)),
+  fc.constantFrom(...'@$-+/%_ .()\t\n,:;=#*"\\'.split('').map(ascii)),
+  fc.constantFrom(...'AaBbGgXxSsRrWwEeKkZz'.split('').map(ascii)),
+  fc.constantFrom(
+    [0xc3, 0xa9], // é
+    [0xc2, 0xa0], // no-break space (white space to String#trim)
+    [0xe2, 0x82, 0xac], // €
+    [0xe3, 0x80, 0x80], // ideographic space
+    [0xf0, 0x9f, 0x98, 0x80], // an emoji: a surrogate pair
+    [0xef, 0xbb, 0xbf], // BOM
+    [0x80],
+    [0xbf],
+    [0xc0],
+    [0xc1],
+    [0xf5],
+    [0xff],
+    [0xe2, 0x82], // truncated
+    [0xf0, 0x9f, 0x98], // truncated
+    [0xc0, 0xaf], // overlong '/'
+    [0xc1, 0x80], // overlong '@'
+    [0xe0, 0x80, 0xb0], // overlong '0'
+    [0xed, 0xa0, 0x80], // an encoded surrogate
+    [0xf4, 0x90, 0x80, 0x80], // beyond U+10FFFF
+  ),
+  // Long runs: digit chains, tokens, base64 runs, dashes, spaces.
+  fc
+    .tuple(fc.constantFrom('1', 'a', 'A', '-', ' ', '+', 'x', '_', '/'), fc.integer({ min: 2, max: 50 }))
+    .map(([c, n]) => ascii(c.repeat(n))),
+  fc.constantFrom(
+    ...[
+      '4111 1111 1111 1111',
+      '(415) 555-0123',
+      '+44 20 7946 0958',
+      'DE89 3704 0044 0532 0130 00',
+      'alice@example.com',
+      'AKIAIOSFODNN7EXAMPLE',
+      `ghp_${'aB3'.repeat(12)}`,
+      'eyJhbGciOiJIUzI1NiJ9',
+      '-----BEGIN',
+      '$2b$12$',
+      'NDExMTExMTExMTExMTExMQ==',
+    ].map((s) => [...Buffer.from(s, 'utf8')]),
+  ),
+  fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 6 }),
+);
+const bytes = fc.oneof(
+  fc.array(piece, { maxLength: 24 }).map((ps) => Buffer.from(ps.flat())),
+  fc.uint8Array({ maxLength: 120 }).map((a) => Buffer.from(a)),
+);
+
+describe('bytesFeatures', () => {
+  it('is textFeatures of the UTF-8 decoded bytes, for any bytes (valid UTF-8 or not)', () => {
+    fc.assert(
+      fc.property(bytes, (b) => {
+        expect(bytesFeatures(b, 0, b.length)).toBe(textFeatures(b.toString('utf8')));
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
+  it('looks only at the range it is given', () => {
+    fc.assert(
+      fc.property(bytes, fc.nat(), fc.nat(), (b, x, y) => {
+        const start = b.length === 0 ? 0 : x % (b.length + 1);
+        const end = start + (b.length === 0 ? 0 : y % (b.length - start + 1));
+        expect(bytesFeatures(b, start, end)).toBe(textFeatures(b.toString('utf8', start, end)));
+      }),
+      { numRuns: 5_000 },
+    );
+  });
+
+  it('agrees on the cases the argument for it rests on', () => {
+    const cases = [
+      Buffer.alloc(0),
+      Buffer.from('          '), // the all-spaces shortcut of textFeatures
+      Buffer.from([0x20, 0xc2, 0xa0, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20, 0x20]), // trimmed by String#trim
+      Buffer.from('4111\xff1111 1111 1111', 'latin1'), // an invalid byte breaks a digit chain
+      Buffer.from('41111111\xc311111', 'latin1'), // a truncated sequence followed by ASCII
+      Buffer.from('ghp_aaaaaaaaaaaaaaaaaaaa\xe2\x82', 'latin1'),
+      Buffer.from('a\xc1\x80b.c', 'latin1'), // an overlong '@' is not an '@'
+      Buffer.from('a\xc0\x80b\xc0\xa4', 'latin1'), // nor are an overlong NUL and an overlong '$'
+    ];
+    for (const b of cases) expect(bytesFeatures(b, 0, b.length)).toBe(textFeatures(b.toString('utf8')));
+  });
+});
+
+describe('DetectorSet.couldMatchBytes', () => {
+  const sets = {
+    all: createDetectorSet(),
+    email: createDetectorSet({ enabled: ['email'] }),
+    numbers: createDetectorSet({ enabled: ['credit_card', 'ssn'], encoded: false }),
+    none: createDetectorSet({ enabled: [] }),
+  };
+
+  it('says no only when scanning the decoded text finds nothing', () => {
+    fc.assert(
+      fc.property(bytes, (b) => {
+        for (const set of Object.values(sets)) {
+          if (!set.couldMatchBytes(b, 0, b.length)) expect(set.scan(b.toString('utf8'))).toEqual([]);
+        }
+      }),
+      { numRuns: 5_000 },
+    );
+  });
+
+  it('says maybe whenever the pre-filter is off or a stage runs whatever the text', () => {
+    const b = Buffer.from('nothing here');
+    expect(sets.all.couldMatchBytes(b, 0, b.length)).toBe(false);
+    expect(createDetectorSet({ prefilter: false }).couldMatchBytes(b, 0, b.length)).toBe(true);
+    expect(
+      createDetectorSet({ custom: [{ name: 'ticket', pattern: 'here' }] }).couldMatchBytes(b, 0, b.length),
+    ).toBe(true);
+    expect(
+      createDetectorSet({ dictionaries: [{ name: 'words', words: ['here'] }] }).couldMatchBytes(
+        b,
+        0,
+        b.length,
+      ),
+    ).toBe(true);
+    expect(sets.none.couldMatchBytes(Buffer.from('a@b.cd'), 0, 6)).toBe(false);
+  });
+});
