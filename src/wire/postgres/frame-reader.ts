@@ -15,6 +15,26 @@ export interface Frame {
   readonly raw: Buffer;
 }
 
+/**
+ * A frame as FrameReader returns it. `body` is made on first use: relaying a frame unchanged (every
+ * DataRow of a result that is not masked, and most that are) needs only `raw`, and a Buffer object
+ * per frame less is measurable when a result streams at a million rows a second.
+ */
+class ReadFrame implements Frame {
+  private bodyBuffer: Buffer | undefined = undefined;
+
+  constructor(
+    readonly type: number,
+    readonly raw: Buffer,
+    /** Bytes before the payload: 5 (type and length), 4 for a startup packet. */
+    private readonly header: number,
+  ) {}
+
+  get body(): Buffer {
+    return (this.bodyBuffer ??= this.raw.subarray(this.header));
+  }
+}
+
 export class FrameReader {
   private buf: Buffer = Buffer.alloc(0);
   private pos = 0;
@@ -89,6 +109,6 @@ export class FrameReader {
     }
     const raw = this.buf.subarray(p, p + total);
     this.pos = p + total;
-    return { type, body: raw.subarray(header), raw };
+    return new ReadFrame(type, raw, header);
   }
 }
