@@ -8,7 +8,7 @@
 import os from 'node:os';
 import { sqlAction } from '../src/core/action.js';
 import type { Identity } from '../src/core/identity.js';
-import { maskDataRow, RowArena } from '../src/engines/postgres/masked-messages.js';
+import { maskDataRowInto, RowArena } from '../src/engines/postgres/masked-messages.js';
 import { OutputBatch } from '../src/engines/postgres/output-batch.js';
 import { maskingSchema } from '../src/masking/masking-schema.js';
 import { cellsToMask, createSqlMaskerFactory, type ResolvedColumnRef } from '../src/masking/result-masker.js';
@@ -98,7 +98,9 @@ function round(): { cpu: number; wall: number } {
   for (const chunk of chunks) {
     reader.push(chunk);
     for (let f = reader.next(); f; f = reader.next()) {
-      out.add(maskDataRow(f.raw, rowMasker, work, arena) ?? f.raw);
+      const at = maskDataRowInto(f.bytes, f.start, f.end, rowMasker, work, arena);
+      if (at >= 0) out.addRange(arena.slab, at, arena.end);
+      else out.addRange(f.bytes, f.start, f.end);
     }
     sink += out.take()?.length ?? 0;
   }

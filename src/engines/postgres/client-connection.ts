@@ -1633,7 +1633,7 @@ export class ClientConnection {
         if (this.relay.handle(f) === STALL) break;
         this.tracker.emitOwnAnswers();
         if (this.isClosed) return false;
-        sinceCheck += f.raw.length + 256;
+        sinceCheck += f.end - f.start + 256;
         if (sinceCheck >= RELAY_CHECK_BYTES) {
           sinceCheck = 0;
           if (performance.now() - started >= RELAY_SLICE_MS) {

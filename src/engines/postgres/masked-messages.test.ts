@@ -14,7 +14,9 @@ import {
   encode,
 } from '../../wire/postgres/index.js';
 import {
+  RowArena,
   maskDataRow,
+  maskDataRowInto,
   maskFieldsMessage,
   maskFunctionResult,
   maskNotification,
@@ -80,6 +82,36 @@ describe('maskDataRow', () => {
         expect(decodeDataRow(out!.subarray(5))).toEqual(expected);
       }),
     );
+  });
+
+  it('masks a row given as a range into the arena exactly as maskDataRow does', () => {
+    const cell = fc.option(
+      fc.string({ maxLength: 40 }).map((s) => Buffer.from(s)),
+      { nil: null },
+    );
+    const arena = new RowArena();
+    const grow = rowMasker((_i, v) =>
+      v.length % 3 === 0 ? undefined : Buffer.concat([v, Buffer.from('+')]),
+    );
+    fc.assert(
+      fc.property(fc.array(cell, { maxLength: 10 }), fc.uint8Array({ maxLength: 9 }), (cells, pad) => {
+        const raw = dataRow(cells);
+        const padded = Buffer.concat([Buffer.from(pad), raw, Buffer.from(pad)]);
+        const expected = maskDataRow(raw, grow, undefined);
+        const at = maskDataRowInto(padded, pad.length, pad.length + raw.length, grow, undefined, arena);
+        if (expected === undefined) expect(at).toBe(-1);
+        else expect(arena.slab.subarray(at, arena.end)).toEqual(expected);
+      }),
+      { numRuns: 2_000 },
+    );
+    // A full slab is replaced, never reused: rows already handed out keep their bytes.
+    const big = dataRow([Buffer.alloc(40_000, 0x61)]);
+    const first = maskDataRowInto(big, 0, big.length, grow, undefined, arena);
+    const firstSlab = arena.slab;
+    const copy = Buffer.from(firstSlab.subarray(first, arena.end));
+    maskDataRowInto(big, 0, big.length, grow, undefined, arena);
+    expect(arena.slab).not.toBe(firstSlab);
+    expect(firstSlab.subarray(first, first + copy.length)).toEqual(copy);
   });
 
   it('asks only for the cells marked as work, and refuses malformed rows', () => {

@@ -29,17 +29,33 @@ const SLAB_BYTES = 64 * 1024;
  * slice still queued on the socket is never overwritten.
  */
 export class RowArena {
-  private slab = Buffer.allocUnsafe(0);
+  private current = Buffer.allocUnsafe(0);
   private pos = 0;
 
-  alloc(size: number): Buffer {
-    if (this.pos + size > this.slab.length) {
-      this.slab = Buffer.allocUnsafe(Math.max(SLAB_BYTES, size));
+  /** The slab the last reservation is in. */
+  get slab(): Buffer {
+    return this.current;
+  }
+
+  /** Where the last reservation ends in `slab`. */
+  get end(): number {
+    return this.pos;
+  }
+
+  /** Reserves `size` bytes of `slab` (read it after the call) and returns where they start. */
+  reserve(size: number): number {
+    if (this.pos + size > this.current.length) {
+      this.current = Buffer.allocUnsafe(Math.max(SLAB_BYTES, size));
       this.pos = 0;
     }
-    const b = this.slab.subarray(this.pos, this.pos + size);
+    const at = this.pos;
     this.pos += size;
-    return b;
+    return at;
+  }
+
+  alloc(size: number): Buffer {
+    const at = this.reserve(size);
+    return this.current.subarray(at, at + size);
   }
 }
 
@@ -64,37 +80,39 @@ function copyBytes(src: Buffer, dst: Buffer, to: number, from: number, end: numb
 const editStart: number[] = [];
 const editEnd: number[] = [];
 const editValue: (Buffer | null)[] = [];
+/** How many of the entries above the last planRow filled. */
+let editCount = 0;
 
 /**
- * Masks the cells of a DataRow frame (55.7: Int16 count, then Int32 length and bytes per column, -1 for
- * NULL). Only cells `work` marks are given to the masker. Returns the new frame, or undefined when no
- * cell changed (the original bytes are then relayed without a copy).
+ * Masks the cells of the DataRow frame `b[s, e)` (55.7: Int16 count, then Int32 length and bytes per
+ * column, -1 for NULL), recording its edits; returns the new frame's size, or -1 when no cell changed.
+ * Only cells `work` marks are given to the masker.
  */
-export function maskDataRow(
-  raw: Buffer,
+function planRow(
+  b: Buffer,
+  s: number,
+  e: number,
   masker: RowMasker,
   work: readonly boolean[] | undefined,
-  arena?: RowArena,
-): Buffer | undefined {
-  if (raw.length < 7) throw new ProtocolError('DataRow truncated');
-  const n = raw.readInt16BE(5);
-  let pos = 7;
+): number {
+  if (e - s < 7) throw new ProtocolError('DataRow truncated');
+  const n = b.readInt16BE(s + 5);
+  let pos = s + 7;
   let edits = 0;
   let delta = 0;
   const ranged =
     typeof (masker as Partial<RangeRowMasker>).maskRange === 'function'
       ? (masker as RangeRowMasker)
       : undefined;
-  const size0 = raw.length;
   const nulls = ranged?.nullOps !== undefined ? ranged : undefined;
   for (let i = 0; i < n; i++) {
-    if (pos + 4 > size0) throw new ProtocolError('DataRow truncated');
+    if (pos + 4 > e) throw new ProtocolError('DataRow truncated');
     // Int32 big-endian, read by hand: this loop runs for every cell of every masked row.
     const len =
-      ((raw[pos] as number) << 24) |
-      ((raw[pos + 1] as number) << 16) |
-      ((raw[pos + 2] as number) << 8) |
-      (raw[pos + 3] as number);
+      ((b[pos] as number) << 24) |
+      ((b[pos + 1] as number) << 16) |
+      ((b[pos + 2] as number) << 8) |
+      (b[pos + 3] as number);
     const start = pos;
     pos += 4;
     if (len === -1) {
@@ -108,11 +126,11 @@ export function maskDataRow(
       }
       continue;
     }
-    if (len < 0 || pos + len > raw.length) throw new ProtocolError('DataRow cell length out of range');
+    if (len < 0 || pos + len > e) throw new ProtocolError('DataRow cell length out of range');
     if (work === undefined || work[i] === true) {
       const r = ranged
-        ? ranged.maskRange(i, raw, pos, pos + len)
-        : masker.maskCell(i, raw.subarray(pos, pos + len));
+        ? ranged.maskRange(i, b, pos, pos + len)
+        : masker.maskCell(i, b.subarray(pos, pos + len));
       if (r !== undefined) {
         editStart[edits] = start;
         editEnd[edits] = pos + len;
@@ -123,24 +141,64 @@ export function maskDataRow(
     }
     pos += len;
   }
-  if (pos !== raw.length) throw new ProtocolError('DataRow has trailing bytes');
-  if (edits === 0) return undefined;
-  const size = raw.length + delta;
-  const out = arena ? arena.alloc(size) : Buffer.allocUnsafe(size);
-  let from = 0;
-  let to = 0;
-  for (let e = 0; e < edits; e++) {
-    const value = editValue[e] as Buffer | null;
-    to += copyBytes(raw, out, to, from, editStart[e] as number);
+  if (pos !== e) throw new ProtocolError('DataRow has trailing bytes');
+  editCount = edits;
+  return edits === 0 ? -1 : e - s + delta;
+}
+
+/** Writes the row planRow planned for `b[s, e)`, `size` bytes, at `out[at]`. */
+function writeRow(b: Buffer, s: number, e: number, out: Buffer, at: number, size: number): void {
+  let from = s;
+  let to = at;
+  for (let k = 0; k < editCount; k++) {
+    const value = editValue[k] as Buffer | null;
+    to += copyBytes(b, out, to, from, editStart[k] as number);
     out.writeInt32BE(value === null ? -1 : value.length, to);
     to += 4;
     if (value !== null) to += copyBytes(value, out, to, 0, value.length);
-    from = editEnd[e] as number;
-    editValue[e] = null;
+    from = editEnd[k] as number;
+    editValue[k] = null;
   }
-  copyBytes(raw, out, to, from, raw.length);
-  out.writeInt32BE(size - 1, 1);
+  copyBytes(b, out, to, from, e);
+  out.writeInt32BE(size - 1, at + 1);
+}
+
+/**
+ * Masks the cells of a DataRow frame (55.7: Int16 count, then Int32 length and bytes per column, -1 for
+ * NULL). Only cells `work` marks are given to the masker. Returns the new frame, or undefined when no
+ * cell changed (the original bytes are then relayed without a copy).
+ */
+export function maskDataRow(
+  raw: Buffer,
+  masker: RowMasker,
+  work: readonly boolean[] | undefined,
+  arena?: RowArena,
+): Buffer | undefined {
+  const size = planRow(raw, 0, raw.length, masker, work);
+  if (size < 0) return undefined;
+  const out = arena ? arena.alloc(size) : Buffer.allocUnsafe(size);
+  writeRow(raw, 0, raw.length, out, 0, size);
   return out;
+}
+
+/**
+ * maskDataRow for the frame `b[start, end)`, written into the arena without a Buffer object per row:
+ * returns -1 when no cell changed, else where the new frame starts in `arena.slab` (it ends at
+ * `arena.end`).
+ */
+export function maskDataRowInto(
+  b: Buffer,
+  start: number,
+  end: number,
+  masker: RowMasker,
+  work: readonly boolean[] | undefined,
+  arena: RowArena,
+): number {
+  const size = planRow(b, start, end, masker, work);
+  if (size < 0) return -1;
+  const at = arena.reserve(size);
+  writeRow(b, start, end, arena.slab, at, size);
+  return at;
 }
 
 /**

@@ -1,29 +1,47 @@
 // Coalesces relayed frames into as few writes as possible: frames that sit next to each other in
-// the same received chunk are written as one slice, without copying.
+// the same received chunk (or in the same slab of the row arena) are written as one slice, without
+// copying.
 
 export class OutputBatch {
   private parts: Buffer[] = [];
-  private cur: Buffer | undefined;
+  /** The run being extended is bytes [start, end) of this ArrayBuffer (undefined: no run). */
+  private ab: ArrayBufferLike | undefined;
   private start = 0;
   private end = 0;
+  /** The Buffer last added to the run and its byteOffset, so the next range of it is a quick check. */
+  private last: Buffer | undefined;
+  private lastOffset = 0;
 
   add(b: Buffer): void {
-    const cur = this.cur;
-    if (cur && b.buffer === cur.buffer && b.byteOffset === this.end) {
-      this.end += b.length;
+    this.addRange(b, 0, b.length);
+  }
+
+  /** Adds `b[start, end)` without making a Buffer of it. */
+  addRange(b: Buffer, start: number, end: number): void {
+    if (b === this.last && this.lastOffset + start === this.end) {
+      this.end = this.lastOffset + end;
       return;
     }
-    this.flushCurrent();
-    this.cur = b;
-    this.start = b.byteOffset;
-    this.end = b.byteOffset + b.length;
+    const offset = b.byteOffset;
+    const ab = b.buffer;
+    if (ab === this.ab && offset + start === this.end) {
+      this.end = offset + end;
+    } else {
+      this.flushCurrent();
+      this.ab = ab;
+      this.start = offset + start;
+      this.end = offset + end;
+    }
+    this.last = b;
+    this.lastOffset = offset;
   }
 
   private flushCurrent(): void {
-    const cur = this.cur;
-    if (!cur) return;
-    this.parts.push(Buffer.from(cur.buffer, this.start, this.end - this.start));
-    this.cur = undefined;
+    const ab = this.ab;
+    if (ab === undefined) return;
+    if (this.end > this.start) this.parts.push(Buffer.from(ab, this.start, this.end - this.start));
+    this.ab = undefined;
+    this.last = undefined;
   }
 
   /** Everything added since the last take, as one buffer (or undefined when empty). */

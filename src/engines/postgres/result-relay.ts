@@ -33,7 +33,7 @@ import {
   RowArena,
   copyDataFrame,
   gatehouseNotice,
-  maskDataRow,
+  maskDataRowInto,
   maskFieldsMessage,
   maskFunctionResult,
   maskNotification,
@@ -258,8 +258,12 @@ export class ResultRelay {
     }
     switch (f.type) {
       case BackendCode.DataRow: {
+        // The row as sent is bytes[start, end): the frame as received, or its masked copy in the row
+        // arena. Ranges, not Buffers: this runs for every row of every result.
+        let bytes = f.bytes;
+        let start = f.start;
+        let end = f.end;
         const run = this.currentRun();
-        let raw = f.raw;
         if (run) {
           run.rows++;
           if (run.admission.masker.active) {
@@ -268,14 +272,22 @@ export class ResultRelay {
               throw new MaskingGap();
             }
             // The mask step: only cells a rule or detector can hit are decoded; the row is rebuilt once.
-            if (run.rowMasker)
-              raw = maskDataRow(f.raw, run.rowMasker, cellsToMask(run.rowMasker), this.rowArena) ?? f.raw;
+            if (run.rowMasker) {
+              const arena = this.rowArena;
+              const at = maskDataRowInto(bytes, start, end, run.rowMasker, cellsToMask(run.rowMasker), arena);
+              if (at >= 0) {
+                bytes = arena.slab;
+                start = at;
+                end = arena.end;
+              }
+            }
           }
           // The record sees the row as the client does: after masking.
           const sampler = run.admission.sampler;
-          if (sampler?.wants) sampler.row(cellsAsText(decodeDataRow(raw.subarray(5)), run.formats));
+          if (sampler?.wants)
+            sampler.row(cellsAsText(decodeDataRow(bytes.subarray(start + 5, end)), run.formats));
         }
-        this.out.add(raw);
+        this.out.addRange(bytes, start, end);
         return;
       }
       case BackendCode.ParameterDescription: {

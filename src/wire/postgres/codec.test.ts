@@ -33,7 +33,13 @@ function typed(type: string, body: Buffer): Buffer {
 
 function frames(reader: FrameReader): Buffer[] {
   const out: Buffer[] = [];
-  for (let f = reader.next(); f; f = reader.next()) out.push(Buffer.from(f.raw));
+  for (let f = reader.next(); f; f = reader.next()) {
+    // raw, body and the range all name the same bytes.
+    expect(f.bytes.subarray(f.start, f.end)).toEqual(f.raw);
+    expect(f.raw[0]).toBe(f.type);
+    expect(f.body).toEqual(f.raw.subarray(5));
+    out.push(Buffer.from(f.raw));
+  }
   return out;
 }
 
