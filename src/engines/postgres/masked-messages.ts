@@ -68,11 +68,27 @@ interface RangeRowMasker extends RowMasker {
   maskNull?(index: number): Buffer | null;
 }
 
-/** Copies short runs with a loop: below ~64 bytes Buffer#copy costs more than the bytes themselves. */
+/**
+ * Copies short runs with a loop, eight bytes a turn: Buffer#copy has a fixed cost of ~80 ns (checks,
+ * a view object, the native call), which a row's pieces (tens of bytes) do not amortise. Measured on
+ * Node 20: the unrolled loop is faster up to about 200 bytes.
+ */
 function copyBytes(src: Buffer, dst: Buffer, to: number, from: number, end: number): number {
   const n = end - from;
-  if (n > 64) return src.copy(dst, to, from, end);
-  for (let i = 0; i < n; i++) dst[to + i] = src[from + i] as number;
+  if (n > 192) return src.copy(dst, to, from, end);
+  const d = to - from;
+  let i = from;
+  for (const e8 = end - 8; i <= e8; i += 8) {
+    dst[i + d] = src[i] as number;
+    dst[i + d + 1] = src[i + 1] as number;
+    dst[i + d + 2] = src[i + 2] as number;
+    dst[i + d + 3] = src[i + 3] as number;
+    dst[i + d + 4] = src[i + 4] as number;
+    dst[i + d + 5] = src[i + 5] as number;
+    dst[i + d + 6] = src[i + 6] as number;
+    dst[i + d + 7] = src[i + 7] as number;
+  }
+  for (; i < end; i++) dst[i + d] = src[i] as number;
   return n;
 }
 
