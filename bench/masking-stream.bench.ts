@@ -1,6 +1,6 @@
 // Streams a large SELECT (default 1,000,000 rows × 6 columns) directly, through Gatehouse with masking
 // off, and through Gatehouse with masking on; prints rows/s, ratios to direct and the gateway's RSS
-// growth while streaming. Run: npx tsx bench/masking-stream.bench.ts
+// growth and CPU time per row while streaming. Run: npx tsx bench/masking-stream.bench.ts
 // (env: BENCH_ROWS, BENCH_ROUNDS, BENCH_PATHS, BENCH_COLUMN_RULE, BENCH_CPU_PROF)
 //
 // The client is a minimal protocol reader that only counts DataRow frames, so its own cost stays
@@ -82,15 +82,22 @@ async function gatewayChild(configFile: string): Promise<void> {
   };
   let sampling: NodeJS.Timeout | undefined;
   let peak = 0;
+  let cpu0 = process.cpuUsage();
   process.on('message', (m: { cmd: string }) => {
     if (m.cmd === 'sample-start') {
       peak = process.memoryUsage().rss;
       const base = peak;
+      cpu0 = process.cpuUsage();
       sampling = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
       process.send!({ cmd: 'sampling', base });
     } else if (m.cmd === 'sample-stop') {
       clearInterval(sampling);
-      process.send!({ cmd: 'peak', peak: Math.max(peak, process.memoryUsage().rss) });
+      const cpu = process.cpuUsage(cpu0);
+      process.send!({
+        cmd: 'peak',
+        peak: Math.max(peak, process.memoryUsage().rss),
+        cpuMicros: cpu.user + cpu.system,
+      });
     } else if (m.cmd === 'stop') {
       void gw.stop().then(() => process.exit(0));
     }
@@ -228,6 +235,7 @@ async function main(): Promise<void> {
     );
     const rates = new Map<string, number[]>();
     const growth = new Map<string, number[]>();
+    const cpuPerRow = new Map<string, number[]>();
     await all[0]!.run(); // warm the buffer cache
     for (let round = 0; round < ROUNDS; round++) {
       for (const t of targets) {
@@ -237,20 +245,28 @@ async function main(): Promise<void> {
         const r = await t.run();
         if (r.rows !== ROWS) throw new Error(`${t.name}: expected ${ROWS} rows, got ${r.rows}`);
         if (sampling) {
-          const { peak } = await ask<{ peak: number }>(child, { cmd: 'sample-stop' }, 'peak');
+          const { peak, cpuMicros } = await ask<{ peak: number; cpuMicros: number }>(
+            child,
+            { cmd: 'sample-stop' },
+            'peak',
+          );
           (growth.get(t.name) ?? growth.set(t.name, []).get(t.name)!).push((peak - sampling.base) / 2 ** 20);
+          (cpuPerRow.get(t.name) ?? cpuPerRow.set(t.name, []).get(t.name)!).push(cpuMicros / ROWS);
         }
         (rates.get(t.name) ?? rates.set(t.name, []).get(t.name)!).push(r.rows / (r.ms / 1000));
       }
     }
     const direct = median(rates.get('direct') ?? [NaN]);
-    console.log('\n| path | rows/s (median) | × direct | gateway RSS growth (max of rounds) |');
-    console.log('|---|---|---|---|');
+    console.log(
+      '\n| path | rows/s (median) | × direct | gateway RSS growth (max of rounds) | gateway CPU µs/row (median) |',
+    );
+    console.log('|---|---|---|---|---|');
     for (const t of targets) {
       const rate = median(rates.get(t.name)!);
       const g = growth.get(t.name);
+      const c = cpuPerRow.get(t.name);
       console.log(
-        `| ${t.name} | ${Math.round(rate).toLocaleString('en')} | ${(rate / direct).toFixed(2)} | ${g ? `${Math.max(...g).toFixed(1)} MB` : '—'} |`,
+        `| ${t.name} | ${Math.round(rate).toLocaleString('en')} | ${(rate / direct).toFixed(2)} | ${g ? `${Math.max(...g).toFixed(1)} MB` : '—'} | ${c ? median(c).toFixed(2) : '—'} |`,
       );
     }
     const off = median(rates.get('gatehouse, masking off') ?? [NaN]);
