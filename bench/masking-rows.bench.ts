@@ -102,7 +102,8 @@ function round(): { cpu: number; wall: number } {
       if (at >= 0) out.addRange(arena.slab, at, arena.end);
       else out.addRange(f.bytes, f.start, f.end);
     }
-    sink += out.take()?.length ?? 0;
+    // As ClientConnection.drainUpstream: the slices are written together (writev), not concatenated.
+    sink += out.takeParts()?.length ?? 0;
   }
   const wall = Number(process.hrtime.bigint() - t0) / ROWS;
   const c = process.cpuUsage(c0);

@@ -1646,12 +1646,25 @@ export class ClientConnection {
       this.upstreamFailure(e);
       return false;
     }
-    const data = this.relay.out.take();
-    if (data && !this.isClosed && !this.socket.write(data)) {
+    const parts = this.relay.out.takeParts();
+    if (parts && !this.isClosed && !this.writeParts(parts)) {
       up.socket.pause();
       return false;
     }
     return true;
+  }
+
+  /**
+   * Writes the slices of a batch as one writev (corked), not copied into one buffer first; false
+   * when the socket's buffer is full (as socket.write: every write after the high-water mark says so).
+   */
+  private writeParts(parts: readonly Buffer[]): boolean {
+    if (parts.length === 1) return this.socket.write(parts[0]!);
+    this.socket.cork();
+    let ok = true;
+    for (const p of parts) ok = this.socket.write(p);
+    this.socket.uncork();
+    return ok;
   }
 
   /** Continues relaying on a later turn of the event loop (see drainUpstream). */

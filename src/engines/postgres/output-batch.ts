@@ -46,10 +46,21 @@ export class OutputBatch {
 
   /** Everything added since the last take, as one buffer (or undefined when empty). */
   take(): Buffer | undefined {
+    const parts = this.takeParts();
+    if (parts === undefined) return undefined;
+    return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+  }
+
+  /**
+   * Everything added since the last take, as the slices it lies in (undefined when empty), for a
+   * writer that sends several buffers in one go (a corked socket's writev) instead of copying them
+   * into one: a masked result's rows lie in several arena slabs, or alternate with unchanged rows.
+   */
+  takeParts(): Buffer[] | undefined {
     this.flushCurrent();
     const parts = this.parts;
     if (parts.length === 0) return undefined;
     this.parts = [];
-    return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    return parts;
   }
 }
