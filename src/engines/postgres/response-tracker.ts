@@ -16,6 +16,8 @@ export interface Run {
   rows: number;
   /** Row masker for the current result set, when masking applies. */
   rowMasker?: RowMasker;
+  /** Which cells of a row the row masker needs (cellsToMask of it, asked once per result set). */
+  rowWork?: readonly boolean[] | undefined;
   /** Column formats of the current result set (0 text, 1 binary), when known. */
   formats?: number[];
   /** Settled in the record (once). */

@@ -157,6 +157,7 @@ export class ResultRelay {
     const masker = run.admission.masker;
     const apply = (resolved: readonly ResolvedColumnRef[]) => {
       run.rowMasker = masker.forColumns(resolved);
+      run.rowWork = run.rowMasker ? cellsToMask(run.rowMasker) : undefined;
       run.formats = resolved.map((c) => c.format);
       run.admission.sampler?.columns(resolved.map((c) => c.name));
       then(resolved);
@@ -274,7 +275,7 @@ export class ResultRelay {
             // The mask step: only cells a rule or detector can hit are decoded; the row is rebuilt once.
             if (run.rowMasker) {
               const arena = this.rowArena;
-              const at = maskDataRowInto(bytes, start, end, run.rowMasker, cellsToMask(run.rowMasker), arena);
+              const at = maskDataRowInto(bytes, start, end, run.rowMasker, run.rowWork, arena);
               if (at >= 0) {
                 bytes = arena.slab;
                 start = at;
