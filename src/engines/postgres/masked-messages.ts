@@ -162,6 +162,14 @@ function planRow(
   return edits === 0 ? -1 : e - s + delta;
 }
 
+/** Int32 big-endian, written by hand (Buffer#writeInt32BE checks its arguments on every call). */
+function putInt32(out: Buffer, at: number, v: number): void {
+  out[at] = v >>> 24;
+  out[at + 1] = (v >>> 16) & 0xff;
+  out[at + 2] = (v >>> 8) & 0xff;
+  out[at + 3] = v & 0xff;
+}
+
 /** Writes the row planRow planned for `b[s, e)`, `size` bytes, at `out[at]`. */
 function writeRow(b: Buffer, s: number, e: number, out: Buffer, at: number, size: number): void {
   let from = s;
@@ -169,14 +177,14 @@ function writeRow(b: Buffer, s: number, e: number, out: Buffer, at: number, size
   for (let k = 0; k < editCount; k++) {
     const value = editValue[k] as Buffer | null;
     to += copyBytes(b, out, to, from, editStart[k] as number);
-    out.writeInt32BE(value === null ? -1 : value.length, to);
+    putInt32(out, to, value === null ? -1 : value.length);
     to += 4;
     if (value !== null) to += copyBytes(value, out, to, 0, value.length);
     from = editEnd[k] as number;
     editValue[k] = null;
   }
   copyBytes(b, out, to, from, e);
-  out.writeInt32BE(size - 1, at + 1);
+  putInt32(out, at + 1, size - 1);
 }
 
 /**
