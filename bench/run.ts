@@ -505,11 +505,13 @@ async function main(): Promise<void> {
       });
       if (s.status !== 0) throw new Error(`masking-stream failed: ${s.stderr}`);
       process.stdout.write(s.stdout.replace(/^/gm, '  '));
-      const on = /\| gatehouse, masking on[^|]*\| ([\d,]+) \| ([\d.]+) \| ([^|]+)\|/.exec(s.stdout);
+      const on = /\| gatehouse, masking on[^|]*\| ([\d,]+) \| ([\d.]+) \| ([^|]+)\|(?: ([\d.]+) \|)?/.exec(
+        s.stdout,
+      );
       const d = /\| direct \| ([\d,]+) \|/.exec(s.stdout);
       if (on && d)
         summary.push(
-          `| ${(STREAM_ROWS / 1e6).toLocaleString('en')}M rows × 6 columns streamed, masking on, rows/s | ${d[1]} | — | ${on[1]} | ${on[2]} × direct (RSS +${on[3]!.trim()}) | |`,
+          `| ${(STREAM_ROWS / 1e6).toLocaleString('en')}M rows × 6 columns streamed, masking on, rows/s | ${d[1]} | — | ${on[1]} | ${on[2]} × direct (RSS +${on[3]!.trim()}) | ${on[4] ? `${on[4]} µs per row` : ''} |`,
         );
     }
 
