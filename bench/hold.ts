@@ -31,7 +31,7 @@ writeFileSync(
     connections: { bench: benchPostgresConnection(pgPort, path.join(dir, 'upstream-password')) },
     policies: defaultAgentPolicies(['bench'], { mask: true }),
     metrics: { listen: `127.0.0.1:${metricsPort}` },
-    // HOLD_STORE_FOLD=inline folds the record journal on the event loop (an A/B of the fold thread).
+    // HOLD_STORE_FOLD=thread folds the record journal on a thread of its own (an A/B of the fold thread).
     ...(process.env.HOLD_STORE_FOLD ? { store: { kind: 'sqlite', fold: process.env.HOLD_STORE_FOLD } } : {}),
   }),
 );

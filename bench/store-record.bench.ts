@@ -6,7 +6,7 @@
 //          (src/gate/ids.ts, seq zero-padded to 8 digits).
 //          Random keys scatter index writes over many pages, so each commit writes more.
 //   --sync: SQLite synchronous modes to run (default normal,full).
-//   --fold: who folds the SQLite record journal: `thread` (default), `inline` (the event loop), or both.
+//   --fold: who folds the SQLite record journal: `inline` (the event loop, default), `thread`, or both.
 //   --pg also measures PostgreSQL: GATEHOUSE_BENCH_PG_URL, or an embedded PostgreSQL with fsync on.
 
 import { statementId } from '../src/gate/ids.js';
@@ -27,7 +27,7 @@ const { values } = parseArgs({
     sessions: { type: 'string', default: '8,64' },
     ids: { type: 'string', default: 'uuid,ordered,gate' },
     sync: { type: 'string', default: 'normal,full' },
-    fold: { type: 'string', default: 'thread' },
+    fold: { type: 'string', default: 'inline' },
     pg: { type: 'boolean', default: false },
   },
 });

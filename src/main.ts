@@ -747,7 +747,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
   metrics.gaugeFrom(
     {
       name: 'gatehouse_store_longest_fold_seconds',
-      help: "The longest fold of the SQLite store's record journal so far (on its own thread; a direct write or read of the record waits for the fold in flight)",
+      help: "The longest fold of the SQLite store's record journal so far (on the event loop, or on its own thread with store.fold: thread)",
     },
     () => {
       const f = journal();

@@ -790,7 +790,7 @@ export const configSchema = z.strictObject({
           .enum(['thread', 'inline'])
           .optional()
           .describe(
-            "who folds the record journal into the record's tables: a thread of its own (default) or the event loop",
+            "who folds the record journal into the record's tables: the event loop (default) or a thread of its own (for a host with a core to spare)",
           ),
       }),
       z.strictObject({

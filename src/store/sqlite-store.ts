@@ -77,8 +77,10 @@ export interface SqliteStoreOptions {
   /** How often the record journal is folded into the record's tables (default 50 ms). */
   readonly foldIntervalMs?: number;
   /**
-   * Who folds the record journal: `thread` (default) a worker thread with its own connection
-   * (journal-folder.ts); `inline` the writing connection, on the event loop.
+   * Who folds the record journal: `inline` (default) the writing connection, on the event loop;
+   * `thread` a worker thread with its own connection (journal-folder.ts), for a host with a core to
+   * spare (on the bench's two cores shared with PostgreSQL and pgbench it cost more CPU than it moved:
+   * docs/performance.md, "The fold on a thread of its own").
    */
   readonly fold?: 'thread' | 'inline';
   /** The record journal's fold threshold, bound of pending rows and file size (record-journal.ts). */
@@ -158,7 +160,7 @@ export class SqliteStore implements SessionStore, TokenStore {
         : new RecordJournal(db, tables, path.resolve(opts.path), {
             ...opts.journal,
             ...(opts.synchronous ? { synchronous: opts.synchronous } : {}),
-            ...(opts.fold === 'inline'
+            ...(opts.fold !== 'thread'
               ? {}
               : {
                   folder: {
@@ -278,7 +280,8 @@ export class SqliteStore implements SessionStore, TokenStore {
         events.seals.length === 0
       ) {
         const written = journal.write(plan, events.events);
-        if (written.foldDue) this.#foldQuietly();
+        // After this batch's callers are told (a fold on the event loop would delay them).
+        if (written.foldDue) setImmediate(() => this.#foldQuietly());
         found = { sessions: new Set(), statements: written.completed };
       } else {
         // Rows the journal holds go first, so this transaction's keys and updates see them; and no fold
