@@ -165,6 +165,8 @@ const ANY_TABLE = Object.freeze({ name: '(any table)' });
 /** The longest the relay keeps the event loop before letting other sessions run (milliseconds). */
 export const RELAY_SLICE_MS = 20;
 /** How many relayed bytes between two looks at the clock (reading it per frame costs more than a row). */
+/** Below this many bytes a batch's slices are copied into one write instead of a writev. */
+const WRITEV_MIN_BYTES = 16 * 1024;
 const RELAY_CHECK_BYTES = 16 * 1024;
 /** A portal that never exists: Execute on it fails at once, and the server log says why. */
 const POISON_PORTAL = 'gatehouse refused this message';
@@ -1660,6 +1662,11 @@ export class ClientConnection {
    */
   private writeParts(parts: readonly Buffer[]): boolean {
     if (parts.length === 1) return this.socket.write(parts[0]!);
+    // A small batch (a statement's answer: a few frames, some of them Gatehouse's own) is cheaper
+    // copied into one buffer than written through the stream's writev path.
+    let bytes = 0;
+    for (const p of parts) bytes += p.length;
+    if (bytes <= WRITEV_MIN_BYTES) return this.socket.write(Buffer.concat(parts, bytes));
     this.socket.cork();
     let ok = true;
     for (const p of parts) ok = this.socket.write(p);
