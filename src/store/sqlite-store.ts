@@ -261,7 +261,11 @@ export class SqliteStore implements SessionStore, TokenStore {
     // (which its rollback would undo after this batch's callers were told it was durable).
     if (this.#db.open && this.#db.inTransaction) await this.#outsideTransaction();
     // The fold thread fell behind the writes: wait for it (statements slow down; memory stays bounded).
-    if (this.#journal?.backlogged === true) await this.#foldAll();
+    // A fold that fails here is no reason to refuse the write: the journal's own bound decides (a lock
+    // held elsewhere lets writes go on, journaled, up to maxPendingRows; any other failure refuses).
+    const journal0 = this.#journal;
+    if (journal0 !== undefined && journal0.backlogged && journal0.folding)
+      await this.#foldAll().catch(() => undefined);
     const loaded = new Map<string, LoadedTail>();
     const missing = this.#chain.missingTails(ops);
     // A tail is read from session_events: journaled events must be there first.
