@@ -73,6 +73,8 @@ function statements() {
 }
 const args = (row, cols) => { const a = new Array(cols.length); for (let i = 0; i < cols.length; i++) { const v = row[cols[i]]; a[i] = v === undefined ? null : v; } return a; };
 const bySessionSeq = (a, b) => (a.session_id < b.session_id ? -1 : a.session_id > b.session_id ? 1 : a.seq - b.seq);
+// Frames as record-journal.ts's readFrames reads them (u32 length, u32 CRC-32, JSON), but a frame that
+// is cut or fails its CRC is an error here: the main thread wrote every frame in range whole.
 function readSegment(seg, out) {
   const len = seg.to - seg.from;
   if (len === 0) return;

@@ -212,7 +212,9 @@ function tryLock(file: string): Database.Database | undefined {
 
 /**
  * The frames of a journal file from `offset`, up to the first incomplete or damaged one, and where
- * they end (short of the file's end by a frame cut off mid-write, or by damage).
+ * they end (short of the file's end by a frame cut off mid-write, or by damage). The fold thread
+ * reads frames with its own copy of this (journal-folder.ts, plain JavaScript evaluated in the
+ * worker): a change to the frame format changes both.
  */
 function readFrames(buf: Buffer, offset: number): { frames: JournalBatch[]; end: number } {
   const out: JournalBatch[] = [];
@@ -565,16 +567,18 @@ export class RecordJournal {
   /**
    * Resolves once every row written before the call is in the record's tables, and no fold is running
    * (a write that must follow them can then go to SQLite directly without waiting for its lock).
-   * Rejects when a fold it waited for failed.
+   * Rejects when a fold it waited for failed. Resolves with the rows folded meanwhile (by it or by a
+   * fold already running).
    */
-  async foldAll(): Promise<void> {
+  async foldAll(): Promise<number> {
     const target = this.#writtenRows;
+    const before = this.#foldedRows;
     for (;;) {
       if (this.#inFlight !== undefined) {
         await this.#inFlight;
         continue;
       }
-      if (this.#foldedRows >= target && this.#retired.length === 0) return;
+      if (this.#foldedRows >= target && this.#retired.length === 0) return this.#foldedRows - before;
       await this.#startFold();
     }
   }
