@@ -47,7 +47,12 @@ import { crc32 } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { statementId } from '../gate/ids.js';
 import type { BatchPlan, StatementCompleteRow } from './batch-plan.js';
-import { JournalFolder, type FoldSegment, type FoldSql, type JournalFolderOptions } from './journal-folder.js';
+import {
+  JournalFolder,
+  type FoldSegment,
+  type FoldSql,
+  type JournalFolderOptions,
+} from './journal-folder.js';
 import type { SessionEventsTable, StatementsTable } from './tables.js';
 
 /** The columns of `statements` and `session_events` a fold writes, in the order of its insert's values. */
@@ -81,6 +86,7 @@ const EVENT_FIELDS = [
   'prev_hash',
   'hash',
 ] as const satisfies readonly (keyof SessionEventsTable)[];
+/** The columns a result sets, then the statement's id (the update's `where`). */
 const COMPLETE_FIELDS = [
   'duration_ms',
   'row_count',
@@ -94,8 +100,16 @@ export const EVENT_COLUMNS = EVENT_FIELDS.join(', ');
 const INSERT_STATEMENT = `insert into statements (${STATEMENT_COLUMNS})
   values (${STATEMENT_FIELDS.map(() => '?').join(', ')})`;
 const INSERT_EVENT = `insert into session_events (${EVENT_COLUMNS}) values (${EVENT_FIELDS.map(() => '?').join(', ')})`;
-const COMPLETE = `update statements set duration_ms = ?, row_count = ?, error_code = ?, error_message = ?,
-  masked = ? where id = ?`;
+const COMPLETE = `update statements set ${COMPLETE_FIELDS.slice(0, -1)
+  .map((c) => `${c} = ?`)
+  .join(', ')} where id = ?`;
+
+/** A row's values in the order of `fields` (the order of its statement's parameters). */
+function fieldValues<R>(row: R, fields: readonly (keyof R)[]): unknown[] {
+  const values = new Array<unknown>(fields.length);
+  for (let i = 0; i < fields.length; i++) values[i] = row[fields[i]!];
+  return values;
+}
 const PROBE_ID = 'select 1 from statements where id = ?';
 const PROBE_SEQ = 'select 1 from statements where session_id = ? and seq = ?';
 const GET_MARK = 'select folded_to, done from record_journals where name = ?';
@@ -246,32 +260,11 @@ export class RecordTables {
   }
 
   insertStatements(rows: readonly StatementsTable[]): void {
-    for (const r of rows)
-      this.#insertStatement.run(
-        r.id,
-        r.session_id,
-        r.seq,
-        r.at,
-        r.via,
-        r.text,
-        r.kind,
-        r.categories,
-        r.effect,
-        r.rule_id,
-        r.message,
-        r.params,
-        r.duration_ms,
-        r.row_count,
-        r.error_code,
-        r.error_message,
-        r.masked,
-        r.lineage,
-      );
+    for (const r of rows) this.#insertStatement.run(fieldValues(r, STATEMENT_FIELDS));
   }
 
   insertEvents(rows: readonly SessionEventsTable[]): void {
-    for (const e of rows)
-      this.#insertEvent.run(e.session_id, e.seq, e.type, e.at, e.statement_id, e.data, e.prev_hash, e.hash);
+    for (const e of rows) this.#insertEvent.run(fieldValues(e, EVENT_FIELDS));
   }
 
   /** Writes a batch: its statements, then its events, then its results. */
@@ -283,10 +276,7 @@ export class RecordTables {
 
   /** Writes a result onto its statement's row; false when there is no such row. */
   complete(r: StatementCompleteRow): boolean {
-    return (
-      this.#complete.run(r.duration_ms, r.row_count, r.error_code, r.error_message, r.masked, r.id).changes >
-      0
-    );
+    return this.#complete.run(fieldValues(r, COMPLETE_FIELDS)).changes > 0;
   }
 }
 
@@ -366,7 +356,8 @@ export class RecordJournal {
     this.#probeSeq = db.prepare(PROBE_SEQ).pluck();
     this.#getMark = db.prepare<[string], { folded_to: number; done: number }>(GET_MARK);
     this.#setMark = db.prepare(SET_MARK);
-    this.#folder = opts.folder === undefined ? undefined : new JournalFolder({ ...opts.folder, sql: FOLD_SQL });
+    this.#folder =
+      opts.folder === undefined ? undefined : new JournalFolder({ ...opts.folder, sql: FOLD_SQL });
   }
 
   // --- the write path ---
@@ -494,7 +485,13 @@ export class RecordJournal {
       throw e;
     }
     this.#size = before + frame.length;
-    this.#frames.push({ name: this.#name, end: this.#size, s: batch.s.length, e: batch.e.length, c: batch.c.length });
+    this.#frames.push({
+      name: this.#name,
+      end: this.#size,
+      s: batch.s.length,
+      e: batch.e.length,
+      c: batch.c.length,
+    });
     for (const r of batch.s) {
       this.#pending.s.push(r);
       this.#pendingIds.add(r.id);
@@ -644,7 +641,13 @@ export class RecordJournal {
       const to = ends.get(r.name) ?? r.foldedTo;
       // A rotated file whose frames are all folded (or that had none left) is marked done.
       if (to === r.foldedTo && to !== r.size) continue;
-      segments.push({ name: r.name, file: path.join(this.#dir, r.name), from: r.foldedTo, to, done: to === r.size });
+      segments.push({
+        name: r.name,
+        file: path.join(this.#dir, r.name),
+        from: r.foldedTo,
+        to,
+        done: to === r.size,
+      });
     }
     const to = ends.get(this.#name);
     if (this.#fd !== undefined && to !== undefined)
@@ -679,7 +682,10 @@ export class RecordJournal {
         if (folder.dead !== undefined) {
           // The thread is gone. Its transaction either committed (the marks, written in it, say so)
           // or died with it; either way, fold here from now on.
-          if (segments.length > 0 && segments.every((seg) => this.#getMark.get(seg.name)?.folded_to === seg.to))
+          if (
+            segments.length > 0 &&
+            segments.every((seg) => this.#getMark.get(seg.name)?.folded_to === seg.to)
+          )
             this.#settle(segments, counts, frames, 0);
           else this.fold();
           return;
