@@ -185,8 +185,17 @@ export function interactive(gw: SshTestGateway, token: string, extraOpts: string
     env: { ...process.env, ...gw.sshEnv(token) },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
+  // The client's stdout (the terminal) and stderr (the gateway's admission notes, written on the
+  // channel's extended data) are two pipes: which one this process reads first is not fixed, so a note
+  // written before the prompt can land after it in `out`. waitFor matches the terminal alone as well,
+  // so a pattern anchored at the end of the screen ("$ " last) does not depend on that order.
   let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  let terminal = '';
+  child.stdout.on('data', (d: Buffer) => {
+    const text = d.toString();
+    out += text;
+    terminal += text;
+  });
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
   return {
@@ -194,7 +203,7 @@ export function interactive(gw: SshTestGateway, token: string, extraOpts: string
     output: () => out,
     async waitFor(re, ms = 15_000) {
       const end = Date.now() + ms;
-      while (!re.test(out)) {
+      while (!re.test(terminal) && !re.test(out)) {
         if (Date.now() > end) throw new Error(`timed out waiting for ${re}; output so far:\n${out}`);
         await new Promise((r) => setTimeout(r, 50));
       }
