@@ -19,50 +19,65 @@ const password = 'bench-password';
 const upstream = await startPgbenchUpstream(dir, password);
 const pgPort = upstream.port;
 writeFileSync(path.join(dir, 'upstream-password'), password);
-const gwPort = await freeLoopbackPort();
-const metricsPort = await freeLoopbackPort();
-const configFile = path.join(dir, 'gatehouse.yaml');
-writeFileSync(
-  configFile,
-  stringify({
-    dataDir: path.join(dir, 'gw'),
-    log: { level: 'warn' },
-    listeners: { postgres: { address: `127.0.0.1:${gwPort}` } },
-    connections: { bench: benchPostgresConnection(pgPort, path.join(dir, 'upstream-password')) },
-    policies: defaultAgentPolicies(['bench'], { mask: true }),
-    metrics: { listen: `127.0.0.1:${metricsPort}` },
-    // HOLD_STORE_FOLD=thread folds the record journal on a thread of its own (an A/B of the fold thread).
-    ...(process.env.HOLD_STORE_FOLD ? { store: { kind: 'sqlite', fold: process.env.HOLD_STORE_FOLD } } : {}),
-  }),
-);
-const { issued } = issueToken(configFile, { subject: 'bench-agent', groups: 'ai-agents', agent: true });
-const gw = await startGatewayProcess({
-  configFile,
-  ports: [gwPort],
-  logFile: path.join(dir, 'gateway.log'),
-  ...(process.env.BENCH_CPU_PROF ? { cpuProfDir: path.resolve(process.env.BENCH_CPU_PROF) } : {}),
-});
-const env = `PGHOST=127.0.0.1 PGPORT=${gwPort} PGUSER=postgres PGPASSWORD=${issued.token} PGDATABASE=bench PGSSLMODE=disable`;
+// HOLD_GATEWAYS=<n> starts n independent gateway processes (each its own data dir, store and port) on
+// the same PostgreSQL: the first one's pgbench environment is in the env file, the others' in
+// `<env file>.2`, `.3`, … (what one gateway process per core would give at best, with nothing shared).
+const count = Math.max(1, Number(process.env.HOLD_GATEWAYS ?? 1) || 1);
 // Both hold a credential (the gateway token, the upstream password): owner-only, also when an
 // earlier run left the file behind (writeFileSync's mode applies only to a file it creates).
 const writePrivate = (file: string, text: string) => {
   writeFileSync(file, text, { mode: 0o600 });
   chmodSync(file, 0o600);
 };
-writePrivate(envFile, `${env}\n`);
+const gateways: Awaited<ReturnType<typeof startGatewayProcess>>[] = [];
+const described: string[] = [];
+for (let i = 1; i <= count; i++) {
+  const suffix = i === 1 ? '' : String(i);
+  const gwPort = await freeLoopbackPort();
+  const metricsPort = await freeLoopbackPort();
+  const configFile = path.join(dir, `gatehouse${suffix}.yaml`);
+  writeFileSync(
+    configFile,
+    stringify({
+      dataDir: path.join(dir, `gw${suffix}`),
+      log: { level: 'warn' },
+      listeners: { postgres: { address: `127.0.0.1:${gwPort}` } },
+      connections: { bench: benchPostgresConnection(pgPort, path.join(dir, 'upstream-password')) },
+      policies: defaultAgentPolicies(['bench'], { mask: true }),
+      metrics: { listen: `127.0.0.1:${metricsPort}` },
+      // HOLD_STORE_FOLD=thread folds the record journal on a thread of its own (an A/B of the fold thread).
+      ...(process.env.HOLD_STORE_FOLD
+        ? { store: { kind: 'sqlite', fold: process.env.HOLD_STORE_FOLD } }
+        : {}),
+    }),
+  );
+  const { issued } = issueToken(configFile, { subject: 'bench-agent', groups: 'ai-agents', agent: true });
+  const gw = await startGatewayProcess({
+    configFile,
+    ports: [gwPort],
+    logFile: path.join(dir, `gateway${suffix}.log`),
+    ...(process.env.BENCH_CPU_PROF ? { cpuProfDir: path.resolve(process.env.BENCH_CPU_PROF) } : {}),
+  });
+  gateways.push(gw);
+  const file = i === 1 ? envFile : `${envFile}.${i}`;
+  writePrivate(
+    file,
+    `PGHOST=127.0.0.1 PGPORT=${gwPort} PGUSER=postgres PGPASSWORD=${issued.token} PGDATABASE=bench PGSSLMODE=disable\n`,
+  );
+  described.push(
+    `gateway pid ${gw.pid} (pgbench environment in ${file}; metrics at http://127.0.0.1:${metricsPort}/metrics)`,
+  );
+}
 writePrivate(
   `${envFile}.direct`,
   `PGHOST=127.0.0.1 PGPORT=${pgPort} PGUSER=postgres PGPASSWORD=${password} PGDATABASE=postgres PGSSLMODE=disable\n`,
 );
-console.log(
-  `gateway pid ${gw.pid}; pgbench environment in ${envFile} (direct: ${envFile}.direct); ` +
-    `metrics at http://127.0.0.1:${metricsPort}/metrics; Ctrl-C stops`,
-);
+console.log(`${described.join('; ')}; direct: ${envFile}.direct; Ctrl-C stops`);
 let stopping = false;
 const stop = async () => {
   if (stopping) return;
   stopping = true;
-  await gw.stop();
+  for (const gw of gateways) await gw.stop();
   await upstream.stop();
   rmSync(dir, { recursive: true, force: true });
   process.exit(0);
