@@ -6,7 +6,7 @@
 #
 #   bench/ab-pgbench.sh <checkout A> <checkout B> [rounds=3]      (each checkout built: npm run build)
 #   ENV_A='GATEHOUSE_FROM_SOURCE=1' ENV_B='NODE_OPTIONS=--max-semi-space-size=64' bench/ab-pgbench.sh . .
-#   T=<seconds per run, default 5>
+#   T=<seconds per run, default 5>   RUNS='c8s c8p c1' (default: all three; any of them)
 set -euo pipefail
 A=$(cd "$1" && pwd); B=$(cd "$2" && pwd); R=${3:-3}; T=${T:-5}
 tmp=$(mktemp -d)
@@ -53,8 +53,10 @@ run() { # side pgbench-args... → "tps latency_ms cpu_us"
 }
 median() { sort -n -k"$1" | awk -v k="$1" '{v[NR]=$k} END {print v[int((NR+1)/2)]}'; }
 for s in A B; do run $s -c 8 -j 2 -T 3 >/dev/null; done # warm up
-for m in "c8 simple:-c 8 -j 2" "c8 prepared:-M prepared -c 8 -j 2" "c1 simple:-c 1"; do
-  name=${m%%:*}; args=${m#*:}
+RUNS=${RUNS:-c8s c8p c1}
+for m in "c8s:c8 simple:-c 8 -j 2" "c8p:c8 prepared:-M prepared -c 8 -j 2" "c1:c1 simple:-c 1"; do
+  key=${m%%:*}; m=${m#*:}; name=${m%%:*}; args=${m#*:}
+  [[ " $RUNS " == *" $key "* ]] || continue
   : >"$tmp/A.runs"; : >"$tmp/B.runs"
   for _ in $(seq 1 "$R"); do
     for s in A B; do run $s $args -T "$T" >>"$tmp/$s.runs"; done
