@@ -188,7 +188,11 @@ try {
           const store = await SqliteStore.open({ path: file, synchronous: sync, fold });
           try {
             await drive(store, sessions, Math.min(2000, TOTAL), ids);
-            report(`sqlite ${sync} ids=${ids} fold=${fold}`, sessions, await drive(store, sessions, TOTAL, ids));
+            report(
+              `sqlite ${sync} ids=${ids} fold=${fold}`,
+              sessions,
+              await drive(store, sessions, TOTAL, ids),
+            );
           } finally {
             await store.close();
           }
