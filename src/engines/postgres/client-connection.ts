@@ -165,9 +165,9 @@ const ANY_TABLE = Object.freeze({ name: '(any table)' });
 /** The longest the relay keeps the event loop before letting other sessions run (milliseconds). */
 export const RELAY_SLICE_MS = 20;
 /** How many relayed bytes between two looks at the clock (reading it per frame costs more than a row). */
+const RELAY_CHECK_BYTES = 16 * 1024;
 /** Below this many bytes a batch's slices are copied into one write instead of a writev. */
 const WRITEV_MIN_BYTES = 16 * 1024;
-const RELAY_CHECK_BYTES = 16 * 1024;
 /** A portal that never exists: Execute on it fails at once, and the server log says why. */
 const POISON_PORTAL = 'gatehouse refused this message';
 
