@@ -119,11 +119,32 @@ describe.each(['thread', 'inline'] as const)('the record journal, folded %s', (f
       expect(folds).toBeGreaterThan(0);
       // Past 32 pending rows a write waits for the folds: what waits stays at that bound and a frame.
       expect(most).toBeLessThanOrEqual(34);
-      for (let seq = 1; seq <= 60; seq++) await store.completeStatement(`k:${seq}`, { durationMs: 1, rows: seq });
+      for (let seq = 1; seq <= 60; seq++)
+        await store.completeStatement(`k:${seq}`, { durationMs: 1, rows: seq });
       const got = (await store.getSession('k'))!.statements;
       expect(got.map((x) => x.seq)).toEqual(Array.from({ length: 60 }, (_, k) => k + 1));
       expect(got.every((x) => x.result?.rows === x.seq)).toBe(true);
       expect(store.journalStats()!.rowsFolded).toBe(240);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a fold waits for a transaction held open on the writing connection: its rollback cannot undo folded rows', async () => {
+    const store = await open(file());
+    try {
+      await store.startSession(session('t'));
+      await store.recordStatement(stmt('t', 1));
+      const db = store.getDatabase();
+      db.exec('BEGIN'); // as a query through kysely holding its transaction across an await would
+      const folded = store.foldStaged();
+      await new Promise((r) => setTimeout(r, 100));
+      expect(store.journalStats()!.pending).toBe(2); // not folded inside that transaction
+      db.exec('ROLLBACK');
+      await folded;
+      expect(store.journalStats()!.pending).toBe(0);
+      expect(count(db, 'statements')).toBe(1);
+      expect((await store.getSession('t'))!.statements.map((x) => x.seq)).toEqual([1]);
     } finally {
       await store.close();
     }

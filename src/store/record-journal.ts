@@ -587,6 +587,10 @@ export class RecordJournal {
   fold(): void {
     if (this.#inFlight !== undefined) throw new Error('a fold of the record journal is running');
     if (!this.foldWanted) return;
+    // Nested in a transaction left open on the connection, the fold would be a savepoint of it, and
+    // that transaction's rollback would undo rows this journal no longer holds once the fold settles.
+    if (this.#db.inTransaction)
+      throw new Error('the record journal is not folded inside another transaction on its connection');
     const started = performance.now();
     const { segments, counts, frames } = this.#beginFold();
     const p = this.#pending;

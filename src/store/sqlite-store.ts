@@ -309,7 +309,16 @@ export class SqliteStore implements SessionStore, TokenStore {
   /** The timer's and a full journal's fold: started unless one runs; its failure is told once. */
   #foldQuietly(): void {
     const journal = this.#journal;
-    if (this.#closed || !this.#db.open || journal === undefined || journal.folding || !journal.foldWanted) return;
+    // Not while a transaction is open on the connection (a read's or a write's fold waits for its end).
+    if (
+      this.#closed ||
+      !this.#db.open ||
+      this.#db.inTransaction ||
+      journal === undefined ||
+      journal.folding ||
+      !journal.foldWanted
+    )
+      return;
     this.#foldAll().catch(() => {
       // Told by #foldAll; the rows stay in the journal and the next fold tries again.
     });
@@ -351,6 +360,9 @@ export class SqliteStore implements SessionStore, TokenStore {
    */
   async #foldAll(): Promise<void> {
     try {
+      // A fold on this connection inside a transaction someone holds open across an await would be a
+      // savepoint of it: its rollback would undo rows the journal then no longer holds.
+      if (this.#db.open && this.#db.inTransaction) await this.#outsideTransaction();
       this.#foldLeftovers();
       // Resolves with no fold in flight: a direct write may follow at once.
       if (((await this.#journal?.foldAll()) ?? 0) > 0) this.#checkpointer?.noteCommit();
@@ -363,13 +375,14 @@ export class SqliteStore implements SessionStore, TokenStore {
 
   #tellFoldFailure(e: unknown): void {
     if (!this.#foldFailing)
-      this.#onStagingError?.(`folding the staged record failed: ${e instanceof Error ? e.message : String(e)}`);
+      this.#onStagingError?.(
+        `folding the staged record failed: ${e instanceof Error ? e.message : String(e)}`,
+      );
     this.#foldFailing = true;
   }
 
   /** Before a read of statements or events: fold what is staged (here or by another process). */
   async #readable(): Promise<void> {
-    if (this.#db.open && this.#db.inTransaction) await this.#outsideTransaction();
     if (this.#db.open) await this.#foldAll();
   }
 
