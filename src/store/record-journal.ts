@@ -312,7 +312,7 @@ export class RecordJournal {
   readonly #folder: JournalFolder | undefined;
   /** The fold running on the fold thread. */
   #inFlight: Promise<void> | undefined;
-  /** Rows ever written to the journal, and ever folded: what foldAll() waits for. */
+  /** Rows ever written to the journal, and ever folded (their difference is what is pending). */
   #writtenRows = 0;
   #foldedRows = 0;
   /** Set when a frame could be neither written whole nor cut off: every later write is refused. */
@@ -322,7 +322,6 @@ export class RecordJournal {
     e: [],
     c: [],
   };
-  #pendingRows = 0;
   readonly #pendingIds = new Set<string>();
   readonly #pendingKeys = new Set<string>();
   /**
@@ -369,10 +368,10 @@ export class RecordJournal {
     // written now could not reach the record's tables either.
     if (this.#lastError !== undefined && !this.#lastFailureTransient)
       throw new Error(`the record journal cannot be folded (${this.#lastError})`);
-    if (this.#pendingRows >= this.#maxPending)
+    if (this.pending >= this.#maxPending)
       throw new Error(
         `the record journal could not be folded (${this.#lastError ?? 'fold not run'}); ` +
-          `${this.#pendingRows} rows wait`,
+          `${this.pending} rows wait`,
       );
   }
 
@@ -501,9 +500,8 @@ export class RecordJournal {
     for (const e of batch.e) this.#pending.e.push(e);
     for (const c of batch.c) this.#pending.c.push(c);
     const rows = batch.s.length + batch.e.length + batch.c.length;
-    this.#pendingRows += rows;
     this.#writtenRows += rows;
-    return this.#pendingRows >= this.#foldRows && this.#lastError === undefined;
+    return this.pending >= this.#foldRows && this.#lastError === undefined;
   }
 
   #noteFresh(r: StatementsTable): void {
@@ -513,8 +511,9 @@ export class RecordJournal {
     if (r.id === statementId(r.session_id, r.seq)) f.gateIds.add(r.seq);
   }
 
+  /** Rows written and not yet folded. */
   get pending(): number {
-    return this.#pendingRows;
+    return this.#writtenRows - this.#foldedRows;
   }
 
   #openFile(): number {
@@ -553,7 +552,7 @@ export class RecordJournal {
    * of failing at maxPendingRows.
    */
   get backlogged(): boolean {
-    return this.#pendingRows >= this.#backlogRows;
+    return this.pending >= this.#backlogRows;
   }
 
   /** True while a fold runs on the fold thread (a fold on the main thread must not start then). */
@@ -718,7 +717,6 @@ export class RecordJournal {
     p.e.splice(0, counts.e);
     p.c.splice(0, counts.c);
     const rows = counts.s + counts.e + counts.c;
-    this.#pendingRows -= rows;
     this.#foldedRows += rows;
     for (const seg of segments) {
       if (seg.done) {
@@ -851,7 +849,7 @@ export class RecordJournal {
   stats(): JournalStats {
     return {
       ...this.#stats,
-      pending: this.#pendingRows,
+      pending: this.pending,
       ...(this.#lastError !== undefined ? { lastError: this.#lastError } : {}),
     };
   }
