@@ -7,10 +7,11 @@
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { freeLoopbackPort } from '../src/demo/free-loopback-port.js';
 import { defaultAgentPolicies } from '../src/policy/index.js';
-import { benchPostgresConnection, issueToken, startGatewayProcess } from './gateway-process.js';
+import { benchPostgresConnection, gatewayBuild, issueToken, startGatewayProcess } from './gateway-process.js';
 import { startPgbenchUpstream } from './pgbench-upstream.js';
 
 const envFile = process.env.HOLD_ENV_FILE ?? path.join(os.tmpdir(), 'gatehouse-hold.env');
@@ -29,6 +30,14 @@ const writePrivate = (file: string, text: string) => {
   writeFileSync(file, text, { mode: 0o600 });
   chmodSync(file, 0o600);
 };
+// HOLD_WITHOUT_RECORD=1 preloads bench/without-record.mjs into each gateway: its store writes nothing
+// (the floor without the record, for finding out what the record costs; never a result).
+const withoutRecord = process.env.HOLD_WITHOUT_RECORD === '1';
+function withoutRecordOptions(): string {
+  if (gatewayBuild() !== 'dist') throw new Error('HOLD_WITHOUT_RECORD needs a current build: npm run build');
+  const preload = fileURLToPath(new URL('./without-record.mjs', import.meta.url));
+  return [process.env.NODE_OPTIONS, `--import=${preload}`].filter(Boolean).join(' ');
+}
 const gateways: Awaited<ReturnType<typeof startGatewayProcess>>[] = [];
 const described: string[] = [];
 for (let i = 1; i <= count; i++) {
@@ -54,6 +63,7 @@ for (let i = 1; i <= count; i++) {
   const { issued } = issueToken(configFile, { subject: 'bench-agent', groups: 'ai-agents', agent: true });
   const gw = await startGatewayProcess({
     configFile,
+    ...(withoutRecord ? { env: { NODE_OPTIONS: withoutRecordOptions() } } : {}),
     ports: [gwPort],
     logFile: path.join(dir, `gateway${suffix}.log`),
     ...(process.env.BENCH_CPU_PROF ? { cpuProfDir: path.resolve(process.env.BENCH_CPU_PROF) } : {}),
@@ -65,7 +75,8 @@ for (let i = 1; i <= count; i++) {
     `PGHOST=127.0.0.1 PGPORT=${gwPort} PGUSER=postgres PGPASSWORD=${issued.token} PGDATABASE=bench PGSSLMODE=disable\n`,
   );
   described.push(
-    `gateway pid ${gw.pid} (pgbench environment in ${file}; metrics at http://127.0.0.1:${metricsPort}/metrics)`,
+    `gateway pid ${gw.pid} (pgbench environment in ${file}; metrics at http://127.0.0.1:${metricsPort}/metrics)` +
+      (withoutRecord ? ' WITHOUT ITS RECORD (bench/without-record.mjs: a floor, not a result)' : ''),
   );
 }
 writePrivate(
