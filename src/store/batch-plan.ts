@@ -23,16 +23,17 @@ export type WriteOp =
   | { readonly kind: 'append-event'; readonly sessionId: string; readonly event: SessionEvent };
 
 /**
- * A statement's result, as both stores submit it. Deferrable (group-commit.ts): nothing waits for it,
- * so it joins the next commit (a serial client's next statement) instead of starting its own; a
- * session's end commits it at once (`commitDeferred`, called by the recorder before it waits for the
- * session's last results).
+ * A statement's result, as both stores submit it. Deferrable by default (group-commit.ts): nothing
+ * waits for it, so it joins the next commit instead of starting its own; a session's end commits it
+ * at once (`commitDeferred`, called by the recorder before it waits for the session's last results).
+ * The SQLite store defers it only while other statements await their results (sqlite-store.ts).
  */
 export function resultWrite(
   id: string,
   result: StatementResult,
   sessionId: string | undefined,
-): { op: WriteOp; options: { deferrable: true } } {
+  deferrable = true,
+): { op: WriteOp; options: { deferrable: boolean } } {
   return {
     op: {
       kind: 'complete-statement',
@@ -41,7 +42,7 @@ export function resultWrite(
       at: new Date(),
       ...(sessionId !== undefined ? { sessionId } : {}),
     },
-    options: { deferrable: true },
+    options: { deferrable },
   };
 }
 

@@ -167,6 +167,8 @@ export class EventChain {
   /** Statement id → session id for statements recorded through this store and not yet completed. */
   readonly #statementSession = new Map<string, string>();
   readonly #sessionStatements = new Map<string, Set<string>>();
+  /** Statements recorded through this store whose results have not been submitted yet. */
+  readonly #awaitingResult = new Set<string>();
   readonly #listeners = new Set<CommittedEventListener>();
   #sealer: EventSealer | undefined;
   #off = false;
@@ -190,9 +192,20 @@ export class EventChain {
   /** Called when a statement is submitted, so its completion can join the right chain. */
   noteStatement(statementId: string, sessionId: string): void {
     this.#statementSession.set(statementId, sessionId);
+    this.#awaitingResult.add(statementId);
     let set = this.#sessionStatements.get(sessionId);
     if (!set) this.#sessionStatements.set(sessionId, (set = new Set()));
     set.add(statementId);
+  }
+
+  /**
+   * Called when a statement's result is submitted: how many other statements recorded through this
+   * store still await theirs. While there are some, a result has company for its commit soon (their
+   * results, or their sessions' next statements); when there are none, it has none.
+   */
+  resultSubmitted(statementId: string): number {
+    this.#awaitingResult.delete(statementId);
+    return this.#awaitingResult.size;
   }
 
   /**
@@ -358,7 +371,10 @@ export class EventChain {
     for (const op of ops) {
       if (op.kind === 'complete-statement') this.#forgetStatement(op.id);
       else if (op.kind === 'end-session') {
-        for (const id of this.#sessionStatements.get(op.id) ?? []) this.#statementSession.delete(id);
+        for (const id of this.#sessionStatements.get(op.id) ?? []) {
+          this.#statementSession.delete(id);
+          this.#awaitingResult.delete(id);
+        }
         this.#sessionStatements.delete(op.id);
       }
     }

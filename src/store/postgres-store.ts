@@ -353,6 +353,8 @@ export class PostgresStore implements SessionStore, TokenStore {
   }
 
   completeStatement(id: string, result: StatementResult): Promise<void> {
+    // Always deferred here: a commit waits for PostgreSQL's WAL flush, dear enough to share.
+    this.#chain.resultSubmitted(id);
     const { op, options } = resultWrite(id, result, this.#chain.sessionOfStatement(id));
     return this.#queue.submit(op, options);
   }

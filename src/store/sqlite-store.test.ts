@@ -123,6 +123,44 @@ describe('SqliteStore', () => {
     }
   });
 
+  test('a result commits at once when no other statement awaits its own, and joins a commit otherwise', async () => {
+    // maxDeferMs of a minute: a result that waited for it would time the test out.
+    const store = await SqliteStore.open({ path: path.join(dir, 'results.db'), maxDeferMs: 60_000 });
+    try {
+      await store.startSession(session);
+      // One statement after another: nothing else would bring a commit, so the result starts its own.
+      await store.recordStatement(stmt(1));
+      const commits = store.stats().commits;
+      await store.completeStatement('st-1', { durationMs: 1, rows: 1 });
+      expect(store.stats().commits).toBe(commits + 1);
+
+      // Two statements await their results: the first result waits for company...
+      await store.recordStatement(stmt(2));
+      await store.recordStatement(stmt(3));
+      await new Promise((r) => setImmediate(r)); // that commit has ended (a write queued during one follows it)
+      const before = store.stats().commits;
+      let firstDone = false;
+      const first = store
+        .completeStatement('st-2', { durationMs: 2, rows: 2 })
+        .then(() => (firstDone = true));
+      await new Promise((r) => setTimeout(r, 30));
+      expect(firstDone).toBe(false);
+      expect(store.stats().commits).toBe(before);
+      // ...and the last one, with none left to wait for, commits both at once.
+      await store.completeStatement('st-3', { durationMs: 3, rows: 3 });
+      await first;
+      expect(store.stats().commits).toBe(before + 1);
+      const got = await store.getSession(session.id);
+      expect(got?.statements.map((s) => [s.id, s.result?.rows])).toEqual([
+        ['st-1', 1],
+        ['st-2', 2],
+        ['st-3', 3],
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
+
   test('a transaction left open on the shared connection makes writes reject after the busy timeout', async () => {
     const store = await SqliteStore.open({ path: path.join(dir, 'stuck.db'), busyTimeoutMs: 50 });
     try {

@@ -60,6 +60,8 @@ export interface SqliteStoreOptions {
   readonly synchronous?: 'normal' | 'full';
   /** Ops per transaction at most (default 1000): bounds how long one commit holds the event loop. */
   readonly maxBatch?: number;
+  /** Longest a deferred result waits for a commit to join (default 10 ms; group-commit.ts). */
+  readonly maxDeferMs?: number;
   /** How long to wait for another process's write lock (default 5000 ms). Blocks the event loop. */
   readonly busyTimeoutMs?: number;
   /**
@@ -197,6 +199,7 @@ export class SqliteStore implements SessionStore, TokenStore {
     this.#foldTimer.unref();
     this.#queue = new GroupCommitQueue<WriteOp>({
       maxBatch: opts.maxBatch ?? 1000,
+      ...(opts.maxDeferMs !== undefined ? { maxDeferMs: opts.maxDeferMs } : {}),
       isDataError: isSqliteDataError,
       write: (ops) => this.#write(ops),
     });
@@ -422,7 +425,13 @@ export class SqliteStore implements SessionStore, TokenStore {
   }
 
   completeStatement(id: string, result: StatementResult): Promise<void> {
-    const { op, options } = resultWrite(id, result, this.#chain.sessionOfStatement(id));
+    // A result joins the next commit while other statements await theirs: one of them brings that
+    // commit soon. With none (one statement after another), the next commit would be this session's
+    // next statement, and the result's event would be written on that statement's path; it is
+    // committed now instead, while the client reads the answer (an append costs a write(), not a
+    // SQLite commit; docs/performance.md, "A result with no company").
+    const deferrable = this.#chain.resultSubmitted(id) > 0;
+    const { op, options } = resultWrite(id, result, this.#chain.sessionOfStatement(id), deferrable);
     return this.#queue.submit(op, options);
   }
 
