@@ -1,8 +1,10 @@
 // Group commit: writes that arrive in the same event-loop turn, or while a commit is in flight, are
 // written by one transaction, and every caller's promise settles only when that transaction has.
 // Deferrable writes (a statement's result, which nothing waits on) start no commit of their own: they
-// join the next one, or are committed `maxDeferMs` later when nothing else comes, so a session running
-// one statement after another commits once per statement, not twice.
+// join the next one, or are committed `maxDeferMs` later when nothing else comes. Whether a write is
+// deferrable is the caller's choice: the SQLite store defers a result only while other statements
+// await theirs (sqlite-store.ts), the PostgreSQL store always, so one statement after another costs
+// one PostgreSQL commit per statement, not two.
 // It must never resolve a write that did not commit, and never leave a caller waiting after close().
 
 import { ERROR_CODES, GatewayError } from '../core/errors.js';
