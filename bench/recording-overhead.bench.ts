@@ -5,7 +5,9 @@
 //   2. end to end: pgbench through three gateways in this process, alternating rounds, medians:
 //      `record`  — the full record: events, hash chain, result samples (default caps);
 //      `no-samples` — events and chain, `recording.sample.rows: 0`;
-//      `no-events` — no event rows, no samples (statement rows only: the record before issue 6).
+//      `no-events` — no event rows, no samples. Since schema 8 the SQLite store writes a statement
+//      only as its events, so without them it records nothing: the floor (as HOLD_WITHOUT_RECORD=1
+//      with bench/hold.ts), where before it was the statement rows alone (the record before issue 6).
 //   BENCH_DURATION (s, default 10), BENCH_ROUNDS (3), BENCH_CLIENTS (8), BENCH_SCRIPTS (select,tpcb),
 //   BENCH_STATEMENTS (store part, default 30000; 0 skips it).
 

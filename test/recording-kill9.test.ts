@@ -205,7 +205,7 @@ describe.skipIf(!haveTools)('kill -9 during a busy pgbench run', () => {
     const store = await SqliteStore.open({ path: path.join(dataDir, 'gatehouse.db') });
     try {
       const db = store.getKysely();
-      const rows = await db.selectFrom('statements').select(['text', 'effect']).execute();
+      const rows = await db.selectFrom('statement_records').select(['text', 'effect']).execute();
       const events = await db
         .selectFrom('session_events')
         .select(['data'])

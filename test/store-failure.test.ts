@@ -17,11 +17,11 @@ it('does not forward a statement it could not record', async () => {
   const c = gw.client(await gw.token());
   await c.connect();
   await c.query('INSERT INTO t VALUES (1)');
-  // Break the store under the running gateway: its table disappears. A statement written to the
-  // record journal before anything noticed is durable there (and forwarded); the fold that would move
-  // it into the table fails, and from then on nothing more is taken, so nothing more is forwarded.
+  // Break the store under the running gateway: the table of its events disappears. A statement written
+  // to the record journal before anything noticed is durable there (and forwarded); the fold that would
+  // move it into the table fails, and from then on nothing more is taken, so nothing more is forwarded.
   const store = gw.gateway.store as SqliteStore;
-  store.getDatabase().exec('DROP TABLE statements');
+  store.getDatabase().exec('DROP TABLE session_events');
   await c.query('INSERT INTO t VALUES (2)');
   await expect(store.foldStaged()).rejects.toThrow(/no such table/);
   const err = (await c.query('INSERT INTO t VALUES (3)').catch((e: unknown) => e)) as pg.DatabaseError;

@@ -106,25 +106,25 @@ describe.each(['thread', 'inline'] as const)('the record journal, folded %s', (f
     try {
       await store.startSession(session('k'));
       let most = 0;
-      // One statement after another: a frame of two rows (the statement and its event) each.
+      // One statement after another: a frame of one row each (the statement's event; migration 0008).
       for (let seq = 1; seq <= 60; seq++) {
         await store.recordStatement(stmt('k', seq));
         most = Math.max(most, store.journalStats()!.pending);
       }
       const folds = store.journalStats()!.folds;
       await store.foldStaged();
-      // 120 rows, at most 8 a fold (four frames).
-      expect(store.journalStats()!.rowsFolded).toBe(120);
-      expect(store.journalStats()!.folds).toBeGreaterThanOrEqual(15);
+      // 60 rows, at most 8 a fold (eight frames).
+      expect(store.journalStats()!.rowsFolded).toBe(60);
+      expect(store.journalStats()!.folds).toBeGreaterThanOrEqual(8);
       expect(folds).toBeGreaterThan(0);
       // Past 32 pending rows a write waits for the folds: what waits stays at that bound and a frame.
-      expect(most).toBeLessThanOrEqual(34);
+      expect(most).toBeLessThanOrEqual(33);
       for (let seq = 1; seq <= 60; seq++)
         await store.completeStatement(`k:${seq}`, { durationMs: 1, rows: seq });
       const got = (await store.getSession('k'))!.statements;
       expect(got.map((x) => x.seq)).toEqual(Array.from({ length: 60 }, (_, k) => k + 1));
       expect(got.every((x) => x.result?.rows === x.seq)).toBe(true);
-      expect(store.journalStats()!.rowsFolded).toBe(240);
+      expect(store.journalStats()!.rowsFolded).toBe(120); // and the 60 results' events
     } finally {
       await store.close();
     }
@@ -139,11 +139,11 @@ describe.each(['thread', 'inline'] as const)('the record journal, folded %s', (f
       db.exec('BEGIN'); // as a query through kysely holding its transaction across an await would
       const folded = store.foldStaged();
       await new Promise((r) => setTimeout(r, 100));
-      expect(store.journalStats()!.pending).toBe(2); // not folded inside that transaction
+      expect(store.journalStats()!.pending).toBe(1); // not folded inside that transaction
       db.exec('ROLLBACK');
       await folded;
       expect(store.journalStats()!.pending).toBe(0);
-      expect(count(db, 'statements')).toBe(1);
+      expect(count(db, 'statement_records')).toBe(1);
       expect((await store.getSession('t'))!.statements.map((x) => x.seq)).toEqual([1]);
     } finally {
       await store.close();
@@ -158,18 +158,54 @@ describe.each(['thread', 'inline'] as const)('the record journal, folded %s', (f
       const db = store.getDatabase();
       expect(count(db, 'statements')).toBe(0);
       expect(count(db, 'session_events')).toBe(1); // session.start
-      expect(store.journalStats()).toMatchObject({ pending: 2, folds: 0 });
+      expect(store.journalStats()).toMatchObject({ pending: 1, folds: 0 });
 
       const got = await store.getSession('a');
       expect(got?.statements.map((s) => s.id)).toEqual(['a:1']);
       expect(count(db, 'session_events')).toBe(2);
-      expect(store.journalStats()).toMatchObject({ folds: 1, rowsFolded: 2, pending: 0, failedFolds: 0 });
+      expect(store.journalStats()).toMatchObject({ folds: 1, rowsFolded: 1, pending: 0, failedFolds: 0 });
+      // The statement is written once, as its event: no `statements` row beside it (migration 0008).
+      expect(count(db, 'statements')).toBe(0);
 
       // Each read folds: events, counts and listings see a write made after the last fold.
       await store.recordStatement(stmt('a', 2));
       expect((await store.getEvents('a')).map((e) => e.seq)).toEqual([1, 2, 3]);
       await store.recordStatement(stmt('a', 3));
       expect((await store.countStatements('a')).total).toBe(3);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a statement recorded as a row before schema 8 is read once, beside those recorded as events', async () => {
+    const store = await open(file());
+    try {
+      await store.startSession(session('m'));
+      await store.recordStatement(stmt('m', 2)); // written once, as its event
+      await store.completeStatement('m:2', { durationMs: 1, rows: 4 });
+      await store.foldStaged();
+      const db = store.getDatabase();
+      expect(count(db, 'statements')).toBe(0);
+      // What an older version wrote for a statement: its row, with its result, and its event.
+      db.prepare(
+        `insert into statements (id, session_id, seq, at, via, "text", kind, categories, effect, rule_id,
+           duration_ms, row_count) values ('m:1', 'm', 1, 0, 'simple', 'select 1', 'select', '["read"]', 'allow', 'r', 1, 3)`,
+      ).run();
+      db.prepare(
+        `insert into session_events (session_id, seq, type, at, statement_id, data, prev_hash, hash)
+         values ('m', 100, 'statement', 0, 'm:1', '{"seq":1,"text":"select 1"}', '', '')`,
+      ).run();
+      const got = await store.getSession('m');
+      expect(got?.statements.map((x) => [x.id, x.text, x.result?.rows])).toEqual([
+        ['m:1', 'select 1', 3],
+        ['m:2', 'select 2', 4],
+      ]);
+      expect((await store.countStatements('m')).total).toBe(2);
+      // Only recordStatement writes a statement's event (its keys checked): none can be appended.
+      await expect(
+        store.appendEvent('m', { type: 'statement', at: new Date(), data: { seq: 3, text: 'select 3' } }),
+      ).rejects.toThrow(/recordStatement/);
+      expect((await store.countStatements('m')).total).toBe(2);
     } finally {
       await store.close();
     }
@@ -308,8 +344,8 @@ process.kill(process.pid, 'SIGKILL');
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const signal = await new Promise((r) => child.once('exit', (_code, sig) => r(sig)));
     expect(signal, err).toBe('SIGKILL');
-    // 5 statements, a result, and an event for each.
-    expect(JSON.parse(out)).toMatchObject({ folds: 0, pending: 12 });
+    // The events of 5 statements and a result.
+    expect(JSON.parse(out)).toMatchObject({ folds: 0, pending: 6 });
     const files = journalFiles(f);
     expect(files.filter((x) => x.endsWith('.log'))).toHaveLength(1);
     expect(files.filter((x) => x.endsWith('.lock'))).toHaveLength(1);
@@ -381,7 +417,7 @@ process.kill(process.pid, 'SIGKILL');
     await store.close();
     expect(journalFiles(f)).toEqual([]);
     const raw = new Database(f, { readonly: true });
-    expect(count(raw, 'statements')).toBe(1);
+    expect(count(raw, 'statement_records')).toBe(1);
     expect(count(raw, 'session_events')).toBe(2);
     raw.close();
     // The next open drops the marks of journals that are gone.
@@ -439,10 +475,10 @@ process.kill(process.pid, 'SIGKILL');
          values ('g', 2, 'x', 0, null, '{}', '', '')`,
       ).run();
       await expect(store.getSession('g')).rejects.toThrow(/UNIQUE|constraint/i);
-      expect(store.journalStats()).toMatchObject({ failedFolds: 1, pending: 2 });
+      expect(store.journalStats()).toMatchObject({ failedFolds: 1, pending: 1 });
       // Not a lock held elsewhere: it would fail again, so nothing more is taken (or forwarded).
       await expect(store.recordStatement(stmt('g', 2))).rejects.toMatchObject({ code: 'ERR_RECORD_FAILED' });
-      expect(store.journalStats()).toMatchObject({ pending: 2 });
+      expect(store.journalStats()).toMatchObject({ pending: 1 });
       // Once the conflict is gone, the next fold succeeds and writes go on.
       db.prepare("delete from session_events where type = 'x'").run();
       await store.foldStaged();
@@ -461,7 +497,7 @@ process.kill(process.pid, 'SIGKILL');
 
   test('past its bound of pending rows a journal whose folds wait for a lock refuses writes', async () => {
     const f = file();
-    const store = await open(f, { journal: { foldRows: 1_000_000, maxPendingRows: 4 }, busyTimeoutMs: 0 });
+    const store = await open(f, { journal: { foldRows: 1_000_000, maxPendingRows: 2 }, busyTimeoutMs: 0 });
     const other = new Database(f);
     try {
       await store.startSession(session('h'));

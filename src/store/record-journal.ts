@@ -110,8 +110,18 @@ function fieldValues<R>(row: R, fields: readonly (keyof R)[]): unknown[] {
   for (let i = 0; i < fields.length; i++) values[i] = row[fields[i]!];
   return values;
 }
-const PROBE_ID = 'select 1 from statements where id = ?';
-const PROBE_SEQ = 'select 1 from statements where session_id = ? and seq = ?';
+// A statement is recorded as a `statements` row (before schema 8, or folded from an older version's
+// journal) or as its `statement` event (migration 0008). These probe both, for statements of sessions
+// not checked in memory: by id across every session when the id does not name one (a scan of the
+// events: no index is kept for this path, which the gateway's own statements never take).
+const PROBE_ID_ROW = 'select 1 from statements where id = ?';
+const PROBE_ID_IN_SESSION =
+  "select 1 from session_events where session_id = ? and type = 'statement' and statement_id = ? limit 1";
+const PROBE_ID_ANYWHERE =
+  "select 1 from session_events where type = 'statement' and statement_id = ? limit 1";
+const PROBE_SEQ_ROW = 'select 1 from statements where session_id = ? and seq = ?';
+const PROBE_SEQ_EVENT =
+  "select 1 from session_events where session_id = ? and type = 'statement' and json_extract(data, '$.seq') = ? limit 1";
 const GET_MARK = 'select folded_to, done from record_journals where name = ?';
 const SET_MARK = `insert into record_journals (name, folded_to, done) values (?, ?, ?)
   on conflict (name) do update set folded_to = excluded.folded_to, done = excluded.done`;
@@ -247,6 +257,54 @@ function readFrames(buf: Buffer, offset: number): { frames: JournalBatch[]; end:
 
 const JOURNAL_FILE = /^(.+)-(\d+)\.log$/;
 
+/**
+ * Whether the record's tables hold a statement: as a `statements` row (written before schema 8, or
+ * folded from an older version's journal or staging) or as its `statement` event (migration 0008).
+ */
+export class StatementProbe {
+  readonly #idRow: Database.Statement;
+  readonly #idInSession: Database.Statement;
+  readonly #idAnywhere: Database.Statement;
+  readonly #seqRow: Database.Statement;
+  readonly #seqEvent: Database.Statement;
+
+  constructor(db: Database.Database) {
+    this.#idRow = db.prepare(PROBE_ID_ROW).pluck();
+    this.#idInSession = db.prepare(PROBE_ID_IN_SESSION).pluck();
+    this.#idAnywhere = db.prepare(PROBE_ID_ANYWHERE).pluck();
+    this.#seqRow = db.prepare(PROBE_SEQ_ROW).pluck();
+    this.#seqEvent = db.prepare(PROBE_SEQ_EVENT).pluck();
+  }
+
+  recorded(id: string): boolean {
+    if (this.#idRow.get(id) !== undefined) return true;
+    // An id of the gate's shape is looked for in the session it names first (found by key), then, like
+    // any other id, in every session: a scan of the events (no index is kept for this path, which the
+    // gateway's own statements never take: they are checked in memory).
+    const parsed = parseGateId(id);
+    if (parsed !== undefined && this.#idInSession.get(parsed.session, id) !== undefined) return true;
+    return this.#idAnywhere.get(id) !== undefined;
+  }
+
+  seqTaken(session: string, seq: number): boolean {
+    return this.#seqRow.get(session, seq) !== undefined || this.#seqEvent.get(session, seq) !== undefined;
+  }
+
+  /** Throws the constraint error the `statements` table's keys threw when a row's id or seq is taken. */
+  check(rows: readonly StatementsTable[]): void {
+    const taken = new Set<string>();
+    for (const r of rows) {
+      if (taken.has(`id\u0000${r.id}`) || this.recorded(r.id))
+        throw constraint('UNIQUE constraint failed: statements.id');
+      const key = `${r.session_id}\u0000${r.seq}`;
+      if (taken.has(key) || this.seqTaken(r.session_id, r.seq))
+        throw constraint('UNIQUE constraint failed: statements.session_id, statements.seq');
+      taken.add(key);
+      taken.add(`id\u0000${r.id}`);
+    }
+  }
+}
+
 /** Writes statements, events and results into the record's tables (`statements`, `session_events`). */
 export class RecordTables {
   readonly #insertStatement: Database.Statement;
@@ -289,8 +347,7 @@ export class RecordJournal {
   readonly #maxPending: number;
   readonly #rotateBytes: number;
   readonly #tables: RecordTables;
-  readonly #probeId: Database.Statement;
-  readonly #probeSeq: Database.Statement;
+  readonly #probe: StatementProbe;
   readonly #getMark: Database.Statement<[string], { folded_to: number; done: number }>;
   readonly #setMark: Database.Statement;
   #lock: Database.Database | undefined;
@@ -302,8 +359,11 @@ export class RecordJournal {
   #foldedTo = 0;
   /** Files closed for writes (rotated) and not yet folded whole; deleted once they are. */
   #retired: { name: string; size: number; foldedTo: number }[] = [];
-  /** The frames written and not folded, oldest first: their file, where each ends, its rows. */
-  #frames: { name: string; end: number; s: number; e: number; c: number }[] = [];
+  /**
+   * The frames written and not folded, oldest first: their file, where each ends, its event rows, and
+   * the statements it recorded (as events; kept here for the key checks until they are folded).
+   */
+  #frames: { name: string; end: number; e: number; k: number }[] = [];
   /** Rows one fold takes at most (a fold holds SQLite's write lock while it runs). */
   readonly #maxFoldRows: number;
   /** Pending rows past which a write first waits for the folds to catch up (see backlogged). */
@@ -317,11 +377,8 @@ export class RecordJournal {
   #foldedRows = 0;
   /** Set when a frame could be neither written whole nor cut off: every later write is refused. */
   #broken: string | undefined;
-  #pending: { s: StatementsTable[]; e: SessionEventsTable[]; c: StatementCompleteRow[] } = {
-    s: [],
-    e: [],
-    c: [],
-  };
+  /** The event rows written and not folded, and the statements they record (`k`, for key checks). */
+  #pending: { e: SessionEventsTable[]; k: StatementsTable[] } = { e: [], k: [] };
   readonly #pendingIds = new Set<string>();
   readonly #pendingKeys = new Set<string>();
   /**
@@ -351,8 +408,7 @@ export class RecordJournal {
     this.#rotateBytes = opts.rotateBytes ?? 8 * 1024 * 1024;
     this.#maxFoldRows = this.#foldRows * 4;
     this.#backlogRows = this.#foldRows * 16;
-    this.#probeId = db.prepare(PROBE_ID).pluck();
-    this.#probeSeq = db.prepare(PROBE_SEQ).pluck();
+    this.#probe = new StatementProbe(db);
     this.#getMark = db.prepare<[string], { folded_to: number; done: number }>(GET_MARK);
     this.#setMark = db.prepare(SET_MARK);
     this.#folder =
@@ -395,13 +451,13 @@ export class RecordJournal {
       return;
     }
     this.checkForeignId(r);
-    if (this.#pendingIds.has(r.id) || batch.has(`id\u0000${r.id}`) || this.#probeId.get(r.id) !== undefined)
+    if (this.#pendingIds.has(r.id) || batch.has(`id\u0000${r.id}`) || this.#probe.recorded(r.id))
       throw constraint('UNIQUE constraint failed: statements.id');
     if (
       this.#pendingKeys.has(key) ||
       batch.has(key) ||
       (bits !== undefined && r.seq >= 1 && r.seq <= MAX_BITMAP_SEQ && bits.has(r.seq)) ||
-      this.#probeSeq.get(r.session_id, r.seq) !== undefined
+      this.#probe.seqTaken(r.session_id, r.seq)
     )
       throw constraint('UNIQUE constraint failed: statements.session_id, statements.seq');
     batch.add(key);
@@ -424,7 +480,24 @@ export class RecordJournal {
     const parsed = parseGateId(id);
     if (parsed !== undefined && this.#fresh.get(parsed.session)?.gateIds.has(parsed.seq) === true)
       return true;
-    return this.#probeId.get(id) !== undefined;
+    return this.#probe.recorded(id);
+  }
+
+  /** Whether a statement with this id is recorded (pending here, or in the record's tables). */
+  hasStatement(id: string): boolean {
+    return this.#hasStatement(id);
+  }
+
+  /**
+   * Checks the keys of statements a batch writes to SQLite directly (one that starts, ends or seals
+   * sessions, after the journal was folded): a constraint error when one is taken.
+   */
+  checkStatements(rows: readonly StatementsTable[]): void {
+    const taken = new Set<string>();
+    for (const r of rows) {
+      this.checkForeignId(r);
+      this.#checkStatement(r, taken);
+    }
   }
 
   /**
@@ -441,7 +514,10 @@ export class RecordJournal {
     const taken = new Set<string>();
     for (const r of plan.statementInserts) this.#checkStatement(r, taken);
     const completes = plan.statementCompletes.filter((c) => this.#hasStatement(c.id));
-    const foldDue = this.#append({ s: plan.statementInserts, e: events, c: completes });
+    // A statement and its result are written once, as their events (migration 0008): no `statements`
+    // row beside them and no update of it. The frame's `s` and `c` stay in the format (an older
+    // version's journal holds them, and is folded as it was).
+    const foldDue = this.#append({ s: [], e: events, c: [] }, plan.statementInserts);
     return { completed: new Set(completes.map((c) => c.id)), foldDue };
   }
 
@@ -458,9 +534,10 @@ export class RecordJournal {
 
   /**
    * Appends a batch as one frame; returns once it is written (and synced with `full`). Throws when it
-   * could not be: nothing of it is then in the journal. True when it is time to fold.
+   * could not be: nothing of it is then in the journal. `statements` are those its events record (kept
+   * for the key checks until folded). True when it is time to fold.
    */
-  #append(batch: JournalBatch): boolean {
+  #append(batch: JournalBatch, statements: readonly StatementsTable[]): boolean {
     this.assertRoom();
     const fd = this.#fd ?? this.#openFile();
     // The JSON is encoded straight into the frame (no payload buffer to copy from).
@@ -484,23 +561,15 @@ export class RecordJournal {
       throw e;
     }
     this.#size = before + frame.length;
-    this.#frames.push({
-      name: this.#name,
-      end: this.#size,
-      s: batch.s.length,
-      e: batch.e.length,
-      c: batch.c.length,
-    });
-    for (const r of batch.s) {
-      this.#pending.s.push(r);
+    this.#frames.push({ name: this.#name, end: this.#size, e: batch.e.length, k: statements.length });
+    for (const r of statements) {
+      this.#pending.k.push(r);
       this.#pendingIds.add(r.id);
       this.#pendingKeys.add(`${r.session_id}\u0000${r.seq}`);
       this.#noteFresh(r);
     }
     for (const e of batch.e) this.#pending.e.push(e);
-    for (const c of batch.c) this.#pending.c.push(c);
-    const rows = batch.s.length + batch.e.length + batch.c.length;
-    this.#writtenRows += rows;
+    this.#writtenRows += batch.e.length;
     return this.pending >= this.#foldRows && this.#lastError === undefined;
   }
 
@@ -597,11 +666,7 @@ export class RecordJournal {
       this.#db
         .transaction(() => {
           // Sorted by session so the fold walks each session's index pages once.
-          this.#tables.apply({
-            s: p.s.slice(0, counts.s).sort(bySessionSeq),
-            e: p.e.slice(0, counts.e).sort(bySessionSeq),
-            c: p.c.slice(0, counts.c),
-          });
+          this.#tables.insertEvents(p.e.slice(0, counts.e).sort(bySessionSeq));
           for (const seg of segments) this.#setMark.run(seg.name, seg.to, seg.done ? 1 : 0);
         })
         .immediate();
@@ -618,7 +683,7 @@ export class RecordJournal {
    */
   #beginFold(): {
     segments: FoldSegment[];
-    counts: { s: number; e: number; c: number };
+    counts: { e: number; k: number };
     frames: number;
   } {
     if (this.#fd !== undefined && this.#size >= this.#rotateBytes) {
@@ -627,15 +692,13 @@ export class RecordJournal {
       this.#fd = undefined;
       this.#retired.push({ name: this.#name, size: this.#size, foldedTo: this.#foldedTo });
     }
-    const counts = { s: 0, e: 0, c: 0 };
+    const counts = { e: 0, k: 0 };
     const ends = new Map<string, number>();
     let frames = 0;
     for (const f of this.#frames) {
-      const rows = counts.s + counts.e + counts.c;
-      if (frames > 0 && rows + f.s + f.e + f.c > this.#maxFoldRows) break;
-      counts.s += f.s;
+      if (frames > 0 && counts.e + f.e > this.#maxFoldRows) break;
       counts.e += f.e;
-      counts.c += f.c;
+      counts.k += f.k;
       ends.set(f.name, f.end);
       frames++;
     }
@@ -704,19 +767,18 @@ export class RecordJournal {
   /** A fold committed: its rows leave memory, its marks advance, the files it finished are deleted. */
   #settle(
     segments: readonly FoldSegment[],
-    counts: { s: number; e: number; c: number },
+    counts: { e: number; k: number },
     frames: number,
     ms: number,
   ): void {
     this.#frames.splice(0, frames);
     const p = this.#pending;
-    for (const r of p.s.splice(0, counts.s)) {
+    for (const r of p.k.splice(0, counts.k)) {
       this.#pendingIds.delete(r.id);
       this.#pendingKeys.delete(`${r.session_id}\u0000${r.seq}`);
     }
     p.e.splice(0, counts.e);
-    p.c.splice(0, counts.c);
-    const rows = counts.s + counts.e + counts.c;
+    const rows = counts.e;
     this.#foldedRows += rows;
     for (const seg of segments) {
       if (seg.done) {

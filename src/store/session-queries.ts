@@ -55,7 +55,7 @@ export async function listSessions(
     q = q.where((eb) => {
       // Correlated to the outer row: built from the outer expression builder so 'sessions.id' resolves.
       let sub = eb
-        .selectFrom('statements as st')
+        .selectFrom('statement_records as st')
         .select(sql`1`.as('one'))
         .whereRef('st.session_id', '=', 'sessions.id');
       if (effect !== undefined) sub = sub.where('st.effect', '=', effect);
@@ -87,7 +87,7 @@ export async function getSession(
   const row = await db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
   if (!row) return undefined;
   const statements = await db
-    .selectFrom('statements')
+    .selectFrom('statement_records')
     .selectAll()
     .where('session_id', '=', id)
     .orderBy('seq', 'asc')
@@ -97,7 +97,7 @@ export async function getSession(
 
 export async function countStatements(db: Kysely<StoreTables>, sessionId: string): Promise<StatementCounts> {
   const row = await db
-    .selectFrom('statements')
+    .selectFrom('statement_records')
     .select([
       sql<number | string>`count(*)`.as('total'),
       sql<number | string | null>`sum(case when effect = 'deny' then 1 else 0 end)`.as('denied'),

@@ -47,8 +47,15 @@ import {
 } from './sqlite-checkpointer.js';
 import { migrateStore, type MigrationOutcome } from './migrate.js';
 import * as sessions from './session-queries.js';
-import { RecordJournal, RecordTables, type JournalLimits, type JournalStats } from './record-journal.js';
+import {
+  RecordJournal,
+  RecordTables,
+  StatementProbe,
+  type JournalLimits,
+  type JournalStats,
+} from './record-journal.js';
 import { LegacyStaging } from './sqlite-staging.js';
+import { EVENT_TYPES } from '../recording/event-data.js';
 import type { StatementCounts } from './session-queries.js';
 import type { StoreTables } from './tables.js';
 import * as tokens from './token-queries.js';
@@ -181,15 +188,20 @@ export class SqliteStore implements SessionStore, TokenStore {
     this.#onStagingError = opts.onStagingError;
     // A batch that starts or ends a session (or seals one) is written here, directly into the record's
     // tables, after the journal was folded: their keys refuse what they must.
+    // A statement and its result are recorded as their events (migration 0008), here as in the
+    // journal: their keys are checked as the `statements` table's keys checked them, and a result is
+    // taken when its statement is recorded (in this batch or before).
+    const probe = new StatementProbe(db);
     const apply = db.transaction((plan: BatchPlan, events: EventPlan) => {
       const found = { sessions: new Set<string>(), statements: new Set<string>() };
       for (const row of plan.sessionInserts) insertSession.run(row);
-      if (journal) for (const r of plan.statementInserts) journal.checkForeignId(r);
-      tables.insertStatements(plan.statementInserts);
+      if (journal) journal.checkStatements(plan.statementInserts);
+      else probe.check(plan.statementInserts);
       tables.insertEvents(events.events);
       for (const row of events.seals) insertSeal.run(row);
       for (const row of plan.sessionEnds) if (endSession.run(row).changes > 0) found.sessions.add(row.id);
-      for (const r of plan.statementCompletes) if (tables.complete(r)) found.statements.add(r.id);
+      for (const r of plan.statementCompletes)
+        if (journal ? journal.hasStatement(r.id) : probe.recorded(r.id)) found.statements.add(r.id);
       return found;
     });
     // IMMEDIATE: take the write lock at BEGIN, so a reader in another process (the CLI) cannot turn
@@ -441,12 +453,21 @@ export class SqliteStore implements SessionStore, TokenStore {
 
   /** Appends an event to the session's hash chain; resolves once committed. */
   appendEvent(sessionId: string, event: SessionEvent): Promise<void> {
+    // A statement is read from its events (migration 0008): only recordStatement and
+    // completeStatement write those, after checking the statement's keys.
+    if (event.type === EVENT_TYPES.statement || event.type === EVENT_TYPES.result)
+      return Promise.reject(
+        new Error(`a "${event.type}" event is written by recordStatement or completeStatement only`),
+      );
     return this.#queue.submit({ kind: 'append-event', sessionId, event });
   }
 
   // --- the event record (docs/recording.md) ---
 
-  /** Benchmarks only: stop writing events, to measure what the record costs. Never used by the gateway. */
+  /**
+   * Benchmarks only: stop writing events, to measure what the record costs. Never used by the gateway.
+   * A statement is written only as its events (migration 0008), so nothing of it is recorded then.
+   */
   disableEventsForBenchmark(): void {
     this.#chain.disableForBenchmark();
   }

@@ -128,6 +128,8 @@ export interface StoreMigrationsTable {
 export interface StoreTables {
   sessions: SessionsTable;
   statements: StatementsTable;
+  /** A view (migration 8): `statements`' rows, and on SQLite the statements recorded only as events. */
+  statement_records: StatementsTable;
   session_events: SessionEventsTable;
   session_seals: SessionSealsTable;
   prompt_contexts: PromptContextsTable;

@@ -10,6 +10,7 @@ import { agents } from './0004-agents.js';
 import { sshKeys } from './0005-ssh-keys.js';
 import { recordStaging } from './0006-record-staging.js';
 import { recordJournals } from './0007-record-journals.js';
+import { statementRecords } from './0008-statement-records.js';
 
 export const STORE_MIGRATIONS: readonly StoreMigration[] = [
   sessionsStatementsTokens,
@@ -19,6 +20,7 @@ export const STORE_MIGRATIONS: readonly StoreMigration[] = [
   sshKeys,
   recordStaging,
   recordJournals,
+  statementRecords,
 ];
 
 export type { StoreDialect, StoreMigration } from './migration.js';
