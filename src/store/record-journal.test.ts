@@ -211,6 +211,25 @@ describe.each(['thread', 'inline'] as const)('the record journal, folded %s', (f
     }
   });
 
+  test('the statements view finds a result by key and a session by key (no scan grows with the record)', async () => {
+    const store = await open(file());
+    try {
+      const plan = (q: string) =>
+        (store.getDatabase().prepare(`explain query plan ${q}`).all() as { detail: string }[])
+          .map((r) => r.detail)
+          .join('\n');
+      // A statement never answered (a refusal) would otherwise be looked for to its session's end.
+      const read = plan("select * from statement_records where session_id = 'x' order by seq");
+      expect(read).toMatch(
+        /SEARCH r2 USING INDEX session_events_result_key \(session_id=\? AND statement_id=\?\)/,
+      );
+      expect(read).toMatch(/SEARCH e USING INDEX sqlite_autoindex_session_events_1 \(session_id=\?\)/);
+      expect(read).not.toMatch(/SCAN (e|r2|session_events)\b/);
+    } finally {
+      await store.close();
+    }
+  });
+
   test("a result lands on its statement's row, journaled or already folded, and the chain verifies", async () => {
     const store = await open(file());
     try {

@@ -52,24 +52,37 @@ export async function listSessions(
 
   const { effect, category, text } = filter;
   if (effect !== undefined || category !== undefined || text !== undefined) {
+    const lower = sql.raw(lowerFunction(dialect));
+    // categories is a JSON array of strings: match the quoted element, not a substring of one.
+    const categoryNeedle = category === undefined ? '' : `%${escapeLike(JSON.stringify(category))}%`;
+    const textNeedle = text === undefined ? '' : `%${escapeLike(text.toLowerCase())}%`;
     q = q.where((eb) => {
       // Correlated to the outer row: built from the outer expression builder so 'sessions.id' resolves.
       let sub = eb
-        .selectFrom('statement_records as st')
+        .selectFrom('statements as st')
         .select(sql`1`.as('one'))
         .whereRef('st.session_id', '=', 'sessions.id');
       if (effect !== undefined) sub = sub.where('st.effect', '=', effect);
-      if (category !== undefined) {
-        // categories is a JSON array of strings: match the quoted element, not a substring of one.
-        const needle = `%${escapeLike(JSON.stringify(category))}%`;
-        sub = sub.where(sql<boolean>`${sql.ref('st.categories')} like ${needle} escape '\\'`);
-      }
-      if (text !== undefined) {
-        const needle = `%${escapeLike(text.toLowerCase())}%`;
-        const lower = sql.raw(lowerFunction(dialect));
-        sub = sub.where(sql<boolean>`${lower}(${sql.ref('st.text')}) like ${needle} escape '\\'`);
-      }
-      return eb.exists(sub);
+      if (category !== undefined)
+        sub = sub.where(sql<boolean>`${sql.ref('st.categories')} like ${categoryNeedle} escape '\\'`);
+      if (text !== undefined)
+        sub = sub.where(sql<boolean>`${lower}(${sql.ref('st.text')}) like ${textNeedle} escape '\\'`);
+      if (dialect !== 'sqlite') return eb.exists(sub);
+      // On SQLite a statement recorded since schema 8 is only its `statement` event (migration 0008):
+      // looked for among the session's events (by key), not through the view, which SQLite would
+      // build whole for a correlated filter.
+      let ev = eb
+        .selectFrom('session_events as ev')
+        .select(sql`1`.as('one'))
+        .whereRef('ev.session_id', '=', 'sessions.id')
+        .where('ev.type', '=', 'statement');
+      const field = (path: string) => sql`json_extract(${sql.ref('ev.data')}, ${path})`;
+      if (effect !== undefined) ev = ev.where(sql<boolean>`${field('$.effect')} = ${effect}`);
+      if (category !== undefined)
+        ev = ev.where(sql<boolean>`${field('$.categories')} like ${categoryNeedle} escape '\\'`);
+      if (text !== undefined)
+        ev = ev.where(sql<boolean>`${lower}(${field('$.text')}) like ${textNeedle} escape '\\'`);
+      return eb.or([eb.exists(sub), eb.exists(ev)]);
     });
   }
   const rows = await q

@@ -31,7 +31,7 @@ const FROM_EVENTS = `select e.statement_id as id, e.session_id as session_id,
     json_extract(e.data, '$.lineage') as lineage
   from session_events e
   left join session_events r on r.rowid = (
-    select r2.rowid from session_events r2
+    select r2.rowid from session_events r2 indexed by session_events_result_key
     where r2.session_id = e.session_id and r2.seq > e.seq and r2.type = 'result'
       and r2.statement_id = e.statement_id
     order by r2.seq limit 1)
@@ -43,6 +43,13 @@ async function up(db: Kysely<unknown>, dialect: 'sqlite' | 'postgres'): Promise<
     await sql.raw(`create view statement_records as select ${COLUMNS} from statements`).execute(db);
     return;
   }
+  // A statement's result is found by key: a statement never answered (a refusal, say) would otherwise
+  // be looked for to the end of its session, for every such statement of it. One entry per result.
+  await sql
+    .raw(
+      "create index session_events_result_key on session_events (session_id, statement_id) where type = 'result'",
+    )
+    .execute(db);
   await sql
     .raw(`create view statement_records as select ${COLUMNS} from statements union all ${FROM_EVENTS}`)
     .execute(db);
