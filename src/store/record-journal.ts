@@ -112,8 +112,8 @@ function fieldValues<R>(row: R, fields: readonly (keyof R)[]): unknown[] {
 }
 // A statement is recorded as a `statements` row (before schema 8, or folded from an older version's
 // journal) or as its `statement` event (migration 0008). These probe both, for statements of sessions
-// not checked in memory: by id across every session when the id does not name one (a scan of the
-// events: no index is kept for this path, which the gateway's own statements never take).
+// not checked in memory (StatementProbe): an id in the session it names, then in every session (a scan
+// of the events: no index is kept for this path, which the gateway's own statements never take).
 const PROBE_ID_ROW = 'select 1 from statements where id = ?';
 const PROBE_ID_IN_SESSION =
   "select 1 from session_events where session_id = ? and type = 'statement' and statement_id = ? limit 1";
