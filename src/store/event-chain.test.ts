@@ -121,6 +121,29 @@ describe('EventChain', () => {
   });
 });
 
+describe('EventChain.resultSubmitted', () => {
+  test('counts the other statements of the last window still awaiting a result', () => {
+    const chain = new EventChain();
+    chain.noteStatement('s:1', 's', 1000);
+    chain.noteStatement('t:1', 't', 1002);
+    // s:1 answered: t:1, recorded 3 ms ago, still awaits its result.
+    expect(chain.resultSubmitted('s:1', 10, 1005)).toBe(1);
+    // t:1 answered: none left.
+    expect(chain.resultSubmitted('t:1', 10, 1006)).toBe(0);
+  });
+
+  test('a statement never answered (a refusal) stops counting once the window has passed', () => {
+    const chain = new EventChain();
+    chain.noteStatement('s:1', 's', 1000); // refused: no result ever comes
+    chain.noteStatement('t:1', 't', 1001);
+    expect(chain.resultSubmitted('t:1', 10, 1009)).toBe(1); // s:1 is 9 ms old: company
+    chain.noteStatement('t:2', 't', 1020);
+    expect(chain.resultSubmitted('t:2', 10, 1021)).toBe(0); // s:1 is 21 ms old: dropped
+    // Nothing of it is kept: a later answer for it finds nothing to remove and counts nothing.
+    expect(chain.resultSubmitted('s:1', 10, 1022)).toBe(0);
+  });
+});
+
 describe('isoTime', () => {
   test('is Date#toISOString for every time, whether its second was formatted last or not', () => {
     const times = [0, 1, 999, 1000, 1_767_225_600_000, 1_767_225_600_999, 253_402_300_799_999];

@@ -167,8 +167,11 @@ export class EventChain {
   /** Statement id → session id for statements recorded through this store and not yet completed. */
   readonly #statementSession = new Map<string, string>();
   readonly #sessionStatements = new Map<string, Set<string>>();
-  /** Statements recorded through this store whose results have not been submitted yet. */
-  readonly #awaitingResult = new Set<string>();
+  /**
+   * Statements recorded through this store whose results have not been submitted yet, with when each
+   * was recorded (performance.now()), oldest first: only the recent ones are kept (resultSubmitted).
+   */
+  readonly #awaitingResult = new Map<string, number>();
   readonly #listeners = new Set<CommittedEventListener>();
   #sealer: EventSealer | undefined;
   #off = false;
@@ -190,9 +193,9 @@ export class EventChain {
   }
 
   /** Called when a statement is submitted, so its completion can join the right chain. */
-  noteStatement(statementId: string, sessionId: string): void {
+  noteStatement(statementId: string, sessionId: string, now = performance.now()): void {
     this.#statementSession.set(statementId, sessionId);
-    this.#awaitingResult.add(statementId);
+    this.#awaitingResult.set(statementId, now);
     let set = this.#sessionStatements.get(sessionId);
     if (!set) this.#sessionStatements.set(sessionId, (set = new Set()));
     set.add(statementId);
@@ -200,12 +203,21 @@ export class EventChain {
 
   /**
    * Called when a statement's result is submitted: how many other statements recorded through this
-   * store still await theirs. While there are some, a result has company for its commit soon (their
-   * results, or their sessions' next statements); when there are none, it has none.
+   * store in the last `windowMs` still await theirs. While there are some, a result has company for
+   * its commit soon (their results, or their sessions' next statements); when there are none, it has
+   * none. An older one does not count: a result deferred for it would wait no longer than the window
+   * anyway, and a statement never answered (a refusal) must not hold every later result back. So the
+   * set holds only statements of the last window (memory bounded by the statement rate).
    */
-  resultSubmitted(statementId: string): number {
-    this.#awaitingResult.delete(statementId);
-    return this.#awaitingResult.size;
+  resultSubmitted(statementId: string, windowMs: number, now = performance.now()): number {
+    const awaiting = this.#awaitingResult;
+    awaiting.delete(statementId);
+    // Oldest first (insertion order): drop those past the window, stop at the first within it.
+    for (const [id, at] of awaiting) {
+      if (now - at < windowMs) break;
+      awaiting.delete(id);
+    }
+    return awaiting.size;
   }
 
   /**

@@ -71,6 +71,9 @@ export function recordFailed(cause: unknown): GatewayError {
   });
 }
 
+/** How long a deferrable write waits for company by default (GroupCommitOptions.maxDeferMs). */
+export const DEFAULT_MAX_DEFER_MS = 10;
+
 export class GroupCommitQueue<Op> {
   readonly #opts: GroupCommitOptions<Op>;
   readonly #maxInFlight: number;
@@ -115,7 +118,7 @@ export class GroupCommitQueue<Op> {
         this.#deferTimer = setTimeout(() => {
           this.#deferTimer = undefined;
           if (this.#queue.length > 0) this.#schedule();
-        }, this.#opts.maxDeferMs ?? 10);
+        }, this.#opts.maxDeferMs ?? DEFAULT_MAX_DEFER_MS);
         // Not unref'd: a process must not exit with a write pending (it waits at most maxDeferMs).
       }
     });

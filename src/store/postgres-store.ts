@@ -38,7 +38,7 @@ import {
   type StoredSeal,
   type TailRow,
 } from './event-queries.js';
-import { GroupCommitQueue, type GroupCommitStats } from './group-commit.js';
+import { DEFAULT_MAX_DEFER_MS, GroupCommitQueue, type GroupCommitStats } from './group-commit.js';
 import { migrateStore, type MigrationOutcome } from './migrate.js';
 import * as sessions from './session-queries.js';
 import type { StatementCounts } from './session-queries.js';
@@ -353,8 +353,9 @@ export class PostgresStore implements SessionStore, TokenStore {
   }
 
   completeStatement(id: string, result: StatementResult): Promise<void> {
-    // Always deferred here: a commit waits for PostgreSQL's WAL flush, dear enough to share.
-    this.#chain.resultSubmitted(id);
+    // Always deferred here: a commit waits for PostgreSQL's WAL flush, dear enough to share. (Told to
+    // the chain all the same, which keeps its statements awaiting a result to the recent ones.)
+    this.#chain.resultSubmitted(id, DEFAULT_MAX_DEFER_MS);
     const { op, options } = resultWrite(id, result, this.#chain.sessionOfStatement(id));
     return this.#queue.submit(op, options);
   }

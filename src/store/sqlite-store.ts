@@ -39,7 +39,7 @@ import {
   type StoredSeal,
   type TailRow,
 } from './event-queries.js';
-import { GroupCommitQueue, type GroupCommitStats } from './group-commit.js';
+import { DEFAULT_MAX_DEFER_MS, GroupCommitQueue, type GroupCommitStats } from './group-commit.js';
 import {
   BACKSTOP_AUTOCHECKPOINT_PAGES,
   SqliteCheckpointer,
@@ -139,6 +139,8 @@ export class SqliteStore implements SessionStore, TokenStore {
   readonly #loadTail: Database.Statement<[string], TailRow>;
   readonly #chain = new EventChain();
   readonly #busyTimeoutMs: number;
+  /** How long a result waits for company (GroupCommitOptions.maxDeferMs). */
+  readonly #maxDeferMs: number;
   readonly #checkpointer: SqliteCheckpointer | undefined;
   readonly migration: MigrationOutcome;
   #closed = false;
@@ -209,9 +211,10 @@ export class SqliteStore implements SessionStore, TokenStore {
     this.#applyPlan = (plan, events) => apply.immediate(plan, events);
     this.#foldTimer = setInterval(() => this.#foldQuietly(), opts.foldIntervalMs ?? 50);
     this.#foldTimer.unref();
+    this.#maxDeferMs = opts.maxDeferMs ?? DEFAULT_MAX_DEFER_MS;
     this.#queue = new GroupCommitQueue<WriteOp>({
       maxBatch: opts.maxBatch ?? 1000,
-      ...(opts.maxDeferMs !== undefined ? { maxDeferMs: opts.maxDeferMs } : {}),
+      maxDeferMs: this.#maxDeferMs,
       isDataError: isSqliteDataError,
       write: (ops) => this.#write(ops),
     });
@@ -437,12 +440,12 @@ export class SqliteStore implements SessionStore, TokenStore {
   }
 
   completeStatement(id: string, result: StatementResult): Promise<void> {
-    // A result joins the next commit while other statements await theirs: one of them brings that
-    // commit soon. With none (one statement after another), the next commit would be this session's
-    // next statement, and the result's event would be written on that statement's path; it is
-    // committed now instead, while the client reads the answer (an append costs a write(), not a
-    // SQLite commit; docs/performance.md, "A result with no company").
-    const deferrable = this.#chain.resultSubmitted(id) > 0;
+    // A result joins the next commit while other statements recorded within maxDeferMs await theirs:
+    // one of them brings that commit soon. With none (one statement after another), the next commit
+    // would be this session's next statement, and the result's event would be written on that
+    // statement's path; it is committed now instead, while the client reads the answer (an append
+    // costs a write(), not a SQLite commit; docs/performance.md, "A result with no company").
+    const deferrable = this.#chain.resultSubmitted(id, this.#maxDeferMs) > 0;
     const { op, options } = resultWrite(id, result, this.#chain.sessionOfStatement(id), deferrable);
     return this.#queue.submit(op, options);
   }
