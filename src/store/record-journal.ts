@@ -290,18 +290,25 @@ export class StatementProbe {
     return this.#seqRow.get(session, seq) !== undefined || this.#seqEvent.get(session, seq) !== undefined;
   }
 
-  /** Throws the constraint error the `statements` table's keys threw when a row's id or seq is taken. */
-  check(rows: readonly StatementsTable[]): void {
-    const taken = new Set<string>();
-    for (const r of rows) {
-      if (taken.has(`id\u0000${r.id}`) || this.recorded(r.id))
-        throw constraint('UNIQUE constraint failed: statements.id');
-      const key = `${r.session_id}\u0000${r.seq}`;
-      if (taken.has(key) || this.seqTaken(r.session_id, r.seq))
-        throw constraint('UNIQUE constraint failed: statements.session_id, statements.seq');
-      taken.add(key);
-      taken.add(`id\u0000${r.id}`);
-    }
+  /**
+   * Takes a statement's id and `(session, seq)` for a batch, or throws the constraint error the
+   * `statements` table's keys threw when one is taken: earlier in the batch (`taken`, which it adds
+   * to), by what the caller knows (`idKnown`, `seqKnown`: rows it has not folded yet), or in the tables.
+   */
+  claim(
+    r: Pick<StatementsTable, 'id' | 'session_id' | 'seq'>,
+    taken: Set<string>,
+    idKnown = false,
+    seqKnown = false,
+  ): void {
+    const id = `id\u0000${r.id}`;
+    const key = `${r.session_id}\u0000${r.seq}`;
+    if (idKnown || taken.has(id) || this.recorded(r.id))
+      throw constraint('UNIQUE constraint failed: statements.id');
+    if (seqKnown || taken.has(key) || this.seqTaken(r.session_id, r.seq))
+      throw constraint('UNIQUE constraint failed: statements.session_id, statements.seq');
+    taken.add(key);
+    taken.add(id);
   }
 }
 
@@ -451,17 +458,13 @@ export class RecordJournal {
       return;
     }
     this.checkForeignId(r);
-    if (this.#pendingIds.has(r.id) || batch.has(`id\u0000${r.id}`) || this.#probe.recorded(r.id))
-      throw constraint('UNIQUE constraint failed: statements.id');
-    if (
+    this.#probe.claim(
+      r,
+      batch,
+      this.#pendingIds.has(r.id),
       this.#pendingKeys.has(key) ||
-      batch.has(key) ||
-      (bits !== undefined && r.seq >= 1 && r.seq <= MAX_BITMAP_SEQ && bits.has(r.seq)) ||
-      this.#probe.seqTaken(r.session_id, r.seq)
-    )
-      throw constraint('UNIQUE constraint failed: statements.session_id, statements.seq');
-    batch.add(key);
-    batch.add(`id\u0000${r.id}`);
+        (bits !== undefined && r.seq >= 1 && r.seq <= MAX_BITMAP_SEQ && bits.has(r.seq)),
+    );
   }
 
   /**
@@ -494,10 +497,7 @@ export class RecordJournal {
    */
   checkStatements(rows: readonly StatementsTable[]): void {
     const taken = new Set<string>();
-    for (const r of rows) {
-      this.checkForeignId(r);
-      this.#checkStatement(r, taken);
-    }
+    for (const r of rows) this.#checkStatement(r, taken);
   }
 
   /**

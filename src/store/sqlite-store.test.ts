@@ -102,6 +102,12 @@ describe('SqliteStore', () => {
     await store.startSession(session);
     await store.recordStatement(stmt(1));
     expect((await store.getSession(session.id))?.statements).toHaveLength(1);
+    // No journal here: the keys are checked against the tables (its statement's event) directly.
+    await expect(store.recordStatement(stmt(1))).rejects.toMatchObject({ code: 'ERR_RECORD_FAILED' });
+    await expect(store.recordStatement({ ...stmt(2), id: 'st-1' })).rejects.toMatchObject({
+      code: 'ERR_RECORD_FAILED',
+    });
+    expect((await store.getSession(session.id))?.statements).toHaveLength(1);
     await store.close();
   });
 

@@ -198,7 +198,10 @@ export class SqliteStore implements SessionStore, TokenStore {
       const found = { sessions: new Set<string>(), statements: new Set<string>() };
       for (const row of plan.sessionInserts) insertSession.run(row);
       if (journal) journal.checkStatements(plan.statementInserts);
-      else probe.check(plan.statementInserts);
+      else {
+        const taken = new Set<string>();
+        for (const r of plan.statementInserts) probe.claim(r, taken);
+      }
       tables.insertEvents(events.events);
       for (const row of events.seals) insertSeal.run(row);
       for (const row of plan.sessionEnds) if (endSession.run(row).changes > 0) found.sessions.add(row.id);
