@@ -121,11 +121,31 @@ describe('EventChain', () => {
   });
 });
 
+describe('EventChain.sessionOfStatement', () => {
+  test("a statement's session: read from an id of the gate's shape, remembered for any other id", () => {
+    const chain = new EventChain();
+    // Not remembered (a refused statement is never completed); its id names its session.
+    chain.noteStatement({ id: 'a:b:00000007', sessionId: 'a:b', seq: 7 });
+    expect(chain.sessionOfStatement('a:b:00000007')).toBe('a:b');
+    // Any other id is remembered until its completion or its session's end.
+    chain.noteStatement({ id: 'free-form', sessionId: 'c', seq: 1 });
+    expect(chain.sessionOfStatement('free-form')).toBe('c');
+    chain.commit({ events: [], seals: [], committed: [], invalid: [], tails: new Map() }, [
+      { kind: 'end-session', id: 'c', endedAt: new Date(), reason: 'client closed' },
+    ]);
+    expect(chain.sessionOfStatement('free-form')).toBeUndefined();
+    // An id of the gate's shape first submitted for another session (refused there), then for its own.
+    chain.noteStatement({ id: 'd:00000001', sessionId: 'e', seq: 9 });
+    chain.noteStatement({ id: 'd:00000001', sessionId: 'd', seq: 1 });
+    expect(chain.sessionOfStatement('d:00000001')).toBe('d');
+  });
+});
+
 describe('EventChain.resultSubmitted', () => {
   test('counts the other statements of the last window still awaiting a result', () => {
     const chain = new EventChain();
-    chain.noteStatement('s:1', 's', 1000);
-    chain.noteStatement('t:1', 't', 1002);
+    chain.noteStatement({ id: 's:1', sessionId: 's', seq: 1 }, 1000);
+    chain.noteStatement({ id: 't:1', sessionId: 't', seq: 1 }, 1002);
     // s:1 answered: t:1, recorded 3 ms ago, still awaits its result.
     expect(chain.resultSubmitted('s:1', 10, 1005)).toBe(1);
     // t:1 answered: none left.
@@ -134,10 +154,10 @@ describe('EventChain.resultSubmitted', () => {
 
   test('a statement never answered (a refusal) stops counting once the window has passed', () => {
     const chain = new EventChain();
-    chain.noteStatement('s:1', 's', 1000); // refused: no result ever comes
-    chain.noteStatement('t:1', 't', 1001);
+    chain.noteStatement({ id: 's:1', sessionId: 's', seq: 1 }, 1000); // refused: no result ever comes
+    chain.noteStatement({ id: 't:1', sessionId: 't', seq: 1 }, 1001);
     expect(chain.resultSubmitted('t:1', 10, 1009)).toBe(1); // s:1 is 9 ms old: company
-    chain.noteStatement('t:2', 't', 1020);
+    chain.noteStatement({ id: 't:2', sessionId: 't', seq: 2 }, 1020);
     expect(chain.resultSubmitted('t:2', 10, 1021)).toBe(0); // s:1 is 21 ms old: dropped
     // Nothing of it is kept: a later answer for it finds nothing to remove and counts nothing.
     expect(chain.resultSubmitted('s:1', 10, 1022)).toBe(0);

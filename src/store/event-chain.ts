@@ -8,6 +8,7 @@
 // one they are forgotten and re-read from the store, so a retried op chains to what really committed.
 
 import { ERROR_CODES, GatewayError } from '../core/errors.js';
+import { statementId as gateStatementId } from '../gate/ids.js';
 import { canonicalJson } from '../recording/canonical-json.js';
 import {
   sessionEndData,
@@ -164,7 +165,10 @@ function eventOf(op: WriteOp, now: number): PlannedEvent {
 
 export class EventChain {
   readonly #tails = new Map<string, ChainTail>();
-  /** Statement id → session id for statements recorded through this store and not yet completed. */
+  /**
+   * Statement id → session id for statements recorded through this store and not yet completed, whose
+   * ids are not of the gate's shape (noteStatement).
+   */
   readonly #statementSession = new Map<string, string>();
   readonly #sessionStatements = new Map<string, Set<string>>();
   /**
@@ -192,13 +196,27 @@ export class EventChain {
     return this.#sealer;
   }
 
-  /** Called when a statement is submitted, so its completion can join the right chain. */
-  noteStatement(statementId: string, sessionId: string, now = performance.now()): void {
-    this.#statementSession.set(statementId, sessionId);
-    this.#awaitingResult.set(statementId, now);
+  /**
+   * Called when a statement is submitted, so its completion can join the right chain. An id of the
+   * gate's shape names its session (sessionOfStatement reads it from the id), so only other ids are
+   * kept until their completion or their session's end: a refused statement is never completed, and
+   * a session refused again and again would otherwise grow this map by an entry each time.
+   */
+  noteStatement(
+    record: { readonly id: string; readonly sessionId: string; readonly seq: number },
+    now = performance.now(),
+  ): void {
+    const { id, sessionId } = record;
+    this.#awaitingResult.set(id, now);
+    if (id === gateStatementId(sessionId, record.seq)) {
+      // What a refused statement of another session with this id left must not name its session.
+      if (this.#statementSession.has(id)) this.#forgetStatement(id);
+      return;
+    }
+    this.#statementSession.set(id, sessionId);
     let set = this.#sessionStatements.get(sessionId);
     if (!set) this.#sessionStatements.set(sessionId, (set = new Set()));
-    set.add(statementId);
+    set.add(id);
   }
 
   /**

@@ -348,7 +348,7 @@ export class PostgresStore implements SessionStore, TokenStore {
 
   /** Resolves once PostgreSQL acknowledged the commit; rejects with GatewayError(RECORD_FAILED) otherwise. */
   recordStatement(record: StatementRecord): Promise<void> {
-    this.#chain.noteStatement(record.id, record.sessionId);
+    this.#chain.noteStatement(record);
     return this.#queue.submit({ kind: 'record-statement', record });
   }
 

@@ -438,7 +438,7 @@ export class SqliteStore implements SessionStore, TokenStore {
 
   /** Resolves once the statement's row is committed; rejects with GatewayError(RECORD_FAILED) otherwise. */
   recordStatement(record: StatementRecord): Promise<void> {
-    this.#chain.noteStatement(record.id, record.sessionId);
+    this.#chain.noteStatement(record);
     return this.#queue.submit({ kind: 'record-statement', record });
   }
 
