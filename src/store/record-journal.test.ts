@@ -230,15 +230,15 @@ describe.each(['thread', 'inline'] as const)('the record journal, folded %s', (f
     }
   });
 
-  test("a result lands on its statement's row, journaled or already folded, and the chain verifies", async () => {
+  test("a result reaches its statement's record, journaled or already folded, and the chain verifies", async () => {
     const store = await open(file());
     try {
       await store.startSession(session('b'));
       await store.recordStatement(stmt('b', 1));
       await store.recordStatement(stmt('b', 2));
-      await store.completeStatement('b:1', { durationMs: 1.5, rows: 7 }); // its row is in the journal
+      await store.completeStatement('b:1', { durationMs: 1.5, rows: 7 }); // its event is in the journal
       await store.foldStaged();
-      await store.completeStatement('b:2', { durationMs: 2.5, rows: 9 }); // its row is folded
+      await store.completeStatement('b:2', { durationMs: 2.5, rows: 9 }); // its event is folded
       const got = await store.getSession('b');
       expect(got?.statements.map((s) => [s.id, s.result?.rows])).toEqual([
         ['b:1', 7],

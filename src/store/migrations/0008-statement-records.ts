@@ -11,7 +11,7 @@
 //
 // On PostgreSQL the store still writes `statements` (one commit per batch there; the rows cost no
 // extra commit), and the view is that table as it is. Only adds: an older version keeps writing and
-// reading `statements`.
+// reading `statements` (on SQLite its reads then miss the statements written as events only).
 
 import { sql, type Kysely } from 'kysely';
 import type { StoreMigration } from './migration.js';
