@@ -101,6 +101,35 @@ describe.each(['thread', 'inline'] as const)('the record journal, folded %s', (f
     }
   });
 
+  test("the timer folds a frame once it has waited foldDelayMs (or foldRows rows wait), not at every tick", async () => {
+    const store = await open(file(), { foldIntervalMs: 5, journal: { foldRows: 1_000, foldDelayMs: 200 } });
+    try {
+      await store.startSession(session('t'));
+      await store.foldStaged();
+      const folds = store.journalStats()!.folds;
+      const written = performance.now();
+      await store.recordStatement(stmt('t', 1));
+      await store.recordStatement(stmt('t', 2));
+      // Many ticks pass; while the first frame is younger than 200 ms, none of them folds it.
+      while (performance.now() - written < 120) {
+        await new Promise((r) => setTimeout(r, 10));
+        const stats = store.journalStats()!;
+        if (performance.now() - written < 200) {
+          expect(stats.folds).toBe(folds);
+          expect(stats.pending).toBe(2);
+        }
+      }
+      // Once it has waited that long, the next tick folds both frames in one fold.
+      const deadline = performance.now() + 5_000;
+      while (store.journalStats()!.pending > 0 && performance.now() < deadline)
+        await new Promise((r) => setTimeout(r, 10));
+      expect(performance.now() - written).toBeGreaterThanOrEqual(200);
+      expect(store.journalStats()).toMatchObject({ pending: 0, folds: folds + 1, failedFolds: 0 });
+    } finally {
+      await store.close();
+    }
+  });
+
   test('a fold takes at most 4 × foldRows rows of whole frames, and writes wait for folds that fall behind', async () => {
     const store = await open(file(), { journal: { foldRows: 2 } });
     try {

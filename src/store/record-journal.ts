@@ -146,6 +146,12 @@ export interface JournalOptions {
   readonly synchronous?: 'normal' | 'full';
   /** Pending rows past which a write is followed by a fold at once (default 512). */
   readonly foldRows?: number;
+  /**
+   * How long the oldest unfolded frame waits at most for `foldRows` to be reached before the store's
+   * timer folds it anyway (default 250 ms): a fold's cost is mostly per page it touches, and a small
+   * fold touches nearly as many index pages as a large one (docs/performance.md, "Fewer, larger folds").
+   */
+  readonly foldDelayMs?: number;
   /** Pending rows past which writes are refused while folds fail (default 200,000). */
   readonly maxPendingRows?: number;
   /** A journal file is replaced by a new one after a fold once it is this large (default 8 MiB). */
@@ -155,7 +161,7 @@ export interface JournalOptions {
 }
 
 /** The journal's limits a store's options may change (the store passes its own `synchronous`). */
-export type JournalLimits = Pick<JournalOptions, 'foldRows' | 'maxPendingRows' | 'rotateBytes'>;
+export type JournalLimits = Pick<JournalOptions, 'foldRows' | 'foldDelayMs' | 'maxPendingRows' | 'rotateBytes'>;
 
 export interface JournalStats {
   readonly folds: number;
@@ -351,6 +357,7 @@ export class RecordJournal {
   readonly #instance = `${process.pid}-${randomUUID()}`;
   readonly #sync: boolean;
   readonly #foldRows: number;
+  readonly #foldDelayMs: number;
   readonly #maxPending: number;
   readonly #rotateBytes: number;
   readonly #tables: RecordTables;
@@ -370,7 +377,7 @@ export class RecordJournal {
    * The frames written and not folded, oldest first: their file, where each ends, its event rows, and
    * the statements it recorded (as events; kept here for the key checks until they are folded).
    */
-  #frames: { name: string; end: number; e: number; k: number }[] = [];
+  #frames: { name: string; end: number; e: number; k: number; at: number }[] = [];
   /** Rows one fold takes at most (a fold holds SQLite's write lock while it runs). */
   readonly #maxFoldRows: number;
   /** Pending rows past which a write first waits for the folds to catch up (see backlogged). */
@@ -411,6 +418,7 @@ export class RecordJournal {
     this.#dir = `${dbFile}-journals`;
     this.#sync = opts.synchronous === 'full';
     this.#foldRows = opts.foldRows ?? 512;
+    this.#foldDelayMs = opts.foldDelayMs ?? 250;
     this.#maxPending = opts.maxPendingRows ?? 200_000;
     this.#rotateBytes = opts.rotateBytes ?? 8 * 1024 * 1024;
     this.#maxFoldRows = this.#foldRows * 4;
@@ -561,7 +569,13 @@ export class RecordJournal {
       throw e;
     }
     this.#size = before + frame.length;
-    this.#frames.push({ name: this.#name, end: this.#size, e: batch.e.length, k: statements.length });
+    this.#frames.push({
+      name: this.#name,
+      end: this.#size,
+      e: batch.e.length,
+      k: statements.length,
+      at: performance.now(),
+    });
     for (const r of statements) {
       this.#pending.k.push(r);
       this.#pendingIds.add(r.id);
@@ -610,6 +624,20 @@ export class RecordJournal {
   get foldWanted(): boolean {
     return (
       this.#frames.length > 0 ||
+      this.#retired.length > 0 ||
+      (this.#fd !== undefined && this.#size >= this.#rotateBytes)
+    );
+  }
+
+  /**
+   * Whether the timer should fold now: `foldRows` reached, the oldest frame has waited `foldDelayMs`,
+   * or a file is due to rotate or be retired. Folding every frame as soon as the timer sees it made a
+   * fold of a few dozen rows, which writes nearly as many index pages as one of hundreds.
+   */
+  foldTimely(now = performance.now()): boolean {
+    const oldest = this.#frames[0];
+    return (
+      (oldest !== undefined && (this.pending >= this.#foldRows || now - oldest.at >= this.#foldDelayMs)) ||
       this.#retired.length > 0 ||
       (this.#fd !== undefined && this.#size >= this.#rotateBytes)
     );

@@ -83,7 +83,10 @@ export interface SqliteStoreOptions {
   readonly walBackstopPages?: number;
   /** With `walCheckpoint: 'thread'`: how often the thread checkpoints while commits happen (default 200 ms). */
   readonly checkpointIntervalMs?: number;
-  /** How often the record journal is folded into the record's tables (default 50 ms). */
+  /**
+   * How often the store looks whether the record journal is due to be folded into the record's tables
+   * (default 50 ms): when `journal.foldRows` rows wait, or the oldest has waited `journal.foldDelayMs`.
+   */
   readonly foldIntervalMs?: number;
   /**
    * Who folds the record journal: `inline` (default) the writing connection, on the event loop;
@@ -212,7 +215,7 @@ export class SqliteStore implements SessionStore, TokenStore {
     // IMMEDIATE: take the write lock at BEGIN, so a reader in another process (the CLI) cannot turn
     // this into a lock-upgrade deadlock.
     this.#applyPlan = (plan, events) => apply.immediate(plan, events);
-    this.#foldTimer = setInterval(() => this.#foldQuietly(), opts.foldIntervalMs ?? 50);
+    this.#foldTimer = setInterval(() => this.#foldQuietly(true), opts.foldIntervalMs ?? 50);
     this.#foldTimer.unref();
     this.#maxDeferMs = opts.maxDeferMs ?? DEFAULT_MAX_DEFER_MS;
     this.#queue = new GroupCommitQueue<WriteOp>({
@@ -327,8 +330,11 @@ export class SqliteStore implements SessionStore, TokenStore {
 
   // --- folding the journal (record-journal.ts) ---
 
-  /** The timer's and a full journal's fold: started unless one runs; its failure is told once. */
-  #foldQuietly(): void {
+  /**
+   * The timer's (`timed`: only once it is timely, RecordJournal.foldTimely) and a full journal's
+   * fold: started unless one runs; its failure is told once.
+   */
+  #foldQuietly(timed = false): void {
     const journal = this.#journal;
     // Not while a transaction is open on the connection (a read's or a write's fold waits for its end).
     if (
@@ -337,7 +343,7 @@ export class SqliteStore implements SessionStore, TokenStore {
       this.#db.inTransaction ||
       journal === undefined ||
       journal.folding ||
-      !journal.foldWanted
+      !(timed ? journal.foldTimely() : journal.foldWanted)
     )
       return;
     this.#foldAll().catch(() => {
