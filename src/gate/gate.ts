@@ -321,7 +321,7 @@ export class GateSession {
   assertActive(): void {
     if (!this.ending.signal.aborted) {
       const exp = this.identity.expiresAt?.getTime();
-      if (exp === undefined || exp > (this.deps.now?.() ?? new Date()).getTime()) return;
+      if (exp === undefined || exp > (this.deps.now ? this.deps.now().getTime() : Date.now())) return;
       this.end('the token expired');
     }
     throw this.ending.signal.reason as GatewayError;

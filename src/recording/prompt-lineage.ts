@@ -42,6 +42,11 @@ function fromPairs(
 
 export class PromptLineageSource implements LineageSource {
   readonly #contexts: ContextLookup;
+  /**
+   * What each session's application_name declares (null: nothing), read once per session: a session's
+   * record does not change, and every statement asks.
+   */
+  readonly #declaredBySession = new WeakMap<SessionRecord, StatementLineage | null>();
 
   constructor(contexts: ContextLookup) {
     this.#contexts = contexts;
@@ -49,8 +54,7 @@ export class PromptLineageSource implements LineageSource {
 
   forStatement(identity: Identity, session: SessionRecord, action: Action): StatementLineage | undefined {
     const comments = action.kind === 'sql' ? action.statement.comments : undefined;
-    const declared =
-      fromPairs(comments, 'comment') ?? fromPairs(declaredContext(session.application), 'application-name');
+    const declared = fromPairs(comments, 'comment') ?? this.#declaredBy(session);
     const ctx = this.#contexts.current(principalKey(identity));
     if (declared?.promptId !== undefined || declared?.toolUseId !== undefined) {
       // A declared prompt id that matches the context API's prompt gets its text too.
@@ -68,5 +72,15 @@ export class PromptLineageSource implements LineageSource {
       // A traceparent alone (no prompt id) in a comment still travels with the statement.
       ...(declared?.traceparent !== undefined ? { traceparent: declared.traceparent } : {}),
     };
+  }
+
+  #declaredBy(session: SessionRecord): StatementLineage | undefined {
+    let d = this.#declaredBySession.get(session);
+    if (d === undefined) {
+      const l = fromPairs(declaredContext(session.application), 'application-name');
+      d = l === undefined ? null : Object.freeze(l);
+      this.#declaredBySession.set(session, d);
+    }
+    return d ?? undefined;
   }
 }

@@ -14,6 +14,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import type { SessionRecord, StatementRecord } from '../core/records.js';
 import { statementId } from '../gate/ids.js';
 import { eventHash, GENESIS_PREV } from '../recording/record-format.js';
+import { inSessionOrder } from './record-journal.js';
 import { eventToChained } from '../recording/recording-export.js';
 import { SqliteStore } from './sqlite-store.js';
 
@@ -101,7 +102,7 @@ describe.each(['thread', 'inline'] as const)('the record journal, folded %s', (f
     }
   });
 
-  test("the timer folds a frame once it has waited foldDelayMs (or foldRows rows wait), not at every tick", async () => {
+  test('the timer folds a frame once it has waited foldDelayMs (or foldRows rows wait), not at every tick', async () => {
     const store = await open(file(), { foldIntervalMs: 5, journal: { foldRows: 1_000, foldDelayMs: 200 } });
     try {
       await store.startSession(session('t'));
@@ -561,5 +562,20 @@ process.kill(process.pid, 'SIGKILL');
       other.close();
       await store.close();
     }
+  });
+});
+
+describe('a fold orders its rows', () => {
+  const row = (session_id: string, seq: number) =>
+    ({ session_id, seq, type: 't', at: 0, statement_id: null, data: '{}', prev_hash: '', hash: '' }) as const;
+  test('by session, then seq: grouped when each session is in order, sorted when one is not', () => {
+    const rows = [row('b', 1), row('a', 7), row('b', 2), row('c', 1), row('a', 8), row('b', 3)];
+    const key = (r: { session_id: string; seq: number }) => `${r.session_id}${r.seq}`;
+    expect(inSessionOrder(rows, 6).map(key)).toEqual(['a7', 'a8', 'b1', 'b2', 'b3', 'c1']);
+    // Only the first n.
+    expect(inSessionOrder(rows, 3).map(key)).toEqual(['a7', 'b1', 'b2']);
+    const shuffled = [row('b', 2), row('a', 8), row('b', 1), row('a', 7)];
+    expect(inSessionOrder(shuffled, 4).map(key)).toEqual(['a7', 'a8', 'b1', 'b2']);
+    expect(shuffled.map(key)).toEqual(['b2', 'a8', 'b1', 'a7']);
   });
 });

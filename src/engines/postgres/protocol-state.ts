@@ -301,6 +301,9 @@ export class ProtocolState {
 
   /** A transaction ended (ReadyForQuery idle): portals and cursors that do not outlive it go. */
   transactionEnded(committed: boolean): PortalEntry[] {
+    // Every statement outside a transaction ends one: with nothing open, nothing is built or cleared
+    // (clearing an empty Map still allocates a new table in V8).
+    if (this.portals.size === 0 && this.cursors.size === 0 && this.localSettings.size === 0) return [];
     const ended = [...this.portals.values()];
     this.portals.clear();
     for (const [name, c] of this.cursors) {

@@ -47,4 +47,18 @@ describe('LruCache', () => {
     expect(some.size).toBe(0);
     expect(() => new LruCache<number>({ maxEntries: -1 })).toThrow(RangeError);
   });
+
+  it('keeps an entry hit within every 3/4 of maxEntries insertions, without moving it at every hit', () => {
+    const cache = new LruCache<number>({ maxEntries: 8 });
+    cache.set('hot', 0);
+    for (let i = 1; i <= 100; i++) {
+      cache.set(`k${i}`, i);
+      if (i % 5 === 0) expect(cache.get('hot')).toBe(0);
+    }
+    expect(cache.size).toBe(8);
+    // The cold keys went first, oldest first: the newest seven and the hot one are left.
+    expect(cache.get('k93')).toBeUndefined();
+    for (let i = 94; i <= 100; i++) expect(cache.get(`k${i}`)).toBe(i);
+    expect(cache.get('hot')).toBe(0);
+  });
 });

@@ -11,9 +11,12 @@ export interface LruCacheOptions {
 export class LruCache<V> {
   readonly #maxEntries: number;
   readonly #maxTotalKeyLength: number;
-  // A Map iterates in insertion order: re-inserting on each hit keeps the least recent entry first.
-  readonly #entries = new Map<string, V>();
+  // A Map iterates in insertion order: re-inserting on a hit keeps the least recent entries first.
+  // `stamp` is the insertion count when the entry was last (re)inserted: at most `#clock - stamp`
+  // entries are newer than it.
+  readonly #entries = new Map<string, { readonly value: V; stamp: number }>();
   #totalKeyLength = 0;
+  #clock = 0;
 
   constructor(options: LruCacheOptions) {
     if (!Number.isInteger(options.maxEntries) || options.maxEntries < 0) {
@@ -28,12 +31,18 @@ export class LruCache<V> {
   }
 
   get(key: string): V | undefined {
-    const value = this.#entries.get(key);
-    if (value === undefined) return undefined;
-    // Re-insert so that the entry becomes the most recent one.
-    this.#entries.delete(key);
-    this.#entries.set(key, value);
-    return value;
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return undefined;
+    // Re-inserted (made the most recent) only once more than a quarter of maxEntries may be newer: a
+    // hit entry then outlives at least 3/4 of maxEntries further insertions (exact LRU below four
+    // entries), and a hot entry is not deleted and re-added at every hit (each leaves a deleted slot
+    // the Map must later compact).
+    if (this.#clock - entry.stamp > this.#maxEntries >> 2) {
+      this.#entries.delete(key);
+      entry.stamp = ++this.#clock;
+      this.#entries.set(key, entry);
+    }
+    return entry.value;
   }
 
   set(key: string, value: V): void {
@@ -43,7 +52,7 @@ export class LruCache<V> {
     } else {
       this.#totalKeyLength += key.length;
     }
-    this.#entries.set(key, value);
+    this.#entries.set(key, { value, stamp: ++this.#clock });
     while (this.#entries.size > this.#maxEntries || this.#totalKeyLength > this.#maxTotalKeyLength) {
       const oldest = this.#entries.keys().next();
       if (oldest.done === true) break;
