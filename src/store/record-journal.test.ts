@@ -374,8 +374,11 @@ describe.each(['thread', 'inline'] as const)('the record journal, folded %s', (f
       `import { SqliteStore } from ${JSON.stringify(storeModule)};
 const store = await SqliteStore.open({ path: ${JSON.stringify(f)}, foldIntervalMs: 3_600_000 });
 await store.startSession({ ...${JSON.stringify(session('k'))}, startedAt: new Date() });
+// Frames of every size the journal encodes them in: small ones in its kept buffer, one larger than
+// it at first (and non-ASCII), one larger than any buffer it keeps, then small ones again.
+const texts = ['select 1', 'select ' + 'é'.repeat(30_000), 'select 3', 'select ' + 'x'.repeat(400_000), 'select 5'];
 for (let seq = 1; seq <= 5; seq++)
-  await store.recordStatement({ ...${JSON.stringify(stmt('k', 0))}, id: 'k:' + seq, seq, at: new Date(), text: 'select ' + seq });
+  await store.recordStatement({ ...${JSON.stringify(stmt('k', 0))}, id: 'k:' + seq, seq, at: new Date(), text: texts[seq - 1] });
 await store.completeStatement('k:5', { durationMs: 1, rows: 3 });
 store.commitDeferred();
 await new Promise((r) => setTimeout(r, 50));
@@ -416,6 +419,13 @@ process.kill(process.pid, 'SIGKILL');
         [3, undefined],
         [4, undefined],
         [5, 3],
+      ]);
+      expect(got?.statements.map((s) => s.text)).toEqual([
+        'select 1',
+        'select ' + 'é'.repeat(30_000),
+        'select 3',
+        'select ' + 'x'.repeat(400_000),
+        'select 5',
       ]);
       expect((await again.getEvents('k')).map((e) => e.type)).toEqual([
         'session.start',

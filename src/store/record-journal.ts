@@ -138,6 +138,8 @@ const FOLD_SQL: FoldSql = {
 
 /** Bytes of a frame's header: payload length and CRC-32 of the payload, both u32 big-endian. */
 const HEADER = 8;
+/** The largest frame buffer a journal keeps for the next frames. */
+const MAX_SCRATCH_BYTES = 1024 * 1024;
 /** Seqs above this take the probing path (the in-memory bitmap stays at most 2 MiB per session). */
 const MAX_BITMAP_SEQ = 1 << 24;
 
@@ -372,6 +374,8 @@ export class RecordJournal {
   #fileNo = 0;
   #name = '';
   #size = 0;
+  /** Where frames are encoded (grown as needed; a frame's bytes are written before the next is built). */
+  #scratch = Buffer.allocUnsafe(16 * 1024);
   /** Where the current file's last fold ended. */
   #foldedTo = 0;
   /** Files closed for writes (rotated) and not yet folded whole; deleted once they are. */
@@ -551,11 +555,18 @@ export class RecordJournal {
   #append(batch: JournalBatch, statements: readonly StatementsTable[]): boolean {
     this.assertRoom();
     const fd = this.#fd ?? this.#openFile();
-    // The JSON is encoded straight into the frame (no payload buffer to copy from).
+    // The JSON is encoded straight into a buffer kept for it (writeSync is done with it before this
+    // returns), in one pass: UTF-8 takes at most 3 bytes per UTF-16 code unit.
     const json = JSON.stringify(batch);
-    const length = Buffer.byteLength(json, 'utf8');
-    const frame = Buffer.allocUnsafe(HEADER + length);
-    frame.write(json, HEADER, 'utf8');
+    const most = HEADER + json.length * 3;
+    let buf = this.#scratch;
+    if (buf.length < most) {
+      buf = Buffer.allocUnsafe(most);
+      // A rare large frame (a long statement) gets a buffer of its own, not kept.
+      if (most <= MAX_SCRATCH_BYTES) this.#scratch = buf;
+    }
+    const length = buf.write(json, HEADER, 'utf8');
+    const frame = buf.subarray(0, HEADER + length);
     frame.writeUInt32BE(length, 0);
     frame.writeUInt32BE(crc32(frame.subarray(HEADER)), 4);
     const before = this.#size;
