@@ -4,6 +4,7 @@
 // `strace -c -p` or a debugger to a gateway under a load you drive yourself.
 // Run: npx tsx bench/hold.ts   then e.g.   env $(cat /tmp/gatehouse-hold.env) pgbench -n -S -c 8 -j 2 -T 10
 
+import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -79,6 +80,26 @@ for (let i = 1; i <= count; i++) {
       (withoutRecord ? ' WITHOUT ITS RECORD (bench/without-record.mjs: a floor, not a result)' : ''),
   );
 }
+// HOLD_BARE_RELAY=1 also starts bench/bare-relay.mjs in its own process, a bare Node relay to the same
+// PostgreSQL (nothing parsed, decided, recorded or masked): the ceiling a Node gateway starts from.
+let relay: ChildProcess | undefined;
+if (process.env.HOLD_BARE_RELAY === '1') {
+  const relayPort = await freeLoopbackPort();
+  relay = spawn(
+    process.execPath,
+    [fileURLToPath(new URL('./bare-relay.mjs', import.meta.url)), String(relayPort), String(pgPort)],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  await new Promise<void>((resolve, reject) => {
+    relay!.once('exit', (code) => reject(new Error(`bench/bare-relay.mjs exited (${code})`)));
+    relay!.stdout!.once('data', () => resolve());
+  });
+  writePrivate(
+    `${envFile}.relay`,
+    `PGHOST=127.0.0.1 PGPORT=${relayPort} PGUSER=postgres PGPASSWORD=${password} PGDATABASE=postgres PGSSLMODE=disable\n`,
+  );
+  described.push(`bare Node relay pid ${relay.pid} (${envFile}.relay; a ceiling, not a result)`);
+}
 writePrivate(
   `${envFile}.direct`,
   `PGHOST=127.0.0.1 PGPORT=${pgPort} PGUSER=postgres PGPASSWORD=${password} PGDATABASE=postgres PGSSLMODE=disable\n`,
@@ -89,6 +110,7 @@ const stop = async () => {
   if (stopping) return;
   stopping = true;
   for (const gw of gateways) await gw.stop();
+  relay?.kill();
   await upstream.stop();
   rmSync(dir, { recursive: true, force: true });
   process.exit(0);
