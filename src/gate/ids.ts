@@ -15,3 +15,24 @@ export function uuidv7(now = Date.now()): string {
 export function statementId(sessionId: string, seq: number): string {
   return `${sessionId}:${String(seq).padStart(8, '0')}`;
 }
+
+/**
+ * Whether `id` is `statementId(sessionId, seq)`, without building it (the store asks several times per
+ * statement). False for anything statementId would not give: a seq that is not a safe non-negative
+ * integer, other digits, a sign, extra leading zeros.
+ */
+export function isStatementId(id: string, sessionId: string, seq: number): boolean {
+  if (!Number.isSafeInteger(seq) || seq < 0) return false;
+  const n = sessionId.length;
+  const digits = id.length - n - 1;
+  if (digits < 8 || id.charCodeAt(n) !== 58 || !id.startsWith(sessionId)) return false;
+  // Zero-padded to eight digits: a longer number has no leading zero.
+  if (digits > 8 && id.charCodeAt(n + 1) === 48) return false;
+  let v = 0;
+  for (let i = n + 1; i < id.length; i++) {
+    const d = id.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return false;
+    v = v * 10 + d;
+  }
+  return v === seq;
+}

@@ -94,6 +94,31 @@ describe('planBatch', () => {
     expect(out[2]).toMatchObject({ code: 'ERR_RECORD_FAILED' });
   });
 
+  test('with statementRows false, a plan has the same keys, outcomes and refusals, and no rows', () => {
+    const ops: WriteOp[] = [
+      { kind: 'start-session', record: session },
+      { kind: 'record-statement', record: { ...stmt('bad', 1), at: new Date(Number.NaN) } },
+      { kind: 'record-statement', record: stmt('a', 2) },
+      { kind: 'complete-statement', id: 'a', result: { durationMs: 3, rows: 7 } },
+      { kind: 'complete-statement', id: 'old', result: { durationMs: 1 } },
+      { kind: 'complete-statement', id: 'a', result: { durationMs: Number.NaN } },
+    ];
+    const full = planBatch(ops);
+    const keys = planBatch(ops, { statementRows: false });
+    expect(keys.statementInserts).toEqual([]);
+    expect(keys.statementKeys).toEqual([{ id: 'a', session_id: 's1', seq: 2 }]);
+    expect(full.statementKeys.map((k) => [k.id, k.session_id, k.seq])).toEqual([['a', 's1', 2]]);
+    expect(keys.statementCompletes).toEqual(full.statementCompletes);
+    expect(keys.mustFind).toEqual(full.mustFind);
+    expect(keys.invalid.map((e) => e?.message)).toEqual(full.invalid.map((e) => e?.message));
+    expect(keys.invalid[1]).toMatchObject({ code: 'ERR_RECORD_FAILED' });
+    expect(keys.invalid[5]).toMatchObject({ code: 'ERR_RECORD_FAILED' });
+    expect(planOutcomes(keys, none)).toEqual(planOutcomes(full, none));
+    expect(
+      isEmptyPlan(planBatch([{ kind: 'record-statement', record: stmt('b', 3) }], { statementRows: false })),
+    ).toBe(false);
+  });
+
   test('empty plans', () => {
     expect(isEmptyPlan(planBatch([]))).toBe(true);
     expect(isEmptyPlan(planBatch([{ kind: 'start-session', record: session }]))).toBe(false);

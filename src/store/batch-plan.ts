@@ -3,7 +3,13 @@
 
 import { ERROR_CODES, GatewayError } from '../core/errors.js';
 import type { SessionEvent, SessionRecord, StatementRecord, StatementResult } from '../core/records.js';
-import { resultToColumns, sessionToRow, statementToRow, type StatementResultColumns } from './row-mapping.js';
+import {
+  ms,
+  resultToColumns,
+  sessionToRow,
+  statementToRow,
+  type StatementResultColumns,
+} from './row-mapping.js';
 import type { SessionsTable, StatementsTable } from './tables.js';
 
 /** One write on the hot path, queued for the next group commit. */
@@ -99,9 +105,24 @@ export type StatementCompleteRow = { readonly id: string } & StatementResultColu
  * only rows committed by earlier batches; this also lets PostgreSQL apply the batch as a single
  * statement, where an UPDATE cannot see rows inserted by the same statement).
  */
+/** What a statement's keys are: its id, and its place in its session. */
+export type StatementKey = Pick<StatementsTable, 'id' | 'session_id' | 'seq'>;
+
+export interface PlanOptions {
+  /**
+   * Build each recorded statement's `statements` row (`statementInserts`; default true). A store that
+   * records statements as their events only (SQLite since schema 8) needs only their keys, which every
+   * plan has (`statementKeys`).
+   */
+  readonly statementRows?: boolean;
+}
+
 export interface BatchPlan {
   readonly sessionInserts: SessionsTable[];
+  /** The statements' rows, when asked for (PlanOptions.statementRows); else empty. */
   readonly statementInserts: StatementsTable[];
+  /** Every statement the batch records, in order: its keys. */
+  readonly statementKeys: StatementKey[];
   /** One row per session id (the last end in the batch wins). */
   readonly sessionEnds: SessionEndRow[];
   /** One row per statement id (the last completion in the batch wins). */
@@ -117,7 +138,7 @@ export interface BatchPlan {
 export function isEmptyPlan(p: BatchPlan): boolean {
   return (
     p.sessionInserts.length === 0 &&
-    p.statementInserts.length === 0 &&
+    p.statementKeys.length === 0 &&
     p.sessionEnds.length === 0 &&
     p.statementCompletes.length === 0
   );
@@ -133,11 +154,14 @@ function invalidRecord(cause: unknown): GatewayError {
   );
 }
 
-export function planBatch(ops: readonly WriteOp[]): BatchPlan {
+export function planBatch(ops: readonly WriteOp[], options: PlanOptions = {}): BatchPlan {
+  const rows = options.statementRows ?? true;
   const sessionInserts: SessionsTable[] = [];
   const statementInserts: StatementsTable[] = [];
+  const statementKeys: StatementKey[] = [];
   const sessionById = new Map<string, SessionsTable>();
-  const statementById = new Map<string, StatementsTable>();
+  // The statements this batch records (their rows, or their keys: a completion of one is folded away).
+  const statementById = new Map<string, StatementsTable | StatementKey>();
   const ends = new Map<string, SessionEndRow>();
   const completes = new Map<string, StatementCompleteRow>();
   const mustFind: ({ table: 'sessions' | 'statements'; id: string } | undefined)[] = [];
@@ -154,9 +178,20 @@ export function planBatch(ops: readonly WriteOp[]): BatchPlan {
           break;
         }
         case 'record-statement': {
-          const row = statementToRow(op.record);
-          statementInserts.push(row);
-          statementById.set(row.id, row);
+          const r = op.record;
+          if (rows) {
+            const row = statementToRow(r);
+            statementInserts.push(row);
+            statementKeys.push(row);
+            statementById.set(row.id, row);
+          } else {
+            // The same refusal as the row's (its time is the one column checked while building it;
+            // what its event holds is checked when the event is built).
+            ms(r.at);
+            const key: StatementKey = { id: r.id, session_id: r.sessionId, seq: r.seq };
+            statementKeys.push(key);
+            statementById.set(key.id, key);
+          }
           break;
         }
         case 'end-session': {
@@ -178,7 +213,8 @@ export function planBatch(ops: readonly WriteOp[]): BatchPlan {
           const cols = resultToColumns(op.result);
           const inserted = statementById.get(op.id);
           if (inserted) {
-            Object.assign(inserted, cols);
+            // Into the row it updates (a key alone has no columns for it: its result is its event).
+            if (rows) Object.assign(inserted, cols);
           } else {
             completes.set(op.id, { id: op.id, ...cols });
             find = { table: 'statements', id: op.id };
@@ -195,6 +231,7 @@ export function planBatch(ops: readonly WriteOp[]): BatchPlan {
   return {
     sessionInserts,
     statementInserts,
+    statementKeys,
     sessionEnds: [...ends.values()],
     statementCompletes: [...completes.values()],
     mustFind,

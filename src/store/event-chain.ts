@@ -8,7 +8,7 @@
 // one they are forgotten and re-read from the store, so a retried op chains to what really committed.
 
 import { ERROR_CODES, GatewayError } from '../core/errors.js';
-import { statementId as gateStatementId } from '../gate/ids.js';
+import { isStatementId } from '../gate/ids.js';
 import { canonicalJson } from '../recording/canonical-json.js';
 import {
   sessionEndData,
@@ -208,7 +208,7 @@ export class EventChain {
   ): void {
     const { id, sessionId } = record;
     this.#awaitingResult.set(id, now);
-    if (id === gateStatementId(sessionId, record.seq)) {
+    if (isStatementId(id, sessionId, record.seq)) {
       // What a refused statement of another session with this id left must not name its session.
       if (this.#statementSession.has(id)) this.#forgetStatement(id);
       return;

@@ -45,8 +45,8 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import Database from 'better-sqlite3';
-import { statementId } from '../gate/ids.js';
-import type { BatchPlan, StatementCompleteRow } from './batch-plan.js';
+import { isStatementId } from '../gate/ids.js';
+import type { BatchPlan, StatementCompleteRow, StatementKey } from './batch-plan.js';
 import {
   JournalFolder,
   type FoldSegment,
@@ -402,7 +402,7 @@ export class RecordJournal {
   /** Set when a frame could be neither written whole nor cut off: every later write is refused. */
   #broken: string | undefined;
   /** The event rows written and not folded, and the statements they record (`k`, for key checks). */
-  #pending: { e: SessionEventsTable[]; k: StatementsTable[] } = { e: [], k: [] };
+  #pending: { e: SessionEventsTable[]; k: StatementKey[] } = { e: [], k: [] };
   readonly #pendingIds = new Set<string>();
   readonly #pendingKeys = new Set<string>();
   /**
@@ -460,14 +460,14 @@ export class RecordJournal {
    * Checks a statement's keys against everything recorded (throws a constraint error, as the table's
    * keys would, when one is taken). `batch` holds the keys earlier statements of the same batch took.
    */
-  #checkStatement(r: StatementsTable, batch: Set<string>): void {
+  #checkStatement(r: StatementKey, batch: Set<string>): void {
     const key = `${r.session_id}\u0000${r.seq}`;
     const bits = this.#fresh.get(r.session_id)?.seqs;
     if (
       bits !== undefined &&
       r.seq >= 1 &&
       r.seq <= MAX_BITMAP_SEQ &&
-      r.id === statementId(r.session_id, r.seq)
+      isStatementId(r.id, r.session_id, r.seq)
     ) {
       // Only this store writes this session's rows, and an id of this shape is taken iff its seq is.
       if (bits.has(r.seq) || batch.has(key))
@@ -489,7 +489,7 @@ export class RecordJournal {
    * Refuses an id of the gate's shape that names another session this store started (that session's
    * own statement of that seq would otherwise be let through by the in-memory check).
    */
-  checkForeignId(r: StatementsTable): void {
+  checkForeignId(r: StatementKey): void {
     const parsed = parseGateId(r.id);
     if (parsed !== undefined && parsed.session !== r.session_id && this.#fresh.has(parsed.session))
       throw constraint('UNIQUE constraint failed: statements.id');
@@ -513,7 +513,7 @@ export class RecordJournal {
    * Checks the keys of statements a batch writes to SQLite directly (one that starts, ends or seals
    * sessions, after the journal was folded): a constraint error when one is taken.
    */
-  checkStatements(rows: readonly StatementsTable[]): void {
+  checkStatements(rows: readonly StatementKey[]): void {
     const taken = new Set<string>();
     for (const r of rows) this.#checkStatement(r, taken);
   }
@@ -530,12 +530,12 @@ export class RecordJournal {
   ): { completed: Set<string>; foldDue: boolean } {
     this.assertRoom();
     const taken = new Set<string>();
-    for (const r of plan.statementInserts) this.#checkStatement(r, taken);
+    for (const r of plan.statementKeys) this.#checkStatement(r, taken);
     const completes = plan.statementCompletes.filter((c) => this.#hasStatement(c.id));
     // A statement and its result are written once, as their events (migration 0008): no `statements`
     // row beside them and no update of it. The frame's `s` and `c` stay in the format (an older
     // version's journal holds them, and is folded as it was).
-    const foldDue = this.#append({ s: [], e: events, c: [] }, plan.statementInserts);
+    const foldDue = this.#append({ s: [], e: events, c: [] }, plan.statementKeys);
     return { completed: new Set(completes.map((c) => c.id)), foldDue };
   }
 
@@ -546,7 +546,7 @@ export class RecordJournal {
   committedDirectly(plan: BatchPlan, ended: Iterable<string>): void {
     for (const r of plan.sessionInserts)
       if (r.ended_at === null) this.#fresh.set(r.id, { seqs: new SeqBits(), gateIds: new SeqBits() });
-    for (const r of plan.statementInserts) this.#noteFresh(r);
+    for (const r of plan.statementKeys) this.#noteFresh(r);
     for (const id of ended) this.#fresh.delete(id);
   }
 
@@ -555,7 +555,7 @@ export class RecordJournal {
    * could not be: nothing of it is then in the journal. `statements` are those its events record (kept
    * for the key checks until folded). True when it is time to fold.
    */
-  #append(batch: JournalBatch, statements: readonly StatementsTable[]): boolean {
+  #append(batch: JournalBatch, statements: readonly StatementKey[]): boolean {
     this.assertRoom();
     const fd = this.#fd ?? this.#openFile();
     // The JSON is encoded straight into a buffer kept for it (writeSync is done with it before this
@@ -604,11 +604,11 @@ export class RecordJournal {
     return this.pending >= this.#foldRows && this.#lastError === undefined;
   }
 
-  #noteFresh(r: StatementsTable): void {
+  #noteFresh(r: StatementKey): void {
     const f = this.#fresh.get(r.session_id);
     if (f === undefined || r.seq < 1 || r.seq > MAX_BITMAP_SEQ) return;
     f.seqs.add(r.seq);
-    if (r.id === statementId(r.session_id, r.seq)) f.gateIds.add(r.seq);
+    if (isStatementId(r.id, r.session_id, r.seq)) f.gateIds.add(r.seq);
   }
 
   /** Rows written and not yet folded. */

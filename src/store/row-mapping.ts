@@ -27,7 +27,7 @@ export const NO_RESULT: StatementResultColumns = {
   masked: null,
 };
 
-function ms(d: Date): number {
+export function ms(d: Date): number {
   const t = d.getTime();
   // An invalid Date would be stored as NULL/NaN and break ordering; refuse it at the boundary.
   if (!Number.isFinite(t)) throw new TypeError('invalid Date in store record');

@@ -200,10 +200,10 @@ export class SqliteStore implements SessionStore, TokenStore {
     const apply = db.transaction((plan: BatchPlan, events: EventPlan) => {
       const found = { sessions: new Set<string>(), statements: new Set<string>() };
       for (const row of plan.sessionInserts) insertSession.run(row);
-      if (journal) journal.checkStatements(plan.statementInserts);
+      if (journal) journal.checkStatements(plan.statementKeys);
       else {
         const taken = new Set<string>();
-        for (const r of plan.statementInserts) probe.claim(r, taken);
+        for (const r of plan.statementKeys) probe.claim(r, taken);
       }
       tables.insertEvents(events.events);
       for (const row of events.seals) insertSeal.run(row);
@@ -279,7 +279,8 @@ export class SqliteStore implements SessionStore, TokenStore {
   }
 
   async #write(ops: readonly WriteOp[]): Promise<readonly (Error | undefined)[]> {
-    const plan = planBatch(ops);
+    // Statements are written as their events (migration 0008): only their keys are checked here.
+    const plan = planBatch(ops, { statementRows: false });
     // Queries through kysely share this connection. If one ever holds a transaction open across an
     // await, wait for it rather than have better-sqlite3 nest this batch inside it as a savepoint
     // (which its rollback would undo after this batch's callers were told it was durable).
