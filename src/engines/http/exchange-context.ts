@@ -26,8 +26,13 @@ export interface Exchange {
   expectContinue: boolean;
   /** The request body has been (or is being) read. */
   bodyConsumed: boolean;
-  /** Aborted when the client goes away before the response is complete. */
+  /**
+   * Aborted when the client goes away before the response is complete. Made when first asked for
+   * (most requests never ask: an AbortController and its listeners cost a few µs each).
+   */
   readonly clientGone: AbortSignal;
+  /** Whether the client has gone away before the response was complete (without making clientGone). */
+  readonly isClientGone: () => boolean;
 }
 
 export function newExchange(
@@ -36,11 +41,28 @@ export function newExchange(
   settings: HttpConnectionSettings,
   expectContinue: boolean,
 ): Exchange {
-  const gone = new AbortController();
+  let gone: AbortController | undefined;
+  let wentAway = false;
   res.once('close', () => {
-    if (!res.writableFinished) gone.abort();
+    if (res.writableFinished) return;
+    wentAway = true;
+    gone?.abort();
   });
-  return { req, res, settings, expectContinue, bodyConsumed: false, clientGone: gone.signal };
+  return {
+    req,
+    res,
+    settings,
+    expectContinue,
+    bodyConsumed: false,
+    get clientGone(): AbortSignal {
+      if (gone === undefined) {
+        gone = new AbortController();
+        if (wentAway) gone.abort();
+      }
+      return gone.signal;
+    },
+    isClientGone: () => wentAway,
+  };
 }
 
 /** Lets a client that sent Expect: 100-continue send its body (RFC 9110 §10.1.1). */
@@ -99,16 +121,16 @@ export function asGatewayError(e: unknown): GatewayError | undefined {
 export function upstreamSignal(x: Exchange, session: GateSession): AbortSignal {
   const c = new AbortController();
   const ended = session.ended;
-  if (x.clientGone.aborted) c.abort(x.clientGone.reason);
+  if (x.isClientGone()) c.abort(x.clientGone.reason);
   else if (ended.aborted) c.abort(ended.reason);
   else {
-    const onGone = () => c.abort(x.clientGone.reason);
     const onEnded = () => c.abort(ended.reason);
-    x.clientGone.addEventListener('abort', onGone, { once: true });
     ended.addEventListener('abort', onEnded, { once: true });
+    // The response's close says whether the client went away (the exchange's own listener, added
+    // first, has marked it by then); the session's listener goes either way.
     x.res.once('close', () => {
-      x.clientGone.removeEventListener('abort', onGone);
       ended.removeEventListener('abort', onEnded);
+      if (x.isClientGone()) c.abort(x.clientGone.reason);
     });
   }
   return c.signal;
@@ -128,7 +150,8 @@ export const APPROVAL_HEADERS = {
 export function admitOptions(x: Exchange): AdmitOptions {
   return {
     // The client going away, or the connection's hold timeout, withdraws a held request.
-    signal: holdSignal(x.settings.holdTimeoutMs, x.clientGone),
+    // Called only when the request is held: clientGone is made then, not for every request.
+    signal: () => holdSignal(x.settings.holdTimeoutMs, x.clientGone)(),
     onHeld: (n) => {
       if (x.res.headersSent) return;
       x.res.setHeader(APPROVAL_HEADERS.request, n.requestId);

@@ -223,7 +223,7 @@ export async function handleGeneric(deps: ExchangeDeps, x: Exchange): Promise<vo
       error: { code: ge?.code ?? 'internal', message: ge?.message ?? 'internal error' },
     });
     if (!ge) deps.logger.error({ err: String(e), connection: deps.connection }, 'http request failed');
-    if (x.clientGone.aborted) return;
+    if (x.isClientGone()) return;
     return fail(
       ge ? failureFor(ge.code) : 'internal',
       ge?.message ?? 'Gatehouse failed to forward the request.',
