@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { isStatementId, statementId } from './ids.js';
+import { isStatementId, parseStatementId, statementId } from './ids.js';
 
 describe('isStatementId', () => {
   const session = '01a243ab-65e8-7777-aaff-22536b983526';
@@ -33,5 +33,14 @@ describe('isStatementId', () => {
         }
     expect(checked).toBe(14 * 14 * 13);
     expect(isStatementId(statementId(session, 42), session, 42)).toBe(true);
+  });
+
+  test('parseStatementId reads back the ids statementId gives with eight digits, and nothing else', () => {
+    for (const seq of [0, 1, 42, 99_999_999])
+      expect(parseStatementId(statementId(session, seq))).toEqual({ session, seq });
+    expect(parseStatementId(statementId(session, 100_000_000))).toBeUndefined();
+    expect(parseStatementId(`${session}:0000004x`)).toBeUndefined();
+    expect(parseStatementId(`${session}-00000042`)).toBeUndefined();
+    expect(parseStatementId(':00000042')).toBeUndefined();
   });
 });

@@ -45,7 +45,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import Database from 'better-sqlite3';
-import { isStatementId } from '../gate/ids.js';
+import { isStatementId, parseStatementId } from '../gate/ids.js';
 import type { BatchPlan, StatementCompleteRow, StatementKey } from './batch-plan.js';
 import {
   JournalFolder,
@@ -76,6 +76,7 @@ const STATEMENT_FIELDS = [
   'masked',
   'lineage',
 ] as const satisfies readonly (keyof StatementsTable)[];
+// The order of the insert's parameters: RecordTables.insertEvents binds a row's values in it.
 const EVENT_FIELDS = [
   'session_id',
   'seq',
@@ -197,19 +198,6 @@ function constraint(message: string): Error {
   return Object.assign(new Error(message), { code: 'SQLITE_CONSTRAINT_UNIQUE' });
 }
 
-/** The session and seq of an id of the gate's shape; undefined for any other id. */
-function parseGateId(id: string): { session: string; seq: number } | undefined {
-  const colon = id.length - 9;
-  if (colon < 1 || id.charCodeAt(colon) !== 0x3a) return undefined;
-  let seq = 0;
-  for (let i = colon + 1; i < id.length; i++) {
-    const d = id.charCodeAt(i) - 0x30;
-    if (d < 0 || d > 9) return undefined;
-    seq = seq * 10 + d;
-  }
-  return { session: id.slice(0, colon), seq };
-}
-
 /** One bit per seq of a session this store started. */
 class SeqBits {
   #bits = new Uint8Array(64);
@@ -292,7 +280,7 @@ export class StatementProbe {
     // An id of the gate's shape is looked for in the session it names first (found by key), then, like
     // any other id, in every session: a scan of the events (no index is kept for this path, which the
     // gateway's own statements never take: they are checked in memory).
-    const parsed = parseGateId(id);
+    const parsed = parseStatementId(id);
     if (parsed !== undefined && this.#idInSession.get(parsed.session, id) !== undefined) return true;
     return this.#idAnywhere.get(id) !== undefined;
   }
@@ -490,7 +478,7 @@ export class RecordJournal {
    * own statement of that seq would otherwise be let through by the in-memory check).
    */
   checkForeignId(r: StatementKey): void {
-    const parsed = parseGateId(r.id);
+    const parsed = parseStatementId(r.id);
     if (parsed !== undefined && parsed.session !== r.session_id && this.#fresh.has(parsed.session))
       throw constraint('UNIQUE constraint failed: statements.id');
   }
@@ -498,7 +486,7 @@ export class RecordJournal {
   /** Whether a statement with this id is recorded (pending here, or in `statements`). */
   #hasStatement(id: string): boolean {
     if (this.#pendingIds.has(id)) return true;
-    const parsed = parseGateId(id);
+    const parsed = parseStatementId(id);
     if (parsed !== undefined && this.#fresh.get(parsed.session)?.gateIds.has(parsed.seq) === true)
       return true;
     return this.#probe.recorded(id);
