@@ -99,12 +99,6 @@ export interface SessionEndRow {
 
 export type StatementCompleteRow = { readonly id: string } & StatementResultColumns;
 
-/**
- * What one transaction writes. Applying inserts first, then updates, keeps causality because an
- * update whose insert is in the same batch has been folded into that insert (so the updates touch
- * only rows committed by earlier batches; this also lets PostgreSQL apply the batch as a single
- * statement, where an UPDATE cannot see rows inserted by the same statement).
- */
 /** What a statement's keys are: its id, and its place in its session. */
 export type StatementKey = Pick<StatementsTable, 'id' | 'session_id' | 'seq'>;
 
@@ -117,6 +111,12 @@ export interface PlanOptions {
   readonly statementRows?: boolean;
 }
 
+/**
+ * What one transaction writes. Applying inserts first, then updates, keeps causality because an
+ * update whose insert is in the same batch has been folded into that insert (so the updates touch
+ * only rows committed by earlier batches; this also lets PostgreSQL apply the batch as a single
+ * statement, where an UPDATE cannot see rows inserted by the same statement).
+ */
 export interface BatchPlan {
   readonly sessionInserts: SessionsTable[];
   /** The statements' rows, when asked for (PlanOptions.statementRows); else empty. */

@@ -1,4 +1,5 @@
-// A small bounded least-recently-used map (by entry count and by total key length).
+// A small bounded least-recently-used map (by entry count and by total key length). Approximately:
+// a hit moves an entry to the front only once a quarter of maxEntries may have come after it (see get).
 // Holds only immutable values; it must never grow past its bounds, whatever callers put in it.
 
 export interface LruCacheOptions {
