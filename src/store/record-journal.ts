@@ -627,11 +627,7 @@ export class RecordJournal {
 
   /** Whether a fold has anything to do: pending rows, or a file to rotate or retire. */
   get foldWanted(): boolean {
-    return (
-      this.#frames.length > 0 ||
-      this.#retired.length > 0 ||
-      (this.#fd !== undefined && this.#size >= this.#rotateBytes)
-    );
+    return this.#frames.length > 0 || this.#fileDue;
   }
 
   /**
@@ -643,9 +639,13 @@ export class RecordJournal {
     const oldest = this.#frames[0];
     return (
       (oldest !== undefined && (this.pending >= this.#foldRows || now - oldest.at >= this.#foldDelayMs)) ||
-      this.#retired.length > 0 ||
-      (this.#fd !== undefined && this.#size >= this.#rotateBytes)
+      this.#fileDue
     );
+  }
+
+  /** A rotated file waits to be folded whole, or the current one is due to rotate. */
+  get #fileDue(): boolean {
+    return this.#retired.length > 0 || (this.#fd !== undefined && this.#size >= this.#rotateBytes);
   }
 
   /**
