@@ -17,7 +17,7 @@
 // BENCH_CPU_PROF=<dir> (a CPU profile of the gateway, summarised at the end).
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import os from 'node:os';
 import path from 'node:path';
@@ -68,10 +68,34 @@ interface RunResult {
   readonly transactions: number;
   /** Gateway CPU µs per transaction, when the target is the gateway. */
   readonly cpuUs?: number;
+  /** The whole machine's busy CPU µs per transaction (every process and the kernel: /proc/stat). */
+  readonly machineUs?: number;
+  /** The share of the machine's CPU time left idle during the run. */
+  readonly idle?: number;
+}
+
+/** The machine's CPU time so far, in seconds, busy and idle (Linux /proc/stat; undefined elsewhere). */
+function machineCpu(): { busy: number; idle: number } | undefined {
+  let line: string;
+  try {
+    line = readFileSync('/proc/stat', 'latin1').split('\n', 1)[0]!;
+  } catch {
+    return undefined;
+  }
+  // cpu  user nice system idle iowait irq softirq steal (guest time is already in user and nice)
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = line
+    .trim()
+    .split(/\s+/)
+    .slice(1, 9)
+    .map(Number);
+  const tick = 100; // USER_HZ: /proc/stat counts in it on every Linux architecture Node runs on
+  const busy = user! + nice! + system! + irq! + softirq! + (steal ?? 0);
+  return { busy: busy / tick, idle: (idle! + iowait!) / tick };
 }
 
 function pgbench(target: Target, mode: string, clients: number, seconds: number): Promise<RunResult> {
   const before = target.gateway?.cpuSeconds();
+  const machineBefore = machineCpu();
   return new Promise((resolve, reject) => {
     const p = spawn(
       'pgbench',
@@ -103,11 +127,22 @@ function pgbench(target: Target, mode: string, clients: number, seconds: number)
       }
       const transactions = Number(txns[1]);
       const cpu = before === undefined ? undefined : target.gateway!.cpuSeconds() - before;
+      const machineAfter = machineCpu();
+      const machine =
+        machineBefore && machineAfter
+          ? { busy: machineAfter.busy - machineBefore.busy, idle: machineAfter.idle - machineBefore.idle }
+          : undefined;
       resolve({
         tps: Number(tps[1]),
         latencyMs: Number(lat[1]),
         transactions,
         ...(cpu !== undefined ? { cpuUs: (cpu * 1e6) / transactions } : {}),
+        ...(machine && machine.busy + machine.idle > 0
+          ? {
+              machineUs: (machine.busy * 1e6) / transactions,
+              idle: machine.idle / (machine.busy + machine.idle),
+            }
+          : {}),
       });
     });
   });
@@ -189,6 +224,32 @@ async function rounds<T, R>(
 }
 
 const summary: string[] = [];
+/** What issue 13's `-c 8` goal leaves the gateway on this machine (cpuBudget), one line per mode. */
+const budgets: string[] = [];
+
+/**
+ * The most gateway CPU per transaction `0.5 × PgBouncer` leaves on this machine, were every core
+ * busy: the cores' time at that rate, less what the rest of the machine (pgbench, PostgreSQL, the
+ * kernel's share of their hops) spent per transaction through the gateway. A ceiling, not a forecast:
+ * the gateway's event loop is serial, so the machine is never fully used.
+ */
+function cpuBudget(
+  mode: string,
+  pgbouncerTps: number,
+  gatewayUs: number,
+  machineUs: number,
+  idle: number,
+): string {
+  const cores = os.cpus().length;
+  const goalTps = pgbouncerTps / 2;
+  const rest = machineUs - gatewayUs;
+  const budget = (cores * 1e6) / goalTps - rest;
+  return (
+    `  ${mode.padEnd(8)} 0.5 × PgBouncer = ${fmt(goalTps)} TPS: ${cores} cores give ${fmt((cores * 1e6) / goalTps)} µs/txn, ` +
+    `the rest of the machine takes ${fmt(rest)} through the gateway, so the gateway may take at most ` +
+    `${fmt(budget)} µs/txn; it took ${fmt(gatewayUs)} (the machine ${(100 * idle).toFixed(0)} % idle)`
+  );
+}
 
 async function main(): Promise<void> {
   for (const tool of ['pgbench', ...(PARTS.has('http') ? ['wrk'] : [])])
@@ -365,7 +426,7 @@ async function main(): Promise<void> {
           (t) => t.name,
           (t) => pgbench(t, mode, 8, DURATION),
           (x) =>
-            `${fmt(x.tps).padStart(7)} tps  ${x.latencyMs.toFixed(3)} ms${x.cpuUs !== undefined ? `  gateway CPU ${x.cpuUs.toFixed(0)} µs/txn` : ''}`,
+            `${fmt(x.tps).padStart(7)} tps  ${x.latencyMs.toFixed(3)} ms${x.cpuUs !== undefined ? `  gateway CPU ${x.cpuUs.toFixed(0)} µs/txn` : ''}${x.machineUs !== undefined ? `  machine ${x.machineUs.toFixed(0)} µs/txn, ${(100 * x.idle!).toFixed(0)} % idle` : ''}`,
         );
         const tps = (n: string) => cell(r, n, (x) => x.tps);
         const g = tps('gatehouse')!;
@@ -373,6 +434,18 @@ async function main(): Promise<void> {
         summary.push(
           `| pgbench -S -c 8 -j 2, ${mode}, TPS | ${fmt(tps('direct')!)} | ${b ? fmt(b) : '—'} | ${fmt(g)} | ${b ? (g / b).toFixed(3) : '—'} | ${cell(r, 'gatehouse', (x) => x.cpuUs!)!.toFixed(0)} µs |`,
         );
+        const machineUs = cell(r, 'gatehouse', (x) => x.machineUs ?? Number.NaN);
+        const gatewayUs = cell(r, 'gatehouse', (x) => x.cpuUs!)!;
+        if (b && machineUs !== undefined && Number.isFinite(machineUs))
+          budgets.push(
+            cpuBudget(
+              mode,
+              b,
+              gatewayUs,
+              machineUs,
+              cell(r, 'gatehouse', (x) => x.idle!)!,
+            ),
+          );
       }
     }
 
@@ -519,6 +592,10 @@ async function main(): Promise<void> {
     console.log('| measure | direct | PgBouncer | Gatehouse | Gatehouse vs | gateway CPU per txn/req |');
     console.log('|---|---|---|---|---|---|');
     for (const line of summary) console.log(line);
+    if (budgets.length > 0) {
+      console.log('\nwhat -c 8 at 0.5 × PgBouncer leaves the gateway on this machine (medians; /proc/stat):');
+      for (const line of budgets) console.log(line);
+    }
   } finally {
     for (const c of cleanups) await c();
   }
