@@ -107,6 +107,11 @@ export interface GatewayProcess {
   readonly startMs: number;
   /** User + system CPU seconds the gateway process has used so far (/proc/<pid>/stat). */
   cpuSeconds(): number;
+  /**
+   * The main thread's (the event loop's) time on a CPU and waiting for one, in seconds so far
+   * (/proc/<pid>/task/<pid>/schedstat, in nanoseconds; undefined where the kernel does not keep it).
+   */
+  mainThreadSchedule(): { onCpu: number; waiting: number } | undefined;
   /** SIGINT (a clean stop, which also writes a CPU profile when asked for) and wait for exit. */
   stop(): Promise<void>;
 }
@@ -153,6 +158,18 @@ export async function startGatewayProcess(opts: GatewayProcessOptions): Promise<
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
+    },
+    mainThreadSchedule() {
+      try {
+        const [onCpu, waiting] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8')
+          .split(' ')
+          .map(Number);
+        return Number.isFinite(onCpu) && Number.isFinite(waiting)
+          ? { onCpu: onCpu! / 1e9, waiting: waiting! / 1e9 }
+          : undefined;
+      } catch {
+        return undefined;
+      }
     },
     async stop() {
       if (dead) return;

@@ -72,6 +72,11 @@ interface RunResult {
   readonly machineUs?: number;
   /** The share of the machine's CPU time left idle during the run. */
   readonly idle?: number;
+  /**
+   * The gateway's main thread: the share of the run it spent on a CPU, and waiting for one (runnable,
+   * while other processes had the cores: schedstat).
+   */
+  readonly main?: { readonly onCpu: number; readonly waiting: number };
 }
 
 /** The machine's CPU time so far, in seconds, busy and idle (Linux /proc/stat; undefined elsewhere). */
@@ -96,6 +101,8 @@ function machineCpu(): { busy: number; idle: number } | undefined {
 function pgbench(target: Target, mode: string, clients: number, seconds: number): Promise<RunResult> {
   const before = target.gateway?.cpuSeconds();
   const machineBefore = machineCpu();
+  const mainBefore = target.gateway?.mainThreadSchedule();
+  const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const p = spawn(
       'pgbench',
@@ -128,6 +135,8 @@ function pgbench(target: Target, mode: string, clients: number, seconds: number)
       const transactions = Number(txns[1]);
       const cpu = before === undefined ? undefined : target.gateway!.cpuSeconds() - before;
       const machineAfter = machineCpu();
+      const mainAfter = target.gateway?.mainThreadSchedule();
+      const wall = (performance.now() - t0) / 1000;
       const machine =
         machineBefore && machineAfter
           ? { busy: machineAfter.busy - machineBefore.busy, idle: machineAfter.idle - machineBefore.idle }
@@ -141,6 +150,14 @@ function pgbench(target: Target, mode: string, clients: number, seconds: number)
           ? {
               machineUs: (machine.busy * 1e6) / transactions,
               idle: machine.idle / (machine.busy + machine.idle),
+            }
+          : {}),
+        ...(mainBefore && mainAfter
+          ? {
+              main: {
+                onCpu: (mainAfter.onCpu - mainBefore.onCpu) / wall,
+                waiting: (mainAfter.waiting - mainBefore.waiting) / wall,
+              },
             }
           : {}),
       });
@@ -239,6 +256,7 @@ function cpuBudget(
   gatewayUs: number,
   machineUs: number,
   idle: number,
+  loop: { onCpu: number; waiting: number },
 ): string {
   const cores = os.cpus().length;
   const goalTps = pgbouncerTps / 2;
@@ -247,7 +265,10 @@ function cpuBudget(
   return (
     `  ${mode.padEnd(8)} 0.5 × PgBouncer = ${fmt(goalTps)} TPS: ${cores} cores give ${fmt((cores * 1e6) / goalTps)} µs/txn, ` +
     `the rest of the machine takes ${fmt(rest)} through the gateway, so the gateway may take at most ` +
-    `${fmt(budget)} µs/txn; it took ${fmt(gatewayUs)} (the machine ${(100 * idle).toFixed(0)} % idle)`
+    `${fmt(budget)} µs/txn; it took ${fmt(gatewayUs)} (the machine ${(100 * idle).toFixed(0)} % idle` +
+    (Number.isFinite(loop.onCpu)
+      ? `; the event loop ${(100 * loop.onCpu).toFixed(0)} % on a CPU, ${(100 * loop.waiting).toFixed(0)} % waiting for one)`
+      : ')')
   );
 }
 
@@ -426,7 +447,7 @@ async function main(): Promise<void> {
           (t) => t.name,
           (t) => pgbench(t, mode, 8, DURATION),
           (x) =>
-            `${fmt(x.tps).padStart(7)} tps  ${x.latencyMs.toFixed(3)} ms${x.cpuUs !== undefined ? `  gateway CPU ${x.cpuUs.toFixed(0)} µs/txn` : ''}${x.machineUs !== undefined ? `  machine ${x.machineUs.toFixed(0)} µs/txn, ${(100 * x.idle!).toFixed(0)} % idle` : ''}`,
+            `${fmt(x.tps).padStart(7)} tps  ${x.latencyMs.toFixed(3)} ms${x.cpuUs !== undefined ? `  gateway CPU ${x.cpuUs.toFixed(0)} µs/txn` : ''}${x.machineUs !== undefined ? `  machine ${x.machineUs.toFixed(0)} µs/txn, ${(100 * x.idle!).toFixed(0)} % idle` : ''}${x.main ? `  event loop ${(100 * x.main.onCpu).toFixed(0)} % on a CPU, ${(100 * x.main.waiting).toFixed(0)} % waiting for one` : ''}`,
         );
         const tps = (n: string) => cell(r, n, (x) => x.tps);
         const g = tps('gatehouse')!;
@@ -444,6 +465,10 @@ async function main(): Promise<void> {
               gatewayUs,
               machineUs,
               cell(r, 'gatehouse', (x) => x.idle!)!,
+              {
+                onCpu: cell(r, 'gatehouse', (x) => x.main?.onCpu ?? Number.NaN)!,
+                waiting: cell(r, 'gatehouse', (x) => x.main?.waiting ?? Number.NaN)!,
+              },
             ),
           );
       }
