@@ -1823,12 +1823,16 @@ function rewriteBind(body: Buffer, portal: string, statement: string): Buffer {
   const afterPortal = body.indexOf(0) + 1;
   const afterStatement = body.indexOf(0, afterPortal) + 1;
   const rest = body.subarray(afterStatement);
-  const head = Buffer.from(`${portal}\0${statement}\0`, 'utf8');
-  const out = Buffer.allocUnsafe(5 + head.length + rest.length);
+  // In one allocation: the two names written in place, then the client's parameters as they came.
+  const headBytes = Buffer.byteLength(portal, 'utf8') + Buffer.byteLength(statement, 'utf8') + 2;
+  const out = Buffer.allocUnsafe(5 + headBytes + rest.length);
   out[0] = FrontendCode.Bind;
-  out.writeInt32BE(4 + head.length + rest.length, 1);
-  head.copy(out, 5);
-  rest.copy(out, 5 + head.length);
+  out.writeInt32BE(4 + headBytes + rest.length, 1);
+  let at = 5 + out.write(portal, 5, 'utf8');
+  out[at++] = 0;
+  at += out.write(statement, at, 'utf8');
+  out[at++] = 0;
+  rest.copy(out, at);
   return out;
 }
 

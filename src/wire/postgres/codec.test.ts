@@ -184,6 +184,53 @@ describe('encoders and decoders agree', () => {
     expect(decodeParse(r.next()!.body)).toEqual({ name: 's1', text, paramTypes: [23] });
   });
 
+  it('Parse, Execute, Describe and Close are the spec layout, byte for byte, for any names', () => {
+    // The reference: each message as the spec lays it out (55.7), built part by part.
+    const int32 = (n: number) => {
+      const b = Buffer.alloc(4);
+      b.writeInt32BE(n);
+      return b;
+    };
+    const int16 = (n: number) => {
+      const b = Buffer.alloc(2);
+      b.writeInt16BE(n);
+      return b;
+    };
+    const cstring = (s: string) => Buffer.concat([Buffer.from(s, 'utf8'), Buffer.from([0])]);
+    const message = (type: string, ...body: Buffer[]) => {
+      const b = Buffer.concat(body);
+      return Buffer.concat([Buffer.from(type, 'latin1'), int32(4 + b.length), b]);
+    };
+    const name = fc.string({ maxLength: 24, unit: 'grapheme' });
+    fc.assert(
+      fc.property(
+        name,
+        name,
+        fc.array(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), { maxLength: 6 }),
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        fc.constantFrom<'S' | 'P'>('S', 'P'),
+        (a, b, types, maxRows, target) => {
+          const parse = encode.parse(a, b, types);
+          expect(parse).toEqual(
+            message('P', cstring(a), cstring(b), int16(types.length), ...types.map(int32)),
+          );
+          const execute = encode.execute(a, maxRows);
+          expect(execute).toEqual(message('E', cstring(a), int32(maxRows)));
+          expect(encode.describe(target, a)).toEqual(message('D', Buffer.from(target), cstring(a)));
+          expect(encode.close(target, b)).toEqual(message('C', Buffer.from(target), cstring(b)));
+          if (!a.includes('\0') && !b.includes('\0')) {
+            const r = new FrameReader(1 << 16);
+            r.push(Buffer.concat([parse, execute, encode.describe(target, a), encode.close(target, b)]));
+            expect(decodeParse(r.next()!.body)).toEqual({ name: a, text: b, paramTypes: types });
+            expect(decodeExecute(r.next()!.body)).toEqual({ portal: a, maxRows });
+            expect(decodeTarget(r.next()!.body)).toEqual({ target, name: a });
+            expect(decodeTarget(r.next()!.body)).toEqual({ target, name: b });
+          }
+        },
+      ),
+    );
+  });
+
   it('error fields round-trip', () => {
     const msg = encode.errorResponse({
       severity: 'ERROR',

@@ -134,25 +134,62 @@ export function query(text: string): Buffer {
   return typed('Q', cstr(text));
 }
 
+/**
+ * A frontend message built in one allocation: the type byte, the length, then `fill` writes the body
+ * (of exactly `bodyBytes` bytes) from offset 5. Parse, Bind, Describe and Execute go upstream for
+ * every extended-protocol statement: no intermediate buffers per message.
+ */
+function frontend(type: number, bodyBytes: number, fill: (out: Buffer) => number): Buffer {
+  const out = Buffer.allocUnsafe(5 + bodyBytes);
+  out[0] = type;
+  out.writeInt32BE(4 + bodyBytes, 1);
+  const end = fill(out);
+  if (end !== out.length) throw new Error(`encoder wrote ${end - 5} of ${bodyBytes} body bytes`);
+  return out;
+}
+
+/** Writes `s` and its terminating NUL at `at`; returns the offset after them. */
+function putCstr(out: Buffer, s: string, at: number): number {
+  const end = at + out.write(s, at, 'utf8');
+  out[end] = 0;
+  return end + 1;
+}
+
+const cstrBytes = (s: string) => Buffer.byteLength(s, 'utf8') + 1;
+
 export function parse(name: string, text: string, paramTypes: readonly number[] = []): Buffer {
-  const types = Buffer.allocUnsafe(2 + 4 * paramTypes.length);
-  types.writeInt16BE(paramTypes.length, 0);
-  paramTypes.forEach((t, i) => types.writeInt32BE(t, 2 + 4 * i));
-  return typed('P', Buffer.concat([cstr(name), cstr(text), types]));
+  const n = paramTypes.length;
+  return frontend(0x50 /* P */, cstrBytes(name) + cstrBytes(text) + 2 + 4 * n, (out) => {
+    let at = putCstr(out, text, putCstr(out, name, 5));
+    out.writeInt16BE(n, at);
+    at += 2;
+    for (const t of paramTypes) at = out.writeInt32BE(t, at);
+    return at;
+  });
 }
 
 export function execute(portal: string, maxRows = 0): Buffer {
-  return typed('E', Buffer.concat([cstr(portal), int32(maxRows)]));
+  return frontend(0x45 /* E */, cstrBytes(portal) + 4, (out) =>
+    out.writeInt32BE(maxRows, putCstr(out, portal, 5)),
+  );
+}
+
+/** A Describe ('D') or Close ('C') of a statement ('S') or portal ('P'). */
+function targeted(type: number, target: 'S' | 'P', name: string): Buffer {
+  return frontend(type, 1 + cstrBytes(name), (out) => {
+    out[5] = target.charCodeAt(0);
+    return putCstr(out, name, 6);
+  });
 }
 
 /** Describe ('D') of a statement ('S') or portal ('P'). */
 export function describe(target: 'S' | 'P', name: string): Buffer {
-  return typed('D', Buffer.concat([Buffer.from(target, 'latin1'), cstr(name)]));
+  return targeted(0x44 /* D */, target, name);
 }
 
 /** Close ('C') of a statement ('S') or portal ('P'). */
 export function close(target: 'S' | 'P', name: string): Buffer {
-  return typed('C', Buffer.concat([Buffer.from(target, 'latin1'), cstr(name)]));
+  return targeted(0x43 /* C */, target, name);
 }
 
 export function sync(): Buffer {
