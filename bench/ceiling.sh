@@ -9,6 +9,7 @@
 #   bench/ceiling.sh [rounds=3]     T=<seconds per run, default 6>     (needs npm run build, pgbouncer)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+umask 077 # the files below hold the bench PostgreSQL's password and the gateway token
 R=${1:-3}; T=${T:-6}
 command -v pgbouncer >/dev/null || { echo "pgbouncer is not installed (apt-get install pgbouncer)"; exit 1; }
 tmp=$(mktemp -d)
@@ -43,8 +44,12 @@ bport=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>
 printf '"postgres" "%s"\n' "$password" >"$tmp/userlist.txt"
 printf '[databases]\npostgres = host=127.0.0.1 port=%s dbname=postgres\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = %s\nunix_socket_dir =\nauth_type = plain\nauth_file = %s/userlist.txt\npool_mode = session\nmax_client_conn = 200\ndefault_pool_size = 50\n' \
   "$pgport" "$bport" "$tmp" >"$tmp/pgbouncer.ini"
-chmod 644 "$tmp/userlist.txt" "$tmp/pgbouncer.ini"
-if [[ $(id -u) == 0 ]]; then pgbouncer -u postgres "$tmp/pgbouncer.ini" >/dev/null 2>&1 &
+# The password file is PgBouncer's user's alone (as root, PgBouncer runs as postgres); the ini holds
+# no secret.
+chmod 644 "$tmp/pgbouncer.ini"
+if [[ $(id -u) == 0 ]]; then
+  chown postgres "$tmp/userlist.txt"
+  pgbouncer -u postgres "$tmp/pgbouncer.ini" >/dev/null 2>&1 &
 else pgbouncer "$tmp/pgbouncer.ini" >/dev/null 2>&1 &
 fi
 bouncer=$!
