@@ -9,7 +9,6 @@
 #   bench/ceiling.sh [rounds=3]     T=<seconds per run, default 6>     (needs npm run build, pgbouncer)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-umask 077 # the files below hold the bench PostgreSQL's password and the gateway token
 R=${1:-3}; T=${T:-6}
 command -v pgbouncer >/dev/null || { echo "pgbouncer is not installed (apt-get install pgbouncer)"; exit 1; }
 tmp=$(mktemp -d)
@@ -41,7 +40,8 @@ done
 # PgBouncer on the first hold's PostgreSQL, as `npm run bench` configures it.
 read -r pgport password < <(sed -E 's/.*PGPORT=([0-9]+).*PGPASSWORD=([^ ]+).*/\1 \2/' "$tmp/a.env.direct")
 bport=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
-printf '"postgres" "%s"\n' "$password" >"$tmp/userlist.txt"
+# The files with the bench PostgreSQL's password are the user's alone (bench/hold.ts writes its own so).
+(umask 077 && printf '"postgres" "%s"\n' "$password" >"$tmp/userlist.txt")
 printf '[databases]\npostgres = host=127.0.0.1 port=%s dbname=postgres\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = %s\nunix_socket_dir =\nauth_type = plain\nauth_file = %s/userlist.txt\npool_mode = session\nmax_client_conn = 200\ndefault_pool_size = 50\n' \
   "$pgport" "$bport" "$tmp" >"$tmp/pgbouncer.ini"
 # The password file is PgBouncer's user's alone (as root, PgBouncer runs as postgres); the ini holds
@@ -54,7 +54,7 @@ else pgbouncer "$tmp/pgbouncer.ini" >/dev/null 2>&1 &
 fi
 bouncer=$!
 for _ in $(seq 1 50); do (echo >"/dev/tcp/127.0.0.1/$bport") 2>/dev/null && break; sleep 0.1; done
-sed "s/PGPORT=$pgport/PGPORT=$bport/" "$tmp/a.env.direct" >"$tmp/pgbouncer.env"
+(umask 077 && sed "s/PGPORT=$pgport/PGPORT=$bport/" "$tmp/a.env.direct" >"$tmp/pgbouncer.env")
 
 names=(pgbouncer relay floor gateway)
 declare -A envs=([pgbouncer]="$tmp/pgbouncer.env" [relay]="$tmp/a.env.relay" [floor]="$tmp/b.env" [gateway]="$tmp/a.env")
