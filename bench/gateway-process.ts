@@ -10,7 +10,9 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(ROOT, 'bin', 'gatehouse.js');
-const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+/** The kernel's clock ticks per second (USER_HZ), the unit of /proc's CPU times. */
+export const CLOCK_TICKS =
+  Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 /** Whether bin/gatehouse.js will run dist/ (a build newer than every source file) or the sources. */
 /** The `bench` connection the benchmarks give their gateway: an embedded PostgreSQL on loopback. */

@@ -30,6 +30,7 @@ import { newestProfile, summarise } from './cpu-profile-top.js';
 import { startPgbenchUpstream } from './pgbench-upstream.js';
 import {
   benchPostgresConnection,
+  CLOCK_TICKS,
   cli,
   issueToken,
   gatewayBuild,
@@ -93,7 +94,7 @@ function machineCpu(): { busy: number; idle: number } | undefined {
     .split(/\s+/)
     .slice(1, 9)
     .map(Number);
-  const tick = 100; // USER_HZ: /proc/stat counts in it on every Linux architecture Node runs on
+  const tick = CLOCK_TICKS;
   const busy = user! + nice! + system! + irq! + softirq! + (steal ?? 0);
   return { busy: busy / tick, idle: (idle! + iowait!) / tick };
 }
