@@ -97,11 +97,44 @@ export type Admission =
     };
 
 /**
- * AdmitOptions.signal for an engine: withdrawn when any of `withdrawnBy` aborts or the hold
- * timeout passes, made only if the gate holds the action.
+ * AdmitOptions.signal for an engine: withdrawn when any of `withdrawnBy` aborts (with its reason) or
+ * the hold timeout passes (a `TimeoutError`), made only if the gate holds the action.
+ *
+ * Not `AbortSignal.any([...withdrawnBy, AbortSignal.timeout(ms)])`: Node 20 holds a timeout signal
+ * inside a composite only weakly, and once the collector takes it, it never fires (nodejs/node#57736;
+ * hold-signal.test.ts shows it). A held request would then wait past its timeout for as long as
+ * nobody decided. Here the timer holds the controller until it fires or the signal aborts, and the
+ * listeners on `withdrawnBy` (long-lived signals such as a session's end) go with it.
  */
 export function holdSignal(timeoutMs: number, ...withdrawnBy: AbortSignal[]): () => AbortSignal {
-  return () => AbortSignal.any([...withdrawnBy, AbortSignal.timeout(timeoutMs)]);
+  return () => {
+    const held = new AbortController();
+    const early = withdrawnBy.find((s) => s.aborted);
+    if (early !== undefined) {
+      held.abort(early.reason);
+      return held.signal;
+    }
+    const timer = setTimeout(
+      () => held.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')),
+      timeoutMs,
+    );
+    // The timer does not keep the process alive; while it runs, it keeps `held` alive.
+    timer.unref();
+    const withdrawals = withdrawnBy.map((s) => {
+      const withdraw = () => held.abort(s.reason);
+      s.addEventListener('abort', withdraw, { once: true });
+      return () => s.removeEventListener('abort', withdraw);
+    });
+    held.signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        for (const remove of withdrawals) remove();
+      },
+      { once: true },
+    );
+    return held.signal;
+  };
 }
 
 export interface AdmitOptions extends HoldListener {
