@@ -140,9 +140,9 @@ export function holdSignal(timeoutMs: number, ...withdrawnBy: AbortSignal[]): ()
 export interface AdmitOptions extends HoldListener {
   /**
    * Aborted when the client cancels or disconnects (withdraws a held approval). A function is called
-   * only when the action is held: a signal combined with a hold timeout (`AbortSignal.any`,
-   * `AbortSignal.timeout`) costs about 20 µs and a timer that lives for the whole timeout, which
-   * every action would pay for the few that are held.
+   * only when the action is held: a signal combined with a hold timeout (holdSignal) costs a
+   * controller, listeners and a timer that lives for the whole timeout, which every action would pay
+   * for the few that are held.
    */
   readonly signal?: AbortSignal | (() => AbortSignal);
   /**
