@@ -100,40 +100,26 @@ export type Admission =
  * AdmitOptions.signal for an engine: withdrawn when any of `withdrawnBy` aborts (with its reason) or
  * the hold timeout passes (a `TimeoutError`), made only if the gate holds the action.
  *
- * Not `AbortSignal.any([...withdrawnBy, AbortSignal.timeout(ms)])`: Node 20 holds a timeout signal
- * inside a composite only weakly, and once the collector takes it, it never fires (nodejs/node#57736;
- * hold-signal.test.ts shows it). A held request would then wait past its timeout for as long as
- * nobody decided. Here the timer holds the controller until it fires or the signal aborts, and the
- * listeners on `withdrawnBy` (long-lived signals such as a session's end) go with it.
+ * Not `AbortSignal.timeout(ms)` inside the `AbortSignal.any`: Node 20 holds the sources of a composite
+ * signal only weakly, so nothing kept that timeout signal alive, and once the collector took it, it
+ * never fired (nodejs/node#57736; hold-signal.test.ts shows it). A held request then waited past its
+ * timeout for as long as nobody decided. The timeout's controller is held by its own timer instead.
+ * `AbortSignal.any` stays for the rest: it adds no listener to `withdrawnBy` (long-lived signals such
+ * as a session's end, which many holds share).
  */
 export function holdSignal(timeoutMs: number, ...withdrawnBy: AbortSignal[]): () => AbortSignal {
   return () => {
-    const held = new AbortController();
-    const early = withdrawnBy.find((s) => s.aborted);
-    if (early !== undefined) {
-      held.abort(early.reason);
-      return held.signal;
-    }
+    const timeout = new AbortController();
     const timer = setTimeout(
-      () => held.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')),
+      () => timeout.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')),
       timeoutMs,
     );
-    // The timer does not keep the process alive; while it runs, it keeps `held` alive.
+    // The timer does not keep the process alive; while it runs, it keeps `timeout` alive.
     timer.unref();
-    const withdrawals = withdrawnBy.map((s) => {
-      const withdraw = () => held.abort(s.reason);
-      s.addEventListener('abort', withdraw, { once: true });
-      return () => s.removeEventListener('abort', withdraw);
-    });
-    held.signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        for (const remove of withdrawals) remove();
-      },
-      { once: true },
-    );
-    return held.signal;
+    const held = AbortSignal.any([...withdrawnBy, timeout.signal]);
+    if (held.aborted) clearTimeout(timer);
+    else held.addEventListener('abort', () => clearTimeout(timer), { once: true });
+    return held;
   };
 }
 
@@ -141,8 +127,8 @@ export interface AdmitOptions extends HoldListener {
   /**
    * Aborted when the client cancels or disconnects (withdraws a held approval). A function is called
    * only when the action is held: a signal combined with a hold timeout (holdSignal) costs a
-   * controller, listeners and a timer that lives for the whole timeout, which every action would pay
-   * for the few that are held.
+   * controller, a composite signal and a timer that lives for the whole timeout, which every action
+   * would pay for the few that are held.
    */
   readonly signal?: AbortSignal | (() => AbortSignal);
   /**

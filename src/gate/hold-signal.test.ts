@@ -2,7 +2,8 @@
 // and by the hold timeout, and the timeout fires even after a garbage collection. The last is what
 // `AbortSignal.any([..., AbortSignal.timeout(ms)])` does not do on Node 20 (nodejs/node#57736): the
 // gateway's holds used it, and a held SSH line then waited past its timeout (test/ssh-shell.test.ts,
-// 'refuses a held line nobody decides once the connection’s holdTimeout passes', hung in CI).
+// 'refuses a held line nobody decides once the connection’s holdTimeout passes', hung in CI). Nor
+// may the fix leave a listener on the long-lived signals a hold follows (a session's end).
 
 import { getEventListeners } from 'node:events';
 import v8 from 'node:v8';
@@ -47,7 +48,9 @@ describe('holdSignal', () => {
     const session = new AbortController();
     const s = holdSignal(60_000, client.signal, session.signal)();
     expect(s.aborted).toBe(false);
-    expect(getEventListeners(session.signal, 'abort')).toHaveLength(1);
+    // No listener on the signals it follows, not even while it is held (see the next test).
+    expect(getEventListeners(client.signal, 'abort')).toHaveLength(0);
+    expect(getEventListeners(session.signal, 'abort')).toHaveLength(0);
     const why = new Error('the client went away');
     client.abort(why);
     expect(s.aborted).toBe(true);
@@ -56,6 +59,23 @@ describe('holdSignal', () => {
     expect(getEventListeners(session.signal, 'abort')).toHaveLength(0);
     session.abort(new Error('later'));
     expect(s.reason).toBe(why);
+  });
+
+  it('leaves nothing on a signal many holds share: a session held a dozen times gets no leak warning', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const session = new AbortController();
+      const held = Array.from({ length: 12 }, () => holdSignal(60_000, session.signal)());
+      await sleep(20);
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+      expect(getEventListeners(session.signal, 'abort')).toHaveLength(0);
+      session.abort(new Error('session ended'));
+      expect(held.every((s) => s.aborted && (s.reason as Error).message === 'session ended')).toBe(true);
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 
   it('is aborted at once when a signal already was', () => {
