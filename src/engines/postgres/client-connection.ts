@@ -1822,18 +1822,7 @@ const CLOSE_COMPLETE = Buffer.from([0x33, 0, 0, 0, 4]);
 function rewriteBind(body: Buffer, portal: string, statement: string): Buffer {
   const afterPortal = body.indexOf(0) + 1;
   const afterStatement = body.indexOf(0, afterPortal) + 1;
-  const rest = body.subarray(afterStatement);
-  // In one allocation: the two names written in place, then the client's parameters as they came.
-  const headBytes = Buffer.byteLength(portal, 'utf8') + Buffer.byteLength(statement, 'utf8') + 2;
-  const out = Buffer.allocUnsafe(5 + headBytes + rest.length);
-  out[0] = FrontendCode.Bind;
-  out.writeInt32BE(4 + headBytes + rest.length, 1);
-  let at = 5 + out.write(portal, 5, 'utf8');
-  out[at++] = 0;
-  at += out.write(statement, at, 'utf8');
-  out[at++] = 0;
-  rest.copy(out, at);
-  return out;
+  return encode.bind(portal, statement, body.subarray(afterStatement));
 }
 
 export { RESERVED_PREFIX };

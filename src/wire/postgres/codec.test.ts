@@ -184,7 +184,7 @@ describe('encoders and decoders agree', () => {
     expect(decodeParse(r.next()!.body)).toEqual({ name: 's1', text, paramTypes: [23] });
   });
 
-  it('Parse, Execute, Describe and Close are the spec layout, byte for byte, for any names', () => {
+  it('Parse, Bind, Execute, Describe and Close are the spec layout, byte for byte, for any names', () => {
     // The reference: each message as the spec lays it out (55.7), built part by part.
     const int32 = (n: number) => {
       const b = Buffer.alloc(4);
@@ -218,6 +218,8 @@ describe('encoders and decoders agree', () => {
           expect(execute).toEqual(message('E', cstring(a), int32(maxRows)));
           expect(encode.describe(target, a)).toEqual(message('D', Buffer.from(target), cstring(a)));
           expect(encode.close(target, b)).toEqual(message('C', Buffer.from(target), cstring(b)));
+          const rest = Buffer.concat([int16(0), int16(types.length), ...types.map(int32), int16(0)]);
+          expect(encode.bind(a, b, rest)).toEqual(message('B', cstring(a), cstring(b), rest));
           if (!a.includes('\0') && !b.includes('\0')) {
             const r = new FrameReader(1 << 16);
             r.push(Buffer.concat([parse, execute, encode.describe(target, a), encode.close(target, b)]));

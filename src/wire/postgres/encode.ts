@@ -137,7 +137,7 @@ export function query(text: string): Buffer {
 /**
  * A frontend message built in one allocation: the type byte, the length, then `fill` writes the body
  * (of exactly `bodyBytes` bytes) from offset 5. Parse, Bind, Describe and Execute go upstream for
- * every extended-protocol statement: no intermediate buffers per message.
+ * extended-protocol statements: no intermediate buffers per message.
  */
 function frontend(type: number, bodyBytes: number, fill: (out: Buffer) => number): Buffer {
   const out = Buffer.allocUnsafe(5 + bodyBytes);
@@ -165,6 +165,17 @@ export function parse(name: string, text: string, paramTypes: readonly number[] 
     at += 2;
     for (const t of paramTypes) at = out.writeInt32BE(t, at);
     return at;
+  });
+}
+
+/**
+ * A Bind of `portal` to `statement` whose parameters and result formats are `rest`, as a client's
+ * Bind carries them after its two names (the gateway forwards a client's Bind under its own names).
+ */
+export function bind(portal: string, statement: string, rest: Buffer): Buffer {
+  return frontend(0x42 /* B */, cstrBytes(portal) + cstrBytes(statement) + rest.length, (out) => {
+    const at = putCstr(out, statement, putCstr(out, portal, 5));
+    return at + rest.copy(out, at);
   });
 }
 
