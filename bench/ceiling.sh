@@ -4,7 +4,7 @@
 # the gateway without its record (HOLD_WITHOUT_RECORD=1: a floor, never a result) and the gateway,
 # in alternating rounds, simple and prepared; prints each run and the medians as × PgBouncer
 # (docs/performance.md, "What 0.5 × leaves the gateway"). Two holds (bench/hold.ts), each with its
-# own embedded PostgreSQL; PgBouncer and the relay front the first one's.
+# own embedded PostgreSQL; PgBouncer and the relay (HOLD_PGBOUNCER, HOLD_BARE_RELAY) front the first one's.
 #
 #   bench/ceiling.sh [rounds=3]     T=<seconds per run, default 6>     (needs npm run build, pgbouncer)
 set -euo pipefail
@@ -12,16 +12,13 @@ cd "$(dirname "$0")/.."
 R=${1:-3}; T=${T:-6}
 command -v pgbouncer >/dev/null || { echo "pgbouncer is not installed (apt-get install pgbouncer)"; exit 1; }
 tmp=$(mktemp -d)
-chmod 755 "$tmp"
-(HOLD_BARE_RELAY=1 HOLD_ENV_FILE="$tmp/a.env" npx tsx bench/hold.ts >"$tmp/a.log" 2>&1) &
+(HOLD_BARE_RELAY=1 HOLD_PGBOUNCER=1 HOLD_ENV_FILE="$tmp/a.env" npx tsx bench/hold.ts >"$tmp/a.log" 2>&1) &
 holders=($!)
 (HOLD_WITHOUT_RECORD=1 HOLD_ENV_FILE="$tmp/b.env" npx tsx bench/hold.ts >"$tmp/b.log" 2>&1) &
 holders+=($!)
-bouncer=
 descendants() { local c; for c in $(pgrep -P "$1"); do echo "$c"; descendants "$c"; done; }
 cleanup() {
-  [[ -n "$bouncer" ]] && kill -INT "$bouncer" 2>/dev/null || true
-  # SIGINT to bench/hold.ts stops its gateway, relay and PostgreSQL cleanly.
+  # SIGINT to bench/hold.ts stops its gateway, relay, PgBouncer and PostgreSQL cleanly.
   local h c
   for h in "${holders[@]}"; do
     for c in $(descendants "$h"); do
@@ -37,28 +34,13 @@ for side in a b; do
   grep -q "Ctrl-C stops" "$tmp/$side.log" || { cat "$tmp/$side.log"; exit 1; }
 done
 
-# PgBouncer on the first hold's PostgreSQL, as `npm run bench` configures it.
-read -r pgport password < <(sed -E 's/.*PGPORT=([0-9]+).*PGPASSWORD=([^ ]+).*/\1 \2/' "$tmp/a.env.direct")
-bport=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
-# The files with the bench PostgreSQL's password are the user's alone (bench/hold.ts writes its own so).
-(umask 077 && printf '"postgres" "%s"\n' "$password" >"$tmp/userlist.txt")
-printf '[databases]\npostgres = host=127.0.0.1 port=%s dbname=postgres\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = %s\nunix_socket_dir =\nauth_type = plain\nauth_file = %s/userlist.txt\npool_mode = session\nmax_client_conn = 200\ndefault_pool_size = 50\n' \
-  "$pgport" "$bport" "$tmp" >"$tmp/pgbouncer.ini"
-# The password file is PgBouncer's user's alone (as root, PgBouncer runs as postgres); the ini holds
-# no secret.
-chmod 644 "$tmp/pgbouncer.ini"
-if [[ $(id -u) == 0 ]]; then
-  chown postgres "$tmp/userlist.txt"
-  pgbouncer -u postgres "$tmp/pgbouncer.ini" >/dev/null 2>&1 &
-else pgbouncer "$tmp/pgbouncer.ini" >/dev/null 2>&1 &
-fi
-bouncer=$!
-for _ in $(seq 1 50); do (echo >"/dev/tcp/127.0.0.1/$bport") 2>/dev/null && break; sleep 0.1; done
-(umask 077 && sed "s/PGPORT=$pgport/PGPORT=$bport/" "$tmp/a.env.direct" >"$tmp/pgbouncer.env")
-
 names=(pgbouncer relay floor gateway)
-declare -A envs=([pgbouncer]="$tmp/pgbouncer.env" [relay]="$tmp/a.env.relay" [floor]="$tmp/b.env" [gateway]="$tmp/a.env")
-tps() { env $(cat "${envs[$1]}") pgbench -n -S -M "$2" -c 8 -j 2 -T "$3" 2>&1 | grep -oP 'tps = \K[0-9]+' || echo 0; }
+declare -A envs=([pgbouncer]="$tmp/a.env.pgbouncer" [relay]="$tmp/a.env.relay" [floor]="$tmp/b.env" [gateway]="$tmp/a.env")
+# A run that fails stops the script: it must not show up as a figure.
+tps() {
+  env $(cat "${envs[$1]}") pgbench -n -S -M "$2" -c 8 -j 2 -T "$3" 2>&1 | grep -oP 'tps = \K[0-9]+' ||
+    { echo "pgbench against $1 ($2) failed" >&2; return 1; }
+}
 for n in "${names[@]}"; do tps "$n" simple 2 >/dev/null; done # warm up
 median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 for mode in simple prepared; do

@@ -14,8 +14,19 @@ import { freeLoopbackPort } from '../src/demo/free-loopback-port.js';
 import { defaultAgentPolicies } from '../src/policy/index.js';
 import { benchPostgresConnection, gatewayBuild, issueToken, startGatewayProcess } from './gateway-process.js';
 import { startPgbenchUpstream } from './pgbench-upstream.js';
+import { startPgbouncer } from './pgbouncer.js';
 
 const envFile = process.env.HOLD_ENV_FILE ?? path.join(os.tmpdir(), 'gatehouse-hold.env');
+// HOLD_WITHOUT_RECORD=1 preloads bench/without-record.mjs into each gateway: its store writes nothing
+// (the floor without the record, for finding out what the record costs; never a result).
+const withoutRecord = process.env.HOLD_WITHOUT_RECORD === '1';
+function withoutRecordOptions(): string {
+  if (gatewayBuild() !== 'dist') throw new Error('HOLD_WITHOUT_RECORD needs a current build: npm run build');
+  const preload = fileURLToPath(new URL('./without-record.mjs', import.meta.url));
+  return [process.env.NODE_OPTIONS, `--import=${preload}`].filter(Boolean).join(' ');
+}
+// Checked before anything starts (a missing build must not leave a PostgreSQL running).
+const withoutRecordNodeOptions = withoutRecord ? withoutRecordOptions() : undefined;
 const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-hold-'));
 const password = 'bench-password';
 const upstream = await startPgbenchUpstream(dir, password);
@@ -31,14 +42,6 @@ const writePrivate = (file: string, text: string) => {
   writeFileSync(file, text, { mode: 0o600 });
   chmodSync(file, 0o600);
 };
-// HOLD_WITHOUT_RECORD=1 preloads bench/without-record.mjs into each gateway: its store writes nothing
-// (the floor without the record, for finding out what the record costs; never a result).
-const withoutRecord = process.env.HOLD_WITHOUT_RECORD === '1';
-function withoutRecordOptions(): string {
-  if (gatewayBuild() !== 'dist') throw new Error('HOLD_WITHOUT_RECORD needs a current build: npm run build');
-  const preload = fileURLToPath(new URL('./without-record.mjs', import.meta.url));
-  return [process.env.NODE_OPTIONS, `--import=${preload}`].filter(Boolean).join(' ');
-}
 const gateways: Awaited<ReturnType<typeof startGatewayProcess>>[] = [];
 const described: string[] = [];
 for (let i = 1; i <= count; i++) {
@@ -64,7 +67,7 @@ for (let i = 1; i <= count; i++) {
   const { issued } = issueToken(configFile, { subject: 'bench-agent', groups: 'ai-agents', agent: true });
   const gw = await startGatewayProcess({
     configFile,
-    ...(withoutRecord ? { env: { NODE_OPTIONS: withoutRecordOptions() } } : {}),
+    ...(withoutRecordNodeOptions ? { env: { NODE_OPTIONS: withoutRecordNodeOptions } } : {}),
     ports: [gwPort],
     logFile: path.join(dir, `gateway${suffix}.log`),
     ...(process.env.BENCH_CPU_PROF ? { cpuProfDir: path.resolve(process.env.BENCH_CPU_PROF) } : {}),
@@ -100,6 +103,16 @@ if (process.env.HOLD_BARE_RELAY === '1') {
   );
   described.push(`bare Node relay pid ${relay.pid} (${envFile}.relay; a ceiling, not a result)`);
 }
+// HOLD_PGBOUNCER=1 also starts PgBouncer (bench/pgbouncer.ts, as `npm run bench` does) in front of the
+// same PostgreSQL, its pgbench environment in `<env file>.pgbouncer`.
+const bouncer = process.env.HOLD_PGBOUNCER === '1' ? await startPgbouncer(dir, pgPort, password) : undefined;
+if (bouncer) {
+  writePrivate(
+    `${envFile}.pgbouncer`,
+    `PGHOST=127.0.0.1 PGPORT=${bouncer.port} PGUSER=postgres PGPASSWORD=${password} PGDATABASE=postgres PGSSLMODE=disable\n`,
+  );
+  described.push(`PgBouncer on port ${bouncer.port} (${envFile}.pgbouncer)`);
+}
 writePrivate(
   `${envFile}.direct`,
   `PGHOST=127.0.0.1 PGPORT=${pgPort} PGUSER=postgres PGPASSWORD=${password} PGDATABASE=postgres PGSSLMODE=disable\n`,
@@ -111,6 +124,7 @@ const stop = async () => {
   stopping = true;
   for (const gw of gateways) await gw.stop();
   relay?.kill();
+  bouncer?.stop();
   await upstream.stop();
   rmSync(dir, { recursive: true, force: true });
   process.exit(0);

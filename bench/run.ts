@@ -28,13 +28,13 @@ import { defaultAgentPolicies, defaultAwsPolicies } from '../src/policy/index.js
 import { signUpstreamRequest } from '../src/wire/aws/sigv4-signer.js';
 import { newestProfile, summarise } from './cpu-profile-top.js';
 import { startPgbenchUpstream } from './pgbench-upstream.js';
+import { startPgbouncer } from './pgbouncer.js';
 import {
   benchPostgresConnection,
   CLOCK_TICKS,
   cli,
   issueToken,
   gatewayBuild,
-  waitForPort,
   startGatewayProcess,
   type GatewayProcess,
 } from './gateway-process.js';
@@ -94,9 +94,8 @@ function machineCpu(): { busy: number; idle: number } | undefined {
     .split(/\s+/)
     .slice(1, 9)
     .map(Number);
-  const tick = CLOCK_TICKS;
   const busy = user! + nice! + system! + irq! + softirq! + (steal ?? 0);
-  return { busy: busy / tick, idle: (idle! + iowait!) / tick };
+  return { busy: busy / CLOCK_TICKS, idle: (idle! + iowait!) / CLOCK_TICKS };
 }
 
 function pgbench(target: Target, mode: string, clients: number, seconds: number): Promise<RunResult> {
@@ -308,18 +307,9 @@ async function main(): Promise<void> {
     };
     const pgTargets: Target[] = [direct];
     if (has('pgbouncer')) {
-      const bPort = await freeLoopbackPort();
-      const ini = path.join(dir, 'pgbouncer.ini');
-      writeFileSync(path.join(dir, 'userlist.txt'), `"postgres" "${password}"\n`);
-      writeFileSync(
-        ini,
-        `[databases]\npostgres = host=127.0.0.1 port=${pgPort} dbname=postgres\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = ${bPort}\nunix_socket_dir =\nauth_type = plain\nauth_file = ${dir}/userlist.txt\npool_mode = session\nmax_client_conn = 200\ndefault_pool_size = 50\n`,
-      );
-      const asRoot = process.getuid?.() === 0;
-      const bouncer = spawn('pgbouncer', [...(asRoot ? ['-u', 'postgres'] : []), ini], { stdio: 'ignore' });
-      cleanups.unshift(() => void bouncer.kill('SIGINT'));
-      await waitForPort(bPort, 'pgbouncer');
-      pgTargets.push({ name: 'pgbouncer', env: { ...direct.env, PGPORT: String(bPort) } });
+      const bouncer = await startPgbouncer(dir, pgPort, password);
+      cleanups.unshift(() => bouncer.stop());
+      pgTargets.push({ name: 'pgbouncer', env: { ...direct.env, PGPORT: String(bouncer.port) } });
     } else {
       console.log('pgbouncer is not installed: no PgBouncer column (apt-get install pgbouncer)');
     }
