@@ -19,7 +19,8 @@
 //   exclusive lock on its `.lock` file (a SQLite file in exclusive locking mode: the kernel drops the
 //   lock when the process dies); only journals whose lock can be taken are recovered.
 // - Reads: every read of the record in this process folds first. Another process (the CLI) sees a
-//   live gateway's rows once that gateway has folded them: within `foldIntervalMs` (50 ms).
+//   live gateway's rows once that gateway has folded them: once `foldRows` (512) rows wait, or the
+//   oldest has waited `foldDelayMs` (250 ms; the store looks every `foldIntervalMs`, 50 ms).
 // - Keys: a statement whose id or (session, seq) is already recorded is refused at its write. For a
 //   session this store started (its row was inserted here, so no other row can name it) with ids as
 //   the gate makes them (`<session>:<seq, 8 digits>`), the check is in memory (one bit per seq);
