@@ -133,9 +133,12 @@ export async function startGatewayProcess(opts: GatewayProcessOptions): Promise<
   const t0 = performance.now();
   const log = openSync(opts.logFile, 'a');
   const prof = opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [];
+  // BENCH_NODE_FLAGS: V8 and Node flags NODE_OPTIONS refuses (--trace-deopt, --trace-opt), for looking at
+  // a held gateway; never for a figure.
+  const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
   const child: ChildProcess = spawn(
     process.execPath,
-    [...prof, BIN, 'start', '-c', opts.configFile, '--no-watch'],
+    [...flags, ...prof, BIN, 'start', '-c', opts.configFile, '--no-watch'],
     { stdio: ['ignore', log, log], env: { ...process.env, ...opts.env } },
   );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -101,7 +101,17 @@ export const STATEMENT_COLUMNS = STATEMENT_FIELDS.map((c) => (c === 'text' ? '"t
 export const EVENT_COLUMNS = EVENT_FIELDS.join(', ');
 const INSERT_STATEMENT = `insert into statements (${STATEMENT_COLUMNS})
   values (${STATEMENT_FIELDS.map(() => '?').join(', ')})`;
-const INSERT_EVENT = `insert into session_events (${EVENT_COLUMNS}) values (${EVENT_FIELDS.map(() => '?').join(', ')})`;
+const EVENT_VALUES = `(${EVENT_FIELDS.map(() => '?').join(', ')})`;
+const INSERT_EVENT = `insert into session_events (${EVENT_COLUMNS}) values ${EVENT_VALUES}`;
+/**
+ * Event rows one insert of a fold writes: a fold binds hundreds of rows, and one statement per row
+ * spends as much on each call into SQLite (and its statement's reset) as on binding the row.
+ */
+const EVENTS_PER_INSERT = 32;
+const INSERT_EVENTS = `insert into session_events (${EVENT_COLUMNS}) values ${Array.from(
+  { length: EVENTS_PER_INSERT },
+  () => EVENT_VALUES,
+).join(', ')}`;
 const COMPLETE = `update statements set ${COMPLETE_FIELDS.slice(0, -1)
   .map((c) => `${c} = ?`)
   .join(', ')} where id = ?`;
@@ -316,11 +326,15 @@ export class StatementProbe {
 export class RecordTables {
   readonly #insertStatement: Database.Statement;
   readonly #insertEvent: Database.Statement;
+  readonly #insertEvents: Database.Statement;
+  /** The parameters of #insertEvents, reused (the statement copies them when it runs). */
+  readonly #eventValues = new Array<unknown>(EVENTS_PER_INSERT * EVENT_FIELDS.length);
   readonly #complete: Database.Statement;
 
   constructor(db: Database.Database) {
     this.#insertStatement = db.prepare(INSERT_STATEMENT);
     this.#insertEvent = db.prepare(INSERT_EVENT);
+    this.#insertEvents = db.prepare(INSERT_EVENTS);
     this.#complete = db.prepare(COMPLETE);
   }
 
@@ -329,10 +343,28 @@ export class RecordTables {
   }
 
   insertEvents(rows: readonly SessionEventsTable[]): void {
-    // In EVENT_FIELDS' order, as arguments (a fold inserts hundreds: no array, no keyed loads).
+    // In EVENT_FIELDS' order: EVENTS_PER_INSERT rows a statement, the rest one by one.
+    const values = this.#eventValues;
+    let i = 0;
+    for (; i + EVENTS_PER_INSERT <= rows.length; i += EVENTS_PER_INSERT) {
+      for (let k = 0, v = 0; k < EVENTS_PER_INSERT; k++) {
+        const e = rows[i + k]!;
+        values[v++] = e.session_id;
+        values[v++] = e.seq;
+        values[v++] = e.type;
+        values[v++] = e.at;
+        values[v++] = e.statement_id;
+        values[v++] = e.data;
+        values[v++] = e.prev_hash;
+        values[v++] = e.hash;
+      }
+      this.#insertEvents.run(values);
+    }
     const insert = this.#insertEvent;
-    for (const e of rows)
+    for (; i < rows.length; i++) {
+      const e = rows[i]!;
       insert.run(e.session_id, e.seq, e.type, e.at, e.statement_id, e.data, e.prev_hash, e.hash);
+    }
   }
 
   /** Writes a batch: its statements, then its events, then its results. */
@@ -390,7 +422,10 @@ export class RecordJournal {
   #foldedRows = 0;
   /** Set when a frame could be neither written whole nor cut off: every later write is refused. */
   #broken: string | undefined;
-  /** The event rows written and not folded, and the statements they record (`k`, for key checks). */
+  /**
+   * The event rows written and not folded, and the statements they record that the in-memory check
+   * does not cover (`k`, with #pendingIds and #pendingKeys: for key checks until they are folded).
+   */
   #pending: { e: SessionEventsTable[]; k: StatementKey[] } = { e: [], k: [] };
   readonly #pendingIds = new Set<string>();
   readonly #pendingKeys = new Set<string>();
@@ -468,7 +503,7 @@ export class RecordJournal {
     this.#probe.claim(
       r,
       batch,
-      this.#pendingIds.has(r.id),
+      this.#pendingIds.has(r.id) || this.#freshIdTaken(r.id),
       this.#pendingKeys.has(key) ||
         (bits !== undefined && r.seq >= 1 && r.seq <= MAX_BITMAP_SEQ && bits.has(r.seq)),
     );
@@ -486,10 +521,7 @@ export class RecordJournal {
 
   /** Whether a statement with this id is recorded (pending here, or in `statements`). */
   #hasStatement(id: string): boolean {
-    if (this.#pendingIds.has(id)) return true;
-    const parsed = parseStatementId(id);
-    if (parsed !== undefined && this.#fresh.get(parsed.session)?.gateIds.has(parsed.seq) === true)
-      return true;
+    if (this.#pendingIds.has(id) || this.#freshIdTaken(id)) return true;
     return this.#probe.recorded(id);
   }
 
@@ -575,29 +607,40 @@ export class RecordJournal {
       throw e;
     }
     this.#size = before + frame.length;
-    this.#frames.push({
-      name: this.#name,
-      end: this.#size,
-      e: batch.e.length,
-      k: statements.length,
-      at: performance.now(),
-    });
+    // A statement the in-memory check covers from now on (#noteFresh) is not kept in the pending sets:
+    // its seq bit answers for its key and for its id until its session ends, and a session's end is
+    // written only after the journal is folded.
+    let kept = 0;
     for (const r of statements) {
+      if (this.#noteFresh(r)) continue;
       this.#pending.k.push(r);
       this.#pendingIds.add(r.id);
       this.#pendingKeys.add(`${r.session_id}\u0000${r.seq}`);
-      this.#noteFresh(r);
+      kept++;
     }
+    this.#frames.push({ name: this.#name, end: this.#size, e: batch.e.length, k: kept, at: performance.now() });
     for (const e of batch.e) this.#pending.e.push(e);
     this.#writtenRows += batch.e.length;
     return this.pending >= this.#foldRows && this.#lastError === undefined;
   }
 
-  #noteFresh(r: StatementKey): void {
+  /**
+   * Notes a recorded statement of a session this store started in its seq bits. True when those bits
+   * now answer for both its keys: its seq, and its id, which is the gate's id for that seq.
+   */
+  #noteFresh(r: StatementKey): boolean {
     const f = this.#fresh.get(r.session_id);
-    if (f === undefined || r.seq < 1 || r.seq > MAX_BITMAP_SEQ) return;
+    if (f === undefined || r.seq < 1 || r.seq > MAX_BITMAP_SEQ) return false;
     f.seqs.add(r.seq);
-    if (isStatementId(r.id, r.session_id, r.seq)) f.gateIds.add(r.seq);
+    if (!isStatementId(r.id, r.session_id, r.seq)) return false;
+    f.gateIds.add(r.seq);
+    return true;
+  }
+
+  /** Whether `id` is the gate's id of a statement recorded in a session this store started. */
+  #freshIdTaken(id: string): boolean {
+    const parsed = parseStatementId(id);
+    return parsed !== undefined && this.#fresh.get(parsed.session)?.gateIds.has(parsed.seq) === true;
   }
 
   /** Rows written and not yet folded. */
