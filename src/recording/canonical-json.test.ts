@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
-import { canonicalJson, CanonicalJsonError } from './canonical-json.js';
+import { canonicalJson, CanonicalJsonError, jsonNumber, jsonString } from './canonical-json.js';
 
 describe('canonicalJson', () => {
   test('sorts keys by UTF-16 code units at every depth and adds no whitespace', () => {
@@ -41,6 +41,26 @@ describe('canonicalJson', () => {
         expect(JSON.parse(c)).toEqual(JSON.parse(JSON.stringify(v)));
       }),
       { numRuns: 300 },
+    );
+  });
+
+  test('writes strings and numbers exactly as JSON.stringify does (any UTF-16, lone surrogates too)', () => {
+    const units = fc
+      .array(fc.integer({ min: 0, max: 0xffff }), { maxLength: 40 })
+      .map((codes) => String.fromCharCode(...codes));
+    fc.assert(
+      fc.property(fc.oneof(units, fc.string({ unit: 'grapheme-ascii' }), fc.string()), (s) => {
+        expect(jsonString(s)).toBe(JSON.stringify(s));
+      }),
+      { numRuns: 1000 },
+    );
+    for (const s of ['', 'plain', 'a"b', 'a\\b', '\u007f', '\u001f', 'é', '\ud800', '\udfff\ud800', '~ !#[]'])
+      expect(jsonString(s)).toBe(JSON.stringify(s));
+    fc.assert(
+      fc.property(fc.double(), (n) => {
+        expect(jsonNumber(n)).toBe(JSON.stringify(n));
+      }),
+      { numRuns: 1000 },
     );
   });
 });

@@ -3,7 +3,7 @@
 // results, redacted text, never an upstream credential.
 
 import type { SessionRecord, StatementLineage, StatementRecord, StatementResult } from '../core/records.js';
-import { canonicalMember } from './canonical-json.js';
+import { canonicalMember, jsonString } from './canonical-json.js';
 
 export const EVENT_TYPES = {
   sessionStart: 'session.start',
@@ -96,7 +96,7 @@ export function resultData(r: StatementResult): Data {
 
 /** `out` with `"key":value` appended (after a comma unless it is the first), or as it was when left out. */
 function member(out: string, key: string, value: unknown): string {
-  const v = typeof value === 'string' ? JSON.stringify(value) : canonicalMember(value, 1);
+  const v = typeof value === 'string' ? jsonString(value) : canonicalMember(value, 1);
   if (v === undefined) return out;
   return out.length > 1 ? `${out},"${key}":${v}` : `${out}"${key}":${v}`;
 }

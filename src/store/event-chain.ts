@@ -9,7 +9,7 @@
 
 import { ERROR_CODES, GatewayError } from '../core/errors.js';
 import { isStatementId } from '../gate/ids.js';
-import { canonicalJson } from '../recording/canonical-json.js';
+import { canonicalJson, jsonNumber, jsonString } from '../recording/canonical-json.js';
 import {
   sessionEndData,
   EVENT_TYPES,
@@ -102,11 +102,11 @@ function eventText(e: {
   statement: string | null;
   type: string;
 }): string {
-  const statement = e.statement === null ? '' : `"statement":${JSON.stringify(e.statement)},`;
+  const statement = e.statement === null ? '' : `"statement":${jsonString(e.statement)},`;
   return (
-    `{"at":${JSON.stringify(e.at)},"data":${e.dataText},"prev":${JSON.stringify(e.prev)},` +
-    `"seq":${e.seq},"session":${JSON.stringify(e.session)},${statement}` +
-    `"type":${JSON.stringify(e.type)},"v":${RECORD_FORMAT_VERSION}}`
+    `{"at":${jsonString(e.at)},"data":${e.dataText},"prev":${jsonString(e.prev)},` +
+    `"seq":${jsonNumber(e.seq)},"session":${jsonString(e.session)},${statement}` +
+    `"type":${jsonString(e.type)},"v":${RECORD_FORMAT_VERSION}}`
   );
 }
 

@@ -73,8 +73,27 @@ function statements() {
 }
 const args = (row, cols) => { const a = new Array(cols.length); for (let i = 0; i < cols.length; i++) { const v = row[cols[i]]; a[i] = v === undefined ? null : v; } return a; };
 const bySessionSeq = (a, b) => (a.session_id < b.session_id ? -1 : a.session_id > b.session_id ? 1 : a.seq - b.seq);
-// Frames as record-journal.ts's readFrames reads them (u32 length, u32 CRC-32, JSON), but a frame that
-// is cut or fails its CRC is an error here: the main thread wrote every frame in range whole.
+// A frame's payload in either version, as record-journal.ts's readPayload reads it: version 2 is a JSON
+// line whose rows hold their data text's length, then those texts back to back; version 1 is JSON.
+function readPayload(payload) {
+  const nl = payload.indexOf(10);
+  if (nl < 0) return JSON.parse(payload.toString('utf8'));
+  const head = JSON.parse(payload.toString('utf8', 0, nl));
+  if (head.v !== 2 || !Array.isArray(head.e)) throw new Error('a journal frame of an unknown version');
+  const data = payload.toString('utf8', nl + 1);
+  let at = 0;
+  const e = head.e.map((row) => {
+    const n = row[5];
+    if (!Number.isSafeInteger(n) || n < 0 || at + n > data.length) throw new Error('a journal frame whose data texts do not match its rows');
+    const text = data.slice(at, at + n);
+    at += n;
+    return { session_id: row[0], seq: row[1], type: row[2], at: row[3], statement_id: row[4], data: text, prev_hash: row[6], hash: row[7] };
+  });
+  if (at !== data.length) throw new Error('a journal frame whose data texts do not match its rows');
+  return { s: [], e, c: [] };
+}
+// Frames as record-journal.ts's readFrames reads them (u32 length, u32 CRC-32, payload), but a frame
+// that is cut or fails its CRC is an error here: the main thread wrote every frame in range whole.
 function readSegment(seg, out) {
   const len = seg.to - seg.from;
   if (len === 0) return;
@@ -96,7 +115,7 @@ function readSegment(seg, out) {
     if (pos + 8 + n > len) throw new Error('journal ' + seg.name + ': a frame is cut at ' + (seg.from + pos));
     const payload = buf.subarray(pos + 8, pos + 8 + n);
     if (crc32(payload) !== sum) throw new Error('journal ' + seg.name + ': a frame fails its checksum at ' + (seg.from + pos));
-    const b = JSON.parse(payload.toString('utf8'));
+    const b = readPayload(payload);
     for (const r of b.s) out.s.push(r);
     for (const e of b.e) out.e.push(e);
     for (const c of b.c) out.c.push(c);

@@ -5,16 +5,26 @@
 // left to it, and a fold that cannot run fails reads and, past its bound, writes — never silently.
 
 import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { crc32 } from 'node:zlib';
 import Database from 'better-sqlite3';
+import fc from 'fast-check';
 import { afterAll, describe, expect, test } from 'vitest';
 import type { SessionRecord, StatementRecord } from '../core/records.js';
 import { statementId } from '../gate/ids.js';
 import { eventHash, GENESIS_PREV } from '../recording/record-format.js';
-import { inSessionOrder } from './record-journal.js';
+import { framePayload, inSessionOrder, readPayload } from './record-journal.js';
 import { eventToChained } from '../recording/recording-export.js';
 import { SqliteStore } from './sqlite-store.js';
 
@@ -467,6 +477,78 @@ process.kill(process.pid, 'SIGKILL');
     }
   });
 
+  test('a fold of many rows writes each of them once, in order, and the chain verifies', async () => {
+    const store = await open(file());
+    try {
+      await store.startSession(session('many'));
+      // 75 statements and results: whole inserts of 32 rows, and the rest one by one.
+      for (let seq = 1; seq <= 75; seq++) {
+        await store.recordStatement(stmt('many', seq));
+        await store.completeStatement(`many:${seq}`, { durationMs: seq, rows: seq * 2 });
+      }
+      store.commitDeferred();
+      const events = await store.getEvents('many');
+      expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 151 }, (_, i) => i + 1));
+      let prev = GENESIS_PREV;
+      for (const e of events) {
+        const chained = eventToChained(e);
+        expect(chained.prev).toBe(prev);
+        prev = eventHash(chained);
+        expect(e.hash).toBe(prev);
+      }
+      const got = await store.getSession('many');
+      expect(got?.statements.map((x) => [x.seq, x.result?.rows])).toEqual(
+        Array.from({ length: 75 }, (_, i) => [i + 1, (i + 1) * 2]),
+      );
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a journal an older version left (frames of one JSON object) is folded at the next open', async () => {
+    const f = file();
+    const store = await open(f);
+    await store.startSession(session('old'));
+    await store.close();
+    const data = JSON.stringify({ seq: 1, text: 'select \'"é" ✓\'', via: 'simple' });
+    const payload = Buffer.from(
+      JSON.stringify({
+        s: [],
+        e: [
+          {
+            session_id: 'old',
+            seq: 2,
+            type: 'statement',
+            at: 5,
+            statement_id: 'old:1',
+            data,
+            prev_hash: 'p',
+            hash: 'h',
+          },
+        ],
+        c: [],
+      }),
+    );
+    const header = Buffer.alloc(8);
+    header.writeUInt32BE(payload.length, 0);
+    header.writeUInt32BE(crc32(payload), 4);
+    mkdirSync(`${f}-journals`, { recursive: true });
+    writeFileSync(path.join(`${f}-journals`, 'ended-1.log'), Buffer.concat([header, payload]));
+    const again = await open(f);
+    try {
+      expect(again.journalStats()).toMatchObject({ recovered: 1, ignoredBytes: 0 });
+      await again.foldStaged();
+      expect(
+        again
+          .getDatabase()
+          .prepare("select data, hash from session_events where session_id = 'old' and seq = 2")
+          .get(),
+      ).toEqual({ data, hash: 'h' });
+    } finally {
+      await again.close();
+    }
+  });
+
   test('close() folds everything and leaves no journal behind', async () => {
     const f = file();
     const store = await open(f);
@@ -587,5 +669,73 @@ describe('a fold orders its rows', () => {
     const shuffled = [row('b', 2), row('a', 8), row('b', 1), row('a', 7)];
     expect(inSessionOrder(shuffled, 4).map(key)).toEqual(['a7', 'a8', 'b1', 'b2']);
     expect(shuffled.map(key)).toEqual(['b2', 'a8', 'b1', 'a7']);
+  });
+});
+
+describe('a journal frame', () => {
+  // Any UTF-16 for the header's fields (JSON escapes a lone surrogate there).
+  const text = fc
+    .array(fc.integer({ min: 0, max: 0xffff }), { maxLength: 40 })
+    .map((codes) => String.fromCharCode(...codes));
+  const row = fc.record({
+    session_id: text,
+    seq: fc.integer({ min: 1, max: 2 ** 40 }),
+    type: text,
+    at: fc.integer({ min: 0, max: 2 ** 45 }),
+    statement_id: fc.option(text, { nil: null }),
+    // Data texts are JSON (canonical, from the event's writers); any well-formed text comes back too.
+    data: fc.oneof(
+      fc.jsonValue().map((v) => JSON.stringify(v) ?? 'null'),
+      fc.string({ unit: 'grapheme' }),
+    ),
+    prev_hash: text,
+    hash: text,
+  });
+
+  test('holds its rows exactly: every field, data texts as they were (non-ASCII, line feeds, quotes)', () => {
+    fc.assert(
+      fc.property(fc.array(row, { maxLength: 12 }), (rows) => {
+        const payload = Buffer.from(framePayload(rows), 'utf8');
+        expect(readPayload(payload)).toEqual({ s: [], e: rows, c: [] });
+      }),
+    );
+  });
+
+  test("an older version's frame (one JSON object) is read as it was written", () => {
+    const batch = {
+      s: [],
+      e: [
+        {
+          session_id: 's',
+          seq: 1,
+          type: 'statement',
+          at: 1,
+          statement_id: 's:1',
+          data: '{"a":"\\n"}',
+          prev_hash: 'p',
+          hash: 'h',
+        },
+      ],
+      c: [{ id: 's:1', duration_ms: 1, row_count: 2, error_code: null, error_message: null, masked: null }],
+    };
+    expect(readPayload(Buffer.from(JSON.stringify(batch)))).toEqual(batch);
+  });
+
+  test('a frame whose data texts do not add up to its rows, or of another version, is refused', () => {
+    const good = framePayload([
+      {
+        session_id: 's',
+        seq: 1,
+        type: 't',
+        at: 1,
+        statement_id: null,
+        data: '{"x":1}',
+        prev_hash: 'p',
+        hash: 'h',
+      },
+    ]);
+    expect(() => readPayload(Buffer.from(`${good}!`))).toThrow(/do not match/);
+    expect(() => readPayload(Buffer.from(good.slice(0, -1)))).toThrow(/do not match/);
+    expect(() => readPayload(Buffer.from(good.replace('"v":2', '"v":3')))).toThrow(/unknown version/);
   });
 });

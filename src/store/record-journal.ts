@@ -47,6 +47,7 @@ import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import Database from 'better-sqlite3';
 import { isStatementId, parseStatementId } from '../gate/ids.js';
+import { jsonNumber, jsonString } from '../recording/canonical-json.js';
 import type { BatchPlan, StatementCompleteRow, StatementKey } from './batch-plan.js';
 import {
   JournalFolder,
@@ -205,6 +206,65 @@ export interface JournalBatch {
   readonly c: readonly StatementCompleteRow[];
 }
 
+// A frame's payload, in one of two layouts (the fold thread's reader, journal-folder.ts, reads both):
+// - version 2, written now: a JSON line holding each event row as an array, its data text replaced
+//   by that text's length (UTF-16 code units), then the rows' data texts back to back, as they are:
+//     {"v":2,"e":[[session_id,seq,type,at,statement_id,data length,prev_hash,hash],...]}\n<data><data>…
+//   A data text is canonical JSON already: encoded once more as a JSON string, it was escaped again
+//   (every quote), which cost about as much as the rest of the frame (docs/performance.md, "A
+//   journal frame that leaves data as it is"). JSON text never holds a raw line feed, so the first
+//   one ends the header; and JSON.stringify leaves no lone surrogate in a data text, so the texts
+//   come back from UTF-8 exactly.
+// - version 1, written before: the batch as one JSON object, `{"s":[…],"e":[…],"c":[…]}`, which an
+//   older version's journal may still hold (its `statements` rows and result updates are folded as
+//   they were).
+
+/** The version-2 payload of a batch of event rows. */
+export function framePayload(events: readonly SessionEventsTable[]): string {
+  let head = '{"v":2,"e":[';
+  let data = '';
+  for (let i = 0; i < events.length; i++) {
+    const r = events[i]!;
+    head +=
+      `${i === 0 ? '[' : ',['}${jsonString(r.session_id)},${jsonNumber(r.seq)},${jsonString(r.type)},` +
+      `${jsonNumber(r.at)},${r.statement_id === null ? 'null' : jsonString(r.statement_id)},` +
+      `${r.data.length},${jsonString(r.prev_hash)},${jsonString(r.hash)}]`;
+    data += r.data;
+  }
+  return `${head}]}\n${data}`;
+}
+
+type FrameRow = [string, number, string, number, string | null, number, string, string];
+
+/** A frame's payload (either version) as the batch it holds. Throws when it is neither. */
+export function readPayload(payload: Buffer): JournalBatch {
+  const nl = payload.indexOf(0x0a);
+  if (nl < 0) return JSON.parse(payload.toString('utf8')) as JournalBatch;
+  const head = JSON.parse(payload.toString('utf8', 0, nl)) as { v?: unknown; e?: unknown };
+  if (head.v !== 2 || !Array.isArray(head.e)) throw new Error('a journal frame of an unknown version');
+  const data = payload.toString('utf8', nl + 1);
+  let at = 0;
+  const e = (head.e as FrameRow[]).map((row): SessionEventsTable => {
+    const n = row[5];
+    if (!Number.isSafeInteger(n) || n < 0 || at + n > data.length)
+      throw new Error('a journal frame whose data texts do not match its rows');
+    const text = data.slice(at, at + n);
+    at += n;
+    return {
+      session_id: row[0],
+      seq: row[1],
+      type: row[2],
+      at: row[3],
+      statement_id: row[4],
+      data: text,
+      prev_hash: row[6],
+      hash: row[7],
+    };
+  });
+  if (at !== data.length) throw new Error('a journal frame whose data texts do not match its rows');
+  return { s: [], e, c: [] };
+}
+
 function constraint(message: string): Error {
   return Object.assign(new Error(message), { code: 'SQLITE_CONSTRAINT_UNIQUE' });
 }
@@ -259,7 +319,7 @@ function readFrames(buf: Buffer, offset: number): { frames: JournalBatch[]; end:
     if (pos + HEADER + len > buf.length) break;
     const payload = buf.subarray(pos + HEADER, pos + HEADER + len);
     if (crc32(payload) !== sum) break;
-    out.push(JSON.parse(payload.toString('utf8')) as JournalBatch);
+    out.push(readPayload(payload));
     pos += HEADER + len;
   }
   return { frames: out, end: pos };
@@ -554,9 +614,9 @@ export class RecordJournal {
     for (const r of plan.statementKeys) this.#checkStatement(r, taken);
     const completes = plan.statementCompletes.filter((c) => this.#hasStatement(c.id));
     // A statement and its result are written once, as their events (migration 0008): no `statements`
-    // row beside them and no update of it. The frame's `s` and `c` stay in the format (an older
-    // version's journal holds them, and is folded as it was).
-    const foldDue = this.#append({ s: [], e: events, c: [] }, plan.statementKeys);
+    // row beside them and no update of it (an older version's journal holds them, and is folded as
+    // it was).
+    const foldDue = this.#append(events, plan.statementKeys);
     return { completed: new Set(completes.map((c) => c.id)), foldDue };
   }
 
@@ -576,20 +636,20 @@ export class RecordJournal {
    * could not be: nothing of it is then in the journal. `statements` are those its events record (kept
    * for the key checks until folded). True when it is time to fold.
    */
-  #append(batch: JournalBatch, statements: readonly StatementKey[]): boolean {
+  #append(events: readonly SessionEventsTable[], statements: readonly StatementKey[]): boolean {
     this.assertRoom();
     const fd = this.#fd ?? this.#openFile();
-    // The JSON is encoded straight into a buffer kept for it (writeSync is done with it before this
-    // returns), in one pass: UTF-8 takes at most 3 bytes per UTF-16 code unit.
-    const json = JSON.stringify(batch);
-    const most = HEADER + json.length * 3;
+    // The payload is encoded straight into a buffer kept for it (writeSync is done with it before
+    // this returns), in one pass: UTF-8 takes at most 3 bytes per UTF-16 code unit.
+    const text = framePayload(events);
+    const most = HEADER + text.length * 3;
     let buf = this.#scratch;
     if (buf.length < most) {
       buf = Buffer.allocUnsafe(most);
       // A rare large frame (a long statement) gets a buffer of its own, not kept.
       if (most <= MAX_SCRATCH_BYTES) this.#scratch = buf;
     }
-    const length = buf.write(json, HEADER, 'utf8');
+    const length = buf.write(text, HEADER, 'utf8');
     const frame = buf.subarray(0, HEADER + length);
     frame.writeUInt32BE(length, 0);
     frame.writeUInt32BE(crc32(frame.subarray(HEADER)), 4);
@@ -618,9 +678,15 @@ export class RecordJournal {
       this.#pendingKeys.add(`${r.session_id}\u0000${r.seq}`);
       kept++;
     }
-    this.#frames.push({ name: this.#name, end: this.#size, e: batch.e.length, k: kept, at: performance.now() });
-    for (const e of batch.e) this.#pending.e.push(e);
-    this.#writtenRows += batch.e.length;
+    this.#frames.push({
+      name: this.#name,
+      end: this.#size,
+      e: events.length,
+      k: kept,
+      at: performance.now(),
+    });
+    for (const e of events) this.#pending.e.push(e);
+    this.#writtenRows += events.length;
     return this.pending >= this.#foldRows && this.#lastError === undefined;
   }
 
