@@ -212,9 +212,9 @@ export interface JournalBatch {
 //     {"v":2,"e":[[session_id,seq,type,at,statement_id,data length,prev_hash,hash],...]}\n<data><data>…
 //   A data text is canonical JSON already: encoded once more as a JSON string, it was escaped again
 //   (every quote), which cost about as much as the rest of the frame (docs/performance.md, "A
-//   journal frame that leaves data as it is"). JSON text never holds a raw line feed, so the first
-//   one ends the header; and JSON.stringify leaves no lone surrogate in a data text, so the texts
-//   come back from UTF-8 exactly.
+//   cheaper record write"). JSON text never holds a raw line feed, so the first one ends the header;
+//   and a data text comes from JSON.stringify or jsonString, which leave no lone surrogate in it, so
+//   the texts come back from UTF-8 exactly.
 // - version 1, written before: the batch as one JSON object, `{"s":[…],"e":[…],"c":[…]}`, which an
 //   older version's journal may still hold (its `statements` rows and result updates are folded as
 //   they were).
