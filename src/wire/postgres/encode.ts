@@ -1,7 +1,7 @@
 // Encoders for the messages Gatehouse itself writes, in both directions (protocol 3.0, 55.7).
 // Built from the spec's message layouts; every length field is computed, never hand-written.
 
-import { ErrorField, StartupCode, type TransactionStatus } from './message-codes.js';
+import { ErrorField, FrontendCode, StartupCode, type TransactionStatus } from './message-codes.js';
 
 function typed(type: string, body: Buffer): Buffer {
   const out = Buffer.allocUnsafe(5 + body.length);
@@ -159,7 +159,7 @@ const cstrBytes = (s: string) => Buffer.byteLength(s, 'utf8') + 1;
 
 export function parse(name: string, text: string, paramTypes: readonly number[] = []): Buffer {
   const n = paramTypes.length;
-  return frontend(0x50 /* P */, cstrBytes(name) + cstrBytes(text) + 2 + 4 * n, (out) => {
+  return frontend(FrontendCode.Parse, cstrBytes(name) + cstrBytes(text) + 2 + 4 * n, (out) => {
     let at = putCstr(out, text, putCstr(out, name, 5));
     out.writeInt16BE(n, at);
     at += 2;
@@ -173,14 +173,14 @@ export function parse(name: string, text: string, paramTypes: readonly number[] 
  * Bind carries them after its two names (the gateway forwards a client's Bind under its own names).
  */
 export function bind(portal: string, statement: string, rest: Buffer): Buffer {
-  return frontend(0x42 /* B */, cstrBytes(portal) + cstrBytes(statement) + rest.length, (out) => {
+  return frontend(FrontendCode.Bind, cstrBytes(portal) + cstrBytes(statement) + rest.length, (out) => {
     const at = putCstr(out, statement, putCstr(out, portal, 5));
     return at + rest.copy(out, at);
   });
 }
 
 export function execute(portal: string, maxRows = 0): Buffer {
-  return frontend(0x45 /* E */, cstrBytes(portal) + 4, (out) =>
+  return frontend(FrontendCode.Execute, cstrBytes(portal) + 4, (out) =>
     out.writeInt32BE(maxRows, putCstr(out, portal, 5)),
   );
 }
@@ -195,12 +195,12 @@ function targeted(type: number, target: 'S' | 'P', name: string): Buffer {
 
 /** Describe ('D') of a statement ('S') or portal ('P'). */
 export function describe(target: 'S' | 'P', name: string): Buffer {
-  return targeted(0x44 /* D */, target, name);
+  return targeted(FrontendCode.Describe, target, name);
 }
 
 /** Close ('C') of a statement ('S') or portal ('P'). */
 export function close(target: 'S' | 'P', name: string): Buffer {
-  return targeted(0x43 /* C */, target, name);
+  return targeted(FrontendCode.Close, target, name);
 }
 
 export function sync(): Buffer {
