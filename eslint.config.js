@@ -34,6 +34,7 @@ export default tseslint.config(
             'eslint.config.js',
             'bin/gatehouse.js',
             'bench/without-record.mjs',
+            'bench/store-instructions.mjs',
             'bench/bare-relay.mjs',
             'src/console/assets/*.js',
           ],
