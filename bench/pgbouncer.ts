@@ -37,6 +37,12 @@ export async function startPgbouncer(
     `[databases]\npostgres = host=127.0.0.1 port=${pgPort} dbname=postgres\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = ${port}\nunix_socket_dir =\nauth_type = plain\nauth_file = ${users}\npool_mode = session\nmax_client_conn = 200\ndefault_pool_size = 50\n`,
   );
   const bouncer = spawn('pgbouncer', [...(asRoot ? ['-u', 'postgres'] : []), ini], { stdio: 'ignore' });
-  await waitForPort(port, 'pgbouncer');
-  return { port, stop: () => void bouncer.kill('SIGINT') };
+  const stop = () => void bouncer.kill('SIGINT');
+  try {
+    await waitForPort(port, 'pgbouncer');
+  } catch (e) {
+    stop(); // one that never listened is not left running
+    throw e;
+  }
+  return { port, stop };
 }
