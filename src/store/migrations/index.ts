@@ -11,6 +11,7 @@ import { sshKeys } from './0005-ssh-keys.js';
 import { recordStaging } from './0006-record-staging.js';
 import { recordJournals } from './0007-record-journals.js';
 import { statementRecords } from './0008-statement-records.js';
+import { resultsByWindow } from './0009-results-by-window.js';
 
 export const STORE_MIGRATIONS: readonly StoreMigration[] = [
   sessionsStatementsTokens,
@@ -21,6 +22,7 @@ export const STORE_MIGRATIONS: readonly StoreMigration[] = [
   recordStaging,
   recordJournals,
   statementRecords,
+  resultsByWindow,
 ];
 
 export type { StoreDialect, StoreMigration } from './migration.js';
