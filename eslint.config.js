@@ -35,6 +35,7 @@ export default tseslint.config(
             'bin/gatehouse.js',
             'bench/without-record.mjs',
             'bench/store-instructions.mjs',
+            'bench/store-read.bench.mjs',
             'bench/bare-relay.mjs',
             'src/console/assets/*.js',
           ],

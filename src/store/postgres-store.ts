@@ -415,7 +415,7 @@ export class PostgresStore implements SessionStore, TokenStore {
   }
 
   countStatements(sessionId: string): Promise<StatementCounts> {
-    return sessions.countStatements(this.#kysely, sessionId);
+    return sessions.countStatements(this.#kysely, sessionId, 'postgres');
   }
 
   // --- TokenStore ---

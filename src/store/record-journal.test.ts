@@ -290,6 +290,7 @@ describe.each(['thread', 'inline'] as const)('the record journal, folded %s', (f
     // answered twice or never, some results before their statement or for none, other event types
     // naming the same ids. The view must agree with the rule read plainly.
     type Ev = { session: string; type: string; id: string | null; rows: number };
+    const EFFECTS = ['allow', 'deny', 'review'] as const;
     const ev = fc.record({
       session: fc.constantFrom('s1', 's2', 's3'),
       type: fc.constantFrom('statement', 'statement', 'result', 'result', 'approval.requested'),
@@ -313,7 +314,7 @@ describe.each(['thread', 'inline'] as const)('the record journal, folded %s', (f
             const data =
               e.type === 'result'
                 ? JSON.stringify({ durationMs: 1, rows: e.rows })
-                : JSON.stringify({ seq, text: `select ${e.rows}` });
+                : JSON.stringify({ seq, text: `select ${e.rows}`, effect: EFFECTS[e.rows % 3] });
             insert.run(e.session, seq, e.type, e.id, data);
             return { ...e, seq };
           });
@@ -334,6 +335,15 @@ describe.each(['thread', 'inline'] as const)('the record journal, folded %s', (f
                 .all(sessionId) as { id: string; seq: number; text: string; row_count: number | null }[]
             ).map((x) => [x.id, x.seq, x.text, x.row_count]);
             expect(got).toEqual(want);
+            // Counted without the results (not through the view's window): the same statements.
+            const effects = placed
+              .filter((e) => e.session === sessionId && e.type === 'statement' && e.id !== null)
+              .map((e) => EFFECTS[e.rows % 3]);
+            expect(await store.countStatements(sessionId)).toEqual({
+              total: want.length,
+              denied: effects.filter((x) => x === 'deny').length,
+              review: effects.filter((x) => x === 'review').length,
+            });
           }
         }),
         { numRuns: 200 },

@@ -108,16 +108,52 @@ export async function getSession(
   return { session: rowToSession(row), statements: statements.map(rowToStatement) };
 }
 
-export async function countStatements(db: Kysely<StoreTables>, sessionId: string): Promise<StatementCounts> {
-  const row = await db
-    .selectFrom('statement_records')
-    .select([
-      sql<number | string>`count(*)`.as('total'),
-      sql<number | string | null>`sum(case when effect = 'deny' then 1 else 0 end)`.as('denied'),
-      sql<number | string | null>`sum(case when effect = 'review' then 1 else 0 end)`.as('review'),
-    ])
-    .where('session_id', '=', sessionId)
-    .executeTakeFirst();
+export async function countStatements(
+  db: Kysely<StoreTables>,
+  sessionId: string,
+  dialect: StoreDialect,
+): Promise<StatementCounts> {
+  const counted = sql<number | string>`count(*)`.as('total');
+  const denied = sql<number | string | null>`sum(case when effect = 'deny' then 1 else 0 end)`.as('denied');
+  const review = sql<number | string | null>`sum(case when effect = 'review' then 1 else 0 end)`.as('review');
+  // On SQLite the view finds each statement's result with a window over the session's events
+  // (migration 0009), which a count does not need: the same rows are counted from their effects
+  // alone, those `statements` still holds and the `statement` events without such a row.
+  const row =
+    dialect === 'sqlite'
+      ? await db
+          .selectFrom(
+            db
+              .selectFrom('statements')
+              .select('effect')
+              .where('session_id', '=', sessionId)
+              .unionAll(
+                db
+                  .selectFrom('session_events as e')
+                  .select(sql<string>`json_extract(e.data, '$.effect')`.as('effect'))
+                  .where('e.session_id', '=', sessionId)
+                  .where('e.type', '=', 'statement')
+                  .where('e.statement_id', 'is not', null)
+                  .where((eb) =>
+                    eb.not(
+                      eb.exists(
+                        eb
+                          .selectFrom('statements as s')
+                          .select(sql`1`.as('one'))
+                          .whereRef('s.id', '=', 'e.statement_id'),
+                      ),
+                    ),
+                  ),
+              )
+              .as('r'),
+          )
+          .select([counted, denied, review])
+          .executeTakeFirst()
+      : await db
+          .selectFrom('statement_records')
+          .select([counted, denied, review])
+          .where('session_id', '=', sessionId)
+          .executeTakeFirst();
   return {
     total: Number(row?.total ?? 0),
     denied: Number(row?.denied ?? 0),

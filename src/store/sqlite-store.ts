@@ -531,7 +531,7 @@ export class SqliteStore implements SessionStore, TokenStore {
 
   async countStatements(sessionId: string): Promise<StatementCounts> {
     await this.#readable();
-    return sessions.countStatements(this.#kysely, sessionId);
+    return sessions.countStatements(this.#kysely, sessionId, 'sqlite');
   }
 
   // --- TokenStore ---
