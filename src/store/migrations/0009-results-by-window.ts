@@ -12,9 +12,11 @@
 // `result` event of that statement after it in its session: the smallest seq of a later `result` row
 // in the same (session, statement id) partition.
 //
-// Dropping an index changes nothing an older version reads or writes: its reads go through the view,
-// and a version-8 gateway on this database keeps working (slower on a view read, never wrong).
-// PostgreSQL has neither the index nor these events (its view is `statements`): nothing to do there.
+// Dropping the index changes nothing an older version reads or writes: a version-8 gateway on this
+// database reads the view as this version defines it, with the same results, and never names the
+// index. PostgreSQL has neither the index nor these events (its view is `statements`): nothing to do
+// there. The view's columns are copied from 0008, not imported: a migration is a snapshot of the
+// schema it makes, and must not change when a later one is written.
 
 import { sql, type Kysely } from 'kysely';
 import type { StoreMigration } from './migration.js';
