@@ -35,7 +35,6 @@ export default tseslint.config(
             'bin/gatehouse.js',
             'bench/without-record.mjs',
             'bench/store-instructions.mjs',
-            'bench/store-read.bench.mjs',
             'bench/bare-relay.mjs',
             'src/console/assets/*.js',
           ],

@@ -39,6 +39,8 @@ if (args[0] === '--drive') {
     const store = await SqliteStore.open({ path: path.join(dir, 'record.db'), synchronous: 'normal' });
     const sessions = Array.from({ length: 8 }, () => randomUUID());
     const startedAt = new Date();
+    // The records of bench/store-fixtures.ts, copied: valgrind runs this file under plain node, with
+    // no TypeScript loader whose own instructions would be counted.
     await Promise.all(
       sessions.map((id) =>
         store.startSession({

@@ -16,10 +16,10 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { SessionRecord, StatementRecord } from '../src/core/records.js';
 import { startEmbeddedPostgres, type RunningPostgres } from '../src/demo/embedded-postgres.js';
 import { PostgresStore } from '../src/store/postgres-store.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
+import { benchSession, benchStatement } from './store-fixtures.js';
 
 const { values } = parseArgs({
   options: {
@@ -69,22 +69,7 @@ async function drive(store: Store, sessions: number, total: number, ids: IdKind)
   const perSession = Math.ceil(total / sessions);
   const startedAt = new Date();
   const sessionIds = Array.from({ length: sessions }, () => newId());
-  await Promise.all(
-    sessionIds.map((id) =>
-      store.startSession({
-        id,
-        startedAt,
-        subject: 'bench',
-        groups: ['bench'],
-        tokenKind: 'service',
-        agent: true,
-        issuer: 'gatehouse',
-        clientAddress: '127.0.0.1:50000',
-        connection: 'bench',
-        protocol: 'postgres',
-      } satisfies SessionRecord),
-    ),
-  );
+  await Promise.all(sessionIds.map((id) => store.startSession(benchSession(id, startedAt))));
   const before = store.stats().commits;
   const folded = 'journalStats' in store ? store.journalStats() : undefined;
   const latencies: number[] = [];
@@ -96,18 +81,7 @@ async function drive(store: Store, sessions: number, total: number, ids: IdKind)
       let lastComplete: Promise<void> = Promise.resolve();
       for (let seq = 1; seq <= perSession; seq++) {
         const id = ids === 'gate' ? statementId(sessionId, seq) : newId();
-        const record: StatementRecord = {
-          id,
-          sessionId,
-          seq,
-          at: new Date(),
-          via: 'simple',
-          text: `SELECT abalance FROM pgbench_accounts WHERE aid = ${(seq * 7919) % 100000};`,
-          kind: 'select',
-          categories: ['read'],
-          effect: 'allow',
-          ruleId: 'bench-read',
-        };
+        const record = benchStatement(id, sessionId, seq);
         const s = process.hrtime.bigint();
         await store.recordStatement(record); // the gate forwards only after this resolves
         latencies.push(Number(process.hrtime.bigint() - s) / 1e6);
