@@ -168,8 +168,14 @@ export const RELAY_SLICE_MS = 20;
 const RELAY_CHECK_BYTES = 16 * 1024;
 /** Below this many bytes a batch's slices are copied into one write instead of a writev. */
 const WRITEV_MIN_BYTES = 16 * 1024;
-/** A portal that never exists: Execute on it fails at once, and the server log says why. */
-const POISON_PORTAL = 'gatehouse refused this message';
+/**
+ * Sent in place of a refused extended-protocol message: a Parse whose text is a syntax error. The raw
+ * parser rejects it before the statement name, the catalog or any session object is looked at, so it
+ * fails in every session state and changes nothing (a named statement: the unnamed one is kept), and
+ * the server log says why. Not an Execute of a portal that "never exists": client SQL (or a function)
+ * can open a cursor of any name, and its rows would then answer in the refusal's place.
+ */
+const POISON_PARSE = encode.parse(`${RESERVED_PREFIX}refused`, 'gatehouse refused this message', []);
 
 /** Text whose bytes PostgreSQL reads the same in every client encoding and string setting: ASCII
  * without a backslash (NUL cannot occur in protocol text). */
@@ -1444,8 +1450,8 @@ export class ClientConnection {
     this.socket.write(pending ? Buffer.concat([pending, notice]) : notice);
   }
 
-  /** Refuses an extended-protocol message: the upstream sees a failing Execute, so it skips to Sync
-   * exactly as after any error, and the client gets our ErrorResponse in that position. */
+  /** Refuses an extended-protocol message: the upstream sees a failing Parse (POISON_PARSE), so it skips
+   * to Sync exactly as after any error, and the client gets our ErrorResponse in that position. */
   private refuseExtended(refusal: GatewayError): Promise<void> | undefined {
     this.skipUntilSync = true;
     if (this.txStatus === 'I' && this.execSeq === this.syncedSeq && !this.tracker.awaitsReady) {
@@ -1458,7 +1464,7 @@ export class ClientConnection {
       return undefined;
     }
     this.tracker.push({ kind: 'refusal', refusal });
-    return this.forward(encode.execute(POISON_PORTAL, 1));
+    return this.forward(POISON_PARSE);
   }
 
   /**

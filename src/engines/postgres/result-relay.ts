@@ -45,6 +45,13 @@ import type { UpstreamTarget } from './upstream-connection.js';
 
 /** A frame handler's answer when relaying must wait for a catalog lookup (docs/masking.md). */
 export const STALL = true;
+/** Frames that may come before the ErrorResponse answering a poison message (protocol 55.2.7). */
+const ASYNC_OR_ERROR: ReadonlySet<number> = new Set([
+  BackendCode.ErrorResponse,
+  BackendCode.NoticeResponse,
+  BackendCode.NotificationResponse,
+  BackendCode.ParameterStatus,
+]);
 /** Command tags after which column names may have changed (the catalog cache is refreshed). */
 const DDL_TAG = /^(CREATE|ALTER|DROP|COMMENT|IMPORT) /;
 
@@ -256,6 +263,11 @@ export class ResultRelay {
     if (head?.kind === 'own' && f.type !== BackendCode.NotificationResponse) {
       this.onOwnFrame(head, f);
       return;
+    }
+    if (head?.kind === 'refusal' && !ASYNC_OR_ERROR.has(f.type)) {
+      // The poison sent in a refused message's place can only fail: anything else answering it means
+      // the stream is no longer where the tracker says, and no frame can be attributed (or masked) safely.
+      throw new Error(`upstream answered a refused message with ${String.fromCharCode(f.type)}`);
     }
     switch (f.type) {
       case BackendCode.DataRow: {

@@ -1,0 +1,59 @@
+// Hostile pipelines against the PostgreSQL engine's fast paths, through the real wire and a real
+// server: names Gatehouse uses for its own upstream messages, literal templates, skipped messages
+// after errors. Every bypass found becomes a test here (DESIGN.md example 10).
+
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { defaultAgentPolicies } from '../src/policy/index.js';
+import { BackendCode, decodeDataRow, decodeErrorFields, type Frame } from '../src/wire/postgres/index.js';
+import { startTestGateway, type TestGateway } from './testkit/gateway.js';
+import { RawPgClient, msg } from './testkit/raw-pg-client.js';
+
+const CARD = '4111111111111111';
+
+let gw: TestGateway;
+
+beforeAll(async () => {
+  gw = await startTestGateway({
+    superUrl: inject('pgUrl'),
+    policies: defaultAgentPolicies(['app'], { mask: true }),
+    setupSql: `
+      CREATE TABLE cards (id int PRIMARY KEY, holder text, number text);
+      INSERT INTO cards SELECT g, 'holder ' || g, '${CARD}' FROM generate_series(1, 5) g;`,
+    extra: { masking: { columns: [{ column: 'cards.number', tag: 'card' }] } },
+  });
+});
+afterAll(async () => gw?.stop());
+
+const agentToken = () => gw.token({ subject: 'claude-pipeline', groups: ['ai-agents'], agent: true });
+const rawText = (frames: Frame[]) => Buffer.concat(frames.map((f) => f.raw)).toString('latin1');
+const errors = (frames: Frame[]) =>
+  frames.filter((f) => f.type === BackendCode.ErrorResponse).map((f) => decodeErrorFields(f.body));
+
+describe("names of Gatehouse's own upstream messages", () => {
+  it('a cursor named like the poison portal cannot make a refusal return its rows unmasked', async () => {
+    const c = await RawPgClient.open(gw.port, gw.connection, await agentToken());
+    try {
+      c.send(msg.query('BEGIN'));
+      await c.ready();
+      c.send(msg.query('DECLARE "gatehouse refused this message" CURSOR FOR SELECT number FROM cards'));
+      const declared = await c.ready();
+      // Whether the name is refused outright or not, what follows must never leak the card.
+      // A Bind to a statement that does not exist is refused; in a transaction the refusal goes upstream.
+      c.send(msg.bind('', 'no such statement'), msg.sync());
+      const refused = await c.ready();
+      // The refusal aborted the transaction, as PostgreSQL's own error would.
+      c.send(msg.query('ROLLBACK'), msg.query('SELECT 1'));
+      await c.ready();
+      const after = await c.ready();
+      const all = [...declared, ...refused, ...after];
+      expect(rawText(all)).not.toContain(CARD);
+      expect(refused.filter((f) => f.type === BackendCode.DataRow)).toHaveLength(0);
+      expect(errors(refused).length).toBeGreaterThan(0);
+      // The session stays in step: the next query answers for itself.
+      const rows = after.filter((f) => f.type === BackendCode.DataRow).map((f) => decodeDataRow(f.body));
+      expect(rows.map((r) => r.map((x) => x?.toString()))).toEqual([['1']]);
+    } finally {
+      c.socket.destroy();
+    }
+  });
+});
