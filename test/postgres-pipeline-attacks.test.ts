@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { defaultAgentPolicies } from '../src/policy/index.js';
 import { BackendCode, decodeDataRow, decodeErrorFields, type Frame } from '../src/wire/postgres/index.js';
 import { startTestGateway, type TestGateway } from './testkit/gateway.js';
-import { RawPgClient, msg } from './testkit/raw-pg-client.js';
+import { RawPgClient, msg, typed } from './testkit/raw-pg-client.js';
 
 const CARD = '4111111111111111';
 
@@ -56,4 +56,49 @@ describe("names of Gatehouse's own upstream messages", () => {
       c.socket.destroy();
     }
   });
+});
+
+describe('messages the upstream answers where Gatehouse expects nothing', () => {
+  // A Flush or Sync with bytes after its type and length is an ERROR upstream (invalid message
+  // format); after a Flush the server then skips to Sync. A tracker that did not expect that error
+  // would attribute every later answer to the message before it.
+  for (const [name, bad] of [
+    ['Flush', typed('H', Buffer.from('x'))],
+    ['Sync', typed('S', Buffer.from('x'))],
+  ] as const) {
+    it(`a ${name} with a body cannot put the relay out of step with the server`, async () => {
+      const c = await RawPgClient.open(gw.port, gw.connection, await agentToken());
+      try {
+        c.send(bad);
+        const first = await c.until(
+          (f) => f.type === BackendCode.ErrorResponse || f.type === BackendCode.ReadyForQuery,
+        );
+        const batch = () => [
+          msg.parse('', 'SELECT number FROM cards ORDER BY id'),
+          msg.bind('', ''),
+          msg.execute('', 0),
+          msg.sync(),
+        ];
+        const seen: Frame[] = [...first];
+        // A batch the server would skip whole if it were still skipping (its Sync ends the skip).
+        if (!c.closed) {
+          c.send(msg.parse('', 'SELECT 1'), msg.sync());
+          seen.push(...(await c.ready()));
+        }
+        for (let i = 0; i < 2 && !c.closed; i++) {
+          c.send(...batch());
+          seen.push(...(await c.ready()));
+        }
+        expect(rawText(seen)).not.toContain(CARD);
+        if (!c.closed) {
+          const cells = seen
+            .filter((f) => f.type === BackendCode.DataRow)
+            .map((f) => decodeDataRow(f.body)[0]?.toString());
+          for (const cell of cells) expect(cell).toBe('[REDACTED:card]');
+        }
+      } finally {
+        c.socket.destroy();
+      }
+    });
+  }
 });

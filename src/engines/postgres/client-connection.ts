@@ -745,11 +745,17 @@ export class ClientConnection {
         if (this.readOnly.needsStep(false)) return this.accessMode(false).then(() => this.onClose(f));
         return this.onClose(f);
       case FrontendCode.Sync:
+        // A body is an ERROR upstream (invalid message format) that aborts the batch's transaction.
+        if (f.body.length !== 0) throw new ProtocolError('invalid Sync message format');
         this.skipUntilSync = false;
         this.tracker.push({ kind: 'sync', execSeq: this.execSeq });
         this.syncedSeq = this.execSeq;
-        return this.forward(f.raw);
+        return this.forward(SYNC);
       case FrontendCode.Flush:
+        // A body is an ERROR upstream answering nothing Gatehouse tracks, after which the server skips
+        // to Sync: every later answer would be attributed (and masked) as another message's.
+        if (f.body.length !== 0) throw new ProtocolError('invalid Flush message format');
+        return this.forward(FLUSH);
       case FrontendCode.CopyData:
       case FrontendCode.CopyDone:
       case FrontendCode.CopyFail:
@@ -1822,6 +1828,8 @@ export class ClientConnection {
 }
 
 const PARSE_COMPLETE = Buffer.from([0x31, 0, 0, 0, 4]);
+const SYNC = encode.sync();
+const FLUSH = encode.flush();
 const CLOSE_COMPLETE = Buffer.from([0x33, 0, 0, 0, 4]);
 
 /** The client's Bind with Gatehouse's own portal and statement names; the rest byte for byte. */

@@ -438,7 +438,13 @@ export class ResultRelay {
     const head = tracker.peek();
     this.endCopyOut();
     if (!head) {
-      // Not tied to a request: e.g. FATAL on admin shutdown.
+      // Not tied to a request: a FATAL (admin shutdown, a timeout) ends the session. Any other error
+      // answers a message Gatehouse does not know it sent, and the server may now be skipping to Sync:
+      // nothing after it could be attributed (or masked) safely.
+      const fields = decodeErrorFields(f.body);
+      const severity = fields.V ?? fields.S;
+      if (severity !== 'FATAL' && severity !== 'PANIC')
+        throw new Error('upstream error answering no request');
       this.out.add(this.maskedFields('E', f, this.lastMasker).raw);
       return;
     }
