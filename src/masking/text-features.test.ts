@@ -117,6 +117,21 @@ describe('DetectorSet.couldMatchBytes', () => {
     );
   });
 
+  it('lets through every sig= value the SAS detector masks: 16 characters and more, `=` anywhere', () => {
+    const unfiltered = createDetectorSet({ prefilter: false });
+    for (const text of [
+      'sig=abcdefghijklmnop',
+      '?sv=1&sig=abcdefghijklmnopqrs',
+      'sig=abcdefgh=ijklmnopqrs',
+      'sig=AAAAAAAAAAAAAAAAAAA=AAAAAAAAAAAAAAAAAAA',
+    ]) {
+      const b = Buffer.from(text);
+      expect(unfiltered.scan(text).map((f) => f.detector)).toEqual(['azure_sas_signature']);
+      expect(sets.all.couldMatchBytes(b, 0, b.length)).toBe(true);
+      expect(sets.all.scan(text)).toEqual(unfiltered.scan(text));
+    }
+  });
+
   it('says maybe whenever the pre-filter is off or a stage runs whatever the text', () => {
     const b = Buffer.from('nothing here');
     expect(sets.all.couldMatchBytes(b, 0, b.length)).toBe(false);

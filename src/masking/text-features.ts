@@ -16,7 +16,11 @@ export const F_TOKEN = 1 << 3;
 export const F_DOLLAR = 1 << 4;
 /** Five dashes in a row: PEM armour. */
 export const F_DASH5 = 1 << 5;
-/** A [A-Za-z0-9+/_%-] run of 20+: encoded runs, SAS signatures, Slack webhooks. */
+/**
+ * A [A-Za-z0-9+/_%=-] run of 20+: encoded runs, SAS signatures, Slack webhooks. `=` counts (padding,
+ * and the SAS detector takes it anywhere in a value), so `sig=` and the 16 characters the SAS detector
+ * needs at least are a run of 20.
+ */
 export const F_RUN20 = 1 << 6;
 /** The same kind of run, 40+: AWS secret keys, Azure keys. */
 export const F_RUN40 = 1 << 7;
@@ -32,6 +36,8 @@ const UNDERSCORE = 4;
 const DASH = 5;
 /** `+`, `/`, `%`: inside base64 (and URL-encoded base64) runs, not inside tokens. */
 const B64_ONLY = 6;
+/** `=`: inside runs (base64 padding, `sig=…`), not inside tokens; it ends a digit chain. */
+const EQUALS = 7;
 
 const CLASS_ID: Uint8Array = (() => {
   const t = new Uint8Array(65536);
@@ -43,6 +49,7 @@ const CLASS_ID: Uint8Array = (() => {
   t[43] = B64_ONLY;
   t[47] = B64_ONLY;
   t[37] = B64_ONLY;
+  t[61] = EQUALS;
   return t;
 })();
 
@@ -129,6 +136,13 @@ export function bytesFeatures(b: Uint8Array, start: number, end: number): number
         if (c !== 43 || ++gap > 2) chain = 0;
         dashes = 0;
         break;
+      case EQUALS:
+        if (word >= TOKEN_MIN_RUN && TOKEN_START[wordFirst] === 1) f |= F_TOKEN;
+        word = 0;
+        run++;
+        chain = 0;
+        dashes = 0;
+        break;
       default:
         if (word >= TOKEN_MIN_RUN && TOKEN_START[wordFirst] === 1) f |= F_TOKEN;
         if (run >= 20) f |= runBits(run);
@@ -204,6 +218,13 @@ export function textFeatures(text: string): number {
         run++;
         // "+" may lead a phone number; "/" and "%" end a digit chain.
         if (c !== 43 || ++gap > 2) chain = 0;
+        dashes = 0;
+        break;
+      case EQUALS:
+        if (word >= TOKEN_MIN_RUN && TOKEN_START[wordFirst] === 1) f |= F_TOKEN;
+        word = 0;
+        run++;
+        chain = 0;
         dashes = 0;
         break;
       default:
