@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { defaultAgentPolicies } from '../src/policy/index.js';
 import { BackendCode, decodeDataRow, decodeErrorFields, type Frame } from '../src/wire/postgres/index.js';
-import { startTestGateway, type TestGateway } from './testkit/gateway.js';
+import { ALLOW_ALL, startTestGateway, type TestGateway } from './testkit/gateway.js';
 import { RawPgClient, msg, typed } from './testkit/raw-pg-client.js';
 
 const CARD = '4111111111111111';
@@ -101,4 +101,37 @@ describe('messages the upstream answers where Gatehouse expects nothing', () => 
       }
     });
   }
+});
+
+describe('a pipeline that outruns a busy server', () => {
+  let open: TestGateway;
+  beforeAll(async () => {
+    open = await startTestGateway({ superUrl: inject('pgUrl'), policies: ALLOW_ALL });
+  });
+  afterAll(async () => open?.stop());
+
+  it('messages that arrive while Gatehouse waits for the upstream to drain are still handled', async () => {
+    const c = await RawPgClient.open(open.port, open.connection, await open.token());
+    try {
+      // The server sleeps, so what follows fills the socket buffers towards it: Gatehouse's writes
+      // upstream wait for 'drain' while the client's last messages arrive.
+      const filler = `SELECT 1 /* ${'x'.repeat(60_000)} */`;
+      const parses = Array.from({ length: 120 }, () => msg.parse('', filler));
+      c.send(msg.query('SELECT pg_sleep(1.5)'), ...parses);
+      await new Promise((r) => setTimeout(r, 500));
+      c.send(msg.bind('', ''), msg.execute('', 0), msg.sync());
+      const answered = await Promise.race([
+        (async () => {
+          await c.ready();
+          return c.ready();
+        })(),
+        new Promise<undefined>((r) => setTimeout(() => r(undefined), 15_000)),
+      ]);
+      expect(answered, 'the pipeline was answered').toBeDefined();
+      const rows = answered!.filter((f) => f.type === BackendCode.DataRow).map((f) => decodeDataRow(f.body));
+      expect(rows.map((r) => r.map((x) => x?.toString()))).toEqual([['1']]);
+    } finally {
+      c.socket.destroy();
+    }
+  }, 30_000);
 });

@@ -347,8 +347,14 @@ export class ClientConnection {
       while (!this.isClosed) {
         const f = this.reader.next();
         if (!f) {
-          await this.flushForwarded();
-          break;
+          const flushed = this.flushForwarded();
+          if (flushed === undefined) break;
+          // Waiting for the upstream to drain: frames that arrive meanwhile found `processing` set
+          // and did not start a pump, so look again rather than leave them in the reader.
+          this.socket.pause();
+          await flushed;
+          if (!this.isClosed) this.socket.resume();
+          continue;
         }
         const pending = this.handleFrame(f);
         if (pending) {
