@@ -135,3 +135,54 @@ describe('a pipeline that outruns a busy server', () => {
     }
   }, 30_000);
 });
+
+describe('messages split at every byte', () => {
+  it('a mixed pipeline sent one byte per write is answered as when sent whole, masked', async () => {
+    const token = await agentToken();
+    const pipeline = Buffer.concat([
+      msg.parse('s', 'SELECT id, number FROM cards WHERE id <= 2 ORDER BY id'),
+      msg.bind('', 's'),
+      msg.execute('', 1),
+      msg.execute('', 0),
+      msg.bind('no', 'missing'),
+      msg.execute('no', 0),
+      msg.sync(),
+      msg.query('SELECT number FROM cards WHERE id = 3; SELECT 2'),
+      msg.bind('', 's'),
+      msg.describePortal(''),
+      msg.execute('', 0),
+      msg.close('S', 's'),
+      msg.sync(),
+    ]);
+    const shape = (frames: Frame[]) =>
+      frames.map((f) =>
+        f.type === BackendCode.DataRow
+          ? `D:${decodeDataRow(f.body)
+              .map((x) => x?.toString())
+              .join(',')}`
+          : f.type === BackendCode.ErrorResponse
+            ? `E:${decodeErrorFields(f.body).C}`
+            : String.fromCharCode(f.type),
+      );
+    const run = async (split: boolean) => {
+      const c = await RawPgClient.open(gw.port, gw.connection, token);
+      try {
+        c.socket.setNoDelay(true);
+        if (!split) c.send(pipeline);
+        else
+          for (let i = 0; i < pipeline.length; i++) {
+            c.socket.write(pipeline.subarray(i, i + 1));
+            await new Promise((r) => setTimeout(r, 0));
+          }
+        const frames = [...(await c.ready()), ...(await c.ready()), ...(await c.ready())];
+        expect(rawText(frames)).not.toContain(CARD);
+        return shape(frames);
+      } finally {
+        c.socket.destroy();
+      }
+    };
+    const whole = await run(false);
+    expect(whole).toContain('D:1,[REDACTED:card]');
+    expect(await run(true)).toEqual(whole);
+  }, 60_000);
+});
