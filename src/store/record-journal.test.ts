@@ -752,6 +752,35 @@ process.kill(process.pid, 'SIGKILL');
     }
   });
 
+  test('a rotated file folded in several folds is folded from where each fold stopped, once', async () => {
+    const f = file();
+    // A fold takes at most 4 rows; the file is rotated once it holds a few frames.
+    const store = await open(f, { journal: { foldRows: 1, rotateBytes: 2000 }, busyTimeoutMs: 0 });
+    const other = new Database(f);
+    try {
+      await store.startSession(session('rot'));
+      await store.recordStatement(stmt('rot', 1));
+      other.exec('BEGIN IMMEDIATE'); // another process holds the write lock: folds fail, writes go on
+      await store.recordStatement(stmt('rot', 2));
+      await expect(store.foldStaged()).rejects.toThrow(/busy|locked/i);
+      for (let seq = 3; seq <= 12; seq++) await store.recordStatement(stmt('rot', seq));
+      other.exec('COMMIT');
+      // The file is rotated by the next fold and needs three folds of 4 rows: none may fold a row twice.
+      expect((await store.getSession('rot'))?.statements.map((s) => s.seq)).toEqual(
+        Array.from({ length: 12 }, (_, i) => i + 1),
+      );
+      await store.recordStatement(stmt('rot', 13));
+      expect((await store.getEvents('rot')).map((e) => e.seq)).toEqual(
+        Array.from({ length: 14 }, (_, i) => i + 1),
+      );
+      expect(store.journalStats()).toMatchObject({ pending: 0 });
+    } finally {
+      other.close();
+      await store.close();
+    }
+    expect(journalFiles(f).filter((x) => x.endsWith('.log'))).toEqual([]);
+  });
+
   test('past its bound of pending rows a journal whose folds wait for a lock refuses writes', async () => {
     const f = file();
     const store = await open(f, { journal: { foldRows: 1_000_000, maxPendingRows: 2 }, busyTimeoutMs: 0 });

@@ -927,8 +927,13 @@ export class RecordJournal {
       if (seg.done) {
         rmSync(seg.file, { force: true });
         this.#retired = this.#retired.filter((f) => f.name !== seg.name);
-      } else if (seg.name === this.#name) this.#foldedTo = seg.to;
-      else for (const r of this.#retired) if (r.name === seg.name) r.foldedTo = seg.to;
+        continue;
+      }
+      // A rotated file first: until the next write opens a new file, #name still names the rotated
+      // one, whose mark is its #retired entry's (#foldedTo is the open file's).
+      const retired = this.#retired.find((r) => r.name === seg.name);
+      if (retired !== undefined) retired.foldedTo = seg.to;
+      else if (seg.name === this.#name) this.#foldedTo = seg.to;
     }
     this.#stats.folds++;
     this.#stats.rowsFolded += rows;
