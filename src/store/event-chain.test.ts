@@ -130,9 +130,10 @@ describe('EventChain.sessionOfStatement', () => {
     // Any other id is remembered until its completion or its session's end.
     chain.noteStatement({ id: 'free-form', sessionId: 'c', seq: 1 });
     expect(chain.sessionOfStatement('free-form')).toBe('c');
-    chain.commit({ events: [], seals: [], committed: [], invalid: [], tails: new Map() }, [
-      { kind: 'end-session', id: 'c', endedAt: new Date(), reason: 'client closed' },
-    ]);
+    chain.commit(
+      { events: [], seals: [], committed: [], invalid: [], tails: new Map(), unknownSessions: new Set() },
+      [{ kind: 'end-session', id: 'c', endedAt: new Date(), reason: 'client closed' }],
+    );
     expect(chain.sessionOfStatement('free-form')).toBeUndefined();
     // An id of the gate's shape first submitted for another session (refused there), then for its own.
     chain.noteStatement({ id: 'd:00000001', sessionId: 'e', seq: 9 });

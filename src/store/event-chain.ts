@@ -62,6 +62,8 @@ export interface EventPlan {
   /** Per op: an error that rejects it (appending to a session the store does not have). */
   readonly invalid: readonly (Error | undefined)[];
   readonly tails: ReadonlyMap<string, ChainTail>;
+  /** Sessions of the batch the store does not have (their ops got no event). */
+  readonly unknownSessions: ReadonlySet<string>;
 }
 
 /** The second isoTime last formatted, and its text up to the milliseconds (`YYYY-MM-DDTHH:MM:SS.`). */
@@ -274,7 +276,14 @@ export class EventChain {
     // Listeners' copies of the events are built only when someone listens (SIEM exporters).
     const forListeners = this.#listeners.size > 0;
     if (this.#off)
-      return { events: [], seals: [], committed: [], invalid: ops.map(() => undefined), tails: new Map() };
+      return {
+        events: [],
+        seals: [],
+        committed: [],
+        invalid: ops.map(() => undefined),
+        tails: new Map(),
+        unknownSessions: new Set(),
+      };
     const tails = new Map<string, ChainTail>();
     const unknown = new Set<string>();
     const toSeal = new Set<string>();
@@ -380,7 +389,7 @@ export class EventChain {
         });
       }
     }
-    return { events, seals, committed, invalid, tails };
+    return { events, seals, committed, invalid, tails, unknownSessions: unknown };
   }
 
   /** Called after each commit with the events it made durable. Listeners must not block or throw. */

@@ -446,6 +446,31 @@ describe.each(['thread', 'inline'] as const)('the record journal, folded %s', (f
     }
   });
 
+  test('a statement of a session the store does not have is refused: it would be recorded nowhere', async () => {
+    const f = file();
+    const store = await open(f);
+    try {
+      await expect(store.recordStatement(stmt('ghost', 1))).rejects.toMatchObject({
+        code: 'ERR_RECORD_FAILED',
+      });
+      // In one batch with its result, and beside a statement of a session the store has.
+      await store.startSession(session('real'));
+      const ghost = store.recordStatement(stmt('ghost', 2));
+      const result = store.completeStatement('ghost:2', { durationMs: 1 });
+      const real = store.recordStatement(stmt('real', 1));
+      await expect(ghost).rejects.toMatchObject({ code: 'ERR_RECORD_FAILED' });
+      await expect(result).rejects.toMatchObject({ code: 'ERR_RECORD_FAILED' });
+      await real;
+      // Its keys were not taken by the refused write.
+      await store.startSession(session('ghost'));
+      await store.recordStatement(stmt('ghost', 1));
+      expect((await store.getSession('ghost'))?.statements.map((s) => s.id)).toEqual(['ghost:1']);
+      expect((await store.getSession('real'))?.statements.map((s) => s.id)).toEqual(['real:1']);
+    } finally {
+      await store.close();
+    }
+  });
+
   test("the gate's ids in a session this store started are checked in memory, as strictly", async () => {
     const store = await open(file());
     try {

@@ -10,6 +10,7 @@ import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
+import { ERROR_CODES, GatewayError } from '../core/errors.js';
 import type { SessionStore, TokenStore } from '../core/ports.js';
 import type {
   PromptContext,
@@ -118,6 +119,38 @@ const END_SESSION = `update sessions set ended_at = @ended_at, end_reason = @end
 function isSqliteDataError(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)/.test(code);
+}
+
+/**
+ * A statement is recorded only as its event (migration 0008), and a session the store does not have
+ * (never started, or purged) gets no event: such a statement, and a result of it in the same batch,
+ * would be acknowledged and recorded nowhere. They are refused instead, and their keys left out of the
+ * batch's checks (nothing of them is written). Undefined when the batch has no such statement.
+ */
+function refuseUnrecordable(
+  ops: readonly WriteOp[],
+  plan: BatchPlan,
+  events: Pick<EventPlan, 'invalid' | 'unknownSessions'>,
+): { plan: BatchPlan; invalid: (Error | undefined)[] } | undefined {
+  const unknownSessions = events.unknownSessions;
+  if (unknownSessions.size === 0) return undefined;
+  const refusedIds = new Set<string>();
+  for (const op of ops)
+    if (op.kind === 'record-statement' && unknownSessions.has(op.record.sessionId))
+      refusedIds.add(op.record.id);
+  if (refusedIds.size === 0) return undefined;
+  const invalid = ops.map((op, i) => {
+    const refused =
+      (op.kind === 'record-statement' && refusedIds.has(op.record.id)) ||
+      (op.kind === 'complete-statement' && plan.mustFind[i] === undefined && refusedIds.has(op.id));
+    if (!refused) return events.invalid[i];
+    const session = op.kind === 'record-statement' ? op.record.sessionId : op.sessionId;
+    return new GatewayError(ERROR_CODES.RECORD_FAILED, `no recorded session with id ${session ?? '?'}`);
+  });
+  return {
+    plan: { ...plan, statementKeys: plan.statementKeys.filter((k) => !refusedIds.has(k.id)) },
+    invalid,
+  };
 }
 
 export class SqliteStore implements SessionStore, TokenStore {
@@ -280,7 +313,7 @@ export class SqliteStore implements SessionStore, TokenStore {
 
   async #write(ops: readonly WriteOp[]): Promise<readonly (Error | undefined)[]> {
     // Statements are written as their events (migration 0008): only their keys are checked here.
-    const plan = planBatch(ops, { statementRows: false });
+    let plan = planBatch(ops, { statementRows: false });
     // Queries through kysely share this connection. If one ever holds a transaction open across an
     // await, wait for it rather than have better-sqlite3 nest this batch inside it as a savepoint
     // (which its rollback would undo after this batch's callers were told it was durable).
@@ -297,6 +330,8 @@ export class SqliteStore implements SessionStore, TokenStore {
     if (missing.length > 0) await this.#foldAll();
     for (const s of missing) loaded.set(s, tailFromRow(this.#loadTail.get(s)));
     const events = this.#chain.plan(ops, plan.invalid, loaded);
+    const refused = refuseUnrecordable(ops, plan, events);
+    if (refused !== undefined) plan = refused.plan;
     let found: { sessions: Set<string>; statements: Set<string> };
     const journal = this.#journal;
     try {
@@ -326,7 +361,7 @@ export class SqliteStore implements SessionStore, TokenStore {
       throw e;
     }
     this.#chain.commit(events, ops);
-    return mergeOutcomes(planOutcomes(plan, found), events.invalid);
+    return mergeOutcomes(planOutcomes(plan, found), refused?.invalid ?? events.invalid);
   }
 
   // --- folding the journal (record-journal.ts) ---
