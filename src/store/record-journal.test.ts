@@ -516,6 +516,33 @@ describe.each(['thread', 'inline'] as const)('the record journal, folded %s', (f
     }
   });
 
+  test("an id of the gate's shape another seq of its own session took is refused for its own seq", async () => {
+    const store = await open(file());
+    try {
+      await store.startSession(session('sh'));
+      const id = (seq: number) => statementId('sh', seq);
+      // Seq 1 recorded with the id the gate gives seq 9: that id is taken, for seq 9 too.
+      await store.recordStatement(stmt('sh', 1, id(9)));
+      await expect(store.recordStatement(stmt('sh', 9, id(9)))).rejects.toMatchObject({
+        code: 'ERR_RECORD_FAILED',
+      });
+      await store.foldStaged();
+      await expect(store.recordStatement(stmt('sh', 9, id(9)))).rejects.toMatchObject({
+        code: 'ERR_RECORD_FAILED',
+      });
+      // Both in one batch.
+      const first = store.recordStatement(stmt('sh', 2, id(8)));
+      const second = store.recordStatement(stmt('sh', 8, id(8)));
+      await first;
+      await expect(second).rejects.toMatchObject({ code: 'ERR_RECORD_FAILED' });
+      await store.recordStatement(stmt('sh', 3, id(3)));
+      const ids = (await store.getSession('sh'))?.statements.map((s) => s.id) ?? [];
+      expect(ids).toEqual([id(9), id(8), id(3)]);
+    } finally {
+      await store.close();
+    }
+  });
+
   test('what a killed process journaled is folded by the next open; a torn last frame is not', async () => {
     const f = file();
     const script = path.join(dir, 'killed.mts');

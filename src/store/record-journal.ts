@@ -269,6 +269,11 @@ function constraint(message: string): Error {
   return Object.assign(new Error(message), { code: 'SQLITE_CONSTRAINT_UNIQUE' });
 }
 
+/** Whether a seq has its bit in a session's SeqBits (a whole number from 1 to MAX_BITMAP_SEQ). */
+function bitmapSeq(seq: number): boolean {
+  return Number.isInteger(seq) && seq >= 1 && seq <= MAX_BITMAP_SEQ;
+}
+
 /** One bit per seq of a session this store started. */
 class SeqBits {
   #bits = new Uint8Array(64);
@@ -490,8 +495,9 @@ export class RecordJournal {
   readonly #pendingIds = new Set<string>();
   readonly #pendingKeys = new Set<string>();
   /**
-   * Sessions this store started and has not seen end: the seqs recorded for each (`seqs`), and those
-   * whose statement has the gate's id for it (`gateIds`: what a result's id can be checked against).
+   * Sessions this store started and has not seen end: the seqs recorded for each (`seqs`), and the
+   * seqs whose gate's id (`<session>:<seq>`) a recorded statement has, whichever seq that statement is
+   * of (`gateIds`: what a result's id, and a statement's gate id, are checked against).
    */
   readonly #fresh = new Map<string, { readonly seqs: SeqBits; readonly gateIds: SeqBits }>();
   #stats = {
@@ -546,17 +552,17 @@ export class RecordJournal {
    */
   #checkStatement(r: StatementKey, batch: Set<string>): void {
     const key = `${r.session_id}\u0000${r.seq}`;
-    const bits = this.#fresh.get(r.session_id)?.seqs;
-    if (
-      bits !== undefined &&
-      r.seq >= 1 &&
-      r.seq <= MAX_BITMAP_SEQ &&
-      isStatementId(r.id, r.session_id, r.seq)
-    ) {
-      // Only this store writes this session's rows, and an id of this shape is taken iff its seq is.
-      if (bits.has(r.seq) || batch.has(key))
+    const fresh = this.#fresh.get(r.session_id);
+    const inBits = fresh !== undefined && bitmapSeq(r.seq);
+    if (inBits && isStatementId(r.id, r.session_id, r.seq)) {
+      // Only this store writes this session's rows, and an id of this shape names it: the id is
+      // taken iff a statement of its seq has it, or another statement of the session took it (gateIds).
+      if (fresh.seqs.has(r.seq) || batch.has(key))
         throw constraint('UNIQUE constraint failed: statements.session_id, statements.seq');
+      if (fresh.gateIds.has(r.seq) || batch.has(`id\u0000${r.id}`))
+        throw constraint('UNIQUE constraint failed: statements.id');
       batch.add(key);
+      batch.add(`id\u0000${r.id}`);
       return;
     }
     this.checkForeignId(r);
@@ -564,8 +570,7 @@ export class RecordJournal {
       r,
       batch,
       this.#pendingIds.has(r.id) || this.#freshIdTaken(r.id),
-      this.#pendingKeys.has(key) ||
-        (bits !== undefined && r.seq >= 1 && r.seq <= MAX_BITMAP_SEQ && bits.has(r.seq)),
+      this.#pendingKeys.has(key) || (inBits && fresh.seqs.has(r.seq)),
     );
   }
 
@@ -695,12 +700,16 @@ export class RecordJournal {
    * now answer for both its keys: its seq, and its id, which is the gate's id for that seq.
    */
   #noteFresh(r: StatementKey): boolean {
+    // An id of the gate's shape naming a session this store started is noted taken there whatever
+    // seq took it: that session's statement of the id's seq is checked by these bits alone.
+    const parsed = parseStatementId(r.id);
+    const named = parsed === undefined ? undefined : this.#fresh.get(parsed.session);
+    const idNoted = named !== undefined && bitmapSeq(parsed!.seq);
+    if (idNoted) named.gateIds.add(parsed!.seq);
     const f = this.#fresh.get(r.session_id);
-    if (f === undefined || r.seq < 1 || r.seq > MAX_BITMAP_SEQ) return false;
+    if (f === undefined || !bitmapSeq(r.seq)) return false;
     f.seqs.add(r.seq);
-    if (!isStatementId(r.id, r.session_id, r.seq)) return false;
-    f.gateIds.add(r.seq);
-    return true;
+    return idNoted;
   }
 
   /** Whether `id` is the gate's id of a statement recorded in a session this store started. */
