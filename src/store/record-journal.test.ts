@@ -543,6 +543,49 @@ describe.each(['thread', 'inline'] as const)('the record journal, folded %s', (f
     }
   });
 
+  test("the gate's seqs stay checked in memory past the bits' first bound; a seq chosen far past them is probed", async () => {
+    // Probed, a statement scans the session's events and then every event (no index is kept for
+    // statement ids): past seq 2^24 a session's every statement and result did, on the event loop.
+    const store = await open(file(), { journal: { bitmapSeqs: 64 } });
+    try {
+      await store.startSession(session('long'));
+      const id = (seq: number) => statementId('long', seq);
+      for (let seq = 1; seq <= 300; seq++) {
+        await store.recordStatement(stmt('long', seq, id(seq)));
+        await store.completeStatement(id(seq), { durationMs: 1, rows: seq });
+      }
+      expect(store.journalStats()?.keyProbes).toBe(0);
+      await expect(store.recordStatement(stmt('long', 250, id(250)))).rejects.toMatchObject({
+        code: 'ERR_RECORD_FAILED',
+      });
+      await store.foldStaged();
+      await expect(store.recordStatement(stmt('long', 300, id(300)))).rejects.toMatchObject({
+        code: 'ERR_RECORD_FAILED',
+      });
+      // Far past what the session recorded: probed (and refused again, journaled or folded), and so
+      // is every seq up to it; the bits do not grow for it.
+      await store.recordStatement(stmt('long', 5000, id(5000)));
+      await expect(store.recordStatement(stmt('long', 5000, id(5000)))).rejects.toMatchObject({
+        code: 'ERR_RECORD_FAILED',
+      });
+      await store.recordStatement(stmt('long', 4000, id(6000)));
+      await store.foldStaged();
+      await expect(store.recordStatement(stmt('long', 5000, 'other'))).rejects.toMatchObject({
+        code: 'ERR_RECORD_FAILED',
+      });
+      await expect(store.recordStatement(stmt('long', 6000, id(6000)))).rejects.toMatchObject({
+        code: 'ERR_RECORD_FAILED',
+      });
+      await store.recordStatement(stmt('long', 301, id(301)));
+      expect(store.journalStats()?.keyProbes).toBe(6);
+      const got = await store.getSession('long');
+      expect(got?.statements).toHaveLength(303);
+      expect(got?.statements[299]?.result?.rows).toBe(300);
+    } finally {
+      await store.close();
+    }
+  });
+
   test('what a killed process journaled is folded by the next open; a torn last frame is not', async () => {
     const f = file();
     const script = path.join(dir, 'killed.mts');

@@ -153,8 +153,12 @@ const FOLD_SQL: FoldSql = {
 const HEADER = 8;
 /** The largest frame buffer a journal keeps for the next frames. */
 const MAX_SCRATCH_BYTES = 1024 * 1024;
-/** Seqs above this take the probing path (the in-memory bitmap stays at most 2 MiB per session). */
-const MAX_BITMAP_SEQ = 1 << 24;
+/**
+ * Seqs a session's in-memory check covers whatever it holds (2 MiB of bits). Past them it covers up to
+ * twice the statements the session recorded, so the gate's seqs (one after another) stay covered while
+ * a seq far beyond them (chosen, not counted) takes the probing path and allocates nothing.
+ */
+const BITMAP_SEQS = 1 << 24;
 
 export interface JournalOptions {
   /** `full`: fdatasync the journal before a batch resolves. */
@@ -169,6 +173,8 @@ export interface JournalOptions {
   readonly foldDelayMs?: number;
   /** Pending rows past which writes are refused while folds fail (default 200,000). */
   readonly maxPendingRows?: number;
+  /** Seqs a session's in-memory key check covers before it grows with the session (default 2^24; tests). */
+  readonly bitmapSeqs?: number;
   /** A journal file is replaced by a new one after a fold once it is this large (default 8 MiB). */
   readonly rotateBytes?: number;
   /** Fold on a thread of its own with these connection settings (else folds run on the main thread). */
@@ -178,7 +184,7 @@ export interface JournalOptions {
 /** The journal's limits a store's options may change (the store passes its own `synchronous`). */
 export type JournalLimits = Pick<
   JournalOptions,
-  'foldRows' | 'foldDelayMs' | 'maxPendingRows' | 'rotateBytes'
+  'foldRows' | 'foldDelayMs' | 'maxPendingRows' | 'rotateBytes' | 'bitmapSeqs'
 >;
 
 export interface JournalStats {
@@ -191,6 +197,8 @@ export interface JournalStats {
   readonly foldMs: number;
   /** Journals of ended processes folded by this one (at open). */
   readonly recovered: number;
+  /** Statements whose keys were probed in the record's tables (not checked in memory). */
+  readonly keyProbes: number;
   /**
    * Bytes of recovered journals after their last whole frame: a frame cut off by a crash mid-write
    * (never acknowledged), or damage to what follows it.
@@ -269,9 +277,16 @@ function constraint(message: string): Error {
   return Object.assign(new Error(message), { code: 'SQLITE_CONSTRAINT_UNIQUE' });
 }
 
-/** Whether a seq has its bit in a session's SeqBits (a whole number from 1 to MAX_BITMAP_SEQ). */
-function bitmapSeq(seq: number): boolean {
-  return Number.isInteger(seq) && seq >= 1 && seq <= MAX_BITMAP_SEQ;
+/** A session this store started: what its in-memory key check knows (RecordJournal.#fresh). */
+interface FreshSession {
+  /** The seqs of its recorded statements that are in the bits. */
+  readonly seqs: SeqBits;
+  /** The seqs whose gate id (`<session>:<seq>`) a recorded statement has, whichever seq it is of. */
+  readonly gateIds: SeqBits;
+  /** Seqs set in `seqs` (how far the bits may grow). */
+  recorded: number;
+  /** The largest seq noted outside the bits (as a seq, or in a gate id): seqs up to it are probed. */
+  beyond: number;
 }
 
 /** One bit per seq of a session this store started. */
@@ -451,6 +466,7 @@ export class RecordJournal {
   readonly #instance = `${process.pid}-${randomUUID()}`;
   readonly #sync: boolean;
   readonly #foldRows: number;
+  readonly #bitmapSeqs: number;
   readonly #foldDelayMs: number;
   readonly #maxPending: number;
   readonly #rotateBytes: number;
@@ -499,7 +515,7 @@ export class RecordJournal {
    * seqs whose gate's id (`<session>:<seq>`) a recorded statement has, whichever seq that statement is
    * of (`gateIds`: what a result's id, and a statement's gate id, are checked against).
    */
-  readonly #fresh = new Map<string, { readonly seqs: SeqBits; readonly gateIds: SeqBits }>();
+  readonly #fresh = new Map<string, FreshSession>();
   #stats = {
     folds: 0,
     rowsFolded: 0,
@@ -507,6 +523,7 @@ export class RecordJournal {
     longestFoldMs: 0,
     foldMs: 0,
     recovered: 0,
+    keyProbes: 0,
     ignoredBytes: 0,
   };
   #lastError: string | undefined;
@@ -518,6 +535,7 @@ export class RecordJournal {
     this.#dir = `${dbFile}-journals`;
     this.#sync = opts.synchronous === 'full';
     this.#foldRows = opts.foldRows ?? 512;
+    this.#bitmapSeqs = opts.bitmapSeqs ?? BITMAP_SEQS;
     this.#foldDelayMs = opts.foldDelayMs ?? 250;
     this.#maxPending = opts.maxPendingRows ?? 200_000;
     this.#rotateBytes = opts.rotateBytes ?? 8 * 1024 * 1024;
@@ -553,7 +571,7 @@ export class RecordJournal {
   #checkStatement(r: StatementKey, batch: Set<string>): void {
     const key = `${r.session_id}\u0000${r.seq}`;
     const fresh = this.#fresh.get(r.session_id);
-    const inBits = fresh !== undefined && bitmapSeq(r.seq);
+    const inBits = fresh !== undefined && this.#covers(fresh, r.seq) && r.seq > fresh.beyond;
     if (inBits && isStatementId(r.id, r.session_id, r.seq)) {
       // Only this store writes this session's rows, and an id of this shape names it: the id is
       // taken iff a statement of its seq has it, or another statement of the session took it (gateIds).
@@ -565,12 +583,14 @@ export class RecordJournal {
       batch.add(`id\u0000${r.id}`);
       return;
     }
+    this.#stats.keyProbes++;
     this.checkForeignId(r);
     this.#probe.claim(
       r,
       batch,
       this.#pendingIds.has(r.id) || this.#freshIdTaken(r.id),
-      this.#pendingKeys.has(key) || (inBits && fresh.seqs.has(r.seq)),
+      this.#pendingKeys.has(key) ||
+        (fresh !== undefined && this.#covers(fresh, r.seq) && fresh.seqs.has(r.seq)),
     );
   }
 
@@ -631,7 +651,8 @@ export class RecordJournal {
    */
   committedDirectly(plan: BatchPlan, ended: Iterable<string>): void {
     for (const r of plan.sessionInserts)
-      if (r.ended_at === null) this.#fresh.set(r.id, { seqs: new SeqBits(), gateIds: new SeqBits() });
+      if (r.ended_at === null)
+        this.#fresh.set(r.id, { seqs: new SeqBits(), gateIds: new SeqBits(), recorded: 0, beyond: 0 });
     for (const r of plan.statementKeys) this.#noteFresh(r);
     for (const id of ended) this.#fresh.delete(id);
   }
@@ -704,12 +725,31 @@ export class RecordJournal {
     // seq took it: that session's statement of the id's seq is checked by these bits alone.
     const parsed = parseStatementId(r.id);
     const named = parsed === undefined ? undefined : this.#fresh.get(parsed.session);
-    const idNoted = named !== undefined && bitmapSeq(parsed!.seq);
-    if (idNoted) named.gateIds.add(parsed!.seq);
+    let idNoted = false;
+    if (named !== undefined) {
+      if (this.#covers(named, parsed!.seq)) {
+        named.gateIds.add(parsed!.seq);
+        idNoted = true;
+      } else named.beyond = Math.max(named.beyond, parsed!.seq);
+    }
     const f = this.#fresh.get(r.session_id);
-    if (f === undefined || !bitmapSeq(r.seq)) return false;
+    if (f === undefined) return false;
+    if (!this.#covers(f, r.seq)) {
+      if (Number.isFinite(r.seq)) f.beyond = Math.max(f.beyond, r.seq);
+      return false;
+    }
+    if (!f.seqs.has(r.seq)) f.recorded++;
     f.seqs.add(r.seq);
     return idNoted;
+  }
+
+  /**
+   * Whether a session's bits may hold `seq`: a whole number from 1 to bitmapSeqs, or to twice the
+   * statements it recorded (only ever more: a seq covered once stays covered). A seq past that is noted
+   * in `beyond` instead, and a statement of a seq up to `beyond` is probed (one may be pending there).
+   */
+  #covers(f: FreshSession, seq: number): boolean {
+    return Number.isInteger(seq) && seq >= 1 && seq <= Math.max(this.#bitmapSeqs, 2 * f.recorded);
   }
 
   /** Whether `id` is the gate's id of a statement recorded in a session this store started. */
