@@ -29,7 +29,7 @@ import {
   upstreamSignal,
 } from './exchange-context.js';
 import { AMBIGUOUS_REQUEST_RULE, METHOD_OVERRIDE_RULE, recordRefusal } from './generic-exchange.js';
-import { forwardRequestHeaders } from './http-headers.js';
+import { connectionRefusal, connectionStrippedHeaders, forwardRequestHeaders } from './http-headers.js';
 import { methodOverrideRefusal } from './method-override.js';
 import { BodyTooLarge, declaredLength, hasBody, readCapped } from './request-body.js';
 import { policyPath, printableTarget, recordedTarget, type RequestTarget } from './request-target.js';
@@ -244,6 +244,8 @@ export async function handleAws(
     return refuseRecorded(AMBIGUOUS_REQUEST_RULE, `Gatehouse refused the request path: ${path.reason}.`);
   const override = methodOverrideRefusal(method, req.headers, query);
   if (override !== undefined) return refuseRecorded(METHOD_OVERRIDE_RULE, override);
+  const stripped = connectionStrippedHeaders(req.headers);
+  if (stripped !== undefined) return refuseRecorded(AMBIGUOUS_REQUEST_RULE, connectionRefusal(stripped));
 
   let cls: AwsClassification;
   if (protocol === undefined)

@@ -21,7 +21,7 @@ import {
   type ExchangeDeps,
   upstreamSignal,
 } from './exchange-context.js';
-import { forwardRequestHeaders } from './http-headers.js';
+import { connectionRefusal, connectionStrippedHeaders, forwardRequestHeaders } from './http-headers.js';
 import { declaredLength, hasBody } from './request-body.js';
 import type { HttpConnectionSettings } from './http-settings.js';
 import { methodOverrideRefusal } from './method-override.js';
@@ -97,6 +97,8 @@ export function readGenericRequest(
     );
   const override = methodOverrideRefusal(method, headers, query);
   if (override !== undefined) return refuse(METHOD_OVERRIDE_RULE, override);
+  const stripped = connectionStrippedHeaders(headers);
+  if (stripped !== undefined) return refuse(AMBIGUOUS_REQUEST_RULE, connectionRefusal(stripped));
   const prefix = settings.generic?.prefix ?? '';
   const under = pathUnderBase(prefix, path, options);
   if (under === undefined)

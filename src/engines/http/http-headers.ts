@@ -55,6 +55,29 @@ function connectionTokens(headers: IncomingHttpHeaders): Set<string> {
   );
 }
 
+/**
+ * The end-to-end headers of this request that its Connection header names, which a proxy would strip
+ * (RFC 9110 §7.6.1): undefined when there are none. Hop-by-hop names (`keep-alive`, `upgrade`, `te`…)
+ * are fine. A request that names one is refused, not stripped: what was decided may have read the
+ * header (S3's x-amz-copy-source makes a PutObject a CopyObject), so dropping it would forward another
+ * request than the one decided.
+ */
+export function connectionStrippedHeaders(headers: IncomingHttpHeaders): string | undefined {
+  if (headers['connection'] === undefined) return undefined;
+  const named = [...connectionTokens(headers)].filter(
+    (name) => !HOP_BY_HOP.has(name) && headers[name] !== undefined,
+  );
+  return named.length > 0 ? named.join(', ') : undefined;
+}
+
+/** The refusal for a request whose Connection header names end-to-end headers, written for the client. */
+export function connectionRefusal(named: string): string {
+  return (
+    `Gatehouse refused the request: its Connection header names ${named.slice(0, 200)}, a header the request ` +
+    'carries and Gatehouse would have to drop. Send the request without naming it in Connection.'
+  );
+}
+
 /** Headers to forward upstream (lower-case names, one value each). */
 export function forwardRequestHeaders(
   headers: IncomingHttpHeaders,
