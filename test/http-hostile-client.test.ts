@@ -10,6 +10,7 @@ import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   startCheckingUpstream,
@@ -100,7 +101,7 @@ interface ApiServer {
 }
 
 async function gzipOfZeros(size: number): Promise<Buffer> {
-  const gz = createGzip({ level: 1 });
+  const gz = createGzip({ level: 6 });
   const parts: Buffer[] = [];
   gz.on('data', (c: Buffer) => parts.push(c));
   const done = new Promise((r) => gz.on('end', r));
@@ -293,5 +294,28 @@ describe('a hostile client', () => {
       headers: { authorization: `Bearer ${devToken}`, te: 'trailers', connection: 'keep-alive, TE' },
     });
     expect(ok.status).toBe(200);
+  });
+
+  const apiGet = (p: string, headers: Record<string, string> = {}) =>
+    request(`${apiEndpoint}${p}`, { headers: { authorization: `Bearer ${devToken}`, ...headers } });
+
+  it('decodes a compressed response for masking in bounded memory (a gzip bomb)', async () => {
+    const baseline = process.memoryUsage().arrayBuffers;
+    let peak = baseline;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, process.memoryUsage().arrayBuffers);
+    }, 2);
+    try {
+      const res = await apiGet('/v1/bomb', { 'accept-encoding': 'gzip' });
+      const text = await res.body.text();
+      expect(res.statusCode).toBe(502);
+      expect(text).toContain('withheld');
+      expect(text).toContain('once decoded');
+    } finally {
+      clearInterval(sampler);
+    }
+    peak = Math.max(peak, process.memoryUsage().arrayBuffers);
+    // The cap is 1 MiB; the bomb decodes to 256 MiB.
+    expect(peak - baseline).toBeLessThan(32 * 1024 * 1024);
   });
 });

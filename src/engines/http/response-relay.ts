@@ -85,12 +85,20 @@ function headerText(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v.join(', ') : v;
 }
 
-const DECODERS: Readonly<Record<string, (b: Buffer) => Promise<Buffer>>> = {
+type Decoder = (b: Buffer, options: { maxOutputLength: number }) => Promise<Buffer>;
+
+// Decoded with a cap on the output (maxOutputLength): a few hundred KiB of gzip or br can expand to
+// gigabytes, and the cap must hold while decoding, not be checked once everything is in memory.
+const DECODERS: Readonly<Record<string, Decoder>> = {
   gzip: promisify(zlib.gunzip),
   'x-gzip': promisify(zlib.gunzip),
   deflate: promisify(zlib.inflate),
   br: promisify(zlib.brotliDecompress),
 };
+
+function isOutputTooLarge(e: unknown): boolean {
+  return e instanceof RangeError || (e as { code?: string } | null)?.code === 'ERR_BUFFER_TOO_LARGE';
+}
 
 class Withheld extends Error {}
 
@@ -178,10 +186,13 @@ export async function relayResponse(
     if (encoding !== 'identity' && encoding !== '') {
       const decode = DECODERS[encoding];
       if (!decode) throw new Withheld(`its content-encoding ${encoding} cannot be decoded for masking`);
-      decoded = await decode(raw).catch(() => {
-        throw new Withheld(`its ${encoding} encoding is corrupt`);
+      decoded = await decode(raw, { maxOutputLength: cap }).catch((e: unknown) => {
+        throw new Withheld(
+          isOutputTooLarge(e)
+            ? `it is larger than ${cap} bytes once decoded`
+            : `its ${encoding} encoding is corrupt`,
+        );
       });
-      if (decoded.length > cap) throw new Withheld(`it is larger than ${cap} bytes once decoded`);
     }
     try {
       text = new TextDecoder('utf-8', { fatal: true }).decode(decoded);
