@@ -296,8 +296,52 @@ describe('a hostile client', () => {
     expect(ok.status).toBe(200);
   });
 
+  const s3 = () =>
+    new S3Client({
+      endpoint: awsEndpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: opsKey,
+      maxAttempts: 1,
+    });
+
+  it('cannot read a scanned object past the masking in ranges', async () => {
+    const client = s3();
+    const pieces: string[] = [];
+    for (const range of ['bytes=22-41', 'bytes=42-61']) {
+      const got = await client
+        .send(new GetObjectCommand({ Bucket: 'data', Key: 'secrets/env.txt', Range: range }))
+        .then(async (o) => (await o.Body?.transformToString()) ?? '')
+        .catch((e: Error) => `refused: ${e.name} ${e.message}`);
+      pieces.push(got);
+    }
+    // An object no rule masks is still served in ranges.
+    const plain = await client.send(
+      new GetObjectCommand({ Bucket: 'data', Key: 'source.txt', Range: 'bytes=1-3' }),
+    );
+    expect(await plain.Body?.transformToString()).toBe('opi');
+    client.destroy();
+    for (const piece of pieces) expect(piece).toMatch(/^refused: .*partial \(Range\) response/);
+    expect(pieces.join('')).not.toContain(OBJECT_SECRET.slice(0, 20));
+    expect(pieces.join('')).not.toContain(OBJECT_SECRET.slice(20));
+  });
+
   const apiGet = (p: string, headers: Record<string, string> = {}) =>
     request(`${apiEndpoint}${p}`, { headers: { authorization: `Bearer ${devToken}`, ...headers } });
+
+  it('cannot read a JSON response past the masking with a Range request', async () => {
+    const whole = await apiGet('/v1/config.json');
+    expect(await whole.body.text()).toContain('[REDACTED:password]');
+    const one = await apiGet('/v1/config.json', { range: 'bytes=26-47' });
+    const oneText = await one.body.text();
+    expect(oneText).not.toContain('hunter2');
+    expect(one.statusCode).toBe(502);
+    expect(oneText).toContain('partial (Range) response');
+    const several = await apiGet('/v1/config.json', { range: 'bytes=0-10, 26-47' });
+    const severalText = await several.body.text();
+    expect(severalText).not.toContain('hunter2');
+    expect(several.statusCode).toBe(502);
+  });
 
   it('decodes a compressed response for masking in bounded memory (a gzip bomb)', async () => {
     const baseline = process.memoryUsage().arrayBuffers;

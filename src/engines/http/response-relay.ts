@@ -69,16 +69,28 @@ export interface RelayOutcome {
   readonly error?: { readonly code: string; readonly message: string };
 }
 
-type Plan = 'relay' | 'mask' | 'scan';
+/** `partial`: a 206 that would have to be masked or scanned, which a fragment cannot be (withheld). */
+type Plan = 'relay' | 'mask' | 'scan' | 'partial';
 
 function plan(method: string, up: UpstreamResponse, o: RelayOptions): Plan {
   const s = up.statusCode;
   if (method === 'HEAD' || s === 204 || s === 304 || s < 200) return 'relay';
-  const kind = bodyKind(headerText(up.headers['content-type']));
-  if (o.objectBody && s >= 200 && s < 300) return o.scanObjects ? 'scan' : 'relay';
-  if (kind === 'json' || kind === 'xml') return 'mask';
-  if (kind === 'stream') return 'relay';
-  return o.scanObjects ? 'scan' : 'relay';
+  const contentType = headerText(up.headers['content-type']);
+  const kind = bodyKind(contentType);
+  let p: Plan;
+  if (o.objectBody && s >= 200 && s < 300) p = o.scanObjects ? 'scan' : 'relay';
+  else if (kind === 'json' || kind === 'xml') p = 'mask';
+  else if (kind === 'stream') p = 'relay';
+  else p = o.scanObjects ? 'scan' : 'relay';
+  // A Range response is a fragment: a secret cut at its edge is no longer one a detector or a field
+  // name finds, and the client can ask for every piece in turn. multipart/byteranges hides its parts'
+  // types. So a partial response that must be masked, or whose parts' types are unknown, is withheld.
+  if (s === 206 && (p !== 'relay' || (!o.objectBody && isByteranges(contentType)))) return 'partial';
+  return p;
+}
+
+function isByteranges(contentType: string | undefined): boolean {
+  return (contentType ?? '').split(';')[0]!.trim().toLowerCase() === 'multipart/byteranges';
 }
 
 function headerText(v: string | string[] | undefined): string | undefined {
@@ -156,6 +168,14 @@ export async function relayResponse(
   const status = up.statusCode;
   const upstreamError =
     status >= 400 ? { code: `http_${status}`, message: `the upstream answered ${status}` } : undefined;
+  if (p === 'partial') {
+    discard(up.body);
+    const message =
+      'Gatehouse withheld the response because it must be masked and it is a partial (Range) response, ' +
+      'which cannot be: nothing was sent. Ask for the whole body, without a Range header.';
+    send(res, o.withhold(message));
+    return { status, error: { code: 'withheld', message } };
+  }
   if (p === 'relay') {
     res.writeHead(status, headers);
     try {
