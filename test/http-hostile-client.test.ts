@@ -26,6 +26,8 @@ const REAL: RealCredentials = {
   secretAccessKey: `RealSecret${randomBytes(15).toString('hex')}`,
 };
 const OBJECT_SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCY7EXAMPLEKY';
+/** Binary (not UTF-8) with nothing a detector flags. */
+const BLOB = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0xff, 0xfe, 0x00, 0x10, 0xc3]);
 const API_TOKEN = `upstream-api-token-${randomBytes(8).toString('hex')}`;
 const JSON_DOC = JSON.stringify({ user: 'ann', password: 'pw-hunter2-very-secret', note: 'x' });
 /** Decoded size of the gzip bomb the API serves. */
@@ -243,6 +245,14 @@ describe('a hostile client', () => {
         ]),
       }),
     );
+    await direct.send(
+      new PutObjectCommand({
+        Bucket: 'data',
+        Key: 'secrets/utf16.txt',
+        Body: Buffer.from(`\ufeffAWS_SECRET_ACCESS_KEY=${OBJECT_SECRET}\n`, 'utf16le'),
+      }),
+    );
+    await direct.send(new PutObjectCommand({ Bucket: 'data', Key: 'secrets/blob.bin', Body: BLOB }));
     direct.destroy();
   }, 60_000);
 
@@ -324,6 +334,25 @@ describe('a hostile client', () => {
     for (const piece of pieces) expect(piece).toMatch(/^refused: .*partial \(Range\) response/);
     expect(pieces.join('')).not.toContain(OBJECT_SECRET.slice(0, 20));
     expect(pieces.join('')).not.toContain(OBJECT_SECRET.slice(20));
+  });
+
+  it('scans an object that is not valid UTF-8 (one latin-1 byte) rather than sending it as it came', async () => {
+    const client = s3();
+    const got = await client
+      .send(new GetObjectCommand({ Bucket: 'data', Key: 'secrets/latin1.txt' }))
+      .then(async (o) => Buffer.from((await o.Body?.transformToByteArray()) ?? []).toString('latin1'))
+      .catch((e: Error) => `refused: ${e.name} ${e.message}`);
+    const utf16 = await client
+      .send(new GetObjectCommand({ Bucket: 'data', Key: 'secrets/utf16.txt' }))
+      .then(async (o) => Buffer.from((await o.Body?.transformToByteArray()) ?? []).toString('utf16le'))
+      .catch((e: Error) => `refused: ${e.name} ${e.message}`);
+    const blob = await client.send(new GetObjectCommand({ Bucket: 'data', Key: 'secrets/blob.bin' }));
+    expect(Buffer.from((await blob.Body?.transformToByteArray()) ?? [])).toEqual(BLOB);
+    client.destroy();
+    expect(got).not.toContain(OBJECT_SECRET);
+    expect(got).toMatch(/^refused: .*not UTF-8/);
+    expect(utf16).not.toContain(OBJECT_SECRET);
+    expect(utf16).toMatch(/^refused: .*not UTF-8/);
   });
 
   const apiGet = (p: string, headers: Record<string, string> = {}) =>

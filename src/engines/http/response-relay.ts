@@ -138,6 +138,15 @@ async function readUpTo(body: Readable, max: number, declared: number | undefine
   return Buffer.concat(parts, size);
 }
 
+/** The texts a body that is not UTF-8 is scanned as: latin-1, and UTF-16 after a byte-order mark. */
+function nonUtf8Readings(body: Buffer): string[] {
+  const out = [body.toString('latin1')];
+  const bom = body.length >= 2 ? (body[0]! << 8) | body[1]! : 0;
+  if (bom === 0xfffe) out.push(new TextDecoder('utf-16le').decode(body));
+  else if (bom === 0xfeff) out.push(new TextDecoder('utf-16be').decode(body));
+  return out;
+}
+
 function errorCodeOf(kind: BodyKind, text: string): string | undefined {
   if (kind === 'xml') return readXmlElement(text, 'Code');
   if (kind === 'json') {
@@ -218,7 +227,15 @@ export async function relayResponse(
       text = new TextDecoder('utf-8', { fatal: true }).decode(decoded);
     } catch {
       if (p === 'scan') {
-        // Not text: nothing a text detector could find; the object goes out as it came.
+        // Not UTF-8: a binary object, or text in another encoding (one latin-1 byte is enough). It is
+        // scanned as latin-1 (every byte one character, so ASCII secrets read as themselves) and as
+        // UTF-16 when it starts with a byte-order mark. Nothing found: it goes out as it came. A
+        // finding cannot be masked in place without knowing the encoding, so the body is withheld.
+        const scanKind = kind === 'json' || kind === 'xml' ? kind : 'text';
+        for (const reading of nonUtf8Readings(decoded)) {
+          if (maskText(scanKind, reading, o.masking) !== null)
+            throw new Withheld('it is not UTF-8 and holds values masking would have to change');
+        }
         res.writeHead(status, headers);
         res.end(raw);
         return { status, ...(upstreamError ? { error: upstreamError } : {}) };
