@@ -127,6 +127,17 @@ async function startApi(): Promise<ApiServer> {
       });
       return res.end(bomb);
     }
+    if (url === '/v1/xssi' || url === '/v1/lines' || url.startsWith('/v1/jsonp')) {
+      // JSON as some APIs label it: behind an XSSI guard (Gerrit, Angular), as JSON lines, as JSONP.
+      const body =
+        url === '/v1/xssi'
+          ? `)]}'\n${JSON_DOC}`
+          : url === '/v1/lines'
+            ? `${JSON_DOC}\n{"token": {"value": "tok-very-secret-1"}}\n`
+            : `cb(${JSON_DOC})`;
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+      return res.end(body);
+    }
     if (url === '/v1/config.json') {
       // A static file server: honours Range, one range or several (multipart/byteranges).
       const doc = Buffer.from(JSON_DOC);
@@ -370,6 +381,18 @@ describe('a hostile client', () => {
     const severalText = await several.body.text();
     expect(severalText).not.toContain('hunter2');
     expect(several.statusCode).toBe(502);
+  });
+
+  it('masks sensitive fields of a JSON response that does not parse as one document', async () => {
+    for (const p of ['/v1/xssi', '/v1/lines', '/v1/jsonp?callback=cb']) {
+      const res = await apiGet(p);
+      const text = await res.body.text();
+      expect(res.statusCode).toBe(200);
+      expect(text).not.toContain('hunter2');
+      expect(text).not.toContain('tok-very-secret');
+      expect(text).toContain('"password":"[REDACTED:password]"');
+      expect(text).toContain('"user":"ann"');
+    }
   });
 
   it('decodes a compressed response for masking in bounded memory (a gzip bomb)', async () => {

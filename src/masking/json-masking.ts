@@ -49,6 +49,12 @@ export interface JsonMaskOptions {
   /** Key names whose values are masked whole (default DEFAULT_SENSITIVE_KEYS). */
   readonly keyNames?: readonly string[];
   readonly style: StyleChoice;
+  /**
+   * When the text is not JSON after all, also mask the value after every `"<sensitive key>":` found in
+   * it, not only what the detectors flag. For HTTP bodies labelled JSON that do not parse as one
+   * document: an XSSI prefix (`)]}'`), JSONP (`cb({…})`), JSON lines, a truncated body.
+   */
+  readonly keysInInvalidJson?: boolean;
 }
 
 /** How deep JSON held in a JSON string ("{\"password\":…}") is itself parsed. */
@@ -308,5 +314,97 @@ export function maskJsonText(
   set: DetectorSet,
   options: JsonMaskOptions,
 ): MaskResult | null {
-  return maskJson(jsonText, set, options.style, options.keyNames ?? DEFAULT_SENSITIVE_KEYS, 0);
+  const keyNames = options.keyNames ?? DEFAULT_SENSITIVE_KEYS;
+  if (!options.keysInInvalidJson) return maskJson(jsonText, set, options.style, keyNames, 0);
+  const m = new JsonTextMasker(jsonText, set, options.style, keyNames, keyMatcher(keyNames), 0);
+  let out: string | null;
+  try {
+    out = m.run();
+  } catch (e) {
+    if (!(e instanceof InvalidJson)) throw e;
+    return maskKeyedText(jsonText, set, options.style, keyMatcher(keyNames));
+  }
+  return out === null ? null : { text: out, counts: m.counts, isNull: false };
+}
+
+/** `"key"` then `:` — a key of an object, wherever it is in a text. */
+const KEY_BEFORE_VALUE = /"((?:[^"\\\r\n]|\\.){1,256})"[ \t\r\n]*:[ \t\r\n]*/g;
+
+/** Where the JSON-ish value starting at `start` ends (strings and brackets followed; the text's end if unterminated). */
+function valueEnd(t: string, start: number): number {
+  const c = t.charCodeAt(start);
+  if (c === 34) {
+    for (let i = start + 1; i < t.length; i++) {
+      const d = t.charCodeAt(i);
+      if (d === 92) i++;
+      else if (d === 34) return i + 1;
+    }
+    return t.length;
+  }
+  if (c === 123 || c === 91) {
+    let depth = 0;
+    for (let i = start; i < t.length; i++) {
+      const d = t.charCodeAt(i);
+      if (d === 34) {
+        i = valueEnd(t, i) - 1;
+        continue;
+      }
+      if (d === 123 || d === 91) depth++;
+      else if (d === 125 || d === 93) {
+        depth--;
+        if (depth === 0) return i + 1;
+      }
+    }
+    return t.length;
+  }
+  let i = start;
+  while (i < t.length && !/[,}\]\s]/.test(t[i]!)) i++;
+  return i;
+}
+
+/**
+ * A text that is not JSON: the value after each sensitive `"key":` is masked whole (an object or
+ * array under it too), then the content detectors run over the rest.
+ */
+function maskKeyedText(
+  text: string,
+  set: DetectorSet,
+  style: StyleChoice,
+  keys: KeyMatcher,
+): MaskResult | null {
+  const counts: Record<string, number> = {};
+  let out = '';
+  let copied = 0;
+  const re = new RegExp(KEY_BEFORE_VALUE.source, 'g');
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    let key: string;
+    try {
+      key = JSON.parse(`"${m[1]!}"`) as string;
+    } catch {
+      key = m[1]!;
+    }
+    const tag = keys(key);
+    if (tag === undefined) continue;
+    const start = re.lastIndex;
+    const end = valueEnd(text, start);
+    if (end <= start) continue;
+    let raw = text.slice(start, end);
+    if (raw.startsWith('"')) {
+      try {
+        raw = JSON.parse(raw) as string;
+      } catch {
+        raw = raw.slice(1);
+      }
+    }
+    const masked = set.maskWhole(raw, typeof style === 'function' ? style(tag) : style, tag);
+    out += text.slice(copied, start) + (masked === null ? 'null' : JSON.stringify(masked));
+    copied = end;
+    re.lastIndex = end;
+    counts[tag] = (counts[tag] ?? 0) + 1;
+  }
+  const keyed = copied === 0 ? text : out + text.slice(copied);
+  const detected = set.mask(keyed, style, 'text');
+  if (detected) for (const [k, v] of Object.entries(detected.counts)) counts[k] = (counts[k] ?? 0) + v;
+  if (Object.keys(counts).length === 0) return null;
+  return { text: detected?.text ?? keyed, counts, isNull: false };
 }

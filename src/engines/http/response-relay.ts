@@ -157,7 +157,12 @@ function errorCodeOf(kind: BodyKind, text: string): string | undefined {
 }
 
 function maskText(kind: BodyKind, text: string, m: ResponseMasking): MaskResult | null {
-  if (kind === 'json') return maskJsonText(text, m.detectors, { keyNames: m.fieldNames, style: m.style });
+  if (kind === 'json')
+    return maskJsonText(text, m.detectors, {
+      keyNames: m.fieldNames,
+      style: m.style,
+      keysInInvalidJson: true,
+    });
   if (kind === 'xml') return maskXmlText(text, m.detectors, m.style, m.fields);
   return m.detectors.mask(text, m.style, 'text');
 }
