@@ -175,6 +175,7 @@ async function startApi(): Promise<ApiServer> {
 describe('a hostile client', () => {
   let s3rver: RunningFake;
   let s3Up: CheckingUpstream;
+  let sqsUp: CheckingUpstream;
   let api: ApiServer;
   let gw: HttpTestGateway;
   let awsEndpoint: string;
@@ -186,6 +187,19 @@ describe('a hostile client', () => {
     s3rver = await startS3rver(['data'], [REAL]);
     s3Up = await startCheckingUpstream({ credentials: [REAL], forwardTo: s3rver.url });
     api = await startApi();
+    // SQS speaks the JSON and the query protocol: an Action in the query string names the operation.
+    sqsUp = await startCheckingUpstream({
+      credentials: [REAL],
+      respond: (req) => {
+        const action = new URL(req.url ?? '/', 'http://x').searchParams.get('Action');
+        const target = String(req.headers['x-amz-target'] ?? '');
+        return {
+          status: 200,
+          headers: { 'content-type': 'application/x-amz-json-1.0' },
+          body: JSON.stringify({ ran: action ?? target.split('.').pop() }),
+        };
+      },
+    });
     gw = await startHttpTestGateway({
       env: { ...process.env, GW_REAL_SECRET: REAL.secretAccessKey, API_TOKEN },
       connections: {
@@ -196,7 +210,7 @@ describe('a hostile client', () => {
             type: 'aws-sigv4',
             region: 'us-east-1',
             credentials: { accessKeyId: REAL.accessKeyId, secretAccessKey: { env: 'GW_REAL_SECRET' } },
-            endpoints: { s3: s3Up.url },
+            endpoints: { s3: s3Up.url, sqs: sqsUp.url },
           },
         },
         api: {
@@ -214,6 +228,7 @@ describe('a hostile client', () => {
           connections: ['aws', 'api'],
           rules: [
             { id: 'ops-no-put', effect: 'deny', match: { operations: ['s3:PutObject'] } },
+            { id: 'ops-no-delete-queue', effect: 'deny', match: { operations: ['sqs:DeleteQueue'] } },
             {
               id: 'ops-scan-secrets',
               effect: 'allow',
@@ -270,6 +285,7 @@ describe('a hostile client', () => {
   afterAll(async () => {
     await gw?.stop();
     await s3Up?.stop();
+    await sqsUp?.stop();
     await s3rver?.stop();
     api?.server.closeAllConnections();
     await new Promise((r) => api?.server.close(r));
@@ -315,6 +331,44 @@ describe('a hostile client', () => {
       headers: { authorization: `Bearer ${devToken}`, te: 'trailers', connection: 'keep-alive, TE' },
     });
     expect(ok.status).toBe(200);
+  });
+
+  it('cannot name another SQS operation in the query string of a JSON protocol request', async () => {
+    const u = new URL(`${awsEndpoint}/?Action=DeleteQueue&QueueUrl=prod-orders`);
+    const body = '{}';
+    const signer = new SignatureV4({
+      credentials: opsKey,
+      region: 'us-east-1',
+      service: 'sqs',
+      sha256: Sha256,
+    });
+    const signed = await signer.sign(
+      new HttpRequest({
+        method: 'POST',
+        hostname: u.hostname,
+        port: Number(u.port),
+        path: '/',
+        query: { Action: 'DeleteQueue', QueueUrl: 'prod-orders' },
+        headers: {
+          host: u.host,
+          'content-type': 'application/x-amz-json-1.0',
+          'x-amz-target': 'AmazonSQS.ListQueues',
+        },
+        body,
+      }),
+    );
+    const before = sqsUp.seen.length;
+    const res = await rawRequest(u.toString(), {
+      method: 'POST',
+      headers: signed.headers,
+      body: Buffer.from(body),
+    });
+    expect(res.body.toString()).not.toContain('"ran":"DeleteQueue"');
+    // JSON protocol errors are 400 with the error type in the body.
+    expect(res.status).toBe(400);
+    expect(res.body.toString()).toContain('aws-unknown-operation');
+    expect(res.body.toString()).toContain('no query string');
+    expect(sqsUp.seen.length).toBe(before);
   });
 
   const s3 = () =>

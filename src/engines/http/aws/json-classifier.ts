@@ -99,6 +99,13 @@ export function classifyJson(req: AwsRequest): AwsClassification {
   if (target === undefined) return unknown('json', 'the request has no X-Amz-Target');
   if (req.method.toUpperCase() !== 'POST' || req.rawPath !== '/')
     return unknown('json', 'JSON protocol requests are POST /');
+  // JSON protocol requests carry everything in the body. A query string is read by nothing here, but
+  // a service that also speaks the query protocol (SQS, CloudWatch) reads `?Action=…` from it.
+  if (Object.keys(req.query).length > 0)
+    return unknown(
+      'json',
+      'JSON protocol requests have no query string (a service may read ?Action= from it)',
+    );
   const dot = target.lastIndexOf('.');
   const service = dot > 0 ? JSON_TARGETS[target.slice(0, dot)] : undefined;
   const op = target.slice(dot + 1);
