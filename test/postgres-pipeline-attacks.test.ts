@@ -186,3 +186,36 @@ describe('messages split at every byte', () => {
     expect(await run(true)).toEqual(whole);
   }, 60_000);
 });
+
+describe('answers that arrive after later messages went upstream', () => {
+  // The ReadyForQuery of a slow batch ends that batch's transaction, and its portals with it; a Bind
+  // the client sent after that batch (forwarded before the answer came back) binds a portal of the
+  // next transaction, which the server keeps. Seen as a spurious 34000 when a client's Describe came
+  // in a later TCP segment than its Bind while the server was slow (the split test above, under load).
+  it('a portal bound while an earlier batch was still running outlives that batch’s ReadyForQuery', async () => {
+    const c = await RawPgClient.open(gw.port, gw.connection, await agentToken());
+    try {
+      c.send(msg.parse('s', 'SELECT id, number FROM cards WHERE id <= 2 ORDER BY id'), msg.sync());
+      await c.ready();
+      for (const portal of ['', 'named']) {
+        c.send(msg.query('SELECT pg_sleep(0.4)'));
+        await new Promise((r) => setTimeout(r, 100));
+        // Forwarded while the sleep runs: the server binds it after the Query, in a new transaction.
+        c.send(msg.bind(portal, 's'));
+        const slept = await c.ready();
+        expect(errors(slept)).toEqual([]);
+        c.send(msg.describePortal(portal), msg.execute(portal, 0), msg.sync());
+        const frames = await c.ready();
+        expect(errors(frames)).toEqual([]);
+        const rows = frames.filter((f) => f.type === BackendCode.DataRow).map((f) => decodeDataRow(f.body));
+        expect(rows.map((r) => r.map((x) => x?.toString()))).toEqual([
+          ['1', '[REDACTED:card]'],
+          ['2', '[REDACTED:card]'],
+        ]);
+        expect(rawText(frames)).not.toContain(CARD);
+      }
+    } finally {
+      c.socket.destroy();
+    }
+  }, 30_000);
+});

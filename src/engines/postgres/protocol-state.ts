@@ -292,9 +292,10 @@ export class ProtocolState {
       });
     } else if (ref.op === 'drop') {
       if (ref.name === '*') {
-        // CLOSE ALL closes every portal, protocol ones too.
+        // CLOSE ALL closes every portal, protocol ones too: those bound before it (confirmed by now;
+        // one still unconfirmed was bound by a later message, after the CLOSE ALL ran).
         this.cursors.clear();
-        this.portals.clear();
+        for (const [client, p] of this.portals) if (p.confirmed) this.portals.delete(client);
       } else this.cursors.delete(ref.name);
     }
   }
@@ -304,8 +305,15 @@ export class ProtocolState {
     // Every statement outside a transaction ends one: with nothing open, nothing is built or cleared
     // (clearing an empty Map still allocates a new table in V8).
     if (this.portals.size === 0 && this.cursors.size === 0 && this.localSettings.size === 0) return [];
-    const ended = [...this.portals.values()];
-    this.portals.clear();
+    const ended: PortalEntry[] = [];
+    for (const [client, p] of this.portals) {
+      // Answers come in order, so every Bind of the batch this ReadyForQuery ends is confirmed or
+      // gone by now. A portal still unconfirmed was bound by a later message, already forwarded: it
+      // belongs to the next transaction, and the server keeps it.
+      if (!p.confirmed) continue;
+      ended.push(p);
+      this.portals.delete(client);
+    }
     for (const [name, c] of this.cursors) {
       if (!c.holdable || (c.inTransaction && !committed)) this.cursors.delete(name);
       else c.inTransaction = false;
