@@ -588,7 +588,8 @@ describe('AWS gateway with the AWS SDK v3', () => {
     ).toBe(true);
   });
 
-  it.runIf(hasAwsCli())('works with the AWS CLI (--endpoint-url)', async () => {
+  // Several aws CLI runs, a Python start-up each: past the default 30 s on a loaded machine.
+  it.runIf(hasAwsCli())('works with the AWS CLI (--endpoint-url)', { timeout: 120_000 }, async () => {
     const home = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-awscli-'));
     try {
       const env = {
