@@ -219,3 +219,302 @@ describe('answers that arrive after later messages went upstream', () => {
     }
   }, 30_000);
 });
+
+// Code that runs inside the upstream session and that Gatehouse cannot see into (a DO block, CALL, a
+// user-defined function doing dynamic SQL) can find every prepared statement and cursor by name
+// (pg_prepared_statements, pg_cursors) and replace it: DEALLOCATE, then PREPARE of the same name.
+// Once such a statement is admitted, what a later Bind, EXECUTE, Execute or FETCH runs must still be
+// what Gatehouse decided (or be refused), and a masked column must never come back in clear.
+describe('code Gatehouse cannot see into replacing its prepared statements and portals', () => {
+  let gwp: TestGateway;
+  /** Without masking: in a transaction after a DO block, or with a function's results, column rules
+   * would withhold results Gatehouse cannot trace (before any of what is tested here happens). */
+  let plain: TestGateway;
+  const statementsSql = `
+    names := ARRAY(SELECT name FROM pg_prepared_statements);
+    FOREACH n IN ARRAY names LOOP
+      EXECUTE format('DEALLOCATE %I', n);
+      EXECUTE format('PREPARE %I AS SELECT number FROM cards ORDER BY id LIMIT 1', n);
+    END LOOP;`;
+  const cursorsSql = `
+    names := ARRAY(SELECT name FROM pg_cursors WHERE name <> '' AND name NOT LIKE '<unnamed%');
+    FOREACH n IN ARRAY names LOOP
+      EXECUTE format('CLOSE %I', n);
+      EXECUTE format('DECLARE %I CURSOR WITH HOLD FOR SELECT number FROM cards ORDER BY id', n);
+    END LOOP;`;
+  const hijackDo = `DO $$ DECLARE names text[]; n text; BEGIN ${statementsSql} ${cursorsSql} END $$`;
+
+  beforeAll(async () => {
+    gwp = await startTestGateway({
+      superUrl: inject('pgUrl'),
+      policies: [
+        {
+          id: 'procedural-allowed',
+          subjects: { groups: ['ai-agents'] },
+          connections: ['*'],
+          rules: [{ id: 'allow-everything-masked', effect: 'allow', match: {}, mask: true }],
+        },
+      ],
+      setupSql: `
+        CREATE TABLE cards (id int PRIMARY KEY, holder text, number text);
+        INSERT INTO cards SELECT g, 'holder ' || g, '${CARD}' FROM generate_series(1, 5) g;
+        CREATE FUNCTION hijack() RETURNS int LANGUAGE plpgsql AS $f$
+          DECLARE names text[]; n text; BEGIN ${statementsSql} ${cursorsSql} RETURN 1; END $f$;
+        CREATE PROCEDURE hijack_proc() LANGUAGE plpgsql AS $f$ BEGIN PERFORM hijack(); END $f$;`,
+      extra: { masking: { columns: [{ column: 'cards.number', tag: 'card' }] } },
+    });
+    plain = await startTestGateway({
+      superUrl: inject('pgUrl'),
+      policies: ALLOW_ALL,
+      setupSql: `
+        CREATE TABLE cards (id int PRIMARY KEY, holder text, number text);
+        INSERT INTO cards SELECT g, 'holder ' || g, '${CARD}' FROM generate_series(1, 5) g;
+        CREATE FUNCTION hijack_statements() RETURNS int LANGUAGE plpgsql AS $f$
+          DECLARE names text[]; n text; BEGIN ${statementsSql} RETURN 1; END $f$;`,
+    });
+  });
+  afterAll(async () => {
+    await gwp?.stop();
+    await plain?.stop();
+  });
+  const openPlain = async () => RawPgClient.open(plain.port, plain.connection, await plain.token());
+
+  const open = async () =>
+    RawPgClient.open(
+      gwp.port,
+      gwp.connection,
+      await gwp.token({ subject: 'claude-hijack', groups: ['ai-agents'], agent: true }),
+    );
+  const cells = (frames: Frame[]) =>
+    frames
+      .filter((f) => f.type === BackendCode.DataRow)
+      .map((f) => decodeDataRow(f.body).map((x) => x?.toString() ?? null));
+  const types = (frames: Frame[]) => frames.map((f) => String.fromCharCode(f.type)).join('');
+  const hijack = async (c: RawPgClient) => {
+    c.send(msg.query(hijackDo));
+    const done = await c.ready();
+    expect(errors(done), 'the DO block is admitted and runs').toEqual([]);
+    return done;
+  };
+
+  it('a DO block cannot replace a protocol prepared statement: Bind prepares the decided text again', async () => {
+    const c = await open();
+    try {
+      c.send(msg.parse('s', "SELECT 'decided' AS v"), msg.sync());
+      expect(types(await c.ready())).toBe('1Z');
+      await hijack(c);
+      for (let i = 0; i < 2; i++) {
+        c.send(msg.bind('', 's'), msg.execute('', 0), msg.sync());
+        const frames = await c.ready();
+        expect(rawText(frames)).not.toContain(CARD);
+        expect(errors(frames)).toEqual([]);
+        expect(cells(frames)).toEqual([['decided']]);
+        // Exactly what PostgreSQL answers: no ParseComplete or CloseComplete of Gatehouse's own.
+        expect(types(frames)).toBe('2DCZ');
+      }
+      // Describe of the statement answers for the decided text too.
+      await hijack(c);
+      c.send(msg.describeStatement('s'), msg.sync());
+      const described = await c.ready();
+      expect(types(described)).toBe('tTZ');
+      expect(rawText(described)).toContain('v\0');
+      c.send(msg.bind('', 's'), msg.execute('', 0), msg.sync());
+      expect(cells(await c.ready())).toEqual([['decided']]);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('a DO block cannot replace a statement prepared in SQL: EXECUTE and Bind of it are refused', async () => {
+    const c = await open();
+    try {
+      c.send(msg.query("PREPARE q AS SELECT 'decided' AS v"));
+      expect(errors(await c.ready())).toEqual([]);
+      await hijack(c);
+      c.send(msg.query('EXECUTE q'));
+      const executed = await c.ready();
+      expect(rawText(executed)).not.toContain(CARD);
+      expect(cells(executed)).toEqual([]);
+      expect(errors(executed).map((e) => e.M)).toEqual([expect.stringContaining('PREPARE it again')]);
+      // By protocol too: the name is the client's own, which SQL reaches (not prepared again behind it).
+      c.send(msg.bind('', 'q'), msg.execute('', 0), msg.sync());
+      const bound = await c.ready();
+      expect(rawText(bound)).not.toContain(CARD);
+      expect(types(bound)).toBe('EZ');
+      expect(errors(bound).map((e) => [e.C, e.M])).toEqual([
+        ['55000', expect.stringContaining('PREPARE it again')],
+      ]);
+      // DEALLOCATE and PREPARE again restore it.
+      c.send(msg.query("DEALLOCATE q; PREPARE q AS SELECT 'again' AS v; EXECUTE q"));
+      const again = await c.ready();
+      expect(errors(again)).toEqual([]);
+      expect(cells(again)).toEqual([['again']]);
+      // Within one query string: the DO block comes between PREPARE and EXECUTE.
+      c.send(msg.query(`PREPARE q2 AS SELECT 'decided'; ${hijackDo}; EXECUTE q2`));
+      const inOne = await c.ready();
+      expect(rawText(inOne)).not.toContain(CARD);
+      expect(cells(inOne)).toEqual([]);
+      expect(errors(inOne)).toHaveLength(1);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('a DO block cannot replace a portal or an SQL cursor: Execute and FETCH are refused', async () => {
+    const c = await open();
+    try {
+      c.send(msg.query('BEGIN'));
+      await c.ready();
+      c.send(
+        msg.parse('s', "SELECT 'decided' AS v FROM generate_series(1, 3)"),
+        msg.bind('p', 's'),
+        msg.execute('p', 1),
+        msg.sync(),
+      );
+      expect(cells(await c.ready())).toEqual([['decided']]);
+      c.send(msg.query("DECLARE c CURSOR FOR SELECT 'decided' AS v FROM generate_series(1, 3)"));
+      expect(errors(await c.ready())).toEqual([]);
+      await hijack(c);
+      c.send(msg.execute('p', 0), msg.sync());
+      const executed = await c.ready();
+      expect(rawText(executed)).not.toContain(CARD);
+      expect(cells(executed)).toEqual([]);
+      expect(errors(executed).map((e) => [e.C, e.M])).toEqual([
+        ['55000', expect.stringContaining('bind it again')],
+      ]);
+      c.send(msg.query('ROLLBACK'));
+      await c.ready();
+      // An SQL cursor (WITH HOLD, so it outlives the transaction the DO block runs in).
+      c.send(msg.query("DECLARE h CURSOR WITH HOLD FOR SELECT 'decided' AS v FROM generate_series(1, 3)"));
+      expect(errors(await c.ready())).toEqual([]);
+      await hijack(c);
+      c.send(msg.query('FETCH ALL h'));
+      const fetched = await c.ready();
+      expect(rawText(fetched)).not.toContain(CARD);
+      expect(cells(fetched)).toEqual([]);
+      expect(errors(fetched).map((e) => e.M)).toEqual([expect.stringContaining('DECLARE it again')]);
+      c.send(msg.query("CLOSE h; DECLARE h CURSOR WITH HOLD FOR SELECT 'again'; FETCH ALL h; CLOSE h"));
+      const again = await c.ready();
+      expect(errors(again)).toEqual([]);
+      expect(cells(again)).toEqual([['again']]);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('the hijack and the Bind pipelined before one Sync: the decided statement runs, the portal is refused', async () => {
+    // Masked, the Bind after the DO block in the same (implicit) transaction is withheld by column
+    // rules already (the catalog may have changed); without them, it runs, and must run as decided.
+    const masked = await open();
+    try {
+      masked.send(msg.parse('s', "SELECT 'decided' AS v"), msg.sync());
+      await masked.ready();
+      masked.send(
+        msg.parse('', hijackDo),
+        msg.bind('', ''),
+        msg.execute('', 0),
+        msg.bind('', 's'),
+        msg.execute('', 0),
+        msg.sync(),
+      );
+      const frames = await masked.ready();
+      expect(rawText(frames)).not.toContain(CARD);
+      expect(cells(frames)).toEqual([]);
+    } finally {
+      masked.close();
+    }
+    const c = await openPlain();
+    try {
+      c.send(msg.parse('s', "SELECT 'decided' AS v"), msg.sync());
+      await c.ready();
+      // A DO block run by protocol, then the Bind, in the same batch.
+      c.send(
+        msg.bind('early', 's'),
+        msg.parse('', hijackDo),
+        msg.bind('', ''),
+        msg.execute('', 0),
+        msg.bind('', 's'),
+        msg.execute('', 0),
+        msg.sync(),
+      );
+      const frames = await c.ready();
+      expect(rawText(frames)).not.toContain(CARD);
+      expect(errors(frames)).toEqual([]);
+      expect(cells(frames)).toEqual([['decided']]);
+      expect(types(frames)).toBe('212C2DCZ');
+      // A portal bound before the function ran, executed after it in the same batch, is refused.
+      c.send(
+        msg.query('BEGIN'),
+        msg.bind('early', 's'),
+        msg.parse('', hijackDo),
+        msg.bind('', ''),
+        msg.execute('', 0),
+        msg.execute('early', 0),
+        msg.sync(),
+        msg.query('ROLLBACK'),
+      );
+      await c.ready();
+      const batch = await c.ready();
+      await c.ready();
+      expect(rawText(batch)).not.toContain(CARD);
+      expect(cells(batch)).toEqual([]);
+      expect(types(batch)).toBe('212CEZ');
+      expect(errors(batch).map((e) => e.C)).toEqual(['55000']);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('in an aborted transaction the Bind fails as PostgreSQL fails it, and runs the decided text after ROLLBACK', async () => {
+    const c = await openPlain();
+    try {
+      c.send(msg.query('BEGIN'));
+      await c.ready();
+      c.send(msg.parse('s', "SELECT 'decided' AS v"), msg.sync());
+      await c.ready();
+      await hijack(c);
+      c.send(msg.query("SELECT 'x'::int"));
+      expect(errors(await c.ready())).toHaveLength(1);
+      c.send(msg.bind('', 's'), msg.execute('', 0), msg.sync());
+      const aborted = await c.ready();
+      expect(rawText(aborted)).not.toContain(CARD);
+      expect(types(aborted)).toBe('EZ');
+      expect(errors(aborted).map((e) => e.C)).toEqual(['25P02']);
+      // Pipelined past the Sync that follows the failure, ROLLBACK, then the Bind again.
+      c.send(msg.bind('', 's'), msg.execute('', 0), msg.sync(), msg.query('ROLLBACK'));
+      c.send(msg.bind('', 's'), msg.execute('', 0), msg.sync());
+      expect(types(await c.ready())).toBe('EZ');
+      await c.ready();
+      const after = await c.ready();
+      expect(rawText(after)).not.toContain(CARD);
+      expect(errors(after)).toEqual([]);
+      expect(cells(after)).toEqual([['decided']]);
+      expect(types(after)).toBe('2DCZ');
+    } finally {
+      c.close();
+    }
+  });
+
+  it('a portal of the code itself keeps running (a suspended Execute of a user-defined function)', async () => {
+    const c = await openPlain();
+    try {
+      c.send(msg.query('BEGIN'));
+      await c.ready();
+      c.send(
+        msg.parse('f', 'SELECT hijack_statements() FROM generate_series(1, 3)'),
+        msg.bind('fp', 'f'),
+        msg.execute('fp', 1),
+        msg.execute('fp', 0),
+        msg.sync(),
+      );
+      const frames = await c.ready();
+      expect(errors(frames)).toEqual([]);
+      expect(cells(frames)).toEqual([['1'], ['1'], ['1']]);
+      expect(types(frames)).toBe('12DsDDCZ');
+      c.send(msg.query('COMMIT'));
+      await c.ready();
+    } finally {
+      c.close();
+    }
+  });
+});
