@@ -49,6 +49,7 @@ import {
   RESERVED_PREFIX,
   newPendingObjects,
   notePending,
+  runsHiddenCode,
   strictest,
   type PendingObjects,
   type PortalEntry,
@@ -280,6 +281,8 @@ export class ClientConnection {
   private syncedSeq = 0;
   private knownSeq = 0;
   private readonly settledWaiters: (() => void)[] = [];
+  /** Sync, Query and FunctionCall messages forwarded: each ends the upstream's skip after an error. */
+  private syncs = 0;
   /** Extended-protocol messages waiting for their batch's end (forward()). */
   private corked: Buffer[] = [];
   private corkedBytes = 0;
@@ -724,7 +727,13 @@ export class ClientConnection {
       settle: (run, result) => this.settle(run, result),
       completed: (entry, index) => {
         const r = entry.runs[index];
-        if (r) this.state.applyCompleted(r.statement, this.txStatus !== 'I' || entry.runs.length > 1);
+        if (r)
+          this.state.applyCompleted(
+            r.statement,
+            this.txStatus !== 'I' || entry.runs.length > 1,
+            r.epoch,
+            r.after,
+          );
       },
       ready: (status, execSeq) => this.onReady(status, execSeq),
       parameterChanged: (name, value) => this.onParameterStatus(name, value),
@@ -754,6 +763,7 @@ export class ClientConnection {
         // A body is an ERROR upstream (invalid message format) that aborts the batch's transaction.
         if (f.body.length !== 0) throw new ProtocolError('invalid Sync message format');
         this.skipUntilSync = false;
+        this.syncs++;
         this.tracker.push({ kind: 'sync', execSeq: this.execSeq });
         this.syncedSeq = this.execSeq;
         return this.forward(SYNC);
@@ -1004,14 +1014,21 @@ export class ClientConnection {
     let writes = false;
     // Every statement is decided first; reads are then decided as writes too if the string runs in a
     // read-write transaction — unless a statement is refused on its own, which then answers for it.
-    const decided: { statement: SqlStatement; decision: Decision; lineage?: StatementLineage }[] = [];
+    const decided: {
+      statement: SqlStatement;
+      decision: Decision;
+      lineage?: StatementLineage;
+      hiddenCode: boolean;
+    }[] = [];
     const decidePending = newPendingObjects();
     for (const statement of classification.statements) {
       const d = await this.decideWithLineage(statement, 'simple-query', decidePending, false);
       if (this.isClosed) return;
-      decided.push({ statement, ...d });
-      writes ||= needsReadWrite(this.runsOf(statement, decidePending));
-      notePending(decidePending, statement);
+      const runsOf = this.runsOf(statement, decidePending);
+      const hiddenCode = runsHiddenCode(runsOf);
+      decided.push({ statement, ...d, hiddenCode });
+      writes ||= needsReadWrite(runsOf);
+      notePending(decidePending, statement, hiddenCode);
     }
     if (
       ((this.readOnly.enforced && writes) ||
@@ -1022,7 +1039,10 @@ export class ClientConnection {
         d.decision = this.inWriteTransaction(d.statement, 'simple-query', decidePending, d.decision);
     }
     const pending = newPendingObjects();
-    for (const { statement, decision, lineage } of decided) {
+    // What each statement creates dates from the epoch it runs at; code Gatehouse cannot see into
+    // starts a new one for what follows it (ProtocolState.epoch).
+    let epoch = this.state.epoch;
+    for (const { statement, decision, lineage, hiddenCode } of decided) {
       const admission = await session.admit(this.action(statement, 'simple-query'), {
         decision,
         ...this.holdOptions(),
@@ -1040,9 +1060,11 @@ export class ClientConnection {
         break;
       }
       if (lineage) sqlMaskerOf(admission.masker)?.useLineage(lineage);
-      runs.push({ run: { admission, rows: 0 }, statement });
+      const queryRun: QueryRun = { run: { admission, rows: 0 }, statement, epoch };
+      if (hiddenCode) queryRun.after = ++epoch;
+      runs.push(queryRun);
       this.relay.noteMasker(admission.masker);
-      notePending(pending, statement);
+      notePending(pending, statement, hiddenCode);
     }
     if (this.isClosed) return;
     if (refusal) {
@@ -1055,6 +1077,13 @@ export class ClientConnection {
       return;
     }
     this.state.simpleQueryStarted();
+    if (epoch !== this.state.epoch) {
+      this.state.advanceEpoch(epoch - this.state.epoch);
+      // EXECUTE or FETCH of such code: what it ran keeps its trust (applyCompleted does the same when
+      // it completes, for what the query string itself creates).
+      for (const r of runs) if (r.after !== undefined) this.state.ranAt(r.statement, r.after);
+    }
+    this.syncs++;
     this.execSeq++;
     this.syncedSeq = this.execSeq;
     this.tracker.push({ kind: 'query', runs, index: 0, execSeq: this.execSeq });
@@ -1067,6 +1096,7 @@ export class ClientConnection {
   private refuseQuery(refusal: GatewayError): Promise<void> | undefined {
     this.state.simpleQueryStarted();
     if (this.answeredAlone(refusal)) return undefined;
+    this.syncs++;
     this.execSeq++;
     this.syncedSeq = this.execSeq;
     this.tracker.push({ kind: 'query', runs: [], index: 0, refusal, execSeq: this.execSeq });
@@ -1176,6 +1206,7 @@ export class ClientConnection {
   /** Sends a statement's Parse upstream under its upstream name. */
   private forwardParse(entry: StatementEntry, silent: boolean): Promise<void> | undefined {
     entry.materialized = true;
+    entry.epoch = this.state.epoch;
     this.tracker.push({
       kind: 'parse',
       silent,
@@ -1185,6 +1216,71 @@ export class ClientConnection {
       },
     });
     return this.forward(encode.parse(entry.upstream, entry.text, entry.paramTypes));
+  }
+
+  /**
+   * Prepares the statement again upstream under a fresh Gatehouse name, with the text Gatehouse
+   * decided, and closes the old Gatehouse name: code Gatehouse cannot see into ran since it was
+   * prepared and may have replaced what the name holds (DEALLOCATE, then PREPARE of the same name).
+   * Both messages are silent (the client sees only its own message's answers). When the Parse
+   * fails, its error is the one PostgreSQL gives the Bind in its place (a transaction aborted, a
+   * table dropped since): the upstream skips to Sync, and the statement stays untrusted.
+   */
+  private reparse(entry: StatementEntry): void {
+    const old = entry.upstream;
+    entry.upstream = this.state.freshStatementName();
+    entry.epoch = this.state.epoch;
+    const syncs = this.syncs;
+    entry.reparsing = syncs;
+    this.tracker.push({
+      kind: 'parse',
+      silent: true,
+      done: (ok) => {
+        if (entry.reparsing === syncs) delete entry.reparsing;
+        if (!ok) entry.epoch = -1;
+      },
+    });
+    void this.forward(encode.parse(entry.upstream, entry.text, entry.paramTypes));
+    // An SQL statement's old name is the client's own (DEALLOCATE of it must still find it).
+    if (old.startsWith(RESERVED_PREFIX)) {
+      this.tracker.push({ kind: 'close', silent: true });
+      void this.forward(encode.close('S', old));
+    }
+  }
+
+  /**
+   * Bind or Describe of a statement prepared in SQL before code Gatehouse cannot see into ran: its
+   * upstream name is the client's own, which SQL reaches too, so it is not prepared again behind
+   * the client's back (EXECUTE of it is refused the same way, in resolveUses).
+   */
+  private refuseReplacedStatement(entry: StatementEntry): Promise<void> | undefined {
+    return this.refuseExtended(
+      new PgError(
+        SqlState.ObjectNotInPrerequisiteState,
+        `Gatehouse: prepared statement "${entry.client}" was prepared before a statement that runs code Gatehouse ` +
+          'cannot see into (a DO block, CALL or user-defined function), which may have replaced it upstream; ' +
+          'DEALLOCATE it and PREPARE it again',
+        undefined,
+        'replaced-session-object',
+      ),
+    );
+  }
+
+  /** Execute or Describe of a portal bound before code Gatehouse cannot see into ran. */
+  private refuseReplacedPortal(portal: PortalEntry): Promise<void> | undefined {
+    this.deps.logger.warn(
+      { session: this.session?.id, portal: portal.client },
+      'portal bound before code Gatehouse cannot see into; refused',
+    );
+    return this.refuseExtended(
+      new PgError(
+        SqlState.ObjectNotInPrerequisiteState,
+        `Gatehouse: portal "${portal.client}" was bound before a statement that runs code Gatehouse cannot see into ` +
+          '(a DO block, CALL or user-defined function), which may have replaced it upstream; close it and bind it again',
+        undefined,
+        'replaced-session-object',
+      ),
+    );
   }
 
   private async onBind(f: Frame): Promise<void> {
@@ -1203,6 +1299,11 @@ export class ClientConnection {
     }
     const problem = this.state.cannotAddPortal(msg.portal);
     if (problem) return this.refuseExtended(new PgError(problem.code, problem.message));
+    const untrusted = this.state.untrusted(entry, this.syncs);
+    if (untrusted && entry.origin === 'sql') {
+      if (msg.portal === '') this.dropPortal('');
+      return this.refuseReplacedStatement(entry);
+    }
     let run: Run | undefined;
     if (entry.statement !== undefined) {
       const params = bindParamsAsText(msg);
@@ -1230,8 +1331,13 @@ export class ClientConnection {
       if (run) this.settle(run, NOT_EXECUTED);
       return;
     }
-    // A statement held back for approval goes upstream now, just before its Bind.
+    // A statement held back for approval goes upstream now, just before its Bind; one prepared
+    // before code Gatehouse cannot see into ran is prepared again, under a fresh name.
     if (!entry.materialized) void this.forwardParse(entry, true);
+    else if (untrusted) this.reparse(entry);
+    // Planning may evaluate functions: code Gatehouse cannot see into may run from here on. The
+    // portal this Bind creates runs that very code, and keeps its trust.
+    if (runsHiddenCode([entry.statement])) this.state.advanceEpoch();
     const { portal, replaced } = this.state.addPortal({
       client: msg.portal,
       statement: entry,
@@ -1259,6 +1365,7 @@ export class ClientConnection {
     if (!portal) {
       return this.refuseExtended(new PgError('34000', `portal "${msg.portal}" does not exist`));
     }
+    if (this.state.portalUntrusted(portal)) return this.refuseReplacedPortal(portal);
     try {
       this.session!.assertActive();
     } catch (e) {
@@ -1270,6 +1377,12 @@ export class ClientConnection {
     const run = portal.run;
     // Masking needs the columns of this very portal: describe it first when the client did not.
     if (run?.admission.masker.active && portal.columns === undefined) void this.describePortal(portal, true);
+    if (runsHiddenCode([portal.statement.statement])) {
+      // Code Gatehouse cannot see into runs: every object created before it is untrusted from
+      // here on, except this portal, which runs it (its next Execute of a suspended portal).
+      this.state.advanceEpoch();
+      portal.epoch = this.state.epoch;
+    }
     this.execSeq++;
     this.tracker.push({
       kind: 'execute',
@@ -1289,6 +1402,7 @@ export class ClientConnection {
     if (t.target === 'P') {
       const portal = this.state.portal(t.name);
       if (!portal) return this.refuseExtended(new PgError('34000', `portal "${t.name}" does not exist`));
+      if (this.state.portalUntrusted(portal)) return this.refuseReplacedPortal(portal);
       return this.describePortal(portal, false);
     }
     const entry = this.state.statement(t.name);
@@ -1306,6 +1420,10 @@ export class ClientConnection {
     // it does not execute): Gatehouse prepares it under its own name, which only a Bind through
     // Gatehouse — approved with its parameters — can ever execute.
     if (!entry.materialized) void this.forwardParse(entry, true);
+    else if (this.state.untrusted(entry, this.syncs)) {
+      if (entry.origin === 'sql') return this.refuseReplacedStatement(entry);
+      this.reparse(entry);
+    }
     this.tracker.push({ kind: 'describe', statement: true });
     return this.forward(encode.describe('S', entry.upstream));
   }
@@ -1416,6 +1534,7 @@ export class ClientConnection {
         return;
       }
     }
+    this.syncs++;
     this.execSeq++;
     this.syncedSeq = this.execSeq;
     if (!admission.allowed) {
@@ -1428,6 +1547,8 @@ export class ClientConnection {
       return this.forward(encode.query(POISON_QUERY));
     }
     this.relay.noteMasker(admission.masker);
+    // A function named by OID may be anything, code that replaces prepared statements included.
+    this.state.advanceEpoch();
     this.tracker.push({ kind: 'function', run: { admission, rows: 0 }, execSeq: this.execSeq });
     return this.forward(f.raw);
   }

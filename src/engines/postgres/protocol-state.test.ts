@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SettingChange, SqlStatement } from '../../core/sql-statement.js';
-import { ProtocolState } from './protocol-state.js';
+import { ProtocolState, newPendingObjects, notePending, runsHiddenCode } from './protocol-state.js';
 
 const limits = () => ({ maxPreparedStatements: 100, maxPortals: 100, maxStatementBytes: 1 << 20 });
 
@@ -38,5 +38,96 @@ describe('ProtocolState.effectiveSettings', () => {
     expect(state.effectiveSettings()).toEqual({ application_name: 'app', search_path: 'x', timezone: 'UTC' });
     state.applyCompleted(setting({ name: '*', via: 'reset' }), false);
     expect(state.effectiveSettings()).toEqual({ application_name: 'app' });
+  });
+});
+
+describe('ProtocolState epochs (code Gatehouse cannot see into)', () => {
+  const stmt = (kind: string, categories: string[], refs: object[] = []): SqlStatement =>
+    ({ text: kind, kind, categories, tables: [], functions: [], sessionObjects: refs }) as never;
+  const prepare = stmt('prepare', ['session', 'read'], [{ kind: 'prepared', op: 'create', name: 'q' }]);
+  const execute = stmt('execute', ['session'], [{ kind: 'prepared', op: 'use', name: 'q' }]);
+  const declare = stmt(
+    'declare cursor',
+    ['read'],
+    [{ kind: 'cursor', op: 'create', name: 'c', holdable: true }],
+  );
+  const fetch = stmt('fetch', ['read'], [{ kind: 'cursor', op: 'use', name: 'c' }]);
+  const doBlock = stmt('do', ['procedural']);
+
+  it('only procedural, unknown and admin statements count as hidden code', () => {
+    expect(runsHiddenCode([doBlock])).toBe(true);
+    expect(runsHiddenCode([stmt('select', ['read'])])).toBe(false);
+    expect(runsHiddenCode([stmt('load', ['admin'])])).toBe(true);
+    expect(runsHiddenCode([undefined, stmt('x', ['unknown'])])).toBe(true);
+  });
+
+  it('refuses SQL uses of objects created before hidden code, and not after', () => {
+    const state = new ProtocolState(limits as never);
+    state.applyCompleted(prepare, false, state.epoch);
+    state.applyCompleted(declare, true, state.epoch);
+    expect(state.resolveUses(execute, newPendingObjects()).ok).toBe(true);
+    expect(state.resolveUses(fetch, newPendingObjects()).ok).toBe(true);
+    state.advanceEpoch();
+    expect(state.resolveUses(execute, newPendingObjects())).toMatchObject({
+      ok: false,
+      ruleId: 'replaced-session-object',
+    });
+    expect(state.resolveUses(fetch, newPendingObjects())).toMatchObject({
+      ok: false,
+      ruleId: 'replaced-session-object',
+    });
+    // Prepared again after it: trusted.
+    state.applyCompleted(
+      stmt('deallocate', ['session'], [{ kind: 'prepared', op: 'drop', name: 'q' }]),
+      false,
+    );
+    state.applyCompleted(prepare, false, state.epoch);
+    expect(state.resolveUses(execute, newPendingObjects()).ok).toBe(true);
+  });
+
+  it('within one query string: hidden code between the creation and the use', () => {
+    const state = new ProtocolState(limits as never);
+    const pending = newPendingObjects();
+    notePending(pending, prepare);
+    expect(state.resolveUses(execute, pending).ok).toBe(true);
+    notePending(pending, doBlock, true);
+    expect(state.resolveUses(execute, pending)).toMatchObject({
+      ok: false,
+      ruleId: 'replaced-session-object',
+    });
+    notePending(pending, prepare);
+    expect(state.resolveUses(execute, pending).ok).toBe(true);
+  });
+
+  it('protocol statements and portals: untrusted after hidden code, the unnamed statement never', () => {
+    const state = new ProtocolState(limits as never);
+    const named = state.addProtocolStatement({
+      client: 's',
+      text: 'SELECT 1',
+      paramTypes: [],
+      statement: undefined,
+    });
+    const unnamed = state.addProtocolStatement({
+      client: '',
+      text: 'SELECT 1',
+      paramTypes: [],
+      statement: undefined,
+    });
+    for (const e of [named, unnamed]) {
+      e.materialized = true;
+      e.epoch = state.epoch;
+    }
+    const { portal } = state.addPortal({ client: 'p', statement: named, resultFormats: [], run: undefined });
+    expect(state.untrusted(named, 0)).toBe(false);
+    expect(state.portalUntrusted(portal)).toBe(false);
+    state.advanceEpoch();
+    expect(state.untrusted(named, 0)).toBe(true);
+    expect(state.untrusted(unnamed, 0)).toBe(false);
+    expect(state.portalUntrusted(portal)).toBe(true);
+    // A re-Parse not yet confirmed is trusted in its own batch, not after a Sync.
+    named.epoch = state.epoch;
+    named.reparsing = 3;
+    expect(state.untrusted(named, 3)).toBe(false);
+    expect(state.untrusted(named, 4)).toBe(true);
   });
 });

@@ -27,11 +27,31 @@ export interface StateLimits {
   readonly maxPortals: number;
 }
 
+/**
+ * Categories of statements that may run code Gatehouse cannot see into (a DO block, CALL, a
+ * user-defined function, LOAD…). Such code runs inside the upstream session and can replace any
+ * prepared statement or cursor in it by name (DEALLOCATE and PREPARE, CLOSE and DECLARE): whatever
+ * Gatehouse created before it is no longer known to hold what Gatehouse decided (see `epoch`).
+ */
+const HIDDEN_CODE: ReadonlySet<string> = new Set(['procedural', 'unknown', 'admin']);
+
+/** True when running any of these statements may run code Gatehouse cannot see into. */
+export function runsHiddenCode(statements: readonly (SqlStatement | undefined)[]): boolean {
+  for (const st of statements) {
+    if (st === undefined) continue;
+    for (const c of st.categories) if (HIDDEN_CODE.has(c)) return true;
+  }
+  return false;
+}
+
 export interface StatementEntry {
   /** The client's name ('' for the unnamed statement). */
   readonly client: string;
-  /** The name upstream: Gatehouse's own for protocol statements, the client's for SQL PREPARE. */
-  readonly upstream: string;
+  /**
+   * The name upstream: Gatehouse's own for protocol statements, the client's for SQL PREPARE. A
+   * statement found untrusted is prepared again under a fresh Gatehouse name (ProtocolState.epoch).
+   */
+  upstream: string;
   readonly origin: 'protocol' | 'sql';
   readonly text: string;
   readonly paramTypes: readonly number[];
@@ -44,6 +64,19 @@ export interface StatementEntry {
   confirmed: boolean;
   /** Row shape from a Describe of the statement (all columns in text format). */
   columns?: ColumnDescription[];
+  /**
+   * The session's epoch when `upstream` was prepared upstream (-1: not known to exist there). An
+   * epoch older than the session's means code Gatehouse cannot see ran since, and may have replaced it.
+   */
+  epoch: number;
+  /**
+   * The epoch when the object upstream under the client's own name was created, which SQL
+   * (EXECUTE) reaches: SQL PREPARE's; 0 for a protocol statement, whose client name Gatehouse never
+   * creates upstream (code Gatehouse cannot see may create it).
+   */
+  sqlEpoch: number;
+  /** A Sync count while a re-Parse under a fresh name is unconfirmed (it may still fail). */
+  reparsing?: number;
 }
 
 export interface PortalEntry {
@@ -58,6 +91,8 @@ export interface PortalEntry {
   columns?: readonly ResolvedColumnRef[];
   /** Execute has run to CommandComplete (a suspended portal has not). */
   finished: boolean;
+  /** The session's epoch when it was bound (see StatementEntry.epoch). */
+  epoch: number;
 }
 
 export interface CursorEntry {
@@ -67,6 +102,8 @@ export interface CursorEntry {
   readonly holdable: boolean;
   /** Declared in the transaction now open (dropped if it does not commit). */
   inTransaction: boolean;
+  /** The session's epoch when it was declared (see StatementEntry.epoch). */
+  epoch: number;
 }
 
 export class ProtocolState {
@@ -75,6 +112,13 @@ export class ProtocolState {
   private readonly cursors = new Map<string, CursorEntry>();
   private statementBytes = 0;
   private seq = 0;
+  /**
+   * Counts statements forwarded that may run code Gatehouse cannot see into (runsHiddenCode). A
+   * prepared statement, portal or cursor created at an older epoch may have been replaced upstream
+   * by that code, so it is not used as it stands: a statement is prepared again under a fresh name
+   * (protocol) and a portal or cursor is refused. A session that never runs such code stays at 0.
+   */
+  private epochValue = 0;
   /** Settings the session changed (name → value), as confirmed; `local` ones end with the transaction. */
   private readonly sessionSettings = new Map<string, string>();
   private readonly localSettings = new Map<string, string | undefined>();
@@ -92,6 +136,35 @@ export class ProtocolState {
 
   statement(client: string): StatementEntry | undefined {
     return this.statements.get(client);
+  }
+
+  get epoch(): number {
+    return this.epochValue;
+  }
+
+  /** Statements that may run code Gatehouse cannot see into were forwarded (`count` of them). */
+  advanceEpoch(count = 1): void {
+    this.epochValue += count;
+  }
+
+  /**
+   * The protocol statement's upstream object may no longer be what Gatehouse prepared: code it
+   * cannot see ran since (or a re-Parse may have failed, with a Sync since: `syncs` counts them).
+   * The unnamed statement cannot be reached from SQL, so it is never untrusted.
+   */
+  untrusted(entry: StatementEntry, syncs: number): boolean {
+    if (entry.client === '' || !entry.materialized) return false;
+    return entry.epoch < this.epochValue || (entry.reparsing !== undefined && entry.reparsing < syncs);
+  }
+
+  /** A fresh Gatehouse name for preparing the statement again upstream. */
+  freshStatementName(): string {
+    return `${RESERVED_PREFIX}s${++this.seq}`;
+  }
+
+  /** The portal was bound before code Gatehouse cannot see into ran, which may have replaced it. */
+  portalUntrusted(portal: PortalEntry): boolean {
+    return portal.epoch < this.epochValue;
   }
 
   /** Why a new statement called `client` of `bytes` cannot be added, or undefined. */
@@ -121,7 +194,10 @@ export class ProtocolState {
 
   /** Adds a protocol statement (Parse) under a fresh upstream name; unnamed stays unnamed. */
   addProtocolStatement(
-    fields: Omit<StatementEntry, 'upstream' | 'origin' | 'bytes' | 'confirmed' | 'materialized'>,
+    fields: Omit<
+      StatementEntry,
+      'upstream' | 'origin' | 'bytes' | 'confirmed' | 'materialized' | 'epoch' | 'sqlEpoch' | 'reparsing'
+    >,
   ): StatementEntry {
     const entry: StatementEntry = {
       ...fields,
@@ -130,6 +206,8 @@ export class ProtocolState {
       bytes: Buffer.byteLength(fields.text),
       materialized: false,
       confirmed: false,
+      epoch: -1,
+      sqlEpoch: 0,
     };
     this.putStatement(entry);
     return entry;
@@ -175,7 +253,7 @@ export class ProtocolState {
   }
 
   /** Adds a portal (Bind); returns the portal it replaces (the unnamed one), whose run has ended. */
-  addPortal(fields: Omit<PortalEntry, 'upstream' | 'confirmed' | 'finished'>): {
+  addPortal(fields: Omit<PortalEntry, 'upstream' | 'confirmed' | 'finished' | 'epoch'>): {
     portal: PortalEntry;
     replaced?: PortalEntry;
   } {
@@ -189,6 +267,7 @@ export class ProtocolState {
       run: fields.run,
       confirmed: false,
       finished: false,
+      epoch: this.epochValue,
     };
     if (fields.columns !== undefined) portal.columns = fields.columns;
     const replaced = this.portals.get(fields.client);
@@ -230,7 +309,8 @@ export class ProtocolState {
       }
       if (ref.op !== 'use') continue;
       if (ref.kind === 'prepared') {
-        const p = pending.prepared.get(ref.name) ?? this.statements.get(ref.name)?.statement;
+        const entry = pending.prepared.has(ref.name) ? undefined : this.statements.get(ref.name);
+        const p = pending.prepared.get(ref.name) ?? entry?.statement;
         if (p === undefined) {
           return {
             ok: false,
@@ -238,14 +318,35 @@ export class ProtocolState {
             message: `prepared statement "${ref.name}" was not prepared through Gatehouse in this session, so what it would run is unknown`,
           };
         }
+        const epoch = entry ? entry.sqlEpoch : pending.createdAt.get(`p:${ref.name}`)!;
+        if (this.replacedSince(epoch, entry !== undefined, pending)) {
+          return {
+            ok: false,
+            ruleId: 'replaced-session-object',
+            message:
+              `prepared statement "${ref.name}" was prepared before a statement that runs code Gatehouse cannot see into ` +
+              `(a DO block, CALL or user-defined function), which may have replaced it upstream; DEALLOCATE it and PREPARE it again`,
+          };
+        }
         inherited.push(p);
       } else {
-        const c = pending.cursors.get(ref.name) ?? this.cursors.get(ref.name)?.statement;
+        const entry = pending.cursors.has(ref.name) ? undefined : this.cursors.get(ref.name);
+        const c = pending.cursors.get(ref.name) ?? entry?.statement;
         if (c === undefined) {
           return {
             ok: false,
             ruleId: 'unknown-cursor',
             message: `cursor "${ref.name}" was not declared through Gatehouse in this session (a protocol portal cannot be reached from SQL through Gatehouse)`,
+          };
+        }
+        const epoch = entry ? entry.epoch : pending.createdAt.get(`c:${ref.name}`)!;
+        if (this.replacedSince(epoch, entry !== undefined, pending)) {
+          return {
+            ok: false,
+            ruleId: 'replaced-session-object',
+            message:
+              `cursor "${ref.name}" was declared before a statement that runs code Gatehouse cannot see into ` +
+              `(a DO block, CALL or user-defined function), which may have replaced it upstream; CLOSE it and DECLARE it again`,
           };
         }
         inherited.push(c);
@@ -254,13 +355,59 @@ export class ProtocolState {
     return { ok: true, inherited };
   }
 
-  /** The effect of a statement that ran to completion (its CommandComplete arrived). */
-  applyCompleted(st: SqlStatement, inTransactionBlock: boolean): void {
-    for (const ref of st.sessionObjects ?? []) this.applyObject(st, ref, inTransactionBlock);
+  /**
+   * An object created at `epoch` may have been replaced: code Gatehouse cannot see into was forwarded
+   * since (for an object of the session), or comes before the use in the same query string.
+   */
+  private replacedSince(epoch: number, existing: boolean, pending: PendingObjects): boolean {
+    if (existing) return epoch < this.epochValue || pending.hiddenCode > 0;
+    return epoch < pending.hiddenCode;
+  }
+
+  /**
+   * The effect of a statement that ran to completion (its CommandComplete arrived). `epoch` is the
+   * session's epoch when it was forwarded (what it creates dates from then); `after`, the epoch after
+   * it, when it ran code Gatehouse cannot see into itself (EXECUTE or FETCH of such code): the object
+   * it ran keeps its trust, as the code that could replace it is the code decided for it.
+   */
+  applyCompleted(
+    st: SqlStatement,
+    inTransactionBlock: boolean,
+    epoch = this.epochValue,
+    after?: number,
+  ): void {
+    for (const ref of st.sessionObjects ?? []) this.applyObject(st, ref, inTransactionBlock, epoch, after);
     for (const change of st.settings ?? []) this.applySetting(change);
   }
 
-  private applyObject(st: SqlStatement, ref: SessionObjectRef, inTransactionBlock: boolean): void {
+  /** Marks the objects `st` uses as run at `epoch` (see applyCompleted). */
+  ranAt(st: SqlStatement, epoch: number): void {
+    for (const ref of st.sessionObjects ?? []) {
+      if (ref.op !== 'use') continue;
+      if (ref.kind === 'prepared') {
+        const e = this.statements.get(ref.name);
+        if (e && e.origin === 'sql' && e.sqlEpoch < epoch) {
+          if (e.upstream === e.client) e.epoch = epoch;
+          e.sqlEpoch = epoch;
+        }
+      } else {
+        const c = this.cursors.get(ref.name);
+        if (c && c.epoch < epoch) c.epoch = epoch;
+      }
+    }
+  }
+
+  private applyObject(
+    st: SqlStatement,
+    ref: SessionObjectRef,
+    inTransactionBlock: boolean,
+    epoch: number,
+    after: number | undefined,
+  ): void {
+    if (ref.op === 'use') {
+      if (after !== undefined) this.ranAt(st, after);
+      return;
+    }
     if (ref.kind === 'prepared') {
       if (ref.op === 'create') {
         const bytes = Buffer.byteLength(st.text);
@@ -274,6 +421,8 @@ export class ProtocolState {
           bytes,
           materialized: true,
           confirmed: true,
+          epoch,
+          sqlEpoch: epoch,
         });
       } else if (ref.op === 'drop') {
         if (ref.name === '*') {
@@ -289,6 +438,7 @@ export class ProtocolState {
         statement: st,
         holdable: ref.holdable === true,
         inTransaction: inTransactionBlock || ref.holdable !== true,
+        epoch,
       });
     } else if (ref.op === 'drop') {
       if (ref.name === '*') {
@@ -390,19 +540,28 @@ export class ProtocolState {
 export interface PendingObjects {
   readonly prepared: Map<string, SqlStatement>;
   readonly cursors: Map<string, SqlStatement>;
+  /** Statements so far that may run code Gatehouse cannot see into (runsHiddenCode). */
+  hiddenCode: number;
+  /** `hiddenCode` when each pending object was created ('p:' or 'c:' and its name). */
+  readonly createdAt: Map<string, number>;
 }
 
 export function newPendingObjects(): PendingObjects {
-  return { prepared: new Map(), cursors: new Map() };
+  return { prepared: new Map(), cursors: new Map(), hiddenCode: 0, createdAt: new Map() };
 }
 
-/** Records what a statement would create, for the statements after it in the same Query. */
-export function notePending(pending: PendingObjects, st: SqlStatement): void {
+/**
+ * Records what a statement would create, for the statements after it in the same Query, and
+ * whether it may run code Gatehouse cannot see into (which may replace what came before it).
+ */
+export function notePending(pending: PendingObjects, st: SqlStatement, hiddenCode = false): void {
   for (const ref of st.sessionObjects ?? []) {
     if (ref.op !== 'create') continue;
     if (ref.kind === 'prepared') pending.prepared.set(ref.name, st);
     else pending.cursors.set(ref.name, st);
+    pending.createdAt.set(`${ref.kind === 'prepared' ? 'p' : 'c'}:${ref.name}`, pending.hiddenCode);
   }
+  if (hiddenCode) pending.hiddenCode++;
 }
 
 /** Combines decisions: deny wins over review over allow; obligations are joined. */

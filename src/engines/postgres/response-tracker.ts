@@ -28,6 +28,10 @@ export interface Run {
 export interface QueryRun {
   readonly run: Run;
   readonly statement: SqlStatement;
+  /** The session's epoch when it runs (ProtocolState.epoch): what it creates dates from then. */
+  epoch?: number;
+  /** The epoch after it, when it runs code Gatehouse cannot see into (ProtocolState.applyCompleted). */
+  after?: number;
 }
 
 /** Callbacks of a forwarded message: `done(true)` on the upstream's confirmation, `done(false)`

@@ -118,6 +118,7 @@ export const SqlState = {
   AdminShutdown: '57P01',
   IdleSessionTimeout: '57P05',
   FeatureNotSupported: '0A000',
+  ObjectNotInPrerequisiteState: '55000',
 } as const;
 
 /** Transaction status byte in ReadyForQuery. */
