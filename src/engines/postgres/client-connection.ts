@@ -1337,7 +1337,7 @@ export class ClientConnection {
     else if (untrusted) this.reparse(entry);
     // Planning may evaluate functions: code Gatehouse cannot see into may run from here on. The
     // portal this Bind creates runs that very code, and keeps its trust.
-    if (runsHiddenCode([entry.statement])) this.state.advanceEpoch();
+    if (entry.hiddenCode) this.state.advanceEpoch();
     const { portal, replaced } = this.state.addPortal({
       client: msg.portal,
       statement: entry,
@@ -1377,7 +1377,7 @@ export class ClientConnection {
     const run = portal.run;
     // Masking needs the columns of this very portal: describe it first when the client did not.
     if (run?.admission.masker.active && portal.columns === undefined) void this.describePortal(portal, true);
-    if (runsHiddenCode([portal.statement.statement])) {
+    if (portal.statement.hiddenCode) {
       // Code Gatehouse cannot see into runs: every object created before it is untrusted from
       // here on, except this portal, which runs it (its next Execute of a suspended portal).
       this.state.advanceEpoch();

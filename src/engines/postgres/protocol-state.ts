@@ -37,10 +37,13 @@ const HIDDEN_CODE: ReadonlySet<string> = new Set(['procedural', 'unknown', 'admi
 
 /** True when running any of these statements may run code Gatehouse cannot see into. */
 export function runsHiddenCode(statements: readonly (SqlStatement | undefined)[]): boolean {
-  for (const st of statements) {
-    if (st === undefined) continue;
-    for (const c of st.categories) if (HIDDEN_CODE.has(c)) return true;
-  }
+  for (const st of statements) if (hidesCode(st)) return true;
+  return false;
+}
+
+function hidesCode(st: SqlStatement | undefined): boolean {
+  if (st === undefined) return false;
+  for (const c of st.categories) if (HIDDEN_CODE.has(c)) return true;
   return false;
 }
 
@@ -77,6 +80,8 @@ export interface StatementEntry {
   sqlEpoch: number;
   /** A Sync count while a re-Parse under a fresh name is unconfirmed (it may still fail). */
   reparsing?: number;
+  /** Running it may run code Gatehouse cannot see into (runsHiddenCode), asked once. */
+  readonly hiddenCode: boolean;
 }
 
 export interface PortalEntry {
@@ -196,7 +201,15 @@ export class ProtocolState {
   addProtocolStatement(
     fields: Omit<
       StatementEntry,
-      'upstream' | 'origin' | 'bytes' | 'confirmed' | 'materialized' | 'epoch' | 'sqlEpoch' | 'reparsing'
+      | 'upstream'
+      | 'origin'
+      | 'bytes'
+      | 'confirmed'
+      | 'materialized'
+      | 'epoch'
+      | 'sqlEpoch'
+      | 'reparsing'
+      | 'hiddenCode'
     >,
   ): StatementEntry {
     const entry: StatementEntry = {
@@ -208,6 +221,7 @@ export class ProtocolState {
       confirmed: false,
       epoch: -1,
       sqlEpoch: 0,
+      hiddenCode: hidesCode(fields.statement),
     };
     this.putStatement(entry);
     return entry;
@@ -423,6 +437,7 @@ export class ProtocolState {
           confirmed: true,
           epoch,
           sqlEpoch: epoch,
+          hiddenCode: hidesCode(st),
         });
       } else if (ref.op === 'drop') {
         if (ref.name === '*') {
