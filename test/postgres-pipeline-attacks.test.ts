@@ -495,6 +495,55 @@ describe('code Gatehouse cannot see into replacing its prepared statements and p
     }
   });
 
+  it('a statement that replaces itself: EXECUTE runs it once, then it must be prepared again', async () => {
+    const c = await openPlain();
+    try {
+      c.send(msg.query('PREPARE q AS SELECT hijack_statements()'));
+      expect(errors(await c.ready())).toEqual([]);
+      c.send(msg.query('EXECUTE q'));
+      const first = await c.ready();
+      expect(errors(first)).toEqual([]);
+      expect(cells(first)).toEqual([['1']]);
+      // It replaced q itself (DEALLOCATE q; PREPARE q AS SELECT number FROM cards).
+      c.send(msg.query('EXECUTE q'));
+      const second = await c.ready();
+      expect(rawText(second)).not.toContain(CARD);
+      expect(errors(second).map((e) => e.M)).toEqual([expect.stringContaining('PREPARE it again')]);
+      // A protocol statement of such code is prepared again at each Bind.
+      c.send(msg.parse('f', 'SELECT hijack_statements()'), msg.sync());
+      await c.ready();
+      for (let i = 0; i < 2; i++) {
+        c.send(msg.bind('', 'f'), msg.execute('', 0), msg.sync());
+        const frames = await c.ready();
+        expect(rawText(frames)).not.toContain(CARD);
+        expect(cells(frames)).toEqual([['1']]);
+        expect(types(frames)).toBe('2DCZ');
+      }
+    } finally {
+      c.close();
+    }
+  });
+
+  it('a cursor of the code itself can be fetched on', async () => {
+    const c = await openPlain();
+    try {
+      c.send(
+        msg.query(
+          'BEGIN; DECLARE c CURSOR FOR SELECT hijack_statements() FROM generate_series(1, 3); FETCH 1 c',
+        ),
+      );
+      expect(cells(await c.ready())).toEqual([['1']]);
+      c.send(msg.query('FETCH ALL c'));
+      const rest = await c.ready();
+      expect(errors(rest)).toEqual([]);
+      expect(cells(rest)).toEqual([['1'], ['1']]);
+      c.send(msg.query('COMMIT'));
+      await c.ready();
+    } finally {
+      c.close();
+    }
+  });
+
   it('a portal of the code itself keeps running (a suspended Execute of a user-defined function)', async () => {
     const c = await openPlain();
     try {

@@ -1079,8 +1079,8 @@ export class ClientConnection {
     this.state.simpleQueryStarted();
     if (epoch !== this.state.epoch) {
       this.state.advanceEpoch(epoch - this.state.epoch);
-      // EXECUTE or FETCH of such code: what it ran keeps its trust (applyCompleted does the same when
-      // it completes, for what the query string itself creates).
+      // FETCH or MOVE of a cursor of such code: the cursor keeps its trust (code cannot close a
+      // cursor while it runs); applyCompleted does the same when it completes.
       for (const r of runs) if (r.after !== undefined) this.state.ranAt(r.statement, r.after);
     }
     this.syncs++;
@@ -1299,8 +1299,7 @@ export class ClientConnection {
     }
     const problem = this.state.cannotAddPortal(msg.portal);
     if (problem) return this.refuseExtended(new PgError(problem.code, problem.message));
-    const untrusted = this.state.untrusted(entry, this.syncs);
-    if (untrusted && entry.origin === 'sql') {
+    if (entry.origin === 'sql' && this.state.untrusted(entry, this.syncs)) {
       if (msg.portal === '') this.dropPortal('');
       return this.refuseReplacedStatement(entry);
     }
@@ -1334,15 +1333,20 @@ export class ClientConnection {
     // A statement held back for approval goes upstream now, just before its Bind; one prepared
     // before code Gatehouse cannot see into ran is prepared again, under a fresh name.
     if (!entry.materialized) void this.forwardParse(entry, true);
-    else if (untrusted) this.reparse(entry);
+    else if (this.state.untrusted(entry, this.syncs)) this.reparse(entry);
     // Planning may evaluate functions: code Gatehouse cannot see into may run from here on. The
     // portal this Bind creates runs that very code, and keeps its trust.
-    if (entry.hiddenCode) this.state.advanceEpoch();
+    const hiddenCode =
+      entry.hiddenCode ||
+      (entry.statement?.sessionObjects !== undefined &&
+        runsHiddenCode(this.runsOf(entry.statement, newPendingObjects())));
+    if (hiddenCode) this.state.advanceEpoch();
     const { portal, replaced } = this.state.addPortal({
       client: msg.portal,
       statement: entry,
       resultFormats: msg.resultFormats,
       run,
+      hiddenCode,
     });
     if (replaced) this.endPortal(replaced);
     this.execSeq++; // planning may evaluate functions
@@ -1377,7 +1381,7 @@ export class ClientConnection {
     const run = portal.run;
     // Masking needs the columns of this very portal: describe it first when the client did not.
     if (run?.admission.masker.active && portal.columns === undefined) void this.describePortal(portal, true);
-    if (portal.statement.hiddenCode) {
+    if (portal.hiddenCode) {
       // Code Gatehouse cannot see into runs: every object created before it is untrusted from
       // here on, except this portal, which runs it (its next Execute of a suspended portal).
       this.state.advanceEpoch();

@@ -59,6 +59,10 @@ describe('ProtocolState epochs (code Gatehouse cannot see into)', () => {
     expect(runsHiddenCode([stmt('select', ['read'])])).toBe(false);
     expect(runsHiddenCode([stmt('load', ['admin'])])).toBe(true);
     expect(runsHiddenCode([undefined, stmt('x', ['unknown'])])).toBe(true);
+    // EXPLAIN EXECUTE is `unknown` for policy; what it runs is asked on its own.
+    const explainExecute = stmt('explain', ['read', 'unknown'], [{ kind: 'prepared', op: 'use', name: 'q' }]);
+    expect(runsHiddenCode([explainExecute])).toBe(false);
+    expect(runsHiddenCode([explainExecute, doBlock])).toBe(true);
   });
 
   it('refuses SQL uses of objects created before hidden code, and not after', () => {
@@ -117,7 +121,13 @@ describe('ProtocolState epochs (code Gatehouse cannot see into)', () => {
       e.materialized = true;
       e.epoch = state.epoch;
     }
-    const { portal } = state.addPortal({ client: 'p', statement: named, resultFormats: [], run: undefined });
+    const { portal } = state.addPortal({
+      client: 'p',
+      statement: named,
+      resultFormats: [],
+      run: undefined,
+      hiddenCode: false,
+    });
     expect(state.untrusted(named, 0)).toBe(false);
     expect(state.portalUntrusted(portal)).toBe(false);
     state.advanceEpoch();

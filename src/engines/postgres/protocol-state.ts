@@ -41,9 +41,18 @@ export function runsHiddenCode(statements: readonly (SqlStatement | undefined)[]
   return false;
 }
 
-function hidesCode(st: SqlStatement | undefined): boolean {
+/**
+ * The statement itself may run code Gatehouse cannot see into. An EXECUTE nested in EXPLAIN or
+ * CREATE TABLE AS is `unknown` for policy, but the statement it runs is known: whoever asks decides
+ * that one on its own (runsHiddenCode over the statements a use inherits).
+ */
+export function hidesCode(st: SqlStatement | undefined): boolean {
   if (st === undefined) return false;
-  for (const c of st.categories) if (HIDDEN_CODE.has(c)) return true;
+  for (const c of st.categories) {
+    if (!HIDDEN_CODE.has(c)) continue;
+    if (c !== 'unknown' || !st.sessionObjects?.some((r) => r.kind === 'prepared' && r.op === 'use'))
+      return true;
+  }
   return false;
 }
 
@@ -98,6 +107,8 @@ export interface PortalEntry {
   finished: boolean;
   /** The session's epoch when it was bound (see StatementEntry.epoch). */
   epoch: number;
+  /** Executing it may run code Gatehouse cannot see into (its statement's, or what that names). */
+  readonly hiddenCode: boolean;
 }
 
 export interface CursorEntry {
@@ -282,6 +293,7 @@ export class ProtocolState {
       confirmed: false,
       finished: false,
       epoch: this.epochValue,
+      hiddenCode: fields.hiddenCode,
     };
     if (fields.columns !== undefined) portal.columns = fields.columns;
     const replaced = this.portals.get(fields.client);
@@ -380,9 +392,9 @@ export class ProtocolState {
 
   /**
    * The effect of a statement that ran to completion (its CommandComplete arrived). `epoch` is the
-   * session's epoch when it was forwarded (what it creates dates from then); `after`, the epoch after
-   * it, when it ran code Gatehouse cannot see into itself (EXECUTE or FETCH of such code): the object
-   * it ran keeps its trust, as the code that could replace it is the code decided for it.
+   * session's epoch when it was forwarded; `after`, the epoch after it when it may run code
+   * Gatehouse cannot see into itself. What it creates dates from after it (PREPARE runs nothing; a
+   * cursor DECLAREd is the code's own), and a cursor it FETCHes keeps its trust (see ranAt).
    */
   applyCompleted(
     st: SqlStatement,
@@ -390,24 +402,21 @@ export class ProtocolState {
     epoch = this.epochValue,
     after?: number,
   ): void {
-    for (const ref of st.sessionObjects ?? []) this.applyObject(st, ref, inTransactionBlock, epoch, after);
+    for (const ref of st.sessionObjects ?? []) this.applyObject(st, ref, inTransactionBlock, after ?? epoch);
+    if (after !== undefined) this.ranAt(st, after);
     for (const change of st.settings ?? []) this.applySetting(change);
   }
 
-  /** Marks the objects `st` uses as run at `epoch` (see applyCompleted). */
+  /**
+   * A statement that may run code Gatehouse cannot see into was forwarded, and ends at `epoch`: the
+   * cursors it FETCHes or MOVEs keep their trust, as code cannot close a cursor while it runs (a
+   * prepared statement it EXECUTEs does not: code can DEALLOCATE and PREPARE it while it runs).
+   */
   ranAt(st: SqlStatement, epoch: number): void {
     for (const ref of st.sessionObjects ?? []) {
-      if (ref.op !== 'use') continue;
-      if (ref.kind === 'prepared') {
-        const e = this.statements.get(ref.name);
-        if (e && e.origin === 'sql' && e.sqlEpoch < epoch) {
-          if (e.upstream === e.client) e.epoch = epoch;
-          e.sqlEpoch = epoch;
-        }
-      } else {
-        const c = this.cursors.get(ref.name);
-        if (c && c.epoch < epoch) c.epoch = epoch;
-      }
+      if (ref.op !== 'use' || ref.kind === 'prepared') continue;
+      const c = this.cursors.get(ref.name);
+      if (c && c.epoch < epoch) c.epoch = epoch;
     }
   }
 
@@ -416,12 +425,7 @@ export class ProtocolState {
     ref: SessionObjectRef,
     inTransactionBlock: boolean,
     epoch: number,
-    after: number | undefined,
   ): void {
-    if (ref.op === 'use') {
-      if (after !== undefined) this.ranAt(st, after);
-      return;
-    }
     if (ref.kind === 'prepared') {
       if (ref.op === 'create') {
         const bytes = Buffer.byteLength(st.text);
@@ -570,13 +574,14 @@ export function newPendingObjects(): PendingObjects {
  * whether it may run code Gatehouse cannot see into (which may replace what came before it).
  */
 export function notePending(pending: PendingObjects, st: SqlStatement, hiddenCode = false): void {
+  // What the statement itself creates dates from after it (see ProtocolState.applyCompleted).
+  if (hiddenCode) pending.hiddenCode++;
   for (const ref of st.sessionObjects ?? []) {
     if (ref.op !== 'create') continue;
     if (ref.kind === 'prepared') pending.prepared.set(ref.name, st);
     else pending.cursors.set(ref.name, st);
     pending.createdAt.set(`${ref.kind === 'prepared' ? 'p' : 'c'}:${ref.name}`, pending.hiddenCode);
   }
-  if (hiddenCode) pending.hiddenCode++;
 }
 
 /** Combines decisions: deny wins over review over allow; obligations are joined. */
