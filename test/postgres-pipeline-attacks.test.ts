@@ -509,6 +509,17 @@ describe('code Gatehouse cannot see into replacing its prepared statements and p
       const second = await c.ready();
       expect(rawText(second)).not.toContain(CARD);
       expect(errors(second).map((e) => e.M)).toEqual([expect.stringContaining('PREPARE it again')]);
+      // A protocol EXECUTE of such a statement counts as such code too.
+      c.send(msg.query('PREPARE q3 AS SELECT hijack_statements()'));
+      await c.ready();
+      c.send(msg.parse('s', "SELECT 'decided' AS v"), msg.parse('e', 'EXECUTE q3'), msg.sync());
+      await c.ready();
+      c.send(msg.bind('', 'e'), msg.execute('', 0), msg.bind('', 's'), msg.execute('', 0), msg.sync());
+      const viaExecute = await c.ready();
+      expect(rawText(viaExecute)).not.toContain(CARD);
+      expect(errors(viaExecute)).toEqual([]);
+      expect(cells(viaExecute)).toEqual([['1'], ['decided']]);
+      expect(types(viaExecute)).toBe('2DC2DCZ');
       // A protocol statement of such code is prepared again at each Bind.
       c.send(msg.parse('f', 'SELECT hijack_statements()'), msg.sync());
       await c.ready();
