@@ -26,7 +26,7 @@ export interface FakeKubeApi {
   readonly token: string;
   readonly seen: SeenRequest[];
   /** Exec sessions: argv and subprotocol as received. */
-  readonly execs: { command: string[]; protocol: string; tty: boolean }[];
+  readonly execs: { command: string[]; protocol: string; tty: boolean; stdin: boolean }[];
   /** Sends the next log line to followers and ends their streams. */
   finishLogs(): void;
   close(): Promise<void>;
@@ -174,6 +174,16 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
+/**
+ * A boolean query parameter as the API server reads it (runtime.Convert_Slice_string_To_bool): absent
+ * is false, the first value "0" or "false" (any case) is false, anything else — "f", "no", "" — true.
+ */
+export function goBool(values: readonly string[]): boolean {
+  const v = values[0];
+  if (v === undefined) return false;
+  return !(v === '0' || v.toLowerCase() === 'false');
+}
+
 /** What the fake pod's shell does with a command: output and exit code. */
 function runCommand(argv: string[]): { stdout: string; stderr: string; code: number } {
   const line = argv.join(' ');
@@ -245,7 +255,7 @@ export async function startFakeKubeApi(options: { readonly clientCa?: string } =
     let r: RegExpExecArray | null;
     if ((r = /^\/api\/v1\/namespaces\/([^/]+)\/pods$/.exec(p)) && m === 'GET') {
       const items = [...pods.values()].filter((x) => x.metadata.namespace === r![1]);
-      if (u.searchParams.get('watch') === 'true' || u.searchParams.get('watch') === '1') {
+      if (goBool(u.searchParams.getAll('watch'))) {
         res.writeHead(200, { 'content-type': 'application/json' });
         for (const item of items) res.write(`${JSON.stringify({ type: 'ADDED', object: item })}\n`);
         res.end();
@@ -344,8 +354,9 @@ export async function startFakeKubeApi(options: { readonly clientCa?: string } =
     }
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       const command = u.searchParams.getAll('command');
-      const tty = u.searchParams.get('tty') === 'true';
-      execs.push({ command, protocol: ws.protocol, tty });
+      const tty = goBool(u.searchParams.getAll('tty'));
+      const stdin = goBool(u.searchParams.getAll('stdin'));
+      execs.push({ command, protocol: ws.protocol, tty, stdin });
       const out = runCommand(command);
       if (out.stdout) ws.send(Buffer.concat([Buffer.from([1]), Buffer.from(out.stdout)]));
       if (out.stderr) ws.send(Buffer.concat([Buffer.from([2]), Buffer.from(out.stderr)]));

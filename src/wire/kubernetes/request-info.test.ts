@@ -57,7 +57,11 @@ describe('requestInfo (as the API server derives it)', () => {
     expect(info('GET', '/api/v1/namespaces/d/pods?watch=1').verb).toBe('watch');
     expect(info('GET', '/api/v1/namespaces/d/pods?watch=').verb).toBe('watch');
     expect(info('GET', '/api/v1/namespaces/d/pods?watch=false').verb).toBe('list');
-    expect(info('GET', '/api/v1/namespaces/d/pods?watch=F').verb).toBe('list');
+    expect(info('GET', '/api/v1/namespaces/d/pods?watch=FALSE').verb).toBe('list');
+    expect(info('GET', '/api/v1/namespaces/d/pods?watch=0').verb).toBe('list');
+    // The API server reads only "0" and "false" as false: "f", "no" and "" are true.
+    for (const v of ['F', 'f', 'no', 'off', ''])
+      expect(info('GET', `/api/v1/namespaces/d/pods?watch=${v}`).verb).toBe('watch');
     expect(info('GET', '/api/v1/watch/namespaces/d/pods')).toMatchObject({ verb: 'watch', resource: 'pods' });
     expect(
       info('GET', '/api/v1/namespaces/d/secrets?fieldSelector=metadata.name%3Dtoken&watch=true'),

@@ -72,12 +72,15 @@ export function parseQuery(raw: string): QueryValues {
   return out;
 }
 
-/** runtime.Convert_Slice_string_To_bool: absent is false; "0", "f", "false" (any case) false; anything else true. */
+/**
+ * runtime.Convert_Slice_string_To_bool (k8s.io/apimachinery/pkg/runtime/conversion.go): absent is
+ * false; a first value of "0" or "false" (any case) is false; anything else — "f", "no", "off", "" —
+ * is true. The same reading as RequestInfo's fallback for `watch`.
+ */
 function boolParam(q: QueryValues, key: string): boolean {
   const v = q.get(key)?.[0];
   if (v === undefined) return false;
-  const l = v.toLowerCase();
-  return !(v === '0' || l === 'f' || l === 'false');
+  return !(v === '0' || v.toLowerCase() === 'false');
 }
 
 function firstParam(q: QueryValues, key: string): string | undefined {
