@@ -18,6 +18,10 @@ interface Opened {
   readonly ws?: WebSocket;
 }
 
+async function until(cond: () => boolean): Promise<void> {
+  while (!cond()) await new Promise((r) => setTimeout(r, 20));
+}
+
 describe('a hostile Kubernetes client', { timeout: 60_000 }, () => {
   let api: FakeKubeApi;
   let gw: KubeTestGateway;
@@ -77,8 +81,12 @@ describe('a hostile Kubernetes client', { timeout: 60_000 }, () => {
     const opened = openExec(
       '/api/v1/namespaces/default/pods/web/exec?command=ls&command=%2F&stdin=f&stdout=true&tty=F',
     );
-    const review = await Promise.race([gw.approver.next(), opened.then(() => undefined)]);
-    if (review === undefined) {
+    const asked = gw.approver.seen.length;
+    const first = await Promise.race([
+      opened.then(() => 'forwarded'),
+      until(() => gw.approver.seen.length > asked).then(() => 'held'),
+    ]);
+    if (first === 'forwarded') {
       // Forwarded without review: what reached the API server must at least be what was decided.
       const o = await opened;
       o.ws?.terminate();
@@ -87,6 +95,7 @@ describe('a hostile Kubernetes client', { timeout: 60_000 }, () => {
         `forwarded without review: the API server ran it with stdin=${exec?.stdin} tty=${exec?.tty}`,
       );
     }
+    const review = await gw.approver.next();
     expect(review.ctx.decision.ruleId).toBe('k8s-agents-review-interactive-exec');
     review.deny();
     const o = await opened;

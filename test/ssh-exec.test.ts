@@ -3,7 +3,7 @@
 // recorded, destructive ones are refused with exit status 126 and never reach the host, what cannot be
 // judged is held for a person, exit codes propagate, and the held key appears nowhere.
 
-import { existsSync, mkdirSync, writeFileSync, chownSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, chownSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredStatement } from '../src/core/records.js';
@@ -16,6 +16,10 @@ async function statements(gw: SshTestGateway, subject: string): Promise<StoredSt
   const out: StoredStatement[] = [];
   for (const s of sessions) out.push(...((await gw.gateway.store.getSession(s.id))?.statements ?? []));
   return out;
+}
+
+async function until(cond: () => boolean): Promise<void> {
+  while (!cond()) await new Promise((r) => setTimeout(r, 20));
 }
 
 describe.skipIf(!hasSshd())('ssh exec through Gatehouse', { timeout: 120_000 }, () => {
@@ -77,6 +81,23 @@ describe.skipIf(!hasSshd())('ssh exec through Gatehouse', { timeout: 120_000 }, 
       expect(r.stderr, cmd).toMatch(/refused by rule ssh-agents-no-(destructive|privilege)/);
     }
     expect(existsSync(path.join(data, 'keep.txt'))).toBe(true);
+  });
+
+  it('reads abbreviated long options as the host does: sed --in-pl is a write, held, and never runs', async () => {
+    const file = path.join(data, 'keep.txt');
+    const asked = gw.approver.seen.length;
+    const running = gw.ssh(agent, [`sed --in-pl s/precious/gone/ ${file}`]);
+    const first = await Promise.race([
+      running.then(() => 'ran'),
+      until(() => gw.approver.seen.length > asked).then(() => 'held'),
+    ]);
+    expect(first, 'sed --in-pl ran without review').toBe('held');
+    const held = await gw.approver.next();
+    expect(held.ctx.decision.ruleId).toBe('ssh-agents-review-unjudged');
+    held.deny();
+    const r = await running;
+    expect(r.code).toBe(126);
+    expect(readFileSync(file, 'utf8')).toBe('precious\n');
   });
 
   it('holds a script piped into a shell for approval; refused, it never runs', async () => {

@@ -1,6 +1,8 @@
 // Option scanning for command rules: splits a command's words into options and operands the way
 // getopt-style tools read them. A word whose value is computed at run time may be any option, so it is
-// reported (`dynamic`) and rules treat it as the worst case.
+// reported (`dynamic`) and rules treat it as the worst case. Long options may be abbreviated, as
+// getopt_long and git's parse-options accept (`sed --in-pl` is `--in-place`, `sort --outp=F` is
+// `--output=F`): an abbreviation counts as every long option it begins.
 
 import type { WordValue } from './shell-words.js';
 
@@ -18,6 +20,8 @@ export interface OptionSpec {
 export interface ScannedOptions {
   /** Short letters and long names seen (`r`, `recursive`). */
   readonly flags: ReadonlySet<string>;
+  /** Long names as written, possibly abbreviated (`in-pl`); `hasAny` reads them as prefixes. */
+  readonly long: ReadonlySet<string>;
   /** Values of valued options, by letter or long name. */
   readonly values: ReadonlyMap<string, readonly WordValue[]>;
   readonly operands: readonly WordValue[];
@@ -29,6 +33,7 @@ export interface ScannedOptions {
 
 export function scanOptions(words: readonly WordValue[], spec: OptionSpec = {}): ScannedOptions {
   const flags = new Set<string>();
+  const long = new Set<string>();
   const values = new Map<string, WordValue[]>();
   const operands: WordValue[] = [];
   let dynamic = false;
@@ -62,10 +67,16 @@ export function scanOptions(words: readonly WordValue[], spec: OptionSpec = {}):
     if (v.startsWith('--') && v.length > 2) {
       const eq = v.indexOf('=');
       const name = eq === -1 ? v.slice(2) : v.slice(2, eq);
+      if (name !== '') long.add(name);
+      // An exact name is that option; otherwise an abbreviation is every valued option it begins.
+      const names = longValued.has(name)
+        ? [name]
+        : [name, ...[...longValued].filter((n) => name !== '' && n.startsWith(name))];
       if (eq !== -1) {
-        put(name, { value: v.slice(eq + 1), dynamic: false, expands: false, text: v.slice(eq + 1) });
-      } else if (longValued.has(name)) {
-        put(name, words[i + 1]);
+        const value = { value: v.slice(eq + 1), dynamic: false, expands: false, text: v.slice(eq + 1) };
+        for (const n of names) put(n, value);
+      } else if (names.length > 1 || longValued.has(name)) {
+        for (const n of names) put(n, words[i + 1]);
         i++;
       } else put(name, undefined);
       continue;
@@ -97,12 +108,17 @@ export function scanOptions(words: readonly WordValue[], spec: OptionSpec = {}):
     operands.push(w);
   }
   if (spec.stopAtOperand === true) {
-    return { flags, values, operands: words.slice(rest), rest, dynamic };
+    return { flags, long, values, operands: words.slice(rest), rest, dynamic };
   }
-  return { flags, values, operands, rest, dynamic };
+  return { flags, long, values, operands, rest, dynamic };
 }
 
-/** True when any of the short letters or long names was given. */
+/**
+ * True when any of the short letters or long names was given; a long name (two letters or more) also
+ * when an abbreviation of it was (`--dry` for `dry-run`), as getopt_long reads one.
+ */
 export function hasAny(o: ScannedOptions, ...names: string[]): boolean {
-  return names.some((n) => o.flags.has(n));
+  return names.some(
+    (n) => o.flags.has(n) || (n.length > 1 && [...o.long].some((given) => n.startsWith(given))),
+  );
 }

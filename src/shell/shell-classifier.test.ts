@@ -334,3 +334,23 @@ describe('sed and awk scanners', () => {
     expect(awkProgramRisk(program)).toEqual(expected);
   });
 });
+
+describe('classifyShellCommand: abbreviated long options', () => {
+  // getopt_long and git's parse-options take any unambiguous prefix of a long option.
+  it.each([
+    ['sed --in-pl s/a/b/ notes.txt', 'write'],
+    ['sort --outp=notes.txt data', 'write'],
+    ['sort --outp notes.txt data', 'write'],
+    ['sort --outp=/etc/passwd data', 'privilege'],
+    ['date --se=2020-01-01', 'privilege'],
+    ['date --s 2020-01-01', 'privilege'],
+    ["sed --expr='1e id' notes.txt", 'unknown'],
+  ])('%j is %s', (line, category) => {
+    expect(cats(line)).toContain(category);
+  });
+
+  it('reads an abbreviated dry run as the dry run it is', () => {
+    expect(cats('git clean --dry')).toEqual(['read']);
+    expect(cats('git clean -d')).toContain('destructive');
+  });
+});
