@@ -100,6 +100,24 @@ describe.skipIf(!hasSshd())('ssh exec through Gatehouse', { timeout: 120_000 }, 
     expect(readFileSync(file, 'utf8')).toBe('precious\n');
   });
 
+  it('holds a read command told to run another (git ls-remote --upload-pack); refused, it never runs', async () => {
+    const marker = path.join(sshd.work, 'upload-pack-ran');
+    const asked = gw.approver.seen.length;
+    const running = gw.ssh(agent, [
+      `git ls-remote --upload-pack='touch ${marker}; false' ${path.join(sshd.work, 'nowhere')}`,
+    ]);
+    const first = await Promise.race([
+      running.then(() => 'ran'),
+      until(() => gw.approver.seen.length > asked).then(() => 'held'),
+    ]);
+    expect(first, `ran without review; marker made: ${existsSync(marker)}`).toBe('held');
+    const held = await gw.approver.next();
+    expect(held.ctx.decision.ruleId).toBe('ssh-agents-review-unjudged');
+    held.deny();
+    expect((await running).code).toBe(126);
+    expect(existsSync(marker)).toBe(false);
+  });
+
   it('holds a script piped into a shell for approval; refused, it never runs', async () => {
     const cmd = `echo ${Buffer.from(`rm -rf ${data}`).toString('base64')} | base64 -d | sh`;
     const running = gw.ssh(agent, [cmd]);

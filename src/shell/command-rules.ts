@@ -1793,7 +1793,7 @@ const kubectl: Rule = (args, name, ctx) => {
   return verdict(kind, U, `${kind} is not a subcommand Gatehouse knows`);
 };
 
-const git: Rule = (args, name) => {
+const git: Rule = (args, name, ctx) => {
   const o = scanOptions(args, {
     shortValued: 'Cc',
     longValued: ['git-dir', 'work-tree', 'namespace', 'exec-path', 'config-env'],
@@ -1804,8 +1804,24 @@ const git: Rule = (args, name) => {
   const sub = o.operands[0];
   if (sub === undefined) return verdict(name, R);
   if (sub.dynamic) return verdict(name, U, 'the git subcommand is computed at run time');
-  const rest = scanOptions(o.operands.slice(1));
+  const rest = scanOptions(o.operands.slice(1), {
+    longValued: ['output', 'upload-pack', 'receive-pack', 'exec', 'open-files-in-pager'],
+  });
   const kind = `${name} ${sub.value}`;
+  // The program run on the other end of a transport — run by a shell on this host for local and ssh
+  // remotes (`git ls-remote --upload-pack='…' .`); and grep's pager, given or the default.
+  if (
+    hasAny(rest, 'upload-pack', 'receive-pack', 'exec', 'open-files-in-pager') ||
+    (['ls-remote', 'clone'].includes(sub.value) && hasAny(rest, 'u')) ||
+    (sub.value === 'grep' && hasAny(rest, 'O'))
+  )
+    return verdict(kind, U, `${kind} is told to run a program`);
+  // Diff output to a file (`git log --output=F`).
+  const output = rest.values.get('output');
+  if (output !== undefined && output.length > 0) {
+    const cats = writeTargets(output, ctx);
+    return verdict(kind, cats.length > 0 ? ([...new Set(['read', ...cats])] as ShellCategory[]) : R);
+  }
   switch (sub.value) {
     case 'status':
     case 'log':
@@ -2028,14 +2044,86 @@ const add = (names: string, rule: Rule): void => {
 add(
   'ls dir vdir cat tac nl head tail grep egrep fgrep zgrep zegrep zfgrep bzgrep xzgrep wc cut paste join comm tr fold fmt column expand unexpand rev diff diff3 sdiff cmp ' +
     'md5sum sha1sum sha224sum sha256sum sha384sum sha512sum b2sum cksum sum base32 base64 basenc od hexdump strings file stat readlink realpath basename dirname pwd ' +
-    'echo true false : test [ [[ yes seq sleep cal uptime uname whoami id groups who w users last lastb lastlog ps pgrep pstree top htop atop free vmstat iostat mpstat sar pidstat ' +
-    'nproc lscpu lsmem lsblk lspci lsusb lsmod lsof lsns lslocks lsipc blkid df du findmnt printenv locale getent which whereis type help man info whatis apropos tree locate ' +
-    'netstat ss ping ping6 traceroute traceroute6 tracepath mtr dig nslookup host whois jq zcat bzcat xzcat zstdcat lz4cat gzcat zless zmore numfmt factor expr bc dc ' +
+    'echo true false : test [ [[ yes seq sleep cal uptime uname whoami id groups who w users last lastb lastlog ps pgrep pstree top htop atop free vmstat iostat mpstat pidstat ' +
+    'nproc lscpu lsmem lsblk lspci lsusb lsmod lsof lsns lslocks lsipc blkid df du findmnt printenv locale getent which whereis type help whatis apropos locate ' +
+    'netstat jq zcat bzcat xzcat zstdcat lz4cat gzcat zless zmore numfmt factor expr bc ' +
     'cd pushd popd dirs exit return shift wait jobs fg bg disown times getopts caller logout suspend unalias ulimit shopt set umask tty stty tput clear reset ' +
-    'diff-so-fancy colordiff namei getconf arch hostid logname iotop ethtool iwconfig nstat lsattr getfacl getcap systemd-analyze loginctl ' +
+    'diff-so-fancy colordiff namei getconf arch hostid logname iotop iwconfig nstat lsattr getfacl getcap systemd-analyze loginctl ' +
     'tsort pr look fc-list dpkg-query apt-cache apt-file',
   read,
 );
+// Reads, unless told to run a program, write a file or change something.
+add('man', (args, name) => {
+  const o = scanOptions(args, { shortValued: 'PCHMmpSsLRTEe', longValued: ['pager', 'config-file'] });
+  // A pager, browser, config file (whose DEFINEs name programs) or X viewer is a program man runs.
+  return hasAny(o, 'P', 'pager', 'H', 'html', 'C', 'config-file', 'X', 'gxditview')
+    ? verdict(name, U, `${name} is told which program to run`)
+    : verdict(name, R);
+});
+add('info', (args, name, ctx) => {
+  const o = scanOptions(args, { shortValued: 'dfno', longValued: ['output', 'file', 'node', 'directory'] });
+  const out = [...(o.values.get('o') ?? []), ...(o.values.get('output') ?? [])];
+  if (out.length === 0) return verdict(name, R);
+  const cats = writeTargets(out, ctx);
+  return verdict(name, cats.length > 0 ? cats : R);
+});
+add('tree', (args, name, ctx) => {
+  const o = scanOptions(args, {
+    shortValued: 'LPIoHT',
+    longValued: ['filelimit', 'timefmt', 'sort', 'charset', 'fromfile'],
+  });
+  // -R writes 00Tree.html into every directory it walks.
+  if (hasAny(o, 'R')) return verdict(name, W, `${name} -R writes a file into each directory`);
+  const out = o.values.get('o') ?? [];
+  if (out.length === 0) return verdict(name, R);
+  const cats = writeTargets(out, ctx);
+  return verdict(name, cats.length > 0 ? cats : R);
+});
+add('sar', (args, name, ctx) => {
+  const o = scanOptions(args, { shortValued: 'ofeisPImnqB', longValued: ['dev', 'fs', 'iface', 'sadc'] });
+  if (hasAny(o, 'sadc')) return verdict(name, U, `${name} --sadc runs a program`);
+  const out = o.values.get('o') ?? [];
+  if (!hasAny(o, 'o')) return verdict(name, R);
+  // `sar -o` with no file writes the daily data file.
+  const cats = out.length > 0 ? writeTargets(out, ctx) : ['write' as const];
+  return verdict(name, cats.length > 0 ? cats : R);
+});
+// dc runs the rest of a line after `!` as a shell command, from its arguments or standard input.
+add('dc', unknownCommand('dc runs shell commands written after "!" in its script'));
+add('ss', (args, name) =>
+  verdict(name, hasAny(scanOptions(args, { shortValued: 'fAF' }), 'K', 'kill') ? D : R),
+);
+/** ethtool options that only show; every other option changes the NIC (-s, -K, -E, -f…). */
+const ETHTOOL_QUERIES = new Set(
+  (
+    'i driver S statistics k show-features g show-ring a show-pause c show-coalesce T ' +
+    'show-time-stamping show-eee m module-info P show-permaddr l show-channels h help version'
+  ).split(' '),
+);
+add('ethtool', (args, name) => {
+  const o = scanOptions(args);
+  return verdict(name, [...o.flags].every((f) => ETHTOOL_QUERIES.has(f)) ? R : P);
+});
+/** DNS and ICMP lookups: a name or payload computed on the host leaves it (DNS exfiltration). */
+const lookup =
+  (spec: OptionSpec, serverOptions: readonly string[] = []): Rule =>
+  (args, name) => {
+    const o = scanOptions(args, spec);
+    const words = [...o.operands, ...[...o.values.values()].flat()];
+    if (o.dynamic || words.some((w) => w.dynamic || w.expands))
+      return verdict(name, X, `${name} sends a name or data computed on the host off it`);
+    for (const opt of serverOptions)
+      for (const w of o.values.get(opt) ?? [])
+        if (!isLoopbackHost(w.value)) return verdict(name, X, `${name} talks to a server it is told`);
+    return verdict(name, R);
+  };
+add('dig', lookup({ shortValued: 'bcfkpqtxy' }));
+add('host', lookup({ shortValued: 'cNRtWm' }));
+add('nslookup', lookup({}));
+add('ping ping6', lookup({ shortValued: 'ciIlmMpQsStTwWF' }));
+add('traceroute traceroute6 tracepath mtr', lookup({ shortValued: 'fgimMNpqstwzlBcoPLQaIY' }));
+// whois sends its query to the server it is told (-h HOST -p PORT): any host, any port.
+add('whois', lookup({ shortValued: 'hpiTsgtvqV', longValued: ['host', 'port'] }, ['h', 'host']));
 add(
   'printf',
   evaluating(R, (o) => o.flags.has('v'), { shortValued: 'v' }),
