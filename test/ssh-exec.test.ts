@@ -4,6 +4,7 @@
 // judged is held for a person, exit codes propagate, and the held key appears nowhere.
 
 import { existsSync, mkdirSync, readFileSync, writeFileSync, chownSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredStatement } from '../src/core/records.js';
@@ -116,6 +117,43 @@ describe.skipIf(!hasSshd())('ssh exec through Gatehouse', { timeout: 120_000 }, 
     held.deny();
     expect((await running).code).toBe(126);
     expect(existsSync(marker)).toBe(false);
+  });
+
+  it('holds an exec with a terminal: its keystrokes are not decided (less runs `!cmd` typed into it)', async () => {
+    const marker = path.join(sshd.work, 'typed-into-less');
+    const asked = gw.approver.seen.length;
+    const child = spawn('ssh', gw.sshArgs(['-tt', '--', 'less', path.join(data, 'keep.txt')]), {
+      env: { ...process.env, ...gw.sshEnv(agent) },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const closed = new Promise<void>((r) => child.once('close', () => r()));
+    const first = await Promise.race([
+      until(() => out.includes('precious')).then(() => 'ran'),
+      until(() => gw.approver.seen.length > asked).then(() => 'held'),
+    ]);
+    if (first === 'ran') {
+      // What an agent then types goes to less, and from less to a shell, undecided.
+      child.stdin.write(`!touch ${marker}\r`);
+      await until(() => existsSync(marker) || /done/.test(out)).catch(() => undefined);
+      child.stdin.write('\rq');
+      child.kill();
+      await closed;
+      expect.fail(`an exec with a terminal ran without review; typed command ran: ${existsSync(marker)}`);
+    }
+    const held = await gw.approver.next();
+    expect(held.ctx.decision.ruleId).toBe('ssh-agents-review-interactive-exec');
+    held.deny();
+    await closed;
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('still runs a read exec without a terminal straight away', async () => {
+    const r = await gw.ssh(agent, ['cat', path.join(data, 'keep.txt')]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('precious\n');
   });
 
   it('holds a script piped into a shell for approval; refused, it never runs', async () => {

@@ -1,7 +1,7 @@
 // The shipped default policy for AI agents on SSH connections (issue 15 §3), documented in docs/ssh.md:
 // read commands allowed; writes and what cannot be judged reviewed; destructive, privilege and
-// exfiltration-shaped commands refused; interactive shells, sftp and other subsystems reviewed; port
-// forwarding refused. Shell lines reconstructed inside an approved shell follow the same command rules.
+// exfiltration-shaped commands refused; interactive shells, exec with a terminal, sftp and other
+// subsystems reviewed; port forwarding refused. Shell lines reconstructed inside an approved shell follow the same command rules.
 // Plain config data: it goes through the same evaluation as any written policy.
 
 import type { ReviewMode } from '../core/decision.js';
@@ -66,6 +66,15 @@ export function defaultSshPolicies(
         id: 'ssh-agents-review-unjudged',
         effect: 'review',
         match: { sshRequests: ['exec', 'line'], commandCategories: ['unknown', 'write'] },
+        ...review,
+        ...mask,
+      },
+      {
+        // With a terminal, what is typed into the command (a pager's `!cmd`, top's kill, an editor) is
+        // not decided: that is a shell by another name.
+        id: 'ssh-agents-review-interactive-exec',
+        effect: 'review',
+        match: { sshRequests: ['exec'], tty: true },
         ...review,
         ...mask,
       },
