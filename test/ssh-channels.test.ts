@@ -122,6 +122,38 @@ describe.skipIf(!hasSshd())('ssh subsystems, forwards and hostile clients', { ti
       }),
     );
 
+  it('runs an exec as it was decided: a terminal asked for after the exec does not reach the host', async () => {
+    const agent = await gw.token({ subject: 'late-pty-agent', agent: true });
+    const c = await connectClient(agent);
+    try {
+      const marker = `${sshd.work}/late-pty`;
+      let sent!: () => void;
+      const ptySent = new Promise<void>((r) => (sent = r));
+      const output = new Promise<string>((resolve, reject) =>
+        c.exec(`touch ${marker}; tty`, (err, ch) => {
+          if (err) return reject(err);
+          // OpenSSH never sends pty-req after exec; a hostile client can, while the exec is held.
+          const proto = (c as unknown as { _protocol: { pty(...a: unknown[]): void } })._protocol;
+          const remote = (ch as unknown as { outgoing: { id: number } }).outgoing.id;
+          proto.pty(remote, 24, 80, 0, 0, 'xterm', null, false);
+          sent();
+          let out = '';
+          ch.on('data', (d: Buffer) => (out += d.toString('utf8')));
+          ch.stderr.resume();
+          ch.on('close', () => resolve(out));
+        }),
+      );
+      const held = await gw.approver.next();
+      expect(held.ctx.action).toMatchObject({ request: 'exec', tty: false });
+      await ptySent;
+      await new Promise((r) => setTimeout(r, 300));
+      held.approve();
+      expect((await output).trim()).toBe('not a tty');
+    } finally {
+      c.end();
+    }
+  });
+
   it('survives garbage, an oversized packet and thousands of channel opens; other sessions go on', async () => {
     const admin = await gw.token({ subject: 'flood-admin', groups: ['ssh-admins'], agent: false });
     // A session that was there before the hostile clients came, and must still work after them.

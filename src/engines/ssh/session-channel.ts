@@ -1,5 +1,6 @@
 // One SSH session channel (RFC 4254 §6): its pty-req, env, window-change and signal requests, and the
-// one exec, shell or subsystem it runs. exec is decided on its exact command before anything runs on
+// one exec, shell or subsystem it runs (with the terminal and environment asked for before it: later
+// pty-req and env requests are refused). exec is decided on its exact command before anything runs on
 // the host; shell and subsystems are decided as what they are. A refusal is a message on stderr and
 // exit status 126; a held request says on stderr that it waits and where to approve. Agent forwarding
 // and X11 are refused. Nothing reaches the host before the gate has admitted it.
@@ -62,7 +63,9 @@ export function serveSessionChannel(deps: ChannelDeps, session: ssh2.Session): v
   let started = false;
   const { settings } = deps;
 
-  session.on('pty', (accept, _reject, info) => {
+  session.on('pty', (accept, reject, info) => {
+    // The terminal is part of what is decided: once an exec, shell or subsystem has begun, it is fixed.
+    if (started) return reject?.();
     pty = {
       cols: info.cols,
       rows: info.rows,
@@ -119,17 +122,19 @@ export function serveSessionChannel(deps: ChannelDeps, session: ssh2.Session): v
     if (!begin()) return reject?.();
     const command = String(info.command);
     const action = commandAction(settings.name, command, deps.classify, { tty: pty !== undefined });
+    const options = execOptions();
     const channel = accept();
-    void run(channel, action, (up) => deps.upstream.exec(command, execOptions(), up), command);
+    void run(channel, action, (up) => deps.upstream.exec(command, options, up), command);
   });
   session.on('shell', (accept, reject) => {
     if (!begin()) return reject?.();
     const action = sshAction({ connection: settings.name, request: 'shell', tty: pty !== undefined });
+    const terminal = ptyOptions();
     const channel = accept();
     void run(
       channel,
       action,
-      (up) => deps.upstream.shell(ptyOptions() ?? false, { env } as ssh2.ShellOptions, up),
+      (up) => deps.upstream.shell(terminal ?? false, { env } as ssh2.ShellOptions, up),
       undefined,
       true,
     );
