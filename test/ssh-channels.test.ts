@@ -21,7 +21,22 @@ describe.skipIf(!hasSshd())('ssh subsystems, forwards and hostile clients', { ti
     sshd = await startSshd();
     gw = await startSshTestGateway({
       sshd,
-      policies: defaultSshPolicies(['prod-bastion']),
+      policies: [
+        ...defaultSshPolicies(['prod-bastion']),
+        {
+          id: 'forwarders',
+          subjects: [{ groups: ['forwarders'] }],
+          connections: ['prod-bastion'],
+          rules: [
+            {
+              id: 'no-loopback-forward',
+              effect: 'deny',
+              match: { sshRequests: ['port-forward'], hosts: ['127.0.0.1', 'localhost'] },
+            },
+            { id: 'forward-elsewhere', effect: 'allow', match: { sshRequests: ['port-forward'] } },
+          ],
+        },
+      ],
       listener: { maxChannels: 3 },
     });
     echo = net.createServer((s) => s.end('hello from the service\n'));
@@ -94,6 +109,27 @@ describe.skipIf(!hasSshd())('ssh subsystems, forwards and hostile clients', { ti
     expect(ok.stdout).toBe('hello from the service\n');
     const st = await findSshStatement(gw, (s) => s.via === 'ssh-port-forward' && s.effect === 'allow');
     expect(st.text).toBe(`direct-tcpip 127.0.0.1:${echoPort}`);
+  });
+
+  it('decides a forward on the host the upstream will reach: other spellings of 127.0.0.1 are it', async () => {
+    const user = await gw.token({ subject: 'forwarder', groups: ['forwarders'], agent: false });
+    for (const host of ['127.1', '2130706433', '0x7f.0.0.1', '0177.0.0.1', 'LOCALHOST', 'localhost.']) {
+      const r = await gw.ssh(user, ['-W', `${host}:${echoPort}`, '--']);
+      expect(r.stdout, host).toBe('');
+      expect(r.code, host).toBe(255);
+    }
+    // Each was decided (and recorded) as the host it names: 127.0.0.1 or localhost, refused by the rule.
+    const texts = new Set<string>();
+    for (const sess of await gw.gateway.store.listSessions({ subject: 'forwarder', limit: 100 }))
+      for (const st of (await gw.gateway.store.getSession(sess.id))?.statements ?? [])
+        if (st.via === 'ssh-port-forward') {
+          expect(st.ruleId).toBe('no-loopback-forward');
+          texts.add(st.text);
+        }
+    expect([...texts].sort()).toEqual([
+      `direct-tcpip 127.0.0.1:${echoPort}`,
+      `direct-tcpip localhost:${echoPort}`,
+    ]);
   });
 
   const connectClient = (token: string): Promise<ssh2.Client> => {

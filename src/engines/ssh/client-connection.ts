@@ -13,6 +13,7 @@ import type { Logger, UpstreamDialer } from '../../core/ports.js';
 import type { ShellClassification } from '../../core/shell-command.js';
 import { holdSignal, type Gate, type GateSession } from '../../gate/gate.js';
 import { pipeBytes } from './byte-pipe.js';
+import { canonicalForwardHost } from './forward-destination.js';
 import type { SshKeyLogin } from './key-registry.js';
 import { GATEHOUSE_EXIT, refuseChannel, serveSessionChannel } from './session-channel.js';
 import type { SshConnectionSettings } from './ssh-settings.js';
@@ -295,6 +296,11 @@ export class SshClientConnection {
     const session = this.session;
     const upstream = this.upstream;
     if (!session || !upstream || !this.settings || this.failure !== undefined) return reject();
+    // Decided and forwarded as the host the upstream will reach (127.1 is 127.0.0.1).
+    const destHost = canonicalForwardHost(String(info.destIP));
+    const destPort = Number(info.destPort);
+    if (destHost === undefined || !Number.isInteger(destPort) || destPort < 0 || destPort > 65535)
+      return reject();
     if (!this.reserveChannel()) return reject();
     let released = false;
     const release = () => {
@@ -304,7 +310,7 @@ export class SshClientConnection {
     const action = sshAction({
       connection: this.settings.name,
       request: 'port-forward',
-      destination: { host: String(info.destIP).slice(0, 255), port: Number(info.destPort) },
+      destination: { host: destHost, port: destPort },
     });
     const admission = await session.admit(action, {
       signal: holdSignal(this.settings.holdTimeoutMs, this.gone.signal, session.ended),
@@ -320,7 +326,7 @@ export class SshClientConnection {
       release();
       return reject();
     }
-    upstream.forwardOut(info.srcIP, info.srcPort, info.destIP, info.destPort, (err, up) => {
+    upstream.forwardOut(info.srcIP, info.srcPort, destHost, destPort, (err, up) => {
       if (err) {
         session.settle(admission, {
           error: { code: 'upstream_refused', message: 'the host refused the forward' },
@@ -335,7 +341,7 @@ export class SshClientConnection {
         untrack();
         release();
         this.deps.logger.info(
-          { session: session.id, destination: `${info.destIP}:${info.destPort}`, toHost, toClient },
+          { session: session.id, destination: `${destHost}:${destPort}`, toHost, toClient },
           'ssh port forward closed',
         );
         session.settle(admission, { durationMs: Math.round((performance.now() - started) * 1000) / 1000 });
