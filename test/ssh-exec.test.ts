@@ -156,6 +156,26 @@ describe.skipIf(!hasSshd())('ssh exec through Gatehouse', { timeout: 120_000 }, 
     expect(r.stdout).toBe('precious\n');
   });
 
+  it('holds printf -v PATH: a builtin assigning PATH changes which program the next command runs', async () => {
+    // A directory with a program named like a read command (left by an earlier, approved write).
+    const bin = path.join(sshd.work, 'planted-bin');
+    const marker = path.join(sshd.work, 'planted-ran');
+    mkdirSync(bin);
+    writeFileSync(path.join(bin, 'ls'), `#!/bin/sh\n/usr/bin/touch ${marker}\n`, { mode: 0o755 });
+    const asked = gw.approver.seen.length;
+    const running = gw.ssh(agent, [`printf -v PATH ${bin}; ls`]);
+    const first = await Promise.race([
+      running.then(() => 'ran'),
+      until(() => gw.approver.seen.length > asked).then(() => 'held'),
+    ]);
+    expect(first, `ran without review; the planted ls ran: ${existsSync(marker)}`).toBe('held');
+    const held = await gw.approver.next();
+    expect(held.ctx.decision.ruleId).toBe('ssh-agents-review-unjudged');
+    held.deny();
+    expect((await running).code).toBe(126);
+    expect(existsSync(marker)).toBe(false);
+  });
+
   it('holds a script piped into a shell for approval; refused, it never runs', async () => {
     const cmd = `echo ${Buffer.from(`rm -rf ${data}`).toString('base64')} | base64 -d | sh`;
     const running = gw.ssh(agent, [cmd]);

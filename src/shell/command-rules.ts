@@ -2020,18 +2020,6 @@ const trap: Rule = (args, name, ctx) => {
   return verdict(name, R);
 };
 
-const evaluating =
-  (
-    categories: readonly ShellCategory[],
-    when: (o: ScannedOptions) => boolean = () => true,
-    spec: OptionSpec = {},
-  ): Rule =>
-  (args, name, ctx) => {
-    const o = scanOptions(args, spec);
-    if (when(o) || o.dynamic) ctx.evaluates();
-    return verdict(name, categories);
-  };
-
 // ---------------------------------------------------------------------------------------------------
 // The table
 
@@ -2047,7 +2035,7 @@ add(
     'echo true false : test [ [[ yes seq sleep cal uptime uname whoami id groups who w users last lastb lastlog ps pgrep pstree top htop atop free vmstat iostat mpstat pidstat ' +
     'nproc lscpu lsmem lsblk lspci lsusb lsmod lsof lsns lslocks lsipc blkid df du findmnt printenv locale getent which whereis type help whatis apropos locate ' +
     'netstat jq zcat bzcat xzcat zstdcat lz4cat gzcat zless zmore numfmt factor expr bc ' +
-    'cd pushd popd dirs exit return shift wait jobs fg bg disown times getopts caller logout suspend unalias ulimit shopt set umask tty stty tput clear reset ' +
+    'cd pushd popd dirs exit return shift wait jobs fg bg disown times caller logout suspend unalias ulimit shopt set umask tty stty tput clear reset ' +
     'diff-so-fancy colordiff namei getconf arch hostid logname iotop iwconfig nstat lsattr getfacl getcap systemd-analyze loginctl ' +
     'tsort pr look fc-list dpkg-query apt-cache apt-file',
   read,
@@ -2124,20 +2112,55 @@ add('ping ping6', lookup({ shortValued: 'ciIlmMpQsStTwWF' }));
 add('traceroute traceroute6 tracepath mtr', lookup({ shortValued: 'fgimMNpqstwzlBcoPLQaIY' }));
 // whois sends its query to the server it is told (-h HOST -p PORT): any host, any port.
 add('whois', lookup({ shortValued: 'hpiTsgtvqV', longValued: ['host', 'port'] }, ['h', 'host']));
+/**
+ * Builtins that assign the variables they are named (`printf -v NAME`, `read NAME`, `mapfile NAME`,
+ * `getopts OPTS NAME`, `let NAME=…`): naming one that changes what runs (PATH, LD_PRELOAD, IFS…) is
+ * such an assignment, `unknown` as `PATH=… cmd` and `export PATH=…` are; so is a computed name.
+ */
+const assigning =
+  (
+    spec: OptionSpec,
+    names: (o: ScannedOptions) => readonly WordValue[],
+    evaluates: (o: ScannedOptions) => boolean = () => true,
+  ): Rule =>
+  (args, name, ctx) => {
+    const o = scanOptions(args, spec);
+    if (evaluates(o) || o.dynamic) ctx.evaluates();
+    for (const w of names(o)) {
+      const variable = w.value.split(/[[+=]/, 1)[0]!;
+      if (w.dynamic || COMMAND_LOOKUP_VARIABLES.has(variable))
+        return verdict(name, U, `${name} assigns ${w.dynamic ? 'a computed variable' : variable}`);
+    }
+    return verdict(name, R);
+  };
 add(
   'printf',
-  evaluating(R, (o) => o.flags.has('v'), { shortValued: 'v' }),
+  assigning(
+    { shortValued: 'v' },
+    (o) => o.values.get('v') ?? [],
+    (o) => o.flags.has('v'),
+  ),
 );
 add(
   'read',
-  evaluating(R, () => true, { shortValued: 'adinNptu' }),
+  assigning({ shortValued: 'adinNptu' }, (o) => [...(o.values.get('a') ?? []), ...o.operands]),
 );
-add('let', evaluating(R));
+add(
+  'let',
+  assigning({}, (o) => o.operands),
+);
+add(
+  'getopts',
+  assigning(
+    {},
+    (o) => o.operands.slice(1, 2),
+    () => false,
+  ),
+);
 add('mapfile readarray', (args, name, ctx) => {
   const o = scanOptions(args, { shortValued: 'dnOsuCc' });
   if (hasAny(o, 'C')) return verdict(name, U, `${name} -C runs a callback`);
-  ctx.evaluates();
-  return verdict(name, R);
+  return assigning({ shortValued: 'dnOsuCc' }, (x) => x.operands.slice(-1))(args, name, ctx);
 });
 add('hash', (args, name) => verdict(name, scanOptions(args, { shortValued: 'pt' }).flags.has('p') ? U : R));
 add('history', history);

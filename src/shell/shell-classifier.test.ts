@@ -405,3 +405,27 @@ describe('classifyShellCommand: read commands told to run, write or send', () =>
     expect(cats(line)).toEqual(['read']);
   });
 });
+
+describe('classifyShellCommand: builtins that assign a variable that changes what runs', () => {
+  it.each([
+    'printf -v PATH /tmp; ls',
+    'read PATH <<< /tmp; ls',
+    'read -a LD_PRELOAD <<< /tmp/x.so',
+    'getopts ab PATH; ls',
+    'mapfile PATH < /tmp/p',
+    'let PATH=1',
+    'read "$name"',
+  ])('%j is unknown', (line) => {
+    expect(cats(line)).toContain('unknown');
+  });
+
+  it.each([
+    'printf -v x %s hi',
+    'read -r line < /tmp/p',
+    'getopts ab opt',
+    'mapfile lines < /tmp/p',
+    'let x=1+2',
+  ])('%j stays read', (line) => {
+    expect(cats(line)).toEqual(['read']);
+  });
+});
