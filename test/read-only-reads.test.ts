@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { BackendCode } from '../src/wire/postgres/index.js';
+import { BackendCode, decodeDataRow } from '../src/wire/postgres/index.js';
 import { HIDDEN_CODE_READS } from './testkit/differential-corpus.js';
 import { DIFFERENTIAL_FIXTURE_SQL, LOG_SCHEMA } from './testkit/differential.js';
 import { ALLOW_ALL, startTestGateway, type TestGateway } from './testkit/gateway.js';
@@ -235,6 +235,44 @@ describe('writes the gate admitted run', () => {
     expect(r.stderr).not.toMatch(/error|FATAL/i);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('number of transactions actually processed: 40/40');
+  });
+});
+
+describe('Gatehouse’s own access-mode steps leave the client’s objects alone', () => {
+  // The steps are Gatehouse's own statements, sent between the client's batches. As a simple Query
+  // they dropped the server's unnamed prepared statement (PostgreSQL drops it at every Query), so a
+  // client that bound its unnamed statement again after a write got 26000 where PostgreSQL answers.
+  it('an unnamed statement bound again across a write and back runs as it would directly', async () => {
+    const raw = await RawPgClient.open(gw.port, gw.connection, agentToken);
+    try {
+      raw.send(msg.parse('', 'SELECT v FROM t WHERE id = 1'), msg.sync());
+      expect(errorsIn(await raw.ready())).toEqual([]);
+      // A write (a named statement): read-write first, by a step of Gatehouse's own.
+      raw.send(
+        msg.parse('w', "UPDATE t SET v = 'written' WHERE id = 2"),
+        msg.bind('', 'w'),
+        msg.execute(''),
+        msg.sync(),
+      );
+      expect(errorsIn(await raw.ready())).toEqual([]);
+      // The read: read-only again first, by another step; the unnamed statement is still the client's.
+      for (let i = 0; i < 2; i++) {
+        raw.send(msg.bind('', ''), msg.execute(''), msg.sync());
+        const frames = await raw.ready();
+        expect(errorsIn(frames)).toEqual([]);
+        expect(
+          frames
+            .filter((f) => f.type === BackendCode.DataRow)
+            .map((f) => decodeDataRow(f.body)[0]?.toString()),
+        ).toEqual(['v1']);
+        raw.send(msg.bind('', 'w'), msg.execute(''), msg.sync());
+        expect(errorsIn(await raw.ready())).toEqual([]);
+      }
+      expect((await direct.query('SELECT v FROM t WHERE id = 2')).rows[0].v).toBe('written');
+    } finally {
+      raw.close();
+      await restore();
+    }
   });
 });
 

@@ -78,6 +78,7 @@ import {
 } from './statement-lineage.js';
 import { ResponseTracker, type Expected, type QueryRun, type Run } from './response-tracker.js';
 import {
+  ACCESS_MODE_STEPS,
   isPlainBegin,
   needsReadWrite,
   READ_ONLY_SETTING,
@@ -177,6 +178,33 @@ const WRITEV_MIN_BYTES = 16 * 1024;
  * can open a cursor of any name, and its rows would then answer in the refusal's place.
  */
 const POISON_PARSE = encode.parse(`${RESERVED_PREFIX}refused`, 'gatehouse refused this message', []);
+
+/**
+ * Gatehouse's access-mode steps, each sent as a batch of its own: Parse of a statement of its own name,
+ * Bind to the unnamed portal, Execute, Close of the statement, Sync. Not a simple Query: PostgreSQL
+ * drops the unnamed prepared statement at every Query, and the client's (which Gatehouse keeps in its
+ * model) must outlive a step as it outlives nothing the client did not send. The unnamed portal is
+ * free when a step is sent: idle (every portal ended with the transaction), or in a block that has run
+ * only its BEGIN (no Bind since). A step that fails ends the session, so a Close skipped after an error
+ * leaves nothing behind that matters.
+ */
+const OWN_STEPS: ReadonlyMap<ModeStep, readonly Buffer[]> = new Map(
+  ACCESS_MODE_STEPS.map((sql) => {
+    const name = `${RESERVED_PREFIX}mode`;
+    // No parameter formats, no parameters, no result formats.
+    const noParams = Buffer.alloc(6);
+    return [
+      sql,
+      [
+        encode.parse(name, sql, []),
+        encode.bind('', name, noParams),
+        encode.execute('', 0),
+        encode.close('S', name),
+        encode.sync(),
+      ],
+    ];
+  }),
+);
 
 /** Text whose bytes PostgreSQL reads the same in every client encoding and string setting: ASCII
  * without a backslash (NUL cannot occur in protocol text). */
@@ -983,7 +1011,7 @@ export class ClientConnection {
         );
       },
     });
-    void this.forward(encode.query(sql));
+    for (const m of OWN_STEPS.get(sql)!) void this.forward(m);
   }
 
   /** The statements `st` runs: itself, and the prepared statements or cursors it names. */
