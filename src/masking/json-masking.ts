@@ -291,15 +291,18 @@ function maskJson(
   style: StyleChoice,
   keyNames: readonly string[],
   nested: number,
+  keysInInvalidJson = false,
 ): MaskResult | null {
-  const m = new JsonTextMasker(text, set, style, keyNames, keyMatcher(keyNames), nested);
+  const keys = keyMatcher(keyNames);
+  const m = new JsonTextMasker(text, set, style, keyNames, keys, nested);
   let out: string | null;
   try {
     out = m.run();
   } catch (e) {
     if (!(e instanceof InvalidJson)) throw e;
-    // Not JSON after all: scan it as text, so content detectors still apply.
-    return set.mask(text, style, 'text');
+    // Not JSON after all: scan it as text, so content detectors still apply (and, when asked, what
+    // follows each sensitive `"key":` is masked whole first).
+    return keysInInvalidJson ? maskKeyedText(text, set, style, keys) : set.mask(text, style, 'text');
   }
   return out === null ? null : { text: out, counts: m.counts, isNull: false };
 }
@@ -315,20 +318,14 @@ export function maskJsonText(
   options: JsonMaskOptions,
 ): MaskResult | null {
   const keyNames = options.keyNames ?? DEFAULT_SENSITIVE_KEYS;
-  if (!options.keysInInvalidJson) return maskJson(jsonText, set, options.style, keyNames, 0);
-  const m = new JsonTextMasker(jsonText, set, options.style, keyNames, keyMatcher(keyNames), 0);
-  let out: string | null;
-  try {
-    out = m.run();
-  } catch (e) {
-    if (!(e instanceof InvalidJson)) throw e;
-    return maskKeyedText(jsonText, set, options.style, keyMatcher(keyNames));
-  }
-  return out === null ? null : { text: out, counts: m.counts, isNull: false };
+  return maskJson(jsonText, set, options.style, keyNames, 0, options.keysInInvalidJson === true);
 }
 
 /** `"key"` then `:` — a key of an object, wherever it is in a text. */
 const KEY_BEFORE_VALUE = /"((?:[^"\\\r\n]|\\.){1,256})"[ \t\r\n]*:[ \t\r\n]*/g;
+
+/** A character that ends a number, literal or bare word. */
+const PRIMITIVE_END = /[,}\]\s]/;
 
 /** Where the JSON-ish value starting at `start` ends (strings and brackets followed; the text's end if unterminated). */
 function valueEnd(t: string, start: number): number {
@@ -358,7 +355,7 @@ function valueEnd(t: string, start: number): number {
     return t.length;
   }
   let i = start;
-  while (i < t.length && !/[,}\]\s]/.test(t[i]!)) i++;
+  while (i < t.length && !PRIMITIVE_END.test(t[i]!)) i++;
   return i;
 }
 
