@@ -344,7 +344,7 @@ export class ProtocolState {
             message: `prepared statement "${ref.name}" was not prepared through Gatehouse in this session, so what it would run is unknown`,
           };
         }
-        const epoch = entry ? entry.sqlEpoch : pending.createdAt.get(`p:${ref.name}`)!;
+        const epoch = entry ? entry.sqlEpoch : pendingCreatedAt(pending, `p:${ref.name}`);
         if (this.replacedSince(epoch, entry !== undefined, pending)) {
           return {
             ok: false,
@@ -365,7 +365,7 @@ export class ProtocolState {
             message: `cursor "${ref.name}" was not declared through Gatehouse in this session (a protocol portal cannot be reached from SQL through Gatehouse)`,
           };
         }
-        const epoch = entry ? entry.epoch : pending.createdAt.get(`c:${ref.name}`)!;
+        const epoch = entry ? entry.epoch : pendingCreatedAt(pending, `c:${ref.name}`);
         if (this.replacedSince(epoch, entry !== undefined, pending)) {
           return {
             ok: false,
@@ -561,12 +561,23 @@ export interface PendingObjects {
   readonly cursors: Map<string, SqlStatement>;
   /** Statements so far that may run code Gatehouse cannot see into (runsHiddenCode). */
   hiddenCode: number;
-  /** `hiddenCode` when each pending object was created ('p:' or 'c:' and its name). */
-  readonly createdAt: Map<string, number>;
+  /**
+   * `hiddenCode` when each pending object was created ('p:' or 'c:' and its name); made by the first
+   * one (most statements create none, and this is built for every statement decided).
+   */
+  createdAt?: Map<string, number>;
+}
+
+/**
+ * When a pending object was created: notePending records every object it holds, so this is found;
+ * were it not, 0 (before any hidden code) is the strictest answer.
+ */
+function pendingCreatedAt(pending: PendingObjects, key: string): number {
+  return pending.createdAt?.get(key) ?? 0;
 }
 
 export function newPendingObjects(): PendingObjects {
-  return { prepared: new Map(), cursors: new Map(), hiddenCode: 0, createdAt: new Map() };
+  return { prepared: new Map(), cursors: new Map(), hiddenCode: 0 };
 }
 
 /**
@@ -580,7 +591,10 @@ export function notePending(pending: PendingObjects, st: SqlStatement, hiddenCod
     if (ref.op !== 'create') continue;
     if (ref.kind === 'prepared') pending.prepared.set(ref.name, st);
     else pending.cursors.set(ref.name, st);
-    pending.createdAt.set(`${ref.kind === 'prepared' ? 'p' : 'c'}:${ref.name}`, pending.hiddenCode);
+    (pending.createdAt ??= new Map()).set(
+      `${ref.kind === 'prepared' ? 'p' : 'c'}:${ref.name}`,
+      pending.hiddenCode,
+    );
   }
 }
 
