@@ -155,7 +155,13 @@ describe('statements that need approval', () => {
   it('hold: query with wait_seconds waits in the same call and returns the result', async () => {
     const client = await connect(agentToken);
     try {
+      const progress: number[] = [];
+      // The approver acts once the call has said it is waiting: under load an approval found by the
+      // first poll could otherwise land before the call's first progress notification.
       const approveSoon = (async () => {
+        for (let i = 0; i < 50 && progress.length === 0; i++) {
+          await new Promise((r) => setTimeout(r, 200));
+        }
         for (let i = 0; i < 50; i++) {
           const res = await fetch(`${base}/api/approvals?status=pending`, {
             headers: { authorization: `Bearer ${dbaToken}` },
@@ -169,7 +175,6 @@ describe('statements that need approval', () => {
         }
         return 0;
       })();
-      const progress: number[] = [];
       const r = (await client.callTool(
         {
           name: 'query',
