@@ -1,7 +1,7 @@
 // Streams a large SELECT (default 1,000,000 rows × 6 columns) directly, through Gatehouse with masking
 // off, and through Gatehouse with masking on; prints rows/s, ratios to direct and the gateway's RSS
 // growth and CPU time per row while streaming. Run: npx tsx bench/masking-stream.bench.ts
-// (env: BENCH_ROWS, BENCH_ROUNDS, BENCH_PATHS, BENCH_COLUMN_RULE, BENCH_CPU_PROF)
+// (env: BENCH_ROWS, BENCH_ROUNDS, BENCH_PATHS, BENCH_COLUMN_RULE, BENCH_CPU_PROF, BENCH_NODE_ARGS)
 //
 // The client is a minimal protocol reader that only counts DataRow frames, so its own cost stays
 // small; the gateway runs in a child process so its memory can be measured on its own.
@@ -198,7 +198,13 @@ async function main(): Promise<void> {
       ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
       : [];
     child = fork(fileURLToPath(import.meta.url), ['--gateway', configFile], {
-      execArgv: ['--import', 'tsx', ...prof],
+      // BENCH_NODE_ARGS: more flags for the gateway's node (--trace-gc, --max-semi-space-size=…).
+      execArgv: [
+        '--import',
+        'tsx',
+        ...prof,
+        ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      ],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const ready = await ask<{ port: number; tokens: { plain: string; masked: string } }>(
