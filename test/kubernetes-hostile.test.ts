@@ -8,9 +8,45 @@ import https from 'node:https';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultKubernetesPolicies } from '../src/policy/index.js';
+import type { PolicyConfig } from '../src/config/policy-schema.js';
+import type { StoredStatement } from '../src/core/records.js';
+import { defaultKubernetesPolicies, KUBERNETES_DISCOVERY_URLS } from '../src/policy/index.js';
+import { hasCommand } from './testkit/commands.js';
 import { startFakeKubeApi, type FakeKubeApi } from './testkit/kube-api.js';
 import { startKubeTestGateway, type KubeTestGateway } from './testkit/kube-gateway.js';
+
+const haveKubectl = hasCommand('kubectl');
+
+/** `narrow` may read the pod named web, and nothing else: a decision that rests on the name. */
+const NARROW: PolicyConfig = {
+  id: 'narrow',
+  subjects: { subjects: ['narrow'] },
+  connections: ['prod-k8s'],
+  rules: [
+    { id: 'narrow-discovery', effect: 'allow', match: { nonResourceURLs: [...KUBERNETES_DISCOVERY_URLS] } },
+    {
+      id: 'narrow-web-only',
+      effect: 'allow',
+      match: { verbs: ['get', 'list', 'watch'], resources: ['pods'], names: ['web'] },
+    },
+  ],
+};
+
+/** `operator` may exec into and attach to pods, with or without input or a terminal. */
+const OPERATOR: PolicyConfig = {
+  id: 'operator',
+  subjects: { subjects: ['operator'] },
+  connections: ['prod-k8s'],
+  rules: [
+    { id: 'operator-discovery', effect: 'allow', match: { nonResourceURLs: [...KUBERNETES_DISCOVERY_URLS] } },
+    { id: 'operator-exec', effect: 'allow', match: { resources: ['pods', 'pods/exec', 'pods/attach'] } },
+  ],
+};
+
+interface ClientEnd {
+  readonly messages: Buffer[];
+  readonly code: number;
+}
 
 interface Opened {
   readonly status: number | 'open';
@@ -26,15 +62,19 @@ describe('a hostile Kubernetes client', { timeout: 60_000 }, () => {
   let api: FakeKubeApi;
   let gw: KubeTestGateway;
   let agent: string;
+  let narrow: string;
+  let operator: string;
   let ca: string;
 
   beforeAll(async () => {
     api = await startFakeKubeApi();
     gw = await startKubeTestGateway({
       api,
-      policies: defaultKubernetesPolicies(['prod-k8s']),
+      policies: [...defaultKubernetesPolicies(['prod-k8s']), NARROW, OPERATOR],
     });
     agent = await gw.token({ subject: 'hostile', agent: true });
+    narrow = await gw.token({ subject: 'narrow', agent: false });
+    operator = await gw.token({ subject: 'operator', agent: false });
     ca = readFileSync(path.join(gw.dir, 'listener-ca.crt'), 'utf8');
   });
 
@@ -44,12 +84,13 @@ describe('a hostile Kubernetes client', { timeout: 60_000 }, () => {
   });
 
   /** Opens a WebSocket exec/attach by hand; resolves with the refusal's status or the open socket. */
-  function openExec(target: string): Promise<Opened> {
+  function openExec(target: string, o: { token?: string; protocol?: string } = {}): Promise<Opened> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(`${gw.server.replace('https:', 'wss:')}${target}`, ['v5.channel.k8s.io'], {
-        ca,
-        headers: { authorization: `Bearer ${agent}` },
-      });
+      const ws = new WebSocket(
+        `${gw.server.replace('https:', 'wss:')}${target}`,
+        [o.protocol ?? 'v5.channel.k8s.io'],
+        { ca, headers: { authorization: `Bearer ${o.token ?? agent}` } },
+      );
       ws.once('unexpected-response', (_req, res) => {
         let body = '';
         res.on('data', (d: Buffer) => (body += d.toString()));
@@ -60,11 +101,41 @@ describe('a hostile Kubernetes client', { timeout: 60_000 }, () => {
     });
   }
 
-  function get(target: string): Promise<{ status: number; body: string }> {
+  /** Everything the client receives until the connection closes, and the close code. */
+  function untilClosed(ws: WebSocket): Promise<ClientEnd> {
+    const messages: Buffer[] = [];
+    ws.on('message', (d: Buffer) => messages.push(Buffer.from(d)));
+    return new Promise((resolve) => ws.once('close', (code) => resolve({ messages, code })));
+  }
+
+  function statusOf(end: ClientEnd): { status?: string; message?: string } | undefined {
+    const m = end.messages.find((b) => b[0] === 3);
+    return m
+      ? (JSON.parse(m.subarray(1).toString('utf8')) as { status?: string; message?: string })
+      : undefined;
+  }
+
+  /** Opens an exec the operator may run, and waits until the API server has its session. */
+  async function openOperatorExec(target: string, protocol?: string) {
+    const before = api.execs.length;
+    const o = await openExec(target, { token: operator, ...(protocol ? { protocol } : {}) });
+    if (!o.ws) throw new Error(`refused: ${o.status} ${o.body}`);
+    await until(() => api.execs.length > before);
+    return { ws: o.ws, upstream: api.execs[before]!, end: untilClosed(o.ws) };
+  }
+
+  async function statementsOf(subject: string): Promise<StoredStatement[]> {
+    const out: StoredStatement[] = [];
+    for (const s of await gw.gateway.store.listSessions({ subject, limit: 100 }))
+      out.push(...((await gw.gateway.store.getSession(s.id))?.statements ?? []));
+    return out;
+  }
+
+  function get(target: string, token?: string): Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
       const req = https.request(
         `${gw.server}${target}`,
-        { ca, headers: { authorization: `Bearer ${agent}` } },
+        { ca, headers: { authorization: `Bearer ${token ?? agent}` } },
         (res) => {
           let body = '';
           res.on('data', (d: Buffer) => (body += d.toString()));
@@ -103,14 +174,136 @@ describe('a hostile Kubernetes client', { timeout: 60_000 }, () => {
     expect(api.execs.length).toBe(before);
   });
 
-  it('reads watch=f as a watch, as the API server does', async () => {
+  it('reads watch=f as a watch, as the API server does, and forwards and records it as watch=true', async () => {
     const r = await get('/api/v1/namespaces/default/pods?watch=f');
     expect(r.status).toBe(200);
-    const sessions = await gw.gateway.store.listSessions({ subject: 'hostile', limit: 100 });
-    const kinds: string[] = [];
-    for (const s of sessions)
-      for (const st of (await gw.gateway.store.getSession(s.id))?.statements ?? [])
-        if (st.text.includes('watch=f')) kinds.push(st.kind);
+    expect(api.seen.at(-1)?.url).toBe('/api/v1/namespaces/default/pods?watch=true');
+    const kinds = (await statementsOf('hostile'))
+      .filter((st) => st.text === 'GET /api/v1/namespaces/default/pods?watch=true')
+      .map((st) => st.kind);
     expect(kinds).toEqual(['watch pods']);
+  });
+
+  describe('field selectors a decision rests on', () => {
+    it.skipIf(!haveKubectl)(
+      'kubectl get --field-selector metadata.name=web is decided on web and returns only web',
+      async () => {
+        const r = await gw.kubectl(narrow, [
+          'get',
+          'pods',
+          '--field-selector',
+          'metadata.name=web',
+          '-o',
+          'name',
+        ]);
+        expect(r.stderr).toBe('');
+        expect(r.stdout).toBe('pod/web\n');
+        expect(api.seen.at(-1)?.url).toBe(
+          '/api/v1/namespaces/default/pods?fieldSelector=metadata.name%3Dweb&limit=500',
+        );
+        const all = await gw.kubectl(narrow, ['get', 'pods', '-o', 'name']);
+        expect(all.code).not.toBe(0);
+        expect(all.stderr).toMatch(/Forbidden/);
+      },
+    );
+
+    it.skipIf(!haveKubectl)(
+      'forwards == as the = the API server reads it, and records what it forwarded',
+      async () => {
+        const r = await gw.kubectl(narrow, [
+          'get',
+          'pods',
+          '--field-selector',
+          'metadata.name==web',
+          '-o',
+          'name',
+        ]);
+        expect(r.stderr).toBe('');
+        expect(r.stdout).toBe('pod/web\n');
+        const forwarded = '/api/v1/namespaces/default/pods?fieldSelector=metadata.name%3Dweb&limit=500';
+        expect(api.seen.at(-1)?.url).toBe(forwarded);
+        const st = (await statementsOf('narrow')).filter((s) => s.text === `GET ${forwarded}`);
+        expect(st.map((s) => [s.kind, s.effect])).toContainEqual(['list pods', 'allow']);
+      },
+    );
+
+    it.skipIf(!haveKubectl)(
+      'refuses a selector that names metadata.name twice before it reaches the API server',
+      async () => {
+        const seen = api.seen.length;
+        const r = await gw.kubectl(narrow, [
+          'get',
+          'pods',
+          '--field-selector',
+          'metadata.name=web,metadata.name=worker',
+          '-o',
+          'name',
+        ]);
+        expect(r.code).not.toBe(0);
+        expect(r.stderr).toMatch(/BadRequest|names metadata.name more than once/);
+        expect(api.seen.slice(seen).filter((s) => s.url.includes('fieldSelector'))).toEqual([]);
+      },
+    );
+
+    it.each([
+      // The API server reads a field " metadata.name" or "metadata.name " (not a name pin).
+      ['a space before the field', '?fieldSelector=%20metadata.name%3Dweb'],
+      ['a space before the operator', '?fieldSelector=metadata.name%20%3Dweb'],
+      ['a term of whitespace', '?fieldSelector=metadata.name%3Dweb,%20'],
+      ['a value with a trailing space', '?fieldSelector=metadata.name%3Dweb%20'],
+      ['an unescaped = in the value', '?fieldSelector=metadata.name%3D%3D%3Dweb'],
+      ['an unknown escape', '?fieldSelector=metadata.name%3Dw%5Ceb'],
+      ['two names', '?fieldSelector=metadata.name%3Dworker,metadata.name%3D%3Dweb'],
+      ['a name and a not-name', '?fieldSelector=metadata.name%3Dweb,metadata.name!%3Dweb'],
+      ['the parameter twice', '?fieldSelector=metadata.name%3Dweb&fieldSelector=metadata.name%3Dworker'],
+      ['watch twice', '?fieldSelector=metadata.name%3Dweb&watch=0&watch=1'],
+    ])('refuses %s, and nothing reaches the API server', async (_what, query) => {
+      const seen = api.seen.length;
+      const r = await get(`/api/v1/namespaces/default/pods${query}`, narrow);
+      expect(r.status).toBe(400);
+      expect(r.body).toMatch(/Gatehouse cannot classify this request/);
+      expect(api.seen.length).toBe(seen);
+    });
+
+    it("decides a /watch/ path without the selector's name, as RequestInfo does", async () => {
+      const seen = api.seen.length;
+      const r = await get('/api/v1/watch/namespaces/default/pods?fieldSelector=metadata.name%3Dweb', narrow);
+      expect(r.status).toBe(403);
+      expect(api.seen.length).toBe(seen);
+    });
+  });
+
+  describe('exec and attach', () => {
+    it('relays input and resizes when they were decided, and forwards only the decided options', async () => {
+      const { ws, upstream, end } = await openOperatorExec(
+        '/api/v1/namespaces/default/pods/web/exec?tty=yes&command=cat&stdin=1&container=app&bogus=1&stdout=true',
+      );
+      expect(api.seen.at(-1)?.url).toBe(
+        '/api/v1/namespaces/default/pods/web/exec?command=cat&container=app&stdin=true&stdout=true&tty=true',
+      );
+      const resize = Buffer.concat([Buffer.from([4]), Buffer.from('{"Width":100,"Height":30}')]);
+      const input = Buffer.concat([Buffer.from([0]), Buffer.from('hello\n')]);
+      ws.send(resize);
+      ws.send(input);
+      await until(() => upstream.received.length === 2);
+      ws.send(Buffer.from([255, 0]));
+      const e = await end;
+      expect(statusOf(e)).toEqual({ metadata: {}, status: 'Success' });
+      expect(e.messages.filter((m) => m[0] === 1).map((m) => m.subarray(1).toString())).toEqual(['hello\n']);
+      expect(upstream.received).toEqual([resize, input, Buffer.from([255, 0])]);
+    });
+
+    it('refuses an exec naming the container twice', async () => {
+      const seen = api.seen.length;
+      const o = await openExec(
+        '/api/v1/namespaces/default/pods/web/exec?command=ls&container=app&container=sidecar&stdout=1',
+        {
+          token: operator,
+        },
+      );
+      expect(o.status).toBe(400);
+      expect(o.body).toMatch(/container more than once/);
+      expect(api.seen.length).toBe(seen);
+    });
   });
 });

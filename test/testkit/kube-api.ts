@@ -1,8 +1,9 @@
 // A small, faithful fake Kubernetes API server for tests with real kubectl (no cluster needed): HTTPS
 // with a certificate from a test CA, bearer-token auth with the cluster credential only Gatehouse holds,
-// legacy discovery, pods / namespaces / secrets get, list, watch and delete, logs with follow, and exec
-// over the v5/v4 WebSocket channel protocol with exit codes on the status channel. Every request it
-// receives is kept, so tests can assert what never reached it.
+// legacy discovery, pods / namespaces / secrets get, list, watch and delete (pod lists narrowed by a
+// fieldSelector read as the API server reads it), logs with follow, and exec over the v5/v4 WebSocket
+// channel protocol with exit codes on the status channel. Every request it receives is kept, and every
+// message an exec session receives, so tests can assert what never reached it.
 
 import { randomBytes } from 'node:crypto';
 import https from 'node:https';
@@ -25,8 +26,16 @@ export interface FakeKubeApi {
   /** The cluster credential (what Gatehouse holds; never an agent). */
   readonly token: string;
   readonly seen: SeenRequest[];
-  /** Exec sessions: argv and subprotocol as received. */
-  readonly execs: { command: string[]; protocol: string; tty: boolean; stdin: boolean }[];
+  /** Exec sessions: argv, options and subprotocol as received, every message received, and whether it closed. */
+  readonly execs: {
+    command: string[];
+    container: string;
+    protocol: string;
+    tty: boolean;
+    stdin: boolean;
+    received: Buffer[];
+    closed: boolean;
+  }[];
   /** Sends the next log line to followers and ends their streams. */
   finishLogs(): void;
   close(): Promise<void>;
@@ -184,6 +193,42 @@ export function goBool(values: readonly string[]): boolean {
   return !(v === '0' || v.toLowerCase() === 'false');
 }
 
+/**
+ * A pod list's fieldSelector as the API server reads it (fields.ParseSelector: split on unescaped
+ * commas, terms sorted, empty ones skipped, each split at its first `!=`, `==` or `=` with nothing
+ * trimmed, `\\` `\,` `\=` the only escapes), then the pod field labels it supports. An error is the
+ * API server's 400.
+ */
+export function podSelector(
+  selector: string | null,
+):
+  | { ok: true; matches: (pod: { metadata: { name: string; namespace: string } }) => boolean }
+  | { ok: false; error: string } {
+  if (selector === null || selector === '') return { ok: true, matches: () => true };
+  const terms = selector
+    .split(/(?<!(?:^|[^\\])(?:\\\\)*\\),/)
+    .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  const checks: ((pod: { metadata: { name: string; namespace: string } }) => boolean)[] = [];
+  for (const term of terms) {
+    if (term === '') continue;
+    const m = /^(.*?)(!=|==|=)(.*)$/s.exec(term);
+    if (!m) return { ok: false, error: `invalid selector: '${selector}'; can't understand '${term}'` };
+    const [, field, op, raw] = m as unknown as [string, string, string, string];
+    if (/(?:^|[^\\])(?:\\\\)*\\(?![\\,=])|(?:^|[^\\])(?:\\\\)*[,=]/.test(raw))
+      return { ok: false, error: `invalid field selector: bad value in '${term}'` };
+    const value = raw.replace(/\\([\\,=])/g, '$1');
+    const get =
+      field === 'metadata.name'
+        ? (p: { metadata: { name: string } }) => p.metadata.name
+        : field === 'metadata.namespace'
+          ? (p: { metadata: { namespace: string } }) => p.metadata.namespace
+          : undefined;
+    if (!get) return { ok: false, error: `field label not supported: ${field}` };
+    checks.push((p) => (get(p) === value) === (op !== '!='));
+  }
+  return { ok: true, matches: (p) => checks.every((c) => c(p)) };
+}
+
 /** What the fake pod's shell does with a command: output and exit code. */
 function runCommand(argv: string[]): { stdout: string; stderr: string; code: number } {
   const line = argv.join(' ');
@@ -208,7 +253,10 @@ export async function startFakeKubeApi(options: { readonly clientCa?: string } =
     ['default', namespaceObj('default')],
     ['prod', namespaceObj('prod')],
   ]);
-  const pods = new Map([['default/web', pod('web', 'default')]]);
+  const pods = new Map([
+    ['default/web', pod('web', 'default')],
+    ['default/worker', pod('worker', 'default')],
+  ]);
   const secrets = new Map([['default/db-creds', secret('db-creds', 'default')]]);
 
   // A bearer token, or (when a client CA is given) a client certificate it issued.
@@ -254,7 +302,18 @@ export async function startFakeKubeApi(options: { readonly clientCa?: string } =
       return json(res, 200, { major: '1', minor: '32', gitVersion: 'v1.32.0-fake', platform: 'linux/amd64' });
     let r: RegExpExecArray | null;
     if ((r = /^\/api\/v1\/namespaces\/([^/]+)\/pods$/.exec(p)) && m === 'GET') {
-      const items = [...pods.values()].filter((x) => x.metadata.namespace === r![1]);
+      const selected = podSelector(u.searchParams.get('fieldSelector'));
+      if (!selected.ok)
+        return json(res, 400, {
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Failure',
+          message: selected.error,
+          reason: 'BadRequest',
+          code: 400,
+        });
+      const items = [...pods.values()].filter((x) => x.metadata.namespace === r![1] && selected.matches(x));
       if (goBool(u.searchParams.getAll('watch'))) {
         res.writeHead(200, { 'content-type': 'application/json' });
         for (const item of items) res.write(`${JSON.stringify({ type: 'ADDED', object: item })}\n`);
@@ -332,7 +391,7 @@ export async function startFakeKubeApi(options: { readonly clientCa?: string } =
       headers: { ...req.headers },
     });
     const u = new URL(req.url ?? '/', 'https://x');
-    const r = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/exec$/.exec(u.pathname);
+    const r = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/(exec|attach)$/.exec(u.pathname);
     if (!authorized(req) || !r) {
       socket.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
       return;
@@ -353,24 +412,52 @@ export async function startFakeKubeApi(options: { readonly clientCa?: string } =
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-      const command = u.searchParams.getAll('command');
       const tty = goBool(u.searchParams.getAll('tty'));
       const stdin = goBool(u.searchParams.getAll('stdin'));
-      execs.push({ command, protocol: ws.protocol, tty, stdin });
-      const out = runCommand(command);
-      if (out.stdout) ws.send(Buffer.concat([Buffer.from([1]), Buffer.from(out.stdout)]));
-      if (out.stderr) ws.send(Buffer.concat([Buffer.from([2]), Buffer.from(out.stderr)]));
-      const status =
-        out.code === 0
-          ? { metadata: {}, status: 'Success' }
-          : {
-              metadata: {},
-              status: 'Failure',
-              message: `command terminated with non-zero exit code: exit status ${out.code}`,
-              reason: 'NonZeroExitCode',
-              details: { causes: [{ reason: 'ExitCode', message: String(out.code) }] },
-            };
-      ws.send(Buffer.concat([Buffer.from([3]), Buffer.from(JSON.stringify(status))]), () => ws.close(1000));
+      // attach joins the container's main process: here a `cat` when attached with stdin, else a sleep.
+      const command =
+        r[3] === 'attach' ? (stdin ? ['cat'] : ['sleep', '1']) : u.searchParams.getAll('command');
+      const exec = {
+        command,
+        container: u.searchParams.get('container') ?? '',
+        protocol: ws.protocol,
+        tty,
+        stdin,
+        received: [] as Buffer[],
+        closed: false,
+      };
+      execs.push(exec);
+      const finish = (out: { stdout: string; stderr: string; code: number }): void => {
+        if (ws.readyState !== ws.OPEN) return;
+        if (out.stdout) ws.send(Buffer.concat([Buffer.from([1]), Buffer.from(out.stdout)]));
+        if (out.stderr) ws.send(Buffer.concat([Buffer.from([2]), Buffer.from(out.stderr)]));
+        const status =
+          out.code === 0
+            ? { metadata: {}, status: 'Success' }
+            : {
+                metadata: {},
+                status: 'Failure',
+                message: `command terminated with non-zero exit code: exit status ${out.code}`,
+                reason: 'NonZeroExitCode',
+                details: { causes: [{ reason: 'ExitCode', message: String(out.code) }] },
+              };
+        ws.send(Buffer.concat([Buffer.from([3]), Buffer.from(JSON.stringify(status))]), () => ws.close(1000));
+      };
+      ws.on('close', () => (exec.closed = true));
+      // `cat` echoes stdin until its v5 close signal; `sleep <s>` runs that long. Both keep every
+      // message they receive (the API server would read stdin and resizes only when asked for them).
+      ws.on('message', (data: Buffer) => {
+        exec.received.push(Buffer.from(data));
+        if (command[0] !== 'cat' || !stdin) return;
+        if (data[0] === 0) ws.send(Buffer.concat([Buffer.from([1]), data.subarray(1)]));
+        else if (data[0] === 255 && data[1] === 0) finish({ stdout: '', stderr: '', code: 0 });
+      });
+      if (command[0] === 'cat' && stdin) return;
+      if (command[0] === 'sleep' && /^\d+(\.\d+)?$/.test(command[1] ?? '')) {
+        setTimeout(() => finish({ stdout: '', stderr: '', code: 0 }), Number(command[1]) * 1000);
+        return;
+      }
+      finish(runCommand(command));
     });
   });
 

@@ -28,7 +28,13 @@ export interface KubeTestGateway {
   kubectl(
     token: string,
     args: string[],
-    opts?: { timeoutMs?: number; onSpawn?: (p: ChildProcess) => void; env?: NodeJS.ProcessEnv },
+    opts?: {
+      timeoutMs?: number;
+      onSpawn?: (p: ChildProcess) => void;
+      env?: NodeJS.ProcessEnv;
+      /** Written to kubectl's stdin (then closed). */
+      input?: string;
+    },
   ): Promise<RunResult>;
   stop(): Promise<void>;
 }
@@ -117,6 +123,7 @@ export async function startKubeTestGateway(options: {
         },
         timeoutMs: opts.timeoutMs ?? 60_000,
         ...(opts.onSpawn ? { onSpawn: opts.onSpawn } : {}),
+        ...(opts.input !== undefined ? { input: opts.input } : {}),
       });
     },
     async stop() {

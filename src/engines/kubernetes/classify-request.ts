@@ -18,8 +18,12 @@ export interface ClassifiedRequest {
   readonly ok: true;
   readonly info: KubeRequestInfo;
   readonly path: CanonicalPath;
-  /** The query as received (forwarded as is: it parsed the same way the API server parses it). */
-  readonly rawQuery: string;
+  /**
+   * The query to forward (and record): rebuilt from what was read where the request's attributes
+   * come from it (list/watch, exec, attach, port-forward), else as received (it parses the same way
+   * the API server parses it).
+   */
+  readonly query: string;
   readonly action: KubernetesAction;
 }
 
@@ -61,7 +65,8 @@ export function classifyRequest(
     command !== undefined && info.subresource === 'exec'
       ? (classifyCommand?.(command) ?? ['unknown'])
       : undefined;
-  const requestLine = `${method.toUpperCase()} ${path.path}${rawQuery === '' ? '' : `?${rawQuery}`}`;
+  const query = info.query ?? rawQuery;
+  const requestLine = `${method.toUpperCase()} ${path.path}${query === '' ? '' : `?${query}`}`;
   const action = kubernetesAction({
     connection,
     verb: info.verb,
@@ -79,5 +84,5 @@ export function classifyRequest(
     ...(info.exec ? { container: info.exec.container, tty: info.exec.tty, stdin: info.exec.stdin } : {}),
     ...(info.ports ? { ports: info.ports } : {}),
   });
-  return { ok: true, info, path, rawQuery, action };
+  return { ok: true, info, path, query, action };
 }

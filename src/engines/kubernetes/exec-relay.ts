@@ -1,7 +1,8 @@
 // exec and attach over WebSockets (KEP-4006): the upgrade is classified and admitted like any request
 // (verb create on pods/exec|attach, with the command, container, tty and stdin); then Gatehouse opens the
 // upstream WebSocket with the client's subprotocol (v5.channel.k8s.io, else v4), and only once the API
-// server has accepted it completes the client's handshake. Channels are relayed message by message:
+// server has accepted it completes the client's handshake; the upstream URL carries only the decided
+// options (classify-request.ts). Channels are relayed message by message:
 // stdin and resizes up, stdout/stderr (masked for masked principals), the status channel and v5 close
 // signals down. The session is recorded as an asciicast v2 terminal recording with its exit code.
 // SPDY upgrades are refused with how to switch (docs/kubernetes.md §Streams).
@@ -133,7 +134,7 @@ export async function handleKubeUpgrade(
     admission,
     action,
     subprotocol,
-    rawQuery: classified.rawQuery,
+    query: classified.query,
     path: classified.path.path,
   });
 }
@@ -149,12 +150,12 @@ interface RelayContext {
   readonly action: KubernetesAction;
   readonly subprotocol: string;
   readonly path: string;
-  readonly rawQuery: string;
+  readonly query: string;
 }
 
 async function relaySession(c: RelayContext): Promise<void> {
   const { settings, session, admission, action } = c;
-  const url = upstreamUrl(settings.server, c.path, c.rawQuery);
+  const url = upstreamUrl(settings.server, c.path, c.query);
   url.protocol = 'wss:';
   const masking = admission.decision.effect !== 'deny' && Boolean(admission.decision.obligations.mask);
   const upstream = new WebSocket(url, [c.subprotocol], {

@@ -26,10 +26,10 @@ export interface KubeRequestDeps {
   readonly classifyCommand?: CommandClassifier;
 }
 
-/** The upstream URL: the server's base (a path prefix kept) + the canonical path + the query as received. */
-export function upstreamUrl(server: URL, path: string, rawQuery: string): URL {
+/** The upstream URL: the server's base (a path prefix kept) + the canonical path + the query to forward. */
+export function upstreamUrl(server: URL, path: string, query: string): URL {
   const prefix = server.pathname.endsWith('/') ? server.pathname.slice(0, -1) : server.pathname;
-  return new URL(`${server.origin}${prefix}${path}${rawQuery === '' ? '' : `?${rawQuery}`}`);
+  return new URL(`${server.origin}${prefix}${path}${query === '' ? '' : `?${query}`}`);
 }
 
 /** Opens (or reuses) the caller's gate session; answers 401/403 itself and returns undefined on failure. */
@@ -101,7 +101,7 @@ export async function handleKubeRequest(
 
   const masking = admission.decision.effect !== 'deny' && Boolean(admission.decision.obligations.mask);
   try {
-    const url = upstreamUrl(settings.server, classified.path.path, classified.rawQuery);
+    const url = upstreamUrl(settings.server, classified.path.path, classified.query);
     const headers = {
       ...forwardHeaders(req.headers, { masking }),
       ...(await settings.authHeaders()),

@@ -27,6 +27,12 @@ export interface KubeRequestInfo {
   readonly exec?: ExecOptions;
   /** port-forward: ports named in the query (kubectl ≥ 1.31 names them inside the tunnel instead). */
   readonly ports?: readonly number[];
+  /**
+   * The query to forward when this request's attributes were read from it (list and watch, exec,
+   * attach, port-forward): rebuilt from what was read, so the API server reads what was decided.
+   * Undefined when no attribute comes from the query: the query is then forwarded as received.
+   */
+  readonly query?: string;
 }
 
 export interface ExecOptions {
@@ -78,13 +84,54 @@ export function parseQuery(raw: string): QueryValues {
  * is true. The same reading as RequestInfo's fallback for `watch`.
  */
 function boolParam(q: QueryValues, key: string): boolean {
-  const v = q.get(key)?.[0];
+  const v = singleParam(q, key);
   if (v === undefined) return false;
   return !(v === '0' || v.toLowerCase() === 'false');
 }
 
-function firstParam(q: QueryValues, key: string): string | undefined {
-  return q.get(key)?.[0];
+/**
+ * A parameter Gatehouse decides on that the API server reads once: its value, or undefined when
+ * absent. Given twice it is refused (the API server would take the first; a reader of the record
+ * might take either).
+ */
+function singleParam(q: QueryValues, key: string): string | undefined {
+  const values = q.get(key);
+  if (values === undefined) return undefined;
+  if (values.length > 1) throw new UnclassifiableRequest(`the query names ${key} more than once`);
+  return values[0];
+}
+
+/** Go's url.QueryEscape (what kubectl sends): unreserved bytes kept, space as +, the rest %XX. */
+export function queryEscape(s: string): string {
+  let out = '';
+  for (const b of Buffer.from(s, 'utf8')) {
+    const c = String.fromCharCode(b);
+    if (/[A-Za-z0-9\-_.~]/.test(c)) out += c;
+    else if (b === 0x20) out += '+';
+    else out += `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+function byteOrder(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/** A query in Go's url.Values.Encode form: keys sorted, each value in order. */
+function encodeQuery(pairs: readonly (readonly [string, string])[]): string {
+  return pairs.map(([k, v]) => `${queryEscape(k)}=${queryEscape(v)}`).join('&');
+}
+
+/** Every parameter as read, keys sorted, with the ones Gatehouse decided on replaced (undefined: dropped). */
+function rebuiltQuery(q: QueryValues, decided: ReadonlyMap<string, string | undefined>): string {
+  const pairs: [string, string][] = [];
+  for (const key of [...new Set([...q.keys(), ...decided.keys()])].sort(byteOrder)) {
+    if (decided.has(key)) {
+      const v = decided.get(key);
+      if (v !== undefined) pairs.push([key, v]);
+    } else for (const v of q.get(key) ?? []) pairs.push([key, v]);
+  }
+  return encodeQuery(pairs);
 }
 
 const SPECIAL_VERBS = new Set(['proxy', 'watch']);
@@ -97,44 +144,113 @@ function validPathSegmentName(name: string): boolean {
   return name !== '.' && name !== '..' && !name.includes('/') && !name.includes('%');
 }
 
+/** One term of a field selector, as fields.ParseSelector reads it (`==` is `=`). */
+export interface FieldTerm {
+  readonly field: string;
+  readonly op: '=' | '!=';
+  readonly value: string;
+}
+
+/**
+ * The field names Gatehouse passes: every field label the API server supports (`metadata.name`,
+ * `spec.nodeName`, `status.phase`, a CRD's selectable fields) is of this form. Anything else —
+ * whitespace around a name or an operator, a `\`, a `!` — is read by the API server as a different
+ * field (and then refused by it, or not), so Gatehouse refuses it first.
+ */
+const FIELD_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const EDGE_SPACE = /^[\s\p{Cc}]|[\s\p{Cc}]$/u;
+
+/** fields.UnescapeValue: `\\`, `\,` and `\=` are the only escapes; a bare `,` or `=` is an error. */
+function unescapeFieldValue(raw: string): string {
+  let value = '';
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i]!;
+    if (c === '\\') {
+      const n = raw[i + 1];
+      if (n === undefined || !'\\,='.includes(n))
+        throw new UnclassifiableRequest(
+          'the fieldSelector has an invalid escape (only \\\\, \\, and \\= are)',
+        );
+      value += n;
+      i++;
+    } else if (c === ',' || c === '=')
+      throw new UnclassifiableRequest(`the fieldSelector has an unescaped "${c}" in a value`);
+    else value += c;
+  }
+  return value;
+}
+
+/**
+ * A field selector read exactly as k8s.io/apimachinery/pkg/fields.ParseSelector reads it: split on
+ * unescaped commas, the terms sorted (byte order), empty terms skipped, each split at the first
+ * `!=`, `==` or `=` with nothing trimmed, the value unescaped. What the API server would refuse is
+ * refused; so are forms it reads but a reader could take otherwise: a field name not of the plain
+ * form, a value with whitespace or a control at either end, and `metadata.name` pinned by `=` and
+ * named again (`metadata.name=a,metadata.name=b`).
+ */
+export function parseFieldSelector(selector: string): FieldTerm[] {
+  const parts: string[] = [];
+  let start = 0;
+  let escaped = false;
+  for (let i = 0; i < selector.length; i++) {
+    const c = selector[i];
+    if (escaped) escaped = false;
+    else if (c === '\\') escaped = true;
+    else if (c === ',') {
+      parts.push(selector.slice(start, i));
+      start = i + 1;
+    }
+  }
+  if (selector !== '') parts.push(selector.slice(start));
+  parts.sort(byteOrder);
+  const terms: FieldTerm[] = [];
+  for (const part of parts) {
+    if (part === '') continue;
+    let at = -1;
+    let op = '';
+    for (let i = 0; i < part.length && at < 0; i++) {
+      if (part.startsWith('!=', i)) op = '!=';
+      else if (part.startsWith('==', i)) op = '==';
+      else if (part[i] === '=') op = '=';
+      else continue;
+      at = i;
+    }
+    if (at < 0) throw new UnclassifiableRequest('a fieldSelector term has no =, == or != operator');
+    const field = part.slice(0, at);
+    const value = unescapeFieldValue(part.slice(at + op.length));
+    if (!FIELD_NAME.test(field))
+      throw new UnclassifiableRequest(
+        `the fieldSelector field "${field.slice(0, 40)}" is not a plain field name (letters, digits, ".", "_", "-"; no spaces)`,
+      );
+    if (EDGE_SPACE.test(value))
+      throw new UnclassifiableRequest('a fieldSelector value starts or ends with whitespace');
+    terms.push({ field, op: op === '!=' ? '!=' : '=', value });
+  }
+  const names = terms.filter((t) => t.field === 'metadata.name');
+  if (names.length > 1 && names.some((t) => t.op === '='))
+    throw new UnclassifiableRequest('the fieldSelector names metadata.name more than once');
+  return terms;
+}
+
+/** fields.Selector.String(): the canonical form, `field=value` / `field!=value` escaped, sorted. */
+export function fieldSelectorString(terms: readonly FieldTerm[]): string {
+  return terms
+    .map((t) => `${t.field}${t.op}${t.value.replace(/[\\,=]/g, (c) => `\\${c}`)}`)
+    .sort(byteOrder)
+    .join(',');
+}
+
+/** RequiresExactMatch(field) on a parsed selector: the value its `=` term on the field pins. */
+function exactMatch(terms: readonly FieldTerm[], field: string): string | undefined {
+  return terms.find((t) => t.field === field && t.op === '=')?.value;
+}
+
 /**
  * fields.ParseSelector + RequiresExactMatch("metadata.name"): the name an exact `metadata.name=x`
- * (or `==`) term pins, in a comma-separated AND of terms with `\` escapes. Undefined when none.
+ * (or `==`) term pins. Undefined when none; throws what parseFieldSelector refuses.
  */
 export function exactMetadataName(selector: string): string | undefined {
-  const terms: string[] = [];
-  let cur = '';
-  for (let i = 0; i < selector.length; i++) {
-    const c = selector[i]!;
-    if (c === '\\' && i + 1 < selector.length) {
-      cur += c + selector[i + 1]!;
-      i++;
-    } else if (c === ',') {
-      terms.push(cur);
-      cur = '';
-    } else cur += c;
-  }
-  terms.push(cur);
-  for (const t of terms) {
-    if (t.trim() === '') continue;
-    const m = /^([^!=\\]+?)\s*(==|=|!=)\s*(.*)$/s.exec(t);
-    if (!m) throw new UnclassifiableRequest('the fieldSelector is malformed');
-    if (m[1]!.trim() !== 'metadata.name' || m[2] === '!=') continue;
-    const raw = m[3]!;
-    let value = '';
-    for (let i = 0; i < raw.length; i++) {
-      const c = raw[i]!;
-      if (c === '\\') {
-        const n = raw[i + 1];
-        if (n === undefined || !'\\,='.includes(n))
-          throw new UnclassifiableRequest('the fieldSelector has an invalid escape');
-        value += n;
-        i++;
-      } else value += c;
-    }
-    return value;
-  }
-  return undefined;
+  return exactMatch(parseFieldSelector(selector), 'metadata.name');
 }
 
 function verbOf(method: string): KubeVerb | undefined {
@@ -237,15 +353,23 @@ export function requestInfo(method: string, path: CanonicalPath, query: QueryVal
     throw new UnclassifiableRequest('the path has more segments than resource/name/subresource');
   if (resource === '') throw new UnclassifiableRequest('the request names no resource');
 
+  let listQuery: string | undefined;
   if (name === '' && verb === 'get') {
+    // RequestInfo reads `watch` and the fieldSelector's metadata.name here only (not for /watch/
+    // paths, nor deletecollection): both are forwarded as read, the rest of the query as parsed.
     verb = boolParam(query, 'watch') ? 'watch' : 'list';
-  }
-  if ((verb === 'list' || verb === 'watch') && name === '') {
-    const selector = firstParam(query, 'fieldSelector');
-    if (selector !== undefined) {
-      const pinned = exactMetadataName(selector);
-      if (pinned !== undefined && validPathSegmentName(pinned)) name = pinned;
-    }
+    const selector = singleParam(query, 'fieldSelector');
+    const terms = selector === undefined ? [] : parseFieldSelector(selector);
+    const pinned = exactMatch(terms, 'metadata.name');
+    if (pinned !== undefined && validPathSegmentName(pinned)) name = pinned;
+    const canonical = fieldSelectorString(terms);
+    listQuery = rebuiltQuery(
+      query,
+      new Map([
+        ['watch', verb === 'watch' ? 'true' : undefined],
+        ['fieldSelector', canonical === '' ? undefined : canonical],
+      ]),
+    );
   }
   if (name === '' && verb === 'delete') verb = 'deletecollection';
 
@@ -260,27 +384,40 @@ export function requestInfo(method: string, path: CanonicalPath, query: QueryVal
     resource,
     subresource,
     name,
+    ...(listQuery !== undefined ? { query: listQuery } : {}),
   };
   if (apiGroup === '' && resource === 'pods' && STREAMING_SUBRESOURCES.has(subresource)) {
     // KEP-4006: the upgrade (a GET for WebSockets, a POST for SPDY) is authorised as `create`.
     const streaming = { ...info, verb: 'create' as const };
     if (subresource === 'portforward') {
+      // PodPortForwardOptions has only `ports`: the decided ports are all that is forwarded.
       const ports = portsOf(query);
-      return ports ? { ...streaming, ports } : streaming;
+      return ports
+        ? { ...streaming, ports, query: encodeQuery(ports.map((p) => ['ports', String(p)])) }
+        : { ...streaming, query: '' };
     }
-    return {
-      ...streaming,
-      exec: {
-        command: subresource === 'exec' ? [...(query.get('command') ?? [])] : [],
-        container: firstParam(query, 'container') ?? '',
-        stdin: boolParam(query, 'stdin'),
-        stdout: boolParam(query, 'stdout'),
-        stderr: boolParam(query, 'stderr'),
-        tty: boolParam(query, 'tty'),
-      },
+    const exec: ExecOptions = {
+      command: subresource === 'exec' ? [...(query.get('command') ?? [])] : [],
+      container: singleParam(query, 'container') ?? '',
+      stdin: boolParam(query, 'stdin'),
+      stdout: boolParam(query, 'stdout'),
+      stderr: boolParam(query, 'stderr'),
+      tty: boolParam(query, 'tty'),
     };
+    return { ...streaming, exec, query: execQuery(exec) };
   }
   return info;
+}
+
+/**
+ * PodExecOptions / PodAttachOptions as kubectl encodes them (keys sorted, false and empty left out):
+ * the decided argv, container, stdin, stdout, stderr and tty, and nothing else.
+ */
+function execQuery(e: ExecOptions): string {
+  const pairs: [string, string][] = e.command.map((c) => ['command', c]);
+  if (e.container !== '') pairs.push(['container', e.container]);
+  for (const key of ['stderr', 'stdin', 'stdout', 'tty'] as const) if (e[key]) pairs.push([key, 'true']);
+  return encodeQuery(pairs);
 }
 
 /** `pods/exec`, `deployments.apps`, `namespaces` — the resource as kubectl and RBAC name it. */
