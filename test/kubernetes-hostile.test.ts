@@ -9,7 +9,7 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PolicyConfig } from '../src/config/policy-schema.js';
-import type { StoredStatement } from '../src/core/records.js';
+import type { StatementResult, StoredStatement } from '../src/core/records.js';
 import { defaultKubernetesPolicies, KUBERNETES_DISCOVERY_URLS } from '../src/policy/index.js';
 import { hasCommand } from './testkit/commands.js';
 import { startFakeKubeApi, type FakeKubeApi } from './testkit/kube-api.js';
@@ -129,6 +129,23 @@ describe('a hostile Kubernetes client', { timeout: 60_000 }, () => {
     for (const s of await gw.gateway.store.listSessions({ subject, limit: 100 }))
       out.push(...((await gw.gateway.store.getSession(s.id))?.statements ?? []));
     return out;
+  }
+
+  /** The recorded result of the subject's statement whose text matches (waits for it to be written). */
+  async function resultOf(subject: string, pred: (text: string) => boolean): Promise<StatementResult> {
+    for (let i = 0; i < 200; i++) {
+      for (const s of await gw.gateway.store.listSessions({ subject, limit: 100 })) {
+        const statements = (await gw.gateway.store.getSession(s.id))?.statements ?? [];
+        const events = await gw.gateway.store.getEvents(s.id, 0, 10_000);
+        for (const st of statements) {
+          if (!pred(st.text)) continue;
+          const result = events.find((e) => e.type === 'result' && e.statement === st.id);
+          if (result) return result.data as unknown as StatementResult;
+        }
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error('no such statement was recorded');
   }
 
   function get(target: string, token?: string): Promise<{ status: number; body: string }> {
@@ -274,6 +291,68 @@ describe('a hostile Kubernetes client', { timeout: 60_000 }, () => {
   });
 
   describe('exec and attach', () => {
+    const SLEEP = '/api/v1/namespaces/default/pods/web/exec?command=sleep&command=3&stdout=true&stderr=true';
+
+    it('ends a session decided without stdin when the client sends input, relaying none of it', async () => {
+      const { ws, upstream, end } = await openOperatorExec(SLEEP);
+      ws.send(Buffer.concat([Buffer.from([0]), Buffer.from('rm -rf /data\n')]));
+      const e = await end;
+      expect(e.code).toBe(1008);
+      expect(statusOf(e)).toMatchObject({
+        status: 'Failure',
+        message: expect.stringMatching(/decided without stdin/),
+      });
+      await until(() => upstream.closed);
+      expect(upstream.received).toEqual([]);
+      const result = await resultOf('operator', (t) => t.includes('command=sleep&command=3'));
+      expect(result.error).toMatchObject({
+        code: 'undecided_channel',
+        message: expect.stringMatching(/decided without stdin/),
+      });
+    });
+
+    it('ends a session decided without a terminal when the client sends a resize', async () => {
+      const { ws, upstream, end } = await openOperatorExec(SLEEP);
+      ws.send(Buffer.concat([Buffer.from([4]), Buffer.from('{"Width":80,"Height":24}')]));
+      const e = await end;
+      expect(e.code).toBe(1008);
+      expect(statusOf(e)?.message).toMatch(/decided without a terminal/);
+      await until(() => upstream.closed);
+      expect(upstream.received).toEqual([]);
+    });
+
+    it.each([
+      ['stdout', 'v5.channel.k8s.io', Buffer.from([1, 0x68, 0x69])],
+      ['stderr', 'v5.channel.k8s.io', Buffer.from([2, 0x68, 0x69])],
+      ['status', 'v5.channel.k8s.io', Buffer.from([3, 0x7b, 0x7d])],
+      ['an unknown channel', 'v5.channel.k8s.io', Buffer.from([9, 0x68, 0x69])],
+      ['an empty message', 'v5.channel.k8s.io', Buffer.alloc(0)],
+      ['a close signal for an unknown channel', 'v5.channel.k8s.io', Buffer.from([255, 9])],
+      ['a v5 close signal on v4', 'v4.channel.k8s.io', Buffer.from([255, 0])],
+      ['stdin on v4', 'v4.channel.k8s.io', Buffer.from([0, 0x68, 0x69])],
+    ])(
+      'ends the session when the client writes %s (%s), relaying none of it',
+      async (_what, protocol, message) => {
+        const { ws, upstream, end } = await openOperatorExec(SLEEP, protocol);
+        ws.send(message);
+        const e = await end;
+        expect(e.code).toBe(1008);
+        expect(statusOf(e)?.status).toBe('Failure');
+        await until(() => upstream.closed);
+        expect(upstream.received).toEqual([]);
+      },
+    );
+
+    it('drops a close signal for stdin that was not decided (nothing to close), and the command finishes', async () => {
+      const { ws, upstream, end } = await openOperatorExec(
+        '/api/v1/namespaces/default/pods/web/exec?command=sleep&command=0.3&stdout=true',
+      );
+      ws.send(Buffer.from([255, 0]));
+      const e = await end;
+      expect(statusOf(e)).toEqual({ metadata: {}, status: 'Success' });
+      expect(upstream.received).toEqual([]);
+    });
+
     it('relays input and resizes when they were decided, and forwards only the decided options', async () => {
       const { ws, upstream, end } = await openOperatorExec(
         '/api/v1/namespaces/default/pods/web/exec?tty=yes&command=cat&stdin=1&container=app&bogus=1&stdout=true',
@@ -293,6 +372,20 @@ describe('a hostile Kubernetes client', { timeout: 60_000 }, () => {
       expect(upstream.received).toEqual([resize, input, Buffer.from([255, 0])]);
     });
 
+    it('applies the same to attach', async () => {
+      const { ws, upstream, end } = await openOperatorExec(
+        '/api/v1/namespaces/default/pods/web/attach?stdout=true&command=rm&container=app',
+      );
+      expect(api.seen.at(-1)?.url).toBe(
+        '/api/v1/namespaces/default/pods/web/attach?container=app&stdout=true',
+      );
+      ws.send(Buffer.concat([Buffer.from([0]), Buffer.from('hi\n')]));
+      const e = await end;
+      expect(statusOf(e)?.message).toMatch(/decided without stdin/);
+      await until(() => upstream.closed);
+      expect(upstream.received).toEqual([]);
+    });
+
     it('refuses an exec naming the container twice', async () => {
       const seen = api.seen.length;
       const o = await openExec(
@@ -305,5 +398,22 @@ describe('a hostile Kubernetes client', { timeout: 60_000 }, () => {
       expect(o.body).toMatch(/container more than once/);
       expect(api.seen.length).toBe(seen);
     });
+
+    it.skipIf(!haveKubectl)(
+      'kubectl exec without -i sends nothing up, and exec -i relays its input',
+      async () => {
+        const before = api.execs.length;
+        const r = await gw.kubectl(operator, ['exec', 'web', '--', 'sleep', '0.5']);
+        expect(r.stderr).toBe('');
+        expect(r.code).toBe(0);
+        expect(api.execs.slice(before).map((e) => e.received)).toEqual([[]]);
+        const i = await gw.kubectl(operator, ['exec', '-i', 'web', '--', 'cat'], {
+          input: 'typed by hand\n',
+        });
+        expect(i.stderr).toBe('');
+        expect(i.stdout).toBe('typed by hand\n');
+        expect(i.code).toBe(0);
+      },
+    );
   });
 });

@@ -2,9 +2,10 @@
 // (verb create on pods/exec|attach, with the command, container, tty and stdin); then Gatehouse opens the
 // upstream WebSocket with the client's subprotocol (v5.channel.k8s.io, else v4), and only once the API
 // server has accepted it completes the client's handshake; the upstream URL carries only the decided
-// options (classify-request.ts). Channels are relayed message by message:
-// stdin and resizes up, stdout/stderr (masked for masked principals), the status channel and v5 close
-// signals down. The session is recorded as an asciicast v2 terminal recording with its exit code.
+// options (classify-request.ts). Channels are relayed message by message: stdin up only when decided
+// with stdin, resizes only when decided with a terminal (any other client message ends the session);
+// stdout/stderr (masked for masked principals), the status channel and v5 close signals down. The
+// session is recorded as an asciicast v2 terminal recording with its exit code.
 // SPDY upgrades are refused with how to switch (docs/kubernetes.md §Streams).
 
 import type { IncomingMessage } from 'node:http';
@@ -304,6 +305,7 @@ function relayChannels(
     : undefined;
   const toClient = sender(client, upstream);
   const toUpstream = sender(upstream, client);
+  let ended = false;
   let exitCode: number | undefined;
   let failure: string | undefined;
   let flushTimer: NodeJS.Timeout | undefined;
@@ -357,34 +359,67 @@ function relayChannels(
     // Other channels from the server are not part of the protocol: dropped.
   });
 
+  // Only what was decided goes up: stdin when the session was decided with stdin, resizes when with a
+  // terminal. A message on any other channel (stdin or resize not decided, stdout, stderr, status, an
+  // unknown or malformed one) ends the session with a status saying why; nothing of it is relayed.
+  const decided = { stdin: action.stdin === true, tty: action.tty === true };
+  let violation: string | undefined;
+  const refuseMessage = (why: string): void => {
+    if (violation !== undefined || ended) return;
+    violation = `Gatehouse ended this session: ${why}`;
+    c.deps.logger.warn(
+      { connection: c.deps.connection, session: c.session.id, reason: why },
+      'kubernetes exec message refused',
+    );
+    toClient(encodeChannelMessage(CHANNEL.status, JSON.stringify(failureChannelStatus(violation))));
+    end(1008, Buffer.from('message on an undecided channel'));
+  };
   client.on('message', (data) => {
+    if (violation !== undefined) return;
+    const raw = toBuffer(data);
     let msg;
     try {
-      msg = decodeChannelMessage(toBuffer(data), subprotocol);
-    } catch {
-      return;
+      msg = decodeChannelMessage(raw, subprotocol);
+    } catch (e) {
+      return refuseMessage(
+        `the client sent a message that is not on a ${subprotocol} channel (${(e as Error).message})`,
+      );
     }
     if (msg.type === 'close') {
-      if (msg.channel === CHANNEL.stdin) toUpstream(toBuffer(data));
+      // v5 close signal: stdin's is relayed when stdin was decided; a close of a stream that was not
+      // opened (stdin without -i, resize, the output channels) carries nothing and is dropped.
+      if (msg.channel > CHANNEL.resize)
+        return refuseMessage(`the client sent a close signal for the unknown channel ${msg.channel}`);
+      if (msg.channel === CHANNEL.stdin && decided.stdin) toUpstream(raw);
       return;
     }
     if (msg.channel === CHANNEL.stdin) {
+      if (!decided.stdin)
+        return refuseMessage(
+          'the client sent input (channel 0), but the session was decided without stdin (use kubectl exec -i to send input)',
+        );
       // Input is recorded masked for masked principals too (a typed secret is not kept).
       if (maskers) {
         const text = msg.payload.toString('utf8');
         recording.event(performance.now(), 'i', maskKubeText(text, maskOptions)?.text ?? text);
       } else recording.event(performance.now(), 'i', msg.payload);
-      toUpstream(toBuffer(data));
+      toUpstream(raw);
     } else if (msg.channel === CHANNEL.resize) {
+      if (!decided.tty)
+        return refuseMessage(
+          'the client sent a terminal resize (channel 4), but the session was decided without a terminal (use kubectl exec -t for one)',
+        );
       const size = decodeResize(msg.payload);
-      if (!size) return;
+      if (!size) return refuseMessage('the client sent a resize that is not {"Width":…,"Height":…}');
       recording.resize(performance.now(), size.width, size.height);
-      toUpstream(toBuffer(data));
+      toUpstream(raw);
+    } else {
+      return refuseMessage(
+        `the client wrote to channel ${msg.channel} (${msg.channel === CHANNEL.status ? 'status' : msg.channel === CHANNEL.stdout ? 'stdout' : 'stderr'}), which only the API server writes`,
+      );
     }
-    // A client may not write the output, status or unknown channels.
   });
 
-  let ended = false;
   const end = (code: number, reason: Buffer): void => {
     if (ended) return;
     ended = true;
@@ -397,11 +432,13 @@ function relayChannels(
     done({
       recording,
       masked,
-      ...(exitCode !== undefined && exitCode !== 0
-        ? { error: { code: `exit_${exitCode}`, message: `the command exited with code ${exitCode}` } }
-        : failure !== undefined
-          ? { error: { code: 'failure', message: failure } }
-          : {}),
+      ...(violation !== undefined
+        ? { error: { code: 'undecided_channel', message: violation } }
+        : exitCode !== undefined && exitCode !== 0
+          ? { error: { code: `exit_${exitCode}`, message: `the command exited with code ${exitCode}` } }
+          : failure !== undefined
+            ? { error: { code: 'failure', message: failure } }
+            : {}),
     });
   };
   upstream.on('close', (code, reason) => end(code, reason));
