@@ -12,6 +12,8 @@ import { STORE_MIGRATIONS } from '../src/store/migrations/index.js';
 import { PostgresStore } from '../src/store/postgres-store.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
 import { createTestDatabase } from './testkit/databases.js';
+import { eventHash, GENESIS_PREV } from '../src/recording/record-format.js';
+import { eventToChained } from '../src/recording/recording-export.js';
 
 const ALL_VERSIONS = STORE_MIGRATIONS.map((m) => m.version).sort((a, b) => a - b);
 
@@ -475,5 +477,83 @@ describe.each([sqliteHarness(), postgresHarness()])('$name store', (h) => {
     const s = session();
     await x.startSession(s);
     expect((await y.getSession(s.id))?.session.id).toBe(s.id);
+  });
+
+  // An op lands with its event or not at all: a refused result leaves nothing in the chain (before,
+  // its `result` event was chained and written, and the next event linked to it, though the result
+  // itself was refused: the record claimed a result that was never accepted).
+  test('a refused result leaves no event in the chain, and the chain goes on from the last accepted one', async () => {
+    const store = await fresh();
+    const s = session();
+    await store.startSession(s);
+    const gateId = (seq: number) => `${s.id}:${String(seq).padStart(8, '0')}`;
+    const st1 = statement(s, 1, { id: gateId(1) });
+    await store.recordStatement(st1);
+    const committed: string[] = [];
+    const off = store.onCommitted((evs) =>
+      committed.push(...evs.map((e) => `${e.type} ${e.statement ?? ''}`)),
+    );
+    const refusedIds = [
+      gateId(7), // the gate's shape, in this session: never recorded
+      'no-such-statement', // no session named, none known
+      `${s.id}:x`, // names this session, not recorded
+    ];
+    const outcomes = await Promise.allSettled([
+      ...refusedIds.map((id) => store.completeStatement(id, { durationMs: 1, rows: 1 })),
+      store.completeStatement(st1.id, { durationMs: 2, rows: 3 }),
+    ]);
+    off();
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected', 'rejected', 'fulfilled']);
+    for (const o of outcomes.slice(0, 3))
+      expect((o as PromiseRejectedResult).reason).toMatchObject({ code: 'ERR_RECORD_FAILED' });
+    // Alone in their batches too (a result with no company commits on its own).
+    for (const id of refusedIds)
+      await expect(store.completeStatement(id, { durationMs: 1 })).rejects.toMatchObject({
+        code: 'ERR_RECORD_FAILED',
+      });
+    const st2 = statement(s, 2, { id: gateId(2) });
+    await store.recordStatement(st2);
+    await store.completeStatement(st2.id, { durationMs: 4 });
+    await store.endSession(s.id, new Date('2026-03-01T11:00:00.000Z'), 'client closed');
+
+    const events = await store.getEvents(s.id);
+    expect(events.map((e) => `${e.type} ${e.statement ?? ''}`)).toEqual([
+      'session.start ',
+      `statement ${st1.id}`,
+      `result ${st1.id}`,
+      `statement ${st2.id}`,
+      `result ${st2.id}`,
+      'session.end ',
+    ]);
+    expect(committed).toEqual([`result ${st1.id}`]);
+    let prev = GENESIS_PREV;
+    for (const [i, e] of events.entries()) {
+      expect(e.seq).toBe(i + 1);
+      expect(e.prev).toBe(prev);
+      expect(e.hash).toBe(eventHash(eventToChained(e)));
+      prev = e.hash;
+    }
+    const got = await store.getSession(s.id);
+    expect(got?.statements.map((x) => [x.id, x.result?.durationMs])).toEqual([
+      [st1.id, 2],
+      [st2.id, 4],
+    ]);
+  });
+
+  test('a statement of a session the store does not have is refused, with nothing written', async () => {
+    const store = await fresh();
+    const ghost = session();
+    const st = statement(ghost, 1, { id: `${ghost.id}:00000001` });
+    const outcomes = await Promise.allSettled([
+      store.recordStatement(st),
+      store.completeStatement(st.id, { durationMs: 1 }),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+    expect(await store.getEvents(ghost.id)).toEqual([]);
+    expect(await store.countStatements(ghost.id)).toMatchObject({ total: 0 });
+    // And the session started later has its own statement 1 free.
+    await store.startSession(ghost);
+    await store.recordStatement(st);
+    expect((await store.getEvents(ghost.id)).map((e) => e.type)).toEqual(['session.start', 'statement']);
   });
 });

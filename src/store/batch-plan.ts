@@ -109,6 +109,11 @@ export interface PlanOptions {
    * plan has (`statementKeys`).
    */
   readonly statementRows?: boolean;
+  /**
+   * Per op: a refusal decided before planning (a session the store does not have, a result whose event
+   * could not be written). The op is left out of the plan, its error is its outcome.
+   */
+  readonly refused?: readonly (Error | undefined)[];
 }
 
 /**
@@ -167,8 +172,14 @@ export function planBatch(ops: readonly WriteOp[], options: PlanOptions = {}): B
   const mustFind: ({ table: 'sessions' | 'statements'; id: string } | undefined)[] = [];
   const invalid: (Error | undefined)[] = [];
 
-  for (const op of ops) {
+  for (const [i, op] of ops.entries()) {
     let find: { table: 'sessions' | 'statements'; id: string } | undefined;
+    const refused = options.refused?.[i];
+    if (refused !== undefined) {
+      invalid.push(refused);
+      mustFind.push(undefined);
+      continue;
+    }
     try {
       switch (op.kind) {
         case 'start-session': {

@@ -242,14 +242,51 @@ export class EventChain {
 
   /**
    * The session of a completion: known when this store recorded the statement; otherwise the
-   * gate's id convention `<session id>:<seq>` (src/gate/ids.ts). A wrong guess finds no session
-   * and the completion is written without an event.
+   * gate's id convention `<session id>:<seq>` (src/gate/ids.ts). A completion is taken only when its
+   * statement is recorded in that session (its `result` event joins that chain, and is read as the
+   * statement's result there): a wrong guess, or none, is refused with nothing written.
    */
   sessionOfStatement(statementId: string): string | undefined {
     const known = this.#statementSession.get(statementId);
     if (known !== undefined) return known;
     const i = statementId.lastIndexOf(':');
     return i > 0 ? statementId.slice(0, i) : undefined;
+  }
+
+  /**
+   * The ops of a batch refused before it is planned because their event could not be written, so
+   * neither is the rest of them (an op lands with its event or not at all): an op of a session the
+   * store does not have (never started, purged; `loaded` says 'no-session', and the batch does not
+   * start it), and a result whose session is not known. `invalid` marks ops already refused (a start
+   * refused there starts nothing). Undefined when there is none.
+   */
+  refusals(
+    ops: readonly WriteOp[],
+    invalid: readonly (Error | undefined)[],
+    loaded: ReadonlyMap<string, LoadedTail>,
+  ): (Error | undefined)[] | undefined {
+    if (this.#off) return undefined;
+    let out: (Error | undefined)[] | undefined;
+    const started = new Set<string>();
+    ops.forEach((op, i) => {
+      if (invalid[i]) return;
+      const s = opSessionId(op);
+      let refusal: GatewayError | undefined;
+      if (op.kind === 'start-session') started.add(op.record.id);
+      else if (s === undefined)
+        refusal = new GatewayError(
+          ERROR_CODES.RECORD_FAILED,
+          `no recorded statement with id ${op.kind === 'complete-statement' ? op.id : '?'} in a known session`,
+        );
+      else if (!started.has(s) && !this.#tails.has(s)) {
+        // Not started in this batch nor known here: the store's answer (missingTails asked for it).
+        const l = loaded.get(s);
+        if (l === undefined || l === 'no-session')
+          refusal = new GatewayError(ERROR_CODES.RECORD_FAILED, `no recorded session with id ${s}`);
+      }
+      if (refusal) (out ??= ops.map(() => undefined))[i] = refusal;
+    });
+    return out;
   }
 
   /** Sessions in `ops` whose tail must be read from the store before planning. */
@@ -309,13 +346,9 @@ export class EventChain {
       }
       const tail = op.kind === 'start-session' ? { seq: 0, hash: GENESIS_PREV, ended: false } : tailOf(s);
       if (!tail) {
-        // No such session: an appended event is refused; a completion guessed its session wrongly
-        // and is written without an event (its row update decides its outcome).
-        invalid.push(
-          op.kind === 'append-event'
-            ? new GatewayError(ERROR_CODES.RECORD_FAILED, `no recorded session with id ${s}`)
-            : undefined,
-        );
+        // No such session: refused (the stores refuse these before planning, `refusals`, so that no
+        // row of such an op is written either).
+        invalid.push(new GatewayError(ERROR_CODES.RECORD_FAILED, `no recorded session with id ${s}`));
         return;
       }
       let e: PlannedEvent;

@@ -8,6 +8,7 @@
 
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { ERROR_CODES, GatewayError } from '../core/errors.js';
 import type { SessionStore, TokenStore } from '../core/ports.js';
 import type {
   PromptContext,
@@ -71,6 +72,14 @@ export interface PostgresStoreOptions {
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
+/**
+ * A result's event is chained into the batch before PostgreSQL says whether its statement is there
+ * (recorded in the result's session). When it is not, the batch's last select casts this text to an
+ * integer, which fails the whole statement (22P02): nothing of the batch commits, and the store finds
+ * which results to refuse and writes the batch again without them (PostgresStore.#resultRefusals).
+ */
+const RESULT_GUARD = `'gatehouse: a result of no statement recorded in its session: '`;
+
 const BATCH_SQL = `with
 ins_sessions as (
   insert into sessions (id, started_at, ended_at, subject, groups, token_kind, agent, issuer,
@@ -103,14 +112,17 @@ end_sessions as (
 complete_statements as (
   update statements s set duration_ms = v.duration_ms, row_count = v.row_count, error_code = v.error_code,
     error_message = v.error_message, masked = v.masked
-  from unnest($35::text[], $36::float8[], $37::int8[], $38::text[], $39::text[], $40::text[])
-    as v(id, duration_ms, row_count, error_code, error_message, masked)
-  where s.id = v.id
+  from unnest($35::text[], $56::text[], $36::float8[], $37::int8[], $38::text[], $39::text[], $40::text[])
+    as v(id, session_id, duration_ms, row_count, error_code, error_message, masked)
+  where s.id = v.id and s.session_id = v.session_id
   returning s.id
 )
 select 's' as t, id from end_sessions
 union all
-select 'c' as t, id from complete_statements`;
+select 'c' as t, id from complete_statements
+union all
+select 'x' as t, (${RESULT_GUARD} || v.id)::int4::text as id
+  from unnest($35::text[]) as v(id) where v.id not in (select id from complete_statements)`;
 
 const LOAD_TAILS = `select s.id as id, s.ended_at as ended_at, e.seq as seq, e.hash as hash
   from sessions s
@@ -121,7 +133,7 @@ function column<R, K extends keyof R>(rows: readonly R[], key: K): R[K][] {
   return rows.map((r) => r[key]);
 }
 
-function batchParams(plan: BatchPlan, events: EventPlan): unknown[] {
+function batchParams(plan: BatchPlan, events: EventPlan, completeSessions: readonly string[]): unknown[] {
   const ev = events.events;
   const se = events.seals;
   const s = plan.sessionInserts;
@@ -184,7 +196,20 @@ function batchParams(plan: BatchPlan, events: EventPlan): unknown[] {
     column(se, 'signature'),
     column(se, 'key_id'),
     column(se, 'at'),
+    completeSessions,
   ];
+}
+
+/**
+ * The session of each of the plan's result updates (`statementCompletes`, one per statement id: the
+ * last result of it in the batch): the session whose chain its event joins.
+ */
+function completeSessions(ops: readonly WriteOp[], plan: BatchPlan): string[] {
+  const sessionOf = new Map<string, string | null>();
+  for (const [i, op] of ops.entries())
+    if (op.kind === 'complete-statement' && !plan.invalid[i] && plan.mustFind[i] !== undefined)
+      sessionOf.set(op.id, op.sessionId ?? null);
+  return plan.statementCompletes.map((c) => sessionOf.get(c.id) ?? null) as string[];
 }
 
 /** A unique violation on the event chain's key: another writer extended the chain first. */
@@ -301,7 +326,7 @@ export class PostgresStore implements SessionStore, TokenStore {
   }
 
   async #writeOnce(ops: readonly WriteOp[]): Promise<readonly (Error | undefined)[]> {
-    const plan = planBatch(ops);
+    let plan = planBatch(ops);
     const found = { sessions: new Set<string>(), statements: new Set<string>() };
     let events: EventPlan;
     try {
@@ -319,14 +344,29 @@ export class PostgresStore implements SessionStore, TokenStore {
         const byId = new Map(r.rows.map((row) => [row.id, row]));
         for (const id of missing) loaded.set(id, tailFromRow(byId.get(id)));
       }
-      events = this.#chain.plan(ops, plan.invalid, loaded);
-      if (!isEmptyPlan(plan) || events.events.length > 0) {
-        const r = await this.#pool.query<{ t: string; id: string }>({
-          name: 'gatehouse_store_batch_v2',
-          text: BATCH_SQL,
-          values: batchParams(plan, events),
-        });
-        for (const row of r.rows) (row.t === 's' ? found.sessions : found.statements).add(row.id);
+      // An op lands with its event or not at all: an op of a session the store does not have is refused
+      // before anything is chained (and its rows are left out of the batch).
+      const refused = this.#chain.refusals(ops, plan.invalid, loaded);
+      if (refused !== undefined) plan = planBatch(ops, { refused });
+      for (;;) {
+        events = this.#chain.plan(ops, plan.invalid, loaded);
+        if (isEmptyPlan(plan) && events.events.length === 0) break;
+        try {
+          const r = await this.#pool.query<{ t: string; id: string }>({
+            name: 'gatehouse_store_batch_v3',
+            text: BATCH_SQL,
+            values: batchParams(plan, events, completeSessions(ops, plan)),
+          });
+          for (const row of r.rows) (row.t === 's' ? found.sessions : found.statements).add(row.id);
+          break;
+        } catch (e) {
+          // The result guard (RESULT_GUARD), or another data error: which results have no statement?
+          if ((e as { code?: unknown } | null)?.code !== '22P02') throw e;
+          const more = await this.#resultRefusals(ops, plan);
+          if (more === undefined) throw e;
+          // Planned again without them: their events are not chained, so no event links to theirs.
+          plan = planBatch(ops, { refused: more });
+        }
       }
     } catch (e) {
       this.#chain.forget(ops);
@@ -334,6 +374,36 @@ export class PostgresStore implements SessionStore, TokenStore {
     }
     this.#chain.commit(events, ops);
     return mergeOutcomes(planOutcomes(plan, found), events.invalid);
+  }
+
+  /**
+   * `plan.invalid` with the results refused whose statement is not recorded in the session their event
+   * would join (not in the batch: those are folded into its insert); undefined when none is.
+   */
+  async #resultRefusals(
+    ops: readonly WriteOp[],
+    plan: BatchPlan,
+  ): Promise<(Error | undefined)[] | undefined> {
+    const ids = new Set<string>();
+    for (const [i, op] of ops.entries())
+      if (op.kind === 'complete-statement' && !plan.invalid[i] && plan.mustFind[i] !== undefined)
+        ids.add(op.id);
+    if (ids.size === 0) return undefined;
+    const r = await this.#pool.query<{ id: string; session_id: string }>({
+      text: 'select id, session_id from statements where id = any($1::text[])',
+      values: [[...ids]],
+    });
+    const sessionOf = new Map(r.rows.map((row) => [row.id, row.session_id]));
+    let out: (Error | undefined)[] | undefined;
+    for (const [i, op] of ops.entries()) {
+      if (op.kind !== 'complete-statement' || plan.invalid[i] || plan.mustFind[i] === undefined) continue;
+      if (op.sessionId !== undefined && sessionOf.get(op.id) === op.sessionId) continue;
+      (out ??= [...plan.invalid])[i] = new GatewayError(
+        ERROR_CODES.RECORD_FAILED,
+        `no recorded statement with id ${op.id} in session ${op.sessionId ?? '?'}`,
+      );
+    }
+    return out;
   }
 
   // --- SessionStore: hot-path writes go through group commit ---

@@ -132,6 +132,7 @@ const PROBE_ID_IN_SESSION =
   "select 1 from session_events where session_id = ? and type = 'statement' and statement_id = ? limit 1";
 const PROBE_ID_ANYWHERE =
   "select 1 from session_events where type = 'statement' and statement_id = ? limit 1";
+const PROBE_ID_ROW_IN_SESSION = 'select 1 from statements where id = ? and session_id = ?';
 const PROBE_SEQ_ROW = 'select 1 from statements where session_id = ? and seq = ?';
 const PROBE_SEQ_EVENT =
   "select 1 from session_events where session_id = ? and type = 'statement' and json_extract(data, '$.seq') = ? limit 1";
@@ -353,6 +354,7 @@ const JOURNAL_FILE = /^(.+)-(\d+)\.log$/;
  */
 export class StatementProbe {
   readonly #idRow: Database.Statement;
+  readonly #idRowInSession: Database.Statement;
   readonly #idInSession: Database.Statement;
   readonly #idAnywhere: Database.Statement;
   readonly #seqRow: Database.Statement;
@@ -360,6 +362,7 @@ export class StatementProbe {
 
   constructor(db: Database.Database) {
     this.#idRow = db.prepare(PROBE_ID_ROW).pluck();
+    this.#idRowInSession = db.prepare(PROBE_ID_ROW_IN_SESSION).pluck();
     this.#idInSession = db.prepare(PROBE_ID_IN_SESSION).pluck();
     this.#idAnywhere = db.prepare(PROBE_ID_ANYWHERE).pluck();
     this.#seqRow = db.prepare(PROBE_SEQ_ROW).pluck();
@@ -374,6 +377,13 @@ export class StatementProbe {
     const parsed = parseStatementId(id);
     if (parsed !== undefined && this.#idInSession.get(parsed.session, id) !== undefined) return true;
     return this.#idAnywhere.get(id) !== undefined;
+  }
+
+  /** Whether session `session` holds a statement with this id (a result joins that session's chain). */
+  recordedIn(session: string, id: string): boolean {
+    return (
+      this.#idRowInSession.get(id, session) !== undefined || this.#idInSession.get(session, id) !== undefined
+    );
   }
 
   seqTaken(session: string, seq: number): boolean {
@@ -508,7 +518,8 @@ export class RecordJournal {
    * does not cover (`k`, with #pendingIds and #pendingKeys: for key checks until they are folded).
    */
   #pending: { e: SessionEventsTable[]; k: StatementKey[] } = { e: [], k: [] };
-  readonly #pendingIds = new Set<string>();
+  /** Pending statements' ids, each with its session. */
+  readonly #pendingIds = new Map<string, string>();
   readonly #pendingKeys = new Set<string>();
   /**
    * Sessions this store started and has not seen end: the seqs recorded for each (`seqs`), and the
@@ -616,6 +627,25 @@ export class RecordJournal {
   }
 
   /**
+   * Whether session `session` holds a statement with this id, pending here or in the record's tables:
+   * a result of it is written as an event of that session, which the record reads as its result only
+   * there (the view `statement_records`), so a result is taken only then.
+   */
+  hasStatementIn(session: string, id: string): boolean {
+    const pending = this.#pendingIds.get(id);
+    if (pending !== undefined) return pending === session;
+    const parsed = parseStatementId(id);
+    const f = this.#fresh.get(session);
+    if (parsed !== undefined && parsed.session === session && f !== undefined) {
+      // The gate's id of a statement of a session this store started: its bit answers, as it does for
+      // the statement's own key check (#checkStatement), where the bits cover its seq.
+      if (f.gateIds.has(parsed.seq)) return true;
+      if (this.#covers(f, parsed.seq) && parsed.seq > f.beyond) return false;
+    }
+    return this.#probe.recordedIn(session, id);
+  }
+
+  /**
    * Checks the keys of statements a batch writes to SQLite directly (one that starts, ends or seals
    * sessions, after the journal was folded): a constraint error when one is taken.
    */
@@ -700,7 +730,7 @@ export class RecordJournal {
     for (const r of statements) {
       if (this.#noteFresh(r)) continue;
       this.#pending.k.push(r);
-      this.#pendingIds.add(r.id);
+      this.#pendingIds.set(r.id, r.session_id);
       this.#pendingKeys.add(`${r.session_id}\u0000${r.seq}`);
       kept++;
     }

@@ -121,38 +121,6 @@ function isSqliteDataError(err: unknown): boolean {
   return typeof code === 'string' && /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)/.test(code);
 }
 
-/**
- * A statement is recorded only as its event (migration 0008), and a session the store does not have
- * (never started, or purged) gets no event: such a statement, and a result of it in the same batch,
- * would be acknowledged and recorded nowhere. They are refused instead, and their keys left out of the
- * batch's checks (nothing of them is written). Undefined when the batch has no such statement.
- */
-function refuseUnrecordable(
-  ops: readonly WriteOp[],
-  plan: BatchPlan,
-  events: Pick<EventPlan, 'invalid' | 'unknownSessions'>,
-): { plan: BatchPlan; invalid: (Error | undefined)[] } | undefined {
-  const unknownSessions = events.unknownSessions;
-  if (unknownSessions.size === 0) return undefined;
-  const refusedIds = new Set<string>();
-  for (const op of ops)
-    if (op.kind === 'record-statement' && unknownSessions.has(op.record.sessionId))
-      refusedIds.add(op.record.id);
-  if (refusedIds.size === 0) return undefined;
-  const invalid = ops.map((op, i) => {
-    const refused =
-      (op.kind === 'record-statement' && refusedIds.has(op.record.id)) ||
-      (op.kind === 'complete-statement' && plan.mustFind[i] === undefined && refusedIds.has(op.id));
-    if (!refused) return events.invalid[i];
-    const session = op.kind === 'record-statement' ? op.record.sessionId : op.sessionId;
-    return new GatewayError(ERROR_CODES.RECORD_FAILED, `no recorded session with id ${session ?? '?'}`);
-  });
-  return {
-    plan: { ...plan, statementKeys: plan.statementKeys.filter((k) => !refusedIds.has(k.id)) },
-    invalid,
-  };
-}
-
 export class SqliteStore implements SessionStore, TokenStore {
   readonly kind = 'sqlite' as const;
   readonly #db: Database.Database;
@@ -173,6 +141,7 @@ export class SqliteStore implements SessionStore, TokenStore {
   readonly #foldTimer: NodeJS.Timeout;
   #foldFailing = false;
   readonly #loadTail: Database.Statement<[string], TailRow>;
+  readonly #probe: StatementProbe;
   readonly #chain = new EventChain();
   readonly #busyTimeoutMs: number;
   /** How long a result waits for company (GroupCommitOptions.maxDeferMs). */
@@ -230,6 +199,7 @@ export class SqliteStore implements SessionStore, TokenStore {
     // journal: their keys are checked as the `statements` table's keys checked them, and a result is
     // taken when its statement is recorded (in this batch or before).
     const probe = new StatementProbe(db);
+    this.#probe = probe;
     const apply = db.transaction((plan: BatchPlan, events: EventPlan) => {
       const found = { sessions: new Set<string>(), statements: new Set<string>() };
       for (const row of plan.sessionInserts) insertSession.run(row);
@@ -329,9 +299,17 @@ export class SqliteStore implements SessionStore, TokenStore {
     // A tail is read from session_events: journaled events must be there first.
     if (missing.length > 0) await this.#foldAll();
     for (const s of missing) loaded.set(s, tailFromRow(this.#loadTail.get(s)));
+    // An op lands with its event or not at all. Refused before anything is chained: an op of a session
+    // the store does not have, and a result whose statement is not recorded in the session its event
+    // would join (the record reads a result only there). Nothing of a refused op is written, and no
+    // event of it is chained, so the next event links to one that is in the record.
+    const refused = this.#chain.refusals(ops, plan.invalid, loaded) ?? this.#resultRefusals(ops, plan);
+    if (refused !== undefined) {
+      plan = planBatch(ops, { statementRows: false, refused });
+      const more = this.#resultRefusals(ops, plan);
+      if (more !== undefined) plan = planBatch(ops, { statementRows: false, refused: more });
+    }
     const events = this.#chain.plan(ops, plan.invalid, loaded);
-    const refused = refuseUnrecordable(ops, plan, events);
-    if (refused !== undefined) plan = refused.plan;
     let found: { sessions: Set<string>; statements: Set<string> };
     const journal = this.#journal;
     try {
@@ -361,7 +339,27 @@ export class SqliteStore implements SessionStore, TokenStore {
       throw e;
     }
     this.#chain.commit(events, ops);
-    return mergeOutcomes(planOutcomes(plan, found), refused?.invalid ?? events.invalid);
+    return mergeOutcomes(planOutcomes(plan, found), events.invalid);
+  }
+
+  /**
+   * `plan.invalid` with the results refused whose statement is not in the batch and not recorded (in
+   * the journal or the tables) in the session their event would join; undefined when none is.
+   */
+  #resultRefusals(ops: readonly WriteOp[], plan: BatchPlan): (Error | undefined)[] | undefined {
+    let out: (Error | undefined)[] | undefined;
+    const journal = this.#journal;
+    for (const [i, op] of ops.entries()) {
+      if (op.kind !== 'complete-statement' || plan.invalid[i] || plan.mustFind[i] === undefined) continue;
+      const session = op.sessionId;
+      if (session === undefined) continue; // refused by the chain (EventChain.refusals)
+      if (journal ? journal.hasStatementIn(session, op.id) : this.#probe.recordedIn(session, op.id)) continue;
+      (out ??= [...plan.invalid])[i] = new GatewayError(
+        ERROR_CODES.RECORD_FAILED,
+        `no recorded statement with id ${op.id} in session ${session}`,
+      );
+    }
+    return out;
   }
 
   // --- folding the journal (record-journal.ts) ---
