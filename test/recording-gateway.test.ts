@@ -377,6 +377,39 @@ describe('retention purge', () => {
     expect(await gw.gateway.store.getSeals(id)).toEqual([]);
     expect(await gw.gateway.recording.blobs.get(ref.key)).toBeUndefined();
   });
+
+  test('never deletes a session still open: its later statements land on its whole chain, which verifies', async () => {
+    const token = await gw.token({ subject: 'purge-live', groups: ['testers'] });
+    const c = gw.client(token);
+    await c.connect();
+    await c.query('select id, note from orders');
+    const id = await sessionOf('purge-live');
+    let { o, io: cio } = io();
+    // A purge whose cutoff is after everything: the open session is older than it, and stays.
+    const cmd = () =>
+      recordingsCommand({
+        open: async () => access(),
+        purge: (a, before) => purgeRecordings(a.store, a.blobs, before),
+        io: cio,
+        now: () => new Date(Date.now() + 2 * 86_400_000),
+      });
+    expect(await runCli(cmd(), ['recordings', 'purge', '--older-than', '1d'])).toBe(0);
+    expect((await gw.gateway.store.getSession(id))?.session.id).toBe(id);
+    expect(o.out).toMatch(/purged \d+ session\(s\) ended \(or last active\) before/);
+    await c.query('select 2 as two');
+    await c.end();
+    await new Promise((r) => setTimeout(r, 200));
+    const events = await gw.gateway.store.getEvents(id);
+    expect(events[0]?.type).toBe('session.start');
+    expect(events.filter((e) => e.type === 'statement').map((e) => e.data.text)).toEqual([
+      'select id, note from orders',
+      'select 2 as two',
+    ]);
+    expect(events.at(-1)?.type).toBe('session.end');
+    ({ o, io: cio } = io());
+    expect(await runCli(cmd(), ['recordings', 'verify', id])).toBe(0);
+    expect(o.out).toContain('chain: intact');
+  });
 });
 
 describe('replay of a refused multi-statement query', () => {

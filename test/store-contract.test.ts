@@ -479,6 +479,152 @@ describe.each([sqliteHarness(), postgresHarness()])('$name store', (h) => {
     expect((await y.getSession(s.id))?.session.id).toBe(s.id);
   });
 
+  // Retention (docs/recording.md, "Retention"): a session goes once its END is past the cutoff; a session
+  // still open in this process never goes; one left open by another process (a crashed gateway) goes
+  // once its last activity is past the cutoff. Every session left keeps its whole chain.
+  test('a purge never deletes a live session, goes by the end, and treats a session left open elsewhere as ended at its last event', async () => {
+    const location = h.location();
+    const store = await fresh(location);
+    const at = (iso: string) => new Date(iso);
+    const cutoff = at('2026-06-01T00:00:00.000Z');
+    const old = (over: Partial<SessionRecord> = {}) =>
+      session({ startedAt: at('2026-01-10T10:00:00.000Z'), ...over });
+
+    // Started long before the cutoff and idle since, but open in this process.
+    const live = old();
+    await store.startSession(live);
+    await store.recordStatement(statement(live, 1));
+    // Started before the cutoff, ended after it: its end counts, not its start.
+    const endedLate = old();
+    await store.startSession(endedLate);
+    await store.endSession(endedLate.id, at('2026-07-01T00:00:00.000Z'), 'client closed');
+    // Ended before the cutoff: goes.
+    const endedEarly = old();
+    await store.startSession(endedEarly);
+    await store.recordStatement(statement(endedEarly, 1));
+    await store.endSession(endedEarly.id, at('2026-01-10T11:00:00.000Z'), 'client closed');
+
+    // Left open by another process that went away (a crash: nothing ended them).
+    const other = await h.open(location);
+    const abandoned = old();
+    const abandonedActive = old();
+    try {
+      await other.startSession(abandoned);
+      await other.recordStatement(statement(abandoned, 1));
+      await other.startSession(abandonedActive);
+      // Its last event is after the cutoff: it was in use then.
+      await other.recordStatement(statement(abandonedActive, 1, { at: at('2026-08-01T00:00:00.000Z') }));
+    } finally {
+      await other.close();
+    }
+
+    const purged = await store.purgeSessions(cutoff);
+    expect(purged.sort()).toEqual([endedEarly.id, abandoned.id].sort());
+    for (const id of purged) {
+      expect(await store.getSession(id)).toBeUndefined();
+      expect(await store.getEvents(id)).toEqual([]);
+    }
+    // The live session goes on recording, its chain whole from its first event.
+    const next = statement(live, 2);
+    await store.recordStatement(next);
+    await store.completeStatement(next.id, { durationMs: 1 });
+    for (const s of [live, endedLate, abandonedActive]) {
+      const events = await store.getEvents(s.id);
+      expect(events[0]?.type).toBe('session.start');
+      let prev = GENESIS_PREV;
+      for (const [i, e] of events.entries()) {
+        expect(e.seq).toBe(i + 1);
+        expect(e.prev).toBe(prev);
+        expect(e.hash).toBe(eventHash(eventToChained(e)));
+        prev = e.hash;
+      }
+    }
+    expect((await store.getEvents(live.id)).map((e) => e.type)).toEqual([
+      'session.start',
+      'statement',
+      'statement',
+      'result',
+    ]);
+
+    // Once it has ended (and its end is past the cutoff), it goes too.
+    await store.endSession(live.id, at('2026-02-01T00:00:00.000Z'), 'client closed');
+    expect(await store.purgeSessions(cutoff)).toEqual([live.id]);
+  });
+
+  test('a purge pages past live sessions: a page of live ones does not end it early', async () => {
+    const store = await fresh();
+    const live = Array.from({ length: 3 }, (_, i) =>
+      session({ startedAt: new Date(Date.UTC(2026, 0, 1, i)) }),
+    );
+    for (const s of live) await store.startSession(s);
+    const ended = Array.from({ length: 2 }, (_, i) =>
+      session({ startedAt: new Date(Date.UTC(2026, 0, 2, i)) }),
+    );
+    for (const s of ended) {
+      await store.startSession(s);
+      await store.endSession(s.id, new Date(Date.UTC(2026, 0, 3, 0)), 'client closed');
+    }
+    // Pages of two: the live sessions (older) would fill the first page if they were counted.
+    const first = await store.purgeSessions(new Date('2026-06-01T00:00:00.000Z'), 2);
+    expect(first.sort()).toEqual(ended.map((s) => s.id).sort());
+    expect(await store.purgeSessions(new Date('2026-06-01T00:00:00.000Z'), 2)).toEqual([]);
+    for (const s of live) expect((await store.getSession(s.id))?.session.id).toBe(s.id);
+  });
+
+  test('a session purged while this store had its chain tail refuses later writes instead of chaining to deleted events', async () => {
+    const location = h.location();
+    const store = await fresh(location);
+    const other = await h.open(location);
+    const s = session({ startedAt: new Date('2026-01-10T10:00:00.000Z') });
+    try {
+      await other.startSession(s);
+    } finally {
+      await other.close(); // left open: a crashed process's session
+    }
+    // This store appends to it (an approval decided here), so it knows the chain's tail.
+    await store.appendEvent(s.id, {
+      type: 'approval.expired',
+      at: new Date('2026-01-10T10:01:00.000Z'),
+      data: {},
+    });
+    expect(await store.purgeSessions(new Date('2026-06-01T00:00:00.000Z'))).toEqual([s.id]);
+    await expect(
+      store.appendEvent(s.id, { type: 'approval.expired', at: new Date(), data: {} }),
+    ).rejects.toMatchObject({ code: 'ERR_RECORD_FAILED' });
+    await expect(store.recordStatement(statement(s, 1))).rejects.toMatchObject({ code: 'ERR_RECORD_FAILED' });
+    // Nothing of it was written after the purge.
+    expect(await store.getEvents(s.id)).toEqual([]);
+    expect(await store.getSession(s.id)).toBeUndefined();
+  });
+
+  test('a purge by another process never leaves events without their session: the owner of a purged session is refused, not chained on', async () => {
+    const location = h.location();
+    const owner = await fresh(location);
+    const s = session({ startedAt: new Date('2026-01-10T10:00:00.000Z') });
+    await owner.startSession(s);
+    await owner.recordStatement(statement(s, 1)); // the owner keeps the chain's tail in memory
+    // Another process (the CLI, another replica) purges with a cutoff after everything: the session is
+    // not live there, and idle past the cutoff.
+    const other = await fresh(location);
+    const purged = await other.purgeSessions(new Date(Date.now() + 3_600_000));
+    const next = owner.recordStatement(statement(s, 2));
+    if (h.name === 'sqlite') {
+      // SQLite sees the owner's journal lock: a session without an end is not purged while it writes.
+      expect(purged).toEqual([]);
+      await next;
+    } else {
+      // PostgreSQL cannot see another replica's live sessions: it goes, and the owner's next write is
+      // refused (nothing forwarded unrecorded) instead of chaining to the deleted events.
+      expect(purged).toEqual([s.id]);
+      await expect(next).rejects.toMatchObject({ code: 'ERR_RECORD_FAILED' });
+      expect(await owner.getEvents(s.id)).toEqual([]);
+    }
+    if (owner instanceof SqliteStore) await owner.foldStaged();
+    const orphans = await sql<{ n: number | string }>`select count(*) as n from session_events e
+      where not exists (select 1 from sessions s where s.id = e.session_id)`.execute(owner.getKysely());
+    expect(Number(orphans.rows[0]!.n)).toBe(0);
+  });
+
   // An op lands with its event or not at all: a refused result leaves nothing in the chain (before,
   // its `result` event was chained and written, and the next event linked to it, though the result
   // itself was refused: the record claimed a result that was never accepted).

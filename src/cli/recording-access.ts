@@ -32,6 +32,6 @@ export async function openRecordingAccess(explicit?: string): Promise<RecordingA
   }
 }
 
-export function purgeWith(access: RecordingAccess, startedBefore: Date): Promise<number> {
-  return purgeRecordings(access.store, access.blobs, startedBefore);
+export function purgeWith(access: RecordingAccess, before: Date): Promise<number> {
+  return purgeRecordings(access.store, access.blobs, before);
 }

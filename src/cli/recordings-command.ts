@@ -19,7 +19,7 @@ import { processIo, type CliIo } from './cli-io.js';
 /** What these commands need from the configured gateway state. */
 export interface RecordingAccess {
   readonly store: SessionStore &
-    EventReader & { purgeSessions(startedBefore: Date, limit?: number): Promise<string[]> };
+    EventReader & { purgeSessions(before: Date, limit?: number): Promise<string[]> };
   readonly blobs: BlobStore;
   /** The record signing key, when the data dir has one (never created by the CLI). */
   readonly key: RecordSigningKey | undefined;
@@ -28,8 +28,11 @@ export interface RecordingAccess {
 
 export interface RecordingsCommandDeps {
   open(configPath?: string): Promise<RecordingAccess>;
-  /** Deletes sessions started before the date, with their events and blobs; returns how many. */
-  purge(access: RecordingAccess, startedBefore: Date): Promise<number>;
+  /**
+   * Deletes the sessions past retention at the date (ended before it; or never ended and last active
+   * before it), with their events and blobs; returns how many.
+   */
+  purge(access: RecordingAccess, before: Date): Promise<number>;
   readonly io?: CliIo;
   readonly now?: () => Date;
 }
@@ -218,12 +221,15 @@ export function recordingsCommand(deps: RecordingsCommandDeps): Command {
 
   cmd
     .command('purge')
-    .description('delete sessions (statements, events, seals, blobs) that started longer ago than a bound')
+    .description(
+      'delete sessions (statements, events, seals, blobs) that ended longer ago than a bound ' +
+        '(a session that never ended: whose last activity is older)',
+    )
     .requiredOption('--older-than <age>', 'e.g. 90d', parseAge)
     .action(async (opts: { olderThan: number }, sub: Command) => {
       const before = new Date(now().getTime() - opts.olderThan);
       const n = await withAccess(sub, (a) => deps.purge(a, before));
-      io.stdout.write(`purged ${n} session(s) started before ${before.toISOString()}\n`);
+      io.stdout.write(`purged ${n} session(s) ended (or last active) before ${before.toISOString()}\n`);
     });
 
   cmd

@@ -109,7 +109,7 @@ export const postgresConnectionSchema = z.strictObject({
     .enum(['agents', 'everyone', 'off'])
     .default('agents')
     .describe(
-      "whose reads run in read-only transactions, so code a SELECT reaches without naming it (a view, an operator, a cast, a domain CHECK) cannot write; Gatehouse opens a read-write transaction itself for a statement admitted as a write (docs/security.md)",
+      'whose reads run in read-only transactions, so code a SELECT reaches without naming it (a view, an operator, a cast, a domain CHECK) cannot write; Gatehouse opens a read-write transaction itself for a statement admitted as a write (docs/security.md)',
     ),
   upstream: z.strictObject({
     host: z.string(),
@@ -657,7 +657,7 @@ export const recordingSchema = z
     blobs: recordingBlobsSchema.default({ kind: 'local' }),
     retention: duration
       .default(0)
-      .describe('purge sessions that started longer ago than this (0: keep forever)'),
+      .describe('purge sessions that ended longer ago than this (never ended: last active; 0: keep forever)'),
     signingKeyFile: z
       .string()
       .optional()

@@ -29,7 +29,8 @@ import { FileSink, StdoutSink, WebhookSink } from './siem-sinks.js';
 export interface RecordingStore extends SessionStore, EventReader, ContextPersistence {
   setSealer(sealer: EventSealer | undefined): void;
   onCommitted(listener: CommittedEventListener): () => void;
-  purgeSessions(startedBefore: Date, limit?: number): Promise<string[]>;
+  /** Deletes up to `limit` sessions past retention at `before` (the store's retention rule); their ids. */
+  purgeSessions(before: Date, limit?: number): Promise<string[]>;
 }
 
 export interface RecordingDeps {
@@ -115,16 +116,20 @@ async function buildSink(
   }
 }
 
-/** Deletes old sessions page by page, with their blobs. */
+/**
+ * Deletes the sessions past retention at `before`, page by page, with their blobs: those that ended
+ * before it, and those that never ended, are not live in this process and were last active before it
+ * (src/store/event-queries.ts, docs/recording.md "Retention").
+ */
 export async function purgeRecordings(
   store: Pick<RecordingStore, 'purgeSessions'>,
   blobs: BlobStore | undefined,
-  startedBefore: Date,
+  before: Date,
   logger?: Logger,
 ): Promise<number> {
   let total = 0;
   for (;;) {
-    const ids = await store.purgeSessions(startedBefore, 500);
+    const ids = await store.purgeSessions(before, 500);
     for (const id of ids) {
       await blobs
         ?.deletePrefix(sessionPrefix(id))

@@ -179,6 +179,11 @@ export class EventChain {
    */
   readonly #awaitingResult = new Map<string, number>();
   readonly #listeners = new Set<CommittedEventListener>();
+  /**
+   * Sessions live in this process: started through this store (their start submitted) and not ended
+   * (their end not yet settled). A retention purge never deletes them (event-queries.ts).
+   */
+  readonly #live = new Set<string>();
   #sealer: EventSealer | undefined;
   #off = false;
 
@@ -196,6 +201,39 @@ export class EventChain {
 
   get sealer(): EventSealer | undefined {
     return this.#sealer;
+  }
+
+  /** A session's start was submitted: it is live until its end settles. False when it already was. */
+  sessionOpened(id: string): boolean {
+    if (this.#live.has(id)) return false;
+    this.#live.add(id);
+    return true;
+  }
+
+  /** A session's end settled (or its start failed): it is no longer live in this process. */
+  sessionClosed(id: string): void {
+    this.#live.delete(id);
+  }
+
+  /** The sessions live in this process (sessionOpened, not yet sessionClosed). */
+  get liveSessions(): ReadonlySet<string> {
+    return this.#live;
+  }
+
+  /**
+   * Sessions deleted by a purge: what this chain still knew of them (a tail, statements awaiting
+   * their results) goes, so a later write to one of them finds no session instead of chaining to
+   * events that are gone.
+   */
+  forgetSessions(ids: Iterable<string>): void {
+    for (const id of ids) {
+      this.#tails.delete(id);
+      for (const st of this.#sessionStatements.get(id) ?? []) {
+        this.#statementSession.delete(st);
+        this.#awaitingResult.delete(st);
+      }
+      this.#sessionStatements.delete(id);
+    }
   }
 
   /**

@@ -1,7 +1,7 @@
 // Reads of the hash-chained event record, retention purge and prompt contexts, shared by the SQLite
 // and PostgreSQL stores (kysely). Event writes go through the group commit (event-chain.ts), never here.
 
-import type { Kysely } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
 import { GENESIS_PREV } from '../recording/record-format.js';
 import type { PromptContext } from '../core/records.js';
 import type { CommittedEvent, LoadedTail } from './event-chain.js';
@@ -101,30 +101,82 @@ export async function getSeals(db: Kysely<StoreTables>, sessionId: string): Prom
 }
 
 /**
- * Deletes up to `limit` sessions that started before `startedBefore`, with their statements, events
- * and seals; returns their ids (the caller deletes their blobs). Rows go child-first, so a purge
- * interrupted half-way leaves the session row and a rerun finishes it.
+ * The retention rule (docs/recording.md, "Retention"): which sessions a purge with cutoff `before` may
+ * delete. A session that ended is purged once its end is before the cutoff (its start does not
+ * matter). A session with no end is purged only when it is not live in the purging process (`live`,
+ * which the caller leaves out) and its last activity is before the cutoff: it is taken as ended at
+ * its last event (the one of the highest seq), or its last `statements` row (recorded before events
+ * existed), or its start when it has neither. That is what a gateway that crashed leaves behind.
+ *
+ * `unended: false` leaves every session with no end alone (the SQLite store, while another process
+ * writes to it: a session open there is not live here, and could be idle yet in use).
+ *
+ * The SQL takes four parameters, all the cutoff (epoch ms), then the row limit; `param(i)` writes the
+ * i-th (1-based) placeholder of the dialect.
+ */
+export function purgeCandidatesSql(param: (i: number) => string, unended = true): string {
+  return `select s.id as id from sessions s
+  where (s.ended_at is not null and s.ended_at < ${param(1)})
+     or (${unended ? 'true' : 'false'} and s.ended_at is null and s.started_at < ${param(2)}
+       and coalesce((select e.at from session_events e where e.session_id = s.id
+                     order by e.seq desc limit 1), s.started_at) < ${param(3)}
+       and coalesce((select t.at from statements t where t.session_id = s.id
+                     order by t.seq desc limit 1), s.started_at) < ${param(4)})
+  order by coalesce(s.ended_at, s.started_at), s.id
+  limit ${param(5)}`;
+}
+
+/**
+ * The rows of purgeCandidatesSql to fetch for `limit` sessions when `live` ones are left out: at most
+ * `live.size` of them can be among the candidates, so a page still holds `limit` others when there are.
+ */
+export function purgeFetchLimit(limit: number, live: ReadonlySet<string>): number {
+  return limit + live.size;
+}
+
+/** The candidates a purge deletes: those not live in this process, at most `limit`. */
+export function purgeChoice(
+  candidates: readonly string[],
+  live: ReadonlySet<string>,
+  limit: number,
+): string[] {
+  return candidates.filter((id) => !live.has(id)).slice(0, limit);
+}
+
+/**
+ * PostgreSQL: deletes up to `limit` sessions the retention rule lets go (purgeCandidatesSql; never one
+ * in `live`), with their statements, events and seals, in one transaction; returns their ids (the
+ * caller deletes their blobs). A whole session goes, or nothing of it: every session left keeps its
+ * whole chain, from its first event, so `recordings verify` checks it as before.
  */
 export async function purgeSessions(
   db: Kysely<StoreTables>,
-  startedBefore: Date,
+  before: Date,
+  live: ReadonlySet<string>,
   limit = 500,
 ): Promise<string[]> {
-  const ids = (
-    await db
-      .selectFrom('sessions')
-      .select('id')
-      .where('started_at', '<', startedBefore.getTime())
-      .orderBy('started_at', 'asc')
-      .limit(limit)
-      .execute()
-  ).map((r) => r.id);
-  if (ids.length === 0) return [];
-  await db.deleteFrom('session_events').where('session_id', 'in', ids).execute();
-  await db.deleteFrom('session_seals').where('session_id', 'in', ids).execute();
-  await db.deleteFrom('statements').where('session_id', 'in', ids).execute();
-  await db.deleteFrom('sessions').where('id', 'in', ids).execute();
-  return ids;
+  const cutoff = before.getTime();
+  if (!Number.isFinite(cutoff)) throw new TypeError('purge cutoff must be a valid date');
+  return db.transaction().execute(async (tx) => {
+    const params = [cutoff, cutoff, cutoff, cutoff, purgeFetchLimit(limit, live)];
+    const found = await tx.executeQuery<{ id: string }>(
+      CompiledQuery.raw(
+        purgeCandidatesSql((i) => `$${i}`),
+        params,
+      ),
+    );
+    const ids = purgeChoice(
+      found.rows.map((r) => r.id),
+      live,
+      limit,
+    );
+    if (ids.length === 0) return [];
+    await tx.deleteFrom('session_events').where('session_id', 'in', ids).execute();
+    await tx.deleteFrom('session_seals').where('session_id', 'in', ids).execute();
+    await tx.deleteFrom('statements').where('session_id', 'in', ids).execute();
+    await tx.deleteFrom('sessions').where('id', 'in', ids).execute();
+    return ids;
+  });
 }
 
 function contextRow(principal: string, c: PromptContext): PromptContextsTable {

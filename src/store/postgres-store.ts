@@ -79,6 +79,13 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
  * which results to refuse and writes the batch again without them (PostgresStore.#resultRefusals).
  */
 const RESULT_GUARD = `'gatehouse: a result of no statement recorded in its session: '`;
+/**
+ * An event chained to a tail this store kept in memory, of a session that is no longer there (a purge
+ * by another replica or by the CLI deleted it): the batch's last select casts this text to a date,
+ * which fails the whole statement (22007); the store forgets the tails and writes the batch once more,
+ * when such a session is found gone and its ops are refused.
+ */
+const SESSION_GUARD = `'gatehouse: an event of a session that is not recorded: '`;
 
 const BATCH_SQL = `with
 ins_sessions as (
@@ -122,7 +129,11 @@ union all
 select 'c' as t, id from complete_statements
 union all
 select 'x' as t, (${RESULT_GUARD} || v.id)::int4::text as id
-  from unnest($35::text[]) as v(id) where v.id not in (select id from complete_statements)`;
+  from unnest($35::text[]) as v(id) where v.id not in (select id from complete_statements)
+union all
+select 'y' as t, (${SESSION_GUARD} || v.id)::date::text as id
+  from (select distinct u.id from unnest($42::text[]) as u(id)) v
+  where v.id <> all($1::text[]) and not exists (select 1 from sessions s where s.id = v.id)`;
 
 const LOAD_TAILS = `select s.id as id, s.ended_at as ended_at, e.seq as seq, e.hash as hash
   from sessions s
@@ -210,6 +221,11 @@ function completeSessions(ops: readonly WriteOp[], plan: BatchPlan): string[] {
     if (op.kind === 'complete-statement' && !plan.invalid[i] && plan.mustFind[i] !== undefined)
       sessionOf.set(op.id, op.sessionId ?? null);
   return plan.statementCompletes.map((c) => sessionOf.get(c.id) ?? null) as string[];
+}
+
+/** The batch chained an event to a session that is no longer recorded (SESSION_GUARD). */
+function isSessionGone(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === '22007';
 }
 
 /** A unique violation on the event chain's key: another writer extended the chain first. */
@@ -320,7 +336,9 @@ export class PostgresStore implements SessionStore, TokenStore {
     } catch (e) {
       // Another replica appended to one of these sessions' chains first (an approval decided
       // there): the tails were forgotten, so one retry chains after its event instead of failing.
-      if (!isChainConflict(e)) throw e;
+      // Or a session whose tail was kept here is gone (purged elsewhere): the retry reads the tails
+      // again, finds no such session, and refuses its ops.
+      if (!isChainConflict(e) && !isSessionGone(e)) throw e;
       return this.#writeOnce(ops);
     }
   }
@@ -353,7 +371,7 @@ export class PostgresStore implements SessionStore, TokenStore {
         if (isEmptyPlan(plan) && events.events.length === 0) break;
         try {
           const r = await this.#pool.query<{ t: string; id: string }>({
-            name: 'gatehouse_store_batch_v3',
+            name: 'gatehouse_store_batch_v4',
             text: BATCH_SQL,
             values: batchParams(plan, events, completeSessions(ops, plan)),
           });
@@ -409,11 +427,20 @@ export class PostgresStore implements SessionStore, TokenStore {
   // --- SessionStore: hot-path writes go through group commit ---
 
   startSession(record: SessionRecord): Promise<void> {
-    return this.#queue.submit({ kind: 'start-session', record });
+    // Live from now on (a purge by this process leaves it alone) until its end settles, or its start fails.
+    const opened = this.#chain.sessionOpened(record.id);
+    const write = this.#queue.submit({ kind: 'start-session', record });
+    if (!opened) return write;
+    return write.catch((e: unknown) => {
+      this.#chain.sessionClosed(record.id);
+      throw e;
+    });
   }
 
   endSession(id: string, endedAt: Date, reason: string): Promise<void> {
-    return this.#queue.submit({ kind: 'end-session', id, endedAt, reason });
+    return this.#queue
+      .submit({ kind: 'end-session', id, endedAt, reason })
+      .finally(() => this.#chain.sessionClosed(id));
   }
 
   /** Resolves once PostgreSQL acknowledged the commit; rejects with GatewayError(RECORD_FAILED) otherwise. */
@@ -464,8 +491,15 @@ export class PostgresStore implements SessionStore, TokenStore {
     return eventQueries.getSeals(this.#kysely, sessionId);
   }
 
-  purgeSessions(startedBefore: Date, limit?: number): Promise<string[]> {
-    return eventQueries.purgeSessions(this.#kysely, startedBefore, limit);
+  /**
+   * Deletes up to `limit` (default 500) sessions the retention rule lets go at cutoff `before`
+   * (event-queries.ts: ended before it, or never ended, not live in this process and last active
+   * before it), in one transaction; returns their ids (the caller deletes their blobs).
+   */
+  async purgeSessions(before: Date, limit?: number): Promise<string[]> {
+    const ids = await eventQueries.purgeSessions(this.#kysely, before, this.#chain.liveSessions, limit);
+    this.#chain.forgetSessions(ids);
+    return ids;
   }
 
   saveContext(principal: string, context: PromptContext): Promise<void> {

@@ -688,6 +688,32 @@ export class RecordJournal {
   }
 
   /**
+   * Whether another process may be writing to this store: it holds its journal lock (a gateway that
+   * has recorded a statement), or took one within the last minute (a lock is probed only once it is
+   * that old, so a process taking its own lock never finds it held by this probe). A lock left by an
+   * ended process is not held: its journal is recovered at the next open.
+   */
+  otherWritersLive(): boolean {
+    if (!existsSync(this.#dir)) return false;
+    for (const name of readdirSync(this.#dir)) {
+      if (!name.endsWith('.lock') || name === `${this.#instance}.lock`) continue;
+      const file = path.join(this.#dir, name);
+      const mtime = statSync(file, { throwIfNoEntry: false })?.mtimeMs;
+      if (mtime === undefined) continue;
+      if (Date.now() - mtime < 60_000) return true;
+      const lock = tryLock(file);
+      if (lock === undefined) return true;
+      lock.close();
+    }
+    return false;
+  }
+
+  /** Sessions a purge deleted: the in-memory key checks of any of them started here go. */
+  forgetSessions(ids: Iterable<string>): void {
+    for (const id of ids) this.#fresh.delete(id);
+  }
+
+  /**
    * Appends a batch as one frame; returns once it is written (and synced with `full`). Throws when it
    * could not be: nothing of it is then in the journal. `statements` are those its events record (kept
    * for the key checks until folded). True when it is time to fold.

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -249,6 +249,53 @@ process.stdout.write('closed\\n');
       for (let n = 1; n <= ackedNow; n++) expect(seqs.has(n)).toBe(true);
     } finally {
       await store.close();
+    }
+  }, 30_000);
+
+  test("a purge from another process (the CLI) leaves a running gateway's open sessions alone, however idle; once that gateway is gone they go", async () => {
+    const file = path.join(dir, 'purge-live.db');
+    // The gateway: starts a session, records a statement (which takes its journal lock), then idles.
+    const child = storeChild(
+      'purge-live-gateway.mts',
+      file,
+      `await store.recordStatement({ id: 'st-1', sessionId: 'sess-1', seq: 1, at: new Date(), via: 'simple',
+  text: 'select 1', kind: 'select', categories: ['read'], effect: 'allow', ruleId: 'r' });
+await store.foldStaged();
+process.stdout.write('ready\\n');
+setInterval(() => undefined, 1000);
+`,
+    );
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    await new Promise<void>((resolve, reject) => {
+      child.on('exit', (code) => reject(new Error(`gateway exited early (${code}): ${err}`)));
+      child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+    });
+    // Its lock as if taken long ago: the probe asks the lock itself, not its age.
+    const journals = `${file}-journals`;
+    const locks = readdirSync(journals).filter((n) => n.endsWith('.lock'));
+    expect(locks).toHaveLength(1);
+    const old = new Date(Date.now() - 3_600_000);
+    utimesSync(path.join(journals, locks[0]!), old, old);
+    // A cutoff after everything: the session is idle past it, but open in the running gateway.
+    const cutoff = new Date(Date.now() + 3_600_000);
+    const cli = await SqliteStore.open({ path: file });
+    try {
+      expect(await cli.purgeSessions(cutoff)).toEqual([]);
+      expect((await cli.getSession(session.id))?.statements).toHaveLength(1);
+    } finally {
+      await cli.close();
+    }
+    // The gateway dies without ending it (kill -9): the session is left open, and now goes.
+    child.removeAllListeners('exit');
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('close', r));
+    const after = await SqliteStore.open({ path: file });
+    try {
+      expect(await after.purgeSessions(cutoff)).toEqual([session.id]);
+      expect(await after.getSession(session.id)).toBeUndefined();
+    } finally {
+      await after.close();
     }
   }, 30_000);
 

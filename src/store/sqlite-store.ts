@@ -142,6 +142,8 @@ export class SqliteStore implements SessionStore, TokenStore {
   #foldFailing = false;
   readonly #loadTail: Database.Statement<[string], TailRow>;
   readonly #probe: StatementProbe;
+  /** The retention purge's transaction (purgeSessions): chooses and deletes, on this thread. */
+  readonly #purge: (cutoff: number, limit: number, live: ReadonlySet<string>, unended: boolean) => string[];
   readonly #chain = new EventChain();
   readonly #busyTimeoutMs: number;
   /** How long a result waits for company (GroupCommitOptions.maxDeferMs). */
@@ -149,6 +151,11 @@ export class SqliteStore implements SessionStore, TokenStore {
   readonly #checkpointer: SqliteCheckpointer | undefined;
   readonly migration: MigrationOutcome;
   #closed = false;
+  /**
+   * The batch being written, settled (the queue writes one at a time): a purge waits for it, since it
+   * may have read its sessions' tails before an await and would chain to events the purge deletes.
+   */
+  #writing: Promise<void> | undefined;
 
   private constructor(
     db: Database.Database,
@@ -168,6 +175,35 @@ export class SqliteStore implements SessionStore, TokenStore {
     const endSession = db.prepare(END_SESSION);
     const insertSeal = db.prepare(INSERT_SEAL);
     this.#loadTail = db.prepare<[string], TailRow>(LOAD_TAIL);
+    const candidates = (unended: boolean) =>
+      db
+        .prepare<[number, number, number, number, number], string>(
+          events.purgeCandidatesSql(() => '?', unended),
+        )
+        .pluck();
+    const withUnended = candidates(true);
+    const endedOnly = candidates(false);
+    const deletes = [
+      db.prepare('delete from session_events where session_id = ?'),
+      db.prepare('delete from session_seals where session_id = ?'),
+      db.prepare('delete from statements where session_id = ?'),
+      db.prepare('delete from sessions where id = ?'),
+    ];
+    const purge = db.transaction(
+      (cutoff: number, limit: number, live: ReadonlySet<string>, unended: boolean) => {
+        const found = (unended ? withUnended : endedOnly).all(
+          cutoff,
+          cutoff,
+          cutoff,
+          cutoff,
+          events.purgeFetchLimit(limit, live),
+        );
+        const ids = events.purgeChoice(found, live, limit);
+        for (const id of ids) for (const d of deletes) d.run(id);
+        return ids;
+      },
+    );
+    this.#purge = (cutoff, limit, live, unended) => purge.immediate(cutoff, limit, live, unended);
     this.#staging = new LegacyStaging(db);
     const tables = new RecordTables(db);
     const journal =
@@ -225,7 +261,18 @@ export class SqliteStore implements SessionStore, TokenStore {
       maxBatch: opts.maxBatch ?? 1000,
       maxDeferMs: this.#maxDeferMs,
       isDataError: isSqliteDataError,
-      write: (ops) => this.#write(ops),
+      write: (ops) => {
+        const write = this.#write(ops);
+        const settled = write.then(
+          () => undefined,
+          () => undefined,
+        );
+        this.#writing = settled;
+        void settled.then(() => {
+          if (this.#writing === settled) this.#writing = undefined;
+        });
+        return write;
+      },
     });
   }
 
@@ -469,11 +516,20 @@ export class SqliteStore implements SessionStore, TokenStore {
   // --- SessionStore: hot-path writes go through group commit ---
 
   startSession(record: SessionRecord): Promise<void> {
-    return this.#queue.submit({ kind: 'start-session', record });
+    // Live from now on (a purge leaves it alone) until its end settles, or its start fails.
+    const opened = this.#chain.sessionOpened(record.id);
+    const write = this.#queue.submit({ kind: 'start-session', record });
+    if (!opened) return write;
+    return write.catch((e: unknown) => {
+      this.#chain.sessionClosed(record.id);
+      throw e;
+    });
   }
 
   endSession(id: string, endedAt: Date, reason: string): Promise<void> {
-    return this.#queue.submit({ kind: 'end-session', id, endedAt, reason });
+    return this.#queue
+      .submit({ kind: 'end-session', id, endedAt, reason })
+      .finally(() => this.#chain.sessionClosed(id));
   }
 
   /** Resolves once the statement's row is committed; rejects with GatewayError(RECORD_FAILED) otherwise. */
@@ -537,9 +593,37 @@ export class SqliteStore implements SessionStore, TokenStore {
     return events.getSeals(this.#kysely, sessionId);
   }
 
-  async purgeSessions(startedBefore: Date, limit?: number): Promise<string[]> {
-    await this.#readable();
-    return events.purgeSessions(this.#kysely, startedBefore, limit);
+  /**
+   * Deletes up to `limit` (default 500) sessions the retention rule lets go at cutoff `before`
+   * (event-queries.ts purgeCandidatesSql: ended before it, or never ended, not live in this process and
+   * last active before it), with their statements, events and seals; returns their ids (the caller
+   * deletes their blobs). The journal is folded first and the choice and deletes run in one
+   * transaction with nothing of the record pending, so no event of a purged session is folded after
+   * it (nor chained to one: what the chain knew of them is forgotten). While another process writes
+   * to this file (it holds a journal lock: a running gateway, when this is the CLI), no session
+   * without an end is purged: one open there is not live here, and may be idle yet in use.
+   */
+  async purgeSessions(before: Date, limit = 500): Promise<string[]> {
+    const cutoff = before.getTime();
+    if (!Number.isFinite(cutoff)) throw new TypeError('purge cutoff must be a valid date');
+    for (;;) {
+      await this.#readable();
+      // A batch that read its sessions' tails and has not written its events yet: after it, not beside.
+      if (this.#writing !== undefined) {
+        await this.#writing;
+        continue;
+      }
+      const journal = this.#journal;
+      // Another transaction or a fold on the fold thread began meanwhile: wait for it again.
+      if (this.#db.inTransaction || journal?.folding === true) continue;
+      // Rows written since the fold above (a batch that was mid-write): folded here, synchronously.
+      if (journal !== undefined && journal.pending > 0) journal.fold();
+      const unended = journal === undefined || !journal.otherWritersLive();
+      const ids = this.#purge(cutoff, limit, this.#chain.liveSessions, unended);
+      this.#chain.forgetSessions(ids);
+      journal?.forgetSessions(ids);
+      return ids;
+    }
   }
 
   saveContext(principal: string, context: PromptContext): Promise<void> {
