@@ -702,4 +702,60 @@ describe.each([sqliteHarness(), postgresHarness()])('$name store', (h) => {
     await store.recordStatement(st);
     expect((await store.getEvents(ghost.id)).map((e) => e.type)).toEqual(['session.start', 'statement']);
   });
+
+  test('a statement has one result: a second is refused and leaves no event, in its batch, after it, and after a restart', async () => {
+    const location = h.location();
+    const store = await fresh(location);
+    const s = session();
+    await store.startSession(s);
+    const gateId = (seq: number) => `${s.id}:${String(seq).padStart(8, '0')}`;
+    const sts = [
+      statement(s, 1, { id: gateId(1) }),
+      statement(s, 2), // an id not of the gate's shape
+      statement(s, 3, { id: gateId(3) }),
+    ];
+    for (const st of sts) await store.recordStatement(st);
+    await store.completeStatement(sts[0]!.id, { durationMs: 1 });
+    await store.completeStatement(sts[1]!.id, { durationMs: 2 });
+    // A second result later, alone or two in one batch.
+    for (const st of sts.slice(0, 2))
+      await expect(store.completeStatement(st.id, { durationMs: 99 })).rejects.toMatchObject({
+        code: 'ERR_RECORD_FAILED',
+      });
+    const twice = await Promise.allSettled([
+      store.completeStatement(sts[2]!.id, { durationMs: 3 }),
+      store.completeStatement(sts[2]!.id, { durationMs: 99 }),
+    ]);
+    expect(twice.map((o) => o.status)).toEqual(['fulfilled', 'rejected']);
+    // A statement and two results in one batch.
+    const st4 = statement(s, 4, { id: gateId(4) });
+    const inBatch = await Promise.allSettled([
+      store.recordStatement(st4),
+      store.completeStatement(st4.id, { durationMs: 4 }),
+      store.completeStatement(st4.id, { durationMs: 99 }),
+    ]);
+    expect(inBatch.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
+    // Another store instance (a restart) finds the results in the record.
+    if (store instanceof SqliteStore) await store.foldStaged();
+    const again = await fresh(location);
+    for (const st of [...sts, st4])
+      await expect(again.completeStatement(st.id, { durationMs: 99 })).rejects.toMatchObject({
+        code: 'ERR_RECORD_FAILED',
+      });
+
+    const events = await again.getEvents(s.id);
+    expect(events.filter((e) => e.type === 'result').map((e) => [e.statement, e.data.durationMs])).toEqual([
+      [sts[0]!.id, 1],
+      [sts[1]!.id, 2],
+      [sts[2]!.id, 3],
+      [st4.id, 4],
+    ]);
+    let prev = GENESIS_PREV;
+    for (const e of events) {
+      expect(e.prev).toBe(prev);
+      prev = e.hash;
+    }
+    const got = await again.getSession(s.id);
+    expect(got?.statements.map((x) => x.result?.durationMs)).toEqual([1, 2, 3, 4]);
+  });
 });

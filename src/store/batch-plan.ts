@@ -250,6 +250,31 @@ export function planBatch(ops: readonly WriteOp[], options: PlanOptions = {}): B
   };
 }
 
+/**
+ * `invalid` with every result of a statement after the first one in the batch refused (a statement has
+ * one result: a second would be chained beside the first, which the record reads as its result);
+ * undefined when there is none. The stores refuse a result of a statement that has one already too.
+ */
+export function repeatedResults(
+  ops: readonly WriteOp[],
+  invalid: readonly (Error | undefined)[],
+): (Error | undefined)[] | undefined {
+  let out: (Error | undefined)[] | undefined;
+  const seen = new Set<string>();
+  for (const [i, op] of ops.entries()) {
+    if (op.kind !== 'complete-statement' || invalid[i]) continue;
+    if (!seen.has(op.id)) {
+      seen.add(op.id);
+      continue;
+    }
+    (out ??= [...invalid])[i] = new GatewayError(
+      ERROR_CODES.RECORD_FAILED,
+      `the statement ${op.id} already has its result`,
+    );
+  }
+  return out;
+}
+
 /** Per-op outcome once the plan's transaction committed, given which update targets were found. */
 export function planOutcomes(
   plan: BatchPlan,

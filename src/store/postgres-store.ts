@@ -24,6 +24,7 @@ import {
   isEmptyPlan,
   planBatch,
   planOutcomes,
+  repeatedResults,
   resultWrite,
   writeOpKeys,
   type BatchPlan,
@@ -74,7 +75,7 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /**
  * A result's event is chained into the batch before PostgreSQL says whether its statement is there
- * (recorded in the result's session). When it is not, the batch's last select casts this text to an
+ * (recorded in the result's session, and without a result yet). When it is not, the batch's last select casts this text to an
  * integer, which fails the whole statement (22P02): nothing of the batch commits, and the store finds
  * which results to refuse and writes the batch again without them (PostgresStore.#resultRefusals).
  */
@@ -121,7 +122,7 @@ complete_statements as (
     error_message = v.error_message, masked = v.masked
   from unnest($35::text[], $56::text[], $36::float8[], $37::int8[], $38::text[], $39::text[], $40::text[])
     as v(id, session_id, duration_ms, row_count, error_code, error_message, masked)
-  where s.id = v.id and s.session_id = v.session_id
+  where s.id = v.id and s.session_id = v.session_id and s.duration_ms is null
   returning s.id
 )
 select 's' as t, id from end_sessions
@@ -362,16 +363,19 @@ export class PostgresStore implements SessionStore, TokenStore {
         const byId = new Map(r.rows.map((row) => [row.id, row]));
         for (const id of missing) loaded.set(id, tailFromRow(byId.get(id)));
       }
-      // An op lands with its event or not at all: an op of a session the store does not have is refused
-      // before anything is chained (and its rows are left out of the batch).
+      // An op lands with its event or not at all: an op of a session the store does not have, and a
+      // second result of a statement in the batch, are refused before anything is chained (and their
+      // rows are left out of the batch).
       const refused = this.#chain.refusals(ops, plan.invalid, loaded);
       if (refused !== undefined) plan = planBatch(ops, { refused });
+      const repeated = repeatedResults(ops, plan.invalid);
+      if (repeated !== undefined) plan = planBatch(ops, { refused: repeated });
       for (;;) {
         events = this.#chain.plan(ops, plan.invalid, loaded);
         if (isEmptyPlan(plan) && events.events.length === 0) break;
         try {
           const r = await this.#pool.query<{ t: string; id: string }>({
-            name: 'gatehouse_store_batch_v4',
+            name: 'gatehouse_store_batch_v5',
             text: BATCH_SQL,
             values: batchParams(plan, events, completeSessions(ops, plan)),
           });
@@ -396,7 +400,8 @@ export class PostgresStore implements SessionStore, TokenStore {
 
   /**
    * `plan.invalid` with the results refused whose statement is not recorded in the session their event
-   * would join (not in the batch: those are folded into its insert); undefined when none is.
+   * would join, or has its result already (statements not in the batch: a result of one in it is
+   * folded into its insert); undefined when none is.
    */
   async #resultRefusals(
     ops: readonly WriteOp[],
@@ -407,19 +412,21 @@ export class PostgresStore implements SessionStore, TokenStore {
       if (op.kind === 'complete-statement' && !plan.invalid[i] && plan.mustFind[i] !== undefined)
         ids.add(op.id);
     if (ids.size === 0) return undefined;
-    const r = await this.#pool.query<{ id: string; session_id: string }>({
-      text: 'select id, session_id from statements where id = any($1::text[])',
+    const r = await this.#pool.query<{ id: string; session_id: string; done: boolean }>({
+      text: 'select id, session_id, duration_ms is not null as done from statements where id = any($1::text[])',
       values: [[...ids]],
     });
-    const sessionOf = new Map(r.rows.map((row) => [row.id, row.session_id]));
+    const byId = new Map(r.rows.map((row) => [row.id, row]));
     let out: (Error | undefined)[] | undefined;
     for (const [i, op] of ops.entries()) {
       if (op.kind !== 'complete-statement' || plan.invalid[i] || plan.mustFind[i] === undefined) continue;
-      if (op.sessionId !== undefined && sessionOf.get(op.id) === op.sessionId) continue;
-      (out ??= [...plan.invalid])[i] = new GatewayError(
-        ERROR_CODES.RECORD_FAILED,
-        `no recorded statement with id ${op.id} in session ${op.sessionId ?? '?'}`,
-      );
+      const row = byId.get(op.id);
+      let refusal: string | undefined;
+      if (op.sessionId === undefined || row?.session_id !== op.sessionId)
+        refusal = `no recorded statement with id ${op.id} in session ${op.sessionId ?? '?'}`;
+      else if (row.done) refusal = `the statement ${op.id} already has its result`;
+      if (refusal !== undefined)
+        (out ??= [...plan.invalid])[i] = new GatewayError(ERROR_CODES.RECORD_FAILED, refusal);
     }
     return out;
   }

@@ -133,6 +133,12 @@ const PROBE_ID_IN_SESSION =
 const PROBE_ID_ANYWHERE =
   "select 1 from session_events where type = 'statement' and statement_id = ? limit 1";
 const PROBE_ID_ROW_IN_SESSION = 'select 1 from statements where id = ? and session_id = ?';
+// A statement's result: its `result` event in the session (a scan of the session's events, for
+// statements the in-memory bits do not answer for), or the result columns of its `statements` row.
+const PROBE_RESULT_EVENT =
+  "select 1 from session_events where session_id = ? and type = 'result' and statement_id = ? limit 1";
+const PROBE_RESULT_ROW =
+  'select 1 from statements where id = ? and session_id = ? and duration_ms is not null';
 const PROBE_SEQ_ROW = 'select 1 from statements where session_id = ? and seq = ?';
 const PROBE_SEQ_EVENT =
   "select 1 from session_events where session_id = ? and type = 'statement' and json_extract(data, '$.seq') = ? limit 1";
@@ -284,6 +290,12 @@ interface FreshSession {
   readonly seqs: SeqBits;
   /** The seqs whose gate id (`<session>:<seq>`) a recorded statement has, whichever seq it is of. */
   readonly gateIds: SeqBits;
+  /**
+   * The seqs of the gate ids (as in `gateIds`) whose statement has its result: a statement has one.
+   * A result is noted here exactly when its statement's gate id is in `gateIds` (noted there at its
+   * record, and the bits only ever cover more), so for such an id these bits answer alone.
+   */
+  readonly results: SeqBits;
   /** Seqs set in `seqs` (how far the bits may grow). */
   recorded: number;
   /** The largest seq noted outside the bits (as a seq, or in a gate id): seqs up to it are probed. */
@@ -355,6 +367,8 @@ const JOURNAL_FILE = /^(.+)-(\d+)\.log$/;
 export class StatementProbe {
   readonly #idRow: Database.Statement;
   readonly #idRowInSession: Database.Statement;
+  readonly #resultEvent: Database.Statement;
+  readonly #resultRow: Database.Statement;
   readonly #idInSession: Database.Statement;
   readonly #idAnywhere: Database.Statement;
   readonly #seqRow: Database.Statement;
@@ -363,6 +377,8 @@ export class StatementProbe {
   constructor(db: Database.Database) {
     this.#idRow = db.prepare(PROBE_ID_ROW).pluck();
     this.#idRowInSession = db.prepare(PROBE_ID_ROW_IN_SESSION).pluck();
+    this.#resultEvent = db.prepare(PROBE_RESULT_EVENT).pluck();
+    this.#resultRow = db.prepare(PROBE_RESULT_ROW).pluck();
     this.#idInSession = db.prepare(PROBE_ID_IN_SESSION).pluck();
     this.#idAnywhere = db.prepare(PROBE_ID_ANYWHERE).pluck();
     this.#seqRow = db.prepare(PROBE_SEQ_ROW).pluck();
@@ -384,6 +400,11 @@ export class StatementProbe {
     return (
       this.#idRowInSession.get(id, session) !== undefined || this.#idInSession.get(session, id) !== undefined
     );
+  }
+
+  /** Whether the statement `id` of session `session` has its result recorded. */
+  resultIn(session: string, id: string): boolean {
+    return this.#resultEvent.get(session, id) !== undefined || this.#resultRow.get(id, session) !== undefined;
   }
 
   seqTaken(session: string, seq: number): boolean {
@@ -521,6 +542,8 @@ export class RecordJournal {
   /** Pending statements' ids, each with its session. */
   readonly #pendingIds = new Map<string, string>();
   readonly #pendingKeys = new Set<string>();
+  /** `<session>\0<statement id>` of the results pending here that the bits do not answer for. */
+  readonly #pendingResults = new Set<string>();
   /**
    * Sessions this store started and has not seen end: the seqs recorded for each (`seqs`), and the
    * seqs whose gate's id (`<session>:<seq>`) a recorded statement has, whichever seq that statement is
@@ -679,11 +702,23 @@ export class RecordJournal {
    * A batch that started, ended or sealed sessions committed through SQLite directly: the sessions it
    * started (and did not end) are checked in memory from now on, those it ended no longer.
    */
-  committedDirectly(plan: BatchPlan, ended: Iterable<string>): void {
+  committedDirectly(
+    plan: BatchPlan,
+    ended: Iterable<string>,
+    events: readonly SessionEventsTable[] = [],
+  ): void {
     for (const r of plan.sessionInserts)
       if (r.ended_at === null)
-        this.#fresh.set(r.id, { seqs: new SeqBits(), gateIds: new SeqBits(), recorded: 0, beyond: 0 });
+        this.#fresh.set(r.id, {
+          seqs: new SeqBits(),
+          gateIds: new SeqBits(),
+          results: new SeqBits(),
+          recorded: 0,
+          beyond: 0,
+        });
     for (const r of plan.statementKeys) this.#noteFresh(r);
+    // In the tables already: only the bits need them.
+    for (const e of events) if (e.type === 'result') this.#noteResult(e);
     for (const id of ended) this.#fresh.delete(id);
   }
 
@@ -760,6 +795,9 @@ export class RecordJournal {
       this.#pendingKeys.add(`${r.session_id}\u0000${r.seq}`);
       kept++;
     }
+    for (const e of events)
+      if (e.type === 'result' && !this.#noteResult(e))
+        this.#pendingResults.add(`${e.session_id}\u0000${e.statement_id ?? ''}`);
     this.#frames.push({
       name: this.#name,
       end: this.#size,
@@ -770,6 +808,32 @@ export class RecordJournal {
     for (const e of events) this.#pending.e.push(e);
     this.#writtenRows += events.length;
     return this.pending >= this.#foldRows && this.#lastError === undefined;
+  }
+
+  /**
+   * Notes a result in its session's bits when its statement's gate id is there (FreshSession.results).
+   * True when noted.
+   */
+  #noteResult(e: Pick<SessionEventsTable, 'session_id' | 'statement_id'>): boolean {
+    const parsed = e.statement_id === null ? undefined : parseStatementId(e.statement_id);
+    if (parsed === undefined || parsed.session !== e.session_id) return false;
+    const f = this.#fresh.get(e.session_id);
+    if (f === undefined || !f.gateIds.has(parsed.seq)) return false;
+    f.results.add(parsed.seq);
+    return true;
+  }
+
+  /**
+   * Whether the statement `id` of session `session` has its result, pending here or in the record's
+   * tables (a statement has one: a second is refused).
+   */
+  hasResultIn(session: string, id: string): boolean {
+    if (this.#pendingResults.has(`${session}\u0000${id}`)) return true;
+    const parsed = parseStatementId(id);
+    const f = this.#fresh.get(session);
+    if (parsed !== undefined && parsed.session === session && f?.gateIds.has(parsed.seq) === true)
+      return f.results.has(parsed.seq);
+    return this.#probe.resultIn(session, id);
   }
 
   /**
@@ -1025,7 +1089,8 @@ export class RecordJournal {
       this.#pendingIds.delete(r.id);
       this.#pendingKeys.delete(`${r.session_id}\u0000${r.seq}`);
     }
-    p.e.splice(0, counts.e);
+    for (const e of p.e.splice(0, counts.e))
+      if (e.type === 'result') this.#pendingResults.delete(`${e.session_id}\u0000${e.statement_id ?? ''}`);
     const rows = counts.e;
     this.#foldedRows += rows;
     for (const seg of segments) {

@@ -26,6 +26,7 @@ import {
   isEmptyPlan,
   planBatch,
   planOutcomes,
+  repeatedResults,
   resultWrite,
   type BatchPlan,
   type WriteOp,
@@ -347,15 +348,14 @@ export class SqliteStore implements SessionStore, TokenStore {
     if (missing.length > 0) await this.#foldAll();
     for (const s of missing) loaded.set(s, tailFromRow(this.#loadTail.get(s)));
     // An op lands with its event or not at all. Refused before anything is chained: an op of a session
-    // the store does not have, and a result whose statement is not recorded in the session its event
-    // would join (the record reads a result only there). Nothing of a refused op is written, and no
-    // event of it is chained, so the next event links to one that is in the record.
-    const refused = this.#chain.refusals(ops, plan.invalid, loaded) ?? this.#resultRefusals(ops, plan);
-    if (refused !== undefined) {
-      plan = planBatch(ops, { statementRows: false, refused });
-      const more = this.#resultRefusals(ops, plan);
-      if (more !== undefined) plan = planBatch(ops, { statementRows: false, refused: more });
-    }
+    // the store does not have, a result whose statement is not recorded in the session its event would
+    // join (the record reads a result only there), and a second result of a statement. Nothing of a
+    // refused op is written, and no event of it is chained, so the next event links to one that is in
+    // the record.
+    const refused = this.#chain.refusals(ops, plan.invalid, loaded);
+    if (refused !== undefined) plan = planBatch(ops, { statementRows: false, refused });
+    const results = this.#resultRefusals(ops, plan);
+    if (results !== undefined) plan = planBatch(ops, { statementRows: false, refused: results });
     const events = this.#chain.plan(ops, plan.invalid, loaded);
     let found: { sessions: Set<string>; statements: Set<string> };
     const journal = this.#journal;
@@ -379,7 +379,7 @@ export class SqliteStore implements SessionStore, TokenStore {
         if (journal !== undefined && (journal.pending > 0 || journal.folding)) await this.#foldAll();
         found = this.#applyPlan(plan, events);
         this.#checkpointer?.noteCommit();
-        journal?.committedDirectly(plan, found.sessions);
+        journal?.committedDirectly(plan, found.sessions, events.events);
       }
     } catch (e) {
       this.#chain.forget(ops);
@@ -394,17 +394,20 @@ export class SqliteStore implements SessionStore, TokenStore {
    * the journal or the tables) in the session their event would join; undefined when none is.
    */
   #resultRefusals(ops: readonly WriteOp[], plan: BatchPlan): (Error | undefined)[] | undefined {
-    let out: (Error | undefined)[] | undefined;
+    let out = repeatedResults(ops, plan.invalid);
     const journal = this.#journal;
     for (const [i, op] of ops.entries()) {
-      if (op.kind !== 'complete-statement' || plan.invalid[i] || plan.mustFind[i] === undefined) continue;
+      if (op.kind !== 'complete-statement' || (out ?? plan.invalid)[i] || plan.mustFind[i] === undefined)
+        continue;
       const session = op.sessionId;
       if (session === undefined) continue; // refused by the chain (EventChain.refusals)
-      if (journal ? journal.hasStatementIn(session, op.id) : this.#probe.recordedIn(session, op.id)) continue;
-      (out ??= [...plan.invalid])[i] = new GatewayError(
-        ERROR_CODES.RECORD_FAILED,
-        `no recorded statement with id ${op.id} in session ${session}`,
-      );
+      let refusal: string | undefined;
+      if (!(journal ? journal.hasStatementIn(session, op.id) : this.#probe.recordedIn(session, op.id)))
+        refusal = `no recorded statement with id ${op.id} in session ${session}`;
+      else if (journal ? journal.hasResultIn(session, op.id) : this.#probe.resultIn(session, op.id))
+        refusal = `the statement ${op.id} already has its result`;
+      if (refusal !== undefined)
+        (out ??= [...plan.invalid])[i] = new GatewayError(ERROR_CODES.RECORD_FAILED, refusal);
     }
     return out;
   }
