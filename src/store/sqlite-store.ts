@@ -390,8 +390,9 @@ export class SqliteStore implements SessionStore, TokenStore {
   }
 
   /**
-   * `plan.invalid` with the results refused whose statement is not in the batch and not recorded (in
-   * the journal or the tables) in the session their event would join; undefined when none is.
+   * `plan.invalid` with the results refused: a second result of a statement in the batch, and one whose
+   * statement is not in the batch and either not recorded (in the journal or the tables) in the session
+   * its event would join, or with its result already; undefined when none is.
    */
   #resultRefusals(ops: readonly WriteOp[], plan: BatchPlan): (Error | undefined)[] | undefined {
     let out = repeatedResults(ops, plan.invalid);
@@ -619,8 +620,8 @@ export class SqliteStore implements SessionStore, TokenStore {
       const journal = this.#journal;
       // Another transaction or a fold on the fold thread began meanwhile: wait for it again.
       if (this.#db.inTransaction || journal?.folding === true) continue;
-      // Rows written since the fold above (a batch that was mid-write): folded here, synchronously.
-      if (journal !== undefined && journal.pending > 0) journal.fold();
+      // Rows written since the fold above: folded here, synchronously (a fold takes a bounded number).
+      while (journal !== undefined && journal.pending > 0) journal.fold();
       const unended = journal === undefined || !journal.otherWritersLive();
       const ids = this.#purge(cutoff, limit, this.#chain.liveSessions, unended);
       this.#chain.forgetSessions(ids);
