@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { policiesSchema, policyDefaultsSchema, ruleSchema, subjectsSchema } from './policy-schema.js';
 import { maskingSchema } from '../masking/masking-schema.js';
 import { consoleSchema } from './console-schema.js';
+import { toMs } from './duration.js';
 
 const duration = z
   .union([
@@ -12,6 +13,9 @@ const duration = z
     z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration like 500ms, 10s, 5m, 8h, 30d'),
   ])
   .describe('milliseconds, or a string such as "10s", "5m", "8h"');
+
+/** A duration that must be longer than nothing (a timeout that cannot be switched off). */
+const positiveDuration = duration.refine((d) => toMs(d) > 0, 'a duration longer than 0');
 
 const hostPort = z
   .string()
@@ -58,6 +62,54 @@ export const connectionLimitsSchema = z
     message: 'reservedForPeople cannot exceed maxSessions',
   })
   .default({ maxSessions: 50, reservedForPeople: 10 });
+/**
+ * What one client may hold on an HTTP or Kubernetes listener, and for how long
+ * (src/engines/http/client-limits.ts; docs/security.md, fairness).
+ */
+export const clientLimitsSchema = z
+  .strictObject({
+    requestsPerPrincipal: z
+      .number()
+      .int()
+      .positive()
+      .default(32)
+      .describe(
+        'requests one principal may have in flight at once on this connection (held ones, watches and upgrades included); past it, 429 with Retry-After',
+      ),
+    bodyTimeout: positiveDuration
+      .default('5m')
+      .describe(
+        "time from a request's start until its body is fully received, not counting time held for approval; past it, 408",
+      ),
+    headersTimeout: positiveDuration
+      .default('20s')
+      .describe('time a client has to send a request head; past it, 408 and the socket is closed (restart)'),
+    keepAliveTimeout: positiveDuration
+      .default('65s')
+      .describe('an idle keep-alive client socket is closed after this long (restart)'),
+    maxConnections: z
+      .number()
+      .int()
+      .positive()
+      .default(1000)
+      .describe('client sockets on the listener at once (restart)'),
+    unauthenticatedPerAddress: z
+      .number()
+      .int()
+      .positive()
+      .default(64)
+      .describe('sockets one source address may hold before a request on them authenticates (restart)'),
+  })
+  .default({
+    requestsPerPrincipal: 32,
+    bodyTimeout: '5m',
+    headersTimeout: '20s',
+    keepAliveTimeout: '65s',
+    maxConnections: 1000,
+    unauthenticatedPerAddress: 64,
+  })
+  .describe('time and concurrency one client may hold on this listener (docs/security.md)');
+
 /** Reach the upstream through a network-resident agent (docs/agent.md). */
 export const viaSchema = z
   .strictObject({
@@ -257,6 +309,7 @@ export const httpConnectionSchema = z
       .default('50s')
       .describe('longest a reviewed request is held before a 403; keep it below the client timeout'),
     upstreamTimeout: duration.default('60s').describe('time to wait for the upstream response headers'),
+    clientLimits: clientLimitsSchema,
     websockets: z.boolean().default(true).describe('pass WebSocket upgrades through (generic HTTP only)'),
   })
   .superRefine((c, ctx) => {
@@ -337,6 +390,7 @@ export const kubernetesConnectionSchema = z.strictObject({
     .default('50s')
     .describe('longest a reviewed request is held before a Forbidden; keep it below the client timeout'),
   upstreamTimeout: duration.default('60s').describe('time to wait for the API server response headers'),
+  clientLimits: clientLimitsSchema,
   exec: z
     .strictObject({
       recordMaxBytes: z
@@ -862,6 +916,7 @@ export type GatehouseConfig = z.infer<typeof configSchema>;
 export type ConnectionConfig = z.infer<typeof connectionSchema>;
 export type PostgresConnectionConfig = z.infer<typeof postgresConnectionSchema>;
 export type HttpConnectionConfig = z.infer<typeof httpConnectionSchema>;
+export type ClientLimitsConfig = z.infer<typeof clientLimitsSchema>;
 export type HttpUpstreamAuthConfig = z.infer<typeof httpUpstreamAuthSchema>;
 export type KubernetesConnectionConfig = z.infer<typeof kubernetesConnectionSchema>;
 export type SshConnectionConfig = z.infer<typeof sshConnectionSchema>;

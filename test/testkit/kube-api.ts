@@ -355,6 +355,20 @@ export async function startFakeKubeApi(options: { readonly clientCa?: string } =
         items,
       });
     }
+    if ((r = /^\/api\/v1\/namespaces\/([^/]+)\/configmaps$/.exec(p)) && m === 'POST') {
+      // Read whole before answering, as the API server does.
+      let size = 0;
+      req.on('data', (c: Buffer) => (size += c.length));
+      req.on('end', () =>
+        json(res, 201, {
+          kind: 'ConfigMap',
+          apiVersion: 'v1',
+          metadata: { name: 'created', namespace: r![1] },
+          data: { receivedBytes: String(size) },
+        }),
+      );
+      return;
+    }
     if (p === '/api/v1/namespaces' && m === 'GET')
       return json(res, 200, {
         kind: 'NamespaceList',

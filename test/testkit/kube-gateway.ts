@@ -50,6 +50,8 @@ export async function startKubeTestGateway(options: {
   readonly auth?: Record<string, unknown>;
   /** Files to write into the gateway's directory first (name → content). */
   readonly files?: Record<string, string>;
+  /** More settings of the connection (clientLimits, holdTimeout…), over the defaults here. */
+  readonly connectionExtra?: Record<string, unknown>;
 }): Promise<KubeTestGateway> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-kube-'));
   const ca = await makeTestCa('Gatehouse Listener CA');
@@ -73,6 +75,7 @@ export async function startKubeTestGateway(options: {
         upstream: { server: options.api.url, ca: 'cluster-ca.crt' },
         auth: options.auth ?? { type: 'token', token: { file: 'cluster-token' } },
         holdTimeout: '20s',
+        ...options.connectionExtra,
       },
     },
     policies: options.policies,

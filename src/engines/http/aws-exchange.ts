@@ -21,14 +21,21 @@ import { awsErrorResponse, failureFor, type Failure } from './error-responses.js
 import {
   answer,
   asGatewayError,
+  bodyTimeoutError,
   goOn,
   admitOptions,
   settle,
   type Exchange,
   type ExchangeDeps,
   upstreamSignal,
+  whileDeciding,
 } from './exchange-context.js';
-import { AMBIGUOUS_REQUEST_RULE, METHOD_OVERRIDE_RULE, recordRefusal } from './generic-exchange.js';
+import {
+  AMBIGUOUS_REQUEST_RULE,
+  METHOD_OVERRIDE_RULE,
+  recordRefusal,
+  refuseOverLimit,
+} from './generic-exchange.js';
 import { connectionRefusal, connectionStrippedHeaders, forwardRequestHeaders } from './http-headers.js';
 import { methodOverrideRefusal } from './method-override.js';
 import { BodyTooLarge, declaredLength, hasBody, readCapped } from './request-body.js';
@@ -78,6 +85,8 @@ export async function handleAws(
   let proto: AwsProtocol = guessProtocol(req.headers, target.rawPath);
   const fail = (failure: Failure, message: string, requestId: string = randomUUID()): void =>
     answer(x, awsErrorResponse(proto, failure, message, requestId));
+  // A body that does not arrive in time is answered in this protocol's terms too.
+  x.errorResponse = (failure, message, requestId) => awsErrorResponse(proto, failure, message, requestId);
 
   // --- authenticate: the client's SigV4 signature, with the secret of its Gatehouse key -------------
   const authorization = header(req.headers, 'authorization');
@@ -123,6 +132,8 @@ export async function handleAws(
     try {
       body = await readCapped(req, settings.maxRequestBodyBytes);
     } catch (e) {
+      // Answered 408 and closed (exchange-context.ts); there is no session to record it in yet.
+      if (x.bodyTimedOut) return;
       if (e instanceof BodyTooLarge) {
         return fail(
           'too-large',
@@ -227,16 +238,24 @@ export async function handleAws(
     if (!ge) throw e;
     return fail(failureFor(ge.code), ge.message);
   }
+  // One of the principal's in-flight slots, before anything is decided or sent upstream.
+  const overLimit = await refuseOverLimit(deps, x, session, method, (message, id) =>
+    awsErrorResponse(proto, 'throttled', message, id),
+  );
+  if (overLimit) return answer(x, overLimit);
 
   // --- one canonical path: verified as signed above, decided, re-signed and forwarded from here on --
   // S3 reads the key as the decoded rest of the path and resolves nothing, so its profile lets key
   // characters through that the strict one refuses (src/wire/http/canonical-path.ts).
   const refuseRecorded = async (ruleId: string, message: string): Promise<void> => {
-    const id = await recordRefusal(session, deps.connection, method, {
-      ruleId,
-      message,
-      recorded: printableTarget(req.url),
-    });
+    const id = await whileDeciding(
+      x,
+      recordRefusal(session, deps.connection, method, {
+        ruleId,
+        message,
+        recorded: printableTarget(req.url),
+      }),
+    );
     fail('malformed', message, id);
   };
   const path = canonicalPath(target.rawPath, { profile: auth.service === 's3' ? 's3' : 'strict' });
@@ -269,18 +288,21 @@ export async function handleAws(
     ...(cls.operation !== undefined ? { operation: cls.operation } : {}),
     ...(cls.resource !== undefined ? { resource: cls.resource } : {}),
   });
-  const admission: Admission =
+  const admission: Admission = await whileDeciding(x, () =>
     cls.operation !== undefined
-      ? await session.admit(action, admitOptions(x))
-      : await session.admit(action, {
+      ? session.admit(action, admitOptions(x))
+      : session.admit(action, {
           decision: deny(
             UNKNOWN_OPERATION_RULE,
             `${method} ${action.path} is refused by rule ${UNKNOWN_OPERATION_RULE}: Gatehouse could not tell which AWS operation it is (${cls.reason ?? 'unknown'}), and what it cannot classify it does not forward.`,
           ),
-        });
+        }),
+  );
   if (!admission.allowed)
     return fail(failureFor(admission.error.code), admission.error.message, admission.statementId);
   const requestId = admission.statementId;
+  // The body ran out of time while the session was being opened: answered (408), nothing forwarded.
+  if (x.bodyTimedOut) return settle(session, admission, bodyTimeoutError(x));
 
   // --- forward, re-signed with the gateway's own credentials -------------------------------------
   try {
@@ -352,8 +374,10 @@ export async function handleAws(
       scanObjects: decision.effect !== 'deny' && Boolean(decision.obligations.mask),
       withhold: (message) => awsErrorResponse(proto, 'withheld', message, requestId),
     });
-    settle(session, admission, outcome);
+    settle(session, admission, x.bodyTimedOut ? bodyTimeoutError(x) : outcome);
   } catch (e) {
+    // The client was answered 408 and its connection closed (exchange-context.ts): nothing more to say.
+    if (x.bodyTimedOut) return settle(session, admission, bodyTimeoutError(x));
     if (e instanceof AwsChunkedError || e instanceof PayloadHashMismatch) {
       settle(session, admission, { error: { code: 'bad_payload', message: e.message } });
       // The rest of the body is still coming and will not be read: close after answering.

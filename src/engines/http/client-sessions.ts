@@ -9,7 +9,11 @@ export class ClientSessions {
   private readonly bySocket = new WeakMap<Socket, Map<string, Promise<GateSession>>>();
   private readonly open = new Set<GateSession>();
 
-  constructor(private readonly gate: Gate) {}
+  constructor(
+    private readonly gate: Gate,
+    /** Told when a session opens on a socket: it has authenticated (client-limits.ts ConnectionGuard). */
+    private readonly onOpened: (socket: Socket) => void = () => undefined,
+  ) {}
 
   get count(): number {
     return this.open.size;
@@ -44,6 +48,7 @@ export class ClientSessions {
     try {
       const s = await opened;
       this.open.add(s);
+      this.onOpened(socket);
       if (socket.destroyed) await this.close(s, 'client closed the connection');
       return s;
     } catch (e) {

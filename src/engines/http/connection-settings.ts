@@ -16,6 +16,7 @@ import {
   type AwsCredentialSource,
 } from './aws/aws-credentials.js';
 import { DEFAULT_RESPONSE_FIELDS, fieldMatcher } from './field-names.js';
+import { clientLimitsFrom } from './client-limits.js';
 import type { AwsUpstream, GenericUpstream, HttpConnectionSettings } from './http-settings.js';
 import { undiciConnector, upstreamSocketOpener } from './upstream-socket.js';
 
@@ -187,6 +188,7 @@ export async function buildHttpConnectionSettings(
     maxRequestBodyBytes: config.maxRequestBodyBytes,
     holdTimeoutMs: toMs(config.holdTimeout),
     upstreamTimeoutMs: toMs(config.upstreamTimeout),
+    clientLimits: clientLimitsFrom(config.clientLimits),
     websockets: config.websockets,
     tls,
     ...(openSocket ? { openSocket } : {}),

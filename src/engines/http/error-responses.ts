@@ -24,6 +24,7 @@ export type Failure =
   | 'clock-skew'
   | 'too-large'
   | 'throttled'
+  | 'timeout'
   | 'malformed'
   | 'withheld'
   | 'unavailable'
@@ -96,6 +97,13 @@ const AWS_CODES: Readonly<Record<Failure, AwsCode>> = {
     json: 'RequestEntityTooLargeException',
   },
   throttled: { status: 503, s3: 'SlowDown', query: 'Throttling', json: 'ThrottlingException' },
+  // The client was too slow sending its request (client-limits.ts); SDKs retry these codes.
+  timeout: {
+    status: 408,
+    s3: 'RequestTimeout',
+    query: 'RequestTimeout',
+    json: 'RequestTimeoutException',
+  },
   malformed: { status: 400, s3: 'InvalidRequest', query: 'MalformedInput', json: 'SerializationException' },
   // Not retryable on purpose: the same response would be withheld again.
   withheld: {
@@ -177,6 +185,7 @@ const HTTP_STATUS: Readonly<Record<Failure, number>> = {
   'clock-skew': 401,
   'too-large': 413,
   throttled: 429,
+  timeout: 408,
   malformed: 400,
   withheld: 502,
   unavailable: 503,

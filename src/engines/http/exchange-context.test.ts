@@ -8,8 +8,9 @@ import { admitOptions, newExchange, upstreamSignal } from './exchange-context.js
 /** An exchange over a response that closes when told, finished (answered whole) or not. */
 function exchange() {
   const res = Object.assign(new EventEmitter(), { writableFinished: false });
+  const socket = Object.assign(new EventEmitter(), { destroyed: false });
   const x = newExchange(
-    {} as IncomingMessage,
+    { socket, headers: {} } as unknown as IncomingMessage,
     res as unknown as ServerResponse,
     { holdTimeoutMs: 60_000 } as HttpConnectionSettings,
     false,
@@ -18,7 +19,12 @@ function exchange() {
     res.writableFinished = finished;
     res.emit('close');
   };
-  return { x, res, close };
+  /** The socket closes and the response does not (a pipelined response still queued). */
+  const closeSocket = () => {
+    socket.destroyed = true;
+    socket.emit('close');
+  };
+  return { x, res, socket, close, closeSocket };
 }
 
 describe('the exchange', () => {
@@ -38,6 +44,27 @@ describe('the exchange', () => {
     c.close(true);
     expect(c.x.isClientGone()).toBe(false);
     expect(c.x.clientGone.aborted).toBe(false);
+  });
+
+  it('says the client went away when its socket closed under a response that never closes', () => {
+    const ended: string[] = [];
+    const a = exchange();
+    const b = exchange();
+    a.x.onEnd(() => ended.push('a'));
+    b.x.onEnd(() => ended.push('b'));
+    a.closeSocket();
+    expect(a.x.isClientGone()).toBe(true);
+    expect(a.x.clientGone.aborted).toBe(true);
+    expect(ended).toEqual(['a']);
+    // Each end is told once, however many ways it ends; a callback added after the end runs at once.
+    a.close(false);
+    b.close(true);
+    b.closeSocket();
+    expect(ended).toEqual(['a', 'b']);
+    a.x.onEnd(() => ended.push('late'));
+    expect(ended).toEqual(['a', 'b', 'late']);
+    expect(b.x.isClientGone()).toBe(false);
+    expect(a.socket.listenerCount('close')).toBe(0);
   });
 
   it("admitOptions' hold signal is made only when asked (a held request), and follows the client", () => {

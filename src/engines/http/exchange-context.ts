@@ -1,12 +1,23 @@
 // What every request handler shares: the gate's sessions, the settings of its connection, the key
 // resolver, the logger, and small helpers to answer, settle and watch for a client that goes away.
 
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isGatewayError, type GatewayError } from '../../core/errors.js';
 import type { Logger } from '../../core/ports.js';
 import { holdSignal, type Admission, type AdmitOptions, type GateSession } from '../../gate/gate.js';
 import type { ClientSessions } from './client-sessions.js';
-import type { ErrorResponse } from './error-responses.js';
+import {
+  bodyTimeoutMessage,
+  dropBodyWhenAnswered,
+  RETRY_AFTER_SECONDS,
+  tooManyRequestsMessage,
+  UploadClock,
+  watchRequestEnd,
+  type OnRequestEnd,
+  type PrincipalRequests,
+} from './client-limits.js';
+import { problemResponse, type ErrorResponse, type Failure } from './error-responses.js';
 import type { AwsKeyResolver, HttpConnectionSettings } from './http-settings.js';
 import type { RelayOutcome } from './response-relay.js';
 
@@ -16,6 +27,8 @@ export interface ExchangeDeps {
   readonly logger: Logger;
   readonly awsKeys?: AwsKeyResolver;
   readonly now: () => Date;
+  /** Requests in flight per principal on this connection (client-limits.ts). */
+  readonly requests: PrincipalRequests;
 }
 
 export interface Exchange {
@@ -33,6 +46,17 @@ export interface Exchange {
   readonly clientGone: AbortSignal;
   /** Whether the client has gone away before the response was complete (without making clientGone). */
   readonly isClientGone: () => boolean;
+  /**
+   * Runs a callback once the request is over: its response closed, or its socket closed first (a
+   * pipelined response still queued never closes by itself). isClientGone is set by then.
+   */
+  readonly onEnd: OnRequestEnd;
+  /** Bounds the wait for the request body (client-limits.ts); none for a request without a body. */
+  upload: UploadClock | undefined;
+  /** The body did not arrive within bodyTimeout: a 408 has been sent (or the socket closed). */
+  bodyTimedOut: boolean;
+  /** How refusals are written for this client (AWS handlers answer in their protocol's terms). */
+  errorResponse: (failure: Failure, message: string, requestId: string) => ErrorResponse;
 }
 
 export function newExchange(
@@ -43,8 +67,7 @@ export function newExchange(
 ): Exchange {
   let gone: AbortController | undefined;
   let wentAway = false;
-  res.once('close', () => {
-    if (res.writableFinished) return;
+  const onEnd = watchRequestEnd(req, res, () => {
     wentAway = true;
     gone?.abort();
   });
@@ -62,7 +85,66 @@ export function newExchange(
       return gone.signal;
     },
     isClientGone: () => wentAway,
+    onEnd,
+    upload: undefined,
+    bodyTimedOut: false,
+    errorResponse: (failure, message, requestId) => problemResponse(failure, message, requestId),
   };
+}
+
+/**
+ * Starts the body clock of a request (client-limits.ts): when the body has not arrived within
+ * `bodyTimeoutMs` of the request's start (not counting the gate's decision, nor a wait for 100
+ * Continue), the client gets a 408 and the connection is closed; the handler, wherever it is, finds
+ * `bodyTimedOut` set and records the admitted request (if any) as timed out.
+ */
+export function startUploadClock(x: Exchange, bodyTimeoutMs: number): void {
+  x.upload = UploadClock.start(x.req, x.onEnd, bodyTimeoutMs, x.expectContinue, () => {
+    x.bodyTimedOut = true;
+    // The rest of the body will not be read: answer, then close the connection.
+    x.bodyConsumed = false;
+    x.expectContinue = false;
+    answer(x, x.errorResponse('timeout', bodyTimeoutMessage(bodyTimeoutMs), randomUUID()));
+    dropBodyWhenAnswered(x.req, x.onEnd);
+  });
+}
+
+/** What a request whose body timed out is settled with. */
+export function bodyTimeoutError(x: Exchange): { error: { code: string; message: string } } {
+  return {
+    error: {
+      code: 'client_timeout',
+      message: bodyTimeoutMessage(x.settings.clientLimits.bodyTimeoutMs),
+    },
+  };
+}
+
+/**
+ * Awaits the gate's decision with the body clock stopped: the time a request waits for the gate (a
+ * person's approval can take minutes) does not count against the client's bodyTimeout.
+ */
+export async function whileDeciding<T>(x: Exchange, work: Promise<T> | (() => Promise<T>)): Promise<T> {
+  x.upload?.pause();
+  try {
+    return await (typeof work === 'function' ? work() : work);
+  } finally {
+    x.upload?.resume();
+  }
+}
+
+/**
+ * Takes one of the principal's in-flight request slots (given back when the response closes), or
+ * returns the 429 message when it has none left.
+ */
+export function takeRequestSlot(deps: ExchangeDeps, x: Exchange, session: GateSession): string | undefined {
+  const max = x.settings.clientLimits.requestsPerPrincipal;
+  if (deps.requests.take(session.identity, max, x.onEnd)) return undefined;
+  return tooManyRequestsMessage(session.identity.subject, max);
+}
+
+/** A refusal for a principal past its concurrency limit, told when to retry (RFC 9110 §10.2.3). */
+export function withRetryAfter(r: ErrorResponse): ErrorResponse {
+  return { ...r, headers: { ...r.headers, 'retry-after': RETRY_AFTER_SECONDS } };
 }
 
 /** Lets a client that sent Expect: 100-continue send its body (RFC 9110 §10.1.1). */
@@ -70,6 +152,8 @@ export function goOn(x: Exchange): void {
   if (x.expectContinue) {
     x.expectContinue = false;
     x.res.writeContinue();
+    // From now on the client is being waited for.
+    x.upload?.resume();
   }
   x.bodyConsumed = true;
 }
@@ -116,7 +200,7 @@ export function asGatewayError(e: unknown): GatewayError | undefined {
  * Aborted when the client goes away or its gate session ends (a revoked token ends a response
  * mid-stream), with that one's reason: the upstream call's signal. Not `AbortSignal.any`, which
  * costs about 10 µs and registers on the session's signal for as long as the session lives (one
- * more registration per request of a keep-alive client); these listeners go when the response closes.
+ * more registration per request of a keep-alive client); these listeners go when the request ends.
  */
 export function upstreamSignal(x: Exchange, session: GateSession): AbortSignal {
   const c = new AbortController();
@@ -126,9 +210,9 @@ export function upstreamSignal(x: Exchange, session: GateSession): AbortSignal {
   else {
     const onEnded = () => c.abort(ended.reason);
     ended.addEventListener('abort', onEnded, { once: true });
-    // The response's close says whether the client went away (the exchange's own listener, added
-    // first, has marked it by then); the session's listener goes either way.
-    x.res.once('close', () => {
+    // The end of the request says whether the client went away (marked before callbacks run);
+    // the session's listener goes either way.
+    x.onEnd(() => {
       ended.removeEventListener('abort', onEnded);
       if (x.isClientGone()) c.abort(x.clientGone.reason);
     });

@@ -10,17 +10,22 @@ import { type HttpAction, httpAction } from '../../core/action.js';
 import { deny } from '../../core/decision.js';
 import type { GateSession } from '../../gate/gate.js';
 import { canonicalPath, pathUnderBase, type CanonicalPathOptions } from '../../wire/http/canonical-path.js';
-import { failureFor, problemResponse, type Failure } from './error-responses.js';
+import { failureFor, problemResponse, type ErrorResponse, type Failure } from './error-responses.js';
 import {
   answer,
   asGatewayError,
+  bodyTimeoutError,
   goOn,
   admitOptions,
   settle,
+  takeRequestSlot,
   type Exchange,
   type ExchangeDeps,
   upstreamSignal,
+  whileDeciding,
+  withRetryAfter,
 } from './exchange-context.js';
+import type { FieldMatcher } from './field-names.js';
 import { connectionRefusal, connectionStrippedHeaders, forwardRequestHeaders } from './http-headers.js';
 import { declaredLength, hasBody } from './request-body.js';
 import type { HttpConnectionSettings } from './http-settings.js';
@@ -39,6 +44,8 @@ import { callUpstream } from './upstream-request.js';
 /** Rule ids of the refusals the HTTP engine decides itself, before policy (recorded like any deny). */
 export const AMBIGUOUS_REQUEST_RULE = 'http-ambiguous-request';
 export const METHOD_OVERRIDE_RULE = 'http-method-override';
+/** A principal past its in-flight request limit on the connection (client-limits.ts): 429. */
+export const REQUEST_LIMIT_RULE = 'http-request-limit';
 
 /** The Gatehouse token from `Authorization: Bearer <token>` (RFC 6750 §2.1), or undefined. */
 export function bearerToken(authorization: string | undefined): string | undefined {
@@ -128,6 +135,37 @@ export async function recordRefusal(
   return admission.statementId;
 }
 
+/** The target of a request refused before it was read (a limit), as it may be recorded: secret query values redacted. */
+export function refusedTarget(url: string | undefined, fields: FieldMatcher): string {
+  const text = printableTarget(url);
+  const q = text.indexOf('?');
+  return q < 0 ? text : recordedTarget(text.slice(0, q), text.slice(q + 1), fields);
+}
+
+/**
+ * Takes one of the principal's in-flight slots for this request; past the limit, records the
+ * refusal (under REQUEST_LIMIT_RULE) and returns what to answer (throttled, with Retry-After).
+ */
+export async function refuseOverLimit(
+  deps: ExchangeDeps,
+  x: Exchange,
+  session: GateSession,
+  method: string,
+  render: (message: string, requestId: string) => ErrorResponse,
+): Promise<ErrorResponse | undefined> {
+  const message = takeRequestSlot(deps, x, session);
+  if (message === undefined) return undefined;
+  const id = await whileDeciding(
+    x,
+    recordRefusal(session, deps.connection, method, {
+      ruleId: REQUEST_LIMIT_RULE,
+      message,
+      recorded: refusedTarget(x.req.url, x.settings.masking.fields),
+    }),
+  );
+  return withRetryAfter(render(message, id));
+}
+
 export async function openBearerSession(
   deps: ExchangeDeps,
   req: IncomingMessage,
@@ -171,14 +209,19 @@ export async function handleGeneric(deps: ExchangeDeps, x: Exchange): Promise<vo
   const opened = await openBearerSession(deps, req);
   if (!('admit' in opened)) return fail(opened.failure, opened.message);
   const session = opened;
+  // One of the principal's in-flight slots, before anything is decided or sent upstream.
+  const overLimit = await refuseOverLimit(deps, x, session, method, (message, id) =>
+    problemResponse('throttled', message, id, REQUEST_LIMIT_RULE),
+  );
+  if (overLimit) return answer(x, overLimit);
 
   const read = readGenericRequest(method, req.url, req.headers, settings);
   if (!read.ok) {
-    const id = await recordRefusal(session, deps.connection, method, read);
+    const id = await whileDeciding(x, recordRefusal(session, deps.connection, method, read));
     return fail('malformed', read.message, id, read.ruleId);
   }
   const action: HttpAction = httpAction({ connection: deps.connection, method, path: read.recorded });
-  const admission = await session.admit(action, admitOptions(x));
+  const admission = await whileDeciding(x, session.admit(action, admitOptions(x)));
   if (!admission.allowed)
     return fail(
       failureFor(admission.error.code),
@@ -187,6 +230,8 @@ export async function handleGeneric(deps: ExchangeDeps, x: Exchange): Promise<vo
       admission.error.ruleId,
     );
   const requestId = admission.statementId;
+  // The body ran out of time while the session was being opened: answered (408), nothing forwarded.
+  if (x.bodyTimedOut) return settle(session, admission, bodyTimeoutError(x));
 
   try {
     const headers: Record<string, string> = {
@@ -218,8 +263,10 @@ export async function handleGeneric(deps: ExchangeDeps, x: Exchange): Promise<vo
       scanObjects: decision.effect !== 'deny' && Boolean(decision.obligations.mask),
       withhold: (message) => problemResponse('withheld', message, requestId),
     });
-    settle(session, admission, outcome);
+    settle(session, admission, x.bodyTimedOut ? bodyTimeoutError(x) : outcome);
   } catch (e) {
+    // The client was answered 408 and its connection closed (exchange-context.ts): nothing more to say.
+    if (x.bodyTimedOut) return settle(session, admission, bodyTimeoutError(x));
     const ge = asGatewayError(e);
     settle(session, admission, {
       error: { code: ge?.code ?? 'internal', message: ge?.message ?? 'internal error' },

@@ -2,6 +2,7 @@
 // its endpoint. AWS connections (auth aws-sigv4) take SigV4-signed requests made with a Gatehouse key;
 // generic ones take `Authorization: Bearer <token>`. Plain node:http for full control of streaming.
 
+import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
@@ -10,9 +11,16 @@ import type { Logger } from '../../core/ports.js';
 import type { Gate } from '../../gate/gate.js';
 import type { Engine, ListeningAddress } from '../engine.js';
 import { handleAws } from './aws-exchange.js';
+import {
+  answerClientError,
+  ConnectionGuard,
+  DEFAULT_CLIENT_LIMITS,
+  PrincipalRequests,
+  serverTimeouts,
+} from './client-limits.js';
 import { ClientSessions } from './client-sessions.js';
-import { awsErrorResponse } from './error-responses.js';
-import { answer, newExchange, type ExchangeDeps } from './exchange-context.js';
+import { awsErrorResponse, problemResponse } from './error-responses.js';
+import { answer, newExchange, startUploadClock, type ExchangeDeps } from './exchange-context.js';
 import { handleGeneric } from './generic-exchange.js';
 import type { AwsKeyResolver, HttpConnectionSettings } from './http-settings.js';
 import { splitTarget } from './request-target.js';
@@ -37,26 +45,43 @@ export interface HttpEngineOptions {
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
 }
 
+/** The 408 for a request head that did not arrive in time (no request exists yet to answer through). */
+function headTimeoutResponse(): string {
+  const r = problemResponse(
+    'timeout',
+    'Gatehouse stopped waiting for the request head: it did not arrive within headersTimeout.',
+    randomUUID(),
+  );
+  return (
+    `HTTP/1.1 408 Request Timeout\r\ncontent-type: ${r.headers['content-type']}\r\n` +
+    `content-length: ${Buffer.byteLength(r.body)}\r\nconnection: close\r\n\r\n${r.body}`
+  );
+}
+
 export class HttpEngine implements Engine {
   readonly protocol = 'http';
   private readonly server: http.Server;
   private readonly sessions: ClientSessions;
   private readonly sockets = new Set<Socket>();
   private readonly deps: ExchangeDeps;
+  private readonly guard: ConnectionGuard;
 
   constructor(private readonly options: HttpEngineOptions) {
-    this.sessions = new ClientSessions(options.gate);
+    // The listener's own limits are read once, here (a restart applies them); the rest per request.
+    const limits = options.settings()?.clientLimits ?? DEFAULT_CLIENT_LIMITS;
+    this.guard = new ConnectionGuard(limits.unauthenticatedPerAddress);
+    this.sessions = new ClientSessions(options.gate, (socket) => this.guard.authenticated(socket));
     this.deps = {
       connection: options.connection,
       sessions: this.sessions,
       logger: options.logger,
       ...(options.awsKeys ? { awsKeys: options.awsKeys } : {}),
       now: options.now ?? (() => new Date()),
+      requests: new PrincipalRequests(),
     };
     const serverOptions = {
       maxHeaderSize: options.maxHeaderSize ?? 64 * 1024,
-      requestTimeout: 0,
-      keepAliveTimeout: 65_000,
+      ...serverTimeouts(limits),
     };
     this.server = options.tls
       ? https.createServer({
@@ -64,8 +89,11 @@ export class HttpEngine implements Engine {
           cert: options.tls.cert,
           key: options.tls.key,
           minVersion: 'TLSv1.2',
+          // A TLS handshake is part of sending the head.
+          handshakeTimeout: limits.headersTimeoutMs,
         })
       : http.createServer(serverOptions);
+    this.server.maxConnections = limits.maxConnections;
     this.server.on('request', (req: IncomingMessage, res: ServerResponse) => this.handle(req, res, false));
     // Without this listener Node answers 100 Continue before the gate has decided.
     this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) =>
@@ -75,15 +103,17 @@ export class HttpEngine implements Engine {
       this.upgrade(req, socket, head),
     );
     this.server.on(options.tls ? 'secureConnection' : 'connection', (socket: Socket) => {
+      if (!this.guard.admit(socket)) {
+        socket.destroy();
+        return;
+      }
       socket.setNoDelay(true);
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
     });
-    this.server.on('clientError', (_err, socket: Duplex) => {
-      if (socket.writable)
-        socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-      else socket.destroy();
-    });
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
+      answerClientError(err, socket, headTimeoutResponse),
+    );
     this.server.on('error', (err) =>
       options.logger.error({ err: err.message, connection: options.connection }, 'http listener error'),
     );
@@ -119,6 +149,7 @@ export class HttpEngine implements Engine {
       return;
     }
     const x = newExchange(req, res, settings, expectContinue);
+    startUploadClock(x, settings.clientLimits.bodyTimeoutMs);
     // Generic requests are authenticated first, so a refused target is recorded against its caller.
     if (!settings.aws) return handleGeneric(this.deps, x);
     // AWS: the signature covers the target as sent, so it must split before anything is checked.

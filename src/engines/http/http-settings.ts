@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { DetectorSet } from '../../masking/index.js';
 import type { AwsCredentialSource } from './aws/aws-credentials.js';
+import type { ClientLimits } from './client-limits.js';
 import type { FieldMatcher } from './field-names.js';
 
 export interface ResponseMasking {
@@ -54,6 +55,8 @@ export interface HttpConnectionSettings {
   readonly maxRequestBodyBytes: number;
   readonly holdTimeoutMs: number;
   readonly upstreamTimeoutMs: number;
+  /** Time and concurrency one client may hold (client-limits.ts). */
+  readonly clientLimits: ClientLimits;
   readonly websockets: boolean;
   readonly tls: UpstreamTls;
   readonly dispatcher: Dispatcher;

@@ -12,8 +12,15 @@ import { type HttpAction, httpAction } from '../../core/action.js';
 import { isGatewayError } from '../../core/errors.js';
 import { holdSignal } from '../../gate/gate.js';
 import { failureFor, problemResponse, type ErrorResponse } from './error-responses.js';
-import type { ExchangeDeps } from './exchange-context.js';
-import { openBearerSession, readGenericRequest, recordRefusal } from './generic-exchange.js';
+import { socketEnd, tooManyRequestsMessage } from './client-limits.js';
+import { withRetryAfter, type ExchangeDeps } from './exchange-context.js';
+import {
+  openBearerSession,
+  readGenericRequest,
+  recordRefusal,
+  refusedTarget,
+  REQUEST_LIMIT_RULE,
+} from './generic-exchange.js';
 import { forwardRequestHeaders } from './http-headers.js';
 import type { HttpConnectionSettings } from './http-settings.js';
 
@@ -50,6 +57,17 @@ export async function handleUpgrade(
   const opened = await openBearerSession(deps, req);
   if (!('admit' in opened)) return fail(opened.failure, opened.message);
   const session = opened;
+  // An upgraded connection is a request in flight for as long as its socket is open.
+  const max = settings.clientLimits.requestsPerPrincipal;
+  if (!deps.requests.take(session.identity, max, socketEnd(socket))) {
+    const message = tooManyRequestsMessage(session.identity.subject, max);
+    const id = await recordRefusal(session, deps.connection, 'GET', {
+      ruleId: REQUEST_LIMIT_RULE,
+      message,
+      recorded: refusedTarget(req.url, settings.masking.fields),
+    });
+    return refuse(socket, withRetryAfter(problemResponse('throttled', message, id, REQUEST_LIMIT_RULE)));
+  }
   // The same canonical path as any request: decided, recorded and sent upstream as one string.
   const read = readGenericRequest('GET', req.url, req.headers, settings);
   if (!read.ok) {

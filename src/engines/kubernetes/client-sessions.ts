@@ -22,6 +22,8 @@ export class KubeClientSessions {
   constructor(
     private readonly gate: Gate,
     private readonly connection: string,
+    /** Told when a session opens on a socket: it has authenticated (../http/client-limits.ts). */
+    private readonly onOpened: (socket: Socket) => void = () => undefined,
   ) {}
 
   get count(): number {
@@ -62,6 +64,7 @@ export class KubeClientSessions {
     try {
       const s = await opened;
       this.open.add(s);
+      this.onOpened(socket);
       // Revoked, expired or ended by an admin: the connection goes (a watch or log stream with it);
       // an exec relay on an upgraded socket ends its own session with a status message first.
       s.ended.addEventListener(

@@ -30,11 +30,12 @@ import {
   failureStatus,
   type RemoteCommandStatus,
 } from '../../wire/kubernetes/status.js';
+import { socketEnd } from '../http/client-limits.js';
 import { classifyRequest } from './classify-request.js';
 import { forwardHeaders, impersonationHeader } from './kube-headers.js';
 import { TerminalMasker } from '../../masking/index.js';
 import { maskKubeText } from './kube-masking.js';
-import { upstreamUrl, sessionFor, type KubeRequestDeps } from './kube-request.js';
+import { overLimitStatus, upstreamUrl, sessionFor, type KubeRequestDeps } from './kube-request.js';
 import { reasonFor, refuseUpgrade } from './kube-responses.js';
 import type { KubeConnectionSettings } from './kube-settings.js';
 
@@ -72,6 +73,12 @@ export async function handleKubeUpgrade(
   const upgrade = String(req.headers.upgrade ?? '').toLowerCase();
   const session = await sessionFor(deps, req, refuse);
   if (!session) return;
+  // An upgraded connection is a request in flight for as long as its socket is open.
+  const max = settings.clientLimits.requestsPerPrincipal;
+  if (!deps.requests.take(session.identity, max, socketEnd(socket))) {
+    const over = overLimitStatus(session.identity.subject, max);
+    return refuseUpgrade(socket, over.status, over.headers);
+  }
   const classified = classifyRequest(deps.connection, method, req.url, deps.classifyCommand);
   if (!classified.ok) return refuse('BadRequest', classified.message);
   const { action, info } = classified;

@@ -11,7 +11,16 @@ import { request as undiciRequest, errors as undiciErrors } from 'undici';
 import { isGatewayError } from '../../core/errors.js';
 import type { Logger } from '../../core/ports.js';
 import { holdSignal, type Admission, type GateSession } from '../../gate/gate.js';
-import { failureStatus } from '../../wire/kubernetes/status.js';
+import { failureStatus, type KubeStatus } from '../../wire/kubernetes/status.js';
+import {
+  bodyTimeoutMessage,
+  dropBodyWhenAnswered,
+  RETRY_AFTER_SECONDS,
+  tooManyRequestsMessage,
+  UploadClock,
+  watchRequestEnd,
+  type PrincipalRequests,
+} from '../http/client-limits.js';
 import { classifyRequest, type CommandClassifier } from './classify-request.js';
 import { bearerToken, type KubeClientSessions } from './client-sessions.js';
 import { forwardHeaders, impersonationHeader, relayHeaders } from './kube-headers.js';
@@ -24,6 +33,22 @@ export interface KubeRequestDeps {
   readonly sessions: KubeClientSessions;
   readonly logger: Logger;
   readonly classifyCommand?: CommandClassifier;
+  /** Requests in flight per principal on this connection (../http/client-limits.ts). */
+  readonly requests: PrincipalRequests;
+}
+
+/** The 429 of a principal past its in-flight limit, in Status terms, with when to retry. */
+export function overLimitStatus(
+  subject: string,
+  max: number,
+): {
+  status: KubeStatus;
+  headers: Readonly<Record<string, string>>;
+} {
+  return {
+    status: failureStatus('TooManyRequests', `Gatehouse: ${tooManyRequestsMessage(subject, max)}.`),
+    headers: { 'retry-after': RETRY_AFTER_SECONDS },
+  };
 }
 
 /** The upstream URL: the server's base (a path prefix kept) + the canonical path + the query to forward. */
@@ -71,8 +96,31 @@ export async function handleKubeRequest(
   const refuse = (reason: Parameters<typeof failureStatus>[0], message: string): void =>
     sendStatus(res, failureStatus(reason, message), unread);
 
+  // The body must arrive within bodyTimeout of the request's start, not counting the gate's decision
+  // (a hold for approval) nor a wait for 100 Continue; else 408 and the connection closes.
+  const bodyTimeoutMs = settings.clientLimits.bodyTimeoutMs;
+  const expectContinue = unread && String(req.headers.expect ?? '').toLowerCase() === '100-continue';
+  let timedOut = false;
+  // Over when the response closes, or the socket first (a queued pipelined response never closes).
+  const gone = new AbortController();
+  const onEnd = watchRequestEnd(req, res, () => gone.abort());
+  const upload = UploadClock.start(req, onEnd, bodyTimeoutMs, expectContinue, () => {
+    timedOut = true;
+    sendStatus(res, failureStatus('RequestTimeout', bodyTimeoutMessage(bodyTimeoutMs)), true);
+    dropBodyWhenAnswered(req, onEnd);
+  });
+  const timedOutOutcome = (): Outcome => ({
+    error: { code: 'client_timeout', message: bodyTimeoutMessage(bodyTimeoutMs) },
+  });
+
   const session = await sessionFor(deps, req, refuse);
   if (!session) return;
+  // One of the principal's in-flight slots (given back when the response closes), before anything else.
+  const max = settings.clientLimits.requestsPerPrincipal;
+  if (!deps.requests.take(session.identity, max, onEnd)) {
+    const over = overLimitStatus(session.identity.subject, max);
+    return sendStatus(res, over.status, unread, over.headers);
+  }
   const classified = classifyRequest(deps.connection, method, req.url, deps.classifyCommand);
   if (!classified.ok) return refuse('BadRequest', classified.message);
   const { action, info } = classified;
@@ -90,14 +138,14 @@ export async function handleKubeRequest(
     );
   }
 
-  const gone = new AbortController();
-  res.once('close', () => {
-    if (!res.writableFinished) gone.abort();
-  });
-  const admission = await session.admit(action, {
-    signal: holdSignal(settings.holdTimeoutMs, gone.signal),
-  });
+  // Time spent deciding (held for approval included) is not the client's: the body clock stops.
+  upload?.pause();
+  const admission = await session
+    .admit(action, { signal: holdSignal(settings.holdTimeoutMs, gone.signal) })
+    .finally(() => upload?.resume());
   if (!admission.allowed) return refuse(reasonFor(admission.error.code), admission.error.message);
+  // The body ran out of time while the session was being opened: answered (408), nothing forwarded.
+  if (timedOut) return settle(session, admission, timedOutOutcome());
 
   const masking = admission.decision.effect !== 'deny' && Boolean(admission.decision.obligations.mask);
   try {
@@ -110,7 +158,10 @@ export async function handleKubeRequest(
     if (length !== undefined && /^\d{1,15}$/.test(length)) headers['content-length'] = length;
     const hasBody = unread;
     // The body is read only once the request is admitted (RFC 9110 §10.1.1).
-    if (hasBody && String(req.headers.expect ?? '').toLowerCase() === '100-continue') res.writeContinue();
+    if (hasBody && expectContinue) {
+      res.writeContinue();
+      upload?.resume();
+    }
     let up;
     try {
       up = await undiciRequest(url, {
@@ -123,6 +174,7 @@ export async function handleKubeRequest(
         bodyTimeout: 0,
       });
     } catch (cause) {
+      if (timedOut) return settle(session, admission, timedOutOutcome());
       const timeout = cause instanceof undiciErrors.HeadersTimeoutError;
       const message = timeout
         ? 'the Kubernetes API server did not answer in time'
@@ -140,8 +192,9 @@ export async function handleKubeRequest(
       settings,
       watch: info.verb === 'watch',
     });
-    settle(session, admission, outcome);
+    settle(session, admission, timedOut ? timedOutOutcome() : outcome);
   } catch (e) {
+    if (timedOut) return settle(session, admission, timedOutOutcome());
     settle(session, admission, {
       error: { code: 'internal', message: 'the request failed inside Gatehouse' },
     });

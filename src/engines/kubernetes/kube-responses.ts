@@ -34,7 +34,12 @@ function body(status: KubeStatus): string {
 }
 
 /** Writes a Status response (and closes the connection when an unread body would follow). */
-export function sendStatus(res: ServerResponse, status: KubeStatus, closeConnection = false): void {
+export function sendStatus(
+  res: ServerResponse,
+  status: KubeStatus,
+  closeConnection = false,
+  extraHeaders: Readonly<Record<string, string>> = {},
+): void {
   if (res.headersSent || res.destroyed) {
     res.destroy();
     return;
@@ -45,17 +50,29 @@ export function sendStatus(res: ServerResponse, status: KubeStatus, closeConnect
     'content-length': Buffer.byteLength(text),
     ...(status.code === 401 ? { 'www-authenticate': 'Bearer realm="gatehouse"' } : {}),
     ...(closeConnection ? { connection: 'close' } : {}),
+    ...extraHeaders,
   });
   res.end(res.req.method === 'HEAD' ? undefined : text);
 }
 
 /** The same Status on a socket whose upgrade is refused (no HTTP response object exists there). */
-export function refuseUpgrade(socket: Duplex, status: KubeStatus): void {
+export function refuseUpgrade(
+  socket: Duplex,
+  status: KubeStatus,
+  extraHeaders: Readonly<Record<string, string>> = {},
+): void {
   if (socket.destroyed) return;
+  socket.end(rawStatus(status, extraHeaders));
+}
+
+/** A Status as a whole raw HTTP/1.1 response that closes the connection. */
+export function rawStatus(status: KubeStatus, extraHeaders: Readonly<Record<string, string>> = {}): string {
   const text = body(status);
-  socket.end(
+  let extra = '';
+  for (const [k, v] of Object.entries(extraHeaders)) extra += `${k}: ${v}\r\n`;
+  return (
     `HTTP/1.1 ${status.code} ${STATUS_CODES[status.code] ?? ''}\r\ncontent-type: application/json\r\n` +
-      `content-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
+    `${extra}content-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`
   );
 }
 

@@ -10,6 +10,7 @@ import { toMs } from '../../config/schema.js';
 import { ERROR_CODES, GatewayError } from '../../core/errors.js';
 import { createDetectorSet, DEFAULT_SENSITIVE_KEYS, type DetectorSet } from '../../masking/index.js';
 import type { AwsCredentials } from '../../wire/aws/sigv4-signer.js';
+import { clientLimitsFrom, type ClientLimits } from '../http/client-limits.js';
 import { EksTokenSource } from './eks-token.js';
 import { nameMatcher, type NameMatcher } from './kube-masking.js';
 
@@ -48,6 +49,8 @@ export interface KubeConnectionSettings {
   readonly masking: KubeMasking;
   readonly holdTimeoutMs: number;
   readonly upstreamTimeoutMs: number;
+  /** Time and concurrency one client may hold (../http/client-limits.ts). */
+  readonly clientLimits: ClientLimits;
   readonly recordMaxBytes: number;
 }
 
@@ -137,6 +140,7 @@ export async function buildKubeConnectionSettings(
     },
     holdTimeoutMs: toMs(config.holdTimeout),
     upstreamTimeoutMs: toMs(config.upstreamTimeout),
+    clientLimits: clientLimitsFrom(config.clientLimits),
     recordMaxBytes: config.exec.recordMaxBytes,
   };
 }

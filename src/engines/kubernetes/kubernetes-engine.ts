@@ -11,11 +11,18 @@ import type { Logger } from '../../core/ports.js';
 import type { Gate } from '../../gate/gate.js';
 import { failureStatus } from '../../wire/kubernetes/status.js';
 import type { Engine, ListeningAddress } from '../engine.js';
+import {
+  answerClientError,
+  ConnectionGuard,
+  DEFAULT_CLIENT_LIMITS,
+  PrincipalRequests,
+  serverTimeouts,
+} from '../http/client-limits.js';
 import type { CommandClassifier } from './classify-request.js';
 import { KubeClientSessions } from './client-sessions.js';
 import { handleKubeUpgrade } from './exec-relay.js';
 import { handleKubeRequest, type KubeRequestDeps } from './kube-request.js';
-import { sendStatus } from './kube-responses.js';
+import { rawStatus, sendStatus } from './kube-responses.js';
 import type { KubeConnectionSettings } from './kube-settings.js';
 
 export interface KubernetesEngineOptions {
@@ -38,23 +45,32 @@ export class KubernetesEngine implements Engine {
   private readonly sessions: KubeClientSessions;
   private readonly sockets = new Set<Socket>();
   private readonly deps: KubeRequestDeps;
+  private readonly guard: ConnectionGuard;
 
   constructor(private readonly options: KubernetesEngineOptions) {
-    this.sessions = new KubeClientSessions(options.gate, options.connection);
+    // The listener's own limits are read once, here (a restart applies them); the rest per request.
+    const limits = options.settings()?.clientLimits ?? DEFAULT_CLIENT_LIMITS;
+    this.guard = new ConnectionGuard(limits.unauthenticatedPerAddress);
+    this.sessions = new KubeClientSessions(options.gate, options.connection, (socket) =>
+      this.guard.authenticated(socket),
+    );
     this.deps = {
       connection: options.connection,
       sessions: this.sessions,
       logger: options.logger,
       ...(options.classifyCommand ? { classifyCommand: options.classifyCommand } : {}),
+      requests: new PrincipalRequests(),
     };
     this.server = https.createServer({
       cert: options.tls.cert,
       key: options.tls.key,
       minVersion: 'TLSv1.2',
       maxHeaderSize: 64 * 1024,
-      requestTimeout: 0,
-      keepAliveTimeout: 65_000,
+      ...serverTimeouts(limits),
+      // A TLS handshake is part of sending the head.
+      handshakeTimeout: limits.headersTimeoutMs,
     });
+    this.server.maxConnections = limits.maxConnections;
     this.server.on('request', (req: IncomingMessage, res: ServerResponse) => this.handle(req, res));
     // Without this listener Node answers 100 Continue before the gate has decided.
     this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
@@ -64,15 +80,24 @@ export class KubernetesEngine implements Engine {
       this.upgrade(req, socket, head),
     );
     this.server.on('secureConnection', (socket: Socket) => {
+      if (!this.guard.admit(socket)) {
+        socket.destroy();
+        return;
+      }
       socket.setNoDelay(true);
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
     });
-    this.server.on('clientError', (_err, socket: Duplex) => {
-      if (socket.writable)
-        socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-      else socket.destroy();
-    });
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
+      answerClientError(err, socket, () =>
+        rawStatus(
+          failureStatus(
+            'RequestTimeout',
+            'Gatehouse stopped waiting for the request head: it did not arrive within headersTimeout.',
+          ),
+        ),
+      ),
+    );
     this.server.on('tlsClientError', () => undefined);
     this.server.on('error', (err) =>
       options.logger.error({ err: err.message, connection: options.connection }, 'kubernetes listener error'),

@@ -11,6 +11,8 @@ export const STATUS_REASONS = {
   MethodNotAllowed: 405,
   RequestEntityTooLarge: 413,
   TooManyRequests: 429,
+  // The client was too slow sending its request (Gatehouse's own bodyTimeout / headersTimeout).
+  RequestTimeout: 408,
   ServiceUnavailable: 503,
   InternalError: 500,
   Timeout: 504,
