@@ -95,6 +95,7 @@ async function startUpstream(): Promise<Upstream> {
       });
       return;
     }
+    // Answers at once, without reading the body (as an upstream refusing an upload early does).
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end('{"ok":true}');
   });
@@ -266,6 +267,18 @@ describe('HTTP engine: time and concurrency one client may hold', () => {
     }, 'the timed-out request to be recorded');
     expect(echo?.effect).toBe('allow');
     expect(echo?.result?.error).toMatchObject({ code: 'client_timeout' });
+  });
+
+  it('closes the socket of a body still trickling in after its response was sent', async () => {
+    const r = await rawClient(
+      api,
+      `POST /v1/early HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${ann}\r\ncontent-length: 100000\r\n\r\nab`,
+      { everyMs: 50, write: () => 'a' },
+    );
+    // The upstream answered before the body was in. The socket still goes, within the body limit
+    // (or sooner, as an idle keep-alive socket when nothing reads it any more).
+    expect(r.text).toMatch(/^HTTP\/1\.1 200 /);
+    expect(r.elapsedMs).toBeLessThan(BODY_TIMEOUT_MS + 2500);
   });
 
   it('closes an idle keep-alive socket after keepAliveTimeout', async () => {
