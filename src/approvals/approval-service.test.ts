@@ -275,6 +275,55 @@ describe('HTTP actions', () => {
     expect((await held).approved).toBe(true);
     await s.close();
   });
+
+  it('shows an S3 copy with its source, and binds the approval to that source', async () => {
+    const s = service();
+    const copy = (from: string) =>
+      httpAction({
+        connection: 'aws',
+        method: 'PUT',
+        path: '/dst/k',
+        operation: 's3:CopyObject',
+        resource: 'dst/k',
+        implied: [
+          httpAction({
+            connection: 'aws',
+            method: 'GET',
+            path: `/${from}`,
+            operation: 's3:GetObject',
+            resource: from,
+          }),
+        ],
+      });
+    const first = await s.request({
+      identity: claude,
+      sessionId: 'sess-copy',
+      statementId: 'sess-copy:1',
+      action: copy('pub/a'),
+      decision: review('two', 'defer'),
+      signal: new AbortController().signal,
+    });
+    expect(first.approved).toBe(false);
+    const stored = await repo.getRequest(first.requestId!);
+    expect(stored?.statement).toMatchObject({
+      text: 'PUT /dst/k + s3:GetObject GET /pub/a',
+      kind: 's3:CopyObject',
+      params: ['dst/k', 'pub/a'],
+    });
+    // The same destination from another source is another request, not the one approved.
+    const other = await s.request({
+      identity: claude,
+      sessionId: 'sess-copy',
+      statementId: 'sess-copy:2',
+      action: copy('secret/a'),
+      decision: review('two', 'defer'),
+      signal: new AbortController().signal,
+    });
+    expect(other.approved ? undefined : other.requestId).not.toBe(first.requestId);
+    clock += 31 * 60_000;
+    expect(await s.sweep()).toBe(2);
+    await s.close();
+  });
 });
 
 describe('AccessGrants', () => {

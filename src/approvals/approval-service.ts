@@ -133,12 +133,14 @@ function subjectOf(action: Action): ActionSubject {
       ...(d.params ? { params: d.params, shownParams: d.params } : {}),
     };
   }
+  // The request line, and what the request implies (an S3 copy's source read), as recorded.
+  const resources = [action, ...(action.implied ?? [])].flatMap((a) => (a.resource ? [a.resource] : []));
   return {
-    text: `${action.method} ${action.path}`,
-    shownText: `${action.method} ${action.path}`,
+    text: action.describe.text,
+    shownText: action.describe.text,
     kind: action.operation ?? action.method.toLowerCase(),
     categories: [],
-    ...(action.resource ? { params: [action.resource], shownParams: [action.resource] } : {}),
+    ...(resources.length > 0 ? { params: resources, shownParams: resources } : {}),
   };
 }
 

@@ -48,6 +48,13 @@ export interface HttpAction extends ActionBase {
   readonly operation?: string;
   /** Resource the operation acts on (bucket, bucket/key, table, function ARN…). */
   readonly resource?: string;
+  /**
+   * What else the request makes the upstream do on the client's behalf, each written as the request
+   * the client would send to do it itself (S3 CopyObject reads its `x-amz-copy-source`: s3:GetObject,
+   * `GET /<bucket>/<key>`). Policy decides each as it would that request; the request is allowed only
+   * if it and every one of these is. They are in its record (`describe.text`).
+   */
+  readonly implied?: readonly HttpAction[];
 }
 
 /**
@@ -144,8 +151,13 @@ export function httpAction(fields: {
   readonly path: string;
   readonly operation?: string | undefined;
   readonly resource?: string | undefined;
+  readonly implied?: readonly HttpAction[] | undefined;
 }): HttpAction {
-  const { connection, method, path, operation, resource } = fields;
+  const { connection, method, path, operation, resource, implied } = fields;
+  const also = implied && implied.length > 0 ? implied : undefined;
+  // `PUT /dst/k + s3:GetObject GET /src/k`: the request and what it implies, in the order decided.
+  let text = `${method} ${path}`;
+  for (const a of also ?? []) text += ` + ${a.operation ?? a.method.toLowerCase()} ${a.method} ${a.path}`;
   return {
     kind: 'http',
     connection,
@@ -153,9 +165,10 @@ export function httpAction(fields: {
     path,
     ...(operation !== undefined ? { operation } : {}),
     ...(resource !== undefined ? { resource } : {}),
+    ...(also !== undefined ? { implied: also } : {}),
     describe: {
       via: 'http',
-      text: `${method} ${path}`,
+      text,
       kind: operation ?? method.toLowerCase(),
       categories: [],
     },

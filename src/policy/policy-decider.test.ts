@@ -747,6 +747,86 @@ describe('HTTP actions', () => {
   });
 });
 
+describe('HTTP actions with implied requests (an S3 copy reads its source)', () => {
+  const d = decider([
+    {
+      id: 'copier',
+      connections: ['aws'],
+      rules: [
+        { id: 'write-dst', effect: 'allow', match: { operations: ['s3:CopyObject'], paths: ['/dst/**'] } },
+        { id: 'read-pub', effect: 'allow', match: { operations: ['s3:GetObject'], paths: ['/pub/**'] } },
+        {
+          id: 'read-hr',
+          effect: 'review',
+          match: { operations: ['s3:GetObject'], paths: ['/hr/**'] },
+          mask: true,
+        },
+        { id: 'no-vault', effect: 'deny', match: { paths: ['/vault/**'] } },
+      ],
+    },
+  ]);
+  const copy = (from: string, to = '/dst/k') =>
+    httpAction({
+      connection: 'aws',
+      method: 'PUT',
+      path: to,
+      operation: 's3:CopyObject',
+      resource: to.slice(1),
+      implied: [
+        httpAction({
+          connection: 'aws',
+          method: 'GET',
+          path: from,
+          operation: 's3:GetObject',
+          resource: from.slice(1),
+        }),
+      ],
+    });
+
+  it('allows only when the request and every implied one are allowed', () => {
+    expect(d.decide(who(), copy('/pub/a'))).toEqual({
+      effect: 'allow',
+      ruleId: 'write-dst',
+      obligations: {},
+    });
+    expect(d.decide(who(), copy('/pub/a', '/pub/b')).ruleId).toBe('default-deny');
+  });
+
+  it('refuses when an implied request is not allowed, naming it and the request', () => {
+    const dec = d.decide(who(), copy('/secret/a'));
+    expect(dec).toMatchObject({ effect: 'deny', ruleId: 'default-deny' });
+    if (dec.effect !== 'deny') throw new Error('unreachable');
+    expect(dec.message).toContain('s3:GetObject (GET /secret/a)');
+    expect(dec.message).toContain('s3:CopyObject (PUT /dst/k)');
+    expect(d.decide(who(), copy('/vault/x')).ruleId).toBe('no-vault');
+  });
+
+  it('holds for review when an implied request needs it, with its obligations', () => {
+    expect(d.decide(who(), copy('/hr/a'))).toMatchObject({
+      effect: 'review',
+      ruleId: 'read-hr',
+      obligations: { mask: true },
+    });
+  });
+
+  it('describes the implied request in the record text, and explains it rule by rule', () => {
+    const a = copy('/secret/a');
+    expect(a.describe.text).toBe('PUT /dst/k + s3:GetObject GET /secret/a');
+    const trace = d.explain(who(), a);
+    expect(trace.decision).toEqual(d.decide(who(), a));
+    expect(trace.action).toMatchObject({
+      kind: 'http',
+      operation: 's3:CopyObject',
+      implied: [{ method: 'GET', path: '/secret/a', operation: 's3:GetObject' }],
+    });
+    const reasons = trace.policies[0]!.rules.map((r) => `${r.rule}: ${r.reason}`);
+    expect(reasons).toContain('write-dst: matches');
+    expect(reasons).toContain(
+      'read-pub: s3:GetObject (GET /secret/a): no match: path /secret/a is not in [/pub/**]',
+    );
+  });
+});
+
 describe('policy version', () => {
   const base = [
     {

@@ -399,7 +399,56 @@ function httpWhat(a: HttpAction): string {
     : `${a.operation} (${a.method.toUpperCase()} ${a.path})`;
 }
 
+/**
+ * A request and what it implies (HttpAction.implied, e.g. the read of an S3 copy source), each decided
+ * as its own request: a deny of any of them refuses the request, else a review of any holds it, else it
+ * is allowed. Obligations are those of all of them together.
+ */
 function evaluateHttp(
+  policies: readonly CompiledPolicy[],
+  compiled: CompiledPolicies,
+  action: HttpAction,
+  sink: RuleSink | undefined,
+): Decision {
+  const own = evaluateHttpRequest(policies, compiled, action, sink);
+  const implied = action.implied;
+  if (implied === undefined || implied.length === 0) return own;
+  if (own.effect === 'deny' && sink === undefined) return own;
+  let denied = own.effect === 'deny' ? own : undefined;
+  let review = own.effect === 'review' ? own : undefined;
+  const obligations: Obligations[] = own.effect === 'deny' ? [] : [own.obligations];
+  const partOf = `It is part of ${httpWhat(action)}, which is decided with it.`;
+  for (const a of implied) {
+    const d = evaluateHttpRequest(policies, compiled, a, sink);
+    if (d.effect === 'deny') {
+      denied ??= deny(d.ruleId, `${d.message} ${partOf}`);
+      if (sink === undefined) return denied;
+      continue;
+    }
+    obligations.push(d.obligations);
+    if (d.effect === 'review') review ??= { ...d, message: `${d.message} ${partOf}` };
+  }
+  if (denied !== undefined) return denied;
+  const merged = mergeObligations(obligations);
+  if (review !== undefined) return { ...review, obligations: merged };
+  return { effect: 'allow', ruleId: own.ruleId, obligations: merged };
+}
+
+/** The obligations of several decisions at once: a mask if any masks (a named profile first), the lowest row cap. */
+function mergeObligations(all: readonly Obligations[]): Obligations {
+  let mask: Obligations['mask'];
+  let rowCap: number | undefined;
+  for (const o of all) {
+    if (o.mask !== undefined && o.mask !== false && (mask === undefined || mask === true)) mask = o.mask;
+    if (o.rowCap !== undefined && (rowCap === undefined || o.rowCap < rowCap)) rowCap = o.rowCap;
+  }
+  return {
+    ...(mask === undefined ? {} : { mask }),
+    ...(rowCap === undefined ? {} : { rowCap }),
+  };
+}
+
+function evaluateHttpRequest(
   policies: readonly CompiledPolicy[],
   compiled: CompiledPolicies,
   action: HttpAction,
@@ -713,6 +762,7 @@ function explain(
       });
     },
     httpRule(r, a, matched) {
+      const reason = otherDomain(r, 'http') ?? httpRuleReason(r, a, matched);
       byPolicy.get(r.policyId)!.push({
         policy: r.policyId,
         rule: r.id,
@@ -720,7 +770,8 @@ function explain(
         touches: matched,
         covers: [],
         matched,
-        reason: otherDomain(r, 'http') ?? httpRuleReason(r, a, matched),
+        // A request's implied parts are traced after it, each rule again, named by the part.
+        reason: a === action ? reason : `${httpWhat(a)}: ${reason}`,
       });
     },
   };
@@ -771,6 +822,15 @@ function explain(
       method: action.method,
       path: action.path,
       ...(action.operation === undefined ? {} : { operation: action.operation }),
+      ...(action.implied === undefined
+        ? {}
+        : {
+            implied: action.implied.map((a) => ({
+              method: a.method,
+              path: a.path,
+              ...(a.operation === undefined ? {} : { operation: a.operation }),
+            })),
+          }),
     };
   }
   if (applicableList.length === 0) decision = connectionDenied(identity, connection);

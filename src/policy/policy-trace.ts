@@ -45,7 +45,18 @@ export type TracedAction =
       readonly functions: readonly string[];
       readonly parseError?: string;
     }
-  | { readonly kind: 'http'; readonly method: string; readonly path: string; readonly operation?: string }
+  | {
+      readonly kind: 'http';
+      readonly method: string;
+      readonly path: string;
+      readonly operation?: string;
+      /** What the request implies (HttpAction.implied), decided with it. */
+      readonly implied?: readonly {
+        readonly method: string;
+        readonly path: string;
+        readonly operation?: string;
+      }[];
+    }
   | {
       readonly kind: 'kubernetes';
       readonly verb: string;
