@@ -277,16 +277,31 @@ export async function handleAws(
       method,
       rawPath: path.path,
       query,
+      rawQuery: target.rawQuery,
       headers: req.headers,
       ...(body ? { body } : {}),
     });
 
+  // What the operation implies (an S3 copy's source read) is decided and recorded with it.
+  const implied =
+    cls.operation === undefined
+      ? undefined
+      : cls.implied?.map((i) =>
+          httpAction({
+            connection: deps.connection,
+            method: i.method,
+            path: recordedTarget(policyPath(i.path), i.rawQuery, settings.masking.fields),
+            operation: i.operation,
+            resource: i.resource,
+          }),
+        );
   const action: HttpAction = httpAction({
     connection: deps.connection,
     method,
     path: recordedTarget(policyPath(path), target.rawQuery, settings.masking.fields),
     ...(cls.operation !== undefined ? { operation: cls.operation } : {}),
     ...(cls.resource !== undefined ? { resource: cls.resource } : {}),
+    implied,
   });
   const admission: Admission = await whileDeciding(x, () =>
     cls.operation !== undefined
@@ -312,6 +327,8 @@ export async function handleAws(
     const headers: Record<string, string> = {
       ...forwardRequestHeaders(req.headers, { aws: true, awsChunked: payload.chunked }),
       ...settings.staticHeaders,
+      // The decided spelling (an S3 copy source) over the client's.
+      ...cls.canonicalHeaders,
     };
     if (payload.contentLength !== undefined) headers['content-length'] = String(payload.contentLength);
     headers['x-amz-content-sha256'] = payload.sha256;

@@ -2,6 +2,7 @@
 // and the resource it acts on, or no operation at all (which the engine denies: aws-unknown-operation).
 
 import type { IncomingHttpHeaders } from 'node:http';
+import type { CanonicalPath } from '../../../wire/http/canonical-path.js';
 import type { QueryMap } from '../sigv4/canonical-query.js';
 
 /** How an AWS service encodes its API (Smithy protocols): decides which classifier reads the request. */
@@ -14,6 +15,8 @@ export interface AwsRequest {
   /** Path as received, still percent-encoded. */
   readonly rawPath: string;
   readonly query: QueryMap;
+  /** The query string as received, without '?' ('' when none). */
+  readonly rawQuery?: string;
   readonly headers: IncomingHttpHeaders;
   /** The buffered body (JSON and query protocols only). */
   readonly body?: Buffer;
@@ -28,6 +31,23 @@ export interface AwsClassification {
   readonly reason?: string;
   /** The response body is object data (S3 GetObject): streamed, scanned only when a rule opts in. */
   readonly objectBody?: boolean;
+  /**
+   * What else the operation does on the client's behalf, as the request the client would send to do
+   * it itself (S3 CopyObject: s3:GetObject of its copy source); each is decided with the operation.
+   */
+  readonly implied?: readonly ImpliedRequest[];
+  /** Headers to forward in place of the client's: the canonical spelling of what was decided. */
+  readonly canonicalHeaders?: Readonly<Record<string, string>>;
+}
+
+export interface ImpliedRequest {
+  readonly operation: string;
+  readonly method: string;
+  /** Its canonical path, as for a request's own path. */
+  readonly path: CanonicalPath;
+  /** Its query string ('' when none). */
+  readonly rawQuery: string;
+  readonly resource: string;
 }
 
 export function unknown(protocol: AwsProtocol, reason: string): AwsClassification {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { policyPath } from '../request-target.js';
 import { parseQuery } from '../sigv4/canonical-query.js';
 import { classifyS3 } from './s3-classifier.js';
 
@@ -59,6 +60,124 @@ describe('classifyS3', () => {
     expect(s3('PUT', '/data/k?partNumber=2&uploadId=u', { 'x-amz-copy-source': '/other/x' }).operation).toBe(
       's3:UploadPartCopy',
     );
+  });
+
+  /** The implied read of a copy, as the engine decides it: `operation method path?query resource`. */
+  function source(headers: Record<string, string>, target = '/data/k') {
+    const c = s3('PUT', target, headers);
+    const i = c.implied?.[0];
+    return {
+      operation: c.operation,
+      read:
+        i === undefined
+          ? undefined
+          : `${i.operation} ${i.method} ${policyPath(i.path)}${i.rawQuery === '' ? '' : `?${i.rawQuery}`} ${i.resource}`,
+      forwarded: c.canonicalHeaders?.['x-amz-copy-source'],
+      reason: c.reason,
+    };
+  }
+
+  it.each([
+    ['other/x', 's3:GetObject GET /other/x other/x', 'other/x'],
+    ['/other/x', 's3:GetObject GET /other/x other/x', 'other/x'],
+    ['other/a/b%20c.txt', 's3:GetObject GET /other/a/b c.txt other/a/b c.txt', 'other/a/b%20c.txt'],
+    // S3 decodes the whole value, then splits at the first "/": %2F between bucket and key is a "/".
+    ['other%2Fdir%2Fx', 's3:GetObject GET /other/dir/x other/dir/x', 'other/dir/x'],
+    ['other/a%2Bb', 's3:GetObject GET /other/a+b other/a+b', 'other/a%2Bb'],
+    ['other/q%3Fx', 's3:GetObject GET /other/q%3Fx other/q?x', 'other/q%3Fx'],
+    ['other/%E2%82%AC', 's3:GetObject GET /other/€ other/€', 'other/%E2%82%AC'],
+    ["other/it's(1)", "s3:GetObject GET /other/it's(1) other/it's(1)", 'other/it%27s%281%29'],
+    [
+      'other/x?versionId=v1.a_b',
+      's3:GetObject GET /other/x?versionId=v1.a_b other/x',
+      'other/x?versionId=v1.a_b',
+    ],
+    [
+      'other/x?versionId=3%2FL4kq%2Bx',
+      's3:GetObject GET /other/x?versionId=3%2FL4kq%2Bx other/x',
+      'other/x?versionId=3%2FL4kq%2Bx',
+    ],
+  ])('decides the copy source %s as its own read', (value, read, forwarded) => {
+    expect(source({ 'x-amz-copy-source': value })).toEqual({
+      operation: 's3:CopyObject',
+      read,
+      forwarded,
+      reason: undefined,
+    });
+  });
+
+  it('decides the source of an UploadPartCopy, with its byte range', () => {
+    const c = s3('PUT', '/data/k?partNumber=2&uploadId=u', {
+      'x-amz-copy-source': 'secret/x',
+      'x-amz-copy-source-range': 'bytes=0-1023',
+    });
+    expect(c.operation).toBe('s3:UploadPartCopy');
+    expect(c.resource).toBe('data/k');
+    expect(c.implied).toEqual([expect.objectContaining({ operation: 's3:GetObject', resource: 'secret/x' })]);
+  });
+
+  it.each([
+    [''],
+    ['other'],
+    ['/other'],
+    ['other/'],
+    ['//other/x'],
+    ['/'],
+    ['other/a b'],
+    ['other/a+b'],
+    ['other/a;b'],
+    ['other/a#b'],
+    ['other/a\\b'],
+    ['other/x, other/y'],
+    ['other/%zz'],
+    ['other/%C3%28'],
+    ['other/a/../b'],
+    ['other/a/%2E%2E/b'],
+    ['other/a//b'],
+    ['other/a%00b'],
+    ['other/x?versionId='],
+    ['other/x?versionId=1&x=2'],
+    ['other/x?partNumber=1'],
+    ['other/x?versionId=1?versionId=2'],
+    ['other/x?versionId=%20'],
+    ['bad bucket/x'],
+    ['-other/x'],
+    ['arn:aws:s3:us-east-1:123456789012:accesspoint/ap/object/x'],
+    ['arn%3Aaws%3As3%3Aus-east-1%3A123456789012%3Aaccesspoint%2Fap%2Fobject%2Fx'],
+    ['arn:aws:s3-outposts:us-east-1:123456789012:outpost/op-1/accesspoint/ap/object/x'],
+    ['other/caf\u00e9'],
+  ])('refuses the copy source %j (unknown operation)', (value) => {
+    const c = s3('PUT', '/data/k', { 'x-amz-copy-source': value });
+    expect(c.operation).toBeUndefined();
+    expect(c.reason).toMatch(/x-amz-copy-source/);
+  });
+
+  it('refuses copy headers on operations that copy nothing, and a range on CopyObject', () => {
+    for (const [method, target] of [
+      ['PUT', '/data/k?tagging'],
+      ['PUT', '/data/k?acl'],
+      ['GET', '/data/k'],
+      ['HEAD', '/data/k'],
+      ['PUT', '/data'],
+      ['POST', '/data/k?uploads'],
+      ['POST', '/data/k?uploadId=u'],
+      ['DELETE', '/data/k'],
+    ] as const) {
+      const c = s3(method, target, { 'x-amz-copy-source': 'secret/x' });
+      expect(c.operation, `${method} ${target}`).toBeUndefined();
+      expect(c.implied).toBeUndefined();
+    }
+    expect(s3('PUT', '/data/k', { 'x-amz-copy-source-if-match': '"e"' }).operation).toBeUndefined();
+    expect(
+      s3('PUT', '/data/k', { 'x-amz-copy-source': 'a1/x', 'x-amz-copy-source-range': 'bytes=0-1' }).operation,
+    ).toBeUndefined();
+    expect(
+      s3('PUT', '/data/k?partNumber=1&uploadId=u', {
+        'x-amz-copy-source': 'a1/x',
+        'x-amz-copy-source-range': 'bytes=1-',
+      }).operation,
+    ).toBeUndefined();
+    expect(s3('PUT', '/data/k').implied).toBeUndefined();
   });
 
   it('marks GetObject as an object body and nothing else', () => {

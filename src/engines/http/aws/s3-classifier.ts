@@ -5,9 +5,14 @@
 // Fail closed: a query parameter that is neither a known sub-resource nor a known ordinary parameter,
 // two sub-resources at once, or a method a sub-resource does not take, leaves the operation unknown.
 // Spec: the S3 API Reference, one page per operation (method, URI and query of each request).
+//
+// CopyObject and UploadPartCopy also read another object, named in x-amz-copy-source: that read is
+// decided too, as the s3:GetObject a client would send for it (s3-copy-source.ts), and forwarded in
+// the spelling decided. x-amz-copy-source* headers on any other operation leave it unknown.
 
-import type { AwsClassification, AwsRequest } from './aws-request.js';
+import type { AwsClassification, AwsRequest, ImpliedRequest } from './aws-request.js';
 import { header, unknown } from './aws-request.js';
+import { parseCopySource } from './s3-copy-source.js';
 
 type Verb = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE';
 type Table = Partial<Record<Verb, string>>;
@@ -127,7 +132,60 @@ function decodeSegment(raw: string): string | undefined {
   }
 }
 
+/** Headers that only a copy reads (the source, its conditions, its SSE-C key, a part's byte range). */
+function copyHeaders(req: AwsRequest): string[] {
+  return Object.keys(req.headers).filter((h) => h.startsWith('x-amz-copy-source'));
+}
+
+/** CopyObject / UploadPartCopy: the copy source's read, decided with the write, or why not. */
+function copyOf(
+  req: AwsRequest,
+  operation: 's3:CopyObject' | 's3:UploadPartCopy',
+  resource: string,
+): AwsClassification {
+  const value = header(req.headers, 'x-amz-copy-source');
+  if (value === undefined) return unknown('s3', `${operation} without x-amz-copy-source`);
+  const range = header(req.headers, 'x-amz-copy-source-range');
+  if (range !== undefined) {
+    if (operation !== 's3:UploadPartCopy')
+      return unknown('s3', 'x-amz-copy-source-range is for UploadPartCopy only');
+    if (!/^bytes=\d{1,19}-\d{1,19}$/.test(range))
+      return unknown('s3', 'x-amz-copy-source-range is not "bytes=<first>-<last>"');
+  }
+  const parsed = parseCopySource(value);
+  if (!parsed.ok) return unknown('s3', parsed.reason);
+  const src = parsed.source;
+  const read: ImpliedRequest = {
+    operation: 's3:GetObject',
+    method: 'GET',
+    path: src.path,
+    rawQuery: src.rawQuery,
+    resource: `${src.bucket}/${src.key}`,
+  };
+  return {
+    protocol: 's3',
+    operation,
+    resource,
+    implied: [read],
+    canonicalHeaders: { 'x-amz-copy-source': src.header },
+  };
+}
+
 export function classifyS3(req: AwsRequest): AwsClassification {
+  const cls = classifyS3Request(req);
+  if (
+    cls.operation !== undefined &&
+    cls.operation !== 's3:CopyObject' &&
+    cls.operation !== 's3:UploadPartCopy'
+  ) {
+    const stray = copyHeaders(req);
+    if (stray.length > 0)
+      return unknown('s3', `${stray.join(', ')} on ${cls.operation}, which copies nothing`);
+  }
+  return cls;
+}
+
+function classifyS3Request(req: AwsRequest): AwsClassification {
   const method = req.method.toUpperCase() as Verb;
   if (!['GET', 'HEAD', 'PUT', 'POST', 'DELETE'].includes(method))
     return unknown('s3', `S3 has no ${req.method} operations`);
@@ -195,11 +253,9 @@ export function classifyS3(req: AwsRequest): AwsClassification {
   if (uploadId) {
     switch (method) {
       case 'PUT':
-        return {
-          protocol: 's3',
-          operation: copySource !== undefined ? 's3:UploadPartCopy' : 's3:UploadPart',
-          resource,
-        };
+        return copySource !== undefined
+          ? copyOf(req, 's3:UploadPartCopy', resource)
+          : { protocol: 's3', operation: 's3:UploadPart', resource };
       case 'POST':
         return { protocol: 's3', operation: 's3:CompleteMultipartUpload', resource };
       case 'DELETE':
@@ -216,11 +272,9 @@ export function classifyS3(req: AwsRequest): AwsClassification {
     case 'HEAD':
       return { protocol: 's3', operation: 's3:HeadObject', resource };
     case 'PUT':
-      return {
-        protocol: 's3',
-        operation: copySource !== undefined ? 's3:CopyObject' : 's3:PutObject',
-        resource,
-      };
+      return copySource !== undefined
+        ? copyOf(req, 's3:CopyObject', resource)
+        : { protocol: 's3', operation: 's3:PutObject', resource };
     case 'DELETE':
       return { protocol: 's3', operation: 's3:DeleteObject', resource };
     case 'POST':
