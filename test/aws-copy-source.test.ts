@@ -16,6 +16,7 @@ import {
   S3Client,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
+import { IAMClient, ListUsersCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredStatement } from '../src/core/records.js';
 import {
@@ -306,5 +307,52 @@ describe('requests that name a second resource', () => {
     });
     expect(r.status).toBe(403);
     expect(r.text).toContain('aws-unknown-operation');
+  });
+
+  describe('query protocol', () => {
+    const iam = (query: Record<string, string | string[]>, rawQuery: string, body: string) =>
+      signed(endpoint, agent, {
+        method: 'POST',
+        service: 'iam',
+        path: '/',
+        query,
+        rawQuery,
+        headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+        body,
+      });
+
+    it('passes the SDK, with every parameter once', async () => {
+      const client = new IAMClient({ endpoint, region: 'us-east-1', credentials: agent, maxAttempts: 1 });
+      const out = await client.send(new ListUsersCommand({}));
+      expect(out.Users).toEqual([]);
+    });
+
+    it.each([
+      [
+        'Action in both places',
+        { Action: 'DeleteUser' },
+        'Action=DeleteUser',
+        'Action=DeleteUser&UserName=bob',
+      ],
+      ['a resource in both places', { UserName: 'admin' }, 'UserName=admin', 'Action=GetUser&UserName=bob'],
+      ['a resource repeated in the body', {}, '', 'Action=GetUser&UserName=bob&UserName=admin'],
+      [
+        'Action twice in the query string',
+        { Action: ['ListUsers', 'DeleteUser'] },
+        'Action=ListUsers&Action=DeleteUser',
+        '',
+      ],
+      ['Action and action', {}, '', 'Action=ListUsers&action=DeleteUser'],
+      ['a raw + in the query string', { UserName: 'a+b' }, 'UserName=a+b', 'Action=GetUser'],
+    ])('refuses %s, recorded, and forwards nothing', async (_what, query, rawQuery, body) => {
+      const before = iamUp.seen.length;
+      const r = await iam(query, rawQuery, body);
+      expect(r.status).toBe(403);
+      expect(r.text).toContain('aws-unknown-operation');
+      expect(iamUp.seen.length).toBe(before);
+      const id = /<RequestId>([^<]+)<\/RequestId>/.exec(r.text)?.[1];
+      const st = (await recorded()).find((s) => s.id === id);
+      expect(st).toMatchObject({ effect: 'deny', ruleId: 'aws-unknown-operation', kind: 'post' });
+    });
   });
 });
