@@ -138,7 +138,7 @@ describe('requests that name a second resource', () => {
             type: 'aws-sigv4',
             region: 'us-east-1',
             credentials: { accessKeyId: REAL.accessKeyId, secretAccessKey: { env: 'GW_REAL_SECRET_2' } },
-            endpoints: { s3: s3Up.url, iam: iamUp.url },
+            endpoints: { s3: s3Up.url, iam: iamUp.url, secretsmanager: iamUp.url },
           },
         },
       },
@@ -169,6 +169,11 @@ describe('requests that name a second resource', () => {
             },
             { id: 'copier-iam-read', effect: 'allow', match: { operations: ['iam:List*', 'iam:Get*'] } },
             { id: 'copier-iam-no-delete', effect: 'deny', match: { operations: ['iam:Delete*'] } },
+            {
+              id: 'copier-describe-secrets',
+              effect: 'allow',
+              match: { operations: ['secretsmanager:DescribeSecret'] },
+            },
           ],
         },
         {
@@ -354,5 +359,22 @@ describe('requests that name a second resource', () => {
       const st = (await recorded()).find((s) => s.id === id);
       expect(st).toMatchObject({ effect: 'deny', ruleId: 'aws-unknown-operation', kind: 'post' });
     });
+  });
+
+  it('refuses a JSON protocol body that gives a key twice (JSON.parse keeps the last, a service may keep the first)', async () => {
+    const before = iamUp.seen.length;
+    const r = await signed(endpoint, agent, {
+      method: 'POST',
+      service: 'secretsmanager',
+      path: '/',
+      headers: {
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amz-target': 'secretsmanager.DescribeSecret',
+      },
+      body: '{"SecretId":"prod/db","SecretId":"public"}',
+    });
+    expect(r.status).toBe(400);
+    expect(r.text).toContain('aws-unknown-operation');
+    expect(iamUp.seen.length).toBe(before);
   });
 });

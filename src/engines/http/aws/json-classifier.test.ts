@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyJson } from './json-classifier.js';
+import { classifyJson, duplicateKey } from './json-classifier.js';
 
 function json(target: string | undefined, body: unknown, service = 'dynamodb') {
   return classifyJson({
@@ -8,7 +8,7 @@ function json(target: string | undefined, body: unknown, service = 'dynamodb') {
     rawPath: '/',
     query: {},
     headers: target === undefined ? {} : { 'x-amz-target': target },
-    body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
+    body: Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
   });
 }
 
@@ -57,5 +57,39 @@ describe('classifyJson', () => {
     expect(json('DynamoDB_20120810.scan-all', {}).operation).toBeUndefined();
     expect(json('DynamoDB_20120810.Scan', '{not json').operation).toBeUndefined();
     expect(json('DynamoDB_20120810.Scan', '[1]').operation).toBeUndefined();
+  });
+
+  it('refuses a body that gives a key twice in one object, or is not UTF-8', () => {
+    // JSON.parse keeps the last; the service's parser may keep the first.
+    expect(
+      json('secretsmanager.GetSecretValue', '{"SecretId":"public","SecretId":"prod/db"}', 'secretsmanager')
+        .operation,
+    ).toBeUndefined();
+    expect(
+      json('DynamoDB_20120810.Scan', '{"TableName":"a","Table\\u004eame":"b"}').operation,
+    ).toBeUndefined();
+    expect(
+      json('DynamoDB_20120810.PutItem', '{"TableName":"t","Item":{"id":{"S":"1"},"id":{"S":"2"}}}').operation,
+    ).toBeUndefined();
+    expect(
+      json('DynamoDB_20120810.Scan', Buffer.from('{"TableName":"caf\xe9"}', 'latin1')).operation,
+    ).toBeUndefined();
+    // The same key in different objects, in arrays, in values, or differing in case is fine.
+    expect(
+      json('DynamoDB_20120810.TransactWriteItems', {
+        TransactItems: [
+          { Put: { TableName: 'x', Item: { id: { S: '"id":' }, ID: { S: '[{' } } } },
+          { Put: { TableName: 'y' } },
+        ],
+      }).resource,
+    ).toBe('x,y');
+  });
+
+  it('finds duplicate keys as JSON.parse reads them', () => {
+    expect(duplicateKey('{"a":1,"b":{"a":2},"c":[{"a":3},{"a":4}]}')).toBeUndefined();
+    expect(duplicateKey('{"a":"\\"a\\":","a":1}')).toBe('a');
+    expect(duplicateKey('{"x":[1,{"y":1}],"z":{"y":2,"y":3}}')).toBe('y');
+    expect(duplicateKey('{"\\u0061":1,"a":2}')).toBe('a');
+    expect(duplicateKey('{"a":1}')).toBeUndefined();
   });
 });

@@ -94,6 +94,40 @@ function genericResource(body: Record<string, unknown>): string | undefined {
   return undefined;
 }
 
+/** Fatal: a body that is not UTF-8 is refused, not read with replacement characters. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * The first key that occurs twice in one object of a JSON text JSON.parse accepted (keys compared
+ * decoded: "a" and "\u0061" are the same key), or undefined.
+ */
+export function duplicateKey(text: string): string | undefined {
+  // One entry per open object (its keys so far, and whether a key comes next) or array (null).
+  const stack: ({ keys: Set<string>; expectKey: boolean } | null)[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '{') stack.push({ keys: new Set<string>(), expectKey: true });
+    else if (c === '[') stack.push(null);
+    else if (c === '}' || c === ']') stack.pop();
+    else if (c === ',') {
+      const top = stack[stack.length - 1];
+      if (top) top.expectKey = true;
+    } else if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      const top = stack[stack.length - 1];
+      if (top && top.expectKey) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (top.keys.has(key)) return key;
+        top.keys.add(key);
+        top.expectKey = false;
+      }
+      i = j;
+    }
+  }
+  return undefined;
+}
+
 export function classifyJson(req: AwsRequest): AwsClassification {
   const target = header(req.headers, 'x-amz-target');
   if (target === undefined) return unknown('json', 'the request has no X-Amz-Target');
@@ -116,7 +150,12 @@ export function classifyJson(req: AwsRequest): AwsClassification {
     return unknown('json', `X-Amz-Target ${target} does not belong to the signed service ${req.service}`);
   }
   let body: Record<string, unknown> = {};
-  const text = req.body?.toString('utf8') ?? '';
+  let text: string;
+  try {
+    text = UTF8.decode(req.body ?? Buffer.alloc(0));
+  } catch {
+    return unknown('json', 'the request body is not valid UTF-8');
+  }
   if (text.trim() !== '') {
     try {
       const parsed: unknown = JSON.parse(text);
@@ -126,6 +165,13 @@ export function classifyJson(req: AwsRequest): AwsClassification {
     } catch {
       return unknown('json', 'the request body is not valid JSON');
     }
+    // JSON.parse keeps the last of two equal keys; a service's parser may keep the first, or refuse.
+    const dup = duplicateKey(text);
+    if (dup !== undefined)
+      return unknown(
+        'json',
+        `the request body gives the key ${JSON.stringify(dup).slice(0, 80)} twice in one object`,
+      );
   }
   const resource = service.prefix === 'dynamodb' ? dynamoResource(body) : genericResource(body);
   return {
