@@ -11,7 +11,9 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { request } from 'undici';
 import {
   CopyObjectCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   UploadPartCopyCommand,
@@ -167,6 +169,17 @@ describe('requests that name a second resource', () => {
               effect: 'allow',
               match: { operations: ['s3:GetObject'], paths: ['/pub/**'] },
             },
+            // DeleteObjects on dst, but only keys under tmp/ may be deleted.
+            {
+              id: 'copier-delete-batch',
+              effect: 'allow',
+              match: { operations: ['s3:DeleteObjects'], paths: ['/dst'] },
+            },
+            {
+              id: 'copier-delete-tmp',
+              effect: 'allow',
+              match: { operations: ['s3:DeleteObject'], paths: ['/dst/tmp/**'] },
+            },
             { id: 'copier-iam-read', effect: 'allow', match: { operations: ['iam:List*', 'iam:Get*'] } },
             { id: 'copier-iam-no-delete', effect: 'deny', match: { operations: ['iam:Delete*'] } },
             {
@@ -190,6 +203,8 @@ describe('requests that name a second resource', () => {
     const seed = s3(ops);
     await seed.send(new PutObjectCommand({ Bucket: 'pub', Key: 'report.txt', Body: 'public numbers' }));
     await seed.send(new PutObjectCommand({ Bucket: 'secret', Key: 'keys.txt', Body: 'the crown jewels' }));
+    for (const Key of ['tmp/a.txt', 'tmp/b.txt', 'keep/ledger.txt'])
+      await seed.send(new PutObjectCommand({ Bucket: 'dst', Key, Body: Key }));
   });
 
   afterAll(async () => {
@@ -299,6 +314,40 @@ describe('requests that name a second resource', () => {
     const up = s3Up.seen.findLast((r) => r.url === '/dst/copy2.txt')!;
     expect(up.verified).toBe(true);
     expect(up.headers['x-amz-copy-source']).toBe('pub/report.txt');
+  });
+
+  it('decides every key of a DeleteObjects as its own s3:DeleteObject', async () => {
+    const keys = async () =>
+      (await s3(ops).send(new ListObjectsV2Command({ Bucket: 'dst' }))).Contents?.map((o) => o.Key) ?? [];
+    const before = s3Up.seen.length;
+    const err = (await s3(agent)
+      .send(
+        new DeleteObjectsCommand({
+          Bucket: 'dst',
+          Delete: { Objects: [{ Key: 'tmp/a.txt' }, { Key: 'keep/ledger.txt' }] },
+        }),
+      )
+      .catch((e: unknown) => e)) as Error;
+    expect(err.name).toBe('AccessDenied');
+    expect(err.message).toContain('s3:DeleteObject (DELETE /dst/keep/ledger.txt)');
+    expect(s3Up.seen.length).toBe(before);
+    expect(await keys()).toEqual(expect.arrayContaining(['tmp/a.txt', 'keep/ledger.txt']));
+    const refused = (await recorded()).findLast((s) => s.kind === 's3:DeleteObjects')!;
+    expect(refused).toMatchObject({
+      effect: 'deny',
+      ruleId: 'default-deny',
+      text: 'POST /dst/?delete= + s3:DeleteObject DELETE /dst/tmp/a.txt + s3:DeleteObject DELETE /dst/keep/ledger.txt',
+    });
+
+    const out = await s3(agent).send(
+      new DeleteObjectsCommand({
+        Bucket: 'dst',
+        Delete: { Objects: [{ Key: 'tmp/a.txt' }, { Key: 'tmp/b.txt' }] },
+      }),
+    );
+    expect(out.Deleted?.map((d) => d.Key).sort()).toEqual(['tmp/a.txt', 'tmp/b.txt']);
+    expect(await keys()).not.toContain('tmp/a.txt');
+    expect(await keys()).toContain('keep/ledger.txt');
   });
 
   it('refuses a copy-source header on a request that copies nothing', async () => {

@@ -304,7 +304,9 @@ export const httpConnectionSchema = z
       .int()
       .min(1024)
       .default(1024 * 1024)
-      .describe('largest request body buffered to classify it (AWS JSON and query protocols)'),
+      .describe(
+        'largest request body buffered to classify it (AWS JSON and query protocols, S3 DeleteObjects)',
+      ),
     holdTimeout: duration
       .default('50s')
       .describe('longest a reviewed request is held before a 403; keep it below the client timeout'),

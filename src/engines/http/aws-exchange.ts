@@ -3,8 +3,8 @@
 // credentials for the upstream, and relay the (masked) response. The order is the gate's; this file
 // only does the protocol work around it.
 //
-// Request bodies: JSON and query protocol bodies are buffered (capped) to classify them; S3 and Lambda
-// bodies stream. A signed payload hash is checked while streaming (the last piece is held back until it
+// Request bodies: JSON and query protocol bodies and S3 DeleteObjects bodies are buffered (capped) to
+// classify them; other S3 and Lambda bodies stream. A signed payload hash is checked while streaming (the last piece is held back until it
 // matches); aws-chunked uploads are decoded, their chunk signatures checked, and sent upstream as a
 // plain body with UNSIGNED-PAYLOAD and the decoded Content-Length (trailing checksums are dropped).
 
@@ -126,8 +126,15 @@ export async function handleAws(
   const streaming = shaHeader?.startsWith('STREAMING-') ?? false;
   const bodyPresent = hasBody(req);
   let body: Buffer | undefined = bodyPresent ? undefined : Buffer.alloc(0);
-  if (bodyPresent && ((protocol !== undefined && needsBody(protocol)) || shaHeader === undefined)) {
-    if (streaming) return fail('malformed', 'aws-chunked request bodies are accepted for S3 only.');
+  if (
+    bodyPresent &&
+    ((protocol !== undefined && needsBody(protocol, method, query)) || shaHeader === undefined)
+  ) {
+    if (streaming)
+      return fail(
+        'malformed',
+        'aws-chunked request bodies are accepted only for S3 requests whose body Gatehouse does not read to classify them.',
+      );
     goOn(x);
     try {
       body = await readCapped(req, settings.maxRequestBodyBytes);

@@ -1,5 +1,5 @@
 // Reading a request body into memory, capped: only for bodies the gateway must see whole to classify
-// or verify (AWS JSON and query protocols). Everything else streams.
+// or verify (AWS JSON and query protocols, S3 DeleteObjects). Everything else streams.
 
 import type { IncomingMessage } from 'node:http';
 

@@ -1,6 +1,6 @@
 // Chooses the classifier for an AWS request and runs it. The protocol follows from the service the
 // client signed for (verified) and, for JSON services, the X-Amz-Target header; it is known before the
-// body is read, so only the JSON and query protocols (small bodies) are buffered.
+// body is read, so only the JSON and query protocols and S3 DeleteObjects (small bodies) are buffered.
 
 import type { IncomingHttpHeaders } from 'node:http';
 import type { AwsClassification, AwsProtocol, AwsRequest } from './aws-request.js';
@@ -8,7 +8,7 @@ import { header } from './aws-request.js';
 import { classifyJson } from './json-classifier.js';
 import { classifyLambda } from './lambda-classifier.js';
 import { classifyQuery, QUERY_SERVICES } from './query-classifier.js';
-import { classifyS3 } from './s3-classifier.js';
+import { classifyS3, s3NeedsBody } from './s3-classifier.js';
 
 /** The protocol for this service and request, or undefined when Gatehouse does not classify it. */
 export function awsProtocolFor(service: string, headers: IncomingHttpHeaders): AwsProtocol | undefined {
@@ -20,8 +20,12 @@ export function awsProtocolFor(service: string, headers: IncomingHttpHeaders): A
 }
 
 /** Whether the classifier needs the request body (buffered, capped). */
-export function needsBody(protocol: AwsProtocol): boolean {
-  return protocol === 'json' || protocol === 'query';
+export function needsBody(
+  protocol: AwsProtocol,
+  method: string,
+  query: Readonly<Record<string, unknown>>,
+): boolean {
+  return protocol === 'json' || protocol === 'query' || (protocol === 's3' && s3NeedsBody(method, query));
 }
 
 export function classifyAws(protocol: AwsProtocol, req: AwsRequest): AwsClassification {

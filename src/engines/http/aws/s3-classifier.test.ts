@@ -3,7 +3,7 @@ import { policyPath } from '../request-target.js';
 import { parseQuery } from '../sigv4/canonical-query.js';
 import { classifyS3 } from './s3-classifier.js';
 
-function s3(method: string, target: string, headers: Record<string, string> = {}) {
+function s3(method: string, target: string, headers: Record<string, string> = {}, body?: string | Buffer) {
   const q = target.indexOf('?');
   return classifyS3({
     service: 's3',
@@ -11,6 +11,7 @@ function s3(method: string, target: string, headers: Record<string, string> = {}
     rawPath: q < 0 ? target : target.slice(0, q),
     query: parseQuery(q < 0 ? '' : target.slice(q + 1))!,
     headers,
+    ...(body === undefined ? {} : { body: Buffer.isBuffer(body) ? body : Buffer.from(body) }),
   });
 }
 
@@ -32,8 +33,6 @@ describe('classifyS3', () => {
     ['DELETE', '/data?publicAccessBlock', 's3:DeletePublicAccessBlock', 'data'],
     ['GET', '/data?uploads', 's3:ListMultipartUploads', 'data'],
     ['GET', '/data?versions', 's3:ListObjectVersions', 'data'],
-    ['POST', '/data?delete', 's3:DeleteObjects', 'data'],
-    ['POST', '/data/?delete=', 's3:DeleteObjects', 'data'],
     ['GET', '/data/a/b%20c.txt', 's3:GetObject', 'data/a/b c.txt'],
     ['GET', '/data/k?versionId=3&response-content-type=text%2Fplain', 's3:GetObject', 'data/k'],
     ['HEAD', '/data/k', 's3:HeadObject', 'data/k'],
@@ -202,5 +201,83 @@ describe('classifyS3', () => {
     const c = s3(method, target);
     expect(c.operation).toBeUndefined();
     expect(c.reason).toBeTruthy();
+  });
+
+  describe('DeleteObjects', () => {
+    const NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
+    const del = (body: string | Buffer, target = '/data?delete') => {
+      const c = s3('POST', target, {}, body);
+      return {
+        operation: c.operation,
+        resource: c.resource,
+        reason: c.reason,
+        deletes: c.implied?.map(
+          (i) =>
+            `${i.operation} ${i.method} ${policyPath(i.path)}${i.rawQuery === '' ? '' : `?${i.rawQuery}`} ${i.resource}`,
+        ),
+      };
+    };
+
+    it('decides each key as its own s3:DeleteObject', () => {
+      expect(
+        del(
+          `<?xml version="1.0" encoding="UTF-8"?><Delete xmlns="${NS}"><Object><Key>a/b c.txt</Key></Object>` +
+            `<Object><Key>x&amp;y&#x20AC;</Key><VersionId>v1</VersionId></Object><Quiet>true</Quiet></Delete>`,
+        ),
+      ).toEqual({
+        operation: 's3:DeleteObjects',
+        resource: 'data',
+        reason: undefined,
+        deletes: [
+          's3:DeleteObject DELETE /data/a/b c.txt data/a/b c.txt',
+          's3:DeleteObject DELETE /data/x&y€?versionId=v1 data/x&y€',
+        ],
+      });
+      expect(
+        del(
+          '<Delete>\n  <Object>\n    <Key>k</Key>\n    <ETag>"e"</ETag>\n  </Object>\n</Delete>\n',
+          '/data/?delete=',
+        ).deletes,
+      ).toEqual(['s3:DeleteObject DELETE /data/k data/k']);
+    });
+
+    it.each([
+      ['no body', undefined],
+      ['an empty body', ''],
+      ['no object', '<Delete></Delete>'],
+      [
+        'a DOCTYPE',
+        '<!DOCTYPE Delete [<!ENTITY k "secret/x">]><Delete><Object><Key>&k;</Key></Object></Delete>',
+      ],
+      ['an unknown entity', '<Delete><Object><Key>&k;</Key></Object></Delete>'],
+      ['a bare &', '<Delete><Object><Key>a&b</Key></Object></Delete>'],
+      ['a comment', '<Delete><!-- x --><Object><Key>k</Key></Object></Delete>'],
+      ['CDATA', '<Delete><Object><Key><![CDATA[k]]></Key></Object></Delete>'],
+      ['a namespace prefix', '<s3:Delete><s3:Object><s3:Key>k</s3:Key></s3:Object></s3:Delete>'],
+      ['another namespace', '<Delete xmlns="urn:x"><Object><Key>k</Key></Object></Delete>'],
+      ['two keys in one object', '<Delete><Object><Key>a</Key><Key>b</Key></Object></Delete>'],
+      ['an unknown element', '<Delete><Object><Key>a</Key><Bucket>b</Bucket></Object></Delete>'],
+      ['an object without a key', '<Delete><Object><VersionId>v</VersionId></Object></Delete>'],
+      ['a raw CR in a key', '<Delete><Object><Key>a\rb</Key></Object></Delete>'],
+      ['a key with a dot segment', '<Delete><Object><Key>a/../b</Key></Object></Delete>'],
+      ['a key with a control character', '<Delete><Object><Key>a&#1;b</Key></Object></Delete>'],
+      ['a reference to no character', '<Delete><Object><Key>a&#xD800;b</Key></Object></Delete>'],
+      ['a key with surrounding space', '<Delete><Object><Key> k</Key></Object></Delete>'],
+      ['text after the document', '<Delete><Object><Key>k</Key></Object></Delete><Delete/>'],
+      ['two Quiet', '<Delete><Object><Key>k</Key></Object><Quiet>true</Quiet><Quiet>false</Quiet></Delete>'],
+      [
+        'another encoding',
+        '<?xml version="1.0" encoding="ISO-8859-1"?><Delete><Object><Key>k</Key></Object></Delete>',
+      ],
+      [
+        'bytes that are not UTF-8',
+        Buffer.from('<Delete><Object><Key>caf\xe9</Key></Object></Delete>', 'latin1'),
+      ],
+      ['1001 objects', `<Delete>${'<Object><Key>k</Key></Object>'.repeat(1001)}</Delete>`],
+    ])('refuses %s (unknown operation)', (_what, body) => {
+      const c = body === undefined ? s3('POST', '/data?delete') : del(body);
+      expect(c.operation).toBeUndefined();
+      expect(c.reason).toBeTruthy();
+    });
   });
 });

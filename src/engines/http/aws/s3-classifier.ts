@@ -9,10 +9,13 @@
 // CopyObject and UploadPartCopy also read another object, named in x-amz-copy-source: that read is
 // decided too, as the s3:GetObject a client would send for it (s3-copy-source.ts), and forwarded in
 // the spelling decided. x-amz-copy-source* headers on any other operation leave it unknown.
+// DeleteObjects names its keys in its XML body: each is decided as the s3:DeleteObject a client would
+// send for it (s3-delete-objects.ts), so its body is read (capped) like a JSON or query body.
 
 import type { AwsClassification, AwsRequest, ImpliedRequest } from './aws-request.js';
 import { header, unknown } from './aws-request.js';
 import { parseCopySource } from './s3-copy-source.js';
+import { parseDeleteObjects } from './s3-delete-objects.js';
 
 type Verb = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE';
 type Table = Partial<Record<Verb, string>>;
@@ -171,8 +174,35 @@ function copyOf(
   };
 }
 
+/** DeleteObjects: each key's deletion, decided as the s3:DeleteObject a client would send for it. */
+function deleteObjectsOf(req: AwsRequest, cls: AwsClassification): AwsClassification {
+  if (req.body === undefined) return unknown('s3', 'the DeleteObjects body was not read');
+  const bucket = cls.resource!;
+  const parsed = parseDeleteObjects(bucket, req.body);
+  if (!parsed.ok) return unknown('s3', parsed.reason);
+  return {
+    ...cls,
+    implied: parsed.objects.map((o): ImpliedRequest => ({
+      operation: 's3:DeleteObject',
+      method: 'DELETE',
+      path: o.path,
+      rawQuery: o.rawQuery,
+      resource: `${bucket}/${o.key}`,
+    })),
+  };
+}
+
+/** Whether the classifier must read this S3 request's body (DeleteObjects names its keys there). */
+export function s3NeedsBody(method: string, query: Readonly<Record<string, unknown>>): boolean {
+  return method.toUpperCase() === 'POST' && Object.hasOwn(query, 'delete');
+}
+
 export function classifyS3(req: AwsRequest): AwsClassification {
   const cls = classifyS3Request(req);
+  if (cls.operation === 's3:DeleteObjects') {
+    if (copyHeaders(req).length > 0) return unknown('s3', 'x-amz-copy-source on s3:DeleteObjects');
+    return deleteObjectsOf(req, cls);
+  }
   if (
     cls.operation !== undefined &&
     cls.operation !== 's3:CopyObject' &&

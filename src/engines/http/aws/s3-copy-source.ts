@@ -11,7 +11,7 @@
 // characters. What is forwarded is the canonical spelling of what was decided.
 // Spec: S3 API Reference, CopyObject and UploadPartCopy, request header x-amz-copy-source.
 
-import { canonicalPath, type CanonicalPath } from '../../../wire/http/canonical-path.js';
+import { canonicalPath, type CanonicalPath, type RefusedPath } from '../../../wire/http/canonical-path.js';
 
 export interface CopySource {
   readonly bucket: string;
@@ -48,11 +48,24 @@ function strictDecode(raw: string): string | undefined {
 }
 
 /** RFC 3986 unreserved characters raw, every other UTF-8 byte as an upper-case escape. */
-function encodeStrict(text: string): string {
+export function encodeStrict(text: string): string {
   return encodeURIComponent(text).replace(
     /[!'()*]/g,
     (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
   );
+}
+
+/**
+ * The canonical S3 request path of an object named outside the request path (a copy source, a key in
+ * a DeleteObjects body): refused exactly where the same key in a request path would be.
+ */
+export function objectPath(bucket: string, key: string): CanonicalPath | RefusedPath {
+  return canonicalPath(`/${[bucket, ...key.split('/')].map(encodeStrict).join('/')}`, { profile: 's3' });
+}
+
+/** A version id as S3 hands them out (URL-ready printable ASCII), or undefined. */
+export function validVersionId(v: string): boolean {
+  return VERSION_ID.test(v);
 }
 
 export function parseCopySource(value: string): CopySourceResult {
@@ -86,8 +99,7 @@ export function parseCopySource(value: string): CopySourceResult {
   const key = text.slice(slash + 1);
   if (key === '') return refuse('names no key');
   if (!BUCKET.test(bucket)) return refuse('does not name a valid bucket');
-  const raw = `/${[bucket, ...key.split('/')].map(encodeStrict).join('/')}`;
-  const path = canonicalPath(raw, { profile: 's3' });
+  const path = objectPath(bucket, key);
   if (!path.ok)
     return refuse(`names a key Gatehouse does not forward: ${path.reason.replace(/^the path/, 'it')}`);
   const rawQuery = versionId === undefined ? '' : `versionId=${encodeStrict(versionId)}`;
