@@ -106,6 +106,11 @@ interface ActionSubject {
   readonly shownParams?: readonly (string | null)[];
   readonly kind: string;
   readonly categories: readonly string[];
+  /**
+   * What else the action's meaning depends on, hashed with it like a SQL session's meaning-changing
+   * settings (an SSH command's terminal).
+   */
+  readonly binding?: Readonly<Record<string, string>>;
 }
 
 function subjectOf(action: Action): ActionSubject {
@@ -123,14 +128,32 @@ function subjectOf(action: Action): ActionSubject {
         : {}),
     };
   }
-  if (action.kind === 'kubernetes' || action.kind === 'ssh') {
+  if (action.kind === 'kubernetes') {
+    // The whole request line: describe.text is clipped for records, and two requests that differ
+    // only past the clip must not share an approval.
     const d = action.describe;
     return {
-      text: d.text,
-      shownText: d.text,
+      text: action.requestLine,
+      shownText: action.requestLine,
       kind: d.kind,
       categories: d.categories,
       ...(d.params ? { params: d.params, shownParams: d.params } : {}),
+    };
+  }
+  if (action.kind === 'ssh') {
+    const d = action.describe;
+    const line = action.request === 'exec' || action.request === 'line';
+    // exec and line: the whole command line (describe.text is clipped for records), and whether it
+    // runs with a terminal: a command approved without one is not approved with one.
+    const text = line ? (action.command ?? '') : d.text;
+    const terminal = line && action.tty === true;
+    return {
+      text,
+      shownText: text,
+      kind: terminal ? `${d.kind} (with a terminal)` : d.kind,
+      categories: d.categories,
+      ...(d.params ? { params: d.params, shownParams: d.params } : {}),
+      ...(terminal ? { binding: { 'ssh.terminal': 'on' } } : {}),
     };
   }
   // The request line, and what the request implies (an S3 copy's source read), as recorded.
@@ -225,7 +248,8 @@ export class ApprovalService implements Approver {
     }
     const subject = subjectOf(action);
     const requester = principalOf(identity);
-    const settings = action.kind === 'sql' && action.settings ? meaningSettings(action.settings) : undefined;
+    const settings =
+      action.kind === 'sql' && action.settings ? meaningSettings(action.settings) : subject.binding;
     const hash = statementHash({
       connection: action.connection,
       subject: requester.subject,

@@ -86,6 +86,11 @@ export interface KubernetesAction extends ActionBase {
   readonly stdin?: boolean;
   /** port-forward: the ports asked for. */
   readonly ports?: readonly number[];
+  /**
+   * The whole request line as decided (`describe.text` is clipped for records): what an approval of
+   * this request is bound to.
+   */
+  readonly requestLine: string;
 }
 
 /**
@@ -185,7 +190,7 @@ export function kubernetesResourceLabel(a: {
   return a.subresource === '' ? r : `${r}/${a.subresource}`;
 }
 
-type KubernetesFields = Omit<KubernetesAction, 'kind' | 'describe'> & {
+type KubernetesFields = Omit<KubernetesAction, 'kind' | 'describe' | 'requestLine'> & {
   /** The request line as received after canonicalisation (`DELETE /api/v1/namespaces/prod`). */
   readonly requestLine: string;
 };
@@ -209,6 +214,7 @@ export function kubernetesAction(fields: KubernetesFields): KubernetesAction {
   const action: KubernetesAction = {
     kind: 'kubernetes',
     ...rest,
+    requestLine,
     describe: {
       via: 'kubernetes',
       text: requestLine.length > 4096 ? `${requestLine.slice(0, 4096)}…` : requestLine,

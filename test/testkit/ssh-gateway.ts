@@ -48,6 +48,8 @@ export async function startSshTestGateway(options: {
   readonly listener?: Record<string, unknown>;
   readonly extra?: Record<string, unknown>;
   readonly hostKeys?: string[];
+  /** Use the gateway's own approvals service (`approvals:` in `extra`) instead of the test approver. */
+  readonly realApprovals?: boolean;
 }): Promise<SshTestGateway> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-ssh-'));
   writeFileSync(path.join(dir, 'held-key'), options.sshd.clientKey.privateKey, { mode: 0o600 });
@@ -81,7 +83,10 @@ export async function startSshTestGateway(options: {
   writeFileSync(configFile, stringify(config));
   const logs: string[] = [];
   const approver = new TestApprover();
-  const gateway = await startGateway(await loadConfig(configFile), { logger: memoryLogger(logs), approver });
+  const gateway = await startGateway(await loadConfig(configFile), {
+    logger: memoryLogger(logs),
+    ...(options.realApprovals ? {} : { approver }),
+  });
   const port = gateway.ssh!.port;
   const sshArgs = (args: string[], user = connection): string[] => [
     '-F',

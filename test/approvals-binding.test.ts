@@ -1,0 +1,128 @@
+// An approval covers exactly the action the approver saw, through the real listeners and the real
+// approvals service: a deferred SSH command approved once runs again only as that whole command line,
+// with or without a terminal as it was asked; a command that shares only its first kilobytes (what
+// the record clips) or asks for a terminal it was not approved with is a new request and never runs.
+
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PolicyConfig } from '../src/config/policy-schema.js';
+import { hasSshd, startSshd, type TestSshd } from './testkit/sshd.js';
+import { startSshTestGateway, type SshTestGateway } from './testkit/ssh-gateway.js';
+import type { Json } from './approvals-kit.js';
+
+const POLICIES: PolicyConfig[] = [
+  {
+    id: 'agents',
+    subjects: { agent: true },
+    connections: ['prod-bastion'],
+    rules: [
+      {
+        id: 'agents-exec-deferred',
+        effect: 'review',
+        mode: 'defer',
+        approval: 'ops',
+        match: { sshRequests: ['exec'] },
+      },
+    ],
+  },
+];
+
+describe.skipIf(!hasSshd())('an approval is bound to the whole action', { timeout: 120_000 }, () => {
+  let sshd: TestSshd;
+  let gw: SshTestGateway;
+  let agent: string;
+  let olga: string;
+
+  const api = async (token: string, method: string, p: string, body?: unknown): Promise<Json> => {
+    const res = await fetch(`http://127.0.0.1:${gw.gateway.http!.port}${p}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    return { status: res.status, body: await res.json() };
+  };
+
+  /** Runs a command that the policy defers; returns the id of the request it opened. */
+  const deferred = async (args: string[]): Promise<string> => {
+    const r = await gw.ssh(agent, args);
+    expect(r.code, r.stderr).toBe(126);
+    const m = /Approval request ([0-9a-f-]{36}) (was created|is still pending)/.exec(r.stderr);
+    expect(m, r.stderr).not.toBeNull();
+    return m![1]!;
+  };
+
+  const approve = async (id: string) => {
+    const r = await api(olga, 'POST', `/api/approvals/${id}/approve`, { comment: 'ok' });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body.request.status).toBe('approved');
+  };
+
+  beforeAll(async () => {
+    sshd = await startSshd();
+    gw = await startSshTestGateway({
+      sshd,
+      policies: POLICIES,
+      realApprovals: true,
+      extra: {
+        listeners: { ssh: { address: '127.0.0.1:0' }, http: { address: '127.0.0.1:0' } },
+        approvals: { rules: { ops: { approverGroups: ['ops'] } } },
+      },
+    });
+    agent = await gw.token({ subject: 'claude', agent: true });
+    olga = await gw.token({ subject: 'olga', groups: ['ops'], agent: false });
+  });
+
+  afterAll(async () => {
+    await gw?.stop();
+    await sshd?.stop();
+  });
+
+  it('an approved long command does not cover another that shares its first 4096 characters', async () => {
+    const marker = path.join(sshd.work, 'tail-ran');
+    const head = `echo ${'a'.repeat(4200)} > /dev/null`;
+    const approved = `${head}; true`;
+    const other = `${head}; touch ${marker}`;
+    const id = await deferred([approved]);
+    await approve(id);
+
+    const r = await gw.ssh(agent, [other]);
+    expect(existsSync(marker), 'the command approved for another tail ran').toBe(false);
+    expect(r.code, r.stderr).toBe(126);
+    const second = /Approval request ([0-9a-f-]{36}) was created/.exec(r.stderr)?.[1];
+    expect(second, r.stderr).toBeDefined();
+    expect(second).not.toBe(id);
+    // The request shows the whole command line the approver decides on.
+    const shown = await api(olga, 'GET', `/api/approvals/${second}`);
+    expect(shown.body.request.statement.text).toBe(other);
+
+    // The approval still covers the command it was given for, once.
+    const ok = await gw.ssh(agent, [approved]);
+    expect(ok.code, ok.stderr).toBe(0);
+    const used = await api(olga, 'GET', `/api/approvals/${id}`);
+    expect(used.body.request.uses).toBe(1);
+  });
+
+  it('a command approved without a terminal is not approved with one', async () => {
+    const marker = path.join(sshd.work, 'tty-ran');
+    const cmd = `touch ${marker}`;
+    const id = await deferred([cmd]);
+    await approve(id);
+
+    const withTty = await gw.ssh(agent, ['-tt', '--', cmd], { input: '' });
+    expect(existsSync(marker), 'ran with a terminal on an approval given without one').toBe(false);
+    expect(withTty.code, withTty.stdout + withTty.stderr).toBe(126);
+    const second = /Approval request ([0-9a-f-]{36}) was created/.exec(withTty.stdout + withTty.stderr)?.[1];
+    expect(second).toBeDefined();
+    expect(second).not.toBe(id);
+    const shown = await api(olga, 'GET', `/api/approvals/${second}`);
+    expect(shown.body.request.statement.kind).toMatch(/with a terminal/);
+
+    const ok = await gw.ssh(agent, [cmd]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(existsSync(marker)).toBe(true);
+  });
+});
