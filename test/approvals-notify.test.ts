@@ -306,6 +306,29 @@ describe('notifications', () => {
     );
   });
 
+  it('takes no approval from Slack for a statement its message could not show whole', async () => {
+    // The dangerous part sits past what the Slack message shows: it must be read on the page.
+    const text = `DELETE FROM items /* ${'x'.repeat(3000)} */ WHERE id > 20`;
+    const id = await deferred(text);
+    const slack = await until(
+      () => received.find((r) => r.path.startsWith('/slack-hook/') && r.body.includes(id)),
+      'slack message',
+    );
+    const msg = JSON.parse(slack.body);
+    const actions = msg.blocks.find((b: Json) => b.type === 'actions');
+    expect(actions.elements.map((e: Json) => e.action_id)).toEqual(['gatehouse_deny', 'gatehouse_open']);
+    expect(slack.body).toContain('too long to show here in full');
+
+    const approve = await slackPost(interaction(id, 'U_ALICE'));
+    expect(approve.status).toBe(200);
+    expect(((await approve.json()) as { text: string }).text).toMatch(/cannot be approved from Slack/);
+    expect((await api(gw, agent, 'GET', `/api/approvals/${id}`)).body.request.status).toBe('pending');
+    // Denying needs no reading: it is taken.
+    const deny = await slackPost(interaction(id, 'U_ALICE', 'gatehouse_deny'));
+    expect(((await deny.json()) as { text: string }).text).toMatch(/denied/);
+    expect((await api(gw, agent, 'GET', `/api/approvals/${id}`)).body.request.status).toBe('denied');
+  });
+
   it('applies the same rules to Slack users: no self-approval, unmapped users refused', async () => {
     const id = await deferred('DELETE FROM items WHERE id = 3');
     const self = await slackPost(interaction(id, 'U_CLAUDE'));

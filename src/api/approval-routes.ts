@@ -15,7 +15,12 @@ import {
   type OidcLoginConfig,
   type PendingLogin,
 } from '../approvals/oidc-login.js';
-import { SLACK_APPROVE_ACTION, SLACK_DENY_ACTION, verifySlackSignature } from '../approvals/slack.js';
+import {
+  SLACK_APPROVE_ACTION,
+  SLACK_DENY_ACTION,
+  slackShowsWhole,
+  verifySlackSignature,
+} from '../approvals/slack.js';
 import { toMs, type ApprovalsConfig, type SecretRef } from '../config/schema.js';
 import { isGatewayError } from '../core/errors.js';
 import type { Identity } from '../core/identity.js';
@@ -177,6 +182,12 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): RoutePlugin {
 
     // ---------------------------------------------------------------- Slack interactions
 
+    /** An approval from Slack only for what its message showed whole (a missing request: decide says so). */
+    const wholeInSlack = async (id: string): Promise<boolean> => {
+      const r = await service.repository.getRequest(id);
+      return !r || slackShowsWhole(r);
+    };
+
     app.post('/slack/interactions', async (c) => {
       const slack = deps.config().notifiers.slack;
       if (!slack) return problem(404, 'Not Found', 'Slack is not configured');
@@ -220,6 +231,8 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): RoutePlugin {
       let text: string;
       if (!mapped) {
         text = `Your Slack user (${payload.user?.id ?? 'unknown'}) is not mapped to a Gatehouse approver (approvals.notifiers.slack.users).`;
+      } else if (vote === 'approve' && !(await wholeInSlack(action.value))) {
+        text = `Request ${action.value} is too long to show in Slack in full, so it cannot be approved from Slack: read it and decide on its page, ${service.approvalUrl(action.value)}`;
       } else {
         const r = await service.decide(
           action.value,

@@ -38,7 +38,7 @@ function clip(s: string, n: number): string {
 
 /** Client text inside a ``` block: escaped, and unable to close the block early. */
 function codeBlock(s: string, n: number): string {
-  return '```' + clip(slackEscape(s).replace(/```/g, '`\u200b``'), n) + '```';
+  return '```' + clip(escapedStatement(s), n) + '```';
 }
 
 export function previewSummary(p: ImpactPreview | undefined): string[] {
@@ -55,6 +55,30 @@ export function previewSummary(p: ImpactPreview | undefined): string[] {
   }
   lines.push(...p.notes);
   return lines.length ? lines : ['nothing to preview'];
+}
+
+/** Longest statement text (escaped) and parameter list a Slack message shows before clipping. */
+const STATEMENT_CHARS = 2800;
+const PARAMS_CHARS = 2000;
+
+function escapedStatement(text: string): string {
+  return slackEscape(text).replace(/```/g, '`\u200b``');
+}
+
+function paramsLine(params: readonly (string | null)[]): string {
+  return slackEscape(`parameters: ${JSON.stringify(params)}`);
+}
+
+/**
+ * True when the Slack message shows the request's statement and parameters whole. An approval from
+ * Slack is taken only then: an approver must not approve text that the message clipped.
+ */
+export function slackShowsWhole(r: ApprovalRequest): boolean {
+  if (!r.statement) return true;
+  // codeBlock() wraps the text in ``` … ```, which count towards the clip.
+  if (escapedStatement(r.statement.text).length + 6 > STATEMENT_CHARS) return false;
+  const params = r.statement.params;
+  return !params?.length || paramsLine(params).length <= PARAMS_CHARS;
 }
 
 function principal(r: ApprovalRequest): string {
@@ -87,16 +111,14 @@ export function slackMessage(notice: ApprovalNotice): Record<string, unknown> {
     },
   ];
   if (r.statement) {
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: codeBlock(r.statement.text, 2800) } });
+    blocks.push({
+      type: 'section',
+      text: { type: 'mrkdwn', text: codeBlock(r.statement.text, STATEMENT_CHARS - 6) },
+    });
     if (r.statement.params?.length) {
       blocks.push({
         type: 'context',
-        elements: [
-          {
-            type: 'mrkdwn',
-            text: clip(slackEscape(`parameters: ${JSON.stringify(r.statement.params)}`), 2000),
-          },
-        ],
+        elements: [{ type: 'mrkdwn', text: clip(paramsLine(r.statement.params), PARAMS_CHARS) }],
       });
     }
   }
@@ -116,17 +138,21 @@ export function slackMessage(notice: ApprovalNotice): Record<string, unknown> {
       },
     });
   }
+  const whole = slackShowsWhole(r);
+  if (!whole) {
+    blocks.push({
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text: '*The statement is too long to show here in full*: open the request to read it and approve it there.',
+      },
+    });
+  }
   blocks.push({
     type: 'actions',
     block_id: 'gatehouse_approval',
     elements: [
-      {
-        type: 'button',
-        action_id: SLACK_APPROVE_ACTION,
-        style: 'primary',
-        text: { type: 'plain_text', text: 'Approve' },
-        value: r.id,
-      },
+      ...(whole ? [approveButton(r.id)] : []),
       {
         type: 'button',
         action_id: SLACK_DENY_ACTION,
@@ -145,6 +171,16 @@ export function slackMessage(notice: ApprovalNotice): Record<string, unknown> {
   return {
     text: slackEscape(`Gatehouse: approval needed for ${principal(r)} on ${r.connection} (${r.id})`),
     blocks,
+  };
+}
+
+function approveButton(id: string): Record<string, unknown> {
+  return {
+    type: 'button',
+    action_id: SLACK_APPROVE_ACTION,
+    style: 'primary',
+    text: { type: 'plain_text', text: 'Approve' },
+    value: id,
   };
 }
 
