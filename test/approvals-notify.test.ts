@@ -340,3 +340,56 @@ describe('notifications', () => {
     expect(((await deny.json()) as { text: string }).text).toMatch(/denied/);
   });
 });
+
+describe('request bodies on the HTTP listener', () => {
+  /** A body sent in chunks, with no Content-Length to refuse it by. */
+  const chunked = (bytes: number): ReadableStream<Uint8Array> => {
+    let sent = 0;
+    const chunk = new Uint8Array(64 * 1024).fill(0x61);
+    return new ReadableStream({
+      pull(controller) {
+        if (sent >= bytes) return controller.close();
+        controller.enqueue(chunk);
+        sent += chunk.length;
+      },
+    });
+  };
+
+  it('are bounded before any route reads them, signed in or not', async () => {
+    const alice = await gw.token({ subject: 'alice', groups: ['dba'] });
+    const cases: [string, Record<string, string>][] = [
+      ['/slack/interactions', { 'content-type': 'application/x-www-form-urlencoded' }],
+      ['/login/token', { 'content-type': 'application/x-www-form-urlencoded' }],
+      ['/approvals/login', { 'content-type': 'application/x-www-form-urlencoded' }],
+      ['/login/saml/acs', { 'content-type': 'application/x-www-form-urlencoded' }],
+      [
+        '/api/approvals/00000000-0000-0000-0000-000000000000/approve',
+        { 'content-type': 'application/json', authorization: `Bearer ${alice}` },
+      ],
+    ];
+    for (const [p, headers] of cases) {
+      const res = await fetch(`${httpBase(gw)}${p}`, {
+        method: 'POST',
+        headers,
+        body: chunked(4 * 1024 * 1024),
+        duplex: 'half',
+      } as RequestInit);
+      await res.arrayBuffer();
+      expect(res.status, p).toBe(413);
+    }
+    // A declared length over the bound is refused as well.
+    const declared = await fetch(`${httpBase(gw)}/login/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'a'.repeat(2 * 1024 * 1024),
+    });
+    expect(declared.status).toBe(413);
+    // Ordinary bodies still go through.
+    const small = await fetch(`${httpBase(gw)}/login/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'csrf=x&token=y',
+    });
+    expect(small.status).toBe(403);
+  });
+});

@@ -3,6 +3,8 @@
 
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { except } from 'hono/combine';
 import { isGatewayError } from '../core/errors.js';
 import type { Identity } from '../core/identity.js';
 import type { Authenticator, Logger, SessionStore } from '../core/ports.js';
@@ -39,8 +41,28 @@ function problem(
   });
 }
 
+/** Largest request body the HTTP listener reads (the MCP endpoint excepted). */
+export const MAX_HTTP_BODY_BYTES = 1024 * 1024;
+
+function tooLarge(): Response {
+  return new Response(
+    JSON.stringify({
+      type: 'about:blank',
+      title: 'Content Too Large',
+      status: 413,
+      detail: `the request body is larger than ${MAX_HTTP_BODY_BYTES} bytes`,
+    }),
+    { status: 413, headers: { 'content-type': 'application/problem+json', connection: 'close' } },
+  );
+}
+
 export function buildHttpApi(deps: HttpApiDeps, plugins: readonly RoutePlugin[] = []): Hono<Env> {
   const app = new Hono<Env>();
+
+  // Every body on this listener is bounded before any route reads it, signed in or not (sign-in
+  // forms, the Slack endpoint, the SAML ACS, the approvals API). /mcp bounds its own (the MCP SDK's
+  // 4 MiB), and reads it as a stream.
+  app.use('*', except('/mcp', bodyLimit({ maxSize: MAX_HTTP_BODY_BYTES, onError: () => tooLarge() })));
 
   app.get('/healthz', (c) => c.json({ status: 'ok', liveSessions: deps.liveSessions() }));
   app.get('/openapi.json', (c) => c.json(openApiDocument));
