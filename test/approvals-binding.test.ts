@@ -2,14 +2,17 @@
 // approvals service: a deferred SSH command approved once runs again only as that whole command line,
 // with or without a terminal as it was asked; a command that shares only its first kilobytes (what
 // the record clips) or asks for a terminal it was not approved with is a new request and never runs.
+// Likewise a statement's bind parameters are bound whole, not as the record's 1024-byte clip.
 
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { PolicyConfig } from '../src/config/policy-schema.js';
 import { hasSshd, startSshd, type TestSshd } from './testkit/sshd.js';
 import { startSshTestGateway, type SshTestGateway } from './testkit/ssh-gateway.js';
-import type { Json } from './approvals-kit.js';
+import { api as apiOf, type Json } from './approvals-kit.js';
+import { startTestGateway, type TestGateway } from './testkit/gateway.js';
 
 const POLICIES: PolicyConfig[] = [
   {
@@ -124,5 +127,90 @@ describe.skipIf(!hasSshd())('an approval is bound to the whole action', { timeou
     const ok = await gw.ssh(agent, [cmd]);
     expect(ok.code, ok.stderr).toBe(0);
     expect(existsSync(marker)).toBe(true);
+  });
+});
+
+describe('an approval is bound to the whole of each bind parameter', () => {
+  let gw: TestGateway;
+  let agent: string;
+  let olga: string;
+
+  beforeAll(async () => {
+    gw = await startTestGateway({
+      superUrl: inject('pgUrl'),
+      policies: [
+        {
+          id: 'testers',
+          subjects: { groups: ['testers'] },
+          connections: ['app'],
+          rules: [
+            {
+              id: 'updates-deferred',
+              effect: 'review',
+              mode: 'defer',
+              approval: 'ops',
+              match: { kinds: ['update'] },
+            },
+            { id: 'allow-rest', effect: 'allow', match: {} },
+          ],
+        },
+      ],
+      setupSql: `CREATE TABLE settings (id int PRIMARY KEY, doc text NOT NULL);
+                 INSERT INTO settings VALUES (1, 'original');`,
+      extra: {
+        listeners: { postgres: { address: '127.0.0.1:0' }, http: { address: '127.0.0.1:0' } },
+        approvals: { rules: { ops: { approverGroups: ['ops'] } } },
+      },
+    });
+    agent = await gw.token({ subject: 'claude', groups: ['testers'], agent: true });
+    olga = await gw.token({ subject: 'olga', groups: ['ops'] });
+  });
+
+  afterAll(async () => {
+    await gw?.stop();
+  });
+
+  const update = async (value: string): Promise<string | undefined> => {
+    const c = gw.client(agent);
+    await c.connect();
+    try {
+      await c.query('UPDATE settings SET doc = $1 WHERE id = 1', [value]);
+      return undefined;
+    } catch (e) {
+      return (e as pg.DatabaseError).message;
+    } finally {
+      await c.end();
+    }
+  };
+
+  const stored = async (): Promise<string> => {
+    const c = gw.client(agent);
+    await c.connect();
+    try {
+      return (await c.query<{ doc: string }>('SELECT doc FROM settings WHERE id = 1')).rows[0]!.doc;
+    } finally {
+      await c.end();
+    }
+  };
+
+  it('a value approved for one tail does not cover another with the same first 1024 bytes', async () => {
+    const head = `{"theme":"dark","notes":"${'n'.repeat(1100)}"`;
+    const approved = `${head},"admin":false}`;
+    const other = `${head},"admin":true}`;
+    const refused = await update(approved);
+    const id = /request ([0-9a-f-]{36}) was created/.exec(refused ?? '')?.[1];
+    expect(id, refused).toBeDefined();
+    const ok = await apiOf(gw, olga, 'POST', `/api/approvals/${id}/approve`, {});
+    expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+    // The request shows the clip; the approval is for the whole value.
+    expect(ok.body.request.statement.params[0]).toMatch(/…$/);
+
+    const swapped = await update(other);
+    expect(await stored(), 'the approval of one value let another run').toBe('original');
+    expect(swapped).toMatch(/request ([0-9a-f-]{36}) was created/);
+    expect(swapped).not.toContain(id);
+
+    expect(await update(approved)).toBeUndefined();
+    expect(await stored()).toBe(approved);
   });
 });

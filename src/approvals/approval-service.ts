@@ -117,14 +117,16 @@ function subjectOf(action: Action): ActionSubject {
   if (action.kind === 'sql') {
     const s = action.statement;
     const shown = redactSqlSecrets(s.text);
-    const params = action.params;
+    const clipped = action.params;
+    // Bound whole: two values that differ only past the record's clip are two statements.
+    const params = clipped ? (action.paramsInFull?.() ?? clipped) : undefined;
     return {
       text: s.text,
       shownText: shown.text,
       kind: s.kind,
       categories: s.categories,
-      ...(params
-        ? { params, shownParams: params.map((p, i) => (shown.params.includes(i) ? REDACTED : p)) }
+      ...(params && clipped
+        ? { params, shownParams: clipped.map((p, i) => (shown.params.includes(i) ? REDACTED : p)) }
         : {}),
     };
   }
@@ -446,7 +448,7 @@ export class ApprovalService implements Approver {
             connection: action.connection,
             statement: action.statement,
             identity,
-            ...(action.params ? { params: action.params } : {}),
+            ...(action.params ? { params: action.paramsInFull?.() ?? action.params } : {}),
             ...(settings ? { settings } : {}),
           })
           .then((p) => (settings && Object.keys(settings).length > 0 ? { ...p, settings } : p)),

@@ -31,8 +31,16 @@ export interface SqlAction extends ActionBase {
   readonly via: SqlVia;
   /** The statement as classified from the parse tree. */
   readonly statement: SqlStatement;
-  /** Bind parameters in text form, when known (extended protocol), for approvals and records. */
+  /**
+   * Bind parameters in text form, when known (extended protocol), for records and for what an
+   * approval request shows: each clipped to its first 1024 bytes (then `…`).
+   */
   readonly params?: readonly (string | null)[];
+  /**
+   * The bind parameters whole, when `params` clipped any: what an approval is bound to and the impact
+   * preview runs with. Built only when asked for (a review), not for every Bind.
+   */
+  readonly paramsInFull?: () => readonly (string | null)[];
   /**
    * The session's effective run-time settings when the statement was decided (DateStyle, TimeZone…):
    * an impact preview runs under them, and an approval is bound to them.
@@ -130,15 +138,17 @@ export function sqlAction(fields: {
   readonly via: SqlVia;
   readonly statement: SqlStatement;
   readonly params?: readonly (string | null)[] | undefined;
+  readonly paramsInFull?: (() => readonly (string | null)[]) | undefined;
   readonly settings?: Readonly<Record<string, string>> | undefined;
 }): SqlAction {
-  const { connection, via, statement, params, settings } = fields;
+  const { connection, via, statement, params, paramsInFull, settings } = fields;
   return {
     kind: 'sql',
     connection,
     via,
     statement,
     ...(params ? { params } : {}),
+    ...(params && paramsInFull ? { paramsInFull } : {}),
     ...(settings ? { settings } : {}),
     describe: {
       via,

@@ -29,6 +29,7 @@ import {
   FrontendCode,
   ProtocolError,
   SqlState,
+  bindClipsParams,
   bindParamsAsText,
   decodeBind,
   decodeErrorFields,
@@ -816,12 +817,18 @@ export class ClientConnection {
     }
   }
 
-  private action(statement: SqlStatement, via: SqlAction['via'], params?: (string | null)[]): SqlAction {
+  private action(
+    statement: SqlStatement,
+    via: SqlAction['via'],
+    params?: (string | null)[],
+    paramsInFull?: () => (string | null)[],
+  ): SqlAction {
     return sqlAction({
       connection: this.session!.connection,
       via,
       statement,
       ...(params ? { params } : {}),
+      ...(paramsInFull ? { paramsInFull } : {}),
       ...(this.state ? { settings: this.state.effectiveSettings() } : {}),
     });
   }
@@ -1334,16 +1341,23 @@ export class ClientConnection {
     let run: Run | undefined;
     if (entry.statement !== undefined) {
       const params = bindParamsAsText(msg);
+      // An approval binds, and a preview runs with, the parameters whole, not the record's clip.
+      const paramsInFull = bindClipsParams(msg)
+        ? () => bindParamsAsText(msg, Number.POSITIVE_INFINITY)
+        : undefined;
       const { decision, lineage } = await this.decideWithLineage(
         entry.statement,
         'parse',
         newPendingObjects(),
       );
       if (this.isClosed) return;
-      const admission = await this.session!.admit(this.action(entry.statement, 'parse', params), {
-        decision,
-        ...this.holdOptions(),
-      });
+      const admission = await this.session!.admit(
+        this.action(entry.statement, 'parse', params, paramsInFull),
+        {
+          decision,
+          ...this.holdOptions(),
+        },
+      );
       if (this.isClosed) return;
       if (!admission.allowed) {
         if (msg.portal === '') this.dropPortal('');

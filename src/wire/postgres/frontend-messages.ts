@@ -93,8 +93,16 @@ export function decodeBind(body: Buffer): BindMessage {
   return { portal, statement, paramFormats, params, resultFormats };
 }
 
+/** Bytes of each bind parameter that records and approval requests show. */
+export const SHOWN_PARAM_BYTES = 1024;
+
+/** True when bindParamsAsText clips a parameter of this Bind. */
+export function bindClipsParams(bind: BindMessage, maxBytesEach = SHOWN_PARAM_BYTES): boolean {
+  return bind.params.some((p) => p !== null && p.length > maxBytesEach);
+}
+
 /** Bind parameters as text for records and approvals; binary values are shown as hex. */
-export function bindParamsAsText(bind: BindMessage, maxBytesEach = 1024): (string | null)[] {
+export function bindParamsAsText(bind: BindMessage, maxBytesEach = SHOWN_PARAM_BYTES): (string | null)[] {
   return bind.params.map((p, i) => {
     if (p === null) return null;
     const fmt = bind.paramFormats.length === 1 ? bind.paramFormats[0] : bind.paramFormats[i];
