@@ -214,3 +214,88 @@ describe('an approval is bound to the whole of each bind parameter', () => {
     expect(await stored()).toBe(approved);
   });
 });
+
+describe('an approval is bound to the approval rule that asked for it', () => {
+  let gw: TestGateway;
+
+  beforeAll(async () => {
+    // One agent subject, two group sets: deletes by the `low` token need any one on-call engineer;
+    // by the `high` token, a DBA.
+    const deletes = (id: string, approval: string): PolicyConfig['rules'][number] => ({
+      id,
+      effect: 'review',
+      mode: 'defer',
+      approval,
+      match: { kinds: ['delete'] },
+    });
+    gw = await startTestGateway({
+      superUrl: inject('pgUrl'),
+      policies: [
+        {
+          id: 'low',
+          subjects: { groups: ['low'] },
+          connections: ['app'],
+          rules: [deletes('low-deletes', 'oncall'), { id: 'low-rest', effect: 'allow', match: {} }],
+        },
+        {
+          id: 'high',
+          subjects: { groups: ['high'] },
+          connections: ['app'],
+          rules: [deletes('high-deletes', 'dba'), { id: 'high-rest', effect: 'allow', match: {} }],
+        },
+      ],
+      setupSql: `CREATE TABLE orders (id int PRIMARY KEY); INSERT INTO orders SELECT generate_series(1, 10);`,
+      extra: {
+        listeners: { postgres: { address: '127.0.0.1:0' }, http: { address: '127.0.0.1:0' } },
+        approvals: {
+          rules: { oncall: { approverGroups: ['oncall'] }, dba: { approverGroups: ['dba'] } },
+        },
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await gw?.stop();
+  });
+
+  const run = async (token: string, sql: string): Promise<string | undefined> => {
+    const c = gw.client(token);
+    await c.connect();
+    try {
+      await c.query(sql);
+      return undefined;
+    } catch (e) {
+      return (e as pg.DatabaseError).message;
+    } finally {
+      await c.end();
+    }
+  };
+
+  it("an approval under a lax rule does not meet a stricter rule's demand for the same statement", async () => {
+    const low = await gw.token({ subject: 'claude', groups: ['low'], agent: true });
+    const high = await gw.token({ subject: 'claude', groups: ['high'], agent: true });
+    const oncall = await gw.token({ subject: 'otto', groups: ['oncall'] });
+    const sql = 'DELETE FROM orders WHERE id > 5';
+
+    const first = await run(low, sql);
+    const id = /request ([0-9a-f-]{36}) was created/.exec(first ?? '')?.[1];
+    expect(id, first).toBeDefined();
+    // Two runs allowed by the on-call engineer.
+    const ok = await apiOf(gw, oncall, 'POST', `/api/approvals/${id}/approve`, { uses: 2 });
+    expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+
+    const strict = await run(high, sql);
+    expect(strict, 'the on-call approval was taken where a DBA had to approve').toMatch(
+      /request ([0-9a-f-]{36}) was created/,
+    );
+    expect(strict).not.toContain(id);
+    const second = /request ([0-9a-f-]{36})/.exec(strict!)![1]!;
+    const asked = await apiOf(gw, oncall, 'GET', `/api/approvals/${second}`);
+    expect(asked.status).toBe(403);
+    const used = await apiOf(gw, oncall, 'GET', `/api/approvals/${id}`);
+    expect(used.body.request.uses).toBe(0);
+
+    // Under the rule it was given for, it still runs.
+    expect(await run(low, sql)).toBeUndefined();
+  });
+});

@@ -153,27 +153,37 @@ export class ApprovalRepository {
     return rows.map(rowToRequest);
   }
 
-  /** A pending request for this exact statement hash that has not expired yet. */
-  async findPending(hash: string, mode: ApprovalMode, now: Date): Promise<ApprovalRequest | undefined> {
-    const row = await this.db
+  /**
+   * A pending request for this exact statement hash that has not expired yet (under this approval
+   * rule, when one is named).
+   */
+  async findPending(
+    hash: string,
+    mode: ApprovalMode,
+    now: Date,
+    ruleName?: string,
+  ): Promise<ApprovalRequest | undefined> {
+    let q = this.db
       .selectFrom('approval_requests')
       .selectAll()
       .where('statement_hash', '=', hash)
       .where('status', '=', 'pending')
       .where('mode', '=', mode)
-      .where('expires_at', '>', now.getTime())
-      .orderBy('created_at', 'desc')
-      .executeTakeFirst();
+      .where('expires_at', '>', now.getTime());
+    if (ruleName !== undefined) q = q.where('rule_name', '=', ruleName);
+    const row = await q.orderBy('created_at', 'desc').executeTakeFirst();
     return row ? rowToRequest(row) : undefined;
   }
 
   /**
-   * Takes one use of an approved defer request for this exact hash and principal, atomically: the
-   * update only succeeds while uses remain and the approval is still valid. Returns the request used.
+   * Takes one use of an approved defer request for this exact hash and principal, given under this
+   * approval rule, atomically: the update only succeeds while uses remain and the approval is still
+   * valid. Returns the request used.
    */
   async consumeDeferApproval(
     hash: string,
     principal: { subject: string; issuer: string; connection: string },
+    ruleName: string,
     now: Date,
   ): Promise<ApprovalRequest | undefined> {
     const t = now.getTime();
@@ -183,6 +193,7 @@ export class ApprovalRepository {
       .where('statement_hash', '=', hash)
       .where('status', '=', 'approved')
       .where('mode', '=', 'defer')
+      .where('rule_name', '=', ruleName)
       .where('subject', '=', principal.subject)
       .where('issuer', '=', principal.issuer)
       .where('connection', '=', principal.connection)

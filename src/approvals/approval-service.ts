@@ -262,9 +262,13 @@ export class ApprovalService implements Approver {
     });
 
     if (decision.mode === 'defer') {
+      // Only an approval given under the rule this decision names: who had to approve is part of
+      // what was approved (a stricter rule now, e.g. for another of the principal's groups or after
+      // a reload, is not met by an approval under a laxer one).
       const used = await this.#deps.repository.consumeDeferApproval(
         hash,
         { ...requester, connection: action.connection },
+        rule.name,
         this.#now(),
       );
       if (used) {
@@ -286,7 +290,7 @@ export class ApprovalService implements Approver {
           approvedBy: (used.decidedBy ?? '').split(', ').filter(Boolean),
         };
       }
-      const pending = await this.#deps.repository.findPending(hash, 'defer', this.#now());
+      const pending = await this.#deps.repository.findPending(hash, 'defer', this.#now(), rule.name);
       if (pending) this.#tellHeld(ctx, pending, rule);
       if (pending)
         return {
