@@ -186,4 +186,40 @@ describe('approval page', () => {
       await client.end();
     }
   });
+
+  it('shows the characters that reorder or hide text, on the approval page and in the console', async () => {
+    // Rendered raw, the override makes the comment's tail read as a WHERE clause after it.
+    const text =
+      "UPDATE items SET name = 'x' /* \u202E 1 = di EREHW \u2066 */ --\u200B\u{E0041}\nWHERE id = 1";
+    const { client, held, id } = await hold(text);
+    try {
+      const page = await (
+        await fetch(`${httpBase(gw)}/approvals/${id}`, { headers: { authorization: `Bearer ${alice}` } })
+      ).text();
+      const b = new Browser();
+      const login = await (await b.go('/login')).text();
+      const signedIn = await b.post('/login/token', { token: alice, next: '/inbox', csrf: csrfOf(login) });
+      expect(signedIn.status).toBe(303);
+      const consolePage = await (await b.go(`/inbox/${id}`)).text();
+      for (const [where, html] of [
+        ['approval page', page],
+        ['console', consolePage],
+      ] as const) {
+        expect(html, where).toContain('UPDATE items');
+        for (const c of ['\u202E', '\u2066', '\u200B', '\u{E0041}']) expect(html, where).not.toContain(c);
+        expect(html, where).toContain('⟨U+202E⟩');
+        expect(html, where).toContain('⟨U+2066⟩');
+        expect(html, where).toContain('⟨U+200B⟩');
+        expect(html, where).toContain('⟨U+E0041⟩');
+      }
+      await fetch(`${httpBase(gw)}/api/approvals/${id}/deny`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${alice}`, 'content-type': 'application/json' },
+        body: '{}',
+      });
+      await held;
+    } finally {
+      await client.end();
+    }
+  });
 });

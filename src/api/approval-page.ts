@@ -2,10 +2,12 @@
 // preview, votes, history, approve/deny form), the pending list and the login form. No scripts.
 // Everything shown is escaped: statement text, reasons and names come from clients and are hostile.
 
+import { revealInvisible } from '../core/visible-text.js';
 import type { ApprovalDetails, ApprovalRequest, ImpactPreview } from '../approvals/approval-types.js';
 
+/** HTML-escaped, with invisible and reordering characters shown (src/core/visible-text.ts). */
 export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
+  return revealInvisible(s).replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 const h = (s: string | number | undefined | null): string =>

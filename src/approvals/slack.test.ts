@@ -87,4 +87,21 @@ describe('slackMessage', () => {
     expect(json).toContain('gatehouse_deny');
     expect(json).toContain('rows matched by its WHERE: 3');
   });
+
+  it('shows the characters that reorder or hide text', () => {
+    const text = 'DELETE FROM t /* \u202e 1 = di EREHW \u2066*/ --\u200b';
+    const msg = slackMessage({
+      event: 'approval.requested',
+      request: { ...request, statement: { ...request.statement!, text }, reason: 'ok\u{e0041}' },
+      url: 'https://g/approvals/r1',
+      at: new Date(),
+    });
+    const shown = JSON.parse(JSON.stringify(msg)) as unknown;
+    const all = JSON.stringify(shown);
+    for (const c of ['\u202e', '\u2066', '\u{e0041}']) expect(all).not.toContain(c);
+    expect(all).toContain('⟨U+202E⟩');
+    expect(all).toContain('⟨U+2066⟩');
+    expect(all).toContain('⟨U+200B⟩');
+    expect(all).toContain('⟨U+E0041⟩');
+  });
 });

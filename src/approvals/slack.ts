@@ -3,6 +3,7 @@
 // https://api.slack.com/authentication/verifying-requests-from-slack). Text from clients is escaped.
 
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { revealInvisible } from '../core/visible-text.js';
 import { postWithTimeout, type ApprovalNotice, type NotificationChannel } from './approval-notifier.js';
 import type { ApprovalRequest, ImpactPreview } from './approval-types.js';
 
@@ -29,7 +30,8 @@ export function verifySlackSignature(
 
 /** Slack mrkdwn escaping: only &, < and > are control characters (https://api.slack.com/reference/surfaces/formatting). */
 export function slackEscape(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  // Invisible and reordering characters are shown, not passed on (src/core/visible-text.ts).
+  return revealInvisible(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 function clip(s: string, n: number): string {

@@ -217,4 +217,10 @@ describe('parseTimeBound and printable', () => {
     expect(printable('a\u001b]0;x\u0007b\r\n\u009b')).toBe('a\\x1b]0;x\\x07b\\x0d\\x0a\\x9b');
     expect(printable('a\nb', true)).toBe('a\nb');
   });
+
+  test('printable shows the characters that reorder or hide text', () => {
+    expect(printable('id = 1 /* \u202e x \u2066*/\u200b\u{e0041}')).toBe(
+      'id = 1 /* ⟨U+202E⟩ x ⟨U+2066⟩*/⟨U+200B⟩⟨U+E0041⟩',
+    );
+  });
 });

@@ -5,6 +5,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { toMs } from '../config/duration.js';
 import type { SessionStore } from '../core/ports.js';
+import { revealInvisible } from '../core/visible-text.js';
 import type {
   RecordedEffect,
   ResultSample,
@@ -137,8 +138,9 @@ function parseLimit(value: string): number {
 
 /** Makes client-controlled text safe to print: C0/C1 controls and DEL become visible escapes. */
 export function printable(s: string, keepNewlines = false): string {
+  // Invisible and reordering characters are shown too (src/core/visible-text.ts).
   // eslint-disable-next-line no-control-regex
-  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+  return revealInvisible(s).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
     if (keepNewlines && c === '\n') return '\n';
     if (c === '\t') return '\t';
     const code = c.charCodeAt(0);

@@ -2,6 +2,8 @@
 // escaped unless it is already an `Html` built by this module: statement text, names, reasons and
 // messages come from clients and are hostile. It must never offer a way to inject a raw string.
 
+import { revealInvisible } from '../core/visible-text.js';
+
 const ESCAPES: Record<string, string> = {
   '&': '&amp;',
   '<': '&lt;',
@@ -11,8 +13,9 @@ const ESCAPES: Record<string, string> = {
   '`': '&#96;',
 };
 
+/** HTML-escaped, with invisible and reordering characters shown (src/core/visible-text.ts). */
 export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"'`]/g, (c) => ESCAPES[c] ?? c);
+  return revealInvisible(s).replace(/[&<>"'`]/g, (c) => ESCAPES[c] ?? c);
 }
 
 /** Markup that is safe to insert as is: produced only by `html` (and `joinHtml`). */
