@@ -128,9 +128,11 @@ describe('statements that need approval', () => {
       expect(s.approvalUrl).toBe(`${base}/approvals/${String(s.requestId)}`);
       // The reason travelled in the statement's sqlcommenter comment to the approver's view.
       expect(s.reason).toBe('ticket 12: fix the name');
-      expect(s.preview).toMatchObject({ kind: 'plan' });
+      // The impact preview is for the approvers: the agent is told there is one, not what it says.
+      expect(s.preview).toBeUndefined();
       expect(text(pending)).toContain('wait_for_approval');
-      expect(text(pending)).toContain('Impact preview:');
+      expect(text(pending)).toContain('Impact preview: taken, and shown to the approvers');
+      expect(text(pending)).not.toMatch(/rows it would touch|Update on/);
       expect(await name(1)).toBe('customer 1');
 
       const progress: number[] = [];

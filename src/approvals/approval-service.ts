@@ -75,6 +75,13 @@ export interface AccessRequestInput {
   readonly grant?: string;
 }
 
+/** What a viewer who may not see a request's impact preview gets in its place. */
+export const PREVIEW_FOR_APPROVERS: ImpactPreview = {
+  kind: 'none',
+  notes: ['the impact preview is shown to the approvers only'],
+  tookMs: 0,
+};
+
 export function principalOf(identity: Identity): ApprovalPrincipal {
   return {
     subject: identity.subject,
@@ -638,11 +645,38 @@ export class ApprovalService implements Approver {
     return !!rule && viewer.groups.some((g) => rule.approverGroups.includes(g));
   }
 
+  /**
+   * May this viewer see the impact preview? Those who may decide on the request and admins, never an
+   * agent. The preview ran with the requester's rights on data policy may keep from the requester
+   * (a count over a denied table, a filter on a masked column): shown to the requester, it would
+   * answer what the statement asks before anyone approved it.
+   */
+  mayPreview(viewer: Identity, r: ApprovalRequest): boolean {
+    if (viewer.agent) return false;
+    if (viewer.groups.some((g) => this.#deps.adminGroups().includes(g))) return true;
+    const rule = this.rule(r.ruleName);
+    return !!rule && viewer.groups.some((g) => rule.approverGroups.includes(g));
+  }
+
+  /** The request as this viewer may see it (the impact preview only for its approvers and admins). */
+  #forViewer(viewer: Identity, r: ApprovalRequest): ApprovalRequest {
+    if (!r.preview || this.mayPreview(viewer, r)) return r;
+    return { ...r, preview: PREVIEW_FOR_APPROVERS };
+  }
+
   async get(viewer: Identity, id: string): Promise<ApprovalDetails | 'forbidden' | undefined> {
     const request = await this.#deps.repository.getRequest(id);
     if (!request) return undefined;
     if (!this.canView(viewer, request)) return 'forbidden';
-    return this.details(request);
+    const d = await this.details(request);
+    if (this.mayPreview(viewer, request)) return d;
+    return {
+      ...d,
+      request: this.#forViewer(viewer, request),
+      history: d.history.map((e) =>
+        e.data.preview === undefined ? e : { ...e, data: { ...e.data, preview: PREVIEW_FOR_APPROVERS } },
+      ),
+    };
   }
 
   async details(request: ApprovalRequest): Promise<ApprovalDetails> {
@@ -655,7 +689,7 @@ export class ApprovalService implements Approver {
 
   async list(viewer: Identity, filter: RequestFilter): Promise<ApprovalRequest[]> {
     const rows = await this.#deps.repository.listRequests(filter);
-    return rows.filter((r) => this.canView(viewer, r));
+    return rows.filter((r) => this.canView(viewer, r)).map((r) => this.#forViewer(viewer, r));
   }
 
   // ------------------------------------------------------------------ deciding

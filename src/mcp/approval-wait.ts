@@ -52,19 +52,15 @@ export async function waitWithProgress(
   return current;
 }
 
+/**
+ * The impact preview is for the approvers: it ran with the requester's rights, and its counts and
+ * plan would answer the statement's own question before anyone approved it (src/approvals,
+ * ApprovalService.mayPreview). The tools only say that there is one.
+ */
 function previewLines(r: ApprovalRequest): string[] {
   const p = r.preview;
   if (!p || p.kind === 'none') return [];
-  const lines: string[] = ['Impact preview:'];
-  if (p.rowCount !== undefined) lines.push(`- rows it would touch: ${p.rowCount}`);
-  for (const o of p.objects ?? []) {
-    lines.push(
-      `- ${o.type} ${o.name}${o.exists ? '' : ' (does not exist)'}${o.estimatedRows !== undefined ? `, ~${o.estimatedRows} rows` : ''}`,
-    );
-  }
-  for (const l of (p.plan ?? []).slice(0, 8)) lines.push(`  ${l}`);
-  for (const n of p.notes) lines.push(`- note: ${n}`);
-  return lines;
+  return ['Impact preview: taken, and shown to the approvers on the approver page.'];
 }
 
 function requestFacts(desk: ApprovalDesk, r: ApprovalRequest): Record<string, unknown> {
@@ -78,7 +74,6 @@ function requestFacts(desk: ApprovalDesk, r: ApprovalRequest): Record<string, un
     ...(r.policyRuleId ? { rule: r.policyRuleId } : {}),
     ...(r.statement ? { statement: r.statement.text } : {}),
     ...(r.reason ? { reason: r.reason } : {}),
-    ...(r.preview ? { preview: r.preview } : {}),
     ...(r.decidedBy ? { decidedBy: r.decidedBy } : {}),
     ...(r.decisionComment ? { comment: r.decisionComment } : {}),
     ...(r.validUntil ? { validUntil: r.validUntil.toISOString() } : {}),

@@ -313,6 +313,8 @@ const TEXT_OID = 25;
 interface QueryAnswer {
   readonly rows: (string | null)[][];
   readonly error?: string;
+  /** The error's SQLSTATE. */
+  readonly code?: string;
 }
 
 class PreviewConnection {
@@ -352,14 +354,22 @@ class PreviewConnection {
     return new Promise((resolve, reject) => {
       const rows: (string | null)[][] = [];
       let error: string | undefined;
+      let code: string | undefined;
       this.#waiting = {
         onFail: reject,
         onFrame: (f) => {
           if (f.type === BackendCode.DataRow)
             rows.push(decodeDataRow(f.body).map((c) => (c === null ? null : c.toString('utf8'))));
-          else if (f.type === BackendCode.ErrorResponse) error ??= decodeErrorFields(f.body).M ?? 'error';
-          else if (f.type === BackendCode.ReadyForQuery) {
-            resolve({ rows, ...(error !== undefined ? { error } : {}) });
+          else if (f.type === BackendCode.ErrorResponse && error === undefined) {
+            const fields = decodeErrorFields(f.body);
+            error = fields.M ?? 'error';
+            code = fields.C;
+          } else if (f.type === BackendCode.ReadyForQuery) {
+            resolve({
+              rows,
+              ...(error !== undefined ? { error } : {}),
+              ...(code !== undefined ? { code } : {}),
+            });
             return true;
           }
           return false;
@@ -507,7 +517,12 @@ export class ImpactPreviewer {
         );
         const bound = Array.from({ length: count.paramCount }, (_, i) => params[i] ?? null);
         const r = await conn.extended(count.sql, bound, types);
-        if (r.error !== undefined) notes.push(`count(*) failed: ${r.error}`);
+        // Not the server's message: the count reads the rows, and an error over them can quote a
+        // value (`invalid input syntax for type integer: "<the value>"`) the requester may not read.
+        if (r.error !== undefined)
+          notes.push(
+            `count(*) failed (SQLSTATE ${r.code ?? 'unknown'}); the server's message is not shown, as it can quote the rows' values`,
+          );
         else rowCount = Number(r.rows[0]?.[0] ?? NaN);
       }
     }
