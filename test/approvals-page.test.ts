@@ -222,4 +222,42 @@ describe('approval page', () => {
       await client.end();
     }
   });
+
+  it('refuses a decision posted from another origin, even with a CSRF cookie planted to match', async () => {
+    const text = `UPDATE items SET name = 'planted' WHERE id = 2`;
+    const { client, held, id } = await hold(text);
+    try {
+      const b = new Browser();
+      const loginHtml = await (await b.go(`/approvals/${id}`)).text();
+      await b.post('/approvals/login', { token: alice, next: `/approvals/${id}`, csrf: csrfOf(loginHtml) });
+      expect(b.cookies.has('gatehouse_approver')).toBe(true);
+      // A sibling subdomain is same-site: the Lax login cookie goes along, and it can set a cookie
+      // for the parent domain, so the double-submit pair is the attacker's own.
+      const planted = 'plantedplantedplantedplantedplan';
+      b.cookies.set('gatehouse_csrf', planted);
+      const forged = await b.go(`/approvals/${id}`, {
+        method: 'POST',
+        body: new URLSearchParams({ decision: 'approve', comment: 'forged', csrf: planted }),
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          origin: 'https://attacker.example.test',
+        },
+      });
+      expect(forged.status).toBe(403);
+      const status = await fetch(`${httpBase(gw)}/api/approvals/${id}`, {
+        headers: { authorization: `Bearer ${alice}` },
+      });
+      expect(((await status.json()) as { request: { status: string } }).request.status).toBe('pending');
+      // The same form from this origin is taken.
+      const ok = await b.go(`/approvals/${id}`, {
+        method: 'POST',
+        body: new URLSearchParams({ decision: 'deny', comment: 'not now', csrf: planted }),
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: httpBase(gw) },
+      });
+      expect(ok.status).toBe(303);
+      expect(((await held) as Error).message).toContain('not now');
+    } finally {
+      await client.end();
+    }
+  });
 });

@@ -276,7 +276,17 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): RoutePlugin {
       setCookie(c, CSRF_COOKIE, v, { httpOnly: true, sameSite: 'Strict', path: '/', secure: secure() });
       return v;
     };
+    // The double-submit token, and, when the browser sends one, an Origin equal to this site's: a
+    // sibling subdomain is same-site (the Lax login cookie goes along) and can plant the CSRF cookie,
+    // but it cannot send this site's Origin.
+    const originOk = (c: Ctx): boolean => {
+      const origin = c.req.header('origin');
+      if (origin === undefined) return true;
+      const host = c.req.header('host') ?? '';
+      return origin === `http://${host}` || origin === `https://${host}`;
+    };
     const csrfOk = (c: Ctx, form: Record<string, unknown>) =>
+      originOk(c) &&
       sameToken(getCookie(c, CSRF_COOKIE), typeof form.csrf === 'string' ? form.csrf : undefined);
 
     /** The page viewer: Bearer header, else the login cookie. */
