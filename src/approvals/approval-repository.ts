@@ -320,6 +320,24 @@ export class ApprovalRepository {
     }));
   }
 
+  /** How many unexpired pending requests this principal has (at most `cap`: counting stops there). */
+  async countPending(
+    principal: { subject: string; issuer: string },
+    now: Date,
+    cap: number,
+  ): Promise<number> {
+    const rows = await this.db
+      .selectFrom('approval_requests')
+      .select('id')
+      .where('status', '=', 'pending')
+      .where('subject', '=', principal.subject)
+      .where('issuer', '=', principal.issuer)
+      .where('expires_at', '>', now.getTime())
+      .limit(cap)
+      .execute();
+    return rows.length;
+  }
+
   /** Ids of pending requests whose time is up. */
   async overdue(now: Date, limit = 200): Promise<string[]> {
     const rows = await this.db

@@ -51,6 +51,7 @@ const config: ApprovalsConfig = {
       grantValidFor: '24h',
     },
   },
+  maxPendingPerPrincipal: 20,
   notifiers: {},
   grants: {
     ops: {

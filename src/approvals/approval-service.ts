@@ -307,6 +307,8 @@ export class ApprovalService implements Approver {
         };
     }
 
+    const full = await this.#tooManyPending(requester);
+    if (full) return { approved: false, message: `${decision.message} ${full}` };
     const created = await this.#create(ctx, action, subject, rule, hash);
     this.#tellHeld(ctx, created, rule);
     if (decision.mode === 'defer') {
@@ -319,6 +321,18 @@ export class ApprovalService implements Approver {
     const outcome = await this.#hold(created, rule, ctx);
     if (ctx.onHoldSettled) await this.#tellSettled(ctx, created.id, outcome);
     return outcome;
+  }
+
+  /**
+   * Why this principal may not open another request now (undefined when it may): one principal's
+   * pending requests are bounded, so a client in a loop cannot flood the approvers' channels and
+   * the upstream with requests and previews.
+   */
+  async #tooManyPending(p: Pick<ApprovalPrincipal, 'subject' | 'issuer'>): Promise<string | undefined> {
+    const max = this.#deps.config().maxPendingPerPrincipal;
+    const n = await this.#deps.repository.countPending(p, this.#now(), max);
+    if (n < max) return undefined;
+    return `Gatehouse: ${describePrincipal(p)} already has ${max} approval requests waiting (approvals.maxPendingPerPrincipal), so no new one was opened and nothing was run; wait for those to be decided or to expire.`;
   }
 
   /** Tells the engine that the action now waits on this request (it tells its client). */
@@ -828,6 +842,8 @@ export class ApprovalService implements Approver {
         status: 400,
         message: `approval rule ${found.grant.approval ?? 'default'} is not configured`,
       };
+    const full = await this.#tooManyPending(identity);
+    if (full) return { ok: false, status: 400, message: full };
     const now = this.#now();
     const request: ApprovalRequest = {
       id: randomUUID(),

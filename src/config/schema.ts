@@ -524,6 +524,15 @@ export const approvalsSchema = z
       .optional()
       .describe('base URL of the approval pages (default listeners.http.publicUrl)'),
     rules: z.record(approvalName, approvalRuleSchema).default({}),
+    maxPendingPerPrincipal: z
+      .number()
+      .int()
+      .min(1)
+      .max(10_000)
+      .default(20)
+      .describe(
+        'most pending requests one principal may have at once; past it, what needs approval is refused without a new request',
+      ),
     notifiers: z
       .strictObject({
         webhook: z
