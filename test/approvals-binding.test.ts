@@ -4,8 +4,16 @@
 // the record clips) or asks for a terminal it was not approved with is a new request and never runs.
 // Likewise a statement's bind parameters are bound whole, not as the record's 1024-byte clip.
 
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { PolicyConfig } from '../src/config/policy-schema.js';
@@ -13,6 +21,13 @@ import { hasSshd, startSshd, type TestSshd } from './testkit/sshd.js';
 import { startSshTestGateway, type SshTestGateway } from './testkit/ssh-gateway.js';
 import { api as apiOf, type Json } from './approvals-kit.js';
 import { startTestGateway, type TestGateway } from './testkit/gateway.js';
+import {
+  startCheckingUpstream,
+  startDynalite,
+  type CheckingUpstream,
+  type RunningFake,
+} from './testkit/aws-upstreams.js';
+import { startHttpTestGateway, type HttpTestGateway } from './testkit/http-gateway.js';
 
 const POLICIES: PolicyConfig[] = [
   {
@@ -297,5 +312,125 @@ describe('an approval is bound to the approval rule that asked for it', () => {
 
     // Under the rule it was given for, it still runs.
     expect(await run(low, sql)).toBeUndefined();
+  });
+});
+
+describe('an approval of an AWS request is bound to its operation', () => {
+  const REAL = {
+    accessKeyId: 'AKIAGATEWAYREAL00002',
+    secretAccessKey: `Real${randomBytes(15).toString('hex')}`,
+  };
+  let ddb: RunningFake;
+  let up: CheckingUpstream;
+  let gw: HttpTestGateway;
+  let olga: string;
+  let agentKey: { accessKeyId: string; secretAccessKey: string };
+
+  beforeAll(async () => {
+    ddb = await startDynalite();
+    up = await startCheckingUpstream({ credentials: [REAL], forwardTo: ddb.url });
+    gw = await startHttpTestGateway({
+      env: { ...process.env, GW_BINDING_SECRET: REAL.secretAccessKey },
+      realApprovals: true,
+      connections: {
+        aws: {
+          protocol: 'http',
+          listen: '127.0.0.1:0',
+          auth: {
+            type: 'aws-sigv4',
+            region: 'us-east-1',
+            credentials: { accessKeyId: REAL.accessKeyId, secretAccessKey: { env: 'GW_BINDING_SECRET' } },
+            endpoints: { dynamodb: up.url },
+          },
+        },
+      },
+      policies: [
+        {
+          id: 'agents',
+          subjects: { agent: true },
+          connections: ['aws'],
+          rules: [
+            { id: 'ddb-reads', effect: 'allow', match: { operations: ['dynamodb:DescribeTable'] } },
+            {
+              id: 'ddb-writes-deferred',
+              effect: 'review',
+              mode: 'defer',
+              approval: 'ops',
+              match: { operations: ['dynamodb:PutItem', 'dynamodb:DeleteTable'] },
+            },
+          ],
+        },
+        {
+          id: 'ops',
+          subjects: { groups: ['ops'], agent: false },
+          connections: ['aws'],
+          rules: [{ id: 'ops-all', effect: 'allow', match: { operations: ['*'] } }],
+        },
+      ],
+      extra: {
+        listeners: { http: { address: '127.0.0.1:0' } },
+        approvals: { rules: { ops: { approverGroups: ['ops'] } } },
+      },
+    });
+    olga = await gw.token({ subject: 'olga', groups: ['ops'] });
+    // Both keys before the first request: the gateway re-reads the key list at most once a second.
+    agentKey = await gw.awsKey({ subject: 'claude', agent: true });
+    const opsKey = await gw.awsKey({ subject: 'olga', groups: ['ops'] });
+    await client(opsKey).send(
+      new CreateTableCommand({
+        TableName: 'orders',
+        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+  });
+
+  afterAll(async () => {
+    await gw?.stop();
+    await up?.stop();
+    await ddb?.stop();
+  });
+
+  const client = (key: { accessKeyId: string; secretAccessKey: string }) =>
+    new DynamoDBClient({
+      endpoint: gw.endpoint('aws'),
+      region: 'us-east-1',
+      credentials: { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey },
+      maxAttempts: 1,
+    });
+
+  const approvals = async (): Promise<Json[]> => {
+    const res = await fetch(`http://127.0.0.1:${gw.gateway.http!.port}/api/approvals?status=all`, {
+      headers: { authorization: `Bearer ${olga}` },
+    });
+    return ((await res.json()) as { requests: Json[] }).requests;
+  };
+
+  it('an approved PutItem on a table does not let DeleteTable of that table through', async () => {
+    const agent = client(agentKey);
+    const put = () => agent.send(new PutItemCommand({ TableName: 'orders', Item: { id: { S: 'o-1' } } }));
+    const first = (await put().catch((e: unknown) => e)) as Error;
+    expect(first.message).toMatch(/was created/);
+    const asked = (await approvals()).find((r) => r.statement?.kind === 'dynamodb:PutItem');
+    expect(asked).toBeDefined();
+    const ok = await fetch(`http://127.0.0.1:${gw.gateway.http!.port}/api/approvals/${asked.id}/approve`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${olga}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(ok.status).toBe(200);
+
+    const del = (await agent
+      .send(new DeleteTableCommand({ TableName: 'orders' }))
+      .catch((e: unknown) => e)) as Error | undefined;
+    const table = await agent
+      .send(new DescribeTableCommand({ TableName: 'orders' }))
+      .catch((e: unknown) => e);
+    expect(table, 'DeleteTable ran on the approval of a PutItem').not.toBeInstanceOf(Error);
+    expect(del?.message).toMatch(/was created/);
+
+    // The approval still covers the PutItem it was given for.
+    await expect(put()).resolves.toBeDefined();
   });
 });

@@ -165,14 +165,22 @@ function subjectOf(action: Action): ActionSubject {
       ...(terminal ? { binding: { 'ssh.terminal': 'on' } } : {}),
     };
   }
-  // The request line, and what the request implies (an S3 copy's source read), as recorded.
-  const resources = [action, ...(action.implied ?? [])].flatMap((a) => (a.resource ? [a.resource] : []));
+  // Bound to the whole target (the recorded path masks secret query values and is clipped), to the
+  // operation (an AWS JSON or query protocol request names it in a header or the body, so two
+  // operations on one resource share a method and path: dynamodb:PutItem and DeleteTable, POST /),
+  // and to what the request implies (an S3 copy's source read), each part as decided.
+  const implied = action.implied ?? [];
+  let text = `${action.method} ${action.target ?? action.path}`;
+  for (const a of implied)
+    text += ` + ${a.operation ?? a.method.toLowerCase()} ${a.method} ${a.target ?? a.path}`;
+  const resources = [action, ...implied].flatMap((a) => (a.resource ? [a.resource] : []));
   return {
-    text: action.describe.text,
+    text,
     shownText: action.describe.text,
     kind: action.operation ?? action.method.toLowerCase(),
     categories: [],
     ...(resources.length > 0 ? { params: resources, shownParams: resources } : {}),
+    ...(action.operation !== undefined ? { binding: { 'http.operation': action.operation } } : {}),
   };
 }
 

@@ -63,6 +63,11 @@ export interface HttpAction extends ActionBase {
    * if it and every one of these is. They are in its record (`describe.text`).
    */
   readonly implied?: readonly HttpAction[];
+  /**
+   * The whole request target as decided and forwarded (path and query; `path` is the recorded form,
+   * with secret query values masked and clipped at 4096 characters): what an approval is bound to.
+   */
+  readonly target?: string;
 }
 
 /**
@@ -167,8 +172,9 @@ export function httpAction(fields: {
   readonly operation?: string | undefined;
   readonly resource?: string | undefined;
   readonly implied?: readonly HttpAction[] | undefined;
+  readonly target?: string | undefined;
 }): HttpAction {
-  const { connection, method, path, operation, resource, implied } = fields;
+  const { connection, method, path, operation, resource, implied, target } = fields;
   const also = implied && implied.length > 0 ? implied : undefined;
   // `PUT /dst/k + s3:GetObject GET /src/k`: the request and what it implies, in the order decided.
   let text = `${method} ${path}`;
@@ -181,6 +187,7 @@ export function httpAction(fields: {
     ...(operation !== undefined ? { operation } : {}),
     ...(resource !== undefined ? { resource } : {}),
     ...(also !== undefined ? { implied: also } : {}),
+    ...(target !== undefined ? { target } : {}),
     describe: {
       via: 'http',
       text,

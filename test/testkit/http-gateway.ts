@@ -97,6 +97,8 @@ export async function startHttpTestGateway(options: {
   readonly extra?: Record<string, unknown>;
   /** Writes files the config refers to (CA bundles) into the config directory before start. */
   readonly beforeStart?: (dir: string) => void;
+  /** Use the gateway's own approvals service (`approvals:` in `extra`) instead of the test approver. */
+  readonly realApprovals?: boolean;
 }): Promise<HttpTestGateway> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-http-'));
   const config = {
@@ -113,7 +115,7 @@ export async function startHttpTestGateway(options: {
   const approver = new TestApprover();
   const gateway = await startGateway(await loadConfig(file, options.env ?? process.env), {
     logger: memoryLogger(logs),
-    approver,
+    ...(options.realApprovals ? {} : { approver }),
     ...(options.env ? { env: options.env } : {}),
   });
   const issue = async (p: Principal = {}) =>

@@ -220,7 +220,12 @@ export async function handleGeneric(deps: ExchangeDeps, x: Exchange): Promise<vo
     const id = await whileDeciding(x, recordRefusal(session, deps.connection, method, read));
     return fail('malformed', read.message, id, read.ruleId);
   }
-  const action: HttpAction = httpAction({ connection: deps.connection, method, path: read.recorded });
+  const action: HttpAction = httpAction({
+    connection: deps.connection,
+    method,
+    path: read.recorded,
+    target: read.upstreamTarget,
+  });
   const admission = await whileDeciding(x, session.admit(action, admitOptions(x)));
   if (!admission.allowed)
     return fail(

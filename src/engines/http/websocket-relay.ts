@@ -76,7 +76,12 @@ export async function handleUpgrade(
   }
   const gone = new AbortController();
   socket.once('close', () => gone.abort());
-  const action: HttpAction = httpAction({ connection: deps.connection, method: 'GET', path: read.recorded });
+  const action: HttpAction = httpAction({
+    connection: deps.connection,
+    method: 'GET',
+    path: read.recorded,
+    target: read.upstreamTarget,
+  });
   const admission = await session.admit(action, {
     signal: holdSignal(settings.holdTimeoutMs, gone.signal),
   });
