@@ -260,4 +260,44 @@ describe('approval page', () => {
       await client.end();
     }
   });
+
+  it("bounds one person's open console event streams, without taking others' places", async () => {
+    const signIn = async (token: string): Promise<Browser> => {
+      const b = new Browser();
+      const login = await (await b.go('/login')).text();
+      expect((await b.post('/login/token', { token, next: '/inbox', csrf: csrfOf(login) })).status).toBe(303);
+      return b;
+    };
+    const open = async (b: Browser, ctl: AbortController): Promise<number> =>
+      (await b.go('/inbox/events', { signal: ctl.signal })).status;
+    const a = await signIn(alice);
+    const controllers: AbortController[] = [];
+    try {
+      for (let i = 0; i < 10; i++) {
+        const ctl = new AbortController();
+        controllers.push(ctl);
+        expect(await open(a, ctl)).toBe(200);
+      }
+      const extra = new AbortController();
+      controllers.push(extra);
+      expect(await open(a, extra)).toBe(429);
+      const bob = await signIn(await gw.token({ subject: 'bob', groups: ['dba'] }));
+      const theirs = new AbortController();
+      controllers.push(theirs);
+      expect(await open(bob, theirs)).toBe(200);
+    } finally {
+      for (const c of controllers) c.abort();
+    }
+    // Closed streams give their places back.
+    const end = Date.now() + 10_000;
+    let status = 0;
+    while (Date.now() < end) {
+      const ctl = new AbortController();
+      status = await open(a, ctl);
+      ctl.abort();
+      if (status === 200) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(status).toBe(200);
+  });
 });

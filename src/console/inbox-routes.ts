@@ -14,6 +14,8 @@ import { messagePage } from './pages/layout.js';
 
 /** Open event streams across all viewers (each holds a socket and a listener). */
 const MAX_STREAMS = 500;
+/** Open event streams of one person (a few tabs), so one cannot take every place. */
+const MAX_STREAMS_PER_VIEWER = 10;
 
 export function registerInboxRoutes(
   app: Hono,
@@ -23,6 +25,7 @@ export function registerInboxRoutes(
 ): void {
   const service = deps.approvals;
   let streams = 0;
+  const perViewer = new Map<string, number>();
 
   const refusal = (v: Viewer, r: ApprovalRequest): string | undefined => {
     const rule = service?.rule(r.ruleName);
@@ -65,7 +68,11 @@ export function registerInboxRoutes(
     signedIn(async (c, v) => {
       if (!service) return c.body(null, 204);
       if (streams >= MAX_STREAMS) return c.body('too many open event streams', 503);
+      const who = `${v.identity.issuer}\u0000${v.identity.subject}`;
+      const mine = perViewer.get(who) ?? 0;
+      if (mine >= MAX_STREAMS_PER_VIEWER) return c.body('too many open event streams of yours', 429);
       streams++;
+      perViewer.set(who, mine + 1);
       return streamSSE(c, async (stream) => {
         const queue: string[] = [];
         let wake: (() => void) | undefined;
@@ -96,6 +103,9 @@ export function registerInboxRoutes(
           unsubscribe();
           clearInterval(ping);
           streams--;
+          const left = (perViewer.get(who) ?? 1) - 1;
+          if (left > 0) perViewer.set(who, left);
+          else perViewer.delete(who);
         }
       });
     }),
