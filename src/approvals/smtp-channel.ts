@@ -4,6 +4,7 @@
 
 import net from 'node:net';
 import tls from 'node:tls';
+import { revealInvisible } from '../core/visible-text.js';
 import type { ApprovalNotice, NotificationChannel } from './approval-notifier.js';
 import { previewSummary } from './slack.js';
 
@@ -34,6 +35,12 @@ function headerText(s: string): string {
 }
 
 export function emailText(notice: ApprovalNotice): { subject: string; body: string } {
+  // Client text with its invisible and reordering characters shown (src/core/visible-text.ts).
+  const t = emailTextAsIs(notice);
+  return { subject: revealInvisible(t.subject), body: revealInvisible(t.body) };
+}
+
+function emailTextAsIs(notice: ApprovalNotice): { subject: string; body: string } {
   const r = notice.request;
   const who = `${r.requester.subject} (${r.requester.issuer})${r.requester.agent ? ', an AI agent' : ''}`;
   if (notice.event !== 'approval.requested') {

@@ -2,7 +2,7 @@
 // without showing themselves (bidirectional overrides and isolates, zero-width characters, the
 // invisible tag characters) are replaced by a visible `⟨U+202E⟩`, so a statement, a reason or a
 // name cannot look different from what it is (e.g. a WHERE clause that only appears to be outside
-// a comment). Every surface an approver reads uses it: the console, the approval pages, Slack, the CLI.
+// a comment). Every surface an approver reads uses it: the console, the approval pages, Slack, e-mail, the CLI.
 
 // U+00AD soft hyphen, U+061C Arabic letter mark, U+180E Mongolian vowel separator, U+200B–U+200F
 // zero-width space/non-joiner/joiner and the LTR/RTL marks, U+202A–U+202E embeddings and overrides,

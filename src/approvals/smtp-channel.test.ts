@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import type { ApprovalRequest } from './approval-types.js';
+import { emailText } from './smtp-channel.js';
+
+describe('emailText', () => {
+  it('shows the characters that reorder or hide text, in the subject and the body', () => {
+    const request: ApprovalRequest = {
+      id: 'r1',
+      kind: 'statement',
+      mode: 'defer',
+      status: 'pending',
+      ruleName: 'dba',
+      connection: 'prod',
+      requester: { subject: 'claude\u202e', issuer: 'gatehouse', groups: [], agent: true },
+      statement: {
+        text: 'DELETE FROM t /* \u202e 1 = di EREHW \u2066*/ --\u200b',
+        kind: 'delete',
+        categories: ['write'],
+        hash: 'h',
+      },
+      reason: 'ok\u{e0041}',
+      createdAt: new Date(0),
+      expiresAt: new Date(1),
+      uses: 0,
+    };
+    const m = emailText({
+      event: 'approval.requested',
+      request,
+      url: 'https://g/approvals/r1',
+      at: new Date(),
+    });
+    for (const c of ['\u202e', '\u2066', '\u200b', '\u{e0041}']) {
+      expect(m.body).not.toContain(c);
+      expect(m.subject).not.toContain(c);
+    }
+    expect(m.body).toContain('⟨U+202E⟩ 1 = di EREHW ⟨U+2066⟩');
+    expect(m.body).toContain('⟨U+200B⟩');
+    expect(m.body).toContain('ok⟨U+E0041⟩');
+    expect(m.subject).toContain('claude⟨U+202E⟩');
+  });
+});
