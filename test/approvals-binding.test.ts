@@ -143,6 +143,26 @@ describe.skipIf(!hasSshd())('an approval is bound to the whole action', { timeou
     expect(ok.code, ok.stderr).toBe(0);
     expect(existsSync(marker)).toBe(true);
   });
+  it('a command approved with one value of an environment variable is not approved with another', async () => {
+    const marker = path.join(sshd.work, 'env-ran');
+    const cmd = `touch ${marker}`;
+    const withEnv = (value: string) => ['-o', `SetEnv=GH_ALLOWED=${value}`, '--', cmd];
+    const id = await deferred(withEnv('staging'));
+    await approve(id);
+
+    const other = await gw.ssh(agent, withEnv('production'));
+    expect(existsSync(marker), 'ran with another environment on an approval given for one').toBe(false);
+    expect(other.code, other.stderr).toBe(126);
+    expect(other.stderr).toMatch(/Approval request ([0-9a-f-]{36}) was created/);
+    expect(other.stderr).not.toContain(id);
+
+    const ok = await gw.ssh(agent, withEnv('staging'));
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(existsSync(marker)).toBe(true);
+    // The approver saw the environment the command runs with.
+    const shown = await api(olga, 'GET', `/api/approvals/${id}`);
+    expect(shown.body.request.statement.params).toEqual(['GH_ALLOWED=staging']);
+  });
 });
 
 describe('an approval is bound to the whole of each bind parameter', () => {

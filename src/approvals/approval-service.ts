@@ -156,12 +156,18 @@ function subjectOf(action: Action): ActionSubject {
     // runs with a terminal: a command approved without one is not approved with one.
     const text = line ? (action.command ?? '') : d.text;
     const terminal = line && action.tty === true;
+    // The environment passed with it, as `NAME=value` parameters: a variable the connection lets
+    // through can change what the command does, so it is shown and bound like a bind parameter.
+    const env = Object.entries(action.env ?? {})
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([k, v]) => `${k}=${v}`);
+    const params = env.length > 0 ? env : d.params;
     return {
       text,
       shownText: text,
       kind: terminal ? `${d.kind} (with a terminal)` : d.kind,
       categories: d.categories,
-      ...(d.params ? { params: d.params, shownParams: d.params } : {}),
+      ...(params ? { params, shownParams: params } : {}),
       ...(terminal ? { binding: { 'ssh.terminal': 'on' } } : {}),
     };
   }

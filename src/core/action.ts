@@ -127,6 +127,8 @@ export interface SshAction extends ActionBase {
   readonly commandKind?: string;
   /** A terminal was asked for (pty-req) before the exec or shell. */
   readonly tty?: boolean;
+  /** exec: the environment variables passed with it (those the connection's env list allows). */
+  readonly env?: Readonly<Record<string, string>>;
   /** subsystem and sftp: the subsystem's name. */
   readonly subsystem?: string;
   /** port-forward: where the host is asked to connect. */

@@ -9,7 +9,11 @@ export function commandAction(
   connection: string,
   command: string,
   classify: (line: string) => ShellClassification,
-  options: { readonly request?: 'exec' | 'line'; readonly tty?: boolean } = {},
+  options: {
+    readonly request?: 'exec' | 'line';
+    readonly tty?: boolean;
+    readonly env?: Readonly<Record<string, string>>;
+  } = {},
 ): SshAction {
   const cls = classify(command);
   return sshAction({
@@ -19,5 +23,6 @@ export function commandAction(
     commandCategories: cls.categories,
     commandKind: cls.kind,
     tty: options.tty ?? false,
+    ...(options.env && Object.keys(options.env).length > 0 ? { env: { ...options.env } } : {}),
   });
 }

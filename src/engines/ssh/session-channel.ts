@@ -121,7 +121,7 @@ export function serveSessionChannel(deps: ChannelDeps, session: ssh2.Session): v
   session.on('exec', (accept, reject, info) => {
     if (!begin()) return reject?.();
     const command = String(info.command);
-    const action = commandAction(settings.name, command, deps.classify, { tty: pty !== undefined });
+    const action = commandAction(settings.name, command, deps.classify, { tty: pty !== undefined, env });
     const options = execOptions();
     const channel = accept();
     void run(channel, action, (up) => deps.upstream.exec(command, options, up), command);
