@@ -203,7 +203,10 @@ describe('requests that name a second resource', () => {
     const seed = s3(ops);
     await seed.send(new PutObjectCommand({ Bucket: 'pub', Key: 'report.txt', Body: 'public numbers' }));
     await seed.send(new PutObjectCommand({ Bucket: 'secret', Key: 'keys.txt', Body: 'the crown jewels' }));
-    for (const Key of ['tmp/a.txt', 'tmp/b.txt', 'keep/ledger.txt'])
+    // tmp/stays.txt keeps the tmp/ folder of s3rver's file store from emptying: s3rver deletes a
+    // DeleteObjects' keys concurrently, and two deletions that each empty a folder both remove it
+    // (the second fails with ENOENT and s3rver answers 500 InternalError).
+    for (const Key of ['tmp/a.txt', 'tmp/b.txt', 'tmp/stays.txt', 'keep/ledger.txt'])
       await seed.send(new PutObjectCommand({ Bucket: 'dst', Key, Body: Key }));
   });
 
@@ -348,6 +351,7 @@ describe('requests that name a second resource', () => {
     expect(out.Deleted?.map((d) => d.Key).sort()).toEqual(['tmp/a.txt', 'tmp/b.txt']);
     expect(await keys()).not.toContain('tmp/a.txt');
     expect(await keys()).toContain('keep/ledger.txt');
+    expect(await keys()).toContain('tmp/stays.txt');
   });
 
   it('refuses a copy-source header on a request that copies nothing', async () => {
