@@ -828,7 +828,9 @@ export class RecordJournal {
    * tables (a statement has one: a second is refused).
    */
   hasResultIn(session: string, id: string): boolean {
-    if (this.#pendingResults.has(`${session}\u0000${id}`)) return true;
+    // The set is empty unless a result's statement was outside the bits: no key is built for it then.
+    const pending = this.#pendingResults.size > 0 && this.#pendingResults.has(`${session}\u0000${id}`);
+    if (pending) return true;
     const parsed = parseStatementId(id);
     const f = this.#fresh.get(session);
     if (parsed !== undefined && parsed.session === session && f?.gateIds.has(parsed.seq) === true)
@@ -1089,8 +1091,10 @@ export class RecordJournal {
       this.#pendingIds.delete(r.id);
       this.#pendingKeys.delete(`${r.session_id}\u0000${r.seq}`);
     }
-    for (const e of p.e.splice(0, counts.e))
-      if (e.type === 'result') this.#pendingResults.delete(`${e.session_id}\u0000${e.statement_id ?? ''}`);
+    const folded = p.e.splice(0, counts.e);
+    if (this.#pendingResults.size > 0)
+      for (const e of folded)
+        if (e.type === 'result') this.#pendingResults.delete(`${e.session_id}\u0000${e.statement_id ?? ''}`);
     const rows = counts.e;
     this.#foldedRows += rows;
     for (const seg of segments) {
