@@ -85,17 +85,19 @@ async function gatewayChild(configFile: string): Promise<void> {
   let cpu0 = process.cpuUsage();
   process.on('message', (m: { cmd: string }) => {
     if (m.cmd === 'sample-start') {
-      peak = process.memoryUsage().rss;
+      // process.memoryUsage.rss() reads the RSS alone: process.memoryUsage() also walks the heap's
+      // spaces, which every 20 ms took 3–4 % of the gateway's busy time while it streamed.
+      peak = process.memoryUsage.rss();
       const base = peak;
       cpu0 = process.cpuUsage();
-      sampling = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+      sampling = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 20);
       process.send!({ cmd: 'sampling', base });
     } else if (m.cmd === 'sample-stop') {
       clearInterval(sampling);
       const cpu = process.cpuUsage(cpu0);
       process.send!({
         cmd: 'peak',
-        peak: Math.max(peak, process.memoryUsage().rss),
+        peak: Math.max(peak, process.memoryUsage.rss()),
         cpuMicros: cpu.user + cpu.system,
       });
     } else if (m.cmd === 'stop') {
