@@ -205,7 +205,7 @@ describe('an approval is bound to the whole of each bind parameter', () => {
     await gw?.stop();
   });
 
-  const update = async (value: string): Promise<string | undefined> => {
+  const update = async (value: string | Buffer): Promise<string | undefined> => {
     const c = gw.client(agent);
     await c.connect();
     try {
@@ -247,6 +247,25 @@ describe('an approval is bound to the whole of each bind parameter', () => {
 
     expect(await update(approved)).toBeUndefined();
     expect(await stored()).toBe(approved);
+  });
+
+  it('a value approved in text form does not cover the same rendering sent in binary', async () => {
+    // The text `\x41444d494e` and the binary bytes "ADMIN" (pg sends a Buffer in binary format) are
+    // both shown as `\x41444d494e`: the approval is bound to the parameters' formats too.
+    const text = '\\x41444d494e';
+    const refused = await update(text);
+    const id = /request ([0-9a-f-]{36}) was created/.exec(refused ?? '')?.[1];
+    expect(id, refused).toBeDefined();
+    const ok = await apiOf(gw, olga, 'POST', `/api/approvals/${id}/approve`, {});
+    expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+
+    const binary = await update(Buffer.from('ADMIN'));
+    expect(await stored(), 'the approval of a text value let binary bytes run').not.toBe('ADMIN');
+    expect(binary).toMatch(/request ([0-9a-f-]{36}) was created/);
+    expect(binary).not.toContain(id);
+
+    expect(await update(text)).toBeUndefined();
+    expect(await stored()).toBe(text);
   });
 });
 

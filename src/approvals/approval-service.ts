@@ -3,7 +3,7 @@
 // It must never let an agent or the requester approve, nor let a statement run without an approval.
 
 import { randomUUID } from 'node:crypto';
-import type { Action } from '../core/action.js';
+import type { Action, SqlAction } from '../core/action.js';
 import type { Identity } from '../core/identity.js';
 import type { HeldNotice, HoldSettledNotice } from '../core/held-notice.js';
 import { meaningSettings } from '../sql/postgres/setting-risks.js';
@@ -118,6 +118,28 @@ interface ActionSubject {
    * settings (an SSH command's terminal).
    */
   readonly binding?: Readonly<Record<string, string>>;
+}
+
+/**
+ * What a SQL statement's approval is bound to besides its text and parameters: the session's
+ * meaning-changing settings, and, when any parameter is binary or any type is declared, the parameters'
+ * formats and declared types (`params` shows a binary 0x41 and the text `\x41` alike, and a declared
+ * type can choose another overload). Undefined when there is nothing (the v1 hash).
+ */
+function sqlBinding(action: SqlAction): Readonly<Record<string, string>> | undefined {
+  const settings = action.settings ? meaningSettings(action.settings) : undefined;
+  const n = action.params?.length ?? 0;
+  const formats = action.paramFormats ?? [];
+  const types = action.paramTypes ?? [];
+  const formatOf = (i: number) => (formats.length === 1 ? formats[0] : (formats[i] ?? 0)) ?? 0;
+  let plain = types.every((t) => t === 0);
+  for (let i = 0; i < n && plain; i++) if (formatOf(i) !== 0) plain = false;
+  if (plain) return settings;
+  return {
+    ...settings,
+    'gatehouse:param_formats': Array.from({ length: n }, (_, i) => String(formatOf(i))).join(','),
+    'gatehouse:param_types': types.join(','),
+  };
 }
 
 function subjectOf(action: Action): ActionSubject {
@@ -271,8 +293,7 @@ export class ApprovalService implements Approver {
     }
     const subject = subjectOf(action);
     const requester = principalOf(identity);
-    const settings =
-      action.kind === 'sql' && action.settings ? meaningSettings(action.settings) : subject.binding;
+    const settings = action.kind === 'sql' ? sqlBinding(action) : subject.binding;
     const hash = statementHash({
       connection: action.connection,
       subject: requester.subject,

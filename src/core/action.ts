@@ -42,6 +42,14 @@ export interface SqlAction extends ActionBase {
    */
   readonly paramsInFull?: () => readonly (string | null)[];
   /**
+   * The Bind's parameter format codes (as sent: none, one for all, or one per parameter; 1 is binary)
+   * and the prepared statement's declared parameter types (0 or missing: the server infers it). With
+   * `params`, what an approval is bound to: a binary 0x41 and the text `\x41` read alike there, and a
+   * declared type can choose another function overload.
+   */
+  readonly paramFormats?: readonly number[];
+  readonly paramTypes?: readonly number[];
+  /**
    * The session's effective run-time settings when the statement was decided (DateStyle, TimeZone…):
    * an impact preview runs under them, and an approval is bound to them.
    */
@@ -146,9 +154,11 @@ export function sqlAction(fields: {
   readonly statement: SqlStatement;
   readonly params?: readonly (string | null)[] | undefined;
   readonly paramsInFull?: (() => readonly (string | null)[]) | undefined;
+  readonly paramFormats?: readonly number[] | undefined;
+  readonly paramTypes?: readonly number[] | undefined;
   readonly settings?: Readonly<Record<string, string>> | undefined;
 }): SqlAction {
-  const { connection, via, statement, params, paramsInFull, settings } = fields;
+  const { connection, via, statement, params, paramsInFull, paramFormats, paramTypes, settings } = fields;
   return {
     kind: 'sql',
     connection,
@@ -156,6 +166,8 @@ export function sqlAction(fields: {
     statement,
     ...(params ? { params } : {}),
     ...(params && paramsInFull ? { paramsInFull } : {}),
+    ...(params && paramFormats ? { paramFormats } : {}),
+    ...(params && paramTypes ? { paramTypes } : {}),
     ...(settings ? { settings } : {}),
     describe: {
       via,

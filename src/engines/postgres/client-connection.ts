@@ -822,6 +822,7 @@ export class ClientConnection {
     via: SqlAction['via'],
     params?: (string | null)[],
     paramsInFull?: () => (string | null)[],
+    bind?: { readonly formats: readonly number[]; readonly types: readonly number[] },
   ): SqlAction {
     return sqlAction({
       connection: this.session!.connection,
@@ -829,6 +830,7 @@ export class ClientConnection {
       statement,
       ...(params ? { params } : {}),
       ...(paramsInFull ? { paramsInFull } : {}),
+      ...(bind ? { paramFormats: bind.formats, paramTypes: bind.types } : {}),
       ...(this.state ? { settings: this.state.effectiveSettings() } : {}),
     });
   }
@@ -1352,7 +1354,10 @@ export class ClientConnection {
       );
       if (this.isClosed) return;
       const admission = await this.session!.admit(
-        this.action(entry.statement, 'parse', params, paramsInFull),
+        this.action(entry.statement, 'parse', params, paramsInFull, {
+          formats: msg.paramFormats,
+          types: entry.paramTypes,
+        }),
         {
           decision,
           ...this.holdOptions(),
