@@ -8,6 +8,11 @@ import type { RunOutcome, RunStatement } from './statement-runner.js';
 export const KEEP_OUTCOME_MS = 15 * 60_000;
 /** Most statements held at once by this process (a bound on open loopback sessions). */
 export const MAX_HELD = 200;
+/**
+ * Most of them one principal may have, outcomes not yet collected included: one agent that holds and
+ * withdraws statements in a loop cannot take every place for the 15 minutes an outcome is kept.
+ */
+export const MAX_HELD_PER_PRINCIPAL = 20;
 
 export interface HeldRun {
   readonly requestId: string;
@@ -19,18 +24,37 @@ export interface HeldRun {
 
 interface Entry extends HeldRun {
   readonly controller: AbortController;
+  readonly principal: string;
   timer?: NodeJS.Timeout;
+}
+
+/** Whose held statement it is: the caller's issuer and subject. */
+function principalOf(run: RunStatement): string {
+  return `${run.caller.identity.issuer}\u0000${run.caller.identity.subject}`;
 }
 
 export class HeldStatements {
   readonly #runs = new Map<string, Entry>();
+  /** Entries per principal (principalOf). */
+  readonly #perPrincipal = new Map<string, number>();
 
   get size(): number {
     return this.#runs.size;
   }
 
-  get full(): boolean {
-    return this.#runs.size >= MAX_HELD;
+  /** Why another statement of this caller cannot be held now; undefined when it can. */
+  fullFor(run: RunStatement): 'gateway' | 'principal' | undefined {
+    if (this.#runs.size >= MAX_HELD) return 'gateway';
+    if ((this.#perPrincipal.get(principalOf(run)) ?? 0) >= MAX_HELD_PER_PRINCIPAL) return 'principal';
+    return undefined;
+  }
+
+  #remove(requestId: string, e: Entry): void {
+    if (this.#runs.get(requestId) !== e) return;
+    this.#runs.delete(requestId);
+    const n = (this.#perPrincipal.get(e.principal) ?? 1) - 1;
+    if (n > 0) this.#perPrincipal.set(e.principal, n);
+    else this.#perPrincipal.delete(e.principal);
   }
 
   add(
@@ -40,14 +64,15 @@ export class HeldStatements {
     controller: AbortController,
   ): HeldRun {
     let settled: RunOutcome | undefined;
-    const entry: Entry = { requestId, run, outcome, controller, settled: () => settled };
+    const principal = principalOf(run);
+    const entry: Entry = { requestId, run, outcome, controller, principal, settled: () => settled };
+    const previous = this.#runs.get(requestId);
+    if (previous) this.#remove(requestId, previous);
     this.#runs.set(requestId, entry);
+    this.#perPrincipal.set(principal, (this.#perPrincipal.get(principal) ?? 0) + 1);
     void outcome.then((o) => {
       settled = o;
-      entry.timer = setTimeout(
-        () => this.#runs.get(requestId) === entry && this.#runs.delete(requestId),
-        KEEP_OUTCOME_MS,
-      );
+      entry.timer = setTimeout(() => this.#remove(requestId, entry), KEEP_OUTCOME_MS);
       entry.timer.unref();
     });
     return entry;
@@ -62,7 +87,7 @@ export class HeldStatements {
     const e = this.#runs.get(requestId);
     if (e?.settled()) {
       clearTimeout(e.timer);
-      this.#runs.delete(requestId);
+      this.#remove(requestId, e);
     }
   }
 
@@ -73,5 +98,6 @@ export class HeldStatements {
       e.controller.abort();
     }
     this.#runs.clear();
+    this.#perPrincipal.clear();
   }
 }

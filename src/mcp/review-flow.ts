@@ -19,7 +19,7 @@ import {
   waitWithProgress,
   type ProgressSink,
 } from './approval-wait.js';
-import type { HeldRun } from './held-statements.js';
+import { MAX_HELD_PER_PRINCIPAL, type HeldRun } from './held-statements.js';
 import {
   foresee,
   outcomeResult,
@@ -58,9 +58,12 @@ export async function reviewFlow(
   // The same statement is already waiting for a person: do not send it again (it would open another).
   const existing = await desk.findPending(hash);
   if (existing) return afterRequest(deps, desk, run, existing, waitMs, sink);
-  if (deps.held.full) {
+  const full = deps.held.fullFor(run);
+  if (full !== undefined) {
     return toolError(
-      'Too many statements are waiting for approval on this gateway right now; nothing was sent. Try again later.',
+      full === 'gateway'
+        ? 'Too many statements are waiting for approval on this gateway right now; nothing was sent. Try again later.'
+        : `You have ${MAX_HELD_PER_PRINCIPAL} statements held or with results not yet collected; nothing was sent. Collect them with wait_for_approval (or let them expire) and try again.`,
     );
   }
 
