@@ -116,6 +116,7 @@ describe('one canonical HTTP path', () => {
           connections: ['api'],
           rules: [
             { id: 'no-admin', effect: 'deny', match: { paths: ['/admin/**'] } },
+            { id: 'no-purge', effect: 'deny', match: { paths: ['/**/purge'] } },
             { id: 'allow-rest', effect: 'allow', match: { methods: ['*'] } },
           ],
         },
@@ -165,6 +166,25 @@ describe('one canonical HTTP path', () => {
     expect(seen.headers.authorization).toBe(`Bearer ${UPSTREAM_TOKEN}`);
     expect((await send('GET', '/')).status).toBe(200);
     expect(up.seen.at(-1)!.url).toBe('/api/');
+  });
+
+  it("decides on the whole path, not the record's 4096-character clip (a rule on the end of a path)", async () => {
+    const deep = Array.from({ length: 400 }, (_, i) => `folder-${i}`).join('/'); // ~4,300 characters
+    const before = up.seen.length;
+    // With a query string the recorded target is clipped at 4096 characters (without one it is not).
+    for (const target of ['/files/a/purge?v=1', `/files/${deep}/${'x'.repeat(1000)}/purge?v=1`]) {
+      const r = await send('GET', target);
+      expect(r.status, target.slice(0, 40)).toBe(403);
+      expect(r.body).toContain('no-purge');
+    }
+    expect(up.seen.length, 'a denied request reached the upstream').toBe(before);
+    // The record keeps its clip.
+    const long = (await records()).filter((r) => r.text.includes('/folder-299/'));
+    expect(long).toHaveLength(1);
+    expect(long[0]).toMatchObject({ effect: 'deny', ruleId: 'no-purge' });
+    expect(long[0]!.text.endsWith('…')).toBe(true);
+    // A long path that does not end in /purge is allowed as before.
+    expect((await send('GET', `/files/${deep}/${'x'.repeat(1000)}/keep?v=1`)).status).toBe(200);
   });
 
   it('denies /admin/** however it is spelled, and refuses every ambiguous form before it reaches anything', async () => {

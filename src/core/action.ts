@@ -72,6 +72,11 @@ export interface HttpAction extends ActionBase {
    */
   readonly implied?: readonly HttpAction[];
   /**
+   * The canonical, percent-decoded path policy decides on, whole: `path` is the recorded form (secret
+   * query values masked, clipped at 4096 characters), and a rule on the end of a path must see it.
+   */
+  readonly decidedPath?: string;
+  /**
    * The whole request target as decided and forwarded (path and query; `path` is the recorded form,
    * with secret query values masked and clipped at 4096 characters): what an approval is bound to.
    */
@@ -186,9 +191,10 @@ export function httpAction(fields: {
   readonly operation?: string | undefined;
   readonly resource?: string | undefined;
   readonly implied?: readonly HttpAction[] | undefined;
+  readonly decidedPath?: string | undefined;
   readonly target?: string | undefined;
 }): HttpAction {
-  const { connection, method, path, operation, resource, implied, target } = fields;
+  const { connection, method, path, operation, resource, implied, decidedPath, target } = fields;
   const also = implied && implied.length > 0 ? implied : undefined;
   // `PUT /dst/k + s3:GetObject GET /src/k`: the request and what it implies, in the order decided.
   let text = `${method} ${path}`;
@@ -201,6 +207,7 @@ export function httpAction(fields: {
     ...(operation !== undefined ? { operation } : {}),
     ...(resource !== undefined ? { resource } : {}),
     ...(also !== undefined ? { implied: also } : {}),
+    ...(decidedPath !== undefined ? { decidedPath } : {}),
     ...(target !== undefined ? { target } : {}),
     describe: {
       via: 'http',

@@ -389,7 +389,11 @@ function httpMatches(r: CompiledRule, a: HttpAction): boolean {
     if (!r.operations.some((g) => g(op))) return false;
   }
   if (r.methods !== undefined && !r.methods.has(a.method.toUpperCase())) return false;
-  if (r.paths !== undefined && !r.paths.some((m) => m(a.path))) return false;
+  if (r.paths !== undefined) {
+    // The whole canonical path: the recorded one is clipped, and a rule may be on a path's end.
+    const path = a.decidedPath ?? a.path;
+    if (!r.paths.some((m) => m(path))) return false;
+  }
   return true;
 }
 

@@ -224,6 +224,7 @@ export async function handleGeneric(deps: ExchangeDeps, x: Exchange): Promise<vo
     connection: deps.connection,
     method,
     path: read.recorded,
+    decidedPath: read.decidedPath,
     target: read.upstreamTarget,
   });
   const admission = await whileDeciding(x, session.admit(action, admitOptions(x)));
