@@ -191,6 +191,8 @@ describe('HTTP engine: time and concurrency one client may hold', () => {
           listen: '127.0.0.1:0',
           upstream: up.url,
           holdTimeout: '20s',
+          // A reviewed body is read whole before the hold (bound to the approval): room for BIG_BODY.
+          maxRequestBodyBytes: 32 * 1024 * 1024,
           clientLimits: {
             requestsPerPrincipal: PER_PRINCIPAL,
             bodyTimeout: `${BODY_TIMEOUT_MS}ms`,
@@ -292,8 +294,8 @@ describe('HTTP engine: time and concurrency one client may hold', () => {
   });
 
   it('lets a request held for approval longer than bodyTimeout finish once approved', async () => {
-    // A body larger than the socket buffers: it cannot all arrive until the gateway reads it,
-    // which it does only once the request is approved.
+    // A body larger than the socket buffers: the gateway reads it whole before the hold (the
+    // approval is bound to it), then the hold outlasts bodyTimeout without counting against it.
     const held = openRequest(`${api}/v1/upload`, {
       method: 'POST',
       token: ann,

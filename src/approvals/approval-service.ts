@@ -3,7 +3,7 @@
 // It must never let an agent or the requester approve, nor let a statement run without an approval.
 
 import { randomUUID } from 'node:crypto';
-import type { Action, SqlAction } from '../core/action.js';
+import type { Action, RequestBody, SqlAction } from '../core/action.js';
 import type { Identity } from '../core/identity.js';
 import type { HeldNotice, HoldSettledNotice } from '../core/held-notice.js';
 import { meaningSettings } from '../sql/postgres/setting-risks.js';
@@ -163,12 +163,15 @@ function subjectOf(action: Action): ActionSubject {
     // The whole request line: describe.text is clipped for records, and two requests that differ
     // only past the clip must not share an approval.
     const d = action.describe;
+    const shownParams = withShownBody(d.params, action.body);
     return {
       text: action.requestLine,
       shownText: action.requestLine,
       kind: d.kind,
       categories: d.categories,
-      ...(d.params ? { params: d.params, shownParams: d.params } : {}),
+      ...(d.params ? { params: d.params } : {}),
+      ...(shownParams ? { shownParams } : {}),
+      ...(action.body ? { binding: { 'body.sha256': action.body.sha256 } } : {}),
     };
   }
   if (action.kind === 'ssh') {
@@ -202,14 +205,33 @@ function subjectOf(action: Action): ActionSubject {
   for (const a of implied)
     text += ` + ${a.operation ?? a.method.toLowerCase()} ${a.method} ${a.target ?? a.path}`;
   const resources = [action, ...implied].flatMap((a) => (a.resource ? [a.resource] : []));
+  const shownParams = withShownBody(resources.length > 0 ? resources : undefined, action.body);
+  // The body as read whole before the approval was asked for, and forwarded as read: its digest.
+  const binding = {
+    ...(action.operation !== undefined ? { 'http.operation': action.operation } : {}),
+    ...(action.body ? { 'body.sha256': action.body.sha256 } : {}),
+  };
   return {
     text,
     shownText: action.describe.text,
     kind: action.operation ?? action.method.toLowerCase(),
     categories: [],
-    ...(resources.length > 0 ? { params: resources, shownParams: resources } : {}),
-    ...(action.operation !== undefined ? { binding: { 'http.operation': action.operation } } : {}),
+    ...(resources.length > 0 ? { params: resources } : {}),
+    ...(shownParams ? { shownParams } : {}),
+    ...(Object.keys(binding).length > 0 ? { binding } : {}),
   };
+}
+
+/**
+ * The parameters an approver is shown, with the request's body (masked and clipped by the engine) as
+ * the last one: `body (N bytes, sha256 <hex>): <text>`. The body is bound by its digest, not as a param.
+ */
+function withShownBody(
+  params: readonly (string | null)[] | undefined,
+  body: RequestBody | undefined,
+): readonly (string | null)[] | undefined {
+  if (!body) return params;
+  return [...(params ?? []), `body (${body.bytes} bytes, sha256 ${body.sha256}): ${body.shown}`];
 }
 
 function defaultReason(ctx: ApprovalContext): string | undefined {

@@ -305,7 +305,7 @@ export const httpConnectionSchema = z
       .min(1024)
       .default(1024 * 1024)
       .describe(
-        'largest request body buffered to classify it (AWS JSON and query protocols, S3 DeleteObjects)',
+        'largest request body buffered to classify it (AWS JSON and query protocols, S3 DeleteObjects) or to hold it for approval (any request that needs approval: larger ones get 413)',
       ),
     holdTimeout: duration
       .default('50s')

@@ -23,6 +23,22 @@ interface ActionBase {
   readonly describe: ActionDescription;
 }
 
+/**
+ * The body of a request held for approval (HTTP, AWS, Kubernetes): read whole before the approval is
+ * asked for or taken, and forwarded byte for byte as read. Only a reviewed request carries one; one
+ * that policy allows streams its body.
+ */
+export interface RequestBody {
+  /** SHA-256 of the complete body as forwarded, in hex: what an approval is bound to. */
+  readonly sha256: string;
+  readonly bytes: number;
+  /**
+   * What an approver is shown: the body with the connection's sensitive fields and detector findings
+   * masked, clipped (then `…`); a note in place of a body that cannot be masked (binary, unknown type).
+   */
+  readonly shown: string;
+}
+
 /** How a SQL action reached the gateway, for records and for rules that care. */
 export type SqlVia = 'simple-query' | 'parse' | 'copy-data' | 'function-call' | 'mcp' | 'startup';
 
@@ -81,6 +97,8 @@ export interface HttpAction extends ActionBase {
    * with secret query values masked and clipped at 4096 characters): what an approval is bound to.
    */
   readonly target?: string;
+  /** The request's body, when it was reviewed and had one: an approval is bound to its digest. */
+  readonly body?: RequestBody;
 }
 
 /**
@@ -117,6 +135,8 @@ export interface KubernetesAction extends ActionBase {
    * this request is bound to.
    */
   readonly requestLine: string;
+  /** The request's body, when it was reviewed and had one: an approval is bound to its digest. */
+  readonly body?: RequestBody;
 }
 
 /**
@@ -193,8 +213,9 @@ export function httpAction(fields: {
   readonly implied?: readonly HttpAction[] | undefined;
   readonly decidedPath?: string | undefined;
   readonly target?: string | undefined;
+  readonly body?: RequestBody | undefined;
 }): HttpAction {
-  const { connection, method, path, operation, resource, implied, decidedPath, target } = fields;
+  const { connection, method, path, operation, resource, implied, decidedPath, target, body } = fields;
   const also = implied && implied.length > 0 ? implied : undefined;
   // `PUT /dst/k + s3:GetObject GET /src/k`: the request and what it implies, in the order decided.
   let text = `${method} ${path}`;
@@ -209,6 +230,7 @@ export function httpAction(fields: {
     ...(also !== undefined ? { implied: also } : {}),
     ...(decidedPath !== undefined ? { decidedPath } : {}),
     ...(target !== undefined ? { target } : {}),
+    ...(body !== undefined ? { body } : {}),
     describe: {
       via: 'http',
       text,

@@ -24,6 +24,7 @@ import {
   bodyTimeoutError,
   goOn,
   admitOptions,
+  readReviewedBody,
   settle,
   type Exchange,
   type ExchangeDeps,
@@ -41,6 +42,12 @@ import { methodOverrideRefusal } from './method-override.js';
 import { BodyTooLarge, declaredLength, hasBody, readCapped } from './request-body.js';
 import { policyPath, printableTarget, recordedTarget, type RequestTarget } from './request-target.js';
 import { relayResponse } from './response-relay.js';
+import {
+  httpBodyView,
+  REVIEWED_BODY_LIMIT_RULE,
+  reviewedBody,
+  reviewedBodyTooLarge,
+} from './reviewed-body.js';
 import { AwsChunkedDecoder, AwsChunkedError } from './sigv4/aws-chunked-decoder.js';
 import type { QueryMap } from './sigv4/canonical-query.js';
 import { single } from './sigv4/canonical-query.js';
@@ -314,15 +321,85 @@ export async function handleAws(
     ...(cls.resource !== undefined ? { resource: cls.resource } : {}),
     implied,
   });
-  const admission: Admission = await whileDeciding(x, () =>
+  const decision =
     cls.operation !== undefined
-      ? session.admit(action, admitOptions(x))
-      : session.admit(action, {
-          decision: deny(
-            UNKNOWN_OPERATION_RULE,
-            `${method} ${action.path} is refused by rule ${UNKNOWN_OPERATION_RULE}: Gatehouse could not tell which AWS operation it is (${cls.reason ?? 'unknown'}), and what it cannot classify it does not forward.`,
-          ),
+      ? session.decide(action)
+      : deny(
+          UNKNOWN_OPERATION_RULE,
+          `${method} ${action.path} is refused by rule ${UNKNOWN_OPERATION_RULE}: Gatehouse could not tell which AWS operation it is (${cls.reason ?? 'unknown'}), and what it cannot classify it does not forward.`,
+        );
+
+  // The body as the upstream gets it: decoded from aws-chunked (chunk signatures checked), or checked
+  // against its signed hash (the last piece held back until it matches), or as it comes.
+  const bodyStream = (): Readable => {
+    let transform: Transform | undefined;
+    if (payload.chunked) {
+      const signedChunks = shaHeader !== 'STREAMING-UNSIGNED-PAYLOAD-TRAILER';
+      transform = new AwsChunkedDecoder({
+        decodedLength: payload.contentLength!,
+        ...(signedChunks
+          ? {
+              signing: {
+                key: deriveSigningKey(key.secretAccessKey, auth.date, auth.region, auth.service),
+                amzDate: header(req.headers, 'x-amz-date')!,
+                scope: `${auth.date}/${auth.region}/${auth.service}/aws4_request`,
+                seedSignature: auth.signature,
+              },
+            }
+          : {}),
+      });
+    } else if (payload.sha256 !== 'UNSIGNED-PAYLOAD') transform = new Sha256Verifier(payload.sha256);
+    return transform
+      ? pipeline(req, transform, (err) => {
+          if (err) bodyError = err;
+        })
+      : req;
+  };
+
+  // A request that needs approval has its body read whole first (decoded and checked as above): the
+  // approval is bound to it, the approver is shown it, and exactly it is forwarded, signed with its
+  // own hash. Allowed requests stream their body.
+  let admitted = action;
+  if (decision.effect === 'review' && bodyPresent) {
+    let whole: Buffer | 'too-large' | undefined = body;
+    if (whole === undefined) {
+      try {
+        whole = await readReviewedBody(x, bodyStream(), settings.maxRequestBodyBytes);
+      } catch (e) {
+        if (e instanceof AwsChunkedError || e instanceof PayloadHashMismatch) {
+          // The rest of the body will not be read: close after answering.
+          x.bodyConsumed = false;
+          return fail('bad-signature', `${e.message}; the upload was stopped.`);
+        }
+        throw e;
+      }
+      if (whole === undefined) return;
+    }
+    if (whole === 'too-large') {
+      const message = reviewedBodyTooLarge(settings.maxRequestBodyBytes);
+      const id = await whileDeciding(
+        x,
+        recordRefusal(session, deps.connection, method, {
+          ruleId: REVIEWED_BODY_LIMIT_RULE,
+          message,
+          recorded: action.path,
         }),
+      );
+      return fail('too-large', message, id);
+    }
+    payload = {
+      body: whole,
+      sha256: whole.length === 0 ? EMPTY_SHA256 : sha256Hex(whole),
+      contentLength: whole.length,
+      chunked: payload.chunked,
+    };
+    admitted = {
+      ...action,
+      body: reviewedBody(whole, httpBodyView(req.headers['content-type'], settings.masking)),
+    };
+  }
+  const admission: Admission = await whileDeciding(x, () =>
+    session.admit(admitted, { ...admitOptions(x), decision }),
   );
   if (!admission.allowed)
     return fail(failureFor(admission.error.code), admission.error.message, admission.statementId);
@@ -356,28 +433,7 @@ export async function handleAws(
     let upstreamBody: Buffer | Readable | undefined = payload.body;
     if (upstreamBody === undefined && bodyPresent) {
       goOn(x);
-      let transform: Transform | undefined;
-      if (payload.chunked) {
-        const signedChunks = shaHeader !== 'STREAMING-UNSIGNED-PAYLOAD-TRAILER';
-        transform = new AwsChunkedDecoder({
-          decodedLength: payload.contentLength!,
-          ...(signedChunks
-            ? {
-                signing: {
-                  key: deriveSigningKey(key.secretAccessKey, auth.date, auth.region, auth.service),
-                  amzDate: header(req.headers, 'x-amz-date')!,
-                  scope: `${auth.date}/${auth.region}/${auth.service}/aws4_request`,
-                  seedSignature: auth.signature,
-                },
-              }
-            : {}),
-        });
-      } else if (payload.sha256 !== 'UNSIGNED-PAYLOAD') transform = new Sha256Verifier(payload.sha256);
-      upstreamBody = transform
-        ? pipeline(req, transform, (err) => {
-            if (err) bodyError = err;
-          })
-        : req;
+      upstreamBody = bodyStream();
     }
     const up = await callUpstream(
       settings,
@@ -394,12 +450,12 @@ export async function handleAws(
           ? bodyError
           : undefined,
     );
-    const decision = admission.decision;
+    const decided = admission.decision;
     const outcome = await relayResponse(x.res, up, {
       method,
       masking: settings.masking,
       objectBody: cls.objectBody === true,
-      scanObjects: decision.effect !== 'deny' && Boolean(decision.obligations.mask),
+      scanObjects: decided.effect !== 'deny' && Boolean(decided.obligations.mask),
       withhold: (message) => awsErrorResponse(proto, 'withheld', message, requestId),
     });
     settle(session, admission, x.bodyTimedOut ? bodyTimeoutError(x) : outcome);

@@ -3,6 +3,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import { isGatewayError, type GatewayError } from '../../core/errors.js';
 import type { Logger } from '../../core/ports.js';
 import { holdSignal, type Admission, type AdmitOptions, type GateSession } from '../../gate/gate.js';
@@ -19,6 +20,7 @@ import {
 } from './client-limits.js';
 import { problemResponse, type ErrorResponse, type Failure } from './error-responses.js';
 import type { AwsKeyResolver, HttpConnectionSettings } from './http-settings.js';
+import { declaredLength, readUpTo } from './request-body.js';
 import type { RelayOutcome } from './response-relay.js';
 
 export interface ExchangeDeps {
@@ -242,4 +244,33 @@ export function admitOptions(x: Exchange): AdmitOptions {
       x.res.setHeader(APPROVAL_HEADERS.url, n.url);
     },
   };
+}
+
+/**
+ * Reads the body of a request that needs approval whole, before the approval is asked for or taken
+ * (the client is told to go on first): what is forwarded is then exactly what was approved. `from` is
+ * the request or a decoding/verifying stream over it. Returns 'too-large' past `max` (the connection
+ * is closed after the answer: the rest of the body is not read) and undefined when the body did not
+ * arrive in time (already answered 408). Other stream errors are thrown.
+ */
+export async function readReviewedBody(
+  x: Exchange,
+  from: Readable,
+  max: number,
+): Promise<Buffer | 'too-large' | undefined> {
+  const declared = declaredLength(x.req);
+  if (declared !== undefined && declared > max) {
+    x.bodyConsumed = false;
+    return 'too-large';
+  }
+  goOn(x);
+  try {
+    const read = await readUpTo(from, max);
+    // Past the limit: answered with the connection closed; the rest of the body is never read.
+    if (read === 'too-large') x.bodyConsumed = false;
+    return read;
+  } catch (e) {
+    if (x.bodyTimedOut) return undefined;
+    throw e;
+  }
 }

@@ -17,6 +17,7 @@ import {
   bodyTimeoutError,
   goOn,
   admitOptions,
+  readReviewedBody,
   settle,
   takeRequestSlot,
   type Exchange,
@@ -38,6 +39,12 @@ import {
   type RequestTarget,
 } from './request-target.js';
 import { relayResponse } from './response-relay.js';
+import {
+  httpBodyView,
+  REVIEWED_BODY_LIMIT_RULE,
+  reviewedBody,
+  reviewedBodyTooLarge,
+} from './reviewed-body.js';
 import { parseQuery } from './sigv4/canonical-query.js';
 import { callUpstream } from './upstream-request.js';
 
@@ -220,14 +227,40 @@ export async function handleGeneric(deps: ExchangeDeps, x: Exchange): Promise<vo
     const id = await whileDeciding(x, recordRefusal(session, deps.connection, method, read));
     return fail('malformed', read.message, id, read.ruleId);
   }
-  const action: HttpAction = httpAction({
+  const fields = {
     connection: deps.connection,
     method,
     path: read.recorded,
     decidedPath: read.decidedPath,
     target: read.upstreamTarget,
-  });
-  const admission = await whileDeciding(x, session.admit(action, admitOptions(x)));
+  };
+  let action: HttpAction = httpAction(fields);
+  // A request that needs approval has its body read whole first: the approval is bound to it, the
+  // approver is shown it, and exactly it is forwarded. Allowed requests stream their body.
+  const decision = session.decide(action);
+  let reviewed: Buffer | undefined;
+  if (decision.effect === 'review' && hasBody(req)) {
+    const body = await readReviewedBody(x, req, settings.maxRequestBodyBytes);
+    if (body === undefined) return;
+    if (body === 'too-large') {
+      const message = reviewedBodyTooLarge(settings.maxRequestBodyBytes);
+      const id = await whileDeciding(
+        x,
+        recordRefusal(session, deps.connection, method, {
+          ruleId: REVIEWED_BODY_LIMIT_RULE,
+          message,
+          recorded: read.recorded,
+        }),
+      );
+      return fail('too-large', message, id, REVIEWED_BODY_LIMIT_RULE);
+    }
+    reviewed = body;
+    action = httpAction({
+      ...fields,
+      body: reviewedBody(body, httpBodyView(req.headers['content-type'], settings.masking)),
+    });
+  }
+  const admission = await whileDeciding(x, session.admit(action, { ...admitOptions(x), decision }));
   if (!admission.allowed)
     return fail(
       failureFor(admission.error.code),
@@ -246,9 +279,9 @@ export async function handleGeneric(deps: ExchangeDeps, x: Exchange): Promise<vo
       ...generic.authHeaders(),
     };
     const bodyPresent = hasBody(req);
-    const length = declaredLength(req);
+    const length = reviewed?.length ?? declaredLength(req);
     if (length !== undefined) headers['content-length'] = String(length);
-    if (bodyPresent) goOn(x);
+    if (bodyPresent && !reviewed) goOn(x);
     const up = await callUpstream(
       settings,
       {
@@ -256,17 +289,17 @@ export async function handleGeneric(deps: ExchangeDeps, x: Exchange): Promise<vo
         origin: generic.base.origin,
         target: read.upstreamTarget,
         headers,
-        ...(bodyPresent ? { body: req } : {}),
+        ...(bodyPresent ? { body: reviewed ?? req } : {}),
         signal: upstreamSignal(x, session),
       },
       () => undefined,
     );
-    const decision = admission.decision;
+    const decided = admission.decision;
     const outcome = await relayResponse(x.res, up, {
       method,
       masking: settings.masking,
       objectBody: false,
-      scanObjects: decision.effect !== 'deny' && Boolean(decision.obligations.mask),
+      scanObjects: decided.effect !== 'deny' && Boolean(decided.obligations.mask),
       withhold: (message) => problemResponse('withheld', message, requestId),
     });
     settle(session, admission, x.bodyTimedOut ? bodyTimeoutError(x) : outcome);

@@ -2,6 +2,7 @@
 // or verify (AWS JSON and query protocols, S3 DeleteObjects). Everything else streams.
 
 import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
 
 export class BodyTooLarge extends Error {
   override readonly name = 'BodyTooLarge';
@@ -32,4 +33,48 @@ export async function readCapped(req: IncomingMessage, max: number): Promise<Buf
     parts.push(chunk);
   }
   return Buffer.concat(parts, size);
+}
+
+/**
+ * Reads a stream to its end, or until it passes `max` bytes ('too-large': it is paused then, not
+ * destroyed, so the refusal can still be written on the client's connection).
+ */
+export function readUpTo(from: Readable, max: number): Promise<Buffer | 'too-large'> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    const stop = (): void => {
+      from.off('data', onData);
+      from.off('end', onEnd);
+      from.off('error', onError);
+      from.off('close', onClose);
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > max) {
+        stop();
+        from.pause();
+        from.on('error', () => undefined);
+        resolve('too-large');
+        return;
+      }
+      parts.push(chunk);
+    };
+    const onEnd = (): void => {
+      stop();
+      resolve(Buffer.concat(parts, size));
+    };
+    const onError = (e: Error): void => {
+      stop();
+      reject(e);
+    };
+    const onClose = (): void => {
+      stop();
+      reject(new Error('the request body ended early: the client went away'));
+    };
+    from.on('data', onData);
+    from.on('end', onEnd);
+    from.on('error', onError);
+    from.on('close', onClose);
+  });
 }
