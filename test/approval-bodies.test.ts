@@ -1,14 +1,17 @@
 // A request held for approval is bound to its body, through the real listeners and the real approvals
 // service: the body is read whole before the approval is asked for, its digest is part of what is
 // approved, and exactly those bytes are forwarded. A deferred approval given for one body (an IAM
-// policy, a DynamoDB item, an S3 object, a generic POST) does not run the same
+// policy, a DynamoDB item, an S3 object, a generic POST, a Kubernetes object) does not run the same
 // request line with another body; the approved body runs, once. The approver sees the body masked
 // with the connection's field names (a password the requester sent is not shown).
 
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
+import path from 'node:path';
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { AttachUserPolicyCommand, CreateLoginProfileCommand, IAMClient } from '@aws-sdk/client-iam';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -23,6 +26,8 @@ import {
   type RunningFake,
 } from './testkit/aws-upstreams.js';
 import { startHttpTestGateway, type HttpTestGateway } from './testkit/http-gateway.js';
+import { startFakeKubeApi, type FakeKubeApi } from './testkit/kube-api.js';
+import { startKubeTestGateway, type KubeTestGateway } from './testkit/kube-gateway.js';
 
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
@@ -432,5 +437,98 @@ describe('generic HTTP: a request held for approval is bound to its body', { tim
     const allowed = await post('/v1/uploads', big);
     expect(allowed.status, allowed.text).toBe(200);
     expect(JSON.parse(allowed.text)).toEqual({ sha256: sha256(big) });
+  });
+});
+
+describe('Kubernetes: a deferred approval is bound to the object sent', { timeout: 60_000 }, () => {
+  let kube: FakeKubeApi;
+  let gw: KubeTestGateway;
+  let ca: string;
+  let agent: string;
+  let olga: string;
+  const api = approvalsApi(() => gw.gateway.http!.port);
+
+  beforeAll(async () => {
+    kube = await startFakeKubeApi();
+    gw = await startKubeTestGateway({
+      api: kube,
+      realApprovals: true,
+      policies: [
+        {
+          id: 'agents',
+          subjects: { agent: true },
+          connections: ['prod-k8s'],
+          rules: [
+            {
+              id: 'configmaps-deferred',
+              effect: 'review',
+              mode: 'defer',
+              approval: 'ops',
+              match: { verbs: ['create'], resources: ['configmaps'] },
+            },
+            { id: 'the-rest', effect: 'allow', match: { verbs: ['*'] } },
+          ],
+        },
+      ],
+      extra: {
+        listeners: { http: { address: '127.0.0.1:0' } },
+        approvals: { rules: { ops: { approverGroups: ['ops'] } } },
+      },
+    });
+    ca = readFileSync(path.join(gw.dir, 'listener-ca.crt'), 'utf8');
+    agent = await gw.token({ subject: 'claude', agent: true });
+    olga = await gw.token({ subject: 'olga', groups: ['ops'], agent: false });
+  });
+
+  afterAll(async () => {
+    await gw?.stop();
+    await kube?.close();
+  });
+
+  const create = (body: string): Promise<{ status: number; text: string }> =>
+    new Promise((resolve, reject) => {
+      const req = https.request(`${gw.server}/api/v1/namespaces/prod/configmaps`, {
+        method: 'POST',
+        ca,
+        agent: false,
+        headers: { authorization: `Bearer ${agent}`, 'content-type': 'application/json' },
+      });
+      req.on('response', (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  const configMap = (level: string) =>
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'app', namespace: 'prod' },
+      data: { level, token: 'cm-token-secret' },
+    });
+
+  it('a create approved for one object does not create another; the approved one is forwarded as sent', async () => {
+    const approved = configMap('info');
+    const first = await create(approved);
+    expect(first.status, first.text).toBe(403);
+    const id = requestId(first.text);
+    await api.approve(olga, id);
+
+    const posts = () => kube.seen.filter((s) => s.method === 'POST').length;
+    const swapped = await create(configMap('debug'));
+    expect(swapped.status, 'the approval of one object created another').toBe(403);
+    expect(requestId(swapped.text)).not.toBe(id);
+    expect(posts()).toBe(0);
+
+    const ok = await create(approved);
+    expect(ok.status, ok.text).toBe(201);
+    expect(JSON.parse(ok.text).data.receivedSha256).toBe(sha256(approved));
+    expect(posts()).toBe(1);
+    const shown = shownBody(await api.get(olga, id));
+    expect(shown).toContain('"level":"info"');
+    expect(shown).not.toContain('cm-token-secret');
   });
 });

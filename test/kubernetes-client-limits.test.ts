@@ -59,6 +59,8 @@ describe('Kubernetes engine: time and concurrency one client may hold', { timeou
         },
       ],
       connectionExtra: {
+        // The reviewed body below is read whole before the hold (past 3 MiB, the default, it is refused).
+        maxRequestBodyBytes: 32 * 1024 * 1024,
         clientLimits: {
           requestsPerPrincipal: PER_PRINCIPAL,
           bodyTimeout: `${BODY_TIMEOUT_MS}ms`,

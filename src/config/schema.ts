@@ -388,6 +388,14 @@ export const kubernetesConnectionSchema = z.strictObject({
         .describe('largest JSON response masked; larger ones are withheld'),
     })
     .default({ detectors: 'all', maxBodyBytes: 16 * 1024 * 1024 }),
+  maxRequestBodyBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .default(3 * 1024 * 1024)
+    .describe(
+      'largest body of a request that needs approval: it is read whole before the approval, shown masked, and bound by its digest (larger: 413)',
+    ),
   holdTimeout: duration
     .default('50s')
     .describe('longest a reviewed request is held before a Forbidden; keep it below the client timeout'),

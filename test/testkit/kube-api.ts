@@ -5,7 +5,7 @@
 // channel protocol with exit codes on the status channel. Every request it receives is kept, and every
 // message an exec session receives, so tests can assert what never reached it.
 
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -356,15 +356,19 @@ export async function startFakeKubeApi(options: { readonly clientCa?: string } =
       });
     }
     if ((r = /^\/api\/v1\/namespaces\/([^/]+)\/configmaps$/.exec(p)) && m === 'POST') {
-      // Read whole before answering, as the API server does.
+      // Read whole before answering, as the API server does; says what it got.
       let size = 0;
-      req.on('data', (c: Buffer) => (size += c.length));
+      const digest = createHash('sha256');
+      req.on('data', (c: Buffer) => {
+        size += c.length;
+        digest.update(c);
+      });
       req.on('end', () =>
         json(res, 201, {
           kind: 'ConfigMap',
           apiVersion: 'v1',
           metadata: { name: 'created', namespace: r![1] },
-          data: { receivedBytes: String(size) },
+          data: { receivedBytes: String(size), receivedSha256: digest.digest('hex') },
         }),
       );
       return;

@@ -52,6 +52,8 @@ export async function startKubeTestGateway(options: {
   readonly files?: Record<string, string>;
   /** More settings of the connection (clientLimits, holdTimeout…), over the defaults here. */
   readonly connectionExtra?: Record<string, unknown>;
+  /** Use the gateway's own approvals service (`approvals:` in `extra`) instead of the test approver. */
+  readonly realApprovals?: boolean;
 }): Promise<KubeTestGateway> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-kube-'));
   const ca = await makeTestCa('Gatehouse Listener CA');
@@ -85,7 +87,10 @@ export async function startKubeTestGateway(options: {
   writeFileSync(file, stringify(config));
   const logs: string[] = [];
   const approver = new TestApprover();
-  const gateway = await startGateway(await loadConfig(file), { logger: memoryLogger(logs), approver });
+  const gateway = await startGateway(await loadConfig(file), {
+    logger: memoryLogger(logs),
+    ...(options.realApprovals ? {} : { approver }),
+  });
   const port = gateway.kubernetesConnections[connection]!.port;
   const server = `https://127.0.0.1:${port}`;
   const kubeconfig = path.join(dir, 'kubeconfig');

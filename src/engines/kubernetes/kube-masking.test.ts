@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createDetectorSet, DEFAULT_SENSITIVE_KEYS } from '../../masking/index.js';
 import { TerminalMasker } from '../../masking/index.js';
-import { maskKubeJson, nameMatcher } from './kube-masking.js';
+import { kubeBodyView, maskKubeJson, nameMatcher } from './kube-masking.js';
 
 const o = { detectors: createDetectorSet(), envNames: nameMatcher(DEFAULT_SENSITIVE_KEYS) };
 
@@ -67,5 +67,32 @@ describe('Kubernetes masking', () => {
     expect(out).not.toContain('AKIAIOSFODNN7EXAMPLE');
     expect(out).toMatch(/REDACTED/);
     expect(m.flush()).toBe('prompt$ ');
+  });
+});
+
+describe('a Kubernetes request body as an approver is shown it', () => {
+  it('masks env values under sensitive names wherever they are (a JSON patch too), and sensitive keys', () => {
+    const patch = JSON.stringify([
+      { op: 'add', path: '/spec/containers/0/env/-', value: { name: 'DB_PASSWORD', value: 'pw-in-patch' } },
+      { op: 'replace', path: '/spec/containers/0/image', value: 'app:2' },
+    ]);
+    const shown = kubeBodyView('application/json-patch+json', 'deployments', o)(patch) as string;
+    expect(shown).not.toContain('pw-in-patch');
+    expect(shown).toContain('[REDACTED:env]');
+    expect(shown).toContain('app:2');
+    const pod = JSON.stringify({
+      kind: 'Pod',
+      spec: { containers: [{ name: 'c', image: 'x' }] },
+      token: 't-1',
+    });
+    expect(kubeBodyView('application/json', 'pods', o)(pod)).not.toContain('t-1');
+  });
+
+  it('shows no body of a Secret request, nor YAML', () => {
+    const patch = JSON.stringify({ data: { 'tls.key': Buffer.from('key').toString('base64') } });
+    expect(kubeBodyView('application/merge-patch+json', 'secrets', o)(patch)).toEqual({
+      note: 'the body of a Secret request',
+    });
+    expect(kubeBodyView('application/apply-patch+yaml', 'configmaps', o)('data: {a: b}')).toBeUndefined();
   });
 });

@@ -5,7 +5,7 @@
 // line by line. A response that must be masked but cannot be is withheld, never sent as it came.
 
 import { Transform, type TransformCallback } from 'node:stream';
-import { maskJsonText, type DetectorSet } from '../../masking/index.js';
+import { DEFAULT_SENSITIVE_KEYS, maskJsonText, type DetectorSet } from '../../masking/index.js';
 
 export type NameMatcher = (name: string) => boolean;
 
@@ -183,4 +183,47 @@ export class LineMaskingStream extends Transform {
     for (const [k, n] of Object.entries(r.counts)) add(this.counts, k, n);
     return Buffer.from(r.text + newline, 'utf8');
   }
+}
+
+/** `{ "name": "DB_PASSWORD", "value": "…" }` anywhere (an env entry in a patch, too): the value masked. */
+function maskNamedValues(v: unknown, o: KubeMaskOptions, depth: number): void {
+  if (depth > MAX_DEPTH) throw new Error('the body nests too deeply to mask');
+  if (Array.isArray(v)) {
+    for (const x of v) maskNamedValues(x, o, depth + 1);
+    return;
+  }
+  if (!isObject(v)) return;
+  if (typeof v.name === 'string' && typeof v.value === 'string' && o.envNames(v.name)) v.value = REDACTED_ENV;
+  for (const x of Object.values(v)) maskNamedValues(x, o, depth + 1);
+}
+
+/**
+ * How a request body held for approval is shown to the approver: JSON only (objects, merge and JSON
+ * patches), masked as a response would be (Secret data, env values under sensitive names, the
+ * detectors), plus any `name`/`value` pair under a sensitive name and values under the sensitive key
+ * names. A body for a Secret is not shown at all (a patch names no `kind`), nor YAML or other types.
+ */
+export function kubeBodyView(
+  contentType: string | string[] | undefined,
+  resource: string,
+  o: KubeMaskOptions,
+): (text: string) => string | { readonly note: string } | undefined {
+  const t = (Array.isArray(contentType) ? contentType[0] : contentType) ?? '';
+  const type = t.split(';')[0]!.trim().toLowerCase();
+  return (text) => {
+    if (resource === 'secrets') return { note: 'the body of a Secret request' };
+    if (type !== 'application/json' && !type.endsWith('+json')) return undefined;
+    let doc: unknown;
+    try {
+      doc = JSON.parse(text);
+    } catch {
+      return { note: 'it is not valid JSON' };
+    }
+    maskNamedValues(doc, o, 0);
+    const structural = JSON.stringify(doc);
+    const kube = maskKubeJson(structural, o)?.text ?? structural;
+    return (
+      maskJsonText(kube, o.detectors, { keyNames: DEFAULT_SENSITIVE_KEYS, style: 'redact' })?.text ?? kube
+    );
+  };
 }

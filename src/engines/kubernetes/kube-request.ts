@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { request as undiciRequest, errors as undiciErrors } from 'undici';
+import { deny } from '../../core/decision.js';
 import { isGatewayError } from '../../core/errors.js';
 import type { Logger } from '../../core/ports.js';
 import { holdSignal, type Admission, type GateSession } from '../../gate/gate.js';
@@ -24,7 +25,9 @@ import {
 import { classifyRequest, type CommandClassifier } from './classify-request.js';
 import { bearerToken, type KubeClientSessions } from './client-sessions.js';
 import { forwardHeaders, impersonationHeader, relayHeaders } from './kube-headers.js';
-import { LineMaskingStream, maskKubeJson, type Counts } from './kube-masking.js';
+import { readUpTo } from '../http/request-body.js';
+import { REVIEWED_BODY_LIMIT_RULE, reviewedBody, reviewedBodyTooLarge } from '../http/reviewed-body.js';
+import { kubeBodyView, LineMaskingStream, maskKubeJson, type Counts } from './kube-masking.js';
 import { reasonFor, sendStatus } from './kube-responses.js';
 import type { KubeConnectionSettings } from './kube-settings.js';
 
@@ -138,10 +141,52 @@ export async function handleKubeRequest(
     );
   }
 
+  // A request that needs approval has its body read whole first: the approval is bound to it, the
+  // approver is shown it, and exactly it is forwarded. Allowed requests stream their body.
+  const decision = session.decide(action);
+  let continued = false;
+  let reviewed: Buffer | undefined;
+  let admitted = action;
+  if (decision.effect === 'review' && unread) {
+    const max = settings.maxRequestBodyBytes;
+    const tooLarge = async (): Promise<void> => {
+      const message = reviewedBodyTooLarge(max);
+      await session.admit(action, { decision: deny(REVIEWED_BODY_LIMIT_RULE, message) });
+      // The rest of the body is not read: the connection closes after the answer.
+      refuse('RequestEntityTooLarge', `Gatehouse: ${message}`);
+    };
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && /^\d{1,15}$/.test(declared) && Number(declared) > max) return tooLarge();
+    if (expectContinue) {
+      res.writeContinue();
+      upload?.resume();
+      continued = true;
+    }
+    let read: Buffer | 'too-large';
+    try {
+      read = await readUpTo(req, max);
+    } catch (e) {
+      if (timedOut) return;
+      throw e;
+    }
+    if (read === 'too-large') return tooLarge();
+    reviewed = read;
+    admitted = {
+      ...action,
+      body: reviewedBody(
+        read,
+        kubeBodyView(req.headers['content-type'], info.resource, {
+          detectors: settings.masking.detectors,
+          envNames: settings.masking.envNames,
+        }),
+      ),
+    };
+  }
+
   // Time spent deciding (held for approval included) is not the client's: the body clock stops.
   upload?.pause();
   const admission = await session
-    .admit(action, { signal: holdSignal(settings.holdTimeoutMs, gone.signal) })
+    .admit(admitted, { signal: holdSignal(settings.holdTimeoutMs, gone.signal), decision })
     .finally(() => upload?.resume());
   if (!admission.allowed) return refuse(reasonFor(admission.error.code), admission.error.message);
   // The body ran out of time while the session was being opened: answered (408), nothing forwarded.
@@ -154,11 +199,11 @@ export async function handleKubeRequest(
       ...forwardHeaders(req.headers, { masking }),
       ...(await settings.authHeaders()),
     };
-    const length = req.headers['content-length'];
+    const length = reviewed ? String(reviewed.length) : req.headers['content-length'];
     if (length !== undefined && /^\d{1,15}$/.test(length)) headers['content-length'] = length;
     const hasBody = unread;
     // The body is read only once the request is admitted (RFC 9110 §10.1.1).
-    if (hasBody && expectContinue) {
+    if (hasBody && expectContinue && !continued) {
       res.writeContinue();
       upload?.resume();
     }
@@ -167,7 +212,7 @@ export async function handleKubeRequest(
       up = await undiciRequest(url, {
         method: method as 'GET',
         headers,
-        body: hasBody ? req : null,
+        body: hasBody ? (reviewed ?? req) : null,
         dispatcher: settings.dispatcher,
         signal: gone.signal,
         headersTimeout: settings.upstreamTimeoutMs,

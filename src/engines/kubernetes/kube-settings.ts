@@ -47,6 +47,8 @@ export interface KubeConnectionSettings {
   readonly tls: KubeUpstreamTls;
   readonly dispatcher: Dispatcher;
   readonly masking: KubeMasking;
+  /** Largest body of a request that needs approval (read whole before it; larger: 413). */
+  readonly maxRequestBodyBytes: number;
   readonly holdTimeoutMs: number;
   readonly upstreamTimeoutMs: number;
   /** Time and concurrency one client may hold (../http/client-limits.ts). */
@@ -138,6 +140,7 @@ export async function buildKubeConnectionSettings(
       envNames: nameMatcher(m.envNames ?? DEFAULT_SENSITIVE_KEYS),
       maxBodyBytes: m.maxBodyBytes,
     },
+    maxRequestBodyBytes: config.maxRequestBodyBytes,
     holdTimeoutMs: toMs(config.holdTimeout),
     upstreamTimeoutMs: toMs(config.upstreamTimeout),
     clientLimits: clientLimitsFrom(config.clientLimits),
