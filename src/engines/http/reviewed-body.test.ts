@@ -1,0 +1,53 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { createDetectorSet } from '../../masking/index.js';
+import { DEFAULT_RESPONSE_FIELDS, fieldMatcher } from './field-names.js';
+import { httpBodyView, reviewedBody, SHOWN_BODY_CHARS } from './reviewed-body.js';
+
+const masking = {
+  detectors: createDetectorSet(),
+  fieldNames: DEFAULT_RESPONSE_FIELDS,
+  fields: fieldMatcher(DEFAULT_RESPONSE_FIELDS),
+};
+const show = (type: string | undefined, body: string | Buffer) =>
+  reviewedBody(Buffer.isBuffer(body) ? body : Buffer.from(body), httpBodyView(type, masking));
+
+describe('a reviewed body as an approver is shown it', () => {
+  it('is bound by the SHA-256 of its exact bytes', () => {
+    const r = show('application/json', '{"a": 1}');
+    expect(r.sha256).toBe(createHash('sha256').update('{"a": 1}').digest('hex'));
+    expect(r.bytes).toBe(8);
+  });
+
+  it('masks JSON values under the connection field names (SecretString) and form values under them', () => {
+    const json = show(
+      'application/x-amz-json-1.1',
+      '{"SecretId":"db","SecretString":"{\\"password\\":\\"pw-1\\"}"}',
+    );
+    expect(json.shown).toContain('"SecretId":"db"');
+    expect(json.shown).not.toContain('pw-1');
+    const form = show(
+      'application/x-www-form-urlencoded; charset=utf-8',
+      'Action=CreateLoginProfile&UserName=bob&Password=p%40ss-1&Tags.member.1.Value=x&Variables.Password=p2',
+    );
+    expect(form.shown).toBe(
+      'Action=CreateLoginProfile\nUserName=bob\nPassword=[REDACTED:password]\nTags.member.1.Value=x\nVariables.Password=[REDACTED:password]',
+    );
+  });
+
+  it('shows only the digest of text no field name marks, and of bytes that are not UTF-8', () => {
+    expect(show('text/plain', 'hunter2').shown).toMatch(/^\(not shown/);
+    expect(show(undefined, 'plain words').shown).toMatch(/^\(not shown/);
+    expect(show('application/json', Buffer.from([0x7b, 0xff, 0x7d])).shown).toBe(
+      '(not shown: not UTF-8 text)',
+    );
+    // Untyped JSON is masked as JSON.
+    expect(show(undefined, '{"token":"t-1","n":2}').shown).not.toContain('t-1');
+  });
+
+  it('is clipped after masking, and says so', () => {
+    const r = show('application/json', JSON.stringify({ a: 'x'.repeat(10_000) }));
+    expect(r.shown.length).toBeLessThan(SHOWN_BODY_CHARS + 60);
+    expect(r.shown).toMatch(/… \(clipped: \d+ characters in all\)$/);
+  });
+});
