@@ -399,7 +399,8 @@ export async function handleAws(
     };
   }
   const admission: Admission = await whileDeciding(x, () =>
-    session.admit(admitted, { ...admitOptions(x), decision }),
+    // Decided again after a body was read (the policy may have been reloaded meanwhile); else as above.
+    session.admit(admitted, { ...admitOptions(x), ...(admitted !== action ? {} : { decision }) }),
   );
   if (!admission.allowed)
     return fail(failureFor(admission.error.code), admission.error.message, admission.statementId);

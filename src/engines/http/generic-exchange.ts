@@ -260,7 +260,11 @@ export async function handleGeneric(deps: ExchangeDeps, x: Exchange): Promise<vo
       body: reviewedBody(body, httpBodyView(req.headers['content-type'], settings.masking)),
     });
   }
-  const admission = await whileDeciding(x, session.admit(action, { ...admitOptions(x), decision }));
+  // Decided again after a body was read (the policy may have been reloaded meanwhile); else as above.
+  const admission = await whileDeciding(
+    x,
+    session.admit(action, { ...admitOptions(x), ...(reviewed ? {} : { decision }) }),
+  );
   if (!admission.allowed)
     return fail(
       failureFor(admission.error.code),

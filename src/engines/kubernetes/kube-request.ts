@@ -186,7 +186,11 @@ export async function handleKubeRequest(
   // Time spent deciding (held for approval included) is not the client's: the body clock stops.
   upload?.pause();
   const admission = await session
-    .admit(admitted, { signal: holdSignal(settings.holdTimeoutMs, gone.signal), decision })
+    // Decided again after a body was read (the policy may have been reloaded meanwhile); else as above.
+    .admit(admitted, {
+      signal: holdSignal(settings.holdTimeoutMs, gone.signal),
+      ...(reviewed ? {} : { decision }),
+    })
     .finally(() => upload?.resume());
   if (!admission.allowed) return refuse(reasonFor(admission.error.code), admission.error.message);
   // The body ran out of time while the session was being opened: answered (408), nothing forwarded.
