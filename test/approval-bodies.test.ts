@@ -281,6 +281,41 @@ describe('AWS: a deferred approval is bound to the request body', { timeout: 60_
       `sha256 ${sha256('approved contents')}): (not shown`,
     );
   });
+
+  it('an aws-chunked upload is bound to its decoded body', async () => {
+    const s3 = (key: { accessKeyId: string; secretAccessKey: string }) =>
+      new S3Client({ ...creds(key), forcePathStyle: true });
+    const seenModes: string[] = [];
+    const upload = (text: string) => {
+      const client = s3(agentKey);
+      client.middlewareStack.add(
+        (next) => async (args) => {
+          const h = (args.request as { headers: Record<string, string> }).headers;
+          seenModes.push(h['x-amz-content-sha256'] ?? '');
+          return next(args);
+        },
+        { step: 'finalizeRequest', priority: 'low' },
+      );
+      // A stream of known length: the SDK sends it aws-chunked with a trailing checksum.
+      return client.send(
+        new PutObjectCommand({
+          Bucket: 'data',
+          Key: 'chunked.txt',
+          Body: Readable.from([Buffer.from(text)]),
+          ContentLength: Buffer.byteLength(text),
+        }),
+      );
+    };
+    const id = requestId(await failure(upload('approved chunked')));
+    expect(seenModes[0]).toMatch(/^STREAMING-/);
+    await api.approve(olga, id);
+    expect(requestId(await failure(upload('swapped chunked')))).not.toBe(id);
+    const read = () => s3(opsKey).send(new GetObjectCommand({ Bucket: 'data', Key: 'chunked.txt' }));
+    expect(await failure(read())).toMatch(/key does not exist/i);
+    await upload('approved chunked');
+    expect(await (await read()).Body!.transformToString()).toBe('approved chunked');
+    expect(shownBody(await api.get(olga, id))).toContain(`sha256 ${sha256('approved chunked')}`);
+  });
 });
 
 describe('generic HTTP: a request held for approval is bound to its body', { timeout: 60_000 }, () => {
