@@ -488,6 +488,7 @@ describe('Kubernetes: a deferred approval is bound to the object sent', { timeou
     gw = await startKubeTestGateway({
       api: kube,
       realApprovals: true,
+      connectionExtra: { maxRequestBodyBytes: 4096 },
       policies: [
         {
           id: 'agents',
@@ -565,5 +566,16 @@ describe('Kubernetes: a deferred approval is bound to the object sent', { timeou
     const shown = shownBody(await api.get(olga, id));
     expect(shown).toContain('"level":"info"');
     expect(shown).not.toContain('cm-token-secret');
+  });
+
+  it('a body that needs approval is refused past maxRequestBodyBytes (413), with no approval request', async () => {
+    const before = (await api.all(olga)).length;
+    const posts = () => kube.seen.filter((r) => r.method === 'POST').length;
+    const sent = posts();
+    const big = await create(configMap('x'.repeat(6000)));
+    expect(big.status, big.text).toBe(413);
+    expect(big.text).toMatch(/needs approval/);
+    expect((await api.all(olga)).length, 'an approval request was made for a body never read').toBe(before);
+    expect(posts()).toBe(sent);
   });
 });
