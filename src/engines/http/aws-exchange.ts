@@ -36,18 +36,14 @@ import {
   METHOD_OVERRIDE_RULE,
   recordRefusal,
   refuseOverLimit,
+  refuseReviewedBody,
 } from './generic-exchange.js';
 import { connectionRefusal, connectionStrippedHeaders, forwardRequestHeaders } from './http-headers.js';
 import { methodOverrideRefusal } from './method-override.js';
 import { BodyTooLarge, declaredLength, hasBody, readCapped } from './request-body.js';
 import { policyPath, printableTarget, recordedTarget, type RequestTarget } from './request-target.js';
 import { relayResponse } from './response-relay.js';
-import {
-  httpBodyView,
-  REVIEWED_BODY_LIMIT_RULE,
-  reviewedBody,
-  reviewedBodyTooLarge,
-} from './reviewed-body.js';
+import { httpBodyView, reviewedBody } from './reviewed-body.js';
 import { AwsChunkedDecoder, AwsChunkedError } from './sigv4/aws-chunked-decoder.js';
 import type { QueryMap } from './sigv4/canonical-query.js';
 import { single } from './sigv4/canonical-query.js';
@@ -376,14 +372,13 @@ export async function handleAws(
       if (whole === undefined) return;
     }
     if (whole === 'too-large') {
-      const message = reviewedBodyTooLarge(settings.maxRequestBodyBytes);
-      const id = await whileDeciding(
+      const { message, id } = await refuseReviewedBody(
         x,
-        recordRefusal(session, deps.connection, method, {
-          ruleId: REVIEWED_BODY_LIMIT_RULE,
-          message,
-          recorded: action.path,
-        }),
+        session,
+        deps.connection,
+        method,
+        action.path,
+        settings.maxRequestBodyBytes,
       );
       return fail('too-large', message, id);
     }

@@ -150,6 +150,26 @@ export function refusedTarget(url: string | undefined, fields: FieldMatcher): st
 }
 
 /**
+ * Records the refusal of a request that needs approval and whose body is past `max`, the bytes
+ * Gatehouse reads whole to bind the approval to it (413); returns the message and the record's id.
+ */
+export async function refuseReviewedBody(
+  x: Exchange,
+  session: GateSession,
+  connection: string,
+  method: string,
+  recorded: string,
+  max: number,
+): Promise<{ message: string; id: string }> {
+  const message = reviewedBodyTooLarge(max);
+  const id = await whileDeciding(
+    x,
+    recordRefusal(session, connection, method, { ruleId: REVIEWED_BODY_LIMIT_RULE, message, recorded }),
+  );
+  return { message, id };
+}
+
+/**
  * Takes one of the principal's in-flight slots for this request; past the limit, records the
  * refusal (under REQUEST_LIMIT_RULE) and returns what to answer (throttled, with Retry-After).
  */
@@ -243,14 +263,13 @@ export async function handleGeneric(deps: ExchangeDeps, x: Exchange): Promise<vo
     const body = await readReviewedBody(x, req, settings.maxRequestBodyBytes);
     if (body === undefined) return;
     if (body === 'too-large') {
-      const message = reviewedBodyTooLarge(settings.maxRequestBodyBytes);
-      const id = await whileDeciding(
+      const { message, id } = await refuseReviewedBody(
         x,
-        recordRefusal(session, deps.connection, method, {
-          ruleId: REVIEWED_BODY_LIMIT_RULE,
-          message,
-          recorded: read.recorded,
-        }),
+        session,
+        deps.connection,
+        method,
+        read.recorded,
+        settings.maxRequestBodyBytes,
       );
       return fail('too-large', message, id, REVIEWED_BODY_LIMIT_RULE);
     }
