@@ -822,7 +822,8 @@ export class ClientConnection {
     via: SqlAction['via'],
     params?: (string | null)[],
     paramsInFull?: () => (string | null)[],
-    bind?: { readonly formats: readonly number[]; readonly types: readonly number[] },
+    paramFormats?: readonly number[],
+    paramTypes?: readonly number[],
   ): SqlAction {
     return sqlAction({
       connection: this.session!.connection,
@@ -830,7 +831,8 @@ export class ClientConnection {
       statement,
       ...(params ? { params } : {}),
       ...(paramsInFull ? { paramsInFull } : {}),
-      ...(bind ? { paramFormats: bind.formats, paramTypes: bind.types } : {}),
+      ...(paramFormats ? { paramFormats } : {}),
+      ...(paramTypes ? { paramTypes } : {}),
       ...(this.state ? { settings: this.state.effectiveSettings() } : {}),
     });
   }
@@ -1354,10 +1356,7 @@ export class ClientConnection {
       );
       if (this.isClosed) return;
       const admission = await this.session!.admit(
-        this.action(entry.statement, 'parse', params, paramsInFull, {
-          formats: msg.paramFormats,
-          types: entry.paramTypes,
-        }),
+        this.action(entry.statement, 'parse', params, paramsInFull, msg.paramFormats, entry.paramTypes),
         {
           decision,
           ...this.holdOptions(),
