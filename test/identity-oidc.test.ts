@@ -155,10 +155,21 @@ async function startOwnIssuer(): Promise<void> {
 
 function ownToken(
   key: OwnKey,
-  opts: { iss?: string; aud?: string; exp?: number; nbf?: number; sub?: string } = {},
+  opts: {
+    iss?: string;
+    aud?: string;
+    exp?: number;
+    nbf?: number;
+    sub?: string;
+    claims?: Record<string, unknown>;
+  } = {},
 ): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  const jwt = new SignJWT({ roles: ['dbas'], ...(opts.nbf !== undefined ? { nbf: opts.nbf } : {}) })
+  const jwt = new SignJWT({
+    roles: ['dbas'],
+    ...opts.claims,
+    ...(opts.nbf !== undefined ? { nbf: opts.nbf } : {}),
+  })
     .setProtectedHeader({ alg: 'ES256', kid: key.kid, typ: 'at+jwt' })
     .setIssuer(opts.iss ?? `${ownUrl}/own`)
     .setAudience(opts.aud ?? 'gatehouse-db')
@@ -327,6 +338,18 @@ describe('OIDC access tokens from an issuer the test controls', () => {
     expect((await auth.authenticate(await ownToken(ownKey1, { aud: 'gatehouse' }))).subject).toBe(
       'alice@example.com',
     );
+  });
+
+  it('names the person behind a token only by a verified e-mail address', async () => {
+    const as = async (claims: Record<string, unknown>) =>
+      (await auth.authenticate(await ownToken(ownKey1, { sub: 'u-1', claims }))).person;
+    expect(await as({ email: ' Alice@Example.COM', email_verified: true })).toBe('alice@example.com');
+    // Providers that can only emit strings.
+    expect(await as({ email: 'alice@example.com', email_verified: 'true' })).toBe('alice@example.com');
+    expect(await as({ email: 'alice@example.com', email_verified: false })).toBeUndefined();
+    expect(await as({ email: 'alice@example.com' })).toBeUndefined();
+    expect(await as({ email: ['alice@example.com'], email_verified: true })).toBeUndefined();
+    expect(await as({})).toBeUndefined();
   });
 
   it('refuses expired, not yet valid and wrong-audience tokens', async () => {

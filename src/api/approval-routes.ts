@@ -6,7 +6,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Context, Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { ApprovalService, DecideOptions } from '../approvals/approval-service.js';
-import { describePrincipal, principalOf } from '../approvals/approval-service.js';
+import { describePrincipal, personOf, principalOf } from '../approvals/approval-service.js';
 import type { ApprovalStatus } from '../approvals/approval-types.js';
 import { approverRefusal } from '../approvals/approval-rules.js';
 import {
@@ -236,7 +236,13 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): RoutePlugin {
       } else {
         const r = await service.decide(
           action.value,
-          { subject: mapped.subject, issuer: mapped.issuer, groups: mapped.groups, agent: false },
+          {
+            subject: mapped.subject,
+            issuer: mapped.issuer,
+            groups: mapped.groups,
+            agent: false,
+            ...personOf(mapped.person),
+          },
           vote,
           {
             via: 'slack',

@@ -63,6 +63,17 @@ export function samePrincipal(
 }
 
 /**
+ * The same principal, or two identities naming the same person (Identity.person): one approver. A
+ * person is only ever used to refuse, so an identity that names none is only itself.
+ */
+export function samePerson(
+  a: Pick<ApprovalPrincipal, 'subject' | 'issuer' | 'person'>,
+  b: Pick<ApprovalPrincipal, 'subject' | 'issuer' | 'person'>,
+): boolean {
+  return samePrincipal(a, b) || (a.person !== undefined && a.person === b.person);
+}
+
+/**
  * Why this approver may not decide this request, or undefined when they may. Agents never approve;
  * nobody approves their own request; only members of the rule's approver groups approve.
  */
@@ -74,6 +85,8 @@ export function approverRefusal(
 ): string | undefined {
   if (approver.agent) return 'an agent principal can never approve or deny a request';
   if (samePrincipal(requester, approver)) return 'you cannot approve or deny your own request';
+  if (samePerson(requester, approver))
+    return `you cannot approve or deny your own request (it was made as ${requester.subject} (${requester.issuer}), the same person: ${approver.person})`;
   if (!approver.groups.some((g) => rule.approverGroups.includes(g))) {
     return `approval rule ${rule.name} needs an approver in one of: ${rule.approverGroups.join(', ')}`;
   }

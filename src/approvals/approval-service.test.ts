@@ -163,6 +163,102 @@ describe('ApprovalService', () => {
     await s.close();
   });
 
+  it('counts two identities of one person as one approver, and refuses one approving as their own requester', async () => {
+    const person = (subject: string, issuer: string, email: string, groups = ['dba']): Identity => ({
+      subject,
+      groups,
+      agent: false,
+      issuer,
+      tokenKind: 'oidc',
+      person: email,
+    });
+    const s = service();
+    const held = s.request({
+      identity: claude,
+      sessionId: 'sess-person',
+      statementId: 'sess-person:1',
+      action: action('UPDATE t SET a = 11'),
+      decision: review('two'),
+      signal: new AbortController().signal,
+    });
+    const rid = await pendingId(s);
+    const first = await s.decide(
+      rid,
+      principalOf(person('ann', 'https://idp-a', 'Ann@Corp.example')),
+      'approve',
+      {
+        via: 'api',
+      },
+    );
+    expect(first.ok && first.details.request.status).toBe('pending');
+    // The same person signed in through a second identity provider (or a second account): one vote.
+    const second = await s.decide(
+      rid,
+      principalOf(person('ann.admin', 'https://idp-b', 'ann@corp.example')),
+      'approve',
+      { via: 'console' },
+    );
+    expect(second).toMatchObject({ ok: false, status: 409 });
+    expect(!second.ok && second.message).toMatch(
+      /already decided on this request as ann \(https:\/\/idp-a\)/,
+    );
+    expect((await repo.getRequest(rid))?.status).toBe('pending');
+    // Two votes of one person at once (two replicas): the store's unique index takes one.
+    const racing = await repo.insertVote(rid, {
+      approver: {
+        subject: 'ann.third',
+        issuer: 'https://idp-c',
+        groups: ['dba'],
+        agent: false,
+        person: 'ann@corp.example',
+      },
+      vote: 'approve',
+      via: 'api',
+      at: new Date(clock),
+    });
+    expect(racing).toBe(false);
+    expect((await repo.listVotes(rid)).map((v) => v.approver.subject)).toEqual(['ann']);
+    // Another person completes the two.
+    const bob = await s.decide(
+      rid,
+      principalOf(person('bob', 'https://idp-a', 'bob@corp.example')),
+      'approve',
+      {
+        via: 'api',
+      },
+    );
+    expect(bob.ok && bob.details.request.status).toBe('approved');
+    expect(await held).toMatchObject({ approved: true });
+
+    // A person who asked (a human through the gateway) cannot approve under another identity.
+    const asked = s.request({
+      identity: person('carol', 'https://idp-a', 'carol@corp.example', ['dev']),
+      sessionId: 'sess-person-2',
+      statementId: 'sess-person-2:1',
+      action: action('UPDATE t SET a = 12'),
+      decision: review('two', 'defer'),
+      signal: new AbortController().signal,
+    });
+    const r2 = await asked;
+    expect(r2.approved).toBe(false);
+    const own = await s.decide(
+      r2.requestId!,
+      principalOf(person('carol-dba', 'https://idp-b', 'CAROL@corp.example')),
+      'approve',
+      { via: 'api' },
+    );
+    expect(own).toMatchObject({ ok: false, status: 403 });
+    expect(!own.ok && own.message).toMatch(/your own request .*same person: carol@corp\.example/);
+    // Identities that name no person are only themselves.
+    const other = await s.decide(r2.requestId!, principalOf(id('carol-dba', ['dba'])), 'approve', {
+      via: 'api',
+    });
+    expect(other.ok).toBe(true);
+    const done = await s.decide(r2.requestId!, principalOf(id('dan', ['dba'])), 'approve', { via: 'api' });
+    expect(done.ok && done.details.request.status).toBe('approved');
+    await s.close();
+  });
+
   it('all-of needs an approval from each group; a denial by anyone eligible denies', async () => {
     const s = service();
     const held = s.request({

@@ -12,7 +12,15 @@ import type { AccessGrantConfig, ApprovalsConfig } from '../config/schema.js';
 import { toMs } from '../config/schema.js';
 import type { ApprovalNotifier, NoticeEvent } from './approval-notifier.js';
 import type { ApprovalRepository, RequestFilter } from './approval-repository.js';
-import { approverRefusal, resolveRule, samePrincipal, tally, type EffectiveRule } from './approval-rules.js';
+import { normalisePerson } from '../identity/claim-mapping.js';
+import {
+  approverRefusal,
+  resolveRule,
+  samePerson,
+  samePrincipal,
+  tally,
+  type EffectiveRule,
+} from './approval-rules.js';
 import type { ApprovalSignal } from './approval-signal.js';
 import {
   discardApprovalEvents,
@@ -88,7 +96,14 @@ export function principalOf(identity: Identity): ApprovalPrincipal {
     issuer: identity.issuer,
     groups: identity.groups,
     agent: identity.agent,
+    ...personOf(identity.person),
   };
+}
+
+/** `{ person }` when a person is named (normalised as identity providers' claims are), else nothing. */
+export function personOf(person: string | undefined): { person?: string } {
+  const p = normalisePerson(person);
+  return p !== undefined ? { person: p } : {};
 }
 
 export function describePrincipal(p: Pick<ApprovalPrincipal, 'subject' | 'issuer'>): string {
@@ -796,6 +811,17 @@ export class ApprovalService implements Approver {
     ) {
       return { ok: false, status: 400, message: 'for must be between 1 s and 30 days' };
     }
+    // One person, one vote: a vote already cast under another identity of the same person stands for
+    // this one (the store's unique index on the person refuses it too, when two come at once).
+    const earlier = (await repo.listVotes(id)).find(
+      (v) => samePerson(v.approver, approver) && !samePrincipal(v.approver, approver),
+    );
+    if (earlier)
+      return {
+        ok: false,
+        status: 409,
+        message: `you have already decided on this request as ${describePrincipal(earlier.approver)} (the same person: ${approver.person})`,
+      };
     const inserted = await repo.insertVote(id, {
       approver,
       vote,

@@ -14,6 +14,8 @@ export interface ApprovalRequestsTable {
   /** JSON array. */
   groups: string;
   agent: number;
+  /** The requester's person (schema 10); null when the identity names none. */
+  requester_person: string | null;
   session_id: string | null;
   statement_id: string | null;
   statement_text: string | null;
@@ -45,6 +47,8 @@ export interface ApprovalVotesTable {
   approver_issuer: string;
   /** JSON array. */
   approver_groups: string;
+  /** The approver's person (schema 10); null when the identity names none. */
+  approver_person: string | null;
   vote: string;
   comment: string | null;
   via: string;

@@ -16,6 +16,8 @@ export interface ApprovalPrincipal {
   readonly issuer: string;
   readonly groups: readonly string[];
   readonly agent: boolean;
+  /** The person behind the identity (Identity.person): identities of one person are one approver. */
+  readonly person?: string;
 }
 
 export interface ApprovalVote {

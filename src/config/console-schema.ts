@@ -41,6 +41,12 @@ export const consoleSamlSchema = z
     audience: z.string().min(1).optional().describe('required Audience (default spEntityId)'),
     groupsAttribute: z.string().default('groups').describe('attribute holding the groups'),
     subjectAttribute: z.string().optional().describe('attribute holding the subject (default the NameID)'),
+    personAttribute: z
+      .string()
+      .optional()
+      .describe(
+        'attribute naming the person (an e-mail address) behind the sign-in; default the NameID when its format is emailAddress',
+      ),
     clockSkew: duration
       .default('60s')
       .refine((d) => ms(d) <= 5 * 60_000, 'clock skew is bounded: at most 5m')

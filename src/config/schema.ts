@@ -474,6 +474,13 @@ export const oidcIssuerSchema = z.strictObject({
   audience: z.union([z.string(), z.array(z.string())]).describe('accepted `aud` value(s)'),
   groupsClaim: z.string().default('groups').describe('claim holding the groups (dot path allowed)'),
   subjectClaim: z.string().default('sub'),
+  personClaim: z
+    .string()
+    .optional()
+    .describe(
+      'claim naming the person behind the token (dot path allowed), trusted as the IdP asserts it; ' +
+        'default: `email` when `email_verified` is true. Two identities of one person count as one approver',
+    ),
   agentClaim: z
     .strictObject({ claim: z.string(), value: z.union([z.string(), z.boolean()]).default(true) })
     .optional()
@@ -560,6 +567,13 @@ export const approvalsSchema = z
                   subject: z.string().min(1),
                   issuer: z.string().min(1).describe('issuer of the identity this Slack user acts as'),
                   groups: z.array(z.string()).default([]),
+                  person: z
+                    .string()
+                    .min(1)
+                    .optional()
+                    .describe(
+                      'the person (e-mail address) behind that identity, as its identity provider names them',
+                    ),
                 }),
               )
               .default({})

@@ -251,6 +251,7 @@ export class ConsoleAuth {
         acsUrl: `${base}/login/saml/acs`,
         groupsAttribute: s.groupsAttribute,
         ...(s.subjectAttribute ? { subjectAttribute: s.subjectAttribute } : {}),
+        ...(s.personAttribute ? { personAttribute: s.personAttribute } : {}),
         clockSkewMs: toMs(s.clockSkew),
         maxAssertionAgeMs: toMs(s.maxAssertionAge),
         wantResponseSigned: s.wantResponseSigned,
@@ -506,6 +507,7 @@ export function registerAuthRoutes(app: Hono, auth: ConsoleAuth, deps: ConsoleDe
         tokenKind: 'saml',
         agent: false,
         issuer,
+        ...(p.person !== undefined ? { person: p.person } : {}),
       };
       auth.signIn(c, identity, 'saml', undefined, p.sessionNotOnOrAfter);
       return page(c, continuePage(safeNext(form.RelayState)));

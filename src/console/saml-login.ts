@@ -7,6 +7,7 @@
 
 import { SAML, ValidateInResponseTo, type CacheProvider } from '@node-saml/node-saml';
 import type { AssertionReplayCache } from './saml-caches.js';
+import { normalisePerson } from '../identity/claim-mapping.js';
 
 export interface SamlLoginConfig {
   /** IdP single sign-on URL (HTTP-Redirect binding). */
@@ -24,6 +25,8 @@ export interface SamlLoginConfig {
   readonly groupsAttribute: string;
   /** Attribute holding the subject; default the NameID. */
   readonly subjectAttribute?: string;
+  /** Attribute naming the person (an e-mail address); default the NameID when its format is emailAddress. */
+  readonly personAttribute?: string;
   readonly clockSkewMs: number;
   readonly maxAssertionAgeMs: number;
   /** Also require the Response element itself to be signed. */
@@ -34,6 +37,8 @@ export interface SamlPrincipal {
   readonly subject: string;
   readonly groups: readonly string[];
   readonly assertionId: string;
+  /** The person behind the sign-in (lower-cased e-mail address), when the assertion names one. */
+  readonly person?: string;
   /** SessionNotOnOrAfter of the AuthnStatement, when the IdP bounds the session. */
   readonly sessionNotOnOrAfter?: Date;
 }
@@ -45,6 +50,7 @@ export class SamlLoginError extends Error {
 type XmlNode = { $?: Record<string, string>; _?: string } & Record<string, unknown>;
 
 const BEARER = 'urn:oasis:names:tc:SAML:2.0:cm:bearer';
+const EMAIL_NAME_ID = 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress';
 /** At most this much SAMLResponse (base64) is read: assertions are a few KiB. */
 export const MAX_SAML_RESPONSE_CHARS = 256 * 1024;
 
@@ -168,9 +174,17 @@ export class SamlLogin {
       const t = st.$?.SessionNotOnOrAfter ? Date.parse(st.$.SessionNotOnOrAfter) : NaN;
       if (Number.isFinite(t)) sessionNotOnOrAfter = new Date(t);
     }
+    const person = normalisePerson(
+      cfg.personAttribute
+        ? values(attrs[cfg.personAttribute])[0]
+        : profile.nameIDFormat === EMAIL_NAME_ID
+          ? profile.nameID
+          : undefined,
+    );
     return {
       subject,
       groups: [...new Set(groups)].slice(0, 200),
+      ...(person !== undefined ? { person } : {}),
       assertionId: id,
       ...(sessionNotOnOrAfter ? { sessionNotOnOrAfter } : {}),
     };

@@ -13,6 +13,12 @@ export interface Identity {
   readonly agent: boolean;
   /** Issuer URL (OIDC) or `gatehouse` for service tokens. */
   readonly issuer: string;
+  /**
+   * The person behind this identity, when its identity provider names one (a verified e-mail
+   * address, lower-cased, or the configured person claim): two identities naming the same person
+   * are one approver (docs/approvals.md, "One person, one vote").
+   */
+  readonly person?: string;
   /** Token identifier (`jti`) when the token carries one; used for revocation and records. */
   readonly tokenId?: string;
   readonly expiresAt?: Date;

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { agentFromClaim, groupsFromClaim, readClaim, subjectFromClaim } from './claim-mapping.js';
+import {
+  agentFromClaim,
+  groupsFromClaim,
+  personFromClaims,
+  readClaim,
+  subjectFromClaim,
+} from './claim-mapping.js';
 
 describe('claim mapping', () => {
   const claims = {
@@ -41,5 +47,18 @@ describe('claim mapping', () => {
     expect(subjectFromClaim('alice')).toBe('alice');
     expect(() => subjectFromClaim('')).toThrow('token has no subject');
     expect(() => subjectFromClaim(7)).toThrow('token has no subject');
+  });
+
+  it('a configured person claim is taken as the provider asserts it; otherwise only a verified email', () => {
+    expect(personFromClaims({ upn: 'Ann@Corp.example', email: 'x@y' }, 'upn')).toBe('ann@corp.example');
+    expect(personFromClaims({ ext: { mail: 'ann@corp.example' } }, 'ext.mail')).toBe('ann@corp.example');
+    expect(personFromClaims({ email: 'ann@corp.example', email_verified: true }, 'upn')).toBeUndefined();
+    expect(personFromClaims({ upn: 'two words' }, 'upn')).toBeUndefined();
+    expect(personFromClaims({ upn: 'a\u0000b' }, 'upn')).toBeUndefined();
+    expect(personFromClaims({ upn: 'x'.repeat(321) }, 'upn')).toBeUndefined();
+    expect(personFromClaims({ email: 'Ann@corp.example', email_verified: true }, undefined)).toBe(
+      'ann@corp.example',
+    );
+    expect(personFromClaims({ email: 'ann@corp.example', email_verified: 1 }, undefined)).toBeUndefined();
   });
 });

@@ -56,3 +56,26 @@ export function subjectFromClaim(value: unknown): string {
   if (typeof value !== 'string' || value === '') throw authFailed(REFUSAL.noSubject);
   return value;
 }
+
+/** What a person's name is normalised to: trimmed and lower-cased (an e-mail's case does not name another person). */
+export function normalisePerson(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const person = value.trim().toLowerCase();
+  if (person === '' || person.length > 320 || /[\s\p{Cc}]/u.test(person)) return undefined;
+  return person;
+}
+
+/**
+ * The person behind a token: the configured claim as the provider asserts it, or else the `email`
+ * claim when `email_verified` is true (an unverified address names nobody). Used only to refuse (a
+ * second vote, or approving one's own request, under another identity of the same person), so a
+ * claim that is absent or odd simply names no person.
+ */
+export function personFromClaims(
+  claims: Readonly<Record<string, unknown>>,
+  personClaim: string | undefined,
+): string | undefined {
+  if (personClaim !== undefined) return normalisePerson(readClaim(claims, personClaim));
+  const verified = claims.email_verified === true || claims.email_verified === 'true';
+  return verified ? normalisePerson(claims.email) : undefined;
+}

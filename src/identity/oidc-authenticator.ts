@@ -22,7 +22,13 @@ import { ERROR_CODES, GatewayError } from '../core/errors.js';
 import type { Identity } from '../core/identity.js';
 import type { Authenticator, Logger } from '../core/ports.js';
 import { authFailed, refusalFromJose, REFUSAL } from './auth-refusal.js';
-import { agentFromClaim, groupsFromClaim, readClaim, subjectFromClaim } from './claim-mapping.js';
+import {
+  agentFromClaim,
+  groupsFromClaim,
+  personFromClaims,
+  readClaim,
+  subjectFromClaim,
+} from './claim-mapping.js';
 import { peekJwt } from './jwt-peek.js';
 
 /**
@@ -154,6 +160,7 @@ export class OidcAuthenticator implements Authenticator {
     }
 
     const cfg = state.config;
+    const person = personFromClaims(payload, cfg.personClaim);
     const identity: Identity = {
       subject: subjectFromClaim(readClaim(payload, cfg.subjectClaim)),
       groups: groupsFromClaim(readClaim(payload, cfg.groupsClaim)),
@@ -162,6 +169,7 @@ export class OidcAuthenticator implements Authenticator {
         ? agentFromClaim(readClaim(payload, cfg.agentClaim.claim), cfg.agentClaim.value)
         : false,
       issuer: cfg.issuer,
+      ...(person !== undefined ? { person } : {}),
       ...(typeof payload.jti === 'string' ? { tokenId: payload.jti } : {}),
       ...(typeof payload.exp === 'number' ? { expiresAt: new Date(payload.exp * 1000) } : {}),
     };

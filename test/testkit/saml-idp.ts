@@ -21,6 +21,10 @@ export interface TestIdp {
 
 export interface IdpUser {
   readonly nameId: string;
+  /** The NameID's Format (default unspecified). */
+  readonly nameIdFormat?: string;
+  /** Extra attributes (name → values) beside `groups`. */
+  readonly attributes?: Readonly<Record<string, readonly string[]>>;
   readonly groups: readonly string[];
   /** Override the Recipient (default: the SP's ACS URL). */
   readonly recipient?: string;
@@ -81,7 +85,10 @@ export async function startTestIdp(sp: { entityId: string; acsUrl: string }): Pr
           const id = `_${randomUUID()}`;
           const now = new Date();
           const until = new Date(now.getTime() + (user.validSeconds ?? 300) * 1000);
-          const attributes = `<saml:AttributeStatement><saml:Attribute Name="groups">${user.groups.map((g) => `<saml:AttributeValue>${xmlEscape(g)}</saml:AttributeValue>`).join('')}</saml:Attribute></saml:AttributeStatement>`;
+          const attribute = (name: string, values: readonly string[]) =>
+            `<saml:Attribute Name="${xmlEscape(name)}">${values.map((g) => `<saml:AttributeValue>${xmlEscape(g)}</saml:AttributeValue>`).join('')}</saml:Attribute>`;
+          const extra = Object.entries(user.attributes ?? {}).map(([n, v]) => attribute(n, v));
+          const attributes = `<saml:AttributeStatement>${attribute('groups', user.groups)}${extra.join('')}</saml:AttributeStatement>`;
           const context = samlify.SamlLib.replaceTagsByValue(
             template.replace('{AttributeStatement}', attributes).replace('{AuthnStatement}', ''),
             {
@@ -96,7 +103,7 @@ export async function startTestIdp(sp: { entityId: string; acsUrl: string }): Pr
               ConditionsNotBefore: now.toISOString(),
               ConditionsNotOnOrAfter: until.toISOString(),
               SubjectConfirmationDataNotOnOrAfter: until.toISOString(),
-              NameIDFormat: 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified',
+              NameIDFormat: user.nameIdFormat ?? 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified',
               NameID: user.nameId,
               InResponseTo: requestId,
             },

@@ -12,6 +12,7 @@ import { recordStaging } from './0006-record-staging.js';
 import { recordJournals } from './0007-record-journals.js';
 import { statementRecords } from './0008-statement-records.js';
 import { resultsByWindow } from './0009-results-by-window.js';
+import { approvalPersons } from './0010-approval-persons.js';
 
 export const STORE_MIGRATIONS: readonly StoreMigration[] = [
   sessionsStatementsTokens,
@@ -23,6 +24,7 @@ export const STORE_MIGRATIONS: readonly StoreMigration[] = [
   recordJournals,
   statementRecords,
   resultsByWindow,
+  approvalPersons,
 ];
 
 export type { StoreDialect, StoreMigration } from './migration.js';
