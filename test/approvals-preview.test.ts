@@ -68,6 +68,56 @@ describe('impact preview', () => {
     expect(p.rowCount).toBe(10);
   });
 
+  it('binds parameters as the client did: binary values as their bytes, under the declared types', async () => {
+    const statement = classifier.classify('UPDATE items SET name = $1 WHERE id > $2').statements[0]!;
+    const int4 = (n: number) => {
+      const b = Buffer.alloc(4);
+      b.writeInt32BE(n);
+      return `\\x${b.toString('hex')}`;
+    };
+    const int8 = (n: number) => {
+      const b = Buffer.alloc(8);
+      b.writeBigInt64BE(BigInt(n));
+      return `\\x${b.toString('hex')}`;
+    };
+    // $2 binary int4 95: the count is of id > 95, not of the text "\x0000005f" (which int4 refuses).
+    const binary = await previewer.preview({
+      connection: 'app',
+      statement,
+      params: ['y', int4(95)],
+      paramFormats: [0, 1],
+    });
+    expect(binary.notes.join(' ')).not.toMatch(/failed/);
+    expect(binary.rowCount).toBe(5);
+    // Declared int8 ($2 :: 20): the server reads 8 bytes, as it will when the statement runs.
+    const declared = await previewer.preview({
+      connection: 'app',
+      statement,
+      params: ['y', int8(97)],
+      paramFormats: [0, 1],
+      paramTypes: [0, 20],
+    });
+    expect(declared.rowCount).toBe(3);
+    // One format code for all: both binary (text's binary form is its bytes).
+    const all = await previewer.preview({
+      connection: 'app',
+      statement,
+      params: [`\\x${Buffer.from('z').toString('hex')}`, int8(98)],
+      paramFormats: [1],
+      paramTypes: [25, 20],
+    });
+    expect(all.rowCount).toBe(2);
+    // A binary value that was not kept whole is not guessed at.
+    const clipped = await previewer.preview({
+      connection: 'app',
+      statement,
+      params: ['y', `${int4(95)}…`],
+      paramFormats: [0, 1],
+    });
+    expect(clipped.kind).toBe('none');
+    expect(clipped.notes.join(' ')).toMatch(/not kept whole/);
+  });
+
   it('runs no side effect of the WHERE: functions outside the safe list are not counted', async () => {
     const p = await preview(`DELETE FROM items WHERE id = 1 AND nextval('s') > 0`);
     expect(p.kind).toBe('plan');

@@ -546,6 +546,8 @@ export class ApprovalService implements Approver {
             statement: action.statement,
             identity,
             ...(action.params ? { params: action.paramsInFull?.() ?? action.params } : {}),
+            ...(action.params && action.paramFormats ? { paramFormats: action.paramFormats } : {}),
+            ...(action.params && action.paramTypes ? { paramTypes: action.paramTypes } : {}),
             ...(settings ? { settings } : {}),
           })
           .then((p) => (settings && Object.keys(settings).length > 0 ? { ...p, settings } : p)),

@@ -129,6 +129,13 @@ export interface ImpactPreviewRequest {
   readonly connection: string;
   readonly statement: SqlStatement;
   readonly params?: readonly (string | null)[];
+  /**
+   * The Bind's parameter format codes (none, one for all, or one each; 1 = binary, whose value in
+   * `params` is `\x` and its bytes in hex) and the Parse's declared parameter types: the preview binds
+   * the values as the client did, so that they mean there what they will mean when the statement runs.
+   */
+  readonly paramFormats?: readonly number[];
+  readonly paramTypes?: readonly number[];
   /** The session settings to preview under (already limited to the meaning-changing ones). */
   readonly settings?: Readonly<Record<string, string>>;
   /** The requester: the preview logs in upstream as the role this principal's sessions get. */

@@ -37,6 +37,9 @@ export interface PreviewInput {
   readonly connection: string;
   readonly statement: SqlStatement;
   readonly params?: readonly (string | null)[];
+  /** The Bind's format codes (1: binary, the value in `params` as `\x<hex>`) and the Parse's declared types. */
+  readonly paramFormats?: readonly number[];
+  readonly paramTypes?: readonly number[];
   /** The requesting session's meaning-changing settings: the preview runs under them. */
   readonly settings?: Readonly<Record<string, string>>;
   /** The requester: the preview logs in as the upstream role this principal's sessions get. */
@@ -278,25 +281,57 @@ function cstr(s: string): Buffer {
   return Buffer.from(`${s}\0`, 'utf8');
 }
 
-function bindMessage(params: readonly (string | null)[]): Buffer {
+/** A Bind's parameters as the statement got them: text, or (format 1) the bytes `\x<hex>` renders. */
+export interface BoundParams {
+  readonly values: readonly (string | null)[];
+  /** Format code of each value (0 text, 1 binary), as long as `values`. */
+  readonly formats: readonly number[];
+}
+
+/**
+ * The values and formats to bind: each parameter in the format the client bound it in. A binary
+ * value's rendering (`\x` and hex, as bindParamsAsText writes it) is turned back into its bytes;
+ * one that is not such a rendering is refused (the preview says it is unavailable).
+ */
+export function boundAsSent(
+  params: readonly (string | null)[],
+  formats: readonly number[] = [],
+): BoundParams {
+  const out: number[] = params.map((_, i) => (formats.length === 1 ? formats[0]! : (formats[i] ?? 0)));
+  for (const [i, f] of out.entries()) {
+    if (f !== 0 && f !== 1) throw new Error(`parameter $${i + 1} has format code ${f}`);
+    const v = params[i];
+    if (f === 1 && v !== null && v !== undefined && !/^\\x(?:[0-9a-f]{2})*$/.test(v))
+      throw new Error(`parameter $${i + 1} is binary and was not kept whole`);
+  }
+  return { values: params, formats: out };
+}
+
+function isBound(p: readonly (string | null)[] | BoundParams): p is BoundParams {
+  return !Array.isArray(p);
+}
+
+function bindMessage(bound: BoundParams): Buffer {
+  const { values: params, formats } = bound;
   const parts: Buffer[] = [cstr(''), cstr('')];
-  const n = Buffer.alloc(2);
-  n.writeInt16BE(0);
-  parts.push(n); // all parameters in text format
+  const n = Buffer.alloc(2 + 2 * formats.length);
+  n.writeInt16BE(formats.length);
+  formats.forEach((f, i) => n.writeInt16BE(f, 2 + 2 * i));
+  parts.push(n);
   const count = Buffer.alloc(2);
   count.writeInt16BE(params.length);
   parts.push(count);
-  for (const p of params) {
+  params.forEach((p, i) => {
     const len = Buffer.alloc(4);
     if (p === null) {
       len.writeInt32BE(-1);
       parts.push(len);
     } else {
-      const v = Buffer.from(p, 'utf8');
+      const v = formats[i] === 1 ? Buffer.from(p.slice(2), 'hex') : Buffer.from(p, 'utf8');
       len.writeInt32BE(v.length);
       parts.push(len, v);
     }
-  }
+  });
   parts.push(Buffer.from([0, 0])); // results in text format
   return frame('B', Buffer.concat(parts));
 }
@@ -386,10 +421,11 @@ class PreviewConnection {
 
   extended(
     sql: string,
-    params: readonly (string | null)[],
+    params: readonly (string | null)[] | BoundParams,
     paramTypes: readonly number[] = [],
   ): Promise<QueryAnswer> {
-    return this.exchange([encode.parse('', sql, paramTypes), bindMessage(params), executeMessage(), SYNC]);
+    const bound = isBound(params) ? params : boundAsSent(params);
+    return this.exchange([encode.parse('', sql, paramTypes), bindMessage(bound), executeMessage(), SYNC]);
   }
 
   close(): void {
@@ -467,7 +503,12 @@ export class ImpactPreviewer {
             throw new Error(`could not apply the session's setting ${name} = '${value}': ${set.error}`);
         }
         const result = wantsPlan
-          ? await this.#plan(conn, s, input.params ?? [])
+          ? await this.#plan(
+              conn,
+              s,
+              boundAsSent(input.params ?? [], input.paramFormats),
+              input.paramTypes ?? [],
+            )
           : await this.#objects(conn, s);
         await conn.simple('ROLLBACK').catch(() => undefined);
         return { ...result, tookMs: took() };
@@ -493,7 +534,8 @@ export class ImpactPreviewer {
   async #plan(
     conn: PreviewConnection,
     s: SqlStatement,
-    params: readonly (string | null)[],
+    params: BoundParams,
+    declared: readonly number[],
   ): Promise<Omit<PreviewResult, 'tookMs'>> {
     const notes: string[] = [];
     const explain = explainText(s.text);
@@ -502,7 +544,8 @@ export class ImpactPreviewer {
         kind: 'none',
         notes: ['EXPLAIN skipped: the statement does not re-parse as one explainable statement'],
       };
-    const plan = await conn.extended(explain, params);
+    // The statement's own parameter types, as its Parse declared them (0: the server infers, as it did).
+    const plan = await conn.extended(explain, params, declared);
     if (plan.error !== undefined) return { kind: 'none', notes: [`EXPLAIN failed: ${plan.error}`] };
     const max = this.opts.maxPlanLines ?? 60;
     const lines = plan.rows.map((r) => r[0] ?? '');
@@ -512,10 +555,20 @@ export class ImpactPreviewer {
       const count = buildCount(s);
       if ('skipped' in count) notes.push(count.skipped);
       else {
+        // A parameter the count's WHERE does not use is bound as a text null (its value does not
+        // matter; its type must resolve); the others as the statement got them.
+        const unused = (i: number) => count.unusedParams.includes(i + 1);
         const types = Array.from({ length: count.paramCount }, (_, i) =>
-          count.unusedParams.includes(i + 1) ? TEXT_OID : 0,
+          unused(i) ? TEXT_OID : (declared[i] ?? 0),
         );
-        const bound = Array.from({ length: count.paramCount }, (_, i) => params[i] ?? null);
+        const bound: BoundParams = {
+          values: Array.from({ length: count.paramCount }, (_, i) =>
+            unused(i) ? null : (params.values[i] ?? null),
+          ),
+          formats: Array.from({ length: count.paramCount }, (_, i) =>
+            unused(i) ? 0 : (params.formats[i] ?? 0),
+          ),
+        };
         const r = await conn.extended(count.sql, bound, types);
         // Not the server's message: the count reads the rows, and an error over them can quote a
         // value (`invalid input syntax for type integer: "<the value>"`) the requester may not read.
