@@ -157,6 +157,14 @@ describe('impact preview', () => {
     }
   });
 
+  it('says that a COPY FROM STDIN approval does not bind the rows the client sends after it', async () => {
+    const p = await preview('COPY items (id, name) FROM STDIN WITH (FORMAT csv)');
+    expect(p.kind).toBe('none');
+    expect(p.notes.join(' ')).toMatch(/rows come from the client only after approval.*any rows into items/);
+    const toClient = await preview('COPY items TO STDOUT');
+    expect(toClient.notes.join(' ')).not.toMatch(/after approval/);
+  });
+
   it('previews nothing for statements it has no preview for, and unknown connections', async () => {
     expect((await preview('SET work_mem = 1')).kind).toBe('none');
     const p = await previewer.preview({

@@ -440,6 +440,14 @@ function isDdl(s: SqlStatement): boolean {
   return s.categories.some((c) => DDL_CATEGORIES.has(c));
 }
 
+/** A `COPY … FROM STDIN`: rows the client sends after the statement starts. */
+function copiesFromClient(text: string): boolean {
+  const copy = parseOne(text)?.['CopyStmt'];
+  return (
+    isNode(copy) && copy['is_from'] === true && copy['filename'] === undefined && copy['is_program'] !== true
+  );
+}
+
 function schemasDropped(text: string): string[] {
   const drop = parseOne(text)?.['DropStmt'];
   if (!isNode(drop) || drop['removeType'] !== 'OBJECT_SCHEMA' || !Array.isArray(drop['objects'])) return [];
@@ -462,6 +470,19 @@ export class ImpactPreviewer {
     const wantsPlan = EXPLAINABLE.has(s.kind);
     const wantsObjects = !wantsPlan && isDdl(s);
     if (!wantsPlan && !wantsObjects) {
+      if (s.kind === 'copy') {
+        await ensureParser();
+        if (copiesFromClient(s.text))
+          return {
+            kind: 'none',
+            notes: [
+              'COPY … FROM STDIN: the rows come from the client only after approval, so they are not ' +
+                'shown here and the approval does not bind them: approving lets the client load any rows ' +
+                `into ${s.tables.map((t) => (t.schema ? `${t.schema}.${t.name}` : t.name)).join(', ') || 'the table'}`,
+            ],
+            tookMs: took(),
+          };
+      }
       return { kind: 'none', notes: [`no impact preview for a ${s.kind} statement`], tookMs: took() };
     }
     const target = this.opts.resolveConnection(input.connection);
