@@ -167,7 +167,8 @@ describe('requests that name a second resource', () => {
             {
               id: 'copier-read-pub',
               effect: 'allow',
-              match: { operations: ['s3:GetObject'], paths: ['/pub/**'] },
+              // A copy reads the source's tags too (x-amz-tagging-directive COPY, the default).
+              match: { operations: ['s3:GetObject', 's3:GetObjectTagging'], paths: ['/pub/**'] },
             },
             // DeleteObjects on dst, but only keys under tmp/ may be deleted.
             {
@@ -228,7 +229,7 @@ describe('requests that name a second resource', () => {
     expect(st).toMatchObject({
       effect: 'allow',
       ruleId: 'copier-write-dst',
-      text: 'PUT /dst/copy.txt?x-id=CopyObject + s3:GetObject GET /pub/report.txt',
+      text: 'PUT /dst/copy.txt?x-id=CopyObject + s3:GetObject GET /pub/report.txt + s3:GetObjectTagging GET /pub/report.txt?tagging=',
     });
   });
 
@@ -251,7 +252,7 @@ describe('requests that name a second resource', () => {
       kind: 's3:CopyObject',
       effect: 'deny',
       ruleId: 'default-deny',
-      text: 'PUT /dst/leak.txt?x-id=CopyObject + s3:GetObject GET /secret/keys.txt',
+      text: 'PUT /dst/leak.txt?x-id=CopyObject + s3:GetObject GET /secret/keys.txt + s3:GetObjectTagging GET /secret/keys.txt?tagging=',
     });
     // Reading it directly is refused by the same rule: the copy is no way around it.
     const direct = await s3(agent)

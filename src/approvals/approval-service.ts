@@ -4,6 +4,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { Action, RequestBody, SqlAction } from '../core/action.js';
+import { headersText } from '../core/action.js';
 import type { Identity } from '../core/identity.js';
 import type { HeldNotice, HoldSettledNotice } from '../core/held-notice.js';
 import { meaningSettings } from '../sql/postgres/setting-risks.js';
@@ -215,10 +216,11 @@ function subjectOf(action: Action): ActionSubject {
   // operation (an AWS JSON or query protocol request names it in a header or the body, so two
   // operations on one resource share a method and path: dynamodb:PutItem and DeleteTable, POST /),
   // and to what the request implies (an S3 copy's source read), each part as decided.
+  // The headers decided with each part (an ACL a PutObject sets) are bound too, whole.
   const implied = action.implied ?? [];
-  let text = `${action.method} ${action.target ?? action.path}`;
+  let text = `${action.method} ${action.target ?? action.path}${headersText(action.headers)}`;
   for (const a of implied)
-    text += ` + ${a.operation ?? a.method.toLowerCase()} ${a.method} ${a.target ?? a.path}`;
+    text += ` + ${a.operation ?? a.method.toLowerCase()} ${a.method} ${a.target ?? a.path}${headersText(a.headers)}`;
   const resources = [action, ...implied].flatMap((a) => (a.resource ? [a.resource] : []));
   const shownParams = withShownBody(resources.length > 0 ? resources : undefined, action.body);
   // The body as read whole before the approval was asked for, and forwarded as read: its digest.

@@ -88,6 +88,12 @@ export interface HttpAction extends ActionBase {
    */
   readonly implied?: readonly HttpAction[];
   /**
+   * Request headers that change what it does, as decided and forwarded (S3: `x-amz-acl: public-read`
+   * on the s3:PutObjectAcl a PutObject with that header implies). In its record text and bound into an
+   * approval: the same request with another value is another request.
+   */
+  readonly headers?: Readonly<Record<string, string>>;
+  /**
    * The canonical, percent-decoded path policy decides on, whole: `path` is the recorded form (secret
    * query values masked, clipped at 4096 characters), and a rule on the end of a path must see it.
    */
@@ -211,15 +217,20 @@ export function httpAction(fields: {
   readonly operation?: string | undefined;
   readonly resource?: string | undefined;
   readonly implied?: readonly HttpAction[] | undefined;
+  readonly headers?: Readonly<Record<string, string>> | undefined;
   readonly decidedPath?: string | undefined;
   readonly target?: string | undefined;
   readonly body?: RequestBody | undefined;
 }): HttpAction {
-  const { connection, method, path, operation, resource, implied, decidedPath, target, body } = fields;
+  const { connection, method, path, operation, resource, implied, headers, decidedPath, target, body } =
+    fields;
   const also = implied && implied.length > 0 ? implied : undefined;
-  // `PUT /dst/k + s3:GetObject GET /src/k`: the request and what it implies, in the order decided.
-  let text = `${method} ${path}`;
-  for (const a of also ?? []) text += ` + ${a.operation ?? a.method.toLowerCase()} ${a.method} ${a.path}`;
+  const decidedHeaders = headers && Object.keys(headers).length > 0 ? headers : undefined;
+  // `PUT /dst/k + s3:GetObject GET /src/k`: the request and what it implies, in the order decided;
+  // `PUT /dst/k + s3:PutObjectAcl PUT /dst/k?acl= [x-amz-acl: public-read]`: with the headers decided.
+  let text = `${method} ${path}${headersText(decidedHeaders)}`;
+  for (const a of also ?? [])
+    text += ` + ${a.operation ?? a.method.toLowerCase()} ${a.method} ${a.path}${headersText(a.headers)}`;
   return {
     kind: 'http',
     connection,
@@ -228,6 +239,7 @@ export function httpAction(fields: {
     ...(operation !== undefined ? { operation } : {}),
     ...(resource !== undefined ? { resource } : {}),
     ...(also !== undefined ? { implied: also } : {}),
+    ...(decidedHeaders !== undefined ? { headers: decidedHeaders } : {}),
     ...(decidedPath !== undefined ? { decidedPath } : {}),
     ...(target !== undefined ? { target } : {}),
     ...(body !== undefined ? { body } : {}),
@@ -238,6 +250,14 @@ export function httpAction(fields: {
       categories: [],
     },
   };
+}
+
+/** ` [name: value; name: value]` for an HTTP action's decided headers, in name order; '' for none. */
+export function headersText(headers: Readonly<Record<string, string>> | undefined): string {
+  if (headers === undefined) return '';
+  const names = Object.keys(headers).sort();
+  if (names.length === 0) return '';
+  return ` [${names.map((n) => `${n}: ${headers[n]}`).join('; ')}]`;
 }
 
 /** `pods/exec`, `deployments.apps`, `namespaces`: the resource as kubectl and RBAC name it. */

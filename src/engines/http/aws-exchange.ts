@@ -289,10 +289,12 @@ export async function handleAws(
       query,
       rawQuery: target.rawQuery,
       headers: req.headers,
+      rawHeaders: req.rawHeaders,
       ...(body ? { body } : {}),
     });
 
-  // What the operation implies (an S3 copy's source read) is decided and recorded with it.
+  // What the operation implies (an S3 copy's source read, the ACL a PutObject header sets) is decided
+  // and recorded with it.
   const implied =
     cls.operation === undefined
       ? undefined
@@ -305,6 +307,7 @@ export async function handleAws(
             target: `${i.path.path}${i.rawQuery === '' ? '' : `?${i.rawQuery}`}`,
             operation: i.operation,
             resource: i.resource,
+            headers: i.headers,
           }),
         );
   const action: HttpAction = httpAction({
@@ -316,6 +319,7 @@ export async function handleAws(
     ...(cls.operation !== undefined ? { operation: cls.operation } : {}),
     ...(cls.resource !== undefined ? { resource: cls.resource } : {}),
     implied,
+    headers: cls.operation === undefined ? undefined : cls.headers,
   });
   const decision =
     cls.operation !== undefined

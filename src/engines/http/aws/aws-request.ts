@@ -18,6 +18,8 @@ export interface AwsRequest {
   /** The query string as received, without '?' ('' when none). */
   readonly rawQuery?: string;
   readonly headers: IncomingHttpHeaders;
+  /** The headers as received, name and value alternating (to tell a repeated header from a list). */
+  readonly rawHeaders?: readonly string[];
   /** The buffered body (JSON and query protocols only). */
   readonly body?: Buffer;
 }
@@ -38,6 +40,11 @@ export interface AwsClassification {
   readonly implied?: readonly ImpliedRequest[];
   /** Headers to forward in place of the client's: the canonical spelling of what was decided. */
   readonly canonicalHeaders?: Readonly<Record<string, string>>;
+  /**
+   * Headers that make the request what it is (x-amz-acl on S3 PutObjectAcl), as decided and
+   * forwarded: in its record and bound into an approval of it.
+   */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface ImpliedRequest {
@@ -48,6 +55,8 @@ export interface ImpliedRequest {
   /** Its query string ('' when none). */
   readonly rawQuery: string;
   readonly resource: string;
+  /** The headers that make it this request (x-amz-acl: public-read on a PutObjectAcl), as decided. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export function unknown(protocol: AwsProtocol, reason: string): AwsClassification {
