@@ -16,6 +16,17 @@ export interface ActionDescription {
   readonly categories: readonly string[];
   /** Parameters bound to the statement, when known. */
   readonly params?: readonly (string | null)[];
+  /**
+   * The digest and size of a request body read whole for review (HTTP, AWS, Kubernetes): what an
+   * approval of the request is bound to, so the record can be matched to the approved body.
+   */
+  readonly body?: RecordedBody;
+}
+
+/** A reviewed body as the record holds it: its SHA-256 (hex) and size, never its content. */
+export interface RecordedBody {
+  readonly sha256: string;
+  readonly bytes: number;
 }
 
 interface ActionBase {
@@ -248,6 +259,7 @@ export function httpAction(fields: {
       text,
       kind: operation ?? method.toLowerCase(),
       categories: [],
+      ...(body !== undefined ? { body: recordedBody(body) } : {}),
     },
   };
 }
@@ -258,6 +270,18 @@ export function headersText(headers: Readonly<Record<string, string>> | undefine
   const names = Object.keys(headers).sort();
   if (names.length === 0) return '';
   return ` [${names.map((n) => `${n}: ${headers[n]}`).join('; ')}]`;
+}
+
+function recordedBody(body: RequestBody): RecordedBody {
+  return { sha256: body.sha256, bytes: body.bytes };
+}
+
+/**
+ * The action with the body it was reviewed with: bound to the approval (`body`) and named in its
+ * record by digest and size (`describe.body`).
+ */
+export function withReviewedBody<A extends HttpAction | KubernetesAction>(action: A, body: RequestBody): A {
+  return { ...action, body, describe: { ...action.describe, body: recordedBody(body) } };
 }
 
 /** `pods/exec`, `deployments.apps`, `namespaces`: the resource as kubectl and RBAC name it. */
@@ -301,6 +325,7 @@ export function kubernetesAction(fields: KubernetesFields): KubernetesAction {
       kind: `${fields.verb} ${what}`,
       categories: kubernetesCategories(fields),
       ...(fields.command && fields.command.length > 0 ? { params: fields.command } : {}),
+      ...(fields.body !== undefined ? { body: recordedBody(fields.body) } : {}),
     },
   };
   return action;

@@ -39,6 +39,11 @@ export interface StatementRecord {
   readonly ruleId: string;
   readonly message?: string;
   readonly params?: readonly (string | null)[];
+  /**
+   * A request body read whole for review (HTTP, AWS, Kubernetes): its SHA-256 (hex) and size in bytes,
+   * what the approval was bound to (docs/approvals.md). Never the body itself.
+   */
+  readonly body?: { readonly sha256: string; readonly bytes: number };
   /** The prompt or task that caused this statement, when known (docs/recording.md, prompt lineage). */
   readonly lineage?: StatementLineage;
 }

@@ -558,6 +558,7 @@ export class GateSession {
       ruleId: decision?.ruleId ?? 'internal-error',
       ...(decision && decision.effect !== 'allow' ? { message: decision.message } : {}),
       ...(d.params ? { params: d.params } : {}),
+      ...(d.body ? { body: { sha256: d.body.sha256, bytes: d.body.bytes } } : {}),
       ...this.lineageOf(action),
     };
   }

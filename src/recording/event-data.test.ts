@@ -49,6 +49,7 @@ function statement(r: () => number, i: number): StatementRecord {
   const params = maybe(r, () =>
     Array.from({ length: Math.floor(r() * 4) }, () => (r() < 0.3 ? null : pick(r, STRINGS))),
   );
+  const body = maybe(r, () => ({ sha256: pick(r, ['ab', 'e3b0c442', '']), bytes: pick(r, NUMBERS) }));
   return {
     id: `s:${i}`,
     sessionId: 's',
@@ -63,6 +64,7 @@ function statement(r: () => number, i: number): StatementRecord {
     ...(message !== undefined ? { message } : {}),
     ...(params !== undefined ? { params } : {}),
     ...(lineage !== undefined ? { lineage } : {}),
+    ...(body !== undefined ? { body } : {}),
   } as StatementRecord;
 }
 

@@ -61,6 +61,7 @@ function lineageData(l: StatementLineage): Data {
 
 export function statementData(r: StatementRecord): Data {
   return {
+    ...(r.body !== undefined ? { body: { sha256: r.body.sha256, bytes: r.body.bytes } } : {}),
     seq: r.seq,
     via: r.via,
     text: r.text,
@@ -103,7 +104,9 @@ function member(out: string, key: string, value: unknown): string {
 
 /** canonicalJson(statementData(r)), without building the object. */
 export function statementDataText(r: StatementRecord): string {
-  let o = member('{', 'categories', r.categories);
+  let o = '{';
+  if (r.body !== undefined) o = member(o, 'body', { bytes: r.body.bytes, sha256: r.body.sha256 });
+  o = member(o, 'categories', r.categories);
   o = member(o, 'effect', r.effect);
   o = member(o, 'kind', r.kind);
   if (r.lineage) o = member(o, 'lineage', lineageData(r.lineage));

@@ -192,6 +192,10 @@ export class Timeline {
     lines.push(indent(str(d.text) ?? '', pad));
     if (Array.isArray(d.params) && d.params.length > 0)
       lines.push(indent(`params: ${JSON.stringify(d.params)}`, pad));
+    // A request body read whole for review: what its approval was bound to.
+    const body = obj(d.body);
+    if (body && str(body.sha256) !== undefined)
+      lines.push(indent(`body: ${String(body.bytes)} bytes, sha256 ${str(body.sha256) as string}`, pad));
     if (result) lines.push(`${pad}→ ${this.#result(result, pad + '  ')}`);
     return lines.join('\n');
   }

@@ -261,7 +261,15 @@ export function sessionDetailPage(o: {
   const s = o.session;
   const start = s.startedAt.getTime();
   const approvalsBy = new Map<string, StoredEvent[]>();
+  // A reviewed request's body, by digest and size, as its `statement` event holds it.
+  const bodies = new Map<string, { sha256: string; bytes: number }>();
   for (const e of o.events) {
+    const body = e.type === 'statement' && e.statement ? e.data.body : undefined;
+    if (body && typeof body === 'object') {
+      const b = body as { sha256?: unknown; bytes?: unknown };
+      if (typeof b.sha256 === 'string' && typeof b.bytes === 'number')
+        bodies.set(e.statement!, { sha256: b.sha256, bytes: b.bytes });
+    }
     if (!e.type.startsWith('approval.') || !e.statement) continue;
     const list = approvalsBy.get(e.statement) ?? [];
     list.push(e);
@@ -289,6 +297,7 @@ export function sessionDetailPage(o: {
     const r = st.result;
     const sample = o.samples.get(st.id);
     const approvals = approvalsBy.get(st.id) ?? [];
+    const body = bodies.get(st.id);
     items.push(
       html`<li class="stmt-item" id="st-${st.seq}">
         <div class="stmt-head">
@@ -300,6 +309,7 @@ export function sessionDetailPage(o: {
         </div>
         <pre class="stmt">${st.text}</pre>
         ${st.params?.length ? html`<div class="note">params: <code>${JSON.stringify(st.params)}</code></div>` : ''}
+        ${body ? html`<div class="note">body: ${body.bytes} bytes, sha256 <code>${body.sha256}</code></div>` : ''}
         ${st.message ? html`<div class="message">${st.message}</div>` : ''}
         ${st.lineage?.toolUseId ? html`<div class="note">tool use <code>${st.lineage.toolUseId}</code></div>` : ''}
         ${

@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { pipeline, type Readable, type Transform } from 'node:stream';
-import { type HttpAction, httpAction } from '../../core/action.js';
+import { type HttpAction, httpAction, withReviewedBody } from '../../core/action.js';
 import { deny } from '../../core/decision.js';
 import type { Admission, GateSession } from '../../gate/gate.js';
 import type { AwsClassification, AwsProtocol } from './aws/aws-request.js';
@@ -34,6 +34,7 @@ import {
 import {
   AMBIGUOUS_REQUEST_RULE,
   METHOD_OVERRIDE_RULE,
+  recordBodyTimeout,
   recordRefusal,
   refuseOverLimit,
   refuseReviewedBody,
@@ -57,6 +58,8 @@ import { verifySignature } from './sigv4/verify-signature.js';
 import { canonicalPath } from '../../wire/http/canonical-path.js';
 
 export const UNKNOWN_OPERATION_RULE = 'aws-unknown-operation';
+/** A body read whole for review that does not match what the client signed (its hash, its chunk signatures). */
+export const BAD_PAYLOAD_RULE = 'aws-bad-payload';
 
 const HEX64 = /^[0-9a-fA-F]{64}$/;
 
@@ -367,13 +370,24 @@ export async function handleAws(
         whole = await readReviewedBody(x, bodyStream(), settings.maxRequestBodyBytes);
       } catch (e) {
         if (e instanceof AwsChunkedError || e instanceof PayloadHashMismatch) {
-          // The rest of the body will not be read: close after answering.
+          // The rest of the body will not be read: close after answering. The caller is known (its
+          // signature on the head checked out): the refusal is recorded against it.
           x.bodyConsumed = false;
-          return fail('bad-signature', `${e.message}; the upload was stopped.`);
+          const message = `${e.message}; the upload was stopped.`;
+          const id = await whileDeciding(
+            x,
+            recordRefusal(session, deps.connection, method, {
+              ruleId: BAD_PAYLOAD_RULE,
+              message,
+              recorded: action.path,
+            }),
+          );
+          return fail('bad-signature', message, id);
         }
         throw e;
       }
-      if (whole === undefined) return;
+      // Answered 408 and closed: the refusal is recorded against its caller.
+      if (whole === undefined) return recordBodyTimeout(x, session, deps.connection, method, action.path);
     }
     if (whole === 'too-large') {
       const { message, id } = await refuseReviewedBody(
@@ -392,10 +406,10 @@ export async function handleAws(
       contentLength: whole.length,
       chunked: payload.chunked,
     };
-    admitted = {
-      ...action,
-      body: reviewedBody(whole, httpBodyView(req.headers['content-type'], settings.masking)),
-    };
+    admitted = withReviewedBody(
+      action,
+      reviewedBody(whole, httpBodyView(req.headers['content-type'], settings.masking)),
+    );
   }
   const admission: Admission = await whileDeciding(x, () =>
     // Decided again after a body was read (the policy may have been reloaded meanwhile); else as above.

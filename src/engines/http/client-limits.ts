@@ -250,6 +250,16 @@ export function dropBodyWhenAnswered(req: IncomingMessage, onEnd: OnRequestEnd):
   });
 }
 
+/**
+ * Rule ids of the refusals a client's limits make, recorded like any deny on every HTTP-family
+ * listener (generic HTTP, AWS, Kubernetes) once the principal is known: a principal past its in-flight
+ * requests (429), and a body that did not arrive in time before the request was decided (408: a body
+ * read whole for review). A body that runs out of time after its request was admitted is recorded as
+ * that request's result (`client_timeout`).
+ */
+export const REQUEST_LIMIT_RULE = 'http-request-limit';
+export const BODY_TIMEOUT_RULE = 'http-body-timeout';
+
 /** The message of a 408 for a body that did not arrive in time. */
 export function bodyTimeoutMessage(limitMs: number): string {
   return `Gatehouse stopped waiting for the request body: it did not arrive within ${formatMs(limitMs)} of the request's start (not counting time held for approval). Send the body without pausing, or ask for a longer bodyTimeout.`;

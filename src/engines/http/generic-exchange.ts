@@ -10,6 +10,7 @@ import { type HttpAction, httpAction } from '../../core/action.js';
 import { deny } from '../../core/decision.js';
 import type { GateSession } from '../../gate/gate.js';
 import { canonicalPath, pathUnderBase, type CanonicalPathOptions } from '../../wire/http/canonical-path.js';
+import { BODY_TIMEOUT_RULE, bodyTimeoutMessage, REQUEST_LIMIT_RULE } from './client-limits.js';
 import { failureFor, problemResponse, type ErrorResponse, type Failure } from './error-responses.js';
 import {
   answer,
@@ -52,7 +53,7 @@ import { callUpstream } from './upstream-request.js';
 export const AMBIGUOUS_REQUEST_RULE = 'http-ambiguous-request';
 export const METHOD_OVERRIDE_RULE = 'http-method-override';
 /** A principal past its in-flight request limit on the connection (client-limits.ts): 429. */
-export const REQUEST_LIMIT_RULE = 'http-request-limit';
+export { REQUEST_LIMIT_RULE };
 
 /** The Gatehouse token from `Authorization: Bearer <token>` (RFC 6750 §2.1), or undefined. */
 export function bearerToken(authorization: string | undefined): string | undefined {
@@ -170,6 +171,25 @@ export async function refuseReviewedBody(
 }
 
 /**
+ * Records a request whose body, read whole because it needs approval, did not arrive within
+ * bodyTimeout (the client has been answered 408 and its connection closed): a refusal under
+ * BODY_TIMEOUT_RULE, before anything was asked for or sent upstream.
+ */
+export async function recordBodyTimeout(
+  x: Exchange,
+  session: GateSession,
+  connection: string,
+  method: string,
+  recorded: string,
+): Promise<void> {
+  await recordRefusal(session, connection, method, {
+    ruleId: BODY_TIMEOUT_RULE,
+    message: bodyTimeoutMessage(x.settings.clientLimits.bodyTimeoutMs),
+    recorded,
+  });
+}
+
+/**
  * Takes one of the principal's in-flight slots for this request; past the limit, records the
  * refusal (under REQUEST_LIMIT_RULE) and returns what to answer (throttled, with Retry-After).
  */
@@ -261,7 +281,8 @@ export async function handleGeneric(deps: ExchangeDeps, x: Exchange): Promise<vo
   let reviewed: Buffer | undefined;
   if (decision.effect === 'review' && hasBody(req)) {
     const body = await readReviewedBody(x, req, settings.maxRequestBodyBytes);
-    if (body === undefined) return;
+    // Answered 408 and closed: the refusal is recorded against its caller.
+    if (body === undefined) return recordBodyTimeout(x, session, deps.connection, method, read.recorded);
     if (body === 'too-large') {
       const { message, id } = await refuseReviewedBody(
         x,
@@ -274,6 +295,7 @@ export async function handleGeneric(deps: ExchangeDeps, x: Exchange): Promise<vo
       return fail('too-large', message, id, REVIEWED_BODY_LIMIT_RULE);
     }
     reviewed = body;
+    // Its digest and size are in the record too (describe.body): the record names the approved body.
     action = httpAction({
       ...fields,
       body: reviewedBody(body, httpBodyView(req.headers['content-type'], settings.masking)),

@@ -30,12 +30,22 @@ import {
   failureStatus,
   type RemoteCommandStatus,
 } from '../../wire/kubernetes/status.js';
-import { socketEnd } from '../http/client-limits.js';
+import { REQUEST_LIMIT_RULE, socketEnd, tooManyRequestsMessage } from '../http/client-limits.js';
 import { classifyRequest } from './classify-request.js';
 import { forwardHeaders, impersonationHeader } from './kube-headers.js';
 import { TerminalMasker } from '../../masking/index.js';
 import { maskKubeText } from './kube-masking.js';
-import { overLimitStatus, upstreamUrl, sessionFor, type KubeRequestDeps } from './kube-request.js';
+import {
+  IMPERSONATION_RULE,
+  overLimitStatus,
+  recordKubeRefusal,
+  sessionFor,
+  STREAM_RULE,
+  UNCLASSIFIABLE_RULE,
+  unclassifiedAction,
+  upstreamUrl,
+  type KubeRequestDeps,
+} from './kube-request.js';
 import { reasonFor, refuseUpgrade } from './kube-responses.js';
 import type { KubeConnectionSettings } from './kube-settings.js';
 
@@ -73,23 +83,52 @@ export async function handleKubeUpgrade(
   const upgrade = String(req.headers.upgrade ?? '').toLowerCase();
   const session = await sessionFor(deps, req, refuse);
   if (!session) return;
+  // From here the caller is known: every refusal is recorded against it before it is answered.
+  const refuseRecorded = async (
+    a: KubernetesAction,
+    ruleId: string,
+    reason: Parameters<typeof failureStatus>[0],
+    message: string,
+  ): Promise<void> => {
+    await recordKubeRefusal(session, a, ruleId, message);
+    refuse(reason, message);
+  };
   // An upgraded connection is a request in flight for as long as its socket is open.
   const max = settings.clientLimits.requestsPerPrincipal;
   if (!deps.requests.take(session.identity, max, socketEnd(socket))) {
     const over = overLimitStatus(session.identity.subject, max);
+    await recordKubeRefusal(
+      session,
+      unclassifiedAction(deps.connection, method, req.url),
+      REQUEST_LIMIT_RULE,
+      tooManyRequestsMessage(session.identity.subject, max),
+    );
     return refuseUpgrade(socket, over.status, over.headers);
   }
   const classified = classifyRequest(deps.connection, method, req.url, deps.classifyCommand);
-  if (!classified.ok) return refuse('BadRequest', classified.message);
+  if (!classified.ok)
+    return refuseRecorded(
+      unclassifiedAction(deps.connection, method, req.url),
+      UNCLASSIFIABLE_RULE,
+      'BadRequest',
+      classified.message,
+    );
   const { action, info } = classified;
   if (impersonationHeader(req.headers) !== undefined)
-    return refuse('Forbidden', 'Gatehouse does not pass impersonation headers (kubectl --as).');
+    return refuseRecorded(
+      action,
+      IMPERSONATION_RULE,
+      'Forbidden',
+      'Gatehouse does not pass impersonation headers (kubectl --as).',
+    );
   const streaming =
     info.apiGroup === '' &&
     info.resource === 'pods' &&
     ['exec', 'attach', 'portforward'].includes(info.subresource);
   if (!streaming)
-    return refuse(
+    return refuseRecorded(
+      action,
+      STREAM_RULE,
       'BadRequest',
       'Gatehouse accepts upgrades only for pods/exec, pods/attach and pods/portforward.',
     );
@@ -107,19 +146,28 @@ export async function handleKubeUpgrade(
     return;
   }
   if (upgrade !== 'websocket' || method !== 'GET')
-    return refuse('BadRequest', 'Gatehouse accepts WebSocket upgrades (GET with Upgrade: websocket).');
+    return refuseRecorded(
+      action,
+      STREAM_RULE,
+      'BadRequest',
+      'Gatehouse accepts WebSocket upgrades (GET with Upgrade: websocket).',
+    );
 
   const offered = offeredProtocols(req);
   if (info.subresource === 'portforward') {
     if (!offered.includes(PORT_FORWARD_TUNNEL))
-      return refuse(
+      return refuseRecorded(
+        action,
+        STREAM_RULE,
         'BadRequest',
         `port-forward needs the ${PORT_FORWARD_TUNNEL} WebSocket subprotocol (kubectl ≥ 1.31).`,
       );
   }
   const subprotocol = info.subresource === 'portforward' ? PORT_FORWARD_TUNNEL : chooseSubprotocol(offered);
   if (subprotocol === undefined)
-    return refuse(
+    return refuseRecorded(
+      action,
+      STREAM_RULE,
       'BadRequest',
       'exec and attach need the v5.channel.k8s.io or v4.channel.k8s.io WebSocket subprotocol (kubectl ≥ 1.31).',
     );
@@ -371,6 +419,8 @@ function relayChannels(
   // unknown or malformed one) ends the session with a status saying why; nothing of it is relayed.
   const decided = { stdin: action.stdin === true, tty: action.tty === true };
   let violation: string | undefined;
+  /** The client's WebSocket failed (a message past the size limit, a framing error): recorded as the result. */
+  let clientError: { code: string; message: string } | undefined;
   const refuseMessage = (why: string): void => {
     if (violation !== undefined || ended) return;
     violation = `Gatehouse ended this session: ${why}`;
@@ -441,22 +491,39 @@ function relayChannels(
       masked,
       ...(violation !== undefined
         ? { error: { code: 'undecided_channel', message: violation } }
-        : exitCode !== undefined && exitCode !== 0
-          ? { error: { code: `exit_${exitCode}`, message: `the command exited with code ${exitCode}` } }
-          : failure !== undefined
-            ? { error: { code: 'failure', message: failure } }
-            : {}),
+        : clientError !== undefined
+          ? { error: clientError }
+          : exitCode !== undefined && exitCode !== 0
+            ? { error: { code: `exit_${exitCode}`, message: `the command exited with code ${exitCode}` } }
+            : failure !== undefined
+              ? { error: { code: 'failure', message: failure } }
+              : {}),
     });
   };
   upstream.on('close', (code, reason) => end(code, reason));
   client.on('close', (code, reason) => end(code, reason));
   upstream.on('error', () => end(1011, Buffer.from('upstream error')));
-  client.on('error', () => end(1011, Buffer.from('client error')));
+  client.on('error', (err) => {
+    clientError ??= clientErrorOf(err);
+    end(1011, Buffer.from('client error'));
+  });
   endWithSession(c, client, () => {
     failure = `Gatehouse ended this session: ${c.session.endReason ?? 'session ended'}`;
     toClient(encodeChannelMessage(CHANNEL.status, JSON.stringify(failureChannelStatus(failure))));
     end(1000, Buffer.from('session ended'));
   });
+}
+
+/**
+ * What the record says of a client WebSocket that failed: ws refuses a message past MAX_MESSAGE or a
+ * malformed frame (and closes with 1009/1002); the session ends, and its result says why.
+ */
+function clientErrorOf(err: Error): { code: string; message: string } {
+  const code = (err as Error & { code?: string }).code;
+  return {
+    code: code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'message_too_large' : 'client_protocol_error',
+    message: `the client's WebSocket was closed: ${err.message}`.slice(0, 300),
+  };
 }
 
 /** When the gate ends the session (token revoked or expired, an admin), the relay ends too. */
@@ -496,11 +563,15 @@ function splice(c: RelayContext, client: WebSocket, upstream: WebSocket, done: D
       { connection: c.deps.connection, session: c.session.id, toUpstream: up, toClient: down },
       'port-forward closed',
     );
-    done({});
+    done(clientError ? { error: clientError } : {});
   };
+  let clientError: { code: string; message: string } | undefined;
   upstream.on('close', (code, reason) => end(code, reason));
   client.on('close', (code, reason) => end(code, reason));
   upstream.on('error', () => end(1011, Buffer.from('upstream error')));
-  client.on('error', () => end(1011, Buffer.from('client error')));
+  client.on('error', (err) => {
+    clientError ??= clientErrorOf(err);
+    end(1011, Buffer.from('client error'));
+  });
   endWithSession(c, client, () => end(1008, Buffer.from('session ended')));
 }

@@ -8,14 +8,17 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { request as undiciRequest, errors as undiciErrors } from 'undici';
+import { kubernetesAction, withReviewedBody, type KubernetesAction } from '../../core/action.js';
 import { deny } from '../../core/decision.js';
 import { isGatewayError } from '../../core/errors.js';
 import type { Logger } from '../../core/ports.js';
 import { holdSignal, type Admission, type GateSession } from '../../gate/gate.js';
 import { failureStatus, type KubeStatus } from '../../wire/kubernetes/status.js';
 import {
+  BODY_TIMEOUT_RULE,
   bodyTimeoutMessage,
   dropBodyWhenAnswered,
+  REQUEST_LIMIT_RULE,
   RETRY_AFTER_SECONDS,
   tooManyRequestsMessage,
   UploadClock,
@@ -26,6 +29,7 @@ import { classifyRequest, type CommandClassifier } from './classify-request.js';
 import { bearerToken, type KubeClientSessions } from './client-sessions.js';
 import { forwardHeaders, impersonationHeader, relayHeaders } from './kube-headers.js';
 import { readUpTo } from '../http/request-body.js';
+import { printableTarget } from '../http/request-target.js';
 import { REVIEWED_BODY_LIMIT_RULE, reviewedBody, reviewedBodyTooLarge } from '../http/reviewed-body.js';
 import { kubeBodyView, LineMaskingStream, maskKubeJson, type Counts } from './kube-masking.js';
 import { reasonFor, sendStatus } from './kube-responses.js';
@@ -52,6 +56,52 @@ export function overLimitStatus(
     status: failureStatus('TooManyRequests', `Gatehouse: ${tooManyRequestsMessage(subject, max)}.`),
     headers: { 'retry-after': RETRY_AFTER_SECONDS },
   };
+}
+
+/** Rule ids of the refusals the Kubernetes engine decides itself, before policy (recorded like any deny). */
+export const UNCLASSIFIABLE_RULE = 'kubernetes-unclassifiable';
+export const IMPERSONATION_RULE = 'kubernetes-impersonation';
+/** exec/attach/port-forward not as a WebSocket upgrade Gatehouse relays, or an upgrade of anything else. */
+export const STREAM_RULE = 'kubernetes-stream-refused';
+
+/**
+ * The action recorded for a request refused before it was classified (a limit, a target Gatehouse
+ * cannot read): its method and target as received, printable and capped. Decided by nobody: it is
+ * admitted only with a deny.
+ */
+export function unclassifiedAction(
+  connection: string,
+  method: string,
+  url: string | undefined,
+): KubernetesAction {
+  const target = printableTarget(url);
+  const a = kubernetesAction({
+    connection,
+    verb: method.toLowerCase(),
+    resourceRequest: false,
+    apiGroup: '',
+    apiVersion: '',
+    resource: '',
+    subresource: '',
+    namespace: '',
+    name: '',
+    path: target,
+    requestLine: `${method} ${target}`,
+  });
+  return { ...a, describe: { ...a.describe, kind: method.toLowerCase(), categories: [] } };
+}
+
+/**
+ * Records a refusal the engine made itself (a limit, an unreadable or unrelayable request) against the
+ * caller, as a deny under its own rule, before the client is answered.
+ */
+export async function recordKubeRefusal(
+  session: GateSession,
+  action: KubernetesAction,
+  ruleId: string,
+  message: string,
+): Promise<void> {
+  await session.admit(action, { decision: deny(ruleId, message) });
 }
 
 /** The upstream URL: the server's base (a path prefix kept) + the canonical path + the query to forward. */
@@ -118,27 +168,52 @@ export async function handleKubeRequest(
 
   const session = await sessionFor(deps, req, refuse);
   if (!session) return;
+  // From here the caller is known: every refusal is recorded against it before it is answered, with
+  // the body clock stopped (recording is the gateway's time, not the client's).
+  const recorded = async (a: KubernetesAction, ruleId: string, message: string): Promise<void> => {
+    upload?.pause();
+    try {
+      await recordKubeRefusal(session, a, ruleId, message);
+    } finally {
+      upload?.resume();
+    }
+  };
   // One of the principal's in-flight slots (given back when the response closes), before anything else.
   const max = settings.clientLimits.requestsPerPrincipal;
   if (!deps.requests.take(session.identity, max, onEnd)) {
     const over = overLimitStatus(session.identity.subject, max);
+    await recorded(
+      unclassifiedAction(deps.connection, method, req.url),
+      REQUEST_LIMIT_RULE,
+      tooManyRequestsMessage(session.identity.subject, max),
+    );
+    if (timedOut) return;
     return sendStatus(res, over.status, unread, over.headers);
   }
   const classified = classifyRequest(deps.connection, method, req.url, deps.classifyCommand);
-  if (!classified.ok) return refuse('BadRequest', classified.message);
+  if (!classified.ok) {
+    await recorded(
+      unclassifiedAction(deps.connection, method, req.url),
+      UNCLASSIFIABLE_RULE,
+      classified.message,
+    );
+    if (timedOut) return;
+    return refuse('BadRequest', classified.message);
+  }
   const { action, info } = classified;
   const impersonating = impersonationHeader(req.headers);
-  if (impersonating !== undefined)
-    return refuse(
-      'Forbidden',
-      `Gatehouse does not pass impersonation headers (${impersonating}, kubectl --as): requests act as you, through the gateway's own credential.`,
-    );
+  if (impersonating !== undefined) {
+    const message = `Gatehouse does not pass impersonation headers (${impersonating}, kubectl --as): requests act as you, through the gateway's own credential.`;
+    await recorded(action, IMPERSONATION_RULE, message);
+    if (timedOut) return;
+    return refuse('Forbidden', message);
+  }
   if (info.subresource === 'exec' || info.subresource === 'attach' || info.subresource === 'portforward') {
     // A streaming subresource without an upgrade is SPDY's POST without `Upgrade`, or a plain GET: nothing to relay.
-    return refuse(
-      'BadRequest',
-      `pods/${info.subresource} needs a WebSocket upgrade: use kubectl ≥ 1.31 (WebSockets are its default).`,
-    );
+    const message = `pods/${info.subresource} needs a WebSocket upgrade: use kubectl ≥ 1.31 (WebSockets are its default).`;
+    await recorded(action, STREAM_RULE, message);
+    if (timedOut) return;
+    return refuse('BadRequest', message);
   }
 
   // A request that needs approval has its body read whole first: the approval is bound to it, the
@@ -151,7 +226,7 @@ export async function handleKubeRequest(
     const max = settings.maxRequestBodyBytes;
     const tooLarge = async (): Promise<void> => {
       const message = reviewedBodyTooLarge(max);
-      await session.admit(action, { decision: deny(REVIEWED_BODY_LIMIT_RULE, message) });
+      await recorded(action, REVIEWED_BODY_LIMIT_RULE, message);
       // The rest of the body is not read: the connection closes after the answer.
       refuse('RequestEntityTooLarge', `Gatehouse: ${message}`);
     };
@@ -166,21 +241,23 @@ export async function handleKubeRequest(
     try {
       read = await readUpTo(req, max);
     } catch (e) {
-      if (timedOut) return;
+      // Answered 408 and closed: the refusal is recorded against its caller.
+      if (timedOut)
+        return recordKubeRefusal(session, action, BODY_TIMEOUT_RULE, bodyTimeoutMessage(bodyTimeoutMs));
       throw e;
     }
     if (read === 'too-large') return tooLarge();
     reviewed = read;
-    admitted = {
-      ...action,
-      body: reviewedBody(
+    admitted = withReviewedBody(
+      action,
+      reviewedBody(
         read,
         kubeBodyView(req.headers['content-type'], info.resource, {
           detectors: settings.masking.detectors,
           envNames: settings.masking.envNames,
         }),
       ),
-    };
+    );
   }
 
   // Time spent deciding (held for approval included) is not the client's: the body clock stops.
