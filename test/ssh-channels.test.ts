@@ -190,6 +190,60 @@ describe.skipIf(!hasSshd())('ssh subsystems, forwards and hostile clients', { ti
     }
   });
 
+  it('records refusals that are not actions: ssh -R, X11, channels past the limit (the first few, then a count)', async () => {
+    const admin = await gw.token({ subject: 'refused-admin', groups: ['ssh-admins'], agent: false });
+    const c = await connectClient(admin);
+    const ready = new Promise<void>((r) => c.once('close', () => r()));
+    // Remote forwarding (-R) is refused.
+    const forwardErr = await new Promise<Error | undefined>((r) => c.forwardIn('127.0.0.1', 0, (e) => r(e)));
+    expect(forwardErr).toBeDefined();
+    // X11 on a session channel is refused (ssh2's client then gives up the exec).
+    const x11 = await new Promise<Error | undefined>((resolve) =>
+      c.exec('echo x', { x11: true }, (err, ch) => {
+        if (err) return resolve(err);
+        ch.resume();
+        ch.stderr.resume();
+        ch.on('close', () => resolve(undefined));
+      }),
+    );
+    expect(x11?.message).toContain('X11');
+    // Channels past maxChannels (3): 50 opens, 3 opened, 47 refused.
+    const opened = await Promise.all(
+      Array.from(
+        { length: 50 },
+        () =>
+          new Promise<boolean>((resolve) =>
+            c.exec('sleep 1', (err, ch) => {
+              if (err) return resolve(false);
+              ch.resume();
+              ch.stderr.resume();
+              resolve(true);
+            }),
+          ),
+      ),
+    );
+    expect(opened.filter(Boolean).length).toBe(3);
+    c.end();
+    await ready;
+    const [s] = await gw.gateway.store.listSessions({ subject: 'refused-admin', limit: 1 });
+    let refusals: { data: Record<string, unknown> }[] = [];
+    const until = Date.now() + 10_000;
+    while (Date.now() < until) {
+      const events = await gw.gateway.store.getEvents(s!.id);
+      refusals = events.filter((e) => e.type === 'refusal');
+      if (events.some((e) => e.type === 'session.end')) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const byRule = (rule: string) => refusals.filter((e) => e.data['ruleId'] === rule);
+    expect(byRule('ssh-remote-forward').map((e) => e.data['request'])).toEqual(['tcpip-forward']);
+    expect(byRule('ssh-x11-forwarding')).toHaveLength(1);
+    // 47 refusals: 8 one by one, then one event counting the other 39.
+    const limit = byRule('ssh-channel-limit');
+    expect(limit).toHaveLength(9);
+    expect(limit.slice(0, 8).every((e) => e.data['request'] === 'channel session')).toBe(true);
+    expect(limit[8]!.data).toMatchObject({ request: 'repeated', count: 39 });
+  });
+
   it('survives garbage, an oversized packet and thousands of channel opens; other sessions go on', async () => {
     const admin = await gw.token({ subject: 'flood-admin', groups: ['ssh-admins'], agent: false });
     // A session that was there before the hostile clients came, and must still work after them.

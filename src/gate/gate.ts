@@ -531,6 +531,36 @@ export class GateSession {
     );
   }
 
+  /**
+   * Records a refusal the engine made itself of something that is not an action the gate decides (a
+   * channel or request it will not open, a message it will not read, a per-session limit): a
+   * `refusal` event with what was asked (`request`), the rule and the message the client got, and
+   * the protocol's error code when it has one. Data must hold no statement text or secret. Resolves
+   * once written (or once the failure is logged); never throws.
+   */
+  async refused(refusal: {
+    readonly request: string;
+    readonly ruleId: string;
+    readonly message: string;
+    readonly code?: string;
+    /** How many refusals this one event stands for, when an engine counts repeats instead. */
+    readonly count?: number;
+  }): Promise<void> {
+    const at = this.deps.now?.() ?? new Date();
+    const data = {
+      request: refusal.request,
+      ruleId: refusal.ruleId,
+      message: refusal.message,
+      ...(refusal.code !== undefined ? { code: refusal.code } : {}),
+      ...(refusal.count !== undefined ? { count: refusal.count } : {}),
+    };
+    try {
+      await this.deps.store.appendEvent(this.id, { type: 'refusal', at, data });
+    } catch (err) {
+      this.deps.logger.error({ err: String(err), session: this.id, ...data }, 'refusal not recorded');
+    }
+  }
+
   async close(reason: string): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -12,6 +12,8 @@ export const EVENT_TYPES = {
   sessionEnd: 'session.end',
   prompt: 'prompt',
   siemDropped: 'siem.dropped',
+  /** A refusal of something that is not a decided action (GateSession.refused). */
+  refusal: 'refusal',
 } as const;
 
 type Data = Record<string, unknown>;

@@ -19,6 +19,13 @@ import { GATEHOUSE_EXIT, refuseChannel, serveSessionChannel } from './session-ch
 import type { SshConnectionSettings } from './ssh-settings.js';
 import { loginUpstream, type UpstreamClient } from './upstream-login.js';
 
+/** Rule ids of refusals the SSH engine makes itself, recorded as `refusal` events (docs/recording.md). */
+export const REMOTE_FORWARD_RULE = 'ssh-remote-forward';
+export const CHANNEL_LIMIT_RULE = 'ssh-channel-limit';
+export const FORWARD_DESTINATION_RULE = 'ssh-forward-destination';
+/** Refusals under one rule recorded one by one per connection; the rest are counted (refused()). */
+const RECORDED_REFUSALS_PER_RULE = 8;
+
 export interface ClientConnectionDeps {
   readonly gate: Gate;
   readonly dialer: UpstreamDialer;
@@ -41,6 +48,8 @@ const KEY_AND_TOKEN_METHODS: ssh2.AuthenticationType[] = ['publickey', ...TOKEN_
 
 export class SshClientConnection {
   private session: GateSession | undefined;
+  /** Refusals under each rule on this connection (refused()). */
+  private readonly refusals = new Map<string, number>();
   private upstream: UpstreamClient | undefined;
   private settings: SshConnectionSettings | undefined;
   /** Why this authenticated connection cannot be served, told on every channel. */
@@ -68,8 +77,25 @@ export class SshClientConnection {
     conn.on('session', (accept, reject) => this.openSession(accept, reject));
     conn.on('tcpip', (accept, reject, info) => void this.openTcpip(accept, reject, info));
     // Remote forwarding (-R) and Unix sockets are refused: the host would open doors past the gate.
-    conn.on('request', (_accept, reject) => reject?.());
-    conn.on('openssh.streamlocal', (_accept, reject) => reject());
+    // A refusal once the client is known is in its session's record (its cancellations carry nothing).
+    conn.on('request', (_accept, reject, name) => {
+      reject?.();
+      const asked = String(name);
+      if (asked === 'tcpip-forward' || asked === 'streamlocal-forward@openssh.com')
+        this.refused(
+          asked,
+          REMOTE_FORWARD_RULE,
+          'remote forwarding (ssh -R) is not passed through Gatehouse',
+        );
+    });
+    conn.on('openssh.streamlocal', (_accept, reject) => {
+      reject();
+      this.refused(
+        'direct-streamlocal@openssh.com',
+        REMOTE_FORWARD_RULE,
+        'forwarding to a Unix socket on the host is not passed through Gatehouse',
+      );
+    });
     conn.on('error', (err) => {
       this.deps.logger.debug({ err: err.message, client: this.clientAddress }, 'ssh client connection error');
     });
@@ -251,14 +277,50 @@ export class SshClientConnection {
     }
   }
 
-  private reserveChannel(): boolean {
-    if (this.channels >= this.deps.maxChannels) return false;
+  private reserveChannel(kind: string): boolean {
+    if (this.channels >= this.deps.maxChannels) {
+      this.refused(
+        `channel ${kind}`,
+        CHANNEL_LIMIT_RULE,
+        `too many channels open on this connection (limit ${this.deps.maxChannels})`,
+      );
+      return false;
+    }
     this.channels++;
     return true;
   }
 
+  /**
+   * Records a refusal made once the client is known (a request or channel that is not an action). A
+   * client can ask again at once, thousands of times (channel opens past the limit): the first few
+   * under each rule are recorded one by one, the rest counted and recorded as one event at the end.
+   */
+  private refused(request: string, ruleId: string, message: string): void {
+    const session = this.session;
+    if (!session) return;
+    const n = (this.refusals.get(ruleId) ?? 0) + 1;
+    this.refusals.set(ruleId, n);
+    if (n <= RECORDED_REFUSALS_PER_RULE) void session.refused({ request, ruleId, message });
+  }
+
+  /** The refusals not recorded one by one, as one event per rule (before the session's end). */
+  private recordRefusalCounts(session: GateSession): Promise<unknown> | undefined {
+    const repeated = [...this.refusals].filter(([, n]) => n > RECORDED_REFUSALS_PER_RULE);
+    if (repeated.length === 0) return undefined;
+    return Promise.all(
+      repeated.map(([ruleId, n]) =>
+        session.refused({
+          request: 'repeated',
+          ruleId,
+          message: `${n - RECORDED_REFUSALS_PER_RULE} more refusals under this rule on this connection (the first ${RECORDED_REFUSALS_PER_RULE} are recorded one by one)`,
+          count: n - RECORDED_REFUSALS_PER_RULE,
+        }),
+      ),
+    );
+  }
+
   private openSession(accept: () => ssh2.Session, reject: () => void): void {
-    if (!this.reserveChannel()) return reject();
+    if (!this.reserveChannel('session')) return reject();
     const s = accept();
     s.once('close', () => this.channels--);
     if (this.failure !== undefined || !this.session || !this.upstream || !this.settings) {
@@ -299,9 +361,15 @@ export class SshClientConnection {
     // Decided and forwarded as the host the upstream will reach (127.1 is 127.0.0.1).
     const destHost = canonicalForwardHost(String(info.destIP));
     const destPort = Number(info.destPort);
-    if (destHost === undefined || !Number.isInteger(destPort) || destPort < 0 || destPort > 65535)
+    if (destHost === undefined || !Number.isInteger(destPort) || destPort < 0 || destPort > 65535) {
+      this.refused(
+        'channel direct-tcpip',
+        FORWARD_DESTINATION_RULE,
+        'the port forward names no valid host and port',
+      );
       return reject();
-    if (!this.reserveChannel()) return reject();
+    }
+    if (!this.reserveChannel('direct-tcpip')) return reject();
     let released = false;
     const release = () => {
       if (!released) this.channels--;
@@ -391,7 +459,12 @@ export class SshClientConnection {
     this.upstream?.end();
     const s = this.session;
     this.session = undefined;
-    if (s) void s.close(s.ended.aborted ? (s.endReason ?? reason) : reason);
+    if (s) {
+      const why = s.ended.aborted ? (s.endReason ?? reason) : reason;
+      const counted = this.recordRefusalCounts(s);
+      if (counted) void counted.then(() => s.close(why));
+      else void s.close(why);
+    }
     this.onClosed();
   }
 }

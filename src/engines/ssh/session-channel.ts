@@ -102,24 +102,42 @@ export function serveSessionChannel(deps: ChannelDeps, session: ssh2.Session): v
   session.on('auth-agent', (_accept, reject) => {
     notes.push('agent forwarding is refused: Gatehouse holds the key the host sees');
     reject?.();
+    void deps.session.refused({
+      request: 'auth-agent-req@openssh.com',
+      ruleId: 'ssh-agent-forwarding',
+      message: 'agent forwarding is refused: Gatehouse holds the key the host sees',
+    });
   });
   session.on('x11', (_accept, reject) => {
     notes.push('X11 forwarding is refused');
     reject?.();
+    void deps.session.refused({
+      request: 'x11-req',
+      ruleId: 'ssh-x11-forwarding',
+      message: 'X11 forwarding is refused',
+    });
   });
   session.on('signal', (accept, _reject, info) => {
     relay?.signal(String(info.name));
     accept?.();
   });
 
-  const begin = (): boolean => {
-    if (started) return false;
+  /** False (the request is refused, and recorded) when the channel already runs something. */
+  const begin = (request: string): boolean => {
+    if (started) {
+      void deps.session.refused({
+        request,
+        ruleId: 'ssh-channel-reused',
+        message: 'the session channel already runs a command, shell or subsystem',
+      });
+      return false;
+    }
     started = true;
     return true;
   };
 
   session.on('exec', (accept, reject, info) => {
-    if (!begin()) return reject?.();
+    if (!begin('exec')) return reject?.();
     const command = String(info.command);
     const action = commandAction(settings.name, command, deps.classify, { tty: pty !== undefined, env });
     const options = execOptions();
@@ -127,7 +145,7 @@ export function serveSessionChannel(deps: ChannelDeps, session: ssh2.Session): v
     void run(channel, action, (up) => deps.upstream.exec(command, options, up), command);
   });
   session.on('shell', (accept, reject) => {
-    if (!begin()) return reject?.();
+    if (!begin('shell')) return reject?.();
     const action = sshAction({ connection: settings.name, request: 'shell', tty: pty !== undefined });
     const terminal = ptyOptions();
     const channel = accept();
@@ -140,7 +158,7 @@ export function serveSessionChannel(deps: ChannelDeps, session: ssh2.Session): v
     );
   });
   session.on('subsystem', (accept, reject, info) => {
-    if (!begin()) return reject?.();
+    if (!begin('subsystem')) return reject?.();
     const name = String(info.name).slice(0, 200);
     const action = sshAction({
       connection: settings.name,
