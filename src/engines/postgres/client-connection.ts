@@ -227,6 +227,12 @@ const ERROR_SQLSTATE: Partial<Record<ErrorCode, string>> = {
 };
 
 /** A refusal with the SQLSTATE PostgreSQL itself would send for the same input (not a policy refusal). */
+/** Rule ids of refusals the PostgreSQL engine makes itself, recorded as `refusal` events. */
+const INVALID_ENCODING_RULE = 'pg-invalid-encoding';
+const SESSION_OBJECTS_LIMIT_RULE = 'pg-session-objects-limit';
+const LEXER_BARRIER_RULE = 'lexer-barrier';
+const REPLACED_OBJECT_RULE = 'replaced-session-object';
+
 class PgError extends GatewayError {
   constructor(
     readonly sqlState: string,
@@ -237,6 +243,9 @@ class PgError extends GatewayError {
     super(ERROR_CODES.DENIED, message, ruleId === undefined ? undefined : { ruleId });
   }
 }
+
+/** A message whose text is not UTF-8: refused as PostgreSQL refuses it, and recorded. */
+const INVALID_ENCODING = new PgError('22021', 'invalid byte sequence for encoding "UTF8"');
 
 function refusalCode(e: GatewayError): { code: string; position?: number } {
   if (e instanceof PgError)
@@ -968,6 +977,30 @@ export class ClientConnection {
     });
   }
 
+  /**
+   * Records a refusal Gatehouse answers itself, before any statement is decided (a message it will
+   * not read, a per-session limit): a `refusal` event with the rule and the message the client gets,
+   * never the statement's text (a password in it would not be redacted there). Returns the refusal.
+   */
+  private refusedOwn(request: string, ruleId: string, refusal: PgError): PgError {
+    void this.session?.refused({
+      request,
+      ruleId,
+      message: refusal.message,
+      code: refusal.sqlState,
+    });
+    return refusal;
+  }
+
+  /**
+   * A prepared statement or portal that cannot be added: PostgreSQL's own error for a duplicate name
+   * (42P05, not recorded: the server answers so too), Gatehouse's limit otherwise (recorded).
+   */
+  private sessionObjectRefusal(request: string, problem: { code: string; message: string }): PgError {
+    const refusal = new PgError(problem.code, problem.message);
+    return problem.code === '54000' ? this.refusedOwn(request, SESSION_OBJECTS_LIMIT_RULE, refusal) : refusal;
+  }
+
   private lexerRefusal(): PgError {
     return new PgError(
       SqlState.FeatureNotSupported,
@@ -1038,13 +1071,14 @@ export class ClientConnection {
       ({ text } = strictText(f.body, 0));
     } catch (e) {
       if (!(e instanceof InvalidEncoding)) throw e;
-      return this.refuseQuery(new PgError('22021', 'invalid byte sequence for encoding "UTF8"'));
+      return this.refuseQuery(this.refusedOwn('simple-query', INVALID_ENCODING_RULE, INVALID_ENCODING));
     }
     if (f.body.length !== Buffer.byteLength(text) + 1)
       throw new ProtocolError('invalid Query message format');
     const settled = await this.lexerSettled(text);
     if (this.isClosed) return;
-    if (!settled) return this.refuseQuery(this.lexerRefusal());
+    if (!settled)
+      return this.refuseQuery(this.refusedOwn('simple-query', LEXER_BARRIER_RULE, this.lexerRefusal()));
     const session = this.session!;
     const classification = this.deps.classifier.classify(text);
     const runs: QueryRun[] = [];
@@ -1166,7 +1200,7 @@ export class ClientConnection {
       textField = strictText(f.body, nameField.end);
     } catch (e) {
       if (!(e instanceof InvalidEncoding)) throw e;
-      return this.refuseExtended(new PgError('22021', 'invalid byte sequence for encoding "UTF8"'));
+      return this.refuseExtended(this.refusedOwn('parse', INVALID_ENCODING_RULE, INVALID_ENCODING));
     }
     const msg = decodeParse(f.body);
     const name = nameField.text;
@@ -1174,13 +1208,13 @@ export class ClientConnection {
     const problem = this.state.cannotAddStatement(name, Buffer.byteLength(text));
     if (problem) {
       if (name === '') this.state.removeStatement('');
-      return this.refuseExtended(new PgError(problem.code, problem.message));
+      return this.refuseExtended(this.sessionObjectRefusal('parse', problem));
     }
     const settled = await this.lexerSettled(text);
     if (this.isClosed) return;
     if (!settled) {
       if (name === '') this.state.removeStatement('');
-      return this.refuseExtended(this.lexerRefusal());
+      return this.refuseExtended(this.refusedOwn('parse', LEXER_BARRIER_RULE, this.lexerRefusal()));
     }
     const classification = this.deps.classifier.classify(text);
     const session = this.session!;
@@ -1294,13 +1328,17 @@ export class ClientConnection {
    */
   private refuseReplacedStatement(entry: StatementEntry): Promise<void> | undefined {
     return this.refuseExtended(
-      new PgError(
-        SqlState.ObjectNotInPrerequisiteState,
-        `Gatehouse: prepared statement "${entry.client}" was prepared before a statement that runs code Gatehouse ` +
-          'cannot see into (a DO block, CALL or user-defined function), which may have replaced it upstream; ' +
-          'DEALLOCATE it and PREPARE it again',
-        undefined,
-        'replaced-session-object',
+      this.refusedOwn(
+        'bind',
+        REPLACED_OBJECT_RULE,
+        new PgError(
+          SqlState.ObjectNotInPrerequisiteState,
+          `Gatehouse: prepared statement "${entry.client}" was prepared before a statement that runs code Gatehouse ` +
+            'cannot see into (a DO block, CALL or user-defined function), which may have replaced it upstream; ' +
+            'DEALLOCATE it and PREPARE it again',
+          undefined,
+          'replaced-session-object',
+        ),
       ),
     );
   }
@@ -1312,12 +1350,16 @@ export class ClientConnection {
       'portal bound before code Gatehouse cannot see into; refused',
     );
     return this.refuseExtended(
-      new PgError(
-        SqlState.ObjectNotInPrerequisiteState,
-        `Gatehouse: portal "${portal.client}" was bound before a statement that runs code Gatehouse cannot see into ` +
-          '(a DO block, CALL or user-defined function), which may have replaced it upstream; close it and bind it again',
-        undefined,
-        'replaced-session-object',
+      this.refusedOwn(
+        'execute',
+        REPLACED_OBJECT_RULE,
+        new PgError(
+          SqlState.ObjectNotInPrerequisiteState,
+          `Gatehouse: portal "${portal.client}" was bound before a statement that runs code Gatehouse cannot see into ` +
+            '(a DO block, CALL or user-defined function), which may have replaced it upstream; close it and bind it again',
+          undefined,
+          'replaced-session-object',
+        ),
       ),
     );
   }
@@ -1337,7 +1379,7 @@ export class ClientConnection {
       );
     }
     const problem = this.state.cannotAddPortal(msg.portal);
-    if (problem) return this.refuseExtended(new PgError(problem.code, problem.message));
+    if (problem) return this.refuseExtended(this.sessionObjectRefusal('bind', problem));
     if (entry.origin === 'sql' && this.state.untrusted(entry, this.syncs)) {
       if (msg.portal === '') this.dropPortal('');
       return this.refuseReplacedStatement(entry);
