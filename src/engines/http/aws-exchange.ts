@@ -145,9 +145,20 @@ export async function handleAws(
     try {
       body = await readCapped(req, settings.maxRequestBodyBytes);
     } catch (e) {
-      // Answered 408 and closed (exchange-context.ts); there is no session to record it in yet.
-      if (x.bodyTimedOut) return;
+      // Answered 408 and closed (exchange-context.ts). The signature is not checked yet: nobody is
+      // known, so there is no session to record it in; the log has it.
+      if (x.bodyTimedOut) {
+        deps.logger.warn(
+          { connection: deps.connection, accessKeyId: auth.accessKeyId, client: req.socket.remoteAddress },
+          'aws request body timed out before its signature was checked',
+        );
+        return;
+      }
       if (e instanceof BodyTooLarge) {
+        deps.logger.warn(
+          { connection: deps.connection, accessKeyId: auth.accessKeyId, client: req.socket.remoteAddress },
+          'aws request body too large before its signature was checked',
+        );
         return fail(
           'too-large',
           `The request body is larger than this connection's limit (${settings.maxRequestBodyBytes} bytes) for a body Gatehouse must read to check it.`,
