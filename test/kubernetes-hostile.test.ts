@@ -132,7 +132,11 @@ describe('a hostile Kubernetes client', { timeout: 60_000 }, () => {
   }
 
   /** The recorded result of the subject's statement whose text matches (waits for it to be written). */
-  async function resultOf(subject: string, pred: (text: string) => boolean): Promise<StatementResult> {
+  async function resultOf(
+    subject: string,
+    pred: (text: string) => boolean,
+    which: (r: StatementResult) => boolean = () => true,
+  ): Promise<StatementResult> {
     for (let i = 0; i < 200; i++) {
       for (const s of await gw.gateway.store.listSessions({ subject, limit: 100 })) {
         const statements = (await gw.gateway.store.getSession(s.id))?.statements ?? [];
@@ -140,7 +144,8 @@ describe('a hostile Kubernetes client', { timeout: 60_000 }, () => {
         for (const st of statements) {
           if (!pred(st.text)) continue;
           const result = events.find((e) => e.type === 'result' && e.statement === st.id);
-          if (result) return result.data as unknown as StatementResult;
+          if (result && which(result.data as unknown as StatementResult))
+            return result.data as unknown as StatementResult;
         }
       }
       await new Promise((r) => setTimeout(r, 25));
@@ -292,6 +297,21 @@ describe('a hostile Kubernetes client', { timeout: 60_000 }, () => {
 
   describe('exec and attach', () => {
     const SLEEP = '/api/v1/namespaces/default/pods/web/exec?command=sleep&command=3&stdout=true&stderr=true';
+
+    it('ends a session whose client sends a message past 16 MiB, and records why', async () => {
+      const { ws, upstream, end } = await openOperatorExec(SLEEP);
+      ws.send(Buffer.concat([Buffer.from([0]), Buffer.alloc(17 * 1024 * 1024, 0x61)]));
+      const e = await end;
+      expect(e.code).not.toBe(1000);
+      await until(() => upstream.closed);
+      expect(upstream.received).toEqual([]);
+      const result = await resultOf(
+        'operator',
+        (t) => t.includes('command=sleep&command=3'),
+        (r) => r.error?.code === 'message_too_large',
+      );
+      expect(result.error?.message).toMatch(/Max payload size exceeded/);
+    });
 
     it('ends a session decided without stdin when the client sends input, relaying none of it', async () => {
       const { ws, upstream, end } = await openOperatorExec(SLEEP);
