@@ -47,7 +47,7 @@ async function eventsOf(gateway: Gateway, subject: string): Promise<RecordedEven
         session: s.id,
         type: e.type,
         ...(e.statement !== undefined ? { statement: e.statement } : {}),
-        data: e.data as Record<string, unknown>,
+        data: e.data,
       });
   return out;
 }
