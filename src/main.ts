@@ -101,8 +101,11 @@ export interface Gateway {
   readonly logger: Logger;
   /** The separate metrics listener (`metrics.listen`), when configured. */
   readonly metricsListener?: ListeningAddress;
-  /** Live PostgreSQL sessions and open sockets on the listener (health, tests). */
-  connectionStats(): Promise<{ sessions: number; sockets: number }>;
+  /**
+   * Live PostgreSQL sessions, open sockets on the listener, and the bytes the sessions hold on
+   * their way to clients (health, tests).
+   */
+  connectionStats(): Promise<{ sessions: number; sockets: number; buffered: number }>;
   /** Re-reads the config file; a bad config is refused and the running one kept. */
   reload(): Promise<{ ok: true } | { ok: false; error: string }>;
   stop(): Promise<void>;
@@ -196,6 +199,7 @@ async function buildSnapshot(
     requireTls: pgl?.requireTls ?? false,
     authTimeoutMs: toMs(pgl?.authTimeout ?? '10s'),
     idleTimeoutMs: toMs(pgl?.idleTimeout ?? 0),
+    writeStallTimeoutMs: toMs(pgl?.writeStallTimeout ?? '60s'),
     maxMessageBytes: pgl?.maxMessageBytes ?? 64 * 1024 * 1024,
     state: {
       maxStatements: pgl?.maxPreparedStatements ?? 1000,
@@ -529,6 +533,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
       settings: (name) => snapshot.ssh.get(name),
       classify: (line) => classifyShell.classifyShellCommand({ line }),
       authTimeoutMs: toMs(sshl.authTimeout),
+      writeStallTimeoutMs: toMs(sshl.writeStallTimeout),
       maxConnections: sshl.maxConnections,
       maxChannels: sshl.maxChannels,
       // Keys registered to principals (`gatehouse ssh add-key`) log in as their service token's principal.
@@ -854,7 +859,11 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
       : {}),
     reload,
     async connectionStats() {
-      return { sessions: postgres?.liveSessions ?? 0, sockets: (await postgres?.openSockets()) ?? 0 };
+      return {
+        sessions: postgres?.liveSessions ?? 0,
+        sockets: (await postgres?.openSockets()) ?? 0,
+        buffered: postgres?.bufferedBytes() ?? 0,
+      };
     },
     async stop() {
       watcher?.close();

@@ -87,6 +87,11 @@ export const clientLimitsSchema = z
     keepAliveTimeout: positiveDuration
       .default('65s')
       .describe('an idle keep-alive client socket is closed after this long (restart)'),
+    writeStallTimeout: positiveDuration
+      .default('60s')
+      .describe(
+        'a client socket whose response output has waited this long with no byte of it read is closed, and its upstream request or stream with it (client_stalled); a quiet watch or exec is never cut (new connections)',
+      ),
     maxConnections: z
       .number()
       .int()
@@ -105,6 +110,7 @@ export const clientLimitsSchema = z
     bodyTimeout: '5m',
     headersTimeout: '20s',
     keepAliveTimeout: '65s',
+    writeStallTimeout: '60s',
     maxConnections: 1000,
     unauthenticatedPerAddress: 64,
   })
@@ -809,6 +815,11 @@ export const configSchema = z.strictObject({
           requireTls: z.boolean().default(false).describe('refuse non-TLS clients except on loopback'),
           authTimeout: duration.default('10s'),
           idleTimeout: duration.default(0).describe('close sessions idle this long (0: never)'),
+          writeStallTimeout: positiveDuration
+            .default('60s')
+            .describe(
+              'a client that has read none of the output waiting for it for this long is closed, and its upstream session with it (client_stalled)',
+            ),
           maxMessageBytes: z
             .number()
             .int()
@@ -857,6 +868,11 @@ export const configSchema = z.strictObject({
             .max(1000)
             .default(10)
             .describe('channels one client connection may hold open at once'),
+          writeStallTimeout: positiveDuration
+            .default('60s')
+            .describe(
+              'a client that has read none of the output waiting for it (its socket, or a channel whose window it stopped granting) for this long is closed with its upstream channels (client_stalled)',
+            ),
         })
         .optional()
         .describe('the SSH listener (docs/ssh.md); needed by ssh connections'),

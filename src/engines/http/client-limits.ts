@@ -6,6 +6,8 @@
 //   the gateway spends deciding it (a hold for a person's approval can take minutes), nor the time
 //   a client that sent Expect: 100-continue waits to be told to send (UploadClock).
 // - An idle keep-alive socket is closed after `keepAliveTimeout`.
+// - A socket whose response has waited `writeStallTimeout` with no byte of it read by the client is
+//   closed, and the upstream request or stream with it (../write-stall.ts; never a quiet stream).
 // - One principal has at most `requestsPerPrincipal` requests in flight on a connection
 //   (PrincipalRequests); past it, 429 with Retry-After, and the others' requests are untouched.
 // - Before anyone is known: at most `maxConnections` sockets on the listener, of which at most
@@ -28,6 +30,8 @@ export interface ClientLimits {
   readonly headersTimeoutMs: number;
   /** An idle keep-alive socket is closed after this long; read when the listener starts. */
   readonly keepAliveTimeoutMs: number;
+  /** A socket whose output waited this long, none of it read, is closed; read when a socket connects. */
+  readonly writeStallTimeoutMs: number;
   /** Client sockets on the listener at once; read when the listener starts. */
   readonly maxConnections: number;
   /** Sockets one source address may hold before a request on them authenticates; read at start. */
@@ -39,6 +43,7 @@ export const DEFAULT_CLIENT_LIMITS: ClientLimits = {
   bodyTimeoutMs: 300_000,
   headersTimeoutMs: 20_000,
   keepAliveTimeoutMs: 65_000,
+  writeStallTimeoutMs: 60_000,
   maxConnections: 1000,
   unauthenticatedPerAddress: 64,
 };
@@ -50,6 +55,7 @@ export function clientLimitsFrom(c: ClientLimitsConfig): ClientLimits {
     bodyTimeoutMs: toMs(c.bodyTimeout),
     headersTimeoutMs: toMs(c.headersTimeout),
     keepAliveTimeoutMs: toMs(c.keepAliveTimeout),
+    writeStallTimeoutMs: toMs(c.writeStallTimeout),
     maxConnections: c.maxConnections,
     unauthenticatedPerAddress: c.unauthenticatedPerAddress,
   };

@@ -7,13 +7,14 @@ import type { ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { maskJsonText, type MaskResult } from '../../masking/index.js';
 import type { ErrorResponse } from './error-responses.js';
 import { isBodyDigestHeader, relayResponseHeaders } from './http-headers.js';
 import type { ResponseMasking } from './http-settings.js';
 import { maskXmlText } from './xml-masking.js';
 import { readXmlElement } from './xml-text.js';
+import { CLIENT_STALLED, wasStalled } from '../write-stall.js';
 
 export type BodyKind = 'json' | 'xml' | 'stream' | 'text' | 'binary';
 
@@ -167,6 +168,50 @@ function maskText(kind: BodyKind, text: string, m: ResponseMasking): MaskResult 
   return m.detectors.mask(text, m.style, 'text');
 }
 
+/**
+ * Why a response did not get through: the client stopped reading it and was closed (write-stall.ts),
+ * or the stream broke. `socket` is the response's socket as it was when the response started (node
+ * detaches it from the response when it closes).
+ */
+export function brokenStream(socket: unknown, e: unknown): { code: string; message: string } {
+  if (wasStalled(socket as Writable | null)) {
+    return {
+      code: CLIENT_STALLED,
+      message: 'the client stopped reading the response (writeStallTimeout); its connection was closed',
+    };
+  }
+  return {
+    code: 'stream_broken',
+    message: `the response stream broke: ${e instanceof Error ? e.message : String(e)}`.slice(0, 300),
+  };
+}
+
+/**
+ * Sends a whole (buffered, masked) body and waits until it is out: a client that does not read it
+ * is closed by its socket's write-stall watch, and the request's record says so.
+ */
+export async function endBody(
+  res: ServerResponse,
+  body: Buffer,
+): Promise<{ code: string; message: string } | undefined> {
+  const socket = res.socket;
+  res.end(body);
+  // Not stream.finished: a response queued behind a pipelined one never closes when its socket does.
+  await new Promise<void>((resolve) => {
+    if (res.writableFinished || res.destroyed || !socket || socket.destroyed) return resolve();
+    const done = (): void => {
+      res.off('finish', done);
+      res.off('close', done);
+      socket.off('close', done);
+      resolve();
+    };
+    res.on('finish', done);
+    res.on('close', done);
+    socket.on('close', done);
+  });
+  return wasStalled(socket) ? brokenStream(socket, undefined) : undefined;
+}
+
 function send(res: ServerResponse, r: ErrorResponse): void {
   res.writeHead(r.status, { ...r.headers, 'content-length': Buffer.byteLength(r.body) });
   res.end(r.body);
@@ -192,16 +237,11 @@ export async function relayResponse(
   }
   if (p === 'relay') {
     res.writeHead(status, headers);
+    const socket = res.socket;
     try {
       await pipeline(up.body, res);
     } catch (e) {
-      return {
-        status,
-        error: {
-          code: 'stream_broken',
-          message: `the response stream broke: ${(e as Error).message}`.slice(0, 300),
-        },
-      };
+      return { status, error: brokenStream(socket, e) };
     }
     return { status, ...(upstreamError ? { error: upstreamError } : {}) };
   }
@@ -242,8 +282,8 @@ export async function relayResponse(
             throw new Withheld('it is not UTF-8 and holds values masking would have to change');
         }
         res.writeHead(status, headers);
-        res.end(raw);
-        return { status, ...(upstreamError ? { error: upstreamError } : {}) };
+        const stalled = await endBody(res, raw);
+        return { status, ...(stalled ? { error: stalled } : upstreamError ? { error: upstreamError } : {}) };
       }
       throw new Withheld('it is not valid UTF-8');
     }
@@ -265,13 +305,13 @@ export async function relayResponse(
     : undefined;
   if (!result) {
     res.writeHead(status, headers);
-    res.end(raw);
-    return { status, ...(error ? { error } : {}) };
+    const stalled = await endBody(res, raw);
+    return { status, ...(stalled ? { error: stalled } : error ? { error } : {}) };
   }
   const body = Buffer.from(result.text, 'utf8');
   for (const name of Object.keys(headers)) if (isBodyDigestHeader(name)) delete headers[name];
   headers['content-length'] = String(body.length);
   res.writeHead(status, headers);
-  res.end(body);
-  return { status, masked: { ...result.counts }, ...(error ? { error } : {}) };
+  const stalled = await endBody(res, body);
+  return { status, masked: { ...result.counts }, ...(stalled ? { error: stalled } : error ? { error } : {}) };
 }

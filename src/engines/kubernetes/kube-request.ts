@@ -30,6 +30,7 @@ import { bearerToken, type KubeClientSessions } from './client-sessions.js';
 import { forwardHeaders, impersonationHeader, relayHeaders } from './kube-headers.js';
 import { readUpTo } from '../http/request-body.js';
 import { printableTarget } from '../http/request-target.js';
+import { brokenStream, endBody } from '../http/response-relay.js';
 import { REVIEWED_BODY_LIMIT_RULE, reviewedBody, reviewedBodyTooLarge } from '../http/reviewed-body.js';
 import { kubeBodyView, LineMaskingStream, maskKubeJson, type Counts } from './kube-masking.js';
 import { reasonFor, sendStatus } from './kube-responses.js';
@@ -385,13 +386,11 @@ async function relay(
   if (!o.masking || status === 204 || status === 304 || res.req.method === 'HEAD') {
     res.writeHead(status, headers);
     res.flushHeaders();
+    const socket = res.socket;
     try {
       await pipeline(up.body, res);
     } catch (e) {
-      return {
-        status,
-        error: { code: 'stream_broken', message: `the response stream broke: ${String(e)}`.slice(0, 300) },
-      };
+      return { status, error: brokenStream(socket, e) };
     }
     return { status, ...(upstreamError ? { error: upstreamError } : {}) };
   }
@@ -406,14 +405,11 @@ async function relay(
     delete headers['content-length'];
     res.writeHead(status, headers);
     res.flushHeaders();
+    const socket = res.socket;
     try {
       await pipeline(up.body, stream, res);
     } catch (e) {
-      return {
-        status,
-        masked: stream.counts,
-        error: { code: 'stream_broken', message: `the response stream broke: ${String(e)}`.slice(0, 300) },
-      };
+      return { status, masked: stream.counts, error: brokenStream(socket, e) };
     }
     return { status, masked: stream.counts, ...(upstreamError ? { error: upstreamError } : {}) };
   }
@@ -434,11 +430,15 @@ async function relay(
   }
   if (!masked) {
     res.writeHead(status, { ...headers, 'content-length': String(raw.length) });
-    res.end(raw);
-    return { status, ...(upstreamError ? { error: upstreamError } : {}) };
+    const stalled = await endBody(res, raw);
+    return { status, ...(stalled ? { error: stalled } : upstreamError ? { error: upstreamError } : {}) };
   }
   const out = Buffer.from(masked.text, 'utf8');
   res.writeHead(status, { ...headers, 'content-length': String(out.length) });
-  res.end(out);
-  return { status, masked: { ...masked.counts }, ...(upstreamError ? { error: upstreamError } : {}) };
+  const stalled = await endBody(res, out);
+  return {
+    status,
+    masked: { ...masked.counts },
+    ...(stalled ? { error: stalled } : upstreamError ? { error: upstreamError } : {}),
+  };
 }

@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { stallMessage, watchWriteStall } from '../write-stall.js';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../../core/ports.js';
 import type { Gate } from '../../gate/gate.js';
@@ -87,6 +88,7 @@ export class KubernetesEngine implements Engine {
       socket.setNoDelay(true);
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
+      this.watchStall(socket);
     });
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
       answerClientError(err, socket, () =>
@@ -101,6 +103,21 @@ export class KubernetesEngine implements Engine {
     this.server.on('tlsClientError', () => undefined);
     this.server.on('error', (err) =>
       options.logger.error({ err: err.message, connection: options.connection }, 'kubernetes listener error'),
+    );
+  }
+
+  /**
+   * A client that reads none of the output waiting for it for writeStallTimeout is closed; the
+   * response it stalled ends with client_stalled, its upstream request or stream aborted with it.
+   */
+  private watchStall(socket: Socket): void {
+    const limits = this.options.settings()?.clientLimits ?? DEFAULT_CLIENT_LIMITS;
+    const timeoutMs = limits.writeStallTimeoutMs;
+    watchWriteStall(socket, timeoutMs, () =>
+      this.options.logger.warn(
+        { connection: this.options.connection, client: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}` },
+        stallMessage(timeoutMs),
+      ),
     );
   }
 

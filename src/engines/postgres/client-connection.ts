@@ -97,12 +97,15 @@ import {
   type UpstreamSession,
   type UpstreamTarget,
 } from './upstream-connection.js';
+import { stallMessage, watchWriteStall } from '../write-stall.js';
 
 export interface ListenerSettings {
   readonly secureContext?: tls.SecureContext;
   readonly requireTls: boolean;
   readonly authTimeoutMs: number;
   readonly idleTimeoutMs: number;
+  /** A client that has read none of its waiting output for this long is closed (write-stall.ts). */
+  readonly writeStallTimeoutMs: number;
   readonly maxMessageBytes: number;
   /** Prepared statements, their text and portals a session may hold. */
   readonly state: StateLimits;
@@ -291,6 +294,7 @@ export class ClientConnection {
   private upstreamEnded = false;
   private authTimer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
+  private unwatchStall: () => void = () => undefined;
   private startupParams: Readonly<Record<string, string>> = {};
   private session: GateSession | undefined;
   private upstream: UpstreamSession | undefined;
@@ -353,6 +357,10 @@ export class ClientConnection {
   }
 
   private attach(socket: net.Socket): void {
+    // The socket written to is the one watched (after a TLS upgrade, the TLS socket).
+    this.unwatchStall();
+    const stallMs = this.deps.settings().writeStallTimeoutMs;
+    this.unwatchStall = watchWriteStall(socket, stallMs, () => this.stalledClient(stallMs));
     socket.on('data', (chunk: Buffer) => this.onClientData(chunk));
     socket.on('error', (err) => this.close(`client socket error: ${err.message}`));
     socket.on('close', () => this.close('client disconnected'));
@@ -386,6 +394,14 @@ export class ClientConnection {
     this.processing = true;
     try {
       while (!this.isClosed) {
+        if (this.socket.writableNeedDrain) {
+          // The client is not reading what it was sent: read nothing more from it (each message
+          // may add an answer of Gatehouse's own) until it does, or the stall watch closes it.
+          this.socket.pause();
+          await this.clientDrained();
+          if (!this.isClosed) this.socket.resume();
+          continue;
+        }
         const f = this.reader.next();
         if (!f) {
           const flushed = this.flushForwarded();
@@ -409,6 +425,38 @@ export class ClientConnection {
     } finally {
       this.processing = false;
     }
+  }
+
+  /** Settles when the client's socket drains or closes. */
+  private clientDrained(): Promise<void> {
+    const socket = this.socket;
+    return new Promise((resolve) => {
+      const done = (): void => {
+        socket.off('drain', done);
+        socket.off('close', done);
+        resolve();
+      };
+      socket.on('drain', done);
+      socket.on('close', done);
+    });
+  }
+
+  /**
+   * The client read none of the output waiting for it for writeStallTimeout: the session ends
+   * (recorded as client_stalled) and the upstream backend is released. Nothing more is sent to it.
+   */
+  private stalledClient(timeoutMs: number): void {
+    const message = stallMessage(timeoutMs);
+    this.deps.logger.warn({ session: this.session?.id, client: this.remote }, message);
+    this.close(message, { silent: true });
+  }
+
+  /** Bytes this connection holds in user space on their way to the client (tests, inspection). */
+  get bufferedBytes(): number {
+    let n = this.socket.writableLength;
+    const up = this.upstream;
+    if (up) n += up.socket.readableLength + up.reader.buffered;
+    return n;
   }
 
   /** Returns a promise only when the frame needs asynchronous work (gate, upstream drain). */
@@ -2014,6 +2062,7 @@ export class ClientConnection {
     this.phase = 'closed';
     clearTimeout(this.authTimer);
     clearTimeout(this.idleTimer);
+    this.unwatchStall();
     this.abort.abort();
     if (this.key) this.deps.cancels.unregister(this.key.processId);
     const up = this.upstream;

@@ -40,6 +40,13 @@ export class PostgresEngine implements Engine {
     return this.connections.size;
   }
 
+  /** Bytes the open connections hold on their way to clients (tests, inspection; write-stall.ts). */
+  bufferedBytes(): number {
+    let n = 0;
+    for (const c of this.connections) n += c.bufferedBytes;
+    return n;
+  }
+
   /** Open TCP connections, including ones being refused (for health and tests). */
   openSockets(): Promise<number> {
     return new Promise((resolve) => this.server.getConnections((_e, n) => resolve(n ?? 0)));

@@ -6,6 +6,7 @@
 // by policy, a limit, the host unreachable or its key not the pinned one) answers every channel with
 // the reason on stderr and exit status 255, so the client sees why.
 
+import type { Writable } from 'node:stream';
 import ssh2 from 'ssh2';
 import { sshAction } from '../../core/action.js';
 import { ERROR_CODES, isGatewayError } from '../../core/errors.js';
@@ -18,6 +19,7 @@ import type { SshKeyLogin } from './key-registry.js';
 import { GATEHOUSE_EXIT, refuseChannel, serveSessionChannel } from './session-channel.js';
 import type { SshConnectionSettings } from './ssh-settings.js';
 import { loginUpstream, type UpstreamClient } from './upstream-login.js';
+import { stallMessage, watchWriteStall } from '../write-stall.js';
 
 /** Rule ids of refusals the SSH engine makes itself, recorded as `refusal` events (docs/recording.md). */
 export const REMOTE_FORWARD_RULE = 'ssh-remote-forward';
@@ -34,6 +36,8 @@ export interface ClientConnectionDeps {
   readonly classify: (line: string) => ShellClassification;
   readonly authTimeoutMs: number;
   readonly maxChannels: number;
+  /** A client that reads none of the output waiting for it this long is closed (write-stall.ts). */
+  readonly writeStallTimeoutMs: number;
   /** Public keys registered to principals (`gatehouse ssh add-key`); absent: no publickey login. */
   readonly keys?: SshKeyLogin;
   /** How often a session that logged in with a key checks the key is still registered (default 5 s). */
@@ -63,6 +67,9 @@ export class SshClientConnection {
   private closed = false;
   private readonly authTimer: NodeJS.Timeout;
   private keyTimer: NodeJS.Timeout | undefined;
+  /** The client's TCP socket (ssh2's own), when it is one that can be watched. */
+  private readonly socket: Writable | undefined;
+  private readonly stallWatches: (() => void)[] = [];
 
   constructor(
     private readonly deps: ClientConnectionDeps,
@@ -100,6 +107,23 @@ export class SshClientConnection {
       this.deps.logger.debug({ err: err.message, client: this.clientAddress }, 'ssh client connection error');
     });
     conn.on('close', () => this.close('client closed the connection'));
+    // ssh2 writes to the client's socket without looking at its buffer: the relays look (byte-pipe.ts),
+    // and a socket none of whose output is read for writeStallTimeout ends the connection.
+    this.socket = (conn as unknown as { _sock?: Writable })._sock;
+    if (this.socket) this.watchStall(this.socket);
+  }
+
+  /** Closes the whole connection (client_stalled) when output waits on `stream` with none of it read. */
+  private watchStall(stream: Writable): void {
+    if (this.closed) return;
+    const ms = this.deps.writeStallTimeoutMs;
+    const stop = watchWriteStall(stream, ms, () => {
+      const message = stallMessage(ms);
+      this.deps.logger.warn({ session: this.session?.id, client: this.clientAddress }, message);
+      this.close(message);
+      this.socket?.destroy();
+    });
+    this.stallWatches.push(stop);
   }
 
   get gateSession(): GateSession | undefined {
@@ -344,6 +368,8 @@ export class SshClientConnection {
           this.live.add(end);
           return () => this.live.delete(end);
         },
+        ...(this.socket ? { clientSocket: this.socket } : {}),
+        watchStall: (channel) => this.watchStall(channel),
       },
       s,
     );
@@ -405,7 +431,11 @@ export class SshClientConnection {
       const channel = accept();
       const started = performance.now();
       let untrack = (): void => undefined;
-      const pipe = pipeBytes(channel, up, ({ toHost, toClient }) => {
+      this.watchStall(channel);
+      const pipe = pipeBytes(
+        channel,
+        up,
+        ({ toHost, toClient }) => {
         untrack();
         release();
         this.deps.logger.info(
@@ -413,7 +443,9 @@ export class SshClientConnection {
           'ssh port forward closed',
         );
         session.settle(admission, { durationMs: Math.round((performance.now() - started) * 1000) / 1000 });
-      });
+      },
+        this.socket,
+      );
       const end = () => pipe.close();
       this.live.add(end);
       untrack = () => this.live.delete(end);
@@ -442,6 +474,7 @@ export class SshClientConnection {
     this.closed = true;
     clearTimeout(this.authTimer);
     clearInterval(this.keyTimer);
+    for (const stop of this.stallWatches.splice(0)) stop();
     this.gone.abort();
     for (const end of [...this.live]) {
       try {

@@ -5,12 +5,13 @@
 // exit status 126; a held request says on stderr that it waits and where to approve. Agent forwarding
 // and X11 are refused. Nothing reaches the host before the gate has admitted it.
 
+import type { Writable } from 'node:stream';
 import type ssh2 from 'ssh2';
 import { sshAction, type SshAction } from '../../core/action.js';
 import type { Logger } from '../../core/ports.js';
 import type { ShellClassification } from '../../core/shell-command.js';
 import { holdSignal, type Admission, type GateSession } from '../../gate/gate.js';
-import { pipeBytes } from './byte-pipe.js';
+import { holdForRoom, pipeBytes } from './byte-pipe.js';
 import { commandAction } from './exec-action.js';
 import { ShellLineGate } from './shell-lines.js';
 import { startTerminalRelay, type TerminalRelay } from './terminal-relay.js';
@@ -32,6 +33,10 @@ export interface ChannelDeps {
   readonly classify: (line: string) => ShellClassification;
   /** Registers a live relay so the connection can end it; returns the function that unregisters it. */
   readonly track: (end: (message: string) => void) => () => void;
+  /** The client's TCP socket under its channels: output waits while it is full (byte-pipe.ts). */
+  readonly clientSocket?: Writable;
+  /** Watches a channel whose output the client must take (write-stall.ts): a stall closes the connection. */
+  readonly watchStall: (channel: Writable) => void;
 }
 
 interface PtyRequest {
@@ -249,10 +254,12 @@ export function serveSessionChannel(deps: ChannelDeps, session: ssh2.Session): v
             holdTimeoutMs: settings.holdTimeoutMs,
           })
         : undefined;
+      deps.watchStall(channel);
       relay = startTerminalRelay({
         session: deps.session,
         admission,
         client: channel,
+        ...(deps.clientSocket ? { clientSocket: deps.clientSocket } : {}),
         upstream: up,
         size: pty,
         title: `${settings.name}: ${settings.user}@${settings.host}`,
@@ -303,7 +310,8 @@ export function serveSessionChannel(deps: ChannelDeps, session: ssh2.Session): v
         return;
       }
       const started = performance.now();
-      up.stderr.on('data', (d: Buffer) => channel.stderr.write(d));
+      up.stderr.on('data', (d: Buffer) => holdForRoom(channel.stderr.write(d), up.stderr, channel.stderr, deps.clientSocket));
+      deps.watchStall(channel);
       let untrack = (): void => undefined;
       const pipe = pipeBytes(channel, up, ({ toHost, toClient }) => {
         untrack();
@@ -314,7 +322,7 @@ export function serveSessionChannel(deps: ChannelDeps, session: ssh2.Session): v
         deps.session.settle(admission, {
           durationMs: Math.round((performance.now() - started) * 1000) / 1000,
         });
-      });
+      }, deps.clientSocket);
       untrack = deps.track((message) => {
         channel.stderr.write(`gatehouse: ${message}\r\n`);
         pipe.close();

@@ -27,6 +27,8 @@ export interface SshEngineOptions {
   /** The shell-command classifier (src/shell) for exec commands and reconstructed lines. */
   readonly classify: (line: string) => ShellClassification;
   readonly authTimeoutMs: number;
+  /** A client that reads none of the output waiting for it this long is closed (write-stall.ts). */
+  readonly writeStallTimeoutMs: number;
   readonly maxConnections: number;
   readonly maxChannels: number;
   /** Public keys registered to principals (`gatehouse ssh add-key`); absent: token logins only. */
@@ -50,6 +52,7 @@ export class SshEngine implements Engine {
             settings: options.settings,
             classify: options.classify,
             authTimeoutMs: options.authTimeoutMs,
+            writeStallTimeoutMs: options.writeStallTimeoutMs,
             maxChannels: options.maxChannels,
             ...(options.keys ? { keys: options.keys } : {}),
           },

@@ -3,11 +3,13 @@
 // backpressure both ways, then the exit status and the end of the channel. Everything the client saw
 // and typed is recorded as an asciicast v2 terminal recording, settled with the statement.
 
+import type { Writable } from 'node:stream';
 import type ssh2 from 'ssh2';
 import type { Admission, GateSession } from '../../gate/gate.js';
 import { TerminalMasker, maskTerminalText } from '../../masking/index.js';
 import type { DetectorSet } from '../../masking/index.js';
 import { AsciicastWriter } from '../../wire/asciicast/asciicast-writer.js';
+import { holdForRoom } from './byte-pipe.js';
 
 /** An unfinished output line is sent (masked) after this much quiet, so prompts still show. */
 const MASK_FLUSH_MS = 40;
@@ -36,6 +38,8 @@ export interface RelayOptions {
   readonly onResize?: (cols: number, rows: number) => void;
   /** Told once the relay has ended (both sides closed), with how it ended. */
   readonly onEnd?: () => void;
+  /** The client's TCP socket under its channel: output waits while it is full (byte-pipe.ts). */
+  readonly clientSocket?: Writable;
 }
 
 export interface TerminalRelay {
@@ -70,6 +74,16 @@ export function startTerminalRelay(o: RelayOptions): TerminalRelay {
   let ended = false;
   let gatehouseEnded: string | undefined;
 
+  const hostOutput = {
+    pause: () => {
+      upstream.pause();
+      upstream.stderr.pause();
+    },
+    resume: () => {
+      upstream.resume();
+      upstream.stderr.resume();
+    },
+  };
   const send = (
     to: NodeJS.WritableStream & { write(b: Buffer | string): boolean },
     data: Buffer | string,
@@ -78,11 +92,8 @@ export function startTerminalRelay(o: RelayOptions): TerminalRelay {
     if (typeof data === 'string' && data === '') return;
     recording.event(performance.now(), 'o', data);
     if (o.tap?.output) o.tap.output(typeof data === 'string' ? data : data.toString('utf8'));
-    // Backpressure: the host waits while the client's window is full.
-    if (!to.write(data)) {
-      upstream.pause();
-      (to as NodeJS.EventEmitter).once('drain', () => upstream.resume());
-    }
+    // Backpressure: the host waits (stdout and stderr) while the client's window or socket is full.
+    holdForRoom(to.write(data), hostOutput, to as unknown as Writable, o.clientSocket);
   };
   const flushMaskers = (): void => {
     flushTimer = undefined;
