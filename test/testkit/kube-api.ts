@@ -38,6 +38,8 @@ export interface FakeKubeApi {
   }[];
   /** Sends the next log line to followers and ends their streams. */
   finishLogs(): void;
+  /** Log streams of container `flood` (lines as fast as they are read): opened, closed, bytes sent. */
+  floods(): { opened: number; closed: number; bytes: number };
   close(): Promise<void>;
 }
 
@@ -249,6 +251,8 @@ export async function startFakeKubeApi(options: { readonly clientCa?: string } =
   const seen: SeenRequest[] = [];
   const execs: FakeKubeApi['execs'] = [];
   const followers = new Set<ServerResponse>();
+  const floodBytes = { value: 0 };
+  const floods = { opened: 0, closed: 0 };
   const namespaces = new Map([
     ['default', namespaceObj('default')],
     ['prod', namespaceObj('prod')],
@@ -335,6 +339,18 @@ export async function startFakeKubeApi(options: { readonly clientCa?: string } =
       if (!pods.has(`${r[1]}/${r[2]}`)) return notFound(res, `pods "${r[2]}"`);
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.write('log line 1: started\n');
+      if (u.searchParams.get('container') === 'flood') {
+        // A container that logs without pause: lines as fast as the reader takes them, until it goes.
+        const line = `${'flood '.repeat(170)}\n`;
+        const pump = (): void => {
+          while (!res.destroyed && res.write(line)) floodBytes.value += line.length;
+        };
+        res.on('drain', pump);
+        res.once('close', () => floods.closed++);
+        floods.opened++;
+        pump();
+        return;
+      }
       if (u.searchParams.get('follow') === 'true') {
         res.flushHeaders();
         followers.add(res);
@@ -487,6 +503,7 @@ export async function startFakeKubeApi(options: { readonly clientCa?: string } =
     token,
     seen,
     execs,
+    floods: () => ({ ...floods, bytes: floodBytes.value }),
     finishLogs() {
       for (const f of followers) f.end('log line 2: done\n');
       followers.clear();
