@@ -4,7 +4,8 @@
 // holds for such a client stays bounded (bytes buffered in user space, read from the gateway itself,
 // not RSS), and once no byte of the waiting output has been taken for writeStallTimeout the client
 // is closed, its upstream query or stream with it, and the record says client_stalled, while other
-// clients of the same listener are served throughout. A quiet stream (a follow with nothing to say)
+// clients of the same listener are served throughout. Over SSH, a client that grants its channel a
+// window of 4 GB and then reads nothing is held to the same bound. A quiet stream (a follow with nothing to say)
 // is never cut: the clock runs only while output is waiting.
 
 import http from 'node:http';
@@ -14,16 +15,20 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
 import pg from 'pg';
+import ssh2 from 'ssh2';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { StoredStatement } from '../src/core/records.js';
 import type { Gateway } from '../src/main.js';
 import { bufferedOutput } from '../src/engines/write-stall.js';
+import { defaultSshPolicies } from '../src/policy/index.js';
 import { encode } from '../src/wire/postgres/index.js';
 import { ALLOW_ALL, startTestGateway, type TestGateway } from './testkit/gateway.js';
 import { startHttpTestGateway, type HttpTestGateway } from './testkit/http-gateway.js';
 import { startFakeKubeApi, type FakeKubeApi } from './testkit/kube-api.js';
 import { startKubeTestGateway, type KubeTestGateway } from './testkit/kube-gateway.js';
+import { startSshTestGateway, type SshTestGateway } from './testkit/ssh-gateway.js';
+import { hasSshd, startSshd, type TestSshd } from './testkit/sshd.js';
 
 /** Tiny, so the tests are quick; the default is 60 s. */
 const STALL = '400ms';
@@ -339,5 +344,66 @@ describe('Kubernetes listener: a client that stops reading a logs follow', { tim
     // The quiet follow outlived the stall and still gets its lines.
     api.finishLogs();
     expect(await quiet).toContain('log line 2: done');
+  });
+});
+
+describe.skipIf(!hasSshd())('SSH listener: a client that stops reading an exec\'s output', { timeout: 60_000 }, () => {
+  let sshd: TestSshd;
+  let gw: SshTestGateway;
+
+  beforeAll(async () => {
+    sshd = await startSshd();
+    gw = await startSshTestGateway({
+      sshd,
+      policies: defaultSshPolicies(['prod-bastion']),
+      listener: { writeStallTimeout: STALL },
+    });
+  });
+  afterAll(async () => {
+    await gw?.stop();
+    await sshd?.stop();
+  });
+
+  /** An ssh2 client on a socket of our own, so that the test can stop reading it. */
+  function connect(token: string): Promise<{ client: ssh2.Client; sock: net.Socket }> {
+    const sock = net.connect(gw.port, '127.0.0.1');
+    sock.on('error', () => undefined);
+    const client = new ssh2.Client();
+    return new Promise((resolve, reject) => {
+      client.on('ready', () => resolve({ client, sock }));
+      client.on('error', reject);
+      client.on('keyboard-interactive', (_n, _i, _l, _p, finish) => finish([token]));
+      client.connect({ sock, username: 'prod-bastion', tryKeyboard: true, hostVerifier: () => true });
+    });
+  }
+
+  it('a 4 GB window and no reading: bounded, closed after writeStallTimeout, recorded client_stalled', async () => {
+    const token = await gw.token({ subject: 'stalled-ssh', groups: ['ssh-admins'], agent: false });
+    const { client, sock } = await connect(token);
+    client.on('error', () => undefined);
+    await new Promise<void>((resolve, reject) =>
+      client.exec('head -c 4000000000 /dev/zero', (err, ch) => {
+        if (err) return reject(err);
+        // Grant the gateway (nearly) all the window SSH allows, then read nothing more at all.
+        const internals = client as unknown as {
+          _protocol: { channelWindowAdjust(id: number, amount: number): void };
+        };
+        internals._protocol.channelWindowAdjust((ch as unknown as { outgoing: { id: number } }).outgoing.id, 0xfffff000 - 2 * 1024 * 1024);
+        sock.pause();
+        sock.removeAllListeners('data');
+        resolve();
+      }),
+    );
+    const ended = async (): Promise<boolean> => {
+      const sessions = await gw.gateway.store.listSessions({ subject: 'stalled-ssh', limit: 10 });
+      return sessions.some((x) => x.endedAt !== undefined && /client_stalled/.test(x.endReason ?? ''));
+    };
+    const largest = await largestWhile(ended, () => bufferedOutput().now, 'the stalled ssh session to end');
+    expect(largest).toBeLessThan(BOUND);
+    sock.destroy();
+    // Another client is served.
+    const admin = await gw.token({ subject: 'reader-ssh', groups: ['ssh-admins'], agent: false });
+    const r = await gw.ssh(admin, ['echo', 'still-served']);
+    expect(r.stdout).toBe('still-served\n');
   });
 });
