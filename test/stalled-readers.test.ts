@@ -205,12 +205,18 @@ describe('HTTP listener: a client that stops reading a large response', { timeou
           masking: { maxBodyBytes: MASK_CAP },
           clientLimits: { writeStallTimeout: STALL },
         },
+        patient: {
+          protocol: 'http',
+          listen: '127.0.0.1:0',
+          upstream: up.url,
+          clientLimits: { writeStallTimeout: '1s' },
+        },
       },
       policies: [
         {
           id: 'testers',
           subjects: { groups: ['testers'] },
-          connections: ['api'],
+          connections: ['api', 'patient'],
           rules: [{ id: 'allow', effect: 'allow', match: {} }],
         },
       ],
@@ -257,6 +263,30 @@ describe('HTTP listener: a client that stops reading a large response', { timeou
     }
     s.destroy();
     await stillServes(reader);
+  });
+
+  it('a client that reads slowly but steadily is not cut, however long the response takes', async () => {
+    const subject = 'slow-http';
+    const token = await gw.token({ subject, groups: ['testers'] });
+    const { port } = new URL(gw.endpoint('patient'));
+    const s = neverReading(net.connect(Number(port), '127.0.0.1'), () =>
+      s.write(`GET /v1/big HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\n\r\n`),
+    );
+    let closed = false;
+    s.once('close', () => (closed = true));
+    // 64 KB every 10 ms for a few times the stall timeout (1 s): slow, but never stalled. (The
+    // gateway sees progress when the client's TCP stack takes more, which it does in bursts of about
+    // half its receive buffer: a few MB on loopback, so every few hundred ms at this rate.)
+    let read = 0;
+    for (let i = 0; i < 250 && !closed; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      for (let chunk = s.read(); chunk !== null && read < (i + 1) * 64 * 1024; chunk = s.read())
+        read += (chunk as Buffer).length;
+    }
+    expect(closed).toBe(false);
+    expect(read).toBeGreaterThan(4 * 1024 * 1024);
+    expect(await stalledStatement(gw.gateway, subject)).toBeUndefined();
+    s.destroy();
   });
 });
 
