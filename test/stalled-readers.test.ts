@@ -238,32 +238,35 @@ describe('HTTP listener: a client that stops reading a large response', { timeou
   it.each([
     ['streamed (1 GB object)', '/v1/big', 'stalled-http'],
     ['buffered for masking (20 MB JSON)', '/v1/big.json', 'stalled-json'],
-  ])('%s: bounded, closed after writeStallTimeout, upstream aborted, recorded client_stalled', async (_, target, subject) => {
-    const token = await gw.token({ subject, groups: ['testers'] });
-    const reader = await gw.token({ subject: `${subject}-reader`, groups: ['testers'] });
-    const cutBefore = up.cut;
-    const { port } = new URL(api);
-    const s = neverReading(net.connect(Number(port), '127.0.0.1'), () =>
-      s.write(`GET ${target} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\n\r\n`),
-    );
-    await stillServes(reader);
-    const largest = await largestWhile(
-      async () => (await stalledStatement(gw.gateway, subject)) !== undefined,
-      () => bufferedOutput().now,
-      'the stalled request to be recorded',
-    );
-    // A masked body is sent whole once masked: bounded by the masking cap, not by the client.
-    expect(largest).toBeLessThan(target === '/v1/big' ? BOUND : MASK_CAP);
-    const st = await stalledStatement(gw.gateway, subject);
-    expect(st!.result!.error!.message).toContain('writeStallTimeout');
-    if (target === '/v1/big') {
-      // The upstream was read only as fast as the client read (nothing), then aborted.
-      await until(() => up.cut > cutBefore, 'the upstream response to be aborted');
-      expect(up.sent).toBeLessThan(64 * 1024 * 1024);
-    }
-    s.destroy();
-    await stillServes(reader);
-  });
+  ])(
+    '%s: bounded, closed after writeStallTimeout, upstream aborted, recorded client_stalled',
+    async (_, target, subject) => {
+      const token = await gw.token({ subject, groups: ['testers'] });
+      const reader = await gw.token({ subject: `${subject}-reader`, groups: ['testers'] });
+      const cutBefore = up.cut;
+      const { port } = new URL(api);
+      const s = neverReading(net.connect(Number(port), '127.0.0.1'), () =>
+        s.write(`GET ${target} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\n\r\n`),
+      );
+      await stillServes(reader);
+      const largest = await largestWhile(
+        async () => (await stalledStatement(gw.gateway, subject)) !== undefined,
+        () => bufferedOutput().now,
+        'the stalled request to be recorded',
+      );
+      // A masked body is sent whole once masked: bounded by the masking cap, not by the client.
+      expect(largest).toBeLessThan(target === '/v1/big' ? BOUND : MASK_CAP);
+      const st = await stalledStatement(gw.gateway, subject);
+      expect(st!.result!.error!.message).toContain('writeStallTimeout');
+      if (target === '/v1/big') {
+        // The upstream was read only as fast as the client read (nothing), then aborted.
+        await until(() => up.cut > cutBefore, 'the upstream response to be aborted');
+        expect(up.sent).toBeLessThan(64 * 1024 * 1024);
+      }
+      s.destroy();
+      await stillServes(reader);
+    },
+  );
 
   it('a client that reads slowly but steadily is not cut, however long the response takes', async () => {
     const subject = 'slow-http';
@@ -345,95 +348,105 @@ describe('Kubernetes listener: a client that stops reading a logs follow', { tim
   it.each([
     ['relayed as it is', 'stalled-k8s', []],
     ['masked a line at a time', 'stalled-k8s-masked', ['masked']],
-  ])('%s: bounded, closed after writeStallTimeout, upstream closed; a quiet follow is not cut', async (_, subject, groups) => {
-    const token = await gw.token({ subject, groups, agent: true });
-    const reader = await gw.token({ subject: `${subject}-reader`, agent: true });
-    // A quiet follow: nothing waits to be written, so however long it lasts it is not a stall.
-    const quiet = follow(reader, '/api/v1/namespaces/default/pods/web/log?follow=true');
-    const opened = api.floods().opened;
-    const { port } = new URL(gw.server);
-    const s = neverReading(
-      tls.connect({ port: Number(port), host: '127.0.0.1', ca, checkServerIdentity: () => undefined }),
-      () =>
-        s.write(
-          `GET /api/v1/namespaces/default/pods/web/log?follow=true&container=flood HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\n\r\n`,
-        ),
-      'secureConnect',
-    );
-    const largest = await largestWhile(
-      async () => (await stalledStatement(gw.gateway, subject)) !== undefined,
-      () => bufferedOutput().now,
-      'the stalled follow to be recorded',
-    );
-    expect(largest).toBeLessThan(BOUND);
-    expect(api.floods().opened).toBe(opened + 1);
-    await until(() => api.floods().closed === api.floods().opened, 'the upstream log stream to close');
-    // The API server was read only as fast as the client read (nothing).
-    expect(api.floods().bytes).toBeLessThan(64 * 1024 * 1024);
-    s.destroy();
-    // The quiet follow outlived the stall and still gets its lines.
-    api.finishLogs();
-    expect(await quiet).toContain('log line 2: done');
-  });
+  ])(
+    '%s: bounded, closed after writeStallTimeout, upstream closed; a quiet follow is not cut',
+    async (_, subject, groups) => {
+      const token = await gw.token({ subject, groups, agent: true });
+      const reader = await gw.token({ subject: `${subject}-reader`, agent: true });
+      // A quiet follow: nothing waits to be written, so however long it lasts it is not a stall.
+      const quiet = follow(reader, '/api/v1/namespaces/default/pods/web/log?follow=true');
+      const opened = api.floods().opened;
+      const { port } = new URL(gw.server);
+      const s = neverReading(
+        tls.connect({ port: Number(port), host: '127.0.0.1', ca, checkServerIdentity: () => undefined }),
+        () =>
+          s.write(
+            `GET /api/v1/namespaces/default/pods/web/log?follow=true&container=flood HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\n\r\n`,
+          ),
+        'secureConnect',
+      );
+      const largest = await largestWhile(
+        async () => (await stalledStatement(gw.gateway, subject)) !== undefined,
+        () => bufferedOutput().now,
+        'the stalled follow to be recorded',
+      );
+      expect(largest).toBeLessThan(BOUND);
+      expect(api.floods().opened).toBe(opened + 1);
+      await until(() => api.floods().closed === api.floods().opened, 'the upstream log stream to close');
+      // The API server was read only as fast as the client read (nothing).
+      expect(api.floods().bytes).toBeLessThan(64 * 1024 * 1024);
+      s.destroy();
+      // The quiet follow outlived the stall and still gets its lines.
+      api.finishLogs();
+      expect(await quiet).toContain('log line 2: done');
+    },
+  );
 });
 
-describe.skipIf(!hasSshd())('SSH listener: a client that stops reading an exec\'s output', { timeout: 60_000 }, () => {
-  let sshd: TestSshd;
-  let gw: SshTestGateway;
+describe.skipIf(!hasSshd())(
+  "SSH listener: a client that stops reading an exec's output",
+  { timeout: 60_000 },
+  () => {
+    let sshd: TestSshd;
+    let gw: SshTestGateway;
 
-  beforeAll(async () => {
-    sshd = await startSshd();
-    gw = await startSshTestGateway({
-      sshd,
-      policies: defaultSshPolicies(['prod-bastion']),
-      listener: { writeStallTimeout: STALL },
+    beforeAll(async () => {
+      sshd = await startSshd();
+      gw = await startSshTestGateway({
+        sshd,
+        policies: defaultSshPolicies(['prod-bastion']),
+        listener: { writeStallTimeout: STALL },
+      });
     });
-  });
-  afterAll(async () => {
-    await gw?.stop();
-    await sshd?.stop();
-  });
-
-  /** An ssh2 client on a socket of our own, so that the test can stop reading it. */
-  function connect(token: string): Promise<{ client: ssh2.Client; sock: net.Socket }> {
-    const sock = net.connect(gw.port, '127.0.0.1');
-    sock.on('error', () => undefined);
-    const client = new ssh2.Client();
-    return new Promise((resolve, reject) => {
-      client.on('ready', () => resolve({ client, sock }));
-      client.on('error', reject);
-      client.on('keyboard-interactive', (_n, _i, _l, _p, finish) => finish([token]));
-      client.connect({ sock, username: 'prod-bastion', tryKeyboard: true, hostVerifier: () => true });
+    afterAll(async () => {
+      await gw?.stop();
+      await sshd?.stop();
     });
-  }
 
-  it('a 4 GB window and no reading: bounded, closed after writeStallTimeout, recorded client_stalled', async () => {
-    const token = await gw.token({ subject: 'stalled-ssh', groups: ['ssh-admins'], agent: false });
-    const { client, sock } = await connect(token);
-    client.on('error', () => undefined);
-    await new Promise<void>((resolve, reject) =>
-      client.exec('head -c 4000000000 /dev/zero', (err, ch) => {
-        if (err) return reject(err);
-        // Grant the gateway (nearly) all the window SSH allows, then read nothing more at all.
-        const internals = client as unknown as {
-          _protocol: { channelWindowAdjust(id: number, amount: number): void };
-        };
-        internals._protocol.channelWindowAdjust((ch as unknown as { outgoing: { id: number } }).outgoing.id, 0xfffff000 - 2 * 1024 * 1024);
-        sock.pause();
-        sock.removeAllListeners('data');
-        resolve();
-      }),
-    );
-    const ended = async (): Promise<boolean> => {
-      const sessions = await gw.gateway.store.listSessions({ subject: 'stalled-ssh', limit: 10 });
-      return sessions.some((x) => x.endedAt !== undefined && /client_stalled/.test(x.endReason ?? ''));
-    };
-    const largest = await largestWhile(ended, () => bufferedOutput().now, 'the stalled ssh session to end');
-    expect(largest).toBeLessThan(BOUND);
-    sock.destroy();
-    // Another client is served.
-    const admin = await gw.token({ subject: 'reader-ssh', groups: ['ssh-admins'], agent: false });
-    const r = await gw.ssh(admin, ['echo', 'still-served']);
-    expect(r.stdout).toBe('still-served\n');
-  });
-});
+    /** An ssh2 client on a socket of our own, so that the test can stop reading it. */
+    function connect(token: string): Promise<{ client: ssh2.Client; sock: net.Socket }> {
+      const sock = net.connect(gw.port, '127.0.0.1');
+      sock.on('error', () => undefined);
+      const client = new ssh2.Client();
+      return new Promise((resolve, reject) => {
+        client.on('ready', () => resolve({ client, sock }));
+        client.on('error', reject);
+        client.on('keyboard-interactive', (_n, _i, _l, _p, finish) => finish([token]));
+        client.connect({ sock, username: 'prod-bastion', tryKeyboard: true, hostVerifier: () => true });
+      });
+    }
+
+    it('a 4 GB window and no reading: bounded, closed after writeStallTimeout, recorded client_stalled', async () => {
+      const token = await gw.token({ subject: 'stalled-ssh', groups: ['ssh-admins'], agent: false });
+      const { client, sock } = await connect(token);
+      client.on('error', () => undefined);
+      await new Promise<void>((resolve, reject) =>
+        client.exec('head -c 4000000000 /dev/zero', (err, ch) => {
+          if (err) return reject(err);
+          // Grant the gateway (nearly) all the window SSH allows, then read nothing more at all.
+          const internals = client as unknown as {
+            _protocol: { channelWindowAdjust(id: number, amount: number): void };
+          };
+          internals._protocol.channelWindowAdjust(
+            (ch as unknown as { outgoing: { id: number } }).outgoing.id,
+            0xfffff000 - 2 * 1024 * 1024,
+          );
+          sock.pause();
+          sock.removeAllListeners('data');
+          resolve();
+        }),
+      );
+      const ended = async (): Promise<boolean> => {
+        const sessions = await gw.gateway.store.listSessions({ subject: 'stalled-ssh', limit: 10 });
+        return sessions.some((x) => x.endedAt !== undefined && /client_stalled/.test(x.endReason ?? ''));
+      };
+      const largest = await largestWhile(ended, () => bufferedOutput().now, 'the stalled ssh session to end');
+      expect(largest).toBeLessThan(BOUND);
+      sock.destroy();
+      // Another client is served.
+      const admin = await gw.token({ subject: 'reader-ssh', groups: ['ssh-admins'], agent: false });
+      const r = await gw.ssh(admin, ['echo', 'still-served']);
+      expect(r.stdout).toBe('still-served\n');
+    });
+  },
+);

@@ -47,7 +47,16 @@ let peakBuffered = 0;
  * (`wasStalled`).
  */
 export function watchWriteStall(stream: Writable, timeoutMs: number, onStall: () => void): () => void {
-  const w: Watched = { stream, timeoutMs, onStall, since: 0, progress: 0, drains: 0, length: 0, onDrain: undefined };
+  const w: Watched = {
+    stream,
+    timeoutMs,
+    onStall,
+    since: 0,
+    progress: 0,
+    drains: 0,
+    length: 0,
+    onDrain: undefined,
+  };
   if (!isSocket(stream)) {
     const onDrain = (): void => void w.drains++;
     w.onDrain = onDrain;

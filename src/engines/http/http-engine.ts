@@ -6,11 +6,11 @@ import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import { stallMessage, watchWriteStall } from '../write-stall.js';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../../core/ports.js';
 import type { Gate } from '../../gate/gate.js';
 import type { Engine, ListeningAddress } from '../engine.js';
+import { stallMessage, watchWriteStall } from '../write-stall.js';
 import { handleAws } from './aws-exchange.js';
 import {
   answerClientError,
@@ -130,7 +130,10 @@ export class HttpEngine implements Engine {
     const timeoutMs = limits.writeStallTimeoutMs;
     watchWriteStall(socket, timeoutMs, () =>
       this.options.logger.warn(
-        { connection: this.options.connection, client: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}` },
+        {
+          connection: this.options.connection,
+          client: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`,
+        },
         stallMessage(timeoutMs),
       ),
     );

@@ -6,12 +6,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import { stallMessage, watchWriteStall } from '../write-stall.js';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../../core/ports.js';
 import type { Gate } from '../../gate/gate.js';
 import { failureStatus } from '../../wire/kubernetes/status.js';
 import type { Engine, ListeningAddress } from '../engine.js';
+import { stallMessage, watchWriteStall } from '../write-stall.js';
 import {
   answerClientError,
   ConnectionGuard,
@@ -115,7 +115,10 @@ export class KubernetesEngine implements Engine {
     const timeoutMs = limits.writeStallTimeoutMs;
     watchWriteStall(socket, timeoutMs, () =>
       this.options.logger.warn(
-        { connection: this.options.connection, client: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}` },
+        {
+          connection: this.options.connection,
+          client: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`,
+        },
         stallMessage(timeoutMs),
       ),
     );

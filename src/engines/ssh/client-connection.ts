@@ -436,14 +436,14 @@ export class SshClientConnection {
         channel,
         up,
         ({ toHost, toClient }) => {
-        untrack();
-        release();
-        this.deps.logger.info(
-          { session: session.id, destination: `${destHost}:${destPort}`, toHost, toClient },
-          'ssh port forward closed',
-        );
-        session.settle(admission, { durationMs: Math.round((performance.now() - started) * 1000) / 1000 });
-      },
+          untrack();
+          release();
+          this.deps.logger.info(
+            { session: session.id, destination: `${destHost}:${destPort}`, toHost, toClient },
+            'ssh port forward closed',
+          );
+          session.settle(admission, { durationMs: Math.round((performance.now() - started) * 1000) / 1000 });
+        },
         this.socket,
       );
       const end = () => pipe.close();

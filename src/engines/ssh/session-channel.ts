@@ -310,19 +310,26 @@ export function serveSessionChannel(deps: ChannelDeps, session: ssh2.Session): v
         return;
       }
       const started = performance.now();
-      up.stderr.on('data', (d: Buffer) => holdForRoom(channel.stderr.write(d), up.stderr, channel.stderr, deps.clientSocket));
+      up.stderr.on('data', (d: Buffer) =>
+        holdForRoom(channel.stderr.write(d), up.stderr, channel.stderr, deps.clientSocket),
+      );
       deps.watchStall(channel);
       let untrack = (): void => undefined;
-      const pipe = pipeBytes(channel, up, ({ toHost, toClient }) => {
-        untrack();
-        deps.logger.info(
-          { session: deps.session.id, connection: settings.name, subsystem: name, toHost, toClient },
-          'ssh subsystem closed',
-        );
-        deps.session.settle(admission, {
-          durationMs: Math.round((performance.now() - started) * 1000) / 1000,
-        });
-      }, deps.clientSocket);
+      const pipe = pipeBytes(
+        channel,
+        up,
+        ({ toHost, toClient }) => {
+          untrack();
+          deps.logger.info(
+            { session: deps.session.id, connection: settings.name, subsystem: name, toHost, toClient },
+            'ssh subsystem closed',
+          );
+          deps.session.settle(admission, {
+            durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+          });
+        },
+        deps.clientSocket,
+      );
       untrack = deps.track((message) => {
         channel.stderr.write(`gatehouse: ${message}\r\n`);
         pipe.close();
