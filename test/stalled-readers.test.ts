@@ -140,6 +140,52 @@ describe('PostgreSQL listener: a client that stops reading its results', { timeo
   });
 });
 
+describe(
+  'PostgreSQL listener: a client that sends without reading what Gatehouse answers itself',
+  { timeout: 60_000 },
+  () => {
+    let gw: TestGateway;
+    let token: string;
+
+    beforeAll(async () => {
+      gw = await startTestGateway({
+        superUrl: inject('pgUrl'),
+        // Long enough for a gateway that went on reading to gather far more than the bound.
+        listener: { writeStallTimeout: '2s' },
+        policies: ALLOW_ALL,
+      });
+      token = await gw.token({ subject: 'flooding-pg' });
+    });
+    afterAll(async () => gw?.stop());
+
+    it('writes its own answers as they gather and stops reading while they cannot be written', async () => {
+      // 3,000,000 Close messages for a statement that does not exist, and no Sync: each is answered
+      // by Gatehouse alone (CloseComplete), nothing goes upstream to slow the client down.
+      const close = encode.close('S', 'nope');
+      const flood = Buffer.alloc(close.length * 3_000_000);
+      for (let i = 0; i < flood.length; i += close.length) close.copy(flood, i);
+      const s = neverReading(net.connect(gw.port, '127.0.0.1'), () => {
+        s.write(encode.startupMessage({ user: 'x', database: 'app' }));
+        s.write(encode.passwordMessage(token));
+        s.write(flood);
+      });
+      const ended = async (): Promise<boolean> => {
+        const sessions = await gw.gateway.store.listSessions({ subject: 'flooding-pg', limit: 10 });
+        return sessions.some((x) => x.endedAt !== undefined);
+      };
+      const largest = await largestWhile(
+        ended,
+        async () => (await gw.gateway.connectionStats()).buffered,
+        'the flooding session to end',
+      );
+      expect(largest).toBeLessThan(BOUND);
+      const [session] = await gw.gateway.store.listSessions({ subject: 'flooding-pg', limit: 1 });
+      expect(session!.endReason).toContain('client_stalled');
+      s.destroy();
+    });
+  },
+);
+
 interface Upstream {
   url: string;
   server: http.Server;

@@ -414,6 +414,11 @@ export class ClientConnection {
           continue;
         }
         const pending = this.handleFrame(f);
+        // Answers of Gatehouse's own (a Close of an unknown name, a refusal) wait for a Sync to be
+        // written; a client that sends thousands without one has them written as they gather, as
+        // PostgreSQL does when its output buffer fills, so that they meet the socket's backpressure.
+        if (this.phase === 'relay' && this.relay.out.pendingParts >= OWN_ANSWERS_FLUSH_PARTS)
+          this.flushOwnAnswers();
         if (pending) {
           this.socket.pause();
           await pending;
@@ -456,6 +461,7 @@ export class ClientConnection {
     let n = this.socket.writableLength;
     const up = this.upstream;
     if (up) n += up.socket.readableLength + up.reader.buffered;
+    if (this.phase === 'relay') n += this.relay.out.pendingBytes;
     return n;
   }
 
@@ -2095,6 +2101,8 @@ export class ClientConnection {
   }
 }
 
+/** Own answers gathered (OutputBatch slices) past which they are written without waiting for a Sync. */
+const OWN_ANSWERS_FLUSH_PARTS = 256;
 const PARSE_COMPLETE = Buffer.from([0x31, 0, 0, 0, 4]);
 const SYNC = encode.sync();
 const FLUSH = encode.flush();

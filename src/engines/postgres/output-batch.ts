@@ -44,6 +44,18 @@ export class OutputBatch {
     this.last = undefined;
   }
 
+  /** Slices gathered since the last take (not counting the run being extended). */
+  get pendingParts(): number {
+    return this.parts.length;
+  }
+
+  /** Bytes gathered since the last take (inspection: it walks the slices). */
+  get pendingBytes(): number {
+    let n = this.ab === undefined ? 0 : this.end - this.start;
+    for (const p of this.parts) n += p.length;
+    return n;
+  }
+
   /** Everything added since the last take, as one buffer (or undefined when empty). */
   take(): Buffer | undefined {
     const parts = this.takeParts();
