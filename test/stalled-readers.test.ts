@@ -230,6 +230,21 @@ async function startUpstream(): Promise<Upstream> {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end('{"ok":true}');
   });
+  // A WebSocket that floods: the 101, then bytes as fast as the gateway takes them.
+  up.server.on('upgrade', (_req, socket: net.Socket) => {
+    socket.on('error', () => undefined);
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\r\n');
+    const chunk = Buffer.alloc(64 * 1024, 0x77);
+    const pump = (): void => {
+      while (!socket.destroyed) {
+        up.sent += chunk.length;
+        if (!socket.write(chunk)) return;
+      }
+    };
+    socket.on('drain', pump);
+    socket.once('close', () => up.cut++);
+    pump();
+  });
   await new Promise<void>((r) => up.server.listen(0, '127.0.0.1', r));
   up.url = `http://127.0.0.1:${(up.server.address() as net.AddressInfo).port}/base`;
   return up;
@@ -313,6 +328,27 @@ describe('HTTP listener: a client that stops reading a large response', { timeou
       await stillServes(reader);
     },
   );
+
+  it('a WebSocket whose client stops reading: bounded, closed, the upstream socket too, recorded client_stalled', async () => {
+    const subject = 'stalled-ws';
+    const token = await gw.token({ subject, groups: ['testers'] });
+    const cutBefore = up.cut;
+    const { port } = new URL(api);
+    const s = neverReading(net.connect(Number(port), '127.0.0.1'), () =>
+      s.write(
+        `GET /v1/socket HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\nupgrade: websocket\r\n` +
+          `connection: Upgrade\r\nsec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+      ),
+    );
+    const largest = await largestWhile(
+      async () => (await stalledStatement(gw.gateway, subject)) !== undefined,
+      () => bufferedOutput().now,
+      'the stalled WebSocket to be recorded',
+    );
+    expect(largest).toBeLessThan(BOUND);
+    await until(() => up.cut > cutBefore, 'the upstream WebSocket to close');
+    s.destroy();
+  });
 
   it('a client that reads slowly but steadily is not cut, however long the response takes', async () => {
     const subject = 'slow-http';

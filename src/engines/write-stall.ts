@@ -16,6 +16,12 @@ import type { Writable } from 'node:stream';
 /** Why the stream was closed, for the record of the session or request it carried. */
 export const CLIENT_STALLED = 'client_stalled';
 
+/** The error a request or stream that ended so is recorded with. */
+export const STALLED_ERROR = {
+  code: CLIENT_STALLED,
+  message: 'the client stopped reading the response (writeStallTimeout); its connection was closed',
+} as const;
+
 export function stallMessage(timeoutMs: number): string {
   return `client_stalled: the client read none of its response for ${formatMs(timeoutMs)} (writeStallTimeout); the connection was closed`;
 }

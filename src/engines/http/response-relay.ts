@@ -14,7 +14,7 @@ import { isBodyDigestHeader, relayResponseHeaders } from './http-headers.js';
 import type { ResponseMasking } from './http-settings.js';
 import { maskXmlText } from './xml-masking.js';
 import { readXmlElement } from './xml-text.js';
-import { CLIENT_STALLED, wasStalled } from '../write-stall.js';
+import { STALLED_ERROR, wasStalled } from '../write-stall.js';
 
 export type BodyKind = 'json' | 'xml' | 'stream' | 'text' | 'binary';
 
@@ -174,12 +174,7 @@ function maskText(kind: BodyKind, text: string, m: ResponseMasking): MaskResult 
  * detaches it from the response when it closes).
  */
 export function brokenStream(socket: unknown, e: unknown): { code: string; message: string } {
-  if (wasStalled(socket as Writable | null)) {
-    return {
-      code: CLIENT_STALLED,
-      message: 'the client stopped reading the response (writeStallTimeout); its connection was closed',
-    };
-  }
+  if (wasStalled(socket as Writable | null)) return { ...STALLED_ERROR };
   return {
     code: 'stream_broken',
     message: `the response stream broke: ${e instanceof Error ? e.message : String(e)}`.slice(0, 300),

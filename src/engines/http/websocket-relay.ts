@@ -23,6 +23,7 @@ import {
 } from './generic-exchange.js';
 import { forwardRequestHeaders } from './http-headers.js';
 import type { HttpConnectionSettings } from './http-settings.js';
+import { STALLED_ERROR, wasStalled } from '../write-stall.js';
 
 function refuse(socket: Duplex, r: ErrorResponse): void {
   if (socket.destroyed) return;
@@ -113,9 +114,11 @@ export async function handleUpgrade(
   const done = (error?: { code: string; message: string }): void => {
     if (settled) return;
     settled = true;
+    // The client stopped reading and its socket was closed for it (write-stall.ts): that is why it ended.
+    const recorded = wasStalled(socket) ? STALLED_ERROR : error;
     session.settle(admission, {
       durationMs: Math.round((performance.now() - started) * 1000) / 1000,
-      ...(error ? { error } : {}),
+      ...(recorded ? { error: recorded } : {}),
     });
   };
   const mod = url.protocol === 'https:' ? https : http;

@@ -48,6 +48,7 @@ import {
 } from './kube-request.js';
 import { reasonFor, refuseUpgrade } from './kube-responses.js';
 import type { KubeConnectionSettings } from './kube-settings.js';
+import { STALLED_ERROR, wasStalled } from '../write-stall.js';
 
 const MAX_MESSAGE = 16 * 1024 * 1024;
 /** Pause a side once this many sends to the other are unacknowledged (backpressure). */
@@ -234,9 +235,11 @@ async function relaySession(c: RelayContext): Promise<void> {
     if (settled) return;
     settled = true;
     const r = extra.recording;
+    // The client stopped reading and its socket was closed for it (write-stall.ts): that is why it ended.
+    const error = wasStalled(c.socket) ? STALLED_ERROR : extra.error;
     session.settle(admission, {
       durationMs: Math.round((performance.now() - started) * 1000) / 1000,
-      ...(extra.error ? { error: extra.error } : {}),
+      ...(error ? { error } : {}),
       ...(extra.masked && Object.keys(extra.masked).length > 0 ? { masked: extra.masked } : {}),
       ...(r
         ? { terminal: { format: 'asciicast-v2', text: r.text(), events: r.events, truncated: r.truncated } }
