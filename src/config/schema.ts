@@ -645,6 +645,25 @@ export const agentsSchema = z
       .min(1)
       .default(512)
       .describe('upstream connections one agent connection carries at most'),
+    handshakeTimeout: duration
+      .default('10s')
+      .describe(
+        'time from the first byte to an authenticated agent (TLS, WebSocket upgrade, hello), however slowly the bytes come',
+      ),
+    maxPendingHandshakes: z
+      .number()
+      .int()
+      .min(1)
+      .default(128)
+      .describe('unauthenticated connections to the agent listener at once'),
+    maxPendingHandshakesPerAddress: z
+      .number()
+      .int()
+      .min(1)
+      .default(8)
+      .describe(
+        'unauthenticated connections at once from one source address (IPv6: one /64); raise it when agents come through a NAT or a TCP load balancer',
+      ),
   })
   .optional();
 

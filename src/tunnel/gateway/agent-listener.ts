@@ -3,7 +3,8 @@
 // proxies or an ingress), in which case the same TLS session runs inside the WebSocket — TLS always
 // ends here, so the session's exported keying material binds the agent's signature to this gateway.
 // After TLS: the hello (handshake.ts), then the link is handed to the hub.
-// Unauthenticated connections are bounded in number and time.
+// Unauthenticated connections are bounded in number (in all, and per source address) and in time:
+// one deadline from the first byte to the welcome, however slowly the bytes come (docs/security.md).
 
 import { createPublicKey, verify } from 'node:crypto';
 import http from 'node:http';
@@ -44,8 +45,29 @@ export interface AgentListenerOptions {
   readonly logger: Logger;
   /** Accept WebSocket upgrades (default true). */
   readonly websocket?: boolean;
+  /** From the first byte to the welcome: TLS, WebSocket upgrade, hello and its check, all of it. */
   readonly handshakeTimeoutMs?: number;
   readonly maxPendingHandshakes?: number;
+  /** Unauthenticated connections at once from one source (IPv4 address, IPv6 /64). */
+  readonly maxPendingHandshakesPerAddress?: number;
+}
+
+/** What the per-source handshake limit counts by: an IPv4 address, or an IPv6 /64. */
+export function handshakeSource(address: string | undefined): string {
+  if (!address) return '?';
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return mapped[1]!;
+  if (!net.isIPv6(address)) return address;
+  const [head = '', tail = ''] = address.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = address.includes('::')
+    ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right]
+    : left;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => parseInt(g || '0', 16).toString(16))
+    .join(':')}::/64`;
 }
 
 export interface AgentListenerAddress {
@@ -68,6 +90,7 @@ export class AgentListener {
   private readonly httpServer: http.Server;
   private readonly wss: WebSocketServer;
   private pending = 0;
+  private readonly pendingBySource = new Map<string, number>();
   private readonly open = new Set<Duplex>();
   /** Raw sockets still authenticating: called once the agent is in (clears the handshake limits). */
   private readonly settlers = new WeakMap<Duplex, () => void>();
@@ -110,18 +133,34 @@ export class AgentListener {
   }
 
   private accept(socket: net.Socket): void {
-    if (this.pending >= (this.options.maxPendingHandshakes ?? 128)) {
+    const source = handshakeSource(socket.remoteAddress);
+    const fromSource = this.pendingBySource.get(source) ?? 0;
+    if (
+      this.pending >= (this.options.maxPendingHandshakes ?? 128) ||
+      fromSource >= (this.options.maxPendingHandshakesPerAddress ?? 8)
+    ) {
       socket.destroy();
       return;
     }
     this.pending++;
+    this.pendingBySource.set(source, fromSource + 1);
     this.open.add(socket);
     let settled = false;
+    // One deadline for everything before the welcome (an idle timeout would let a client that
+    // trickles a byte now and then hold its slot for ever: the HTTP parser of the WebSocket path
+    // has no header timer of its own here, it never listens).
+    const deadline = setTimeout(() => {
+      if (!settled) socket.destroy();
+    }, this.timeout);
+    deadline.unref();
     const settle = () => {
       if (settled) return;
       settled = true;
+      clearTimeout(deadline);
       this.pending--;
-      socket.setTimeout(0);
+      const left = (this.pendingBySource.get(source) ?? 1) - 1;
+      if (left > 0) this.pendingBySource.set(source, left);
+      else this.pendingBySource.delete(source);
     };
     this.settlers.set(socket, settle);
     socket.once('close', () => {
@@ -130,9 +169,6 @@ export class AgentListener {
     });
     socket.on('error', () => undefined);
     socket.setKeepAlive(true, 15_000);
-    socket.setTimeout(this.timeout, () => {
-      if (!settled) socket.destroy();
-    });
     socket.once('readable', () => {
       const first = socket.read(1) as Buffer | null;
       if (first === null) return;

@@ -72,6 +72,9 @@ export async function startAgentGateway(o: AgentGatewayOptions): Promise<AgentGa
     heartbeatMs,
     logger: o.logger,
     websocket: config.websocket,
+    handshakeTimeoutMs: toMs(config.handshakeTimeout),
+    maxPendingHandshakes: config.maxPendingHandshakes,
+    maxPendingHandshakesPerAddress: config.maxPendingHandshakesPerAddress,
   });
   const address = await listener.start();
   o.logger.info({ address: `${address.host}:${address.port}`, replica }, 'agent listener started');

@@ -1,0 +1,88 @@
+// A hostile review of the agent tunnel (docs/security.md, classes 11-15): the real gateway agents
+// listener over TCP/TLS, real agents (AgentRuntime) and real PostgreSQL sessions through them.
+// - nobody without a token can hold the listener's handshake slots (a trickling client is cut at one
+//   deadline; one source address cannot take every slot and lock the agents out);
+// - one agent key cannot open connections without end;
+// - an agent given several gateway URLs joins once instead of racing its single-use token;
+// - an agent verifying the gateway by --ca checks the certificate against the gateway URL's host,
+//   so a certificate of the same CA for another name never receives the join token;
+// - a PostgreSQL password is never sent in clear through an agent without verified TLS.
+
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { agentsSection, joinToken, startAgent, until, type TestAgent } from './testkit/agents.js';
+import { startTestGateway, type TestGateway } from './testkit/gateway.js';
+
+function onLoopback(localAddress: string, port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host: '127.0.0.1', port, localAddress });
+    s.once('connect', () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
+async function query(gw: TestGateway, sql: string): Promise<unknown[]> {
+  const c = gw.client(await gw.token());
+  await c.connect();
+  try {
+    return (await c.query(sql)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+describe('the agents listener before authentication', () => {
+  let gw: TestGateway;
+
+  beforeAll(async () => {
+    gw = await startTestGateway({
+      superUrl: inject('pgUrl'),
+      connectionExtra: { via: { agent: 'pre' } },
+      // A long deadline: what is shown below must not depend on it.
+      extra: { agents: agentsSection(0, { handshakeTimeout: '60s' }) },
+    });
+  });
+  afterAll(async () => {
+    await gw?.stop();
+  });
+
+  it('cuts a client that trickles an HTTP upgrade at the handshake deadline, however slowly it sends', async () => {
+    const short = await startTestGateway({
+      superUrl: inject('pgUrl'),
+      connectionExtra: { via: { agent: 'slow' } },
+      extra: { agents: agentsSection(0, { handshakeTimeout: '1s' }) },
+    });
+    const s = await onLoopback('127.0.0.1', short.gateway.agents!.address.port);
+    s.on('error', () => undefined);
+    // A header line more often than any idle timeout would notice, never finishing the request.
+    s.write('GET /agent/v1/tunnel HTTP/1.1\r\nhost: gw\r\n');
+    const drip = setInterval(() => s.write('x-slow: 1\r\n'), 100);
+    try {
+      await new Promise<void>((resolve) => s.once('close', () => resolve()));
+      expect(s.destroyed).toBe(true);
+    } finally {
+      clearInterval(drip);
+      s.destroy();
+      await short.stop();
+    }
+  }, 30_000);
+
+  it('one source address cannot take every handshake slot: an agent elsewhere still gets in and carries PostgreSQL', async () => {
+    const port = gw.gateway.agents!.address.port;
+    // As many silent connections as the listener has handshake slots in all (128), from 127.0.0.2.
+    const flood = await Promise.all(Array.from({ length: 128 }, () => onLoopback('127.0.0.2', port)));
+    for (const s of flood) s.on('error', () => undefined);
+    let agent: TestAgent | undefined;
+    try {
+      // The agent connects from 127.0.0.1 while those are still open (the deadline is a minute).
+      agent = await startAgent(gw.gateway.agents!, { joinToken: await joinToken(gw.gateway.agents!, 'pre') });
+      await agent.ready();
+      expect(await query(gw, 'SELECT 7 AS n')).toEqual([{ n: 7 }]);
+      // The listener kept 8 of them (maxPendingHandshakesPerAddress) and closed the rest at once.
+      await until(() => flood.filter((s) => s.destroyed).length === 120, 10_000, 'the surplus to be closed');
+    } finally {
+      for (const s of flood) s.destroy();
+      await agent?.stop();
+    }
+  }, 60_000);
+});
