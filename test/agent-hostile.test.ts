@@ -8,7 +8,10 @@
 //   so a certificate of the same CA for another name never receives the join token;
 // - a PostgreSQL password is never sent in clear through an agent without verified TLS.
 
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { agentsSection, joinToken, startAgent, until, type TestAgent } from './testkit/agents.js';
 import { startTestGateway, type TestGateway } from './testkit/gateway.js';
@@ -83,6 +86,57 @@ describe('the agents listener before authentication', () => {
     } finally {
       for (const s of flood) s.destroy();
       await agent?.stop();
+    }
+  }, 60_000);
+});
+
+describe('one agent key', () => {
+  it('holds at most maxConnectionsPerAgent connections; copies of its state past that are refused and retry', async () => {
+    const gw = await startTestGateway({
+      superUrl: inject('pgUrl'),
+      connectionExtra: { via: { agent: 'cap' } },
+      extra: { agents: agentsSection(0, { maxConnectionsPerAgent: 2 }) },
+    });
+    const dirs: string[] = [];
+    const agents: TestAgent[] = [];
+    try {
+      const first = await startAgent(gw.gateway.agents!, {
+        joinToken: await joinToken(gw.gateway.agents!, 'cap'),
+      });
+      agents.push(first);
+      await first.ready();
+      const id = first.runtime.agentId!;
+      // A compromised agent: its key and id, run as many times as it likes.
+      const copy = async () => {
+        const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-agent-copy-'));
+        dirs.push(dir);
+        cpSync(first.stateDir, dir, { recursive: true });
+        const a = await startAgent(gw.gateway.agents!, { stateDir: dir });
+        agents.push(a);
+        return a;
+      };
+      const second = await copy();
+      await second.ready();
+      expect(gw.gateway.agents!.hub.linkCount(id)).toBe(2);
+      const third = await copy();
+      await until(
+        () => /already holds 2 connections to this gateway/.test(third.logs.join('')),
+        15_000,
+        'the third copy to be refused',
+      );
+      expect(third.runtime.connectedLinks).toBe(0);
+      expect(gw.gateway.agents!.hub.linkCount(id)).toBe(2);
+      // The refusal is one to retry (not the end of the agent), and sessions still run meanwhile.
+      expect(/agent refused by the gateway; stopping/.test(third.logs.join(''))).toBe(false);
+      expect(await query(gw, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
+      // Once a connection ends, the waiting copy gets its place.
+      await first.stop();
+      await third.ready();
+      expect(gw.gateway.agents!.hub.linkCount(id)).toBe(2);
+    } finally {
+      for (const a of agents) await a.stop();
+      await gw.stop();
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
     }
   }, 60_000);
 });

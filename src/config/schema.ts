@@ -645,6 +645,15 @@ export const agentsSchema = z
       .min(1)
       .default(512)
       .describe('upstream connections one agent connection carries at most'),
+    maxConnectionsPerAgent: z
+      .number()
+      .int()
+      .min(1)
+      .max(64)
+      .default(4)
+      .describe(
+        'live connections one registered agent may hold to this gateway (a healthy agent holds one); more are refused until one ends',
+      ),
     handshakeTimeout: duration
       .default('10s')
       .describe(

@@ -18,6 +18,12 @@ export interface AgentHubOptions extends Omit<LinkSettings, 'logger'> {
   readonly dialTimeoutMs: number;
   /** How often revocations are looked up in the store (default 1000 ms). */
   readonly revocationPollMs?: number;
+  /**
+   * Live links one registered agent (one key) may hold on this replica (default 4; a healthy agent
+   * holds one per replica). Every link costs an HTTP/2 session, timers and a store row rewritten
+   * each heartbeat, so without a bound one stolen or compromised agent key could open them without end.
+   */
+  readonly maxLinksPerAgent?: number;
 }
 
 export interface LinkInfo {
@@ -71,6 +77,17 @@ export class AgentHub {
     }
   }
 
+  get maxLinksPerAgent(): number {
+    return this.options.maxLinksPerAgent ?? 4;
+  }
+
+  /** Live links of this agent (one registered key) on this replica. */
+  linkCount(agentId: string): number {
+    let n = 0;
+    for (const set of this.links.values()) for (const l of set) if (l.agent.id === agentId && !l.closed) n++;
+    return n;
+  }
+
   /** Takes over an authenticated agent connection. */
   async attach(agent: RegisteredAgent, socket: Duplex, address: string, version: string): Promise<AgentLink> {
     const link = new AgentLink(agent, address, version, socket, {
@@ -79,6 +96,13 @@ export class AgentHub {
     });
     if (this.stopped) {
       link.fail('the gateway is shutting down');
+      return link;
+    }
+    // The listener refuses past the limit before its welcome; this holds it for hellos that raced.
+    if (this.linkCount(agent.id) >= this.maxLinksPerAgent) {
+      link.fail(
+        `the agent "${agent.name}" already holds ${this.maxLinksPerAgent} connections to this gateway`,
+      );
       return link;
     }
     let set = this.links.get(agent.name);

@@ -5,6 +5,7 @@
 // After TLS: the hello (handshake.ts), then the link is handed to the hub.
 // Unauthenticated connections are bounded in number (in all, and per source address) and in time:
 // one deadline from the first byte to the welcome, however slowly the bytes come (docs/security.md).
+// An authenticated agent is bounded in how many connections it holds (AgentHub.maxLinksPerAgent).
 
 import { createPublicKey, verify } from 'node:crypto';
 import http from 'node:http';
@@ -264,6 +265,12 @@ export class AgentListener {
       return refuse('unavailable', 'the gateway could not check the agent right now; retry');
     }
     if (s.destroyed) return;
+    const max = this.options.hub.maxLinksPerAgent;
+    if (this.options.hub.linkCount(agent.id) >= max)
+      return refuse(
+        'unavailable',
+        `the agent "${agent.name}" already holds ${max} connections to this gateway; retry when one has ended`,
+      );
     const welcome: GatewayWelcome = {
       v: TUNNEL_PROTOCOL_VERSION,
       ok: true,

@@ -57,6 +57,7 @@ export async function startAgentGateway(o: AgentGatewayOptions): Promise<AgentGa
     streamWindowBytes: 256 * 1024,
     sessionWindowBytes: 32 * 1024 * 1024,
     maxStreams: config.maxStreamsPerAgent,
+    maxLinksPerAgent: config.maxConnectionsPerAgent,
   });
   hub.setTargets(o.targets);
   const { host, port } = parseHostPort(config.listen);
