@@ -13,7 +13,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { agentsSection, joinToken, startAgent, until, type TestAgent } from './testkit/agents.js';
+import { agentsSection, gatewayUrl, joinToken, startAgent, until, type TestAgent } from './testkit/agents.js';
 import { startTestGateway, type TestGateway } from './testkit/gateway.js';
 
 function onLoopback(localAddress: string, port: number): Promise<net.Socket> {
@@ -139,4 +139,33 @@ describe('one agent key', () => {
       for (const d of dirs) rmSync(d, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+describe('an agent with several gateway URLs', () => {
+  it('joins once and then connects on every URL (the single-use token is not raced)', async () => {
+    const gw = await startTestGateway({
+      superUrl: inject('pgUrl'),
+      connectionExtra: { via: { agent: 'multi' } },
+      extra: { agents: agentsSection() },
+    });
+    const agents = gw.gateway.agents!;
+    // Two gateway URLs (replicas' names; here both reach the one replica of the test), opened at the
+    // same moment: both links are ready to say hello before either has an answer.
+    const agent = await startAgent(agents, {
+      joinToken: await joinToken(agents, 'multi'),
+      gateways: [gatewayUrl(agents, 'tls'), gatewayUrl(agents, 'tls')],
+    });
+    let done: { code: number } | undefined;
+    void agent.runtime.done.then((d) => (done = d));
+    try {
+      await until(() => agent.runtime.connectedLinks === 2 || done !== undefined, 15_000, 'both links');
+      expect(agent.logs.join('')).not.toMatch(/already used/);
+      expect(done).toBeUndefined();
+      expect(agents.hub.linkCount(agent.runtime.agentId!)).toBe(2);
+      expect(await query(gw, 'SELECT 2 AS two')).toEqual([{ two: 2 }]);
+    } finally {
+      await agent.stop();
+      await gw.stop();
+    }
+  }, 30_000);
 });

@@ -182,8 +182,15 @@ export class AgentRuntime extends EventEmitter {
     const backoff = this.options.backoff ?? { initialMs: 500, maxMs: 30_000 };
     while (!this.stopping) {
       let up = false;
+      // Not joined yet: one link joins (the token is single-use) while the others wait for its
+      // outcome, then connect with the state it saved (or take their turn if it failed).
+      if (!this.state && this.joinTurn) {
+        await this.joinTurn;
+        continue;
+      }
+      const turn = this.state ? undefined : this.takeJoinTurn();
       try {
-        await this.waitForJoin(url);
+        if (!this.state) this.identity = await this.store.keyForJoin();
         const socket = await openGatewayConnection(url, {
           ...(this.options.ca ? { ca: this.options.ca } : {}),
           ...(this.pin ? { pin: this.pin } : {}),
@@ -191,6 +198,7 @@ export class AgentRuntime extends EventEmitter {
           timeoutMs: this.options.connectTimeoutMs ?? 10_000,
         });
         const welcome = await this.hello(socket);
+        turn?.end();
         up = true;
         attempt = 0;
         await this.serve(url, socket, welcome.heartbeatMs);
@@ -201,6 +209,8 @@ export class AgentRuntime extends EventEmitter {
         }
         if (!this.stopping)
           this.log.warn({ gateway: shown(url), err: (e as Error).message }, 'gateway connection failed');
+      } finally {
+        turn?.end();
       }
       if (this.stopping) break;
       const delay = backoffDelay(up ? 0 : attempt++, backoff);
@@ -209,17 +219,19 @@ export class AgentRuntime extends EventEmitter {
     }
   }
 
-  private joining: Promise<void> | undefined;
+  /** Set while one link presents the join token; the other links wait for its outcome. */
+  private joinTurn: Promise<void> | undefined;
 
-  /** Only one link joins (the token is single-use); the others wait for the state it writes. */
-  private async waitForJoin(url: URL): Promise<void> {
-    if (this.state) return;
-    if (!this.joining) this.joining = this.prepareJoin(url);
-    await this.joining;
-  }
-
-  private async prepareJoin(_url: URL): Promise<void> {
-    this.identity = await this.store.keyForJoin();
+  private takeJoinTurn(): { end(): void } {
+    let release!: () => void;
+    const turn = new Promise<void>((r) => (release = r));
+    this.joinTurn = turn;
+    return {
+      end: () => {
+        if (this.joinTurn === turn) this.joinTurn = undefined;
+        release();
+      },
+    };
   }
 
   private get pin(): string | undefined {
