@@ -9,12 +9,19 @@
 // - a PostgreSQL password is never sent in clear through an agent without verified TLS.
 
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import tls from 'node:tls';
+import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { WebSocketServer, createWebSocketStream } from 'ws';
+import { AgentRuntime } from '../src/tunnel/agent/agent-runtime.js';
+import { TUNNEL_ALPN } from '../src/tunnel/handshake.js';
+import { makeTestCa } from './testkit/kube-api.js';
 import { agentsSection, gatewayUrl, joinToken, startAgent, until, type TestAgent } from './testkit/agents.js';
-import { startTestGateway, type TestGateway } from './testkit/gateway.js';
+import { memoryLogger, startTestGateway, type TestGateway } from './testkit/gateway.js';
 
 function onLoopback(localAddress: string, port: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
@@ -168,4 +175,74 @@ describe('an agent with several gateway URLs', () => {
       await gw.stop();
     }
   }, 30_000);
+});
+
+describe('an agent that verifies the gateway by --ca', () => {
+  let ca: Awaited<ReturnType<typeof makeTestCa>>;
+  let server: http.Server;
+  let port: number;
+  /** Plaintext the impostor received inside its TLS sessions. */
+  const received: Buffer[] = [];
+
+  beforeAll(async () => {
+    ca = await makeTestCa();
+    // A certificate the agent's CA really issued, for another name (here "localhost" only).
+    const leaf = await generate([{ name: 'commonName', value: 'other.internal' }], {
+      keyType: 'ec',
+      curve: 'P-256',
+      algorithm: 'sha256',
+      ca: { key: ca.private, cert: ca.cert },
+      extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }] }],
+    });
+    const context = tls.createSecureContext({ cert: leaf.cert, key: leaf.private, minVersion: 'TLSv1.3' });
+    // An impostor of the agents listener at 127.0.0.1: WebSocket upgrade, TLS inside, ALPN agreed.
+    const wss = new WebSocketServer({ noServer: true });
+    server = http.createServer();
+    server.on('upgrade', (req, socket, head) =>
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        const carrier = createWebSocketStream(ws);
+        carrier.on('error', () => undefined);
+        const t = new tls.TLSSocket(carrier, {
+          isServer: true,
+          secureContext: context,
+          ALPNProtocols: [TUNNEL_ALPN],
+        });
+        t.on('error', () => undefined);
+        t.on('data', (d: Buffer) => received.push(d));
+      }),
+    );
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    port = (server.address() as net.AddressInfo).port;
+  });
+  afterAll(() => {
+    server?.closeAllConnections();
+    server?.close();
+  });
+
+  it('refuses a certificate of that CA for another name, for a gateway URL that is an IP address, and sends nothing', async () => {
+    const stateDir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-agent-ca-'));
+    const token = `ghj1.${'A'.repeat(16)}.${'S'.repeat(43)}.${'P'.repeat(43)}`;
+    const logs: string[] = [];
+    const runtime = new AgentRuntime({
+      gateways: [new URL(`ws://127.0.0.1:${port}`)],
+      stateDir,
+      joinToken: token,
+      ca: Buffer.from(ca.cert),
+      logger: memoryLogger(logs),
+      version: 'test',
+      backoff: { initialMs: 50, maxMs: 200 },
+      connectTimeoutMs: 3000,
+    });
+    try {
+      await runtime.start();
+      await until(() => /gateway connection failed/.test(logs.join('')), 10_000, 'the agent to give up');
+      // The impostor never saw the join token (nor any byte of a hello).
+      expect(Buffer.concat(received).toString('latin1')).not.toContain('S'.repeat(43));
+      expect(received).toHaveLength(0);
+      expect(logs.join('')).toMatch(/IP: 127\.0\.0\.1 is not in the cert's list/);
+    } finally {
+      await runtime.stop();
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  });
 });

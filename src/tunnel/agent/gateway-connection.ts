@@ -151,7 +151,17 @@ export async function openGatewayConnection(url: URL, s: ConnectSettings): Promi
       servername: net.isIP(host) ? undefined : host,
       minVersion: 'TLSv1.3',
       ALPNProtocols: [TUNNEL_ALPN],
-      ...(s.ca ? { ca: s.ca, rejectUnauthorized: true } : { rejectUnauthorized: false }),
+      ...(s.ca
+        ? {
+            ca: s.ca,
+            rejectUnauthorized: true,
+            // Always the gateway URL's own host. Left to itself, Node checks the certificate against
+            // `servername`, else the carrier socket's host, else "localhost": for an IP address in
+            // the URL that is the proxy's name, or "localhost" inside a WebSocket.
+            checkServerIdentity: (_name: string, cert: tls.PeerCertificate) =>
+              tls.checkServerIdentity(host, cert),
+          }
+        : { rejectUnauthorized: false }),
     });
     const timer = setTimeout(
       () => t.destroy(new Error('TLS handshake with the gateway timed out')),
