@@ -214,6 +214,7 @@ async function buildSnapshot(
   const http = new Map<string, HttpConnectionSettings>();
   for (const [name, conn] of Object.entries(config.connections)) {
     if (conn.protocol !== 'http') continue;
+    refuseReadableCredentialVia(name, conn);
     const settings = await buildHttpConnectionSettings(name, conn, {
       resolveSecret: (ref) => resolveSecret(absoluteRef(ref, baseDir), env),
       baseDir,
@@ -267,6 +268,24 @@ async function buildSnapshot(
     }),
   );
   return { policy, targets, listener, http, kubernetes, ssh, masking, agentTargets };
+}
+
+/**
+ * An agent relays what it is given: a credential the gateway adds (bearer, basic, a secret header)
+ * must cross it inside TLS the gateway verifies, or the agent — or anything on its path — reads it
+ * and can use it without Gatehouse (docs/security.md). A SigV4 signature is not the key: allowed.
+ */
+function refuseReadableCredentialVia(
+  name: string,
+  conn: Extract<GatehouseConfig['connections'][string], { protocol: 'http' }>,
+): void {
+  if (!conn.via || conn.auth.type === 'none' || conn.auth.type === 'aws-sigv4') return;
+  const plain = conn.upstream !== undefined && new URL(conn.upstream).protocol !== 'https:';
+  if (plain || !conn.tls.rejectUnauthorized)
+    throw new GatewayError(
+      ERROR_CODES.CONFIG_INVALID,
+      `connection "${name}" would send its ${conn.auth.type} credential through agent "${conn.via.agent}" ${plain ? 'over plain HTTP' : 'over TLS it does not verify'}: the agent could read it. Use an https:// upstream with tls.rejectUnauthorized on (docs/agent.md)`,
+    );
 }
 
 /** The host:port pairs an http connection dials: its base URL, or its AWS service endpoints. */

@@ -246,3 +246,38 @@ describe('an agent that verifies the gateway by --ca', () => {
     }
   });
 });
+
+describe('a PostgreSQL upstream through an agent without verified TLS', () => {
+  it('is never sent the password in clear: what answers at the far end of the tunnel could read it', async () => {
+    // What answers the tunnel at the target's address: a compromised agent would do the same. It asks
+    // for the password in clear (AuthenticationCleartextPassword) and keeps whatever comes.
+    const heard: Buffer[] = [];
+    const impostor = net.createServer((s) => {
+      s.on('error', () => undefined);
+      s.once('data', () => s.write(Buffer.from([0x52, 0, 0, 0, 8, 0, 0, 0, 3])));
+      s.on('data', (d: Buffer) => heard.push(d));
+    });
+    await new Promise<void>((r) => impostor.listen(0, '127.0.0.1', () => r()));
+    const gw = await startTestGateway({
+      superUrl: inject('pgUrl'),
+      connectionExtra: { via: { agent: 'clear' } },
+      upstreamAddress: { host: '127.0.0.1', port: (impostor.address() as net.AddressInfo).port },
+      extra: { agents: agentsSection() },
+    });
+    const agent = await startAgent(gw.gateway.agents!, {
+      joinToken: await joinToken(gw.gateway.agents!, 'clear'),
+    });
+    try {
+      await agent.ready();
+      const c = gw.client(await gw.token());
+      c.on('error', () => undefined);
+      await expect(c.connect()).rejects.toThrow(/asked for the password in clear through agent "clear"/);
+      expect(heard.length).toBeGreaterThan(0);
+      expect(Buffer.concat(heard).toString('latin1')).not.toContain(gw.upstreamPassword);
+    } finally {
+      await agent.stop();
+      await gw.stop();
+      impostor.close();
+    }
+  }, 30_000);
+});

@@ -108,3 +108,40 @@ describe('an HTTPS API through an agent', () => {
     expect(JSON.stringify(body)).not.toContain(SECRET);
   });
 });
+
+describe('a credential the gateway adds', () => {
+  it('is never sent through an agent where the agent could read it: plain HTTP, or TLS not verified', async () => {
+    const policies = [
+      {
+        id: 'all',
+        subjects: { groups: ['testers'] },
+        connections: ['*'],
+        rules: [{ id: 'allow', effect: 'allow' as const, match: {} }],
+      },
+    ];
+    for (const [upstream, tls, how] of [
+      ['http://billing.internal:8080', {}, 'over plain HTTP'],
+      ['https://billing.internal:8443', { rejectUnauthorized: false }, 'over TLS it does not verify'],
+    ] as const) {
+      await expect(
+        startHttpTestGateway({
+          env: { ...process.env, UP_TOKEN: SECRET },
+          connections: {
+            api: {
+              protocol: 'http',
+              listen: '127.0.0.1:0',
+              via: { agent: 'web' },
+              upstream,
+              auth: { type: 'bearer', token: { env: 'UP_TOKEN' } },
+              tls,
+            },
+          },
+          policies,
+          extra: { agents: agentsSection() },
+        }),
+      ).rejects.toThrow(
+        new RegExp(`send its bearer credential through agent "web" ${how}: the agent could read it`),
+      );
+    }
+  });
+});

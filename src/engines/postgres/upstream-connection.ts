@@ -243,6 +243,13 @@ function logIn(
             case 'ok':
               break;
             case 'cleartext':
+              // Through an agent, whatever answers at the far end of the tunnel (the agent itself, if
+              // it is compromised, or anything on its path) would read the password — and could then
+              // log in without Gatehouse. Only a TLS session this gateway verified keeps it private.
+              if (target.via && target.tls.mode !== 'verify-full' && target.tls.mode !== 'verify-ca')
+                throw new UpstreamError(
+                  `the upstream asked for the password in clear through agent "${target.via.agent}" without verified TLS: refused (set upstream.tls.mode verify-full, or SCRAM on the server)`,
+                );
               socket.write(encode.passwordMessage(password()));
               break;
             case 'md5':
