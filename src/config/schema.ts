@@ -671,7 +671,7 @@ export const agentsSchema = z
       .min(1)
       .default(8)
       .describe(
-        'unauthenticated connections at once from one source address (IPv6: one /64); raise it when agents come through a NAT or a TCP load balancer',
+        'unauthenticated connections at once from one source address (IPv6: one /64); raise it when agents come through a NAT, a load balancer or an ingress',
       ),
   })
   .optional();
