@@ -36,6 +36,29 @@ export interface LoopbackRun {
   readonly reusable: boolean;
   /** Aborting closes the session, which stops the statement. */
   readonly signal?: AbortSignal;
+  /**
+   * Every NoticeResponse the session receives while the statement runs (the gate's "held for
+   * approval" notice among them). The upstream can send notices too: treat them as hints only.
+   */
+  readonly onNotice?: (notice: LoopbackNotice) => void;
+}
+
+/** A NoticeResponse as the loopback session received it. */
+export interface LoopbackNotice {
+  readonly message: string;
+  readonly detail?: string;
+}
+
+function listenForNotices(client: pg.Client, req: LoopbackRun): () => void {
+  const listener = req.onNotice;
+  if (!listener) return () => undefined;
+  const relay = (n: { message?: unknown; detail?: unknown }) =>
+    listener({
+      message: typeof n.message === 'string' ? n.message : '',
+      ...(typeof n.detail === 'string' ? { detail: n.detail } : {}),
+    });
+  client.on('notice', relay);
+  return () => client.removeListener('notice', relay);
 }
 
 /** application_name of every loopback session, so records show which sessions the MCP server opened. */
@@ -83,6 +106,7 @@ export class LoopbackSessions {
       (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
     };
     req.signal?.addEventListener('abort', onAbort, { once: true });
+    const stopNotices = listenForNotices(client, req);
     try {
       if (req.signal?.aborted) onAbort();
       const query = client.query(new CappedQuery(req.sql, req.params ?? [], req.maxRows));
@@ -96,6 +120,7 @@ export class LoopbackSessions {
       else if (client.getTransactionStatus() !== 'I') destroy = true;
       throw e;
     } finally {
+      stopNotices();
       req.signal?.removeEventListener('abort', onAbort);
       client.release(destroy);
     }
@@ -113,11 +138,13 @@ export class LoopbackSessions {
     const onAbort = () =>
       (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
     req.signal?.addEventListener('abort', onAbort, { once: true });
+    const stopNotices = listenForNotices(client, req);
     try {
       await client.connect();
       if (req.signal?.aborted) onAbort();
       return await client.query(new CappedQuery(req.sql, req.params ?? [], req.maxRows)).promise;
     } finally {
+      stopNotices();
       req.signal?.removeEventListener('abort', onAbort);
       this.#dedicated.delete(client);
       await client.end().catch(() => undefined);

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import type { SqlStatement } from '../core/sql-statement.js';
 import type { ProgressSink } from './approval-wait.js';
 import { normaliseReason, withPromptComment } from './prompt-comment.js';
-import { reviewFlow } from './review-flow.js';
+import { reviewFlow, runFollowingHolds } from './review-flow.js';
 import { foresee, outcomeResult, runStatement } from './statement-runner.js';
 import type { Caller, McpToolDeps } from './tool-deps.js';
 import { toolError } from './tool-text.js';
@@ -117,5 +117,7 @@ export async function queryTool(
   // Review: the gate opens the request; the tool returns it as pending instead of blocking on it.
   if (decision?.effect === 'review' && desk)
     return reviewFlow(deps, desk, run, (args.wait_seconds ?? 0) * 1000, progress);
+  // The gate may still hold it (it decides with more than the policy): follow what it does.
+  if (desk) return runFollowingHolds(deps, desk, run, (args.wait_seconds ?? 0) * 1000, progress);
   return outcomeResult(deps, run, await runStatement(deps, run));
 }

@@ -20,6 +20,7 @@ import {
   type ProgressSink,
 } from './approval-wait.js';
 import { MAX_HELD_PER_PRINCIPAL, type HeldRun } from './held-statements.js';
+import type { LoopbackNotice } from './loopback-sessions.js';
 import {
   foresee,
   outcomeResult,
@@ -92,6 +93,74 @@ export async function reviewFlow(
   }
   deps.held.add(request.id, run, outcome, controller);
   return afterRequest(deps, desk, run, request, waitMs, sink);
+}
+
+/** Lookups one run makes on the gate's notices (an upstream can send notices too; each costs a read). */
+const MAX_HOLD_LOOKUPS = 8;
+
+/** The gate's own notice that it holds a statement (client-connection.ts: `request <id>: <url>`). */
+function looksHeld(n: LoopbackNotice): boolean {
+  return n.message.startsWith('Gatehouse: ') && /^request \S+: /.test(n.detail ?? '');
+}
+
+/**
+ * Runs a statement the policy alone would not send to review, following what the gate does with it:
+ * the gate decides with more than the policy (column lineage sends an agent's predicate on a masked
+ * column to review, for one), so a statement the tool foresaw as allowed may still be held. When the
+ * gate says it holds the statement, the tool does not block on it: it returns the pending request
+ * and the statement stays held, exactly as for a statement the policy sends to review. The notice
+ * only prompts the check; what counts is a pending request of this caller for exactly this text.
+ */
+export async function runFollowingHolds(
+  deps: McpToolDeps,
+  desk: ApprovalDesk,
+  run: RunStatement,
+  waitMs: number,
+  sink: ProgressSink,
+): Promise<CallToolResult> {
+  // The run outlives the call once held, so it has a signal of its own; until then the call's
+  // cancellation still stops it.
+  const controller = new AbortController();
+  const follow = () => controller.abort();
+  sink.signal.addEventListener('abort', follow, { once: true });
+  if (sink.signal.aborted) controller.abort();
+  let notices = 0;
+  let noticed: (() => void) | undefined;
+  const onNotice = (n: LoopbackNotice) => {
+    if (!looksHeld(n)) return;
+    notices += 1;
+    noticed?.();
+  };
+  const outcome = runStatement(deps, { ...run, signal: controller.signal, onNotice });
+  try {
+    let checked = 0;
+    for (;;) {
+      const next = await Promise.race([
+        outcome.then((o) => ({ o })),
+        new Promise<undefined>((resolve) => {
+          noticed = () => resolve(undefined);
+          if (notices > checked) resolve(undefined);
+        }),
+      ]);
+      noticed = undefined;
+      if (next) return outcomeResult(deps, run, next.o);
+      checked = notices;
+      if (checked > MAX_HOLD_LOOKUPS) return outcomeResult(deps, run, await outcome);
+      const request = await desk.findPending(hashOf(run));
+      if (!request || request.mode !== 'hold') continue;
+      sink.signal.removeEventListener('abort', follow);
+      if (deps.held.fullFor(run) !== undefined) {
+        controller.abort();
+        return toolError(
+          `The gate holds this statement for approval, but you have ${MAX_HELD_PER_PRINCIPAL} statements held or with results not yet collected (or the gateway is full), so it was withdrawn; nothing ran. Collect them with wait_for_approval and try again.`,
+        );
+      }
+      deps.held.add(request.id, run, outcome, controller);
+      return afterRequest(deps, desk, run, request, waitMs, sink);
+    }
+  } finally {
+    sink.signal.removeEventListener('abort', follow);
+  }
 }
 
 /**

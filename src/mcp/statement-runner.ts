@@ -8,7 +8,7 @@ import type { Decision } from '../core/decision.js';
 import type { SqlStatement } from '../core/sql-statement.js';
 import { mostSevere } from '../policy/policy-messages.js';
 import { pgErrorFields, type CappedResult, type PgErrorFields } from './capped-query.js';
-import { LoopbackUnavailableError } from './loopback-sessions.js';
+import { LoopbackUnavailableError, type LoopbackNotice } from './loopback-sessions.js';
 import type { Caller, McpToolDeps } from './tool-deps.js';
 import {
   databaseErrorResult,
@@ -53,6 +53,8 @@ export interface RunStatement {
   readonly preface?: string;
   /** Run on a session of its own (a statement the gate may hold for a person's decision). */
   readonly dedicated?: boolean;
+  /** Told of every notice the session receives while the statement runs (hints only). */
+  readonly onNotice?: (notice: LoopbackNotice) => void;
 }
 
 /** Outcome of one run, before it is turned into a tool result. */
@@ -75,6 +77,7 @@ export async function runStatement(deps: McpToolDeps, run: RunStatement): Promis
       maxRows: run.maxRows,
       reusable,
       ...(run.signal ? { signal: run.signal } : {}),
+      ...(run.onNotice ? { onNotice: run.onNotice } : {}),
     };
     const result = run.dedicated ? await deps.loopback.runDedicated(req) : await deps.loopback.run(req);
     return { kind: 'rows', result };

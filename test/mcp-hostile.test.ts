@@ -1,0 +1,111 @@
+// A hostile agent on the MCP server, with the real MCP SDK client: what the tools do must follow what
+// the gate decided (not what the tool foresaw from policy alone), and one tool call cannot make the
+// gateway hold an unbounded result in memory. docs/security.md, classes 11 and 12.
+
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startTestGateway, type TestGateway } from './testkit/gateway.js';
+
+const POLICIES = [
+  {
+    id: 'agents',
+    subjects: { agent: true },
+    connections: ['app'],
+    rules: [
+      { id: 'agents-review-updates', effect: 'review' as const, match: { kinds: ['update'] } },
+      {
+        id: 'agents-read-customers-masked',
+        effect: 'allow' as const,
+        match: { categories: ['read' as const], tables: ['customers'] },
+        mask: true,
+      },
+      { id: 'agents-read', effect: 'allow' as const, match: { categories: ['read' as const] } },
+    ],
+  },
+  {
+    id: 'dba',
+    subjects: { groups: ['dba'], agent: false },
+    connections: ['app'],
+    rules: [{ id: 'dba-all', effect: 'allow' as const, match: {} }],
+  },
+];
+
+let gw: TestGateway;
+let base: string;
+let agentToken: string;
+let dbaToken: string;
+
+interface ToolResult {
+  content: { type: string; text?: string }[];
+  structuredContent?: Record<string, unknown>;
+  isError?: boolean;
+}
+const text = (r: ToolResult) => r.content.map((c) => c.text ?? '').join('\n');
+
+async function connect(token: string): Promise<Client> {
+  const client = new Client({ name: 'mcp-hostile-test', version: '1.0.0' });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(`${base}/mcp`), {
+      requestInit: { headers: { Authorization: `Bearer ${token}` } },
+    }),
+  );
+  return client;
+}
+
+async function call(client: Client, name: string, args: Record<string, unknown>): Promise<ToolResult> {
+  return (await client.callTool({ name, arguments: args })) as ToolResult;
+}
+
+async function decide(id: string, vote: 'approve' | 'deny'): Promise<number> {
+  const res = await fetch(`${base}/api/approvals/${id}/${vote}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${dbaToken}`, 'content-type': 'application/json' },
+    body: '{}',
+  });
+  return res.status;
+}
+
+beforeAll(async () => {
+  gw = await startTestGateway({
+    superUrl: inject('pgUrl'),
+    policies: POLICIES,
+    setupSql: `CREATE TABLE customers (id int PRIMARY KEY, name text, email text);
+               INSERT INTO customers VALUES (1, 'Ada', 'ada@example.com'), (2, 'Bob', 'bob@example.com');`,
+    extra: {
+      listeners: { postgres: { address: '127.0.0.1:0' }, http: { address: '127.0.0.1:0' } },
+      masking: { columns: [{ column: 'public.customers.email' }] },
+      approvals: { rules: { default: { approverGroups: ['dba'] } } },
+    },
+  });
+  base = `http://127.0.0.1:${gw.gateway.http!.port}`;
+  agentToken = await gw.token({ subject: 'agent-h', groups: ['ai-agents'], agent: true });
+  dbaToken = await gw.token({ subject: 'alice', groups: ['dba'] });
+});
+afterAll(async () => gw?.stop());
+
+describe('the tool follows what the gate decided', () => {
+  it('a statement the policy allows but the gate holds (a masked column in a predicate) returns a pending request, not a hung call', async () => {
+    const client = await connect(agentToken);
+    try {
+      // The policy alone allows this read (masked); the gate's column lineage sends an agent's
+      // predicate on a masked column to review. The tool must not block on the gate's hold.
+      const sql = "SELECT id FROM customers WHERE email LIKE 'ada%'";
+      const r = await call(client, 'query', { connection: 'app', sql, reason: 'find Ada by address' });
+      expect(r.isError).toBeFalsy();
+      expect(r.structuredContent).toMatchObject({ status: 'pending_approval' });
+      const id = r.structuredContent!.requestId as string;
+      expect(text(r)).toContain(`wait_for_approval with request_id "${id}"`);
+      // The statement is still held by the gate: approving it runs it there, and wait_for_approval
+      // returns its (masked-lineage) result.
+      expect(await decide(id, 'approve')).toBe(200);
+      const w = await call(client, 'wait_for_approval', { request_id: id, timeout_seconds: 30 });
+      expect(w.isError).toBeFalsy();
+      expect(text(w)).toContain('Approved by alice');
+      expect(w.structuredContent).toMatchObject({ rows: [['1']] });
+    } finally {
+      await client.close();
+    }
+  });
+});
