@@ -11,7 +11,7 @@ import { startTestGateway, type TestGateway } from './testkit/gateway.js';
 const POLICIES = [
   {
     id: 'agents',
-    subjects: { agent: true },
+    subjects: { groups: ['ai-agents'], agent: true },
     connections: ['app'],
     rules: [
       { id: 'agents-review-updates', effect: 'review' as const, match: { kinds: ['update'] } },
@@ -25,6 +25,13 @@ const POLICIES = [
     ],
   },
   {
+    // Reads without masking: nothing in the result is withheld for its size.
+    id: 'bulk',
+    subjects: { groups: ['bulk-readers'] },
+    connections: ['app'],
+    rules: [{ id: 'bulk-read', effect: 'allow' as const, match: { categories: ['read' as const] } }],
+  },
+  {
     id: 'dba',
     subjects: { groups: ['dba'], agent: false },
     connections: ['app'],
@@ -36,6 +43,7 @@ let gw: TestGateway;
 let base: string;
 let agentToken: string;
 let dbaToken: string;
+let bulkToken: string;
 
 interface ToolResult {
   content: { type: string; text?: string }[];
@@ -82,6 +90,7 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${gw.gateway.http!.port}`;
   agentToken = await gw.token({ subject: 'agent-h', groups: ['ai-agents'], agent: true });
   dbaToken = await gw.token({ subject: 'alice', groups: ['dba'] });
+  bulkToken = await gw.token({ subject: 'bulk-agent', groups: ['bulk-readers'], agent: true });
 });
 afterAll(async () => gw?.stop());
 
@@ -104,6 +113,41 @@ describe('the tool follows what the gate decided', () => {
       expect(w.isError).toBeFalsy();
       expect(text(w)).toContain('Approved by alice');
       expect(w.structuredContent).toMatchObject({ rows: [['1']] });
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe('what one tool call may hold and return', () => {
+  it('bounds a result in bytes, not only in rows: large cells are cut and rows past the budget are not kept', async () => {
+    const client = await connect(bulkToken);
+    try {
+      // 20 rows of 2 MB each: within the row cap, 40 MB in the gateway's memory and in one response.
+      const r = await call(client, 'query', {
+        connection: 'app',
+        sql: "SELECT g AS n, repeat('x', 2000000) AS big FROM generate_series(1, 20) g",
+        reason: 'pull a large result through the gateway',
+      });
+      expect(r.isError).toBeFalsy();
+      expect(JSON.stringify(r).length).toBeLessThan(2 * 1024 * 1024);
+      expect(r.structuredContent).toMatchObject({ status: 'ok', capped: true });
+      const rows = r.structuredContent!.rows as string[][];
+      expect(rows.length).toBeGreaterThan(0);
+      expect(rows[0]![0]).toBe('1');
+      expect(rows[0]![1]).toMatch(/^x+… \(cut: 2000000 characters\)$/);
+      expect(text(r)).toContain('capped');
+      expect(text(r)).toContain('cut');
+      // One wide row (200 columns of 50 000 characters, 10 MB) is bounded the same way.
+      const columns = Array.from({ length: 200 }, (_, i) => `repeat('y', 50000) AS c${i}`).join(', ');
+      const wide = await call(client, 'query', {
+        connection: 'app',
+        sql: `SELECT ${columns}`,
+        reason: 'one wide row through the gateway',
+      });
+      expect(wide.isError).toBeFalsy();
+      expect(JSON.stringify(wide).length).toBeLessThan(2 * 1024 * 1024);
+      expect((wide.structuredContent!.rows as string[][])[0]).toHaveLength(200);
     } finally {
       await client.close();
     }

@@ -8,12 +8,43 @@
 
 import type pg from 'pg';
 
+/**
+ * Most characters of cell text one result keeps, across all its rows (a bound on the gateway's memory
+ * and on the response: rows are capped in number at the wire, but one row may hold 64 MiB, and
+ * hundreds of columns). Rows past it are not kept; the result says it was capped.
+ */
+export const MAX_RESULT_CHARS = 1024 * 1024;
+/** Most characters of one cell kept; a longer value is cut and says how long it was. */
+export const MAX_CELL_CHARS = 64 * 1024;
+
+/** Characters kept per cell for a result of `columns` columns: one full row always fits the budget. */
+export function cellLimit(columns: number): number {
+  return Math.min(MAX_CELL_CHARS, Math.max(256, Math.floor(MAX_RESULT_CHARS / Math.max(columns, 1))));
+}
+
+/**
+ * A cell as kept: cut past `limit` characters with the length it had. The value is the one the gateway
+ * sent, already masked: cutting it can only show less of what the masker let through.
+ */
+export function keptCell(v: string | null, limit: number): string | null {
+  if (v === null || v.length <= limit) return v;
+  let end = limit;
+  // Do not split a surrogate pair.
+  const c = v.charCodeAt(end - 1);
+  if (c >= 0xd800 && c <= 0xdbff) end -= 1;
+  return `${v.slice(0, end)}… (cut: ${v.length} characters)`;
+}
+
 export interface CappedResult {
   readonly columns: readonly string[];
   /** Cells exactly as the gateway sent them, in text format; null for SQL NULL. */
   readonly rows: readonly (readonly (string | null)[])[];
-  /** True when the statement had more rows than the limit. */
+  /** True when the statement had more rows than the limit, or than MAX_RESULT_CHARS could hold. */
   readonly capped: boolean;
+  /** True when rows were left out because the result reached MAX_RESULT_CHARS. */
+  readonly sizeCapped: boolean;
+  /** Cells cut to their limit (cellLimit). */
+  readonly cutCells: number;
   /** The command tag (`SELECT 3`, `UPDATE 1`), absent when capped. */
   readonly command?: string;
 }
@@ -52,6 +83,9 @@ export class CappedQuery implements pg.Submittable {
   #columns: string[] = [];
   readonly #rows: (string | null)[][] = [];
   #capped = false;
+  #chars = 0;
+  #sizeCapped = false;
+  #cutCells = 0;
   #command: string | undefined;
   #done = false;
 
@@ -81,8 +115,27 @@ export class CappedQuery implements pg.Submittable {
   }
 
   handleDataRow(msg: DataRowMessage): void {
-    if (this.#rows.length < this.maxRows) this.#rows.push([...msg.fields]);
-    else this.#capped = true;
+    if (this.#capped || this.#rows.length >= this.maxRows) {
+      this.#capped = true;
+      return;
+    }
+    const limit = cellLimit(msg.fields.length);
+    const row = msg.fields.map((v) => keptCell(v, limit));
+    let chars = 0;
+    for (let i = 0; i < row.length; i++) {
+      const cell = row[i];
+      if (cell === null || cell === undefined) continue;
+      chars += cell.length;
+      if (cell !== msg.fields[i]) this.#cutCells += 1;
+    }
+    // The first row is always kept (its cells are cut to fit): the caller sees something.
+    if (this.#rows.length > 0 && this.#chars + chars > MAX_RESULT_CHARS) {
+      this.#capped = true;
+      this.#sizeCapped = true;
+      return;
+    }
+    this.#chars += chars;
+    this.#rows.push(row);
   }
 
   handlePortalSuspended(): void {
@@ -123,6 +176,8 @@ export class CappedQuery implements pg.Submittable {
       columns: this.#columns,
       rows: this.#rows,
       capped: this.#capped,
+      sizeCapped: this.#sizeCapped,
+      cutCells: this.#cutCells,
       ...(this.#command !== undefined && !this.#capped ? { command: this.#command } : {}),
     });
   }

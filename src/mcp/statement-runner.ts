@@ -7,7 +7,7 @@ import { type SqlAction, sqlAction } from '../core/action.js';
 import type { Decision } from '../core/decision.js';
 import type { SqlStatement } from '../core/sql-statement.js';
 import { mostSevere } from '../policy/policy-messages.js';
-import { pgErrorFields, type CappedResult, type PgErrorFields } from './capped-query.js';
+import { MAX_RESULT_CHARS, pgErrorFields, type CappedResult, type PgErrorFields } from './capped-query.js';
 import { LoopbackUnavailableError, type LoopbackNotice } from './loopback-sessions.js';
 import type { Caller, McpToolDeps } from './tool-deps.js';
 import {
@@ -137,12 +137,18 @@ function rowsResult(run: RunStatement, r: CappedResult): CallToolResult {
   if (run.preface) lines.push(run.preface);
   const hasTable = r.columns.length > 0;
   if (hasTable) lines.push(textTable(r.columns, r.rows));
-  const count = r.capped
-    ? `more than ${r.rows.length} rows; showing the first ${r.rows.length} (rows capped). Narrow the query (WHERE, LIMIT, fewer columns) to see the rest.`
-    : hasTable
-      ? `${r.rows.length} row${r.rows.length === 1 ? '' : 's'}`
-      : (r.command ?? 'done');
+  const count = r.sizeCapped
+    ? `more rows than one result holds (${MAX_RESULT_CHARS} characters); showing the first ${r.rows.length} (rows capped). Narrow the query (WHERE, LIMIT, fewer or shorter columns) to see the rest.`
+    : r.capped
+      ? `more than ${r.rows.length} rows; showing the first ${r.rows.length} (rows capped). Narrow the query (WHERE, LIMIT, fewer columns) to see the rest.`
+      : hasTable
+        ? `${r.rows.length} row${r.rows.length === 1 ? '' : 's'}`
+        : (r.command ?? 'done');
   lines.push(`(${count})`);
+  if (r.cutCells > 0)
+    lines.push(
+      `Note: ${r.cutCells} value${r.cutCells === 1 ? ' was' : 's were'} longer than one result shows and ${r.cutCells === 1 ? 'is' : 'are'} cut ("… (cut: N characters)"); select a substring to see another part.`,
+    );
   if (hasTable && r.command && !/^SELECT\b/.test(r.command)) lines.push(`Command: ${r.command}`);
   const masked = maskObligation(run.decision);
   const redacted = masked ? countRedacted(r.rows) : 0;
@@ -159,6 +165,7 @@ function rowsResult(run: RunStatement, r: CappedResult): CallToolResult {
     rows: r.rows,
     rowCount: r.rows.length,
     capped: r.capped,
+    ...(r.cutCells > 0 ? { cutValues: r.cutCells } : {}),
     ...(r.command !== undefined ? { command: r.command } : {}),
     masked,
     ...(masked ? { redactedValues: redacted } : {}),
