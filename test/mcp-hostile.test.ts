@@ -119,6 +119,29 @@ describe('the tool follows what the gate decided', () => {
   });
 });
 
+describe('no state survives between tool calls', () => {
+  it('a holdable cursor declared in one call is gone in the next (its session is not reused)', async () => {
+    const client = await connect(bulkToken);
+    try {
+      const d = await call(client, 'query', {
+        connection: 'app',
+        sql: 'DECLARE kept CURSOR WITH HOLD FOR SELECT g FROM generate_series(1, 3) g',
+        reason: 'leave a cursor open on the session',
+      });
+      expect(d.isError).toBeFalsy();
+      const r = await call(client, 'query', {
+        connection: 'app',
+        sql: "SELECT name FROM pg_cursors WHERE name <> ''",
+        reason: 'look for cursors left from the last call',
+      });
+      expect(r.isError).toBeFalsy();
+      expect(r.structuredContent).toMatchObject({ rows: [] });
+    } finally {
+      await client.close();
+    }
+  });
+});
+
 describe('what one tool call may hold and return', () => {
   it('bounds a result in bytes, not only in rows: large cells are cut and rows past the budget are not kept', async () => {
     const client = await connect(bulkToken);

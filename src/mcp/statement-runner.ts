@@ -66,7 +66,15 @@ export type RunOutcome =
   | { readonly kind: 'unavailable'; readonly message: string };
 
 export async function runStatement(deps: McpToolDeps, run: RunStatement): Promise<RunOutcome> {
-  const reusable = run.statement.categories.length > 0 && run.statement.categories.every((c) => c === 'read');
+  // A session is reused only after a plain read: a read may still leave state behind (DECLARE …
+  // WITH HOLD outlives its transaction; set_config and PREPARE are reads too), and the next call must
+  // start clean.
+  const st = run.statement;
+  const reusable =
+    st.categories.length > 0 &&
+    st.categories.every((c) => c === 'read') &&
+    (st.sessionObjects?.length ?? 0) === 0 &&
+    (st.settings?.length ?? 0) === 0;
   try {
     const req = {
       token: run.caller.token,
