@@ -4,7 +4,9 @@
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { LoopbackSessions } from '../src/mcp/loopback-sessions.js';
 import { startTestGateway, type TestGateway } from './testkit/gateway.js';
 
 const POLICIES = [
@@ -114,6 +116,118 @@ describe('the tool follows what the gate decided', () => {
       expect(w.structuredContent).toMatchObject({ rows: [['1']] });
     } finally {
       await client.close();
+    }
+  });
+});
+
+describe('a loopback session the gateway ends', () => {
+  it('a held statement whose session the gateway ends (token revoked while it waits) does not take the gateway down', async () => {
+    const uncaught: unknown[] = [];
+    const onUncaught = (e: unknown) => uncaught.push(e);
+    process.on('uncaughtException', onUncaught);
+    const token = await gw.token({ subject: 'agent-revoked-while-held', groups: ['ai-agents'], agent: true });
+    const client = await connect(token);
+    try {
+      const r = await call(client, 'query', {
+        connection: 'app',
+        sql: "SELECT id FROM customers WHERE email LIKE 'bob%'",
+        reason: 'find Bob by address',
+      });
+      expect(r.structuredContent).toMatchObject({ status: 'pending_approval' });
+      const requestId = r.structuredContent!.requestId as string;
+      const id = (await gw.gateway.store.listServiceTokens()).find(
+        (t) => t.subject === 'agent-revoked-while-held',
+      )!.id;
+      await gw.gateway.store.revokeServiceToken(id, new Date());
+      gw.gateway.identity.serviceTokens?.noteRevoked(id);
+      // The gateway ends the revoked token's sessions, the held one included: its request is withdrawn.
+      const deadline = Date.now() + 20_000;
+      let status = 'pending';
+      while (status === 'pending' && Date.now() < deadline) {
+        await new Promise((res) => setTimeout(res, 200));
+        const got = await fetch(`${base}/api/approvals/${requestId}`, {
+          headers: { authorization: `Bearer ${dbaToken}` },
+        });
+        status = ((await got.json()) as { status: string }).status;
+      }
+      expect(status).not.toBe('pending');
+      // The gateway still answers other callers.
+      const other = await connect(agentToken);
+      try {
+        const ok = await call(other, 'query', {
+          connection: 'app',
+          sql: 'SELECT 1 AS one',
+          reason: 'still up?',
+        });
+        expect(ok.isError).toBeFalsy();
+      } finally {
+        await other.close();
+      }
+      expect(uncaught.map(String)).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      await client.close().catch(() => undefined);
+    }
+  });
+  it('a pooled session closed under a running statement (the call cancelled, a held statement withdrawn) is an error for that call only', async () => {
+    const uncaught: unknown[] = [];
+    const onUncaught = (e: unknown) => uncaught.push(e);
+    process.on('uncaughtException', onUncaught);
+    // The tools' own loopback sessions, against this gateway's listener.
+    const loopback = new LoopbackSessions({
+      address: () => ({ host: '127.0.0.1', port: gw.port }),
+      idleTimeoutMs: 60_000,
+    });
+    try {
+      const abort = new AbortController();
+      let started!: () => void;
+      const running = new Promise<void>((res) => (started = res));
+      const run = loopback
+        .run({
+          token: bulkToken,
+          connection: 'app',
+          sql: "SELECT pg_sleep(30), 'done'",
+          maxRows: 1,
+          reusable: true,
+          signal: abort.signal,
+          onNotice: () => undefined,
+        })
+        .then(
+          () => 'ran',
+          (e: unknown) => String(e),
+        );
+      // Aborted once the statement is running upstream.
+      void (async () => {
+        for (;;) {
+          const c = new pg.Client({ connectionString: gw.directUrl });
+          await c.connect();
+          const n = await c.query(
+            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()",
+          );
+          await c.end();
+          if ((n.rows[0] as { n: number }).n > 0) return started();
+          await new Promise((res) => setTimeout(res, 50));
+        }
+      })();
+      await running;
+      abort.abort();
+      expect(await run).toMatch(/terminated/);
+      // Let any 'error' the closed socket emits surface.
+      await new Promise((res) => setImmediate(res));
+      await new Promise((res) => setTimeout(res, 100));
+      expect(uncaught.map(String)).toEqual([]);
+      // The next call gets a fresh session.
+      const next = await loopback.run({
+        token: bulkToken,
+        connection: 'app',
+        sql: 'SELECT 1',
+        maxRows: 1,
+        reusable: true,
+      });
+      expect(next.rows).toEqual([['1']]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      await loopback.close();
     }
   });
 });

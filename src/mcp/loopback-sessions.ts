@@ -99,7 +99,14 @@ export class LoopbackSessions {
     this.#sweep();
     const pool = this.#poolFor(req);
     const client = await pool.connect();
+    // pg-pool listens for errors only on idle clients: a checked-out client whose socket ends (the
+    // abort below, the gateway ending the session) emits 'error', which unheard would end the process.
+    // The pending query is rejected on its own, and the session is not reused.
     let destroy = !req.reusable;
+    const onError = () => {
+      destroy = true;
+    };
+    client.on('error', onError);
     const onAbort = () => {
       destroy = true;
       // Closing the socket makes the gateway end the session; pg rejects the pending query.
@@ -123,6 +130,8 @@ export class LoopbackSessions {
       stopNotices();
       req.signal?.removeEventListener('abort', onAbort);
       client.release(destroy);
+      // After release: an 'error' emitted later in this tick (a destroyed socket) is still heard.
+      setImmediate(() => client.removeListener('error', onError));
     }
   }
 
