@@ -229,13 +229,13 @@ const ERROR_SQLSTATE: Partial<Record<ErrorCode, string>> = {
   [ERROR_CODES.LIMIT_EXCEEDED]: SqlState.ProgramLimitExceeded,
 };
 
-/** A refusal with the SQLSTATE PostgreSQL itself would send for the same input (not a policy refusal). */
 /** Rule ids of refusals the PostgreSQL engine makes itself, recorded as `refusal` events. */
 const INVALID_ENCODING_RULE = 'pg-invalid-encoding';
 const SESSION_OBJECTS_LIMIT_RULE = 'pg-session-objects-limit';
 const LEXER_BARRIER_RULE = 'lexer-barrier';
 const REPLACED_OBJECT_RULE = 'replaced-session-object';
 
+/** A refusal with the SQLSTATE PostgreSQL itself would send for the same input (not a policy refusal). */
 class PgError extends GatewayError {
   constructor(
     readonly sqlState: string,
