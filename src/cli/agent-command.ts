@@ -322,7 +322,7 @@ export function agentCommand(deps: AgentCommandDeps): Command {
         logLevel: string;
       }) => {
         const { AgentRuntime } = await import('../tunnel/agent/agent-runtime.js');
-        const { parseGatewayUrl } = await import('../tunnel/agent/gateway-connection.js');
+        const { parseGatewayUrl, parseProxyUrl } = await import('../tunnel/agent/gateway-connection.js');
         const { createLogger } = await import('../logger.js');
         if (!opts.gateway || opts.gateway.length === 0)
           throw new InvalidArgumentError('--gateway (or GATEHOUSE_AGENT_GATEWAY) is required');
@@ -331,6 +331,12 @@ export function agentCommand(deps: AgentCommandDeps): Command {
           opts.joinToken ??
           (opts.joinTokenFile ? readFileSync(opts.joinTokenFile, 'utf8').trim() : undefined);
         const proxy = opts.proxy ?? env.HTTPS_PROXY ?? env.https_proxy;
+        let proxyUrl: URL | undefined;
+        try {
+          proxyUrl = proxy ? parseProxyUrl(proxy) : undefined;
+        } catch (e) {
+          throw new InvalidArgumentError(`--proxy: ${(e as Error).message}`);
+        }
         const maxStreams = Number(opts.maxStreams);
         if (!Number.isInteger(maxStreams) || maxStreams < 1)
           throw new InvalidArgumentError('--max-streams must be a positive integer');
@@ -341,7 +347,7 @@ export function agentCommand(deps: AgentCommandDeps): Command {
           stateDir: opts.stateDir,
           ...(joinToken ? { joinToken } : {}),
           ...(opts.ca ? { ca: readFileSync(opts.ca) } : {}),
-          ...(proxy ? { proxy: new URL(proxy) } : {}),
+          ...(proxyUrl ? { proxy: proxyUrl } : {}),
           allow: opts.allow ?? [],
           maxStreams,
           drainTimeoutMs: parseDuration(opts.drainTimeout),

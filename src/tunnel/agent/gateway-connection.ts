@@ -64,9 +64,37 @@ function connectTcp(host: string, port: number, timeoutMs: number): Promise<net.
   });
 }
 
+/**
+ * The proxy to reach the gateway through, from `--proxy` or `HTTPS_PROXY`: an `http://` URL (a bare
+ * `host:port`, as `HTTPS_PROXY` often holds, is one). Any other scheme is refused: the CONNECT goes to
+ * the proxy in plain HTTP, so an `https://user:password@proxy` would send its credentials in clear to
+ * a proxy that expects TLS, and `socks5://` would be spoken to as HTTP.
+ */
+export function parseProxyUrl(value: string): URL {
+  const text = value.includes('://') ? value : `http://${value}`;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    // Not the value itself: a proxy URL can carry a password.
+    throw new Error('the proxy is not a URL');
+  }
+  if (url.protocol !== 'http:')
+    throw new Error(
+      `the proxy must be an http:// URL (the agent sends CONNECT in plain HTTP); ${url.protocol}// proxies are not supported`,
+    );
+  if (url.hostname === '') throw new Error('the proxy URL names no host');
+  return url;
+}
+
 /** A TCP connection to host:port through an HTTP proxy's CONNECT (RFC 9110 §9.3.6). */
 function connectThroughProxy(proxy: URL, host: string, port: number, timeoutMs: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
+    // Never a Proxy-Authorization to a proxy this plain-HTTP CONNECT does not speak to as configured.
+    if (proxy.protocol !== 'http:') {
+      reject(new Error(`the proxy must be an http:// URL, not ${proxy.protocol}//`));
+      return;
+    }
     const authority = net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
     const headers: Record<string, string> = { host: authority };
     if (proxy.username)
