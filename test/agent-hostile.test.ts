@@ -6,7 +6,9 @@
 // - an agent given several gateway URLs joins once instead of racing its single-use token;
 // - an agent verifying the gateway by --ca checks the certificate against the gateway URL's host,
 //   so a certificate of the same CA for another name never receives the join token;
-// - a PostgreSQL password is never sent in clear through an agent without verified TLS.
+// - a PostgreSQL password is never sent in clear through an agent without verified TLS;
+// - an agent behind a proxy reaches the gateway through CONNECT, and sends nothing (its proxy
+//   password above all) to a proxy URL of another scheme than http://.
 
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -278,6 +280,81 @@ describe('a PostgreSQL upstream through an agent without verified TLS', () => {
       await agent.stop();
       await gw.stop();
       impostor.close();
+    }
+  }, 30_000);
+});
+
+describe('an agent behind an HTTP proxy', () => {
+  let gw: TestGateway;
+  let proxy: http.Server;
+  const seen: { authority: string; auth: string | undefined }[] = [];
+
+  beforeAll(async () => {
+    gw = await startTestGateway({
+      superUrl: inject('pgUrl'),
+      connectionExtra: { via: { agent: 'proxied' } },
+      extra: { agents: agentsSection(0) },
+    });
+    // A CONNECT proxy (RFC 9110 §9.3.6) that wants Basic ann:s3cret and tunnels bytes as they are.
+    proxy = http.createServer((_req, res) => res.writeHead(405).end());
+    proxy.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
+      seen.push({ authority: req.url ?? '', auth: req.headers['proxy-authorization'] });
+      if (req.headers['proxy-authorization'] !== `Basic ${Buffer.from('ann:s3cret').toString('base64')}`) {
+        client.end('HTTP/1.1 407 Proxy Authentication Required\r\n\r\n');
+        return;
+      }
+      const [host, port] = (req.url ?? '').split(':');
+      const up = net.connect(Number(port), host, () => {
+        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        if (head.length > 0) up.write(head);
+        up.pipe(client);
+        client.pipe(up);
+      });
+      up.on('error', () => client.destroy());
+      client.on('error', () => up.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  });
+  afterAll(async () => {
+    proxy?.closeAllConnections();
+    await new Promise((r) => proxy?.close(r));
+    await gw?.stop();
+  });
+
+  it('reaches the gateway through CONNECT with its credentials, and carries PostgreSQL', async () => {
+    const port = (proxy.address() as net.AddressInfo).port;
+    const agent = await startAgent(gw.gateway.agents!, {
+      joinToken: await joinToken(gw.gateway.agents!, 'proxied'),
+      proxy: new URL(`http://ann:s3cret@127.0.0.1:${port}`),
+    });
+    try {
+      await agent.ready();
+      expect(await query(gw, 'SELECT 9 AS n')).toEqual([{ n: 9 }]);
+      expect(seen.length).toBeGreaterThan(0);
+      expect(seen[0]!.authority).toBe(`127.0.0.1:${gw.gateway.agents!.address.port}`);
+      expect(agent.logs.join('\n')).not.toContain('s3cret');
+    } finally {
+      await agent.stop();
+    }
+  }, 30_000);
+
+  it('sends nothing to a proxy named by another scheme: an https:// proxy would get its password in clear', async () => {
+    // A TLS port (what an https:// proxy is) that records every byte it is sent.
+    const received: Buffer[] = [];
+    const tlsPort = net.createServer((s) => s.on('data', (d: Buffer) => received.push(d)));
+    await new Promise<void>((r) => tlsPort.listen(0, '127.0.0.1', r));
+    const port = (tlsPort.address() as net.AddressInfo).port;
+    const agent = await startAgent(gw.gateway.agents!, {
+      joinToken: await joinToken(gw.gateway.agents!, 'proxied'),
+      proxy: new URL(`https://ann:s3cret@127.0.0.1:${port}`),
+    });
+    try {
+      await until(() => agent.logs.some((l) => l.includes('must be an http:// URL')), 10_000, 'the refusal');
+      expect(Buffer.concat(received).length).toBe(0);
+      expect(agent.logs.join('\n')).not.toContain('s3cret');
+    } finally {
+      await agent.stop();
+      await new Promise((r) => tlsPort.close(r));
     }
   }, 30_000);
 });
