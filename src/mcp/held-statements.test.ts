@@ -52,4 +52,45 @@ describe('HeldStatements', () => {
     held.close();
     expect(held.fullFor(runOf('newcomer'))).toBeUndefined();
   });
+
+  it('counts a place from the moment it is reserved, so calls at once cannot all pass the bound', () => {
+    const held = new HeldStatements();
+    const mine = runOf('claude');
+    // MAX_HELD_PER_PRINCIPAL calls reserve before any of them learns whether its statement is held.
+    const places = Array.from({ length: MAX_HELD_PER_PRINCIPAL }, () => held.reserve(mine));
+    expect(places.every((p) => typeof p === 'object')).toBe(true);
+    expect(held.reserve(mine)).toBe('principal');
+    expect(held.fullFor(mine)).toBe('principal');
+    expect(held.fullFor(runOf('gemini'))).toBeUndefined();
+    // One is held: its place becomes the entry (still counted); one finds nothing held and gives its
+    // place back, twice without effect.
+    const [first, second] = places as [{ release(): void }, { release(): void }];
+    held.add('r1', mine, pending().outcome, new AbortController(), first);
+    expect(held.fullFor(mine)).toBe('principal');
+    second.release();
+    second.release();
+    first.release();
+    expect(held.fullFor(mine)).toBeUndefined();
+    expect(typeof held.reserve(mine)).toBe('object');
+    expect(held.reserve(mine)).toBe('principal');
+    // close() forgets every place; a call releasing its place afterwards changes nothing.
+    held.close();
+    const late = places[2] as { release(): void };
+    late.release();
+    expect(held.fullFor(mine)).toBeUndefined();
+    const again = Array.from({ length: MAX_HELD_PER_PRINCIPAL }, () => held.reserve(mine));
+    expect(again.every((p) => typeof p === 'object')).toBe(true);
+    expect(held.reserve(mine)).toBe('principal');
+    held.close();
+  });
+
+  it('bounds the gateway as a whole, reserved places included', () => {
+    const held = new HeldStatements();
+    for (let i = 0; i < MAX_HELD; i++) {
+      const who = runOf(`agent-${i % (MAX_HELD / MAX_HELD_PER_PRINCIPAL)}`);
+      expect(typeof held.reserve(who)).toBe('object');
+    }
+    expect(held.reserve(runOf('newcomer'))).toBe('gateway');
+    held.close();
+  });
 });

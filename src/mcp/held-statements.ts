@@ -33,10 +33,19 @@ function principalOf(run: RunStatement): string {
   return `${run.caller.identity.issuer}\u0000${run.caller.identity.subject}`;
 }
 
+/** A place taken before the statement is sent: counted at once, given back once (or kept by `add`). */
+export interface HeldPlace {
+  release(): void;
+}
+
 export class HeldStatements {
   readonly #runs = new Map<string, Entry>();
-  /** Entries per principal (principalOf). */
+  /** Entries and places taken, per principal (principalOf). */
   readonly #perPrincipal = new Map<string, number>();
+  /** Places taken by calls still waiting to learn whether their statement is held. */
+  #reserved = 0;
+  /** Bumped by close(): a place taken before it is not given back twice. */
+  #generation = 0;
 
   get size(): number {
     return this.#runs.size;
@@ -44,25 +53,56 @@ export class HeldStatements {
 
   /** Why another statement of this caller cannot be held now; undefined when it can. */
   fullFor(run: RunStatement): 'gateway' | 'principal' | undefined {
-    if (this.#runs.size >= MAX_HELD) return 'gateway';
+    if (this.#runs.size + this.#reserved >= MAX_HELD) return 'gateway';
     if ((this.#perPrincipal.get(principalOf(run)) ?? 0) >= MAX_HELD_PER_PRINCIPAL) return 'principal';
     return undefined;
+  }
+
+  /**
+   * Takes a place for a statement that may be held, before it is sent (the call then awaits the gate,
+   * and concurrent calls must not all pass the bound before any is added): the place, or why there is
+   * none. `add` with the place keeps it; every other way out must release it.
+   */
+  reserve(run: RunStatement): HeldPlace | 'gateway' | 'principal' {
+    const full = this.fullFor(run);
+    if (full !== undefined) return full;
+    const principal = principalOf(run);
+    this.#reserved++;
+    this.#count(principal, 1);
+    const generation = this.#generation;
+    let taken = true;
+    return {
+      release: () => {
+        if (!taken) return;
+        taken = false;
+        if (generation !== this.#generation) return;
+        this.#reserved--;
+        this.#count(principal, -1);
+      },
+    };
+  }
+
+  #count(principal: string, by: number): void {
+    const n = (this.#perPrincipal.get(principal) ?? 0) + by;
+    if (n > 0) this.#perPrincipal.set(principal, n);
+    else this.#perPrincipal.delete(principal);
   }
 
   #remove(requestId: string, e: Entry): void {
     if (this.#runs.get(requestId) !== e) return;
     this.#runs.delete(requestId);
-    const n = (this.#perPrincipal.get(e.principal) ?? 1) - 1;
-    if (n > 0) this.#perPrincipal.set(e.principal, n);
-    else this.#perPrincipal.delete(e.principal);
+    this.#count(e.principal, -1);
   }
 
+  /** Holds a statement; with the place reserved for it, that place becomes this entry. */
   add(
     requestId: string,
     run: RunStatement,
     outcome: Promise<RunOutcome>,
     controller: AbortController,
+    place?: HeldPlace,
   ): HeldRun {
+    place?.release();
     let settled: RunOutcome | undefined;
     const principal = principalOf(run);
     const entry: Entry = { requestId, run, outcome, controller, principal, settled: () => settled };
@@ -99,5 +139,8 @@ export class HeldStatements {
     }
     this.#runs.clear();
     this.#perPrincipal.clear();
+    // Places still reserved are gone with everything else; their calls' releases do nothing.
+    this.#reserved = 0;
+    this.#generation++;
   }
 }

@@ -59,40 +59,46 @@ export async function reviewFlow(
   // The same statement is already waiting for a person: do not send it again (it would open another).
   const existing = await desk.findPending(hash);
   if (existing) return afterRequest(deps, desk, run, existing, waitMs, sink);
-  const full = deps.held.fullFor(run);
-  if (full !== undefined) {
+  // The place is taken before the statement is sent: calls at once cannot all pass the bound.
+  const place = deps.held.reserve(run);
+  if (typeof place === 'string') {
     return toolError(
-      full === 'gateway'
+      place === 'gateway'
         ? 'Too many statements are waiting for approval on this gateway right now; nothing was sent. Try again later.'
         : `You have ${MAX_HELD_PER_PRINCIPAL} statements held or with results not yet collected; nothing was sent. Collect them with wait_for_approval (or let them expire) and try again.`,
     );
   }
 
-  const controller = new AbortController();
-  const outcome = runStatement(deps, { ...run, signal: controller.signal, dedicated: true });
-  let settled: RunOutcome | undefined;
-  void outcome.then((o) => (settled = o));
-  const deadline = Date.now() + REQUEST_APPEARS_WITHIN_MS;
-  let request: ApprovalRequest | undefined;
-  while (!settled && Date.now() < deadline) {
-    request = await desk.findPending(hash);
-    if (request || settled) break;
-    await Promise.race([outcome, sleep(LOOKUP_EVERY_MS)]);
-  }
-  if (settled) return settledEarly(deps, desk, run, hash, request, settled, waitMs, sink);
-  if (!request) {
-    controller.abort();
-    return toolError(
-      'Gatehouse did not open an approval request for this statement in time, so it was withdrawn; nothing ran. Try again later.',
-    );
-  }
-  if (request.mode === 'defer') {
-    // The request is stored just before the gate answers with its refusal: nothing is held.
-    await outcome;
+  try {
+    const controller = new AbortController();
+    const outcome = runStatement(deps, { ...run, signal: controller.signal, dedicated: true });
+    let settled: RunOutcome | undefined;
+    void outcome.then((o) => (settled = o));
+    const deadline = Date.now() + REQUEST_APPEARS_WITHIN_MS;
+    let request: ApprovalRequest | undefined;
+    while (!settled && Date.now() < deadline) {
+      request = await desk.findPending(hash);
+      if (request || settled) break;
+      await Promise.race([outcome, sleep(LOOKUP_EVERY_MS)]);
+    }
+    if (settled) return settledEarly(deps, desk, run, hash, request, settled, waitMs, sink);
+    if (!request) {
+      controller.abort();
+      return toolError(
+        'Gatehouse did not open an approval request for this statement in time, so it was withdrawn; nothing ran. Try again later.',
+      );
+    }
+    if (request.mode === 'defer') {
+      // The request is stored just before the gate answers with its refusal: nothing is held.
+      await outcome;
+      return afterRequest(deps, desk, run, request, waitMs, sink);
+    }
+    deps.held.add(request.id, run, outcome, controller, place);
     return afterRequest(deps, desk, run, request, waitMs, sink);
+  } finally {
+    // Every way out but holding it gives the place back (add kept it; releasing again does nothing).
+    place.release();
   }
-  deps.held.add(request.id, run, outcome, controller);
-  return afterRequest(deps, desk, run, request, waitMs, sink);
 }
 
 /** Lookups one run makes on the gate's notices (an upstream can send notices too; each costs a read). */
