@@ -817,9 +817,13 @@ export class ApprovalService implements Approver {
     }
     // One person, one vote: a vote already cast under another identity of the same person stands for
     // this one (the store's unique index on the person refuses it too, when two come at once).
-    const earlier = (await repo.listVotes(id)).find(
-      (v) => samePerson(v.approver, approver) && !samePrincipal(v.approver, approver),
-    );
+    // An identity that names no person is only itself: nothing to look up before its vote.
+    const earlier =
+      approver.person === undefined
+        ? undefined
+        : (await repo.listVotes(id)).find(
+            (v) => samePerson(v.approver, approver) && !samePrincipal(v.approver, approver),
+          );
     if (earlier)
       return {
         ok: false,
