@@ -1,4 +1,4 @@
-// A hostile review of the agent tunnel (docs/security.md, classes 11-15): the real gateway agents
+// A hostile review of the agent tunnel (docs/security.md, classes 14-18): the real gateway agents
 // listener over TCP/TLS, real agents (AgentRuntime) and real PostgreSQL sessions through them.
 // - nobody without a token can hold the listener's handshake slots (a trickling client is cut at one
 //   deadline; one source address cannot take every slot and lock the agents out);

@@ -1,6 +1,6 @@
 // A hostile agent on the MCP server, with the real MCP SDK client: what the tools do must follow what
 // the gate decided (not what the tool foresaw from policy alone), and one tool call cannot make the
-// gateway hold an unbounded result in memory. docs/security.md, classes 11 and 12.
+// gateway hold an unbounded result in memory. docs/security.md, classes 19–22.
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
