@@ -132,6 +132,13 @@ describe('S3 headers decided as the actions they imply', { timeout: 60_000 }, ()
               },
             },
             { id: 'no-bypass', effect: 'deny', match: { operations: ['s3:BypassGovernanceRetention'] } },
+            // Versions are history: the agent may delete objects (a delete marker) but not versions.
+            { id: 'no-version-delete', effect: 'deny', match: { operations: ['s3:DeleteObjectVersion'] } },
+            {
+              id: 'no-old-secrets',
+              effect: 'deny',
+              match: { operations: ['s3:GetObjectVersion'], paths: ['/pub/secret/**'] },
+            },
             {
               id: 'no-bucket-settings',
               effect: 'deny',
@@ -166,6 +173,7 @@ describe('S3 headers decided as the actions they imply', { timeout: 60_000 }, ()
                   's3:CopyObject',
                   's3:CreateMultipartUpload',
                   's3:GetObject',
+                  's3:GetObjectVersion',
                   's3:GetObjectTagging',
                   's3:DeleteObject',
                   's3:DeleteObjects',
@@ -341,6 +349,55 @@ describe('S3 headers decided as the actions they imply', { timeout: 60_000 }, ()
     expect(err.message).toContain('s3:BypassGovernanceRetention (PUT /dst/locked.txt?retention=)');
     // Without the bypass, the delete is the agent's to make.
     await s3(agent).send(new DeleteObjectCommand({ Bucket: 'dst', Key: 'locked.txt' }));
+  });
+
+  it('decides a request naming a version as IAM’s version action too: s3:DeleteObjectVersion, s3:GetObjectVersion', async () => {
+    // One client (one connection, one session): every client is a session of the agent's, and the
+    // agent has at most 20 at once.
+    const a = s3(agent);
+    try {
+      // A DELETE of a version destroys it for good; the same DELETE without one adds a delete marker.
+      const err = await refused(() =>
+        a.send(new DeleteObjectCommand({ Bucket: 'dst', Key: 'plain.txt', VersionId: 'v1' })),
+      );
+      expect(err.message).toContain('s3:DeleteObjectVersion (DELETE /dst/plain.txt?versionId=v1');
+      expect(err.message).toContain('no-version-delete');
+      const st = (await recorded()).findLast((s) => s.text.includes('?versionId=v1'))!;
+      expect(st).toMatchObject({ kind: 's3:DeleteObject', effect: 'deny', ruleId: 'no-version-delete' });
+      expect(st.text).toBe(
+        'DELETE /dst/plain.txt?versionId=v1&x-id=DeleteObject + s3:DeleteObjectVersion DELETE /dst/plain.txt?versionId=v1',
+      );
+      // Through DeleteObjects too, key by key.
+      await refused(() =>
+        a.send(
+          new DeleteObjectsCommand({
+            Bucket: 'dst',
+            Delete: { Objects: [{ Key: 'gone.txt' }, { Key: 'plain.txt', VersionId: 'v1' }] },
+          }),
+        ),
+      );
+      // And a copy from an old version of a secret is the read of that version.
+      await refused(() =>
+        a.send(
+          new CopyObjectCommand({
+            Bucket: 'dst',
+            Key: 'old.txt',
+            CopySource: 'pub/secret/plan.txt?versionId=v0',
+            TaggingDirective: 'REPLACE',
+          }),
+        ),
+      );
+      await refused(() =>
+        a.send(new GetObjectCommand({ Bucket: 'pub', Key: 'secret/plan.txt', VersionId: 'v0' })),
+      );
+      // Without a version: allowed, as before.
+      await a.send(new PutObjectCommand({ Bucket: 'dst', Key: 'gone.txt', Body: 'x' }));
+      await a.send(new DeleteObjectCommand({ Bucket: 'dst', Key: 'gone.txt' }));
+      const got = await a.send(new GetObjectCommand({ Bucket: 'pub', Key: 'secret/plan.txt' }));
+      expect(await got.Body!.transformToString()).toBe('secret/plan.txt');
+    } finally {
+      a.destroy();
+    }
   });
 
   describe('CreateBucket', () => {

@@ -231,6 +231,8 @@ describe('classifyS3', () => {
         deletes: [
           's3:DeleteObject DELETE /data/a/b c.txt data/a/b c.txt',
           's3:DeleteObject DELETE /data/x&y€?versionId=v1 data/x&y€',
+          // A version deleted is gone for good: IAM's s3:DeleteObjectVersion (s3-version-actions.ts).
+          's3:DeleteObjectVersion DELETE /data/x&y€?versionId=v1 data/x&y€',
         ],
       });
       expect(

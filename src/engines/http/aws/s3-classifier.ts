@@ -12,13 +12,15 @@
 // DeleteObjects names its keys in its XML body: each is decided as the s3:DeleteObject a client would
 // send for it (s3-delete-objects.ts), so its body is read (capped) like a JSON or query body.
 // Headers that make a request do more (an ACL, tags, Object Lock settings, a governance bypass, the
-// copy of a source's tags) are decided as the actions IAM asks for them (s3-implied-headers.ts).
+// copy of a source's tags) are decided as the actions IAM asks for them (s3-implied-headers.ts), and
+// so is a request's (or an implied request's) `?versionId=` (s3-version-actions.ts).
 
 import type { AwsClassification, AwsRequest, ImpliedRequest } from './aws-request.js';
 import { header, unknown } from './aws-request.js';
 import { parseCopySource } from './s3-copy-source.js';
 import { parseDeleteObjects } from './s3-delete-objects.js';
 import { withImpliedHeaders } from './s3-implied-headers.js';
+import { withVersionActions } from './s3-version-actions.js';
 
 type Verb = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE';
 type Table = Partial<Record<Verb, string>>;
@@ -201,7 +203,7 @@ export function s3NeedsBody(method: string, query: Readonly<Record<string, unkno
 }
 
 export function classifyS3(req: AwsRequest): AwsClassification {
-  return withImpliedHeaders(req, classifyS3Operation(req));
+  return withVersionActions(req, withImpliedHeaders(req, classifyS3Operation(req)));
 }
 
 function classifyS3Operation(req: AwsRequest): AwsClassification {

@@ -115,7 +115,9 @@ describe('S3 headers that imply another action', () => {
         ),
       ).toEqual([
         's3:GetObject GET /src/x?versionId=v1 src/x',
+        's3:GetObjectVersion GET /src/x?versionId=v1 src/x',
         's3:GetObjectTagging GET /src/x?tagging=&versionId=v1 src/x',
+        's3:GetObjectVersionTagging GET /src/x?tagging=&versionId=v1 src/x',
       ]);
       const replace = s3('PUT', '/data/k', {
         'x-amz-copy-source': 'src/x',
@@ -153,6 +155,8 @@ describe('S3 headers that imply another action', () => {
       expect(
         parts(s3('DELETE', '/data/k?versionId=v9', { 'x-amz-bypass-governance-retention': 'true' })),
       ).toEqual([
+        // The version's own action first (s3-version-actions.ts), then the bypass.
+        's3:DeleteObjectVersion DELETE /data/k?versionId=v9 data/k',
         's3:BypassGovernanceRetention DELETE /data/k?versionId=v9 data/k [x-amz-bypass-governance-retention: true]',
       ]);
       const r = s3('PUT', '/data/k?retention', { 'x-amz-bypass-governance-retention': 'TRUE' });
@@ -180,6 +184,7 @@ describe('S3 headers that imply another action', () => {
       expect(parts(c)).toEqual([
         's3:DeleteObject DELETE /data/a data/a',
         's3:DeleteObject DELETE /data/b?versionId=v2 data/b',
+        's3:DeleteObjectVersion DELETE /data/b?versionId=v2 data/b',
         's3:BypassGovernanceRetention DELETE /data/a data/a [x-amz-bypass-governance-retention: true]',
         's3:BypassGovernanceRetention DELETE /data/b?versionId=v2 data/b [x-amz-bypass-governance-retention: true]',
       ]);
