@@ -132,6 +132,8 @@ describe('S3 headers decided as the actions they imply', { timeout: 60_000 }, ()
               },
             },
             { id: 'no-bypass', effect: 'deny', match: { operations: ['s3:BypassGovernanceRetention'] } },
+            // The agent may not choose the key its writes are encrypted under.
+            { id: 'no-kms-keys', effect: 'deny', match: { operations: ['kms:GenerateDataKey*'] } },
             // Versions are history: the agent may delete objects (a delete marker) but not versions.
             { id: 'no-version-delete', effect: 'deny', match: { operations: ['s3:DeleteObjectVersion'] } },
             {
@@ -395,6 +397,49 @@ describe('S3 headers decided as the actions they imply', { timeout: 60_000 }, ()
       await a.send(new DeleteObjectCommand({ Bucket: 'dst', Key: 'gone.txt' }));
       const got = await a.send(new GetObjectCommand({ Bucket: 'pub', Key: 'secret/plan.txt' }));
       expect(await got.Body!.transformToString()).toBe('secret/plan.txt');
+    } finally {
+      a.destroy();
+    }
+  });
+
+  it('decides the KMS key a write names as kms:GenerateDataKey on that key', async () => {
+    const key = 'arn:aws:kms:us-east-1:999999999999:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const a = s3(agent);
+    try {
+      const err = await refused(() =>
+        a.send(
+          new PutObjectCommand({
+            Bucket: 'dst',
+            Key: 'locked.txt',
+            Body: 'x',
+            ServerSideEncryption: 'aws:kms',
+            SSEKMSKeyId: key,
+          }),
+        ),
+      );
+      expect(err.message).toContain('kms:GenerateDataKey');
+      expect(err.message).toContain('no-kms-keys');
+      const st = (await recorded()).findLast((s) => s.text.includes('/dst/locked.txt'))!;
+      expect(st).toMatchObject({ kind: 's3:PutObject', effect: 'deny', ruleId: 'no-kms-keys' });
+      expect(st.text).toBe(
+        'PUT /dst/locked.txt?x-id=PutObject + kms:GenerateDataKey POST / ' +
+          `[x-amz-server-side-encryption: aws:kms; x-amz-server-side-encryption-aws-kms-key-id: ${key}]`,
+      );
+      await refused(() =>
+        a.send(
+          new CopyObjectCommand({
+            Bucket: 'dst',
+            Key: 'locked.txt',
+            CopySource: 'pub/report.txt',
+            ServerSideEncryption: 'aws:kms',
+            SSEKMSKeyId: key,
+          }),
+        ),
+      );
+      // The bucket's own key (no key id) and S3-managed keys are the bucket owner's choice: allowed.
+      await a.send(
+        new PutObjectCommand({ Bucket: 'dst', Key: 'sse.txt', Body: 'x', ServerSideEncryption: 'AES256' }),
+      );
     } finally {
       a.destroy();
     }

@@ -13,13 +13,15 @@
 // send for it (s3-delete-objects.ts), so its body is read (capped) like a JSON or query body.
 // Headers that make a request do more (an ACL, tags, Object Lock settings, a governance bypass, the
 // copy of a source's tags) are decided as the actions IAM asks for them (s3-implied-headers.ts), and
-// so is a request's (or an implied request's) `?versionId=` (s3-version-actions.ts).
+// so is a request's (or an implied request's) `?versionId=` (s3-version-actions.ts) and the KMS key a
+// write names for its encryption (s3-kms-key.ts).
 
 import type { AwsClassification, AwsRequest, ImpliedRequest } from './aws-request.js';
 import { header, unknown } from './aws-request.js';
 import { parseCopySource } from './s3-copy-source.js';
 import { parseDeleteObjects } from './s3-delete-objects.js';
 import { withImpliedHeaders } from './s3-implied-headers.js';
+import { withKmsKey } from './s3-kms-key.js';
 import { withVersionActions } from './s3-version-actions.js';
 
 type Verb = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE';
@@ -203,7 +205,7 @@ export function s3NeedsBody(method: string, query: Readonly<Record<string, unkno
 }
 
 export function classifyS3(req: AwsRequest): AwsClassification {
-  return withVersionActions(req, withImpliedHeaders(req, classifyS3Operation(req)));
+  return withVersionActions(req, withKmsKey(req, withImpliedHeaders(req, classifyS3Operation(req))));
 }
 
 function classifyS3Operation(req: AwsRequest): AwsClassification {

@@ -137,7 +137,7 @@ function check(name: string, value: string, operation: string): Checked {
 }
 
 /** How many times the client sent this header (raw headers when known; Node joins most repeats). */
-function occurrences(req: AwsRequest, name: string): number {
+export function occurrences(req: AwsRequest, name: string): number {
   const raw = req.rawHeaders;
   if (raw !== undefined) {
     let n = 0;
