@@ -58,6 +58,7 @@ describe('default AWS agent policy', () => {
     ['sts:AssumeRole', 'review', 'aws-agents-review-secret-reads'],
     ['sts:GetSessionToken', 'review', 'aws-agents-review-secret-reads'],
     ['kms:Decrypt', 'review', 'aws-agents-review-secret-reads'],
+    ['iam:PassRole', 'review', 'aws-agents-review-role-passes'],
     ['s3:DeleteBucket', 'deny', 'aws-agents-no-destructive-delete'],
     ['dynamodb:DeleteTable', 'deny', 'aws-agents-no-destructive-delete'],
     ['lambda:DeleteFunction', 'deny', 'aws-agents-no-destructive-delete'],

@@ -93,6 +93,12 @@ export const AWS_SECRET_READS: readonly string[] = [
   'sts:GetFederationToken',
 ];
 
+/**
+ * Handing a role to a service (decided with the request that does it, src/engines/http/aws/passed-roles.ts):
+ * the service then acts as the role, which can do more than the agent. Reviewed.
+ */
+export const AWS_ROLE_PASSES: readonly string[] = ['iam:PassRole'];
+
 /** Reads and lists. */
 export const AWS_READS: readonly string[] = [
   '*:Get*',
@@ -207,6 +213,12 @@ export function defaultAwsPolicies(
         match: { operations: [...AWS_SECRET_READS] },
         ...review,
         ...mask,
+      },
+      {
+        id: 'aws-agents-review-role-passes',
+        effect: 'review',
+        match: { operations: [...AWS_ROLE_PASSES] },
+        ...review,
       },
       {
         id: 'aws-agents-review-writes',

@@ -4,6 +4,7 @@
 
 import type { AwsClassification, AwsRequest } from './aws-request.js';
 import { header, unknown } from './aws-request.js';
+import { rolesInJson, withPassedRoles } from './passed-roles.js';
 
 interface TargetService {
   /** IAM service prefix used in operation names. */
@@ -174,9 +175,14 @@ export function classifyJson(req: AwsRequest): AwsClassification {
       );
   }
   const resource = service.prefix === 'dynamodb' ? dynamoResource(body) : genericResource(body);
-  return {
-    protocol: 'json',
-    operation: `${service.prefix}:${op}`,
-    ...(resource !== undefined ? { resource } : {}),
-  };
+  // A role the request hands to the service is decided as iam:PassRole too (passed-roles.ts).
+  return withPassedRoles(
+    service.prefix,
+    {
+      protocol: 'json',
+      operation: `${service.prefix}:${op}`,
+      ...(resource !== undefined ? { resource } : {}),
+    },
+    rolesInJson(body),
+  );
 }

@@ -14,6 +14,7 @@
 
 import type { AwsClassification, AwsRequest } from './aws-request.js';
 import { header, unknown } from './aws-request.js';
+import { rolesInQuery, withPassedRoles } from './passed-roles.js';
 
 /** Signing name → IAM service prefix, for services that speak the query protocol. */
 export const QUERY_SERVICES: Readonly<Record<string, string>> = {
@@ -151,9 +152,14 @@ export function classifyQuery(req: AwsRequest): AwsClassification {
       break;
     }
   }
-  return {
-    protocol: 'query',
-    operation: `${prefix}:${action}`,
-    ...(resource !== undefined ? { resource } : {}),
-  };
+  // A role the request hands to the service is decided as iam:PassRole too (passed-roles.ts).
+  return withPassedRoles(
+    prefix,
+    {
+      protocol: 'query',
+      operation: `${prefix}:${action}`,
+      ...(resource !== undefined ? { resource } : {}),
+    },
+    rolesInQuery(params),
+  );
 }
