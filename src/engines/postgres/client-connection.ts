@@ -97,6 +97,7 @@ import {
   type UpstreamSession,
   type UpstreamTarget,
 } from './upstream-connection.js';
+import { CappedRefusals } from '../refusal-cap.js';
 import { stallMessage, watchWriteStall } from '../write-stall.js';
 
 export interface ListenerSettings {
@@ -297,6 +298,8 @@ export class ClientConnection {
   private unwatchStall: () => void = () => undefined;
   private startupParams: Readonly<Record<string, string>> = {};
   private session: GateSession | undefined;
+  /** Refusals Gatehouse answered itself: the first under each rule recorded, the rest counted. */
+  private readonly refusals = new CappedRefusals();
   private upstream: UpstreamSession | undefined;
   private target: UpstreamTarget | undefined;
   private key: { processId: number; secretKey: Buffer } | undefined;
@@ -1034,15 +1037,14 @@ export class ClientConnection {
   /**
    * Records a refusal Gatehouse answers itself, before any statement is decided (a message it will
    * not read, a per-session limit): a `refusal` event with the rule and the message the client gets,
-   * never the statement's text (a password in it would not be redacted there). Returns the refusal.
+   * never the statement's text (a password in it would not be redacted there). A client can send
+   * such messages by the thousand: past the first few under a rule they are counted, and the count
+   * is recorded before the session ends (refusal-cap.ts). Returns the refusal.
    */
   private refusedOwn(request: string, ruleId: string, refusal: PgError): PgError {
-    void this.session?.refused({
-      request,
-      ruleId,
-      message: refusal.message,
-      code: refusal.sqlState,
-    });
+    const session = this.session;
+    if (session)
+      this.refusals.record(session, { request, ruleId, message: refusal.message, code: refusal.sqlState });
     return refusal;
   }
 
@@ -2088,7 +2090,7 @@ export class ClientConnection {
         setTimeout(() => this.socket.destroy(), 1000).unref();
       }
     }
-    void this.session?.close(reason);
+    if (this.session) void this.refusals.closeSession(this.session, reason);
     this.onClosed(this);
   }
 

@@ -19,14 +19,13 @@ import type { SshKeyLogin } from './key-registry.js';
 import { GATEHOUSE_EXIT, refuseChannel, serveSessionChannel } from './session-channel.js';
 import type { SshConnectionSettings } from './ssh-settings.js';
 import { loginUpstream, type UpstreamClient } from './upstream-login.js';
+import { CappedRefusals } from '../refusal-cap.js';
 import { stallMessage, watchWriteStall } from '../write-stall.js';
 
 /** Rule ids of refusals the SSH engine makes itself, recorded as `refusal` events (docs/recording.md). */
 export const REMOTE_FORWARD_RULE = 'ssh-remote-forward';
 export const CHANNEL_LIMIT_RULE = 'ssh-channel-limit';
 export const FORWARD_DESTINATION_RULE = 'ssh-forward-destination';
-/** Refusals under one rule recorded one by one per connection; the rest are counted (refused()). */
-const RECORDED_REFUSALS_PER_RULE = 8;
 
 export interface ClientConnectionDeps {
   readonly gate: Gate;
@@ -52,8 +51,8 @@ const KEY_AND_TOKEN_METHODS: ssh2.AuthenticationType[] = ['publickey', ...TOKEN_
 
 export class SshClientConnection {
   private session: GateSession | undefined;
-  /** Refusals under each rule on this connection (refused()). */
-  private readonly refusals = new Map<string, number>();
+  /** Refusals on this connection: the first under each rule recorded, the rest counted (refused()). */
+  private readonly refusals = new CappedRefusals();
   private upstream: UpstreamClient | undefined;
   private settings: SshConnectionSettings | undefined;
   /** Why this authenticated connection cannot be served, told on every channel. */
@@ -321,26 +320,7 @@ export class SshClientConnection {
    */
   private refused(request: string, ruleId: string, message: string): void {
     const session = this.session;
-    if (!session) return;
-    const n = (this.refusals.get(ruleId) ?? 0) + 1;
-    this.refusals.set(ruleId, n);
-    if (n <= RECORDED_REFUSALS_PER_RULE) void session.refused({ request, ruleId, message });
-  }
-
-  /** The refusals not recorded one by one, as one event per rule (before the session's end). */
-  private recordRefusalCounts(session: GateSession): Promise<unknown> | undefined {
-    const repeated = [...this.refusals].filter(([, n]) => n > RECORDED_REFUSALS_PER_RULE);
-    if (repeated.length === 0) return undefined;
-    return Promise.all(
-      repeated.map(([ruleId, n]) =>
-        session.refused({
-          request: 'repeated',
-          ruleId,
-          message: `${n - RECORDED_REFUSALS_PER_RULE} more refusals under this rule on this connection (the first ${RECORDED_REFUSALS_PER_RULE} are recorded one by one)`,
-          count: n - RECORDED_REFUSALS_PER_RULE,
-        }),
-      ),
-    );
+    if (session) this.refusals.record(session, { request, ruleId, message });
   }
 
   private openSession(accept: () => ssh2.Session, reject: () => void): void {
@@ -494,9 +474,7 @@ export class SshClientConnection {
     this.session = undefined;
     if (s) {
       const why = s.ended.aborted ? (s.endReason ?? reason) : reason;
-      const counted = this.recordRefusalCounts(s);
-      if (counted) void counted.then(() => s.close(why));
-      else void s.close(why);
+      void this.refusals.closeSession(s, why);
     }
     this.onClosed();
   }
