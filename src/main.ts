@@ -105,7 +105,15 @@ export interface Gateway {
    * Live PostgreSQL sessions, open sockets on the listener, and the bytes the sessions hold on
    * their way to clients (health, tests).
    */
-  connectionStats(): Promise<{ sessions: number; sockets: number; buffered: number }>;
+  connectionStats(): Promise<{
+    sessions: number;
+    sockets: number;
+    buffered: number;
+    /** PostgreSQL: bytes held for answers the upstream has not given yet (ResponseTracker.heldBytes). */
+    awaited: number;
+    /** PostgreSQL: connections reading nothing from their client until the upstream answers. */
+    readsHeld: number;
+  }>;
   /** Re-reads the config file; a bad config is refused and the running one kept. */
   reload(): Promise<{ ok: true } | { ok: false; error: string }>;
   stop(): Promise<void>;
@@ -882,6 +890,8 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
         sessions: postgres?.liveSessions ?? 0,
         sockets: (await postgres?.openSockets()) ?? 0,
         buffered: postgres?.bufferedBytes() ?? 0,
+        awaited: postgres?.awaited().bytes ?? 0,
+        readsHeld: postgres?.awaited().readsHeld ?? 0,
       };
     },
     async stop() {

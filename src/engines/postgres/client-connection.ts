@@ -307,6 +307,8 @@ export class ClientConnection {
   private relay!: ResultRelay;
   private state!: ProtocolState;
   private processing = false;
+  /** The pump reads nothing from the client until the upstream's answers drain the tracker. */
+  private readsHeld = false;
   /** After refusing an extended-protocol message: ignore client messages until Sync (55.2.3). */
   private skipUntilSync = false;
   private abort = new AbortController();
@@ -405,6 +407,20 @@ export class ClientConnection {
           if (!this.isClosed) this.socket.resume();
           continue;
         }
+        if (this.phase === 'relay' && this.tracker.heldBytes >= MAX_AWAITED_BYTES) {
+          // What this client sent is queued behind answers the upstream has not given yet (a long
+          // statement runs): read nothing more until they drain the queue, as PostgreSQL reads no
+          // further input while it executes. What is corked goes upstream now, with a Flush so the
+          // server sends the answers it would otherwise buffer until a Sync still unread here.
+          this.socket.pause();
+          this.readsHeld = true;
+          void this.forward(FLUSH);
+          this.flushOwnAnswers();
+          await this.tracker.heldBelow(MAX_AWAITED_BYTES / 2);
+          this.readsHeld = false;
+          if (!this.isClosed) this.socket.resume();
+          continue;
+        }
         const f = this.reader.next();
         if (!f) {
           const flushed = this.flushForwarded();
@@ -457,6 +473,15 @@ export class ClientConnection {
     const message = stallMessage(timeoutMs);
     this.deps.logger.warn({ session: this.session?.id, client: this.remote }, message);
     this.close(message, { silent: true });
+  }
+
+  /**
+   * About how many bytes this connection holds in its queue of answers awaited from the upstream
+   * (ResponseTracker.heldBytes; bounded by MAX_AWAITED_BYTES, plus one message), and whether it
+   * has stopped reading its client until the upstream answers (tests, inspection).
+   */
+  get awaited(): { bytes: number; readsHeld: boolean } {
+    return { bytes: this.phase === 'relay' ? this.tracker.heldBytes : 0, readsHeld: this.readsHeld };
   }
 
   /** Bytes this connection holds in user space on their way to the client (tests, inspection). */
@@ -1215,7 +1240,7 @@ export class ClientConnection {
     this.syncs++;
     this.execSeq++;
     this.syncedSeq = this.execSeq;
-    this.tracker.push({ kind: 'query', runs, index: 0, execSeq: this.execSeq });
+    this.tracker.push({ kind: 'query', runs, index: 0, execSeq: this.execSeq }, f.body.length);
     const sent = this.forward(f.raw);
     if (classification.statements.length === 1 && isPlainBegin(classification.statements[0]))
       this.readOnly.forwardedLoneBegin();
@@ -1494,16 +1519,20 @@ export class ClientConnection {
     });
     if (replaced) this.endPortal(replaced);
     this.execSeq++; // planning may evaluate functions
-    this.tracker.push({
-      kind: 'bind',
-      done: (ok) => {
-        if (ok) portal.confirmed = true;
-        else {
-          this.state.removePortal(portal.client, portal);
-          if (portal.run) this.settle(portal.run, NOT_EXECUTED);
-        }
+    this.tracker.push(
+      {
+        kind: 'bind',
+        done: (ok) => {
+          if (ok) portal.confirmed = true;
+          else {
+            this.state.removePortal(portal.client, portal);
+            if (portal.run) this.settle(portal.run, NOT_EXECUTED);
+          }
+        },
       },
-    });
+      // The portal's run keeps the parameters (as text, clipped) for the record until it settles.
+      f.body.length,
+    );
     return this.forward(rewriteBind(f.body, portal.upstream, entry.upstream));
   }
 
@@ -1697,7 +1726,10 @@ export class ClientConnection {
     this.relay.noteMasker(admission.masker);
     // A function named by OID may be anything, code that replaces prepared statements included.
     this.state.advanceEpoch();
-    this.tracker.push({ kind: 'function', run: { admission, rows: 0 }, execSeq: this.execSeq });
+    this.tracker.push(
+      { kind: 'function', run: { admission, rows: 0 }, execSeq: this.execSeq },
+      f.body.length,
+    );
     return this.forward(f.raw);
   }
 
@@ -2105,6 +2137,12 @@ export class ClientConnection {
 
 /** Own answers gathered (OutputBatch slices) past which they are written without waiting for a Sync. */
 const OWN_ANSWERS_FLUSH_PARTS = 256;
+/**
+ * What a connection may hold for answers the upstream has not given yet (ResponseTracker.heldBytes:
+ * about 7,000 messages of the extended protocol, or Gatehouse's own answers queued behind them)
+ * before it reads nothing more from its client; it reads again once they are down to half.
+ */
+export const MAX_AWAITED_BYTES = 1024 * 1024;
 const PARSE_COMPLETE = Buffer.from([0x31, 0, 0, 0, 4]);
 const SYNC = encode.sync();
 const FLUSH = encode.flush();

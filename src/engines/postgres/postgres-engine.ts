@@ -47,6 +47,21 @@ export class PostgresEngine implements Engine {
     return n;
   }
 
+  /**
+   * Bytes the open connections hold for answers the upstream has not given yet, and how many of
+   * them read nothing from their client meanwhile (tests, inspection; client-connection.ts, pump).
+   */
+  awaited(): { bytes: number; readsHeld: number } {
+    let bytes = 0;
+    let readsHeld = 0;
+    for (const c of this.connections) {
+      const a = c.awaited;
+      bytes += a.bytes;
+      if (a.readsHeld) readsHeld++;
+    }
+    return { bytes, readsHeld };
+  }
+
   /** Open TCP connections, including ones being refused (for health and tests). */
   openSockets(): Promise<number> {
     return new Promise((resolve) => this.server.getConnections((_e, n) => resolve(n ?? 0)));

@@ -82,11 +82,25 @@ export type Expected =
       readonly dropped?: () => void;
     };
 
+/**
+ * What one queued entry is counted as holding (heldBytes), on top of the bytes it carries: the
+ * entry, its callbacks and what they close over, as an estimate (a few JavaScript objects).
+ */
+export const ENTRY_COST = 128;
+/** What one slot of the queue's array holds (a pointer). */
+const SLOT_COST = 8;
+
 export class ResponseTracker {
   private readonly queue: (Expected | undefined)[] = [];
+  /** What each queued entry is counted as holding, alongside `queue`. */
+  private readonly costs: number[] = [];
   private head = 0;
+  /** The sum of `costs` from head on. */
+  private held = 0;
   /** The upstream is skipping client messages until the next Sync (55.2.3). */
   private discarding = false;
+  /** heldBelow()'s waiter: resolved once heldBytes is at most `limit`. */
+  private waiter: { readonly limit: number; readonly resolve: () => void } | undefined;
 
   constructor(
     /** Called for runs that will not execute (skipped after an error, or the session ended). */
@@ -97,6 +111,23 @@ export class ResponseTracker {
 
   get pending(): number {
     return this.queue.length - this.head;
+  }
+
+  /**
+   * About how many bytes the queue holds on the client's behalf until the upstream answers: every
+   * entry (ENTRY_COST, plus the answer of Gatehouse's own or the refusal it carries, plus the bytes
+   * its pusher says it keeps) and the queue's array. The connection reads nothing more from its
+   * client while this is past its bound (client-connection.ts, pump).
+   */
+  get heldBytes(): number {
+    return this.held + SLOT_COST * this.queue.length;
+  }
+
+  /** Resolves once heldBytes is at most `limit` (the upstream answered, or the queue was drained). */
+  heldBelow(limit: number): Promise<void> {
+    if (this.heldBytes <= limit) return Promise.resolve();
+    this.waiter?.resolve();
+    return new Promise((resolve) => (this.waiter = { limit, resolve }));
   }
 
   /**
@@ -116,7 +147,8 @@ export class ResponseTracker {
     return this.discarding;
   }
 
-  push(e: Expected): void {
+  /** Queues `e`; `keeps` is what else it holds until answered (the message's bytes, for heldBytes). */
+  push(e: Expected, keeps = 0): void {
     if (this.discarding) {
       if (e.kind !== 'sync') {
         this.drop(e);
@@ -124,7 +156,14 @@ export class ResponseTracker {
       }
       this.discarding = false;
     }
+    const cost =
+      ENTRY_COST +
+      keeps +
+      (e.kind === 'synthetic' ? e.bytes.length : 0) +
+      ('refusal' in e && e.refusal !== undefined ? e.refusal.message.length : 0);
     this.queue.push(e);
+    this.costs.push(cost);
+    this.held += cost;
     this.emitOwnAnswers();
   }
 
@@ -133,12 +172,29 @@ export class ResponseTracker {
   }
 
   shift(): Expected | undefined {
+    return this.take();
+  }
+
+  /** Takes the head entry off the queue, and gives the array back as the queue empties. */
+  private take(): Expected | undefined {
     const e = this.queue[this.head];
     if (e === undefined) return undefined;
-    this.queue[this.head++] = undefined;
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue.splice(0, this.head);
+    this.queue[this.head] = undefined;
+    this.held -= this.costs[this.head]!;
+    this.head++;
+    if (this.head === this.queue.length) {
+      this.queue.length = 0;
+      this.costs.length = 0;
       this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue.splice(0, this.head);
+      this.costs.splice(0, this.head);
+      this.head = 0;
+    }
+    const w = this.waiter;
+    if (w !== undefined && this.heldBytes <= w.limit) {
+      this.waiter = undefined;
+      w.resolve();
     }
     return e;
   }
@@ -151,7 +207,7 @@ export class ResponseTracker {
    */
   emitOwnAnswers(): void {
     for (let e = this.queue[this.head]; e?.kind === 'synthetic'; e = this.queue[this.head]) {
-      this.queue[this.head++] = undefined;
+      this.take();
       this.emit(e.bytes);
       e.emitted?.();
     }
@@ -161,7 +217,7 @@ export class ResponseTracker {
   skipToSync(): void {
     for (let e = this.queue[this.head]; e !== undefined; e = this.queue[this.head]) {
       if (e.kind === 'sync') return;
-      this.queue[this.head++] = undefined;
+      this.take();
       this.drop(e);
     }
     this.discarding = true;
@@ -176,8 +232,11 @@ export class ResponseTracker {
   /** Everything still awaited (the session is ending): rolled back and handed to onDropped. */
   drain(): void {
     for (let e = this.queue[this.head]; e !== undefined; e = this.queue[this.head]) {
-      this.queue[this.head++] = undefined;
+      this.take();
       this.drop(e);
     }
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.resolve();
   }
 }
