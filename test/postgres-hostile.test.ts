@@ -166,7 +166,7 @@ describe('hostile clients', () => {
       await new Promise((r) => setTimeout(r, 250));
       stats = await gw.gateway.connectionStats();
     }
-    expect(stats).toEqual({ sessions: 0, sockets: 0, buffered: 0 });
+    expect(stats).toEqual({ sessions: 0, sockets: 0, buffered: 0, awaited: 0, readsHeld: 0 });
     expect(connected).toBe(sockets.length);
     expect(capped).toBeGreaterThan(0);
     expect(closed).toBeGreaterThan(0);
