@@ -350,6 +350,7 @@ export class SshClientConnection {
         },
         ...(this.socket ? { clientSocket: this.socket } : {}),
         watchStall: (channel) => this.watchStall(channel),
+        refused: (r) => this.refused(r.request, r.ruleId, r.message),
       },
       s,
     );

@@ -15,6 +15,7 @@ import { holdForRoom, pipeBytes } from './byte-pipe.js';
 import { commandAction } from './exec-action.js';
 import { ShellLineGate } from './shell-lines.js';
 import { startTerminalRelay, type TerminalRelay } from './terminal-relay.js';
+import type { Refusal } from '../refusal-cap.js';
 import type { SshConnectionSettings } from './ssh-settings.js';
 import type { UpstreamClient } from './upstream-login.js';
 
@@ -37,6 +38,8 @@ export interface ChannelDeps {
   readonly clientSocket?: Writable;
   /** Watches a channel whose output the client must take (write-stall.ts): a stall closes the connection. */
   readonly watchStall: (channel: Writable) => void;
+  /** Records a refusal that is not an action, under the connection's cap (refusal-cap.ts). */
+  readonly refused: (refusal: Refusal) => void;
 }
 
 interface PtyRequest {
@@ -107,7 +110,7 @@ export function serveSessionChannel(deps: ChannelDeps, session: ssh2.Session): v
   session.on('auth-agent', (_accept, reject) => {
     notes.push('agent forwarding is refused: Gatehouse holds the key the host sees');
     reject?.();
-    void deps.session.refused({
+    deps.refused({
       request: 'auth-agent-req@openssh.com',
       ruleId: 'ssh-agent-forwarding',
       message: 'agent forwarding is refused: Gatehouse holds the key the host sees',
@@ -116,7 +119,7 @@ export function serveSessionChannel(deps: ChannelDeps, session: ssh2.Session): v
   session.on('x11', (_accept, reject) => {
     notes.push('X11 forwarding is refused');
     reject?.();
-    void deps.session.refused({
+    deps.refused({
       request: 'x11-req',
       ruleId: 'ssh-x11-forwarding',
       message: 'X11 forwarding is refused',
@@ -130,7 +133,7 @@ export function serveSessionChannel(deps: ChannelDeps, session: ssh2.Session): v
   /** False (the request is refused, and recorded) when the channel already runs something. */
   const begin = (request: string): boolean => {
     if (started) {
-      void deps.session.refused({
+      deps.refused({
         request,
         ruleId: 'ssh-channel-reused',
         message: 'the session channel already runs a command, shell or subsystem',
