@@ -215,6 +215,73 @@ describe.each([sqliteHarness(), postgresHarness()])('$name store', (h) => {
     }
   });
 
+  test('a reviewed body comes back with its statement (digest and size), from its statement event', async () => {
+    const store = await fresh();
+    const s = session({ protocol: 'http' });
+    await store.startSession(s);
+    const digest = 'a'.repeat(64);
+    const reviewed = statement(s, 1, {
+      via: 'http',
+      text: 'POST /v1/jobs',
+      kind: 'post',
+      categories: ['write'],
+      effect: 'review',
+      ruleId: 'jobs-need-approval',
+      message: 'held for approval',
+      body: { sha256: digest, bytes: 1234 },
+    });
+    const plain = statement(s, 2);
+    // Text that looks like a body member in the event's JSON text is not one (it is escaped there).
+    const lookalike = statement(s, 3, { text: `select '"body":{"bytes":1,"sha256":"${'b'.repeat(64)}"}'` });
+    const emptyBody = statement(s, 4, {
+      via: 'http',
+      text: 'PUT /v1/x',
+      body: { sha256: 'e'.repeat(64), bytes: 0 },
+    });
+    await store.recordStatement(reviewed);
+    await store.recordStatement(plain);
+    await store.recordStatement(lookalike);
+    await store.recordStatement(emptyBody);
+    await store.completeStatement(reviewed.id, { durationMs: 3, rows: 1 });
+
+    const got = await store.getSession(s.id);
+    expect(got?.statements).toEqual([
+      { ...reviewed, result: { durationMs: 3, rows: 1 } },
+      plain,
+      lookalike,
+      emptyBody,
+    ]);
+    expect(got?.statements[1]).not.toHaveProperty('body');
+    expect(got?.statements[2]).not.toHaveProperty('body');
+    // The view's own columns, as a query of the database reads them (null without a body).
+    if (h.name === 'sqlite') await (store as SqliteStore).foldStaged();
+    const rows = await store
+      .getKysely()
+      .selectFrom('statement_records')
+      .select(['seq', 'body_sha256', 'body_bytes'])
+      .where('session_id', '=', s.id)
+      .orderBy('seq')
+      .execute();
+    expect(
+      rows.map((r) => [r.seq, r.body_sha256, r.body_bytes === null ? null : Number(r.body_bytes)]),
+    ).toEqual([
+      [1, digest, 1234],
+      [2, null, null],
+      [3, null, null],
+      [4, 'e'.repeat(64), 0],
+    ]);
+    if ('countStatements' in store)
+      expect(await store.countStatements(s.id)).toEqual({ total: 4, denied: 0, review: 1 });
+    if (h.name === 'postgres') {
+      // The view joins each statement to its event: a read of one session reads that session's
+      // events only (the filter carried across the join to the events' key), not the whole record.
+      const plan = await sql<{ 'QUERY PLAN': string }>`explain (costs off)
+        select * from statement_records where session_id = 'x' order by seq`.execute(store.getKysely());
+      const text = plan.rows.map((r) => r['QUERY PLAN']).join('\n');
+      expect(text).toMatch(/on session_events b\n[\s\S]*Cond: \(session_id = 'x'::text\)/);
+    }
+  });
+
   test('group commit: 500 writes issued together commit in a few transactions', async () => {
     const store = await fresh();
     const s = session();

@@ -353,7 +353,7 @@ describe.each(['thread', 'inline'] as const)('the record journal, folded %s', (f
     }
   });
 
-  test('a database of schema 8 is read the same after version 9 drops its result index', async () => {
+  test('a database of schema 8 is read the same after version 9 drops its result index (and 11 adds the reviewed bodies)', async () => {
     const f = file();
     const raw = new Database(f);
     raw.pragma('journal_mode = WAL');
@@ -363,10 +363,12 @@ describe.each(['thread', 'inline'] as const)('the record journal, folded %s', (f
       `insert into session_events (session_id, seq, type, at, statement_id, data, prev_hash, hash)
        values ('u', ?, ?, 0, ?, ?, '', '')`,
     );
-    insert.run(1, 'statement', 'u:1', '{"seq":1,"text":"select 1"}');
+    insert.run(1, 'statement', 'u:1', '{"body":{"bytes":5,"sha256":"ab"},"seq":1,"text":"select 1"}');
     insert.run(2, 'statement', 'u:2', '{"seq":2,"text":"select 2"}'); // never answered
     insert.run(3, 'result', 'u:1', '{"durationMs":1,"rows":5}');
-    const before = raw.prepare("select * from statement_records where session_id = 'u' order by seq").all();
+    const before = raw
+      .prepare("select * from statement_records where session_id = 'u' order by seq")
+      .all() as Record<string, unknown>[];
     expect(before).toMatchObject([
       { id: 'u:1', row_count: 5 },
       { id: 'u:2', row_count: null },
@@ -375,8 +377,12 @@ describe.each(['thread', 'inline'] as const)('the record journal, folded %s', (f
     const store = await open(f);
     try {
       const db = store.getDatabase();
+      // The same columns, and since version 11 the body the `statement` event names.
       expect(db.prepare("select * from statement_records where session_id = 'u' order by seq").all()).toEqual(
-        before,
+        [
+          { ...before[0], body_sha256: 'ab', body_bytes: 5 },
+          { ...before[1], body_sha256: null, body_bytes: null },
+        ],
       );
       expect(
         db.prepare("select 1 from sqlite_master where name = 'session_events_result_key'").all(),

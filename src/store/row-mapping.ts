@@ -1,5 +1,7 @@
 // Converts core records to table rows and back (see tables.ts for the column conventions).
-// Pure: no I/O. It must not drop fields silently: every record field has a column.
+// Pure: no I/O. It must not drop fields silently: every record field has a column, but for a
+// reviewed body (`body`), which is recorded in the statement's `statement` event only and read back
+// through the view `statement_records` (migration 11).
 
 import type {
   RecordedEffect,
@@ -11,7 +13,7 @@ import type {
   StoredStatement,
 } from '../core/records.js';
 import type { TokenKind } from '../core/identity.js';
-import type { ServiceTokensTable, SessionsTable, StatementsTable } from './tables.js';
+import type { ServiceTokensTable, SessionsTable, StatementRecordsView, StatementsTable } from './tables.js';
 
 /** Result columns of a statement row. */
 export type StatementResultColumns = Pick<
@@ -115,9 +117,15 @@ export function statementToRow(
   };
 }
 
-export function rowToStatement(row: StatementsTable): StoredStatement {
+/**
+ * A row of `statement_records` (or of `statements`, which has no body columns: read as without a
+ * reviewed body) as the stored statement.
+ */
+export function rowToStatement(row: StatementsTable | StatementRecordsView): StoredStatement {
   const duration = num(row.duration_ms);
   const rows = num(row.row_count);
+  const bodyBytes = 'body_bytes' in row ? num(row.body_bytes) : undefined;
+  const bodySha256 = 'body_sha256' in row ? row.body_sha256 : null;
   let result: StatementResult | undefined;
   if (duration !== undefined) {
     result = {
@@ -142,6 +150,9 @@ export function rowToStatement(row: StatementsTable): StoredStatement {
     ruleId: row.rule_id,
     ...(row.message !== null ? { message: row.message } : {}),
     ...(row.params !== null ? { params: JSON.parse(row.params) as (string | null)[] } : {}),
+    ...(typeof bodySha256 === 'string' && bodyBytes !== undefined
+      ? { body: { sha256: bodySha256, bytes: bodyBytes } }
+      : {}),
     ...(row.lineage !== null && row.lineage !== undefined
       ? { lineage: JSON.parse(row.lineage) as StatementLineage }
       : {}),

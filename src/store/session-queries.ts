@@ -149,8 +149,10 @@ export async function countStatements(
           )
           .select([counted, denied, review])
           .executeTakeFirst()
-      : await db
-          .selectFrom('statement_records')
+      : // On PostgreSQL the view is `statements` joined to the events that hold reviewed bodies
+        // (migration 0011), which a count does not need either: the table itself.
+        await db
+          .selectFrom('statements')
           .select([counted, denied, review])
           .where('session_id', '=', sessionId)
           .executeTakeFirst();

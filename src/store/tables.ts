@@ -62,6 +62,17 @@ export interface StatementsTable {
   lineage: string | null;
 }
 
+/**
+ * `statement_records`, the view statements are read through (migration 8): the columns of
+ * `statements`, and since version 11 the reviewed body of the statement from its `statement` event.
+ */
+export interface StatementRecordsView extends StatementsTable {
+  /** Hex SHA-256 of the request body read whole for review; null when the statement had none. */
+  body_sha256: string | null;
+  /** Its size in bytes; null when the statement had none. */
+  body_bytes: number | null;
+}
+
 /** `session_events`: the hash-chained record of a session (docs/recording.md). Schema version 2. */
 export interface SessionEventsTable {
   session_id: string;
@@ -128,8 +139,11 @@ export interface StoreMigrationsTable {
 export interface StoreTables {
   sessions: SessionsTable;
   statements: StatementsTable;
-  /** A view (migration 8): `statements`' rows, and on SQLite the statements recorded only as events. */
-  statement_records: StatementsTable;
+  /**
+   * A view (migration 8): `statements`' rows, and on SQLite the statements recorded only as events;
+   * with each statement's reviewed body from its event (migration 11).
+   */
+  statement_records: StatementRecordsView;
   session_events: SessionEventsTable;
   session_seals: SessionSealsTable;
   prompt_contexts: PromptContextsTable;

@@ -13,6 +13,7 @@ import { recordJournals } from './0007-record-journals.js';
 import { statementRecords } from './0008-statement-records.js';
 import { resultsByWindow } from './0009-results-by-window.js';
 import { approvalPersons } from './0010-approval-persons.js';
+import { statementBodies } from './0011-statement-bodies.js';
 
 export const STORE_MIGRATIONS: readonly StoreMigration[] = [
   sessionsStatementsTokens,
@@ -25,6 +26,7 @@ export const STORE_MIGRATIONS: readonly StoreMigration[] = [
   statementRecords,
   resultsByWindow,
   approvalPersons,
+  statementBodies,
 ];
 
 export type { StoreDialect, StoreMigration } from './migration.js';
