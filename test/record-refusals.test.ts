@@ -5,8 +5,11 @@
 // 408 for a body read for review that did not arrive in time), or because Gatehouse would not read or
 // relay it (an unclassifiable target, impersonation, exec without an upgrade), is a `statement` event
 // with its rule and message; a reviewed body's SHA-256 and size are in the request's `statement`
-// event and equal those of the bytes sent; and the exported record still verifies.
+// event and equal those of the bytes sent, and every read surface of the stored statement (the
+// store, the admin API, `gatehouse sessions show --json`) gives them; and the exported record still
+// verifies.
 
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -15,6 +18,7 @@ import type { AddressInfo } from 'node:net';
 import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
+import { promisify } from 'node:util';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../src/main.js';
@@ -27,6 +31,8 @@ import { startFakeKubeApi, type FakeKubeApi } from './testkit/kube-api.js';
 import { startKubeTestGateway, type KubeTestGateway } from './testkit/kube-gateway.js';
 
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+const exec = promisify(execFile);
+const BIN = path.resolve('bin/gatehouse.js');
 const BODY_TIMEOUT_MS = 1500;
 const PER_PRINCIPAL = 2;
 
@@ -66,6 +72,85 @@ async function refusalsUnder(gateway: Gateway, subject: string, ruleId: string):
   return found;
 }
 
+type Body = { sha256: string; bytes: number } | undefined;
+
+/** The console's session page, as a person signed in with a token (the login form's CSRF and cookies). */
+async function consolePage(base: string, token: string, pagePath: string): Promise<string> {
+  const cookies = new Map<string, string>();
+  const go = async (p: string, init: RequestInit = {}) => {
+    const res = await fetch(`${base}${p}`, {
+      ...init,
+      redirect: 'manual',
+      headers: {
+        ...(init.headers as Record<string, string>),
+        cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; '),
+      },
+    });
+    for (const c of res.headers.getSetCookie()) {
+      const [pair] = c.split(';');
+      const i = pair!.indexOf('=');
+      cookies.set(pair!.slice(0, i), pair!.slice(i + 1));
+    }
+    return res;
+  };
+  const login = await (await go('/login')).text();
+  const csrf = /name="csrf" value="([^"]+)"/.exec(login)![1]!;
+  const signedIn = await go('/login/token', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token, csrf }).toString(),
+  });
+  expect(signedIn.status).toBe(303);
+  const res = await go(pagePath);
+  expect(res.status).toBe(200);
+  return res.text();
+}
+
+/**
+ * A statement's reviewed body as each read surface of the stored statements gives it: the gateway's
+ * store, the admin API (GET /api/sessions/{id}, as an admin), the real CLI's
+ * `gatehouse sessions show --json` (a process of its own, on the gateway's store) and the console's
+ * session page.
+ */
+async function bodyOnEverySurface(
+  gateway: Gateway,
+  dir: string,
+  adminToken: string,
+  session: string,
+  statement: string,
+): Promise<{ store: Body; api: Body; cli: Body; console: Body }> {
+  type Shown = { statements: { id: string; body?: Body }[] };
+  const pick = (got: Shown | undefined): Body => {
+    const st = got?.statements.find((x) => x.id === statement);
+    if (!st) throw new Error(`statement ${statement} not read back`);
+    return st.body;
+  };
+  // A read through the gateway's store folds its record journal: the CLI then finds the statement.
+  const store = pick(await gateway.store.getSession(session));
+  const res = await fetch(
+    `http://127.0.0.1:${gateway.http!.port}/api/sessions/${encodeURIComponent(session)}`,
+    {
+      headers: { authorization: `Bearer ${adminToken}` },
+    },
+  );
+  expect(res.status).toBe(200);
+  const api = pick((await res.json()) as Shown);
+  const shown = await exec(
+    process.execPath,
+    [BIN, '--config', path.join(dir, 'gatehouse.yaml'), 'sessions', 'show', session, '--json'],
+    { cwd: dir },
+  );
+  const cli = pick(JSON.parse(shown.stdout) as Shown);
+  const html = await consolePage(
+    `http://127.0.0.1:${gateway.http!.port}`,
+    adminToken,
+    `/sessions/${encodeURIComponent(session)}`,
+  );
+  const m = /body: (\d+) bytes, sha256 <code>([0-9a-f]{64})<\/code>/.exec(html);
+  const shownOnPage: Body = m ? { sha256: m[2]!, bytes: Number(m[1]) } : undefined;
+  return { store, api, cli, console: shownOnPage };
+}
+
 /** Exports a session's record as JSON Lines and verifies its chain (and seals, if it ended). */
 async function verifySession(
   gateway: Gateway,
@@ -86,6 +171,7 @@ describe('Kubernetes listener: refusals and reviewed bodies in the record', { ti
   let gw: KubeTestGateway;
   let ca: string;
   let claude: string;
+  let admin: string;
 
   beforeAll(async () => {
     api = await startFakeKubeApi();
@@ -109,9 +195,11 @@ describe('Kubernetes listener: refusals and reviewed bodies in the record', { ti
       connectionExtra: {
         clientLimits: { requestsPerPrincipal: PER_PRINCIPAL, bodyTimeout: `${BODY_TIMEOUT_MS}ms` },
       },
+      extra: { listeners: { http: { address: '127.0.0.1:0' } } },
     });
     ca = readFileSync(path.join(gw.dir, 'listener-ca.crt'), 'utf8');
     claude = await gw.token({ subject: 'claude', agent: true });
+    admin = await gw.token({ subject: 'auditor', groups: ['dba'], agent: false });
   });
   afterAll(async () => {
     await gw?.stop();
@@ -213,6 +301,11 @@ describe('Kubernetes listener: refusals and reviewed bodies in the record', { ti
     // `gatehouse sessions replay` shows it under the request.
     const timeline = new Timeline().render(await gw.gateway.store.getEvents(statements[0]!.session));
     expect(timeline).toContain(`body: ${body.length} bytes, sha256 ${sha256(body)}`);
+    // The stored statement names it too: the store, the admin API and `sessions show --json`.
+    const want = { sha256: sha256(body), bytes: body.length };
+    expect(
+      await bodyOnEverySurface(gw.gateway, gw.dir, admin, statements[0]!.session, statements[0]!.statement!),
+    ).toEqual({ store: want, api: want, cli: want, console: want });
   });
 
   it('records a reviewed request whose body did not arrive in time (408)', async () => {
@@ -296,6 +389,7 @@ describe('HTTP and AWS listeners: reviewed bodies and late bodies in the record'
   let s3rver: RunningFake;
   let gw: HttpTestGateway;
   let ann: string;
+  let admin: string;
   let agentKey: { accessKeyId: string; secretAccessKey: string };
 
   beforeAll(async () => {
@@ -344,8 +438,10 @@ describe('HTTP and AWS listeners: reviewed bodies and late bodies in the record'
           ],
         },
       ],
+      extra: { listeners: { http: { address: '127.0.0.1:0' } } },
     });
     ann = await gw.token({ subject: 'ann', groups: ['testers'] });
+    admin = await gw.token({ subject: 'auditor', groups: ['dba'] });
     agentKey = await gw.awsKey({ subject: 'ann-aws', groups: ['testers'] });
   });
   afterAll(async () => {
@@ -373,6 +469,10 @@ describe('HTTP and AWS listeners: reviewed bodies and late bodies in the record'
     expect(statements).toHaveLength(1);
     expect(statements[0]!.data['body']).toEqual({ sha256: sha256(body), bytes: body.length });
     expect(await verifySession(gw.gateway, statements[0]!.session)).toMatchObject({ intact: true });
+    const want = { sha256: sha256(body), bytes: body.length };
+    expect(
+      await bodyOnEverySurface(gw.gateway, gw.dir, admin, statements[0]!.session, statements[0]!.statement!),
+    ).toEqual({ store: want, api: want, cli: want, console: want });
   });
 
   it('generic HTTP: a reviewed body that does not arrive in time is refused (408) and recorded', async () => {
@@ -429,5 +529,9 @@ describe('HTTP and AWS listeners: reviewed bodies and late bodies in the record'
     });
     expect(statements[0]!.data['body']).toEqual({ sha256: sha256(object), bytes: object.length });
     expect(await verifySession(gw.gateway, statements[0]!.session)).toMatchObject({ intact: true });
+    const want = { sha256: sha256(object), bytes: object.length };
+    expect(
+      await bodyOnEverySurface(gw.gateway, gw.dir, admin, statements[0]!.session, statements[0]!.statement!),
+    ).toEqual({ store: want, api: want, cli: want, console: want });
   });
 });

@@ -36,6 +36,8 @@ const claude: SessionRecord = {
   tokenKind: 'service',
   issuer: 'gatehouse',
 };
+const httpSession: SessionRecord = { ...alice, id: 'sess-http', protocol: 'http', connection: 'api' };
+const BODY_SHA256 = 'c0ffee'.repeat(10) + 'beef';
 delete (claude as { endedAt?: Date }).endedAt;
 delete (claude as { endReason?: string }).endReason;
 
@@ -78,6 +80,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** Runs `gatehouse [--config X] sessions …` in-process against the real store file. */
 async function run(
   args: string[],
+  db = file,
 ): Promise<{ out: string; err: string; configs: (string | undefined)[]; exitCode?: number }> {
   let out = '';
   let err = '';
@@ -94,7 +97,7 @@ async function run(
     now: () => NOW,
     async openStore(configPath) {
       configs.push(configPath);
-      return SqliteStore.open({ path: file });
+      return SqliteStore.open({ path: db });
     },
   });
   for (const c of [sessions, ...sessions.commands]) {
@@ -196,6 +199,33 @@ describe('gatehouse sessions', () => {
         result: { durationMs: 1.25, rows: 3 },
       }),
     ]);
+  });
+
+  test('show prints a reviewed body’s digest and size, from the stored statement, and --json has it', async () => {
+    const db = path.join(dir, 'bodies.db');
+    const store = await SqliteStore.open({ path: db });
+    await store.startSession(httpSession);
+    await store.recordStatement(
+      st(httpSession, 1, {
+        via: 'http',
+        text: 'POST /v1/jobs',
+        kind: 'post',
+        categories: ['write'],
+        effect: 'review',
+        ruleId: 'review-posts',
+        body: { sha256: BODY_SHA256, bytes: 42 },
+      }),
+    );
+    await store.close();
+    const r = await run(['sessions', 'show', 'sess-http'], db);
+    expect(r.out).toContain(`      body: 42 bytes, sha256 ${BODY_SHA256}\n`);
+    const j = await run(['sessions', 'show', 'sess-http', '--json'], db);
+    const parsed = JSON.parse(j.out) as { statements: Record<string, unknown>[] };
+    expect(parsed.statements[0]!['body']).toEqual({ sha256: BODY_SHA256, bytes: 42 });
+    const plain = JSON.parse((await run(['sessions', 'show', 'sess-alice', '--json'])).out) as {
+      statements: Record<string, unknown>[];
+    };
+    expect(plain.statements[0]).not.toHaveProperty('body');
   });
 
   test('show of an unknown id fails with exit code 1', async () => {

@@ -154,40 +154,6 @@ function time(d: Date): string {
   return d.toISOString().replace('T', ' ');
 }
 
-/** Stores that read the event record (src/store): a statement's reviewed body is in its event only. */
-interface EventPages {
-  getEvents(
-    sessionId: string,
-    afterSeq?: number,
-    limit?: number,
-  ): Promise<readonly { seq: number; type: string; statement?: string; data: Record<string, unknown> }[]>;
-}
-
-function hasEvents(store: ReadableStore): store is ReadableStore & EventPages {
-  return typeof (store as Partial<EventPages>).getEvents === 'function';
-}
-
-/** The reviewed bodies (digest and size) of a session's statements, from their `statement` events. */
-async function reviewedBodies(
-  store: ReadableStore,
-  id: string,
-): Promise<Map<string, { sha256: string; bytes: number }>> {
-  const bodies = new Map<string, { sha256: string; bytes: number }>();
-  if (!hasEvents(store)) return bodies;
-  for (let after = 0; ;) {
-    const page = await store.getEvents(id, after, 1000);
-    for (const e of page) {
-      const b = e.type === 'statement' && e.statement ? e.data['body'] : undefined;
-      if (!b || typeof b !== 'object') continue;
-      const { sha256, bytes } = b as { sha256?: unknown; bytes?: unknown };
-      if (typeof sha256 === 'string' && typeof bytes === 'number')
-        bodies.set(e.statement!, { sha256, bytes });
-    }
-    if (page.length < 1000) return bodies;
-    after = page[page.length - 1]!.seq;
-  }
-}
-
 function hasCounter(store: ReadableStore): store is ReadableStore & StatementCounter {
   return typeof (store as Partial<StatementCounter>).countStatements === 'function';
 }
@@ -372,18 +338,8 @@ export function sessionsCommand(deps: SessionsCommandDeps): Command {
     .argument('<id>', 'session id (from `sessions list`)')
     .option('--json', 'print JSON (dates as ISO-8601 strings)')
     .action(async (id: string, opts: { json?: boolean }, sub: Command) => {
-      const got = await withStore(sub, async (store) => {
-        const session = await store.getSession(id);
-        if (!session) return undefined;
-        // The digest and size of a body reviewed with its request are in its `statement` event.
-        const bodies = await reviewedBodies(store, id);
-        if (bodies.size === 0) return session;
-        const statements = session.statements.map((st) => {
-          const body = bodies.get(st.id);
-          return body ? { ...st, body } : st;
-        });
-        return { ...session, statements };
-      });
+      // A statement's reviewed body (digest and size) comes with it from the store (statement_records).
+      const got = await withStore(sub, (store) => store.getSession(id));
       if (!got)
         sub.error(`error: no session with id ${printable(id)}`, { exitCode: 1, code: 'gatehouse.sessions' });
       if (opts.json) {

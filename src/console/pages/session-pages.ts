@@ -261,15 +261,7 @@ export function sessionDetailPage(o: {
   const s = o.session;
   const start = s.startedAt.getTime();
   const approvalsBy = new Map<string, StoredEvent[]>();
-  // A reviewed request's body, by digest and size, as its `statement` event holds it.
-  const bodies = new Map<string, { sha256: string; bytes: number }>();
   for (const e of o.events) {
-    const body = e.type === 'statement' && e.statement ? e.data.body : undefined;
-    if (body && typeof body === 'object') {
-      const b = body as { sha256?: unknown; bytes?: unknown };
-      if (typeof b.sha256 === 'string' && typeof b.bytes === 'number')
-        bodies.set(e.statement!, { sha256: b.sha256, bytes: b.bytes });
-    }
     if (!e.type.startsWith('approval.') || !e.statement) continue;
     const list = approvalsBy.get(e.statement) ?? [];
     list.push(e);
@@ -297,7 +289,9 @@ export function sessionDetailPage(o: {
     const r = st.result;
     const sample = o.samples.get(st.id);
     const approvals = approvalsBy.get(st.id) ?? [];
-    const body = bodies.get(st.id);
+    // A reviewed request's body, by digest and size: the store reads it from the statement's event
+    // (statement_records), also past the events this page loads.
+    const body = st.body;
     items.push(
       html`<li class="stmt-item" id="st-${st.seq}">
         <div class="stmt-head">
