@@ -66,7 +66,13 @@ export const openApiDocument = {
       get: {
         summary: 'one session with its statements',
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-        responses: { '200': { description: 'the session' }, '404': { description: 'no such session' } },
+        responses: {
+          '200': {
+            description:
+              'the session and its statements in order; a statement whose request was reviewed with a body has body: {sha256, bytes} (hex SHA-256 and size of the body the approval covered)',
+          },
+          '404': { description: 'no such session' },
+        },
       },
     },
   },
