@@ -66,6 +66,7 @@ import {
   tracedPolicySource,
 } from './telemetry/instrumented-ports.js';
 import { startMetricsListener, type RunningMetricsListener } from './telemetry/metrics-listener.js';
+import { PreauthRefusalLog } from './telemetry/preauth-signals.js';
 import { PROMETHEUS_CONTENT_TYPE, PrometheusRegistry } from './telemetry/prometheus-registry.js';
 import type { RunningTracer } from './telemetry/otlp-tracer.js';
 import { gatehouseVersion } from './version.js';
@@ -351,8 +352,15 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     tokenStore: store,
     logger,
   });
+  // Metrics (docs/operations.md): the gate, its ports and the listeners record through these; the
+  // do-nothing registry stands in when they are off.
+  const promRegistry = config.metrics.enabled || config.metrics.listen ? new PrometheusRegistry() : undefined;
+  const metrics: MetricRegistry = promRegistry ?? noMetrics;
+  // Refusals before authentication, on every listener: counted, and logged rate-limited.
+  const preauth = new PreauthRefusalLog(metrics, logger);
   if (config.agents) {
     agents = await startAgentGateway({
+      preauth,
       config: config.agents,
       dataDir: config.dataDir,
       baseDir: loaded.baseDir,
@@ -404,10 +412,8 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     : undefined;
   // Time-bound access grants are layered on the policy snapshot for the principals that hold one.
   const currentPolicy = () => (approvals ? approvals.layer(snapshot.policy, currentConfig) : snapshot.policy);
-  // Metrics and traces (docs/operations.md): the gate and its ports record through these; the
-  // do-nothing implementations stand in when they are off.
-  const promRegistry = config.metrics.enabled || config.metrics.listen ? new PrometheusRegistry() : undefined;
-  const metrics: MetricRegistry = promRegistry ?? noMetrics;
+  // Traces (docs/operations.md): the gate and its ports record through this; the do-nothing tracer
+  // stands in when they are off.
   const otlp: RunningTracer | undefined = config.tracing.otlpEndpoint
     ? await (
         await import('./telemetry/otlp-tracer.js')
@@ -436,6 +442,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     ),
     store: instrumentedStore(recording.recorder, metrics, tracer),
     metrics,
+    preauth,
     tracer,
     sampler: recording.sampler,
     lineage: recording.lineage,
@@ -463,6 +470,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
       port,
       maxConnections: pgl.maxConnections,
       gate,
+      preauth,
       classifier,
       logger,
       settings: () => snapshot.listener,
@@ -493,6 +501,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
       port,
       gate,
       logger,
+      preauth,
       settings: () => snapshot.http.get(name),
       ...(awsKeys ? { awsKeys } : {}),
       ...(tls ? { tls } : {}),
@@ -523,6 +532,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
       port,
       gate,
       logger,
+      preauth,
       settings: () => snapshot.kubernetes.get(name),
       tls: kubeListenerTls(conn, loaded.baseDir),
       // exec commands are judged by the shared shell-command classifier (docs/shell.md).
@@ -563,6 +573,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
       writeStallTimeoutMs: toMs(sshl.writeStallTimeout),
       maxConnections: sshl.maxConnections,
       maxChannels: sshl.maxChannels,
+      preauth,
       // Keys registered to principals (`gatehouse ssh add-key`) log in as their service token's principal.
       ...(tokenIssuer
         ? {
@@ -610,6 +621,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
         metricsRoutes({
           authenticator: identity.authenticator,
           adminGroups: () => currentConfig.api.adminGroups,
+          preauth,
           render: () => promRegistry.render(),
           contentType: PROMETHEUS_CONTENT_TYPE,
         }),
@@ -619,6 +631,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     if (config.mcp.enabled) {
       mcp = createMcpEndpoint({
         authenticator: identity.authenticator,
+        preauth,
         // The same decider as the gate's (grants layered on), so the tools foresee what the gate decides.
         policy: currentPolicy,
         classifier,
@@ -661,6 +674,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
       const { createConsole } = await import('./console/index.js');
       webConsole = createConsole({
         authenticator: identity.authenticator,
+        preauth,
         store,
         recording: { key: recording.key, blobs: recording.blobs },
         ...(approvals ? { approvals: approvals.service } : {}),
@@ -703,6 +717,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
         authenticator: identity.authenticator,
         store,
         logger,
+        preauth,
         adminGroups: () => currentConfig.api.adminGroups,
         liveSessions: () =>
           (postgres?.liveSessions ?? 0) +
@@ -712,7 +727,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
       },
       plugins,
     );
-    http = await startHttpServer(app, host, port);
+    http = await startHttpServer(app, host, port, preauth);
     httpPortForLinks = http.port;
     logger.info({ address: `${host}:${http.port}` }, 'http listener started');
   }
@@ -907,6 +922,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
       await approvals?.close();
       await recording.close(); // closes the store after the recorder's last writes
       await metricsListener?.close();
+      preauth.flush(); // the summaries of windows still open
       await otlp?.shutdown();
     },
   };

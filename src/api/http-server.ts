@@ -1,15 +1,19 @@
 // The gateway's HTTP listener: health, the admin JSON API (sessions), and its OpenAPI document.
 // Every /api route authenticates the caller's own token; agent principals never get admin rights.
 
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { except } from 'hono/combine';
 import { isGatewayError } from '../core/errors.js';
 import type { Identity } from '../core/identity.js';
+import { credentialReason, noPreauthSignals, type PreauthSignals } from '../core/preauth.js';
 import type { Authenticator, Logger, SessionStore } from '../core/ports.js';
 import type { SessionFilter } from '../core/records.js';
 import { openApiDocument } from './openapi.js';
+import { peerAddress } from './peer-address.js';
 
 export interface HttpApiDeps {
   readonly authenticator: Authenticator;
@@ -18,6 +22,8 @@ export interface HttpApiDeps {
   /** Groups whose (non-agent) members may read records through the API. */
   readonly adminGroups: () => readonly string[];
   readonly liveSessions: () => number;
+  /** Where refusals before authentication go (counted and logged, rate-limited: core/preauth.ts). */
+  readonly preauth?: PreauthSignals;
 }
 
 export type ApiEnv = { Variables: { identity: Identity } };
@@ -71,6 +77,7 @@ export function buildHttpApi(deps: HttpApiDeps, plugins: readonly RoutePlugin[] 
     const header = c.req.header('authorization') ?? '';
     const m = /^Bearer\s+(\S+)$/i.exec(header);
     if (!m) {
+      deps.preauth?.refused('api', 'credentials_missing', peerAddress(c));
       return problem(401, 'Unauthorized', 'send your Gatehouse token as Authorization: Bearer <token>', {
         'WWW-Authenticate': 'Bearer realm="gatehouse"',
       });
@@ -78,6 +85,7 @@ export function buildHttpApi(deps: HttpApiDeps, plugins: readonly RoutePlugin[] 
     try {
       c.set('identity', await deps.authenticator.authenticate(m[1]!));
     } catch (e) {
+      deps.preauth?.refused('api', credentialReason(e), peerAddress(c));
       return problem(401, 'Unauthorized', isGatewayError(e) ? e.message : 'invalid token', {
         'WWW-Authenticate': 'Bearer realm="gatehouse", error="invalid_token"',
       });
@@ -139,7 +147,25 @@ export interface RunningHttp {
   close(): Promise<void>;
 }
 
-export function startHttpServer(app: Hono<Env>, host: string, port: number): Promise<RunningHttp> {
+/** Node's own answer to a head it could not read (its default when nobody listens to clientError). */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable || (socket as Duplex & { _httpMessage?: unknown })._httpMessage) {
+    socket.destroy();
+    return;
+  }
+  socket.end(
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? 'HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n'
+      : 'HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n',
+  );
+}
+
+export function startHttpServer(
+  app: Hono<Env>,
+  host: string,
+  port: number,
+  preauth: PreauthSignals = noPreauthSignals,
+): Promise<RunningHttp> {
   return new Promise((resolve, reject) => {
     let server: ServerType | undefined = undefined;
     server = serve({ fetch: app.fetch, hostname: host, port }, (info) => {
@@ -149,5 +175,12 @@ export function startHttpServer(app: Hono<Env>, host: string, port: number): Pro
       });
     });
     server.once('error', reject);
+    // A request head that did not arrive within node's headersTimeout: a refusal before anyone is
+    // known (core/preauth.ts), answered as node would.
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT')
+        preauth.refused('api', 'header_timeout', (socket as Partial<Socket>).remoteAddress);
+      answerClientError(err, socket);
+    });
   });
 }

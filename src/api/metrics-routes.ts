@@ -5,13 +5,17 @@
 import type { Hono } from 'hono';
 import { isGatewayError } from '../core/errors.js';
 import type { Authenticator } from '../core/ports.js';
+import { credentialReason, type PreauthSignals } from '../core/preauth.js';
 import type { ApiEnv, RoutePlugin } from './http-server.js';
+import { peerAddress } from './peer-address.js';
 
 export interface MetricsRouteDeps {
   readonly authenticator: Authenticator;
   readonly adminGroups: () => readonly string[];
   readonly render: () => Promise<string>;
   readonly contentType: string;
+  /** Where refusals before authentication go (counted and logged, rate-limited: core/preauth.ts). */
+  readonly preauth?: PreauthSignals;
 }
 
 function problem(status: 401 | 403, detail: string): Response {
@@ -36,12 +40,16 @@ export function metricsRoutes(deps: MetricsRouteDeps): RoutePlugin {
   return (app: Hono<ApiEnv>) => {
     app.get('/metrics', async (c) => {
       const m = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '');
-      if (!m) return problem(401, 'send a Gatehouse token of an admin as Authorization: Bearer <token>');
+      if (!m) {
+        deps.preauth?.refused('api', 'credentials_missing', peerAddress(c));
+        return problem(401, 'send a Gatehouse token of an admin as Authorization: Bearer <token>');
+      }
       let groups: readonly string[];
       let agent: boolean;
       try {
         ({ groups, agent } = await deps.authenticator.authenticate(m[1]!));
       } catch (e) {
+        deps.preauth?.refused('api', credentialReason(e), peerAddress(c));
         return problem(401, isGatewayError(e) ? e.message : 'invalid token');
       }
       const admins = deps.adminGroups();

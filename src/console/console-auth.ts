@@ -16,6 +16,8 @@ import {
 } from '../approvals/oidc-login.js';
 import { toMs } from '../config/schema.js';
 import { isGatewayError } from '../core/errors.js';
+import { credentialReason } from '../core/preauth.js';
+import { peerAddress } from '../api/peer-address.js';
 import type { Identity } from '../core/identity.js';
 import { consoleConfig, type ConsoleDeps } from './console-deps.js';
 import type { ConsoleSession, ConsoleSessionStore, SignInMethod } from './console-sessions.js';
@@ -337,6 +339,7 @@ export function registerAuthRoutes(app: Hono, auth: ConsoleAuth, deps: ConsoleDe
     try {
       id = await deps.authenticator.authenticate(token);
     } catch (e) {
+      deps.preauth?.refused('console', credentialReason(e), peerAddress(c));
       return page(
         c,
         loginPage(
@@ -397,7 +400,8 @@ export function registerAuthRoutes(app: Hono, auth: ConsoleAuth, deps: ConsoleDe
     let id: Identity;
     try {
       id = await deps.authenticator.authenticate(token);
-    } catch {
+    } catch (e) {
+      deps.preauth?.refused('console', credentialReason(e), peerAddress(c));
       return page(c, messagePage('Link expired', "The demo admin's token is no longer valid."), 401);
     }
     if (id.agent) return page(c, messagePage('Refused', refuseAgent), 403);
@@ -461,7 +465,9 @@ export function registerAuthRoutes(app: Hono, auth: ConsoleAuth, deps: ConsoleDe
       auth.signIn(c, id, 'oidc', token);
       return page(c, continuePage(safeNext(pending.next)));
     } catch (e) {
-      deps.logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'console OIDC sign-in failed');
+      // Counted and logged, rate-limited, as a refusal before authentication; the detail at debug.
+      deps.preauth?.refused('console', credentialReason(e), peerAddress(c));
+      deps.logger.debug({ err: e instanceof Error ? e.message : String(e) }, 'console OIDC sign-in failed');
       const msg = isGatewayError(e) ? e.message : e instanceof Error ? e.message : 'error';
       return page(c, loginPage(auth, deps, c, '/', `Sign-in failed: ${msg}`), 401);
     }

@@ -1,6 +1,7 @@
 // What the web console needs from the running gateway, as narrow ports wired by src/main.ts. The
 // console never reaches an engine, the gate or a concrete store directly.
 
+import type { PreauthSignals } from '../core/preauth.js';
 import type { ConsoleConfig } from '../config/console-schema.js';
 import type { GatehouseConfig, SecretRef } from '../config/schema.js';
 import type { Authenticator, Logger, SessionStore, TokenStore } from '../core/ports.js';
@@ -42,6 +43,8 @@ export interface ConsoleTokens {
 
 export interface ConsoleDeps {
   readonly authenticator: Authenticator;
+  /** Where refusals before authentication go (counted and logged, rate-limited: core/preauth.ts). */
+  readonly preauth?: PreauthSignals;
   readonly store: ConsoleStore;
   readonly recording: { readonly key: RecordSigningKey; readonly blobs: BlobStore };
   readonly approvals?: ApprovalService;

@@ -1,6 +1,8 @@
 // Errors with stable string codes. `message` is safe to show to a client; `cause` stays internal.
 // Engines translate a GatewayError into their protocol's terms (SQLSTATE, HTTP status, MCP error).
 
+import type { CredentialFault } from './preauth.js';
+
 export const ERROR_CODES = {
   /** Token missing, malformed, expired, wrong audience/issuer, revoked… */
   AUTH_FAILED: 'ERR_AUTH_FAILED',
@@ -36,12 +38,15 @@ export class GatewayError extends Error {
     readonly code: ErrorCode,
     /** Client-safe message. Never include secrets or internal details here. */
     message: string,
-    options?: { cause?: unknown; ruleId?: string },
+    options?: { cause?: unknown; ruleId?: string; credentialFault?: CredentialFault },
   ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.ruleId = options?.ruleId;
+    this.credentialFault = options?.credentialFault;
   }
   readonly ruleId: string | undefined;
+  /** ERR_AUTH_FAILED: what was wrong with the credential, as a closed reason (core/preauth.ts). */
+  readonly credentialFault: CredentialFault | undefined;
 }
 
 export function isGatewayError(e: unknown): e is GatewayError {

@@ -35,6 +35,7 @@ import type {
   StatementResult,
 } from '../core/records.js';
 import { secondsSince, type MetricRegistry } from '../core/metrics.js';
+import { credentialReason, type PreauthListener, type PreauthSignals } from '../core/preauth.js';
 import { noTracer, type Tracer } from '../core/tracing.js';
 import { gateInstruments } from './gate-telemetry.js';
 import { statementId as makeStatementId, uuidv7 } from './ids.js';
@@ -55,6 +56,11 @@ export interface GateDeps {
   readonly limits?: () => SessionLimits;
   /** How often live sessions' tokens are re-checked for revocation and expiry (default 1000 ms). */
   readonly revalidateEveryMs?: number;
+  /**
+   * Where a refused token is reported (counted and logged, rate-limited: core/preauth.ts) under the
+   * listener that presented it; nothing reported when absent.
+   */
+  readonly preauth?: PreauthSignals;
   /** Where the gate's metrics go (gate-telemetry.ts); none recorded when absent. */
   readonly metrics?: MetricRegistry;
   /** Spans around openSession and admit (ports traced in main.ts nest under them); none when absent. */
@@ -74,7 +80,12 @@ export interface SessionRequest {
   readonly token: string;
   readonly connection: string;
   readonly protocol: string;
+  /** The listener kind the token came through, for refusals before authentication (core/preauth.ts). */
+  readonly listener: PreauthListener;
+  /** The peer's address and port (`host:port`), as recorded. */
   readonly clientAddress: string;
+  /** The peer's address alone, for refusals before authentication. */
+  readonly clientHost?: string;
   readonly clientUser?: string;
   readonly application?: string;
 }
@@ -163,6 +174,8 @@ export class Gate {
           return session;
         } catch (e) {
           m.refused(req, e);
+          if (isGatewayError(e) && e.code === ERROR_CODES.AUTH_FAILED)
+            this.deps.preauth?.refused(req.listener, credentialReason(e), req.clientHost);
           span.set({ 'gatehouse.refused': isGatewayError(e) ? e.code : 'internal' });
           throw e;
         }

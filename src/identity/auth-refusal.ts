@@ -3,6 +3,7 @@
 
 import { errors as joseErrors } from 'jose';
 import { ERROR_CODES, GatewayError } from '../core/errors.js';
+import type { CredentialFault } from '../core/preauth.js';
 
 /** Every message a token refusal can carry; the engine sends it in a FATAL (SQLSTATE 28000/28P01). */
 export const REFUSAL = {
@@ -28,8 +29,35 @@ export const REFUSAL = {
   unverifiable: 'token could not be verified',
 } as const;
 
+/**
+ * The closed reason each refusal is counted and logged under before the caller is known
+ * (core/preauth.ts): whether the token was missing, malformed, expired or simply not ours.
+ */
+const FAULT: Readonly<Record<string, CredentialFault>> = {
+  [REFUSAL.missing]: 'credentials_missing',
+  [REFUSAL.tooLong]: 'credentials_malformed',
+  [REFUSAL.notJwt]: 'credentials_malformed',
+  [REFUSAL.malformed]: 'credentials_malformed',
+  [REFUSAL.noSubject]: 'credentials_malformed',
+  [REFUSAL.badGroups]: 'credentials_malformed',
+  [REFUSAL.badAgent]: 'credentials_malformed',
+  [REFUSAL.expired]: 'credentials_expired',
+  [REFUSAL.notYetValid]: 'credentials_expired',
+  [REFUSAL.revocationUnavailable]: 'auth_unavailable',
+  [REFUSAL.providerUnreachable]: 'auth_unavailable',
+};
+
 export function authFailed(message: string, cause?: unknown): GatewayError {
-  return new GatewayError(ERROR_CODES.AUTH_FAILED, message, cause === undefined ? undefined : { cause });
+  const credentialFault: CredentialFault = Object.hasOwn(FAULT, message)
+    ? FAULT[message]!
+    : message.startsWith('token is missing the ')
+      ? 'credentials_malformed'
+      : 'credentials_unknown';
+  return new GatewayError(
+    ERROR_CODES.AUTH_FAILED,
+    message,
+    cause === undefined ? { credentialFault } : { cause, credentialFault },
+  );
 }
 
 export function missingClaim(claim: string): string {

@@ -1,6 +1,7 @@
 // Public surface of the MCP server: one endpoint object the composition root registers on the HTTP
 // listener, built from the current config and the gateway's own parts. It opens no upstream itself.
 
+import type { PreauthSignals } from '../core/preauth.js';
 import type { RoutePlugin } from '../api/http-server.js';
 import { toMs, type GatehouseConfig } from '../config/schema.js';
 import type { Authenticator, Logger, PolicyDecider } from '../core/ports.js';
@@ -24,6 +25,8 @@ export type { SshLoopback } from './ssh-tool.js';
 
 export interface McpEndpointDeps {
   readonly authenticator: Authenticator;
+  /** Where refusals before authentication go (counted and logged, rate-limited: core/preauth.ts). */
+  readonly preauth?: PreauthSignals;
   readonly policy: () => PolicyDecider;
   readonly classifier: SqlClassifier;
   readonly logger: Logger;
@@ -85,6 +88,7 @@ export function createMcpEndpoint(deps: McpEndpointDeps): McpEndpoint {
   };
   const routes = mcpRoutes({
     authenticator: deps.authenticator,
+    ...(deps.preauth ? { preauth: deps.preauth } : {}),
     settings,
     policy: deps.policy,
     classifier: deps.classifier,

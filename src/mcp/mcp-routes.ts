@@ -10,9 +10,11 @@
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { Context, Hono } from 'hono';
 import type { ApiEnv, RoutePlugin } from '../api/http-server.js';
+import { peerAddress } from '../api/peer-address.js';
 import { isGatewayError } from '../core/errors.js';
 import type { Identity } from '../core/identity.js';
 import type { Authenticator } from '../core/ports.js';
+import { credentialReason, type PreauthSignals } from '../core/preauth.js';
 import { REFUSAL } from '../identity/auth-refusal.js';
 import { peekJwt } from '../identity/jwt-peek.js';
 import { createMcpServer } from './mcp-server.js';
@@ -42,6 +44,8 @@ export interface McpHttpSettings {
 
 export interface McpRouteDeps extends McpToolDeps {
   readonly authenticator: Authenticator;
+  /** Where refusals before authentication go (counted and logged, rate-limited: core/preauth.ts). */
+  readonly preauth?: PreauthSignals;
   readonly settings: () => McpHttpSettings;
 }
 
@@ -166,12 +170,16 @@ export function mcpRoutes(deps: McpRouteDeps): RoutePlugin {
         }
       }
       const m = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '');
-      if (!m) return unauthorized(c, rs);
+      if (!m) {
+        deps.preauth?.refused('mcp', 'credentials_missing', peerAddress(c));
+        return unauthorized(c, rs);
+      }
       const token = m[1]!;
       let identity: Identity;
       try {
         identity = await deps.authenticator.authenticate(token);
       } catch (e) {
+        deps.preauth?.refused('mcp', credentialReason(e), peerAddress(c));
         return unauthorized(
           c,
           rs,
@@ -179,6 +187,7 @@ export function mcpRoutes(deps: McpRouteDeps): RoutePlugin {
         );
       }
       if (!audienceAccepted(identity, token, settings.audience)) {
+        deps.preauth?.refused('mcp', 'credentials_unknown', peerAddress(c));
         return unauthorized(
           c,
           rs,

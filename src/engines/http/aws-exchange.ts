@@ -8,6 +8,7 @@
 // matches); aws-chunked uploads are decoded, their chunk signatures checked, and sent upstream as a
 // plain body with UNSIGNED-PAYLOAD and the decoded Content-Length (trailing checksums are dropped).
 
+import type { PreauthReason } from '../../core/preauth.js';
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { pipeline, type Readable, type Transform } from 'node:stream';
@@ -95,21 +96,34 @@ export async function handleAws(
   x.errorResponse = (failure, message, requestId) => awsErrorResponse(proto, failure, message, requestId);
 
   // --- authenticate: the client's SigV4 signature, with the secret of its Gatehouse key -------------
+  // Refusals until the gate has the key's token are reported here (core/preauth.ts); the gate
+  // reports its own (a revoked or expired key's token).
+  const refuse = (reason: PreauthReason, failure: Failure, message: string): void => {
+    deps.preauth.refused(deps.listener, reason, req.socket.remoteAddress);
+    fail(failure, message);
+  };
   const authorization = header(req.headers, 'authorization');
   if (authorization === undefined) {
     if (single(query, 'X-Amz-Algorithm') !== undefined) {
-      return fail(
+      return refuse(
+        'credentials_missing',
         'no-credentials',
         'Gatehouse does not accept presigned URLs: send requests signed in the Authorization header.',
       );
     }
-    return fail(
+    return refuse(
+      'credentials_missing',
       'no-credentials',
       'Gatehouse needs a SigV4-signed request: configure the client with a Gatehouse access key (gatehouse token issue --aws).',
     );
   }
   const parsed = parseSigV4Authorization(authorization);
-  if (!parsed.ok) return fail('bad-signature', `The Authorization header was refused: ${parsed.reason}.`);
+  if (!parsed.ok)
+    return refuse(
+      'credentials_malformed',
+      'bad-signature',
+      `The Authorization header was refused: ${parsed.reason}.`,
+    );
   const auth = parsed.value;
   const protocol = awsProtocolFor(auth.service, req.headers);
   proto = protocol ?? guessProtocol(req.headers, target.rawPath);
@@ -118,11 +132,8 @@ export async function handleAws(
     return undefined;
   });
   if (!key) {
-    deps.logger.warn(
-      { connection: deps.connection, accessKeyId: auth.accessKeyId, client: req.socket.remoteAddress },
-      'unknown aws access key',
-    );
-    return fail(
+    return refuse(
+      'credentials_unknown',
       'unknown-key',
       `The access key ${auth.accessKeyId} is not a valid Gatehouse key. Issue one with gatehouse token issue --aws.`,
     );
@@ -177,12 +188,10 @@ export async function handleAws(
     },
   );
   if (!verified.ok) {
-    deps.logger.warn(
-      { connection: deps.connection, accessKeyId: auth.accessKeyId, reason: verified.reason },
-      'aws signature refused',
-    );
-    return fail(
-      verified.code === 'RequestTimeTooSkewed' ? 'clock-skew' : 'bad-signature',
+    const skewed = verified.code === 'RequestTimeTooSkewed';
+    return refuse(
+      skewed ? 'credentials_expired' : 'credentials_unknown',
+      skewed ? 'clock-skew' : 'bad-signature',
       `The request signature was refused: ${verified.reason}. Check the Gatehouse access key secret and the clock.`,
     );
   }
@@ -193,14 +202,19 @@ export async function handleAws(
   if (body !== undefined) {
     const actual = body.length === 0 ? EMPTY_SHA256 : sha256Hex(body);
     if (shaHeader !== undefined && HEX64.test(shaHeader) && shaHeader.toLowerCase() !== actual) {
-      return fail('bad-signature', 'The request body does not match its signed X-Amz-Content-Sha256.');
+      return refuse(
+        'credentials_unknown',
+        'bad-signature',
+        'The request body does not match its signed X-Amz-Content-Sha256.',
+      );
     }
     if (
       shaHeader !== undefined &&
       !HEX64.test(shaHeader) &&
       !(shaHeader === 'UNSIGNED-PAYLOAD' && auth.service === 's3')
     ) {
-      return fail(
+      return refuse(
+        'credentials_malformed',
         'bad-signature',
         `X-Amz-Content-Sha256 ${shaHeader.slice(0, 60)} is not accepted for this request.`,
       );
@@ -239,7 +253,8 @@ export async function handleAws(
         return fail('malformed', 'An aws-chunked upload needs X-Amz-Decoded-Content-Length.');
       payload = { sha256: 'UNSIGNED-PAYLOAD', contentLength: Number(decodedText), chunked: true };
     } else {
-      return fail(
+      return refuse(
+        'credentials_malformed',
         'bad-signature',
         `X-Amz-Content-Sha256 ${sha.slice(0, 60)} is not accepted for this request.`,
       );
@@ -253,7 +268,9 @@ export async function handleAws(
       token: key.token,
       connection: deps.connection,
       protocol: 'http',
+      listener: 'aws',
       clientAddress: `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}`,
+      ...(req.socket.remoteAddress ? { clientHost: req.socket.remoteAddress } : {}),
       clientUser: auth.accessKeyId,
       ...(req.headers['user-agent'] ? { application: req.headers['user-agent'].slice(0, 200) } : {}),
     });

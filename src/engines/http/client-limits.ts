@@ -15,11 +15,13 @@
 //   (ConnectionGuard).
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type net from 'node:net';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ClientLimitsConfig } from '../../config/schema.js';
 import { toMs } from '../../config/duration.js';
 import type { Identity } from '../../core/identity.js';
+import type { PreauthListener, PreauthSignals } from '../../core/preauth.js';
 
 export interface ClientLimits {
   /** Requests one principal may have in flight at once on this connection (held ones included). */
@@ -368,4 +370,28 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, ti
   }
   if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') socket.end(timeout());
   else socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+}
+
+/**
+ * Reports what a listener refuses or drops on its own before a request exists (core/preauth.ts):
+ * sockets node drops past maxConnections, request heads (or TLS handshakes) that did not arrive
+ * within headersTimeout. The per-address guard and the credential checks report their own.
+ */
+export function reportListenerRefusals(
+  server: net.Server,
+  listener: PreauthListener,
+  preauth: PreauthSignals,
+): void {
+  server.on('drop', (data?: { remoteAddress?: string }) =>
+    preauth.refused(listener, 'connection_limit', data?.remoteAddress),
+  );
+  // Listened to besides the engine's own answer (a second 'clientError' listener changes nothing).
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT')
+      preauth.refused(listener, 'header_timeout', (socket as Partial<Socket>).remoteAddress);
+  });
+  server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT')
+      preauth.refused(listener, 'header_timeout', socket.remoteAddress);
+  });
 }

@@ -1,6 +1,7 @@
 // What every request handler shares: the gate's sessions, the settings of its connection, the key
 // resolver, the logger, and small helpers to answer, settle and watch for a client that goes away.
 
+import type { PreauthListener, PreauthSignals } from '../../core/preauth.js';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
@@ -31,6 +32,9 @@ export interface ExchangeDeps {
   readonly now: () => Date;
   /** Requests in flight per principal on this connection (client-limits.ts). */
   readonly requests: PrincipalRequests;
+  /** Refusals before authentication (core/preauth.ts), under this listener's kind. */
+  readonly preauth: PreauthSignals;
+  readonly listener: PreauthListener;
 }
 
 export interface Exchange {

@@ -219,6 +219,8 @@ export async function openBearerSession(
 ): Promise<GateSession | { failure: Failure; message: string }> {
   const token = bearerToken(req.headers.authorization);
   if (token === undefined) {
+    // A token that is there but refused is reported by the gate (its credential fault); none, here.
+    deps.preauth.refused(deps.listener, 'credentials_missing', req.socket.remoteAddress);
     return {
       failure: 'no-credentials',
       message:
@@ -233,7 +235,9 @@ export async function openBearerSession(
         token,
         connection: deps.connection,
         protocol: 'http',
+        listener: 'http',
         clientAddress: `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}`,
+        ...(req.socket.remoteAddress ? { clientHost: req.socket.remoteAddress } : {}),
         ...(req.headers['user-agent'] ? { application: req.headers['user-agent'].slice(0, 200) } : {}),
       },
     );

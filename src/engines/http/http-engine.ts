@@ -8,6 +8,7 @@ import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../../core/ports.js';
+import { noPreauthSignals, type PreauthSignals } from '../../core/preauth.js';
 import type { Gate } from '../../gate/gate.js';
 import type { Engine, ListeningAddress } from '../engine.js';
 import { stallMessage, watchWriteStall } from '../write-stall.js';
@@ -17,6 +18,7 @@ import {
   ConnectionGuard,
   DEFAULT_CLIENT_LIMITS,
   PrincipalRequests,
+  reportListenerRefusals,
   serverTimeouts,
 } from './client-limits.js';
 import { ClientSessions } from './client-sessions.js';
@@ -44,6 +46,8 @@ export interface HttpEngineOptions {
   readonly maxHeaderSize?: number;
   /** Certificate and key (PEM): the listener speaks HTTPS. */
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
+  /** Where refusals before authentication go (counted and logged, rate-limited: core/preauth.ts). */
+  readonly preauth?: PreauthSignals;
 }
 
 /** The 408 for a request head that did not arrive in time (no request exists yet to answer through). */
@@ -69,7 +73,11 @@ export class HttpEngine implements Engine {
 
   constructor(private readonly options: HttpEngineOptions) {
     // The listener's own limits are read once, here (a restart applies them); the rest per request.
-    const limits = options.settings()?.clientLimits ?? DEFAULT_CLIENT_LIMITS;
+    const initial = options.settings();
+    const limits = initial?.clientLimits ?? DEFAULT_CLIENT_LIMITS;
+    const preauth = options.preauth ?? noPreauthSignals;
+    // The listener kind is fixed by the connection's auth when it starts (a restart applies a change).
+    const listener = initial?.aws ? 'aws' : 'http';
     this.guard = new ConnectionGuard(limits.unauthenticatedPerAddress);
     this.sessions = new ClientSessions(options.gate, (socket) => this.guard.authenticated(socket));
     this.deps = {
@@ -79,6 +87,8 @@ export class HttpEngine implements Engine {
       ...(options.awsKeys ? { awsKeys: options.awsKeys } : {}),
       now: options.now ?? (() => new Date()),
       requests: new PrincipalRequests(),
+      preauth,
+      listener,
     };
     const serverOptions = {
       maxHeaderSize: options.maxHeaderSize ?? 64 * 1024,
@@ -95,6 +105,7 @@ export class HttpEngine implements Engine {
         })
       : http.createServer(serverOptions);
     this.server.maxConnections = limits.maxConnections;
+    reportListenerRefusals(this.server, listener, preauth);
     this.server.on('request', (req: IncomingMessage, res: ServerResponse) => this.handle(req, res, false));
     // Without this listener Node answers 100 Continue before the gate has decided.
     this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) =>
@@ -105,6 +116,7 @@ export class HttpEngine implements Engine {
     );
     this.server.on(options.tls ? 'secureConnection' : 'connection', (socket: Socket) => {
       if (!this.guard.admit(socket)) {
+        preauth.refused(listener, 'address_limit', socket.remoteAddress);
         socket.destroy();
         return;
       }

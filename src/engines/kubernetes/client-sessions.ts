@@ -57,7 +57,9 @@ export class KubeClientSessions {
       token,
       connection: this.connection,
       protocol: 'kubernetes',
+      listener: 'kubernetes',
       clientAddress: `${socket.remoteAddress ?? ''}:${socket.remotePort ?? ''}`,
+      ...(socket.remoteAddress ? { clientHost: socket.remoteAddress } : {}),
       ...(req.headers['user-agent'] ? { application: req.headers['user-agent'].slice(0, 200) } : {}),
     });
     sessions.set(key, opened);

@@ -11,6 +11,7 @@ import { request as undiciRequest, errors as undiciErrors } from 'undici';
 import { kubernetesAction, withReviewedBody, type KubernetesAction } from '../../core/action.js';
 import { deny } from '../../core/decision.js';
 import { isGatewayError } from '../../core/errors.js';
+import type { PreauthSignals } from '../../core/preauth.js';
 import type { Logger } from '../../core/ports.js';
 import { holdSignal, type Admission, type GateSession } from '../../gate/gate.js';
 import { failureStatus, type KubeStatus } from '../../wire/kubernetes/status.js';
@@ -43,6 +44,8 @@ export interface KubeRequestDeps {
   readonly classifyCommand?: CommandClassifier;
   /** Requests in flight per principal on this connection (../http/client-limits.ts). */
   readonly requests: PrincipalRequests;
+  /** Refusals before authentication (core/preauth.ts). */
+  readonly preauth: PreauthSignals;
 }
 
 /** The 429 of a principal past its in-flight limit, in Status terms, with when to retry. */
@@ -119,6 +122,8 @@ export async function sessionFor(
 ): Promise<GateSession | undefined> {
   const token = bearerToken(req.headers.authorization);
   if (token === undefined) {
+    // A token that is there but refused is reported by the gate (its credential fault); none, here.
+    deps.preauth.refused('kubernetes', 'credentials_missing', req.socket.remoteAddress);
     refuse(
       'Unauthorized',
       'Gatehouse needs your Gatehouse token as a bearer token: use the kubeconfig from `gatehouse kubeconfig`, whose exec plugin `gatehouse kube credentials` reads GATEHOUSE_TOKEN.',

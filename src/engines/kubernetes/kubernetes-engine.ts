@@ -8,6 +8,7 @@ import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../../core/ports.js';
+import { noPreauthSignals, type PreauthSignals } from '../../core/preauth.js';
 import type { Gate } from '../../gate/gate.js';
 import { failureStatus } from '../../wire/kubernetes/status.js';
 import type { Engine, ListeningAddress } from '../engine.js';
@@ -17,6 +18,7 @@ import {
   ConnectionGuard,
   DEFAULT_CLIENT_LIMITS,
   PrincipalRequests,
+  reportListenerRefusals,
   serverTimeouts,
 } from '../http/client-limits.js';
 import type { CommandClassifier } from './classify-request.js';
@@ -38,6 +40,8 @@ export interface KubernetesEngineOptions {
   readonly tls: { readonly cert: Buffer; readonly key: Buffer };
   /** The shell-command classifier for exec commands (src/shell); without it every command is `unknown`. */
   readonly classifyCommand?: CommandClassifier;
+  /** Where refusals before authentication go (counted and logged, rate-limited: core/preauth.ts). */
+  readonly preauth?: PreauthSignals;
 }
 
 export class KubernetesEngine implements Engine {
@@ -51,6 +55,7 @@ export class KubernetesEngine implements Engine {
   constructor(private readonly options: KubernetesEngineOptions) {
     // The listener's own limits are read once, here (a restart applies them); the rest per request.
     const limits = options.settings()?.clientLimits ?? DEFAULT_CLIENT_LIMITS;
+    const preauth = options.preauth ?? noPreauthSignals;
     this.guard = new ConnectionGuard(limits.unauthenticatedPerAddress);
     this.sessions = new KubeClientSessions(options.gate, options.connection, (socket) =>
       this.guard.authenticated(socket),
@@ -61,6 +66,7 @@ export class KubernetesEngine implements Engine {
       logger: options.logger,
       ...(options.classifyCommand ? { classifyCommand: options.classifyCommand } : {}),
       requests: new PrincipalRequests(),
+      preauth,
     };
     this.server = https.createServer({
       cert: options.tls.cert,
@@ -72,6 +78,7 @@ export class KubernetesEngine implements Engine {
       handshakeTimeout: limits.headersTimeoutMs,
     });
     this.server.maxConnections = limits.maxConnections;
+    reportListenerRefusals(this.server, 'kubernetes', preauth);
     this.server.on('request', (req: IncomingMessage, res: ServerResponse) => this.handle(req, res));
     // Without this listener Node answers 100 Continue before the gate has decided.
     this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
@@ -82,6 +89,7 @@ export class KubernetesEngine implements Engine {
     );
     this.server.on('secureConnection', (socket: Socket) => {
       if (!this.guard.admit(socket)) {
+        preauth.refused('kubernetes', 'address_limit', socket.remoteAddress);
         socket.destroy();
         return;
       }

@@ -13,6 +13,7 @@ import { sqlAction, type SqlAction } from '../../core/action.js';
 import type { Decision } from '../../core/decision.js';
 import type { HeldNotice, HoldSettledNotice } from '../../core/held-notice.js';
 import { ERROR_CODES, GatewayError, isGatewayError, type ErrorCode } from '../../core/errors.js';
+import type { PreauthSignals } from '../../core/preauth.js';
 import type { Logger } from '../../core/ports.js';
 import type { SqlCategory, SqlClassifier, SqlStatement } from '../../core/sql-statement.js';
 import type { Admission, Gate, GateSession } from '../../gate/gate.js';
@@ -119,6 +120,8 @@ export interface ConnectionDeps {
   readonly settings: () => ListenerSettings;
   readonly resolveConnection: (name: string) => UpstreamTarget | undefined;
   readonly cancels: CancelRegistry;
+  /** Where refusals before authentication go (counted and logged, rate-limited: core/preauth.ts). */
+  readonly preauth?: PreauthSignals;
   /** Column lineage (docs/masking.md); without it, masking follows RowDescription origins only. */
   readonly lineage?: LineageDeps;
 }
@@ -354,10 +357,12 @@ export class ClientConnection {
     this.reader = new FrameReader(s.maxMessageBytes, true);
     socket.setNoDelay(true);
     this.attach(socket);
-    this.authTimer = setTimeout(
-      () => this.fatal(SqlState.CannotConnectNow, 'authentication timed out'),
-      s.authTimeoutMs,
-    );
+    this.authTimer = setTimeout(() => {
+      // Still before the gate has the token: a client that never finished its startup or password.
+      if (this.phase === 'startup' || this.phase === 'password')
+        deps.preauth?.refused('postgres', 'auth_timeout', socket.remoteAddress);
+      this.fatal(SqlState.CannotConnectNow, 'authentication timed out');
+    }, s.authTimeoutMs);
     this.authTimer.unref();
   }
 
@@ -641,7 +646,9 @@ export class ClientConnection {
         token,
         connection,
         protocol: 'postgres',
+        listener: 'postgres',
         clientAddress: this.remote,
+        ...(this.socket.remoteAddress ? { clientHost: this.socket.remoteAddress } : {}),
         clientUser: this.startupParams.user,
         application: this.startupParams.application_name,
       });
@@ -655,7 +662,10 @@ export class ClientConnection {
           : ge.code === ERROR_CODES.LIMIT_EXCEEDED
             ? SqlState.TooManyConnections
             : (ERROR_SQLSTATE[ge.code] ?? SqlState.InvalidAuthorizationSpecification);
-      this.deps.logger.info({ client: this.remote, connection, code: ge.code }, 'session refused');
+      // A refused token is counted and logged by the gate, rate-limited (core/preauth.ts): a line per
+      // guess here would let a guessing client write the log at its own pace.
+      if (ge.code !== ERROR_CODES.AUTH_FAILED)
+        this.deps.logger.info({ client: this.remote, connection, code: ge.code }, 'session refused');
       this.fatal(code, `Gatehouse: ${ge.message}`);
       return;
     }

@@ -3,6 +3,7 @@
 
 import net from 'node:net';
 import type { Logger } from '../../core/ports.js';
+import { noPreauthSignals, type PreauthSignals } from '../../core/preauth.js';
 import type { SqlClassifier } from '../../core/sql-statement.js';
 import type { Gate } from '../../gate/gate.js';
 import { SqlState, encode } from '../../wire/postgres/index.js';
@@ -23,6 +24,8 @@ export interface PostgresEngineOptions {
   readonly resolveConnection: (name: string) => UpstreamTarget | undefined;
   /** Column lineage for masking (docs/masking.md); without it masking follows RowDescription origins. */
   readonly lineage?: LineageDeps;
+  /** Where refusals before authentication go (counted and logged, rate-limited: core/preauth.ts). */
+  readonly preauth?: PreauthSignals;
 }
 
 export class PostgresEngine implements Engine {
@@ -69,6 +72,11 @@ export class PostgresEngine implements Engine {
 
   private accept(socket: net.Socket): void {
     if (this.connections.size >= this.options.maxConnections) {
+      (this.options.preauth ?? noPreauthSignals).refused(
+        'postgres',
+        'connection_limit',
+        socket.remoteAddress,
+      );
       // Answer like PostgreSQL does when max_connections is reached (53300), then close. Read (and
       // drop) whatever the client sends so its FIN is seen, and destroy the socket in any case.
       socket.on('error', () => undefined);
@@ -93,6 +101,7 @@ export class PostgresEngine implements Engine {
         resolveConnection: this.options.resolveConnection,
         cancels: this.cancels,
         ...(this.options.lineage ? { lineage: this.options.lineage } : {}),
+        ...(this.options.preauth ? { preauth: this.options.preauth } : {}),
       },
       (c) => this.connections.delete(c),
     );

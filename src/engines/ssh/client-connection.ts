@@ -11,6 +11,7 @@ import ssh2 from 'ssh2';
 import { sshAction } from '../../core/action.js';
 import { ERROR_CODES, isGatewayError } from '../../core/errors.js';
 import type { Logger, UpstreamDialer } from '../../core/ports.js';
+import { noPreauthSignals, type PreauthReason, type PreauthSignals } from '../../core/preauth.js';
 import type { ShellClassification } from '../../core/shell-command.js';
 import { holdSignal, type Gate, type GateSession } from '../../gate/gate.js';
 import { pipeBytes } from './byte-pipe.js';
@@ -41,6 +42,8 @@ export interface ClientConnectionDeps {
   readonly keys?: SshKeyLogin;
   /** How often a session that logged in with a key checks the key is still registered (default 5 s). */
   readonly keyRecheckMs?: number;
+  /** Where refusals before authentication go (counted and logged, rate-limited: core/preauth.ts). */
+  readonly preauth?: PreauthSignals;
 }
 
 const MAX_AUTH_FAILURES = 3;
@@ -76,7 +79,10 @@ export class SshClientConnection {
     private readonly info: ssh2.ClientInfo,
     private readonly onClosed: () => void,
   ) {
-    this.authTimer = setTimeout(() => this.close('authentication timed out'), deps.authTimeoutMs);
+    this.authTimer = setTimeout(() => {
+      this.preauth.refused('ssh', 'auth_timeout', this.clientHost);
+      this.close('authentication timed out');
+    }, deps.authTimeoutMs);
     this.authTimer.unref();
     conn.on('authentication', (ctx) => this.authenticate(ctx));
     conn.on('ready', () => clearTimeout(this.authTimer));
@@ -137,6 +143,14 @@ export class SshClientConnection {
     return `${this.info.ip}:${this.info.port}`;
   }
 
+  private get clientHost(): string | undefined {
+    return this.info.ip || undefined;
+  }
+
+  private get preauth(): PreauthSignals {
+    return this.deps.preauth ?? noPreauthSignals;
+  }
+
   private authenticate(ctx: ssh2.AuthContext): void {
     if (this.authBusy || this.session || this.failure !== undefined) return ctx.reject();
     if (++this.attempts > MAX_AUTH_ATTEMPTS) {
@@ -179,17 +193,18 @@ export class SshClientConnection {
     let handedOn = false;
     try {
       const blob = ctx.key.data;
-      if (!this.deps.settings(ctx.username)) return this.rejectAuth(ctx, 'no such ssh connection');
+      if (!this.deps.settings(ctx.username))
+        return this.rejectAuth(ctx, 'no such ssh connection', 'credentials_unknown');
       if (ctx.signature === undefined || ctx.blob === undefined) {
         const known = await keys.resolve(blob).catch(() => undefined);
-        if (!known) return this.rejectAuth(ctx, 'the key is not registered');
+        if (!known) return this.rejectAuth(ctx, 'the key is not registered', 'credentials_unknown');
         return this.acceptAuth(ctx);
       }
       const key: ssh2.ParsedKey | Error = ssh2.utils.parseKey(blob);
       if (key instanceof Error || key.verify(ctx.blob, ctx.signature, ctx.hashAlgo) !== true)
-        return this.rejectAuth(ctx, 'the key signature does not verify');
+        return this.rejectAuth(ctx, 'the key signature does not verify', 'credentials_unknown');
       const found = await keys.resolve(blob, { tokenFor: true }).catch(() => undefined);
-      if (!found?.token) return this.rejectAuth(ctx, 'the key is not registered');
+      if (!found?.token) return this.rejectAuth(ctx, 'the key is not registered', 'credentials_unknown');
       handedOn = true;
       await this.login(ctx, found.token, found.fingerprint);
     } finally {
@@ -197,12 +212,15 @@ export class SshClientConnection {
     }
   }
 
-  private rejectAuth(ctx: ssh2.AuthContext, why: string): void {
+  /**
+   * Refuses one authentication request. `reason`: reported as a refusal before authentication
+   * (counted, and logged within the rate); absent where the gate already reported it (a token it
+   * refused). No per-attempt log line of its own: a guessing client would write one per guess.
+   */
+  private rejectAuth(ctx: ssh2.AuthContext, why: string, reason?: PreauthReason): void {
     this.failures++;
-    this.deps.logger.info(
-      { client: this.clientAddress, connection: ctx.username.slice(0, 100), reason: why },
-      'ssh authentication refused',
-    );
+    if (reason) this.preauth.refused('ssh', reason, this.clientHost);
+    this.deps.logger.debug({ client: this.clientAddress, reason: why }, 'ssh authentication refused');
     ctx.reject(this.methods);
     if (this.failures >= MAX_AUTH_FAILURES) this.close('too many authentication failures');
   }
@@ -212,20 +230,25 @@ export class SshClientConnection {
     try {
       const connection = ctx.username;
       const settings = this.deps.settings(connection);
-      if (!settings) return this.rejectAuth(ctx, 'no such ssh connection');
+      if (!settings) return this.rejectAuth(ctx, 'no such ssh connection', 'credentials_unknown');
       let session: GateSession;
       try {
         session = await this.deps.gate.openSession({
           token: token.trim(),
           connection,
           protocol: 'ssh',
+          listener: 'ssh',
           clientAddress: this.clientAddress,
+          ...(this.clientHost ? { clientHost: this.clientHost } : {}),
           clientUser: connection,
           application: this.application(keyFingerprint),
         });
       } catch (e) {
+        // The gate reported an ERR_AUTH_FAILED refusal itself; anything else failed closed here.
         if (!isGatewayError(e) || e.code === ERROR_CODES.AUTH_FAILED)
-          return this.rejectAuth(ctx, isGatewayError(e) ? e.message : 'authentication failed');
+          return isGatewayError(e)
+            ? this.rejectAuth(ctx, e.message)
+            : this.rejectAuth(ctx, 'authentication failed', 'auth_unavailable');
         // The token is good but the session cannot be had (policy, limits, recording): say why.
         this.failure = e.message;
         return this.acceptAuth(ctx);

@@ -4,9 +4,10 @@
 // logs in to the host with the key it holds.
 // ssh2 speaks the protocol on both sides; each client connection is served by client-connection.ts.
 
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
 import ssh2 from 'ssh2';
 import type { Logger, UpstreamDialer } from '../../core/ports.js';
+import { noPreauthSignals, type PreauthSignals } from '../../core/preauth.js';
 import type { ShellClassification } from '../../core/shell-command.js';
 import type { Gate } from '../../gate/gate.js';
 import type { Engine, ListeningAddress } from '../engine.js';
@@ -33,6 +34,8 @@ export interface SshEngineOptions {
   readonly maxChannels: number;
   /** Public keys registered to principals (`gatehouse ssh add-key`); absent: token logins only. */
   readonly keys?: SshKeyLogin;
+  /** Where refusals before authentication go (counted and logged, rate-limited: core/preauth.ts). */
+  readonly preauth?: PreauthSignals;
 }
 
 export class SshEngine implements Engine {
@@ -55,6 +58,7 @@ export class SshEngine implements Engine {
             writeStallTimeoutMs: options.writeStallTimeoutMs,
             maxChannels: options.maxChannels,
             ...(options.keys ? { keys: options.keys } : {}),
+            ...(options.preauth ? { preauth: options.preauth } : {}),
           },
           conn,
           info,
@@ -66,7 +70,18 @@ export class SshEngine implements Engine {
     // Hostile clients (garbage, oversized packets) end their own connection, never the listener.
     this.server.on('error', (err: Error) => options.logger.error({ err: err.message }, 'ssh listener error'));
     // ssh2 closes connections beyond this at once (its own counter of open client connections).
-    (this.server as unknown as { maxConnections: number }).maxConnections = options.maxConnections;
+    const counted = this.server as unknown as {
+      maxConnections: number;
+      _connections: number;
+      _srv: Server;
+    };
+    counted.maxConnections = options.maxConnections;
+    // Said before ssh2's own handler destroys the socket (same check as ssh2's, on its counter).
+    const preauth = options.preauth ?? noPreauthSignals;
+    counted._srv.prependListener('connection', (socket: Socket) => {
+      if (counted._connections >= counted.maxConnections)
+        preauth.refused('ssh', 'connection_limit', socket.remoteAddress);
+    });
   }
 
   get liveSessions(): number {

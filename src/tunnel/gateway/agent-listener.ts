@@ -27,6 +27,7 @@ import {
   type RefusalCode,
 } from '../handshake.js';
 import { parseJoinToken } from '../join-token.js';
+import { noPreauthSignals, type PreauthReason, type PreauthSignals } from '../../core/preauth.js';
 import type { AgentHub } from './agent-hub.js';
 import type { AgentRegistry, RegisteredAgent } from './agent-registry.js';
 
@@ -51,7 +52,21 @@ export interface AgentListenerOptions {
   readonly maxPendingHandshakes?: number;
   /** Unauthenticated connections at once from one source (IPv4 address, IPv6 /64). */
   readonly maxPendingHandshakesPerAddress?: number;
+  /** Where refusals before authentication go (counted and logged, rate-limited: core/preauth.ts). */
+  readonly preauth?: PreauthSignals;
 }
+
+/** The closed reason a handshake refusal is counted under (core/preauth.ts). */
+const PREAUTH_REASON: Readonly<Record<RefusalCode, PreauthReason>> = {
+  'token-invalid': 'credentials_malformed',
+  'token-used': 'credentials_unknown',
+  'token-expired': 'credentials_expired',
+  'unknown-agent': 'credentials_unknown',
+  revoked: 'credentials_unknown',
+  'bad-signature': 'credentials_unknown',
+  'bad-hello': 'handshake_refused',
+  unavailable: 'auth_unavailable',
+};
 
 /** What the per-source handshake limit counts by: an IPv4 address, or an IPv6 /64. */
 export function handshakeSource(address: string | undefined): string {
@@ -122,7 +137,12 @@ export class AgentListener {
           .split(',')[0]
           ?.trim();
         const address = forwarded || `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}`;
-        this.startTls(stream, address, this.settlers.get(socket) ?? (() => undefined));
+        this.startTls(
+          stream,
+          address,
+          req.socket.remoteAddress,
+          this.settlers.get(socket) ?? (() => undefined),
+        );
       });
     });
     this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
@@ -133,13 +153,16 @@ export class AgentListener {
     return this.options.handshakeTimeoutMs ?? 10_000;
   }
 
+  private get preauth(): PreauthSignals {
+    return this.options.preauth ?? noPreauthSignals;
+  }
+
   private accept(socket: net.Socket): void {
     const source = handshakeSource(socket.remoteAddress);
     const fromSource = this.pendingBySource.get(source) ?? 0;
-    if (
-      this.pending >= (this.options.maxPendingHandshakes ?? 128) ||
-      fromSource >= (this.options.maxPendingHandshakesPerAddress ?? 8)
-    ) {
+    const overall = this.pending >= (this.options.maxPendingHandshakes ?? 128);
+    if (overall || fromSource >= (this.options.maxPendingHandshakesPerAddress ?? 8)) {
+      this.preauth.refused('agents', overall ? 'connection_limit' : 'address_limit', socket.remoteAddress);
       socket.destroy();
       return;
     }
@@ -151,7 +174,9 @@ export class AgentListener {
     // trickles a byte now and then hold its slot for ever: the HTTP parser of the WebSocket path
     // has no header timer of its own here, it never listens).
     const deadline = setTimeout(() => {
-      if (!settled) socket.destroy();
+      if (settled) return;
+      this.preauth.refused('agents', 'auth_timeout', socket.remoteAddress);
+      socket.destroy();
     }, this.timeout);
     deadline.unref();
     const settle = () => {
@@ -176,12 +201,18 @@ export class AgentListener {
       socket.unshift(first);
       // 0x16: a TLS handshake record (RFC 8446 §5.1). Anything else is tried as HTTP (WebSocket).
       if (first[0] === 0x16)
-        this.startTls(socket, `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`, settle);
+        this.startTls(
+          socket,
+          `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`,
+          socket.remoteAddress,
+          settle,
+        );
       else this.httpServer.emit('connection', socket);
     });
   }
 
-  private startTls(raw: Duplex, address: string, settle: () => void): void {
+  /** `address`: shown in `gatehouse agent list` (may be X-Forwarded-For); `peer`: the socket's own. */
+  private startTls(raw: Duplex, address: string, peer: string | undefined, settle: () => void): void {
     const s = new tls.TLSSocket(raw, {
       isServer: true,
       secureContext: this.secureContext,
@@ -200,14 +231,22 @@ export class AgentListener {
       // A tls.Server clears this when it emits 'secureConnection'; this socket has no server, and
       // HTTP/2 waits for 'secureConnect' (never emitted server-side) while it is set.
       (s as unknown as { secureConnecting: boolean }).secureConnecting = false;
-      void this.authenticate(s, address, settle);
+      void this.authenticate(s, address, peer, settle);
     });
   }
 
-  private async authenticate(s: tls.TLSSocket, address: string, settle: () => void): Promise<void> {
+  private async authenticate(
+    s: tls.TLSSocket,
+    address: string,
+    peer: string | undefined,
+    settle: () => void,
+  ): Promise<void> {
     const log = this.options.logger;
-    const refuse = (code: RefusalCode, message: string) => {
-      log.warn({ address, code, reason: message }, 'agent refused');
+    // Counted and logged, rate-limited (core/preauth.ts); the detail (client-chosen) only at debug.
+    const refuse = (code: RefusalCode, message: string, known = false) => {
+      if (!known) this.preauth.refused('agents', PREAUTH_REASON[code], peer);
+      if (known) log.warn({ address, code, reason: message }, 'agent refused');
+      else log.debug({ address, code, reason: message }, 'agent refused');
       const answer: GatewayWelcome = { v: TUNNEL_PROTOCOL_VERSION, ok: false, code, message };
       if (s.destroyed) return;
       s.end(encodeFrame(answer));
@@ -270,6 +309,7 @@ export class AgentListener {
       return refuse(
         'unavailable',
         `the agent "${agent.name}" already holds ${max} connections to this gateway; retry when one has ended`,
+        true, // the agent is known: a limit, not a refusal before authentication
       );
     const welcome: GatewayWelcome = {
       v: TUNNEL_PROTOCOL_VERSION,

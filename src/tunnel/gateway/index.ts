@@ -1,6 +1,7 @@
 // The gateway's side of the network-resident agents, assembled for the composition root: registry
 // (store), key material, the hub and the listener. main.ts calls startAgentGateway once.
 
+import type { PreauthSignals } from '../../core/preauth.js';
 import { randomUUID } from 'node:crypto';
 import { toMs, type AgentsConfig } from '../../config/schema.js';
 import type { DialTarget, Logger } from '../../core/ports.js';
@@ -15,6 +16,8 @@ export interface AgentGatewayOptions {
   readonly baseDir: string;
   readonly db: { getKysely(): unknown };
   readonly logger: Logger;
+  /** Where refusals before authentication go (counted and logged, rate-limited: core/preauth.ts). */
+  readonly preauth?: PreauthSignals;
   readonly targets: ReadonlyMap<string, readonly DialTarget[]>;
 }
 
@@ -76,6 +79,7 @@ export async function startAgentGateway(o: AgentGatewayOptions): Promise<AgentGa
     handshakeTimeoutMs: toMs(config.handshakeTimeout),
     maxPendingHandshakes: config.maxPendingHandshakes,
     maxPendingHandshakesPerAddress: config.maxPendingHandshakesPerAddress,
+    ...(o.preauth ? { preauth: o.preauth } : {}),
   });
   const address = await listener.start();
   o.logger.info({ address: `${address.host}:${address.port}`, replica }, 'agent listener started');
