@@ -1,0 +1,224 @@
+// Refusals before authentication through real listeners and clients (docs/operations.md, "Refusals
+// before authentication"): the pg client with wrong passwords, raw HTTP with bad or no bearer tokens
+// on a connection listener and on the API, a request head that never finishes, sockets past a
+// connection cap and past the per-address cap. Each is read back from the real /metrics of the
+// separate metrics listener as gatehouse_preauth_refusals_total{listener,reason}; the log has the
+// first 5 of each listener and reason, then one summary line with the count not logged; and no
+// password or token presented appears anywhere in the log.
+
+import http from 'node:http';
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startTestGateway, type TestGateway } from './testkit/gateway.js';
+import { startHttpTestGateway, type HttpTestGateway } from './testkit/http-gateway.js';
+import { parsePrometheusText } from './testkit/prometheus-text.js';
+
+const METRIC = 'gatehouse_preauth_refusals_total';
+
+async function refusals(port: number, listener: string, reason: string): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+  expect(res.status).toBe(200);
+  return parsePrometheusText(await res.text()).value(METRIC, { listener, reason });
+}
+
+interface Line {
+  msg?: string;
+  listener?: string;
+  reason?: string;
+  source?: string;
+  suppressed?: number;
+}
+const lines = (logs: string[]): Line[] =>
+  logs
+    .join('')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Line);
+const refusalLines = (logs: string[], listener: string, reason: string) =>
+  lines(logs).filter(
+    (l) => l.msg === 'refused before authentication' && l.listener === listener && l.reason === reason,
+  );
+const summaries = (logs: string[], listener: string, reason: string) =>
+  lines(logs).filter((l) => l.suppressed !== undefined && l.listener === listener && l.reason === reason);
+
+/** A real token with its signature altered: well formed, from the right issuer, not ours. */
+function tampered(token: string, i: number): string {
+  const [h, p, s] = token.split('.');
+  const c = s![5] === 'A' ? 'B' : 'A';
+  return `${h}.${p}.${s!.slice(0, 5)}${c}${s!.slice(6, -2)}${String(i)
+    .padStart(2, '0')
+    .replace(/\d/g, (d) => 'QRSTUVWXYZ'[Number(d)]!)}`;
+}
+
+/** Sends `head` on a raw socket and resolves with what came back once the gateway closes it. */
+function raw(port: number, head: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(head));
+    let text = '';
+    socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
+    socket.on('error', () => undefined);
+    socket.on('close', () => resolve(text));
+  });
+}
+
+function get(port: number, path: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path, headers, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+  });
+}
+
+describe('refusals before authentication on the PostgreSQL listener and the API', () => {
+  let gw: TestGateway;
+  let metricsPort: number;
+  const presented: string[] = [];
+
+  beforeAll(async () => {
+    gw = await startTestGateway({
+      superUrl: inject('pgUrl'),
+      extra: {
+        listeners: { postgres: { address: '127.0.0.1:0' }, http: { address: '127.0.0.1:0' } },
+        metrics: { enabled: true, listen: '127.0.0.1:0' },
+      },
+    });
+    metricsPort = gw.gateway.metricsListener!.port;
+  });
+  afterAll(async () => {
+    await gw?.stop();
+  });
+
+  it('counts each wrong pg password, logs the first 5 and never the password', async () => {
+    for (let i = 0; i < 8; i++) {
+      const password = `Sup3r-Secret-Password-${i}-${Math.random().toString(36).slice(2)}`;
+      presented.push(password);
+      const c = gw.client(password);
+      await expect(c.connect()).rejects.toThrow(/token is not a JWT/);
+      await c.end().catch(() => undefined);
+    }
+    const real = await gw.token();
+    for (let i = 0; i < 2; i++) {
+      const forged = tampered(real, i);
+      presented.push(forged, forged.split('.')[2]!);
+      const c = gw.client(forged);
+      await expect(c.connect()).rejects.toThrow(/token signature invalid/);
+      await c.end().catch(() => undefined);
+    }
+    expect(await refusals(metricsPort, 'postgres', 'credentials_malformed')).toBe(8);
+    expect(await refusals(metricsPort, 'postgres', 'credentials_unknown')).toBe(2);
+    expect(refusalLines(gw.logs, 'postgres', 'credentials_malformed')).toHaveLength(5);
+    expect(refusalLines(gw.logs, 'postgres', 'credentials_unknown')).toHaveLength(2);
+    for (const l of refusalLines(gw.logs, 'postgres', 'credentials_malformed'))
+      expect(l.source).toBe('127.0.0.1');
+    // The per-event 'session refused' line is not written for a refused token any more.
+    expect(lines(gw.logs).filter((l) => l.msg === 'session refused')).toHaveLength(0);
+  });
+
+  it('counts a bad and a missing bearer token on the API', async () => {
+    const port = gw.gateway.http!.port;
+    const bad = `not-a-jwt-${Math.random().toString(36).slice(2)}-SECRET`;
+    presented.push(bad);
+    expect(await get(port, '/api/sessions', { authorization: `Bearer ${bad}` })).toBe(401);
+    expect(await get(port, '/api/sessions', {})).toBe(401);
+    expect(await get(port, '/metrics', { authorization: `Bearer ${bad}` })).toBe(401);
+    expect(await refusals(metricsPort, 'api', 'credentials_malformed')).toBe(2);
+    expect(await refusals(metricsPort, 'api', 'credentials_missing')).toBe(1);
+  });
+
+  it('writes the summary of a window when the gateway stops, and no secret presented is in the log', async () => {
+    await gw.stop();
+    const s = summaries(gw.logs, 'postgres', 'credentials_malformed');
+    expect(s).toHaveLength(1);
+    expect(s[0]!.suppressed).toBe(3);
+    expect(summaries(gw.logs, 'postgres', 'credentials_unknown')).toHaveLength(0);
+    const all = gw.logs.join('');
+    expect(presented.length).toBeGreaterThan(10);
+    for (const secret of presented) expect(all).not.toContain(secret);
+  });
+});
+
+describe('refusals before authentication on an HTTP connection listener', () => {
+  let up: http.Server;
+  let gw: HttpTestGateway;
+  let metricsPort: number;
+  const port = (name: string) => Number(new URL(gw.endpoint(name)).port);
+
+  beforeAll(async () => {
+    up = http.createServer((_req, res) => res.end('{}'));
+    await new Promise<void>((r) => up.listen(0, '127.0.0.1', r));
+    const upstream = `http://127.0.0.1:${(up.address() as net.AddressInfo).port}`;
+    gw = await startHttpTestGateway({
+      connections: {
+        web: {
+          protocol: 'http',
+          listen: '127.0.0.1:0',
+          upstream,
+          clientLimits: { headersTimeout: '300ms', unauthenticatedPerAddress: 2 },
+        },
+        capped: {
+          protocol: 'http',
+          listen: '127.0.0.1:0',
+          upstream,
+          clientLimits: { maxConnections: 1 },
+        },
+      },
+      policies: [
+        {
+          id: 'all',
+          subjects: { groups: ['testers'] },
+          connections: ['*'],
+          rules: [{ id: 'allow', effect: 'allow', match: {} }],
+        },
+      ],
+      extra: { metrics: { enabled: true, listen: '127.0.0.1:0' } },
+    });
+    metricsPort = gw.gateway.metricsListener!.port;
+  });
+  afterAll(async () => {
+    await gw?.stop();
+    up?.closeAllConnections();
+    await new Promise((r) => up?.close(r));
+  });
+
+  it('counts bad and missing bearer tokens, without the token in the log', async () => {
+    const real = await gw.token({ groups: ['testers'] });
+    const forged = tampered(real, 7);
+    expect(await get(port('web'), '/x', { authorization: `Bearer ${forged}` })).toBe(401);
+    expect(await get(port('web'), '/x', {})).toBe(401);
+    expect(await refusals(metricsPort, 'http', 'credentials_unknown')).toBe(1);
+    expect(await refusals(metricsPort, 'http', 'credentials_missing')).toBe(1);
+    expect(refusalLines(gw.logs, 'http', 'credentials_unknown')).toHaveLength(1);
+    expect(gw.logs.join('')).not.toContain(forged.split('.')[2]!);
+  });
+
+  it('counts a request head that does not arrive within headersTimeout', async () => {
+    const answer = await raw(port('web'), 'GET /x HTTP/1.1\r\nhost: x\r\n');
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+    expect(await refusals(metricsPort, 'http', 'header_timeout')).toBe(1);
+    expect(refusalLines(gw.logs, 'http', 'header_timeout')).toHaveLength(1);
+  });
+
+  it('counts a socket past the per-address cap and one past the listener cap', async () => {
+    const open = (p: number) =>
+      new Promise<net.Socket>((resolve) => {
+        const s = net.connect(p, '127.0.0.1', () => resolve(s));
+        s.on('error', () => undefined);
+      });
+    const closed = (s: net.Socket) =>
+      new Promise<void>((r) => (s.destroyed ? r() : s.once('close', () => r())));
+    // Two sockets nobody authenticated on hold the address's two places; the third is dropped.
+    const held = [await open(port('web')), await open(port('web'))];
+    const third = await open(port('web'));
+    await closed(third);
+    expect(await refusals(metricsPort, 'http', 'address_limit')).toBe(1);
+    for (const s of held) s.destroy();
+    // One socket fills the listener; node drops the next and says so.
+    const first = await open(port('capped'));
+    const second = await open(port('capped'));
+    await closed(second);
+    expect(await refusals(metricsPort, 'http', 'connection_limit')).toBe(1);
+    first.destroy();
+  });
+});
