@@ -1,17 +1,23 @@
 // Refusals before authentication through real listeners and clients (docs/operations.md, "Refusals
 // before authentication"): the pg client with wrong passwords, raw HTTP with bad or no bearer tokens
 // on a connection listener and on the API, a request head that never finishes, sockets past a
-// connection cap and past the per-address cap. Each is read back from the real /metrics of the
+// connection cap and past the per-address cap; OpenSSH with a key nobody registered and with a wrong
+// token. Each is read back from the real /metrics of the
 // separate metrics listener as gatehouse_preauth_refusals_total{listener,reason}; the log has the
 // first 5 of each listener and reason, then one summary line with the count not logged; and no
 // password or token presented appears anywhere in the log.
 
 import http from 'node:http';
 import net from 'node:net';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { defaultSshPolicies } from '../src/policy/index.js';
+import { run } from './testkit/commands.js';
 import { startTestGateway, type TestGateway } from './testkit/gateway.js';
 import { startHttpTestGateway, type HttpTestGateway } from './testkit/http-gateway.js';
 import { parsePrometheusText } from './testkit/prometheus-text.js';
+import { hasSshd, startSshd, type TestSshd } from './testkit/sshd.js';
+import { startSshTestGateway, type SshTestGateway } from './testkit/ssh-gateway.js';
 
 const METRIC = 'gatehouse_preauth_refusals_total';
 
@@ -222,3 +228,68 @@ describe('refusals before authentication on an HTTP connection listener', () => 
     first.destroy();
   });
 });
+
+describe.skipIf(!hasSshd())(
+  'refusals before authentication on the SSH listener',
+  { timeout: 120_000 },
+  () => {
+    let sshd: TestSshd;
+    let gw: SshTestGateway;
+    let metricsPort: number;
+
+    beforeAll(async () => {
+      sshd = await startSshd();
+      gw = await startSshTestGateway({
+        sshd,
+        policies: defaultSshPolicies(['prod-bastion']),
+        extra: { metrics: { enabled: true, listen: '127.0.0.1:0' } },
+      });
+      metricsPort = gw.gateway.metricsListener!.port;
+    });
+    afterAll(async () => {
+      await gw?.stop();
+      await sshd?.stop();
+    });
+
+    it('counts a key nobody registered and a wrong token, with neither in the log', async () => {
+      const key = path.join(gw.dir, 'stranger-key');
+      expect((await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key])).code).toBe(0);
+      const byKey = await run(
+        'ssh',
+        [
+          '-F',
+          '/dev/null',
+          '-p',
+          String(gw.port),
+          '-i',
+          key,
+          '-o',
+          'IdentitiesOnly=yes',
+          '-o',
+          'PreferredAuthentications=publickey',
+          '-o',
+          'BatchMode=yes',
+          '-o',
+          'StrictHostKeyChecking=no',
+          '-o',
+          `UserKnownHostsFile=${path.join(gw.dir, 'known_hosts')}`,
+          `${gw.connection}@127.0.0.1`,
+          'id',
+        ],
+        { env: { HOME: gw.dir } },
+      );
+      expect(byKey.code).toBe(255);
+      expect(byKey.stderr).toMatch(/Permission denied \(publickey/);
+      expect(await refusals(metricsPort, 'ssh', 'credentials_unknown')).toBe(1);
+
+      const wrong = `wrong-ssh-token-${Math.random().toString(36).slice(2)}-SECRET`;
+      const byToken = await gw.ssh(wrong, ['id']);
+      expect(byToken.code).toBe(255);
+      // The test kit's ssh offers the token once by keyboard-interactive and once by password.
+      expect(await refusals(metricsPort, 'ssh', 'credentials_malformed')).toBe(2);
+      expect(refusalLines(gw.logs, 'ssh', 'credentials_malformed')).toHaveLength(2);
+      expect(refusalLines(gw.logs, 'ssh', 'credentials_unknown')).toHaveLength(1);
+      expect(gw.logs.join('')).not.toContain(wrong);
+    });
+  },
+);
