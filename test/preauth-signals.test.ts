@@ -1,6 +1,6 @@
 // Refusals before authentication through real listeners and clients (docs/operations.md, "Refusals
 // before authentication"): the pg client with wrong passwords, raw HTTP with bad or no bearer tokens
-// on a connection listener and on the API, a request head that never finishes, sockets past a
+// on a connection listener, on the API and on /mcp, a request head that never finishes, sockets past a
 // connection cap and past the per-address cap; OpenSSH with a key nobody registered and with a wrong
 // token. Each is read back from the real /metrics of the
 // separate metrics listener as gatehouse_preauth_refusals_total{listener,reason}; the log has the
@@ -122,7 +122,7 @@ describe('refusals before authentication on the PostgreSQL listener and the API'
     expect(lines(gw.logs).filter((l) => l.msg === 'session refused')).toHaveLength(0);
   });
 
-  it('counts a bad and a missing bearer token on the API', async () => {
+  it('counts a bad and a missing bearer token on the API and on /mcp', async () => {
     const port = gw.gateway.http!.port;
     const bad = `not-a-jwt-${Math.random().toString(36).slice(2)}-SECRET`;
     presented.push(bad);
@@ -131,6 +131,14 @@ describe('refusals before authentication on the PostgreSQL listener and the API'
     expect(await get(port, '/metrics', { authorization: `Bearer ${bad}` })).toBe(401);
     expect(await refusals(metricsPort, 'api', 'credentials_malformed')).toBe(2);
     expect(await refusals(metricsPort, 'api', 'credentials_missing')).toBe(1);
+    // The MCP endpoint on the same listener counts under its own listener kind.
+    const mcp = await fetch(`http://127.0.0.1:${port}/mcp`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${bad}`, 'content-type': 'application/json' },
+      body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}',
+    });
+    expect(mcp.status).toBe(401);
+    expect(await refusals(metricsPort, 'mcp', 'credentials_malformed')).toBe(1);
   });
 
   it('writes the summary of a window when the gateway stops, and no secret presented is in the log', async () => {
