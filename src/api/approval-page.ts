@@ -3,7 +3,12 @@
 // Everything shown is escaped: statement text, reasons and names come from clients and are hostile.
 
 import { revealInvisible } from '../core/visible-text.js';
-import type { ApprovalDetails, ApprovalRequest, ImpactPreview } from '../approvals/approval-types.js';
+import {
+  boundSettings,
+  type ApprovalDetails,
+  type ApprovalRequest,
+  type ImpactPreview,
+} from '../approvals/approval-types.js';
 
 /** HTML-escaped, with invisible and reordering characters shown (src/core/visible-text.ts). */
 export function escapeHtml(s: string): string {
@@ -112,6 +117,15 @@ function formatBytes(n: number): string {
   return `${v.toFixed(1)} ${units[i]} (${n} bytes)`;
 }
 
+/** The settings the approval is bound to besides the text and parameters (DateStyle, TimeZone…). */
+function boundHtml(r: ApprovalRequest): string {
+  const pairs = boundSettings(r);
+  if (pairs.length === 0) return '';
+  return `<p><strong>Runs under these session settings</strong> <span class="note">(bound to this approval: the same text means something else without them)</span></p><table class="bound-settings">${pairs
+    .map(([k, v]) => `<tr><th><code>${h(k)}</code></th><td><code>${h(v)}</code></td></tr>`)
+    .join('')}</table>`;
+}
+
 function principal(r: ApprovalRequest): string {
   return `${h(r.requester.subject)} <span class="note">(${h(r.requester.issuer)}; groups: ${h(r.requester.groups.join(', ') || 'none')})</span>${r.requester.agent ? ' <strong>· AI agent</strong>' : ''}`;
 }
@@ -167,7 +181,7 @@ export function requestPage(o: RequestPageOptions): string {
         r.statement.params?.length
           ? `<table>${r.statement.params.map((p, i) => `<tr><th>$${i + 1}</th><td>${p === null ? '<em>NULL</em>' : `<code>${h(p)}</code>`}</td></tr>`).join('')}</table>`
           : ''
-      }`
+      }${boundHtml(r)}`
     : '';
   const decideForm =
     r.status !== 'pending'

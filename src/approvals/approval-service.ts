@@ -251,6 +251,13 @@ function withShownBody(
   return [...(params ?? []), `body (${body.bytes} bytes, sha256 ${body.sha256}): ${body.shown}`];
 }
 
+/** The preview carrying the settings place of the statement hash's document (sorted by name). */
+function withBound(p: ImpactPreview, bound: Readonly<Record<string, string>> | undefined): ImpactPreview {
+  const names = Object.keys(bound ?? {}).sort();
+  if (!bound || names.length === 0) return p;
+  return { ...p, settings: Object.fromEntries(names.map((n) => [n, bound[n]!])) };
+}
+
 function defaultReason(ctx: ApprovalContext): string | undefined {
   if (ctx.action.kind !== 'sql') return undefined;
   const c = ctx.action.statement.comments;
@@ -383,7 +390,7 @@ export class ApprovalService implements Approver {
 
     const full = await this.#tooManyPending(requester);
     if (full) return { approved: false, message: `${decision.message} ${full}` };
-    const created = await this.#create(ctx, action, subject, rule, hash);
+    const created = await this.#create(ctx, action, subject, rule, hash, settings);
     this.#tellHeld(ctx, created, rule);
     if (decision.mode === 'defer') {
       return {
@@ -469,9 +476,15 @@ export class ApprovalService implements Approver {
     subject: ActionSubject,
     rule: EffectiveRule,
     hash: string,
+    bound: Readonly<Record<string, string>> | undefined,
   ): Promise<ApprovalRequest> {
     const now = this.#now();
-    const preview = await this.#preview(action, ctx.identity);
+    // What the hash binds besides the text and parameters (the session's meaning-changing settings,
+    // the parameters' formats and types, an HTTP body's digest…) goes with the preview, whatever the
+    // preview's own outcome, so every approver surface shows it: an approver who cannot see that the
+    // session runs under DateStyle = DMY, TimeZone or search_path approves a statement other than
+    // the one they read.
+    const preview = withBound(await this.#preview(action, ctx.identity), bound);
     const mode = ctx.decision.mode;
     const ttl = mode === 'hold' ? Math.min(rule.holdTimeoutMs, rule.expiresAfterMs) : rule.expiresAfterMs;
     const reason = (this.#deps.reason ?? defaultReason)(ctx);
@@ -542,17 +555,15 @@ export class ApprovalService implements Approver {
     const started = Date.now();
     try {
       return await Promise.race([
-        this.#deps.previewer
-          .preview({
-            connection: action.connection,
-            statement: action.statement,
-            identity,
-            ...(action.params ? { params: action.paramsInFull?.() ?? action.params } : {}),
-            ...(action.params && action.paramFormats ? { paramFormats: action.paramFormats } : {}),
-            ...(action.params && action.paramTypes ? { paramTypes: action.paramTypes } : {}),
-            ...(settings ? { settings } : {}),
-          })
-          .then((p) => (settings && Object.keys(settings).length > 0 ? { ...p, settings } : p)),
+        this.#deps.previewer.preview({
+          connection: action.connection,
+          statement: action.statement,
+          identity,
+          ...(action.params ? { params: action.paramsInFull?.() ?? action.params } : {}),
+          ...(action.params && action.paramFormats ? { paramFormats: action.paramFormats } : {}),
+          ...(action.params && action.paramTypes ? { paramTypes: action.paramTypes } : {}),
+          ...(settings ? { settings } : {}),
+        }),
         new Promise<ImpactPreview>((resolve) => {
           timer = setTimeout(
             () =>

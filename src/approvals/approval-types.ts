@@ -111,10 +111,35 @@ export interface ImpactPreview {
   readonly notes: readonly string[];
   readonly tookMs: number;
   /**
-   * The requesting session's settings that change what the statement means (DateStyle, TimeZone,
-   * search_path, role…): the preview ran under them, and the approval is bound to them.
+   * What the approval is bound to besides the text and parameters, by name: the settings place of
+   * the statement hash's document (statement-hash.ts). For SQL, the requesting session's settings
+   * that change what the statement means (DateStyle, TimeZone, search_path, role…; the preview ran
+   * under them) and `gatehouse:param_formats`/`gatehouse:param_types`; for HTTP and Kubernetes the
+   * operation and body digest; for SSH the terminal. Set whatever the preview's outcome, and shown on
+   * every approver surface (boundSettings below).
    */
   readonly settings?: Readonly<Record<string, string>>;
+}
+
+/**
+ * The `[name, value]` pairs a request's approval is bound to besides its text and parameters (see
+ * ImpactPreview.settings), sorted by name; empty when there are none or the viewer may not see them.
+ */
+export function boundSettings(r: {
+  readonly preview?: { readonly settings?: Readonly<Record<string, unknown>> } | undefined;
+}): [string, string][] {
+  const s = r.preview?.settings;
+  if (!s || typeof s !== 'object') return [];
+  return Object.keys(s)
+    .sort()
+    .map((k) => [k, String(s[k])]);
+}
+
+/** `runs under session settings (bound to this approval): datestyle = ISO, DMY; …`, or undefined. */
+export function boundText(r: Parameters<typeof boundSettings>[0]): string | undefined {
+  const pairs = boundSettings(r);
+  if (pairs.length === 0) return undefined;
+  return `runs under session settings (bound to this approval): ${pairs.map(([k, v]) => `${k} = ${v}`).join('; ')}`;
 }
 
 export interface ImpactObject {

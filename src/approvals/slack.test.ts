@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { ApprovalRequest } from './approval-types.js';
-import { slackEscape, slackMessage, verifySlackSignature } from './slack.js';
+import { slackEscape, slackMessage, slackShowsWhole, verifySlackSignature } from './slack.js';
 import { signWebhook, verifyWebhook } from './webhook-channel.js';
 
 const secret = '8f742231b10e8888abcd99yyyzzz85a5';
@@ -103,5 +103,22 @@ describe('slackMessage', () => {
     expect(all).toContain('⟨U+2066⟩');
     expect(all).toContain('⟨U+200B⟩');
     expect(all).toContain('⟨U+E0041⟩');
+  });
+
+  it('shows the session settings the approval is bound to, and takes no approval when they do not fit', () => {
+    const under = { ...request, preview: { ...request.preview!, settings: { datestyle: 'SQL, DMY' } } };
+    const json = JSON.stringify(
+      slackMessage({ event: 'approval.requested', request: under, url: 'https://g/r1', at: new Date() }),
+    );
+    expect(json).toContain('runs under session settings (bound to this approval): datestyle = SQL, DMY');
+    expect(slackShowsWhole(under)).toBe(true);
+    const long = {
+      ...request,
+      preview: { ...request.preview!, settings: { search_path: `public, ${'x'.repeat(3000)}, evil` } },
+    };
+    expect(slackShowsWhole(long)).toBe(false);
+    expect(
+      JSON.stringify(slackMessage({ event: 'approval.requested', request: long, url: 'u', at: new Date() })),
+    ).not.toContain('gatehouse_approve');
   });
 });

@@ -5,7 +5,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { revealInvisible } from '../core/visible-text.js';
 import { postWithTimeout, type ApprovalNotice, type NotificationChannel } from './approval-notifier.js';
-import type { ApprovalRequest, ImpactPreview } from './approval-types.js';
+import { boundText, type ApprovalRequest, type ImpactPreview } from './approval-types.js';
 
 export const SLACK_APPROVE_ACTION = 'gatehouse_approve';
 export const SLACK_DENY_ACTION = 'gatehouse_deny';
@@ -71,8 +71,14 @@ function paramsLine(params: readonly (string | null)[]): string {
   return slackEscape(`parameters: ${JSON.stringify(params)}`);
 }
 
+/** The settings the approval is bound to besides text and parameters, one line (see boundText). */
+function settingsLine(r: ApprovalRequest): string | undefined {
+  const t = boundText(r);
+  return t === undefined ? undefined : slackEscape(t);
+}
+
 /**
- * True when the Slack message shows the request's statement and parameters whole. An approval from
+ * True when the Slack message shows the request's statement, parameters and bound settings whole. An approval from
  * Slack is taken only then: an approver must not approve text that the message clipped.
  */
 export function slackShowsWhole(r: ApprovalRequest): boolean {
@@ -80,7 +86,8 @@ export function slackShowsWhole(r: ApprovalRequest): boolean {
   // codeBlock() wraps the text in ``` … ```, which count towards the clip.
   if (escapedStatement(r.statement.text).length + 6 > STATEMENT_CHARS) return false;
   const params = r.statement.params;
-  return !params?.length || paramsLine(params).length <= PARAMS_CHARS;
+  if (params?.length && paramsLine(params).length > PARAMS_CHARS) return false;
+  return (settingsLine(r)?.length ?? 0) <= PARAMS_CHARS;
 }
 
 function principal(r: ApprovalRequest): string {
@@ -121,6 +128,13 @@ export function slackMessage(notice: ApprovalNotice): Record<string, unknown> {
       blocks.push({
         type: 'context',
         elements: [{ type: 'mrkdwn', text: clip(paramsLine(r.statement.params), PARAMS_CHARS) }],
+      });
+    }
+    const bound = settingsLine(r);
+    if (bound) {
+      blocks.push({
+        type: 'context',
+        elements: [{ type: 'mrkdwn', text: clip(bound, PARAMS_CHARS) }],
       });
     }
   }

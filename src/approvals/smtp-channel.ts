@@ -6,6 +6,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { revealInvisible } from '../core/visible-text.js';
 import type { ApprovalNotice, NotificationChannel } from './approval-notifier.js';
+import { boundText } from './approval-types.js';
 import { previewSummary } from './slack.js';
 
 export interface SmtpSettings {
@@ -57,6 +58,7 @@ function emailTextAsIs(notice: ApprovalNotice): { subject: string; body: string 
       ? `Time-bound access: grant ${r.grantName ?? ''} for ${Math.round((r.requestedDurationMs ?? 0) / 60_000)} minutes.`
       : `Statement (${r.mode === 'hold' ? 'held: the client is waiting' : 'deferred'}):\n\n${r.statement?.text ?? ''}`,
     ...(r.statement?.params?.length ? ['', `Parameters: ${JSON.stringify(r.statement.params)}`] : []),
+    ...(boundText(r) ? ['', `Session: ${boundText(r)}`] : []),
     '',
     `Reason: ${r.reason ?? '(none given)'}`,
     ...(r.kind === 'statement'

@@ -3,6 +3,7 @@
 // through `printable`, and never prints the token.
 
 import { Command, InvalidArgumentError } from 'commander';
+import { boundText } from '../approvals/approval-types.js';
 import { toMs } from '../config/duration.js';
 import { processIo, type CliIo } from './cli-io.js';
 import { printable } from './sessions-command.js';
@@ -98,6 +99,8 @@ export interface RequestJson {
   message?: string;
   preview?: {
     kind: string;
+    /** What the approval is bound to besides text and parameters (DateStyle, TimeZone…). */
+    settings?: Record<string, string>;
     plan?: string[];
     rowCount?: number;
     objects?: { name: string; type: string; exists: boolean; bytes?: number; estimatedRows?: number }[];
@@ -198,6 +201,8 @@ export function formatDetails(d: DetailsJson): string {
           ? `      resource: ${p(r.statement.params.join(', '))}`
           : `      params: ${p(JSON.stringify(r.statement.params))}`,
       );
+    const bound = boundText(r);
+    if (bound) lines.push(`      ${p(bound)}`);
   }
   if (r.preview) {
     lines.push('  impact preview');

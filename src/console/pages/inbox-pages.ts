@@ -2,7 +2,12 @@
 // requests, history; and one request with votes, history and the approve/deny form. Pages carry
 // `data-live` so the console script re-renders them when the request changes (SSE).
 
-import type { ApprovalDetails, ApprovalRequest, ImpactPreview } from '../../approvals/approval-types.js';
+import {
+  boundSettings,
+  type ApprovalDetails,
+  type ApprovalRequest,
+  type ImpactPreview,
+} from '../../approvals/approval-types.js';
 import { formatTime, html, type Html } from '../html.js';
 import { layout, statusBadge, type PageViewer } from './layout.js';
 
@@ -18,6 +23,28 @@ function what(r: ApprovalRequest): string {
     r.statement?.text ??
     `access grant ${r.grantName ?? ''} for ${Math.round((r.requestedDurationMs ?? 0) / 60_000)} minutes`
   );
+}
+
+/**
+ * What the approval is bound to besides the text and parameters (the session's DateStyle, TimeZone,
+ * search_path…): shown next to the statement, since the same text means something else under them.
+ */
+export function boundBlock(r: ApprovalRequest): Html {
+  const pairs = boundSettings(r);
+  if (pairs.length === 0) return html``;
+  return html`<div class="bound">
+    <strong>Runs under these session settings</strong>
+    <span class="note">(bound to this approval: the same text means something else without them)</span>
+    <table class="kv bound-settings">
+      ${pairs.map(
+        ([k, v]) =>
+          html`<tr>
+            <th><code>${k}</code></th>
+            <td><code>${v}</code></td>
+          </tr>`,
+      )}
+    </table>
+  </div>`;
 }
 
 function requester(r: ApprovalRequest): Html {
@@ -76,6 +103,7 @@ function entryCard(e: InboxEntry, mine: boolean): Html {
       >
     </div>
     <pre class="stmt">${what(r).slice(0, 2000)}</pre>
+    ${boundBlock(r)}
     <div><strong>Reason:</strong> ${r.reason ? r.reason : html`<span class="note">none given</span>`}</div>
     ${
       mine && r.preview
@@ -255,7 +283,8 @@ export function requestPage(o: {
                   <span class="note">(${r.statement.kind}; ${r.statement.categories.join(', ')})</span>
                 </h2>
                 <pre class="stmt">${r.statement.text}</pre>
-                ${r.statement.params?.length ? html`<p class="note">params: <code>${JSON.stringify(r.statement.params)}</code></p>` : ''}`
+                ${r.statement.params?.length ? html`<p class="note">params: <code>${JSON.stringify(r.statement.params)}</code></p>` : ''}
+                ${boundBlock(r)}`
             : ''
         }
         <h2>Reason</h2>

@@ -1,0 +1,156 @@
+// The web surface for people under a hostile agent (docs/security.md classes 23–): an agent that
+// holds its own gateway token and knows the code tries to get its own risky statement approved by
+// making the approver read something other than what is approved.
+//
+// 23. What binds an approval besides the statement text and parameters (the session's DateStyle,
+//     TimeZone, search_path…) is shown on every approver surface: the same text under other
+//     settings is another statement.
+
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { PolicyConfig } from '../src/config/policy-schema.js';
+import { api, httpBase, waitForRequest } from './approvals-kit.js';
+import { startTestGateway, type TestGateway } from './testkit/gateway.js';
+
+const POLICIES: PolicyConfig[] = [
+  {
+    id: 'agents',
+    subjects: { groups: ['ai-agents'] },
+    connections: ['app'],
+    rules: [
+      {
+        id: 'review-deletes',
+        effect: 'review',
+        match: { kinds: ['delete'] },
+        mode: 'defer',
+        approval: 'dba',
+      },
+      { id: 'allow-rest', effect: 'allow', match: { categories: ['read', 'session', 'transaction'] } },
+    ],
+  },
+];
+
+let gw: TestGateway;
+let agent: string;
+let alice: string;
+
+beforeAll(async () => {
+  gw = await startTestGateway({
+    superUrl: inject('pgUrl'),
+    policies: POLICIES,
+    setupSql: `CREATE TABLE audit_log (id int PRIMARY KEY, at date);
+               INSERT INTO audit_log SELECT g, date '2026-01-01' + g FROM generate_series(1, 200) g;`,
+    extra: {
+      listeners: { postgres: { address: '127.0.0.1:0' }, http: { address: '127.0.0.1:0' } },
+      approvals: { rules: { dba: { approverGroups: ['dba'] } } },
+    },
+  });
+  agent = await gw.token({ subject: 'claude', groups: ['ai-agents'], agent: true });
+  alice = await gw.token({ subject: 'alice', groups: ['dba'] });
+}, 120_000);
+afterAll(async () => gw?.stop());
+
+/** A small cookie jar over fetch, like a browser on this one origin. */
+class Browser {
+  readonly cookies = new Map<string, string>();
+
+  async go(path: string, init: RequestInit = {}): Promise<Response> {
+    const res = await fetch(`${httpBase(gw)}${path}`, {
+      ...init,
+      redirect: 'manual',
+      headers: {
+        ...(init.headers as Record<string, string>),
+        cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '),
+      },
+    });
+    for (const c of res.headers.getSetCookie()) {
+      const [pair] = c.split(';');
+      const i = pair!.indexOf('=');
+      const name = pair!.slice(0, i);
+      const value = pair!.slice(i + 1);
+      if (!value || /max-age=0/i.test(c)) this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+    return res;
+  }
+
+  post(path: string, form: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {
+    return this.go(path, {
+      method: 'POST',
+      body: new URLSearchParams(form),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    });
+  }
+}
+
+const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)![1]!;
+
+/** A person signed in to the console with their token (the token sign-in form). */
+async function consoleAs(token: string): Promise<Browser> {
+  const b = new Browser();
+  const form = await (await b.go('/login')).text();
+  const r = await b.post('/login/token', { csrf: csrfOf(form), token, next: '/inbox' });
+  expect(r.status).toBe(303);
+  return b;
+}
+
+/** The agent sets a session setting, then asks for a reviewed statement (deferred: it returns). */
+async function requestUnder(setting: string, text: string): Promise<string> {
+  const client = gw.client(agent);
+  await client.connect();
+  try {
+    await client.query(setting);
+    await expect(client.query(text)).rejects.toThrow(/approval/i);
+  } finally {
+    await client.end();
+  }
+  const r = await waitForRequest(gw, alice, (x) => x.statement?.text === text);
+  return r.id as string;
+}
+
+/** Text of an HTML page without its tags, entities decoded enough for these assertions. */
+const textOf = (html: string) =>
+  html
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&#39;/g, "'")
+    .replace(/&quot;|&#34;/g, '"')
+    .replace(/&lt;|&#60;/g, '<')
+    .replace(/&gt;|&#62;/g, '>')
+    .replace(/&amp;|&#38;/g, '&')
+    .replace(/\s+/g, ' ');
+
+describe('23. the settings an approval is bound to are shown to the approver', () => {
+  // Under DateStyle = DMY, '03/04/2026' is 3 April, not 4 March: the same text deletes another month.
+  const TEXT = `DELETE FROM audit_log WHERE at < '03/04/2026'`;
+  let id: string;
+
+  beforeAll(async () => {
+    id = await requestUnder(`SET DateStyle = 'SQL, DMY'`, TEXT);
+  });
+
+  it('in the API', async () => {
+    const d = await api(gw, alice, 'GET', `/api/approvals/${id}`);
+    expect(d.status).toBe(200);
+    expect(d.body.request.preview.settings).toMatchObject({ datestyle: 'SQL, DMY' });
+  });
+
+  it('on the approval page', async () => {
+    const res = await fetch(`${httpBase(gw)}/approvals/${id}`, {
+      headers: { authorization: `Bearer ${alice}` },
+    });
+    expect(res.status).toBe(200);
+    const text = textOf(await res.text());
+    expect(text).toContain(TEXT);
+    expect(text).toMatch(/Runs under these session settings .*datestyle SQL, DMY/);
+  });
+
+  it('on the console request page and in the inbox', async () => {
+    const b = await consoleAs(alice);
+    const page = await b.go(`/inbox/${id}`);
+    expect(page.status).toBe(200);
+    const text = textOf(await page.text());
+    expect(text).toContain(TEXT);
+    expect(text).toMatch(/Runs under these session settings .*datestyle SQL, DMY/);
+    const inbox = textOf(await (await b.go('/inbox')).text());
+    expect(inbox).toMatch(/Runs under these session settings .*datestyle SQL, DMY/);
+  });
+});
