@@ -5,6 +5,8 @@
 // 23. What binds an approval besides the statement text and parameters (the session's DateStyle,
 //     TimeZone, search_path…) is shown on every approver surface: the same text under other
 //     settings is another statement.
+// 24. A bind parameter is shown to the approver whole (up to 64 KiB), not the record's 1 KiB clip
+//     whose `…` hid the tail the approval binds; a longer one says that it is clipped.
 
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { PolicyConfig } from '../src/config/policy-schema.js';
@@ -152,5 +154,44 @@ describe('23. the settings an approval is bound to are shown to the approver', (
     expect(text).toMatch(/Runs under these session settings .*datestyle SQL, DMY/);
     const inbox = textOf(await (await b.go('/inbox')).text());
     expect(inbox).toMatch(/Runs under these session settings .*datestyle SQL, DMY/);
+  });
+});
+
+describe('24. the approver sees each bind parameter whole, or is told it is clipped', () => {
+  const TEXT = 'DELETE FROM audit_log WHERE id = ANY($1::int[])';
+  // Past the record's first 1024 bytes, the id the agent wants gone.
+  const IDS = `{${'1,'.repeat(1500)}199}`;
+
+  it('in the API, on the approval page and in the console', async () => {
+    const client = gw.client(agent);
+    await client.connect();
+    try {
+      await expect(client.query(TEXT, [IDS])).rejects.toThrow(/approval/i);
+    } finally {
+      await client.end();
+    }
+    const r = await waitForRequest(gw, alice, (x) => x.statement?.text === TEXT);
+    expect(r.statement.params).toEqual([IDS]);
+    const page = await fetch(`${httpBase(gw)}/approvals/${r.id}`, {
+      headers: { authorization: `Bearer ${alice}` },
+    });
+    expect(textOf(await page.text())).toContain(IDS);
+    const b = await consoleAs(alice);
+    expect(textOf(await (await b.go(`/inbox/${r.id}`)).text())).toContain(JSON.stringify([IDS]));
+  });
+
+  it('past 64 KiB, clipped with how long it is', async () => {
+    const client = gw.client(agent);
+    await client.connect();
+    const text = `${TEXT} AND $2::text IS NOT NULL`;
+    const long = `${'x'.repeat(70_000)}tail`;
+    try {
+      await expect(client.query(text, ['{1}', long])).rejects.toThrow(/approval/i);
+    } finally {
+      await client.end();
+    }
+    const r = await waitForRequest(gw, alice, (x) => x.statement?.text === text);
+    expect(r.statement.params[0]).toBe('{1}');
+    expect(r.statement.params[1]).toMatch(/^x{4096}… \(clipped: 70004 characters in all\)$/);
   });
 });

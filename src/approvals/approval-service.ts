@@ -158,6 +158,31 @@ function sqlBinding(action: SqlAction): Readonly<Record<string, string>> | undef
   };
 }
 
+/** A bind parameter up to this many characters is shown to the approver whole… */
+export const SHOWN_WHOLE_PARAM_CHARS = 64 * 1024;
+/** …as long as the request's parameters together stay within this many. */
+const SHOWN_WHOLE_PARAMS_CHARS = 256 * 1024;
+/** A longer one is shown clipped to this many, saying so and how long it is. */
+const SHOWN_CLIPPED_PARAM_CHARS = 4096;
+
+/**
+ * The bind parameters as the approver is shown them: whole (not the record's 1 KiB clip, whose `…`
+ * an approver cannot tell from a value that ends so, and behind which a hostile client puts what it
+ * wants unseen), up to SHOWN_WHOLE_PARAM_CHARS each and SHOWN_WHOLE_PARAMS_CHARS in all; past that,
+ * clipped with `… (clipped: <n> characters in all)`, so the approver knows they do not see it all.
+ */
+function shownSqlParams(params: readonly (string | null)[]): (string | null)[] {
+  let budget = SHOWN_WHOLE_PARAMS_CHARS;
+  return params.map((p) => {
+    if (p === null) return null;
+    if (p.length <= SHOWN_WHOLE_PARAM_CHARS && p.length <= budget) {
+      budget -= p.length;
+      return p;
+    }
+    return `${p.slice(0, SHOWN_CLIPPED_PARAM_CHARS)}… (clipped: ${p.length} characters in all)`;
+  });
+}
+
 function subjectOf(action: Action): ActionSubject {
   if (action.kind === 'sql') {
     const s = action.statement;
@@ -171,7 +196,10 @@ function subjectOf(action: Action): ActionSubject {
       kind: s.kind,
       categories: s.categories,
       ...(params && clipped
-        ? { params, shownParams: clipped.map((p, i) => (shown.params.includes(i) ? REDACTED : p)) }
+        ? {
+            params,
+            shownParams: shownSqlParams(params).map((p, i) => (shown.params.includes(i) ? REDACTED : p)),
+          }
         : {}),
     };
   }
