@@ -45,15 +45,26 @@ afterAll(async () => {
   if (certDir) rmSync(certDir, { recursive: true, force: true });
 });
 
-/** Starts a SAML sign-in at the console and has the IdP answer it. */
-async function assertionFor(user: IdpUser): Promise<{ samlResponse: string; relayState?: string }> {
+/** Starts a SAML sign-in at the console and has the IdP answer it; `cookie` is that browser's. */
+async function assertionFor(
+  user: IdpUser,
+): Promise<{ samlResponse: string; relayState?: string; cookie: string }> {
   const start = await fetch(`${base}/login/saml?next=%2Fsessions`, { redirect: 'manual' });
   expect(start.status).toBe(302);
-  return idp.respond(start.headers.get('location')!, user);
+  const cookie = start.headers
+    .getSetCookie()
+    .find((c) => c.startsWith('gatehouse_console_saml='))!
+    .split(';')[0]!;
+  return { ...(await idp.respond(start.headers.get('location')!, user)), cookie };
 }
 
+/**
+ * Posts a response to the ACS as the IdP's page does (cross-site: no cookie of ours goes along),
+ * then collects the sign-in as the browser with `cookie` would. `cookie`: a console session began.
+ */
 async function post(
   samlResponse: string,
+  browserCookie: string | undefined,
   relayState = '/sessions',
 ): Promise<{ status: number; body: string; cookie: boolean }> {
   const res = await fetch(`${base}/login/saml/acs`, {
@@ -62,13 +73,17 @@ async function post(
     headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'null' },
     redirect: 'manual',
   });
-  return {
-    status: res.status,
-    body: await res.text(),
-    cookie: res.headers
-      .getSetCookie()
-      .some((c) => c.startsWith('gatehouse_console=') && !/Max-Age=0/i.test(c)),
-  };
+  const began = (r: Response) =>
+    r.headers.getSetCookie().some((c) => c.startsWith('gatehouse_console=') && !/Max-Age=0/i.test(c));
+  const body = await res.text();
+  if (res.status !== 200 || began(res)) return { status: res.status, body, cookie: began(res) };
+  const code = /\/login\/saml\/finish\?code=([A-Za-z0-9_-]+)/.exec(body)?.[1];
+  expect(code, body).toBeDefined();
+  const fin = await fetch(`${base}/login/saml/finish?code=${code}`, {
+    headers: browserCookie ? { cookie: browserCookie } : {},
+    redirect: 'manual',
+  });
+  return { status: fin.status, body: await fin.text(), cookie: began(fin) };
 }
 
 const xmlOf = (b64: string) => Buffer.from(b64, 'base64').toString('utf8');
@@ -77,29 +92,29 @@ const SIGNATURE = /<(?:ds:)?Signature[\s\S]*?<\/(?:ds:)?Signature>/;
 
 describe('console SAML sign-in', () => {
   it('accepts a signed assertion for this service, once', async () => {
-    const { samlResponse } = await assertionFor({ nameId: 'bob', groups: ['dba'] });
-    const ok = await post(samlResponse);
+    const { samlResponse, cookie } = await assertionFor({ nameId: 'bob', groups: ['dba'] });
+    const ok = await post(samlResponse, cookie);
     expect(ok.status).toBe(200);
     expect(ok.cookie).toBe(true);
     expect(ok.body).toContain('Signed in');
     // The same response again: its request was answered and its assertion ID is spent.
-    const replay = await post(samlResponse);
+    const replay = await post(samlResponse, cookie);
     expect(replay.status).toBe(403);
     expect(replay.cookie).toBe(false);
   });
 
   it('refuses a tampered assertion', async () => {
-    const { samlResponse } = await assertionFor({ nameId: 'bob', groups: ['dba'] });
+    const { samlResponse, cookie } = await assertionFor({ nameId: 'bob', groups: ['dba'] });
     const xml = xmlOf(samlResponse);
     expect(xml).toMatch(/>bob</);
-    const r = await post(b64Of(xml.replace('>bob<', '>mallory<')));
+    const r = await post(b64Of(xml.replace('>bob<', '>mallory<')), cookie);
     expect(r.status).toBe(403);
     expect(r.body).toContain('SAML sign-in refused');
     expect(r.cookie).toBe(false);
   });
 
   it('refuses a wrapped assertion (XSW: a forged assertion around the signed one)', async () => {
-    const { samlResponse } = await assertionFor({ nameId: 'bob', groups: ['analysts'] });
+    const { samlResponse, cookie } = await assertionFor({ nameId: 'bob', groups: ['analysts'] });
     const xml = xmlOf(samlResponse);
     const signed = /<saml:Assertion[\s\S]*<\/saml:Assertion>/.exec(xml)![0];
     const forged = signed
@@ -108,7 +123,7 @@ describe('console SAML sign-in', () => {
       .replace('>bob<', '>mallory<')
       .replace('>analysts<', '>dba<')
       .replace('</saml:Assertion>', `<saml:Advice>${signed}</saml:Advice></saml:Assertion>`);
-    const r = await post(b64Of(xml.replace(signed, forged)));
+    const r = await post(b64Of(xml.replace(signed, forged)), cookie);
     expect(r.status).toBe(403);
     expect(r.cookie).toBe(false);
   });
@@ -121,8 +136,8 @@ describe('console SAML sign-in', () => {
       [{ nameId: 'bob', groups: [], validSeconds: -120 }, /refused/],
     ];
     for (const [user, why] of cases) {
-      const { samlResponse } = await assertionFor(user);
-      const r = await post(samlResponse);
+      const { samlResponse, cookie } = await assertionFor(user);
+      const r = await post(samlResponse, cookie);
       expect(r.status, JSON.stringify(user)).toBe(403);
       expect(r.body).toMatch(why);
       expect(r.cookie).toBe(false);
@@ -130,10 +145,28 @@ describe('console SAML sign-in', () => {
   });
 
   it('refuses an unsolicited response (no request of ours)', async () => {
-    const { samlResponse } = await assertionFor({ nameId: 'bob', groups: ['dba'] });
+    const { samlResponse, cookie } = await assertionFor({ nameId: 'bob', groups: ['dba'] });
     const xml = xmlOf(samlResponse).replace(/InResponseTo="[^"]+"/g, 'InResponseTo="_not-ours"');
-    const r = await post(b64Of(xml));
+    const r = await post(b64Of(xml), cookie);
     expect(r.status).toBe(403);
+  });
+
+  it("signs in only the browser that started the sign-in (no one else's response: login CSRF)", async () => {
+    // Mallory starts a sign-in, answers it at the IdP as herself, and has Alice's browser post it.
+    const mallory = await assertionFor({ nameId: 'mallory', groups: ['dba'] });
+    const alice = await assertionFor({ nameId: 'alice', groups: ['dba'] });
+    const crossed = await post(mallory.samlResponse, alice.cookie);
+    expect(crossed.status).toBe(403);
+    expect(crossed.cookie).toBe(false);
+    expect(crossed.body).toContain('this browser did not start that sign-in');
+    const none = await assertionFor({ nameId: 'mallory', groups: ['dba'] });
+    const bare = await post(none.samlResponse, undefined);
+    expect(bare.status).toBe(403);
+    expect(bare.cookie).toBe(false);
+    // Alice's own sign-in still completes in her browser.
+    const own = await post(alice.samlResponse, alice.cookie);
+    expect(own.status).toBe(200);
+    expect(own.cookie).toBe(true);
   });
 
   it.skipIf(!hasChromium())('signs a person in through a real browser, with roles from groups', async () => {

@@ -39,7 +39,7 @@ function login(extra: Partial<SamlLoginConfig> = {}): SamlLogin {
 }
 
 async function signIn(l: SamlLogin, user: IdpUser) {
-  const { samlResponse } = await idp.respond(await l.loginUrl('/'), user);
+  const { samlResponse } = await idp.respond((await l.loginUrl('/')).url, user);
   return l.complete(samlResponse);
 }
 

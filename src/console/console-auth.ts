@@ -3,7 +3,7 @@
 // synchronizer token, plus an Origin check), and the sign-in flows: a person's Gatehouse token, OIDC
 // code + PKCE, SAML 2.0, and the demo's one-click link. Agents can never sign in.
 
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Context, Hono } from 'hono';
@@ -59,9 +59,50 @@ export type SignedIn = (
 
 const PRELOGIN_CSRF = 'gatehouse_console_csrf';
 const OIDC_PENDING = 'gatehouse_console_oidc';
+/** The browser's half of a SAML sign-in it started (HttpOnly, only sent to /login/saml…). */
+const SAML_PENDING = 'gatehouse_console_saml';
+/** A SAML sign-in must come back within this long of starting it… */
+const SAML_PENDING_MS = 10 * 60_000;
+/** …and the browser has this long to take a validated response from the ACS to /login/saml/finish. */
+const SAML_HANDOFF_MS = 60_000;
+/** Most SAML sign-ins in flight at once (the oldest are forgotten past this). */
+const MAX_SAML_PENDING = 10_000;
+
+interface SamlHandoff {
+  readonly identity: Identity;
+  readonly requestId: string;
+  readonly next: string;
+  readonly notAfter?: Date;
+  readonly until: number;
+}
+
+/** A bounded map whose entries expire (the SAML sign-in's browser bindings and hand-offs). */
+class ExpiringMap<V extends { until: number }> {
+  readonly #items = new Map<string, V>();
+  set(key: string, value: V): void {
+    const now = Date.now();
+    for (const [k, v] of this.#items) if (v.until <= now) this.#items.delete(k);
+    while (this.#items.size >= MAX_SAML_PENDING) {
+      const first = this.#items.keys().next().value;
+      if (first === undefined) break;
+      this.#items.delete(first);
+    }
+    this.#items.set(key, value);
+  }
+  /** The entry, once: it is forgotten as it is read. */
+  take(key: string): V | undefined {
+    const v = this.#items.get(key);
+    this.#items.delete(key);
+    return v && v.until > Date.now() ? v : undefined;
+  }
+}
 
 function isLoopbackHost(host: string): boolean {
   return /^(127(?:\.\d{1,3}){3}|localhost|\[::1\])(:\d+)?$/i.test(host);
+}
+
+function digest(s: string): string {
+  return createHash('sha256').update(s).digest('base64url');
 }
 
 function sameToken(a: string | undefined, b: string | undefined): boolean {
@@ -94,6 +135,10 @@ export class ConsoleAuth {
   #saml: { key: string; login: SamlLogin } | undefined;
   /** Demo one-click sign-in codes → the token they sign in with (in memory, this process only). */
   readonly #links = new Map<string, string>();
+  /** AuthnRequest ID → the hash of the browser cookie of the sign-in that sent it. */
+  readonly #samlBrowsers = new ExpiringMap<{ cookie: string; until: number }>();
+  /** One-time code → a validated SAML sign-in waiting for its browser at /login/saml/finish. */
+  readonly #samlHandoffs = new ExpiringMap<SamlHandoff>();
 
   constructor(deps: ConsoleDeps, sessions: ConsoleSessionStore) {
     this.#deps = deps;
@@ -266,6 +311,42 @@ export class ConsoleAuth {
 
   samlIssuer(): string | undefined {
     return consoleConfig(this.#deps).saml?.idpIssuer;
+  }
+
+  /**
+   * Starts a SAML sign-in in this browser: its AuthnRequest ID is bound to a random HttpOnly cookie,
+   * so a response to it signs in only the browser that asked. (InResponseTo alone proves the gateway
+   * made the request, not for whom: someone could start a sign-in, answer it at the IdP as
+   * themselves, and have a victim's browser post the response — signing the victim in as them.)
+   */
+  startSaml(c: Context, requestId: string): void {
+    const cookie = randomBytes(24).toString('base64url');
+    this.#samlBrowsers.set(requestId, { cookie: digest(cookie), until: Date.now() + SAML_PENDING_MS });
+    setCookie(c, SAML_PENDING, cookie, {
+      httpOnly: true,
+      secure: this.secure(c),
+      sameSite: 'Lax',
+      path: '/login/saml',
+      maxAge: SAML_PENDING_MS / 1000,
+    });
+  }
+
+  /** Keeps a validated SAML sign-in for its browser to collect; returns the one-time code. */
+  handOffSaml(h: Omit<SamlHandoff, 'until'>): string {
+    const code = randomBytes(24).toString('base64url');
+    this.#samlHandoffs.set(code, { ...h, until: Date.now() + SAML_HANDOFF_MS });
+    return code;
+  }
+
+  /** The hand-off for this code, if this browser is the one that started its sign-in. */
+  finishSaml(c: Context, code: unknown): SamlHandoff | undefined {
+    const h = typeof code === 'string' ? this.#samlHandoffs.take(code) : undefined;
+    if (!h) return undefined;
+    const bound = this.#samlBrowsers.take(h.requestId);
+    const cookie = getCookie(c, SAML_PENDING);
+    deleteCookie(c, SAML_PENDING, { path: '/login/saml', secure: this.secure(c) });
+    if (!bound || !cookie || !sameToken(bound.cookie, digest(cookie))) return undefined;
+    return h;
   }
 }
 
@@ -480,11 +561,33 @@ export function registerAuthRoutes(app: Hono, auth: ConsoleAuth, deps: ConsoleDe
     if (!saml)
       return page(c, messagePage('Not configured', 'SAML sign-in is not configured (console.saml).'), 404);
     try {
-      return c.redirect(await saml.loginUrl(safeNext(c.req.query('next'))), 302);
+      const { url, requestId } = await saml.loginUrl(safeNext(c.req.query('next')));
+      auth.startSaml(c, requestId);
+      return c.redirect(url, 302);
     } catch (e) {
       deps.logger.warn({ err: String(e) }, 'console SAML sign-in could not start');
       return page(c, messagePage('Sign-in failed', 'The SAML request could not be built.'), 500);
     }
+  });
+
+  app.get('/login/saml/finish', async (c) => {
+    const h = auth.finishSaml(c, c.req.query('code'));
+    if (!h) {
+      deps.logger.warn({}, 'console SAML sign-in refused: the response came back to another browser');
+      return page(
+        c,
+        loginPage(
+          auth,
+          deps,
+          c,
+          '/',
+          'SAML sign-in refused: this browser did not start that sign-in (or it expired); please sign in again.',
+        ),
+        403,
+      );
+    }
+    auth.signIn(c, h.identity, 'saml', undefined, h.notAfter);
+    return page(c, continuePage(h.next));
   });
 
   app.get('/login/saml/metadata', async (c) => {
@@ -515,8 +618,16 @@ export function registerAuthRoutes(app: Hono, auth: ConsoleAuth, deps: ConsoleDe
         issuer,
         ...(p.person !== undefined ? { person: p.person } : {}),
       };
-      auth.signIn(c, identity, 'saml', undefined, p.sessionNotOnOrAfter);
-      return page(c, continuePage(safeNext(form.RelayState)));
+      // Not signed in yet: this POST comes from the IdP's page, so the browser's binding cookie
+      // (SameSite=Lax) is not sent with it. The browser collects the sign-in with a same-site GET,
+      // which carries it: only the browser that started this sign-in gets the session.
+      const code = auth.handOffSaml({
+        identity,
+        requestId: p.requestId,
+        next: safeNext(form.RelayState),
+        ...(p.sessionNotOnOrAfter ? { notAfter: p.sessionNotOnOrAfter } : {}),
+      });
+      return page(c, continuePage(`/login/saml/finish?code=${code}`, 'Continue'));
     } catch (e) {
       const msg =
         e instanceof Error && e.name === 'SamlLoginError'
@@ -532,7 +643,7 @@ export function registerAuthRoutes(app: Hono, auth: ConsoleAuth, deps: ConsoleDe
  * After a cross-site sign-in (OIDC callback, SAML POST) the SameSite=Strict cookie is not sent on
  * the redirect chain that started on the identity provider; a same-site refresh from this page is.
  */
-function continuePage(next: string): string {
+function continuePage(next: string, label = 'Signed in.'): string {
   return (
     '<!doctype html>' +
     html`<html lang="en">
@@ -544,7 +655,7 @@ function continuePage(next: string): string {
       </head>
       <body>
         <main>
-          <p>Signed in. <a href="${next}">Continue to the console</a>.</p>
+          <p>${label} <a href="${next}">Continue to the console</a>.</p>
         </main>
       </body>
     </html>`.toString()

@@ -5,6 +5,7 @@
 // must name a request this gateway made), a bearer confirmation whose Recipient is not our ACS URL,
 // a Destination elsewhere, another IdP's Issuer, and an assertion ID already used (replay).
 
+import { inflateRawSync } from 'node:zlib';
 import { SAML, ValidateInResponseTo, type CacheProvider } from '@node-saml/node-saml';
 import type { AssertionReplayCache } from './saml-caches.js';
 import { normalisePerson } from '../identity/claim-mapping.js';
@@ -37,6 +38,11 @@ export interface SamlPrincipal {
   readonly subject: string;
   readonly groups: readonly string[];
   readonly assertionId: string;
+  /**
+   * The ID of our AuthnRequest that the signed assertion answers (its bearer confirmation's
+   * InResponseTo): the caller checks it was made for this browser.
+   */
+  readonly requestId: string;
   /** The person behind the sign-in (lower-cased e-mail address), when the assertion names one. */
   readonly person?: string;
   /** SessionNotOnOrAfter of the AuthnStatement, when the IdP bounds the session. */
@@ -100,9 +106,17 @@ export class SamlLogin {
     });
   }
 
-  /** The IdP URL carrying a new AuthnRequest (its ID is remembered for the InResponseTo check). */
-  loginUrl(relayState: string): Promise<string> {
-    return this.#saml.getAuthorizeUrlAsync(relayState, undefined, {});
+  /**
+   * The IdP URL carrying a new AuthnRequest (its ID is remembered for the InResponseTo check), and
+   * that ID, which the caller binds to the browser that asked (the response must come back to it).
+   */
+  async loginUrl(relayState: string): Promise<{ url: string; requestId: string }> {
+    const url = await this.#saml.getAuthorizeUrlAsync(relayState, undefined, {});
+    const request = new URL(url).searchParams.get('SAMLRequest') ?? '';
+    const xml = inflateRawSync(Buffer.from(request, 'base64')).toString('utf8');
+    const requestId = /<(?:\w+:)?AuthnRequest\b[^>]*\sID="([^"]+)"/.exec(xml)?.[1];
+    if (!requestId) throw new SamlLoginError('the AuthnRequest has no ID');
+    return { url, requestId };
   }
 
   metadata(): string {
@@ -135,7 +149,10 @@ export class SamlLogin {
     // Bearer confirmation addressed to us (SAML 2.0 profiles §4.1.4.2): Recipient = our ACS URL.
     const now = Date.now();
     const skew = cfg.clockSkewMs;
+    // Its InResponseTo, inside the signature, names the request it answers (the Response's own
+    // InResponseTo is outside it when only the assertion is signed).
     let confirmedUntil: number | undefined;
+    const answers = new Set<string>();
     for (const subject of nodes(assertion.Subject)) {
       for (const sc of nodes(subject.SubjectConfirmation)) {
         if (sc.$?.Method !== BEARER) continue;
@@ -146,11 +163,15 @@ export class SamlLogin {
           if (!Number.isFinite(until) || now - skew >= until) continue;
           if (a.NotBefore && now + skew < Date.parse(a.NotBefore)) continue;
           confirmedUntil = Math.max(confirmedUntil ?? 0, until);
+          answers.add(a.InResponseTo ?? '');
         }
       }
     }
     if (confirmedUntil === undefined)
       throw new SamlLoginError('the assertion is not confirmed for this service (Recipient or time)');
+    const requestId = answers.size === 1 ? [...answers][0]! : '';
+    if (!requestId || requestId.length > 256)
+      throw new SamlLoginError('the signed assertion does not name the request it answers (InResponseTo)');
 
     const responseXml = profile.getSamlResponseXml?.() ?? '';
     const destination = /<(?:\w+:)?Response\b[^>]*\sDestination="([^"]*)"/.exec(responseXml)?.[1];
@@ -186,6 +207,7 @@ export class SamlLogin {
       groups: [...new Set(groups)].slice(0, 200),
       ...(person !== undefined ? { person } : {}),
       assertionId: id,
+      requestId,
       ...(sessionNotOnOrAfter ? { sessionNotOnOrAfter } : {}),
     };
   }
