@@ -11,6 +11,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { PolicyConfig } from '../src/config/policy-schema.js';
 import { api, httpBase, waitForRequest } from './approvals-kit.js';
+import { hasChromium, launchBrowser } from './testkit/browser.js';
 import { startTestGateway, type TestGateway } from './testkit/gateway.js';
 
 const POLICIES: PolicyConfig[] = [
@@ -193,5 +194,72 @@ describe('24. the approver sees each bind parameter whole, or is told it is clip
     const r = await waitForRequest(gw, alice, (x) => x.statement?.text === text);
     expect(r.statement.params[0]).toBe('{1}');
     expect(r.statement.params[1]).toMatch(/^x{4096}… \(clipped: 70004 characters in all\)$/);
+  });
+});
+
+describe('hostile text in what an agent controls renders as text on the approver pages', () => {
+  // Not a class of its own: a check, in a real browser, that the approver pages stay inert under
+  // the statement, its sqlcommenter reason, its parameters, the declared prompt and session settings.
+  const XSS = `<img src=x onerror=alert(1)>"'><script>alert(2)</script>`;
+
+  it.skipIf(!hasChromium())('in the console and on the approval page (Chromium)', async () => {
+    const ctx = await fetch(`${httpBase(gw)}/api/context`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${agent}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: XSS, prompt_id: 'p-xss' }),
+    });
+    expect(ctx.status).toBeLessThan(300);
+    const text = `DELETE FROM audit_log WHERE id = $1 /*reason='${encodeURIComponent(XSS).replace(/'/g, '%27')}'*/`;
+    const client = gw.client(agent);
+    await client.connect();
+    try {
+      await client.query(`SET TimeZone = 'Europe/Berlin'`);
+      await expect(client.query(text, [XSS])).rejects.toThrow(/approval/i);
+    } finally {
+      await client.end();
+    }
+    const r = await waitForRequest(gw, alice, (x) => x.statement?.text === text);
+    expect(r.reason).toBe(XSS);
+
+    const browser = await launchBrowser();
+    const dialogs: string[] = [];
+    try {
+      const page = await browser.newPage();
+      page.setDefaultTimeout(10_000);
+      page.on('dialog', (d) => {
+        dialogs.push(d.message());
+        void d.dismiss();
+      });
+      await page.goto(`${httpBase(gw)}/login`);
+      await page.fill('input[name=token]', alice);
+      await page.click('button:has-text("Sign in with a token")');
+      await page.waitForURL(/\/sessions$/);
+      await page.goto(`${httpBase(gw)}/inbox`);
+      await expect(page.locator(`li[data-request="${r.id}"]`).textContent()).resolves.toContain(XSS);
+      await page.goto(`${httpBase(gw)}/inbox/${r.id}`);
+      await expect(page.locator('pre.stmt').textContent()).resolves.toBe(text);
+      await expect(page.locator('h2:has-text("Reason") + .card').textContent()).resolves.toBe(XSS);
+      await expect(page.locator('.bound-settings').textContent()).resolves.toContain('Europe/Berlin');
+      await page.goto(`${httpBase(gw)}/sessions/${r.sessionId}`);
+      await expect(page.locator('main').textContent()).resolves.toContain(XSS);
+      // The approval page, logged in with the token form.
+      await page.goto(`${httpBase(gw)}/approvals/${r.id}`);
+      await page.fill('input[name=token]', alice);
+      await page.click('button:has-text("Log in")');
+      await page.waitForURL(new RegExp(`/approvals/${r.id}$`));
+      await expect(page.locator('pre').first().textContent()).resolves.toBe(text);
+      await expect(page.locator('main').textContent()).resolves.toContain(XSS);
+      expect(await page.locator('img[src=x]').count()).toBe(0);
+      expect(await page.locator('main script').count()).toBe(0);
+      expect(dialogs).toEqual([]);
+      // And the page's own form works in the browser (its CSRF and Origin checks pass): the page
+      // once sent `Referrer-Policy: no-referrer`, under which Chromium posts `Origin: null`, so
+      // every login and decision there was refused as cross-site.
+      await page.click('button.deny');
+      await page.waitForURL(/\?done=deny$/);
+      await expect(page.locator('.status').first().textContent()).resolves.toBe('denied');
+    } finally {
+      await browser.close();
+    }
   });
 });

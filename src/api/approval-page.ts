@@ -47,7 +47,7 @@ export function layout(title: string, body: string, viewer?: string, csrf?: stri
       ? `<form method="post" action="/approvals/logout"><input type="hidden" name="csrf" value="${h(csrf)}"><span class="note">${h(viewer)}</span> <button type="submit">Log out</button></form>`
       : '';
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<meta name="referrer" content="no-referrer"><title>${h(title)} · Gatehouse</title><style>${STYLE}</style></head>
+<meta name="referrer" content="same-origin"><title>${h(title)} · Gatehouse</title><style>${STYLE}</style></head>
 <body><main><header><div><a href="/approvals">Gatehouse approvals</a></div>${logout}</header>${body}</main></body></html>`;
 }
 
