@@ -237,7 +237,7 @@ describe('an approval is bound to the whole of each bind parameter', () => {
     expect(id, refused).toBeDefined();
     const ok = await apiOf(gw, olga, 'POST', `/api/approvals/${id}/approve`, {});
     expect(ok.status, JSON.stringify(ok.body)).toBe(200);
-    // The request shows the whole value (not the record's clip: class 24), and the approval is for it.
+    // The request shows the whole value (not the record's clip: class 28), and the approval is for it.
     expect(ok.body.request.statement.params[0]).toBe(approved);
 
     const swapped = await update(other);

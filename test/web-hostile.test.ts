@@ -1,4 +1,4 @@
-// The web surface for people under a hostile agent (docs/security.md classes 23–): an agent that
+// The web surface for people under a hostile agent (docs/security.md classes 27–29): an agent that
 // holds its own gateway token and knows the code tries to get its own risky statement approved by
 // making the approver read something other than what is approved.
 //
