@@ -46,5 +46,7 @@ describe('request targets', () => {
       '/search?q=cats&api_key=[REDACTED]&X-Amz-Signature=[REDACTED]&token=[REDACTED]',
     );
     expect(recordedTarget('/data', '', f)).toBe('/data');
+    const long = recordedTarget('/data', `q=${'x'.repeat(5000)}`, f);
+    expect(long).toBe(`/data?q=${'x'.repeat(4096 - 8)}… (clipped: 5008 characters in all)`);
   });
 });

@@ -73,5 +73,12 @@ export function recordedTarget(path: string, rawQuery: string, fields: FieldMatc
     return AUTH_PARAMS.test(name) || fields(name) !== undefined ? `${part.slice(0, eq)}=[REDACTED]` : part;
   });
   const text = `${path}?${parts.join('&')}`;
-  return text.length > 4096 ? `${text.slice(0, 4096)}…` : text;
+  // Said in words: a bare "…" could be the end of the target itself (a decoded path may hold one),
+  // and an approver shown this text approves the whole target.
+  return text.length > RECORDED_TARGET_CHARS
+    ? `${text.slice(0, RECORDED_TARGET_CHARS)}… (clipped: ${text.length} characters in all)`
+    : text;
 }
+
+/** Characters of a request target kept in its record and shown to approvers. */
+const RECORDED_TARGET_CHARS = 4096;
