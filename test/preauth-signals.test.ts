@@ -1,6 +1,7 @@
 // Refusals before authentication through real listeners and clients (docs/operations.md, "Refusals
 // before authentication"): the pg client with wrong passwords, raw HTTP with bad or no bearer tokens
-// on a connection listener, on the API and on /mcp, a request head that never finishes, sockets past a
+// on a connection listener, on the API and on /mcp, an AWS body too large to check its signature and
+// an unknown AWS key, a request head that never finishes, sockets past a
 // connection cap and past the per-address cap; OpenSSH with a key nobody registered and with a wrong
 // token. Each is read back from the real /metrics of the
 // separate metrics listener as gatehouse_preauth_refusals_total{listener,reason}; the log has the
@@ -10,6 +11,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { defaultSshPolicies } from '../src/policy/index.js';
 import { run } from './testkit/commands.js';
@@ -150,6 +152,75 @@ describe('refusals before authentication on the PostgreSQL listener and the API'
     const all = gw.logs.join('');
     expect(presented.length).toBeGreaterThan(10);
     for (const secret of presented) expect(all).not.toContain(secret);
+  });
+});
+
+describe('refusals before authentication on an AWS connection listener', () => {
+  let gw: HttpTestGateway;
+  let metricsPort: number;
+
+  beforeAll(async () => {
+    gw = await startHttpTestGateway({
+      env: { ...process.env, GW_PREAUTH_AWS_SECRET: 'NotUsedUpstreamSecret000000000000000000' },
+      connections: {
+        aws: {
+          protocol: 'http',
+          listen: '127.0.0.1:0',
+          maxRequestBodyBytes: 1024,
+          auth: {
+            type: 'aws-sigv4',
+            region: 'us-east-1',
+            credentials: {
+              accessKeyId: 'AKIAPREAUTHUPSTREAM1',
+              secretAccessKey: { env: 'GW_PREAUTH_AWS_SECRET' },
+            },
+            // Nothing here is ever reached: every request below is refused before its signature is checked.
+            endpoints: { dynamodb: 'http://127.0.0.1:9' },
+          },
+        },
+      },
+      policies: [
+        {
+          id: 'all',
+          subjects: { agent: true },
+          connections: ['*'],
+          rules: [{ id: 'allow', effect: 'allow', match: {} }],
+        },
+      ],
+      extra: { metrics: { enabled: true, listen: '127.0.0.1:0' } },
+    });
+    metricsPort = gw.gateway.metricsListener!.port;
+  });
+  afterAll(async () => {
+    await gw?.stop();
+  });
+
+  it('counts a body too large to check its signature, and an unknown key, without the key id in the log', async () => {
+    const key = await gw.awsKey({ subject: 'claude', agent: true });
+    const ddb = (credentials: { accessKeyId: string; secretAccessKey: string }) =>
+      new DynamoDBClient({ endpoint: gw.endpoint('aws'), region: 'us-east-1', credentials, maxAttempts: 1 });
+    const big = new PutItemCommand({ TableName: 't', Item: { k: { S: 'x'.repeat(4096) } } });
+    const a = ddb(key);
+    try {
+      await expect(a.send(big)).rejects.toThrow();
+    } finally {
+      a.destroy();
+    }
+    const unknown = { accessKeyId: 'GHAKNOBODYISSUEDTHIS00', secretAccessKey: 'x'.repeat(40) };
+    const b = ddb(unknown);
+    try {
+      await expect(b.send(new PutItemCommand({ TableName: 't', Item: { k: { S: 'x' } } }))).rejects.toThrow();
+    } finally {
+      b.destroy();
+    }
+    expect(await refusals(metricsPort, 'aws', 'body_unread')).toBe(1);
+    expect(await refusals(metricsPort, 'aws', 'credentials_unknown')).toBe(1);
+    expect(refusalLines(gw.logs, 'aws', 'body_unread')).toHaveLength(1);
+    // The key id was not verified: a client could name any to fill the log. Neither is in it.
+    const all = gw.logs.join('');
+    expect(all).not.toContain(key.accessKeyId);
+    expect(all).not.toContain(unknown.accessKeyId);
+    expect(all).not.toContain(key.secretAccessKey);
   });
 });
 

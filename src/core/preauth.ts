@@ -25,6 +25,11 @@ export const PREAUTH_REASONS = [
   'auth_timeout',
   /** The request head did not arrive within headersTimeout (a slow or stalled client). */
   'header_timeout',
+  /**
+   * A body that must be read before the signature can be checked (an AWS JSON or query request) did
+   * not arrive within bodyTimeout, or was larger than maxRequestBodyBytes.
+   */
+  'body_unread',
   /** The listener's cap on connections was reached; the socket was dropped. */
   'connection_limit',
   /** The cap on not-yet-authenticated connections from one address was reached. */

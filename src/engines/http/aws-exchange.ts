@@ -157,19 +157,14 @@ export async function handleAws(
       body = await readCapped(req, settings.maxRequestBodyBytes);
     } catch (e) {
       // Answered 408 and closed (exchange-context.ts). The signature is not checked yet: nobody is
-      // known, so there is no session to record it in; the log has it.
+      // known, so there is no session to record it in; it is counted and logged, rate-limited, as a
+      // refusal before authentication (core/preauth.ts), never with the unverified key id.
       if (x.bodyTimedOut) {
-        deps.logger.warn(
-          { connection: deps.connection, accessKeyId: auth.accessKeyId, client: req.socket.remoteAddress },
-          'aws request body timed out before its signature was checked',
-        );
+        deps.preauth.refused(deps.listener, 'body_unread', req.socket.remoteAddress);
         return;
       }
       if (e instanceof BodyTooLarge) {
-        deps.logger.warn(
-          { connection: deps.connection, accessKeyId: auth.accessKeyId, client: req.socket.remoteAddress },
-          'aws request body too large before its signature was checked',
-        );
+        deps.preauth.refused(deps.listener, 'body_unread', req.socket.remoteAddress);
         return fail(
           'too-large',
           `The request body is larger than this connection's limit (${settings.maxRequestBodyBytes} bytes) for a body Gatehouse must read to check it.`,
