@@ -613,6 +613,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
           config: () => currentConfig.approvals ?? config.approvals!,
           resolveSecret: revealRef,
           publicUrl: approvals.publicUrl,
+          preauth,
         }),
       );
     }

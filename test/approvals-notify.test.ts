@@ -287,6 +287,17 @@ describe('notifications', () => {
     });
     expect(tampered.status).toBe(401);
     expect((await api(gw, agent, 'GET', `/api/approvals/${id}`)).body.request.status).toBe('pending');
+    // Each is a refusal before authentication (docs/operations.md): counted and logged rate-limited,
+    // never one warn per forged post.
+    const refusals = gw.logs
+      .join('')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { msg?: string; listener?: string; reason?: string })
+      .filter((l) => l.msg === 'refused before authentication' && l.listener === 'api');
+    expect(refusals.filter((l) => l.reason === 'credentials_unknown')).toHaveLength(3);
+    expect(refusals.filter((l) => l.reason === 'credentials_missing')).toHaveLength(1);
+    expect(gw.logs.join('')).not.toContain('Slack interaction refused');
 
     const good = await slackPost(body);
     expect(good.status).toBe(200);

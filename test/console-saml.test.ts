@@ -12,6 +12,15 @@ import { startTestGateway, type TestGateway } from './testkit/gateway.js';
 import { startTestIdp, type IdpUser, type TestIdp } from './testkit/saml-idp.js';
 
 let gw: TestGateway;
+
+/** The console's "refused before authentication" log lines so far. */
+const refusedLines = (): number =>
+  gw.logs
+    .join('')
+    .trim()
+    .split('\n')
+    .filter((l) => l.includes('"refused before authentication"') && l.includes('"listener":"console"'))
+    .length;
 let idp: TestIdp;
 let base: string;
 let certDir: string;
@@ -107,10 +116,15 @@ describe('console SAML sign-in', () => {
     const { samlResponse, cookie } = await assertionFor({ nameId: 'bob', groups: ['dba'] });
     const xml = xmlOf(samlResponse);
     expect(xml).toMatch(/>bob</);
+    const before = refusedLines();
     const r = await post(b64Of(xml.replace('>bob<', '>mallory<')), cookie);
     expect(r.status).toBe(403);
     expect(r.body).toContain('SAML sign-in refused');
     expect(r.cookie).toBe(false);
+    // A refusal before authentication: counted and logged rate-limited (docs/operations.md), and what
+    // the posted response said is not in the log.
+    expect(refusedLines()).toBe(before + 1);
+    expect(gw.logs.join('')).not.toContain('mallory');
   });
 
   it('refuses a wrapped assertion (XSW: a forged assertion around the signed one)', async () => {

@@ -25,6 +25,8 @@ import { toMs, type ApprovalsConfig, type SecretRef } from '../config/schema.js'
 import { isGatewayError } from '../core/errors.js';
 import type { Identity } from '../core/identity.js';
 import type { Authenticator, Logger } from '../core/ports.js';
+import { credentialReason, type PreauthSignals } from '../core/preauth.js';
+import { peerAddress } from './peer-address.js';
 import type { ApiEnv, RoutePlugin } from './http-server.js';
 import { PAGE_CSP, listPage, loginPage, messagePage, requestPage } from './approval-page.js';
 
@@ -36,6 +38,8 @@ export interface ApprovalRoutesDeps {
   readonly resolveSecret: (ref: SecretRef) => Promise<string>;
   /** Base URL of this gateway as browsers and Slack reach it (no trailing slash). */
   readonly publicUrl: () => string;
+  /** Where refusals before authentication go (counted and logged, rate-limited: core/preauth.ts). */
+  readonly preauth?: PreauthSignals;
 }
 
 const TOKEN_COOKIE = 'gatehouse_approver';
@@ -201,9 +205,11 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): RoutePlugin {
           raw,
         )
       ) {
-        deps.logger.warn(
-          { path: '/slack/interactions' },
-          'Slack interaction refused: bad or stale signature',
+        // Counted and logged rate-limited (a forged-signature flood must not write the log at its pace).
+        deps.preauth?.refused(
+          'api',
+          c.req.header('x-slack-signature') === undefined ? 'credentials_missing' : 'credentials_unknown',
+          peerAddress(c),
         );
         return problem(401, 'Unauthorized', 'bad or stale Slack signature');
       }
@@ -358,6 +364,11 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): RoutePlugin {
       try {
         id = await deps.authenticator.authenticate(token);
       } catch (e) {
+        deps.preauth?.refused(
+          'api',
+          token === '' ? 'credentials_missing' : credentialReason(e),
+          peerAddress(c),
+        );
         return login(c, next, `That token was refused: ${isGatewayError(e) ? e.message : 'invalid token'}`);
       }
       const maxAge = id.expiresAt
@@ -435,7 +446,10 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): RoutePlugin {
         });
         return c.redirect(safeNext(pending.next), 303);
       } catch (e) {
-        deps.logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'OIDC login failed');
+        // What the provider or the callback's query said may be anything: debug only; the refusal is
+        // counted and logged rate-limited.
+        deps.logger.debug({ err: e instanceof Error ? e.message : String(e) }, 'OIDC login failed');
+        deps.preauth?.refused('api', credentialReason(e), peerAddress(c));
         return login(
           c,
           safeNext(pending.next),

@@ -633,7 +633,10 @@ export function registerAuthRoutes(app: Hono, auth: ConsoleAuth, deps: ConsoleDe
         e instanceof Error && e.name === 'SamlLoginError'
           ? e.message
           : 'the SAML response could not be processed';
-      deps.logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'console SAML sign-in refused');
+      // A posted response is anyone's to send: debug only; the refusal is counted and logged
+      // rate-limited (core/preauth.ts).
+      deps.logger.debug({ err: e instanceof Error ? e.message : String(e) }, 'console SAML sign-in refused');
+      deps.preauth?.refused('console', 'credentials_unknown', peerAddress(c));
       return page(c, loginPage(auth, deps, c, '/', `SAML sign-in refused: ${msg}.`), 403);
     }
   });
