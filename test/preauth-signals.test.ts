@@ -1,7 +1,7 @@
 // Refusals before authentication through real listeners and clients (docs/operations.md, "Refusals
 // before authentication"): the pg client with wrong passwords, raw HTTP with bad or no bearer tokens
 // on a connection listener, on the API and on /mcp, an AWS body too large to check its signature and
-// an unknown AWS key, a request head that never finishes, sockets past a
+// an unknown AWS key, kubectl with a junk and a forged token, a request head that never finishes, sockets past a
 // connection cap and past the per-address cap; OpenSSH with a key nobody registered and with a wrong
 // token. Each is read back from the real /metrics of the
 // separate metrics listener as gatehouse_preauth_refusals_total{listener,reason}; the log has the
@@ -17,6 +17,8 @@ import { defaultSshPolicies } from '../src/policy/index.js';
 import { run } from './testkit/commands.js';
 import { startTestGateway, type TestGateway } from './testkit/gateway.js';
 import { startHttpTestGateway, type HttpTestGateway } from './testkit/http-gateway.js';
+import { startFakeKubeApi, type FakeKubeApi } from './testkit/kube-api.js';
+import { startKubeTestGateway, type KubeTestGateway } from './testkit/kube-gateway.js';
 import { parsePrometheusText } from './testkit/prometheus-text.js';
 import { hasSshd, startSshd, type TestSshd } from './testkit/sshd.js';
 import { startSshTestGateway, type SshTestGateway } from './testkit/ssh-gateway.js';
@@ -221,6 +223,48 @@ describe('refusals before authentication on an AWS connection listener', () => {
     expect(all).not.toContain(key.accessKeyId);
     expect(all).not.toContain(unknown.accessKeyId);
     expect(all).not.toContain(key.secretAccessKey);
+  });
+});
+
+describe('refusals before authentication on a Kubernetes connection listener', () => {
+  let api: FakeKubeApi;
+  let gw: KubeTestGateway;
+
+  beforeAll(async () => {
+    api = await startFakeKubeApi();
+    gw = await startKubeTestGateway({
+      api,
+      policies: [
+        {
+          id: 'all',
+          subjects: { agent: true },
+          connections: ['*'],
+          rules: [{ id: 'allow', effect: 'allow', match: {} }],
+        },
+      ],
+      extra: { metrics: { enabled: true, listen: '127.0.0.1:0' } },
+    });
+  });
+  afterAll(async () => {
+    await gw?.stop();
+    await api?.close();
+  });
+
+  it('counts kubectl with a token that is no token and with a forged one, neither in the log', async () => {
+    const metricsPort = gw.gateway.metricsListener!.port;
+    const junk = `not-a-jwt-${Math.random().toString(36).slice(2)}-SECRET`;
+    const forged = tampered(await gw.token(), 3);
+    for (const token of [junk, forged]) {
+      const r = await gw.kubectl(token, ['get', 'pods', '--request-timeout=10s']);
+      expect(r.code).not.toBe(0);
+    }
+    // kubectl retries discovery: at least one refusal each.
+    expect(await refusals(metricsPort, 'kubernetes', 'credentials_malformed')).toBeGreaterThanOrEqual(1);
+    expect(await refusals(metricsPort, 'kubernetes', 'credentials_unknown')).toBeGreaterThanOrEqual(1);
+    expect(refusalLines(gw.logs, 'kubernetes', 'credentials_malformed').length).toBeGreaterThanOrEqual(1);
+    const all = gw.logs.join('');
+    expect(all).not.toContain(junk);
+    expect(all).not.toContain(forged.split('.')[2]!);
   });
 });
 
