@@ -192,6 +192,19 @@ describe('through one agent', () => {
     const forged = await startAgent(gw.gateway.agents!, { joinToken: parts.join('.') });
     expect((await forged.runtime.done).reason).toMatch(/not valid/);
     await forged.stop();
+    // Refusals before authentication (docs/operations.md): logged under listener agents with a closed
+    // reason, rate-limited; never the token presented.
+    const refused = gw.logs
+      .join('')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { msg?: string; listener?: string; reason?: string })
+      .filter((l) => l.msg === 'refused before authentication' && l.listener === 'agents');
+    expect(refused.some((l) => l.reason === 'credentials_expired')).toBe(true);
+    expect(
+      refused.some((l) => l.reason === 'credentials_malformed' || l.reason === 'credentials_unknown'),
+    ).toBe(true);
+    expect(gw.logs.join('')).not.toContain(parts[2]!);
   });
 
   it('refuses a forged credential: the right agent id with another key', async () => {
