@@ -1,7 +1,6 @@
 // The gateway's HTTP listener: health, the admin JSON API (sessions), and its OpenAPI document.
 // Every /api route authenticates the caller's own token; agent principals never get admin rights.
 
-import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
@@ -12,6 +11,7 @@ import type { Identity } from '../core/identity.js';
 import { credentialReason, noPreauthSignals, type PreauthSignals } from '../core/preauth.js';
 import type { Authenticator, Logger, SessionStore } from '../core/ports.js';
 import type { SessionFilter } from '../core/records.js';
+import { answerClientError, reportListenerRefusals } from '../engines/http/client-limits.js';
 import { openApiDocument } from './openapi.js';
 import { peerAddress } from './peer-address.js';
 
@@ -147,18 +147,9 @@ export interface RunningHttp {
   close(): Promise<void>;
 }
 
-/** Node's own answer to a head it could not read (its default when nobody listens to clientError). */
-function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
-  if (!socket.writable || (socket as Duplex & { _httpMessage?: unknown })._httpMessage) {
-    socket.destroy();
-    return;
-  }
-  socket.end(
-    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-      ? 'HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n'
-      : 'HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n',
-  );
-}
+/** The 408 node itself sends for a request head that did not arrive within its headersTimeout. */
+const HEAD_TIMEOUT = (): string =>
+  'HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n';
 
 export function startHttpServer(
   app: Hono<Env>,
@@ -175,12 +166,12 @@ export function startHttpServer(
       });
     });
     server.once('error', reject);
-    // A request head that did not arrive within node's headersTimeout: a refusal before anyone is
-    // known (core/preauth.ts), answered as node would.
-    server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-      if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT')
-        preauth.refused('api', 'header_timeout', (socket as Partial<Socket>).remoteAddress);
-      answerClientError(err, socket);
-    });
+    // A head node could not read is answered as node would (a listener of 'clientError' replaces its
+    // own answer); one that did not arrive within headersTimeout is a refusal before anyone is known
+    // (core/preauth.ts), reported as on every HTTP listener.
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
+      answerClientError(err, socket, HEAD_TIMEOUT),
+    );
+    reportListenerRefusals(server, 'api', preauth);
   });
 }
