@@ -76,12 +76,20 @@ interface SamlHandoff {
   readonly until: number;
 }
 
-/** A bounded map whose entries expire (the SAML sign-in's browser bindings and hand-offs). */
+/**
+ * A bounded map whose entries expire, each the same time after it is set (the SAML sign-in's
+ * browser bindings and hand-offs).
+ */
 class ExpiringMap<V extends { until: number }> {
   readonly #items = new Map<string, V>();
   set(key: string, value: V): void {
     const now = Date.now();
-    for (const [k, v] of this.#items) if (v.until <= now) this.#items.delete(k);
+    // Every entry of a map lives equally long, so insertion order is expiry order: the expired are
+    // at the front (a sign-in started by anyone costs no walk over the whole map).
+    for (const [k, v] of this.#items) {
+      if (v.until > now) break;
+      this.#items.delete(k);
+    }
     while (this.#items.size >= MAX_SAML_PENDING) {
       const first = this.#items.keys().next().value;
       if (first === undefined) break;
@@ -573,7 +581,8 @@ export function registerAuthRoutes(app: Hono, auth: ConsoleAuth, deps: ConsoleDe
   app.get('/login/saml/finish', async (c) => {
     const h = auth.finishSaml(c, c.req.query('code'));
     if (!h) {
-      deps.logger.warn({}, 'console SAML sign-in refused: the response came back to another browser');
+      // Anyone can ask for this page: counted and logged rate-limited (core/preauth.ts).
+      deps.preauth?.refused('console', 'credentials_unknown', peerAddress(c));
       return page(
         c,
         loginPage(
