@@ -183,6 +183,6 @@ export function classifyJson(req: AwsRequest): AwsClassification {
       operation: `${service.prefix}:${op}`,
       ...(resource !== undefined ? { resource } : {}),
     },
-    rolesInJson(body),
+    () => rolesInJson(body),
   );
 }

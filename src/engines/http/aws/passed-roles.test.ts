@@ -33,14 +33,18 @@ describe('roles a request hands to a service', () => {
 
   it('refuses a body nested too deep to search', () => {
     let deep: unknown = ROLE;
-    for (let i = 0; i < 40; i++) deep = { x: deep };
+    for (let i = 0; i < 300; i++) deep = { x: deep };
     expect(rolesInJson(deep)).toBe('too-deep');
     const cls = withPassedRoles(
       'states',
       { protocol: 'json', operation: 'states:CreateStateMachine' },
-      'too-deep',
+      () => 'too-deep',
     );
     expect(cls.operation).toBeUndefined();
+    // A DynamoDB item may nest 32 levels of attributes (about 70 levels of JSON): searched, not refused.
+    let item: unknown = { S: ROLE };
+    for (let i = 0; i < 32; i++) item = { M: { a: item } };
+    expect(rolesInJson({ Item: { a: item } })).toEqual([ROLE]);
   });
 
   it('finds roles in query-protocol parameters', () => {
@@ -66,11 +70,11 @@ describe('roles a request hands to a service', () => {
     );
   });
 
-  it('decides each as iam:PassRole, not for IAM and STS (which manage or assume roles)', () => {
+  it('decides each as iam:PassRole, not for services that pass none (IAM, STS manage or assume roles; DynamoDB, SQS, Secrets Manager carry data)', () => {
     const cls = withPassedRoles(
       'cloudformation',
       { protocol: 'query', operation: 'cloudformation:CreateStack' },
-      [ROLE],
+      () => [ROLE],
     );
     expect(cls.implied).toEqual([
       expect.objectContaining({
@@ -80,9 +84,9 @@ describe('roles a request hands to a service', () => {
         headers: { role: ROLE },
       }),
     ]);
-    for (const service of ['iam', 'sts'])
+    for (const service of ['iam', 'sts', 'dynamodb', 'sqs', 'secretsmanager'])
       expect(
-        withPassedRoles(service, { protocol: 'query', operation: `${service}:X` }, [ROLE]).implied,
+        withPassedRoles(service, { protocol: 'query', operation: `${service}:X` }, () => [ROLE]).implied,
       ).toBeUndefined();
   });
 });

@@ -12,7 +12,8 @@
 // parameter whose name ends in `Role` or `RoleArn` (any case: RoleARN, roleArn, serviceRole,
 // ExecutionRoleArn) or `InstanceProfile` (`.Arn`/`.Name` in the query protocol: the role inside an
 // instance profile cannot be known here, so the profile is the resource). IAM and STS requests name roles
-// they manage or assume, not ones they pass: not read. Lambda's REST requests are not read (their bodies
+// they manage or assume, not ones they pass; DynamoDB, SQS and Secrets Manager take no role anywhere
+// and carry data (an item, a message, a secret) that may well hold a role's ARN: none of them is read. Lambda's REST requests are not read (their bodies
 // are not buffered: an inline function package can be 50 MB); the default policy reviews
 // CreateFunction and UpdateFunctionConfiguration.
 
@@ -22,13 +23,16 @@ import { unknown } from './aws-request.js';
 
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/\S+$/;
 const ROLE_KEY = /(?:role|rolearn|instanceprofile)$/i;
-/** How deep a JSON body is searched; a deeper one is refused (no real request nests this far). */
-const MAX_DEPTH = 32;
+/**
+ * How deep a JSON body is searched; a deeper one is refused (no real request nests this far: a
+ * DynamoDB item's 32 levels of attributes are about 70, and DynamoDB is not read anyway).
+ */
+const MAX_DEPTH = 256;
 /** Roles one request may pass before it is refused as unreadable. */
 const MAX_ROLES = 64;
 
-/** The services whose requests name roles they do not pass. */
-const NOT_PASSING = new Set(['iam', 'sts']);
+/** The services whose requests pass no role (they manage or assume roles, or take none). */
+const NOT_PASSING = new Set(['iam', 'sts', 'dynamodb', 'sqs', 'secretsmanager']);
 
 type Found = string[] | 'too-deep';
 
@@ -71,9 +75,17 @@ export function rolesInQuery(params: ReadonlyMap<string, string>): string[] {
   return [...out];
 }
 
-/** The classification with each role it passes decided as iam:PassRole on it. */
-export function withPassedRoles(service: string, cls: AwsClassification, roles: Found): AwsClassification {
+/**
+ * The classification with each role it passes decided as iam:PassRole on it. `found` reads them
+ * (only for a service that may pass one).
+ */
+export function withPassedRoles(
+  service: string,
+  cls: AwsClassification,
+  found: () => Found,
+): AwsClassification {
   if (cls.operation === undefined || NOT_PASSING.has(service)) return cls;
+  const roles = found();
   if (roles === 'too-deep') return unknown(cls.protocol, `the request body nests deeper than ${MAX_DEPTH}`);
   if (roles.length === 0) return cls;
   if (roles.length > MAX_ROLES)

@@ -160,6 +160,6 @@ export function classifyQuery(req: AwsRequest): AwsClassification {
       operation: `${prefix}:${action}`,
       ...(resource !== undefined ? { resource } : {}),
     },
-    rolesInQuery(params),
+    () => rolesInQuery(params),
   );
 }
