@@ -13,6 +13,7 @@ import type { PolicyConfig } from '../src/config/policy-schema.js';
 import { api, httpBase, waitForRequest } from './approvals-kit.js';
 import { hasChromium, launchBrowser } from './testkit/browser.js';
 import { startTestGateway, type TestGateway } from './testkit/gateway.js';
+import { CookieJarClient } from './testkit/cookie-jar.js';
 
 const POLICIES: PolicyConfig[] = [
   {
@@ -52,36 +53,10 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => gw?.stop());
 
-/** A small cookie jar over fetch, like a browser on this one origin. */
-class Browser {
-  readonly cookies = new Map<string, string>();
-
-  async go(path: string, init: RequestInit = {}): Promise<Response> {
-    const res = await fetch(`${httpBase(gw)}${path}`, {
-      ...init,
-      redirect: 'manual',
-      headers: {
-        ...(init.headers as Record<string, string>),
-        cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '),
-      },
-    });
-    for (const c of res.headers.getSetCookie()) {
-      const [pair] = c.split(';');
-      const i = pair!.indexOf('=');
-      const name = pair!.slice(0, i);
-      const value = pair!.slice(i + 1);
-      if (!value || /max-age=0/i.test(c)) this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
-    return res;
-  }
-
-  post(path: string, form: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {
-    return this.go(path, {
-      method: 'POST',
-      body: new URLSearchParams(form),
-      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
-    });
+/** A cookie jar over fetch on the gateway's HTTP listener, like a browser on this one origin. */
+class Browser extends CookieJarClient {
+  constructor() {
+    super(() => httpBase(gw));
   }
 }
 
