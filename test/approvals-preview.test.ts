@@ -157,12 +157,12 @@ describe('impact preview', () => {
     }
   });
 
-  it('says that a COPY FROM STDIN approval does not bind the rows the client sends after it', async () => {
+  it('says that a COPY FROM STDIN approval is bound to the rows the client sent before it', async () => {
     const p = await preview('COPY items (id, name) FROM STDIN WITH (FORMAT csv)');
     expect(p.kind).toBe('none');
-    expect(p.notes.join(' ')).toMatch(/rows come from the client only after approval.*any rows into items/);
+    expect(p.notes.join(' ')).toMatch(/bound to their digest.*exactly those rows into items/);
     const toClient = await preview('COPY items TO STDOUT');
-    expect(toClient.notes.join(' ')).not.toMatch(/after approval/);
+    expect(toClient.notes.join(' ')).not.toMatch(/digest/);
   });
 
   it('previews nothing for statements it has no preview for, and unknown connections', async () => {

@@ -150,11 +150,14 @@ function sqlBinding(action: SqlAction): Readonly<Record<string, string>> | undef
   const formatOf = (i: number) => (formats.length === 1 ? formats[0] : (formats[i] ?? 0)) ?? 0;
   let plain = types.every((t) => t === 0);
   for (let i = 0; i < n && plain; i++) if (formatOf(i) !== 0) plain = false;
-  if (plain) return settings;
+  // A COPY FROM STDIN's rows, collected before the approval was asked for: bound by their digest.
+  const rows = action.copyData ? { 'body.sha256': action.copyData.sha256 } : undefined;
+  if (plain) return rows ? { ...settings, ...rows } : settings;
   return {
     ...settings,
     'gatehouse:param_formats': Array.from({ length: n }, (_, i) => String(formatOf(i))).join(','),
     'gatehouse:param_types': types.join(','),
+    ...rows,
   };
 }
 
@@ -190,15 +193,24 @@ function subjectOf(action: Action): ActionSubject {
     const clipped = action.params;
     // Bound whole: two values that differ only past the record's clip are two statements.
     const params = clipped ? (action.paramsInFull?.() ?? clipped) : undefined;
+    const shownParams =
+      params && clipped
+        ? shownSqlParams(params).map((p, i) => (shown.params.includes(i) ? REDACTED : p))
+        : undefined;
+    // A COPY FROM STDIN's rows are shown after any parameters, as `rows (N bytes, sha256 …): …`.
+    const rows = action.copyData;
     return {
       text: s.text,
       shownText: shown.text,
       kind: s.kind,
       categories: s.categories,
-      ...(params && clipped
+      ...(params && clipped ? { params } : {}),
+      ...(shownParams || rows
         ? {
-            params,
-            shownParams: shownSqlParams(params).map((p, i) => (shown.params.includes(i) ? REDACTED : p)),
+            shownParams: [
+              ...(shownParams ?? []),
+              ...(rows ? [`rows (${rows.bytes} bytes, sha256 ${rows.sha256}): ${rows.shown}`] : []),
+            ],
           }
         : {}),
     };

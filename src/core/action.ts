@@ -81,6 +81,11 @@ export interface SqlAction extends ActionBase {
    * an impact preview runs under them, and an approval is bound to them.
    */
   readonly settings?: Readonly<Record<string, string>>;
+  /**
+   * The rows of a `COPY … FROM STDIN` held for approval, collected before it is asked for: shown to
+   * the approver, bound by their digest, and forwarded exactly as collected (copy-in-review.ts).
+   */
+  readonly copyData?: RequestBody;
 }
 
 export interface HttpAction extends ActionBase {
@@ -199,8 +204,10 @@ export function sqlAction(fields: {
   readonly paramFormats?: readonly number[] | undefined;
   readonly paramTypes?: readonly number[] | undefined;
   readonly settings?: Readonly<Record<string, string>> | undefined;
+  readonly copyData?: RequestBody | undefined;
 }): SqlAction {
-  const { connection, via, statement, params, paramsInFull, paramFormats, paramTypes, settings } = fields;
+  const { connection, via, statement, params, paramsInFull, paramFormats, paramTypes, settings, copyData } =
+    fields;
   return {
     kind: 'sql',
     connection,
@@ -211,12 +218,14 @@ export function sqlAction(fields: {
     ...(params && paramFormats ? { paramFormats } : {}),
     ...(params && paramTypes ? { paramTypes } : {}),
     ...(settings ? { settings } : {}),
+    ...(copyData ? { copyData } : {}),
     describe: {
       via,
       text: statement.text,
       kind: statement.kind,
       categories: statement.categories,
       ...(params ? { params } : {}),
+      ...(copyData ? { body: { sha256: copyData.sha256, bytes: copyData.bytes } } : {}),
     },
   };
 }

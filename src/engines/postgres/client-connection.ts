@@ -9,7 +9,7 @@ import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import type net from 'node:net';
 import { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import { sqlAction, type SqlAction } from '../../core/action.js';
+import { sqlAction, type RequestBody, type SqlAction } from '../../core/action.js';
 import type { Decision } from '../../core/decision.js';
 import type { HeldNotice, HoldSettledNotice } from '../../core/held-notice.js';
 import { ERROR_CODES, GatewayError, isGatewayError, type ErrorCode } from '../../core/errors.js';
@@ -70,6 +70,17 @@ import type { StatementLineage } from '../../core/column-lineage.js';
 import { statisticsFinding, statisticsRelations } from '../../masking/lineage-plan.js';
 import { sqlMaskerOf } from '../../masking/result-masker.js';
 import { catalogResolverFor } from './catalog-resolver.js';
+import { UNAVAILABLE } from '../../sql/postgres/column-lineage.js';
+import {
+  COPY_REVIEW_ALONE_RULE,
+  COPY_REVIEW_LIMIT_RULE,
+  CopyInRows,
+  MAX_REVIEWED_COPY_BYTES,
+  REVIEWED_COPY_NOT_ALONE,
+  copyInOf,
+  reviewedCopyTooLarge,
+  type CopyIn,
+} from './copy-in-review.js';
 import {
   DEFAULT_LINEAGE_SETTINGS,
   lineageDecision,
@@ -344,6 +355,11 @@ export class ClientConnection {
   private readonly catalogChangedIn = new WeakSet<PendingObjects>();
   /** Columns the open transaction read: its COMMIT's deferred checks may quote them (lineage). */
   private readonly transactionReads = new TransactionReads();
+  /** A reviewed COPY FROM STDIN whose rows are being collected before its approval is asked for. */
+  private copyIn: ReviewedCopy | undefined;
+  /** After Gatehouse ended a reviewed COPY with an error: the client's CopyData, CopyDone and CopyFail
+   * that follow are dropped, as PostgreSQL drops them outside COPY (55.2.6). */
+  private copyInDropping = false;
   readonly remote: string;
 
   constructor(
@@ -874,6 +890,11 @@ export class ClientConnection {
   private onRelayFrame(f: Frame): Promise<void> | undefined {
     if (this.skipUntilSync && f.type !== FrontendCode.Sync && f.type !== FrontendCode.Terminate)
       return undefined;
+    if (this.copyIn) return this.onReviewedCopyFrame(this.copyIn, f);
+    if (this.copyInDropping) {
+      if (COPY_MESSAGES.has(f.type)) return undefined;
+      this.copyInDropping = false;
+    }
     switch (f.type) {
       case FrontendCode.Query:
         return this.onQuery(f);
@@ -925,6 +946,7 @@ export class ClientConnection {
     paramsInFull?: () => (string | null)[],
     paramFormats?: readonly number[],
     paramTypes?: readonly number[],
+    copyData?: RequestBody,
   ): SqlAction {
     return sqlAction({
       connection: this.session!.connection,
@@ -935,6 +957,7 @@ export class ClientConnection {
       ...(paramFormats ? { paramFormats } : {}),
       ...(paramTypes ? { paramTypes } : {}),
       ...(this.state ? { settings: this.state.effectiveSettings() } : {}),
+      ...(copyData ? { copyData } : {}),
     });
   }
 
@@ -954,8 +977,14 @@ export class ClientConnection {
     const uses = this.state.resolveUses(st, pending);
     if (!uses.ok) return { effect: 'deny', ruleId: uses.ruleId, message: uses.message };
     const own = session.decide(this.action(st, via));
-    if (uses.inherited.length === 0) return own;
-    return strictest([own, ...uses.inherited.map((u) => session.decide(this.action(u, via)))]);
+    const decision =
+      uses.inherited.length === 0
+        ? own
+        : strictest([own, ...uses.inherited.map((u) => session.decide(this.action(u, via)))]);
+    // Its rows are collected for the approver only from a simple Query (onQuery, copy-in-review.ts).
+    if (via !== 'simple-query' && decision.effect === 'review' && copyInOf(st.text) !== undefined)
+      return { effect: 'deny', ruleId: COPY_REVIEW_ALONE_RULE, message: REVIEWED_COPY_NOT_ALONE };
+    return decision;
   }
 
   /**
@@ -1202,6 +1231,15 @@ export class ClientConnection {
       for (const d of decided)
         d.decision = this.inWriteTransaction(d.statement, 'simple-query', decidePending, d.decision);
     }
+    // A reviewed COPY FROM STDIN: its rows are collected and shown to the approver before it runs.
+    for (const d of decided) {
+      if (d.decision.effect !== 'review' || d.statement.kind !== 'copy') continue;
+      const copy = copyInOf(d.statement.text);
+      if (copy === undefined) continue;
+      if (decided.length === 1 && !this.tracker.upstreamDiscarding)
+        return this.startReviewedCopy(f, { ...d, writes, copy });
+      d.decision = { effect: 'deny', ruleId: COPY_REVIEW_ALONE_RULE, message: REVIEWED_COPY_NOT_ALONE };
+    }
     const pending = newPendingObjects();
     // What each statement creates dates from the epoch it runs at; code Gatehouse cannot see into
     // starts a new one for what follows it (ProtocolState.epoch).
@@ -1255,6 +1293,144 @@ export class ClientConnection {
     if (classification.statements.length === 1 && isPlainBegin(classification.statements[0]))
       this.readOnly.forwardedLoneBegin();
     return sent;
+  }
+
+  /**
+   * A COPY FROM STDIN that needs approval (copy-in-review.ts): Gatehouse answers CopyInResponse itself,
+   * as the server would, and collects the rows; nothing is forwarded until the approval, asked for at
+   * CopyDone with the rows bound.
+   */
+  private async startReviewedCopy(
+    query: Frame,
+    d: Omit<ReviewedCopy, 'rows' | 'query'> & { copy: CopyIn },
+  ): Promise<void> {
+    const columns = d.copy.listedColumns ?? (await this.copyColumns(d.copy.relation));
+    if (this.isClosed) return;
+    this.state.simpleQueryStarted();
+    this.copyIn = {
+      statement: d.statement,
+      decision: d.decision,
+      ...(d.lineage ? { lineage: d.lineage } : {}),
+      hiddenCode: d.hiddenCode,
+      writes: d.writes,
+      query: query.raw,
+      rows: new CopyInRows(d.copy.format),
+    };
+    this.tracker.push({ kind: 'synthetic', bytes: encode.copyInResponse(d.copy.format, columns) });
+    this.flushOwnAnswers();
+  }
+
+  /**
+   * How many columns a COPY without a column list loads, for the CopyInResponse Gatehouse sends in the
+   * server's place: the table's live columns as the catalog gives them; 0 when the name is not one
+   * table there (clients take the count from the rows they send; the server checks them).
+   */
+  private async copyColumns(relation: CopyIn['relation']): Promise<number> {
+    const catalog = catalogResolverFor(this.target!, this.deps.settings().maxMessageBytes);
+    let found = catalog.relations(relation.schema, relation.name);
+    if (found === undefined) {
+      await catalog.loadNames({ relations: [relation.name], functions: [], operators: [] });
+      found = catalog.relations(relation.schema, relation.name);
+    }
+    if (found === undefined || found === UNAVAILABLE || found.length !== 1) return 0;
+    return found[0]!.columns.length;
+  }
+
+  /** A client message while the rows of a reviewed COPY are collected (PostgreSQL's copy-in, 55.2.6). */
+  private onReviewedCopyFrame(copy: ReviewedCopy, f: Frame): Promise<void> | undefined {
+    switch (f.type) {
+      case FrontendCode.CopyData:
+        if (copy.rows.add(f)) return undefined;
+        this.copyIn = undefined;
+        this.copyInDropping = true;
+        return this.refuseQuery(
+          this.refusedOwn(
+            'simple-query',
+            COPY_REVIEW_LIMIT_RULE,
+            new PgError(SqlState.ProgramLimitExceeded, reviewedCopyTooLarge(MAX_REVIEWED_COPY_BYTES)),
+          ),
+        );
+      case FrontendCode.CopyDone:
+        if (f.body.length !== 0) throw new ProtocolError('invalid CopyDone message format');
+        this.copyIn = undefined;
+        return this.runReviewedCopy(copy);
+      case FrontendCode.CopyFail: {
+        this.copyIn = undefined;
+        this.copyInDropping = true;
+        const { text } = strictText(f.body, 0);
+        return this.refuseQuery(new PgError(SqlState.QueryCanceled, `COPY from stdin failed: ${text}`));
+      }
+      case FrontendCode.Flush:
+      case FrontendCode.Sync:
+        // PostgreSQL ignores both during COPY FROM STDIN (libpq may send them without noticing).
+        return undefined;
+      case FrontendCode.Terminate:
+        this.copyIn = undefined;
+        return this.onRelayFrame(f);
+      default: {
+        // PostgreSQL ends the COPY with this error, runs nothing of the message, and then the
+        // session: it no longer knows where the client's messages stand.
+        this.copyIn = undefined;
+        const type = f.type.toString(16).toUpperCase().padStart(2, '0');
+        const error = encode.errorResponse({
+          severity: 'ERROR',
+          code: SqlState.ProtocolViolation,
+          message: `unexpected message type 0x${type} during COPY from stdin`,
+        });
+        const pending = this.relay.out.take();
+        if (!this.socket.destroyed) this.socket.write(pending ? Buffer.concat([pending, error]) : error);
+        this.fatal(
+          SqlState.ProtocolViolation,
+          'terminating connection because protocol synchronization was lost',
+        );
+        return undefined;
+      }
+    }
+  }
+
+  /** CopyDone of a reviewed COPY: the approval, with the rows bound; then the statement and its rows. */
+  private async runReviewedCopy(copy: ReviewedCopy): Promise<void> {
+    const session = this.session!;
+    const rows = copy.rows.body();
+    const action = this.action(
+      copy.statement,
+      'simple-query',
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      rows,
+    );
+    const admission = await session.admit(action, { decision: copy.decision, ...this.holdOptions() });
+    if (this.isClosed) {
+      if (admission.allowed) this.session?.settle(admission, NOT_EXECUTED);
+      return;
+    }
+    if (!admission.allowed) return this.refuseQuery(admission.error);
+    if (copy.lineage) sqlMaskerOf(admission.masker)?.useLineage(copy.lineage);
+    const run: QueryRun = { run: { admission, rows: 0 }, statement: copy.statement, epoch: this.state.epoch };
+    if (copy.hiddenCode) run.after = this.state.epoch + 1;
+    this.relay.noteMasker(admission.masker);
+    await this.accessMode(copy.writes);
+    if (this.isClosed) {
+      this.settle(run.run, NOT_EXECUTED);
+      return;
+    }
+    this.state.simpleQueryStarted();
+    if (run.after !== undefined) {
+      this.state.advanceEpoch(1);
+      this.state.ranAt(copy.statement, run.after);
+    }
+    this.syncs++;
+    this.execSeq++;
+    this.syncedSeq = this.execSeq;
+    const messages = copy.rows.messages;
+    this.tracker.push(
+      { kind: 'query', runs: [run], index: 0, execSeq: this.execSeq, copyInAnswered: true },
+      copy.query.length,
+    );
+    // The statement, then exactly the rows the approval is bound to, then CopyDone, in one write.
+    return this.forward(Buffer.concat([copy.query, messages, COPY_DONE]));
   }
 
   private refuseQuery(refusal: GatewayError): Promise<void> | undefined {
@@ -2157,6 +2333,26 @@ const PARSE_COMPLETE = Buffer.from([0x31, 0, 0, 0, 4]);
 const SYNC = encode.sync();
 const FLUSH = encode.flush();
 const CLOSE_COMPLETE = Buffer.from([0x33, 0, 0, 0, 4]);
+/** CopyDone ('c', no body): ends the rows of a reviewed COPY forwarded after its approval. */
+const COPY_DONE = Buffer.from([0x63, 0, 0, 0, 4]);
+const COPY_MESSAGES: ReadonlySet<number> = new Set([
+  FrontendCode.CopyData,
+  FrontendCode.CopyDone,
+  FrontendCode.CopyFail,
+]);
+
+/** A reviewed COPY FROM STDIN while its rows are collected (copy-in-review.ts). */
+interface ReviewedCopy {
+  readonly statement: SqlStatement;
+  readonly decision: Decision;
+  readonly lineage?: StatementLineage;
+  readonly hiddenCode: boolean;
+  /** The Query runs in the read-write transaction Gatehouse opens for writes (read-only-reads.ts). */
+  readonly writes: boolean;
+  /** The client's Query message, forwarded as it came after the approval. */
+  readonly query: Buffer;
+  readonly rows: CopyInRows;
+}
 
 /** The client's Bind with Gatehouse's own portal and statement names; the rest byte for byte. */
 function rewriteBind(body: Buffer, portal: string, statement: string): Buffer {

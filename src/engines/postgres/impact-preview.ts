@@ -476,9 +476,10 @@ export class ImpactPreviewer {
           return {
             kind: 'none',
             notes: [
-              'COPY … FROM STDIN: the rows come from the client only after approval, so they are not ' +
-                'shown here and the approval does not bind them: approving lets the client load any rows ' +
-                `into ${s.tables.map((t) => (t.schema ? `${t.schema}.${t.name}` : t.name)).join(', ') || 'the table'}`,
+              'COPY … FROM STDIN: the rows are the ones the client sent, collected by Gatehouse before it ' +
+                'asked for this approval and shown with the request (clipped past 64 KiB); the approval is ' +
+                'bound to their digest, and nothing was sent to the database before it. Approving loads ' +
+                `exactly those rows into ${s.tables.map((t) => (t.schema ? `${t.schema}.${t.name}` : t.name)).join(', ') || 'the table'}`,
             ],
             tookMs: took(),
           };

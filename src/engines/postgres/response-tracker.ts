@@ -59,6 +59,11 @@ export type Expected =
       index: number;
       readonly refusal?: GatewayError;
       readonly execSeq: number;
+      /**
+       * A reviewed COPY FROM STDIN: Gatehouse answered the client's CopyInResponse itself and collected
+       * the rows before the approval (copy-in-review.ts); the upstream's CopyInResponse is withheld.
+       */
+      readonly copyInAnswered?: boolean;
     }
   /** A FunctionCall: its result, then ReadyForQuery. */
   | {

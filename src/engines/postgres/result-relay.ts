@@ -387,8 +387,16 @@ export class ResultRelay {
         this.endCopyOut();
         this.out.add(f.raw);
         return;
+      case BackendCode.CopyInResponse: {
+        // A reviewed COPY FROM STDIN: the client had Gatehouse's own CopyInResponse, and its rows
+        // follow the statement upstream already (copy-in-review.ts).
+        const head = tracker.peek();
+        if (head?.kind === 'query' && head.copyInAnswered === true) return;
+        this.out.add(f.raw);
+        return;
+      }
       default:
-        // CopyInResponse, CopyBothResponse: relayed in order; they do not move the tracker.
+        // CopyBothResponse: relayed in order; it does not move the tracker.
         this.out.add(f.raw);
     }
   }

@@ -214,3 +214,15 @@ export function flush(): Buffer {
 export function terminate(): Buffer {
   return typed('X', Buffer.alloc(0));
 }
+
+/**
+ * CopyInResponse (55.7): the overall format (0 text, 1 binary) and one format code per column, all
+ * equal to it (PostgreSQL's COPY uses one format for every column).
+ */
+export function copyInResponse(format: 0 | 1, columns: number): Buffer {
+  const body = Buffer.allocUnsafe(3 + 2 * columns);
+  body[0] = format;
+  body.writeInt16BE(columns, 1);
+  for (let i = 0; i < columns; i++) body.writeInt16BE(format, 3 + 2 * i);
+  return typed('G', body);
+}
