@@ -1747,12 +1747,23 @@ export class ClientConnection {
       portal.epoch = this.state.epoch;
     }
     this.execSeq++;
+    // What a SQL statement run through a portal changes in the session (PREPARE, DEALLOCATE,
+    // DECLARE, CLOSE, SET…) is applied on its CommandComplete, as for a simple Query's statements:
+    // otherwise the server's prepared statement or cursor could be replaced while Gatehouse kept
+    // deciding and masking it as the old one (docs/security.md, class 30). Only the Execute that
+    // completes the portal applies it (a completed portal does not run again).
+    const epoch = this.state.epoch;
     this.tracker.push({
       kind: 'execute',
       run,
       portal: portal.client,
       done: (finished) => {
-        if (finished) portal.finished = true;
+        if (!finished || portal.finished) return;
+        portal.finished = true;
+        const st = portal.statement.statement;
+        // An extended-protocol batch is a transaction until its Sync: a cursor it declares
+        // outlives it only WITH HOLD and only if the batch commits.
+        if (st) this.state.applyCompleted(st, true, epoch, portal.hiddenCode ? epoch : undefined);
       },
     });
     const sent = this.forward(encode.execute(portal.upstream, msg.maxRows));
