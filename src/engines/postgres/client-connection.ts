@@ -23,6 +23,7 @@ import {
   pinnedSetting,
   PINNED_SETTINGS,
 } from '../../sql/postgres/pinned-settings.js';
+import { MEANING_SETTINGS } from '../../sql/postgres/setting-risks.js';
 import {
   BackendCode,
   FrameReader,
@@ -249,6 +250,7 @@ const INVALID_ENCODING_RULE = 'pg-invalid-encoding';
 const SESSION_OBJECTS_LIMIT_RULE = 'pg-session-objects-limit';
 const LEXER_BARRIER_RULE = 'lexer-barrier';
 const REPLACED_OBJECT_RULE = 'replaced-session-object';
+const UNKNOWN_SETTING_RULE = 'unknown-setting';
 
 /** A refusal with the SQLSTATE PostgreSQL itself would send for the same input (not a policy refusal). */
 class PgError extends GatewayError {
@@ -341,6 +343,8 @@ export class ClientConnection {
   private execSeq = 0;
   private syncedSeq = 0;
   private knownSeq = 0;
+  /** execSeq of the last forwarded statement that changes a setting (knownSeq past it: settled). */
+  private settingChangeSeq = 0;
   private readonly settledWaiters: (() => void)[] = [];
   /** Sync, Query and FunctionCall messages forwarded: each ends the upstream's skip after an error. */
   private syncs = 0;
@@ -882,6 +886,7 @@ export class ClientConnection {
           );
       },
       ready: (status, execSeq) => this.onReady(status, execSeq),
+      upstreamError: () => this.state.upstreamError(),
       parameterChanged: (name, value) => this.onParameterStatus(name, value),
       stallUntil: (wait, then) => this.stallUntil(wait, then),
     };
@@ -946,6 +951,7 @@ export class ClientConnection {
     paramsInFull?: () => (string | null)[],
     paramFormats?: readonly number[],
     paramTypes?: readonly number[],
+    settings?: Readonly<Record<string, string>>,
     copyData?: RequestBody,
   ): SqlAction {
     return sqlAction({
@@ -956,8 +962,56 @@ export class ClientConnection {
       ...(paramsInFull ? { paramsInFull } : {}),
       ...(paramFormats ? { paramFormats } : {}),
       ...(paramTypes ? { paramTypes } : {}),
-      ...(this.state ? { settings: this.state.effectiveSettings() } : {}),
+      ...(settings ? { settings } : this.state ? { settings: this.state.effectiveSettings() } : {}),
       ...(copyData ? { copyData } : {}),
+    });
+  }
+
+  /**
+   * An approval binds the session's meaning-changing settings and its preview runs under them
+   * (docs/security.md, classes 4 and 31): a statement that needs one is refused while Gatehouse
+   * cannot tell one of their values upstream. `unknown`: more such settings (earlier in the same
+   * query string); `inFlight`: a setting change forwarded earlier is still unanswered inside a
+   * pipeline Gatehouse cannot wait on.
+   */
+  private knownSettingsFor(decision: Decision, unknown: readonly string[] = [], inFlight = false): Decision {
+    if (decision.effect !== 'review') return decision;
+    const names = [
+      ...new Set([
+        ...this.state.uncertainSettings(MEANING_SETTINGS),
+        ...unknown.filter((n) => n === '*' || MEANING_SETTINGS.has(n)),
+      ]),
+    ];
+    if (names.length === 0 && !inFlight) return decision;
+    const which = names.includes('*')
+      ? 'every setting (one was changed by a name Gatehouse could not read)'
+      : names.join(', ');
+    return {
+      effect: 'deny',
+      ruleId: UNKNOWN_SETTING_RULE,
+      message: inFlight
+        ? 'Gatehouse: this statement needs approval, which binds the session settings that change its meaning, ' +
+          'and a setting change sent before it in the same pipeline is not answered yet. Send Sync first.'
+        : 'Gatehouse: this statement needs approval, which binds the session settings that change its meaning, ' +
+          `but Gatehouse cannot tell the value of ${which} in this session: it was changed to a value Gatehouse ` +
+          'could not read (set_config with a computed value), or in a transaction or savepoint that was rolled back. ' +
+          'SET or RESET it to a constant value, then send the statement again.',
+    };
+  }
+
+  /**
+   * Waits until every setting change forwarded so far is answered, so the settings an approval binds
+   * are what the server holds; false inside a pipeline without Sync, where the answers cannot come.
+   */
+  private settingsSettled(): Promise<boolean> | boolean {
+    if (this.settingChangeSeq <= this.knownSeq || this.tracker.upstreamDiscarding) return true;
+    if (this.syncedSeq !== this.execSeq) return false;
+    return new Promise((resolve) => {
+      const check = () => {
+        if (this.isClosed || this.knownSeq >= this.settingChangeSeq) resolve(!this.isClosed);
+        else this.settledWaiters.push(check);
+      };
+      check();
     });
   }
 
@@ -1236,19 +1290,38 @@ export class ClientConnection {
       if (d.decision.effect !== 'review' || d.statement.kind !== 'copy') continue;
       const copy = copyInOf(d.statement.text);
       if (copy === undefined) continue;
-      if (decided.length === 1 && !this.tracker.upstreamDiscarding)
-        return this.startReviewedCopy(f, { ...d, writes, copy });
+      if (decided.length === 1 && !this.tracker.upstreamDiscarding) {
+        // The approval binds the session's settings (class 31): known before the rows are asked for.
+        const settled = await this.settingsSettled();
+        if (this.isClosed) return;
+        d.decision = this.knownSettingsFor(d.decision, undefined, !settled);
+        if (d.decision.effect === 'review') return this.startReviewedCopy(f, { ...d, writes, copy });
+        continue;
+      }
       d.decision = { effect: 'deny', ruleId: COPY_REVIEW_ALONE_RULE, message: REVIEWED_COPY_NOT_ALONE };
     }
     const pending = newPendingObjects();
     // What each statement creates dates from the epoch it runs at; code Gatehouse cannot see into
     // starts a new one for what follows it (ProtocolState.epoch).
     let epoch = this.state.epoch;
-    for (const { statement, decision, lineage, hiddenCode } of decided) {
-      const admission = await session.admit(this.action(statement, 'simple-query'), {
-        decision,
-        ...this.holdOptions(),
-      });
+    const earlier: SqlStatement[] = [];
+    for (const d of decided) {
+      const { statement, lineage, hiddenCode } = d;
+      let { decision } = d;
+      // Settings changed earlier in this string have not run yet: the statement runs under them.
+      const after = earlier.some((e) => e.settings !== undefined || e.kind === 'rollback to savepoint')
+        ? this.state.settingsAfter(earlier)
+        : undefined;
+      earlier.push(statement);
+      if (decision.effect === 'review') {
+        const settled = await this.settingsSettled();
+        if (this.isClosed) return;
+        decision = this.knownSettingsFor(decision, after?.unknown, !settled);
+      }
+      const admission = await session.admit(
+        this.action(statement, 'simple-query', undefined, undefined, undefined, undefined, after?.settings),
+        { decision, ...this.holdOptions() },
+      );
       if (!admission.allowed) {
         refusal =
           statement.parseError !== undefined
@@ -1288,6 +1361,7 @@ export class ClientConnection {
     this.syncs++;
     this.execSeq++;
     this.syncedSeq = this.execSeq;
+    if (runs.some((r) => r.statement.settings !== undefined)) this.settingChangeSeq = this.execSeq;
     this.tracker.push({ kind: 'query', runs, index: 0, execSeq: this.execSeq }, f.body.length);
     const sent = this.forward(f.raw);
     if (classification.statements.length === 1 && isPlainBegin(classification.statements[0]))
@@ -1395,6 +1469,7 @@ export class ClientConnection {
     const action = this.action(
       copy.statement,
       'simple-query',
+      undefined,
       undefined,
       undefined,
       undefined,
@@ -1658,12 +1733,15 @@ export class ClientConnection {
       const paramsInFull = bindClipsParams(msg)
         ? () => bindParamsAsText(msg, Number.POSITIVE_INFINITY)
         : undefined;
-      const { decision, lineage } = await this.decideWithLineage(
-        entry.statement,
-        'parse',
-        newPendingObjects(),
-      );
+      const decided = await this.decideWithLineage(entry.statement, 'parse', newPendingObjects());
+      const { lineage } = decided;
+      let { decision } = decided;
       if (this.isClosed) return;
+      if (decision.effect === 'review') {
+        const settled = await this.settingsSettled();
+        if (this.isClosed) return;
+        decision = this.knownSettingsFor(decision, [], !settled);
+      }
       const admission = await this.session!.admit(
         this.action(entry.statement, 'parse', params, paramsInFull, msg.paramFormats, entry.paramTypes),
         {
@@ -1753,6 +1831,7 @@ export class ClientConnection {
     // deciding and masking it as the old one (docs/security.md, class 30). Only the Execute that
     // completes the portal applies it (a completed portal does not run again).
     const epoch = this.state.epoch;
+    if (portal.statement.statement?.settings !== undefined) this.settingChangeSeq = this.execSeq;
     this.tracker.push({
       kind: 'execute',
       run,

@@ -41,6 +41,64 @@ describe('ProtocolState.effectiveSettings', () => {
   });
 });
 
+describe('ProtocolState settings whose value upstream is not known (docs/security.md, class 31)', () => {
+  const MEANING = new Set(['lc_time', 'datestyle']);
+  const kind = (k: string): SqlStatement => ({ ...setting(), kind: k, settings: undefined });
+
+  it('a change that commits is known; one rolled back, aborted or unreadable is not, until set again', () => {
+    const state = new ProtocolState(limits as never);
+    state.baseline('DateStyle', 'ISO, MDY'); // reported by the server: its own word corrects it
+    state.applyCompleted(setting({ name: 'lc_time', via: 'set', value: 'C' }), true);
+    state.transactionEnded(true);
+    expect(state.uncertainSettings(MEANING)).toEqual([]);
+
+    state.applyCompleted(setting({ name: 'lc_time', via: 'set', value: 'POSIX' }), true);
+    state.applyCompleted(setting({ name: 'datestyle', via: 'set', value: 'SQL' }), true);
+    state.applyCompleted(kind('rollback'), true);
+    state.transactionEnded(true);
+    expect(state.uncertainSettings(MEANING)).toEqual(['lc_time']);
+    state.applyCompleted(setting({ name: 'lc_time', via: 'set', value: 'C' }), false);
+    state.transactionEnded(true);
+    expect(state.uncertainSettings(MEANING)).toEqual([]);
+
+    // An error in the (implicit) transaction: the same.
+    state.applyCompleted(setting({ name: 'lc_time', via: 'set', value: 'POSIX' }), true);
+    state.upstreamError();
+    state.transactionEnded(true);
+    expect(state.uncertainSettings(MEANING)).toEqual(['lc_time']);
+    state.applyCompleted(setting({ name: '*', via: 'reset' }), false);
+    state.transactionEnded(true);
+    expect(state.uncertainSettings(MEANING)).toEqual([]);
+
+    // A savepoint rolled back, a value that could not be read, a name that could not be read.
+    state.applyCompleted(setting({ name: 'lc_time', via: 'set', value: 'POSIX' }), true);
+    state.applyCompleted(kind('rollback to savepoint'), true);
+    expect(state.uncertainSettings(MEANING)).toEqual(['lc_time']);
+    state.applyCompleted(setting({ name: 'lc_time', via: 'reset' }), false);
+    state.transactionEnded(true);
+    expect(state.uncertainSettings(MEANING)).toEqual([]);
+    state.applyCompleted(setting({ name: 'lc_time', via: 'set_config' }), false);
+    state.transactionEnded(true);
+    expect(state.uncertainSettings(MEANING)).toEqual(['lc_time']);
+    state.applyCompleted(setting({ name: '?', via: 'set_config' }), false);
+    expect(state.uncertainSettings(MEANING)).toEqual(['*']);
+  });
+
+  it('settingsAfter: what later statements of one query string run under', () => {
+    const state = new ProtocolState(limits as never, new Map([['lc_time', 'C']]));
+    const set = (value: string) => setting({ name: 'lc_time', via: 'set', value });
+    expect(state.settingsAfter([set('POSIX')])).toEqual({ settings: { lc_time: 'POSIX' }, unknown: [] });
+    expect(state.settingsAfter([set('POSIX'), setting({ name: 'lc_time', via: 'reset' })])).toEqual({
+      settings: { lc_time: 'C' },
+      unknown: [],
+    });
+    expect(state.settingsAfter([set('POSIX'), kind('commit')]).unknown).toEqual(['lc_time']);
+    expect(state.settingsAfter([setting({ name: 'lc_time', via: 'set_config' })]).unknown).toEqual([
+      'lc_time',
+    ]);
+  });
+});
+
 describe('ProtocolState epochs (code Gatehouse cannot see into)', () => {
   const stmt = (kind: string, categories: string[], refs: object[] = []): SqlStatement =>
     ({ text: kind, kind, categories, tables: [], functions: [], sessionObjects: refs }) as never;

@@ -122,6 +122,14 @@ export interface CursorEntry {
   epoch: number;
 }
 
+/** Statements after which a setting changed before them in a transaction may be undone or ended. */
+const ENDS_OR_UNDOES: ReadonlySet<string> = new Set([
+  'commit',
+  'rollback',
+  'rollback to savepoint',
+  'prepare transaction',
+]);
+
 export class ProtocolState {
   private readonly statements = new Map<string, StatementEntry>();
   private readonly portals = new Map<string, PortalEntry>();
@@ -141,6 +149,18 @@ export class ProtocolState {
   /** effectiveSettings() as last built; dropped whenever a setting changes. */
   private settingsView: Readonly<Record<string, string>> | undefined;
   private readonly loginValues = new Map<string, string>();
+  /**
+   * Settings whose value upstream Gatehouse cannot tell (`*`: any setting): changed to a value it
+   * could not read (set_config with a computed value), or changed in a transaction or savepoint
+   * that was then rolled back, which PostgreSQL undoes without a word for settings it does not
+   * report. Cleared by a SET or RESET of known value that commits, by RESET ALL, or by the
+   * server's own report (ParameterStatus). docs/security.md, class 31.
+   */
+  private readonly uncertain = new Set<string>();
+  /** Settings changed in the open transaction (`*`: RESET ALL): a rollback undoes them upstream. */
+  private readonly txChanged = new Set<string>();
+  /** The open transaction will not commit: a ROLLBACK ran, or an error aborted it. */
+  private txAborted = false;
 
   constructor(
     private readonly limits: () => StateLimits,
@@ -405,6 +425,15 @@ export class ProtocolState {
     for (const ref of st.sessionObjects ?? []) this.applyObject(st, ref, inTransactionBlock, after ?? epoch);
     if (after !== undefined) this.ranAt(st, after);
     for (const change of st.settings ?? []) this.applySetting(change);
+    if (st.kind === 'rollback' || st.kind === 'prepare transaction') this.txAborted = true;
+    // A savepoint rolled back undoes the settings changed since it, which may be any of this
+    // transaction's: their values are not known until the server says or the client sets them.
+    if (st.kind === 'rollback to savepoint') for (const name of this.txChanged) this.markUncertain(name);
+  }
+
+  /** An error arrived from the upstream: the transaction it ran in is rolled back (or its savepoint). */
+  upstreamError(): void {
+    this.txAborted = true;
   }
 
   /**
@@ -471,6 +500,11 @@ export class ProtocolState {
 
   /** A transaction ended (ReadyForQuery idle): portals and cursors that do not outlive it go. */
   transactionEnded(committed: boolean): PortalEntry[] {
+    // Settings changed in a transaction that did not commit are back to values the server does not
+    // report: Gatehouse no longer knows them.
+    if (!committed || this.txAborted) for (const name of this.txChanged) this.markUncertain(name);
+    this.txChanged.clear();
+    this.txAborted = false;
     // Every statement outside a transaction ends one: with nothing open, nothing is built or cleared
     // (clearing an empty Map still allocates a new table in V8).
     if (this.portals.size === 0 && this.cursors.size === 0 && this.localSettings.size === 0) return [];
@@ -507,9 +541,18 @@ export class ProtocolState {
     if (change.name === '*') {
       this.sessionSettings.clear();
       this.localSettings.clear();
+      this.uncertain.clear();
+      this.txChanged.add('*');
       return;
     }
-    if (change.name === '?') return;
+    if (change.name === '?') {
+      this.markUncertain('*');
+      return;
+    }
+    this.txChanged.add(change.name);
+    if (change.value === undefined && change.via !== 'reset') this.markUncertain(change.name);
+    // A local change ends with the transaction, and the session's value is back: still unknown.
+    else if (!change.local) this.uncertain.delete(change.name);
     const target = change.local ? this.localSettings : this.sessionSettings;
     if (change.via === 'reset') {
       if (change.local) this.localSettings.set(change.name, this.startupSettings.get(change.name));
@@ -525,10 +568,64 @@ export class ProtocolState {
     this.loginValues.set(name.toLowerCase(), value);
   }
 
+  /** `name` (or `*`) may no longer have the value Gatehouse holds; one the server reports is known. */
+  private markUncertain(name: string): void {
+    if (name !== '*' && this.loginValues.has(name)) return;
+    this.uncertain.add(name);
+  }
+
+  /**
+   * The settings among `relevant` (or any, when one changed without a readable name) whose value
+   * upstream Gatehouse cannot tell; empty when it knows every one.
+   */
+  uncertainSettings(relevant: ReadonlySet<string>): string[] {
+    if (this.uncertain.size === 0) return [];
+    if (this.uncertain.has('*')) return ['*'];
+    return [...this.uncertain].filter((n) => relevant.has(n)).sort();
+  }
+
+  /**
+   * The settings a statement runs under after `earlier` statements of the same query string (one
+   * transaction, or several ended by COMMIT or ROLLBACK in it), which have not run yet; and those
+   * among them whose value Gatehouse cannot tell (as uncertainSettings, `*` for any).
+   */
+  settingsAfter(earlier: readonly SqlStatement[]): {
+    settings: Readonly<Record<string, string>>;
+    unknown: string[];
+  } {
+    const out: Record<string, string> = { ...this.effectiveSettings() };
+    const unknown = new Set<string>();
+    const changed = new Set<string>();
+    for (const st of earlier) {
+      // A transaction ended or rolled back in the string ends local changes and may undo the
+      // others (a COMMIT of a failed block rolls back): their values are not known any more.
+      if (ENDS_OR_UNDOES.has(st.kind)) for (const n of changed) unknown.add(n);
+      for (const c of st.settings ?? []) {
+        if (c.via === 'alter' || c.via === 'nested' || c.via === 'pg_settings') continue;
+        if (c.name === '*') {
+          for (const k of Object.keys(out)) delete out[k];
+          for (const [k, v] of this.startupSettings) out[k] = v;
+          changed.add('*');
+        } else if (c.name === '?') unknown.add('*');
+        else {
+          changed.add(c.name);
+          if (c.via === 'reset') {
+            const login = this.startupSettings.get(c.name);
+            if (login === undefined) delete out[c.name];
+            else out[c.name] = login;
+          } else if (c.value === undefined) unknown.add(c.name);
+          else out[c.name] = c.value;
+        }
+      }
+    }
+    return { settings: Object.freeze(out), unknown: [...unknown].sort() };
+  }
+
   /** A reported setting changed (ParameterStatus): the server's own word for its value. */
   reported(name: string, value: string): void {
     const lower = name.toLowerCase();
     this.settingsView = undefined;
+    this.uncertain.delete(lower);
     if (this.loginValues.get(lower) === value && !this.startupSettings.has(lower)) {
       this.sessionSettings.delete(lower);
       this.localSettings.delete(lower);

@@ -67,6 +67,8 @@ export interface RelayHost {
   completed(e: Expected & { kind: 'query' }, index: number): void;
   /** ReadyForQuery for a Sync, Query or FunctionCall: the transaction status and what it settled. */
   ready(status: TransactionStatus, execSeq: number | undefined): void;
+  /** An ErrorResponse from the upstream: the transaction it answers is rolled back (or its savepoint). */
+  upstreamError(): void;
   /** A ParameterStatus: relay it, hide it from the client, or stop (the session is ending). */
   parameterChanged(name: string, value: string): 'relay' | 'hide' | 'stop';
   /** Pauses relaying until `wait` settles, then runs `then` and relays what queued meanwhile. */
@@ -445,6 +447,7 @@ export class ResultRelay {
     const tracker = this.host.tracker;
     const head = tracker.peek();
     this.endCopyOut();
+    this.host.upstreamError();
     if (!head) {
       // Not tied to a request: a FATAL (admin shutdown, a timeout) ends the session. Any other error
       // answers a message Gatehouse does not know it sent, and the server may now be skipping to Sync:
