@@ -1976,7 +1976,15 @@ export class ClientConnection {
       );
       if (extra) decision = strictest([decision, extra]);
     }
-    const admission = await this.session!.admit(action, { decision, ...this.holdOptions() });
+    let admitted = action;
+    if (decision.effect === 'review') {
+      // An approval binds the settings it runs under: those of every change answered before it.
+      const settled = await this.settingsSettled();
+      if (this.isClosed) return;
+      decision = this.knownSettingsFor(decision, [], !settled);
+      admitted = this.action(statement, 'function-call');
+    }
+    const admission = await this.session!.admit(admitted, { decision, ...this.holdOptions() });
     if (this.isClosed) return;
     if (admission.allowed && lineage) sqlMaskerOf(admission.masker)?.useLineage(lineage);
     if (!admission.allowed && this.answeredAlone(admission.error)) return;
