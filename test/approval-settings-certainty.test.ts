@@ -131,6 +131,26 @@ describe('the settings an approval binds are the ones the statement runs under',
     });
   }
 
+  it('refuses a statement needing approval after code Gatehouse cannot see into, until RESET ALL', async () => {
+    const c = await connect();
+    try {
+      await c.query(
+        "DO $$ BEGIN PERFORM set_config('default_text_search_config', 'pg_catalog.simple', false); END $$",
+      );
+      const flag = `d${++n}`;
+      const e = (await c.query(update(flag)).catch((x: unknown) => x)) as pg.DatabaseError;
+      expect(e.code).toBe('42501');
+      expect(e.message).toMatch(/cannot tell the value of .*default_text_search_config.*RESET ALL/);
+      expect(e.detail).toMatch(/unknown-setting/);
+      expect(await flagged(flag)).toBe(0);
+      await c.query('RESET ALL');
+      const ran = await approveAndRun(c, update(`r${n}`), `r${n}`);
+      expect(ran.rows).toBe(3);
+    } finally {
+      await c.end();
+    }
+  });
+
   it('binds a setting changed earlier in the same query string', async () => {
     const c = await connect();
     try {

@@ -994,8 +994,9 @@ export class ClientConnection {
           'and a setting change sent before it in the same pipeline is not answered yet. Send Sync first.'
         : 'Gatehouse: this statement needs approval, which binds the session settings that change its meaning, ' +
           `but Gatehouse cannot tell the value of ${which} in this session: it was changed to a value Gatehouse ` +
-          'could not read (set_config with a computed value), or in a transaction or savepoint that was rolled back. ' +
-          'SET or RESET it to a constant value, then send the statement again.',
+          'could not read (set_config with a computed value), in a transaction or savepoint that was rolled back, or ' +
+          'by code Gatehouse cannot see into (a function, a DO block, a procedure). SET or RESET it to a constant ' +
+          'value (RESET ALL resets every one), then send the statement again.',
     };
   }
 

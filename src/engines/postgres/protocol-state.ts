@@ -11,6 +11,7 @@ import type { SessionObjectRef, SettingChange, SqlStatement } from '../../core/s
 import type { ColumnDescription } from '../../wire/postgres/index.js';
 import type { ResolvedColumnRef } from '../../masking/result-masker.js';
 import type { Run } from './response-tracker.js';
+import { MEANING_SETTINGS } from '../../sql/postgres/setting-risks.js';
 
 /**
  * Names Gatehouse gives its upstream objects start so; a client SQL statement naming a prepared
@@ -181,6 +182,9 @@ export class ProtocolState {
   /** Statements that may run code Gatehouse cannot see into were forwarded (`count` of them). */
   advanceEpoch(count = 1): void {
     this.epochValue += count;
+    // Such code can change settings too (set_config, SET in a function body); the server reports
+    // only a few of them, so the others that change a statement's meaning are no longer known.
+    for (const name of MEANING_SETTINGS) this.markUncertain(name);
   }
 
   /**
