@@ -176,6 +176,48 @@ describe.skipIf(!hasSshd())('ssh exec through Gatehouse', { timeout: 120_000 }, 
     expect(existsSync(marker)).toBe(false);
   });
 
+  // bash runs `$(…)` held in a value it evaluates as arithmetic or as a name (subscripts are expanded
+  // again). Each line builds that value where the text does not show it whole, or evaluates it where the
+  // classifier did not count an evaluation; each was decided `read` and ran.
+  it.each([
+    ['pieces joined at run time', (m: string) => `x='a[$'; x+='(touch ${m})]'; echo $((x))`],
+    ['made by printf', (m: string) => `x=$(printf 'a[\\44(touch ${m})]'); echo $((x))`],
+    ['test -v', (m: string) => `test -v 'a[$(touch ${m})]'`],
+    // set -k: assignment words anywhere go to the command's environment (git runs GIT_EXTERNAL_DIFF).
+    [
+      'set -k',
+      (m: string) => `set -k; git diff --no-index /etc/hostname /etc/hosts GIT_EXTERNAL_DIFF='touch ${m}; :'`,
+    ],
+    // set -H with history: a later line is rewritten before it is parsed.
+    ['history expansion', (m: string) => `set -o history -H\n: Q touch ${m} Q\n: !!:gs#Q#;#`],
+  ])('holds a command hidden from the text (%s); refused, it never runs', async (label, line) => {
+    const marker = path.join(sshd.work, `hidden-${label.replace(/\W+/g, '-')}`);
+    const asked = gw.approver.seen.length;
+    const running = gw.ssh(agent, [line(marker)]);
+    const first = await Promise.race([
+      running.then(() => 'ran'),
+      until(() => gw.approver.seen.length > asked).then(() => 'held'),
+    ]);
+    expect(first, `ran without review; the hidden command ran: ${existsSync(marker)}`).toBe('held');
+    const held = await gw.approver.next();
+    expect(held.ctx.decision.ruleId).toBe('ssh-agents-review-unjudged');
+    held.deny();
+    expect((await running).code).toBe(126);
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('does not pass an env value holding $ or a backquote: $((LC_X)) would run it', async () => {
+    const marker = path.join(sshd.work, 'env-evaluated');
+    const r = await gw.ssh(agent, ['-o', `SetEnv=LC_X="a[$(touch ${marker})]"`, '--', 'echo $((LC_X))']);
+    expect(existsSync(marker), 'the env value ran on the host').toBe(false);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('0\n');
+    expect(r.stderr).toMatch(/LC_X is not passed \(its value holds \$/);
+    // A plain value still passes.
+    const ok = await gw.ssh(agent, ['-o', 'SetEnv=LC_X=fr_FR.UTF-8', '--', 'printenv LC_X']);
+    expect(ok.stdout).toBe('fr_FR.UTF-8\n');
+  });
+
   it('holds a script piped into a shell for approval; refused, it never runs', async () => {
     const cmd = `echo ${Buffer.from(`rm -rf ${data}`).toString('base64')} | base64 -d | sh`;
     const running = gw.ssh(agent, [cmd]);

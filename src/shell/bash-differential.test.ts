@@ -115,6 +115,34 @@ describe('bash agrees on which commands a line runs', () => {
     check(line);
   });
 
+  // bash runs a command substitution held in a value it evaluates as arithmetic or as a name
+  // (subscripts are expanded again). None of these lines shows `$(rm x)` whole: the value is built at
+  // run time, or the evaluation is one the classifier did not count (test -v, wait -p, ${s:x}, a=([x]=1)).
+  it.each([
+    "x='a[$'; y='(rm x)]'; z=$x$y; echo $((z))",
+    "x='a[$'; x+='(rm x)]'; echo $((x))",
+    "x=$(printf 'a[\\44(rm x)]'); echo $((x))",
+    'x=$(printf \'a[\\44(rm x)]\'); test -v "$x"',
+    "x=$(printf 'a[\\44(rm x)]'); [[ $x -eq 1 ]]",
+    "x=$(printf 'a[\\44(rm x)]'); echo ${!x}",
+    "x=$(printf 'a[\\44(rm x)]'); s=abc; echo ${s:x}",
+    "x=$(printf 'a[\\44(rm x)]'); b=([x]=1)",
+    "x=$(printf 'a[\\44(rm x)]'); b[x]=1",
+    "x=$(printf 'a[\\44(rm x)]'); echo $[x]",
+    "x=$(printf 'a[\\44(rm x)]'); let y=x",
+    "x=$(printf 'a[\\44(rm x)]'); for ((i=x; i<0; i++)); do :; done",
+    "printf -v x 'a[\\44(rm x)]'; echo $((x))",
+    "read x <<< 'a[$''(rm x)]'; echo $((x))",
+    "test -v 'a[$(rm x)]'",
+    ": & wait -n -p 'a[$(rm x)]'",
+    // set -H with history: a later line is rewritten before it is parsed.
+    'set -o history -H\n: Q rm x Q\n: !!:gs#Q#;#',
+  ])('a value evaluated as code: %j', (line) => {
+    const c = classifyShellCommand({ line });
+    expect(ranByBash(line), 'bash did not run the hidden command: the case proves nothing').toContain('rm');
+    expect(c.categories, JSON.stringify(c.commands.map((x) => x.name))).toContain('unknown');
+  });
+
   it('random compositions', () => {
     const word = fc.constantFrom(...NAMES);
     const quoted = word.chain((w) =>

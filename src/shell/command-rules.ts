@@ -27,6 +27,8 @@ export interface RuleContext {
   writeRisk(path: WordValue): PathRisk;
   /** Marks the line as containing a construct that evaluates variable values as code. */
   evaluates(): void;
+  /** Marks the line as giving a variable a value computed at run time (`read`, `printf -v`…). */
+  computes(): void;
 }
 
 export type Rule = (args: readonly WordValue[], name: string, ctx: RuleContext) => Verdict | null;
@@ -2032,10 +2034,10 @@ const add = (names: string, rule: Rule): void => {
 add(
   'ls dir vdir cat tac nl head tail grep egrep fgrep zgrep zegrep zfgrep bzgrep xzgrep wc cut paste join comm tr fold fmt column expand unexpand rev diff diff3 sdiff cmp ' +
     'md5sum sha1sum sha224sum sha256sum sha384sum sha512sum b2sum cksum sum base32 base64 basenc od hexdump strings file stat readlink realpath basename dirname pwd ' +
-    'echo true false : test [ [[ yes seq sleep cal uptime uname whoami id groups who w users last lastb lastlog ps pgrep pstree top htop atop free vmstat iostat mpstat pidstat ' +
+    'echo true false : [[ yes seq sleep cal uptime uname whoami id groups who w users last lastb lastlog ps pgrep pstree top htop atop free vmstat iostat mpstat pidstat ' +
     'nproc lscpu lsmem lsblk lspci lsusb lsmod lsof lsns lslocks lsipc blkid df du findmnt printenv locale getent which whereis type help whatis apropos locate ' +
     'netstat jq zcat bzcat xzcat zstdcat lz4cat gzcat zless zmore numfmt factor expr bc ' +
-    'cd pushd popd dirs exit return shift wait jobs fg bg disown times caller logout suspend unalias ulimit shopt set umask tty stty tput clear reset ' +
+    'cd pushd popd dirs exit return shift jobs fg bg disown times caller logout suspend unalias ulimit umask tty stty tput clear reset ' +
     'diff-so-fancy colordiff namei getconf arch hostid logname iotop iwconfig nstat lsattr getfacl getcap systemd-analyze loginctl ' +
     'tsort pr look fc-list dpkg-query apt-cache apt-file',
   read,
@@ -2114,19 +2116,23 @@ add('traceroute traceroute6 tracepath mtr', lookup({ shortValued: 'fgimMNpqstwzl
 add('whois', lookup({ shortValued: 'hpiTsgtvqV', longValued: ['host', 'port'] }, ['h', 'host']));
 /**
  * Builtins that assign the variables they are named (`printf -v NAME`, `read NAME`, `mapfile NAME`,
- * `getopts OPTS NAME`, `let NAME=…`): naming one that changes what runs (PATH, LD_PRELOAD, IFS…) is
- * such an assignment, `unknown` as `PATH=… cmd` and `export PATH=…` are; so is a computed name.
+ * `getopts OPTS NAME`, `wait -p NAME`, `let NAME=…`): naming one that changes what runs (PATH,
+ * LD_PRELOAD, IFS…) is such an assignment, `unknown` as `PATH=… cmd` and `export PATH=…` are; so is a
+ * computed name. A name with a subscript (`a[i]`) is evaluated as arithmetic; `let` evaluates all its
+ * words; every one but `let` assigns a value made at run time (input, a format, a process id).
  */
 const assigning =
   (
     spec: OptionSpec,
     names: (o: ScannedOptions) => readonly WordValue[],
-    evaluates: (o: ScannedOptions) => boolean = () => true,
+    options: { readonly arithmetic?: boolean; readonly assigns?: (o: ScannedOptions) => boolean } = {},
   ): Rule =>
   (args, name, ctx) => {
     const o = scanOptions(args, spec);
-    if (evaluates(o) || o.dynamic) ctx.evaluates();
+    if (options.arithmetic === true || o.dynamic) ctx.evaluates();
+    if (o.dynamic || (options.assigns ?? (() => true))(o)) ctx.computes();
     for (const w of names(o)) {
+      if (w.dynamic || w.value.includes('[')) ctx.evaluates();
       const variable = w.value.split(/[[+=]/, 1)[0]!;
       if (w.dynamic || COMMAND_LOOKUP_VARIABLES.has(variable))
         return verdict(name, U, `${name} assigns ${w.dynamic ? 'a computed variable' : variable}`);
@@ -2135,11 +2141,7 @@ const assigning =
   };
 add(
   'printf',
-  assigning(
-    { shortValued: 'v' },
-    (o) => o.values.get('v') ?? [],
-    (o) => o.flags.has('v'),
-  ),
+  assigning({ shortValued: 'v' }, (o) => o.values.get('v') ?? [], { assigns: (o) => o.flags.has('v') }),
 );
 add(
   'read',
@@ -2147,20 +2149,103 @@ add(
 );
 add(
   'let',
-  assigning({}, (o) => o.operands),
+  assigning({}, (o) => o.operands, { arithmetic: true, assigns: () => false }),
 );
 add(
   'getopts',
-  assigning(
-    {},
-    (o) => o.operands.slice(1, 2),
-    () => false,
-  ),
+  assigning({}, (o) => o.operands.slice(1, 2)),
 );
 add('mapfile readarray', (args, name, ctx) => {
   const o = scanOptions(args, { shortValued: 'dnOsuCc' });
   if (hasAny(o, 'C')) return verdict(name, U, `${name} -C runs a callback`);
   return assigning({ shortValued: 'dnOsuCc' }, (x) => x.operands.slice(-1))(args, name, ctx);
+});
+add(
+  'wait',
+  assigning({ shortValued: 'p' }, (o) => o.values.get('p') ?? [], { assigns: (o) => o.flags.has('p') }),
+);
+/** test/[ operators that are followed by an operand and take no left-hand one (`test -f x`). */
+const TEST_BINARY = new Set([
+  '=',
+  '==',
+  '!=',
+  '<',
+  '>',
+  '-eq',
+  '-ne',
+  '-lt',
+  '-le',
+  '-gt',
+  '-ge',
+  '-nt',
+  '-ot',
+  '-ef',
+]);
+// `test -v NAME` evaluates NAME's subscript (`a[$(cmd)]` runs cmd); a word computed at run time in an
+// operator's place may be -v. Everything else test does only looks.
+add('test [', (args, name, ctx) => {
+  const words =
+    name === '[' && args.at(-1)?.value === ']' && !args.at(-1)!.dynamic ? args.slice(0, -1) : args;
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (!w.dynamic && (w.value === '-v' || w.value === '-R')) ctx.evaluates();
+    if (!w.dynamic) continue;
+    const prev = words[i - 1];
+    const next = words[i + 1];
+    const operatorPlace =
+      (prev === undefined || (!prev.dynamic && ['!', '(', '-a', '-o'].includes(prev.value))) &&
+      next !== undefined &&
+      (next.dynamic || !TEST_BINARY.has(next.value));
+    if (operatorPlace) ctx.evaluates();
+  }
+  return verdict(name, R);
+});
+/** `set` options that change how later words are read: -k (assignments anywhere), -H with history. */
+const SET_UNSAFE_LETTERS = /[kH]/;
+const SET_UNSAFE_NAMES = new Set(['keyword', 'histexpand', 'history']);
+add('set', (args, name) => {
+  for (let i = 0; i < args.length; i++) {
+    const w = args[i]!;
+    if (w.dynamic || w.expands) return verdict(name, U, 'set with an option computed at run time');
+    const v = w.value;
+    if (v === '--' || v === '-' || !/^[-+]/.test(v)) break;
+    if (v === '-o' || v === '+o') {
+      const opt = args[i + 1];
+      if (opt === undefined) break;
+      if (opt.dynamic || SET_UNSAFE_NAMES.has(opt.value))
+        return verdict(name, U, `set -o ${opt.text} changes how later words are read or run`);
+      i++;
+      continue;
+    }
+    if (SET_UNSAFE_LETTERS.test(v.slice(1)))
+      return verdict(name, U, `set ${v} changes how later words are read (assignments anywhere, history)`);
+  }
+  return verdict(name, R);
+});
+/** shopt options that only change globbing, matching and error handling. */
+const SHOPT_SAFE = new Set([
+  'nullglob',
+  'failglob',
+  'dotglob',
+  'globstar',
+  'nocaseglob',
+  'nocasematch',
+  'globasciiranges',
+  'lastpipe',
+  'inherit_errexit',
+  'pipefail',
+  'errexit',
+  'nounset',
+  'xtrace',
+]);
+add('shopt', (args, name) => {
+  const o = scanOptions(args);
+  if (o.dynamic) return verdict(name, U, 'shopt with an option computed at run time');
+  if (!hasAny(o, 's', 'u')) return verdict(name, R);
+  const bad = o.operands.find((w) => w.dynamic || w.expands || !SHOPT_SAFE.has(w.value));
+  return bad === undefined
+    ? verdict(name, R)
+    : verdict(name, U, `shopt ${bad.text} changes how the shell reads or runs`);
 });
 add('hash', (args, name) => verdict(name, scanOptions(args, { shortValued: 'pt' }).flags.has('p') ? U : R));
 add('history', history);

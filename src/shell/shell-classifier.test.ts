@@ -429,3 +429,70 @@ describe('classifyShellCommand: builtins that assign a variable that changes wha
     expect(cats(line)).toEqual(['read']);
   });
 });
+
+describe('classifyShellCommand: values evaluated as code', () => {
+  // bash runs `$(…)` held in a value it evaluates (arithmetic, subscripts, indirection): a value built
+  // at run time, or from literal pieces, is as dangerous as one written whole.
+  it.each([
+    "x='a[$'; y='(touch p)]'; z=$x$y; echo $((z))",
+    "x='a[$'; x+='(touch p)]'; echo $((x))",
+    'x=$(printf "a[\\44(touch p)]"); echo $((x))',
+    'echo $(( $(cat /tmp/expr) ))',
+    'read x < /tmp/expr; echo $((x))',
+    'test -v "$v"',
+    "test -v 'a[$(touch p)]'",
+    '[[ $x -eq 1 ]]',
+    '[[ -v $x ]]',
+    'echo ${!x}',
+    's=abc; echo ${s:$n}',
+    'b=([$k]=1)',
+    'echo ${b[$k]}',
+    'wait -n -p "$v"',
+    'select x in a b; do echo $((x)); done',
+  ])('%j is unknown', (line) => {
+    expect(cats(line)).toContain('unknown');
+  });
+
+  it.each([
+    'echo $((1+2))',
+    'for i in 1 2 3; do echo $((i*2)); done',
+    'x=5; echo $((x+1))',
+    'f=/etc/hosts; [[ -f $f ]] && cat "$f"',
+    'test -f "$HOME/x" && cat "$HOME/x"',
+    '[ "$x" = y ] && echo same',
+    'test -n "$x"',
+    'echo "$HOME" ${USER:-nobody}',
+    'ls | wc -l; echo $?',
+    'wait',
+  ])('%j stays read', (line) => {
+    expect(cats(line)).toEqual(['read']);
+  });
+});
+
+describe('classifyShellCommand: shell options that change how later words are read', () => {
+  it.each([
+    'set -k; git diff --no-index a b GIT_EXTERNAL_DIFF=x',
+    'set -ek; cat x',
+    'set -o keyword; cat x',
+    'set -H -o history',
+    'set -o histexpand',
+    'set -o "$opt"',
+    'shopt -s expand_aliases',
+    'shopt -s extdebug',
+    'shopt -s "$o"',
+  ])('%j is unknown', (line) => {
+    expect(cats(line)).toContain('unknown');
+  });
+
+  it.each([
+    'set -euo pipefail; ls',
+    'set -x',
+    'set -- a b; echo "$1"',
+    'set +e',
+    'shopt -s nullglob globstar; ls **/*.log',
+    'shopt extglob',
+    'shopt -q nullglob',
+  ])('%j stays read', (line) => {
+    expect(cats(line)).toEqual(['read']);
+  });
+});

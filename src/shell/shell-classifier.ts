@@ -106,11 +106,37 @@ const STATEMENTS: ReadonlySet<string> = new Set([
 const OUTPUT_OPS: ReadonlySet<string> = new Set(['>', '>>', '&>', '&>>', '>|', '>&', '<>']);
 const INPUT_OPS: ReadonlySet<string> = new Set(['<', '<&']);
 
+/** `[[ … ]]` / `[ … ]` operators that evaluate an operand as arithmetic or a name with a subscript. */
+const EVALUATING_TEST_OPERATORS: ReadonlySet<string> = new Set([
+  '-v',
+  '-R',
+  '-eq',
+  '-ne',
+  '-lt',
+  '-le',
+  '-gt',
+  '-ge',
+]);
+
+function hasTestOperator(node: SyntaxNode, src: string, ops: ReadonlySet<string>): boolean {
+  if (node.type === 'test_operator' && ops.has(src.slice(node.start, node.end))) return true;
+  return node.children.some((c) => hasTestOperator(c, src, ops));
+}
+
+/** `$?`, `$#`, `$$`, `$!`: numbers bash makes itself. */
+function isNumericSpecial(node: SyntaxNode, src: string): boolean {
+  return /^\$[?#$!]$/.test(src.slice(node.start, node.end));
+}
+
 class Walk {
   private readonly commands: ShellCommand[] = [];
   private readonly reasons = new Set<string>();
+  /** Something evaluates a variable's value as code: arithmetic, a subscript, indirection, a nameref. */
   private evaluatesValues = false;
+  /** A literal holds `$` or a backquote: pieces of a command substitution an evaluation may run. */
   private codeShapedLiteral = false;
+  /** A value is computed at run time (an expansion, a substitution, a builtin reading input). */
+  private runtimeValues = false;
   private readonly functions = new Set<string>();
   private cwd: 'home' | 'system' | 'unknown' = 'home';
 
@@ -121,9 +147,17 @@ class Walk {
   result(text: string): ShellClassification {
     const cats = new Set<ShellCategory>();
     for (const c of this.commands) for (const k of c.categories) cats.add(k);
+    // bash runs a `$(…)` or backquote held in a value it evaluates as arithmetic or as a name
+    // (`x='a[$(cmd)]'; echo $((x))`). Which values reach the evaluation cannot be followed through the
+    // text: any literal holding `$` or a backquote (a piece of one), and any value made at run time
+    // (`$(printf …)`, `$x$y`, `read`), make such a line unknown.
     if (this.evaluatesValues && this.codeShapedLiteral) {
       this.reasons.add(
-        'a value holding a command substitution is evaluated as code (arithmetic, indirection or an assigning builtin)',
+        'a value that may hold a command substitution is evaluated as code (arithmetic, indirection or an assigning builtin)',
+      );
+    } else if (this.evaluatesValues && this.runtimeValues) {
+      this.reasons.add(
+        'a value computed at run time is evaluated as code (arithmetic, indirection, a subscript or an assigning builtin), and bash runs any command substitution it holds',
       );
     }
     if (this.reasons.size > 0) cats.add('unknown');
@@ -212,8 +246,8 @@ class Walk {
         this.assignments(node, frame);
         return;
       case 'test_command':
-        // [[ a -eq b ]] evaluates its operands arithmetically.
-        this.evaluatesValues = true;
+        // [[ a -eq b ]] evaluates its operands arithmetically; -v and -R evaluate a name's subscript.
+        if (hasTestOperator(node, frame.src, EVALUATING_TEST_OPERATORS)) this.evaluatesValues = true;
         this.scan(node, frame);
         this.push(frame, [], '[[', 'test', ['read']);
         return;
@@ -239,6 +273,8 @@ class Walk {
       return;
     }
     if (node.type === 'c_style_for_statement') this.evaluatesValues = true;
+    // `select` assigns what it reads from input.
+    if (node.type === 'for_statement' && node.children[0]?.type === 'select') this.runtimeValues = true;
     for (const c of node.children) {
       if (!c.named) continue;
       if (STATEMENTS.has(c.type)) this.statement(c, frame);
@@ -300,7 +336,7 @@ class Walk {
         }
         if (c.type === 'heredoc_body') {
           const body = frame.src.slice(c.start, c.end);
-          if (body.includes('$(') || body.includes('`')) this.codeShapedLiteral = true;
+          if (body.includes('$') || body.includes('`')) this.codeShapedLiteral = true;
           // With a quoted delimiter the body is literal; otherwise it expands like a double-quoted string.
           if (!quoted) this.scan(c, frame);
         } else if (c.type === 'file_redirect' || c.type === 'herestring_redirect') this.redirect(c, frame);
@@ -441,6 +477,7 @@ class Walk {
     switch (node.type) {
       case 'command_substitution':
       case 'process_substitution': {
+        this.runtimeValues = true;
         const via = node.type === 'command_substitution' ? '$(…)' : '<(…)';
         const isOutput = node.children[0]?.type === '>(';
         const inner: Frame = {
@@ -460,9 +497,19 @@ class Walk {
       case 'subscript':
         this.evaluatesValues = true;
         break;
+      case 'simple_expansion':
+        if (!isNumericSpecial(node, frame.src)) this.runtimeValues = true;
+        break;
+      case 'array':
+        // `a=([x]=1)`: the keys of an indexed array are arithmetic.
+        if (frame.src.slice(node.start, node.end).includes('[')) this.evaluatesValues = true;
+        break;
       case 'expansion': {
         const kids = node.children;
+        this.runtimeValues = true;
         if (kids[1]?.type === '!') this.evaluatesValues = true;
+        // `${s:OFFSET:LENGTH}` evaluates offset and length as arithmetic.
+        if (kids.some((k) => !k.named && k.type === ':')) this.evaluatesValues = true;
         for (let i = 0; i + 1 < kids.length; i++) {
           if (kids[i]!.type === '@' && kids[i + 1]!.type === 'P') {
             this.reasons.add('${var@P} runs command substitutions held in the variable');
@@ -476,7 +523,7 @@ class Walk {
       case 'word':
       case 'heredoc_content': {
         const v = wordValue(node, frame.src).value;
-        if (v.includes('$(') || v.includes('`')) this.codeShapedLiteral = true;
+        if (v.includes('$') || v.includes('`')) this.codeShapedLiteral = true;
         return;
       }
       default:
@@ -503,7 +550,7 @@ class Walk {
       return;
     }
     for (const w of words)
-      if (!w.dynamic && (w.value.includes('$(') || w.value.includes('`'))) this.codeShapedLiteral = true;
+      if (!w.dynamic && (w.value.includes('$') || w.value.includes('`'))) this.codeShapedLiteral = true;
     let name = first.value;
     if (name.includes('/')) {
       const slash = name.lastIndexOf('/');
@@ -547,6 +594,9 @@ class Walk {
       writeRisk: (path) => (path.dynamic ? 'unknown' : pathRisk(path.value, this.cwd)),
       evaluates: () => {
         this.evaluatesValues = true;
+      },
+      computes: () => {
+        this.runtimeValues = true;
       },
     };
     const v = rule(words.slice(1), name, ctx);

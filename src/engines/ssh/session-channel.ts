@@ -12,6 +12,7 @@ import type { Logger } from '../../core/ports.js';
 import type { ShellClassification } from '../../core/shell-command.js';
 import { holdSignal, type Admission, type GateSession } from '../../gate/gate.js';
 import { holdForRoom, pipeBytes } from './byte-pipe.js';
+import { COMMAND_LOOKUP_VARIABLES } from '../../shell/command-rules.js';
 import { commandAction } from './exec-action.js';
 import { ShellLineGate } from './shell-lines.js';
 import { startTerminalRelay, type TerminalRelay } from './terminal-relay.js';
@@ -25,6 +26,16 @@ export const REFUSED_EXIT = 126;
 export const GATEHOUSE_EXIT = 255;
 const MAX_ENV = 64;
 const MAX_ENV_BYTES = 16 * 1024;
+/** A variable name bash would import as a variable (not `BASH_FUNC_f%%`, not `A-B`). */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/**
+ * What an env value may not hold: `$` or a backquote (bash runs a command substitution held in a
+ * value it evaluates as arithmetic or as a name: `LC_X='a[$(cmd)]'` then `echo $((LC_X))`, a line the
+ * classifier reads as harmless), and control characters.
+ */
+const ENV_VALUE_REFUSED = /[$`\x00-\x1f\x7f]/;
+/** A terminal type is a name (`xterm-256color`): it becomes $TERM on the host. */
+const TERM_NAME = /^[A-Za-z0-9._+-]{1,64}$/;
 
 export interface ChannelDeps {
   readonly settings: SshConnectionSettings;
@@ -79,7 +90,7 @@ export function serveSessionChannel(deps: ChannelDeps, session: ssh2.Session): v
       rows: info.rows,
       width: info.width,
       height: info.height,
-      term: String(info.term ?? 'xterm').slice(0, 64),
+      term: TERM_NAME.test(String(info.term ?? '')) ? String(info.term) : 'xterm',
       modes: (info.modes ?? {}) as Record<string, number | undefined>,
     };
     accept?.();
@@ -93,8 +104,17 @@ export function serveSessionChannel(deps: ChannelDeps, session: ssh2.Session): v
     const key = String(info.key);
     const val = String(info.val);
     const size = key.length + val.length;
+    if (!started && ENV_NAME.test(key) && settings.envAllowed(key) && ENV_VALUE_REFUSED.test(val)) {
+      notes.push(
+        `environment variable ${key.slice(0, 64)} is not passed (its value holds $, a backquote or a control character)`,
+      );
+      reject?.();
+      return;
+    }
     if (
       !started &&
+      ENV_NAME.test(key) &&
+      !COMMAND_LOOKUP_VARIABLES.has(key) &&
       settings.envAllowed(key) &&
       Object.keys(env).length < MAX_ENV &&
       envBytes + size <= MAX_ENV_BYTES
