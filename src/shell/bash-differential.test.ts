@@ -40,6 +40,17 @@ function ranByBash(line: string): string[] {
     .filter((l) => l !== '');
 }
 
+/** The commands dash tried to run: with an empty PATH each is "not found" on stderr. */
+function ranByDash(line: string): string[] {
+  const r = spawnSync('/bin/dash', ['-c', line], {
+    cwd: work,
+    env: { PATH: emptyPath, HOME: work },
+    timeout: 5000,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  return [...r.stderr.toString().matchAll(/^\S*dash: \d+: (.+): not found$/gm)].map((m) => m[1]!);
+}
+
 function check(line: string): { judged: boolean } {
   const c = classifyShellCommand({ line });
   const ran = ranByBash(line);
@@ -141,6 +152,25 @@ describe('bash agrees on which commands a line runs', () => {
     const c = classifyShellCommand({ line });
     expect(ranByBash(line), 'bash did not run the hidden command: the case proves nothing').toContain('rm');
     expect(c.categories, JSON.stringify(c.commands.map((x) => x.name))).toContain('unknown');
+  });
+
+  // The login shell may be sh, not bash (dash is /bin/sh on Debian, and `useradd` gives accounts
+  // /bin/sh): lines the bash grammar judges must not run anything else under dash either.
+  it.each([
+    "echo $'a\\' ; rm x ; echo \\'b' #'",
+    "echo $'a\\'\nrm x\necho \\'b' #'",
+    "echo $'\\x41' ; ls",
+    'ls; rm x',
+    'echo "$(rm x)"',
+    'cat <<EOF\n$(rm x)\nEOF',
+  ])('dash agrees: %j', (line) => {
+    const c = classifyShellCommand({ line });
+    const ran = ranByDash(line);
+    // The $'…' cases prove something only if dash does run the hidden command.
+    if (line.includes("\\'")) expect(ran).toContain('rm');
+    if (c.categories.includes('unknown')) return;
+    const seen = new Set(c.commands.flatMap((cmd) => [cmd.name, cmd.argv[0] ?? '']));
+    for (const name of ran) expect(seen, `dash ran ${name} for ${JSON.stringify(line)}`).toContain(name);
   });
 
   it('random compositions', () => {

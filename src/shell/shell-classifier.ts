@@ -517,8 +517,15 @@ class Walk {
         }
         break;
       }
-      case 'raw_string':
       case 'ansi_c_string':
+        // sh (dash: /bin/sh on Debian, the login shell of accounts `useradd` makes) has no `$'…'`: it
+        // reads `$` and a plain '…' that ends at the first quote, so `$'a\' ; cmd ; \'b' #'` runs cmd
+        // there while bash reads one word. The two readings differ exactly when the body holds a quote.
+        if (frame.src.slice(node.start + 2, node.end - 1).includes("'")) {
+          this.reasons.add("$'…' holding an escaped quote is read as other words by sh (dash)");
+        }
+      // falls through
+      case 'raw_string':
       case 'string_content':
       case 'word':
       case 'heredoc_content': {
