@@ -524,15 +524,14 @@ class Walk {
         if (frame.src.slice(node.start + 2, node.end - 1).includes("'")) {
           this.reasons.add("$'…' holding an escaped quote is read as other words by sh (dash)");
         }
-      // falls through
+        this.literal(node, frame);
+        return;
       case 'raw_string':
       case 'string_content':
       case 'word':
-      case 'heredoc_content': {
-        const v = wordValue(node, frame.src).value;
-        if (v.includes('$') || v.includes('`')) this.codeShapedLiteral = true;
+      case 'heredoc_content':
+        this.literal(node, frame);
         return;
-      }
       default:
     }
     for (const c of node.children) {
@@ -540,6 +539,11 @@ class Walk {
       if (STATEMENTS.has(c.type) && node.type !== 'expansion') this.statement(c, frame);
       else this.scan(c, frame);
     }
+  }
+
+  private literal(node: SyntaxNode, frame: Frame): void {
+    const v = wordValue(node, frame.src).value;
+    if (v.includes('$') || v.includes('`')) this.codeShapedLiteral = true;
   }
 
   // -------------------------------------------------------------------------------------------------

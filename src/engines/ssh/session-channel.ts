@@ -33,7 +33,13 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
  * value it evaluates as arithmetic or as a name: `LC_X='a[$(cmd)]'` then `echo $((LC_X))`, a line the
  * classifier reads as harmless), and control characters.
  */
-const ENV_VALUE_REFUSED = /[$`\x00-\x1f\x7f]/;
+function envValueRefused(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 0x24 || c === 0x60 || c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+}
 /** A terminal type is a name (`xterm-256color`): it becomes $TERM on the host. */
 const TERM_NAME = /^[A-Za-z0-9._+-]{1,64}$/;
 
@@ -104,7 +110,7 @@ export function serveSessionChannel(deps: ChannelDeps, session: ssh2.Session): v
     const key = String(info.key);
     const val = String(info.val);
     const size = key.length + val.length;
-    if (!started && ENV_NAME.test(key) && settings.envAllowed(key) && ENV_VALUE_REFUSED.test(val)) {
+    if (!started && ENV_NAME.test(key) && settings.envAllowed(key) && envValueRefused(val)) {
       notes.push(
         `environment variable ${key.slice(0, 64)} is not passed (its value holds $, a backquote or a control character)`,
       );
