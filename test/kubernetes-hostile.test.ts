@@ -3,7 +3,7 @@
 // the real API server does). Whatever the gateway decides and records must be what the API server
 // then does; what cannot be made so is refused before it reaches the server.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import WebSocket from 'ws';
@@ -12,7 +12,7 @@ import type { PolicyConfig } from '../src/config/policy-schema.js';
 import type { StatementResult, StoredStatement } from '../src/core/records.js';
 import { defaultKubernetesPolicies, KUBERNETES_DISCOVERY_URLS } from '../src/policy/index.js';
 import { hasCommand } from './testkit/commands.js';
-import { startFakeKubeApi, type FakeKubeApi } from './testkit/kube-api.js';
+import { goTypedDecode, startFakeKubeApi, type FakeKubeApi } from './testkit/kube-api.js';
 import { startKubeTestGateway, type KubeTestGateway } from './testkit/kube-gateway.js';
 
 const haveKubectl = hasCommand('kubectl');
@@ -161,6 +161,28 @@ describe('a hostile Kubernetes client', { timeout: 60_000 }, () => {
       );
       req.once('error', reject);
       req.end();
+    });
+  }
+
+  function request(
+    method: string,
+    target: string,
+    body: string,
+    headers: Record<string, string>,
+    token?: string,
+  ): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const req = https.request(
+        `${gw.server}${target}`,
+        { method, ca, headers: { ...headers, authorization: `Bearer ${token ?? agent}` } },
+        (res) => {
+          let text = '';
+          res.on('data', (d: Buffer) => (text += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        },
+      );
+      req.once('error', reject);
+      req.end(body);
     });
   }
 
@@ -427,6 +449,121 @@ describe('a hostile Kubernetes client', { timeout: 60_000 }, () => {
         expect(i.stderr).toBe('');
         expect(i.stdout).toBe('typed by hand\n');
         expect(i.code).toBe(0);
+      },
+    );
+  });
+
+  describe('reviewed bodies', () => {
+    /** A Pod whose `spec` is given twice: the first privileged, the second (JSON.parse's) plain. */
+    const TWICE =
+      '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"twice","labels":{"a":"1"}},' +
+      '"spec":{"hostPID":true,"containers":[{"name":"c","image":"busybox","securityContext":{"privileged":true}}]},' +
+      '"metadata":{"name":"twice","labels":{"b":"2"}},' +
+      '"spec":{"containers":[{"name":"c","image":"busybox"}]}}';
+
+    it('the fake API server decodes a key given twice as Go does (merged, not the last)', () => {
+      // What Go's encoding/json (sigs.k8s.io/json's base) made of TWICE, decoded into Pod-shaped structs.
+      expect(goTypedDecode(TWICE)).toEqual({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'twice', labels: { a: '1', b: '2' } },
+        spec: {
+          hostPID: true,
+          containers: [{ name: 'c', image: 'busybox', securityContext: { privileged: true } }],
+        },
+      });
+    });
+
+    /**
+     * Sends a create of a Pod (`send` resolves when answered). Held for approval, it is approved as
+     * shown, and the API server must then have created exactly what the approver was shown; else it
+     * must be refused before anything reaches the API server, and recorded so.
+     */
+    async function createPod(
+      send: () => Promise<{ ok: boolean; out: string }>,
+    ): Promise<{ held: boolean; out: string }> {
+      const posts = () => api.seen.filter((s) => s.method === 'POST' && s.url.includes('/pods')).length;
+      const before = posts();
+      const asked = gw.approver.seen.length;
+      const pending = send();
+      const first = await Promise.race([
+        pending.then(() => 'answered'),
+        until(() => gw.approver.seen.length > asked).then(() => 'held'),
+      ]);
+      if (first === 'held') {
+        const review = await gw.approver.next();
+        const shown = (review.ctx.action as { body?: { shown: string } }).body?.shown ?? '';
+        review.approve();
+        const r = await pending;
+        let shownSpec: unknown;
+        try {
+          shownSpec = (JSON.parse(shown) as { spec: unknown }).spec;
+        } catch {
+          shownSpec = `(no spec shown: ${shown})`;
+        }
+        const created = (JSON.parse(r.out) as { spec: unknown }).spec;
+        expect(created, 'the API server created another pod than the approver was shown').toEqual(shownSpec);
+        return { held: true, out: r.out };
+      }
+      const r = await pending;
+      expect(r.ok).toBe(false);
+      expect(posts()).toBe(before);
+      const refused = (await statementsOf('hostile')).filter(
+        (st) => st.text === 'POST /api/v1/namespaces/default/pods',
+      );
+      expect(refused.at(-1)?.ruleId).toBe('kubernetes-ambiguous-body');
+      return { held: false, out: r.out };
+    }
+
+    it('refuses a JSON body that names a key twice: the API server merges both, an approver is shown the last', async () => {
+      const { out } = await createPod(async () => {
+        const r = await request('POST', '/api/v1/namespaces/default/pods', TWICE, {
+          'content-type': 'application/json',
+        });
+        const ok = r.status < 300;
+        return { ok, out: ok ? r.body : (JSON.parse(r.body) as { message: string }).message };
+      });
+      expect(out).toMatch(/names the key "(spec|metadata)" twice/);
+    });
+
+    it.skipIf(!haveKubectl)(
+      'refuses it from kubectl create --raw too (no Content-Type: the API server reads JSON)',
+      async () => {
+        const file = path.join(gw.dir, 'twice.json');
+        writeFileSync(file, TWICE);
+        const { out } = await createPod(async () => {
+          const r = await gw.kubectl(agent, [
+            'create',
+            '--raw',
+            '/api/v1/namespaces/default/pods',
+            '-f',
+            file,
+          ]);
+          return { ok: r.code === 0, out: r.code === 0 ? r.stdout : r.stderr };
+        });
+        expect(out).toMatch(/names the key "(spec|metadata)" twice/);
+      },
+    );
+
+    it.skipIf(!haveKubectl)(
+      'shows kubectl create --raw (no Content-Type) to the approver as the JSON the API server reads',
+      async () => {
+        const file = path.join(gw.dir, 'once.json');
+        writeFileSync(
+          file,
+          '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"once"},"spec":{"containers":[{"name":"c","image":"busybox"}]}}',
+        );
+        const { held } = await createPod(async () => {
+          const r = await gw.kubectl(agent, [
+            'create',
+            '--raw',
+            '/api/v1/namespaces/default/pods',
+            '-f',
+            file,
+          ]);
+          return { ok: r.code === 0, out: r.code === 0 ? r.stdout : r.stderr };
+        });
+        expect(held).toBe(true);
       },
     );
   });

@@ -231,6 +231,74 @@ export function podSelector(
   return { ok: true, matches: (p) => checks.every((c) => c(p)) };
 }
 
+/**
+ * A JSON body decoded as the API server decodes it into a built-in (typed) object: sigs.k8s.io/json,
+ * encoding/json's decoder made case-sensitive. A key given twice is decoded again into what the first
+ * left: objects (structs, pointers to structs, maps) merge key by key, arrays reuse their elements by
+ * position (then take the later length), scalars and null are replaced. Checked against Go's
+ * encoding/json (a Pod's `spec` given twice keeps `hostPID` and a container's `securityContext` from
+ * the first). What JSON.parse keeps is only the last value of each key.
+ */
+export function goTypedDecode(text: string): unknown {
+  let i = 0;
+  const ws = (): void => {
+    while (/\s/.test(text[i] ?? '')) i++;
+  };
+  const into = (prev: unknown): unknown => {
+    ws();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      const obj: Record<string, unknown> =
+        prev !== null && typeof prev === 'object' && !Array.isArray(prev)
+          ? (prev as Record<string, unknown>)
+          : {};
+      ws();
+      if (text[i] === '}') {
+        i++;
+        return obj;
+      }
+      for (;;) {
+        ws();
+        const key = into(undefined) as string;
+        ws();
+        if (text[i++] !== ':') throw new Error(`invalid JSON at ${i}`);
+        obj[key] = into(Object.hasOwn(obj, key) ? obj[key] : undefined);
+        ws();
+        const n = text[i++];
+        if (n === '}') return obj;
+        if (n !== ',') throw new Error(`invalid JSON at ${i}`);
+      }
+    }
+    if (c === '[') {
+      i++;
+      const old = Array.isArray(prev) ? (prev as unknown[]) : [];
+      const arr: unknown[] = [];
+      ws();
+      if (text[i] === ']') {
+        i++;
+        return arr;
+      }
+      for (;;) {
+        arr.push(into(old[arr.length]));
+        ws();
+        const n = text[i++];
+        if (n === ']') return arr;
+        if (n !== ',') throw new Error(`invalid JSON at ${i}`);
+      }
+    }
+    // A scalar: the JSON text of one string, number, true, false or null.
+    const m = /^(?:"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)/.exec(text.slice(i));
+    if (!m) throw new Error(`invalid JSON at ${i}`);
+    i += m[0].length;
+    return JSON.parse(m[0]) as unknown;
+  };
+  const v = into(undefined);
+  ws();
+  if (i !== text.length) throw new Error('invalid JSON: trailing data');
+  return v;
+}
+
 /** What the fake pod's shell does with a command: output and exit code. */
 function runCommand(argv: string[]): { stdout: string; stderr: string; code: number } {
   const line = argv.join(' ');
@@ -330,6 +398,31 @@ export async function startFakeKubeApi(options: { readonly clientCa?: string } =
         metadata: { resourceVersion: '10' },
         items,
       });
+    }
+    if ((r = /^\/api\/v1\/namespaces\/([^/]+)\/pods$/.exec(p)) && m === 'POST') {
+      // Create: the body decoded as the API server decodes a typed object (goTypedDecode), then kept.
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        let obj: ReturnType<typeof pod>;
+        try {
+          obj = goTypedDecode(Buffer.concat(chunks).toString('utf8')) as ReturnType<typeof pod>;
+        } catch (e) {
+          return json(res, 400, {
+            kind: 'Status',
+            apiVersion: 'v1',
+            metadata: {},
+            status: 'Failure',
+            message: String(e),
+            reason: 'BadRequest',
+            code: 400,
+          });
+        }
+        obj.metadata = { ...obj.metadata, namespace: r![1]!, uid: `uid-${obj.metadata.name}` };
+        pods.set(`${r![1]}/${obj.metadata.name}`, obj);
+        json(res, 201, obj);
+      });
+      return;
     }
     if ((r = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)$/.exec(p)) && m === 'GET') {
       const x = pods.get(`${r[1]}/${r[2]}`);

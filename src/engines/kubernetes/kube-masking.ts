@@ -6,6 +6,7 @@
 
 import { Transform, type TransformCallback } from 'node:stream';
 import { DEFAULT_SENSITIVE_KEYS, maskJsonText, type DetectorSet } from '../../masking/index.js';
+import { apiServerMediaType } from '../../wire/kubernetes/json-body.js';
 
 export type NameMatcher = (name: string) => boolean;
 
@@ -208,8 +209,8 @@ export function kubeBodyView(
   resource: string,
   o: KubeMaskOptions,
 ): (text: string) => string | { readonly note: string } | undefined {
-  const t = (Array.isArray(contentType) ? contentType[0] : contentType) ?? '';
-  const type = t.split(';')[0]!.trim().toLowerCase();
+  // The API server reads a body without a Content-Type as JSON: so is it shown.
+  const type = apiServerMediaType(contentType);
   return (text) => {
     if (resource === 'secrets') return { note: 'the body of a Secret request' };
     if (type !== 'application/json' && !type.endsWith('+json')) return undefined;

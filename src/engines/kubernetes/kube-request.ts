@@ -14,6 +14,7 @@ import { isGatewayError } from '../../core/errors.js';
 import type { PreauthSignals } from '../../core/preauth.js';
 import type { Logger } from '../../core/ports.js';
 import { holdSignal, type Admission, type GateSession } from '../../gate/gate.js';
+import { ambiguousJsonBody } from '../../wire/kubernetes/json-body.js';
 import { failureStatus, type KubeStatus } from '../../wire/kubernetes/status.js';
 import {
   BODY_TIMEOUT_RULE,
@@ -67,6 +68,8 @@ export const UNCLASSIFIABLE_RULE = 'kubernetes-unclassifiable';
 export const IMPERSONATION_RULE = 'kubernetes-impersonation';
 /** exec/attach/port-forward not as a WebSocket upgrade Gatehouse relays, or an upgrade of anything else. */
 export const STREAM_RULE = 'kubernetes-stream-refused';
+/** A reviewed body the API server would read otherwise than it is shown (a JSON key given twice). */
+export const AMBIGUOUS_BODY_RULE = 'kubernetes-ambiguous-body';
 
 /**
  * The action recorded for a request refused before it was classified (a limit, a target Gatehouse
@@ -264,6 +267,13 @@ export async function handleKubeRequest(
         }),
       ),
     );
+    // A body the API server reads otherwise than the approver is shown it is refused, not held.
+    const ambiguous = ambiguousJsonBody(read.toString('utf8'));
+    if (ambiguous !== undefined) {
+      const message = `Gatehouse refused the request: ${ambiguous}. Send each key once.`;
+      await recorded(admitted, AMBIGUOUS_BODY_RULE, message);
+      return refuse('BadRequest', message);
+    }
   }
 
   // Time spent deciding (held for approval included) is not the client's: the body clock stops.
