@@ -84,12 +84,15 @@ describe('a hostile Kubernetes client', { timeout: 60_000 }, () => {
   });
 
   /** Opens a WebSocket exec/attach by hand; resolves with the refusal's status or the open socket. */
-  function openExec(target: string, o: { token?: string; protocol?: string } = {}): Promise<Opened> {
+  function openExec(
+    target: string,
+    o: { token?: string; protocol?: string; headers?: Record<string, string> } = {},
+  ): Promise<Opened> {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(
         `${gw.server.replace('https:', 'wss:')}${target}`,
         [o.protocol ?? 'v5.channel.k8s.io'],
-        { ca, headers: { authorization: `Bearer ${o.token ?? agent}` } },
+        { ca, headers: { ...o.headers, authorization: `Bearer ${o.token ?? agent}` } },
       );
       ws.once('unexpected-response', (_req, res) => {
         let body = '';
@@ -451,6 +454,67 @@ describe('a hostile Kubernetes client', { timeout: 60_000 }, () => {
         expect(i.code).toBe(0);
       },
     );
+  });
+
+  describe('request headers', () => {
+    /**
+     * Headers the API server acts on that are not the request's own: Audit-ID names the event in the
+     * cluster's audit log (the API server takes the client's), X-Real-Ip and X-Forwarded-For its
+     * source IPs, X-Remote-* a front proxy's user, traceparent its trace.
+     */
+    const FORGED = {
+      'audit-id': 'forged-audit-id',
+      'x-real-ip': '203.0.113.7',
+      'x-forwarded-for': '203.0.113.8',
+      'x-remote-uid': '0',
+      'x-remote-extra-scopes': 'cluster-admin',
+      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+      'x-custom': 'anything',
+    };
+
+    function expectOnlyOwnHeaders(
+      headers: Record<string, unknown>,
+      text: string,
+      statements: StoredStatement[],
+    ) {
+      for (const name of Object.keys(FORGED))
+        expect(headers[name], name).not.toBe(FORGED[name as keyof typeof FORGED]);
+      for (const name of [
+        'x-real-ip',
+        'x-forwarded-for',
+        'x-remote-uid',
+        'x-remote-extra-scopes',
+        'traceparent',
+        'x-custom',
+      ])
+        expect(headers[name], name).toBeUndefined();
+      // The API server's audit event carries the id of Gatehouse's record of the request.
+      const recorded = statements.filter((st) => st.text === text).at(-1);
+      expect(recorded).toBeDefined();
+      expect(headers['audit-id']).toBe(recorded?.id);
+    }
+
+    it("forwards none of them, and the Audit-ID of the record instead of the client's", async () => {
+      const r = await request('GET', '/api/v1/namespaces/default/pods/web', '', FORGED);
+      expect(r.status).toBe(200);
+      const seen = api.seen.at(-1)!;
+      expect(seen.url).toBe('/api/v1/namespaces/default/pods/web');
+      expectOnlyOwnHeaders(
+        seen.headers,
+        'GET /api/v1/namespaces/default/pods/web',
+        await statementsOf('hostile'),
+      );
+    });
+
+    it('forwards none of them on an exec upgrade either', async () => {
+      const target = '/api/v1/namespaces/default/pods/web/exec?command=ls&command=%2F&stdout=true';
+      const o = await openExec(target, { headers: FORGED });
+      expect(o.status).toBe('open');
+      const end = untilClosed(o.ws!);
+      await end;
+      const seen = api.seen.filter((s) => s.url.includes('/exec?')).at(-1)!;
+      expectOnlyOwnHeaders(seen.headers, `GET ${target}`, await statementsOf('hostile'));
+    });
   });
 
   describe('reviewed bodies', () => {

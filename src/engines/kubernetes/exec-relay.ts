@@ -216,7 +216,10 @@ async function relaySession(c: RelayContext): Promise<void> {
   url.protocol = 'wss:';
   const masking = admission.decision.effect !== 'deny' && Boolean(admission.decision.obligations.mask);
   const upstream = new WebSocket(url, [c.subprotocol], {
-    headers: { ...forwardHeaders(c.req.headers, { masking: false }), ...(await settings.authHeaders()) },
+    headers: {
+      ...forwardHeaders(c.req.headers, { masking: false, auditId: admission.statementId }),
+      ...(await settings.authHeaders()),
+    },
     ...(settings.tls.ca ? { ca: settings.tls.ca } : {}),
     ...(settings.tls.cert ? { cert: settings.tls.cert, key: settings.tls.key } : {}),
     ...(settings.tls.servername ? { servername: settings.tls.servername } : {}),

@@ -1,6 +1,11 @@
-// Which headers cross the gateway to the API server. Hop-by-hop headers (RFC 9110 §7.6.1), the
-// client's credential and Host never do; impersonation headers (kubectl --as) are refused before this,
-// since they would act with the gateway's own credential as someone else.
+// Which headers cross the gateway to the API server: only those a request needs for itself — content
+// negotiation, its body's type, the client's name, conditional reads — and an Audit-ID naming
+// Gatehouse's record of it. The API server acts on other headers too: it takes a client's Audit-ID as
+// its audit event's id, X-Forwarded-For and X-Real-Ip as the event's source IPs, a front proxy's
+// X-Remote-User/-Group/-Uid/-Extra-* (under names the cluster chooses) as the user, traceparent as the
+// trace; none of these are the client's to set, so no header outside the list goes up. Impersonation
+// headers (kubectl --as) are refused before this, since they would act with the gateway's own
+// credential as someone else.
 
 import type { IncomingHttpHeaders } from 'node:http';
 
@@ -18,16 +23,17 @@ const HOP_BY_HOP = new Set([
   'http2-settings',
 ]);
 
-const CLIENT_ONLY = new Set([
-  'host',
-  'authorization',
-  'content-length',
-  'forwarded',
-  'x-forwarded-for',
-  'x-forwarded-host',
-  'x-forwarded-proto',
-  'x-remote-user',
-  'x-remote-group',
+/** The client's request headers that go up (lower-case); the credential and Host never do. */
+const FORWARDED = new Set([
+  'accept',
+  'accept-encoding',
+  'content-type',
+  'user-agent',
+  'kubectl-command',
+  'kubectl-session',
+  'if-none-match',
+  'if-modified-since',
+  'cache-control',
 ]);
 
 /** Headers the API server reads as "act as someone else" (kubectl --as, --as-group, --as-uid). */
@@ -35,9 +41,14 @@ export function impersonationHeader(headers: IncomingHttpHeaders): string | unde
   return Object.keys(headers).find((h) => h.startsWith('impersonate-'));
 }
 
+/**
+ * The headers to send the API server: the client's that the request needs (FORWARDED; not those its
+ * Connection header names), and `audit-id`, the id of Gatehouse's record of the request, so the
+ * cluster's audit event names it (the API server takes the id it is given).
+ */
 export function forwardHeaders(
   headers: IncomingHttpHeaders,
-  options: { readonly masking: boolean },
+  options: { readonly masking: boolean; readonly auditId: string },
 ): Record<string, string> {
   const named = new Set(
     String(headers['connection'] ?? '')
@@ -46,11 +57,10 @@ export function forwardHeaders(
   );
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || CLIENT_ONLY.has(name) || named.has(name)) continue;
-    if (name.startsWith('proxy-') || name.startsWith('impersonate-') || name.startsWith('sec-websocket-'))
-      continue;
+    if (value === undefined || !FORWARDED.has(name) || named.has(name)) continue;
     out[name] = Array.isArray(value) ? value.join(', ') : value;
   }
+  out['audit-id'] = options.auditId;
   if (options.masking) {
     // Masking reads the body: ask for JSON, uncompressed (protobuf and gzip could not be masked).
     delete out['accept-encoding'];

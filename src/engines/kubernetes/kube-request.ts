@@ -293,7 +293,7 @@ export async function handleKubeRequest(
   try {
     const url = upstreamUrl(settings.server, classified.path.path, classified.query);
     const headers = {
-      ...forwardHeaders(req.headers, { masking }),
+      ...forwardHeaders(req.headers, { masking, auditId: admission.statementId }),
       ...(await settings.authHeaders()),
     };
     const length = reviewed ? String(reviewed.length) : req.headers['content-length'];
