@@ -180,6 +180,23 @@ describe.skipIf(!haveKubectl)('kubectl through Gatehouse', { timeout: 120_000 },
     expect(r.stdout).not.toContain(SECRET_VALUE);
   });
 
+  it('get secrets -o json (a list: its items carry no kind) is held for review, then masked', async () => {
+    const pending = gw.kubectl(agent, ['get', 'secrets', '-o', 'json']);
+    const review = await gw.approver.next();
+    expect(review.ctx.decision.ruleId).toBe('k8s-agents-review-secret-reads');
+    review.approve();
+    const r = await pending;
+    expect(r.code).toBe(0);
+    const list = JSON.parse(r.stdout) as {
+      items: { metadata: { name: string }; data: Record<string, string> }[];
+    };
+    expect(list.items.map((i) => i.metadata.name)).toContain('db-creds');
+    for (const item of list.items)
+      for (const v of Object.values(item.data))
+        expect(Buffer.from(v, 'base64').toString('utf8')).toBe('[REDACTED:secret]');
+    expect(r.stdout).not.toContain(Buffer.from(SECRET_VALUE).toString('base64'));
+  });
+
   it('masks Pod env values under sensitive names in get -o yaml', async () => {
     const r = await gw.kubectl(agent, ['get', 'pod', 'web', '-o', 'yaml']);
     expect(r.code).toBe(0);

@@ -167,6 +167,15 @@ const RESOURCES = {
   ],
 };
 
+/**
+ * An object as a list response carries it: without `kind` and `apiVersion`, which the API server sets
+ * on the list alone (kubernetes/kubernetes#3030; watch events and single objects carry them).
+ */
+function listItem<T extends { kind?: string; apiVersion?: string }>(x: T): Omit<T, 'kind' | 'apiVersion'> {
+  const { kind: _kind, apiVersion: _apiVersion, ...rest } = x;
+  return rest;
+}
+
 function notFound(res: ServerResponse, what: string): void {
   json(res, 404, {
     kind: 'Status',
@@ -396,7 +405,7 @@ export async function startFakeKubeApi(options: { readonly clientCa?: string } =
         kind: 'PodList',
         apiVersion: 'v1',
         metadata: { resourceVersion: '10' },
-        items,
+        items: items.map(listItem),
       });
     }
     if ((r = /^\/api\/v1\/namespaces\/([^/]+)\/pods$/.exec(p)) && m === 'POST') {
@@ -461,7 +470,7 @@ export async function startFakeKubeApi(options: { readonly clientCa?: string } =
         kind: 'SecretList',
         apiVersion: 'v1',
         metadata: { resourceVersion: '7' },
-        items,
+        items: items.map(listItem),
       });
     }
     if ((r = /^\/api\/v1\/namespaces\/([^/]+)\/configmaps$/.exec(p)) && m === 'POST') {
@@ -487,7 +496,7 @@ export async function startFakeKubeApi(options: { readonly clientCa?: string } =
         kind: 'NamespaceList',
         apiVersion: 'v1',
         metadata: { resourceVersion: '5' },
-        items: [...namespaces.values()],
+        items: [...namespaces.values()].map(listItem),
       });
     if ((r = /^\/api\/v1\/namespaces\/([^/]+)$/.exec(p))) {
       const x = namespaces.get(r[1]!);

@@ -27,6 +27,31 @@ describe('Kubernetes masking', () => {
     expect(r.counts.secret).toBe(3);
   });
 
+  it("masks a SecretList's items, which carry no kind on the wire, and leaves a ConfigMapList's alone", () => {
+    const item = { metadata: { name: 's' }, data: { a: Buffer.from('plain').toString('base64') } };
+    const r = maskKubeJson(JSON.stringify({ kind: 'SecretList', apiVersion: 'v1', items: [item] }), o)!;
+    const out = JSON.parse(r.text) as { items: (typeof item)[] };
+    expect(Buffer.from(out.items[0]!.data.a, 'base64').toString()).toBe('[REDACTED:secret]');
+    const cms = JSON.stringify({
+      kind: 'ConfigMapList',
+      items: [{ metadata: { name: 'c' }, data: { a: 'plain' } }],
+    });
+    expect(maskKubeJson(cms, o)).toBeNull();
+  });
+
+  it('masks kind-less objects with data in a response to a secrets request (Table rows, watch events)', () => {
+    const row = { metadata: { name: 's' }, data: { a: Buffer.from('plain').toString('base64') } };
+    const table = JSON.stringify({ kind: 'Table', rows: [{ cells: ['s'], object: row }] });
+    expect(maskKubeJson(table, o)).toBeNull();
+    const t = JSON.parse(maskKubeJson(table, { ...o, secrets: true })!.text) as {
+      rows: { object: typeof row }[];
+    };
+    expect(Buffer.from(t.rows[0]!.object.data.a, 'base64').toString()).toBe('[REDACTED:secret]');
+    const event = JSON.stringify({ type: 'ADDED', object: row });
+    const e = JSON.parse(maskKubeJson(event, { ...o, secrets: true })!.text) as { object: typeof row };
+    expect(Buffer.from(e.object.data.a, 'base64').toString()).toBe('[REDACTED:secret]');
+  });
+
   it('masks Pod env values under sensitive names, in Table rows and watch events too', () => {
     const pod = {
       kind: 'Pod',

@@ -39,6 +39,11 @@ export function nameMatcher(names: readonly string[]): NameMatcher {
 export interface KubeMaskOptions {
   readonly detectors: DetectorSet;
   readonly envNames: NameMatcher;
+  /**
+   * The response is to a request on core `secrets`: an object in it that names no kind but has `data`
+   * or `stringData` is a Secret (a list's items, a Table row's object), whatever shape holds it.
+   */
+  readonly secrets?: boolean;
 }
 
 export type Counts = Record<string, number>;
@@ -85,19 +90,30 @@ function maskEnv(container: unknown, o: KubeMaskOptions, counts: Counts): void {
   }
 }
 
-function walk(v: unknown, o: KubeMaskOptions, counts: Counts, depth: number): void {
+/**
+ * `secret`: v is a Secret unless it names another kind. The API server sets `kind` on a list alone, not
+ * on its items (kubernetes/kubernetes#3030), so a SecretList's items are Secrets by where they are.
+ */
+function walk(v: unknown, o: KubeMaskOptions, counts: Counts, depth: number, secret = false): void {
   if (depth > MAX_DEPTH) throw new Error('the response nests too deeply to mask');
   if (Array.isArray(v)) {
-    for (const x of v) walk(x, o, counts, depth + 1);
+    for (const x of v) walk(x, o, counts, depth + 1, secret);
     return;
   }
   if (!isObject(v)) return;
-  if (v.kind === 'Secret') maskSecret(v, counts);
+  const kindless = v.kind === undefined;
+  if (
+    v.kind === 'Secret' ||
+    (kindless && secret) ||
+    (kindless && o.secrets === true && ('data' in v || 'stringData' in v))
+  )
+    maskSecret(v, counts);
   for (const field of ['containers', 'initContainers', 'ephemeralContainers']) {
     const list = v[field];
     if (Array.isArray(list)) for (const c of list) maskEnv(c, o, counts);
   }
-  for (const x of Object.values(v)) walk(x, o, counts, depth + 1);
+  for (const [k, x] of Object.entries(v))
+    walk(x, o, counts, depth + 1, k === 'items' && v.kind === 'SecretList');
 }
 
 /**

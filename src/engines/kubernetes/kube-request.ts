@@ -333,6 +333,7 @@ export async function handleKubeRequest(
       masking,
       settings,
       watch: info.verb === 'watch',
+      secrets: info.apiGroup === '' && info.resource === 'secrets',
     });
     settle(session, admission, timedOut ? timedOutOutcome() : outcome);
   } catch (e) {
@@ -381,7 +382,13 @@ async function readCapped(body: Readable, max: number): Promise<Buffer | undefin
 async function relay(
   res: ServerResponse,
   up: UpstreamResponse,
-  o: { readonly masking: boolean; readonly settings: KubeConnectionSettings; readonly watch: boolean },
+  o: {
+    readonly masking: boolean;
+    readonly settings: KubeConnectionSettings;
+    readonly watch: boolean;
+    /** A request on core secrets: kind-less objects with data in the response are Secrets. */
+    readonly secrets: boolean;
+  },
 ): Promise<Outcome> {
   const status = up.statusCode;
   const upstreamError =
@@ -397,7 +404,7 @@ async function relay(
     return { status, error: { code: 'withheld', message } };
   };
   const m = o.settings.masking;
-  const maskOptions = { detectors: m.detectors, envNames: m.envNames };
+  const maskOptions = { detectors: m.detectors, envNames: m.envNames, secrets: o.secrets };
   if (!o.masking || status === 204 || status === 304 || res.req.method === 'HEAD') {
     res.writeHead(status, headers);
     res.flushHeaders();
