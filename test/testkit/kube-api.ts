@@ -339,6 +339,8 @@ export async function startFakeKubeApi(options: { readonly clientCa?: string } =
     ['default/worker', pod('worker', 'default')],
   ]);
   const secrets = new Map([['default/db-creds', secret('db-creds', 'default')]]);
+  /** The list of the `big` namespace, made once. */
+  let bigList: Buffer | undefined;
 
   // A bearer token, or (when a client CA is given) a client certificate it issued.
   const authorized = (req: IncomingMessage) =>
@@ -382,6 +384,20 @@ export async function startFakeKubeApi(options: { readonly clientCa?: string } =
     if (p === '/version')
       return json(res, 200, { major: '1', minor: '32', gitVersion: 'v1.32.0-fake', platform: 'linux/amd64' });
     let r: RegExpExecArray | null;
+    if (p === '/api/v1/namespaces/big/pods' && m === 'GET') {
+      // A large namespace: about 16 MB of pods in one list (items without kind, as the API server sends).
+      bigList ??= Buffer.from(
+        JSON.stringify({
+          kind: 'PodList',
+          apiVersion: 'v1',
+          metadata: { resourceVersion: '10' },
+          items: Array.from({ length: 30_000 }, (_, i) => listItem(pod(`big-${i}`, 'big'))),
+        }),
+      );
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': bigList.length });
+      res.end(bigList);
+      return;
+    }
     if ((r = /^\/api\/v1\/namespaces\/([^/]+)\/pods$/.exec(p)) && m === 'GET') {
       const selected = podSelector(u.searchParams.get('fieldSelector'));
       if (!selected.ok)

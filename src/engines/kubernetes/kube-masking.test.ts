@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createDetectorSet, DEFAULT_SENSITIVE_KEYS } from '../../masking/index.js';
 import { TerminalMasker } from '../../masking/index.js';
-import { kubeBodyView, maskKubeJson, nameMatcher } from './kube-masking.js';
+import { kubeBodyView, maskKubeJson, maskKubeJsonSliced, nameMatcher } from './kube-masking.js';
 
 const o = { detectors: createDetectorSet(), envNames: nameMatcher(DEFAULT_SENSITIVE_KEYS) };
 
@@ -119,5 +119,56 @@ describe('a Kubernetes request body as an approver is shown it', () => {
       note: 'the body of a Secret request',
     });
     expect(kubeBodyView('application/apply-patch+yaml', 'configmaps', o)('data: {a: b}')).toBeUndefined();
+  });
+});
+
+describe('maskKubeJsonSliced', () => {
+  const pod = (i: number) => ({
+    metadata: { name: `p-${i}`, annotations: { note: 'x'.repeat(100) } },
+    spec: { containers: [{ name: 'a', env: [{ name: 'DB_PASSWORD', value: `pw-${i}` }] }] },
+  });
+  const secret = (i: number) => ({
+    metadata: { name: `s-${i}`, annotations: { note: 'x'.repeat(100) } },
+    data: { a: Buffer.from(`plain-${i}`).toString('base64') },
+  });
+  /** Masked in slices, the document is what maskKubeJson makes of it whole, with the same counts. */
+  async function same(doc: unknown, indent = 0): Promise<string> {
+    const text = JSON.stringify(doc, null, indent);
+    expect(text.length).toBeGreaterThan(256 * 1024);
+    const whole = maskKubeJson(text, o);
+    const sliced = await maskKubeJsonSliced(text, o);
+    expect(whole).not.toBeNull();
+    expect(JSON.parse(sliced!.text)).toEqual(JSON.parse(whole!.text));
+    expect(sliced!.counts).toEqual(whole!.counts);
+    return sliced!.text;
+  }
+
+  it('masks a large list item by item as maskKubeJson masks it whole (any whitespace)', async () => {
+    for (const indent of [0, 2]) {
+      const list = {
+        kind: 'PodList',
+        metadata: { resourceVersion: '1' },
+        items: Array.from({ length: 3000 }, (_, n) => pod(n)),
+      };
+      expect(await same(list, indent)).not.toContain('pw-2999');
+    }
+  });
+
+  it("masks a large SecretList's kind-less items, a Table's rows, and other shapes whole", async () => {
+    const secrets = {
+      items: Array.from({ length: 3000 }, (_, n) => secret(n)),
+      kind: 'SecretList',
+      apiVersion: 'v1',
+    };
+    expect(await same(secrets)).not.toContain(Buffer.from('plain-2999').toString('base64'));
+    await same({
+      kind: 'Table',
+      rows: Array.from({ length: 3000 }, (_, n) => ({ cells: [n], object: pod(n) })),
+    });
+    await same({
+      kind: 'Pod',
+      spec: { containers: Array.from({ length: 6000 }, (_, n) => pod(n).spec.containers[0]) },
+    });
+    await same(Array.from({ length: 3000 }, (_, n) => pod(n)));
   });
 });

@@ -138,6 +138,123 @@ export function maskKubeJson(text: string, o: KubeMaskOptions): { text: string; 
   return { text: detected?.text ?? base, counts };
 }
 
+/** The masking relay gives the event loop back after this much work (as the PostgreSQL relay does). */
+const SLICE_MS = 20;
+/** A document shorter than this is masked in one go (a few milliseconds). */
+const WHOLE_BELOW = 256 * 1024;
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Where the elements of a document's top-level `items` array (a list) or `rows` array (a Table) lie
+ * in its text, as [start, end) pairs, and where the array opens and closes; undefined when the text is
+ * not an object holding such an array. Gives the event loop back every SLICE_MS.
+ */
+async function topLevelElements(
+  text: string,
+): Promise<{ open: number; close: number; elements: [number, number][] } | undefined> {
+  let depth = 0;
+  let key: string | undefined;
+  let lastString = -1;
+  let array: { open: number; close: number; elements: [number, number][] } | undefined;
+  let elementStart = -1;
+  let slice = performance.now();
+  for (let i = 0; i < text.length; i++) {
+    if ((i & 0xffff) === 0 && performance.now() - slice > SLICE_MS) {
+      await nextTurn();
+      slice = performance.now();
+    }
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      const start = i;
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+      lastString = start;
+      if (array && depth === 2 && elementStart < 0) elementStart = start;
+      continue;
+    }
+    if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) continue;
+    if (c === 0x3a && depth === 1 && lastString >= 0) {
+      key = text
+        .slice(lastString + 1, i)
+        .trimEnd()
+        .replace(/"$/, '');
+      continue;
+    }
+    if (array && depth === 2 && elementStart < 0 && c !== 0x2c && c !== 0x5d) elementStart = i;
+    if (c === 0x7b || c === 0x5b) {
+      if (depth === 1 && c === 0x5b && (key === 'items' || key === 'rows') && !array)
+        array = { open: i, close: -1, elements: [] };
+      else if (depth === 0 && c !== 0x7b) return undefined;
+      depth++;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+      if (array && array.close < 0 && depth === 1 && c === 0x5d) {
+        if (elementStart >= 0) array.elements.push([elementStart, trimmedEnd(text, i)]);
+        elementStart = -1;
+        array.close = i;
+      }
+    } else if (c === 0x2c && array && array.close < 0 && depth === 2) {
+      if (elementStart >= 0) array.elements.push([elementStart, trimmedEnd(text, i)]);
+      elementStart = -1;
+    }
+  }
+  return array && array.close >= 0 && depth === 0 ? array : undefined;
+}
+
+function trimmedEnd(text: string, end: number): number {
+  let e = end;
+  while (e > 0 && /\s/.test(text[e - 1]!)) e--;
+  return e;
+}
+
+/**
+ * maskKubeJson for a whole response, without holding the event loop: a list's items (a Table's rows)
+ * are masked one by one, giving the loop back every SLICE_MS, then put back into the list, itself
+ * masked without them. A SecretList's items are Secrets (they name no kind). The result is the same as
+ * maskKubeJson's, up to whitespace between items.
+ */
+export async function maskKubeJsonSliced(
+  text: string,
+  o: KubeMaskOptions,
+): Promise<{ text: string; counts: Counts } | null> {
+  if (text.length < WHOLE_BELOW) return maskKubeJson(text, o);
+  const list = await topLevelElements(text);
+  if (!list) return maskKubeJson(text, o);
+  const hole = `gatehouse-items-${Math.random().toString(36).slice(2)}`;
+  const outerText = `${text.slice(0, list.open)}"${hole}"${text.slice(list.close + 1)}`;
+  let outer: unknown;
+  try {
+    outer = JSON.parse(outerText);
+  } catch {
+    return maskKubeJson(text, o);
+  }
+  const itemOptions = isObject(outer) && outer.kind === 'SecretList' ? { ...o, secrets: true } : o;
+  const counts: Counts = {};
+  const parts: string[] = [];
+  let changed = false;
+  let slice = performance.now();
+  for (const [start, end] of list.elements) {
+    const item = text.slice(start, end);
+    const r = maskKubeJson(item, itemOptions);
+    if (r) {
+      changed = true;
+      for (const [k, n] of Object.entries(r.counts)) add(counts, k, n);
+      parts.push(r.text);
+    } else parts.push(item);
+    if (performance.now() - slice > SLICE_MS) {
+      await nextTurn();
+      slice = performance.now();
+    }
+  }
+  const masked = maskKubeJson(outerText, o);
+  if (masked) for (const [k, n] of Object.entries(masked.counts)) add(counts, k, n);
+  if (!changed && !masked) return null;
+  const base = masked?.text ?? outerText;
+  const at = base.indexOf(`"${hole}"`);
+  if (at < 0) throw new Error('the list could not be put back together after masking');
+  return { text: `${base.slice(0, at)}[${parts.join(',')}]${base.slice(at + hole.length + 2)}`, counts };
+}
+
 /** Masks free text (a log line, exec output) with the content detectors. */
 export function maskKubeText(text: string, o: KubeMaskOptions): { text: string; counts: Counts } | null {
   const r = o.detectors.mask(text, 'redact', 'text');

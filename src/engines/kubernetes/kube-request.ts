@@ -34,7 +34,7 @@ import { readUpTo } from '../http/request-body.js';
 import { printableTarget } from '../http/request-target.js';
 import { brokenStream, endBody } from '../http/response-relay.js';
 import { REVIEWED_BODY_LIMIT_RULE, reviewedBody, reviewedBodyTooLarge } from '../http/reviewed-body.js';
-import { kubeBodyView, LineMaskingStream, maskKubeJson, type Counts } from './kube-masking.js';
+import { kubeBodyView, LineMaskingStream, maskKubeJsonSliced, type Counts } from './kube-masking.js';
 import { reasonFor, sendStatus } from './kube-responses.js';
 import type { KubeConnectionSettings } from './kube-settings.js';
 
@@ -438,10 +438,10 @@ async function relay(
   if (!json && !text) return withhold(`its content type ${type || '(none)'} cannot be masked`);
   const raw = await readCapped(up.body, m.maxBodyBytes);
   if (raw === undefined) return withhold(`it is larger than ${m.maxBodyBytes} bytes`);
-  let masked: ReturnType<typeof maskKubeJson>;
+  let masked: Awaited<ReturnType<typeof maskKubeJsonSliced>>;
   try {
     masked = json
-      ? maskKubeJson(raw.toString('utf8'), maskOptions)
+      ? await maskKubeJsonSliced(raw.toString('utf8'), maskOptions)
       : m.detectors.mask(raw.toString('utf8'), 'redact', 'text');
   } catch {
     sendStatus(
