@@ -39,7 +39,11 @@ const OPERATOR: PolicyConfig = {
   connections: ['prod-k8s'],
   rules: [
     { id: 'operator-discovery', effect: 'allow', match: { nonResourceURLs: [...KUBERNETES_DISCOVERY_URLS] } },
-    { id: 'operator-exec', effect: 'allow', match: { resources: ['pods', 'pods/exec', 'pods/attach'] } },
+    {
+      id: 'operator-exec',
+      effect: 'allow',
+      match: { resources: ['pods', 'pods/exec', 'pods/attach', 'pods/portforward'] },
+    },
   ],
 };
 
@@ -454,6 +458,59 @@ describe('a hostile Kubernetes client', { timeout: 60_000 }, () => {
         expect(i.code).toBe(0);
       },
     );
+  });
+
+  describe('port-forward', () => {
+    it.skipIf(!haveKubectl)(
+      'refuses kubectl port-forward, allowed or not: the ports it asks for travel inside the tunnel, undecided',
+      async () => {
+        const before = api.seen.length;
+        const r = await gw.kubectl(operator, ['port-forward', 'pod/web', '18080:80'], { timeoutMs: 15_000 });
+        expect(r.code).not.toBe(0);
+        expect(r.stderr).toMatch(/port-forward/);
+        expect(api.seen.slice(before).filter((s) => s.url.includes('/portforward'))).toEqual([]);
+        const st = (await statementsOf('operator'))
+          .filter((x) => x.text === 'GET /api/v1/namespaces/default/pods/web/portforward')
+          .at(-1);
+        expect(st?.ruleId).toBe('kubernetes-stream-refused');
+      },
+    );
+
+    it('refuses the tunnel upgrade by hand too, with ports in its query or not, and records it', async () => {
+      for (const query of ['?ports=8080', '']) {
+        const before = api.seen.length;
+        const target = `/api/v1/namespaces/default/pods/web/portforward${query}`;
+        const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+          const req = https.request(`${gw.server}${target}`, {
+            ca,
+            headers: {
+              authorization: `Bearer ${operator}`,
+              connection: 'Upgrade',
+              upgrade: 'websocket',
+              'sec-websocket-version': '13',
+              'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+              'sec-websocket-protocol': 'SPDY/3.1+portforward.k8s.io',
+            },
+          });
+          req.once('upgrade', (_res, socket) => {
+            socket.destroy();
+            resolve({ status: 101, body: '' });
+          });
+          req.once('response', (res) => {
+            let body = '';
+            res.on('data', (d: Buffer) => (body += d.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          });
+          req.once('error', reject);
+          req.end();
+        });
+        expect(answer.status).toBe(400);
+        expect(answer.body).toMatch(/port-forward/);
+        expect(api.seen.length).toBe(before);
+        const st = (await statementsOf('operator')).filter((x) => x.text === `GET ${target}`).at(-1);
+        expect(st?.ruleId).toBe('kubernetes-stream-refused');
+      }
+    });
   });
 
   describe('request headers', () => {

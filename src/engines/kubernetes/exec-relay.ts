@@ -21,7 +21,6 @@ import {
   decodeChannelMessage,
   decodeResize,
   encodeChannelMessage,
-  PORT_FORWARD_TUNNEL,
   type ChannelSubprotocol,
 } from '../../wire/kubernetes/channel-protocol.js';
 import {
@@ -55,6 +54,17 @@ const MAX_MESSAGE = 16 * 1024 * 1024;
 const HIGH_WATER = 64;
 /** An unfinished output line is sent (masked) after this much quiet, so prompts still show. */
 const MASK_FLUSH_MS = 40;
+
+/**
+ * kubectl ≥ 1.31 tunnels SPDY port-forward inside a WebSocket (`SPDY/3.1+portforward.k8s.io`): the
+ * ports it forwards are asked for inside the tunnel, per stream, where Gatehouse does not read them
+ * (a `ports` query parameter, which Gatehouse could decide, is not what the tunnel forwards). Relayed,
+ * a port-forward decided on the pod (or on query ports) would reach any port of it; so none is.
+ */
+export const PORT_FORWARD_REFUSAL =
+  'Gatehouse does not relay port-forward: the ports kubectl forwards are asked for inside the tunnel, ' +
+  'where Gatehouse cannot decide them. Use exec for what you need in the pod, or ask a person with ' +
+  'direct access to the cluster.';
 
 export const SPDY_REFUSAL =
   'Gatehouse relays exec, attach and port-forward over WebSockets only, and this client asked for SPDY. ' +
@@ -138,12 +148,20 @@ export async function handleKubeUpgrade(
   socket.once('close', () => gone.abort());
   const signal = holdSignal(settings.holdTimeoutMs, gone.signal);
 
-  if (upgrade.startsWith('spdy/')) {
+  if (upgrade.startsWith('spdy/') || info.subresource === 'portforward') {
     // Decide first, so a policy refusal (also what kubectl falls back to SPDY after) names its rule.
     const decision = session.decide(action);
-    const refusal = decision.effect === 'deny' ? decision : deny('spdy-unsupported', SPDY_REFUSAL);
+    const refusal =
+      decision.effect === 'deny'
+        ? decision
+        : info.subresource === 'portforward'
+          ? deny(STREAM_RULE, PORT_FORWARD_REFUSAL)
+          : deny('spdy-unsupported', SPDY_REFUSAL);
     const admission = await session.admit(action, { signal, decision: refusal });
-    if (!admission.allowed) refuse(reasonFor(admission.error.code), admission.error.message);
+    if (!admission.allowed) {
+      const ownPortForwardRefusal = refusal !== decision && info.subresource === 'portforward';
+      refuse(ownPortForwardRefusal ? 'BadRequest' : reasonFor(admission.error.code), admission.error.message);
+    }
     return;
   }
   if (upgrade !== 'websocket' || method !== 'GET')
@@ -154,17 +172,7 @@ export async function handleKubeUpgrade(
       'Gatehouse accepts WebSocket upgrades (GET with Upgrade: websocket).',
     );
 
-  const offered = offeredProtocols(req);
-  if (info.subresource === 'portforward') {
-    if (!offered.includes(PORT_FORWARD_TUNNEL))
-      return refuseRecorded(
-        action,
-        STREAM_RULE,
-        'BadRequest',
-        `port-forward needs the ${PORT_FORWARD_TUNNEL} WebSocket subprotocol (kubectl ≥ 1.31).`,
-      );
-  }
-  const subprotocol = info.subresource === 'portforward' ? PORT_FORWARD_TUNNEL : chooseSubprotocol(offered);
+  const subprotocol = chooseSubprotocol(offeredProtocols(req));
   if (subprotocol === undefined)
     return refuseRecorded(
       action,
@@ -211,7 +219,7 @@ interface RelayContext {
 }
 
 async function relaySession(c: RelayContext): Promise<void> {
-  const { settings, session, admission, action } = c;
+  const { settings, session, admission } = c;
   const url = upstreamUrl(settings.server, c.path, c.query);
   url.protocol = 'wss:';
   const masking = admission.decision.effect !== 'deny' && Boolean(admission.decision.obligations.mask);
@@ -295,8 +303,7 @@ async function relaySession(c: RelayContext): Promise<void> {
     upstream.removeAllListeners('error');
     c.deps.sessions.markRelaying(c.req.socket);
     wss.handleUpgrade(c.req, c.socket, c.head, (client) => {
-      if (action.subresource === 'portforward') splice(c, client, upstream, done);
-      else relayChannels(c, client, upstream, c.subprotocol as ChannelSubprotocol, masking, done);
+      relayChannels(c, client, upstream, c.subprotocol as ChannelSubprotocol, masking, done);
     });
   });
 }
@@ -539,45 +546,4 @@ function endWithSession(c: RelayContext, client: WebSocket, end: () => void): vo
   const onEnd = () => end();
   signal.addEventListener('abort', onEnd, { once: true });
   client.once('close', () => signal.removeEventListener('abort', onEnd));
-}
-
-/**
- * port-forward (SPDY tunnelled in WebSocket messages): decided on the pod at the upgrade, then the
- * messages are relayed as they are; the record holds the duration and bytes each way.
- */
-function splice(c: RelayContext, client: WebSocket, upstream: WebSocket, done: Done): void {
-  const toClient = sender(client, upstream);
-  const toUpstream = sender(upstream, client);
-  let up = 0;
-  let down = 0;
-  upstream.on('message', (d) => {
-    const b = toBuffer(d);
-    down += b.length;
-    toClient(b);
-  });
-  client.on('message', (d) => {
-    const b = toBuffer(d);
-    up += b.length;
-    toUpstream(b);
-  });
-  let ended = false;
-  const end = (code: number, reason: Buffer): void => {
-    if (ended) return;
-    ended = true;
-    closeBoth(client, upstream, code, reason);
-    c.deps.logger.info(
-      { connection: c.deps.connection, session: c.session.id, toUpstream: up, toClient: down },
-      'port-forward closed',
-    );
-    done(clientError ? { error: clientError } : {});
-  };
-  let clientError: { code: string; message: string } | undefined;
-  upstream.on('close', (code, reason) => end(code, reason));
-  client.on('close', (code, reason) => end(code, reason));
-  upstream.on('error', () => end(1011, Buffer.from('upstream error')));
-  client.on('error', (err) => {
-    clientError ??= clientErrorOf(err);
-    end(1011, Buffer.from('client error'));
-  });
-  endWithSession(c, client, () => end(1008, Buffer.from('session ended')));
 }
