@@ -1,6 +1,6 @@
 // A COPY … FROM STDIN held for approval is approved with its rows: Gatehouse answers CopyInResponse
 // for the server, collects the rows, asks for the approval with them shown and bound by their digest,
-// and forwards exactly those rows after it (docs/security.md class 32, docs/approvals.md). Driven by
+// and forwards exactly those rows after it (docs/security.md class 33, docs/approvals.md). Driven by
 // psql's \copy and by a raw protocol client, differentially against PostgreSQL itself where
 // Gatehouse answers in the server's place.
 
