@@ -5,6 +5,7 @@
 import type { AwsClassification, AwsRequest } from './aws-request.js';
 import { header, unknown } from './aws-request.js';
 import { rolesInJson, withPassedRoles } from './passed-roles.js';
+import { tagsInJson, withTagsOnCreate } from './tags-on-create.js';
 
 interface TargetService {
   /** IAM service prefix used in operation names. */
@@ -175,8 +176,9 @@ export function classifyJson(req: AwsRequest): AwsClassification {
       );
   }
   const resource = service.prefix === 'dynamodb' ? dynamoResource(body) : genericResource(body);
-  // A role the request hands to the service is decided as iam:PassRole too (passed-roles.ts).
-  return withPassedRoles(
+  // A role the request hands to the service is decided as iam:PassRole too (passed-roles.ts), and
+  // tags it sets as the tagging action (tags-on-create.ts).
+  const passing = withPassedRoles(
     service.prefix,
     {
       protocol: 'json',
@@ -185,4 +187,5 @@ export function classifyJson(req: AwsRequest): AwsClassification {
     },
     () => rolesInJson(body),
   );
+  return withTagsOnCreate(service.prefix, passing, () => tagsInJson(body));
 }

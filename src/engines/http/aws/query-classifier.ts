@@ -15,6 +15,7 @@
 import type { AwsClassification, AwsRequest } from './aws-request.js';
 import { header, unknown } from './aws-request.js';
 import { rolesInQuery, withPassedRoles } from './passed-roles.js';
+import { tagsInQuery, withTagsOnCreate } from './tags-on-create.js';
 
 /** Signing name → IAM service prefix, for services that speak the query protocol. */
 export const QUERY_SERVICES: Readonly<Record<string, string>> = {
@@ -152,8 +153,9 @@ export function classifyQuery(req: AwsRequest): AwsClassification {
       break;
     }
   }
-  // A role the request hands to the service is decided as iam:PassRole too (passed-roles.ts).
-  return withPassedRoles(
+  // A role the request hands to the service is decided as iam:PassRole too (passed-roles.ts), and
+  // tags it sets as the tagging action (tags-on-create.ts).
+  const passing = withPassedRoles(
     prefix,
     {
       protocol: 'query',
@@ -162,4 +164,5 @@ export function classifyQuery(req: AwsRequest): AwsClassification {
     },
     () => rolesInQuery(params),
   );
+  return withTagsOnCreate(prefix, passing, () => tagsInQuery(params));
 }
