@@ -199,3 +199,92 @@ describe('a role handed to a service is decided as iam:PassRole', { timeout: 120
     expect(st.text).toContain(`+ iam:PassRole POST / [role: ${ADMIN_ROLE}]`);
   });
 });
+
+describe('a policy can name the roles an agent may pass (awsResources)', { timeout: 120_000 }, () => {
+  let up: CheckingUpstream;
+  let gw: HttpTestGateway;
+  let home: string;
+  let aws: (...args: string[]) => Promise<{ stdout: string; stderr: string }>;
+
+  beforeAll(async () => {
+    up = await startCheckingUpstream({ credentials: [REAL], respond: canned });
+    gw = await startHttpTestGateway({
+      env: { ...process.env, GW_REAL_SECRET_24: REAL.secretAccessKey },
+      connections: {
+        aws: {
+          protocol: 'http',
+          listen: '127.0.0.1:0',
+          auth: {
+            type: 'aws-sigv4',
+            region: 'us-east-1',
+            credentials: { accessKeyId: REAL.accessKeyId, secretAccessKey: { env: 'GW_REAL_SECRET_24' } },
+            endpoints: { cloudformation: up.url },
+          },
+        },
+      },
+      policies: [
+        {
+          id: 'agents',
+          subjects: { agent: true },
+          connections: ['aws'],
+          rules: [
+            { id: 'agent-builds', effect: 'allow', match: { operations: ['cloudformation:CreateStack'] } },
+            {
+              id: 'app-roles',
+              effect: 'allow',
+              match: { operations: ['iam:PassRole'], awsResources: ['arn:aws:iam::123456789012:role/app-*'] },
+            },
+          ],
+        },
+      ],
+    });
+    const key = await gw.awsKey({ subject: 'claude', agent: true });
+    home = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-passrole-'));
+    const env = {
+      PATH: process.env['PATH'] ?? '',
+      HOME: home,
+      AWS_CONFIG_FILE: path.join(home, 'config'),
+      AWS_SHARED_CREDENTIALS_FILE: path.join(home, 'credentials'),
+      AWS_ACCESS_KEY_ID: key.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: key.secretAccessKey,
+      AWS_DEFAULT_REGION: 'us-east-1',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_MAX_ATTEMPTS: '1',
+    };
+    writeFileSync(env.AWS_CONFIG_FILE, '[default]\n');
+    const endpoint = gw.endpoint('aws');
+    aws = (...args: string[]) =>
+      promisify(execFile)('aws', [...args, '--endpoint-url', endpoint], { env, timeout: 60_000 });
+  });
+
+  afterAll(async () => {
+    await gw?.stop();
+    await up?.stop();
+    if (home) rmSync(home, { recursive: true, force: true });
+  });
+
+  const createStack = (role: string) =>
+    aws(
+      'cloudformation',
+      'create-stack',
+      '--stack-name',
+      's',
+      '--template-body',
+      '{"Resources":{}}',
+      '--role-arn',
+      role,
+    );
+
+  it('passes a role the rule names, and refuses another with nothing sent to AWS', async () => {
+    const ok = await createStack('arn:aws:iam::123456789012:role/app-deployer');
+    expect(ok.stdout).toContain('stack/s/1');
+    const before = up.seen.length;
+    const err = await createStack(ADMIN_ROLE).then(
+      () => undefined,
+      (e: { stderr: string }) => e,
+    );
+    expect(err, 'a role the rule does not name was passed').toBeDefined();
+    expect(err!.stderr).toContain('default-deny');
+    expect(up.seen.length).toBe(before);
+  });
+});

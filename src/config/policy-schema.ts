@@ -35,7 +35,7 @@ export const subjectMatchSchema = z
 export const subjectsSchema = z.union([subjectMatchSchema, z.array(subjectMatchSchema).min(1)]);
 
 const SQL_MATCH_FIELDS = ['categories', 'kinds', 'tables', 'functions'] as const;
-const HTTP_MATCH_FIELDS = ['operations', 'methods', 'paths'] as const;
+const HTTP_MATCH_FIELDS = ['operations', 'methods', 'paths', 'awsResources'] as const;
 const KUBERNETES_MATCH_FIELDS = [
   'verbs',
   'apiGroups',
@@ -83,6 +83,13 @@ export const ruleMatchSchema = z
       .min(1)
       .optional()
       .describe('HTTP path globs ("*" one segment, "**" any number of segments)'),
+    awsResources: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe(
+        'AWS: the resource a request acts on (bucket/key, table, queue URL, the role of an iam:PassRole, the key of a kms:GenerateDataKey…), case-sensitive globs where "*" matches any characters',
+      ),
     // Kubernetes (docs/kubernetes.md): the API server's request attributes, RBAC-style.
     verbs: z
       .array(z.string().min(1))

@@ -11,6 +11,7 @@ import type {
   SubjectMatchConfig,
 } from '../config/policy-schema.js';
 import {
+  compileCaseSensitiveGlob,
   compileGlob,
   compileNamePattern,
   DEFAULT_RESOLUTION,
@@ -50,6 +51,8 @@ export interface CompiledRule {
   /** Upper-case methods; undefined when any method matches. */
   readonly methods: ReadonlySet<string> | undefined;
   readonly paths: readonly PathPattern[] | undefined;
+  /** AWS resources (HttpAction.resource), case-sensitive globs. */
+  readonly awsResources: readonly ((resource: string) => boolean)[] | undefined;
   /** Kubernetes matchers; undefined unless the rule names a Kubernetes (or shared command) field. */
   readonly kubernetes: KubernetesMatch | undefined;
   /** SSH matchers; undefined unless the rule names an SSH (or shared command) field. */
@@ -155,7 +158,11 @@ function compileRule(policyId: string, r: RuleConfig): CompiledRule {
     m.kinds !== undefined ||
     m.tables !== undefined ||
     m.functions !== undefined;
-  const http = m.operations !== undefined || m.methods !== undefined || m.paths !== undefined;
+  const http =
+    m.operations !== undefined ||
+    m.methods !== undefined ||
+    m.paths !== undefined ||
+    m.awsResources !== undefined;
   const kubeOnly = hasKubernetesOnlyFields(m);
   const sshOnly = hasSshOnlyFields(m);
   const command = kubeOnly || sshOnly || hasCommandFields(m);
@@ -194,6 +201,7 @@ function compileRule(policyId: string, r: RuleConfig): CompiledRule {
         ? undefined
         : new Set(m.methods.map((x) => x.toUpperCase())),
     paths: m.paths?.map(compilePathPattern),
+    awsResources: m.awsResources?.map(compileCaseSensitiveGlob),
     kubernetes: domain === 'kubernetes' || domain === 'command' ? compileKubernetesMatch(m) : undefined,
     ssh: domain === 'ssh' || domain === 'command' ? compileSshMatch(m) : undefined,
     message: r.message,

@@ -100,3 +100,19 @@ export function functionRef(qualified: string): NameRef {
   const dot = lower.lastIndexOf('.');
   return dot < 0 ? { name: lower } : { schema: lower.slice(0, dot), name: lower.slice(dot + 1) };
 }
+
+/**
+ * `*` matches any run of characters (including none, `/` and `:` too, as in IAM's resource ARNs);
+ * everything else is literal and case-sensitive (S3 keys are; a role of another case is not the same
+ * name to a rule).
+ */
+export function compileCaseSensitiveGlob(pattern: string): (input: string) => boolean {
+  if (pattern === '*') return () => true;
+  if (!pattern.includes('*')) return (s) => s === pattern;
+  const source = pattern
+    .split('*')
+    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+    .join('.*');
+  const re = new RegExp(`^${source}$`, 's');
+  return (s) => re.test(s);
+}

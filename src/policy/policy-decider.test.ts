@@ -931,3 +931,60 @@ describe('schema', () => {
     expect(parsed[0]?.rules[0]?.id).toBe('r');
   });
 });
+
+describe('AWS resources (awsResources)', () => {
+  const d = decider([
+    {
+      id: 'agents',
+      subjects: { agent: true },
+      connections: ['aws'],
+      rules: [
+        { id: 'stacks', effect: 'allow', match: { operations: ['cloudformation:CreateStack'] } },
+        {
+          id: 'app-roles',
+          effect: 'allow',
+          match: { operations: ['iam:PassRole'], awsResources: ['arn:aws:iam::*:role/app-*'] },
+        },
+      ],
+    },
+  ]);
+  const stack = (role?: string) =>
+    httpAction({
+      connection: 'aws',
+      method: 'POST',
+      path: '/',
+      operation: 'cloudformation:CreateStack',
+      ...(role
+        ? {
+            implied: [
+              httpAction({
+                connection: 'aws',
+                method: 'POST',
+                path: '/',
+                operation: 'iam:PassRole',
+                resource: role,
+              }),
+            ],
+          }
+        : {}),
+    });
+
+  it('lets a rule name the roles a request may pass, case-sensitively', () => {
+    expect(d.decide(who({ agent: true }), stack()).effect).toBe('allow');
+    expect(d.decide(who({ agent: true }), stack('arn:aws:iam::123456789012:role/app-deployer')).effect).toBe(
+      'allow',
+    );
+    expect(d.decide(who({ agent: true }), stack('arn:aws:iam::123456789012:role/admin'))).toMatchObject({
+      effect: 'deny',
+      ruleId: 'default-deny',
+    });
+    expect(d.decide(who({ agent: true }), stack('arn:aws:iam::123456789012:role/App-deployer')).effect).toBe(
+      'deny',
+    );
+  });
+
+  it('does not match a request that names no resource', () => {
+    const r = httpAction({ connection: 'aws', method: 'POST', path: '/', operation: 'iam:PassRole' });
+    expect(d.decide(who({ agent: true }), r).effect).toBe('deny');
+  });
+});

@@ -394,6 +394,10 @@ function httpMatches(r: CompiledRule, a: HttpAction): boolean {
     const path = a.decidedPath ?? a.path;
     if (!r.paths.some((m) => m(path))) return false;
   }
+  if (r.awsResources !== undefined) {
+    const resource = a.resource;
+    if (resource === undefined || !r.awsResources.some((m) => m(resource))) return false;
+  }
   return true;
 }
 
@@ -957,5 +961,9 @@ function httpRuleReason(r: CompiledRule, a: HttpAction, matched: boolean): strin
   if (r.methods !== undefined && !r.methods.has(a.method.toUpperCase())) {
     return `no match: method ${a.method} is not in [${m.methods!.join(', ')}]`;
   }
-  return `no match: path ${a.path} is not in [${(m.paths ?? []).join(', ')}]`;
+  if (r.paths !== undefined && !r.paths.some((p) => p(a.decidedPath ?? a.path)))
+    return `no match: path ${a.path} is not in [${m.paths!.join(', ')}]`;
+  return a.resource === undefined
+    ? 'no match: the request names no AWS resource'
+    : `no match: resource ${a.resource} is not in [${(m.awsResources ?? []).join(', ')}]`;
 }
