@@ -30,6 +30,15 @@ execFileSync('aws', ['--version'], { stdio: 'ignore' }); // the AWS CLI is a tes
 
 /** Minimal successful answers: CloudFormation and EC2 in XML, Step Functions in JSON. */
 function canned(req: IncomingMessage, body: Buffer, service: string | undefined) {
+  if (service === 'lambda')
+    return {
+      status: 201,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        FunctionName: 'f',
+        FunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:f',
+      }),
+    };
   if (service === 'states')
     return {
       status: 200,
@@ -89,7 +98,7 @@ describe('a role handed to a service is decided as iam:PassRole', { timeout: 120
             type: 'aws-sigv4',
             region: 'us-east-1',
             credentials: { accessKeyId: REAL.accessKeyId, secretAccessKey: { env: 'GW_REAL_SECRET_24' } },
-            endpoints: { cloudformation: up.url, ec2: up.url, states: up.url },
+            endpoints: { cloudformation: up.url, ec2: up.url, states: up.url, lambda: up.url },
           },
         },
       },
@@ -109,7 +118,12 @@ describe('a role handed to a service is decided as iam:PassRole', { timeout: 120
               id: 'agent-builds',
               effect: 'allow',
               match: {
-                operations: ['cloudformation:CreateStack', 'states:CreateStateMachine', 'ec2:RunInstances'],
+                operations: [
+                  'cloudformation:CreateStack',
+                  'states:CreateStateMachine',
+                  'ec2:RunInstances',
+                  'lambda:CreateFunction',
+                ],
               },
             },
           ],
@@ -195,6 +209,17 @@ describe('a role handed to a service is decided as iam:PassRole', { timeout: 120
     );
     expect(stderr).toContain('no-passing-roles');
     const st = (await recorded()).findLast((s) => s.kind === 'states:CreateStateMachine')!;
+    expect(st).toMatchObject({ effect: 'deny', ruleId: 'no-passing-roles' });
+    expect(st.text).toContain(`+ iam:PassRole POST / [role: ${ADMIN_ROLE}]`);
+  });
+  it('Lambda: a function run as a role (REST JSON Role)', async () => {
+    const zip = path.join(home, 'f.zip');
+    writeFileSync(zip, Buffer.from('UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==', 'base64'));
+    const args = ['lambda', 'create-function', '--function-name', 'f', '--runtime', 'nodejs20.x'];
+    const more = ['--handler', 'index.handler', '--zip-file', `fileb://${zip}`, '--role'];
+    const stderr = await refused(...args, ...more, ADMIN_ROLE);
+    expect(stderr).toContain('no-passing-roles');
+    const st = (await recorded()).findLast((s) => s.kind === 'lambda:CreateFunction')!;
     expect(st).toMatchObject({ effect: 'deny', ruleId: 'no-passing-roles' });
     expect(st.text).toContain(`+ iam:PassRole POST / [role: ${ADMIN_ROLE}]`);
   });

@@ -145,7 +145,8 @@ export async function handleAws(
   let body: Buffer | undefined = bodyPresent ? undefined : Buffer.alloc(0);
   if (
     bodyPresent &&
-    ((protocol !== undefined && needsBody(protocol, method, query)) || shaHeader === undefined)
+    ((protocol !== undefined && needsBody(protocol, method, query, target.rawPath)) ||
+      shaHeader === undefined)
   ) {
     if (streaming)
       return fail(

@@ -20,7 +20,7 @@ export interface AwsRequest {
   readonly headers: IncomingHttpHeaders;
   /** The headers as received, name and value alternating (to tell a repeated header from a list). */
   readonly rawHeaders?: readonly string[];
-  /** The buffered body (JSON and query protocols only). */
+  /** The buffered body (JSON and query protocols, S3 DeleteObjects, Lambda's function configurations). */
   readonly body?: Buffer;
 }
 

@@ -1,12 +1,13 @@
 // Chooses the classifier for an AWS request and runs it. The protocol follows from the service the
 // client signed for (verified) and, for JSON services, the X-Amz-Target header; it is known before the
-// body is read, so only the JSON and query protocols and S3 DeleteObjects (small bodies) are buffered.
+// body is read, so only the JSON and query protocols, S3 DeleteObjects and Lambda's function
+// configurations (small bodies) are buffered.
 
 import type { IncomingHttpHeaders } from 'node:http';
 import type { AwsClassification, AwsProtocol, AwsRequest } from './aws-request.js';
 import { header } from './aws-request.js';
 import { classifyJson } from './json-classifier.js';
-import { classifyLambda } from './lambda-classifier.js';
+import { classifyLambda, lambdaNeedsBody } from './lambda-classifier.js';
 import { classifyQuery, QUERY_SERVICES } from './query-classifier.js';
 import { classifyS3, s3NeedsBody } from './s3-classifier.js';
 
@@ -24,8 +25,14 @@ export function needsBody(
   protocol: AwsProtocol,
   method: string,
   query: Readonly<Record<string, unknown>>,
+  rawPath: string,
 ): boolean {
-  return protocol === 'json' || protocol === 'query' || (protocol === 's3' && s3NeedsBody(method, query));
+  return (
+    protocol === 'json' ||
+    protocol === 'query' ||
+    (protocol === 's3' && s3NeedsBody(method, query)) ||
+    (protocol === 'rest-json' && lambdaNeedsBody(method, rawPath))
+  );
 }
 
 export function classifyAws(protocol: AwsProtocol, req: AwsRequest): AwsClassification {

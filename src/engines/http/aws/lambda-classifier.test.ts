@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { classifyLambda } from './lambda-classifier.js';
+import { classifyLambda, lambdaNeedsBody } from './lambda-classifier.js';
 
-const lambda = (method: string, rawPath: string) =>
-  classifyLambda({ service: 'lambda', method, rawPath, query: {}, headers: {} });
+const lambda = (method: string, rawPath: string, body = '') =>
+  classifyLambda({ service: 'lambda', method, rawPath, query: {}, headers: {}, body: Buffer.from(body) });
 
 describe('classifyLambda', () => {
   it.each([
@@ -37,5 +37,47 @@ describe('classifyLambda', () => {
     ['GET', '/2099-01-01/functions/billing'],
   ])('%s %s is unknown', (method, path) => {
     expect(lambda(method, path).operation).toBeUndefined();
+  });
+
+  it('reads the role and the tags of a function configuration', () => {
+    const role = 'arn:aws:iam::123456789012:role/admin';
+    const create = lambda(
+      'POST',
+      '/2015-03-31/functions',
+      JSON.stringify({
+        FunctionName: 'f',
+        Role: role,
+        Code: { ZipFile: 'UEsDBA==' },
+        Tags: { team: 'admins' },
+      }),
+    );
+    expect(create.operation).toBe('lambda:CreateFunction');
+    expect(create.implied?.map((i) => [i.operation, i.resource])).toEqual([
+      ['iam:PassRole', role],
+      ['lambda:TagResource', '*'],
+    ]);
+    const update = lambda('PUT', '/2015-03-31/functions/f/configuration', JSON.stringify({ Role: role }));
+    expect(update.implied?.map((i) => i.operation)).toEqual(['iam:PassRole']);
+    expect(lambda('PUT', '/2015-03-31/functions/f/configuration', '{"Timeout":3}').implied).toBeUndefined();
+    // A body that cannot be read as the service reads it is unknown (refused).
+    expect(lambda('POST', '/2015-03-31/functions', '{"Role":"a","Role":"b"}').operation).toBeUndefined();
+    expect(lambda('POST', '/2015-03-31/functions', 'not json').operation).toBeUndefined();
+    expect(
+      classifyLambda({
+        service: 'lambda',
+        method: 'POST',
+        rawPath: '/2015-03-31/functions',
+        query: {},
+        headers: {},
+      }).operation,
+    ).toBeUndefined();
+  });
+
+  it('asks for the bodies of those two operations only', () => {
+    expect(lambdaNeedsBody('POST', '/2015-03-31/functions')).toBe(true);
+    expect(lambdaNeedsBody('POST', '/2015-03-31/functions/')).toBe(true);
+    expect(lambdaNeedsBody('PUT', '/2015-03-31/functions/f/configuration')).toBe(true);
+    expect(lambdaNeedsBody('POST', '/2015-03-31/functions/f/invocations')).toBe(false);
+    expect(lambdaNeedsBody('PUT', '/2015-03-31/functions/f/code')).toBe(false);
   });
 });

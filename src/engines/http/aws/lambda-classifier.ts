@@ -1,9 +1,18 @@
 // Lambda's REST-JSON API → lambda:<Operation>, from the method and the path template of each
 // operation (Lambda API Reference). Invoke is lambda:InvokeFunction, its IAM action. A path that fits
 // no template is unknown. The resource is the function (name or ARN, decoded), layer or mapping id.
+// CreateFunction and UpdateFunctionConfiguration name the role the function runs as and may set tags:
+// their bodies are read (buffered, capped), the role decided as iam:PassRole (passed-roles.ts) and the
+// tags as lambda:TagResource (tags-on-create.ts). Other bodies (an invocation's payload) are not read.
 
 import type { AwsClassification, AwsRequest } from './aws-request.js';
 import { unknown } from './aws-request.js';
+import { duplicateKey } from './json-classifier.js';
+import { rolesInJson, withPassedRoles } from './passed-roles.js';
+import { tagsInJson, withTagsOnCreate } from './tags-on-create.js';
+
+/** The operations whose bodies pass a role or set tags. */
+const READS_BODY = new Set(['CreateFunction', 'UpdateFunctionConfiguration']);
 
 type Route = readonly [method: string, template: string, operation: string];
 
@@ -100,15 +109,51 @@ export function classifyLambda(req: AwsRequest): AwsClassification {
         else if (want === '{f}') resource = decoded;
       } else ok = want === got;
     }
-    if (ok)
-      return {
-        protocol: 'rest-json',
-        operation: `lambda:${route.operation}`,
-        ...(resource !== undefined ? { resource } : {}),
-      };
+    if (!ok) continue;
+    const cls: AwsClassification = {
+      protocol: 'rest-json',
+      operation: `lambda:${route.operation}`,
+      ...(resource !== undefined ? { resource } : {}),
+    };
+    return READS_BODY.has(route.operation) ? withBody(cls, req.body) : cls;
   }
   return unknown(
     'rest-json',
     `${method} ${req.rawPath.slice(0, 200)} is not a Lambda operation Gatehouse knows`,
   );
+}
+
+/** Whether a request is one whose body the classifier reads (aws-exchange.ts buffers it, capped). */
+export function lambdaNeedsBody(method: string, rawPath: string): boolean {
+  const m = method.toUpperCase();
+  const parts = segments(rawPath);
+  return (
+    (m === 'POST' && parts.length === 2 && parts[0] === '2015-03-31' && parts[1] === 'functions') ||
+    (m === 'PUT' && parts.length === 4 && parts[0] === '2015-03-31' && parts[3] === 'configuration')
+  );
+}
+
+/** The role and tags a function's configuration names, decided with it. */
+function withBody(cls: AwsClassification, body: Buffer | undefined): AwsClassification {
+  if (body === undefined) return unknown('rest-json', 'the request body was not read');
+  let doc: Record<string, unknown> = {};
+  const text = body.toString('utf8');
+  if (text.trim() !== '') {
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+        return unknown('rest-json', 'the request body is not a JSON object');
+      doc = parsed as Record<string, unknown>;
+    } catch {
+      return unknown('rest-json', 'the request body is not valid JSON');
+    }
+    const dup = duplicateKey(text);
+    if (dup !== undefined)
+      return unknown(
+        'rest-json',
+        `the request body gives the key ${JSON.stringify(dup).slice(0, 80)} twice in one object`,
+      );
+  }
+  const passing = withPassedRoles('lambda', cls, () => rolesInJson(doc));
+  return withTagsOnCreate('lambda', passing, () => tagsInJson(doc));
 }

@@ -13,9 +13,9 @@
 // ExecutionRoleArn) or `InstanceProfile` (`.Arn`/`.Name` in the query protocol: the role inside an
 // instance profile cannot be known here, so the profile is the resource). IAM and STS requests name roles
 // they manage or assume, not ones they pass; DynamoDB, SQS and Secrets Manager take no role anywhere
-// and carry data (an item, a message, a secret) that may well hold a role's ARN: none of them is read. Lambda's REST requests are not read (their bodies
-// are not buffered: an inline function package can be 50 MB); the default policy reviews
-// CreateFunction and UpdateFunctionConfiguration.
+// and carry data (an item, a message, a secret) that may well hold a role's ARN: none of them is read.
+// Lambda's REST requests are read for CreateFunction and UpdateFunctionConfiguration only
+// (lambda-classifier.ts; their bodies buffered up to the connection's maxRequestBodyBytes).
 
 import { canonicalPath } from '../../../wire/http/canonical-path.js';
 import type { AwsClassification, ImpliedRequest } from './aws-request.js';
