@@ -154,6 +154,19 @@ describe('bash agrees on which commands a line runs', () => {
     expect(c.categories, JSON.stringify(c.commands.map((x) => x.name))).toContain('unknown');
   });
 
+  // The test builtin (`[ … ]`, `test`) takes integers as they are ("integer expression expected"):
+  // only `[[ … ]]` evaluates its operands as arithmetic, so `[ $x -lt 3 ]` on a value made at run time
+  // runs nothing hidden, and stays decided as what it is (a loop's counter is not held for review).
+  it.each([
+    "x=$(printf 'a[\\44(rm x)]'); [ $x -lt 3 ]",
+    "x=$(printf 'a[\\44(rm x)]'); [ \"$x\" -eq 1 ] || true",
+    "x=$(printf 'a[\\44(rm x)]'); test $x -gt 0",
+  ])('the test builtin takes integers as they are: %j', (line) => {
+    const c = classifyShellCommand({ line });
+    expect(ranByBash(line), 'bash ran the command the value holds').not.toContain('rm');
+    expect(c.categories).not.toContain('unknown');
+  });
+
   // The login shell may be sh, not bash (dash is /bin/sh on Debian, and `useradd` gives accounts
   // /bin/sh): lines the bash grammar judges must not run anything else under dash either.
   it.each([

@@ -118,6 +118,9 @@ const EVALUATING_TEST_OPERATORS: ReadonlySet<string> = new Set([
   '-ge',
 ]);
 
+/** The test builtin's (`[ … ]`) operators that evaluate a name's subscript. */
+const NAME_TEST_OPERATORS: ReadonlySet<string> = new Set(['-v', '-R']);
+
 function hasTestOperator(node: SyntaxNode, src: string, ops: ReadonlySet<string>): boolean {
   if (node.type === 'test_operator' && ops.has(src.slice(node.start, node.end))) return true;
   return node.children.some((c) => hasTestOperator(c, src, ops));
@@ -247,7 +250,15 @@ class Walk {
         return;
       case 'test_command':
         // [[ a -eq b ]] evaluates its operands arithmetically; -v and -R evaluate a name's subscript.
-        if (hasTestOperator(node, frame.src, EVALUATING_TEST_OPERATORS)) this.evaluatesValues = true;
+        // `[ a -eq b ]` (the test builtin) takes integers only ("integer expression expected").
+        if (
+          hasTestOperator(
+            node,
+            frame.src,
+            frame.src.startsWith('[[', node.start) ? EVALUATING_TEST_OPERATORS : NAME_TEST_OPERATORS,
+          )
+        )
+          this.evaluatesValues = true;
         this.scan(node, frame);
         this.push(frame, [], '[[', 'test', ['read']);
         return;
