@@ -159,7 +159,7 @@ describe('bash agrees on which commands a line runs', () => {
   // runs nothing hidden, and stays decided as what it is (a loop's counter is not held for review).
   it.each([
     "x=$(printf 'a[\\44(rm x)]'); [ $x -lt 3 ]",
-    "x=$(printf 'a[\\44(rm x)]'); [ \"$x\" -eq 1 ] || true",
+    'x=$(printf \'a[\\44(rm x)]\'); [ "$x" -eq 1 ] || true',
     "x=$(printf 'a[\\44(rm x)]'); test $x -gt 0",
   ])('the test builtin takes integers as they are: %j', (line) => {
     const c = classifyShellCommand({ line });
