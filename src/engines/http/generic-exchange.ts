@@ -330,6 +330,13 @@ export async function handleGeneric(deps: ExchangeDeps, x: Exchange): Promise<vo
     const bodyPresent = hasBody(req);
     const length = reviewed?.length ?? declaredLength(req);
     if (length !== undefined) headers['content-length'] = String(length);
+    // A request with a body is the last on its upstream connection. An upstream that answers without
+    // reading the body (Python's http.server does, for any handler that ignores it) reads the body as
+    // the next request on that connection: a request nobody decided, or the head of one that the next
+    // request Gatehouse sends there (another client's, with the injected credential) completes.
+    // `Connection: close` makes the server stop reading after its answer (RFC 9112 §9.6) and undici
+    // never reuse the connection (docs/security.md, class 39).
+    if (bodyPresent) headers['connection'] = 'close';
     if (bodyPresent && !reviewed) goOn(x);
     const up = await callUpstream(
       settings,

@@ -1,0 +1,244 @@
+// Request smuggling through the generic HTTP engine: Gatehouse decides the request it parsed and must
+// send the upstream exactly that one, framed by itself, so that no second request rides inside the
+// first. Probed against real servers: node's http (as the other tests) and Python's standard library
+// (http.server, wsgiref), which frame and name headers in their own ways (docs/security.md, class 39).
+
+import http from 'node:http';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { Agent, request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHttpTestGateway, type HttpTestGateway } from './testkit/http-gateway.js';
+import { startPythonUpstream, type PythonUpstream } from './testkit/python-upstreams.js';
+
+const API_TOKEN = 'upstream-credential-7f3a9c';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const POLICY = {
+  id: 'dev',
+  subjects: { groups: ['dev'] },
+  connections: ['api'],
+  rules: [
+    { id: 'no-admin', effect: 'deny', match: { paths: ['/admin/**'] } },
+    { id: 'allow', effect: 'allow', match: { methods: ['GET', 'POST'], paths: ['/v1/**'] } },
+  ],
+};
+
+function gatewayFor(upstream: string): Promise<HttpTestGateway> {
+  return startHttpTestGateway({
+    env: { ...process.env, API_TOKEN },
+    connections: {
+      api: {
+        protocol: 'http',
+        listen: '127.0.0.1:0',
+        upstream,
+        auth: { type: 'bearer', token: { env: 'API_TOKEN' } },
+      },
+    },
+    policies: [POLICY],
+  });
+}
+
+/** Writes bytes on a fresh client connection; resolves with all it got within `ms`. */
+function rawExchange(endpoint: string, bytes: string, ms = 500): Promise<string> {
+  const { port } = new URL(endpoint);
+  return new Promise((resolve) => {
+    const s = net.connect(Number(port), '127.0.0.1');
+    let got = '';
+    s.on('data', (d: Buffer) => (got += d.toString('latin1')));
+    s.on('error', () => undefined);
+    s.write(Buffer.from(bytes, 'latin1'));
+    setTimeout(() => {
+      s.destroy();
+      resolve(got);
+    }, ms);
+  });
+}
+
+/** The status codes of the responses a client read (none of the bodies here holds a status line). */
+const statuses = (out: string): string[] => [...out.matchAll(/HTTP\/1\.[01] (\d{3}) /g)].map((m) => m[1]!);
+
+describe('an upstream that does not read the request body (Python http.server)', () => {
+  let py: PythonUpstream;
+  let gw: HttpTestGateway;
+  let endpoint: string;
+  let attacker: string;
+  let victim: string;
+
+  beforeAll(async () => {
+    py = await startPythonUpstream('http.server');
+    gw = await gatewayFor(py.url);
+    endpoint = gw.endpoint('api');
+    attacker = await gw.token({ subject: 'mallory', groups: ['dev'], agent: true });
+    victim = await gw.token({ subject: 'victor', groups: ['dev'] });
+  }, 30_000);
+
+  afterAll(async () => {
+    await gw?.stop();
+    await py?.stop();
+  });
+
+  const post = async (token: string, path: string, body: string, client: Agent) => {
+    const r = await request(`${endpoint}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'text/plain' },
+      body,
+      dispatcher: client,
+    });
+    return { status: r.statusCode, text: await r.body.text() };
+  };
+  const get = async (token: string, path: string, client: Agent) => {
+    const r = await request(`${endpoint}${path}`, {
+      headers: { authorization: `Bearer ${token}` },
+      dispatcher: client,
+    });
+    return { status: r.statusCode, text: await r.body.text() };
+  };
+
+  it('does not run a whole request carried in an allowed body (the denied DELETE never runs)', async () => {
+    const client = new Agent();
+    const smuggled = 'DELETE /admin/everything HTTP/1.1\r\nHost: api\r\nContent-Length: 0\r\n\r\n';
+    const r = await post(attacker, '/v1/notes', smuggled, client);
+    expect(r).toEqual({ status: 200, text: 'ran POST /v1/notes\n' });
+    // Another request after it, for the upstream to run anything it still had queued.
+    expect(await get(attacker, '/v1/ping', client)).toEqual({ status: 200, text: 'ran GET /v1/ping\n' });
+    await sleep(200);
+    expect(py.ran.filter((q) => q.target.startsWith('/admin'))).toEqual([]);
+    await client.close();
+  });
+
+  it("does not let a body's tail become the head of another client's request (with the credential)", async () => {
+    const mallory = new Agent();
+    const victor = new Agent();
+    // No end of head: the next request Gatehouse sends on that upstream connection would complete it.
+    const prefix = 'DELETE /admin/everything HTTP/1.1\r\nX-Swallow: ';
+    expect(await post(attacker, '/v1/notes', prefix, mallory)).toEqual({
+      status: 200,
+      text: 'ran POST /v1/notes\n',
+    });
+    // The victim gets its own answer, and the upstream never runs the DELETE (with the credential).
+    expect(await get(victim, '/v1/inbox', victor)).toEqual({ status: 200, text: 'ran GET /v1/inbox\n' });
+    await sleep(200);
+    expect(py.ran.filter((q) => q.target.startsWith('/admin'))).toEqual([]);
+    expect(py.ran.filter((q) => q.target === '/v1/inbox')).toEqual([
+      expect.objectContaining({ method: 'GET', authorization: `Bearer ${API_TOKEN}` }),
+    ]);
+    await mallory.close();
+    await victor.close();
+  });
+});
+
+describe('request framing a client sends (node http upstream)', () => {
+  const seen: string[] = [];
+  let api: http.Server;
+  let gw: HttpTestGateway;
+  let endpoint: string;
+  let token: string;
+
+  beforeAll(async () => {
+    api = http.createServer((req, res) => {
+      const parts: Buffer[] = [];
+      req.on('data', (c: Buffer) => parts.push(c));
+      req.on('end', () => {
+        seen.push(`${req.method} ${req.url} ${JSON.stringify(Buffer.concat(parts).toString('latin1'))}`);
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
+    gw = await gatewayFor(`http://127.0.0.1:${(api.address() as AddressInfo).port}`);
+    endpoint = gw.endpoint('api');
+    token = await gw.token({ subject: 'mallory', groups: ['dev'], agent: true });
+  }, 30_000);
+
+  afterAll(async () => {
+    await gw?.stop();
+    api?.closeAllConnections();
+    await new Promise((r) => api?.close(r));
+  });
+
+  const head = (extra: string, line = 'POST /v1/x HTTP/1.1') =>
+    `${line}\r\nHost: api\r\nAuthorization: Bearer ${token}\r\n${extra}\r\n`;
+  const admin = `GET /admin/x HTTP/1.1\r\nHost: api\r\nAuthorization: Bearer TOKEN\r\n\r\n`;
+  const plain = 'GET /admin/x HTTP/1.1\r\nHost: api\r\n\r\n';
+
+  // Each: what the client sends, and what the upstream may see (nothing, or the one request decided,
+  // with the body Gatehouse read). Never /admin.
+  const cases: [string, () => string, string[]][] = [
+    [
+      'CL and TE both',
+      () => head('Content-Length: 4\r\nTransfer-Encoding: chunked\r\n') + `0\r\n\r\n${admin}`,
+      [],
+    ],
+    [
+      'TE chunked, identity',
+      () => head('Transfer-Encoding: chunked, identity\r\n') + '5\r\nhello\r\n0\r\n\r\n',
+      [],
+    ],
+    [
+      'TE twice',
+      () => head('Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n') + '5\r\nhello\r\n0\r\n\r\n',
+      [],
+    ],
+    [
+      'TE with a space before the colon',
+      () => head('Transfer-Encoding : chunked\r\n') + '5\r\nhello\r\n0\r\n\r\n',
+      [],
+    ],
+    ['TE xchunked', () => head('Transfer-Encoding: xchunked\r\n') + '5\r\nhello\r\n0\r\n\r\n', []],
+    [
+      'two different Content-Lengths',
+      () => head('Content-Length: 5\r\nContent-Length: 6\r\n') + 'hello!',
+      [],
+    ],
+    ['Content-Length +5', () => head('Content-Length: +5\r\n') + 'hello', []],
+    ['Content-Length list', () => head('Content-Length: 5, 5\r\n') + 'hello', []],
+    [
+      'obs-fold continuation',
+      () => head('X-A: 1\r\n Transfer-Encoding: chunked\r\nContent-Length: 5\r\n') + 'hello',
+      [],
+    ],
+    ['bare LF chunk lines', () => head('Transfer-Encoding: chunked\r\n') + '5\nhello\n0\n\n', []],
+    [
+      'chunk size overflow',
+      () => head('Transfer-Encoding: chunked\r\n') + '10000000000000005\r\nhello\r\n0\r\n\r\n',
+      [],
+    ],
+    [
+      'Content-Length in a trailer',
+      () => head('Transfer-Encoding: chunked\r\n') + `5\r\nhello\r\n0\r\nContent-Length: 50\r\n\r\n${admin}`,
+      [],
+    ],
+    ['absolute-form target', () => head('', `GET http://api/admin/x HTTP/1.1`), []],
+    [
+      'Transfer-Encoding: Chunked (re-framed)',
+      () => head('Transfer-Encoding: Chunked\r\n') + '5;ext=1\r\nhello\r\n0\r\n\r\n',
+      ['POST /v1/x "hello"'],
+    ],
+    [
+      'Content-Length 005 (re-framed)',
+      () => head('Content-Length: 005\r\n') + 'hello',
+      ['POST /v1/x "hello"'],
+    ],
+    [
+      'a request in a GET body stays body',
+      () => head(`Content-Length: ${plain.length}\r\n`, 'GET /v1/x HTTP/1.1') + plain,
+      [`GET /v1/x ${JSON.stringify(plain)}`],
+    ],
+  ];
+
+  it.each(cases)('%s: the upstream reads only what was decided', async (_name, bytes, expected) => {
+    seen.length = 0;
+    const out = await rawExchange(endpoint, bytes().replaceAll('TOKEN', token), 400);
+    expect(seen).toEqual(expected);
+    if (expected.length === 0) expect(statuses(out)).not.toContain('200');
+  });
+
+  it('decides each pipelined request on its own', async () => {
+    seen.length = 0;
+    const one = head('', 'GET /v1/a HTTP/1.1');
+    const out = await rawExchange(endpoint, `${one}${admin.replaceAll('TOKEN', token)}${one}`, 600);
+    expect(statuses(out)).toEqual(['200', '403', '200']);
+    expect(seen).toEqual(['GET /v1/a ""', 'GET /v1/a ""']);
+  });
+});
