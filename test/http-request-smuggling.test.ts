@@ -242,3 +242,44 @@ describe('request framing a client sends (node http upstream)', () => {
     expect(seen).toEqual(['GET /v1/a ""', 'GET /v1/a ""']);
   });
 });
+
+describe('header names a WSGI server reads as others (Python wsgiref)', () => {
+  let py: PythonUpstream;
+  let gw: HttpTestGateway;
+  let endpoint: string;
+  let token: string;
+
+  beforeAll(async () => {
+    py = await startPythonUpstream('wsgiref');
+    gw = await gatewayFor(py.url);
+    endpoint = gw.endpoint('api');
+    token = await gw.token({ subject: 'mallory', groups: ['dev'], agent: true });
+  }, 30_000);
+
+  afterAll(async () => {
+    await gw?.stop();
+    await py?.stop();
+  });
+
+  it('does not forward X_HTTP_Method_Override, X_Original_URL or X_Forwarded_For', async () => {
+    py.ran.length = 0;
+    const r = await request(`${endpoint}/v1/notes`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${token}`,
+        x_http_method_override: 'DELETE',
+        x_original_url: '/admin/everything',
+        x_forwarded_for: '10.0.0.1',
+        'x-request-id': 'kept',
+      },
+      body: 'note',
+    });
+    // The request decided is the request run: POST /v1/notes, no other method or path named.
+    expect(await r.body.text()).toBe('ran POST /v1/notes\n');
+    expect(py.ran).toHaveLength(1);
+    expect(py.ran[0]!.override).toBeNull();
+    expect(py.ran[0]!.headers).toContain('HTTP_X_REQUEST_ID');
+    expect(py.ran[0]!.headers).not.toContain('HTTP_X_ORIGINAL_URL');
+    expect(py.ran[0]!.headers).not.toContain('HTTP_X_FORWARDED_FOR');
+  });
+});

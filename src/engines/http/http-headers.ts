@@ -1,6 +1,7 @@
 // Which headers cross the gateway. Hop-by-hop headers (RFC 9110 §7.6.1) never do; the client's
 // credential and Host never reach the upstream; AWS signing headers are replaced by the gateway's own;
-// method-override headers never do (the method decided is the method sent: method-override.ts).
+// method-override headers never do (the method decided is the method sent: method-override.ts); nor,
+// to a generic upstream, any name with "_", which CGI-style servers read as the name with "-".
 
 import type { IncomingHttpHeaders } from 'node:http';
 import { METHOD_OVERRIDE_HEADERS } from './method-override.js';
@@ -88,6 +89,10 @@ export function forwardRequestHeaders(
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined || HOP_BY_HOP.has(name) || CLIENT_ONLY.has(name) || named.has(name)) continue;
     if (options.aws && (AWS_SIGNING.has(name) || name === 'x-amz-decoded-content-length')) continue;
+    // CGI, WSGI and PHP name a header HTTP_<NAME> with "-" turned to "_": X_Original_URL reads as
+    // X-Original-URL there, past every name withheld above (docs/security.md, class 40). A generic
+    // upstream gets no name with "_" (nginx's default too); AWS keeps them (x-amz-meta-my_key).
+    if (!options.aws && name.includes('_')) continue;
     if (options.awsChunked && AWS_CHUNKED.has(name)) continue;
     if (name.startsWith('proxy-')) continue;
     let v = Array.isArray(value) ? value.join(', ') : value;
