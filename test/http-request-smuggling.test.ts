@@ -3,11 +3,13 @@
 // first. Probed against real servers: node's http (as the other tests) and Python's standard library
 // (http.server, wsgiref), which frame and name headers in their own ways (docs/security.md, class 39).
 
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { websocketAccept } from '../src/engines/http/websocket-relay.js';
 import { startHttpTestGateway, type HttpTestGateway } from './testkit/http-gateway.js';
 import { startPythonUpstream, type PythonUpstream } from './testkit/python-upstreams.js';
 
@@ -125,6 +127,31 @@ describe('an upstream that does not read the request body (Python http.server)',
     ]);
     await mallory.close();
     await victor.close();
+  });
+
+  it('does not open a tunnel on a 101 that is not a WebSocket handshake (a status the caller names)', async () => {
+    py.ran.length = 0;
+    const key = randomBytes(16).toString('base64');
+    // The upstream answers 101 with whatever headers it is asked for, the accept for the client's key
+    // among them, and goes on reading HTTP on that connection.
+    const echoed = ['Upgrade:websocket', 'Connection:Upgrade', `Sec-WebSocket-Accept:${websocketAccept(key)}`]
+      .map((h) => `h=${encodeURIComponent(h)}`)
+      .join('&');
+    const { port } = new URL(endpoint);
+    const s = net.connect(Number(port), '127.0.0.1');
+    let got = '';
+    s.on('data', (d: Buffer) => (got += d.toString('latin1')));
+    s.on('error', () => undefined);
+    s.write(
+      `GET /v1/status?code=101&${echoed} HTTP/1.1\r\nHost: api\r\nAuthorization: Bearer ${attacker}\r\n` +
+        `Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${key}\r\n\r\n`,
+    );
+    await sleep(300);
+    s.write('DELETE /admin/everything HTTP/1.1\r\nHost: api\r\n\r\n');
+    await sleep(300);
+    s.destroy();
+    expect(statuses(got)).toEqual(['502']);
+    expect(py.ran.map((q) => `${q.method} ${q.target.split('?')[0]}`)).toEqual(['GET /v1/status']);
   });
 });
 

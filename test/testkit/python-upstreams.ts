@@ -24,9 +24,11 @@ export interface PythonUpstream {
 }
 
 // http.server with keep-alive (HTTP/1.1) whose handlers answer without reading the request body, as
-// many handlers written on it do (a 404, a health check, an early error).
+// many handlers written on it do (a 404, a health check, an early error). /v1/status?code=N&h=Name:value
+// answers the status and headers the caller names (as httpbin's /status does), then goes on reading.
 const HTTP_SERVER = `
 import json, sys
+from urllib.parse import urlsplit, parse_qs
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class H(BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'
@@ -34,8 +36,14 @@ class H(BaseHTTPRequestHandler):
         print(json.dumps({'method': self.command, 'target': self.path,
                           'authorization': self.headers.get('authorization'),
                           'headers': list(self.headers.keys())}), flush=True)
+        q = parse_qs(urlsplit(self.path).query) if self.path.startswith('/v1/status') else {}
+        code = int(q.get('code', ['200'])[0])
+        self.send_response(code)
+        for h in q.get('h', []):
+            self.send_header(*h.split(':', 1))
+        if code == 101:
+            return self.end_headers()
         body = ('ran %s %s\\n' % (self.command, self.path)).encode()
-        self.send_response(200)
         self.send_header('content-type', 'text/plain')
         self.send_header('content-length', str(len(body)))
         self.end_headers()

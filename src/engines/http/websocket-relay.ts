@@ -3,7 +3,7 @@
 // holds the upgrade, its decision and, at the end, the duration (bytes each way go to the log).
 // Spec: RFC 6455 §4 (opening handshake), RFC 9110 §7.8 (Upgrade).
 
-import { randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import http, { STATUS_CODES, type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { Socket } from 'node:net';
@@ -24,6 +24,18 @@ import {
 import { forwardRequestHeaders } from './http-headers.js';
 import type { HttpConnectionSettings } from './http-settings.js';
 import { STALLED_ERROR, wasStalled } from '../write-stall.js';
+
+const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+
+/** The Sec-WebSocket-Accept a server answers a key with (RFC 6455 §4.2.2). */
+export function websocketAccept(key: string): string {
+  return createHash('sha1').update(`${key}${WEBSOCKET_GUID}`).digest('base64');
+}
+
+/** A Sec-WebSocket-Key as RFC 6455 §4.1 has it: 16 bytes, base64. */
+function isWebSocketKey(v: string | undefined): v is string {
+  return v !== undefined && /^[A-Za-z0-9+/]{21}[AQgw]==$/.test(v);
+}
 
 function refuse(socket: Duplex, r: ErrorResponse): void {
   if (socket.destroyed) return;
@@ -55,6 +67,9 @@ export async function handleUpgrade(
   ) {
     return fail('malformed', 'Only WebSocket upgrades (GET with Upgrade: websocket) are passed through.');
   }
+  const clientKey = req.headers['sec-websocket-key'];
+  if (!isWebSocketKey(clientKey))
+    return fail('malformed', 'A WebSocket upgrade needs a Sec-WebSocket-Key (16 bytes, base64).');
   const opened = await openBearerSession(deps, req);
   if (!('admit' in opened)) return fail(opened.failure, opened.message);
   const session = opened;
@@ -101,6 +116,11 @@ export async function handleUpgrade(
   }
 
   const url = settings.generic.base;
+  // Gatehouse's own handshake with the upstream: a key the client never sees, whose answer proves the
+  // upstream speaks WebSocket. An endpoint that answers 101 to whatever asks (a status the caller
+  // names, a reflected header) and goes on reading HTTP would otherwise get every byte the client
+  // sends next as requests nobody decided (docs/security.md, class 41).
+  const upstreamKey = randomBytes(16).toString('base64');
   const headers: Record<string, string> = {
     ...forwardRequestHeaders(req.headers, { aws: false, awsChunked: false }),
     ...settings.staticHeaders,
@@ -108,6 +128,7 @@ export async function handleUpgrade(
     host: url.host,
     connection: 'Upgrade',
     upgrade: 'websocket',
+    'sec-websocket-key': upstreamKey,
   };
   const started = performance.now();
   let settled = false;
@@ -136,10 +157,24 @@ export async function handleUpgrade(
     ...(settings.openSocket ? { createConnection: tunnelConnection(settings.openSocket, url) } : {}),
   });
   upReq.on('upgrade', (upRes: IncomingMessage, upSocket: Duplex, upHead: Buffer) => {
+    if (
+      String(upRes.headers.upgrade ?? '').toLowerCase() !== 'websocket' ||
+      upRes.headers['sec-websocket-accept'] !== websocketAccept(upstreamKey)
+    ) {
+      upSocket.destroy();
+      const message = 'the upstream answered 101 without completing a WebSocket handshake';
+      done({ code: 'upstream_not_websocket', message });
+      fail('upstream-unreachable', `Gatehouse refused the upgrade: ${message}.`, admission.statementId);
+      return;
+    }
     if (upSocket instanceof Socket) upSocket.setTimeout(0);
     const lines = [`HTTP/1.1 101 ${STATUS_CODES[101]}`];
-    for (let i = 0; i + 1 < upRes.rawHeaders.length; i += 2)
+    for (let i = 0; i + 1 < upRes.rawHeaders.length; i += 2) {
+      // The upstream accepted Gatehouse's key; the client is answered for its own.
+      if (upRes.rawHeaders[i]!.toLowerCase() === 'sec-websocket-accept') continue;
       lines.push(`${upRes.rawHeaders[i]}: ${upRes.rawHeaders[i + 1]}`);
+    }
+    lines.push(`Sec-WebSocket-Accept: ${websocketAccept(clientKey)}`);
     socket.write(`${lines.join('\r\n')}\r\n\r\n`);
     if (upHead.length > 0) socket.write(upHead);
     if (head.length > 0) upSocket.write(head);
