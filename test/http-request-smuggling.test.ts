@@ -153,6 +153,18 @@ describe('an upstream that does not read the request body (Python http.server)',
     expect(statuses(got)).toEqual(['502']);
     expect(py.ran.map((q) => `${q.method} ${q.target.split('?')[0]}`)).toEqual(['GET /v1/status']);
   });
+
+  it('refuses a WebSocket upgrade without a Sec-WebSocket-Key', async () => {
+    py.ran.length = 0;
+    const out = await rawExchange(
+      endpoint,
+      `GET /v1/status?code=101 HTTP/1.1\r\nHost: api\r\nAuthorization: Bearer ${attacker}\r\n` +
+        'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\r\n',
+      300,
+    );
+    expect(statuses(out)).toEqual(['400']);
+    expect(py.ran).toEqual([]);
+  });
 });
 
 describe('request framing a client sends (node http upstream)', () => {
