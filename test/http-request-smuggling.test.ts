@@ -9,6 +9,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PolicyConfig } from '../src/config/policy-schema.js';
 import { websocketAccept } from '../src/engines/http/websocket-relay.js';
 import { startHttpTestGateway, type HttpTestGateway } from './testkit/http-gateway.js';
 import { startPythonUpstream, type PythonUpstream } from './testkit/python-upstreams.js';
@@ -16,7 +17,7 @@ import { startPythonUpstream, type PythonUpstream } from './testkit/python-upstr
 const API_TOKEN = 'upstream-credential-7f3a9c';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const POLICY = {
+const POLICY: PolicyConfig = {
   id: 'dev',
   subjects: { groups: ['dev'] },
   connections: ['api'],
