@@ -20,6 +20,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { StoredStatement } from '../src/core/records.js';
 import type { Gateway } from '../src/main.js';
+import { websocketAccept } from '../src/engines/http/websocket-relay.js';
 import { bufferedOutput } from '../src/engines/write-stall.js';
 import { defaultSshPolicies } from '../src/policy/index.js';
 import { encode } from '../src/wire/postgres/index.js';
@@ -231,9 +232,12 @@ async function startUpstream(): Promise<Upstream> {
     res.end('{"ok":true}');
   });
   // A WebSocket that floods: the 101, then bytes as fast as the gateway takes them.
-  up.server.on('upgrade', (_req, socket: net.Socket) => {
+  up.server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket) => {
     socket.on('error', () => undefined);
-    socket.write('HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\r\n');
+    const accept = websocketAccept(String(req.headers['sec-websocket-key']));
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: ${accept}\r\n\r\n`,
+    );
     const chunk = Buffer.alloc(64 * 1024, 0x77);
     const pump = (): void => {
       while (!socket.destroyed) {
