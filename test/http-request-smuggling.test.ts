@@ -323,3 +323,74 @@ describe('header names a WSGI server reads as others (Python wsgiref)', () => {
     expect(py.ran[0]!.headers).not.toContain('HTTP_X_FORWARDED_FOR');
   });
 });
+
+describe('a response whose status has no body, sent with one (a raw upstream)', () => {
+  const forged =
+    'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 19\r\n\r\n{"forged":"yes!!!"}';
+  let up: net.Server;
+  let gw: HttpTestGateway;
+  let endpoint: string;
+
+  beforeAll(async () => {
+    // One request at a time per connection, as most servers. /v1/note/<status> answers that status
+    // with no Content-Length, then, a moment later, a body that is a whole response.
+    up = net.createServer((s) => {
+      let buf = '';
+      let busy = false;
+      s.on('error', () => undefined);
+      const next = (): void => {
+        const end = buf.indexOf('\r\n\r\n');
+        if (busy || end < 0) return;
+        const line = buf.slice(0, buf.indexOf('\r\n'));
+        buf = buf.slice(end + 4);
+        const status = /^GET \/v1\/note\/(\d{3}) /.exec(line)?.[1];
+        if (status) {
+          busy = true;
+          s.write(`HTTP/1.1 ${status} X\r\ncontent-type: text/plain\r\n\r\n`);
+          setTimeout(() => {
+            s.write(forged);
+            busy = false;
+            next();
+          }, 150);
+          return;
+        }
+        const body = `real answer to ${line}`;
+        s.write(
+          `HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+        );
+        next();
+      };
+      s.on('data', (d: Buffer) => {
+        buf += d.toString('latin1');
+        next();
+      });
+    });
+    await new Promise<void>((r) => up.listen(0, '127.0.0.1', r));
+    gw = await gatewayFor(`http://127.0.0.1:${(up.address() as AddressInfo).port}`);
+    endpoint = gw.endpoint('api');
+  }, 30_000);
+
+  afterAll(async () => {
+    await gw?.stop();
+    await new Promise((r) => up?.close(r));
+  });
+
+  it.each(['204', '304'])("a %s's stray body is never another principal's response", async (status) => {
+    const mallory = await gw.token({ subject: 'mallory', groups: ['dev'], agent: true });
+    const victor = await gw.token({ subject: 'victor', groups: ['dev'] });
+    const first = rawExchange(
+      endpoint,
+      `GET /v1/note/${status} HTTP/1.1\r\nHost: api\r\nAuthorization: Bearer ${mallory}\r\n\r\n`,
+      500,
+    );
+    await sleep(50);
+    const second = await rawExchange(
+      endpoint,
+      `GET /v1/inbox HTTP/1.1\r\nHost: api\r\nAuthorization: Bearer ${victor}\r\n\r\n`,
+      400,
+    );
+    expect(statuses(await first)).toEqual([status]);
+    expect(second).not.toContain('forged');
+    expect(second).toContain('real answer to GET /v1/inbox HTTP/1.1');
+  });
+});

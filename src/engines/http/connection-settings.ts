@@ -19,6 +19,7 @@ import { DEFAULT_RESPONSE_FIELDS, fieldMatcher } from './field-names.js';
 import { clientLimitsFrom } from './client-limits.js';
 import type { AwsUpstream, GenericUpstream, HttpConnectionSettings } from './http-settings.js';
 import { undiciConnector, upstreamSocketOpener } from './upstream-socket.js';
+import { closeAfterBodyless } from './bodyless-status.js';
 
 export interface RevealableSecret {
   reveal(): string;
@@ -195,6 +196,6 @@ export async function buildHttpConnectionSettings(
     dispatcher: new Agent({
       connect: openSocket ? undiciConnector(openSocket) : tls,
       keepAliveTimeout: 4_000,
-    }),
+    }).compose(closeAfterBodyless),
   };
 }
