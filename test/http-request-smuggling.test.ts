@@ -2,7 +2,7 @@
 // send the upstream exactly that one, framed by itself, so that no second request rides inside the
 // first. Probed against real servers: node's http (as the other tests) and Python's standard library
 // (http.server, wsgiref), which frame and name headers in their own ways, and a raw one for responses
-// framed against the rules (docs/security.md, classes 39–42).
+// framed against the rules (docs/security.md, classes 40–43).
 
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';

@@ -2,7 +2,7 @@
 // a server that sends a body with one anyway (RFC 9110 §15.3.5, §15.4.5 forbid it; node drops it,
 // Python's http.server writes what the handler writes) would have that body read as the response to
 // the next request Gatehouse sends on the connection, another principal's. undici already closes
-// after HEAD; this closes after these (docs/security.md, class 42).
+// after HEAD; this closes after these (docs/security.md, class 43).
 
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';

@@ -335,7 +335,7 @@ export async function handleGeneric(deps: ExchangeDeps, x: Exchange): Promise<vo
     // the next request on that connection: a request nobody decided, or the head of one that the next
     // request Gatehouse sends there (another client's, with the injected credential) completes.
     // `Connection: close` makes the server stop reading after its answer (RFC 9112 §9.6) and undici
-    // never reuse the connection (docs/security.md, class 39).
+    // never reuse the connection (docs/security.md, class 40).
     if (bodyPresent) headers['connection'] = 'close';
     if (bodyPresent && !reviewed) goOn(x);
     const up = await callUpstream(

@@ -90,7 +90,7 @@ export function forwardRequestHeaders(
     if (value === undefined || HOP_BY_HOP.has(name) || CLIENT_ONLY.has(name) || named.has(name)) continue;
     if (options.aws && (AWS_SIGNING.has(name) || name === 'x-amz-decoded-content-length')) continue;
     // CGI, WSGI and PHP name a header HTTP_<NAME> with "-" turned to "_": X_Original_URL reads as
-    // X-Original-URL there, past every name withheld above (docs/security.md, class 40). A generic
+    // X-Original-URL there, past every name withheld above (docs/security.md, class 41). A generic
     // upstream gets no name with "_" (nginx's default too); AWS keeps them (x-amz-meta-my_key).
     if (!options.aws && name.includes('_')) continue;
     if (options.awsChunked && AWS_CHUNKED.has(name)) continue;

@@ -119,7 +119,7 @@ export async function handleUpgrade(
   // Gatehouse's own handshake with the upstream: a key the client never sees, whose answer proves the
   // upstream speaks WebSocket. An endpoint that answers 101 to whatever asks (a status the caller
   // names, a reflected header) and goes on reading HTTP would otherwise get every byte the client
-  // sends next as requests nobody decided (docs/security.md, class 41).
+  // sends next as requests nobody decided (docs/security.md, class 42).
   const upstreamKey = randomBytes(16).toString('base64');
   const headers: Record<string, string> = {
     ...forwardRequestHeaders(req.headers, { aws: false, awsChunked: false }),
