@@ -4,6 +4,7 @@
 // control characters are made visible: a record must not drive the operator's terminal.
 
 import type { ResultSample } from '../core/records.js';
+import { revealInvisible } from '../core/visible-text.js';
 import { parseAsciicast } from '../wire/asciicast/asciicast-writer.js';
 import type { StoredEvent } from '../store/event-queries.js';
 import { EVENT_TYPES } from './event-data.js';
@@ -24,10 +25,14 @@ export interface TimelineOptions {
 /** The result code engines record for a statement of a request that was never executed. */
 const NOT_EXECUTED = 'not-executed';
 
-/** C0/C1 controls, DEL and line separators become visible escapes (newlines kept when asked). */
+/**
+ * C0/C1 controls, DEL and line separators become visible escapes (newlines kept when asked), and
+ * characters that reorder or hide text (bidi overrides, zero-width, tags) are shown as `⟨U+XXXX⟩`
+ * (src/core/visible-text.ts), as every other surface that shows client text does.
+ */
 export function safe(s: string, keepNewlines = false): string {
   // eslint-disable-next-line no-control-regex
-  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+  return revealInvisible(s).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
     if (keepNewlines && c === '\n') return '\n';
     if (c === '\t') return '  ';
     const code = c.charCodeAt(0);
