@@ -18,6 +18,7 @@ import { EVENT_TYPES } from '../recording/event-data.js';
 import { eventLine, sampleRefOf } from '../recording/recording-export.js';
 import { canonicalJson } from '../recording/canonical-json.js';
 import { Timeline } from '../recording/replay-timeline.js';
+import { PLAYBACK_END, PLAYBACK_START, PlaybackFilter } from '../recording/terminal-playback.js';
 import type { EventReader, StoredEvent } from '../store/event-queries.js';
 import { processIo, type CliIo } from './cli-io.js';
 import { textTable } from './text-table.js';
@@ -83,13 +84,22 @@ async function playTerminals(io: CliIo, casts: readonly string[], speed: number)
     io.stdout.write(
       `\n── terminal recording ${i + 1}/${casts.length}: ${text(header.title)} ${text(header.command)}\n`,
     );
+    // The output is the resource's, driven by the agent: played in the alternate screen, with only the
+    // sequences that draw inside it (src/recording/terminal-playback.ts), so it cannot rewrite the
+    // timeline above, set the clipboard or make the terminal type an answer (docs/security.md).
+    const filter = new PlaybackFilter();
+    io.stdout.write(PLAYBACK_START);
     let last = 0;
-    for (const [t, code, data] of events) {
-      if (code !== 'o') continue;
-      const gap = Math.min(Math.max(0, t - last), 2) / speed;
-      last = t;
-      if (gap > 0) await new Promise((r) => setTimeout(r, gap * 1000));
-      io.stdout.write(data);
+    try {
+      for (const [t, code, data] of events) {
+        if (code !== 'o') continue;
+        const gap = Math.min(Math.max(0, t - last), 2) / speed;
+        last = t;
+        if (gap > 0) await new Promise((r) => setTimeout(r, gap * 1000));
+        io.stdout.write(filter.write(data));
+      }
+    } finally {
+      io.stdout.write(PLAYBACK_END);
     }
     io.stdout.write('\n── end of recording\n');
   }
