@@ -33,6 +33,19 @@ describe('redactSqlSecrets', () => {
       "SELECT dblink_connect('host=db password=''quoted pw'' user=r')",
       `SELECT dblink_connect('host=db password=${REDACTED}')`,
     ],
+    // Forms PostgreSQL reads as the same password (docs/security.md class 41).
+    ["ALTER ROLE bob PASSWORD U&'s\\0065cret'", `ALTER ROLE bob PASSWORD '${REDACTED}'`],
+    ["ALTER ROLE bob PASSWORD 'sec'\n'ret'", `ALTER ROLE bob PASSWORD '${REDACTED}'\n'${REDACTED}'`],
+    [
+      "CREATE USER MAPPING FOR bob SERVER s OPTIONS (sslpassword 'k')",
+      `CREATE USER MAPPING FOR bob SERVER s OPTIONS (sslpassword '${REDACTED}')`,
+    ],
+    [
+      "CREATE USER MAPPING FOR bob SERVER s OPTIONS (U&\"p!0061ssword\" UESCAPE '!' 'k')",
+      `CREATE USER MAPPING FOR bob SERVER s OPTIONS (U&"p!0061ssword" UESCAPE '!' '${REDACTED}')`,
+    ],
+    ["ALTER ROLE bob PASSWORD U&'s!0065cret' UESCAPE '!'", `ALTER ROLE bob PASSWORD '${REDACTED}'`],
+    ["SELECT dblink_connect(U&'host=db p\\0061ssword=pw')", `SELECT dblink_connect('${REDACTED}')`],
   ])('%s', (input, expected) => {
     const r = redactSqlSecrets(input);
     expect(r.text).toBe(expected);

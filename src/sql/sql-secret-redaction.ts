@@ -5,8 +5,11 @@
 
 export const REDACTED = '[REDACTED]';
 
-/** Cheap test first: most statements hold none of these, and pay nothing more. */
-const MAYBE = /passw|:\/\/[^\s'"]*:[^\s'"@]*@/i;
+/**
+ * Cheap test first: most statements hold none of these, and pay nothing more. `U&'` and `U&"` may
+ * spell either with Unicode escapes (`U&"p\0061ssword"` is the option name password).
+ */
+const MAYBE = /passw|u&['"]|:\/\/[^\s'"]*:[^\s'"@]*@/i;
 
 type Token =
   | {
@@ -15,7 +18,9 @@ type Token =
       end: number;
       bodyStart: number;
       bodyEnd: number;
-      escapes: 'sql' | 'c' | 'dollar';
+      escapes: 'sql' | 'c' | 'dollar' | 'unicode';
+      /** The escape character of a U&'…' literal. */
+      esc?: string;
     }
   | { kind: 'word'; start: number; end: number; lower: string }
   | { kind: 'param'; start: number; end: number; index: number }
@@ -46,6 +51,30 @@ function tokens(sql: string): Token[] {
           depth--;
           i += 2;
         } else i++;
+      }
+    } else if ((c === 'U' || c === 'u') && next === '&' && (sql[i + 2] === "'" || sql[i + 2] === '"')) {
+      // U&'…' and U&"…": Unicode escapes (\XXXX, \+XXXXXX, or another escape character given by a
+      // UESCAPE clause). PostgreSQL reads U&'…' as any string literal, PASSWORD U&'…' included.
+      const quote = sql[i + 2] as string;
+      const start = i;
+      i += 3;
+      const bodyStart = i;
+      while (i < n) {
+        if (sql[i] === quote && sql[i + 1] === quote) i += 2;
+        else if (sql[i] === quote) break;
+        else i++;
+      }
+      const bodyEnd = Math.min(i, n);
+      i = Math.min(i + 1, n);
+      // A UESCAPE clause belongs to the token (the value after it is the option's, not this one).
+      const uescape = /^\s*uescape\s*'([^'])'/i.exec(sql.slice(i, i + 40));
+      const esc = uescape?.[1] ?? '\\';
+      if (uescape) i += uescape[0].length;
+      if (quote === "'") {
+        out.push({ kind: 'string', start, end: i, bodyStart, bodyEnd, escapes: 'unicode', esc });
+      } else {
+        const name = decodeUnicodeEscapes(sql.slice(bodyStart, bodyEnd).replace(/""/g, '"'), esc);
+        out.push({ kind: 'word', start, end: i, lower: name.toLowerCase() });
       }
     } else if (c === "'" || ((c === 'E' || c === 'e') && next === "'")) {
       const cStyle = c !== "'";
@@ -110,6 +139,40 @@ function tokens(sql: string): Token[] {
   return out;
 }
 
+/** The text of a U&'…' / U&"…" body: `\XXXX`, `\+XXXXXX` and a doubled escape character decoded. */
+function decodeUnicodeEscapes(body: string, esc: string): string {
+  let out = '';
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i] as string;
+    if (c !== esc) {
+      out += c;
+      continue;
+    }
+    if (body[i + 1] === esc) {
+      out += esc;
+      i++;
+      continue;
+    }
+    const m =
+      body[i + 1] === '+'
+        ? /^[0-9a-fA-F]{6}/.exec(body.slice(i + 2))
+        : /^[0-9a-fA-F]{4}/.exec(body.slice(i + 1));
+    if (!m) {
+      out += c;
+      continue;
+    }
+    const cp = parseInt(m[0], 16);
+    out += cp <= 0x10ffff ? String.fromCodePoint(cp) : '';
+    i += m[0].length + (body[i + 1] === '+' ? 1 : 0);
+  }
+  return out;
+}
+
+/** Option names and keywords whose literal is a password: PASSWORD, and sslpassword and the like. */
+function isPasswordWord(lower: string): boolean {
+  return lower === 'passwd' || lower.endsWith('password');
+}
+
 /** `password=secret` (libpq conninfo) and `scheme://user:secret@` inside a literal's body. */
 function redactInsideLiteral(body: string): string {
   return (
@@ -136,13 +199,20 @@ export function redactSqlSecrets(text: string): RedactedStatement {
   const params: number[] = [];
   for (let k = 0; k < toks.length; k++) {
     const t = toks[k] as Token;
-    if (t.kind === 'word' && t.lower === 'password') {
-      // PASSWORD 'x' (roles) and OPTIONS (password 'x') (user mappings, servers): the keyword or
-      // option name directly followed by the literal. `password = 'x'` in a WHERE clause is data.
+    if (t.kind === 'word' && isPasswordWord(t.lower)) {
+      // PASSWORD 'x' (roles) and OPTIONS (password 'x') (user mappings, servers; sslpassword too): the
+      // keyword or option name directly followed by the literal. `password = 'x'` in a WHERE clause
+      // is data.
       const v = toks[k + 1];
       if (v?.kind === 'string') {
         edits.push({ start: v.start, end: v.end, replacement: `'${REDACTED}'` });
         k++;
+        // A literal continued on the next line ('abc'\n'def' is 'abcdef' to PostgreSQL): every part.
+        while (toks[k + 1]?.kind === 'string') {
+          const more = toks[k + 1] as Token;
+          edits.push({ start: more.start, end: more.end, replacement: `'${REDACTED}'` });
+          k++;
+        }
       } else if (v?.kind === 'param') {
         if (v.index > 0) params.push(v.index - 1);
         k++;
@@ -153,6 +223,13 @@ export function redactSqlSecrets(text: string): RedactedStatement {
       const body = text.slice(t.bodyStart, t.bodyEnd);
       const redacted = redactInsideLiteral(body);
       if (redacted !== body) edits.push({ start: t.bodyStart, end: t.bodyEnd, replacement: redacted });
+      // Escapes can spell a conninfo's password=: the literal is judged as PostgreSQL reads it, and
+      // redacted whole.
+      else if (t.escapes === 'unicode') {
+        const decoded = decodeUnicodeEscapes(body, t.esc ?? '\\');
+        if (redactInsideLiteral(decoded) !== decoded)
+          edits.push({ start: t.start, end: t.end, replacement: `'${REDACTED}'` });
+      }
     }
   }
   if (edits.length === 0 && params.length === 0) return { text, params: [], changed: false };
