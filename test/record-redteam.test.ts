@@ -3,11 +3,16 @@
 // - `sessions replay` shows bidi overrides and zero-width characters in statement text visibly;
 // - `sessions replay --play` cannot drive the operator's terminal past the playback (a recording
 //   that rewrites the timeline above, sets the clipboard or asks for a report), with real OpenSSH;
+// - `recordings verify <id>` and the console's check say a stored session whose signed tail was
+//   removed was changed, instead of calling it a session that did not end;
 // - passwords PostgreSQL reads in forms the redaction missed (U&'…', a literal continued on the
 //   next line, sslpassword and a Unicode-escaped option name) are redacted, through the real listener.
 
+import path from 'node:path';
+import Database from 'better-sqlite3';
 import { Command, CommanderError } from 'commander';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { recordingsCommand, VERIFY_EXIT } from '../src/cli/recordings-command.js';
 import { sessionsCommand } from '../src/cli/sessions-command.js';
 import { defaultSshPolicies } from '../src/policy/index.js';
 import { startTestGateway, type TestGateway } from './testkit/gateway.js';
@@ -16,6 +21,20 @@ import { findSshStatement, startSshTestGateway, type SshTestGateway } from './te
 
 type Store = TestGateway['gateway']['store'];
 type Blobs = TestGateway['gateway']['recording']['blobs'];
+
+async function cli(cmd: Command, args: string[]): Promise<number> {
+  const program = new Command('gatehouse').exitOverride();
+  for (const c of [cmd, ...cmd.commands])
+    c.exitOverride().configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
+  program.addCommand(cmd);
+  try {
+    await program.parseAsync(args, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode;
+    throw e;
+  }
+}
 
 async function replay(store: Store, blobs: Blobs, id: string, extra: string[] = []): Promise<string> {
   const o = { out: '', err: '' };
@@ -73,6 +92,60 @@ describe('PostgreSQL statements in the record', () => {
 
   afterAll(async () => {
     await gw?.stop();
+  });
+
+  it('recordings verify: a stored session whose signed tail was removed is changed, not unended', async () => {
+    const token = await gw.token({ subject: 'rec-truncated', groups: ['testers'], agent: true });
+    const c = gw.client(token);
+    await c.connect();
+    await c.query('SELECT 1 AS harmless');
+    await c.query('SELECT 2 AS incriminating');
+    await c.end();
+    await new Promise((r) => setTimeout(r, 200));
+    const id = (await gw.gateway.store.listSessions({ subject: 'rec-truncated', limit: 1 }))[0]!.id;
+    const verify = async () => {
+      const o = { out: '' };
+      const code = await cli(
+        recordingsCommand({
+          io: {
+            stdout: { write: (s: string) => (o.out += s) },
+            stderr: { write: () => undefined },
+            stdin: (async function* () {})(),
+            env: {},
+          } as never,
+          open: async () => ({
+            store: gw.gateway.store,
+            blobs: gw.gateway.recording.blobs,
+            key: gw.gateway.recording.key,
+            close: async () => undefined,
+          }),
+          purge: async () => 0,
+        }),
+        ['recordings', 'verify', id],
+      );
+      return { code, out: o.out };
+    };
+    expect((await verify()).code).toBe(VERIFY_EXIT.ok);
+    const events = await gw.gateway.store.getEvents(id, 0, 1000);
+    const cut = events.find((e) => e.type === 'statement' && String(e.data.text).includes('incriminating'))!;
+
+    // Someone with write access to the store's file deletes the second statement, its result and the
+    // session's end (the seal over the end is left, as a plain DELETE of the events leaves it).
+    const db = new Database(path.join(gw.dir, 'gatehouse.db'));
+    db.prepare('delete from session_events where session_id = ? and seq >= ?').run(id, cut.seq);
+    db.close();
+    expect((await gw.gateway.store.getEvents(id, 0, 1000)).length).toBe(cut.seq - 1);
+    let r = await verify();
+    expect(r.code, r.out).toBe(VERIFY_EXIT.tampered);
+    expect(r.out).toMatch(/events signed at the end were removed/);
+
+    // … and the seal too: the store still says the session ended.
+    const db2 = new Database(path.join(gw.dir, 'gatehouse.db'));
+    db2.prepare('delete from session_seals where session_id = ?').run(id);
+    db2.close();
+    r = await verify();
+    expect(r.code, r.out).toBe(VERIFY_EXIT.tampered);
+    expect(r.out).toMatch(/the store says the session ended/);
   });
 
   it('sessions replay shows reordering and invisible characters instead of obeying them', async () => {

@@ -187,7 +187,8 @@ export function recordingsCommand(deps: RecordingsCommandDeps): Command {
         report = await verifyRecording(fileLines(target), publicKey ? { publicKey } : {});
       } else {
         report = await withAccess(sub, async (a) => {
-          if (!(await a.store.getSession(target))) {
+          const stored = await a.store.getSession(target);
+          if (!stored) {
             sub.error(`error: ${JSON.stringify(target)} is neither a file nor a recorded session`, {
               exitCode: 2,
               code: 'gatehouse.recordings',
@@ -198,10 +199,10 @@ export function recordingsCommand(deps: RecordingsCommandDeps): Command {
             blobs: a.blobs,
             ...(a.key ? { publicKey: { spki: a.key.spki, fingerprint: a.key.keyId } } : {}),
           });
-          return verifyRecording(
-            lines,
-            key ? { publicKey: key, publicKeySource: publicKey ? 'given' : 'gateway' } : {},
-          );
+          return verifyRecording(lines, {
+            ...(key ? { publicKey: key, publicKeySource: publicKey ? 'given' : 'gateway' } : {}),
+            endedInStore: stored.session.endedAt !== undefined,
+          });
         });
       }
       io.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : describeReport(report));

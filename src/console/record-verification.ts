@@ -20,6 +20,7 @@ export async function verifySessionRecord(
   sessionId: string,
   key: RecordSigningKey,
   blobs: BlobStore | undefined,
+  opts: { readonly endedInStore?: boolean } = {},
 ): Promise<RecordVerification> {
   async function* capped(): AsyncGenerator<string> {
     let n = 0;
@@ -32,7 +33,11 @@ export async function verifySessionRecord(
     }
   }
   try {
-    const report = await verifyRecording(capped(), { publicKey: key.publicKey, publicKeySource: 'gateway' });
+    const report = await verifyRecording(capped(), {
+      publicKey: key.publicKey,
+      publicKeySource: 'gateway',
+      ...(opts.endedInStore ? { endedInStore: true } : {}),
+    });
     return { kind: 'report', report };
   } catch (e) {
     if (e instanceof TooLarge) return { kind: 'too-large' };

@@ -200,7 +200,9 @@ export function registerSessionRoutes(
       }
       let verification: RecordVerification | undefined;
       try {
-        verification = await verifySessionRecord(deps.store, id, deps.recording.key, deps.recording.blobs);
+        verification = await verifySessionRecord(deps.store, id, deps.recording.key, deps.recording.blobs, {
+          endedInStore: got.session.endedAt !== undefined,
+        });
       } catch (e) {
         deps.logger.warn({ err: String(e), session: id }, 'console: record verification failed');
       }

@@ -59,6 +59,12 @@ export interface VerifyOptions {
   readonly publicKey?: KeyObject;
   /** How the caller got publicKey (default `given`: --public-key). */
   readonly publicKeySource?: Exclude<KeySource, 'export'>;
+  /**
+   * Verifying a stored session: the store marks it ended. Its record must then hold its
+   * `session.end`; without one, events were cut from its end (a session the gateway did not end is
+   * not marked ended).
+   */
+  readonly endedInStore?: boolean;
 }
 
 const LINE_KEYS: Record<string, readonly string[]> = {
@@ -224,6 +230,12 @@ export async function verifyRecording(
         case 'seal': {
           const seq = typeof obj.seq === 'number' ? obj.seq : undefined;
           if (obj.session !== session) fail('the seal belongs to another session', lastSeq);
+          if (seq !== undefined && seq > lastSeq) {
+            fail(
+              `a seal names event ${seq}, but the record ends at event ${lastSeq}: events signed at the end were removed`,
+              lastSeq,
+            );
+          }
           if (seq !== lastSeq || obj.hash !== lastHash) {
             fail(
               `the seal after event ${lastSeq} does not cover it (it names event ${String(obj.seq)})`,
@@ -286,6 +298,12 @@ export async function verifyRecording(
     if (!sawHeader) {
       lineNo = Math.max(lineNo, 1);
       fail('the export is empty');
+    }
+    if (opts.endedInStore && events > 0 && !ended) {
+      fail(
+        `the store says the session ended, but its record stops at event ${lastSeq} without its session.end: events at its end were removed`,
+        lastSeq,
+      );
     }
   } catch (e) {
     if (!(e instanceof Stop)) throw e;
