@@ -168,6 +168,8 @@ describe('prompt lineage through the gateway', () => {
       promptId: 'p-comment',
       toolUseId: 'toolu_c',
       traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+      // The comment's claim overrode the context API's current prompt, which the record keeps.
+      contextPromptId: 'p-count',
     });
     const third = byText('from orders order by id').data.lineage as { source: string; promptId: string };
     expect(third.source).toBe('context-api');
@@ -203,7 +205,9 @@ describe('prompt lineage through the gateway', () => {
     const out = await replay(sessionId);
     const countPrompt = out.indexOf('── prompt p-count (context-api)');
     const countStmt = out.indexOf('select count(*) from orders');
-    const commentPrompt = out.indexOf('── prompt p-comment (comment)');
+    const commentPrompt = out.indexOf(
+      "── prompt p-comment (comment, declared by the client; the context API's prompt was p-count)",
+    );
     const commentStmt = out.indexOf('select 1');
     const showPrompt = out.indexOf('Show me the first orders');
     const showStmt = out.indexOf('select id, note from orders order by id');

@@ -19,6 +19,7 @@ import {
   type TimelinePrompt,
 } from './pages/session-pages.js';
 import { verifySessionRecord, type RecordVerification } from './record-verification.js';
+import { promptKey } from './pages/session-pages.js';
 import { terminalRecording } from './terminal-recording.js';
 
 const PAGE_SIZE = 50;
@@ -172,7 +173,8 @@ export function registerSessionRoutes(
         if (e.type !== EVENT_TYPES.prompt) continue;
         const promptId = str(e.data.promptId);
         if (!promptId) continue;
-        prompts.set(promptId, {
+        // Keyed by source and id: a statement's header shows the prompt as its own lineage names it.
+        prompts.set(promptKey(str(e.data.source), promptId), {
           promptId,
           ...(typeof e.data.prompt === 'string' ? { prompt: e.data.prompt } : {}),
           ...(typeof e.data.tool === 'string' ? { tool: e.data.tool } : {}),

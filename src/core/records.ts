@@ -62,6 +62,13 @@ export interface StatementLineage {
   readonly agentSessionId?: string;
   /** Prompt text, when the source knows it; the recorder stores it once per session and prompt. */
   readonly prompt?: string;
+  /**
+   * The context API's current prompt for the principal, when a comment or application_name declared
+   * another one: the declaration is the client's claim, and the record keeps what it overrode.
+   */
+  readonly contextPromptId?: string;
+  /** That prompt's text, when known; the recorder stores it in a `prompt` event, as `prompt`. */
+  readonly contextPrompt?: string;
 }
 
 /** The latest prompt context a principal declared through the context API. */

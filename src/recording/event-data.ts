@@ -58,6 +58,7 @@ function lineageData(l: StatementLineage): Data {
     ...(l.toolUseId !== undefined ? { toolUseId: l.toolUseId } : {}),
     ...(l.traceparent !== undefined ? { traceparent: l.traceparent } : {}),
     ...(l.agentSessionId !== undefined ? { agentSessionId: l.agentSessionId } : {}),
+    ...(l.contextPromptId !== undefined ? { contextPromptId: l.contextPromptId } : {}),
   };
 }
 

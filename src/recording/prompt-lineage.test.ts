@@ -44,11 +44,20 @@ describe('prompt lineage', () => {
         session("app prompt_id='app-1'"),
         sql({ prompt_id: 'c-1', traceparent: 't' }),
       ),
-    ).toEqual({ source: 'comment', promptId: 'c-1', traceparent: 't' });
+    ).toEqual({
+      source: 'comment',
+      promptId: 'c-1',
+      traceparent: 't',
+      // The declaration is the client's claim: the context API's prompt it overrode is kept with it.
+      contextPromptId: 'ctx',
+      contextPrompt: 'p',
+    });
     expect(lineage.forStatement(alice, session('app prompt_id=app-1 tool_use_id="toolu_9"'), sql())).toEqual({
       source: 'application-name',
       promptId: 'app-1',
       toolUseId: 'toolu_9',
+      contextPromptId: 'ctx',
+      contextPrompt: 'p',
     });
     expect(lineage.forStatement(alice, session('psql'), sql())).toEqual({
       source: 'context-api',

@@ -58,9 +58,16 @@ export class PromptLineageSource implements LineageSource {
     const ctx = this.#contexts.current(principalKey(identity));
     if (declared?.promptId !== undefined || declared?.toolUseId !== undefined) {
       // A declared prompt id that matches the context API's prompt gets its text too.
-      return ctx && declared.promptId === ctx.promptId && ctx.prompt !== undefined
-        ? { ...declared, prompt: ctx.prompt }
-        : declared;
+      if (ctx && declared.promptId === ctx.promptId)
+        return ctx.prompt !== undefined ? { ...declared, prompt: ctx.prompt } : declared;
+      // One that names another prompt is the client's claim (the statement's text is the client's):
+      // the context API's current prompt is kept beside it, so the claim cannot hide it.
+      if (!ctx) return declared;
+      return {
+        ...declared,
+        contextPromptId: ctx.promptId,
+        ...(ctx.prompt !== undefined ? { contextPrompt: ctx.prompt } : {}),
+      };
     }
     if (!ctx) return declared;
     return {

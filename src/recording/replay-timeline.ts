@@ -121,13 +121,26 @@ export class Timeline {
     return out.filter((s) => s !== '').join('\n') + (out.length > 0 ? '\n' : '');
   }
 
-  #promptHeader(promptId: string | null): string {
+  /**
+   * The header of a run of statements under one prompt, as their lineage names it: its source is the
+   * statements' own, and the text is that of a prompt event from the same source (a comment that
+   * names the prompt of earlier statements does not show their prompt's text as its own).
+   */
+  #promptHeader(promptId: string | null, source: string | undefined, contextPromptId?: string): string {
     if (promptId === null) return '── (no prompt) ──';
-    const p = this.#prompts.get(promptId);
+    const p = this.#prompts.get(`${source ?? ''}\u0000${promptId}`);
     const text = p ? str(p.prompt) : undefined;
-    const source = p ? str(p.source) : undefined;
-    const first = `── prompt ${safe(promptId)}${source ? ` (${safe(source)})` : ''}`;
-    return text !== undefined ? `${first}\n${indent(text, '   │ ')}` : first;
+    const claimed = source === 'comment' || source === 'application-name' ? ', declared by the client' : '';
+    const overrode =
+      contextPromptId !== undefined ? `; the context API's prompt was ${safe(contextPromptId)}` : '';
+    const first = `── prompt ${safe(promptId)}${source ? ` (${safe(source)}${claimed}${overrode})` : ''}`;
+    const lines = [first];
+    if (text !== undefined) lines.push(indent(text, '   │ '));
+    const ctx =
+      contextPromptId !== undefined ? this.#prompts.get(`context-api\u0000${contextPromptId}`) : undefined;
+    const ctxText = ctx ? str(ctx.prompt) : undefined;
+    if (ctxText !== undefined) lines.push(indent(`the context API's prompt: ${ctxText}`, '   │ '));
+    return lines.join('\n');
   }
 
   #event(e: StoredEvent, results: ReadonlyMap<string, StoredEvent>): string {
@@ -146,7 +159,7 @@ export class Timeline {
       }
       case EVENT_TYPES.prompt: {
         const id = str(d.promptId);
-        if (id !== undefined) this.#prompts.set(id, d);
+        if (id !== undefined) this.#prompts.set(`${str(d.source) ?? ''}\u0000${id}`, d);
         return '';
       }
       case EVENT_TYPES.statement:
@@ -175,11 +188,14 @@ export class Timeline {
     const d = e.data;
     const lineage = obj(d.lineage);
     const promptId = lineage ? (str(lineage.promptId) ?? null) : null;
+    const source = lineage ? str(lineage.source) : undefined;
+    const contextPromptId = lineage ? str(lineage.contextPromptId) : undefined;
+    const key = promptId === null ? null : `${source ?? ''}\u0000${promptId}\u0000${contextPromptId ?? ''}`;
     const lines: string[] = [];
-    if (promptId !== this.#prompt && !(promptId === null && this.#prompt === undefined)) {
-      lines.push(this.#promptHeader(promptId));
+    if (key !== this.#prompt && !(key === null && this.#prompt === undefined)) {
+      lines.push(this.#promptHeader(promptId, source, contextPromptId));
     }
-    this.#prompt = promptId;
+    this.#prompt = key;
     const seq = typeof d.seq === 'number' ? d.seq : undefined;
     if (e.statement && seq !== undefined) this.#statementSeq.set(e.statement, seq);
     const cats = Array.isArray(d.categories) ? d.categories.map((c) => safe(String(c))).join(',') : '';

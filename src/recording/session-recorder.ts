@@ -43,6 +43,8 @@ export class SessionRecorder implements SessionStore {
   readonly #inline: number;
   /** Session id → the prompt id its last `prompt` event named. */
   readonly #prompt = new Map<string, string>();
+  /** Per session: the prompts (source and id) it has a `prompt` event for. */
+  readonly #promptsSeen = new Map<string, Set<string>>();
   /** Session id → completions waiting for their blob write. */
   readonly #pending = new Map<string, Set<Promise<void>>>();
   #stats = { blobsWritten: 0, blobFailures: 0, redacted: 0 };
@@ -71,9 +73,34 @@ export class SessionRecorder implements SessionStore {
     }
     const lineage = rec.lineage;
     if (lineage?.promptId !== undefined) {
-      const { prompt, ...rest } = lineage;
-      if (this.#prompt.get(rec.sessionId) !== lineage.promptId) {
-        this.#prompt.set(rec.sessionId, lineage.promptId);
+      const { prompt, contextPrompt, ...rest } = lineage;
+      // The context API's prompt a declaration overrode is recorded too (once per session), with its
+      // text: the prompt that was current when the statement ran is in the record whatever it claims.
+      const overrode = lineage.contextPromptId;
+      const seen = this.#promptsSeen.get(rec.sessionId) ?? new Set<string>();
+      this.#promptsSeen.set(rec.sessionId, seen);
+      if (overrode !== undefined && !seen.has(`context-api\u0000${overrode}`)) {
+        seen.add(`context-api\u0000${overrode}`);
+        void this.#store
+          .appendEvent(rec.sessionId, {
+            type: EVENT_TYPES.prompt,
+            at: rec.at,
+            data: {
+              promptId: overrode,
+              source: 'context-api',
+              ...(contextPrompt !== undefined ? { prompt: contextPrompt } : {}),
+            },
+          })
+          .catch((err: unknown) =>
+            this.#opts.logger.warn({ err: String(err), session: rec.sessionId }, 'prompt event not recorded'),
+          );
+      }
+      // A new prompt event when the prompt or the source that names it changes: a comment naming the
+      // prompt of earlier statements is recorded as a comment's claim, not filed under that prompt.
+      const key = `${lineage.source}\u0000${lineage.promptId}`;
+      if (this.#prompt.get(rec.sessionId) !== key) {
+        this.#prompt.set(rec.sessionId, key);
+        seen.add(key);
         // Submitted before the statement, in the same tick: it joins the same group commit and is
         // chained just before it. Its failure is the statement's failure too (same transaction),
         // so it is not awaited separately.
@@ -94,7 +121,7 @@ export class SessionRecorder implements SessionStore {
           );
       }
       // The prompt text lives in the `prompt` event, once per session, not in every statement.
-      if (prompt !== undefined) rec = { ...rec, lineage: rest };
+      if (prompt !== undefined || contextPrompt !== undefined) rec = { ...rec, lineage: rest };
     }
     return this.#store.recordStatement(rec);
   }
@@ -192,6 +219,7 @@ export class SessionRecorder implements SessionStore {
       await Promise.race([Promise.allSettled([...pending]), new Promise((r) => setTimeout(r, wait).unref())]);
     }
     this.#prompt.delete(id);
+    this.#promptsSeen.delete(id);
     this.#pending.delete(id);
     return this.#store.endSession(id, endedAt, reason);
   }

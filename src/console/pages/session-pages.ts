@@ -245,6 +245,11 @@ export interface TimelinePrompt {
   readonly source?: string;
 }
 
+/** The key of a prompt in sessionDetailPage's `prompts`: the source that named it, and its id. */
+export function promptKey(source: string | undefined, promptId: string): string {
+  return `${source ?? ''}\u0000${promptId}`;
+}
+
 export function sessionDetailPage(o: {
   viewer: PageViewer;
   session: SessionRecord;
@@ -271,21 +276,31 @@ export function sessionDetailPage(o: {
   const items: Html[] = [];
   for (const st of o.statements) {
     const promptId = st.lineage?.promptId ?? null;
-    if (promptId !== lastPrompt && !(promptId === null && lastPrompt === undefined)) {
-      const p = promptId !== null ? o.prompts.get(promptId) : undefined;
+    const source = st.lineage?.source;
+    const overrode = st.lineage?.contextPromptId;
+    const key = promptId === null ? null : `${promptKey(source, promptId)}\u0000${overrode ?? ''}`;
+    if (key !== lastPrompt && !(key === null && lastPrompt === undefined)) {
+      // The source is the statement's own; a comment naming the prompt of earlier statements is
+      // shown as the client's claim, without their prompt's text.
+      const p = promptId !== null ? o.prompts.get(promptKey(source, promptId)) : undefined;
+      const claimed = source === 'comment' || source === 'application-name';
+      const ctxText =
+        overrode !== undefined ? o.prompts.get(promptKey('context-api', overrode))?.prompt : undefined;
       items.push(
         promptId === null
           ? html`<li class="prompt none">No prompt declared for what follows.</li>`
           : html`<li class="prompt">
               <div class="label">
                 Prompt
-                <code>${promptId}</code>${p?.source ? html` <span class="note">(${p.source})</span>` : ''}
+                <code>${promptId}</code
+                >${source ? html` <span class="note">(${source}${claimed ? ', declared by the client' : ''})</span>` : ''}
               </div>
+              ${overrode ? html`<div class="note">The context API's prompt was <code>${overrode}</code>.</div>` : ''}${ctxText !== undefined ? html`<blockquote class="prompt-text">${ctxText}</blockquote>` : ''}
               ${p?.prompt !== undefined ? html`<blockquote class="prompt-text">${p.prompt}</blockquote>` : ''}${p?.tool ? html`<div class="note">tool: ${p.tool}</div>` : ''}
             </li>`,
       );
     }
-    lastPrompt = promptId;
+    lastPrompt = key;
     const r = st.result;
     const sample = o.samples.get(st.id);
     const approvals = approvalsBy.get(st.id) ?? [];
