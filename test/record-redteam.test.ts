@@ -44,7 +44,7 @@ async function replay(store: Store, blobs: Blobs, id: string, extra: string[] = 
       stderr: { write: (s: string) => (o.err += s) },
       stdin: (async function* () {})(),
       env: {},
-    } as never,
+    },
     openStore: async () => ({ ...store, close: async () => undefined }) as never,
     openReplay: async () => ({ store, blobs, close: async () => undefined }),
   });
@@ -173,7 +173,7 @@ describe('PostgreSQL statements in the record', () => {
             stderr: { write: () => undefined },
             stdin: (async function* () {})(),
             env: {},
-          } as never,
+          },
           open: async () => ({
             store: gw.gateway.store,
             blobs: gw.gateway.recording.blobs,
