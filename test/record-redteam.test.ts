@@ -5,6 +5,8 @@
 //   that rewrites the timeline above, sets the clipboard or asks for a report), with real OpenSSH;
 // - `recordings verify <id>` and the console's check say a stored session whose signed tail was
 //   removed was changed, instead of calling it a session that did not end;
+// - a late event on an ended session does not make the gateway sign a chain someone rewrote in the
+//   store (the seal over the stored tail is checked before the session is sealed again);
 // - passwords PostgreSQL reads in forms the redaction missed (U&'…', a literal continued on the
 //   next line, sslpassword and a Unicode-escaped option name) are redacted, through the real listener.
 
@@ -13,6 +15,9 @@ import Database from 'better-sqlite3';
 import { Command, CommanderError } from 'commander';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { recordingsCommand, VERIFY_EXIT } from '../src/cli/recordings-command.js';
+import { canonicalJson } from '../src/recording/canonical-json.js';
+import { eventToChained } from '../src/recording/recording-export.js';
+import { eventHash } from '../src/recording/record-format.js';
 import { sessionsCommand } from '../src/cli/sessions-command.js';
 import { defaultSshPolicies } from '../src/policy/index.js';
 import { startTestGateway, type TestGateway } from './testkit/gateway.js';
@@ -153,6 +158,74 @@ describe('PostgreSQL statements in the record', () => {
     expect(out.split('Summarize the orders').length).toBe(2);
     expect(out.indexOf('Summarize the orders')).toBeLessThan(out.indexOf('SELECT 1 AS summary'));
     expect(lines.slice(lines.indexOf(header), at).join('\n')).not.toContain('Summarize');
+  });
+
+  it('a late event does not get a rewritten chain signed by the gateway', async () => {
+    const token = await gw.token({ subject: 'rec-forged', groups: ['testers'], agent: true });
+    const c = gw.client(token);
+    await c.connect();
+    await c.query('SELECT 1 AS before_it');
+    await c.query('DROP TABLE IF EXISTS rr_gone');
+    await c.end();
+    await new Promise((r) => setTimeout(r, 200));
+    const id = (await gw.gateway.store.listSessions({ subject: 'rec-forged', limit: 1 }))[0]!.id;
+    const verify = async () => {
+      const o = { out: '' };
+      const code = await cli(
+        recordingsCommand({
+          io: {
+            stdout: { write: (s: string) => (o.out += s) },
+            stderr: { write: () => undefined },
+            stdin: (async function* () {})(),
+            env: {},
+          } as never,
+          open: async () => ({
+            store: gw.gateway.store,
+            blobs: gw.gateway.recording.blobs,
+            key: gw.gateway.recording.key,
+            close: async () => undefined,
+          }),
+          purge: async () => 0,
+        }),
+        ['recordings', 'verify', id],
+      );
+      return { code, out: o.out };
+    };
+    expect((await verify()).code).toBe(VERIFY_EXIT.ok);
+
+    // Someone with write access to the store's file rewrites the DROP as a harmless SELECT and
+    // re-hashes the chain after it (SHA-256 needs no key), and deletes the seal it no longer matches.
+    const db = new Database(path.join(gw.dir, 'gatehouse.db'));
+    const events = await gw.gateway.store.getEvents(id, 0, 1000);
+    let prev = '';
+    const update = db.prepare(
+      'update session_events set data = ?, prev_hash = ?, hash = ? where session_id = ? and seq = ?',
+    );
+    for (const e of events) {
+      let data = e.data;
+      if (e.type === 'statement' && String(data.text).includes('rr_gone'))
+        data = { ...data, text: 'SELECT 2 AS harmless', kind: 'select', categories: ['read'] };
+      const chained = { ...eventToChained(e), data, ...(prev !== '' ? { prev } : {}) };
+      const hash = eventHash(chained);
+      update.run(canonicalJson(data), chained.prev, hash, id, e.seq);
+      prev = hash;
+    }
+    db.prepare('delete from session_seals where session_id = ?').run(id);
+    db.close();
+    expect(JSON.stringify(await gw.gateway.store.getEvents(id, 0, 1000))).not.toContain('rr_gone');
+    expect((await verify()).code).toBe(VERIFY_EXIT.unsigned);
+
+    // A late event on the ended session (as the approval service writes one when a held request of
+    // an ended session expires): chained after the store's tail, and sealed again.
+    await gw.gateway.store.appendEvent(id, {
+      type: 'approval.expired',
+      at: new Date(),
+      data: { approval: 'a-late' },
+    });
+    const r = await verify();
+    // The gateway must not have signed the rewritten chain: it is not reported signed.
+    expect(r.code, r.out).not.toBe(VERIFY_EXIT.ok);
+    expect(r.out).not.toMatch(/signature: valid, covers every event/);
   });
 
   it('recordings verify: a stored session whose signed tail was removed is changed, not unended', async () => {

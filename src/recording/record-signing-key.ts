@@ -55,6 +55,7 @@ function fromPem(pem: string, path: string, created: boolean): RecordSigningKey 
     created,
     // Ed25519 takes no digest argument (null): it hashes the message itself (RFC 8032).
     sign: (message: Buffer) => sign(null, message, privateKey),
+    verify: (message: Buffer, signature: string) => verifySeal(publicKey, message, signature),
   };
 }
 

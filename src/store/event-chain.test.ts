@@ -70,7 +70,12 @@ describe('EventChain', () => {
   test('ending a session seals its last hash with the sealer; later appends seal again', () => {
     const chain = new EventChain();
     const signed: Buffer[] = [];
-    chain.setSealer({ keyId: 'sha256:k', sign: (m) => (signed.push(m), Buffer.from('sig')) });
+    chain.setSealer({
+      keyId: 'sha256:k',
+      sign: (m) => (signed.push(m), Buffer.from('sig')),
+      // Stands for the key's check: a seal it made over exactly this message.
+      verify: (m, sig) => sig === Buffer.from('sig').toString('base64url') && signed.some((x) => x.equals(m)),
+    });
     const ops: WriteOp[] = [
       { kind: 'start-session', record: session },
       { kind: 'end-session', id: 's1', endedAt: new Date(9_000), reason: 'bye' },
@@ -88,17 +93,38 @@ describe('EventChain', () => {
     ]);
     expect(signed[0]!.toString()).toContain(p.events[1]!.hash);
     chain.commit(p, ops);
-    // The ended session's tail was dropped: a late event reads it back (ended) and re-seals.
+    // The ended session's tail was dropped: a late event reads it back (ended, with the seal over it)
+    // and re-seals.
     const late: WriteOp[] = [
       { kind: 'append-event', sessionId: 's1', event: { type: 'late', at: new Date(10_000), data: {} } },
     ];
     expect(chain.missingTails(late)).toEqual(['s1']);
+    const seal = {
+      seq: 2,
+      hash: p.events[1]!.hash,
+      signature: p.seals[0]!.signature,
+      keyId: 'sha256:k',
+      at: isoTime(new Date(5_000)),
+    };
     const q = chain.plan(
       late,
       [undefined],
-      new Map([['s1', { seq: 2, hash: p.events[1]!.hash, ended: true }]]),
+      new Map([['s1', { seq: 2, hash: p.events[1]!.hash, ended: true, seal }]]),
     );
     expect(q.seals.map((s) => s.seq)).toEqual([3]);
+    // A stored tail no valid seal of this key covers (the chain rewritten in the store, the seal
+    // deleted or left over another hash) is chained onto, and never sealed again (docs/security.md
+    // class 44).
+    const forged = 'f'.repeat(64);
+    for (const tail of [
+      { seq: 2, hash: forged, ended: true },
+      { seq: 2, hash: forged, ended: true, seal },
+      { seq: 2, hash: forged, ended: true, seal: { ...seal, hash: forged } },
+    ]) {
+      const r = chain.plan(late, [undefined], new Map([['s1', tail]]));
+      expect(r.events.map((e) => e.prev_hash)).toEqual([forged]);
+      expect(r.seals).toEqual([]);
+    }
   });
 
   test('an event whose data has no JSON form is refused without breaking the chain', () => {

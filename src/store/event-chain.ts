@@ -28,6 +28,11 @@ export interface EventSealer {
   /** `sha256:<hex>` fingerprint of the public key. */
   readonly keyId: string;
   sign(message: Buffer): Buffer;
+  /**
+   * Checks a seal this key made (base64url signature). Without it, a session whose tail is read
+   * back from the store is never sealed again (its chain cannot be vouched for).
+   */
+  verify?(message: Buffer, signature: string): boolean;
 }
 
 /** Where a session's chain stands: its last committed event. */
@@ -36,6 +41,19 @@ export interface ChainTail {
   readonly hash: string;
   /** The session has ended: events after its end are sealed again. */
   readonly ended: boolean;
+  /** Read back from the store: the session's last seal, as stored. */
+  readonly seal?: {
+    readonly seq: number;
+    readonly hash: string;
+    readonly signature: string;
+    readonly keyId: string;
+    readonly at: string;
+  };
+  /**
+   * The chain up to here was read back from the store, for an ended session, and no valid seal of
+   * this key covers it: the store's file may have been rewritten, so it is never sealed again.
+   */
+  readonly unvouched?: boolean;
 }
 
 /** What the store found for a session it had no tail for. */
@@ -197,6 +215,23 @@ export class EventChain {
 
   setSealer(sealer: EventSealer | undefined): void {
     this.#sealer = sealer;
+  }
+
+  /** The stored tail is covered by a valid seal of this sealer's key. */
+  #vouched(session: string, t: ChainTail): boolean {
+    const sealer = this.#sealer;
+    const seal = t.seal;
+    if (!sealer?.verify || !seal) return false;
+    if (seal.seq !== t.seq || seal.hash !== t.hash || seal.keyId !== sealer.keyId) return false;
+    const message = sealMessage({
+      session,
+      seq: seal.seq,
+      hash: seal.hash,
+      alg: 'Ed25519',
+      key: seal.keyId,
+      at: seal.at,
+    });
+    return sealer.verify(message, seal.signature);
   }
 
   get sealer(): EventSealer | undefined {
@@ -373,7 +408,12 @@ export class EventChain {
         unknown.add(s);
         return undefined;
       }
-      return l ?? { seq: 0, hash: GENESIS_PREV, ended: false };
+      if (!l) return { seq: 0, hash: GENESIS_PREV, ended: false };
+      // An ended session's chain, read back from the store to append a late event to: sealed again
+      // only when its stored tail is the one this key sealed. Otherwise the next seal would sign
+      // whatever the store's file now holds (a chain rewritten and re-hashed, a seal deleted).
+      if (l.ended && !this.#vouched(s, l)) return { seq: l.seq, hash: l.hash, ended: true, unvouched: true };
+      return { seq: l.seq, hash: l.hash, ended: l.ended };
     };
 
     ops.forEach((op, i) => {
@@ -431,7 +471,7 @@ export class EventChain {
           hash,
         });
       const ended = tail.ended || op.kind === 'end-session';
-      tails.set(s, { seq, hash, ended });
+      tails.set(s, { seq, hash, ended, ...(tail.unvouched ? { unvouched: true } : {}) });
       if (ended) toSeal.add(s);
       invalid.push(undefined);
     });
@@ -441,7 +481,7 @@ export class EventChain {
     if (sealer) {
       for (const s of toSeal) {
         const t = tails.get(s);
-        if (!t) continue;
+        if (!t || t.unvouched) continue;
         const message = sealMessage({
           session: s,
           seq: t.seq,

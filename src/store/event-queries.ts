@@ -34,15 +34,37 @@ export interface TailRow {
   ended_at: number | string | null;
   seq: number | string | null;
   hash: string | null;
+  /** The session's last seal (the one with the highest seq), if any. */
+  seal_seq?: number | string | null;
+  seal_hash?: string | null;
+  seal_signature?: string | null;
+  seal_key?: string | null;
+  seal_at?: number | string | null;
 }
 
 /** A session recorded before schema version 2 (or with no event yet) starts its chain at genesis. */
 export function tailFromRow(row: TailRow | undefined): LoadedTail {
   if (!row) return 'no-session';
   const ended = row.ended_at !== null;
+  const seal =
+    row.seal_seq !== null &&
+    row.seal_seq !== undefined &&
+    typeof row.seal_hash === 'string' &&
+    typeof row.seal_signature === 'string' &&
+    typeof row.seal_key === 'string' &&
+    row.seal_at !== null &&
+    row.seal_at !== undefined
+      ? {
+          seq: Number(row.seal_seq),
+          hash: row.seal_hash,
+          signature: row.seal_signature,
+          keyId: row.seal_key,
+          at: new Date(Number(row.seal_at)).toISOString(),
+        }
+      : undefined;
   return row.seq === null || row.hash === null
-    ? { seq: 0, hash: GENESIS_PREV, ended }
-    : { seq: Number(row.seq), hash: row.hash, ended };
+    ? { seq: 0, hash: GENESIS_PREV, ended, ...(seal ? { seal } : {}) }
+    : { seq: Number(row.seq), hash: row.hash, ended, ...(seal ? { seal } : {}) };
 }
 
 /** Per-op outcome: the row outcome, else the event outcome. */

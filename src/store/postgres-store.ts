@@ -136,9 +136,13 @@ select 'y' as t, (${SESSION_GUARD} || v.id)::date::text as id
   from (select distinct u.id from unnest($42::text[]) as u(id)) v
   where v.id <> all($1::text[]) and not exists (select 1 from sessions s where s.id = v.id)`;
 
-const LOAD_TAILS = `select s.id as id, s.ended_at as ended_at, e.seq as seq, e.hash as hash
+// With each session's last seal: an ended session is sealed again only over the tail that seal covers.
+const LOAD_TAILS = `select s.id as id, s.ended_at as ended_at, e.seq as seq, e.hash as hash,
+    l.seq as seal_seq, l.hash as seal_hash, l.signature as seal_signature, l.key_id as seal_key, l.at as seal_at
   from sessions s
   left join lateral (select seq, hash from session_events where session_id = s.id order by seq desc limit 1) e on true
+  left join lateral (select seq, hash, signature, key_id, at from session_seals where session_id = s.id
+    order by seq desc limit 1) l on true
   where s.id = any($1::text[])`;
 
 function column<R, K extends keyof R>(rows: readonly R[], key: K): R[K][] {
@@ -356,7 +360,7 @@ export class PostgresStore implements SessionStore, TokenStore {
       const loaded = new Map<string, LoadedTail>();
       if (missing.length > 0) {
         const r = await this.#pool.query<TailRow>({
-          name: 'gatehouse_store_tails_v1',
+          name: 'gatehouse_store_tails_v2',
           text: LOAD_TAILS,
           values: [missing],
         });

@@ -110,9 +110,14 @@ const INSERT_SESSION = `insert into sessions (id, started_at, ended_at, subject,
 const INSERT_SEAL = `insert into session_seals (session_id, seq, hash, signature, key_id, at)
   values (@session_id, @seq, @hash, @signature, @key_id, @at)`;
 // Read after a fold (the staged events are in session_events then).
-const LOAD_TAIL = `select s.id as id, s.ended_at as ended_at, e.seq as seq, e.hash as hash from sessions s
+// With the session's last seal: an ended session is sealed again only over the tail that seal covers.
+const LOAD_TAIL = `select s.id as id, s.ended_at as ended_at, e.seq as seq, e.hash as hash,
+    l.seq as seal_seq, l.hash as seal_hash, l.signature as seal_signature, l.key_id as seal_key, l.at as seal_at
+  from sessions s
   left join session_events e on e.session_id = s.id
     and e.seq = (select max(seq) from session_events where session_id = s.id)
+  left join session_seals l on l.session_id = s.id
+    and l.seq = (select max(seq) from session_seals where session_id = s.id)
   where s.id = ?`;
 const END_SESSION = `update sessions set ended_at = @ended_at, end_reason = @end_reason where id = @id`;
 
