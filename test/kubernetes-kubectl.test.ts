@@ -105,7 +105,10 @@ describe.skipIf(!haveKubectl)('kubectl through Gatehouse', { timeout: 120_000 },
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/create pods\/exec/);
     expect(r.stdout).toMatch(/terminal recording: \d+ event\(s\), output:\n\s+│ bin\n\s+│ etc/);
-    expect(r.stdout).toMatch(/── terminal recording 1\/1: default\/web \(app\) ls \/\nbin\netc\nusr\nvar\n/);
+    // Played in the alternate screen (docs/security.md class 40).
+    expect(r.stdout).toMatch(
+      /── terminal recording 1\/1: default\/web \(app\) ls \/\n\u001b\[\?1049h\u001b\[H\u001b\[2Jbin\netc\nusr\nvar\n/,
+    );
   });
 
   it('exec -- rm -rf /data is refused before it reaches the pod', async () => {
