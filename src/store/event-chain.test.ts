@@ -104,7 +104,7 @@ describe('EventChain', () => {
       hash: p.events[1]!.hash,
       signature: p.seals[0]!.signature,
       keyId: 'sha256:k',
-      at: isoTime(new Date(5_000)),
+      at: isoTime(5_000),
     };
     const q = chain.plan(
       late,
