@@ -22,7 +22,12 @@ import { sessionsCommand } from '../src/cli/sessions-command.js';
 import { defaultSshPolicies } from '../src/policy/index.js';
 import { startTestGateway, type TestGateway } from './testkit/gateway.js';
 import { hasSshd, startSshd, type TestSshd } from './testkit/sshd.js';
-import { findSshStatement, startSshTestGateway, type SshTestGateway } from './testkit/ssh-gateway.js';
+import {
+  findSshStatement,
+  interactive,
+  startSshTestGateway,
+  type SshTestGateway,
+} from './testkit/ssh-gateway.js';
 
 type Store = TestGateway['gateway']['store'];
 type Blobs = TestGateway['gateway']['recording']['blobs'];
@@ -322,6 +327,29 @@ describe.skipIf(!hasSshd())('a terminal recording played back', { timeout: 120_0
   afterAll(async () => {
     await gw?.stop();
     await sshd?.stop();
+  });
+
+  it('what is typed at a prompt that does not echo (a password) is not kept in the recording', async () => {
+    const admin = await gw.token({ subject: 'typing-person', groups: ['ssh-admins'], agent: false });
+    const sh = interactive(gw, admin);
+    await sh.waitFor(/\$ $/m);
+    sh.type('read -s -p \'Password: \' pw; echo "got-${#pw}"; exit\r');
+    await sh.waitFor(/Password: /);
+    await new Promise((r) => setTimeout(r, 300));
+    sh.type('Typed-Secret-9\r');
+    await sh.exited;
+    expect(sh.output()).toContain('got-14');
+    expect(sh.output()).not.toContain('Typed-Secret-9');
+    await new Promise((r) => setTimeout(r, 500));
+    const id = (await gw.gateway.store.listSessions({ subject: 'typing-person', limit: 1 }))[0]!.id;
+    const events = await gw.gateway.store.getEvents(id, 0, 10_000);
+    const ref = events.find((e) => e.type === 'result' && e.data.terminalRef)!.data.terminalRef as {
+      key: string;
+    };
+    const cast = (await gw.gateway.recording.blobs.get(ref.key))!.toString('utf8');
+    expect(cast).toContain('got-14');
+    expect(cast).not.toContain('Typed-Secret-9');
+    expect(cast).not.toContain('T\\",');
   });
 
   it('cannot rewrite the timeline, set the clipboard, or make the terminal answer', async () => {

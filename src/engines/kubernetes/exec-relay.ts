@@ -468,8 +468,11 @@ function relayChannels(
         return refuseMessage(
           'the client sent input (channel 0), but the session was decided without stdin (use kubectl exec -i to send input)',
         );
-      // Input is recorded masked for masked principals too (a typed secret is not kept).
-      if (maskers) {
+      // On a terminal, keystrokes are kept as keys with their text hidden (the echo shows what was
+      // typed where the terminal showed it; a password it did not show is not kept). Without one,
+      // input is data, recorded masked for masked principals too.
+      if (decided.tty) recording.keystrokes(performance.now(), msg.payload);
+      else if (maskers) {
         const text = msg.payload.toString('utf8');
         recording.event(performance.now(), 'i', maskKubeText(text, maskOptions)?.text ?? text);
       } else recording.event(performance.now(), 'i', msg.payload);

@@ -112,7 +112,11 @@ export function startTerminalRelay(o: RelayOptions): TerminalRelay {
 
   const toHost = (d: Buffer): boolean => {
     if (ended) return true;
-    if (masking) {
+    // On a terminal, keystrokes are kept as keys, their text hidden: what the terminal showed is in the
+    // output's echo, and what it did not show (a password) is not kept. Without one, input is data
+    // (a script fed to the command) and is kept as sent.
+    if (o.size !== undefined) recording.keystrokes(performance.now(), d);
+    else if (masking) {
       const text = d.toString('utf8');
       recording.event(performance.now(), 'i', maskTerminalText(text, o.detectors)?.text ?? text);
     } else recording.event(performance.now(), 'i', d);

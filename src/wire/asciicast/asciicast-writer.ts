@@ -15,6 +15,33 @@ export interface AsciicastHeader {
 
 export type AsciicastCode = 'o' | 'i' | 'r' | 'm';
 
+/** What stands for one typed character in a terminal's input events. */
+export const TYPED = '•';
+
+/**
+ * Keystrokes on a terminal as a recording keeps them: printable characters become `•`, control keys
+ * (Enter, Ctrl-C, Tab, backspace) and escape sequences (arrows, function keys) stay. What was typed is
+ * in the recording's output as the terminal echoed it; what it did not echo (a password at a prompt
+ * that turned echo off) is not kept (docs/security.md).
+ */
+export function hideTyped(text: string): string {
+  let out = '';
+  let esc = false;
+  for (const c of text) {
+    const code = c.codePointAt(0)!;
+    if (code === 0x1b) {
+      esc = true;
+      out += c;
+    } else if (esc) {
+      out += c;
+      // An escape sequence from a key ends at its final byte (ESC [ A, ESC O P, ESC [ 1 5 ~).
+      if (code >= 0x40 && code <= 0x7e && c !== '[' && c !== 'O') esc = false;
+      if (code < 0x20 || code > 0x7e) esc = false;
+    } else out += code < 0x20 || code === 0x7f ? c : TYPED;
+  }
+  return out;
+}
+
 export class AsciicastWriter {
   readonly #lines: string[] = [];
   readonly #maxBytes: number;
@@ -42,8 +69,18 @@ export class AsciicastWriter {
     return this.#bytes;
   }
 
+  /** Adds keystrokes typed on a terminal as an input event, printable characters hidden (hideTyped). */
+  keystrokes(atMs: number, data: Buffer | string): void {
+    this.event(atMs, 'i', data, hideTyped);
+  }
+
   /** Adds an event at `atMs` (a performance.now()-style clock shared with `startMs`). */
-  event(atMs: number, code: AsciicastCode, data: Buffer | string): void {
+  event(
+    atMs: number,
+    code: AsciicastCode,
+    data: Buffer | string,
+    transform?: (text: string) => string,
+  ): void {
     if (this.#truncated) return;
     let text: string;
     if (typeof data === 'string') text = data;
@@ -54,6 +91,7 @@ export class AsciicastWriter {
       text = d.decode(data, { stream: true });
       if (text === '') return;
     }
+    if (transform) text = transform(text);
     const seconds = Math.max(0, Math.round(atMs - this.#startMs)) / 1000;
     const line = JSON.stringify([seconds, code, text]);
     if (this.#bytes + line.length + 1 > this.#maxBytes) {
