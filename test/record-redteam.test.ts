@@ -183,7 +183,7 @@ describe('PostgreSQL statements in the record', () => {
             stderr: { write: () => undefined },
             stdin: (async function* () {})(),
             env: {},
-          } as never,
+          },
           open: async () => ({
             store: gw.gateway.store,
             blobs: gw.gateway.recording.blobs,
