@@ -105,7 +105,7 @@ describe.skipIf(!haveKubectl)('kubectl through Gatehouse', { timeout: 120_000 },
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/create pods\/exec/);
     expect(r.stdout).toMatch(/terminal recording: \d+ event\(s\), output:\n\s+│ bin\n\s+│ etc/);
-    // Played in the alternate screen (docs/security.md class 40).
+    // Played in the alternate screen (docs/security.md class 45).
     expect(r.stdout).toContain(
       '── terminal recording 1/1: default/web (app) ls /\n\u001b[?1049h\u001b[H\u001b[2Jbin\netc\nusr\nvar\n',
     );

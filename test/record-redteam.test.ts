@@ -1,4 +1,4 @@
-// The session record against a hostile client (docs/security.md classes 39–41): what a client sends
+// The session record against a hostile client (docs/security.md classes 44–50): what a client sends
 // must not make a reader of the record see something else, and no password it carries may be kept.
 // - `sessions replay` shows bidi overrides and zero-width characters in statement text visibly;
 // - `sessions replay --play` cannot drive the operator's terminal past the playback (a recording

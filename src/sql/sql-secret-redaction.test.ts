@@ -33,7 +33,7 @@ describe('redactSqlSecrets', () => {
       "SELECT dblink_connect('host=db password=''quoted pw'' user=r')",
       `SELECT dblink_connect('host=db password=${REDACTED}')`,
     ],
-    // Forms PostgreSQL reads as the same password (docs/security.md class 41).
+    // Forms PostgreSQL reads as the same password (docs/security.md class 46).
     ["ALTER ROLE bob PASSWORD U&'s\\0065cret'", `ALTER ROLE bob PASSWORD '${REDACTED}'`],
     ["ALTER ROLE bob PASSWORD 'sec'\n'ret'", `ALTER ROLE bob PASSWORD '${REDACTED}'\n'${REDACTED}'`],
     [

@@ -114,7 +114,7 @@ describe('EventChain', () => {
     expect(q.seals.map((s) => s.seq)).toEqual([3]);
     // A stored tail no valid seal of this key covers (the chain rewritten in the store, the seal
     // deleted or left over another hash) is chained onto, and never sealed again (docs/security.md
-    // class 44).
+    // class 49).
     const forged = 'f'.repeat(64);
     for (const tail of [
       { seq: 2, hash: forged, ended: true },
