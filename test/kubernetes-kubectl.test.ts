@@ -234,6 +234,14 @@ describe.skipIf(!haveKubectl)('kubectl through Gatehouse', { timeout: 120_000 },
     expect(out).toContain('log line 2');
   });
 
+  it('logs --insecure-skip-tls-verify-backend is refused: the API server would not check the kubelet', async () => {
+    const before = api.seen.length;
+    const r = await gw.kubectl(agent, ['logs', 'web', '--insecure-skip-tls-verify-backend']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('insecureSkipTLSVerifyBackend is not forwarded');
+    expect(api.seen.slice(before).some((s) => s.url.includes('insecureSkipTLSVerifyBackend'))).toBe(false);
+  });
+
   it('refuses a forged token and a revoked one', async () => {
     const forged = await gw.kubectl('gh1.not-a-real-token', ['get', 'pods']);
     expect(forged.code).not.toBe(0);

@@ -117,6 +117,11 @@ describe('requestInfo (as the API server derives it)', () => {
     expect(() => info('GET', '/api/v1/namespaces/d/pods/a/b/c')).toThrow(/more segments/);
     expect(() => info('POST', '/api/v1/watch/pods')).toThrow(/GET/);
     expect(() => parseQuery('a=1;b=2')).toThrow(/;/);
+    // A log read that would turn off the API server's check of the kubelet's certificate.
+    expect(() => info('GET', '/api/v1/namespaces/d/pods/p/log?insecureSkipTLSVerifyBackend=true')).toThrow(
+      /insecureSkipTLSVerifyBackend/,
+    );
+    expect(info('GET', '/api/v1/namespaces/d/pods/p/log?tailLines=10').subresource).toBe('log');
     expect(() => parseQuery('a=%zz')).toThrow(/percent/);
     expect(() => info('GET', '/api/v1/namespaces/d/pods/web/portforward?ports=x')).toThrow(/port/);
   });

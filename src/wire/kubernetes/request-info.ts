@@ -386,6 +386,17 @@ export function requestInfo(method: string, path: CanonicalPath, query: QueryVal
     name,
     ...(listQuery !== undefined ? { query: listQuery } : {}),
   };
+  // PodLogOptions.insecureSkipTLSVerifyBackend makes the API server read the log from the kubelet
+  // without checking its certificate: a client's request would turn the cluster's own TLS check off.
+  if (
+    apiGroup === '' &&
+    resource === 'pods' &&
+    subresource === 'log' &&
+    query.has('insecureSkipTLSVerifyBackend')
+  )
+    throw new UnclassifiableRequest(
+      "insecureSkipTLSVerifyBackend is not forwarded: it turns off the API server's check of the kubelet's certificate",
+    );
   if (apiGroup === '' && resource === 'pods' && STREAMING_SUBRESOURCES.has(subresource)) {
     // KEP-4006: the upgrade (a GET for WebSockets, a POST for SPDY) is authorised as `create`.
     const streaming = { ...info, verb: 'create' as const };
