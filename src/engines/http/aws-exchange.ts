@@ -473,6 +473,11 @@ export async function handleAws(
       goOn(x);
       upstreamBody = bodyStream();
     }
+    // An endpoint that is not AWS's own (an S3-compatible store, a proxy) may answer without reading
+    // a body, and then read it as the next request on the connection: as for generic upstreams, a
+    // request with a body is the last on its connection there (docs/security.md, class 40). AWS's
+    // endpoints read every body by its framing, and keep their connections.
+    if (upstreamBody !== undefined && !isAwsEndpoint(origin.hostname)) signed['connection'] = 'close';
     const up = await callUpstream(
       settings,
       {
@@ -518,4 +523,10 @@ export async function handleAws(
       requestId,
     );
   }
+}
+
+/** AWS's own endpoints (regional, FIPS, dual-stack, VPC endpoints, China regions). */
+function isAwsEndpoint(hostname: string): boolean {
+  const h = hostname.toLowerCase().replace(/\.$/, '');
+  return h.endsWith('.amazonaws.com') || h.endsWith('.amazonaws.com.cn') || h.endsWith('.api.aws');
 }
