@@ -17,7 +17,7 @@ import type { RequestBody } from '../../core/action.js';
 import type { Frame } from '../../wire/postgres/index.js';
 
 /** Rows of one reviewed COPY that Gatehouse holds while it asks for the approval, at most. */
-export const MAX_REVIEWED_COPY_BYTES = 16 * 1024 * 1024;
+export const MAX_REVIEWED_COPY_BYTES = 4 * 1024 * 1024;
 /** The rows an approver is shown whole up to this many characters, then clipped, saying so. */
 export const SHOWN_COPY_CHARS = 64 * 1024;
 
