@@ -225,9 +225,7 @@ describe('COPY FROM STDIN held for approval, with its rows', { timeout: 120_000 
       const after = [...Array.from({ length: 20 }, () => chunk), copyDone()];
       const { copyIn, end } = await copyExchange(g, 'COPY items (name) FROM STDIN', after);
       expect(copyIn).toBeDefined();
-      expect(codes(end)).toEqual([
-        { C: '54000', M: expect.stringMatching(/larger than the 4194304 bytes/) },
-      ]);
+      expect(codes(end)).toEqual([{ C: '54000', M: expect.stringMatching(/larger than the 4194304 bytes/) }]);
       g.send(msg.query('SELECT 41 + 1'));
       expect(codes(await g.ready())).toEqual([]);
     } finally {
