@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Action, RequestBody, SqlAction } from '../core/action.js';
 import { headersText } from '../core/action.js';
 import type { Identity } from '../core/identity.js';
+import { clipShown } from '../core/visible-text.js';
 import type { HeldNotice, HoldSettledNotice } from '../core/held-notice.js';
 import { meaningSettings } from '../sql/postgres/setting-risks.js';
 import type { ApprovalContext, ApprovalOutcome, Approver, Logger } from '../core/ports.js';
@@ -182,7 +183,7 @@ function shownSqlParams(params: readonly (string | null)[]): (string | null)[] {
       budget -= p.length;
       return p;
     }
-    return `${p.slice(0, SHOWN_CLIPPED_PARAM_CHARS)}… (clipped: ${p.length} characters in all)`;
+    return clipShown(p, SHOWN_CLIPPED_PARAM_CHARS);
   });
 }
 

@@ -15,3 +15,16 @@ const INVISIBLE =
 export function revealInvisible(s: string): string {
   return s.replace(INVISIBLE, (c) => `⟨U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}⟩`);
 }
+
+/**
+ * `s` cut to its first `max` characters (never between the halves of a surrogate pair), saying so in
+ * words and with its whole length: a bare "…" could be the text's own end, and a person shown it
+ * approves or reads the whole. `s` itself when it fits.
+ */
+export function clipShown(s: string, max: number): string {
+  if (s.length <= max) return s;
+  let end = max;
+  const c = s.charCodeAt(end - 1);
+  if (c >= 0xd800 && c <= 0xdbff) end--;
+  return `${s.slice(0, end)}… (clipped: ${s.length} characters in all)`;
+}

@@ -4,6 +4,7 @@
 
 import type { CanonicalPath } from '../../wire/http/canonical-path.js';
 import type { FieldMatcher } from './field-names.js';
+import { clipShown } from '../../core/visible-text.js';
 
 export interface RequestTarget {
   /** Path as received, still percent-encoded. */
@@ -75,9 +76,7 @@ export function recordedTarget(path: string, rawQuery: string, fields: FieldMatc
   const text = `${path}?${parts.join('&')}`;
   // Said in words: a bare "…" could be the end of the target itself (a decoded path may hold one),
   // and an approver shown this text approves the whole target.
-  return text.length > RECORDED_TARGET_CHARS
-    ? `${text.slice(0, RECORDED_TARGET_CHARS)}… (clipped: ${text.length} characters in all)`
-    : text;
+  return clipShown(text, RECORDED_TARGET_CHARS);
 }
 
 /** Characters of a request target kept in its record and shown to approvers. */

@@ -5,6 +5,7 @@
 
 import { createHash } from 'node:crypto';
 import type { RequestBody } from '../../core/action.js';
+import { clipShown } from '../../core/visible-text.js';
 import { maskJsonText, type DetectorSet } from '../../masking/index.js';
 import type { FieldMatcher } from './field-names.js';
 import type { ResponseMasking } from './http-settings.js';
@@ -53,18 +54,9 @@ export function reviewedBody(body: Buffer, view: BodyView): RequestBody {
     if (text === undefined) shown = '(not shown: not UTF-8 text)';
     else if (masked === undefined) shown = '(not shown: Gatehouse cannot mask this content type)';
     else if (typeof masked !== 'string') shown = `(not shown: ${masked.note})`;
-    else shown = clip(masked);
+    else shown = clipShown(masked, SHOWN_BODY_CHARS);
   }
   return { sha256, bytes: body.length, shown };
-}
-
-function clip(text: string): string {
-  if (text.length <= SHOWN_BODY_CHARS) return text;
-  let end = SHOWN_BODY_CHARS;
-  // Not between the halves of a surrogate pair.
-  const c = text.charCodeAt(end - 1);
-  if (c >= 0xd800 && c <= 0xdbff) end--;
-  return `${text.slice(0, end)}… (clipped: ${text.length} characters in all)`;
 }
 
 function mediaType(contentType: string | string[] | undefined): string {

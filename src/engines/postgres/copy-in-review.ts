@@ -14,6 +14,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { parseSync } from 'libpg-query';
 import type { RequestBody } from '../../core/action.js';
+import { clipShown } from '../../core/visible-text.js';
 import type { Frame } from '../../wire/postgres/index.js';
 
 /** Rows of one reviewed COPY that Gatehouse holds while it asks for the approval, at most. */
@@ -157,10 +158,6 @@ export class CopyInRows {
     } catch {
       return '(not shown: not UTF-8 text; the approval is bound to its digest)';
     }
-    if (text.length <= SHOWN_COPY_CHARS) return text;
-    let end = SHOWN_COPY_CHARS;
-    const c = text.charCodeAt(end - 1);
-    if (c >= 0xd800 && c <= 0xdbff) end--;
-    return `${text.slice(0, end)}… (clipped: ${text.length} characters in all)`;
+    return clipShown(text, SHOWN_COPY_CHARS);
   }
 }

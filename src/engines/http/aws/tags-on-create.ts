@@ -13,6 +13,7 @@
 // `TagSpecification.…` parameter (query) counts, except on the tagging operations themselves.
 
 import { canonicalPath } from '../../../wire/http/canonical-path.js';
+import { clipShown } from '../../../core/visible-text.js';
 import type { AwsClassification, ImpliedRequest } from './aws-request.js';
 import { unknown } from './aws-request.js';
 
@@ -111,10 +112,7 @@ export function tagsInQuery(params: ReadonlyMap<string, string>): Found {
 }
 
 function shown(tags: readonly Tag[]): string {
-  const text = tags.map(([k, v]) => `${k}=${v}`).join(', ');
-  return text.length <= SHOWN_TAGS_CHARS
-    ? text
-    : `${text.slice(0, SHOWN_TAGS_CHARS)}… (clipped: ${text.length} characters in all)`;
+  return clipShown(tags.map(([k, v]) => `${k}=${v}`).join(', '), SHOWN_TAGS_CHARS);
 }
 
 /**
