@@ -2,7 +2,7 @@
 // (`DynamoDB_20120810.DeleteTable` → dynamodb:DeleteTable), and the resource from the JSON body.
 // The target prefix must belong to the service the client signed for; an unknown prefix is unknown.
 
-import type { AwsClassification, AwsRequest } from './aws-request.js';
+import type { AwsClassification, AwsProtocol, AwsRequest } from './aws-request.js';
 import { header, unknown } from './aws-request.js';
 import { rolesInJson, withPassedRoles } from './passed-roles.js';
 import { tagsInJson, withTagsOnCreate } from './tags-on-create.js';
@@ -130,6 +130,39 @@ export function duplicateKey(text: string): string | undefined {
   return undefined;
 }
 
+/**
+ * A JSON protocol's body as the service reads it: strict UTF-8, one JSON object (empty: `{}`), no key
+ * given twice in one object (JSON.parse keeps the last of two; a service's parser may keep the first,
+ * or refuse). Anything else is unknown (refused): what is decided must be what the service reads.
+ */
+export function jsonObjectBody(
+  protocol: AwsProtocol,
+  raw: Buffer | undefined,
+): { readonly object: Record<string, unknown> } | AwsClassification {
+  let text: string;
+  try {
+    text = UTF8.decode(raw ?? Buffer.alloc(0));
+  } catch {
+    return unknown(protocol, 'the request body is not valid UTF-8');
+  }
+  if (text.trim() === '') return { object: {} };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return unknown(protocol, 'the request body is not valid JSON');
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    return unknown(protocol, 'the request body is not a JSON object');
+  const dup = duplicateKey(text);
+  if (dup !== undefined)
+    return unknown(
+      protocol,
+      `the request body gives the key ${JSON.stringify(dup).slice(0, 80)} twice in one object`,
+    );
+  return { object: parsed as Record<string, unknown> };
+}
+
 export function classifyJson(req: AwsRequest): AwsClassification {
   const target = header(req.headers, 'x-amz-target');
   if (target === undefined) return unknown('json', 'the request has no X-Amz-Target');
@@ -151,30 +184,9 @@ export function classifyJson(req: AwsRequest): AwsClassification {
   if (!service.signing.includes(req.service)) {
     return unknown('json', `X-Amz-Target ${target} does not belong to the signed service ${req.service}`);
   }
-  let body: Record<string, unknown> = {};
-  let text: string;
-  try {
-    text = UTF8.decode(req.body ?? Buffer.alloc(0));
-  } catch {
-    return unknown('json', 'the request body is not valid UTF-8');
-  }
-  if (text.trim() !== '') {
-    try {
-      const parsed: unknown = JSON.parse(text);
-      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
-        return unknown('json', 'the request body is not a JSON object');
-      body = parsed as Record<string, unknown>;
-    } catch {
-      return unknown('json', 'the request body is not valid JSON');
-    }
-    // JSON.parse keeps the last of two equal keys; a service's parser may keep the first, or refuse.
-    const dup = duplicateKey(text);
-    if (dup !== undefined)
-      return unknown(
-        'json',
-        `the request body gives the key ${JSON.stringify(dup).slice(0, 80)} twice in one object`,
-      );
-  }
+  const parsed = jsonObjectBody('json', req.body);
+  if (!('object' in parsed)) return parsed;
+  const body = parsed.object;
   const resource = service.prefix === 'dynamodb' ? dynamoResource(body) : genericResource(body);
   // A role the request hands to the service is decided as iam:PassRole too (passed-roles.ts), and
   // tags it sets as the tagging action (tags-on-create.ts).

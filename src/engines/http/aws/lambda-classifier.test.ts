@@ -62,6 +62,22 @@ describe('classifyLambda', () => {
     // A body that cannot be read as the service reads it is unknown (refused).
     expect(lambda('POST', '/2015-03-31/functions', '{"Role":"a","Role":"b"}').operation).toBeUndefined();
     expect(lambda('POST', '/2015-03-31/functions', 'not json').operation).toBeUndefined();
+    // Bytes that are not UTF-8 are not read with replacement characters: the service reads the bytes.
+    const invalid = Buffer.concat([
+      Buffer.from('{"Role":"arn:aws:iam::1:role/a'),
+      Buffer.from([0xff]),
+      Buffer.from('"}'),
+    ]);
+    expect(
+      classifyLambda({
+        service: 'lambda',
+        method: 'POST',
+        rawPath: '/2015-03-31/functions',
+        query: {},
+        headers: {},
+        body: invalid,
+      }).reason,
+    ).toMatch(/UTF-8/);
     expect(
       classifyLambda({
         service: 'lambda',

@@ -7,7 +7,7 @@
 
 import type { AwsClassification, AwsRequest } from './aws-request.js';
 import { unknown } from './aws-request.js';
-import { duplicateKey } from './json-classifier.js';
+import { jsonObjectBody } from './json-classifier.js';
 import { rolesInJson, withPassedRoles } from './passed-roles.js';
 import { tagsInJson, withTagsOnCreate } from './tags-on-create.js';
 
@@ -136,24 +136,8 @@ export function lambdaNeedsBody(method: string, rawPath: string): boolean {
 /** The role and tags a function's configuration names, decided with it. */
 function withBody(cls: AwsClassification, body: Buffer | undefined): AwsClassification {
   if (body === undefined) return unknown('rest-json', 'the request body was not read');
-  let doc: Record<string, unknown> = {};
-  const text = body.toString('utf8');
-  if (text.trim() !== '') {
-    try {
-      const parsed: unknown = JSON.parse(text);
-      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
-        return unknown('rest-json', 'the request body is not a JSON object');
-      doc = parsed as Record<string, unknown>;
-    } catch {
-      return unknown('rest-json', 'the request body is not valid JSON');
-    }
-    const dup = duplicateKey(text);
-    if (dup !== undefined)
-      return unknown(
-        'rest-json',
-        `the request body gives the key ${JSON.stringify(dup).slice(0, 80)} twice in one object`,
-      );
-  }
-  const passing = withPassedRoles('lambda', cls, () => rolesInJson(doc));
-  return withTagsOnCreate('lambda', passing, () => tagsInJson(doc));
+  const parsed = jsonObjectBody('rest-json', body);
+  if (!('object' in parsed)) return parsed;
+  const passing = withPassedRoles('lambda', cls, () => rolesInJson(parsed.object));
+  return withTagsOnCreate('lambda', passing, () => tagsInJson(parsed.object));
 }
