@@ -4,13 +4,11 @@
 // upstream with canned answers. An agent allowed to create stacks cannot have one built by a role it
 // may not pass; the same requests without a role go through.
 
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredStatement } from '../src/core/records.js';
 import {
@@ -18,6 +16,7 @@ import {
   type CheckingUpstream,
   type RealCredentials,
 } from './testkit/aws-upstreams.js';
+import { awsCli, type AwsCli } from './testkit/aws-cli.js';
 import { startHttpTestGateway, type HttpTestGateway } from './testkit/http-gateway.js';
 
 const REAL: RealCredentials = {
@@ -64,7 +63,7 @@ function canned(req: IncomingMessage, body: Buffer, service: string | undefined)
 describe('a role handed to a service is decided as iam:PassRole', { timeout: 120_000 }, () => {
   let up: CheckingUpstream;
   let gw: HttpTestGateway;
-  let home: string;
+  let cli: AwsCli;
   let aws: (...args: string[]) => Promise<{ stdout: string; stderr: string }>;
 
   async function recorded(): Promise<StoredStatement[]> {
@@ -131,28 +130,14 @@ describe('a role handed to a service is decided as iam:PassRole', { timeout: 120
       ],
     });
     const key = await gw.awsKey({ subject: 'claude', agent: true });
-    home = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-passrole-'));
-    const env = {
-      PATH: process.env['PATH'] ?? '',
-      HOME: home,
-      AWS_CONFIG_FILE: path.join(home, 'config'),
-      AWS_SHARED_CREDENTIALS_FILE: path.join(home, 'credentials'),
-      AWS_ACCESS_KEY_ID: key.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: key.secretAccessKey,
-      AWS_DEFAULT_REGION: 'us-east-1',
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_MAX_ATTEMPTS: '1',
-    };
-    writeFileSync(env.AWS_CONFIG_FILE, '[default]\n');
-    const endpoint = gw.endpoint('aws');
-    aws = (...args: string[]) =>
-      promisify(execFile)('aws', [...args, '--endpoint-url', endpoint], { env, timeout: 60_000 });
+    cli = awsCli(gw.endpoint('aws'), key);
+    aws = cli.run;
   });
 
   afterAll(async () => {
     await gw?.stop();
     await up?.stop();
-    if (home) rmSync(home, { recursive: true, force: true });
+    cli?.stop();
   });
 
   it('CloudFormation: a stack built by a role (query protocol RoleARN)', async () => {
@@ -213,7 +198,7 @@ describe('a role handed to a service is decided as iam:PassRole', { timeout: 120
     expect(st.text).toContain(`+ iam:PassRole POST / [role: ${ADMIN_ROLE}]`);
   });
   it('Lambda: a function run as a role (REST JSON Role)', async () => {
-    const zip = path.join(home, 'f.zip');
+    const zip = path.join(cli.home, 'f.zip');
     writeFileSync(zip, Buffer.from('UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==', 'base64'));
     const args = ['lambda', 'create-function', '--function-name', 'f', '--runtime', 'nodejs20.x'];
     const more = ['--handler', 'index.handler', '--zip-file', `fileb://${zip}`, '--role'];
@@ -228,7 +213,7 @@ describe('a role handed to a service is decided as iam:PassRole', { timeout: 120
 describe('a policy can name the roles an agent may pass (awsResources)', { timeout: 120_000 }, () => {
   let up: CheckingUpstream;
   let gw: HttpTestGateway;
-  let home: string;
+  let cli: AwsCli;
   let aws: (...args: string[]) => Promise<{ stdout: string; stderr: string }>;
 
   beforeAll(async () => {
@@ -264,28 +249,14 @@ describe('a policy can name the roles an agent may pass (awsResources)', { timeo
       ],
     });
     const key = await gw.awsKey({ subject: 'claude', agent: true });
-    home = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-passrole-'));
-    const env = {
-      PATH: process.env['PATH'] ?? '',
-      HOME: home,
-      AWS_CONFIG_FILE: path.join(home, 'config'),
-      AWS_SHARED_CREDENTIALS_FILE: path.join(home, 'credentials'),
-      AWS_ACCESS_KEY_ID: key.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: key.secretAccessKey,
-      AWS_DEFAULT_REGION: 'us-east-1',
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_MAX_ATTEMPTS: '1',
-    };
-    writeFileSync(env.AWS_CONFIG_FILE, '[default]\n');
-    const endpoint = gw.endpoint('aws');
-    aws = (...args: string[]) =>
-      promisify(execFile)('aws', [...args, '--endpoint-url', endpoint], { env, timeout: 60_000 });
+    cli = awsCli(gw.endpoint('aws'), key);
+    aws = cli.run;
   });
 
   afterAll(async () => {
     await gw?.stop();
     await up?.stop();
-    if (home) rmSync(home, { recursive: true, force: true });
+    cli?.stop();
   });
 
   const createStack = (role: string) =>

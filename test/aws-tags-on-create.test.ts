@@ -5,13 +5,9 @@
 // machine, and not to tag, cannot set tags (which IAM policies grant by) through them; the same requests
 // without tags go through.
 
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredStatement } from '../src/core/records.js';
 import {
@@ -19,6 +15,7 @@ import {
   type CheckingUpstream,
   type RealCredentials,
 } from './testkit/aws-upstreams.js';
+import { awsCli, type AwsCli } from './testkit/aws-cli.js';
 import { startHttpTestGateway, type HttpTestGateway } from './testkit/http-gateway.js';
 
 const REAL: RealCredentials = {
@@ -62,7 +59,7 @@ describe(
   () => {
     let up: CheckingUpstream;
     let gw: HttpTestGateway;
-    let home: string;
+    let cli: AwsCli;
     let aws: (...args: string[]) => Promise<{ stdout: string; stderr: string }>;
 
     async function recorded(): Promise<StoredStatement[]> {
@@ -129,28 +126,14 @@ describe(
         ],
       });
       const key = await gw.awsKey({ subject: 'claude', agent: true });
-      home = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-tags-'));
-      const env = {
-        PATH: process.env['PATH'] ?? '',
-        HOME: home,
-        AWS_CONFIG_FILE: path.join(home, 'config'),
-        AWS_SHARED_CREDENTIALS_FILE: path.join(home, 'credentials'),
-        AWS_ACCESS_KEY_ID: key.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: key.secretAccessKey,
-        AWS_DEFAULT_REGION: 'us-east-1',
-        AWS_EC2_METADATA_DISABLED: 'true',
-        AWS_MAX_ATTEMPTS: '1',
-      };
-      writeFileSync(env.AWS_CONFIG_FILE, '[default]\n');
-      const endpoint = gw.endpoint('aws');
-      aws = (...args: string[]) =>
-        promisify(execFile)('aws', [...args, '--endpoint-url', endpoint], { env, timeout: 60_000 });
+      cli = awsCli(gw.endpoint('aws'), key);
+      aws = cli.run;
     });
 
     afterAll(async () => {
       await gw?.stop();
       await up?.stop();
-      if (home) rmSync(home, { recursive: true, force: true });
+      cli?.stop();
     });
 
     it('EC2: an instance launched with tags (TagSpecification.N, query protocol)', async () => {
