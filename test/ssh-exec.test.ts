@@ -208,11 +208,19 @@ describe.skipIf(!hasSshd())('ssh exec through Gatehouse', { timeout: 120_000 }, 
 
   it('does not pass an env value holding $ or a backquote: $((LC_X)) would run it', async () => {
     const marker = path.join(sshd.work, 'env-evaluated');
-    const r = await gw.ssh(agent, ['-o', `SetEnv=LC_X="a[$(touch ${marker})]"`, '--', 'echo $((LC_X))']);
-    expect(existsSync(marker), 'the env value ran on the host').toBe(false);
+    const setEnv = `SetEnv=LC_X="a[$(touch ${marker})]"`;
+    const r = await gw.ssh(agent, ['-o', setEnv, '--', 'printenv LC_X; echo done']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe('0\n');
+    expect(r.stdout).toBe('done\n');
     expect(r.stderr).toMatch(/LC_X is not passed \(its value holds \$/);
+    // Evaluating a variable the command does not set itself is held (class 51): its value comes from
+    // the environment. Refused, it never runs.
+    const running = gw.ssh(agent, ['-o', setEnv, '--', 'echo $((LC_X))']);
+    const held = await gw.approver.next();
+    expect(held.ctx.decision.ruleId).toBe('ssh-agents-review-unjudged');
+    held.deny();
+    expect((await running).code).toBe(126);
+    expect(existsSync(marker), 'the env value ran on the host').toBe(false);
     // A plain value still passes.
     const ok = await gw.ssh(agent, ['-o', 'SetEnv=LC_X=fr_FR.UTF-8', '--', 'printenv LC_X']);
     expect(ok.stdout).toBe('fr_FR.UTF-8\n');

@@ -223,3 +223,103 @@ describe('bash agrees on which commands a line runs', () => {
     expect(judged).toBeGreaterThan(75);
   });
 });
+
+// A value set before the line — by an earlier line of an interactive shell, the environment or a
+// start-up file — that bash evaluates as code runs the `$(…)` it holds (docs/security.md class 51).
+// Here a start-up file (BASH_ENV, as ~/.bashrc would be for an ssh command) plants such values, some
+// readonly (a plain `i=0` then ends the line; `(( i = 0 ))`, `for ((i=0; …))` and `for i in 1` fail and
+// go on with the planted value). Whatever the classifier judges must not run the planted command.
+describe('bash agrees on what a line evaluates from before it', () => {
+  const planted = join(dir, 'planted-env.sh');
+  writeFileSync(
+    planted,
+    [
+      `command_not_found_handle() { printf '%s\\n' "$1" >> "$GATEHOUSE_RAN_LOG"; return 0; }`,
+      ...['x', 'y', 'k', 'n', 'm'].map((v) => `${v}='a[$(frob)]'`),
+      ...['i', 'j', 'r'].map((v) => `readonly ${v}='a[$(frob)]'`),
+      'a=(0 1 2)',
+      '',
+    ].join('\n'),
+  );
+  function ranPlanted(line: string): string[] {
+    const log = join(dir, `ran-${++runs}.log`);
+    writeFileSync(log, '');
+    spawnSync('/bin/bash', ['-c', line], {
+      cwd: work,
+      env: { PATH: emptyPath, BASH_ENV: planted, HOME: work, GATEHOUSE_RAN_LOG: log },
+      timeout: 5000,
+      stdio: ['ignore', 'ignore', 'ignore'],
+    });
+    return readFileSync(log, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '');
+  }
+  function judgedWithoutFrob(line: string): boolean {
+    const c = classifyShellCommand({ line });
+    const ran = ranPlanted(line);
+    if (c.categories.includes('unknown')) return false;
+    expect(ran, `bash ran ${ran.join(',')} for ${JSON.stringify(line)}, judged ${c.kind}`).not.toContain(
+      'frob',
+    );
+    return true;
+  }
+
+  // Each of these runs frob here: the classifier must not judge them.
+  it.each([
+    'echo $((x))',
+    'echo $[x]',
+    '(( x )); echo',
+    '[[ x -eq 1 ]]',
+    '[[ 1 -lt y ]]',
+    'let z=x+1',
+    'a[k]=1',
+    'echo ${a[n]}',
+    'unset "a[m]"',
+    'test -v "a[x]"',
+    '(( i = 0 )); echo $((i))',
+    'for ((i=0; i<1; i++)); do :; done; echo $((i))',
+    'for i in 1 2; do :; done; echo $((i))',
+    'echo $((i)); i=0',
+    'i=0 & echo $((i))',
+    'true || i=0; echo $((x+1))',
+  ])('%j is not judged', (line) => {
+    expect(ranPlanted(line), `the planted value must run here: ${line}`).toContain('frob');
+    expect(judgedWithoutFrob(line)).toBe(false);
+  });
+
+  // Lines that set their counters themselves are judged, and run nothing planted.
+  it.each([
+    'i=0; while [ $i -lt 3 ]; do i=$((i+1)); done',
+    'i=0; while (( i < 3 )); do (( i++ )); done; echo $i',
+    'n=0; for f in a b; do n=$((n+1)); done; echo $n',
+    'x=5; echo $((x+1))',
+    'k=1; a[k]=2',
+    'j=2; [[ $j -gt 1 ]] && echo big',
+    'i=0 && echo $((i+1))',
+    'i=0; for i in 1 2; do echo $((i*2)); done',
+    'let q=1+2',
+    'echo $((1+2)) $(( 16#ff ))',
+  ])('%j is judged and runs nothing planted', (line) => {
+    expect(judgedWithoutFrob(line)).toBe(true);
+  });
+
+  it('random lines over planted and own variables', () => {
+    const name = fc.constantFrom('x', 'i', 'n', 'q', 'w');
+    const set = name.chain((v) => fc.constantFrom(`${v}=0`, `${v}=$((1+1))`, `(( ${v} = 1 ))`, `let ${v}=2`));
+    const use = name.chain((v) =>
+      fc.constantFrom(`echo $((${v}+1))`, `(( ${v}++ ))`, `[[ ${v} -gt 0 ]]`, `a[${v}]=1`, `echo $${v}`),
+    );
+    const stmt = fc.oneof(set, use);
+    const line = fc
+      .array(fc.tuple(stmt, fc.constantFrom('; ', ' && ', ' || ', ' & ')), { minLength: 1, maxLength: 4 })
+      .map((parts) => parts.map(([s, op], i) => (i === parts.length - 1 ? s : `${s}${op}`)).join(''));
+    let judged = 0;
+    fc.assert(
+      fc.property(line, (l) => {
+        if (judgedWithoutFrob(l)) judged++;
+      }),
+      { numRuns: 200, seed: 20261206 },
+    );
+    expect(judged).toBeGreaterThan(20);
+  });
+});

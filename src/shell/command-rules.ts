@@ -25,8 +25,11 @@ export interface RuleContext {
   nestedLine(line: WordValue, via: string, extra?: readonly ShellCategory[]): void;
   /** The risk of writing to a path word, given what the line did to the working directory. */
   writeRisk(path: WordValue): PathRisk;
-  /** Marks the line as containing a construct that evaluates variable values as code. */
-  evaluates(): void;
+  /**
+   * Marks the line as containing a construct that evaluates variable values as code; `word`, when
+   * given, is a name it evaluates (`a[i]`: the subscript's names must be known to the line).
+   */
+  evaluates(word?: string): void;
   /** Marks the line as giving a variable a value computed at run time (`read`, `printf -v`…). */
   computes(): void;
 }
@@ -2132,7 +2135,7 @@ const assigning =
     if (options.arithmetic === true || o.dynamic) ctx.evaluates();
     if (o.dynamic || (options.assigns ?? (() => true))(o)) ctx.computes();
     for (const w of names(o)) {
-      if (w.dynamic || w.value.includes('[')) ctx.evaluates();
+      if (w.dynamic || w.value.includes('[')) ctx.evaluates(w.dynamic ? undefined : w.value);
       const variable = w.value.split(/[[+=]/, 1)[0]!;
       if (w.dynamic || COMMAND_LOOKUP_VARIABLES.has(variable))
         return verdict(name, U, `${name} assigns ${w.dynamic ? 'a computed variable' : variable}`);
@@ -2188,7 +2191,10 @@ add('test [', (args, name, ctx) => {
     name === '[' && args.at(-1)?.value === ']' && !args.at(-1)!.dynamic ? args.slice(0, -1) : args;
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!;
-    if (!w.dynamic && (w.value === '-v' || w.value === '-R')) ctx.evaluates();
+    if (!w.dynamic && (w.value === '-v' || w.value === '-R')) {
+      const operand = words[i + 1];
+      ctx.evaluates(operand !== undefined && !operand.dynamic ? operand.value : undefined);
+    }
     if (!w.dynamic) continue;
     const prev = words[i - 1];
     const next = words[i + 1];

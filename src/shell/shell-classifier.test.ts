@@ -449,14 +449,38 @@ describe('classifyShellCommand: values evaluated as code', () => {
     'echo ${b[$k]}',
     'wait -n -p "$v"',
     'select x in a b; do echo $((x)); done',
+    // A name evaluated as code whose value the line does not set to a number first (class 51): set by
+    // an earlier line, the environment or a start-up file, it may hold `a[$(cmd)]`.
+    'echo $((x))',
+    'echo $[x]',
+    '(( x ))',
+    '[[ x -eq 1 ]]',
+    'let y=x',
+    'a[x]=1',
+    'unset "a[k]"',
+    'echo $((RANDOM % 6))',
+    'echo $((i)); i=0',
+    'i=0 & echo $((i))',
+    'i=0; read i; echo $((i))',
+    // A readonly i (set before the line) is not assigned by these, and bash goes on with its value.
+    '(( i = 0 )); echo $((i))',
+    'for ((i=0; i<3; i++)); do :; done',
+    'for i in 1 2 3; do echo $((i*2)); done',
+    // Attributes that make later assignments evaluate code, which later lines are judged without.
+    'declare -i n',
+    'local -n ref=x',
   ])('%j is unknown', (line) => {
     expect(cats(line)).toContain('unknown');
   });
 
   it.each([
     'echo $((1+2))',
-    'for i in 1 2 3; do echo $((i*2)); done',
     'x=5; echo $((x+1))',
+    'i=0; while [ $i -lt 3 ]; do i=$((i+1)); done',
+    'i=0; while (( i < 3 )); do echo "n $i"; (( i++ )); done',
+    'n=0; for f in *.log; do n=$((n+1)); done; echo $n',
+    'i=0 && echo $((i+1))',
+    'let x=1+2',
     'f=/etc/hosts; [[ -f $f ]] && cat "$f"',
     'test -f "$HOME/x" && cat "$HOME/x"',
     '[ "$x" = y ] && echo same',

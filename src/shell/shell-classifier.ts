@@ -19,6 +19,7 @@ import {
 } from './command-rules.js';
 import { shellQuote, wordValue, type WordValue } from './shell-words.js';
 import { devTcpHost, isLoopbackHost, pathRisk } from './targets.js';
+import { arithmeticNames, subscriptOf, variableFlow } from './variable-flow.js';
 
 export type ShellInput = { readonly line: string } | { readonly argv: readonly string[] };
 
@@ -44,7 +45,7 @@ export function classifyShellCommand(input: ShellInput): ShellClassification {
       text = input.line;
       const parsed = parseBash(text);
       if (!parsed.ok) parseError = parsed.error;
-      else walk.statement(parsed.root, walk.topFrame(text));
+      else walk.statement(parsed.root, walk.topFrame(text, parsed.root));
     }
   } catch (e) {
     // Deep recursion on hostile nesting, or a rule bug: never let it pass as harmless.
@@ -66,6 +67,8 @@ export function classifyShellCommand(input: ShellInput): ShellClassification {
 
 interface Frame {
   readonly src: string;
+  /** Variables this frame's line sets to a number Gatehouse knows (variable-flow.ts). */
+  readonly known: ReadonlySet<string>;
   readonly via: readonly string[];
   readonly extra: readonly ShellCategory[];
   readonly depth: number;
@@ -126,6 +129,9 @@ function hasTestOperator(node: SyntaxNode, src: string, ops: ReadonlySet<string>
   return node.children.some((c) => hasTestOperator(c, src, ops));
 }
 
+/** Declaration builtins whose -i (integer) and -n (nameref) make later assignments evaluate code. */
+const ATTRIBUTE_KEYWORDS: ReadonlySet<string> = new Set(['declare', 'typeset', 'local']);
+
 /** `$?`, `$#`, `$$`, `$!`: numbers bash makes itself. */
 function isNumericSpecial(node: SyntaxNode, src: string): boolean {
   return /^\$[?#$!]$/.test(src.slice(node.start, node.end));
@@ -143,8 +149,31 @@ class Walk {
   private readonly functions = new Set<string>();
   private cwd: 'home' | 'system' | 'unknown' = 'home';
 
-  topFrame(src: string): Frame {
-    return { src, via: [], extra: [], depth: 0, stdin: 'inherited' };
+  /**
+   * Names bash evaluates as code (arithmetic, subscripts) whose values this line does not set to a
+   * number: set by an earlier line, the environment or a start-up file, they may hold a `$(…)`.
+   */
+  private readonly unknownEvaluated = new Set<string>();
+
+  topFrame(src: string, root?: SyntaxNode): Frame {
+    return { src, known: this.flowOf(root, src), via: [], extra: [], depth: 0, stdin: 'inherited' };
+  }
+
+  /** The variables a parsed line knows, noting the unknown names it evaluates. */
+  private flowOf(root: SyntaxNode | undefined, src: string): ReadonlySet<string> {
+    if (root === undefined) return new Set();
+    const flow = variableFlow(root, src);
+    for (const n of flow.unknownEvaluated) this.unknownEvaluated.add(n);
+    return flow.known;
+  }
+
+  /** A word a builtin evaluates (`read 'a[i]'`, `test -v 'a[i]'`): its subscript's names. */
+  private evaluatedWord(text: string | undefined, frame: Frame): void {
+    if (text === undefined) return;
+    const sub = subscriptOf(text);
+    if (sub === undefined) return;
+    for (const { name } of arithmeticNames(sub.text))
+      if (!frame.known.has(name)) this.unknownEvaluated.add(name);
   }
 
   result(text: string): ShellClassification {
@@ -154,6 +183,12 @@ class Walk {
     // (`x='a[$(cmd)]'; echo $((x))`). Which values reach the evaluation cannot be followed through the
     // text: any literal holding `$` or a backquote (a piece of one), and any value made at run time
     // (`$(printf …)`, `$x$y`, `read`), make such a line unknown.
+    if (this.unknownEvaluated.size > 0) {
+      const names = [...this.unknownEvaluated].slice(0, 3).join(', ');
+      this.reasons.add(
+        `a variable this line does not set to a number (${names}) is evaluated as code (arithmetic or a subscript): its value comes from an earlier line, the environment or a start-up file, and bash runs any command substitution it holds`,
+      );
+    }
     if (this.evaluatesValues && this.codeShapedLiteral) {
       this.reasons.add(
         'a value that may hold a command substitution is evaluated as code (arithmetic, indirection or an assigning builtin)',
@@ -458,6 +493,11 @@ class Walk {
         words.push(w);
         // -n (nameref) and -i (integer) make later assignments evaluate names and arithmetic.
         if (w.dynamic || (w.value.startsWith('-') && /[ni]/.test(w.value))) this.evaluatesValues = true;
+        // …also the assignments of lines typed later in an interactive shell, judged without it.
+        if (!w.dynamic && /^-[A-Za-z]*[ni]/.test(w.value) && ATTRIBUTE_KEYWORDS.has(keyword))
+          this.reasons.add(
+            `${keyword} ${w.value} makes later assignments to the variable evaluate their values as code, which later lines are judged without`,
+          );
         if (w.dynamic) this.reasons.add(`${keyword} with an argument computed at run time`);
       }
     }
@@ -509,7 +549,7 @@ class Walk {
         this.evaluatesValues = true;
         break;
       case 'simple_expansion':
-        if (!isNumericSpecial(node, frame.src)) this.runtimeValues = true;
+        if (!isNumericSpecial(node, frame.src) && !this.knownVariable(node, frame)) this.runtimeValues = true;
         break;
       case 'array':
         // `a=([x]=1)`: the keys of an indexed array are arithmetic.
@@ -517,7 +557,10 @@ class Walk {
         break;
       case 'expansion': {
         const kids = node.children;
-        this.runtimeValues = true;
+        // `${i}` of a variable this line set to a number is no value made at run time.
+        const plain = kids.length === 3 && kids[1]!.type === 'variable_name';
+        if (!(plain && frame.known.has(frame.src.slice(kids[1]!.start, kids[1]!.end))))
+          this.runtimeValues = true;
         if (kids[1]?.type === '!') this.evaluatesValues = true;
         // `${s:OFFSET:LENGTH}` evaluates offset and length as arithmetic.
         if (kids.some((k) => !k.named && k.type === ':')) this.evaluatesValues = true;
@@ -550,6 +593,12 @@ class Walk {
       if (STATEMENTS.has(c.type) && node.type !== 'expansion') this.statement(c, frame);
       else this.scan(c, frame);
     }
+  }
+
+  /** `$i` of a variable this line sets to a number before anything reads it (variable-flow.ts). */
+  private knownVariable(node: SyntaxNode, frame: Frame): boolean {
+    const v = node.children.find((c) => c.type === 'variable_name');
+    return v !== undefined && frame.known.has(frame.src.slice(v.start, v.end));
   }
 
   private literal(node: SyntaxNode, frame: Frame): void {
@@ -614,8 +663,9 @@ class Walk {
         }),
       nestedLine: (line, via, extra = []) => this.nestedLine(line, via, extra, frame),
       writeRisk: (path) => (path.dynamic ? 'unknown' : pathRisk(path.value, this.cwd)),
-      evaluates: () => {
+      evaluates: (word) => {
         this.evaluatesValues = true;
+        this.evaluatedWord(word, frame);
       },
       computes: () => {
         this.runtimeValues = true;
@@ -656,6 +706,8 @@ class Walk {
     }
     this.statement(parsed.root, {
       src: line.value,
+      // Another shell: it knows what its own line sets, nothing of this one's.
+      known: this.flowOf(parsed.root, line.value),
       via: [...frame.via, via],
       extra: [...frame.extra, ...extra],
       depth: frame.depth + 1,
