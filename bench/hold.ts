@@ -5,6 +5,7 @@
 // Run: npx tsx bench/hold.ts   then e.g.   env $(cat /tmp/gatehouse-hold.env) pgbench -n -S -c 8 -j 2 -T 10
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +14,7 @@ import { stringify } from 'yaml';
 import { freeLoopbackPort } from '../src/demo/free-loopback-port.js';
 import { defaultAgentPolicies } from '../src/policy/index.js';
 import { benchPostgresConnection, gatewayBuild, issueToken, startGatewayProcess } from './gateway-process.js';
+import { API_BODY } from './http-api-body.js';
 import { startPgbenchUpstream } from './pgbench-upstream.js';
 import { startPgbouncer } from './pgbouncer.js';
 
@@ -42,6 +44,23 @@ const writePrivate = (file: string, text: string) => {
   writeFileSync(file, text, { mode: 0o600 });
   chmodSync(file, 0o600);
 };
+// HOLD_HTTP=1 also puts a small JSON API (bench/http-upstreams.ts's answer, node:http in this
+// process) behind a generic HTTP connection of the first gateway, as `npm run bench` measures it: its
+// address and the agent's token are in `<env file>.http`, for wrk (`wrk -c 8 -H "authorization:
+// Bearer $TOKEN" $URL`).
+const httpApi = process.env.HOLD_HTTP === '1' ? await startApi() : undefined;
+async function startApi(): Promise<{ url: string; port: number; close: () => void }> {
+  const body = Buffer.from(API_BODY);
+  const server = http.createServer((req, res) => {
+    req.resume();
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
+    res.end(body);
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return { url: `http://127.0.0.1:${port}`, port: await freeLoopbackPort(), close: () => server.close() };
+}
 const gateways: Awaited<ReturnType<typeof startGatewayProcess>>[] = [];
 const described: string[] = [];
 for (let i = 1; i <= count; i++) {
@@ -55,8 +74,39 @@ for (let i = 1; i <= count; i++) {
       dataDir: path.join(dir, `gw${suffix}`),
       log: { level: 'warn' },
       listeners: { postgres: { address: `127.0.0.1:${gwPort}` } },
-      connections: { bench: benchPostgresConnection(pgPort, path.join(dir, 'upstream-password')) },
-      policies: defaultAgentPolicies(['bench'], { mask: true }),
+      connections: {
+        bench: benchPostgresConnection(pgPort, path.join(dir, 'upstream-password')),
+        ...(httpApi && i === 1
+          ? {
+              api: {
+                protocol: 'http',
+                listen: `127.0.0.1:${httpApi.port}`,
+                upstream: httpApi.url,
+                auth: { type: 'none' },
+              },
+            }
+          : {}),
+      },
+      policies: [
+        ...defaultAgentPolicies(['bench'], { mask: true }),
+        ...(httpApi && i === 1
+          ? [
+              {
+                id: 'api-agents',
+                subjects: { agent: true },
+                connections: ['api'],
+                rules: [
+                  {
+                    id: 'api-read',
+                    effect: 'allow',
+                    match: { methods: ['GET'], paths: ['/v1/**'] },
+                    mask: true,
+                  },
+                ],
+              },
+            ]
+          : []),
+      ],
       metrics: { listen: `127.0.0.1:${metricsPort}` },
       // HOLD_STORE_FOLD=thread folds the record journal on a thread of its own (an A/B of the fold thread).
       ...(process.env.HOLD_STORE_FOLD
@@ -68,7 +118,7 @@ for (let i = 1; i <= count; i++) {
   const gw = await startGatewayProcess({
     configFile,
     ...(withoutRecordNodeOptions ? { env: { NODE_OPTIONS: withoutRecordNodeOptions } } : {}),
-    ports: [gwPort],
+    ports: [gwPort, ...(httpApi && i === 1 ? [httpApi.port] : [])],
     logFile: path.join(dir, `gateway${suffix}.log`),
     ...(process.env.BENCH_CPU_PROF ? { cpuProfDir: path.resolve(process.env.BENCH_CPU_PROF) } : {}),
   });
@@ -78,6 +128,13 @@ for (let i = 1; i <= count; i++) {
     file,
     `PGHOST=127.0.0.1 PGPORT=${gwPort} PGUSER=postgres PGPASSWORD=${issued.token} PGDATABASE=bench PGSSLMODE=disable\n`,
   );
+  if (httpApi && i === 1) {
+    writePrivate(
+      `${file}.http`,
+      `URL=http://127.0.0.1:${httpApi.port}/v1/items/1142 TOKEN=${issued.token} DIRECT=${httpApi.url}/v1/items/1142\n`,
+    );
+    described.push(`generic HTTP connection in ${file}.http`);
+  }
   described.push(
     `gateway pid ${gw.pid} (pgbench environment in ${file}; metrics at http://127.0.0.1:${metricsPort}/metrics)` +
       (withoutRecord ? ' WITHOUT ITS RECORD (bench/without-record.mjs: a floor, not a result)' : ''),
@@ -124,6 +181,7 @@ const stop = async () => {
   stopping = true;
   for (const gw of gateways) await gw.stop();
   relay?.kill();
+  httpApi?.close();
   bouncer?.stop();
   await upstream.stop();
   rmSync(dir, { recursive: true, force: true });

@@ -7,17 +7,7 @@ import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import { startLocalS3 } from '../src/demo/local-s3.js';
 import { freeLoopbackPort } from '../src/demo/free-loopback-port.js';
-
-/** A small, typical API answer (about 200 bytes of JSON, nothing in it to mask). */
-export const API_BODY = JSON.stringify({
-  id: 1142,
-  sku: 'WIDGET-1142',
-  name: 'Blue widget, large',
-  stock: 12,
-  warehouse: 'north',
-  updated: '2026-01-01T00:00:00Z',
-  tags: ['hardware', 'blue', 'large'],
-});
+import { API_BODY } from './http-api-body.js';
 
 const dir = process.argv[2];
 if (!dir) throw new Error('usage: http-upstreams.ts <dir>');
