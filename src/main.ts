@@ -568,7 +568,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
       logger,
       hostKey: hostKey.privateKey,
       settings: (name) => snapshot.ssh.get(name),
-      classify: (line) => classifyShell.classifyShellCommand({ line }),
+      classify: (line, context) => classifyShell.classifyShellCommand({ line, ...context }),
       authTimeoutMs: toMs(sshl.authTimeout),
       writeStallTimeoutMs: toMs(sshl.writeStallTimeout),
       maxConnections: sshl.maxConnections,

@@ -67,33 +67,6 @@ describe.skipIf(!hasSshd())('ssh shells through Gatehouse', { timeout: 120_000 }
     expect(refused.effect).toBe('deny');
   });
 
-  it('a value set on one line is not evaluated as code on the next without a person (class 51)', async () => {
-    // Line 1 stores a command substitution in a plain variable (an assignment: it runs nothing); line
-    // 2 evaluates the variable as arithmetic, and bash runs what the value holds. Each line alone was
-    // judged a read, and the command ran; now line 2 is unknown and held.
-    const agent = await gw.token({ subject: 'shell-planter', agent: true });
-    const sh = interactive(gw, agent);
-    (await gw.approver.next()).approve(); // the shell itself
-    await sh.waitFor(/\$ (\x1b\[K)?$/m); // eslint-disable-line no-control-regex
-    const canary = path.join(sshd.work, 'planted-ran.txt');
-    sh.type(`x='a[$(touch ${canary})]'\r`);
-    const planted = await findSshStatement(gw, (s) => s.via === 'ssh-shell' && s.text.startsWith('x='), {
-      withResult: false,
-    });
-    expect(planted.effect).toBe('allow');
-    sh.type('echo $((x))\r');
-    const held = await gw.approver.next();
-    expect(held.ctx.decision.ruleId).toBe('ssh-agents-review-unjudged');
-    held.deny();
-    const line = await findSshStatement(gw, (s) => s.via === 'ssh-shell' && s.text === 'echo $((x))', {
-      withResult: false,
-    });
-    expect(line.effect).toBe('review');
-    expect(line.categories).toContain('unknown');
-    await sh.exited;
-    expect(existsSync(canary)).toBe(false);
-  });
-
   it('the shell session is replayable: sessions replay --play and the console player', async () => {
     const shell = await findSshStatement(gw, (s) => s.via === 'ssh-shell' && s.kind === 'shell');
     const ref = shell.result?.terminalRef;
@@ -169,6 +142,59 @@ describe.skipIf(!hasSshd())('ssh shells through Gatehouse', { timeout: 120_000 }
     expect(r.stderr).toMatch(/environment variable GH_SECRET is not passed/);
     expect(r.stderr).toMatch(/agent forwarding is refused/);
     expect(r.stderr).toMatch(/X11 forwarding (is refused|request failed)/);
+  });
+
+  it('a value set on one line is not evaluated as code on the next without a person (class 51)', async () => {
+    // Line 1 stores a command substitution in a plain variable (an assignment: it runs nothing); line
+    // 2 evaluates the variable as arithmetic, and bash runs what the value holds. Each line alone was
+    // judged a read, and the command ran; now line 2 is unknown and held.
+    const agent = await gw.token({ subject: 'shell-planter', agent: true });
+    const sh = interactive(gw, agent);
+    (await gw.approver.next()).approve(); // the shell itself
+    await sh.waitFor(/\$ (\x1b\[K)?$/m); // eslint-disable-line no-control-regex
+    const canary = path.join(sshd.work, 'planted-ran.txt');
+    sh.type(`x='a[$(touch ${canary})]'\r`);
+    const planted = await findSshStatement(gw, (s) => s.via === 'ssh-shell' && s.text.startsWith('x='), {
+      withResult: false,
+    });
+    expect(planted.effect).toBe('allow');
+    sh.type('echo $((x))\r');
+    const held = await gw.approver.next();
+    expect(held.ctx.decision.ruleId).toBe('ssh-agents-review-unjudged');
+    held.deny();
+    const line = await findSshStatement(gw, (s) => s.via === 'ssh-shell' && s.text === 'echo $((x))', {
+      withResult: false,
+    });
+    expect(line.effect).toBe('review');
+    expect(line.categories).toContain('unknown');
+    await sh.exited;
+    expect(existsSync(canary)).toBe(false);
+  });
+
+  it('a relative write after a line that changed directory is not judged as one at home (class 52)', async () => {
+    // `cd /etc/ssh` on one line, `echo … > sshd_config` on the next: judged alone, the second looked
+    // like a write in the home directory (reviewable), where it is a system file (refused outright).
+    const agent = await gw.token({ subject: 'shell-wanderer', agent: true });
+    const sh = interactive(gw, agent);
+    (await gw.approver.next()).approve(); // the shell itself
+    await sh.waitFor(/\$ (\x1b\[K)?$/m); // eslint-disable-line no-control-regex
+    sh.type('cd /etc/ssh\r');
+    await findSshStatement(gw, (s) => s.via === 'ssh-shell' && s.text === 'cd /etc/ssh', {
+      withResult: false,
+    });
+    sh.type('echo PermitRootLogin yes > sshd_config\r');
+    const held = await gw.approver.next();
+    held.deny();
+    const line = await findSshStatement(
+      gw,
+      (s) => s.via === 'ssh-shell' && s.text.endsWith('> sshd_config'),
+      {
+        withResult: false,
+      },
+    );
+    expect(line.effect).toBe('review');
+    expect(line.categories).toEqual(expect.arrayContaining(['unknown', 'write']));
+    await sh.exited;
   });
 });
 

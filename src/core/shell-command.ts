@@ -51,6 +51,11 @@ export interface ShellClassification {
   readonly parseError?: string;
   /** Why the line is `unknown`, in words (each distinct reason once). */
   readonly unknownReasons: readonly string[];
+  /**
+   * The line may change the shell's working directory (`cd`, `pushd`, `popd`): in an interactive
+   * shell, relative paths of later lines no longer start in the home directory.
+   */
+  readonly changesDirectory?: boolean;
 }
 
 /** Severity order for summaries and messages: most severe first. */
@@ -62,3 +67,12 @@ export const SHELL_SEVERITY: readonly ShellCategory[] = [
   'write',
   'read',
 ];
+
+/**
+ * Classifies one shell command line. `cwd: 'unknown'` for a line typed in an interactive shell after
+ * an earlier line changed directory (ShellClassification.changesDirectory).
+ */
+export type ShellLineClassifier = (
+  line: string,
+  context?: { readonly cwd?: 'home' | 'unknown' },
+) => ShellClassification;

@@ -520,3 +520,53 @@ describe('classifyShellCommand: shell options that change how later words are re
     expect(cats(line)).toEqual(['read']);
   });
 });
+
+describe('classifyShellCommand: where relative paths start', () => {
+  // A relative write is judged as one in the home directory only while the shell is known to be
+  // there: `cd ..` from the home directory is /home, `cd sub` may be a link, and in an interactive
+  // shell an earlier line may have changed directory (class 52).
+  it.each([
+    'cd .. && echo x > f',
+    'cd sub; touch f',
+    'popd; echo x > f',
+    'cd -; touch f',
+    'pushd +1; touch f',
+    'cd "$D"; touch f',
+  ])('%j is unknown', (line) => {
+    const c = classify(line);
+    expect(c.categories).toContain('unknown');
+    expect(c.unknownReasons.join(' ')).toMatch(/relative path|computed/);
+  });
+
+  it.each(['cd && echo x > f', 'cd ~ && touch f', 'cd ~/proj && echo x > f', 'cd /tmp && touch f'])(
+    '%j is a write in the home directory or /tmp',
+    (line) => {
+      expect(cats(line)).toEqual(['write', 'read']);
+    },
+  );
+
+  it('a line after one that changed directory starts where nobody knows (cwd: unknown)', () => {
+    expect(classify('cd /etc/ssh').changesDirectory).toBe(true);
+    expect(classify('ls -l').changesDirectory).toBeUndefined();
+    const after = classifyShellCommand({ line: 'echo x > sshd_config', cwd: 'unknown' });
+    expect(after.categories).toEqual(expect.arrayContaining(['unknown', 'write']));
+    expect(after.unknownReasons.join(' ')).toMatch(/where it starts is not known/);
+    // Absolute paths and reads do not depend on it; a cd to an absolute path sets it again.
+    expect(classifyShellCommand({ line: 'echo x > /tmp/f', cwd: 'unknown' }).categories).toEqual([
+      'write',
+      'read',
+    ]);
+    expect(classifyShellCommand({ line: 'cat f', cwd: 'unknown' }).categories).toEqual(['read']);
+    expect(classifyShellCommand({ line: 'cd /etc && echo x > f', cwd: 'unknown' }).categories).toContain(
+      'privilege',
+    );
+    expect(classifyShellCommand({ line: 'cd && touch f', cwd: 'unknown' }).categories).toEqual([
+      'write',
+      'read',
+    ]);
+  });
+
+  it('the files an interactive bash reads at start are system files', () => {
+    expect(cats('echo "alias ls=\'rm -rf ~\'" >> ~/.bash_aliases')).toContain('privilege');
+  });
+});

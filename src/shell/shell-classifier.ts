@@ -21,7 +21,17 @@ import { shellQuote, wordValue, type WordValue } from './shell-words.js';
 import { devTcpHost, isLoopbackHost, pathRisk } from './targets.js';
 import { arithmeticNames, subscriptOf, variableFlow } from './variable-flow.js';
 
-export type ShellInput = { readonly line: string } | { readonly argv: readonly string[] };
+export type ShellInput =
+  | {
+      readonly line: string;
+      /**
+       * Where a relative path starts: `home` (default) for a command sshd starts in the home
+       * directory; `unknown` for a line typed in an interactive shell after an earlier line may have
+       * changed directory (`changesDirectory`), which this line is judged without.
+       */
+      readonly cwd?: 'home' | 'unknown';
+    }
+  | { readonly argv: readonly string[] };
 
 /** `sh -c` inside `sh -c`…: deeper strings are not judged. */
 const MAX_NESTING = 6;
@@ -33,7 +43,7 @@ const MAX_COMMANDS = 2000;
  * an argv vector (run without a shell: Kubernetes exec `command`). Synchronous and pure.
  */
 export function classifyShellCommand(input: ShellInput): ShellClassification {
-  const walk = new Walk();
+  const walk = new Walk('line' in input && input.cwd === 'unknown' ? 'unknown' : 'home');
   let text: string;
   let parseError: string | undefined;
   try {
@@ -129,6 +139,10 @@ function hasTestOperator(node: SyntaxNode, src: string, ops: ReadonlySet<string>
   return node.children.some((c) => hasTestOperator(c, src, ops));
 }
 
+/** Why a write to a relative path is `unknown`. */
+const UNKNOWN_CWD =
+  'writes to a relative path, and where it starts is not known: a cd (on this line or an earlier one) may have left the home directory';
+
 /** Declaration builtins whose -i (integer) and -n (nameref) make later assignments evaluate code. */
 const ATTRIBUTE_KEYWORDS: ReadonlySet<string> = new Set(['declare', 'typeset', 'local']);
 
@@ -147,7 +161,12 @@ class Walk {
   /** A value is computed at run time (an expansion, a substitution, a builtin reading input). */
   private runtimeValues = false;
   private readonly functions = new Set<string>();
-  private cwd: 'home' | 'system' | 'unknown' = 'home';
+  private cwd: 'home' | 'system' | 'unknown';
+  private changesDirectory = false;
+
+  constructor(cwd: 'home' | 'unknown') {
+    this.cwd = cwd;
+  }
 
   /**
    * Names bash evaluates as code (arithmetic, subscripts) whose values this line does not set to a
@@ -213,7 +232,14 @@ class Walk {
         : kinds.length > 8
           ? `${kinds.slice(0, 8).join(', ')}, …`
           : kinds.join(', ');
-    return { text, commands: this.commands, categories, kind, unknownReasons: [...this.reasons] };
+    return {
+      text,
+      commands: this.commands,
+      categories,
+      kind,
+      unknownReasons: [...this.reasons],
+      ...(this.changesDirectory ? { changesDirectory: true } : {}),
+    };
   }
 
   private push(
@@ -439,13 +465,14 @@ class Walk {
           break;
       }
     }
+    const computed = target.dynamic || target.expands;
     this.push(
       frame,
       [{ value: op, dynamic: false, expands: false, text: op }, target],
       op,
       `redirect ${op}`,
       [...cats],
-      cats.has('unknown') ? ['writes to a path computed at run time'] : [],
+      !cats.has('unknown') ? [] : computed ? ['writes to a path computed at run time'] : [UNKNOWN_CWD],
     );
   }
 
@@ -662,7 +689,12 @@ class Walk {
           depth: frame.depth + 1,
         }),
       nestedLine: (line, via, extra = []) => this.nestedLine(line, via, extra, frame),
-      writeRisk: (path) => (path.dynamic ? 'unknown' : pathRisk(path.value, this.cwd)),
+      writeRisk: (path) => {
+        if (path.dynamic) return 'unknown';
+        const risk = pathRisk(path.value, this.cwd);
+        if (risk === 'unknown') this.reasons.add(UNKNOWN_CWD);
+        return risk;
+      },
       evaluates: (word) => {
         this.evaluatesValues = true;
         this.evaluatedWord(word, frame);
@@ -674,19 +706,23 @@ class Walk {
     const v = rule(words.slice(1), name, ctx);
     if (v !== null) this.push(frame, words, name, v.kind, v.categories, v.notes ?? []);
     if (name === 'cd' || name === 'pushd') this.changeDirectory(words[1]);
+    if (name === 'popd') this.cwd = 'unknown';
+    if (name === 'cd' || name === 'pushd' || name === 'popd') this.changesDirectory = true;
   }
 
   private changeDirectory(target: WordValue | undefined): void {
-    if (target === undefined || (!target.dynamic && (target.value === '~' || target.value === '-'))) {
-      this.cwd = target?.value === '-' ? 'unknown' : 'home';
+    if (target === undefined || (!target.dynamic && (target.value === '~' || target.value === '~/'))) {
+      this.cwd = 'home';
       return;
     }
-    if (target.dynamic) {
+    const v = target.value;
+    if (target.dynamic || target.expands || !(v.startsWith('/') || v.startsWith('~/'))) {
+      // `cd -`, `cd ..` (from the home directory: /home), `cd sub` (maybe a link), `pushd +1`,
+      // `cd ~user`, a computed target: relative paths after it start who knows where.
       this.cwd = 'unknown';
       return;
     }
-    if (target.value.startsWith('/'))
-      this.cwd = pathRisk(`${target.value}/x`) === 'system' ? 'system' : 'home';
+    this.cwd = v.startsWith('~/') ? 'home' : pathRisk(`${v}/x`) === 'system' ? 'system' : 'home';
   }
 
   private nestedLine(line: WordValue, via: string, extra: readonly ShellCategory[], frame: Frame): void {

@@ -42,6 +42,8 @@ const SENSITIVE_NAMES: ReadonlySet<string> = new Set([
   'authorized_keys2',
   'sudoers',
   '.bashrc',
+  // Sourced by Debian's ~/.bashrc in every interactive shell.
+  '.bash_aliases',
   '.bash_profile',
   '.bash_login',
   '.bash_logout',

@@ -12,7 +12,7 @@ import { sshAction } from '../../core/action.js';
 import { ERROR_CODES, isGatewayError } from '../../core/errors.js';
 import type { Logger, UpstreamDialer } from '../../core/ports.js';
 import { noPreauthSignals, type PreauthReason, type PreauthSignals } from '../../core/preauth.js';
-import type { ShellClassification } from '../../core/shell-command.js';
+import type { ShellLineClassifier } from '../../core/shell-command.js';
 import { holdSignal, type Gate, type GateSession } from '../../gate/gate.js';
 import { pipeBytes } from './byte-pipe.js';
 import { canonicalForwardHost } from './forward-destination.js';
@@ -33,7 +33,7 @@ export interface ClientConnectionDeps {
   readonly dialer: UpstreamDialer;
   readonly logger: Logger;
   readonly settings: (connection: string) => SshConnectionSettings | undefined;
-  readonly classify: (line: string) => ShellClassification;
+  readonly classify: ShellLineClassifier;
   readonly authTimeoutMs: number;
   readonly maxChannels: number;
   /** A client that reads none of the output waiting for it this long is closed (write-stall.ts). */

@@ -9,7 +9,7 @@ import type { Writable } from 'node:stream';
 import type ssh2 from 'ssh2';
 import { sshAction, type SshAction } from '../../core/action.js';
 import type { Logger } from '../../core/ports.js';
-import type { ShellClassification } from '../../core/shell-command.js';
+import type { ShellLineClassifier } from '../../core/shell-command.js';
 import { holdSignal, type Admission, type GateSession } from '../../gate/gate.js';
 import { holdForRoom, pipeBytes } from './byte-pipe.js';
 import { COMMAND_LOOKUP_VARIABLES } from '../../shell/command-rules.js';
@@ -48,7 +48,7 @@ export interface ChannelDeps {
   readonly session: GateSession;
   readonly upstream: UpstreamClient;
   readonly logger: Logger;
-  readonly classify: (line: string) => ShellClassification;
+  readonly classify: ShellLineClassifier;
   /** Registers a live relay so the connection can end it; returns the function that unregisters it. */
   readonly track: (end: (message: string) => void) => () => void;
   /** The client's TCP socket under its channels: output waits while it is full (byte-pipe.ts). */

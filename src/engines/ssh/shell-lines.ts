@@ -8,7 +8,7 @@
 
 import xterm from '@xterm/headless';
 import { sshAction } from '../../core/action.js';
-import type { ShellClassification } from '../../core/shell-command.js';
+import type { ShellLineClassifier } from '../../core/shell-command.js';
 import { holdSignal, type GateSession } from '../../gate/gate.js';
 
 const { Terminal } = xterm;
@@ -26,7 +26,7 @@ const ABANDON = new Set([0x03, 0x04, 0x15, 0x07]);
 export interface ShellLineDeps {
   readonly session: GateSession;
   readonly connection: string;
-  readonly classify: (line: string) => ShellClassification;
+  readonly classify: ShellLineClassifier;
   /** A terminal was asked for: lines come from the echo; otherwise from the input itself. */
   readonly terminal: { readonly cols: number; readonly rows: number } | undefined;
   /** Sends bytes to the host; false when the host's window is full. */
@@ -56,6 +56,13 @@ export class ShellLineGate {
   /** When input was last sent to the host: its echo is output that comes after this. */
   private lastInput = 0;
   private writes: Promise<void> = Promise.resolve();
+  /**
+   * Where the shell's relative paths start: its home directory until a line may have changed
+   * directory (`cd`, `pushd`, `popd`, anywhere in it); after that, nothing a later line's text says
+   * tells where, and a relative write there is `unknown` rather than judged as one in the home
+   * directory (`cd /etc/ssh` on one line, `echo … > sshd_config` on the next).
+   */
+  private cwd: 'home' | 'unknown' = 'home';
 
   constructor(private readonly deps: ShellLineDeps) {
     if (deps.terminal) {
@@ -206,7 +213,9 @@ export class ShellLineGate {
   private async decide(line: string): Promise<boolean> {
     const long = line.length > MAX_LINE;
     const text = long ? line.slice(0, MAX_LINE) : line;
-    const cls = long ? undefined : this.deps.classify(text);
+    const cls = long ? undefined : this.deps.classify(text, { cwd: this.cwd });
+    // Typed into the shell, so it may run whatever the decision: a later line may be anywhere.
+    if (long || cls?.changesDirectory === true) this.cwd = 'unknown';
     const action = sshAction({
       connection: this.deps.connection,
       request: 'line',

@@ -8,7 +8,7 @@ import type { AddressInfo, Server, Socket } from 'node:net';
 import ssh2 from 'ssh2';
 import type { Logger, UpstreamDialer } from '../../core/ports.js';
 import { noPreauthSignals, type PreauthSignals } from '../../core/preauth.js';
-import type { ShellClassification } from '../../core/shell-command.js';
+import type { ShellLineClassifier } from '../../core/shell-command.js';
 import type { Gate } from '../../gate/gate.js';
 import type { Engine, ListeningAddress } from '../engine.js';
 import { SshClientConnection } from './client-connection.js';
@@ -26,7 +26,7 @@ export interface SshEngineOptions {
   /** Read at every login, so a reload applies to new connections; undefined: no such connection. */
   readonly settings: (connection: string) => SshConnectionSettings | undefined;
   /** The shell-command classifier (src/shell) for exec commands and reconstructed lines. */
-  readonly classify: (line: string) => ShellClassification;
+  readonly classify: ShellLineClassifier;
   readonly authTimeoutMs: number;
   /** A client that reads none of the output waiting for it this long is closed (write-stall.ts). */
   readonly writeStallTimeoutMs: number;
