@@ -1798,6 +1798,53 @@ const kubectl: Rule = (args, name, ctx) => {
   return verdict(kind, U, `${kind} is not a subcommand Gatehouse knows`);
 };
 
+/**
+ * git options whose value is a program git runs later, on reads too (`git status` runs
+ * core.fsmonitor, `git log` core.pager), or that pull in another config file: setting one is setting
+ * what later commands run, as writing ~/.bashrc is (docs/security.md class 53).
+ */
+const GIT_PROGRAM_KEYS: readonly RegExp[] = [
+  /^core\.(fsmonitor|pager|editor|sshcommand|hookspath|askpass|gitproxy|alternaterefscommand)$/,
+  /^sequence\.editor$/,
+  /^alias\./,
+  /^pager\./,
+  /^diff\.(external|.+\.(textconv|command))$/,
+  /^(difftool|mergetool|browser|man)\..+\.(cmd|path)$/,
+  /^merge\..+\.driver$/,
+  /^filter\..+\.(clean|smudge|process)$/,
+  /^credential\.(.+\.)?helper$/,
+  /^gpg\.(.+\.)?program$/,
+  /^(include\.path|includeif\..+\.path)$/,
+  /^uploadpack\.packobjectshook$/,
+  /^remote\..+\.(uploadpack|receivepack)$/,
+  /^protocol\.(.+\.)?allow$/,
+  /^hook\..+\.command$/,
+  /^(web\.browser|sendemail\.smtpserver|core\.worktree)$/,
+];
+
+/**
+ * `git config [options] KEY VALUE` (or `git config set KEY VALUE`, `--add`, `--replace-all`) that sets
+ * one of GIT_PROGRAM_KEYS, or an edit of the whole file; undefined when it sets nothing such.
+ */
+function gitConfigSetsProgram(args: readonly WordValue[]): { dynamic: boolean; note: string } | undefined {
+  const o = scanOptions(args, {
+    shortValued: 'f',
+    longValued: ['file', 'blob', 'type', 'default', 'comment', 'value', 'url'],
+  });
+  if (hasAny(o, 'e', 'edit') || o.operands[0]?.value === 'edit')
+    return { dynamic: false, note: 'git config --edit can set any option, including programs git runs' };
+  let key: WordValue | undefined;
+  if (o.operands[0]?.value === 'set') key = o.operands[1];
+  else if (o.operands.length >= 2 || hasAny(o, 'add', 'replace-all')) key = o.operands[0];
+  if (key === undefined || ['get', 'unset', 'list', 'rename-section', 'remove-section'].includes(key.value))
+    return undefined;
+  if (key.dynamic) return { dynamic: true, note: 'git config with a key computed at run time' };
+  const k = key.value.toLowerCase();
+  return GIT_PROGRAM_KEYS.some((r) => r.test(k))
+    ? { dynamic: false, note: `git config ${key.value} sets a program git runs later (on reads too)` }
+    : undefined;
+}
+
 const git: Rule = (args, name, ctx) => {
   const o = scanOptions(args, {
     shortValued: 'Cc',
@@ -1826,6 +1873,11 @@ const git: Rule = (args, name, ctx) => {
   if (output !== undefined && output.length > 0) {
     const cats = writeTargets(output, ctx);
     return verdict(kind, cats.length > 0 ? ([...new Set(['read', ...cats])] as ShellCategory[]) : R);
+  }
+  if (sub.value === 'config') {
+    const set = gitConfigSetsProgram(o.operands.slice(1));
+    if (set !== undefined)
+      return set.dynamic ? verdict(kind, U, set.note) : verdict(kind, [...W, ...P], set.note);
   }
   switch (sub.value) {
     case 'status':

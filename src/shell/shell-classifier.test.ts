@@ -1,3 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { classifyShellCommand, type ShellCategory } from './index.js';
 import { awkProgramRisk, sedScriptRisk } from './command-rules.js';
@@ -569,4 +573,52 @@ describe('classifyShellCommand: where relative paths start', () => {
   it('the files an interactive bash reads at start are system files', () => {
     expect(cats('echo "alias ls=\'rm -rf ~\'" >> ~/.bash_aliases')).toContain('privilege');
   });
+});
+
+describe('classifyShellCommand: settings that make later reads run programs', () => {
+  // `git config core.fsmonitor CMD`, then `git status` (a read) runs CMD: setting what a later
+  // command runs is privilege, as writing ~/.bashrc is (class 53). Real git shows the second step.
+  it('git runs a configured fsmonitor on a plain status (real git)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-git-'));
+    try {
+      const canary = join(dir, 'ran');
+      const git = (...args: string[]) =>
+        spawnSync('git', args, { cwd: dir, env: { ...process.env, HOME: dir, GIT_CONFIG_NOSYSTEM: '1' } });
+      git('init', '-q');
+      git('config', 'core.fsmonitor', `touch ${canary}`);
+      expect(existsSync(canary)).toBe(false);
+      git('status');
+      expect(existsSync(canary)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(cats('git status')).toEqual(['read']);
+    expect(cats('git config core.fsmonitor "touch /tmp/p"')).toContain('privilege');
+  });
+
+  it.each([
+    'git config core.pager "sh -c x"',
+    'git config --global alias.st "!rm -rf ~"',
+    'git config --file x.cfg --add filter.a.smudge y',
+    'git config set core.editor vim',
+    'git config credential.helper "!cat > /tmp/creds"',
+    'git config include.path /tmp/evil.cfg',
+    'git config -e',
+    'echo "#!/bin/sh" > .git/hooks/pre-commit',
+    'cp x .git/hooks/post-checkout',
+    'printf "[core]\\n" >> .git/config',
+    'echo x >> ~/.gitconfig',
+    'echo x > ~/.config/git/config',
+    'echo x > repo.git/hooks/update',
+  ])('%j is privilege', (line) => {
+    expect(cats(line)).toContain('privilege');
+  });
+
+  it.each(['git config user.name bob', 'git config --global user.email a@b', 'echo x > notes/config'])(
+    '%j stays a write',
+    (line) => {
+      expect(cats(line)).not.toContain('privilege');
+      expect(cats(line)).toContain('write');
+    },
+  );
 });

@@ -44,6 +44,8 @@ const SENSITIVE_NAMES: ReadonlySet<string> = new Set([
   '.bashrc',
   // Sourced by Debian's ~/.bashrc in every interactive shell.
   '.bash_aliases',
+  // git's own settings: programs it runs later, on reads too (core.pager, core.fsmonitor, aliases).
+  '.gitconfig',
   '.bash_profile',
   '.bash_login',
   '.bash_logout',
@@ -82,6 +84,14 @@ export function pathRisk(path: string, cwd: 'home' | 'system' | 'unknown' = 'hom
   if (path === '') return 'normal';
   const names = path.split('/');
   if (names.some((n) => SENSITIVE_NAMES.has(n))) return 'system';
+  // A repository's hooks and config (`.git/hooks/…`, `repo.git/config`), ~/.config/git: programs git
+  // runs on later commands.
+  for (let i = 0; i + 1 < names.length; i++) {
+    const n = names[i]!;
+    const next = names[i + 1]!;
+    if ((n === '.git' || n.endsWith('.git')) && (next === 'hooks' || next === 'config')) return 'system';
+    if (n === '.config' && next === 'git') return 'system';
+  }
   if (path.startsWith('~')) return 'normal';
   if (!path.startsWith('/')) {
     if (cwd === 'system') return 'system';
