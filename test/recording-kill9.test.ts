@@ -185,7 +185,15 @@ describe.skipIf(!haveTools)('kill -9 during a busy pgbench run', () => {
         timeoutMs: 60_000,
       },
     );
-    await new Promise((r) => setTimeout(r, 3000));
+    // Kill once the upstream has logged a few hundred of the client's statements (not after a fixed
+    // time: on a loaded machine 3 s held barely a hundred).
+    const own = new Set<string>(ACCESS_MODE_STEPS.map(norm));
+    const clientStatements = () =>
+      loggedStatements(ROLE, 'bench', logOffset)
+        .map(norm)
+        .filter((t) => !own.has(t));
+    for (let waited = 0; waited < 25_000 && clientStatements().length <= 300; waited += 250)
+      await new Promise((r) => setTimeout(r, 250));
     const killedAt = Date.now();
     child.kill('SIGKILL');
     await new Promise((r) => child!.once('exit', r));
@@ -196,10 +204,7 @@ describe.skipIf(!haveTools)('kill -9 during a busy pgbench run', () => {
     await new Promise((r) => setTimeout(r, 1000));
 
     // Gatehouse's own access-mode statements (read-only reads, docs/security.md) are not the client's.
-    const own = new Set<string>(ACCESS_MODE_STEPS.map(norm));
-    const logged = loggedStatements(ROLE, 'bench', logOffset)
-      .map(norm)
-      .filter((t) => !own.has(t));
+    const logged = clientStatements();
     expect(logged.length).toBeGreaterThan(200);
 
     const store = await SqliteStore.open({ path: path.join(dataDir, 'gatehouse.db') });
