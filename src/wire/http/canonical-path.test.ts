@@ -99,6 +99,49 @@ describe('canonicalPath', () => {
     expect(pathUnderBase('/api', { ...p, path: '\\..\\x' })).toBeUndefined();
   });
 
+  it('decodes each segment as UTF-8, refusing invalid sequences (property, against Buffer)', () => {
+    const piece = fc.constantFrom(
+      'a',
+      'Z',
+      '~',
+      '%41',
+      '%7E',
+      '%C3%A9',
+      '%E2%82%AC',
+      '%C3',
+      '%FF',
+      '%80',
+      '%F0%9F%98%80',
+      '/',
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { minLength: 1, maxLength: 12 }), (parts) => {
+        const raw = `/${parts.join('')}`;
+        const r = canonicalPath(raw);
+        const rawSegments = raw.slice(1).split('/');
+        const bytes = rawSegments.map((seg) =>
+          Buffer.from(
+            seg.replace(/%([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))),
+            'latin1',
+          ),
+        );
+        const valid = bytes.every((b) => Buffer.from(b.toString('utf8'), 'utf8').equals(b));
+        const empty = rawSegments.slice(0, -1).some((seg) => seg === '') || raw === '/';
+        if (empty) return;
+        if (!valid) {
+          expect(r.ok).toBe(false);
+          return;
+        }
+        expect(r.ok).toBe(true);
+        if (r.ok)
+          expect(r.segments).toEqual(
+            bytes.map((b) => b.toString('utf8')).filter((_, i, a) => i < a.length - 1 || a[i] !== ''),
+          );
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('is idempotent, and its segments never contain "/" or dot segments (property)', () => {
     const chars = fc.constantFrom(
       'a',

@@ -92,16 +92,25 @@ export function canonicalPath(raw: string, options: CanonicalPathOptions = {}): 
   const segments: string[] = [];
   let segOut = '';
   let segDecoded: number[] = [];
+  /** The segment decoded so far, while every byte of it is ASCII (its UTF-8 decoding is itself). */
+  let segAscii = '';
+  let segHigh = false;
   let trailingSlash = false;
   const endSegment = (): RefusedPath | undefined => {
-    const text = Buffer.from(segDecoded).toString('utf8');
-    if (!Buffer.from(text, 'utf8').equals(Buffer.from(segDecoded)))
-      return refuse('the path has percent-escapes that are not valid UTF-8');
+    let text = segAscii;
+    if (segHigh) {
+      const bytes = Buffer.from(segDecoded);
+      text = bytes.toString('utf8');
+      if (!Buffer.from(text, 'utf8').equals(bytes))
+        return refuse('the path has percent-escapes that are not valid UTF-8');
+    }
     if (text === '.' || text === '..') return refuse(`the path has a dot segment ("${text}")`);
     segments.push(text);
     out.push(segOut);
     segOut = '';
     segDecoded = [];
+    segAscii = '';
+    segHigh = false;
     return undefined;
   };
   for (let i = 1; i < raw.length; i++) {
@@ -133,6 +142,8 @@ export function canonicalPath(raw: string, options: CanonicalPathOptions = {}): 
       if (byte < 0x20 || byte === 0x7f) return refuse('the path has an encoded control character');
       i += 2;
       segDecoded.push(byte);
+      if (byte > 0x7f) segHigh = true;
+      else segAscii += String.fromCharCode(byte);
       // Unreserved characters are equivalent decoded (RFC 3986 §6.2.2.2); other escapes stay, upper-case.
       segOut += isUnreserved(byte)
         ? String.fromCharCode(byte)
@@ -142,7 +153,9 @@ export function canonicalPath(raw: string, options: CanonicalPathOptions = {}): 
     if (!isUnreserved(c) && !RAW_ALLOWED.has(c)) {
       return refuse(`the path has a character that must be percent-encoded ("${String.fromCharCode(c)}")`);
     }
-    segOut += String.fromCharCode(c);
+    const ch = String.fromCharCode(c);
+    segOut += ch;
+    segAscii += ch;
     segDecoded.push(c);
   }
   if (segOut !== '') {
