@@ -570,6 +570,30 @@ describe('classifyShellCommand: where relative paths start', () => {
     ]);
   });
 
+  it.each([
+    'echo x > ~/../../etc/cron.d/job',
+    'echo x > ../../etc/cron.d/job',
+    'cp x ../../usr/bin/ls',
+    'echo x > ~/a/../../../etc/x',
+    'echo x > ~bin/ls',
+    'echo x > ~root/x',
+    'echo x > ~postgres/data/pg_hba.conf',
+  ])('%j, a write above the home directory or in another account’s home, is privilege', (line) => {
+    expect(cats(line)).toContain('privilege');
+  });
+
+  it('bash expands ~NAME to that account’s home, a system directory for system accounts (real bash)', () => {
+    const r = spawnSync('/bin/bash', ['-c', 'echo ~bin ~root'], { encoding: 'utf8' });
+    expect(r.stdout.trim()).toBe('/bin /root');
+  });
+
+  it.each(['touch ~/x', 'touch ~/a/../b', 'touch a/../b', 'touch ~+/x', 'touch ~'])(
+    '%j stays a write',
+    (line) => {
+      expect(cats(line)).toEqual(['write']);
+    },
+  );
+
   it('the files an interactive bash reads at start are system files', () => {
     expect(cats('echo "alias ls=\'rm -rf ~\'" >> ~/.bash_aliases')).toContain('privilege');
   });

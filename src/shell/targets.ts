@@ -76,6 +76,17 @@ function normalise(path: string): string {
   return `/${parts.join('/')}`;
 }
 
+/** A relative path whose `..` segments climb above where it starts (`../x`, `a/../../x`). */
+function climbsAbove(relative: string): boolean {
+  let depth = 0;
+  for (const n of relative.split('/')) {
+    if (n === '..') {
+      if (--depth < 0) return true;
+    } else if (n !== '' && n !== '.') depth++;
+  }
+  return false;
+}
+
 /**
  * The risk of writing to (or changing the mode/owner of) `path`. `cwdIsSystem` says that a relative
  * path is relative to a system directory (the line `cd`-ed there), `cwdUnknown` that it may be.
@@ -92,11 +103,22 @@ export function pathRisk(path: string, cwd: 'home' | 'system' | 'unknown' = 'hom
     if ((n === '.git' || n.endsWith('.git')) && (next === 'hooks' || next === 'config')) return 'system';
     if (n === '.config' && next === 'git') return 'system';
   }
-  if (path.startsWith('~')) return 'normal';
+  if (path.startsWith('~')) {
+    const slash = path.indexOf('/');
+    const prefix = slash < 0 ? path.slice(1) : path.slice(1, slash);
+    const rest = slash < 0 ? '' : path.slice(slash + 1);
+    // `~+` is the working directory, `~-` the previous one; `~name` another account's home, which for
+    // system accounts is a system directory (`~bin` is /bin, `~postgres` /var/lib/postgresql).
+    if (prefix === '+') return pathRisk(rest === '' ? '.' : rest, cwd);
+    if (prefix === '-') return 'unknown';
+    if (prefix !== '') return 'system';
+    // Above the home directory (`~/../../etc/cron.d/x`) is /home, another's home, or the system.
+    return climbsAbove(rest) ? 'system' : 'normal';
+  }
   if (!path.startsWith('/')) {
     if (cwd === 'system') return 'system';
     if (cwd === 'unknown') return 'unknown';
-    return 'normal';
+    return climbsAbove(path) ? 'system' : 'normal';
   }
   const abs = normalise(path);
   if (HARMLESS_PATHS.has(abs) || /^\/(dev|proc\/self)\/fd\/\d+$/.test(abs)) return 'harmless';
