@@ -18,6 +18,7 @@ import type { Admission, GateSession } from '../../gate/gate.js';
 import type { AwsClassification, AwsProtocol } from './aws/aws-request.js';
 import { header, unknown } from './aws/aws-request.js';
 import { awsProtocolFor, classifyAws, needsBody } from './aws/classify-aws.js';
+import { formInertJson } from './aws/json-classifier.js';
 import { awsErrorResponse, failureFor, type Failure } from './error-responses.js';
 import {
   answer,
@@ -319,6 +320,18 @@ export async function handleAws(
       rawHeaders: req.rawHeaders,
       ...(body ? { body } : {}),
     });
+
+  // A JSON body Gatehouse read and decided on goes upstream in the spelling that reads as JSON only
+  // (no `&`, `;`, `=`: no form a service or an AWS-compatible endpoint could read an Action from), and
+  // is signed with its own hash (docs/security.md, class 71).
+  if (
+    cls.operation !== undefined &&
+    body !== undefined &&
+    (protocol === 'json' || (protocol === 'rest-json' && needsBody(protocol, method, query, target.rawPath)))
+  ) {
+    body = formInertJson(body);
+    payload = { body, sha256: sha256Hex(body), contentLength: body.length, chunked: false };
+  }
 
   // What the operation implies (an S3 copy's source read, the ACL a PutObject header sets) is decided
   // and recorded with it.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyJson, duplicateKey } from './json-classifier.js';
+import { classifyJson, duplicateKey, formInertJson } from './json-classifier.js';
 
 function json(target: string | undefined, body: unknown, service = 'dynamodb') {
   return classifyJson({
@@ -7,7 +7,10 @@ function json(target: string | undefined, body: unknown, service = 'dynamodb') {
     method: 'POST',
     rawPath: '/',
     query: {},
-    headers: target === undefined ? {} : { 'x-amz-target': target },
+    headers: {
+      'content-type': 'application/x-amz-json-1.0',
+      ...(target === undefined ? {} : { 'x-amz-target': target }),
+    },
     body: Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
   });
 }
@@ -91,5 +94,36 @@ describe('classifyJson', () => {
     expect(duplicateKey('{"x":[1,{"y":1}],"z":{"y":2,"y":3}}')).toBe('y');
     expect(duplicateKey('{"\\u0061":1,"a":2}')).toBe('a');
     expect(duplicateKey('{"a":1}')).toBeUndefined();
+  });
+
+  it('takes only the JSON protocol Content-Type, without a Content-Encoding (class 71)', () => {
+    const with_ = (headers: Record<string, string>) =>
+      classifyJson({
+        service: 'sqs',
+        method: 'POST',
+        rawPath: '/',
+        query: {},
+        headers: { 'x-amz-target': 'AmazonSQS.ListQueues', ...headers },
+        body: Buffer.from('{}'),
+      }).operation;
+    expect(with_({ 'content-type': 'application/x-amz-json-1.0' })).toBe('sqs:ListQueues');
+    expect(with_({ 'content-type': 'application/x-amz-json-1.1; charset=utf-8' })).toBe('sqs:ListQueues');
+    expect(with_({})).toBeUndefined();
+    expect(with_({ 'content-type': 'application/x-www-form-urlencoded' })).toBeUndefined();
+    expect(with_({ 'content-type': 'application/json' })).toBeUndefined();
+    expect(with_({ 'content-type': 'application/x-amz-cbor-1.1' })).toBeUndefined();
+    expect(
+      with_({ 'content-type': 'application/x-amz-json-1.0', 'content-encoding': 'gzip' }),
+    ).toBeUndefined();
+  });
+
+  it('spells a body so that no form decoder finds a parameter in it, and JSON reads it the same', () => {
+    const text = '{"QueueUrl":"q","x":"&Action=DeleteQueue;a=b","k&=;":["\\\\&"]}';
+    const inert = formInertJson(Buffer.from(text)).toString();
+    expect(inert).not.toMatch(/[&;=]/);
+    expect(JSON.parse(inert)).toEqual(JSON.parse(text));
+    expect(new URLSearchParams(inert).get('Action')).toBeNull();
+    expect(formInertJson(Buffer.alloc(0)).toString()).toBe('{}');
+    expect(formInertJson(Buffer.from(' \n')).toString()).toBe('{}');
   });
 });

@@ -1,6 +1,13 @@
 // AWS JSON protocol requests (awsJson1_0 / awsJson1_1) → service:Operation from X-Amz-Target
 // (`DynamoDB_20120810.DeleteTable` → dynamodb:DeleteTable), and the resource from the JSON body.
 // The target prefix must belong to the service the client signed for; an unknown prefix is unknown.
+//
+// One reading only: a service that also speaks the query protocol (SQS, CloudWatch) picks it by the
+// Content-Type, and AWS-compatible endpoints (moto, and LocalStack on it) take `Action` from any form
+// they find in the body before they look at X-Amz-Target. So the Content-Type must be the JSON
+// protocol's own, and the body is forwarded with every `&`, `;` and `=` (which JSON allows only inside
+// strings) written as a \u escape: it then holds no form pair a reader could take for a parameter
+// (docs/security.md, class 71).
 
 import type { AwsClassification, AwsProtocol, AwsRequest } from './aws-request.js';
 import { header, unknown } from './aws-request.js';
@@ -163,11 +170,38 @@ export function jsonObjectBody(
   return { object: parsed as Record<string, unknown> };
 }
 
+/** The awsJson1_0 / awsJson1_1 media types, as the AWS SDKs send them. */
+const JSON_PROTOCOL_TYPE = /^application\/x-amz-json-1\.[01]\s*(?:;\s*charset\s*=\s*(?:utf-8|"utf-8")\s*)?$/i;
+
+/**
+ * A JSON text (already read as one) spelled so that no form decoder finds a parameter in it: `&`, `;`
+ * and `=` can only occur inside strings, where `\u0026`, `\u003b` and `\u003d` read the same to a
+ * JSON parser; an empty body is `{}`. What is forwarded then reads as JSON only.
+ */
+export function formInertJson(body: Buffer): Buffer {
+  const text = body.toString('utf8');
+  if (text.trim() === '') return Buffer.from('{}');
+  return Buffer.from(
+    text.replace(/[&;=]/g, (c) => `\\u00${c.charCodeAt(0).toString(16).padStart(2, '0')}`),
+    'utf8',
+  );
+}
+
 export function classifyJson(req: AwsRequest): AwsClassification {
   const target = header(req.headers, 'x-amz-target');
   if (target === undefined) return unknown('json', 'the request has no X-Amz-Target');
   if (req.method.toUpperCase() !== 'POST' || req.rawPath !== '/')
     return unknown('json', 'JSON protocol requests are POST /');
+  // A service that speaks the query protocol too reads a form Content-Type as that protocol.
+  const type = header(req.headers, 'content-type');
+  if (type === undefined || !JSON_PROTOCOL_TYPE.test(type))
+    return unknown(
+      'json',
+      `a JSON protocol request's Content-Type is application/x-amz-json-1.0 or -1.1, not ${JSON.stringify((type ?? '').slice(0, 60))}`,
+    );
+  const coding = header(req.headers, 'content-encoding');
+  if (coding !== undefined && coding.trim().toLowerCase() !== 'identity')
+    return unknown('json', `the JSON body has Content-Encoding ${coding.slice(0, 40)}`);
   // JSON protocol requests carry everything in the body. A query string is read by nothing here, but
   // a service that also speaks the query protocol (SQS, CloudWatch) reads `?Action=…` from it.
   if (Object.keys(req.query).length > 0)
