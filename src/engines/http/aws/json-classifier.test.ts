@@ -24,12 +24,34 @@ describe('classifyJson', () => {
     });
     expect(json('DynamoDB_20120810.Scan', { TableName: 'orders' }).operation).toBe('dynamodb:Scan');
     expect(json('DynamoDB_20120810.ListTables', {}).resource).toBeUndefined();
-    expect(json('DynamoDB_20120810.BatchWriteItem', { RequestItems: { a: [], b: [] } }).resource).toBe('a,b');
-    expect(
-      json('DynamoDB_20120810.TransactWriteItems', {
-        TransactItems: [{ Put: { TableName: 'x' } }, { Delete: { TableName: 'y' } }],
-      }).resource,
-    ).toBe('x,y');
+    // Each table is decided: the first is the request's own, each other one an implied part
+    // (class 72: joined with "," they were one name a rule's `*` matched across).
+    const batch = json('DynamoDB_20120810.BatchWriteItem', { RequestItems: { a: [], b: [] } });
+    expect(batch.resource).toBe('a');
+    expect(batch.implied?.map((i) => [i.operation, i.resource])).toEqual([['dynamodb:BatchWriteItem', 'b']]);
+    const transact = json('DynamoDB_20120810.TransactWriteItems', {
+      TransactItems: [
+        { Put: { TableName: 'x' } },
+        { Delete: { TableName: 'y' } },
+        { Put: { TableName: 'x' } },
+      ],
+    });
+    expect([transact.resource, ...(transact.implied ?? []).map((i) => i.resource)]).toEqual(['x', 'y']);
+  });
+
+  it('decides every top-level resource key, not the first one found (class 72)', () => {
+    const c = json(
+      'secretsmanager.GetSecretValue',
+      { KeyId: 'dev/x', SecretId: 'prod/db' },
+      'secretsmanager',
+    );
+    expect(c.resource).toBe('dev/x');
+    expect(c.implied?.map((i) => [i.operation, i.method, i.resource, i.headers])).toEqual([
+      ['secretsmanager:GetSecretValue', 'POST', 'prod/db', { resource: 'prod/db' }],
+    ]);
+    const names = json('AmazonSSM.GetParameters', { Names: ['/app/a', '/prod/db'] }, 'ssm');
+    expect([names.resource, ...(names.implied ?? []).map((i) => i.resource)]).toEqual(['/app/a', '/prod/db']);
+    expect(json('TrentService.Encrypt', { KeyId: 'k', Plaintext: 'x' }, 'kms').implied).toBeUndefined();
   });
 
   it('names KMS, CloudTrail and other JSON services with their IAM prefix', () => {
@@ -85,7 +107,7 @@ describe('classifyJson', () => {
           { Put: { TableName: 'y' } },
         ],
       }).resource,
-    ).toBe('x,y');
+    ).toBe('x');
   });
 
   it('finds duplicate keys as JSON.parse reads them', () => {

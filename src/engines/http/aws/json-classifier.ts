@@ -11,6 +11,7 @@
 
 import type { AwsClassification, AwsProtocol, AwsRequest } from './aws-request.js';
 import { header, unknown } from './aws-request.js';
+import { withNamedResources } from './named-resources.js';
 import { rolesInJson, withPassedRoles } from './passed-roles.js';
 import { tagsInJson, withTagsOnCreate } from './tags-on-create.js';
 
@@ -49,9 +50,9 @@ export const JSON_TARGETS: Readonly<Record<string, TargetService>> = {
 
 const OPERATION = /^[A-Z][A-Za-z0-9]{0,127}$/;
 
-/** Table names a DynamoDB request names (TableName, RequestItems, TransactItems, TableArn, ResourceArn). */
-function dynamoResource(body: Record<string, unknown>): string | undefined {
-  const names = new Set<string>();
+/** Table names a DynamoDB request names (TableName, RequestItems, TransactItems, TableArn, ResourceArn…). */
+function dynamoResources(body: Record<string, unknown>): string[] {
+  const names: string[] = [];
   for (const key of [
     'TableName',
     'TableArn',
@@ -60,22 +61,22 @@ function dynamoResource(body: Record<string, unknown>): string | undefined {
     'StreamArn',
     'SourceTableArn',
   ]) {
-    if (typeof body[key] === 'string') names.add(body[key]);
+    if (typeof body[key] === 'string') names.push(body[key]);
   }
   const items = body['RequestItems'];
-  if (items && typeof items === 'object') for (const t of Object.keys(items)) names.add(t);
+  if (items && typeof items === 'object') names.push(...Object.keys(items));
   const transact = body['TransactItems'];
   if (Array.isArray(transact)) {
     for (const item of transact) {
       if (item && typeof item === 'object') {
         for (const op of Object.values(item as Record<string, unknown>)) {
           const t = op && typeof op === 'object' ? (op as Record<string, unknown>)['TableName'] : undefined;
-          if (typeof t === 'string') names.add(t);
+          if (typeof t === 'string') names.push(t);
         }
       }
     }
   }
-  return names.size > 0 ? [...names].join(',') : undefined;
+  return names;
 }
 
 const RESOURCE_KEYS = [
@@ -94,13 +95,18 @@ const RESOURCE_KEYS = [
   'cluster',
 ];
 
-function genericResource(body: Record<string, unknown>): string | undefined {
+/**
+ * Every string under a top-level resource key, not the first key found: a service reads the one it
+ * defines and may ignore the others (named-resources.ts).
+ */
+function genericResources(body: Record<string, unknown>): string[] {
+  const out: string[] = [];
   for (const key of RESOURCE_KEYS) {
     const v = body[key];
-    if (typeof v === 'string') return v;
-    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v.join(',');
+    if (typeof v === 'string') out.push(v);
+    else if (Array.isArray(v)) out.push(...v.filter((x): x is string => typeof x === 'string'));
   }
-  return undefined;
+  return out;
 }
 
 /** Fatal: a body that is not UTF-8 is refused, not read with replacement characters. */
@@ -221,17 +227,14 @@ export function classifyJson(req: AwsRequest): AwsClassification {
   const parsed = jsonObjectBody('json', req.body);
   if (!('object' in parsed)) return parsed;
   const body = parsed.object;
-  const resource = service.prefix === 'dynamodb' ? dynamoResource(body) : genericResource(body);
-  // A role the request hands to the service is decided as iam:PassRole too (passed-roles.ts), and
-  // tags it sets as the tagging action (tags-on-create.ts).
-  const passing = withPassedRoles(
-    service.prefix,
-    {
-      protocol: 'json',
-      operation: `${service.prefix}:${op}`,
-      ...(resource !== undefined ? { resource } : {}),
-    },
-    () => rolesInJson(body),
+  // Each resource named is decided (named-resources.ts); a role the request hands to the service is
+  // decided as iam:PassRole too (passed-roles.ts), and tags it sets as the tagging action
+  // (tags-on-create.ts).
+  const named = withNamedResources(
+    { protocol: 'json', operation: `${service.prefix}:${op}` },
+    'POST',
+    service.prefix === 'dynamodb' ? dynamoResources(body) : genericResources(body),
   );
+  const passing = withPassedRoles(service.prefix, named, () => rolesInJson(body));
   return withTagsOnCreate(service.prefix, passing, () => tagsInJson(body));
 }

@@ -28,10 +28,17 @@ describe('classifyQuery', () => {
         'iam',
         'Action=AttachRolePolicy&Version=2010-05-08&RoleName=admin&PolicyArn=arn%3Aaws%3Aiam%3A%3Aaws%3Apolicy%2FAdministratorAccess',
       ),
-    ).toEqual({
+    ).toMatchObject({
       protocol: 'query',
       operation: 'iam:AttachRolePolicy',
       resource: 'admin',
+      // The policy it attaches is named too, and decided as the same operation on it.
+      implied: [
+        {
+          operation: 'iam:AttachRolePolicy',
+          resource: 'arn:aws:iam::aws:policy/AdministratorAccess',
+        },
+      ],
     });
     expect(q('iam', 'Action=CreateAccessKey&Version=2010-05-08&UserName=bob')).toMatchObject({
       operation: 'iam:CreateAccessKey',
@@ -48,6 +55,28 @@ describe('classifyQuery', () => {
       operation: 'ec2:TerminateInstances',
       resource: 'i-1',
     });
+  });
+
+  it('decides the operation on every resource named, each list member too (class 72)', () => {
+    const others = (c: { implied?: readonly { operation: string; resource: string; method: string }[] }) =>
+      (c.implied ?? []).map((i) => `${i.method} ${i.operation} ${i.resource}`);
+    const ec2 = q('ec2', '', 'Action=TerminateInstances&InstanceId.1=i-test&InstanceId.2=i-prod', 'GET');
+    expect(ec2.resource).toBe('i-test');
+    expect(others(ec2)).toEqual(['GET ec2:TerminateInstances i-prod']);
+    // A parameter the operation does not define is still a name the service might read.
+    const iam = q('iam', 'Action=GetRole&RoleArn=arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fdev&RoleName=admin');
+    expect(iam.resource).toBe('arn:aws:iam::1:role/dev');
+    expect(others(iam)).toEqual(['POST iam:GetRole admin']);
+    expect(q('iam', 'Action=GetRole&RoleName=admin&InstanceId.x=1').implied).toBeUndefined();
+    // An STS caller's MFA device is not what AssumeRole acts on.
+    const sts = q(
+      'sts',
+      'Action=AssumeRole&RoleArn=arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fx&SerialNumber=mfa&RoleSessionName=s',
+    );
+    expect(sts.implied).toBeUndefined();
+    expect(sts.resource).toBe('arn:aws:iam::1:role/x');
+    const many = Array.from({ length: 101 }, (_, i) => `InstanceId.${i + 1}=i-${i}`).join('&');
+    expect(q('ec2', `Action=TerminateInstances&${many}`).operation).toBeUndefined();
   });
 
   it('leaves ambiguous or malformed requests unknown', () => {

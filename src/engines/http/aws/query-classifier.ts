@@ -14,6 +14,7 @@
 
 import type { AwsClassification, AwsRequest } from './aws-request.js';
 import { header, unknown } from './aws-request.js';
+import { withNamedResources } from './named-resources.js';
 import { rolesInQuery, withPassedRoles } from './passed-roles.js';
 import { tagsInQuery, withTagsOnCreate } from './tags-on-create.js';
 
@@ -37,6 +38,13 @@ export const QUERY_SERVICES: Readonly<Record<string, string>> = {
 
 const ACTION = /^[A-Z][A-Za-z0-9]{0,127}$/;
 
+/** Whether parameter `name` is `key` or a member of a list of them (`key.N`, `key.member.N`). */
+function resourceParam(name: string, key: string): boolean {
+  if (name === key) return true;
+  if (!name.startsWith(`${key}.`)) return false;
+  return /^(?:member\.)?\d{1,6}$/.test(name.slice(key.length + 1));
+}
+
 const RESOURCE_PARAMS = [
   'RoleArn',
   'RoleName',
@@ -49,7 +57,7 @@ const RESOURCE_PARAMS = [
   'StackName',
   'DBInstanceIdentifier',
   'DBClusterIdentifier',
-  'InstanceId.1',
+  'InstanceId',
   'LoadBalancerName',
   'AutoScalingGroupName',
   'SerialNumber',
@@ -135,7 +143,7 @@ export function classifyQuery(req: AwsRequest): AwsClassification {
   const action = params.get('Action');
   if (action === undefined) return unknown('query', 'the request names no Action');
   if (!ACTION.test(action)) return unknown('query', 'Action is malformed');
-  let resource: string | undefined;
+  const resources: string[] = [];
   // The path is one more place a request can name what it acts on: SQS takes a queue's URL as the
   // request's own (/<account>/<queue>), which must not also be given as QueueUrl; elsewhere it is "/".
   if (req.rawPath !== '/') {
@@ -144,25 +152,23 @@ export function classifyQuery(req: AwsRequest): AwsClassification {
       return unknown('query', 'query protocol requests are sent to "/" (SQS: or to a queue URL)');
     if (params.has('QueueUrl'))
       return unknown('query', 'the queue is named twice: in the request path and in QueueUrl');
-    resource = `${queue[1]}/${queue[2]}`;
+    resources.push(`${queue[1]}/${queue[2]}`);
   }
-  for (const key of resource === undefined ? RESOURCE_PARAMS : []) {
-    const v = params.get(key);
-    if (v !== undefined) {
-      resource = v;
-      break;
-    }
+  // Every resource parameter given, each member of a list (`InstanceId.2`, `Names.member.3`) too: a
+  // service reads the ones it defines, and may ignore the others (named-resources.ts).
+  for (const key of RESOURCE_PARAMS) {
+    // An STS caller's MFA device is its own, not what the request acts on.
+    if (key === 'SerialNumber' && prefix === 'sts') continue;
+    for (const [name, value] of params) if (resourceParam(name, key)) resources.push(value);
   }
-  // A role the request hands to the service is decided as iam:PassRole too (passed-roles.ts), and
-  // tags it sets as the tagging action (tags-on-create.ts).
-  const passing = withPassedRoles(
-    prefix,
-    {
-      protocol: 'query',
-      operation: `${prefix}:${action}`,
-      ...(resource !== undefined ? { resource } : {}),
-    },
-    () => rolesInQuery(params),
+  // Each resource named is decided (named-resources.ts); a role the request hands to the service is
+  // decided as iam:PassRole too (passed-roles.ts), and tags it sets as the tagging action
+  // (tags-on-create.ts).
+  const named = withNamedResources(
+    { protocol: 'query', operation: `${prefix}:${action}` },
+    method,
+    resources,
   );
+  const passing = withPassedRoles(prefix, named, () => rolesInQuery(params));
   return withTagsOnCreate(prefix, passing, () => tagsInQuery(params));
 }
