@@ -4,6 +4,9 @@ import { classifyLambda, lambdaNeedsBody } from './lambda-classifier.js';
 const lambda = (method: string, rawPath: string, body = '') =>
   classifyLambda({ service: 'lambda', method, rawPath, query: {}, headers: {}, body: Buffer.from(body) });
 
+const withQuery = (method: string, rawPath: string, query: Record<string, string | string[]>) =>
+  classifyLambda({ service: 'lambda', method, rawPath, query, headers: {} });
+
 describe('classifyLambda', () => {
   it.each([
     ['GET', '/2015-03-31/functions/', 'lambda:ListFunctions', undefined],
@@ -95,5 +98,49 @@ describe('classifyLambda', () => {
     expect(lambdaNeedsBody('PUT', '/2015-03-31/functions/f/configuration')).toBe(true);
     expect(lambdaNeedsBody('POST', '/2015-03-31/functions/f/invocations')).toBe(false);
     expect(lambdaNeedsBody('PUT', '/2015-03-31/functions/f/code')).toBe(false);
+  });
+
+  it('reads the query string: only the parameters an operation takes, once (class 73)', () => {
+    // moto runs `?Action=…` as that operation; AWS's own paths change operation with `?List=ALL` and
+    // `?find=LayerVersion`.
+    expect(
+      withQuery('GET', '/2015-03-31/functions/billing', { Action: 'DeleteFunction' }).operation,
+    ).toBeUndefined();
+    expect(withQuery('GET', '/2015-03-31/functions/billing', { Qualifier: '3' })).toMatchObject({
+      operation: 'lambda:GetFunction',
+      resource: 'billing',
+    });
+    expect(
+      withQuery('GET', '/2015-03-31/functions/billing', { Qualifier: ['3', '4'] }).operation,
+    ).toBeUndefined();
+    expect(withQuery('GET', '/2015-03-31/functions/billing', { qualifier: '3' }).operation).toBeUndefined();
+    expect(
+      withQuery('GET', '/2018-10-31/layers', {
+        find: 'LayerVersion',
+        Arn: 'arn:aws:lambda:us-east-1:1:layer:x:1',
+      }),
+    ).toMatchObject({
+      operation: 'lambda:GetLayerVersion',
+      resource: 'arn:aws:lambda:us-east-1:1:layer:x:1',
+    });
+    expect(withQuery('GET', '/2018-10-31/layers', { find: 'Other' }).operation).toBeUndefined();
+    expect(withQuery('GET', '/2018-10-31/layers', { find: 'LayerVersion' }).operation).toBeUndefined();
+    expect(withQuery('GET', '/2018-10-31/layers', { MaxItems: '5' }).operation).toBe('lambda:ListLayers');
+    expect(
+      withQuery('GET', '/2019-09-30/functions/billing/provisioned-concurrency', { List: 'ALL' }).operation,
+    ).toBe('lambda:ListProvisionedConcurrencyConfigs');
+    expect(
+      withQuery('GET', '/2019-09-30/functions/billing/provisioned-concurrency', { Qualifier: 'live' })
+        .operation,
+    ).toBe('lambda:GetProvisionedConcurrencyConfig');
+    expect(
+      withQuery('GET', '/2019-09-30/functions/billing/provisioned-concurrency', { List: 'all' }).operation,
+    ).toBeUndefined();
+    expect(withQuery('DELETE', '/2017-03-31/tags/arn', { tagKeys: ['a', 'b'] }).operation).toBe(
+      'lambda:UntagResource',
+    );
+    expect(
+      withQuery('POST', '/2015-03-31/functions/billing/invocations', { Qualifier: 'live', x: '1' }).reason,
+    ).toMatch(/x is not one lambda:InvokeFunction takes/);
   });
 });

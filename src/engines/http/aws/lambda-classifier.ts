@@ -14,83 +14,164 @@ import { tagsInJson, withTagsOnCreate } from './tags-on-create.js';
 /** The operations whose bodies pass a role or set tags. */
 const READS_BODY = new Set(['CreateFunction', 'UpdateFunctionConfiguration']);
 
-type Route = readonly [method: string, template: string, operation: string];
+/**
+ * A route: its method, its path template (and the literal query parameter that makes it another
+ * operation on the same path, `?List=ALL`), the operation, and the query parameters it takes (the Lambda
+ * API Reference; a parameter it does not take makes the request unknown).
+ */
+type Route = readonly [method: string, template: string, operation: string, params?: readonly string[]];
 
 /** `{f}` is one path segment (function name or ARN, URL-encoded); `{*}` any one segment. */
 const ROUTES: readonly Route[] = [
-  ['GET', '/2015-03-31/functions', 'ListFunctions'],
+  [
+    'GET',
+    '/2015-03-31/functions',
+    'ListFunctions',
+    ['MasterRegion', 'FunctionVersion', 'Marker', 'MaxItems'],
+  ],
   ['POST', '/2015-03-31/functions', 'CreateFunction'],
-  ['GET', '/2015-03-31/functions/{f}', 'GetFunction'],
-  ['DELETE', '/2015-03-31/functions/{f}', 'DeleteFunction'],
-  ['GET', '/2015-03-31/functions/{f}/configuration', 'GetFunctionConfiguration'],
+  ['GET', '/2015-03-31/functions/{f}', 'GetFunction', ['Qualifier']],
+  ['DELETE', '/2015-03-31/functions/{f}', 'DeleteFunction', ['Qualifier']],
+  ['GET', '/2015-03-31/functions/{f}/configuration', 'GetFunctionConfiguration', ['Qualifier']],
   ['PUT', '/2015-03-31/functions/{f}/configuration', 'UpdateFunctionConfiguration'],
   ['PUT', '/2015-03-31/functions/{f}/code', 'UpdateFunctionCode'],
-  ['POST', '/2015-03-31/functions/{f}/invocations', 'InvokeFunction'],
-  ['POST', '/2021-11-15/functions/{f}/response-streaming-invocations', 'InvokeFunction'],
+  ['POST', '/2015-03-31/functions/{f}/invocations', 'InvokeFunction', ['Qualifier']],
+  ['POST', '/2021-11-15/functions/{f}/response-streaming-invocations', 'InvokeFunction', ['Qualifier']],
   ['POST', '/2014-11-13/functions/{f}/invoke-async', 'InvokeAsync'],
-  ['GET', '/2015-03-31/functions/{f}/versions', 'ListVersionsByFunction'],
+  ['GET', '/2015-03-31/functions/{f}/versions', 'ListVersionsByFunction', ['Marker', 'MaxItems']],
   ['POST', '/2015-03-31/functions/{f}/versions', 'PublishVersion'],
-  ['GET', '/2015-03-31/functions/{f}/aliases', 'ListAliases'],
+  ['GET', '/2015-03-31/functions/{f}/aliases', 'ListAliases', ['FunctionVersion', 'Marker', 'MaxItems']],
   ['POST', '/2015-03-31/functions/{f}/aliases', 'CreateAlias'],
   ['GET', '/2015-03-31/functions/{f}/aliases/{*}', 'GetAlias'],
   ['PUT', '/2015-03-31/functions/{f}/aliases/{*}', 'UpdateAlias'],
   ['DELETE', '/2015-03-31/functions/{f}/aliases/{*}', 'DeleteAlias'],
-  ['GET', '/2015-03-31/functions/{f}/policy', 'GetPolicy'],
-  ['POST', '/2015-03-31/functions/{f}/policy', 'AddPermission'],
-  ['DELETE', '/2015-03-31/functions/{f}/policy/{*}', 'RemovePermission'],
+  ['GET', '/2015-03-31/functions/{f}/policy', 'GetPolicy', ['Qualifier']],
+  ['POST', '/2015-03-31/functions/{f}/policy', 'AddPermission', ['Qualifier']],
+  ['DELETE', '/2015-03-31/functions/{f}/policy/{*}', 'RemovePermission', ['Qualifier', 'RevisionId']],
   ['PUT', '/2017-10-31/functions/{f}/concurrency', 'PutFunctionConcurrency'],
   ['DELETE', '/2017-10-31/functions/{f}/concurrency', 'DeleteFunctionConcurrency'],
   ['GET', '/2019-09-30/functions/{f}/concurrency', 'GetFunctionConcurrency'],
-  ['GET', '/2019-09-30/functions/{f}/provisioned-concurrency', 'GetProvisionedConcurrencyConfig'],
-  ['PUT', '/2019-09-30/functions/{f}/provisioned-concurrency', 'PutProvisionedConcurrencyConfig'],
-  ['DELETE', '/2019-09-30/functions/{f}/provisioned-concurrency', 'DeleteProvisionedConcurrencyConfig'],
-  ['GET', '/2019-09-25/functions/{f}/event-invoke-config', 'GetFunctionEventInvokeConfig'],
-  ['PUT', '/2019-09-25/functions/{f}/event-invoke-config', 'PutFunctionEventInvokeConfig'],
-  ['POST', '/2019-09-25/functions/{f}/event-invoke-config', 'UpdateFunctionEventInvokeConfig'],
-  ['DELETE', '/2019-09-25/functions/{f}/event-invoke-config', 'DeleteFunctionEventInvokeConfig'],
-  ['GET', '/2019-09-25/functions/{f}/event-invoke-config/list', 'ListFunctionEventInvokeConfigs'],
-  ['GET', '/2021-10-31/functions/{f}/url', 'GetFunctionUrlConfig'],
-  ['POST', '/2021-10-31/functions/{f}/url', 'CreateFunctionUrlConfig'],
-  ['PUT', '/2021-10-31/functions/{f}/url', 'UpdateFunctionUrlConfig'],
-  ['DELETE', '/2021-10-31/functions/{f}/url', 'DeleteFunctionUrlConfig'],
-  ['GET', '/2021-10-31/functions/{f}/urls', 'ListFunctionUrlConfigs'],
+  [
+    'GET',
+    '/2019-09-30/functions/{f}/provisioned-concurrency?List=ALL',
+    'ListProvisionedConcurrencyConfigs',
+    ['Marker', 'MaxItems'],
+  ],
+  [
+    'GET',
+    '/2019-09-30/functions/{f}/provisioned-concurrency',
+    'GetProvisionedConcurrencyConfig',
+    ['Qualifier'],
+  ],
+  [
+    'PUT',
+    '/2019-09-30/functions/{f}/provisioned-concurrency',
+    'PutProvisionedConcurrencyConfig',
+    ['Qualifier'],
+  ],
+  [
+    'DELETE',
+    '/2019-09-30/functions/{f}/provisioned-concurrency',
+    'DeleteProvisionedConcurrencyConfig',
+    ['Qualifier'],
+  ],
+  ['GET', '/2019-09-25/functions/{f}/event-invoke-config', 'GetFunctionEventInvokeConfig', ['Qualifier']],
+  ['PUT', '/2019-09-25/functions/{f}/event-invoke-config', 'PutFunctionEventInvokeConfig', ['Qualifier']],
+  ['POST', '/2019-09-25/functions/{f}/event-invoke-config', 'UpdateFunctionEventInvokeConfig', ['Qualifier']],
+  [
+    'DELETE',
+    '/2019-09-25/functions/{f}/event-invoke-config',
+    'DeleteFunctionEventInvokeConfig',
+    ['Qualifier'],
+  ],
+  [
+    'GET',
+    '/2019-09-25/functions/{f}/event-invoke-config/list',
+    'ListFunctionEventInvokeConfigs',
+    ['Marker', 'MaxItems'],
+  ],
+  ['GET', '/2021-10-31/functions/{f}/url', 'GetFunctionUrlConfig', ['Qualifier']],
+  ['POST', '/2021-10-31/functions/{f}/url', 'CreateFunctionUrlConfig', ['Qualifier']],
+  ['PUT', '/2021-10-31/functions/{f}/url', 'UpdateFunctionUrlConfig', ['Qualifier']],
+  ['DELETE', '/2021-10-31/functions/{f}/url', 'DeleteFunctionUrlConfig', ['Qualifier']],
+  ['GET', '/2021-10-31/functions/{f}/urls', 'ListFunctionUrlConfigs', ['Marker', 'MaxItems']],
   ['GET', '/2020-06-30/functions/{f}/code-signing-config', 'GetFunctionCodeSigningConfig'],
   ['PUT', '/2020-06-30/functions/{f}/code-signing-config', 'PutFunctionCodeSigningConfig'],
   ['DELETE', '/2020-06-30/functions/{f}/code-signing-config', 'DeleteFunctionCodeSigningConfig'],
-  ['GET', '/2015-03-31/event-source-mappings', 'ListEventSourceMappings'],
+  [
+    'GET',
+    '/2015-03-31/event-source-mappings',
+    'ListEventSourceMappings',
+    ['EventSourceArn', 'FunctionName', 'Marker', 'MaxItems'],
+  ],
   ['POST', '/2015-03-31/event-source-mappings', 'CreateEventSourceMapping'],
   ['GET', '/2015-03-31/event-source-mappings/{f}', 'GetEventSourceMapping'],
   ['PUT', '/2015-03-31/event-source-mappings/{f}', 'UpdateEventSourceMapping'],
   ['DELETE', '/2015-03-31/event-source-mappings/{f}', 'DeleteEventSourceMapping'],
   ['GET', '/2017-03-31/tags/{f}', 'ListTags'],
   ['POST', '/2017-03-31/tags/{f}', 'TagResource'],
-  ['DELETE', '/2017-03-31/tags/{f}', 'UntagResource'],
+  ['DELETE', '/2017-03-31/tags/{f}', 'UntagResource', ['tagKeys']],
   ['GET', '/2016-08-19/account-settings', 'GetAccountSettings'],
-  ['GET', '/2018-10-31/layers', 'ListLayers'],
-  ['GET', '/2018-10-31/layers/{f}/versions', 'ListLayerVersions'],
+  // GetLayerVersionByArn: IAM's lambda:GetLayerVersion, on the layer version its Arn names.
+  ['GET', '/2018-10-31/layers?find=LayerVersion', 'GetLayerVersion', ['Arn']],
+  [
+    'GET',
+    '/2018-10-31/layers',
+    'ListLayers',
+    ['CompatibleRuntime', 'Marker', 'MaxItems', 'CompatibleArchitecture'],
+  ],
+  [
+    'GET',
+    '/2018-10-31/layers/{f}/versions',
+    'ListLayerVersions',
+    ['CompatibleRuntime', 'Marker', 'MaxItems', 'CompatibleArchitecture'],
+  ],
   ['POST', '/2018-10-31/layers/{f}/versions', 'PublishLayerVersion'],
   ['GET', '/2018-10-31/layers/{f}/versions/{*}', 'GetLayerVersion'],
   ['DELETE', '/2018-10-31/layers/{f}/versions/{*}', 'DeleteLayerVersion'],
   ['GET', '/2018-10-31/layers/{f}/versions/{*}/policy', 'GetLayerVersionPolicy'],
-  ['POST', '/2018-10-31/layers/{f}/versions/{*}/policy', 'AddLayerVersionPermission'],
-  ['DELETE', '/2018-10-31/layers/{f}/versions/{*}/policy/{*}', 'RemoveLayerVersionPermission'],
+  ['POST', '/2018-10-31/layers/{f}/versions/{*}/policy', 'AddLayerVersionPermission', ['RevisionId']],
+  [
+    'DELETE',
+    '/2018-10-31/layers/{f}/versions/{*}/policy/{*}',
+    'RemoveLayerVersionPermission',
+    ['RevisionId'],
+  ],
 ];
 
 function segments(path: string): string[] {
   return path.split('/').filter((s) => s !== '');
 }
 
-const COMPILED = ROUTES.map(([method, template, operation]) => ({
-  method,
-  parts: segments(template),
-  operation,
-}));
+const COMPILED = ROUTES.map(([method, template, operation, params]) => {
+  const [path, literal] = template.split('?') as [string, string | undefined];
+  const eq = literal?.indexOf('=') ?? -1;
+  return {
+    method,
+    parts: segments(path),
+    operation,
+    // The parameter whose value makes this route another operation (`List=ALL`), if any.
+    literal: literal === undefined ? undefined : ([literal.slice(0, eq), literal.slice(eq + 1)] as const),
+    params: new Set(params ?? []),
+  };
+});
+
+/** Parameters a Lambda request may give more than once (UntagResource's keys). */
+const REPEATABLE = new Set(['tagKeys']);
 
 export function classifyLambda(req: AwsRequest): AwsClassification {
   const method = req.method.toUpperCase();
   const parts = segments(req.rawPath);
   // A trailing slash is allowed (`/2015-03-31/functions/`), an empty segment in the middle is not.
   if (/\/\/./.test(req.rawPath)) return unknown('rest-json', 'the request path has an empty segment');
+  // The query string is read as Lambda reads it: every parameter is one the operation takes, once
+  // (docs/security.md, class 73). A parameter it does not take may be read by an endpoint as something
+  // else entirely (moto reads `?Action=DeleteFunction` as the operation), and `?List=ALL` or
+  // `?find=LayerVersion` make the same path another operation.
+  for (const [name, value] of Object.entries(req.query))
+    if (Array.isArray(value) && !REPEATABLE.has(name))
+      return unknown('rest-json', `query parameter ${name.slice(0, 60)} is given more than once`);
+  let misfit: string | undefined;
   for (const route of COMPILED) {
     if (route.method !== method || route.parts.length !== parts.length) continue;
     let resource: string | undefined;
@@ -110,6 +191,19 @@ export function classifyLambda(req: AwsRequest): AwsClassification {
       } else ok = want === got;
     }
     if (!ok) continue;
+    if (route.literal !== undefined && req.query[route.literal[0]] !== route.literal[1]) continue;
+    const stray = Object.keys(req.query).find((k) => !route.params.has(k) && k !== route.literal?.[0]);
+    if (stray !== undefined) {
+      misfit ??= `query parameter ${stray.slice(0, 60)} is not one lambda:${route.operation} takes`;
+      continue;
+    }
+    // GetLayerVersionByArn names its layer version in the query.
+    if (route.params.has('Arn')) {
+      const arn = req.query['Arn'];
+      if (typeof arn !== 'string' || arn === '')
+        return unknown('rest-json', 'GetLayerVersionByArn without Arn');
+      resource = arn;
+    }
     const cls: AwsClassification = {
       protocol: 'rest-json',
       operation: `lambda:${route.operation}`,
@@ -119,7 +213,7 @@ export function classifyLambda(req: AwsRequest): AwsClassification {
   }
   return unknown(
     'rest-json',
-    `${method} ${req.rawPath.slice(0, 200)} is not a Lambda operation Gatehouse knows`,
+    misfit ?? `${method} ${req.rawPath.slice(0, 200)} is not a Lambda operation Gatehouse knows`,
   );
 }
 
