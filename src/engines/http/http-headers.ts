@@ -79,6 +79,12 @@ export function connectionRefusal(named: string): string {
   );
 }
 
+/** Whether a request header never goes upstream, on any connection (hop-by-hop, the client's own). */
+export function neverForwarded(name: string): boolean {
+  const n = name.toLowerCase();
+  return HOP_BY_HOP.has(n) || CLIENT_ONLY.has(n) || n.startsWith('proxy-');
+}
+
 /** Headers to forward upstream (lower-case names, one value each). */
 export function forwardRequestHeaders(
   headers: IncomingHttpHeaders,

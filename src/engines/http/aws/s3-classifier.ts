@@ -22,6 +22,8 @@ import { parseCopySource } from './s3-copy-source.js';
 import { parseDeleteObjects } from './s3-delete-objects.js';
 import { withImpliedHeaders } from './s3-implied-headers.js';
 import { withKmsKey } from './s3-kms-key.js';
+import { strayS3Header } from './s3-request-headers.js';
+import { neverForwarded } from '../http-headers.js';
 import { withVersionActions } from './s3-version-actions.js';
 
 type Verb = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE';
@@ -205,6 +207,13 @@ export function s3NeedsBody(method: string, query: Readonly<Record<string, unkno
 }
 
 export function classifyS3(req: AwsRequest): AwsClassification {
+  // A header S3 does not have is one an S3-compatible store may act on (s3-request-headers.ts).
+  const stray = strayS3Header(Object.keys(req.headers).filter((h) => !neverForwarded(h)));
+  if (stray !== undefined)
+    return unknown(
+      's3',
+      `the header ${stray.slice(0, 80)} is not an S3 request header (an S3-compatible store may act on it)`,
+    );
   return withVersionActions(req, withKmsKey(req, withImpliedHeaders(req, classifyS3Operation(req))));
 }
 
