@@ -35,6 +35,8 @@ const policies = [
         effect: 'allow' as const,
         match: { operations: ['dynamodb:BatchGetItem', 'dynamodb:GetItem'], awsResources: ['app-*'] },
       },
+      // PartiQL names its table in the statement alone; a deny by resource must still see it.
+      { id: 'partiql', effect: 'allow' as const, match: { operations: ['dynamodb:ExecuteStatement'] } },
       {
         id: 'dev-secrets',
         effect: 'allow' as const,
@@ -132,76 +134,128 @@ describe('DynamoDB: every table of a batch is decided', { timeout: 60_000 }, () 
   });
 });
 
-describe.skipIf(!hasMoto())('Secrets Manager: every resource key is decided', { timeout: 60_000 }, () => {
-  let moto: Moto;
-  let gw: HttpTestGateway;
-  let agent: Key;
+describe.skipIf(!hasMoto())(
+  'moto: resources named in a second key or in a PartiQL statement',
+  { timeout: 60_000 },
+  () => {
+    let moto: Moto;
+    let gw: HttpTestGateway;
+    let agent: Key;
 
-  async function getSecretValue(body: Record<string, string>): Promise<{ status: number; text: string }> {
-    const u = new URL(gw.endpoint('aws'));
-    const text = JSON.stringify(body);
-    const signer = new SignatureV4({
-      credentials: agent,
-      region: 'us-east-1',
-      service: 'secretsmanager',
-      sha256: Sha256,
-    });
-    const req = await signer.sign(
-      new HttpRequest({
-        method: 'POST',
-        hostname: u.hostname,
-        port: Number(u.port),
-        path: '/',
-        headers: {
-          host: u.host,
-          'content-type': 'application/x-amz-json-1.1',
-          'x-amz-target': 'secretsmanager.GetSecretValue',
-        },
-        body: text,
-      }),
-    );
-    const res = await request(`${gw.endpoint('aws')}/`, { method: 'POST', headers: req.headers, body: text });
-    return { status: res.statusCode, text: await res.body.text() };
-  }
-
-  beforeAll(async () => {
-    moto = await startMoto();
-    for (const [Name, SecretString] of [
-      ['dev/x', 'dev-value'],
-      ['prod/db', 'prod-value'],
-    ]) {
-      const res = await request(`${moto.url}/`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/x-amz-json-1.1',
-          'x-amz-target': 'secretsmanager.CreateSecret',
-          authorization:
-            'AWS4-HMAC-SHA256 Credential=AKIDSEED/20260101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=00',
-        },
-        body: JSON.stringify({ Name, SecretString }),
-      });
-      expect(res.statusCode).toBe(200);
-      await res.body.dump();
+    async function getSecretValue(body: Record<string, string>): Promise<{ status: number; text: string }> {
+      return call('secretsmanager', 'secretsmanager.GetSecretValue', 'application/x-amz-json-1.1', body);
     }
-    gw = await gateway({ secretsmanager: moto.url });
-    agent = await gw.awsKey({ subject: 'claude', agent: true });
-  }, 30_000);
 
-  afterAll(async () => {
-    await gw?.stop();
-    await moto?.stop();
-  });
+    async function call(
+      service: string,
+      target: string,
+      type: string,
+      body: unknown,
+    ): Promise<{ status: number; text: string }> {
+      const u = new URL(gw.endpoint('aws'));
+      const text = JSON.stringify(body);
+      const signer = new SignatureV4({ credentials: agent, region: 'us-east-1', service, sha256: Sha256 });
+      const req = await signer.sign(
+        new HttpRequest({
+          method: 'POST',
+          hostname: u.hostname,
+          port: Number(u.port),
+          path: '/',
+          headers: {
+            host: u.host,
+            'content-type': type,
+            'x-amz-target': target,
+          },
+          body: text,
+        }),
+      );
+      const res = await request(`${gw.endpoint('aws')}/`, {
+        method: 'POST',
+        headers: req.headers,
+        body: text,
+      });
+      return { status: res.statusCode, text: await res.body.text() };
+    }
 
-  it('the allowed secret is read', async () => {
-    const r = await getSecretValue({ SecretId: 'dev/x' });
-    expect(r.status, r.text).toBe(200);
-    expect(r.text).toContain('"Name": "dev/x"');
-  });
+    beforeAll(async () => {
+      moto = await startMoto();
+      for (const [Name, SecretString] of [
+        ['dev/x', 'dev-value'],
+        ['prod/db', 'prod-value'],
+      ]) {
+        const res = await request(`${moto.url}/`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/x-amz-json-1.1',
+            'x-amz-target': 'secretsmanager.CreateSecret',
+            authorization:
+              'AWS4-HMAC-SHA256 Credential=AKIDSEED/20260101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=00',
+          },
+          body: JSON.stringify({ Name, SecretString }),
+        });
+        expect(res.statusCode).toBe(200);
+        await res.body.dump();
+      }
+      for (const TableName of ['app-orders', 'secrets']) {
+        const call = async (target: string, body: unknown) => {
+          const res = await request(`${moto.url}/`, {
+            method: 'POST',
+            headers: {
+              'content-type': 'application/x-amz-json-1.0',
+              'x-amz-target': `DynamoDB_20120810.${target}`,
+              authorization:
+                'AWS4-HMAC-SHA256 Credential=AKIDSEED/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=00',
+            },
+            body: JSON.stringify(body),
+          });
+          expect(res.statusCode).toBe(200);
+          await res.body.dump();
+        };
+        await call('CreateTable', {
+          TableName,
+          KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+          AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+          BillingMode: 'PAY_PER_REQUEST',
+        });
+        await call('PutItem', { TableName, Item: { id: { S: '1' }, v: { S: `row of ${TableName}` } } });
+      }
+      gw = await gateway({ secretsmanager: moto.url, dynamodb: moto.url });
+      agent = await gw.awsKey({ subject: 'claude', agent: true });
+    }, 30_000);
 
-  it('a second resource key does not lend the request its name', async () => {
-    const r = await getSecretValue({ KeyId: 'dev/x', SecretId: 'prod/db' });
-    expect(r.text, 'prod/db was read under the rule for dev/*').not.toContain('prod/db-');
-    expect(r.status).toBe(400);
-    expect(r.text).toContain('AccessDenied');
-  });
-});
+    afterAll(async () => {
+      await gw?.stop();
+      await moto?.stop();
+    });
+
+    it('the allowed secret is read', async () => {
+      const r = await getSecretValue({ SecretId: 'dev/x' });
+      expect(r.status, r.text).toBe(200);
+      expect(r.text).toContain('"Name": "dev/x"');
+    });
+
+    it('a second resource key does not lend the request its name', async () => {
+      const r = await getSecretValue({ KeyId: 'dev/x', SecretId: 'prod/db' });
+      expect(r.text, 'prod/db was read under the rule for dev/*').not.toContain('prod/db-');
+      expect(r.status).toBe(400);
+      expect(r.text).toContain('AccessDenied');
+    });
+
+    it('a PartiQL statement on an allowed table runs', async () => {
+      const r = await call('dynamodb', 'DynamoDB_20120810.ExecuteStatement', 'application/x-amz-json-1.0', {
+        Statement: `SELECT * FROM "app-orders" WHERE id = '1'`,
+      });
+      expect(r.status, r.text).toBe(200);
+      expect(r.text).toContain('row of app-orders');
+    });
+
+    it('a PartiQL statement on a denied table is refused: its table is the resource', async () => {
+      const r = await call('dynamodb', 'DynamoDB_20120810.ExecuteStatement', 'application/x-amz-json-1.0', {
+        Statement: `SELECT * FROM "secrets" WHERE id = '1'`,
+      });
+      expect(r.text, 'the secrets table was read through PartiQL').not.toContain('row of secrets');
+      expect(r.status).toBe(400);
+      expect(r.text).toContain('no-secrets-table');
+    });
+  },
+);

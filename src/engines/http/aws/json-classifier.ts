@@ -12,6 +12,7 @@
 import type { AwsClassification, AwsProtocol, AwsRequest } from './aws-request.js';
 import { header, unknown } from './aws-request.js';
 import { withNamedResources } from './named-resources.js';
+import { partiqlStatements, partiqlTables } from './partiql-tables.js';
 import { rolesInJson, withPassedRoles } from './passed-roles.js';
 import { tagsInJson, withTagsOnCreate } from './tags-on-create.js';
 
@@ -230,10 +231,21 @@ export function classifyJson(req: AwsRequest): AwsClassification {
   // Each resource named is decided (named-resources.ts); a role the request hands to the service is
   // decided as iam:PassRole too (passed-roles.ts), and tags it sets as the tagging action
   // (tags-on-create.ts).
+  let resources: string[];
+  if (service.prefix === 'dynamodb') {
+    resources = dynamoResources(body);
+    // PartiQL names its tables in the statement alone.
+    for (const statement of partiqlStatements(op, body)) {
+      const tables = typeof statement === 'string' ? partiqlTables(statement) : undefined;
+      if (tables === undefined)
+        return unknown('json', 'a PartiQL statement whose tables Gatehouse cannot read');
+      resources.push(...tables);
+    }
+  } else resources = genericResources(body);
   const named = withNamedResources(
     { protocol: 'json', operation: `${service.prefix}:${op}` },
     'POST',
-    service.prefix === 'dynamodb' ? dynamoResources(body) : genericResources(body),
+    resources,
   );
   const passing = withPassedRoles(service.prefix, named, () => rolesInJson(body));
   return withTagsOnCreate(service.prefix, passing, () => tagsInJson(body));
