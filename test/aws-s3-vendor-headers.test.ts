@@ -118,6 +118,9 @@ describe('S3 headers an S3-compatible store acts on', { timeout: 60_000 }, () =>
     ],
     ['a GetObject that reads inside an archive', { 'x-minio-extract': 'true' }, 'get'],
     ['a vendor header of another store', { 'x-rgw-anything': '1' }, 'get'],
+    // Ceph RGW names headers CGI's way (HTTP_X_AMZ_COPY_SOURCE): this PutObject is a copy there.
+    ['a copy source spelt with "_"', { x_amz_copy_source: 'data/secret.txt' }, 'put'],
+    ['an ACL spelt with "_"', { 'x-amz_acl': 'public-read' }, 'put'],
   ] as const)('%s is refused and reaches nothing', async (_what, headers, op) => {
     const before = up.seen.length;
     const client = withHeaders(headers);

@@ -31,5 +31,11 @@ describe('strayS3Header (class 74)', () => {
     expect(strayS3Header(['x-amz-meta-minio-snowball-prefix'])).toBe('x-amz-meta-minio-snowball-prefix');
     expect(strayS3Header(['x-rgw-object-type'])).toBe('x-rgw-object-type');
     expect(strayS3Header(['x-amz-rename-source'])).toBe('x-amz-rename-source');
+    // Ceph RGW reads "_" as "-": these are x-amz-copy-source, x-amz-acl and Content-Type there.
+    expect(strayS3Header(['x_amz_copy_source'])).toBe('x_amz_copy_source');
+    expect(strayS3Header(['x-amz_acl'])).toBe('x-amz_acl');
+    expect(strayS3Header(['content_type'])).toBe('content_type');
+    expect(strayS3Header(['x-amz-meta-snowball_auto_extract'])).toBe('x-amz-meta-snowball_auto_extract');
+    expect(strayS3Header(['x_amz_meta_note'])).toBeUndefined();
   });
 });

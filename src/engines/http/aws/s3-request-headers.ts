@@ -8,7 +8,9 @@
 // operation on the one key in the path (docs/security.md, class 74).
 //
 // So an S3 request whose `x-` header is not one of these is unknown (refused), and so is user
-// metadata that those stores read as an instruction (`x-amz-meta-snowball-*`, `x-amz-meta-minio-*`).
+// metadata that those stores read as an instruction (`x-amz-meta-snowball-*`, `x-amz-meta-minio-*`),
+// and a header spelt with `_` (Ceph RGW reads `x_amz_copy_source` as x-amz-copy-source), except in
+// user metadata.
 // Standard HTTP headers (Content-Type, Range, If-Match…) carry no vendor instruction and pass.
 // Spec: the S3 API Reference (request headers of each operation), and the SDKs' own headers.
 
@@ -89,11 +91,16 @@ const INSTRUCTION_METADATA = /^x-amz-meta-(?:snowball-|minio-)/;
 export function strayS3Header(names: Iterable<string>): string | undefined {
   for (const raw of names) {
     const name = raw.toLowerCase();
-    if (!name.startsWith('x-')) continue;
-    if (name.startsWith('x-amz-meta-')) {
-      if (INSTRUCTION_METADATA.test(name)) return name;
+    // Ceph's RGW names every header HTTP_<NAME> with "-" turned to "_" (CGI's way), so
+    // `x_amz_copy_source` is x-amz-copy-source there, past every header decided here. A name with "_"
+    // passes only inside user metadata, where it stays user metadata however it is read.
+    const read = name.replace(/_/g, '-');
+    if (read.startsWith('x-amz-meta-')) {
+      if (INSTRUCTION_METADATA.test(read)) return name;
       continue;
     }
+    if (read !== name) return name;
+    if (!name.startsWith('x-')) continue;
     if (S3_HEADERS.has(name) || CHECKSUM.test(name)) continue;
     return name;
   }
