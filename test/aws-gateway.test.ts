@@ -32,7 +32,12 @@ import {
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
 import { CreateAccessKeyCommand, IAMClient, ListUsersCommand } from '@aws-sdk/client-iam';
-import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import {
+  AssumeRoleCommand,
+  GetCallerIdentityCommand,
+  GetWebIdentityTokenCommand,
+  STSClient,
+} from '@aws-sdk/client-sts';
 import { DeleteFunctionCommand, GetFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultAwsPolicies } from '../src/policy/default-aws-policy.js';
@@ -52,6 +57,8 @@ const REAL: RealCredentials = {
 };
 const UPSTREAM_SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCY7EXAMPLEKY';
 const UPSTREAM_SESSION_TOKEN = 'FwoGZXIvYXdzEBYaDHqa0AP1ExampleSessionTokenValue1234567890abcdef';
+// Opaque on purpose: no detector knows its shape, only its field name can mask it.
+const UPSTREAM_WEB_IDENTITY_TOKEN = 'wit-opaque-0123456789abcdefghij';
 const ASSUMED: RealCredentials = {
   accessKeyId: 'ASIAEXAMPLEASSUMED01',
   secretAccessKey: UPSTREAM_SECRET,
@@ -127,6 +134,13 @@ function cannedAws(req: IncomingMessage, body: Buffer, service: string | undefin
         `<SessionToken>${UPSTREAM_SESSION_TOKEN}</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials>` +
         `<AssumedRoleUser><Arn>arn:aws:sts::123456789012:assumed-role/demo/s</Arn><AssumedRoleId>AROAEXAMPLE:s</AssumedRoleId></AssumedRoleUser>` +
         `</AssumeRoleResult><ResponseMetadata><RequestId>r-3</RequestId></ResponseMetadata></AssumeRoleResponse>`,
+    );
+  }
+  if (service === 'sts' && form.get('Action') === 'GetWebIdentityToken') {
+    return xml(
+      `<GetWebIdentityTokenResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetWebIdentityTokenResult>` +
+        `<WebIdentityToken>${UPSTREAM_WEB_IDENTITY_TOKEN}</WebIdentityToken><Expiration>2099-01-01T00:00:00Z</Expiration>` +
+        `</GetWebIdentityTokenResult><ResponseMetadata><RequestId>r-5</RequestId></ResponseMetadata></GetWebIdentityTokenResponse>`,
     );
   }
   if (service === 'sts' && form.get('Action') === 'GetCallerIdentity') {
@@ -400,6 +414,19 @@ describe('AWS gateway with the AWS SDK v3', () => {
       .catch((e: Error) => e)) as Error;
     expect(denied.name).toBe('AccessDenied');
     expect(denied.message).toContain('aws-agents-no-iam-changes');
+  });
+
+  it('reviews sts:GetWebIdentityToken for an agent and masks the token it hands out (class 75)', async () => {
+    // A JWT that services trusting the account accept as the gateway's own AWS identity: it was an
+    // ordinary allowed read, its token unmasked.
+    const pending = client(STSClient, agentKey)
+      .send(new GetWebIdentityTokenCommand({ Audience: ['https://example.com'], SigningAlgorithm: 'RS256' }))
+      .catch((e: Error) => e);
+    const review = await gw.approver.next();
+    expect(review.ctx.decision.ruleId).toBe('aws-agents-review-secret-reads');
+    review.approve();
+    const out = (await pending) as { WebIdentityToken?: string };
+    expect(out.WebIdentityToken).toBe('[REDACTED:webidentitytoken]');
   });
 
   it('masks credentials in STS AssumeRole and passes GetCallerIdentity', async () => {

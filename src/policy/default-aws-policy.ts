@@ -83,14 +83,17 @@ export const AWS_CLOUDTRAIL_DISABLE: readonly string[] = [
 export const AWS_SECRET_READS: readonly string[] = [
   'secretsmanager:GetSecretValue',
   'secretsmanager:BatchGetSecretValue',
-  'ssm:GetParameter',
-  'ssm:GetParameters',
-  'ssm:GetParametersByPath',
+  // GetParameter, GetParameters, GetParametersByPath, and GetParameterHistory: every past value of a
+  // SecureString, decrypted on request (docs/security.md, class 75).
+  'ssm:GetParameter*',
+  // Just-in-time node access: temporary AWS credentials.
+  'ssm:GetAccessToken',
   'kms:Decrypt',
   'kms:GenerateDataKey*',
   'sts:AssumeRole*',
-  'sts:GetSessionToken',
-  'sts:GetFederationToken',
+  // GetSessionToken, GetFederationToken, GetDelegatedAccessToken (credentials), GetWebIdentityToken (a
+  // JWT other services accept as the gateway's own AWS identity).
+  'sts:Get*Token',
 ];
 
 /**

@@ -18,6 +18,8 @@ export const AWS_SENSITIVE_FIELDS = [
   'PasswordData',
   'KeyMaterial',
   'AuthorizationToken',
+  // sts:GetWebIdentityToken: a JWT that asserts the gateway's AWS identity to other services.
+  'WebIdentityToken',
 ] as const;
 
 export const DEFAULT_RESPONSE_FIELDS: readonly string[] = [

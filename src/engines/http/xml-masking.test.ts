@@ -18,6 +18,18 @@ describe('maskXmlText', () => {
     expect(r.counts).toEqual({ secretaccesskey: 1 });
   });
 
+  it('masks the token sts:GetWebIdentityToken hands out (class 75)', () => {
+    // Not a shape a detector knows: an opaque token stands for the gateway's AWS identity elsewhere.
+    const token = 'opaque.token-value.abc123';
+    const xml =
+      '<GetWebIdentityTokenResponse><GetWebIdentityTokenResult><WebIdentityToken>' +
+      token +
+      '</WebIdentityToken><Expiration>2026-01-01T00:00:00Z</Expiration></GetWebIdentityTokenResult></GetWebIdentityTokenResponse>';
+    const r = mask(xml)!;
+    expect(r.text).not.toContain(token);
+    expect(r.text).toContain('[REDACTED:webidentitytoken]');
+  });
+
   it('masks everything nested under a sensitive element, namespaced or not', () => {
     const r = mask(
       '<a:Root xmlns:a="urn:x"><a:Password><Value>p1</Value><Old>p0</Old></a:Password><Name>n</Name></a:Root>',
