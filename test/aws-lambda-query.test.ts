@@ -65,6 +65,7 @@ async function signedGet(
   key: Key,
   path: string,
   query: Record<string, string>,
+  headers: Record<string, string> = {},
 ): Promise<{ status: number; text: string }> {
   const u = new URL(endpoint);
   const signer = new SignatureV4({
@@ -80,10 +81,11 @@ async function signedGet(
       port: Number(u.port),
       path,
       query,
-      headers: { host: u.host },
+      headers: { host: u.host, ...headers },
     }),
   );
-  const res = await request(`${endpoint}${path}?${new URLSearchParams(query).toString()}`, {
+  const q = new URLSearchParams(query).toString();
+  const res = await request(`${endpoint}${path}${q === '' ? '' : `?${q}`}`, {
     method: 'GET',
     headers: req.headers,
   });
@@ -207,5 +209,21 @@ describe.skipIf(!hasMoto())('moto: ?Action= on a Lambda path', { timeout: 60_000
     expect(await motoCall('GET', '/2015-03-31/functions/', 'lambda'), 'the function was deleted').toContain(
       '"FunctionName": "victim"',
     );
+  });
+
+  it('a GetFunction carrying an Action header does not delete the function (class 76)', async () => {
+    // moto reads the headers as parameters when there is no query string, form or body.
+    const r = await signedGet(
+      gw.endpoint('aws'),
+      agent,
+      '/2015-03-31/functions/victim',
+      {},
+      { Action: 'DeleteFunction' },
+    );
+    expect(await motoCall('GET', '/2015-03-31/functions/', 'lambda'), 'the function was deleted').toContain(
+      '"FunctionName": "victim"',
+    );
+    expect(r.status).toBe(403);
+    expect(r.text).toContain('aws-unknown-operation');
   });
 });

@@ -5,7 +5,8 @@
 
 import type { IncomingHttpHeaders } from 'node:http';
 import type { AwsClassification, AwsProtocol, AwsRequest } from './aws-request.js';
-import { header } from './aws-request.js';
+import { header, unknown } from './aws-request.js';
+import { strayAwsHeader } from './aws-request-headers.js';
 import { classifyJson } from './json-classifier.js';
 import { classifyLambda, lambdaNeedsBody } from './lambda-classifier.js';
 import { classifyQuery, QUERY_SERVICES } from './query-classifier.js';
@@ -36,6 +37,13 @@ export function needsBody(
 }
 
 export function classifyAws(protocol: AwsProtocol, req: AwsRequest): AwsClassification {
+  // A header an AWS-compatible endpoint may read as a parameter (aws-request-headers.ts).
+  const stray = strayAwsHeader(Object.keys(req.headers));
+  if (stray !== undefined)
+    return unknown(
+      protocol,
+      `the header ${stray.slice(0, 80)} is neither a standard HTTP header nor an AWS one (an AWS-compatible endpoint may read it as a parameter)`,
+    );
   switch (protocol) {
     case 's3':
       return classifyS3(req);
