@@ -416,7 +416,7 @@ describe('AWS gateway with the AWS SDK v3', () => {
     expect(denied.message).toContain('aws-agents-no-iam-changes');
   });
 
-  it('reviews sts:GetWebIdentityToken for an agent and masks the token it hands out (class 75)', async () => {
+  it('reviews sts:GetWebIdentityToken for an agent and masks the token it hands out (class 58)', async () => {
     // A JWT that services trusting the account accept as the gateway's own AWS identity: it was an
     // ordinary allowed read, its token unmasked.
     const pending = client(STSClient, agentKey)

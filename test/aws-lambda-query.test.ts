@@ -1,4 +1,4 @@
-// Lambda's query string is read as the operation takes it (docs/security.md, class 73). Gatehouse
+// Lambda's query string is read as the operation takes it (docs/security.md, class 56). Gatehouse
 // classified Lambda requests by method and path alone and forwarded any query string: AWS's own API
 // makes `GET /2018-10-31/layers?find=LayerVersion&Arn=…` GetLayerVersionByArn (IAM's
 // lambda:GetLayerVersion, any account's layer) where Gatehouse decided ListLayers, and moto's server
@@ -211,7 +211,7 @@ describe.skipIf(!hasMoto())('moto: ?Action= on a Lambda path', { timeout: 60_000
     );
   });
 
-  it('a GetFunction carrying an Action header does not delete the function (class 76)', async () => {
+  it('a GetFunction carrying an Action header does not delete the function (class 59)', async () => {
     // moto reads the headers as parameters when there is no query string, form or body.
     const r = await signedGet(
       gw.endpoint('aws'),

@@ -1,4 +1,4 @@
-// Every resource a request names is decided (docs/security.md, class 72). A DynamoDB BatchGetItem reads
+// Every resource a request names is decided (docs/security.md, class 55). A DynamoDB BatchGetItem reads
 // every table in its RequestItems; Gatehouse decided it on the names joined with ",", which a rule's
 // `*` (it spans any character, as in IAM) matched across: an agent allowed `app-*` read `secrets` too.
 // A JSON request naming two resource keys was decided on the first found, while the service read the

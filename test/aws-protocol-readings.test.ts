@@ -3,7 +3,7 @@
 // their SDKs at; LocalStack builds on it) takes `Action` from a form it finds in the body before it
 // looks at X-Amz-Target, and picks the query protocol for a form Content-Type: a JSON body that is also
 // a form (`{"x":"&Action=DeleteQueue&"}`) ran as DeleteQueue while Gatehouse decided and recorded the
-// X-Amz-Target's GetQueueAttributes (docs/security.md, class 71).
+// X-Amz-Target's GetQueueAttributes (docs/security.md, class 54).
 
 import { randomBytes } from 'node:crypto';
 import { HttpRequest } from '@smithy/protocol-http';

@@ -1,4 +1,4 @@
-// Headers S3 does not have are not forwarded to an S3 endpoint (docs/security.md, class 74): an
+// Headers S3 does not have are not forwarded to an S3 endpoint (docs/security.md, class 57): an
 // S3-compatible store acts on its own. MinIO deletes every object under the key of a DeleteObject that
 // says `x-minio-force-delete: true`; MinIO, RustFS and AWS Snowball Edge unpack a PutObject whose
 // metadata says `snowball-auto-extract: true` into objects at the keys its archive names. Gatehouse

@@ -84,7 +84,7 @@ export const AWS_SECRET_READS: readonly string[] = [
   'secretsmanager:GetSecretValue',
   'secretsmanager:BatchGetSecretValue',
   // GetParameter, GetParameters, GetParametersByPath, and GetParameterHistory: every past value of a
-  // SecureString, decrypted on request (docs/security.md, class 75).
+  // SecureString, decrypted on request (docs/security.md, class 58).
   'ssm:GetParameter*',
   // Just-in-time node access: temporary AWS credentials.
   'ssm:GetAccessToken',

@@ -323,7 +323,7 @@ export async function handleAws(
 
   // A JSON body Gatehouse read and decided on goes upstream in the spelling that reads as JSON only
   // (no `&`, `;`, `=`: no form a service or an AWS-compatible endpoint could read an Action from), and
-  // is signed with its own hash (docs/security.md, class 71).
+  // is signed with its own hash (docs/security.md, class 54).
   if (
     cls.operation !== undefined &&
     body !== undefined &&

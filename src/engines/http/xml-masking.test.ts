@@ -18,7 +18,7 @@ describe('maskXmlText', () => {
     expect(r.counts).toEqual({ secretaccesskey: 1 });
   });
 
-  it('masks the token sts:GetWebIdentityToken hands out (class 75)', () => {
+  it('masks the token sts:GetWebIdentityToken hands out (class 58)', () => {
     // Not a shape a detector knows: an opaque token stands for the gateway's AWS identity elsewhere.
     const token = 'opaque.token-value.abc123';
     const xml =

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { strayAwsHeader } from './aws-request-headers.js';
 
-describe('strayAwsHeader (class 76)', () => {
+describe('strayAwsHeader (class 59)', () => {
   it('passes standard HTTP headers, the AWS namespaces and what the gateway never forwards', () => {
     expect(
       strayAwsHeader([

@@ -2,7 +2,7 @@
 // `x-amzn-*`, `amz-sdk-*`, and for S3 only its own, s3-request-headers.ts). moto's server — an
 // AWS-compatible endpoint, and the base of LocalStack — reads a request's headers as its parameters
 // when it has no query string, form or body: `Action: DeleteFunction` on a `GET` of a Lambda function,
-// decided as lambda:GetFunction, deleted the function there (docs/security.md, class 76). So a header
+// decided as lambda:GetFunction, deleted the function there (docs/security.md, class 59). So a header
 // outside those names makes the request unknown (refused), whatever the protocol. Headers the gateway
 // never forwards (hop-by-hop, the client's own) are not counted.
 

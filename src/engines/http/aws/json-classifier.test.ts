@@ -25,7 +25,7 @@ describe('classifyJson', () => {
     expect(json('DynamoDB_20120810.Scan', { TableName: 'orders' }).operation).toBe('dynamodb:Scan');
     expect(json('DynamoDB_20120810.ListTables', {}).resource).toBeUndefined();
     // Each table is decided: the first is the request's own, each other one an implied part
-    // (class 72: joined with "," they were one name a rule's `*` matched across).
+    // (class 55: joined with "," they were one name a rule's `*` matched across).
     const batch = json('DynamoDB_20120810.BatchWriteItem', { RequestItems: { a: [], b: [] } });
     expect(batch.resource).toBe('a');
     expect(batch.implied?.map((i) => [i.operation, i.resource])).toEqual([['dynamodb:BatchWriteItem', 'b']]);
@@ -39,7 +39,7 @@ describe('classifyJson', () => {
     expect([transact.resource, ...(transact.implied ?? []).map((i) => i.resource)]).toEqual(['x', 'y']);
   });
 
-  it('decides every top-level resource key, not the first one found (class 72)', () => {
+  it('decides every top-level resource key, not the first one found (class 55)', () => {
     const c = json(
       'secretsmanager.GetSecretValue',
       { KeyId: 'dev/x', SecretId: 'prod/db' },
@@ -118,7 +118,7 @@ describe('classifyJson', () => {
     expect(duplicateKey('{"a":1}')).toBeUndefined();
   });
 
-  it('takes only the JSON protocol Content-Type, without a Content-Encoding (class 71)', () => {
+  it('takes only the JSON protocol Content-Type, without a Content-Encoding (class 54)', () => {
     const with_ = (headers: Record<string, string>) =>
       classifyJson({
         service: 'sqs',

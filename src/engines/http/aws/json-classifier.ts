@@ -7,7 +7,7 @@
 // they find in the body before they look at X-Amz-Target. So the Content-Type must be the JSON
 // protocol's own, and the body is forwarded with every `&`, `;` and `=` (which JSON allows only inside
 // strings) written as a \u escape: it then holds no form pair a reader could take for a parameter
-// (docs/security.md, class 71).
+// (docs/security.md, class 54).
 
 import type { AwsClassification, AwsProtocol, AwsRequest } from './aws-request.js';
 import { header, unknown } from './aws-request.js';

@@ -100,7 +100,7 @@ describe('classifyLambda', () => {
     expect(lambdaNeedsBody('PUT', '/2015-03-31/functions/f/code')).toBe(false);
   });
 
-  it('reads the query string: only the parameters an operation takes, once (class 73)', () => {
+  it('reads the query string: only the parameters an operation takes, once (class 56)', () => {
     // moto runs `?Action=…` as that operation; AWS's own paths change operation with `?List=ALL` and
     // `?find=LayerVersion`.
     expect(

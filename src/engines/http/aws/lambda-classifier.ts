@@ -165,7 +165,7 @@ export function classifyLambda(req: AwsRequest): AwsClassification {
   // A trailing slash is allowed (`/2015-03-31/functions/`), an empty segment in the middle is not.
   if (/\/\/./.test(req.rawPath)) return unknown('rest-json', 'the request path has an empty segment');
   // The query string is read as Lambda reads it: every parameter is one the operation takes, once
-  // (docs/security.md, class 73). A parameter it does not take may be read by an endpoint as something
+  // (docs/security.md, class 56). A parameter it does not take may be read by an endpoint as something
   // else entirely (moto reads `?Action=DeleteFunction` as the operation), and `?List=ALL` or
   // `?find=LayerVersion` make the same path another operation.
   for (const [name, value] of Object.entries(req.query))

@@ -3,7 +3,7 @@
 // parameter it defines while ignoring the others a client adds: Gatehouse decided such a request on the
 // first name it found (or on the names joined with ",", which a rule's `*` matched across), so a rule
 // on `awsResources` allowed `dev/*` let `{"KeyId":"dev/x","SecretId":"prod/db"}` read prod/db, and a
-// deny of `secrets` missed `app,secrets` (docs/security.md, class 72).
+// deny of `secrets` missed `app,secrets` (docs/security.md, class 55).
 //
 // So the first resource named is the request's own, and the operation is decided again on each other
 // one as an implied part (the same request, for that resource): all must be allowed, a deny of any

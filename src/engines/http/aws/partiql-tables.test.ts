@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { partiqlStatements, partiqlTables } from './partiql-tables.js';
 
-describe('partiqlTables (class 72)', () => {
+describe('partiqlTables (class 55)', () => {
   it.each([
     [`SELECT * FROM "secrets" WHERE id = '1'`, ['secrets']],
     [`select * from secrets`, ['secrets']],

@@ -1,6 +1,6 @@
 // The tables a DynamoDB PartiQL statement names (ExecuteStatement, BatchExecuteStatement,
 // ExecuteTransaction), which name no table anywhere else in the request: read so that each is decided
-// like a TableName (named-resources.ts, docs/security.md class 72).
+// like a TableName (named-resources.ts, docs/security.md class 55).
 //
 // The statement is split into tokens as PartiQL reads it — "quoted identifiers" ("" inside), 'string
 // literals' ('' inside), `Ion literals`, words, single punctuation — and the identifier after every

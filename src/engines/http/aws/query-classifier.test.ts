@@ -57,7 +57,7 @@ describe('classifyQuery', () => {
     });
   });
 
-  it('decides the operation on every resource named, each list member too (class 72)', () => {
+  it('decides the operation on every resource named, each list member too (class 55)', () => {
     const others = (c: { implied?: readonly { operation: string; resource: string; method: string }[] }) =>
       (c.implied ?? []).map((i) => `${i.method} ${i.operation} ${i.resource}`);
     const ec2 = q('ec2', '', 'Action=TerminateInstances&InstanceId.1=i-test&InstanceId.2=i-prod', 'GET');

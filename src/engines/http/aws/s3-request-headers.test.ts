@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { strayS3Header } from './s3-request-headers.js';
 
-describe('strayS3Header (class 74)', () => {
+describe('strayS3Header (class 57)', () => {
   it('passes S3 API headers, checksums, user metadata, the SDKs’ headers and standard HTTP headers', () => {
     expect(
       strayS3Header([

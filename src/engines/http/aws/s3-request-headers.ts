@@ -5,7 +5,7 @@
 // reads a file inside a zip object given `x-minio-extract`, and MinIO, RustFS and AWS Snowball Edge
 // unpack a PutObject whose metadata says `snowball-auto-extract: true` into one object per archive
 // entry, at keys the archive names (under `minio-snowball-prefix`). Each was decided as the one
-// operation on the one key in the path (docs/security.md, class 74).
+// operation on the one key in the path (docs/security.md, class 57).
 //
 // So an S3 request whose `x-` header is not one of these is unknown (refused), and so is user
 // metadata that those stores read as an instruction (`x-amz-meta-snowball-*`, `x-amz-meta-minio-*`),
