@@ -18,6 +18,7 @@ import { EVENT_TYPES } from '../recording/event-data.js';
 import { eventLine, sampleRefOf } from '../recording/recording-export.js';
 import { canonicalJson } from '../recording/canonical-json.js';
 import { Timeline } from '../recording/replay-timeline.js';
+import { CopyRowsReader, type CopyRowsSummary } from '../recording/copy-rows.js';
 import { PLAYBACK_END, PLAYBACK_START, PlaybackFilter } from '../recording/terminal-playback.js';
 import type { EventReader, StoredEvent } from '../store/event-queries.js';
 import { processIo, type CliIo } from './cli-io.js';
@@ -189,7 +190,39 @@ function indent(text: string, prefix: string): string {
     .join('\n');
 }
 
-function statementLine(st: StoredStatement, start: Date): string {
+/** Events `show` reads at most, for the rows of COPYs (as the console's session page). */
+const MAX_SHOW_EVENTS = 20_000;
+
+function hasEvents(store: ReadableStore): store is ReadableStore & EventReader {
+  return typeof (store as Partial<EventReader>).getEvents === 'function';
+}
+
+/** The rows each COPY FROM STDIN sent, by statement id, from the session's copy.data and copy.end events. */
+async function copyRows(store: ReadableStore, id: string): Promise<Map<string, CopyRowsSummary>> {
+  const out = new Map<string, CopyRowsSummary>();
+  if (!hasEvents(store)) return out;
+  const readers = new Map<string, CopyRowsReader>();
+  for (let after = 0, read = 0; read < MAX_SHOW_EVENTS;) {
+    const page = await store.getEvents(id, after, 1000);
+    for (const e of page) {
+      if (!e.statement || (e.type !== EVENT_TYPES.copyData && e.type !== EVENT_TYPES.copyEnd)) continue;
+      let reader = readers.get(e.statement);
+      if (!reader) readers.set(e.statement, (reader = new CopyRowsReader()));
+      if (e.type === EVENT_TYPES.copyData) reader.add(e.data);
+      else {
+        out.set(e.statement, reader.summary(e.data));
+        readers.delete(e.statement);
+      }
+    }
+    if (page.length < 1000) break;
+    after = page[page.length - 1]!.seq;
+    read += page.length;
+  }
+  for (const [statement, reader] of readers) out.set(statement, reader.summary(undefined));
+  return out;
+}
+
+function statementLine(st: StoredStatement, start: Date, copy?: CopyRowsSummary): string {
   const offset = `+${((st.at.getTime() - start.getTime()) / 1000).toFixed(3)}s`;
   const parts = [
     `#${st.seq}`,
@@ -220,6 +253,7 @@ function statementLine(st: StoredStatement, start: Date): string {
   if (st.params && st.params.length > 0)
     out += `${indent(`params: ${JSON.stringify(st.params)}`, '      ')}\n`;
   if (st.body) out += `${indent(`body: ${st.body.bytes} bytes, sha256 ${st.body.sha256}`, '      ')}\n`;
+  if (copy) out += `${indent(copy.head, '      ')}\n${indent(copy.shown, '      │ ')}\n`;
   return out;
 }
 
@@ -349,7 +383,11 @@ export function sessionsCommand(deps: SessionsCommandDeps): Command {
     .option('--json', 'print JSON (dates as ISO-8601 strings)')
     .action(async (id: string, opts: { json?: boolean }, sub: Command) => {
       // A statement's reviewed body (digest and size) comes with it from the store (statement_records).
-      const got = await withStore(sub, (store) => store.getSession(id));
+      const read = await withStore(sub, async (store) => {
+        const session = await store.getSession(id);
+        return session && { got: session, copies: await copyRows(store, id) };
+      });
+      const got = read?.got;
       if (!got)
         sub.error(`error: no session with id ${printable(id)}`, { exitCode: 1, code: 'gatehouse.sessions' });
       if (opts.json) {
@@ -363,7 +401,11 @@ export function sessionsCommand(deps: SessionsCommandDeps): Command {
       };
       let out = sessionHeader(got.session, c);
       if (got.statements.length > 0)
-        out += '\n' + got.statements.map((st) => statementLine(st, got.session.startedAt)).join('');
+        out +=
+          '\n' +
+          got.statements
+            .map((st) => statementLine(st, got.session.startedAt, read.copies.get(st.id)))
+            .join('');
       io.stdout.write(out);
     });
 

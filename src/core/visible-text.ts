@@ -19,12 +19,13 @@ export function revealInvisible(s: string): string {
 /**
  * `s` cut to its first `max` characters (never between the halves of a surrogate pair), saying so in
  * words and with its whole length: a bare "…" could be the text's own end, and a person shown it
- * approves or reads the whole. `s` itself when it fits.
+ * approves or reads the whole. `s` itself when it fits. `total`: the whole text's length when `s` is
+ * only its beginning (a reader that keeps no more of a long text than it shows).
  */
-export function clipShown(s: string, max: number): string {
-  if (s.length <= max) return s;
-  let end = max;
+export function clipShown(s: string, max: number, total = s.length): string {
+  if (total <= max && s.length === total) return s;
+  let end = Math.min(max, s.length);
   const c = s.charCodeAt(end - 1);
   if (c >= 0xd800 && c <= 0xdbff) end--;
-  return `${s.slice(0, end)}… (clipped: ${s.length} characters in all)`;
+  return `${s.slice(0, end)}… (clipped: ${total} characters in all)`;
 }

@@ -545,6 +545,24 @@ export class GateSession {
   }
 
   /**
+   * Records, durably, an event about an admitted statement that the engine is about to forward
+   * something of (the rows of a COPY FROM STDIN, as they come): resolves once committed, in the
+   * session's chain after the statement; rejects with RECORD_FAILED otherwise, and then the engine
+   * must not forward it. Data must be JSON.
+   */
+  async recordFor(statementId: string, type: string, data: Readonly<Record<string, unknown>>): Promise<void> {
+    const at = this.deps.now?.() ?? new Date();
+    try {
+      await this.deps.store.appendEvent(this.id, { type, at, statementId, data });
+    } catch (cause) {
+      this.deps.logger.error({ err: String(cause), session: this.id, type }, 'event not recorded; not sent');
+      throw new GatewayError(ERROR_CODES.RECORD_FAILED, 'it could not be recorded, so it was not sent', {
+        cause,
+      });
+    }
+  }
+
+  /**
    * Records a refusal the engine made itself of something that is not an action the gate decides (a
    * channel or request it will not open, a message it will not read, a per-session limit): a
    * `refusal` event with what was asked (`request`), the rule and the message the client got, and

@@ -14,6 +14,10 @@ export const EVENT_TYPES = {
   siemDropped: 'siem.dropped',
   /** A refusal of something that is not a decided action (GateSession.refused). */
   refusal: 'refusal',
+  /** Rows of a COPY FROM STDIN, recorded before they were forwarded (a part of them). */
+  copyData: 'copy.data',
+  /** The end of a COPY's rows: their size, SHA-256 and part count, and how the client ended them. */
+  copyEnd: 'copy.end',
 } as const;
 
 type Data = Record<string, unknown>;

@@ -7,6 +7,7 @@ import type { ResultSample } from '../core/records.js';
 import { revealInvisible } from '../core/visible-text.js';
 import { parseAsciicast } from '../wire/asciicast/asciicast-writer.js';
 import type { StoredEvent } from '../store/event-queries.js';
+import { CopyRowsReader } from './copy-rows.js';
 import { EVENT_TYPES } from './event-data.js';
 
 export interface TimelineOptions {
@@ -20,6 +21,8 @@ export interface TimelineOptions {
   readonly maxRows?: number;
   /** Characters per cell (default 40). */
   readonly maxCell?: number;
+  /** Characters of a COPY's rows shown (default 4096). */
+  readonly maxCopyChars?: number;
 }
 
 /** The result code engines record for a statement of a request that was never executed. */
@@ -95,6 +98,8 @@ export class Timeline {
   #prompt: string | null | undefined;
   readonly #prompts = new Map<string, Record<string, unknown>>();
   readonly #statementSeq = new Map<string, number>();
+  /** The rows of COPYs whose end is not rendered yet, by statement id. */
+  readonly #copies = new Map<string, CopyRowsReader>();
 
   constructor(opts: TimelineOptions = {}) {
     this.#opts = opts;
@@ -170,6 +175,23 @@ export class Timeline {
       }
       case EVENT_TYPES.sessionEnd:
         return `${off}  session ended (${safe(str(d.reason) ?? '?')})`;
+      case EVENT_TYPES.copyData: {
+        // The rows of a COPY FROM STDIN, part by part: shown once, at its end.
+        const key = e.statement ?? '';
+        let reader = this.#copies.get(key);
+        if (!reader) this.#copies.set(key, (reader = new CopyRowsReader(this.#opts.maxCopyChars)));
+        reader.add(d);
+        return '';
+      }
+      case EVENT_TYPES.copyEnd: {
+        const key = e.statement ?? '';
+        const reader = this.#copies.get(key) ?? new CopyRowsReader(this.#opts.maxCopyChars);
+        this.#copies.delete(key);
+        const { head, shown } = reader.summary(d);
+        const seq = e.statement ? this.#statementSeq.get(e.statement) : undefined;
+        const pad = '               ';
+        return `${off}    rows of ${seq !== undefined ? `#${seq}` : safe(key || '?')}: ${safe(head)}\n${indent(shown, `${pad}│ `)}`;
+      }
       default: {
         // approval.* and any other event: its type and a compact view of its data.
         const fields = Object.entries(d)

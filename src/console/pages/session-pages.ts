@@ -2,6 +2,8 @@
 // cells, names) comes from clients and is escaped by `html`; nothing here builds markup by hand.
 
 import type { ResultSample, SessionRecord, StoredStatement } from '../../core/records.js';
+import { CopyRowsReader, type CopyRowsSummary } from '../../recording/copy-rows.js';
+import { EVENT_TYPES } from '../../recording/event-data.js';
 import type { StoredEvent } from '../../store/event-queries.js';
 import { formatTime, href, html, type Html } from '../html.js';
 import type { RecordVerification } from '../record-verification.js';
@@ -266,6 +268,20 @@ export function sessionDetailPage(o: {
   const s = o.session;
   const start = s.startedAt.getTime();
   const approvalsBy = new Map<string, StoredEvent[]>();
+  // The rows a COPY FROM STDIN sent, read back from its copy.data parts and bound by its copy.end.
+  const copyReaders = new Map<string, CopyRowsReader>();
+  const copies = new Map<string, CopyRowsSummary>();
+  for (const e of o.events) {
+    if (!e.statement || (e.type !== EVENT_TYPES.copyData && e.type !== EVENT_TYPES.copyEnd)) continue;
+    let reader = copyReaders.get(e.statement);
+    if (!reader) copyReaders.set(e.statement, (reader = new CopyRowsReader()));
+    if (e.type === EVENT_TYPES.copyData) reader.add(e.data);
+    else {
+      copies.set(e.statement, reader.summary(e.data));
+      copyReaders.delete(e.statement);
+    }
+  }
+  for (const [statement, reader] of copyReaders) copies.set(statement, reader.summary(undefined));
   for (const e of o.events) {
     if (!e.type.startsWith('approval.') || !e.statement) continue;
     const list = approvalsBy.get(e.statement) ?? [];
@@ -307,6 +323,7 @@ export function sessionDetailPage(o: {
     // A reviewed request's body, by digest and size: the store reads it from the statement's event
     // (statement_records), also past the events this page loads.
     const body = st.body;
+    const copy = copies.get(st.id);
     items.push(
       html`<li class="stmt-item" id="st-${st.seq}">
         <div class="stmt-head">
@@ -319,6 +336,12 @@ export function sessionDetailPage(o: {
         <pre class="stmt">${st.text}</pre>
         ${st.params?.length ? html`<div class="note">params: <code>${JSON.stringify(st.params)}</code></div>` : ''}
         ${body ? html`<div class="note">body: ${body.bytes} bytes, sha256 <code>${body.sha256}</code></div>` : ''}
+        ${
+          copy
+            ? html`<div class="note">${copy.head}</div>
+                <pre class="stmt">${copy.shown}</pre>`
+            : ''
+        }
         ${st.message ? html`<div class="message">${st.message}</div>` : ''}
         ${st.lineage?.toolUseId ? html`<div class="note">tool use <code>${st.lineage.toolUseId}</code></div>` : ''}
         ${

@@ -83,6 +83,15 @@ import {
   type CopyIn,
 } from './copy-in-review.js';
 import {
+  COPY_DATA_EVENT,
+  COPY_END_EVENT,
+  CopyPart,
+  CopyTarget,
+  copyFailMessage,
+  copyParts,
+  isCopyFromStdin,
+} from './copy-in-record.js';
+import {
   DEFAULT_LINEAGE_SETTINGS,
   lineageDecision,
   lineageOf,
@@ -364,6 +373,13 @@ export class ClientConnection {
   /** After Gatehouse ended a reviewed COPY with an error: the client's CopyData, CopyDone and CopyFail
    * that follow are dropped, as PostgreSQL drops them outside COPY (55.2.6). */
   private copyInDropping = false;
+  /** Forwarded COPY … FROM STDIN whose rows the client may still send, in stream order (copy-in-record.ts). */
+  private copyTargets: CopyTarget[] = [];
+  /** Rows for the first of them, gathered, not yet recorded or forwarded. */
+  private copyPart: CopyPart | undefined;
+  /** Forwarded COPYs the server has not yet said it started (or not), with the Syncs held for them. */
+  private copyPending: CopyTarget[] = [];
+  private readonly copyWaiters: (() => void)[] = [];
   readonly remote: string;
 
   constructor(
@@ -447,6 +463,13 @@ export class ClientConnection {
           continue;
         }
         const f = this.reader.next();
+        if (!f && this.copyPart) {
+          // The client has sent nothing more for now: the rows gathered are recorded and forwarded.
+          this.socket.pause();
+          await this.recordCopy();
+          if (!this.isClosed) this.socket.resume();
+          continue;
+        }
         if (!f) {
           const flushed = this.flushForwarded();
           if (flushed === undefined) break;
@@ -889,10 +912,15 @@ export class ClientConnection {
       upstreamError: () => this.state.upstreamError(),
       parameterChanged: (name, value) => this.onParameterStatus(name, value),
       stallUntil: (wait, then) => this.stallUntil(wait, then),
+      copyInStarted: (run) => this.copyStart(run, true),
     };
   }
 
   private onRelayFrame(f: Frame): Promise<void> | undefined {
+    if ((this.copyTargets.length > 0 || this.copyPending.length > 0) && !COPY_MESSAGES.has(f.type)) {
+      const copying = this.copyAround(f);
+      if (copying !== false) return copying;
+    }
     if (this.skipUntilSync && f.type !== FrontendCode.Sync && f.type !== FrontendCode.Terminate)
       return undefined;
     if (this.copyIn) return this.onReviewedCopyFrame(this.copyIn, f);
@@ -918,20 +946,17 @@ export class ClientConnection {
       case FrontendCode.Sync:
         // A body is an ERROR upstream (invalid message format) that aborts the batch's transaction.
         if (f.body.length !== 0) throw new ProtocolError('invalid Sync message format');
-        this.skipUntilSync = false;
-        this.syncs++;
-        this.tracker.push({ kind: 'sync', execSeq: this.execSeq });
-        this.syncedSeq = this.execSeq;
-        return this.forward(SYNC);
+        return this.forwardSync();
       case FrontendCode.Flush:
         // A body is an ERROR upstream answering nothing Gatehouse tracks, after which the server skips
         // to Sync: every later answer would be attributed (and masked) as another message's.
         if (f.body.length !== 0) throw new ProtocolError('invalid Flush message format');
         return this.forward(FLUSH);
       case FrontendCode.CopyData:
+        return this.onCopyData(f);
       case FrontendCode.CopyDone:
       case FrontendCode.CopyFail:
-        return this.forward(f.raw);
+        return this.onCopyEnd(f);
       case FrontendCode.FunctionCall:
         return this.onFunctionCall(f);
       case FrontendCode.Terminate:
@@ -942,6 +967,137 @@ export class ClientConnection {
       default:
         throw new ProtocolError(`unexpected message type ${JSON.stringify(String.fromCharCode(f.type))}`);
     }
+  }
+
+  /**
+   * A message other than CopyData, CopyDone and CopyFail while a COPY FROM STDIN may be open
+   * (copy-in-record.ts). Rows gathered go out first, in order. Flush, and Sync, the server ignores in
+   * COPY: a Flush is dropped (outside COPY it would change nothing either); a Sync is dropped once the
+   * COPY is known started, and held until that is known (the server answers a Sync when the COPY
+   * failed to start: it is then forwarded). Forwarding a Sync the server ignores would leave Gatehouse
+   * waiting for a ReadyForQuery that never comes, and the next statement's answers taken for its.
+   * Any other message waits for held Syncs to be settled, then ends every open COPY: the server would
+   * end the session at it, or is not in COPY any more. False: handle the message as usual.
+   */
+  private copyAround(f: Frame): Promise<void> | undefined | false {
+    const again = () => (this.isClosed ? undefined : this.onRelayFrame(f));
+    const ignoredInCopy = f.type === FrontendCode.Flush || f.type === FrontendCode.Sync;
+    if (this.copyPart) return this.recordCopy().then(again);
+    if (ignoredInCopy) {
+      const head = this.copyTargets[0];
+      if (head === undefined || head.started === false) return false;
+      if (f.type === FrontendCode.Sync && head.started === undefined) head.heldSyncs++;
+      return undefined;
+    }
+    const held = this.copyPending.find((t) => t.heldSyncs > 0);
+    if (held) return this.copyStartKnown(held).then(again);
+    const ended = this.copyTargets.splice(0).filter((t) => t.hasData);
+    if (ended.length === 0) return false;
+    return this.recordCopy(ended.map((target) => ({ target, how: 'interrupted' as const }))).then(again);
+  }
+
+  /** A COPY FROM STDIN forwarded (its Query or Execute): it reads the rows that follow. */
+  private openCopy(run: Run): void {
+    const target = new CopyTarget(run.admission.statementId, run);
+    this.copyTargets.push(target);
+    this.copyPending.push(target);
+  }
+
+  /**
+   * The server started a COPY (CopyInResponse) or ended its run without starting it: held Syncs are
+   * dropped (ignored in COPY) or forwarded (the server answers them), and waiters go on.
+   */
+  private copyStart(run: Run | undefined, started: boolean): void {
+    const i = this.copyPending.findIndex((t) => t.run === run);
+    if (i < 0 || run === undefined) return;
+    const target = this.copyPending[i]!;
+    this.copyPending.splice(i, 1);
+    target.started = started;
+    const held = target.heldSyncs;
+    target.heldSyncs = 0;
+    if (!started) for (let n = 0; n < held; n++) void this.forwardSync();
+    for (const w of this.copyWaiters.splice(0)) w();
+  }
+
+  /** Settles once the server has said whether `target` started (or the session closed). */
+  private copyStartKnown(target: CopyTarget): Promise<void> {
+    // Its Execute may still be corked: it goes upstream now, so that the server can answer it.
+    void this.flushForwarded();
+    return new Promise((resolve) => {
+      const check = () => {
+        if (this.isClosed || target.started !== undefined) resolve();
+        else this.copyWaiters.push(check);
+      };
+      check();
+    });
+  }
+
+  /** A Sync, forwarded: it ends the batch (and the server's skip after an error) with a ReadyForQuery. */
+  private forwardSync(): Promise<void> | undefined {
+    this.skipUntilSync = false;
+    this.syncs++;
+    this.tracker.push({ kind: 'sync', execSeq: this.execSeq });
+    this.syncedSeq = this.execSeq;
+    return this.forward(SYNC);
+  }
+
+  /**
+   * Rows of an allowed COPY FROM STDIN (copy-in-record.ts): gathered for the first open COPY, then
+   * recorded and forwarded. With no COPY open the server is not in COPY and ignores them: they are
+   * not forwarded.
+   */
+  private onCopyData(f: Frame): Promise<void> | undefined {
+    const target = this.copyTargets[0];
+    if (target === undefined) return undefined;
+    const part = (this.copyPart ??= new CopyPart(target));
+    return part.add(f) ? this.recordCopy() : undefined;
+  }
+
+  /** CopyDone or CopyFail: the first open COPY's rows end, recorded before the message is forwarded. */
+  private onCopyEnd(f: Frame): Promise<void> | undefined {
+    const target = this.copyTargets.shift();
+    if (target === undefined) return undefined;
+    const how = f.type === FrontendCode.CopyDone ? ('done' as const) : ('fail' as const);
+    return this.recordCopy(
+      [{ target, how, ...(how === 'fail' ? { message: copyFailMessage(f) } : {}) }],
+      f.raw,
+    );
+  }
+
+  /**
+   * Records the rows gathered (a `copy.data` event) and the ends given (`copy.end`), in one group
+   * commit, and only then forwards the rows and `then`. When the record cannot be written the
+   * session ends: nothing unrecorded is sent, and the server's COPY is aborted with the session.
+   */
+  private async recordCopy(
+    ends: readonly { target: CopyTarget; how: 'done' | 'fail' | 'interrupted'; message?: string }[] = [],
+    then?: Buffer,
+  ): Promise<void> {
+    const part = this.copyPart;
+    this.copyPart = undefined;
+    const session = this.session!;
+    const writes: Promise<void>[] = [];
+    if (part)
+      writes.push(session.recordFor(part.target.statementId, COPY_DATA_EVENT, part.target.part(part.bodies)));
+    for (const e of ends)
+      writes.push(session.recordFor(e.target.statementId, COPY_END_EVENT, e.target.end(e.how, e.message)));
+    try {
+      await Promise.all(writes);
+    } catch {
+      this.copyRecordFailed();
+      return;
+    }
+    if (this.isClosed) return;
+    const out = part ? [...part.frames] : [];
+    if (then) out.push(then);
+    if (out.length > 0) return this.forward(out.length === 1 ? out[0]! : Buffer.concat(out));
+  }
+
+  private copyRecordFailed(): void {
+    this.fatal(
+      SqlState.InternalError,
+      'Gatehouse: the rows of this COPY could not be recorded, so they were not sent; the session is ended and the COPY aborted',
+    );
   }
 
   private action(
@@ -1364,6 +1520,8 @@ export class ClientConnection {
     this.syncedSeq = this.execSeq;
     if (runs.some((r) => r.statement.settings !== undefined)) this.settingChangeSeq = this.execSeq;
     this.tracker.push({ kind: 'query', runs, index: 0, execSeq: this.execSeq }, f.body.length);
+    // Each COPY FROM STDIN of the string reads, in turn, the rows that follow (copy-in-record.ts).
+    for (const r of runs) if (isCopyFromStdin(r.statement)) this.openCopy(r.run);
     const sent = this.forward(f.raw);
     if (classification.statements.length === 1 && isPlainBegin(classification.statements[0]))
       this.readOnly.forwardedLoneBegin();
@@ -1483,6 +1641,23 @@ export class ClientConnection {
       return;
     }
     if (!admission.allowed) return this.refuseQuery(admission.error);
+    // The rows approved are recorded before they go upstream, as an allowed COPY's are (copy-in-record.ts).
+    const target = new CopyTarget(admission.statementId);
+    const writes = copyParts(copy.rows.bodies()).map((bodies) =>
+      session.recordFor(admission.statementId, COPY_DATA_EVENT, target.part(bodies)),
+    );
+    writes.push(session.recordFor(admission.statementId, COPY_END_EVENT, target.end('done')));
+    try {
+      await Promise.all(writes);
+    } catch {
+      session.settle(admission, NOT_EXECUTED);
+      this.copyRecordFailed();
+      return;
+    }
+    if (this.isClosed) {
+      session.settle(admission, NOT_EXECUTED);
+      return;
+    }
     if (copy.lineage) sqlMaskerOf(admission.masker)?.useLineage(copy.lineage);
     const run: QueryRun = { run: { admission, rows: 0 }, statement: copy.statement, epoch: this.state.epoch };
     if (copy.hiddenCode) run.after = this.state.epoch + 1;
@@ -1846,6 +2021,8 @@ export class ClientConnection {
         if (st) this.state.applyCompleted(st, true, epoch, portal.hiddenCode ? epoch : undefined);
       },
     });
+    // A COPY FROM STDIN reads the rows that follow its Execute (copy-in-record.ts).
+    if (run && isCopyFromStdin(portal.statement.statement)) this.openCopy(run);
     const sent = this.forward(encode.execute(portal.upstream, msg.maxRows));
     if (isPlainBegin(portal.statement.statement)) this.readOnly.forwardedLoneBegin();
     return sent;
@@ -2089,6 +2266,8 @@ export class ClientConnection {
   }
 
   private settle(run: Run, result: { rows: number; error?: { code: string; message: string } }): void {
+    // A COPY whose run ends before the server said it started never started.
+    if (this.copyPending.length > 0) this.copyStart(run, false);
     if (run.settled) return;
     run.settled = true;
     this.session?.settle(run.admission, result);
@@ -2400,6 +2579,7 @@ export class ClientConnection {
       for (const p of this.state.allPortals()) this.endPortal(p);
     }
     for (const w of this.settledWaiters.splice(0)) w();
+    for (const w of this.copyWaiters.splice(0)) w();
     if (!this.socket.destroyed) {
       if (options.silent) this.socket.destroy();
       else {

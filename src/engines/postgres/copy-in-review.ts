@@ -131,6 +131,17 @@ export class CopyInRows {
     return this.buf.subarray(0, this.used);
   }
 
+  /** The CopyData payloads, in order (views of the messages). */
+  bodies(): Buffer[] {
+    const out: Buffer[] = [];
+    for (let i = 0; i < this.used;) {
+      const len = this.buf.readInt32BE(i + 1);
+      out.push(this.buf.subarray(i + 5, i + 1 + len));
+      i += 1 + len;
+    }
+    return out;
+  }
+
   /** The rows' digest, size and what an approver is shown (call once, at CopyDone). */
   body(): RequestBody {
     const sha256 = this.hash.digest('hex');

@@ -73,6 +73,8 @@ export interface RelayHost {
   parameterChanged(name: string, value: string): 'relay' | 'hide' | 'stop';
   /** Pauses relaying until `wait` settles, then runs `then` and relays what queued meanwhile. */
   stallUntil(wait: Promise<void>, then: () => void): void;
+  /** The server started the COPY FROM STDIN of this run (CopyInResponse): it reads the client's rows. */
+  copyInStarted?(run: Run | undefined): void;
 }
 
 /** DataRow cells as the record shows them: text cells as text, binary cells as `\\x` hex. */
@@ -394,6 +396,7 @@ export class ResultRelay {
         // follow the statement upstream already (copy-in-review.ts).
         const head = tracker.peek();
         if (head?.kind === 'query' && head.copyInAnswered === true) return;
+        this.host.copyInStarted?.(this.currentRun());
         this.out.add(f.raw);
         return;
       }
