@@ -274,6 +274,26 @@ describe(
       );
     });
 
+    it('records the rows of a COPY another message cut off, which the server ends the session at', async () => {
+      await truncate('items');
+      const g = await RawPgClient.open(gw.port, gw.connection, agent);
+      try {
+        g.send(
+          msg.query('COPY items (id, name) FROM STDIN'),
+          copyData('60\tcut off\n'),
+          msg.query('SELECT 1'),
+        );
+        const end = await g.until(() => false);
+        expect(errorsIn(end).map((e) => e['C'])).toContain('08P01');
+      } finally {
+        g.close();
+      }
+      expect(await rowsOf('items')).toEqual([]);
+      const [copy] = await recorded(/^COPY items \(id, name\) FROM STDIN$/);
+      expect(copy!.rows.toString()).toBe('60\tcut off\n');
+      expect(copy!.end).toMatchObject({ end: 'interrupted', bytes: 11, sha256: sha256('60\tcut off\n') });
+    });
+
     it('shows the rows a COPY sent in the replay, sessions show and the console, clipped, with their size and digest', async () => {
       await truncate('other');
       const g = await RawPgClient.open(gw.port, gw.connection, agent);

@@ -119,6 +119,12 @@ describe('COPY FROM STDIN held for approval, with its rows', { timeout: 120_000 
           if (e.type === 'statement' && /^COPY\s+items\s/.test(String(e.data['text'])))
             bodies.push(e.data['body']);
       expect(bodies).toContainEqual({ sha256: sha256(data), bytes: data.length });
+      // And the rows themselves, recorded before they went upstream (docs/security.md class 61).
+      const parts: string[] = [];
+      for (const s of sessions)
+        for (const e of await gw.gateway.store.getEvents(s.id))
+          if (e.type === 'copy.data') parts.push(String(e.data['text']));
+      expect(parts).toContain(data);
     });
 
     it('loads nothing when the approval is denied', async () => {

@@ -985,15 +985,46 @@ export class ClientConnection {
     if (this.copyPart) return this.recordCopy().then(again);
     if (ignoredInCopy) {
       const head = this.copyTargets[0];
-      if (head === undefined || head.started === false) return false;
+      // Not in COPY: it did not start, or an error ended it (seen before this message was forwarded,
+      // so the server reads the message after it).
+      if (head === undefined || head.started === false || head.run?.settled === true) return false;
       if (f.type === FrontendCode.Sync && head.started === undefined) head.heldSyncs++;
       return undefined;
     }
-    const held = this.copyPending.find((t) => t.heldSyncs > 0);
-    if (held) return this.copyStartKnown(held).then(again);
+    const head = this.copyTargets[0];
+    const unknown =
+      this.copyPending.find((t) => t.heldSyncs > 0) ??
+      (head !== undefined && head.started === undefined ? head : undefined);
+    if (unknown) return this.copyStartKnown(unknown).then(again);
+    // The server is in COPY (started, and its run not ended by an error): it would end the COPY and
+    // then the session at this message, running nothing of it. Gatehouse does so in its place.
+    const inCopy = head?.started === true && head.run?.settled !== true && f.type !== FrontendCode.Terminate;
     const ended = this.copyTargets.splice(0).filter((t) => t.hasData);
-    if (ended.length === 0) return false;
-    return this.recordCopy(ended.map((target) => ({ target, how: 'interrupted' as const }))).then(again);
+    if (ended.length === 0 && !inCopy) return false;
+    const recorded = this.recordCopy(ended.map((target) => ({ target, how: 'interrupted' as const })));
+    if (!inCopy) return recorded.then(again);
+    return recorded.then(() => {
+      if (!this.isClosed) this.copySyncLost(f.type);
+    });
+  }
+
+  /**
+   * A message PostgreSQL does not take during COPY FROM STDIN: it ends the COPY with this error, runs
+   * nothing of the message, and then the session, as it no longer knows where the client's messages stand.
+   */
+  private copySyncLost(messageType: number): void {
+    const type = messageType.toString(16).toUpperCase().padStart(2, '0');
+    const error = encode.errorResponse({
+      severity: 'ERROR',
+      code: SqlState.ProtocolViolation,
+      message: `unexpected message type 0x${type} during COPY from stdin`,
+    });
+    const pending = this.relay.out.take();
+    if (!this.socket.destroyed) this.socket.write(pending ? Buffer.concat([pending, error]) : error);
+    this.fatal(
+      SqlState.ProtocolViolation,
+      'terminating connection because protocol synchronization was lost',
+    );
   }
 
   /** A COPY FROM STDIN forwarded (its Query or Execute): it reads the rows that follow. */
@@ -1601,21 +1632,8 @@ export class ClientConnection {
         this.copyIn = undefined;
         return this.onRelayFrame(f);
       default: {
-        // PostgreSQL ends the COPY with this error, runs nothing of the message, and then the
-        // session: it no longer knows where the client's messages stand.
         this.copyIn = undefined;
-        const type = f.type.toString(16).toUpperCase().padStart(2, '0');
-        const error = encode.errorResponse({
-          severity: 'ERROR',
-          code: SqlState.ProtocolViolation,
-          message: `unexpected message type 0x${type} during COPY from stdin`,
-        });
-        const pending = this.relay.out.take();
-        if (!this.socket.destroyed) this.socket.write(pending ? Buffer.concat([pending, error]) : error);
-        this.fatal(
-          SqlState.ProtocolViolation,
-          'terminating connection because protocol synchronization was lost',
-        );
+        this.copySyncLost(f.type);
         return undefined;
       }
     }
