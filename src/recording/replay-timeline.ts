@@ -173,8 +173,11 @@ export class Timeline {
         const seq = e.statement ? this.#statementSeq.get(e.statement) : undefined;
         return `${off}    result of ${seq !== undefined ? `#${seq}` : safe(e.statement ?? '?')}: ${this.#result(e, '               ')}`;
       }
-      case EVENT_TYPES.sessionEnd:
-        return `${off}  session ended (${safe(str(d.reason) ?? '?')})`;
+      case EVENT_TYPES.sessionEnd: {
+        // COPYs whose end never came (the session ended in the middle of their rows).
+        const open = [...this.#copies.keys()].map((key) => this.#copyRows(off, key, undefined));
+        return [...open, `${off}  session ended (${safe(str(d.reason) ?? '?')})`].join('\n');
+      }
       case EVENT_TYPES.copyData: {
         // The rows of a COPY FROM STDIN, part by part: shown once, at its end.
         const key = e.statement ?? '';
@@ -183,15 +186,8 @@ export class Timeline {
         reader.add(d);
         return '';
       }
-      case EVENT_TYPES.copyEnd: {
-        const key = e.statement ?? '';
-        const reader = this.#copies.get(key) ?? new CopyRowsReader(this.#opts.maxCopyChars);
-        this.#copies.delete(key);
-        const { head, shown } = reader.summary(d);
-        const seq = e.statement ? this.#statementSeq.get(e.statement) : undefined;
-        const pad = '               ';
-        return `${off}    rows of ${seq !== undefined ? `#${seq}` : safe(key || '?')}: ${safe(head)}\n${indent(shown, `${pad}│ `)}`;
-      }
+      case EVENT_TYPES.copyEnd:
+        return this.#copyRows(off, e.statement ?? '', d);
       default: {
         // approval.* and any other event: its type and a compact view of its data.
         const fields = Object.entries(d)
@@ -204,6 +200,16 @@ export class Timeline {
         return `${off}    ${safe(e.type)}${about}${fields ? `  ${fields}` : ''}`;
       }
     }
+  }
+
+  /** The rows a COPY sent, at its end (`end`: its copy.end event's data, if it has one). */
+  #copyRows(off: string, key: string, end: Record<string, unknown> | undefined): string {
+    const reader = this.#copies.get(key) ?? new CopyRowsReader(this.#opts.maxCopyChars);
+    this.#copies.delete(key);
+    const { head, shown } = reader.summary(end);
+    const seq = this.#statementSeq.get(key);
+    const pad = '               ';
+    return `${off}    rows of ${seq !== undefined ? `#${seq}` : safe(key || '?')}: ${safe(head)}\n${indent(shown, `${pad}│ `)}`;
   }
 
   #statement(e: StoredEvent, result: StoredEvent | undefined): string {
