@@ -131,7 +131,7 @@ describe(
       it('\\copy of several MB arrives intact, and the record holds every byte of it, bound by its digest', async () => {
         await truncate('big');
         const lines: string[] = [];
-        // About 6 MB, with non-ASCII text (a character may fall across two messages or two parts).
+        // About 7.8 MB, with non-ASCII text (a character may fall across two messages or two parts).
         for (let i = 1; i <= 40_000; i++) lines.push(`${i},row ${i} ${'héllo wörld – '.repeat(10)}`);
         const data = `${lines.join('\n')}\n`;
         const r = await run(
