@@ -1,7 +1,7 @@
 // The rows of a COPY … FROM STDIN that policy allows are recorded before they are forwarded: in the
 // session's hash-chained record, as `copy.data` events of the COPY's statement, attributed by stream
 // order, with a `copy.end` binding their size and SHA-256 (src/engines/postgres/copy-in-record.ts,
-// docs/recording.md, docs/security.md class 61). Driven by psql (`\copy`, and COPY piped), and by a
+// docs/recording.md, docs/security.md class 60). Driven by psql (`\copy`, and COPY piped), and by a
 // raw protocol client for pipelined, multi-statement and extended-protocol COPYs.
 
 import { createHash } from 'node:crypto';

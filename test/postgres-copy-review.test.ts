@@ -119,7 +119,7 @@ describe('COPY FROM STDIN held for approval, with its rows', { timeout: 120_000 
           if (e.type === 'statement' && /^COPY\s+items\s/.test(String(e.data['text'])))
             bodies.push(e.data['body']);
       expect(bodies).toContainEqual({ sha256: sha256(data), bytes: data.length });
-      // And the rows themselves, recorded before they went upstream (docs/security.md class 61).
+      // And the rows themselves, recorded before they went upstream (docs/security.md class 60).
       const parts: string[] = [];
       for (const s of sessions)
         for (const e of await gw.gateway.store.getEvents(s.id))
