@@ -411,6 +411,9 @@ const CASES: readonly Case[] = [
   ),
   c('EXPLAIN ANALYZE SELECT pg_terminate_backend(1)', 'explain analyze', ['read', 'admin']),
   c('EXPLAIN SELECT pg_terminate_backend(1)', 'explain', ['read'], [], ['pg_terminate_backend']),
+  // the planner runs a function it folds (IMMUTABLE with constant arguments) or estimates (STABLE)
+  c('EXPLAIN SELECT app.touch(1)', 'explain', ['read', 'procedural'], [], ['app.touch']),
+  c('EXPLAIN DELETE FROM t WHERE id = my_fn()', 'explain', ['read', 'procedural'], ['t'], ['my_fn']),
   // unknown: nested EXECUTE hides what runs
   c('CREATE TABLE x AS EXECUTE p', 'create table as', ['write', 'ddl-create', 'session', 'unknown'], ['x']),
   c('EXPLAIN ANALYZE EXECUTE p', 'explain analyze', ['read', 'session', 'unknown']),

@@ -36,7 +36,10 @@ export class TreeWalker {
   readonly #functions = new Set<string>();
   /** Names of the common table expressions in scope (unqualified references to them are not tables). */
   readonly #cteNames: string[] = [];
-  /** Inside EXPLAIN without ANALYZE: the inner statement is planned, not run, so only `unknown` counts. */
+  /**
+   * Inside EXPLAIN without ANALYZE: the inner statement is planned, not run, so only `unknown` counts,
+   * and `procedural` for a call of a function PostgreSQL does not ship (the planner may run it).
+   */
   #planOnly = false;
   /** How many statement nodes enclose the current node (1 inside the top-level statement). */
   #statementDepth = 0;
@@ -277,8 +280,10 @@ export class TreeWalker {
     const names = stringList(body['funcname']);
     this.addFunction(names);
     // A function PostgreSQL does not ship runs code no statement shows (it may write, or change a
-    // setting): fail closed, as for DO and CALL.
-    if (!isBuiltinFunction(names)) this.add(PROCEDURAL);
+    // setting): fail closed, as for DO and CALL. Also inside EXPLAIN without ANALYZE: the planner
+    // itself runs such a function when it folds an IMMUTABLE call with constant arguments, or
+    // estimates a STABLE one's selectivity, so planning the statement runs its code.
+    if (!isBuiltinFunction(names)) this.#mask |= PROCEDURAL;
     const last = names[names.length - 1]?.toLowerCase();
     if (last === 'set_config') {
       // set_config(name, value, is_local) is SET in function form; a name we cannot read is admin.
