@@ -163,10 +163,13 @@ export function setConfigCategory(name: string): SqlCategory {
 
 /**
  * Settings that change what a statement's text means (how literals, names and NULL comparisons are
- * read, and who runs it). An approval is bound to their values, and an impact preview runs under
- * them; settings that change only formatting, planning or timeouts are left out, so a client's
- * incidental settings do not void an approval. The pinned settings (pinned-settings.ts) cannot
- * vary, so they are not listed.
+ * read, and who runs it) or what it computes. An approval is bound to their values, and an impact
+ * preview runs under them; settings that change only planning or timeouts are left out, so a
+ * client's incidental settings do not void an approval. Output formats count: the cast of a float,
+ * a bytea or a reg* value to text, quote_ident() and format('%I'), and xmlelement() of a bytea print
+ * the value as the session prints it, so `WHERE r::text = '0.1'` matches other rows under another
+ * extra_float_digits (docs/security.md, class 52); gin_fuzzy_search_limit caps the rows a GIN index
+ * scan returns. The pinned settings (pinned-settings.ts) cannot vary, so they are not listed.
  */
 export const MEANING_SETTINGS: ReadonlySet<string> = new Set([
   'datestyle',
@@ -185,6 +188,11 @@ export const MEANING_SETTINGS: ReadonlySet<string> = new Set([
   'session_authorization',
   'session_replication_role',
   'row_security',
+  'extra_float_digits',
+  'bytea_output',
+  'xmlbinary',
+  'quote_all_identifiers',
+  'gin_fuzzy_search_limit',
 ]);
 
 /** The settings among `all` (lower-case names) that change meaning, sorted by name. */
