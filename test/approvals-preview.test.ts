@@ -130,6 +130,33 @@ describe('impact preview', () => {
     expect((await q(`SELECT count(*)::int AS n FROM items`))[0].n).toBe(100);
   });
 
+  it('plans nothing that calls code PostgreSQL does not ship: the planner would run it before the approval', async () => {
+    // Class 51: EXPLAIN folds an IMMUTABLE call with constant arguments and evaluates a STABLE one
+    // compared with a column, so the preview's own EXPLAIN ran the held statement's function.
+    await q(`CREATE FUNCTION app_boom(k int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$
+               BEGIN RAISE EXCEPTION 'app_boom ran for %', k; END $$;
+             CREATE FUNCTION app_boom_stable() RETURNS int LANGUAGE plpgsql STABLE AS $$
+               BEGIN RAISE EXCEPTION 'app_boom_stable ran'; END $$;`);
+    // Directly, EXPLAIN alone runs both.
+    await expect(q('EXPLAIN SELECT app_boom(0)')).rejects.toThrow(/app_boom ran for 0/);
+    await expect(q('EXPLAIN SELECT * FROM items WHERE id = app_boom_stable()')).rejects.toThrow(
+      /app_boom_stable ran/,
+    );
+    for (const text of [
+      'SELECT app_boom(1)',
+      `UPDATE items SET name = 'x' WHERE id = app_boom(2)`,
+      'DELETE FROM items WHERE id = app_boom_stable()',
+      'INSERT INTO items VALUES (app_boom(3), $1)',
+    ]) {
+      const p = await preview(text, text.includes('$1') ? ['n'] : undefined);
+      expect(p.kind, text).toBe('none');
+      expect(p.notes.join(' '), text).not.toMatch(/ran/);
+      expect(p.notes.join(' '), text).toMatch(/EXPLAIN skipped: the statement calls app_boom/);
+    }
+    // Built-in code only is still planned.
+    expect((await preview(`UPDATE items SET name = 'x' WHERE id = abs(-3)`)).kind).toBe('plan');
+  });
+
   it('sizes the objects DDL would touch', async () => {
     const t = await preview('TRUNCATE items');
     expect(t.kind).toBe('objects');

@@ -13,6 +13,7 @@ import {
   type Frame,
 } from '../../wire/postgres/index.js';
 import type { Identity } from '../../core/identity.js';
+import { isBuiltinFunction } from '../../sql/postgres/function-risks.js';
 import { loginFor, openUpstream, type UpstreamSession, type UpstreamTarget } from './upstream-connection.js';
 
 // Structurally the approvals service's ImpactPreview port (engines do not import approvals).
@@ -489,6 +490,20 @@ export class ImpactPreviewer {
     const target = this.opts.resolveConnection(input.connection);
     if (!target)
       return { kind: 'none', notes: [`connection ${input.connection} is not configured`], tookMs: took() };
+    // The planner runs code while it plans (docs/security.md, class 51): it folds an IMMUTABLE call
+    // whose arguments are constants, and evaluates a STABLE one compared with a column. A statement
+    // held for approval that calls a function PostgreSQL does not ship is not planned here, or that
+    // function would run before anyone approved it.
+    const userCode = wantsPlan ? s.functions.filter((f) => !isBuiltinFunction(f.split('.'))) : [];
+    if (userCode.length > 0 || (wantsPlan && s.categories.includes('procedural')))
+      return {
+        kind: 'none',
+        notes: [
+          `EXPLAIN skipped: the statement calls ${userCode.join(', ') || 'code PostgreSQL does not ship'}, which ` +
+            'the planner may run while it plans; nothing of it runs before the approval',
+        ],
+        tookMs: took(),
+      };
     await ensureParser();
 
     const open: { conn?: PreviewConnection } = {};
