@@ -214,6 +214,40 @@ function settingWords(name: string): string {
 }
 
 /** Records the setting a VariableSetStmt changes (at top level, nested in a definition, or in ALTER … SET). */
+/**
+ * Settings whose value is a list of names (GUC_LIST_QUOTE): PostgreSQL stores each string or
+ * identifier given to SET quoted as an identifier, so `SET search_path = 'a, b'` names one schema
+ * `a, b` and `SET search_path = "Archive"` the schema Archive, where the same text given to
+ * set_config() (or an approval's preview) would name two schemas, or archive.
+ */
+const LIST_QUOTE_SETTINGS: ReadonlySet<string> = new Set([
+  'search_path',
+  'temp_tablespaces',
+  'session_preload_libraries',
+  'shared_preload_libraries',
+  'local_preload_libraries',
+  'unix_socket_directories',
+]);
+
+/** PostgreSQL's quote_identifier(), but for keywords, which read the same quoted or not in a list. */
+function quoteListName(name: string): string {
+  return /^[a-z_][a-z0-9_]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`;
+}
+
+/**
+ * One argument of `SET name = …` as the server stores it (flatten_set_variable_args in guc_funcs.c),
+ * or undefined when Gatehouse cannot tell: a string in a list setting is quoted as an identifier,
+ * and `SET TIME ZONE INTERVAL '…'` is stored as the normalised interval, not as the text written
+ * (read as a time zone name, '+02:00' is two hours west, the interval two hours east).
+ */
+function setArgument(name: string, arg: unknown): string | undefined {
+  if (unwrap(arg, 'TypeCast') !== undefined) return undefined;
+  const value = constantValue(arg);
+  if (value === undefined || !LIST_QUOTE_SETTINGS.has(name)) return value;
+  const c = unwrap(arg, 'A_Const');
+  return c !== undefined && isObject(c['sval']) ? quoteListName(value) : value;
+}
+
 function noteVariableSet(walker: TreeWalker, body: NodeBody, context: 'top' | 'alter'): void {
   const name = typeof body['name'] === 'string' ? body['name'].toLowerCase() : '?';
   const local = body['is_local'] === true;
@@ -228,7 +262,7 @@ function noteVariableSet(walker: TreeWalker, body: NodeBody, context: 'top' | 'a
       return;
     case 'VAR_SET_VALUE': {
       const args = Array.isArray(body['args']) ? body['args'] : [];
-      const values = args.map(constantValue);
+      const values = args.map((arg) => setArgument(name, arg));
       const known = values.every((v): v is string => v !== undefined);
       walker.noteSetting({
         name,
