@@ -22,6 +22,10 @@ export interface Run {
   formats?: number[];
   /** Settled in the record (once). */
   settled?: boolean;
+  /** Rows (or COPY lines) past the admission's rowCap not relayed since the last result end. */
+  withheldHere?: number;
+  /** The client was told that rows were withheld. */
+  capNoticed?: boolean;
 }
 
 /** A statement of a simple Query: its run, and what its success changes in the session model. */

@@ -106,6 +106,8 @@ export class ResultRelay {
   private ddlInTx = false;
   /** COPY TO STDOUT in progress under a masker. */
   private copyOut: { mode: 'scan' | 'withhold'; masker: ResultMasker; withheld: number } | undefined;
+  /** COPY TO STDOUT in progress under a rowCap (binary: none of its data is relayed). */
+  private copyCap: { run: Run; binary: boolean } | undefined;
   /** Rewritten DataRows are written side by side here, so a batch of them leaves as one slice. */
   private readonly rowArena = new RowArena();
 
@@ -208,16 +210,30 @@ export class ResultRelay {
   }
 
   private onCopyOut(f: Frame): void {
-    const masker = this.currentRun()?.admission.masker;
+    const run = this.currentRun();
+    const masker = run?.admission.masker;
     this.copyOut = undefined;
+    this.copyCap = undefined;
     if (masker?.active) {
       const mode = sqlMaskerOf(masker)?.copyOutMode(f.body[0] === 1) ?? 'withhold';
       this.copyOut = { mode, masker, withheld: 0 };
     }
+    // Under a rowCap, COPY TO relays at most that many lines (one CopyData each); binary COPY cannot
+    // be cut without breaking its trailer, so none of its data is relayed.
+    if (run?.admission.rowCap !== undefined) this.copyCap = { run, binary: f.body[0] === 1 };
     this.out.add(f.raw);
   }
 
   private onCopyData(f: Frame): void {
+    const capped = this.copyCap;
+    if (capped) {
+      const { run, binary } = capped;
+      if (binary || run.rows >= run.admission.rowCap!) {
+        run.withheldHere = (run.withheldHere ?? 0) + 1;
+        return;
+      }
+      run.rows++;
+    }
     const copy = this.copyOut;
     if (!copy) {
       this.out.add(f.raw);
@@ -233,6 +249,7 @@ export class ResultRelay {
   }
 
   private endCopyOut(): void {
+    this.copyCap = undefined;
     const copy = this.copyOut;
     this.copyOut = undefined;
     if (!copy || copy.withheld === 0) return;
@@ -282,6 +299,12 @@ export class ResultRelay {
         let end = f.end;
         const run = this.currentRun();
         if (run) {
+          // The policy's rowCap (docs/security.md, class 54): rows past it are not relayed at all.
+          const cap = run.admission.rowCap;
+          if (cap !== undefined && run.rows >= cap) {
+            run.withheldHere = (run.withheldHere ?? 0) + 1;
+            return;
+          }
           run.rows++;
           if (run.admission.masker.active) {
             if (run.formats === undefined) {
@@ -428,10 +451,11 @@ export class ResultRelay {
         );
       }
     }
+    if (run?.withheldHere) raw = this.capped(run, f) ?? raw;
     const finished = f.type !== BackendCode.PortalSuspended;
     if (run && finished) {
       const rows =
-        f.type === BackendCode.CommandComplete ? (rowsFromCommandTag(f.body) ?? run.rows) : run.rows;
+        f.type === BackendCode.CommandComplete ? (rowsFromCommandTag(raw.subarray(5)) ?? run.rows) : run.rows;
       this.host.settle(run, { rows });
     }
     if (head?.kind === 'execute') {
@@ -444,6 +468,30 @@ export class ResultRelay {
       // The ReadyForQuery that follows ends it.
     }
     this.out.add(raw);
+  }
+
+  /**
+   * The end of a result some of whose rows the rowCap withheld: a notice saying so (once per run),
+   * and the CommandComplete's count of a SELECT, FETCH or COPY lowered to the rows relayed (a write's
+   * count, of the rows it changed, stays as it is). Returns the frame to relay in its place, if any.
+   */
+  private capped(run: Run, f: Frame): Buffer | undefined {
+    const here = run.withheldHere ?? 0;
+    run.withheldHere = 0;
+    if (!run.capNoticed) {
+      run.capNoticed = true;
+      this.out.add(
+        gatehouseNotice(
+          `Gatehouse relays at most ${run.admission.rowCap} rows of a result to this session (the policy's rowCap); ` +
+            'the rest of this result was withheld. Narrow the query (WHERE, LIMIT) to get the rows you need.',
+        ),
+      );
+    }
+    if (f.type !== BackendCode.CommandComplete) return undefined;
+    const tag = f.body.toString('latin1', 0, Math.max(0, f.body.length - 1));
+    const m = /^(SELECT|FETCH|COPY) (\d+)$/.exec(tag);
+    if (!m) return undefined;
+    return encode.commandComplete(`${m[1]} ${Math.max(0, Number(m[2]) - here)}`);
   }
 
   private onUpstreamError(f: Frame): void {

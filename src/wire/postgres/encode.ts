@@ -226,3 +226,8 @@ export function copyInResponse(format: 0 | 1, columns: number): Buffer {
   for (let i = 0; i < columns; i++) body.writeInt16BE(format, 3 + 2 * i);
   return typed('G', body);
 }
+
+/** CommandComplete (55.7): the command tag, as `SELECT 5`. */
+export function commandComplete(tag: string): Buffer {
+  return typed('C', cstr(tag));
+}
