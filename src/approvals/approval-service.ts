@@ -590,6 +590,20 @@ export class ApprovalService implements Approver {
         notes: [`no impact preview for ${action.kind === 'http' ? 'HTTP' : 'Kubernetes'} requests`],
         tookMs: 0,
       };
+    // The preview reads committed data on a connection of its own: after writes its transaction
+    // has not committed, it would show the statement over other data (docs/security.md, class 55).
+    if (action.afterUncommitted !== undefined && action.afterUncommitted.length > 0)
+      return {
+        kind: 'none',
+        notes: [
+          'no impact preview: this statement runs after writes its transaction has not committed, which a ' +
+            'preview on another connection cannot see, so it would show the statement over other data. ' +
+            `Read what it will do from these writes: ${action.afterUncommitted
+              .map((t) => clipShown(redactSqlSecrets(t).text, 300))
+              .join(' ; ')}`,
+        ],
+        tookMs: 0,
+      };
     const settings = action.settings ? meaningSettings(action.settings) : undefined;
     const timeout = this.#deps.previewTimeoutMs ?? 5_000;
     let timer: NodeJS.Timeout | undefined;

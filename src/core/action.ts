@@ -86,6 +86,13 @@ export interface SqlAction extends ActionBase {
    * the approver, bound by their digest, and forwarded exactly as collected (copy-in-review.ts).
    */
   readonly copyData?: RequestBody;
+  /**
+   * For a statement held for approval: the writes forwarded before it that are not committed yet
+   * (earlier in its transaction block, its query string or its pipeline), first few texts. An impact
+   * preview reads committed data on its own connection, so it cannot show what such a statement
+   * will do, and says so instead (docs/security.md, class 55).
+   */
+  readonly afterUncommitted?: readonly string[];
 }
 
 export interface HttpAction extends ActionBase {
@@ -205,9 +212,11 @@ export function sqlAction(fields: {
   readonly paramTypes?: readonly number[] | undefined;
   readonly settings?: Readonly<Record<string, string>> | undefined;
   readonly copyData?: RequestBody | undefined;
+  readonly afterUncommitted?: readonly string[] | undefined;
 }): SqlAction {
   const { connection, via, statement, params, paramsInFull, paramFormats, paramTypes, settings, copyData } =
     fields;
+  const { afterUncommitted } = fields;
   return {
     kind: 'sql',
     connection,
@@ -219,6 +228,7 @@ export function sqlAction(fields: {
     ...(params && paramTypes ? { paramTypes } : {}),
     ...(settings ? { settings } : {}),
     ...(copyData ? { copyData } : {}),
+    ...(afterUncommitted !== undefined && afterUncommitted.length > 0 ? { afterUncommitted } : {}),
     describe: {
       via,
       text: statement.text,

@@ -260,6 +260,8 @@ const SESSION_OBJECTS_LIMIT_RULE = 'pg-session-objects-limit';
 const LEXER_BARRIER_RULE = 'lexer-barrier';
 const REPLACED_OBJECT_RULE = 'replaced-session-object';
 const UNKNOWN_SETTING_RULE = 'unknown-setting';
+/** How many uncommitted writes a held statement's approval request names (class 55). */
+const MAX_UNCOMMITTED_SHOWN = 5;
 
 /** A refusal with the SQLSTATE PostgreSQL itself would send for the same input (not a policy refusal). */
 class PgError extends GatewayError {
@@ -338,6 +340,8 @@ export class ClientConnection {
   private skipUntilSync = false;
   private abort = new AbortController();
   private txStatus: TransactionStatus = 'I';
+  /** Writes forwarded since the session was last idle with nothing in flight (first few texts). */
+  private uncommittedWrites: string[] = [];
   /** An error or a ROLLBACK happened in the transaction now open (its holdable cursors do not survive). */
   private txFailed = false;
   /** Relaying waits for a catalog lookup (at a RowDescription); frames stay in the reader meanwhile. */
@@ -1140,6 +1144,7 @@ export class ClientConnection {
     paramTypes?: readonly number[],
     settings?: Readonly<Record<string, string>>,
     copyData?: RequestBody,
+    afterUncommitted?: readonly string[],
   ): SqlAction {
     return sqlAction({
       connection: this.session!.connection,
@@ -1151,7 +1156,28 @@ export class ClientConnection {
       ...(paramTypes ? { paramTypes } : {}),
       ...(settings ? { settings } : this.state ? { settings: this.state.effectiveSettings() } : {}),
       ...(copyData ? { copyData } : {}),
+      ...(afterUncommitted !== undefined && afterUncommitted.length > 0 ? { afterUncommitted } : {}),
     });
+  }
+
+  /**
+   * Notes a write forwarded upstream: until the session is idle with nothing in flight, what it
+   * changed is not committed, and a preview on another connection cannot see it (class 55).
+   */
+  private noteUncommitted(st: SqlStatement | undefined): void {
+    if (st === undefined || !needsReadWrite(this.runsOf(st, newPendingObjects()))) return;
+    if (this.uncommittedWrites.length < MAX_UNCOMMITTED_SHOWN) this.uncommittedWrites.push(st.text);
+  }
+
+  /** The uncommitted writes a statement needing approval runs after (and `more` of this query string). */
+  private uncommittedBefore(decision: Decision, more: readonly SqlStatement[] = []): string[] | undefined {
+    if (decision.effect !== 'review') return undefined;
+    const texts = [...this.uncommittedWrites];
+    for (const st of more) {
+      if (needsReadWrite(this.runsOf(st, newPendingObjects())) && texts.length < MAX_UNCOMMITTED_SHOWN)
+        texts.push(st.text);
+    }
+    return texts.length > 0 ? texts : undefined;
   }
 
   /**
@@ -1500,6 +1526,7 @@ export class ClientConnection {
       const after = earlier.some((e) => e.settings !== undefined || e.kind === 'rollback to savepoint')
         ? this.state.settingsAfter(earlier)
         : undefined;
+      const uncommitted = this.uncommittedBefore(decision, earlier);
       earlier.push(statement);
       if (decision.effect === 'review') {
         const settled = await this.settingsSettled();
@@ -1507,7 +1534,17 @@ export class ClientConnection {
         decision = this.knownSettingsFor(decision, after?.unknown, !settled);
       }
       const admission = await session.admit(
-        this.action(statement, 'simple-query', undefined, undefined, undefined, undefined, after?.settings),
+        this.action(
+          statement,
+          'simple-query',
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          after?.settings,
+          undefined,
+          uncommitted,
+        ),
         { decision, ...this.holdOptions() },
       );
       if (!admission.allowed) {
@@ -1553,6 +1590,7 @@ export class ClientConnection {
     this.tracker.push({ kind: 'query', runs, index: 0, execSeq: this.execSeq }, f.body.length);
     // Each COPY FROM STDIN of the string reads, in turn, the rows that follow (copy-in-record.ts).
     for (const r of runs) if (isCopyFromStdin(r.statement)) this.openCopy(r.run);
+    for (const r of runs) this.noteUncommitted(r.statement);
     const sent = this.forward(f.raw);
     if (classification.statements.length === 1 && isPlainBegin(classification.statements[0]))
       this.readOnly.forwardedLoneBegin();
@@ -1698,6 +1736,7 @@ export class ClientConnection {
       { kind: 'query', runs: [run], index: 0, execSeq: this.execSeq, copyInAnswered: true },
       copy.query.length,
     );
+    this.noteUncommitted(copy.statement);
     // The statement, then exactly the rows the approval is bound to, then CopyDone, in one write.
     return this.forward(Buffer.concat([copy.query, messages, COPY_DONE]));
   }
@@ -1937,7 +1976,17 @@ export class ClientConnection {
         decision = this.knownSettingsFor(decision, [], !settled);
       }
       const admission = await this.session!.admit(
-        this.action(entry.statement, 'parse', params, paramsInFull, msg.paramFormats, entry.paramTypes),
+        this.action(
+          entry.statement,
+          'parse',
+          params,
+          paramsInFull,
+          msg.paramFormats,
+          entry.paramTypes,
+          undefined,
+          undefined,
+          this.uncommittedBefore(decision),
+        ),
         {
           decision,
           ...this.holdOptions(),
@@ -2041,6 +2090,7 @@ export class ClientConnection {
     });
     // A COPY FROM STDIN reads the rows that follow its Execute (copy-in-record.ts).
     if (run && isCopyFromStdin(portal.statement.statement)) this.openCopy(run);
+    this.noteUncommitted(portal.statement.statement);
     const sent = this.forward(encode.execute(portal.upstream, msg.maxRows));
     if (isPlainBegin(portal.statement.statement)) this.readOnly.forwardedLoneBegin();
     return sent;
@@ -2178,7 +2228,17 @@ export class ClientConnection {
       const settled = await this.settingsSettled();
       if (this.isClosed) return;
       decision = this.knownSettingsFor(decision, [], !settled);
-      admitted = this.action(statement, 'function-call');
+      admitted = this.action(
+        statement,
+        'function-call',
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        this.uncommittedBefore(decision),
+      );
     }
     const admission = await this.session!.admit(admitted, { decision, ...this.holdOptions() });
     if (this.isClosed) return;
@@ -2210,6 +2270,7 @@ export class ClientConnection {
       { kind: 'function', run: { admission, rows: 0 }, execSeq: this.execSeq },
       f.body.length,
     );
+    this.noteUncommitted(statement);
     return this.forward(f.raw);
   }
 
@@ -2308,7 +2369,10 @@ export class ClientConnection {
     }
     this.txStatus = status;
     if (execSeq !== undefined && execSeq > this.knownSeq) this.knownSeq = execSeq;
-    if (status === 'I' && this.knownSeq === this.execSeq) this.transactionReads.clear();
+    if (status === 'I' && this.knownSeq === this.execSeq) {
+      this.transactionReads.clear();
+      this.uncommittedWrites = [];
+    }
     if (status === 'I' && this.catalogSuspect && this.knownSeq === this.execSeq) {
       // What the transaction changed is committed (or gone): read the catalog afresh.
       this.catalogSuspect = false;
