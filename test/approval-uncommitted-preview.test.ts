@@ -108,6 +108,46 @@ describe('a held statement after writes its transaction has not committed (class
     }
   });
 
+  it('a temporary table the session made shadows a name the preview reads elsewhere', async () => {
+    const c = gw.client(agent);
+    c.on('error', () => undefined);
+    await c.connect();
+    try {
+      // Committed, but in the session's own temporary schema, which its unqualified names reach first.
+      const r = await held(
+        c,
+        ['CREATE TEMP TABLE staging AS SELECT id FROM customers'],
+        undefined,
+        `t${++n}`,
+      );
+      expect(r.preview.rowCount).toBeUndefined();
+      expect(r.preview.notes.join(' ')).toMatch(
+        /temporary tables.*CREATE TEMP TABLE staging AS SELECT id FROM customers.*DISCARD TEMP/,
+      );
+      expect(await customers()).toBe(0);
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('after a commit, or DISCARD TEMP, the preview counts again', async () => {
+    const c = gw.client(agent);
+    c.on('error', () => undefined);
+    await c.connect();
+    try {
+      const r = await held(
+        c,
+        ['CREATE TEMP TABLE staging AS SELECT id FROM customers', 'DISCARD TEMP'],
+        undefined,
+        `d${++n}`,
+      );
+      expect(r.preview.rowCount).toBe(1);
+      expect(await customers()).toBe(19);
+    } finally {
+      await c.end();
+    }
+  });
+
   it('after a commit, the preview counts again', async () => {
     const c = gw.client(agent);
     c.on('error', () => undefined);

@@ -592,15 +592,27 @@ export class ApprovalService implements Approver {
       };
     // The preview reads committed data on a connection of its own: after writes its transaction
     // has not committed, it would show the statement over other data (docs/security.md, class 55).
+    const shown = (texts: readonly string[]) =>
+      texts.map((t) => clipShown(redactSqlSecrets(t).text, 300)).join(' ; ');
     if (action.afterUncommitted !== undefined && action.afterUncommitted.length > 0)
       return {
         kind: 'none',
         notes: [
           'no impact preview: this statement runs after writes its transaction has not committed, which a ' +
             'preview on another connection cannot see, so it would show the statement over other data. ' +
-            `Read what it will do from these writes: ${action.afterUncommitted
-              .map((t) => clipShown(redactSqlSecrets(t).text, 300))
-              .join(' ; ')}`,
+            `Read what it will do from these writes: ${shown(action.afterUncommitted)}`,
+        ],
+        tookMs: 0,
+      };
+    // Its session's unqualified names reach its temporary relations first; the preview's have none.
+    if (action.temporaryObjects !== undefined && action.temporaryObjects.length > 0)
+      return {
+        kind: 'none',
+        notes: [
+          'no impact preview: this session has (or may have) temporary tables, which its unqualified names ' +
+            'reach before any other schema and which a preview on another connection cannot see, so it would ' +
+            `show the statement over other tables. They come from: ${shown(action.temporaryObjects)} ` +
+            '(DISCARD TEMP drops them, and previews resume).',
         ],
         tookMs: 0,
       };

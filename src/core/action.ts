@@ -93,6 +93,12 @@ export interface SqlAction extends ActionBase {
    * will do, and says so instead (docs/security.md, class 55).
    */
   readonly afterUncommitted?: readonly string[];
+  /**
+   * For a statement held for approval: the statements of its session that created or named temporary
+   * relations, or ran code Gatehouse cannot see into (which may have), first few texts. The session's
+   * unqualified names reach its temporary relations first; a preview's session has none (class 55).
+   */
+  readonly temporaryObjects?: readonly string[];
 }
 
 export interface HttpAction extends ActionBase {
@@ -213,10 +219,11 @@ export function sqlAction(fields: {
   readonly settings?: Readonly<Record<string, string>> | undefined;
   readonly copyData?: RequestBody | undefined;
   readonly afterUncommitted?: readonly string[] | undefined;
+  readonly temporaryObjects?: readonly string[] | undefined;
 }): SqlAction {
   const { connection, via, statement, params, paramsInFull, paramFormats, paramTypes, settings, copyData } =
     fields;
-  const { afterUncommitted } = fields;
+  const { afterUncommitted, temporaryObjects } = fields;
   return {
     kind: 'sql',
     connection,
@@ -229,6 +236,7 @@ export function sqlAction(fields: {
     ...(settings ? { settings } : {}),
     ...(copyData ? { copyData } : {}),
     ...(afterUncommitted !== undefined && afterUncommitted.length > 0 ? { afterUncommitted } : {}),
+    ...(temporaryObjects !== undefined && temporaryObjects.length > 0 ? { temporaryObjects } : {}),
     describe: {
       via,
       text: statement.text,

@@ -79,6 +79,12 @@ export interface SqlStatement {
   readonly sessionObjects?: readonly SessionObjectRef[];
   /** For PREPARE, EXECUTE and DEALLOCATE: the prepared statement's name (`*` for DEALLOCATE ALL). */
   readonly preparedName?: string;
+  /**
+   * The statement creates or names a temporary relation (CREATE TEMP …, SELECT INTO TEMP, a name in
+   * pg_temp): the session then has names other sessions do not, which its unqualified names reach
+   * first (docs/security.md, class 55).
+   */
+  readonly temporary?: true;
   /** sqlcommenter-style key/value pairs found in comments (prompt lineage); not used for policy. */
   readonly comments?: Readonly<Record<string, string>>;
 }

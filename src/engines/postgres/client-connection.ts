@@ -263,6 +263,12 @@ const UNKNOWN_SETTING_RULE = 'unknown-setting';
 /** How many uncommitted writes a held statement's approval request names (class 55). */
 const MAX_UNCOMMITTED_SHOWN = 5;
 
+/** What the impact preview of a statement held for approval cannot see (class 55). */
+interface UnseenByPreview {
+  readonly writes: readonly string[];
+  readonly temporary: readonly string[];
+}
+
 /** A refusal with the SQLSTATE PostgreSQL itself would send for the same input (not a policy refusal). */
 class PgError extends GatewayError {
   constructor(
@@ -342,6 +348,8 @@ export class ClientConnection {
   private txStatus: TransactionStatus = 'I';
   /** Writes forwarded since the session was last idle with nothing in flight (first few texts). */
   private uncommittedWrites: string[] = [];
+  /** Statements that created or named temporary relations, or ran hidden code, since the last DISCARD. */
+  private temporaryObjects: string[] = [];
   /** An error or a ROLLBACK happened in the transaction now open (its holdable cursors do not survive). */
   private txFailed = false;
   /** Relaying waits for a catalog lookup (at a RowDescription); frames stay in the reader meanwhile. */
@@ -904,6 +912,7 @@ export class ClientConnection {
       settle: (run, result) => this.settle(run, result),
       completed: (entry, index) => {
         const r = entry.runs[index];
+        this.discardedTemporary(r?.statement);
         if (r)
           this.state.applyCompleted(
             r.statement,
@@ -1144,7 +1153,7 @@ export class ClientConnection {
     paramTypes?: readonly number[],
     settings?: Readonly<Record<string, string>>,
     copyData?: RequestBody,
-    afterUncommitted?: readonly string[],
+    unseen?: UnseenByPreview,
   ): SqlAction {
     return sqlAction({
       connection: this.session!.connection,
@@ -1156,7 +1165,7 @@ export class ClientConnection {
       ...(paramTypes ? { paramTypes } : {}),
       ...(settings ? { settings } : this.state ? { settings: this.state.effectiveSettings() } : {}),
       ...(copyData ? { copyData } : {}),
-      ...(afterUncommitted !== undefined && afterUncommitted.length > 0 ? { afterUncommitted } : {}),
+      ...(unseen ? { afterUncommitted: unseen.writes, temporaryObjects: unseen.temporary } : {}),
     });
   }
 
@@ -1165,19 +1174,42 @@ export class ClientConnection {
    * changed is not committed, and a preview on another connection cannot see it (class 55).
    */
   private noteUncommitted(st: SqlStatement | undefined): void {
-    if (st === undefined || !needsReadWrite(this.runsOf(st, newPendingObjects()))) return;
+    if (st === undefined) return;
+    const runs = this.runsOf(st, newPendingObjects());
+    // Temporary relations (or code that may have made some) outlive the transaction, until DISCARD.
+    if (
+      (st.temporary === true || runsHiddenCode(runs)) &&
+      this.temporaryObjects.length < MAX_UNCOMMITTED_SHOWN
+    )
+      this.temporaryObjects.push(st.text);
+    if (!needsReadWrite(runs)) return;
     if (this.uncommittedWrites.length < MAX_UNCOMMITTED_SHOWN) this.uncommittedWrites.push(st.text);
   }
 
-  /** The uncommitted writes a statement needing approval runs after (and `more` of this query string). */
-  private uncommittedBefore(decision: Decision, more: readonly SqlStatement[] = []): string[] | undefined {
+  /** DISCARD ALL or DISCARD TEMP completed: the session has no temporary relations left. */
+  private discardedTemporary(st: SqlStatement | undefined): void {
+    if (st?.kind === 'discard' && /\b(all|temp|temporary)\b/i.test(st.text)) this.temporaryObjects = [];
+  }
+
+  /**
+   * What a statement needing approval carries of what its preview cannot see (class 55): the
+   * uncommitted writes it runs after and the statements that gave its session temporary relations,
+   * including those earlier in its own query string (`more`).
+   */
+  private unseenByPreview(
+    decision: Decision,
+    more: readonly SqlStatement[] = [],
+  ): UnseenByPreview | undefined {
     if (decision.effect !== 'review') return undefined;
-    const texts = [...this.uncommittedWrites];
+    const writes = [...this.uncommittedWrites];
+    const temporary = [...this.temporaryObjects];
     for (const st of more) {
-      if (needsReadWrite(this.runsOf(st, newPendingObjects())) && texts.length < MAX_UNCOMMITTED_SHOWN)
-        texts.push(st.text);
+      const runs = this.runsOf(st, newPendingObjects());
+      if (needsReadWrite(runs) && writes.length < MAX_UNCOMMITTED_SHOWN) writes.push(st.text);
+      if ((st.temporary === true || runsHiddenCode(runs)) && temporary.length < MAX_UNCOMMITTED_SHOWN)
+        temporary.push(st.text);
     }
-    return texts.length > 0 ? texts : undefined;
+    return { writes, temporary };
   }
 
   /**
@@ -1526,7 +1558,7 @@ export class ClientConnection {
       const after = earlier.some((e) => e.settings !== undefined || e.kind === 'rollback to savepoint')
         ? this.state.settingsAfter(earlier)
         : undefined;
-      const uncommitted = this.uncommittedBefore(decision, earlier);
+      const unseen = this.unseenByPreview(decision, earlier);
       earlier.push(statement);
       if (decision.effect === 'review') {
         const settled = await this.settingsSettled();
@@ -1543,7 +1575,7 @@ export class ClientConnection {
           undefined,
           after?.settings,
           undefined,
-          uncommitted,
+          unseen,
         ),
         { decision, ...this.holdOptions() },
       );
@@ -1985,7 +2017,7 @@ export class ClientConnection {
           entry.paramTypes,
           undefined,
           undefined,
-          this.uncommittedBefore(decision),
+          this.unseenByPreview(decision),
         ),
         {
           decision,
@@ -2086,6 +2118,7 @@ export class ClientConnection {
         // An extended-protocol batch is a transaction until its Sync: a cursor it declares
         // outlives it only WITH HOLD and only if the batch commits.
         if (st) this.state.applyCompleted(st, true, epoch, portal.hiddenCode ? epoch : undefined);
+        this.discardedTemporary(st);
       },
     });
     // A COPY FROM STDIN reads the rows that follow its Execute (copy-in-record.ts).
@@ -2237,7 +2270,7 @@ export class ClientConnection {
         undefined,
         undefined,
         undefined,
-        this.uncommittedBefore(decision),
+        this.unseenByPreview(decision),
       );
     }
     const admission = await this.session!.admit(admitted, { decision, ...this.holdOptions() });

@@ -203,6 +203,7 @@ function classifyRawStatement(
     tables: SqlStatement['tables'];
     functions: SqlStatement['functions'];
     preparedName?: string;
+    temporary?: true;
     comments?: Readonly<Record<string, string>>;
     settings?: SqlStatement['settings'];
     sessionObjects?: SqlStatement['sessionObjects'];
@@ -214,6 +215,7 @@ function classifyRawStatement(
     functions: Object.freeze(walker.functions),
   };
   if (walker.preparedName !== undefined) statement.preparedName = walker.preparedName;
+  if (walker.temporary) statement.temporary = true;
   if (walker.settings.length > 0) statement.settings = Object.freeze([...walker.settings]);
   if (walker.sessionObjects.length > 0) statement.sessionObjects = Object.freeze([...walker.sessionObjects]);
   if (comments !== undefined) {

@@ -44,6 +44,7 @@ export class TreeWalker {
   /** How many statement nodes enclose the current node (1 inside the top-level statement). */
   #statementDepth = 0;
   #preparedName: string | undefined;
+  #temporary = false;
   readonly #settings: SettingChange[] = [];
   readonly #objects: SessionObjectRef[] = [];
 
@@ -57,6 +58,11 @@ export class TreeWalker {
 
   get functions(): string[] {
     return [...this.#functions];
+  }
+
+  /** The statement creates or names a temporary relation. */
+  get temporary(): boolean {
+    return this.#temporary;
   }
 
   /** For a top-level PREPARE, EXECUTE or DEALLOCATE: the prepared statement's name (`*` for ALL). */
@@ -272,6 +278,9 @@ export class TreeWalker {
     const name = body['relname'];
     if (typeof name !== 'string') return;
     const schema = body['schemaname'];
+    // CREATE TEMP … (relpersistence t), or a name in the session's temporary schema.
+    if (body['relpersistence'] === 't' || (typeof schema === 'string' && /^pg_temp/i.test(schema)))
+      this.#temporary = true;
     if (typeof schema !== 'string' && this.#cteNames.includes(name)) return;
     this.addTable(typeof schema === 'string' ? schema : undefined, name);
   }
