@@ -10,7 +10,7 @@ const HIDDEN_SQL = maskOf('procedural');
 
 /**
  * Functions with effects beyond reading the tables a statement names. Sources: PostgreSQL 18 docs,
- * "System Administration Functions" (9.28), "Large Objects" (33.4), sequence functions (9.17),
+ * "System Administration Functions" (9.28, index maintenance included), "Large Objects" (33.4), sequence functions (9.17),
  * XML/text-search functions that run a query given as text, and the dblink/adminpack extensions.
  */
 const FUNCTION_RISKS: ReadonlyMap<string, CategoryMask> = new Map<string, CategoryMask>([
@@ -101,6 +101,12 @@ const FUNCTION_RISKS: ReadonlyMap<string, CategoryMask> = new Map<string, Catego
     'lowrite',
     'nextval',
     'setval',
+    // index maintenance (9.28.8): WAL-logged changes to an index's pages, which PostgreSQL does not
+    // refuse in a read-only transaction (docs/security.md, class 56); a write, as VACUUM is
+    'brin_summarize_new_values',
+    'brin_summarize_range',
+    'brin_desummarize_range',
+    'gin_clean_pending_list',
   ].map((name): [string, CategoryMask] => [name, WRITE]),
   // run SQL given as a string, which the classifier cannot see: treated like a DO block
   ...[

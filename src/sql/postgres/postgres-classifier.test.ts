@@ -398,6 +398,9 @@ const CASES: readonly Case[] = [
   c('DECLARE c CURSOR FOR SELECT * FROM t FOR UPDATE', 'declare cursor', ['read', 'lock'], ['t']),
   c('LOCK TABLE t IN ACCESS EXCLUSIVE MODE', 'lock', ['lock'], ['t']),
   c('SELECT pg_advisory_lock(1)', 'select', ['read', 'lock'], [], ['pg_advisory_lock']),
+  // index maintenance writes the index, and runs in a read-only transaction
+  c("SELECT brin_desummarize_range('i', 0)", 'select', ['read', 'write'], [], ['brin_desummarize_range']),
+  c("SELECT gin_clean_pending_list('i')", 'select', ['read', 'write'], [], ['gin_clean_pending_list']),
   // explain
   c('EXPLAIN SELECT * FROM t', 'explain', ['read'], ['t']),
   c('EXPLAIN DELETE FROM t', 'explain', ['read'], ['t']),
