@@ -25,6 +25,7 @@ const FUNCTION_RISKS: ReadonlyMap<string, CategoryMask> = new Map<string, Catego
     'pg_switch_wal',
     'pg_switch_xlog',
     'pg_create_restore_point',
+    'pg_log_standby_snapshot',
     'pg_backup_start',
     'pg_backup_stop',
     'pg_start_backup',
