@@ -260,6 +260,7 @@ const SESSION_OBJECTS_LIMIT_RULE = 'pg-session-objects-limit';
 const LEXER_BARRIER_RULE = 'lexer-barrier';
 const REPLACED_OBJECT_RULE = 'replaced-session-object';
 const UNKNOWN_SETTING_RULE = 'unknown-setting';
+
 /** How many uncommitted writes a held statement's approval request names (class 55). */
 const MAX_UNCOMMITTED_SHOWN = 5;
 
@@ -2373,11 +2374,16 @@ export class ClientConnection {
   /** A portal is gone: its run is recorded with what it returned so far, if it had not finished. */
   private endPortal(p: PortalEntry): void {
     if (p.run && !p.finished) {
-      this.settle(p.run, p.run.rows > 0 ? { rows: p.run.rows } : NOT_EXECUTED);
+      if (p.run.rows === 0) this.settle(p.run, NOT_EXECUTED);
+      // A write with RETURNING (or a writable WITH) ran whole at its first Execute; the client took
+      // some of its rows and let the portal go, so the server never said how many rows it changed.
+      // The record must not read as that many (class 57): it keeps no count.
+      else if (needsReadWrite([p.statement.statement])) this.settle(p.run, {});
+      else this.settle(p.run, { rows: p.run.rows });
     }
   }
 
-  private settle(run: Run, result: { rows: number; error?: { code: string; message: string } }): void {
+  private settle(run: Run, result: { rows?: number; error?: { code: string; message: string } }): void {
     // A COPY whose run ends before the server said it started never started.
     if (this.copyPending.length > 0) this.copyStart(run, false);
     if (run.settled) return;

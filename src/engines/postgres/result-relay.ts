@@ -52,6 +52,8 @@ const ASYNC_OR_ERROR: ReadonlySet<number> = new Set([
   BackendCode.NotificationResponse,
   BackendCode.ParameterStatus,
 ]);
+/** Command tags whose count is of rows sent to the client (not of rows changed). */
+const RESULT_ROWS_TAG = /^(SELECT|FETCH) /;
 /** Command tags after which column names may have changed (the catalog cache is refreshed). */
 const DDL_TAG = /^(CREATE|ALTER|DROP|COMMENT|IMPORT) /;
 
@@ -62,7 +64,7 @@ export interface RelayHost {
   readonly logger: Logger;
   readonly maxMessageBytes: number;
   /** Records a run's result once (rows, error). */
-  settle(run: Run, result: { rows: number; error?: { code: string; message: string } }): void;
+  settle(run: Run, result: { rows?: number; error?: { code: string; message: string } }): void;
   /** A statement of a simple Query ran to completion: its effect on the session model. */
   completed(e: Expected & { kind: 'query' }, index: number): void;
   /** ReadyForQuery for a Sync, Query or FunctionCall: the transaction status and what it settled. */
@@ -454,8 +456,16 @@ export class ResultRelay {
     if (run?.withheldHere) raw = this.capped(run, f) ?? raw;
     const finished = f.type !== BackendCode.PortalSuspended;
     if (run && finished) {
+      const tagRows =
+        f.type === BackendCode.CommandComplete ? rowsFromCommandTag(raw.subarray(5)) : undefined;
+      // A result relayed over several Executes (PortalSuspended between them) ends with the count of
+      // the last Execute only: the record keeps every row the client was sent (class 57).
       const rows =
-        f.type === BackendCode.CommandComplete ? (rowsFromCommandTag(raw.subarray(5)) ?? run.rows) : run.rows;
+        tagRows === undefined
+          ? run.rows
+          : run.rows > tagRows && RESULT_ROWS_TAG.test(raw.toString('latin1', 5, raw.length - 1))
+            ? run.rows
+            : tagRows;
       this.host.settle(run, { rows });
     }
     if (head?.kind === 'execute') {
