@@ -56,6 +56,25 @@ describe('withDecisionCache', () => {
     expect(cached.version).toBe(base.version);
   });
 
+  it('keys on what the statement was classified as, not only its text', () => {
+    // The PostgreSQL engine decides one text as more than it reads: a read that runs in a
+    // read-write transaction is decided as a write to any table as well (docs/security.md,
+    // "Reads run read-only"). The cached read must not answer for it.
+    const cached = withDecisionCache(createPolicyDecider({ policies: defaultAgentPolicies(['prod']) }));
+    const read = action('SELECT * FROM canary_report', 'select', ['read']);
+    expect(cached.decide(agent, read).effect).toBe('allow');
+    const asWrite = sqlAction({
+      connection: 'prod',
+      via: 'simple-query',
+      statement: {
+        ...read.statement,
+        categories: ['read', 'write'],
+        tables: [{ name: '(any table)' }],
+      },
+    });
+    expect(cached.decide(agent, asWrite).effect).toBe('review');
+  });
+
   it('keys on the principal and the connection, not only the text', () => {
     const cached = withDecisionCache(createPolicyDecider({ policies: defaultAgentPolicies(['prod']) }));
     const drop = action('DROP TABLE t', 'drop table', ['ddl-drop']);

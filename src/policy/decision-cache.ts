@@ -54,8 +54,10 @@ function principalKey(identity: Identity): string {
 
 /**
  * Wraps a decider with a decision cache for SQL actions. The key includes the policy version, so a
- * reloaded policy never serves an old decision. The statement's classification is a function of its
- * text (one classifier per process), which is why the text stands for the whole statement.
+ * reloaded policy never serves an old decision, and the statement's classification as well as its
+ * text: a classification is a function of the text (one classifier per process), but the PostgreSQL
+ * engine also decides a text as more than it was classified as (a read that runs in a read-write
+ * transaction, as a write to any table), and a cached read must not answer for that.
  */
 export function withDecisionCache(
   decider: ExplainingPolicyDecider,
@@ -69,7 +71,11 @@ export function withDecisionCache(
       p = principalKey(identity);
       principals.set(identity, p);
     }
-    return `${decider.version}\u0000${action.connection}\u0000${p}\u0000${action.statement.text}`;
+    // Not the text alone: the same text is also decided as more than it was classified (a read in a
+    // read-write transaction as a write to any table), and every field a rule matches is keyed.
+    const st = action.statement;
+    const tables = st.tables.map((t) => `${t.schema ?? ''}.${t.name}`).join('\u0001');
+    return `${decider.version}\u0000${action.connection}\u0000${p}\u0000${st.kind}\u0000${st.categories.join(',')}\u0000${tables}\u0000${st.functions.join('\u0001')}\u0000${st.text}`;
   };
   return {
     cache,
