@@ -4,7 +4,7 @@
 // An approval binds the settings that change a statement's meaning and its preview runs under them
 // (classes 4, 27, 31); these were left out, so the approver saw a preview and a settings line for
 // the statement under the defaults while it ran under the agent's values (docs/security.md,
-// class 52). Real PostgreSQL, real `pg`, the approval API.
+// class 63). Real PostgreSQL, real `pg`, the approval API.
 
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -84,7 +84,7 @@ const CASES: [string, string, string, (flag: string) => string, number][] = [
 
 let n = 0;
 
-describe('settings said to change only printing change what a statement computes (class 52)', () => {
+describe('settings said to change only printing change what a statement computes (class 63)', () => {
   it.each(CASES)(
     '%s: the approver sees the value it runs under, and the preview runs under it',
     async (name, value, set, update, rows) => {

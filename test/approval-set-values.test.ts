@@ -5,7 +5,7 @@
 // is the schema Archive; set_config('search_path', 'Archive') is archive), and `SET TIME ZONE
 // INTERVAL '+02:00' HOUR TO MINUTE` is two hours east where the time zone '+02:00' is two hours west.
 // So the approver was shown, and the preview ran under, another setting than the statement
-// (docs/security.md, class 53). Real PostgreSQL, real `pg`, the approval API.
+// (docs/security.md, class 64). Real PostgreSQL, real `pg`, the approval API.
 
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -77,7 +77,7 @@ async function connect(): Promise<pg.Client> {
 
 let n = 0;
 
-describe('the value of SET is read as the server stores it (class 53)', () => {
+describe('the value of SET is read as the server stores it (class 64)', () => {
   it.each([
     ['a quoted identifier', 'SET search_path = "Archive"', '"Archive"', '"Archive".events'],
     ['a string holding a comma', "SET search_path = 'a, b'", '"a, b"', '"a, b".events'],

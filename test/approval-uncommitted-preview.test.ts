@@ -3,7 +3,7 @@
 // in the same query string) runs on data the preview cannot see: an agent filled a staging table
 // with every customer id, then asked for `DELETE FROM customers WHERE id IN (SELECT id FROM
 // staging)`, and the approver was shown "0 rows" for a statement that deleted all of them
-// (docs/security.md, class 55). Real PostgreSQL, real `pg`, the approval API.
+// (docs/security.md, class 66). Real PostgreSQL, real `pg`, the approval API.
 
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
@@ -80,7 +80,7 @@ async function held(
   return r;
 }
 
-describe('a held statement after writes its transaction has not committed (class 55)', () => {
+describe('a held statement after writes its transaction has not committed (class 66)', () => {
   it.each<[string, string[], string | undefined]>([
     [
       'earlier in the transaction block',

@@ -1,7 +1,7 @@
 // Built-in functions that maintain an index write it (WAL-logged changes to its pages) and PostgreSQL
 // does not refuse them in a read-only transaction: brin_summarize_new_values, brin_summarize_range,
 // brin_desummarize_range and gin_clean_pending_list ran from a SELECT that Gatehouse decided as a
-// plain read, past "reads run read-only" (docs/security.md, class 56). Real PostgreSQL, real `pg`.
+// plain read, past "reads run read-only" (docs/security.md, class 67). Real PostgreSQL, real `pg`.
 
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -45,7 +45,7 @@ afterAll(async () => {
   await gw?.stop();
 });
 
-describe('index maintenance from a read (class 56)', () => {
+describe('index maintenance from a read (class 67)', () => {
   it('the server runs them in a read-only transaction', async () => {
     const c = new pg.Client({ connectionString: gw.directUrl });
     await c.connect();

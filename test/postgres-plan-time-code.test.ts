@@ -3,7 +3,7 @@
 // call of an IMMUTABLE function whose arguments are constants into the constant it returns, and
 // evaluates a STABLE call compared with a column to estimate how many rows match. So
 // `EXPLAIN SELECT app_touch(1)` ran a user-defined function that `SELECT app_touch(1)` (procedural)
-// would have had reviewed or refused (docs/security.md, class 51). Real PostgreSQL, real `pg`.
+// would have had reviewed or refused (docs/security.md, class 62). Real PostgreSQL, real `pg`.
 
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -58,7 +58,7 @@ async function locksOn(key: number): Promise<number> {
   return r.rows[0]!.n;
 }
 
-describe('EXPLAIN runs the functions the planner evaluates (class 51)', () => {
+describe('EXPLAIN runs the functions the planner evaluates (class 62)', () => {
   it('the server runs an IMMUTABLE or STABLE function while it only plans the statement', async () => {
     // The differential half: directly, EXPLAIN alone takes the locks.
     const c = new pg.Client({ connectionString: gw.directUrl });

@@ -2,7 +2,7 @@
 // limit, PortalSuspended between). The record kept the count of the last Execute's CommandComplete,
 // and for a portal let go before it completed, the rows sent so far: a SELECT of 20 rows read in
 // chunks of 2 and 18 was recorded as 18 rows, and `UPDATE t SET v = 'x' WHERE id > 0 RETURNING id`
-// executed for one row, then Sync, as 1 row — it had changed 20 (docs/security.md, class 57).
+// executed for one row, then Sync, as 1 row — it had changed 20 (docs/security.md, class 68).
 // Real PostgreSQL, a raw protocol client, the session store.
 
 import pg from 'pg';
@@ -29,7 +29,7 @@ async function recorded(text: string): Promise<{ rows?: number } | undefined> {
   return undefined;
 }
 
-describe('the record of a portal executed in parts (class 57)', () => {
+describe('the record of a portal executed in parts (class 68)', () => {
   it('a read: every row sent; a write let go before it completed: no count that reads as the rows it changed', async () => {
     const token = await gw.token({ subject: 'tester', groups: ['testers'] });
     const raw = await RawPgClient.open(gw.port, gw.connection, token);

@@ -1,6 +1,6 @@
 // A policy's `rowCap` obligation says "at most this many rows" (docs/policy.md). The gate computed it
 // and carried it on every admission, and no engine read it: an agent allowed to read with rowCap 5
-// got every row of every table (docs/security.md, class 54). Real PostgreSQL, real `pg` and a raw
+// got every row of every table (docs/security.md, class 65). Real PostgreSQL, real `pg` and a raw
 // protocol client: a simple Query, the extended protocol, a portal executed a few rows at a time, a
 // cursor and COPY TO STDOUT each return at most the cap, and say so.
 
@@ -52,7 +52,7 @@ const tags = (frames: readonly Frame[]) =>
 const notices = (frames: readonly Frame[]) =>
   frames.filter((f) => f.type === BackendCode.NoticeResponse).map((f) => decodeErrorFields(f.body).M ?? '');
 
-describe('rowCap: at most this many rows (class 54)', () => {
+describe('rowCap: at most this many rows (class 65)', () => {
   it('a simple Query and the extended protocol through pg', async () => {
     const c = gw.client(agent);
     const seen: string[] = [];

@@ -591,7 +591,7 @@ export class ApprovalService implements Approver {
         tookMs: 0,
       };
     // The preview reads committed data on a connection of its own: after writes its transaction
-    // has not committed, it would show the statement over other data (docs/security.md, class 55).
+    // has not committed, it would show the statement over other data (docs/security.md, class 66).
     const shown = (texts: readonly string[]) =>
       texts.map((t) => clipShown(redactSqlSecrets(t).text, 300)).join(' ; ');
     if (action.afterUncommitted !== undefined && action.afterUncommitted.length > 0)

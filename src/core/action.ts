@@ -90,13 +90,13 @@ export interface SqlAction extends ActionBase {
    * For a statement held for approval: the writes forwarded before it that are not committed yet
    * (earlier in its transaction block, its query string or its pipeline), first few texts. An impact
    * preview reads committed data on its own connection, so it cannot show what such a statement
-   * will do, and says so instead (docs/security.md, class 55).
+   * will do, and says so instead (docs/security.md, class 66).
    */
   readonly afterUncommitted?: readonly string[];
   /**
    * For a statement held for approval: the statements of its session that created or named temporary
    * relations, or ran code Gatehouse cannot see into (which may have), first few texts. The session's
-   * unqualified names reach its temporary relations first; a preview's session has none (class 55).
+   * unqualified names reach its temporary relations first; a preview's session has none (class 66).
    */
   readonly temporaryObjects?: readonly string[];
 }

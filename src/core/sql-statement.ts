@@ -82,7 +82,7 @@ export interface SqlStatement {
   /**
    * The statement creates or names a temporary relation (CREATE TEMP …, SELECT INTO TEMP, a name in
    * pg_temp): the session then has names other sessions do not, which its unqualified names reach
-   * first (docs/security.md, class 55).
+   * first (docs/security.md, class 66).
    */
   readonly temporary?: true;
   /** sqlcommenter-style key/value pairs found in comments (prompt lineage); not used for policy. */

@@ -261,10 +261,10 @@ const LEXER_BARRIER_RULE = 'lexer-barrier';
 const REPLACED_OBJECT_RULE = 'replaced-session-object';
 const UNKNOWN_SETTING_RULE = 'unknown-setting';
 
-/** How many uncommitted writes a held statement's approval request names (class 55). */
+/** How many uncommitted writes a held statement's approval request names (class 66). */
 const MAX_UNCOMMITTED_SHOWN = 5;
 
-/** What the impact preview of a statement held for approval cannot see (class 55). */
+/** What the impact preview of a statement held for approval cannot see (class 66). */
 interface UnseenByPreview {
   readonly writes: readonly string[];
   readonly temporary: readonly string[];
@@ -1172,7 +1172,7 @@ export class ClientConnection {
 
   /**
    * Notes a write forwarded upstream: until the session is idle with nothing in flight, what it
-   * changed is not committed, and a preview on another connection cannot see it (class 55).
+   * changed is not committed, and a preview on another connection cannot see it (class 66).
    */
   private noteUncommitted(st: SqlStatement | undefined): void {
     if (st === undefined) return;
@@ -1193,7 +1193,7 @@ export class ClientConnection {
   }
 
   /**
-   * What a statement needing approval carries of what its preview cannot see (class 55): the
+   * What a statement needing approval carries of what its preview cannot see (class 66): the
    * uncommitted writes it runs after and the statements that gave its session temporary relations,
    * including those earlier in its own query string (`more`).
    */
@@ -2377,7 +2377,7 @@ export class ClientConnection {
       if (p.run.rows === 0) this.settle(p.run, NOT_EXECUTED);
       // A write with RETURNING (or a writable WITH) ran whole at its first Execute; the client took
       // some of its rows and let the portal go, so the server never said how many rows it changed.
-      // The record must not read as that many (class 57): it keeps no count.
+      // The record must not read as that many (class 68): it keeps no count.
       else if (needsReadWrite([p.statement.statement])) this.settle(p.run, {});
       else this.settle(p.run, { rows: p.run.rows });
     }

@@ -490,7 +490,7 @@ export class ImpactPreviewer {
     const target = this.opts.resolveConnection(input.connection);
     if (!target)
       return { kind: 'none', notes: [`connection ${input.connection} is not configured`], tookMs: took() };
-    // The planner runs code while it plans (docs/security.md, class 51): it folds an IMMUTABLE call
+    // The planner runs code while it plans (docs/security.md, class 62): it folds an IMMUTABLE call
     // whose arguments are constants, and evaluates a STABLE one compared with a column. A statement
     // held for approval that calls a function PostgreSQL does not ship is not planned here, or that
     // function would run before anyone approved it.

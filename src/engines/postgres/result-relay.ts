@@ -301,7 +301,7 @@ export class ResultRelay {
         let end = f.end;
         const run = this.currentRun();
         if (run) {
-          // The policy's rowCap (docs/security.md, class 54): rows past it are not relayed at all.
+          // The policy's rowCap (docs/security.md, class 65): rows past it are not relayed at all.
           const cap = run.admission.rowCap;
           if (cap !== undefined && run.rows >= cap) {
             run.withheldHere = (run.withheldHere ?? 0) + 1;
@@ -459,7 +459,7 @@ export class ResultRelay {
       const tagRows =
         f.type === BackendCode.CommandComplete ? rowsFromCommandTag(raw.subarray(5)) : undefined;
       // A result relayed over several Executes (PortalSuspended between them) ends with the count of
-      // the last Execute only: the record keeps every row the client was sent (class 57).
+      // the last Execute only: the record keeps every row the client was sent (class 68).
       const rows =
         tagRows === undefined
           ? run.rows

@@ -103,7 +103,7 @@ const FUNCTION_RISKS: ReadonlyMap<string, CategoryMask> = new Map<string, Catego
     'nextval',
     'setval',
     // index maintenance (9.28.8): WAL-logged changes to an index's pages, which PostgreSQL does not
-    // refuse in a read-only transaction (docs/security.md, class 56); a write, as VACUUM is
+    // refuse in a read-only transaction (docs/security.md, class 67); a write, as VACUUM is
     'brin_summarize_new_values',
     'brin_summarize_range',
     'brin_desummarize_range',

@@ -168,7 +168,7 @@ export function setConfigCategory(name: string): SqlCategory {
  * client's incidental settings do not void an approval. Output formats count: the cast of a float,
  * a bytea or a reg* value to text, quote_ident() and format('%I'), and xmlelement() of a bytea print
  * the value as the session prints it, so `WHERE r::text = '0.1'` matches other rows under another
- * extra_float_digits (docs/security.md, class 52); gin_fuzzy_search_limit caps the rows a GIN index
+ * extra_float_digits (docs/security.md, class 63); gin_fuzzy_search_limit caps the rows a GIN index
  * scan returns. The pinned settings (pinned-settings.ts) cannot vary, so they are not listed.
  */
 export const MEANING_SETTINGS: ReadonlySet<string> = new Set([
