@@ -360,9 +360,9 @@ const CASES: readonly Case[] = [
   c('SAVEPOINT a', 'savepoint', ['transaction']),
   c('RELEASE SAVEPOINT a', 'release savepoint', ['transaction']),
   c('ROLLBACK TO SAVEPOINT a', 'rollback to savepoint', ['transaction']),
-  c("PREPARE TRANSACTION 'x'", 'prepare transaction', ['transaction']),
-  c("COMMIT PREPARED 'x'", 'commit prepared', ['transaction']),
-  c("ROLLBACK PREPARED 'x'", 'rollback prepared', ['transaction']),
+  c("COMMIT PREPARED 'x'", 'commit prepared', ['admin']),
+  c("ROLLBACK PREPARED 'x'", 'rollback prepared', ['admin']),
+  c("PREPARE TRANSACTION 'x'", 'prepare transaction', ['admin']),
   c('SET TRANSACTION READ ONLY', 'set transaction', ['transaction']),
   c('SET CONSTRAINTS ALL DEFERRED', 'set constraints', ['transaction']),
   // session

@@ -195,9 +195,21 @@ function noteTransactionMode(walker: TreeWalker, options: unknown, scope: 'trans
   });
 }
 
+/**
+ * Two-phase commit reaches past the session: PREPARE TRANSACTION leaves the transaction, its locks
+ * held, for any session of the role to finish (it outlives this one), and COMMIT/ROLLBACK PREPARED
+ * finish one that any session prepared — someone else's writes, made durable or thrown away. Not the
+ * session's own transaction control: admin (docs/security.md class 69).
+ */
+const TWO_PHASE: ReadonlySet<string> = new Set([
+  'prepare transaction',
+  'commit prepared',
+  'rollback prepared',
+]);
+
 const transaction: StatementRule = (walker, body) => {
   const kind = typeof body['kind'] === 'string' ? TRANSACTION_KINDS[body['kind']] : undefined;
-  walker.add(kind === undefined ? m('unknown') : m('transaction'));
+  walker.add(kind === undefined ? m('unknown') : TWO_PHASE.has(kind) ? m('admin') : m('transaction'));
   if (kind === 'begin' || kind === 'start transaction')
     noteTransactionMode(walker, body['options'], 'transaction');
   walker.visitFields('TransactionStmt', body, NONE);
