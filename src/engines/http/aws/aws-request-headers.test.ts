@@ -27,5 +27,8 @@ describe('strayAwsHeader (class 59)', () => {
     expect(strayAwsHeader(['content-type', 'Action'])).toBe('action');
     expect(strayAwsHeader(['QueueUrl'])).toBe('queueurl');
     expect(strayAwsHeader(['functionname'])).toBe('functionname');
+    // Only AWS's own x- namespaces, as the S3 path's list (s3-request-headers.ts) holds S3's.
+    expect(strayAwsHeader(['x-amz-date', 'x-action'])).toBe('x-action');
+    expect(strayAwsHeader(['x_amz_target'])).toBe('x_amz_target');
   });
 });

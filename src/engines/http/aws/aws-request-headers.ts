@@ -44,7 +44,8 @@ export function strayAwsHeader(names: Iterable<string>): string | undefined {
   for (const raw of names) {
     const name = raw.toLowerCase();
     if (neverForwarded(name)) continue;
-    if (name.startsWith('x-') || name.startsWith('amz-sdk-') || STANDARD.has(name)) continue;
+    if (name.startsWith('x-amz-') || name.startsWith('x-amzn-') || name.startsWith('amz-sdk-')) continue;
+    if (STANDARD.has(name)) continue;
     return name;
   }
   return undefined;
