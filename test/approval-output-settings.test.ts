@@ -8,21 +8,8 @@
 
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { PolicyConfig } from '../src/config/policy-schema.js';
 import { startTestGateway, type TestGateway } from './testkit/gateway.js';
-import { api, waitForRequest, type Json } from './approvals-kit.js';
-
-const POLICIES: PolicyConfig[] = [
-  {
-    id: 'testers',
-    subjects: { groups: ['testers'] },
-    connections: ['app'],
-    rules: [
-      { id: 'review-updates', effect: 'review', match: { kinds: ['update'] }, mode: 'hold', approval: 'dba' },
-      { id: 'allow-rest', effect: 'allow', match: {} },
-    ],
-  },
-];
+import { api, HOLD_UPDATES_FOR_DBA, type Json, waitForRequest } from './approvals-kit.js';
 
 let gw: TestGateway;
 let agent: string;
@@ -31,7 +18,7 @@ let alice: string;
 beforeAll(async () => {
   gw = await startTestGateway({
     superUrl: inject('pgUrl'),
-    policies: POLICIES,
+    policies: HOLD_UPDATES_FOR_DBA,
     setupSql: `CREATE TABLE readings (id int PRIMARY KEY, r float8, b bytea, flag text);
       INSERT INTO readings VALUES (1, 0.1234, 'abc', NULL), (2, 0.1289, 'abd', NULL), (3, 0.5, 'xyz', NULL);`,
     extra: {

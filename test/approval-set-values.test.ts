@@ -9,23 +9,11 @@
 
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { PolicyConfig } from '../src/config/policy-schema.js';
 import { startTestGateway, type TestGateway } from './testkit/gateway.js';
-import { api, waitForRequest, type Json } from './approvals-kit.js';
+import { api, HOLD_UPDATES_FOR_DBA, type Json, waitForRequest } from './approvals-kit.js';
 
 // A policy that lets the session set search_path (the default agent policy refuses it), so the
 // approval's binding of it is all that stands between the approver and the wrong schema.
-const POLICIES: PolicyConfig[] = [
-  {
-    id: 'testers',
-    subjects: { groups: ['testers'] },
-    connections: ['app'],
-    rules: [
-      { id: 'review-updates', effect: 'review', match: { kinds: ['update'] }, mode: 'hold', approval: 'dba' },
-      { id: 'allow-rest', effect: 'allow', match: {} },
-    ],
-  },
-];
 
 // "Archive".events holds the rows that matter; archive.events (what the unquoted name folds to) none.
 const SETUP_SQL = `
@@ -45,7 +33,7 @@ let alice: string;
 beforeAll(async () => {
   gw = await startTestGateway({
     superUrl: inject('pgUrl'),
-    policies: POLICIES,
+    policies: HOLD_UPDATES_FOR_DBA,
     setupSql: SETUP_SQL,
     extra: {
       listeners: { postgres: { address: '127.0.0.1:0' }, http: { address: '127.0.0.1:0' } },

@@ -8,22 +8,9 @@
 
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { PolicyConfig } from '../src/config/policy-schema.js';
 import { startTestGateway, type TestGateway } from './testkit/gateway.js';
-import { api, waitForRequest, type Json } from './approvals-kit.js';
+import { api, HOLD_UPDATES_FOR_DBA, type Json, waitForRequest } from './approvals-kit.js';
 import { RawPgClient, errorsIn, msg } from './testkit/raw-pg-client.js';
-
-const POLICIES: PolicyConfig[] = [
-  {
-    id: 'testers',
-    subjects: { groups: ['testers'] },
-    connections: ['app'],
-    rules: [
-      { id: 'review-updates', effect: 'review', match: { kinds: ['update'] }, mode: 'hold', approval: 'dba' },
-      { id: 'allow-rest', effect: 'allow', match: {} },
-    ],
-  },
-];
 
 let gw: TestGateway;
 let agent: string;
@@ -32,7 +19,7 @@ let alice: string;
 beforeAll(async () => {
   gw = await startTestGateway({
     superUrl: inject('pgUrl'),
-    policies: POLICIES,
+    policies: HOLD_UPDATES_FOR_DBA,
     setupSql: `CREATE TABLE docs (id int PRIMARY KEY, body text, flag text);
       INSERT INTO docs VALUES (1, 'running late', NULL), (2, 'run fast', NULL), (3, 'runs daily', NULL);`,
     extra: {

@@ -1,8 +1,10 @@
 // Helpers for the approvals tests: the HTTP API as an approver calls it, waiting for a request to
-// appear, and a raw PostgreSQL CancelRequest (the `pg` package exposes no cancel API of its own).
+// appear, a raw PostgreSQL CancelRequest (the `pg` package exposes no cancel API of its own), and the
+// policy most of them hold UPDATEs under.
 
 import net from 'node:net';
 import type pg from 'pg';
+import type { PolicyConfig } from '../src/config/policy-schema.js';
 import type { TestGateway } from './testkit/gateway.js';
 
 /** Loosely typed JSON from the API, for assertions. */
@@ -72,3 +74,16 @@ export function sendCancel(port: number, client: pg.Client): Promise<void> {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Testers' UPDATEs are held for a dba (mode hold); the rest is allowed: the approval tests' policy. */
+export const HOLD_UPDATES_FOR_DBA: PolicyConfig[] = [
+  {
+    id: 'testers',
+    subjects: { groups: ['testers'] },
+    connections: ['app'],
+    rules: [
+      { id: 'review-updates', effect: 'review', match: { kinds: ['update'] }, mode: 'hold', approval: 'dba' },
+      { id: 'allow-rest', effect: 'allow', match: {} },
+    ],
+  },
+];

@@ -3,22 +3,9 @@
 
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { PolicyConfig } from '../src/config/policy-schema.js';
 import { startTestGateway, type TestGateway } from './testkit/gateway.js';
-import { httpBase, waitForRequest } from './approvals-kit.js';
+import { HOLD_UPDATES_FOR_DBA, httpBase, waitForRequest } from './approvals-kit.js';
 import { CookieJarClient } from './testkit/cookie-jar.js';
-
-const POLICIES: PolicyConfig[] = [
-  {
-    id: 'testers',
-    subjects: { groups: ['testers'] },
-    connections: ['app'],
-    rules: [
-      { id: 'review-updates', effect: 'review', match: { kinds: ['update'] }, mode: 'hold', approval: 'dba' },
-      { id: 'allow-rest', effect: 'allow', match: {} },
-    ],
-  },
-];
 
 let gw: TestGateway;
 let agent: string;
@@ -27,7 +14,7 @@ let alice: string;
 beforeAll(async () => {
   gw = await startTestGateway({
     superUrl: inject('pgUrl'),
-    policies: POLICIES,
+    policies: HOLD_UPDATES_FOR_DBA,
     setupSql: `CREATE TABLE items (id int PRIMARY KEY, name text); INSERT INTO items VALUES (1, 'one'), (2, 'two');`,
     extra: {
       listeners: { postgres: { address: '127.0.0.1:0' }, http: { address: '127.0.0.1:0' } },
