@@ -110,6 +110,19 @@ export interface HttpAction extends ActionBase {
   /** Resource the operation acts on (bucket, bucket/key, table, function ARN…). */
   readonly resource?: string;
   /**
+   * Every other name the request's parameters hold (an AWS JSON body's strings, a query request's
+   * values; not item or message data), for deny and review rules on resources: a resource named in a
+   * parameter Gatehouse does not read as the request's own is still seen by them. `too-many` when there
+   * were more than can be checked (those rules then match). Not recorded: the record has the request.
+   */
+  readonly mentions?: readonly string[] | 'too-many';
+  /**
+   * Name prefixes the request reads every resource under (SSM GetParametersByPath's `Path`; `''`:
+   * any), where it selects resources instead of naming them: deny and review rules on resources match
+   * if one of their names may be under one.
+   */
+  readonly selects?: readonly string[];
+  /**
    * What else the request makes the upstream do on the client's behalf, each written as the request
    * the client would send to do it itself (S3 CopyObject reads its `x-amz-copy-source`: s3:GetObject,
    * `GET /<bucket>/<key>`). Policy decides each as it would that request; the request is allowed only
@@ -254,14 +267,16 @@ export function httpAction(fields: {
   readonly path: string;
   readonly operation?: string | undefined;
   readonly resource?: string | undefined;
+  readonly mentions?: readonly string[] | 'too-many' | undefined;
+  readonly selects?: readonly string[] | undefined;
   readonly implied?: readonly HttpAction[] | undefined;
   readonly headers?: Readonly<Record<string, string>> | undefined;
   readonly decidedPath?: string | undefined;
   readonly target?: string | undefined;
   readonly body?: RequestBody | undefined;
 }): HttpAction {
-  const { connection, method, path, operation, resource, implied, headers, decidedPath, target, body } =
-    fields;
+  const { connection, method, path, operation, resource, mentions, selects } = fields;
+  const { implied, headers, decidedPath, target, body } = fields;
   const also = implied && implied.length > 0 ? implied : undefined;
   const decidedHeaders = headers && Object.keys(headers).length > 0 ? headers : undefined;
   // `PUT /dst/k + s3:GetObject GET /src/k`: the request and what it implies, in the order decided;
@@ -276,6 +291,8 @@ export function httpAction(fields: {
     path,
     ...(operation !== undefined ? { operation } : {}),
     ...(resource !== undefined ? { resource } : {}),
+    ...(mentions !== undefined ? { mentions } : {}),
+    ...(selects !== undefined ? { selects } : {}),
     ...(also !== undefined ? { implied: also } : {}),
     ...(decidedHeaders !== undefined ? { headers: decidedHeaders } : {}),
     ...(decidedPath !== undefined ? { decidedPath } : {}),

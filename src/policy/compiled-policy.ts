@@ -11,7 +11,6 @@ import type {
   SubjectMatchConfig,
 } from '../config/policy-schema.js';
 import {
-  compileCaseSensitiveGlob,
   compileGlob,
   compileNamePattern,
   DEFAULT_RESOLUTION,
@@ -28,6 +27,7 @@ import {
 } from './kubernetes-match.js';
 import { compileSshMatch, hasSshOnlyFields, type SshMatch } from './ssh-match.js';
 import { compilePathPattern, type PathPattern } from './path-pattern.js';
+import { compileAwsResources, type AwsResourceMatch } from './aws-resource-names.js';
 
 /**
  * Which actions a rule can match. `command`: the rule names only fields Kubernetes exec and SSH share
@@ -51,8 +51,8 @@ export interface CompiledRule {
   /** Upper-case methods; undefined when any method matches. */
   readonly methods: ReadonlySet<string> | undefined;
   readonly paths: readonly PathPattern[] | undefined;
-  /** AWS resources (HttpAction.resource), case-sensitive globs. */
-  readonly awsResources: readonly ((resource: string) => boolean)[] | undefined;
+  /** AWS resources (HttpAction.resource, and for deny and review the names it mentions): aws-resource-names.ts. */
+  readonly awsResources: AwsResourceMatch | undefined;
   /** Kubernetes matchers; undefined unless the rule names a Kubernetes (or shared command) field. */
   readonly kubernetes: KubernetesMatch | undefined;
   /** SSH matchers; undefined unless the rule names an SSH (or shared command) field. */
@@ -201,7 +201,7 @@ function compileRule(policyId: string, r: RuleConfig): CompiledRule {
         ? undefined
         : new Set(m.methods.map((x) => x.toUpperCase())),
     paths: m.paths?.map(compilePathPattern),
-    awsResources: m.awsResources?.map(compileCaseSensitiveGlob),
+    awsResources: m.awsResources === undefined ? undefined : compileAwsResources(m.awsResources),
     kubernetes: domain === 'kubernetes' || domain === 'command' ? compileKubernetesMatch(m) : undefined,
     ssh: domain === 'ssh' || domain === 'command' ? compileSshMatch(m) : undefined,
     message: r.message,

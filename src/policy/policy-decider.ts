@@ -47,6 +47,7 @@ import type {
   TracedAction,
 } from './policy-trace.js';
 import { policyVersion } from './policy-version.js';
+import type { AwsResourceMatch } from './aws-resource-names.js';
 
 export interface PolicyDeciderConfig {
   readonly policies: readonly PolicyConfig[];
@@ -394,11 +395,25 @@ function httpMatches(r: CompiledRule, a: HttpAction): boolean {
     const path = a.decidedPath ?? a.path;
     if (!r.paths.some((m) => m(path))) return false;
   }
-  if (r.awsResources !== undefined) {
-    const resource = a.resource;
-    if (resource === undefined || !r.awsResources.some((m) => m(resource))) return false;
-  }
+  if (r.awsResources !== undefined && !awsResourcesMatch(r, r.awsResources, a)) return false;
   return true;
+}
+
+/**
+ * An allow rule on resources matches the request's own resource in a spelling certain to name it; a
+ * deny or review rule matches any name the request holds in any spelling that may name it (its
+ * resource, and the names its parameters mention: HttpAction.mentions), so neither another spelling
+ * of a denied resource nor a parameter Gatehouse does not read as the resource walks around it
+ * (docs/security.md, class 70).
+ */
+function awsResourcesMatch(r: CompiledRule, m: AwsResourceMatch, a: HttpAction): boolean {
+  const service = a.operation === undefined ? undefined : a.operation.slice(0, a.operation.indexOf(':'));
+  if (r.effect === 'allow') return a.resource !== undefined && m.allows(service, a.resource);
+  if (a.resource !== undefined && m.restricts(service, a.resource)) return true;
+  if (a.selects?.some((prefix) => m.restrictsUnder(service, prefix))) return true;
+  if (a.mentions === undefined) return false;
+  if (a.mentions === 'too-many') return true;
+  return a.mentions.some((name) => m.restricts(service, name));
 }
 
 function httpWhat(a: HttpAction): string {
@@ -965,5 +980,5 @@ function httpRuleReason(r: CompiledRule, a: HttpAction, matched: boolean): strin
     return `no match: path ${a.path} is not in [${m.paths!.join(', ')}]`;
   return a.resource === undefined
     ? 'no match: the request names no AWS resource'
-    : `no match: resource ${a.resource} is not in [${(m.awsResources ?? []).join(', ')}]`;
+    : `no match: resource ${a.resource} is not in [${(m.awsResources ?? []).join(', ')}]${r.effect === 'allow' ? '' : ', nor any name the request mentions'}`;
 }

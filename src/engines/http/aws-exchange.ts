@@ -358,6 +358,8 @@ export async function handleAws(
     target: `${path.path}${target.rawQuery === '' ? '' : `?${target.rawQuery}`}`,
     ...(cls.operation !== undefined ? { operation: cls.operation } : {}),
     ...(cls.resource !== undefined ? { resource: cls.resource } : {}),
+    ...(cls.operation !== undefined && cls.mentions !== undefined ? { mentions: cls.mentions } : {}),
+    ...(cls.operation !== undefined && cls.selects !== undefined ? { selects: cls.selects } : {}),
     implied,
     headers: cls.operation === undefined ? undefined : cls.headers,
   });

@@ -29,6 +29,10 @@ export interface AwsClassification {
   /** `service:Operation` with the IAM service prefix (s3:GetObject, dynamodb:Scan…); undefined: unknown. */
   readonly operation?: string;
   readonly resource?: string;
+  /** Every other name its parameters hold, for deny and review rules on resources (mentions.ts). */
+  readonly mentions?: readonly string[] | 'too-many';
+  /** Name prefixes it reads every resource under, selecting rather than naming them (mentions.ts). */
+  readonly selects?: readonly string[];
   /** Why no operation could be named (for the client message). */
   readonly reason?: string;
   /** The response body is object data (S3 GetObject): streamed, scanned only when a rule opts in. */

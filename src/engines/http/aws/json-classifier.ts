@@ -11,6 +11,7 @@
 
 import type { AwsClassification, AwsProtocol, AwsRequest } from './aws-request.js';
 import { header, unknown } from './aws-request.js';
+import { mentionsInJson, selectionsInJson } from './mentions.js';
 import { withNamedResources } from './named-resources.js';
 import { partiqlStatements, partiqlTables } from './partiql-tables.js';
 import { rolesInJson, withPassedRoles } from './passed-roles.js';
@@ -242,8 +243,15 @@ export function classifyJson(req: AwsRequest): AwsClassification {
       resources.push(...tables);
     }
   } else resources = genericResources(body);
+  const operation = `${service.prefix}:${op}`;
+  const selects = selectionsInJson(operation, body);
   const named = withNamedResources(
-    { protocol: 'json', operation: `${service.prefix}:${op}` },
+    {
+      protocol: 'json',
+      operation,
+      mentions: mentionsInJson(body),
+      ...(selects === undefined ? {} : { selects }),
+    },
     'POST',
     resources,
   );

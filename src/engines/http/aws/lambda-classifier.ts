@@ -8,6 +8,7 @@
 import type { AwsClassification, AwsRequest } from './aws-request.js';
 import { unknown } from './aws-request.js';
 import { jsonObjectBody } from './json-classifier.js';
+import { mentionsInJson } from './mentions.js';
 import { rolesInJson, withPassedRoles } from './passed-roles.js';
 import { tagsInJson, withTagsOnCreate } from './tags-on-create.js';
 
@@ -232,6 +233,7 @@ function withBody(cls: AwsClassification, body: Buffer | undefined): AwsClassifi
   if (body === undefined) return unknown('rest-json', 'the request body was not read');
   const parsed = jsonObjectBody('rest-json', body);
   if (!('object' in parsed)) return parsed;
-  const passing = withPassedRoles('lambda', cls, () => rolesInJson(parsed.object));
+  const withMentions: AwsClassification = { ...cls, mentions: mentionsInJson(parsed.object) };
+  const passing = withPassedRoles('lambda', withMentions, () => rolesInJson(parsed.object));
   return withTagsOnCreate('lambda', passing, () => tagsInJson(parsed.object));
 }

@@ -24,6 +24,13 @@ export function withNamedResources(
 ): AwsClassification {
   if (cls.operation === undefined) return cls;
   const resources = [...new Set(named)];
+  // A name decided as a resource need not be looked at again as a mention.
+  const mentioned = cls.mentions;
+  if (mentioned !== undefined && mentioned !== 'too-many') {
+    const rest = mentioned.filter((m) => !resources.includes(m));
+    const { mentions: _, ...without } = cls;
+    cls = rest.length === 0 ? without : { ...without, mentions: rest };
+  }
   if (resources.length === 0) return cls;
   if (resources.length > MAX_RESOURCES)
     return unknown(cls.protocol, `the request names more than ${MAX_RESOURCES} resources`);

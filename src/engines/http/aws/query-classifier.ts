@@ -14,6 +14,7 @@
 
 import type { AwsClassification, AwsRequest } from './aws-request.js';
 import { header, unknown } from './aws-request.js';
+import { mentionsInQuery } from './mentions.js';
 import { withNamedResources } from './named-resources.js';
 import { rolesInQuery, withPassedRoles } from './passed-roles.js';
 import { tagsInQuery, withTagsOnCreate } from './tags-on-create.js';
@@ -165,7 +166,7 @@ export function classifyQuery(req: AwsRequest): AwsClassification {
   // decided as iam:PassRole too (passed-roles.ts), and tags it sets as the tagging action
   // (tags-on-create.ts).
   const named = withNamedResources(
-    { protocol: 'query', operation: `${prefix}:${action}` },
+    { protocol: 'query', operation: `${prefix}:${action}`, mentions: mentionsInQuery(params) },
     method,
     resources,
   );

@@ -1,0 +1,113 @@
+// Every name an AWS request's parameters hold, for deny and review rules on resources.
+//
+// Gatehouse reads a request's own resource from the parameters each service defines for it (a JSON
+// body's SecretId, TableName…; a query request's RoleName, QueueUrl…). A parameter outside those lists
+// names a resource just as well to the service: Secrets Manager's BatchGetSecretValue reads
+// `SecretIdList`, DynamoDB's RestoreTableFromBackup a `BackupArn` of another table, KMS's ReEncrypt a
+// `DestinationKeyId`. A deny of `prod/*` never saw them (docs/security.md, class 70). So every string
+// a request's parameters hold — but the item, message and secret data a request carries, which no
+// service reads as a name — goes to deny and review rules as a name it mentions (policy-decider.ts),
+// in every spelling that may name a resource (policy/aws-resource-names.ts). Allow rules do not look at
+// them: an allow still needs the request's own resource.
+
+/** More strings than this, or nesting deeper, and deny and review rules on resources match. */
+export const MAX_MENTIONS = 2000;
+const MAX_DEPTH = 64;
+const MAX_LENGTH = 2048;
+
+/**
+ * Parameters that carry data, not names: DynamoDB items, keys and expression values, a secret's value,
+ * messages and records, a parameter's value, plaintext and ciphertext, tags and descriptions.
+ */
+const DATA_KEYS: ReadonlySet<string> = new Set([
+  'Item',
+  'Key',
+  'Keys',
+  'ExclusiveStartKey',
+  'ExpressionAttributeValues',
+  'ExpressionAttributeNames',
+  'ConditionExpression',
+  'KeyConditionExpression',
+  'FilterExpression',
+  'ProjectionExpression',
+  'UpdateExpression',
+  'Statement',
+  'Parameters',
+  'SecretString',
+  'SecretBinary',
+  'MessageBody',
+  'MessageAttributes',
+  'MessageAttribute',
+  'MessageSystemAttributes',
+  'Message',
+  'Subject',
+  'Data',
+  'Records',
+  'logEvents',
+  'Value',
+  'Plaintext',
+  'CiphertextBlob',
+  'Tags',
+  'Tag',
+  'TagList',
+  'tags',
+  'Description',
+  'description',
+]);
+
+/** The strings of a JSON request's body outside its data, or `too-many`. */
+export function mentionsInJson(body: Record<string, unknown>): readonly string[] | 'too-many' {
+  const out: string[] = [];
+  const walk = (v: unknown, depth: number): boolean => {
+    if (depth > MAX_DEPTH) return false;
+    if (typeof v === 'string') {
+      if (v.length <= MAX_LENGTH) out.push(v);
+      else out.push(v.slice(0, MAX_LENGTH));
+      return out.length <= MAX_MENTIONS;
+    }
+    if (Array.isArray(v)) return v.every((x) => walk(x, depth + 1));
+    if (v !== null && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+        if (DATA_KEYS.has(k)) continue;
+        if (!walk(x, depth + 1)) return false;
+      }
+    }
+    return out.length <= MAX_MENTIONS;
+  };
+  return walk(body, 0) ? dedupe(out) : 'too-many';
+}
+
+/** The values of a query request's parameters outside its data (`MessageBody`, `Tags.member.1.Value`…), or `too-many`. */
+export function mentionsInQuery(params: ReadonlyMap<string, string>): readonly string[] | 'too-many' {
+  const out: string[] = [];
+  for (const [name, value] of params) {
+    if (name === 'Action' || name === 'Version') continue;
+    if (name.split('.').some((part) => DATA_KEYS.has(part))) continue;
+    out.push(value.length <= MAX_LENGTH ? value : value.slice(0, MAX_LENGTH));
+    if (out.length > MAX_MENTIONS) return 'too-many';
+  }
+  return dedupe(out);
+}
+
+function dedupe(xs: readonly string[]): string[] {
+  return [...new Set(xs.filter((x) => x !== ''))];
+}
+
+/**
+ * The name prefixes a request reads every resource under, where it selects them rather than names
+ * them: SSM's GetParametersByPath reads (and decrypts) every parameter under its `Path`, and Secrets
+ * Manager's BatchGetSecretValue with `Filters` every secret whose name, description or tags match
+ * (prefix matches, not case-sensitive: `''`, any name). Deny and review rules on resources match a
+ * request that may read one of theirs (policy-decider.ts).
+ */
+export function selectionsInJson(
+  operation: string,
+  body: Record<string, unknown>,
+): readonly string[] | undefined {
+  if (operation === 'ssm:GetParametersByPath') {
+    const path = body['Path'];
+    return [typeof path === 'string' ? path : ''];
+  }
+  if (operation === 'secretsmanager:BatchGetSecretValue' && body['Filters'] !== undefined) return [''];
+  return undefined;
+}

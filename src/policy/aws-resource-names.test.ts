@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { compileAwsResources, mayMatchUnder, resourceNames } from './aws-resource-names.js';
+
+describe('resourceNames (class 70)', () => {
+  it('reads the name an ARN of the request’s own service gives, for certain', () => {
+    expect(
+      resourceNames('secretsmanager', 'arn:aws:secretsmanager:us-east-1:1:secret:prod/db-AbCdEf'),
+    ).toEqual({
+      certain: ['arn:aws:secretsmanager:us-east-1:1:secret:prod/db-AbCdEf', 'prod/db-AbCdEf'],
+      possible: ['prod/db'],
+    });
+    expect(
+      resourceNames('dynamodb', 'arn:aws:dynamodb:eu-west-1:1:table/secrets/stream/2026').certain,
+    ).toContain('secrets');
+    expect(resourceNames('kms', 'arn:aws:kms:us-east-1:1:alias/prod').certain).toContain('alias/prod');
+    expect(resourceNames('kms', 'arn:aws:kms:us-east-1:1:key/1234').certain).toContain('1234');
+    expect(resourceNames('ssm', 'arn:aws:ssm:us-east-1:1:parameter/prod/db').certain).toContain('/prod/db');
+    expect(resourceNames('ssm', 'arn:aws:ssm:us-east-1:1:parameter/plain').certain).toContain('plain');
+    expect(resourceNames('logs', 'arn:aws:logs:us-east-1:1:log-group:/app/prod:*').certain).toContain(
+      '/app/prod',
+    );
+    expect(resourceNames('iam', 'arn:aws:iam::1:role/service/admin').certain).toContain('admin');
+    expect(resourceNames('sns', 'arn:aws:sns:us-east-1:1:alerts').certain).toContain('alerts');
+  });
+
+  it('reads Lambda’s partial and qualified names and SQS queue URLs', () => {
+    expect(resourceNames('lambda', '123456789012:function:prod-fn:3').certain).toContain('prod-fn');
+    expect(resourceNames('lambda', 'prod-fn:live').certain).toContain('prod-fn');
+    expect(resourceNames('lambda', 'arn:aws:lambda:us-east-1:1:function:prod-fn:$LATEST').certain).toContain(
+      'prod-fn',
+    );
+    expect(resourceNames('sqs', 'https://sqs.us-east-1.amazonaws.com/123456789012/prod-q').certain).toContain(
+      'prod-q',
+    );
+    expect(resourceNames('sqs', '123456789012/prod-q').certain).toContain('prod-q');
+  });
+
+  it('takes an ARN of another service as a name it may have, not for certain', () => {
+    const n = resourceNames('dynamodb', 'arn:aws:kinesis:us-east-1:1:stream/orders');
+    expect(n.certain).toEqual(['arn:aws:kinesis:us-east-1:1:stream/orders']);
+    expect(n.possible).toContain('orders');
+  });
+});
+
+describe('compileAwsResources (class 70)', () => {
+  it('an allow matches certain spellings only; a deny matches possible ones too', () => {
+    const m = compileAwsResources(['prod/db']);
+    const arn = 'arn:aws:secretsmanager:us-east-1:1:secret:prod/db-AbCdEf';
+    expect(m.allows('secretsmanager', arn)).toBe(false);
+    expect(m.restricts('secretsmanager', arn)).toBe(true);
+    expect(m.allows('secretsmanager', 'arn:aws:secretsmanager:us-east-1:1:secret:prod/db')).toBe(true);
+  });
+
+  it('a pattern written as an ARN also matches by name: exact when any region and account', () => {
+    const any = compileAwsResources(['arn:aws:dynamodb:*:*:table/secrets']);
+    expect(any.allows('dynamodb', 'secrets')).toBe(true);
+    expect(any.restricts('dynamodb', 'secrets')).toBe(true);
+    expect(any.restricts('dynamodb', 'orders')).toBe(false);
+    // Another service's request does not take the table's name.
+    expect(any.allows('sqs', 'secrets')).toBe(false);
+    const pinned = compileAwsResources(['arn:aws:dynamodb:us-east-1:111122223333:table/secrets']);
+    expect(pinned.allows('dynamodb', 'secrets')).toBe(false);
+    expect(pinned.restricts('dynamodb', 'secrets')).toBe(true);
+    // IAM's advice for secrets, `-??????`: a deny also sees the secret asked for by name.
+    const suffixed = compileAwsResources(['arn:aws:secretsmanager:*:*:secret:prod/db-??????']);
+    expect(suffixed.restricts('secretsmanager', 'prod/db')).toBe(true);
+    expect(suffixed.allows('secretsmanager', 'prod/db')).toBe(false);
+    // S3 ARNs name bucket/key as Gatehouse does.
+    expect(compileAwsResources(['arn:aws:s3:::vault/*']).allows('s3', 'vault/k')).toBe(true);
+  });
+
+  it('a selection by prefix is restricted when a denied name may be under it', () => {
+    const m = compileAwsResources(['/prod/*']);
+    expect(m.restrictsUnder('ssm', '/prod')).toBe(true);
+    expect(m.restrictsUnder('ssm', '/')).toBe(true);
+    expect(m.restrictsUnder('ssm', '')).toBe(true);
+    expect(m.restrictsUnder('ssm', '/dev')).toBe(false);
+    expect(mayMatchUnder('a*b', 'axxxx')).toBe(true);
+    expect(mayMatchUnder('abc', 'ab')).toBe(true);
+    expect(mayMatchUnder('abc', 'abd')).toBe(false);
+  });
+});
