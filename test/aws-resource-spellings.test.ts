@@ -29,6 +29,8 @@ const policies = [
       // First: a parameter's ARN may also be read as `prod/db` (by deny rules), and the first deny wins.
       { id: 'no-prod-params', effect: 'deny' as const, match: { awsResources: ['/prod/*'] } },
       { id: 'no-prod-secrets', effect: 'deny' as const, match: { awsResources: ['prod/*'] } },
+      // RDS keeps identifiers in lower case: `PROD-DB` is `prod-db`.
+      { id: 'no-prod-db', effect: 'deny' as const, match: { awsResources: ['prod-db'] } },
       // Written as an ARN: it must see a request that names the table by name.
       {
         id: 'no-secrets-table',
@@ -53,6 +55,7 @@ const policies = [
             'ssm:GetParametersByPath',
             'ssm:GetParameter',
             'dynamodb:GetItem',
+            'rds:DescribeDBInstances',
           ],
         },
       },
@@ -61,7 +64,8 @@ const policies = [
 ];
 
 function denied(r: Reply, rule: string): void {
-  expect(r.status, r.text).toBe(400);
+  // JSON-protocol services answer a refusal with 400, query-protocol ones with 403, as AWS does.
+  expect([400, 403], r.text).toContain(r.status);
   expect(r.text).toContain('AccessDenied');
   expect(r.text).toContain(rule);
 }
@@ -92,6 +96,27 @@ describe.skipIf(!hasMoto())(
         method: 'POST',
         headers: req.headers,
         body: text,
+      });
+      return { status: res.statusCode, text: await res.body.text() };
+    }
+    async function query(service: string, form: string): Promise<Reply> {
+      const u = new URL(gw.endpoint('aws'));
+      const signer = new SignatureV4({ credentials: agent, region: 'us-east-1', service, sha256: Sha256 });
+      const type = 'application/x-www-form-urlencoded; charset=utf-8';
+      const req = await signer.sign(
+        new HttpRequest({
+          method: 'POST',
+          hostname: u.hostname,
+          port: Number(u.port),
+          path: '/',
+          headers: { host: u.host, 'content-type': type },
+          body: form,
+        }),
+      );
+      const res = await request(`${gw.endpoint('aws')}/`, {
+        method: 'POST',
+        headers: req.headers,
+        body: form,
       });
       return { status: res.statusCode, text: await res.body.text() };
     }
@@ -141,6 +166,18 @@ describe.skipIf(!hasMoto())(
           Item: { id: { S: '1' }, v: { S: `row of ${TableName}` } },
         });
       }
+      const rds = await request(`${moto.url}/`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
+          authorization:
+            'AWS4-HMAC-SHA256 Credential=AKIDSEED/20260101/us-east-1/rds/aws4_request, SignedHeaders=host, Signature=00',
+        },
+        body:
+          'Action=CreateDBInstance&Version=2014-10-31&DBInstanceIdentifier=prod-db&Engine=postgres' +
+          '&DBInstanceClass=db.t3.micro&MasterUsername=admin1&MasterUserPassword=secret123',
+      });
+      expect(rds.statusCode, await rds.body.text()).toBe(200);
       gw = await startHttpTestGateway({
         env: { ...process.env, GW_REAL_SECRET_73: `RealSecret${randomBytes(15).toString('hex')}` },
         connections: {
@@ -154,7 +191,7 @@ describe.skipIf(!hasMoto())(
                 accessKeyId: 'AKIAGATEWAYREAL00073',
                 secretAccessKey: { env: 'GW_REAL_SECRET_73' },
               },
-              endpoints: { secretsmanager: moto.url, ssm: moto.url, dynamodb: moto.url },
+              endpoints: { secretsmanager: moto.url, ssm: moto.url, dynamodb: moto.url, rds: moto.url },
             },
           },
         },
@@ -231,6 +268,14 @@ describe.skipIf(!hasMoto())(
       const other = await ddb('GetItem', { TableName: 'app-orders', Key: key });
       expect(other.status, other.text).toBe(200);
       expect(other.text).toContain('row of app-orders');
+    });
+
+    it('an RDS instance denied by name is refused in another case, which RDS reads as the same', async () => {
+      const form = (id: string) => `Action=DescribeDBInstances&Version=2014-10-31&DBInstanceIdentifier=${id}`;
+      denied(await query('rds', form('prod-db')), 'no-prod-db');
+      const upper = await query('rds', form('PROD-DB'));
+      expect(upper.text, 'prod-db was described as PROD-DB').not.toContain('<DBInstanceIdentifier>prod-db');
+      denied(upper, 'no-prod-db');
     });
   },
 );

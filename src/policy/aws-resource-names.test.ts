@@ -79,4 +79,14 @@ describe('compileAwsResources (class 70)', () => {
     expect(mayMatchUnder('abc', 'ab')).toBe(true);
     expect(mayMatchUnder('abc', 'abd')).toBe(false);
   });
+
+  it('a deny matches IAM and RDS names in any case; an allow, as written', () => {
+    const m = compileAwsResources(['admin', 'arn:aws:iam::*:role/Deploy*']);
+    expect(m.restricts('iam', 'ADMIN')).toBe(true);
+    expect(m.restricts('iam', 'deploy-prod')).toBe(true);
+    expect(m.restricts('rds', 'Admin')).toBe(true);
+    expect(m.allows('iam', 'ADMIN')).toBe(false);
+    // DynamoDB and Secrets Manager names are case-sensitive.
+    expect(m.restricts('dynamodb', 'ADMIN')).toBe(false);
+  });
 });

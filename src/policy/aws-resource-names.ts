@@ -188,6 +188,8 @@ interface DerivedPattern {
   readonly name: Matcher;
   /** The name pattern as written. */
   readonly glob: string;
+  /** The name pattern in lower case, for services whose names are not distinguished by case. */
+  readonly folded: Matcher;
 }
 
 /** Whether some name starting with `prefix` matches the glob `pattern` (`*` spans anything). */
@@ -209,8 +211,16 @@ export interface AwsResourceMatch {
   restrictsUnder(service: string | undefined, prefix: string): boolean;
 }
 
+/**
+ * Services whose names are not distinguished by case: IAM's users, groups, roles, policies and
+ * instance profiles ("names are not distinguished by case"), and identifiers RDS, Redshift and
+ * ElastiCache keep in lower case (`PROD-DB` is `prod-db`). Deny and review rules match them folded.
+ */
+const CASELESS_SERVICES: ReadonlySet<string> = new Set(['iam', 'rds', 'redshift', 'elasticache']);
+
 export function compileAwsResources(raw: readonly string[]): AwsResourceMatch {
   const globs = raw.map(compileCaseSensitiveGlob);
+  const foldedGlobs = raw.map((p) => compileCaseSensitiveGlob(p.toLowerCase()));
   // Name patterns an ARN pattern gives: exact when its region and account are any (then the name
   // pattern means the same thing), else for deny and review only.
   const exact: DerivedPattern[] = [];
@@ -221,7 +231,7 @@ export function compileAwsResources(raw: readonly string[]): AwsResourceMatch {
     const service = compileCaseSensitiveGlob(parts[2] ?? '*');
     if (parts.length < 6) {
       // `arn:aws:secretsmanager:*`: a trailing `*` spans the rest; anything else names no resource.
-      if (p.endsWith('*')) exact.push({ service, name: () => true, glob: '*' });
+      if (p.endsWith('*')) exact.push({ service, name: () => true, glob: '*', folded: () => true });
       continue;
     }
     const anyWhere = (x: string) => x === '*' || x === '';
@@ -233,9 +243,14 @@ export function compileAwsResources(raw: readonly string[]): AwsResourceMatch {
         svc === '*'
           ? { certain: [afterType(resource) ?? resource], possible: [] as string[] }
           : namesFromArnResource(svc, resource);
-      for (const glob of n.certain) target.push({ service, name: compileCaseSensitiveGlob(glob), glob });
-      for (const glob of n.possible)
-        conservative.push({ service, name: compileCaseSensitiveGlob(glob), glob });
+      const derived = (glob: string): DerivedPattern => ({
+        service,
+        name: compileCaseSensitiveGlob(glob),
+        glob,
+        folded: compileCaseSensitiveGlob(glob.toLowerCase()),
+      });
+      for (const glob of n.certain) target.push(derived(glob));
+      for (const glob of n.possible) conservative.push(derived(glob));
     }
   }
   const byName = (list: readonly DerivedPattern[], service: string | undefined, name: string): boolean =>
@@ -250,9 +265,14 @@ export function compileAwsResources(raw: readonly string[]): AwsResourceMatch {
     },
     restricts(service, resource) {
       const names = resourceNames(service, resource);
+      const fold = service !== undefined && CASELESS_SERVICES.has(service);
       for (const name of [...names.certain, ...names.possible]) {
         if (globs.some((g) => g(name)) || byName(exact, service, name) || byName(conservative, service, name))
           return true;
+        if (!fold) continue;
+        const lower = name.toLowerCase();
+        if (foldedGlobs.some((g) => g(lower))) return true;
+        if ([...exact, ...conservative].some((d) => d.service(service) && d.folded(lower))) return true;
       }
       return false;
     },
