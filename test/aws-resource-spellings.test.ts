@@ -216,12 +216,14 @@ describe.skipIf(!hasMoto())(
       const partial = await sm('GetSecretValue', { SecretId: `${ARN}prod/db` });
       expect(partial.text, 'prod/db was read by its ARN').not.toContain('prod-value');
       denied(partial, 'no-prod-secrets');
+      expect(partial.text).toContain(`on ${ARN}prod/db is refused`);
       denied(await sm('GetSecretValue', { SecretId: `${ARN}prod/db-AbCdEf` }), 'no-prod-secrets');
     });
 
     it('a denied secret in BatchGetSecretValue, named in SecretIdList or selected by Filters, is refused', async () => {
       const list = await sm('BatchGetSecretValue', { SecretIdList: ['dev/x', 'prod/db'] });
       expect(list.text, 'prod/db was read through SecretIdList').not.toContain('prod-value');
+      expect(list.text).toContain('on a name in its parameters is refused by rule no-prod-secrets');
       denied(list, 'no-prod-secrets');
       const filtered = await sm('BatchGetSecretValue', { Filters: [{ Key: 'name', Values: ['prod'] }] });
       expect(filtered.text, 'prod/db was read through a name filter').not.toContain('prod-value');

@@ -407,13 +407,21 @@ function httpMatches(r: CompiledRule, a: HttpAction): boolean {
  * (docs/security.md, class 70).
  */
 function awsResourcesMatch(r: CompiledRule, m: AwsResourceMatch, a: HttpAction): boolean {
+  return awsResourceHit(r, m, a) !== undefined;
+}
+
+/** What a rule on resources matched in the request, in words (for its message), or undefined. */
+function awsResourceHit(r: CompiledRule, m: AwsResourceMatch, a: HttpAction): string | undefined {
   const service = a.operation === undefined ? undefined : a.operation.slice(0, a.operation.indexOf(':'));
-  if (r.effect === 'allow') return a.resource !== undefined && m.allows(service, a.resource);
-  if (a.resource !== undefined && m.restricts(service, a.resource)) return true;
-  if (a.selects?.some((prefix) => m.restrictsUnder(service, prefix))) return true;
-  if (a.mentions === undefined) return false;
-  if (a.mentions === 'too-many') return true;
-  return a.mentions.some((name) => m.restricts(service, name));
+  if (r.effect === 'allow')
+    return a.resource !== undefined && m.allows(service, a.resource) ? a.resource : undefined;
+  if (a.resource !== undefined && m.restricts(service, a.resource)) return a.resource;
+  const under = a.selects?.find((prefix) => m.restrictsUnder(service, prefix));
+  if (under !== undefined) return under === '' ? 'whatever it selects' : `what it selects under ${under}`;
+  if (a.mentions === undefined) return undefined;
+  if (a.mentions === 'too-many') return 'more names than Gatehouse checks';
+  // Not the name itself: a parameter's value is only shown where the record shows the request.
+  return a.mentions.some((name) => m.restricts(service, name)) ? 'a name in its parameters' : undefined;
 }
 
 function httpWhat(a: HttpAction): string {
@@ -497,6 +505,11 @@ function evaluateHttpRequest(
     }
   }
   const what = httpWhat(action);
+  // A rule on resources says which one it saw: the request's own, or a name it mentions.
+  const onWhat = (r: CompiledRule): string => {
+    const hit = r.awsResources === undefined ? undefined : awsResourceHit(r, r.awsResources, action);
+    return hit === undefined ? what : `${what} on ${hit.length > 200 ? `${hit.slice(0, 200)}…` : hit}`;
+  };
   const custom = (r: CompiledRule, text: string): string =>
     fillCustomMessage(text, {
       kind: what,
@@ -509,7 +522,7 @@ function evaluateHttpRequest(
     return deny(
       firstDeny.id,
       firstDeny.message === undefined
-        ? httpMessage('deny', firstDeny.id, what, 'hold', false, action.connection)
+        ? httpMessage('deny', firstDeny.id, onWhat(firstDeny), 'hold', false, action.connection)
         : custom(firstDeny, firstDeny.message),
     );
   }
@@ -542,7 +555,14 @@ function evaluateHttpRequest(
       ruleId: firstReview.id,
       message:
         firstReview.message === undefined
-          ? httpMessage('review', firstReview.id, what, firstReview.mode, false, action.connection)
+          ? httpMessage(
+              'review',
+              firstReview.id,
+              onWhat(firstReview),
+              firstReview.mode,
+              false,
+              action.connection,
+            )
           : custom(firstReview, firstReview.message),
       mode: firstReview.mode,
       ...(firstReview.approval === undefined ? {} : { approvalRule: firstReview.approval }),
