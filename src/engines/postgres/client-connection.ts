@@ -23,7 +23,7 @@ import {
   pinnedSetting,
   PINNED_SETTINGS,
 } from '../../sql/postgres/pinned-settings.js';
-import { MEANING_SETTINGS } from '../../sql/postgres/setting-risks.js';
+import { isMeaningSetting } from '../../sql/postgres/setting-risks.js';
 import {
   BackendCode,
   FrameReader,
@@ -52,6 +52,7 @@ import {
   RESERVED_PREFIX,
   newPendingObjects,
   notePending,
+  ANY_CUSTOM_SETTING,
   runsHiddenCode,
   strictest,
   type PendingObjects,
@@ -1224,14 +1225,14 @@ export class ClientConnection {
     if (decision.effect !== 'review') return decision;
     const names = [
       ...new Set([
-        ...this.state.uncertainSettings(MEANING_SETTINGS),
-        ...unknown.filter((n) => n === '*' || MEANING_SETTINGS.has(n)),
+        ...this.state.uncertainSettings(isMeaningSetting),
+        ...unknown.filter((n) => n === '*' || isMeaningSetting(n)),
       ]),
     ];
     if (names.length === 0 && !inFlight) return decision;
     const which = names.includes('*')
       ? 'every setting (one was changed by a name Gatehouse could not read)'
-      : names.join(', ');
+      : names.map((n) => (n === ANY_CUSTOM_SETTING ? 'any custom (prefix.name) setting' : n)).join(', ');
     return {
       effect: 'deny',
       ruleId: UNKNOWN_SETTING_RULE,

@@ -11,7 +11,7 @@ import type { SessionObjectRef, SettingChange, SqlStatement } from '../../core/s
 import type { ColumnDescription } from '../../wire/postgres/index.js';
 import type { ResolvedColumnRef } from '../../masking/result-masker.js';
 import type { Run } from './response-tracker.js';
-import { MEANING_SETTINGS } from '../../sql/postgres/setting-risks.js';
+import { isCustomSetting, MEANING_SETTINGS } from '../../sql/postgres/setting-risks.js';
 
 /**
  * Names Gatehouse gives its upstream objects start so; a client SQL statement naming a prepared
@@ -36,6 +36,12 @@ export interface StateLimits {
  */
 const HIDDEN_CODE: ReadonlySet<string> = new Set(['procedural', 'unknown', 'admin']);
 
+/**
+ * In ProtocolState's uncertain settings: any custom `prefix.name` setting, whose names Gatehouse does
+ * not know (code it cannot see into may have set one). Only RESET ALL makes them known again.
+ */
+export const ANY_CUSTOM_SETTING = '*.';
+
 /** True when running any of these statements may run code Gatehouse cannot see into. */
 export function runsHiddenCode(statements: readonly (SqlStatement | undefined)[]): boolean {
   for (const st of statements) if (hidesCode(st)) return true;
@@ -49,12 +55,31 @@ export function runsHiddenCode(statements: readonly (SqlStatement | undefined)[]
  */
 export function hidesCode(st: SqlStatement | undefined): boolean {
   if (st === undefined) return false;
+  if (setsCustomSettingsOnly(st)) return false;
   for (const c of st.categories) {
     if (!HIDDEN_CODE.has(c)) continue;
     if (c !== 'unknown' || !st.sessionObjects?.some((r) => r.kind === 'prepared' && r.op === 'use'))
       return true;
   }
   return false;
+}
+
+/**
+ * A SET or RESET of custom `prefix.name` settings to values Gatehouse reads: `admin` for policy, but
+ * it runs no code (an extension's assign hook is the extension's own), and the values are bound to
+ * approvals like any meaning-changing setting's (class 71). Treating it as code Gatehouse cannot see
+ * into made every later statement needing approval refused until RESET ALL undid it.
+ */
+function setsCustomSettingsOnly(st: SqlStatement): boolean {
+  if (!/^(?:set|reset) /.test(st.kind)) return false;
+  if (st.categories.length !== 1 || st.categories[0] !== 'admin') return false;
+  if (st.settings === undefined || st.settings.length === 0) return false;
+  return st.settings.every(
+    (c) =>
+      isCustomSetting(c.name) &&
+      !c.name.startsWith('*') &&
+      (c.via === 'reset' || (c.via === 'set' && c.value !== undefined)),
+  );
 }
 
 export interface StatementEntry {
@@ -185,6 +210,7 @@ export class ProtocolState {
     // Such code can change settings too (set_config, SET in a function body); the server reports
     // only a few of them, so the others that change a statement's meaning are no longer known.
     for (const name of MEANING_SETTINGS) this.markUncertain(name);
+    this.markUncertain(ANY_CUSTOM_SETTING);
   }
 
   /**
@@ -582,10 +608,10 @@ export class ProtocolState {
    * The settings among `relevant` (or any, when one changed without a readable name) whose value
    * upstream Gatehouse cannot tell; empty when it knows every one.
    */
-  uncertainSettings(relevant: ReadonlySet<string>): string[] {
+  uncertainSettings(relevant: (name: string) => boolean): string[] {
     if (this.uncertain.size === 0) return [];
     if (this.uncertain.has('*')) return ['*'];
-    return [...this.uncertain].filter((n) => relevant.has(n)).sort();
+    return [...this.uncertain].filter((n) => relevant(n)).sort();
   }
 
   /**

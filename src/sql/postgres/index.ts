@@ -8,7 +8,7 @@ export {
   type PostgresClassifier,
   type PostgresClassifierOptions,
 } from './postgres-classifier.js';
-export { MEANING_SETTINGS, meaningSettings } from './setting-risks.js';
+export { MEANING_SETTINGS, isMeaningSetting, meaningSettings } from './setting-risks.js';
 export {
   createLineageAnalyzer,
   type CatalogNeeds,

@@ -195,12 +195,27 @@ export const MEANING_SETTINGS: ReadonlySet<string> = new Set([
   'gin_fuzzy_search_limit',
 ]);
 
+/**
+ * A custom `prefix.name` setting: an application's (`app.tenant`, which row-level security policies
+ * and functions read with current_setting) or an extension's. What it changes Gatehouse cannot know,
+ * so each is bound to an approval as the listed ones are (docs/security.md, class 71).
+ */
+export function isCustomSetting(name: string): boolean {
+  return name.includes('.');
+}
+
+/** Whether changing `name` may change what a statement means or computes (MEANING_SETTINGS, custom ones). */
+export function isMeaningSetting(name: string): boolean {
+  const lower = name.toLowerCase();
+  return MEANING_SETTINGS.has(lower) || isCustomSetting(lower);
+}
+
 /** The settings among `all` (lower-case names) that change meaning, sorted by name. */
 export function meaningSettings(all: Readonly<Record<string, string>>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name of Object.keys(all).sort()) {
     const lower = name.toLowerCase();
-    if (MEANING_SETTINGS.has(lower)) out[lower] = all[name]!;
+    if (isMeaningSetting(lower)) out[lower] = all[name]!;
   }
   return out;
 }
