@@ -41,6 +41,7 @@ import { loadOrCreateHostKey } from './engines/ssh/ssh-keys.js';
 import { buildSshConnectionSettings, type SshConnectionSettings } from './engines/ssh/ssh-settings.js';
 import { createPrivateKeyFile } from './secrets/private-key-file.js';
 import { Gate } from './gate/gate.js';
+import { agentAudienceOf } from './identity/agent-audiences.js';
 import { AwsAccessKeyResolver, createAuthenticator, type BuiltAuthenticator } from './identity/index.js';
 import { createLogger } from './logger.js';
 import { createPolicyDecider } from './policy/index.js';
@@ -351,6 +352,8 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     dataDir: config.dataDir,
     tokenStore: store,
     logger,
+    // A token issued for the MCP resource is held by an MCP client: an agent's (class 90).
+    oidc: { agentAudience: agentAudienceOf(() => currentConfig) },
   });
   // Metrics (docs/operations.md): the gate, its ports and the listeners record through these; the
   // do-nothing registry stands in when they are off.

@@ -67,6 +67,12 @@ export interface OidcAuthenticatorOptions {
   readonly allowInsecureHttp?: boolean;
   /** Clock for exp/nbf checks (tests). */
   readonly now?: () => Date;
+  /**
+   * Audiences whose tokens are handed to agents' clients (the MCP resource: an MCP client obtains
+   * its token by OAuth for it). A token naming one is an agent's, whatever person it names and
+   * whatever its claims say: it never approves, signs in to the console or reads the records.
+   */
+  readonly agentAudience?: (aud: string) => boolean;
 }
 
 interface IssuerState {
@@ -88,8 +94,8 @@ function isLoopback(url: URL): boolean {
 
 export class OidcAuthenticator implements Authenticator {
   readonly #issuers = new Map<string, IssuerState>();
-  readonly #opts: Required<Omit<OidcAuthenticatorOptions, 'logger' | 'now'>> &
-    Pick<OidcAuthenticatorOptions, 'logger' | 'now'>;
+  readonly #opts: Required<Omit<OidcAuthenticatorOptions, 'logger' | 'now' | 'agentAudience'>> &
+    Pick<OidcAuthenticatorOptions, 'logger' | 'now' | 'agentAudience'>;
 
   constructor(issuers: readonly OidcIssuerConfig[], options: OidcAuthenticatorOptions = {}) {
     this.#opts = {
@@ -100,6 +106,7 @@ export class OidcAuthenticator implements Authenticator {
       allowInsecureHttp: options.allowInsecureHttp ?? false,
       logger: options.logger,
       now: options.now,
+      agentAudience: options.agentAudience,
     };
     for (const config of issuers) {
       if (this.#issuers.has(config.issuer))
@@ -165,15 +172,29 @@ export class OidcAuthenticator implements Authenticator {
       subject: subjectFromClaim(readClaim(payload, cfg.subjectClaim)),
       groups: groupsFromClaim(readClaim(payload, cfg.groupsClaim)),
       tokenKind: 'oidc',
-      agent: cfg.agentClaim
-        ? agentFromClaim(readClaim(payload, cfg.agentClaim.claim), cfg.agentClaim.value)
-        : false,
+      agent:
+        this.#heldByAgentClient(payload.aud) ||
+        (cfg.agentClaim
+          ? agentFromClaim(readClaim(payload, cfg.agentClaim.claim), cfg.agentClaim.value)
+          : false),
       issuer: cfg.issuer,
       ...(person !== undefined ? { person } : {}),
       ...(typeof payload.jti === 'string' ? { tokenId: payload.jti } : {}),
       ...(typeof payload.exp === 'number' ? { expiresAt: new Date(payload.exp * 1000) } : {}),
     };
     return identity;
+  }
+
+  /**
+   * Whether the (verified) audience names a resource whose tokens agents' clients hold. The person
+   * who signed in for such a token delegated it to a program: the token carries that person's name
+   * but an agent holds it, so it is an agent's (docs/security.md, class 90).
+   */
+  #heldByAgentClient(aud: unknown): boolean {
+    const isAgents = this.#opts.agentAudience;
+    if (!isAgents) return false;
+    const values = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
+    return values.some((a) => typeof a === 'string' && isAgents(a));
   }
 
   #checkUrl(url: URL, issuer: string, what: string): void {
