@@ -50,7 +50,7 @@ beforeAll(async () => {
     scopes: ['openid', 'gatehouse'],
     claims: { openid: ['sub'] },
     findAccount: (_ctx: unknown, sub: string) => ({ accountId: sub, claims: () => ({ sub }) }),
-    extraTokenClaims: () => ({ groups: ['dba', 'testers'] }),
+    extraTokenClaims: () => ({ groups: ['dba'] }),
     features: {
       devInteractions: { enabled: true },
       resourceIndicators: {
@@ -78,7 +78,17 @@ beforeAll(async () => {
       listeners: { postgres: { address: '127.0.0.1:0' }, http: { address: '127.0.0.1:0' } },
       identity: { oidc: [{ issuer, audience: [PEOPLE, RESOURCE], groupsClaim: 'groups' }] },
       mcp: { resource: RESOURCE, audience: RESOURCE },
-      approvals: { rules: { dba: { approverGroups: ['dba'], holdTimeout: '20s' } } },
+      approvals: {
+        rules: { dba: { approverGroups: ['dba'], holdTimeout: '20s' } },
+        // No policy lets a dba onto `app`: this grant does, for the principal it is approved for.
+        grants: {
+          incident: {
+            connections: ['app'],
+            approval: 'dba',
+            rules: [{ id: 'incident-all', effect: 'allow', match: {} }],
+          },
+        },
+      },
     },
   });
 });
@@ -214,6 +224,41 @@ describe('a token handed to an MCP client is an agent', { timeout: 60_000 }, () 
     } finally {
       await held.end().catch(() => undefined);
     }
+  });
+
+  it("does not share the person's access grant", async () => {
+    const aliceToken = await accessTokenFor('gatehouse-cli', PEOPLE);
+    const mcpToken = await accessTokenFor('claude-code', RESOURCE);
+    const bob = await gw.token({ subject: 'bob', groups: ['dba'] });
+    const asked = await api(gw, aliceToken, 'POST', '/api/access-requests', {
+      connection: 'app',
+      for: '1h',
+      reason: 'INC-1: fix the balance by hand',
+    });
+    expect(asked.status).toBe(201);
+    expect((await api(gw, bob, 'POST', `/api/approvals/${asked.body.request.id}/approve`, {})).status).toBe(
+      200,
+    );
+    const run = async (token: string): Promise<string> => {
+      const c = gw.client(token);
+      try {
+        await c.connect();
+        return String((await c.query('SELECT balance FROM accounts WHERE id = 1')).rowCount);
+      } catch (e) {
+        return (e as Error).message;
+      } finally {
+        await c.end().catch(() => undefined);
+      }
+    };
+    // Alice's grant is in force for her (within the grants' refresh)…
+    let mine = '';
+    for (let i = 0; i < 50 && mine !== '1'; i++) {
+      mine = await run(aliceToken);
+      if (mine !== '1') await sleep(100);
+    }
+    expect(mine).toBe('1');
+    // …and not for the agent that holds a token in her name.
+    expect(await run(mcpToken)).not.toBe('1');
   });
 
   it('still serves the MCP endpoint, as an agent', async () => {

@@ -34,7 +34,13 @@ export interface AccessGrantsOptions {
   readonly refreshIntervalMs?: number;
 }
 
-const key = (subject: string, issuer: string) => `${issuer}\u0000${subject}`;
+/**
+ * Whose grant it is: the principal, and whether it is an agent. A token an MCP client holds names the
+ * person who signed in for it but is an agent's (docs/security.md, class 90): a grant approved for
+ * the person is not the agent's, nor the other way round.
+ */
+const key = (subject: string, issuer: string, agent: boolean) =>
+  `${issuer}\u0000${subject}\u0000${agent ? 'agent' : 'person'}`;
 
 /** Keeps the active grants in memory (the policy decider is synchronous) and layers them on policy. */
 export class AccessGrants {
@@ -82,7 +88,7 @@ export class AccessGrants {
           const next = new Map<string, ActiveGrant[]>();
           for (const r of rows) {
             if (!r.grantName || !r.validUntil) continue;
-            const k = key(r.requester.subject, r.requester.issuer);
+            const k = key(r.requester.subject, r.requester.issuer, r.requester.agent);
             const list = next.get(k) ?? [];
             list.push({
               id: r.id,
@@ -108,7 +114,7 @@ export class AccessGrants {
   /** Grant names active now for this principal on this connection (sorted). */
   activeFor(identity: Identity, connection: string): string[] {
     const now = this.#now();
-    const list = this.#active.get(key(identity.subject, identity.issuer)) ?? [];
+    const list = this.#active.get(key(identity.subject, identity.issuer, identity.agent)) ?? [];
     return [
       ...new Set(list.filter((g) => g.connection === connection && g.until > now).map((g) => g.grant)),
     ].sort();

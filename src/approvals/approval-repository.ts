@@ -178,13 +178,13 @@ export class ApprovalRepository {
   }
 
   /**
-   * Takes one use of an approved defer request for this exact hash and principal, given under this
+   * Takes one use of an approved defer request for this exact hash and principal (agent or not), given under this
    * approval rule, atomically: the update only succeeds while uses remain and the approval is still
    * valid. Returns the request used.
    */
   async consumeDeferApproval(
     hash: string,
-    principal: { subject: string; issuer: string; connection: string },
+    principal: { subject: string; issuer: string; agent: boolean; connection: string },
     ruleName: string,
     now: Date,
   ): Promise<ApprovalRequest | undefined> {
@@ -198,6 +198,8 @@ export class ApprovalRepository {
       .where('rule_name', '=', ruleName)
       .where('subject', '=', principal.subject)
       .where('issuer', '=', principal.issuer)
+      // An approval given to a person is not used by an agent of the same name, nor the reverse.
+      .where('agent', '=', principal.agent ? 1 : 0)
       .where('connection', '=', principal.connection)
       .where('valid_until', '>', t)
       .orderBy('decided_at', 'asc')

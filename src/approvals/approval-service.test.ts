@@ -308,6 +308,38 @@ describe('ApprovalService', () => {
   });
 });
 
+describe("an agent with a person's name (class 90)", () => {
+  it('does not use a deferred approval given to the person', async () => {
+    const s = service();
+    const dana = id('dana', ['dev']);
+    const danaAgent = id('dana', ['dev'], true);
+    const ask = (who: Identity, n: number) =>
+      s.request({
+        identity: who,
+        sessionId: `sess-dana-${n}`,
+        statementId: `sess-dana-${n}:1`,
+        action: action('UPDATE t SET dana = 1'),
+        decision: review('two', 'defer'),
+        signal: new AbortController().signal,
+      });
+    const first = await ask(dana, 1);
+    expect(first.approved).toBe(false);
+    for (const who of ['ann', 'bob'])
+      expect(
+        (await s.decide(first.requestId!, principalOf(id(who, ['dba'])), 'approve', { via: 'api' })).ok,
+      ).toBe(true);
+    // The approval is the person's: the agent holding a token in her name is reviewed anew…
+    const agentRun = await ask(danaAgent, 2);
+    expect(agentRun.approved).toBe(false);
+    expect(agentRun.requestId).not.toBe(first.requestId);
+    // …and the person's one use is still there for her.
+    expect(await ask(dana, 3)).toMatchObject({ approved: true });
+    clock += 31 * 60_000;
+    await s.sweep();
+    await s.close();
+  });
+});
+
 describe('passwords in statements', () => {
   it('stores and records the request with the password redacted, and hashes the exact text', async () => {
     const s = service();
