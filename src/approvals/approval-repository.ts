@@ -344,6 +344,26 @@ export class ApprovalRepository {
     return rows.length;
   }
 
+  /**
+   * Requests this principal opened since `since`, whatever became of them (at most `cap` are
+   * counted): a client that withdraws each request it opens is not bounded by its pending ones.
+   */
+  async countOpenedSince(
+    principal: { subject: string; issuer: string },
+    since: Date,
+    cap: number,
+  ): Promise<number> {
+    const rows = await this.db
+      .selectFrom('approval_requests')
+      .select('id')
+      .where('subject', '=', principal.subject)
+      .where('issuer', '=', principal.issuer)
+      .where('created_at', '>', since.getTime())
+      .limit(cap)
+      .execute();
+    return rows.length;
+  }
+
   /** Ids of pending requests whose time is up. */
   async overdue(now: Date, limit = 200): Promise<string[]> {
     const rows = await this.db

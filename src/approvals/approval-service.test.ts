@@ -52,6 +52,7 @@ const config: ApprovalsConfig = {
     },
   },
   maxPendingPerPrincipal: 20,
+  maxRequestsPerMinute: 1000,
   notifiers: {},
   grants: {
     ops: {

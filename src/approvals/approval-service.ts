@@ -452,9 +452,20 @@ export class ApprovalService implements Approver {
    */
   async #tooManyPending(p: Pick<ApprovalPrincipal, 'subject' | 'issuer'>): Promise<string | undefined> {
     const max = this.#deps.config().maxPendingPerPrincipal;
-    const n = await this.#deps.repository.countPending(p, this.#now(), max);
-    if (n < max) return undefined;
-    return `Gatehouse: ${describePrincipal(p)} already has ${max} approval requests waiting (approvals.maxPendingPerPrincipal), so no new one was opened and nothing was run; wait for those to be decided or to expire.`;
+    const now = this.#now();
+    const n = await this.#deps.repository.countPending(p, now, max);
+    if (n >= max)
+      return `Gatehouse: ${describePrincipal(p)} already has ${max} approval requests waiting (approvals.maxPendingPerPrincipal), so no new one was opened and nothing was run; wait for those to be decided or to expire.`;
+    // Pending ones alone do not bound a client that withdraws each request it opens (a held
+    // statement cancelled at once): each would still cost a preview and a notice to every channel.
+    const perMinute = this.#deps.config().maxRequestsPerMinute;
+    const recent = await this.#deps.repository.countOpenedSince(
+      p,
+      new Date(now.getTime() - 60_000),
+      perMinute,
+    );
+    if (recent < perMinute) return undefined;
+    return `Gatehouse: ${describePrincipal(p)} opened ${perMinute} approval requests in the last minute (approvals.maxRequestsPerMinute), so no new one was opened and nothing was run; try again in a minute.`;
   }
 
   /** Tells the engine that the action now waits on this request (it tells its client). */

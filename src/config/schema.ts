@@ -554,6 +554,15 @@ export const approvalsSchema = z
       .describe(
         'most pending requests one principal may have at once; past it, what needs approval is refused without a new request',
       ),
+    maxRequestsPerMinute: z
+      .number()
+      .int()
+      .min(1)
+      .max(10_000)
+      .default(30)
+      .describe(
+        'most approval requests one principal may open in any 60 s, withdrawn and decided ones included; past it, what needs approval is refused without a new request',
+      ),
     notifiers: z
       .strictObject({
         webhook: z
