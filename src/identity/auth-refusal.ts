@@ -21,6 +21,7 @@ export const REFUSAL = {
   audience: 'token audience not accepted',
   typ: 'token type not accepted',
   noSubject: 'token has no subject',
+  unverifiedSubject: 'token subject is an e-mail address its provider has not verified',
   badGroups: 'token groups claim is malformed',
   badAgent: 'token agent claim is malformed',
   revoked: 'token revoked',

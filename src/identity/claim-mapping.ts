@@ -76,6 +76,10 @@ export function personFromClaims(
   personClaim: string | undefined,
 ): string | undefined {
   if (personClaim !== undefined) return normalisePerson(readClaim(claims, personClaim));
-  const verified = claims.email_verified === true || claims.email_verified === 'true';
-  return verified ? normalisePerson(claims.email) : undefined;
+  return emailVerified(claims) ? normalisePerson(claims.email) : undefined;
+}
+
+/** The provider vouches for the `email` claim (`email_verified` true, or the string "true"). */
+export function emailVerified(claims: Readonly<Record<string, unknown>>): boolean {
+  return claims.email_verified === true || claims.email_verified === 'true';
 }

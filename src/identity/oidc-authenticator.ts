@@ -24,6 +24,7 @@ import type { Authenticator, Logger } from '../core/ports.js';
 import { authFailed, refusalFromJose, REFUSAL } from './auth-refusal.js';
 import {
   agentFromClaim,
+  emailVerified,
   groupsFromClaim,
   personFromClaims,
   readClaim,
@@ -167,9 +168,13 @@ export class OidcAuthenticator implements Authenticator {
     }
 
     const cfg = state.config;
+    const subject = subjectFromClaim(readClaim(payload, cfg.subjectClaim));
+    // An e-mail address is the subject only as its provider vouches for it: an unverified one is
+    // whatever the user typed, possibly someone else's (docs/security.md, class 92).
+    if (cfg.subjectClaim === 'email' && !emailVerified(payload)) throw authFailed(REFUSAL.unverifiedSubject);
     const person = personFromClaims(payload, cfg.personClaim);
     const identity: Identity = {
-      subject: subjectFromClaim(readClaim(payload, cfg.subjectClaim)),
+      subject,
       groups: groupsFromClaim(readClaim(payload, cfg.groupsClaim)),
       tokenKind: 'oidc',
       agent:
