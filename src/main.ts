@@ -352,7 +352,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     dataDir: config.dataDir,
     tokenStore: store,
     logger,
-    // A token issued for the MCP resource is held by an MCP client: an agent's (class 90).
+    // A token issued for the MCP resource is held by an MCP client: an agent's (class 72).
     oidc: { agentAudience: agentAudienceOf(() => currentConfig) },
   });
   // Metrics (docs/operations.md): the gate, its ports and the listeners record through these; the

@@ -36,7 +36,7 @@ export interface AccessGrantsOptions {
 
 /**
  * Whose grant it is: the principal, and whether it is an agent. A token an MCP client holds names the
- * person who signed in for it but is an agent's (docs/security.md, class 90): a grant approved for
+ * person who signed in for it but is an agent's (docs/security.md, class 72): a grant approved for
  * the person is not the agent's, nor the other way round.
  */
 const key = (subject: string, issuer: string, agent: boolean) =>

@@ -309,7 +309,7 @@ describe('ApprovalService', () => {
   });
 });
 
-describe("an agent with a person's name (class 90)", () => {
+describe("an agent with a person's name (class 72)", () => {
   it('does not use a deferred approval given to the person', async () => {
     const s = service();
     const dana = id('dana', ['dev']);

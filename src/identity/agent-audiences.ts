@@ -3,7 +3,7 @@
 // signs in there, and the client receives an access token for the MCP resource (RFC 8707). The token
 // names the person, but the program holds it: an agent prompted by anything it reads can present it
 // anywhere the gateway accepts the issuer's tokens. So a token naming the MCP resource is an agent's
-// identity on every surface (docs/security.md, class 90): it runs what the person's agents may run,
+// identity on every surface (docs/security.md, class 72): it runs what the person's agents may run,
 // and it never approves, signs in to the console or reads the records.
 
 import type { GatehouseConfig } from '../config/schema.js';

@@ -170,7 +170,7 @@ export class OidcAuthenticator implements Authenticator {
     const cfg = state.config;
     const subject = subjectFromClaim(readClaim(payload, cfg.subjectClaim));
     // An e-mail address is the subject only as its provider vouches for it: an unverified one is
-    // whatever the user typed, possibly someone else's (docs/security.md, class 92).
+    // whatever the user typed, possibly someone else's (docs/security.md, class 74).
     if (cfg.subjectClaim === 'email' && !emailVerified(payload)) throw authFailed(REFUSAL.unverifiedSubject);
     const person = personFromClaims(payload, cfg.personClaim);
     const identity: Identity = {
@@ -193,7 +193,7 @@ export class OidcAuthenticator implements Authenticator {
   /**
    * Whether the (verified) audience names a resource whose tokens agents' clients hold. The person
    * who signed in for such a token delegated it to a program: the token carries that person's name
-   * but an agent holds it, so it is an agent's (docs/security.md, class 90).
+   * but an agent holds it, so it is an agent's (docs/security.md, class 72).
    */
   #heldByAgentClient(aud: unknown): boolean {
     const isAgents = this.#opts.agentAudience;
