@@ -394,6 +394,8 @@ export class SqlResultMasker implements ResultMasker {
    */
   maskFields(fields: Record<string, string>, kind: 'error' | 'notice' = 'error'): boolean {
     if (this.plan?.withhold !== undefined && this.withholdText(fields, kind, this.plan.withhold)) return true;
+    const reached = this.rowOfOtherTable(fields, kind);
+    if (reached !== undefined && this.withholdText(fields, kind, reached)) return true;
     let changed = false;
     const code = fields.C ?? '';
     if ((code.startsWith('22') || code.startsWith('23')) && this.readsRuledTable()) {
@@ -446,6 +448,32 @@ export class SqlResultMasker implements ResultMasker {
     fields.M = `Gatehouse withheld the text of this ${kind} (SQLSTATE ${code}${conditionName(code)}): ${why}`;
     this.tally.add(ERROR_TEXT_TAG);
     return true;
+  }
+
+  /**
+   * A constraint's error names the relation whose row it checked (fields s and t), and its DETAIL
+   * quotes that row (`Failing row contains (…)`, `Key (…)=(…)`). That relation need not be one the
+   * statement names: a foreign key's ON UPDATE CASCADE or ON DELETE SET NULL, a trigger, or partition
+   * routing writes rows of other tables, so `UPDATE accounts SET code = 'closed'` failed with a row of
+   * a ruled table in clear. Why the text is withheld when the row may hold a masked value: its table
+   * may have column rules, or the statement did not name it (its parents, which the rules may name,
+   * are not known here). Undefined when the message names no relation or one the statement names
+   * that no rule covers.
+   */
+  private rowOfOtherTable(fields: Record<string, string>, kind: 'error' | 'notice'): string | undefined {
+    const table = fields.t;
+    if (!this.p.hasRules || table === undefined) return undefined;
+    const schema = fields.s;
+    const full = schema === undefined ? table : `${schema}.${table}`;
+    if (this.p.coversTable(schema, table))
+      return `the ${kind} is about a row of ${full}, a table with column rules, and its text could quote a masked value`;
+    const named =
+      this.action.kind === 'sql' &&
+      this.action.statement.tables.some(
+        (t) => t.name === table && (t.schema === undefined || schema === undefined || t.schema === schema),
+      );
+    if (named) return undefined;
+    return `the ${kind} is about a row of ${full}, which the statement writes without naming it (a foreign key's cascade, a trigger, a partition), and its text could quote a masked value`;
   }
 
   private readsRuledTable(): boolean {

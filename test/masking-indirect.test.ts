@@ -1,0 +1,157 @@
+// Masked values reaching a masked client by a way the statement's own text does not show (docs/
+// security.md classes 70–72), through the real wire against a real PostgreSQL: a constraint error
+// about a row of a table the statement reaches without naming it (a foreign key's cascade, a
+// trigger), a value derived from a masked column written into a hashed column and read back as its
+// hash, and the statement texts of other sessions in pg_stat_activity.
+
+import { readFileSync } from 'node:fs';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { PolicyConfig } from '../src/config/policy-schema.js';
+import { defaultAgentPolicies } from '../src/policy/index.js';
+import { startTestGateway, type TestGateway } from './testkit/gateway.js';
+
+const SEED = readFileSync(new URL('../src/demo/seed.sql', import.meta.url), 'utf8');
+
+const TOKENS = ['zebraQuokkaToken77xx', 'zebraQuokkaToken88yy', 'zebraQuokkaToken99zz'];
+
+const EXTRA = `
+  CREATE TABLE accounts (code text PRIMARY KEY);
+  INSERT INTO accounts VALUES ('a1'), ('a2'), ('a3');
+  CREATE TABLE vault (
+    id int PRIMARY KEY,
+    acct text NOT NULL REFERENCES accounts (code) ON UPDATE CASCADE ON DELETE SET NULL,
+    token text NOT NULL,
+    CHECK (acct <> 'closed')
+  );
+  INSERT INTO vault VALUES (1, 'a1', '${TOKENS[0]}'), (2, 'a2', '${TOKENS[1]}'), (3, 'a3', '${TOKENS[2]}');
+  -- A trigger on a table without rules that writes a row of a ruled one.
+  CREATE TABLE audit_events (id serial PRIMARY KEY, what text);
+  CREATE FUNCTION touch_vault() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN UPDATE vault SET acct = 'closed' WHERE id = 3; RETURN NEW; END $$;
+  CREATE TRIGGER audit_touch AFTER INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION touch_vault();
+`;
+
+const MASKING = {
+  style: 'redact',
+  columns: [
+    { column: 'public.customers.card_number', style: 'partial', tag: 'card_number' },
+    { column: 'public.customers.email', style: 'hash', tag: 'customer_email' },
+    { column: 'public.customers.phone', style: 'redact', tag: 'customer_phone' },
+    { column: 'public.api_keys.secret', style: 'redact', tag: 'api_secret' },
+    { column: 'public.vault.token', style: 'redact', tag: 'vault_token' },
+  ],
+};
+
+/** A person whose results are masked and who may run anything (writes included). */
+const MASKED_PERSON: PolicyConfig = {
+  id: 'masked-people',
+  subjects: { groups: ['analysts'] },
+  connections: ['app'],
+  rules: [{ id: 'analysts-all-masked', effect: 'allow', match: {}, mask: true }],
+};
+
+let gw: TestGateway;
+beforeAll(async () => {
+  gw = await startTestGateway({
+    superUrl: inject('pgUrl'),
+    policies: [...defaultAgentPolicies(['app'], { mask: true }), MASKED_PERSON],
+    setupSql: SEED + EXTRA,
+    extra: { masking: MASKING },
+  });
+});
+afterAll(async () => gw?.stop());
+
+interface Tapped {
+  readonly client: pg.Client;
+  /** Everything received since the last call, as text. */
+  readonly take: () => string;
+}
+
+async function connect(groups: string[], agent: boolean, subject: string): Promise<Tapped> {
+  const client = gw.client(await gw.token({ subject, groups, agent }));
+  const chunks: Buffer[] = [];
+  client.on('notice', () => undefined);
+  await client.connect();
+  (client as unknown as { connection: { stream: NodeJS.ReadableStream } }).connection.stream.on(
+    'data',
+    (d: Buffer) => chunks.push(d),
+  );
+  return { client, take: () => Buffer.concat(chunks.splice(0)).toString('latin1') };
+}
+
+type Outcome =
+  | { readonly ok: true; readonly rows: Record<string, unknown>[] }
+  | { readonly ok: false; readonly error: pg.DatabaseError };
+
+async function attempt(t: Tapped, sql: string | pg.QueryConfig): Promise<Outcome> {
+  try {
+    const r = await t.client.query(sql);
+    return { ok: true, rows: r.rows as Record<string, unknown>[] };
+  } catch (e) {
+    return { ok: false, error: e as pg.DatabaseError };
+  }
+}
+
+/** The simple protocol, then the extended protocol with text and with binary results. */
+const modes = (sql: string): (string | pg.QueryConfig)[] => [
+  sql,
+  { text: sql, queryMode: 'extended' } as pg.QueryConfig,
+  { text: sql, queryMode: 'extended', binary: true } as pg.QueryConfig,
+];
+
+function expectNone(bytes: string, values: readonly string[], label: string): void {
+  for (const v of values) {
+    expect(bytes.includes(v), `${label} leaked ${v}`).toBe(false);
+    expect(bytes.includes(v.slice(0, 8)), `${label} leaked part of ${v}`).toBe(false);
+  }
+}
+
+describe('class 70: a constraint error about a row of a table the statement does not name', () => {
+  it('a foreign key cascade, SET NULL and a trigger: the text is withheld, the SQLSTATE kept', async () => {
+    const person = await connect(['analysts'], false, 'ana');
+    try {
+      for (const [sql, code] of [
+        // ON UPDATE CASCADE rewrites vault.acct; the CHECK fails on vault's row: before, DETAIL was
+        // `Failing row contains (1, closed, zebraQuokkaToken77xx).`
+        ["UPDATE accounts SET code = 'closed' WHERE code = 'a1'", '23514'],
+        // ON DELETE SET NULL into a NOT NULL column: `Failing row contains (2, null, zebraQuokka…)`.
+        ["DELETE FROM accounts WHERE code = 'a2'", '23502'],
+        // A trigger writes vault: the same error, from a statement that names only audit_events.
+        ["INSERT INTO audit_events (what) VALUES ('x')", '23514'],
+      ] as const) {
+        for (const q of modes(sql)) {
+          person.take();
+          const o = await attempt(person, q);
+          expectNone(person.take(), TOKENS, sql);
+          expect(o.ok, sql).toBe(false);
+          if (!o.ok) {
+            expect(o.error.code, sql).toBe(code);
+            expect(o.error.message, sql).toMatch(/^Gatehouse withheld the text of this error \(SQLSTATE /);
+            expect(o.error.message, sql).toContain('public.vault');
+            expect(o.error.detail, sql).toBeUndefined();
+          }
+        }
+      }
+      // Inside a transaction, as in autocommit.
+      await person.client.query('BEGIN');
+      person.take();
+      const o = await attempt(person, "UPDATE accounts SET code = 'closed' WHERE code = 'a1'");
+      expectNone(person.take(), TOKENS, 'in a transaction');
+      expect(!o.ok && o.error.detail).toBeFalsy();
+      await person.client.query('ROLLBACK');
+      // Errors about a row of the table the statement names, which no rule covers, keep their text.
+      const dup = await attempt(person, "INSERT INTO accounts VALUES ('a1')");
+      expect(!dup.ok && dup.error.detail).toBe('Key (code)=(a1) already exists.');
+      const chk = await attempt(
+        person,
+        "INSERT INTO orders (customer_id, order_no, amount, status) VALUES (1, 'o-x', 1, 'bogus')",
+      );
+      expect(!chk.ok && chk.error.message).toBe(
+        'new row for relation "orders" violates check constraint "orders_status_check"',
+      );
+    } finally {
+      await person.client.end();
+    }
+  });
+});
