@@ -155,3 +155,36 @@ describe('class 70: a constraint error about a row of a table the statement does
     }
   });
 });
+
+describe('class 71: a derived value written into a hashed column', () => {
+  it('is refused: read back, its hash would be a dictionary of its pieces', async () => {
+    const person = await connect(['analysts'], false, 'ana');
+    try {
+      for (const sql of [
+        // Before: allowed; `SELECT email … WHERE id = 1` then gave hmac('a@x.io') exactly when the
+        // address starts with `a`, comparable with the hash of a chosen 'a@x.io' in another row.
+        "UPDATE customers SET email = substr(email, 1, 1) || '@x.io' WHERE id = 1",
+        'UPDATE customers SET email = lower(email) WHERE id = 1',
+        'UPDATE customers SET email = secret FROM api_keys WHERE api_keys.id = 1 AND customers.id = 1',
+        "INSERT INTO customers (name, email) SELECT 'n', left(email, 3) || '@y.io' FROM customers WHERE id = 2",
+      ]) {
+        const o = await attempt(person, sql);
+        expect(o.ok, sql).toBe(false);
+        if (!o.ok) {
+          expect(o.error.code, sql).toBe('42501');
+          expect(o.error.detail, sql).toContain('masking-write');
+        }
+      }
+      // The column's own value unchanged, or a chosen value, may still go in (it is hashed whole).
+      for (const sql of [
+        'UPDATE customers SET email = email WHERE id = 1',
+        "UPDATE customers SET email = 'someone@example.org' WHERE id = 99",
+      ]) {
+        const o = await attempt(person, sql);
+        expect(o.ok, `${sql}: ${o.ok ? '' : o.error.message}`).toBe(true);
+      }
+    } finally {
+      await person.client.end();
+    }
+  });
+});

@@ -218,6 +218,12 @@ export class LineageRules {
       if (style === 'partial') {
         const same = v.direct && targets.some((t) => v.sources.some((s) => name(s) === name(t)));
         if (!same) return what;
+      } else if (style === 'hash' && !v.direct) {
+        // `hash` shows the hash of what is stored: a value the client shaped from a masked one
+        // (`substr(email, 1, 1)`) would read back as the hash of its piece, a dictionary of
+        // characters, as a derived result column would be (it is redacted, never hashed, for that
+        // reason). Only a masked column's value unchanged may go in.
+        return what;
       } else if (strength(style) < strength(best.style)) return what;
     }
     return undefined;

@@ -1257,7 +1257,9 @@ class Analysis {
       }
     }
     for (const [column, flows] of written) {
-      const flow = union(flows);
+      // One column's value unchanged stays direct (the masking rules let it go back into a column
+      // masked as strongly, a hashed or partial one included); anything else is derived.
+      const flow = merge(flows);
       const targets: string[] = [];
       for (const rel of targetRels) {
         targets.push(key(rel.schema, rel.name, column));
