@@ -188,3 +188,61 @@ describe('class 71: a derived value written into a hashed column', () => {
     }
   });
 });
+
+describe("class 72: other sessions' statement texts", () => {
+  /** A value written by the DBA into a masked column, in a statement of its own. */
+  const NEW_SECRET = 'yakWombatSecret4242';
+
+  it('pg_stat_activity.query is masked like a column rule; the functions behind it are untraceable', async () => {
+    const dba = await connect(['dba'], false, 'dana');
+    const agent = await connect(['ai-agents'], true, 'claude');
+    const person = await connect(['analysts'], false, 'ana');
+    try {
+      // The DBA's session stays idle with this as its last statement.
+      await dba.client.query(`UPDATE api_keys SET secret = '${NEW_SECRET}' WHERE id = 4`);
+      for (const who of [agent, person]) {
+        for (const q of modes('SELECT pid, state, query FROM pg_stat_activity')) {
+          who.take();
+          const o = await attempt(who, q);
+          expectNone(who.take(), [NEW_SECRET], 'pg_stat_activity');
+          expect(o.ok).toBe(true);
+          if (o.ok) {
+            expect(o.rows.length).toBeGreaterThan(1);
+            for (const r of o.rows) expect(r.query).toBe('[REDACTED:statement_text]');
+          }
+        }
+        for (const sql of [
+          'SELECT a.* FROM pg_catalog.pg_stat_activity a',
+          'SELECT upper(query) FROM pg_stat_activity',
+          'SELECT to_jsonb(a) FROM pg_stat_activity a',
+          'SELECT query FROM pg_stat_get_activity(NULL)',
+          'SELECT pg_stat_get_backend_activity(s) FROM pg_stat_get_backend_idset() s',
+          "SELECT pid FROM pg_stat_activity WHERE query LIKE '%yakWombat%'",
+          'COPY (SELECT query FROM pg_stat_activity) TO STDOUT',
+        ]) {
+          for (const q of modes(sql)) {
+            if (sql.startsWith('COPY') && typeof q !== 'string') continue;
+            who.take();
+            await attempt(who, q);
+            expectNone(who.take(), [NEW_SECRET], sql);
+          }
+        }
+      }
+      // The agent: the functions are untraceable (refused), a predicate on the text is held.
+      const f = await attempt(agent, 'SELECT query FROM pg_stat_get_activity(NULL)');
+      expect(!f.ok && f.error.detail).toContain('masking-lineage-unproven');
+      const p = await attempt(agent, "SELECT pid FROM pg_stat_activity WHERE query LIKE '%yak%'");
+      expect(!p.ok && p.error.detail).toContain('masking-predicate');
+      // Monitoring without the texts is untouched.
+      const m = await attempt(agent, 'SELECT pid, state, wait_event FROM pg_stat_activity');
+      expect(m.ok).toBe(true);
+      // The DBA (no mask obligation) still sees the texts.
+      const d = await attempt(dba, 'SELECT query FROM pg_stat_activity');
+      expect(d.ok && d.rows.some((r) => String(r.query).includes('pg_stat_activity'))).toBe(true);
+    } finally {
+      await dba.client.end();
+      await agent.client.end();
+      await person.client.end();
+    }
+  });
+});

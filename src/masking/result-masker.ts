@@ -126,6 +126,18 @@ const MIN_CARD_DIGITS = 13;
 /** The shortest text a built-in detector can hit (`a@b.cd`); custom detectors and dictionaries: any. */
 const MIN_BUILTIN_FINDING = 6;
 
+/**
+ * Columns of system views that show the statement texts of other sessions: a DBA's `UPDATE api_keys
+ * SET secret = '…'` stays in `pg_stat_activity.query` while that session is idle (and `ALTER ROLE …
+ * PASSWORD '…'` with it). They are not columns any rule of the operator names, and no detector
+ * recognises what a column rule protects, so a profile with column rules masks them as a rule would
+ * (`[REDACTED:statement_text]`). The functions behind the view are untraceable (column-lineage.ts).
+ */
+export const STATEMENT_TEXT_TAG = 'statement_text';
+const STATEMENT_TEXT_RULES: readonly ColumnRule[] = [
+  { column: 'pg_catalog.pg_stat_activity.query', style: 'redact', tag: STATEMENT_TEXT_TAG },
+];
+
 /** A profile compiled once per configuration: detector sets, style chooser, column rule matcher. */
 class CompiledProfile {
   readonly set: DetectorSet;
@@ -154,7 +166,10 @@ class CompiledProfile {
     this.maxCellBytes = maxCellBytes;
     this.oversizeText = `[WITHHELD: value larger than masking.maxCellBytes (${maxCellBytes} bytes)]`;
     this.chooser = styleChooser(profile);
-    this.match = createColumnMatcher(profile.columns);
+    // With column rules, the statement texts other sessions sent are masked too (after the profile's
+    // own rules, which win): they quote what was written into masked columns and more.
+    const columns = profile.columns.length > 0 ? [...profile.columns, ...STATEMENT_TEXT_RULES] : [];
+    this.match = createColumnMatcher(columns);
     for (const rule of profile.columns) {
       if (rule.detectors)
         this.ruleSets.set(rule, createDetectorSet(detectorSetConfigFor(profile, inputs, rule.detectors)));
@@ -165,7 +180,7 @@ class CompiledProfile {
     const alwaysRun = profile.detectors.custom.length > 0 || profile.detectors.dictionaries.length > 0;
     this.minScan = alwaysRun ? 1 : MIN_BUILTIN_FINDING;
     this.minDigits = alwaysRun ? 1 : MIN_CARD_DIGITS;
-    this.tableRules = profile.columns.map((r) => {
+    this.tableRules = columns.map((r) => {
       const parts = r.column.split('.');
       while (parts.length < 3) parts.unshift('*');
       return {

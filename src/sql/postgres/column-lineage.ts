@@ -115,6 +115,10 @@ const DYNAMIC_FUNCTIONS: ReadonlySet<string> = new Set([
   'pg_logical_slot_peek_changes',
   'pg_logical_slot_get_binary_changes',
   'pg_logical_slot_peek_binary_changes',
+  // The statement texts of other sessions (pg_stat_activity.query, masked in system views' place by
+  // result-masker.ts): what other sessions wrote, not a column.
+  'pg_stat_get_activity',
+  'pg_stat_get_backend_activity',
 ]);
 
 /** Languages of pg_catalog functions Gatehouse trusts to compute only from their arguments. */
