@@ -1,8 +1,9 @@
 // Masked values reaching a masked client by a way the statement's own text does not show (docs/
-// security.md classes 70–72), through the real wire against a real PostgreSQL: a constraint error
+// security.md classes 70–73), through the real wire against a real PostgreSQL: a constraint error
 // about a row of a table the statement reaches without naming it (a foreign key's cascade, a
 // trigger), a value derived from a masked column written into a hashed column and read back as its
-// hash, and the statement texts of other sessions in pg_stat_activity.
+// hash, the statement texts of other sessions in pg_stat_activity, and a value derived from a column
+// whose rule scans with chosen detectors.
 
 import { readFileSync } from 'node:fs';
 import type pg from 'pg';
@@ -30,6 +31,10 @@ const EXTRA = `
   CREATE FUNCTION touch_vault() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN UPDATE vault SET acct = 'closed' WHERE id = 3; RETURN NEW; END $$;
   CREATE TRIGGER audit_touch AFTER INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION touch_vault();
+  -- Columns whose rules scan with the ssn detector (which then also takes the bare 9-digit form).
+  CREATE TABLE hr (id int PRIMARY KEY, notes text, ssn_num bigint);
+  INSERT INTO hr VALUES (1, 'employee ssn 536227384 on file', 536227384), (2, 'nothing', NULL);
+  CREATE TABLE memo (id serial PRIMARY KEY, body text);
 `;
 
 const MASKING = {
@@ -40,6 +45,8 @@ const MASKING = {
     { column: 'public.customers.phone', style: 'redact', tag: 'customer_phone' },
     { column: 'public.api_keys.secret', style: 'redact', tag: 'api_secret' },
     { column: 'public.vault.token', style: 'redact', tag: 'vault_token' },
+    { column: 'public.hr.notes', detectors: ['ssn'] },
+    { column: 'public.hr.ssn_num', detectors: ['ssn'] },
   ],
 };
 
@@ -241,6 +248,60 @@ describe("class 72: other sessions' statement texts", () => {
       expect(d.ok && d.rows.some((r) => String(r.query).includes('pg_stat_activity'))).toBe(true);
     } finally {
       await dba.client.end();
+      await agent.client.end();
+      await person.client.end();
+    }
+  });
+});
+
+describe('class 73: a value derived from a column whose rule scans with chosen detectors', () => {
+  const SSN = '536227384';
+
+  it("is scanned with the rule's detectors too, and may not be written where a read scans with fewer", async () => {
+    const agent = await connect(['ai-agents'], true, 'claude');
+    const person = await connect(['analysts'], false, 'ana');
+    try {
+      for (const who of [agent, person]) {
+        for (const sql of [
+          // Before: each came back with the bare SSN in clear (only `SELECT notes` was scanned with
+          // the rule's ssn detector; anything derived got the content detectors, which do not take
+          // the bare form).
+          "SELECT notes || '' AS v FROM hr WHERE id = 1",
+          'SELECT upper(notes) AS v FROM hr WHERE id = 1',
+          'SELECT notes::varchar(100) AS v FROM hr WHERE id = 1',
+          "SELECT string_agg(notes, ',') AS v FROM hr",
+          'SELECT h::text AS v FROM hr h WHERE id = 1',
+          "SELECT notes AS v FROM hr WHERE id = 1 UNION ALL SELECT 'a'",
+          'SELECT ssn_num + 0 AS v FROM hr WHERE id = 1',
+          'SELECT ssn_num::text AS v FROM hr WHERE id = 1',
+        ]) {
+          for (const q of modes(sql)) {
+            who.take();
+            const o = await attempt(who, q);
+            expect(o.ok, `${sql}: ${o.ok ? '' : o.error.message}`).toBe(true);
+            expect(who.take().includes(SSN), sql).toBe(false);
+          }
+        }
+        // The column itself, as before.
+        const o = await attempt(who, 'SELECT notes FROM hr WHERE id = 1');
+        expect(o.ok && o.rows[0]!.notes).toBe('employee ssn [REDACTED:ssn] on file');
+        // Benign rows of the same column are untouched.
+        const b = await attempt(who, 'SELECT upper(notes) AS v FROM hr WHERE id = 2');
+        expect(b.ok && b.rows[0]!.v).toBe('NOTHING');
+      }
+      // Writing it where a later read would scan with fewer detectors is refused.
+      for (const sql of [
+        'INSERT INTO memo (body) SELECT notes FROM hr',
+        'INSERT INTO memo (body) SELECT upper(notes) FROM hr',
+        'CREATE TEMP TABLE hr_copy AS SELECT notes FROM hr',
+      ]) {
+        const o = await attempt(person, sql);
+        expect(!o.ok && o.error.detail, sql).toContain('masking-write');
+      }
+      // Back into a column scanned the same way: allowed.
+      const ok = await attempt(person, "UPDATE hr SET notes = notes || '' WHERE id = 2");
+      expect(ok.ok).toBe(true);
+    } finally {
       await agent.client.end();
       await person.client.end();
     }

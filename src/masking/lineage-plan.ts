@@ -19,6 +19,11 @@ export type OutputAction =
   | { readonly kind: 'clear' }
   /** One masked column, unchanged (through a view, say): its rule applies in its own style. */
   | { readonly kind: 'rule'; readonly rule: ColumnRule; readonly source: SourceColumn }
+  /**
+   * Derived from columns whose rules only scan (`detectors:`) and from no column masked whole: scanned
+   * with what those rules add to the content detectors (the bare `123456789` SSN of an `ssn` rule).
+   */
+  | { readonly kind: 'scan'; readonly rules: readonly ColumnRule[]; readonly row: boolean }
   /** A whole row of one base table: masked field by field where the origin is known, else whole. */
   | { readonly kind: 'row'; readonly style: MaskStyle; readonly tag: string }
   /** Derived from masked columns (or unproven): masked whole. */
@@ -87,6 +92,16 @@ export class LineageRules {
     return undefined;
   }
 
+  /** The rules of these sources that scan with chosen detectors instead of masking whole. */
+  private scanRules(sources: readonly SourceColumn[]): ColumnRule[] {
+    const out: ColumnRule[] = [];
+    for (const s of sources) {
+      const r = this.match(s.schema, s.table, s.column);
+      if (r?.detectors && !out.includes(r)) out.push(r);
+    }
+    return out;
+  }
+
   /** The strongest rule among the masked sources. */
   private strongest(sources: readonly SourceColumn[]): { style: MaskStyle; tag: string } | undefined {
     let best: { style: MaskStyle; tag: string } | undefined;
@@ -111,7 +126,12 @@ export class LineageRules {
       return CLEAR;
     }
     const best = this.strongest(v.sources);
-    if (!best) return CLEAR;
+    if (!best) {
+      // The detectors a scan-only rule names follow its column into what is derived from it, as a
+      // whole rule does (`upper(notes)` is scanned as `notes` is).
+      const scanning = this.scanRules(v.sources);
+      return scanning.length > 0 ? { kind: 'scan', rules: scanning, row: v.row === true } : CLEAR;
+    }
     // A transformed value cannot be shown in part safely (the last four of a slice are other digits),
     // nor hashed: the hash of a value the client shapes at will is a dictionary (`substr(email, 1, 1)`
     // hashes as `left(email, 0) || 'a'` does, so each character is found by comparing). Only the
@@ -207,7 +227,7 @@ export class LineageRules {
   private writeProblem(targets: readonly SourceColumn[], v: ValueLineage): string | undefined {
     if (v.unproven !== undefined) return `a value Gatehouse cannot trace (${v.unproven})`;
     const best = this.strongest(v.sources);
-    if (!best) return undefined;
+    if (!best) return this.scanWriteProblem(targets, v);
     const m = this.firstMasked(v.sources)!;
     const what = `a value derived from masked column ${name(m.source)} (rule ${m.rule.tag ?? 'column'})`;
     const targetRules = targets.map((t) => this.wholeRule(t));
@@ -225,6 +245,27 @@ export class LineageRules {
         // reason). Only a masked column's value unchanged may go in.
         return what;
       } else if (strength(style) < strength(best.style)) return what;
+    }
+    return undefined;
+  }
+
+  /**
+   * Writing a value derived from columns whose rules only scan: the target must be scanned with at
+   * least their detectors (or masked whole), or a later read of it would scan with fewer (a bare SSN
+   * that only the rule's `ssn` recognises would come back in clear).
+   */
+  private scanWriteProblem(targets: readonly SourceColumn[], v: ValueLineage): string | undefined {
+    const scanning = this.scanRules(v.sources);
+    if (scanning.length === 0) return undefined;
+    const needed = new Set(scanning.flatMap((r) => r.detectors ?? []));
+    const source = v.sources.find((s) => this.match(s.schema, s.table, s.column) === scanning[0])!;
+    const what = `a value derived from column ${name(source)} (rule ${scanning[0]!.tag ?? 'column'}, scanned with ${[...needed].join(', ')})`;
+    if (targets.length === 0) return what;
+    for (const t of targets) {
+      const r = this.match(t.schema, t.table, t.column);
+      if (r === undefined) return what;
+      const d = r.detectors;
+      if (d !== undefined && [...needed].some((n) => !d.includes(n))) return what;
     }
     return undefined;
   }

@@ -144,6 +144,12 @@ class CompiledProfile {
   readonly chooser: (detector: string) => MaskStyle;
   readonly match: (schema: string, table: string, column: string) => ColumnRule | undefined;
   readonly ruleSets = new Map<ColumnRule, DetectorSet>();
+  /**
+   * The content detectors with the bare `123456789` SSN, for values derived from a column whose rule
+   * scans with `ssn` (a rule's own set only narrows the content set otherwise); undefined when no
+   * rule does.
+   */
+  readonly bareSsnSet: DetectorSet | undefined;
   readonly jsonKeys: readonly string[];
   readonly hasRules: boolean;
   /** Column rules as they apply to a statement's lineage (lineage-plan.ts). */
@@ -174,6 +180,9 @@ class CompiledProfile {
       if (rule.detectors)
         this.ruleSets.set(rule, createDetectorSet(detectorSetConfigFor(profile, inputs, rule.detectors)));
     }
+    this.bareSsnSet = profile.columns.some((r) => r.detectors?.includes('ssn'))
+      ? createDetectorSet({ ...detectorSetConfigFor(profile, inputs), bareSsn: true })
+      : undefined;
     this.jsonKeys = profile.jsonKeys;
     this.hasRules = profile.columns.length > 0;
     this.lineage = new LineageRules(this.match, this.chooser);
@@ -531,6 +540,20 @@ export class SqlResultMasker implements ResultMasker {
     const binary = c.format === 1;
     if (a === undefined || a.kind === 'clear') return this.columnOp(c, row);
     if (a.kind === 'rule') return this.valueOp(c.typeOid, binary, this.ruleAction(a.rule), row);
+    if (a.kind === 'scan') {
+      // A whole row as is keeps its fields' own rules; anything else derived from a scan-only
+      // column is scanned with the content detectors and what its rules add.
+      const src = c.source;
+      if (a.row && c.tableOid !== 0 && src !== undefined && src !== 'unresolved' && src.column === '')
+        return this.columnOp(c, row);
+      const bare = a.rules.some((r) => r.detectors?.includes('ssn')) ? this.p.bareSsnSet : undefined;
+      return this.valueOp(
+        c.typeOid,
+        binary,
+        { kind: 'scan', set: bare ?? this.p.set, minScan: 1, minDigits: 1 },
+        row,
+      );
+    }
     if (a.kind === 'row') {
       const src = c.source;
       if (
