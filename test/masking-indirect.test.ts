@@ -1,9 +1,9 @@
 // Masked values reaching a masked client by a way the statement's own text does not show (docs/
-// security.md classes 70–73), through the real wire against a real PostgreSQL: a constraint error
+// security.md classes 70–74), through the real wire against a real PostgreSQL: a constraint error
 // about a row of a table the statement reaches without naming it (a foreign key's cascade, a
 // trigger), a value derived from a masked column written into a hashed column and read back as its
-// hash, the statement texts of other sessions in pg_stat_activity, and a value derived from a column
-// whose rule scans with chosen detectors.
+// hash, the statement texts of other sessions in pg_stat_activity, a value derived from a column
+// whose rule scans with chosen detectors, and numbers inside binary records, arrays and ranges.
 
 import { readFileSync } from 'node:fs';
 import type pg from 'pg';
@@ -35,6 +35,9 @@ const EXTRA = `
   CREATE TABLE hr (id int PRIMARY KEY, notes text, ssn_num bigint);
   INSERT INTO hr VALUES (1, 'employee ssn 536227384 on file', 536227384), (2, 'nothing', NULL);
   CREATE TABLE memo (id serial PRIMARY KEY, body text);
+  -- No rule: cards stored as numbers, found by the content detectors.
+  CREATE TABLE pay (id int, card bigint, cardn numeric);
+  INSERT INTO pay VALUES (1, 4111111111111111, 5555555555554444);
 `;
 
 const MASKING = {
@@ -304,6 +307,58 @@ describe('class 73: a value derived from a column whose rule scans with chosen d
     } finally {
       await agent.client.end();
       await person.client.end();
+    }
+  });
+});
+
+describe('class 74: a number inside a binary record, array of records or range', () => {
+  /** The forms a card stored as a number takes on the wire: decimal, int8 and numeric binary. */
+  const CARD = 4111111111111111n;
+  const CARDN = '5555555555554444';
+  const int8Bytes = Buffer.alloc(8);
+  int8Bytes.writeBigInt64BE(CARD);
+  // numeric binary: base-10000 digit groups 5555 5555 5555 4444 (numeric.c numeric_send).
+  const numericDigits = Buffer.from([0x15, 0xb3, 0x15, 0xb3, 0x15, 0xb3, 0x11, 0x5c]);
+
+  it('is decoded by its type and scanned, as in text format', async () => {
+    const agent = await connect(['ai-agents'], true, 'claude');
+    try {
+      for (const sql of [
+        // Before, in binary format: the card's eight bytes (or numeric digit groups) in clear; the
+        // text form of each was masked.
+        'SELECT row(card, 1) AS v FROM pay',
+        'SELECT row(cardn, 1) AS v FROM pay',
+        'SELECT ARRAY[row(card, 1)] AS v FROM pay',
+        'SELECT row(row(card)) AS v FROM pay',
+        'SELECT row(ARRAY[cardn]) AS v FROM pay',
+        // Before, in text format too: int8range and numrange were relayed untouched.
+        'SELECT int8range(card, card + 1) AS v FROM pay',
+        'SELECT numrange(cardn, cardn + 1) AS v FROM pay',
+        'SELECT int8multirange(int8range(card, card + 1)) AS v FROM pay',
+        'SELECT ARRAY[int8range(card, card + 1)] AS v FROM pay',
+      ]) {
+        for (const q of modes(sql)) {
+          agent.take();
+          const o = await attempt(agent, q);
+          const bytes = Buffer.from(agent.take(), 'latin1');
+          expect(o.ok, `${sql}: ${o.ok ? '' : o.error.message}`).toBe(true);
+          for (const form of [Buffer.from(CARD.toString()), Buffer.from(CARDN), int8Bytes, numericDigits])
+            expect(bytes.includes(form), `${sql} (${JSON.stringify(q)})`).toBe(false);
+        }
+      }
+      // Values without a finding are relayed as they are, in both formats.
+      for (const sql of [
+        "SELECT row(1, 'hello') AS v",
+        'SELECT int8range(1, 10) AS v',
+        "SELECT ARRAY[row(1, 'x')] AS v",
+      ]) {
+        for (const q of modes(sql)) {
+          const o = await attempt(agent, q);
+          expect(o.ok && o.rows[0]!.v, sql).not.toBeNull();
+        }
+      }
+    } finally {
+      await agent.client.end();
     }
   });
 });

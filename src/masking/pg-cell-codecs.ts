@@ -202,3 +202,49 @@ export function formatRecordText(fields: readonly (string | null)[]): string {
   });
   return `(${parts.join(',')})`;
 }
+
+/** Range flags (rangetypes.h): empty, and bounds at infinity (no bytes sent for them). */
+const RANGE_EMPTY = 0x01;
+const RANGE_LB_INF = 0x08;
+const RANGE_UB_INF = 0x10;
+
+/**
+ * The bounds of a binary range (rangetypes.c range_send: a flags byte, then each finite bound as
+ * length + bytes in its element type's binary form); undefined when the bytes are not one.
+ */
+export function decodeBinaryRange(b: Buffer): Buffer[] | undefined {
+  if (b.length < 1) return undefined;
+  const flags = b[0] as number;
+  const out: Buffer[] = [];
+  let pos = 1;
+  if ((flags & RANGE_EMPTY) === 0) {
+    for (const inf of [RANGE_LB_INF, RANGE_UB_INF]) {
+      if ((flags & inf) !== 0) continue;
+      if (pos + 4 > b.length) return undefined;
+      const len = b.readInt32BE(pos);
+      pos += 4;
+      if (len < 0 || pos + len > b.length) return undefined;
+      out.push(b.subarray(pos, pos + len));
+      pos += len;
+    }
+  }
+  return pos === b.length ? out : undefined;
+}
+
+/** The ranges of a binary multirange (multirangetypes.c multirange_send: a count, then length + range). */
+export function decodeBinaryMultirange(b: Buffer): Buffer[] | undefined {
+  if (b.length < 4) return undefined;
+  const n = b.readInt32BE(0);
+  if (n < 0 || n > (b.length - 4) / 4) return undefined;
+  const out: Buffer[] = [];
+  let pos = 4;
+  for (let i = 0; i < n; i++) {
+    if (pos + 4 > b.length) return undefined;
+    const len = b.readInt32BE(pos);
+    pos += 4;
+    if (len < 0 || pos + len > b.length) return undefined;
+    out.push(b.subarray(pos, pos + len));
+    pos += len;
+  }
+  return pos === b.length ? out : undefined;
+}

@@ -92,12 +92,25 @@ const PASS: readonly number[] = [
   4191, // regnamespace regrole regcollation
   5069, // xid8
   3904,
-  3906,
   3908,
   3910,
-  3912,
-  3926, // int4range numrange tsrange tstzrange daterange int8range
+  3912, // int4range tsrange tstzrange daterange (numrange and int8range can hold a card: `other`)
 ];
+
+/**
+ * Range type OID → its element type, for the ranges whose bounds can hold a card (`int8range(card,
+ * card + 1)` prints it): scanned as text, and bound by bound in binary format.
+ */
+export const RANGE_ELEMENT: ReadonlyMap<number, number> = new Map([
+  [3926, 20], // int8range
+  [3906, 1700], // numrange
+]);
+
+/** Multirange type OID → its range type, for the same element types. */
+export const MULTIRANGE_RANGE: ReadonlyMap<number, number> = new Map([
+  [4536, 3926], // int8multirange
+  [4532, 3906], // nummultirange
+]);
 
 const STRING: readonly number[] = [
   18, // "char"

@@ -35,6 +35,8 @@ import {
   bytesToByteaHex,
   decodeBinaryArray,
   decodeBinaryComposite,
+  decodeBinaryMultirange,
+  decodeBinaryRange,
   encodeBinaryArray,
   encodeBinaryComposite,
   formatRecordText,
@@ -42,7 +44,7 @@ import {
   numericBinaryToText,
   parseRecordText,
 } from './pg-cell-codecs.js';
-import { ARRAY_ELEMENT, PgType, typeHandling } from './pg-types.js';
+import { ARRAY_ELEMENT, MULTIRANGE_RANGE, PgType, RANGE_ELEMENT, typeHandling } from './pg-types.js';
 
 /** Where a result column comes from, as the engine resolved it through the upstream catalog. */
 export interface ColumnSource {
@@ -137,6 +139,9 @@ export const STATEMENT_TEXT_TAG = 'statement_text';
 const STATEMENT_TEXT_RULES: readonly ColumnRule[] = [
   { column: 'pg_catalog.pg_stat_activity.query', style: 'redact', tag: STATEMENT_TEXT_TAG },
 ];
+
+/** Records in arrays in records…: deeper than this, a binary value counts as holding a finding. */
+const MAX_BINARY_NESTING = 8;
 
 /** A profile compiled once per configuration: detector sets, style chooser, column rule matcher. */
 class CompiledProfile {
@@ -821,19 +826,83 @@ export class SqlResultMasker implements ResultMasker {
       case 'other':
         // Text format is text: enums, domains, citext, composites and ranges print as text.
         if (!binary) return stringOp(false);
-        // A binary value of a type we cannot re-encode: scanned byte-wise, withheld when anything is found.
+        // A binary value of a type we cannot re-encode: scanned byte-wise, and inside its structure
+        // (a record's fields, an array's elements, a range's bounds, each by its own type: a binary
+        // int8 is eight raw bytes no detector reads), withheld when anything is found.
         return (b, start, end) => {
           if (act.kind === 'whole') {
             tagged.n++;
             return nullIt();
           }
-          if (end - start < act.minScan) return undefined;
           if (end - start > max) return withhold('null');
-          const r = act.set.mask(latin1(b, start, end), this.p.chooser, 'cell');
-          if (r === null) return undefined;
-          this.tally.merge(r.counts);
-          return nullIt();
+          if (end - start >= act.minScan) {
+            const r = act.set.mask(latin1(b, start, end), this.p.chooser, 'cell');
+            if (r !== null) {
+              this.tally.merge(r.counts);
+              return nullIt();
+            }
+          }
+          return this.binaryHit(typeOid, b.subarray(start, end), act, 0) ? nullIt() : undefined;
         };
+    }
+  }
+
+  /**
+   * Whether a detector finds anything inside the binary value `v` of type `typeOid` read as a
+   * structure: a range's or multirange's bounds, an array's elements, a record's fields (the array
+   * and record forms name their element and field types), each decoded by its type as the cells of a
+   * result are. Anything nested deeper than Gatehouse reads counts as found (fail closed).
+   */
+  private binaryHit(typeOid: number, v: Buffer, act: ValueAction & { kind: 'scan' }, depth: number): boolean {
+    if (depth > MAX_BINARY_NESTING) return true;
+    const rangeOf = MULTIRANGE_RANGE.get(typeOid);
+    if (rangeOf !== undefined) {
+      const ranges = decodeBinaryMultirange(v);
+      return ranges !== undefined && ranges.some((r) => this.binaryHit(rangeOf, r, act, depth + 1));
+    }
+    const element = RANGE_ELEMENT.get(typeOid);
+    if (element !== undefined) {
+      const bounds = decodeBinaryRange(v);
+      return bounds !== undefined && bounds.some((x) => this.binaryFieldHit(element, x, act, depth + 1));
+    }
+    const a = decodeBinaryArray(v);
+    if (a?.elements.some((e) => e !== null && this.binaryFieldHit(a.elementType, e, act, depth + 1)))
+      return true;
+    const fields = decodeBinaryComposite(v);
+    return (
+      fields !== undefined &&
+      fields.some((f) => f.value !== null && this.binaryFieldHit(f.typeOid, f.value, act, depth + 1))
+    );
+  }
+
+  /** One binary field, array element or range bound of type `typeOid`: does a detector find anything? */
+  private binaryFieldHit(
+    typeOid: number,
+    v: Buffer,
+    act: ValueAction & { kind: 'scan' },
+    depth: number,
+  ): boolean {
+    const scan = (text: string | undefined): boolean => {
+      if (text === undefined) return false;
+      const r = act.set.mask(text, this.p.chooser, 'cell');
+      if (r === null) return false;
+      this.tally.merge(r.counts);
+      return true;
+    };
+    switch (typeHandling(typeOid)) {
+      case 'pass':
+        return false;
+      case 'string':
+      case 'json':
+        return scan(v.toString('utf8'));
+      case 'jsonb':
+        return scan(v.toString('utf8', 1));
+      case 'digits':
+        return scan(typeOid === PgType.int8 ? int8BinaryToText(v) : numericBinaryToText(v));
+      case 'bytea':
+        return scan(v.toString(isUtf8(v) ? 'utf8' : 'latin1'));
+      default:
+        return scan(v.toString('latin1')) || this.binaryHit(typeOid, v, act, depth);
     }
   }
 
