@@ -1,9 +1,10 @@
 // Masked values reaching a masked client by a way the statement's own text does not show (docs/
-// security.md classes 70–74), through the real wire against a real PostgreSQL: a constraint error
+// security.md classes 70–75), through the real wire against a real PostgreSQL: a constraint error
 // about a row of a table the statement reaches without naming it (a foreign key's cascade, a
 // trigger), a value derived from a masked column written into a hashed column and read back as its
 // hash, the statement texts of other sessions in pg_stat_activity, a value derived from a column
-// whose rule scans with chosen detectors, and numbers inside binary records, arrays and ranges.
+// whose rule scans with chosen detectors, numbers inside binary records, arrays and ranges, and
+// generated columns computed from a masked column.
 
 import { readFileSync } from 'node:fs';
 import type pg from 'pg';
@@ -26,6 +27,10 @@ const EXTRA = `
     CHECK (acct <> 'closed')
   );
   INSERT INTO vault VALUES (1, 'a1', '${TOKENS[0]}'), (2, 'a2', '${TOKENS[1]}'), (3, 'a3', '${TOKENS[2]}');
+  -- Columns the table computes from its masked one.
+  ALTER TABLE vault ADD COLUMN token_tail text GENERATED ALWAYS AS (right(token, 10)) STORED;
+  ALTER TABLE vault ADD COLUMN token_head text GENERATED ALWAYS AS (upper(left(token, 12))) STORED;
+  ALTER TABLE vault ADD COLUMN acct_upper text GENERATED ALWAYS AS (upper(acct)) STORED;
   -- A trigger on a table without rules that writes a row of a ruled one.
   CREATE TABLE audit_events (id serial PRIMARY KEY, what text);
   CREATE FUNCTION touch_vault() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -359,6 +364,49 @@ describe('class 74: a number inside a binary record, array of records or range',
       }
     } finally {
       await agent.client.end();
+    }
+  });
+});
+
+describe('class 75: a generated column computed from a masked column', () => {
+  it('carries what it is computed from', async () => {
+    const agent = await connect(['ai-agents'], true, 'claude');
+    const person = await connect(['analysts'], false, 'ana');
+    // Every 8-character piece of the tokens, as stored and upper-cased (token_head).
+    const pieces = TOKENS.flatMap((t) =>
+      [t, t.toUpperCase()].flatMap((v) => [...Array(v.length - 7).keys()].map((i) => v.slice(i, i + 8))),
+    );
+    try {
+      for (const who of [agent, person]) {
+        for (const sql of [
+          // Before: `zebraQuokkaToken77xx`'s last ten characters, `Token77xx`, in clear.
+          'SELECT token_tail FROM vault',
+          'SELECT token_head FROM vault',
+          'SELECT * FROM vault',
+          'SELECT v.* FROM vault v',
+          'SELECT v FROM vault v',
+          'SELECT upper(token_tail) AS t FROM vault',
+        ]) {
+          for (const q of modes(sql)) {
+            who.take();
+            const o = await attempt(who, q);
+            const bytes = who.take();
+            expect(o.ok, `${sql}: ${o.ok ? '' : o.error.message}`).toBe(true);
+            for (const p of pieces) expect(bytes.includes(p), `${sql} leaked ${p}`).toBe(false);
+          }
+        }
+        // A generated column computed from columns without rules stays readable.
+        const o = await attempt(who, 'SELECT acct_upper FROM vault WHERE id = 2');
+        expect(o.ok && o.rows[0]!.acct_upper).toBe('A2');
+        const t = await attempt(who, 'SELECT token_tail FROM vault WHERE id = 1');
+        expect(t.ok && t.rows[0]!.token_tail).toBe('[REDACTED:vault_token]');
+      }
+      // A predicate on it is a predicate on the masked column (held for agents).
+      const p = await attempt(agent, "SELECT id FROM vault WHERE token_tail LIKE 'T%'");
+      expect(!p.ok && p.error.detail).toContain('masking-predicate');
+    } finally {
+      await agent.client.end();
+      await person.client.end();
     }
   });
 });

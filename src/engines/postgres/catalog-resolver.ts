@@ -160,7 +160,18 @@ const RELATIONS_SQL = (names: string) =>
   '   UNION ALL SELECT i.inhparent, up.depth + 1 FROM pg_catalog.pg_inherits i JOIN up ON i.inhrelid = up.oid' +
   '   WHERE up.depth < 64)' +
   ' SELECT pg_catalog.json_agg(pg_catalog.json_build_array(pn.nspname, pc.relname) ORDER BY up.depth)' +
-  ' FROM up JOIN pg_catalog.pg_class pc ON pc.oid = up.oid JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace) ' +
+  ' FROM up JOIN pg_catalog.pg_class pc ON pc.oid = up.oid JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace), ' +
+  // Generated columns and the columns their expressions read (pg_depend records each one, from the
+  // column's pg_attrdef entry). Read through to_jsonb: attgenerated exists from PostgreSQL 12, and
+  // before it no column is generated.
+  '(SELECT pg_catalog.json_agg(pg_catalog.json_build_array(a.attname, (SELECT pg_catalog.json_agg(r.attname) ' +
+  '   FROM pg_catalog.pg_attrdef ad JOIN pg_catalog.pg_depend d ' +
+  "   ON d.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND d.objid = ad.oid " +
+  "   AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = c.oid AND d.refobjsubid > 0 " +
+  '   JOIN pg_catalog.pg_attribute r ON r.attrelid = c.oid AND r.attnum = d.refobjsubid ' +
+  '   WHERE ad.adrelid = c.oid AND ad.adnum = a.attnum AND r.attnum <> a.attnum))) ' +
+  '  FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ' +
+  "  AND COALESCE(pg_catalog.to_jsonb(a) OPERATOR(pg_catalog.->>) 'attgenerated', '') <> '') " +
   'FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace ' +
   `WHERE c.relname = ANY (${names}) AND c.relkind NOT IN ('i', 'I', 't', 'c')`;
 
@@ -192,6 +203,20 @@ function jsonArray(text: string | null | undefined): unknown[] {
   if (text === null || text === undefined) return [];
   const v: unknown = JSON.parse(text);
   return Array.isArray(v) ? v : [];
+}
+
+/** `[[column, [read, …]], …]` from RELATIONS_SQL: each generated column and what it is computed from. */
+function generatedColumns(text: string | null | undefined): Pick<CatalogRelation, 'generated'> {
+  const out = new Map<string, string[]>();
+  for (const g of jsonArray(text)) {
+    if (!Array.isArray(g) || typeof g[0] !== 'string') continue;
+    const reads: unknown[] = Array.isArray(g[1]) ? (g[1] as unknown[]) : [];
+    out.set(
+      g[0],
+      reads.filter((r): r is string => typeof r === 'string'),
+    );
+  }
+  return out.size > 0 ? { generated: out } : {};
 }
 
 export class CatalogResolver implements LineageCatalog {
@@ -365,7 +390,7 @@ export class CatalogResolver implements LineageCatalog {
 
   private storeRelations(names: readonly string[], rows: (string | null)[][], at: number): void {
     const found = new Map<string, CatalogRelation[]>(names.map((n) => [n, []]));
-    for (const [schema, name, kind, columns, viewDefinition, ancestors] of rows) {
+    for (const [schema, name, kind, columns, viewDefinition, ancestors, generated] of rows) {
       if (schema == null || name == null) continue;
       const rel: CatalogRelation = {
         schema,
@@ -379,6 +404,7 @@ export class CatalogResolver implements LineageCatalog {
           )
           .map(([s, n]) => ({ schema: s, name: n })),
         ...(viewDefinition != null ? { viewDefinition } : {}),
+        ...generatedColumns(generated),
       };
       found.get(name)?.push(rel);
     }

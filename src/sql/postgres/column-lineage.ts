@@ -32,6 +32,11 @@ export interface CatalogRelation {
   readonly ancestors: readonly { readonly schema: string; readonly name: string }[];
   /** For a view or materialized view: its query, with every name outside pg_catalog schema-qualified. */
   readonly viewDefinition?: string;
+  /**
+   * Generated columns (`GENERATED ALWAYS AS (…)`, stored or virtual) and the columns of the same row
+   * their expressions read: a generated column carries what it is computed from.
+   */
+  readonly generated?: ReadonlyMap<string, readonly string[]>;
 }
 
 /** One overload of a function, or the function behind one operator of that name. */
@@ -1070,7 +1075,9 @@ class Analysis {
     }
     cols = [...renamed(cols, rv['alias'])];
     const any = union(cols.map((c) => c.flow));
-    const base = rels.length === 1 && !isView(rels[0]!);
+    // A whole row of one base table is masked field by field by its columns' rules, which a
+    // generated column computed from a masked one has none of: such a row is masked as derived.
+    const base = rels.length === 1 && !isView(rels[0]!) && rels[0]!.generated === undefined;
     return {
       name: alias,
       cols,
@@ -1100,10 +1107,17 @@ class Analysis {
       const f = union(r.cols.map((c) => c.flow));
       return rel.columns.map((name) => ({ name, flow: f }));
     }
+    const names = (name: string): string[] => [
+      key(rel.schema, rel.name, name),
+      ...rel.ancestors.map((a) => key(a.schema, a.name, name)),
+    ];
     return rel.columns.map((name) => {
-      const keys = new Set([key(rel.schema, rel.name, name)]);
-      for (const a of rel.ancestors) keys.add(key(a.schema, a.name, name));
-      return { name, flow: new Flow(keys, true) };
+      const reads = rel.generated?.get(name);
+      // A generated column is an expression over its row, as a view's column is: derived from the
+      // columns it reads (`right(secret, 12)` stored as secret_tail), and from itself.
+      if (reads !== undefined)
+        return { name, flow: new Flow(new Set([name, ...reads].flatMap(names)), false) };
+      return { name, flow: new Flow(new Set(names(name)), true) };
     });
   }
 
