@@ -1,10 +1,10 @@
 // Masked values reaching a masked client by a way the statement's own text does not show (docs/
-// security.md classes 70–75), through the real wire against a real PostgreSQL: a constraint error
+// security.md classes 70–76), through the real wire against a real PostgreSQL: a constraint error
 // about a row of a table the statement reaches without naming it (a foreign key's cascade, a
 // trigger), a value derived from a masked column written into a hashed column and read back as its
 // hash, the statement texts of other sessions in pg_stat_activity, a value derived from a column
 // whose rule scans with chosen detectors, numbers inside binary records, arrays and ranges, and
-// generated columns computed from a masked column.
+// generated columns computed from a masked column; and PostgreSQL's own SCRAM password verifiers.
 
 import { readFileSync } from 'node:fs';
 import type pg from 'pg';
@@ -407,6 +407,35 @@ describe('class 75: a generated column computed from a masked column', () => {
     } finally {
       await agent.client.end();
       await person.client.end();
+    }
+  });
+});
+
+describe("class 76: PostgreSQL's SCRAM verifiers", () => {
+  it('are password hashes for the content detectors', async () => {
+    const person = await connect(['analysts'], false, 'ana');
+    const dba = await connect(['dba'], false, 'dana');
+    try {
+      // The DBA (no mask obligation) sees verifiers: the test reads something real.
+      const d = await attempt(dba, 'SELECT rolpassword FROM pg_authid WHERE rolpassword IS NOT NULL');
+      expect(d.ok && d.rows.some((r) => String(r.rolpassword).startsWith('SCRAM-SHA-256$'))).toBe(true);
+      for (const sql of [
+        // Before: every role's verifier in clear (offline-crackable, as a bcrypt hash is).
+        'SELECT rolname, rolpassword FROM pg_authid WHERE rolpassword IS NOT NULL',
+        'SELECT usename, passwd FROM pg_shadow WHERE passwd IS NOT NULL',
+        "SELECT 'verifier: ' || rolpassword AS v FROM pg_authid WHERE rolpassword IS NOT NULL",
+      ]) {
+        for (const q of modes(sql)) {
+          person.take();
+          const o = await attempt(person, q);
+          expect(o.ok, sql).toBe(true);
+          expect(person.take().includes('SCRAM-SHA-256$'), sql).toBe(false);
+          if (o.ok) expect(JSON.stringify(o.rows)).toContain('[REDACTED:password_hash]');
+        }
+      }
+    } finally {
+      await person.client.end();
+      await dba.client.end();
     }
   });
 });

@@ -196,6 +196,11 @@ const positives: Record<string, readonly (readonly [string, string])[]> = {
   ],
   password_hash: [
     [
+      // PostgreSQL's SCRAM verifier, as pg_authid.rolpassword holds it.
+      'rolpassword SCRAM-SHA-256$4096:jlG9AoZywv+Tv7xmFNMGpQ==$M3wk2pK6JQ6mpyc9xC1OaLnv2J/VmkTcrFK6uZb1+yY=:D3w3mtkdjk+gc8m5x5k58FhgizC6Yb6gzBl3A682aDQ=',
+      'SCRAM-SHA-256$4096:jlG9AoZywv+Tv7xmFNMGpQ==$M3wk2pK6JQ6mpyc9xC1OaLnv2J/VmkTcrFK6uZb1+yY=:D3w3mtkdjk+gc8m5x5k58FhgizC6Yb6gzBl3A682aDQ=',
+    ],
+    [
       `$2b$12$${'R9h/cIPz0gi.URNNX3kh2O'}${'PST9/PgBkqquzi.Ss7KIUgO2t0jWMUW'}`,
       `$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW`,
     ],
@@ -317,7 +322,15 @@ const negatives: Record<string, readonly string[]> = {
     '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----',
     '----- PRIVATE KEY -----',
   ],
-  password_hash: ['$5.00', '$2 off', '$1$abc$def', 'price $2b$', '$2b$12$tooShort', '$argon2id$v=19$m=65536'],
+  password_hash: [
+    '$5.00',
+    '$2 off',
+    '$1$abc$def',
+    'price $2b$',
+    '$2b$12$tooShort',
+    '$argon2id$v=19$m=65536',
+    'SCRAM-SHA-256$4096:salt$short:short',
+  ],
 };
 
 function found(text: string): { detector: string; text: string }[] {

@@ -1,5 +1,5 @@
 // Password hashes in modular crypt and PHC string formats: bcrypt, argon2, scrypt ($scrypt$, $7$),
-// yescrypt, sha-crypt, Django pbkdf2. Offline cracking makes them as sensitive as the password.
+// yescrypt, sha-crypt, Django pbkdf2, PostgreSQL SCRAM-SHA-256 verifiers. Offline cracking makes them as sensitive as the password.
 
 import type { Finding } from './finding.js';
 
@@ -13,6 +13,8 @@ const PASSWORD_HASH = new RegExp(
     `\\$y\\$${B64}+\\$${B64}+\\$${B64}{43}`, // yescrypt
     `\\$[56]\\$(?:rounds=\\d+\\$)?${B64}{1,16}\\$${B64}{43,86}`, // sha256-crypt, sha512-crypt
     'pbkdf2_sha(?:1|256|512)\\$\\d+\\$[^\\s$]+\\$[A-Za-z0-9+/=]{20,}', // Django
+    // PostgreSQL's SCRAM verifier (pg_authid.rolpassword, RFC 5803): iterations:salt$StoredKey:ServerKey
+    'SCRAM-SHA-256\\$\\d+:[A-Za-z0-9+/]+={0,2}\\$[A-Za-z0-9+/]{43}=:[A-Za-z0-9+/]{43}=',
   ].join('|'),
   'g',
 );
