@@ -1,5 +1,5 @@
 // Masked values reaching a masked client by a way the statement's own text does not show (docs/
-// security.md classes 70–76), through the real wire against a real PostgreSQL: a constraint error
+// security.md classes 80–81), through the real wire against a real PostgreSQL: a constraint error
 // about a row of a table the statement reaches without naming it (a foreign key's cascade, a
 // trigger), a value derived from a masked column written into a hashed column and read back as its
 // hash, the statement texts of other sessions in pg_stat_activity, a value derived from a column
@@ -122,7 +122,7 @@ function expectNone(bytes: string, values: readonly string[], label: string): vo
   }
 }
 
-describe('class 70: a constraint error about a row of a table the statement does not name', () => {
+describe('class 75: a constraint error about a row of a table the statement does not name', () => {
   it('a foreign key cascade, SET NULL and a trigger: the text is withheld, the SQLSTATE kept', async () => {
     const person = await connect(['analysts'], false, 'ana');
     try {
@@ -171,7 +171,7 @@ describe('class 70: a constraint error about a row of a table the statement does
   });
 });
 
-describe('class 71: a derived value written into a hashed column', () => {
+describe('class 76: a derived value written into a hashed column', () => {
   it('is refused: read back, its hash would be a dictionary of its pieces', async () => {
     const person = await connect(['analysts'], false, 'ana');
     try {
@@ -204,7 +204,7 @@ describe('class 71: a derived value written into a hashed column', () => {
   });
 });
 
-describe("class 72: other sessions' statement texts", () => {
+describe("class 77: other sessions' statement texts", () => {
   /** A value written by the DBA into a masked column, in a statement of its own. */
   const NEW_SECRET = 'yakWombatSecret4242';
 
@@ -262,7 +262,7 @@ describe("class 72: other sessions' statement texts", () => {
   });
 });
 
-describe('class 73: a value derived from a column whose rule scans with chosen detectors', () => {
+describe('class 78: a value derived from a column whose rule scans with chosen detectors', () => {
   const SSN = '536227384';
 
   it("is scanned with the rule's detectors too, and may not be written where a read scans with fewer", async () => {
@@ -316,7 +316,7 @@ describe('class 73: a value derived from a column whose rule scans with chosen d
   });
 });
 
-describe('class 74: a number inside a binary record, array of records or range', () => {
+describe('class 79: a number inside a binary record, array of records or range', () => {
   /** The forms a card stored as a number takes on the wire: decimal, int8 and numeric binary. */
   const CARD = 4111111111111111n;
   const CARDN = '5555555555554444';
@@ -368,7 +368,7 @@ describe('class 74: a number inside a binary record, array of records or range',
   });
 });
 
-describe('class 75: a generated column computed from a masked column', () => {
+describe('class 80: a generated column computed from a masked column', () => {
   it('carries what it is computed from', async () => {
     const agent = await connect(['ai-agents'], true, 'claude');
     const person = await connect(['analysts'], false, 'ana');
@@ -411,7 +411,7 @@ describe('class 75: a generated column computed from a masked column', () => {
   });
 });
 
-describe("class 76: PostgreSQL's SCRAM verifiers", () => {
+describe("class 81: PostgreSQL's SCRAM verifiers", () => {
   it('are password hashes for the content detectors', async () => {
     const person = await connect(['analysts'], false, 'ana');
     const dba = await connect(['dba'], false, 'dana');
