@@ -129,6 +129,99 @@ function secret(name: string, namespace: string) {
   };
 }
 
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * An object as `kubectl apply` leaves it: with the last-applied annotation, the object as applied
+ * (what kubectl sent, without status or server-set metadata) in JSON with a trailing newline.
+ */
+function applied<
+  T extends { kind: string; apiVersion: string; metadata: { name: string; namespace: string } },
+>(x: T): T {
+  const { status: _status, ...sent } = x as T & { status?: unknown };
+  const copy = { ...sent, metadata: { name: x.metadata.name, namespace: x.metadata.namespace } };
+  return {
+    ...x,
+    metadata: { ...x.metadata, annotations: { [LAST_APPLIED]: `${JSON.stringify(copy)}\n` } },
+  };
+}
+
+type Meta = { name: string; namespace?: string; creationTimestamp?: string };
+
+/**
+ * The representation an `Accept` header asks for, as the API server negotiates it: the first media
+ * range it serves, where `application/json;as=Table;g=meta.k8s.io;v=v1` (or v1beta1) is a Table,
+ * `as=PartialObjectMetadata` a single object's metadata and `as=PartialObjectMetadataList` a list's.
+ */
+function asRequested(
+  accept: string | undefined,
+): 'Table' | 'PartialObjectMetadata' | 'PartialObjectMetadataList' | 'plain' {
+  for (const range of (accept ?? '').split(',')) {
+    const [type, ...params] = range.split(';').map((p) => p.trim());
+    if (type !== 'application/json' && type !== '*/*' && type !== 'application/*') continue;
+    const p = new Map(params.map((kv) => kv.split('=') as [string, string]));
+    const as = p.get('as');
+    if (as === undefined) return 'plain';
+    if (p.get('g') !== 'meta.k8s.io' || !['v1', 'v1beta1'].includes(p.get('v') ?? '')) continue;
+    if (as === 'Table' || as === 'PartialObjectMetadata' || as === 'PartialObjectMetadataList') return as;
+  }
+  return 'plain';
+}
+
+function partialMetadata(x: { metadata: Meta }) {
+  return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: x.metadata };
+}
+
+/**
+ * A Secret, or a list of them, in the representation the request asks for (asRequested): a Table's
+ * rows carry the object as `includeObject` says (default `Metadata`: its PartialObjectMetadata).
+ * Undefined when the request asks for a form the API server would refuse for it (406).
+ */
+function secretsAs(
+  u: URL,
+  accept: string | undefined,
+  items: readonly ReturnType<typeof secret>[],
+  single: boolean,
+): unknown {
+  const as = asRequested(accept);
+  if (as === 'PartialObjectMetadata') return single ? partialMetadata(items[0]!) : undefined;
+  if (as === 'PartialObjectMetadataList')
+    return single
+      ? undefined
+      : {
+          kind: 'PartialObjectMetadataList',
+          apiVersion: 'meta.k8s.io/v1',
+          metadata: { resourceVersion: '7' },
+          items: items.map(partialMetadata),
+        };
+  if (as === 'Table') {
+    const include = u.searchParams.get('includeObject') ?? 'Metadata';
+    return {
+      kind: 'Table',
+      apiVersion: 'meta.k8s.io/v1',
+      metadata: { resourceVersion: '7' },
+      columnDefinitions: [
+        { name: 'Name', type: 'string', format: 'name', description: 'Name', priority: 0 },
+        { name: 'Type', type: 'string', format: '', description: 'Secret type', priority: 0 },
+        { name: 'Data', type: 'string', format: '', description: 'Data entries', priority: 0 },
+        { name: 'Age', type: 'string', format: '', description: 'Age', priority: 0 },
+      ],
+      rows: items.map((x) => ({
+        cells: [x.metadata.name, x.type, Object.keys(x.data).length, '1d'],
+        ...(include === 'None' ? {} : { object: include === 'Object' ? x : partialMetadata(x) }),
+      })),
+    };
+  }
+  return single
+    ? items[0]
+    : {
+        kind: 'SecretList',
+        apiVersion: 'v1',
+        metadata: { resourceVersion: '7' },
+        items: items.map(listItem),
+      };
+}
+
 const RESOURCES = {
   kind: 'APIResourceList',
   groupVersion: 'v1',
@@ -185,6 +278,18 @@ function notFound(res: ServerResponse, what: string): void {
     message: `${what} not found`,
     reason: 'NotFound',
     code: 404,
+  });
+}
+
+function notAcceptable(res: ServerResponse): void {
+  json(res, 406, {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message: 'the server was unable to respond with a content type that the client supports',
+    reason: 'NotAcceptable',
+    code: 406,
   });
 }
 
@@ -338,7 +443,13 @@ export async function startFakeKubeApi(options: { readonly clientCa?: string } =
     ['default/web', pod('web', 'default')],
     ['default/worker', pod('worker', 'default')],
   ]);
-  const secrets = new Map([['default/db-creds', secret('db-creds', 'default')]]);
+  const secrets = new Map([
+    ['default/db-creds', secret('db-creds', 'default')],
+    // Made with `kubectl apply`: the last-applied annotation copies the Secret, data and all.
+    ['apps/applied-creds', applied(secret('applied-creds', 'apps'))],
+  ]);
+  // A pod made with `kubectl apply` (its annotation copies the spec, env values and all).
+  pods.set('apps/applied', applied(pod('applied', 'apps')));
   /** The list of the `big` namespace, made once. */
   let bigList: Buffer | undefined;
 
@@ -478,16 +589,25 @@ export async function startFakeKubeApi(options: { readonly clientCa?: string } =
     }
     if ((r = /^\/api\/v1\/namespaces\/([^/]+)\/secrets\/([^/]+)$/.exec(p)) && m === 'GET') {
       const x = secrets.get(`${r[1]}/${r[2]}`);
-      return x ? json(res, 200, x) : notFound(res, `secrets "${r[2]}"`);
+      if (!x) return notFound(res, `secrets "${r[2]}"`);
+      const out = secretsAs(u, req.headers.accept, [x], true);
+      return out === undefined ? notAcceptable(res) : json(res, 200, out);
     }
     if ((r = /^\/api\/v1\/namespaces\/([^/]+)\/secrets$/.exec(p)) && m === 'GET') {
       const items = [...secrets.values()].filter((x) => x.metadata.namespace === r![1]);
-      return json(res, 200, {
-        kind: 'SecretList',
-        apiVersion: 'v1',
-        metadata: { resourceVersion: '7' },
-        items: items.map(listItem),
-      });
+      if (goBool(u.searchParams.getAll('watch'))) {
+        // Watch events carry the object in the representation asked for (a Secret, or its metadata).
+        const as = asRequested(req.headers.accept);
+        res.writeHead(200, { 'content-type': 'application/json' });
+        for (const item of items)
+          res.write(
+            `${JSON.stringify({ type: 'ADDED', object: as === 'PartialObjectMetadata' ? partialMetadata(item) : item })}\n`,
+          );
+        res.end();
+        return;
+      }
+      const out = secretsAs(u, req.headers.accept, items, false);
+      return out === undefined ? notAcceptable(res) : json(res, 200, out);
     }
     if ((r = /^\/api\/v1\/namespaces\/([^/]+)\/configmaps$/.exec(p)) && m === 'POST') {
       // Read whole before answering, as the API server does; says what it got.

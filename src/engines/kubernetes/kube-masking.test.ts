@@ -79,6 +79,39 @@ describe('Kubernetes masking', () => {
     }
   });
 
+  it("masks every object's last-applied copy as the object it copies, and one it cannot read whole", () => {
+    const LA = 'kubectl.kubernetes.io/last-applied-configuration';
+    const spec = { containers: [{ name: 'a', env: [{ name: 'DB_PASSWORD', value: 'x1' }] }] };
+    const copy = `${JSON.stringify({ kind: 'Deployment', spec: { template: { spec } } })}\n`;
+    const dep = { kind: 'Deployment', metadata: { name: 'd', annotations: { [LA]: copy } } };
+    const r = maskKubeJson(JSON.stringify(dep), o)!;
+    const shown = (JSON.parse(r.text) as typeof dep).metadata.annotations[LA];
+    expect(shown).not.toContain('x1');
+    expect(shown.endsWith('\n')).toBe(true);
+    expect(r.counts.env).toBe(1);
+    // A Secret's metadata alone (another kind): its copy is a Secret's, by what it says or by the request.
+    const data = Buffer.from('plain').toString('base64');
+    const partial = (c: string) => ({
+      kind: 'PartialObjectMetadata',
+      metadata: { annotations: { [LA]: c } },
+    });
+    for (const [doc, options] of [
+      [partial(JSON.stringify({ kind: 'Secret', data: { a: data } })), o],
+      [partial(JSON.stringify({ data: { a: data } })), { ...o, secrets: true }],
+      [partial(`{"kind":"ConfigMap","data":{"a":"${data}"`), o],
+    ] as const) {
+      const m = maskKubeJson(JSON.stringify(doc), options);
+      expect(m?.text).toBeDefined();
+      expect(m!.text).not.toContain(data);
+    }
+    // A clean copy is left as it is.
+    const clean = {
+      kind: 'ConfigMap',
+      metadata: { annotations: { [LA]: '{"kind":"ConfigMap","data":{"a":"b"}}\n' } },
+    };
+    expect(maskKubeJson(JSON.stringify(clean), o)).toBeNull();
+  });
+
   it('runs the content detectors over other strings, and leaves clean documents alone', () => {
     const r = maskKubeJson(JSON.stringify({ kind: 'ConfigMap', data: { key: 'AKIAIOSFODNN7EXAMPLE' } }), o)!;
     expect(r.text).not.toContain('AKIAIOSFODNN7EXAMPLE');

@@ -1,5 +1,6 @@
 // Masking of Kubernetes responses for masked principals (docs/kubernetes.md §Masking): every value of a
-// Secret's `data` and `stringData` (and the last-applied annotation that copies them), Pod env values
+// Secret's `data` and `stringData` (and every object's last-applied annotation, a copy of it masked as
+// the object it copies), Pod env values
 // under sensitive names, then the content detectors over every string — in JSON objects, lists, Tables
 // (`as=Table` rows carry objects) and watch events. Logs and exec output go through the detectors
 // line by line. A response that must be masked but cannot be is withheld, never sent as it came.
@@ -72,12 +73,47 @@ function maskSecret(o: Record<string, unknown>, counts: Counts): void {
       add(counts, 'secret');
     }
   }
-  const meta = o.metadata;
+}
+
+/**
+ * The last-applied annotation is a copy of the object as `kubectl apply` sent it (JSON, with a
+ * trailing newline), on whatever holds the object's metadata: the object itself, or the
+ * PartialObjectMetadata the API server returns for it (`as=PartialObjectMetadata`, and a Table row's
+ * object, whose default `includeObject=Metadata` is one). So it is masked as the object it copies, on
+ * every object: whole when it copies a Secret (the object is one, or the response is to a request on
+ * Secrets, whose metadata-only forms name another kind) or cannot be read as JSON; else parsed, masked
+ * as a response would be (Secret data, env values under sensitive names) and written back.
+ */
+function maskLastApplied(
+  v: Record<string, unknown>,
+  secret: boolean,
+  o: KubeMaskOptions,
+  counts: Counts,
+  depth: number,
+): void {
+  const meta = v.metadata;
   const ann = isObject(meta) ? meta.annotations : undefined;
-  if (isObject(ann) && typeof ann[LAST_APPLIED] === 'string') {
+  if (!isObject(ann) || !Object.hasOwn(ann, LAST_APPLIED)) return;
+  const copy = ann[LAST_APPLIED];
+  if (typeof copy !== 'string') return;
+  if (secret || o.secrets === true) {
     ann[LAST_APPLIED] = REDACTED_SECRET;
     add(counts, 'secret');
+    return;
   }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(copy);
+  } catch {
+    ann[LAST_APPLIED] = REDACTED_SECRET;
+    add(counts, 'secret');
+    return;
+  }
+  const inner: Counts = {};
+  walk(doc, o, inner, depth + 1);
+  if (Object.keys(inner).length === 0) return;
+  for (const [k, n] of Object.entries(inner)) add(counts, k, n);
+  ann[LAST_APPLIED] = `${JSON.stringify(doc)}${copy.endsWith('\n') ? '\n' : ''}`;
 }
 
 function maskEnv(container: unknown, o: KubeMaskOptions, counts: Counts): void {
@@ -102,12 +138,12 @@ function walk(v: unknown, o: KubeMaskOptions, counts: Counts, depth: number, sec
   }
   if (!isObject(v)) return;
   const kindless = v.kind === undefined;
-  if (
+  const isSecret =
     v.kind === 'Secret' ||
     (kindless && secret) ||
-    (kindless && o.secrets === true && ('data' in v || 'stringData' in v))
-  )
-    maskSecret(v, counts);
+    (kindless && o.secrets === true && ('data' in v || 'stringData' in v));
+  if (isSecret) maskSecret(v, counts);
+  maskLastApplied(v, isSecret, o, counts, depth);
   for (const field of ['containers', 'initContainers', 'ephemeralContainers']) {
     const list = v[field];
     if (Array.isArray(list)) for (const c of list) maskEnv(c, o, counts);
