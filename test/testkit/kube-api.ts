@@ -413,6 +413,96 @@ export function goTypedDecode(text: string): unknown {
   return v;
 }
 
+/**
+ * A JSON patch (RFC 6902) applied as the API server applies one (evanphx/json-patch): a JSON array of
+ * operations, each an object whose `op` is add, remove, replace, move, copy or test; paths are JSON
+ * pointers (`~1` is `/`, `~0` is `~`); `add` needs the parent to exist, `remove` and `replace` the
+ * target, `move` and `copy` their `from`; a failed `test` fails the whole patch. Throws what the API
+ * server answers 422 for. Works on a copy; returns the patched document.
+ */
+export function applyJsonPatch(doc: unknown, patchText: string): unknown {
+  const patch = JSON.parse(patchText) as unknown;
+  if (!Array.isArray(patch))
+    throw new Error('json: cannot unmarshal object into Go value of type jsonpatch.Patch');
+  let out = structuredClone(doc);
+  const tokens = (path: unknown): string[] => {
+    if (typeof path !== 'string' || (path !== '' && !path.startsWith('/')))
+      throw new Error(`invalid JSON pointer ${String(path)}`);
+    return path === ''
+      ? []
+      : path
+          .slice(1)
+          .split('/')
+          .map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
+  };
+  const parentOf = (path: unknown): { parent: Record<string, unknown> | unknown[]; key: string } => {
+    const t = tokens(path);
+    if (t.length === 0) throw new Error('the document root cannot be patched');
+    let at: unknown = out;
+    for (const k of t.slice(0, -1)) {
+      at = Array.isArray(at)
+        ? at[Number(k)]
+        : at !== null && typeof at === 'object'
+          ? (at as Record<string, unknown>)[k]
+          : undefined;
+      if (at === undefined || at === null || typeof at !== 'object')
+        throw new Error(`doc is missing path: ${String(path)}`);
+    }
+    return { parent: at as Record<string, unknown> | unknown[], key: t.at(-1)! };
+  };
+  const getAt = (path: unknown): unknown => {
+    const { parent, key } = parentOf(path);
+    const v = Array.isArray(parent) ? parent[Number(key)] : parent[key];
+    if (v === undefined) throw new Error(`doc is missing path: ${String(path)}`);
+    return v;
+  };
+  const remove = (path: unknown): void => {
+    getAt(path);
+    const { parent, key } = parentOf(path);
+    if (Array.isArray(parent)) parent.splice(Number(key), 1);
+    else delete parent[key];
+  };
+  const add = (path: unknown, value: unknown): void => {
+    if (tokens(path).length === 0) {
+      out = value;
+      return;
+    }
+    const { parent, key } = parentOf(path);
+    if (Array.isArray(parent)) parent.splice(key === '-' ? parent.length : Number(key), 0, value);
+    else parent[key] = value;
+  };
+  for (const op of patch as Record<string, unknown>[]) {
+    switch (op.op) {
+      case 'add':
+        add(op.path, structuredClone(op.value));
+        break;
+      case 'remove':
+        remove(op.path);
+        break;
+      case 'replace':
+        remove(op.path);
+        add(op.path, structuredClone(op.value));
+        break;
+      case 'move': {
+        const v = getAt(op.from);
+        remove(op.from);
+        add(op.path, v);
+        break;
+      }
+      case 'copy':
+        add(op.path, structuredClone(getAt(op.from)));
+        break;
+      case 'test':
+        if (JSON.stringify(getAt(op.path)) !== JSON.stringify(op.value))
+          throw new Error(`testing value ${String(op.path)} failed: test failed`);
+        break;
+      default:
+        throw new Error(`Unexpected kind: ${String(op.op)}`);
+    }
+  }
+  return out;
+}
+
 /** What the fake pod's shell does with a command: output and exit code. */
 function runCommand(argv: string[]): { stdout: string; stderr: string; code: number } {
   const line = argv.join(' ');
@@ -592,6 +682,45 @@ export async function startFakeKubeApi(options: { readonly clientCa?: string } =
       if (!x) return notFound(res, `secrets "${r[2]}"`);
       const out = secretsAs(u, req.headers.accept, [x], true);
       return out === undefined ? notAcceptable(res) : json(res, 200, out);
+    }
+    if ((r = /^\/api\/v1\/namespaces\/([^/]+)\/secrets\/([^/]+)$/.exec(p)) && m === 'PATCH') {
+      // A JSON patch (the patch type from Content-Type, as the API server reads it: up to a ";",
+      // case and spaces kept), applied to the stored Secret; the patched Secret is kept and returned.
+      const key = `${r[1]}/${r[2]}`;
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const x = secrets.get(key);
+        if (!x) return notFound(res, `secrets "${r![2]}"`);
+        const type = (req.headers['content-type'] ?? '').split(';')[0];
+        if (type !== 'application/json-patch+json')
+          return json(res, 415, {
+            kind: 'Status',
+            apiVersion: 'v1',
+            metadata: {},
+            status: 'Failure',
+            message: `the body of the request was in an unknown format - accepted media types include: application/json-patch+json`,
+            reason: 'UnsupportedMediaType',
+            code: 415,
+          });
+        let patched: ReturnType<typeof secret>;
+        try {
+          patched = applyJsonPatch(x, Buffer.concat(chunks).toString('utf8')) as ReturnType<typeof secret>;
+        } catch (e) {
+          return json(res, 422, {
+            kind: 'Status',
+            apiVersion: 'v1',
+            metadata: {},
+            status: 'Failure',
+            message: `the server rejected our request due to an error in our request: ${(e as Error).message}`,
+            reason: 'Invalid',
+            code: 422,
+          });
+        }
+        secrets.set(key, patched);
+        json(res, 200, patched);
+      });
+      return;
     }
     if ((r = /^\/api\/v1\/namespaces\/([^/]+)\/secrets$/.exec(p)) && m === 'GET') {
       const items = [...secrets.values()].filter((x) => x.metadata.namespace === r![1]);

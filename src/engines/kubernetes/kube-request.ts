@@ -14,7 +14,11 @@ import { isGatewayError } from '../../core/errors.js';
 import type { PreauthSignals } from '../../core/preauth.js';
 import type { Logger } from '../../core/ports.js';
 import { holdSignal, type Admission, type GateSession } from '../../gate/gate.js';
-import { ambiguousJsonBody } from '../../wire/kubernetes/json-body.js';
+import {
+  ambiguousJsonBody,
+  apiServerMediaType,
+  jsonPatchReadingObject,
+} from '../../wire/kubernetes/json-body.js';
 import { failureStatus, type KubeStatus } from '../../wire/kubernetes/status.js';
 import {
   BODY_TIMEOUT_RULE,
@@ -70,6 +74,11 @@ export const IMPERSONATION_RULE = 'kubernetes-impersonation';
 export const STREAM_RULE = 'kubernetes-stream-refused';
 /** A reviewed body the API server would read otherwise than it is shown (a JSON key given twice). */
 export const AMBIGUOUS_BODY_RULE = 'kubernetes-ambiguous-body';
+/**
+ * A JSON patch by a principal whose reads are masked that reads the object it patches (`copy`, `move`,
+ * `test`): it would put a masked value where masking does not look, or test guesses of it.
+ */
+export const MASKED_PATCH_RULE = 'kubernetes-masked-patch-reads';
 
 /**
  * The action recorded for a request refused before it was classified (a limit, a target Gatehouse
@@ -226,15 +235,24 @@ export async function handleKubeRequest(
   }
 
   // A request that needs approval has its body read whole first: the approval is bound to it, the
-  // approver is shown it, and exactly it is forwarded. Allowed requests stream their body.
+  // approver is shown it, and exactly it is forwarded. So has a JSON patch whose results are masked:
+  // it is read for what it reads of the object. Other allowed requests stream their body.
   const decision = session.decide(action);
+  const maskedJsonPatch =
+    method === 'PATCH' &&
+    decision.effect !== 'deny' &&
+    Boolean(decision.obligations.mask) &&
+    apiServerMediaType(req.headers['content-type']) === 'application/json-patch+json';
   let continued = false;
   let reviewed: Buffer | undefined;
   let admitted = action;
-  if (decision.effect === 'review' && unread) {
+  if ((decision.effect === 'review' || maskedJsonPatch) && unread) {
     const max = settings.maxRequestBodyBytes;
     const tooLarge = async (): Promise<void> => {
-      const message = reviewedBodyTooLarge(max);
+      const message =
+        decision.effect === 'review'
+          ? reviewedBodyTooLarge(max)
+          : `Gatehouse refused the request: a JSON patch whose results are masked is read whole for what it reads of the object, and its body is larger than this connection's limit (${max} bytes).`;
       await recorded(action, REVIEWED_BODY_LIMIT_RULE, message);
       // The rest of the body is not read: the connection closes after the answer.
       refuse('RequestEntityTooLarge', `Gatehouse: ${message}`);
@@ -273,6 +291,12 @@ export async function handleKubeRequest(
       const message = `Gatehouse refused the request: ${ambiguous}. Send each key once.`;
       await recorded(admitted, AMBIGUOUS_BODY_RULE, message);
       return refuse('BadRequest', message);
+    }
+    const reads = maskedJsonPatch ? jsonPatchReadingObject(read.toString('utf8')) : undefined;
+    if (reads !== undefined) {
+      const message = `Gatehouse refused the request: ${reads}, and what you read is masked (copy, move and test would show a masked value where masking does not look). Send add, remove and replace operations only.`;
+      await recorded(admitted, MASKED_PATCH_RULE, message);
+      return refuse('Forbidden', message);
     }
   }
 

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ambiguousJsonBody, apiServerMediaType, duplicateJsonKey } from './json-body.js';
+import {
+  ambiguousJsonBody,
+  apiServerMediaType,
+  duplicateJsonKey,
+  jsonPatchReadingObject,
+} from './json-body.js';
 
 describe('duplicateJsonKey', () => {
   it('finds a key given twice in one object, at any depth', () => {
@@ -37,5 +42,24 @@ describe('apiServerMediaType', () => {
     expect(apiServerMediaType(undefined)).toBe('application/json');
     expect(apiServerMediaType('')).toBe('application/json');
     expect(apiServerMediaType('Application/YAML; charset=utf-8')).toBe('application/yaml');
+  });
+});
+
+describe('jsonPatchReadingObject', () => {
+  it('passes add, remove and replace, and names copy, move, test and what is not a list of operations', () => {
+    expect(
+      jsonPatchReadingObject(
+        '[{"op":"add","path":"/a","value":1},{"op":"remove","path":"/b"},{"op":"replace","path":"/c","value":{"from":"/d"}}]',
+      ),
+    ).toBeUndefined();
+    for (const op of ['copy', 'move', 'test'])
+      expect(jsonPatchReadingObject(`[{"op":"${op}","from":"/data/x","path":"/y","value":1}]`)).toMatch(
+        new RegExp(`"${op}" operation, which reads`),
+      );
+    expect(jsonPatchReadingObject('[{"op":"co\\u0070y","from":"/a","path":"/b"}]')).toMatch(/"copy"/);
+    expect(jsonPatchReadingObject('{"op":"add","path":"/a","value":1}')).toMatch(/not a list/);
+    expect(jsonPatchReadingObject('[["add"]]')).toMatch(/not an object/);
+    expect(jsonPatchReadingObject('[{"Op":"add","path":"/a","value":1}]')).toMatch(/without an "op"/);
+    expect(jsonPatchReadingObject('[{"op":"add"')).toMatch(/not valid JSON/);
   });
 });

@@ -61,3 +61,34 @@ export function ambiguousJsonBody(text: string): string | undefined {
   const shown = JSON.stringify(key.slice(0, 60));
   return `the body names the key ${shown} twice in one object, which the API server merges (it decodes both into one object) where JSON readers keep only the last`;
 }
+
+/** The JSON patch (RFC 6902) operations that write what the patch itself carries, and read nothing. */
+const WRITING_PATCH_OPS = new Set(['add', 'remove', 'replace']);
+
+/**
+ * Why a JSON patch (`application/json-patch+json`) reads the object it patches, for the client;
+ * undefined when every operation is `add`, `remove` or `replace`. `copy` and `move` put a value of
+ * the object (`from`) somewhere else in it, and `test` answers whether a value of it is the one given:
+ * for a principal whose reads are masked, each shows a masked value (a Secret's data, an env value)
+ * where masking does not look, or one guess at a time. What is not a list of such operations, as the
+ * API server's decoder reads it (evanphx/json-patch: a JSON array of objects keyed case-sensitively,
+ * `op` a string), is refused as well: Gatehouse cannot tell what it reads.
+ */
+export function jsonPatchReadingObject(text: string): string | undefined {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return 'the JSON patch is not valid JSON';
+  }
+  if (!Array.isArray(doc)) return 'the JSON patch is not a list of operations';
+  for (const op of doc as unknown[]) {
+    if (typeof op !== 'object' || op === null || Array.isArray(op))
+      return 'the JSON patch has an operation that is not an object';
+    const name = (op as Record<string, unknown>).op;
+    if (typeof name !== 'string') return 'the JSON patch has an operation without an "op"';
+    if (!WRITING_PATCH_OPS.has(name))
+      return `the JSON patch has a "${name.slice(0, 20)}" operation, which reads the object it patches`;
+  }
+  return undefined;
+}
