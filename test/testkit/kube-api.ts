@@ -683,6 +683,31 @@ export async function startFakeKubeApi(options: { readonly clientCa?: string } =
       const out = secretsAs(u, req.headers.accept, [x], true);
       return out === undefined ? notAcceptable(res) : json(res, 200, out);
     }
+    if ((r = /^\/api\/v1\/namespaces\/([^/]+)\/secrets$/.exec(p)) && m === 'POST') {
+      // Create: the body decoded as a typed object (goTypedDecode), kept, and returned as created.
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        let obj: ReturnType<typeof secret>;
+        try {
+          obj = goTypedDecode(Buffer.concat(chunks).toString('utf8')) as ReturnType<typeof secret>;
+        } catch (e) {
+          return json(res, 400, {
+            kind: 'Status',
+            apiVersion: 'v1',
+            metadata: {},
+            status: 'Failure',
+            message: String(e),
+            reason: 'BadRequest',
+            code: 400,
+          });
+        }
+        obj.metadata = { ...obj.metadata, namespace: r![1]!, uid: `uid-s-${obj.metadata.name}` };
+        secrets.set(`${r![1]}/${obj.metadata.name}`, obj);
+        json(res, 201, obj);
+      });
+      return;
+    }
     if ((r = /^\/api\/v1\/namespaces\/([^/]+)\/secrets\/([^/]+)$/.exec(p)) && m === 'PATCH') {
       // A JSON patch (the patch type from Content-Type, as the API server reads it: up to a ";",
       // case and spaces kept), applied to the stored Secret; the patched Secret is kept and returned.

@@ -146,12 +146,53 @@ describe('a Kubernetes request body as an approver is shown it', () => {
     expect(kubeBodyView('application/json', 'pods', o)(pod)).not.toContain('t-1');
   });
 
-  it('shows no body of a Secret request, nor YAML', () => {
-    const patch = JSON.stringify({ data: { 'tls.key': Buffer.from('key').toString('base64') } });
-    expect(kubeBodyView('application/merge-patch+json', 'secrets', o)(patch)).toEqual({
-      note: 'the body of a Secret request',
+  it("shows a Secret request's type and metadata without the values it stores, and no YAML", () => {
+    const key = Buffer.from('key').toString('base64');
+    const LA = 'kubectl.kubernetes.io/last-applied-configuration';
+    const merge = JSON.stringify({ data: { 'tls.key': key }, stringData: { b: 'plain-b' } });
+    const shownMerge = kubeBodyView('application/merge-patch+json', 'secrets', o)(merge) as string;
+    expect(shownMerge).not.toContain(key);
+    expect(shownMerge).not.toContain('plain-b');
+    expect(shownMerge).toContain('tls.key');
+    const create = JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'kubernetes.io/service-account-token',
+      metadata: {
+        name: 't',
+        annotations: { 'kubernetes.io/service-account.name': 'admin', [LA]: `{"data":{"a":"${key}"}}` },
+      },
+      data: { a: key },
     });
+    const shownCreate = kubeBodyView('application/json', 'secrets', o)(create) as string;
+    expect(shownCreate).toContain('kubernetes.io/service-account-token');
+    expect(shownCreate).toContain('"kubernetes.io/service-account.name":"admin"');
+    expect(shownCreate).not.toContain(key);
+    const patch = JSON.stringify([
+      { op: 'add', path: '/metadata/annotations/kubernetes.io~1service-account.name', value: 'admin' },
+      { op: 'replace', path: '/type', value: 'kubernetes.io/service-account-token' },
+      { op: 'add', path: '/metadata/annotations', value: { note: 'n', [LA]: key } },
+      { op: 'replace', path: '/data/a', value: key },
+      { op: 'add', path: '/data', value: { a: key } },
+      {
+        op: 'add',
+        path: '/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration',
+        value: key,
+      },
+      { op: 'replace', path: '', value: { kind: 'Secret', data: { a: key }, metadata: { name: 'x' } } },
+      { op: 'copy', from: '/data/a', path: '/data/b' },
+    ]);
+    const shownPatch = JSON.parse(
+      kubeBodyView('application/json-patch+json', 'secrets', o)(patch) as string,
+    ) as { value?: unknown; from?: string }[];
+    expect(JSON.stringify(shownPatch)).not.toContain(key);
+    expect(shownPatch[0]!.value).toBe('admin');
+    expect(shownPatch[1]!.value).toBe('kubernetes.io/service-account-token');
+    expect(shownPatch[2]!.value).toEqual({ note: 'n', [LA]: '[REDACTED:secret]' });
+    expect(shownPatch[6]!.value).toMatchObject({ kind: 'Secret', metadata: { name: 'x' } });
+    expect(shownPatch[7]!.from).toBe('/data/a');
     expect(kubeBodyView('application/apply-patch+yaml', 'configmaps', o)('data: {a: b}')).toBeUndefined();
+    expect(kubeBodyView('application/apply-patch+yaml', 'secrets', o)('data: {a: b}')).toBeUndefined();
   });
 });
 

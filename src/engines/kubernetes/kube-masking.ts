@@ -367,11 +367,66 @@ function maskNamedValues(v: unknown, o: KubeMaskOptions, depth: number): void {
   for (const x of Object.values(v)) maskNamedValues(x, o, depth + 1);
 }
 
+/** A JSON pointer's tokens (`~1` is `/`, `~0` is `~`), as the API server's JSON patch reads them. */
+function pointerTokens(path: string): string[] {
+  return path === ''
+    ? []
+    : path
+        .slice(1)
+        .split('/')
+        .map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+/**
+ * The body of a request on Secrets, as an approver may see it: what it does to the Secret (its type,
+ * its metadata: the annotation that makes it a service account's token, labels, names; a JSON patch's
+ * operations and paths) with every value it would store in `data` or `stringData` replaced, and the
+ * last-applied annotation (a copy of the Secret) too. An object (create, update, merge, strategic and
+ * apply patches) is masked as a Secret; a JSON patch's `value`s are shown only where they land in the
+ * metadata (not the last-applied annotation), `type` or `immutable`, else replaced.
+ */
+function maskSecretBody(doc: unknown, o: KubeMaskOptions, counts: Counts): void {
+  if (isObject(doc)) {
+    maskSecret(doc, counts);
+    maskLastApplied(doc, true, o, counts, 0);
+    return;
+  }
+  if (!Array.isArray(doc)) return;
+  for (const op of doc as unknown[]) {
+    if (!isObject(op) || !Object.hasOwn(op, 'value')) continue;
+    const t = typeof op.path === 'string' ? pointerTokens(op.path) : undefined;
+    const value = op.value;
+    if (t !== undefined && t.length === 0 && isObject(value)) maskSecretBody(value, o, counts);
+    else if (t !== undefined && t.length === 1 && t[0] === 'metadata' && isObject(value))
+      maskLastApplied({ metadata: value }, true, o, counts, 0);
+    else if (
+      t !== undefined &&
+      t.length === 2 &&
+      t[0] === 'metadata' &&
+      t[1] === 'annotations' &&
+      isObject(value)
+    )
+      maskLastApplied({ metadata: { annotations: value } }, true, o, counts, 0);
+    else if (
+      t !== undefined &&
+      ((t.length >= 2 && t[0] === 'metadata' && !(t[1] === 'annotations' && t[2] === LAST_APPLIED)) ||
+        (t.length === 1 && (t[0] === 'type' || t[0] === 'immutable')))
+    )
+      continue;
+    else {
+      op.value = REDACTED_SECRET;
+      add(counts, 'secret');
+    }
+  }
+}
+
 /**
  * How a request body held for approval is shown to the approver: JSON only (objects, merge and JSON
  * patches), masked as a response would be (Secret data, env values under sensitive names, the
  * detectors), plus any `name`/`value` pair under a sensitive name and values under the sensitive key
- * names. A body for a Secret is not shown at all (a patch names no `kind`), nor YAML or other types.
+ * names. A body for a Secret is shown as what it does without the values it stores (maskSecretBody):
+ * its type and metadata are what make it a credential (a service-account token Secret). YAML and
+ * other types are not shown.
  */
 export function kubeBodyView(
   contentType: string | string[] | undefined,
@@ -381,7 +436,6 @@ export function kubeBodyView(
   // The API server reads a body without a Content-Type as JSON: so is it shown.
   const type = apiServerMediaType(contentType);
   return (text) => {
-    if (resource === 'secrets') return { note: 'the body of a Secret request' };
     if (type !== 'application/json' && !type.endsWith('+json')) return undefined;
     let doc: unknown;
     try {
@@ -389,6 +443,7 @@ export function kubeBodyView(
     } catch {
       return { note: 'it is not valid JSON' };
     }
+    if (resource === 'secrets') maskSecretBody(doc, o, {});
     maskNamedValues(doc, o, 0);
     const structural = JSON.stringify(doc);
     const kube = maskKubeJson(structural, o)?.text ?? structural;
