@@ -68,7 +68,8 @@ function statusMessage(body: string): string {
 }
 
 function userAgent(reason: string): string {
-  // The reason is recorded with the session (its application) — the listener records no headers.
+  // The reason is recorded with the session (its application) — the listener records no headers —
+  // so every call opens its own connection (its own session).
   return `gatehouse-mcp/kubernetes reason="${reason.replace(/[\r\n"]/g, ' ').slice(0, 150)}"`;
 }
 
@@ -84,6 +85,10 @@ function request(
     const url = new URL(target, lb.url);
     const req = https.request(url, {
       method,
+      // A connection of its own, closed after the answer: the listener records one session per
+      // connection, with the first request's user agent (this call's reason) as its application. A
+      // pooled connection would file this call under an earlier call's reason.
+      agent: false,
       ...tlsOptions(lb),
       headers: {
         authorization: `Bearer ${token}`,
