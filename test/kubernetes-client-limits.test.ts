@@ -16,7 +16,9 @@ const HEADERS_TIMEOUT_MS = 500;
 const BODY_TIMEOUT_MS = 1500;
 const PER_PRINCIPAL = 3;
 /** Larger than the loopback socket buffers: the body is not all received until the gateway reads it. */
+/** 16 MiB of a JSON ConfigMap (padded with whitespace): a reviewed body must be JSON to be shown. */
 const BIG_BODY = Buffer.alloc(16 * 1024 * 1024, 0x20);
+Buffer.from('{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"big"}}').copy(BIG_BODY);
 
 interface Response {
   status: number;

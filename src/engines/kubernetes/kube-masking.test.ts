@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { createDetectorSet, DEFAULT_SENSITIVE_KEYS } from '../../masking/index.js';
 import { TerminalMasker } from '../../masking/index.js';
-import { kubeBodyView, maskKubeJson, maskKubeJsonSliced, nameMatcher } from './kube-masking.js';
+import {
+  kubeBodyUnshowable,
+  kubeBodyView,
+  maskKubeJson,
+  maskKubeJsonSliced,
+  nameMatcher,
+} from './kube-masking.js';
 
 const o = { detectors: createDetectorSet(), envNames: nameMatcher(DEFAULT_SENSITIVE_KEYS) };
 
@@ -193,6 +199,30 @@ describe('a Kubernetes request body as an approver is shown it', () => {
     expect(shownPatch[7]!.from).toBe('/data/a');
     expect(kubeBodyView('application/apply-patch+yaml', 'configmaps', o)('data: {a: b}')).toBeUndefined();
     expect(kubeBodyView('application/apply-patch+yaml', 'secrets', o)('data: {a: b}')).toBeUndefined();
+  });
+});
+
+describe('kubeBodyUnshowable', () => {
+  it('passes JSON text under JSON and YAML types (and none), and names everything else', () => {
+    const json = Buffer.from('{"kind":"Pod","spec":{"hostPID":true}}');
+    for (const type of [
+      undefined,
+      'application/json',
+      'application/merge-patch+json',
+      'application/apply-patch+yaml',
+      'application/yaml',
+    ])
+      expect(kubeBodyUnshowable(type, json), String(type)).toBeUndefined();
+    expect(kubeBodyUnshowable('application/yaml', Buffer.alloc(0))).toBeUndefined();
+    expect(kubeBodyUnshowable('application/apply-patch+yaml', Buffer.from('kind: Pod\n'))).toMatch(
+      /YAML that is not JSON/,
+    );
+    expect(kubeBodyUnshowable('application/vnd.kubernetes.protobuf', json)).toMatch(/content type/);
+    expect(kubeBodyUnshowable('application/cbor', json)).toMatch(/content type/);
+    expect(kubeBodyUnshowable('application/json', Buffer.from([0x22, 0xff, 0x22]))).toMatch(/not UTF-8/);
+    expect(kubeBodyUnshowable('application/json', Buffer.from('{"a":'))).toMatch(/not valid JSON/);
+    // Shown as JSON under the YAML apply type (kubectl apply --server-side).
+    expect(kubeBodyView('application/apply-patch+yaml', 'pods', o)(json.toString())).toBe(json.toString());
   });
 });
 

@@ -367,6 +367,43 @@ function maskNamedValues(v: unknown, o: KubeMaskOptions, depth: number): void {
   for (const x of Object.values(v)) maskNamedValues(x, o, depth + 1);
 }
 
+/**
+ * YAML media types the API server reads (a create or update body, a server-side apply patch). JSON is
+ * YAML: a body of one of these types that is JSON text (what kubectl sends, `apply --server-side`
+ * included) is read by the API server's YAML-to-JSON conversion as JSON reads it, and is shown as JSON.
+ */
+const YAML_TYPES = new Set(['application/yaml', 'application/apply-patch+yaml']);
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Why an approver could not be shown this request body, so that it must not be held for one; undefined
+ * when it can be (empty; or UTF-8 JSON text under a JSON or YAML media type, or none). What else the API
+ * server reads — YAML that is not JSON, protobuf, CBOR, bytes that are not UTF-8 (Go's JSON decoder
+ * reads them as U+FFFD) — an approver would approve blind.
+ */
+export function kubeBodyUnshowable(
+  contentType: string | string[] | undefined,
+  body: Buffer,
+): string | undefined {
+  if (body.length === 0) return undefined;
+  const type = apiServerMediaType(contentType);
+  if (type !== 'application/json' && !type.endsWith('+json') && !YAML_TYPES.has(type))
+    return `its content type ${type.slice(0, 80)} cannot be shown`;
+  let text: string;
+  try {
+    text = STRICT_UTF8.decode(body);
+  } catch {
+    return 'it is not UTF-8 text';
+  }
+  try {
+    JSON.parse(text);
+  } catch {
+    return YAML_TYPES.has(type) ? 'it is YAML that is not JSON' : 'it is not valid JSON';
+  }
+  return undefined;
+}
+
 /** A JSON pointer's tokens (`~1` is `/`, `~0` is `~`), as the API server's JSON patch reads them. */
 function pointerTokens(path: string): string[] {
   return path === ''
@@ -436,12 +473,14 @@ export function kubeBodyView(
   // The API server reads a body without a Content-Type as JSON: so is it shown.
   const type = apiServerMediaType(contentType);
   return (text) => {
-    if (type !== 'application/json' && !type.endsWith('+json')) return undefined;
+    const yaml = YAML_TYPES.has(type);
+    if (type !== 'application/json' && !type.endsWith('+json') && !yaml) return undefined;
     let doc: unknown;
     try {
       doc = JSON.parse(text);
     } catch {
-      return { note: 'it is not valid JSON' };
+      // YAML that is not JSON is not shown (its reading is Go's YAML 1.1, not JSON's).
+      return yaml ? undefined : { note: 'it is not valid JSON' };
     }
     if (resource === 'secrets') maskSecretBody(doc, o, {});
     maskNamedValues(doc, o, 0);

@@ -38,7 +38,13 @@ import { readUpTo } from '../http/request-body.js';
 import { printableTarget } from '../http/request-target.js';
 import { brokenStream, endBody } from '../http/response-relay.js';
 import { REVIEWED_BODY_LIMIT_RULE, reviewedBody, reviewedBodyTooLarge } from '../http/reviewed-body.js';
-import { kubeBodyView, LineMaskingStream, maskKubeJsonSliced, type Counts } from './kube-masking.js';
+import {
+  kubeBodyUnshowable,
+  kubeBodyView,
+  LineMaskingStream,
+  maskKubeJsonSliced,
+  type Counts,
+} from './kube-masking.js';
 import { reasonFor, sendStatus } from './kube-responses.js';
 import type { KubeConnectionSettings } from './kube-settings.js';
 
@@ -79,6 +85,8 @@ export const AMBIGUOUS_BODY_RULE = 'kubernetes-ambiguous-body';
  * `test`): it would put a masked value where masking does not look, or test guesses of it.
  */
 export const MASKED_PATCH_RULE = 'kubernetes-masked-patch-reads';
+/** A reviewed body an approver could not be shown (not JSON text): it is not held for a blind approval. */
+export const UNSHOWN_BODY_RULE = 'kubernetes-unshown-body';
 
 /**
  * The action recorded for a request refused before it was classified (a limit, a target Gatehouse
@@ -285,6 +293,14 @@ export async function handleKubeRequest(
         }),
       ),
     );
+    // A body the approver cannot be shown is refused, not held for a blind approval.
+    const unshowable =
+      decision.effect === 'review' ? kubeBodyUnshowable(req.headers['content-type'], read) : undefined;
+    if (unshowable !== undefined) {
+      const message = `Gatehouse refused the request: it needs approval, and its body cannot be shown to the approver (${unshowable}). Send it as JSON, as kubectl does.`;
+      await recorded(admitted, UNSHOWN_BODY_RULE, message);
+      return refuse('UnsupportedMediaType', message);
+    }
     // A body the API server reads otherwise than the approver is shown it is refused, not held.
     const ambiguous = ambiguousJsonBody(read.toString('utf8'));
     if (ambiguous !== undefined) {

@@ -10,6 +10,7 @@ export const STATUS_REASONS = {
   NotFound: 404,
   MethodNotAllowed: 405,
   RequestEntityTooLarge: 413,
+  UnsupportedMediaType: 415,
   TooManyRequests: 429,
   // The client was too slow sending its request (Gatehouse's own bodyTimeout / headersTimeout).
   RequestTimeout: 408,
