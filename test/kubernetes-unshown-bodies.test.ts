@@ -113,6 +113,12 @@ describe('reviewed bodies an approver could not be shown', { timeout: 60_000 }, 
         'application/apply-patch+yaml',
       ],
       [
+        'PATCH',
+        '/api/v1/namespaces/default/pods/ssa?fieldManager=x',
+        '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"ssa","annotations":{"note":"a \u2028 b\u0085c"}}}',
+        'application/apply-patch+yaml',
+      ],
+      [
         'POST',
         '/api/v1/namespaces/default/pods',
         Buffer.from([0x6b, 0x38, 0x73, 0x00, 0x0a, 0x02]),

@@ -217,6 +217,12 @@ describe('kubeBodyUnshowable', () => {
     expect(kubeBodyUnshowable('application/apply-patch+yaml', Buffer.from('kind: Pod\n'))).toMatch(
       /YAML that is not JSON/,
     );
+    // Raw YAML line breaks in a JSON string: folded by the API server's YAML reader, kept by JSON's.
+    for (const c of ['\u0085', '\u2028', '\u2029']) {
+      const t = Buffer.from(`{"metadata":{"annotations":{"a":"x ${c} y"}}}`);
+      expect(kubeBodyUnshowable('application/apply-patch+yaml', t)).toMatch(/line break/);
+      expect(kubeBodyUnshowable('application/json', t)).toBeUndefined();
+    }
     expect(kubeBodyUnshowable('application/vnd.kubernetes.protobuf', json)).toMatch(/content type/);
     expect(kubeBodyUnshowable('application/cbor', json)).toMatch(/content type/);
     expect(kubeBodyUnshowable('application/json', Buffer.from([0x22, 0xff, 0x22]))).toMatch(/not UTF-8/);

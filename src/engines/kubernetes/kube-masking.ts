@@ -401,8 +401,14 @@ export function kubeBodyUnshowable(
   } catch {
     return YAML_TYPES.has(type) ? 'it is YAML that is not JSON' : 'it is not valid JSON';
   }
+  // JSON takes these raw in a string; YAML 1.1 reads them as line breaks, which it folds (with the
+  // spaces around them) inside a quoted scalar: the API server would store another value than shown.
+  if (YAML_TYPES.has(type) && YAML_BREAKS.test(text))
+    return 'it holds a character YAML reads as a line break (U+0085, U+2028 or U+2029)';
   return undefined;
 }
+
+const YAML_BREAKS = /[\u0085\u2028\u2029]/;
 
 /** A JSON pointer's tokens (`~1` is `/`, `~0` is `~`), as the API server's JSON patch reads them. */
 function pointerTokens(path: string): string[] {
