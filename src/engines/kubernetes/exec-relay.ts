@@ -71,7 +71,14 @@ export const SPDY_REFUSAL =
   'Use kubectl 1.31 or later and leave KUBECTL_REMOTE_COMMAND_WEBSOCKETS unset (or set it to true); ' +
   'for port-forward also leave KUBECTL_PORT_FORWARD_WEBSOCKETS unset.';
 
-const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_MESSAGE });
+// The client's handshake answers the subprotocol the relay speaks (chooseSubprotocol), not the first
+// the client offered (ws's default), which could be one the relay does not speak (base64.channel.k8s.io).
+const wss = new WebSocketServer({
+  noServer: true,
+  perMessageDeflate: false,
+  maxPayload: MAX_MESSAGE,
+  handleProtocols: (protocols) => chooseSubprotocol(protocols) ?? false,
+});
 
 function offeredProtocols(req: IncomingMessage): string[] {
   return String(req.headers['sec-websocket-protocol'] ?? '')
