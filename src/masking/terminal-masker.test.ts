@@ -37,3 +37,67 @@ describe('terminal masking', () => {
     expect(m.flush()).toBe('prompt$ ');
   });
 });
+
+describe('TerminalMasker: a secret written in pieces', () => {
+  const KEY = 'AKIAIOSFODNN7EXAMPLE';
+  it('is masked whole when output goes quiet mid-secret, and a prompt still shows', () => {
+    const m = new TerminalMasker(createDetectorSet(), 4096, true);
+    let out = m.push(Buffer.from(`aws_access_key_id=${KEY.slice(0, 10)}`));
+    out += m.quiet();
+    // One run of token characters: nothing of it is sent before the line goes on.
+    expect(out).toBe('');
+    out += m.push(Buffer.from(`${KEY.slice(10)}\nprompt$ `));
+    out += m.quiet();
+    expect(out).not.toContain(KEY.slice(0, 10));
+    expect(out).toMatch(/^aws_access_key_id=\[REDACTED:[a-z_]+\]\nprompt\$ $/);
+    expect(m.flush()).toBe('');
+  });
+
+  it('is masked whole across the maxPending cut of a long line, and of one long token run', () => {
+    const m = new TerminalMasker(createDetectorSet(), 4096, true);
+    const line = `${'x'.repeat(4089)} ${KEY}\n`;
+    const out = m.push(Buffer.from(line.slice(0, 4100))) + m.push(Buffer.from(line.slice(4100)));
+    expect(out).not.toContain(KEY.slice(0, 10));
+    expect(out).toMatch(/REDACTED/);
+    const run = new TerminalMasker(createDetectorSet(), 4096, true);
+    const long = `key ${'x'.repeat(5000)}\n`;
+    const sent = run.push(Buffer.from(long.slice(0, 4200)));
+    expect(sent.length).toBeLessThan(4200);
+    expect(sent + run.push(Buffer.from(long.slice(4200)))).toBe(long);
+  });
+
+  it('masks the rest of a secret begun in text already sent (a card split at a space)', () => {
+    const m = new TerminalMasker(createDetectorSet(), 4096, true);
+    let out = m.push(Buffer.from('card 4111 1111 '));
+    out += m.quiet();
+    out += m.push(Buffer.from('1111 1111 done\n'));
+    expect(out).not.toContain('4111 1111 1111 1111');
+    expect(out).toMatch(/REDACTED/);
+    expect(out).toMatch(/done\n$/);
+  });
+});
+
+describe('TerminalMasker with a terminal (echo shows as typed)', () => {
+  it('sends an unfinished line whole when quiet, and masks the rest of a secret begun in it', () => {
+    const m = new TerminalMasker(createDetectorSet());
+    expect(m.push(Buffer.from('$ ca'))).toBe('');
+    expect(m.quiet()).toBe('$ ca');
+    expect(m.push(Buffer.from('t'))).toBe('');
+    expect(m.quiet()).toBe('t');
+    let out = m.push(Buffer.from('\r\nkey=AKIAIOSFOD'));
+    out += m.quiet();
+    out += m.push(Buffer.from('NN7EXAMPLE\r\n'));
+    expect(out).not.toContain('AKIAIOSFODNN7EXAMPLE');
+    expect(out).not.toContain('NN7EXAMPLE');
+    expect(out).toMatch(/REDACTED/);
+  });
+
+  it('never splits an escape sequence when it holds a token run', () => {
+    const m = new TerminalMasker(createDetectorSet(), 4096, true);
+    m.push(Buffer.from('$ \u001b[K'));
+    expect(m.quiet()).toBe('$ \u001b[K');
+    m.push(Buffer.from('x \u001b[1;3'));
+    expect(m.quiet()).toBe('x ');
+    expect(m.flush()).toBe('\u001b[1;3');
+  });
+});

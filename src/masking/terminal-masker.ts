@@ -73,21 +73,29 @@ function visibleText(text: string): { visible: string; at: number[] } {
 export function maskTerminalText(
   text: string,
   detectors: DetectorSet,
+  /**
+   * The text before this index was already sent (the start of a line sent before it ended): it is
+   * scanned with the rest, as context, but not output again. A finding that begins in it and ends
+   * after it is shown as its tag from this index on.
+   */
+  sent = 0,
 ): { text: string; counts: MaskCounts } | null {
   const { visible, at } = visibleText(text);
-  const findings = detectors.scan(visible);
+  const findings = detectors.scan(visible).filter((f) => f.end > 0 && (at[f.end - 1] ?? -1) >= sent);
   if (findings.length === 0) return null;
   const counts: MaskCounts = {};
   // Which original index starts a finding (→ its tag) and which are inside one (dropped).
   const starts = new Map<number, Finding>();
   const hidden = new Set<number>();
   for (const f of findings) {
-    starts.set(at[f.start]!, f);
-    for (let k = f.start; k < f.end; k++) hidden.add(at[k]!);
+    // A finding begun in what was sent shows its tag where the new text starts.
+    const first = at[f.start]! < sent ? at.findIndex((i) => i >= sent) : f.start;
+    starts.set(at[first]!, f);
+    for (let k = first; k < f.end; k++) hidden.add(at[k]!);
     counts[f.detector] = (counts[f.detector] ?? 0) + 1;
   }
   let out = '';
-  for (let i = 0; i < text.length;) {
+  for (let i = sent; i < text.length;) {
     const esc = escapeLengthAt(text, i);
     if (esc > 0) {
       out += text.slice(i, i + esc);
@@ -101,25 +109,80 @@ export function maskTerminalText(
   }
   // Masking one span can expose a neighbour (as DetectorSet.mask rescans): if anything is still
   // found, fall back to the detectors' own masking of the visible text (escape sequences dropped).
-  if (detectors.scan(visibleText(out).visible).length > 0) {
-    const r = detectors.mask(visible, 'redact', 'text');
-    return { text: r ? r.text : redactTag('unstable'), counts: r ? { ...r.counts } : { unstable: 1 } };
+  const shown = visibleText(text.slice(0, sent)).visible + visibleText(out).visible;
+  if (detectors.scan(shown).some((f) => f.end > visibleText(text.slice(0, sent)).visible.length)) {
+    const unsent = visibleText(text.slice(sent)).visible;
+    const r = detectors.mask(unsent, 'redact', 'text');
+    return {
+      text: r && detectors.scan(r.text).length === 0 ? r.text : redactTag('unstable'),
+      counts: r ? { ...r.counts } : { unstable: 1 },
+    };
   }
   return { text: out, counts };
 }
 
+/** Characters a secret's text is made of (tokens, keys, base64, URLs with credentials, e-mails). */
+const TOKEN_CHAR = /[A-Za-z0-9+/=_.:@%~-]/;
+
+/** Of a token run too long to hold whole, how much of its end is held for the rest of the line. */
+const TOKEN_HOLD = 512;
+
+/** Whether the escape sequence of `len` characters at `i` is finished (its final byte is there). */
+function escapeComplete(text: string, i: number, len: number): boolean {
+  if (len < 2) return false;
+  const last = text.charCodeAt(i + len - 1);
+  const c = text.charCodeAt(i);
+  const n = text.charCodeAt(i + 1);
+  if (c === 0x9b || n === 0x5b) return last >= 0x40 && last <= 0x7e && len > (c === 0x9b ? 1 : 2);
+  if (n === 0x5d || n === 0x50 || n === 0x58 || n === 0x5e || n === 0x5f)
+    return last === 0x07 || (last === 0x5c && text.charCodeAt(i + len - 2) === ESC);
+  return last >= 0x30;
+}
+
+/**
+ * Where a trailing run of token characters starts in `text` (`text.length` when it ends otherwise).
+ * Escape sequences end a run and are never split: one left unfinished at the end is held whole.
+ */
+function tokenTailStart(text: string): number {
+  let runStart = 0;
+  for (let i = 0; i < text.length;) {
+    const esc = escapeLengthAt(text, i);
+    if (esc > 0) {
+      if (i + esc >= text.length && !escapeComplete(text, i, esc)) return i;
+      i += esc;
+      runStart = i;
+      continue;
+    }
+    i++;
+    if (!TOKEN_CHAR.test(text[i - 1]!)) runStart = i;
+  }
+  return runStart;
+}
+
 /**
  * Masks a terminal stream as it flows: complete lines go out masked at once; an unfinished line is
- * held until its newline, `flush()` or `maxPending` characters.
+ * held until its newline, `quiet()` (the relay calls it when output goes quiet, so prompts show),
+ * `flush()` (the end) or `maxPending` characters. Part of a line sent before it ends is kept as the
+ * line's context, so the rest of the line is scanned with it: a secret written in two pieces, with a
+ * pause or past `maxPending` between them, is found whole. And what is sent early stops before a
+ * trailing run of token characters, which waits for the rest of the line: a secret's beginning is not
+ * sent before it can be recognised.
  */
 export class TerminalMasker {
   #pending = '';
+  /** The part of the current line already sent (masked), scanned as context with the rest. */
+  #line = '';
   #decoder = new TextDecoder('utf-8');
   readonly counts: MaskCounts = {};
 
   constructor(
     private readonly detectors: DetectorSet,
     private readonly maxPending = 4096,
+    /**
+     * Hold a trailing token run when output goes quiet (output without a terminal). With a terminal,
+     * echo must show as it is typed: the unfinished line is sent whole, and only its context kept.
+     */
+    private readonly holdTokens = false,
   ) {}
 
   get pending(): boolean {
@@ -130,22 +193,48 @@ export class TerminalMasker {
   push(chunk: Buffer): string {
     this.#pending += this.#decoder.decode(chunk, { stream: true });
     const nl = this.#pending.lastIndexOf('\n');
-    if (nl < 0 && this.#pending.length <= this.maxPending) return '';
-    const cut = nl >= 0 ? nl + 1 : this.#pending.length;
-    const ready = this.#pending.slice(0, cut);
-    this.#pending = this.#pending.slice(cut);
-    return this.#mask(ready);
+    if (nl >= 0) {
+      const ready = this.#pending.slice(0, nl + 1);
+      this.#pending = this.#pending.slice(nl + 1);
+      const out = this.#mask(ready);
+      this.#line = '';
+      return out;
+    }
+    if (this.#pending.length <= this.maxPending) return '';
+    // A line this long without a newline: sent up to its trailing token run (all of it when it is one).
+    return this.#sendEarly(true);
   }
 
+  /** Output went quiet: what of the unfinished line can be sent now (up to a trailing token run). */
+  quiet(): string {
+    return this.#sendEarly(false);
+  }
+
+  /** The end of the stream: everything, masked. */
   flush(): string {
     const ready = this.#pending + this.#decoder.decode();
     this.#pending = '';
     this.#decoder = new TextDecoder('utf-8');
-    return ready === '' ? '' : this.#mask(ready);
+    const out = ready === '' ? '' : this.#mask(ready);
+    this.#line = '';
+    return out;
+  }
+
+  #sendEarly(all: boolean): string {
+    let cut = this.holdTokens ? tokenTailStart(this.#pending) : this.#pending.length;
+    // One token run longer than maxPending: all but its last TOKEN_HOLD characters (a secret's start).
+    if (cut === 0 && all) cut = Math.max(0, this.#pending.length - TOKEN_HOLD);
+    if (cut === 0) return '';
+    const ready = this.#pending.slice(0, cut);
+    this.#pending = this.#pending.slice(cut);
+    const out = this.#mask(ready);
+    // Kept as context for the rest of the line (bounded: the line's last maxPending characters).
+    this.#line = (this.#line + ready).slice(-this.maxPending);
+    return out;
   }
 
   #mask(text: string): string {
-    const r = maskTerminalText(text, this.detectors);
+    const r = maskTerminalText(this.#line + text, this.detectors, this.#line.length);
     if (!r) return text;
     for (const [k, n] of Object.entries(r.counts)) this.counts[k] = (this.counts[k] ?? 0) + n;
     return r.text;

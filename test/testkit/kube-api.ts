@@ -879,6 +879,22 @@ export async function startFakeKubeApi(options: { readonly clientCa?: string } =
         else if (data[0] === 255 && data[1] === 0) finish({ stdout: '', stderr: '', code: 0 });
       });
       if (command[0] === 'cat' && stdin) return;
+      // Files the pod writes out in two pieces: a pause mid-line, or a line longer than 4096 characters.
+      const pieces =
+        command.join(' ') === 'cat /etc/app/slow-config'
+          ? [`aws_access_key_id=${EXEC_SECRET.slice(0, 10)}`, `${EXEC_SECRET.slice(10)}\n`]
+          : command.join(' ') === 'cat /etc/app/long-line'
+            ? [`${'x'.repeat(4089)} ${EXEC_SECRET.slice(0, 10)}`, `${EXEC_SECRET.slice(10)}\n`]
+            : undefined;
+      if (pieces) {
+        ws.send(Buffer.concat([Buffer.from([1]), Buffer.from(pieces[0]!)]));
+        setTimeout(() => {
+          if (ws.readyState !== ws.OPEN) return;
+          ws.send(Buffer.concat([Buffer.from([1]), Buffer.from(pieces[1]!)]));
+          finish({ stdout: '', stderr: '', code: 0 });
+        }, 200);
+        return;
+      }
       if (command[0] === 'sleep' && /^\d+(\.\d+)?$/.test(command[1] ?? '')) {
         setTimeout(() => finish({ stdout: '', stderr: '', code: 0 }), Number(command[1]) * 1000);
         return;

@@ -374,8 +374,9 @@ function relayChannels(
   const maskOptions = { detectors: settings.masking.detectors, envNames: settings.masking.envNames };
   const maskers = masking
     ? new Map([
-        [CHANNEL.stdout, new TerminalMasker(maskOptions.detectors)],
-        [CHANNEL.stderr, new TerminalMasker(maskOptions.detectors)],
+        // Without a terminal nothing is typed back: a trailing token waits for the rest of its line.
+        [CHANNEL.stdout, new TerminalMasker(maskOptions.detectors, undefined, action.tty !== true)],
+        [CHANNEL.stderr, new TerminalMasker(maskOptions.detectors, undefined, action.tty !== true)],
       ])
     : undefined;
   const toClient = sender(client, upstream);
@@ -393,6 +394,12 @@ function relayChannels(
   const flushMaskers = (): void => {
     flushTimer = undefined;
     for (const [channel, m] of maskers ?? []) emit(channel, m.flush());
+  };
+  // Output went quiet: an unfinished line is sent as far as it can be before it ends (a prompt shows;
+  // a trailing token waits for the rest of its line, so a secret written in pieces is masked whole).
+  const quietMaskers = (): void => {
+    flushTimer = undefined;
+    for (const [channel, m] of maskers ?? []) emit(channel, m.quiet());
   };
 
   upstream.on('message', (data) => {
@@ -415,7 +422,7 @@ function relayChannels(
         return;
       }
       emit(msg.channel, m.push(msg.payload));
-      if (m.pending && flushTimer === undefined) flushTimer = setTimeout(flushMaskers, MASK_FLUSH_MS);
+      if (m.pending && flushTimer === undefined) flushTimer = setTimeout(quietMaskers, MASK_FLUSH_MS);
       return;
     }
     if (msg.channel === CHANNEL.status) {

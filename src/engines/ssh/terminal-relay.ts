@@ -100,12 +100,19 @@ export function startTerminalRelay(o: RelayOptions): TerminalRelay {
     if (out) send(client, out.flush());
     if (err) send(client.stderr, err.flush());
   };
+  // Output went quiet: an unfinished line is sent as far as it can be before it ends (a prompt shows;
+  // a trailing token waits for the rest of its line, so a secret written in pieces is masked whole).
+  const quietMaskers = (): void => {
+    flushTimer = undefined;
+    if (out) send(client, out.quiet());
+    if (err) send(client.stderr, err.quiet());
+  };
   const fromHost =
     (to: NodeJS.WritableStream & { write(b: Buffer | string): boolean }, m: TerminalMasker | undefined) =>
     (d: Buffer) => {
       if (!m) return send(to, d);
       send(to, m.push(d));
-      if (m.pending && flushTimer === undefined) flushTimer = setTimeout(flushMaskers, MASK_FLUSH_MS);
+      if (m.pending && flushTimer === undefined) flushTimer = setTimeout(quietMaskers, MASK_FLUSH_MS);
     };
   upstream.on('data', fromHost(client, out));
   upstream.stderr.on('data', fromHost(client.stderr, err));
