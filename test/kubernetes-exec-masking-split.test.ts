@@ -1,6 +1,6 @@
 // Exec output of a masked principal, written by the pod in two pieces: a pause mid-line (the relay sent
 // an unfinished line after 40 ms of quiet, then the rest, each masked alone) or a line longer than 4096
-// characters (cut there). A key split so reached the client whole in clear (docs/security.md class 105).
+// characters (cut there). A key split so reached the client whole in clear (docs/security.md class 87).
 // Real kubectl exec through the shipped default policy against the fake API server.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

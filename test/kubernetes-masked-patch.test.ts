@@ -2,7 +2,7 @@
 // somewhere else in it, and `test` answers whether a value of it is a guess. Allowed unread, a copy of a
 // Secret's data into an annotation came back in clear (annotations are not masked). Real kubectl and
 // raw requests through Gatehouse against the fake API server (test/testkit/kube-api.ts, which applies
-// JSON patches as the API server does) (docs/security.md class 101).
+// JSON patches as the API server does) (docs/security.md class 83).
 
 import { readFileSync } from 'node:fs';
 import https from 'node:https';

@@ -3,7 +3,7 @@
 // applied in it, Secret data and env values included), on the object and on the metadata-only forms
 // the API server returns for it (`as=PartialObjectMetadata`, a Table row's default object, a watch
 // of metadata). Real kubectl and raw requests through Gatehouse against the fake API server
-// (test/testkit/kube-api.ts), by a principal whose reads are allowed masked (docs/security.md class 100).
+// (test/testkit/kube-api.ts), by a principal whose reads are allowed masked (docs/security.md class 82).
 
 import { readFileSync } from 'node:fs';
 import https from 'node:https';

@@ -2,7 +2,7 @@
 // the annotation that makes it a service account's token, a JSON patch's operations) without the values
 // it stores. Before, a Secret's body was not shown at all, so a person approved "create secrets" blind,
 // whether it stored a password or had the cluster mint a service account's token. Real kubectl through
-// Gatehouse's shipped default policy against the fake API server (docs/security.md class 102).
+// Gatehouse's shipped default policy against the fake API server (docs/security.md class 84).
 
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';

@@ -1,7 +1,7 @@
 // A reviewed Kubernetes body is held for a person only when the person can be shown it. kubectl's
 // server-side apply sends its JSON under `application/apply-patch+yaml`, which the approver was not
 // shown; a hand-made YAML, protobuf or non-UTF-8 body was held for a blind approval the same way
-// (docs/security.md class 104). Real kubectl and raw requests through Gatehouse's shipped default
+// (docs/security.md class 86). Real kubectl and raw requests through Gatehouse's shipped default
 // policy against the fake API server.
 
 import { readFileSync, writeFileSync } from 'node:fs';

@@ -1,7 +1,7 @@
 // The MCP `kubernetes` tool's reason is recorded with the request it was given for. The listener
 // records one session per client connection, with the first request's user agent (the tool puts the
 // call's reason there) as the session's application; calls that shared a pooled connection were filed
-// under the first call's reason, and their own was recorded nowhere (docs/security.md class 103).
+// under the first call's reason, and their own was recorded nowhere (docs/security.md class 85).
 // The MCP SDK client through Gatehouse's MCP endpoint, against the fake API server.
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
