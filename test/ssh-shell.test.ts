@@ -9,6 +9,7 @@ import { chownSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { terminalRecording } from '../src/console/terminal-recording.js';
+import { UNECHOED_LINE } from '../src/engines/ssh/shell-lines.js';
 import { defaultSshPolicies } from '../src/policy/index.js';
 import { run } from './testkit/commands.js';
 import { REPO_ROOT } from './testkit/kube-gateway.js';
@@ -249,5 +250,139 @@ describe.skipIf(!hasSshd())('ssh shell lines held past the hold timeout', { time
       await gw.stop();
       await sshd.stop();
     }
+  });
+});
+
+describe.skipIf(!hasSshd())('shell lines the echo does not show (class 80)', { timeout: 120_000 }, () => {
+  // Each attack typed a line that reached bash without being decided (nothing recorded, the canary
+  // made): echo turned off by an allowed `stty -echo`; the line's text sent in the same chunk as the
+  // Ctrl-C before it (the start of the line was taken before the host's new prompt); Ctrl-O, which
+  // readline takes as Enter; and, without a terminal, a Ctrl-C byte that reset the line Gatehouse
+  // decided while bash read it as one more character of the line before it.
+  let sshd: TestSshd;
+  let gw: SshTestGateway;
+
+  beforeAll(async () => {
+    sshd = await startSshd();
+    gw = await startSshTestGateway({ sshd, policies: defaultSshPolicies(['prod-bastion']) });
+  });
+
+  afterAll(async () => {
+    await gw?.stop();
+    await sshd?.stop();
+  });
+
+  /** An approved agent shell at its prompt. */
+  async function agentShell(subject: string) {
+    const agent = await gw.token({ subject, agent: true });
+    const sh = interactive(gw, agent);
+    (await gw.approver.next()).approve(); // the shell itself
+    await sh.waitFor(/\$ (\x1b\[K)?$/m); // eslint-disable-line no-control-regex
+    return sh;
+  }
+
+  it('a line typed with echo off is decided as unknown, not skipped', async () => {
+    const sh = await agentShell('echo-off');
+    sh.type('stty -echo\r');
+    await findSshStatement(gw, (s) => s.text === 'stty -echo', { withResult: false });
+    await new Promise((r) => setTimeout(r, 300));
+    const canary = path.join(sshd.work, 'unechoed.txt');
+    sh.type(`touch ${canary}\r`);
+    const held = await gw.approver.next();
+    expect(held.ctx.decision.ruleId).toBe('ssh-agents-review-unjudged');
+    held.deny();
+    await sh.exited;
+    expect(existsSync(canary)).toBe(false);
+    const line = await findSshStatement(gw, (s) => s.via === 'ssh-shell' && s.text === UNECHOED_LINE, {
+      withResult: false,
+    });
+    expect(line.effect).toBe('review');
+    expect(line.categories).toContain('unknown');
+    // What was typed where it did not echo (a password, say) is not put in the record.
+    expect(line.text).not.toContain('touch');
+  });
+
+  it('a line sent with the Ctrl-C before it is decided from where the new prompt begins', async () => {
+    const sh = await agentShell('ctrl-c-ahead');
+    const canary = path.join(sshd.work, 'after-ctrl-c.txt');
+    sh.type(`\x03touch ${canary}\r`);
+    const held = await gw.approver.next();
+    expect(held.ctx.action.kind === 'ssh' && held.ctx.action.command).toBe(`touch ${canary}`);
+    held.deny();
+    await sh.exited;
+    expect(existsSync(canary)).toBe(false);
+  });
+
+  it('Ctrl-O (operate-and-get-next) is decided as a key that runs the line', async () => {
+    const sh = await agentShell('ctrl-o');
+    const canary = path.join(sshd.work, 'ctrl-o.txt');
+    sh.type(`echo hi; touch ${canary}\x0f`);
+    const held = await gw.approver.next();
+    expect(held.ctx.action.kind === 'ssh' && held.ctx.action.command).toBe(
+      `echo hi; touch ${canary} ⟨Ctrl-O⟩`,
+    );
+    expect(held.ctx.decision.ruleId).toBe('ssh-agents-review-unjudged');
+    held.deny();
+    await sh.exited;
+    expect(existsSync(canary)).toBe(false);
+  });
+
+  /** A directory holding a file, for a destructive line to aim at. */
+  function victimDir(name: string): string {
+    const victim = path.join(sshd.work, name);
+    mkdirSync(victim);
+    writeFileSync(path.join(victim, 'keep.txt'), 'precious\n');
+    const st = statSync(sshd.work);
+    chownSync(victim, st.uid, st.gid);
+    return victim;
+  }
+
+  /** An approved agent shell without a terminal (`ssh -T host`, input piped). */
+  async function pipedShell(subject: string) {
+    const agent = await gw.token({ subject, agent: true });
+    const child = spawn('ssh', gw.sshArgs(['-T', '--']), {
+      env: { ...process.env, ...gw.sshEnv(agent) },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
+    (await gw.approver.next()).approve(); // the shell itself
+    return { child, exited, err: () => err };
+  }
+
+  it('without a terminal, a Ctrl-C byte is part of the line bash reads', async () => {
+    const victim = victimDir('victim-ctrl-c');
+    const sh = await pipedShell('no-tty-ctrl-c');
+    sh.child.stdin.write(`rm -rf ${victim} `);
+    await new Promise((r) => setTimeout(r, 500));
+    sh.child.stdin.write('\x03\n');
+    expect(await sh.exited).toBe(255);
+    expect(sh.err()).toMatch(/refused by rule ssh-agents-no-destructive/);
+    expect(existsSync(path.join(victim, 'keep.txt'))).toBe(true);
+  });
+
+  it('without a terminal, a last line with no newline is decided before the input ends', async () => {
+    // bash runs a last line that has no newline when its input ends: the line went up as it was typed
+    // and only its newline waited to be decided, so the end of input ran it undecided.
+    const victim = victimDir('victim-eof');
+    const sh = await pipedShell('no-tty-eof');
+    sh.child.stdin.write('echo first-line\n');
+    await new Promise((r) => setTimeout(r, 300));
+    sh.child.stdin.end(`rm -rf ${victim}`);
+    expect(await sh.exited).toBe(255);
+    expect(sh.err()).toMatch(/refused by rule ssh-agents-no-destructive/);
+    expect(existsSync(path.join(victim, 'keep.txt'))).toBe(true);
+    const line = await findSshStatement(gw, (s) => s.text === `rm -rf ${victim}`, { withResult: false });
+    expect(line.effect).toBe('deny');
+  });
+
+  it('without a terminal, allowed lines and the end of input still go through', async () => {
+    const sh = await pipedShell('no-tty-reads');
+    let out = '';
+    sh.child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    sh.child.stdin.end('echo one\necho two');
+    expect(await sh.exited).toBe(0);
+    expect(out).toBe('one\ntwo\n');
   });
 });

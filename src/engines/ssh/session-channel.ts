@@ -275,6 +275,7 @@ export function serveSessionChannel(deps: ChannelDeps, session: ssh2.Session): v
             classify: deps.classify,
             terminal: pty,
             forward: (d) => relay?.input.write(d) ?? false,
+            endInput: () => relay?.input.end(),
             note: (text) => channel.write(`\r\ngatehouse: ${text}\r\n`),
             refuse: (message) => relay?.end(message),
             pause: () => channel.pause(),
@@ -300,6 +301,7 @@ export function serveSessionChannel(deps: ChannelDeps, session: ssh2.Session): v
               tap: {
                 input: (d: Buffer) => lines.input(d),
                 output: (text: string) => lines.output(text),
+                end: () => lines.end(),
               },
               onResize: (cols: number, rows: number) => lines.resize(cols, rows),
             }

@@ -5,6 +5,12 @@
 // it goes to the host. Without a terminal (a script piped into `ssh host`), the input lines are the
 // lines. This is an audit aid, not a boundary: what a shell runs (aliases, functions, scripts it
 // sources, keys bound to commands, full-screen programs) is not what the echo shows.
+//
+// Where the echo cannot stand for what was typed, the line is decided `unknown` (class 80): typed text
+// the echo does not show (echo turned off with `stty -echo` or a pty-req's modes), and keys other than
+// Enter that make readline run or rewrite the line (Ctrl-O, Ctrl-X Ctrl-E, ESC Ctrl-E…) are decided as
+// such before they reach the host; after a key that abandons the line (Ctrl-C…), the next line's start
+// is taken only once the host has answered it.
 
 import xterm from '@xterm/headless';
 import { sshAction } from '../../core/action.js';
@@ -20,8 +26,88 @@ const QUIET_MAX_MS = 1_000;
 /** Longest line decided; longer ones are decided as `unknown` (cannot be judged). */
 const MAX_LINE = 16 * 1024;
 const ENTER = new Set([0x0d, 0x0a]);
-/** Ctrl-C, Ctrl-D, Ctrl-U, Ctrl-G: the line being typed is abandoned. */
+/** Ctrl-C, Ctrl-D, Ctrl-U, Ctrl-G: the line being typed is abandoned (on a terminal). */
 const ABANDON = new Set([0x03, 0x04, 0x15, 0x07]);
+/** Backspace, DEL: delete one character. */
+const DELETE_ONE = new Set([0x08, 0x7f]);
+/** Ctrl-W, Ctrl-K: delete a word, the rest of the line (any number of characters). */
+const DELETE_MANY = new Set([0x17, 0x0b]);
+/**
+ * Other control keys that only move, complete, search, transpose, yank or redraw (Tab, Ctrl-A, B, E,
+ * F, L, N, P, R, S, T, Y): the line they leave is the one the terminal shows. Any other control key
+ * or ESC sequence (Ctrl-O runs the line, Ctrl-X Ctrl-E runs it from an editor, ESC Ctrl-E expands
+ * `$(…)` in it, Ctrl-V inserts a key as text…) is a readline command the echo does not account for.
+ */
+const PLAIN_CONTROL = new Set([0x09, 0x01, 0x02, 0x05, 0x06, 0x0c, 0x0e, 0x10, 0x12, 0x13, 0x14, 0x19]);
+/** Text the decided line stands for when the host echoed none of what was typed. */
+export const UNECHOED_LINE = '(typed input the host did not echo)';
+
+/** What one key of terminal input is to the line being typed. */
+type KeyKind = 'text' | 'enter' | 'abandon' | 'delete' | 'delete-many' | 'plain' | 'command';
+
+/** The key at `i` of terminal input: its kind and where it ends. */
+export function terminalKey(data: Buffer, i: number): { kind: KeyKind; end: number } {
+  const b = data[i]!;
+  if (ENTER.has(b)) return { kind: 'enter', end: i + 1 };
+  if (ABANDON.has(b)) return { kind: 'abandon', end: i + 1 };
+  if (DELETE_ONE.has(b)) return { kind: 'delete', end: i + 1 };
+  if (DELETE_MANY.has(b)) return { kind: 'delete-many', end: i + 1 };
+  if (PLAIN_CONTROL.has(b)) return { kind: 'plain', end: i + 1 };
+  if (b === 0x1b) {
+    const next = data[i + 1];
+    // CSI (arrows, Home, End, Delete, bracketed paste): ESC [ parameters final byte.
+    if (next === 0x5b) {
+      let j = i + 2;
+      while (j < data.length && data[j]! >= 0x20 && data[j]! <= 0x3f) j++;
+      if (j >= data.length || data[j]! < 0x40 || data[j]! > 0x7e) return { kind: 'command', end: j };
+      const params = data.subarray(i + 2, j).toString('latin1');
+      const final = String.fromCharCode(data[j]!);
+      if (final === '~' && params === '3') return { kind: 'delete', end: j + 1 };
+      if ('ABCDHF'.includes(final) || (final === '~' && /^(1|4|7|8|200|201)$/.test(params)))
+        return { kind: 'plain', end: j + 1 };
+      return { kind: 'command', end: j + 1 };
+    }
+    // SS3 arrows and Home/End (application cursor keys).
+    if (next === 0x4f && i + 2 < data.length && 'ABCDHF'.includes(String.fromCharCode(data[i + 2]!)))
+      return { kind: 'plain', end: i + 3 };
+    return { kind: 'command', end: Math.min(i + 2, data.length) };
+  }
+  if (b < 0x20) return { kind: 'command', end: i + 1 };
+  // Text: up to the next control byte (UTF-8 continuation bytes included).
+  let j = i + 1;
+  while (j < data.length && data[j]! >= 0x20 && data[j] !== 0x7f) j++;
+  return { kind: 'text', end: j };
+}
+
+/** What was typed into the current line, to check the echo against. */
+interface TypedLine {
+  text: string;
+  deletes: number;
+  deletesMany: boolean;
+}
+
+function emptyTyped(): TypedLine {
+  return { text: '', deletes: 0, deletesMany: false };
+}
+
+/**
+ * Whether the echoed line shows what was typed: every character typed (spaces aside) is in it, as
+ * many times as typed, but for those single-character deletions may have taken. Completion, history
+ * and yanks only add to the echo; moving the cursor reorders nothing the count sees.
+ */
+export function echoShowsTyped(echo: string, typed: TypedLine): boolean {
+  const counts = new Map<string, number>();
+  for (const c of echo) if (c.trim() !== '') counts.set(c, (counts.get(c) ?? 0) + 1);
+  let missing = 0;
+  for (const c of typed.text) {
+    if (c.trim() === '') continue;
+    const n = counts.get(c) ?? 0;
+    if (n > 0) counts.set(c, n - 1);
+    else missing++;
+  }
+  if (missing === 0) return true;
+  return !typed.deletesMany && missing <= typed.deletes;
+}
 
 export interface ShellLineDeps {
   readonly session: GateSession;
@@ -31,6 +117,8 @@ export interface ShellLineDeps {
   readonly terminal: { readonly cols: number; readonly rows: number } | undefined;
   /** Sends bytes to the host; false when the host's window is full. */
   readonly forward: (data: Buffer) => boolean;
+  /** Ends the host's input (the client's ended, and everything before it was decided and sent). */
+  readonly endInput: () => void;
   /** Writes a note to the client's terminal (held for approval…). */
   readonly note: (text: string) => void;
   /** Ends the session channel with this message (a refused line). */
@@ -52,6 +140,15 @@ export class ShellLineGate {
   private start: { row: number; col: number } | undefined;
   /** Without a terminal: the bytes of the current input line. */
   private typed: Buffer[] = [];
+  /** Without a terminal: the length of `typed`, and whether the line it continues was decided whole. */
+  private typedBytes = 0;
+  private typedApproved = false;
+  /** The client's input ended: once the input before it is decided, the end goes up. */
+  private ended = false;
+  /** On a terminal: what was typed into the current line, checked against its echo. */
+  private typedLine: TypedLine = emptyTyped();
+  /** A key abandoned or ran the line: the next line starts once the host has answered it. */
+  private settling = false;
   private lastOutput = 0;
   /** When input was last sent to the host: its echo is output that comes after this. */
   private lastInput = 0;
@@ -113,6 +210,11 @@ export class ShellLineGate {
         if (this.queue.length < 16) this.deps.resume();
         if (!(await this.take(chunk))) return;
       }
+      if (this.ended && !this.stopped && this.queue.length === 0) {
+        if (!this.term && !(await this.releaseTyped())) return;
+        if (!this.stopped) this.deps.endInput();
+        this.stopped = true;
+      }
     } finally {
       this.busy = false;
     }
@@ -120,31 +222,118 @@ export class ShellLineGate {
 
   /** Forwards a chunk, stopping at each Enter to decide the line; false once refused. */
   private async take(chunk: Buffer): Promise<boolean> {
+    return this.term ? this.takeTyped(chunk) : this.takeLines(chunk);
+  }
+
+  /**
+   * Without a terminal the shell reads the bytes as they are: no key abandons a line (a Ctrl-C byte
+   * is a character of it), and a line goes up only once it is decided, with its end: bash runs a last
+   * line without a newline when its input ends, so nothing undecided may be waiting there when the
+   * client's input ends or a refusal closes the channel. A CR also ends a line here, so a line bash
+   * reads whole is decided in parts, each of which it holds.
+   */
+  private async takeLines(chunk: Buffer): Promise<boolean> {
     let i = 0;
     while (i < chunk.length) {
-      if (await this.fullScreen()) {
-        this.start = undefined;
-        this.deps.forward(chunk.subarray(i));
-        return true;
-      }
       let j = i;
       while (j < chunk.length && !ENTER.has(chunk[j]!)) j++;
       const part = chunk.subarray(i, j);
       if (part.length > 0) {
-        if (part.some((b) => ABANDON.has(b))) {
-          this.start = undefined;
-          this.typed = [];
-        } else await this.markStart();
-        if (!this.term) this.typed.push(Buffer.from(part));
-        this.send(part);
+        if (this.typedApproved) this.send(part);
+        else {
+          this.typed.push(Buffer.from(part));
+          this.typedBytes += part.length;
+          // A line longer than any decided is decided on its beginning, as `unknown`; its rest follows.
+          if (this.typedBytes > MAX_LINE && !(await this.releaseTyped())) return false;
+        }
       }
       if (j >= chunk.length) return true;
-      // Enter: the line so far is decided before the Enter reaches the host.
-      const line = await this.currentLine();
-      if (this.stopped) return false;
-      if (line.trim() !== '' && !(await this.decide(line))) return false;
+      if (!(await this.releaseTyped())) return false;
+      this.typedApproved = false;
       this.send(chunk.subarray(j, j + 1));
       i = j + 1;
+    }
+    return true;
+  }
+
+  /** Decides the input line held so far (without a terminal) and sends it up; false once refused. */
+  private async releaseTyped(): Promise<boolean> {
+    const bytes = Buffer.concat(this.typed);
+    this.typed = [];
+    this.typedBytes = 0;
+    if (this.stopped) return false;
+    if (bytes.length === 0) return true;
+    const line = bytes.toString('utf8');
+    if (!this.typedApproved && line.trim() !== '' && !(await this.decide(line))) return false;
+    if (bytes.length > MAX_LINE) this.typedApproved = true;
+    this.send(bytes);
+    return true;
+  }
+
+  /**
+   * The client's input ended. Without a terminal the shell runs a last line that has no newline, so
+   * it is decided first; then the end goes up (not after a refusal, which ends the channel).
+   */
+  end(): void {
+    if (this.stopped) return;
+    this.ended = true;
+    if (!this.busy) void this.drain();
+  }
+
+  /** On a terminal, key by key: Enter and the keys that run or rewrite the line stop to decide it. */
+  private async takeTyped(chunk: Buffer): Promise<boolean> {
+    let i = 0;
+    while (i < chunk.length) {
+      if (await this.fullScreen()) {
+        this.start = undefined;
+        this.typedLine = emptyTyped();
+        this.deps.forward(chunk.subarray(i));
+        return true;
+      }
+      // The keys up to the next one that ends, abandons or runs the line go on as they are.
+      let j = i;
+      let key = terminalKey(chunk, j);
+      while (key.kind !== 'enter' && key.kind !== 'abandon' && key.kind !== 'command') {
+        if (key.kind === 'text') this.typedLine.text += chunk.subarray(j, key.end).toString('utf8');
+        else if (key.kind === 'delete') this.typedLine.deletes++;
+        else if (key.kind === 'delete-many') this.typedLine.deletesMany = true;
+        j = key.end;
+        if (j >= chunk.length) break;
+        key = terminalKey(chunk, j);
+      }
+      if (j > i) {
+        await this.markStart();
+        this.send(chunk.subarray(i, j));
+      }
+      if (j >= chunk.length) return true;
+      const keyBytes = chunk.subarray(j, key.end);
+      i = key.end;
+      if (key.kind === 'abandon') {
+        this.start = undefined;
+        this.typedLine = emptyTyped();
+        this.settling = true;
+        this.send(keyBytes);
+        continue;
+      }
+      // Enter, or a key that makes readline run or rewrite the line: the line so far is decided first.
+      const line = await this.currentLine();
+      if (this.stopped) return false;
+      const typed = this.typedLine;
+      this.typedLine = emptyTyped();
+      const typedSomething = typed.text.trim() !== '';
+      if (key.kind === 'command') {
+        const name = keyName(keyBytes);
+        const text = `${line.trim() === '' ? (typedSomething ? UNECHOED_LINE : '') : line} ⟨${name}⟩`.trim();
+        if (!(await this.decide(text, `the key ${name} (a readline command the line's text does not show)`)))
+          return false;
+        this.settling = true;
+      } else if (!echoShowsTyped(line, typed)) {
+        if (
+          !(await this.decide(line.trim() === '' ? UNECHOED_LINE : line, 'typed input the host did not echo'))
+        )
+          return false;
+      } else if (line.trim() !== '' && !(await this.decide(line))) return false;
+      this.send(keyBytes);
       // Let the prompt come back before typed-ahead input is placed after it.
       if (i < chunk.length || this.queue.length > 0) await this.quiet();
     }
@@ -164,17 +353,18 @@ export class ShellLineGate {
 
   private async markStart(): Promise<void> {
     if (this.start || !this.term) return;
+    if (this.settling) {
+      // After Ctrl-C (or a key that ran the line) the host prints a new prompt: typing begins after it.
+      this.settling = false;
+      await this.quiet();
+    }
     await this.writes;
     const b = this.term.buffer.active;
     this.start = { row: b.baseY + b.cursorY, col: b.cursorX };
   }
 
   private async currentLine(): Promise<string> {
-    if (!this.term) {
-      const line = Buffer.concat(this.typed).toString('utf8');
-      this.typed = [];
-      return line;
-    }
+    if (!this.term) return '';
     await this.quiet();
     const start = this.start;
     this.start = undefined;
@@ -210,18 +400,19 @@ export class ShellLineGate {
     }
   }
 
-  private async decide(line: string): Promise<boolean> {
+  /** `unjudged`: why the line's text cannot stand for what runs; it is decided `unknown`, not classified. */
+  private async decide(line: string, unjudged?: string): Promise<boolean> {
     const long = line.length > MAX_LINE;
     const text = long ? line.slice(0, MAX_LINE) : line;
-    const cls = long ? undefined : this.deps.classify(text, { cwd: this.cwd });
+    const cls = long || unjudged !== undefined ? undefined : this.deps.classify(text, { cwd: this.cwd });
     // Typed into the shell, so it may run whatever the decision: a later line may be anywhere.
-    if (long || cls?.changesDirectory === true) this.cwd = 'unknown';
+    if (long || unjudged !== undefined || cls?.changesDirectory === true) this.cwd = 'unknown';
     const action = sshAction({
       connection: this.deps.connection,
       request: 'line',
       command: text,
       commandCategories: cls?.categories ?? ['unknown'],
-      commandKind: cls?.kind ?? 'unknown',
+      commandKind: cls?.kind ?? unjudged ?? 'unknown',
       tty: this.term !== undefined,
     });
     this.deps.pause();
@@ -242,4 +433,17 @@ export class ShellLineGate {
       if (!this.stopped) this.deps.resume();
     }
   }
+}
+
+/** A key as the approver reads it: `Ctrl-O`, `ESC Ctrl-E`, `ESC [ 2 4 ~`. */
+function keyName(bytes: Buffer): string {
+  const parts: string[] = [];
+  for (const b of bytes.subarray(0, 16)) {
+    if (b === 0x1b) parts.push('ESC');
+    else if (b < 0x20) parts.push(`Ctrl-${String.fromCharCode(b + 0x40)}`);
+    else if (b === 0x7f) parts.push('DEL');
+    else if (b < 0x7f) parts.push(String.fromCharCode(b));
+    else parts.push(`0x${b.toString(16)}`);
+  }
+  return parts.join(' ');
 }

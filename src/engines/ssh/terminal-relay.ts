@@ -33,6 +33,8 @@ export interface RelayOptions {
   readonly tap?: {
     input?(data: Buffer): void;
     output?(text: string): void;
+    /** The client's input ended: the tap sends the end up itself (input.end()) once it may. */
+    end?(): void;
   };
   /** Told about every terminal resize. */
   readonly onResize?: (cols: number, rows: number) => void;
@@ -50,7 +52,7 @@ export interface TerminalRelay {
   /** Ends the relay from Gatehouse's side: `message` on stderr, exit status 255, both channels closed. */
   end(message: string): void;
   /** Sends client input to the host (recorded), for a tap that holds input back (shell-lines.ts). */
-  readonly input: { write(data: Buffer): boolean };
+  readonly input: { write(data: Buffer): boolean; end(): void };
 }
 
 export function startTerminalRelay(o: RelayOptions): TerminalRelay {
@@ -139,7 +141,9 @@ export function startTerminalRelay(o: RelayOptions): TerminalRelay {
     else toHost(d);
   });
   client.on('end', () => {
-    if (!ended) upstream.end();
+    if (ended) return;
+    if (o.tap?.end) o.tap.end();
+    else upstream.end();
   });
 
   upstream.on('exit', (code: number | null, signal?: string, dump?: boolean, desc?: string) => {
@@ -205,6 +209,11 @@ export function startTerminalRelay(o: RelayOptions): TerminalRelay {
       client.exit(255);
       finish();
     },
-    input: { write: toHost },
+    input: {
+      write: toHost,
+      end: () => {
+        if (!ended) upstream.end();
+      },
+    },
   };
 }
