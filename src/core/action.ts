@@ -200,7 +200,7 @@ export interface SshAction extends ActionBase {
    * a direct-tcpip channel opened from the host.
    */
   readonly request: SshRequest;
-  /** exec and line: the command line as the host's shell will read it. */
+  /** exec and line: the command line as the host's shell will read it; sftp: one request (`rename ~/a ~/b`). */
   readonly command?: string;
   /** exec and line: the shell classifier's categories (src/shell); [unknown] when it cannot judge. */
   readonly commandCategories?: readonly string[];
@@ -394,6 +394,8 @@ function sshText(f: SshFields): string {
     case 'shell':
       return f.tty ? 'shell (terminal)' : 'shell (no terminal)';
     case 'sftp':
+      // One request inside an sftp subsystem (src/engines/ssh/sftp-gate.ts), or the subsystem itself.
+      return f.command !== undefined ? `sftp ${f.command.slice(0, 4096)}` : `subsystem ${f.subsystem ?? ''}`;
     case 'subsystem':
       return `subsystem ${f.subsystem ?? ''}`;
     case 'port-forward':
@@ -405,9 +407,11 @@ export function sshAction(fields: SshFields): SshAction {
   const kind =
     fields.request === 'exec' || fields.request === 'line'
       ? (fields.commandKind ?? 'unknown')
-      : fields.request === 'subsystem'
-        ? `subsystem ${fields.subsystem ?? ''}`
-        : fields.request;
+      : fields.request === 'sftp' && fields.commandKind !== undefined
+        ? fields.commandKind
+        : fields.request === 'subsystem'
+          ? `subsystem ${fields.subsystem ?? ''}`
+          : fields.request;
   return {
     kind: 'ssh',
     ...fields,

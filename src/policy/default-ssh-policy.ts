@@ -37,14 +37,14 @@ export function defaultSshPolicies(
       {
         id: 'ssh-agents-no-destructive',
         effect: 'deny',
-        match: { sshRequests: ['exec', 'line'], commandCategories: ['destructive'] },
+        match: { sshRequests: ['exec', 'line', 'sftp'], commandCategories: ['destructive'] },
         message:
           '{kind} is refused by rule {rule}: the command destroys data or stops a service. Run a read-only command, or ask a person with access to the host.',
       },
       {
         id: 'ssh-agents-no-privilege',
         effect: 'deny',
-        match: { sshRequests: ['exec', 'line'], commandCategories: ['privilege'] },
+        match: { sshRequests: ['exec', 'line', 'sftp'], commandCategories: ['privilege'] },
         message:
           '{kind} is refused by rule {rule}: the command runs as someone else or changes who may do what (sudo, su, system files, authorized_keys). Ask a person with access to the host.',
       },

@@ -44,7 +44,13 @@ const RUNS_COMMAND = new Set(['exec', 'line']);
 export function sshMismatch(k: SshMatch, a: SshAction, grant: boolean): string | undefined {
   if (k.requests !== undefined && !k.requests.has(a.request)) return `request ${a.request} is not listed`;
   if (k.commands !== undefined || k.commandCategories !== undefined) {
-    const text = RUNS_COMMAND.has(a.request) ? (a.command ?? '') : undefined;
+    // An sftp request decided inside the subsystem (`open-write ~/x`) has a text and categories too;
+    // the subsystem itself has neither.
+    const text = RUNS_COMMAND.has(a.request)
+      ? (a.command ?? '')
+      : a.request === 'sftp'
+        ? a.command
+        : undefined;
     const why = commandMismatch(k, text, a.commandCategories, grant);
     if (why !== undefined) return why;
   }

@@ -11,7 +11,8 @@ import { sshAction, type SshAction } from '../../core/action.js';
 import type { Logger } from '../../core/ports.js';
 import type { ShellLineClassifier } from '../../core/shell-command.js';
 import { holdSignal, type Admission, type GateSession } from '../../gate/gate.js';
-import { holdForRoom, pipeBytes } from './byte-pipe.js';
+import { holdForRoom, pipeBytes, type BytePipeCounts } from './byte-pipe.js';
+import { pipeSftp } from './sftp-gate.js';
 import { COMMAND_LOOKUP_VARIABLES } from '../../shell/command-rules.js';
 import { commandAction } from './exec-action.js';
 import { ShellLineGate } from './shell-lines.js';
@@ -20,6 +21,8 @@ import type { Refusal } from '../refusal-cap.js';
 import type { SshConnectionSettings } from './ssh-settings.js';
 import type { UpstreamClient } from './upstream-login.js';
 
+/** Rule id of an sftp request refused before any policy (a path the host would read otherwise). */
+export const SFTP_PATH_RULE = 'ssh-sftp-path';
 /** Exit status of a command Gatehouse refused (as a shell does for a command it cannot execute). */
 export const REFUSED_EXIT = 126;
 /** Exit status when Gatehouse itself ends the channel (as ssh does for its own errors). */
@@ -317,6 +320,23 @@ export function serveSessionChannel(deps: ChannelDeps, session: ssh2.Session): v
     });
   }
 
+  /**
+   * One sftp request that changes something: decided (held for a person if the policy says so, with
+   * a note on the channel's stderr) and recorded as a statement of its own; the reason when refused.
+   */
+  async function decideSftp(channel: ssh2.ServerChannel, action: SshAction): Promise<true | string> {
+    const gone = new AbortController();
+    channel.once('close', () => gone.abort());
+    const admission = await deps.session.admit(action, {
+      signal: holdSignal(settings.holdTimeoutMs, gone.signal, deps.session.ended),
+      onHeld: (n) => channel.stderr.write(`gatehouse: held for approval: ${n.message}\r\n`),
+      onHoldSettled: (n) => channel.stderr.write(`gatehouse: ${n.message}\r\n`),
+    });
+    if (!admission.allowed) return admission.error.message;
+    deps.session.settle(admission, { durationMs: 0 });
+    return true;
+  }
+
   /** sftp and other subsystems: a binary protocol Gatehouse relays as it is, so it cannot be masked. */
   async function runSubsystem(channel: ssh2.ServerChannel, action: SshAction, name: string): Promise<void> {
     const admission = await admit(channel, action);
@@ -346,21 +366,27 @@ export function serveSessionChannel(deps: ChannelDeps, session: ssh2.Session): v
       );
       deps.watchStall(channel);
       let untrack = (): void => undefined;
-      const pipe = pipeBytes(
-        channel,
-        up,
-        ({ toHost, toClient }) => {
-          untrack();
-          deps.logger.info(
-            { session: deps.session.id, connection: settings.name, subsystem: name, toHost, toClient },
-            'ssh subsystem closed',
-          );
-          deps.session.settle(admission, {
-            durationMs: Math.round((performance.now() - started) * 1000) / 1000,
-          });
-        },
-        deps.clientSocket,
-      );
+      const closed = ({ toHost, toClient }: BytePipeCounts): void => {
+        untrack();
+        deps.logger.info(
+          { session: deps.session.id, connection: settings.name, subsystem: name, toHost, toClient },
+          'ssh subsystem closed',
+        );
+        deps.session.settle(admission, {
+          durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+        });
+      };
+      // sftp: each request that changes something is decided and recorded on its own (sftp-gate.ts).
+      const pipe =
+        name === 'sftp'
+          ? pipeSftp(channel, up, {
+              connection: settings.name,
+              decide: (op) => decideSftp(channel, op),
+              refused: (request, message) => deps.refused({ request, ruleId: SFTP_PATH_RULE, message }),
+              ...(deps.clientSocket ? { clientSocket: deps.clientSocket } : {}),
+              onClose: closed,
+            })
+          : pipeBytes(channel, up, closed, deps.clientSocket);
       untrack = deps.track((message) => {
         channel.stderr.write(`gatehouse: ${message}\r\n`);
         pipe.close();

@@ -1,0 +1,474 @@
+// The sftp subsystem, operation by operation (class 81). The subsystem itself is decided when it is
+// opened; then each SFTP request (draft-ietf-secsh-filexfer-02, version 3, and OpenSSH's extensions)
+// that changes something on the host — opening a file for writing, setstat/fsetstat (chmod, chown),
+// remove, mkdir, rmdir, rename, symlink, posix-rename, hardlink, lsetstat, and any request Gatehouse
+// does not know — is decided as an `sftp` action of its own, on the paths it names, before it is
+// forwarded; and recorded as a statement. Reads (stat, opendir, readdir, realpath, readlink, opening a
+// file only to read it, read, close) go through as they are. A refused request is answered with an
+// SSH_FXP_STATUS "permission denied" carrying the reason, and never reaches the host.
+//
+// Both directions are framed into packets: the client's whole (up to MAX_PACKET), the host's as a
+// stream whose packet boundaries are followed, so an answer Gatehouse makes goes between two of the
+// host's packets. Paths are decided as the host's sftp-server reads them: relative to the home
+// directory; one holding a NUL (the server stops there) or bytes that are not UTF-8 is refused.
+
+import type { Writable } from 'node:stream';
+import { sshAction, type SshAction } from '../../core/action.js';
+import { pathRisk } from '../../shell/targets.js';
+import { holdForRoom, type BytePipe, type BytePipeCounts, type PipeChannel } from './byte-pipe.js';
+
+/** OpenSSH's sftp-server refuses longer packets (SFTP_MAX_MSG_LENGTH); so does Gatehouse. */
+export const MAX_PACKET = 256 * 1024;
+
+const FXP = {
+  INIT: 1,
+  OPEN: 3,
+  CLOSE: 4,
+  READ: 5,
+  WRITE: 6,
+  LSTAT: 7,
+  FSTAT: 8,
+  SETSTAT: 9,
+  FSETSTAT: 10,
+  OPENDIR: 11,
+  READDIR: 12,
+  REMOVE: 13,
+  MKDIR: 14,
+  RMDIR: 15,
+  REALPATH: 16,
+  STAT: 17,
+  RENAME: 18,
+  READLINK: 19,
+  SYMLINK: 20,
+  STATUS: 101,
+  HANDLE: 102,
+  EXTENDED: 200,
+} as const;
+
+const FX_PERMISSION_DENIED = 3;
+const FXF_READ = 0x1;
+const ATTR_SIZE = 0x1;
+const ATTR_UIDGID = 0x2;
+const ATTR_PERMISSIONS = 0x4;
+
+/** Requests that only read, forwarded as they are. */
+const READS: ReadonlySet<number> = new Set([
+  FXP.INIT,
+  FXP.CLOSE,
+  FXP.READ,
+  FXP.WRITE, // to a handle opened for writing, which was decided when it was opened
+  FXP.LSTAT,
+  FXP.FSTAT,
+  FXP.OPENDIR,
+  FXP.READDIR,
+  FXP.REALPATH,
+  FXP.STAT,
+  FXP.READLINK,
+]);
+
+/** OpenSSH extensions that only read (or, for copy-data and fsync, act on a handle opened to write). */
+const READ_EXTENSIONS: ReadonlySet<string> = new Set([
+  'statvfs@openssh.com',
+  'fstatvfs@openssh.com',
+  'limits@openssh.com',
+  'expand-path@openssh.com',
+  'home-directory',
+  'users-groups-by-id@openssh.com',
+  'fsync@openssh.com',
+  'copy-data',
+]);
+
+/** What one request is decided as. */
+export interface SftpOperation {
+  /** `open-write`, `setstat`, `remove`, `rename`, `symlink`, `posix-rename@openssh.com`… */
+  readonly op: string;
+  /** The text decided and recorded: the operation and its paths (`rename ~/a ~/.bashrc`). */
+  readonly text: string;
+  readonly categories: readonly string[];
+}
+
+/** A request that must not reach the host whatever the policy (a NUL in a path…). */
+export interface SftpRefusal {
+  readonly refuse: string;
+}
+
+class Reader {
+  private at = 0;
+  constructor(private readonly b: Buffer) {}
+  u8(): number {
+    if (this.at + 1 > this.b.length) throw new Error('short packet');
+    return this.b[this.at++]!;
+  }
+  u32(): number {
+    if (this.at + 4 > this.b.length) throw new Error('short packet');
+    const v = this.b.readUInt32BE(this.at);
+    this.at += 4;
+    return v;
+  }
+  bytes(): Buffer {
+    const n = this.u32();
+    if (this.at + n > this.b.length) throw new Error('short packet');
+    const v = this.b.subarray(this.at, this.at + n);
+    this.at += n;
+    return v;
+  }
+  skip(n: number): void {
+    if (this.at + n > this.b.length) throw new Error('short packet');
+    this.at += n;
+  }
+  /** ATTRS: the permission bits and whether an owner is set. */
+  attrs(): { permissions?: number; owner: boolean } {
+    const flags = this.u32();
+    if (flags & ATTR_SIZE) this.skip(8);
+    let owner = false;
+    if (flags & ATTR_UIDGID) {
+      this.skip(8);
+      owner = true;
+    }
+    const permissions = flags & ATTR_PERMISSIONS ? this.u32() : undefined;
+    return { ...(permissions !== undefined ? { permissions } : {}), owner };
+  }
+}
+
+/** A path as the host's sftp-server uses it, for deciding; a refusal when it cannot be said. */
+function hostPath(raw: Buffer): string | SftpRefusal {
+  if (raw.includes(0))
+    return { refuse: 'a path holding a NUL byte is refused (the host would stop reading it there)' };
+  const text = raw.toString('utf8');
+  if (!Buffer.from(text, 'utf8').equals(raw)) return { refuse: 'a path that is not UTF-8 is refused' };
+  if (text === '' || text === '.') return '~';
+  if (text.startsWith('/')) return text;
+  // sftp-server's working directory is the home directory; `~` is not special to it.
+  return `~/${text}`;
+}
+
+/** Shows a path in the decided text: control characters escaped, quoted when it holds a space. */
+function shown(path: string): string {
+  // eslint-disable-next-line no-control-regex
+  const t = path.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return /\s/.test(t) ? JSON.stringify(t) : t;
+}
+
+const RISK_ORDER = ['write', 'unknown', 'destructive', 'privilege'] as const;
+
+/** The category of writing to `path`, as the shell classifier judges a write target. */
+function writeCategory(path: string): (typeof RISK_ORDER)[number] {
+  switch (pathRisk(path)) {
+    case 'system':
+      return 'privilege';
+    case 'device':
+      return 'destructive';
+    case 'unknown':
+    case 'network':
+      return 'unknown';
+    default:
+      return 'write';
+  }
+}
+
+function operation(op: string, paths: readonly string[], extra: readonly string[] = []): SftpOperation {
+  const cats = new Set<string>();
+  for (const p of paths) cats.add(writeCategory(p));
+  for (const c of extra) cats.add(c);
+  const categories = RISK_ORDER.filter((c) => cats.has(c));
+  return { op, text: [op, ...paths.map(shown)].join(' '), categories };
+}
+
+/** setuid, setgid (a program that runs as its owner) or an owner change: privilege, as chmod u+s is. */
+function attrCategories(a: { permissions?: number; owner: boolean }): string[] {
+  return (a.permissions !== undefined && (a.permissions & 0o6000) !== 0) || a.owner ? ['privilege'] : [];
+}
+
+/**
+ * What a client request is decided as: undefined for reads (forwarded as they are), a refusal for one
+ * that cannot be decided on what the host will do. `handlePath`: the path a handle was opened on.
+ */
+export function sftpOperation(
+  packet: Buffer,
+  handlePath: (handle: Buffer) => string | undefined,
+): SftpOperation | SftpRefusal | undefined {
+  const r = new Reader(packet);
+  r.skip(4);
+  const type = r.u8();
+  if (type === FXP.INIT) return undefined;
+  r.u32(); // request id
+  const path = (): string => {
+    const p = hostPath(r.bytes());
+    if (typeof p !== 'string') throw new RefusedPath(p.refuse);
+    return p;
+  };
+  try {
+    switch (type) {
+      case FXP.OPEN: {
+        const p = path();
+        const flags = r.u32();
+        const a = r.attrs();
+        if ((flags & ~FXF_READ) === 0) return undefined;
+        return operation('open-write', [p], attrCategories(a));
+      }
+      case FXP.SETSTAT:
+        return operation('setstat', [path()], ['write', ...attrCategories(r.attrs())]);
+      case FXP.FSETSTAT: {
+        const h = r.bytes();
+        const a = r.attrs();
+        const p = handlePath(h);
+        if (p === undefined)
+          return operation('fsetstat (a handle Gatehouse did not see opened)', [], ['unknown']);
+        return operation('fsetstat', [p], attrCategories(a));
+      }
+      case FXP.REMOVE:
+        return operation('remove', [path()]);
+      case FXP.MKDIR:
+        return operation('mkdir', [path()]);
+      case FXP.RMDIR:
+        return operation('rmdir', [path()]);
+      case FXP.RENAME:
+        return operation('rename', [path(), path()]);
+      // OpenSSH sends (and its server reads) the link's target first, then the link.
+      case FXP.SYMLINK:
+        return operation('symlink', [path(), path()]);
+      case FXP.EXTENDED: {
+        const name = r.bytes().toString('latin1');
+        if (READ_EXTENSIONS.has(name)) return undefined;
+        if (name === 'posix-rename@openssh.com' || name === 'hardlink@openssh.com')
+          return operation(name, [path(), path()]);
+        if (name === 'lsetstat@openssh.com')
+          return operation(name, [path()], ['write', ...attrCategories(r.attrs())]);
+        return operation(`extension ${shown(name.slice(0, 100))}`, [], ['unknown']);
+      }
+      default:
+        if (READS.has(type)) return undefined;
+        return operation(`request type ${type}`, [], ['unknown']);
+    }
+  } catch (e) {
+    if (e instanceof RefusedPath) return { refuse: e.message };
+    return operation(`malformed request type ${type}`, [], ['unknown']);
+  }
+}
+
+class RefusedPath extends Error {}
+
+/** SSH_FXP_STATUS "permission denied" for request `id`, with Gatehouse's reason. */
+function statusDenied(id: number, message: string): Buffer {
+  const msg = Buffer.from(`gatehouse: ${message}`.slice(0, 1000), 'utf8');
+  const body = Buffer.alloc(1 + 4 + 4 + 4 + msg.length + 4);
+  let at = 0;
+  body[at++] = FXP.STATUS;
+  body.writeUInt32BE(id, at);
+  at += 4;
+  body.writeUInt32BE(FX_PERMISSION_DENIED, at);
+  at += 4;
+  body.writeUInt32BE(msg.length, at);
+  at += 4;
+  msg.copy(body, at);
+  at += msg.length;
+  body.writeUInt32BE(0, at); // language tag
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(body.length);
+  return Buffer.concat([len, body]);
+}
+
+export interface SftpGateDeps {
+  readonly connection: string;
+  /**
+   * Decides one operation (held for a person if the policy says so): true to forward it, or the
+   * reason it is refused. Recording it is the caller's.
+   */
+  readonly decide: (action: SshAction) => Promise<true | string>;
+  /** A request refused before any policy (a NUL in a path): recorded as a refusal. */
+  readonly refused: (text: string, message: string) => void;
+  readonly clientSocket?: Writable;
+  readonly onClose: (counts: BytePipeCounts) => void;
+}
+
+/** Most handles followed at once (sftp-server allows far fewer); past that, fsetstat is `unknown`. */
+const MAX_HANDLES = 1024;
+
+/**
+ * Relays an sftp channel, deciding each request that changes something before it goes up. Replaces
+ * pipeBytes for the sftp subsystem: the same backpressure, end and close handling.
+ */
+export function pipeSftp(client: PipeChannel, host: PipeChannel, deps: SftpGateDeps): BytePipe {
+  let toHost = 0;
+  let toClient = 0;
+  let done = false;
+  /** Client bytes not yet a whole packet. */
+  let pending: Buffer = Buffer.alloc(0);
+  const queue: Buffer[] = [];
+  let busy = false;
+  let clientEnded = false;
+  /** Requests opening a file or directory, until the host answers with a handle: id → path. */
+  const opening = new Map<number, string>();
+  const handles = new Map<string, string>();
+
+  // Host → client: packets followed as a stream, so Gatehouse's answers go between two of them.
+  let hostHeader: Buffer = Buffer.alloc(0);
+  let hostLeft = 0;
+  /** A HANDLE answer being collected whole (small) to learn the handle's path. */
+  let handlePacket: Buffer[] | undefined;
+  const answers: Buffer[] = [];
+
+  const close = (): void => {
+    if (done) return;
+    done = true;
+    client.close();
+    host.close();
+    deps.onClose({ toHost, toClient });
+  };
+
+  const toClientWrite = (d: Buffer): void => {
+    toClient += d.length;
+    holdForRoom(client.write(d), host, client, deps.clientSocket);
+  };
+  const flushAnswers = (): void => {
+    if (hostLeft === 0 && hostHeader.length === 0) for (const a of answers.splice(0)) toClientWrite(a);
+  };
+
+  host.on('data', (d: Buffer) => {
+    let i = 0;
+    while (i < d.length) {
+      if (hostLeft === 0) {
+        const need = 9 - hostHeader.length;
+        const take = d.subarray(i, i + need);
+        hostHeader = Buffer.concat([hostHeader, take]);
+        i += take.length;
+        if (hostHeader.length < 9) break;
+        const len = hostHeader.readUInt32BE(0);
+        const type = hostHeader[4]!;
+        const id = hostHeader.readUInt32BE(5);
+        if (len < 5) return close();
+        hostLeft = len + 4 - 9;
+        const header = hostHeader;
+        hostHeader = Buffer.alloc(0);
+        const path = opening.get(id);
+        if (path !== undefined && type !== FXP.HANDLE) opening.delete(id);
+        if (path !== undefined && type === FXP.HANDLE && hostLeft <= 4 + 256) handlePacket = [header];
+        else toClientWrite(header);
+        if (hostLeft === 0) endHostPacket(id);
+        continue;
+      }
+      const take = d.subarray(i, i + hostLeft);
+      i += take.length;
+      hostLeft -= take.length;
+      if (handlePacket) handlePacket.push(take);
+      else toClientWrite(take);
+      if (hostLeft === 0) endHostPacket(undefined);
+    }
+    flushAnswers();
+  });
+  const endHostPacket = (id: number | undefined): void => {
+    if (!handlePacket) return;
+    const whole = Buffer.concat(handlePacket);
+    handlePacket = undefined;
+    const answerId = id ?? whole.readUInt32BE(5);
+    const path = opening.get(answerId);
+    opening.delete(answerId);
+    try {
+      const r = new Reader(whole.subarray(9));
+      const handle = r.bytes();
+      if (path !== undefined && handles.size < MAX_HANDLES) handles.set(handle.toString('hex'), path);
+    } catch {
+      // a malformed answer: the handle is not followed, so an fsetstat on it is `unknown`
+    }
+    toClientWrite(whole);
+  };
+  host.on('end', () => client.end());
+
+  // Client → host: whole packets, each decided (or not) in order.
+  client.on('data', (d: Buffer) => {
+    pending = pending.length === 0 ? d : Buffer.concat([pending, d]);
+    while (pending.length >= 4) {
+      const len = pending.readUInt32BE(0);
+      if (len < 5 || len > MAX_PACKET) return close();
+      if (pending.length < len + 4) break;
+      queue.push(pending.subarray(0, len + 4));
+      pending = pending.subarray(len + 4);
+    }
+    if (queue.length > 16) client.pause();
+    if (!busy) void drain();
+  });
+  client.on('end', () => {
+    clientEnded = true;
+    if (!busy) void drain();
+  });
+
+  const forward = (p: Buffer): void => {
+    toHost += p.length;
+    host.write(p);
+  };
+  /** Waits while the host's window is full: the client's packets wait in `queue`, then in its window. */
+  const hostRoom = (): Promise<void> =>
+    new Promise((resolve) => {
+      if (!host.writableNeedDrain || done) return resolve();
+      const go = (): void => {
+        host.off('drain', go);
+        host.off('close', go);
+        resolve();
+      };
+      host.on('drain', go);
+      host.on('close', go);
+    });
+
+  const drain = async (): Promise<void> => {
+    busy = true;
+    try {
+      while (!done && queue.length > 0) {
+        const p = queue.shift()!;
+        await take(p);
+        await hostRoom();
+        if (queue.length < 4) client.resume();
+      }
+      if (clientEnded && !done && queue.length === 0) host.end();
+    } finally {
+      busy = false;
+    }
+  };
+
+  const take = async (p: Buffer): Promise<void> => {
+    const type = p[4]!;
+    const id = p.length >= 9 ? p.readUInt32BE(5) : 0;
+    const op = sftpOperation(p, (h) => handles.get(h.toString('hex')));
+    if (op !== undefined && 'refuse' in op) {
+      deps.refused(`sftp request type ${type}`, op.refuse);
+      return answer(id, op.refuse);
+    }
+    if (op !== undefined) {
+      const action = sshAction({
+        connection: deps.connection,
+        request: 'sftp',
+        subsystem: 'sftp',
+        command: op.text,
+        commandCategories: op.categories,
+        commandKind: `sftp ${op.op}`,
+      });
+      const decided = await deps.decide(action);
+      if (done) return;
+      if (decided !== true) return answer(id, decided);
+    }
+    if (type === FXP.CLOSE) {
+      try {
+        const r = new Reader(p.subarray(9));
+        handles.delete(r.bytes().toString('hex'));
+      } catch {
+        // forwarded as it is; the host answers it
+      }
+    }
+    if ((type === FXP.OPEN || type === FXP.OPENDIR) && opening.size < MAX_HANDLES) {
+      const raw = new Reader(p.subarray(9));
+      const path = hostPath(raw.bytes());
+      if (typeof path === 'string') opening.set(id, path);
+    }
+    forward(p);
+  };
+
+  const answer = (id: number, message: string): void => {
+    answers.push(statusDenied(id, message));
+    flushAnswers();
+  };
+
+  client.on('close', close);
+  host.on('close', close);
+  client.on('error', close);
+  host.on('error', close);
+  return { close };
+}
