@@ -169,3 +169,76 @@ describe.skipIf(!hasSshd())('sftp requests are decided one by one (class 81)', {
     }
   });
 });
+
+describe.skipIf(!hasSshd())('scp -O uploads are decided as writes (class 82)', { timeout: 120_000 }, () => {
+  // `scp -O file host:PATH` (the legacy protocol) runs `scp -t PATH` on the host as an exec: it was
+  // decided as an `scp` command, `exfiltration` and nothing else, so a rule allowing scp transfers
+  // let it write a start-up file, and an upload into a directory write any name the client sent.
+  let sshd: TestSshd;
+  let gw: SshTestGateway;
+  let local: string;
+
+  beforeAll(async () => {
+    sshd = await startSshd();
+    gw = await startSshTestGateway({
+      sshd,
+      policies: [
+        {
+          id: 'copiers',
+          subjects: [{ groups: ['copiers'] }],
+          connections: ['prod-bastion'],
+          rules: [
+            {
+              id: 'copiers-may-transfer',
+              effect: 'allow',
+              match: { sshRequests: ['exec'], commandCategories: ['read', 'exfiltration'] },
+            },
+          ],
+        },
+      ],
+    });
+    local = path.join(gw.dir, 'payload.sh');
+    writeFileSync(local, '#!/bin/sh\ntouch /tmp/gatehouse-scp-pwned\n', { mode: 0o755 });
+  });
+
+  afterAll(async () => {
+    await gw?.stop();
+    await sshd?.stop();
+  });
+
+  const scp = (token: string, from: string, to: string) =>
+    run(
+      'scp',
+      [
+        '-O',
+        ...gw
+          .sshArgs(['--'])
+          .slice(0, -1)
+          .map((a) => (a === '-p' ? '-P' : a)),
+        from,
+        to,
+      ],
+      {
+        env: gw.sshEnv(token),
+        timeoutMs: 60_000,
+      },
+    );
+
+  it('scp -t of a start-up file is privilege, of a directory unknown: neither passes as a transfer', async () => {
+    const w = sshd.work;
+    const copier = await gw.token({ subject: 'copier', groups: ['copiers'], agent: true });
+    const toFile = await scp(copier, local, `prod-bastion@127.0.0.1:${w}/.bashrc`);
+    expect(toFile.code).not.toBe(0);
+    expect(existsSync(path.join(w, '.bashrc'))).toBe(false);
+    const st = await findSshStatement(gw, (s) => s.via === 'ssh-exec' && s.text.includes(`${w}/.bashrc`), {
+      withResult: false,
+    });
+    expect(st.text).toMatch(/^scp .*-t /);
+    expect(st.effect).toBe('deny');
+    expect(st.categories).toEqual(expect.arrayContaining(['privilege', 'unknown']));
+
+    const toDir = await scp(copier, local, `prod-bastion@127.0.0.1:${w}/`);
+    expect(toDir.code).not.toBe(0);
+    expect(existsSync(path.join(w, 'payload.sh'))).toBe(false);
+  });
+});

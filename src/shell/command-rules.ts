@@ -1305,6 +1305,15 @@ const fileTransfer: Rule = (args, name, ctx) => {
   });
   if (hasAny(o, 'e', 'rsh', 'rsync-path'))
     return verdict(name, U, `${name} runs a remote-shell command given in its options`);
+  // `scp -t DIR` is the receiving end of an scp upload (what `scp -O file host:DIR` runs on the host):
+  // it writes its operand, and when that is a directory, the files and directories the client's
+  // stream names inside it (`C0644 12 .bashrc`), which the command line does not show.
+  if (name === 'scp' && !o.dynamic && hasAny(o, 't'))
+    return verdict(
+      'scp -t',
+      [...new Set<ShellCategory>([...X, ...writeTargets(o.operands, ctx), 'write', 'unknown'])],
+      'scp -t writes files whose names come from the client, not from the command line',
+    );
   if (name === 'sftp' || name === 'scp' || o.dynamic) return verdict(name, X);
   const remote = o.operands.some((w) => w.dynamic || hostOf(w.value) !== undefined || w.value.includes('::'));
   const cats: ShellCategory[] = remote ? [...X] : [];
