@@ -3,7 +3,7 @@
 // recorded, destructive ones are refused with exit status 126 and never reach the host, what cannot be
 // judged is held for a person, exit codes propagate, and the held key appears nowhere.
 
-import { existsSync, mkdirSync, readFileSync, writeFileSync, chownSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync, chownSync, statSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -82,6 +82,21 @@ describe.skipIf(!hasSshd())('ssh exec through Gatehouse', { timeout: 120_000 }, 
       expect(r.stderr, cmd).toMatch(/refused by rule ssh-agents-no-(destructive|privilege)/);
     }
     expect(existsSync(path.join(data, 'keep.txt'))).toBe(true);
+  });
+
+  it('refuses a link into a system directory: a later write through it would look like one at home (class 83)', async () => {
+    for (const cmd of [
+      `ln -s /etc/cron.d ${data}/cronlink`,
+      `ln -sfn /etc ${data}/etclink`,
+      `cp -s /etc/passwd ${data}/pw`,
+      `ln -s ../../../../../../etc/cron.d ${data}/relative`,
+    ]) {
+      const r = await gw.ssh(agent, [cmd]);
+      expect(r.code, cmd).toBe(126);
+      expect(r.stderr, cmd).toMatch(/refused by rule ssh-agents-no-privilege/);
+    }
+    for (const name of ['cronlink', 'etclink', 'pw', 'relative'])
+      expect(() => lstatSync(path.join(data, name)), name).toThrow();
   });
 
   it('reads abbreviated long options as the host does: sed --in-pl is a write, held, and never runs', async () => {

@@ -124,6 +124,12 @@ const copyLike =
       // Moving a file away from a system path changes the system as much as writing to it.
       cats.push(...writeTargets(o.operands.slice(0, -1), ctx).filter((c) => c !== 'write'));
     }
+    if (name === 'ln' || (name === 'cp' && hasAny(o, 's', 'l', 'link', 'symbolic-link'))) {
+      // A link to a system path (`ln -s /etc/cron.d d`, a hard link to /etc/passwd) is a door: a later
+      // write to `d/job` looks like one at home and lands in the system directory.
+      const sources = target ? o.operands : o.operands.slice(0, -1);
+      cats.push(...writeTargets(sources.length > 0 ? sources : o.operands, ctx).filter((c) => c !== 'write'));
+    }
     if (o.dynamic) cats.push('unknown');
     return withCats(name, W, cats);
   };
