@@ -302,6 +302,25 @@ describe.skipIf(!hasSshd())('shell lines the echo does not show (class 80)', { t
     expect(line.text).not.toContain('touch');
   });
 
+  it('keys typed after a line printed the switch to the alternate screen are decided, not passed raw', async () => {
+    // Input in a full-screen program is not reconstructed; the switch is whatever the host prints,
+    // and an allowed printf at the prompt made every later line pass undecided.
+    const sh = await agentShell('fake-full-screen');
+    sh.type("printf '\\033[?1049h'\r");
+    await findSshStatement(gw, (s) => s.text.startsWith('printf'), { withResult: false });
+    await new Promise((r) => setTimeout(r, 300));
+    const canary = path.join(sshd.work, 'full-screen.txt');
+    sh.type(`touch ${canary}\r`);
+    const held = await gw.approver.next();
+    expect(held.ctx.action.kind === 'ssh' && held.ctx.action.command).toMatch(
+      /^\(keys typed in a full-screen program, not decided one by one\), after: printf/,
+    );
+    expect(held.ctx.decision.ruleId).toBe('ssh-agents-review-unjudged');
+    held.deny();
+    await sh.exited;
+    expect(existsSync(canary)).toBe(false);
+  });
+
   it('a line sent with the Ctrl-C before it is decided from where the new prompt begins', async () => {
     const sh = await agentShell('ctrl-c-ahead');
     const canary = path.join(sshd.work, 'after-ctrl-c.txt');

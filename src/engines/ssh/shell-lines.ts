@@ -41,6 +41,8 @@ const DELETE_MANY = new Set([0x17, 0x0b]);
 const PLAIN_CONTROL = new Set([0x09, 0x01, 0x02, 0x05, 0x06, 0x0c, 0x0e, 0x10, 0x12, 0x13, 0x14, 0x19]);
 /** Text the decided line stands for when the host echoed none of what was typed. */
 export const UNECHOED_LINE = '(typed input the host did not echo)';
+/** Text decided when keys are first typed while the terminal shows the alternate (full) screen. */
+export const FULL_SCREEN_LINE = '(keys typed in a full-screen program, not decided one by one)';
 
 /** What one key of terminal input is to the line being typed. */
 type KeyKind = 'text' | 'enter' | 'abandon' | 'delete' | 'delete-many' | 'plain' | 'command';
@@ -147,6 +149,10 @@ export class ShellLineGate {
   private ended = false;
   /** On a terminal: what was typed into the current line, checked against its echo. */
   private typedLine: TypedLine = emptyTyped();
+  /** Keys typed into the current stay in the alternate screen were admitted (decided once). */
+  private fullScreenAdmitted = false;
+  /** The last line decided, named when full-screen input is decided. */
+  private lastLine: string | undefined;
   /** A key abandoned or ran the line: the next line starts once the host has answered it. */
   private settling = false;
   private lastOutput = 0;
@@ -285,16 +291,27 @@ export class ShellLineGate {
     let i = 0;
     while (i < chunk.length) {
       if (await this.fullScreen()) {
+        // Keys typed into a full-screen program are not lines; the alternate screen is the host's word,
+        // and a line can print the switch at the shell's own prompt (`printf '\e[?1049h'`). So the
+        // first key typed in it is decided, as `unknown`, before any goes up undecided.
+        if (!this.fullScreenAdmitted) {
+          const after = this.lastLine === undefined ? '' : `, after: ${this.lastLine}`;
+          if (!(await this.decide(`${FULL_SCREEN_LINE}${after}`, 'keys typed into a full-screen program')))
+            return false;
+          this.fullScreenAdmitted = true;
+        }
         this.start = undefined;
         this.typedLine = emptyTyped();
         this.deps.forward(chunk.subarray(i));
         return true;
       }
+      this.fullScreenAdmitted = false;
       // The keys up to the next one that ends, abandons or runs the line go on as they are.
       let j = i;
       let key = terminalKey(chunk, j);
       while (key.kind !== 'enter' && key.kind !== 'abandon' && key.kind !== 'command') {
-        if (key.kind === 'text') this.typedLine.text += chunk.subarray(j, key.end).toString('utf8');
+        if (key.kind === 'text' && this.typedLine.text.length <= MAX_LINE)
+          this.typedLine.text += chunk.subarray(j, key.end).toString('utf8');
         else if (key.kind === 'delete') this.typedLine.deletes++;
         else if (key.kind === 'delete-many') this.typedLine.deletesMany = true;
         j = key.end;
@@ -404,6 +421,7 @@ export class ShellLineGate {
   private async decide(line: string, unjudged?: string): Promise<boolean> {
     const long = line.length > MAX_LINE;
     const text = long ? line.slice(0, MAX_LINE) : line;
+    this.lastLine = text.slice(0, 200);
     const cls = long || unjudged !== undefined ? undefined : this.deps.classify(text, { cwd: this.cwd });
     // Typed into the shell, so it may run whatever the decision: a later line may be anywhere.
     if (long || unjudged !== undefined || cls?.changesDirectory === true) this.cwd = 'unknown';
