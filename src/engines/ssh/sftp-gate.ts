@@ -281,6 +281,8 @@ export interface SftpGateDeps {
   readonly onClose: (counts: BytePipeCounts) => void;
 }
 
+/** Refusals waiting for the end of a host packet; more closes the channel. */
+const MAX_WAITING_ANSWERS = 1024;
 /** Most handles followed at once (sftp-server allows far fewer); past that, fsetstat is `unknown`. */
 const MAX_HANDLES = 1024;
 
@@ -462,6 +464,9 @@ export function pipeSftp(client: PipeChannel, host: PipeChannel, deps: SftpGateD
   };
 
   const answer = (id: number, message: string): void => {
+    // Answers wait for the end of the host's packet; a client that stops reading while it sends
+    // refused requests would make them pile up.
+    if (answers.length >= MAX_WAITING_ANSWERS) return close();
     answers.push(statusDenied(id, message));
     flushAnswers();
   };

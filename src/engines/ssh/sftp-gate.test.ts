@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { sftpOperation } from './sftp-gate.js';
+
+/** An SFTP packet: length, type, id, then each field (a Buffer/string as an SSH string, a number as uint32). */
+function packet(type: number, ...fields: (string | Buffer | number)[]): Buffer {
+  const parts: Buffer[] = [Buffer.from([type]), u32(7)];
+  for (const f of fields) {
+    if (typeof f === 'number') parts.push(u32(f));
+    else {
+      const b = typeof f === 'string' ? Buffer.from(f, 'utf8') : f;
+      parts.push(u32(b.length), b);
+    }
+  }
+  const body = Buffer.concat(parts);
+  return Buffer.concat([u32(body.length), body]);
+}
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n);
+  return b;
+}
+
+const noHandles = (): undefined => undefined;
+
+describe('sftpOperation', () => {
+  it('lets reads through and decides writes on their paths, relative ones at home', () => {
+    expect(sftpOperation(packet(17, 'x'), noHandles)).toBeUndefined(); // stat
+    expect(sftpOperation(packet(3, 'notes.txt', 0x1, 0), noHandles)).toBeUndefined(); // open to read
+    expect(sftpOperation(packet(3, 'notes.txt', 0x1a, 0), noHandles)).toEqual({
+      op: 'open-write',
+      text: 'open-write ~/notes.txt',
+      categories: ['write'],
+    });
+    expect(sftpOperation(packet(3, '.bashrc', 0x2, 0), noHandles)).toMatchObject({
+      categories: ['privilege'],
+    });
+  });
+
+  it('judges both paths of links and renames, and OpenSSH extensions', () => {
+    expect(sftpOperation(packet(20, '/etc/cron.d', 'd'), noHandles)).toMatchObject({
+      text: 'symlink /etc/cron.d ~/d',
+      categories: ['write', 'privilege'],
+    });
+    expect(sftpOperation(packet(200, 'hardlink@openssh.com', '/etc/passwd', 'pw'), noHandles)).toMatchObject({
+      categories: ['write', 'privilege'],
+    });
+    expect(sftpOperation(packet(200, 'posix-rename@openssh.com', 'a', 'b'), noHandles)).toMatchObject({
+      text: 'posix-rename@openssh.com ~/a ~/b',
+      categories: ['write'],
+    });
+    expect(sftpOperation(packet(200, 'statvfs@openssh.com', '/'), noHandles)).toBeUndefined();
+    expect(sftpOperation(packet(200, 'frobnicate@example.com', 'x'), noHandles)).toMatchObject({
+      categories: ['unknown'],
+    });
+    expect(sftpOperation(packet(77, 'x'), noHandles)).toMatchObject({ categories: ['unknown'] });
+  });
+
+  it('setuid bits and owners are privilege; an fsetstat on a handle not seen opened is unknown', () => {
+    // ATTRS: flags PERMISSIONS (0x4), then the mode.
+    expect(sftpOperation(packet(9, 'tool', 0x4, 0o4755), noHandles)).toMatchObject({
+      categories: ['write', 'privilege'],
+    });
+    expect(sftpOperation(packet(9, 'tool', 0x4, 0o755), noHandles)).toMatchObject({ categories: ['write'] });
+    expect(sftpOperation(packet(10, 'h1', 0x4, 0o755), noHandles)).toMatchObject({ categories: ['unknown'] });
+    expect(sftpOperation(packet(10, 'h1', 0x4, 0o755), () => '~/.profile')).toMatchObject({
+      text: 'fsetstat ~/.profile',
+      categories: ['privilege'],
+    });
+  });
+
+  it('refuses a path the host would read otherwise: a NUL, bytes that are not UTF-8', () => {
+    expect(sftpOperation(packet(14, 'ok\0/../.bashrc', 0), noHandles)).toMatchObject({
+      refuse: expect.stringMatching(/NUL/),
+    });
+    expect(sftpOperation(packet(13, Buffer.from([0x2e, 0x62, 0xff])), noHandles)).toMatchObject({
+      refuse: expect.stringMatching(/UTF-8/),
+    });
+  });
+});
