@@ -1,5 +1,37 @@
+import { Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { sftpOperation } from './sftp-gate.js';
+import type { PipeChannel } from './byte-pipe.js';
+import { pipeSftp, sftpOperation } from './sftp-gate.js';
+
+/** A channel end: what is written to it is kept; `feed` makes it emit data; close() closes it. */
+function fakeChannel(): PipeChannel & { written: Buffer[]; feed(b: Buffer): void; shut: boolean } {
+  const written: Buffer[] = [];
+  const d = new Duplex({
+    read() {},
+    write(chunk: Buffer, _enc, cb) {
+      written.push(chunk);
+      cb();
+    },
+  }) as Duplex & { close(): void; written: Buffer[]; feed(b: Buffer): void; shut: boolean };
+  d.written = written;
+  d.shut = false;
+  d.feed = (b) => d.push(b);
+  d.close = () => {
+    if (d.shut) return;
+    d.shut = true;
+    d.emit('close');
+  };
+  return d;
+}
+
+/** An INIT or VERSION packet: length, type, version. */
+function versionPacket(type: number, version: number): Buffer {
+  const b = Buffer.alloc(9);
+  b.writeUInt32BE(5);
+  b[4] = type;
+  b.writeUInt32BE(version, 5);
+  return b;
+}
 
 /** An SFTP packet: length, type, id, then each field (a Buffer/string as an SSH string, a number as uint32). */
 function packet(type: number, ...fields: (string | Buffer | number)[]): Buffer {
@@ -76,5 +108,47 @@ describe('sftpOperation', () => {
     expect(sftpOperation(packet(13, Buffer.from([0x2e, 0x62, 0xff])), noHandles)).toMatchObject({
       refuse: expect.stringMatching(/UTF-8/),
     });
+  });
+});
+
+describe('pipeSftp', () => {
+  it('pins the protocol version to 3, the layout requests are read in', async () => {
+    const client = fakeChannel();
+    const host = fakeChannel();
+    pipeSftp(client, host, {
+      connection: 'c',
+      decide: async () => true,
+      refused: () => undefined,
+      onClose: () => undefined,
+    });
+    client.feed(versionPacket(1, 6));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(Buffer.concat(host.written).readUInt32BE(5)).toBe(3);
+    // A host answering with another version (whose OPEN and RENAME carry other fields) is not relayed.
+    host.feed(versionPacket(2, 6));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(client.written).toEqual([]);
+    expect(client.shut && host.shut).toBe(true);
+  });
+
+  it('relays a version 3 answer and answers a refused request between the host packets', async () => {
+    const client = fakeChannel();
+    const host = fakeChannel();
+    pipeSftp(client, host, {
+      connection: 'c',
+      decide: async () => 'no',
+      refused: () => undefined,
+      onClose: () => undefined,
+    });
+    client.feed(versionPacket(1, 3));
+    host.feed(versionPacket(2, 3));
+    client.feed(packet(13, '.bashrc')); // remove: refused
+    await new Promise((r) => setTimeout(r, 20));
+    const out = Buffer.concat(client.written);
+    expect(out.subarray(0, 9).equals(versionPacket(2, 3))).toBe(true);
+    expect(out[13]).toBe(101); // SSH_FXP_STATUS
+    expect(out.readUInt32BE(14)).toBe(7); // the request's id
+    expect(out.readUInt32BE(18)).toBe(3); // permission denied
+    expect(host.written.length).toBe(1); // the INIT only
   });
 });

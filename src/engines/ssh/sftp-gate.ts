@@ -46,6 +46,9 @@ const FXP = {
 } as const;
 
 const FX_PERMISSION_DENIED = 3;
+/** The protocol version Gatehouse reads requests in (OpenSSH's sftp-server speaks only this one). */
+const SFTP_VERSION = 3;
+const FXP_VERSION = 2;
 const FXF_READ = 0x1;
 const ATTR_SIZE = 0x1;
 const ATTR_UIDGID = 0x2;
@@ -339,6 +342,9 @@ export function pipeSftp(client: PipeChannel, host: PipeChannel, deps: SftpGateD
         const type = hostHeader[4]!;
         const id = hostHeader.readUInt32BE(5);
         if (len < 5) return close();
+        // Requests are read as version 3 lays them out (later versions open, rename and link with
+        // other fields): a host that answers with another version is not relayed.
+        if (type === FXP_VERSION && id !== SFTP_VERSION) return close();
         hostLeft = len + 4 - 9;
         const header = hostHeader;
         hostHeader = Buffer.alloc(0);
@@ -426,9 +432,15 @@ export function pipeSftp(client: PipeChannel, host: PipeChannel, deps: SftpGateD
     }
   };
 
-  const take = async (p: Buffer): Promise<void> => {
+  const take = async (packet: Buffer): Promise<void> => {
+    let p = packet;
     const type = p[4]!;
     const id = p.length >= 9 ? p.readUInt32BE(5) : 0;
+    // The version asked for is pinned to the one requests are read in.
+    if (type === FXP.INIT && p.length >= 9 && p.readUInt32BE(5) !== SFTP_VERSION) {
+      p = Buffer.from(p);
+      p.writeUInt32BE(SFTP_VERSION, 5);
+    }
     const op = sftpOperation(p, (h) => handles.get(h.toString('hex')));
     if (op !== undefined && 'refuse' in op) {
       deps.refused(`sftp request type ${type}`, op.refuse);
