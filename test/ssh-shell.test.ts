@@ -321,6 +321,28 @@ describe.skipIf(!hasSshd())('shell lines the echo does not show (class 80)', { t
     expect(existsSync(canary)).toBe(false);
   });
 
+  it('text printed onto the line by something else is not taken for what was typed', async () => {
+    // Echo off, and a background job prints `#` and the very text about to be typed where the line
+    // begins: every typed character was on the screen, and the line read as a comment.
+    const sh = await agentShell('printed-over');
+    const canary = path.join(sshd.work, 'printed-over.txt');
+    sh.type(`stty -echo; (sleep 1; printf '#touch ${canary}') &\r`);
+    await findSshStatement(gw, (s) => s.text.startsWith('stty -echo;'), { withResult: false });
+    await new Promise((r) => setTimeout(r, 200));
+    sh.type(`touch ${canary}`);
+    await sh.waitFor(/#touch /);
+    await new Promise((r) => setTimeout(r, 200));
+    sh.type('\r');
+    const held = await gw.approver.next();
+    expect(held.ctx.decision.ruleId).toBe('ssh-agents-review-unjudged');
+    expect(held.ctx.action.kind === 'ssh' && held.ctx.action.commandKind).toBe(
+      'typed input the host did not echo',
+    );
+    held.deny();
+    await sh.exited;
+    expect(existsSync(canary)).toBe(false);
+  });
+
   it('a line sent with the Ctrl-C before it is decided from where the new prompt begins', async () => {
     const sh = await agentShell('ctrl-c-ahead');
     const canary = path.join(sshd.work, 'after-ctrl-c.txt');

@@ -33,19 +33,21 @@ const DELETE_ONE = new Set([0x08, 0x7f]);
 /** Ctrl-W, Ctrl-K: delete a word, the rest of the line (any number of characters). */
 const DELETE_MANY = new Set([0x17, 0x0b]);
 /**
- * Other control keys that only move, complete, search, transpose, yank or redraw (Tab, Ctrl-A, B, E,
- * F, L, N, P, R, S, T, Y): the line they leave is the one the terminal shows. Any other control key
- * or ESC sequence (Ctrl-O runs the line, Ctrl-X Ctrl-E runs it from an editor, ESC Ctrl-E expands
- * `$(…)` in it, Ctrl-V inserts a key as text…) is a readline command the echo does not account for.
+ * Other control keys that only move, transpose or redraw (Ctrl-A, B, E, F, L, T), or that bring text
+ * in — completion, history, search, yank (Tab, Ctrl-N, P, R, S, Y): the line they leave is the one
+ * the terminal shows. Any other control key or ESC sequence (Ctrl-O runs the line, Ctrl-X Ctrl-E runs
+ * it from an editor, ESC Ctrl-E expands `$(…)` in it, Ctrl-V inserts a key as text…) is a readline
+ * command the echo does not account for.
  */
-const PLAIN_CONTROL = new Set([0x09, 0x01, 0x02, 0x05, 0x06, 0x0c, 0x0e, 0x10, 0x12, 0x13, 0x14, 0x19]);
+const MOVE_CONTROL = new Set([0x01, 0x02, 0x05, 0x06, 0x0c, 0x14]);
+const INSERT_CONTROL = new Set([0x09, 0x0e, 0x10, 0x12, 0x13, 0x19]);
 /** Text the decided line stands for when the host echoed none of what was typed. */
 export const UNECHOED_LINE = '(typed input the host did not echo)';
 /** Text decided when keys are first typed while the terminal shows the alternate (full) screen. */
 export const FULL_SCREEN_LINE = '(keys typed in a full-screen program, not decided one by one)';
 
 /** What one key of terminal input is to the line being typed. */
-type KeyKind = 'text' | 'enter' | 'abandon' | 'delete' | 'delete-many' | 'plain' | 'command';
+type KeyKind = 'text' | 'enter' | 'abandon' | 'delete' | 'delete-many' | 'move' | 'insert' | 'command';
 
 /** The key at `i` of terminal input: its kind and where it ends. */
 export function terminalKey(data: Buffer, i: number): { kind: KeyKind; end: number } {
@@ -54,7 +56,8 @@ export function terminalKey(data: Buffer, i: number): { kind: KeyKind; end: numb
   if (ABANDON.has(b)) return { kind: 'abandon', end: i + 1 };
   if (DELETE_ONE.has(b)) return { kind: 'delete', end: i + 1 };
   if (DELETE_MANY.has(b)) return { kind: 'delete-many', end: i + 1 };
-  if (PLAIN_CONTROL.has(b)) return { kind: 'plain', end: i + 1 };
+  if (MOVE_CONTROL.has(b)) return { kind: 'move', end: i + 1 };
+  if (INSERT_CONTROL.has(b)) return { kind: 'insert', end: i + 1 };
   if (b === 0x1b) {
     const next = data[i + 1];
     // CSI (arrows, Home, End, Delete, bracketed paste): ESC [ parameters final byte.
@@ -65,13 +68,15 @@ export function terminalKey(data: Buffer, i: number): { kind: KeyKind; end: numb
       const params = data.subarray(i + 2, j).toString('latin1');
       const final = String.fromCharCode(data[j]!);
       if (final === '~' && params === '3') return { kind: 'delete', end: j + 1 };
-      if ('ABCDHF'.includes(final) || (final === '~' && /^(1|4|7|8|200|201)$/.test(params)))
-        return { kind: 'plain', end: j + 1 };
+      // Up and down recall history; the others move (the bracketed-paste marks frame typed text).
+      if ('AB'.includes(final) && params === '') return { kind: 'insert', end: j + 1 };
+      if ('CDHF'.includes(final) || (final === '~' && /^(1|4|7|8|200|201)$/.test(params)))
+        return { kind: 'move', end: j + 1 };
       return { kind: 'command', end: j + 1 };
     }
     // SS3 arrows and Home/End (application cursor keys).
     if (next === 0x4f && i + 2 < data.length && 'ABCDHF'.includes(String.fromCharCode(data[i + 2]!)))
-      return { kind: 'plain', end: i + 3 };
+      return { kind: 'AB'.includes(String.fromCharCode(data[i + 2]!)) ? 'insert' : 'move', end: i + 3 };
     return { kind: 'command', end: Math.min(i + 2, data.length) };
   }
   if (b < 0x20) return { kind: 'command', end: i + 1 };
@@ -86,16 +91,20 @@ interface TypedLine {
   text: string;
   deletes: number;
   deletesMany: boolean;
+  /** A key that brings text in (completion, history, search, yank) was typed. */
+  inserts: boolean;
 }
 
 function emptyTyped(): TypedLine {
-  return { text: '', deletes: 0, deletesMany: false };
+  return { text: '', deletes: 0, deletesMany: false, inserts: false };
 }
 
 /**
  * Whether the echoed line shows what was typed: every character typed (spaces aside) is in it, as
- * many times as typed, but for those single-character deletions may have taken. Completion, history
- * and yanks only add to the echo; moving the cursor reorders nothing the count sees.
+ * many times as typed, but for those single-character deletions may have taken; and, unless a key
+ * that brings text in was typed, nothing else is (text printed onto the line by something else — a
+ * background job writing `#` before a line typed with echo off — is not what the shell reads).
+ * Moving the cursor reorders nothing the count sees.
  */
 export function echoShowsTyped(echo: string, typed: TypedLine): boolean {
   const counts = new Map<string, number>();
@@ -107,6 +116,7 @@ export function echoShowsTyped(echo: string, typed: TypedLine): boolean {
     if (n > 0) counts.set(c, n - 1);
     else missing++;
   }
+  if (!typed.inserts) for (const n of counts.values()) if (n > 0) return false;
   if (missing === 0) return true;
   return !typed.deletesMany && missing <= typed.deletes;
 }
@@ -314,6 +324,7 @@ export class ShellLineGate {
           this.typedLine.text += chunk.subarray(j, key.end).toString('utf8');
         else if (key.kind === 'delete') this.typedLine.deletes++;
         else if (key.kind === 'delete-many') this.typedLine.deletesMany = true;
+        else if (key.kind === 'insert') this.typedLine.inserts = true;
         j = key.end;
         if (j >= chunk.length) break;
         key = terminalKey(chunk, j);
