@@ -100,13 +100,14 @@ function emptyTyped(): TypedLine {
 }
 
 /**
- * Whether the echoed line shows what was typed: every character typed (spaces aside) is in it, as
- * many times as typed, but for those single-character deletions may have taken; and, unless a key
- * that brings text in was typed, nothing else is (text printed onto the line by something else — a
- * background job writing `#` before a line typed with echo off — is not what the shell reads).
- * Moving the cursor reorders nothing the count sees.
+ * How the echoed line differs from what was typed, or undefined when it shows exactly that: every
+ * character typed (spaces aside) is in it, as many times as typed, but for those single-character
+ * deletions may have taken, and nothing else is. Text in the echo that was not typed may be
+ * completion or history — or another program's output printed onto the line (a background job
+ * writing `#` before a line typed with echo off): Gatehouse cannot tell which, so the line is not
+ * judged on it. Moving the cursor reorders nothing the count sees.
  */
-export function echoShowsTyped(echo: string, typed: TypedLine): boolean {
+export function echoMismatch(echo: string, typed: TypedLine): string | undefined {
   const counts = new Map<string, number>();
   for (const c of echo) if (c.trim() !== '') counts.set(c, (counts.get(c) ?? 0) + 1);
   let missing = 0;
@@ -116,9 +117,14 @@ export function echoShowsTyped(echo: string, typed: TypedLine): boolean {
     if (n > 0) counts.set(c, n - 1);
     else missing++;
   }
-  if (!typed.inserts) for (const n of counts.values()) if (n > 0) return false;
-  if (missing === 0) return true;
-  return !typed.deletesMany && missing <= typed.deletes;
+  if (missing > 0 && (typed.deletesMany || missing > typed.deletes))
+    return 'typed input the host did not echo';
+  for (const n of counts.values())
+    if (n > 0)
+      return typed.inserts
+        ? "text on the line that was not typed (completion, history, or another program's output)"
+        : "text on the line that was not typed (another program's output)";
+  return undefined;
 }
 
 export interface ShellLineDeps {
@@ -355,14 +361,16 @@ export class ShellLineGate {
         if (!(await this.decide(text, `the key ${name} (a readline command the line's text does not show)`)))
           return false;
         this.settling = true;
-      } else if (!echoShowsTyped(line, typed)) {
-        if (
-          !(await this.decide(line.trim() === '' ? UNECHOED_LINE : line, 'typed input the host did not echo'))
-        )
-          return false;
-      } else if (line.trim() !== '' && !(await this.decide(line))) return false;
+      } else if (typedSomething || line.trim() !== '') {
+        const mismatch = echoMismatch(line, typed);
+        if (mismatch !== undefined) {
+          if (!(await this.decide(line.trim() === '' ? UNECHOED_LINE : line, mismatch))) return false;
+        } else if (line.trim() !== '' && !(await this.decide(line))) return false;
+      }
       this.send(keyBytes);
-      // Let the prompt come back before typed-ahead input is placed after it.
+      // The next line begins after what the host answers (the command's output, the next prompt):
+      // typed-ahead input, in this chunk or a later one, is placed once the host has been quiet.
+      this.settling = true;
       if (i < chunk.length || this.queue.length > 0) await this.quiet();
     }
     return true;
