@@ -84,7 +84,7 @@ describe.skipIf(!hasSshd())('ssh exec through Gatehouse', { timeout: 120_000 }, 
     expect(existsSync(path.join(data, 'keep.txt'))).toBe(true);
   });
 
-  it('refuses a link into a system directory: a later write through it would look like one at home (class 83)', async () => {
+  it('refuses a link into a system directory: a later write through it would look like one at home (class 91)', async () => {
     for (const cmd of [
       `ln -s /etc/cron.d ${data}/cronlink`,
       `ln -sfn /etc ${data}/etclink`,

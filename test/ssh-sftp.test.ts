@@ -1,4 +1,4 @@
-// sftp, request by request (class 81): approving the sftp subsystem approved whatever the client did
+// sftp, request by request (class 89): approving the sftp subsystem approved whatever the client did
 // in it, and the record held one `subsystem sftp` statement with a duration. An agent whose sftp was
 // approved to fetch a log wrote a start-up file, a git hook and authorized_keys, linked its home to a
 // system directory and set a file setuid, none of which a shell line or exec could do (each refused as
@@ -14,7 +14,7 @@ import { run } from './testkit/commands.js';
 import { hasSshd, startSshd, type TestSshd } from './testkit/sshd.js';
 import { findSshStatement, startSshTestGateway, type SshTestGateway } from './testkit/ssh-gateway.js';
 
-describe.skipIf(!hasSshd())('sftp requests are decided one by one (class 81)', { timeout: 120_000 }, () => {
+describe.skipIf(!hasSshd())('sftp requests are decided one by one (class 89)', { timeout: 120_000 }, () => {
   let sshd: TestSshd;
   let gw: SshTestGateway;
   let local: string;
@@ -170,7 +170,7 @@ describe.skipIf(!hasSshd())('sftp requests are decided one by one (class 81)', {
   });
 });
 
-describe.skipIf(!hasSshd())('scp -O uploads are decided as writes (class 82)', { timeout: 120_000 }, () => {
+describe.skipIf(!hasSshd())('scp -O uploads are decided as writes (class 90)', { timeout: 120_000 }, () => {
   // `scp -O file host:PATH` (the legacy protocol) runs `scp -t PATH` on the host as an exec: it was
   // decided as an `scp` command, `exfiltration` and nothing else, so a rule allowing scp transfers
   // let it write a start-up file, and an upload into a directory write any name the client sent.

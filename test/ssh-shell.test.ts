@@ -253,7 +253,7 @@ describe.skipIf(!hasSshd())('ssh shell lines held past the hold timeout', { time
   });
 });
 
-describe.skipIf(!hasSshd())('shell lines the echo does not show (class 80)', { timeout: 120_000 }, () => {
+describe.skipIf(!hasSshd())('shell lines the echo does not show (class 88)', { timeout: 120_000 }, () => {
   // Each attack typed a line that reached bash without being decided (nothing recorded, the canary
   // made): echo turned off by an allowed `stty -echo`; the line's text sent in the same chunk as the
   // Ctrl-C before it (the start of the line was taken before the host's new prompt); Ctrl-O, which

@@ -1,4 +1,4 @@
-// The sftp subsystem, operation by operation (class 81). The subsystem itself is decided when it is
+// The sftp subsystem, operation by operation (class 89). The subsystem itself is decided when it is
 // opened; then each SFTP request (draft-ietf-secsh-filexfer-02, version 3, and OpenSSH's extensions)
 // that changes something on the host — opening a file for writing, setstat/fsetstat (chmod, chown),
 // remove, mkdir, rmdir, rename, symlink, posix-rename, hardlink, lsetstat, and any request Gatehouse

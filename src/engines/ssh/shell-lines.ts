@@ -6,7 +6,7 @@
 // lines. This is an audit aid, not a boundary: what a shell runs (aliases, functions, scripts it
 // sources, keys bound to commands, full-screen programs) is not what the echo shows.
 //
-// Where the echo cannot stand for what was typed, the line is decided `unknown` (class 80): typed text
+// Where the echo cannot stand for what was typed, the line is decided `unknown` (class 88): typed text
 // the echo does not show (echo turned off with `stty -echo` or a pty-req's modes), and keys other than
 // Enter that make readline run or rewrite the line (Ctrl-O, Ctrl-X Ctrl-E, ESC Ctrl-E…) are decided as
 // such before they reach the host; after a key that abandons the line (Ctrl-C…), the next line's start
