@@ -5,44 +5,27 @@
 // statement with the setting unset (no rows) and no word of it, and approved what then ran under the
 // session's value (docs/security.md, class 71). Real PostgreSQL, real `pg`, the approval API.
 
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startTestGateway, type TestGateway } from './testkit/gateway.js';
-import { api, HOLD_UPDATES_FOR_DBA, type Json, waitForRequest } from './approvals-kit.js';
+import type { TestGateway } from './testkit/gateway.js';
+import { api, flaggedRows, startDbaHoldGateway, type Json, waitForRequest } from './approvals-kit.js';
 
 let gw: TestGateway;
 let agent: string;
 let alice: string;
 
-beforeAll(async () => {
-  gw = await startTestGateway({
-    superUrl: inject('pgUrl'),
-    policies: HOLD_UPDATES_FOR_DBA,
-    // The view reads the setting, as a row-level security policy would (the upstream role here is a
-    // superuser, which row-level security does not apply to).
-    setupSql: `CREATE TABLE accounts (id int PRIMARY KEY, tenant text, flag text);
+// The view reads the setting, as a row-level security policy would (the upstream role here is a
+// superuser, which row-level security does not apply to).
+const SETUP_SQL = `CREATE TABLE accounts (id int PRIMARY KEY, tenant text, flag text);
       INSERT INTO accounts VALUES (1, 'acme', NULL), (2, 'acme', NULL), (3, 'globex', NULL);
-      CREATE VIEW my_accounts AS SELECT * FROM accounts WHERE tenant = current_setting('app.tenant', true);`,
-    extra: {
-      listeners: { postgres: { address: '127.0.0.1:0' }, http: { address: '127.0.0.1:0' } },
-      approvals: { rules: { dba: { approverGroups: ['dba'], holdTimeout: '20s' } } },
-    },
-  });
-  agent = await gw.token({ subject: 'claude', groups: ['testers'], agent: true });
-  alice = await gw.token({ subject: 'alice', groups: ['dba'] });
+      CREATE VIEW my_accounts AS SELECT * FROM accounts WHERE tenant = current_setting('app.tenant', true);`;
+
+beforeAll(async () => {
+  ({ gw, agent, alice } = await startDbaHoldGateway(inject('pgUrl'), SETUP_SQL));
 });
 afterAll(async () => gw?.stop());
 
-async function flagged(flag: string): Promise<number> {
-  const c = new pg.Client({ connectionString: gw.directUrl });
-  await c.connect();
-  try {
-    return (await c.query<{ n: number }>('SELECT count(*)::int AS n FROM accounts WHERE flag = $1', [flag]))
-      .rows[0]!.n;
-  } finally {
-    await c.end();
-  }
-}
+const flagged = (flag: string): Promise<number> => flaggedRows(gw, 'accounts', flag);
 
 let n = 0;
 

@@ -6,41 +6,24 @@
 // the statement under the defaults while it ran under the agent's values (docs/security.md,
 // class 63). Real PostgreSQL, real `pg`, the approval API.
 
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startTestGateway, type TestGateway } from './testkit/gateway.js';
-import { api, HOLD_UPDATES_FOR_DBA, type Json, waitForRequest } from './approvals-kit.js';
+import type { TestGateway } from './testkit/gateway.js';
+import { api, flaggedRows, startDbaHoldGateway, type Json, waitForRequest } from './approvals-kit.js';
 
 let gw: TestGateway;
 let agent: string;
 let alice: string;
 
+const SETUP_SQL = `CREATE TABLE readings (id int PRIMARY KEY, r float8, b bytea, flag text);
+      INSERT INTO readings VALUES (1, 0.1234, 'abc', NULL), (2, 0.1289, 'abd', NULL), (3, 0.5, 'xyz', NULL);`;
+
 beforeAll(async () => {
-  gw = await startTestGateway({
-    superUrl: inject('pgUrl'),
-    policies: HOLD_UPDATES_FOR_DBA,
-    setupSql: `CREATE TABLE readings (id int PRIMARY KEY, r float8, b bytea, flag text);
-      INSERT INTO readings VALUES (1, 0.1234, 'abc', NULL), (2, 0.1289, 'abd', NULL), (3, 0.5, 'xyz', NULL);`,
-    extra: {
-      listeners: { postgres: { address: '127.0.0.1:0' }, http: { address: '127.0.0.1:0' } },
-      approvals: { rules: { dba: { approverGroups: ['dba'], holdTimeout: '20s' } } },
-    },
-  });
-  agent = await gw.token({ subject: 'claude', groups: ['testers'], agent: true });
-  alice = await gw.token({ subject: 'alice', groups: ['dba'] });
+  ({ gw, agent, alice } = await startDbaHoldGateway(inject('pgUrl'), SETUP_SQL));
 });
 afterAll(async () => gw?.stop());
 
-async function flagged(flag: string): Promise<number> {
-  const c = new pg.Client({ connectionString: gw.directUrl });
-  await c.connect();
-  try {
-    return (await c.query<{ n: number }>('SELECT count(*)::int AS n FROM readings WHERE flag = $1', [flag]))
-      .rows[0]!.n;
-  } finally {
-    await c.end();
-  }
-}
+const flagged = (flag: string): Promise<number> => flaggedRows(gw, 'readings', flag);
 
 const CASES: [string, string, string, (flag: string) => string, number][] = [
   // 0.1234 and 0.1289 print as '0.1' with one significant digit; with the default, as themselves.

@@ -7,10 +7,10 @@
 // So the approver was shown, and the preview ran under, another setting than the statement
 // (docs/security.md, class 64). Real PostgreSQL, real `pg`, the approval API.
 
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startTestGateway, type TestGateway } from './testkit/gateway.js';
-import { api, HOLD_UPDATES_FOR_DBA, type Json, waitForRequest } from './approvals-kit.js';
+import type { TestGateway } from './testkit/gateway.js';
+import { api, flaggedRows, startDbaHoldGateway, type Json, waitForRequest } from './approvals-kit.js';
 
 // A policy that lets the session set search_path (the default agent policy refuses it), so the
 // approval's binding of it is all that stands between the approver and the wrong schema.
@@ -31,30 +31,11 @@ let agent: string;
 let alice: string;
 
 beforeAll(async () => {
-  gw = await startTestGateway({
-    superUrl: inject('pgUrl'),
-    policies: HOLD_UPDATES_FOR_DBA,
-    setupSql: SETUP_SQL,
-    extra: {
-      listeners: { postgres: { address: '127.0.0.1:0' }, http: { address: '127.0.0.1:0' } },
-      approvals: { rules: { dba: { approverGroups: ['dba'], holdTimeout: '20s' } } },
-    },
-  });
-  agent = await gw.token({ subject: 'claude', groups: ['testers'], agent: true });
-  alice = await gw.token({ subject: 'alice', groups: ['dba'] });
+  ({ gw, agent, alice } = await startDbaHoldGateway(inject('pgUrl'), SETUP_SQL));
 });
 afterAll(async () => gw?.stop());
 
-async function flagged(table: string, flag: string): Promise<number> {
-  const c = new pg.Client({ connectionString: gw.directUrl });
-  await c.connect();
-  try {
-    return (await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE flag = $1`, [flag]))
-      .rows[0]!.n;
-  } finally {
-    await c.end();
-  }
-}
+const flagged = (table: string, flag: string): Promise<number> => flaggedRows(gw, table, flag);
 
 async function connect(): Promise<pg.Client> {
   const c = gw.client(agent);

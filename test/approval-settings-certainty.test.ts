@@ -6,42 +6,25 @@
 // the statement ran under another (class 31). default_text_search_config decides what
 // to_tsquery('running') matches: 'running' only (simple), or every form of 'run' (english).
 
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startTestGateway, type TestGateway } from './testkit/gateway.js';
-import { api, HOLD_UPDATES_FOR_DBA, type Json, waitForRequest } from './approvals-kit.js';
+import type { TestGateway } from './testkit/gateway.js';
+import { api, flaggedRows, startDbaHoldGateway, type Json, waitForRequest } from './approvals-kit.js';
 import { RawPgClient, errorsIn, msg } from './testkit/raw-pg-client.js';
 
 let gw: TestGateway;
 let agent: string;
 let alice: string;
 
+const SETUP_SQL = `CREATE TABLE docs (id int PRIMARY KEY, body text, flag text);
+      INSERT INTO docs VALUES (1, 'running late', NULL), (2, 'run fast', NULL), (3, 'runs daily', NULL);`;
+
 beforeAll(async () => {
-  gw = await startTestGateway({
-    superUrl: inject('pgUrl'),
-    policies: HOLD_UPDATES_FOR_DBA,
-    setupSql: `CREATE TABLE docs (id int PRIMARY KEY, body text, flag text);
-      INSERT INTO docs VALUES (1, 'running late', NULL), (2, 'run fast', NULL), (3, 'runs daily', NULL);`,
-    extra: {
-      listeners: { postgres: { address: '127.0.0.1:0' }, http: { address: '127.0.0.1:0' } },
-      approvals: { rules: { dba: { approverGroups: ['dba'], holdTimeout: '20s' } } },
-    },
-  });
-  agent = await gw.token({ subject: 'claude', groups: ['testers'], agent: true });
-  alice = await gw.token({ subject: 'alice', groups: ['dba'] });
+  ({ gw, agent, alice } = await startDbaHoldGateway(inject('pgUrl'), SETUP_SQL));
 });
 afterAll(async () => gw?.stop());
 
-async function flagged(flag: string): Promise<number> {
-  const c = new pg.Client({ connectionString: gw.directUrl });
-  await c.connect();
-  try {
-    return (await c.query<{ n: number }>('SELECT count(*)::int AS n FROM docs WHERE flag = $1', [flag]))
-      .rows[0]!.n;
-  } finally {
-    await c.end();
-  }
-}
+const flagged = (flag: string): Promise<number> => flaggedRows(gw, 'docs', flag);
 
 async function connect(): Promise<pg.Client> {
   const c = gw.client(agent);

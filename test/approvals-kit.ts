@@ -1,11 +1,11 @@
 // Helpers for the approvals tests: the HTTP API as an approver calls it, waiting for a request to
-// appear, a raw PostgreSQL CancelRequest (the `pg` package exposes no cancel API of its own), and the
-// policy most of them hold UPDATEs under.
+// appear, a raw PostgreSQL CancelRequest (the `pg` package exposes no cancel API of its own), the
+// policy most of them hold UPDATEs under, and a gateway that holds them for a dba.
 
 import net from 'node:net';
-import type pg from 'pg';
+import pg from 'pg';
 import type { PolicyConfig } from '../src/config/policy-schema.js';
-import type { TestGateway } from './testkit/gateway.js';
+import { startTestGateway, type TestGateway } from './testkit/gateway.js';
 
 /** Loosely typed JSON from the API, for assertions. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -87,3 +87,40 @@ export const HOLD_UPDATES_FOR_DBA: PolicyConfig[] = [
     ],
   },
 ];
+
+/** A gateway holding the testers' UPDATEs for a dba, with the tokens of an agent tester and a dba. */
+export interface DbaHoldGateway {
+  readonly gw: TestGateway;
+  /** claude: an agent in the testers group. */
+  readonly agent: string;
+  /** alice: a person in the dba group, who approves. */
+  readonly alice: string;
+}
+
+/** HOLD_UPDATES_FOR_DBA on a gateway with its HTTP API, over a database made by `setupSql`. */
+export async function startDbaHoldGateway(pgUrl: string, setupSql: string): Promise<DbaHoldGateway> {
+  const gw = await startTestGateway({
+    superUrl: pgUrl,
+    policies: HOLD_UPDATES_FOR_DBA,
+    setupSql,
+    extra: {
+      listeners: { postgres: { address: '127.0.0.1:0' }, http: { address: '127.0.0.1:0' } },
+      approvals: { rules: { dba: { approverGroups: ['dba'], holdTimeout: '20s' } } },
+    },
+  });
+  const agent = await gw.token({ subject: 'claude', groups: ['testers'], agent: true });
+  const alice = await gw.token({ subject: 'alice', groups: ['dba'] });
+  return { gw, agent, alice };
+}
+
+/** The rows of `table` whose `flag` column is `flag`, read directly from the database. */
+export async function flaggedRows(gw: TestGateway, table: string, flag: string): Promise<number> {
+  const c = new pg.Client({ connectionString: gw.directUrl });
+  await c.connect();
+  try {
+    return (await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE flag = $1`, [flag]))
+      .rows[0]!.n;
+  } finally {
+    await c.end();
+  }
+}
