@@ -323,3 +323,45 @@ describe('bash agrees on what a line evaluates from before it', () => {
     expect(judged).toBeGreaterThan(20);
   });
 });
+
+// A line that turns on readline's vi mode, or changes what keys do, changes how every later typed
+// line reaches bash: in vi mode typed letters are commands (`v` edits the line and runs it with no
+// Enter typed), and a binding can type and run a line. Real bash is the judge of which lines turn vi
+// mode on; each must be `unknown` (docs/security.md, class 92).
+describe('lines that change line editing are unknown', () => {
+  const viAfter = (line: string): boolean => {
+    const r = spawnSync(
+      '/bin/bash',
+      ['-c', `${line} >/dev/null 2>&1; set -o | grep -E '^vi[[:space:]]+on'`],
+      {
+        env: { PATH: '/usr/bin:/bin', HOME: work },
+        timeout: 5000,
+        encoding: 'utf8',
+      },
+    );
+    return r.stdout.trim() !== '';
+  };
+
+  it.each(['set -o vi', 'set -eo vi', 'set -o errexit -o vi', 'set -uo vi'])(
+    '%s turns vi mode on in real bash, and is unknown',
+    (line) => {
+      expect(viAfter(line)).toBe(true);
+      expect(classifyShellCommand({ line }).categories).toContain('unknown');
+    },
+  );
+
+  it('set -o emacs and option listings stay reads', () => {
+    for (const line of ['set -o emacs', 'set -o', 'set -e', 'bind -p', 'bind -lp']) {
+      expect(viAfter(line)).toBe(false);
+      expect(classifyShellCommand({ line }).categories).toEqual(['read']);
+    }
+  });
+
+  it('bind with a binding, a file or a readline setting is unknown; ~/.inputrc is privilege', () => {
+    for (const line of [`bind '"\\C-t": "touch x\\n"'`, 'bind -f ~/keys', `bind 'set editing-mode vi'`])
+      expect(classifyShellCommand({ line }).categories, line).toContain('unknown');
+    expect(classifyShellCommand({ line: "echo 'set editing-mode vi' >> ~/.inputrc" }).categories).toContain(
+      'privilege',
+    );
+  });
+});

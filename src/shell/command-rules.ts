@@ -2275,14 +2275,17 @@ add('test [', (args, name, ctx) => {
 });
 /** `set` options that change how later words are read: -k (assignments anywhere), -H with history. */
 const SET_UNSAFE_LETTERS = /[kH]/;
-const SET_UNSAFE_NAMES = new Set(['keyword', 'histexpand', 'history']);
+// vi: readline's vi mode, where typed letters are commands (`v` edits the line in an editor and runs
+// it, with no Enter typed), so a terminal gate reading keys as text no longer sees what runs.
+const SET_UNSAFE_NAMES = new Set(['keyword', 'histexpand', 'history', 'vi']);
 add('set', (args, name) => {
   for (let i = 0; i < args.length; i++) {
     const w = args[i]!;
     if (w.dynamic || w.expands) return verdict(name, U, 'set with an option computed at run time');
     const v = w.value;
     if (v === '--' || v === '-' || !/^[-+]/.test(v)) break;
-    if (v === '-o' || v === '+o') {
+    // `-o name`, and a group of flags ending in o (`set -eo vi`): bash takes the next word as its name.
+    if (/^[-+][A-Za-z]*o$/.test(v)) {
       const opt = args[i + 1];
       if (opt === undefined) break;
       if (opt.dynamic || SET_UNSAFE_NAMES.has(opt.value))
@@ -2341,7 +2344,17 @@ add('alias', (args, name) =>
 add('eval', unknownCommand('eval runs a string as a command'));
 add('source .', unknownCommand('runs a script file whose contents Gatehouse cannot see'));
 add('enable', unknownCommand('enable loads or changes shell builtins'));
-add('bind', (args, name) => verdict(name, args.some((a) => a.value.startsWith('-x')) ? U : R));
+/** bind options that only list what is bound: everything else changes what a key does. */
+const BIND_LISTING = /^-[pPvVsSlX]+$/;
+add('bind', (args, name) =>
+  args.every((a) => !a.dynamic && !a.expands && BIND_LISTING.test(a.value))
+    ? verdict(name, R)
+    : verdict(
+        name,
+        U,
+        'bind changes what keys do (a key that runs a command, types text, or switches to vi mode)',
+      ),
+);
 add('coproc', unknownCommand('coproc runs a command in the background with redirected I/O'));
 add('trap', trap);
 add('kill killall pkill skill', kill);

@@ -46,6 +46,8 @@ const SENSITIVE_NAMES: ReadonlySet<string> = new Set([
   '.bash_aliases',
   // git's own settings: programs it runs later, on reads too (core.pager, core.fsmonitor, aliases).
   '.gitconfig',
+  // readline's settings in every later shell: macros that type and run lines, vi mode.
+  '.inputrc',
   '.bash_profile',
   '.bash_login',
   '.bash_logout',
