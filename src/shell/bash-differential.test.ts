@@ -365,3 +365,38 @@ describe('lines that change line editing are unknown', () => {
     );
   });
 });
+
+// Other programs' start-up files run commands when the program next starts, as ~/.bashrc does for
+// bash: a write there sets what a later read runs (docs/security.md, class 93). Real psql runs a
+// `\!` line of ~/.psqlrc on an ordinary `psql -c 'select 1'`.
+describe('writes to programs’ start-up files are privilege', () => {
+  it.each([
+    "echo '\\! touch /tmp/x' >> ~/.psqlrc",
+    "printf ':!touch x\\n' > ~/.vimrc",
+    'cp evil ~/.gdbinit',
+    "echo 'script-shell=/tmp/x' >> ~/.npmrc",
+    "echo 'upload-file = ~/.ssh/id_rsa' > ~/.curlrc",
+    'echo \'run-shell "touch x"\' >> ~/.tmux.conf',
+  ])('%s', (line) => {
+    expect(classifyShellCommand({ line }).categories).toContain('privilege');
+  });
+
+  // psql reads ~/.psqlrc once it has connected: the machine's PostgreSQL at 127.0.0.1:5432 (trust).
+  const server =
+    spawnSync('psql', ['--version']).status === 0 &&
+    spawnSync('pg_isready', ['-h', '127.0.0.1', '-t', '3']).status === 0;
+  it.skipIf(!server)('real psql runs a line of ~/.psqlrc', () => {
+    const home = mkdtempSync(join(tmpdir(), 'gatehouse-psqlrc-'));
+    try {
+      writeFileSync(join(home, '.psqlrc'), `\\! touch ${join(home, 'CANARY')}\n`);
+      spawnSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-d', 'postgres', '-c', 'select 1'], {
+        env: { HOME: home, PATH: process.env['PATH'] ?? '/usr/bin:/bin', PGCONNECT_TIMEOUT: '3' },
+        timeout: 10_000,
+        stdio: 'ignore',
+      });
+      expect(spawnSync('test', ['-e', join(home, 'CANARY')]).status, 'psql ran the line').toBe(0);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+});

@@ -48,6 +48,20 @@ const SENSITIVE_NAMES: ReadonlySet<string> = new Set([
   '.gitconfig',
   // readline's settings in every later shell: macros that type and run lines, vi mode.
   '.inputrc',
+  // Other programs' start-up files that run commands when the program next starts: psql runs `\!`
+  // lines of ~/.psqlrc, vim runs `:!` and autocommands of ~/.vimrc and ~/.exrc, gdb ~/.gdbinit, tmux
+  // and screen `run-shell`/`exec` lines, npm and yarn their `script-shell`/`node-options`, curl and
+  // wget read options (an upload, an output file) from ~/.curlrc and ~/.wgetrc.
+  '.psqlrc',
+  '.vimrc',
+  '.exrc',
+  '.gdbinit',
+  '.tmux.conf',
+  '.screenrc',
+  '.npmrc',
+  '.yarnrc',
+  '.curlrc',
+  '.wgetrc',
   '.bash_profile',
   '.bash_login',
   '.bash_logout',
