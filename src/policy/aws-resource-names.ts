@@ -207,6 +207,8 @@ export interface AwsResourceMatch {
   allows(service: string | undefined, resource: string): boolean;
   /** Deny and review rules: a name the request holds, in any spelling, matches any pattern or name pattern. */
   restricts(service: string | undefined, name: string): boolean;
+  /** restricts() of a name whose spellings were read already (resourceNames): once per request, not per rule. */
+  restrictsSpelled(service: string | undefined, names: ResourceNames): boolean;
   /** Deny and review rules: some name under `prefix` (a request reads all of them) may match. */
   restrictsUnder(service: string | undefined, prefix: string): boolean;
 }
@@ -253,8 +255,19 @@ export function compileAwsResources(raw: readonly string[]): AwsResourceMatch {
       for (const glob of n.possible) conservative.push(derived(glob));
     }
   }
+  const derived = [...exact, ...conservative];
   const byName = (list: readonly DerivedPattern[], service: string | undefined, name: string): boolean =>
     list.some((d) => (service === undefined || d.service(service)) && d.name(name));
+  const restrictsSpelled = (service: string | undefined, names: ResourceNames): boolean => {
+    const fold = service !== undefined && CASELESS_SERVICES.has(service);
+    const one = (name: string): boolean => {
+      if (globs.some((g) => g(name)) || byName(derived, service, name)) return true;
+      if (!fold) return false;
+      const lower = name.toLowerCase();
+      return foldedGlobs.some((g) => g(lower)) || derived.some((d) => d.service(service) && d.folded(lower));
+    };
+    return names.certain.some(one) || names.possible.some(one);
+  };
   return {
     raw,
     allows(service, resource) {
@@ -263,22 +276,11 @@ export function compileAwsResources(raw: readonly string[]): AwsResourceMatch {
       }
       return false;
     },
-    restricts(service, resource) {
-      const names = resourceNames(service, resource);
-      const fold = service !== undefined && CASELESS_SERVICES.has(service);
-      for (const name of [...names.certain, ...names.possible]) {
-        if (globs.some((g) => g(name)) || byName(exact, service, name) || byName(conservative, service, name))
-          return true;
-        if (!fold) continue;
-        const lower = name.toLowerCase();
-        if (foldedGlobs.some((g) => g(lower))) return true;
-        if ([...exact, ...conservative].some((d) => d.service(service) && d.folded(lower))) return true;
-      }
-      return false;
-    },
+    restricts: (service, resource) => restrictsSpelled(service, resourceNames(service, resource)),
+    restrictsSpelled,
     restrictsUnder(service, prefix) {
       if (raw.some((p) => mayMatchUnder(p, prefix))) return true;
-      return [...exact, ...conservative].some(
+      return derived.some(
         (d) => (service === undefined || d.service(service)) && mayMatchUnder(d.glob, prefix),
       );
     },
