@@ -89,4 +89,29 @@ describe('compileAwsResources (class 70)', () => {
     // DynamoDB and Secrets Manager names are case-sensitive.
     expect(m.restricts('dynamodb', 'ADMIN')).toBe(false);
   });
+
+  it('a KMS alias may be any key a deny names by id, and a key id what any alias it names points at (class 120)', () => {
+    const key = '1234abcd-12ab-34cd-56ef-1234567890ab';
+    const byId = compileAwsResources([key]);
+    expect(byId.restrictsWhy('kms', key)).toBe('name');
+    expect(byId.restrictsWhy('kms', 'alias/anything')).toBe('alias');
+    expect(byId.restrictsWhy('kms', 'arn:aws:kms:us-east-1:111122223333:alias/x')).toBe('alias');
+    // Named in another service's request (a Lambda function's KMSKeyArn) as an alias ARN.
+    expect(byId.restricts('lambda', 'arn:aws:kms:us-east-1:111122223333:alias/x')).toBe(true);
+    expect(byId.restricts('kms', 'ffffffff-12ab-34cd-56ef-1234567890ab')).toBe(false);
+    expect(byId.allows('kms', 'alias/anything')).toBe(false);
+    const byAlias = compileAwsResources(['arn:aws:kms:*:*:alias/prod']);
+    expect(byAlias.restrictsWhy('kms', 'alias/prod')).toBe('name');
+    expect(byAlias.restrictsWhy('kms', key)).toBe('key');
+    expect(byAlias.restrictsWhy('kms', 'alias/dev')).toBeUndefined();
+    // A pattern that cannot name a key or an alias (literal letters a key id has not) is not widened.
+    const secrets = compileAwsResources(['prod/*']);
+    expect(secrets.restricts('kms', 'alias/dev')).toBe(false);
+    expect(secrets.restricts('kms', key)).toBe(false);
+    // A Decrypt without KeyId selects the key its ciphertext names: any key, for KMS patterns only.
+    expect(byId.restrictsUnder('kms', '')).toBe(true);
+    expect(byAlias.restrictsUnder('kms', '')).toBe(true);
+    expect(secrets.restrictsUnder('kms', '')).toBe(false);
+    expect(compileAwsResources(['*']).restrictsUnder('kms', '')).toBe(true);
+  });
 });

@@ -211,6 +211,42 @@ export interface AwsResourceMatch {
   restrictsSpelled(service: string | undefined, names: ResourceNames): boolean;
   /** Deny and review rules: some name under `prefix` (a request reads all of them) may match. */
   restrictsUnder(service: string | undefined, prefix: string): boolean;
+  /**
+   * Why restricts() matched: a spelling of the name (`name`), or a KMS alias that may name a key the
+   * rule names by id (`alias`), or a key id an alias the rule names may point at (`key`); undefined
+   * when it did not.
+   */
+  restrictsWhy(service: string | undefined, name: string): 'name' | 'alias' | 'key' | undefined;
+}
+
+/**
+ * KMS takes a key by its id (`1234abcd-…`, `mrk-…`), its ARN, an alias (`alias/prod`) or an alias's
+ * ARN, and which key an alias names is the service's to say: any alias may point at any key of the
+ * account, and UpdateAlias moves it. Gatehouse does not ask (the answer could change before the
+ * request runs), so for deny and review rules an alias may be any key a rule names by id, and a key id
+ * may be what any alias a rule names points at (docs/security.md, class 120).
+ */
+const KMS_KEY_ID = /^(?:mrk-)?[0-9a-fA-F-]+$/;
+/** Whether a glob may match a KMS key id: its literal characters are all ones a key id has. */
+function mayNameKmsKeyId(glob: string): boolean {
+  return glob !== '' && /^[0-9a-fA-Fmrk*-]+$/.test(glob);
+}
+/** Whether a glob may match a KMS alias name. */
+function mayNameKmsAlias(glob: string): boolean {
+  return mayMatchUnder(glob, 'alias/');
+}
+/** Whether a name, as a request of `service` spells it, is a KMS alias, a KMS key id, or neither. */
+function kmsSpelling(service: string | undefined, names: ResourceNames): 'alias' | 'key' | undefined {
+  const sent = names.certain[0] ?? '';
+  const arn = arnParts(sent);
+  if (arn !== undefined) {
+    if (arn.service !== 'kms') return undefined;
+    if (arn.resource.startsWith('alias/')) return 'alias';
+    return arn.resource.startsWith('key/') ? 'key' : undefined;
+  }
+  if (service !== 'kms') return undefined;
+  if (sent.startsWith('alias/')) return 'alias';
+  return KMS_KEY_ID.test(sent) ? 'key' : undefined;
 }
 
 /**
@@ -258,7 +294,16 @@ export function compileAwsResources(raw: readonly string[]): AwsResourceMatch {
   const derived = [...exact, ...conservative];
   const byName = (list: readonly DerivedPattern[], service: string | undefined, name: string): boolean =>
     list.some((d) => (service === undefined || d.service(service)) && d.name(name));
-  const restrictsSpelled = (service: string | undefined, names: ResourceNames): boolean => {
+  // The name patterns that may name a KMS key by id, or a KMS alias (as written, or an ARN's name).
+  const kmsPatterns = (test: (glob: string) => boolean): boolean =>
+    raw.some((p) => !p.startsWith('arn:') && test(p)) ||
+    derived.some((d) => d.service('kms') && test(d.glob));
+  const namesKeyIds = kmsPatterns(mayNameKmsKeyId);
+  const namesAliases = kmsPatterns(mayNameKmsAlias);
+  const restrictsWhy = (
+    service: string | undefined,
+    names: ResourceNames,
+  ): 'name' | 'alias' | 'key' | undefined => {
     const fold = service !== undefined && CASELESS_SERVICES.has(service);
     const one = (name: string): boolean => {
       if (globs.some((g) => g(name)) || byName(derived, service, name)) return true;
@@ -266,8 +311,14 @@ export function compileAwsResources(raw: readonly string[]): AwsResourceMatch {
       const lower = name.toLowerCase();
       return foldedGlobs.some((g) => g(lower)) || derived.some((d) => d.service(service) && d.folded(lower));
     };
-    return names.certain.some(one) || names.possible.some(one);
+    if (names.certain.some(one) || names.possible.some(one)) return 'name';
+    const kms = kmsSpelling(service, names);
+    if (kms === 'alias' && namesKeyIds) return 'alias';
+    if (kms === 'key' && namesAliases) return 'key';
+    return undefined;
   };
+  const restrictsSpelled = (service: string | undefined, names: ResourceNames): boolean =>
+    restrictsWhy(service, names) !== undefined;
   return {
     raw,
     allows(service, resource) {
@@ -278,7 +329,11 @@ export function compileAwsResources(raw: readonly string[]): AwsResourceMatch {
     },
     restricts: (service, resource) => restrictsSpelled(service, resourceNames(service, resource)),
     restrictsSpelled,
+    restrictsWhy: (service, name) => restrictsWhy(service, resourceNames(service, name)),
     restrictsUnder(service, prefix) {
+      // KMS selects keys (a Decrypt without KeyId uses the key its ciphertext names): only patterns
+      // that may name a key or an alias select one.
+      if (service === 'kms' && prefix === '') return namesKeyIds || namesAliases;
       if (raw.some((p) => mayMatchUnder(p, prefix))) return true;
       return derived.some(
         (d) => (service === undefined || d.service(service)) && mayMatchUnder(d.glob, prefix),

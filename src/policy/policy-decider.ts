@@ -415,9 +415,19 @@ function awsResourceHit(r: CompiledRule, m: AwsResourceMatch, a: HttpAction): st
   const service = a.operation === undefined ? undefined : a.operation.slice(0, a.operation.indexOf(':'));
   if (r.effect === 'allow')
     return a.resource !== undefined && m.allows(service, a.resource) ? a.resource : undefined;
-  if (a.resource !== undefined && m.restricts(service, a.resource)) return a.resource;
+  if (a.resource !== undefined) {
+    const why = m.restrictsWhy(service, a.resource);
+    if (why === 'alias')
+      return `${a.resource} (an alias may name any key, and Gatehouse does not know which one it names)`;
+    if (why === 'key') return `${a.resource} (a key an alias this rule names may point at)`;
+    if (why === 'name') return a.resource;
+  }
   const under = a.selects?.find((prefix) => m.restrictsUnder(service, prefix));
-  if (under !== undefined) return under === '' ? 'whatever it selects' : `what it selects under ${under}`;
+  if (under !== undefined) {
+    if (service === 'kms' && under === '')
+      return 'the key its ciphertext names (Gatehouse cannot read which)';
+    return under === '' ? 'whatever it selects' : `what it selects under ${under}`;
+  }
   if (a.mentions === undefined) return undefined;
   if (a.mentions === 'too-many') return 'more names than Gatehouse checks';
   // Not the name itself: a parameter's value is only shown where the record shows the request.

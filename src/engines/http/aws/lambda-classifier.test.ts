@@ -92,12 +92,53 @@ describe('classifyLambda', () => {
     ).toBeUndefined();
   });
 
-  it('asks for the bodies of those two operations only', () => {
+  it('asks for every body but an invocation payload (class 120)', () => {
     expect(lambdaNeedsBody('POST', '/2015-03-31/functions')).toBe(true);
     expect(lambdaNeedsBody('POST', '/2015-03-31/functions/')).toBe(true);
     expect(lambdaNeedsBody('PUT', '/2015-03-31/functions/f/configuration')).toBe(true);
+    expect(lambdaNeedsBody('PUT', '/2015-03-31/functions/f/code')).toBe(true);
+    expect(lambdaNeedsBody('POST', '/2015-03-31/event-source-mappings')).toBe(true);
     expect(lambdaNeedsBody('POST', '/2015-03-31/functions/f/invocations')).toBe(false);
-    expect(lambdaNeedsBody('PUT', '/2015-03-31/functions/f/code')).toBe(false);
+    expect(lambdaNeedsBody('POST', '/2021-11-15/functions/f/response-streaming-invocations')).toBe(false);
+    expect(lambdaNeedsBody('POST', '/2014-11-13/functions/f/invoke-async')).toBe(false);
+    expect(lambdaNeedsBody('GET', '/2015-03-31/functions/f')).toBe(false);
+  });
+
+  it('reads the names any other body mentions; a body it did not get is unknown (class 120)', () => {
+    const body = Buffer.from(
+      JSON.stringify({
+        FunctionName: 'sink',
+        EventSourceArn: 'arn:aws:dynamodb:us-east-1:1:table/secrets/stream/x',
+      }),
+    );
+    const cls = classifyLambda({
+      service: 'lambda',
+      method: 'POST',
+      rawPath: '/2015-03-31/event-source-mappings',
+      query: {},
+      headers: {},
+      body,
+    });
+    expect(cls.operation).toBe('lambda:CreateEventSourceMapping');
+    expect(cls.mentions).toContain('arn:aws:dynamodb:us-east-1:1:table/secrets/stream/x');
+    const unread = classifyLambda({
+      service: 'lambda',
+      method: 'PUT',
+      rawPath: '/2015-03-31/functions/f/code',
+      query: {},
+      headers: {},
+    });
+    expect(unread.operation).toBeUndefined();
+    // An invocation's payload is the function's data: not read.
+    const invoke = classifyLambda({
+      service: 'lambda',
+      method: 'POST',
+      rawPath: '/2015-03-31/functions/f/invocations',
+      query: {},
+      headers: {},
+    });
+    expect(invoke.operation).toBe('lambda:InvokeFunction');
+    expect(invoke.mentions).toBeUndefined();
   });
 
   it('reads the query string: only the parameters an operation takes, once (class 56)', () => {

@@ -14,6 +14,15 @@ import { tagsInJson, withTagsOnCreate } from './tags-on-create.js';
 
 /** The operations whose bodies pass a role or set tags. */
 const READS_BODY = new Set(['CreateFunction', 'UpdateFunctionConfiguration']);
+/**
+ * The operations whose body is data for the function, not parameters (an invocation's payload): every
+ * other request with a body is read for the names it mentions (an event source mapping's
+ * `EventSourceArn`, a code update's `S3Bucket`, a destination's ARN), which deny and review rules on
+ * resources look at (docs/security.md, class 120).
+ */
+const PAYLOAD_BODY = new Set(['InvokeFunction', 'InvokeAsync']);
+/** The last path segment of the invocation routes (PAYLOAD_BODY): their bodies are not buffered. */
+const PAYLOAD_SEGMENTS = new Set(['invocations', 'response-streaming-invocations', 'invoke-async']);
 
 /**
  * A route: its method, its path template (and the literal query parameter that makes it another
@@ -210,7 +219,10 @@ export function classifyLambda(req: AwsRequest): AwsClassification {
       operation: `lambda:${route.operation}`,
       ...(resource !== undefined ? { resource } : {}),
     };
-    return READS_BODY.has(route.operation) ? withBody(cls, req.body) : cls;
+    if (READS_BODY.has(route.operation)) return withBody(cls, req.body);
+    if ((method === 'POST' || method === 'PUT') && !PAYLOAD_BODY.has(route.operation))
+      return withMentions(cls, req.body);
+    return cls;
   }
   return unknown(
     'rest-json',
@@ -221,11 +233,18 @@ export function classifyLambda(req: AwsRequest): AwsClassification {
 /** Whether a request is one whose body the classifier reads (aws-exchange.ts buffers it, capped). */
 export function lambdaNeedsBody(method: string, rawPath: string): boolean {
   const m = method.toUpperCase();
+  if (m !== 'POST' && m !== 'PUT') return false;
+  // Every body but an invocation's payload (a request read otherwise than routed is unknown: withMentions).
   const parts = segments(rawPath);
-  return (
-    (m === 'POST' && parts.length === 2 && parts[0] === '2015-03-31' && parts[1] === 'functions') ||
-    (m === 'PUT' && parts.length === 4 && parts[0] === '2015-03-31' && parts[3] === 'configuration')
-  );
+  return !(parts.length === 4 && parts[1] === 'functions' && PAYLOAD_SEGMENTS.has(parts[3]!));
+}
+
+/** The names any other body mentions, for deny and review rules on resources. */
+function withMentions(cls: AwsClassification, body: Buffer | undefined): AwsClassification {
+  if (body === undefined) return unknown('rest-json', 'the request body was not read');
+  const parsed = jsonObjectBody('rest-json', body);
+  if (!('object' in parsed)) return parsed;
+  return { ...cls, mentions: mentionsInJson(parsed.object) };
 }
 
 /** The role and tags a function's configuration names, decided with it. */

@@ -95,9 +95,10 @@ function dedupe(xs: readonly string[]): string[] {
 
 /**
  * The name prefixes a request reads every resource under, where it selects them rather than names
- * them: SSM's GetParametersByPath reads (and decrypts) every parameter under its `Path`, and Secrets
+ * them: SSM's GetParametersByPath reads (and decrypts) every parameter under its `Path`, Secrets
  * Manager's BatchGetSecretValue with `Filters` every secret whose name, description or tags match
- * (prefix matches, not case-sensitive: `''`, any name). Deny and review rules on resources match a
+ * (prefix matches, not case-sensitive: `''`, any name), and KMS's Decrypt without `KeyId` the key its
+ * ciphertext names (`''`: any KMS key). Deny and review rules on resources match a
  * request that may read one of theirs (policy-decider.ts).
  */
 export function selectionsInJson(
@@ -109,5 +110,9 @@ export function selectionsInJson(
     return [typeof path === 'string' ? path : ''];
   }
   if (operation === 'secretsmanager:BatchGetSecretValue' && body['Filters'] !== undefined) return [''];
+  // A symmetric ciphertext names its own key: Decrypt (and ReEncrypt's source) may leave out the key,
+  // and KMS uses the one the ciphertext names, which Gatehouse cannot read (docs/security.md, class 120).
+  if (operation === 'kms:Decrypt' && typeof body['KeyId'] !== 'string') return [''];
+  if (operation === 'kms:ReEncrypt' && typeof body['SourceKeyId'] !== 'string') return [''];
   return undefined;
 }
