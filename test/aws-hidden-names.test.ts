@@ -8,6 +8,12 @@
 
 import { randomBytes } from 'node:crypto';
 import { CreateEventSourceMappingCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import {
+  PutBucketLoggingCommand,
+  PutBucketReplicationCommand,
+  PutBucketTaggingCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Sha256 } from '@aws-crypto/sha256-js';
@@ -113,6 +119,26 @@ describe.skipIf(!hasMoto())('a KMS key or a table reached without its name', { t
         Plaintext: Buffer.from('prod-plaintext-4711').toString('base64'),
       })
     ).CiphertextBlob;
+    for (const bucket of ['scratch', 'vault']) {
+      const res = await request(`${moto.url}/${bucket}`, {
+        method: 'PUT',
+        headers: {
+          authorization:
+            'AWS4-HMAC-SHA256 Credential=AKIDSEED/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00',
+        },
+      });
+      expect(res.statusCode, await res.body.text()).toBe(200);
+      // Versioned, as replication needs: forwarded, the configurations below are accepted.
+      const versioning = await request(`${moto.url}/${bucket}?versioning`, {
+        method: 'PUT',
+        headers: {
+          authorization:
+            'AWS4-HMAC-SHA256 Credential=AKIDSEED/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00',
+        },
+        body: '<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>',
+      });
+      expect(versioning.statusCode, await versioning.body.text()).toBe(200);
+    }
     await seed('dynamodb', 'DynamoDB_20120810.CreateTable', J10, {
       TableName: 'secrets',
       KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
@@ -132,7 +158,7 @@ describe.skipIf(!hasMoto())('a KMS key or a table reached without its name', { t
               accessKeyId: 'AKIAGATEWAYREAL00094',
               secretAccessKey: { env: 'GW_REAL_SECRET_94' },
             },
-            endpoints: { kms: moto.url, dynamodb: moto.url, lambda: moto.url },
+            endpoints: { kms: moto.url, dynamodb: moto.url, lambda: moto.url, s3: moto.url },
           },
         },
       },
@@ -144,6 +170,13 @@ describe.skipIf(!hasMoto())('a KMS key or a table reached without its name', { t
           rules: [
             { id: 'no-prod-key', effect: 'deny' as const, match: { awsResources: [prodKey] } },
             { id: 'no-secrets-table', effect: 'deny' as const, match: { awsResources: ['secrets'] } },
+            { id: 'no-vault', effect: 'deny' as const, match: { awsResources: ['vault', 'vault/*'] } },
+            { id: 'no-passing-roles', effect: 'deny' as const, match: { operations: ['iam:PassRole'] } },
+            {
+              id: 'scratch-config',
+              effect: 'allow' as const,
+              match: { operations: ['s3:PutBucket*'], awsResources: ['scratch'] },
+            },
             {
               id: 'crypto-and-mappings',
               effect: 'allow' as const,
@@ -195,5 +228,77 @@ describe.skipIf(!hasMoto())('a KMS key or a table reached without its name', { t
     expect(r.text).toContain('no-secrets-table');
     const other = await mapping(STREAM.replace('table/secrets/', 'table/app-orders/'));
     expect(other.text).not.toContain('no-secrets-table');
+  });
+
+  async function s3(send: (client: S3Client) => Promise<unknown>): Promise<Reply> {
+    const client = new S3Client({
+      region: 'us-east-1',
+      endpoint: gw.endpoint('aws'),
+      credentials: agent,
+      forcePathStyle: true,
+      maxAttempts: 1,
+    });
+    try {
+      const out = await send(client);
+      return { status: 200, text: JSON.stringify(out) };
+    } catch (e) {
+      const err = e as { $metadata?: { httpStatusCode?: number }; name?: string; message?: string };
+      return { status: err.$metadata?.httpStatusCode ?? 0, text: `${err.name}: ${err.message}` };
+    } finally {
+      client.destroy();
+    }
+  }
+
+  it('a bucket configuration that writes into a denied bucket is refused', async () => {
+    const replication = await s3((c) =>
+      c.send(
+        new PutBucketReplicationCommand({
+          Bucket: 'scratch',
+          ReplicationConfiguration: {
+            Role: 'arn:aws:iam::123456789012:role/replicator',
+            Rules: [{ Status: 'Enabled', Priority: 1, Destination: { Bucket: 'arn:aws:s3:::vault' } }],
+          },
+        }),
+      ),
+    );
+    expect(replication.text).toContain('AccessDenied');
+    const logging = await s3((c) =>
+      c.send(
+        new PutBucketLoggingCommand({
+          Bucket: 'scratch',
+          BucketLoggingStatus: { LoggingEnabled: { TargetBucket: 'vault', TargetPrefix: 'logs/' } },
+        }),
+      ),
+    );
+    expect(logging.text).toContain('AccessDenied');
+    expect(logging.text).toContain('no-vault');
+  });
+
+  it('the role a replication configuration hands to S3 is decided as iam:PassRole', async () => {
+    const r = await s3((c) =>
+      c.send(
+        new PutBucketReplicationCommand({
+          Bucket: 'scratch',
+          ReplicationConfiguration: {
+            Role: 'arn:aws:iam::123456789012:role/admin',
+            Rules: [{ Status: 'Enabled', Priority: 1, Destination: { Bucket: 'arn:aws:s3:::scratch2' } }],
+          },
+        }),
+      ),
+    );
+    expect(r.text).toContain('AccessDenied');
+    expect(r.text).toContain('no-passing-roles');
+  });
+
+  it('a tag value is data, not a name: the bucket is tagged', async () => {
+    const r = await s3((c) =>
+      c.send(
+        new PutBucketTaggingCommand({
+          Bucket: 'scratch',
+          Tagging: { TagSet: [{ Key: 'copy-of', Value: 'vault' }] },
+        }),
+      ),
+    );
+    expect(r.status, r.text).toBe(200);
   });
 });

@@ -53,8 +53,23 @@ describe('S3 headers decided as the actions they imply', { timeout: 60_000 }, ()
   let ops: Key;
   let olga: string;
 
-  const s3 = (key: Key) =>
-    new S3Client({ endpoint, region: 'us-east-1', credentials: key, forcePathStyle: true, maxAttempts: 1 });
+  // One client per key: each client's sockets are sessions of the principal (at most 20 at once).
+  const clients = new Map<Key, S3Client>();
+  const s3 = (key: Key): S3Client => {
+    let c = clients.get(key);
+    if (c === undefined)
+      clients.set(
+        key,
+        (c = new S3Client({
+          endpoint,
+          region: 'us-east-1',
+          credentials: key,
+          forcePathStyle: true,
+          maxAttempts: 1,
+        })),
+      );
+    return c;
+  };
 
   /** The agent's statements on record, oldest first. */
   async function recorded(): Promise<StoredStatement[]> {
@@ -208,6 +223,7 @@ describe('S3 headers decided as the actions they imply', { timeout: 60_000 }, ()
   });
 
   afterAll(async () => {
+    for (const c of clients.values()) c.destroy();
     await gw?.stop();
     await s3Up?.stop();
     await s3rver?.stop();

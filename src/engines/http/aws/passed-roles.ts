@@ -15,7 +15,8 @@
 // they manage or assume, not ones they pass; DynamoDB, SQS and Secrets Manager take no role anywhere
 // and carry data (an item, a message, a secret) that may well hold a role's ARN: none of them is read.
 // Lambda's REST requests are read for CreateFunction and UpdateFunctionConfiguration only
-// (lambda-classifier.ts; their bodies buffered up to the connection's maxRequestBodyBytes).
+// (lambda-classifier.ts; their bodies buffered up to the connection's maxRequestBodyBytes), S3's for
+// the `<Role>` of a configuration body (s3-config-body.ts).
 
 import { canonicalPath } from '../../../wire/http/canonical-path.js';
 import type { AwsClassification, ImpliedRequest } from './aws-request.js';

@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { policyPath } from '../request-target.js';
-import { parseQuery } from '../sigv4/canonical-query.js';
-import { classifyS3 } from './s3-classifier.js';
+import { classifyS3Target } from './s3-test-request.js';
 
 function s3(method: string, target: string, headers: Record<string, string> = {}, body?: string | Buffer) {
-  const q = target.indexOf('?');
-  return classifyS3({
-    service: 's3',
-    method,
-    rawPath: q < 0 ? target : target.slice(0, q),
-    query: parseQuery(q < 0 ? '' : target.slice(q + 1))!,
-    headers,
-    ...(body === undefined ? {} : { body: Buffer.isBuffer(body) ? body : Buffer.from(body) }),
-  });
+  return classifyS3Target(method, target, headers, body === undefined ? {} : { body });
 }
 
 describe('classifyS3', () => {

@@ -16,6 +16,7 @@
 // so is a request's (or an implied request's) `?versionId=` (s3-version-actions.ts) and the KMS key a
 // write names for its encryption (s3-kms-key.ts).
 
+import { CONFIG_SUBRESOURCES, withConfigBody } from './s3-config-body.js';
 import type { AwsClassification, AwsRequest, ImpliedRequest } from './aws-request.js';
 import { header, unknown } from './aws-request.js';
 import { parseCopySource } from './s3-copy-source.js';
@@ -203,7 +204,15 @@ function deleteObjectsOf(req: AwsRequest, cls: AwsClassification): AwsClassifica
 
 /** Whether the classifier must read this S3 request's body (DeleteObjects names its keys there). */
 export function s3NeedsBody(method: string, query: Readonly<Record<string, unknown>>): boolean {
-  return method.toUpperCase() === 'POST' && Object.hasOwn(query, 'delete');
+  const m = method.toUpperCase();
+  if (m === 'POST' && Object.hasOwn(query, 'delete')) return true;
+  // A configuration write's body names what S3 then acts on (s3-config-body.ts).
+  return (m === 'PUT' || m === 'POST') && configSubresource(query) !== undefined;
+}
+
+/** The configuration sub-resource a request's query names, if any (s3-config-body.ts). */
+function configSubresource(query: Readonly<Record<string, unknown>>): string | undefined {
+  return Object.keys(query).find((p) => CONFIG_SUBRESOURCES.has(p));
 }
 
 export function classifyS3(req: AwsRequest): AwsClassification {
@@ -232,6 +241,9 @@ function classifyS3Operation(req: AwsRequest): AwsClassification {
     if (stray.length > 0)
       return unknown('s3', `${stray.join(', ')} on ${cls.operation}, which copies nothing`);
   }
+  const method = req.method.toUpperCase();
+  const sub = configSubresource(req.query);
+  if ((method === 'PUT' || method === 'POST') && sub !== undefined) return withConfigBody(cls, sub, req.body);
   return cls;
 }
 

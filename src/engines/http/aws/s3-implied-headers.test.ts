@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { policyPath } from '../request-target.js';
-import { parseQuery } from '../sigv4/canonical-query.js';
 import type { AwsClassification } from './aws-request.js';
-import { classifyS3 } from './s3-classifier.js';
+import { classifyS3Target } from './s3-test-request.js';
 
 function s3(
   method: string,
@@ -10,15 +9,9 @@ function s3(
   headers: Record<string, string> = {},
   opts: { body?: string; rawHeaders?: string[] } = {},
 ) {
-  const q = target.indexOf('?');
-  return classifyS3({
-    service: 's3',
-    method,
-    rawPath: q < 0 ? target : target.slice(0, q),
-    query: parseQuery(q < 0 ? '' : target.slice(q + 1))!,
-    headers,
+  return classifyS3Target(method, target, headers, {
+    ...opts,
     rawHeaders: opts.rawHeaders ?? Object.entries(headers).flat(),
-    ...(opts.body === undefined ? {} : { body: Buffer.from(opts.body) }),
   });
 }
 

@@ -1,19 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { policyPath } from '../request-target.js';
-import { parseQuery } from '../sigv4/canonical-query.js';
 import type { AwsClassification } from './aws-request.js';
-import { classifyS3 } from './s3-classifier.js';
+import { classifyS3Target } from './s3-test-request.js';
 
 function s3(method: string, target: string, headers: Record<string, string> = {}, rawHeaders?: string[]) {
-  const q = target.indexOf('?');
-  return classifyS3({
-    service: 's3',
-    method,
-    rawPath: q < 0 ? target : target.slice(0, q),
-    query: parseQuery(q < 0 ? '' : target.slice(q + 1))!,
-    headers,
-    ...(rawHeaders ? { rawHeaders } : {}),
-  });
+  return classifyS3Target(method, target, headers, rawHeaders ? { rawHeaders } : {});
 }
 
 const parts = (c: AwsClassification) =>
