@@ -400,3 +400,47 @@ describe('writes to programs’ start-up files are privilege', () => {
     }
   });
 });
+
+// A program in ~/bin or ~/.local/bin runs in place of the system's: Debian's ~/.profile puts both
+// first on PATH in every login shell, so after `cp x ~/bin/ls` the next session's `ls`, a read, runs
+// the agent's file (docs/security.md, class 121). Real bash, as a login shell with Debian's profile.
+describe('writes to the directories a login shell puts first on PATH are privilege', () => {
+  it.each([
+    'cp /tmp/x ~/bin/ls',
+    "printf '#!/bin/sh\\ntouch x\\n' > ~/.local/bin/git",
+    'ln -s /tmp/evil ~/bin',
+    'mv /tmp/dir ~/.local',
+    'mkdir -p bin && cp /tmp/x bin/cat',
+    'cp /tmp/x /home/agent/.local/bin/psql',
+    "echo '[Service]' > ~/.config/systemd/user/x.service",
+    'cp x.desktop ~/.config/autostart/',
+    'mv /tmp/cfg ~/.config',
+  ])('%s', (line) => {
+    expect(classifyShellCommand({ line }).categories).toContain('privilege');
+  });
+
+  it.each(['cp /tmp/x ~/project/bin/tool', 'echo x > ~/binary.txt', 'cp x ~/.local/share/notes'])(
+    '%s stays a plain write',
+    (line) => {
+      expect(classifyShellCommand({ line }).categories).not.toContain('privilege');
+    },
+  );
+
+  const skel = spawnSync('test', ['-f', '/etc/skel/.profile']).status === 0;
+  it.skipIf(!skel)('a login shell runs ~/bin/ls for `ls`', () => {
+    const home = mkdtempSync(join(tmpdir(), 'gatehouse-home-bin-'));
+    try {
+      writeFileSync(join(home, '.profile'), readFileSync('/etc/skel/.profile'));
+      mkdirSync(join(home, 'bin'));
+      writeFileSync(join(home, 'bin', 'ls'), `#!/bin/sh\ntouch ${join(home, 'CANARY')}\n`, { mode: 0o755 });
+      spawnSync('bash', ['-lc', 'ls'], {
+        env: { HOME: home, PATH: '/usr/bin:/bin' },
+        timeout: 10_000,
+        stdio: 'ignore',
+      });
+      expect(spawnSync('test', ['-e', join(home, 'CANARY')]).status, 'the login shell ran ~/bin/ls').toBe(0);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+});

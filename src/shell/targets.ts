@@ -79,6 +79,29 @@ const SENSITIVE_NAMES: ReadonlySet<string> = new Set([
   'ld.so.preload',
 ]);
 
+/**
+ * Directories under a home whose files run in place of others, or on their own, at a later login:
+ * Debian's ~/.profile puts ~/bin and ~/.local/bin first on PATH in every login shell (so `~/bin/ls`
+ * runs for the next session's `ls`, a read), systemd starts the user units of ~/.config/systemd and
+ * desktop sessions the entries of ~/.config/autostart, and git reads ~/.config/git. A write into one,
+ * or over one of them or a directory holding one (`mv x ~/.local`, `ln -s /tmp/evil ~/bin`), is
+ * privilege (docs/security.md, class 121).
+ */
+const HOME_RUN_DIRS: readonly string[] = [
+  'bin',
+  '.local/bin',
+  '.config/systemd',
+  '.config/autostart',
+  '.config/git',
+];
+
+/** Whether a path relative to a home directory is in, is, or holds one of HOME_RUN_DIRS. */
+function inHomeRunDir(relative: string): boolean {
+  const r = normalise(relative).slice(1);
+  if (r === '') return false;
+  return HOME_RUN_DIRS.some((d) => r === d || r.startsWith(`${d}/`) || d.startsWith(`${r}/`));
+}
+
 const STORAGE_DEVICE = /^\/dev\/(sd|hd|vd|xvd|nvme|mmcblk|md|dm-|loop|sr|mapper\/|disk\/|mem$|kmem$|port$)/;
 
 /** Normalises `.`/`..`/`//` in an absolute path without touching the file system. */
@@ -129,14 +152,19 @@ export function pathRisk(path: string, cwd: 'home' | 'system' | 'unknown' = 'hom
     if (prefix === '-') return 'unknown';
     if (prefix !== '') return 'system';
     // Above the home directory (`~/../../etc/cron.d/x`) is /home, another's home, or the system.
-    return climbsAbove(rest) ? 'system' : 'normal';
+    if (climbsAbove(rest)) return 'system';
+    return inHomeRunDir(rest) ? 'system' : 'normal';
   }
   if (!path.startsWith('/')) {
     if (cwd === 'system') return 'system';
     if (cwd === 'unknown') return 'unknown';
-    return climbsAbove(path) ? 'system' : 'normal';
+    if (climbsAbove(path)) return 'system';
+    return inHomeRunDir(path) ? 'system' : 'normal';
   }
   const abs = normalise(path);
+  // Someone's home: /home/NAME/…
+  const home = /^\/home\/[^/]+(\/.*)?$/.exec(abs);
+  if (home !== null && inHomeRunDir(home[1] ?? '')) return 'system';
   if (HARMLESS_PATHS.has(abs) || /^\/(dev|proc\/self)\/fd\/\d+$/.test(abs)) return 'harmless';
   if (abs.startsWith('/dev/tcp/') || abs.startsWith('/dev/udp/')) return 'network';
   if (STORAGE_DEVICE.test(abs)) return 'device';
