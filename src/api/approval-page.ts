@@ -1,5 +1,6 @@
 // Server-rendered HTML for the approval pages: one request (statement, principal, reason, impact
-// preview, votes, history, approve/deny form), the pending list and the login form. No scripts.
+// preview, votes, history, approve/deny form), the pending list and the login form. One script, from
+// this origin: the browser binding (browser-binding.ts), without which a signed-in page shows nothing.
 // Everything shown is escaped: statement text, reasons and names come from clients and are hostile.
 
 import { revealInvisible } from '../core/visible-text.js';
@@ -18,9 +19,9 @@ export function escapeHtml(s: string): string {
 const h = (s: string | number | undefined | null): string =>
   escapeHtml(s === undefined || s === null ? '' : String(s));
 
-/** No scripts, no framing, forms only to this origin. */
+/** Scripts from this origin only (the binding script), no framing, forms only to this origin. */
 export const PAGE_CSP =
-  "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+  "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 const STYLE = `
 body{font:15px/1.45 system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1b1f24}
@@ -47,7 +48,8 @@ export function layout(title: string, body: string, viewer?: string, csrf?: stri
       ? `<form method="post" action="/approvals/logout"><input type="hidden" name="csrf" value="${h(csrf)}"><span class="note">${h(viewer)}</span> <button type="submit">Log out</button></form>`
       : '';
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<meta name="referrer" content="same-origin"><title>${h(title)} · Gatehouse</title><style>${STYLE}</style></head>
+<meta name="referrer" content="same-origin"><meta name="gatehouse-bind-key" content="gatehouse.approvals" data-login="/approvals/login">
+<title>${h(title)} · Gatehouse</title><style>${STYLE}</style><script src="/approvals/assets/bind.js"></script></head>
 <body><main><header><div><a href="/approvals">Gatehouse approvals</a></div>${logout}</header>${body}</main></body></html>`;
 }
 
@@ -62,7 +64,7 @@ ${opts.oidc ? `<div class="card"><a href="/approvals/oidc/login?next=${encodeURI
 <label>Gatehouse token (<code>gatehouse token issue</code>, or the demo's GATEHOUSE_ADMIN_TOKEN)<br>
 <input type="password" name="token" autocomplete="off" required></label>
 <p><button type="submit">Log in</button></p>
-<p class="note">The token is kept in an HttpOnly cookie for this site until you log out or it expires.</p></form></div>`,
+<p class="note">The token is kept by the gateway, not in your browser: this browser gets a session cookie and a key kept for this page's origin only, until you log out or it expires.</p></form></div>`,
   );
 }
 

@@ -1,8 +1,9 @@
 // HTTP routes of the approvals feature, registered as a RoutePlugin: the JSON API under /api
 // (authenticated by the shared middleware), the approval pages under /approvals (token or OIDC login
-// kept in an HttpOnly cookie; every POST carries a CSRF token), and the Slack interaction endpoint.
+// kept server-side behind an opaque session id in an HttpOnly cookie, bound to the browser's origin
+// storage (browser-binding.ts); every POST carries a CSRF token), and the Slack interaction endpoint.
 
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Context, Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { ApprovalService, DecideOptions } from '../approvals/approval-service.js';
@@ -29,6 +30,15 @@ import { credentialReason, type PreauthSignals } from '../core/preauth.js';
 import { peerAddress } from './peer-address.js';
 import type { ApiEnv, RoutePlugin } from './http-server.js';
 import { PAGE_CSP, listPage, loginPage, messagePage, requestPage } from './approval-page.js';
+import {
+  BINDING_SCRIPT,
+  BIND_FIELD,
+  BIND_HEADER,
+  bindingMatches,
+  bindingPage,
+  boundShellPage,
+  newBinding,
+} from './browser-binding.js';
 
 export interface ApprovalRoutesDeps {
   readonly service: ApprovalService;
@@ -42,7 +52,22 @@ export interface ApprovalRoutesDeps {
   readonly preauth?: PreauthSignals;
 }
 
+/** An opaque session id (never the token: the cookie reaches every port of the host). */
 const TOKEN_COOKIE = 'gatehouse_approver';
+/** localStorage key of the approval pages' binding secret, and the script that keeps it. */
+export const APPROVALS_BIND_KEY = 'gatehouse.approvals';
+const BIND_SCRIPT_URL = '/approvals/assets/bind.js';
+/** Most approval-page sign-ins kept at once (the oldest are forgotten past this). */
+const MAX_PAGE_SESSIONS = 10_000;
+
+/** An approval-page sign-in: the token stays here, re-verified on every request. */
+interface PageSession {
+  readonly token: string;
+  readonly bindDigest: string;
+  readonly until: number;
+}
+
+const sessionKey = (id: string) => createHash('sha256').update(id).digest('base64url');
 const CSRF_COOKIE = 'gatehouse_csrf';
 const OIDC_COOKIE = 'gatehouse_oidc';
 const STATUSES: readonly ApprovalStatus[] = ['pending', 'approved', 'denied', 'expired', 'withdrawn'];
@@ -83,6 +108,8 @@ function safeNext(next: unknown): string {
 export function approvalRoutes(deps: ApprovalRoutesDeps): RoutePlugin {
   const { service } = deps;
   const secure = () => deps.publicUrl().startsWith('https:');
+  /** sha256(session id) → the sign-in; in this process (like the console's sessions). */
+  const pageSessions = new Map<string, PageSession>();
 
   return (app: Hono<ApiEnv>) => {
     // ---------------------------------------------------------------- JSON API
@@ -301,18 +328,87 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): RoutePlugin {
       originOk(c) &&
       sameToken(getCookie(c, CSRF_COOKIE), typeof form.csrf === 'string' ? form.csrf : undefined);
 
-    /** The page viewer: Bearer header, else the login cookie. */
-    const viewer = async (c: Ctx): Promise<Identity | undefined> => {
+    /** Opens a page sign-in for a verified token; the cookie gets an opaque id, the browser a secret. */
+    const openSession = (c: Ctx, token: string, id: Identity, next: string): Response => {
+      const now = Date.now();
+      for (const [k, v] of pageSessions) if (v.until <= now) pageSessions.delete(k);
+      while (pageSessions.size >= MAX_PAGE_SESSIONS) {
+        const first = pageSessions.keys().next().value;
+        if (first === undefined) break;
+        pageSessions.delete(first);
+      }
+      const ttl = Math.min(
+        12 * 3600_000,
+        id.expiresAt ? Math.max(60_000, id.expiresAt.getTime() - now) : 8 * 3600_000,
+      );
+      const sid = randomBytes(32).toString('base64url');
+      const bind = newBinding();
+      pageSessions.set(sessionKey(sid), { token, bindDigest: bind.digest, until: now + ttl });
+      setCookie(c, TOKEN_COOKIE, sid, {
+        httpOnly: true,
+        sameSite: 'Strict',
+        path: '/',
+        secure: secure(),
+        maxAge: Math.floor(ttl / 1000),
+      });
+      return html(
+        c,
+        bindingPage({
+          key: APPROVALS_BIND_KEY,
+          script: BIND_SCRIPT_URL,
+          title: 'Logged in',
+          message: 'Logged in; opening the approval pages…',
+          next,
+          secret: bind.secret,
+        }),
+      );
+    };
+
+    /**
+     * The page viewer: a Bearer header (a program's own credential), else the login cookie's
+     * session — `bound` only when the request also carries the browser's binding secret (header, or
+     * the form field the pages' script adds): the cookie alone is sent to every port of the host.
+     */
+    const viewer = async (
+      c: Ctx,
+      form?: Record<string, unknown>,
+    ): Promise<{ identity: Identity; bound: boolean; sid?: string } | undefined> => {
       const m = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '');
-      const token = m?.[1] ?? getCookie(c, TOKEN_COOKIE);
+      let token = m?.[1];
+      let bound = token !== undefined;
+      const sid = token === undefined ? getCookie(c, TOKEN_COOKIE) : undefined;
+      if (sid !== undefined) {
+        const s = /^[A-Za-z0-9_-]{43}$/.test(sid) ? pageSessions.get(sessionKey(sid)) : undefined;
+        if (!s || s.until <= Date.now()) {
+          if (s) pageSessions.delete(sessionKey(sid));
+          deleteCookie(c, TOKEN_COOKIE, { path: '/', secure: secure() });
+          return undefined;
+        }
+        token = s.token;
+        bound = bindingMatches(s.bindDigest, c.req.header(BIND_HEADER) ?? form?.[BIND_FIELD]);
+      }
       if (!token) return undefined;
       try {
-        return await deps.authenticator.authenticate(token);
+        return { identity: await deps.authenticator.authenticate(token), bound, ...(sid ? { sid } : {}) };
       } catch {
-        deleteCookie(c, TOKEN_COOKIE, { path: '/' });
+        if (sid) pageSessions.delete(sessionKey(sid));
+        deleteCookie(c, TOKEN_COOKIE, { path: '/', secure: secure() });
         return undefined;
       }
     };
+
+    /** A signed-in page asked for without the binding secret: the frame that loads it with it. */
+    const shell = (c: Ctx) =>
+      html(
+        c,
+        boundShellPage({
+          key: APPROVALS_BIND_KEY,
+          login: '/approvals/login',
+          script: BIND_SCRIPT_URL,
+          title: 'Gatehouse approvals',
+          inlineStyle: 'body{font:15px/1.45 system-ui,sans-serif;margin:24px}',
+        }),
+      );
 
     const oidcConfig = async (): Promise<OidcLoginConfig | undefined> => {
       const o = deps.config().oidc;
@@ -334,10 +430,24 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): RoutePlugin {
         error ? 400 : 200,
       );
 
+    app.get('/approvals/assets/bind.js', (c) =>
+      c.body(BINDING_SCRIPT, 200, {
+        'content-type': 'text/javascript; charset=utf-8',
+        'cache-control': 'no-cache',
+        'x-content-type-options': 'nosniff',
+        'cross-origin-resource-policy': 'same-origin',
+      }),
+    );
+
+    // The form, whoever asks (a browser that lost its binding secret logs in again here).
+    app.get('/approvals/login', (c) => login(c, safeNext(c.req.query('next'))));
+
     app.get('/approvals', async (c) => {
-      const me = await viewer(c);
+      const v = await viewer(c);
       const status = c.req.query('status') ?? 'pending';
-      if (!me) return login(c, `/approvals?status=${encodeURIComponent(status)}`);
+      if (!v) return login(c, `/approvals?status=${encodeURIComponent(status)}`);
+      if (!v.bound) return shell(c);
+      const me = v.identity;
       const list = await service.list(
         me,
         STATUSES.includes(status as ApprovalStatus)
@@ -371,23 +481,25 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): RoutePlugin {
         );
         return login(c, next, `That token was refused: ${isGatewayError(e) ? e.message : 'invalid token'}`);
       }
-      const maxAge = id.expiresAt
-        ? Math.max(60, Math.floor((id.expiresAt.getTime() - Date.now()) / 1000))
-        : 8 * 3600;
-      setCookie(c, TOKEN_COOKIE, token, {
-        httpOnly: true,
-        sameSite: 'Lax',
-        path: '/',
-        secure: secure(),
-        maxAge: Math.min(maxAge, 12 * 3600),
-      });
-      return c.redirect(next, 303);
+      return openSession(c, token, id, next);
     });
 
     app.post('/approvals/logout', async (c) => {
       const form = await c.req.parseBody();
-      if (csrfOk(c, form)) deleteCookie(c, TOKEN_COOKIE, { path: '/' });
-      return c.redirect('/approvals', 303);
+      const v = await viewer(c, form);
+      if (!csrfOk(c, form) || (v && !v.bound)) return c.redirect('/approvals', 303);
+      if (v?.sid) pageSessions.delete(sessionKey(v.sid));
+      deleteCookie(c, TOKEN_COOKIE, { path: '/', secure: secure() });
+      return html(
+        c,
+        bindingPage({
+          key: APPROVALS_BIND_KEY,
+          script: BIND_SCRIPT_URL,
+          title: 'Logged out',
+          message: 'Logged out.',
+          next: '/approvals',
+        }),
+      );
     });
 
     app.get('/approvals/oidc/login', async (c) => {
@@ -434,17 +546,9 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): RoutePlugin {
           ...(q.error ? { error: q.error } : {}),
         });
         const id = await deps.authenticator.authenticate(token);
-        const maxAge = id.expiresAt
-          ? Math.max(60, Math.floor((id.expiresAt.getTime() - Date.now()) / 1000))
-          : 3600;
-        setCookie(c, TOKEN_COOKIE, token, {
-          httpOnly: true,
-          sameSite: 'Lax',
-          path: '/',
-          secure: secure(),
-          maxAge: Math.min(maxAge, 12 * 3600),
-        });
-        return c.redirect(safeNext(pending.next), 303);
+        // The binding page's script goes on with a same-site navigation, which carries the Strict
+        // cookie (the redirect chain that started at the identity provider does not).
+        return openSession(c, token, id, safeNext(pending.next));
       } catch (e) {
         // What the provider or the callback's query said may be anything: debug only; the refusal is
         // counted and logged rate-limited.
@@ -460,8 +564,10 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): RoutePlugin {
 
     app.get('/approvals/:id', async (c) => {
       const id = c.req.param('id');
-      const me = await viewer(c);
-      if (!me) return login(c, `/approvals/${id}`);
+      const v = await viewer(c);
+      if (!v) return login(c, `/approvals/${id}`);
+      if (!v.bound) return shell(c);
+      const me = v.identity;
       const d = await service.get(me, id);
       if (d === undefined)
         return html(c, messagePage('Not found', 'There is no such approval request.'), 404);
@@ -492,10 +598,11 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): RoutePlugin {
 
     app.post('/approvals/:id', async (c) => {
       const id = c.req.param('id');
-      const me = await viewer(c);
-      if (!me) return login(c, `/approvals/${id}`);
       const form = await c.req.parseBody();
-      if (!csrfOk(c, form))
+      const v = await viewer(c, form);
+      if (!v) return login(c, `/approvals/${id}`);
+      const me = v.identity;
+      if (!v.bound || !csrfOk(c, form))
         return html(
           c,
           messagePage(

@@ -1,7 +1,9 @@
 // Who is looking at a console page, and signing in: the session cookie (HttpOnly, SameSite=Strict,
-// Secure off loopback, `__Host-` prefixed when Secure), CSRF on every state change (the session's
-// synchronizer token, plus an Origin check), and the sign-in flows: a person's Gatehouse token, OIDC
-// code + PKCE, SAML 2.0, and the demo's one-click link. Agents can never sign in.
+// Secure off loopback, `__Host-` prefixed when Secure) AND the browser-binding secret the signing-in
+// browser keeps in origin-scoped storage (src/api/browser-binding.ts: a cookie reaches every port of
+// the host, the secret only this origin), CSRF on every state change (the session's synchronizer
+// token, plus an Origin check), and the sign-in flows: a person's Gatehouse token, OIDC code + PKCE,
+// SAML 2.0, and the demo's one-click link. Agents can never sign in.
 
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -18,6 +20,13 @@ import { toMs } from '../config/schema.js';
 import { isGatewayError } from '../core/errors.js';
 import { credentialReason } from '../core/preauth.js';
 import { peerAddress } from '../api/peer-address.js';
+import {
+  BIND_FIELD,
+  BIND_HEADER,
+  bindingMatches,
+  bindingPage,
+  boundShellPage,
+} from '../api/browser-binding.js';
 import type { Identity } from '../core/identity.js';
 import { consoleConfig, type ConsoleDeps } from './console-deps.js';
 import type { ConsoleSession, ConsoleSessionStore, SignInMethod } from './console-sessions.js';
@@ -47,6 +56,10 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'cross-origin-resource-policy': 'same-origin',
 };
 
+/** Where the console's binding secret is kept in the browser (localStorage, per origin). */
+export const CONSOLE_BIND_KEY = 'gatehouse.console';
+export const CONSOLE_BIND_SCRIPT = '/assets/bind.js';
+
 export interface Viewer extends PageViewer {
   readonly identity: Identity;
   readonly session: ConsoleSession;
@@ -55,6 +68,8 @@ export interface Viewer extends PageViewer {
 /** Wraps a page handler: signed-in people only (others are sent to /login and back). */
 export type SignedIn = (
   handler: (c: Context, viewer: Viewer) => Promise<Response>,
+  /** The binding secret may come in the query (`gatehouse_bind`): EventSource sends no headers. */
+  opts?: { bindInQuery?: boolean },
 ) => (c: Context) => Promise<Response>;
 
 const PRELOGIN_CSRF = 'gatehouse_console_csrf';
@@ -196,11 +211,22 @@ export class ConsoleAuth {
   }
 
   /**
-   * CSRF for a signed-in state change: the session's token in the form (`csrf`) or the
-   * `x-csrf-token` header, and, when the browser sends one, an Origin equal to this site's.
+   * Whether this request carries the session's binding secret (header, or the form field the
+   * console's script adds on submit): the cookie alone is not enough (any port of the host has it).
+   */
+  bound(c: Context, viewer: Viewer, form?: Record<string, unknown>, query = false): boolean {
+    const sent =
+      c.req.header(BIND_HEADER) ?? form?.[BIND_FIELD] ?? (query ? c.req.query(BIND_FIELD) : undefined);
+    return bindingMatches(viewer.session.bindDigest, sent);
+  }
+
+  /**
+   * CSRF for a signed-in state change: the browser's binding secret, the session's token in the
+   * form (`csrf`) or the `x-csrf-token` header, and, when the browser sends one, an Origin equal to
+   * this site's.
    */
   csrfOk(c: Context, viewer: Viewer, form: Record<string, unknown>): boolean {
-    if (!this.originOk(c)) return false;
+    if (!this.originOk(c) || !this.bound(c, viewer, form)) return false;
     const sent = typeof form.csrf === 'string' ? form.csrf : c.req.header('x-csrf-token');
     return sameToken(viewer.session.csrf, sent);
   }
@@ -228,21 +254,32 @@ export class ConsoleAuth {
     );
   }
 
-  /** Starts a console session for a person; refuses agents. */
+  /**
+   * Starts a console session for a person (refuses agents) and answers with the page that hands its
+   * binding secret to this browser's origin storage, then goes to `next`. This answer is the only
+   * one that ever carries the secret, and it answers the sign-in itself, which a program holding
+   * only the cookie cannot replay.
+   */
   signIn(
     c: Context,
     identity: Identity,
     method: SignInMethod,
     token: string | undefined,
+    next: string,
     notAfter?: Date,
-  ): void {
+  ): Response {
     if (identity.agent) throw new Error('agents cannot sign in to the console');
     const ttl = toMs(consoleConfig(this.#deps).sessionTtl);
     let end = Date.now() + ttl;
     if (identity.expiresAt) end = Math.min(end, identity.expiresAt.getTime());
     if (notAfter) end = Math.min(end, notAfter.getTime());
     const expiresAt = new Date(end);
-    const { id } = this.sessions.create({ identity, method, expiresAt, ...(token ? { token } : {}) });
+    const { id, bind } = this.sessions.create({
+      identity,
+      method,
+      expiresAt,
+      ...(token ? { token } : {}),
+    });
     setCookie(c, this.cookieName(c), id, {
       httpOnly: true,
       secure: this.secure(c),
@@ -251,12 +288,50 @@ export class ConsoleAuth {
       maxAge: Math.max(1, Math.floor((end - Date.now()) / 1000)),
     });
     this.#deps.logger.info({ subject: identity.subject, issuer: identity.issuer, method }, 'console sign-in');
+    return page(
+      c,
+      bindingPage({
+        key: CONSOLE_BIND_KEY,
+        script: CONSOLE_BIND_SCRIPT,
+        stylesheet: '/assets/console.css',
+        title: 'Signed in',
+        message: 'Signed in; opening the console…',
+        next: safeNext(next),
+        secret: bind,
+      }),
+    );
   }
 
-  signOut(c: Context): void {
+  /** Ends the session and answers with the page that forgets the binding secret in the browser. */
+  signOut(c: Context): Response {
     const id = getCookie(c, this.cookieName(c));
     if (id) this.sessions.delete(id);
     deleteCookie(c, this.cookieName(c), { path: '/', secure: this.secure(c) });
+    return page(
+      c,
+      bindingPage({
+        key: CONSOLE_BIND_KEY,
+        script: CONSOLE_BIND_SCRIPT,
+        stylesheet: '/assets/console.css',
+        title: 'Signed out',
+        message: 'Signed out.',
+        next: '/login',
+      }),
+    );
+  }
+
+  /** What a signed-in page answers without the binding secret: the frame that loads it with it. */
+  shell(c: Context): Response {
+    return page(
+      c,
+      boundShellPage({
+        key: CONSOLE_BIND_KEY,
+        script: CONSOLE_BIND_SCRIPT,
+        stylesheet: '/assets/console.css',
+        title: 'Gatehouse',
+        scripts: ['/assets/console.js', '/assets/player.js'],
+      }),
+    );
   }
 
   /** A one-click sign-in link for a token (the demo prints it); valid while this process runs. */
@@ -407,8 +482,9 @@ export function registerAuthRoutes(app: Hono, auth: ConsoleAuth, deps: ConsoleDe
   const refuseAgent = 'agent principals cannot sign in to the console';
 
   app.get('/login', async (c) => {
+    // Always the form, also to a cookie holder: a browser that lost the binding secret (another
+    // browser, cleared storage) signs in again here.
     const next = safeNext(c.req.query('next'));
-    if (await auth.viewer(c)) return c.redirect(next, 303);
     return page(c, loginPage(auth, deps, c, next));
   });
 
@@ -445,8 +521,7 @@ export function registerAuthRoutes(app: Hono, auth: ConsoleAuth, deps: ConsoleDe
       deps.logger.warn({ subject: id.subject }, 'console sign-in refused: agent token');
       return page(c, loginPage(auth, deps, c, next, `That token was refused: ${refuseAgent}.`), 403);
     }
-    auth.signIn(c, id, 'token', token);
-    return c.redirect(next, 303);
+    return auth.signIn(c, id, 'token', token, next);
   });
 
   app.get('/login/link', async (c) => {
@@ -494,8 +569,7 @@ export function registerAuthRoutes(app: Hono, auth: ConsoleAuth, deps: ConsoleDe
       return page(c, messagePage('Link expired', "The demo admin's token is no longer valid."), 401);
     }
     if (id.agent) return page(c, messagePage('Refused', refuseAgent), 403);
-    auth.signIn(c, id, 'demo-link', token);
-    return c.redirect('/', 303);
+    return auth.signIn(c, id, 'demo-link', token, '/');
   });
 
   app.post('/logout', async (c) => {
@@ -503,8 +577,7 @@ export function registerAuthRoutes(app: Hono, auth: ConsoleAuth, deps: ConsoleDe
     const v = await auth.viewer(c);
     if (v && !auth.csrfOk(c, v, form))
       return page(c, messagePage('Form expired', 'The sign-out form was not sent from this console.'), 403);
-    auth.signOut(c);
-    return c.redirect('/login', 303);
+    return auth.signOut(c);
   });
 
   // ---- OIDC: authorization code + PKCE (the approvals' client), then the gateway verifies the token.
@@ -551,8 +624,9 @@ export function registerAuthRoutes(app: Hono, auth: ConsoleAuth, deps: ConsoleDe
       });
       const id = await deps.authenticator.authenticate(token);
       if (id.agent) return page(c, loginPage(auth, deps, c, '/', `Sign-in refused: ${refuseAgent}.`), 403);
-      auth.signIn(c, id, 'oidc', token);
-      return page(c, continuePage(safeNext(pending.next)));
+      // The binding page's script goes on with a same-site navigation, which carries the Strict
+      // cookie (the redirect chain that started at the identity provider does not).
+      return auth.signIn(c, id, 'oidc', token, safeNext(pending.next));
     } catch (e) {
       // Counted and logged, rate-limited, as a refusal before authentication; the detail at debug.
       deps.preauth?.refused('console', credentialReason(e), peerAddress(c));
@@ -595,8 +669,7 @@ export function registerAuthRoutes(app: Hono, auth: ConsoleAuth, deps: ConsoleDe
         403,
       );
     }
-    auth.signIn(c, h.identity, 'saml', undefined, h.notAfter);
-    return page(c, continuePage(h.next));
+    return auth.signIn(c, h.identity, 'saml', undefined, h.next, h.notAfter);
   });
 
   app.get('/login/saml/metadata', async (c) => {

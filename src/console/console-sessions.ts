@@ -1,8 +1,10 @@
-// Console sign-in sessions: an opaque random id in an HttpOnly cookie, the signed-in person and the
-// session's CSRF token kept here (only a SHA-256 of the id is used as the key). Bounded in number
+// Console sign-in sessions: an opaque random id in an HttpOnly cookie, the signed-in person, the
+// session's CSRF token and the digest of its browser-binding secret (src/api/browser-binding.ts)
+// kept here (only a SHA-256 of the id is used as the key). Bounded in number
 // and lifetime. It must never hold an agent: callers refuse agents before creating a session.
 
 import { createHash, randomBytes } from 'node:crypto';
+import { newBinding } from '../api/browser-binding.js';
 import type { Identity } from '../core/identity.js';
 
 export type SignInMethod = 'token' | 'oidc' | 'saml' | 'demo-link';
@@ -14,13 +16,23 @@ export interface ConsoleSession {
   readonly method: SignInMethod;
   /** Synchronizer token every state-changing request must carry. */
   readonly csrf: string;
+  /**
+   * SHA-256 of the secret the signing-in browser keeps in origin-scoped storage: the cookie alone
+   * (sent to every port of the host) shows and changes nothing without it.
+   */
+  readonly bindDigest: string;
   readonly createdAt: Date;
   readonly expiresAt: Date;
 }
 
 /** Where console sessions live (in memory per gateway today; a shared store can implement it). */
 export interface ConsoleSessionStore {
-  create(session: Omit<ConsoleSession, 'csrf' | 'createdAt'>): { id: string; session: ConsoleSession };
+  /** `bind`: the secret, handed once to the browser that signed in (never kept). */
+  create(session: Omit<ConsoleSession, 'csrf' | 'createdAt' | 'bindDigest'>): {
+    id: string;
+    session: ConsoleSession;
+    bind: string;
+  };
   get(id: string): ConsoleSession | undefined;
   delete(id: string): void;
 }
@@ -37,7 +49,11 @@ export class MemoryConsoleSessions implements ConsoleSessionStore {
     this.#now = opts.now ?? (() => new Date());
   }
 
-  create(s: Omit<ConsoleSession, 'csrf' | 'createdAt'>): { id: string; session: ConsoleSession } {
+  create(s: Omit<ConsoleSession, 'csrf' | 'createdAt' | 'bindDigest'>): {
+    id: string;
+    session: ConsoleSession;
+    bind: string;
+  } {
     this.#sweep();
     // Oldest first (Map keeps insertion order): the cap bounds memory under a sign-in flood.
     while (this.#sessions.size >= this.#max) {
@@ -46,13 +62,15 @@ export class MemoryConsoleSessions implements ConsoleSessionStore {
       this.#sessions.delete(oldest);
     }
     const id = randomBytes(32).toString('base64url');
+    const bind = newBinding();
     const session: ConsoleSession = {
       ...s,
       csrf: randomBytes(24).toString('base64url'),
+      bindDigest: bind.digest,
       createdAt: this.#now(),
     };
     this.#sessions.set(digest(id), session);
-    return { id, session };
+    return { id, session, bind: bind.secret };
   }
 
   get(id: string): ConsoleSession | undefined {

@@ -65,50 +65,53 @@ export function registerInboxRoutes(
 
   app.get(
     '/inbox/events',
-    signedIn(async (c, v) => {
-      if (!service) return c.body(null, 204);
-      if (streams >= MAX_STREAMS) return c.body('too many open event streams', 503);
-      const who = `${v.identity.issuer}\u0000${v.identity.subject}`;
-      const mine = perViewer.get(who) ?? 0;
-      if (mine >= MAX_STREAMS_PER_VIEWER) return c.body('too many open event streams of yours', 429);
-      streams++;
-      perViewer.set(who, mine + 1);
-      return streamSSE(c, async (stream) => {
-        const queue: string[] = [];
-        let wake: (() => void) | undefined;
-        const unsubscribe = service.signal.subscribe((requestId) => {
-          if (queue.length < 100 && !queue.includes(requestId)) queue.push(requestId);
-          wake?.();
-        });
-        const ping = setInterval(() => wake?.(), 25_000);
-        stream.onAbort(() => wake?.());
-        try {
-          await stream.writeSSE({ event: 'ready', data: 'ok' });
-          while (!stream.aborted && !stream.closed) {
-            await new Promise<void>((r) => (wake = r));
-            wake = undefined;
-            if (stream.aborted) break;
-            if (queue.length === 0) {
-              await stream.writeSSE({ event: 'ping', data: '' });
-              continue;
+    signedIn(
+      async (c, v) => {
+        if (!service) return c.body(null, 204);
+        if (streams >= MAX_STREAMS) return c.body('too many open event streams', 503);
+        const who = `${v.identity.issuer}\u0000${v.identity.subject}`;
+        const mine = perViewer.get(who) ?? 0;
+        if (mine >= MAX_STREAMS_PER_VIEWER) return c.body('too many open event streams of yours', 429);
+        streams++;
+        perViewer.set(who, mine + 1);
+        return streamSSE(c, async (stream) => {
+          const queue: string[] = [];
+          let wake: (() => void) | undefined;
+          const unsubscribe = service.signal.subscribe((requestId) => {
+            if (queue.length < 100 && !queue.includes(requestId)) queue.push(requestId);
+            wake?.();
+          });
+          const ping = setInterval(() => wake?.(), 25_000);
+          stream.onAbort(() => wake?.());
+          try {
+            await stream.writeSSE({ event: 'ready', data: 'ok' });
+            while (!stream.aborted && !stream.closed) {
+              await new Promise<void>((r) => (wake = r));
+              wake = undefined;
+              if (stream.aborted) break;
+              if (queue.length === 0) {
+                await stream.writeSSE({ event: 'ping', data: '' });
+                continue;
+              }
+              for (const id of queue.splice(0)) {
+                // Only ids of requests this viewer may see ('*': something may have been missed).
+                const d = id === '*' ? undefined : await service.get(v.identity, id).catch(() => undefined);
+                if (id !== '*' && (d === undefined || d === 'forbidden')) continue;
+                await stream.writeSSE({ event: 'change', data: id });
+              }
             }
-            for (const id of queue.splice(0)) {
-              // Only ids of requests this viewer may see ('*': something may have been missed).
-              const d = id === '*' ? undefined : await service.get(v.identity, id).catch(() => undefined);
-              if (id !== '*' && (d === undefined || d === 'forbidden')) continue;
-              await stream.writeSSE({ event: 'change', data: id });
-            }
+          } finally {
+            unsubscribe();
+            clearInterval(ping);
+            streams--;
+            const left = (perViewer.get(who) ?? 1) - 1;
+            if (left > 0) perViewer.set(who, left);
+            else perViewer.delete(who);
           }
-        } finally {
-          unsubscribe();
-          clearInterval(ping);
-          streams--;
-          const left = (perViewer.get(who) ?? 1) - 1;
-          if (left > 0) perViewer.set(who, left);
-          else perViewer.delete(who);
-        }
-      });
-    }),
+        });
+      },
+      { bindInQuery: true },
+    ),
   );
 
   app.get(

@@ -3,6 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { Hono } from 'hono';
+import { BINDING_SCRIPT, BIND_FIELD } from '../api/browser-binding.js';
 import type { RoutePlugin } from '../api/http-server.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { ConsoleAuth, page, registerAuthRoutes, SECURITY_HEADERS, type SignedIn } from './console-auth.js';
@@ -37,13 +38,33 @@ export function createConsole(deps: ConsoleDeps): WebConsole {
   const auth = new ConsoleAuth(deps, deps.sessions ?? new MemoryConsoleSessions());
   const assets = loadAssets();
 
-  const signedIn: SignedIn = (handler) => async (c) => {
+  const signedIn: SignedIn = (handler, opts) => async (c) => {
     const viewer = await auth.viewer(c);
     if (!viewer) {
       if (c.req.method !== 'GET')
         return page(c, messagePage('Signed out', 'Your console session ended; sign in again.'), 401);
       const url = new URL(c.req.url);
+      url.searchParams.delete(BIND_FIELD);
       return c.redirect(`/login?next=${encodeURIComponent(url.pathname + url.search)}`, 303);
+    }
+    // The cookie alone shows and changes nothing: a page needs the browser's binding secret too
+    // (any port of this host is sent the cookie; only this origin's storage holds the secret).
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') {
+      if (!auth.bound(c, viewer, undefined, opts?.bindInQuery === true)) return auth.shell(c);
+    } else {
+      const type = c.req.header('content-type') ?? '';
+      const form = /^(application\/x-www-form-urlencoded|multipart\/form-data)/i.test(type)
+        ? await c.req.parseBody()
+        : {};
+      if (!auth.bound(c, viewer, form))
+        return page(
+          c,
+          messagePage(
+            'Refused',
+            'This request did not come from the browser that signed in (its console key is missing). Sign in again.',
+          ),
+          403,
+        );
     }
     return handler(c, viewer);
   };
@@ -51,6 +72,13 @@ export function createConsole(deps: ConsoleDeps): WebConsole {
   const app = new Hono();
   app.get('/assets/:name', (c) => {
     const name = c.req.param('name');
+    if (name === 'bind.js')
+      return c.body(BINDING_SCRIPT, 200, {
+        'content-type': 'text/javascript; charset=utf-8',
+        'cache-control': 'no-cache',
+        'x-content-type-options': 'nosniff',
+        'cross-origin-resource-policy': 'same-origin',
+      });
     const body = assets.get(name);
     const type = ASSETS[name];
     if (!body || !type) return c.text('not found', 404);

@@ -45,8 +45,10 @@ export function layout(opts: {
         <meta name="viewport" content="width=device-width,initial-scale=1" />
         <meta name="referrer" content="same-origin" />
         <title>${opts.title} · Gatehouse</title>
+        <meta name="gatehouse-bind-key" content="gatehouse.console" />
         <link rel="stylesheet" href="/assets/console.css" />
         ${(opts.styles ?? []).map((s) => html`<link rel="stylesheet" href="/assets/${s}" />`)}
+        <script src="/assets/bind.js"></script>
         <script src="/assets/console.js" defer></script>
         ${(opts.scripts ?? []).map((s) => html`<script src="/assets/${s}" defer></script>`)}
       </head>

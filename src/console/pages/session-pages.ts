@@ -456,7 +456,9 @@ export function sessionDetailPage(o: {
           <h2 class="inline-h">Record</h2>
           ${verificationCard(o.verification)}
           <p>
-            <a href="${href(`/sessions/${encodeURIComponent(s.id)}/export`)}"
+            <a
+              href="${href(`/sessions/${encodeURIComponent(s.id)}/export`)}"
+              data-bind-download="session-${s.id.replace(/[^A-Za-z0-9-]/g, '')}.jsonl"
               >Download the record (JSON Lines)</a
             >
           </p>
