@@ -149,11 +149,15 @@ describe('approval page OIDC login', () => {
     expect(callback.pathname).toBe('/approvals/oidc/callback');
     expect(callback.searchParams.get('code')).toBeTruthy();
     const done = await jar.go(callback.toString());
-    expect(done.status).toBe(303);
-    expect(done.headers.get('location')).toBe('/approvals');
+    // The answer hands the browser its binding secret (kept in origin storage by the page's script).
+    expect(done.status).toBe(200);
+    const bind = /<meta name="gatehouse-bind" content="([^"]+)" data-next="([^"]*)"/.exec(await done.text());
+    expect(bind?.[2]).toBe('/approvals');
     expect(jar.byOrigin.get(gatewayUrl)!.has('gatehouse_approver')).toBe(true);
 
-    const page = await (await jar.go(`${gatewayUrl}/approvals`)).text();
+    const page = await (
+      await jar.go(`${gatewayUrl}/approvals`, { headers: { 'x-gatehouse-bind': bind![1]! } })
+    ).text();
     expect(page).toContain(`alice-oidc (${issuer})`);
   });
 

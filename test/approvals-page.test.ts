@@ -70,11 +70,14 @@ describe('approval page', () => {
         next: `/approvals/${id}`,
         csrf: csrfOf(loginHtml),
       });
-      expect(login.status).toBe(303);
-      expect(login.headers.get('location')).toBe(`/approvals/${id}`);
+      // The answer hands the browser its binding secret (origin storage) and goes on to the request.
+      expect(login.status).toBe(200);
+      expect(b.nextAfterSignIn).toBe(`/approvals/${id}`);
       const cookie = b.setCookieHeaders.find((c) => c.startsWith('gatehouse_approver='))!;
       expect(cookie).toMatch(/HttpOnly/i);
-      expect(cookie).toMatch(/SameSite=Lax/i);
+      expect(cookie).toMatch(/SameSite=Strict/i);
+      // An opaque session id, never the token itself.
+      expect(decodeURIComponent(b.cookies.get('gatehouse_approver')!)).not.toBe(alice);
 
       const page = await b.go(`/approvals/${id}`);
       const html = await page.text();
@@ -108,7 +111,8 @@ describe('approval page', () => {
         next: 'https://evil.example/',
         csrf: csrfOf(html),
       });
-      expect(evil.headers.get('location')).toBe('/approvals');
+      expect(evil.status).toBe(200);
+      expect(b.nextAfterSignIn).toBe('/approvals');
     } finally {
       await client.end();
     }
@@ -159,7 +163,7 @@ describe('approval page', () => {
       const b = new Browser();
       const login = await (await b.go('/login')).text();
       const signedIn = await b.post('/login/token', { token: alice, next: '/inbox', csrf: csrfOf(login) });
-      expect(signedIn.status).toBe(303);
+      expect(signedIn.status).toBe(200);
       const consolePage = await (await b.go(`/inbox/${id}`)).text();
       for (const [where, html] of [
         ['approval page', page],
@@ -191,7 +195,7 @@ describe('approval page', () => {
       const loginHtml = await (await b.go(`/approvals/${id}`)).text();
       await b.post('/approvals/login', { token: alice, next: `/approvals/${id}`, csrf: csrfOf(loginHtml) });
       expect(b.cookies.has('gatehouse_approver')).toBe(true);
-      // A sibling subdomain is same-site: the Lax login cookie goes along, and it can set a cookie
+      // A sibling subdomain is same-site: the login cookie goes along, and it can set a cookie
       // for the parent domain, so the double-submit pair is the attacker's own.
       const planted = 'plantedplantedplantedplantedplan';
       b.cookies.set('gatehouse_csrf', planted);
@@ -225,7 +229,7 @@ describe('approval page', () => {
     const signIn = async (token: string): Promise<Browser> => {
       const b = new Browser();
       const login = await (await b.go('/login')).text();
-      expect((await b.post('/login/token', { token, next: '/inbox', csrf: csrfOf(login) })).status).toBe(303);
+      expect((await b.post('/login/token', { token, next: '/inbox', csrf: csrfOf(login) })).status).toBe(200);
       return b;
     };
     const open = async (b: Browser, ctl: AbortController): Promise<number> =>

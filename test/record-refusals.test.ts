@@ -100,8 +100,9 @@ async function consolePage(base: string, token: string, pagePath: string): Promi
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ token, csrf }).toString(),
   });
-  expect(signedIn.status).toBe(303);
-  const res = await go(pagePath);
+  expect(signedIn.status).toBe(200);
+  const bind = /<meta name="gatehouse-bind" content="([^"]+)"/.exec(await signedIn.text())![1]!;
+  const res = await go(pagePath, { headers: { 'x-gatehouse-bind': bind } });
   expect(res.status).toBe(200);
   return res.text();
 }
