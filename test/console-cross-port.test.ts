@@ -99,6 +99,16 @@ describe.skipIf(!canRun)('a page on another port of the same host', () => {
       expect(vote.status).toBe(403);
       expect(await flaggedRows(gw, 't', 'console-replay')).toBe(0);
 
+      // Nor does any other page, the record download or the live stream answer the cookie alone.
+      for (const path of ['/sessions', '/inbox', '/inbox/events', '/tokens', '/playground', '/connections']) {
+        const res = await fetch(`${base}${path}`, { headers: { cookie }, redirect: 'manual' });
+        expect(res.headers.get('content-type'), path).toMatch(/^text\/html/);
+        const text = await res.text();
+        expect(text, path).toContain('data-bind-load');
+        expect(text, path).not.toContain('name="csrf"');
+        expect(text, path).not.toContain('alice');
+      }
+
       // The person, in the console, still decides (here: denies) it.
       await page.goto(`${base}/inbox/${id}`);
       await page.click('#decide button[value=deny]');
