@@ -134,10 +134,14 @@ class Jar {
   }
 }
 
+const NONCE = 'a-start-nonce-kept-by-the-script';
+
 describe('approval page OIDC login', () => {
   it('logs in with authorization code + PKCE and shows the approver as the OIDC subject', async () => {
     const jar = new Jar();
-    const start = await jar.go(`${gatewayUrl}/approvals/oidc/login?next=/approvals`);
+    // Without the nonce the page's script keeps when the person clicks the login button: refused.
+    expect((await jar.go(`${gatewayUrl}/approvals/oidc/login?next=/approvals`)).status).toBe(400);
+    const start = await jar.go(`${gatewayUrl}/approvals/oidc/login?next=/approvals&start=${NONCE}`);
     expect(start.status).toBe(302);
     const auth = new URL(start.headers.get('location')!);
     expect(auth.origin).toBe(issuer);
@@ -151,8 +155,13 @@ describe('approval page OIDC login', () => {
     const done = await jar.go(callback.toString());
     // The answer hands the browser its binding secret (kept in origin storage by the page's script).
     expect(done.status).toBe(200);
-    const bind = /<meta name="gatehouse-bind" content="([^"]+)" data-next="([^"]*)"/.exec(await done.text());
+    const bind =
+      /<meta name="gatehouse-bind" content="([^"]+)" data-next="([^"]*)" data-start="([^"]*)"/.exec(
+        await done.text(),
+      );
     expect(bind?.[2]).toBe('/approvals');
+    // The script takes it only where it kept that nonce (browser-binding.ts).
+    expect(bind?.[3]).toBe(NONCE);
     expect(jar.byOrigin.get(gatewayUrl)!.has('gatehouse_approver')).toBe(true);
 
     const page = await (
@@ -163,7 +172,7 @@ describe('approval page OIDC login', () => {
 
   it("refuses a callback whose state does not match the browser's login", async () => {
     const jar = new Jar();
-    const start = await jar.go(`${gatewayUrl}/approvals/oidc/login?next=/approvals`);
+    const start = await jar.go(`${gatewayUrl}/approvals/oidc/login?next=/approvals&start=${NONCE}`);
     const auth = new URL(start.headers.get('location')!);
     const callback = await jar.follow(auth.toString(), (u) => u.origin === gatewayUrl);
     callback.searchParams.set('state', 'forged');

@@ -3,6 +3,8 @@
 // wrong-audience, foreign-issuer or expired assertion is refused and opens no console session.
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -59,11 +61,22 @@ afterAll(async () => {
   if (certDir) rmSync(certDir, { recursive: true, force: true });
 });
 
-/** Starts a SAML sign-in at the console and has the IdP answer it; `cookie` is that browser's. */
+/**
+ * Starts a SAML sign-in at the console and has the IdP answer it; `cookie` is that browser's (and
+ * `start` the nonce its script would have kept in origin storage).
+ */
 async function assertionFor(
   user: IdpUser,
+  start = 'nonce-of-a-program-not-a-browser-0001',
 ): Promise<{ samlResponse: string; relayState?: string; cookie: string }> {
-  const start = await fetch(`${base}/login/saml?next=%2Fsessions`, { redirect: 'manual' });
+  const begin = await fetch(`${base}/login/saml?next=%2Fsessions&start=${start}`, { redirect: 'manual' });
+  return answer(begin, user);
+}
+
+async function answer(
+  start: Response,
+  user: IdpUser,
+): Promise<{ samlResponse: string; relayState?: string; cookie: string }> {
   expect(start.status).toBe(302);
   const cookie = start.headers
     .getSetCookie()
@@ -190,6 +203,48 @@ describe('console SAML sign-in', () => {
     expect(own.status).toBe(200);
     expect(own.cookie).toBe(true);
   });
+
+  it.skipIf(!hasChromium())(
+    "a page on another port cannot sign the person's browser in as someone else",
+    async () => {
+      // mallory (a program on this machine) starts a sign-in, answers it at the IdP as herself and
+      // posts the response; she keeps the hand-off code and her browser-binding cookie.
+      const mine = await assertionFor({ nameId: 'mallory', groups: ['dba'] });
+      const acs = await fetch(`${base}/login/saml/acs`, {
+        method: 'POST',
+        body: new URLSearchParams({ SAMLResponse: mine.samlResponse, RelayState: '/inbox' }),
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'null' },
+      });
+      const finish = /\/login\/saml\/finish\?code=[A-Za-z0-9_-]+/.exec(await acs.text())![0];
+      // Her server on another port of 127.0.0.1 sets that cookie for the host (cookies know no
+      // port) in the browser that opens it, and sends it on to the hand-off.
+      const [name, value] = mine.cookie.split('=') as [string, string];
+      const dev = http.createServer((_req, res) => {
+        res.writeHead(302, {
+          'set-cookie': `${name}=${value}; Path=/login/saml; HttpOnly; SameSite=Lax`,
+          location: `${base}${finish}`,
+        });
+        res.end();
+      });
+      await new Promise<void>((r) => dev.listen(0, '127.0.0.1', r));
+      const browser = await launchBrowser();
+      try {
+        const page = await browser.newPage();
+        page.setDefaultTimeout(10_000);
+        await page.goto(`http://127.0.0.1:${(dev.address() as AddressInfo).port}/`);
+        await page.waitForLoadState('networkidle');
+        // The hand-off page's script does not take a sign-in this browser did not start.
+        await expect(page.locator('main').textContent()).resolves.toContain('not started in this browser');
+        await page.goto(`${base}/inbox`);
+        await page.waitForLoadState('networkidle');
+        // The person is not working as mallory: no page opens as her.
+        expect(await page.content()).not.toContain('mallory');
+      } finally {
+        await browser.close();
+        await new Promise((r) => dev.close(r));
+      }
+    },
+  );
 
   it.skipIf(!hasChromium())('signs a person in through a real browser, with roles from groups', async () => {
     const browser = await launchBrowser();

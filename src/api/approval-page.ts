@@ -58,7 +58,7 @@ export function loginPage(opts: { next: string; csrf: string; error?: string; oi
     'Log in',
     `<h1>Log in to review approval requests</h1>
 ${opts.error ? `<p class="warn">${h(opts.error)}</p>` : ''}
-${opts.oidc ? `<div class="card"><a href="/approvals/oidc/login?next=${encodeURIComponent(opts.next)}"><button type="button">Log in with your identity provider</button></a></div>` : ''}
+${opts.oidc ? `<div class="card"><a data-bind-start href="/approvals/oidc/login?next=${encodeURIComponent(opts.next)}"><button type="button">Log in with your identity provider</button></a></div>` : ''}
 <div class="card"><form method="post" action="/approvals/login">
 <input type="hidden" name="csrf" value="${h(opts.csrf)}"><input type="hidden" name="next" value="${h(opts.next)}">
 <label>Gatehouse token (<code>gatehouse token issue</code>, or the demo's GATEHOUSE_ADMIN_TOKEN)<br>

@@ -38,6 +38,7 @@ import {
   bindingPage,
   boundShellPage,
   newBinding,
+  validStart,
 } from './browser-binding.js';
 
 export interface ApprovalRoutesDeps {
@@ -329,7 +330,7 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): RoutePlugin {
       sameToken(getCookie(c, CSRF_COOKIE), typeof form.csrf === 'string' ? form.csrf : undefined);
 
     /** Opens a page sign-in for a verified token; the cookie gets an opaque id, the browser a secret. */
-    const openSession = (c: Ctx, token: string, id: Identity, next: string): Response => {
+    const openSession = (c: Ctx, token: string, id: Identity, next: string, start?: string): Response => {
       const now = Date.now();
       for (const [k, v] of pageSessions) if (v.until <= now) pageSessions.delete(k);
       while (pageSessions.size >= MAX_PAGE_SESSIONS) {
@@ -360,6 +361,7 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): RoutePlugin {
           message: 'Logged in; opening the approval pages…',
           next,
           secret: bind.secret,
+          ...(start !== undefined ? { start } : {}),
         }),
       );
     };
@@ -510,10 +512,20 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): RoutePlugin {
           messagePage('Not configured', 'OIDC login is not configured on this gateway (approvals.oidc).'),
           404,
         );
+      const start = c.req.query('start');
+      if (!validStart(start))
+        return html(
+          c,
+          messagePage(
+            'Log in',
+            'Start logging in from the login page, in a browser with JavaScript: the login is bound to the browser that starts it.',
+          ),
+          400,
+        );
       try {
         const { url, pending } = await beginLogin(cfg, safeNext(c.req.query('next')));
         // Lax: the identity provider's redirect back is a cross-site top-level GET.
-        setCookie(c, OIDC_COOKIE, Buffer.from(JSON.stringify(pending)).toString('base64url'), {
+        setCookie(c, OIDC_COOKIE, Buffer.from(JSON.stringify({ ...pending, start })).toString('base64url'), {
           httpOnly: true,
           sameSite: 'Lax',
           path: '/approvals/oidc',
@@ -532,12 +544,17 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): RoutePlugin {
       const raw = getCookie(c, OIDC_COOKIE);
       deleteCookie(c, OIDC_COOKIE, { path: '/approvals/oidc' });
       if (!cfg || !raw) return login(c, '/approvals', 'The login session expired; please try again.');
-      let pending: PendingLogin;
+      let pending: PendingLogin & { start?: unknown };
       try {
-        pending = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as PendingLogin;
+        pending = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as PendingLogin & {
+          start?: unknown;
+        };
       } catch {
         return login(c, '/approvals', 'The login session is invalid; please try again.');
       }
+      const start = pending.start;
+      if (!validStart(start))
+        return login(c, '/approvals', 'The login session is invalid; please try again.');
       const q = c.req.query();
       try {
         const token = await completeLogin(cfg, pending, {
@@ -548,7 +565,9 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): RoutePlugin {
         const id = await deps.authenticator.authenticate(token);
         // The binding page's script goes on with a same-site navigation, which carries the Strict
         // cookie (the redirect chain that started at the identity provider does not).
-        return openSession(c, token, id, safeNext(pending.next));
+        // The pending cookie can be planted from another port: the page's script takes the session
+        // only in the browser holding this start nonce.
+        return openSession(c, token, id, safeNext(pending.next), start);
       } catch (e) {
         // What the provider or the callback's query said may be anything: debug only; the refusal is
         // counted and logged rate-limited.

@@ -49,6 +49,17 @@ export interface BindingPageOptions {
   readonly next: string;
   /** The secret to keep (sign-in), or undefined to forget it (sign-out). */
   readonly secret?: string;
+  /**
+   * The nonce the browser's script kept when it started this sign-in (OIDC, SAML): the secret is
+   * kept only by the browser holding it, so a sign-in someone else started and had this browser
+   * finish (its pre-sign-in cookies planted from another port) signs nobody in here.
+   */
+  readonly start?: string;
+}
+
+/** A sign-in start nonce as the script makes it (and the only form the server carries through). */
+export function validStart(start: unknown): start is string {
+  return typeof start === 'string' && /^[A-Za-z0-9_-]{22,64}$/.test(start);
 }
 
 function frame(o: {
@@ -74,7 +85,7 @@ function frame(o: {
 export function bindingPage(o: BindingPageOptions): string {
   const metas =
     o.secret !== undefined
-      ? `<meta name="gatehouse-bind" content="${esc(o.secret)}" data-next="${esc(o.next)}">`
+      ? `<meta name="gatehouse-bind" content="${esc(o.secret)}" data-next="${esc(o.next)}"${o.start !== undefined ? ` data-start="${esc(o.start)}"` : ''}>`
       : `<meta name="gatehouse-bind-clear" content="1" data-next="${esc(o.next)}">`;
   return frame({
     key: o.key,
@@ -134,6 +145,20 @@ export const BINDING_SCRIPT = `'use strict';
   }
   var given = document.querySelector('meta[name="gatehouse-bind"]');
   if (given) {
+    var started = '';
+    try {
+      started = localStorage.getItem(key + '.start') || '';
+      localStorage.removeItem(key + '.start');
+    } catch (e) { /* no storage */ }
+    var start = given.getAttribute('data-start');
+    if (start !== null && start !== started) {
+      given.setAttribute('content', '');
+      document.addEventListener('DOMContentLoaded', function () {
+        var main = document.querySelector('main');
+        if (main) main.textContent = 'This sign-in was not started in this browser, so it is not taken here. Sign in from the sign-in page.';
+      });
+      return;
+    }
     try { localStorage.setItem(key, given.getAttribute('content')); } catch (e) { /* no storage */ }
     given.setAttribute('content', '');
     location.replace(given.getAttribute('data-next') || '/');
@@ -163,6 +188,17 @@ export const BINDING_SCRIPT = `'use strict';
     field.value = secret();
   }, true);
   document.addEventListener('click', function (e) {
+    var begin = e.target instanceof Element ? e.target.closest('a[data-bind-start]') : null;
+    if (begin) {
+      e.preventDefault();
+      var bytes = new Uint8Array(24);
+      crypto.getRandomValues(bytes);
+      var nonce = Array.from(bytes, function (b) { return ('0' + b.toString(16)).slice(-2); }).join('');
+      try { localStorage.setItem(key + '.start', nonce); } catch (err) { /* no storage */ }
+      var href = begin.getAttribute('href');
+      location.assign(href + (href.indexOf('?') >= 0 ? '&' : '?') + 'start=' + nonce);
+      return;
+    }
     var a = e.target instanceof Element ? e.target.closest('a[data-bind-download]') : null;
     if (!a) return;
     e.preventDefault();

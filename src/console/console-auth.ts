@@ -26,6 +26,7 @@ import {
   bindingMatches,
   bindingPage,
   boundShellPage,
+  validStart,
 } from '../api/browser-binding.js';
 import type { Identity } from '../core/identity.js';
 import { consoleConfig, type ConsoleDeps } from './console-deps.js';
@@ -86,6 +87,8 @@ const MAX_SAML_PENDING = 10_000;
 interface SamlHandoff {
   readonly identity: Identity;
   readonly requestId: string;
+  /** The start nonce of the browser that began this sign-in (checked by its script). */
+  readonly start?: string;
   readonly next: string;
   readonly notAfter?: Date;
   readonly until: number;
@@ -159,7 +162,7 @@ export class ConsoleAuth {
   /** Demo one-click sign-in codes → the token they sign in with (in memory, this process only). */
   readonly #links = new Map<string, string>();
   /** AuthnRequest ID → the hash of the browser cookie of the sign-in that sent it. */
-  readonly #samlBrowsers = new ExpiringMap<{ cookie: string; until: number }>();
+  readonly #samlBrowsers = new ExpiringMap<{ cookie: string; start: string; until: number }>();
   /** One-time code → a validated SAML sign-in waiting for its browser at /login/saml/finish. */
   readonly #samlHandoffs = new ExpiringMap<SamlHandoff>();
 
@@ -267,6 +270,7 @@ export class ConsoleAuth {
     token: string | undefined,
     next: string,
     notAfter?: Date,
+    start?: string,
   ): Response {
     if (identity.agent) throw new Error('agents cannot sign in to the console');
     const ttl = toMs(consoleConfig(this.#deps).sessionTtl);
@@ -298,6 +302,7 @@ export class ConsoleAuth {
         message: 'Signed in; opening the console…',
         next: safeNext(next),
         secret: bind,
+        ...(start !== undefined ? { start } : {}),
       }),
     );
   }
@@ -402,9 +407,9 @@ export class ConsoleAuth {
    * made the request, not for whom: someone could start a sign-in, answer it at the IdP as
    * themselves, and have a victim's browser post the response — signing the victim in as them.)
    */
-  startSaml(c: Context, requestId: string): void {
+  startSaml(c: Context, requestId: string, start: string): void {
     const cookie = randomBytes(24).toString('base64url');
-    this.#samlBrowsers.set(requestId, { cookie: digest(cookie), until: Date.now() + SAML_PENDING_MS });
+    this.#samlBrowsers.set(requestId, { cookie: digest(cookie), start, until: Date.now() + SAML_PENDING_MS });
     setCookie(c, SAML_PENDING, cookie, {
       httpOnly: true,
       secure: this.secure(c),
@@ -429,7 +434,9 @@ export class ConsoleAuth {
     const cookie = getCookie(c, SAML_PENDING);
     deleteCookie(c, SAML_PENDING, { path: '/login/saml', secure: this.secure(c) });
     if (!bound || !cookie || !sameToken(bound.cookie, digest(cookie))) return undefined;
-    return h;
+    // A cookie can be planted from another port of this host: the browser's script also checks that
+    // it holds the start nonce of this sign-in before it takes the session (browser-binding.ts).
+    return { ...h, start: bound.start };
   }
 }
 
@@ -453,8 +460,8 @@ function loginPage(auth: ConsoleAuth, deps: ConsoleDeps, c: Context, next: strin
       <p class="note">For the people who run Gatehouse. AI agents cannot sign in here.</p>
       ${error ? html`<p class="warn" role="alert">${error}</p>` : ''}
       ${plainOffLoopback ? html`<p class="warn">This page was reached over plain HTTP from another host: sign-in cookies are sent over HTTPS only. Put TLS in front of the gateway and set listeners.http.publicUrl.</p>` : ''}
-      ${oidc ? html`<div class="card"><a class="button primary" href="/login/oidc?next=${encodeURIComponent(next)}">Sign in with your identity provider (OIDC)</a></div>` : ''}
-      ${cfg.saml ? html`<div class="card"><a class="button primary" href="/login/saml?next=${encodeURIComponent(next)}">Sign in with SAML single sign-on</a></div>` : ''}
+      ${oidc ? html`<div class="card"><a class="button primary" data-bind-start href="/login/oidc?next=${encodeURIComponent(next)}">Sign in with your identity provider (OIDC)</a></div>` : ''}
+      ${cfg.saml ? html`<div class="card"><a class="button primary" data-bind-start href="/login/saml?next=${encodeURIComponent(next)}">Sign in with SAML single sign-on</a></div>` : ''}
       ${
         cfg.tokenLogin
           ? html`<div class="card">
@@ -476,6 +483,9 @@ function loginPage(auth: ConsoleAuth, deps: ConsoleDeps, c: Context, next: strin
       }`,
   });
 }
+
+const NO_START =
+  'Start signing in from the sign-in page, in a browser with JavaScript: the sign-in is bound to the browser that starts it.';
 
 /** Sign-in and sign-out routes. */
 export function registerAuthRoutes(app: Hono, auth: ConsoleAuth, deps: ConsoleDeps): void {
@@ -586,10 +596,12 @@ export function registerAuthRoutes(app: Hono, auth: ConsoleAuth, deps: ConsoleDe
     const cfg = await auth.oidcConfig();
     if (!cfg)
       return page(c, messagePage('Not configured', 'OIDC sign-in is not configured (console.oidc).'), 404);
+    const start = c.req.query('start');
+    if (!validStart(start)) return page(c, messagePage('Sign in', NO_START), 400);
     try {
       const { url, pending } = await beginLogin(cfg, safeNext(c.req.query('next')));
       // Lax: the identity provider's redirect back is a cross-site top-level GET.
-      setCookie(c, OIDC_PENDING, Buffer.from(JSON.stringify(pending)).toString('base64url'), {
+      setCookie(c, OIDC_PENDING, Buffer.from(JSON.stringify({ ...pending, start })).toString('base64url'), {
         httpOnly: true,
         sameSite: 'Lax',
         path: '/login/oidc',
@@ -609,12 +621,17 @@ export function registerAuthRoutes(app: Hono, auth: ConsoleAuth, deps: ConsoleDe
     deleteCookie(c, OIDC_PENDING, { path: '/login/oidc', secure: auth.secure(c) });
     if (!cfg || !raw)
       return page(c, loginPage(auth, deps, c, '/', 'The sign-in expired; please try again.'), 400);
-    let pending: PendingLogin;
+    let pending: PendingLogin & { start?: unknown };
     try {
-      pending = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as PendingLogin;
+      pending = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as PendingLogin & {
+        start?: unknown;
+      };
     } catch {
       return page(c, loginPage(auth, deps, c, '/', 'The sign-in is invalid; please try again.'), 400);
     }
+    const start = pending.start;
+    if (!validStart(start))
+      return page(c, loginPage(auth, deps, c, '/', 'The sign-in is invalid; please try again.'), 400);
     const q = c.req.query();
     try {
       const token = await completeLogin(cfg, pending, {
@@ -626,7 +643,9 @@ export function registerAuthRoutes(app: Hono, auth: ConsoleAuth, deps: ConsoleDe
       if (id.agent) return page(c, loginPage(auth, deps, c, '/', `Sign-in refused: ${refuseAgent}.`), 403);
       // The binding page's script goes on with a same-site navigation, which carries the Strict
       // cookie (the redirect chain that started at the identity provider does not).
-      return auth.signIn(c, id, 'oidc', token, safeNext(pending.next));
+      // The pending cookie can be planted from another port: the script takes the session only in
+      // the browser holding this start nonce.
+      return auth.signIn(c, id, 'oidc', token, safeNext(pending.next), undefined, start);
     } catch (e) {
       // Counted and logged, rate-limited, as a refusal before authentication; the detail at debug.
       deps.preauth?.refused('console', credentialReason(e), peerAddress(c));
@@ -642,9 +661,11 @@ export function registerAuthRoutes(app: Hono, auth: ConsoleAuth, deps: ConsoleDe
     const saml = await auth.saml();
     if (!saml)
       return page(c, messagePage('Not configured', 'SAML sign-in is not configured (console.saml).'), 404);
+    const start = c.req.query('start');
+    if (!validStart(start)) return page(c, messagePage('Sign in', NO_START), 400);
     try {
       const { url, requestId } = await saml.loginUrl(safeNext(c.req.query('next')));
-      auth.startSaml(c, requestId);
+      auth.startSaml(c, requestId, start);
       return c.redirect(url, 302);
     } catch (e) {
       deps.logger.warn({ err: String(e) }, 'console SAML sign-in could not start');
@@ -669,7 +690,7 @@ export function registerAuthRoutes(app: Hono, auth: ConsoleAuth, deps: ConsoleDe
         403,
       );
     }
-    return auth.signIn(c, h.identity, 'saml', undefined, h.next, h.notAfter);
+    return auth.signIn(c, h.identity, 'saml', undefined, h.next, h.notAfter, h.start);
   });
 
   app.get('/login/saml/metadata', async (c) => {
