@@ -202,9 +202,13 @@ describe.skipIf(!canRun)('web console in chromium', () => {
   });
 
   it('a state change without the CSRF token is refused', async () => {
-    // Same browser, same cookies, no token: refused.
+    // Same browser, same cookies, even with the browser's binding secret (docs/security.md class 94),
+    // but no token: refused.
+    const bind = await page.evaluate(() => localStorage.getItem('gatehouse.console'));
+    expect(bind).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const noToken = await page.request.post(`${base}/tokens`, {
       form: { subject: 'evil', groups: 'dba', ttl: '1h' },
+      headers: { 'x-gatehouse-bind': bind! },
       maxRedirects: 0,
     });
     expect(noToken.status()).toBe(403);
@@ -212,7 +216,7 @@ describe.skipIf(!canRun)('web console in chromium', () => {
     const csrf = await page.locator('header form.who input[name=csrf]').getAttribute('value');
     const crossSite = await page.request.post(`${base}/tokens`, {
       form: { subject: 'evil', groups: 'dba', ttl: '1h', csrf: csrf! },
-      headers: { origin: 'http://evil.example' },
+      headers: { origin: 'http://evil.example', 'x-gatehouse-bind': bind! },
       maxRedirects: 0,
     });
     expect(crossSite.status()).toBe(403);
