@@ -1,11 +1,13 @@
-// Approval-page login with OIDC authorization code + PKCE against a real OpenID provider
-// (oidc-provider in-process, with its development login and consent screens driven over HTTP).
+// Approval-page and console login with OIDC authorization code + PKCE against a real OpenID provider
+// (oidc-provider in-process, with its development login and consent screens driven over HTTP, and in
+// Debian's chromium for the console).
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { hasChromium, launchBrowser } from './testkit/browser.js';
 import { freePort } from './testkit/free-port.js';
 import { startTestGateway, type TestGateway } from './testkit/gateway.js';
 
@@ -29,7 +31,7 @@ beforeAll(async () => {
         client_secret: 'approvals-client-secret',
         grant_types: ['authorization_code'],
         response_types: ['code'],
-        redirect_uris: [`${gatewayUrl}/approvals/oidc/callback`],
+        redirect_uris: [`${gatewayUrl}/approvals/oidc/callback`, `${gatewayUrl}/login/oidc/callback`],
       },
     ],
     jwks: { keys: [{ ...(await exportJWK(privateKey)), kid: 'k1', alg: 'RS256', use: 'sig' }] },
@@ -56,7 +58,10 @@ beforeAll(async () => {
   gw = await startTestGateway({
     superUrl: inject('pgUrl'),
     extra: {
-      listeners: { postgres: { address: '127.0.0.1:0' }, http: { address: `127.0.0.1:${httpPort}` } },
+      listeners: {
+        postgres: { address: '127.0.0.1:0' },
+        http: { address: `127.0.0.1:${httpPort}`, publicUrl: gatewayUrl },
+      },
       identity: { oidc: [{ issuer, audience: 'gatehouse-approvals', groupsClaim: 'groups' }] },
       approvals: {
         rules: { default: { approverGroups: ['dba'] } },
@@ -181,4 +186,49 @@ describe('approval page OIDC login', () => {
     expect(await res.text()).toContain('does not match');
     expect(jar.byOrigin.get(gatewayUrl)!.has('gatehouse_approver')).toBe(false);
   });
+
+  it.skipIf(!hasChromium())(
+    'signs a person in to the console in a real browser; a sign-in planted from another port is not taken',
+    async () => {
+      // mallory's program starts a console sign-in as herself and stops at the callback; her server
+      // on another port of 127.0.0.1 plants the sign-in's state cookie in the person's browser
+      // (cookies know no port) and sends it to that callback.
+      const jar = new Jar();
+      const start = await jar.go(`${gatewayUrl}/login/oidc?next=/sessions&start=${NONCE}`);
+      expect(start.status).toBe(302);
+      const callback = await jar.follow(start.headers.get('location')!, (u) => u.origin === gatewayUrl);
+      const state = jar.byOrigin.get(gatewayUrl)!.get('gatehouse_console_oidc')!;
+      const dev = http.createServer((_req, res) => {
+        res.writeHead(302, {
+          'set-cookie': `gatehouse_console_oidc=${state}; Path=/login/oidc; HttpOnly; SameSite=Lax`,
+          location: callback.toString(),
+        });
+        res.end();
+      });
+      await new Promise<void>((r) => dev.listen(0, '127.0.0.1', r));
+      const browser = await launchBrowser();
+      try {
+        const page = await browser.newPage();
+        page.setDefaultTimeout(10_000);
+        await page.goto(`http://127.0.0.1:${(dev.address() as AddressInfo).port}/`);
+        await expect(page.locator('main').textContent()).resolves.toContain('not started in this browser');
+        await page.goto(`${gatewayUrl}/sessions`);
+        await page.waitForLoadState('networkidle');
+        expect(await page.content()).not.toContain('alice-oidc');
+
+        // The person's own sign-in, from the sign-in page.
+        await page.goto(`${gatewayUrl}/login`);
+        await page.click('a:has-text("Sign in with your identity provider")');
+        await page.fill('input[name=login]', 'carol');
+        await page.fill('input[name=password]', 'x');
+        await page.click('button[type=submit]');
+        await page.click('button[type=submit]'); // consent
+        await page.waitForURL(`${gatewayUrl}/sessions`);
+        await expect(page.locator('header .who').textContent()).resolves.toContain('carol');
+      } finally {
+        await browser.close();
+        await new Promise((r) => dev.close(r));
+      }
+    },
+  );
 });
