@@ -382,6 +382,18 @@ export class SqlResultMasker implements ResultMasker {
     return this.plan !== undefined && this.plan.combined.kind !== 'clear';
   }
 
+  /**
+   * A value no statement's lineage can trace to columns, reaching the session outside any result (a
+   * NotificationResponse's payload, written by whatever session or trigger sent it): under column
+   * rules, masked whole as `[REDACTED:<tag>]`, as an untraceable result is; undefined without rules
+   * (the content detectors then apply) or for an empty value. docs/security.md, class 101.
+   */
+  maskUntraced(text: string, tag: string): string | undefined {
+    if (!this.p.hasRules || text === '') return undefined;
+    this.tally.add(tag);
+    return `[REDACTED:${tag}]`;
+  }
+
   /** Applies the statement's lineage: result columns fed by masked columns are masked whole. */
   useLineage(lineage: StatementLineage): void {
     if (this.p.hasRules) this.plan = this.p.lineage.plan(lineage);

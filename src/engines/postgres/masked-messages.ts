@@ -248,7 +248,12 @@ export function maskFieldsMessage(
   return { raw: changed ? encode.fieldsMessage(type, fields) : raw, fields };
 }
 
-/** NotificationResponse (Int32 pid, channel, payload): masks the channel name and the payload. */
+/**
+ * NotificationResponse (Int32 pid, channel, payload): masks the channel name and the payload. The
+ * payload is whatever the sending session or trigger put there (`row_to_json(NEW)`, a ruled column):
+ * under column rules it is masked whole, as an untraceable value (docs/security.md, class 101); the
+ * channel, which a listener must already know to LISTEN, goes through the content detectors.
+ */
 export function maskNotification(body: Buffer, masker: ResultMasker): Buffer | undefined {
   const c0 = 4;
   const c1 = body.indexOf(0, c0);
@@ -257,7 +262,7 @@ export function maskNotification(body: Buffer, masker: ResultMasker): Buffer | u
   const channel = body.toString('utf8', c0, c1);
   const payload = body.toString('utf8', c1 + 1, p1);
   const mc = masker.maskText(channel);
-  const mp = masker.maskText(payload);
+  const mp = sqlMaskerOf(masker)?.maskUntraced(payload, 'notification') ?? masker.maskText(payload);
   if (mc === undefined && mp === undefined) return undefined;
   const parts = [body.subarray(0, 4), cstringBytes(mc ?? channel), cstringBytes(mp ?? payload)];
   const len = parts.reduce((n, p) => n + p.length, 0);

@@ -139,7 +139,8 @@ const FUNCTION_RISKS: ReadonlyMap<string, CategoryMask> = new Map<string, Catego
     'pg_try_advisory_xact_lock',
     'pg_try_advisory_xact_lock_shared',
   ].map((name): [string, CategoryMask] => [name, maskOf('lock')]),
-  ['pg_notify', maskOf('session')],
+  // a notification to other sessions, as NOTIFY (statement-rules.ts; docs/security.md, class 100)
+  ['pg_notify', WRITE],
 ]);
 
 /** The dblink extension's functions all start so; they connect to (and run SQL on) other servers. */

@@ -647,7 +647,10 @@ const SIMPLE: Readonly<Record<string, [string, ...SqlCategory[]]>> = {
 
   ListenStmt: ['listen', 'session'],
   UnlistenStmt: ['unlisten', 'session'],
-  NotifyStmt: ['notify', 'session'],
+  // A notification is read by other sessions (whatever program LISTENs: a job queue, a cache,
+  // PostgREST's `reload schema`) and passes read-only transactions: a write to them, not session state
+  // (docs/security.md, class 100).
+  NotifyStmt: ['notify', 'write'],
 
   ConstraintsSetStmt: ['set constraints', 'transaction'],
   // definitions
