@@ -850,7 +850,7 @@ export class ClientConnection {
     const parsed = startupSettings(this.startupParams);
     if (!parsed.ok) {
       await session.close('invalid startup options');
-      this.fatal('22023', `Gatehouse: ${parsed.message}`);
+      this.fatal(parsed.code ?? '22023', `Gatehouse: ${parsed.message}`);
       return undefined;
     }
     const forwarded: Record<string, string> = {};

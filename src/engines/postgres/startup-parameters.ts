@@ -14,10 +14,23 @@ export interface RequestedSetting {
 
 export type StartupSettings =
   | { readonly ok: true; readonly settings: readonly RequestedSetting[] }
-  | { readonly ok: false; readonly message: string };
+  | { readonly ok: false; readonly message: string; readonly code?: string };
 
 /** Startup parameters that are not settings (55.7, StartupMessage). */
 const NOT_SETTINGS = new Set(['user', 'database', 'options', 'replication']);
+
+/**
+ * A name PostgreSQL reads as one of the startup packet's own fields (or a protocol option) when it
+ * is spelt exactly so, and as an unknown setting otherwise: `Options`, `REPLICATION`, `-c options=…`.
+ * Gatehouse passes settings upstream as startup parameters under their lower-case names, where such a
+ * name would become the field itself (a second, undecided `options`; a replication connection), so it
+ * is refused as the server refuses it (docs/security.md, class 102).
+ */
+function fieldNameAsSetting(name: string): StartupSettings | undefined {
+  const lower = name.toLowerCase().replace(/-/g, '_');
+  if (!NOT_SETTINGS.has(lower) && !lower.startsWith('_pq_.')) return undefined;
+  return { ok: false, code: '42704', message: `unrecognized configuration parameter "${name}"` };
+}
 
 /** Splits `options` into words: whitespace separates, a backslash takes the next character as is. */
 export function splitOptions(options: string): string[] {
@@ -57,6 +70,8 @@ export function startupSettings(params: Readonly<Record<string, string>>): Start
   const settings: RequestedSetting[] = [];
   for (const [key, value] of Object.entries(params)) {
     if (NOT_SETTINGS.has(key) || key.startsWith('_pq_.')) continue;
+    const field = fieldNameAsSetting(key);
+    if (field) return field;
     settings.push({ name: key.toLowerCase(), value, source: 'parameter' });
   }
   const options = params['options'];
@@ -78,6 +93,8 @@ export function startupSettings(params: Readonly<Record<string, string>>): Start
         };
       }
       if (typeof parsed === 'string') return { ok: false, message: parsed };
+      const field = fieldNameAsSetting(parsed.name);
+      if (field) return field;
       settings.push(parsed);
     }
   }
