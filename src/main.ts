@@ -194,6 +194,7 @@ async function buildSnapshot(
       ...(conn.via ? { via: conn.via } : {}),
       lineage: conn.masking,
       readOnlyReads: conn.readOnlyReads,
+      agentTransactionTimeoutMs: toMs(conn.agentTransactionTimeout),
     });
   }
   const pgl = config.listeners.postgres;

@@ -169,6 +169,11 @@ export const postgresConnectionSchema = z.strictObject({
     .describe(
       'whose reads run in read-only transactions, so code a SELECT reaches without naming it (a view, an operator, a cast, a domain CHECK) cannot write; Gatehouse opens a read-write transaction itself for a statement admitted as a write (docs/security.md)',
     ),
+  agentTransactionTimeout: duration
+    .default('15m')
+    .describe(
+      "longest an agent's transaction block may stay open (its locks block other sessions meanwhile); past it the session ends with 25P04 and the server rolls the block back (0: no bound; docs/security.md, class 103)",
+    ),
   upstream: z.strictObject({
     host: z.string(),
     port: z.number().int().min(1).max(65535).default(5432),

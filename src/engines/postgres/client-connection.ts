@@ -330,6 +330,8 @@ export class ClientConnection {
   private upstreamEnded = false;
   private authTimer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
+  /** Runs while an agent's transaction block is open: the bound on how long it may hold its locks. */
+  private txTimer: NodeJS.Timeout | undefined;
   private unwatchStall: () => void = () => undefined;
   private startupParams: Readonly<Record<string, string>> = {};
   private session: GateSession | undefined;
@@ -2408,6 +2410,7 @@ export class ClientConnection {
       this.txFailed = false;
     }
     this.txStatus = status;
+    this.boundTransaction(status);
     if (execSeq !== undefined && execSeq > this.knownSeq) this.knownSeq = execSeq;
     if (status === 'I' && this.knownSeq === this.execSeq) {
       this.transactionReads.clear();
@@ -2420,6 +2423,38 @@ export class ClientConnection {
     }
     const waiters = this.settledWaiters.splice(0);
     for (const w of waiters) w();
+  }
+
+  /**
+   * An agent's transaction block holds its locks against every other session while it is open (a
+   * read's ACCESS SHARE makes a migration's ALTER TABLE wait, and every later statement on the table
+   * queue behind that), and statements sent in it keep it open as long as the agent likes. Gatehouse
+   * bounds the block's whole duration, from the first ReadyForQuery that reports it open: past
+   * `agentTransactionTimeout` the session ends as PostgreSQL's transaction_timeout ends one (25P04),
+   * and closing the upstream session rolls the block back. docs/security.md, class 103.
+   */
+  private boundTransaction(status: TransactionStatus): void {
+    if (status === 'I') {
+      clearTimeout(this.txTimer);
+      this.txTimer = undefined;
+      return;
+    }
+    const bound = this.target?.agentTransactionTimeoutMs ?? 0;
+    if (this.txTimer !== undefined || bound <= 0 || this.session?.identity.agent !== true) return;
+    this.txTimer = setTimeout(() => {
+      this.txTimer = undefined;
+      if (this.txStatus === 'I' || this.phase !== 'relay') return;
+      this.deps.logger.info({ session: this.session?.id, boundMs: bound }, 'agent transaction bound reached');
+      // A statement still running in the block would keep its locks until it ends: cancel it too.
+      void this.cancel();
+      this.fatal(
+        SqlState.TransactionTimeout,
+        `Gatehouse: terminating connection due to transaction timeout: an agent's transaction block may stay ` +
+          `open at most ${bound} ms while its locks block other sessions (connections.${this.target?.connection ?? '<name>'}` +
+          `.agentTransactionTimeout); the server rolled it back. Keep transaction blocks short, or send statements without BEGIN.`,
+      );
+    }, bound);
+    this.txTimer.unref();
   }
 
   /** The lexer tripwire: a pinned setting changed by code Gatehouse could not see into. */
@@ -2688,6 +2723,7 @@ export class ClientConnection {
     this.phase = 'closed';
     clearTimeout(this.authTimer);
     clearTimeout(this.idleTimer);
+    clearTimeout(this.txTimer);
     this.unwatchStall();
     this.abort.abort();
     if (this.key) this.deps.cancels.unregister(this.key.processId);

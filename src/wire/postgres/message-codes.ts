@@ -117,6 +117,8 @@ export const SqlState = {
   InternalError: 'XX000',
   AdminShutdown: '57P01',
   IdleSessionTimeout: '57P05',
+  /** transaction_timeout (PostgreSQL 17): a transaction open longer than allowed ends its session. */
+  TransactionTimeout: '25P04',
   FeatureNotSupported: '0A000',
   ObjectNotInPrerequisiteState: '55000',
 } as const;
