@@ -85,6 +85,13 @@ export interface SqlStatement {
    * first (docs/security.md, class 66).
    */
   readonly temporary?: true;
+  /**
+   * A function the statement calls writes, locks or administers something given as its argument (a
+   * sequence by name, an index, a large object, a backend, other sessions: `setval`, `pg_notify`,
+   * `pg_advisory_lock`…) rather than a table in `tables`: a policy rule restricted to tables cannot
+   * tell where that effect lands (docs/security.md, class 104).
+   */
+  readonly untargeted?: true;
   /** sqlcommenter-style key/value pairs found in comments (prompt lineage); not used for policy. */
   readonly comments?: Readonly<Record<string, string>>;
 }

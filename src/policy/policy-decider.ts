@@ -131,7 +131,17 @@ interface SqlView {
   readonly functions: readonly NameRef[];
   /** Where unqualified names may live on the action's connection. */
   readonly res: UnqualifiedResolution;
+  /**
+   * Bits (of `full`) of the categories beyond read, transaction and session when the statement has an
+   * effect it does not place on a table it names: it names none (VACUUM or ANALYZE of every table,
+   * NOTIFY, CHECKPOINT), or calls a function whose target is an argument (`setval`). A rule restricted
+   * to tables does not grant these (class 104). 0 otherwise.
+   */
+  readonly untargeted: number;
 }
+
+/** Categories that change nothing beyond the statement's own session and reads. */
+const SESSION_ONLY: ReadonlySet<SqlCategory> = new Set(['read', 'transaction', 'session']);
 
 const KNOWN: ReadonlySet<string> = new Set(SQL_CATEGORIES);
 
@@ -150,6 +160,9 @@ function viewOf(action: SqlAction, res: UnqualifiedResolution): SqlView {
       ? { name: t.name.toLowerCase() }
       : { schema: t.schema.toLowerCase(), name: t.name.toLowerCase() },
   );
+  let untargeted = 0;
+  if (st.untargeted === true || tables.length === 0)
+    for (let i = 0; i < cats.length; i++) if (!SESSION_ONLY.has(cats[i]!)) untargeted |= 1 << i;
   return {
     kind: st.kind.toLowerCase(),
     cats,
@@ -159,6 +172,7 @@ function viewOf(action: SqlAction, res: UnqualifiedResolution): SqlView {
     tables,
     functions: st.functions.map(functionRef),
     res,
+    untargeted,
   };
 }
 
@@ -210,7 +224,8 @@ function sqlCoverMask(r: CompiledRule, v: SqlView): number {
   if (r.functions !== undefined && !everyName(r.functions, v.functions, v.res)) return 0;
   let mask = 0;
   for (let i = 0; i < v.catBits.length; i++) if ((r.categoryBits & v.catBits[i]!) !== 0) mask |= 1 << i;
-  return mask;
+  // A rule restricted to tables grants only what it can see the statement do to them.
+  return r.tables === undefined ? mask : mask & ~v.untargeted;
 }
 
 /** Merges obligations: mask if any rule masks (the first profile named wins), the smallest row cap. */

@@ -204,6 +204,7 @@ function classifyRawStatement(
     functions: SqlStatement['functions'];
     preparedName?: string;
     temporary?: true;
+    untargeted?: true;
     comments?: Readonly<Record<string, string>>;
     settings?: SqlStatement['settings'];
     sessionObjects?: SqlStatement['sessionObjects'];
@@ -216,6 +217,7 @@ function classifyRawStatement(
   };
   if (walker.preparedName !== undefined) statement.preparedName = walker.preparedName;
   if (walker.temporary) statement.temporary = true;
+  if (walker.untargeted) statement.untargeted = true;
   if (walker.settings.length > 0) statement.settings = Object.freeze([...walker.settings]);
   if (walker.sessionObjects.length > 0) statement.sessionObjects = Object.freeze([...walker.sessionObjects]);
   if (comments !== undefined) {

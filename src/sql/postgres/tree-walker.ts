@@ -45,6 +45,7 @@ export class TreeWalker {
   #statementDepth = 0;
   #preparedName: string | undefined;
   #temporary = false;
+  #untargeted = false;
   readonly #settings: SettingChange[] = [];
   readonly #objects: SessionObjectRef[] = [];
 
@@ -63,6 +64,11 @@ export class TreeWalker {
   /** The statement creates or names a temporary relation. */
   get temporary(): boolean {
     return this.#temporary;
+  }
+
+  /** A function call adds categories for an object given as its argument, not a table named here. */
+  get untargeted(): boolean {
+    return this.#untargeted;
   }
 
   /** For a top-level PREPARE, EXECUTE or DEALLOCATE: the prepared statement's name (`*` for ALL). */
@@ -221,7 +227,11 @@ export class TreeWalker {
     if (names.length === 0) return;
     const lower = names.map((part) => part.toLowerCase());
     this.#functions.add(lower.join('.'));
-    this.add(functionRisk(lower[lower.length - 1]!));
+    const risk = functionRisk(lower[lower.length - 1]!);
+    // What such a function writes, locks or administers (a sequence, an index, a large object, a
+    // backend, other sessions) is an argument, not a table the statement names (class 104).
+    if (risk !== 0 && !this.#planOnly) this.#untargeted = true;
+    this.add(risk);
   }
 
   /**
