@@ -826,7 +826,17 @@ export class ClientConnection {
     // Which role and which backend this session is upstream: pg_stat_activity.pid and
     // pg_backend_pid() are upstream.processId (the client's BackendKeyData is Gatehouse's own, so
     // that cancel keys of the upstream never leave the gateway).
-    session.note('upstream.login', { user: login.user, processId: upstream.processId });
+    // And the settings the client asked for at startup, as forwarded: the session's statements run
+    // under them (DateStyle, TimeZone, search_path…), as under a SET the record holds (class 105).
+    const requested: Record<string, string> = {};
+    for (const [k, v] of Object.entries(forwarded))
+      if (pinnedSetting(k) === undefined && !(k === READ_ONLY_SETTING && this.readOnly.enforced))
+        requested[k] = v;
+    session.note('upstream.login', {
+      user: login.user,
+      processId: upstream.processId,
+      ...(Object.keys(requested).length > 0 ? { settings: requested } : {}),
+    });
     this.deps.logger.info(
       {
         session: session.id,
