@@ -1,14 +1,16 @@
-// An agent's transaction block holds its locks against every other session for as long as it stays
-// open (docs/security.md, class 103), through the real wire against a real PostgreSQL: a plain read in
-// `BEGIN` takes ACCESS SHARE on the table, a migration's ALTER TABLE waits behind it, and every later
-// statement on the table queues behind the ALTER. Gatehouse bounds how long an agent's transaction
-// block may stay open (`connections.<name>.agentTransactionTimeout`).
+// An agent's transaction holds its locks against every other session for as long as it stays open
+// (docs/security.md, class 103), through the real wire against a real PostgreSQL: a plain read in
+// `BEGIN` (or in an extended-protocol batch left without its Sync) takes ACCESS SHARE on the table, a
+// migration's ALTER TABLE waits behind it, and every later statement on the table queues behind the
+// ALTER. Gatehouse bounds how long an agent's transaction may stay open
+// (`connections.<name>.agentTransactionTimeout`).
 
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { defaultAgentPolicies } from '../src/policy/index.js';
 import { startTestGateway, type TestGateway } from './testkit/gateway.js';
+import { RawPgClient, errorsIn, msg } from './testkit/raw-pg-client.js';
 
 const SEED = readFileSync(new URL('../src/demo/seed.sql', import.meta.url), 'utf8');
 const BOUND_MS = 1500;
@@ -80,6 +82,23 @@ describe('class 103: an agent cannot hold a transaction open against other sessi
     expect(e.message).toMatch(/agentTransactionTimeout/);
     // The session is gone upstream, and its lock with it.
     expect(await migrate(5000)).toBe('done');
+  });
+
+  it('an extended-protocol batch left without its Sync is a transaction too', async () => {
+    const token = await gw.token({ subject: 'claude-raw', groups: ['ai-agents'], agent: true });
+    const c = await RawPgClient.open(gw.port, 'app', token);
+    try {
+      // No BEGIN, no Sync: the implicit transaction stays open, and its lock with it.
+      c.send(msg.parse('', 'SELECT count(*) FROM orders'), msg.bind('', ''), msg.execute('', 0), msg.flush());
+      await c.until((f) => f.type === 0x43); // CommandComplete
+      expect(await migrate(200)).toBe('55P03');
+      const frames = await c.until(() => false); // until the gateway closes the connection
+      const fatal = errorsIn(frames)[0];
+      expect(fatal?.C).toBe('25P04');
+      expect(await migrate(5000)).toBe('done');
+    } finally {
+      c.close();
+    }
   });
 
   it('a block that ends within the bound, and autocommit statements, are not affected', async () => {

@@ -330,8 +330,10 @@ export class ClientConnection {
   private upstreamEnded = false;
   private authTimer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
-  /** Runs while an agent's transaction block is open: the bound on how long it may hold its locks. */
+  /** Runs while an agent's transaction is open: the bound on how long it may hold its locks. */
   private txTimer: NodeJS.Timeout | undefined;
+  /** An extended-protocol message went upstream since the last Sync (its transaction is open). */
+  private openBatch = false;
   private unwatchStall: () => void = () => undefined;
   private startupParams: Readonly<Record<string, string>> = {};
   private session: GateSession | undefined;
@@ -2420,7 +2422,7 @@ export class ClientConnection {
       this.txFailed = false;
     }
     this.txStatus = status;
-    this.boundTransaction(status);
+    this.boundTransaction(status === 'I', false);
     if (execSeq !== undefined && execSeq > this.knownSeq) this.knownSeq = execSeq;
     if (status === 'I' && this.knownSeq === this.execSeq) {
       this.transactionReads.clear();
@@ -2436,32 +2438,42 @@ export class ClientConnection {
   }
 
   /**
-   * An agent's transaction block holds its locks against every other session while it is open (a
-   * read's ACCESS SHARE makes a migration's ALTER TABLE wait, and every later statement on the table
-   * queue behind that), and statements sent in it keep it open as long as the agent likes. Gatehouse
-   * bounds the block's whole duration, from the first ReadyForQuery that reports it open: past
-   * `agentTransactionTimeout` the session ends as PostgreSQL's transaction_timeout ends one (25P04),
-   * and closing the upstream session rolls the block back. docs/security.md, class 103.
+   * An agent's transaction holds its locks against every other session while it is open (a read's
+   * ACCESS SHARE makes a migration's ALTER TABLE wait, and every later statement on the table queue
+   * behind that): a block after BEGIN, an extended-protocol batch left without its Sync, a single
+   * statement. Statements sent in a block keep it open as long as the agent likes, so Gatehouse
+   * bounds the whole duration, as PostgreSQL's transaction_timeout does: from the first message
+   * forwarded into a transaction until a ReadyForQuery reports the session idle with nothing more
+   * forwarded. Past `agentTransactionTimeout` the session ends (25P04), and closing the upstream
+   * session rolls the transaction back. `restart`: a transaction just ended (ReadyForQuery I); what
+   * is still pending belongs to the next one. `readyDue`: a ReadyForQuery is now owed (a Query,
+   * FunctionCall or Sync just went upstream). docs/security.md, class 103.
    */
-  private boundTransaction(status: TransactionStatus): void {
-    if (status === 'I') {
+  private boundTransaction(restart: boolean, readyDue: boolean): void {
+    const bound = this.target?.agentTransactionTimeoutMs ?? 0;
+    if (bound <= 0 || this.session?.identity.agent !== true) return;
+    if (restart) {
+      clearTimeout(this.txTimer);
+      this.txTimer = undefined;
+    }
+    const open = readyDue || this.txStatus !== 'I' || this.openBatch || this.tracker.awaitsReady;
+    if (!open) {
       clearTimeout(this.txTimer);
       this.txTimer = undefined;
       return;
     }
-    const bound = this.target?.agentTransactionTimeoutMs ?? 0;
-    if (this.txTimer !== undefined || bound <= 0 || this.session?.identity.agent !== true) return;
+    if (this.txTimer !== undefined) return;
     this.txTimer = setTimeout(() => {
       this.txTimer = undefined;
-      if (this.txStatus === 'I' || this.phase !== 'relay') return;
+      if (this.phase !== 'relay') return;
       this.deps.logger.info({ session: this.session?.id, boundMs: bound }, 'agent transaction bound reached');
-      // A statement still running in the block would keep its locks until it ends: cancel it too.
+      // A statement still running would keep its locks until it ends: cancel it too.
       void this.cancel();
       this.fatal(
         SqlState.TransactionTimeout,
-        `Gatehouse: terminating connection due to transaction timeout: an agent's transaction block may stay ` +
+        `Gatehouse: terminating connection due to transaction timeout: an agent's transaction may stay ` +
           `open at most ${bound} ms while its locks block other sessions (connections.${this.target?.connection ?? '<name>'}` +
-          `.agentTransactionTimeout); the server rolled it back. Keep transaction blocks short, or send statements without BEGIN.`,
+          `.agentTransactionTimeout); the server rolled it back. Keep transactions short: end blocks with COMMIT, batches with Sync.`,
       );
     }, bound);
     this.txTimer.unref();
@@ -2518,6 +2530,11 @@ export class ClientConnection {
     if (!up || this.phase === 'closed') return undefined;
     const type = buf[0]!;
     this.readOnly.forwardedMessage(type);
+    const readyTaker =
+      type === FrontendCode.Query || type === FrontendCode.FunctionCall || type === FrontendCode.Sync;
+    if (readyTaker) this.openBatch = false;
+    else if (EXTENDED_BATCH_MESSAGES.has(type)) this.openBatch = true;
+    this.boundTransaction(false, readyTaker);
     if (EXTENDED_BATCH_MESSAGES.has(type)) {
       this.corked.push(buf);
       this.corkedBytes += buf.length;
