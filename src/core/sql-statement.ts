@@ -92,6 +92,12 @@ export interface SqlStatement {
    * tell where that effect lands (docs/security.md, class 104).
    */
   readonly untargeted?: true;
+  /**
+   * A function the statement calls returns data stored outside the tables in `tables` (a large object,
+   * other sessions' statement texts, a sequence's state): a policy rule restricted to tables does not
+   * grant that read (docs/security.md, class 106).
+   */
+  readonly readsElsewhere?: true;
   /** sqlcommenter-style key/value pairs found in comments (prompt lineage); not used for policy. */
   readonly comments?: Readonly<Record<string, string>>;
 }

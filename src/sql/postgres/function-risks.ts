@@ -143,6 +143,26 @@ const FUNCTION_RISKS: ReadonlyMap<string, CategoryMask> = new Map<string, Catego
   ['pg_notify', WRITE],
 ]);
 
+/**
+ * Built-in functions that return data stored outside any table a statement names: large objects
+ * (33.4), other sessions' statement texts (27.2), a sequence's state (9.17). A policy rule restricted
+ * to tables does not grant these reads (docs/security.md, class 106).
+ */
+const READS_ELSEWHERE: ReadonlySet<string> = new Set([
+  'lo_get',
+  'loread',
+  'pg_stat_get_activity',
+  'pg_stat_get_backend_activity',
+  'pg_sequence_last_value',
+  'currval',
+  'lastval',
+]);
+
+/** True when calling `name` (unqualified, lower-case) reads data outside the statement's tables. */
+export function readsElsewhere(name: string): boolean {
+  return READS_ELSEWHERE.has(name);
+}
+
 /** The dblink extension's functions all start so; they connect to (and run SQL on) other servers. */
 const DBLINK_PREFIX = 'dblink';
 

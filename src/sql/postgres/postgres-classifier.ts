@@ -205,6 +205,7 @@ function classifyRawStatement(
     preparedName?: string;
     temporary?: true;
     untargeted?: true;
+    readsElsewhere?: true;
     comments?: Readonly<Record<string, string>>;
     settings?: SqlStatement['settings'];
     sessionObjects?: SqlStatement['sessionObjects'];
@@ -218,6 +219,7 @@ function classifyRawStatement(
   if (walker.preparedName !== undefined) statement.preparedName = walker.preparedName;
   if (walker.temporary) statement.temporary = true;
   if (walker.untargeted) statement.untargeted = true;
+  if (walker.readsElsewhere) statement.readsElsewhere = true;
   if (walker.settings.length > 0) statement.settings = Object.freeze([...walker.settings]);
   if (walker.sessionObjects.length > 0) statement.sessionObjects = Object.freeze([...walker.sessionObjects]);
   if (comments !== undefined) {

@@ -2,7 +2,7 @@
 // Every node is visited; a node type or tree shape it does not recognise adds `unknown` (fail closed).
 import type { SessionObjectRef, SettingChange, TableRef } from '../../core/sql-statement.js';
 import { bit, maskOf, type CategoryMask } from './category-mask.js';
-import { functionRisk, isBuiltinFunction } from './function-risks.js';
+import { functionRisk, readsElsewhere, isBuiltinFunction } from './function-risks.js';
 import { BARE_FIELD_TYPES, KNOWN_NODE_TYPES } from './node-field-types.js';
 import {
   constantString,
@@ -46,6 +46,7 @@ export class TreeWalker {
   #preparedName: string | undefined;
   #temporary = false;
   #untargeted = false;
+  #readsElsewhere = false;
   readonly #settings: SettingChange[] = [];
   readonly #objects: SessionObjectRef[] = [];
 
@@ -69,6 +70,11 @@ export class TreeWalker {
   /** A function call adds categories for an object given as its argument, not a table named here. */
   get untargeted(): boolean {
     return this.#untargeted;
+  }
+
+  /** A function call reads data stored outside the tables the statement names (a large object…). */
+  get readsElsewhere(): boolean {
+    return this.#readsElsewhere;
   }
 
   /** For a top-level PREPARE, EXECUTE or DEALLOCATE: the prepared statement's name (`*` for ALL). */
@@ -231,6 +237,7 @@ export class TreeWalker {
     // What such a function writes, locks or administers (a sequence, an index, a large object, a
     // backend, other sessions) is an argument, not a table the statement names (class 104).
     if (risk !== 0 && !this.#planOnly) this.#untargeted = true;
+    if (!this.#planOnly && readsElsewhere(lower[lower.length - 1]!)) this.#readsElsewhere = true;
     this.add(risk);
   }
 
