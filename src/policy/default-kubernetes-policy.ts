@@ -1,7 +1,7 @@
 // The shipped default policy for AI agents on Kubernetes connections (issue 14 §2), documented in
 // docs/kubernetes.md: reads allowed, Secret reads reviewed, writes reviewed; deleting namespaces, nodes,
 // CRDs and PersistentVolumes, deletecollection, RBAC and service-account token changes, and proxying
-// refused; exec decided on its command by the shell classifier (read-only allowed, destructive refused,
+// refused; pods (and workload templates) that are privilege refused; exec decided on its command by the shell classifier (read-only allowed, destructive refused,
 // what cannot be judged reviewed); interactive exec, attach and port-forward reviewed. Plain config data.
 
 import type { ReviewMode } from '../core/decision.js';
@@ -113,6 +113,11 @@ export function defaultKubernetesPolicies(
         'k8s-agents-no-destructive-exec',
         { resources: ['pods/exec'], commandCategories: ['destructive', 'privilege', 'exfiltration'] },
         '{kind} is refused by rule {rule}: the command destroys data, gains privileges or sends data away. Run a read-only command, or ask a person with access to the pod.',
+      ),
+      denyRule(
+        'k8s-agents-no-privileged-pods',
+        { verbs: ['create', 'update', 'patch'], commandCategories: ['privilege'] },
+        "{kind} is refused by rule {rule}: such a pod is root on its node or acts with another service account's rights. Leave out those fields, or ask a cluster administrator.",
       ),
       {
         id: 'k8s-agents-review-interactive-exec',

@@ -117,7 +117,13 @@ export function kubernetesMismatch(
   const streaming = STREAMING.has(a.subresource);
   if (k.commands !== undefined || k.commandCategories !== undefined) {
     const text = a.subresource === 'exec' ? (a.command ?? []).join(' ') : undefined;
-    const why = commandMismatch(k, text, a.commandCategories, grant);
+    // A write of a pod spec that makes the pod privilege is `privilege` to category rules, as a
+    // command that gains privileges is: one rule keeps both off (docs/kubernetes.md).
+    const privileged = text === undefined && (a.podPrivileges?.length ?? 0) > 0;
+    const why =
+      privileged && k.commands === undefined
+        ? commandMismatch(k, '', ['privilege'], grant)
+        : commandMismatch(k, text, a.commandCategories, grant);
     if (why !== undefined) return why;
   }
   if (k.tty !== undefined && (!streaming || a.tty !== k.tty))
@@ -145,5 +151,9 @@ export function kubernetesWhat(a: KubernetesAction): string {
   }
   const group = a.apiGroup === '' ? '' : `.${a.apiGroup}`;
   const sub = a.subresource === '' ? '' : `/${a.subresource}`;
-  return `${a.verb} ${a.resource}${group}${sub}${a.name === '' ? '' : ` ${a.name}`}${ns}`;
+  const privilege =
+    a.podPrivileges && a.podPrivileges.length > 0
+      ? ` (a pod that is privilege: ${a.podPrivileges.join(', ')})`
+      : '';
+  return `${a.verb} ${a.resource}${group}${sub}${a.name === '' ? '' : ` ${a.name}`}${ns}${privilege}`;
 }

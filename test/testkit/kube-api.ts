@@ -243,6 +243,21 @@ const RESOURCES = {
     },
     { name: 'pods/log', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get'] },
     {
+      name: 'pods/ephemeralcontainers',
+      singularName: '',
+      namespaced: true,
+      kind: 'Pod',
+      verbs: ['get', 'patch', 'update'],
+    },
+    {
+      name: 'nodes',
+      singularName: 'node',
+      namespaced: false,
+      kind: 'Node',
+      verbs: ['get', 'list', 'watch'],
+      shortNames: ['no'],
+    },
+    {
       name: 'namespaces',
       singularName: 'namespace',
       namespaced: false,
@@ -647,6 +662,36 @@ export async function startFakeKubeApi(options: { readonly clientCa?: string } =
         obj.metadata = { ...obj.metadata, namespace: r![1]!, uid: `uid-${obj.metadata.name}` };
         pods.set(`${r![1]}/${obj.metadata.name}`, obj);
         json(res, 201, obj);
+      });
+      return;
+    }
+    if ((r = /^\/api\/v1\/nodes\/([^/]+)$/.exec(p)) && m === 'GET')
+      return json(res, 200, {
+        kind: 'Node',
+        apiVersion: 'v1',
+        metadata: { name: r[1], uid: `uid-node-${r[1]}`, resourceVersion: '3', creationTimestamp: CREATED },
+        status: { conditions: [{ type: 'Ready', status: 'True' }] },
+      });
+    if (
+      (r = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/ephemeralcontainers$/.exec(p)) &&
+      m === 'PATCH'
+    ) {
+      // kubectl debug: a strategic merge patch adding an ephemeral container; kept as sent.
+      const key = `${r[1]}/${r[2]}`;
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const x = pods.get(key);
+        if (!x) return notFound(res, `pods "${r![2]}"`);
+        const patch = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+          spec?: { ephemeralContainers?: unknown[] };
+        };
+        const spec = x.spec as { ephemeralContainers?: unknown[] };
+        spec.ephemeralContainers = [
+          ...(spec.ephemeralContainers ?? []),
+          ...(patch.spec?.ephemeralContainers ?? []),
+        ];
+        json(res, 200, x);
       });
       return;
     }

@@ -8,7 +8,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { request as undiciRequest, errors as undiciErrors } from 'undici';
-import { kubernetesAction, withReviewedBody, type KubernetesAction } from '../../core/action.js';
+import {
+  kubernetesAction,
+  withPodPrivileges,
+  withReviewedBody,
+  type KubernetesAction,
+} from '../../core/action.js';
 import { deny } from '../../core/decision.js';
 import { isGatewayError } from '../../core/errors.js';
 import type { PreauthSignals } from '../../core/preauth.js';
@@ -46,6 +51,7 @@ import {
   type Counts,
 } from './kube-masking.js';
 import { reasonFor, sendStatus } from './kube-responses.js';
+import { podPrivileges, writesPodSpec } from './pod-privileges.js';
 import type { KubeConnectionSettings } from './kube-settings.js';
 
 export interface KubeRequestDeps {
@@ -87,6 +93,8 @@ export const AMBIGUOUS_BODY_RULE = 'kubernetes-ambiguous-body';
 export const MASKED_PATCH_RULE = 'kubernetes-masked-patch-reads';
 /** A reviewed body an approver could not be shown (not JSON text): it is not held for a blind approval. */
 export const UNSHOWN_BODY_RULE = 'kubernetes-unshown-body';
+/** A write of a pod spec whose body Gatehouse cannot read (not JSON, a key given twice). */
+export const POD_SPEC_RULE = 'kubernetes-unread-pod-spec';
 
 /**
  * The action recorded for a request refused before it was classified (a limit, a target Gatehouse
@@ -226,20 +234,60 @@ export async function handleKubeRequest(
     if (timedOut) return;
     return refuse('BadRequest', classified.message);
   }
-  const { action, info } = classified;
+  const { info } = classified;
   const impersonating = impersonationHeader(req.headers);
   if (impersonating !== undefined) {
     const message = `Gatehouse does not pass impersonation headers (${impersonating}, kubectl --as): requests act as you, through the gateway's own credential.`;
-    await recorded(action, IMPERSONATION_RULE, message);
+    await recorded(classified.action, IMPERSONATION_RULE, message);
     if (timedOut) return;
     return refuse('Forbidden', message);
   }
   if (info.subresource === 'exec' || info.subresource === 'attach' || info.subresource === 'portforward') {
     // A streaming subresource without an upgrade is SPDY's POST without `Upgrade`, or a plain GET: nothing to relay.
     const message = `pods/${info.subresource} needs a WebSocket upgrade: use kubectl ≥ 1.31 (WebSockets are its default).`;
-    await recorded(action, STREAM_RULE, message);
+    await recorded(classified.action, STREAM_RULE, message);
     if (timedOut) return;
     return refuse('BadRequest', message);
+  }
+
+  // A write of a pod spec is read whole before it is decided: what the pod may do (privileged, the
+  // host's namespaces or paths, another service account) is part of the decision (pod-privileges.ts).
+  // A body that cannot be read so is refused: Gatehouse cannot say what the pod would do.
+  let action = classified.action;
+  let early: Buffer | undefined;
+  if (writesPodSpec(action) && unread && podSpecDecides(session, action)) {
+    const max = settings.maxRequestBodyBytes;
+    const declared = req.headers['content-length'];
+    const tooLarge = async (): Promise<void> => {
+      const message = `Gatehouse refused the request: a write of a pod spec is read whole before it is decided, and its body is larger than this connection's limit (${max} bytes).`;
+      await recorded(action, REVIEWED_BODY_LIMIT_RULE, message);
+      refuse('RequestEntityTooLarge', `Gatehouse: ${message}`);
+    };
+    if (declared !== undefined && /^\d{1,15}$/.test(declared) && Number(declared) > max) return tooLarge();
+    if (expectContinue) {
+      res.writeContinue();
+      upload?.resume();
+    }
+    let read: Buffer | 'too-large';
+    try {
+      read = await readUpTo(req, max);
+    } catch (e) {
+      if (timedOut)
+        return recordKubeRefusal(session, action, BODY_TIMEOUT_RULE, bodyTimeoutMessage(bodyTimeoutMs));
+      throw e;
+    }
+    if (read === 'too-large') return tooLarge();
+    early = read;
+    const reading = podPrivileges(req.headers['content-type'], read);
+    const ambiguous = reading.ok ? ambiguousJsonBody(read.toString('utf8')) : undefined;
+    if (!reading.ok || ambiguous !== undefined) {
+      const message = !reading.ok
+        ? `Gatehouse refused the request: it writes a pod spec, and Gatehouse cannot read what the pod may do because ${reading.reason}. Send it as JSON, as kubectl does.`
+        : `Gatehouse refused the request: it writes a pod spec, and ${ambiguous}. Send each key once.`;
+      await recorded(action, reading.ok ? AMBIGUOUS_BODY_RULE : POD_SPEC_RULE, message);
+      return refuse(reading.ok ? 'BadRequest' : 'UnsupportedMediaType', message);
+    }
+    action = withPodPrivileges(action, reading.fields);
   }
 
   // A request that needs approval has its body read whole first: the approval is bound to it, the
@@ -251,8 +299,8 @@ export async function handleKubeRequest(
     decision.effect !== 'deny' &&
     Boolean(decision.obligations.mask) &&
     apiServerMediaType(req.headers['content-type']) === 'application/json-patch+json';
-  let continued = false;
-  let reviewed: Buffer | undefined;
+  let continued = early !== undefined && expectContinue;
+  let reviewed: Buffer | undefined = early;
   let admitted = action;
   if ((decision.effect === 'review' || maskedJsonPatch) && unread) {
     const max = settings.maxRequestBodyBytes;
@@ -267,20 +315,22 @@ export async function handleKubeRequest(
     };
     const declared = req.headers['content-length'];
     if (declared !== undefined && /^\d{1,15}$/.test(declared) && Number(declared) > max) return tooLarge();
-    if (expectContinue) {
+    if (expectContinue && !continued) {
       res.writeContinue();
       upload?.resume();
       continued = true;
     }
     let read: Buffer | 'too-large';
-    try {
-      read = await readUpTo(req, max);
-    } catch (e) {
-      // Answered 408 and closed: the refusal is recorded against its caller.
-      if (timedOut)
-        return recordKubeRefusal(session, action, BODY_TIMEOUT_RULE, bodyTimeoutMessage(bodyTimeoutMs));
-      throw e;
-    }
+    if (early !== undefined) read = early;
+    else
+      try {
+        read = await readUpTo(req, max);
+      } catch (e) {
+        // Answered 408 and closed: the refusal is recorded against its caller.
+        if (timedOut)
+          return recordKubeRefusal(session, action, BODY_TIMEOUT_RULE, bodyTimeoutMessage(bodyTimeoutMs));
+        throw e;
+      }
     if (read === 'too-large') return tooLarge();
     reviewed = read;
     admitted = withReviewedBody(
@@ -383,6 +433,21 @@ export async function handleKubeRequest(
     });
     throw e;
   }
+}
+
+/**
+ * Whether what the pod may do changes the decision: false when the request is allowed by the same rule
+ * whether or not it makes a pod privilege (a cluster administrator's), so its body streams unread.
+ */
+function podSpecDecides(session: GateSession, action: KubernetesAction): boolean {
+  const privileged = session.decide(withPodPrivileges(action, ['(the body)']));
+  const plain = session.decide(withPodPrivileges(action, []));
+  return !(
+    privileged.effect === 'allow' &&
+    plain.effect === 'allow' &&
+    privileged.ruleId === plain.ruleId &&
+    JSON.stringify(privileged.obligations) === JSON.stringify(plain.obligations)
+  );
 }
 
 interface Outcome {

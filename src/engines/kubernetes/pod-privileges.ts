@@ -1,0 +1,234 @@
+// What a pod a request writes could do on its node or in the cluster (docs/kubernetes.md, "Pods that
+// are privilege"). A privileged container, a hostPath volume, the host's PID, network or IPC
+// namespace, added capabilities, root with privilege escalation, or another service account's token
+// make a pod node root or give it that account's rights, whatever its command. Such a write is decided
+// as `privilege`, with the fields named, not as an ordinary write.
+//
+// Read from the body as the API server reads it: JSON (kubectl sends JSON under every content type,
+// server-side apply's YAML type included), keys case-sensitive, every key of every object looked at,
+// so a pod spec inside a Deployment, a CronJob's job template, an ephemeral container, a patch of any
+// kind or a custom resource's embedded template is read alike. A body Gatehouse cannot read this way
+// is refused: it cannot say what the pod may do.
+
+import { apiServerMediaType } from '../../wire/kubernetes/json-body.js';
+
+/** Built-in API groups whose resources carry no pod template unless listed in POD_RESOURCES. */
+const BUILTIN_GROUPS = new Set([
+  '',
+  'apps',
+  'batch',
+  'extensions',
+  'admissionregistration.k8s.io',
+  'apiextensions.k8s.io',
+  'apiregistration.k8s.io',
+  'authentication.k8s.io',
+  'authorization.k8s.io',
+  'autoscaling',
+  'certificates.k8s.io',
+  'coordination.k8s.io',
+  'discovery.k8s.io',
+  'events.k8s.io',
+  'flowcontrol.apiserver.k8s.io',
+  'internal.apiserver.k8s.io',
+  'networking.k8s.io',
+  'node.k8s.io',
+  'policy',
+  'rbac.authorization.k8s.io',
+  'resource.k8s.io',
+  'scheduling.k8s.io',
+  'storage.k8s.io',
+  'storagemigration.k8s.io',
+]);
+
+/** Built-in resources whose objects hold a pod spec (by `group/resource`). */
+const POD_RESOURCES = new Set([
+  '/pods',
+  '/podtemplates',
+  '/replicationcontrollers',
+  'apps/deployments',
+  'apps/replicasets',
+  'apps/statefulsets',
+  'apps/daemonsets',
+  'extensions/deployments',
+  'extensions/replicasets',
+  'extensions/daemonsets',
+  'batch/jobs',
+  'batch/cronjobs',
+]);
+
+const WRITES = new Set(['create', 'update', 'patch']);
+
+/**
+ * True for a write whose body may hold a pod spec: a built-in workload (pods, their ephemeral
+ * containers, templates, Deployments, Jobs, CronJobs…) or any custom resource (operators embed pod
+ * templates anywhere).
+ */
+export function writesPodSpec(a: {
+  readonly verb: string;
+  readonly apiGroup: string;
+  readonly resource: string;
+  readonly subresource: string;
+}): boolean {
+  if (!WRITES.has(a.verb)) return false;
+  if (a.subresource !== '')
+    return a.apiGroup === '' && a.resource === 'pods' && a.subresource === 'ephemeralcontainers';
+  return POD_RESOURCES.has(`${a.apiGroup}/${a.resource}`) || !BUILTIN_GROUPS.has(a.apiGroup);
+}
+
+export type PodPrivilegeReading =
+  { readonly ok: true; readonly fields: readonly string[] } | { readonly ok: false; readonly reason: string };
+
+const READABLE_TYPES = new Set([
+  'application/json',
+  'application/merge-patch+json',
+  'application/strategic-merge-patch+json',
+  'application/json-patch+json',
+  'application/apply-patch+yaml',
+  'application/yaml',
+]);
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** At most this many fields are named (the rest is counted). */
+const MAX_NAMED = 20;
+
+/** The privilege-bearing fields a body sets, or why it cannot be read. */
+export function podPrivileges(contentType: string | string[] | undefined, body: Buffer): PodPrivilegeReading {
+  const type = apiServerMediaType(contentType);
+  if (!READABLE_TYPES.has(type))
+    return { ok: false, reason: `its content type ${type.slice(0, 80) || '(none)'} is not JSON` };
+  let doc: unknown;
+  try {
+    doc = JSON.parse(STRICT_UTF8.decode(body));
+  } catch {
+    return { ok: false, reason: 'it is not JSON text' };
+  }
+  const found = new Set<string>();
+  if (type === 'application/json-patch+json') {
+    if (!Array.isArray(doc)) return { ok: false, reason: 'the JSON patch is not a list of operations' };
+    for (const op of doc as unknown[]) {
+      if (typeof op !== 'object' || op === null || Array.isArray(op))
+        return { ok: false, reason: 'the JSON patch has an operation that is not an object' };
+      const o = op as Record<string, unknown>;
+      if (typeof o.op !== 'string' || typeof o.path !== 'string')
+        return { ok: false, reason: 'the JSON patch has an operation without an op or a path' };
+      const at = pointer(o.path);
+      if (at === undefined)
+        return { ok: false, reason: 'the JSON patch has a path that is not a JSON pointer' };
+      if (o.op === 'add' || o.op === 'replace') {
+        if (at.length > 0) leaf(at, o.value, found);
+        walk(o.value, at, found);
+      } else if (o.op === 'copy' || o.op === 'move') {
+        // The value comes from the object itself, which Gatehouse does not read: it may be anything.
+        found.add(
+          `${label(at)} (${o.op} from ${typeof o.from === 'string' ? o.from.slice(0, 200) : '?'}: a value Gatehouse cannot read)`,
+        );
+      } else if (o.op === 'remove' && at.includes('securityContext')) {
+        found.add(`${label(at)} removed`);
+      } else if (o.op !== 'remove' && o.op !== 'test') {
+        return {
+          ok: false,
+          reason: `the JSON patch has an unknown operation ${JSON.stringify(o.op.slice(0, 20))}`,
+        };
+      }
+    }
+  } else {
+    walk(doc, [], found);
+  }
+  const all = [...found];
+  const named = all.slice(0, MAX_NAMED);
+  if (all.length > MAX_NAMED) named.push(`… and ${all.length - MAX_NAMED} more`);
+  return { ok: true, fields: named };
+}
+
+/** A JSON pointer's tokens (`~1` is `/`, `~0` is `~`); undefined when it is not one. */
+function pointer(p: string): string[] | undefined {
+  if (p === '') return [];
+  if (!p.startsWith('/')) return undefined;
+  return p
+    .slice(1)
+    .split('/')
+    .map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+/** `spec.containers[0].securityContext.privileged`. */
+function label(path: readonly string[]): string {
+  let s = '';
+  for (const t of path) s += /^(\d+|-)$/.test(t) ? `[${t}]` : s === '' ? t : `.${t}`;
+  return s.slice(0, 300);
+}
+
+function walk(value: unknown, path: string[], found: Set<string>): void {
+  // Iterative, so a deeply nested body cannot overflow the stack.
+  const stack: [unknown, string[]][] = [[value, path]];
+  while (stack.length > 0) {
+    const [v, at] = stack.pop()!;
+    if (Array.isArray(v)) {
+      v.forEach((x, i) => {
+        const next = [...at, String(i)];
+        leaf(next, x, found);
+        stack.push([x, next]);
+      });
+    } else if (typeof v === 'object' && v !== null) {
+      for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+        const next = [...at, k];
+        leaf(next, x, found);
+        stack.push([x, next]);
+      }
+    }
+  }
+}
+
+const HOST_NAMESPACES = new Set(['hostPID', 'hostNetwork', 'hostIPC']);
+
+/** Looks at one key (the last of `path`) and its value. */
+function leaf(path: readonly string[], value: unknown, found: Set<string>): void {
+  const key = path[path.length - 1]!;
+  const parent = path[path.length - 2];
+  const at = label(path);
+  if (key === 'privileged' && value === true) found.add(`${at}=true`);
+  else if (HOST_NAMESPACES.has(key) && value === true) found.add(`${at}=true`);
+  else if (key === 'hostUsers' && value === false) found.add(`${at}=false`);
+  else if (key === 'hostPath' && value !== null && value !== undefined) {
+    const p = typeof value === 'object' ? (value as { path?: unknown }).path : undefined;
+    found.add(`${at}${typeof p === 'string' ? `=${p.slice(0, 200)}` : ''}`);
+  } else if (parent === 'hostPath' && key === 'path' && typeof value === 'string') {
+    // A patch that sets only the path of a hostPath volume.
+    if (!named(found, path.slice(0, -1))) found.add(`${at}=${value.slice(0, 200)}`);
+  } else if (key === 'add' && parent === 'capabilities' && value !== null) {
+    const caps = Array.isArray(value) ? value : [value];
+    if (caps.length > 0) found.add(`${at}=${caps.map((c) => String(c).slice(0, 40)).join(',')}`);
+  } else if (parent === 'add' && path[path.length - 3] === 'capabilities') {
+    if (!named(found, path.slice(0, -1)))
+      found.add(`${label(path.slice(0, -1))}=${String(value).slice(0, 40)}`);
+  } else if (key === 'allowPrivilegeEscalation' && value === true) found.add(`${at}=true`);
+  else if ((key === 'runAsUser' || key === 'runAsGroup') && value === 0) found.add(`${at}=0`);
+  else if (key === 'runAsNonRoot' && value === false) found.add(`${at}=false`);
+  else if (key === 'procMount' && typeof value === 'string' && value !== 'Default')
+    found.add(`${at}=${value.slice(0, 40)}`);
+  else if (
+    key === 'type' &&
+    (parent === 'seccompProfile' || parent === 'appArmorProfile') &&
+    value === 'Unconfined'
+  )
+    found.add(`${at}=Unconfined`);
+  else if (
+    (key === 'serviceAccountName' || key === 'serviceAccount') &&
+    typeof value === 'string' &&
+    value !== '' &&
+    value !== 'default'
+  )
+    found.add(`${at}=${value.slice(0, 100)}`);
+  else if (key === 'automountServiceAccountToken' && value === true) found.add(`${at}=true`);
+  else if (key === 'shareProcessNamespace' && value === true) found.add(`${at}=true`);
+  else if (key === '$patch' && path.includes('securityContext'))
+    found.add(`${at}=${String(value).slice(0, 20)}`);
+  else if (value === null && path.includes('securityContext')) found.add(`${at} removed`);
+}
+
+/** Whether a field at `path` is named already. */
+function named(found: ReadonlySet<string>, path: readonly string[]): boolean {
+  const at = label(path);
+  for (const f of found) if (f.startsWith(at)) return true;
+  return false;
+}
