@@ -1,7 +1,7 @@
 // The shipped default policy for AI agents on SSH connections (issue 15 §3), documented in docs/ssh.md:
 // read commands allowed; writes and what cannot be judged reviewed; destructive, privilege and
-// exfiltration-shaped commands refused; interactive shells, exec with a terminal, sftp and other
-// subsystems reviewed; port forwarding refused. Shell lines reconstructed inside an approved shell follow the same command rules.
+// exfiltration-shaped commands refused; interactive shells, exec with a terminal and sftp reviewed,
+// other subsystems refused; port forwarding refused. Shell lines reconstructed inside an approved shell follow the same command rules.
 // Plain config data: it goes through the same evaluation as any written policy.
 
 import type { ReviewMode } from '../core/decision.js';
@@ -56,6 +56,13 @@ export function defaultSshPolicies(
           '{kind} is refused by rule {rule}: the command can send data off the host. Ask a person with access to the host.',
       },
       {
+        id: 'ssh-agents-no-subsystems',
+        effect: 'deny',
+        match: { sshRequests: ['subsystem'] },
+        message:
+          '{kind} is refused by rule {rule}: Gatehouse relays a subsystem other than sftp as bytes it cannot decide (the host may serve sftp or a shell under any name). Use sftp, or ask a person with access to the host.',
+      },
+      {
         id: 'ssh-agents-no-port-forward',
         effect: 'deny',
         match: { sshRequests: ['port-forward'] },
@@ -88,7 +95,7 @@ export function defaultSshPolicies(
       {
         id: 'ssh-agents-review-sftp',
         effect: 'review',
-        match: { sshRequests: ['sftp', 'subsystem'] },
+        match: { sshRequests: ['sftp'] },
         ...review,
         ...mask,
       },

@@ -13,6 +13,8 @@ import type { ShellLineClassifier } from '../../core/shell-command.js';
 import { holdSignal, type Admission, type GateSession } from '../../gate/gate.js';
 import { holdForRoom, pipeBytes, type BytePipeCounts } from './byte-pipe.js';
 import { pipeSftp } from './sftp-gate.js';
+import { sftpExec, sftpInitStart } from './sftp-exec.js';
+import { deny } from '../../core/decision.js';
 import { COMMAND_LOOKUP_VARIABLES } from '../../shell/command-rules.js';
 import { commandAction } from './exec-action.js';
 import { ShellLineGate } from './shell-lines.js';
@@ -23,6 +25,8 @@ import type { UpstreamClient } from './upstream-login.js';
 
 /** Rule id of an sftp request refused before any policy (a path the host would read otherwise). */
 export const SFTP_PATH_RULE = 'ssh-sftp-path';
+/** Rule id of an exec that runs an sftp server in a form Gatehouse does not serve, or feeds one. */
+export const SFTP_EXEC_RULE = 'ssh-sftp-exec';
 /** Exit status of a command Gatehouse refused (as a shell does for a command it cannot execute). */
 export const REFUSED_EXIT = 126;
 /** Exit status when Gatehouse itself ends the channel (as ssh does for its own errors). */
@@ -179,7 +183,25 @@ export function serveSessionChannel(deps: ChannelDeps, session: ssh2.Session): v
     const action = commandAction(settings.name, command, deps.classify, { tty: pty !== undefined, env });
     const options = execOptions();
     const channel = accept();
-    void run(channel, action, (up) => deps.upstream.exec(command, options, up), command);
+    // sftp over an exec (`sftp -s /usr/lib/openssh/sftp-server`): served as the sftp subsystem, or
+    // refused when it runs a server in another form (sftp-exec.ts).
+    const sftp = sftpExec(command, deps.classify(command));
+    if (sftp.kind === 'serve' && pty === undefined) {
+      const served = sshAction({ connection: settings.name, request: 'sftp', subsystem: 'sftp' });
+      void runSubsystem(channel, served, 'sftp', (cb) => deps.upstream.exec(command, options, cb));
+      return;
+    }
+    if (sftp.kind !== 'none') {
+      const reason = sftp.kind === 'refuse' ? sftp.reason : 'it runs an sftp server on a terminal';
+      void refuseAction(
+        channel,
+        action,
+        SFTP_EXEC_RULE,
+        `exec: ${command.slice(0, 200)} is refused: ${reason}, and an sftp server's requests are decided only through the sftp subsystem. Use sftp without -s (or -s sftp).`,
+      );
+      return;
+    }
+    void run(channel, action, (up) => deps.upstream.exec(command, options, up), command, false, true);
   });
   session.on('shell', (accept, reject) => {
     if (!begin('shell')) return reject?.();
@@ -251,12 +273,26 @@ export function serveSessionChannel(deps: ChannelDeps, session: ssh2.Session): v
     return admission;
   }
 
+  /** Records the action as refused by a rule of the engine's own, and tells the client. */
+  async function refuseAction(
+    channel: ssh2.ServerChannel,
+    action: SshAction,
+    ruleId: string,
+    message: string,
+  ): Promise<void> {
+    channel.pause();
+    for (const n of notes.splice(0)) channel.stderr.write(`gatehouse: ${n}\r\n`);
+    await deps.session.admit(action, { decision: deny(ruleId, message) });
+    refuseChannel(channel, message, REFUSED_EXIT);
+  }
+
   async function run(
     channel: ssh2.ServerChannel,
     action: SshAction,
     open: (cb: (err: Error | undefined, up: ssh2.ClientChannel) => void) => void,
     command?: string,
     shellLines = false,
+    watchForSftp = false,
   ): Promise<void> {
     const admission = await admit(channel, action);
     if (!admission) return;
@@ -288,6 +324,7 @@ export function serveSessionChannel(deps: ChannelDeps, session: ssh2.Session): v
           })
         : undefined;
       deps.watchStall(channel);
+      const sniff = watchForSftp ? sftpInitWatch(() => relay, deps.refused, command ?? '') : undefined;
       relay = startTerminalRelay({
         session: deps.session,
         admission,
@@ -308,7 +345,9 @@ export function serveSessionChannel(deps: ChannelDeps, session: ssh2.Session): v
               },
               onResize: (cols: number, rows: number) => lines.resize(cols, rows),
             }
-          : {}),
+          : sniff
+            ? { tap: sniff }
+            : {}),
         onEnd: () => {
           lines?.stop();
           untrack();
@@ -337,8 +376,17 @@ export function serveSessionChannel(deps: ChannelDeps, session: ssh2.Session): v
     return true;
   }
 
-  /** sftp and other subsystems: a binary protocol Gatehouse relays as it is, so it cannot be masked. */
-  async function runSubsystem(channel: ssh2.ServerChannel, action: SshAction, name: string): Promise<void> {
+  /**
+   * sftp and other subsystems: a binary protocol Gatehouse relays as it is, so it cannot be masked.
+   * `open` opens it on the host (the subsystem by name, or the system's sftp server run by exec).
+   */
+  async function runSubsystem(
+    channel: ssh2.ServerChannel,
+    action: SshAction,
+    name: string,
+    open: (cb: (err: Error | undefined, up: ssh2.ClientChannel) => void) => void = (cb) =>
+      deps.upstream.subsys(name, cb),
+  ): Promise<void> {
     const admission = await admit(channel, action);
     if (!admission) return;
     if (admission.decision.effect !== 'deny' && admission.decision.obligations.mask) {
@@ -352,7 +400,7 @@ export function serveSessionChannel(deps: ChannelDeps, session: ssh2.Session): v
       );
       return;
     }
-    deps.upstream.subsys(name, (err, up) => {
+    open((err, up) => {
       if (err) {
         deps.session.settle(admission, {
           error: { code: 'upstream_refused', message: 'the host refused the subsystem' },
@@ -394,4 +442,48 @@ export function serveSessionChannel(deps: ChannelDeps, session: ssh2.Session): v
       channel.resume();
     });
   }
+}
+
+/**
+ * The input tap of an exec channel that is not an sftp server by name: its first bytes are held until
+ * they cannot be an sftp INIT; when they are one, the channel is ended before they reach the host
+ * (an sftp server under another name, whose requests would not be decided).
+ */
+function sftpInitWatch(
+  relay: () => TerminalRelay | undefined,
+  refused: (r: Refusal) => void,
+  command: string,
+): { input(d: Buffer): void; end(): void } {
+  let head: Buffer | undefined = Buffer.alloc(0);
+  let ended = false;
+  return {
+    input(d: Buffer) {
+      const r = relay();
+      if (r === undefined || ended) return;
+      if (head === undefined) {
+        r.input.write(d);
+        return;
+      }
+      head = Buffer.concat([head, d]);
+      const seen = sftpInitStart(head);
+      if (seen === undefined) return;
+      if (seen === 'sftp') {
+        ended = true;
+        const message = `the input of exec ${command.slice(0, 200)} is an sftp session, whose requests are decided only through the sftp subsystem: use sftp without -s`;
+        refused({ request: 'exec', ruleId: SFTP_EXEC_RULE, message });
+        r.end(message);
+        return;
+      }
+      const held = head;
+      head = undefined;
+      r.input.write(held);
+    },
+    end() {
+      const r = relay();
+      if (r === undefined || ended) return;
+      if (head !== undefined && head.length > 0) r.input.write(head);
+      head = undefined;
+      r.input.end();
+    },
+  };
 }
