@@ -186,6 +186,11 @@ export interface KubernetesAction extends ActionBase {
    */
   readonly podPrivileges?: readonly string[];
   /**
+   * exec: what of the container comes from Secrets (`env DB_PASSWORD from Secret db key password`),
+   * read from the pod before the exec is decided; non-empty adds the command category `secrets`.
+   */
+  readonly podSecrets?: readonly string[];
+  /**
    * The whole request line as decided (`describe.text` is clipped for records): what an approval of
    * this request is bound to.
    */
@@ -391,6 +396,14 @@ export function kubernetesAction(fields: KubernetesFields): KubernetesAction {
 export function withPodPrivileges(a: KubernetesAction, fields: readonly string[]): KubernetesAction {
   const { kind: _kind, describe: _describe, ...rest } = a;
   return kubernetesAction({ ...rest, podPrivileges: [...fields] });
+}
+
+/** The exec with what of its container comes from Secrets (src/engines/kubernetes/pod-secrets.ts). */
+export function withPodSecrets(a: KubernetesAction, sources: readonly string[]): KubernetesAction {
+  const { kind: _kind, describe: _describe, ...rest } = a;
+  const cats = [...(a.commandCategories ?? ['unknown'])];
+  if (sources.length > 0 && !cats.includes('secrets')) cats.push('secrets');
+  return kubernetesAction({ ...rest, podSecrets: [...sources], commandCategories: cats });
 }
 
 type SshFields = Omit<SshAction, 'kind' | 'describe'>;

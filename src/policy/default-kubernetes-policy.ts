@@ -134,6 +134,15 @@ export function defaultKubernetesPolicies(
         ...mask,
       },
       {
+        // An exec into a pod whose container holds Secrets (env, mounted volumes) reads them as a
+        // Secret read does, which is reviewed: `printenv DB_PASSWORD` is one.
+        id: 'k8s-agents-review-exec-secrets',
+        effect: 'review',
+        match: { resources: ['pods/exec'], commandCategories: ['secrets'] },
+        ...review,
+        ...mask,
+      },
+      {
         id: 'k8s-agents-review-unjudged-exec',
         effect: 'review',
         match: { resources: ['pods/exec'], commandCategories: ['unknown', 'write'] },

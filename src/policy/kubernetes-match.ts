@@ -143,7 +143,9 @@ export function kubernetesWhat(a: KubernetesAction): string {
   const ns = a.namespace !== '' && a.resource !== 'namespaces' ? ` in namespace ${a.namespace}` : '';
   if (a.subresource === 'exec' || a.subresource === 'attach') {
     const cmd = a.command && a.command.length > 0 ? `: ${a.command.join(' ')}` : '';
-    return `${a.subresource} in pod ${a.name}${ns}${cmd}`;
+    const secrets =
+      a.podSecrets && a.podSecrets.length > 0 ? ` (the pod holds Secrets: ${a.podSecrets.join('; ')})` : '';
+    return `${a.subresource} in pod ${a.name}${ns}${cmd}${secrets}`;
   }
   if (a.subresource === 'portforward') {
     const ports = a.ports && a.ports.length > 0 ? ` ports ${a.ports.join(', ')}` : '';

@@ -107,6 +107,27 @@ function pod(name: string, namespace: string) {
   };
 }
 
+function podWithSecrets(name: string, namespace: string) {
+  const p = pod(name, namespace);
+  const spec = p.spec as Record<string, unknown>;
+  spec.containers = [
+    {
+      name: 'app',
+      image: 'example/app:1.0',
+      env: [{ name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'db-creds', key: 'password' } } }],
+      volumeMounts: [
+        { name: 'tls', mountPath: '/etc/tls', readOnly: true },
+        { name: 'kube-api-access-x1', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount' },
+      ],
+    },
+  ];
+  spec.volumes = [
+    { name: 'tls', secret: { secretName: 'api-tls' } },
+    { name: 'kube-api-access-x1', projected: { sources: [{ serviceAccountToken: { path: 'token' } }] } },
+  ];
+  return p;
+}
+
 function namespaceObj(name: string) {
   return {
     kind: 'Namespace',
@@ -525,6 +546,7 @@ function runCommand(argv: string[]): { stdout: string; stderr: string; code: num
   if (line === 'cat /etc/app/config')
     return { stdout: `region=eu-west-1\naws_access_key_id=${EXEC_SECRET}\n`, stderr: '', code: 0 };
   if (argv[0] === 'echo') return { stdout: `${argv.slice(1).join(' ')}\n`, stderr: '', code: 0 };
+  if (line === 'printenv DB_PASSWORD') return { stdout: `${SECRET_VALUE}\n`, stderr: '', code: 0 };
   if (line === 'false') return { stdout: '', stderr: '', code: 1 };
   if (argv[0] === 'sh' && argv[1] === '-c' && /^exit \d+$/.test(argv[2] ?? ''))
     return { stdout: '', stderr: '', code: Number((argv[2] ?? '').slice(5)) };
@@ -555,6 +577,9 @@ export async function startFakeKubeApi(options: { readonly clientCa?: string } =
   ]);
   // A pod made with `kubectl apply` (its annotation copies the spec, env values and all).
   pods.set('apps/applied', applied(pod('applied', 'apps')));
+  // A pod whose container takes a Secret into its environment and mounts another (as the API server
+  // keeps it: the service account token's projected volume added).
+  pods.set('prod/api', podWithSecrets('api', 'prod'));
   /** The list of the `big` namespace, made once. */
   let bigList: Buffer | undefined;
 

@@ -11,7 +11,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer, type RawData } from 'ws';
-import type { KubernetesAction } from '../../core/action.js';
+import { withPodSecrets, type KubernetesAction } from '../../core/action.js';
 import { deny } from '../../core/decision.js';
 import { holdSignal, type Admission, type GateSession } from '../../gate/gate.js';
 import { AsciicastWriter } from '../../wire/asciicast/asciicast-writer.js';
@@ -31,6 +31,7 @@ import {
 } from '../../wire/kubernetes/status.js';
 import { REQUEST_LIMIT_RULE, socketEnd, tooManyRequestsMessage } from '../http/client-limits.js';
 import { classifyRequest } from './classify-request.js';
+import { podSecretSources } from './pod-secrets.js';
 import { forwardHeaders, impersonationHeader } from './kube-headers.js';
 import { TerminalMasker } from '../../masking/index.js';
 import { maskKubeText } from './kube-masking.js';
@@ -188,7 +189,21 @@ export async function handleKubeUpgrade(
       'exec and attach need the v5.channel.k8s.io or v4.channel.k8s.io WebSocket subprotocol (kubectl ≥ 1.31).',
     );
 
-  const admission = await session.admit(action, { signal });
+  // What the exec can read of Secrets (its container's env and volumes) is part of its decision.
+  const decided =
+    info.subresource === 'exec'
+      ? withPodSecrets(
+          action,
+          await podSecretSources(
+            settings,
+            info.namespace,
+            info.name,
+            info.exec?.container ?? '',
+            gone.signal,
+          ),
+        )
+      : action;
+  const admission = await session.admit(decided, { signal });
   if (!admission.allowed) return refuse(reasonFor(admission.error.code), admission.error.message);
   if (socket.destroyed) {
     session.settle(admission, {

@@ -1,0 +1,93 @@
+// The Secrets an exec into a pod can read (docs/kubernetes.md, "exec into a pod that holds Secrets").
+// A Secret read through the API is reviewed for agents and masked; the same value in a container's
+// environment (`secretKeyRef`, `envFrom`) or in a mounted Secret volume is one `printenv` or `cat`
+// away, and exec output is seen only by the detectors. So before an exec is decided, Gatehouse reads
+// the pod (with its own credential) and names what of the container comes from Secrets; the exec then
+// carries the category `secrets`. A pod that cannot be read is taken to hold some (fail closed).
+
+import { request as undiciRequest } from 'undici';
+import { upstreamUrl } from './kube-request.js';
+import type { KubeConnectionSettings } from './kube-settings.js';
+
+/** Largest pod object read (a pod is a few KiB; the API server's own limit is about 1.5 MiB). */
+const MAX_POD_BYTES = 3 * 1024 * 1024;
+const MAX_NAMED = 12;
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const list = (v: unknown): Obj[] => (Array.isArray(v) ? v.filter(isObj) : []);
+const str = (v: unknown): string => (typeof v === 'string' ? v.slice(0, 100) : '?');
+
+/** What of the container (or of every container, when none is named) comes from Secrets. */
+export function secretSources(pod: unknown, container: string): string[] {
+  if (!isObj(pod) || !isObj(pod.spec)) return ['the pod could not be read'];
+  const spec = pod.spec;
+  const all = [...list(spec.containers), ...list(spec.initContainers), ...list(spec.ephemeralContainers)];
+  // With a shared process namespace, one container reads the others' environment through /proc.
+  const shared = spec.shareProcessNamespace === true;
+  const chosen = container === '' || shared ? all : all.filter((c) => c.name === container);
+  if (chosen.length === 0) return [`container ${container.slice(0, 100)} is not in the pod`];
+  const volumes = new Map(list(spec.volumes).map((v) => [str(v.name), v]));
+  const account = typeof spec.serviceAccountName === 'string' ? spec.serviceAccountName : 'default';
+  const found = new Set<string>();
+  for (const c of chosen) {
+    for (const e of list(c.env)) {
+      const ref = isObj(e.valueFrom) ? e.valueFrom.secretKeyRef : undefined;
+      if (isObj(ref)) found.add(`env ${str(e.name)} from Secret ${str(ref.name)} key ${str(ref.key)}`);
+    }
+    for (const e of list(c.envFrom))
+      if (isObj(e.secretRef)) found.add(`env from Secret ${str(e.secretRef.name)}`);
+    for (const m of list(c.volumeMounts)) {
+      const v = volumes.get(str(m.name));
+      if (!v) continue;
+      const at = str(m.mountPath);
+      if (isObj(v.secret)) found.add(`Secret ${str(v.secret.secretName)} mounted at ${at}`);
+      const sources = isObj(v.projected) ? list(v.projected.sources) : [];
+      for (const s of sources) {
+        if (isObj(s.secret)) found.add(`Secret ${str(s.secret.name)} mounted at ${at}`);
+        // The pod's own token: another account's rights when the pod runs as one.
+        if (isObj(s.serviceAccountToken) && account !== 'default')
+          found.add(`the token of service account ${account.slice(0, 100)} mounted at ${at}`);
+      }
+    }
+  }
+  const named = [...found];
+  return named.length > MAX_NAMED
+    ? [...named.slice(0, MAX_NAMED), `… and ${named.length - MAX_NAMED} more`]
+    : named;
+}
+
+/** Reads the pod with the gateway's credential and names its Secrets (see secretSources). */
+export async function podSecretSources(
+  settings: KubeConnectionSettings,
+  namespace: string,
+  name: string,
+  container: string,
+  signal: AbortSignal,
+): Promise<string[]> {
+  const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}`;
+  try {
+    const up = await undiciRequest(upstreamUrl(settings.server, path, ''), {
+      method: 'GET',
+      headers: { accept: 'application/json', ...(await settings.authHeaders()) },
+      dispatcher: settings.dispatcher,
+      signal,
+      headersTimeout: settings.upstreamTimeoutMs,
+      bodyTimeout: settings.upstreamTimeoutMs,
+    });
+    const parts: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of up.body as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_POD_BYTES) {
+        up.body.destroy();
+        return ['the pod could not be read (too large)'];
+      }
+      parts.push(chunk);
+    }
+    if (up.statusCode !== 200) return [`the pod could not be read (HTTP ${up.statusCode})`];
+    return secretSources(JSON.parse(Buffer.concat(parts).toString('utf8')), container);
+  } catch {
+    return ['the pod could not be read'];
+  }
+}
