@@ -505,13 +505,21 @@ const tar: Rule = (args, name, ctx) => {
   if (o.dynamic) cats.push('unknown');
   if (hasAny(o, 't', 'list', 'd', 'diff', 'compare')) return withCats(`${name} -t`, R, cats);
   if (hasAny(o, 'x', 'extract', 'get')) {
+    // What it writes is named by the archive (`.bashrc`, `.ssh/authorized_keys`, a link into /etc),
+    // not by the command line: as scp -t's names come from the client.
     const dir = o.values.get('C') ?? o.values.get('directory') ?? [];
-    return withCats(
+    return verdict(
       `${name} -x`,
-      W,
-      writeTargets(dir, ctx),
-      cats,
-      hasAny(o, 'recursive-unlink', 'unlink-first', 'U') ? D : [],
+      [
+        ...new Set<ShellCategory>([
+          ...W,
+          ...writeTargets(dir, ctx),
+          ...cats,
+          ...(hasAny(o, 'recursive-unlink', 'unlink-first', 'U') ? D : []),
+          'unknown',
+        ]),
+      ],
+      `${name} -x writes the files and links the archive names, not the command line`,
     );
   }
   if (hasAny(o, 'c', 'create', 'r', 'append', 'u', 'update', 'A', 'catenate', 'concatenate', 'delete')) {
@@ -538,7 +546,11 @@ const compress: Rule = (args, name, ctx) => {
 const unzip: Rule = (args, name, ctx) => {
   const o = scanOptions(args, { shortValued: 'dxP' });
   if (hasAny(o, 'l', 'v', 'Z', 't', 'p', 'c')) return verdict(name, R);
-  return withCats(name, W, writeTargets(o.values.get('d') ?? [], ctx), o.dynamic ? U : []);
+  return verdict(
+    name,
+    [...new Set<ShellCategory>([...W, ...writeTargets(o.values.get('d') ?? [], ctx), 'unknown'])],
+    `${name} writes the files and links the archive names, not the command line`,
+  );
 };
 
 const dd: Rule = (args, name, ctx) => {

@@ -65,7 +65,6 @@ describe('classifyShellCommand: writes', () => {
     'apt-get install -y jq',
     'git commit -m wip',
     'rm old.txt',
-    'tar xzf release.tgz',
     'curl -X POST localhost:8080/reload',
   ])('%j is write', (line) => {
     const c = cats(line);
@@ -73,6 +72,22 @@ describe('classifyShellCommand: writes', () => {
     expect(c).not.toContain('destructive');
     expect(c).not.toContain('privilege');
     expect(c).not.toContain('unknown');
+  });
+});
+
+describe('classifyShellCommand: extraction writes what the archive names', () => {
+  it.each(['tar xzf release.tgz', 'tar -x -f - -C ~', 'unzip -o a.zip', 'unzip a.zip -d /srv/app'])(
+    '%j is write and unknown',
+    (line) => {
+      const c = cats(line);
+      expect(c).toContain('write');
+      expect(c).toContain('unknown');
+    },
+  );
+  it('tar -t and unzip -l stay reads; tar -x into /etc stays privilege', () => {
+    expect(cats('tar tzf release.tgz')).toEqual(['read']);
+    expect(cats('unzip -l a.zip')).toEqual(['read']);
+    expect(cats('tar -x -C /etc -f a.tar')).toContain('privilege');
   });
 });
 
