@@ -63,6 +63,8 @@ describe('sftpOperation', () => {
       op: 'open-write',
       text: 'open-write ~/notes.txt',
       categories: ['write'],
+      // Where it lands is asked of the host before it is decided (class 114).
+      through: [{ path: '~/notes.txt', follows: true }],
     });
     expect(sftpOperation(packet(3, '.bashrc', 0x2, 0), noHandles)).toMatchObject({
       categories: ['privilege'],
@@ -144,11 +146,23 @@ describe('pipeSftp', () => {
     host.feed(versionPacket(2, 3));
     client.feed(packet(13, '.bashrc')); // remove: refused
     await new Promise((r) => setTimeout(r, 20));
+    // Gatehouse first asks the host where the path's directory leads (its own REALPATH, id of its own):
+    // the host's answer is kept from the client.
+    const asked = host.written[1]!;
+    expect(asked[4]).toBe(16);
+    const status = Buffer.alloc(4 + 1 + 4 + 4 + 4 + 4);
+    status.writeUInt32BE(status.length - 4, 0);
+    status[4] = 101;
+    status.writeUInt32BE(asked.readUInt32BE(5), 5);
+    status.writeUInt32BE(2, 9);
+    host.feed(status);
+    await new Promise((r) => setTimeout(r, 20));
     const out = Buffer.concat(client.written);
     expect(out.subarray(0, 9).equals(versionPacket(2, 3))).toBe(true);
     expect(out[13]).toBe(101); // SSH_FXP_STATUS
     expect(out.readUInt32BE(14)).toBe(7); // the request's id
     expect(out.readUInt32BE(18)).toBe(3); // permission denied
-    expect(host.written.length).toBe(1); // the INIT only
+    expect(host.written.length).toBe(2); // the INIT and Gatehouse's REALPATH, not the remove
+    expect(out.includes(asked.subarray(5, 9))).toBe(false); // the host's answer to it is not relayed
   });
 });

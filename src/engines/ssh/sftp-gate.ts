@@ -49,6 +49,10 @@ const FX_PERMISSION_DENIED = 3;
 /** The protocol version Gatehouse reads requests in (OpenSSH's sftp-server speaks only this one). */
 const SFTP_VERSION = 3;
 const FXP_VERSION = 2;
+/** SSH_FXP_NAME: the host's answer to a REALPATH. */
+const FXP_NAME = 104;
+/** The largest answer to Gatehouse's own REALPATH it takes (a path and its long name). */
+const OWN_ANSWER_MAX = 64 * 1024;
 const FXF_READ = 0x1;
 const ATTR_SIZE = 0x1;
 const ATTR_UIDGID = 0x2;
@@ -88,6 +92,12 @@ export interface SftpOperation {
   /** The text decided and recorded: the operation and its paths (`rename ~/a ~/.bashrc`). */
   readonly text: string;
   readonly categories: readonly string[];
+  /**
+   * The paths it writes through, to be resolved on the host before it is decided (a directory on the
+   * way may be a link the host already has): `follows` when the request follows a link at the last
+   * component too (open, setstat), else only the directories on the way are resolved.
+   */
+  readonly through?: readonly { readonly path: string; readonly follows: boolean }[];
 }
 
 /** A request that must not reach the host whatever the policy (a NUL in a path…). */
@@ -169,12 +179,42 @@ function writeCategory(path: string): (typeof RISK_ORDER)[number] {
   }
 }
 
-function operation(op: string, paths: readonly string[], extra: readonly string[] = []): SftpOperation {
+function operation(
+  op: string,
+  paths: readonly string[],
+  extra: readonly string[] = [],
+  through: SftpOperation['through'] = [],
+): SftpOperation {
   const cats = new Set<string>();
   for (const p of paths) cats.add(writeCategory(p));
   for (const c of extra) cats.add(c);
   const categories = RISK_ORDER.filter((c) => cats.has(c));
-  return { op, text: [op, ...paths.map(shown)].join(' '), categories };
+  return {
+    op,
+    text: [op, ...paths.map(shown)].join(' '),
+    categories,
+    ...(through.length > 0 ? { through } : {}),
+  };
+}
+
+/** Where writing `path` lands on the host, given what the host resolved its directory (and it) to. */
+export function resolvedCategories(resolved: readonly string[]): readonly (typeof RISK_ORDER)[number][] {
+  const cats = new Set(resolved.map(writeCategory));
+  return RISK_ORDER.filter((c) => cats.has(c));
+}
+
+/** `~/d/job` → [`d`, `job`]; `/etc/x` → [`/etc`, `x`]; the form the host's sftp-server reads. */
+function hostDirAndBase(path: string): [string, string] {
+  const raw = path === '~' ? '.' : path.startsWith('~/') ? path.slice(2) : path;
+  const trimmed = raw.length > 1 ? raw.replace(/\/+$/, '') : raw;
+  const slash = trimmed.lastIndexOf('/');
+  if (slash < 0) return ['.', trimmed];
+  return [slash === 0 ? '/' : trimmed.slice(0, slash), trimmed.slice(slash + 1)];
+}
+
+/** The host's form of a decided path (relative paths are the home directory's). */
+function hostForm(path: string): string {
+  return path === '~' ? '.' : path.startsWith('~/') ? path.slice(2) : path;
 }
 
 /** setuid, setgid (a program that runs as its owner) or an owner change: privilege, as chmod u+s is. */
@@ -207,36 +247,73 @@ export function sftpOperation(
         const flags = r.u32();
         const a = r.attrs();
         if ((flags & ~FXF_READ) === 0) return undefined;
-        return operation('open-write', [p], attrCategories(a));
+        return operation('open-write', [p], attrCategories(a), [{ path: p, follows: true }]);
       }
-      case FXP.SETSTAT:
-        return operation('setstat', [path()], ['write', ...attrCategories(r.attrs())]);
+      case FXP.SETSTAT: {
+        const p = path();
+        return operation(
+          'setstat',
+          [p],
+          ['write', ...attrCategories(r.attrs())],
+          [{ path: p, follows: true }],
+        );
+      }
       case FXP.FSETSTAT: {
         const h = r.bytes();
         const a = r.attrs();
         const p = handlePath(h);
         if (p === undefined)
           return operation('fsetstat (a handle Gatehouse did not see opened)', [], ['unknown']);
-        return operation('fsetstat', [p], attrCategories(a));
+        return operation('fsetstat', [p], attrCategories(a), [{ path: p, follows: true }]);
       }
-      case FXP.REMOVE:
-        return operation('remove', [path()]);
-      case FXP.MKDIR:
-        return operation('mkdir', [path()]);
-      case FXP.RMDIR:
-        return operation('rmdir', [path()]);
-      case FXP.RENAME:
-        return operation('rename', [path(), path()]);
+      case FXP.REMOVE: {
+        const p = path();
+        return operation('remove', [p], [], [{ path: p, follows: false }]);
+      }
+      case FXP.MKDIR: {
+        const p = path();
+        return operation('mkdir', [p], [], [{ path: p, follows: false }]);
+      }
+      case FXP.RMDIR: {
+        const p = path();
+        return operation('rmdir', [p], [], [{ path: p, follows: false }]);
+      }
+      case FXP.RENAME: {
+        const [a, b] = [path(), path()];
+        return operation(
+          'rename',
+          [a, b],
+          [],
+          [
+            { path: a, follows: false },
+            { path: b, follows: false },
+          ],
+        );
+      }
       // OpenSSH sends (and its server reads) the link's target first, then the link.
-      case FXP.SYMLINK:
-        return operation('symlink', [path(), path()]);
+      case FXP.SYMLINK: {
+        const [target, link] = [path(), path()];
+        return operation('symlink', [target, link], [], [{ path: link, follows: false }]);
+      }
       case FXP.EXTENDED: {
         const name = r.bytes().toString('latin1');
         if (READ_EXTENSIONS.has(name)) return undefined;
-        if (name === 'posix-rename@openssh.com' || name === 'hardlink@openssh.com')
-          return operation(name, [path(), path()]);
-        if (name === 'lsetstat@openssh.com')
-          return operation(name, [path()], ['write', ...attrCategories(r.attrs())]);
+        if (name === 'posix-rename@openssh.com' || name === 'hardlink@openssh.com') {
+          const [a, b] = [path(), path()];
+          return operation(
+            name,
+            [a, b],
+            [],
+            [
+              { path: a, follows: false },
+              { path: b, follows: false },
+            ],
+          );
+        }
+        if (name === 'lsetstat@openssh.com') {
+          const p = path();
+          return operation(name, [p], ['write', ...attrCategories(r.attrs())], [{ path: p, follows: false }]);
+        }
         return operation(`extension ${shown(name.slice(0, 100))}`, [], ['unknown']);
       }
       default:
@@ -250,6 +327,12 @@ export function sftpOperation(
 }
 
 class RefusedPath extends Error {}
+
+/** The categories of both, most severe last, as `operation` orders them. */
+function mergeCategories(a: readonly string[], b: readonly string[]): string[] {
+  const all = new Set([...a, ...b]);
+  return RISK_ORDER.filter((c) => all.has(c));
+}
 
 /** SSH_FXP_STATUS "permission denied" for request `id`, with Gatehouse's reason. */
 function statusDenied(id: number, message: string): Buffer {
@@ -312,9 +395,18 @@ export function pipeSftp(client: PipeChannel, host: PipeChannel, deps: SftpGateD
   /** A HANDLE answer being collected whole (small) to learn the handle's path. */
   let handlePacket: Buffer[] | undefined;
   const answers: Buffer[] = [];
+  /** Client request ids forwarded and not yet answered (Gatehouse's own ids avoid them). */
+  const outstanding = new Set<number>();
+  /** Gatehouse's own REALPATH requests: id → what to do with the host's answer (undefined: none). */
+  const ours = new Map<number, (resolved: string | undefined) => void>();
+  let ownPacket: Buffer[] | undefined;
+  let ownSize = 0;
+  let nextOwnId = 0xfff00000;
 
   const close = (): void => {
     if (done) return;
+    for (const settle of ours.values()) settle(undefined);
+    ours.clear();
     done = true;
     client.close();
     host.close();
@@ -348,6 +440,15 @@ export function pipeSftp(client: PipeChannel, host: PipeChannel, deps: SftpGateD
         hostLeft = len + 4 - 9;
         const header = hostHeader;
         hostHeader = Buffer.alloc(0);
+        if (ours.has(id)) {
+          // The answer to Gatehouse's own REALPATH: kept, never relayed.
+          if (len > OWN_ANSWER_MAX) return close();
+          ownPacket = [header];
+          ownSize = header.length;
+          if (hostLeft === 0) endOwnPacket();
+          continue;
+        }
+        if (type !== FXP_VERSION) outstanding.delete(id);
         const path = opening.get(id);
         if (path !== undefined && type !== FXP.HANDLE) opening.delete(id);
         if (path !== undefined && type === FXP.HANDLE && hostLeft <= 4 + 256) handlePacket = [header];
@@ -358,12 +459,82 @@ export function pipeSftp(client: PipeChannel, host: PipeChannel, deps: SftpGateD
       const take = d.subarray(i, i + hostLeft);
       i += take.length;
       hostLeft -= take.length;
+      if (ownPacket) {
+        ownPacket.push(take);
+        ownSize += take.length;
+        if (hostLeft === 0) endOwnPacket();
+        continue;
+      }
       if (handlePacket) handlePacket.push(take);
       else toClientWrite(take);
       if (hostLeft === 0) endHostPacket(undefined);
     }
     flushAnswers();
   });
+  const endOwnPacket = (): void => {
+    const whole = Buffer.concat(ownPacket!, ownSize);
+    ownPacket = undefined;
+    const id = whole.readUInt32BE(5);
+    const settle = ours.get(id);
+    ours.delete(id);
+    let resolved: string | undefined;
+    try {
+      // SSH_FXP_NAME with one name: the resolved path. Anything else (a STATUS: no such file) is none.
+      if (whole[4] === FXP_NAME) {
+        const r = new Reader(whole.subarray(9));
+        if (r.u32() >= 1) {
+          const name = r.bytes();
+          const text = name.toString('utf8');
+          if (!name.includes(0) && Buffer.from(text, 'utf8').equals(name)) resolved = text;
+        }
+      }
+    } catch {
+      resolved = undefined;
+    }
+    settle?.(resolved);
+  };
+  /** Asks the host where `path` leads (SSH_FXP_REALPATH, which follows links), on this channel. */
+  const realpath = (path: string, type: number = FXP.REALPATH): Promise<string | undefined> =>
+    new Promise((resolve) => {
+      if (done) return resolve(undefined);
+      let id = nextOwnId;
+      while (outstanding.has(id) || ours.has(id)) id = (id + 1) >>> 0 || 0xfff00000;
+      nextOwnId = (id + 1) >>> 0 || 0xfff00000;
+      const name = Buffer.from(path, 'utf8');
+      const p = Buffer.alloc(4 + 1 + 4 + 4 + name.length);
+      p.writeUInt32BE(p.length - 4, 0);
+      p[4] = type;
+      p.writeUInt32BE(id, 5);
+      p.writeUInt32BE(name.length, 9);
+      name.copy(p, 13);
+      ours.set(id, resolve);
+      toHost += p.length;
+      host.write(p);
+    });
+  /**
+   * Where the request's paths lead on the host: each directory on the way resolved by the host (and
+   * the path itself, for a request that follows a link there), when that differs from the text.
+   */
+  const onHost = async (through: NonNullable<SftpOperation['through']>): Promise<string[]> => {
+    const out: string[] = [];
+    for (const t of through.slice(0, 2)) {
+      const [dir, base] = hostDirAndBase(t.path);
+      const parent = await realpath(dir);
+      if (parent !== undefined && base !== '' && base !== '.' && base !== '..')
+        out.push(parent === '/' ? `/${base}` : `${parent}/${base}`);
+      if (t.follows) {
+        const whole = await realpath(hostForm(t.path));
+        if (whole !== undefined) out.push(whole);
+        else {
+          // A link whose target does not exist yet: opening it creates the target.
+          const target = await realpath(hostForm(t.path), FXP.READLINK);
+          if (target !== undefined)
+            out.push(target.startsWith('/') || parent === undefined ? target : `${parent}/${target}`);
+        }
+      }
+    }
+    return out;
+  };
   const endHostPacket = (id: number | undefined): void => {
     if (!handlePacket) return;
     const whole = Buffer.concat(handlePacket);
@@ -402,6 +573,7 @@ export function pipeSftp(client: PipeChannel, host: PipeChannel, deps: SftpGateD
 
   const forward = (p: Buffer): void => {
     toHost += p.length;
+    if (p[4] !== FXP.INIT && p.length >= 9) outstanding.add(p.readUInt32BE(5));
     host.write(p);
   };
   /** Waits while the host's window is full: the client's packets wait in `queue`, then in its window. */
@@ -447,12 +619,20 @@ export function pipeSftp(client: PipeChannel, host: PipeChannel, deps: SftpGateD
       return answer(id, op.refuse);
     }
     if (op !== undefined) {
+      // A directory on the way (or the file) may be a link the host already has: where the request
+      // lands is asked of the host first, and judged too (class 114).
+      const landed = op.through ? await onHost(op.through) : [];
+      if (done) return;
+      const shownPaths = op.text.split(' ').slice(1);
+      const elsewhere = [...new Set(landed)].filter((l) => !shownPaths.includes(l));
+      const categories = mergeCategories(op.categories, resolvedCategories(elsewhere));
       const action = sshAction({
         connection: deps.connection,
         request: 'sftp',
         subsystem: 'sftp',
-        command: op.text,
-        commandCategories: op.categories,
+        command:
+          elsewhere.length > 0 ? `${op.text} (on the host: ${elsewhere.map(shown).join(', ')})` : op.text,
+        commandCategories: categories,
         commandKind: `sftp ${op.op}`,
       });
       const decided = await deps.decide(action);
