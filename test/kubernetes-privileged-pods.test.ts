@@ -239,6 +239,29 @@ describe('pods that are privilege', { timeout: 90_000 }, () => {
       expect(r.body, target).toContain('k8s-agents-no-privileged-pods');
       expect(r.body, target).toContain(field);
     }
+    // An ephemeral container in the app container's process namespace (kubectl debug --target) reads
+    // its environment through /proc.
+    const target = await send(
+      agent,
+      'PATCH',
+      '/api/v1/namespaces/default/pods/web/ephemeralcontainers',
+      JSON.stringify({
+        spec: { ephemeralContainers: [{ name: 'dbg', image: 'busybox', targetContainerName: 'app' }] },
+      }),
+      'application/strategic-merge-patch+json',
+    );
+    expect(target.status).toBe(403);
+    expect(target.body).toContain('targetContainerName=app');
+    // A mutating webhook would add such a container to every later pod.
+    const hook = await send(
+      agent,
+      'POST',
+      '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations',
+      JSON.stringify({ kind: 'MutatingWebhookConfiguration', metadata: { name: 'inject' }, webhooks: [] }),
+      'application/json',
+    );
+    expect(hook.status).toBe(403);
+    expect(hook.body).toContain('k8s-agents-no-admission-changes');
     expect(gw.approver.seen.length).toBe(asked);
     expect(writes()).toBe(before);
     // A Deployment whose template asks for nothing of the host is an ordinary write: held for review.

@@ -92,6 +92,14 @@ export function defaultKubernetesPolicies(
         '{kind} is refused by rule {rule}: agents may read RBAC but not change roles or bindings. Ask a cluster administrator.',
       ),
       denyRule(
+        'k8s-agents-no-admission-changes',
+        {
+          apiGroups: ['admissionregistration.k8s.io'],
+          verbs: ['create', 'update', 'patch', 'delete', 'deletecollection'],
+        },
+        '{kind} is refused by rule {rule}: admission webhooks and policies change or admit every later object of the cluster (a mutating webhook can add a privileged container to every pod). Ask a cluster administrator.',
+      ),
+      denyRule(
         'k8s-agents-no-service-account-tokens',
         {
           verbs: ['create', 'update', 'patch', 'delete'],

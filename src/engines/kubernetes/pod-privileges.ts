@@ -221,6 +221,10 @@ function leaf(path: readonly string[], value: unknown, found: Set<string>): void
     found.add(`${at}=${value.slice(0, 100)}`);
   else if (key === 'automountServiceAccountToken' && value === true) found.add(`${at}=true`);
   else if (key === 'shareProcessNamespace' && value === true) found.add(`${at}=true`);
+  // An ephemeral container in another container's process namespace reads its environment (Secrets
+  // included) through /proc, and acts on its processes.
+  else if (key === 'targetContainerName' && typeof value === 'string' && value !== '')
+    found.add(`${at}=${value.slice(0, 100)}`);
   else if (key === '$patch' && path.includes('securityContext'))
     found.add(`${at}=${String(value).slice(0, 20)}`);
   else if (value === null && path.includes('securityContext')) found.add(`${at} removed`);
