@@ -1,4 +1,4 @@
-// A resource a request reaches without naming it the way a rule does (docs/security.md, class 120).
+// A resource a request reaches without naming it the way a rule does (docs/security.md, class 110).
 // KMS takes a key by its id, its ARN, an alias or an alias ARN, and an alias can point at any key and
 // be moved (UpdateAlias): a deny of a key by id was walked around with `alias/prod`, and a Decrypt
 // without `KeyId` (KMS reads the key from the ciphertext) was never seen by it at all. Lambda bodies

@@ -1,4 +1,4 @@
-// An exec into a pod whose container holds Secrets (class 112). Reading a Secret through the API is
+// An exec into a pod whose container holds Secrets (class 106). Reading a Secret through the API is
 // reviewed for agents and masked; `kubectl exec api -- printenv DB_PASSWORD` read the same value from
 // the container's environment (a secretKeyRef), allowed as a read, and only the detectors saw its
 // output. Now the pod is read first and such an exec carries the category `secrets`, reviewed by the

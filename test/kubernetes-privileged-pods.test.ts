@@ -2,7 +2,7 @@
 // runs as another service account is node root or acts with that account's rights, whatever its
 // command. Such writes (a pod, a workload's template, an ephemeral container, a patch that adds the
 // fields) were decided as ordinary writes; now they are `privilege`, with the fields named
-// (docs/security.md class 110). Real kubectl and raw requests against the fake API server.
+// (docs/security.md class 104). Real kubectl and raw requests against the fake API server.
 
 import { readFileSync } from 'node:fs';
 import https from 'node:https';

@@ -16,7 +16,7 @@ import { startKubeTestGateway, type KubeTestGateway } from './testkit/kube-gatew
 
 const haveKubectl = hasCommand('kubectl');
 
-/** A pod whose image and command an approver must see (a privileged one is refused: class 110). */
+/** A pod whose image and command an approver must see (a privileged one is refused: class 104). */
 const PRIVILEGED_YAML = `apiVersion: v1
 kind: Pod
 metadata:
@@ -140,7 +140,7 @@ describe('reviewed bodies an approver could not be shown', { timeout: 60_000 }, 
       const r = await send(method, target, body, type);
       expect(r.status, `${method} ${type}`).toBe(415);
       expect((JSON.parse(r.body) as { message: string }).message).toMatch(
-        // A pod's body is read for what the pod may do before it is decided (class 110).
+        // A pod's body is read for what the pod may do before it is decided (class 104).
         /cannot be shown to the approver|cannot read what the pod may do/,
       );
     }

@@ -439,7 +439,7 @@ describe('every other path out of the database', () => {
     }
   });
 
-  it('a NOTIFY payload carrying a card reaches a masked listener masked (whole, under column rules: class 101)', async () => {
+  it('a NOTIFY payload carrying a card reaches a masked listener masked (whole, under column rules: class 98)', async () => {
     const listener = await connect(['ai-agents'], true, 'claude-listener');
     try {
       const got = new Promise<pg.Notification>((resolve) => listener.client.on('notification', resolve));

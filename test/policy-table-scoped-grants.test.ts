@@ -1,5 +1,5 @@
 // An allow rule restricted to tables grants only what a statement does to tables it can see
-// (docs/security.md, class 104), through the real wire against a real PostgreSQL: an agent allowed to
+// (docs/security.md, class 101), through the real wire against a real PostgreSQL: an agent allowed to
 // write the table `staging` only must not reach, through a statement that names no table or names
 // `staging` as well, a sequence of another table, every table (VACUUM without a name), or other
 // sessions (NOTIFY).
@@ -45,7 +45,7 @@ async function sequenceState(): Promise<string> {
   }
 }
 
-describe('class 104: a table-scoped allow grants only writes to the tables it names', () => {
+describe('class 101: a table-scoped allow grants only writes to the tables it names', () => {
   it('writes Gatehouse cannot place in a named table are refused; writes to staging run', async () => {
     const before = await sequenceState();
     const c = gw.client(await gw.token({ subject: 'claude', groups: [], agent: true }));

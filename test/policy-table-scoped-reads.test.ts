@@ -1,5 +1,5 @@
 // An allow rule restricted to tables grants reads of those tables, not of data a function reads from
-// elsewhere (docs/security.md, class 106), through the real wire against a real PostgreSQL: an agent
+// elsewhere (docs/security.md, class 103), through the real wire against a real PostgreSQL: an agent
 // allowed to read `orders` only must not read a large object, another session's statement text or a
 // sequence's state through a built-in function that names none of them as a table.
 
@@ -40,7 +40,7 @@ beforeAll(async () => {
 });
 afterAll(async () => gw?.stop());
 
-describe('class 106: a table-scoped read rule grants reads of its tables only', () => {
+describe('class 103: a table-scoped read rule grants reads of its tables only', () => {
   it('data a function reads from outside the named tables is refused; the tables still read', async () => {
     const c = gw.client(await gw.token({ subject: 'claude', groups: [], agent: true }));
     c.on('notice', () => undefined);

@@ -1,5 +1,5 @@
 // An agent's transaction holds its locks against every other session for as long as it stays open
-// (docs/security.md, class 103), through the real wire against a real PostgreSQL: a plain read in
+// (docs/security.md, class 100), through the real wire against a real PostgreSQL: a plain read in
 // `BEGIN` (or in an extended-protocol batch left without its Sync) takes ACCESS SHARE on the table, a
 // migration's ALTER TABLE waits behind it, and every later statement on the table queues behind the
 // ALTER. Gatehouse bounds how long an agent's transaction may stay open
@@ -58,7 +58,7 @@ async function migrate(waitMs: number): Promise<string> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('class 103: an agent cannot hold a transaction open against other sessions', () => {
+describe('class 100: an agent cannot hold a transaction open against other sessions', () => {
   it('a read in a block holds its lock only until the bound; statements sent meanwhile do not extend it', async () => {
     const { client, ended } = await connect(true);
     await client.query('BEGIN');

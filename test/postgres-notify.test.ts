@@ -1,4 +1,4 @@
-// LISTEN/NOTIFY through Gatehouse, against a real PostgreSQL (docs/security.md, classes 100–101).
+// LISTEN/NOTIFY through Gatehouse, against a real PostgreSQL (docs/security.md, classes 97–98).
 // A notification crosses sessions: NOTIFY is read by whatever program LISTENs on the channel (a job
 // queue, a cache, PostgREST's `reload schema`), and it passes read-only transactions, so an agent that
 // may only read must not send one without an approval. And a payload is a value Gatehouse cannot trace
@@ -71,7 +71,7 @@ async function directListener(channel: string): Promise<{ got: string[]; end: ()
   return { got, end: () => c.end() };
 }
 
-describe('class 100: a notification to other sessions is not a read', () => {
+describe('class 97: a notification to other sessions is not a read', () => {
   it('an agent that may only read cannot send one without an approval, in any form', async () => {
     const worker = await directListener('jobs');
     const c = await agent();
@@ -115,7 +115,7 @@ describe('class 100: a notification to other sessions is not a read', () => {
   });
 });
 
-describe('class 101: a notification payload is not traced to columns', () => {
+describe('class 98: a notification payload is not traced to columns', () => {
   it('a masked agent listening to a change feed of a ruled table gets the payload masked whole', async () => {
     const c = await agent();
     const got: string[] = [];

@@ -1,4 +1,4 @@
-// Startup parameters named like the startup packet's own fields (docs/security.md, class 102), through
+// Startup parameters named like the startup packet's own fields (docs/security.md, class 99), through
 // the real wire against a real PostgreSQL. PostgreSQL reads `options` and `replication` only when
 // spelt so; `Options`, `REPLICATION` or `-c options=…` are unknown settings to it (42704). Gatehouse
 // passes settings upstream under their lower-case names, so such a name must not reach it as a
@@ -64,7 +64,7 @@ async function attempt(
   }
 }
 
-describe('class 102: a startup parameter named like a field of the startup packet', () => {
+describe('class 99: a startup parameter named like a field of the startup packet', () => {
   it('PostgreSQL itself reads these spellings as unknown settings', async () => {
     for (const params of <Record<string, string>[]>[
       { Options: '-c search_path=shadow' },

@@ -1,4 +1,4 @@
-// The settings a client asks for at startup are in the session's record (docs/security.md, class 105),
+// The settings a client asks for at startup are in the session's record (docs/security.md, class 102),
 // through the real wire against a real PostgreSQL: the record must say under which DateStyle, time
 // zone or search_path the session's statements ran, as it does for the same settings sent with SET.
 
@@ -15,7 +15,7 @@ beforeAll(async () => {
 });
 afterAll(async () => gw?.stop());
 
-describe('class 105: startup settings are recorded', () => {
+describe('class 102: startup settings are recorded', () => {
   it('the upstream.login event holds every setting the client set at startup, as forwarded', async () => {
     const c = gw.client(await gw.token({ subject: 'claude-startup', groups: ['ai-agents'], agent: true }), {
       options: '-c DateStyle=SQL,DMY -c TimeZone=Asia/Tokyo',

@@ -1,4 +1,4 @@
-// An archive extraction writes the names the archive holds, not the command line's (class 113).
+// An archive extraction writes the names the archive holds, not the command line's (class 107).
 // `tar xf - -C ~` was a plain `write` of the home directory: a rule that lets a principal write let
 // the archive on its input write `.bashrc` (refused as privilege when written by name). Now extraction
 // is `unknown` too, as scp -t is (class 90). Real OpenSSH ssh and sshd, real tar and unzip.
@@ -27,7 +27,7 @@ const WRITERS: PolicyConfig = {
 };
 
 describe.skipIf(!hasSshd() || !hasCommand('tar') || !hasCommand('zip'))(
-  'archive extraction (class 113)',
+  'archive extraction (class 107)',
   { timeout: 90_000 },
   () => {
     let sshd: TestSshd;

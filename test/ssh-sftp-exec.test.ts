@@ -1,4 +1,4 @@
-// sftp over an exec, and subsystems other than sftp (class 111). `sftp -s /usr/lib/openssh/sftp-server`
+// sftp over an exec, and subsystems other than sftp (class 105). `sftp -s /usr/lib/openssh/sftp-server`
 // asks the host to exec the server instead of opening the sftp subsystem; the exec was decided as an
 // unknown program and, once approved, relayed as bytes, so sftp-gate's per-request decisions were
 // skipped: an agent wrote a start-up file through it. A copy of the server under another name did the
@@ -14,7 +14,7 @@ import { findSshStatement, startSshTestGateway, type SshTestGateway } from './te
 
 const SERVER = '/usr/lib/openssh/sftp-server';
 
-describe.skipIf(!hasSshd() || !existsSync(SERVER))('sftp over exec (class 111)', { timeout: 120_000 }, () => {
+describe.skipIf(!hasSshd() || !existsSync(SERVER))('sftp over exec (class 105)', { timeout: 120_000 }, () => {
   let sshd: TestSshd;
   let gw: SshTestGateway;
   let local: string;

@@ -1,4 +1,4 @@
-// A link the host already has carried an sftp write elsewhere (class 114). sftp requests were judged on
+// A link the host already has carried an sftp write elsewhere (class 108). sftp requests were judged on
 // their text: `put payload ~/hooks/post-checkout`, where ~/hooks is a link to a git repository's hooks
 // directory, read as a plain write at home and was held for review like any; a dangling link `~/notes`
 // to `~/.bashrc` made `put x ~/notes` create the start-up file. Now the host is asked (REALPATH, on the
@@ -22,7 +22,7 @@ import { hasSshd, startSshd, type TestSshd } from './testkit/sshd.js';
 import { findSshStatement, startSshTestGateway, type SshTestGateway } from './testkit/ssh-gateway.js';
 
 describe.skipIf(!hasSshd())(
-  'sftp writes through links the host has (class 114)',
+  'sftp writes through links the host has (class 108)',
   { timeout: 120_000 },
   () => {
     let sshd: TestSshd;

@@ -172,7 +172,7 @@ export const postgresConnectionSchema = z.strictObject({
   agentTransactionTimeout: duration
     .default('15m')
     .describe(
-      "longest an agent's transaction may stay open (a block, a batch not yet synced, a single statement; its locks block other sessions meanwhile); past it the session ends with 25P04 and the server rolls the transaction back (0: no bound; docs/security.md, class 103)",
+      "longest an agent's transaction may stay open (a block, a batch not yet synced, a single statement; its locks block other sessions meanwhile); past it the session ends with 25P04 and the server rolls the transaction back (0: no bound; docs/security.md, class 100)",
     ),
   upstream: z.strictObject({
     host: z.string(),

@@ -89,13 +89,13 @@ export interface SqlStatement {
    * A function the statement calls writes, locks or administers something given as its argument (a
    * sequence by name, an index, a large object, a backend, other sessions: `setval`, `pg_notify`,
    * `pg_advisory_lock`…) rather than a table in `tables`: a policy rule restricted to tables cannot
-   * tell where that effect lands (docs/security.md, class 104).
+   * tell where that effect lands (docs/security.md, class 101).
    */
   readonly untargeted?: true;
   /**
    * A function the statement calls returns data stored outside the tables in `tables` (a large object,
    * other sessions' statement texts, a sequence's state): a policy rule restricted to tables does not
-   * grant that read (docs/security.md, class 106).
+   * grant that read (docs/security.md, class 103).
    */
   readonly readsElsewhere?: true;
   /** sqlcommenter-style key/value pairs found in comments (prompt lineage); not used for policy. */

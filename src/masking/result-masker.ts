@@ -386,7 +386,7 @@ export class SqlResultMasker implements ResultMasker {
    * A value no statement's lineage can trace to columns, reaching the session outside any result (a
    * NotificationResponse's payload, written by whatever session or trigger sent it): under column
    * rules, masked whole as `[REDACTED:<tag>]`, as an untraceable result is; undefined without rules
-   * (the content detectors then apply) or for an empty value. docs/security.md, class 101.
+   * (the content detectors then apply) or for an empty value. docs/security.md, class 98.
    */
   maskUntraced(text: string, tag: string): string | undefined {
     if (!this.p.hasRules || text === '') return undefined;

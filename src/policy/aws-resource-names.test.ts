@@ -90,7 +90,7 @@ describe('compileAwsResources (class 70)', () => {
     expect(m.restricts('dynamodb', 'ADMIN')).toBe(false);
   });
 
-  it('a KMS alias may be any key a deny names by id, and a key id what any alias it names points at (class 120)', () => {
+  it('a KMS alias may be any key a deny names by id, and a key id what any alias it names points at (class 110)', () => {
     const key = '1234abcd-12ab-34cd-56ef-1234567890ab';
     const byId = compileAwsResources([key]);
     expect(byId.restrictsWhy('kms', key)).toBe('name');

@@ -224,7 +224,7 @@ export interface AwsResourceMatch {
  * ARN, and which key an alias names is the service's to say: any alias may point at any key of the
  * account, and UpdateAlias moves it. Gatehouse does not ask (the answer could change before the
  * request runs), so for deny and review rules an alias may be any key a rule names by id, and a key id
- * may be what any alias a rule names points at (docs/security.md, class 120).
+ * may be what any alias a rule names points at (docs/security.md, class 110).
  */
 const KMS_KEY_ID = /^(?:mrk-)?[0-9a-fA-F-]+$/;
 /** Whether a glob may match a KMS key id: its literal characters are all ones a key id has. */

@@ -136,7 +136,7 @@ interface SqlView {
    * effect it does not place on a table it names: it names none (VACUUM or ANALYZE of every table,
    * NOTIFY, CHECKPOINT), or calls a function whose target is an argument (`setval`); and `read` when it
    * calls a function that reads data stored elsewhere (`lo_get`). A rule restricted to tables does not
-   * grant these (classes 104, 106). 0 otherwise.
+   * grant these (classes 101, 103). 0 otherwise.
    */
   readonly untargeted: number;
 }
@@ -165,7 +165,7 @@ function viewOf(action: SqlAction, res: UnqualifiedResolution): SqlView {
   if (st.untargeted === true || tables.length === 0)
     for (let i = 0; i < cats.length; i++) if (!SESSION_ONLY.has(cats[i]!)) untargeted |= 1 << i;
   // Data read from outside the named tables (a large object, other sessions' statements) is not a
-  // read of them either (class 106).
+  // read of them either (class 103).
   if (st.readsElsewhere === true) {
     const read = cats.indexOf('read');
     if (read >= 0) untargeted |= 1 << read;

@@ -403,7 +403,7 @@ describe('writes to programs’ start-up files are privilege', () => {
 
 // A program in ~/bin or ~/.local/bin runs in place of the system's: Debian's ~/.profile puts both
 // first on PATH in every login shell, so after `cp x ~/bin/ls` the next session's `ls`, a read, runs
-// the agent's file (docs/security.md, class 121). Real bash, as a login shell with Debian's profile.
+// the agent's file (docs/security.md, class 111). Real bash, as a login shell with Debian's profile.
 describe('writes to the directories a login shell puts first on PATH are privilege', () => {
   it.each([
     'cp /tmp/x ~/bin/ls',

@@ -85,7 +85,7 @@ const SENSITIVE_NAMES: ReadonlySet<string> = new Set([
  * runs for the next session's `ls`, a read), systemd starts the user units of ~/.config/systemd and
  * desktop sessions the entries of ~/.config/autostart, and git reads ~/.config/git. A write into one,
  * or over one of them or a directory holding one (`mv x ~/.local`, `ln -s /tmp/evil ~/bin`), is
- * privilege (docs/security.md, class 121).
+ * privilege (docs/security.md, class 111).
  */
 const HOME_RUN_DIRS: readonly string[] = [
   'bin',

@@ -829,7 +829,7 @@ export class ClientConnection {
     // pg_backend_pid() are upstream.processId (the client's BackendKeyData is Gatehouse's own, so
     // that cancel keys of the upstream never leave the gateway).
     // And the settings the client asked for at startup, as forwarded: the session's statements run
-    // under them (DateStyle, TimeZone, search_path…), as under a SET the record holds (class 105).
+    // under them (DateStyle, TimeZone, search_path…), as under a SET the record holds (class 102).
     const requested: Record<string, string> = {};
     for (const [k, v] of Object.entries(forwarded))
       if (pinnedSetting(k) === undefined && !(k === READ_ONLY_SETTING && this.readOnly.enforced))
@@ -2447,7 +2447,7 @@ export class ClientConnection {
    * forwarded. Past `agentTransactionTimeout` the session ends (25P04), and closing the upstream
    * session rolls the transaction back. `restart`: a transaction just ended (ReadyForQuery I); what
    * is still pending belongs to the next one. `readyDue`: a ReadyForQuery is now owed (a Query,
-   * FunctionCall or Sync just went upstream). docs/security.md, class 103.
+   * FunctionCall or Sync just went upstream). docs/security.md, class 100.
    */
   private boundTransaction(restart: boolean, readyDue: boolean): void {
     const bound = this.target?.agentTransactionTimeoutMs ?? 0;

@@ -251,7 +251,7 @@ export function maskFieldsMessage(
 /**
  * NotificationResponse (Int32 pid, channel, payload): masks the channel name and the payload. The
  * payload is whatever the sending session or trigger put there (`row_to_json(NEW)`, a ruled column):
- * under column rules it is masked whole, as an untraceable value (docs/security.md, class 101); the
+ * under column rules it is masked whole, as an untraceable value (docs/security.md, class 98); the
  * channel, which a listener must already know to LISTEN, goes through the content detectors.
  */
 export function maskNotification(body: Buffer, masker: ResultMasker): Buffer | undefined {

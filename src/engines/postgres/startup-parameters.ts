@@ -24,7 +24,7 @@ const NOT_SETTINGS = new Set(['user', 'database', 'options', 'replication']);
  * is spelt exactly so, and as an unknown setting otherwise: `Options`, `REPLICATION`, `-c options=…`.
  * Gatehouse passes settings upstream as startup parameters under their lower-case names, where such a
  * name would become the field itself (a second, undecided `options`; a replication connection), so it
- * is refused as the server refuses it (docs/security.md, class 102).
+ * is refused as the server refuses it (docs/security.md, class 99).
  */
 function fieldNameAsSetting(name: string): StartupSettings | undefined {
   const lower = name.toLowerCase().replace(/-/g, '_');

@@ -52,7 +52,7 @@ export interface UpstreamTarget extends UpstreamLogin {
   readonly lineage?: LineageSettings;
   /** Whose reads run in read-only transactions (docs/security.md); default `agents`. */
   readonly readOnlyReads?: ReadOnlyReadsSetting;
-  /** Longest an agent's transaction block may stay open, in ms (0 or absent: no bound; class 103). */
+  /** Longest an agent's transaction block may stay open, in ms (0 or absent: no bound; class 100). */
   readonly agentTransactionTimeoutMs?: number;
 }
 

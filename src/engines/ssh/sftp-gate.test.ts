@@ -63,7 +63,7 @@ describe('sftpOperation', () => {
       op: 'open-write',
       text: 'open-write ~/notes.txt',
       categories: ['write'],
-      // Where it lands is asked of the host before it is decided (class 114).
+      // Where it lands is asked of the host before it is decided (class 108).
       through: [{ path: '~/notes.txt', follows: true }],
     });
     expect(sftpOperation(packet(3, '.bashrc', 0x2, 0), noHandles)).toMatchObject({

@@ -620,7 +620,7 @@ export function pipeSftp(client: PipeChannel, host: PipeChannel, deps: SftpGateD
     }
     if (op !== undefined) {
       // A directory on the way (or the file) may be a link the host already has: where the request
-      // lands is asked of the host first, and judged too (class 114).
+      // lands is asked of the host first, and judged too (class 108).
       const landed = op.through ? await onHost(op.through) : [];
       if (done) return;
       const shownPaths = op.text.split(' ').slice(1);

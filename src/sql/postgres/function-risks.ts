@@ -139,14 +139,14 @@ const FUNCTION_RISKS: ReadonlyMap<string, CategoryMask> = new Map<string, Catego
     'pg_try_advisory_xact_lock',
     'pg_try_advisory_xact_lock_shared',
   ].map((name): [string, CategoryMask] => [name, maskOf('lock')]),
-  // a notification to other sessions, as NOTIFY (statement-rules.ts; docs/security.md, class 100)
+  // a notification to other sessions, as NOTIFY (statement-rules.ts; docs/security.md, class 97)
   ['pg_notify', WRITE],
 ]);
 
 /**
  * Built-in functions that return data stored outside any table a statement names: large objects
  * (33.4), other sessions' statement texts (27.2), a sequence's state (9.17). A policy rule restricted
- * to tables does not grant these reads (docs/security.md, class 106).
+ * to tables does not grant these reads (docs/security.md, class 103).
  */
 const READS_ELSEWHERE: ReadonlySet<string> = new Set([
   'lo_get',

@@ -649,7 +649,7 @@ const SIMPLE: Readonly<Record<string, [string, ...SqlCategory[]]>> = {
   UnlistenStmt: ['unlisten', 'session'],
   // A notification is read by other sessions (whatever program LISTENs: a job queue, a cache,
   // PostgREST's `reload schema`) and passes read-only transactions: a write to them, not session state
-  // (docs/security.md, class 100).
+  // (docs/security.md, class 97).
   NotifyStmt: ['notify', 'write'],
 
   ConstraintsSetStmt: ['set constraints', 'transaction'],

@@ -235,7 +235,7 @@ export class TreeWalker {
     this.#functions.add(lower.join('.'));
     const risk = functionRisk(lower[lower.length - 1]!);
     // What such a function writes, locks or administers (a sequence, an index, a large object, a
-    // backend, other sessions) is an argument, not a table the statement names (class 104).
+    // backend, other sessions) is an argument, not a table the statement names (class 101).
     if (risk !== 0 && !this.#planOnly) this.#untargeted = true;
     if (!this.#planOnly && readsElsewhere(lower[lower.length - 1]!)) this.#readsElsewhere = true;
     this.add(risk);

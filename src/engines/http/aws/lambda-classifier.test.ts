@@ -92,7 +92,7 @@ describe('classifyLambda', () => {
     ).toBeUndefined();
   });
 
-  it('asks for every body but an invocation payload (class 120)', () => {
+  it('asks for every body but an invocation payload (class 110)', () => {
     expect(lambdaNeedsBody('POST', '/2015-03-31/functions')).toBe(true);
     expect(lambdaNeedsBody('POST', '/2015-03-31/functions/')).toBe(true);
     expect(lambdaNeedsBody('PUT', '/2015-03-31/functions/f/configuration')).toBe(true);
@@ -104,7 +104,7 @@ describe('classifyLambda', () => {
     expect(lambdaNeedsBody('GET', '/2015-03-31/functions/f')).toBe(false);
   });
 
-  it('reads the names any other body mentions; a body it did not get is unknown (class 120)', () => {
+  it('reads the names any other body mentions; a body it did not get is unknown (class 110)', () => {
     const body = Buffer.from(
       JSON.stringify({
         FunctionName: 'sink',

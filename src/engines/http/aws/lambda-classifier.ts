@@ -18,7 +18,7 @@ const READS_BODY = new Set(['CreateFunction', 'UpdateFunctionConfiguration']);
  * The operations whose body is data for the function, not parameters (an invocation's payload): every
  * other request with a body is read for the names it mentions (an event source mapping's
  * `EventSourceArn`, a code update's `S3Bucket`, a destination's ARN), which deny and review rules on
- * resources look at (docs/security.md, class 120).
+ * resources look at (docs/security.md, class 110).
  */
 const PAYLOAD_BODY = new Set(['InvokeFunction', 'InvokeAsync']);
 /** The last path segment of the invocation routes (PAYLOAD_BODY): their bodies are not buffered. */

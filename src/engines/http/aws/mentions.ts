@@ -111,7 +111,7 @@ export function selectionsInJson(
   }
   if (operation === 'secretsmanager:BatchGetSecretValue' && body['Filters'] !== undefined) return [''];
   // A symmetric ciphertext names its own key: Decrypt (and ReEncrypt's source) may leave out the key,
-  // and KMS uses the one the ciphertext names, which Gatehouse cannot read (docs/security.md, class 120).
+  // and KMS uses the one the ciphertext names, which Gatehouse cannot read (docs/security.md, class 110).
   if (operation === 'kms:Decrypt' && typeof body['KeyId'] !== 'string') return [''];
   if (operation === 'kms:ReEncrypt' && typeof body['SourceKeyId'] !== 'string') return [''];
   return undefined;

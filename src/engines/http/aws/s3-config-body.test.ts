@@ -8,7 +8,7 @@ const PUT_REPLICATION = {
   resource: 'scratch',
 };
 
-describe('S3 configuration bodies (class 120)', () => {
+describe('S3 configuration bodies (class 110)', () => {
   it('reads every text but tag keys and values, and the role a configuration names', () => {
     const r = readConfigXml(
       '<?xml version="1.0" encoding="UTF-8"?><ReplicationConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +

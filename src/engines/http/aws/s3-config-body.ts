@@ -1,5 +1,5 @@
 // The names an S3 configuration body holds, for deny and review rules on resources, and the role it
-// hands to S3 (docs/security.md, class 120).
+// hands to S3 (docs/security.md, class 110).
 //
 // A bucket's configuration names other resources S3 then acts on with the bucket owner's (the
 // gateway's) authority: a replication rule's destination bucket (S3 writes every new object there,
