@@ -136,7 +136,9 @@ describe.skipIf(!canRun)('web console in chromium', () => {
     await page.goto(`${base}/sessions`);
     await page.fill('input[name=q]', 'drop table');
     await page.selectOption('select[name=decision]', 'deny');
-    await page.click('button:has-text("Filter")');
+    await Promise.all([page.waitForURL(/[?&]q=drop/), page.click('button:has-text("Filter")')]);
+    // The page's content arrives after it loads (the browser binding's fetch): wait until it is shown.
+    await page.locator('html[data-bound="1"]').waitFor({ state: 'attached' });
     const rows = page.locator('#sessions tbody tr.matches');
     await expect(rows.count()).resolves.toBe(1);
     await expect(rows.first().textContent()).resolves.toContain('DROP TABLE orders');
@@ -233,6 +235,8 @@ describe.skipIf(!canRun)('web console in chromium', () => {
     expect(token.split('.')).toHaveLength(3);
     await screenshot(page, 'tokens');
     await page.reload();
+    await page.locator('html[data-bound="1"]').waitFor({ state: 'attached' });
+    await page.locator('#issue').waitFor();
     expect(await page.locator('#new-token').count()).toBe(0);
     expect(await page.content()).not.toContain(token);
 

@@ -249,6 +249,8 @@ export const BINDING_SCRIPT = `'use strict';
           }
           document.title = doc.title;
           document.body.replaceWith(document.adoptNode(doc.body));
+          // Shown: what tests (and other scripts) wait for, since the page's content arrives after load.
+          document.documentElement.setAttribute('data-bound', '1');
           document.dispatchEvent(new Event('gatehouse:page'));
         });
       })
