@@ -255,27 +255,36 @@ export async function handleKubeRequest(
   // A body that cannot be read so is refused: Gatehouse cannot say what the pod would do.
   let action = classified.action;
   let early: Buffer | undefined;
-  if (writesPodSpec(action) && unread && podSpecDecides(session, action)) {
+  // Whether the client was told to go on with its body (100-continue): once, whoever reads it first.
+  let continued = false;
+  // The body read whole, at most maxRequestBodyBytes (declared or read: 'too-large'); undefined when
+  // it did not arrive in time (answered 408 and closed by the timer).
+  const readWhole = async (): Promise<Buffer | 'too-large' | undefined> => {
     const max = settings.maxRequestBodyBytes;
     const declared = req.headers['content-length'];
+    if (declared !== undefined && /^\d{1,15}$/.test(declared) && Number(declared) > max) return 'too-large';
+    if (expectContinue && !continued) {
+      res.writeContinue();
+      upload?.resume();
+      continued = true;
+    }
+    try {
+      return await readUpTo(req, max);
+    } catch (e) {
+      if (timedOut) return undefined;
+      throw e;
+    }
+  };
+  if (writesPodSpec(action) && unread && podSpecDecides(session, action)) {
+    const max = settings.maxRequestBodyBytes;
     const tooLarge = async (): Promise<void> => {
       const message = `Gatehouse refused the request: a write of a pod spec is read whole before it is decided, and its body is larger than this connection's limit (${max} bytes).`;
       await recorded(action, REVIEWED_BODY_LIMIT_RULE, message);
       refuse('RequestEntityTooLarge', `Gatehouse: ${message}`);
     };
-    if (declared !== undefined && /^\d{1,15}$/.test(declared) && Number(declared) > max) return tooLarge();
-    if (expectContinue) {
-      res.writeContinue();
-      upload?.resume();
-    }
-    let read: Buffer | 'too-large';
-    try {
-      read = await readUpTo(req, max);
-    } catch (e) {
-      if (timedOut)
-        return recordKubeRefusal(session, action, BODY_TIMEOUT_RULE, bodyTimeoutMessage(bodyTimeoutMs));
-      throw e;
-    }
+    const read = await readWhole();
+    if (read === undefined)
+      return recordKubeRefusal(session, action, BODY_TIMEOUT_RULE, bodyTimeoutMessage(bodyTimeoutMs));
     if (read === 'too-large') return tooLarge();
     early = read;
     const reading = podPrivileges(req.headers['content-type'], read);
@@ -299,7 +308,6 @@ export async function handleKubeRequest(
     decision.effect !== 'deny' &&
     Boolean(decision.obligations.mask) &&
     apiServerMediaType(req.headers['content-type']) === 'application/json-patch+json';
-  let continued = early !== undefined && expectContinue;
   let reviewed: Buffer | undefined = early;
   let admitted = action;
   if ((decision.effect === 'review' || maskedJsonPatch) && unread) {
@@ -313,24 +321,10 @@ export async function handleKubeRequest(
       // The rest of the body is not read: the connection closes after the answer.
       refuse('RequestEntityTooLarge', `Gatehouse: ${message}`);
     };
-    const declared = req.headers['content-length'];
-    if (declared !== undefined && /^\d{1,15}$/.test(declared) && Number(declared) > max) return tooLarge();
-    if (expectContinue && !continued) {
-      res.writeContinue();
-      upload?.resume();
-      continued = true;
-    }
-    let read: Buffer | 'too-large';
-    if (early !== undefined) read = early;
-    else
-      try {
-        read = await readUpTo(req, max);
-      } catch (e) {
-        // Answered 408 and closed: the refusal is recorded against its caller.
-        if (timedOut)
-          return recordKubeRefusal(session, action, BODY_TIMEOUT_RULE, bodyTimeoutMessage(bodyTimeoutMs));
-        throw e;
-      }
+    const read = early ?? (await readWhole());
+    // Answered 408 and closed: the refusal is recorded against its caller.
+    if (read === undefined)
+      return recordKubeRefusal(session, action, BODY_TIMEOUT_RULE, bodyTimeoutMessage(bodyTimeoutMs));
     if (read === 'too-large') return tooLarge();
     reviewed = read;
     admitted = withReviewedBody(
