@@ -20,7 +20,6 @@ import {
   type RecordSigningKey,
 } from './record-signing-key.js';
 import { createSamplerFactory } from './result-sampler.js';
-import { S3BlobStore } from './s3-blob-store.js';
 import { SessionRecorder, type RecorderStats } from './session-recorder.js';
 import { SiemExporter, type SiemSink, type SiemStats } from './siem-exporter.js';
 import { FileSink, StdoutSink, WebhookSink } from './siem-sinks.js';
@@ -83,6 +82,9 @@ export async function openBlobStore(
           secretAccessKey: await resolveSecret(config.secretAccessKey),
         }
       : undefined;
+  // Loaded only when configured: the AWS SDK's S3 client is about 0.2 s of every start-up and CLI
+  // command that would otherwise import it (docs/performance.md).
+  const { S3BlobStore } = await import('./s3-blob-store.js');
   return new S3BlobStore({
     bucket: config.bucket,
     prefix: config.prefix,
