@@ -239,15 +239,24 @@ describe('Kubernetes engine: time and concurrency one client may hold', { timeou
       probes++;
     }
     clearInterval(lag);
+    // How fast this machine is: the longest one synchronous JSON.parse of a whole list takes here.
+    // Masked whole (not in slices), the loop was held for several such parses (over a second on the
+    // machine the bound was set on, where a parse took a fraction of that).
+    let parseMs = 0;
     for (const r of await lists) {
       expect(r.status).toBe(200);
+      const t0 = performance.now();
       const list = JSON.parse(r.body) as {
         items: { spec: { containers: { env: { value: string }[] }[] } }[];
       };
+      parseMs = Math.max(parseMs, performance.now() - t0);
       expect(list.items).toHaveLength(30_000);
       expect(list.items[29_999]!.spec.containers[0]!.env[0]!.value).toBe('[REDACTED:env]');
     }
     expect(probes).toBeGreaterThan(1);
-    expect(held, 'the longest the event loop was held (ms)').toBeLessThan(400);
+    expect(
+      held,
+      `the longest the event loop was held (ms; one parse of a list took ${parseMs})`,
+    ).toBeLessThan(Math.max(400, 2 * parseMs));
   });
 });
