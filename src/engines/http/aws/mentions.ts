@@ -12,8 +12,8 @@
 
 /** More strings than this, or nesting deeper, and deny and review rules on resources match. */
 export const MAX_MENTIONS = 2000;
-const MAX_DEPTH = 64;
-const MAX_LENGTH = 2048;
+export const MAX_DEPTH = 64;
+export const MAX_LENGTH = 2048;
 
 /**
  * Parameters that carry data, not names: DynamoDB items, keys and expression values, a secret's value,

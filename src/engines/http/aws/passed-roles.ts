@@ -22,7 +22,8 @@ import { canonicalPath } from '../../../wire/http/canonical-path.js';
 import type { AwsClassification, ImpliedRequest } from './aws-request.js';
 import { unknown } from './aws-request.js';
 
-const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/\S+$/;
+/** An IAM role's ARN (also read in S3 configuration bodies: s3-config-body.ts). */
+export const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/\S+$/;
 const ROLE_KEY = /(?:role|rolearn|instanceprofile)$/i;
 /**
  * How deep a JSON body is searched; a deeper one is refused (no real request nests this far: a

@@ -19,8 +19,8 @@
 import type { AwsClassification } from './aws-request.js';
 import { unknown } from './aws-request.js';
 import { jsonObjectBody } from './json-classifier.js';
-import { MAX_MENTIONS } from './mentions.js';
-import { withPassedRoles } from './passed-roles.js';
+import { MAX_DEPTH, MAX_LENGTH, MAX_MENTIONS } from './mentions.js';
+import { ROLE_ARN, withPassedRoles } from './passed-roles.js';
 import { decodeXmlText } from '../xml-text.js';
 
 /**
@@ -53,9 +53,6 @@ export const CONFIG_SUBRESOURCES: ReadonlySet<string> = new Set([
   'website',
 ]);
 
-const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/\S+$/;
-const MAX_DEPTH = 64;
-const MAX_LENGTH = 2048;
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 interface XmlReading {
