@@ -5,6 +5,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
+import { hostAllowed } from './api/host-allow-list.js';
 import { buildHttpApi, startHttpServer, type RoutePlugin, type RunningHttp } from './api/http-server.js';
 import { unavailableApprover } from './approvals/unavailable-approver.js';
 import { createApprovals, type Approvals } from './approvals/create-approvals.js';
@@ -719,6 +720,16 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     }
     const app = buildHttpApi(
       {
+        // DNS rebinding (docs/security.md, class 220): only this listener's own names are answered.
+        hosts: () => ({
+          bound: parseHostPort(currentConfig.listeners.http?.address ?? httpl.address).host,
+          urls: [
+            currentConfig.listeners.http?.publicUrl,
+            currentConfig.approvals?.publicUrl,
+            currentConfig.mcp.enabled ? currentConfig.mcp.resource : undefined,
+          ],
+          allowed: currentConfig.listeners.http?.allowedHosts ?? httpl.allowedHosts,
+        }),
         authenticator: identity.authenticator,
         store,
         logger,
@@ -858,7 +869,13 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
   let metricsListener: RunningMetricsListener | undefined;
   if (promRegistry && config.metrics.listen) {
     const { host, port } = parseHostPort(config.metrics.listen);
-    metricsListener = await startMetricsListener(promRegistry, host, port);
+    metricsListener = await startMetricsListener(promRegistry, host, port, (hostHeader) =>
+      hostAllowed(hostHeader, {
+        bound: host,
+        urls: [currentConfig.listeners.http?.publicUrl],
+        allowed: currentConfig.metrics.allowedHosts,
+      }),
+    );
     logger.info({ address: `${host}:${metricsListener.port}` }, 'metrics listener started');
   }
 

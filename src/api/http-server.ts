@@ -12,6 +12,13 @@ import { credentialReason, noPreauthSignals, type PreauthSignals } from '../core
 import type { Authenticator, Logger, SessionStore } from '../core/ports.js';
 import type { SessionFilter } from '../core/records.js';
 import { answerClientError, reportListenerRefusals } from '../engines/http/client-limits.js';
+import {
+  hostAllowed,
+  MISDIRECTED_HEADERS,
+  MISDIRECTED_STATUS,
+  misdirectedBody,
+  type HostSources,
+} from './host-allow-list.js';
 import { openApiDocument } from './openapi.js';
 import { peerAddress } from './peer-address.js';
 
@@ -24,6 +31,11 @@ export interface HttpApiDeps {
   readonly liveSessions: () => number;
   /** Where refusals before authentication go (counted and logged, rate-limited: core/preauth.ts). */
   readonly preauth?: PreauthSignals;
+  /**
+   * The Host names this listener answers (src/api/host-allow-list.ts), read on every request; every
+   * other Host gets 421 before any route runs (DNS rebinding: docs/security.md, class 220).
+   */
+  readonly hosts?: () => HostSources;
 }
 
 export type ApiEnv = { Variables: { identity: Identity } };
@@ -64,6 +76,22 @@ function tooLarge(): Response {
 
 export function buildHttpApi(deps: HttpApiDeps, plugins: readonly RoutePlugin[] = []): Hono<Env> {
   const app = new Hono<Env>();
+
+  // Before anything else, signed in or not: a Host that is not this listener's is a page on another
+  // name (a rebound DNS name, docs/security.md class 220) and is answered with nothing else.
+  const hosts = deps.hosts;
+  if (hosts) {
+    app.use('*', async (c, next) => {
+      if (!hostAllowed(c.req.header('host'), hosts())) {
+        deps.preauth?.refused('api', 'host_not_allowed', peerAddress(c));
+        return new Response(misdirectedBody('listeners.http.allowedHosts'), {
+          status: MISDIRECTED_STATUS,
+          headers: MISDIRECTED_HEADERS,
+        });
+      }
+      await next();
+    });
+  }
 
   // Every body on this listener is bounded before any route reads it, signed in or not (sign-in
   // forms, the Slack endpoint, the SAML ACS, the approvals API). /mcp bounds its own (the MCP SDK's

@@ -825,8 +825,14 @@ export const metricsSchema = z
     listen: hostPort
       .optional()
       .describe('also serve /metrics on this address without authentication (bind it to a private network)'),
+    allowedHosts: z
+      .array(z.string().min(1))
+      .default([])
+      .describe(
+        "host names the metrics listener answers besides IP addresses, localhost, listen's and listeners.http.publicUrl's hosts; others get 421 (DNS rebinding)",
+      ),
   })
-  .default({ enabled: true });
+  .default({ enabled: true, allowedHosts: [] });
 
 export const tracingSchema = z
   .strictObject({
@@ -922,6 +928,12 @@ export const configSchema = z.strictObject({
         .strictObject({
           address: hostPort.default('127.0.0.1:8780'),
           publicUrl: z.url().optional().describe('external URL used in links (approval pages)'),
+          allowedHosts: z
+            .array(z.string().min(1))
+            .default([])
+            .describe(
+              "host names answered besides IP addresses, localhost, the address's and publicUrl's hosts: exact, *.example.com, or * (any); other Host headers get 421 (DNS rebinding)",
+            ),
         })
         .optional(),
     })

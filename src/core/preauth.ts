@@ -36,6 +36,8 @@ export const PREAUTH_REASONS = [
   'address_limit',
   /** An agent's tunnel handshake was refused (bad join token, unknown or revoked agent, bad frame). */
   'handshake_refused',
+  /** An HTTP request named a host in its Host header that the listener does not answer (DNS rebinding). */
+  'host_not_allowed',
 ] as const;
 export type PreauthReason = (typeof PREAUTH_REASONS)[number];
 

@@ -14,8 +14,33 @@ export function startMetricsListener(
   registry: PrometheusRegistry,
   host: string,
   port: number,
+  /**
+   * Whether a request's Host header names this listener (src/api/host-allow-list.ts); others get 421
+   * (docs/security.md, class 220).
+   */
+  hostAllowed: (host: string | undefined) => boolean,
 ): Promise<RunningMetricsListener> {
   const server = http.createServer((req, res) => {
+    // Without authentication, this listener must answer no page but its own: a page on a name
+    // rebound to this address would read every label (connections, rules) otherwise.
+    if (!hostAllowed(req.headers.host)) {
+      res
+        .writeHead(421, {
+          'content-type': 'application/problem+json',
+          'x-content-type-options': 'nosniff',
+          'cache-control': 'no-store',
+        })
+        .end(
+          JSON.stringify({
+            type: 'about:blank',
+            title: 'Misdirected Request',
+            status: 421,
+            detail:
+              'this listener does not answer the host name in the Host header; if it is the gateway\'s, add it to metrics.allowedHosts (docs/operations.md, "Host names")',
+          }),
+        );
+      return;
+    }
     const path = (req.url ?? '/').split('?')[0];
     if ((req.method !== 'GET' && req.method !== 'HEAD') || path !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('only GET /metrics is served here\n');

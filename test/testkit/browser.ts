@@ -18,7 +18,8 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
-export async function launchBrowser(): Promise<TestBrowser> {
+/** `extraArgs`: more chromium flags (e.g. `--host-resolver-rules=MAP name 127.0.0.1`). */
+export async function launchBrowser(extraArgs: readonly string[] = []): Promise<TestBrowser> {
   const profile = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -33,6 +34,7 @@ export async function launchBrowser(): Promise<TestBrowser> {
       '--disable-sync',
       '--disable-quic',
       '--no-first-run',
+      ...extraArgs,
     ],
   });
   return {
