@@ -68,6 +68,24 @@ describe('tally', () => {
     expect(tally(rule({ mode: 'all' }), [vote(a), vote(s)])).toBe('approved');
     expect(tally(rule({ mode: 'all', minApprovals: 3 }), [vote(a), vote(s)])).toBe('pending');
   });
+  it('all-of: one approver in several groups stands for one of them (class 221)', () => {
+    const both = who('both', ['dba', 'security']);
+    expect(tally(rule({ mode: 'all' }), [vote(both)])).toBe('pending');
+    expect(tally(rule({ mode: 'all' }), [vote(both), vote(a)])).toBe('approved');
+    expect(tally(rule({ mode: 'all' }), [vote(both), vote(s)])).toBe('approved');
+    // dba+security and a dba: the security seat goes to `both`, the dba seat to `a`.
+    expect(tally(rule({ mode: 'all' }), [vote(a), vote(b)])).toBe('pending');
+    const three = rule({ mode: 'all', approverGroups: ['dba', 'security', 'sre'] });
+    const sre = who('r', ['sre', 'dba']);
+    expect(tally(three, [vote(both), vote(sre)])).toBe('pending');
+    expect(tally(three, [vote(both), vote(sre), vote(a)])).toBe('approved');
+  });
+  it('counts one person once, however many identities voted', () => {
+    const ann = { ...who('ann', ['dba']), person: 'ann@corp.example' };
+    const annAdmin = { ...who('ann.admin', ['security']), person: 'ann@corp.example' };
+    expect(tally(rule({ minApprovals: 2 }), [vote(ann), vote(annAdmin)])).toBe('pending');
+    expect(tally(rule({ mode: 'all' }), [vote(ann), vote(annAdmin)])).toBe('pending');
+  });
   it('one denial denies', () => {
     expect(tally(rule({ minApprovals: 2 }), [vote(a), vote(b, 'deny')])).toBe('denied');
   });

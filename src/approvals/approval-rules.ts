@@ -98,20 +98,52 @@ export function approverRefusal(
 
 /**
  * Denied as soon as any eligible approver denies. Approved when `any`: at least minApprovals
- * approvals; `all`: at least one approval from a member of each approver group, and minApprovals.
+ * approvals from distinct approvers; `all`: besides that, each approver group approved by a person of
+ * its own — one approver who belongs to several groups stands for one of them, not for all
+ * (docs/security.md, class 221).
  */
 export function tally(
   rule: EffectiveRule,
   votes: readonly ApprovalVote[],
 ): 'approved' | 'denied' | 'pending' {
   if (votes.some((v) => v.vote === 'deny')) return 'denied';
-  const approvals = votes.filter((v) => v.vote === 'approve');
-  if (approvals.length < rule.minApprovals) return 'pending';
-  if (rule.mode === 'all') {
-    const covered = rule.approverGroups.every((g) => approvals.some((v) => v.approver.groups.includes(g)));
-    if (!covered) return 'pending';
+  // One approver, one approval: the store keeps one vote per principal and person already; this
+  // count does not rely on it.
+  const approvers: ApprovalPrincipal[] = [];
+  for (const v of votes) {
+    if (v.vote === 'approve' && !approvers.some((a) => samePerson(a, v.approver))) approvers.push(v.approver);
   }
+  if (approvers.length < rule.minApprovals) return 'pending';
+  if (rule.mode === 'all' && !eachGroupHasItsOwn(rule.approverGroups, approvers)) return 'pending';
   return 'approved';
+}
+
+/**
+ * Whether every group can be given an approver of its own, no approver given to two groups (a
+ * bipartite matching of groups to approvers; augmenting paths, sizes are a handful).
+ */
+function eachGroupHasItsOwn(groups: readonly string[], approvers: readonly ApprovalPrincipal[]): boolean {
+  const wanted = [...new Set(groups)];
+  if (approvers.length < wanted.length) return false;
+  const holder: (number | undefined)[] = approvers.map(() => undefined);
+  const place = (g: number, seen: boolean[]): boolean => {
+    for (let a = 0; a < approvers.length; a++) {
+      if (seen[a] || !approvers[a]!.groups.includes(wanted[g]!)) continue;
+      seen[a] = true;
+      const other = holder[a];
+      if (other === undefined || place(other, seen)) {
+        holder[a] = g;
+        return true;
+      }
+    }
+    return false;
+  };
+  return wanted.every((_, g) =>
+    place(
+      g,
+      approvers.map(() => false),
+    ),
+  );
 }
 
 const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;

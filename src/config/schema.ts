@@ -522,7 +522,9 @@ export const approvalRuleSchema = z.strictObject({
   mode: z
     .enum(['any', 'all'])
     .default('any')
-    .describe('any: approvals from any listed group; all: one from each'),
+    .describe(
+      'any: approvals from any listed group; all: one from each, by a different person for each group',
+    ),
   minApprovals: z.number().int().min(1).default(1),
   expiresAfter: duration.default('30m').describe('a pending request expires after this long'),
   holdTimeout: duration.default('5m').describe('a held client waits this long for a decision'),
