@@ -355,7 +355,14 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     tokenStore: store,
     logger,
     // A token issued for the MCP resource is held by an MCP client: an agent's (class 72).
-    oidc: { agentAudience: agentAudienceOf(() => currentConfig) },
+    oidc: {
+      agentAudience: agentAudienceOf(() => currentConfig),
+      // The console's and approval page's own OIDC clients sign people in (class 222).
+      signInClients: (iss) =>
+        [currentConfig.console.oidc, currentConfig.approvals?.oidc]
+          .filter((o) => o !== undefined && o.issuer.replace(/\/+$/, '') === iss.replace(/\/+$/, ''))
+          .map((o) => o!.clientId),
+    },
   });
   // Metrics (docs/operations.md): the gate, its ports and the listeners record through these; the
   // do-nothing registry stands in when they are off.

@@ -496,6 +496,17 @@ export const oidcIssuerSchema = z.strictObject({
     .strictObject({ claim: z.string(), value: z.union([z.string(), z.boolean()]).default(true) })
     .optional()
     .describe('the principal is an AI agent when this claim equals value'),
+  peopleClients: z
+    .array(z.string().min(1))
+    .min(1)
+    .optional()
+    .describe(
+      "OAuth clients whose tokens carry the person's own authority (e.g. your CLI's client id); a token any other client obtained (an MCP client's) is an agent's. Read from clientClaim, default client_id, azp, cid or appid. The console's and approval page's OIDC clients are added",
+    ),
+  clientClaim: z
+    .string()
+    .optional()
+    .describe('claim naming the OAuth client a token was issued to (default: client_id, azp, cid, appid)'),
   algorithms: z.array(z.string()).default(['RS256', 'PS256', 'ES256', 'EdDSA']),
   clockTolerance: duration.default('30s'),
   jwksUri: z.url().optional().describe('override the JWKS URL found through discovery'),

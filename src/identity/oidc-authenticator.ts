@@ -74,7 +74,15 @@ export interface OidcAuthenticatorOptions {
    * whatever its claims say: it never approves, signs in to the console or reads the records.
    */
   readonly agentAudience?: (aud: string) => boolean;
+  /**
+   * The gateway's own OAuth clients at an issuer (the console's and approval page's sign-in): people's
+   * clients whenever the issuer lists `peopleClients`.
+   */
+  readonly signInClients?: (issuer: string) => readonly string[];
 }
+
+/** Claims naming the OAuth client a token was issued to: RFC 9068, OIDC Core, Okta, Entra ID v1. */
+const CLIENT_CLAIMS = ['client_id', 'azp', 'cid', 'appid'] as const;
 
 interface IssuerState {
   readonly config: OidcIssuerConfig;
@@ -95,8 +103,10 @@ function isLoopback(url: URL): boolean {
 
 export class OidcAuthenticator implements Authenticator {
   readonly #issuers = new Map<string, IssuerState>();
-  readonly #opts: Required<Omit<OidcAuthenticatorOptions, 'logger' | 'now' | 'agentAudience'>> &
-    Pick<OidcAuthenticatorOptions, 'logger' | 'now' | 'agentAudience'>;
+  readonly #opts: Required<
+    Omit<OidcAuthenticatorOptions, 'logger' | 'now' | 'agentAudience' | 'signInClients'>
+  > &
+    Pick<OidcAuthenticatorOptions, 'logger' | 'now' | 'agentAudience' | 'signInClients'>;
 
   constructor(issuers: readonly OidcIssuerConfig[], options: OidcAuthenticatorOptions = {}) {
     this.#opts = {
@@ -108,6 +118,7 @@ export class OidcAuthenticator implements Authenticator {
       logger: options.logger,
       now: options.now,
       agentAudience: options.agentAudience,
+      signInClients: options.signInClients,
     };
     for (const config of issuers) {
       if (this.#issuers.has(config.issuer))
@@ -179,6 +190,7 @@ export class OidcAuthenticator implements Authenticator {
       tokenKind: 'oidc',
       agent:
         this.#heldByAgentClient(payload.aud) ||
+        this.#issuedToAnotherClient(cfg, payload) ||
         (cfg.agentClaim
           ? agentFromClaim(readClaim(payload, cfg.agentClaim.claim), cfg.agentClaim.value)
           : false),
@@ -200,6 +212,23 @@ export class OidcAuthenticator implements Authenticator {
     if (!isAgents) return false;
     const values = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
     return values.some((a) => typeof a === 'string' && isAgents(a));
+  }
+
+  /**
+   * With `peopleClients`, whether the (verified) token was obtained by an OAuth client that is not
+   * one of the people's: an MCP client's token is then an agent's whatever audience the provider gave
+   * it — a provider that ignores RFC 8707 `resource` gives it the people's (docs/security.md, class
+   * 222). A token naming no client is one too, unless it is an ID token (a single `aud`, the client).
+   */
+  #issuedToAnotherClient(cfg: OidcIssuerConfig, payload: Record<string, unknown>): boolean {
+    if (!cfg.peopleClients) return false;
+    let client: unknown;
+    if (cfg.clientClaim) client = readClaim(payload, cfg.clientClaim);
+    else for (const k of CLIENT_CLAIMS) if (client === undefined) client = payload[k];
+    if (client === undefined && typeof payload.aud === 'string') client = payload.aud;
+    if (typeof client !== 'string') return true;
+    const people = [...cfg.peopleClients, ...(this.#opts.signInClients?.(cfg.issuer) ?? [])];
+    return !people.includes(client);
   }
 
   #checkUrl(url: URL, issuer: string, what: string): void {
