@@ -48,6 +48,7 @@ function recordJson(r: ServiceTokenRecord, now: Date): Record<string, unknown> {
     expiresAt: r.expiresAt.toISOString(),
     revokedAt: r.revokedAt?.toISOString() ?? null,
     description: r.description ?? null,
+    ...(r.person !== undefined ? { person: r.person } : {}),
     status: status(r, now),
   };
 }
@@ -84,6 +85,10 @@ export function tokenCommand(deps: TokenCommandDeps): Command {
     .option('--agent', 'mark the principal as an AI agent', false)
     .option('--description <text>', 'note kept with the token metadata')
     .option(
+      '--person <email>',
+      "the person the token acts for (an agent's owner): they never approve its requests, under any identity naming them",
+    )
+    .option(
       '--aws',
       'also print an AWS access key id and secret bound to the token (for SigV4 clients)',
       false,
@@ -97,6 +102,7 @@ export function tokenCommand(deps: TokenCommandDeps): Command {
           ttl: number;
           agent: boolean;
           description?: string;
+          person?: string;
           aws?: boolean;
           json?: boolean;
         },
@@ -111,6 +117,7 @@ export function tokenCommand(deps: TokenCommandDeps): Command {
               ttlMs: opts.ttl,
               agent: opts.agent,
               ...(opts.description !== undefined ? { description: opts.description } : {}),
+              ...(opts.person !== undefined ? { person: opts.person } : {}),
             });
             return { ...t, aws: opts.aws ? issuer.awsKeyPair(t.record.id) : undefined };
           });
@@ -137,6 +144,7 @@ export function tokenCommand(deps: TokenCommandDeps): Command {
               `subject: ${r.subject}\n` +
               `groups:  ${r.groups.join(',') || '-'}\n` +
               `agent:   ${r.agent ? 'yes' : 'no'}\n` +
+              (r.person ? `person:  ${r.person}\n` : '') +
               `expires: ${r.expiresAt.toISOString()}\n` +
               (aws
                 ? `aws_access_key_id:     ${aws.accessKeyId}\n` +

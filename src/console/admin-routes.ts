@@ -170,6 +170,7 @@ export function registerAdminRoutes(
           ttlMs,
           agent: form.agent === '1',
           ...(s('description') ? { description: s('description') } : {}),
+          ...(s('person') ? { person: s('person') } : {}),
         });
         const view: IssuedView = {
           token: r.token,

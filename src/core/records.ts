@@ -193,4 +193,10 @@ export interface ServiceTokenRecord {
   readonly expiresAt: Date;
   readonly revokedAt?: Date;
   readonly description?: string;
+  /**
+   * The person the token acts for (an e-mail address, lower-cased): an agent's owner. Two identities
+   * naming one person are one approver, so the owner never approves the agent's requests under
+   * any identity that names them (docs/approvals.md, "One person, one vote").
+   */
+  readonly person?: string;
 }

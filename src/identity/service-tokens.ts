@@ -32,6 +32,8 @@ export interface IssueRequest {
   readonly ttlMs: number;
   readonly agent?: boolean;
   readonly description?: string;
+  /** The person the token acts for (an e-mail address): an agent's owner, who never approves its requests. */
+  readonly person?: string;
 }
 
 export interface IssuedToken {
@@ -45,6 +47,7 @@ export { ServiceTokenRequestError };
 // Printable, no whitespace or control characters (names end up in records and in policy matches).
 const NAME = /^[^\s\p{Cc}]{1,200}$/u;
 const GROUP = /^[^\s,\p{Cc}]{1,200}$/u;
+const PERSON = /^[^\s@\p{Cc}]{1,200}@[^\s@\p{Cc}]{1,200}$/u;
 
 export interface ServiceTokenIssuerOptions {
   readonly privateKey: KeyObject;
@@ -95,6 +98,10 @@ export class ServiceTokenIssuer {
       throw new ServiceTokenRequestError('description must be at most 500 characters on one line');
     }
 
+    const person = req.person?.trim().toLowerCase();
+    if (person !== undefined && person !== '' && !PERSON.test(person)) {
+      throw new ServiceTokenRequestError('person must be an e-mail address (name@domain)');
+    }
     const iat = Math.floor((this.#o.now?.() ?? new Date()).getTime() / 1000);
     const exp = iat + Math.ceil(req.ttlMs / 1000);
     const agent = req.agent ?? false;
@@ -106,6 +113,7 @@ export class ServiceTokenIssuer {
       issuedAt: new Date(iat * 1000),
       expiresAt: new Date(exp * 1000),
       ...(req.description !== undefined && req.description !== '' ? { description: req.description } : {}),
+      ...(person ? { person } : {}),
     };
     const token = await this.signFor(record);
     await this.#o.tokenStore.saveServiceToken(record);
@@ -118,7 +126,11 @@ export class ServiceTokenIssuer {
    */
   async signFor(record: ServiceTokenRecord): Promise<string> {
     const iat = Math.floor(record.issuedAt.getTime() / 1000);
-    return new SignJWT({ groups: [...record.groups], agent: record.agent })
+    return new SignJWT({
+      groups: [...record.groups],
+      agent: record.agent,
+      ...(record.person ? { person: record.person } : {}),
+    })
       .setProtectedHeader({ alg: 'EdDSA', typ: SERVICE_TOKEN_TYPE, kid: this.#o.kid })
       .setIssuer(this.issuer)
       .setAudience(SERVICE_TOKEN_AUDIENCE)
@@ -205,7 +217,7 @@ export class ServiceTokenAuthenticator implements Authenticator {
       throw refusalFromJose(e);
     }
 
-    const { sub, jti, groups, agent, exp } = payload;
+    const { sub, jti, groups, agent, exp, person } = payload;
     if (typeof sub !== 'string' || sub === '') throw authFailed(REFUSAL.noSubject);
     if (typeof jti !== 'string' || jti === '') throw authFailed(missingClaim('jti'));
     if (!Array.isArray(groups) || !groups.every((g): g is string => typeof g === 'string'))
@@ -220,6 +232,8 @@ export class ServiceTokenAuthenticator implements Authenticator {
       agent,
       issuer: this.issuer,
       tokenId: jti,
+      // Signed by this gateway from what the admin who issued the token stated (class 223).
+      ...(typeof person === 'string' && person !== '' ? { person: person.toLowerCase() } : {}),
       ...(typeof exp === 'number' ? { expiresAt: new Date(exp * 1000) } : {}),
     };
   }

@@ -170,6 +170,7 @@ export function tokenToRow(r: ServiceTokenRecord): ServiceTokensTable {
     expires_at: ms(r.expiresAt),
     revoked_at: r.revokedAt ? ms(r.revokedAt) : null,
     description: r.description ?? null,
+    ...(r.person !== undefined ? { person: r.person } : {}),
   };
 }
 
@@ -184,5 +185,6 @@ export function rowToToken(row: ServiceTokensTable): ServiceTokenRecord {
     expiresAt: new Date(Number(row.expires_at)),
     ...(revoked !== undefined ? { revokedAt: new Date(revoked) } : {}),
     ...(row.description !== null ? { description: row.description } : {}),
+    ...(typeof row.person === 'string' ? { person: row.person } : {}),
   };
 }

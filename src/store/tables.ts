@@ -126,6 +126,8 @@ export interface ServiceTokensTable {
   expires_at: number;
   revoked_at: number | null;
   description: string | null;
+  /** The person the token acts for (schema version 12); null for none. */
+  person?: string | null;
 }
 
 /** `store_migrations`: which schema versions have been applied (see migrations.ts). */

@@ -47,7 +47,13 @@ export interface TestGateway {
   readonly logs: string[];
   /** The config file the gateway was started from. */
   readonly configFile: string;
-  token(opts?: { subject?: string; groups?: string[]; agent?: boolean; ttlMs?: number }): Promise<string>;
+  token(opts?: {
+    subject?: string;
+    groups?: string[];
+    agent?: boolean;
+    ttlMs?: number;
+    person?: string;
+  }): Promise<string>;
   /** `pg` client config for the gateway with this token. */
   client(token: string, extra?: Partial<pg.ClientConfig>): pg.Client;
   url(token: string, user?: string): string;
@@ -136,6 +142,7 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
         groups: o.groups ?? ['testers'],
         agent: o.agent ?? false,
         ttlMs: o.ttlMs ?? 3_600_000,
+        ...(o.person !== undefined ? { person: o.person } : {}),
       });
       return issued.token;
     },

@@ -153,6 +153,15 @@ export function tokensPage(o: {
               <span class="note">at most ${o.maxTtl}</span></label
             >
             <label>Description<br /><input type="text" name="description" maxlength="500" /></label>
+            <label
+              >Acts for<br /><input
+                type="email"
+                name="person"
+                maxlength="400"
+                placeholder="owner@example.com"
+              />
+              <span class="note">its owner never approves its requests</span></label
+            >
           </div>
           <p>
             <label class="check"><input type="checkbox" name="agent" value="1" checked /> an AI agent</label>

@@ -14,6 +14,7 @@ import { statementRecords } from './0008-statement-records.js';
 import { resultsByWindow } from './0009-results-by-window.js';
 import { approvalPersons } from './0010-approval-persons.js';
 import { statementBodies } from './0011-statement-bodies.js';
+import { serviceTokenPersons } from './0012-service-token-persons.js';
 
 export const STORE_MIGRATIONS: readonly StoreMigration[] = [
   sessionsStatementsTokens,
@@ -27,6 +28,7 @@ export const STORE_MIGRATIONS: readonly StoreMigration[] = [
   resultsByWindow,
   approvalPersons,
   statementBodies,
+  serviceTokenPersons,
 ];
 
 export type { StoreDialect, StoreMigration } from './migration.js';
