@@ -98,6 +98,13 @@ export interface SqlStatement {
    * grant that read (docs/security.md, class 103).
    */
   readonly readsElsewhere?: true;
+  /**
+   * The PostgreSQL major version the statement needs to be read as the classifier (PostgreSQL 18's
+   * grammar) read it; absent when any supported release reads it so. An older server reads SQL/JSON
+   * syntax as calls of user functions so named, a newer built-in as a user's function or column, and
+   * RETURNING's `old`/`new` as FROM items (docs/security.md, class 240).
+   */
+  readonly sinceMajor?: number;
   /** sqlcommenter-style key/value pairs found in comments (prompt lineage); not used for policy. */
   readonly comments?: Readonly<Record<string, string>>;
 }

@@ -112,6 +112,7 @@ import {
   type ModeStep,
 } from './read-only-reads.js';
 import { asSetStatement, startupSettings } from './startup-parameters.js';
+import { serverMajor } from '../../sql/postgres/server-versions.js';
 import {
   UpstreamError,
   cancelUpstream,
@@ -340,6 +341,8 @@ export class ClientConnection {
   /** Refusals Gatehouse answered itself: the first under each rule recorded, the rest counted. */
   private readonly refusals = new CappedRefusals();
   private upstream: UpstreamSession | undefined;
+  /** The upstream's major version (its server_version at login; 0 when it gave none we can read). */
+  private upstreamMajor = 0;
   private target: UpstreamTarget | undefined;
   private key: { processId: number; secretKey: Buffer } | undefined;
   private tracker!: ResponseTracker;
@@ -787,6 +790,7 @@ export class ClientConnection {
       }
     }
     this.upstream = upstream;
+    this.upstreamMajor = serverMajor(upstream.parameters.get('server_version'));
     const startup = new Map<string, string>();
     for (const [k, v] of Object.entries(forwarded))
       if (pinnedSetting(k) === undefined) startup.set(k.toLowerCase(), v);
@@ -1285,6 +1289,16 @@ export class ClientConnection {
   private decideStatement(st: SqlStatement, via: SqlAction['via'], pending: PendingObjects): Decision {
     const session = this.session!;
     if (st.parseError !== undefined) return session.decide(this.action(st, via));
+    // Parsed with PostgreSQL 18's grammar: an older upstream would run something else (class 240).
+    if (st.sinceMajor !== undefined && st.sinceMajor > this.upstreamMajor)
+      return {
+        effect: 'deny',
+        ruleId: 'server-version',
+        message:
+          `Gatehouse: the upstream is PostgreSQL ${this.upstreamMajor || '(unknown version)'}, which reads this ` +
+          `statement differently from PostgreSQL ${st.sinceMajor} (a function or column of that name instead ` +
+          `of the built-in syntax Gatehouse decided); spell it for that release`,
+      };
     const pin = firstPinViolation(st.settings);
     if (pin !== undefined) return { effect: 'deny', ruleId: 'pinned-setting', message: pin };
     const modeChange = this.readOnly.enforced ? readWriteViolation(st.settings) : undefined;

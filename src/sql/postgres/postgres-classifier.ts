@@ -206,6 +206,7 @@ function classifyRawStatement(
     temporary?: true;
     untargeted?: true;
     readsElsewhere?: true;
+    sinceMajor?: number;
     comments?: Readonly<Record<string, string>>;
     settings?: SqlStatement['settings'];
     sessionObjects?: SqlStatement['sessionObjects'];
@@ -220,6 +221,7 @@ function classifyRawStatement(
   if (walker.temporary) statement.temporary = true;
   if (walker.untargeted) statement.untargeted = true;
   if (walker.readsElsewhere) statement.readsElsewhere = true;
+  if (walker.sinceMajor > 0) statement.sinceMajor = walker.sinceMajor;
   if (walker.settings.length > 0) statement.settings = Object.freeze([...walker.settings]);
   if (walker.sessionObjects.length > 0) statement.sessionObjects = Object.freeze([...walker.sessionObjects]);
   if (comments !== undefined) {

@@ -4,6 +4,7 @@ import type { SessionObjectRef, SettingChange, TableRef } from '../../core/sql-s
 import { bit, maskOf, type CategoryMask } from './category-mask.js';
 import { functionRisk, readsElsewhere, isBuiltinFunction } from './function-risks.js';
 import { BARE_FIELD_TYPES, KNOWN_NODE_TYPES } from './node-field-types.js';
+import { NODE_SINCE_MAJOR, functionSinceMajor, returningSinceMajor } from './server-versions.js';
 import {
   constantString,
   constantValue,
@@ -47,6 +48,7 @@ export class TreeWalker {
   #temporary = false;
   #untargeted = false;
   #readsElsewhere = false;
+  #sinceMajor = 0;
   readonly #settings: SettingChange[] = [];
   readonly #objects: SessionObjectRef[] = [];
 
@@ -70,6 +72,14 @@ export class TreeWalker {
   /** A function call adds categories for an object given as its argument, not a table named here. */
   get untargeted(): boolean {
     return this.#untargeted;
+  }
+
+  /**
+   * The PostgreSQL major the statement needs to be read as this parse reads it (0: any): an older
+   * server reads SQL/JSON syntax as calls of functions so named, and newer built-ins as user code.
+   */
+  get sinceMajor(): number {
+    return this.#sinceMajor;
   }
 
   /** A function call reads data stored outside the tables the statement names (a large object…). */
@@ -182,9 +192,14 @@ export class TreeWalker {
         // FOR UPDATE/SHARE; its `lockedRels` name FROM items already recorded, not new relations.
         this.add(LOCK);
         return;
+      case 'ReturningClause':
+        this.#needs(returningSinceMajor(body));
+        this.visitFields(type, body, NO_FIELDS);
+        return;
       default:
         // A statement type without a rule, or a node type this parser release does not declare.
         if (type.endsWith('Stmt') || !KNOWN_NODE_TYPES.has(type)) this.add(UNKNOWN);
+        this.#needs(NODE_SINCE_MAJOR[type] ?? 0);
         this.visitFields(type, body, NO_FIELDS);
     }
   }
@@ -302,9 +317,14 @@ export class TreeWalker {
     this.addTable(typeof schema === 'string' ? schema : undefined, name);
   }
 
+  #needs(major: number): void {
+    if (major > this.#sinceMajor) this.#sinceMajor = major;
+  }
+
   #funcCall(body: NodeBody): void {
     const names = stringList(body['funcname']);
     this.addFunction(names);
+    this.#needs(functionSinceMajor(names));
     // A function PostgreSQL does not ship runs code no statement shows (it may write, or change a
     // setting): fail closed, as for DO and CALL. Also inside EXPLAIN without ANALYZE: the planner
     // itself runs such a function when it folds an IMMUTABLE call with constant arguments, or
