@@ -36,7 +36,7 @@ describe.skipIf(!hasCommand('kubectl'))(
       const pods = await gw.kubectl(token, ['get', 'pods']);
       expect(pods.code).toBe(0);
       expect(pods.stdout).toMatch(/web/);
-      const ls = await gw.kubectl(token, ['exec', 'web', '--', 'ls', '/']);
+      const ls = await gw.kubectl(token, ['exec', 'plain', '--', 'ls', '/']);
       expect(ls.code).toBe(0);
       expect(ls.stdout).toBe('bin\netc\nusr\nvar\n');
       expect(api.seen.length).toBeGreaterThan(0);

@@ -32,7 +32,7 @@ describe.skipIf(!haveKubectl)('masked exec output written in pieces', { timeout:
 
   for (const file of ['/etc/app/slow-config', '/etc/app/long-line'])
     it(`cat ${file}: the key is masked whole`, async () => {
-      const r = await gw.kubectl(agent, ['exec', 'web', '--', 'cat', file]);
+      const r = await gw.kubectl(agent, ['exec', 'plain', '--', 'cat', file]);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       expect(r.stdout).not.toContain(EXEC_SECRET.slice(0, 10));

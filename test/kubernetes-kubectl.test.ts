@@ -66,13 +66,13 @@ describe.skipIf(!haveKubectl)('kubectl through Gatehouse', { timeout: 120_000 },
   });
 
   it('exec -- ls / is allowed, relayed over v5.channel.k8s.io, and recorded with its output', async () => {
-    const r = await gw.kubectl(agent, ['exec', 'web', '--', 'ls', '/']);
+    const r = await gw.kubectl(agent, ['exec', 'plain', '--', 'ls', '/']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('bin\netc\nusr\nvar\n');
     const exec = api.execs.find((e) => e.command.join(' ') === 'ls /');
     expect(exec?.protocol).toBe('v5.channel.k8s.io');
-    const statement = await findStatement(gw, (st) => st.text.includes('/pods/web/exec'));
+    const statement = await findStatement(gw, (st) => st.text.includes('/pods/plain/exec'));
     expect(statement.effect).toBe('allow');
     expect(statement.kind).toBe('create pods/exec');
     expect(statement.params).toEqual(['ls', '/']);
@@ -86,7 +86,7 @@ describe.skipIf(!haveKubectl)('kubectl through Gatehouse', { timeout: 120_000 },
 
   it('sessions replay shows the exec output, and --play plays the terminal recording', async () => {
     const statement = await findStatement(gw, (st) =>
-      st.text.includes('/pods/web/exec?command=ls&command=%2F'),
+      st.text.includes('/pods/plain/exec?command=ls&command=%2F'),
     );
     const r = await run(
       process.execPath,
@@ -107,12 +107,12 @@ describe.skipIf(!haveKubectl)('kubectl through Gatehouse', { timeout: 120_000 },
     expect(r.stdout).toMatch(/terminal recording: \d+ event\(s\), output:\n\s+│ bin\n\s+│ etc/);
     // Played in the alternate screen (docs/security.md class 45).
     expect(r.stdout).toContain(
-      '── terminal recording 1/1: default/web (app) ls /\n\u001b[?1049h\u001b[H\u001b[2Jbin\netc\nusr\nvar\n',
+      '── terminal recording 1/1: default/plain (app) ls /\n\u001b[?1049h\u001b[H\u001b[2Jbin\netc\nusr\nvar\n',
     );
   });
 
   it('exec -- rm -rf /data is refused before it reaches the pod', async () => {
-    const r = await gw.kubectl(agent, ['exec', 'web', '--', 'rm', '-rf', '/data']);
+    const r = await gw.kubectl(agent, ['exec', 'plain', '--', 'rm', '-rf', '/data']);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/Forbidden/);
     expect(r.stderr).toMatch(/refused by rule/);
@@ -121,7 +121,7 @@ describe.skipIf(!haveKubectl)('kubectl through Gatehouse', { timeout: 120_000 },
 
   it('refuses SPDY exec with how to switch to WebSockets', async () => {
     const before = api.execs.length;
-    const r = await gw.kubectl(agent, ['exec', 'web', '--', 'ls', '/'], {
+    const r = await gw.kubectl(agent, ['exec', 'plain', '--', 'ls', '/'], {
       env: { KUBECTL_REMOTE_COMMAND_WEBSOCKETS: 'false' },
     });
     expect(r.code).not.toBe(0);
@@ -157,12 +157,12 @@ describe.skipIf(!haveKubectl)('kubectl through Gatehouse', { timeout: 120_000 },
   });
 
   it('a non-zero exit code comes back through the status channel', async () => {
-    const r = await gw.kubectl(agent, ['exec', 'web', '--', 'ls', '/missing-exit']);
+    const r = await gw.kubectl(agent, ['exec', 'plain', '--', 'ls', '/missing-exit']);
     expect(r.code).toBe(127);
   });
 
   it('masks exec output for masked principals', async () => {
-    const r = await gw.kubectl(agent, ['exec', 'web', '--', 'cat', '/etc/app/config']);
+    const r = await gw.kubectl(agent, ['exec', 'plain', '--', 'cat', '/etc/app/config']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('region=eu-west-1');
     expect(r.stdout).not.toContain(EXEC_SECRET);
@@ -278,10 +278,10 @@ describe.skipIf(!haveKubectl)('kubectl through Gatehouse', { timeout: 120_000 },
       const del = await call('delete namespace prod');
       expect(del.isError).toBe(true);
       expect(del.content[0]!.text).toMatch(/refused by rule k8s-agents-no-namespace-delete/);
-      const ls = await call('exec web -- ls /');
+      const ls = await call('exec plain -- ls /');
       expect(ls.isError).toBeFalsy();
       expect(ls.content[0]!.text).toBe('bin\netc\nusr\nvar\n\nexit code: 0');
-      const rm = await call('exec web -- rm -rf /data');
+      const rm = await call('exec plain -- rm -rf /data');
       expect(rm.isError).toBe(true);
       expect(rm.content[0]!.text).toMatch(/refused by rule k8s-agents-no-destructive-exec/);
       expect(api.seen.some((s) => s.method === 'DELETE')).toBe(false);

@@ -58,7 +58,9 @@ describe.skipIf(!haveKubectl)('a Secret write held for review', { timeout: 60_00
     return { shown, code: r.code, stderr: r.stderr };
   }
 
-  it("shows a service-account token Secret's type and account, not its data", async () => {
+  // Since class 210 an agent's token Secret is refused outright (it has the cluster mint a credential),
+  // naming the account; what a person would be shown is in test/kubernetes-granted-powers.test.ts.
+  it('refuses a service-account token Secret, naming its account, not its data', async () => {
     const file = path.join(gw.dir, 'token-secret.json');
     writeFileSync(
       file,
@@ -74,13 +76,14 @@ describe.skipIf(!haveKubectl)('a Secret write held for review', { timeout: 60_00
       }),
     );
     const r = await approved(['create', '--validate=false', '-f', file]);
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    expect(r.shown).toContain('"type":"kubernetes.io/service-account-token"');
-    expect(r.shown).toContain('"kubernetes.io/service-account.name":"cluster-admin-sa"');
-    expect(r.shown).not.toContain(STORED);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('k8s-agents-no-granted-powers');
+    expect(r.stderr).toContain(
+      'type=kubernetes.io/service-account-token for service account cluster-admin-sa',
+    );
+    expect(r.stderr).not.toContain(STORED);
     const created = api.seen.filter((s) => s.method === 'POST' && s.url.includes('/secrets'));
-    expect(created).toHaveLength(1);
+    expect(created).toHaveLength(0);
   });
 
   it("shows a JSON patch's operations on a Secret, with the values it stores replaced", async () => {

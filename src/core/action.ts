@@ -186,6 +186,14 @@ export interface KubernetesAction extends ActionBase {
    */
   readonly podPrivileges?: readonly string[];
   /**
+   * A write that may grant rights or a credential (RBAC roles and bindings, Secrets, certificate
+   * signing requests, TokenRequests): what it grants, read from its body (`roleRef ClusterRole
+   * cluster-admin to ServiceAccount prod/ci`); empty when it grants nothing. Absent for other requests.
+   */
+  readonly grants?: readonly string[];
+  /** The categories `grants` adds: `privilege`, and `secrets` where it yields a credential. */
+  readonly grantCategories?: readonly string[];
+  /**
    * exec: what of the container comes from Secrets (`env DB_PASSWORD from Secret db key password`),
    * read from the pod before the exec is decided; non-empty adds the command category `secrets`.
    */
@@ -365,7 +373,21 @@ function kubernetesCategories(f: KubernetesFields): string[] {
   else if (f.verb === 'proxy') cats.push('proxy');
   else cats.push('write');
   for (const c of f.commandCategories ?? []) if (!cats.includes(c)) cats.push(c);
-  if (f.podPrivileges && f.podPrivileges.length > 0 && !cats.includes('privilege')) cats.push('privilege');
+  for (const c of kubernetesBodyCategories(f)) if (!cats.includes(c)) cats.push(c);
+  return cats;
+}
+
+/**
+ * What a write's body makes it, to category rules and records: `privilege` for a privileged pod spec,
+ * `privilege` and `secrets` for what it grants. Empty when the body was not read or holds neither.
+ */
+export function kubernetesBodyCategories(f: {
+  readonly podPrivileges?: readonly string[];
+  readonly grantCategories?: readonly string[];
+}): string[] {
+  const cats: string[] = [];
+  if (f.podPrivileges && f.podPrivileges.length > 0) cats.push('privilege');
+  for (const c of f.grantCategories ?? []) if (!cats.includes(c)) cats.push(c);
   return cats;
 }
 
@@ -383,8 +405,13 @@ export function kubernetesAction(fields: KubernetesFields): KubernetesAction {
       categories: kubernetesCategories(fields),
       ...(fields.command && fields.command.length > 0
         ? { params: fields.command }
-        : fields.podPrivileges && fields.podPrivileges.length > 0
-          ? { params: fields.podPrivileges.map((f) => `privilege: ${f}`) }
+        : (fields.podPrivileges?.length ?? 0) + (fields.grants?.length ?? 0) > 0
+          ? {
+              params: [
+                ...(fields.podPrivileges ?? []).map((f) => `privilege: ${f}`),
+                ...(fields.grants ?? []).map((f) => `grants: ${f}`),
+              ],
+            }
           : {}),
       ...(fields.body !== undefined ? { body: recordedBody(fields.body) } : {}),
     },
@@ -396,6 +423,16 @@ export function kubernetesAction(fields: KubernetesFields): KubernetesAction {
 export function withPodPrivileges(a: KubernetesAction, fields: readonly string[]): KubernetesAction {
   const { kind: _kind, describe: _describe, ...rest } = a;
   return kubernetesAction({ ...rest, podPrivileges: [...fields] });
+}
+
+/** The action with what its body grants (src/engines/kubernetes/granted-powers.ts). */
+export function withGrants(
+  a: KubernetesAction,
+  grants: readonly string[],
+  categories: readonly string[],
+): KubernetesAction {
+  const { kind: _kind, describe: _describe, ...rest } = a;
+  return kubernetesAction({ ...rest, grants: [...grants], grantCategories: [...categories] });
 }
 
 /** The exec with what of its container comes from Secrets (src/engines/kubernetes/pod-secrets.ts). */

@@ -1,7 +1,7 @@
 // The shipped default policy for AI agents on Kubernetes connections (issue 14 §2), documented in
 // docs/kubernetes.md: reads allowed, Secret reads reviewed, writes reviewed; deleting namespaces, nodes,
 // CRDs and PersistentVolumes, deletecollection, RBAC and service-account token changes, and proxying
-// refused; pods (and workload templates) that are privilege refused; exec decided on its command by the shell classifier (read-only allowed, destructive refused,
+// refused; pods (and workload templates) that are privilege, and writes that grant rights or a credential, refused; exec decided on its command by the shell classifier (read-only allowed, destructive refused,
 // what cannot be judged reviewed); interactive exec, attach and port-forward reviewed. Plain config data.
 
 import type { ReviewMode } from '../core/decision.js';
@@ -41,6 +41,22 @@ export const KUBERNETES_PLAIN_SUBRESOURCES: readonly string[] = [
   '*/finalize',
   '*/ephemeralcontainers',
   '*/resize',
+];
+
+/**
+ * Resources whose writes may grant rights or a credential, read from their body
+ * (src/engines/kubernetes/granted-powers.ts): RBAC roles and bindings, Secrets (a service account
+ * token's), certificate signing requests and their approval, TokenRequests.
+ */
+export const KUBERNETES_GRANT_RESOURCES: readonly string[] = [
+  'roles',
+  'clusterroles',
+  'rolebindings',
+  'clusterrolebindings',
+  'secrets',
+  'certificatesigningrequests',
+  'certificatesigningrequests/*',
+  'serviceaccounts/token',
 ];
 
 export function defaultKubernetesPolicies(
@@ -121,6 +137,15 @@ export function defaultKubernetesPolicies(
         'k8s-agents-no-destructive-exec',
         { resources: ['pods/exec'], commandCategories: ['destructive', 'privilege', 'exfiltration'] },
         '{kind} is refused by rule {rule}: the command destroys data, gains privileges or sends data away. Run a read-only command, or ask a person with access to the pod.',
+      ),
+      denyRule(
+        'k8s-agents-no-granted-powers',
+        {
+          verbs: ['create', 'update', 'patch'],
+          resources: [...KUBERNETES_GRANT_RESOURCES],
+          commandCategories: ['privilege', 'secrets'],
+        },
+        '{kind} is refused by rule {rule}: it gives someone rights in the cluster or a credential for it, outside these rules. Ask a cluster administrator.',
       ),
       denyRule(
         'k8s-agents-no-privileged-pods',

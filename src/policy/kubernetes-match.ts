@@ -2,7 +2,7 @@
 // namespaces, names, non-resource URLs, exec commands and their shell risk categories, tty/stdin and
 // port-forward ports, compiled once per policy snapshot. Pure matching; the decider owns the order.
 
-import type { KubernetesAction } from '../core/action.js';
+import { kubernetesBodyCategories, type KubernetesAction } from '../core/action.js';
 import type { RuleMatchConfig } from '../config/policy-schema.js';
 import { commandMismatch, compileCommandMatch, compilePorts, portsMismatch } from './command-match.js';
 import { compileGlob, type Glob } from './glob.js';
@@ -119,10 +119,11 @@ export function kubernetesMismatch(
     const text = a.subresource === 'exec' ? (a.command ?? []).join(' ') : undefined;
     // A write of a pod spec that makes the pod privilege is `privilege` to category rules, as a
     // command that gains privileges is: one rule keeps both off (docs/kubernetes.md).
-    const privileged = text === undefined && (a.podPrivileges?.length ?? 0) > 0;
+    // So is a write that grants rights, and `secrets` one that yields a credential (granted-powers.ts).
+    const body = text === undefined ? kubernetesBodyCategories(a) : [];
     const why =
-      privileged && k.commands === undefined
-        ? commandMismatch(k, '', ['privilege'], grant)
+      body.length > 0 && k.commands === undefined
+        ? commandMismatch(k, '', body, grant)
         : commandMismatch(k, text, a.commandCategories, grant);
     if (why !== undefined) return why;
   }
@@ -154,8 +155,8 @@ export function kubernetesWhat(a: KubernetesAction): string {
   const group = a.apiGroup === '' ? '' : `.${a.apiGroup}`;
   const sub = a.subresource === '' ? '' : `/${a.subresource}`;
   const privilege =
-    a.podPrivileges && a.podPrivileges.length > 0
+    (a.podPrivileges && a.podPrivileges.length > 0
       ? ` (a pod that is privilege: ${a.podPrivileges.join(', ')})`
-      : '';
+      : '') + (a.grants && a.grants.length > 0 ? ` (it grants: ${a.grants.join('; ')})` : '');
   return `${a.verb} ${a.resource}${group}${sub}${a.name === '' ? '' : ` ${a.name}`}${ns}${privilege}`;
 }

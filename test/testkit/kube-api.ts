@@ -128,6 +128,46 @@ function podWithSecrets(name: string, namespace: string) {
   return p;
 }
 
+function podWithDefaultToken(name: string, namespace: string) {
+  const p = pod(name, namespace);
+  const spec = p.spec as Record<string, unknown>;
+  spec.serviceAccountName = 'default';
+  spec.containers = [
+    {
+      name: 'app',
+      image: 'example/app:1.0',
+      env: [{ name: 'LOG_LEVEL', value: 'debug' }],
+      volumeMounts: [
+        {
+          name: 'kube-api-access-d1',
+          mountPath: '/var/run/secrets/kubernetes.io/serviceaccount',
+          readOnly: true,
+        },
+      ],
+    },
+  ];
+  spec.volumes = [
+    {
+      name: 'kube-api-access-d1',
+      projected: {
+        sources: [
+          { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
+          { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+        ],
+      },
+    },
+  ];
+  return p;
+}
+
+function plainPod(name: string, namespace: string) {
+  const p = pod(name, namespace);
+  const spec = p.spec as Record<string, unknown>;
+  spec.automountServiceAccountToken = false;
+  spec.containers = [{ name: 'app', image: 'example/app:1.0', env: [{ name: 'LOG_LEVEL', value: 'debug' }] }];
+  return p;
+}
+
 function namespaceObj(name: string) {
   return {
     kind: 'Namespace',
@@ -294,6 +334,31 @@ const RESOURCES = {
       verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
     },
   ],
+};
+
+/** RBAC's group in discovery (so `kubectl create -f` of a Role or binding maps its kind); no objects. */
+const RBAC_GROUP = {
+  name: 'rbac.authorization.k8s.io',
+  versions: [{ groupVersion: 'rbac.authorization.k8s.io/v1', version: 'v1' }],
+  preferredVersion: { groupVersion: 'rbac.authorization.k8s.io/v1', version: 'v1' },
+};
+const RBAC_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+const RBAC_RESOURCES = {
+  kind: 'APIResourceList',
+  apiVersion: 'v1',
+  groupVersion: 'rbac.authorization.k8s.io/v1',
+  resources: [
+    ['roles', 'Role', true],
+    ['rolebindings', 'RoleBinding', true],
+    ['clusterroles', 'ClusterRole', false],
+    ['clusterrolebindings', 'ClusterRoleBinding', false],
+  ].map(([name, kind, namespaced]) => ({
+    name,
+    singularName: String(kind).toLowerCase(),
+    namespaced,
+    kind,
+    verbs: RBAC_VERBS,
+  })),
 };
 
 /**
@@ -580,6 +645,11 @@ export async function startFakeKubeApi(options: { readonly clientCa?: string } =
   // A pod whose container takes a Secret into its environment and mounts another (as the API server
   // keeps it: the service account token's projected volume added).
   pods.set('prod/api', podWithSecrets('api', 'prod'));
+  // A pod as the API server keeps one that names no service account: the `default` account's token
+  // mounted by admission, and no value under a sensitive name.
+  pods.set('default/sa', podWithDefaultToken('sa', 'default'));
+  // A pod that holds nothing secret: no token (automountServiceAccountToken: false), no such env.
+  pods.set('default/plain', plainPod('plain', 'default'));
   /** The list of the `big` namespace, made once. */
   let bigList: Buffer | undefined;
 
@@ -620,7 +690,9 @@ export async function startFakeKubeApi(options: { readonly clientCa?: string } =
         versions: ['v1'],
         serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '127.0.0.1' }],
       });
-    if (p === '/apis') return json(res, 200, { kind: 'APIGroupList', apiVersion: 'v1', groups: [] });
+    if (p === '/apis')
+      return json(res, 200, { kind: 'APIGroupList', apiVersion: 'v1', groups: [RBAC_GROUP] });
+    if (p === '/apis/rbac.authorization.k8s.io/v1') return json(res, 200, RBAC_RESOURCES);
     if (p === '/api/v1') return json(res, 200, RESOURCES);
     if (p === '/version')
       return json(res, 200, { major: '1', minor: '32', gitVersion: 'v1.32.0-fake', platform: 'linux/amd64' });

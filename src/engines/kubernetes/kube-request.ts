@@ -10,6 +10,7 @@ import type { Readable } from 'node:stream';
 import { request as undiciRequest, errors as undiciErrors } from 'undici';
 import {
   kubernetesAction,
+  withGrants,
   withPodPrivileges,
   withReviewedBody,
   type KubernetesAction,
@@ -52,6 +53,7 @@ import {
 } from './kube-masking.js';
 import { reasonFor, sendStatus } from './kube-responses.js';
 import { podPrivileges, writesPodSpec } from './pod-privileges.js';
+import { grantedPowers, writesGrant } from './granted-powers.js';
 import type { KubeConnectionSettings } from './kube-settings.js';
 
 export interface KubeRequestDeps {
@@ -275,7 +277,14 @@ export async function handleKubeRequest(
       throw e;
     }
   };
-  if (writesPodSpec(action) && unread && podSpecDecides(session, action)) {
+  const podSpec = writesPodSpec(action);
+  const grant = writesGrant(action);
+  if (grant && !unread) {
+    // A TokenRequest or CSR approval grants by its target alone; a bodyless write of another names nothing.
+    const reading = grantedPowers(action, req.headers['content-type'], Buffer.alloc(0));
+    action = withGrants(action, reading.grants, reading.categories);
+  }
+  if ((podSpec || grant) && unread && bodyDecides(session, action, podSpec, grant)) {
     const max = settings.maxRequestBodyBytes;
     const tooLarge = async (): Promise<void> => {
       const message = `Gatehouse refused the request: a write of a pod spec is read whole before it is decided, and its body is larger than this connection's limit (${max} bytes).`;
@@ -287,16 +296,21 @@ export async function handleKubeRequest(
       return recordKubeRefusal(session, action, BODY_TIMEOUT_RULE, bodyTimeoutMessage(bodyTimeoutMs));
     if (read === 'too-large') return tooLarge();
     early = read;
-    const reading = podPrivileges(req.headers['content-type'], read);
+    // What a write grants is read too; a body it cannot read may grant anything (granted-powers.ts).
+    if (grant) {
+      const grants = grantedPowers(action, req.headers['content-type'], read);
+      action = withGrants(action, grants.grants, grants.categories);
+    }
+    const reading = podSpec ? podPrivileges(req.headers['content-type'], read) : { ok: true as const };
     const ambiguous = reading.ok ? ambiguousJsonBody(read.toString('utf8')) : undefined;
     if (!reading.ok || ambiguous !== undefined) {
       const message = !reading.ok
         ? `Gatehouse refused the request: it writes a pod spec, and Gatehouse cannot read what the pod may do because ${reading.reason}. Send it as JSON, as kubectl does.`
-        : `Gatehouse refused the request: it writes a pod spec, and ${ambiguous}. Send each key once.`;
+        : `Gatehouse refused the request: its body ${podSpec ? 'writes a pod spec' : 'may grant rights or a credential'}, and ${ambiguous}. Send each key once.`;
       await recorded(action, reading.ok ? AMBIGUOUS_BODY_RULE : POD_SPEC_RULE, message);
       return refuse(reading.ok ? 'BadRequest' : 'UnsupportedMediaType', message);
     }
-    action = withPodPrivileges(action, reading.fields);
+    if ('fields' in reading) action = withPodPrivileges(action, reading.fields);
   }
 
   // A request that needs approval has its body read whole first: the approval is bound to it, the
@@ -430,12 +444,20 @@ export async function handleKubeRequest(
 }
 
 /**
- * Whether what the pod may do changes the decision: false when the request is allowed by the same rule
- * whether or not it makes a pod privilege (a cluster administrator's), so its body streams unread.
+ * Whether what the body says (what the pod may do, what the write grants) changes the decision: false
+ * when the request is allowed by the same rule whatever it says (a cluster administrator's), so its
+ * body streams unread.
  */
-function podSpecDecides(session: GateSession, action: KubernetesAction): boolean {
-  const privileged = session.decide(withPodPrivileges(action, ['(the body)']));
-  const plain = session.decide(withPodPrivileges(action, []));
+function bodyDecides(
+  session: GateSession,
+  action: KubernetesAction,
+  podSpec: boolean,
+  grant: boolean,
+): boolean {
+  const worst = grant ? withGrants(action, ['(the body)'], ['privilege', 'secrets']) : action;
+  const privileged = session.decide(podSpec ? withPodPrivileges(worst, ['(the body)']) : worst);
+  const none = grant ? withGrants(action, [], []) : action;
+  const plain = session.decide(podSpec ? withPodPrivileges(none, []) : none);
   return !(
     privileged.effect === 'allow' &&
     plain.effect === 'allow' &&

@@ -18,8 +18,16 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 const list = (v: unknown): Obj[] => (Array.isArray(v) ? v.filter(isObj) : []);
 const str = (v: unknown): string => (typeof v === 'string' ? v.slice(0, 100) : '?');
 
-/** What of the container (or of every container, when none is named) comes from Secrets. */
-export function secretSources(pod: unknown, container: string): string[] {
+/**
+ * What of the container (or of every container, when none is named) comes from Secrets, or is one:
+ * Secrets in its env or mounted, a literal env value under a sensitive name (`envNames`, the names
+ * pod reads mask), and a service account token mounted into it, the `default` account's included.
+ */
+export function secretSources(
+  pod: unknown,
+  container: string,
+  envNames: (name: string) => boolean = () => false,
+): string[] {
   if (!isObj(pod) || !isObj(pod.spec)) return ['the pod could not be read'];
   const spec = pod.spec;
   const all = [...list(spec.containers), ...list(spec.initContainers), ...list(spec.ephemeralContainers)];
@@ -34,6 +42,9 @@ export function secretSources(pod: unknown, container: string): string[] {
     for (const e of list(c.env)) {
       const ref = isObj(e.valueFrom) ? e.valueFrom.secretKeyRef : undefined;
       if (isObj(ref)) found.add(`env ${str(e.name)} from Secret ${str(ref.name)} key ${str(ref.key)}`);
+      // Masked in pod reads by its name; printenv would show it whole.
+      else if (typeof e.name === 'string' && typeof e.value === 'string' && envNames(e.name))
+        found.add(`env ${str(e.name)} (a value under a sensitive name)`);
     }
     for (const e of list(c.envFrom))
       if (isObj(e.secretRef)) found.add(`env from Secret ${str(e.secretRef.name)}`);
@@ -45,8 +56,10 @@ export function secretSources(pod: unknown, container: string): string[] {
       const sources = isObj(v.projected) ? list(v.projected.sources) : [];
       for (const s of sources) {
         if (isObj(s.secret)) found.add(`Secret ${str(s.secret.name)} mounted at ${at}`);
-        // The pod's own token: another account's rights when the pod runs as one.
-        if (isObj(s.serviceAccountToken) && account !== 'default')
+        // The pod's service account token (the API server's admission mounts it into every container
+        // unless automountServiceAccountToken is false): a credential for the cluster that acts as
+        // that account, `default` included, outside Gatehouse.
+        if (isObj(s.serviceAccountToken))
           found.add(`the token of service account ${account.slice(0, 100)} mounted at ${at}`);
       }
     }
@@ -86,7 +99,11 @@ export async function podSecretSources(
       parts.push(chunk);
     }
     if (up.statusCode !== 200) return [`the pod could not be read (HTTP ${up.statusCode})`];
-    return secretSources(JSON.parse(Buffer.concat(parts).toString('utf8')), container);
+    return secretSources(
+      JSON.parse(Buffer.concat(parts).toString('utf8')),
+      container,
+      settings.masking.envNames,
+    );
   } catch {
     return ['the pod could not be read'];
   }

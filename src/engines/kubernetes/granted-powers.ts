@@ -1,0 +1,323 @@
+// What a write gives someone in the cluster beyond the write itself (docs/kubernetes.md, "Writes that
+// grant rights or credentials"). A RoleBinding or ClusterRoleBinding gives its subjects everything its
+// role holds (cluster-admin to a service account the agent then uses); a Role or ClusterRole with `*`,
+// `escalate`, `bind` or `impersonate`, access to Secrets, `pods/exec` or `nodes/proxy`, or labels that
+// aggregate it into `admin`, gives that to whoever it is bound to; a Secret of type
+// `kubernetes.io/service-account-token` is filled with an account's token by the cluster; a
+// CertificateSigningRequest, once approved, is a client certificate; a TokenRequest
+// (`kubectl create token`) is one. Such a write is decided as `privilege` (and `secrets` where it yields
+// a credential), with what it grants named, not as an ordinary write.
+//
+// Read from the body as the API server reads it (JSON, keys case-sensitive), whatever the patch type.
+// A body that cannot be read so (protobuf, which kubectl's typed commands such as `create rolebinding`
+// send; YAML) may grant anything: it is decided as `privilege` and `secrets`. Bindings, CSRs and
+// TokenRequests are both whatever their body says; the body only names what they grant.
+
+import { apiServerMediaType } from '../../wire/kubernetes/json-body.js';
+
+const RBAC = 'rbac.authorization.k8s.io';
+const WRITES = new Set(['create', 'update', 'patch']);
+
+type Target = {
+  readonly verb: string;
+  readonly apiGroup: string;
+  readonly resource: string;
+  readonly subresource: string;
+  readonly name: string;
+};
+
+type Kind = 'role' | 'binding' | 'secret' | 'csr' | 'token';
+
+function kindOf(a: Target): Kind | undefined {
+  if (!WRITES.has(a.verb)) return undefined;
+  if (a.apiGroup === RBAC && a.subresource === '') {
+    if (a.resource === 'roles' || a.resource === 'clusterroles') return 'role';
+    if (a.resource === 'rolebindings' || a.resource === 'clusterrolebindings') return 'binding';
+    return undefined;
+  }
+  if (a.apiGroup === '' && a.resource === 'secrets' && a.subresource === '') return 'secret';
+  if (a.apiGroup === 'certificates.k8s.io' && a.resource === 'certificatesigningrequests') return 'csr';
+  if (a.apiGroup === '' && a.resource === 'serviceaccounts' && a.subresource === 'token') return 'token';
+  return undefined;
+}
+
+/** True for a write whose body may grant rights or a credential (RBAC, Secrets, CSRs, TokenRequests). */
+export function writesGrant(a: Target): boolean {
+  return kindOf(a) !== undefined;
+}
+
+export interface GrantReading {
+  /** What it grants, named (`roleRef ClusterRole cluster-admin to ServiceAccount prod/ci`). */
+  readonly grants: readonly string[];
+  /** `privilege`, and `secrets` where it yields a credential; empty when it grants nothing. */
+  readonly categories: readonly string[];
+}
+
+/**
+ * A body Gatehouse cannot read (protobuf, which kubectl's typed commands send: `kubectl create
+ * rolebinding`; YAML that is not JSON): it may grant anything.
+ */
+function unread(reason: string): GrantReading {
+  return {
+    grants: [`what Gatehouse cannot read: ${reason}, so it may grant anything`],
+    categories: ['privilege', 'secrets'],
+  };
+}
+
+const READABLE_TYPES = new Set([
+  'application/json',
+  'application/merge-patch+json',
+  'application/strategic-merge-patch+json',
+  'application/json-patch+json',
+  'application/apply-patch+yaml',
+  'application/yaml',
+]);
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+const MAX_NAMED = 20;
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const s = (v: unknown, n = 100): string =>
+  typeof v === 'string' ? v.slice(0, n) : JSON.stringify(v ?? null).slice(0, n);
+
+/** Verbs that only read. */
+const READ_VERBS = new Set(['get', 'list', 'watch']);
+/** Verbs that give power whatever the resource. */
+const POWER_VERBS = new Set(['*', 'escalate', 'bind', 'impersonate']);
+/** Resources whose read is itself a credential or a way past the API's rules. */
+const SECRET_RESOURCES = new Set(['*', 'secrets', 'serviceaccounts/token']);
+/** Subresources a read of which runs code or reaches past the API server (GET exec under SPDY, the kubelet's API). */
+const REACHING_SUBRESOURCES = /(^|\/)(exec|attach|portforward|proxy|\*)$/;
+const AGGREGATE_LABEL = 'rbac.authorization.k8s.io/aggregate-to-';
+const TOKEN_TYPE = 'kubernetes.io/service-account-token';
+const TOKEN_ACCOUNT = 'kubernetes.io/service-account.name';
+
+class Found {
+  readonly grants = new Set<string>();
+  readonly categories = new Set<string>();
+  add(what: string, secrets = false): void {
+    this.grants.add(what.slice(0, 400));
+    this.categories.add('privilege');
+    if (secrets) this.categories.add('secrets');
+  }
+}
+
+/** What one RBAC rule (a PolicyRule object) grants beyond reading ordinary objects. */
+function rule(r: unknown, at: string, found: Found): void {
+  if (!isObj(r)) {
+    found.add(`${at}: a rule Gatehouse cannot read`);
+    return;
+  }
+  const verbs = Array.isArray(r.verbs) ? r.verbs : undefined;
+  const resources = Array.isArray(r.resources) ? r.resources : [];
+  if (verbs === undefined || verbs.some((v) => typeof v !== 'string')) {
+    found.add(`${at}.verbs: verbs Gatehouse cannot read`);
+    return;
+  }
+  const vs = verbs as string[];
+  const rs = resources.map((x) => (typeof x === 'string' ? x : '*'));
+  const power = vs.filter((v) => POWER_VERBS.has(v));
+  const secrets = rs.filter((x) => SECRET_RESOURCES.has(x));
+  const reaching = rs.filter((x) => REACHING_SUBRESOURCES.test(x));
+  const writes = vs.filter((v) => !READ_VERBS.has(v) && !POWER_VERBS.has(v));
+  const on = rs.length > 0 ? rs.map((x) => s(x, 60)).join(',') : s(r.nonResourceURLs, 200);
+  if (power.length > 0) found.add(`${at} grants ${power.join(',')} on ${on.slice(0, 200)}`, true);
+  else if (secrets.length > 0) found.add(`${at} grants ${vs.join(',')} on ${secrets.join(',')}`, true);
+  else if (reaching.length > 0) found.add(`${at} grants ${vs.join(',')} on ${reaching.join(',')}`);
+  else if (writes.length > 0 && rs.length > 0)
+    found.add(`${at} grants ${writes.join(',')} on ${on.slice(0, 200)}`);
+}
+
+function rules(v: unknown, at: string, found: Found): void {
+  if (v === null) return; // removed
+  if (!Array.isArray(v)) {
+    found.add(`${at}: rules Gatehouse cannot read`);
+    return;
+  }
+  v.forEach((r, i) => rule(r, `${at}[${i}]`, found));
+}
+
+function labels(v: unknown, at: string, found: Found): void {
+  if (!isObj(v)) return;
+  for (const [k, x] of Object.entries(v))
+    if (k.startsWith(AGGREGATE_LABEL) && x !== null)
+      found.add(
+        `${at}.${k.slice(0, 100)}=${s(x, 20)} (aggregates the role into ${k.slice(AGGREGATE_LABEL.length, 100)})`,
+        true,
+      );
+}
+
+/** Reads a role, binding, Secret or CSR object (a whole one, or a merge patch's, apply's part). */
+function object(kind: Kind, doc: unknown, found: Found, name: string, patch = false): void {
+  if (!isObj(doc)) return;
+  const meta = isObj(doc.metadata) ? doc.metadata : undefined;
+  switch (kind) {
+    case 'role':
+      if ('rules' in doc) rules(doc.rules, 'rules', found);
+      if ('aggregationRule' in doc && doc.aggregationRule !== null)
+        found.add('aggregationRule (gathers the rules of every ClusterRole its selectors match)', true);
+      if (meta) labels(meta.labels, 'metadata.labels', found);
+      return;
+    case 'binding': {
+      const ref = isObj(doc.roleRef) ? doc.roleRef : undefined;
+      const subjects = Array.isArray(doc.subjects) ? doc.subjects.filter(isObj) : [];
+      const who = subjects
+        .slice(0, 5)
+        .map((x) => `${s(x.kind, 30)} ${x.namespace ? `${s(x.namespace, 60)}/` : ''}${s(x.name)}`)
+        .join(', ');
+      // What the role grants is not in the request (and may change later): every binding is power.
+      if (ref) found.add(`roleRef ${s(ref.kind, 30)} ${s(ref.name)}${who ? ` to ${who}` : ''}`, true);
+      else if ('subjects' in doc)
+        found.add(`subjects ${who || s(doc.subjects, 200)} of binding ${name}`, true);
+      // A whole binding names its role (the API server refuses one without); a patch that touches
+      // neither its role nor its subjects grants nothing new.
+      else if (!patch) found.add(`a binding of ${name || 'a role'}`, true);
+      return;
+    }
+    case 'secret': {
+      const ann = meta && isObj(meta.annotations) ? meta.annotations : undefined;
+      const account = ann && typeof ann[TOKEN_ACCOUNT] === 'string' ? ann[TOKEN_ACCOUNT] : undefined;
+      if (doc.type === TOKEN_TYPE)
+        found.add(
+          `type=${TOKEN_TYPE}${account ? ` for service account ${account.slice(0, 100)}` : ''}`,
+          true,
+        );
+      else if (ann && TOKEN_ACCOUNT in ann)
+        found.add(`metadata.annotations.${TOKEN_ACCOUNT}=${s(ann[TOKEN_ACCOUNT])}`, true);
+      return;
+    }
+    case 'csr': {
+      const spec = isObj(doc.spec) ? doc.spec : undefined;
+      found.add(
+        `a certificate signing request${spec && typeof spec.signerName === 'string' ? ` for signer ${spec.signerName.slice(0, 100)}` : ''}`,
+        true,
+      );
+      return;
+    }
+    case 'token':
+      return;
+  }
+}
+
+/** A JSON pointer's tokens; undefined when it is not one. */
+function pointer(p: string): string[] | undefined {
+  if (p === '') return [];
+  if (!p.startsWith('/')) return undefined;
+  return p
+    .slice(1)
+    .split('/')
+    .map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+/** One JSON patch operation that writes `value` at `path` (undefined value: copied or moved, unread). */
+function patchOp(
+  kind: Kind,
+  path: string[],
+  value: unknown,
+  readable: boolean,
+  found: Found,
+  name: string,
+): void {
+  const at = path.join('.').slice(0, 200);
+  if (path.length === 0) {
+    if (!readable) found.add('the whole object (a value Gatehouse cannot read)', true);
+    return object(kind, readable ? value : {}, found, name);
+  }
+  const [top, second, third] = path;
+  switch (kind) {
+    case 'role':
+      if (top === 'rules') {
+        if (path.length === 1 && readable) rules(value, 'rules', found);
+        else if (path.length === 2 && readable) rule(value, `rules[${second}]`, found);
+        // A part of a rule: the rest of it is not in the request.
+        else found.add(`${at} changed (the rest of the rule is not in the request)`, true);
+      } else if (top === 'aggregationRule') {
+        found.add(`${at} (gathers the rules of every ClusterRole its selectors match)`, true);
+      } else if (top === 'metadata' && second === 'labels') {
+        if (third === undefined) {
+          if (readable) labels(value, 'metadata.labels', found);
+          else found.add(`${at} (labels Gatehouse cannot read)`, true);
+        } else if (third.startsWith(AGGREGATE_LABEL)) found.add(`${at} (aggregates the role)`, true);
+      } else if (top === 'metadata' && second === undefined) {
+        if (!readable) found.add(`${at} (labels Gatehouse cannot read)`, true);
+        else if (isObj(value)) labels(value.labels, 'metadata.labels', found);
+      }
+      return;
+    case 'binding':
+      if (top === 'roleRef' || top === 'subjects') found.add(`${at} of binding ${name} changed`, true);
+      return;
+    case 'secret':
+      if (top === 'type' || (top === 'metadata' && (second === undefined || second === 'annotations'))) {
+        const wrapped =
+          top === 'type'
+            ? { type: value }
+            : second === undefined
+              ? { metadata: value }
+              : third === undefined
+                ? { metadata: { annotations: value } }
+                : { metadata: { annotations: { [third]: value } } };
+        if (!readable) found.add(`${at} (a value Gatehouse cannot read)`, true);
+        else object('secret', wrapped, found, name);
+      }
+      return;
+    case 'csr':
+      found.add(`a certificate signing request (${at})`, true);
+      return;
+    case 'token':
+      return;
+  }
+}
+
+/** What the write grants (see the file's comment), or why its body cannot be read. */
+export function grantedPowers(
+  a: Target,
+  contentType: string | string[] | undefined,
+  body: Buffer,
+): GrantReading {
+  const kind = kindOf(a);
+  const found = new Found();
+  if (kind === undefined) return { grants: [], categories: [] };
+  if (kind === 'token') {
+    found.add(`a token of service account ${a.name.slice(0, 100)}`, true);
+    return done(found);
+  }
+  if (kind === 'csr' && a.subresource !== '') {
+    found.add(`${a.subresource} of certificate signing request ${a.name.slice(0, 100)}`, true);
+    return done(found);
+  }
+  const type = apiServerMediaType(contentType);
+  if (!READABLE_TYPES.has(type))
+    return unread(`its content type ${type.slice(0, 80) || '(none)'} is not JSON`);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(STRICT_UTF8.decode(body));
+  } catch {
+    return unread('it is not JSON text');
+  }
+  if (type === 'application/json-patch+json') {
+    if (!Array.isArray(doc)) return unread('the JSON patch is not a list of operations');
+    for (const op of doc as unknown[]) {
+      if (!isObj(op) || typeof op.op !== 'string' || typeof op.path !== 'string')
+        return unread('the JSON patch has an operation without an op or a path');
+      const at = pointer(op.path);
+      if (at === undefined) return unread('the JSON patch has a path that is not a JSON pointer');
+      if (op.op === 'add' || op.op === 'replace') patchOp(kind, at, op.value, true, found, a.name);
+      else if (op.op === 'copy' || op.op === 'move') patchOp(kind, at, undefined, false, found, a.name);
+      else if (op.op !== 'remove' && op.op !== 'test')
+        return unread(`the JSON patch has an unknown operation ${JSON.stringify(op.op.slice(0, 20))}`);
+    }
+  } else {
+    if (!isObj(doc)) return unread('it is not a JSON object');
+    object(kind, doc, found, a.name, a.verb === 'patch');
+  }
+  return done(found);
+}
+
+function done(found: Found): GrantReading {
+  const all = [...found.grants];
+  const named = all.slice(0, MAX_NAMED);
+  if (all.length > MAX_NAMED) named.push(`… and ${all.length - MAX_NAMED} more`);
+  const categories = ['privilege', 'secrets'].filter((c) => found.categories.has(c));
+  return { grants: named, categories };
+}
