@@ -56,6 +56,12 @@ export interface ShellClassification {
    * shell, relative paths of later lines no longer start in the home directory.
    */
   readonly changesDirectory?: boolean;
+  /**
+   * Literal paths the line writes that its text says are ordinary writes (absolute, or from `~`; a
+   * relative one joined to where the line left the working directory). A link the host already has
+   * may carry such a write elsewhere: the SSH engine asks the host where each lands (host-paths.ts).
+   */
+  readonly writePaths?: readonly string[];
 }
 
 /** Severity order for summaries and messages: most severe first. */

@@ -8,7 +8,8 @@
 // categories (read, write, destructive, privilege, exfiltration, unknown) and a kind. Synchronous: the
 // bash grammar (WebAssembly) loads when this module is first imported.
 
-export { classifyShellCommand, type ShellInput } from './shell-classifier.js';
+export { classifyShellCommand, MAX_WRITE_PATHS, type ShellInput } from './shell-classifier.js';
+export { pathRisk } from './targets.js';
 export { shellQuote } from './shell-words.js';
 export {
   SHELL_CATEGORIES,

@@ -35,6 +35,8 @@ export type ShellInput =
 
 /** `sh -c` inside `sh -c`…: deeper strings are not judged. */
 const MAX_NESTING = 6;
+/** Write paths kept per classification, and one more (the SSH engine asks the host where each lands, and takes more as unknown). */
+export const MAX_WRITE_PATHS = 32;
 /** Commands per classification: bounds work for hostile input. */
 const MAX_COMMANDS = 2000;
 
@@ -162,7 +164,11 @@ class Walk {
   private runtimeValues = false;
   private readonly functions = new Set<string>();
   private cwd: 'home' | 'system' | 'unknown';
+  /** The working directory as the line set it (`~`, or an absolute path a literal `cd` named). */
+  private cwdPath = '~';
   private changesDirectory = false;
+  /** Literal paths written that the text says are ordinary (absolute or from `~`): where they land is the host's to say. */
+  private readonly writes = new Set<string>();
 
   constructor(cwd: 'home' | 'unknown') {
     this.cwd = cwd;
@@ -239,7 +245,18 @@ class Walk {
       kind,
       unknownReasons: [...this.reasons],
       ...(this.changesDirectory ? { changesDirectory: true } : {}),
+      ...(this.writes.size > 0 ? { writePaths: [...this.writes].slice(0, MAX_WRITE_PATHS + 1) } : {}),
     };
+  }
+
+  /** Notes a literal path written that its text says is an ordinary write. */
+  private wrote(path: string): void {
+    if (path === '') return;
+    const at =
+      path.startsWith('/') || path === '~' || path.startsWith('~/')
+        ? path
+        : `${this.cwdPath}/${path.startsWith('~+/') ? path.slice(3) : path}`;
+    this.writes.add(at);
   }
 
   private push(
@@ -450,6 +467,7 @@ class Walk {
           return;
         case 'normal':
           cats.add('write');
+          this.wrote(target.value);
           break;
         case 'system':
           cats.add('write').add('privilege');
@@ -693,6 +711,7 @@ class Walk {
         if (path.dynamic) return 'unknown';
         const risk = pathRisk(path.value, this.cwd);
         if (risk === 'unknown') this.reasons.add(UNKNOWN_CWD);
+        if (risk === 'normal') this.wrote(path.value);
         return risk;
       },
       evaluates: (word) => {
@@ -713,6 +732,7 @@ class Walk {
   private changeDirectory(target: WordValue | undefined): void {
     if (target === undefined || (!target.dynamic && (target.value === '~' || target.value === '~/'))) {
       this.cwd = 'home';
+      this.cwdPath = '~';
       return;
     }
     const v = target.value;
@@ -723,6 +743,7 @@ class Walk {
       return;
     }
     this.cwd = v.startsWith('~/') ? 'home' : pathRisk(`${v}/x`) === 'system' ? 'system' : 'home';
+    this.cwdPath = v.replace(/\/+$/, '') || '/';
   }
 
   private nestedLine(line: WordValue, via: string, extra: readonly ShellCategory[], frame: Frame): void {

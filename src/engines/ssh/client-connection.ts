@@ -20,6 +20,7 @@ import type { SshKeyLogin } from './key-registry.js';
 import { GATEHOUSE_EXIT, refuseChannel, serveSessionChannel } from './session-channel.js';
 import type { SshConnectionSettings } from './ssh-settings.js';
 import { loginUpstream, type UpstreamClient } from './upstream-login.js';
+import { HostPaths } from './host-paths.js';
 import { CappedRefusals } from '../refusal-cap.js';
 import { stallMessage, watchWriteStall } from '../write-stall.js';
 
@@ -57,6 +58,8 @@ export class SshClientConnection {
   /** Refusals on this connection: the first under each rule recorded, the rest counted (refused()). */
   private readonly refusals = new CappedRefusals();
   private upstream: UpstreamClient | undefined;
+  /** Where writes land on the host, asked on a side channel of the upstream (host-paths.ts). */
+  private hostPaths: HostPaths | undefined;
   private settings: SshConnectionSettings | undefined;
   /** Why this authenticated connection cannot be served, told on every channel. */
   private failure: string | undefined;
@@ -365,6 +368,7 @@ export class SshClientConnection {
         settings: this.settings,
         session: this.session,
         upstream: this.upstream,
+        hostPaths: (this.hostPaths ??= new HostPaths(this.upstream)),
         logger: this.deps.logger,
         classify: this.deps.classify,
         track: (end) => {
@@ -493,6 +497,7 @@ export class SshClientConnection {
     } catch {
       // already gone
     }
+    this.hostPaths?.close();
     this.upstream?.end();
     const s = this.session;
     this.session = undefined;

@@ -4,6 +4,7 @@
 
 import { sshAction, type SshAction } from '../../core/action.js';
 import type { ShellClassification } from '../../core/shell-command.js';
+import type { WriteLandings } from './host-paths.js';
 
 export function commandAction(
   connection: string,
@@ -26,3 +27,21 @@ export function commandAction(
     ...(options.env && Object.keys(options.env).length > 0 ? { env: { ...options.env } } : {}),
   });
 }
+
+/**
+ * The action with where its writes land on the host (host-paths.ts): the landing places' categories
+ * added, and what the host said after its kind (`redirect > (on the host: ~/notes lands on …/.bashrc)`).
+ */
+export function withLandings(action: SshAction, landings: WriteLandings): SshAction {
+  if (landings.categories.length === 0 && landings.notes.length === 0) return action;
+  const cats = [...(action.commandCategories ?? ['unknown'])];
+  for (const c of landings.categories) if (!cats.includes(c)) cats.push(c);
+  const { kind: _kind, describe: _describe, ...fields } = action;
+  return sshAction({
+    ...fields,
+    commandCategories: SEVERITY.filter((c) => cats.includes(c)),
+    commandKind: `${action.commandKind ?? 'unknown'} (on the host: ${landings.notes.join('; ')})`,
+  });
+}
+
+const SEVERITY = ['destructive', 'privilege', 'exfiltration', 'unknown', 'write', 'read', 'secrets'];

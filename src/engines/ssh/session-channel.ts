@@ -22,6 +22,8 @@ import { startTerminalRelay, type TerminalRelay } from './terminal-relay.js';
 import type { Refusal } from '../refusal-cap.js';
 import type { SshConnectionSettings } from './ssh-settings.js';
 import type { UpstreamClient } from './upstream-login.js';
+import type { HostPaths } from './host-paths.js';
+import { withLandings } from './exec-action.js';
 
 /** Rule id of an sftp request refused before any policy (a path the host would read otherwise). */
 export const SFTP_PATH_RULE = 'ssh-sftp-path';
@@ -54,6 +56,8 @@ export interface ChannelDeps {
   readonly settings: SshConnectionSettings;
   readonly session: GateSession;
   readonly upstream: UpstreamClient;
+  /** Asks the host where a command's writes land (host-paths.ts). */
+  readonly hostPaths: HostPaths;
   readonly logger: Logger;
   readonly classify: ShellLineClassifier;
   /** Registers a live relay so the connection can end it; returns the function that unregisters it. */
@@ -183,9 +187,10 @@ export function serveSessionChannel(deps: ChannelDeps, session: ssh2.Session): v
     const action = commandAction(settings.name, command, deps.classify, { tty: pty !== undefined, env });
     const options = execOptions();
     const channel = accept();
+    const classified = deps.classify(command);
     // sftp over an exec (`sftp -s /usr/lib/openssh/sftp-server`): served as the sftp subsystem, or
     // refused when it runs a server in another form (sftp-exec.ts).
-    const sftp = sftpExec(command, deps.classify(command));
+    const sftp = sftpExec(command, classified);
     if (sftp.kind === 'serve' && pty === undefined) {
       const served = sshAction({ connection: settings.name, request: 'sftp', subsystem: 'sftp' });
       void runSubsystem(channel, served, 'sftp', (cb) => deps.upstream.exec(command, options, cb));
@@ -201,7 +206,19 @@ export function serveSessionChannel(deps: ChannelDeps, session: ssh2.Session): v
       );
       return;
     }
-    void run(channel, action, (up) => deps.upstream.exec(command, options, up), command, false, true);
+    // Where its writes land on the host (a link may carry them elsewhere) is part of its decision.
+    channel.pause();
+    void (async () => {
+      const landings = await deps.hostPaths.judge(classified.writePaths ?? []);
+      await run(
+        channel,
+        withLandings(action, landings),
+        (up) => deps.upstream.exec(command, options, up),
+        command,
+        false,
+        true,
+      );
+    })();
   });
   session.on('shell', (accept, reject) => {
     if (!begin('shell')) return reject?.();
@@ -312,6 +329,7 @@ export function serveSessionChannel(deps: ChannelDeps, session: ssh2.Session): v
             session: deps.session,
             connection: settings.name,
             classify: deps.classify,
+            landings: (paths) => deps.hostPaths.judge(paths),
             terminal: pty,
             forward: (d) => relay?.input.write(d) ?? false,
             endInput: () => relay?.input.end(),

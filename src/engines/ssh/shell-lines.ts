@@ -15,6 +15,8 @@
 import xterm from '@xterm/headless';
 import { sshAction } from '../../core/action.js';
 import type { ShellLineClassifier } from '../../core/shell-command.js';
+import type { WriteLandings } from './host-paths.js';
+import { withLandings } from './exec-action.js';
 import { holdSignal, type GateSession } from '../../gate/gate.js';
 
 const { Terminal } = xterm;
@@ -131,6 +133,8 @@ export interface ShellLineDeps {
   readonly session: GateSession;
   readonly connection: string;
   readonly classify: ShellLineClassifier;
+  /** Where a line's writes land on the host (host-paths.ts); absent: judged on their text alone. */
+  readonly landings?: (paths: readonly string[]) => Promise<WriteLandings>;
   /** A terminal was asked for: lines come from the echo; otherwise from the input itself. */
   readonly terminal: { readonly cols: number; readonly rows: number } | undefined;
   /** Sends bytes to the host; false when the host's window is full. */
@@ -444,7 +448,7 @@ export class ShellLineGate {
     const cls = long || unjudged !== undefined ? undefined : this.deps.classify(text, { cwd: this.cwd });
     // Typed into the shell, so it may run whatever the decision: a later line may be anywhere.
     if (long || unjudged !== undefined || cls?.changesDirectory === true) this.cwd = 'unknown';
-    const action = sshAction({
+    let action = sshAction({
       connection: this.deps.connection,
       request: 'line',
       command: text,
@@ -454,6 +458,10 @@ export class ShellLineGate {
     });
     this.deps.pause();
     try {
+      // Where its writes land on the host (a link may carry them elsewhere) is part of its decision.
+      const paths = cls?.writePaths ?? [];
+      if (paths.length > 0 && this.deps.landings)
+        action = withLandings(action, await this.deps.landings(paths));
       const admission = await this.deps.session.admit(action, {
         signal: holdSignal(this.deps.holdTimeoutMs, this.deps.signal, this.deps.session.ended),
         onHeld: (n) => this.deps.note(`held for approval: ${n.message}`),
