@@ -564,7 +564,7 @@ describe('a hostile Kubernetes client', { timeout: 60_000 }, () => {
     });
 
     it('forwards none of them on an exec upgrade either', async () => {
-      const target = '/api/v1/namespaces/default/pods/web/exec?command=ls&command=%2F&stdout=true';
+      const target = '/api/v1/namespaces/default/pods/plain/exec?command=ls&command=%2F&stdout=true';
       const o = await openExec(target, { headers: FORGED });
       expect(o.status).toBe('open');
       const end = untilClosed(o.ws!);
