@@ -661,3 +661,23 @@ describe('classifyShellCommand: settings that make later reads run programs', ()
     },
   );
 });
+
+describe('classifyShellCommand: write paths the host is asked about (class 212)', () => {
+  const paths = (line: string, cwd?: 'unknown') =>
+    classifyShellCommand(cwd ? { line, cwd } : { line }).writePaths ?? [];
+
+  it('names ordinary literal writes, relative ones joined to where the line is', () => {
+    expect(paths('echo x > ~/notes; cp a /srv/app/conf/; tee out.txt < in')).toEqual([
+      '~/notes',
+      '/srv/app/conf/',
+      '~/out.txt',
+    ]);
+    expect(paths('cd /srv/app && echo x > conf')).toEqual(['/srv/app/conf']);
+  });
+
+  it('leaves out what is judged already: system paths, harmless ones, computed or unplaced ones', () => {
+    expect(paths('echo x > ~/.bashrc; echo y > /dev/null; echo z > /etc/motd; ls -l')).toEqual([]);
+    expect(paths('echo x > "$F"')).toEqual([]);
+    expect(paths('echo x > rel', 'unknown')).toEqual([]);
+  });
+});

@@ -208,8 +208,11 @@ export function serveSessionChannel(deps: ChannelDeps, session: ssh2.Session): v
     }
     // Where its writes land on the host (a link may carry them elsewhere) is part of its decision.
     channel.pause();
+    let gone = false;
+    channel.once('close', () => (gone = true));
     void (async () => {
       const landings = await deps.hostPaths.judge(classified.writePaths ?? []);
+      if (gone) return; // the client left while the host was asked: nothing was decided or run
       await run(
         channel,
         withLandings(action, landings),
