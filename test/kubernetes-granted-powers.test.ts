@@ -127,7 +127,7 @@ describe('writes that grant rights or credentials', { timeout: 120_000 }, () => 
     "kubectl's bindings, roles and tokens are refused under a rule that allows writes; a read-only role is not",
     async () => {
       const before = writes();
-      // kubectl's typed commands send protobuf, which Gatehouse does not read: it may grant anything.
+      // kubectl's typed commands send protobuf: read too.
       const typed = await refusedKubectl(team, [
         'create',
         'rolebinding',
@@ -138,7 +138,27 @@ describe('writes that grant rights or credentials', { timeout: 120_000 }, () => 
         '--serviceaccount=dev:default',
       ]);
       expect(typed).toContain('team-no-privilege');
-      expect(typed).toContain('application/vnd.kubernetes.protobuf is not JSON, so it may grant anything');
+      expect(typed).toContain('roleRef ClusterRole cluster-admin to ServiceAccount dev/default');
+      const typedRole = await refusedKubectl(team, [
+        'create',
+        'role',
+        'peek',
+        '-n',
+        'dev',
+        '--verb=get',
+        '--resource=secrets',
+      ]);
+      expect(typedRole).toContain('rules[0] grants get on secrets');
+      const typedSecret = await refusedKubectl(team, [
+        'create',
+        'secret',
+        'generic',
+        'tok',
+        '-n',
+        'dev',
+        '--type=kubernetes.io/service-account-token',
+      ]);
+      expect(typedSecret).toContain('type=kubernetes.io/service-account-token');
       const rb = {
         apiVersion: 'rbac.authorization.k8s.io/v1',
         kind: 'RoleBinding',
@@ -180,14 +200,27 @@ describe('writes that grant rights or credentials', { timeout: 120_000 }, () => 
       const token = await refusedKubectl(team, ['create', 'token', 'default', '-n', 'dev']);
       expect(token).toContain('a token of service account default');
       expect(writes()).toBe(before);
-      // A role that only reads pods grants nothing past the rule: it reaches the API server.
+      // A role that only reads pods grants nothing past the rule: it reaches the API server, as JSON
+      // and as kubectl's protobuf.
+      const roles = () =>
+        api.seen.filter((s) => s.method === 'POST' && s.url.includes('/namespaces/dev/roles'));
       await gw.kubectl(team, [
         'create',
         '--validate=false',
         '-f',
         file('reader', role('reader', ['get'], ['pods'])),
       ]);
-      expect(api.seen.some((s) => s.method === 'POST' && s.url.includes('/namespaces/dev/roles'))).toBe(true);
+      expect(roles()).toHaveLength(1);
+      await gw.kubectl(team, [
+        'create',
+        'role',
+        'reader2',
+        '-n',
+        'dev',
+        '--verb=get,list',
+        '--resource=pods',
+      ]);
+      expect(roles()).toHaveLength(2);
     },
   );
 

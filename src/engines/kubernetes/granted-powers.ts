@@ -9,11 +9,13 @@
 // a credential), with what it grants named, not as an ordinary write.
 //
 // Read from the body as the API server reads it (JSON, keys case-sensitive), whatever the patch type.
-// A body that cannot be read so (protobuf, which kubectl's typed commands such as `create rolebinding`
-// send; YAML) may grant anything: it is decided as `privilege` and `secrets`. Bindings, CSRs and
+// kubectl's typed commands (`create rolebinding`, `create role`, `create secret`) send protobuf: its
+// fields that decide a grant are read too (grant-protobuf.ts). A body that cannot be read (other
+// protobuf, YAML that is not JSON) may grant anything: it is decided as `privilege` and `secrets`. Bindings, CSRs and
 // TokenRequests are both whatever their body says; the body only names what they grant.
 
 import { apiServerMediaType } from '../../wire/kubernetes/json-body.js';
+import { grantObjectFromProtobuf } from './grant-protobuf.js';
 
 const RBAC = 'rbac.authorization.k8s.io';
 const WRITES = new Set(['create', 'update', 'patch']);
@@ -287,6 +289,13 @@ export function grantedPowers(
     return done(found);
   }
   const type = apiServerMediaType(contentType);
+  if (type === 'application/vnd.kubernetes.protobuf' && a.verb !== 'patch') {
+    // kubectl's typed commands (`create rolebinding`, `create role`, `create secret`) send protobuf.
+    const obj = grantObjectFromProtobuf(a.resource, body);
+    if (obj === undefined) return unread('its protobuf is not one Gatehouse reads');
+    object(kind, obj, found, a.name);
+    return done(found);
+  }
   if (!READABLE_TYPES.has(type))
     return unread(`its content type ${type.slice(0, 80) || '(none)'} is not JSON`);
   let doc: unknown;
