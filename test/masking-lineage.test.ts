@@ -303,7 +303,11 @@ describe('the adversarial probes of issue 12 come back masked whole', () => {
       // For people (maskedPredicates: allow) the statement runs and its error text is withheld; for
       // agents, whether it fails is itself a bit of the value: refused as a predicate.
       await probe(sql, 'safe', person);
-      await refusedBy(sql, 'masking-predicate');
+      // A setting named by a column is a read of stored settings (class 200), refused before lineage.
+      await refusedBy(
+        sql,
+        sql.includes('current_setting') ? 'agents-no-stored-settings' : 'masking-predicate',
+      );
     }
     // In a predicate too (people may filter on masked columns by default).
     await probe('SELECT id FROM api_keys WHERE secret::regclass IS NOT NULL', 'withheld', person);

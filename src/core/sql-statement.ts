@@ -18,6 +18,7 @@ export const SQL_CATEGORIES = [
   'transaction',
   'session',
   'lock',
+  'secrets',
   'unknown',
 ] as const;
 export type SqlCategory = (typeof SQL_CATEGORIES)[number];

@@ -130,6 +130,12 @@ const AGENT_CASES: [string, SqlStatement, Decision['effect'], string][] = [
     'deny',
     'agents-no-credential-catalogs',
   ],
+  [
+    'stored settings',
+    s('select', ['read', 'secrets'], "SELECT current_setting('app.jwt_secret')"),
+    'deny',
+    'agents-no-stored-settings',
+  ],
   ['unparseable', { ...s('unparsed', ['unknown']), parseError: 'syntax error' }, 'deny', 'unparseable'],
 ];
 
@@ -164,6 +170,7 @@ describe('default agent policy', () => {
         'transaction',
         'session',
         'lock',
+        'secrets',
         'unknown',
       ].sort(),
     );

@@ -43,7 +43,8 @@ export const CREDENTIAL_CATALOGS: readonly string[] = [
  * unknown → deny. Plus: explicit locks → review; transaction control and session settings allowed,
  * except `SET search_path`, which is denied so an unqualified name cannot be pointed at another schema
  * (set_config('search_path', …) is classified admin, which is denied already); reading the catalogs
- * that hold credentials is denied. People in `dba` keep
+ * that hold credentials, and the values of stored settings (`secrets`: custom settings such as
+ * app.jwt_secret, pg_settings, pg_db_role_setting), are denied. People in `dba` keep
  * broad rights but drop-database is reviewed; the dba policy applies only to non-agent principals, so
  * "alice through Claude Code" gets the agent rules.
  */
@@ -98,6 +99,15 @@ export function defaultAgentPolicies(
         message:
           '{KIND} on {names} is refused by rule {rule}: these catalogs hold password hashes and other ' +
           'credentials. Query pg_roles or pg_user instead, which leave them out.',
+      },
+      {
+        id: 'agents-no-stored-settings',
+        effect: 'deny',
+        match: { categories: ['secrets'] },
+        message:
+          '{KIND} is refused by rule {rule}: it reads the value of a setting the server stores (a custom ' +
+          "setting such as app.jwt_secret set with ALTER DATABASE/ROLE … SET, or the server's configuration), " +
+          "where deployments keep secrets. Built-in settings can be read by name (SHOW work_mem, current_setting('search_path')).",
       },
       review('agents-review-writes', ['write']),
       review('agents-review-ddl', ['ddl-create', 'ddl-alter']),

@@ -92,6 +92,13 @@ export const CATEGORY_TEXT: Readonly<Record<SqlCategory, CategoryText>> = {
     why: 'it takes explicit locks that can block other sessions',
     instead: 'Rely on the locks your statements take on their own, or ask a DBA.',
   },
+  secrets: {
+    subject: (k) => `${k} (a read of stored settings)`,
+    why:
+      'it reads the value of a setting stored in the server (custom settings such as app.jwt_secret, set with ' +
+      'ALTER DATABASE/ROLE … SET or in postgresql.conf, are where deployments keep secrets)',
+    instead: "Read built-in settings by name (SHOW work_mem, current_setting('search_path')), or ask a DBA.",
+  },
   unknown: {
     subject: (k) => k,
     why: 'Gatehouse cannot classify it, so it cannot check what it would do',
@@ -108,6 +115,7 @@ export const CATEGORY_SEVERITY: readonly SqlCategory[] = [
   'file-and-program',
   'privilege',
   'admin',
+  'secrets',
   'unknown',
   'ddl-drop',
   'truncate',

@@ -25,8 +25,8 @@ export type ReadOnlyReadsSetting = 'agents' | 'everyone' | 'off';
 /** The setting Gatehouse fixes at upstream login for these sessions. */
 export const READ_ONLY_SETTING = 'default_transaction_read_only';
 
-/** Statements made only of these categories never need a read-write transaction. */
-const READ_CATEGORIES: ReadonlySet<SqlCategory> = new Set(['read', 'transaction', 'session']);
+/** Statements made only of these categories never need a read-write transaction (`secrets` is a read). */
+const READ_CATEGORIES: ReadonlySet<SqlCategory> = new Set(['read', 'transaction', 'session', 'secrets']);
 
 /** True when one of the statements needs a read-write transaction to do what it was admitted for. */
 export function needsReadWrite(statements: Iterable<SqlStatement | undefined>): boolean {

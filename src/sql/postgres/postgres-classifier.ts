@@ -8,6 +8,7 @@ import { LruCache } from './lru-cache.js';
 import { isObject } from './parse-tree.js';
 import { PgParserRuntime, type ScanToken } from './pg-parser-runtime.js';
 import { parseSqlcommenter } from './sqlcommenter.js';
+import { readsStoredSettings } from './stored-settings.js';
 import { checkText, SubmittedText } from './submitted-text.js';
 import { TreeWalker } from './tree-walker.js';
 
@@ -196,6 +197,7 @@ function classifyRawStatement(
   const end = raw.stmt_len === undefined || raw.stmt_len === 0 ? submitted.byteLength : start + raw.stmt_len;
   const walker = new TreeWalker();
   const kind = walker.walkStatement(raw.stmt);
+  if (readsStoredSettings(walker.tables, raw.stmt)) walker.add(maskOf('secrets'));
   const statement: {
     text: string;
     kind: string;

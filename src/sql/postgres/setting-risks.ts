@@ -219,3 +219,29 @@ export function meaningSettings(all: Readonly<Record<string, string>>): Record<s
   }
   return out;
 }
+
+/**
+ * Built-in settings whose value can hold a credential: a replication connection string with its
+ * password, and commands run by the server (which may carry keys). Readable by superusers and
+ * pg_read_all_settings, which the gateway's upstream role may be.
+ */
+const SECRET_BUILTIN_SETTINGS: ReadonlySet<string> = new Set([
+  'primary_conninfo',
+  'ssl_passphrase_command',
+  'archive_command',
+  'restore_command',
+  'archive_cleanup_command',
+  'recovery_end_command',
+]);
+
+/**
+ * Whether reading the value of setting `name` (SHOW, current_setting) is a read of stored secrets
+ * (category `secrets`, docs/security.md class 200): every custom `prefix.name` setting, whose value
+ * a deployment may keep in `ALTER DATABASE … SET app.jwt_secret` or postgresql.conf and Gatehouse
+ * cannot tell from a tenant id; `all` (SHOW ALL lists them); and the built-ins above. Other built-in
+ * settings (server_version, search_path, transaction_isolation…) are read freely, as drivers do.
+ */
+export function isSecretSettingRead(name: string): boolean {
+  const lower = name.toLowerCase();
+  return lower === 'all' || isCustomSetting(lower) || SECRET_BUILTIN_SETTINGS.has(lower);
+}

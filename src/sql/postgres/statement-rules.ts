@@ -14,7 +14,7 @@ import {
   unwrap,
   type NodeBody,
 } from './parse-tree.js';
-import { settingCategory } from './setting-risks.js';
+import { isSecretSettingRead, settingCategory } from './setting-risks.js';
 import type { FieldSet, TreeWalker } from './tree-walker.js';
 import { mayMatchEveryRow } from './unbounded-predicate.js';
 
@@ -637,9 +637,17 @@ const prepare: StatementRule = (walker, body) => {
   return 'prepare';
 };
 
+/** SHOW of a custom setting, of ALL, or of a built-in that can hold a credential reads stored secrets (class 200). */
+const show: StatementRule = (walker, body) => {
+  walker.add(m('read'));
+  const name = body['name'];
+  if (typeof name !== 'string' || isSecretSettingRead(name)) walker.add(m('secrets'));
+  walker.visitFields('VariableShowStmt', body, NONE);
+  return 'show';
+};
+
 const SIMPLE: Readonly<Record<string, [string, ...SqlCategory[]]>> = {
   // queries
-  VariableShowStmt: ['show', 'read'],
   RefreshMatViewStmt: ['refresh materialized view', 'write'],
   TruncateStmt: ['truncate', 'truncate'],
   LockStmt: ['lock', 'lock'],
@@ -764,6 +772,7 @@ function buildRules(): Readonly<Record<string, StatementRule>> {
     ClosePortalStmt: closePortal,
     DiscardStmt: discard,
     FetchStmt: fetch,
+    VariableShowStmt: show,
     VacuumStmt: vacuum,
     AlterTableStmt: alterTable,
     RenameStmt: rename,

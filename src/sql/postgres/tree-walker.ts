@@ -14,13 +14,14 @@ import {
   wrapped,
   type NodeBody,
 } from './parse-tree.js';
-import { setConfigCategory } from './setting-risks.js';
+import { isSecretSettingRead, setConfigCategory } from './setting-risks.js';
 import { STATEMENT_RULES } from './statement-rules.js';
 
 const UNKNOWN = maskOf('unknown');
 const LOCK = maskOf('lock');
 const ADMIN = maskOf('admin');
 const PROCEDURAL = maskOf('procedural');
+const SECRETS = maskOf('secrets');
 
 /** Fields a rule visits itself are skipped by `visitFields(…, skip)`. */
 export type FieldSet = ReadonlySet<string>;
@@ -331,6 +332,15 @@ export class TreeWalker {
     // estimates a STABLE one's selectivity, so planning the statement runs its code.
     if (!isBuiltinFunction(names)) this.#mask |= PROCEDURAL;
     const last = names[names.length - 1]?.toLowerCase();
+    if (last === 'current_setting') {
+      // current_setting(name [, missing_ok]) reads a setting's value: stored secrets unless the name
+      // is a bare constant naming a built-in one (class 200). No cast is looked through: a cast to
+      // varchar(n) would cut the name the server reads.
+      const args = body['args'];
+      const sval = Array.isArray(args) ? unwrap(args[0], 'A_Const')?.['sval'] : undefined;
+      const name = isObject(sval) && typeof sval['sval'] === 'string' ? sval['sval'] : undefined;
+      if (name === undefined || isSecretSettingRead(name)) this.add(SECRETS);
+    }
     if (last === 'set_config') {
       // set_config(name, value, is_local) is SET in function form; a name we cannot read is admin.
       const args = body['args'];
