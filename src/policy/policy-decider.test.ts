@@ -988,3 +988,52 @@ describe('AWS resources (awsResources)', () => {
     expect(d.decide(who({ agent: true }), r).effect).toBe('deny');
   });
 });
+
+describe('tables a statement reaches without naming them (docs/security.md, class 201)', () => {
+  const d = decider([
+    {
+      id: 'p',
+      subjects: { groups: ['dev'] },
+      connections: ['prod'],
+      rules: [
+        {
+          id: 'no-customer-writes',
+          effect: 'deny',
+          match: { categories: ['write'], tables: ['public.customers'] },
+        },
+        {
+          id: 'review-ledger',
+          effect: 'review',
+          match: { categories: ['write'], tables: ['public.ledger'] },
+        },
+        { id: 'no-authid', effect: 'deny', match: { tables: ['pg_catalog.pg_authid'] } },
+        { id: 'all', effect: 'allow', match: {} },
+      ],
+    },
+  ]);
+  const dev = who({ groups: ['dev'] });
+  const setval = stmt('select', ['read', 'write'], { text: "SELECT setval('customers_id_seq', 1)" });
+
+  it('a reached table is matched by deny and review rules on it', () => {
+    const reached = { ...setval, reaches: [{ schema: 'public', name: 'customers' }] };
+    expect(d.decide(dev, sql(setval)).effect).toBe('allow');
+    const denied = d.decide(dev, sql(reached));
+    expect(denied.effect).toBe('deny');
+    if (denied.effect === 'deny')
+      expect(denied.message).toMatch(/reaches public\.customers without naming it/);
+    const view = stmt('update', ['write'], { tables: ['public.ledger_v'] });
+    expect(d.decide(dev, sql({ ...view, reaches: [{ schema: 'public', name: 'ledger' }] })).effect).toBe(
+      'review',
+    );
+  });
+
+  it('an unplaceable reach matches rules on user tables, not on system catalogs', () => {
+    const write = stmt('insert', ['write'], {
+      tables: ['public.audit_src'],
+      text: 'INSERT INTO audit_src …',
+    });
+    expect(d.decide(dev, sql({ ...write, reachesUnknown: true })).ruleId).toBe('no-customer-writes');
+    const read = stmt('select', ['read'], { tables: ['public.orders'] });
+    expect(d.decide(dev, sql({ ...read, reachesUnknown: true })).effect).toBe('allow');
+  });
+});

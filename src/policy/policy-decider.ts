@@ -30,6 +30,7 @@ import { kubernetesMismatch, kubernetesWhat } from './kubernetes-match.js';
 import { sshMismatch, sshWhat } from './ssh-match.js';
 import {
   connectionAccessMessage,
+  displayKind,
   fillCustomMessage,
   httpMessage,
   mostSevere,
@@ -139,6 +140,10 @@ interface SqlView {
    * grant these (classes 101, 103). 0 otherwise.
    */
   readonly untargeted: number;
+  /** Relations the statement reaches without naming them, as the engine resolved them (class 201). */
+  readonly reaches: readonly NameRef[];
+  /** It may reach relations Gatehouse could not place: table-restricted deny and review rules match. */
+  readonly reachesUnknown: boolean;
 }
 
 /** Categories that change nothing beyond the statement's own session and reads. */
@@ -180,6 +185,12 @@ function viewOf(action: SqlAction, res: UnqualifiedResolution): SqlView {
     functions: st.functions.map(functionRef),
     res,
     untargeted,
+    reaches: (st.reaches ?? []).map((t) =>
+      t.schema === undefined
+        ? { name: t.name.toLowerCase() }
+        : { schema: t.schema.toLowerCase(), name: t.name.toLowerCase() },
+    ),
+    reachesUnknown: st.reachesUnknown === true,
   };
 }
 
@@ -218,6 +229,34 @@ function sqlTouches(r: CompiledRule, v: SqlView): boolean {
     (r.tables === undefined || anyName(r.tables, v.tables, v.res)) &&
     (r.functions === undefined || anyName(r.functions, v.functions, v.res))
   );
+}
+
+/**
+ * Restriction sense for deny and review rules: as `sqlTouches`, where a rule restricted to tables also
+ * matches a table the statement reaches without naming it, and any statement whose reach Gatehouse
+ * could not place (class 201).
+ */
+function sqlTouchesReach(r: CompiledRule, v: SqlView): boolean {
+  if (sqlTouches(r, v)) return true;
+  if (r.tables === undefined || (v.reaches.length === 0 && !v.reachesUnknown)) return false;
+  return (
+    (r.categoryBits & v.allBits) !== 0 &&
+    kindMatches(r, v.kind) &&
+    ((v.reachesUnknown && r.tables.some(mayBeUserTable)) || anyName(r.tables, v.reaches, v.res)) &&
+    (r.functions === undefined || anyName(r.functions, v.functions, v.res))
+  );
+}
+
+/**
+ * A pattern that may name a table of the user's, not only a system catalog: what Gatehouse cannot
+ * place (a trigger's code) is taken to write any user table; reading a catalog from code Gatehouse
+ * cannot see into is the documented limit it always was, so `pg_catalog.pg_authid` rules are not
+ * matched by it.
+ */
+function mayBeUserTable(p: NamePattern): boolean {
+  if (p.schema === undefined) return true;
+  const system = p.schema('pg_catalog') || p.schema('information_schema');
+  return !system || p.schema('public');
 }
 
 /**
@@ -289,7 +328,7 @@ function evaluateSql(
         continue;
       }
       if (r.effect === 'deny') {
-        const touches = sqlTouches(r, v);
+        const touches = sqlTouchesReach(r, v);
         sink?.sqlRule(r, v, touches, 0, touches);
         if (touches) {
           firstDeny ??= r;
@@ -299,7 +338,12 @@ function evaluateSql(
       }
       const cover = sqlCoverMask(r, v);
       // Whether the rule touches matters only when it covers nothing (obligations, review triggers).
-      const touches = cover === 0 || sink !== undefined ? sqlTouches(r, v) : true;
+      const touches =
+        cover === 0 || sink !== undefined
+          ? r.effect === 'review'
+            ? sqlTouchesReach(r, v)
+            : sqlTouches(r, v)
+          : true;
       const matched = cover !== 0 || touches;
       sink?.sqlRule(r, v, touches, cover, matched);
       if (!matched) continue;
@@ -379,11 +423,34 @@ function sqlRuleMessage(effect: 'deny' | 'review', r: CompiledRule, v: SqlView, 
   const names = [
     ...(r.tables === undefined
       ? []
-      : v.tables.filter((t) => r.tables!.some((p) => restrictionMatch(p, t, v.res)))),
+      : [...v.tables, ...v.reaches].filter((t) => r.tables!.some((p) => restrictionMatch(p, t, v.res)))),
     ...(r.functions === undefined
       ? []
       : v.functions.filter((f) => r.functions!.some((p) => restrictionMatch(p, f, v.res)))),
-  ].map(refName);
+  ]
+    .map(refName)
+    .filter((n, i, all) => all.indexOf(n) === i);
+  // A table reached without being named (a view's base table, a partition, a sequence's owner) or a
+  // reach Gatehouse could not place is said so (class 201).
+  const reached =
+    r.tables !== undefined && !v.tables.some((t) => r.tables!.some((p) => restrictionMatch(p, t, v.res)));
+  if (reached) {
+    const base =
+      r.message !== undefined
+        ? fillCustomMessage(r.message, {
+            kind: v.kind,
+            category,
+            rule: r.id,
+            connection,
+            names: names.join(', '),
+          })
+        : effect === 'deny'
+          ? sqlDenyMessage(r.id, v.kind, category)
+          : sqlReviewMessage(r.id, v.kind, category, r.mode);
+    return names.length > 0
+      ? `${base} (${displayKind(v.kind)} reaches ${names.join(', ')} without naming it: through a view, a partition or inheritance, a sequence's owner or a cascading foreign key.)`
+      : `${base} (${displayKind(v.kind)} may reach tables Gatehouse cannot place — a trigger or rule of a table it writes, a relation given as a non-constant argument, or every table — so a rule restricted to tables applies to it.)`;
+  }
   if (r.message !== undefined) {
     return fillCustomMessage(r.message, {
       kind: v.kind,

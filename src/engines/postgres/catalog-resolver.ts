@@ -147,6 +147,68 @@ function nameArray(names: readonly string[]): string {
   return `ARRAY[${names.map(nameLiteral).join(', ')}]::pg_catalog.text[]`;
 }
 
+/** A relation a statement names (`name` as parsed) or gives as a regclass string (`text`), and whether it writes it. */
+export type ReachSeed =
+  | { readonly schema?: string; readonly name: string; readonly target: boolean }
+  | { readonly text: string; readonly target: boolean };
+
+/** What a statement's relations reach (class 201). */
+export interface Reach {
+  readonly tables: readonly { readonly schema: string; readonly name: string }[];
+  /** A written relation (or one a write reaches) has a user trigger or a non-SELECT rule. */
+  readonly unplaceable: boolean;
+}
+
+/** Seeds reached more than this many relations' worth: not cached, and so many are not kept per statement. */
+const MAX_REACH_SEEDS = 200;
+
+/**
+ * The closure of relations a statement reaches from the ones it names (class 201): a view's (or rule's)
+ * relations through pg_rewrite's dependencies; partitions and inheritance children of a relation (down)
+ * and its parents (up), never a sibling; a sequence's or index's owning table (pg_depend `a`, `i`);
+ * for a written relation, the tables whose foreign keys cascade to it (ON DELETE/UPDATE CASCADE, SET
+ * NULL, SET DEFAULT; any foreign key under TRUNCATE). An unqualified name is every relation of that
+ * name in any schema (a superset of what search_path resolves). `t` follows what a write reaches;
+ * a user trigger or non-SELECT rule there is code Gatehouse cannot place.
+ */
+const REACH_SQL = (seeds: string, truncate: boolean, insertOnly: boolean) =>
+  "SET search_path = ''; " +
+  `WITH RECURSIVE seed(id, t) AS (VALUES ${seeds}), ` +
+  'start AS (SELECT DISTINCT c.oid, s.t FROM seed s JOIN pg_catalog.pg_class c ' +
+  '  ON c.relname = s.id[pg_catalog.array_length(s.id, 1)] ' +
+  '  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace ' +
+  '  WHERE pg_catalog.array_length(s.id, 1) = 1 OR n.nspname = s.id[pg_catalog.array_length(s.id, 1) - 1]), ' +
+  'reach(oid, dir, t) AS (SELECT oid, $$b$$::text, t FROM start UNION ' +
+  ' SELECT e.oid, e.dir, r.t FROM reach r CROSS JOIN LATERAL (' +
+  '  SELECT d.refobjid AS oid, $$b$$::text AS dir FROM pg_catalog.pg_rewrite w JOIN pg_catalog.pg_depend d ' +
+  "   ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = w.oid " +
+  "   AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass WHERE w.ev_class = r.oid AND d.refobjid <> r.oid " +
+  '  UNION ALL SELECT i.inhparent, $$u$$ FROM pg_catalog.pg_inherits i WHERE i.inhrelid = r.oid AND r.dir <> $$d$$ ' +
+  '  UNION ALL SELECT i.inhrelid, $$d$$ FROM pg_catalog.pg_inherits i WHERE i.inhparent = r.oid AND r.dir <> $$u$$ ' +
+  // An INSERT into an inheritance parent stays there; into a partitioned table it reaches a partition.
+  (insertOnly ? "   AND (SELECT p.relkind FROM pg_catalog.pg_class p WHERE p.oid = r.oid) = 'p' " : '') +
+  '  UNION ALL SELECT d.refobjid, $$b$$ FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_class o ON o.oid = d.objid ' +
+  "   WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = r.oid " +
+  "   AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjsubid >= 0 " +
+  "   AND d.deptype IN ('a', 'i') AND o.relkind IN ('S', 'i', 'I') " +
+  '  UNION ALL SELECT k.conrelid, $$d$$ FROM pg_catalog.pg_constraint k ' +
+  "   WHERE k.contype = 'f' AND k.confrelid = r.oid AND r.t AND k.conrelid <> r.oid " +
+  (truncate ? '' : "   AND (k.confdeltype IN ('c', 'n', 'd') OR k.confupdtype IN ('c', 'n', 'd')) ") +
+  ' ) e) ' +
+  'SELECT n.nspname, c.relname, pg_catalog.bool_or(r.t AND (' +
+  '  EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgrelid = c.oid AND NOT g.tgisinternal) OR ' +
+  "  EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite w WHERE w.ev_class = c.oid AND w.ev_type <> '1')))::text " +
+  'FROM reach r JOIN pg_catalog.pg_class c ON c.oid = r.oid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace ' +
+  'GROUP BY n.nspname, c.relname';
+
+function seedRow(seed: ReachSeed): string {
+  const id =
+    'text' in seed
+      ? `pg_catalog.parse_ident(${nameLiteral(seed.text)})`
+      : `ARRAY[${[...(seed.schema === undefined ? [] : [seed.schema]), seed.name].map(nameLiteral).join(', ')}]::pg_catalog.text[]`;
+  return `(${id}, ${seed.target ? 'true' : 'false'})`;
+}
+
 // pg_get_viewdef qualifies every name not visible in search_path: with an empty one, every name
 // outside pg_catalog comes back schema-qualified, so the definition reads the same anywhere.
 const RELATIONS_SQL = (names: string) =>
@@ -221,6 +283,7 @@ function generatedColumns(text: string | null | undefined): Pick<CatalogRelation
 
 export class CatalogResolver implements LineageCatalog {
   private readonly cache = new Map<number, TableEntry>();
+  private readonly reaches = new Map<string, { at: number; reach: Reach }>();
   private readonly relationNames = new Map<string, Named<readonly CatalogRelation[]>>();
   private readonly functionNames = new Map<string, Named<CatalogRoutines>>();
   private readonly operatorNames = new Map<string, Named<CatalogRoutines>>();
@@ -286,8 +349,47 @@ export class CatalogResolver implements LineageCatalog {
     });
   }
 
+  /**
+   * What these relations reach without being named (class 201); undefined when the catalog did not
+   * answer (a name regclass would refuse, a timeout): the caller cannot place the statement.
+   */
+  reach(
+    seeds: readonly ReachSeed[],
+    how: { readonly truncate: boolean; readonly insertOnly: boolean },
+  ): Promise<Reach | undefined> {
+    if (seeds.length === 0) return Promise.resolve({ tables: [], unplaceable: false });
+    if (seeds.length > MAX_REACH_SEEDS) return Promise.resolve(undefined);
+    const key = JSON.stringify([how.truncate, how.insertOnly, seeds]);
+    const hit = this.reaches.get(key);
+    if (hit !== undefined && this.now() - hit.at <= this.opts.ttlMs) return Promise.resolve(hit.reach);
+    const run = this.queue.then(async (): Promise<Reach | undefined> => {
+      try {
+        const conn = await this.connection();
+        const rows = await conn.query(
+          REACH_SQL(seeds.map(seedRow).join(', '), how.truncate, how.insertOnly),
+          this.opts.queryTimeoutMs,
+        );
+        const reach: Reach = {
+          tables: rows.flatMap(([schema, name]) =>
+            schema == null || name == null ? [] : [{ schema, name }],
+          ),
+          unplaceable: rows.some((row) => row[2] === 'true'),
+        };
+        this.reaches.set(key, { at: this.now(), reach });
+        while (this.reaches.size > MAX_NAMES) this.reaches.delete(this.reaches.keys().next().value as string);
+        this.armIdle();
+        return reach;
+      } catch {
+        return undefined;
+      }
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
   /** Forget everything (after DDL in a session of this target). */
   invalidate(): void {
+    this.reaches.clear();
     this.cache.clear();
     this.relationNames.clear();
     this.functionNames.clear();

@@ -71,7 +71,7 @@ import {
 import type { StatementLineage } from '../../core/column-lineage.js';
 import { statisticsFinding, statisticsRelations } from '../../masking/lineage-plan.js';
 import { sqlMaskerOf } from '../../masking/result-masker.js';
-import { catalogResolverFor } from './catalog-resolver.js';
+import { catalogResolverFor, type ReachSeed } from './catalog-resolver.js';
 import { UNAVAILABLE } from '../../sql/postgres/column-lineage.js';
 import {
   COPY_REVIEW_ALONE_RULE,
@@ -1343,6 +1343,65 @@ export class ClientConnection {
   }
 
   /**
+   * The decision with the relations the statement reaches without naming them (class 201): a view's
+   * base tables, partitions and parents, a sequence's owner, tables a foreign key cascades to, as the
+   * catalog gives them, so a deny or review rule restricted to tables sees them. Asked of the catalog
+   * only when it can matter: when the decision would change if the statement reached every table.
+   * What cannot be placed (a trigger or rule of a written table, a relation argument that is not a
+   * constant, VACUUM of every table, a catalog changed in this transaction or not answering) is
+   * decided as reaching every table.
+   */
+  private async decideReach(
+    st: SqlStatement,
+    via: SqlAction['via'],
+    pending: PendingObjects,
+    decision: Decision,
+  ): Promise<Decision> {
+    if (decision.effect === 'deny' || st.parseError !== undefined) return decision;
+    const writes = needsReadWrite([st]);
+    const everyTable = st.tables.length === 0 && (st.kind === 'vacuum' || st.kind === 'analyze');
+    if (st.tables.length === 0 && st.relationArgs === undefined && !everyTable) return decision;
+    const session = this.session!;
+    const unknown = session.decide(this.action({ ...st, reachesUnknown: true }, via));
+    if (unknown.effect === decision.effect && unknown.ruleId === decision.ruleId) return decision;
+    const seeds: ReachSeed[] = [
+      ...st.tables.map((t) => ({
+        ...(t.schema === undefined ? {} : { schema: t.schema }),
+        name: t.name,
+        target:
+          st.targets === undefined
+            ? writes
+            : st.targets.some((x) => x.name === t.name && x.schema === t.schema),
+      })),
+      ...(st.relationArgs ?? []).flatMap((text) => (text === null ? [] : [{ text, target: writes }])),
+    ];
+    const placeable =
+      !everyTable &&
+      !(st.relationArgs ?? []).includes(null) &&
+      !this.catalogSuspect &&
+      !this.catalogChangedIn.has(pending);
+    const reach = placeable
+      ? await catalogResolverFor(this.target!, this.deps.settings().maxMessageBytes).reach(seeds, {
+          truncate: st.kind === 'truncate',
+          // An INSERT with no UPDATE, DELETE or MERGE anywhere in its text (a writable CTE) only inserts.
+          insertOnly: st.kind === 'insert' && !/update|delete|merge/i.test(st.text),
+        })
+      : undefined;
+    if (reach === undefined) return strictest([decision, unknown]);
+    const reached = session.decide(
+      this.action(
+        {
+          ...st,
+          reaches: reach.tables.map((t) => ({ schema: t.schema, name: t.name })),
+          ...(reach.unplaceable ? { reachesUnknown: true as const } : {}),
+        },
+        via,
+      ),
+    );
+    return strictest([decision, reached]);
+  }
+
+  /**
    * The decision with what column lineage adds for a masked principal: statistics catalogs and
    * writes or lasting effects of masked values are refused, untraceable results refused or masked,
    * predicates on masked columns allowed, held or refused (per connection). Also returns the
@@ -1357,6 +1416,7 @@ export class ClientConnection {
     marksCatalog = true,
   ): Promise<{ decision: Decision; lineage?: StatementLineage }> {
     let decision = this.decideStatement(st, via, pending);
+    decision = await this.decideReach(st, via, pending, decision);
     if (readWrite) decision = this.inWriteTransaction(st, via, pending, decision);
     // Lineage reads the committed catalog: after DDL or code Gatehouse cannot see, in this
     // transaction or earlier in this query string, the session may see relations it does not.
@@ -2257,6 +2317,8 @@ export class ClientConnection {
       categories: ['unknown'],
       tables: [],
       functions: [`oid:${msg.functionOid}`],
+      // What it acts on is an argument Gatehouse does not read (class 201).
+      reachesUnknown: true,
     };
     const action = this.action(statement, 'function-call');
     let decision = this.session!.decide(action);

@@ -209,6 +209,8 @@ function classifyRawStatement(
     untargeted?: true;
     readsElsewhere?: true;
     sinceMajor?: number;
+    targets?: SqlStatement['targets'];
+    relationArgs?: SqlStatement['relationArgs'];
     comments?: Readonly<Record<string, string>>;
     settings?: SqlStatement['settings'];
     sessionObjects?: SqlStatement['sessionObjects'];
@@ -224,6 +226,8 @@ function classifyRawStatement(
   if (walker.untargeted) statement.untargeted = true;
   if (walker.readsElsewhere) statement.readsElsewhere = true;
   if (walker.sinceMajor > 0) statement.sinceMajor = walker.sinceMajor;
+  if (walker.targets.length > 0) statement.targets = Object.freeze(walker.targets);
+  if (walker.relationArgs.length > 0) statement.relationArgs = Object.freeze([...walker.relationArgs]);
   if (walker.settings.length > 0) statement.settings = Object.freeze([...walker.settings]);
   if (walker.sessionObjects.length > 0) statement.sessionObjects = Object.freeze([...walker.sessionObjects]);
   if (comments !== undefined) {

@@ -50,6 +50,8 @@ export class TreeWalker {
   #untargeted = false;
   #readsElsewhere = false;
   #sinceMajor = 0;
+  readonly #targets = new Map<string, TableRef>();
+  readonly #relationArgs: (string | null)[] = [];
   readonly #settings: SettingChange[] = [];
   readonly #objects: SessionObjectRef[] = [];
 
@@ -86,6 +88,16 @@ export class TreeWalker {
   /** A function call reads data stored outside the tables the statement names (a large object…). */
   get readsElsewhere(): boolean {
     return this.#readsElsewhere;
+  }
+
+  /** Relations an INSERT, UPDATE, DELETE or MERGE writes (addRelation). */
+  get targets(): TableRef[] {
+    return [...this.#targets.values()];
+  }
+
+  /** Arguments naming a relation of calls such as `setval` (null when not a constant). */
+  get relationArgs(): readonly (string | null)[] {
+    return this.#relationArgs;
   }
 
   /** For a top-level PREPARE, EXECUTE or DEALLOCATE: the prepared statement's name (`*` for ALL). */
@@ -228,7 +240,12 @@ export class TreeWalker {
     if (!isObject(rangeVar)) return;
     const name = rangeVar['relname'];
     const schema = rangeVar['schemaname'];
-    if (typeof name === 'string') this.addTable(typeof schema === 'string' ? schema : undefined, name);
+    if (typeof name !== 'string') return;
+    const s = typeof schema === 'string' ? schema : undefined;
+    this.addTable(s, name);
+    const key = s === undefined ? name : `${s}\u0000${name}`;
+    if (!this.#targets.has(key))
+      this.#targets.set(key, Object.freeze(s === undefined ? { name } : { schema: s, name }));
   }
 
   /** Records a relation given as a qualified name list (`[schema, name]` or `[name]`). */
@@ -332,6 +349,12 @@ export class TreeWalker {
     // estimates a STABLE one's selectivity, so planning the statement runs its code.
     if (!isBuiltinFunction(names)) this.#mask |= PROCEDURAL;
     const last = names[names.length - 1]?.toLowerCase();
+    if (last !== undefined && RELATION_ARG_FUNCTIONS.has(last)) {
+      // The relation it acts on, as regclass will read the constant; null when not a constant
+      // (an OID, an expression, a parameter): the engine cannot place it (class 201).
+      const args = body['args'];
+      this.#relationArgs.push(Array.isArray(args) ? relationConstant(args[0]) : null);
+    }
     if (last === 'current_setting') {
       // current_setting(name [, missing_ok]) reads a setting's value: stored secrets unless the name
       // is a bare constant naming a built-in one (class 200). No cast is looked through: a cast to
@@ -358,6 +381,39 @@ export class TreeWalker {
     }
     this.visitFields('FuncCall', body, NO_FIELDS);
   }
+}
+
+/** Functions whose first argument is a relation (regclass) they read or change (9.17, 9.28.8). */
+const RELATION_ARG_FUNCTIONS: ReadonlySet<string> = new Set([
+  'nextval',
+  'setval',
+  'currval',
+  'pg_sequence_last_value',
+  'brin_summarize_new_values',
+  'brin_summarize_range',
+  'brin_desummarize_range',
+  'gin_clean_pending_list',
+]);
+
+/** A string constant, bare or cast to regclass or text, as the relation name regclass reads; else null. */
+function relationConstant(node: unknown): string | null {
+  let current = node;
+  const cast = unwrap(current, 'TypeCast');
+  if (cast !== undefined) {
+    const type = stringList(
+      unwrap(cast['typeName'], 'TypeName')?.['names'] ??
+        (cast['typeName'] as NodeBody | undefined)?.['names'],
+    );
+    const last = type[type.length - 1];
+    if (
+      (last !== 'regclass' && last !== 'text') ||
+      (cast['typeName'] as NodeBody | undefined)?.['typmods'] !== undefined
+    )
+      return null;
+    current = cast['arg'];
+  }
+  const sval = unwrap(current, 'A_Const')?.['sval'];
+  return isObject(sval) && typeof sval['sval'] === 'string' ? sval['sval'] : null;
 }
 
 function isEmpty(value: NodeBody): boolean {
