@@ -193,6 +193,13 @@ const CATALOG_CHANGING: ReadonlySet<SqlCategory> = new Set([
 ]);
 /** Most bytes of a batch held back before they go upstream anyway (forward()). */
 const CORK_LIMIT = 64 * 1024;
+/** A statement the server ran in the current transaction (endTransactionLog). */
+interface TransactionRun {
+  readonly id: string;
+  readonly tag?: string;
+  readonly error: boolean;
+}
+
 /** What a read in a read-write transaction may write, for its decision as a write (decideStatement). */
 const ANY_TABLE = Object.freeze({ name: '(any table)' });
 /** The longest the relay keeps the event loop before letting other sessions run (milliseconds). */
@@ -361,6 +368,12 @@ export class ClientConnection {
   private temporaryObjects: string[] = [];
   /** An error or a ROLLBACK happened in the transaction now open (its holdable cursors do not survive). */
   private txFailed = false;
+  /**
+   * What ran since the session was last idle, in the server's order: each executed statement with its
+   * CommandComplete tag and whether it failed, and `error` for each ErrorResponse (a commit-time
+   * failure answers after its statement's CommandComplete). Read when the transaction ends.
+   */
+  private transactionLog: (TransactionRun | 'error')[] = [];
   /** Relaying waits for a catalog lookup (at a RowDescription); frames stay in the reader meanwhile. */
   private stalled = false;
   /**
@@ -942,7 +955,10 @@ export class ClientConnection {
           );
       },
       ready: (status, execSeq) => this.onReady(status, execSeq),
-      upstreamError: () => this.state.upstreamError(),
+      upstreamError: () => {
+        this.transactionLog.push('error');
+        this.state.upstreamError();
+      },
       parameterChanged: (name, value) => this.onParameterStatus(name, value),
       stallUntil: (wait, then) => this.stallUntil(wait, then),
       copyInStarted: (run) => this.copyStart(run, true),
@@ -2474,12 +2490,63 @@ export class ClientConnection {
     }
   }
 
-  private settle(run: Run, result: { rows?: number; error?: { code: string; message: string } }): void {
+  private settle(
+    run: Run,
+    settled: { rows?: number; error?: { code: string; message: string }; tag?: string },
+  ): void {
     // A COPY whose run ends before the server said it started never started.
     if (this.copyPending.length > 0) this.copyStart(run, false);
     if (run.settled) return;
     run.settled = true;
+    const { tag, ...result } = settled;
+    if (result.error?.code !== NOT_EXECUTED.error.code)
+      this.transactionLog.push({
+        id: run.admission.statementId,
+        ...(tag === undefined ? {} : { tag }),
+        error: result.error !== undefined,
+      });
     this.session?.settle(run.admission, result);
+  }
+
+  /**
+   * Records how the transaction the statements since the last idle ReadyForQuery ran in ended, from
+   * the server's own answers (docs/recording.md, `transaction`): an explicit block by the tag of the
+   * statement that ended it (a COMMIT of a failed block answers ROLLBACK) and any error after it; an
+   * implicit one (a query string, an extended batch up to Sync) rolled back by any error in it. A lone
+   * statement outside a block needs no event: its own result says it.
+   */
+  private endTransactionLog(explicitBefore: boolean): void {
+    const log = this.transactionLog;
+    this.transactionLog = [];
+    const runs = log.filter((e): e is TransactionRun => e !== 'error');
+    if (runs.length === 0) return;
+    const explicit = explicitBefore || runs.some((r) => r.tag === 'BEGIN' || r.tag === 'START TRANSACTION');
+    const errorAt = log.map((e, i) => (e === 'error' || e.error ? i : -1)).filter((i) => i >= 0);
+    let outcome: 'committed' | 'rolled back' | 'prepared';
+    if (explicit) {
+      let end = -1;
+      for (let i = log.length - 1; i >= 0 && end < 0; i--) {
+        const e = log[i]!;
+        if (e !== 'error' && (e.tag === 'COMMIT' || e.tag === 'ROLLBACK' || e.tag === 'PREPARE TRANSACTION'))
+          end = i;
+      }
+      const endTag = end < 0 ? undefined : (log[end] as TransactionRun).tag;
+      const failedAfter = errorAt.some((i) => i >= end);
+      outcome =
+        endTag === 'COMMIT' && !failedAfter
+          ? 'committed'
+          : endTag === 'PREPARE TRANSACTION' && !failedAfter
+            ? 'prepared'
+            : 'rolled back';
+    } else {
+      if (runs.length === 1 && (runs[0]!.error || errorAt.length === 0)) return;
+      outcome = errorAt.length > 0 ? 'rolled back' : 'committed';
+    }
+    this.session?.note('transaction', {
+      outcome,
+      implicit: !explicit,
+      statements: runs.map((r) => r.id),
+    });
   }
 
   private onDropped(e: Expected): void {
@@ -2490,6 +2557,7 @@ export class ClientConnection {
 
   private onReady(status: TransactionStatus, execSeq: number | undefined): void {
     const wasInTx = this.txStatus !== 'I';
+    if (status === 'I') this.endTransactionLog(wasInTx);
     if (status === 'E') this.txFailed = true;
     if (status === 'I') this.readOnly.idle();
     if (status === 'I' && (wasInTx || true)) {
@@ -2838,6 +2906,17 @@ export class ClientConnection {
     if (wasRelay) {
       this.tracker.drain();
       for (const p of this.state.allPortals()) this.endPortal(p);
+      // A transaction still open when the session ends is rolled back by the server.
+      const open = this.transactionLog.filter((e): e is TransactionRun => e !== 'error');
+      this.transactionLog = [];
+      if (open.length > 0)
+        this.session?.note('transaction', {
+          outcome: 'rolled back',
+          implicit:
+            this.txStatus === 'I' && !open.some((r) => r.tag === 'BEGIN' || r.tag === 'START TRANSACTION'),
+          statements: open.map((r) => r.id),
+          ended: 'session closed',
+        });
     }
     for (const w of this.settledWaiters.splice(0)) w();
     for (const w of this.copyWaiters.splice(0)) w();

@@ -64,7 +64,8 @@ export interface RelayHost {
   readonly logger: Logger;
   readonly maxMessageBytes: number;
   /** Records a run's result once (rows, error). */
-  settle(run: Run, result: { rows?: number; error?: { code: string; message: string } }): void;
+  /** `tag`: the upstream's CommandComplete tag, when the result ended with one. */
+  settle(run: Run, result: { rows?: number; error?: { code: string; message: string }; tag?: string }): void;
   /** A statement of a simple Query ran to completion: its effect on the session model. */
   completed(e: Expected & { kind: 'query' }, index: number): void;
   /** ReadyForQuery for a Sync, Query or FunctionCall: the transaction status and what it settled. */
@@ -466,7 +467,11 @@ export class ResultRelay {
           : run.rows > tagRows && RESULT_ROWS_TAG.test(raw.toString('latin1', 5, raw.length - 1))
             ? run.rows
             : tagRows;
-      this.host.settle(run, { rows });
+      const tag =
+        f.type === BackendCode.CommandComplete
+          ? f.body.toString('latin1', 0, Math.max(0, f.body.length - 1))
+          : undefined;
+      this.host.settle(run, tag === undefined ? { rows } : { rows, tag });
     }
     if (head?.kind === 'execute') {
       tracker.shift();
