@@ -31,6 +31,7 @@ CREATE FUNCTION audit_src_fn() RETURNS trigger LANGUAGE plpgsql AS
   $$ BEGIN UPDATE customers SET name = 'by trigger' WHERE id = 1; RETURN NEW; END $$;
 CREATE TRIGGER audit_src_t AFTER INSERT ON audit_src FOR EACH ROW EXECUTE FUNCTION audit_src_fn();
 CREATE TABLE staging (id serial, v int);
+CREATE TABLE borrow (id int DEFAULT nextval('customers_id_seq'), v int);
 `;
 
 const POLICY: PolicyConfig[] = [
@@ -111,6 +112,7 @@ describe('class 201: a table-scoped deny applies to writes that reach its tables
         'DELETE FROM accounts WHERE id = 1',
         'TRUNCATE accounts CASCADE',
         'INSERT INTO audit_src VALUES (1)',
+        'INSERT INTO borrow (v) VALUES (1)',
         "SELECT setval(s, 1) FROM (VALUES ('customers_id_seq')) v(s)",
       ]) {
         expect(await refusal(c, sql), sql).toBe('42501');

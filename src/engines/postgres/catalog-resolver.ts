@@ -166,8 +166,9 @@ const MAX_REACH_SEEDS = 200;
  * The closure of relations a statement reaches from the ones it names (class 201): a view's (or rule's)
  * relations through pg_rewrite's dependencies; partitions and inheritance children of a relation (down)
  * and its parents (up), never a sibling; a sequence's or index's owning table (pg_depend `a`, `i`);
- * for a written relation, the tables whose foreign keys cascade to it (ON DELETE/UPDATE CASCADE, SET
- * NULL, SET DEFAULT; any foreign key under TRUNCATE). An unqualified name is every relation of that
+ * for a written relation, the relations its column defaults use (a sequence, then its owner) and the
+ * tables whose foreign keys cascade to it (ON DELETE/UPDATE CASCADE, SET NULL, SET DEFAULT; any
+ * foreign key under TRUNCATE). An unqualified name is every relation of that
  * name in any schema (a superset of what search_path resolves). `t` follows what a write reaches;
  * a user trigger or non-SELECT rule there is code Gatehouse cannot place.
  */
@@ -191,6 +192,11 @@ const REACH_SQL = (seeds: string, truncate: boolean, insertOnly: boolean) =>
   "   WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = r.oid " +
   "   AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjsubid >= 0 " +
   "   AND d.deptype IN ('a', 'i') AND o.relkind IN ('S', 'i', 'I') " +
+  // the relations a written relation's column defaults use (a default's nextval of a sequence)
+  '  UNION ALL SELECT d.refobjid, $$b$$ FROM pg_catalog.pg_attrdef ad JOIN pg_catalog.pg_depend d ' +
+  "   ON d.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND d.objid = ad.oid " +
+  "   AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass WHERE ad.adrelid = r.oid AND r.t " +
+  '   AND d.refobjid <> r.oid ' +
   '  UNION ALL SELECT k.conrelid, $$d$$ FROM pg_catalog.pg_constraint k ' +
   "   WHERE k.contype = 'f' AND k.confrelid = r.oid AND r.t AND k.conrelid <> r.oid " +
   (truncate ? '' : "   AND (k.confdeltype IN ('c', 'n', 'd') OR k.confupdtype IN ('c', 'n', 'd')) ") +
