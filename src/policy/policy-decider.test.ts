@@ -1037,3 +1037,25 @@ describe('tables a statement reaches without naming them (docs/security.md, clas
     expect(d.decide(dev, sql({ ...read, reachesUnknown: true })).effect).toBe('allow');
   });
 });
+
+describe('reach is for user tables (class 201)', () => {
+  const d = decider([
+    {
+      id: 'p',
+      subjects: { groups: ['dev'] },
+      connections: ['prod'],
+      rules: [
+        { id: 'no-vault', effect: 'deny', match: { tables: ['vault.*'] } },
+        { id: 'no-authid', effect: 'deny', match: { tables: ['pg_catalog.pg_authid'] } },
+        { id: 'all', effect: 'allow', match: {} },
+      ],
+    },
+  ]);
+  it('a system view reaching its catalog is not matched by a rule on the catalog', () => {
+    const roles = stmt('select', ['read'], { tables: ['pg_catalog.pg_roles'] });
+    const reached = { ...roles, reaches: [{ schema: 'pg_catalog', name: 'pg_authid' }] };
+    expect(d.decide(who({ groups: ['dev'] }), sql(reached)).effect).toBe('allow');
+    const named = stmt('select', ['read'], { tables: ['pg_catalog.pg_authid'] });
+    expect(d.decide(who({ groups: ['dev'] }), sql(named)).ruleId).toBe('no-authid');
+  });
+});

@@ -242,16 +242,18 @@ function sqlTouchesReach(r: CompiledRule, v: SqlView): boolean {
   return (
     (r.categoryBits & v.allBits) !== 0 &&
     kindMatches(r, v.kind) &&
-    ((v.reachesUnknown && r.tables.some(mayBeUserTable)) || anyName(r.tables, v.reaches, v.res)) &&
+    (v.reachesUnknown
+      ? r.tables.some(mayBeUserTable)
+      : anyName(r.tables.filter(mayBeUserTable), v.reaches, v.res)) &&
     (r.functions === undefined || anyName(r.functions, v.functions, v.res))
   );
 }
 
 /**
- * A pattern that may name a table of the user's, not only a system catalog: what Gatehouse cannot
- * place (a trigger's code) is taken to write any user table; reading a catalog from code Gatehouse
- * cannot see into is the documented limit it always was, so `pg_catalog.pg_authid` rules are not
- * matched by it.
+ * A pattern that may name a table of the user's, not only a system catalog. Reach is for user tables:
+ * what Gatehouse cannot place (a trigger's code) is taken to write any user table, and the system
+ * views are views over the catalogs (`pg_roles` over `pg_authid`), so a rule on
+ * `pg_catalog.pg_authid` is matched by the tables a statement names, as before, not by its reach.
  */
 function mayBeUserTable(p: NamePattern): boolean {
   if (p.schema === undefined) return true;

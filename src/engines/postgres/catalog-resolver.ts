@@ -168,9 +168,10 @@ const MAX_REACH_SEEDS = 200;
  * and its parents (up), never a sibling; a sequence's or index's owning table (pg_depend `a`, `i`);
  * for a written relation, the relations its column defaults use (a sequence, then its owner) and the
  * tables whose foreign keys cascade to it (ON DELETE/UPDATE CASCADE, SET NULL, SET DEFAULT; any
- * foreign key under TRUNCATE). An unqualified name is every relation of that
- * name in any schema (a superset of what search_path resolves). `t` follows what a write reaches;
- * a user trigger or non-SELECT rule there is code Gatehouse cannot place.
+ * foreign key under TRUNCATE). An unqualified name starts from every relation of that name in any
+ * schema (a superset of what search_path resolves); the named relations themselves are not returned
+ * as reached (`s`). `t` follows what a write reaches; a user trigger or non-SELECT rule there is code
+ * Gatehouse cannot place.
  */
 const REACH_SQL = (seeds: string, truncate: boolean, insertOnly: boolean) =>
   "SET search_path = ''; " +
@@ -179,8 +180,8 @@ const REACH_SQL = (seeds: string, truncate: boolean, insertOnly: boolean) =>
   '  ON c.relname = s.id[pg_catalog.array_length(s.id, 1)] ' +
   '  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace ' +
   '  WHERE pg_catalog.array_length(s.id, 1) = 1 OR n.nspname = s.id[pg_catalog.array_length(s.id, 1) - 1]), ' +
-  'reach(oid, dir, t) AS (SELECT oid, $$b$$::text, t FROM start UNION ' +
-  ' SELECT e.oid, e.dir, r.t FROM reach r CROSS JOIN LATERAL (' +
+  'reach(oid, dir, t, s) AS (SELECT oid, $$b$$::text, t, true FROM start UNION ' +
+  ' SELECT e.oid, e.dir, r.t, false FROM reach r CROSS JOIN LATERAL (' +
   '  SELECT d.refobjid AS oid, $$b$$::text AS dir FROM pg_catalog.pg_rewrite w JOIN pg_catalog.pg_depend d ' +
   "   ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = w.oid " +
   "   AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass WHERE w.ev_class = r.oid AND d.refobjid <> r.oid " +
@@ -203,7 +204,8 @@ const REACH_SQL = (seeds: string, truncate: boolean, insertOnly: boolean) =>
   ' ) e) ' +
   'SELECT n.nspname, c.relname, pg_catalog.bool_or(r.t AND (' +
   '  EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgrelid = c.oid AND NOT g.tgisinternal) OR ' +
-  "  EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite w WHERE w.ev_class = c.oid AND w.ev_type <> '1')))::text " +
+  "  EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite w WHERE w.ev_class = c.oid AND w.ev_type <> '1')))::text, " +
+  '  pg_catalog.bool_or(NOT r.s)::text ' +
   'FROM reach r JOIN pg_catalog.pg_class c ON c.oid = r.oid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace ' +
   'GROUP BY n.nspname, c.relname';
 
@@ -376,8 +378,10 @@ export class CatalogResolver implements LineageCatalog {
           this.opts.queryTimeoutMs,
         );
         const reach: Reach = {
-          tables: rows.flatMap(([schema, name]) =>
-            schema == null || name == null ? [] : [{ schema, name }],
+          // Only what a named relation reaches: the named ones are the statement's own tables, which
+          // policy resolves as it resolves names (an unqualified one by the connection's search path).
+          tables: rows.flatMap(([schema, name, , reached]) =>
+            schema == null || name == null || reached !== 'true' ? [] : [{ schema, name }],
           ),
           unplaceable: rows.some((row) => row[2] === 'true'),
         };
