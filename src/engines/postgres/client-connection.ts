@@ -193,11 +193,34 @@ const CATALOG_CHANGING: ReadonlySet<SqlCategory> = new Set([
 ]);
 /** Most bytes of a batch held back before they go upstream anyway (forward()). */
 const CORK_LIMIT = 64 * 1024;
-/** A statement the server ran in the current transaction (endTransactionLog). */
-interface TransactionRun {
-  readonly id: string;
-  readonly tag?: string;
-  readonly error: boolean;
+/**
+ * What the server answered since the session was last idle (endTransactionLog), in bounded space: the
+ * ids of the statements it ran (the first MAX_TRANSACTION_IDS; the rest are counted), whether a BEGIN
+ * completed, the last tag that ends a block and whether an error came after it, whether any error came.
+ */
+interface TransactionLog {
+  readonly ids: string[];
+  omitted: number;
+  runs: number;
+  lastRunFailed: boolean;
+  begun: boolean;
+  endTag: string | undefined;
+  failedAfterEnd: boolean;
+  failed: boolean;
+}
+const MAX_TRANSACTION_IDS = 10_000;
+const END_TAGS: ReadonlySet<string> = new Set(['COMMIT', 'ROLLBACK', 'PREPARE TRANSACTION']);
+function newTransactionLog(): TransactionLog {
+  return {
+    ids: [],
+    omitted: 0,
+    runs: 0,
+    lastRunFailed: false,
+    begun: false,
+    endTag: undefined,
+    failedAfterEnd: false,
+    failed: false,
+  };
 }
 
 /** What a read in a read-write transaction may write, for its decision as a write (decideStatement). */
@@ -373,7 +396,7 @@ export class ClientConnection {
    * CommandComplete tag and whether it failed, and `error` for each ErrorResponse (a commit-time
    * failure answers after its statement's CommandComplete). Read when the transaction ends.
    */
-  private transactionLog: (TransactionRun | 'error')[] = [];
+  private transactionLog: TransactionLog = newTransactionLog();
   /** Relaying waits for a catalog lookup (at a RowDescription); frames stay in the reader meanwhile. */
   private stalled = false;
   /**
@@ -956,7 +979,8 @@ export class ClientConnection {
       },
       ready: (status, execSeq) => this.onReady(status, execSeq),
       upstreamError: () => {
-        this.transactionLog.push('error');
+        this.transactionLog.failed = true;
+        this.transactionLog.failedAfterEnd = true;
         this.state.upstreamError();
       },
       parameterChanged: (name, value) => this.onParameterStatus(name, value),
@@ -2499,12 +2523,18 @@ export class ClientConnection {
     if (run.settled) return;
     run.settled = true;
     const { tag, ...result } = settled;
-    if (result.error?.code !== NOT_EXECUTED.error.code)
-      this.transactionLog.push({
-        id: run.admission.statementId,
-        ...(tag === undefined ? {} : { tag }),
-        error: result.error !== undefined,
-      });
+    if (result.error?.code !== NOT_EXECUTED.error.code) {
+      const log = this.transactionLog;
+      if (log.ids.length < MAX_TRANSACTION_IDS) log.ids.push(run.admission.statementId);
+      else log.omitted++;
+      log.runs++;
+      log.lastRunFailed = result.error !== undefined;
+      if (tag === 'BEGIN' || tag === 'START TRANSACTION') log.begun = true;
+      if (tag !== undefined && END_TAGS.has(tag)) {
+        log.endTag = tag;
+        log.failedAfterEnd = false;
+      }
+    }
     this.session?.settle(run.admission, result);
   }
 
@@ -2517,35 +2547,28 @@ export class ClientConnection {
    */
   private endTransactionLog(explicitBefore: boolean): void {
     const log = this.transactionLog;
-    this.transactionLog = [];
-    const runs = log.filter((e): e is TransactionRun => e !== 'error');
-    if (runs.length === 0) return;
-    const explicit = explicitBefore || runs.some((r) => r.tag === 'BEGIN' || r.tag === 'START TRANSACTION');
-    const errorAt = log.map((e, i) => (e === 'error' || e.error ? i : -1)).filter((i) => i >= 0);
+    this.transactionLog = newTransactionLog();
+    if (log.runs === 0) return;
+    const explicit = explicitBefore || log.begun;
     let outcome: 'committed' | 'rolled back' | 'prepared';
     if (explicit) {
-      let end = -1;
-      for (let i = log.length - 1; i >= 0 && end < 0; i--) {
-        const e = log[i]!;
-        if (e !== 'error' && (e.tag === 'COMMIT' || e.tag === 'ROLLBACK' || e.tag === 'PREPARE TRANSACTION'))
-          end = i;
-      }
-      const endTag = end < 0 ? undefined : (log[end] as TransactionRun).tag;
-      const failedAfter = errorAt.some((i) => i >= end);
+      // An ErrorResponse after the ending statement's CommandComplete (a deferred constraint at
+      // COMMIT) undoes it; a statement that failed has no tag, so it never ends a block here.
       outcome =
-        endTag === 'COMMIT' && !failedAfter
+        log.endTag === 'COMMIT' && !log.failedAfterEnd
           ? 'committed'
-          : endTag === 'PREPARE TRANSACTION' && !failedAfter
+          : log.endTag === 'PREPARE TRANSACTION' && !log.failedAfterEnd
             ? 'prepared'
             : 'rolled back';
     } else {
-      if (runs.length === 1 && (runs[0]!.error || errorAt.length === 0)) return;
-      outcome = errorAt.length > 0 ? 'rolled back' : 'committed';
+      if (log.runs === 1 && (log.lastRunFailed || !log.failed)) return;
+      outcome = log.failed ? 'rolled back' : 'committed';
     }
     this.session?.note('transaction', {
       outcome,
       implicit: !explicit,
-      statements: runs.map((r) => r.id),
+      statements: log.ids,
+      ...(log.omitted > 0 ? { omitted: log.omitted } : {}),
     });
   }
 
@@ -2907,14 +2930,14 @@ export class ClientConnection {
       this.tracker.drain();
       for (const p of this.state.allPortals()) this.endPortal(p);
       // A transaction still open when the session ends is rolled back by the server.
-      const open = this.transactionLog.filter((e): e is TransactionRun => e !== 'error');
-      this.transactionLog = [];
-      if (open.length > 0)
+      const open = this.transactionLog;
+      this.transactionLog = newTransactionLog();
+      if (open.runs > 0)
         this.session?.note('transaction', {
           outcome: 'rolled back',
-          implicit:
-            this.txStatus === 'I' && !open.some((r) => r.tag === 'BEGIN' || r.tag === 'START TRANSACTION'),
-          statements: open.map((r) => r.id),
+          implicit: this.txStatus === 'I' && !open.begun,
+          statements: open.ids,
+          ...(open.omitted > 0 ? { omitted: open.omitted } : {}),
           ended: 'session closed',
         });
     }
