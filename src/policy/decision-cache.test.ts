@@ -5,6 +5,7 @@ import type { SqlCategory } from '../core/sql-statement.js';
 import { DecisionCache, withDecisionCache } from './decision-cache.js';
 import { defaultAgentPolicies } from './default-agent-policy.js';
 import { createPolicyDecider } from './policy-decider.js';
+import { policiesSchema } from '../config/policy-schema.js';
 
 const agent: Identity = {
   subject: 'claude',
@@ -96,5 +97,54 @@ describe('withDecisionCache', () => {
     const upd = action('UPDATE t SET a = 1 WHERE id = 1', 'update', ['write']);
     expect(cache1.decide(agent, upd)).toMatchObject({ mode: 'hold' });
     expect(cache2.decide(agent, upd)).toMatchObject({ mode: 'defer' });
+  });
+});
+
+describe('reach is part of the key (class 201)', () => {
+  it('a statement decided as reaching a denied table is not answered by its plain decision', () => {
+    const d = withDecisionCache(
+      createPolicyDecider({
+        policies: policiesSchema.parse([
+          {
+            id: 'p',
+            subjects: { groups: ['dev'] },
+            connections: ['prod'],
+            rules: [
+              { id: 'no-customers', effect: 'deny', match: { tables: ['public.customers'] } },
+              { id: 'all', effect: 'allow', match: {} },
+            ],
+          },
+        ]),
+      }),
+    );
+    const identity: Identity = {
+      subject: 'a',
+      groups: ['dev'],
+      tokenKind: 'oidc',
+      agent: false,
+      issuer: 'x',
+    };
+    const statement = {
+      text: "SELECT setval('customers_id_seq', 1)",
+      kind: 'select',
+      categories: ['read', 'write'] as const,
+      tables: [],
+      functions: ['setval'],
+    };
+    const plain = sqlAction({
+      connection: 'prod',
+      via: 'simple-query',
+      statement: { ...statement, categories: [...statement.categories] },
+    });
+    const reached = sqlAction({
+      connection: 'prod',
+      via: 'simple-query',
+      statement: { ...plain.statement, reaches: [{ schema: 'public', name: 'customers' }] },
+    });
+    expect(d.decide(identity, plain).effect).toBe('allow');
+    expect(d.decide(identity, reached).effect).toBe('deny');
+    expect(
+      d.decide(identity, { ...plain, statement: { ...plain.statement, reachesUnknown: true } }).effect,
+    ).toBe('deny');
   });
 });

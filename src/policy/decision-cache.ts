@@ -75,7 +75,11 @@ export function withDecisionCache(
     // read-write transaction as a write to any table), and every field a rule matches is keyed.
     const st = action.statement;
     const tables = st.tables.map((t) => `${t.schema ?? ''}.${t.name}`).join('\u0001');
-    return `${decider.version}\u0000${action.connection}\u0000${p}\u0000${st.kind}\u0000${st.categories.join(',')}\u0000${tables}\u0000${st.functions.join('\u0001')}\u0000${st.text}`;
+    // What the engine found the statement reaches (class 201) is not a function of the text either.
+    const reaches =
+      (st.reachesUnknown === true ? '*' : '') +
+      (st.reaches ?? []).map((t) => `${t.schema ?? ''}.${t.name}`).join('\u0001');
+    return `${decider.version}\u0000${action.connection}\u0000${p}\u0000${st.kind}\u0000${st.categories.join(',')}\u0000${tables}\u0000${reaches}\u0000${st.functions.join('\u0001')}\u0000${st.text}`;
   };
   return {
     cache,
