@@ -490,7 +490,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
       // Column lineage: result columns fed by masked columns are masked too (docs/masking.md).
       lineage: {
         analyzer: await createPostgresLineageAnalyzer(),
-        rules: (obligations) => snapshot.masking.lineageRules(obligations),
+        rules: (obligations, statements) => snapshot.masking.lineageRules(obligations, statements),
       },
     });
     postgresAddress = await postgres.start();

@@ -20,7 +20,7 @@ import type { Finding, MaskContext, MaskResult, MaskStyle, StyleChoice } from '.
 import { scanIbans } from './iban-detector.js';
 import { hmacTag, partialMask, redactTag } from './mask-styles.js';
 import { scanNumbers } from './number-scanner.js';
-import { scanPasswordHashes } from './password-hash.js';
+import { scanMd5Verifiers, scanPasswordHashes } from './password-hash.js';
 import { PREFIXED_TOKEN_DETECTORS, scanPrefixedTokens } from './prefixed-tokens.js';
 import { scanPrivateKeys } from './private-key-pem.js';
 import {
@@ -187,7 +187,10 @@ class ConfiguredDetectorSet implements DetectorSet {
     if (on.has('iban')) stages.push({ needs: F_IBAN, run: scanIbans });
     if (PREFIXED_TOKEN_DETECTORS.some((d) => on.has(d)))
       stages.push({ needs: F_TOKEN, run: (t, o) => scanPrefixedTokens(t, on, o) });
-    if (on.has('password_hash')) stages.push({ needs: F_DOLLAR, run: scanPasswordHashes });
+    if (on.has('password_hash')) {
+      stages.push({ needs: F_DOLLAR, run: scanPasswordHashes });
+      stages.push({ needs: F_RUN20, run: scanMd5Verifiers });
+    }
     if (on.has('private_key')) stages.push({ needs: F_DASH5, run: scanPrivateKeys });
     const aws = on.has('aws_secret_access_key');
     const azure = on.has('azure_key');

@@ -196,6 +196,11 @@ const positives: Record<string, readonly (readonly [string, string])[]> = {
   ],
   password_hash: [
     [
+      // PostgreSQL's older md5 verifier (md5 of the password and the role name).
+      'passwd md53175bce1d3201d16594cebf9d7eb3f9d',
+      'md53175bce1d3201d16594cebf9d7eb3f9d',
+    ],
+    [
       // PostgreSQL's SCRAM verifier, as pg_authid.rolpassword holds it.
       'rolpassword SCRAM-SHA-256$4096:jlG9AoZywv+Tv7xmFNMGpQ==$M3wk2pK6JQ6mpyc9xC1OaLnv2J/VmkTcrFK6uZb1+yY=:D3w3mtkdjk+gc8m5x5k58FhgizC6Yb6gzBl3A682aDQ=',
       'SCRAM-SHA-256$4096:jlG9AoZywv+Tv7xmFNMGpQ==$M3wk2pK6JQ6mpyc9xC1OaLnv2J/VmkTcrFK6uZb1+yY=:D3w3mtkdjk+gc8m5x5k58FhgizC6Yb6gzBl3A682aDQ=',
@@ -330,6 +335,9 @@ const negatives: Record<string, readonly string[]> = {
     '$2b$12$tooShort',
     '$argon2id$v=19$m=65536',
     'SCRAM-SHA-256$4096:salt$short:short',
+    'md53175bce1d3201d16594cebf9d7eb3f9',
+    'xmd53175bce1d3201d16594cebf9d7eb3f9d',
+    'md53175BCE1D3201D16594CEBF9D7EB3F9D',
   ],
 };
 

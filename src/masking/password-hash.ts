@@ -1,5 +1,6 @@
 // Password hashes in modular crypt and PHC string formats: bcrypt, argon2, scrypt ($scrypt$, $7$),
-// yescrypt, sha-crypt, Django pbkdf2, PostgreSQL SCRAM-SHA-256 verifiers. Offline cracking makes them as sensitive as the password.
+// yescrypt, sha-crypt, Django pbkdf2, PostgreSQL SCRAM-SHA-256 verifiers and PostgreSQL's older md5
+// verifiers. Offline cracking makes them as sensitive as the password.
 
 import type { Finding } from './finding.js';
 
@@ -21,6 +22,21 @@ const PASSWORD_HASH = new RegExp(
 
 export function scanPasswordHashes(text: string, out: Finding[]): void {
   const re = PASSWORD_HASH;
+  re.lastIndex = 0;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    out.push({ detector: 'password_hash', start: m.index, end: m.index + m[0].length, text: m[0] });
+  }
+}
+
+/**
+ * PostgreSQL's md5 verifier (`md5` and the 32 lowercase hex digits of md5(password || role name)),
+ * the default before version 14 and still accepted: unsalted by anything but the role's name, so a
+ * dictionary finds the password. Whole word only (no `$` to gate on: the 35-character run does).
+ */
+const MD5_VERIFIER = /(?<![A-Za-z0-9_+/=])md5[0-9a-f]{32}(?![A-Za-z0-9_+/=])/g;
+
+export function scanMd5Verifiers(text: string, out: Finding[]): void {
+  const re = MD5_VERIFIER;
   re.lastIndex = 0;
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
     out.push({ detector: 'password_hash', start: m.index, end: m.index + m[0].length, text: m[0] });

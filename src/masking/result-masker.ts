@@ -17,6 +17,7 @@ import {
 } from '../core/masking.js';
 import type { ColumnRule } from './column-rules.js';
 import { createColumnMatcher } from './column-rules.js';
+import { BUILTIN_RULES, namesBuiltinSource, type NamedSources } from './builtin-rules.js';
 import { createDetectorSet, type DetectorSet } from './detector-set.js';
 import type { MaskStyle } from './finding.js';
 import { maskJsonText } from './json-masking.js';
@@ -128,18 +129,6 @@ const MIN_CARD_DIGITS = 13;
 /** The shortest text a built-in detector can hit (`a@b.cd`); custom detectors and dictionaries: any. */
 const MIN_BUILTIN_FINDING = 6;
 
-/**
- * Columns of system views that show the statement texts of other sessions: a DBA's `UPDATE api_keys
- * SET secret = '…'` stays in `pg_stat_activity.query` while that session is idle (and `ALTER ROLE …
- * PASSWORD '…'` with it). They are not columns any rule of the operator names, and no detector
- * recognises what a column rule protects, so a profile with column rules masks them as a rule would
- * (`[REDACTED:statement_text]`). The functions behind the view are untraceable (column-lineage.ts).
- */
-export const STATEMENT_TEXT_TAG = 'statement_text';
-const STATEMENT_TEXT_RULES: readonly ColumnRule[] = [
-  { column: 'pg_catalog.pg_stat_activity.query', style: 'redact', tag: STATEMENT_TEXT_TAG },
-];
-
 /** Records in arrays in records…: deeper than this, a binary value counts as holding a finding. */
 const MAX_BINARY_NESTING = 8;
 
@@ -177,9 +166,9 @@ class CompiledProfile {
     this.maxCellBytes = maxCellBytes;
     this.oversizeText = `[WITHHELD: value larger than masking.maxCellBytes (${maxCellBytes} bytes)]`;
     this.chooser = styleChooser(profile);
-    // With column rules, the statement texts other sessions sent are masked too (after the profile's
-    // own rules, which win): they quote what was written into masked columns and more.
-    const columns = profile.columns.length > 0 ? [...profile.columns, ...STATEMENT_TEXT_RULES] : [];
+    // Every masked profile masks other sessions' statement texts and the server's credentials too
+    // (after the profile's own rules, which win): no detector can judge them (builtin-rules.ts).
+    const columns = [...profile.columns, ...BUILTIN_RULES];
     this.match = createColumnMatcher(columns);
     for (const rule of profile.columns) {
       if (rule.detectors)
@@ -363,18 +352,24 @@ export class SqlResultMasker implements ResultMasker {
   private readonly jsonKeys: readonly string[];
   /** How lineage masks this statement's results (set by the engine before rows arrive). */
   private plan: LineagePlan | undefined;
+  /**
+   * Column rules apply to this statement: the profile has rules of its own, or the engine traced the
+   * statement's lineage for the built-in rules (it names a catalog they cover; builtin-rules.ts).
+   */
+  private rulesOn: boolean;
 
   constructor(
     private readonly p: CompiledProfile,
     private readonly action: Action,
   ) {
+    this.rulesOn = p.hasRules;
     const ruled = action.kind === 'sql' ? p.ruledColumnNames(action.statement.tables) : [];
     this.jsonKeys = ruled.length === 0 ? p.jsonKeys : [...p.jsonKeys, ...ruled];
   }
 
-  /** True when column rules exist, so the engine should resolve each column's origin. */
+  /** True when column rules apply, so the engine should resolve each column's origin. */
   get needsColumnSources(): boolean {
-    return this.p.hasRules;
+    return this.rulesOn;
   }
 
   /** The result as a whole may carry masked data (a fast-path function call's): withheld. */
@@ -396,7 +391,9 @@ export class SqlResultMasker implements ResultMasker {
 
   /** Applies the statement's lineage: result columns fed by masked columns are masked whole. */
   useLineage(lineage: StatementLineage): void {
-    if (this.p.hasRules) this.plan = this.p.lineage.plan(lineage);
+    // The engine traces lineage only when rules apply (the profile's, or the built-in ones).
+    this.rulesOn = true;
+    this.plan = this.p.lineage.plan(lineage);
   }
 
   counts(): MaskCounts {
@@ -503,7 +500,7 @@ export class SqlResultMasker implements ResultMasker {
    */
   private rowOfOtherTable(fields: Record<string, string>, kind: 'error' | 'notice'): string | undefined {
     const table = fields.t;
-    if (!this.p.hasRules || table === undefined) return undefined;
+    if (!this.rulesOn || table === undefined) return undefined;
     const schema = fields.s;
     const full = schema === undefined ? table : `${schema}.${table}`;
     if (this.p.coversTable(schema, table))
@@ -518,7 +515,7 @@ export class SqlResultMasker implements ResultMasker {
   }
 
   private readsRuledTable(): boolean {
-    if (!this.p.hasRules || this.action.kind !== 'sql') return false;
+    if (!this.rulesOn || this.action.kind !== 'sql') return false;
     return this.action.statement.tables.some((t) => this.p.coversTable(t.schema, t.name));
   }
 
@@ -640,7 +637,7 @@ export class SqlResultMasker implements ResultMasker {
 
   private columnOp(c: ResolvedColumnRef, row: PlannedRowMasker): CellOp | undefined {
     const binary = c.format === 1;
-    if (c.tableOid !== 0 && this.p.hasRules) {
+    if (c.tableOid !== 0 && this.rulesOn) {
       const src = c.source;
       if (src === undefined || src === 'unresolved') {
         return this.valueOp(c.typeOid, binary, { kind: 'whole', style: 'redact', tag: UNRESOLVED_TAG }, row);
@@ -985,9 +982,11 @@ export interface SqlMaskerFactory extends MaskerFactory {
   readonly profiles: readonly string[];
   /**
    * The column rules a mask obligation brings, as they apply to lineage; undefined when there is no
-   * mask obligation or the profile has no column rules (then lineage changes nothing).
+   * mask obligation, or the profile has no column rules of its own and none of `statements` (the
+   * statement and the prepared statements or cursors it runs) names a relation or function a
+   * built-in rule covers (then lineage changes nothing).
    */
-  lineageRules(obligations: Obligations): LineageRules | undefined;
+  lineageRules(obligations: Obligations, statements?: readonly NamedSources[]): LineageRules | undefined;
 }
 
 /**
@@ -1005,11 +1004,13 @@ export function createSqlMaskerFactory(config: MaskingConfig, inputs: DetectorSe
   }
   return {
     profiles: [...compiled.keys()],
-    lineageRules(obligations: Obligations): LineageRules | undefined {
+    lineageRules(obligations: Obligations, statements?: readonly NamedSources[]): LineageRules | undefined {
       const mask = obligations.mask;
       if (!mask) return undefined;
       const p = compiled.get(mask === true ? 'default' : mask.profile);
-      return p?.hasRules ? p.lineage : undefined;
+      if (!p) return undefined;
+      if (p.hasRules || statements?.some(namesBuiltinSource)) return p.lineage;
+      return undefined;
     },
     forAction(_identity: Identity, action: Action, obligations: Obligations): ResultMasker {
       const mask = obligations.mask;

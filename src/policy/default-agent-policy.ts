@@ -35,6 +35,17 @@ export const CREDENTIAL_CATALOGS: readonly string[] = [
   'pg_catalog.pg_user_mapping',
   'pg_catalog.pg_user_mappings',
   'information_schema.user_mapping_options',
+  // Options of foreign servers and wrappers can hold passwords too (some wrappers take them there),
+  // and a subscription's connection string does; information_schema's underscore views show the
+  // raw option arrays (docs/security.md class 231).
+  'pg_catalog.pg_foreign_server',
+  'pg_catalog.pg_foreign_data_wrapper',
+  'pg_catalog.pg_subscription',
+  'information_schema.foreign_server_options',
+  'information_schema.foreign_data_wrapper_options',
+  'information_schema._pg_user_mappings',
+  'information_schema._pg_foreign_servers',
+  'information_schema._pg_foreign_data_wrappers',
 ];
 
 /**
@@ -98,7 +109,7 @@ export function defaultAgentPolicies(
         match: { tables: [...CREDENTIAL_CATALOGS] },
         message:
           '{KIND} on {names} is refused by rule {rule}: these catalogs hold password hashes and other ' +
-          'credentials. Query pg_roles or pg_user instead, which leave them out.',
+          'credentials. Query pg_roles, pg_user or information_schema.foreign_servers instead, which leave them out.',
       },
       {
         id: 'agents-no-stored-settings',

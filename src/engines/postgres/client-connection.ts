@@ -70,6 +70,7 @@ import {
 } from './result-relay.js';
 import type { StatementLineage } from '../../core/column-lineage.js';
 import { statisticsFinding, statisticsRelations } from '../../masking/lineage-plan.js';
+import type { NamedSources } from '../../masking/builtin-rules.js';
 import { sqlMaskerOf } from '../../masking/result-masker.js';
 import { catalogResolverFor, type ReachSeed } from './catalog-resolver.js';
 import { UNAVAILABLE } from '../../sql/postgres/column-lineage.js';
@@ -1471,7 +1472,7 @@ export class ClientConnection {
       return { decision: { effect: 'deny', ruleId: f.ruleId, message: `Gatehouse: ${f.message}` } };
     }
     const deps = this.deps.lineage;
-    const rules = deps?.rules(decision.obligations);
+    const rules = deps?.rules(decision.obligations, this.namedWith(st, pending));
     if (!deps || !rules) return { decision };
     // BEGIN, COMMIT, SET, SHOW…: nothing is read, nothing to trace (EXECUTE and FETCH name a
     // prepared statement or cursor, whose query is traced).
@@ -1506,6 +1507,24 @@ export class ClientConnection {
       decision,
     );
     return { decision: extra ? strictest([decision, extra]) : decision, lineage };
+  }
+
+  /**
+   * The statement with the prepared statements and cursors it runs (EXECUTE p, FETCH c): what they
+   * name decides whether a profile's built-in rules apply. A name not known (yet) counts as naming
+   * anything, as a function named by OID does.
+   */
+  private namedWith(st: SqlStatement, pending: PendingObjects): NamedSources[] {
+    const out: NamedSources[] = [st];
+    for (const ref of st.sessionObjects ?? []) {
+      if (ref.op !== 'use') continue;
+      const used =
+        ref.kind === 'cursor'
+          ? (pending.cursors.get(ref.name) ?? this.state.cursor(ref.name)?.statement)
+          : (pending.prepared.get(ref.name) ?? this.state.statement(ref.name)?.statement);
+      out.push(used ?? { tables: [], functions: [`oid:${ref.kind} ${ref.name}`] });
+    }
+    return out;
   }
 
   /** The catalog may differ from what Gatehouse reads until every forwarded statement settles. */
@@ -2364,7 +2383,8 @@ export class ClientConnection {
     let decision = this.session!.decide(action);
     // A function named by OID runs code Gatehouse cannot trace: under column rules its result is
     // refused or withheld like any other untraceable result.
-    const rules = decision.effect === 'deny' ? undefined : this.deps.lineage?.rules(decision.obligations);
+    const rules =
+      decision.effect === 'deny' ? undefined : this.deps.lineage?.rules(decision.obligations, [statement]);
     const reason = `fast-path function call (OID ${msg.functionOid}) runs a function Gatehouse cannot see into`;
     const lineage: StatementLineage | undefined = rules
       ? {

@@ -10,6 +10,7 @@ import {
   type ValueLineage,
 } from '../../core/column-lineage.js';
 import type { Decision, Obligations } from '../../core/decision.js';
+import type { NamedSources } from '../../masking/builtin-rules.js';
 import type { LineageFinding, LineageRules } from '../../masking/lineage-plan.js';
 import type { LineageAnalyzer } from '../../sql/postgres/column-lineage.js';
 import type { CatalogResolver } from './catalog-resolver.js';
@@ -18,8 +19,12 @@ import type { LineageSettings } from './upstream-connection.js';
 /** What the engine needs for lineage: the analyzer and the column rules a mask obligation brings. */
 export interface LineageDeps {
   readonly analyzer: LineageAnalyzer;
-  /** Undefined when the obligation masks nothing by column (no lineage needed). */
-  readonly rules: (obligations: Obligations) => LineageRules | undefined;
+  /**
+   * Undefined when the obligation masks nothing by column (no lineage needed). A profile without
+   * column rules of its own still has the built-in ones, which apply when one of `statements` (the
+   * statement, and the prepared statements or cursors it runs) names what they cover.
+   */
+  readonly rules: (obligations: Obligations, statements: readonly NamedSources[]) => LineageRules | undefined;
 }
 
 export const DEFAULT_LINEAGE_SETTINGS: LineageSettings = {

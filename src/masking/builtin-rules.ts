@@ -1,0 +1,86 @@
+// Column rules every masked profile has, whether or not the operator wrote any: columns of the
+// server's own catalogs and statistics views that hold other sessions' statement texts or
+// credentials. No detector can judge them (a statement quotes whatever was written, split, encoded
+// or in pieces; `password=hunter2` in a foreign server's options looks like nothing), so they are
+// masked whole, by lineage, like a column rule (docs/security.md classes 77, 230 and 231).
+
+import type { ColumnRule } from './column-rules.js';
+
+/** Tag of other sessions' statement texts (`pg_stat_activity.query` and the like). */
+export const STATEMENT_TEXT_TAG = 'statement_text';
+/** Tag of credentials the server keeps (password verifiers, foreign servers' and mappings' options). */
+export const CREDENTIAL_TAG = 'credential';
+
+const text = (column: string): ColumnRule => ({ column, style: 'redact', tag: STATEMENT_TEXT_TAG });
+const cred = (column: string): ColumnRule => ({ column, style: 'redact', tag: CREDENTIAL_TAG });
+
+/** Checked after the profile's own rules (which win). */
+export const BUILTIN_RULES: readonly ColumnRule[] = [
+  // The last statement of every session, idle ones included.
+  text('pg_catalog.pg_stat_activity.query'),
+  // The session's own prepared statements and cursors (the texts a pooled upstream session keeps
+  // from an earlier client too).
+  text('pg_catalog.pg_prepared_statements.statement'),
+  text('pg_catalog.pg_cursors.statement'),
+  // The extension's view, in whatever schema it was installed (its function is untraceable anyway).
+  text('*.pg_stat_statements.query'),
+  // Password verifiers (SCRAM, and the older md5 form no detector reads as a hash).
+  cred('pg_catalog.pg_authid.rolpassword'),
+  cred('pg_catalog.pg_shadow.passwd'),
+  // Options of foreign servers, wrappers and user mappings (`password 'hunter2'`), and a
+  // subscription's connection string.
+  cred('pg_catalog.pg_user_mapping.umoptions'),
+  cred('pg_catalog.pg_user_mappings.umoptions'),
+  cred('pg_catalog.pg_foreign_server.srvoptions'),
+  cred('pg_catalog.pg_foreign_data_wrapper.fdwoptions'),
+  cred('pg_catalog.pg_subscription.subconninfo'),
+  cred('information_schema.user_mapping_options.option_value'),
+  cred('information_schema.foreign_server_options.option_value'),
+  cred('information_schema.foreign_data_wrapper_options.option_value'),
+  cred('information_schema._pg_user_mappings.umoptions'),
+  cred('information_schema._pg_foreign_servers.srvoptions'),
+  cred('information_schema._pg_foreign_data_wrappers.fdwoptions'),
+];
+
+/** Relations a built-in rule covers, by name (schema in SYSTEM, or any for the extension's view). */
+const SYSTEM_SCHEMAS: ReadonlySet<string> = new Set(['pg_catalog', 'information_schema']);
+const BUILTIN_RELATIONS: ReadonlySet<string> = new Set(
+  BUILTIN_RULES.map((r) => r.column.split('.')[1] as string),
+);
+/**
+ * Functions that return what those relations show: the ones behind pg_stat_activity and
+ * pg_stat_statements (untraceable for lineage, so refused or masked whole), and any function named
+ * only by OID (a fast-path call).
+ */
+const BUILTIN_FUNCTIONS: ReadonlySet<string> = new Set([
+  'pg_stat_get_activity',
+  'pg_stat_get_backend_activity',
+  'pg_stat_statements',
+  'pg_cursor',
+  'pg_prepared_statement',
+]);
+
+/** What a statement names, as the classifier gives it. */
+export interface NamedSources {
+  readonly tables: readonly { readonly schema?: string; readonly name: string }[];
+  readonly functions: readonly string[];
+}
+
+/**
+ * Does the statement name a relation or function a built-in rule covers? A profile without column
+ * rules traces a statement's lineage only then (the rules apply to nothing else).
+ */
+export function namesBuiltinSource(s: NamedSources): boolean {
+  for (const t of s.tables) {
+    const name = t.name.toLowerCase();
+    if (!BUILTIN_RELATIONS.has(name)) continue;
+    if (name === 'pg_stat_statements' || t.schema === undefined || SYSTEM_SCHEMAS.has(t.schema.toLowerCase()))
+      return true;
+  }
+  for (const f of s.functions) {
+    if (f.startsWith('oid:')) return true;
+    const name = f.slice(f.lastIndexOf('.') + 1).toLowerCase();
+    if (BUILTIN_FUNCTIONS.has(name)) return true;
+  }
+  return false;
+}
