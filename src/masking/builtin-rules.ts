@@ -49,8 +49,10 @@ const BUILTIN_RELATIONS: ReadonlySet<string> = new Set(
 );
 /**
  * Functions that return what those relations show: the ones behind pg_stat_activity and
- * pg_stat_statements (untraceable for lineage, so refused or masked whole), and any function named
- * only by OID (a fast-path call).
+ * pg_stat_statements; pg_catalog's functions that run SQL given as text or read a relation or cursor
+ * named by a string (`query_to_xml('SELECT query FROM pg_stat_activity', …)`: the name is not in the
+ * parse), and logical decoding (other sessions' writes). All are untraceable for lineage, so refused
+ * for agents or masked whole for people. And any function named only by OID (a fast-path call).
  */
 const BUILTIN_FUNCTIONS: ReadonlySet<string> = new Set([
   'pg_stat_get_activity',
@@ -58,6 +60,26 @@ const BUILTIN_FUNCTIONS: ReadonlySet<string> = new Set([
   'pg_stat_statements',
   'pg_cursor',
   'pg_prepared_statement',
+  'query_to_xml',
+  'query_to_xmlschema',
+  'query_to_xml_and_xmlschema',
+  'table_to_xml',
+  'table_to_xmlschema',
+  'table_to_xml_and_xmlschema',
+  'cursor_to_xml',
+  'cursor_to_xmlschema',
+  'schema_to_xml',
+  'schema_to_xmlschema',
+  'schema_to_xml_and_xmlschema',
+  'database_to_xml',
+  'database_to_xmlschema',
+  'database_to_xml_and_xmlschema',
+  'ts_stat',
+  'ts_rewrite',
+  'pg_logical_slot_get_changes',
+  'pg_logical_slot_peek_changes',
+  'pg_logical_slot_get_binary_changes',
+  'pg_logical_slot_peek_binary_changes',
 ]);
 
 /** What a statement names, as the classifier gives it. */
