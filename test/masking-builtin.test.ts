@@ -104,7 +104,12 @@ describe("class 230: other sessions' statement texts under a profile without col
     try {
       // The DBA's session stays idle with this as its last statement.
       await dba.client.query(`SELECT '${SECRET}' AS w, '4111' || '${CARD_TAIL}1111' AS c`);
-      const leaks = [SECRET, CARD_TAIL];
+      const leaks = [
+        SECRET,
+        CARD_TAIL,
+        [...SECRET].reverse().join(''),
+        Buffer.from(SECRET).toString('base64'),
+      ];
       for (const who of [agent, person]) {
         for (const q of modes('SELECT pid, state, query FROM pg_stat_activity')) {
           who.take();
@@ -146,6 +151,12 @@ describe("class 230: other sessions' statement texts under a profile without col
         await attempt(who, 'DECLARE c230 CURSOR FOR SELECT lower(query) AS q FROM pg_stat_activity');
         await attempt(who, 'FETCH ALL FROM c230');
         await attempt(who, 'COMMIT');
+        // In one query string: the cursor is not the session's yet when FETCH is decided.
+        await attempt(
+          who,
+          'BEGIN; DECLARE c231 CURSOR FOR SELECT upper(query) AS q FROM pg_stat_activity; FETCH ALL FROM c231; COMMIT',
+        );
+        await attempt(who, 'PREPARE p231 AS SELECT reverse(query) AS q FROM pg_stat_activity; EXECUTE p231');
         expectNone(who.take(), leaks, 'PREPARE/EXECUTE, DECLARE/FETCH');
       }
       // The agent: the functions behind the view are untraceable (refused).
