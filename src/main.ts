@@ -357,7 +357,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     // A token issued for the MCP resource is held by an MCP client: an agent's (class 72).
     oidc: {
       agentAudience: agentAudienceOf(() => currentConfig),
-      // The console's and approval page's own OIDC clients sign people in (class 222).
+      // The console's and approval page's own OIDC clients sign people in (class 123).
       signInClients: (iss) =>
         [currentConfig.console.oidc, currentConfig.approvals?.oidc]
           .filter((o) => o !== undefined && o.issuer.replace(/\/+$/, '') === iss.replace(/\/+$/, ''))
@@ -727,7 +727,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
     }
     const app = buildHttpApi(
       {
-        // DNS rebinding (docs/security.md, class 220): only this listener's own names are answered.
+        // DNS rebinding (docs/security.md, class 121): only this listener's own names are answered.
         hosts: () => ({
           bound: parseHostPort(currentConfig.listeners.http?.address ?? httpl.address).host,
           urls: [

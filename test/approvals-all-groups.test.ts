@@ -1,4 +1,4 @@
-// `mode: all` (docs/security.md, class 221): a rule with approverGroups [dba, security] and
+// `mode: all` (docs/security.md, class 122): a rule with approverGroups [dba, security] and
 // mode: all means a dba and someone from security. Approvals were counted by whether each group had
 // an approval among them, so one person in both groups covered both with one click (minApprovals
 // defaults to 1), and the held UPDATE ran on one person's word. Against the real gateway: the agent's

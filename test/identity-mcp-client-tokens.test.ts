@@ -1,4 +1,4 @@
-// An identity provider that ignores RFC 8707 `resource` (docs/security.md, class 222): the MCP client
+// An identity provider that ignores RFC 8707 `resource` (docs/security.md, class 123): the MCP client
 // asks for the MCP resource and gets a token for the people's audience, the one the person's own CLI
 // gets. Class 72 told the MCP client's token by its audience; here there is none to tell it by. Against
 // a real OpenID provider (oidc-provider: authorization code + PKCE; every access token, whatever

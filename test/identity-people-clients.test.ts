@@ -1,4 +1,4 @@
-// `identity.oidc[].peopleClients` (docs/security.md, class 222): which claim names the client a token
+// `identity.oidc[].peopleClients` (docs/security.md, class 123): which claim names the client a token
 // was issued to, and which tokens are then an agent's. Against a small issuer over real HTTP.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -78,7 +78,7 @@ describe.skipIf(!hasCommand('kubectl'))('exec into a pod that holds Secrets', { 
     return held.ctx.action as KubernetesAction;
   }
 
-  // Class 211: the default service account's token (mounted into every pod unless
+  // Class 119: the default service account's token (mounted into every pod unless
   // automountServiceAccountToken is false) and a literal value under a sensitive name are secrets too.
   it("is held for the default account's token and for a literal value under a sensitive name", async () => {
     const token = await heldExec([

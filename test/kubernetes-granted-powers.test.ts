@@ -3,7 +3,7 @@
 // Secrets, a ClusterRole that aggregates into admin, a Secret of type service-account-token (the
 // cluster fills it with the account's token), a CertificateSigningRequest, a TokenRequest. Now their
 // bodies are read and such writes are `privilege` (and `secrets` where they yield a credential), with
-// what they grant named (docs/security.md class 210). Real kubectl and raw requests against the fake
+// what they grant named (docs/security.md class 118). Real kubectl and raw requests against the fake
 // API server.
 
 import { readFileSync, writeFileSync } from 'node:fs';

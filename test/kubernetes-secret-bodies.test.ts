@@ -58,7 +58,7 @@ describe.skipIf(!haveKubectl)('a Secret write held for review', { timeout: 60_00
     return { shown, code: r.code, stderr: r.stderr };
   }
 
-  // Since class 210 an agent's token Secret is refused outright (it has the cluster mint a credential),
+  // Since class 118 an agent's token Secret is refused outright (it has the cluster mint a credential),
   // naming the account; what a person would be shown is in test/kubernetes-granted-powers.test.ts.
   it('refuses a service-account token Secret, naming its account, not its data', async () => {
     const file = path.join(gw.dir, 'token-secret.json');

@@ -1,6 +1,6 @@
 // A masked profile without column rules of its own (masking by the content detectors only) still
 // masks what no detector can judge: other sessions' statement texts and the server's credentials
-// (docs/security.md classes 230 and 231), through the real wire against a real PostgreSQL, in the
+// (docs/security.md classes 116 and 231), through the real wire against a real PostgreSQL, in the
 // simple protocol and the extended protocol with text and binary results.
 
 import type pg from 'pg';
@@ -92,7 +92,7 @@ function expectNone(bytes: string, values: readonly string[], label: string): vo
   for (const v of values) expect(lower.includes(v.toLowerCase()), `${label} leaked ${v}`).toBe(false);
 }
 
-describe("class 230: other sessions' statement texts under a profile without column rules", () => {
+describe("class 116: other sessions' statement texts under a profile without column rules", () => {
   // Values no detector recognises: a word, and a card written in two literals.
   const SECRET = 'yakWombatSecret4242';
   const CARD_TAIL = '411111111111';
@@ -189,7 +189,7 @@ describe("class 230: other sessions' statement texts under a profile without col
   });
 });
 
-describe("class 231: the server's credentials under a profile without column rules", () => {
+describe("class 117: the server's credentials under a profile without column rules", () => {
   it('password verifiers and foreign options are masked for people and refused to agents', async () => {
     const dba = await connect(['dba'], false, 'dana');
     const agent = await connect(['ai-agents'], true, 'claude');

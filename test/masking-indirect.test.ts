@@ -430,7 +430,7 @@ describe("class 81: PostgreSQL's SCRAM verifiers", () => {
           const o = await attempt(person, q);
           expect(o.ok, sql).toBe(true);
           expect(person.take().includes('SCRAM-SHA-256$'), sql).toBe(false);
-          // The verifier columns are masked whole by the built-in rule (class 231); the detector
+          // The verifier columns are masked whole by the built-in rule (class 117); the detector
           // still finds a verifier copied anywhere else (src/masking/detectors.test.ts).
           if (o.ok) expect(JSON.stringify(o.rows)).toContain('[REDACTED:credential]');
         }

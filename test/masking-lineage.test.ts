@@ -303,7 +303,7 @@ describe('the adversarial probes of issue 12 come back masked whole', () => {
       // For people (maskedPredicates: allow) the statement runs and its error text is withheld; for
       // agents, whether it fails is itself a bit of the value: refused as a predicate.
       await probe(sql, 'safe', person);
-      // A setting named by a column is a read of stored settings (class 200), refused before lineage.
+      // A setting named by a column is a read of stored settings (class 112), refused before lineage.
       await refusedBy(
         sql,
         sql.includes('current_setting') ? 'agents-no-stored-settings' : 'masking-predicate',

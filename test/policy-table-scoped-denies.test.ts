@@ -1,5 +1,5 @@
 // A deny rule restricted to tables applies to every write that reaches them, named or not
-// (docs/security.md, class 201), through the real wire against a real PostgreSQL: the sequence a
+// (docs/security.md, class 113), through the real wire against a real PostgreSQL: the sequence a
 // table owns, an auto-updatable view over it, a partition of it or its partitioned parent, an
 // inheritance child, a table a foreign key cascades to, and what Gatehouse cannot place (a trigger
 // of the written table, a sequence given as a parameter). Writes that reach none of them still run.
@@ -92,7 +92,7 @@ async function refusal(c: pg.Client, sql: string, values?: unknown[]): Promise<s
   }
 }
 
-describe('class 201: a table-scoped deny applies to writes that reach its tables unnamed', () => {
+describe('class 113: a table-scoped deny applies to writes that reach its tables unnamed', () => {
   it('refuses each write reaching a protected table; others run', async () => {
     const before = await state();
     const c = gw.client(await gw.token({ subject: 'claude', groups: [], agent: true }));

@@ -1,4 +1,4 @@
-// An upstream older than the parser's grammar (docs/security.md, class 240). Gatehouse parses with
+// An upstream older than the parser's grammar (docs/security.md, class 115). Gatehouse parses with
 // PostgreSQL 18's grammar; PostgreSQL 15 reads some of the same text otherwise, without an error:
 // `JSON_ARRAY(1, 2)` is, to 15, a call of whatever `json_array` its search path finds (here a user's
 // function that reads a table the agent may not), `SYSTEM_USER` a column so named, `uuidv7()` a user's function, and
@@ -99,10 +99,10 @@ const why =
     : pg15 >= 18
       ? `the server at ${PG15_URL} is PostgreSQL ${pg15}, not older than 18`
       : undefined;
-if (why) console.warn(`skipped: class 240 against an older server: ${why}`);
+if (why) console.warn(`skipped: class 115 against an older server: ${why}`);
 
 describe.skipIf(why !== undefined)(
-  'class 240: an upstream older than the parser reads the same text otherwise',
+  'class 115: an upstream older than the parser reads the same text otherwise',
   () => {
     let gw: TestGateway;
     beforeAll(async () => {
@@ -163,7 +163,7 @@ describe.skipIf(why !== undefined)(
   },
 );
 
-describe('class 240: the same statements against PostgreSQL 18, which reads them as Gatehouse does', () => {
+describe('class 115: the same statements against PostgreSQL 18, which reads them as Gatehouse does', () => {
   let gw: TestGateway;
   beforeAll(async () => {
     gw = await startTestGateway({

@@ -1,4 +1,4 @@
-// Reads of stored settings' values are `secrets` (docs/security.md, class 200), through the real wire
+// Reads of stored settings' values are `secrets` (docs/security.md, class 112), through the real wire
 // against a real PostgreSQL: a PostgREST-style deployment keeps its JWT secret as
 // `ALTER DATABASE … SET app.jwt_secret = '…'`, and a masked agent under the default policy must not
 // read it by any of the ways the server offers (SHOW, current_setting, pg_settings, the role
@@ -69,7 +69,7 @@ async function outcome(c: pg.Client, sql: string, values?: unknown[]): Promise<s
   }
 }
 
-describe('class 200: stored settings are secrets', () => {
+describe('class 112: stored settings are secrets', () => {
   it('an agent reads none of them, in either protocol; built-in settings still read', async () => {
     const c = gw.client(await gw.token({ subject: 'claude', groups: [], agent: true }));
     c.on('notice', () => undefined);

@@ -1,4 +1,4 @@
-// A link the host already has carried an exec's or a shell line's write elsewhere (class 212). Class
+// A link the host already has carried an exec's or a shell line's write elsewhere (class 120). Class
 // 108 asked the host where an sftp write lands; exec commands and typed lines were still judged on their
 // text, so with `~/notes` a dangling link to `.bashrc` (made earlier by an approved line, a script,
 // someone else), `echo … > ~/notes` was a plain write and created the start-up file. Now the host is
@@ -42,7 +42,7 @@ const WRITERS: PolicyConfig = {
 };
 
 describe.skipIf(!hasSshd())(
-  'exec and shell writes through links the host has (class 212)',
+  'exec and shell writes through links the host has (class 120)',
   { timeout: 120_000 },
   () => {
     let sshd: TestSshd;

@@ -1,4 +1,4 @@
-// DNS rebinding (docs/security.md, class 220): a page on attacker.example whose name is re-pointed
+// DNS rebinding (docs/security.md, class 121): a page on attacker.example whose name is re-pointed
 // to 127.0.0.1 is, to the browser, still attacker.example's origin, so its script reads whatever the
 // gateway answers there. In Debian's chromium (`--host-resolver-rules` maps the attacker's name to
 // 127.0.0.1, as the rebound DNS answer would) against the real gateway: the unauthenticated metrics

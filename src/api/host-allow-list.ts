@@ -1,4 +1,4 @@
-// Which Host headers an HTTP listener answers (docs/security.md, class 220). A page on
+// Which Host headers an HTTP listener answers (docs/security.md, class 121). A page on
 // attacker.example whose name the attacker re-points to 127.0.0.1 (DNS rebinding) is, to the
 // browser, still the origin attacker.example: its script may read whatever its requests to "its own"
 // host answer, and the Host header it sends names attacker.example. So a listener that answers every

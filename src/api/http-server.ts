@@ -33,7 +33,7 @@ export interface HttpApiDeps {
   readonly preauth?: PreauthSignals;
   /**
    * The Host names this listener answers (src/api/host-allow-list.ts), read on every request; every
-   * other Host gets 421 before any route runs (DNS rebinding: docs/security.md, class 220).
+   * other Host gets 421 before any route runs (DNS rebinding: docs/security.md, class 121).
    */
   readonly hosts?: () => HostSources;
 }
@@ -78,7 +78,7 @@ export function buildHttpApi(deps: HttpApiDeps, plugins: readonly RoutePlugin[] 
   const app = new Hono<Env>();
 
   // Before anything else, signed in or not: a Host that is not this listener's is a page on another
-  // name (a rebound DNS name, docs/security.md class 220) and is answered with nothing else.
+  // name (a rebound DNS name, docs/security.md class 121) and is answered with nothing else.
   const hosts = deps.hosts;
   if (hosts) {
     app.use('*', async (c, next) => {

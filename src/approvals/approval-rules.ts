@@ -100,7 +100,7 @@ export function approverRefusal(
  * Denied as soon as any eligible approver denies. Approved when `any`: at least minApprovals
  * approvals from distinct approvers; `all`: besides that, each approver group approved by a person of
  * its own — one approver who belongs to several groups stands for one of them, not for all
- * (docs/security.md, class 221).
+ * (docs/security.md, class 122).
  */
 export function tally(
   rule: EffectiveRule,

@@ -103,30 +103,30 @@ export interface SqlStatement {
    * The PostgreSQL major version the statement needs to be read as the classifier (PostgreSQL 18's
    * grammar) read it; absent when any supported release reads it so. An older server reads SQL/JSON
    * syntax as calls of user functions so named, a newer built-in as a user's function or column, and
-   * RETURNING's `old`/`new` as FROM items (docs/security.md, class 240).
+   * RETURNING's `old`/`new` as FROM items (docs/security.md, class 115).
    */
   readonly sinceMajor?: number;
   /**
    * The relations an INSERT, UPDATE, DELETE or MERGE (also nested in a CTE) writes, as named; absent
-   * when none. Used to tell which of a statement's relations fire triggers and rules (class 201).
+   * when none. Used to tell which of a statement's relations fire triggers and rules (class 113).
    */
   readonly targets?: readonly TableRef[];
   /**
    * For each call of a function that acts on a relation given as its argument (`setval`, `nextval`,
    * `currval`, `pg_sequence_last_value`, index maintenance): the argument's text when it is a string
-   * constant (as `regclass` reads it), or null when it is not (class 201).
+   * constant (as `regclass` reads it), or null when it is not (class 113).
    */
   readonly relationArgs?: readonly (string | null)[];
   /**
    * Relations the statement reaches without naming them, as the engine resolved them in the catalog
    * (a view's base tables, partitions and inheritance children or parents, a sequence's owner, tables a
-   * foreign key cascades to). Deny and review rules restricted to tables match them (class 201).
+   * foreign key cascades to). Deny and review rules restricted to tables match them (class 113).
    */
   readonly reaches?: readonly TableRef[];
   /**
    * The statement may reach relations Gatehouse cannot place (a trigger or rule of a written table, a
    * relation argument that is not a constant, VACUUM of every table, a catalog that did not answer):
-   * every deny or review rule restricted to tables whose categories it has matches it (class 201).
+   * every deny or review rule restricted to tables whose categories it has matches it (class 113).
    */
   readonly reachesUnknown?: true;
   /** sqlcommenter-style key/value pairs found in comments (prompt lineage); not used for policy. */

@@ -232,7 +232,7 @@ export class ServiceTokenAuthenticator implements Authenticator {
       agent,
       issuer: this.issuer,
       tokenId: jti,
-      // Signed by this gateway from what the admin who issued the token stated (class 223).
+      // Signed by this gateway from what the admin who issued the token stated (class 124).
       ...(typeof person === 'string' && person !== '' ? { person: person.toLowerCase() } : {}),
       ...(typeof exp === 'number' ? { expiresAt: new Date(exp * 1000) } : {}),
     };

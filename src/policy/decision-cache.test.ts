@@ -100,7 +100,7 @@ describe('withDecisionCache', () => {
   });
 });
 
-describe('reach is part of the key (class 201)', () => {
+describe('reach is part of the key (class 113)', () => {
   it('a statement decided as reaching a denied table is not answered by its plain decision', () => {
     const d = withDecisionCache(
       createPolicyDecider({

@@ -75,7 +75,7 @@ export function withDecisionCache(
     // read-write transaction as a write to any table), and every field a rule matches is keyed.
     const st = action.statement;
     const tables = st.tables.map((t) => `${t.schema ?? ''}.${t.name}`).join('\u0001');
-    // What the engine found the statement reaches (class 201) is not a function of the text either.
+    // What the engine found the statement reaches (class 113) is not a function of the text either.
     const reaches =
       (st.reachesUnknown === true ? '*' : '') +
       (st.reaches ?? []).map((t) => `${t.schema ?? ''}.${t.name}`).join('\u0001');

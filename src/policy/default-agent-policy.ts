@@ -37,7 +37,7 @@ export const CREDENTIAL_CATALOGS: readonly string[] = [
   'information_schema.user_mapping_options',
   // Options of foreign servers and wrappers can hold passwords too (some wrappers take them there),
   // and a subscription's connection string does; information_schema's underscore views show the
-  // raw option arrays (docs/security.md class 231).
+  // raw option arrays (docs/security.md class 117).
   'pg_catalog.pg_foreign_server',
   'pg_catalog.pg_foreign_data_wrapper',
   'pg_catalog.pg_subscription',

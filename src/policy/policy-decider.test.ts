@@ -989,7 +989,7 @@ describe('AWS resources (awsResources)', () => {
   });
 });
 
-describe('tables a statement reaches without naming them (docs/security.md, class 201)', () => {
+describe('tables a statement reaches without naming them (docs/security.md, class 113)', () => {
   const d = decider([
     {
       id: 'p',
@@ -1038,7 +1038,7 @@ describe('tables a statement reaches without naming them (docs/security.md, clas
   });
 });
 
-describe('reach is for user tables (class 201)', () => {
+describe('reach is for user tables (class 113)', () => {
   const d = decider([
     {
       id: 'p',

@@ -140,7 +140,7 @@ interface SqlView {
    * grant these (classes 101, 103). 0 otherwise.
    */
   readonly untargeted: number;
-  /** Relations the statement reaches without naming them, as the engine resolved them (class 201). */
+  /** Relations the statement reaches without naming them, as the engine resolved them (class 113). */
   readonly reaches: readonly NameRef[];
   /** It may reach relations Gatehouse could not place: table-restricted deny and review rules match. */
   readonly reachesUnknown: boolean;
@@ -234,7 +234,7 @@ function sqlTouches(r: CompiledRule, v: SqlView): boolean {
 /**
  * Restriction sense for deny and review rules: as `sqlTouches`, where a rule restricted to tables also
  * matches a table the statement reaches without naming it, and any statement whose reach Gatehouse
- * could not place (class 201).
+ * could not place (class 113).
  */
 function sqlTouchesReach(r: CompiledRule, v: SqlView): boolean {
   if (sqlTouches(r, v)) return true;
@@ -433,7 +433,7 @@ function sqlRuleMessage(effect: 'deny' | 'review', r: CompiledRule, v: SqlView, 
     .map(refName)
     .filter((n, i, all) => all.indexOf(n) === i);
   // A table reached without being named (a view's base table, a partition, a sequence's owner) or a
-  // reach Gatehouse could not place is said so (class 201).
+  // reach Gatehouse could not place is said so (class 113).
   const reached =
     r.tables !== undefined && !v.tables.some((t) => r.tables!.some((p) => restrictionMatch(p, t, v.res)));
   if (reached) {

@@ -662,7 +662,7 @@ describe('classifyShellCommand: settings that make later reads run programs', ()
   );
 });
 
-describe('classifyShellCommand: write paths the host is asked about (class 212)', () => {
+describe('classifyShellCommand: write paths the host is asked about (class 120)', () => {
   const paths = (line: string, cwd?: 'unknown') =>
     classifyShellCommand(cwd ? { line, cwd } : { line }).writePaths ?? [];
 

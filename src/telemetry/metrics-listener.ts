@@ -16,7 +16,7 @@ export function startMetricsListener(
   port: number,
   /**
    * Whether a request's Host header names this listener (src/api/host-allow-list.ts); others get 421
-   * (docs/security.md, class 220).
+   * (docs/security.md, class 121).
    */
   hostAllowed: (host: string | undefined) => boolean,
 ): Promise<RunningMetricsListener> {

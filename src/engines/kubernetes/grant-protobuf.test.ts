@@ -1,4 +1,4 @@
-// The protobuf reading of what a write grants (class 210): kubectl's own encodings are read in
+// The protobuf reading of what a write grants (class 118): kubectl's own encodings are read in
 // test/kubernetes-granted-powers.test.ts; here, forms Go would read otherwise than one pass does.
 
 import { describe, expect, it } from 'vitest';

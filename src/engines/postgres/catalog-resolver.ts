@@ -152,7 +152,7 @@ export type ReachSeed =
   | { readonly schema?: string; readonly name: string; readonly target: boolean }
   | { readonly text: string; readonly target: boolean };
 
-/** What a statement's relations reach (class 201). */
+/** What a statement's relations reach (class 113). */
 export interface Reach {
   readonly tables: readonly { readonly schema: string; readonly name: string }[];
   /** A written relation (or one a write reaches) has a user trigger or a non-SELECT rule. */
@@ -163,7 +163,7 @@ export interface Reach {
 const MAX_REACH_SEEDS = 200;
 
 /**
- * The closure of relations a statement reaches from the ones it names (class 201): a view's (or rule's)
+ * The closure of relations a statement reaches from the ones it names (class 113): a view's (or rule's)
  * relations through pg_rewrite's dependencies; partitions and inheritance children of a relation (down)
  * and its parents (up), never a sibling; a sequence's or index's owning table (pg_depend `a`, `i`);
  * for a written relation, the relations its column defaults use (a sequence, then its owner) and the
@@ -358,7 +358,7 @@ export class CatalogResolver implements LineageCatalog {
   }
 
   /**
-   * What these relations reach without being named (class 201); undefined when the catalog did not
+   * What these relations reach without being named (class 113); undefined when the catalog did not
    * answer (a name regclass would refuse, a timeout): the caller cannot place the statement.
    */
   reach(

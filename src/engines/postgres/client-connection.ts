@@ -1330,7 +1330,7 @@ export class ClientConnection {
   private decideStatement(st: SqlStatement, via: SqlAction['via'], pending: PendingObjects): Decision {
     const session = this.session!;
     if (st.parseError !== undefined) return session.decide(this.action(st, via));
-    // Parsed with PostgreSQL 18's grammar: an older upstream would run something else (class 240).
+    // Parsed with PostgreSQL 18's grammar: an older upstream would run something else (class 115).
     if (st.sinceMajor !== undefined && st.sinceMajor > this.upstreamMajor)
       return {
         effect: 'deny',
@@ -1384,7 +1384,7 @@ export class ClientConnection {
   }
 
   /**
-   * The decision with the relations the statement reaches without naming them (class 201): a view's
+   * The decision with the relations the statement reaches without naming them (class 113): a view's
    * base tables, partitions and parents, a sequence's owner, tables a foreign key cascades to, as the
    * catalog gives them, so a deny or review rule restricted to tables sees them. Asked of the catalog
    * only when it can matter: when the decision would change if the statement reached every table.
@@ -2376,7 +2376,7 @@ export class ClientConnection {
       categories: ['unknown'],
       tables: [],
       functions: [`oid:${msg.functionOid}`],
-      // What it acts on is an argument Gatehouse does not read (class 201).
+      // What it acts on is an argument Gatehouse does not read (class 113).
       reachesUnknown: true,
     };
     const action = this.action(statement, 'function-call');

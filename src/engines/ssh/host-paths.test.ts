@@ -1,4 +1,4 @@
-// Where writes land, as the host's answers say (class 212): links followed, and what cannot be
+// Where writes land, as the host's answers say (class 120): links followed, and what cannot be
 // established taken as unknown. The wire test is test/ssh-host-links.test.ts (real sshd); this one
 // drives HostPaths with a host that has no sftp, refuses a look, or answers from a table.
 

@@ -1,4 +1,4 @@
-// Where an exec's or a shell line's writes land on the host (docs/security.md class 212). The shell
+// Where an exec's or a shell line's writes land on the host (docs/security.md class 120). The shell
 // classifier judges a write on the path as written; the host follows whatever links are on the way, and
 // a link made earlier (by an approved line, a script, another person) carries `echo … > ~/notes` into
 // `~/.bashrc`, or `cp x /tmp/x/job` into `/etc/cron.d`. So before such a command is decided, Gatehouse

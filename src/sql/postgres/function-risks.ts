@@ -142,7 +142,7 @@ const FUNCTION_RISKS: ReadonlyMap<string, CategoryMask> = new Map<string, Catego
   // a notification to other sessions, as NOTIFY (statement-rules.ts; docs/security.md, class 97)
   ['pg_notify', WRITE],
   // every setting's value, custom ones included, and postgresql.conf's and pg_hba.conf's contents
-  // (the functions behind pg_settings, pg_file_settings, pg_hba_file_rules; class 200)
+  // (the functions behind pg_settings, pg_file_settings, pg_hba_file_rules; class 112)
   ...['pg_show_all_settings', 'pg_show_all_file_settings', 'pg_hba_file_rules'].map(
     (name): [string, CategoryMask] => [name, maskOf('secrets')],
   ),

@@ -62,7 +62,7 @@ const CASES: readonly Case[] = [
   c('VALUES (1), (2)', 'values', ['read']),
   c('TABLE s.t', 'select', ['read'], ['s.t']),
   c('SHOW work_mem', 'show', ['read']),
-  // reads of stored settings' values (docs/security.md, class 200)
+  // reads of stored settings' values (docs/security.md, class 112)
   c('SHOW app.jwt_secret', 'show', ['read', 'secrets']),
   c('SHOW ALL', 'show', ['read', 'secrets']),
   c('SHOW primary_conninfo', 'show', ['read', 'secrets']),

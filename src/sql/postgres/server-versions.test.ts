@@ -9,7 +9,7 @@ beforeAll(async () => {
 
 const since = (sql: string) => classifier.classify(sql).statements[0]!.sinceMajor;
 
-describe('the release a statement needs to be read as PostgreSQL 18 reads it (class 240)', () => {
+describe('the release a statement needs to be read as PostgreSQL 18 reads it (class 115)', () => {
   it('SQL/JSON constructors are 16, SQL/JSON query functions and merge_action() 17', () => {
     expect(since('SELECT json_array(1, 2)')).toBe(16);
     expect(since("SELECT json_object('a': 1)")).toBe(16);

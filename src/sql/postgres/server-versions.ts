@@ -1,6 +1,6 @@
 // What PostgreSQL releases before the parser's (18) read differently in the same text. Gatehouse
 // parses every statement with PostgreSQL 18's grammar; an upstream of an older major reads some of
-// that text as something else, without a syntax error (docs/security.md, class 240):
+// that text as something else, without a syntax error (docs/security.md, class 115):
 // - SQL/JSON constructors and functions (16 and 17) are, to an older server, calls of whatever
 //   function of that name its search path finds: `JSON_ARRAY(1, 2)` ran a user's `json_array(int, int)`
 //   on PostgreSQL 15 while Gatehouse saw a constructor that runs no code;

@@ -236,7 +236,7 @@ const SECRET_BUILTIN_SETTINGS: ReadonlySet<string> = new Set([
 
 /**
  * Whether reading the value of setting `name` (SHOW, current_setting) is a read of stored secrets
- * (category `secrets`, docs/security.md class 200): every custom `prefix.name` setting, whose value
+ * (category `secrets`, docs/security.md class 112): every custom `prefix.name` setting, whose value
  * a deployment may keep in `ALTER DATABASE … SET app.jwt_secret` or postgresql.conf and Gatehouse
  * cannot tell from a tenant id; `all` (SHOW ALL lists them); and the built-ins above. Other built-in
  * settings (server_version, search_path, transaction_isolation…) are read freely, as drivers do.

@@ -637,7 +637,7 @@ const prepare: StatementRule = (walker, body) => {
   return 'prepare';
 };
 
-/** SHOW of a custom setting, of ALL, or of a built-in that can hold a credential reads stored secrets (class 200). */
+/** SHOW of a custom setting, of ALL, or of a built-in that can hold a credential reads stored secrets (class 112). */
 const show: StatementRule = (walker, body) => {
   walker.add(m('read'));
   const name = body['name'];

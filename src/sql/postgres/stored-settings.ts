@@ -1,5 +1,5 @@
 // Which catalog reads return the values of settings the server stores (ALTER DATABASE/ROLE … SET,
-// postgresql.conf): category `secrets` (docs/security.md, class 200). Decided on the parse: the
+// postgresql.conf): category `secrets` (docs/security.md, class 112). Decided on the parse: the
 // relations a statement names, and for the role views the columns it can reach.
 import type { TableRef } from '../../core/sql-statement.js';
 import { isObject } from './parse-tree.js';

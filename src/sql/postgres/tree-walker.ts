@@ -351,13 +351,13 @@ export class TreeWalker {
     const last = names[names.length - 1]?.toLowerCase();
     if (last !== undefined && RELATION_ARG_FUNCTIONS.has(last)) {
       // The relation it acts on, as regclass will read the constant; null when not a constant
-      // (an OID, an expression, a parameter): the engine cannot place it (class 201).
+      // (an OID, an expression, a parameter): the engine cannot place it (class 113).
       const args = body['args'];
       this.#relationArgs.push(Array.isArray(args) ? relationConstant(args[0]) : null);
     }
     if (last === 'current_setting') {
       // current_setting(name [, missing_ok]) reads a setting's value: stored secrets unless the name
-      // is a bare constant naming a built-in one (class 200). No cast is looked through: a cast to
+      // is a bare constant naming a built-in one (class 112). No cast is looked through: a cast to
       // varchar(n) would cut the name the server reads.
       const args = body['args'];
       const sval = Array.isArray(args) ? unwrap(args[0], 'A_Const')?.['sval'] : undefined;

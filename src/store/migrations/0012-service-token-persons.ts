@@ -1,7 +1,7 @@
 // Schema version 12: the person a service token acts for (ServiceTokenRecord.person: an agent's
 // owner), so that the token signed again from its record (a Gatehouse AWS access key) names the same
 // person, and the owner never approves the agent's requests under another identity
-// (docs/security.md, class 223). Nullable: tokens without one, and older replicas, work as before.
+// (docs/security.md, class 124). Nullable: tokens without one, and older replicas, work as before.
 
 import type { Kysely } from 'kysely';
 import type { StoreMigration } from './migration.js';
