@@ -86,6 +86,8 @@ function pod(name: string, namespace: string) {
     apiVersion: 'v1',
     metadata: { name, namespace, uid: `uid-${name}`, resourceVersion: '10', creationTimestamp: CREATED },
     spec: {
+      // The API server's defaulting always sets it (kubectl 1.34's `debug` reads it without a nil check).
+      securityContext: {},
       containers: [
         {
           name: 'app',
