@@ -123,6 +123,12 @@ export interface HttpAction extends ActionBase {
    */
   readonly selects?: readonly string[];
   /**
+   * Decided by rules on resources only (a rule without `awsResources` does not match it): what a
+   * service does on the caller's behalf with a resource named in its answer, e.g. the KMS key S3
+   * decrypts an object with (docs/security.md, class 260).
+   */
+  readonly rulesOnResourcesOnly?: true;
+  /**
    * What else the request makes the upstream do on the client's behalf, each written as the request
    * the client would send to do it itself (S3 CopyObject reads its `x-amz-copy-source`: s3:GetObject,
    * `GET /<bucket>/<key>`). Policy decides each as it would that request; the request is allowed only

@@ -66,6 +66,7 @@ export const ENGINE_RULE_IDS = {
   connectionAccess: 'connection-access',
   defaultDeny: 'default-deny',
   defaultReview: 'default-review',
+  noRestrictingRule: 'no-restricting-rule',
   unparseable: 'unparseable',
 } as const;
 
@@ -475,6 +476,7 @@ function sqlRuleMessage(effect: 'deny' | 'review', r: CompiledRule, v: SqlView, 
 // HTTP
 
 function httpMatches(r: CompiledRule, a: HttpAction): boolean {
+  if (a.rulesOnResourcesOnly === true && r.awsResources === undefined) return false;
   if (r.operations !== undefined) {
     if (a.operation === undefined) return false;
     const op = a.operation.toLowerCase();
@@ -645,6 +647,10 @@ function evaluateHttpRequest(
         : custom(firstDeny, firstDeny.message),
     );
   }
+  // Decided by the rules on resources that restrict it only (HttpAction.rulesOnResourcesOnly): no
+  // such rule, nothing to refuse; the request it is part of was decided by the whole policy.
+  if (firstReview === undefined && firstAllow === undefined && action.rulesOnResourcesOnly === true)
+    return { effect: 'allow', ruleId: ENGINE_RULE_IDS.noRestrictingRule, obligations: {} };
   if (firstReview === undefined && firstAllow === undefined) {
     const d = compiled.defaultFor(action.connection);
     const ruleId = d.effect === 'deny' ? ENGINE_RULE_IDS.defaultDeny : ENGINE_RULE_IDS.defaultReview;

@@ -19,6 +19,7 @@ import type { AwsClassification, AwsProtocol } from './aws/aws-request.js';
 import { header, unknown } from './aws/aws-request.js';
 import { awsProtocolFor, classifyAws, needsBody } from './aws/classify-aws.js';
 import { formInertJson } from './aws/json-classifier.js';
+import { decryptRefusal, withSourceDecrypt } from './aws/s3-decrypt-key.js';
 import { awsErrorResponse, failureFor, type Failure } from './error-responses.js';
 import {
   answer,
@@ -363,9 +364,11 @@ export async function handleAws(
     implied,
     headers: cls.operation === undefined ? undefined : cls.headers,
   });
+  // A copy or select decrypts its source under a key no request names (aws/s3-decrypt-key.ts).
+  const decideRequest = (a: HttpAction) => withSourceDecrypt(session.decide(a), a, (d) => session.decide(d));
   const decision =
     cls.operation !== undefined
-      ? session.decide(action)
+      ? decideRequest(action)
       : deny(
           UNKNOWN_OPERATION_RULE,
           `${method} ${action.path} is refused by rule ${UNKNOWN_OPERATION_RULE}: Gatehouse could not tell which AWS operation it is (${cls.reason ?? 'unknown'}), and what it cannot classify it does not forward.`,
@@ -452,7 +455,10 @@ export async function handleAws(
   }
   const admission: Admission = await whileDeciding(x, () =>
     // Decided again after a body was read (the policy may have been reloaded meanwhile); else as above.
-    session.admit(admitted, { ...admitOptions(x), ...(admitted !== action ? {} : { decision }) }),
+    session.admit(admitted, {
+      ...admitOptions(x),
+      decision: admitted !== action ? decideRequest(admitted) : decision,
+    }),
   );
   if (!admission.allowed)
     return fail(failureFor(admission.error.code), admission.error.message, admission.statementId);
@@ -508,6 +514,14 @@ export async function handleAws(
           ? bodyError
           : undefined,
     );
+    // An SSE-KMS object's key is named in the answer's head: decided before any body byte is relayed.
+    const keyRefusal = decryptRefusal(cls, action, up, (d) => session.decide(d));
+    if (keyRefusal !== undefined) {
+      up.body.on('error', () => undefined);
+      up.body.destroy();
+      settle(session, admission, { error: { code: 'kms_key_refused', message: keyRefusal } });
+      return answer(x, awsErrorResponse(proto, 'denied', keyRefusal, requestId));
+    }
     const decided = admission.decision;
     const outcome = await relayResponse(x.res, up, {
       method,
