@@ -67,6 +67,12 @@ describe('default AWS agent policy', () => {
     ['ssm:GetDocument', 'allow', 'aws-agents-allow-reads'],
     ['kms:Decrypt', 'review', 'aws-agents-review-secret-reads'],
     ['iam:PassRole', 'review', 'aws-agents-review-role-passes'],
+    // Class 261: instructions another principal runs, reviewed as what they are.
+    ['ssm:SendCommand', 'review', 'aws-agents-review-remote-commands'],
+    ['ssm:StartSession', 'review', 'aws-agents-review-remote-commands'],
+    ['ecs:ExecuteCommand', 'review', 'aws-agents-review-remote-commands'],
+    ['ec2-instance-connect:SendSSHPublicKey', 'review', 'aws-agents-review-remote-commands'],
+    ['states:StartExecution', 'review', 'aws-agents-review-writes'],
     ['s3:DeleteBucket', 'deny', 'aws-agents-no-destructive-delete'],
     ['dynamodb:DeleteTable', 'deny', 'aws-agents-no-destructive-delete'],
     ['lambda:DeleteFunction', 'deny', 'aws-agents-no-destructive-delete'],

@@ -102,6 +102,21 @@ export const AWS_SECRET_READS: readonly string[] = [
  */
 export const AWS_ROLE_PASSES: readonly string[] = ['iam:PassRole'];
 
+/**
+ * Handing another principal instructions it runs with its own credentials (shell commands on an
+ * instance, an automation's steps, a login key): the agent acts as that principal, on whatever it may
+ * touch (docs/security.md, class 261). Reviewed under their own rule, not as ordinary writes.
+ */
+export const AWS_REMOTE_INSTRUCTIONS: readonly string[] = [
+  'ssm:SendCommand',
+  'ssm:StartAutomationExecution',
+  'ssm:StartChangeRequestExecution',
+  'ssm:StartSession',
+  'ecs:ExecuteCommand',
+  'ec2-instance-connect:SendSSHPublicKey',
+  'ec2-instance-connect:SendSerialConsoleSSHPublicKey',
+];
+
 /** Reads and lists. */
 export const AWS_READS: readonly string[] = [
   '*:Get*',
@@ -221,6 +236,12 @@ export function defaultAwsPolicies(
         id: 'aws-agents-review-role-passes',
         effect: 'review',
         match: { operations: [...AWS_ROLE_PASSES] },
+        ...review,
+      },
+      {
+        id: 'aws-agents-review-remote-commands',
+        effect: 'review',
+        match: { operations: [...AWS_REMOTE_INSTRUCTIONS] },
         ...review,
       },
       {

@@ -515,7 +515,11 @@ function awsResourceHit(r: CompiledRule, m: AwsResourceMatch, a: HttpAction): st
     if (why === 'key') return `${a.resource} (a key an alias this rule names may point at)`;
     if (why === 'name') return a.resource;
   }
-  const under = a.selects?.find((prefix) => m.restrictsUnder(service, prefix));
+  // Instructions another principal runs (a shell command on an instance) may touch any resource of
+  // any service (src/engines/http/aws/mentions.ts, REMOTE_INSTRUCTIONS; docs/security.md, class 261).
+  if (a.selects?.includes('*') === true && m.restrictsUnder(undefined, ''))
+    return 'whatever the instructions it hands another principal touch (Gatehouse cannot read what they name)';
+  const under = a.selects?.find((prefix) => prefix !== '*' && m.restrictsUnder(service, prefix));
   if (under !== undefined) {
     if (service === 'kms' && under === '')
       return 'the key its ciphertext names (Gatehouse cannot read which)';

@@ -101,6 +101,28 @@ function dedupe(xs: readonly string[]): string[] {
  * ciphertext names (`''`: any KMS key). Deny and review rules on resources match a
  * request that may read one of theirs (policy-decider.ts).
  */
+/**
+ * Operations whose caller-written instructions another principal runs with its own credentials: shell
+ * commands on an instance (SendCommand, a Session Manager or ECS exec shell, an SSH key pushed for a
+ * login), an automation's steps. What those instructions touch is the other principal's to do and is
+ * not in the request in any form Gatehouse can read (a command can build any name), so they select
+ * every resource of every service: every deny or review rule on resources applies (docs/security.md,
+ * class 261). Payloads handed to code already deployed (a Lambda invocation, a Step Functions input,
+ * an event, a message) are data, not instructions (docs/aws.md, §Instructions and data).
+ */
+export const REMOTE_INSTRUCTIONS: ReadonlySet<string> = new Set([
+  'ssm:SendCommand',
+  'ssm:StartAutomationExecution',
+  'ssm:StartChangeRequestExecution',
+  'ssm:StartSession',
+  'ecs:ExecuteCommand',
+  'ec2-instance-connect:SendSSHPublicKey',
+  'ec2-instance-connect:SendSerialConsoleSSHPublicKey',
+]);
+
+/** The selection of every resource of every service (REMOTE_INSTRUCTIONS). */
+export const ANY_RESOURCE_ANYWHERE = '*';
+
 export function selectionsInJson(
   operation: string,
   body: Record<string, unknown>,
@@ -109,6 +131,7 @@ export function selectionsInJson(
     const path = body['Path'];
     return [typeof path === 'string' ? path : ''];
   }
+  if (REMOTE_INSTRUCTIONS.has(operation)) return [ANY_RESOURCE_ANYWHERE];
   if (operation === 'secretsmanager:BatchGetSecretValue' && body['Filters'] !== undefined) return [''];
   // A symmetric ciphertext names its own key: Decrypt (and ReEncrypt's source) may leave out the key,
   // and KMS uses the one the ciphertext names, which Gatehouse cannot read (docs/security.md, class 110).
