@@ -11,6 +11,7 @@ import {
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHttpTestGateway, type HttpTestGateway } from './testkit/http-gateway.js';
@@ -18,6 +19,8 @@ import { hasMoto, startMoto, type Moto } from './testkit/moto.js';
 
 type Reply = { status: number; text: string };
 const BUCKET = 'kms-reads';
+/** A bucket whose default encryption is the prod key, with an S3 Bucket Key. */
+const DEFAULTED = 'kms-defaulted';
 const SEED_AUTH = (service: string): string =>
   `AWS4-HMAC-SHA256 Credential=AKIDSEED/20260101/us-east-1/${service}/aws4_request, SignedHeaders=host, Signature=00`;
 
@@ -96,6 +99,32 @@ describe.skipIf(!hasMoto())('the KMS key an S3 read decrypts with', { timeout: 6
     await put('dev-secret', 'dev-plaintext-4712', devKey);
     await put('open', 'open-plaintext-4713', openKey);
     await put('plain', 'plain-text-4714');
+    const mk2 = await request(`${moto.url}/${DEFAULTED}`, {
+      method: 'PUT',
+      headers: { authorization: SEED_AUTH('s3') },
+    });
+    expect(mk2.statusCode, await mk2.body.text()).toBe(200);
+    const encryption =
+      '<ServerSideEncryptionConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Rule>' +
+      `<ApplyServerSideEncryptionByDefault><SSEAlgorithm>aws:kms</SSEAlgorithm><KMSMasterKeyID>${prodKey}</KMSMasterKeyID>` +
+      '</ApplyServerSideEncryptionByDefault><BucketKeyEnabled>true</BucketKeyEnabled></Rule></ServerSideEncryptionConfiguration>';
+    const enc = await request(`${moto.url}/${DEFAULTED}?encryption`, {
+      method: 'PUT',
+      headers: {
+        authorization: SEED_AUTH('s3'),
+        'content-type': 'application/xml',
+        'content-md5': createHash('md5').update(encryption).digest('base64'),
+      },
+      body: encryption,
+    });
+    expect(enc.statusCode, await enc.body.text()).toBe(200);
+    // Written without naming a key: the bucket's default (and its Bucket Key) encrypts it.
+    const defaulted = await request(`${moto.url}/${DEFAULTED}/report`, {
+      method: 'PUT',
+      headers: { authorization: SEED_AUTH('s3') },
+      body: 'defaulted-plaintext-4715',
+    });
+    expect(defaulted.statusCode, await defaulted.body.text()).toBe(200);
     gw = await startHttpTestGateway({
       env: { ...process.env, GW_REAL_SECRET_260: 'RealSecret260x0000000000000000000000' },
       connections: {
@@ -132,7 +161,7 @@ describe.skipIf(!hasMoto())('the KMS key an S3 read decrypts with', { timeout: 6
               effect: 'allow' as const,
               match: {
                 operations: ['s3:*'],
-                awsResources: [`${BUCKET}/*`],
+                awsResources: [`${BUCKET}/*`, `${DEFAULTED}/*`],
               },
             },
           ],
@@ -179,6 +208,13 @@ describe.skipIf(!hasMoto())('the KMS key an S3 read decrypts with', { timeout: 6
     expect(r.status, r.text).toBe(403);
     expect(r.text).toContain('no-prod-key');
     expect(r.text).not.toContain('prod-plaintext');
+  });
+
+  it("an object under the bucket's default key, with a Bucket Key, is refused too", async () => {
+    const r = await send(() => client.send(new GetObjectCommand({ Bucket: DEFAULTED, Key: 'report' })));
+    expect(r.status, r.text).toBe(403);
+    expect(r.text).toContain('no-prod-key');
+    expect(r.text).not.toContain('defaulted-plaintext');
   });
 
   it('a key a rule reviews refuses the read: a review cannot be held on an answer', async () => {

@@ -10,7 +10,7 @@
 //
 // Without a key id, S3 uses the bucket's default key or the AWS managed `aws/s3`, chosen by the
 // bucket's owner: nothing more is decided. Reading an object S3 decrypts with KMS (kms:Decrypt on the
-// key it was written under) is not decided: no request names that key.
+// key it was written under) is decided from the answer's head (s3-decrypt-key.ts).
 //
 // Fail closed: these headers only on the writes that take them (PutObject, CopyObject,
 // CreateMultipartUpload), each at most once, in the forms S3 documents; else the operation is unknown.
