@@ -201,6 +201,12 @@ describe.skipIf(!hasMoto())('the KMS key an S3 read decrypts with', { timeout: 6
     expect(r.status, r.text).toBe(403);
     expect(r.text).toContain('no-prod-key');
     expect(r.text).not.toContain('prod-plaintext');
+    // Refused and recorded: the request's record carries the refusal.
+    const statements = [];
+    for (const session of await gw.gateway.store.listSessions({ limit: 100 }))
+      statements.push(...((await gw.gateway.store.getSession(session.id))?.statements ?? []));
+    const refusal = statements.find((st) => st.result?.error?.code === 'kms_key_refused');
+    expect(refusal?.result?.error?.message).toContain('no-prod-key');
   });
 
   it('a part read of it too', async () => {
