@@ -70,6 +70,13 @@ export interface SqlStatement {
   readonly tables: readonly TableRef[];
   /** Every function name called anywhere in the tree, lower-case, schema-qualified when written so (`pg_catalog.pg_sleep`). */
   readonly functions: readonly string[];
+  /**
+   * Every operator name PostgreSQL looks up for the statement (written, or implied by IN, CASE,
+   * NULLIF, IS DISTINCT FROM, JOIN USING, BETWEEN, ORDER BY … USING), schema-qualified when written
+   * so (`OPERATOR(public.+)`); absent when none. The engine checks unqualified ones, and unqualified
+   * built-in function names, against the overloads the catalog has (docs/security.md, class 250).
+   */
+  readonly operators?: readonly string[];
   /** Set when the statement could not be parsed; such statements are always denied. */
   readonly parseError?: string;
   /** 0-based character position of the parse error in the submitted text, as PostgreSQL reports it. */

@@ -13,6 +13,8 @@ import {
   type CatalogRoutine,
   type CatalogRoutines,
   type LineageCatalog,
+  TRUSTED_EXTENSIONS,
+  TRUSTED_LANGUAGES,
 } from '../../sql/postgres/column-lineage.js';
 import { LruCache } from '../../sql/postgres/lru-cache.js';
 import type { ColumnSource, ResolvedColumnRef } from '../../masking/result-masker.js';
@@ -42,6 +44,8 @@ export interface CatalogResolverOptions {
   readonly queryTimeoutMs?: number;
   /** The catalog connection is closed after this long without a query. */
   readonly idleMs?: number;
+  /** How old the overloaded names (class 250) may be when a statement is decided on them. */
+  readonly overloadTtlMs?: number;
   readonly now?: () => number;
 }
 
@@ -121,7 +125,13 @@ class CatalogConnection {
   }
 }
 
-const DEFAULTS = { ttlMs: 60_000, maxTables: 10_000, queryTimeoutMs: 5_000, idleMs: 30_000 };
+const DEFAULTS = {
+  ttlMs: 60_000,
+  maxTables: 10_000,
+  queryTimeoutMs: 5_000,
+  idleMs: 30_000,
+  overloadTtlMs: 2_000,
+};
 /** OIDs asked for in one catalog query at most. */
 const MAX_OIDS_PER_QUERY = 500;
 /** Names asked for in one catalog query at most. */
@@ -269,6 +279,35 @@ const OPERATORS_SQL = (names: string) =>
   'LEFT JOIN pg_catalog.pg_proc p ON p.oid = o.oprcode ' +
   ROUTINE_JOINS;
 
+/**
+ * Names of functions and operators defined outside what PostgreSQL ships (class 250): every
+ * function or operator in a schema other than pg_catalog (information_schema's own, created by
+ * initdb below FirstNormalObjectId 16384, excepted), unless an extension Gatehouse trusts installed
+ * it in a language that computes only from its arguments (the lineage's rule, column-lineage.ts).
+ * Any schema counts, not only the session's search_path: a role default or a SET can put one there.
+ */
+const OVERLOADED_SQL =
+  "SET search_path = ''; " +
+  'SELECT DISTINCT k, name FROM (' +
+  " SELECT 'f' AS k, p.proname AS name, p.prolang AS lang, p.oid AS oid, p.pronamespace AS ns, " +
+  "   'pg_catalog.pg_proc'::pg_catalog.regclass AS cls FROM pg_catalog.pg_proc p " +
+  " UNION ALL SELECT 'o', o.oprname, p.prolang, o.oid, o.oprnamespace, 'pg_catalog.pg_operator'::pg_catalog.regclass " +
+  '   FROM pg_catalog.pg_operator o LEFT JOIN pg_catalog.pg_proc p ON p.oid = o.oprcode) r ' +
+  'JOIN pg_catalog.pg_namespace n ON n.oid = r.ns ' +
+  'LEFT JOIN pg_catalog.pg_language l ON l.oid = r.lang ' +
+  "WHERE n.nspname <> 'pg_catalog' AND (n.nspname <> 'information_schema' OR r.oid >= 16384) " +
+  // A shell operator (no function) or an unknown language is not trusted: NULL counts as false.
+  `AND NOT COALESCE(l.lanname IN (${[...TRUSTED_LANGUAGES].map((x) => `'${x}'`).join(', ')}) AND EXISTS (` +
+  '  SELECT 1 FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid ' +
+  "  WHERE d.classid = r.cls AND d.objid = r.oid AND d.deptype = 'e' " +
+  `  AND e.extname IN (${[...TRUSTED_EXTENSIONS].map((x) => `'${x}'`).join(', ')})), false)`;
+
+/** Function and operator names some code outside pg_catalog is defined under (class 250). */
+export interface OverloadedNames {
+  readonly functions: ReadonlySet<string>;
+  readonly operators: ReadonlySet<string>;
+}
+
 function jsonArray(text: string | null | undefined): unknown[] {
   if (text === null || text === undefined) return [];
   const v: unknown = JSON.parse(text);
@@ -300,6 +339,8 @@ export class CatalogResolver implements LineageCatalog {
     maxEntries: 10_000,
     maxTotalKeyLength: 8 * 1024 * 1024,
   });
+  private overloadedNames: { at: number; value: OverloadedNames | typeof UNAVAILABLE } | undefined;
+  private overloadedLoad: Promise<OverloadedNames | typeof UNAVAILABLE> | undefined;
   private conn: CatalogConnection | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private idleTimer: NodeJS.Timeout | undefined;
@@ -397,8 +438,45 @@ export class CatalogResolver implements LineageCatalog {
     return run;
   }
 
+  /**
+   * The function and operator names code outside pg_catalog is defined under (class 250), at most
+   * `overloadTtlMs` old, or UNAVAILABLE when the catalog did not answer (every name is then taken
+   * as overloaded). Sessions asking at once share one query; a fresh answer costs no query.
+   */
+  overloaded(): OverloadedNames | typeof UNAVAILABLE | Promise<OverloadedNames | typeof UNAVAILABLE> {
+    const e = this.overloadedNames;
+    if (e !== undefined && this.now() - e.at <= this.opts.overloadTtlMs) return e.value;
+    if (this.overloadedLoad !== undefined) return this.overloadedLoad;
+    const asked = this.now();
+    const run = this.queue.then(async (): Promise<OverloadedNames | typeof UNAVAILABLE> => {
+      let value: OverloadedNames | typeof UNAVAILABLE;
+      try {
+        const conn = await this.connection();
+        const rows = await conn.query(OVERLOADED_SQL, this.opts.queryTimeoutMs);
+        const functions = new Set<string>();
+        const operators = new Set<string>();
+        for (const [k, name] of rows) if (name != null) (k === 'o' ? operators : functions).add(name);
+        value = { functions, operators };
+        this.armIdle();
+      } catch {
+        value = UNAVAILABLE;
+      }
+      // Stamped with when it was asked: DDL committed before this moment is in the answer.
+      if (this.overloadedLoad === run) {
+        this.overloadedNames = { at: asked, value };
+        this.overloadedLoad = undefined;
+      }
+      return value;
+    });
+    this.overloadedLoad = run;
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
   /** Forget everything (after DDL in a session of this target). */
   invalidate(): void {
+    this.overloadedNames = undefined;
+    this.overloadedLoad = undefined;
     this.reaches.clear();
     this.cache.clear();
     this.relationNames.clear();

@@ -73,6 +73,7 @@ import { statisticsFinding, statisticsRelations } from '../../masking/lineage-pl
 import type { NamedSources } from '../../masking/builtin-rules.js';
 import { sqlMaskerOf } from '../../masking/result-masker.js';
 import { catalogResolverFor, type ReachSeed } from './catalog-resolver.js';
+import { asUserCode, mayBeOverloaded, overloadedCalls } from './overloaded-builtins.js';
 import { UNAVAILABLE } from '../../sql/postgres/column-lineage.js';
 import {
   COPY_REVIEW_ALONE_RULE,
@@ -1384,6 +1385,27 @@ export class ClientConnection {
   }
 
   /**
+   * Why the statement may run code outside pg_catalog under a built-in name (class 250), or
+   * undefined: an unqualified built-in function or operator that a user function or operator is
+   * also defined under can win PostgreSQL's overload resolution. Read from the catalog's names (no
+   * query while they are fresh); every such call counts when the catalog did not answer, or when
+   * this session changed the catalog in a way not yet committed (catalogSuspect).
+   */
+  private async overloadedIn(st: SqlStatement, pending: PendingObjects): Promise<string | undefined> {
+    if (st.parseError !== undefined || !mayBeOverloaded(st)) return undefined;
+    let names: Parameters<typeof overloadedCalls>[1] = 'every';
+    if (!this.catalogSuspect && !this.catalogChangedIn.has(pending)) {
+      const known = await catalogResolverFor(this.target!, this.deps.settings().maxMessageBytes).overloaded();
+      if (known !== UNAVAILABLE) names = known;
+    }
+    const calls = overloadedCalls(st, names);
+    if (calls.length === 0) return undefined;
+    return names === 'every'
+      ? `${calls.join(', ')} may run code outside pg_catalog (the catalog's functions and operators could not be read as they are now)`
+      : `${calls.join(', ')} may run a function or operator defined outside pg_catalog under that name, and Gatehouse cannot see what it reads`;
+  }
+
+  /**
    * The decision with the relations the statement reaches without naming them (class 113): a view's
    * base tables, partitions and parents, a sequence's owner, tables a foreign key cascades to, as the
    * catalog gives them, so a deny or review rule restricted to tables sees them. Asked of the catalog
@@ -1456,6 +1478,8 @@ export class ClientConnection {
     // False for a protocol Parse: it runs nothing, and its Bind is decided (and marks) again.
     marksCatalog = true,
   ): Promise<{ decision: Decision; lineage?: StatementLineage }> {
+    const overloaded = await this.overloadedIn(st, pending);
+    if (overloaded !== undefined) st = asUserCode(st);
     let decision = this.decideStatement(st, via, pending);
     decision = await this.decideReach(st, via, pending, decision);
     if (readWrite) decision = this.inWriteTransaction(st, via, pending, decision);
@@ -1494,6 +1518,7 @@ export class ClientConnection {
     if (marksCatalog && lineage.unprovenReads !== undefined) this.suspectCatalog(pending);
     if (marksCatalog) this.transactionReads.note(lineage);
     lineage = this.transactionReads.extend(lineage);
+    if (overloaded !== undefined) lineage = untraceable(lineage, overloaded);
     if (catalogChanged) {
       lineage = untraceable(
         lineage,

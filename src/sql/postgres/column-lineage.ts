@@ -127,13 +127,13 @@ const DYNAMIC_FUNCTIONS: ReadonlySet<string> = new Set([
 ]);
 
 /** Languages of pg_catalog functions Gatehouse trusts to compute only from their arguments. */
-const TRUSTED_LANGUAGES: ReadonlySet<string> = new Set(['internal', 'c', 'sql']);
+export const TRUSTED_LANGUAGES: ReadonlySet<string> = new Set(['internal', 'c', 'sql']);
 /**
  * Extensions whose functions and operators compute only from their arguments (types, hashing, text
  * matching). Functions of any other extension (dblink, postgres_fdw, tablefunc's crosstab, xml2,
  * pageinspect…) may reach data by other means, and user-defined functions may read any table.
  */
-const TRUSTED_EXTENSIONS: ReadonlySet<string> = new Set([
+export const TRUSTED_EXTENSIONS: ReadonlySet<string> = new Set([
   'btree_gin',
   'btree_gist',
   'citext',

@@ -204,6 +204,7 @@ function classifyRawStatement(
     categories: SqlStatement['categories'];
     tables: SqlStatement['tables'];
     functions: SqlStatement['functions'];
+    operators?: SqlStatement['operators'];
     preparedName?: string;
     temporary?: true;
     untargeted?: true;
@@ -221,6 +222,7 @@ function classifyRawStatement(
     tables: Object.freeze(walker.tables),
     functions: Object.freeze(walker.functions),
   };
+  if (walker.operators.length > 0) statement.operators = Object.freeze(walker.operators);
   if (walker.preparedName !== undefined) statement.preparedName = walker.preparedName;
   if (walker.temporary) statement.temporary = true;
   if (walker.untargeted) statement.untargeted = true;

@@ -36,6 +36,8 @@ export class TreeWalker {
   #mask: CategoryMask = 0;
   readonly #tables = new Map<string, TableRef>();
   readonly #functions = new Set<string>();
+  /** Operators the statement names or implies (IN, CASE, JOIN USING, BETWEEN look them up by name). */
+  readonly #operators = new Set<string>();
   /** Names of the common table expressions in scope (unqualified references to them are not tables). */
   readonly #cteNames: string[] = [];
   /**
@@ -65,6 +67,11 @@ export class TreeWalker {
 
   get functions(): string[] {
     return [...this.#functions];
+  }
+
+  /** Operator names, schema-qualified when written so (`OPERATOR(public.+)` is `public.+`). */
+  get operators(): string[] {
+    return [...this.#operators];
   }
 
   /** The statement creates or names a temporary relation. */
@@ -183,6 +190,7 @@ export class TreeWalker {
 
   /** Visits a node body of a known type (a bare struct field, or an unwrapped Node). */
   visitAs(type: string, body: NodeBody): void {
+    if (OPERATOR_NODES.has(type)) this.#noteOperators(type, body);
     if (STATEMENT_RULES[type] !== undefined) {
       this.#visitStatement(type, body);
       return;
@@ -339,6 +347,45 @@ export class TreeWalker {
     if (major > this.#sinceMajor) this.#sinceMajor = major;
   }
 
+  /**
+   * The operators a node makes PostgreSQL look up by name through search_path (10.2): written ones,
+   * `=` for IN, NULLIF, IS DISTINCT FROM, a CASE with an operand and JOIN USING / NATURAL, the
+   * comparisons BETWEEN becomes, a sublink's (`=` for IN), ORDER BY … USING. One named in a schema
+   * other than pg_catalog runs code PostgreSQL does not ship: `procedural`, as for functions.
+   */
+  #noteOperators(type: string, body: NodeBody): void {
+    const note = (names: readonly string[]) => {
+      if (names.length === 0) return;
+      this.#operators.add(names.join('.'));
+      if (names.length > 1 && names[names.length - 2] !== 'pg_catalog') this.#mask |= PROCEDURAL;
+    };
+    switch (type) {
+      case 'A_Expr': {
+        const kind = typeof body['kind'] === 'string' ? body['kind'] : '';
+        if (kind.includes('BETWEEN')) for (const op of ['<', '<=', '>', '>=']) note([op]);
+        else note(stringList(body['name']));
+        return;
+      }
+      case 'CaseExpr':
+        if (body['arg'] !== undefined) note(['=']);
+        return;
+      case 'JoinExpr':
+        if (body['isNatural'] === true || body['usingClause'] !== undefined) note(['=']);
+        return;
+      case 'SubLink': {
+        const t = body['subLinkType'];
+        if (t === 'ANY_SUBLINK' || t === 'ALL_SUBLINK' || t === 'ROWCOMPARE_SUBLINK') {
+          const op = stringList(body['operName']);
+          note(op.length > 0 ? op : ['=']);
+        }
+        return;
+      }
+      case 'SortBy':
+        note(stringList(body['useOp']));
+        return;
+    }
+  }
+
   #funcCall(body: NodeBody): void {
     const names = stringList(body['funcname']);
     this.addFunction(names);
@@ -382,6 +429,9 @@ export class TreeWalker {
     this.visitFields('FuncCall', body, NO_FIELDS);
   }
 }
+
+/** Node types whose operators are looked up by name (#noteOperators). */
+const OPERATOR_NODES: ReadonlySet<string> = new Set(['A_Expr', 'CaseExpr', 'JoinExpr', 'SubLink', 'SortBy']);
 
 /** Functions whose first argument is a relation (regclass) they read or change (9.17, 9.28.8). */
 const RELATION_ARG_FUNCTIONS: ReadonlySet<string> = new Set([

@@ -1,0 +1,137 @@
+// A built-in name called unqualified runs user code when a user function or operator of that name
+// wins PostgreSQL's overload resolution (other argument types, or the same ones with pg_catalog
+// later in search_path): docs/security.md, class 250. Through the real wire against a real
+// PostgreSQL: such calls are `procedural` (refused here), whatever the arguments, and names nobody
+// overloads still run as built-ins.
+
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { PolicyConfig } from '../src/config/policy-schema.js';
+import { startTestGateway, type TestGateway } from './testkit/gateway.js';
+
+const SETUP = `
+CREATE TABLE vault (secret text);
+INSERT INTO vault VALUES ('s3cr3t');
+CREATE TABLE notes (id int, body text);
+INSERT INTO notes VALUES (1, 'Hello');
+-- An application's function that overloads a built-in name with other argument types.
+CREATE FUNCTION public.lower(integer) RETURNS text LANGUAGE plpgsql AS
+  $$ BEGIN RETURN (SELECT secret FROM vault LIMIT 1); END $$;
+-- The same signature as a built-in: wins only where search_path names pg_catalog after public.
+CREATE FUNCTION public.upper(text) RETURNS text LANGUAGE plpgsql AS
+  $$ BEGIN RETURN (SELECT secret FROM vault LIMIT 1); END $$;
+-- An operator on built-in types that pg_catalog does not have.
+CREATE FUNCTION public.text_plus(text, text) RETURNS text LANGUAGE plpgsql AS
+  $$ BEGIN RETURN (SELECT secret FROM vault LIMIT 1); END $$;
+CREATE OPERATOR public.+ (LEFTARG = text, RIGHTARG = text, FUNCTION = public.text_plus);
+-- An equality that JOIN USING, IN, CASE and NULLIF look up by name.
+CREATE FUNCTION public.text_eq_bigint(text, bigint) RETURNS boolean LANGUAGE plpgsql AS
+  $$ BEGIN RAISE NOTICE 'leak: %', (SELECT secret FROM vault LIMIT 1); RETURN true; END $$;
+CREATE OPERATOR public.= (LEFTARG = text, RIGHTARG = bigint, FUNCTION = public.text_eq_bigint);
+-- Comparisons of a type pg_catalog has none for, which JOIN USING and BETWEEN look up by name.
+CREATE FUNCTION public.xml_cmp(xml, xml) RETURNS boolean LANGUAGE plpgsql AS
+  $$ BEGIN RAISE NOTICE 'leak: %', (SELECT secret FROM vault LIMIT 1); RETURN true; END $$;
+CREATE OPERATOR public.= (LEFTARG = xml, RIGHTARG = xml, FUNCTION = public.xml_cmp);
+CREATE OPERATOR public.<= (LEFTARG = xml, RIGHTARG = xml, FUNCTION = public.xml_cmp);
+CREATE OPERATOR public.>= (LEFTARG = xml, RIGHTARG = xml, FUNCTION = public.xml_cmp);
+`;
+
+const POLICY: PolicyConfig[] = [
+  {
+    id: 'guarded',
+    subjects: [{ agent: true }],
+    connections: ['app'],
+    rules: [
+      { id: 'no-vault', effect: 'deny', match: { tables: ['public.vault'] } },
+      { id: 'no-user-code', effect: 'deny', match: { categories: ['procedural'] } },
+      { id: 'all', effect: 'allow', match: {} },
+    ],
+  },
+];
+
+let gw: TestGateway;
+beforeAll(async () => {
+  gw = await startTestGateway({ superUrl: inject('pgUrl'), policies: POLICY, setupSql: SETUP });
+});
+afterAll(async () => gw?.stop());
+
+async function outcome(c: pg.Client, sql: string): Promise<string> {
+  try {
+    const r = await c.query(sql);
+    return JSON.stringify(r.rows);
+  } catch (e) {
+    return `error ${(e as pg.DatabaseError).code}`;
+  }
+}
+
+describe('class 250: a built-in name that a user function or operator overloads is user code', () => {
+  it('refuses calls that user code of a built-in name can answer; built-ins nobody overloads run', async () => {
+    const c = gw.client(await gw.token({ subject: 'claude', groups: [], agent: true }));
+    const notices: string[] = [];
+    c.on('notice', (n) => notices.push(n.message ?? ''));
+    await c.connect();
+    try {
+      for (const sql of [
+        'SELECT lower(1)',
+        "SELECT lower('ABC')",
+        "SELECT 'a' + 'b'",
+        "SELECT 'a'::text + 'b'::text",
+        "SELECT 'a' OPERATOR(public.+) 'b'",
+        "SELECT 1 WHERE 'a'::text = 1::bigint",
+        "SELECT 1 WHERE 'a'::text IN (1::bigint)",
+        "SELECT CASE 'a'::text WHEN 1::bigint THEN 'hit' END",
+        "SELECT NULLIF('a'::text, 1::bigint)",
+        "SELECT * FROM (SELECT '<a/>'::xml AS k) x JOIN (SELECT '<b/>'::xml AS k) y USING (k)",
+        "SELECT * FROM (SELECT '<a/>'::xml AS k) x NATURAL JOIN (SELECT '<b/>'::xml AS k) y",
+        "SELECT 1 WHERE '<a/>'::xml BETWEEN '<b/>'::xml AND '<c/>'::xml",
+        "SELECT 1 WHERE 'a'::text = ANY (ARRAY[1::bigint])",
+        "SELECT 1 WHERE 'a'::text IN (SELECT 1::bigint)",
+        "SELECT 1 WHERE 'a'::text IS DISTINCT FROM 1::bigint",
+      ]) {
+        expect(await outcome(c, sql), sql).toBe('error 42501');
+      }
+      expect(notices.filter((n) => n.includes('s3cr3t'))).toEqual([]);
+      // Names no user code overloads still run as the built-ins.
+      expect(await outcome(c, "SELECT length('abc') AS n")).toBe('[{"n":3}]');
+      expect(await outcome(c, 'SELECT id FROM notes WHERE id > 0 ORDER BY id')).toBe('[{"id":1}]');
+      // Spelled pg_catalog's, a built-in name is the built-in whatever user code is called so.
+      expect(await outcome(c, "SELECT pg_catalog.lower('ABC') AS l")).toBe('[{"l":"abc"}]');
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('refuses a same-signature overload where search_path puts pg_catalog after it', async () => {
+    const c = gw.client(await gw.token({ subject: 'claude', groups: [], agent: true }));
+    await c.connect();
+    try {
+      // The role default the operator could have set is what the server uses; here the session's own.
+      await c.query('SET search_path = public, pg_catalog');
+      expect(await outcome(c, "SELECT upper('a')")).toBe('error 42501');
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('sees a function created after the names were read, in another session', async () => {
+    const c = gw.client(await gw.token({ subject: 'claude', groups: [], agent: true }));
+    await c.connect();
+    try {
+      expect(await outcome(c, "SELECT initcap('ab') AS v")).toBe('[{"v":"Ab"}]');
+      const d = new pg.Client({ connectionString: gw.directUrl });
+      await d.connect();
+      try {
+        await d.query(
+          'CREATE FUNCTION public.initcap(integer) RETURNS text LANGUAGE sql AS $$ SELECT secret FROM vault $$',
+        );
+      } finally {
+        await d.end();
+      }
+      // Names are read again at most 2 s after they were (catalog-resolver.ts, overloadTtlMs).
+      await new Promise((resolve) => setTimeout(resolve, 2_100));
+      expect(await outcome(c, 'SELECT initcap(1)')).toBe('error 42501');
+    } finally {
+      await c.end();
+    }
+  });
+});
