@@ -113,6 +113,26 @@ describe('class 250: a built-in name that a user function or operator overloads 
     }
   });
 
+  it('takes every built-in name as overloaded after the session changed the catalog, until it commits', async () => {
+    const c = gw.client(await gw.token({ subject: 'claude', groups: [], agent: true }));
+    const notices: string[] = [];
+    c.on('notice', (n) => notices.push(n.message ?? ''));
+    await c.connect();
+    try {
+      const op = 'CREATE OPERATOR public.<<< (LEFTARG = xml, RIGHTARG = xml, FUNCTION = public.xml_cmp)';
+      // Not yet committed: the catalog Gatehouse reads cannot show it.
+      await c.query('BEGIN');
+      expect(await outcome(c, op)).toBe('[]');
+      expect(await outcome(c, "SELECT 1 WHERE '<a/>'::xml <<< '<b/>'::xml")).toBe('error 42501');
+      await c.query('ROLLBACK');
+      // In one query string.
+      expect(await outcome(c, `${op}; SELECT 1 WHERE '<a/>'::xml <<< '<b/>'::xml`)).toBe('error 42501');
+      expect(notices.filter((n) => n.includes('s3cr3t'))).toEqual([]);
+    } finally {
+      await c.end();
+    }
+  });
+
   it('sees a function created after the names were read, in another session', async () => {
     const c = gw.client(await gw.token({ subject: 'claude', groups: [], agent: true }));
     await c.connect();
