@@ -20,6 +20,8 @@ CREATE FUNCTION public.lower(integer) RETURNS text LANGUAGE plpgsql AS
 -- The same signature as a built-in: wins only where search_path names pg_catalog after public.
 CREATE FUNCTION public.upper(text) RETURNS text LANGUAGE plpgsql AS
   $$ BEGIN RETURN (SELECT secret FROM vault LIMIT 1); END $$;
+-- A function of a table's row type, which n.leak calls (field notation) without naming a call.
+CREATE FUNCTION public.leak(notes) RETURNS text LANGUAGE sql AS $$ SELECT secret FROM vault $$;
 -- An operator on built-in types that pg_catalog does not have.
 CREATE FUNCTION public.text_plus(text, text) RETURNS text LANGUAGE plpgsql AS
   $$ BEGIN RETURN (SELECT secret FROM vault LIMIT 1); END $$;
@@ -84,6 +86,9 @@ describe('class 250: a built-in name that a user function or operator overloads 
         "SELECT * FROM (SELECT '<a/>'::xml AS k) x JOIN (SELECT '<b/>'::xml AS k) y USING (k)",
         "SELECT * FROM (SELECT '<a/>'::xml AS k) x NATURAL JOIN (SELECT '<b/>'::xml AS k) y",
         "SELECT 1 WHERE '<a/>'::xml BETWEEN '<b/>'::xml AND '<c/>'::xml",
+        'SELECT n.leak FROM notes n',
+        'SELECT (n).leak FROM notes n',
+        'SELECT public.notes.leak FROM public.notes',
         "SELECT 1 WHERE 'a'::text = ANY (ARRAY[1::bigint])",
         "SELECT 1 WHERE 'a'::text IN (SELECT 1::bigint)",
         "SELECT 1 WHERE 'a'::text IS DISTINCT FROM 1::bigint",
@@ -94,6 +99,7 @@ describe('class 250: a built-in name that a user function or operator overloads 
       // Names no user code overloads still run as the built-ins.
       expect(await outcome(c, "SELECT length('abc') AS n")).toBe('[{"n":3}]');
       expect(await outcome(c, 'SELECT id FROM notes WHERE id > 0 ORDER BY id')).toBe('[{"id":1}]');
+      expect(await outcome(c, 'SELECT n.body FROM notes n')).toBe('[{"body":"Hello"}]');
       // Spelled pg_catalog's, a built-in name is the built-in whatever user code is called so.
       expect(await outcome(c, "SELECT pg_catalog.lower('ABC') AS l")).toBe('[{"l":"abc"}]');
     } finally {

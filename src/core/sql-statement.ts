@@ -77,6 +77,12 @@ export interface SqlStatement {
    * built-in function names, against the overloads the catalog has (docs/security.md, class 250).
    */
   readonly operators?: readonly string[];
+  /**
+   * Names written as a field of a row value (`t.name`, `(row).name`): PostgreSQL reads such a name
+   * as a call name(t) when the row has no column so named (functional notation, PostgreSQL docs
+   * 8.16.5); absent when none. The engine checks them against the catalog's functions (class 250).
+   */
+  readonly fields?: readonly string[];
   /** Set when the statement could not be parsed; such statements are always denied. */
   readonly parseError?: string;
   /** 0-based character position of the parse error in the submitted text, as PostgreSQL reports it. */

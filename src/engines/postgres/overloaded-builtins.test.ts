@@ -25,6 +25,10 @@ describe('overloaded built-in names (class 250)', () => {
       'length()',
       'operator >',
     ]);
+    expect(overloadedCalls(one('SELECT t.my_fn, (t).my_fn, t.x FROM t'), names)).toEqual([
+      '.my_fn (a call of function my_fn in field notation)',
+    ]);
+    expect(one('SELECT s.t.a, (t).b, t.* FROM s.t').fields).toEqual(['a', 'b']);
     expect(mayBeOverloaded(one('SELECT x FROM t'))).toBe(false);
     expect(mayBeOverloaded(one('SELECT x FROM t WHERE id = 1'))).toBe(true);
   });

@@ -12,14 +12,16 @@ import type { OverloadedNames } from './catalog-resolver.js';
 export function mayBeOverloaded(st: SqlStatement): boolean {
   return (
     st.functions.some((f) => !f.includes('.') && isBuiltinFunction([f])) ||
-    (st.operators ?? []).some((o) => !o.includes('.'))
+    (st.operators ?? []).some((o) => !o.includes('.')) ||
+    (st.fields ?? []).length > 0
   );
 }
 
 /**
  * The calls of the statement that may run code outside pg_catalog, as labels (`lower()`,
  * `operator +`): an unqualified built-in function name, or an unqualified operator, that such code
- * is defined under. `'every'` when the names cannot be known (the catalog did not answer, or the
+ * is defined under, or a row's field named as a function outside pg_catalog (`t.f`, which is f(t)
+ * when t has no column f). `'every'` when the names cannot be known (the catalog did not answer, or the
  * session changed it in a way not yet committed): then every such call counts.
  */
 export function overloadedCalls(st: SqlStatement, names: OverloadedNames | 'every'): string[] {
@@ -32,6 +34,10 @@ export function overloadedCalls(st: SqlStatement, names: OverloadedNames | 'ever
     if (o.includes('.')) continue;
     if (names === 'every' || names.operators.has(o)) out.push(`operator ${o}`);
   }
+  // t.f is f(t) when t has no column f: a field named as some function outside pg_catalog may be one.
+  for (const f of st.fields ?? [])
+    if (names === 'every' || names.functions.has(f))
+      out.push(`.${f} (a call of function ${f} in field notation)`);
   return out;
 }
 

@@ -205,6 +205,7 @@ function classifyRawStatement(
     tables: SqlStatement['tables'];
     functions: SqlStatement['functions'];
     operators?: SqlStatement['operators'];
+    fields?: SqlStatement['fields'];
     preparedName?: string;
     temporary?: true;
     untargeted?: true;
@@ -223,6 +224,7 @@ function classifyRawStatement(
     functions: Object.freeze(walker.functions),
   };
   if (walker.operators.length > 0) statement.operators = Object.freeze(walker.operators);
+  if (walker.fields.length > 0) statement.fields = Object.freeze(walker.fields);
   if (walker.preparedName !== undefined) statement.preparedName = walker.preparedName;
   if (walker.temporary) statement.temporary = true;
   if (walker.untargeted) statement.untargeted = true;

@@ -38,6 +38,8 @@ export class TreeWalker {
   readonly #functions = new Set<string>();
   /** Operators the statement names or implies (IN, CASE, JOIN USING, BETWEEN look them up by name). */
   readonly #operators = new Set<string>();
+  /** Field names of a row (`t.name`, `(row).name`): a call name(t) when the row has no such column. */
+  readonly #fields = new Set<string>();
   /** Names of the common table expressions in scope (unqualified references to them are not tables). */
   readonly #cteNames: string[] = [];
   /**
@@ -67,6 +69,11 @@ export class TreeWalker {
 
   get functions(): string[] {
     return [...this.#functions];
+  }
+
+  /** Names written as a field of a row, which PostgreSQL may read as a function call (8.16.5). */
+  get fields(): string[] {
+    return [...this.#fields];
   }
 
   /** Operator names, schema-qualified when written so (`OPERATOR(public.+)` is `public.+`). */
@@ -348,7 +355,7 @@ export class TreeWalker {
   }
 
   /**
-   * The operators a node makes PostgreSQL look up by name through search_path (10.2): written ones,
+   * Field names that may be calls (ColumnRef, A_Indirection), and the operators a node makes PostgreSQL look up by name through search_path (10.2): written ones,
    * `=` for IN, NULLIF, IS DISTINCT FROM, a CASE with an operand and JOIN USING / NATURAL, the
    * comparisons BETWEEN becomes, a sublink's (`=` for IN), ORDER BY … USING. One named in a schema
    * other than pg_catalog runs code PostgreSQL does not ship: `procedural`, as for functions.
@@ -382,6 +389,20 @@ export class TreeWalker {
       }
       case 'SortBy':
         note(stringList(body['useOp']));
+        return;
+      case 'ColumnRef': {
+        // `t.f` is f(t) when t has no column f ("functional notation", PostgreSQL docs 8.16.5).
+        const f = body['fields'];
+        const last =
+          Array.isArray(f) && f.length >= 2 ? unwrap(f[f.length - 1], 'String')?.['sval'] : undefined;
+        if (typeof last === 'string') this.#fields.add(last);
+        return;
+      }
+      case 'A_Indirection':
+        for (const i of Array.isArray(body['indirection']) ? body['indirection'] : []) {
+          const name = unwrap(i, 'String')?.['sval'];
+          if (typeof name === 'string') this.#fields.add(name);
+        }
         return;
     }
   }
@@ -431,7 +452,15 @@ export class TreeWalker {
 }
 
 /** Node types whose operators are looked up by name (#noteOperators). */
-const OPERATOR_NODES: ReadonlySet<string> = new Set(['A_Expr', 'CaseExpr', 'JoinExpr', 'SubLink', 'SortBy']);
+const OPERATOR_NODES: ReadonlySet<string> = new Set([
+  'A_Expr',
+  'CaseExpr',
+  'JoinExpr',
+  'SubLink',
+  'SortBy',
+  'ColumnRef',
+  'A_Indirection',
+]);
 
 /** Functions whose first argument is a relation (regclass) they read or change (9.17, 9.28.8). */
 const RELATION_ARG_FUNCTIONS: ReadonlySet<string> = new Set([
