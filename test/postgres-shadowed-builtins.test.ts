@@ -36,7 +36,20 @@ CREATE FUNCTION public.xml_cmp(xml, xml) RETURNS boolean LANGUAGE plpgsql AS
 CREATE OPERATOR public.= (LEFTARG = xml, RIGHTARG = xml, FUNCTION = public.xml_cmp);
 CREATE OPERATOR public.<= (LEFTARG = xml, RIGHTARG = xml, FUNCTION = public.xml_cmp);
 CREATE OPERATOR public.>= (LEFTARG = xml, RIGHTARG = xml, FUNCTION = public.xml_cmp);
+-- An equality that keeps what it is given: a masked value handed to it outlives the masked result.
+CREATE TABLE drop_box (v text);
+CREATE FUNCTION public.text_eq_keep(text, numeric) RETURNS boolean LANGUAGE plpgsql AS
+  $$ BEGIN INSERT INTO drop_box VALUES ($1); RETURN false; END $$;
+CREATE OPERATOR public.= (LEFTARG = text, RIGHTARG = numeric, FUNCTION = public.text_eq_keep);
 `;
+
+/** A person whose results are masked and who may run anything (writes and user code included). */
+const MASKED_PERSON: PolicyConfig = {
+  id: 'masked-people',
+  subjects: { groups: ['analysts'] },
+  connections: ['app'],
+  rules: [{ id: 'analysts-all-masked', effect: 'allow', match: {}, mask: true }],
+};
 
 const POLICY: PolicyConfig[] = [
   {
@@ -49,11 +62,17 @@ const POLICY: PolicyConfig[] = [
       { id: 'all', effect: 'allow', match: {} },
     ],
   },
+  MASKED_PERSON,
 ];
 
 let gw: TestGateway;
 beforeAll(async () => {
-  gw = await startTestGateway({ superUrl: inject('pgUrl'), policies: POLICY, setupSql: SETUP });
+  gw = await startTestGateway({
+    superUrl: inject('pgUrl'),
+    policies: POLICY,
+    setupSql: SETUP,
+    extra: { masking: { style: 'redact', columns: [{ column: 'public.notes.body', style: 'redact' }] } },
+  });
 });
 afterAll(async () => gw?.stop());
 
@@ -134,6 +153,23 @@ describe('class 250: a built-in name that a user function or operator overloads 
       // In one query string.
       expect(await outcome(c, `${op}; SELECT 1 WHERE '<a/>'::xml <<< '<b/>'::xml`)).toBe('error 42501');
       expect(notices.filter((n) => n.includes('s3cr3t'))).toEqual([]);
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('refuses handing a masked column to user code under an implied operator', async () => {
+    const c = gw.client(await gw.token({ subject: 'ann', groups: ['analysts'] }));
+    await c.connect();
+    try {
+      expect(await outcome(c, 'SELECT body FROM notes')).not.toContain('Hello');
+      for (const sql of [
+        "SELECT CASE body WHEN 1::numeric THEN 'x' END FROM notes",
+        'SELECT 1 FROM notes WHERE body IN (1::numeric)',
+        'SELECT NULLIF(body, 1::numeric) FROM notes',
+      ])
+        expect(await outcome(c, sql), sql).toBe('error 42501');
+      expect(await outcome(c, 'SELECT count(*)::int AS n FROM drop_box')).toBe('[{"n":0}]');
     } finally {
       await c.end();
     }

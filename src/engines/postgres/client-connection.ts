@@ -1518,7 +1518,21 @@ export class ClientConnection {
     if (marksCatalog && lineage.unprovenReads !== undefined) this.suspectCatalog(pending);
     if (marksCatalog) this.transactionReads.note(lineage);
     lineage = this.transactionReads.extend(lineage);
-    if (overloaded !== undefined) lineage = untraceable(lineage, overloaded);
+    if (overloaded !== undefined) {
+      // The user code may be handed any value the statement reads (an implied `=` under CASE or
+      // JOIN USING is no call the lineage sees), and keep it: a masked one there is a sink.
+      lineage = untraceable(lineage, overloaded);
+      lineage = {
+        ...lineage,
+        sinks: [
+          ...lineage.sinks,
+          {
+            what: 'code outside pg_catalog under a built-in name',
+            lineage: { sources: lineage.reads, direct: false },
+          },
+        ],
+      };
+    }
     if (catalogChanged) {
       lineage = untraceable(
         lineage,
