@@ -36,6 +36,9 @@ CREATE FUNCTION public.xml_cmp(xml, xml) RETURNS boolean LANGUAGE plpgsql AS
 CREATE OPERATOR public.= (LEFTARG = xml, RIGHTARG = xml, FUNCTION = public.xml_cmp);
 CREATE OPERATOR public.<= (LEFTARG = xml, RIGHTARG = xml, FUNCTION = public.xml_cmp);
 CREATE OPERATOR public.>= (LEFTARG = xml, RIGHTARG = xml, FUNCTION = public.xml_cmp);
+-- For an operator another session adds later, over a statement prepared before it.
+CREATE FUNCTION public.text_ne_varchar(text, varchar) RETURNS boolean LANGUAGE plpgsql AS
+  $$ BEGIN RAISE EXCEPTION 'leak: %', (SELECT secret FROM vault LIMIT 1); END $$;
 -- An equality that keeps what it is given: a masked value handed to it outlives the masked result.
 CREATE TABLE drop_box (v text);
 CREATE FUNCTION public.text_eq_keep(text, numeric) RETURNS boolean LANGUAGE plpgsql AS
@@ -180,11 +183,17 @@ describe('class 250: a built-in name that a user function or operator overloads 
     await c.connect();
     try {
       expect(await outcome(c, "SELECT initcap('ab') AS v")).toBe('[{"v":"Ab"}]');
+      // Prepared while only the built-in answers; PostgreSQL analyses it again after an operator changes.
+      await c.query("PREPARE p AS SELECT 1 AS one WHERE 'a'::text <> 'b'::varchar");
+      expect(await outcome(c, 'EXECUTE p')).toBe('[{"one":1}]');
       const d = new pg.Client({ connectionString: gw.directUrl });
       await d.connect();
       try {
         await d.query(
           'CREATE FUNCTION public.initcap(integer) RETURNS text LANGUAGE sql AS $$ SELECT secret FROM vault $$',
+        );
+        await d.query(
+          'CREATE OPERATOR public.<> (LEFTARG = text, RIGHTARG = varchar, FUNCTION = public.text_ne_varchar)',
         );
       } finally {
         await d.end();
@@ -192,6 +201,7 @@ describe('class 250: a built-in name that a user function or operator overloads 
       // Names are read again at most 2 s after they were (catalog-resolver.ts, overloadTtlMs).
       await new Promise((resolve) => setTimeout(resolve, 2_100));
       expect(await outcome(c, 'SELECT initcap(1)')).toBe('error 42501');
+      expect(await outcome(c, 'EXECUTE p')).toBe('error 42501');
     } finally {
       await c.end();
     }

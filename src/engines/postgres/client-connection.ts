@@ -1392,13 +1392,17 @@ export class ClientConnection {
    * this session changed the catalog in a way not yet committed (catalogSuspect).
    */
   private async overloadedIn(st: SqlStatement, pending: PendingObjects): Promise<string | undefined> {
-    if (st.parseError !== undefined || !mayBeOverloaded(st)) return undefined;
+    // EXECUTE and FETCH run a statement prepared or declared earlier, which PostgreSQL analyses
+    // again after an operator or schema changes (plancache.c): its names count now.
+    const uses = this.state.resolveUses(st, pending);
+    const all = [st, ...(uses.ok ? uses.inherited : [])].filter((s) => s.parseError === undefined);
+    if (!all.some(mayBeOverloaded)) return undefined;
     let names: Parameters<typeof overloadedCalls>[1] = 'every';
     if (!this.catalogSuspect && !this.catalogChangedIn.has(pending)) {
       const known = await catalogResolverFor(this.target!, this.deps.settings().maxMessageBytes).overloaded();
       if (known !== UNAVAILABLE) names = known;
     }
-    const calls = overloadedCalls(st, names);
+    const calls = [...new Set(all.flatMap((s) => overloadedCalls(s, names)))];
     if (calls.length === 0) return undefined;
     return names === 'every'
       ? `${calls.join(', ')} may run code outside pg_catalog (the catalog's functions and operators could not be read as they are now)`
