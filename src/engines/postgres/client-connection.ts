@@ -1391,7 +1391,10 @@ export class ClientConnection {
    * query while they are fresh); every such call counts when the catalog did not answer, or when
    * this session changed the catalog in a way not yet committed (catalogSuspect).
    */
-  private async overloadedIn(st: SqlStatement, pending: PendingObjects): Promise<string | undefined> {
+  private async overloadedIn(
+    st: SqlStatement,
+    pending: PendingObjects,
+  ): Promise<{ reason: string; known: boolean } | undefined> {
     // EXECUTE and FETCH run a statement prepared or declared earlier, which PostgreSQL analyses
     // again after an operator or schema changes (plancache.c): its names count now.
     const uses = this.state.resolveUses(st, pending);
@@ -1405,8 +1408,14 @@ export class ClientConnection {
     const calls = [...new Set(all.flatMap((s) => overloadedCalls(s, names)))];
     if (calls.length === 0) return undefined;
     return names === 'every'
-      ? `${calls.join(', ')} may run code outside pg_catalog (the catalog's functions and operators could not be read as they are now)`
-      : `${calls.join(', ')} may run a function or operator defined outside pg_catalog under that name, and Gatehouse cannot see what it reads`;
+      ? {
+          reason: `${calls.join(', ')} may run code outside pg_catalog (the catalog's functions and operators could not be read as they are now)`,
+          known: false,
+        }
+      : {
+          reason: `${calls.join(', ')} may run a function or operator defined outside pg_catalog under that name, and Gatehouse cannot see what it reads`,
+          known: true,
+        };
   }
 
   /**
@@ -1522,10 +1531,12 @@ export class ClientConnection {
     if (marksCatalog && lineage.unprovenReads !== undefined) this.suspectCatalog(pending);
     if (marksCatalog) this.transactionReads.note(lineage);
     lineage = this.transactionReads.extend(lineage);
-    if (overloaded !== undefined) {
+    if (overloaded !== undefined) lineage = untraceable(lineage, overloaded.reason);
+    if (overloaded?.known === true) {
       // The user code may be handed any value the statement reads (an implied `=` under CASE or
-      // JOIN USING is no call the lineage sees), and keep it: a masked one there is a sink.
-      lineage = untraceable(lineage, overloaded);
+      // JOIN USING is no call the lineage sees), and keep it: a masked one there is a sink. Not
+      // when every name only counts because the catalog is uncertain (after DDL in the transaction):
+      // the results are then masked whole, as for other statements there.
       lineage = {
         ...lineage,
         sinks: [
