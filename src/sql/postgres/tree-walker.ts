@@ -355,10 +355,12 @@ export class TreeWalker {
   }
 
   /**
-   * Field names that may be calls (ColumnRef, A_Indirection), and the operators a node makes PostgreSQL look up by name through search_path (10.2): written ones,
+   * The operators a node makes PostgreSQL look up by name through search_path (10.2): written ones,
    * `=` for IN, NULLIF, IS DISTINCT FROM, a CASE with an operand and JOIN USING / NATURAL, the
    * comparisons BETWEEN becomes, a sublink's (`=` for IN), ORDER BY … USING. One named in a schema
-   * other than pg_catalog runs code PostgreSQL does not ship: `procedural`, as for functions.
+   * other than pg_catalog runs code PostgreSQL does not ship: `procedural`, as for functions. Also
+   * the field names that may be calls (ColumnRef, A_Indirection). The engine checks the rest against
+   * the catalog (docs/security.md, class 250).
    */
   #noteOperators(type: string, body: NodeBody): void {
     const note = (names: readonly string[]) => {
