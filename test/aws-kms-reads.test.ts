@@ -1,4 +1,4 @@
-// The KMS key S3 decrypts an object with on a read (docs/security.md, class 260). No request names
+// The KMS key S3 decrypts an object with on a read (docs/security.md, class 126). No request names
 // it: with a deny of a key and s3:GetObject allowed on the bucket, GetObject of an object written
 // under that key returned its plaintext. The answer's head names the key, and Gatehouse decides it
 // there, before any body byte; a copy or select, whose answer does not, is refused while a rule may

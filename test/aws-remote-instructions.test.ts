@@ -1,4 +1,4 @@
-// Instructions another principal runs with its own credentials (docs/security.md, class 261). SSM
+// Instructions another principal runs with its own credentials (docs/security.md, class 127). SSM
 // SendCommand runs the caller's shell commands on an instance as the instance's role: with a deny of
 // the `vault` bucket and SendCommand allowed, a command reading vault (its name built in the shell, so
 // no request names it) was forwarded. What such instructions touch cannot be read from the request:

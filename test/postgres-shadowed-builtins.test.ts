@@ -1,6 +1,6 @@
 // A built-in name called unqualified runs user code when a user function or operator of that name
 // wins PostgreSQL's overload resolution (other argument types, or the same ones with pg_catalog
-// later in search_path): docs/security.md, class 250. Through the real wire against a real
+// later in search_path): docs/security.md, class 125. Through the real wire against a real
 // PostgreSQL: such calls are `procedural` (refused here), whatever the arguments, and names nobody
 // overloads still run as built-ins.
 
@@ -88,7 +88,7 @@ async function outcome(c: pg.Client, sql: string): Promise<string> {
   }
 }
 
-describe('class 250: a built-in name that a user function or operator overloads is user code', () => {
+describe('class 125: a built-in name that a user function or operator overloads is user code', () => {
   it('refuses calls that user code of a built-in name can answer; built-ins nobody overloads run', async () => {
     const c = gw.client(await gw.token({ subject: 'claude', groups: [], agent: true }));
     const notices: string[] = [];

@@ -311,7 +311,7 @@ describe('a read in a read-write transaction is decided as a write too', () => {
       await c.query('ROLLBACK');
       await c.query('BEGIN');
       await c.query("UPDATE t SET v = 'y' WHERE id = 2");
-      // A user operator is user code whatever the transaction (class 250): refused as procedural,
+      // A user operator is user code whatever the transaction (class 125): refused as procedural,
       // which this principal may not run.
       expect((await failure(c.query('SELECT 1 ### $1', [2]))).message).toMatch(/procedural/);
       await c.query('ROLLBACK');

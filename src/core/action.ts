@@ -125,7 +125,7 @@ export interface HttpAction extends ActionBase {
   /**
    * Decided by rules on resources only (a rule without `awsResources` does not match it): what a
    * service does on the caller's behalf with a resource named in its answer, e.g. the KMS key S3
-   * decrypts an object with (docs/security.md, class 260).
+   * decrypts an object with (docs/security.md, class 126).
    */
   readonly rulesOnResourcesOnly?: true;
   /**

@@ -74,13 +74,13 @@ export interface SqlStatement {
    * Every operator name PostgreSQL looks up for the statement (written, or implied by IN, CASE,
    * NULLIF, IS DISTINCT FROM, JOIN USING, BETWEEN, ORDER BY … USING), schema-qualified when written
    * so (`OPERATOR(public.+)`); absent when none. The engine checks unqualified ones, and unqualified
-   * built-in function names, against the overloads the catalog has (docs/security.md, class 250).
+   * built-in function names, against the overloads the catalog has (docs/security.md, class 125).
    */
   readonly operators?: readonly string[];
   /**
    * Names written as a field of a row value (`t.name`, `(row).name`): PostgreSQL reads such a name
    * as a call name(t) when the row has no column so named (functional notation, PostgreSQL docs
-   * 8.16.5); absent when none. The engine checks them against the catalog's functions (class 250).
+   * 8.16.5); absent when none. The engine checks them against the catalog's functions (class 125).
    */
   readonly fields?: readonly string[];
   /** Set when the statement could not be parsed; such statements are always denied. */

@@ -67,7 +67,7 @@ describe('default AWS agent policy', () => {
     ['ssm:GetDocument', 'allow', 'aws-agents-allow-reads'],
     ['kms:Decrypt', 'review', 'aws-agents-review-secret-reads'],
     ['iam:PassRole', 'review', 'aws-agents-review-role-passes'],
-    // Class 261: instructions another principal runs, reviewed as what they are.
+    // Class 127: instructions another principal runs, reviewed as what they are.
     ['ssm:SendCommand', 'review', 'aws-agents-review-remote-commands'],
     ['ssm:StartSession', 'review', 'aws-agents-review-remote-commands'],
     ['ecs:ExecuteCommand', 'review', 'aws-agents-review-remote-commands'],

@@ -105,7 +105,7 @@ export const AWS_ROLE_PASSES: readonly string[] = ['iam:PassRole'];
 /**
  * Handing another principal instructions it runs with its own credentials (shell commands on an
  * instance, an automation's steps, a login key): the agent acts as that principal, on whatever it may
- * touch (docs/security.md, class 261). Reviewed under their own rule, not as ordinary writes.
+ * touch (docs/security.md, class 127). Reviewed under their own rule, not as ordinary writes.
  */
 export const AWS_REMOTE_INSTRUCTIONS: readonly string[] = [
   'ssm:SendCommand',

@@ -516,7 +516,7 @@ function awsResourceHit(r: CompiledRule, m: AwsResourceMatch, a: HttpAction): st
     if (why === 'name') return a.resource;
   }
   // Instructions another principal runs (a shell command on an instance) may touch any resource of
-  // any service (src/engines/http/aws/mentions.ts, REMOTE_INSTRUCTIONS; docs/security.md, class 261).
+  // any service (src/engines/http/aws/mentions.ts, REMOTE_INSTRUCTIONS; docs/security.md, class 127).
   if (a.selects?.includes('*') === true && m.restrictsUnder(undefined, ''))
     return 'whatever the instructions it hands another principal touch (Gatehouse cannot read what they name)';
   const under = a.selects?.find((prefix) => prefix !== '*' && m.restrictsUnder(service, prefix));

@@ -26,7 +26,7 @@ describe('CatalogResolver without a catalog', () => {
   });
 });
 
-describe('overloaded names without a catalog (class 250)', () => {
+describe('overloaded names without a catalog (class 125)', () => {
   it('answers unavailable, which counts every built-in name as overloaded, and asks again later', async () => {
     let attempts = 0;
     let now = 0;

@@ -44,7 +44,7 @@ export interface CatalogResolverOptions {
   readonly queryTimeoutMs?: number;
   /** The catalog connection is closed after this long without a query. */
   readonly idleMs?: number;
-  /** How old the overloaded names (class 250) may be when a statement is decided on them. */
+  /** How old the overloaded names (class 125) may be when a statement is decided on them. */
   readonly overloadTtlMs?: number;
   readonly now?: () => number;
 }
@@ -280,7 +280,7 @@ const OPERATORS_SQL = (names: string) =>
   ROUTINE_JOINS;
 
 /**
- * Names of functions and operators defined outside what PostgreSQL ships (class 250): every
+ * Names of functions and operators defined outside what PostgreSQL ships (class 125): every
  * function or operator in a schema other than pg_catalog (information_schema's own, created by
  * initdb below FirstNormalObjectId 16384, excepted), unless an extension Gatehouse trusts installed
  * it in a language that computes only from its arguments (the lineage's rule, column-lineage.ts).
@@ -302,7 +302,7 @@ const OVERLOADED_SQL =
   "  WHERE d.classid = r.cls AND d.objid = r.oid AND d.deptype = 'e' " +
   `  AND e.extname IN (${[...TRUSTED_EXTENSIONS].map((x) => `'${x}'`).join(', ')})), false)`;
 
-/** Function and operator names some code outside pg_catalog is defined under (class 250). */
+/** Function and operator names some code outside pg_catalog is defined under (class 125). */
 export interface OverloadedNames {
   readonly functions: ReadonlySet<string>;
   readonly operators: ReadonlySet<string>;
@@ -439,7 +439,7 @@ export class CatalogResolver implements LineageCatalog {
   }
 
   /**
-   * The function and operator names code outside pg_catalog is defined under (class 250), at most
+   * The function and operator names code outside pg_catalog is defined under (class 125), at most
    * `overloadTtlMs` old, or UNAVAILABLE when the catalog did not answer (every name is then taken
    * as overloaded). Sessions asking at once share one query; a fresh answer costs no query.
    */

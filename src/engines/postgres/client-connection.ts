@@ -1385,7 +1385,7 @@ export class ClientConnection {
   }
 
   /**
-   * Why the statement may run code outside pg_catalog under a built-in name (class 250), or
+   * Why the statement may run code outside pg_catalog under a built-in name (class 125), or
    * undefined: an unqualified built-in function or operator that a user function or operator is
    * also defined under can win PostgreSQL's overload resolution. Read from the catalog's names (no
    * query while they are fresh); every such call counts when the catalog did not answer, or when

@@ -6,7 +6,7 @@ const classifier = await createPostgresClassifier();
 const one = (sql: string) => classifier.classify(sql).statements[0]!;
 const names = { functions: new Set(['lower', 'my_fn']), operators: new Set(['+', '=']) };
 
-describe('overloaded built-in names (class 250)', () => {
+describe('overloaded built-in names (class 125)', () => {
   it('finds unqualified built-ins and operators, written or implied, that user code is defined under', () => {
     expect(overloadedCalls(one('SELECT lower(1)'), names)).toEqual(['lower()']);
     expect(overloadedCalls(one('SELECT pg_catalog.lower(1)'), names)).toEqual([]);

@@ -1,5 +1,5 @@
 // Which built-in function and operator names a statement uses that code outside pg_catalog is also
-// defined under (docs/security.md, class 250). PostgreSQL resolves an unqualified name among every
+// defined under (docs/security.md, class 125). PostgreSQL resolves an unqualified name among every
 // function or operator of that name its search_path reaches (10.2, 10.3): a user overload with other
 // argument types, or the same ones in a schema searched before pg_catalog, then runs instead of the
 // built-in the classifier assumed. Pure: the names come from the catalog (catalog-resolver.ts).

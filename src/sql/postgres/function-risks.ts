@@ -193,7 +193,7 @@ const INFORMATION_SCHEMA_FUNCTIONS: ReadonlySet<string> = new Set(INFORMATION_SC
  * An unqualified name resolves through search_path, where pg_catalog comes first unless the path
  * names it later; a user function overloading a built-in name with other argument types can still
  * win overload resolution: the PostgreSQL engine checks unqualified built-in names against the
- * catalog's overloads (engines/postgres/overloaded-builtins.ts; docs/security.md, class 250).
+ * catalog's overloads (engines/postgres/overloaded-builtins.ts; docs/security.md, class 125).
  */
 export function isBuiltinFunction(names: readonly string[]): boolean {
   const name = names[names.length - 1];

@@ -360,7 +360,7 @@ export class TreeWalker {
    * comparisons BETWEEN becomes, a sublink's (`=` for IN), ORDER BY … USING. One named in a schema
    * other than pg_catalog runs code PostgreSQL does not ship: `procedural`, as for functions. Also
    * the field names that may be calls (ColumnRef, A_Indirection). The engine checks the rest against
-   * the catalog (docs/security.md, class 250).
+   * the catalog (docs/security.md, class 125).
    */
   #noteOperators(type: string, body: NodeBody): void {
     const note = (names: readonly string[]) => {

@@ -107,7 +107,7 @@ function dedupe(xs: readonly string[]): string[] {
  * login), an automation's steps. What those instructions touch is the other principal's to do and is
  * not in the request in any form Gatehouse can read (a command can build any name), so they select
  * every resource of every service: every deny or review rule on resources applies (docs/security.md,
- * class 261). Payloads handed to code already deployed (a Lambda invocation, a Step Functions input,
+ * class 127). Payloads handed to code already deployed (a Lambda invocation, a Step Functions input,
  * an event, a message) are data, not instructions (docs/aws.md, §Instructions and data).
  */
 export const REMOTE_INSTRUCTIONS: ReadonlySet<string> = new Set([

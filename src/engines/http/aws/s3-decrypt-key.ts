@@ -1,4 +1,4 @@
-// The KMS key S3 decrypts an object with on a read (docs/security.md, class 260). A GetObject of an
+// The KMS key S3 decrypts an object with on a read (docs/security.md, class 126). A GetObject of an
 // SSE-KMS object has S3 call kms:Decrypt on the key the object was written under, with the caller's
 // (the gateway's) credentials; no request names that key, so a deny or review rule on the key never
 // saw the read, and the plaintext was relayed. The key is in the response's head
