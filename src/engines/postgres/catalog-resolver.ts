@@ -286,7 +286,7 @@ const OPERATORS_SQL = (names: string) =>
  * it in a language that computes only from its arguments (the lineage's rule, column-lineage.ts).
  * Any schema counts, not only the session's search_path: a role default or a SET can put one there.
  */
-const OVERLOADED_SQL =
+export const OVERLOADED_SQL =
   "SET search_path = ''; " +
   'SELECT DISTINCT k, name FROM (' +
   " SELECT 'f' AS k, p.proname AS name, p.prolang AS lang, p.oid AS oid, p.pronamespace AS ns, " +
