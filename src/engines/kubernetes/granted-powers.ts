@@ -16,6 +16,7 @@
 
 import { apiServerMediaType } from '../../wire/kubernetes/json-body.js';
 import { grantObjectFromProtobuf } from './grant-protobuf.js';
+import { firstNamed, patchOperations, readBodyDocument } from './json-write-body.js';
 
 const RBAC = 'rbac.authorization.k8s.io';
 const WRITES = new Set(['create', 'update', 'patch']);
@@ -66,16 +67,6 @@ function unread(reason: string): GrantReading {
   };
 }
 
-const READABLE_TYPES = new Set([
-  'application/json',
-  'application/merge-patch+json',
-  'application/strategic-merge-patch+json',
-  'application/json-patch+json',
-  'application/apply-patch+yaml',
-  'application/yaml',
-]);
-
-const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 const MAX_NAMED = 20;
 
 type Obj = Record<string, unknown>;
@@ -202,16 +193,6 @@ function object(kind: Kind, doc: unknown, found: Found, name: string, patch = fa
   }
 }
 
-/** A JSON pointer's tokens; undefined when it is not one. */
-function pointer(p: string): string[] | undefined {
-  if (p === '') return [];
-  if (!p.startsWith('/')) return undefined;
-  return p
-    .slice(1)
-    .split('/')
-    .map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
-}
-
 /** One JSON patch operation that writes `value` at `path` (undefined value: copied or moved, unread). */
 function patchOp(
   kind: Kind,
@@ -296,37 +277,24 @@ export function grantedPowers(
     object(kind, obj, found, a.name);
     return done(found);
   }
-  if (!READABLE_TYPES.has(type))
-    return unread(`its content type ${type.slice(0, 80) || '(none)'} is not JSON`);
-  let doc: unknown;
-  try {
-    doc = JSON.parse(STRICT_UTF8.decode(body));
-  } catch {
-    return unread('it is not JSON text');
-  }
-  if (type === 'application/json-patch+json') {
-    if (!Array.isArray(doc)) return unread('the JSON patch is not a list of operations');
-    for (const op of doc as unknown[]) {
-      if (!isObj(op) || typeof op.op !== 'string' || typeof op.path !== 'string')
-        return unread('the JSON patch has an operation without an op or a path');
-      const at = pointer(op.path);
-      if (at === undefined) return unread('the JSON patch has a path that is not a JSON pointer');
-      if (op.op === 'add' || op.op === 'replace') patchOp(kind, at, op.value, true, found, a.name);
-      else if (op.op === 'copy' || op.op === 'move') patchOp(kind, at, undefined, false, found, a.name);
-      else if (op.op !== 'remove' && op.op !== 'test')
-        return unread(`the JSON patch has an unknown operation ${JSON.stringify(op.op.slice(0, 20))}`);
+  const read = readBodyDocument(contentType, body);
+  if (!read.ok) return unread(read.reason);
+  if (read.type === 'application/json-patch+json') {
+    const patch = patchOperations(read.doc);
+    if (!patch.ok) return unread(patch.reason);
+    for (const { op, at, value } of patch.ops) {
+      if (op === 'add' || op === 'replace') patchOp(kind, at, value, true, found, a.name);
+      else if (op === 'copy' || op === 'move') patchOp(kind, at, undefined, false, found, a.name);
     }
   } else {
-    if (!isObj(doc)) return unread('it is not a JSON object');
-    object(kind, doc, found, a.name, a.verb === 'patch');
+    if (!isObj(read.doc)) return unread('it is not a JSON object');
+    object(kind, read.doc, found, a.name, a.verb === 'patch');
   }
   return done(found);
 }
 
 function done(found: Found): GrantReading {
-  const all = [...found.grants];
-  const named = all.slice(0, MAX_NAMED);
-  if (all.length > MAX_NAMED) named.push(`… and ${all.length - MAX_NAMED} more`);
+  const named = firstNamed([...found.grants], MAX_NAMED);
   const categories = ['privilege', 'secrets'].filter((c) => found.categories.has(c));
   return { grants: named, categories };
 }

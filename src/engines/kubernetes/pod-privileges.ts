@@ -10,7 +10,7 @@
 // kind or a custom resource's embedded template is read alike. A body Gatehouse cannot read this way
 // is refused: it cannot say what the pod may do.
 
-import { apiServerMediaType } from '../../wire/kubernetes/json-body.js';
+import { firstNamed, patchOperations, readBodyDocument } from './json-write-body.js';
 
 /** Built-in API groups whose resources carry no pod template unless listed in POD_RESOURCES. */
 const BUILTIN_GROUPS = new Set([
@@ -78,77 +78,34 @@ export function writesPodSpec(a: {
 export type PodPrivilegeReading =
   { readonly ok: true; readonly fields: readonly string[] } | { readonly ok: false; readonly reason: string };
 
-const READABLE_TYPES = new Set([
-  'application/json',
-  'application/merge-patch+json',
-  'application/strategic-merge-patch+json',
-  'application/json-patch+json',
-  'application/apply-patch+yaml',
-  'application/yaml',
-]);
-
-const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
-
 /** At most this many fields are named (the rest is counted). */
 const MAX_NAMED = 20;
 
 /** The privilege-bearing fields a body sets, or why it cannot be read. */
 export function podPrivileges(contentType: string | string[] | undefined, body: Buffer): PodPrivilegeReading {
-  const type = apiServerMediaType(contentType);
-  if (!READABLE_TYPES.has(type))
-    return { ok: false, reason: `its content type ${type.slice(0, 80) || '(none)'} is not JSON` };
-  let doc: unknown;
-  try {
-    doc = JSON.parse(STRICT_UTF8.decode(body));
-  } catch {
-    return { ok: false, reason: 'it is not JSON text' };
-  }
+  const read = readBodyDocument(contentType, body);
+  if (!read.ok) return read;
   const found = new Set<string>();
-  if (type === 'application/json-patch+json') {
-    if (!Array.isArray(doc)) return { ok: false, reason: 'the JSON patch is not a list of operations' };
-    for (const op of doc as unknown[]) {
-      if (typeof op !== 'object' || op === null || Array.isArray(op))
-        return { ok: false, reason: 'the JSON patch has an operation that is not an object' };
-      const o = op as Record<string, unknown>;
-      if (typeof o.op !== 'string' || typeof o.path !== 'string')
-        return { ok: false, reason: 'the JSON patch has an operation without an op or a path' };
-      const at = pointer(o.path);
-      if (at === undefined)
-        return { ok: false, reason: 'the JSON patch has a path that is not a JSON pointer' };
-      if (o.op === 'add' || o.op === 'replace') {
-        if (at.length > 0) leaf(at, o.value, found);
-        walk(o.value, at, found);
-      } else if (o.op === 'copy' || o.op === 'move') {
+  if (read.type === 'application/json-patch+json') {
+    const patch = patchOperations(read.doc);
+    if (!patch.ok) return patch;
+    for (const { op, at, value, from } of patch.ops) {
+      if (op === 'add' || op === 'replace') {
+        if (at.length > 0) leaf(at, value, found);
+        walk(value, at, found);
+      } else if (op === 'copy' || op === 'move') {
         // The value comes from the object itself, which Gatehouse does not read: it may be anything.
         found.add(
-          `${label(at)} (${o.op} from ${typeof o.from === 'string' ? o.from.slice(0, 200) : '?'}: a value Gatehouse cannot read)`,
+          `${label(at)} (${op} from ${typeof from === 'string' ? from.slice(0, 200) : '?'}: a value Gatehouse cannot read)`,
         );
-      } else if (o.op === 'remove' && at.includes('securityContext')) {
+      } else if (op === 'remove' && at.includes('securityContext')) {
         found.add(`${label(at)} removed`);
-      } else if (o.op !== 'remove' && o.op !== 'test') {
-        return {
-          ok: false,
-          reason: `the JSON patch has an unknown operation ${JSON.stringify(o.op.slice(0, 20))}`,
-        };
       }
     }
   } else {
-    walk(doc, [], found);
+    walk(read.doc, [], found);
   }
-  const all = [...found];
-  const named = all.slice(0, MAX_NAMED);
-  if (all.length > MAX_NAMED) named.push(`… and ${all.length - MAX_NAMED} more`);
-  return { ok: true, fields: named };
-}
-
-/** A JSON pointer's tokens (`~1` is `/`, `~0` is `~`); undefined when it is not one. */
-function pointer(p: string): string[] | undefined {
-  if (p === '') return [];
-  if (!p.startsWith('/')) return undefined;
-  return p
-    .slice(1)
-    .split('/')
-    .map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return { ok: true, fields: firstNamed([...found], MAX_NAMED) };
 }
 
 /** `spec.containers[0].securityContext.privileged`. */
