@@ -381,7 +381,9 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
       targets: snapshot.agentTargets,
     });
   }
-  const classifier = await createPostgresClassifier();
+  const classifier = await createPostgresClassifier({
+    offThread: { timeoutMs: toMs(config.listeners.postgres?.parseTimeout ?? '10s') },
+  });
   // Recording (docs/recording.md): the gate writes through the recorder, which redacts passwords,
   // moves large samples to the blob store and links prompts; the store chains and seals the events.
   const recording = await createRecording(store, config.recording, {
@@ -946,6 +948,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
       for (const e of kubernetesEngines) await e.stop();
       await sshEngine?.stop();
       await postgres?.stop();
+      await classifier.close(); // its parser thread, if a long statement started one
       await agents?.stop();
       await http?.close();
       await approvals?.close();

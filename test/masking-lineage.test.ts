@@ -448,6 +448,21 @@ describe('lineage follows the data through every construct', () => {
     expectMaskedCells(r.rows, 'RETURNING');
     expectNoLeak(person.take(), 'RETURNING');
   });
+
+  it('a statement longer than lineage traces on the event loop: refused for agents, masked whole for people', async () => {
+    // Parsing for lineage happens on the event loop; past the length the classifier parses there,
+    // the columns are untraceable (masking.unprovenLineage: agents refuse, people mask).
+    const ids = Array.from({ length: 4000 }, (_, i) => i).join(', ');
+    const long = `SELECT name, upper(card_number) AS c FROM customers WHERE id IN (${ids})`;
+    expect(long.length).toBeGreaterThan(16 * 1024);
+    agent.take();
+    await expect(agent.client.query(long)).rejects.toThrow(/longer than 16384 characters/);
+    expectNoLeak(agent.take(), 'long statement, agent');
+    person.take();
+    const r = await person.client.query(long);
+    expectMaskedCells(r.rows, 'long statement, person');
+    expectNoLeak(person.take(), 'long statement, person');
+  });
 });
 
 describe('variants of each class, as the brief of the attack names them', () => {

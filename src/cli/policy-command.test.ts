@@ -58,6 +58,9 @@ const fakeClassifier: SqlClassifier = {
     }
     return { statements };
   },
+  classifyBounded(text: string): SqlClassification {
+    return this.classify(text);
+  },
 };
 
 function setup(

@@ -886,6 +886,11 @@ export const configSchema = z.strictObject({
             .int()
             .min(1024)
             .default(64 * 1024 * 1024),
+          parseTimeout: positiveDuration
+            .default('10s')
+            .describe(
+              'a statement longer than 16 Ki characters is parsed on a thread of its own, in turn with other principals; one whose parse takes longer than this is refused (also for MCP queries). Needs a restart',
+            ),
           maxConnections: z.number().int().positive().default(2000),
           maxPreparedStatements: z
             .number()

@@ -158,4 +158,11 @@ export interface SqlClassification {
 /** A classifier for one SQL dialect. Pure and synchronous once initialised. */
 export interface SqlClassifier {
   classify(text: string): SqlClassification;
+  /**
+   * classify() for a text a client sent: a long one may be classified away from the event loop, in
+   * turn with other owners' long texts and for a bounded time (then answered as unparsed), so that
+   * one client's text never holds every other session. `owner` names the principal that sent it.
+   * Short texts are answered at once, as classify() answers them.
+   */
+  classifyBounded(text: string, owner: string): SqlClassification | Promise<SqlClassification>;
 }

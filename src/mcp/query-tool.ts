@@ -49,11 +49,16 @@ export interface QueryArgs {
 }
 
 /** Classifies the text and requires exactly one statement; otherwise a tool error for the model. */
-function oneStatement(
+async function oneStatement(
   deps: McpToolDeps,
+  caller: Caller,
   text: string,
-): { statement: SqlStatement } | { error: CallToolResult } {
-  const c = deps.classifier.classify(text);
+): Promise<{ statement: SqlStatement } | { error: CallToolResult }> {
+  // A long text is parsed off the event loop, in turn with other principals' (classifyBounded).
+  const c = await deps.classifier.classifyBounded(
+    text,
+    `${caller.identity.issuer}\u0000${caller.identity.subject}`,
+  );
   if (c.statements.length === 0)
     return { error: toolError('The sql argument holds no statement. Send exactly one SQL statement.') };
   if (c.statements.length > 1) {
@@ -87,7 +92,7 @@ export async function queryTool(
     return toolError('The reason argument is required: say in a sentence why you run this statement.');
   const wrong = notSql(deps, args.connection);
   if (wrong) return wrong;
-  const first = oneStatement(deps, args.sql);
+  const first = await oneStatement(deps, caller, args.sql);
   if ('error' in first) return first.error;
   // The text sent is the statement as the classifier sliced it, plus the comment carrying the reason.
   // A statement that did not parse is sent as it is: the gate refuses and records it.
@@ -98,7 +103,7 @@ export async function queryTool(
         [COMMENT_KEYS.tool]: 'query',
         [COMMENT_KEYS.reason]: reason,
       });
-  const again = unparsed ? first : oneStatement(deps, text);
+  const again = unparsed ? first : await oneStatement(deps, caller, text);
   if ('error' in again) return again.error;
   const sent = again.statement;
   const decision = foresee(deps, caller, args.connection, sent);

@@ -280,7 +280,12 @@ export async function runApprovedDefer(
       `The approval has been used (${request.uses} run(s)); send the statement again with query to ask anew.`,
     );
   }
-  const sent = deps.classifier.classify(request.statement.text).statements;
+  const sent = (
+    await deps.classifier.classifyBounded(
+      request.statement.text,
+      `${caller.identity.issuer}\u0000${caller.identity.subject}`,
+    )
+  ).statements;
   if (sent.length !== 1)
     return toolError(`Request ${request.id} does not hold exactly one statement; it cannot be run here.`);
   const connection = request.connection;

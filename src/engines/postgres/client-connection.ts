@@ -15,7 +15,12 @@ import type { HeldNotice, HoldSettledNotice } from '../../core/held-notice.js';
 import { ERROR_CODES, GatewayError, isGatewayError, type ErrorCode } from '../../core/errors.js';
 import type { PreauthSignals } from '../../core/preauth.js';
 import type { Logger } from '../../core/ports.js';
-import type { SqlCategory, SqlClassifier, SqlStatement } from '../../core/sql-statement.js';
+import type {
+  SqlCategory,
+  SqlClassification,
+  SqlClassifier,
+  SqlStatement,
+} from '../../core/sql-statement.js';
 import type { Admission, Gate, GateSession } from '../../gate/gate.js';
 import {
   firstPinViolation,
@@ -1588,6 +1593,16 @@ export class ClientConnection {
   }
 
   /** Waits until the settings after every forwarded execution are known; false: not in this batch. */
+  /**
+   * The classification of a text the client sent. A long text is parsed on the classifier's worker
+   * thread, in turn with other principals' long texts and for at most its time bound (then unparsed,
+   * so refused): one session's text never holds the event loop every other session needs.
+   */
+  private classifySent(text: string): SqlClassification | Promise<SqlClassification> {
+    const { issuer, subject } = this.session!.identity;
+    return this.deps.classifier.classifyBounded(text, `${issuer}\u0000${subject}`);
+  }
+
   private lexerSettled(text: string): Promise<boolean> | boolean {
     if (LEXER_INVARIANT.test(text) || this.knownSeq === this.execSeq || this.tracker.upstreamDiscarding)
       return true;
@@ -1703,7 +1718,10 @@ export class ClientConnection {
     if (!settled)
       return this.refuseQuery(this.refusedOwn('simple-query', LEXER_BARRIER_RULE, this.lexerRefusal()));
     const session = this.session!;
-    const classification = this.deps.classifier.classify(text);
+    const classifying = this.classifySent(text);
+    // Only a long text waits (for the worker thread); a short one is decided in this turn, as before.
+    const classification = classifying instanceof Promise ? await classifying : classifying;
+    if (this.isClosed) return;
     const runs: QueryRun[] = [];
     let refusal: GatewayError | undefined;
     // A string holding a write runs whole in the read-write transaction Gatehouse opens for it.
@@ -2026,7 +2044,10 @@ export class ClientConnection {
       if (name === '') this.state.removeStatement('');
       return this.refuseExtended(this.refusedOwn('parse', LEXER_BARRIER_RULE, this.lexerRefusal()));
     }
-    const classification = this.deps.classifier.classify(text);
+    const classifying = this.classifySent(text);
+    // Only a long text waits (for the worker thread); a short one is decided in this turn, as before.
+    const classification = classifying instanceof Promise ? await classifying : classifying;
+    if (this.isClosed) return;
     const session = this.session!;
     if (classification.statements.length > 1) {
       // PostgreSQL's own error for this (42601); recorded as a refusal like any other.

@@ -13,6 +13,7 @@ import type { Decision, Obligations } from '../../core/decision.js';
 import type { NamedSources } from '../../masking/builtin-rules.js';
 import type { LineageFinding, LineageRules } from '../../masking/lineage-plan.js';
 import type { LineageAnalyzer } from '../../sql/postgres/column-lineage.js';
+import { DEFAULT_INLINE_CHARS } from '../../sql/postgres/off-thread-classifier.js';
 import type { CatalogResolver } from './catalog-resolver.js';
 import type { LineageSettings } from './upstream-connection.js';
 
@@ -61,6 +62,12 @@ export async function lineageOf(
 ): Promise<StatementLineage> {
   let current = text;
   for (let hop = 0; hop < 3; hop++) {
+    // Parsing for lineage happens on the event loop: a text longer than the classifier parses there
+    // is not traced (its columns are untraceable: refused or masked whole, `masking.unprovenLineage`).
+    if (current.length > DEFAULT_INLINE_CHARS)
+      return unproven(
+        `the statement is longer than ${DEFAULT_INLINE_CHARS} characters, more than Gatehouse traces columns in`,
+      );
     const cached = catalog.lineageOf(current);
     if (cached) return cached;
     let next: string | undefined;

@@ -4,6 +4,7 @@ import type { SqlClassification, SqlClassifier, SqlStatement } from '../../core/
 import { AdmissionFilter } from './admission-filter.js';
 import { categoriesOf, maskOf } from './category-mask.js';
 import { fromTemplate, type LiteralTemplate, makeTemplate, templateKey } from './literal-template.js';
+import { OffThreadClassifier } from './off-thread-classifier.js';
 import { LruCache } from './lru-cache.js';
 import { isObject } from './parse-tree.js';
 import { PgParserRuntime, type ScanToken } from './pg-parser-runtime.js';
@@ -25,6 +26,11 @@ export interface PostgresClassifierOptions {
   readonly templateCacheSize?: number;
   /** Longer texts are not classified but denied as unparsed (default 32 MiB of UTF-16 code units). */
   readonly maxTextLength?: number;
+  /**
+   * How `classifyBounded` treats long texts: classified on a worker thread when longer than
+   * `inlineChars` (default 16 Ki), for at most `timeoutMs` (default 10 s; off-thread-classifier.ts).
+   */
+  readonly offThread?: { readonly inlineChars?: number; readonly timeoutMs?: number };
 }
 
 export interface PostgresClassifier extends SqlClassifier {
@@ -36,6 +42,15 @@ export interface PostgresClassifier extends SqlClassifier {
   fingerprint(text: string): string | undefined;
   /** Texts answered from a literal template, and templates held (for tests and benchmarks). */
   templateStats(): { readonly hits: number; readonly templates: number };
+  /**
+   * classify() for a text a client sent: one longer than the off-thread bound (16 Ki characters by
+   * default) is classified on a worker thread, in turn with other owners' long texts, for a bounded
+   * time, so that no text holds the event loop (off-thread-classifier.ts); `owner` names who sent it
+   * (the principal). Shorter texts are answered at once, as classify() answers them.
+   */
+  classifyBounded(text: string, owner: string): SqlClassification | Promise<SqlClassification>;
+  /** Stops the worker thread of classifyBounded, if one was started. */
+  close(): Promise<void>;
 }
 
 const DEFAULT_CACHE_SIZE = 10_000;
@@ -80,6 +95,7 @@ class LibpgQueryClassifier implements PostgresClassifier {
   #templateHits = 0;
   readonly #admission: AdmissionFilter;
   readonly #maxTextLength: number;
+  readonly #offThread: OffThreadClassifier;
 
   constructor(runtime: PgParserRuntime, options: PostgresClassifierOptions) {
     this.#runtime = runtime;
@@ -93,6 +109,21 @@ class LibpgQueryClassifier implements PostgresClassifier {
     });
     this.#admission = new AdmissionFilter(4 * (options.cacheSize ?? DEFAULT_CACHE_SIZE));
     this.#maxTextLength = options.maxTextLength ?? DEFAULT_MAX_TEXT_LENGTH;
+    this.#offThread = new OffThreadClassifier({
+      ...options.offThread,
+      maxTextLength: this.#maxTextLength,
+    });
+  }
+
+  classifyBounded(text: string, owner: string): SqlClassification | Promise<SqlClassification> {
+    if (typeof text !== 'string' || text.length <= this.#offThread.inlineChars) return this.classify(text);
+    // Past the classifier's own bound the answer is known without parsing.
+    if (text.length > this.#maxTextLength) return this.classify(text);
+    return this.#offThread.classify(text, owner);
+  }
+
+  close(): Promise<void> {
+    return this.#offThread.close();
   }
 
   classify(text: string): SqlClassification {
