@@ -142,6 +142,19 @@ export interface SqlStatement {
    * every deny or review rule restricted to tables whose categories it has matches it (class 113).
    */
   readonly reachesUnknown?: true;
+  /**
+   * The relations a write reaches that an allow rule restricted to tables must also name to grant it
+   * (class 200): a view's or rule's base relations, a sequence's or index's owner, tables a foreign key
+   * cascades to, as the catalog gives them. Not the partitions or inheritance children of a written
+   * parent (its own rows), nor its parents, nor a sequence its column default advances.
+   */
+  readonly grantReaches?: readonly TableRef[];
+  /**
+   * What the write reaches could not be read from the catalog (it did not answer, DDL or hidden code
+   * ran in this transaction, a relation argument is not a constant): no allow rule restricted to
+   * tables grants its categories beyond read, transaction and session (class 200).
+   */
+  readonly grantReachUnknown?: true;
   /** sqlcommenter-style key/value pairs found in comments (prompt lineage); not used for policy. */
   readonly comments?: Readonly<Record<string, string>>;
 }

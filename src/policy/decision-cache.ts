@@ -78,7 +78,10 @@ export function withDecisionCache(
     // What the engine found the statement reaches (class 113) is not a function of the text either.
     const reaches =
       (st.reachesUnknown === true ? '*' : '') +
-      (st.reaches ?? []).map((t) => `${t.schema ?? ''}.${t.name}`).join('\u0001');
+      (st.reaches ?? []).map((t) => `${t.schema ?? ''}.${t.name}`).join('\u0001') +
+      '\u0002' +
+      (st.grantReachUnknown === true ? '*' : '') +
+      (st.grantReaches ?? []).map((t) => `${t.schema ?? ''}.${t.name}`).join('\u0001');
     return `${decider.version}\u0000${action.connection}\u0000${p}\u0000${st.kind}\u0000${st.categories.join(',')}\u0000${tables}\u0000${reaches}\u0000${st.functions.join('\u0001')}\u0000${st.text}`;
   };
   return {

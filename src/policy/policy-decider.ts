@@ -145,6 +145,15 @@ interface SqlView {
   readonly reaches: readonly NameRef[];
   /** It may reach relations Gatehouse could not place: table-restricted deny and review rules match. */
   readonly reachesUnknown: boolean;
+  /** Relations a write reaches that a grant restricted to tables must name too (class 200). */
+  readonly grantReaches: readonly NameRef[];
+  /**
+   * Bits (of `full`) of the categories beyond read, transaction and session: a rule restricted to
+   * tables grants them only when it names every relation in `grantReaches`, and never when what the
+   * write reaches could not be read (all of them set then); 0 when there is nothing to name.
+   */
+  readonly grantReachBits: number;
+  readonly grantReachUnknown: boolean;
 }
 
 /** Categories that change nothing beyond the statement's own session and reads. */
@@ -192,6 +201,16 @@ function viewOf(action: SqlAction, res: UnqualifiedResolution): SqlView {
         : { schema: t.schema.toLowerCase(), name: t.name.toLowerCase() },
     ),
     reachesUnknown: st.reachesUnknown === true,
+    grantReaches: (st.grantReaches ?? []).map((t) =>
+      t.schema === undefined
+        ? { name: t.name.toLowerCase() }
+        : { schema: t.schema.toLowerCase(), name: t.name.toLowerCase() },
+    ),
+    grantReachBits:
+      st.grantReachUnknown === true || (st.grantReaches ?? []).length > 0
+        ? cats.reduce((m, c, i) => (SESSION_ONLY.has(c) ? m : m | (1 << i)), 0)
+        : 0,
+    grantReachUnknown: st.grantReachUnknown === true,
   };
 }
 
@@ -273,8 +292,13 @@ function sqlCoverMask(r: CompiledRule, v: SqlView): number {
   if (r.functions !== undefined && !everyName(r.functions, v.functions, v.res)) return 0;
   let mask = 0;
   for (let i = 0; i < v.catBits.length; i++) if ((r.categoryBits & v.catBits[i]!) !== 0) mask |= 1 << i;
-  // A rule restricted to tables grants only what it can see the statement do to them.
-  return r.tables === undefined ? mask : mask & ~v.untargeted;
+  if (r.tables === undefined) return mask;
+  // A rule restricted to tables grants only what it can see the statement do to them (class 101),
+  // and a write only when it names every table the write reaches as well (class 200).
+  mask &= ~v.untargeted;
+  if (v.grantReachBits !== 0 && (v.grantReachUnknown || !everyName(r.tables, v.grantReaches, v.res)))
+    mask &= ~v.grantReachBits;
+  return mask;
 }
 
 /** Merges obligations: mask if any rule masks (the first profile named wins), the smallest row cap. */

@@ -167,6 +167,13 @@ export interface Reach {
   readonly tables: readonly { readonly schema: string; readonly name: string }[];
   /** A written relation (or one a write reaches) has a user trigger or a non-SELECT rule. */
   readonly unplaceable: boolean;
+  /**
+   * What a write reaches that a grant restricted to tables must name too (class 200): relations reached
+   * from a written one through a view's or rule's dependencies, a sequence's or index's ownership or a
+   * cascading foreign key; not through inheritance (a parent's partitions and children hold its rows,
+   * a partition's parents hold its rows), and no sequence or index itself (its owner counts).
+   */
+  readonly grantTables: readonly { readonly schema: string; readonly name: string }[];
 }
 
 /** Seeds reached more than this many relations' worth: not cached, and so many are not kept per statement. */
@@ -181,7 +188,9 @@ const MAX_REACH_SEEDS = 200;
  * foreign key under TRUNCATE). An unqualified name starts from every relation of that name in any
  * schema (a superset of what search_path resolves); the named relations themselves are not returned
  * as reached (`s`). `t` follows what a write reaches; a user trigger or non-SELECT rule there is code
- * Gatehouse cannot place.
+ * Gatehouse cannot place. `k` says the last step was not through inheritance (class 200's grants).
+ * An INSERT cascades through no foreign key (ON DELETE and ON UPDATE actions fire on the referenced
+ * row's delete or update).
  */
 const REACH_SQL = (seeds: string, truncate: boolean, insertOnly: boolean) =>
   "SET search_path = ''; " +
@@ -190,32 +199,34 @@ const REACH_SQL = (seeds: string, truncate: boolean, insertOnly: boolean) =>
   '  ON c.relname = s.id[pg_catalog.array_length(s.id, 1)] ' +
   '  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace ' +
   '  WHERE pg_catalog.array_length(s.id, 1) = 1 OR n.nspname = s.id[pg_catalog.array_length(s.id, 1) - 1]), ' +
-  'reach(oid, dir, t, s) AS (SELECT oid, $$b$$::text, t, true FROM start UNION ' +
-  ' SELECT e.oid, e.dir, r.t, false FROM reach r CROSS JOIN LATERAL (' +
-  '  SELECT d.refobjid AS oid, $$b$$::text AS dir FROM pg_catalog.pg_rewrite w JOIN pg_catalog.pg_depend d ' +
+  'reach(oid, dir, t, s, k) AS (SELECT oid, $$b$$::text, t, true, false FROM start UNION ' +
+  ' SELECT e.oid, e.dir, r.t, false, e.g FROM reach r CROSS JOIN LATERAL (' +
+  '  SELECT d.refobjid AS oid, $$b$$::text AS dir, true AS g FROM pg_catalog.pg_rewrite w JOIN pg_catalog.pg_depend d ' +
   "   ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = w.oid " +
   "   AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass WHERE w.ev_class = r.oid AND d.refobjid <> r.oid " +
-  '  UNION ALL SELECT i.inhparent, $$u$$ FROM pg_catalog.pg_inherits i WHERE i.inhrelid = r.oid AND r.dir <> $$d$$ ' +
-  '  UNION ALL SELECT i.inhrelid, $$d$$ FROM pg_catalog.pg_inherits i WHERE i.inhparent = r.oid AND r.dir <> $$u$$ ' +
+  '  UNION ALL SELECT i.inhparent, $$u$$, false FROM pg_catalog.pg_inherits i WHERE i.inhrelid = r.oid AND r.dir <> $$d$$ ' +
+  '  UNION ALL SELECT i.inhrelid, $$d$$, false FROM pg_catalog.pg_inherits i WHERE i.inhparent = r.oid AND r.dir <> $$u$$ ' +
   // An INSERT into an inheritance parent stays there; into a partitioned table it reaches a partition.
   (insertOnly ? "   AND (SELECT p.relkind FROM pg_catalog.pg_class p WHERE p.oid = r.oid) = 'p' " : '') +
-  '  UNION ALL SELECT d.refobjid, $$b$$ FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_class o ON o.oid = d.objid ' +
+  '  UNION ALL SELECT d.refobjid, $$b$$, true FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_class o ON o.oid = d.objid ' +
   "   WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = r.oid " +
   "   AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjsubid >= 0 " +
   "   AND d.deptype IN ('a', 'i') AND o.relkind IN ('S', 'i', 'I') " +
   // the relations a written relation's column defaults use (a default's nextval of a sequence)
-  '  UNION ALL SELECT d.refobjid, $$b$$ FROM pg_catalog.pg_attrdef ad JOIN pg_catalog.pg_depend d ' +
+  '  UNION ALL SELECT d.refobjid, $$b$$, true FROM pg_catalog.pg_attrdef ad JOIN pg_catalog.pg_depend d ' +
   "   ON d.classid = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND d.objid = ad.oid " +
   "   AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass WHERE ad.adrelid = r.oid AND r.t " +
   '   AND d.refobjid <> r.oid ' +
-  '  UNION ALL SELECT k.conrelid, $$d$$ FROM pg_catalog.pg_constraint k ' +
+  '  UNION ALL SELECT k.conrelid, $$d$$, true FROM pg_catalog.pg_constraint k ' +
   "   WHERE k.contype = 'f' AND k.confrelid = r.oid AND r.t AND k.conrelid <> r.oid " +
+  (insertOnly ? '   AND false ' : '') +
   (truncate ? '' : "   AND (k.confdeltype IN ('c', 'n', 'd') OR k.confupdtype IN ('c', 'n', 'd')) ") +
   ' ) e) ' +
   'SELECT n.nspname, c.relname, pg_catalog.bool_or(r.t AND (' +
   '  EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgrelid = c.oid AND NOT g.tgisinternal) OR ' +
   "  EXISTS (SELECT 1 FROM pg_catalog.pg_rewrite w WHERE w.ev_class = c.oid AND w.ev_type <> '1')))::text, " +
-  '  pg_catalog.bool_or(NOT r.s)::text ' +
+  '  pg_catalog.bool_or(NOT r.s)::text, ' +
+  "  pg_catalog.bool_or(r.t AND r.k AND NOT r.s AND c.relkind NOT IN ('S', 'i', 'I'))::text " +
   'FROM reach r JOIN pg_catalog.pg_class c ON c.oid = r.oid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace ' +
   'GROUP BY n.nspname, c.relname';
 
@@ -302,10 +313,32 @@ export const OVERLOADED_SQL =
   "  WHERE d.classid = r.cls AND d.objid = r.oid AND d.deptype = 'e' " +
   `  AND e.extname IN (${[...TRUSTED_EXTENSIONS].map((x) => `'${x}'`).join(', ')})), false)`;
 
+/**
+ * The views and materialized views outside pg_catalog and information_schema, each with its rule's
+ * oid and xmin (class 201): the definition, which pg_get_viewdef has to rebuild, is asked again only
+ * for a rule that is new or changed since it was last read.
+ */
+export const VIEW_RULES_SQL =
+  "SET search_path = ''; " +
+  'SELECT c.relname, w.oid::text, w.xmin::text FROM pg_catalog.pg_rewrite w ' +
+  'JOIN pg_catalog.pg_class c ON c.oid = w.ev_class JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace ' +
+  "WHERE c.relkind IN ('v', 'm') AND w.ev_type = '1' AND n.nspname NOT IN ('pg_catalog', 'information_schema') " +
+  "AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'";
+
+// With an empty search_path every name outside pg_catalog comes back schema-qualified.
+const VIEW_DEFINITIONS_SQL = (oids: string) =>
+  "SET search_path = ''; " +
+  `SELECT w.oid::text, pg_catalog.pg_get_viewdef(w.ev_class) FROM pg_catalog.pg_rewrite w WHERE w.oid = ANY (ARRAY[${oids}]::pg_catalog.oid[])`;
+
 /** Function and operator names some code outside pg_catalog is defined under (class 125). */
 export interface OverloadedNames {
   readonly functions: ReadonlySet<string>;
   readonly operators: ReadonlySet<string>;
+  /**
+   * Each view's and materialized view's name (any schema outside the system's) with the definitions
+   * of that name (class 201); absent when not read.
+   */
+  readonly views?: ReadonlyMap<string, readonly string[]>;
 }
 
 function jsonArray(text: string | null | undefined): unknown[] {
@@ -341,6 +374,8 @@ export class CatalogResolver implements LineageCatalog {
   });
   private overloadedNames: { at: number; value: OverloadedNames | typeof UNAVAILABLE } | undefined;
   private overloadedLoad: Promise<OverloadedNames | typeof UNAVAILABLE> | undefined;
+  /** pg_get_ruledef of each user view's rule, by `oid:xmin` (class 201). */
+  private ruleDefinitions = new Map<string, string>();
   private conn: CatalogConnection | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private idleTimer: NodeJS.Timeout | undefined;
@@ -406,7 +441,7 @@ export class CatalogResolver implements LineageCatalog {
     seeds: readonly ReachSeed[],
     how: { readonly truncate: boolean; readonly insertOnly: boolean },
   ): Promise<Reach | undefined> {
-    if (seeds.length === 0) return Promise.resolve({ tables: [], unplaceable: false });
+    if (seeds.length === 0) return Promise.resolve({ tables: [], unplaceable: false, grantTables: [] });
     if (seeds.length > MAX_REACH_SEEDS) return Promise.resolve(undefined);
     const key = JSON.stringify([how.truncate, how.insertOnly, seeds]);
     const hit = this.reaches.get(key);
@@ -425,6 +460,9 @@ export class CatalogResolver implements LineageCatalog {
             schema == null || name == null || reached !== 'true' ? [] : [{ schema, name }],
           ),
           unplaceable: rows.some((row) => row[2] === 'true'),
+          grantTables: rows.flatMap(([schema, name, , , grant]) =>
+            schema == null || name == null || grant !== 'true' ? [] : [{ schema, name }],
+          ),
         };
         this.reaches.set(key, { at: this.now(), reach });
         while (this.reaches.size > MAX_NAMES) this.reaches.delete(this.reaches.keys().next().value as string);
@@ -456,7 +494,7 @@ export class CatalogResolver implements LineageCatalog {
         const functions = new Set<string>();
         const operators = new Set<string>();
         for (const [k, name] of rows) if (name != null) (k === 'o' ? operators : functions).add(name);
-        value = { functions, operators };
+        value = { functions, operators, views: await this.viewDefinitions(conn) };
         this.armIdle();
       } catch {
         value = UNAVAILABLE;
@@ -471,6 +509,37 @@ export class CatalogResolver implements LineageCatalog {
     this.overloadedLoad = run;
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /** Every user view's definitions by name, reading only the rules new or changed since the last time. */
+  private async viewDefinitions(conn: {
+    query(sql: string, timeoutMs: number): Promise<(string | null)[][]>;
+  }) {
+    const rules = await conn.query(VIEW_RULES_SQL, this.opts.queryTimeoutMs);
+    const key = (oid: string, xmin: string | null | undefined) => `${oid}:${xmin ?? ''}`;
+    const missing = rules.filter(([, oid, xmin]) => oid != null && !this.ruleDefinitions.has(key(oid, xmin)));
+    const fresh = new Map<string, string>();
+    for (let i = 0; i < missing.length; i += 500) {
+      const chunk = missing.slice(i, i + 500);
+      const rows = await conn.query(
+        VIEW_DEFINITIONS_SQL(chunk.map(([, oid]) => `'${Number(oid)}'`).join(', ')),
+        this.opts.queryTimeoutMs,
+      );
+      for (const [oid, def] of rows) if (oid != null && def != null) fresh.set(oid, def);
+    }
+    const next = new Map<string, string>();
+    const views = new Map<string, string[]>();
+    for (const [name, oid, xmin] of rules) {
+      if (name == null || oid == null) continue;
+      const k = key(oid, xmin);
+      // A rule dropped between the two queries has no definition: it no longer runs.
+      const def = this.ruleDefinitions.get(k) ?? fresh.get(oid);
+      if (def === undefined) continue;
+      next.set(k, def);
+      views.set(name, [...(views.get(name) ?? []), def]);
+    }
+    this.ruleDefinitions = next;
+    return views;
   }
 
   /** Forget everything (after DDL in a session of this target). */

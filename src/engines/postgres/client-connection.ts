@@ -15,11 +15,12 @@ import type { HeldNotice, HoldSettledNotice } from '../../core/held-notice.js';
 import { ERROR_CODES, GatewayError, isGatewayError, type ErrorCode } from '../../core/errors.js';
 import type { PreauthSignals } from '../../core/preauth.js';
 import type { Logger } from '../../core/ports.js';
-import type {
-  SqlCategory,
-  SqlClassification,
-  SqlClassifier,
-  SqlStatement,
+import {
+  SQL_CATEGORIES,
+  type SqlCategory,
+  type SqlClassification,
+  type SqlClassifier,
+  type SqlStatement,
 } from '../../core/sql-statement.js';
 import type { Admission, Gate, GateSession } from '../../gate/gate.js';
 import {
@@ -190,6 +191,9 @@ export class CancelRegistry {
  */
 const POISON_QUERY = 'SELECT "gatehouse refused this statement"';
 /** Statements that may change the catalog column lineage is read from. */
+/** What each view definition does (class 201), by its text: classified once per process. */
+const VIEW_RUNS = new Map<string, { secrets: boolean; code: boolean; relations: string[] } | 'unknown'>();
+
 const CATALOG_CHANGING: ReadonlySet<SqlCategory> = new Set([
   'ddl-create',
   'ddl-alter',
@@ -1424,6 +1428,75 @@ export class ClientConnection {
   }
 
   /**
+   * The statement with what the definitions it runs without showing them do (class 201): a relation
+   * (a view, a materialized view, through views over it) or a function with a SQL-standard body whose
+   * definition reads a stored setting's value is a read of `secrets`; a relation whose definition
+   * calls a function or operator outside pg_catalog runs that code (`procedural`). Read from the
+   * catalog's names (class 125's query, fresh within 2 s); when the catalog does not answer, a
+   * statement naming any relation is taken to run code Gatehouse cannot see.
+   */
+  private async withHiddenReaders(st: SqlStatement, pending: PendingObjects): Promise<SqlStatement> {
+    if (st.parseError !== undefined) return st;
+    const uses = this.state.resolveUses(st, pending);
+    const all = [st, ...(uses.ok ? uses.inherited : [])].filter((s) => s.parseError === undefined);
+    const relations = all.flatMap((s) => s.tables.map((t) => t.name));
+    if (relations.length === 0) return st;
+    const known = await catalogResolverFor(this.target!, this.deps.settings().maxMessageBytes).overloaded();
+    const views = known === UNAVAILABLE ? undefined : known.views;
+    if (views === undefined) return asUserCode(st);
+    // What the views named, and the views they name in turn, do.
+    const seen = new Set<string>();
+    const queue = [...relations];
+    let secrets = false;
+    let code = false;
+    while (queue.length > 0 && seen.size < 10_000) {
+      const name = queue.pop()!;
+      if (seen.has(name)) continue;
+      seen.add(name);
+      for (const def of views.get(name) ?? []) {
+        const hidden = this.viewRuns(def);
+        if (hidden === undefined) {
+          code = true;
+          continue;
+        }
+        secrets ||= hidden.secrets;
+        code ||= hidden.code;
+        queue.push(...hidden.relations);
+      }
+    }
+    let out = code ? asUserCode(st) : st;
+    if (secrets && !out.categories.includes('secrets')) {
+      const has = new Set<SqlCategory>([...out.categories, 'secrets']);
+      out = { ...out, categories: SQL_CATEGORIES.filter((c) => has.has(c)) };
+    }
+    return out;
+  }
+
+  /**
+   * What a view's definition does, as Gatehouse classifies it: reads stored settings, runs code
+   * outside pg_catalog (a user function, or a built-in name a user function or operator shadows is
+   * not told apart here: any `procedural`), and the relations it names; undefined when it does not
+   * parse as one query (taken as code Gatehouse cannot see).
+   */
+  private viewRuns(def: string): { secrets: boolean; code: boolean; relations: string[] } | undefined {
+    const cached = VIEW_RUNS.get(def);
+    if (cached !== undefined) return cached === 'unknown' ? undefined : cached;
+    const sts = this.deps.classifier.classify(def).statements;
+    const only = sts.length === 1 ? sts[0] : undefined;
+    const out =
+      only === undefined || only.parseError !== undefined
+        ? ('unknown' as const)
+        : {
+            secrets: only.categories.includes('secrets'),
+            code: only.categories.some((c) => c !== 'read'),
+            relations: only.tables.map((t) => t.name),
+          };
+    VIEW_RUNS.set(def, out);
+    if (VIEW_RUNS.size > 10_000) VIEW_RUNS.delete(VIEW_RUNS.keys().next().value as string);
+    return out === 'unknown' ? undefined : out;
+  }
+
+  /**
    * The decision with the relations the statement reaches without naming them (class 113): a view's
    * base tables, partitions and parents, a sequence's owner, tables a foreign key cascades to, as the
    * catalog gives them, so a deny or review rule restricted to tables sees them. Asked of the catalog
@@ -1443,7 +1516,12 @@ export class ClientConnection {
     const everyTable = st.tables.length === 0 && (st.kind === 'vacuum' || st.kind === 'analyze');
     if (st.tables.length === 0 && st.relationArgs === undefined && !everyTable) return decision;
     const session = this.session!;
-    const unknown = session.decide(this.action({ ...st, reachesUnknown: true }, via));
+    const unknown = session.decide(
+      this.action(
+        { ...st, reachesUnknown: true, ...(writes ? { grantReachUnknown: true as const } : {}) },
+        via,
+      ),
+    );
     if (unknown.effect === decision.effect && unknown.ruleId === decision.ruleId) return decision;
     const seeds: ReachSeed[] = [
       ...st.tables.map((t) => ({
@@ -1475,6 +1553,9 @@ export class ClientConnection {
           ...st,
           reaches: reach.tables.map((t) => ({ schema: t.schema, name: t.name })),
           ...(reach.unplaceable ? { reachesUnknown: true as const } : {}),
+          // What the write reaches past its named tables, which a grant restricted to tables must
+          // name too (class 200); a trigger's code does not count here (the table owner's own).
+          grantReaches: reach.grantTables.map((t) => ({ schema: t.schema, name: t.name })),
         },
         via,
       ),
@@ -1498,6 +1579,7 @@ export class ClientConnection {
   ): Promise<{ decision: Decision; lineage?: StatementLineage }> {
     const overloaded = await this.overloadedIn(st, pending);
     if (overloaded !== undefined) st = asUserCode(st);
+    st = await this.withHiddenReaders(st, pending);
     let decision = this.decideStatement(st, via, pending);
     decision = await this.decideReach(st, via, pending, decision);
     if (readWrite) decision = this.inWriteTransaction(st, via, pending, decision);

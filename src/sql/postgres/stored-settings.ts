@@ -13,11 +13,13 @@ const SETTINGS_RELATIONS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Role views with a column of the role's stored settings (`rolconfig`, `useconfig`). psql's `\du`
- * and most tools read them without that column, so only a statement that can reach it counts.
+ * Role views with a column of the role's stored settings (`rolconfig`, `useconfig`), and pg_proc with
+ * a function's (`proconfig`). psql's `\du` and `\df` and most tools read them without that column,
+ * so only a statement that can reach it counts.
  */
-const ROLE_VIEWS: ReadonlySet<string> = new Set(['pg_roles', 'pg_user', 'pg_shadow']);
-const CONFIG_COLUMNS: ReadonlySet<string> = new Set(['rolconfig', 'useconfig', 'setconfig']);
+const ROLE_VIEWS: ReadonlySet<string> = new Set(['pg_roles', 'pg_user', 'pg_shadow', 'pg_authid', 'pg_proc']);
+// pg_proc.proconfig: a function's own SET clause (`CREATE FUNCTION … SET app.key = '…'`, class 201).
+const CONFIG_COLUMNS: ReadonlySet<string> = new Set(['rolconfig', 'useconfig', 'setconfig', 'proconfig']);
 
 function inCatalog(t: TableRef, names: ReadonlySet<string>): boolean {
   return (t.schema === undefined || t.schema === 'pg_catalog') && names.has(t.name);
