@@ -31,6 +31,13 @@ import {
 } from '../../sql/postgres/pinned-settings.js';
 import { isMeaningSetting } from '../../sql/postgres/setting-risks.js';
 import {
+  firstLimitViolation,
+  isSessionLimit,
+  limitMs,
+  limitViolation,
+  SESSION_LIMITS_SQL,
+} from '../../sql/postgres/session-limits.js';
+import {
   BackendCode,
   FrameReader,
   EXTENDED_BATCH_MESSAGES,
@@ -126,6 +133,7 @@ import {
   cancelUpstream,
   loginFor,
   openUpstream,
+  queryOnce,
   type UpstreamSession,
   type UpstreamTarget,
 } from './upstream-connection.js';
@@ -430,6 +438,13 @@ export class ClientConnection {
   private corkedBytes = 0;
   /** Reads in read-only transactions, writes in read-write ones Gatehouse opens (read-only-reads.ts). */
   private readOnly = new ReadOnlyReads(false);
+  /**
+   * An agent's session limits at login, in ms (class 202): no change may raise one. Undefined for
+   * people, whose limits are their own.
+   */
+  private limitCeilings: Map<string, number> | undefined;
+  /** Limits an agent asked for at startup: applied after login, within the ceilings, not forwarded. */
+  private readonly startupLimits: { name: string; value: string }[] = [];
   /** DDL or unseen code ran since the session was last idle: lineage cannot trust the catalog. */
   private catalogSuspect = false;
   /** Query strings in which such a statement came before the one being decided. */
@@ -836,6 +851,7 @@ export class ClientConnection {
         return;
       }
     }
+    if (session.identity.agent && !(await this.ownLimits(upstream, session, forwarded))) return;
     this.upstream = upstream;
     this.upstreamMajor = serverMajor(upstream.parameters.get('server_version'));
     const startup = new Map<string, string>();
@@ -933,6 +949,11 @@ export class ClientConnection {
         );
         return undefined;
       }
+      // An agent's limit is checked against the session's own once it is logged in (class 202).
+      if (session.identity.agent && isSessionLimit(s.name)) {
+        this.startupLimits.push({ name: s.name.toLowerCase(), value: s.value });
+        continue;
+      }
       const statement = this.deps.classifier.classify(asSetStatement(s)).statements[0];
       if (statement === undefined) continue;
       const readWrite = this.readOnly.enforced ? readWriteViolation(statement.settings) : undefined;
@@ -968,6 +989,55 @@ export class ClientConnection {
     for (const [name, pinned] of Object.entries(PINNED_SETTINGS)) forwarded[name] = pinned.value;
     if (this.readOnly.enforced) forwarded[READ_ONLY_SETTING] = 'on';
     return forwarded;
+  }
+
+  /**
+   * Reads an agent's session limits as the upstream set them at login (role, database and server
+   * defaults; the agent's own startup values are held back), then applies the startup values that
+   * only lower them (class 202). False when the session was ended: a limit lifted, or the limits
+   * could not be read (fail closed).
+   */
+  private async ownLimits(
+    upstream: UpstreamSession,
+    session: GateSession,
+    forwarded: Record<string, string>,
+  ): Promise<boolean> {
+    const end = async (code: string, message: string): Promise<false> => {
+      upstream.socket.destroy();
+      await session.close(message);
+      this.fatal(code, `Gatehouse: ${message}`);
+      return false;
+    };
+    const timeout = this.target!.connectTimeoutMs;
+    try {
+      const ceilings = new Map<string, number>();
+      for (const [name, setting] of await queryOnce(upstream, SESSION_LIMITS_SQL, timeout))
+        if (name != null && setting != null) ceilings.set(name, Number(setting) || 0);
+      for (const s of this.startupLimits) {
+        const why =
+          limitMs(s.value) === undefined
+            ? `${s.name} = '${s.value}' is not a duration Gatehouse reads as PostgreSQL does`
+            : limitViolation({ name: s.name, via: 'set', value: s.value }, ceilings);
+        if (why !== undefined)
+          return await end('42501', `startup setting ${s.name} refused by rule session-limit: ${why}`);
+      }
+      if (this.startupLimits.length > 0) {
+        // Values limitMs read: digits, a dot, spaces and a unit, no quote.
+        await queryOnce(
+          upstream,
+          this.startupLimits.map((s) => `SET ${s.name} = '${s.value}'`).join('; '),
+          timeout,
+        );
+        for (const s of this.startupLimits) forwarded[s.name] = s.value;
+      }
+      this.limitCeilings = ceilings;
+      return true;
+    } catch (e) {
+      return end(
+        SqlState.ConnectionFailure,
+        `could not read the session's limits upstream: ${e instanceof Error ? e.message : String(e)}`,
+      );
+    }
   }
 
   private relayHost(): RelayHost {
@@ -1352,6 +1422,13 @@ export class ClientConnection {
       };
     const pin = firstPinViolation(st.settings);
     if (pin !== undefined) return { effect: 'deny', ruleId: 'pinned-setting', message: pin };
+    const limit = this.limitCeilings && firstLimitViolation(st.settings, this.limitCeilings);
+    if (limit)
+      return {
+        effect: 'deny',
+        ruleId: 'session-limit',
+        message: `Gatehouse: refused by rule session-limit: ${limit}`,
+      };
     const modeChange = this.readOnly.enforced ? readWriteViolation(st.settings) : undefined;
     if (modeChange !== undefined)
       return { effect: 'deny', ruleId: 'read-only-reads', message: `Gatehouse: ${modeChange}` };

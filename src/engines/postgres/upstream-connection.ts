@@ -13,6 +13,7 @@ import {
   ScramSha256Client,
   decodeAuthentication,
   decodeBackendKeyData,
+  decodeDataRow,
   decodeErrorFields,
   decodeParameterStatus,
   decodeReadyForQuery,
@@ -344,4 +345,51 @@ export async function cancelUpstream(
   } finally {
     socket.destroy();
   }
+}
+
+/**
+ * Runs one simple query of the gateway's own on a session just logged in, before any client byte is
+ * relayed (the session limits an agent starts with, class 202), and returns its rows as text.
+ * Rejects on an error, a timeout or a closed socket; the caller then ends the session.
+ */
+export function queryOnce(up: UpstreamSession, sql: string, timeoutMs: number): Promise<(string | null)[][]> {
+  return new Promise((resolve, reject) => {
+    const rows: (string | null)[][] = [];
+    let error: string | undefined;
+    const done = (err?: Error) => {
+      clearTimeout(timer);
+      up.socket.off('data', onData);
+      up.socket.off('close', onClose);
+      if (err) reject(err);
+      else resolve(rows);
+    };
+    const drain = () => {
+      for (let f = up.reader.next(); f; f = up.reader.next()) {
+        if (f.type === BackendCode.DataRow)
+          rows.push(decodeDataRow(f.body).map((c) => (c === null ? null : c.toString('utf8'))));
+        else if (f.type === BackendCode.ErrorResponse) error = decodeErrorFields(f.body).M ?? 'error';
+        else if (f.type === BackendCode.ReadyForQuery) {
+          done(error === undefined ? undefined : new UpstreamError(`the gateway's query failed: ${error}`));
+          return;
+        }
+      }
+    };
+    const onData = (chunk: Buffer) => {
+      try {
+        up.reader.push(chunk);
+        drain();
+      } catch (e) {
+        done(e instanceof Error ? e : new Error(String(e)));
+      }
+    };
+    const onClose = () => done(new UpstreamError('upstream closed the connection'));
+    const timer = setTimeout(
+      () => done(new UpstreamError("timed out waiting for the gateway's query")),
+      timeoutMs,
+    );
+    timer.unref();
+    up.socket.on('data', onData);
+    up.socket.on('close', onClose);
+    up.socket.write(encode.query(sql));
+  });
 }
