@@ -70,6 +70,10 @@ describe('class 201: stored settings read through a view or a function definitio
         "SELECT proconfig FROM pg_proc WHERE proname = 'cfg_fn'",
         "SELECT * FROM pg_catalog.pg_proc WHERE proname = 'cfg_fn'",
         "SELECT pg_get_functiondef('cfg_fn'::regproc)",
+        'TABLE jwt_v',
+        'SELECT to_json(j) FROM jwt_v j',
+        'COPY (SELECT * FROM jwt_m) TO STDOUT',
+        'PREPARE p AS SELECT s FROM jwt_vv',
       ]) {
         const got = await outcome(c, sql);
         expect(leaks(got), `${sql}: ${got}`).toBe(false);
