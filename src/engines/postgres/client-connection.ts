@@ -2592,7 +2592,14 @@ export class ClientConnection {
         this.tracker.push({ kind: 'synthetic', bytes: CLOSE_COMPLETE });
         return undefined;
       }
-      this.tracker.push({ kind: 'close' });
+      // The name is free for the rest of the batch, as upstream; a Close the server skips (after an
+      // error earlier in the batch) leaves the statement there, and in the model.
+      this.tracker.push({
+        kind: 'close',
+        done: (ok) => {
+          if (!ok) this.state.restoreStatement(entry);
+        },
+      });
       return this.forward(encode.close('S', entry.upstream));
     }
     const portal = this.state.removePortal(t.name);

@@ -294,6 +294,18 @@ export class ProtocolState {
     this.statementBytes += entry.bytes;
   }
 
+  /**
+   * Puts back a statement whose Close the server skipped (an error earlier in the batch): it still
+   * exists upstream. Only when its name is free: a later Parse of the name in the same batch was
+   * skipped too, and dropping its entry leaves the name free, the statement then unknown here (a Bind
+   * of it is refused, which is safe).
+   */
+  restoreStatement(entry: StatementEntry): void {
+    if (this.statements.has(entry.client)) return;
+    this.statements.set(entry.client, entry);
+    this.statementBytes += entry.bytes;
+  }
+
   /** Removes the entry, if it is still this one (a rollback must not remove a newer entry). */
   removeStatement(client: string, only?: StatementEntry): void {
     const e = this.statements.get(client);
@@ -392,6 +404,17 @@ export class ProtocolState {
             ok: false,
             ruleId: 'unknown-prepared-statement',
             message: `prepared statement "${ref.name}" was not prepared through Gatehouse in this session, so what it would run is unknown`,
+          };
+        }
+        if (entry?.origin === 'protocol') {
+          // Upstream it is Gatehouse's own name (gatehouse_s<n>): the server looks up the name SQL
+          // writes, which may hold something else (an SQL statement whose Close it skipped).
+          return {
+            ok: false,
+            ruleId: 'unknown-prepared-statement',
+            message:
+              `prepared statement "${ref.name}" was prepared through the extended protocol (Parse), which Gatehouse ` +
+              `keeps upstream under a name of its own that SQL does not reach; run it with Bind and Execute, or PREPARE it in SQL`,
           };
         }
         const epoch = entry ? entry.sqlEpoch : pendingCreatedAt(pending, `p:${ref.name}`);
