@@ -51,6 +51,7 @@ import {
   decodeExecute,
   decodeFunctionCall,
   decodeParse,
+  functionCallAsBind,
   decodePassword,
   decodeStartup,
   decodeTarget,
@@ -2625,7 +2626,14 @@ export class ClientConnection {
       // What it acts on is an argument Gatehouse does not read (class 113).
       reachesUnknown: true,
     };
-    const action = this.action(statement, 'function-call');
+    // Its arguments are its parameters: shown to an approver whole, bound to an approval with their
+    // formats, and recorded, as a Bind's are (class 301).
+    const asBind = functionCallAsBind(msg);
+    const params = bindParamsAsText(asBind);
+    const paramsInFull = bindClipsParams(asBind)
+      ? () => bindParamsAsText(asBind, Number.POSITIVE_INFINITY)
+      : undefined;
+    const action = this.action(statement, 'function-call', params, paramsInFull, msg.argFormats);
     let decision = this.session!.decide(action);
     // A function named by OID runs code Gatehouse cannot trace: under column rules its result is
     // refused or withheld like any other untraceable result.
@@ -2662,9 +2670,9 @@ export class ClientConnection {
       admitted = this.action(
         statement,
         'function-call',
-        undefined,
-        undefined,
-        undefined,
+        params,
+        paramsInFull,
+        msg.argFormats,
         undefined,
         undefined,
         undefined,

@@ -137,6 +137,8 @@ export function decodeTarget(body: Buffer): TargetMessage {
 
 export interface FunctionCallMessage {
   readonly functionOid: number;
+  /** Argument format codes, as a Bind's parameter formats (none: all text; one: all alike). */
+  readonly argFormats: readonly number[];
   readonly args: readonly (Buffer | null)[];
 }
 
@@ -144,14 +146,22 @@ export function decodeFunctionCall(body: Buffer): FunctionCallMessage {
   const r = new BodyReader(body);
   const functionOid = r.int32();
   const nf = r.int16();
-  for (let i = 0; i < nf; i++) r.int16();
+  if (nf < 0) throw new ProtocolError('negative format count');
+  const argFormats: number[] = [];
+  for (let i = 0; i < nf; i++) argFormats.push(r.int16());
   const na = r.int16();
+  if (na < 0) throw new ProtocolError('negative argument count');
   const args: (Buffer | null)[] = [];
   for (let i = 0; i < na; i++) {
     const len = r.int32();
     args.push(len === -1 ? null : r.bytes(len));
   }
-  return { functionOid, args };
+  return { functionOid, argFormats, args };
+}
+
+/** A FunctionCall's arguments in the shape of a Bind's parameters (bindParamsAsText, bindClipsParams). */
+export function functionCallAsBind(call: FunctionCallMessage): BindMessage {
+  return { portal: '', statement: '', paramFormats: call.argFormats, params: call.args, resultFormats: [] };
 }
 
 /** PasswordMessage: a NUL-terminated password (here, the Gatehouse token). */
