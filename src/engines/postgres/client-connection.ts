@@ -2034,7 +2034,7 @@ export class ClientConnection {
       hiddenCode: d.hiddenCode,
       writes: d.writes,
       query: query.raw,
-      rows: new CopyInRows(d.copy.format),
+      rows: new CopyInRows(d.copy.format, MAX_REVIEWED_COPY_BYTES, d.copy.encoding),
     };
     this.tracker.push({ kind: 'synthetic', bytes: encode.copyInResponse(d.copy.format, columns) });
     this.flushOwnAnswers();

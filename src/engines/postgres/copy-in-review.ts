@@ -46,6 +46,14 @@ export interface CopyIn {
   readonly listedColumns?: number;
   /** The target table as written. */
   readonly relation: { readonly schema?: string; readonly name: string };
+  /** The COPY's own ENCODING option, as written: the server reads the rows in it. */
+  readonly encoding?: string;
+}
+
+/** An encoding name PostgreSQL reads as UTF-8 (pg_char_to_encoding ignores case and punctuation). */
+export function isUtf8Name(name: string): boolean {
+  const n = name.toLowerCase().replace(/[^a-z0-9]/g, '');
+  return n === 'utf8' || n === 'unicode';
 }
 
 type Node = Record<string, unknown>;
@@ -77,15 +85,18 @@ export function copyInOf(text: string): CopyIn | undefined {
   if (name === undefined) return undefined;
   const schema = typeof rel!['schemaname'] === 'string' ? rel!['schemaname'] : undefined;
   let format: 0 | 1 = 0;
+  let encoding: string | undefined;
   for (const o of Array.isArray(copy['options']) ? copy['options'] : []) {
     const d = isNode(o) ? o['DefElem'] : undefined;
     if (isNode(d) && d['defname'] === 'format' && str(d['arg'])?.toLowerCase() === 'binary') format = 1;
+    if (isNode(d) && d['defname'] === 'encoding') encoding = str(d['arg']) ?? '(unreadable)';
   }
   const list = Array.isArray(copy['attlist']) ? copy['attlist'] : undefined;
   return {
     format,
     ...(list ? { listedColumns: list.length } : {}),
     relation: { ...(schema !== undefined ? { schema } : {}), name },
+    ...(encoding !== undefined ? { encoding } : {}),
   };
 }
 
@@ -103,6 +114,8 @@ export class CopyInRows {
     readonly format: 0 | 1,
     /** At most this many bytes of messages (the rows and their 5-byte headers) are held. */
     private readonly limit = MAX_REVIEWED_COPY_BYTES,
+    /** The COPY's ENCODING option: rows the server reads in another encoding than UTF-8 are not shown. */
+    private readonly encoding?: string,
   ) {}
 
   /** Adds a CopyData message; false (and nothing kept) when the messages would pass the limit. */
@@ -163,6 +176,10 @@ export class CopyInRows {
   private shown(): string {
     if (this.size === 0) return '(no rows)';
     if (this.format === 1) return '(not shown: binary COPY data; the approval is bound to its digest)';
+    // Read as UTF-8, the bytes would show other characters, and other fields, than the server loads
+    // (in SJIS or BIG5 a byte 0x5C, the escape, can be the second half of a character): class 302.
+    if (this.encoding !== undefined && !isUtf8Name(this.encoding))
+      return `(not shown: the COPY reads its rows in the encoding ${JSON.stringify(this.encoding)}, not UTF-8; the approval is bound to their digest)`;
     let text: string;
     try {
       text = utf8.decode(this.data());
