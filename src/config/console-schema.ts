@@ -52,6 +52,12 @@ export const consoleSamlSchema = z
       .refine((d) => ms(d) <= 5 * 60_000, 'clock skew is bounded: at most 5m')
       .describe('tolerated clock difference with the identity provider (at most 5m)'),
     maxAssertionAge: duration.default('5m').describe('refuse assertions issued longer ago than this'),
+    sessionTtl: duration
+      .default('1h')
+      .refine((d) => ms(d) > 0, 'a SAML sign-in must last a while')
+      .describe(
+        'a SAML sign-in lasts at most this long (and never beyond console.sessionTtl): its groups are what the identity provider said at sign-in, so this bounds how long a group it removed still approves',
+      ),
     wantResponseSigned: z
       .boolean()
       .default(false)

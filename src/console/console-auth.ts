@@ -713,12 +713,17 @@ export function registerAuthRoutes(app: Hono, auth: ConsoleAuth, deps: ConsoleDe
     const response = typeof form.SAMLResponse === 'string' ? form.SAMLResponse : '';
     try {
       const p = await saml.complete(response);
+      // A SAML sign-in is not re-verified (there is no token to re-check): its groups are the
+      // assertion's, so it ends after console.saml.sessionTtl and the person signs in again (the
+      // identity provider then says again which groups they are in).
+      const samlTtl = toMs(consoleConfig(deps).saml?.sessionTtl ?? '1h');
       const identity: Identity = {
         subject: p.subject,
         groups: p.groups,
         tokenKind: 'saml',
         agent: false,
         issuer,
+        expiresAt: new Date(Date.now() + samlTtl),
         ...(p.person !== undefined ? { person: p.person } : {}),
       };
       // Not signed in yet: this POST comes from the IdP's page, so the browser's binding cookie
