@@ -14,6 +14,7 @@ import type { AccessGrantConfig, ApprovalsConfig } from '../config/schema.js';
 import { toMs } from '../config/schema.js';
 import type { ApprovalNotifier, NoticeEvent } from './approval-notifier.js';
 import type { ApprovalRepository, RequestFilter } from './approval-repository.js';
+import { canonicalPerson } from './person-aliases.js';
 import { normalisePerson } from '../identity/claim-mapping.js';
 import {
   approverRefusal,
@@ -366,6 +367,17 @@ export class ApprovalService implements Approver {
   rule(name: string | undefined): EffectiveRule | undefined {
     return resolveRule(this.#deps.config(), name, this.#deps.adminGroups());
   }
+  /**
+   * The principal with its person as `approvals.people` names them (one person under several
+   * addresses): applied to requesters, approvers and stored votes alike, read on each use so a
+   * reload applies to pending requests too.
+   */
+  #canonical<P extends ApprovalPrincipal>(p: P): P {
+    const people = this.#deps.config().people;
+    if (!people || p.person === undefined) return p;
+    const person = canonicalPerson(p.person, people);
+    return person === p.person ? p : { ...p, ...(person !== undefined ? { person } : {}) };
+  }
 
   // ------------------------------------------------------------------ the gate's approve step
 
@@ -379,7 +391,7 @@ export class ApprovalService implements Approver {
       };
     }
     const subject = subjectOf(action);
-    const requester = principalOf(identity);
+    const requester = this.#canonical(principalOf(identity));
     const settings = action.kind === 'sql' ? sqlBinding(action) : subject.binding;
     const hash = statementHash({
       connection: action.connection,
@@ -548,7 +560,7 @@ export class ApprovalService implements Approver {
       ruleName: rule.name,
       policyRuleId: ctx.decision.ruleId,
       connection: action.connection,
-      requester: principalOf(ctx.identity),
+      requester: this.#canonical(principalOf(ctx.identity)),
       sessionId: ctx.sessionId,
       statementId: ctx.statementId,
       statement: {
@@ -875,18 +887,19 @@ export class ApprovalService implements Approver {
 
   async decide(
     id: string,
-    approver: ApprovalPrincipal,
+    asGiven: ApprovalPrincipal,
     vote: 'approve' | 'deny',
     opts: DecideOptions,
   ): Promise<DecideResult> {
     const repo = this.#deps.repository;
     const now = this.#now();
+    const approver = this.#canonical(asGiven);
     const request = await repo.getRequest(id);
     if (!request) return { ok: false, status: 404, message: 'no such approval request' };
     const rule = this.rule(request.ruleName);
     if (!rule)
       return { ok: false, status: 409, message: `approval rule ${request.ruleName} is no longer configured` };
-    const refusal = approverRefusal(rule, request.requester, approver, now);
+    const refusal = approverRefusal(rule, this.#canonical(request.requester), approver, now);
     if (refusal) return { ok: false, status: 403, message: refusal };
     if (request.status === 'pending' && request.expiresAt.getTime() <= now.getTime()) {
       await this.#expire(request.id);
@@ -911,7 +924,7 @@ export class ApprovalService implements Approver {
       approver.person === undefined
         ? undefined
         : (await repo.listVotes(id)).find(
-            (v) => samePerson(v.approver, approver) && !samePrincipal(v.approver, approver),
+            (v) => samePerson(this.#canonical(v.approver), approver) && !samePrincipal(v.approver, approver),
           );
     if (earlier)
       return {
@@ -934,7 +947,7 @@ export class ApprovalService implements Approver {
       actor: describePrincipal(approver),
       data: { vote, via: opts.via, ...(comment ? { comment } : {}) },
     });
-    const votes = await repo.listVotes(id);
+    const votes = (await repo.listVotes(id)).map((v) => ({ ...v, approver: this.#canonical(v.approver) }));
     const outcome = tally(rule, votes);
     if (outcome !== 'pending') {
       const deciders =
@@ -1032,7 +1045,7 @@ export class ApprovalService implements Approver {
       status: 'pending',
       ruleName: rule.name,
       connection: input.connection,
-      requester: principalOf(identity),
+      requester: this.#canonical(principalOf(identity)),
       reason: reason.slice(0, 2000),
       grantName: found.name,
       requestedDurationMs: input.durationMs,

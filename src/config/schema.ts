@@ -6,6 +6,7 @@ import { policiesSchema, policyDefaultsSchema, ruleSchema, subjectsSchema } from
 import { maskingSchema } from '../masking/masking-schema.js';
 import { consoleSchema } from './console-schema.js';
 import { toMs } from './duration.js';
+import { personAliasesProblem } from '../approvals/person-aliases.js';
 
 const duration = z
   .union([
@@ -563,6 +564,19 @@ export const approvalsSchema = z
       .optional()
       .describe('base URL of the approval pages (default listeners.http.publicUrl)'),
     rules: z.record(approvalName, approvalRuleSchema).default({}),
+    people: z
+      .record(
+        z.string().regex(/^(?:[^@\s]+)?@[^@\s]+$/, 'an e-mail address, or @domain'),
+        z.array(z.string().regex(/^(?:[^@\s]+)?@[^@\s]+$/, 'an e-mail address, or @domain')).min(1),
+      )
+      .optional()
+      .superRefine((people, ctx) => {
+        const problem = people ? personAliasesProblem(people) : undefined;
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .describe(
+        'one person under several addresses: person (an e-mail address, or @domain) → their other addresses (or @domains); identities naming any of them are one approver',
+      ),
     maxPendingPerPrincipal: z
       .number()
       .int()
