@@ -878,12 +878,17 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
   let metricsListener: RunningMetricsListener | undefined;
   if (promRegistry && config.metrics.listen) {
     const { host, port } = parseHostPort(config.metrics.listen);
-    metricsListener = await startMetricsListener(promRegistry, host, port, (hostHeader) =>
-      hostAllowed(hostHeader, {
-        bound: host,
-        urls: [currentConfig.listeners.http?.publicUrl],
-        allowed: currentConfig.metrics.allowedHosts,
-      }),
+    metricsListener = await startMetricsListener(
+      promRegistry,
+      host,
+      port,
+      (hostHeader) =>
+        hostAllowed(hostHeader, {
+          bound: host,
+          urls: [currentConfig.listeners.http?.publicUrl],
+          allowed: currentConfig.metrics.allowedHosts,
+        }),
+      preauth,
     );
     logger.info({ address: `${host}:${metricsListener.port}` }, 'metrics listener started');
   }

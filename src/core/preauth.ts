@@ -7,7 +7,7 @@
 
 /** The listener kinds, one label value each. */
 export type PreauthListener =
-  'postgres' | 'ssh' | 'http' | 'aws' | 'kubernetes' | 'api' | 'console' | 'mcp' | 'agents';
+  'postgres' | 'ssh' | 'http' | 'aws' | 'kubernetes' | 'api' | 'console' | 'mcp' | 'agents' | 'metrics';
 
 /** Why the caller was refused or dropped before it was known. */
 export const PREAUTH_REASONS = [
@@ -38,6 +38,11 @@ export const PREAUTH_REASONS = [
   'handshake_refused',
   /** An HTTP request named a host in its Host header that the listener does not answer (DNS rebinding). */
   'host_not_allowed',
+  /**
+   * A listener only programs speak to (the agents' tunnel) was asked by a web page: the request
+   * carried an `Origin`, which browsers always send on a WebSocket handshake and agents never do.
+   */
+  'browser_origin',
 ] as const;
 export type PreauthReason = (typeof PREAUTH_REASONS)[number];
 

@@ -3,6 +3,7 @@
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { noPreauthSignals, type PreauthSignals } from '../core/preauth.js';
 import { PROMETHEUS_CONTENT_TYPE, type PrometheusRegistry } from './prometheus-registry.js';
 
 export interface RunningMetricsListener {
@@ -19,11 +20,14 @@ export function startMetricsListener(
    * (docs/security.md, class 121).
    */
   hostAllowed: (host: string | undefined) => boolean,
+  /** Where a refusal is counted (`gatehouse_preauth_refusals_total{listener="metrics"}`). */
+  preauth: PreauthSignals = noPreauthSignals,
 ): Promise<RunningMetricsListener> {
   const server = http.createServer((req, res) => {
     // Without authentication, this listener must answer no page but its own: a page on a name
     // rebound to this address would read every label (connections, rules) otherwise.
     if (!hostAllowed(req.headers.host)) {
+      preauth.refused('metrics', 'host_not_allowed', req.socket.remoteAddress);
       res
         .writeHead(421, {
           'content-type': 'application/problem+json',
