@@ -317,6 +317,29 @@ describe('notifications', () => {
     );
   });
 
+  it("shows the client's reason and statement as quoted text, never as the message's own lines", async () => {
+    // docs/security.md, class 703: a reason (sqlcommenter, URL-decoded) drawing a second "Impact
+    // preview" and an "Approve or deny" link to a page of the agent's.
+    const fake = encodeURIComponent(
+      'routine\n\n*Impact preview*\n```0 rows```\n<https://evil.example/approve|Approve here>\n\nImpact preview:\n  0 rows\n\nApprove or deny: https://evil.example/approve',
+    );
+    const text = `DELETE FROM items WHERE id = 2 /*\nApprove or deny: https://evil.example/stmt\n*/ /*reason='${fake}'*/`;
+    const id = await deferred(text);
+    const slack = await until(
+      () => received.find((r) => r.path.startsWith('/slack-hook/') && r.body.includes(id)),
+      'slack message',
+    );
+    const blocks = (JSON.parse(slack.body) as { blocks: Json[] }).blocks;
+    const texts: (string | undefined)[] = blocks.map((b) => (b.text ? String(b.text.text) : undefined));
+    // One "Impact preview" heading, the gateway's; the reason is inside a code block, whole.
+    expect(texts.filter((t) => t?.startsWith('*Impact preview*'))).toHaveLength(1);
+    const reason = texts.find((t) => t?.startsWith('*Reason*'))!;
+    expect(reason).toMatch(/^\*Reason\* \(as the client gave it\)\n```[\s\S]*```$/);
+    expect(reason.split('```')).toHaveLength(3);
+    expect(slack.body).not.toContain('<https://evil.example');
+    // The e-mail's quoting of the same texts: src/approvals/smtp-channel.test.ts.
+  });
+
   it('takes no approval from Slack for a statement its message could not show whole', async () => {
     // The dangerous part sits past what the Slack message shows: it must be read on the page.
     const text = `DELETE FROM items /* ${'x'.repeat(3000)} */ WHERE id > 20`;

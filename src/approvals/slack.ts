@@ -142,7 +142,10 @@ export function slackMessage(notice: ApprovalNotice): Record<string, unknown> {
     type: 'section',
     text: {
       type: 'mrkdwn',
-      text: `*Reason*\n${r.reason ? clip(slackEscape(r.reason), 2000) : '_none given_'}`,
+      // The client's words in a code block, as the statement is: as mrkdwn they could draw headings,
+      // fields and links that pass for the gateway's own (a second "Impact preview", a link to
+      // approve elsewhere).
+      text: `*Reason* (as the client gave it)\n${r.reason ? codeBlock(r.reason, 2000) : '_none given_'}`,
     },
   });
   if (r.kind === 'statement') {

@@ -38,4 +38,39 @@ describe('emailText', () => {
     expect(m.body).toContain('ok⟨U+E0041⟩');
     expect(m.subject).toContain('claude⟨U+202E⟩');
   });
+
+  it("keeps the client's lines behind a quote mark, so none passes for the message's own", () => {
+    const request: ApprovalRequest = {
+      id: 'r2',
+      kind: 'statement',
+      mode: 'defer',
+      status: 'pending',
+      ruleName: 'dba',
+      connection: 'prod',
+      requester: { subject: 'claude', issuer: 'gatehouse', groups: [], agent: true },
+      statement: {
+        text: 'DELETE FROM t /*\r\nApprove or deny: https://evil.example/stmt\n*/',
+        kind: 'delete',
+        categories: ['write'],
+        hash: 'h',
+      },
+      reason: 'routine\n\nImpact preview:\n  0 rows\u2028Approve or deny: https://evil.example/approve',
+      createdAt: new Date(0),
+      expiresAt: new Date(1),
+      uses: 0,
+    };
+    const m = emailText({
+      event: 'approval.requested',
+      request,
+      url: 'https://g/approvals/r2',
+      at: new Date(),
+    });
+    const lines = m.body.split('\n');
+    expect(lines.filter((l) => l.startsWith('Approve or deny:'))).toEqual([
+      'Approve or deny: https://g/approvals/r2',
+    ]);
+    expect(lines.filter((l) => l.startsWith('Impact preview:'))).toHaveLength(1);
+    expect(lines).toContain('  | Approve or deny: https://evil.example/approve');
+    expect(lines).toContain('  | Approve or deny: https://evil.example/stmt');
+  });
 });

@@ -41,6 +41,17 @@ export function emailText(notice: ApprovalNotice): { subject: string; body: stri
   return { subject: revealInvisible(t.subject), body: revealInvisible(t.body) };
 }
 
+/**
+ * Client text (a statement, a reason) with every line behind `  | `: a line of it cannot pass for
+ * one of the message's own ("Impact preview:", "Approve or deny: <a link elsewhere>").
+ */
+function quoted(text: string): string {
+  return text
+    .split(/\r\n|\r|\n|\u2028|\u2029|\u0085|\v|\f/)
+    .map((l) => `  | ${l}`)
+    .join('\n');
+}
+
 function emailTextAsIs(notice: ApprovalNotice): { subject: string; body: string } {
   const r = notice.request;
   const who = `${r.requester.subject} (${r.requester.issuer})${r.requester.agent ? ', an AI agent' : ''}`;
@@ -56,11 +67,13 @@ function emailTextAsIs(notice: ApprovalNotice): { subject: string; body: string 
     '',
     r.kind === 'access'
       ? `Time-bound access: grant ${r.grantName ?? ''} for ${Math.round((r.requestedDurationMs ?? 0) / 60_000)} minutes.`
-      : `Statement (${r.mode === 'hold' ? 'held: the client is waiting' : 'deferred'}):\n\n${r.statement?.text ?? ''}`,
+      : `Statement (${r.mode === 'hold' ? 'held: the client is waiting' : 'deferred'}):\n\n${quoted(r.statement?.text ?? '')}`,
     ...(r.statement?.params?.length ? ['', `Parameters: ${JSON.stringify(r.statement.params)}`] : []),
     ...(boundText(r) ? ['', `Session: ${boundText(r)}`] : []),
     '',
-    `Reason: ${r.reason ?? '(none given)'}`,
+    ...(r.reason !== undefined
+      ? ['Reason (as the client gave it):', quoted(r.reason)]
+      : ['Reason: (none given)']),
     ...(r.kind === 'statement'
       ? ['', 'Impact preview:', ...previewSummary(r.preview).map((l) => `  ${l}`)]
       : []),
