@@ -4,7 +4,7 @@
 // fields) were decided as ordinary writes; now they are `privilege`, with the fields named
 // (docs/security.md class 104). Real kubectl and raw requests against the fake API server.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -134,6 +134,66 @@ describe('pods that are privilege', { timeout: 90_000 }, () => {
     expect(prof).toContain('securityContext.privileged=true');
     expect(writes()).toBe(before);
   });
+
+  it.skipIf(!haveKubectl)(
+    "a PersistentVolume on the node's own filesystem is privilege as a hostPath volume is (class 500)",
+    async () => {
+      // A pod that mounts a claim bound to this volume has the node's root filesystem, with no field of
+      // its own that says so: the volume is where the host path is named.
+      const before = writes();
+      const pv = {
+        apiVersion: 'v1',
+        kind: 'PersistentVolume',
+        metadata: { name: 'node-root' },
+        spec: {
+          capacity: { storage: '1Gi' },
+          accessModes: ['ReadWriteOnce'],
+          hostPath: { path: '/' },
+          claimRef: { namespace: 'default', name: 'mine' },
+        },
+      };
+      const f = path.join(gw.dir, 'pv.json');
+      writeFileSync(f, JSON.stringify(pv));
+      const created = await refusedKubectl(['create', '--validate=false', '-f', f]);
+      expect(created).toContain('k8s-agents-no-privileged-pods');
+      expect(created).toContain('spec.hostPath=/');
+      // A local volume names a node path too; a patch that moves an existing volume's path is read.
+      const asked = gw.approver.seen.length;
+      const local = await send(
+        agent,
+        'PATCH',
+        '/api/v1/persistentvolumes/data',
+        JSON.stringify({ spec: { local: { path: '/var/lib/kubelet' } } }),
+        'application/merge-patch+json',
+      );
+      expect(local.status).toBe(403);
+      expect(local.body).toContain('spec.local.path=/var/lib/kubelet');
+      const moved = await send(
+        agent,
+        'PATCH',
+        '/api/v1/persistentvolumes/data',
+        JSON.stringify([{ op: 'replace', path: '/spec/local/path', value: '/etc' }]),
+        'application/json-patch+json',
+      );
+      expect(moved.status).toBe(403);
+      expect(moved.body).toContain('spec.local.path=/etc');
+      expect(gw.approver.seen.length).toBe(asked);
+      expect(writes()).toBe(before);
+      // A person's rule that reviews privilege sees it too.
+      const pending = send(ops, 'POST', '/api/v1/persistentvolumes', JSON.stringify(pv), 'application/json');
+      const held = await gw.approver.next();
+      expect(held.ctx.action.describe.params).toEqual(['privilege: spec.hostPath=/']);
+      held.deny();
+      expect((await pending).status).toBe(403);
+      // An NFS volume names no path of the node: an ordinary write, held for review.
+      const nfs = { ...pv, spec: { ...pv.spec, hostPath: undefined, nfs: { server: 'nfs', path: '/' } } };
+      const plain = send(agent, 'POST', '/api/v1/persistentvolumes', JSON.stringify(nfs), 'application/json');
+      const review = await gw.approver.next();
+      expect(review.ctx.action.describe.categories).not.toContain('privilege');
+      review.deny();
+      expect((await plain).status).toBe(403);
+    },
+  );
 
   it('workload templates and patches that add privilege are refused; a plain one is held', async () => {
     const before = writes();

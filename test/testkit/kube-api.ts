@@ -329,6 +329,14 @@ const RESOURCES = {
       shortNames: ['ns'],
     },
     {
+      name: 'persistentvolumes',
+      singularName: 'persistentvolume',
+      namespaced: false,
+      kind: 'PersistentVolume',
+      verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+      shortNames: ['pv'],
+    },
+    {
       name: 'secrets',
       singularName: 'secret',
       namespaced: true,

@@ -7,7 +7,8 @@
 // Read from the body as the API server reads it: JSON (kubectl sends JSON under every content type,
 // server-side apply's YAML type included), keys case-sensitive, every key of every object looked at,
 // so a pod spec inside a Deployment, a CronJob's job template, an ephemeral container, a patch of any
-// kind or a custom resource's embedded template is read alike. A body Gatehouse cannot read this way
+// kind or a custom resource's embedded template is read alike; so is a PersistentVolume, whose host
+// path a pod reaches through its claim. A body Gatehouse cannot read this way
 // is refused: it cannot say what the pod may do.
 
 import { firstNamed, patchOperations, readBodyDocument } from './json-write-body.js';
@@ -40,9 +41,14 @@ const BUILTIN_GROUPS = new Set([
   'storagemigration.k8s.io',
 ]);
 
-/** Built-in resources whose objects hold a pod spec (by `group/resource`). */
+/**
+ * Built-in resources whose objects hold a pod spec (by `group/resource`), and PersistentVolumes: a
+ * volume on a path of the node (`hostPath`, `local`) gives any pod that mounts a claim bound to it
+ * that path, with no field of the pod's own saying so (docs/security.md class 500).
+ */
 const POD_RESOURCES = new Set([
   '/pods',
+  '/persistentvolumes',
   '/podtemplates',
   '/replicationcontrollers',
   'apps/deployments',
@@ -152,6 +158,12 @@ function leaf(path: readonly string[], value: unknown, found: Set<string>): void
   } else if (parent === 'hostPath' && key === 'path' && typeof value === 'string') {
     // A patch that sets only the path of a hostPath volume.
     if (!named(found, path.slice(0, -1))) found.add(`${at}=${value.slice(0, 200)}`);
+  } else if (key === 'local' && parent === 'spec' && value !== null && typeof value === 'object') {
+    // A PersistentVolume's `spec.local`: a path of the node, as a hostPath is.
+    const p = (value as { path?: unknown }).path;
+    found.add(`${at}.path${typeof p === 'string' ? `=${p.slice(0, 200)}` : ''}`);
+  } else if (parent === 'local' && path[path.length - 3] === 'spec' && key === 'path') {
+    if (!named(found, path.slice(0, -1))) found.add(`${at}=${String(value).slice(0, 200)}`);
   } else if (key === 'add' && parent === 'capabilities' && value !== null) {
     const caps = Array.isArray(value) ? value : [value];
     if (caps.length > 0) found.add(`${at}=${caps.map((c) => String(c).slice(0, 40)).join(',')}`);
