@@ -1488,7 +1488,10 @@ const envRule: Rule = (args, name, ctx) => {
   const rest = [...o.operands];
   const assigned: string[] = [];
   while (rest[0] !== undefined && !rest[0].dynamic && /^[A-Za-z_][A-Za-z0-9_]*=/.test(rest[0].value)) {
-    assigned.push(rest[0].value.slice(0, rest[0].value.indexOf('=')));
+    const eq = rest[0].value.indexOf('=');
+    const locale = localeChange(rest[0].value.slice(0, eq), rest[0].value.slice(eq + 1));
+    if (locale !== undefined) return verdict(name, U, locale);
+    assigned.push(rest[0].value.slice(0, eq));
     rest.shift();
   }
   if (rest[0]?.dynamic === true && /^[A-Za-z_][A-Za-z0-9_]*=/.test(rest[0].text)) {
@@ -2002,9 +2005,15 @@ const git: Rule = (args, name, ctx) => {
 // ---------------------------------------------------------------------------------------------------
 // Shells and interpreters
 
-/** Variables that change which program a name runs, or run code when a shell starts. */
+/**
+ * Variables that change which program a name runs, run code when a shell starts, or change how the
+ * shell reads the text after them (LOCPATH: locales of the caller's own, class 501; GCONV_PATH loads
+ * character-set converters, shared objects, into programs that convert text).
+ */
 export const COMMAND_LOOKUP_VARIABLES: ReadonlySet<string> = new Set([
   'PATH',
+  'LOCPATH',
+  'GCONV_PATH',
   'LD_PRELOAD',
   'LD_LIBRARY_PATH',
   'LD_AUDIT',
@@ -2042,6 +2051,34 @@ export const COMMAND_LOOKUP_VARIABLES: ReadonlySet<string> = new Set([
   'HOME',
   'TMPDIR',
 ]);
+
+/**
+ * Variables that choose the character set bash reads its input in (LC_ALL over LC_CTYPE over LANG).
+ * Under GBK, BIG5, BIG5-HKSCS or GB18030 a character may end in the byte of `\` or a backquote, so
+ * `echo "中\" ; rm x #"`, one echo in UTF-8, is an echo and an rm (docs/security.md class 501).
+ */
+export const LOCALE_CHARSET_VARIABLES: ReadonlySet<string> = new Set(['LC_ALL', 'LC_CTYPE', 'LANG']);
+
+/**
+ * Whether a locale name reads text as the classifier does: C, POSIX, or a UTF-8 codeset (with an
+ * optional modifier); empty is unset. A name without a codeset takes its language's default one
+ * (`zh_TW` is BIG5), so it is not one of these.
+ */
+export function localeReadsAsUtf8(value: string): boolean {
+  return (
+    value === '' ||
+    value === 'C' ||
+    value === 'POSIX' ||
+    /^[A-Za-z0-9_+-]*\.(?:utf-?8)(?:@[A-Za-z0-9_+-]*)?$/i.test(value)
+  );
+}
+
+/** Why setting `name` to `value` (undefined: computed at run time) is not judged, or undefined. */
+export function localeChange(name: string, value: string | undefined): string | undefined {
+  if (!LOCALE_CHARSET_VARIABLES.has(name)) return undefined;
+  if (value !== undefined && localeReadsAsUtf8(value)) return undefined;
+  return `setting ${name} to ${value === undefined ? 'a value made at run time' : `the locale ${value.slice(0, 40)}`} may make the shell read the lines after it in a character set other than UTF-8, in which they say something else`;
+}
 
 /** Shells whose -c string is bash-compatible enough to parse with the bash grammar. */
 const POSIX_SHELLS: ReadonlySet<string> = new Set([
@@ -2216,7 +2253,7 @@ const assigning =
     for (const w of names(o)) {
       if (w.dynamic || w.value.includes('[')) ctx.evaluates(w.dynamic ? undefined : w.value);
       const variable = w.value.split(/[[+=]/, 1)[0]!;
-      if (w.dynamic || COMMAND_LOOKUP_VARIABLES.has(variable))
+      if (w.dynamic || COMMAND_LOOKUP_VARIABLES.has(variable) || LOCALE_CHARSET_VARIABLES.has(variable))
         return verdict(name, U, `${name} assigns ${w.dynamic ? 'a computed variable' : variable}`);
     }
     return verdict(name, R);

@@ -286,6 +286,34 @@ describe('classifyShellCommand: unknown (fails closed)', () => {
     expect(cats('rm {-rf,/srv/data}')).toContain('destructive');
   });
 
+  it('a locale whose character set is not UTF-8 is not a plain setting (class 501)', () => {
+    for (const line of [
+      'export LC_ALL=zh_TW.BIG5',
+      'LC_CTYPE=zh_CN.GBK',
+      'LANG=zh_TW',
+      'declare -x LANG=zh_CN.gbk',
+      'local LC_ALL=zh_HK.BIG5-HKSCS',
+      'LC_ALL+=.GBK',
+      'LC_ALL=$L',
+      'read LC_ALL',
+      'printf -v LANG %s x',
+      'env LC_ALL=zh_CN.GB18030 bash -c ls',
+      'export LOCPATH=/tmp/l',
+      'GCONV_PATH=/tmp/g iconv -f x',
+    ])
+      expect(cats(line), line).toContain('unknown');
+    for (const line of [
+      'export LC_ALL=C.UTF-8',
+      'LANG=en_US.utf8 ls',
+      "LC_ALL='C' ls",
+      'LC_CTYPE=POSIX ls',
+      'LC_ALL= ls',
+      'env LANG=sr_RS.UTF-8@latin ls',
+      'LC_MESSAGES=zh_CN.GBK ls',
+    ])
+      expect(cats(line), line).toEqual(['read']);
+  });
+
   it('bounds size and nesting', () => {
     expect(classify(`echo ${'a'.repeat(70_000)}`).parseError).toMatch(/longer than/);
     expect(classify(`${'('.repeat(400)}ls${')'.repeat(400)}`).categories).toEqual(['unknown']);

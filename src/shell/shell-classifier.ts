@@ -12,6 +12,7 @@ import {
 import { parseBash, type SyntaxNode } from './bash-parser.js';
 import {
   COMMAND_LOOKUP_VARIABLES,
+  localeChange,
   ruleFor,
   STANDARD_BIN_DIRS,
   type RuleContext,
@@ -562,6 +563,15 @@ class Walk {
       if (COMMAND_LOOKUP_VARIABLES.has(varName)) {
         this.reasons.add(`setting ${varName} changes which program runs or what runs at start-up`);
       }
+      // The value as bash assigns it; appended to (`+=`), or made at run time, it is not a known locale.
+      const value = node.children.find((c) => c.field === 'value');
+      const word = value === undefined ? undefined : wordValue(value, frame.src);
+      const appends = node.children.some((c) => c.type === '+=');
+      const locale = localeChange(
+        varName,
+        appends || word?.dynamic === true || word?.expands === true ? undefined : (word?.value ?? ''),
+      );
+      if (locale !== undefined) this.reasons.add(locale);
     }
     this.scan(node, frame);
   }

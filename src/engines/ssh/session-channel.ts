@@ -15,7 +15,7 @@ import { holdForRoom, pipeBytes, type BytePipeCounts } from './byte-pipe.js';
 import { pipeSftp } from './sftp-gate.js';
 import { sftpExec, sftpInitStart } from './sftp-exec.js';
 import { deny } from '../../core/decision.js';
-import { COMMAND_LOOKUP_VARIABLES } from '../../shell/command-rules.js';
+import { COMMAND_LOOKUP_VARIABLES, localeChange } from '../../shell/command-rules.js';
 import { commandAction } from './exec-action.js';
 import { ShellLineGate } from './shell-lines.js';
 import { startTerminalRelay, type TerminalRelay } from './terminal-relay.js';
@@ -124,6 +124,14 @@ export function serveSessionChannel(deps: ChannelDeps, session: ssh2.Session): v
     if (!started && ENV_NAME.test(key) && settings.envAllowed(key) && envValueRefused(val)) {
       notes.push(
         `environment variable ${key.slice(0, 64)} is not passed (its value holds $, a backquote or a control character)`,
+      );
+      reject?.();
+      return;
+    }
+    // A locale bash would read the command in otherwise than as UTF-8, as it was decided (class 501).
+    if (!started && settings.envAllowed(key) && localeChange(key, val) !== undefined) {
+      notes.push(
+        `environment variable ${key.slice(0, 64)} is not passed (a locale whose character set is not UTF-8 would make the host read the command otherwise than it was decided; use C, POSIX or a .UTF-8 locale)`,
       );
       reject?.();
       return;
