@@ -241,6 +241,36 @@ describe.skipIf(!hasSshd())('ssh exec through Gatehouse', { timeout: 120_000 }, 
     expect(ok.stdout).toBe('fr_FR.UTF-8\n');
   });
 
+  it('a carriage return, form feed or vertical tab outside quotes is a word character to bash, not a blank (class 502)', async () => {
+    // The grammar read `\f#` as a blank and a comment, so only `ls` was seen; bash reads `\f#` as a
+    // word and runs the rm after it.
+    for (const c of ['\f', '\v', '\r']) {
+      const victim = path.join(sshd.work, 'blank-victim');
+      writeFileSync(victim, 'precious\n');
+      const st = statSync(sshd.work);
+      chownSync(victim, st.uid, st.gid);
+      const cmd = `ls ${c}#; rm -f ${victim}`;
+      const asked = gw.approver.seen.length;
+      const running = gw.ssh(agent, ['--', cmd]);
+      const first = await Promise.race([
+        running.then(() => 'ran'),
+        until(() => gw.approver.seen.length > asked).then(() => 'held'),
+      ]);
+      expect(first, `${JSON.stringify(c)}: ran without review; the rm ran: ${!existsSync(victim)}`).toBe(
+        'held',
+      );
+      const held = await gw.approver.next();
+      expect(held.ctx.decision.ruleId).toBe('ssh-agents-review-unjudged');
+      held.deny();
+      expect((await running).code).toBe(126);
+      expect(existsSync(victim)).toBe(true);
+    }
+    // Inside quotes it is a character of the string, for bash and the grammar alike.
+    const quoted = await gw.ssh(agent, ['--', "printf '%s' 'a\fb' | od -c | head -1"]);
+    expect(quoted.code).toBe(0);
+    expect(quoted.stdout).toContain('\\f');
+  });
+
   it('holds a script piped into a shell for approval; refused, it never runs', async () => {
     const cmd = `echo ${Buffer.from(`rm -rf ${data}`).toString('base64')} | base64 -d | sh`;
     const running = gw.ssh(agent, [cmd]);

@@ -41,6 +41,43 @@ function newParser(): Parser {
   return p;
 }
 
+/**
+ * Characters the grammar skips as blanks between words and bash reads as characters of a word: bash's
+ * blanks are space and tab only, so `ls \f#; rm x` is `ls` and a comment to the grammar, and to bash
+ * an `ls` of the word `\f#` followed by `rm x` (docs/security.md class 502).
+ */
+const GRAMMAR_ONLY_BLANKS = /[\r\v\f]/g;
+const BLANK_NAMES: Record<string, string> = {
+  '\r': 'carriage return',
+  '\v': 'vertical tab',
+  '\f': 'form feed',
+};
+/** Nodes whose text is taken as it is, blanks included, by bash and the grammar alike. */
+const VERBATIM = new Set([
+  'raw_string',
+  'string',
+  'string_content',
+  'ansi_c_string',
+  'heredoc_body',
+  'heredoc_content',
+  'comment',
+]);
+
+/** Why the text holds a character the grammar and bash read differently, or undefined. */
+function blankOnlyToTheGrammar(root: SyntaxNode, text: string): string | undefined {
+  for (const m of text.matchAll(GRAMMAR_ONLY_BLANKS)) {
+    let node = root;
+    for (;;) {
+      const inner = node.children.find((c) => c.start <= m.index && m.index < c.end);
+      if (inner === undefined) break;
+      node = inner;
+    }
+    if (!VERBATIM.has(node.type))
+      return `the command holds a ${BLANK_NAMES[m[0]] ?? 'control character'} outside quotes at offset ${m.index}, which bash reads as part of a word and the parser as a blank`;
+  }
+  return undefined;
+}
+
 /** Parses `text` as bash; any syntax error (tree-sitter ERROR or MISSING node) fails the parse. */
 export function parseBash(text: string): BashParse {
   if (text.length > MAX_SHELL_TEXT) {
@@ -62,6 +99,8 @@ export function parseBash(text: string): BashParse {
     if (rootNode.hasError) return { ok: false, error: syntaxErrorAt(tree, text) };
     const root = copyTree(tree.walk());
     if (typeof root === 'string') return { ok: false, error: root };
+    const blank = blankOnlyToTheGrammar(root, text);
+    if (blank !== undefined) return { ok: false, error: blank };
     return { ok: true, root, text };
   } finally {
     tree.delete();

@@ -314,6 +314,25 @@ describe('classifyShellCommand: unknown (fails closed)', () => {
       expect(cats(line), line).toEqual(['read']);
   });
 
+  it('a carriage return, form feed or vertical tab outside quotes is not a blank (class 502)', () => {
+    for (const line of [
+      'ls \f#; rm -rf /srv',
+      'ls\v#; rm -rf /srv',
+      'ls \r#; rm -rf /srv',
+      'ls\r',
+      "sh -c 'ls \f# ; rm x'",
+    ])
+      expect(cats(line), JSON.stringify(line)).toContain('unknown');
+    for (const line of [
+      "printf '%s' 'a\fb'",
+      'echo "a\vb"',
+      "echo $'a\rb'",
+      'ls # a\fb',
+      'cat <<EOF\na\fb\nEOF',
+    ])
+      expect(cats(line), JSON.stringify(line)).toEqual(['read']);
+  });
+
   it('bounds size and nesting', () => {
     expect(classify(`echo ${'a'.repeat(70_000)}`).parseError).toMatch(/longer than/);
     expect(classify(`${'('.repeat(400)}ls${')'.repeat(400)}`).categories).toEqual(['unknown']);
