@@ -76,6 +76,10 @@ describe('pods that are privilege', { timeout: 90_000 }, () => {
 
   const writes = () => api.seen.filter((s) => s.method !== 'GET').length;
 
+  async function until(cond: () => boolean): Promise<void> {
+    while (!cond()) await new Promise((r) => setTimeout(r, 20));
+  }
+
   /** Runs kubectl; fails the test at once if the request is held for approval instead of refused. */
   async function refusedKubectl(args: string[]): Promise<string> {
     const asked = gw.approver.seen.length;
@@ -322,6 +326,27 @@ describe('pods that are privilege', { timeout: 90_000 }, () => {
     );
     expect(hook.status).toBe(403);
     expect(hook.body).toContain('k8s-agents-no-admission-changes');
+    // An APIService sends every request of its group to a service (with the caller's identity in
+    // front-proxy headers), and that service answers as the API server (class 503).
+    const routed = send(
+      agent,
+      'POST',
+      '/apis/apiregistration.k8s.io/v1/apiservices',
+      JSON.stringify({
+        kind: 'APIService',
+        metadata: { name: 'v1.apps' },
+        spec: { group: 'apps', version: 'v1', service: { namespace: 'default', name: 'mine' } },
+      }),
+      'application/json',
+    );
+    const first = await Promise.race([
+      routed,
+      until(() => gw.approver.seen.length > asked).then(() => 'held' as const),
+    ]);
+    expect(first, 'an APIService was held for review, not refused').not.toBe('held');
+    const api = await routed;
+    expect(api.status).toBe(403);
+    expect(api.body).toContain('k8s-agents-no-api-routing');
     expect(gw.approver.seen.length).toBe(asked);
     expect(writes()).toBe(before);
     // A Deployment whose template asks for nothing of the host is an ordinary write: held for review.

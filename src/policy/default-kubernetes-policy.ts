@@ -116,6 +116,14 @@ export function defaultKubernetesPolicies(
         '{kind} is refused by rule {rule}: admission webhooks and policies change or admit every later object of the cluster (a mutating webhook can add a privileged container to every pod). Ask a cluster administrator.',
       ),
       denyRule(
+        'k8s-agents-no-api-routing',
+        {
+          apiGroups: ['apiregistration.k8s.io'],
+          verbs: ['create', 'update', 'patch', 'delete', 'deletecollection'],
+        },
+        "{kind} is refused by rule {rule}: an APIService sends every request of its API group to the service it names, which then answers as the API server and is told each caller's identity. Ask a cluster administrator.",
+      ),
+      denyRule(
         'k8s-agents-no-service-account-tokens',
         {
           verbs: ['create', 'update', 'patch', 'delete'],
