@@ -493,6 +493,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
       lineage: {
         analyzer: await createPostgresLineageAnalyzer(),
         rules: (obligations, statements) => snapshot.masking.lineageRules(obligations, statements),
+        builtinRules: (obligations) => snapshot.masking.builtinLineageRules(obligations),
       },
     });
     postgresAddress = await postgres.start();

@@ -987,6 +987,15 @@ export interface SqlMaskerFactory extends MaskerFactory {
    * built-in rule covers (then lineage changes nothing).
    */
   lineageRules(obligations: Obligations, statements?: readonly NamedSources[]): LineageRules | undefined;
+  /**
+   * For a mask obligation whose profile has no column rules of its own: the built-in rules, which
+   * apply to a statement whose lineage reaches what they cover through something it names without
+   * showing it (a view over pg_stat_activity, a function or DO block that reads it; docs/security.md
+   * class 400). The engine traces such a statement and keeps the lineage only when these rules have
+   * something to say about it. Undefined otherwise (no obligation, or the profile has rules: then
+   * `lineageRules` applies to every statement).
+   */
+  builtinLineageRules(obligations: Obligations): LineageRules | undefined;
 }
 
 /**
@@ -1011,6 +1020,12 @@ export function createSqlMaskerFactory(config: MaskingConfig, inputs: DetectorSe
       if (!p) return undefined;
       if (p.hasRules || statements?.some(namesBuiltinSource)) return p.lineage;
       return undefined;
+    },
+    builtinLineageRules(obligations: Obligations): LineageRules | undefined {
+      const mask = obligations.mask;
+      if (!mask) return undefined;
+      const p = compiled.get(mask === true ? 'default' : mask.profile);
+      return p && !p.hasRules ? p.lineage : undefined;
     },
     forAction(_identity: Identity, action: Action, obligations: Obligations): ResultMasker {
       const mask = obligations.mask;

@@ -111,6 +111,7 @@ import {
 import {
   DEFAULT_LINEAGE_SETTINGS,
   lineageDecision,
+  lineageMatters,
   lineageOf,
   TransactionReads,
   untraceable,
@@ -1674,7 +1675,13 @@ export class ClientConnection {
       return { decision: { effect: 'deny', ruleId: f.ruleId, message: `Gatehouse: ${f.message}` } };
     }
     const deps = this.deps.lineage;
-    const rules = deps?.rules(decision.obligations, this.namedWith(st, pending));
+    let rules = deps?.rules(decision.obligations, this.namedWith(st, pending));
+    // A profile without column rules of its own still has the built-in ones, and a statement can
+    // reach what they cover without naming it: a view over pg_stat_activity, a function or DO block
+    // that reads it (docs/security.md class 400). Such a statement is traced too, and its lineage
+    // kept only when the built-in rules find something in it; ordinary statements stay as they were.
+    const onlyIfMatters = rules === undefined;
+    rules ??= deps?.builtinRules?.(decision.obligations);
     if (!deps || !rules) return { decision };
     // BEGIN, COMMIT, SET, SHOW…: nothing is read, nothing to trace (EXECUTE and FETCH name a
     // prepared statement or cursor, whose query is traced).
@@ -1694,7 +1701,7 @@ export class ClientConnection {
         : (pending.prepared.get(name)?.text ?? this.state.statement(name)?.text),
     );
     if (marksCatalog && lineage.unprovenReads !== undefined) this.suspectCatalog(pending);
-    if (marksCatalog) this.transactionReads.note(lineage);
+    const traced = lineage;
     lineage = this.transactionReads.extend(lineage);
     if (overloaded !== undefined) lineage = untraceable(lineage, overloaded.reason);
     if (overloaded?.known === true) {
@@ -1719,6 +1726,8 @@ export class ClientConnection {
         'the catalog may have changed in this transaction (DDL, or code Gatehouse cannot see), so columns cannot be traced until it ends',
       );
     }
+    if (onlyIfMatters && !lineageMatters(rules, lineage)) return { decision };
+    if (marksCatalog) this.transactionReads.note(traced);
     const extra = lineageDecision(
       rules.findings(lineage),
       this.target!.lineage ?? DEFAULT_LINEAGE_SETTINGS,

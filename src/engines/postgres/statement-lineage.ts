@@ -26,6 +26,12 @@ export interface LineageDeps {
    * statement, and the prepared statements or cursors it runs) names what they cover.
    */
   readonly rules: (obligations: Obligations, statements: readonly NamedSources[]) => LineageRules | undefined;
+  /**
+   * The built-in rules of a masked profile without column rules of its own, for a statement
+   * `rules` leaves out: its lineage is traced and kept only when they find something in it (it
+   * reaches a column they cover through a view, or runs code Gatehouse cannot see).
+   */
+  readonly builtinRules?: (obligations: Obligations) => LineageRules | undefined;
 }
 
 export const DEFAULT_LINEAGE_SETTINGS: LineageSettings = {
@@ -105,6 +111,17 @@ export function untraceable(l: StatementLineage, reason: string): StatementLinea
     sinks: l.sinks.map((w) => ({ ...w, lineage: mark(w.lineage) })),
     unprovenReads: l.unprovenReads ?? reason,
   };
+}
+
+/**
+ * Whether rules have anything to say about a lineage: a finding (a predicate, a sink, a write, an
+ * untraceable value), a result column they mask, or error and notice texts they withhold. When not,
+ * the lineage changes nothing and a profile without rules of its own may drop it.
+ */
+export function lineageMatters(rules: LineageRules, l: StatementLineage): boolean {
+  if (rules.findings(l).length > 0) return true;
+  const plan = rules.plan(l);
+  return plan.tainted || plan.withhold !== undefined;
 }
 
 /** The decision lineage findings add for this principal, or undefined when they add none. */
