@@ -1123,7 +1123,13 @@ class Analysis {
 
   private join(body: NodeBody, scope: Scope, ctx: Ctx): Item {
     const l = this.fromItem(body['larg'], scope, ctx);
-    const r = this.fromItem(body['rarg'], scope, ctx);
+    // A LATERAL item on the right sees the join's left side as well as the items before the join
+    // (`FROM api_keys k LEFT JOIN LATERAL (SELECT upper(k.secret)) t ON true`). Evaluated without
+    // it, its references to the left side resolved to nothing, so the value came back unmasked and a
+    // filter on it counted as no predicate (docs/security.md class 401).
+    const right = new Scope(scope);
+    right.items.push(l);
+    const r = this.fromItem(body['rarg'], right, ctx);
     // The join condition sees both sides (and, as a lateral reference, the items before the join).
     const inner = new Scope(scope);
     inner.items.push(l, r);
