@@ -822,9 +822,12 @@ class Analysis {
       this.outputPredicates(body['groupClause'], result.cols, scope, pred, 'group');
       this.predicate(body['havingClause'], scope, pred);
       this.predicate(body['windowClause'], scope, pred);
-      const distinct = asArray(body['distinctClause']).filter(
-        (d) => isObject(d) && Object.keys(d).length > 0,
-      );
+      const clause = asArray(body['distinctClause']);
+      const distinct = clause.filter((d) => isObject(d) && Object.keys(d).length > 0);
+      // Plain DISTINCT (an empty entry) compares whole rows, as UNION does: how many come back says
+      // whether values are equal (`count(*) FROM (SELECT DISTINCT x FROM (SELECT substr(secret, 1, 1)
+      // … UNION ALL SELECT 'w') t)` is 1 exactly for a right guess; docs/security.md class 402).
+      if (distinct.length < clause.length) for (const c of result.cols) this.notePredicate(c.flow, pred);
       this.outputPredicates(distinct, result.cols, scope, pred, 'sort');
       this.outputPredicates(body['sortClause'], result.cols, scope, pred, 'sort');
     }
