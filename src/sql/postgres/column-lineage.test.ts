@@ -301,6 +301,39 @@ describe('column lineage', () => {
     expect(cols(c.outputs![0]!)).toContain('api_keys.secret');
   });
 
+  it('RETURNING old and new (PostgreSQL 18) name the row before and after the write', () => {
+    for (const sql of [
+      "UPDATE api_keys SET secret = 'guess' WHERE id = 1 RETURNING old.secret, new.service, new.secret",
+      "UPDATE api_keys SET secret = 'guess' WHERE id = 1 RETURNING WITH (OLD AS o, NEW AS n) o.secret, n.service, n.secret",
+    ]) {
+      const [before, service, after] = analyze(sql).outputs!;
+      // The stored value before the write is the column unchanged; the client's guess is not.
+      expect(cols(before!), sql).toEqual(['api_keys.secret']);
+      expect(before!.direct, sql).toBe(true);
+      expect(cols(service!), sql).toEqual(['api_keys.service']);
+      expect(after!.direct, sql).toBe(false);
+    }
+    // Unqualified names still read the row as written.
+    expect(
+      analyze('UPDATE api_keys SET service = service WHERE id = 1 RETURNING secret').outputs![0]!.direct,
+    ).toBe(true);
+  });
+
+  it("a LATERAL item on a JOIN's right side sees its left side (class 401)", () => {
+    const o = analyze('SELECT t.x FROM api_keys k LEFT JOIN LATERAL (SELECT upper(secret) AS x) t ON true');
+    expect(cols(o.outputs![0]!)).toEqual(['api_keys.secret']);
+    const p = analyze("SELECT k.id FROM api_keys k CROSS JOIN LATERAL (SELECT 1 WHERE k.secret LIKE 'w%') t");
+    expect(p.predicates.map((s) => s.column)).toContain('secret');
+  });
+
+  it('plain DISTINCT compares whole rows: a predicate on every output column (class 402)', () => {
+    const p = analyze('SELECT DISTINCT substr(secret, 1, 1) FROM api_keys');
+    expect(p.predicates.map((s) => s.column)).toContain('secret');
+    expect(analyze('SELECT DISTINCT service FROM api_keys').predicates.map((s) => s.column)).not.toContain(
+      'secret',
+    );
+  });
+
   it("holes found attacking it: a branch of the client's own values makes a column derived", () => {
     for (const sql of [
       "SELECT secret FROM api_keys UNION ALL SELECT 'guess'",

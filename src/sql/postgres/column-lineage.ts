@@ -1312,6 +1312,30 @@ class Analysis {
     const returning = asOptBody(body['returningClause']);
     const list = returning ? returning['exprs'] : body['returningList'];
     if (asArray(list).length === 0) return { cols: [], starKnown: true };
+    // PostgreSQL 18: `RETURNING old.x, new.y` (or the names `WITH (OLD AS o, NEW AS n)` gives) name
+    // the row before and after the write. Unknown to the scope, they read as any column of it, and
+    // every column came back masked whole.
+    let oldName = 'old';
+    let newName = 'new';
+    for (const o of asArray(returning?.['options'])) {
+      const opt = unwrap(o, 'ReturningOption');
+      if (opt?.['option'] === 'RETURNING_OPTION_OLD') oldName = str(opt['value'], oldName);
+      if (opt?.['option'] === 'RETURNING_OPTION_NEW') newName = str(opt['value'], newName);
+    }
+    // Visible by qualified name only (as an unaliased join's members are), so an unqualified name
+    // still resolves to the row as written.
+    const rows: Item = {
+      name: undefined,
+      cols: [],
+      namesKnown: true,
+      starKnown: true,
+      any: NONE,
+      members: [
+        itemOf(oldName, target.cols, target.starKnown),
+        itemOf(newName, returned.cols, target.starKnown),
+      ],
+    };
+    scope.items.push(rows);
     return this.targetList(list, scope, out);
   }
 
