@@ -30,6 +30,7 @@ describe.skipIf(!hasMoto())('instructions another principal runs', { timeout: 12
   let gw: HttpTestGateway;
   let agent: AwsCli;
   let ops: AwsCli;
+  let bob: AwsCli;
 
   beforeAll(async () => {
     moto = await startMoto();
@@ -53,11 +54,29 @@ describe.skipIf(!hasMoto())('instructions another principal runs', { timeout: 12
       policies: [
         {
           id: 'agents',
-          subjects: { agent: true },
+          subjects: { agent: true, subjects: ['claude'] },
           connections: ['aws'],
           rules: [
             { id: 'no-vault', effect: 'deny' as const, match: { awsResources: ['vault', 'vault/*'] } },
             { id: 'run-commands', effect: 'allow' as const, match: { operations: ['ssm:SendCommand'] } },
+          ],
+        },
+        {
+          // A rule on a resource restricted to some operations (class 600): the instance's role may
+          // do those operations on it, whatever operation hands it the command.
+          id: 'agents-deletes',
+          subjects: { agent: true, subjects: ['bob'] },
+          connections: ['aws'],
+          rules: [
+            {
+              id: 'no-vault-deletes',
+              effect: 'deny' as const,
+              match: {
+                operations: ['s3:DeleteObject', 's3:DeleteBucket'],
+                awsResources: ['vault', 'vault/*'],
+              },
+            },
+            { id: 'bob-run-commands', effect: 'allow' as const, match: { operations: ['ssm:SendCommand'] } },
           ],
         },
         {
@@ -71,12 +90,14 @@ describe.skipIf(!hasMoto())('instructions another principal runs', { timeout: 12
       ],
     });
     agent = awsCli(gw.endpoint('aws'), await gw.awsKey({ subject: 'claude', agent: true }));
+    bob = awsCli(gw.endpoint('aws'), await gw.awsKey({ subject: 'bob', agent: true }));
     ops = awsCli(gw.endpoint('aws'), await gw.awsKey({ subject: 'alice' }));
   }, 30_000);
 
   afterAll(async () => {
     agent?.stop();
     ops?.stop();
+    bob?.stop();
     await gw?.stop();
     await moto?.stop();
   });
@@ -90,6 +111,16 @@ describe.skipIf(!hasMoto())('instructions another principal runs', { timeout: 12
     expect(err!.stderr).toContain('AccessDenied');
     expect(err!.stderr).toContain('no-vault');
     expect(err!.stderr).toContain('instructions it hands another principal');
+  });
+
+  it('a rule on a resource restricted to other operations applies to the command too', async () => {
+    const err = await bob.run(...COMMAND).then(
+      () => undefined,
+      (e: { stderr: string }) => e,
+    );
+    expect(err, 'SendCommand was forwarded').toBeDefined();
+    expect(err!.stderr).toContain('AccessDenied');
+    expect(err!.stderr).toContain('no-vault-deletes');
   });
 
   it('without a rule on resources, the same command is sent', async () => {

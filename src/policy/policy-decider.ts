@@ -501,6 +501,16 @@ function sqlRuleMessage(effect: 'deny' | 'review', r: CompiledRule, v: SqlView, 
 
 function httpMatches(r: CompiledRule, a: HttpAction): boolean {
   if (a.rulesOnResourcesOnly === true && r.awsResources === undefined) return false;
+  // Instructions another principal runs (REMOTE_INSTRUCTIONS: a shell command on an instance) may
+  // make any request of any service as that principal, so a deny or review rule on resources applies
+  // to them whatever operations, methods or paths it is restricted to (docs/security.md, class 600).
+  if (
+    r.effect !== 'allow' &&
+    r.awsResources !== undefined &&
+    a.selects?.includes('*') === true &&
+    awsResourcesMatch(r, r.awsResources, a)
+  )
+    return true;
   if (r.operations !== undefined) {
     if (a.operation === undefined) return false;
     const op = a.operation.toLowerCase();
