@@ -6,8 +6,10 @@
 
 import {
   CopyObjectCommand,
+  GetObjectAttributesCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  PutObjectCommand,
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
@@ -99,6 +101,24 @@ describe.skipIf(!hasMoto())('the KMS key an S3 read decrypts with', { timeout: 6
     await put('dev-secret', 'dev-plaintext-4712', devKey);
     await put('open', 'open-plaintext-4713', openKey);
     await put('plain', 'plain-text-4714');
+    // Written with a checksum of its plaintext, which S3 answers with (decrypted) on request.
+    const seed = new S3Client({
+      region: 'us-east-1',
+      endpoint: moto.url,
+      credentials: { accessKeyId: 'AKIDSEED', secretAccessKey: 'seed' },
+      forcePathStyle: true,
+    });
+    await seed.send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: 'prod-summed',
+        Body: 'prod-plaintext-4716',
+        ChecksumAlgorithm: 'SHA256',
+        ServerSideEncryption: 'aws:kms',
+        SSEKMSKeyId: prodKey,
+      }),
+    );
+    seed.destroy();
     const mk2 = await request(`${moto.url}/${DEFAULTED}`, {
       method: 'PUT',
       headers: { authorization: SEED_AUTH('s3') },
@@ -236,6 +256,62 @@ describe.skipIf(!hasMoto())('the KMS key an S3 read decrypts with', { timeout: 6
     // A HEAD decrypts nothing.
     const head = await send(() => client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'prod-secret' })));
     expect(head.status, head.text).toBe(200);
+  });
+
+  // Class 601: the plaintext's checksums are what S3 decrypts for, and hands out, on these reads.
+  const SUM = createHash('sha256').update('prod-plaintext-4716').digest('base64');
+
+  it('a HEAD asking for checksums is decided on the key its head names', async () => {
+    const direct = await request(`${moto.url}/${BUCKET}/prod-summed`, {
+      method: 'HEAD',
+      headers: { authorization: SEED_AUTH('s3'), 'x-amz-checksum-mode': 'ENABLED' },
+    });
+    await direct.body.dump();
+    expect(direct.headers['x-amz-checksum-sha256']).toBe(SUM);
+    const r = await send(() =>
+      client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'prod-summed', ChecksumMode: 'ENABLED' })),
+    );
+    expect(r.status, r.text).toBe(403);
+    expect(r.text).not.toContain(SUM);
+    const statements = [];
+    for (const session of await gw.gateway.store.listSessions({ limit: 100 }))
+      statements.push(...((await gw.gateway.store.getSession(session.id))?.statements ?? []));
+    const refusal = statements.find(
+      (st) => st.kind === 's3:HeadObject' && st.result?.error?.code === 'kms_key_refused',
+    );
+    expect(refusal?.result?.error?.message).toContain('no-prod-key');
+    // Without the checksums, a HEAD decrypts nothing and is answered.
+    const plain = await send(() =>
+      client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'prod-summed' })),
+    );
+    expect(plain.status, plain.text).toBe(200);
+  });
+
+  it("GetObjectAttributes asking for checksums is refused while a rule may name the object's key", async () => {
+    const r = await send(() =>
+      client.send(
+        new GetObjectAttributesCommand({
+          Bucket: BUCKET,
+          Key: 'prod-summed',
+          ObjectAttributes: ['Checksum'],
+        }),
+      ),
+    );
+    expect(r.status, r.text).toBe(403);
+    expect(r.text).toContain('no-prod-key');
+    expect(r.text).not.toContain(SUM);
+    const size = await send(() =>
+      client.send(
+        new GetObjectAttributesCommand({
+          Bucket: BUCKET,
+          Key: 'prod-summed',
+          ObjectAttributes: ['ObjectSize'],
+        }),
+      ),
+    );
+    // moto answers with an ISO Last-Modified the SDK cannot parse: reaching that parse means a 200.
+    expect(size.text).not.toContain('no-prod-key');
+    expect(size.text).toMatch(/"ObjectSize":19|Invalid RFC7231 date-time/);
   });
 
   it('a copy decrypts a source whose key no answer names: refused while a rule may name the key', async () => {

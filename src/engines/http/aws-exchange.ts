@@ -364,8 +364,9 @@ export async function handleAws(
     implied,
     headers: cls.operation === undefined ? undefined : cls.headers,
   });
-  // A copy or select decrypts its source under a key no request names (aws/s3-decrypt-key.ts).
-  const decideRequest = (a: HttpAction) => withSourceDecrypt(session.decide(a), a, (d) => session.decide(d));
+  // A copy, select, attributes or parts read decrypts under a key no request names (aws/s3-decrypt-key.ts).
+  const decideRequest = (a: HttpAction) =>
+    withSourceDecrypt(session.decide(a), a, (d) => session.decide(d), req.headers);
   const decision =
     cls.operation !== undefined
       ? decideRequest(action)
@@ -515,7 +516,7 @@ export async function handleAws(
           : undefined,
     );
     // An SSE-KMS object's key is named in the answer's head: decided before any body byte is relayed.
-    const keyRefusal = decryptRefusal(cls, action, up, (d) => session.decide(d));
+    const keyRefusal = decryptRefusal(cls, action, up, (d) => session.decide(d), req.headers);
     if (keyRefusal !== undefined) {
       up.body.on('error', () => undefined);
       up.body.destroy();

@@ -30,6 +30,39 @@ const KEY = /^[\x21-\x2b\x2d-\x7e]{1,2048}$/;
 /** The operations that decrypt an object they do not answer with, before any answer. */
 export const DECRYPTS_SOURCE = new Set(['s3:CopyObject', 's3:UploadPartCopy', 's3:SelectObjectContent']);
 
+type RequestHeaders = Readonly<Record<string, string | string[] | undefined>>;
+
+/** GetObjectAttributes attributes that hold nothing computed from the plaintext. */
+const PLAIN_ATTRIBUTES = new Set(['etag', 'storageclass', 'objectsize']);
+
+/**
+ * Whether S3 decrypts for the request and answers with what it read, naming no key (class 601):
+ * a copy or select (DECRYPTS_SOURCE); GetObjectAttributes asking for `Checksum` or `ObjectParts`
+ * (the plaintext's checksums, and its parts'), or for anything Gatehouse does not read as one of the
+ * plain attributes; ListParts (the parts' checksums; S3 asks for kms:Decrypt on an SSE-KMS upload).
+ */
+export function decryptsUnnamedKey(operation: string | undefined, headers: RequestHeaders): boolean {
+  if (operation === undefined) return false;
+  if (DECRYPTS_SOURCE.has(operation) || operation === 's3:ListParts') return true;
+  if (operation !== 's3:GetObjectAttributes') return false;
+  if (headers['x-amz-checksum-mode'] !== undefined) return true;
+  const wanted = headers['x-amz-object-attributes'];
+  if (typeof wanted !== 'string') return true;
+  return wanted.split(',').some((w) => !PLAIN_ATTRIBUTES.has(w.trim().toLowerCase()));
+}
+
+/**
+ * Whether S3 decrypts for the request and its answer's head names the key (class 126, 601): a
+ * GetObject, and a HeadObject with `x-amz-checksum-mode` (any value: the plaintext's checksums).
+ */
+export function decryptsKeyInHead(
+  cls: { readonly operation?: string | undefined; readonly objectBody?: boolean | undefined },
+  headers: RequestHeaders,
+): boolean {
+  if (cls.operation === 's3:GetObject') return cls.objectBody === true;
+  return cls.operation === 's3:HeadObject' && headers['x-amz-checksum-mode'] !== undefined;
+}
+
 /**
  * The key a response's head says its body was decrypted with: `none` (not SSE-KMS), the key, or
  * `unknown` (SSE-KMS without one key in a form Gatehouse reads, or an encryption it does not know).
@@ -76,19 +109,22 @@ export function withSourceDecrypt(
   decision: Decision,
   a: HttpAction,
   decide: (d: HttpAction) => Decision,
+  requestHeaders: RequestHeaders,
 ): Decision {
-  if (decision.effect === 'deny' || a.operation === undefined || !DECRYPTS_SOURCE.has(a.operation))
-    return decision;
+  if (decision.effect === 'deny' || !decryptsUnnamedKey(a.operation, requestHeaders)) return decision;
   const r = restrictingDecision(decide(decryptAction(a.connection, a, undefined)));
   if (r === undefined || (r.effect === 'review' && decision.effect === 'review')) return decision;
+  const what = DECRYPTS_SOURCE.has(a.operation ?? '')
+    ? 'its source under the key the source was written under'
+    : 'the object (for the checksums it answers with) under the key it was written under';
   return {
     ...r,
-    message: `${r.message} ${a.operation} has S3 decrypt its source under the key the source was written under, which Gatehouse cannot know before S3 uses it.`,
+    message: `${r.message} ${a.operation} has S3 decrypt ${what}, which Gatehouse cannot know before S3 uses it.`,
   };
 }
 
 /**
- * Why a GetObject's answer may not be relayed (the key S3 decrypted it with is denied or reviewed by
+ * Why a GetObject's (or a checksum HeadObject's) answer may not be relayed (the key S3 decrypted it with is denied or reviewed by
  * a rule, or SSE-KMS without a key Gatehouse can read while such a rule exists), or undefined.
  */
 export function decryptRefusal(
@@ -99,8 +135,9 @@ export function decryptRefusal(
     readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   },
   decide: (d: HttpAction) => Decision,
+  requestHeaders: RequestHeaders,
 ): string | undefined {
-  if (cls.operation !== 's3:GetObject' || cls.objectBody !== true) return undefined;
+  if (!decryptsKeyInHead(cls, requestHeaders)) return undefined;
   if (up.statusCode < 200 || up.statusCode >= 300) return undefined;
   const k = decryptKeyOf(up.headers);
   if (k === 'none') return undefined;
