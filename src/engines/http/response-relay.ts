@@ -7,7 +7,8 @@ import type { ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import type { Readable, Writable } from 'node:stream';
+import type { Readable, Transform, Writable } from 'node:stream';
+import { LineMasker, LineTooLong, lineFraming } from './line-masking.js';
 import { maskJsonText, type MaskResult } from '../../masking/index.js';
 import type { ErrorResponse } from './error-responses.js';
 import { isBodyDigestHeader, relayResponseHeaders } from './http-headers.js';
@@ -71,7 +72,7 @@ export interface RelayOutcome {
 }
 
 /** `partial`: a 206 that would have to be masked or scanned, which a fragment cannot be (withheld). */
-type Plan = 'relay' | 'mask' | 'scan' | 'partial';
+type Plan = 'relay' | 'mask' | 'scan' | 'lines' | 'partial';
 
 function plan(method: string, up: UpstreamResponse, o: RelayOptions): Plan {
   const s = up.statusCode;
@@ -81,7 +82,10 @@ function plan(method: string, up: UpstreamResponse, o: RelayOptions): Plan {
   let p: Plan;
   if (o.objectBody && s >= 200 && s < 300) p = o.scanObjects ? 'scan' : 'relay';
   else if (kind === 'json' || kind === 'xml') p = 'mask';
-  else if (kind === 'stream') p = 'relay';
+  // The same data in another representation is masked too (class 602): an agent can ask an API that
+  // negotiates its format for text/csv, text/plain, NDJSON or an event stream instead of JSON.
+  else if (kind === 'stream') p = lineFraming(contentType) !== undefined ? 'lines' : 'relay';
+  else if (kind === 'text') p = 'scan';
   else p = o.scanObjects ? 'scan' : 'relay';
   // A Range response is a fragment: a secret cut at its edge is no longer one a detector or a field
   // name finds, and the client can ask for every piece in turn. multipart/byteranges hides its parts'
@@ -102,6 +106,14 @@ type Decoder = (b: Buffer, options: { maxOutputLength: number }) => Promise<Buff
 
 // Decoded with a cap on the output (maxOutputLength): a few hundred KiB of gzip or br can expand to
 // gigabytes, and the cap must hold while decoding, not be checked once everything is in memory.
+/** The same decoders as streams, for a stream masked as it streams (its units are capped). */
+const STREAM_DECODERS: Readonly<Record<string, () => Transform>> = {
+  gzip: () => zlib.createGunzip(),
+  'x-gzip': () => zlib.createGunzip(),
+  deflate: () => zlib.createInflate(),
+  br: () => zlib.createBrotliDecompress(),
+};
+
 const DECODERS: Readonly<Record<string, Decoder>> = {
   gzip: promisify(zlib.gunzip),
   'x-gzip': promisify(zlib.gunzip),
@@ -241,8 +253,14 @@ export async function relayResponse(
     return { status, ...(upstreamError ? { error: upstreamError } : {}) };
   }
 
+  if (p === 'lines') return relayLines(res, up, o, headers, upstreamError);
+
   const kind = bodyKind(headerText(up.headers['content-type']));
-  const cap = p === 'mask' ? o.masking.maxBodyBytes : o.masking.objectScanMaxBytes;
+  // An API's text answer is held to the API cap; an object's (or a binary body's) scan to its own.
+  const cap =
+    p === 'mask' || (kind === 'text' && !o.objectBody)
+      ? o.masking.maxBodyBytes
+      : o.masking.objectScanMaxBytes;
   const declaredText = headerText(up.headers['content-length']);
   const declared =
     declaredText !== undefined && /^\d{1,15}$/.test(declaredText) ? Number(declaredText) : undefined;
@@ -309,4 +327,50 @@ export async function relayResponse(
   res.writeHead(status, headers);
   const stalled = await endBody(res, body);
   return { status, masked: { ...result.counts }, ...(stalled ? { error: stalled } : error ? { error } : {}) };
+}
+
+/** NDJSON and event streams, masked unit by unit as they stream (line-masking.ts). */
+async function relayLines(
+  res: ServerResponse,
+  up: UpstreamResponse,
+  o: RelayOptions,
+  headers: Record<string, string | string[]>,
+  upstreamError: { code: string; message: string } | undefined,
+): Promise<RelayOutcome> {
+  const status = up.statusCode;
+  const framing = lineFraming(headerText(up.headers['content-type']))!;
+  const encoding = (headerText(up.headers['content-encoding']) ?? 'identity').trim().toLowerCase();
+  let decoder: Transform | undefined;
+  if (encoding !== 'identity' && encoding !== '') {
+    const make = STREAM_DECODERS[encoding];
+    if (make === undefined) {
+      discard(up.body);
+      const message = `Gatehouse withheld the response because it must be masked and its content-encoding ${encoding} cannot be decoded for masking; nothing was sent.`;
+      send(res, o.withhold(message));
+      return { status, error: { code: 'withheld', message } };
+    }
+    decoder = make();
+  }
+  for (const name of Object.keys(headers)) if (isBodyDigestHeader(name)) delete headers[name];
+  const masker = new LineMasker(framing, o.masking);
+  res.writeHead(status, headers);
+  const socket = res.socket;
+  const masked = (): { masked?: Record<string, number> } =>
+    Object.keys(masker.counts).length > 0 ? { masked: { ...masker.counts } } : {};
+  try {
+    if (decoder !== undefined) await pipeline(up.body, decoder, masker, res);
+    else await pipeline(up.body, masker, res);
+  } catch (e) {
+    if (e instanceof LineTooLong || e instanceof TypeError || (e as { code?: string }).code?.startsWith('Z_'))
+      return {
+        status,
+        ...masked(),
+        error: {
+          code: 'withheld',
+          message: `Gatehouse cut the stream because it must be masked and ${e instanceof LineTooLong ? `it holds ${e.message}` : 'it could not be decoded'}; the rest was not sent.`,
+        },
+      };
+    return { status, ...masked(), error: brokenStream(socket, e) };
+  }
+  return { status, ...masked(), ...(upstreamError ? { error: upstreamError } : {}) };
 }
