@@ -33,6 +33,12 @@ function startApi(): Promise<{ url: string; server: http.Server }> {
         setTimeout(() => res.end(`${line.slice(30)}{"name":"bob"}\n`), 20);
         return;
       }
+      if (accept === 'multipart/mixed') {
+        res.writeHead(200, { 'content-type': 'multipart/mixed; boundary=b0' });
+        return res.end(
+          `--b0\r\ncontent-type: application/json\r\n\r\n${JSON.stringify(USERS[0])}\r\n--b0--\r\n`,
+        );
+      }
       if (accept === 'text/event-stream') {
         res.writeHead(200, { 'content-type': 'text/event-stream', 'content-encoding': 'gzip' });
         return res.end(gzipSync(`event: user\ndata: ${JSON.stringify(USERS[0])}\n\n`));
@@ -117,6 +123,15 @@ describe('an API answer in another representation', () => {
     expect(JSON.parse(lines[1]!)).toEqual({ name: 'bob' });
     expect(r.text).not.toContain(EMAIL);
     expect(r.text).not.toContain(KEY_ID);
+  });
+
+  it('a multipart answer is masked as text, JSON field names in its parts too', async () => {
+    const r = await get('multipart/mixed');
+    expect(r.status).toBe(200);
+    expect(r.text).toContain('--b0\r\ncontent-type: application/json');
+    expect(r.text).not.toContain(EMAIL);
+    expect(r.text).not.toContain(KEY_ID);
+    expect(r.text).not.toContain('pw-1234567');
   });
 
   it('a gzip event stream is decoded and masked event by event', async () => {

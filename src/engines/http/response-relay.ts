@@ -84,7 +84,13 @@ function plan(method: string, up: UpstreamResponse, o: RelayOptions): Plan {
   else if (kind === 'json' || kind === 'xml') p = 'mask';
   // The same data in another representation is masked too (class 602): an agent can ask an API that
   // negotiates its format for text/csv, text/plain, NDJSON or an event stream instead of JSON.
-  else if (kind === 'stream') p = lineFraming(contentType) !== undefined ? 'lines' : 'relay';
+  else if (kind === 'stream')
+    p =
+      lineFraming(contentType) !== undefined
+        ? 'lines'
+        : isMultipart(contentType) && !isByteranges(contentType)
+          ? 'scan'
+          : 'relay';
   else if (kind === 'text') p = 'scan';
   else p = o.scanObjects ? 'scan' : 'relay';
   // A Range response is a fragment: a secret cut at its edge is no longer one a detector or a field
@@ -92,6 +98,10 @@ function plan(method: string, up: UpstreamResponse, o: RelayOptions): Plan {
   // types. So a partial response that must be masked, or whose parts' types are unknown, is withheld.
   if (s === 206 && (p !== 'relay' || (!o.objectBody && isByteranges(contentType)))) return 'partial';
   return p;
+}
+
+function isMultipart(contentType: string | undefined): boolean {
+  return (contentType ?? '').trim().toLowerCase().startsWith('multipart/');
 }
 
 function isByteranges(contentType: string | undefined): boolean {
@@ -257,10 +267,8 @@ export async function relayResponse(
 
   const kind = bodyKind(headerText(up.headers['content-type']));
   // An API's text answer is held to the API cap; an object's (or a binary body's) scan to its own.
-  const cap =
-    p === 'mask' || (kind === 'text' && !o.objectBody)
-      ? o.masking.maxBodyBytes
-      : o.masking.objectScanMaxBytes;
+  const apiText = (kind === 'text' || kind === 'stream') && !o.objectBody;
+  const cap = p === 'mask' || apiText ? o.masking.maxBodyBytes : o.masking.objectScanMaxBytes;
   const declaredText = headerText(up.headers['content-length']);
   const declared =
     declaredText !== undefined && /^\d{1,15}$/.test(declaredText) ? Number(declaredText) : undefined;
@@ -307,7 +315,9 @@ export async function relayResponse(
     return { status, error: { code: 'withheld', message } };
   }
 
-  const kindForMask = p === 'scan' && kind !== 'json' && kind !== 'xml' ? 'text' : kind;
+  // An API's text or multipart answer may hold JSON (a part, an embedded document): it is masked as
+  // JSON that does not parse is, after every sensitive `"key":` as well as by the detectors.
+  const kindForMask = apiText ? 'json' : p === 'scan' && kind !== 'json' && kind !== 'xml' ? 'text' : kind;
   const result = maskText(kindForMask, text, o.masking);
   const code = status >= 400 ? errorCodeOf(kind, result?.text ?? text) : undefined;
   const error = upstreamError
