@@ -180,6 +180,7 @@ export async function buildHttpConnectionSettings(
     staticHeaders: headers,
     masking: {
       detectors: createDetectorSet({ enabled: m.detectors }),
+      enabledDetectors: m.detectors,
       fieldNames,
       fields: fieldMatcher(fieldNames),
       style: m.style,

@@ -10,6 +10,8 @@ import type { FieldMatcher } from './field-names.js';
 
 export interface ResponseMasking {
   readonly detectors: DetectorSet;
+  /** The detector names `detectors` was built from (the masking thread rebuilds it from them). */
+  readonly enabledDetectors: readonly string[] | 'all';
   /** JSON keys / XML element names masked whole. */
   readonly fieldNames: readonly string[];
   readonly fields: FieldMatcher;

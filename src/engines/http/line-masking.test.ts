@@ -7,6 +7,7 @@ import { LineMasker, LineTooLong, lineFraming, type LineFraming } from './line-m
 
 const masking = (maxBodyBytes = 1024): ResponseMasking => ({
   detectors: createDetectorSet(),
+  enabledDetectors: 'all',
   fieldNames: DEFAULT_RESPONSE_FIELDS,
   fields: fieldMatcher(DEFAULT_RESPONSE_FIELDS),
   style: 'redact',

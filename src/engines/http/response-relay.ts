@@ -9,11 +9,10 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type { Readable, Transform, Writable } from 'node:stream';
 import { LineMasker, LineTooLong, lineFraming } from './line-masking.js';
-import { maskJsonText, type MaskResult } from '../../masking/index.js';
+import { maskBodyOffLoop } from './body-masking.js';
 import type { ErrorResponse } from './error-responses.js';
 import { isBodyDigestHeader, relayResponseHeaders } from './http-headers.js';
 import type { ResponseMasking } from './http-settings.js';
-import { maskXmlText } from './xml-masking.js';
 import { readXmlElement } from './xml-text.js';
 import { STALLED_ERROR, wasStalled } from '../write-stall.js';
 
@@ -179,15 +178,13 @@ function errorCodeOf(kind: BodyKind, text: string): string | undefined {
   return undefined;
 }
 
-function maskText(kind: BodyKind, text: string, m: ResponseMasking): MaskResult | null {
-  if (kind === 'json')
-    return maskJsonText(text, m.detectors, {
-      keyNames: m.fieldNames,
-      style: m.style,
-      keysInInvalidJson: true,
-    });
-  if (kind === 'xml') return maskXmlText(text, m.detectors, m.style, m.fields);
-  return m.detectors.mask(text, m.style, 'text');
+/** Masks a body without holding the event loop (body-masking.ts); a failed masking thread withholds it. */
+async function maskText(kind: 'json' | 'xml' | 'text', text: string, m: ResponseMasking) {
+  try {
+    return await maskBodyOffLoop(kind, text, m);
+  } catch (e) {
+    throw new Withheld(`it could not be masked (${e instanceof Error ? e.message : String(e)})`);
+  }
 }
 
 /**
@@ -299,7 +296,7 @@ export async function relayResponse(
         // finding cannot be masked in place without knowing the encoding, so the body is withheld.
         const scanKind = kind === 'json' || kind === 'xml' ? kind : 'text';
         for (const reading of nonUtf8Readings(decoded)) {
-          if (maskText(scanKind, reading, o.masking) !== null)
+          if ((await maskText(scanKind, reading, o.masking)) !== null)
             throw new Withheld('it is not UTF-8 and holds values masking would have to change');
         }
         res.writeHead(status, headers);
@@ -317,8 +314,16 @@ export async function relayResponse(
 
   // An API's text or multipart answer may hold JSON (a part, an embedded document): it is masked as
   // JSON that does not parse is, after every sensitive `"key":` as well as by the detectors.
-  const kindForMask = apiText ? 'json' : p === 'scan' && kind !== 'json' && kind !== 'xml' ? 'text' : kind;
-  const result = maskText(kindForMask, text, o.masking);
+  const kindForMask = apiText ? 'json' : kind === 'json' || kind === 'xml' ? kind : 'text';
+  let result: Awaited<ReturnType<typeof maskText>>;
+  try {
+    result = await maskText(kindForMask, text, o.masking);
+  } catch (e) {
+    if (!(e instanceof Withheld)) throw e;
+    const message = `Gatehouse withheld the response because it must be masked and ${e.message}; nothing was sent.`;
+    send(res, o.withhold(message));
+    return { status, error: { code: 'withheld', message } };
+  }
   const code = status >= 400 ? errorCodeOf(kind, result?.text ?? text) : undefined;
   const error = upstreamError
     ? {
