@@ -120,9 +120,11 @@ describe('HTTP engine: masking a large response gives the event loop back', () =
     expect(first['password']).toMatch(/^\[REDACTED/);
     expect(first['email']).toMatch(/^\[REDACTED/);
     expect(probes).toBeGreaterThan(1);
+    // A floor for the collector's pauses over this process's 7.6 MB strings (the test's own clients
+    // and upstream live here too); the loop was held for seconds before the fix.
     expect(
       heldMs,
       `the longest the event loop was held (ms); one masking call takes ${maskMs} ms`,
-    ).toBeLessThan(maskMs / 2);
-  });
+    ).toBeLessThan(Math.max(250, maskMs / 2));
+  }, 180_000);
 });
