@@ -1695,6 +1695,19 @@ export class ClientConnection {
       return deferred ? { decision, lineage: deferred } : { decision };
     }
     const catalog = catalogResolverFor(this.target!, this.deps.settings().maxMessageBytes);
+    // Only the built-in rules apply, and the statement reads nothing but ordinary user tables the
+    // catalog has described (no view, function, operator or name of its own Gatehouse cannot see into,
+    // nothing this session or transaction changed): what the built-in rules cover cannot reach its
+    // results, so it is not traced (a statement text of its own per literal would be parsed again).
+    if (
+      onlyIfMatters &&
+      overloaded === undefined &&
+      !catalogChanged &&
+      this.temporaryObjects.length === 0 &&
+      this.transactionReads.lineage() === undefined &&
+      readsOnlyUserTables(st, catalog)
+    )
+      return { decision };
     let lineage = await lineageOf(deps.analyzer, catalog, st.text, (object, name) =>
       object === 'cursor'
         ? (pending.cursors.get(name) ?? this.state.cursor(name)?.statement)?.text
@@ -3288,3 +3301,30 @@ function rewriteBind(body: Buffer, portal: string, statement: string): Buffer {
 
 export { RESERVED_PREFIX };
 export type { Admission };
+
+/** Kinds of relation whose rows are the table's own (pg_class.relkind: table, partitioned table). */
+const OWN_ROWS = new Set(['r', 'p']);
+const SYSTEM_SCHEMAS = new Set(['pg_catalog', 'information_schema', 'pg_toast']);
+
+/**
+ * The statement names relations only, and every name is an ordinary or partitioned table outside the
+ * system schemas in every schema the catalog (as already loaded) has it: no function, user operator,
+ * field call, prepared statement or cursor, and no name the catalog has not described yet.
+ */
+function readsOnlyUserTables(
+  st: SqlStatement,
+  catalog: { relations(schema: string | undefined, name: string): unknown },
+): boolean {
+  if (st.tables.length === 0 || st.functions.length > 0) return false;
+  // Unqualified operators are built-ins here: the caller has found none overloaded outside pg_catalog
+  // (class 125); a qualified one is built-in only in pg_catalog.
+  if (st.operators?.some((op) => op.includes('.') && !op.startsWith('OPERATOR(pg_catalog.'))) return false;
+  if (st.fields !== undefined || st.sessionObjects !== undefined || st.temporary === true) return false;
+  for (const t of st.tables) {
+    const found = catalog.relations(t.schema, t.name);
+    if (!Array.isArray(found) || found.length === 0) return false;
+    for (const r of found as { kind: string; schema: string }[])
+      if (!OWN_ROWS.has(r.kind) || SYSTEM_SCHEMAS.has(r.schema)) return false;
+  }
+  return true;
+}
