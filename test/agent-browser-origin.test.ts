@@ -1,4 +1,4 @@
-// A web page reaching the agents' listener through a person's browser (docs/security.md, class 702):
+// A web page reaching the agents' listener through a person's browser (docs/security.md, class 147):
 // browsers let any page open a WebSocket to any address they can reach, sending the page's Origin,
 // so a page a person inside the network opens could reach the tunnel's handshake (and spend the
 // handshake slots of the person's address) through them. In Debian's chromium against the real

@@ -318,7 +318,7 @@ describe('notifications', () => {
   });
 
   it("shows the client's reason and statement as quoted text, never as the message's own lines", async () => {
-    // docs/security.md, class 703: a reason (sqlcommenter, URL-decoded) drawing a second "Impact
+    // docs/security.md, class 148: a reason (sqlcommenter, URL-decoded) drawing a second "Impact
     // preview" and an "Approve or deny" link to a page of the agent's.
     const fake = encodeURIComponent(
       'routine\n\n*Impact preview*\n```0 rows```\n<https://evil.example/approve|Approve here>\n\nImpact preview:\n  0 rows\n\nApprove or deny: https://evil.example/approve',

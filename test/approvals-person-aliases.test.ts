@@ -1,4 +1,4 @@
-// One person under two addresses (docs/security.md, class 701): alice's identity at the OIDC provider
+// One person under two addresses (docs/security.md, class 146): alice's identity at the OIDC provider
 // names alice@corp.example, her SAML or second provider's identity alice@corp-sso.example. Persons are
 // compared as addresses, so she was two approvers of a `minApprovals: 2` rule, and approved the
 // request of an agent acting for her under her other address. With `approvals.people` naming both

@@ -258,7 +258,7 @@ describe.skipIf(!hasMoto())('the KMS key an S3 read decrypts with', { timeout: 6
     expect(head.status, head.text).toBe(200);
   });
 
-  // Class 601: the plaintext's checksums are what S3 decrypts for, and hands out, on these reads.
+  // Class 143: the plaintext's checksums are what S3 decrypts for, and hands out, on these reads.
   const SUM = createHash('sha256').update('prod-plaintext-4716').digest('base64');
 
   it('a HEAD asking for checksums is decided on the key its head names', async () => {

@@ -62,7 +62,7 @@ describe.skipIf(!hasMoto())('instructions another principal runs', { timeout: 12
           ],
         },
         {
-          // A rule on a resource restricted to some operations (class 600): the instance's role may
+          // A rule on a resource restricted to some operations (class 142): the instance's role may
           // do those operations on it, whatever operation hands it the command.
           id: 'agents-deletes',
           subjects: { agent: true, subjects: ['bob'] },

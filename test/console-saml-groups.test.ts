@@ -1,7 +1,7 @@
 // A SAML console sign-in carries the groups the identity provider asserted at sign-in, and nothing
 // re-checks them later (there is no token to re-verify): it lasts at most console.saml.sessionTtl,
 // so a group the IdP removed stops approving then, not after console.sessionTtl (docs/security.md,
-// class 700).
+// class 145).
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';

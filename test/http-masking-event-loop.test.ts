@@ -1,4 +1,4 @@
-// A large masked response does not hold the gateway's event loop (docs/security.md, class 800): three
+// A large masked response does not hold the gateway's event loop (docs/security.md, class 149): three
 // 7.6 MB JSON API responses, each a few seconds of masking on a loaded machine, are masked while another
 // principal's requests keep being answered, and the loop is never held for anything like the time
 // masking one of them in a single call takes. The masked bodies are the ones masking inline gives.

@@ -1,4 +1,4 @@
-// The same data in another representation (docs/security.md, class 602). An API that negotiates its
+// The same data in another representation (docs/security.md, class 144). An API that negotiates its
 // answer's format (Accept: text/csv, text/plain, application/x-ndjson, text/event-stream) gave the
 // agent, through Gatehouse, unmasked what its JSON answer has masked: only JSON and XML were masked,
 // text was relayed as it came, and streams were relayed unmasked. Text is now masked as text, and

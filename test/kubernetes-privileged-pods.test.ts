@@ -140,7 +140,7 @@ describe('pods that are privilege', { timeout: 90_000 }, () => {
   });
 
   it.skipIf(!haveKubectl)(
-    "a PersistentVolume on the node's own filesystem is privilege as a hostPath volume is (class 500)",
+    "a PersistentVolume on the node's own filesystem is privilege as a hostPath volume is (class 138)",
     async () => {
       // A pod that mounts a claim bound to this volume has the node's root filesystem, with no field of
       // its own that says so: the volume is where the host path is named.
@@ -327,7 +327,7 @@ describe('pods that are privilege', { timeout: 90_000 }, () => {
     expect(hook.status).toBe(403);
     expect(hook.body).toContain('k8s-agents-no-admission-changes');
     // An APIService sends every request of its group to a service (with the caller's identity in
-    // front-proxy headers), and that service answers as the API server (class 503).
+    // front-proxy headers), and that service answers as the API server (class 141).
     const routed = send(
       agent,
       'POST',

@@ -1,5 +1,5 @@
 // A masked profile without column rules of its own reaching the built-in rules' catalogs through
-// something the statement names without showing them (docs/security.md class 400): an operator's
+// something the statement names without showing them (docs/security.md class 135): an operator's
 // view over pg_stat_activity, a function whose body reads it (its rows, a NOTICE, an error's
 // DETAIL), a person's DO block, and a temporary view created in the same transaction under the name
 // of an ordinary table. Through the real wire against a real PostgreSQL, in the simple protocol and
@@ -99,7 +99,7 @@ function expectNone(bytes: string, label: string): void {
   for (const v of LEAKS) expect(lower.includes(v.toLowerCase()), `${label} leaked ${v}`).toBe(false);
 }
 
-describe('class 400: the built-in rules through views, functions and DO blocks a profile without rules names', () => {
+describe('class 135: the built-in rules through views, functions and DO blocks a profile without rules names', () => {
   it("an operator's view over pg_stat_activity: masked for the agent and the person", async () => {
     const dba = await connect(['dba'], false, 'dana');
     const agent = await connect(['ai-agents'], true, 'claude');

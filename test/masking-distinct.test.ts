@@ -1,4 +1,4 @@
-// Plain DISTINCT over a value derived from a masked column (docs/security.md class 402), through
+// Plain DISTINCT over a value derived from a masked column (docs/security.md class 137), through
 // the real wire against a real PostgreSQL with the demo's column rules: how many rows come back says
 // whether values are equal, so for the default agent it is a masked predicate, as UNION is, in the
 // simple protocol and the extended protocol with text and binary results; DISTINCT over unmasked
@@ -77,7 +77,7 @@ const modes = (sql: string): (string | pg.QueryConfig)[] => [
   { text: sql, queryMode: 'extended', binary: true } as pg.QueryConfig,
 ];
 
-describe('class 402: plain DISTINCT compares whole rows', () => {
+describe('class 137: plain DISTINCT compares whole rows', () => {
   it('is a masked predicate for the agent when a masked column feeds a row (before: the count answered a guess)', async () => {
     const agent = await connect(['ai-agents'], true, 'claude');
     try {

@@ -1,5 +1,5 @@
 // A LATERAL item on the right of an explicit JOIN reading the join's left side (docs/security.md
-// class 401), through the real wire against a real PostgreSQL with the demo's column rules: the
+// class 136), through the real wire against a real PostgreSQL with the demo's column rules: the
 // value must come back masked and a filter on it must count as a masked predicate, in the simple
 // protocol and the extended protocol with text and binary results, for the default agent and for a
 // masked person; ordinary lateral joins stay clear.
@@ -93,7 +93,7 @@ function expectNone(bytes: string, label: string): void {
   for (const v of LEAKS) expect(bytes.includes(v), `${label} leaked ${v}`).toBe(false);
 }
 
-describe('class 401: a LATERAL item on the right of a JOIN reads the left side', () => {
+describe('class 136: a LATERAL item on the right of a JOIN reads the left side', () => {
   it('values derived through it are masked, for the agent and the person', async () => {
     const agent = await connect(['ai-agents'], true, 'claude');
     const person = await connect(['analysts'], false, 'ana');

@@ -1,5 +1,5 @@
 // An allow rule restricted to tables grants a write only when it covers every table the write
-// reaches (docs/security.md, class 200), through the real wire against a real PostgreSQL: a write
+// reaches (docs/security.md, class 129), through the real wire against a real PostgreSQL: a write
 // through an auto-updatable view, a column default's sequence owned by another table, a delete that
 // cascades through a foreign key. A partitioned or inheritance parent covers its partitions and
 // children, a table its own sequence, and an INSERT cascades nothing, so ordinary writes still run.
@@ -88,7 +88,7 @@ async function refusal(c: pg.Client, sql: string, values?: unknown[]): Promise<s
   }
 }
 
-describe('class 200: a table-scoped allow covers a write only with every table it reaches', () => {
+describe('class 129: a table-scoped allow covers a write only with every table it reaches', () => {
   it('refuses writes reaching tables the rule does not name; ordinary writes run', async () => {
     const before = await state();
     const c = gw.client(await gw.token({ subject: 'claude', groups: [], agent: true }));

@@ -1,4 +1,4 @@
-// An agent cannot lift the limits its session starts with (docs/security.md, class 202), through
+// An agent cannot lift the limits its session starts with (docs/security.md, class 131), through
 // the real wire against a real PostgreSQL: the operator sets statement_timeout, lock_timeout and
 // idle_in_transaction_session_timeout for the database, and an agent may lower them but not raise or
 // turn them off, by SET, SET LOCAL, set_config(), ALTER ROLE … SET, a startup parameter, `options`
@@ -44,7 +44,7 @@ async function show(c: pg.Client, name: string): Promise<string> {
   return String((r.rows[0] as Record<string, unknown>)[name]);
 }
 
-describe('class 202: the limits an agent session starts with are the gateway’s', () => {
+describe('class 131: the limits an agent session starts with are the gateway’s', () => {
   it('an agent lowers them but cannot lift them', async () => {
     const c = gw.client(await gw.token({ subject: 'claude', groups: [], agent: true }));
     c.on('notice', () => undefined);

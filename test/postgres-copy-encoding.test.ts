@@ -1,7 +1,7 @@
 // A COPY … FROM STDIN held for approval shows the approver its rows (class 33). PostgreSQL reads them
 // in the COPY's own ENCODING when it names one; shown as UTF-8, the same bytes are other characters and
 // other fields: in SJIS the byte 0x5C (the backslash, COPY's escape) can be the second half of a
-// character (docs/security.md, class 302). Through the real wire against a real PostgreSQL.
+// character (docs/security.md, class 134). Through the real wire against a real PostgreSQL.
 
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -41,7 +41,7 @@ beforeAll(async () => {
 });
 afterAll(async () => gw?.stop());
 
-describe('class 302: a reviewed COPY in another encoding', () => {
+describe('class 134: a reviewed COPY in another encoding', () => {
   it('is not shown as UTF-8 text the server does not load', async () => {
     // Valid UTF-8 ("1", TAB, "Á\", TAB, "x"); in SJIS 0x81 0x5C is one character, so no escape.
     const row = Buffer.concat([Buffer.from('1\t'), Buffer.from([0xc3, 0x81, 0x5c]), Buffer.from('\tx\n')]);

@@ -2,7 +2,7 @@
 // Gatehouse decided, recorded and asked approval for it as `oid N` alone: an approver saw no argument,
 // the record kept none, and an approval of one call (deferred, so consumed by a later identical
 // request) was consumed by the same function called with any other arguments (docs/security.md,
-// class 301). Through the real wire against a real PostgreSQL.
+// class 133). Through the real wire against a real PostgreSQL.
 
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import pg from 'pg';
@@ -79,7 +79,7 @@ async function call(args: string[]): Promise<string | undefined> {
   }
 }
 
-describe('class 301: a fast-path FunctionCall is decided with its arguments', () => {
+describe('class 133: a fast-path FunctionCall is decided with its arguments', () => {
   it('the approver sees the arguments, the approval covers only them, and the record keeps them', async () => {
     const refused = await call(['orders_seq', '5']);
     const id = /request ([0-9a-f-]{36}) was created/.exec(refused ?? '')?.[1];

@@ -1,4 +1,4 @@
-// Stored settings read through code the statement does not show (docs/security.md, class 201),
+// Stored settings read through code the statement does not show (docs/security.md, class 130),
 // through the real wire against a real PostgreSQL: an application's view or materialized view that
 // calls current_setting() or reads pg_settings or the role catalogs, a view over such a view, and a
 // function's own SET clause (pg_proc.proconfig, pg_get_functiondef). Under the default agent policy
@@ -55,7 +55,7 @@ async function outcome(c: pg.Client, sql: string): Promise<string> {
   }
 }
 
-describe('class 201: stored settings read through a view or a function definition', () => {
+describe('class 130: stored settings read through a view or a function definition', () => {
   it('an agent reads none of them; an ordinary view still reads', async () => {
     const c = gw.client(await gw.token({ subject: 'claude', groups: [], agent: true }));
     c.on('notice', () => undefined);

@@ -3,7 +3,7 @@
 // as it forwarded the Close, so the client could Parse the same name again through the protocol
 // (upstream under Gatehouse's own name), and SQL `EXECUTE name` was then decided and masked as the
 // protocol statement while the server ran the SQL statement still held under that name
-// (docs/security.md, class 300). Differential: the same bytes straight to PostgreSQL 18.
+// (docs/security.md, class 132). Differential: the same bytes straight to PostgreSQL 18.
 
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { defaultAgentPolicies } from '../src/policy/index.js';
@@ -65,7 +65,7 @@ async function scenario(c: RawPgClient, sameBatch: boolean): Promise<string[][]>
   return seen;
 }
 
-describe('class 300: a Close the server skipped', () => {
+describe('class 132: a Close the server skipped', () => {
   it('PostgreSQL keeps the statement: the name stays taken, and EXECUTE runs it', async () => {
     const c = await RawPgClient.direct(gw.directUrl);
     try {

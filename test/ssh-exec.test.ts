@@ -241,7 +241,7 @@ describe.skipIf(!hasSshd())('ssh exec through Gatehouse', { timeout: 120_000 }, 
     expect(ok.stdout).toBe('fr_FR.UTF-8\n');
   });
 
-  it('a carriage return, form feed or vertical tab outside quotes is a word character to bash, not a blank (class 502)', async () => {
+  it('a carriage return, form feed or vertical tab outside quotes is a word character to bash, not a blank (class 140)', async () => {
     // The grammar read `\f#` as a blank and a comment, so only `ls` was seen; bash reads `\f#` as a
     // word and runs the rm after it.
     for (const c of ['\f', '\v', '\r']) {

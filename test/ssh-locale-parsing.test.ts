@@ -2,7 +2,7 @@
 // makes bash read a command line otherwise than the classifier, which reads it as UTF-8:
 // `echo "中\" ; rm -f victim #"` is one echo in UTF-8, and under GBK the backslash is the second byte
 // of a character, so the quote closes and rm runs. Such a locale, asked for by an env request or set by
-// an earlier line of the same command, is refused or judged `unknown` (docs/security.md class 501).
+// an earlier line of the same command, is refused or judged `unknown` (docs/security.md class 139).
 // Real OpenSSH client → Gatehouse → real sshd, whose sessions find a GBK locale compiled here
 // (LOCPATH, as a host with the locale installed).
 

@@ -144,7 +144,7 @@ export interface SqlStatement {
   readonly reachesUnknown?: true;
   /**
    * The relations a write reaches that an allow rule restricted to tables must also name to grant it
-   * (class 200): a view's or rule's base relations, a sequence's or index's owner, tables a foreign key
+   * (class 129): a view's or rule's base relations, a sequence's or index's owner, tables a foreign key
    * cascades to, as the catalog gives them. Not the partitions or inheritance children of a written
    * parent (its own rows), nor its parents, nor a sequence its column default advances.
    */
@@ -152,7 +152,7 @@ export interface SqlStatement {
   /**
    * What the write reaches could not be read from the catalog (it did not answer, DDL or hidden code
    * ran in this transaction, a relation argument is not a constant): no allow rule restricted to
-   * tables grants its categories beyond read, transaction and session (class 200).
+   * tables grants its categories beyond read, transaction and session (class 129).
    */
   readonly grantReachUnknown?: true;
   /** sqlcommenter-style key/value pairs found in comments (prompt lineage); not used for policy. */

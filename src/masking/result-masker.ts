@@ -991,7 +991,7 @@ export interface SqlMaskerFactory extends MaskerFactory {
    * For a mask obligation whose profile has no column rules of its own: the built-in rules, which
    * apply to a statement whose lineage reaches what they cover through something it names without
    * showing it (a view over pg_stat_activity, a function or DO block that reads it; docs/security.md
-   * class 400). The engine traces such a statement and keeps the lineage only when these rules have
+   * class 135). The engine traces such a statement and keeps the lineage only when these rules have
    * something to say about it. Undefined otherwise (no obligation, or the profile has rules: then
    * `lineageRules` applies to every statement).
    */

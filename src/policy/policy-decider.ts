@@ -145,7 +145,7 @@ interface SqlView {
   readonly reaches: readonly NameRef[];
   /** It may reach relations Gatehouse could not place: table-restricted deny and review rules match. */
   readonly reachesUnknown: boolean;
-  /** Relations a write reaches that a grant restricted to tables must name too (class 200). */
+  /** Relations a write reaches that a grant restricted to tables must name too (class 129). */
   readonly grantReaches: readonly NameRef[];
   /**
    * Bits (of `full`) of the categories beyond read, transaction and session: a rule restricted to
@@ -294,7 +294,7 @@ function sqlCoverMask(r: CompiledRule, v: SqlView): number {
   for (let i = 0; i < v.catBits.length; i++) if ((r.categoryBits & v.catBits[i]!) !== 0) mask |= 1 << i;
   if (r.tables === undefined) return mask;
   // A rule restricted to tables grants only what it can see the statement do to them (class 101),
-  // and a write only when it names every table the write reaches as well (class 200).
+  // and a write only when it names every table the write reaches as well (class 129).
   mask &= ~v.untargeted;
   if (v.grantReachBits !== 0 && (v.grantReachUnknown || !everyName(r.tables, v.grantReaches, v.res)))
     mask &= ~v.grantReachBits;
@@ -503,7 +503,7 @@ function httpMatches(r: CompiledRule, a: HttpAction): boolean {
   if (a.rulesOnResourcesOnly === true && r.awsResources === undefined) return false;
   // Instructions another principal runs (REMOTE_INSTRUCTIONS: a shell command on an instance) may
   // make any request of any service as that principal, so a deny or review rule on resources applies
-  // to them whatever operations, methods or paths it is restricted to (docs/security.md, class 600).
+  // to them whatever operations, methods or paths it is restricted to (docs/security.md, class 142).
   if (
     r.effect !== 'allow' &&
     r.awsResources !== undefined &&

@@ -44,7 +44,7 @@ function newParser(): Parser {
 /**
  * Characters the grammar skips as blanks between words and bash reads as characters of a word: bash's
  * blanks are space and tab only, so `ls \f#; rm x` is `ls` and a comment to the grammar, and to bash
- * an `ls` of the word `\f#` followed by `rm x` (docs/security.md class 502).
+ * an `ls` of the word `\f#` followed by `rm x` (docs/security.md class 140).
  */
 const GRAMMAR_ONLY_BLANKS = /[\r\v\f]/g;
 const BLANK_NAMES: Record<string, string> = {

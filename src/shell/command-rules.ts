@@ -2007,7 +2007,7 @@ const git: Rule = (args, name, ctx) => {
 
 /**
  * Variables that change which program a name runs, run code when a shell starts, or change how the
- * shell reads the text after them (LOCPATH: locales of the caller's own, class 501; GCONV_PATH loads
+ * shell reads the text after them (LOCPATH: locales of the caller's own, class 139; GCONV_PATH loads
  * character-set converters, shared objects, into programs that convert text).
  */
 export const COMMAND_LOOKUP_VARIABLES: ReadonlySet<string> = new Set([
@@ -2055,7 +2055,7 @@ export const COMMAND_LOOKUP_VARIABLES: ReadonlySet<string> = new Set([
 /**
  * Variables that choose the character set bash reads its input in (LC_ALL over LC_CTYPE over LANG).
  * Under GBK, BIG5, BIG5-HKSCS or GB18030 a character may end in the byte of `\` or a backquote, so
- * `echo "中\" ; rm x #"`, one echo in UTF-8, is an echo and an rm (docs/security.md class 501).
+ * `echo "中\" ; rm x #"`, one echo in UTF-8, is an echo and an rm (docs/security.md class 139).
  */
 export const LOCALE_CHARSET_VARIABLES: ReadonlySet<string> = new Set(['LC_ALL', 'LC_CTYPE', 'LANG']);
 

@@ -286,7 +286,7 @@ describe('classifyShellCommand: unknown (fails closed)', () => {
     expect(cats('rm {-rf,/srv/data}')).toContain('destructive');
   });
 
-  it('a locale whose character set is not UTF-8 is not a plain setting (class 501)', () => {
+  it('a locale whose character set is not UTF-8 is not a plain setting (class 139)', () => {
     for (const line of [
       'export LC_ALL=zh_TW.BIG5',
       'LC_CTYPE=zh_CN.GBK',
@@ -314,7 +314,7 @@ describe('classifyShellCommand: unknown (fails closed)', () => {
       expect(cats(line), line).toEqual(['read']);
   });
 
-  it('a carriage return, form feed or vertical tab outside quotes is not a blank (class 502)', () => {
+  it('a carriage return, form feed or vertical tab outside quotes is not a blank (class 140)', () => {
     for (const line of [
       'ls \f#; rm -rf /srv',
       'ls\v#; rm -rf /srv',

@@ -4,7 +4,7 @@
 // 0.9–2.7 s to mask with the default detectors on the test machine, and a body may be up to
 // `masking.maxBodyBytes` (8 MiB on `http` connections, 16 MiB on AWS). Masked on the event loop, one
 // agent's large masked read held every other session of every protocol for that long, and its 32
-// requests in flight could keep it held (docs/security.md, class 800).
+// requests in flight could keep it held (docs/security.md, class 149).
 //
 // How: a body of at most INLINE_CHARS characters is masked where it is asked for (a few milliseconds
 // at most; nearly every API response). A longer one is masked on one worker thread by the same

@@ -1,4 +1,4 @@
-// Masks a line-framed stream as it streams (docs/security.md, class 602): NDJSON one line at a time,
+// Masks a line-framed stream as it streams (docs/security.md, class 144): NDJSON one line at a time,
 // a server-sent event stream one event (up to its blank line) at a time, each masked as JSON would
 // be (field names, and after every sensitive `"key":` when the text is not JSON) and by the content
 // detectors. Nothing of a line or event is sent before all of it has arrived, so a secret cut across

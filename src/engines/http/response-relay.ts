@@ -81,7 +81,7 @@ function plan(method: string, up: UpstreamResponse, o: RelayOptions): Plan {
   let p: Plan;
   if (o.objectBody && s >= 200 && s < 300) p = o.scanObjects ? 'scan' : 'relay';
   else if (kind === 'json' || kind === 'xml') p = 'mask';
-  // The same data in another representation is masked too (class 602): an agent can ask an API that
+  // The same data in another representation is masked too (class 144): an agent can ask an API that
   // negotiates its format for text/csv, text/plain, NDJSON or an event stream instead of JSON.
   else if (kind === 'stream')
     p =

@@ -44,7 +44,7 @@ const BUILTIN_GROUPS = new Set([
 /**
  * Built-in resources whose objects hold a pod spec (by `group/resource`), and PersistentVolumes: a
  * volume on a path of the node (`hostPath`, `local`) gives any pod that mounts a claim bound to it
- * that path, with no field of the pod's own saying so (docs/security.md class 500).
+ * that path, with no field of the pod's own saying so (docs/security.md class 138).
  */
 const POD_RESOURCES = new Set([
   '/pods',

@@ -168,7 +168,7 @@ export interface Reach {
   /** A written relation (or one a write reaches) has a user trigger or a non-SELECT rule. */
   readonly unplaceable: boolean;
   /**
-   * What a write reaches that a grant restricted to tables must name too (class 200): relations reached
+   * What a write reaches that a grant restricted to tables must name too (class 129): relations reached
    * from a written one through a view's or rule's dependencies, a sequence's or index's ownership or a
    * cascading foreign key; not through inheritance (a parent's partitions and children hold its rows,
    * a partition's parents hold its rows), and no sequence or index itself (its owner counts).
@@ -188,7 +188,7 @@ const MAX_REACH_SEEDS = 200;
  * foreign key under TRUNCATE). An unqualified name starts from every relation of that name in any
  * schema (a superset of what search_path resolves); the named relations themselves are not returned
  * as reached (`s`). `t` follows what a write reaches; a user trigger or non-SELECT rule there is code
- * Gatehouse cannot place. `k` says the last step was not through inheritance (class 200's grants).
+ * Gatehouse cannot place. `k` says the last step was not through inheritance (class 129's grants).
  * An INSERT cascades through no foreign key (ON DELETE and ON UPDATE actions fire on the referenced
  * row's delete or update).
  */
@@ -315,7 +315,7 @@ export const OVERLOADED_SQL =
 
 /**
  * The views and materialized views outside pg_catalog and information_schema, each with its rule's
- * oid and xmin (class 201): the definition, which pg_get_viewdef has to rebuild, is asked again only
+ * oid and xmin (class 130): the definition, which pg_get_viewdef has to rebuild, is asked again only
  * for a rule that is new or changed since it was last read.
  */
 export const VIEW_RULES_SQL =
@@ -336,7 +336,7 @@ export interface OverloadedNames {
   readonly operators: ReadonlySet<string>;
   /**
    * Each view's and materialized view's name (any schema outside the system's) with the definitions
-   * of that name (class 201); absent when not read.
+   * of that name (class 130); absent when not read.
    */
   readonly views?: ReadonlyMap<string, readonly string[]>;
 }
@@ -374,7 +374,7 @@ export class CatalogResolver implements LineageCatalog {
   });
   private overloadedNames: { at: number; value: OverloadedNames | typeof UNAVAILABLE } | undefined;
   private overloadedLoad: Promise<OverloadedNames | typeof UNAVAILABLE> | undefined;
-  /** pg_get_ruledef of each user view's rule, by `oid:xmin` (class 201). */
+  /** pg_get_ruledef of each user view's rule, by `oid:xmin` (class 130). */
   private ruleDefinitions = new Map<string, string>();
   private conn: CatalogConnection | undefined;
   private queue: Promise<unknown> = Promise.resolve();

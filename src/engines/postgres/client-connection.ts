@@ -201,7 +201,7 @@ export class CancelRegistry {
  */
 const POISON_QUERY = 'SELECT "gatehouse refused this statement"';
 /** Statements that may change the catalog column lineage is read from. */
-/** What each view definition does (class 201), by its text: classified once per process. */
+/** What each view definition does (class 130), by its text: classified once per process. */
 const VIEW_RUNS = new Map<string, { secrets: boolean; code: boolean; relations: string[] } | 'unknown'>();
 
 const CATALOG_CHANGING: ReadonlySet<SqlCategory> = new Set([
@@ -441,7 +441,7 @@ export class ClientConnection {
   /** Reads in read-only transactions, writes in read-write ones Gatehouse opens (read-only-reads.ts). */
   private readOnly = new ReadOnlyReads(false);
   /**
-   * An agent's session limits at login, in ms (class 202): no change may raise one. Undefined for
+   * An agent's session limits at login, in ms (class 131): no change may raise one. Undefined for
    * people, whose limits are their own.
    */
   private limitCeilings: Map<string, number> | undefined;
@@ -951,7 +951,7 @@ export class ClientConnection {
         );
         return undefined;
       }
-      // An agent's limit is checked against the session's own once it is logged in (class 202).
+      // An agent's limit is checked against the session's own once it is logged in (class 131).
       if (session.identity.agent && isSessionLimit(s.name)) {
         this.startupLimits.push({ name: s.name.toLowerCase(), value: s.value });
         continue;
@@ -996,7 +996,7 @@ export class ClientConnection {
   /**
    * Reads an agent's session limits as the upstream set them at login (role, database and server
    * defaults; the agent's own startup values are held back), then applies the startup values that
-   * only lower them (class 202). False when the session was ended: a limit lifted, or the limits
+   * only lower them (class 131). False when the session was ended: a limit lifted, or the limits
    * could not be read (fail closed).
    */
   private async ownLimits(
@@ -1507,7 +1507,7 @@ export class ClientConnection {
   }
 
   /**
-   * The statement with what the definitions it runs without showing them do (class 201): a relation
+   * The statement with what the definitions it runs without showing them do (class 130): a relation
    * (a view, a materialized view, through views over it) or a function with a SQL-standard body whose
    * definition reads a stored setting's value is a read of `secrets`; a relation whose definition
    * calls a function or operator outside pg_catalog runs that code (`procedural`). Read from the
@@ -1633,7 +1633,7 @@ export class ClientConnection {
           reaches: reach.tables.map((t) => ({ schema: t.schema, name: t.name })),
           ...(reach.unplaceable ? { reachesUnknown: true as const } : {}),
           // What the write reaches past its named tables, which a grant restricted to tables must
-          // name too (class 200); a trigger's code does not count here (the table owner's own).
+          // name too (class 129); a trigger's code does not count here (the table owner's own).
           grantReaches: reach.grantTables.map((t) => ({ schema: t.schema, name: t.name })),
         },
         via,
@@ -1678,7 +1678,7 @@ export class ClientConnection {
     let rules = deps?.rules(decision.obligations, this.namedWith(st, pending));
     // A profile without column rules of its own still has the built-in ones, and a statement can
     // reach what they cover without naming it: a view over pg_stat_activity, a function or DO block
-    // that reads it (docs/security.md class 400). Such a statement is traced too, and its lineage
+    // that reads it (docs/security.md class 135). Such a statement is traced too, and its lineage
     // kept only when the built-in rules find something in it; ordinary statements stay as they were.
     const onlyIfMatters = rules === undefined;
     rules ??= deps?.builtinRules?.(decision.obligations);
@@ -2649,7 +2649,7 @@ export class ClientConnection {
       reachesUnknown: true,
     };
     // Its arguments are its parameters: shown to an approver whole, bound to an approval with their
-    // formats, and recorded, as a Bind's are (class 301).
+    // formats, and recorded, as a Bind's are (class 133).
     const asBind = functionCallAsBind(msg);
     const params = bindParamsAsText(asBind);
     const paramsInFull = bindClipsParams(asBind)

@@ -177,7 +177,7 @@ export class CopyInRows {
     if (this.size === 0) return '(no rows)';
     if (this.format === 1) return '(not shown: binary COPY data; the approval is bound to its digest)';
     // Read as UTF-8, the bytes would show other characters, and other fields, than the server loads
-    // (in SJIS or BIG5 a byte 0x5C, the escape, can be the second half of a character): class 302.
+    // (in SJIS or BIG5 a byte 0x5C, the escape, can be the second half of a character): class 134.
     if (this.encoding !== undefined && !isUtf8Name(this.encoding))
       return `(not shown: the COPY reads its rows in the encoding ${JSON.stringify(this.encoding)}, not UTF-8; the approval is bound to their digest)`;
     let text: string;

@@ -349,7 +349,7 @@ export async function cancelUpstream(
 
 /**
  * Runs one simple query of the gateway's own on a session just logged in, before any client byte is
- * relayed (the session limits an agent starts with, class 202), and returns its rows as text.
+ * relayed (the session limits an agent starts with, class 131), and returns its rows as text.
  * Rejects on an error, a timeout or a closed socket; the caller then ends the session.
  */
 export function queryOnce(up: UpstreamSession, sql: string, timeoutMs: number): Promise<(string | null)[][]> {

@@ -128,7 +128,7 @@ export function serveSessionChannel(deps: ChannelDeps, session: ssh2.Session): v
       reject?.();
       return;
     }
-    // A locale bash would read the command in otherwise than as UTF-8, as it was decided (class 501).
+    // A locale bash would read the command in otherwise than as UTF-8, as it was decided (class 139).
     if (!started && settings.envAllowed(key) && localeChange(key, val) !== undefined) {
       notes.push(
         `environment variable ${key.slice(0, 64)} is not passed (a locale whose character set is not UTF-8 would make the host read the command otherwise than it was decided; use C, POSIX or a .UTF-8 locale)`,

@@ -319,14 +319,14 @@ describe('column lineage', () => {
     ).toBe(true);
   });
 
-  it("a LATERAL item on a JOIN's right side sees its left side (class 401)", () => {
+  it("a LATERAL item on a JOIN's right side sees its left side (class 136)", () => {
     const o = analyze('SELECT t.x FROM api_keys k LEFT JOIN LATERAL (SELECT upper(secret) AS x) t ON true');
     expect(cols(o.outputs![0]!)).toEqual(['api_keys.secret']);
     const p = analyze("SELECT k.id FROM api_keys k CROSS JOIN LATERAL (SELECT 1 WHERE k.secret LIKE 'w%') t");
     expect(p.predicates.map((s) => s.column)).toContain('secret');
   });
 
-  it('plain DISTINCT compares whole rows: a predicate on every output column (class 402)', () => {
+  it('plain DISTINCT compares whole rows: a predicate on every output column (class 137)', () => {
     const p = analyze('SELECT DISTINCT substr(secret, 1, 1) FROM api_keys');
     expect(p.predicates.map((s) => s.column)).toContain('secret');
     expect(analyze('SELECT DISTINCT service FROM api_keys').predicates.map((s) => s.column)).not.toContain(

@@ -826,7 +826,7 @@ class Analysis {
       const distinct = clause.filter((d) => isObject(d) && Object.keys(d).length > 0);
       // Plain DISTINCT (an empty entry) compares whole rows, as UNION does: how many come back says
       // whether values are equal (`count(*) FROM (SELECT DISTINCT x FROM (SELECT substr(secret, 1, 1)
-      // … UNION ALL SELECT 'w') t)` is 1 exactly for a right guess; docs/security.md class 402).
+      // … UNION ALL SELECT 'w') t)` is 1 exactly for a right guess; docs/security.md class 137).
       if (distinct.length < clause.length) for (const c of result.cols) this.notePredicate(c.flow, pred);
       this.outputPredicates(distinct, result.cols, scope, pred, 'sort');
       this.outputPredicates(body['sortClause'], result.cols, scope, pred, 'sort');
@@ -1129,7 +1129,7 @@ class Analysis {
     // A LATERAL item on the right sees the join's left side as well as the items before the join
     // (`FROM api_keys k LEFT JOIN LATERAL (SELECT upper(k.secret)) t ON true`). Evaluated without
     // it, its references to the left side resolved to nothing, so the value came back unmasked and a
-    // filter on it counted as no predicate (docs/security.md class 401).
+    // filter on it counted as no predicate (docs/security.md class 136).
     const right = new Scope(scope);
     right.items.push(l);
     const r = this.fromItem(body['rarg'], right, ctx);

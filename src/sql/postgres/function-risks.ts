@@ -143,7 +143,7 @@ const FUNCTION_RISKS: ReadonlyMap<string, CategoryMask> = new Map<string, Catego
   ['pg_notify', WRITE],
   // every setting's value, custom ones included, and postgresql.conf's and pg_hba.conf's contents
   // (the functions behind pg_settings, pg_file_settings, pg_hba_file_rules; class 112)
-  // and a function's definition with its SET clause (proconfig; class 201)
+  // and a function's definition with its SET clause (proconfig; class 130)
   ...['pg_show_all_settings', 'pg_show_all_file_settings', 'pg_hba_file_rules', 'pg_get_functiondef'].map(
     (name): [string, CategoryMask] => [name, maskOf('secrets')],
   ),

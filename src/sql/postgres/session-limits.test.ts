@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { limitMs, limitViolation } from './session-limits.js';
 
-describe('session limits an agent may only lower (docs/security.md, class 202)', () => {
+describe('session limits an agent may only lower (docs/security.md, class 131)', () => {
   it('reads durations as PostgreSQL does, and refuses what it cannot read', () => {
     expect(limitMs('30s')).toBe(30_000);
     expect(limitMs(' 1500 ')).toBe(1500);

@@ -1,6 +1,6 @@
 // The limits an agent's session starts with (timeouts an operator sets with ALTER ROLE/DATABASE …
 // SET or postgresql.conf) are the gateway's to keep: an agent may lower them, never raise or turn
-// them off, by any way a setting changes (docs/security.md, class 202). Pure: no I/O.
+// them off, by any way a setting changes (docs/security.md, class 131). Pure: no I/O.
 import type { SettingChange } from '../../core/sql-statement.js';
 
 /** Settings that bound how long this session's work may run, wait or idle (all in milliseconds). */

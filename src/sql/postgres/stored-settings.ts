@@ -18,7 +18,7 @@ const SETTINGS_RELATIONS: ReadonlySet<string> = new Set([
  * so only a statement that can reach it counts.
  */
 const ROLE_VIEWS: ReadonlySet<string> = new Set(['pg_roles', 'pg_user', 'pg_shadow', 'pg_authid', 'pg_proc']);
-// pg_proc.proconfig: a function's own SET clause (`CREATE FUNCTION … SET app.key = '…'`, class 201).
+// pg_proc.proconfig: a function's own SET clause (`CREATE FUNCTION … SET app.key = '…'`, class 130).
 const CONFIG_COLUMNS: ReadonlySet<string> = new Set(['rolconfig', 'useconfig', 'setconfig', 'proconfig']);
 
 function inCatalog(t: TableRef, names: ReadonlySet<string>): boolean {

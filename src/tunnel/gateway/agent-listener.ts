@@ -132,7 +132,7 @@ export class AgentListener {
       // Agents are programs and send no Origin; a browser always does on a WebSocket handshake, and
       // lets any web page open one to any address it can reach (no same-origin policy, no CORS): a
       // page a person inside the network opens must not reach the tunnel's handshake through their
-      // browser (docs/security.md, class 702).
+      // browser (docs/security.md, class 147).
       if (req.headers.origin !== undefined) {
         this.preauth.refused('agents', 'browser_origin', req.socket.remoteAddress);
         socket.end('HTTP/1.1 403 Forbidden\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');

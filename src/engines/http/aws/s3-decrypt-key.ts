@@ -36,7 +36,7 @@ type RequestHeaders = Readonly<Record<string, string | string[] | undefined>>;
 const PLAIN_ATTRIBUTES = new Set(['etag', 'storageclass', 'objectsize']);
 
 /**
- * Whether S3 decrypts for the request and answers with what it read, naming no key (class 601):
+ * Whether S3 decrypts for the request and answers with what it read, naming no key (class 143):
  * a copy or select (DECRYPTS_SOURCE); GetObjectAttributes asking for `Checksum` or `ObjectParts`
  * (the plaintext's checksums, and its parts'), or for anything Gatehouse does not read as one of the
  * plain attributes; ListParts (the parts' checksums; S3 asks for kms:Decrypt on an SSE-KMS upload).
@@ -52,7 +52,7 @@ export function decryptsUnnamedKey(operation: string | undefined, headers: Reque
 }
 
 /**
- * Whether S3 decrypts for the request and its answer's head names the key (class 126, 601): a
+ * Whether S3 decrypts for the request and its answer's head names the key (class 126, 143): a
  * GetObject, and a HeadObject with `x-amz-checksum-mode` (any value: the plaintext's checksums).
  */
 export function decryptsKeyInHead(
