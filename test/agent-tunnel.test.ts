@@ -91,15 +91,22 @@ describe('through one agent', () => {
   it('carries a PostgreSQL session: gateway → agent → upstream, recorded as usual', async () => {
     const c = gw.client(token);
     await c.connect();
-    // No operator or function: a statement with one has Gatehouse read the catalog's overloaded names
-    // (docs/security.md, class 125) on a connection of its own, a second stream through the agent.
     expect((await c.query('SELECT body FROM notes ORDER BY id LIMIT 1')).rows).toEqual([{ body: 'one' }]);
     const links = gw.gateway.agents!.hub.list();
     expect(links).toHaveLength(1);
-    expect(links[0]!.activeStreams).toBe(1);
+    // The session's stream, and Gatehouse's catalog connection to the same target (the overloaded
+    // names of class 125, the views' definitions of class 130): a second stream through the agent.
+    expect(links[0]!.activeStreams).toBeGreaterThanOrEqual(1);
+    expect(links[0]!.activeStreams).toBeLessThanOrEqual(2);
     expect(links[0]!.name).toBe('vpc');
+    const open = links[0]!.activeStreams;
     await c.end();
-    await until(() => gw.gateway.agents!.hub.list()[0]!.activeStreams === 0, 5000, 'the stream to close');
+    // The session's stream closes; the catalog connection, if one was opened, is kept for later reads.
+    await until(
+      () => gw.gateway.agents!.hub.list()[0]!.activeStreams === open - 1,
+      5000,
+      'the stream to close',
+    );
   });
 
   it.skipIf(!psql)('psql works through the agent', async () => {

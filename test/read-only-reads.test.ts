@@ -284,7 +284,9 @@ describe('a read in a read-write transaction is decided as a write too', () => {
   it('in the same query string as the write', async () => {
     const c = await narrow();
     try {
-      const err = await failure(c.query("UPDATE t SET v = 'x' WHERE id = 1; SELECT * FROM canary_report"));
+      // A plain read of another table: in the write's read-write transaction it is decided as a write
+      // of it. (A read of canary_report, whose view calls user code, is procedural since class 130.)
+      const err = await failure(c.query("UPDATE t SET v = 'x' WHERE id = 1; SELECT * FROM canary"));
       expect(err.code).toBe('42501');
       expect(err.message).toMatch(/decided as a write/);
       expect(await canaryRows()).toBe(3);
@@ -307,7 +309,7 @@ describe('a read in a read-write transaction is decided as a write too', () => {
       await c.query('ROLLBACK');
       await c.query('BEGIN');
       await c.query("UPDATE t SET v = 'y' WHERE id = 2");
-      expect((await failure(c.query('SELECT * FROM canary_report'))).message).toMatch(/decided as a write/);
+      expect((await failure(c.query('SELECT * FROM canary'))).message).toMatch(/decided as a write/);
       await c.query('ROLLBACK');
       await c.query('BEGIN');
       await c.query("UPDATE t SET v = 'y' WHERE id = 2");
@@ -319,7 +321,9 @@ describe('a read in a read-write transaction is decided as a write too', () => {
       // is how to read in the same statement.
       expect((await c.query('SELECT v FROM t WHERE id = 2')).rows[0].v).toBe('v2');
       expect((await c.query("UPDATE t SET v = 'z' WHERE id = 2 RETURNING v")).rows[0].v).toBe('z');
-      expect((await failure(c.query('SELECT * FROM canary_report'))).code).toBe('25006');
+      // A view that calls user code is procedural (class 130), which this principal may not run.
+      expect((await failure(c.query('SELECT * FROM canary_report'))).message).toMatch(/\(procedural\)/);
+      expect((await c.query('SELECT count(*)::int AS n FROM canary')).rows[0].n).toBe(3);
       expect(await canaryRows()).toBe(3);
     } finally {
       await c.end();
@@ -335,7 +339,7 @@ describe('a read in a read-write transaction is decided as a write too', () => {
         await c.query(begin);
         if (begin === 'BEGIN') await c.query("UPDATE t SET v = 'c' WHERE id = 3");
         await c.query('COMMIT AND CHAIN');
-        expect((await failure(c.query('SELECT * FROM canary_report'))).message).toMatch(/decided as a write/);
+        expect((await failure(c.query('SELECT * FROM canary'))).message).toMatch(/decided as a write/);
         await c.query('ROLLBACK');
         expect(await canaryRows()).toBe(3);
       }
