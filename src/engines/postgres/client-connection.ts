@@ -86,7 +86,7 @@ import type { StatementLineage } from '../../core/column-lineage.js';
 import { statisticsFinding, statisticsRelations } from '../../masking/lineage-plan.js';
 import type { NamedSources } from '../../masking/builtin-rules.js';
 import { sqlMaskerOf } from '../../masking/result-masker.js';
-import { catalogResolverFor, type ReachSeed } from './catalog-resolver.js';
+import { catalogResolverFor, type OverloadedNames, type ReachSeed } from './catalog-resolver.js';
 import { asUserCode, mayBeOverloaded, overloadedCalls } from './overloaded-builtins.js';
 import { UNAVAILABLE } from '../../sql/postgres/column-lineage.js';
 import {
@@ -1514,13 +1514,24 @@ export class ClientConnection {
    * catalog's names (class 125's query, fresh within 2 s); when the catalog does not answer, a
    * statement naming any relation is taken to run code Gatehouse cannot see.
    */
-  private async withHiddenReaders(st: SqlStatement, pending: PendingObjects): Promise<SqlStatement> {
+  private withHiddenReaders(st: SqlStatement, pending: PendingObjects): SqlStatement | Promise<SqlStatement> {
     if (st.parseError !== undefined) return st;
     const uses = this.state.resolveUses(st, pending);
     const all = [st, ...(uses.ok ? uses.inherited : [])].filter((s) => s.parseError === undefined);
     const relations = all.flatMap((s) => s.tables.map((t) => t.name));
     if (relations.length === 0) return st;
-    const known = await catalogResolverFor(this.target!, this.deps.settings().maxMessageBytes).overloaded();
+    const known = catalogResolverFor(this.target!, this.deps.settings().maxMessageBytes).overloaded();
+    // The catalog's answer, when fresh, is at hand: no turn of the event loop per statement then.
+    return known instanceof Promise
+      ? known.then((k) => this.hiddenReadersIn(st, relations, k))
+      : this.hiddenReadersIn(st, relations, known);
+  }
+
+  private hiddenReadersIn(
+    st: SqlStatement,
+    relations: string[],
+    known: OverloadedNames | typeof UNAVAILABLE,
+  ): SqlStatement {
     const views = known === UNAVAILABLE ? undefined : known.views;
     if (views === undefined) return asUserCode(st);
     // What the views named, and the views they name in turn, do.
@@ -1658,7 +1669,8 @@ export class ClientConnection {
   ): Promise<{ decision: Decision; lineage?: StatementLineage }> {
     const overloaded = await this.overloadedIn(st, pending);
     if (overloaded !== undefined) st = asUserCode(st);
-    st = await this.withHiddenReaders(st, pending);
+    const hidden = this.withHiddenReaders(st, pending);
+    st = hidden instanceof Promise ? await hidden : hidden;
     let decision = this.decideStatement(st, via, pending);
     decision = await this.decideReach(st, via, pending, decision);
     if (readWrite) decision = this.inWriteTransaction(st, via, pending, decision);
