@@ -10,6 +10,16 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(ROOT, 'bin', 'gatehouse.js');
+/**
+ * The Node flags the entry point starts Node with when run as a command (its first lines are a shell
+ * script: bin/gatehouse.js), for a run that must name node itself (profiling flags); without such
+ * flags the benchmarks run the entry point as a command, as an operator does.
+ */
+export const BIN_NODE_FLAGS = (
+  /exec node ((?:--\S+ )*)"\$0" "\$@"\s*$/.exec(readFileSync(BIN, 'utf8').split('\n', 3)[1] ?? '')?.[1] ?? ''
+)
+  .split(' ')
+  .filter((f) => f !== '');
 /** The kernel's clock ticks per second (USER_HZ), the unit of /proc's CPU times. */
 export const CLOCK_TICKS =
   Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
@@ -48,7 +58,7 @@ export function gatewayBuild(): 'dist' | 'src' {
 /** Runs `gatehouse <args>` and returns its stdout and wall time. Throws on a non-zero exit. */
 export function cli(args: readonly string[], env: NodeJS.ProcessEnv = {}): { stdout: string; ms: number } {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [BIN, ...args], {
+  const r = spawnSync(BIN, args, {
     encoding: 'utf8',
     env: { ...process.env, ...env },
   });
@@ -136,11 +146,15 @@ export async function startGatewayProcess(opts: GatewayProcessOptions): Promise<
   // BENCH_NODE_FLAGS: V8 and Node flags NODE_OPTIONS refuses (--trace-deopt, --trace-opt), for looking at
   // a held gateway; never for a figure.
   const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [...flags, ...prof, BIN, 'start', '-c', opts.configFile, '--no-watch'],
-    { stdio: ['ignore', log, log], env: { ...process.env, ...opts.env } },
-  );
+  const args = ['start', '-c', opts.configFile, '--no-watch'];
+  const extra = [...flags, ...prof];
+  const child: ChildProcess =
+    extra.length === 0
+      ? spawn(BIN, args, { stdio: ['ignore', log, log], env: { ...process.env, ...opts.env } })
+      : spawn(process.execPath, [...extra, ...BIN_NODE_FLAGS, BIN, ...args], {
+          stdio: ['ignore', log, log],
+          env: { ...process.env, ...opts.env },
+        });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let dead = false;
   void exited.then(() => (dead = true));

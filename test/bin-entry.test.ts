@@ -4,8 +4,10 @@
 
 import { spawnSync } from 'node:child_process';
 import {
+  chmodSync,
   copyFileSync,
   mkdirSync,
+  readFileSync,
   mkdtempSync,
   rmSync,
   symlinkSync,
@@ -79,5 +81,48 @@ describe('bin/gatehouse.js', () => {
 
   it('runs the sources when GATEHOUSE_FROM_SOURCE is set', () => {
     expect(run(tree({ srcMtime: hourAgo, built: Date.now() }), { GATEHOUSE_FROM_SOURCE: '1' })).toBe('src');
+  });
+
+  // Run as a command, the entry point is a shell script first: it starts Node with a larger young
+  // generation (docs/performance.md, "A larger young generation"), and leaves a size given in
+  // NODE_OPTIONS alone. A `node` earlier in PATH notes the arguments it was started with.
+  function runAsCommand(env: NodeJS.ProcessEnv = {}): { stdout: string; nodeArgs: string[] } {
+    const dir = tree({ built: hourAgo });
+    chmodSync(path.join(dir, 'bin', 'gatehouse.js'), 0o755);
+    const fake = path.join(dir, 'fake-node');
+    mkdirSync(fake);
+    const noted = path.join(dir, 'node-args');
+    writeFileSync(
+      path.join(fake, 'node'),
+      `#!/bin/sh\nprintf '%s\\n' "$@" > '${noted}'\nexec '${process.execPath}' "$@"\n`,
+    );
+    chmodSync(path.join(fake, 'node'), 0o755);
+    const r = spawnSync(path.join(dir, 'bin', 'gatehouse.js'), ['--version', 'with "quotes" and $HOME'], {
+      encoding: 'utf8',
+      env: {
+        ...process.env,
+        GATEHOUSE_FROM_SOURCE: '',
+        NODE_OPTIONS: '',
+        ...env,
+        PATH: `${fake}:${process.env.PATH}`,
+      },
+    });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    return { stdout: r.stdout, nodeArgs: readFileSync(noted, 'utf8').split('\n').slice(0, -1) };
+  }
+
+  it('run as a command, starts Node with a 32 MiB semi-space and passes every argument as it was given', () => {
+    const { stdout, nodeArgs } = runAsCommand();
+    expect(stdout).toBe('dist');
+    expect(nodeArgs[0]).toBe('--max-semi-space-size=32');
+    expect(nodeArgs.slice(2)).toEqual(['--version', 'with "quotes" and $HOME']);
+  });
+
+  it('run as a command, leaves a semi-space size given in NODE_OPTIONS as it is', () => {
+    const { stdout, nodeArgs } = runAsCommand({ NODE_OPTIONS: '--max-semi-space-size=8' });
+    expect(stdout).toBe('dist');
+    expect(nodeArgs.some((a) => a.includes('semi-space'))).toBe(false);
+    expect(nodeArgs.slice(1)).toEqual(['--version', 'with "quotes" and $HOME']);
   });
 });
