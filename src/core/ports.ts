@@ -33,6 +33,13 @@ export interface PolicyDecider {
   /** May this principal use this connection at all? */
   connectionAccess(identity: Identity, connection: string): Decision;
   decide(identity: Identity, action: Action): Decision;
+  /**
+   * False when no rule this principal has on this connection looks at the relations a SQL statement
+   * reaches without naming them (a table-restricted deny or review rule that may name a user table,
+   * or, for a write, a table-restricted grant): the engine then need not work out, or ask the
+   * catalog, what a statement reaches. Absent: assume it may.
+   */
+  reachMatters?(identity: Identity, connection: string, writes: boolean): boolean;
   /** Changes whenever the policy changes; part of any decision cache key. */
   readonly version: string;
 }

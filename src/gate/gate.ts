@@ -381,6 +381,15 @@ export class GateSession {
     }
   }
 
+  /** Whether the policy may decide this session's SQL by what a statement reaches (PolicyDecider). */
+  reachMatters(writes: boolean): boolean {
+    try {
+      return this.deps.policy().reachMatters?.(this.identity, this.connection, writes) ?? true;
+    } catch {
+      return true;
+    }
+  }
+
   /** Steps 4–6 (below), counted and traced. */
   async admit(action: Action, options: AdmitOptions = {}): Promise<Admission> {
     const started = performance.now();

@@ -156,6 +156,8 @@ class CompiledProfile {
   /** What a withheld oversize value reads as. */
   readonly oversizeText: string;
   private readonly tableRules: readonly { schema: RegExp; table: RegExp; column: string }[];
+  /** ruledColumnNames' answers, per tables array. */
+  private readonly ruledByTables = new WeakMap<readonly object[], readonly string[]>();
 
   constructor(
     readonly profile: MaskingProfile,
@@ -195,12 +197,24 @@ class CompiledProfile {
   }
 
   /** Column-name patterns of the rules that may cover one of these tables (JSON keys built from rows). */
-  ruledColumnNames(tables: readonly { readonly schema?: string; readonly name: string }[]): string[] {
-    return this.tableRules
-      .filter((r) =>
-        tables.some((t) => r.table.test(t.name) && (t.schema === undefined || r.schema.test(t.schema))),
-      )
-      .map((r) => r.column);
+  ruledColumnNames(
+    tables: readonly { readonly schema?: string; readonly name: string }[],
+  ): readonly string[] {
+    if (this.tableRules.length === 0 || tables.length === 0) return NO_NAMES;
+    // Asked for every masked statement; a statement's tables array is never changed once classified,
+    // and one template's texts (or one prepared statement's executions) share it: matched once.
+    let names = this.ruledByTables.get(tables);
+    if (names === undefined) {
+      names = Object.freeze(
+        this.tableRules
+          .filter((r) =>
+            tables.some((t) => r.table.test(t.name) && (t.schema === undefined || r.schema.test(t.schema))),
+          )
+          .map((r) => r.column),
+      );
+      this.ruledByTables.set(tables, names);
+    }
+    return names;
   }
 
   /** Could some column rule cover a column of this table (COPY cannot tell which columns it sends)? */
@@ -210,6 +224,8 @@ class CompiledProfile {
     );
   }
 }
+
+const NO_NAMES: readonly string[] = Object.freeze([]);
 
 function glob(pattern: string): RegExp {
   const body = pattern
@@ -274,9 +290,11 @@ interface Counter {
 
 /** Counts shared by every row masker of one statement. */
 class Tally {
-  private readonly byName = new Map<string, Counter>();
+  // Made on the first count: most statements' results mask nothing, and a masker is made per statement.
+  private byName: Map<string, Counter> | undefined;
 
   counter(name: string): Counter {
+    this.byName ??= new Map();
     let c = this.byName.get(name);
     if (!c) {
       c = { n: 0 };
@@ -295,6 +313,7 @@ class Tally {
 
   get counts(): Record<string, number> {
     const out: Record<string, number> = {};
+    if (this.byName === undefined) return out;
     for (const [k, c] of this.byName) if (c.n > 0) out[k] = c.n;
     return out;
   }

@@ -90,8 +90,28 @@ export function createPolicyDecider(config: PolicyDeciderConfig): ExplainingPoli
     return list;
   }
 
+  // Per applicable list (so per identity and connection): whether reach can change a decision.
+  const reachCache = new WeakMap<readonly CompiledPolicy[], { readAny: boolean; writes: boolean }>();
+
   return {
     version,
+    reachMatters(identity, connection, writes) {
+      const list = applicable(identity, connection);
+      let r = reachCache.get(list);
+      if (r === undefined) {
+        r = { readAny: false, writes: false };
+        for (const p of list)
+          for (const rule of p.rules) {
+            if ((rule.domain !== 'sql' && rule.domain !== 'any') || rule.tables === undefined) continue;
+            // sqlTouchesReach: a deny or review rule restricted to tables sees reached user tables.
+            if (rule.effect !== 'allow' && rule.tables.some(mayBeUserTable)) r.readAny = true;
+            // sqlCoverMask: a grant restricted to tables covers a write only with all it reaches.
+            if (rule.effect !== 'deny') r.writes = true;
+          }
+        reachCache.set(list, r);
+      }
+      return r.readAny || (writes && r.writes);
+    },
     connectionAccess(identity, connection) {
       const list = applicable(identity, connection);
       const first = list[0];
@@ -161,55 +181,107 @@ const SESSION_ONLY: ReadonlySet<SqlCategory> = new Set(['read', 'transaction', '
 
 const KNOWN: ReadonlySet<string> = new Set(SQL_CATEGORIES);
 
-function viewOf(action: SqlAction, res: UnqualifiedResolution): SqlView {
-  const st = action.statement;
+/** What a statement's categories give the view, worked out once per categories array. */
+interface CategoryView {
+  readonly cats: readonly SqlCategory[];
+  readonly full: number;
+  readonly catBits: readonly number[];
+  readonly allBits: number;
+  /** Bits (of `full`) of the categories beyond read, transaction and session. */
+  readonly effectBits: number;
+  /** Index of `read` in cats, or -1. */
+  readonly read: number;
+}
+
+// A statement's arrays are never changed once classified (a literal template's statements and the
+// variants the engines decide share them), so what the view derives from each is kept per array: one
+// decision after another of the same statement, or of texts of one template, lower-cases nothing again
+// and allocates only the view itself.
+const CATEGORY_VIEWS = new WeakMap<readonly string[], CategoryView>();
+const NAME_REFS = new WeakMap<
+  readonly { readonly schema?: string; readonly name: string }[],
+  readonly NameRef[]
+>();
+const FUNCTION_REFS = new WeakMap<readonly string[], readonly NameRef[]>();
+const NO_REFS: readonly NameRef[] = Object.freeze([]);
+
+function categoryView(categories: readonly string[]): CategoryView {
+  let v = CATEGORY_VIEWS.get(categories);
+  if (v !== undefined) return v;
   const cats: SqlCategory[] = [];
-  for (const c of st.categories) {
+  for (const c of categories) {
     // A category this build does not know is treated as unknown, never ignored.
-    const known: SqlCategory = KNOWN.has(c) ? c : 'unknown';
+    const known: SqlCategory = KNOWN.has(c) ? (c as SqlCategory) : 'unknown';
     if (!cats.includes(known)) cats.push(known);
   }
   if (cats.length === 0) cats.push('unknown');
   const catBits = cats.map((c) => CATEGORY_BIT.get(c)!);
-  const tables: NameRef[] = st.tables.map((t) =>
-    t.schema === undefined
-      ? { name: t.name.toLowerCase() }
-      : { schema: t.schema.toLowerCase(), name: t.name.toLowerCase() },
-  );
+  let effectBits = 0;
+  for (let i = 0; i < cats.length; i++) if (!SESSION_ONLY.has(cats[i]!)) effectBits |= 1 << i;
+  v = Object.freeze({
+    cats: Object.freeze(cats),
+    full: (1 << cats.length) - 1,
+    catBits: Object.freeze(catBits),
+    allBits: catBits.reduce((a, b) => a | b, 0),
+    effectBits,
+    read: cats.indexOf('read'),
+  });
+  CATEGORY_VIEWS.set(categories, v);
+  return v;
+}
+
+function nameRefs(
+  list: readonly { readonly schema?: string; readonly name: string }[] | undefined,
+): readonly NameRef[] {
+  if (list === undefined || list.length === 0) return NO_REFS;
+  let refs = NAME_REFS.get(list);
+  if (refs === undefined) {
+    refs = Object.freeze(
+      list.map((t) =>
+        t.schema === undefined
+          ? { name: t.name.toLowerCase() }
+          : { schema: t.schema.toLowerCase(), name: t.name.toLowerCase() },
+      ),
+    );
+    NAME_REFS.set(list, refs);
+  }
+  return refs;
+}
+
+function functionRefs(list: readonly string[]): readonly NameRef[] {
+  if (list.length === 0) return NO_REFS;
+  let refs = FUNCTION_REFS.get(list);
+  if (refs === undefined) {
+    refs = Object.freeze(list.map(functionRef));
+    FUNCTION_REFS.set(list, refs);
+  }
+  return refs;
+}
+
+function viewOf(action: SqlAction, res: UnqualifiedResolution): SqlView {
+  const st = action.statement;
+  const c = categoryView(st.categories);
+  const tables = nameRefs(st.tables);
   let untargeted = 0;
-  if (st.untargeted === true || tables.length === 0)
-    for (let i = 0; i < cats.length; i++) if (!SESSION_ONLY.has(cats[i]!)) untargeted |= 1 << i;
+  if (st.untargeted === true || tables.length === 0) untargeted = c.effectBits;
   // Data read from outside the named tables (a large object, other sessions' statements) is not a
   // read of them either (class 103).
-  if (st.readsElsewhere === true) {
-    const read = cats.indexOf('read');
-    if (read >= 0) untargeted |= 1 << read;
-  }
+  if (st.readsElsewhere === true && c.read >= 0) untargeted |= 1 << c.read;
+  const grantReaches = nameRefs(st.grantReaches);
   return {
     kind: st.kind.toLowerCase(),
-    cats,
-    full: (1 << cats.length) - 1,
-    catBits,
-    allBits: catBits.reduce((a, b) => a | b, 0),
+    cats: c.cats,
+    full: c.full,
+    catBits: c.catBits,
+    allBits: c.allBits,
     tables,
-    functions: st.functions.map(functionRef),
+    functions: functionRefs(st.functions),
     res,
     untargeted,
-    reaches: (st.reaches ?? []).map((t) =>
-      t.schema === undefined
-        ? { name: t.name.toLowerCase() }
-        : { schema: t.schema.toLowerCase(), name: t.name.toLowerCase() },
-    ),
+    reaches: nameRefs(st.reaches),
     reachesUnknown: st.reachesUnknown === true,
-    grantReaches: (st.grantReaches ?? []).map((t) =>
-      t.schema === undefined
-        ? { name: t.name.toLowerCase() }
-        : { schema: t.schema.toLowerCase(), name: t.name.toLowerCase() },
-    ),
-    grantReachBits:
-      st.grantReachUnknown === true || (st.grantReaches ?? []).length > 0
-        ? cats.reduce((m, c, i) => (SESSION_ONLY.has(c) ? m : m | (1 << i)), 0)
-        : 0,
+    grantReaches,
+    grantReachBits: st.grantReachUnknown === true || grantReaches.length > 0 ? c.effectBits : 0,
     grantReachUnknown: st.grantReachUnknown === true,
   };
 }

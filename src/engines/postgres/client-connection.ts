@@ -1298,17 +1298,19 @@ export class ClientConnection {
     copyData?: RequestBody,
     unseen?: UnseenByPreview,
   ): SqlAction {
+    // Fields passed as they are (sqlAction leaves out the undefined ones): no object spread per part.
     return sqlAction({
       connection: this.session!.connection,
       via,
       statement,
-      ...(params ? { params } : {}),
-      ...(paramsInFull ? { paramsInFull } : {}),
-      ...(paramFormats ? { paramFormats } : {}),
-      ...(paramTypes ? { paramTypes } : {}),
-      ...(settings ? { settings } : this.state ? { settings: this.state.effectiveSettings() } : {}),
-      ...(copyData ? { copyData } : {}),
-      ...(unseen ? { afterUncommitted: unseen.writes, temporaryObjects: unseen.temporary } : {}),
+      params,
+      paramsInFull,
+      paramFormats,
+      paramTypes,
+      settings: settings ?? this.state?.effectiveSettings(),
+      copyData,
+      afterUncommitted: unseen?.writes,
+      temporaryObjects: unseen?.temporary,
     });
   }
 
@@ -1318,7 +1320,7 @@ export class ClientConnection {
    */
   private noteUncommitted(st: SqlStatement | undefined): void {
     if (st === undefined) return;
-    const runs = this.runsOf(st, newPendingObjects());
+    const runs = this.runsOf(st, NO_PENDING);
     // Temporary relations (or code that may have made some) outlive the transaction, until DISCARD.
     if (
       (st.temporary === true || runsHiddenCode(runs)) &&
@@ -1347,7 +1349,7 @@ export class ClientConnection {
     const writes = [...this.uncommittedWrites];
     const temporary = [...this.temporaryObjects];
     for (const st of more) {
-      const runs = this.runsOf(st, newPendingObjects());
+      const runs = this.runsOf(st, NO_PENDING);
       if (needsReadWrite(runs) && writes.length < MAX_UNCOMMITTED_SHOWN) writes.push(st.text);
       if ((st.temporary === true || runsHiddenCode(runs)) && temporary.length < MAX_UNCOMMITTED_SHOWN)
         temporary.push(st.text);
@@ -1606,6 +1608,8 @@ export class ClientConnection {
     const everyTable = st.tables.length === 0 && (st.kind === 'vacuum' || st.kind === 'analyze');
     if (st.tables.length === 0 && st.relationArgs === undefined && !everyTable) return decision;
     const session = this.session!;
+    // No rule of this principal's looks at reach: the decision with every table reached is this one.
+    if (!session.reachMatters(writes)) return decision;
     const unknown = session.decide(
       this.action(
         { ...st, reachesUnknown: true, ...(writes ? { grantReachUnknown: true as const } : {}) },
@@ -1876,7 +1880,7 @@ export class ClientConnection {
   /** accessMode for a batch that runs `st` (and what it names). */
   private accessModeFor(st: SqlStatement | undefined): Promise<void> | undefined {
     if (!this.readOnly.enforced) return undefined;
-    return this.accessMode(needsReadWrite(this.runsOf(st, newPendingObjects())));
+    return this.accessMode(needsReadWrite(this.runsOf(st, NO_PENDING)));
   }
 
   private sendOwn(sql: ModeStep): void {
@@ -2470,7 +2474,7 @@ export class ClientConnection {
     const hiddenCode =
       entry.hiddenCode ||
       (entry.statement?.sessionObjects !== undefined &&
-        runsHiddenCode(this.runsOf(entry.statement, newPendingObjects())));
+        runsHiddenCode(this.runsOf(entry.statement, NO_PENDING)));
     if (hiddenCode) this.state.advanceEpoch();
     const { portal, replaced } = this.state.addPortal({
       client: msg.portal,
@@ -3323,6 +3327,13 @@ const SYSTEM_SCHEMAS = new Set(['pg_catalog', 'information_schema', 'pg_toast'])
  * system schemas in every schema the catalog (as already loaded) has it: no function, user operator,
  * field call, prepared statement or cursor, and no name the catalog has not described yet.
  */
+/**
+ * Nothing pending, for the look-ups that only read what is pending (runsOf, resolveUses): one object
+ * for them all rather than two Maps per statement. Never passed where objects are noted or marked
+ * (notePending, suspectCatalog: decideWithLineage gets a fresh one).
+ */
+const NO_PENDING: PendingObjects = newPendingObjects();
+
 function readsOnlyUserTables(
   st: SqlStatement,
   catalog: { relations(schema: string | undefined, name: string): unknown },

@@ -556,7 +556,7 @@ export class ProtocolState {
     // Settings changed in a transaction that did not commit are back to values the server does not
     // report: Gatehouse no longer knows them.
     if (!committed || this.txAborted) for (const name of this.txChanged) this.markUncertain(name);
-    this.txChanged.clear();
+    if (this.txChanged.size > 0) this.txChanged.clear();
     this.txAborted = false;
     // Every statement outside a transaction ends one: with nothing open, nothing is built or cleared
     // (clearing an empty Map still allocates a new table in V8).
