@@ -385,7 +385,9 @@ export class ProtocolState {
   resolveUses(
     st: SqlStatement,
     pending: PendingObjects,
-  ): { ok: true; inherited: SqlStatement[] } | { ok: false; ruleId: string; message: string } {
+  ): { ok: true; inherited: readonly SqlStatement[] } | { ok: false; ruleId: string; message: string } {
+    // Most statements name no prepared statement or cursor: one answer for them all.
+    if (st.sessionObjects === undefined || st.sessionObjects.length === 0) return USES_NOTHING;
     const inherited: SqlStatement[] = [];
     for (const ref of st.sessionObjects ?? []) {
       if (ref.name.startsWith(RESERVED_PREFIX)) {
@@ -707,8 +709,9 @@ export class ProtocolState {
 
 /** Objects created by earlier statements of the same simple Query, not yet confirmed. */
 export interface PendingObjects {
-  readonly prepared: Map<string, SqlStatement>;
-  readonly cursors: Map<string, SqlStatement>;
+  /** Made by the first object noted (notePending): most statements create none. */
+  prepared: ReadonlyMap<string, SqlStatement>;
+  cursors: ReadonlyMap<string, SqlStatement>;
   /** Statements so far that may run code Gatehouse cannot see into (runsHiddenCode). */
   hiddenCode: number;
   /**
@@ -726,8 +729,19 @@ function pendingCreatedAt(pending: PendingObjects, key: string): number {
   return pending.createdAt?.get(key) ?? 0;
 }
 
+/** resolveUses of a statement that names no prepared statement or cursor. */
+const USES_NOTHING = Object.freeze({ ok: true as const, inherited: Object.freeze([]) as readonly SqlStatement[] });
+
+/** What a PendingObjects holds until something is noted: one empty map for them all. */
+const NOTHING_PENDING: ReadonlyMap<string, SqlStatement> = new Map();
+
 export function newPendingObjects(): PendingObjects {
-  return { prepared: new Map(), cursors: new Map(), hiddenCode: 0 };
+  return { prepared: NOTHING_PENDING, cursors: NOTHING_PENDING, hiddenCode: 0 };
+}
+
+/** The map to note an object in: the pending set's own, made now if it still has the shared empty one. */
+function ownMap(m: ReadonlyMap<string, SqlStatement>): Map<string, SqlStatement> {
+  return m === NOTHING_PENDING ? new Map() : (m as Map<string, SqlStatement>);
 }
 
 /**
@@ -739,8 +753,8 @@ export function notePending(pending: PendingObjects, st: SqlStatement, hiddenCod
   if (hiddenCode) pending.hiddenCode++;
   for (const ref of st.sessionObjects ?? []) {
     if (ref.op !== 'create') continue;
-    if (ref.kind === 'prepared') pending.prepared.set(ref.name, st);
-    else pending.cursors.set(ref.name, st);
+    if (ref.kind === 'prepared') pending.prepared = ownMap(pending.prepared).set(ref.name, st);
+    else pending.cursors = ownMap(pending.cursors).set(ref.name, st);
     (pending.createdAt ??= new Map()).set(
       `${ref.kind === 'prepared' ? 'p' : 'c'}:${ref.name}`,
       pending.hiddenCode,
