@@ -103,10 +103,15 @@ export function resultData(r: StatementResult): Data {
 // leaves it out. event-data.test.ts checks both equal canonicalJson of the object, over many records.
 
 /** `out` with `"key":value` appended (after a comma unless it is the first), or as it was when left out. */
-function member(out: string, key: string, value: unknown): string {
-  const v = typeof value === 'string' ? jsonString(value) : canonicalMember(value, 1);
-  if (v === undefined) return out;
-  return out.length > 1 ? `${out},"${key}":${v}` : `${out}"${key}":${v}`;
+function member(out: string, key: string, value: unknown, depth = 1): string {
+  const v = typeof value === 'string' ? jsonString(value) : canonicalMember(value, depth);
+  return withText(out, key, v);
+}
+
+/** `out` with `"key":text` appended, `text` being canonical JSON already (undefined: left out). */
+function withText(out: string, key: string, text: string | undefined): string {
+  if (text === undefined) return out;
+  return out.length > 1 ? `${out},"${key}":${text}` : `${out}"${key}":${text}`;
 }
 
 /** canonicalJson(statementData(r)), without building the object. */
@@ -132,12 +137,14 @@ export function resultDataText(r: StatementResult): string {
   if (r.error) o = member(o, 'error', { code: r.error.code, message: r.error.message });
   if (r.masked && Object.keys(r.masked).length > 0) o = member(o, 'masked', r.masked);
   o = member(o, 'rows', r.rows);
-  if (r.sample)
-    o = member(o, 'sample', {
-      columns: r.sample.columns,
-      rows: r.sample.rows,
-      truncated: r.sample.truncated,
-    });
+  if (r.sample) {
+    // Its members written in key order too (every result of a sampled session has one): an object
+    // given to canonicalMember would have its keys listed and sorted each time.
+    let sample = member('{', 'columns', r.sample.columns, 2);
+    sample = member(sample, 'rows', r.sample.rows, 2);
+    sample = member(sample, 'truncated', r.sample.truncated, 2);
+    o = withText(o, 'sample', `${sample}}`);
+  }
   if (r.sampleRef) o = member(o, 'sampleRef', { ...r.sampleRef });
   if (r.terminalRef) o = member(o, 'terminalRef', { ...r.terminalRef });
   return `${o}}`;

@@ -730,7 +730,8 @@ function pendingCreatedAt(pending: PendingObjects, key: string): number {
 }
 
 /** resolveUses of a statement that names no prepared statement or cursor. */
-const USES_NOTHING = Object.freeze({ ok: true as const, inherited: Object.freeze([]) as readonly SqlStatement[] });
+const NO_STATEMENTS: readonly SqlStatement[] = Object.freeze([]);
+const USES_NOTHING = Object.freeze({ ok: true as const, inherited: NO_STATEMENTS });
 
 /** What a PendingObjects holds until something is noted: one empty map for them all. */
 const NOTHING_PENDING: ReadonlyMap<string, SqlStatement> = new Map();
@@ -741,7 +742,7 @@ export function newPendingObjects(): PendingObjects {
 
 /** The map to note an object in: the pending set's own, made now if it still has the shared empty one. */
 function ownMap(m: ReadonlyMap<string, SqlStatement>): Map<string, SqlStatement> {
-  return m === NOTHING_PENDING ? new Map() : (m as Map<string, SqlStatement>);
+  return m === NOTHING_PENDING ? new Map<string, SqlStatement>() : (m as Map<string, SqlStatement>);
 }
 
 /**
