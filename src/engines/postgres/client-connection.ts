@@ -1094,10 +1094,10 @@ export class ClientConnection {
       case FrontendCode.Execute:
         return this.onExecute(f);
       case FrontendCode.Describe:
-        if (this.readOnly.needsStep(false)) return this.accessMode(false).then(() => this.onDescribe(f));
+        if (this.readOnly.needsStep(false)) return this.stepAccessMode(false).then(() => this.onDescribe(f));
         return this.onDescribe(f);
       case FrontendCode.Close:
-        if (this.readOnly.needsStep(false)) return this.accessMode(false).then(() => this.onClose(f));
+        if (this.readOnly.needsStep(false)) return this.stepAccessMode(false).then(() => this.onClose(f));
         return this.onClose(f);
       case FrontendCode.Sync:
         // A body is an ERROR upstream (invalid message format) that aborts the batch's transaction.
@@ -1869,8 +1869,12 @@ export class ClientConnection {
    * for an admitted write, read-only again for anything else. Waits for outstanding answers only when
    * a step may be needed (a write, or the first batch after one).
    */
-  private async accessMode(write: boolean): Promise<void> {
-    if (!this.readOnly.needsStep(write)) return;
+  /** Undefined when no step is needed (the caller then goes on in the same turn: no await). */
+  private accessMode(write: boolean): Promise<void> | undefined {
+    return this.readOnly.needsStep(write) ? this.stepAccessMode(write) : undefined;
+  }
+
+  private async stepAccessMode(write: boolean): Promise<void> {
     await this.quiet();
     if (this.isClosed) return;
     const step = this.readOnly.step(write, this.txStatus);
@@ -1916,7 +1920,8 @@ export class ClientConnection {
     }
     if (f.body.length !== Buffer.byteLength(text) + 1)
       throw new ProtocolError('invalid Query message format');
-    const settled = await this.lexerSettled(text);
+    const lexing = this.lexerSettled(text);
+    const settled = lexing instanceof Promise ? await lexing : lexing;
     if (this.isClosed) return;
     if (!settled)
       return this.refuseQuery(this.refusedOwn('simple-query', LEXER_BARRIER_RULE, this.lexerRefusal()));
@@ -2027,7 +2032,8 @@ export class ClientConnection {
       for (const r of runs) this.settle(r.run, NOT_EXECUTED_SIBLING_REFUSED);
       return this.refuseQuery(refusal);
     }
-    await this.accessMode(writes);
+    const switching = this.accessMode(writes);
+    if (switching) await switching;
     if (this.isClosed) {
       for (const r of runs) this.settle(r.run, NOT_EXECUTED);
       return;
@@ -2174,7 +2180,8 @@ export class ClientConnection {
     const run: QueryRun = { run: { admission, rows: 0 }, statement: copy.statement, epoch: this.state.epoch };
     if (copy.hiddenCode) run.after = this.state.epoch + 1;
     this.relay.noteMasker(admission.masker);
-    await this.accessMode(copy.writes);
+    const switching = this.accessMode(copy.writes);
+    if (switching) await switching;
     if (this.isClosed) {
       this.settle(run.run, NOT_EXECUTED);
       return;
@@ -2241,7 +2248,8 @@ export class ClientConnection {
       if (name === '') this.state.removeStatement('');
       return this.refuseExtended(this.sessionObjectRefusal('parse', problem));
     }
-    const settled = await this.lexerSettled(text);
+    const lexing = this.lexerSettled(text);
+    const settled = lexing instanceof Promise ? await lexing : lexing;
     if (this.isClosed) return;
     if (!settled) {
       if (name === '') this.state.removeStatement('');
@@ -2305,7 +2313,8 @@ export class ClientConnection {
       });
       return undefined;
     }
-    await this.accessModeFor(statement);
+    const switching = this.accessModeFor(statement);
+    if (switching) await switching;
     if (this.isClosed) return;
     return this.forwardParse(entry, false);
   }
@@ -2460,7 +2469,8 @@ export class ClientConnection {
       this.relay.noteMasker(admission.masker);
       run = { admission, rows: 0 };
     }
-    await this.accessModeFor(entry.statement);
+    const switching = this.accessModeFor(entry.statement);
+    if (switching) await switching;
     if (this.isClosed) {
       if (run) this.settle(run, NOT_EXECUTED);
       return;
@@ -2515,7 +2525,8 @@ export class ClientConnection {
       this.fatal(SqlState.InvalidAuthorizationSpecification, (e as Error).message);
       return;
     }
-    await this.accessModeFor(portal.statement.statement);
+    const switching = this.accessModeFor(portal.statement.statement);
+    if (switching) await switching;
     if (this.isClosed) return;
     const run = portal.run;
     // Masking needs the columns of this very portal: describe it first when the client did not.
@@ -2722,7 +2733,8 @@ export class ClientConnection {
     if (admission.allowed && lineage) sqlMaskerOf(admission.masker)?.useLineage(lineage);
     if (!admission.allowed && this.answeredAlone(admission.error)) return;
     if (admission.allowed) {
-      await this.accessModeFor(statement);
+      const switching = this.accessModeFor(statement);
+      if (switching) await switching;
       if (this.isClosed) {
         this.settle({ admission, rows: 0 }, NOT_EXECUTED);
         return;
