@@ -2,9 +2,9 @@
 //
 // Why: masking is linear in the body but not cheap. A 7.8 MB JSON document of 40,000 objects took
 // 0.9–2.7 s to mask with the default detectors on the test machine, and a body may be up to
-// `masking.maxBodyBytes` (8 MiB on `http` connections, 16 MiB on AWS). Masked on the event loop, one
-// agent's large masked read held every other session of every protocol for that long, and its 32
-// requests in flight could keep it held (docs/security.md, class 149).
+// `masking.maxBodyBytes` (8 MiB by default, on generic HTTP and AWS connections alike). Masked on the
+// event loop, one agent's large masked read held every other session of every protocol for that
+// long, and its 32 requests in flight could keep it held (docs/security.md, class 149).
 //
 // How: a body of at most INLINE_CHARS characters is masked where it is asked for (a few milliseconds
 // at most; nearly every API response). A longer one is masked on one worker thread by the same
@@ -194,6 +194,21 @@ export function thread(): MaskingThread {
   return shared;
 }
 
+/**
+ * The detector set and field matcher of a connection's body masking, from its plain settings: built
+ * by this one function on the event loop (connection-settings.ts) and on the masking thread (below),
+ * so a body is masked alike wherever it is masked.
+ */
+export function bodyMaskers(
+  enabledDetectors: readonly string[] | 'all',
+  fieldNames: readonly string[],
+): { detectors: DetectorSet; fields: FieldMatcher } {
+  return {
+    detectors: createDetectorSet({ enabled: enabledDetectors === 'all' ? 'all' : [...enabledDetectors] }),
+    fields: fieldMatcher(fieldNames),
+  };
+}
+
 /** A worker's detector sets and field matchers, by settings (a connection's settings rarely change). */
 const built = new Map<string, { detectors: DetectorSet; fields: FieldMatcher }>();
 
@@ -202,11 +217,7 @@ export function runMaskJob(job: MaskJob): MaskResult | null {
   const key = JSON.stringify([job.settings.enabledDetectors, job.settings.fieldNames]);
   let b = built.get(key);
   if (!b) {
-    const enabled = job.settings.enabledDetectors;
-    b = {
-      detectors: createDetectorSet({ enabled: enabled === 'all' ? 'all' : [...enabled] }),
-      fields: fieldMatcher(job.settings.fieldNames),
-    };
+    b = bodyMaskers(job.settings.enabledDetectors, job.settings.fieldNames);
     if (built.size >= 64) built.clear();
     built.set(key, b);
   }

@@ -8,14 +8,14 @@ import type { HttpConnectionConfig, SecretRef } from '../../config/schema.js';
 import { toMs } from '../../config/schema.js';
 import { ERROR_CODES, GatewayError } from '../../core/errors.js';
 import type { Logger, UpstreamDialer } from '../../core/ports.js';
-import { createDetectorSet } from '../../masking/index.js';
 import { basePrefix } from '../../wire/http/canonical-path.js';
 import {
   AssumedRoleCredentials,
   StaticCredentials,
   type AwsCredentialSource,
 } from './aws/aws-credentials.js';
-import { DEFAULT_RESPONSE_FIELDS, fieldMatcher } from './field-names.js';
+import { bodyMaskers } from './body-masking.js';
+import { DEFAULT_RESPONSE_FIELDS } from './field-names.js';
 import { clientLimitsFrom } from './client-limits.js';
 import type { AwsUpstream, GenericUpstream, HttpConnectionSettings } from './http-settings.js';
 import { undiciConnector, upstreamSocketOpener } from './upstream-socket.js';
@@ -179,10 +179,9 @@ export async function buildHttpConnectionSettings(
     ...upstream,
     staticHeaders: headers,
     masking: {
-      detectors: createDetectorSet({ enabled: m.detectors }),
+      ...bodyMaskers(m.detectors, fieldNames),
       enabledDetectors: m.detectors,
       fieldNames,
-      fields: fieldMatcher(fieldNames),
       style: m.style,
       maxBodyBytes: m.maxBodyBytes,
       objectScanMaxBytes: m.objectScanMaxBytes,

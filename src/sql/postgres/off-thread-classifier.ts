@@ -18,7 +18,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { SqlCategory, SqlClassification, SqlStatement } from '../../core/sql-statement.js';
+import type { SqlClassification } from '../../core/sql-statement.js';
+import { unparsed } from './unparsed.js';
 
 export interface OffThreadOptions {
   /** Texts longer than this many characters are classified on the worker thread (default 16 Ki). */
@@ -36,7 +37,6 @@ export const DEFAULT_PARSE_TIMEOUT_MS = 10_000;
 const DEFAULT_HEAP_MB = 2048;
 /** Extra time a text gets while a new thread loads the parser (about 0.2 s; more under load). */
 const LOAD_ALLOWANCE_MS = 30_000;
-const UNKNOWN: readonly SqlCategory[] = Object.freeze(['unknown']);
 
 interface Job {
   readonly id: number;
@@ -49,19 +49,6 @@ interface Answer {
   readonly ready?: true;
   readonly result?: SqlClassification;
   readonly error?: string;
-}
-
-/** The whole text as one statement that could not be read: `unknown`, denied by every policy. */
-export function refusedUnparsed(text: string, message: string): SqlClassification {
-  const statement: SqlStatement = Object.freeze({
-    text: text.trim(),
-    kind: 'unparsed',
-    categories: UNKNOWN,
-    tables: Object.freeze([]),
-    functions: Object.freeze([]),
-    parseError: message,
-  });
-  return Object.freeze({ statements: Object.freeze([statement]), parseError: message });
 }
 
 // Evaluated in the worker (plain CommonJS): from the sources (tests, `GATEHOUSE_FROM_SOURCE`), tsx's
@@ -129,9 +116,9 @@ export class OffThreadClassifier {
     if (this.#timer) clearTimeout(this.#timer);
     const current = this.#current;
     this.#current = undefined;
-    current?.resolve(refusedUnparsed(current.text, 'Gatehouse is shutting down'));
+    current?.resolve(unparsed(current.text, 'Gatehouse is shutting down'));
     for (const queue of this.#queues.values())
-      for (const job of queue) job.resolve(refusedUnparsed(job.text, 'Gatehouse is shutting down'));
+      for (const job of queue) job.resolve(unparsed(job.text, 'Gatehouse is shutting down'));
     this.#queues.clear();
     if (worker) await worker.terminate();
   }
@@ -227,7 +214,7 @@ export class OffThreadClassifier {
       job.resolve(m.result);
     } else {
       this.#stats.failed++;
-      job.resolve(refusedUnparsed(job.text, `statement could not be classified: ${m.error ?? 'no answer'}`));
+      job.resolve(unparsed(job.text, `statement could not be classified: ${m.error ?? 'no answer'}`));
     }
     this.#pump();
   }
@@ -263,7 +250,7 @@ export class OffThreadClassifier {
     this.#ready = false;
     this.#current = undefined;
     void worker?.terminate();
-    job.resolve(refusedUnparsed(job.text, message));
+    job.resolve(unparsed(job.text, message));
     this.#pump();
   }
 }

@@ -12,6 +12,7 @@ import { parseSqlcommenter } from './sqlcommenter.js';
 import { readsStoredSettings } from './stored-settings.js';
 import { checkText, SubmittedText } from './submitted-text.js';
 import { TreeWalker } from './tree-walker.js';
+import { unparsed } from './unparsed.js';
 
 export interface PostgresClassifierOptions {
   /**
@@ -61,8 +62,6 @@ const MAX_CACHED_TEXT_LENGTH = 64 * 1024;
 const MAX_CACHED_TOTAL_LENGTH = 32 * 1024 * 1024;
 
 const EMPTY: SqlClassification = Object.freeze({ statements: Object.freeze([]) });
-const UNKNOWN_CATEGORIES = categoriesOf(maskOf('unknown'));
-const NO_NAMES: readonly never[] = Object.freeze([]);
 
 interface RawStatement {
   readonly stmt?: unknown;
@@ -287,19 +286,4 @@ function commentPairs(
     for (const [key, value] of pairs) merged.set(key, value);
   }
   return merged === undefined ? undefined : Object.freeze(Object.fromEntries(merged));
-}
-
-/** The whole text as one statement that could not be parsed: always `unknown`, always denied. */
-function unparsed(text: string, message: string, position?: number): SqlClassification {
-  const at = position === undefined ? {} : { parseErrorPosition: position };
-  const statement: SqlStatement = Object.freeze({
-    text: text.trim(),
-    kind: 'unparsed',
-    categories: UNKNOWN_CATEGORIES,
-    tables: NO_NAMES,
-    functions: NO_NAMES,
-    parseError: message,
-    ...at,
-  });
-  return Object.freeze({ statements: Object.freeze([statement]), parseError: message, ...at });
 }
