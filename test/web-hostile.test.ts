@@ -216,7 +216,9 @@ describe('hostile text in what an agent controls renders as text on the approver
       await expect(page.locator('h2:has-text("Reason") + .card').textContent()).resolves.toBe(XSS);
       await expect(page.locator('.bound-settings').textContent()).resolves.toContain('Europe/Berlin');
       await page.goto(`${httpBase(gw)}/sessions/${r.sessionId}`);
-      await expect(page.locator('main').textContent()).resolves.toContain(XSS);
+      // The session page is drawn by its script after a fetch: wait for the text, not the first
+      // paint ("Loading…"), which a loaded CI machine once read.
+      await expect(page.locator('main', { hasText: XSS }).textContent()).resolves.toContain(XSS);
       // The approval page, logged in with the token form.
       await page.goto(`${httpBase(gw)}/approvals/${r.id}`);
       await page.fill('input[name=token]', alice);
