@@ -201,8 +201,9 @@ class CompiledProfile {
     tables: readonly { readonly schema?: string; readonly name: string }[],
   ): readonly string[] {
     if (this.tableRules.length === 0 || tables.length === 0) return NO_NAMES;
-    // Asked for every masked statement; a statement's tables array is never changed once classified,
-    // and one template's texts (or one prepared statement's executions) share it: matched once.
+    // Asked for every masked statement. The classifier freezes a statement's tables array, and one
+    // template's texts (or one prepared statement's executions) share it: matched once per frozen
+    // array (one that is not frozen could change, so it is matched each time).
     let names = this.ruledByTables.get(tables);
     if (names === undefined) {
       names = Object.freeze(
@@ -212,7 +213,7 @@ class CompiledProfile {
           )
           .map((r) => r.column),
       );
-      this.ruledByTables.set(tables, names);
+      if (Object.isFrozen(tables)) this.ruledByTables.set(tables, names);
     }
     return names;
   }

@@ -89,6 +89,7 @@ export function withDecisionCache(
     version: decider.version,
     connectionAccess: (identity, connection) => decider.connectionAccess(identity, connection),
     explain: (identity, action) => decider.explain(identity, action),
+    reachMatters: (identity, connection, writes) => decider.reachMatters(identity, connection, writes),
     decide(identity, action) {
       if (action.kind !== 'sql') return decider.decide(identity, action);
       const key = keyOf(identity, action);

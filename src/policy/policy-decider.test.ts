@@ -3,6 +3,7 @@ import { type HttpAction, type SqlAction, httpAction, sqlAction } from '../core/
 import type { Identity } from '../core/identity.js';
 import type { SqlCategory, SqlStatement, TableRef } from '../core/sql-statement.js';
 import { policiesSchema, policyDefaultsSchema } from '../config/policy-schema.js';
+import { defaultAgentPolicies } from './default-agent-policy.js';
 import { createPolicyDecider } from './policy-decider.js';
 
 function who(over: Partial<Identity> = {}): Identity {
@@ -1057,5 +1058,113 @@ describe('reach is for user tables (class 113)', () => {
     expect(d.decide(who({ groups: ['dev'] }), sql(reached)).effect).toBe('allow');
     const named = stmt('select', ['read'], { tables: ['pg_catalog.pg_authid'] });
     expect(d.decide(who({ groups: ['dev'] }), sql(named)).ruleId).toBe('no-authid');
+  });
+});
+
+describe('reachMatters: false only where what a statement reaches cannot change its decision', () => {
+  const dev = who({ groups: ['dev'] });
+  const agent = who({ subject: 'claude', agent: true, groups: ['ai-agents'] });
+  const allowAll = { id: 'all', effect: 'allow', match: {} };
+  const cases = [
+    {
+      name: 'the default agent policy',
+      d: createPolicyDecider({ policies: defaultAgentPolicies(['prod']) }),
+      who: agent,
+      read: false,
+      write: false,
+    },
+    {
+      name: 'a deny rule on a system catalog only',
+      d: decider([
+        {
+          id: 'p',
+          subjects: { groups: ['dev'] },
+          connections: ['prod'],
+          rules: [{ id: 'no-authid', effect: 'deny', match: { tables: ['pg_catalog.pg_authid'] } }, allowAll],
+        },
+      ]),
+      who: dev,
+      read: false,
+      write: false,
+    },
+    {
+      name: 'a deny rule on a user table',
+      d: decider([
+        {
+          id: 'p',
+          subjects: { groups: ['dev'] },
+          connections: ['prod'],
+          rules: [{ id: 'no-customers', effect: 'deny', match: { tables: ['public.customers'] } }, allowAll],
+        },
+      ]),
+      who: dev,
+      read: true,
+      write: true,
+    },
+    {
+      name: 'a grant restricted to tables',
+      d: decider([
+        {
+          id: 'p',
+          subjects: { groups: ['dev'] },
+          connections: ['prod'],
+          rules: [
+            {
+              id: 'orders-only',
+              effect: 'allow',
+              match: { categories: ['read', 'write'], tables: ['public.orders'] },
+            },
+          ],
+        },
+      ]),
+      who: dev,
+      read: false,
+      write: true,
+    },
+  ];
+  const statements = [
+    stmt('select', ['read'], { tables: ['public.orders'] }),
+    stmt('insert', ['write'], { tables: ['public.orders'] }),
+    stmt('update', ['write'], { tables: ['public.customers'] }),
+    stmt('select', ['read'], { tables: ['pg_catalog.pg_authid'] }),
+  ];
+
+  for (const c of cases) {
+    it(c.name, () => {
+      expect(c.d.reachMatters(c.who, 'prod', false)).toBe(c.read);
+      expect(c.d.reachMatters(c.who, 'prod', true)).toBe(c.write);
+      for (const st of statements) {
+        const writes = st.categories.includes('write');
+        if (c.d.reachMatters(c.who, 'prod', writes)) continue;
+        // The engine skips the variant decided as reaching every table: it must decide alike.
+        const variant = {
+          ...st,
+          reachesUnknown: true as const,
+          ...(writes ? { grantReachUnknown: true as const } : {}),
+        };
+        expect(c.d.decide(c.who, sql(variant))).toEqual(c.d.decide(c.who, sql(st)));
+      }
+    });
+  }
+});
+
+describe("the policy's view of a statement", () => {
+  it('follows a table list that is not frozen, even after deciding on it', () => {
+    const d = decider([
+      {
+        id: 'p',
+        subjects: { groups: ['dev'] },
+        connections: ['prod'],
+        rules: [
+          { id: 'no-customers', effect: 'deny', match: { tables: ['public.customers'] } },
+          { id: 'all', effect: 'allow', match: {} },
+        ],
+      },
+    ]);
+    const tables: TableRef[] = [{ schema: 'public', name: 'orders' }];
+    const st = { ...stmt('select', ['read']), tables };
+    expect(d.decide(who({ groups: ['dev'] }), sql(st)).effect).toBe('allow');
+    tables.push({ schema: 'public', name: 'customers' });
+    expect(d.decide(who({ groups: ['dev'] }), sql(st)).ruleId).toBe('no-customers');
   });
 });

@@ -59,6 +59,7 @@ export interface PolicyDeciderConfig {
 export interface ExplainingPolicyDecider extends PolicyDecider {
   /** The full rule trace for one action; `trace.decision` equals `decide(identity, action)`. */
   explain(identity: Identity, action: Action): PolicyTrace;
+  reachMatters(identity: Identity, connection: string, writes: boolean): boolean;
 }
 
 /** Rule ids of the engine's own decisions (see docs/policy.md). */
@@ -193,10 +194,11 @@ interface CategoryView {
   readonly read: number;
 }
 
-// A statement's arrays are never changed once classified (a literal template's statements and the
-// variants the engines decide share them), so what the view derives from each is kept per array: one
-// decision after another of the same statement, or of texts of one template, lower-cases nothing again
-// and allocates only the view itself.
+// What the view derives from a statement's arrays is kept per array, for frozen arrays only: the
+// classifier freezes what it returns (and a literal template's statements and the variants the
+// engines decide share those arrays), so one decision after another of the same statement, or of texts
+// of one template, lower-cases nothing again and allocates only the view itself. An array that is not
+// frozen could change after it was looked at, so what is derived from it is worked out each time.
 const CATEGORY_VIEWS = new WeakMap<readonly string[], CategoryView>();
 const NAME_REFS = new WeakMap<
   readonly { readonly schema?: string; readonly name: string }[],
@@ -208,6 +210,12 @@ const NO_REFS: readonly NameRef[] = Object.freeze([]);
 function categoryView(categories: readonly string[]): CategoryView {
   let v = CATEGORY_VIEWS.get(categories);
   if (v !== undefined) return v;
+  v = categoryViewOf(categories);
+  if (Object.isFrozen(categories)) CATEGORY_VIEWS.set(categories, v);
+  return v;
+}
+
+function categoryViewOf(categories: readonly string[]): CategoryView {
   const cats: SqlCategory[] = [];
   for (const c of categories) {
     // A category this build does not know is treated as unknown, never ignored.
@@ -218,7 +226,7 @@ function categoryView(categories: readonly string[]): CategoryView {
   const catBits = cats.map((c) => CATEGORY_BIT.get(c)!);
   let effectBits = 0;
   for (let i = 0; i < cats.length; i++) if (!SESSION_ONLY.has(cats[i]!)) effectBits |= 1 << i;
-  v = Object.freeze({
+  return Object.freeze({
     cats: Object.freeze(cats),
     full: (1 << cats.length) - 1,
     catBits: Object.freeze(catBits),
@@ -226,8 +234,6 @@ function categoryView(categories: readonly string[]): CategoryView {
     effectBits,
     read: cats.indexOf('read'),
   });
-  CATEGORY_VIEWS.set(categories, v);
-  return v;
 }
 
 function nameRefs(
@@ -243,7 +249,7 @@ function nameRefs(
           : { schema: t.schema.toLowerCase(), name: t.name.toLowerCase() },
       ),
     );
-    NAME_REFS.set(list, refs);
+    if (Object.isFrozen(list)) NAME_REFS.set(list, refs);
   }
   return refs;
 }
@@ -253,7 +259,7 @@ function functionRefs(list: readonly string[]): readonly NameRef[] {
   let refs = FUNCTION_REFS.get(list);
   if (refs === undefined) {
     refs = Object.freeze(list.map(functionRef));
-    FUNCTION_REFS.set(list, refs);
+    if (Object.isFrozen(list)) FUNCTION_REFS.set(list, refs);
   }
   return refs;
 }

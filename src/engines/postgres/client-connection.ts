@@ -1867,9 +1867,9 @@ export class ClientConnection {
   /**
    * Gives the batch about to go upstream the access mode it needs (read-only-reads.ts): read-write
    * for an admitted write, read-only again for anything else. Waits for outstanding answers only when
-   * a step may be needed (a write, or the first batch after one).
+   * a step may be needed (a write, or the first batch after one). Undefined when no step is needed:
+   * the caller then goes on in the same turn, with no await.
    */
-  /** Undefined when no step is needed (the caller then goes on in the same turn: no await). */
   private accessMode(write: boolean): Promise<void> | undefined {
     return this.readOnly.needsStep(write) ? this.stepAccessMode(write) : undefined;
   }
@@ -3335,17 +3335,17 @@ const OWN_ROWS = new Set(['r', 'p']);
 const SYSTEM_SCHEMAS = new Set(['pg_catalog', 'information_schema', 'pg_toast']);
 
 /**
+ * Nothing pending, for the look-ups that only read what is pending (runsOf, resolveUses): one object
+ * for them all rather than a new one per statement. Frozen: never passed where objects are noted or
+ * marked (notePending, suspectCatalog: decideWithLineage gets a fresh one), and a write to it throws.
+ */
+const NO_PENDING: PendingObjects = Object.freeze(newPendingObjects());
+
+/**
  * The statement names relations only, and every name is an ordinary or partitioned table outside the
  * system schemas in every schema the catalog (as already loaded) has it: no function, user operator,
  * field call, prepared statement or cursor, and no name the catalog has not described yet.
  */
-/**
- * Nothing pending, for the look-ups that only read what is pending (runsOf, resolveUses): one object
- * for them all rather than two Maps per statement. Never passed where objects are noted or marked
- * (notePending, suspectCatalog: decideWithLineage gets a fresh one).
- */
-const NO_PENDING: PendingObjects = newPendingObjects();
-
 function readsOnlyUserTables(
   st: SqlStatement,
   catalog: { relations(schema: string | undefined, name: string): unknown },

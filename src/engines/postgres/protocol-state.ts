@@ -389,7 +389,7 @@ export class ProtocolState {
     // Most statements name no prepared statement or cursor: one answer for them all.
     if (st.sessionObjects === undefined || st.sessionObjects.length === 0) return USES_NOTHING;
     const inherited: SqlStatement[] = [];
-    for (const ref of st.sessionObjects ?? []) {
+    for (const ref of st.sessionObjects) {
       if (ref.name.startsWith(RESERVED_PREFIX)) {
         return {
           ok: false,
