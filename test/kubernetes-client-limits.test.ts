@@ -2,13 +2,15 @@
 // real gateway to the fake API server over TLS: a trickled head or body is cut off with a 408 Status,
 // a request held for approval longer than the body limit still goes through once approved, and one
 // principal's requests in flight (log streams here) are bounded with a 429 Status and Retry-After,
-// without touching another principal's, and given back when the client goes away.
+// without touching another principal's, and given back when the client goes away. A 15 MB list is
+// masked in slices, another principal answered meanwhile.
 
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PolicyConfig } from '../src/config/policy-schema.js';
 import { startFakeKubeApi, type FakeKubeApi } from './testkit/kube-api.js';
 import { startKubeTestGateway, type KubeTestGateway } from './testkit/kube-gateway.js';
 
@@ -34,66 +36,37 @@ async function until(check: () => boolean | Promise<boolean>, what: string, ms =
   }
 }
 
-describe('Kubernetes engine: time and concurrency one client may hold', { timeout: 60_000 }, () => {
-  let api: FakeKubeApi;
-  let gw: KubeTestGateway;
-  let ca: string;
-  let claude: string;
-  let other: string;
-  let masked: string;
-
-  beforeAll(async () => {
-    api = await startFakeKubeApi();
-    gw = await startKubeTestGateway({
-      api,
-      policies: [
-        {
-          id: 'agents',
-          subjects: { agent: true },
-          connections: ['prod-k8s'],
-          rules: [
-            {
-              id: 'review-configmaps-in-prod',
-              effect: 'review',
-              match: { verbs: ['create'], resources: ['configmaps'], namespaces: ['prod'] },
-            },
-            { id: 'allow-the-rest', effect: 'allow', match: { verbs: ['*'] } },
-          ],
-        },
-        {
-          id: 'masked',
-          subjects: { subjects: ['masked'] },
-          connections: ['prod-k8s'],
-          rules: [{ id: 'masked-reads', effect: 'allow', match: { verbs: ['get', 'list'] }, mask: true }],
-        },
-      ],
-      connectionExtra: {
-        // The reviewed body below is read whole before the hold (past 3 MiB, the default, it is refused).
-        maxRequestBodyBytes: 32 * 1024 * 1024,
-        clientLimits: {
-          requestsPerPrincipal: PER_PRINCIPAL,
-          bodyTimeout: `${BODY_TIMEOUT_MS}ms`,
-          headersTimeout: `${HEADERS_TIMEOUT_MS}ms`,
-        },
+const POLICIES: PolicyConfig[] = [
+  {
+    id: 'agents',
+    subjects: { agent: true },
+    connections: ['prod-k8s'],
+    rules: [
+      {
+        id: 'review-configmaps-in-prod',
+        effect: 'review',
+        match: { verbs: ['create'], resources: ['configmaps'], namespaces: ['prod'] },
       },
-    });
-    ca = readFileSync(path.join(gw.dir, 'listener-ca.crt'), 'utf8');
-    claude = await gw.token({ subject: 'claude', agent: true });
-    other = await gw.token({ subject: 'other-agent', agent: true });
-    masked = await gw.token({ subject: 'masked', agent: false });
-  });
-  afterAll(async () => {
-    await gw?.stop();
-    await api?.close();
-  });
+      { id: 'allow-the-rest', effect: 'allow', match: { verbs: ['*'] } },
+    ],
+  },
+  {
+    id: 'masked',
+    subjects: { subjects: ['masked'] },
+    connections: ['prod-k8s'],
+    rules: [{ id: 'masked-reads', effect: 'allow', match: { verbs: ['get', 'list'] }, mask: true }],
+  },
+];
 
-  /** A request on its own TLS socket; `started` resolves with the head, `done` with the whole response. */
-  function open(
+/** Requests to a gateway, each on its own TLS socket; `started` resolves with the head, `done` with all. */
+function opener(to: () => { server: string; ca: string }) {
+  return function open(
     target: string,
     token: string,
     opts: { method?: string; headers?: Record<string, string>; body?: Buffer } = {},
   ): { req: ReturnType<typeof https.request>; started: Promise<Response>; done: Promise<Response> } {
-    const req = https.request(`${gw.server}${target}`, {
+    const { server, ca } = to();
+    const req = https.request(`${server}${target}`, {
       method: opts.method ?? 'GET',
       ca,
       agent: false,
@@ -119,7 +92,41 @@ describe('Kubernetes engine: time and concurrency one client may hold', { timeou
     done.catch(() => undefined);
     req.end(opts.body);
     return { req, started, done };
-  }
+  };
+}
+
+describe('Kubernetes engine: time and concurrency one client may hold', { timeout: 60_000 }, () => {
+  let api: FakeKubeApi;
+  let gw: KubeTestGateway;
+  let ca: string;
+  let claude: string;
+  let other: string;
+
+  beforeAll(async () => {
+    api = await startFakeKubeApi();
+    gw = await startKubeTestGateway({
+      api,
+      policies: POLICIES,
+      connectionExtra: {
+        // The reviewed body below is read whole before the hold (past 3 MiB, the default, it is refused).
+        maxRequestBodyBytes: 32 * 1024 * 1024,
+        clientLimits: {
+          requestsPerPrincipal: PER_PRINCIPAL,
+          bodyTimeout: `${BODY_TIMEOUT_MS}ms`,
+          headersTimeout: `${HEADERS_TIMEOUT_MS}ms`,
+        },
+      },
+    });
+    ca = readFileSync(path.join(gw.dir, 'listener-ca.crt'), 'utf8');
+    claude = await gw.token({ subject: 'claude', agent: true });
+    other = await gw.token({ subject: 'other-agent', agent: true });
+  });
+  afterAll(async () => {
+    await gw?.stop();
+    await api?.close();
+  });
+
+  const open = opener(() => ({ server: gw.server, ca }));
 
   /** Raw TLS: writes `head`, then `drip` every 50 ms until the gateway closes the socket. */
   function trickle(head: string, drip: (i: number) => string): Promise<{ text: string; elapsedMs: number }> {
@@ -215,18 +222,49 @@ describe('Kubernetes engine: time and concurrency one client may hold', { timeou
     api.finishLogs();
     for (const s of again) expect((await s.done).status).toBe(200);
   });
+});
+
+// On a gateway of its own, with the default client limits: the 500 ms head and handshake times above
+// are shorter than a starved machine can keep while 15 MB lists are parsed, and a probe cut off by a
+// late TLS handshake timer would say nothing about the masking measured here.
+describe('Kubernetes engine: a large masked list', { timeout: 60_000 }, () => {
+  let api: FakeKubeApi;
+  let gw: KubeTestGateway;
+  let ca: string;
+  let other: string;
+  let masked: string;
+  const open = opener(() => ({ server: gw.server, ca }));
+
+  beforeAll(async () => {
+    api = await startFakeKubeApi();
+    gw = await startKubeTestGateway({ api, policies: POLICIES });
+    ca = readFileSync(path.join(gw.dir, 'listener-ca.crt'), 'utf8');
+    other = await gw.token({ subject: 'other-agent', agent: true });
+    masked = await gw.token({ subject: 'masked', agent: false });
+  });
+  afterAll(async () => {
+    await gw?.stop();
+    await api?.close();
+  });
 
   it('masks a 15 MB list in slices: the event loop is never held long while three are masked', async () => {
     const big = '/api/v1/namespaces/big/pods';
     // The fake API server makes its list once (in this process): not while we measure.
     expect((await open(big, other).done).status).toBe(200);
-    // The longest the event loop (the gateway's, in this process) was held while the lists are masked.
+    // The longest the event loop (the gateway's, in this process) was held while the lists are masked,
+    // in this process's CPU time: on a loaded machine (clean-clone CI runs test files side by side on
+    // two cores) the process itself can be off the CPU for hundreds of milliseconds, which is the
+    // machine's wait, not the gateway's, and twice failed a bound on the wall-clock gap alone. A gap
+    // counts the CPU the process used in it, and never more than its wall time.
     let held = 0;
     let tick = performance.now();
+    let cpu = process.cpuUsage();
     const lag = setInterval(() => {
       const now = performance.now();
-      held = Math.max(held, now - tick);
+      const used = process.cpuUsage(cpu);
+      held = Math.max(held, Math.min(now - tick, (used.user + used.system) / 1000));
       tick = now;
+      cpu = process.cpuUsage();
     }, 5);
     let settled = false;
     const lists = Promise.all([0, 1, 2].map(() => open(big, masked).done)).finally(() => (settled = true));
@@ -242,21 +280,24 @@ describe('Kubernetes engine: time and concurrency one client may hold', { timeou
     // How fast this machine is: the longest one synchronous JSON.parse of a whole list takes here.
     // Masked whole (not in slices), the loop was held for several such parses (over a second on the
     // machine the bound was set on, where a parse took a fraction of that).
+    // Measured the same way: CPU time, no more than the wall time.
     let parseMs = 0;
     for (const r of await lists) {
       expect(r.status).toBe(200);
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       const list = JSON.parse(r.body) as {
         items: { spec: { containers: { env: { value: string }[] }[] } }[];
       };
-      parseMs = Math.max(parseMs, performance.now() - t0);
+      const used = process.cpuUsage(c0);
+      parseMs = Math.max(parseMs, Math.min(performance.now() - t0, (used.user + used.system) / 1000));
       expect(list.items).toHaveLength(30_000);
       expect(list.items[29_999]!.spec.containers[0]!.env[0]!.value).toBe('[REDACTED:env]');
     }
     expect(probes).toBeGreaterThan(1);
     expect(
       held,
-      `the longest the event loop was held (ms; one parse of a list took ${parseMs})`,
+      `the longest the event loop was held (ms of CPU; one parse of a list took ${parseMs})`,
     ).toBeLessThan(Math.max(400, 2 * parseMs));
   });
 });

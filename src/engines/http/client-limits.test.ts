@@ -1,7 +1,11 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import tls from 'node:tls';
+import { generate } from 'selfsigned';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { PrincipalRequests, UploadClock, type OnRequestEnd } from './client-limits.js';
+import { answerClientError, PrincipalRequests, UploadClock, type OnRequestEnd } from './client-limits.js';
 
 /** A request end the test triggers. */
 function ending(): { onEnd: OnRequestEnd; end: () => void } {
@@ -104,5 +108,45 @@ describe('UploadClock', () => {
     vi.advanceTimersByTime(1000);
     expect(expired).not.toHaveBeenCalled();
     expect(destroyed).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('answerClientError', () => {
+  it('answers no TLS handshake that ran out of time, even one that completes late', async () => {
+    const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
+      keyType: 'ec',
+      curve: 'P-256',
+    });
+    const server = https.createServer(
+      { key: pems.private, cert: pems.cert, handshakeTimeout: 200 },
+      (_req, res) => res.end('answered'),
+    );
+    const errors: string[] = [];
+    server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      errors.push(err.code ?? '');
+      answerClientError(err, socket, () => 'HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\n\r\n');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = server.address() as net.AddressInfo;
+      const raw = net.connect(port, '127.0.0.1');
+      await new Promise((r) => raw.once('connect', r));
+      // The client's hello and request are sent at once; the server's event loop is then held past
+      // its handshake timeout, so the timer fires before the hello is read and the handshake goes on.
+      const client = tls.connect({ socket: raw, rejectUnauthorized: false });
+      client.write('GET / HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n');
+      client.on('error', () => undefined);
+      const busyUntil = Date.now() + 400;
+      while (Date.now() < busyUntil);
+      let got = '';
+      client.on('data', (d: Buffer) => (got += d.toString('latin1')));
+      await new Promise((r) => client.once('close', r));
+      expect(errors).toContain('ERR_TLS_HANDSHAKE_TIMEOUT');
+      // Closed without an HTTP answer (it used to be sent a 400 once the handshake caught up).
+      expect(got).toBe('');
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
   });
 });

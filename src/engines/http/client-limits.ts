@@ -361,15 +361,25 @@ export class ConnectionGuard {
  * Answers a request that node could not parse (400) or whose head did not arrive within
  * headersTimeout (408), then closes. Not while an earlier request's response is still due on the
  * socket (a pipelined request behind a held one): a raw answer there would read as that response.
+ * Not on a TLS error either (an HTTPS server hands its 'tlsClientError' on as 'clientError'): a
+ * handshake that failed or did not finish within its time has no HTTP exchange to answer, and an
+ * answer written there would be sent once a late handshake completed, as a 400 to a request that
+ * was never read.
  */
 export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, timeout: () => string): void {
   const inFlight = (socket as Duplex & { _httpMessage?: unknown })._httpMessage;
-  if (!socket.writable || inFlight) {
+  if (!socket.writable || inFlight || isTlsError(err)) {
     socket.destroy();
     return;
   }
   if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') socket.end(timeout());
   else socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+}
+
+/** An error of the TLS layer under HTTP (a handshake that timed out, or one OpenSSL refused). */
+function isTlsError(err: NodeJS.ErrnoException): boolean {
+  const code = err.code ?? '';
+  return code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_') || 'library' in err;
 }
 
 /**
