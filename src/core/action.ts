@@ -266,13 +266,13 @@ export function sqlAction(fields: {
   // Built field by field, in the order a spread of each optional part gave, not by spreading: this
   // runs for every decision of every statement (several per statement), and each spread of a small
   // object of its own allocated it and took V8's slow copy path.
-  const describe: Writable<SqlAction['describe']> = {
+  const describe: Mutable<SqlAction['describe']> = {
     via,
     text: statement.text,
     kind: statement.kind,
     categories: statement.categories,
   };
-  const action: Writable<Omit<SqlAction, 'describe'>> & { describe?: SqlAction['describe'] } = {
+  const action: Mutable<Omit<SqlAction, 'describe'>> & { describe?: SqlAction['describe'] } = {
     kind: 'sql',
     connection,
     via,
@@ -298,7 +298,8 @@ export function sqlAction(fields: {
   return action as SqlAction;
 }
 
-type Writable<T> = { -readonly [K in keyof T]: T[K] };
+/** `T` with its readonly fields writable: for building a frozen-by-type value field by field. */
+export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 export function httpAction(fields: {
   readonly connection: string;

@@ -13,7 +13,7 @@
 //   (engine)     8. mask           every value the client sees goes through the admission's masker
 //   settle:      9. record result  rows, errors, timing, masking counts — as the client saw them
 
-import type { Action } from '../core/action.js';
+import type { Action, Mutable } from '../core/action.js';
 import type { Decision } from '../core/decision.js';
 import { ERROR_CODES, GatewayError, isGatewayError } from '../core/errors.js';
 import type { HoldListener } from '../core/held-notice.js';
@@ -734,8 +734,6 @@ class LiveSessions {
     };
   }
 }
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 function hasEntries(o: Readonly<Record<string, number>>): boolean {
   for (const _ in o) return true;

@@ -13,10 +13,8 @@
 // result is the one masking it inline gives, byte for byte. Bodies wait for the thread in turn. A
 // thread that fails (a crash, its heap bound) rejects the bodies it held: the relay withholds them.
 
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../../core/module-worker.js';
 import { createDetectorSet, maskJsonText, type DetectorSet, type MaskResult } from '../../masking/index.js';
 import { fieldMatcher, type FieldMatcher } from './field-names.js';
 import { maskXmlText } from './xml-masking.js';
@@ -91,22 +89,6 @@ interface Answer {
   readonly error?: string;
 }
 
-// Evaluated in the worker (plain CommonJS): from the sources (tests), tsx's loader is registered first
-// so that the TypeScript entry can be imported; from dist/ it is not needed.
-const BOOTSTRAP = `
-const { workerData } = require('node:worker_threads');
-(workerData.tsx ? import(workerData.tsx).then((api) => api.register()) : Promise.resolve())
-  .then(() => import(workerData.entry))
-  .catch((e) => { setImmediate(() => { throw e; }); });
-`;
-
-function tsxApiUrl(): string {
-  const require = createRequire(import.meta.url);
-  const manifest = require.resolve('tsx/package.json');
-  const exports = (require(manifest) as { exports: Record<string, { import: { default: string } }> }).exports;
-  return pathToFileURL(path.join(path.dirname(manifest), exports['./esm/api']!.import.default)).href;
-}
-
 /** The worker thread masking long bodies, one at a time, in the order they came. */
 export class MaskingThread {
   #worker: Worker | undefined;
@@ -146,15 +128,7 @@ export class MaskingThread {
 
   #start(): Worker {
     if (this.#worker) return this.#worker;
-    const fromSource = import.meta.url.endsWith('.ts');
-    const entry = new URL(`./mask-thread.${fromSource ? 'ts' : 'js'}`, import.meta.url).href;
-    const worker = new Worker(BOOTSTRAP, {
-      eval: true,
-      workerData: { entry, tsx: fromSource ? tsxApiUrl() : '' },
-      execArgv: [],
-      stdout: false,
-      stderr: false,
-    });
+    const worker = startModuleWorker(import.meta.url, 'mask-thread');
     worker.unref();
     worker.on('message', (m: Answer) => this.#answered(worker, m));
     worker.on('error', (e) => this.#lost(worker, `the masking thread failed: ${e.message}`));

@@ -14,10 +14,8 @@
 // every policy denies. A thread that fails (its heap bound, a crash) answers the same way: what
 // Gatehouse could not read is not forwarded.
 
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../../core/module-worker.js';
 import type { SqlClassification } from '../../core/sql-statement.js';
 import { unparsed } from './unparsed.js';
 
@@ -49,23 +47,6 @@ interface Answer {
   readonly ready?: true;
   readonly result?: SqlClassification;
   readonly error?: string;
-}
-
-// Evaluated in the worker (plain CommonJS): from the sources (tests, `GATEHOUSE_FROM_SOURCE`), tsx's
-// loader is registered first so that the TypeScript entry can be imported; from dist/ it is not needed.
-const BOOTSTRAP = `
-const { workerData } = require('node:worker_threads');
-(workerData.tsx ? import(workerData.tsx).then((api) => api.register()) : Promise.resolve())
-  .then(() => import(workerData.entry))
-  .catch((e) => { setImmediate(() => { throw e; }); });
-`;
-
-/** The URL of tsx's ESM loader API (its package's `./esm/api` export), found from its package.json. */
-function tsxApiUrl(): string {
-  const require = createRequire(import.meta.url);
-  const manifest = require.resolve('tsx/package.json');
-  const exports = (require(manifest) as { exports: Record<string, { import: { default: string } }> }).exports;
-  return pathToFileURL(path.join(path.dirname(manifest), exports['./esm/api']!.import.default)).href;
 }
 
 export class OffThreadClassifier {
@@ -166,21 +147,9 @@ export class OffThreadClassifier {
 
   #start(): Worker {
     if (this.#worker) return this.#worker;
-    const fromSource = import.meta.url.endsWith('.ts');
-    const entry = new URL(`./classify-thread.${fromSource ? 'ts' : 'js'}`, import.meta.url).href;
-    const tsx = fromSource ? tsxApiUrl() : '';
-    const worker = new Worker(BOOTSTRAP, {
-      eval: true,
-      workerData: {
-        entry,
-        tsx,
-        ...(this.#maxTextLength !== undefined ? { maxTextLength: this.#maxTextLength } : {}),
-      },
+    const worker = startModuleWorker(import.meta.url, 'classify-thread', {
+      workerData: this.#maxTextLength !== undefined ? { maxTextLength: this.#maxTextLength } : {},
       resourceLimits: { maxOldGenerationSizeMb: this.#heapMb },
-      // Not the process's flags (`--input-type`, profilers): the bootstrap is CommonJS and needs none.
-      execArgv: [],
-      stdout: false,
-      stderr: false,
     });
     worker.unref();
     worker.on('message', (m: Answer) => this.#answered(worker, m));
