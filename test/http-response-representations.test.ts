@@ -2,7 +2,8 @@
 // answer's format (Accept: text/csv, text/plain, application/x-ndjson, text/event-stream) gave the
 // agent, through Gatehouse, unmasked what its JSON answer has masked: only JSON and XML were masked,
 // text was relayed as it came, and streams were relayed unmasked. Text is now masked as text, and
-// NDJSON and event streams line by line as they stream. The real undici client against a node server.
+// NDJSON and event streams line by line as they stream; a text's field names (a CSV column, a YAML key,
+// a key=value pair) are read as JSON keys are. The real undici client against a node server.
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -24,6 +25,16 @@ function startApi(): Promise<{ url: string; server: http.Server }> {
         return res.end(
           `name,email,password,key\n${USERS.map((u) => Object.values(u).join(',')).join('\n')}\n`,
         );
+      }
+      if (accept === 'application/yaml') {
+        res.writeHead(200, { 'content-type': 'application/yaml' });
+        return res.end(
+          `users:\n${USERS.map((u) => `  - name: ${u.name}\n    email: ${u.email}\n    password: ${u.password}\n`).join('')}`,
+        );
+      }
+      if (accept === 'application/x-www-form-urlencoded') {
+        res.writeHead(200, { 'content-type': accept });
+        return res.end(new URLSearchParams(USERS[0]).toString());
       }
       if (accept === 'application/x-ndjson') {
         res.writeHead(200, { 'content-type': 'application/x-ndjson' });
@@ -111,8 +122,27 @@ describe('an API answer in another representation', () => {
       expect(r.text).toContain('name,email');
       expect(r.text).not.toContain(EMAIL);
       expect(r.text).not.toContain(KEY_ID);
+      // The column the header names `password` (no detector finds that value): masked since the
+      // text's field names are read (CSV, YAML, key=value), not only JSON keys.
+      expect(r.text).not.toContain('pw-1234567');
+      expect(r.text.split('\n')[1]!.split(',')[2]).toBe('[REDACTED:password]');
     });
   }
+
+  it('YAML and a form-encoded answer are masked by their field names too', async () => {
+    const yaml = await get('application/yaml');
+    expect(yaml.status).toBe(200);
+    expect(yaml.text).toContain('  - name: ann\n');
+    expect(yaml.text).toContain('    password: "[REDACTED:password]"\n');
+    const form = await get('application/x-www-form-urlencoded');
+    expect(form.status).toBe(200);
+    expect(form.text).toContain('name=ann&');
+    expect(form.text).toContain('&password=[REDACTED:password]&');
+    for (const r of [yaml, form]) {
+      expect(r.text).not.toContain('pw-1234567');
+      expect(r.text).not.toContain(KEY_ID);
+    }
+  });
 
   it('NDJSON is masked line by line, a line cut across writes as a whole', async () => {
     const r = await get('application/x-ndjson');

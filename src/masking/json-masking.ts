@@ -3,6 +3,7 @@
 
 import type { DetectorSet } from './detector-set.js';
 import type { MaskResult, MaskStyle, StyleChoice } from './finding.js';
+import { textFieldSpans, writeMasked } from './text-fields.js';
 
 /**
  * Key names whose values are masked whatever they contain. Matched case-insensitively, ignoring
@@ -321,47 +322,10 @@ export function maskJsonText(
   return maskJson(jsonText, set, options.style, keyNames, 0, options.keysInInvalidJson === true);
 }
 
-/** `"key"` then `:` — a key of an object, wherever it is in a text. */
-const KEY_BEFORE_VALUE = /"((?:[^"\\\r\n]|\\.){1,256})"[ \t\r\n]*:[ \t\r\n]*/g;
-
-/** A character that ends a number, literal or bare word. */
-const PRIMITIVE_END = /[,}\]\s]/;
-
-/** Where the JSON-ish value starting at `start` ends (strings and brackets followed; the text's end if unterminated). */
-function valueEnd(t: string, start: number): number {
-  const c = t.charCodeAt(start);
-  if (c === 34) {
-    for (let i = start + 1; i < t.length; i++) {
-      const d = t.charCodeAt(i);
-      if (d === 92) i++;
-      else if (d === 34) return i + 1;
-    }
-    return t.length;
-  }
-  if (c === 123 || c === 91) {
-    let depth = 0;
-    for (let i = start; i < t.length; i++) {
-      const d = t.charCodeAt(i);
-      if (d === 34) {
-        i = valueEnd(t, i) - 1;
-        continue;
-      }
-      if (d === 123 || d === 91) depth++;
-      else if (d === 125 || d === 93) {
-        depth--;
-        if (depth === 0) return i + 1;
-      }
-    }
-    return t.length;
-  }
-  let i = start;
-  while (i < t.length && !PRIMITIVE_END.test(t[i]!)) i++;
-  return i;
-}
-
 /**
- * A text that is not JSON: the value after each sensitive `"key":` is masked whole (an object or
- * array under it too), then the content detectors run over the rest.
+ * A text that is not JSON: each value a field name stands before (a JSON-style `"key":`, a CSV column,
+ * a YAML or `.env` line, a `key=value` pair: text-fields.ts) is masked whole, then the content
+ * detectors run over the rest.
  */
 function maskKeyedText(
   text: string,
@@ -372,32 +336,11 @@ function maskKeyedText(
   const counts: Record<string, number> = {};
   let out = '';
   let copied = 0;
-  const re = new RegExp(KEY_BEFORE_VALUE.source, 'g');
-  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-    let key: string;
-    try {
-      key = JSON.parse(`"${m[1]!}"`) as string;
-    } catch {
-      key = m[1]!;
-    }
-    const tag = keys(key);
-    if (tag === undefined) continue;
-    const start = re.lastIndex;
-    const end = valueEnd(text, start);
-    if (end <= start) continue;
-    let raw = text.slice(start, end);
-    if (raw.startsWith('"')) {
-      try {
-        raw = JSON.parse(raw) as string;
-      } catch {
-        raw = raw.slice(1);
-      }
-    }
-    const masked = set.maskWhole(raw, typeof style === 'function' ? style(tag) : style, tag);
-    out += text.slice(copied, start) + (masked === null ? 'null' : JSON.stringify(masked));
-    copied = end;
-    re.lastIndex = end;
-    counts[tag] = (counts[tag] ?? 0) + 1;
+  for (const span of textFieldSpans(text, keys)) {
+    const masked = set.maskWhole(span.value, typeof style === 'function' ? style(span.tag) : style, span.tag);
+    out += text.slice(copied, span.start) + writeMasked(masked, span);
+    copied = span.end;
+    counts[span.tag] = (counts[span.tag] ?? 0) + 1;
   }
   const keyed = copied === 0 ? text : out + text.slice(copied);
   const detected = set.mask(keyed, style, 'text');

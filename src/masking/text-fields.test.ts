@@ -1,0 +1,148 @@
+import { describe, expect, it } from 'vitest';
+import { createDetectorSet } from './detector-set.js';
+import { maskJsonText } from './json-masking.js';
+
+const set = createDetectorSet({ hashKey: Buffer.alloc(32, 1) });
+
+/** A text an API answered with instead of JSON, masked as HTTP bodies are (keys in text too). */
+function masked(text: string, style: 'redact' | 'partial' = 'redact') {
+  return maskJsonText(text, set, { style, keysInInvalidJson: true });
+}
+
+describe('field names in a text that is not JSON', () => {
+  it('masks the cells of a CSV column the header names, with RFC 4180 quoting, and counts each', () => {
+    const csv =
+      'id,name,Password,notes\r\n' +
+      '1,alice,hunter2,ok\r\n' +
+      '2,"bob, jr","sw,ord""fish",x\r\n' +
+      '3,carol,"two\nlines",y\r\n' +
+      '4,dave,,z\r\n';
+    const r = masked(csv);
+    expect(r?.text).toBe(
+      'id,name,Password,notes\r\n' +
+        '1,alice,[REDACTED:password],ok\r\n' +
+        '2,"bob, jr",[REDACTED:password],x\r\n' +
+        '3,carol,[REDACTED:password],y\r\n' +
+        '4,dave,,z\r\n',
+    );
+    expect(r?.counts).toEqual({ password: 3 });
+  });
+
+  it('reads the delimiter from the header (tab, semicolon, pipe) or from an Excel `sep=` line', () => {
+    expect(masked('id\tapi_key\n1\tk-1\n')?.text).toBe('id\tapi_key\n1\t[REDACTED:apikey]\n');
+    expect(masked('id;Token;x\n1;abc;2\n')?.text).toBe('id;Token;x\n1;[REDACTED:token];2\n');
+    expect(masked('id|secret\n1|abc\n')?.text).toBe('id|secret\n1|[REDACTED:secret]\n');
+    expect(masked('sep=;\nid;client_secret\n1;abc,def\n')?.text).toBe(
+      'sep=;\nid;client_secret\n1;[REDACTED:client_secret]\n',
+    );
+    // After blank lines and comments, the first line with content is the header.
+    expect(masked('# users\n\nid,password\n1,x\n')?.text).toBe(
+      '# users\n\nid,password\n1,[REDACTED:password]\n',
+    );
+  });
+
+  it('masks every cell of a record it cannot place (more or fewer cells than the header)', () => {
+    // A writer that did not quote a comma shifts the password right; one that did not quote a line
+    // break moves it to the next line's left: neither can be told from the other's cells.
+    const r = masked('id,name,password\n1,a,b,hunter2\n2,x\n,swordfish\n3,c,ok\n');
+    expect(r?.text).toBe(
+      'id,name,password\n' +
+        '[REDACTED:password],[REDACTED:password],[REDACTED:password],[REDACTED:password]\n' +
+        '[REDACTED:password],[REDACTED:password]\n' +
+        ',[REDACTED:password]\n' +
+        '3,c,[REDACTED:password]\n',
+    );
+    expect(r?.text).not.toMatch(/hunter2|swordfish/);
+  });
+
+  it('masks YAML values under a sensitive key: plain, quoted, flow, block scalars and nested blocks', () => {
+    const yaml = [
+      'user: alice',
+      'password: hunter 2 # old',
+      'db:',
+      '  host: x',
+      "  secret_key: 'it''s here'",
+      '  api_key: "a\\"b"',
+      '  access_token: [a, b]',
+      'private_key: |',
+      '  -----BEGIN PRIVATE KEY-----',
+      '  MIIEvg',
+      '',
+      '  -----END PRIVATE KEY-----',
+      'secret:',
+      '  current: s1',
+      '  previous: s0',
+      '- name: svc',
+      '  Token: t-1',
+      'next: 1',
+      '',
+    ].join('\n');
+    const r = masked(yaml);
+    expect(r?.text).toBe(
+      [
+        'user: alice',
+        'password: "[REDACTED:password]"',
+        'db:',
+        '  host: x',
+        "  secret_key: '[REDACTED:secret_key]'",
+        '  api_key: "[REDACTED:apikey]"',
+        '  access_token: "[REDACTED:access_token]"',
+        'private_key: |',
+        '  [REDACTED:private_key]',
+        'secret:',
+        '  "[REDACTED:secret]"',
+        '- name: svc',
+        '  Token: "[REDACTED:token]"',
+        'next: 1',
+        '',
+      ].join('\n'),
+    );
+    expect(r?.text).not.toMatch(/hunter|it''s|MIIEvg|s1|s0|t-1/);
+  });
+
+  it('masks .env, properties and header lines, and key=value pairs in forms, query strings and logs', () => {
+    expect(masked('DB_PASSWORD=hunter2\nAPI_TOKEN="a b c"\nHOST=x\n')?.text).toBe(
+      'DB_PASSWORD=[REDACTED:password]\nAPI_TOKEN="[REDACTED:api_token]"\nHOST=x\n',
+    );
+    expect(masked('app.password = hunter2 with spaces\n')?.text).toBe('app.password = [REDACTED:password]\n');
+    expect(masked('Authorization: Bearer abc.def\nX-Other: 1')?.text).toBe(
+      'Authorization: "[REDACTED:authorization]"\nX-Other: 1',
+    );
+    // A `;` or `,` inside a value is masked with it; one ending it is not.
+    expect(masked('client_id=x&client_secret=abc;d&state=1')?.text).toBe(
+      'client_id=x&client_secret=[REDACTED:client_secret]&state=1',
+    );
+    expect(masked('session=1; token=abc; path=/')?.text).toBe('session=1; token=[REDACTED:token]; path=/');
+    expect(masked('GET /cb?code=1&access_token=xyz HTTP/1.1')?.text).toBe(
+      'GET /cb?code=1&access_token=[REDACTED:access_token] HTTP/1.1',
+    );
+    expect(masked('2026-12-06 connect user=app password=hunter2 host=db')?.text).toBe(
+      '2026-12-06 connect user=app password=[REDACTED:password] host=db',
+    );
+    // A percent-encoded key is read decoded.
+    expect(masked('pass%77ord=zz&a=1')?.text).toBe('pass%77ord=[REDACTED:password]&a=1');
+  });
+
+  it('masks a bare value after a JSON-style key to where a JSON value would end, spaces included', () => {
+    expect(masked('{"password": hunter 2, "user": "a"')?.text).toBe(
+      '{"password": "[REDACTED:password]", "user": "a"',
+    );
+    expect(masked('{"token": {"a": [1, "x"]}, broken')?.text).toBe('{"token": "[REDACTED:token]", broken');
+  });
+
+  it('masks a value once where two forms read it, and keeps the style (partial)', () => {
+    // A YAML line with a JSON-style key: the line and the JSON key both read it.
+    const r = masked('"password": hunter2\n');
+    expect(r?.text).toBe('"password": "[REDACTED:password]"\n');
+    expect(r?.counts).toEqual({ password: 1 });
+    const p = masked('id,password\n1,correct-horse-battery\n', 'partial');
+    expect(p?.text).not.toContain('correct-horse-battery');
+    expect(p?.counts).toEqual({ password: 1 });
+  });
+
+  it('leaves prose, and texts naming no sensitive field, as they are', () => {
+    expect(masked('The weather is nice, thank you.\nNothing here: really.\n')).toBeNull();
+    expect(masked('id,name\n1,alice\n')).toBeNull();
+    expect(masked('user: alice\nhost=db\n')).toBeNull();
+  });
+});

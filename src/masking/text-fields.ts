@@ -1,0 +1,407 @@
+// Where a text that is not JSON names its sensitive values: the places a field name stands before a
+// value in the representations an API may answer with instead of JSON (docs/security.md class 144,
+// docs/masking.md "Field names in text"). Each place is a span of the text and how its masked value is
+// written back, so that every form is read over the same original text and a value two forms both see
+// is masked once:
+//
+// - JSON-style keys anywhere: `"password": value` (a string, a number or word, an object or array);
+// - delimited tables (CSV, TSV, `;` or `|` separated) whose header row names a sensitive column: that
+//   column's cell in every record (RFC 4180 quoting, newlines inside quotes); a record whose number of
+//   cells is not the header's cannot be placed, so all of its cells are masked;
+// - `key: value` and `key = value` lines (YAML, .env, properties, HTTP-style headers), the key bare
+//   or quoted, after optional indentation or a YAML `- `; a value that is a YAML block (`|`, `>`, or
+//   nothing and the lines indented below it) is masked with those lines;
+// - `key=value` pairs anywhere (form encoding, query strings, log lines): after the start of a line,
+//   whitespace or one of `?&;,`, the key percent-decoded.
+//
+// Fail-safe where forms are unclear: more is masked rather than less (a word in prose that reads as a
+// key, a malformed record). Matching keys is the caller's (`password`, `*_secret`…: json-masking.ts).
+
+/** The tag a key matches (`password`), or undefined when it is not sensitive. */
+export type KeyTagOf = (key: string) => string | undefined;
+
+/** How a span's masked value is written back. */
+export type SpanForm =
+  /** A JSON value: `"…"`, or `null`. */
+  | 'json'
+  /** A YAML-safe scalar after `key:`: `"…"`, or `null`. */
+  | 'yaml'
+  /** A single-quoted YAML scalar. */
+  | 'single'
+  /** As it is (after `key=`, a block's only line): the empty text for null. */
+  | 'bare'
+  /** A CSV cell in this delimiter: quoted when it needs to be, empty for null. */
+  | { readonly csv: string };
+
+export interface TextFieldSpan {
+  readonly start: number;
+  readonly end: number;
+  readonly tag: string;
+  /** The value as read (unquoted), which the masking style sees. */
+  readonly value: string;
+  readonly form: SpanForm;
+  /** Written before the masked value (a block's indentation). */
+  readonly prefix?: string;
+}
+
+/** Writes a masked value back in its span's form (`null`: the style's null). */
+export function writeMasked(masked: string | null, span: TextFieldSpan): string {
+  const prefix = span.prefix ?? '';
+  const form = span.form;
+  if (typeof form === 'object') {
+    if (masked === null) return prefix;
+    const d = form.csv;
+    const quote = masked.includes(d) || /["\r\n]/.test(masked) || /^\s|\s$/.test(masked);
+    return prefix + (quote ? `"${masked.replace(/"/g, '""')}"` : masked);
+  }
+  switch (form) {
+    case 'json':
+    case 'yaml':
+      return prefix + (masked === null ? 'null' : JSON.stringify(masked));
+    case 'single':
+      return prefix + (masked === null ? "''" : `'${masked.replace(/'/g, "''")}'`);
+    case 'bare':
+      return prefix + (masked ?? '');
+  }
+}
+
+/**
+ * Every span of `text` holding a sensitive value, in text order, none overlapping (where two forms see
+ * overlapping values, the one starting first is kept, and of two starting together the longer).
+ */
+export function textFieldSpans(text: string, keys: KeyTagOf): TextFieldSpan[] {
+  const found: TextFieldSpan[] = [];
+  jsonKeySpans(text, keys, found);
+  tableSpans(text, keys, found);
+  lineSpans(text, keys, found);
+  pairSpans(text, keys, found);
+  found.sort((a, b) => a.start - b.start || b.end - a.end);
+  const out: TextFieldSpan[] = [];
+  let reached = -1;
+  for (const s of found) {
+    if (s.start < reached) continue;
+    out.push(s);
+    reached = Math.max(s.end, s.start + 1);
+  }
+  return out;
+}
+
+// ---- JSON-style keys ----
+
+/** `"key"` then `:` — a key of an object, wherever it is in a text. */
+const KEY_BEFORE_VALUE = /"((?:[^"\\\r\n]|\\.){1,256})"[ \t\r\n]*:[ \t\r\n]*/g;
+
+/** A character that ends a number, literal or bare word (a line break, or what follows a JSON value). */
+const PRIMITIVE_END = /[,}\]\r\n]/;
+
+/** Where the JSON-ish value starting at `start` ends (strings and brackets followed; the text's end if unterminated). */
+export function valueEnd(t: string, start: number): number {
+  const c = t.charCodeAt(start);
+  if (c === 34 || c === 39) {
+    for (let i = start + 1; i < t.length; i++) {
+      const d = t.charCodeAt(i);
+      if (d === 92 && c === 34) i++;
+      // In a single-quoted (YAML) string, `''` is a quote inside it.
+      else if (d === 39 && c === 39 && t.charCodeAt(i + 1) === 39) i++;
+      else if (d === c) return i + 1;
+    }
+    return t.length;
+  }
+  if (c === 123 || c === 91) {
+    let depth = 0;
+    for (let i = start; i < t.length; i++) {
+      const d = t.charCodeAt(i);
+      if (d === 34) {
+        i = valueEnd(t, i) - 1;
+        continue;
+      }
+      if (d === 123 || d === 91) depth++;
+      else if (d === 125 || d === 93) {
+        depth--;
+        if (depth === 0) return i + 1;
+      }
+    }
+    return t.length;
+  }
+  let i = start;
+  while (i < t.length && !PRIMITIVE_END.test(t[i]!)) i++;
+  // A bare word of a text that is not JSON may go on after a space (`"password": hunter 2`): it ends
+  // where a JSON value would be followed by something else, not at the space.
+  while (i > start && /\s/.test(t[i - 1]!)) i--;
+  return i;
+}
+
+function jsonString(raw: string): string {
+  try {
+    return JSON.parse(raw) as string;
+  } catch {
+    return raw.slice(1, raw.endsWith('"') && raw.length > 1 ? -1 : undefined);
+  }
+}
+
+function jsonKeySpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
+  const re = new RegExp(KEY_BEFORE_VALUE.source, 'g');
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    const key = jsonString(`"${m[1]!}"`);
+    const tag = keys(key);
+    if (tag === undefined) continue;
+    const start = re.lastIndex;
+    const end = valueEnd(text, start);
+    if (end <= start) continue;
+    const raw = text.slice(start, end);
+    out.push({ start, end, tag, value: raw.startsWith('"') ? jsonString(raw) : raw, form: 'json' });
+    re.lastIndex = end;
+  }
+}
+
+// ---- delimited tables ----
+
+const DELIMITERS = [',', '\t', ';', '|'] as const;
+
+interface Cell {
+  readonly start: number;
+  readonly end: number;
+  readonly value: string;
+}
+
+/**
+ * Reads one record from `pos` (RFC 4180: `"` opens a quoted cell only at a cell's start, `""` is a
+ * quote inside one, which may hold the delimiter and line breaks). Returns its cells and where the
+ * next record starts.
+ */
+function readRecord(t: string, pos: number, d: string): { cells: Cell[]; next: number } {
+  const cells: Cell[] = [];
+  const dc = d.charCodeAt(0);
+  let i = pos;
+  for (;;) {
+    const start = i;
+    let value: string;
+    if (t.charCodeAt(i) === 34) {
+      let v = '';
+      let j = i + 1;
+      for (;;) {
+        const q = t.indexOf('"', j);
+        if (q < 0) {
+          v += t.slice(j);
+          j = t.length;
+          break;
+        }
+        v += t.slice(j, q);
+        if (t.charCodeAt(q + 1) === 34) {
+          v += '"';
+          j = q + 2;
+          continue;
+        }
+        j = q + 1;
+        break;
+      }
+      // Anything after the closing quote up to the delimiter belongs to the cell (a lenient reader's
+      // reading of a malformed cell).
+      let k = j;
+      while (k < t.length && t.charCodeAt(k) !== dc && t.charCodeAt(k) !== 10 && t.charCodeAt(k) !== 13) k++;
+      value = v + t.slice(j, k);
+      i = k;
+    } else {
+      let k = i;
+      while (k < t.length && t.charCodeAt(k) !== dc && t.charCodeAt(k) !== 10 && t.charCodeAt(k) !== 13) k++;
+      value = t.slice(i, k);
+      i = k;
+    }
+    cells.push({ start, end: i, value });
+    if (i < t.length && t.charCodeAt(i) === dc) {
+      i++;
+      continue;
+    }
+    // The record's end: \r\n, \n or \r, or the text's.
+    if (t.charCodeAt(i) === 13) i++;
+    if (t.charCodeAt(i) === 10) i++;
+    return { cells, next: i };
+  }
+}
+
+/** The line from `pos`, without its line break, and where the next one starts. */
+function lineAt(t: string, pos: number): { line: string; next: number } {
+  let end = t.indexOf('\n', pos);
+  if (end < 0) end = t.length;
+  const next = end < t.length ? end + 1 : end;
+  return { line: t.slice(pos, end > pos && t.charCodeAt(end - 1) === 13 ? end - 1 : end), next };
+}
+
+function tableSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
+  // The header: the first line with content, after blank lines, `#` comments and Excel's `sep=`.
+  let pos = 0;
+  let delimiter: string | undefined;
+  for (;;) {
+    if (pos >= text.length) return;
+    const { line, next } = lineAt(text, pos);
+    const bare = line.trim();
+    if (bare === '' || bare.startsWith('#')) {
+      pos = next;
+      continue;
+    }
+    const sep = /^sep=(.)$/i.exec(bare);
+    if (sep && delimiter === undefined) {
+      delimiter = sep[1]!;
+      pos = next;
+      continue;
+    }
+    break;
+  }
+  const headerStart = pos;
+  let best: { d: string; cells: Cell[]; next: number } | undefined;
+  for (const d of delimiter !== undefined ? [delimiter] : DELIMITERS) {
+    const r = readRecord(text, headerStart, d);
+    if (!best || r.cells.length > best.cells.length) best = { d, ...r };
+  }
+  if (!best) return;
+  const tags = best.cells.map((c) => keys(c.value.trim()));
+  if (!tags.some((t) => t !== undefined)) return;
+  const width = best.cells.length;
+  const firstTag = tags.find((t) => t !== undefined)!;
+  const form = { csv: best.d } as const;
+  for (let p = best.next; p < text.length;) {
+    const { cells, next } = readRecord(text, p, best.d);
+    if (next <= p) break;
+    p = next;
+    if (cells.length === 1 && cells[0]!.value === '') continue; // a blank line
+    // A record that does not have the header's cells cannot be placed: all of it is masked.
+    const misplaced = cells.length !== width;
+    for (let i = 0; i < cells.length; i++) {
+      const tag = misplaced ? (tags[i] ?? firstTag) : tags[i];
+      const c = cells[i]!;
+      if (tag === undefined || c.value === '') continue;
+      out.push({ start: c.start, end: c.end, tag, value: c.value, form });
+    }
+  }
+}
+
+// ---- key: value and key = value lines ----
+
+/**
+ * Indentation, an optional YAML `- `, a key (bare, or quoted: a key with spaces is quoted), then `:` (and
+ * a space, or the line's end) or `=`. No two parts can match the same characters (no backtracking).
+ */
+const KEY_LINE =
+  /^([ \t]*)(?:-[ \t]+)?(?:"((?:[^"\\\r\n]|\\.){1,256})"|'([^'\r\n]{1,256})'|([A-Za-z0-9_][A-Za-z0-9_.-]{0,255}))[ \t]*(?:(:)(?=[ \t]|$)|(=))[ \t]*(.*)$/;
+
+/** A YAML block scalar's header: `|` or `>`, with chomping and indentation indicators, maybe a comment. */
+const BLOCK_SCALAR = /^[|>][-+0-9]*[ \t]*(?:#.*)?$/;
+
+function lineSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
+  let pos = 0;
+  while (pos < text.length) {
+    const { line, next } = lineAt(text, pos);
+    const m = KEY_LINE.exec(line);
+    if (m === null) {
+      pos = next;
+      continue;
+    }
+    const key = m[2] !== undefined ? jsonString(`"${m[2]}"`) : (m[3] ?? m[4]!);
+    const tag = keys(key);
+    if (tag === undefined) {
+      pos = next;
+      continue;
+    }
+    const colon = m[5] !== undefined;
+    const rest = m[7]!;
+    const restAt = pos + line.length - rest.length;
+    const value = rest.trimEnd();
+    const indent = m[1]!.length;
+    if (colon && (value === '' || value.startsWith('#') || BLOCK_SCALAR.test(value))) {
+      // The lines indented below the key (blank ones inside it too) are its value.
+      let end = next;
+      let last = -1;
+      let blockIndent = '';
+      let p = next;
+      while (p < text.length) {
+        const l = lineAt(text, p);
+        if (l.line.trim() === '') {
+          p = l.next;
+          continue;
+        }
+        const lead = /^[ \t]*/.exec(l.line)![0];
+        if (lead.length <= indent) break;
+        if (last < 0) blockIndent = lead;
+        last = p + l.line.length;
+        end = l.next;
+        p = l.next;
+      }
+      if (last >= 0) {
+        const start = next + 0;
+        const body = text.slice(start, last);
+        out.push({
+          start,
+          end: last,
+          tag,
+          value: body.trim(),
+          form: BLOCK_SCALAR.test(value) ? 'bare' : 'yaml',
+          prefix: blockIndent,
+        });
+        pos = end;
+        continue;
+      }
+      pos = next;
+      continue;
+    }
+    const c = value.charCodeAt(0);
+    if (c === 34 || c === 39 || c === 123 || c === 91) {
+      // A quoted string or a flow collection: to its end (which may be on a later line).
+      const end = valueEnd(text, restAt);
+      const raw = text.slice(restAt, end);
+      const form: SpanForm = c === 39 ? 'single' : 'json';
+      const read = c === 34 ? jsonString(raw) : c === 39 ? raw.slice(1, -1).replace(/''/g, "'") : raw;
+      out.push({ start: restAt, end, tag, value: read, form: c === 123 || c === 91 ? 'yaml' : form });
+      pos = Math.max(next, lineStartAfter(text, end));
+      continue;
+    }
+    if (value !== '') {
+      out.push({ start: restAt, end: restAt + value.length, tag, value, form: colon ? 'yaml' : 'bare' });
+    }
+    pos = next;
+  }
+}
+
+/** The start of the line after the one holding `at` (or the text's end). */
+function lineStartAfter(t: string, at: number): number {
+  const nl = t.indexOf('\n', Math.max(0, at - 1));
+  return nl < 0 ? t.length : nl + 1;
+}
+
+// ---- key=value pairs ----
+
+const PAIR = /(?:^|[\s?&;,])([A-Za-z0-9_%][A-Za-z0-9_.\-%]{0,255})=/g;
+
+function pairSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
+  const re = new RegExp(PAIR.source, 'gm');
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    let key = m[1]!;
+    if (key.includes('%')) {
+      try {
+        key = decodeURIComponent(key);
+      } catch {
+        // Not percent-encoding after all: read as written.
+      }
+    }
+    const tag = keys(key);
+    if (tag === undefined) continue;
+    const start = re.lastIndex;
+    const c = text.charCodeAt(start);
+    let end: number;
+    let value: string;
+    let form: SpanForm = 'bare';
+    if (c === 34 || c === 39) {
+      end = valueEnd(text, start);
+      const raw = text.slice(start, end);
+      value = c === 34 ? jsonString(raw) : raw.slice(1, -1);
+      form = c === 34 ? 'json' : 'single';
+    } else {
+      // To whitespace or `&`: a `;` or `,` inside is kept in the value (masked), one ending it is not.
+      end = start;
+      while (end < text.length && !/[\s&]/.test(text[end]!)) end++;
+      if (end > start + 1 && /[;,]/.test(text[end - 1]!)) end--;
+      value = text.slice(start, end);
+    }
+    if (end > start) out.push({ start, end, tag, value, form });
+    re.lastIndex = Math.max(end, start);
+  }
+}
