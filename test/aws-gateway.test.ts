@@ -277,6 +277,20 @@ describe('AWS gateway with the AWS SDK v3', () => {
     await ops.send(
       new PutObjectCommand({ Bucket: 'data', Key: 'secrets/huge.txt', Body: 'x'.repeat(10_000) }),
     );
+    // An export whose password column no detector would find: as CSV, and with no content type.
+    for (const [Key, ContentType] of [
+      ['secrets/users.csv', 'text/csv'],
+      ['secrets/users.dat', undefined],
+    ] as const) {
+      await ops.send(
+        new PutObjectCommand({
+          Bucket: 'data',
+          Key,
+          Body: 'id,name,password\n1,ann,opensesame-42\n',
+          ...(ContentType ? { ContentType } : {}),
+        }),
+      );
+    }
     await ops.send(
       new PutObjectCommand({
         Bucket: 'data',
@@ -479,6 +493,13 @@ describe('AWS gateway with the AWS SDK v3', () => {
       await s3.send(new GetObjectCommand({ Bucket: 'data', Key: 'plain/env.txt' }))
     ).Body!.transformToString();
     expect(plain).toContain(UPSTREAM_SECRET);
+    // Field names are read in a scanned object as in an API's text: a CSV column named password.
+    for (const Key of ['secrets/users.csv', 'secrets/users.dat']) {
+      const csv = await (
+        await s3.send(new GetObjectCommand({ Bucket: 'data', Key }))
+      ).Body!.transformToString();
+      expect(csv).toBe('id,name,password\n1,ann,[REDACTED:password]\n');
+    }
     const err = (await s3
       .send(new GetObjectCommand({ Bucket: 'data', Key: 'secrets/huge.txt' }))
       .catch((e: Error) => e)) as Error;

@@ -294,7 +294,7 @@ export async function relayResponse(
         // scanned as latin-1 (every byte one character, so ASCII secrets read as themselves) and as
         // UTF-16 when it starts with a byte-order mark. Nothing found: it goes out as it came. A
         // finding cannot be masked in place without knowing the encoding, so the body is withheld.
-        const scanKind = kind === 'json' || kind === 'xml' ? kind : 'text';
+        const scanKind = kind === 'xml' ? 'xml' : 'json';
         for (const reading of nonUtf8Readings(decoded)) {
           if ((await maskText(scanKind, reading, o.masking)) !== null)
             throw new Withheld('it is not UTF-8 and holds values masking would have to change');
@@ -312,9 +312,11 @@ export async function relayResponse(
     return { status, error: { code: 'withheld', message } };
   }
 
-  // An API's text or multipart answer may hold JSON (a part, an embedded document): it is masked as
-  // JSON that does not parse is, after every sensitive `"key":` as well as by the detectors.
-  const kindForMask = apiText ? 'json' : kind === 'json' || kind === 'xml' ? kind : 'text';
+  // An API's text or multipart answer may hold JSON (a part, an embedded document), CSV, YAML or a
+  // form: it is masked as JSON that does not parse is, every value a sensitive field name stands before
+  // (src/masking/text-fields.ts) as well as what the detectors find. So is an object a rule has masked
+  // (an export in CSV, a config file), whatever its content type says.
+  const kindForMask = kind === 'xml' ? 'xml' : 'json';
   let result: Awaited<ReturnType<typeof maskText>>;
   try {
     result = await maskText(kindForMask, text, o.masking);
