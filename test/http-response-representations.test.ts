@@ -57,6 +57,18 @@ function startApi(): Promise<{ url: string; server: http.Server }> {
       res.writeHead(200, { 'content-type': 'application/json' });
       return res.end(JSON.stringify({ users: USERS }));
     }
+    if (req.url === '/v1/task') {
+      // An ECS task definition's environment: name/value objects.
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return res.end(
+        JSON.stringify({
+          environment: [
+            { name: 'HOST', value: 'db.internal' },
+            { value: 'pw-in-env-42', name: 'DB_PASSWORD' },
+          ],
+        }),
+      );
+    }
     res.writeHead(404);
     res.end();
   });
@@ -142,6 +154,19 @@ describe('an API answer in another representation', () => {
       expect(r.text).not.toContain('pw-1234567');
       expect(r.text).not.toContain(KEY_ID);
     }
+  });
+
+  it("a name/value object's value is masked when its name is a sensitive key (an ECS environment)", async () => {
+    const res = await request(`${gw.endpoint('api')}/v1/task`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(await res.body.json()).toEqual({
+      environment: [
+        { name: 'HOST', value: 'db.internal' },
+        { value: '[REDACTED:password]', name: 'DB_PASSWORD' },
+      ],
+    });
   });
 
   it('NDJSON is masked line by line, a line cut across writes as a whole', async () => {

@@ -83,6 +83,27 @@ describe('maskJsonText', () => {
     expect(maskJsonText('"alice"', set, { style: 'redact' })).toBeNull();
   });
 
+  it('masks the value of a name/value object whose name is a sensitive key, wherever the name is', () => {
+    const ecs =
+      '{"environment":[{"name":"DB_PASSWORD","value":"hunter2"},{"name":"HOST","value":"db"}],' +
+      '"vars":[{"value":{"a":"s3cr3t"},"type":"PLAINTEXT","name":"API_TOKEN"}],' +
+      '"Parameters":[{"ParameterKey":"AdminPassword","ParameterValue":7},{"ParameterKey":"Env","ParameterValue":"prod"}],' +
+      '"OptionSettings":[{"Namespace":"aws:env","OptionName":"SECRET_KEY","Value":"abc"}]}';
+    const r = maskJsonText(ecs, set, { style: 'redact' });
+    expect(r?.text).toBe(
+      '{"environment":[{"name":"DB_PASSWORD","value":"[REDACTED:password]"},{"name":"HOST","value":"db"}],' +
+        '"vars":[{"value":{"a":"[REDACTED:api_token]"},"type":"PLAINTEXT","name":"API_TOKEN"}],' +
+        '"Parameters":[{"ParameterKey":"AdminPassword","ParameterValue":"[REDACTED:password]"},{"ParameterKey":"Env","ParameterValue":"prod"}],' +
+        '"OptionSettings":[{"Namespace":"aws:env","OptionName":"SECRET_KEY","Value":"[REDACTED:secret_key]"}]}',
+    );
+    expect(r?.counts).toEqual({ password: 2, api_token: 1, secret_key: 1 });
+    // A name that is not sensitive, or a name member that is not a string, masks nothing.
+    expect(
+      maskJsonText('{"name":"HOST","value":"db","key":{"password":1}}', set, { style: 'redact' })?.text,
+    ).toBe('{"name":"HOST","value":"db","key":{"password":"[REDACTED:password]"}}');
+    expect(maskJsonText('{"name":"HOST","value":"db"}', set, { style: 'redact' })).toBeNull();
+  });
+
   it('falls back to text scanning for invalid JSON', () => {
     for (const bad of [
       '{"a": 4111111111111111',

@@ -3,7 +3,7 @@
 
 import type { DetectorSet } from './detector-set.js';
 import type { MaskResult, MaskStyle, StyleChoice } from './finding.js';
-import { textFieldSpans, writeMasked } from './text-fields.js';
+import { textFieldSpans, valueEnd, writeMasked } from './text-fields.js';
 
 /**
  * Key names whose values are masked whatever they contain. Matched case-insensitively, ignoring
@@ -109,6 +109,68 @@ function keyMatcher(names: readonly string[]): KeyMatcher {
 
 class InvalidJson extends Error {}
 
+/** A value the redact style wrote (`[REDACTED:password]`). */
+const REDACTION = /^\[REDACTED:[a-z0-9_]{1,64}\]$/;
+
+/**
+ * Members that name another member's value in a name/value object, and the members that hold the
+ * value (compared as keys are: case-insensitively, ignoring `_ - .` and spaces).
+ */
+const PAIR_NAME_KEYS = new Set([
+  'name',
+  'key',
+  'parametername',
+  'parameterkey',
+  'optionname',
+  'variablename',
+]);
+const PAIR_VALUE_KEYS = new Set(['value', 'parametervalue', 'optionvalue', 'variablevalue']);
+
+/**
+ * The tag of the object at `start` when one of its own members named as a name (PAIR_NAME_KEYS) holds
+ * a string that is a sensitive key; undefined otherwise, or when the object does not read as JSON (the
+ * masker then finds that out itself).
+ */
+function pairNameTag(t: string, start: number, keys: KeyMatcher): string | undefined {
+  let p = start + 1;
+  const ws = () => {
+    while (p < t.length && /[ \t\r\n]/.test(t[p]!)) p++;
+  };
+  const str = (): string | undefined => {
+    const end = valueEnd(t, p);
+    if (t.charCodeAt(p) !== 34 || t.charCodeAt(end - 1) !== 34 || end - p < 2) return undefined;
+    const raw = t.slice(p, end);
+    p = end;
+    try {
+      return JSON.parse(raw) as string;
+    } catch {
+      return undefined;
+    }
+  };
+  for (;;) {
+    ws();
+    const key = str();
+    if (key === undefined) return undefined;
+    ws();
+    if (t.charCodeAt(p) !== 58) return undefined;
+    p++;
+    ws();
+    if (PAIR_NAME_KEYS.has(normalizeKey(key)) && t.charCodeAt(p) === 34) {
+      const name = str();
+      if (name === undefined) return undefined;
+      const tag = keys(name);
+      if (tag !== undefined) return tag;
+    } else {
+      const end = valueEnd(t, p);
+      if (end <= p) return undefined;
+      p = end;
+    }
+    ws();
+    const c = t.charCodeAt(p++);
+    if (c !== 44) return undefined;
+  }
+}
+
 const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 
 class JsonTextMasker {
@@ -166,6 +228,8 @@ class JsonTextMasker {
 
   /** A value under a sensitive key: masked whole (strings and numbers; true/false/null kept). */
   private maskWholeAt(start: number, end: number, raw: string, tag: string): void {
+    // Already masked upstream of this pass (the Kubernetes engine's `[REDACTED:env]`): kept as it is.
+    if (REDACTION.test(raw)) return;
     const masked = this.set.maskWhole(raw, this.styleFor(tag), tag);
     if (this.replace(start, end, masked === null ? 'null' : JSON.stringify(masked))) this.count(tag);
   }
@@ -215,9 +279,12 @@ class JsonTextMasker {
 
   private object(tag: string | undefined, level: number): void {
     const t = this.text;
+    const objectStart = this.pos;
     this.pos++;
     this.ws();
     if (t.charCodeAt(this.pos) === 125) return void this.pos++;
+    /** The tag a name/value object's name gives its value (undefined: not looked for yet, or none). */
+    let pairTag: string | null | undefined;
     for (;;) {
       if (t.charCodeAt(this.pos) !== 34) throw new InvalidJson();
       const keyStart = this.pos;
@@ -232,7 +299,15 @@ class JsonTextMasker {
       if (t.charCodeAt(this.pos) !== 58) throw new InvalidJson();
       this.pos++;
       this.ws();
-      this.value(tag ?? this.keys(key), level + 1);
+      let memberTag = tag ?? this.keys(key);
+      if (memberTag === undefined && PAIR_VALUE_KEYS.has(normalizeKey(key))) {
+        // A name/value object (`{"name": "DB_PASSWORD", "value": "…"}`: an ECS or CodeBuild
+        // environment variable, a CloudFormation parameter): its value is masked whole when its
+        // name is a sensitive key, wherever the name member is in the object.
+        if (pairTag === undefined) pairTag = pairNameTag(t, objectStart, this.keys) ?? null;
+        memberTag = pairTag ?? undefined;
+      }
+      this.value(memberTag, level + 1);
       this.ws();
       const c = t.charCodeAt(this.pos);
       this.pos++;
