@@ -14,6 +14,7 @@ import { defaultKubernetesPolicies } from '../src/policy/index.js';
 import path from 'node:path';
 import { hasCommand, run } from './testkit/commands.js';
 import {
+  CONFIG_SECRETS,
   ENV_SECRET,
   EXEC_SECRET,
   SECRET_VALUE,
@@ -206,6 +207,24 @@ describe.skipIf(!haveKubectl)('kubectl through Gatehouse', { timeout: 120_000 },
     expect(r.stdout).not.toContain(ENV_SECRET);
     expect(r.stdout).toContain('LOG_LEVEL');
     expect(r.stdout).toContain('debug');
+  });
+
+  it('masks a ConfigMap entry under a sensitive env name and sensitive fields in its files (get and list)', async () => {
+    const one = await gw.kubectl(agent, ['get', 'configmap', 'app-config', '-o', 'yaml']);
+    expect(one.code, one.stderr).toBe(0);
+    expect(one.stdout).toContain('LOG_LEVEL: debug');
+    expect(one.stdout).toContain('db.url=jdbc:postgresql://db/app');
+    expect(one.stdout).toContain('[REDACTED:env]');
+    expect(one.stdout).toContain('[REDACTED:config]');
+    const list = await gw.kubectl(agent, ['get', 'configmaps', '-o', 'json']);
+    expect(list.code, list.stderr).toBe(0);
+    const items = (JSON.parse(list.stdout) as { items: { data: Record<string, string> }[] }).items;
+    expect(items[0]!.data['DB_PASSWORD']).toBe('[REDACTED:env]');
+    expect(items[0]!.data['application.properties']).toBe(
+      'db.url=jdbc:postgresql://db/app\ndb.password=[REDACTED:config]\n',
+    );
+    for (const out of [one.stdout, list.stdout])
+      for (const secret of CONFIG_SECRETS) expect(out).not.toContain(secret);
   });
 
   it('logs -f streams: the first line arrives while the response is still open', async () => {

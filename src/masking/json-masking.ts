@@ -3,7 +3,7 @@
 
 import type { DetectorSet } from './detector-set.js';
 import type { MaskResult, MaskStyle, StyleChoice } from './finding.js';
-import { textFieldSpans, valueEnd, writeMasked } from './text-fields.js';
+import { textFieldSpans, valueEnd, writeMasked, type KeyTagOf } from './text-fields.js';
 
 /**
  * Key names whose values are masked whatever they contain. Matched case-insensitively, ignoring
@@ -398,16 +398,16 @@ export function maskJsonText(
 }
 
 /**
- * A text that is not JSON: each value a field name stands before (a JSON-style `"key":`, a CSV column,
- * a YAML or `.env` line, a `key=value` pair: text-fields.ts) is masked whole, then the content
- * detectors run over the rest.
+ * Masks whole each value a field name `keys` knows stands before in a text that is not JSON (a
+ * JSON-style `"key":`, a CSV column, a YAML or `.env` line, a `key=value` pair: text-fields.ts), and
+ * nothing else. Null when there is none.
  */
-function maskKeyedText(
+export function maskTextFields(
   text: string,
   set: DetectorSet,
   style: StyleChoice,
-  keys: KeyMatcher,
-): MaskResult | null {
+  keys: KeyTagOf,
+): { text: string; counts: Record<string, number> } | null {
   const counts: Record<string, number> = {};
   let out = '';
   let copied = 0;
@@ -417,7 +417,22 @@ function maskKeyedText(
     copied = span.end;
     counts[span.tag] = (counts[span.tag] ?? 0) + 1;
   }
-  const keyed = copied === 0 ? text : out + text.slice(copied);
+  return copied === 0 ? null : { text: out + text.slice(copied), counts };
+}
+
+/**
+ * A text that is not JSON: each value a field name stands before is masked whole (maskTextFields),
+ * then the content detectors run over the rest.
+ */
+function maskKeyedText(
+  text: string,
+  set: DetectorSet,
+  style: StyleChoice,
+  keys: KeyMatcher,
+): MaskResult | null {
+  const fields = maskTextFields(text, set, style, keys);
+  const counts: Record<string, number> = { ...fields?.counts };
+  const keyed = fields?.text ?? text;
   const detected = set.mask(keyed, style, 'text');
   if (detected) for (const [k, v] of Object.entries(detected.counts)) counts[k] = (counts[k] ?? 0) + v;
   if (Object.keys(counts).length === 0) return null;

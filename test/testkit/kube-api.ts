@@ -76,6 +76,22 @@ export async function makeLeaf(ca: { private: string; cert: string }, cn: string
 const CREATED = '2026-01-01T00:00:00Z';
 
 export const SECRET_VALUE = 'S3cr3t-P@ssw0rd-for-db-2026';
+/** What the ConfigMap `app-config` holds in its files and entries (no detector finds these values). */
+export const CONFIG_SECRETS = ['cm-env-pw-31', 'cm-props-pw-32', 'cm-yaml-key-33'] as const;
+
+function appConfig(namespace: string) {
+  return {
+    kind: 'ConfigMap',
+    apiVersion: 'v1',
+    metadata: { name: 'app-config', namespace, resourceVersion: '7', creationTimestamp: CREATED },
+    data: {
+      DB_PASSWORD: CONFIG_SECRETS[0],
+      LOG_LEVEL: 'debug',
+      'application.properties': `db.url=jdbc:postgresql://db/app\ndb.password=${CONFIG_SECRETS[1]}\n`,
+      'config.yaml': `server:\n  port: 8080\n  api_key: ${CONFIG_SECRETS[2]}\n`,
+    },
+  };
+}
 export const ENV_SECRET = 'hunter2-super-secret-value';
 /** An AWS access key id the masking detectors recognise, printed by `cat /etc/app/config`. */
 export const EXEC_SECRET = 'AKIAIOSFODNN7EXAMPLE';
@@ -342,6 +358,14 @@ const RESOURCES = {
       namespaced: true,
       kind: 'Secret',
       verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
+    },
+    {
+      name: 'configmaps',
+      singularName: 'configmap',
+      namespaced: true,
+      kind: 'ConfigMap',
+      verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
+      shortNames: ['cm'],
     },
   ],
 };
@@ -915,6 +939,16 @@ export async function startFakeKubeApi(options: { readonly clientCa?: string } =
       const out = secretsAs(u, req.headers.accept, items, false);
       return out === undefined ? notAcceptable(res) : json(res, 200, out);
     }
+    if ((r = /^\/api\/v1\/namespaces\/([^/]+)\/configmaps\/app-config$/.exec(p)) && m === 'GET')
+      return json(res, 200, appConfig(r[1]!));
+    if ((r = /^\/api\/v1\/namespaces\/([^/]+)\/configmaps$/.exec(p)) && m === 'GET')
+      // As the API server lists: the items carry no kind.
+      return json(res, 200, {
+        kind: 'ConfigMapList',
+        apiVersion: 'v1',
+        metadata: { resourceVersion: '7' },
+        items: [{ ...appConfig(r[1]!), kind: undefined, apiVersion: undefined }],
+      });
     if ((r = /^\/api\/v1\/namespaces\/([^/]+)\/configmaps$/.exec(p)) && m === 'POST') {
       // Read whole before answering, as the API server does; says what it got.
       let size = 0;

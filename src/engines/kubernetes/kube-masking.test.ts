@@ -45,6 +45,39 @@ describe('Kubernetes masking', () => {
     expect(maskKubeJson(cms, o)).toBeNull();
   });
 
+  it("masks a ConfigMap's entries under sensitive env names, and sensitive fields in the files it holds", () => {
+    const cm = {
+      kind: 'ConfigMap',
+      metadata: { name: 'app' },
+      data: {
+        DB_PASSWORD: 'hunter2',
+        LOG_LEVEL: 'debug',
+        'application.properties': 'db.url=jdbc:postgresql://db/app\ndb.password=s3cr3t-props\n',
+        'config.yaml': 'server:\n  port: 8080\n  api_key: yaml-key-1\n',
+        '.env': 'STRIPE_SECRET=env-secret-2\nMODE=prod\n',
+      },
+    };
+    const r = maskKubeJson(JSON.stringify(cm), o)!;
+    const out = JSON.parse(r.text) as typeof cm;
+    expect(out.data).toEqual({
+      DB_PASSWORD: '[REDACTED:env]',
+      LOG_LEVEL: 'debug',
+      'application.properties': 'db.url=jdbc:postgresql://db/app\ndb.password=[REDACTED:config]\n',
+      'config.yaml': 'server:\n  port: 8080\n  api_key: "[REDACTED:config]"\n',
+      '.env': 'STRIPE_SECRET=[REDACTED:config]\nMODE=prod\n',
+    });
+    expect(r.counts).toEqual({ env: 1, config: 3 });
+    // A ConfigMapList's items carry no kind; nor do a Table's row objects in a configmaps response.
+    const list = maskKubeJson(
+      JSON.stringify({ kind: 'ConfigMapList', items: [{ ...cm, kind: undefined }] }),
+      o,
+    )!;
+    expect(list.text).not.toMatch(/hunter2|s3cr3t-props|yaml-key-1|env-secret-2/);
+    const row = { metadata: { name: 'app' }, data: cm.data };
+    const table = JSON.stringify({ kind: 'Table', rows: [{ cells: ['app'], object: row }] });
+    expect(maskKubeJson(table, { ...o, configMaps: true })!.text).not.toMatch(/hunter2|s3cr3t-props/);
+  });
+
   it('masks kind-less objects with data in a response to a secrets request (Table rows, watch events)', () => {
     const row = { metadata: { name: 's' }, data: { a: Buffer.from('plain').toString('base64') } };
     const table = JSON.stringify({ kind: 'Table', rows: [{ cells: ['s'], object: row }] });

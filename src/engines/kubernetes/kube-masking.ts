@@ -6,7 +6,12 @@
 // line by line. A response that must be masked but cannot be is withheld, never sent as it came.
 
 import { Transform, type TransformCallback } from 'node:stream';
-import { DEFAULT_SENSITIVE_KEYS, maskJsonText, type DetectorSet } from '../../masking/index.js';
+import {
+  DEFAULT_SENSITIVE_KEYS,
+  maskJsonText,
+  maskTextFields,
+  type DetectorSet,
+} from '../../masking/index.js';
 import { apiServerMediaType } from '../../wire/kubernetes/json-body.js';
 
 export type NameMatcher = (name: string) => boolean;
@@ -45,6 +50,8 @@ export interface KubeMaskOptions {
    * or `stringData` is a Secret (a list's items, a Table row's object), whatever shape holds it.
    */
   readonly secrets?: boolean;
+  /** The same for core `configmaps`: a kind-less object with `data` in the response is a ConfigMap. */
+  readonly configMaps?: boolean;
 }
 
 export type Counts = Record<string, number>;
@@ -72,6 +79,31 @@ function maskSecret(o: Record<string, unknown>, counts: Counts): void {
       d[k] = field === 'data' ? REDACTED_SECRET_B64 : REDACTED_SECRET;
       add(counts, 'secret');
     }
+  }
+}
+
+/**
+ * A ConfigMap's `data`: an entry whose key is a sensitive env name (`DB_PASSWORD`, loaded with
+ * `envFrom`) is masked whole, as an env value is; any other is a file (`application.properties`,
+ * `config.yaml`, `.env`) whose values under sensitive field names are masked whole
+ * (src/masking/text-fields.ts: YAML, properties and `.env` lines, `key=value` pairs, JSON keys, CSV
+ * columns). The detectors then run over every string, as everywhere.
+ */
+function maskConfigMap(v: Record<string, unknown>, o: KubeMaskOptions, counts: Counts): void {
+  const data = v.data;
+  if (!isObject(data)) return;
+  const keys = (name: string) => (o.envNames(name) ? 'config' : undefined);
+  for (const [k, value] of Object.entries(data)) {
+    if (typeof value !== 'string') continue;
+    if (o.envNames(k)) {
+      data[k] = REDACTED_ENV;
+      add(counts, 'env');
+      continue;
+    }
+    const r = maskTextFields(value, o.detectors, 'redact', keys);
+    if (!r) continue;
+    data[k] = r.text;
+    for (const [tag, n] of Object.entries(r.counts)) add(counts, tag, n);
   }
 }
 
@@ -130,10 +162,17 @@ function maskEnv(container: unknown, o: KubeMaskOptions, counts: Counts): void {
  * `secret`: v is a Secret unless it names another kind. The API server sets `kind` on a list alone, not
  * on its items (kubernetes/kubernetes#3030), so a SecretList's items are Secrets by where they are.
  */
-function walk(v: unknown, o: KubeMaskOptions, counts: Counts, depth: number, secret = false): void {
+function walk(
+  v: unknown,
+  o: KubeMaskOptions,
+  counts: Counts,
+  depth: number,
+  secret = false,
+  configMap = false,
+): void {
   if (depth > MAX_DEPTH) throw new Error('the response nests too deeply to mask');
   if (Array.isArray(v)) {
-    for (const x of v) walk(x, o, counts, depth + 1, secret);
+    for (const x of v) walk(x, o, counts, depth + 1, secret, configMap);
     return;
   }
   if (!isObject(v)) return;
@@ -143,13 +182,22 @@ function walk(v: unknown, o: KubeMaskOptions, counts: Counts, depth: number, sec
     (kindless && secret) ||
     (kindless && o.secrets === true && ('data' in v || 'stringData' in v));
   if (isSecret) maskSecret(v, counts);
+  else if (v.kind === 'ConfigMap' || (kindless && (configMap || (o.configMaps === true && 'data' in v))))
+    maskConfigMap(v, o, counts);
   maskLastApplied(v, isSecret, o, counts, depth);
   for (const field of ['containers', 'initContainers', 'ephemeralContainers']) {
     const list = v[field];
     if (Array.isArray(list)) for (const c of list) maskEnv(c, o, counts);
   }
   for (const [k, x] of Object.entries(v))
-    walk(x, o, counts, depth + 1, k === 'items' && v.kind === 'SecretList');
+    walk(
+      x,
+      o,
+      counts,
+      depth + 1,
+      k === 'items' && v.kind === 'SecretList',
+      k === 'items' && v.kind === 'ConfigMapList',
+    );
 }
 
 /**
@@ -264,7 +312,12 @@ export async function maskKubeJsonSliced(
   } catch {
     return maskKubeJson(text, o);
   }
-  const itemOptions = isObject(outer) && outer.kind === 'SecretList' ? { ...o, secrets: true } : o;
+  const itemOptions =
+    isObject(outer) && outer.kind === 'SecretList'
+      ? { ...o, secrets: true }
+      : isObject(outer) && outer.kind === 'ConfigMapList'
+        ? { ...o, configMaps: true }
+        : o;
   const counts: Counts = {};
   const parts: string[] = [];
   let changed = false;

@@ -432,6 +432,7 @@ export async function handleKubeRequest(
       settings,
       watch: info.verb === 'watch',
       secrets: info.apiGroup === '' && info.resource === 'secrets',
+      configMaps: info.apiGroup === '' && info.resource === 'configmaps',
     });
     settle(session, admission, timedOut ? timedOutOutcome() : outcome);
   } catch (e) {
@@ -509,6 +510,8 @@ async function relay(
     readonly watch: boolean;
     /** A request on core secrets: kind-less objects with data in the response are Secrets. */
     readonly secrets: boolean;
+    /** The same for core configmaps. */
+    readonly configMaps: boolean;
   },
 ): Promise<Outcome> {
   const status = up.statusCode;
@@ -525,7 +528,12 @@ async function relay(
     return { status, error: { code: 'withheld', message } };
   };
   const m = o.settings.masking;
-  const maskOptions = { detectors: m.detectors, envNames: m.envNames, secrets: o.secrets };
+  const maskOptions = {
+    detectors: m.detectors,
+    envNames: m.envNames,
+    secrets: o.secrets,
+    configMaps: o.configMaps,
+  };
   if (!o.masking || status === 204 || status === 304 || res.req.method === 'HEAD') {
     res.writeHead(status, headers);
     res.flushHeaders();
