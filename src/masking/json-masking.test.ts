@@ -102,6 +102,14 @@ describe('maskJsonText', () => {
       maskJsonText('{"name":"HOST","value":"db","key":{"password":1}}', set, { style: 'redact' })?.text,
     ).toBe('{"name":"HOST","value":"db","key":{"password":"[REDACTED:password]"}}');
     expect(maskJsonText('{"name":"HOST","value":"db"}', set, { style: 'redact' })).toBeNull();
+    // Any name member counts, before or after the value, whichever is read first.
+    for (const o of [
+      '{"name":"HOST","value":"s1","key":"password"}',
+      '{"value":"s1","name":"HOST","key":"password"}',
+    ])
+      expect(maskJsonText(o, set, { style: 'redact' })?.text).toBe(
+        o.replace('"s1"', '"[REDACTED:password]"'),
+      );
   });
 
   it('falls back to text scanning for invalid JSON', () => {

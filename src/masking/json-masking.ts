@@ -3,7 +3,7 @@
 
 import type { DetectorSet } from './detector-set.js';
 import type { MaskResult, MaskStyle, StyleChoice } from './finding.js';
-import { textFieldSpans, valueEnd, writeMasked, type KeyTagOf } from './text-fields.js';
+import { textFieldSpans, writeMasked, type KeyTagOf } from './text-fields.js';
 
 /**
  * Key names whose values are masked whatever they contain. Matched case-insensitively, ignoring
@@ -126,49 +126,79 @@ const PAIR_NAME_KEYS = new Set([
 ]);
 const PAIR_VALUE_KEYS = new Set(['value', 'parametervalue', 'optionvalue', 'variablevalue']);
 
-/**
- * The tag of the object at `start` when one of its own members named as a name (PAIR_NAME_KEYS) holds
- * a string that is a sensitive key; undefined otherwise, or when the object does not read as JSON (the
- * masker then finds that out itself).
- */
-function pairNameTag(t: string, start: number, keys: KeyMatcher): string | undefined {
-  let p = start + 1;
-  const ws = () => {
-    while (p < t.length && /[ \t\r\n]/.test(t[p]!)) p++;
-  };
-  const str = (): string | undefined => {
-    const end = valueEnd(t, p);
-    if (t.charCodeAt(p) !== 34 || t.charCodeAt(end - 1) !== 34 || end - p < 2) return undefined;
-    const raw = t.slice(p, end);
-    p = end;
-    try {
-      return JSON.parse(raw) as string;
-    } catch {
-      return undefined;
-    }
-  };
-  for (;;) {
-    ws();
-    const key = str();
-    if (key === undefined) return undefined;
-    ws();
-    if (t.charCodeAt(p) !== 58) return undefined;
-    p++;
-    ws();
-    if (PAIR_NAME_KEYS.has(normalizeKey(key)) && t.charCodeAt(p) === 34) {
-      const name = str();
-      if (name === undefined) return undefined;
-      const tag = keys(name);
-      if (tag !== undefined) return tag;
-    } else {
-      const end = valueEnd(t, p);
-      if (end <= p) return undefined;
-      p = end;
-    }
-    ws();
-    const c = t.charCodeAt(p++);
-    if (c !== 44) return undefined;
+/** Whether a member key is one of `set`'s, as keys compare (a plain lower-case key is not rewritten). */
+function maybePairKey(key: string, set: ReadonlySet<string>, firsts: string): boolean {
+  if (key.length < 3 || key.length > 24 || !firsts.includes(key[0]!)) return false;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c < 97 || c > 122) return set.has(normalizeKey(key));
   }
+  return set.has(key);
+}
+const NAME_FIRSTS = 'nNkKpPoOvV';
+const VALUE_FIRSTS = 'vVpPoO';
+
+/** The string literal between `start` and `end` (its quotes included), read. */
+function jsonStringAt(t: string, start: number, end: number): string | undefined {
+  const raw = t.slice(start + 1, end - 1);
+  if (!raw.includes('\\')) return raw;
+  try {
+    return JSON.parse(t.slice(start, end)) as string;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Where the JSON value at `p` ends (a string, an object or array with what it holds, a literal). */
+function skipJson(t: string, p: number): number {
+  let depth = 0;
+  for (let i = p; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    if (c === 34) {
+      for (i++; i < t.length; i++) {
+        const d = t.charCodeAt(i);
+        if (d === 92) i++;
+        else if (d === 34) break;
+      }
+      if (depth === 0) return i + 1;
+    } else if (c === 123 || c === 91) depth++;
+    else if (c === 125 || c === 93) {
+      if (depth === 0) return i;
+      if (--depth === 0) return i + 1;
+    } else if (depth === 0 && (c === 44 || c === 32 || c === 10 || c === 13 || c === 9)) return i;
+  }
+  return t.length;
+}
+
+/**
+ * The tag of the object whose members go on at `p` (after a member's value) when one of them named as
+ * a name (PAIR_NAME_KEYS) holds a string that is a sensitive key; undefined otherwise, or when the rest
+ * does not read as JSON (the masker then finds that out itself).
+ */
+function pairNameTagAhead(t: string, p: number, keys: KeyMatcher): string | undefined {
+  for (;;) {
+    p = afterWs(t, p);
+    if (t.charCodeAt(p) !== 44) return undefined;
+    p = afterWs(t, p + 1);
+    if (t.charCodeAt(p) !== 34) return undefined;
+    const keyEnd = skipJson(t, p);
+    const key = jsonStringAt(t, p, keyEnd);
+    p = afterWs(t, keyEnd);
+    if (key === undefined || t.charCodeAt(p) !== 58) return undefined;
+    p = afterWs(t, p + 1);
+    const end = skipJson(t, p);
+    if (t.charCodeAt(p) === 34 && maybePairKey(key, PAIR_NAME_KEYS, NAME_FIRSTS)) {
+      const name = jsonStringAt(t, p, end);
+      const tag = name === undefined ? undefined : keys(name);
+      if (tag !== undefined) return tag;
+    }
+    p = end;
+  }
+}
+
+function afterWs(t: string, p: number): number {
+  for (let c = t.charCodeAt(p); c === 32 || c === 10 || c === 13 || c === 9; c = t.charCodeAt(++p));
+  return p;
 }
 
 const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
@@ -279,11 +309,11 @@ class JsonTextMasker {
 
   private object(tag: string | undefined, level: number): void {
     const t = this.text;
-    const objectStart = this.pos;
     this.pos++;
     this.ws();
     if (t.charCodeAt(this.pos) === 125) return void this.pos++;
-    /** The tag a name/value object's name gives its value (undefined: not looked for yet, or none). */
+    /** The first name member seen so far (its string's bounds), and the tag it gives (null: none). */
+    let nameAt: [number, number] | undefined;
     let pairTag: string | null | undefined;
     for (;;) {
       if (t.charCodeAt(this.pos) !== 34) throw new InvalidJson();
@@ -300,14 +330,26 @@ class JsonTextMasker {
       this.pos++;
       this.ws();
       let memberTag = tag ?? this.keys(key);
-      if (memberTag === undefined && PAIR_VALUE_KEYS.has(normalizeKey(key))) {
-        // A name/value object (`{"name": "DB_PASSWORD", "value": "…"}`: an ECS or CodeBuild
-        // environment variable, a CloudFormation parameter): its value is masked whole when its
-        // name is a sensitive key, wherever the name member is in the object.
-        if (pairTag === undefined) pairTag = pairNameTag(t, objectStart, this.keys) ?? null;
-        memberTag = pairTag ?? undefined;
+      // A name/value object (`{"name": "DB_PASSWORD", "value": "…"}`: an ECS or CodeBuild environment
+      // variable, a CloudFormation parameter): its value is masked whole when its name is a sensitive
+      // key, whichever comes first. A name seen before the value gives its tag; else the members
+      // after the value are looked through for one.
+      if (memberTag === undefined && maybePairKey(key, PAIR_VALUE_KEYS, VALUE_FIRSTS)) {
+        if (nameAt !== undefined && pairTag === undefined) {
+          const name = jsonStringAt(t, nameAt[0], nameAt[1]);
+          pairTag = (name === undefined ? undefined : this.keys(name)) ?? null;
+        }
+        memberTag = pairTag ?? pairNameTagAhead(t, skipJson(t, this.pos), this.keys);
       }
+      const valueStart = this.pos;
       this.value(memberTag, level + 1);
+      // A name member: read (as a key) only once a value member asks for it.
+      if (
+        nameAt === undefined &&
+        t.charCodeAt(valueStart) === 34 &&
+        maybePairKey(key, PAIR_NAME_KEYS, NAME_FIRSTS)
+      )
+        nameAt = [valueStart, this.pos];
       this.ws();
       const c = t.charCodeAt(this.pos);
       this.pos++;
