@@ -112,6 +112,25 @@ describe('maskJsonText', () => {
       );
   });
 
+  it("reads a string's content for field names in an HTTP body (a config file, a DSN, a command line)", () => {
+    const doc = JSON.stringify({
+      config: 'db:\n  password: hunter2\n  host: x\n',
+      dsn: 'host=db user=app password=s3cret',
+      command: ['app', '--db-password=flagpw'],
+      greeting: 'Ann: hi',
+    });
+    const r = maskJsonText(doc, set, { style: 'redact', keysInInvalidJson: true });
+    expect(JSON.parse(r!.text)).toEqual({
+      config: 'db:\n  password: "[REDACTED:password]"\n  host: x\n',
+      dsn: 'host=db user=app password=[REDACTED:password]',
+      command: ['app', '--db-password=[REDACTED:password]'],
+      greeting: 'Ann: hi',
+    });
+    expect(r?.counts).toEqual({ password: 3 });
+    // Elsewhere (a PostgreSQL json cell) a string's content is left to the detectors, as before.
+    expect(maskJsonText(doc, set, { style: 'redact' })).toBeNull();
+  });
+
   it('falls back to text scanning for invalid JSON', () => {
     for (const bad of [
       '{"a": 4111111111111111',

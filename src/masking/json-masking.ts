@@ -201,6 +201,20 @@ function afterWs(t: string, p: number): number {
   return p;
 }
 
+/** A string that may name a value in it: a line break, `=`, or `:` before a space. */
+function mayHoldFields(s: string): boolean {
+  return s.length > 3 && (s.includes('=') || s.includes('\n') || s.includes(': '));
+}
+
+function mergeCounts(
+  a: Readonly<Record<string, number>> | undefined,
+  b: Readonly<Record<string, number>> | undefined,
+): Record<string, number> {
+  const out: Record<string, number> = { ...a };
+  for (const [k, v] of Object.entries(b ?? {})) out[k] = (out[k] ?? 0) + v;
+  return out;
+}
+
 const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 
 class JsonTextMasker {
@@ -216,6 +230,8 @@ class JsonTextMasker {
     private readonly keyNames: readonly string[],
     private readonly keys: KeyMatcher,
     private readonly nested: number,
+    /** A string's content is read for field names too (HTTP bodies: keysInInvalidJson). */
+    private readonly keysInText = false,
   ) {}
 
   run(): string | null {
@@ -299,7 +315,20 @@ class JsonTextMasker {
     let r: MaskResult | null;
     const first = s.trimStart().charCodeAt(0);
     if ((first === 123 || first === 91) && this.nested < MAX_NESTED_DOCUMENTS) {
-      r = maskJson(s, this.set, this.style, this.keyNames, this.nested + 1);
+      r = maskJson(s, this.set, this.style, this.keyNames, this.nested + 1, this.keysInText);
+    } else if (this.keysInText && mayHoldFields(s)) {
+      // A document held in a string (a config file, a connection string, a command line): the values
+      // its field names stand before, then the detectors, as in a text answer.
+      const fields = maskTextFields(s, this.set, this.style, this.keys);
+      const detected = this.set.mask(fields?.text ?? s, this.style, fields ? 'text' : 'cell');
+      r =
+        fields || detected
+          ? {
+              text: detected?.text ?? fields!.text,
+              counts: mergeCounts(fields?.counts, detected?.counts),
+              isNull: !fields && detected !== null && detected.isNull,
+            }
+          : null;
     } else r = this.set.mask(s, this.style, 'cell');
     if (r) {
       this.replace(start, end, r.isNull ? 'null' : JSON.stringify(r.text));
@@ -412,7 +441,7 @@ function maskJson(
   keysInInvalidJson = false,
 ): MaskResult | null {
   const keys = keyMatcher(keyNames);
-  const m = new JsonTextMasker(text, set, style, keyNames, keys, nested);
+  const m = new JsonTextMasker(text, set, style, keyNames, keys, nested, keysInInvalidJson);
   let out: string | null;
   try {
     out = m.run();

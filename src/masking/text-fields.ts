@@ -11,8 +11,8 @@
 // - `key: value` and `key = value` lines (YAML, .env, properties, HTTP-style headers), the key bare
 //   or quoted, after optional indentation or a YAML `- `; a value that is a YAML block (`|`, `>`, or
 //   nothing and the lines indented below it) is masked with those lines;
-// - `key=value` pairs anywhere (form encoding, query strings, log lines): after the start of a line,
-//   whitespace or one of `?&;,`, the key percent-decoded.
+// - `key=value` pairs anywhere (form encoding, query strings, log lines, command lines): after the start
+//   of a line, whitespace or one of `?&;,-` (`--db-password=…`), the key percent-decoded.
 //
 // Fail-safe where forms are unclear: more is masked rather than less (a word in prose that reads as a
 // key, a malformed record). Matching keys is the caller's (`password`, `*_secret`…: json-masking.ts).
@@ -369,7 +369,7 @@ function lineStartAfter(t: string, at: number): number {
 
 // ---- key=value pairs ----
 
-const PAIR = /(?:^|[\s?&;,])([A-Za-z0-9_%][A-Za-z0-9_.\-%]{0,255})=/g;
+const PAIR = /(?:^|[\s?&;,-])([A-Za-z0-9_%][A-Za-z0-9_.\-%]{0,255})=/g;
 
 function pairSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
   const re = new RegExp(PAIR.source, 'gm');
