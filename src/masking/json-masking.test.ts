@@ -102,10 +102,11 @@ describe('maskJsonText', () => {
       maskJsonText('{"name":"HOST","value":"db","key":{"password":1}}', set, { style: 'redact' })?.text,
     ).toBe('{"name":"HOST","value":"db","key":{"password":"[REDACTED:password]"}}');
     expect(maskJsonText('{"name":"HOST","value":"db"}', set, { style: 'redact' })).toBeNull();
-    // Any name member counts, before or after the value, whichever is read first.
+    // Any name member counts, before or after the value, and not only the first one.
     for (const o of [
       '{"name":"HOST","value":"s1","key":"password"}',
       '{"value":"s1","name":"HOST","key":"password"}',
+      '{"name":"HOST","key":"password","value":"s1"}',
     ])
       expect(maskJsonText(o, set, { style: 'redact' })?.text).toBe(
         o.replace('"s1"', '"[REDACTED:password]"'),

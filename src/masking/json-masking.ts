@@ -341,9 +341,10 @@ class JsonTextMasker {
     this.pos++;
     this.ws();
     if (t.charCodeAt(this.pos) === 125) return void this.pos++;
-    /** The first name member seen so far (its string's bounds), and the tag it gives (null: none). */
-    let nameAt: [number, number] | undefined;
-    let pairTag: string | null | undefined;
+    /** Name members seen and not yet read (their strings' bounds, two numbers each). */
+    const names: number[] = [];
+    /** The tag a name member read so far gives a name/value object's value. */
+    let pairTag: string | undefined;
     for (;;) {
       if (t.charCodeAt(this.pos) !== 34) throw new InvalidJson();
       const keyStart = this.pos;
@@ -364,21 +365,22 @@ class JsonTextMasker {
       // key, whichever comes first. A name seen before the value gives its tag; else the members
       // after the value are looked through for one.
       if (memberTag === undefined && maybePairKey(key, PAIR_VALUE_KEYS, VALUE_FIRSTS)) {
-        if (nameAt !== undefined && pairTag === undefined) {
-          const name = jsonStringAt(t, nameAt[0], nameAt[1]);
-          pairTag = (name === undefined ? undefined : this.keys(name)) ?? null;
+        for (let i = 0; pairTag === undefined && i < names.length; i += 2) {
+          const name = jsonStringAt(t, names[i]!, names[i + 1]!);
+          if (name !== undefined) pairTag = this.keys(name);
         }
+        names.length = 0;
         memberTag = pairTag ?? pairNameTagAhead(t, skipJson(t, this.pos), this.keys);
       }
       const valueStart = this.pos;
       this.value(memberTag, level + 1);
       // A name member: read (as a key) only once a value member asks for it.
       if (
-        nameAt === undefined &&
+        pairTag === undefined &&
         t.charCodeAt(valueStart) === 34 &&
         maybePairKey(key, PAIR_NAME_KEYS, NAME_FIRSTS)
       )
-        nameAt = [valueStart, this.pos];
+        names.push(valueStart, this.pos);
       this.ws();
       const c = t.charCodeAt(this.pos);
       this.pos++;
