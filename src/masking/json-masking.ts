@@ -316,20 +316,13 @@ class JsonTextMasker {
     const first = s.trimStart().charCodeAt(0);
     if ((first === 123 || first === 91) && this.nested < MAX_NESTED_DOCUMENTS) {
       r = maskJson(s, this.set, this.style, this.keyNames, this.nested + 1, this.keysInText);
-    } else if (this.keysInText && mayHoldFields(s)) {
-      // A document held in a string (a config file, a connection string, a command line): the values
-      // its field names stand before, then the detectors, as in a text answer.
-      const fields = maskTextFields(s, this.set, this.style, this.keys);
-      const detected = this.set.mask(fields?.text ?? s, this.style, fields ? 'text' : 'cell');
-      r =
-        fields || detected
-          ? {
-              text: detected?.text ?? fields!.text,
-              counts: mergeCounts(fields?.counts, detected?.counts),
-              isNull: !fields && detected !== null && detected.isNull,
-            }
-          : null;
-    } else r = this.set.mask(s, this.style, 'cell');
+    } else {
+      // In an HTTP body, a document held in a string (a config file, a connection string, a command
+      // line) is read as a text answer is: the values its field names stand before, then the detectors.
+      const fields =
+        this.keysInText && mayHoldFields(s) ? maskTextFields(s, this.set, this.style, this.keys) : null;
+      r = fields ? withDetectors(fields, this.set, this.style) : this.set.mask(s, this.style, 'cell');
+    }
     if (r) {
       this.replace(start, end, r.isNull ? 'null' : JSON.stringify(r.text));
       this.merge(r.counts);
@@ -504,10 +497,19 @@ function maskKeyedText(
   keys: KeyMatcher,
 ): MaskResult | null {
   const fields = maskTextFields(text, set, style, keys);
-  const counts: Record<string, number> = { ...fields?.counts };
-  const keyed = fields?.text ?? text;
-  const detected = set.mask(keyed, style, 'text');
-  if (detected) for (const [k, v] of Object.entries(detected.counts)) counts[k] = (counts[k] ?? 0) + v;
-  if (Object.keys(counts).length === 0) return null;
-  return { text: detected?.text ?? keyed, counts, isNull: false };
+  return fields ? withDetectors(fields, set, style) : set.mask(text, style, 'text');
+}
+
+/** A text whose field values are masked, with the detectors run over the rest. */
+function withDetectors(
+  fields: { text: string; counts: Record<string, number> },
+  set: DetectorSet,
+  style: StyleChoice,
+): MaskResult {
+  const detected = set.mask(fields.text, style, 'text');
+  return {
+    text: detected?.text ?? fields.text,
+    counts: mergeCounts(fields.counts, detected?.counts),
+    isNull: false,
+  };
 }

@@ -327,7 +327,7 @@ function lineSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
         p = l.next;
       }
       if (last >= 0) {
-        const start = next + 0;
+        const start = next;
         const body = text.slice(start, last);
         out.push({
           start,
