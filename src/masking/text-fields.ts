@@ -157,6 +157,8 @@ function jsonKeySpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void 
 // ---- delimited tables ----
 
 const DELIMITERS = [',', '\t', ';', '|'] as const;
+/** The longest first line read as a table's header (its quoted cells may not break it further). */
+const MAX_HEADER_CHARS = 64 * 1024;
 
 interface Cell {
   readonly start: number;
@@ -245,6 +247,9 @@ function tableSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
       pos = next;
       continue;
     }
+    // A header names columns: a first line longer than any header is not one (a minified script, a
+    // long log line), and is not read four times over as one.
+    if (line.length > MAX_HEADER_CHARS) return;
     break;
   }
   const headerStart = pos;
