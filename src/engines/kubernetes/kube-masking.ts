@@ -1,7 +1,8 @@
 // Masking of Kubernetes responses for masked principals (docs/kubernetes.md §Masking): every value of a
 // Secret's `data` and `stringData` (and every object's last-applied annotation, a copy of it masked as
-// the object it copies), Pod env values
-// under sensitive names, then the content detectors over every string — in JSON objects, lists, Tables
+// the object it copies), Pod env values under sensitive names, a ConfigMap's entries under sensitive
+// names and the sensitive fields of the files it holds, then the content detectors over every string —
+// in JSON objects, lists, Tables
 // (`as=Table` rows carry objects) and watch events. Logs and exec output go through the detectors
 // line by line. A response that must be masked but cannot be is withheld, never sent as it came.
 
