@@ -6,7 +6,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultKubernetesPolicies } from '../src/policy/index.js';
 import { hasCommand } from './testkit/commands.js';
-import { EXEC_SECRET, startFakeKubeApi, type FakeKubeApi } from './testkit/kube-api.js';
+import {
+  ENV_PASSWORD,
+  ENV_TOKEN,
+  EXEC_SECRET,
+  startFakeKubeApi,
+  type FakeKubeApi,
+} from './testkit/kube-api.js';
 import { startKubeTestGateway, type KubeTestGateway } from './testkit/kube-gateway.js';
 
 const haveKubectl = hasCommand('kubectl');
@@ -39,4 +45,37 @@ describe.skipIf(!haveKubectl)('masked exec output written in pieces', { timeout:
       expect(r.stdout).not.toContain(EXEC_SECRET.slice(10));
       expect(r.stdout).toMatch(/\[REDACTED:[a-z_]+\]\n$/);
     });
+
+  it('env: values under sensitive names are masked whole, the others pass', async () => {
+    const r = await gw.kubectl(agent, ['exec', 'plain', '--', 'env']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(
+      'HOME=/root\nDB_PASSWORD=[REDACTED:password]\nGITHUB_TOKEN=[REDACTED:token]\nLOG_LEVEL=info\n',
+    );
+    const recorded = await recordedAfterExec(gw, 'command=env');
+    expect(recorded).toContain('LOG_LEVEL=info');
+    for (const s of [ENV_PASSWORD, ENV_TOKEN]) expect(recorded).not.toContain(s);
+  });
 });
+
+/** Everything recorded (sessions, events, terminal recordings) once the exec `marker` names has its result. */
+async function recordedAfterExec(gw: KubeTestGateway, marker: string): Promise<string> {
+  for (let i = 0; i < 200; i++) {
+    let all = '';
+    let done = false;
+    for (const s of await gw.gateway.store.listSessions({ limit: 1000 })) {
+      const got = await gw.gateway.store.getSession(s.id);
+      const events = await gw.gateway.store.getEvents(s.id, 0, 10_000);
+      all += JSON.stringify(got) + JSON.stringify(events);
+      for (const e of events) {
+        const ref = (e.data as { terminalRef?: { key: string } }).terminalRef;
+        if (ref) all += (await gw.gateway.recording.blobs.get(ref.key))?.toString('utf8') ?? '';
+      }
+      const st = got?.statements.find((x) => x.text.includes(marker));
+      if (st && events.some((e) => e.type === 'result' && e.statement === st.id)) done = true;
+    }
+    if (done) return all;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`no recorded result for an exec with ${marker}`);
+}

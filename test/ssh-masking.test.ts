@@ -19,7 +19,10 @@ import {
 const ACCESS_KEY = 'AKIAZ7QX3LMNB4KD6TRE';
 const SECRET_KEY = 'n8Vd3kQ/rT7yLm2pZx9WcB4hF6jKs1Ga0uEoYiRq';
 const CARD = '4111 1111 1111 1111';
-const SECRETS = [ACCESS_KEY, SECRET_KEY, CARD, CARD.replace(/ /g, '')];
+// No detector recognises these two: only the names they stand after (`DB_PASSWORD=`, `password:`).
+const DB_PASSWORD = 'correct-horse-battery';
+const GITHUB_TOKEN = 'plain0ld7okenText';
+const SECRETS = [ACCESS_KEY, SECRET_KEY, CARD, CARD.replace(/ /g, ''), DB_PASSWORD, GITHUB_TOKEN];
 const RED = '\x1b[1;31m';
 const RESET = '\x1b[0m';
 
@@ -58,8 +61,9 @@ describe.skipIf(!hasSshd())('ssh output masking', { timeout: 120_000 }, () => {
     put(
       '.env',
       `APP_ENV=production\nAWS_ACCESS_KEY_ID=${ACCESS_KEY}\nAWS_SECRET_ACCESS_KEY=${SECRET_KEY}\n` +
-        `BILLING_TEST_CARD="${CARD}"\nLOG_LEVEL=info\n`,
+        `BILLING_TEST_CARD="${CARD}"\nDB_PASSWORD=${DB_PASSWORD}\nGITHUB_TOKEN=${GITHUB_TOKEN}\nLOG_LEVEL=info\n`,
     );
+    put('config.yml', `database:\n  host: db.internal\n  password: "${DB_PASSWORD}"\n  port: 5432\n`);
     put('colored.txt', `${RED}card ${CARD}${RESET} and ${RED}key ${ACCESS_KEY}${RESET}\n`);
   });
 
@@ -79,14 +83,26 @@ describe.skipIf(!hasSshd())('ssh output masking', { timeout: 120_000 }, () => {
     for (const s of SECRETS) expect(r.stdout).not.toContain(s);
     const st = await findSshStatement(gw, (s) => s.text.startsWith('cat ') && s.text.endsWith('.env'));
     expect(st.effect).toBe('allow');
+    expect(r.stdout).toContain('DB_PASSWORD=[REDACTED:password]\n');
+    expect(r.stdout).toContain('GITHUB_TOKEN=[REDACTED:token]\n');
     expect(st.result?.masked).toMatchObject({
       aws_access_key_id: 1,
       aws_secret_access_key: 1,
       credit_card: 1,
+      password: 1,
+      token: 1,
     });
     const recorded = await everythingRecorded(gw);
     expect(recorded).toContain('LOG_LEVEL=info');
     for (const s of SECRETS) expect(recorded).not.toContain(s);
+  });
+
+  it('cat config.yml: a value under a sensitive YAML key is masked, the rest of the file is not', async () => {
+    const r = await gw.ssh(agent, [`cat ${path.join(sshd.work, 'config.yml')}`]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('database:\n  host: db.internal\n  password: [REDACTED:password]\n  port: 5432\n');
+    const recorded = await everythingRecorded(gw);
+    expect(recorded).not.toContain(DB_PASSWORD);
   });
 
   it('keeps the escape sequences around a masked value in exec output', async () => {

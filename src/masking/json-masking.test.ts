@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createDetectorSet } from './detector-set.js';
-import { maskJsonText } from './json-masking.js';
+import { maskJsonText, sensitiveKeyTag } from './json-masking.js';
 
 const set = createDetectorSet({ hashKey: Buffer.alloc(32, 1) });
 
@@ -33,6 +33,36 @@ describe('maskJsonText', () => {
       keyNames: ['*_password'],
     });
     expect(r?.text).toBe('{"db_password":"[REDACTED:password]","password_policy":"strict","pw":"y"}');
+  });
+
+  it('reads an environment variable name by its end: GITHUB_TOKEN, STRIPE_API_KEY; not nextToken or DISCOUNT_CARD', () => {
+    const doc =
+      '{"GITHUB_TOKEN":"a1","STRIPE_API_KEY":"a2","JWT_SECRET_KEY":"a3","nextToken":"p1","page_token":"p2",' +
+      '"DISCOUNT_CARD":"gold","PASSWORD_MIN_LENGTH":8,"AWS_ACCESS_KEY_ID":"id"}';
+    const r = maskJsonText(doc, set, { style: 'redact' });
+    expect(JSON.parse(r?.text ?? '{}')).toEqual({
+      GITHUB_TOKEN: '[REDACTED:token]',
+      STRIPE_API_KEY: '[REDACTED:apikey]',
+      JWT_SECRET_KEY: '[REDACTED:secret_key]',
+      nextToken: 'p1',
+      page_token: 'p2',
+      DISCOUNT_CARD: 'gold',
+      PASSWORD_MIN_LENGTH: 8,
+      AWS_ACCESS_KEY_ID: 'id',
+    });
+    expect(sensitiveKeyTag()('SLACK_BOT_TOKEN')).toBe('token');
+    expect(sensitiveKeyTag()('slack_bot_token')).toBeUndefined();
+    // An env name of the Kubernetes shape in a name/value object (an ECS task definition, a Pod spec).
+    const env = maskJsonText(
+      '[{"name":"GITHUB_TOKEN","value":"a1"},{"name":"LOG_LEVEL","value":"info"}]',
+      set,
+      {
+        style: 'redact',
+      },
+    );
+    expect(env?.text).toBe(
+      '[{"name":"GITHUB_TOKEN","value":"[REDACTED:token]"},{"name":"LOG_LEVEL","value":"info"}]',
+    );
   });
 
   it('masks detector findings inside any string, keeping the rest of the document byte for byte', () => {

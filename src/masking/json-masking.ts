@@ -81,6 +81,18 @@ type KeyMatcher = (key: string) => string | undefined;
 
 const matcherCache = new WeakMap<readonly string[], KeyMatcher>();
 
+/** An environment variable's name: upper-case words joined by `_` (`DB_PASSWORD`, `GITHUB_TOKEN`). */
+const ENV_NAME = /^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$/;
+
+/** Entries this short are not read as the end of an env name (`CARD` in `DISCOUNT_CARD`, `PWD`). */
+const MIN_ENV_SUFFIX = 5;
+
+/**
+ * The matcher for a key-name list. An environment variable's name (`GITHUB_TOKEN`, `STRIPE_API_KEY`,
+ * in a `.env` file, `env` output, a ConfigMap or a JSON object) also matches when it ends in an entry of
+ * five characters or more (`token`, `api_key`), as the Kubernetes engine reads env names: a
+ * camelCase or lower-case key does not (`nextToken`, `page_token` stay, pagination needs them).
+ */
 function keyMatcher(names: readonly string[]): KeyMatcher {
   const cached = matcherCache.get(names);
   if (cached) return cached;
@@ -96,15 +108,22 @@ function keyMatcher(names: readonly string[]): KeyMatcher {
       globs.push({ re: new RegExp(`^${body}$`), tag });
     } else exact.set(normalizeKey(name), tag);
   }
+  const suffixes = [...exact].filter(([k]) => k.length >= MIN_ENV_SUFFIX);
   const m: KeyMatcher = (key) => {
     const k = normalizeKey(key);
     const hit = exact.get(k);
     if (hit !== undefined) return hit;
     for (const g of globs) if (g.re.test(k)) return g.tag;
+    if (ENV_NAME.test(key)) for (const [s, tag] of suffixes) if (k.endsWith(s)) return tag;
     return undefined;
   };
   matcherCache.set(names, m);
   return m;
+}
+
+/** The tag a key matches in `names` (default DEFAULT_SENSITIVE_KEYS), or undefined: for text-fields.ts' readers. */
+export function sensitiveKeyTag(names: readonly string[] = DEFAULT_SENSITIVE_KEYS): KeyTagOf {
+  return keyMatcher(names);
 }
 
 class InvalidJson extends Error {}

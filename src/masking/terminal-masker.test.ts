@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createDetectorSet } from './detector-set.js';
+import { sensitiveKeyTag } from './json-masking.js';
 import { escapeLengthAt, maskTerminalText, TerminalMasker } from './terminal-masker.js';
 
 const detectors = createDetectorSet({ enabled: 'all' });
@@ -99,5 +100,57 @@ describe('TerminalMasker with a terminal (echo shows as typed)', () => {
     m.push(Buffer.from('x \u001b[1;3'));
     expect(m.quiet()).toBe('x ');
     expect(m.flush()).toBe('\u001b[1;3');
+  });
+});
+
+describe('terminal output: values under sensitive field names', () => {
+  const keys = sensitiveKeyTag();
+  // Nothing a detector recognises: only the names say these are secrets.
+  const PW = 'correct-horse-battery';
+  const GH = 'plain0ld7okenText';
+
+  it('masks `env` and `.env` lines, YAML keys, flags and JSON keys, and leaves other lines as they are', () => {
+    const text =
+      `APP_ENV=production\nDB_PASSWORD=${PW}\nGITHUB_TOKEN=${GH}\nLOG_LEVEL=info\n` +
+      `  password: "${PW}"\n` +
+      `root  1234  0.0 app --db-password=${PW} --port 8080\n` +
+      `{"user":"bob","secret":"${PW}"}\n`;
+    const r = maskTerminalText(text, detectors, 0, keys)!;
+    expect(r.text).not.toContain(PW);
+    expect(r.text).not.toContain(GH);
+    expect(r.text).toContain('APP_ENV=production\n');
+    expect(r.text).toContain('LOG_LEVEL=info\n');
+    expect(r.text).toContain('DB_PASSWORD=[REDACTED:password]\n');
+    expect(r.text).toContain('GITHUB_TOKEN=[REDACTED:token]\n');
+    expect(r.text).toContain('--port 8080\n');
+    expect(r.text).toContain('"user":"bob"');
+    expect(r.counts.password).toBeGreaterThanOrEqual(3);
+    // Without the names, only the detectors: these pass.
+    expect(maskTerminalText(text, detectors)).toBeNull();
+  });
+
+  it('keeps escape sequences around a masked value, and masks a value begun in a line already sent', () => {
+    const r = maskTerminalText(`\x1b[32mDB_PASSWORD\x1b[0m=\x1b[1m${PW}\x1b[0m\n`, detectors, 0, keys)!;
+    expect(r.text).not.toContain(PW);
+    expect(r.text).toContain('\x1b[32m');
+    expect(r.text).toMatch(/REDACTED:password/);
+    const m = new TerminalMasker(createDetectorSet(), 4096, false, keys);
+    let out = m.push(Buffer.from('DB_PASSWORD=corr'));
+    out += m.quiet();
+    out += m.push(Buffer.from('ect-horse-battery\n'));
+    expect(out).not.toContain('ect-horse-battery');
+  });
+
+  it('holds an unfinished `KEY=value` line without a terminal until its value is whole', () => {
+    const m = new TerminalMasker(createDetectorSet(), 4096, true, keys);
+    let out = m.push(Buffer.from(`GITHUB_TOKEN=${GH.slice(0, 5)}`));
+    out += m.quiet();
+    out += m.push(Buffer.from(`${GH.slice(5)}\n`));
+    expect(out).toBe('GITHUB_TOKEN=[REDACTED:token]\n');
+  });
+
+  it('reads no table header in a chunk of a stream', () => {
+    // A chunk's first line may be any line of the output: it is not a CSV header.
+    expect(maskTerminalText('name,password\nbob,x1\n', detectors, 0, keys)).toBeNull();
   });
 });

@@ -1,6 +1,8 @@
 // Masking of terminal output (SSH exec and shell output, Kubernetes exec output) for masked principals.
 // The content detectors run over the text a person would see — escape sequences (colours, cursor
-// moves, titles) taken out — and each finding is replaced in place, so the escape sequences around and
+// moves, titles) taken out — and so do the field names (text-fields.ts: `DB_PASSWORD=…` in `env` or
+// `cat .env`, `password: …` in a YAML file, `--token=…` in `ps` output, `"secret": …`); each finding
+// and each value a sensitive name stands before is replaced in place, so the escape sequences around and
 // inside it reach the terminal unchanged. A stream is masked line by line as it flows; an unfinished
 // line waits for its newline, a flush (the relay calls it when output goes quiet) or the cap. Pure.
 
@@ -8,6 +10,7 @@ import { TextDecoder } from 'node:util';
 import type { DetectorSet } from './detector-set.js';
 import type { Finding } from './finding.js';
 import { redactTag } from './mask-styles.js';
+import { textFieldSpans, type KeyTagOf } from './text-fields.js';
 
 export type MaskCounts = Record<string, number>;
 
@@ -79,9 +82,13 @@ export function maskTerminalText(
    * after it is shown as its tag from this index on.
    */
   sent = 0,
+  /** Field names whose values are masked whole (undefined: the detectors alone). */
+  keys?: KeyTagOf,
 ): { text: string; counts: MaskCounts } | null {
   const { visible, at } = visibleText(text);
-  const findings = detectors.scan(visible).filter((f) => f.end > 0 && (at[f.end - 1] ?? -1) >= sent);
+  const findings = withFields(detectors.scan(visible), visible, keys).filter(
+    (f) => f.end > 0 && (at[f.end - 1] ?? -1) >= sent,
+  );
   if (findings.length === 0) return null;
   const counts: MaskCounts = {};
   // Which original index starts a finding (→ its tag) and which are inside one (dropped).
@@ -119,6 +126,28 @@ export function maskTerminalText(
     };
   }
   return { text: out, counts };
+}
+
+/**
+ * The detectors' findings with the values field names stand before (as findings named by their tag),
+ * a finding inside or across such a value dropped: the value is masked whole. In text order.
+ */
+function withFields(
+  found: readonly Finding[],
+  visible: string,
+  keys: KeyTagOf | undefined,
+): readonly Finding[] {
+  if (keys === undefined) return found;
+  const spans = textFieldSpans(visible, keys, { tables: false }).filter((s) => s.end > s.start);
+  if (spans.length === 0) return found;
+  const out: Finding[] = spans.map((s) => ({
+    detector: s.tag,
+    start: s.start,
+    end: s.end,
+    text: visible.slice(s.start, s.end),
+  }));
+  for (const f of found) if (!spans.some((s) => f.start < s.end && s.start < f.end)) out.push(f);
+  return out.sort((a, b) => a.start - b.start);
 }
 
 /** Characters a secret's text is made of (tokens, keys, base64, URLs with credentials, e-mails). */
@@ -183,6 +212,8 @@ export class TerminalMasker {
      * echo must show as it is typed: the unfinished line is sent whole, and only its context kept.
      */
     private readonly holdTokens = false,
+    /** Field names whose values are masked whole (sensitiveKeyTag()); undefined: the detectors alone. */
+    private readonly keys?: KeyTagOf,
   ) {}
 
   get pending(): boolean {
@@ -234,7 +265,7 @@ export class TerminalMasker {
   }
 
   #mask(text: string): string {
-    const r = maskTerminalText(this.#line + text, this.detectors, this.#line.length);
+    const r = maskTerminalText(this.#line + text, this.detectors, this.#line.length, this.keys);
     if (!r) return text;
     for (const [k, n] of Object.entries(r.counts)) this.counts[k] = (this.counts[k] ?? 0) + n;
     return r.text;

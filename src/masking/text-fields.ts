@@ -69,10 +69,18 @@ export function writeMasked(masked: string | null, span: TextFieldSpan): string 
  * Every span of `text` holding a sensitive value, in text order, none overlapping (where two forms see
  * overlapping values, the one starting first is kept, and of two starting together the longer).
  */
-export function textFieldSpans(text: string, keys: KeyTagOf): TextFieldSpan[] {
+export function textFieldSpans(
+  text: string,
+  keys: KeyTagOf,
+  /**
+   * `tables: false` for a text that may start anywhere in a stream (terminal output, masked a line at
+   * a time): its first line cannot be told to be a table's header.
+   */
+  options: { readonly tables?: boolean } = {},
+): TextFieldSpan[] {
   const found: TextFieldSpan[] = [];
   jsonKeySpans(text, keys, found);
-  tableSpans(text, keys, found);
+  if (options.tables !== false) tableSpans(text, keys, found);
   lineSpans(text, keys, found);
   pairSpans(text, keys, found);
   found.sort((a, b) => a.start - b.start || b.end - a.end);

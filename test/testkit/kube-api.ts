@@ -95,6 +95,9 @@ function appConfig(namespace: string) {
 export const ENV_SECRET = 'hunter2-super-secret-value';
 /** An AWS access key id the masking detectors recognise, printed by `cat /etc/app/config`. */
 export const EXEC_SECRET = 'AKIAIOSFODNN7EXAMPLE';
+/** What the fake pod's `env` prints under DB_PASSWORD and GITHUB_TOKEN: no detector recognises either. */
+export const ENV_PASSWORD = 'correct-horse-battery';
+export const ENV_TOKEN = 'plain0ld7okenText';
 
 function pod(name: string, namespace: string) {
   return {
@@ -644,6 +647,12 @@ function runCommand(argv: string[]): { stdout: string; stderr: string; code: num
   if (line === 'ls /') return { stdout: 'bin\netc\nusr\nvar\n', stderr: '', code: 0 };
   if (line === 'cat /etc/app/config')
     return { stdout: `region=eu-west-1\naws_access_key_id=${EXEC_SECRET}\n`, stderr: '', code: 0 };
+  if (line === 'env')
+    return {
+      stdout: `HOME=/root\nDB_PASSWORD=${ENV_PASSWORD}\nGITHUB_TOKEN=${ENV_TOKEN}\nLOG_LEVEL=info\n`,
+      stderr: '',
+      code: 0,
+    };
   if (argv[0] === 'echo') return { stdout: `${argv.slice(1).join(' ')}\n`, stderr: '', code: 0 };
   if (line === 'printenv DB_PASSWORD') return { stdout: `${SECRET_VALUE}\n`, stderr: '', code: 0 };
   if (line === 'false') return { stdout: '', stderr: '', code: 1 };

@@ -6,7 +6,7 @@
 import type { Writable } from 'node:stream';
 import type ssh2 from 'ssh2';
 import type { Admission, GateSession } from '../../gate/gate.js';
-import { TerminalMasker, maskTerminalText } from '../../masking/index.js';
+import { TerminalMasker, maskTerminalText, sensitiveKeyTag } from '../../masking/index.js';
 import type { DetectorSet } from '../../masking/index.js';
 import { AsciicastWriter } from '../../wire/asciicast/asciicast-writer.js';
 import { holdForRoom } from './byte-pipe.js';
@@ -69,8 +69,10 @@ export function startTerminalRelay(o: RelayOptions): TerminalRelay {
     { maxBytes: o.recordMaxBytes, startMs },
   );
   const masking = admission.decision.effect !== 'deny' && Boolean(admission.decision.obligations.mask);
-  const out = masking ? new TerminalMasker(o.detectors) : undefined;
-  const err = masking ? new TerminalMasker(o.detectors) : undefined;
+  // Values under sensitive field names (`DB_PASSWORD=…`, `password: …`) are masked whole too.
+  const keys = sensitiveKeyTag();
+  const out = masking ? new TerminalMasker(o.detectors, undefined, false, keys) : undefined;
+  const err = masking ? new TerminalMasker(o.detectors, undefined, false, keys) : undefined;
   let flushTimer: NodeJS.Timeout | undefined;
   let exit: { code: number } | { signal: string; dump: boolean; desc: string } | undefined;
   let ended = false;
@@ -127,7 +129,7 @@ export function startTerminalRelay(o: RelayOptions): TerminalRelay {
     if (o.size !== undefined) recording.keystrokes(performance.now(), d);
     else if (masking) {
       const text = d.toString('utf8');
-      recording.event(performance.now(), 'i', maskTerminalText(text, o.detectors)?.text ?? text);
+      recording.event(performance.now(), 'i', maskTerminalText(text, o.detectors, 0, keys)?.text ?? text);
     } else recording.event(performance.now(), 'i', d);
     if (!upstream.write(d)) {
       client.pause();
