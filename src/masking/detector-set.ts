@@ -75,6 +75,8 @@ export interface DetectorSet {
    * bytesFeatures). True ("maybe") when the pre-filter is off or a stage runs whatever the text.
    */
   couldMatchBytes(b: Uint8Array, start: number, end: number): boolean;
+  /** couldMatchBytes for a text whose feature bits (bytesFeatures, textFeatures) are `f`. */
+  couldMatchFeatures(f: number): boolean;
 }
 
 type InnerScan = (decoded: string) => string | undefined;
@@ -274,6 +276,10 @@ class ConfiguredDetectorSet implements DetectorSet {
     if (!this.prefilter || this.alwaysRun) return true;
     // An empty text finds nothing; bytesFeatures of no bytes is 0, so that case needs no branch.
     return (bytesFeatures(b, start, end) & this.gate) !== 0;
+  }
+
+  couldMatchFeatures(f: number): boolean {
+    return !this.prefilter || this.alwaysRun || (f & this.gate) !== 0;
   }
 
   maskWhole(value: string, style: MaskStyle, name: string): string | null {

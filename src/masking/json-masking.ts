@@ -2,8 +2,9 @@
 // string or number a detector flags. Edits the text in place: formatting, key order and big numbers stay.
 
 import type { DetectorSet } from './detector-set.js';
-import type { MaskResult, MaskStyle, StyleChoice } from './finding.js';
+import type { MaskContext, MaskResult, MaskStyle, StyleChoice } from './finding.js';
 import { textFieldSpans, writeMasked, type KeyTagOf } from './text-fields.js';
+import { mayNameFields } from './text-features.js';
 
 /**
  * Key names whose values are masked whatever they contain. Matched case-insensitively, ignoring
@@ -51,9 +52,10 @@ export interface JsonMaskOptions {
   readonly keyNames?: readonly string[];
   readonly style: StyleChoice;
   /**
-   * When the text is not JSON after all, also mask the value after every `"<sensitive key>":` found in
-   * it, not only what the detectors flag. For HTTP bodies labelled JSON that do not parse as one
-   * document: an XSSI prefix (`)]}'`), JSONP (`cb({…})`), JSON lines, a truncated body.
+   * Field names are read in text too (text-fields.ts): in a string that may name values (a config
+   * file, a DSN, a command line held in a field), and in the whole text when it is not JSON after all
+   * (HTTP bodies labelled JSON that do not parse as one document: an XSSI prefix (`)]}'`), JSONP
+   * (`cb({…})`), JSON lines, a truncated body; a PostgreSQL text value that starts like JSON).
    */
   readonly keysInInvalidJson?: boolean;
 }
@@ -220,10 +222,8 @@ function afterWs(t: string, p: number): number {
   return p;
 }
 
-/** A string that may name a value in it: a line break, `=`, or `:` before a space. */
-function mayHoldFields(s: string): boolean {
-  return s.length > 3 && (s.includes('=') || s.includes('\n') || s.includes(': '));
-}
+/** A string that may name a value in it (text-features.ts, F_FIELDS: `=`, a key's `:`, a line break). */
+const mayHoldFields = mayNameFields;
 
 function mergeCounts(
   a: Readonly<Record<string, number>> | undefined,
@@ -503,6 +503,22 @@ export function maskTextFields(
     counts[span.tag] = (counts[span.tag] ?? 0) + 1;
   }
   return copied === 0 ? null : { text: out + text.slice(copied), counts };
+}
+
+/**
+ * A text that is not JSON (a PostgreSQL text value, terminal-free output): when it may name values,
+ * each value a sensitive name in `keyNames` stands before is masked whole (text-fields.ts), then the
+ * content detectors run over the rest; otherwise the detectors alone, in `context`.
+ */
+export function maskNamedText(
+  text: string,
+  set: DetectorSet,
+  style: StyleChoice,
+  keyNames: readonly string[],
+  context: MaskContext,
+): MaskResult | null {
+  const fields = mayHoldFields(text) ? maskTextFields(text, set, style, keyMatcher(keyNames)) : null;
+  return fields ? withDetectors(fields, set, style) : set.mask(text, style, context);
 }
 
 /**

@@ -72,6 +72,28 @@ describe('the plan for a result set', () => {
     expect(m.counts()).toEqual({ credit_card: 1, email: 1 });
   });
 
+  it('masks whole the values field names stand before in text and in json strings', () => {
+    const m = masker();
+    expect(cell(m, [col(25)], 0, 'host: db\npassword: hunter2\n')?.toString()).toBe(
+      'host: db\npassword: "[REDACTED:password]"\n',
+    );
+    expect(cell(m, [col(25)], 0, 'LOG=1 DB_PASSWORD=hunter2 X=1')?.toString()).toBe(
+      'LOG=1 DB_PASSWORD=[REDACTED:password] X=1',
+    );
+    expect(cell(m, [col(1043, 1)], 0, 'pwd=x')?.toString()).toBe('pwd=[REDACTED:pwd]');
+    expect(cell(m, [col(25)], 0, 'user,password\nbob,hunter2')?.toString()).toBe(
+      'user,password\nbob,[REDACTED:password]',
+    );
+    expect(
+      cell(m, [col(114)], 0, '{"config":"password: hunter2","dsn":"host=db password=x"}')?.toString(),
+    ).toBe('{"config":"password: \\"[REDACTED:password]\\"","dsn":"host=db password=[REDACTED:password]"}');
+    // What names no value is left as it is (a time, a URL, prose).
+    for (const v of ['meet at 12:30', 'see https://example.com/a', 'order shipped', 'password reset done'])
+      expect(cell(m, [col(25)], 0, v)).toBeUndefined();
+    expect(m.maskText('host=db password=hunter2')).toBe('host=db password=[REDACTED:password]');
+    expect(m.counts()).toMatchObject({ password: 6, pwd: 1 });
+  });
+
   it('applies column rules by origin, whatever the column is called in the result', () => {
     const m = masker();
     expect(cell(m, [from('card_number')], 0, '4111111111111111')?.toString()).toBe('************1111');

@@ -20,7 +20,8 @@ import { createColumnMatcher } from './column-rules.js';
 import { BUILTIN_RULES, namesBuiltinSource, type NamedSources } from './builtin-rules.js';
 import { createDetectorSet, type DetectorSet } from './detector-set.js';
 import type { MaskStyle } from './finding.js';
-import { maskJsonText } from './json-masking.js';
+import { maskJsonText, maskNamedText } from './json-masking.js';
+import { bytesFeatures, F_FIELDS } from './text-features.js';
 import {
   detectorSetConfigFor,
   resolveMaskingProfile,
@@ -126,8 +127,12 @@ export const ERROR_VALUE_TAG = 'error_value';
 
 /** The fewest digits a content detector can hit in an int8/numeric's text (a 13-digit card). */
 const MIN_CARD_DIGITS = 13;
-/** The shortest text a built-in detector can hit (`a@b.cd`); custom detectors and dictionaries: any. */
-const MIN_BUILTIN_FINDING = 6;
+/**
+ * The shortest text anything is masked in without custom detectors or dictionaries (which: any): a
+ * field name before a value (`k=v`, with a one-letter configured name); a built-in detector needs 6
+ * (`a@b.cd`).
+ */
+const MIN_BUILTIN_FINDING = 3;
 
 /** Records in arrays in records…: deeper than this, a binary value counts as holding a finding. */
 const MAX_BINARY_NESTING = 8;
@@ -435,8 +440,8 @@ export class SqlResultMasker implements ResultMasker {
     const style = this.p.chooser;
     const r =
       t.startsWith('{') || t.startsWith('[')
-        ? maskJsonText(text, this.p.set, { keyNames: this.jsonKeys, style })
-        : this.p.set.mask(text, style, 'text');
+        ? maskJsonText(text, this.p.set, { keyNames: this.jsonKeys, style, keysInInvalidJson: true })
+        : maskNamedText(text, this.p.set, style, this.jsonKeys, 'text');
     if (r === null) return undefined;
     this.tally.merge(r.counts);
     return r.text;
@@ -682,9 +687,11 @@ export class SqlResultMasker implements ResultMasker {
       return json ? JSON.stringify(m) : m;
     }
     if (s.length < act.minScan) return undefined;
+    // Field names are read in a value too: a config file, a DSN or `key=value` text in a text column, a
+    // document in a json string (docs/masking.md, "Field names in text").
     const r = json
-      ? maskJsonText(s, act.set, { keyNames: this.jsonKeys, style: this.p.chooser })
-      : act.set.mask(s, this.p.chooser, 'cell');
+      ? maskJsonText(s, act.set, { keyNames: this.jsonKeys, style: this.p.chooser, keysInInvalidJson: true })
+      : maskNamedText(s, act.set, this.p.chooser, this.jsonKeys, 'cell');
     if (r === null) return undefined;
     this.tally.merge(r.counts);
     return r.isNull ? null : r.text;
@@ -734,16 +741,20 @@ export class SqlResultMasker implements ResultMasker {
       json: boolean,
       oversizeAs: 'string' | 'json' | 'null' = json ? 'json' : 'string',
     ): CellOp => {
-      // Plain text that the detector set's pre-filter rules out on its bytes is left as it is without
-      // decoding: maskString would decode it, find nothing and return undefined (couldMatchBytes is
-      // false only when scan of the decoded text surely finds nothing). JSON is always decoded: its
-      // key names are masked whole whatever the value holds.
+      // Plain text that the pre-filter rules out on its bytes is left as it is without decoding:
+      // maskString would decode it, find nothing and return undefined (couldMatchFeatures is false
+      // only when scan of the decoded text surely finds nothing, and F_FIELDS unset only when no field
+      // name stands before a value in it). JSON is always decoded: its key names are masked whole
+      // whatever the value holds.
       const plainScan = !json && act.kind === 'scan' ? act.set : undefined;
       return (b, start, end) => {
         // UTF-8 never has fewer bytes than characters: a short cell is ruled out before decoding.
         if (act.kind === 'scan' && end - start < act.minScan) return undefined;
         if (end - start > max) return withhold(oversizeAs);
-        if (plainScan !== undefined && !plainScan.couldMatchBytes(b, start, end)) return undefined;
+        if (plainScan !== undefined) {
+          const f = bytesFeatures(b, start, end);
+          if ((f & F_FIELDS) === 0 && !plainScan.couldMatchFeatures(f)) return undefined;
+        }
         const r = this.maskString(utf8(b, start, end), act, json);
         return r === undefined ? undefined : r === null ? null : Buffer.from(r, 'utf8');
       };

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createDetectorSet } from './detector-set.js';
-import { bytesFeatures, textFeatures } from './text-features.js';
+import { textFieldSpans } from './text-fields.js';
+import { bytesFeatures, F_FIELDS, mayNameFields, textFeatures } from './text-features.js';
 
 const ascii = (s: string): number[] => [...Buffer.from(s, 'latin1')];
 
@@ -93,8 +94,55 @@ describe('bytesFeatures', () => {
       Buffer.from('ghp_aaaaaaaaaaaaaaaaaaaa\xe2\x82', 'latin1'),
       Buffer.from('a\xc1\x80b.c', 'latin1'), // an overlong '@' is not an '@'
       Buffer.from('a\xc0\x80b\xc0\xa4', 'latin1'), // nor are an overlong NUL and an overlong '$'
+      Buffer.from('    \n     '), // the all-spaces shortcut, with a line break inside (F_FIELDS)
+      Buffer.from('    \r\u00a0    '),
     ];
     for (const b of cases) expect(bytesFeatures(b, 0, b.length)).toBe(textFeatures(b.toString('utf8')));
+  });
+});
+
+describe('F_FIELDS', () => {
+  // Every key is sensitive here: F_FIELDS unset must mean no reader of text-fields.ts finds a value.
+  const anyKey = (): string => 'k';
+  const fieldPiece = fc.oneof(
+    fc.constantFrom(...'=:"\'\n\r\t ,;|#-{}[]&?%'.split('')),
+    fc.constantFrom('key', 'password', 'a', 'Z9', '_x', 'sep=', 'é', '\u00a0', '\\"', '|'),
+    fc.string({ maxLength: 4 }),
+  );
+  const text = fc.array(fieldPiece, { maxLength: 30 }).map((a) => a.join(''));
+
+  it('is set wherever text-fields.ts would find a value', () => {
+    fc.assert(
+      fc.property(text, (t) => {
+        if ((textFeatures(t) & F_FIELDS) === 0) expect(textFieldSpans(t, anyKey)).toEqual([]);
+      }),
+      { numRuns: 30_000 },
+    );
+  });
+
+  it('mayNameFields says what the bit says, for any text', () => {
+    fc.assert(
+      fc.property(fc.oneof(text, fc.string({ maxLength: 40 })), (t) => {
+        expect(mayNameFields(t)).toBe((textFeatures(t) & F_FIELDS) !== 0);
+      }),
+      { numRuns: 30_000 },
+    );
+    for (const t of ['          ', '    \n     ', ':', 'a:', ':a', '\n', '\na', 'x\r'])
+      expect(mayNameFields(t)).toBe((textFeatures(t) & F_FIELDS) !== 0);
+  });
+
+  it('is unset for text without = , a key-ending : or a line inside it', () => {
+    for (const t of [
+      'customer 42',
+      'user42@example.com',
+      'order shipped to warehouse 7',
+      'at 12:30',
+      'http://x',
+      'end\n',
+    ])
+      expect(textFeatures(t) & F_FIELDS).toBe(0);
+    for (const t of ['a=b', 'password: x', '"k":1', 'k :v', 'h,password\nbob,x', 'h\rb', 'key:'])
+      expect(textFeatures(t) & F_FIELDS).toBe(F_FIELDS);
   });
 });
 

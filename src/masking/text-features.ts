@@ -24,6 +24,50 @@ export const F_DASH5 = 1 << 5;
 export const F_RUN20 = 1 << 6;
 /** The same kind of run, 40+: AWS secret keys, Azure keys. */
 export const F_RUN40 = 1 << 7;
+/**
+ * A place a field name may stand before a value (text-fields.ts): an `=`; a `:` followed by white
+ * space or the text's end, or after a quote or white space (`"key" :`); a line break that is not the
+ * text's last character (a table's next record, a YAML or `.env` line). No detector needs it: it says
+ * whether a text's field names are worth reading, and it is never unset where text-fields.ts would find
+ * a value (text-features.test.ts checks it on random texts).
+ */
+export const F_FIELDS = 1 << 8;
+
+/**
+ * Whether F_FIELDS is in textFeatures(text), with the runtime's string search instead of a pass of
+ * the pre-filter's loop (for a caller that needs this bit alone: a JSON document's every string).
+ */
+export function mayNameFields(text: string): boolean {
+  if (text.includes('=')) return true;
+  const last = text.length - 1;
+  // A line break that is not the last character: the first one found is last only when it is alone.
+  const nl = text.indexOf('\n');
+  if (nl >= 0 && nl < last) return true;
+  const cr = text.indexOf('\r');
+  if (cr >= 0 && cr < last) return true;
+  for (let i = text.indexOf(':'); i >= 0; i = text.indexOf(':', i + 1)) {
+    const bit = colonBit(i > 0 ? text.charCodeAt(i - 1) : -1, i < last ? text.charCodeAt(i + 1) : -1);
+    if (bit !== 0) return true;
+  }
+  return false;
+}
+
+/** `:` then white space or the end (`next` -1), or a quote or white space then `:`: where a key may end. */
+function colonBit(prev: number, next: number): number {
+  return next === 32 ||
+    next === 9 ||
+    next === 10 ||
+    next === 13 ||
+    next === -1 ||
+    prev === 34 ||
+    prev === 39 ||
+    prev === 32 ||
+    prev === 9 ||
+    prev === 10 ||
+    prev === 13
+    ? F_FIELDS
+    : 0;
+}
 
 const TOKEN_MIN_RUN = 15;
 
@@ -142,6 +186,7 @@ export function bytesFeatures(b: Uint8Array, start: number, end: number): number
         run++;
         chain = 0;
         dashes = 0;
+        f |= F_FIELDS;
         break;
       default:
         if (word >= TOKEN_MIN_RUN && TOKEN_START[wordFirst] === 1) f |= F_TOKEN;
@@ -155,6 +200,9 @@ export function bytesFeatures(b: Uint8Array, start: number, end: number): number
           chain = 0;
           if (c === 64) f |= F_AT;
           else if (c === 36) f |= F_DOLLAR;
+          else if (c === 58)
+            f |= colonBit(i > start ? (b[i - 1] as number) : -1, i + 1 < end ? (b[i + 1] as number) : -1);
+          else if ((c === 10 || c === 13) && i + 1 < end) f |= F_FIELDS;
         }
     }
   }
@@ -168,7 +216,9 @@ export function bytesFeatures(b: Uint8Array, start: number, end: number): number
 export function textFeatures(text: string): number {
   const n = text.length;
   // pgbench's filler and padded CHAR(n) columns are all spaces: let the native trim answer.
-  if (n > 8 && text.charCodeAt(0) === 32 && text.charCodeAt(n - 1) === 32 && text.trim() === '') return 0;
+  // (Its line breaks, never its last character, are all the loop would see: F_FIELDS.)
+  if (n > 8 && text.charCodeAt(0) === 32 && text.charCodeAt(n - 1) === 32 && text.trim() === '')
+    return text.includes('\n') || text.includes('\r') ? F_FIELDS : 0;
   let f = 0;
   let chain = 0;
   let gap = 0;
@@ -226,6 +276,7 @@ export function textFeatures(text: string): number {
         run++;
         chain = 0;
         dashes = 0;
+        f |= F_FIELDS;
         break;
       default:
         if (word >= TOKEN_MIN_RUN && TOKEN_START[wordFirst] === 1) f |= F_TOKEN;
@@ -239,6 +290,9 @@ export function textFeatures(text: string): number {
           chain = 0;
           if (c === 64) f |= F_AT;
           else if (c === 36) f |= F_DOLLAR;
+          else if (c === 58)
+            f |= colonBit(i > 0 ? text.charCodeAt(i - 1) : -1, i + 1 < n ? text.charCodeAt(i + 1) : -1);
+          else if ((c === 10 || c === 13) && i + 1 < n) f |= F_FIELDS;
         }
     }
   }
