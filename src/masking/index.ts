@@ -11,7 +11,13 @@ export type { CustomDetectorConfig } from './custom-regex-detector.js';
 export { parseDictionaryText } from './dictionary-detector.js';
 export type { DictionaryConfig } from './dictionary-detector.js';
 export { HASH_HEX_CHARS, hmacTag, partialMask, redactTag } from './mask-styles.js';
-export { DEFAULT_SENSITIVE_KEYS, maskJsonText, maskTextFields, sensitiveKeyTag } from './json-masking.js';
+export {
+  DEFAULT_SENSITIVE_KEYS,
+  maskJsonText,
+  maskNamedText,
+  maskTextFields,
+  sensitiveKeyTag,
+} from './json-masking.js';
 export type { JsonMaskOptions } from './json-masking.js';
 export { createColumnMatcher } from './column-rules.js';
 export type { ColumnRule } from './column-rules.js';

@@ -492,11 +492,12 @@ export function maskTextFields(
   set: DetectorSet,
   style: StyleChoice,
   keys: KeyTagOf,
+  options: { readonly tables?: boolean } = {},
 ): { text: string; counts: Record<string, number> } | null {
   const counts: Record<string, number> = {};
   let out = '';
   let copied = 0;
-  for (const span of textFieldSpans(text, keys)) {
+  for (const span of textFieldSpans(text, keys, options)) {
     const masked = set.maskWhole(span.value, typeof style === 'function' ? style(span.tag) : style, span.tag);
     out += text.slice(copied, span.start) + writeMasked(masked, span);
     copied = span.end;
@@ -506,9 +507,10 @@ export function maskTextFields(
 }
 
 /**
- * A text that is not JSON (a PostgreSQL text value, terminal-free output): when it may name values,
- * each value a sensitive name in `keyNames` stands before is masked whole (text-fields.ts), then the
- * content detectors run over the rest; otherwise the detectors alone, in `context`.
+ * A text that is not JSON (a PostgreSQL text value, a piece of a stream): when it may name values,
+ * each value a sensitive name in `keyNames` stands before is masked whole (text-fields.ts; `tables:
+ * false` for a piece of a stream, whose first line is no header), then the content detectors run over
+ * the rest; otherwise the detectors alone, in `context`.
  */
 export function maskNamedText(
   text: string,
@@ -516,8 +518,9 @@ export function maskNamedText(
   style: StyleChoice,
   keyNames: readonly string[],
   context: MaskContext,
+  options: { readonly tables?: boolean } = {},
 ): MaskResult | null {
-  const fields = mayHoldFields(text) ? maskTextFields(text, set, style, keyMatcher(keyNames)) : null;
+  const fields = mayHoldFields(text) ? maskTextFields(text, set, style, keyMatcher(keyNames), options) : null;
   return fields ? withDetectors(fields, set, style) : set.mask(text, style, context);
 }
 

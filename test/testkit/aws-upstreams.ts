@@ -37,7 +37,7 @@ export interface SeenRequest {
 export interface CannedResponse {
   readonly status: number;
   readonly headers: Record<string, string>;
-  readonly body: string;
+  readonly body: string | Buffer;
 }
 
 export interface CheckingUpstream {

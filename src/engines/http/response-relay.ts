@@ -8,6 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type { Readable, Transform, Writable } from 'node:stream';
+import { EventStreamError, EventStreamMasker } from './event-stream-masking.js';
 import { LineMasker, LineTooLong, lineFraming } from './line-masking.js';
 import { maskBodyOffLoop } from './body-masking.js';
 import type { ErrorResponse } from './error-responses.js';
@@ -59,6 +60,11 @@ export interface RelayOptions {
   readonly objectBody: boolean;
   /** The decision carries a mask obligation: object bodies are scanned too. */
   readonly scanObjects: boolean;
+  /**
+   * The operation answers with an AWS event stream whatever its Content-Type says (S3
+   * SelectObjectContent): a success is masked as one (event-stream-masking.ts).
+   */
+  readonly eventStream?: boolean;
   /** Renders a withheld response in the client's protocol. */
   readonly withhold: (message: string) => ErrorResponse;
 }
@@ -71,7 +77,7 @@ export interface RelayOutcome {
 }
 
 /** `partial`: a 206 that would have to be masked or scanned, which a fragment cannot be (withheld). */
-type Plan = 'relay' | 'mask' | 'scan' | 'lines' | 'partial';
+type Plan = 'relay' | 'mask' | 'scan' | 'lines' | 'events' | 'partial';
 
 function plan(method: string, up: UpstreamResponse, o: RelayOptions): Plan {
   const s = up.statusCode;
@@ -79,7 +85,8 @@ function plan(method: string, up: UpstreamResponse, o: RelayOptions): Plan {
   const contentType = headerText(up.headers['content-type']);
   const kind = bodyKind(contentType);
   let p: Plan;
-  if (o.objectBody && s >= 200 && s < 300) p = o.scanObjects ? 'scan' : 'relay';
+  if (o.eventStream === true && s >= 200 && s < 300) p = 'events';
+  else if (o.objectBody && s >= 200 && s < 300) p = o.scanObjects ? 'scan' : 'relay';
   else if (kind === 'json' || kind === 'xml') p = 'mask';
   // The same data in another representation is masked too (class 144): an agent can ask an API that
   // negotiates its format for text/csv, text/plain, NDJSON or an event stream instead of JSON.
@@ -87,9 +94,11 @@ function plan(method: string, up: UpstreamResponse, o: RelayOptions): Plan {
     p =
       lineFraming(contentType) !== undefined
         ? 'lines'
-        : isMultipart(contentType) && !isByteranges(contentType)
-          ? 'scan'
-          : 'relay';
+        : isAmazonEventStream(contentType)
+          ? 'events'
+          : isMultipart(contentType) && !isByteranges(contentType)
+            ? 'scan'
+            : 'relay';
   else if (kind === 'text') p = 'scan';
   else p = o.scanObjects ? 'scan' : 'relay';
   // A Range response is a fragment: a secret cut at its edge is no longer one a detector or a field
@@ -97,6 +106,10 @@ function plan(method: string, up: UpstreamResponse, o: RelayOptions): Plan {
   // types. So a partial response that must be masked, or whose parts' types are unknown, is withheld.
   if (s === 206 && (p !== 'relay' || (!o.objectBody && isByteranges(contentType)))) return 'partial';
   return p;
+}
+
+function isAmazonEventStream(contentType: string | undefined): boolean {
+  return (contentType ?? '').split(';')[0]!.trim().toLowerCase() === 'application/vnd.amazon.eventstream';
 }
 
 function isMultipart(contentType: string | undefined): boolean {
@@ -110,6 +123,9 @@ function isByteranges(contentType: string | undefined): boolean {
 function headerText(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v.join(', ') : v;
 }
+
+/** The longest unfinished line of an event stream's data held for its end (S3 Select records are far shorter). */
+const MAX_EVENT_LINE = 1024 * 1024;
 
 type Decoder = (b: Buffer, options: { maxOutputLength: number }) => Promise<Buffer>;
 
@@ -260,7 +276,7 @@ export async function relayResponse(
     return { status, ...(upstreamError ? { error: upstreamError } : {}) };
   }
 
-  if (p === 'lines') return relayLines(res, up, o, headers, upstreamError);
+  if (p === 'lines' || p === 'events') return relayLines(res, up, o, headers, upstreamError, p);
 
   const kind = bodyKind(headerText(up.headers['content-type']));
   // An API's text answer is held to the API cap; an object's (or a binary body's) scan to its own.
@@ -353,9 +369,9 @@ async function relayLines(
   o: RelayOptions,
   headers: Record<string, string | string[]>,
   upstreamError: { code: string; message: string } | undefined,
+  p: 'lines' | 'events',
 ): Promise<RelayOutcome> {
   const status = up.statusCode;
-  const framing = lineFraming(headerText(up.headers['content-type']))!;
   const encoding = (headerText(up.headers['content-encoding']) ?? 'identity').trim().toLowerCase();
   let decoder: Transform | undefined;
   if (encoding !== 'identity' && encoding !== '') {
@@ -369,7 +385,15 @@ async function relayLines(
     decoder = make();
   }
   for (const name of Object.keys(headers)) if (isBodyDigestHeader(name)) delete headers[name];
-  const masker = new LineMasker(framing, o.masking);
+  const masker =
+    p === 'lines'
+      ? new LineMasker(lineFraming(headerText(up.headers['content-type']))!, o.masking)
+      : new EventStreamMasker({
+          detectors: o.masking.detectors,
+          fieldNames: o.masking.fieldNames,
+          style: o.masking.style,
+          maxLine: Math.min(o.masking.maxBodyBytes, MAX_EVENT_LINE),
+        });
   res.writeHead(status, headers);
   const socket = res.socket;
   const masked = (): { masked?: Record<string, number> } =>
@@ -378,13 +402,18 @@ async function relayLines(
     if (decoder !== undefined) await pipeline(up.body, decoder, masker, res);
     else await pipeline(up.body, masker, res);
   } catch (e) {
-    if (e instanceof LineTooLong || e instanceof TypeError || (e as { code?: string }).code?.startsWith('Z_'))
+    if (
+      e instanceof LineTooLong ||
+      e instanceof EventStreamError ||
+      e instanceof TypeError ||
+      (e as { code?: string }).code?.startsWith('Z_')
+    )
       return {
         status,
         ...masked(),
         error: {
           code: 'withheld',
-          message: `Gatehouse cut the stream because it must be masked and ${e instanceof LineTooLong ? `it holds ${e.message}` : 'it could not be decoded'}; the rest was not sent.`,
+          message: `Gatehouse cut the stream because it must be masked and ${e instanceof LineTooLong ? `it holds ${e.message}` : e instanceof EventStreamError ? `it could not be masked: ${e.message}` : 'it could not be decoded'}; the rest was not sent.`,
         },
       };
     return { status, ...masked(), error: brokenStream(socket, e) };
