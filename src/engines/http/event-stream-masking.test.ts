@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createDetectorSet, DEFAULT_SENSITIVE_KEYS } from '../../masking/index.js';
+import { createDetectorSet } from '../../masking/index.js';
 import {
   encodeMessage,
   EventStreamError,
@@ -10,6 +10,7 @@ import {
   stringHeader,
   type EventMessage,
 } from './event-stream-masking.js';
+import { DEFAULT_RESPONSE_FIELDS, fieldMatcher } from './field-names.js';
 
 const event = (type: string, payload: string, contentType?: string): EventMessage => ({
   headers: [
@@ -22,9 +23,13 @@ const event = (type: string, payload: string, contentType?: string): EventMessag
 
 async function mask(messages: (EventMessage | Buffer)[], maxLine = 4096) {
   const m = new EventStreamMasker({
-    detectors: createDetectorSet(),
-    fieldNames: DEFAULT_SENSITIVE_KEYS,
-    style: 'redact',
+    masking: {
+      detectors: createDetectorSet(),
+      enabledDetectors: 'all',
+      fieldNames: DEFAULT_RESPONSE_FIELDS,
+      fields: fieldMatcher(DEFAULT_RESPONSE_FIELDS),
+      style: 'redact',
+    },
     maxLine,
   });
   const bytes = Buffer.concat(messages.map((x) => (Buffer.isBuffer(x) ? x : encodeMessage(x))));
@@ -104,6 +109,20 @@ describe('AWS event stream masking', () => {
       event('Stats', '<Stats/>', 'text/xml'),
     ]);
     expect(clean.out).toEqual(clean.bytes);
+  });
+
+  it('masks pieces longer than the inline bound (on the masking thread)', async () => {
+    const line = (i: number) => `{"i":${i},"pad":"${'x'.repeat(200)}","token":"${PASSWORD}-${i}"}\n`;
+    const body = Array.from({ length: 600 }, (_, i) => line(i)).join('');
+    expect(body.length).toBeGreaterThan(64 * 1024);
+    const r = await mask(
+      [event('Records', body.slice(0, 70_000)), event('Records', body.slice(70_000))],
+      1 << 20,
+    );
+    const out = r.decoded.map((m) => m.payload.toString()).join('');
+    expect(out).not.toContain(PASSWORD);
+    expect(out.split('\n').filter(Boolean)).toHaveLength(600);
+    expect(r.counts.token).toBe(600);
   });
 
   it('cuts the stream at a line longer than it holds, at a broken message, and at a stream ending inside one', async () => {

@@ -16,7 +16,9 @@
 
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
-import { maskJsonText, maskNamedText, type DetectorSet, type StyleChoice } from '../../masking/index.js';
+import { maskJsonText, maskNamedText, type DetectorSet } from '../../masking/index.js';
+import { INLINE_CHARS, maskBodyOffLoop, type BodyMaskSettings } from './body-masking.js';
+import type { FieldMatcher } from './field-names.js';
 
 /** One header: its name, type byte and raw value bytes (everything after the type byte). */
 export interface EventHeader {
@@ -122,10 +124,9 @@ export function stringHeader(name: string, value: string): EventHeader {
 }
 
 export interface EventStreamMasking {
-  readonly detectors: DetectorSet;
-  readonly fieldNames: readonly string[];
-  readonly style: StyleChoice;
-  /** The longest unfinished line held for the rest of it (and the bound on buffered input). */
+  /** The connection's response masking (large pieces go to the masking thread with it). */
+  readonly masking: BodyMaskSettings & { readonly detectors: DetectorSet; readonly fields: FieldMatcher };
+  /** The longest unfinished line held for the rest of it. */
   readonly maxLine: number;
 }
 
@@ -141,7 +142,9 @@ function isJsonPayload(m: EventMessage): boolean {
 /** Masks an AWS event stream as it flows (see the file's header). Counts what it masked. */
 export class EventStreamMasker extends Transform {
   readonly counts: Record<string, number> = {};
-  #input: Buffer = Buffer.alloc(0);
+  /** Input not yet read as messages: kept as received, joined once a whole message is there. */
+  #chunks: Buffer[] = [];
+  #have = 0;
   /** The unfinished line of the data event type being joined, and that type's last message's headers. */
   #pending: Buffer = Buffer.alloc(0);
   #pendingHeaders: readonly EventHeader[] | undefined;
@@ -152,100 +155,109 @@ export class EventStreamMasker extends Transform {
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    try {
-      this.#input = this.#input.length === 0 ? chunk : Buffer.concat([this.#input, chunk]);
-      for (;;) {
-        const read = readMessage(this.#input);
-        if (read === undefined) break;
-        this.#input = this.#input.subarray(read.length);
-        this.#message(read.message);
-      }
-      if (this.#input.length > MAX_MESSAGE)
-        throw new EventStreamError('a message is longer than any AWS sends');
-      done();
-    } catch (e) {
-      done(e as Error);
-    }
+    this.#chunks.push(chunk);
+    this.#have += chunk.length;
+    this.#drain().then(() => done(), done);
   }
 
   override _flush(done: TransformCallback): void {
-    try {
-      if (this.#input.length > 0) throw new EventStreamError('the stream ends inside a message');
-      this.#flushPending();
-      done();
-    } catch (e) {
-      done(e as Error);
+    if (this.#have > 0) return done(new EventStreamError('the stream ends inside a message'));
+    this.#flushPending().then(() => done(), done);
+  }
+
+  #joined(): Buffer {
+    const b = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.#have);
+    this.#chunks = [b];
+    return b;
+  }
+
+  async #drain(): Promise<void> {
+    for (;;) {
+      if (this.#have < PRELUDE) return;
+      // Joined only when a whole message is there (or to read a prelude): linear in the input.
+      const first = this.#chunks[0]!;
+      const prelude = first.length >= PRELUDE ? first : this.#joined();
+      const total = prelude.readUInt32BE(0);
+      if (prelude.readUInt32BE(8) !== crc32(prelude.subarray(0, 8)))
+        throw new EventStreamError('a prelude CRC does not match');
+      if (total < PRELUDE + CRC || total > MAX_MESSAGE)
+        throw new EventStreamError(`a message's length is impossible (${total})`);
+      if (this.#have < total) return;
+      const all = this.#joined();
+      const read = readMessage(all);
+      if (read === undefined) return;
+      const rest = all.subarray(read.length);
+      this.#chunks = rest.length === 0 ? [] : [rest];
+      this.#have = rest.length;
+      await this.#message(read.message);
     }
   }
 
-  #message(m: EventMessage): void {
+  async #message(m: EventMessage): Promise<void> {
     const kind = headerString(m, ':message-type') ?? 'event';
     if (m.payload.length === 0) {
-      this.#flushPending();
+      await this.#flushPending();
       this.push(encodeMessage(m));
       return;
     }
     if (isJsonPayload(m) || kind !== 'event') {
-      this.#flushPending();
-      const text = m.payload.toString('utf8');
-      const r = maskJsonText(text, this.o.detectors, {
-        keyNames: this.o.fieldNames,
-        style: this.o.style,
-        keysInInvalidJson: true,
-      });
-      if (r === null) this.push(encodeMessage(m));
-      else {
-        this.#count(r.counts);
-        this.push(encodeMessage({ headers: m.headers, payload: Buffer.from(r.text, 'utf8') }));
-      }
+      await this.#flushPending();
+      const r = await this.#mask(m.payload.toString('utf8'), false);
+      this.push(
+        r === null
+          ? encodeMessage(m)
+          : encodeMessage({ headers: m.headers, payload: Buffer.from(r, 'utf8') }),
+      );
       return;
     }
     // Data carried in pieces: joined per event type, masked by complete lines.
     const type = headerString(m, ':event-type') ?? '';
-    if (this.#pendingType !== undefined && type !== this.#pendingType) this.#flushPending();
+    if (this.#pendingType !== undefined && type !== this.#pendingType) await this.#flushPending();
     this.#pendingType = type;
     this.#pendingHeaders = m.headers;
     const joined = this.#pending.length === 0 ? m.payload : Buffer.concat([this.#pending, m.payload]);
     const nl = joined.lastIndexOf(10);
-    if (nl < 0) {
-      if (joined.length > this.o.maxLine)
-        throw new EventStreamError(
-          `a line longer than ${this.o.maxLine} bytes, which cannot be masked whole`,
-        );
-      this.#pending = Buffer.from(joined);
-      return;
-    }
-    this.#pending = Buffer.from(joined.subarray(nl + 1));
-    if (this.#pending.length > this.o.maxLine)
+    const rest = nl < 0 ? joined : joined.subarray(nl + 1);
+    if (rest.length > this.o.maxLine)
       throw new EventStreamError(`a line longer than ${this.o.maxLine} bytes, which cannot be masked whole`);
-    this.#emitData(joined.subarray(0, nl + 1), m.headers);
+    this.#pending = Buffer.from(rest);
+    if (nl >= 0) await this.#emitData(joined.subarray(0, nl + 1), m.headers);
   }
 
-  #emitData(data: Buffer, headers: readonly EventHeader[]): void {
+  async #emitData(data: Buffer, headers: readonly EventHeader[]): Promise<void> {
     if (data.length === 0) return;
-    // Lines of records (CSV, JSON lines) or a response's text: read as a piece of a stream.
-    const r = maskNamedText(
-      data.toString('utf8'),
-      this.o.detectors,
-      this.o.style,
-      this.o.fieldNames,
-      'text',
-      {
-        tables: false,
-      },
-    );
-    if (r !== null) this.#count(r.counts);
-    this.push(encodeMessage({ headers, payload: r === null ? data : Buffer.from(r.text, 'utf8') }));
+    const r = await this.#mask(data.toString('utf8'), true);
+    this.push(encodeMessage({ headers, payload: r === null ? data : Buffer.from(r, 'utf8') }));
   }
 
-  #flushPending(): void {
-    if (this.#pendingHeaders !== undefined) this.#emitData(this.#pending, this.#pendingHeaders);
+  async #flushPending(): Promise<void> {
+    const headers = this.#pendingHeaders;
+    const pending = this.#pending;
     this.#pending = Buffer.alloc(0);
     this.#pendingHeaders = undefined;
     this.#pendingType = undefined;
+    if (headers !== undefined) await this.#emitData(pending, headers);
   }
 
-  #count(counts: Readonly<Record<string, number>>): void {
-    for (const [k, n] of Object.entries(counts)) this.counts[k] = (this.counts[k] ?? 0) + n;
+  /**
+   * The masked text, or null when nothing changed. A JSON event is masked as a JSON answer is; lines
+   * of data (records, a response's text) as a piece of a stream, whose first line is no table's
+   * header. A long one goes to the masking thread (class 149), read as a text answer is.
+   */
+  async #mask(text: string, data: boolean): Promise<string | null> {
+    const m = this.o.masking;
+    const r =
+      text.length > INLINE_CHARS
+        ? await maskBodyOffLoop('json', text, m)
+        : data
+          ? maskNamedText(text, m.detectors, m.style, m.fieldNames, 'text', { tables: false })
+          : maskJsonText(text, m.detectors, {
+              keyNames: m.fieldNames,
+              style: m.style,
+              keysInInvalidJson: true,
+            });
+    if (r === null) return null;
+    for (const [k, n] of Object.entries(r.counts)) this.counts[k] = (this.counts[k] ?? 0) + n;
+    return r.text;
   }
 }

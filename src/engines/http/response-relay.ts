@@ -389,9 +389,7 @@ async function relayLines(
     p === 'lines'
       ? new LineMasker(lineFraming(headerText(up.headers['content-type']))!, o.masking)
       : new EventStreamMasker({
-          detectors: o.masking.detectors,
-          fieldNames: o.masking.fieldNames,
-          style: o.masking.style,
+          masking: o.masking,
           maxLine: Math.min(o.masking.maxBodyBytes, MAX_EVENT_LINE),
         });
   res.writeHead(status, headers);
