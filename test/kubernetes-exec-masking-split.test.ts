@@ -46,11 +46,16 @@ describe.skipIf(!haveKubectl)('masked exec output written in pieces', { timeout:
       expect(r.stdout).toMatch(/\[REDACTED:[a-z_]+\]\n$/);
     });
 
-  it('env: values under sensitive names are masked whole, the others pass', async () => {
+  it('env and /proc/1/environ: values under sensitive names are masked whole, the others pass', async () => {
     const r = await gw.kubectl(agent, ['exec', 'plain', '--', 'env']);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(
       'HOME=/root\nDB_PASSWORD=[REDACTED:password]\nGITHUB_TOKEN=[REDACTED:token]\nLOG_LEVEL=info\n',
+    );
+    const environ = await gw.kubectl(agent, ['exec', 'plain', '--', 'cat', '/proc/1/environ']);
+    expect(environ.code).toBe(0);
+    expect(environ.stdout).toBe(
+      'HOME=/root\0DB_PASSWORD=[REDACTED:password]\0GITHUB_TOKEN=[REDACTED:token]\0',
     );
     const recorded = await recordedAfterExec(gw, 'command=env');
     expect(recorded).toContain('LOG_LEVEL=info');

@@ -123,6 +123,15 @@ describe('field names in a text that is not JSON', () => {
     expect(masked('pass%77ord=zz&a=1')?.text).toBe('pass%77ord=[REDACTED:password]&a=1');
   });
 
+  it('masks NUL-separated pairs (/proc/<pid>/environ, env -0), each value to its NUL', () => {
+    expect(masked('PATH=/bin\0DB_PASSWORD=hunter2\0HOME=/root\0')?.text).toBe(
+      'PATH=/bin\0DB_PASSWORD=[REDACTED:password]\0HOME=/root\0',
+    );
+    expect(masked('GITHUB_TOKEN=t0k\0HOME=/root\0')?.text).toBe(
+      'GITHUB_TOKEN=[REDACTED:token]\0HOME=/root\0',
+    );
+  });
+
   it('masks a bare value after a JSON-style key to where a JSON value would end, spaces included', () => {
     expect(masked('{"password": hunter 2, "user": "a"')?.text).toBe(
       '{"password": "[REDACTED:password]", "user": "a"',

@@ -12,7 +12,8 @@
 //   or quoted, after optional indentation or a YAML `- `; a value that is a YAML block (`|`, `>`, or
 //   nothing and the lines indented below it) is masked with those lines;
 // - `key=value` pairs anywhere (form encoding, query strings, log lines, command lines): after the start
-//   of a line, whitespace or one of `?&;,-` (`--db-password=…`), the key percent-decoded.
+//   of a line, whitespace, a NUL (`/proc/<pid>/environ`) or one of `?&;,-` (`--db-password=…`), the
+//   key percent-decoded.
 //
 // Fail-safe where forms are unclear: more is masked rather than less (a word in prose that reads as a
 // key, a malformed record). Matching keys is the caller's (`password`, `*_secret`…: json-masking.ts).
@@ -318,7 +319,9 @@ function lineSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
     const colon = m[5] !== undefined;
     const rest = m[7]!;
     const restAt = pos + line.length - rest.length;
-    const value = rest.trimEnd();
+    // A NUL ends the value (`/proc/<pid>/environ` is one line of NUL-separated pairs).
+    const nul = rest.indexOf('\0');
+    const value = (nul >= 0 ? rest.slice(0, nul) : rest).trimEnd();
     const indent = m[1]!.length;
     if (colon && (value === '' || value.startsWith('#') || BLOCK_SCALAR.test(value))) {
       // The lines indented below the key (blank ones inside it too) are its value.
@@ -382,7 +385,8 @@ function lineStartAfter(t: string, at: number): number {
 
 // ---- key=value pairs ----
 
-const PAIR = /(?:^|[\s?&;,-])([A-Za-z0-9_%][A-Za-z0-9_.\-%]{0,255})=/g;
+// A NUL separates pairs too: `/proc/<pid>/environ` and `env -0` print `KEY=value\0KEY=value`.
+const PAIR = /(?:^|[\s?&;,\0-])([A-Za-z0-9_%][A-Za-z0-9_.\-%]{0,255})=/g;
 
 function pairSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
   const re = new RegExp(PAIR.source, 'gm');
@@ -410,7 +414,7 @@ function pairSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
     } else {
       // To whitespace or `&`: a `;` or `,` inside is kept in the value (masked), one ending it is not.
       end = start;
-      while (end < text.length && !/[\s&]/.test(text[end]!)) end++;
+      while (end < text.length && !/[\s&\0]/.test(text[end]!)) end++;
       if (end > start + 1 && /[;,]/.test(text[end - 1]!)) end--;
       value = text.slice(start, end);
     }

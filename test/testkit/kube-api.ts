@@ -647,6 +647,12 @@ function runCommand(argv: string[]): { stdout: string; stderr: string; code: num
   if (line === 'ls /') return { stdout: 'bin\netc\nusr\nvar\n', stderr: '', code: 0 };
   if (line === 'cat /etc/app/config')
     return { stdout: `region=eu-west-1\naws_access_key_id=${EXEC_SECRET}\n`, stderr: '', code: 0 };
+  if (line === 'cat /proc/1/environ')
+    return {
+      stdout: `HOME=/root\0DB_PASSWORD=${ENV_PASSWORD}\0GITHUB_TOKEN=${ENV_TOKEN}\0`,
+      stderr: '',
+      code: 0,
+    };
   if (line === 'env')
     return {
       stdout: `HOME=/root\nDB_PASSWORD=${ENV_PASSWORD}\nGITHUB_TOKEN=${ENV_TOKEN}\nLOG_LEVEL=info\n`,
