@@ -67,6 +67,34 @@ describe('Kubernetes masking', () => {
       '.env': 'STRIPE_SECRET=[REDACTED:config]\nMODE=prod\n',
     });
     expect(r.counts).toEqual({ env: 1, config: 3 });
+    // binaryData: base64 of the same files, masked once decoded and encoded again.
+    const b64 = (t: string | Buffer) => Buffer.from(t).toString('base64');
+    const binary = maskKubeJson(
+      JSON.stringify({
+        kind: 'ConfigMap',
+        binaryData: {
+          DB_PASSWORD: b64('hunter2'),
+          'application.properties': b64('db.url=x\ndb.password=s3cr3t-bin\n'),
+          'notes.txt': b64('card 4111 1111 1111 1111\n'),
+          'logo.png': b64(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0xff, 0x00])),
+          'keystore.jks': b64(
+            Buffer.concat([Buffer.from([0xfe, 0xed]), Buffer.from(' AKIAIOSFODNN7EXAMPLE ')]),
+          ),
+        },
+      }),
+      o,
+    )!;
+    const bin = (JSON.parse(binary.text) as { binaryData: Record<string, string> }).binaryData;
+    const decoded = Object.fromEntries(
+      Object.entries(bin).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('latin1')]),
+    );
+    expect(decoded).toEqual({
+      DB_PASSWORD: '[REDACTED:env]',
+      'application.properties': 'db.url=x\ndb.password=[REDACTED:config]\n',
+      'notes.txt': 'card [REDACTED:credit_card]\n',
+      'logo.png': Buffer.from([0x89, 0x50, 0x4e, 0x47, 0xff, 0x00]).toString('latin1'),
+      'keystore.jks': '[REDACTED:config]',
+    });
     // A ConfigMapList's items carry no kind; nor do a Table's row objects in a configmaps response.
     const list = maskKubeJson(
       JSON.stringify({ kind: 'ConfigMapList', items: [{ ...cm, kind: undefined }] }),

@@ -91,6 +91,7 @@ function maskSecret(o: Record<string, unknown>, counts: Counts): void {
  * columns). The detectors then run over every string, as everywhere.
  */
 function maskConfigMap(v: Record<string, unknown>, o: KubeMaskOptions, counts: Counts): void {
+  maskBinaryData(v.binaryData, o, counts);
   const data = v.data;
   if (!isObject(data)) return;
   const keys = (name: string) => (o.envNames(name) ? 'config' : undefined);
@@ -105,6 +106,51 @@ function maskConfigMap(v: Record<string, unknown>, o: KubeMaskOptions, counts: C
     if (!r) continue;
     data[k] = r.text;
     for (const [tag, n] of Object.entries(r.counts)) add(counts, tag, n);
+  }
+}
+
+const REDACTED_ENV_B64 = Buffer.from(REDACTED_ENV).toString('base64');
+const REDACTED_CONFIG_B64 = Buffer.from('[REDACTED:config]').toString('base64');
+
+/**
+ * A ConfigMap's `binaryData`: base64 of files, masked as `data`'s once decoded (an entry under a
+ * sensitive env name whole; a UTF-8 file by its field names, then the detectors, and encoded again).
+ * A file that is not UTF-8 (a keystore, an archive) cannot be edited in place: read as latin-1, it is
+ * replaced whole when a detector finds anything in it. A value that is not base64 is replaced whole.
+ */
+function maskBinaryData(binaryData: unknown, o: KubeMaskOptions, counts: Counts): void {
+  if (!isObject(binaryData)) return;
+  const keys = (name: string) => (o.envNames(name) ? 'config' : undefined);
+  for (const [k, value] of Object.entries(binaryData)) {
+    if (typeof value !== 'string') continue;
+    if (o.envNames(k)) {
+      binaryData[k] = REDACTED_ENV_B64;
+      add(counts, 'env');
+      continue;
+    }
+    const bytes = Buffer.from(value, 'base64');
+    if (bytes.toString('base64').replace(/=+$/, '') !== value.replace(/=+$/, '')) {
+      binaryData[k] = REDACTED_CONFIG_B64;
+      add(counts, 'config');
+      continue;
+    }
+    let text: string;
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      const found = o.detectors.mask(bytes.toString('latin1'), 'redact', 'text');
+      if (found) {
+        binaryData[k] = REDACTED_CONFIG_B64;
+        for (const [tag, n] of Object.entries(found.counts)) add(counts, tag, n);
+      }
+      continue;
+    }
+    const fields = maskTextFields(text, o.detectors, 'redact', keys);
+    const masked = o.detectors.mask(fields?.text ?? text, 'redact', 'text');
+    if (!fields && !masked) continue;
+    binaryData[k] = Buffer.from(masked?.text ?? fields!.text, 'utf8').toString('base64');
+    for (const [tag, n] of Object.entries(fields?.counts ?? {})) add(counts, tag, n);
+    for (const [tag, n] of Object.entries(masked?.counts ?? {})) add(counts, tag, n);
   }
 }
 
