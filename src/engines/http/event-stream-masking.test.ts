@@ -100,6 +100,17 @@ describe('AWS event stream masking', () => {
     expect(r.counts).toEqual({ password: 1, credit_card: 1 });
   });
 
+  it('joins Records and PayloadChunk pieces whatever their content type says (JSON lines cut mid-record)', async () => {
+    for (const type of ['Records', 'PayloadChunk']) {
+      const r = await mask([
+        event(type, `{"user":"bob","password":"${PASSWORD.slice(0, 7)}`),
+        event(type, `${PASSWORD.slice(7)}"}\n`, 'application/json'),
+      ]);
+      const out = r.decoded.map((m) => m.payload.toString()).join('');
+      expect(out).toBe('{"user":"bob","password":"[REDACTED:password]"}\n');
+    }
+  });
+
   it('masks a JSON event alone (a Bedrock or Kinesis chunk) and passes a clean stream byte for byte', async () => {
     const r = await mask([event('chunk', `{"secret":"${PASSWORD}","n":1}`, 'application/json')]);
     expect(r.decoded[0]!.payload.toString()).toBe('{"secret":"[REDACTED:secret]","n":1}');

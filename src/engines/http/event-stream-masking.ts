@@ -130,7 +130,11 @@ export interface EventStreamMasking {
   readonly maxLine: number;
 }
 
+/** Events whose payloads are pieces of one stream of data, whatever their content type says. */
+const DATA_EVENTS = new Set(['Records', 'PayloadChunk']);
+
 function isJsonPayload(m: EventMessage): boolean {
+  if (DATA_EVENTS.has(headerString(m, ':event-type') ?? '')) return false;
   const type = (headerString(m, ':content-type') ?? '').split(';')[0]!.trim().toLowerCase();
   if (type === 'application/json' || type.endsWith('+json') || type.startsWith('application/x-amz-json'))
     return true;
