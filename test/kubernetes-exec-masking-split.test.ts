@@ -63,6 +63,36 @@ describe.skipIf(!haveKubectl)('masked exec output written in pieces', { timeout:
   });
 });
 
+describe.skipIf(!haveKubectl)('masked logs', { timeout: 60_000 }, () => {
+  let api: FakeKubeApi;
+  let gw: KubeTestGateway;
+  let agent: string;
+
+  beforeAll(async () => {
+    api = await startFakeKubeApi();
+    gw = await startKubeTestGateway({
+      api,
+      policies: defaultKubernetesPolicies(['prod-k8s'], { mask: true }),
+    });
+    agent = await gw.token({ subject: 'claude', agent: true });
+  });
+
+  afterAll(async () => {
+    await gw?.stop();
+    await api?.close();
+  });
+
+  it('logs: values under sensitive field names are masked whole, line by line', async () => {
+    const r = await gw.kubectl(agent, ['logs', 'web', '--tail=7']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(
+      'log line 1: started\nconfig loaded: host=db user=app password=[REDACTED:password]\n' +
+        'GITHUB_TOKEN: "[REDACTED:token]"\nlog line 2: done\n',
+    );
+  });
+});
+
 /** Everything recorded (sessions, events, terminal recordings) once the exec `marker` names has its result. */
 async function recordedAfterExec(gw: KubeTestGateway, marker: string): Promise<string> {
   for (let i = 0; i < 200; i++) {

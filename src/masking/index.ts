@@ -26,4 +26,6 @@ export type { ColumnRuleConfig, HashKeyRef, MaskingConfig, MaskingProfileConfig 
 export { detectorSetConfigFor, resolveMaskingProfile, styleChooser } from './masking-config.js';
 export type { DetectorSetInputs, MaskingProfile } from './masking-config.js';
 export { maskTerminalText, TerminalMasker } from './terminal-masker.js';
+export { mayNameFields } from './text-features.js';
+export type { KeyTagOf } from './text-fields.js';
 export type { MaskCounts } from './terminal-masker.js';

@@ -849,6 +849,14 @@ export async function startFakeKubeApi(options: { readonly clientCa?: string } =
       if (!pods.has(`${r[1]}/${r[2]}`)) return notFound(res, `pods "${r[2]}"`);
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.write('log line 1: started\n');
+      if (u.searchParams.get('tailLines') === '7') {
+        // (`kubectl logs --tail=7`) An application that logs its configuration: values under sensitive
+        // names no detector knows.
+        res.end(
+          `config loaded: host=db user=app password=${ENV_PASSWORD}\nGITHUB_TOKEN: ${ENV_TOKEN}\nlog line 2: done\n`,
+        );
+        return;
+      }
       if (u.searchParams.get('container') === 'flood') {
         // A container that logs without pause: lines as fast as the reader takes them, until it goes.
         const line = `${'flood '.repeat(170)}\n`;

@@ -33,8 +33,8 @@ import { REQUEST_LIMIT_RULE, socketEnd, tooManyRequestsMessage } from '../http/c
 import { classifyRequest } from './classify-request.js';
 import { podSecretSources } from './pod-secrets.js';
 import { forwardHeaders, impersonationHeader } from './kube-headers.js';
-import { TerminalMasker, sensitiveKeyTag } from '../../masking/index.js';
-import { maskKubeText } from './kube-masking.js';
+import { TerminalMasker } from '../../masking/index.js';
+import { maskKubeText, outputFieldNames } from './kube-masking.js';
 import {
   IMPERSONATION_RULE,
   overLimitStatus,
@@ -387,11 +387,8 @@ function relayChannels(
     { maxBytes: settings.recordMaxBytes, startMs },
   );
   const maskOptions = { detectors: settings.masking.detectors, envNames: settings.masking.envNames };
-  // Values under sensitive field names in the output (`env`, `cat .env`, a YAML file) are masked whole:
-  // the masking layer's names, and the env names this connection masks in Pod specs.
-  const sensitive = sensitiveKeyTag();
-  const keys = (name: string): string | undefined =>
-    sensitive(name) ?? (maskOptions.envNames(name) ? 'env' : undefined);
+  // Values under sensitive field names in the output (`env`, `cat .env`, a YAML file) are masked whole.
+  const keys = outputFieldNames(maskOptions);
   const maskers = masking
     ? new Map([
         // Without a terminal nothing is typed back: a trailing token waits for the rest of its line.

@@ -3,15 +3,18 @@
 // the object it copies), Pod env values under sensitive names, a ConfigMap's entries under sensitive
 // names and the sensitive fields of the files it holds, then the content detectors over every string —
 // in JSON objects, lists, Tables
-// (`as=Table` rows carry objects) and watch events. Logs and exec output go through the detectors
-// line by line. A response that must be masked but cannot be is withheld, never sent as it came.
+// (`as=Table` rows carry objects) and watch events. Logs and exec output go through field names and
+// the detectors line by line. A response that must be masked but cannot be is withheld, never sent as it came.
 
 import { Transform, type TransformCallback } from 'node:stream';
 import {
   DEFAULT_SENSITIVE_KEYS,
   maskJsonText,
   maskTextFields,
+  mayNameFields,
+  sensitiveKeyTag,
   type DetectorSet,
+  type KeyTagOf,
 } from '../../masking/index.js';
 import { apiServerMediaType } from '../../wire/kubernetes/json-body.js';
 
@@ -391,10 +394,28 @@ export async function maskKubeJsonSliced(
   return { text: `${base.slice(0, at)}[${parts.join(',')}]${base.slice(at + hole.length + 2)}`, counts };
 }
 
-/** Masks free text (a log line, exec output) with the content detectors. */
+/**
+ * The field names whose values are masked whole in output (logs, exec output): the masking layer's
+ * sensitive names, and the env names this connection masks in Pod specs (tag `env`).
+ */
+export function outputFieldNames(o: Pick<KubeMaskOptions, 'envNames'>): KeyTagOf {
+  const sensitive = sensitiveKeyTag();
+  return (name) => sensitive(name) ?? (o.envNames(name) ? 'env' : undefined);
+}
+
+/**
+ * Masks free text (a log line, exec input): the values sensitive field names stand before
+ * (`password=…`, `DB_PASSWORD: …`; a line at a time, so no table is read), then the content detectors.
+ */
 export function maskKubeText(text: string, o: KubeMaskOptions): { text: string; counts: Counts } | null {
-  const r = o.detectors.mask(text, 'redact', 'text');
-  return r ? { text: r.text, counts: { ...r.counts } } : null;
+  const fields = mayNameFields(text)
+    ? maskTextFields(text, o.detectors, 'redact', outputFieldNames(o), { tables: false })
+    : null;
+  const r = o.detectors.mask(fields?.text ?? text, 'redact', 'text');
+  if (!fields && !r) return null;
+  const counts: Counts = { ...fields?.counts };
+  for (const [k, n] of Object.entries(r?.counts ?? {})) add(counts, k, n);
+  return { text: r?.text ?? fields!.text, counts };
 }
 
 /**
