@@ -1,7 +1,9 @@
 // Exec output of a masked principal, written by the pod in two pieces: a pause mid-line (the relay sent
 // an unfinished line after 40 ms of quiet, then the rest, each masked alone) or a line longer than 4096
 // characters (cut there). A key split so reached the client whole in clear (docs/security.md class 87).
-// Real kubectl exec through the shipped default policy against the fake API server.
+// And values under sensitive field names in exec output (`env`, `/proc/1/environ`) and in logs, which
+// the detectors alone had passed (class 150). Real kubectl through the shipped default policy against
+// the fake API server.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultKubernetesPolicies } from '../src/policy/index.js';
@@ -17,7 +19,7 @@ import { startKubeTestGateway, type KubeTestGateway } from './testkit/kube-gatew
 
 const haveKubectl = hasCommand('kubectl');
 
-describe.skipIf(!haveKubectl)('masked exec output written in pieces', { timeout: 60_000 }, () => {
+describe.skipIf(!haveKubectl)('masked exec output and logs', { timeout: 60_000 }, () => {
   let api: FakeKubeApi;
   let gw: KubeTestGateway;
   let agent: string;
@@ -60,26 +62,6 @@ describe.skipIf(!haveKubectl)('masked exec output written in pieces', { timeout:
     const recorded = await recordedAfterExec(gw, 'command=env');
     expect(recorded).toContain('LOG_LEVEL=info');
     for (const s of [ENV_PASSWORD, ENV_TOKEN]) expect(recorded).not.toContain(s);
-  });
-});
-
-describe.skipIf(!haveKubectl)('masked logs', { timeout: 60_000 }, () => {
-  let api: FakeKubeApi;
-  let gw: KubeTestGateway;
-  let agent: string;
-
-  beforeAll(async () => {
-    api = await startFakeKubeApi();
-    gw = await startKubeTestGateway({
-      api,
-      policies: defaultKubernetesPolicies(['prod-k8s'], { mask: true }),
-    });
-    agent = await gw.token({ subject: 'claude', agent: true });
-  });
-
-  afterAll(async () => {
-    await gw?.stop();
-    await api?.close();
   });
 
   it('logs: values under sensitive field names are masked whole, line by line', async () => {
