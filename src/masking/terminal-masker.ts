@@ -10,6 +10,7 @@ import { TextDecoder } from 'node:util';
 import type { DetectorSet } from './detector-set.js';
 import type { Finding } from './finding.js';
 import { redactTag } from './mask-styles.js';
+import { mayNameFields } from './text-features.js';
 import { textFieldSpans, type KeyTagOf } from './text-fields.js';
 
 export type MaskCounts = Record<string, number>;
@@ -137,7 +138,8 @@ function withFields(
   visible: string,
   keys: KeyTagOf | undefined,
 ): readonly Finding[] {
-  if (keys === undefined) return found;
+  // Most output names no field (no `=`, no `:` that ends a key): its readers are not run over it.
+  if (keys === undefined || !mayNameFields(visible, { tables: false })) return found;
   const spans = textFieldSpans(visible, keys, { tables: false }).filter((s) => s.end > s.start);
   if (spans.length === 0) return found;
   const out: Finding[] = spans.map((s) => ({

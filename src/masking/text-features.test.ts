@@ -131,6 +131,19 @@ describe('F_FIELDS', () => {
       expect(mayNameFields(t)).toBe((textFeatures(t) & F_FIELDS) !== 0);
   });
 
+  it('without tables, line breaks do not count, and no reader finds a value where mayNameFields says no', () => {
+    fc.assert(
+      fc.property(text, (t) => {
+        if (!mayNameFields(t, { tables: false }))
+          expect(textFieldSpans(t, anyKey, { tables: false })).toEqual([]);
+      }),
+      { numRuns: 30_000 },
+    );
+    expect(mayNameFields('drwxr-xr-x 2 root 23:05 a\nb c', { tables: false })).toBe(false);
+    expect(mayNameFields('drwxr-xr-x 2 root 23:05 a\nb c')).toBe(true);
+    expect(mayNameFields('key:\n  value', { tables: false })).toBe(true);
+  });
+
   it('is unset for text without = , a key-ending : or a line inside it', () => {
     for (const t of [
       'customer 42',

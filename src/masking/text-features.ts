@@ -36,15 +36,19 @@ export const F_FIELDS = 1 << 8;
 /**
  * Whether F_FIELDS is in textFeatures(text), with the runtime's string search instead of a pass of
  * the pre-filter's loop (for a caller that needs this bit alone: a JSON document's every string).
+ * With `tables: false`, for readers that read no table (terminal output): line breaks do not count.
  */
-export function mayNameFields(text: string): boolean {
+export function mayNameFields(text: string, options: { readonly tables?: boolean } = {}): boolean {
   if (text.includes('=')) return true;
   const last = text.length - 1;
-  // A line break that is not the last character: the first one found is last only when it is alone.
-  const nl = text.indexOf('\n');
-  if (nl >= 0 && nl < last) return true;
-  const cr = text.indexOf('\r');
-  if (cr >= 0 && cr < last) return true;
+  // A line break matters to a table alone (its next record); the other readers need a `=` or a `:`.
+  // One that is not the last character: the first one found is last only when it is alone.
+  if (options.tables !== false) {
+    const nl = text.indexOf('\n');
+    if (nl >= 0 && nl < last) return true;
+    const cr = text.indexOf('\r');
+    if (cr >= 0 && cr < last) return true;
+  }
   for (let i = text.indexOf(':'); i >= 0; i = text.indexOf(':', i + 1)) {
     const bit = colonBit(i > 0 ? text.charCodeAt(i - 1) : -1, i < last ? text.charCodeAt(i + 1) : -1);
     if (bit !== 0) return true;
