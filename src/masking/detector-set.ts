@@ -275,7 +275,7 @@ class ConfiguredDetectorSet implements DetectorSet {
   couldMatchBytes(b: Uint8Array, start: number, end: number): boolean {
     if (!this.prefilter || this.alwaysRun) return true;
     // An empty text finds nothing; bytesFeatures of no bytes is 0, so that case needs no branch.
-    return (bytesFeatures(b, start, end) & this.gate) !== 0;
+    return this.couldMatchFeatures(bytesFeatures(b, start, end));
   }
 
   couldMatchFeatures(f: number): boolean {
