@@ -14,6 +14,7 @@ export { HASH_HEX_CHARS, hmacTag, partialMask, redactTag } from './mask-styles.j
 export {
   DEFAULT_SENSITIVE_KEYS,
   maskJsonText,
+  maskKeyedText,
   maskNamedText,
   maskTextFields,
   sensitiveKeyTag,
@@ -26,6 +27,5 @@ export type { ColumnRuleConfig, HashKeyRef, MaskingConfig, MaskingProfileConfig 
 export { detectorSetConfigFor, resolveMaskingProfile, styleChooser } from './masking-config.js';
 export type { DetectorSetInputs, MaskingProfile } from './masking-config.js';
 export { maskTerminalText, TerminalMasker } from './terminal-masker.js';
-export { mayNameFields } from './text-features.js';
 export type { KeyTagOf } from './text-fields.js';
 export type { MaskCounts } from './terminal-masker.js';

@@ -222,9 +222,6 @@ function afterWs(t: string, p: number): number {
   return p;
 }
 
-/** A string that may name a value in it (text-features.ts, F_FIELDS: `=`, a key's `:`, a line break). */
-const mayHoldFields = mayNameFields;
-
 function mergeCounts(
   a: Readonly<Record<string, number>> | undefined,
   b: Readonly<Record<string, number>> | undefined,
@@ -339,7 +336,7 @@ class JsonTextMasker {
       // In an HTTP body, a document held in a string (a config file, a connection string, a command
       // line) is read as a text answer is: the values its field names stand before, then the detectors.
       const fields =
-        this.keysInText && mayHoldFields(s) ? maskTextFields(s, this.set, this.style, this.keys) : null;
+        this.keysInText && mayNameFields(s) ? maskTextFields(s, this.set, this.style, this.keys) : null;
       r = fields ? withDetectors(fields, this.set, this.style) : this.set.mask(s, this.style, 'cell');
     }
     if (r) {
@@ -507,10 +504,10 @@ export function maskTextFields(
 }
 
 /**
- * A text that is not JSON (a PostgreSQL text value, a piece of a stream): when it may name values,
- * each value a sensitive name in `keyNames` stands before is masked whole (text-fields.ts; `tables:
- * false` for a piece of a stream, whose first line is no header), then the content detectors run over
- * the rest; otherwise the detectors alone, in `context`.
+ * A text that is not JSON (a PostgreSQL text value, a log line, a piece of a stream): when it may name
+ * values, each value a sensitive name in `keyNames` stands before is masked whole (text-fields.ts;
+ * `tables: false` for a piece of a stream, whose first line is no header), then the content detectors
+ * run over the rest; otherwise the detectors alone, in `context`.
  */
 export function maskNamedText(
   text: string,
@@ -520,22 +517,20 @@ export function maskNamedText(
   context: MaskContext,
   options: { readonly tables?: boolean } = {},
 ): MaskResult | null {
-  const fields = mayHoldFields(text) ? maskTextFields(text, set, style, keyMatcher(keyNames), options) : null;
-  return fields ? withDetectors(fields, set, style) : set.mask(text, style, context);
+  return maskKeyedText(text, set, style, keyMatcher(keyNames), context, options);
 }
 
-/**
- * A text that is not JSON: each value a field name stands before is masked whole (maskTextFields),
- * then the content detectors run over the rest.
- */
-function maskKeyedText(
+/** maskNamedText with the key matcher itself (a caller whose names are not a list: an env-name rule too). */
+export function maskKeyedText(
   text: string,
   set: DetectorSet,
   style: StyleChoice,
-  keys: KeyMatcher,
+  keys: KeyTagOf,
+  context: MaskContext = 'text',
+  options: { readonly tables?: boolean } = {},
 ): MaskResult | null {
-  const fields = maskTextFields(text, set, style, keys);
-  return fields ? withDetectors(fields, set, style) : set.mask(text, style, 'text');
+  const fields = mayNameFields(text, options) ? maskTextFields(text, set, style, keys, options) : null;
+  return fields ? withDetectors(fields, set, style) : set.mask(text, style, context);
 }
 
 /** A text whose field values are masked, with the detectors run over the rest. */

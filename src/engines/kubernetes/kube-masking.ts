@@ -10,8 +10,8 @@ import { Transform, type TransformCallback } from 'node:stream';
 import {
   DEFAULT_SENSITIVE_KEYS,
   maskJsonText,
+  maskKeyedText,
   maskTextFields,
-  mayNameFields,
   sensitiveKeyTag,
   type DetectorSet,
   type KeyTagOf,
@@ -148,12 +148,10 @@ function maskBinaryData(binaryData: unknown, o: KubeMaskOptions, counts: Counts)
       }
       continue;
     }
-    const fields = maskTextFields(text, o.detectors, 'redact', keys);
-    const masked = o.detectors.mask(fields?.text ?? text, 'redact', 'text');
-    if (!fields && !masked) continue;
-    binaryData[k] = Buffer.from(masked?.text ?? fields!.text, 'utf8').toString('base64');
-    for (const [tag, n] of Object.entries(fields?.counts ?? {})) add(counts, tag, n);
-    for (const [tag, n] of Object.entries(masked?.counts ?? {})) add(counts, tag, n);
+    const masked = maskKeyedText(text, o.detectors, 'redact', keys);
+    if (!masked) continue;
+    binaryData[k] = Buffer.from(masked.text, 'utf8').toString('base64');
+    for (const [tag, n] of Object.entries(masked.counts)) add(counts, tag, n);
   }
 }
 
@@ -399,23 +397,26 @@ export async function maskKubeJsonSliced(
  * sensitive names, and the env names this connection masks in Pod specs (tag `env`).
  */
 export function outputFieldNames(o: Pick<KubeMaskOptions, 'envNames'>): KeyTagOf {
-  const sensitive = sensitiveKeyTag();
-  return (name) => sensitive(name) ?? (o.envNames(name) ? 'env' : undefined);
+  let keys = outputNames.get(o.envNames);
+  if (keys === undefined) {
+    const sensitive = sensitiveKeyTag();
+    const envNames = o.envNames;
+    keys = (name) => sensitive(name) ?? (envNames(name) ? 'env' : undefined);
+    outputNames.set(envNames, keys);
+  }
+  return keys;
 }
+
+/** outputFieldNames per connection's env-name matcher: made once, not per log line. */
+const outputNames = new WeakMap<NameMatcher, KeyTagOf>();
 
 /**
  * Masks free text (a log line, exec input): the values sensitive field names stand before
  * (`password=…`, `DB_PASSWORD: …`; a line at a time, so no table is read), then the content detectors.
  */
 export function maskKubeText(text: string, o: KubeMaskOptions): { text: string; counts: Counts } | null {
-  const fields = mayNameFields(text)
-    ? maskTextFields(text, o.detectors, 'redact', outputFieldNames(o), { tables: false })
-    : null;
-  const r = o.detectors.mask(fields?.text ?? text, 'redact', 'text');
-  if (!fields && !r) return null;
-  const counts: Counts = { ...fields?.counts };
-  for (const [k, n] of Object.entries(r?.counts ?? {})) add(counts, k, n);
-  return { text: r?.text ?? fields!.text, counts };
+  const r = maskKeyedText(text, o.detectors, 'redact', outputFieldNames(o), 'text', { tables: false });
+  return r ? { text: r.text, counts: { ...r.counts } } : null;
 }
 
 /**
