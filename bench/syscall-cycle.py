@@ -30,30 +30,24 @@ for line in open(path):
     fm = re.search(r'fd: 0x([0-9a-f]+)', m.group(3))
     events.append((float(m.group(1)), m.group(2), int(fm.group(1), 16) if fm else None))
 
-Q, U, R, C, PF, PR = [], [], [], [], [], []
-client_write = client_read = up_write = up_read = None
+# The cycle's four points in order; the stretch that ends at a point began at the point before it.
+POINTS = [
+    ('sys_enter_read', CLIENT, 'C'),
+    ('sys_enter_write', UP, 'Q'),
+    ('sys_enter_read', UP, 'U'),
+    ('sys_enter_write', CLIENT, 'R'),
+]
+stretches = {label: [] for _, _, label in POINTS}
+PF, PR = [], []
+seen = {}
 pending = None
 for t, name, fd in events:
-    if name == 'sys_enter_read' and fd == CLIENT:
-        if client_write is not None:
-            C.append(t - client_write)
-            client_write = None
-        client_read = t
-    elif name == 'sys_enter_write' and fd == UP:
-        if client_read is not None:
-            Q.append(t - client_read)
-            client_read = None
-        up_write = t
-    elif name == 'sys_enter_read' and fd == UP:
-        if up_write is not None:
-            U.append(t - up_write)
-            up_write = None
-        up_read = t
-    elif name == 'sys_enter_write' and fd == CLIENT:
-        if up_read is not None:
-            R.append(t - up_read)
-            up_read = None
-        client_write = t
+    for i, (call, on, label) in enumerate(POINTS):
+        if name == call and fd == on:
+            before = seen.pop((i - 1) % len(POINTS), None)
+            if before is not None:
+                stretches[label].append(t - before)
+            seen[i] = t
     if name == 'sys_enter_write' and fd in (CLIENT, UP):
         pending = (t, fd)
     elif name == 'sys_enter_epoll_pwait' and pending is not None:
@@ -73,9 +67,9 @@ def show(label: str, xs: list) -> None:
           f'p90={xs[n * 9 // 10] * 1e6:.0f} mean={statistics.mean(xs) * 1e6:.0f} µs')
 
 
-show('Q  client read → upstream write', Q)
-show('U  upstream write → upstream read', U)
-show('R  upstream read → client write', R)
-show('C  client write → next client read', C)
+show('Q  client read → upstream write', stretches['Q'])
+show('U  upstream write → upstream read', stretches['U'])
+show('R  upstream read → client write', stretches['R'])
+show('C  client write → next client read', stretches['C'])
 show('PF upstream write → epoll_wait', PF)
 show('PR client write → epoll_wait', PR)
