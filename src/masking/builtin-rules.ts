@@ -5,6 +5,7 @@
 // masked whole, by lineage, like a column rule (docs/security.md classes 77, 230 and 231).
 
 import type { ColumnRule } from './column-rules.js';
+import { sensitiveKeyTag } from './json-masking.js';
 
 /** Tag of other sessions' statement texts (`pg_stat_activity.query` and the like). */
 export const STATEMENT_TEXT_TAG = 'statement_text';
@@ -44,6 +45,48 @@ export const BUILTIN_RULES: readonly ColumnRule[] = [
 
 /** Relations a built-in rule covers, by name (schema in SYSTEM, or any for the extension's view). */
 const SYSTEM_SCHEMAS: ReadonlySet<string> = new Set(['pg_catalog', 'information_schema']);
+
+/**
+ * `jsonKeys` entries whose values the content detectors recognise by their form (a card number's
+ * digits and Luhn check, an SSN's groups): a column of that name keeps the detectors (which mask a
+ * card partially, and a number inside a record or range by its type) rather than being masked whole.
+ */
+const DETECTED_BY_CONTENT: ReadonlySet<string> = new Set([
+  'card',
+  'card_number',
+  'cc_number',
+  'credit_card',
+  'ssn',
+]);
+
+/**
+ * Columns named like a secret: a user column whose name is one of the profile's `jsonKeys` entries
+ * (`password`, `api_key`, `*_secret`, `token`, `cvv`…, matched as a JSON key is), other than those
+ * the detectors recognise by content, is masked whole under the tag of the entry
+ * (`[REDACTED:password]`), as a JSON key or a text's field of that name is. Outside the system schemas
+ * (their credentials have the rules above). One rule object per tag, so the lineage compares rules by
+ * identity as it does for written ones.
+ */
+export function namedColumnRule(
+  keyNames: readonly string[],
+): (schema: string, table: string, column: string) => ColumnRule | undefined {
+  const tagOf = sensitiveKeyTag(keyNames.filter((k) => !DETECTED_BY_CONTENT.has(k.toLowerCase())));
+  const rules = new Map<string, ColumnRule>();
+  // Per column name (null: no entry matches); bounded, as the written rules' cache is.
+  const byName = new Map<string, ColumnRule | null>();
+  return (schema, _table, column) => {
+    if (SYSTEM_SCHEMAS.has(schema) || schema === 'pg_toast') return undefined;
+    let rule = byName.get(column);
+    if (rule === undefined) {
+      const tag = tagOf(column);
+      rule = tag === undefined ? null : (rules.get(tag) ?? Object.freeze({ column: `*.*.${tag}`, tag }));
+      if (rule !== null) rules.set(rule.tag!, rule);
+      if (byName.size >= 10_000) byName.clear();
+      byName.set(column, rule);
+    }
+    return rule ?? undefined;
+  };
+}
 const BUILTIN_RELATIONS: ReadonlySet<string> = new Set(
   BUILTIN_RULES.map((r) => r.column.split('.')[1] as string),
 );

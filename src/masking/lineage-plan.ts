@@ -65,11 +65,40 @@ function strength(style: MaskStyle): number {
 
 const name = (s: SourceColumn) => `${s.schema}.${s.table}.${s.column}`;
 
+type ColumnMatch = (schema: string, table: string, column: string) => ColumnRule | undefined;
+
 export class LineageRules {
+  /** The written and built-in rules, then a column named like a secret. */
+  private readonly match: ColumnMatch;
+
   constructor(
-    private readonly match: (schema: string, table: string, column: string) => ColumnRule | undefined,
+    private readonly written: ColumnMatch,
     private readonly chooser: (tag: string) => MaskStyle,
-  ) {}
+    /** Columns named like a secret (builtin-rules.ts namedColumnRule): after every written rule. */
+    private readonly named?: ColumnMatch,
+  ) {
+    this.match = named ? (s, t, c) => written(s, t, c) ?? named(s, t, c) : written;
+  }
+
+  /** Per relation the catalog described: does a rule cover one of its columns? */
+  private readonly coveredRelations = new WeakMap<object, boolean>();
+
+  /**
+   * Does some rule (written, built-in, or a column named like a secret) cover a column of this
+   * relation? For the engine's check that a statement reading only such relations needs no lineage.
+   */
+  coversColumnOf(relation: {
+    readonly schema: string;
+    readonly name: string;
+    readonly columns: readonly string[];
+  }): boolean {
+    let covered = this.coveredRelations.get(relation);
+    if (covered === undefined) {
+      covered = relation.columns.some((c) => this.match(relation.schema, relation.name, c) !== undefined);
+      this.coveredRelations.set(relation, covered);
+    }
+    return covered;
+  }
 
   /** The rule masking this column whole (rules with `detectors:` only scan, so they do not count). */
   private wholeRule(s: SourceColumn): ColumnRule | undefined {
@@ -118,10 +147,14 @@ export class LineageRules {
     if (v.unproven !== undefined) return { kind: 'whole', style: 'redact', tag: LINEAGE_TAG };
     if (v.sources.length === 0) return CLEAR;
     if (v.direct) {
-      // Every name of one column (a partition's and its parents'): the first rule that matches.
-      for (const s of v.sources) {
-        const rule = this.match(s.schema, s.table, s.column);
-        if (rule) return { kind: 'rule', rule, source: s };
+      // Every name of one column (a partition's and its parents'): the first rule that matches, a
+      // written one for any of the names before the column's own name (a child's `card_number`
+      // keeps its parent's rule).
+      for (const match of this.named ? [this.written, this.named] : [this.written]) {
+        for (const s of v.sources) {
+          const rule = match(s.schema, s.table, s.column);
+          if (rule) return { kind: 'rule', rule, source: s };
+        }
       }
       return CLEAR;
     }

@@ -16,6 +16,11 @@ export interface MaskingProfile {
   readonly styles: Readonly<Record<string, MaskStyle>>;
   readonly columns: readonly ColumnRule[];
   readonly jsonKeys: readonly string[];
+  /**
+   * A PostgreSQL column named like a `jsonKeys` entry (outside the system schemas) is masked whole, as
+   * if a column rule named it (after the profile's rules and the built-in ones).
+   */
+  readonly namedColumns: boolean;
 }
 
 /** The top level (no name, or "default") or a named profile whose given fields replace the top level's. */
@@ -27,6 +32,7 @@ export function resolveMaskingProfile(config: MaskingConfig, name?: string): Mas
     styles: config.styles,
     columns: config.columns,
     jsonKeys: config.jsonKeys,
+    namedColumns: config.namedColumns,
   };
   if (name === undefined || name === 'default') return base;
   const p = Object.hasOwn(config.profiles, name) ? config.profiles[name] : undefined;
@@ -39,6 +45,7 @@ export function resolveMaskingProfile(config: MaskingConfig, name?: string): Mas
     styles: p.styles ?? base.styles,
     columns: p.columns ?? base.columns,
     jsonKeys: p.jsonKeys ?? base.jsonKeys,
+    namedColumns: p.namedColumns ?? base.namedColumns,
   };
 }
 

@@ -98,6 +98,7 @@ export const maskingProfileSchema = z.strictObject({
   styles: styleOverrides.optional(),
   columns: z.array(columnRuleSchema).optional(),
   jsonKeys: z.array(z.string().min(1)).optional(),
+  namedColumns: z.boolean().optional(),
 });
 
 export const DEFAULT_DETECTORS: z.output<typeof detectorsSchema> = {
@@ -180,6 +181,12 @@ export const maskingSchema = z
       .array(z.string().min(1))
       .default([...DEFAULT_SENSITIVE_KEYS])
       .describe('JSON keys whose values are masked whatever they hold ("*" wildcards)'),
+    namedColumns: z
+      .boolean()
+      .default(true)
+      .describe(
+        'mask a PostgreSQL result column whole when its source column (outside the system schemas) is named like a jsonKeys entry (password, api_key, secret, token…), by lineage like a column rule',
+      ),
     maxCellBytes: z
       .number()
       .int()

@@ -17,7 +17,7 @@ import {
 } from '../core/masking.js';
 import type { ColumnRule } from './column-rules.js';
 import { createColumnMatcher } from './column-rules.js';
-import { BUILTIN_RULES, namesBuiltinSource, type NamedSources } from './builtin-rules.js';
+import { BUILTIN_RULES, namedColumnRule, namesBuiltinSource, type NamedSources } from './builtin-rules.js';
 import { createDetectorSet, type DetectorSet } from './detector-set.js';
 import type { MaskStyle } from './finding.js';
 import { maskJsonText, maskNamedText } from './json-masking.js';
@@ -176,7 +176,12 @@ class CompiledProfile {
     // Every masked profile masks other sessions' statement texts and the server's credentials too
     // (after the profile's own rules, which win): no detector can judge them (builtin-rules.ts).
     const columns = [...profile.columns, ...BUILTIN_RULES];
-    this.match = createColumnMatcher(columns);
+    const written = createColumnMatcher(columns);
+    // Then a column named like a secret (`password`, `api_key`…), as a JSON key of that name is.
+    const named = profile.namedColumns ? namedColumnRule(profile.jsonKeys) : undefined;
+    this.match = named
+      ? (schema, table, column) => written(schema, table, column) ?? named(schema, table, column)
+      : written;
     for (const rule of profile.columns) {
       if (rule.detectors)
         this.ruleSets.set(rule, createDetectorSet(detectorSetConfigFor(profile, inputs, rule.detectors)));
@@ -186,7 +191,7 @@ class CompiledProfile {
       : undefined;
     this.jsonKeys = profile.jsonKeys;
     this.hasRules = profile.columns.length > 0;
-    this.lineage = new LineageRules(this.match, this.chooser);
+    this.lineage = new LineageRules(written, this.chooser, named);
     const alwaysRun = profile.detectors.custom.length > 0 || profile.detectors.dictionaries.length > 0;
     this.minScan = alwaysRun ? 1 : MIN_BUILTIN_FINDING;
     this.minDigits = alwaysRun ? 1 : MIN_CARD_DIGITS;

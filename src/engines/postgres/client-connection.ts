@@ -83,12 +83,12 @@ import {
   type RelayHost,
 } from './result-relay.js';
 import type { StatementLineage } from '../../core/column-lineage.js';
-import { statisticsFinding, statisticsRelations } from '../../masking/lineage-plan.js';
+import { statisticsFinding, statisticsRelations, type LineageRules } from '../../masking/lineage-plan.js';
 import type { NamedSources } from '../../masking/builtin-rules.js';
 import { sqlMaskerOf } from '../../masking/result-masker.js';
 import { catalogResolverFor, type OverloadedNames, type ReachSeed } from './catalog-resolver.js';
 import { asUserCode, mayBeOverloaded, overloadedCalls } from './overloaded-builtins.js';
-import { UNAVAILABLE } from '../../sql/postgres/column-lineage.js';
+import { UNAVAILABLE, type CatalogRelation } from '../../sql/postgres/column-lineage.js';
 import {
   COPY_REVIEW_ALONE_RULE,
   COPY_REVIEW_LIMIT_RULE,
@@ -1721,7 +1721,7 @@ export class ClientConnection {
       !catalogChanged &&
       this.temporaryObjects.length === 0 &&
       this.transactionReads.lineage() === undefined &&
-      readsOnlyUserTables(st, catalog)
+      readsOnlyUserTables(st, catalog, rules)
     )
       return { decision };
     let lineage = await lineageOf(deps.analyzer, catalog, st.text, (object, name) =>
@@ -3343,12 +3343,14 @@ const NO_PENDING: PendingObjects = Object.freeze(newPendingObjects());
 
 /**
  * The statement names relations only, and every name is an ordinary or partitioned table outside the
- * system schemas in every schema the catalog (as already loaded) has it: no function, user operator,
- * field call, prepared statement or cursor, and no name the catalog has not described yet.
+ * system schemas in every schema the catalog (as already loaded) has it, none with a column a rule
+ * covers (a column named like a secret: `password`, `api_key`): no function, user operator, field
+ * call, prepared statement or cursor, and no name the catalog has not described yet.
  */
 function readsOnlyUserTables(
   st: SqlStatement,
   catalog: { relations(schema: string | undefined, name: string): unknown },
+  rules: LineageRules,
 ): boolean {
   if (st.tables.length === 0 || st.functions.length > 0) return false;
   // Unqualified operators are built-ins here: the caller has found none overloaded outside pg_catalog
@@ -3358,8 +3360,8 @@ function readsOnlyUserTables(
   for (const t of st.tables) {
     const found = catalog.relations(t.schema, t.name);
     if (!Array.isArray(found) || found.length === 0) return false;
-    for (const r of found as { kind: string; schema: string }[])
-      if (!OWN_ROWS.has(r.kind) || SYSTEM_SCHEMAS.has(r.schema)) return false;
+    for (const r of found as CatalogRelation[])
+      if (!OWN_ROWS.has(r.kind) || SYSTEM_SCHEMAS.has(r.schema) || rules.coversColumnOf(r)) return false;
   }
   return true;
 }

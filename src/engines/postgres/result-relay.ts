@@ -260,7 +260,7 @@ export class ResultRelay {
     this.out.add(
       gatehouseNotice(
         `Gatehouse withheld ${copy.withheld} rows of COPY output: masking applies to this data and COPY cannot ` +
-          'carry masked columns (binary format, or a column rule covers a table it reads). Use SELECT instead.',
+          'carry masked columns (binary format, or a column it reads is masked: a column rule, or a name like `password`). Use SELECT instead.',
       ),
     );
   }
