@@ -253,13 +253,9 @@ const TOTAL_FUNCTIONS: ReadonlyMap<string, TotalArgs> = new Map<string, TotalArg
       'array_to_string',
       'array_length',
       'cardinality',
-      'array_position',
-      'array_append',
-      'array_prepend',
       'to_hex',
       'textsend',
       // aggregates and window functions that only collect, count, compare or pick values
-      'array_agg',
       'string_agg',
       'json_agg',
       'jsonb_agg',
@@ -299,6 +295,10 @@ const TOTAL_FUNCTIONS: ReadonlyMap<string, TotalArgs> = new Map<string, TotalArg
   ['nth_value', [0]],
   ['lag', [0, 2]],
   ['lead', [0, 2]],
+  // An array of more than one dimension is an error (and a NULL start position): the element is safe.
+  ['array_position', [1]],
+  ['array_append', [1]],
+  ['array_prepend', [0]],
   // a NULL key is an error; values are not
   ['json_build_object', 'odd'],
   ['jsonb_build_object', 'odd'],
@@ -307,7 +307,7 @@ const TOTAL_FUNCTIONS: ReadonlyMap<string, TotalArgs> = new Map<string, TotalArg
 ]);
 /** Operators (by name, among trusted code) that cannot fail on the operands at these positions. */
 const TOTAL_OPERATORS: ReadonlyMap<string, TotalArgs> = new Map<string, TotalArgs>([
-  ...each(['=', '<>', '!=', '<', '>', '<=', '>=', '||', '->', '->>', '#>', '#>>', '^@'], '*'),
+  ...each(['=', '<>', '!=', '<', '>', '<=', '>=', '->', '->>', '#>', '#>>', '^@'], '*'),
   // LIKE and regular expressions: the string never fails, a pattern can
   ...each(['~~', '!~~', '~~*', '!~~*', '~', '!~', '~*', '!~*'], [0]),
 ]);
@@ -328,6 +328,170 @@ const FALLIBLE_NODES: ReadonlySet<string> = new Set([
   'JsonObjectAgg',
   'XmlSerialize',
 ]);
+
+/**
+ * Functions and operators that cannot fail on scalars but can on arrays, whose type a parse does not
+ * give: `array_agg` of NULL arrays or arrays of other dimensions ("cannot accumulate null arrays"),
+ * `||` joining arrays of incompatible dimensions, `length(bytea, name)` with an unknown encoding
+ * name. Total only where every argument is one `scalarShaped` vouches for (and `length` with one).
+ */
+const TOTAL_ON_SCALARS: ReadonlyMap<
+  string,
+  { readonly kind: 'function' | 'operator'; readonly arity?: number }
+> = new Map([
+  ['array_agg', { kind: 'function' }],
+  ['length', { kind: 'function', arity: 1 }],
+  ['||', { kind: 'operator' }],
+]);
+
+/**
+ * Node types that cannot fail whatever values reach them (structure, tests, comparisons, choices):
+ * a masked value reaching any other node type the walker does not handle by name counts as deciding
+ * whether the statement fails (JSON_ARRAY(x FORMAT JSON) and JSON_SERIALIZE parse their input).
+ */
+const TOTAL_NODES: ReadonlySet<string> = new Set([
+  'List',
+  'RowExpr',
+  'NullTest',
+  'BooleanTest',
+  'MinMaxExpr',
+  'GroupingFunc',
+  'SortBy',
+  'WindowDef',
+  'A_Indices',
+  'A_Star',
+  'Alias',
+  'RangeVar',
+  'CaseWhen',
+  'CurrentOfExpr',
+  'MultiAssignRef',
+  'JsonIsPredicate',
+  'JsonFormat',
+  'JsonReturning',
+  'JsonOutput',
+]);
+
+/** Function names whose result is one scalar (text, a number, a boolean, a hash) whatever they get. */
+const SCALAR_FUNCTIONS: ReadonlySet<string> = new Set([
+  'upper',
+  'lower',
+  'initcap',
+  'reverse',
+  'translate',
+  'replace',
+  'btrim',
+  'ltrim',
+  'rtrim',
+  'concat',
+  'concat_ws',
+  'textcat',
+  'quote_literal',
+  'quote_nullable',
+  'quote_ident',
+  'md5',
+  'length',
+  'char_length',
+  'character_length',
+  'octet_length',
+  'bit_length',
+  'ascii',
+  'strpos',
+  'position',
+  'starts_with',
+  'substr',
+  'substring',
+  'left',
+  'right',
+  'lpad',
+  'rpad',
+  'overlay',
+  'split_part',
+  'regexp_replace',
+  'to_hex',
+  'encode',
+  'hashtext',
+  'string_agg',
+  'count',
+  'to_json',
+  'to_jsonb',
+  'row_to_json',
+  'array_to_string',
+  'array_length',
+  'cardinality',
+]);
+
+/**
+ * The value of this expression is a scalar (not an array) by its form, whatever its inputs: a column
+ * or a constant (an array-typed column's own shape is not modelled), a cast to a non-array type, a
+ * test, a comparison, a text function, or a choice among such. Anything else may be an array whose
+ * NULLness or dimensions a masked value chose (`nullif(ARRAY[secret < 'm'], ARRAY[true])`).
+ */
+function scalarShaped(node: unknown): boolean {
+  const w = wrapped(node);
+  if (!w) return false;
+  const [type, body] = w;
+  switch (type) {
+    case 'ColumnRef':
+    case 'A_Const':
+    case 'ParamRef':
+    case 'NullTest':
+    case 'BooleanTest':
+    case 'BoolExpr':
+      return true;
+    case 'TypeCast':
+      return isObject(body['typeName']) && asArray(body['typeName']['arrayBounds']).length === 0;
+    case 'CollateClause':
+      return scalarShaped(body['arg']);
+    case 'FuncCall': {
+      const name = lastName(body['funcname']);
+      return name !== undefined && SCALAR_FUNCTIONS.has(name);
+    }
+    case 'A_Expr': {
+      const kind = str(body['kind'], '');
+      const name = lastName(body['name']);
+      if (kind === 'AEXPR_NULLIF') return scalarShaped(body['lexpr']);
+      if (kind !== 'AEXPR_OP') return true; // IN, BETWEEN, LIKE, IS DISTINCT…: booleans
+      if (name === '||') return scalarShaped(body['lexpr']) && scalarShaped(body['rexpr']);
+      return (
+        name !== undefined &&
+        [
+          '=',
+          '<>',
+          '!=',
+          '<',
+          '>',
+          '<=',
+          '>=',
+          '~~',
+          '!~~',
+          '~~*',
+          '!~~*',
+          '~',
+          '!~',
+          '~*',
+          '!~*',
+          '^@',
+        ].includes(name)
+      );
+    }
+    case 'CoalesceExpr':
+    case 'MinMaxExpr':
+      return asArray(body['args']).every(scalarShaped);
+    case 'CaseExpr':
+      return (
+        asArray(body['args']).every((a) => scalarShaped(unwrap(a, 'CaseWhen')?.['result'])) &&
+        (body['defresult'] === undefined || scalarShaped(body['defresult']))
+      );
+    case 'SubLink':
+      return (
+        body['subLinkType'] === 'EXISTS_SUBLINK' ||
+        str(body['subLinkType'], '').startsWith('ANY') ||
+        str(body['subLinkType'], '').startsWith('ALL')
+      );
+    default:
+      return false;
+  }
+}
 
 function safeArg(spec: TotalArgs, i: number): boolean {
   if (spec === '*') return true;
@@ -1440,6 +1604,7 @@ class Analysis {
           `operator ${name}`,
           ctx,
           [l, r],
+          [body['lexpr'], body['rexpr']].filter((n) => n !== undefined),
         );
       }
       case 'BoolExpr':
@@ -1465,9 +1630,17 @@ class Analysis {
         return union(this.select(body, scope, ctx).cols.map((c) => c.flow));
       case 'ResTarget':
         return this.expr(body['val'], scope, ctx);
+      case 'A_ArrayExpr': {
+        // ARRAY[a, b] of arrays needs them to have the same dimensions: a masked value choosing one's
+        // shape (or NULL) decides whether it fails. One element, or scalars, cannot.
+        const elements = asArray(body['elements']);
+        const f = this.expr(elements, scope, ctx);
+        if (elements.length > 1 && !elements.every(scalarShaped)) this.mayFail('an ARRAY of arrays', f, ctx);
+        return f.derived();
+      }
       default: {
         const f = this.children(body, scope, ctx);
-        if (FALLIBLE_NODES.has(type)) this.mayFail(type, f, ctx);
+        if (FALLIBLE_NODES.has(type) || !TOTAL_NODES.has(type)) this.mayFail(type, f, ctx);
         return f;
       }
     }
@@ -1532,7 +1705,7 @@ class Analysis {
     const f = union(args);
     if (name === undefined) return this.note(union([f, unprovenFlow('a function call without a name')]), ctx);
     const label = `${schema ? `${schema}.` : ''}${name}()`;
-    const out = this.routine('function', name, schema, f, label, ctx, positional);
+    const out = this.routine('function', name, schema, f, label, ctx, positional, asArray(body['args']));
     // FILTER decides which rows the arguments, and the aggregate, are computed over.
     this.guards(filter, mark, ctx);
     return out;
@@ -1547,6 +1720,8 @@ class Analysis {
     label: string,
     ctx: Ctx,
     positional?: readonly Flow[],
+    /** The argument expressions, for the functions total only on scalars. */
+    nodes?: readonly unknown[],
   ): Flow {
     const info = this.catalog.routines(kind, name);
     if (info === undefined) {
@@ -1582,6 +1757,17 @@ class Analysis {
       return union([args, unprovenFlow(reason)]);
     }
     if (overloads.some((o) => o.volatility === 'v')) this.sink(label, args);
+    const onScalars = TOTAL_ON_SCALARS.get(name);
+    if (onScalars !== undefined && onScalars.kind === kind) {
+      // Total only on scalars (and at its arity): else every argument may decide a failure.
+      const fine =
+        nodes !== undefined &&
+        (onScalars.arity === undefined || nodes.length === onScalars.arity) &&
+        nodes.every(scalarShaped);
+      if (!fine) this.mayFail(label, args, ctx);
+      if (overloads.some((o) => o.returnsSet === true)) this.notePredicate(args, ctx);
+      return args.derived();
+    }
     const total = (kind === 'function' ? TOTAL_FUNCTIONS : TOTAL_OPERATORS).get(name);
     if (total !== '*') {
       const risky =
@@ -1636,8 +1822,18 @@ class Analysis {
         // More than one row is an error.
         if (!atMostOneRow(body['subselect'])) this.mayFail('a scalar subquery', NONE, ctx);
         return cols.length === 1 && body['subLinkType'] === 'EXPR_SUBLINK' ? cols[0]! : union(cols);
-      case 'ARRAY_SUBLINK':
-        return union(cols);
+      case 'ARRAY_SUBLINK': {
+        // ARRAY(SELECT x …) of arrays needs them non-NULL and of one shape: a masked value choosing
+        // either decides whether it fails (as an ARRAY of arrays does).
+        const q = unwrap(body['subselect'], 'SelectStmt');
+        const target = asArray(q?.['targetList']);
+        const only = target.length === 1 ? unwrap(target[0], 'ResTarget')?.['val'] : undefined;
+        const f = union(cols);
+        if (q?.['op'] !== undefined && q['op'] !== 'SETOP_NONE')
+          this.mayFail('an ARRAY of a subquery', f, ctx);
+        else if (!scalarShaped(only)) this.mayFail('an ARRAY of a subquery', f, ctx);
+        return f;
+      }
       default: {
         // x IN (subquery), x op ANY/ALL (subquery): the rows are compared until one decides.
         const test = this.expr(body['testexpr'], scope, ctx);
