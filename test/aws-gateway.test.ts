@@ -149,6 +149,13 @@ function cannedAws(req: IncomingMessage, body: Buffer, service: string | undefin
         `<UserId>AIDAGATEWAY</UserId><Account>123456789012</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>r-4</RequestId></ResponseMetadata></GetCallerIdentityResponse>`,
     );
   }
+  if (service === 'states' && req.headers['x-amz-target'] === 'AWSStepFunctions.GetActivityTask') {
+    return {
+      status: 200,
+      headers: { 'content-type': 'application/x-amz-json-1.0' },
+      body: JSON.stringify({ taskToken: 'task-token-of-the-real-worker', input: '{"order":42}' }),
+    };
+  }
   if (service === 'lambda' && req.method === 'GET' && req.url?.startsWith('/2015-03-31/functions/')) {
     const name = decodeURIComponent(req.url.split('/')[3] ?? '');
     return {
@@ -219,6 +226,7 @@ describe('AWS gateway with the AWS SDK v3', () => {
               iam: canned.url,
               sts: canned.url,
               lambda: canned.url,
+              states: canned.url,
             },
           },
           holdTimeout: '20s',
@@ -441,6 +449,41 @@ describe('AWS gateway with the AWS SDK v3', () => {
     review.approve();
     const out = (await pending) as { WebIdentityToken?: string };
     expect(out.WebIdentityToken).toBe('[REDACTED:webidentitytoken]');
+  });
+
+  it("reviews states:GetActivityTask, which dequeues a worker's task, and forwards nothing refused (class 159)", async () => {
+    // Named like a read, it takes the task from the worker it was for (as sqs:ReceiveMessage does):
+    // it was allowed by aws-agents-allow-reads and reached the upstream.
+    const getTask = () =>
+      signedFetch(endpoint, agentKey, {
+        method: 'POST',
+        service: 'states',
+        headers: {
+          'content-type': 'application/x-amz-json-1.0',
+          'x-amz-target': 'AWSStepFunctions.GetActivityTask',
+        },
+        body: JSON.stringify({
+          activityArn: 'arn:aws:states:us-east-1:123456789012:activity:payments',
+          workerName: 'agent',
+        }),
+      });
+    const dequeued = () =>
+      canned.seen.filter((r) => r.headers['x-amz-target'] === 'AWSStepFunctions.GetActivityTask').length;
+    const pending = getTask();
+    const review = await gw.approver.next();
+    expect(review.ctx.decision.ruleId).toBe('aws-agents-review-reads-that-act');
+    expect(dequeued()).toBe(0);
+    review.deny('Not your task.');
+    const refused = await pending;
+    expect(refused.status).toBeGreaterThanOrEqual(400);
+    expect(refused.text).toContain('aws-agents-review-reads-that-act');
+    expect(refused.text).not.toContain('task-token-of-the-real-worker');
+    expect(dequeued()).toBe(0);
+    // Approved, it is forwarded as it came.
+    const approved = getTask();
+    (await gw.approver.next()).approve();
+    expect((await approved).text).toContain('task-token-of-the-real-worker');
+    expect(dequeued()).toBe(1);
   });
 
   it('masks credentials in STS AssumeRole and passes GetCallerIdentity', async () => {

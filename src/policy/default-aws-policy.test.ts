@@ -4,7 +4,8 @@ import { parse as parseYaml } from 'yaml';
 import { policiesSchema } from '../config/policy-schema.js';
 import { type HttpAction, httpAction } from '../core/action.js';
 import type { Identity } from '../core/identity.js';
-import { defaultAwsPolicies } from './default-aws-policy.js';
+import { AWS_READ_EXCEPTIONS, AWS_READS, defaultAwsPolicies } from './default-aws-policy.js';
+import { compileGlob } from './glob.js';
 import { createPolicyDecider } from './policy-decider.js';
 
 const agent: Identity = {
@@ -91,6 +92,169 @@ describe('default AWS agent policy', () => {
     expect(d.effect).toBe(effect);
     expect(d.ruleId).toBe(ruleId);
     if (d.effect !== 'allow') expect(d.message).toContain(ruleId);
+  });
+
+  // Class 159: operations named like reads that hand out credentials or links that work without
+  // Gatehouse, or that act; each was allowed by aws-agents-allow-reads. The names are the service
+  // models' (botocore), under their IAM prefixes.
+  it.each([
+    // Issue credentials or tokens (the red team's three first).
+    'redshift:GetClusterCredentials',
+    'redshift:GetClusterCredentialsWithIAM',
+    'ecr:GetAuthorizationToken',
+    'ecr-public:GetAuthorizationToken',
+    'codeartifact:GetAuthorizationToken',
+    'redshift:GetIdentityCenterAuthToken',
+    'redshift-serverless:GetCredentials',
+    'redshift-serverless:GetIdentityCenterAuthToken',
+    'cognito-identity:GetCredentialsForIdentity',
+    'cognito-identity:GetOpenIdToken',
+    'cognito-identity:GetOpenIdTokenForDeveloperIdentity',
+    'cognito-idp:GetTokensFromRefreshToken',
+    'sso:GetRoleCredentials',
+    'connect:GetFederationToken',
+    'license-manager:GetAccessToken',
+    'route53globalresolver:GetAccessToken',
+    'amplifybackend:GetToken',
+    'gamelift:GetComputeAuthToken',
+    'lakeformation:GetTemporaryGlueTableCredentials',
+    'lakeformation:GetTemporaryDataLocationCredentials',
+    'datazone:GetEnvironmentCredentials',
+    'elasticmapreduce:GetClusterSessionCredentials',
+    'emr-containers:GetManagedEndpointSessionCredentials',
+    'finspace-api:GetProgrammaticAccessCredentials',
+    'bedrock-agentcore:GetWorkloadAccessToken',
+    'bedrock-agentcore:GetWorkloadAccessTokenForJWT',
+    'bedrock-agentcore:GetResourceOauth2Token',
+    'bedrock-agentcore:GetResourceApiKey',
+    's3:GetDataAccess',
+    'gamelift:GetComputeAccess',
+    'gamelift:GetInstanceAccess',
+    'finspace-api:GetExternalDataViewAccessDetails',
+    'finspace:GetKxConnectionString',
+    'codepipeline:GetJobDetails',
+    'codepipeline:GetThirdPartyJobDetails',
+    'athena:GetSessionEndpoint',
+    'emr-serverless:GetSessionEndpoint',
+    'kinesisvideo:GetIceServerConfig',
+    // Passwords, keys and secrets under other names.
+    'ec2:GetPasswordData',
+    'ec2:GetVpnConnectionDeviceSampleConfiguration',
+    'lightsail:GetInstanceAccessDetails',
+    'lightsail:GetRelationalDatabaseMasterUserPassword',
+    'pca-connector-scep:GetChallengePassword',
+    'storagegateway:DescribeChapCredentials',
+    'glue:GetConnection',
+    'glue:GetConnections',
+    'datazone:GetConnection',
+    'ivs:GetStreamKey',
+    'ivs:BatchGetStreamKey',
+    'ivs:GetIngestConfiguration',
+    'chime:GetAttendee',
+    'chime:ListAttendees',
+    'appsync:ListApiKeys',
+    'apigateway:GetApiKey',
+    'apigateway:GetApiKeys',
+    'apigateway:GetUsagePlanKeys',
+    'geo:DescribeKey',
+    'managedblockchain:GetAccessor',
+    'snowball:GetJobUnlockCode',
+    // Links that work without Gatehouse.
+    'ecr:GetDownloadUrlForLayer',
+    'quicksight:GetDashboardEmbedUrl',
+    'quicksight:GetSessionEmbedUrl',
+    'aws-marketplace:GetBuyerDashboard',
+    'elasticmapreduce:GetOnClusterAppUIPresignedURL',
+    'elasticmapreduce:GetPersistentAppUIPresignedURL',
+    'emr-serverless:GetDashboardForJobRun',
+    'emr-serverless:GetResourceDashboard',
+    'athena:GetResourceDashboard',
+    'kinesisvideo:GetHLSStreamingSessionURL',
+    'kinesisvideo:GetDASHStreamingSessionURL',
+    'datazone:GetIamPortalLoginUrl',
+    'm2:GetSignedBluinsightsUrl',
+    'cloudshell:GetFileDownloadUrls',
+    'cloudshell:GetFileUploadUrls',
+    'auditmanager:GetEvidenceFileUploadUrl',
+    'auditmanager:GetAssessmentReportUrl',
+    'security-ir:GetCaseAttachmentDownloadUrl',
+    'security-ir:GetCaseAttachmentUploadUrl',
+    'mechanicalturk:GetFileUploadURL',
+    'profile:GetUploadJobPath',
+    'groundstation:GetAgentTaskResponseUrl',
+    'lex:GetTestExecutionArtifactsUrl',
+    'amplify:GetArtifactUrl',
+    'gamelift:GetGameSessionLogUrl',
+    'connect:GetAttachedFile',
+    'qbusiness:GetDocumentContent',
+    'ses:GetArchiveMessage',
+    'invoicing:GetInvoicePDF',
+    'snowball:GetJobManifest',
+  ])('%s hands out a credential or a link: reviewed, not a read (class 159)', (operation) => {
+    expect(decider.decide(agent, op(operation))).toMatchObject({
+      effect: 'review',
+      ruleId: 'aws-agents-review-secret-reads',
+    });
+  });
+
+  it.each([
+    'states:GetActivityTask',
+    'cognito-identity:GetId',
+    'cognito-idp:GetUserAttributeVerificationCode',
+    'sagemaker:GetScalingConfigurationRecommendation',
+  ])('%s acts: reviewed, not a read (class 159)', (operation) => {
+    expect(decider.decide(agent, op(operation))).toMatchObject({
+      effect: 'review',
+      ruleId: 'aws-agents-review-reads-that-act',
+    });
+  });
+
+  // The families (`*:Get*Token`, `*:Get*Credentials*`) and globs must not take ordinary reads.
+  it.each([
+    'sqs:GetQueueUrl',
+    'sqs:GetQueueAttributes',
+    'iam:GetCredentialReport',
+    'iam:GetAccountPasswordPolicy',
+    'iam:GetLoginProfile',
+    'kms:GetPublicKey',
+    'kms:DescribeKey',
+    'ecr:BatchGetImage',
+    'ecr:DescribeImages',
+    'states:DescribeActivity',
+    'states:DescribeExecution',
+    'redshift:DescribeClusters',
+    'glue:GetTable',
+    'glue:DescribeConnectionType',
+    'kinesis:GetRecords',
+    'kinesis:GetShardIterator',
+    'bedrock-agentcore:GetTokenVault',
+    'bedrock-agentcore:GetApiKeyCredentialProvider',
+    'chime:ListAttendeeTags',
+    'lambda:GetFunction',
+  ])('%s stays an ordinary read', (operation) => {
+    expect(decider.decide(agent, op(operation))).toMatchObject({
+      effect: 'allow',
+      ruleId: 'aws-agents-allow-reads',
+    });
+  });
+
+  it('gives every read exception a reason, and makes each one reviewed', () => {
+    const reads = AWS_READS.map(compileGlob);
+    for (const e of AWS_READ_EXCEPTIONS) {
+      expect(e.why.length, e.operation).toBeGreaterThan(5);
+      expect(e.operation, e.operation).toMatch(/^[a-z0-9*-]+:[A-Za-z0-9*]+$/);
+      // An example name the entry matches: the glob's stars read as nothing or as "X".
+      const example = e.operation.replace(/^\*:/, 'anyservice:').replace(/\*/g, 'X');
+      expect(decider.decide(agent, op(example)), e.operation).toMatchObject({
+        effect: 'review',
+        ruleId: e.kind === 'acts' ? 'aws-agents-review-reads-that-act' : 'aws-agents-review-secret-reads',
+      });
+      if (/^[a-z0-9*-]+:(Get|List|Describe|BatchGet)/.test(e.operation))
+        expect(
+          reads.some((g) => g(example.toLowerCase())),
+          e.operation,
+        ).toBe(true);
+    }
   });
 
   it('keeps broad rights for admins, but destructive deletes need a second person', () => {
