@@ -120,6 +120,19 @@ describe.skipIf(!haveKubectl)('kubectl through Gatehouse', { timeout: 120_000 },
     expect(api.execs.some((e) => e.command[0] === 'rm')).toBe(false);
   });
 
+  it('exec of a wrapper whose own options write a file or tamper with PID 1 is refused (class 154)', async () => {
+    for (const command of [
+      ['strace', '-o', '/var/lib/app/data.db', 'true'],
+      ['time', '-o', '/var/lib/app/data.db', 'true'],
+      ['strace', '-p', '1', '-e', 'inject=write:error=ENOSPC'],
+    ]) {
+      const r = await gw.kubectl(agent, ['exec', 'plain', '--', ...command]);
+      expect(r.code, command.join(' ')).not.toBe(0);
+      expect(r.stderr).toMatch(/refused by rule k8s-agents-no-destructive-exec/);
+    }
+    expect(api.execs.some((e) => e.command[0] === 'strace' || e.command[0] === 'time')).toBe(false);
+  });
+
   it('refuses SPDY exec with how to switch to WebSockets', async () => {
     const before = api.execs.length;
     const r = await gw.kubectl(agent, ['exec', 'plain', '--', 'ls', '/'], {

@@ -9,8 +9,16 @@ import type { WordValue } from './shell-words.js';
 export interface OptionSpec {
   /** Short option letters that take a value (`-n 5`, `-n5`). */
   readonly shortValued?: string;
+  /** Short option letters whose value, if any, is written in the same word (`-t5`, `-mFILE`). */
+  readonly shortOptional?: string;
   /** Long options (without `--`) that take a value when not written `--name=value`. */
   readonly longValued?: readonly string[];
+  /**
+   * Long options that take no value in the next word (flags, and those whose value is optional and only
+   * written `--name=value`): written out in full, one is that option, not an abbreviation of a longer
+   * valued one (`strace --summary` is not `--summary-columns`).
+   */
+  readonly longFlags?: readonly string[];
   /** Stop at the first operand (wrappers: what follows is another command). Default: GNU permutation. */
   readonly stopAtOperand?: boolean;
   /** Words such as `+x` (set) or `-5` (nice) count as options too when they match. */
@@ -20,6 +28,8 @@ export interface OptionSpec {
 export interface ScannedOptions {
   /** Short letters and long names seen (`r`, `recursive`). */
   readonly flags: ReadonlySet<string>;
+  /** Short letters seen, with how often (`strace -ff` is two). */
+  readonly short: ReadonlyMap<string, number>;
   /** Long names as written, possibly abbreviated (`in-pl`); `hasAny` reads them as prefixes. */
   readonly long: ReadonlySet<string>;
   /** Values of valued options, by letter or long name. */
@@ -33,13 +43,16 @@ export interface ScannedOptions {
 
 export function scanOptions(words: readonly WordValue[], spec: OptionSpec = {}): ScannedOptions {
   const flags = new Set<string>();
+  const short = new Map<string, number>();
   const long = new Set<string>();
   const values = new Map<string, WordValue[]>();
   const operands: WordValue[] = [];
   let dynamic = false;
   let rest = words.length;
   const shortValued = spec.shortValued ?? '';
+  const shortOptional = spec.shortOptional ?? '';
   const longValued = new Set(spec.longValued ?? []);
+  const longFlags = new Set(spec.longFlags ?? []);
   const put = (k: string, v: WordValue | undefined): void => {
     flags.add(k);
     if (v === undefined) return;
@@ -69,9 +82,10 @@ export function scanOptions(words: readonly WordValue[], spec: OptionSpec = {}):
       const name = eq === -1 ? v.slice(2) : v.slice(2, eq);
       if (name !== '') long.add(name);
       // An exact name is that option; otherwise an abbreviation is every valued option it begins.
-      const names = longValued.has(name)
-        ? [name]
-        : [name, ...[...longValued].filter((n) => name !== '' && n.startsWith(name))];
+      const names =
+        longValued.has(name) || longFlags.has(name)
+          ? [name]
+          : [name, ...[...longValued].filter((n) => name !== '' && n.startsWith(name))];
       if (eq !== -1) {
         const value = { value: v.slice(eq + 1), dynamic: false, expands: false, text: v.slice(eq + 1) };
         for (const n of names) put(n, value);
@@ -88,6 +102,15 @@ export function scanOptions(words: readonly WordValue[], spec: OptionSpec = {}):
       }
       for (let k = 1; k < v.length; k++) {
         const letter = v[k]!;
+        short.set(letter, (short.get(letter) ?? 0) + 1);
+        if (shortOptional.includes(letter)) {
+          const inline = v.slice(k + 1);
+          put(
+            letter,
+            inline === '' ? undefined : { value: inline, dynamic: false, expands: false, text: inline },
+          );
+          break;
+        }
         if (shortValued.includes(letter)) {
           const inline = v.slice(k + 1);
           if (inline !== '') put(letter, { value: inline, dynamic: false, expands: false, text: inline });
@@ -108,9 +131,9 @@ export function scanOptions(words: readonly WordValue[], spec: OptionSpec = {}):
     operands.push(w);
   }
   if (spec.stopAtOperand === true) {
-    return { flags, long, values, operands: words.slice(rest), rest, dynamic };
+    return { flags, short, long, values, operands: words.slice(rest), rest, dynamic };
   }
-  return { flags, long, values, operands, rest, dynamic };
+  return { flags, short, long, values, operands, rest, dynamic };
 }
 
 /**
@@ -121,4 +144,18 @@ export function hasAny(o: ScannedOptions, ...names: string[]): boolean {
   return names.some(
     (n) => o.flags.has(n) || (n.length > 1 && [...o.long].some((given) => n.startsWith(given))),
   );
+}
+
+/**
+ * The first option given that is none of the `short` letters and none of the `long` names (a written
+ * long name may abbreviate one), as written (`-Z`, `--frob`); undefined when every one is listed.
+ */
+export function unlistedOption(
+  o: ScannedOptions,
+  short: string,
+  long: readonly string[],
+): string | undefined {
+  for (const letter of o.short.keys()) if (!short.includes(letter)) return `-${letter}`;
+  for (const given of o.long) if (!long.some((n) => n.startsWith(given))) return `--${given}`;
+  return undefined;
 }

@@ -3,7 +3,13 @@
 // and shells (`sh -c`) hand their command back to the classifier through RuleContext.
 
 import type { ShellCategory } from '../core/shell-command.js';
-import { hasAny, scanOptions, type OptionSpec, type ScannedOptions } from './command-options.js';
+import {
+  hasAny,
+  scanOptions,
+  unlistedOption,
+  type OptionSpec,
+  type ScannedOptions,
+} from './command-options.js';
 import type { WordValue } from './shell-words.js';
 import { devTcpHost, hostOf, isLoopbackHost, type PathRisk } from './targets.js';
 
@@ -19,8 +25,11 @@ export type StdinSource = 'inherited' | 'pipe' | 'heredoc' | 'herestring' | 'fil
 
 export interface RuleContext {
   readonly stdin: StdinSource;
-  /** Classifies a wrapped command (its words), with the wrapper's name and extra categories. */
-  nested(words: readonly WordValue[], via: string, extra?: readonly ShellCategory[]): void;
+  /**
+   * Classifies a wrapped command (its words), with the wrapper's name and extra categories; `chdir`, the
+   * directory the wrapper starts it in (`env -C DIR`), when it is not this shell's.
+   */
+  nested(words: readonly WordValue[], via: string, extra?: readonly ShellCategory[], chdir?: WordValue): void;
   /** Classifies a shell string (`sh -c STRING`, `su -c`, an ssh remote command, `watch`). */
   nestedLine(line: WordValue, via: string, extra?: readonly ShellCategory[]): void;
   /** The risk of writing to a path word, given what the line did to the working directory. */
@@ -1375,40 +1384,229 @@ const sshClient: Rule = (args, name, ctx) => {
 };
 
 // ---------------------------------------------------------------------------------------------------
-// Wrappers: the command they run is what matters
+// Wrappers: the command they run is what matters, and what their own options do. A wrapper's rule lists
+// every option the program has: one it does not list makes the command `unknown` rather than being
+// skipped (it may take the next word as its value, so the command run is not the one judged, write a
+// file or act on another process: docs/security.md class 154). An option that writes a file is a write
+// of that file (`time -o FILE`, `strace -o FILE`), one that acts on a running process is destructive
+// as `kill` is (`strace -p PID`), one that runs the command as another user is privilege; the wrapper
+// is then listed as a command of its own next to the one it runs, as a redirection is.
+
+/** Every option a wrapper has, and what those that do more than run its command do. */
+interface WrapperSpec extends OptionSpec {
+  /** Short letters that take no value. */
+  readonly shortFlags?: string;
+  /** Options whose value is a file the wrapper writes (truncates, or appends to): a write of it. */
+  readonly outputs?: readonly string[];
+  /** Options that attach to or act on a running process: destructive, as `kill` is. */
+  readonly attaches?: readonly string[];
+  /** Options that run the command as another user: privilege, as `sudo -u` is. */
+  readonly asUser?: readonly string[];
+  /** Options whose value is the directory the command starts in (`env -C DIR`); none given: unknown. */
+  readonly chdir?: readonly string[];
+}
+
+/** What a wrapper's own options do, beside the command it runs. */
+interface OwnEffects {
+  readonly name: string;
+  readonly options: string[];
+  readonly cats: Set<ShellCategory>;
+  readonly notes: string[];
+}
+
+/** An option key as written on a command line (`o` → `-o`, `output` → `--output`). */
+const spelled = (key: string): string => (key.length === 1 ? `-${key}` : `--${key}`);
+
+/** The first of `keys` given (a long name also abbreviated), spelled; undefined when none is. */
+const givenOption = (o: ScannedOptions, keys: readonly string[] = []): string | undefined => {
+  const k = keys.find((key) => hasAny(o, key));
+  return k === undefined ? undefined : spelled(k);
+};
+
+/** Whether `name` was given as a long option: in full, or abbreviated to no other option's full name. */
+function longGiven(o: ScannedOptions, name: string, spec: WrapperSpec): boolean {
+  const names = [...(spec.longFlags ?? []), ...(spec.longValued ?? [])];
+  return [...o.long].some((g) => g === name || (name.startsWith(g) && !names.includes(g)));
+}
+
+const valuesOf = (o: ScannedOptions, keys: readonly string[] = []): WordValue[] =>
+  keys.flatMap((k) => [...(o.values.get(k) ?? [])]);
+
+function addOwn(own: OwnEffects, option: string, cats: readonly ShellCategory[], note?: string): void {
+  if (cats.length === 0) return;
+  for (const c of cats) own.cats.add(c);
+  if (option !== '' && !own.options.includes(option)) own.options.push(option);
+  if (note !== undefined) own.notes.push(note);
+}
+
+/** A directory known only at run time (`nsenter -w` without one: the target process's). */
+const RUNTIME_DIR: WordValue = {
+  value: '',
+  dynamic: true,
+  expands: false,
+  text: '<a directory set at run time>',
+};
+
+/** Scans a wrapper's options (up to its command, unless the spec permutes) and judges its own ones. */
+function scanWrapper(
+  args: readonly WordValue[],
+  spec: WrapperSpec,
+  name: string,
+  ctx: RuleContext,
+): { o: ScannedOptions; own: OwnEffects } {
+  const o = scanOptions(args, { stopAtOperand: true, ...spec });
+  const own: OwnEffects = { name, options: [], cats: new Set(), notes: [] };
+  const unlisted = unlistedOption(
+    o,
+    `${spec.shortFlags ?? ''}${spec.shortValued ?? ''}${spec.shortOptional ?? ''}`,
+    [...(spec.longFlags ?? []), ...(spec.longValued ?? [])],
+  );
+  if (unlisted !== undefined)
+    addOwn(own, unlisted, U, `${name} ${unlisted} is not an option Gatehouse knows`);
+  const output = givenOption(o, spec.outputs);
+  if (output !== undefined) addOwn(own, output, writeTargets(valuesOf(o, spec.outputs), ctx));
+  const attach = givenOption(o, spec.attaches);
+  if (attach !== undefined)
+    addOwn(
+      own,
+      attach,
+      D,
+      `${name} ${attach} attaches to a running process, which it can stop, alter or end`,
+    );
+  const user = givenOption(o, spec.asUser);
+  if (user !== undefined) addOwn(own, user, P, `${name} ${user} runs the command as another user`);
+  return { o, own };
+}
+
+/** The directory a wrapper's options start its command in, when they name one. */
+function chdirOf(o: ScannedOptions, keys: readonly string[] = []): WordValue | undefined {
+  if (givenOption(o, keys) === undefined) return undefined;
+  return valuesOf(o, keys).at(-1) ?? RUNTIME_DIR;
+}
+
+/**
+ * The wrapper's own entry: what its options do, on top of `base` (the verdict it has as a command of its
+ * own: when it runs none, or is not judged); null when it only runs its command.
+ */
+function ownVerdict(own: OwnEffects, base?: Verdict): Verdict | null {
+  if (own.cats.size === 0) return base ?? null;
+  const cats = new Set<ShellCategory>(own.cats);
+  for (const c of base?.categories ?? []) if (c !== 'read') cats.add(c);
+  return verdict(
+    [base?.kind ?? own.name, ...own.options].join(' '),
+    [...cats],
+    ...(base?.notes ?? []),
+    ...own.notes,
+  );
+}
+
+/** Runs `rest` as the wrapped command; with none, the wrapper's verdict is `alone`. */
+function runWrapped(
+  rest: readonly WordValue[],
+  own: OwnEffects,
+  ctx: RuleContext,
+  opts: { extra?: readonly ShellCategory[]; alone: Verdict; chdir?: WordValue | undefined },
+): Verdict | null {
+  if (rest.length === 0) return ownVerdict(own, opts.alone);
+  ctx.nested(rest, own.name, opts.extra, opts.chdir);
+  return ownVerdict(own);
+}
 
 const wrapper =
   (
-    spec: OptionSpec,
+    spec: WrapperSpec,
     extra: readonly ShellCategory[] = [],
     opts: { skipOperands?: number; alone?: readonly ShellCategory[] } = {},
   ): Rule =>
   (args, name, ctx) => {
-    const o = scanOptions(args, { ...spec, stopAtOperand: true });
-    const rest = o.operands.slice(opts.skipOperands ?? 0);
-    if (rest.length === 0) return verdict(name, opts.alone ?? (extra.length > 0 ? extra : R));
-    ctx.nested(rest, name, extra);
-    return null;
+    const { o, own } = scanWrapper(args, spec, name, ctx);
+    return runWrapped(o.operands.slice(opts.skipOperands ?? 0), own, ctx, {
+      extra,
+      alone: verdict(name, opts.alone ?? (extra.length > 0 ? extra : R)),
+      chdir: chdirOf(o, spec.chdir),
+    });
   };
 
+/**
+ * Why an environment change a wrapper makes for its command (`NAME=VALUE`, or a bare `NAME` it
+ * removes or passes on) is not judged: one that changes which program runs or how a shell reads its
+ * lines, or one computed at run time; undefined when it is plain.
+ */
+function environmentRisk(w: WordValue): string | undefined {
+  if (w.dynamic) return `sets an environment variable computed at run time (${w.text})`;
+  const eq = w.value.indexOf('=');
+  if (eq === -1) return undefined;
+  const variable = w.value.slice(0, eq);
+  const locale = localeChange(variable, w.value.slice(eq + 1));
+  if (locale !== undefined) return locale;
+  if (COMMAND_LOOKUP_VARIABLES.has(variable)) return `setting ${variable} changes which program runs`;
+  return undefined;
+}
+
+/** Whether a word names a shell by a system path (`su -s /bin/bash`) whose -c string Gatehouse parses. */
+function isSystemShell(w: WordValue): boolean {
+  if (w.dynamic || w.expands) return false;
+  const slash = w.value.lastIndexOf('/');
+  const dir = slash <= 0 ? '/' : w.value.slice(0, slash);
+  return slash !== -1 && STANDARD_BIN_DIRS.has(dir) && POSIX_SHELLS.has(w.value.slice(slash + 1));
+}
+
+/** A wrapper that sets something of a running process (`chrt -p PRIO PID`): with one operand it shows. */
+function setsRunningProcess(
+  o: ScannedOptions,
+  own: OwnEffects,
+  option: string,
+  what: string,
+): Verdict | null {
+  if (o.operands.length >= 2 || o.dynamic)
+    addOwn(own, option, D, `${own.name} ${option} changes ${what} of a running process`);
+  return ownVerdict(own, verdict(own.name, R));
+}
+
+const SUDO: WrapperSpec = {
+  shortFlags: 'AbBEeHiKklNnPSsVv',
+  shortValued: 'aCcDgpRrTtUu',
+  shortOptional: 'h',
+  longFlags: [
+    'askpass',
+    'background',
+    'bell',
+    'preserve-env',
+    'edit',
+    'set-home',
+    'help',
+    'login',
+    'remove-timestamp',
+    'reset-timestamp',
+    'list',
+    'no-update',
+    'non-interactive',
+    'preserve-groups',
+    'stdin',
+    'shell',
+    'version',
+    'validate',
+  ],
+  longValued: [
+    'auth-type',
+    'close-from',
+    'login-class',
+    'chdir',
+    'group',
+    'host',
+    'prompt',
+    'chroot',
+    'role',
+    'type',
+    'command-timeout',
+    'other-user',
+    'user',
+  ],
+  chdir: ['D', 'chdir'],
+};
+
 const sudo: Rule = (args, name, ctx) => {
-  const o = scanOptions(args, {
-    shortValued: 'CDghpRrtTUu',
-    longValued: [
-      'close-from',
-      'chdir',
-      'group',
-      'host',
-      'prompt',
-      'chroot',
-      'role',
-      'type',
-      'command-timeout',
-      'other-user',
-      'user',
-    ],
-    stopAtOperand: true,
-  });
+  const { o, own } = scanWrapper(args, SUDO, name, ctx);
   if (
     hasAny(
       o,
@@ -1427,112 +1625,211 @@ const sudo: Rule = (args, name, ctx) => {
     ) &&
     o.operands.length === 0
   ) {
-    return verdict(`${name} -l`, R);
+    return ownVerdict(own, verdict(`${name} -l`, R));
   }
-  if (hasAny(o, 'e', 'edit')) return withCats(`${name} -e`, P, W);
+  if (hasAny(o, 'e', 'edit')) return ownVerdict(own, withCats(`${name} -e`, P, W));
   if (o.operands.length === 0) {
-    return verdict(`${name} -i`, [...P, ...U], 'a root shell reads commands Gatehouse does not see');
+    return ownVerdict(
+      own,
+      verdict(`${name} -i`, [...P, ...U], 'a root shell reads commands Gatehouse does not see'),
+    );
   }
-  ctx.nested(o.operands, name, P);
-  return null;
+  ctx.nested(o.operands, name, P, chdirOf(o, SUDO.chdir));
+  return ownVerdict(own);
 };
 
-const su: Rule = (args, name, ctx) => {
-  const o = scanOptions(args, {
-    shortValued: 'cgGsCw',
-    longValued: ['command', 'group', 'supp-group', 'shell', 'session-command', 'whitelist-environment'],
-    alsoOption: (w) => w === '-',
-  });
-  const cmd =
-    o.values.get('c') ?? o.values.get('command') ?? o.values.get('C') ?? o.values.get('session-command');
-  if (cmd !== undefined && cmd[0] !== undefined) {
-    ctx.nestedLine(cmd[0], `${name} -c`, P);
-    return null;
-  }
-  return verdict(name, [...P, ...U], 'a shell as another user reads commands Gatehouse does not see');
-};
+/** su and runuser: a -s shell that is not a system shell runs a program instead of parsing -c. */
+const suLike =
+  (spec: WrapperSpec): Rule =>
+  (args, name, ctx) => {
+    const { o, own } = scanWrapper(args, spec, name, ctx);
+    const shellOption = givenOption(o, ['s', 'shell']);
+    const shell = valuesOf(o, ['s', 'shell']).at(-1);
+    if (shellOption !== undefined && shell !== undefined && !isSystemShell(shell))
+      addOwn(own, shellOption, U, `${name} ${shellOption} runs ${shell.text} in place of a system shell`);
+    const cmd = valuesOf(o, ['c', 'command', 'C', 'session-command']);
+    if (cmd[0] !== undefined) {
+      ctx.nestedLine(cmd[0], `${name} -c`, P);
+      return ownVerdict(own);
+    }
+    if (name === 'runuser') {
+      const rest = hasAny(o, 'u', 'user') ? o.operands : o.operands.slice(1);
+      if (rest.length > 0) {
+        ctx.nested(rest, name, P);
+        return ownVerdict(own);
+      }
+      return ownVerdict(own, verdict(name, [...P, ...U], 'a shell as another user'));
+    }
+    return ownVerdict(
+      own,
+      verdict(name, [...P, ...U], 'a shell as another user reads commands Gatehouse does not see'),
+    );
+  };
 
-const runuser: Rule = (args, name, ctx) => {
-  const o = scanOptions(args, {
-    shortValued: 'cgGsuw',
-    longValued: [
-      'command',
-      'group',
-      'supp-group',
-      'shell',
-      'user',
-      'session-command',
-      'whitelist-environment',
-    ],
-    stopAtOperand: true,
-  });
-  const cmd = o.values.get('c') ?? o.values.get('command');
-  if (cmd?.[0] !== undefined) {
-    ctx.nestedLine(cmd[0], `${name} -c`, P);
-    return null;
-  }
-  const rest = o.flags.has('u') || o.flags.has('user') ? o.operands : o.operands.slice(1);
-  if (rest.length === 0) return verdict(name, [...P, ...U], 'a shell as another user');
-  ctx.nested(rest, name, P);
-  return null;
+const SU_SPEC = {
+  shortFlags: 'mpflPhV',
+  shortValued: 'cCgGsw',
+  longFlags: ['preserve-environment', 'fast', 'login', 'pty', 'help', 'version'],
+  longValued: ['command', 'session-command', 'group', 'supp-group', 'shell', 'whitelist-environment'],
+} as const;
+
+const su = suLike({ ...SU_SPEC, stopAtOperand: false, alsoOption: (w) => w === '-' });
+const runuser = suLike({
+  ...SU_SPEC,
+  shortValued: `${SU_SPEC.shortValued}u`,
+  longValued: [...SU_SPEC.longValued, 'user'],
+});
+
+const ENV: WrapperSpec = {
+  shortFlags: 'i0v',
+  shortValued: 'uCS',
+  longFlags: [
+    'ignore-environment',
+    'null',
+    'debug',
+    'list-signal-handling',
+    'help',
+    'version',
+    // Their signal names are optional, written `--block-signal=INT`.
+    'block-signal',
+    'default-signal',
+    'ignore-signal',
+  ],
+  longValued: ['unset', 'chdir', 'split-string'],
+  alsoOption: (w) => w === '-',
+  chdir: ['C', 'chdir'],
 };
 
 const envRule: Rule = (args, name, ctx) => {
-  const o = scanOptions(args, {
-    shortValued: 'uCS',
-    longValued: ['unset', 'chdir', 'split-string', 'block-signal', 'default-signal', 'ignore-signal'],
-    stopAtOperand: true,
-    alsoOption: (w) => w === '-',
-  });
-  if (hasAny(o, 'S', 'split-string')) return verdict(name, U, 'env -S splits a string into a command');
+  const { o, own } = scanWrapper(args, ENV, name, ctx);
+  if (hasAny(o, 'S', 'split-string'))
+    return ownVerdict(own, verdict(name, U, 'env -S splits a string into a command'));
   const rest = [...o.operands];
   const assigned: string[] = [];
   while (rest[0] !== undefined && !rest[0].dynamic && /^[A-Za-z_][A-Za-z0-9_]*=/.test(rest[0].value)) {
     const eq = rest[0].value.indexOf('=');
     const locale = localeChange(rest[0].value.slice(0, eq), rest[0].value.slice(eq + 1));
-    if (locale !== undefined) return verdict(name, U, locale);
+    if (locale !== undefined) return ownVerdict(own, verdict(name, U, locale));
     assigned.push(rest[0].value.slice(0, eq));
     rest.shift();
   }
   if (rest[0]?.dynamic === true && /^[A-Za-z_][A-Za-z0-9_]*=/.test(rest[0].text)) {
-    return verdict(name, U, 'env sets a variable computed at run time');
+    return ownVerdict(own, verdict(name, U, 'env sets a variable computed at run time'));
   }
   const dangerous = assigned.filter((v) => COMMAND_LOOKUP_VARIABLES.has(v));
   if (dangerous.length > 0)
-    return verdict(name, U, `setting ${dangerous.join(', ')} changes which program runs`);
-  if (rest.length === 0) return verdict(name, R);
-  ctx.nested(rest, name);
-  return null;
+    return ownVerdict(own, verdict(name, U, `setting ${dangerous.join(', ')} changes which program runs`));
+  return runWrapped(rest, own, ctx, { alone: verdict(name, R), chdir: chdirOf(o, ENV.chdir) });
+};
+
+const TIMEOUT: WrapperSpec = {
+  shortFlags: 'v',
+  shortValued: 'sk',
+  longFlags: ['preserve-status', 'foreground', 'verbose', 'help', 'version'],
+  longValued: ['signal', 'kill-after'],
+};
+
+/** ionice -p/-P/-u acts on running processes (the operands are more of them) and runs nothing. */
+const ionice: Rule = (args, name, ctx) => {
+  const { o, own } = scanWrapper(
+    args,
+    {
+      shortFlags: 'thV',
+      shortValued: 'cnpPu',
+      longFlags: ['ignore', 'help', 'version'],
+      longValued: ['class', 'classdata', 'pid', 'pgid', 'uid'],
+    },
+    name,
+    ctx,
+  );
+  const targets = givenOption(o, ['p', 'P', 'u', 'pid', 'pgid', 'uid']);
+  if (targets === undefined) return runWrapped(o.operands, own, ctx, { alone: verdict(name, R) });
+  if (hasAny(o, 'c', 'n', 'class', 'classdata'))
+    addOwn(own, targets, D, `${name} ${targets} changes the I/O priority of running processes`);
+  return ownVerdict(own, verdict(name, R));
+};
+
+const chrt: Rule = (args, name, ctx) => {
+  const { o, own } = scanWrapper(
+    args,
+    {
+      shortFlags: 'bdfiorRampvhV',
+      shortValued: 'TPD',
+      longFlags: [
+        'batch',
+        'deadline',
+        'fifo',
+        'idle',
+        'other',
+        'rr',
+        'reset-on-fork',
+        'all-tasks',
+        'max',
+        'pid',
+        'verbose',
+        'help',
+        'version',
+      ],
+      longValued: ['sched-runtime', 'sched-period', 'sched-deadline'],
+    },
+    name,
+    ctx,
+  );
+  if (hasAny(o, 'm', 'max')) return ownVerdict(own, verdict(name, R));
+  const pid = givenOption(o, ['p', 'pid']);
+  if (pid !== undefined) return setsRunningProcess(o, own, pid, 'the scheduling policy');
+  // `chrt [options] PRIORITY COMMAND…`; a first operand that is no number is the command.
+  const first = o.operands[0];
+  const skip = first !== undefined && !first.dynamic && /^\d+$/.test(first.value) ? 1 : 0;
+  return runWrapped(o.operands.slice(skip), own, ctx, { alone: verdict(name, R) });
+};
+
+const taskset: Rule = (args, name, ctx) => {
+  const { o, own } = scanWrapper(
+    args,
+    { shortFlags: 'apchV', longFlags: ['all-tasks', 'pid', 'cpu-list', 'help', 'version'] },
+    name,
+    ctx,
+  );
+  const pid = givenOption(o, ['p', 'pid']);
+  if (pid !== undefined) return setsRunningProcess(o, own, pid, 'the CPUs');
+  return runWrapped(o.operands.slice(1), own, ctx, { alone: verdict(name, R) });
 };
 
 const timeoutRule: Rule = (args, name, ctx) => {
-  const o = scanOptions(args, {
-    shortValued: 'sk',
-    longValued: ['signal', 'kill-after'],
-    stopAtOperand: true,
-  });
-  const rest = o.operands.slice(1);
-  if (rest.length === 0) return verdict(name, R);
-  ctx.nested(rest, name);
-  return null;
+  const { o, own } = scanWrapper(args, TIMEOUT, name, ctx);
+  return runWrapped(o.operands.slice(1), own, ctx, { alone: verdict(name, R) });
+};
+
+const XARGS: WrapperSpec = {
+  shortFlags: '0oprtx',
+  shortValued: 'adEILnPs',
+  // -e[EOF], -i[REPLACE], -l[LINES]: a value only in the same word.
+  shortOptional: 'eil',
+  longFlags: [
+    'null',
+    'open-tty',
+    'interactive',
+    'no-run-if-empty',
+    'show-limits',
+    'verbose',
+    'exit',
+    'help',
+    'version',
+    'eof',
+    'replace',
+    'max-lines',
+  ],
+  longValued: ['arg-file', 'delimiter', 'max-args', 'max-procs', 'max-chars', 'process-slot-var'],
 };
 
 const xargs: Rule = (args, name, ctx) => {
-  const o = scanOptions(args, {
-    shortValued: 'adEeIiLlnPs',
-    longValued: [
-      'arg-file',
-      'delimiter',
-      'eof',
-      'replace',
-      'max-lines',
-      'max-args',
-      'max-procs',
-      'max-chars',
-      'process-slot-var',
-    ],
-    stopAtOperand: true,
-  });
+  const { o, own } = scanWrapper(args, XARGS, name, ctx);
+  // --process-slot-var=PATH sets PATH to a number in the command's environment: `./0/cmd` runs.
+  for (const v of valuesOf(o, ['process-slot-var'])) {
+    const risk = environmentRisk({ ...v, value: `${v.value}=0` });
+    if (risk !== undefined) addOwn(own, '--process-slot-var', U, `${name} --process-slot-var ${risk}`);
+  }
   const dynamicArg: WordValue = {
     value: '<stdin>',
     dynamic: true,
@@ -1543,44 +1840,89 @@ const xargs: Rule = (args, name, ctx) => {
     o.operands.length === 0
       ? [{ value: 'echo', dynamic: false, expands: false, text: 'echo' }]
       : [...o.operands];
-  // Arguments read from stdin are appended (or substituted for the -I string): known only at run time.
-  const replace = o.values.get('I')?.[0] ?? o.values.get('replace')?.[0] ?? o.values.get('i')?.[0];
+  // Arguments read from stdin are appended (or substituted for the -I string, `{}` for a bare -i or
+  // --replace): known only at run time.
+  const replaceWord = valuesOf(o, ['I', 'replace', 'i']).at(-1);
+  const replace = replaceWord ?? (hasAny(o, 'i', 'replace') ? { value: '{}', dynamic: false } : undefined);
   const words =
     replace !== undefined
       ? rest.map((w, i) =>
-          i > 0 && w.value.includes(replace.value) ? { ...w, dynamic: true, value: w.text } : w,
+          i > 0 && (replace.dynamic || w.value.includes(replace.value))
+            ? { ...w, dynamic: true, value: w.text }
+            : w,
         )
       : [...rest, dynamicArg];
   ctx.nested(words, name);
-  return null;
+  return ownVerdict(own);
 };
 
 const watch: Rule = (args, name, ctx) => {
-  const o = scanOptions(args, {
-    shortValued: 'nq',
-    longValued: ['interval', 'differences', 'errexit', 'chgexit', 'equexit', 'shell'],
-    stopAtOperand: true,
-  });
-  if (o.operands.length === 0) return verdict(name, R);
-  if (hasAny(o, 'x', 'exec')) {
-    ctx.nested(o.operands, name);
-    return null;
-  }
+  const { o, own } = scanWrapper(
+    args,
+    {
+      shortFlags: 'bcCefgprtwxhv',
+      shortValued: 'nqs',
+      shortOptional: 'd',
+      longFlags: [
+        'beep',
+        'color',
+        'no-color',
+        'differences',
+        'errexit',
+        'follow',
+        'chgexit',
+        'exec',
+        'precise',
+        'no-rerun',
+        'no-title',
+        'no-wrap',
+        'help',
+        'version',
+      ],
+      longValued: ['interval', 'equexit', 'shotsdir'],
+      // Screenshots of the screen are written there.
+      outputs: ['s', 'shotsdir'],
+    },
+    name,
+    ctx,
+  );
+  if (o.operands.length === 0) return ownVerdict(own, verdict(name, R));
+  if (hasAny(o, 'x', 'exec')) return runWrapped(o.operands, own, ctx, { alone: verdict(name, R) });
   if (o.operands.some((w) => w.dynamic))
-    return verdict(name, U, 'the watched command is computed at run time');
+    return ownVerdict(own, verdict(name, U, 'the watched command is computed at run time'));
   // Without -x, watch joins its words and runs them with `sh -c`.
   const joined = o.operands.map((w) => w.value).join(' ');
   ctx.nestedLine({ value: joined, dynamic: false, expands: false, text: joined }, name);
-  return null;
+  return ownVerdict(own);
 };
 
 const flock: Rule = (args, name, ctx) => {
-  const o = scanOptions(args, {
-    shortValued: 'wE',
-    longValued: ['timeout', 'wait', 'conflict-exit-code'],
-    stopAtOperand: true,
-  });
-  // `flock FILE -c COMMAND`: the -c comes after the lock file.
+  const { o, own } = scanWrapper(
+    args,
+    {
+      shortFlags: 'sxenoFuhV',
+      shortValued: 'wE',
+      longFlags: [
+        'shared',
+        'exclusive',
+        'unlock',
+        'nonblocking',
+        'nonblock',
+        'close',
+        'no-fork',
+        'verbose',
+        'help',
+        'version',
+      ],
+      longValued: ['timeout', 'wait', 'conflict-exit-code'],
+    },
+    name,
+    ctx,
+  );
+  // `flock FILE COMMAND…` and `flock FILE -c COMMAND` create FILE when it is missing (a lock file);
+  // `flock FD` locks a descriptor the shell opened.
+  const file = o.operands[0];
+  if (file !== undefined && o.operands.length > 1) addOwn(own, '', writeTargets([file], ctx));
   const c = o.operands[1];
   const cmd =
     c !== undefined && !c.dynamic && (c.value === '-c' || c.value === '--command')
@@ -1588,33 +1930,253 @@ const flock: Rule = (args, name, ctx) => {
       : undefined;
   if (cmd?.[0] !== undefined) {
     ctx.nestedLine(cmd[0], `${name} -c`);
-    return null;
+    return ownVerdict(own);
   }
-  const rest = o.operands.slice(1);
-  if (rest.length === 0) return verdict(name, R);
-  ctx.nested(rest, name);
-  return null;
+  return runWrapped(o.operands.slice(1), own, ctx, { alone: verdict(name, R) });
 };
 
 const commandBuiltin: Rule = (args, name, ctx) => {
-  const o = scanOptions(args, { stopAtOperand: true });
-  if (hasAny(o, 'v', 'V')) return verdict(`${name} -v`, R);
-  if (o.operands.length === 0) return verdict(name, R);
-  ctx.nested(o.operands, name);
-  return null;
+  const { o, own } = scanWrapper(args, { shortFlags: name === 'command' ? 'pvV' : '' }, name, ctx);
+  if (hasAny(o, 'v', 'V')) return ownVerdict(own, verdict(`${name} -v`, R));
+  return runWrapped(o.operands, own, ctx, { alone: verdict(name, R) });
 };
 
 const execBuiltin: Rule = (args, name, ctx) => {
-  const o = scanOptions(args, { shortValued: 'a', stopAtOperand: true });
-  if (o.operands.length === 0) return verdict(name, R);
-  ctx.nested(o.operands, name);
-  return null;
+  const { o, own } = scanWrapper(args, { shortFlags: 'cl', shortValued: 'a' }, name, ctx);
+  // The name a program is told it runs as is what a multi-call binary runs: `exec -a rm busybox -rf /`.
+  if (hasAny(o, 'a'))
+    addOwn(own, '-a', U, `${name} -a gives the program another name, which multi-call programs run as`);
+  return runWrapped(o.operands, own, ctx, { alone: verdict(name, R) });
 };
 
+/** busybox and toybox options that only list or explain. */
+const MULTICALL_LISTING: ReadonlySet<string> = new Set([
+  '--list',
+  '--list-full',
+  '--long',
+  '--help',
+  '--version',
+]);
+
 const busybox: Rule = (args, name, ctx) => {
-  if (args.length === 0 || args[0]!.value.startsWith('-')) return verdict(name, R);
-  ctx.nested(args, name);
-  return null;
+  const first = args[0];
+  if (first === undefined) return verdict(name, R);
+  if (first.dynamic || !first.value.startsWith('-')) {
+    ctx.nested(args, name);
+    return null;
+  }
+  if (MULTICALL_LISTING.has(first.value)) return verdict(name, R);
+  if (name === 'busybox' && first.value === '--install') {
+    // Links every applet into DIR, or into the system directories each one belongs in.
+    const dirs = args.slice(1).filter((w) => w.dynamic || w.value !== '-s');
+    return withCats(`${name} --install`, W, dirs.length > 0 ? writeTargets(dirs, ctx) : P);
+  }
+  return verdict(name, U, `${name} ${first.text} is not an option Gatehouse knows`);
+};
+
+/** strace -e qualifiers that only choose what is shown; `inject` and `fault` tamper. */
+const STRACE_QUALIFIERS: ReadonlySet<string> = new Set(
+  (
+    'trace t trace-fd trace-fds fd fds abbrev a verbose v raw x signal signals s status quiet silent silence q ' +
+    'read reads r write writes w kvm decode-fd decode-fds decode-pid decode-pids secontext'
+  ).split(' '),
+);
+
+const STRACE: WrapperSpec = {
+  shortFlags: 'AcCdDfFhiknqrtTvVwxyYzZ',
+  shortValued: 'abeEIoOpPsSuUX',
+  longFlags: [
+    'output-append-mode',
+    'summary-only',
+    'summary',
+    'debug',
+    'daemonize',
+    'daemonised',
+    'daemonized',
+    'follow-forks',
+    'output-separately',
+    'help',
+    'instruction-pointer',
+    'kill-on-exit',
+    'stack-trace',
+    'stack-traces',
+    'syscall-number',
+    'relative-timestamps',
+    'absolute-timestamps',
+    'timestamps',
+    'syscall-times',
+    'no-abbrev',
+    'version',
+    'summary-wall-clock',
+    'strings-in-hex',
+    'pidns-translation',
+    'successful-only',
+    'failed-only',
+    'failing-only',
+    'seccomp-bpf',
+    'tips',
+    'quiet',
+    'silent',
+    'silence',
+    'decode-fds',
+    'secontext',
+  ],
+  longValued: [
+    'columns',
+    'detach-on',
+    'env',
+    'interruptible',
+    'stack-trace-frame-limit',
+    'syscall-limit',
+    'output',
+    'summary-syscall-overhead',
+    'attach',
+    'trace-path',
+    'string-limit',
+    'summary-sort-by',
+    'user',
+    'summary-columns',
+    'const-print-style',
+    'argv0',
+    'trace',
+    'trace-fds',
+    'abbrev',
+    'verbose',
+    'raw',
+    'signal',
+    'signals',
+    'status',
+    'read',
+    'write',
+    'fault',
+    'inject',
+    'kvm',
+    'decode-pids',
+  ],
+  attaches: ['p', 'attach'],
+  asUser: ['u', 'user'],
+};
+
+const strace: Rule = (args, name, ctx) => {
+  const { o, own } = scanWrapper(args, STRACE, name, ctx);
+  // -o FILE truncates FILE (appends with -A); -o '|CMD' or '!CMD' pipes the trace into `sh -c CMD`;
+  // with -ff (--output-separately) the files are FILE.PID, named only at run time.
+  const output = givenOption(o, ['o', 'output']);
+  const files: WordValue[] = [];
+  for (const v of valuesOf(o, ['o', 'output'])) {
+    if (!v.dynamic && (v.value.startsWith('|') || v.value.startsWith('!')))
+      ctx.nestedLine({ ...v, value: v.value.slice(1) }, `${name} -o |`);
+    else files.push(v);
+  }
+  if (output !== undefined && files.length > 0) {
+    addOwn(own, output, writeTargets(files, ctx));
+    if ((o.short.get('f') ?? 0) >= 2 || longGiven(o, 'output-separately', STRACE))
+      addOwn(
+        own,
+        output,
+        U,
+        `${name} -ff ${output} writes one file per process, FILE.PID, named only at run time`,
+      );
+  }
+  // -e inject=…/fault=… (--inject, --fault) makes system calls fail, return forged values or have their
+  // arguments rewritten: in the traced command, or in a process it attached to.
+  let tampers = hasAny(o, 'inject', 'fault');
+  for (const e of valuesOf(o, ['e'])) {
+    if (e.dynamic) {
+      addOwn(own, '-e', U, `the ${name} -e expression is computed at run time`);
+      continue;
+    }
+    const eq = e.value.indexOf('=');
+    const qualifier = eq === -1 ? 'trace' : e.value.slice(0, eq);
+    if (qualifier === 'inject' || qualifier === 'fault') tampers = true;
+    else if (!STRACE_QUALIFIERS.has(qualifier))
+      addOwn(own, '-e', U, `${name} -e ${qualifier}= is not a qualifier Gatehouse knows`);
+  }
+  if (tampers) {
+    const option = givenOption(o, ['inject', 'fault']) ?? '-e';
+    addOwn(
+      own,
+      option,
+      D,
+      `${name} ${option} tampers with system calls: they fail, return forged values or have their arguments rewritten`,
+    );
+  }
+  for (const v of valuesOf(o, ['E', 'env'])) {
+    const risk = environmentRisk(v);
+    if (risk !== undefined) addOwn(own, '-E', U, `${name} -E ${risk}`);
+  }
+  if (hasAny(o, 'argv0'))
+    addOwn(
+      own,
+      '--argv0',
+      U,
+      `${name} --argv0 gives the program another name, which multi-call programs run as`,
+    );
+  return runWrapped(o.operands, own, ctx, { alone: verdict(name, R) });
+};
+
+const LTRACE: WrapperSpec = {
+  shortFlags: 'bcCfhiLrStTV',
+  shortValued: 'aADeFlnopsuxXw',
+  longFlags: ['demangle', 'help', 'version', 'no-signals'],
+  longValued: ['align', 'config', 'debug', 'indent', 'library', 'output', 'where'],
+  outputs: ['o', 'output'],
+  attaches: ['p'],
+  asUser: ['u'],
+};
+
+const TIME: WrapperSpec = {
+  shortFlags: 'apqvVh',
+  shortValued: 'fo',
+  longFlags: ['append', 'portability', 'quiet', 'verbose', 'help', 'version'],
+  longValued: ['format', 'output'],
+  outputs: ['o', 'output'],
+};
+
+/** script writes a typescript: FILE, its log options' files, or ./typescript when none is named. */
+const script: Rule = (args, name, ctx) => {
+  const LOGS = ['I', 'O', 'B', 'T', 't', 'log-in', 'log-out', 'log-io', 'log-timing', 'timing'];
+  const { o, own } = scanWrapper(
+    args,
+    {
+      shortFlags: 'aefqhV',
+      shortValued: 'cEIOBTmo',
+      shortOptional: 't',
+      longFlags: ['append', 'return', 'flush', 'force', 'quiet', 'help', 'version', 'timing'],
+      longValued: [
+        'command',
+        'echo',
+        'log-in',
+        'log-out',
+        'log-io',
+        'log-timing',
+        'logging-format',
+        'output-limit',
+      ],
+      stopAtOperand: false,
+    },
+    name,
+    ctx,
+  );
+  const files = [...valuesOf(o, LOGS), ...o.operands.slice(0, 1)];
+  if (o.operands.length === 0 && !hasAny(o, 'I', 'O', 'B', 'log-in', 'log-out', 'log-io'))
+    files.push({ value: 'typescript', dynamic: false, expands: false, text: 'typescript' });
+  if (!hasAny(o, 'help', 'h', 'version', 'V')) addOwn(own, '', writeTargets(files, ctx));
+  const cmd = valuesOf(o, ['c', 'command']);
+  if (cmd[0] !== undefined) {
+    ctx.nestedLine(cmd[0], `${name} -c`);
+    return ownVerdict(own);
+  }
+  if (hasAny(o, 'help', 'h', 'version', 'V')) return ownVerdict(own, verdict(name, R));
+  return ownVerdict(own, verdict(name, U, 'script starts an interactive shell'));
+};
+
+const CONTAINER_EXEC: WrapperSpec = {
+  shortFlags: 'ditl',
+  shortValued: 'euw',
+  longFlags: ['detach', 'interactive', 'tty', 'privileged', 'latest', 'help'],
+  longValued: ['env', 'env-file', 'user', 'workdir', 'detach-keys', 'preserve-fds'],
+  asUser: ['u', 'user'],
 };
 
 const containerExec: Rule = (args, name, ctx) => {
@@ -1622,15 +2184,17 @@ const containerExec: Rule = (args, name, ctx) => {
   if (sub === undefined || sub.dynamic)
     return verdict(name, U, `the ${name} subcommand is computed at run time`);
   if (sub.value !== 'exec') return containerTool(args, name, ctx);
-  const o = scanOptions(args.slice(1), {
-    shortValued: 'euw',
-    longValued: ['env', 'env-file', 'user', 'workdir', 'detach-keys'],
-    stopAtOperand: true,
-  });
-  const rest = o.operands.slice(1);
-  if (rest.length === 0) return verdict(`${name} exec`, U);
-  ctx.nested(rest, `${name} exec`);
-  return null;
+  const kind = `${name} exec`;
+  const { o, own } = scanWrapper(args.slice(1), CONTAINER_EXEC, kind, ctx);
+  if (hasAny(o, 'privileged'))
+    addOwn(own, '--privileged', P, `${kind} --privileged gives the command every capability of the host`);
+  for (const v of valuesOf(o, ['e', 'env'])) {
+    const risk = environmentRisk(v);
+    if (risk !== undefined) addOwn(own, '-e', U, `${kind} -e ${risk}`);
+  }
+  if (hasAny(o, 'env-file'))
+    addOwn(own, '--env-file', U, `${kind} --env-file sets variables from a file Gatehouse cannot see`);
+  return runWrapped(o.operands.slice(1), own, ctx, { alone: verdict(kind, U) });
 };
 
 const containerTool = subcommandRule({
@@ -2657,8 +3221,13 @@ add('git', git);
 
 // Privilege.
 add('sudo', sudo);
-add('doas', wrapper({ shortValued: 'uC' }, P, { alone: [...P, ...U] }));
-add('pkexec', wrapper({ longValued: ['user'] }, P, { alone: [...P, ...U] }));
+add('doas', wrapper({ shortFlags: 'Lns', shortValued: 'aCu' }, P, { alone: [...P, ...U] }));
+add(
+  'pkexec',
+  wrapper({ longFlags: ['disable-internal-agent', 'keep-cwd', 'help', 'version'], longValued: ['user'] }, P, {
+    alone: [...P, ...U],
+  }),
+);
 add('su', su);
 add('runuser', runuser);
 add('sg newgrp', (args, name, ctx) => {
@@ -2669,31 +3238,92 @@ add('sg newgrp', (args, name, ctx) => {
   ctx.nestedLine(line, name, P);
   return null;
 });
-add('chroot', wrapper({ longValued: ['userspec', 'groups'] }, P, { skipOperands: 1, alone: [...P, ...U] }));
 add(
-  'nsenter unshare',
+  'chroot',
+  wrapper({ longFlags: ['skip-chdir', 'help', 'version'], longValued: ['userspec', 'groups'] }, P, {
+    skipOperands: 1,
+    alone: [...P, ...U],
+  }),
+);
+// -m, -u, -n… take a file only as `-mFILE` or `--mount=FILE`; -w (--wd) is where the command starts.
+add(
+  'nsenter',
   wrapper(
     {
-      shortValued: 'tSGrwun',
-      longValued: [
-        'target',
-        'setuid',
-        'setgid',
-        'root',
-        'wd',
-        'user',
-        'net',
+      shortFlags: 'aFZhVeck',
+      shortOptional: 'muinpCUTrw',
+      shortValued: 'tSGW',
+      longFlags: [
+        'all',
+        'no-fork',
+        'follow-context',
+        'preserve-credentials',
+        'help',
+        'version',
+        'env',
+        'join-cgroup',
+        'user-parent',
+        'keep-caps',
         'mount',
         'uts',
         'ipc',
+        'net',
         'pid',
         'cgroup',
+        'user',
         'time',
+        'root',
+        'wd',
+      ],
+      longValued: ['target', 'setuid', 'setgid', 'wdns'],
+      chdir: ['w', 'wd', 'W', 'wdns'],
+    },
+    P,
+    { alone: [...P, ...U] },
+  ),
+);
+add(
+  'unshare',
+  wrapper(
+    {
+      shortFlags: 'frchV',
+      shortOptional: 'muinpUCT',
+      shortValued: 'RwSGl',
+      longFlags: [
+        'fork',
+        'map-root-user',
+        'map-current-user',
+        'map-auto',
+        'keep-caps',
+        'help',
+        'version',
+        'mount',
+        'uts',
+        'ipc',
+        'net',
+        'pid',
+        'user',
+        'cgroup',
+        'time',
+        'kill-child',
+        'mount-proc',
+      ],
+      longValued: [
         'map-user',
         'map-group',
+        'map-users',
+        'map-groups',
         'propagation',
         'setgroups',
+        'root',
+        'wd',
+        'setuid',
+        'setgid',
+        'monotonic',
+        'boottime',
+        'load-interp',
       ],
+      chdir: ['w', 'wd'],
     },
     P,
     { alone: [...P, ...U] },
@@ -2716,17 +3346,27 @@ add('ftp tftp lftp smbclient sendmail mail mailx mutt', fixed(X));
 
 // Wrappers.
 add('env', envRule);
-add('nohup setsid unbuffer time', wrapper({ shortValued: 'fo', longValued: ['format', 'output'] }));
-add('nice', wrapper({ shortValued: 'n', longValued: ['adjustment'], alsoOption: (w) => /^-\d+$/.test(w) }));
-add('ionice', wrapper({ shortValued: 'cnpPu', longValued: ['class', 'classdata', 'pid', 'pgid', 'uid'] }));
-add('stdbuf', wrapper({ shortValued: 'ioe', longValued: ['input', 'output', 'error'] }));
+add('time', wrapper(TIME));
+add('nohup', wrapper({ longFlags: ['help', 'version'] }));
+add('setsid', wrapper({ shortFlags: 'cfwhV', longFlags: ['ctty', 'fork', 'wait', 'help', 'version'] }));
+add('unbuffer', wrapper({ shortFlags: 'p' }));
+// `nice -5 cmd` is `nice -n 5 cmd`.
 add(
-  'chrt',
-  wrapper({ shortValued: 'T', longValued: ['sched-runtime', 'sched-deadline', 'sched-period'] }, [], {
-    skipOperands: 1,
+  'nice',
+  wrapper({
+    shortFlags: '0123456789',
+    shortValued: 'n',
+    longFlags: ['help', 'version'],
+    longValued: ['adjustment'],
   }),
 );
-add('taskset', wrapper({ shortValued: '' }, [], { skipOperands: 1 }));
+add('ionice', ionice);
+add(
+  'stdbuf',
+  wrapper({ shortValued: 'ioe', longFlags: ['help', 'version'], longValued: ['input', 'output', 'error'] }),
+);
+add('chrt', chrt);
+add('taskset', taskset);
 add('timeout', timeoutRule);
 add('xargs', xargs);
 add('watch', watch);
@@ -2734,25 +3374,9 @@ add('flock', flock);
 add('command builtin', commandBuiltin);
 add('exec', execBuiltin);
 add('busybox toybox', busybox);
-add(
-  'strace ltrace',
-  wrapper({
-    shortValued: 'eoOpPsSuEIXbabkL',
-    longValued: ['output', 'trace', 'signal', 'attach', 'user', 'env', 'string-limit', 'columns'],
-  }),
-);
-add('script', (args, name, ctx) => {
-  const o = scanOptions(args, {
-    shortValued: 'cEIOBTmt',
-    longValued: ['command', 'echo', 'log-in', 'log-out', 'log-io', 'log-timing', 'logging-format'],
-  });
-  const cmd = o.values.get('c') ?? o.values.get('command');
-  if (cmd?.[0] !== undefined) {
-    ctx.nestedLine(cmd[0], `${name} -c`);
-    return null;
-  }
-  return verdict(name, U, 'script starts an interactive shell');
-});
+add('strace', strace);
+add('ltrace', wrapper(LTRACE));
+add('script', script);
 add('parallel at batch', unknownCommand('runs commands read from its input'));
 
 // Shells and interpreters.

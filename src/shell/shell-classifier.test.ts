@@ -728,3 +728,211 @@ describe('classifyShellCommand: write paths the host is asked about (class 120)'
     expect(paths('echo x > rel', 'unknown')).toEqual([]);
   });
 });
+
+// A wrapper's own options were skipped as values: `strace -o FILE true` truncated FILE and `strace -p 1
+// -e inject=…` broke PID 1, both read (docs/security.md class 154).
+describe("classifyShellCommand: what a wrapper's own options do (class 154)", () => {
+  it.each([
+    ['strace -o notes.txt true', '~/notes.txt'],
+    ['strace -onotes.txt true', '~/notes.txt'],
+    // getopt takes `=x` as the value: the file is named `=x`.
+    ['strace -o=x true', '~/=x'],
+    ['strace --output=notes.txt true', '~/notes.txt'],
+    ['strace --output notes.txt true', '~/notes.txt'],
+    ['strace -fo notes.txt true', '~/notes.txt'],
+    ['strace -f -o notes.txt true', '~/notes.txt'],
+    ['strace -A -o notes.txt true', '~/notes.txt'],
+    ['strace --output-append-mode --output=notes.txt true', '~/notes.txt'],
+    ['ltrace -o notes.txt true', '~/notes.txt'],
+    ['ltrace --output=notes.txt true', '~/notes.txt'],
+    ['time -o notes.txt true', '~/notes.txt'],
+    ['time -ao notes.txt true', '~/notes.txt'],
+    ['time -a -o notes.txt true', '~/notes.txt'],
+    ['time --output=notes.txt true', '~/notes.txt'],
+    ['time --out=notes.txt true', '~/notes.txt'],
+    ['time --append --output notes.txt true', '~/notes.txt'],
+    ['busybox time -o notes.txt true', '~/notes.txt'],
+    ['nice -n 5 timeout 5 time -o notes.txt true', '~/notes.txt'],
+    ['script -c ls notes.txt', '~/notes.txt'],
+    ['script -q -O notes.txt -c ls', '~/notes.txt'],
+    ['script --log-io=notes.txt -c ls', '~/notes.txt'],
+    ['script -tnotes.txt -c ls /dev/null', '~/notes.txt'],
+    ['script -c ls', '~/typescript'],
+    ['flock notes.txt ls', '~/notes.txt'],
+    ["flock notes.txt -c 'ls'", '~/notes.txt'],
+    ['watch -s shots ls', '~/shots'],
+    // A long option written out in full is that one, not an abbreviation of a longer valued one.
+    ['strace --summary tee notes.txt', '~/notes.txt'],
+  ])('%j writes %s', (line, path) => {
+    const c = classify(line);
+    expect(c.categories).toContain('write');
+    expect(c.categories).not.toContain('unknown');
+    expect(c.writePaths).toContain(path);
+  });
+
+  it.each([
+    'strace -o /var/lib/app/data.db true',
+    'strace -o ~/.bashrc true',
+    'ltrace -o /etc/cron.d/job true',
+    'time -o /var/lib/app/data.db true',
+    'time --output=/etc/motd true',
+    'script -c ls /etc/passwd',
+    'flock /etc/cron.d/job ls',
+    'busybox --install -s /usr/local/bin',
+    'busybox --install',
+    'strace -u bob true',
+    'ltrace -u bob true',
+    'docker exec -u 0 web ls',
+    'docker exec --privileged web ls',
+  ])('%j is privilege', (line) => {
+    expect(cats(line)).toContain('privilege');
+  });
+
+  it.each([
+    'strace -p 1',
+    'strace -p1',
+    'strace --attach=1',
+    'strace --attach 1 -o /dev/null',
+    'strace -p 1 -e inject=write:error=ENOSPC',
+    'strace -e inject=write:error=ENOSPC true',
+    'strace -einject=all:retval=0 true',
+    'strace -e fault=openat true',
+    'strace --inject=write:error=ENOSPC true',
+    'strace --fault=openat true',
+    'ltrace -p 1',
+    'ionice -c3 -p 1',
+    'ionice -n 7 -P 100',
+    'ionice --class=idle --uid 1000',
+    'chrt -p 99 1',
+    'chrt -f -p 99 1',
+    'chrt --pid 0 1',
+    'taskset -p 0x1 1',
+    'taskset -cp 0 1',
+    "strace -o '|rm -rf x' true",
+    "strace -o '!rm -rf x' true",
+    'ls | xargs -e rm -rf',
+    'ls | xargs -l rm -rf',
+    'ls | xargs -i rm -rf {}',
+  ])('%j is destructive', (line) => {
+    expect(cats(line)).toContain('destructive');
+  });
+
+  it.each([
+    ['strace -ff -o notes.txt true', 'FILE.PID'],
+    ['strace -f -f -o notes.txt true', 'FILE.PID'],
+    ['strace --follow-forks --output-separately -o notes.txt true', 'FILE.PID'],
+    ['strace -E LD_PRELOAD=/tmp/x.so true', 'LD_PRELOAD'],
+    ['strace --env=PATH=/tmp/x true', 'PATH'],
+    ['strace --argv0=rm busybox -rf /', 'another name'],
+    ['exec -a rm busybox -rf /', 'another name'],
+    ['strace -e poke=1 true', 'not a qualifier'],
+    ['strace -e "$E" true', 'computed at run time'],
+    ['docker exec -e LD_PRELOAD=/tmp/x.so web ls', 'LD_PRELOAD'],
+    ['docker exec --env-file vars web ls', 'env-file'],
+    ['ls | xargs --process-slot-var=PATH ls', 'PATH'],
+    ['su -s /tmp/x -c ls root', 'in place of a system shell'],
+    ['runuser -s /tmp/x -c ls bob', 'in place of a system shell'],
+    ['env -C sub tee x', 'relative path'],
+    ['nsenter -t 1 -w tee x', 'relative path'],
+  ])('%j is unknown (%s)', (line, reason) => {
+    const c = classify(line);
+    expect(c.categories).toContain('unknown');
+    expect(c.unknownReasons.join(' | ')).toContain(reason);
+  });
+
+  it.each([
+    'time --frob ls',
+    'time -x ls',
+    'strace --frob ls',
+    'strace -j ls',
+    'ltrace -K ls',
+    'ltrace --frob ls',
+    'nice --frob ls',
+    'nohup -x ls',
+    'timeout --frob 5 ls',
+    'env --frob ls',
+    'stdbuf -x L ls',
+    'chrt --frob 1 ls',
+    'taskset --frob 1 ls',
+    'ionice --frob ls',
+    'setsid --frob ls',
+    'unbuffer -x ls',
+    'xargs --frob ls',
+    'watch --frob ls',
+    'flock --frob f ls',
+    'command -x ls',
+    'exec -x ls',
+    'busybox --frob',
+    'toybox --frob',
+    'sudo --frob ls',
+    'doas -x ls',
+    'pkexec --frob ls',
+    'su --frob -c ls',
+    'runuser --frob -u bob ls',
+    'chroot --frob / ls',
+    'nsenter --frob ls',
+    'unshare --frob ls',
+    'script --frob -c ls /dev/null',
+    'docker exec --frob web ls',
+  ])('%j is unknown: an option the rule does not list', (line) => {
+    const c = classify(line);
+    expect(c.categories).toContain('unknown');
+    expect(c.unknownReasons.join(' | ')).toContain('is not an option Gatehouse knows');
+  });
+
+  it.each([
+    'strace -e trace=open ls',
+    'strace -e open,close ls',
+    'strace -f -e write=1 -s 100 ls',
+    'strace -c ls',
+    'strace --summary ls',
+    'strace -o /dev/null ls',
+    'strace -E LANG=C.UTF-8 ls',
+    'time -p ls',
+    'time -f %e ls',
+    'ionice -p 1',
+    'ionice -c3 ls',
+    'chrt -p 1',
+    'chrt -m',
+    'chrt -f 99 ls',
+    'taskset -p 1',
+    'taskset -c 0-3 ls',
+    'nice -n 5 ls',
+    'nice -5 ls',
+    'timeout -s KILL 5 ls',
+    'timeout --preserve-status 5 ls',
+    'stdbuf -oL ls',
+    'setsid -f ls',
+    'env -i ls',
+    'env -u HOME ls',
+    'watch -d -n 1 ls',
+    'xargs -0 -n 1 echo',
+    'script -q -c ls /dev/null',
+    'busybox --list',
+    'command -v ls',
+  ])('%j stays read', (line) => {
+    expect(cats(line)).toEqual(['read']);
+  });
+
+  it('the wrapper is listed as a command of its own, as a redirection is', () => {
+    const c = classify('strace -o notes.txt -p 1');
+    expect(c.commands.map((x) => [x.kind, x.categories])).toEqual([
+      ['strace -p -o', ['destructive', 'write']],
+    ]);
+    const t = classify('time -o notes.txt ls');
+    expect(t.commands.map((x) => [x.kind, x.categories])).toEqual([
+      ['ls', ['read']],
+      ['time -o', ['write']],
+    ]);
+  });
+
+  it('env -C and sudo -D judge the command from the directory they name, and only that command', () => {
+    expect(cats('env -C /etc tee passwd')).toContain('privilege');
+    expect(cats('env --chdir=/etc tee passwd')).toContain('privilege');
+    expect(cats('sudo -D /etc tee passwd')).toContain('privilege');
+    expect(classify('env -C /srv/app tee x').writePaths).toEqual(['/srv/app/x']);
+    const after = classify('env -C /etc true; tee passwd');
+    expect(after.categories).not.toContain('privilege');
+    expect(after.writePaths).toEqual(['~/passwd']);
+  });
+});

@@ -144,7 +144,7 @@ function hasTestOperator(node: SyntaxNode, src: string, ops: ReadonlySet<string>
 
 /** Why a write to a relative path is `unknown`. */
 const UNKNOWN_CWD =
-  'writes to a relative path, and where it starts is not known: a cd (on this line or an earlier one) may have left the home directory';
+  'writes to a relative path, and where it starts is not known: a cd (on this line or an earlier one), or a wrapper told a directory (env -C), may have left the home directory';
 
 /** Declaration builtins whose -i (integer) and -n (nameref) make later assignments evaluate code. */
 const ATTRIBUTE_KEYWORDS: ReadonlySet<string> = new Set(['declare', 'typeset', 'local']);
@@ -709,13 +709,24 @@ class Walk {
     }
     const ctx: RuleContext = {
       stdin: frame.stdin,
-      nested: (inner, via, extra = []) =>
-        this.classifyWords(inner, {
+      nested: (inner, via, extra = [], chdir) => {
+        const nestedFrame = {
           ...frame,
           via: [...frame.via, via],
           extra: [...frame.extra, ...extra],
           depth: frame.depth + 1,
-        }),
+        };
+        if (chdir === undefined) {
+          this.classifyWords(inner, nestedFrame);
+          return;
+        }
+        // The wrapper starts its command in another directory (`env -C DIR`): its relative paths are
+        // judged from there, as after `cd DIR`; this shell's own directory stays what it was.
+        const [cwd, cwdPath] = [this.cwd, this.cwdPath];
+        this.changeDirectory(chdir);
+        this.classifyWords(inner, nestedFrame);
+        [this.cwd, this.cwdPath] = [cwd, cwdPath];
+      },
       nestedLine: (line, via, extra = []) => this.nestedLine(line, via, extra, frame),
       writeRisk: (path) => {
         if (path.dynamic) return 'unknown';
