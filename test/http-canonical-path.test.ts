@@ -312,6 +312,38 @@ describe('one canonical HTTP path', () => {
     expect(seen.headers['x-rewrite-url']).toBeUndefined();
   });
 
+  it('refuses the override in every spelling PHP or a CGI-style server reads as it (class 156)', async () => {
+    const before = up.seen.length;
+    const spellings: [string, string[]][] = [
+      ...['.method', '+_method', '%20_method', '%2Emethod', '_method%00x', '_METHOD', '_method[]'].map(
+        (key): [string, string[]] => [`/v1/items/7?${key}=DELETE`, []],
+      ),
+      ...['X.HTTP.Method.Override', 'X_HTTP_Method_Override', 'X~HTTP~Method', 'X.Method.Override'].map(
+        (name): [string, string[]] => ['/v1/items/7', [`${name}: DELETE`]],
+      ),
+    ];
+    for (const [target, headers] of spellings) {
+      const r = await send('POST', target, [...headers, 'Content-Length: 0']);
+      expect(r.status, `${target} ${headers.join('')}`).toBe(400);
+      expect(JSON.parse(r.body)).toMatchObject({ rule: 'http-method-override' });
+      expect(JSON.parse(r.body).detail).toMatch(/send DELETE itself/);
+    }
+    expect(up.seen.length, 'an override reached the upstream').toBe(before);
+    // Naming the request's own method changes nothing, and a name a CGI-style server would read as
+    // another goes nowhere.
+    const same = await send('POST', '/v1/items/7?.method=POST', [
+      'X.HTTP.Method.Override: POST',
+      'X.Original.URL: /admin/x',
+      'X-Request-Id: kept',
+      'Content-Length: 0',
+    ]);
+    expect(same.status).toBe(200);
+    const seen = up.seen.at(-1)!;
+    expect(seen.url).toBe('/api/v1/items/7?.method=POST');
+    expect(seen.headers['x-request-id']).toBe('kept');
+    expect(Object.keys(seen.headers).filter((n) => n.includes('.'))).toEqual([]);
+  });
+
   it('for any target: what the upstream receives is exactly /api + the canonical path, and that is what was decided (property)', async () => {
     const pieces = [
       'a',
