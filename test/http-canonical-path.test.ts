@@ -188,6 +188,46 @@ describe('one canonical HTTP path', () => {
     expect((await send('GET', `/files/${deep}/${'x'.repeat(1000)}/keep?v=1`)).status).toBe(200);
   });
 
+  it("decides a WebSocket upgrade on the whole path too, not the record's clip (class 155)", async () => {
+    /** The status of an upgrade and the body of a refusal; an upgraded socket is closed once answered. */
+    const upgrade = (target: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const s = net.connect(port, '127.0.0.1');
+        let got = '';
+        const done = () => {
+          s.destroy();
+          const at = got.indexOf('\r\n\r\n');
+          resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(got)?.[1] ?? 0), body: got.slice(at + 4) });
+        };
+        s.on('data', (c: Buffer) => {
+          got += c.toString('latin1');
+          if (got.startsWith('HTTP/1.1 101 ') && got.includes('\r\n\r\n')) done();
+        });
+        s.on('close', done);
+        s.on('error', reject);
+        s.write(
+          `GET ${target} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nConnection: Upgrade\r\n` +
+            'Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+        );
+      });
+    const upgrades = () => up.seen.filter((s) => s.method === 'UPGRADE').length;
+    const before = upgrades();
+    // With a query string the recorded target is clipped at 4096 characters, before the "/purge".
+    for (const target of ['/cache/k/purge?x=1', `/cache/${'k'.repeat(5000)}/purge?x=1`]) {
+      const r = await upgrade(target);
+      expect(r.status, target.slice(0, 40)).toBe(403);
+      expect(r.body).toContain('no-purge');
+    }
+    expect(upgrades(), 'a denied upgrade reached the upstream').toBe(before);
+    const long = (await records()).filter((r) => r.text.startsWith(`GET /cache/${'k'.repeat(100)}`));
+    expect(long).toHaveLength(1);
+    expect(long[0]).toMatchObject({ effect: 'deny', ruleId: 'no-purge' });
+    expect(long[0]!.text).toMatch(/… \(clipped: \d+ characters in all\)$/);
+    // A long path that does not end in /purge is upgraded as before.
+    expect((await upgrade(`/cache/${'k'.repeat(5000)}/keep?x=1`)).status).toBe(101);
+    expect(upgrades()).toBe(before + 1);
+  });
+
   it('denies /admin/** however it is spelled, and refuses every ambiguous form before it reaches anything', async () => {
     const before = up.seen.length;
     // Plain and case-folded: denied by policy (403, rule no-admin).
@@ -270,6 +310,38 @@ describe('one canonical HTTP path', () => {
     expect(seen.headers['x-http-method-override']).toBeUndefined();
     expect(seen.headers['x-original-url']).toBeUndefined();
     expect(seen.headers['x-rewrite-url']).toBeUndefined();
+  });
+
+  it('refuses the override in every spelling PHP or a CGI-style server reads as it (class 156)', async () => {
+    const before = up.seen.length;
+    const spellings: [string, string[]][] = [
+      ...['.method', '+_method', '%20_method', '%2Emethod', '_method%00x', '_METHOD', '_method[]'].map(
+        (key): [string, string[]] => [`/v1/items/7?${key}=DELETE`, []],
+      ),
+      ...['X.HTTP.Method.Override', 'X_HTTP_Method_Override', 'X~HTTP~Method', 'X.Method.Override'].map(
+        (name): [string, string[]] => ['/v1/items/7', [`${name}: DELETE`]],
+      ),
+    ];
+    for (const [target, headers] of spellings) {
+      const r = await send('POST', target, [...headers, 'Content-Length: 0']);
+      expect(r.status, `${target} ${headers.join('')}`).toBe(400);
+      expect(JSON.parse(r.body)).toMatchObject({ rule: 'http-method-override' });
+      expect(JSON.parse(r.body).detail).toMatch(/send DELETE itself/);
+    }
+    expect(up.seen.length, 'an override reached the upstream').toBe(before);
+    // Naming the request's own method changes nothing, and a name a CGI-style server would read as
+    // another goes nowhere.
+    const same = await send('POST', '/v1/items/7?.method=POST', [
+      'X.HTTP.Method.Override: POST',
+      'X.Original.URL: /admin/x',
+      'X-Request-Id: kept',
+      'Content-Length: 0',
+    ]);
+    expect(same.status).toBe(200);
+    const seen = up.seen.at(-1)!;
+    expect(seen.url).toBe('/api/v1/items/7?.method=POST');
+    expect(seen.headers['x-request-id']).toBe('kept');
+    expect(Object.keys(seen.headers).filter((n) => n.includes('.'))).toEqual([]);
   });
 
   it('for any target: what the upstream receives is exactly /api + the canonical path, and that is what was decided (property)', async () => {

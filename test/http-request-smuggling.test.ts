@@ -11,8 +11,11 @@ import type { AddressInfo } from 'node:net';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PolicyConfig } from '../src/config/policy-schema.js';
+import { methodOverrideRefusal } from '../src/engines/http/method-override.js';
+import { parseQuery } from '../src/engines/http/sigv4/canonical-query.js';
 import { websocketAccept } from '../src/engines/http/websocket-relay.js';
 import { startHttpTestGateway, type HttpTestGateway } from './testkit/http-gateway.js';
+import { hasPhp, phpReadsAsMethod, startPhpUpstream, type PhpUpstream } from './testkit/php-upstream.js';
 import { startPythonUpstream, type PythonUpstream } from './testkit/python-upstreams.js';
 
 const API_TOKEN = 'upstream-credential-7f3a9c';
@@ -308,7 +311,8 @@ describe('header names a WSGI server reads as others (Python wsgiref)', () => {
       method: 'POST',
       headers: {
         authorization: `Bearer ${token}`,
-        x_http_method_override: 'DELETE',
+        // Its own method: not refused (another is: below), and not forwarded either.
+        x_http_method_override: 'POST',
         x_original_url: '/admin/everything',
         x_forwarded_for: '10.0.0.1',
         'x-request-id': 'kept',
@@ -322,6 +326,116 @@ describe('header names a WSGI server reads as others (Python wsgiref)', () => {
     expect(py.ran[0]!.headers).toContain('HTTP_X_REQUEST_ID');
     expect(py.ran[0]!.headers).not.toContain('HTTP_X_ORIGINAL_URL');
     expect(py.ran[0]!.headers).not.toContain('HTTP_X_FORWARDED_FOR');
+  });
+
+  it('refuses X_HTTP_Method_Override naming another method, as it does X-HTTP-Method-Override (class 156)', async () => {
+    py.ran.length = 0;
+    const r = await request(`${endpoint}/v1/notes`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, x_http_method_override: 'DELETE' },
+      body: 'note',
+    });
+    expect(r.statusCode).toBe(400);
+    expect(await r.body.json()).toMatchObject({ rule: 'http-method-override' });
+    await sleep(100);
+    expect(py.ran).toEqual([]);
+  });
+});
+
+describe.skipIf(!hasPhp())('names PHP reads as _method and X-HTTP-Method-Override (php -S)', () => {
+  let php: PhpUpstream;
+  let gw: HttpTestGateway;
+  let endpoint: string;
+  let token: string;
+
+  beforeAll(async () => {
+    php = await startPhpUpstream();
+    gw = await gatewayFor(php.url);
+    endpoint = gw.endpoint('api');
+    token = await gw.token({ subject: 'mallory', groups: ['dev'], agent: true });
+  }, 30_000);
+
+  afterAll(async () => {
+    await gw?.stop();
+    await php?.stop();
+  });
+
+  // The policy allows GET and POST under /v1 and nothing else: a POST PHP runs as DELETE is a DELETE
+  // nobody decided on.
+  const queries = ['.method', '+_method', '%20_method', '%2Emethod', '_method%00x', '%20.method'];
+  // PHP's server reads "-" in a header name as "_", and then "." as PHP reads it in a parameter's.
+  const headers = ['X.HTTP.Method.Override', 'X-HTTP-Method.Override', 'X_HTTP_Method_Override'];
+  const post = (base: string, path: string, header?: string, auth?: string) =>
+    rawExchange(
+      base,
+      `POST ${path} HTTP/1.1\r\nHost: x\r\n${auth ? `Authorization: Bearer ${auth}\r\n` : ''}` +
+        `${header ? `${header}: DELETE\r\n` : ''}Content-Length: 0\r\nConnection: close\r\n\r\n`,
+    );
+
+  it('PHP itself runs each of these POSTs as DELETE (what the gateway must not let through)', async () => {
+    php.ran.length = 0;
+    for (const q of queries) await post(php.url, `/v1/notes/5?${q}=DELETE`);
+    for (const h of headers) await post(php.url, '/v1/notes/5', h);
+    expect(php.ran.map((r) => r.method)).toEqual([...queries, ...headers].map(() => 'DELETE'));
+  });
+
+  it('refuses each of them through the gateway (400, rule http-method-override); PHP runs nothing', async () => {
+    php.ran.length = 0;
+    for (const [path, header] of [
+      ...queries.map((q): [string, string | undefined] => [`/v1/notes/5?${q}=DELETE`, undefined]),
+      // Older CGI servers (Apache httpd 2.2) read any character but a letter or digit as "_".
+      ...[...headers, 'X~HTTP~Method~Override'].map((h): [string, string | undefined] => ['/v1/notes/5', h]),
+    ]) {
+      const out = await post(endpoint, path, header, token);
+      expect(statuses(out), `${path} ${header ?? ''}`).toEqual(['400']);
+      expect(out).toContain('http-method-override');
+    }
+    expect(php.ran).toEqual([]);
+    // An ordinary POST still runs as POST.
+    expect(statuses(await post(endpoint, '/v1/notes/5?note=1', undefined, token))).toEqual(['200']);
+    expect(php.ran.map((r) => r.method)).toEqual(['POST']);
+  });
+
+  it("refuses every query parameter name PHP's parser reads as _method (differential, PHP's parse_str)", () => {
+    // Names built from the pieces PHP treats specially: every one PHP reads as _method is refused.
+    const pieces = [
+      '',
+      ' ',
+      '+',
+      '.',
+      '%20',
+      '%2E',
+      '%2e',
+      '_',
+      '%5F',
+      '[',
+      ']',
+      '[]',
+      '%5B',
+      '%00',
+      '%09',
+      'x',
+    ];
+    const cores = [
+      '_method',
+      '.method',
+      'method',
+      '_METHOD',
+      '%5Fmethod',
+      '%2Emethod',
+      '_meth.od',
+      '_method[',
+    ];
+    const keys: string[] = [];
+    for (const a of pieces)
+      for (const b of pieces)
+        for (const core of cores) for (const c of pieces) keys.push(`${a}${b}${core}${c}`);
+    const read = phpReadsAsMethod(keys);
+    expect(read.length).toBeGreaterThan(100);
+    const missed = read.filter(
+      (k) => methodOverrideRefusal('POST', {}, parseQuery(`${k}=DELETE`)!) === undefined,
+    );
+    expect(missed).toEqual([]);
   });
 });
 

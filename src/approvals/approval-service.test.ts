@@ -386,6 +386,7 @@ describe('HTTP actions', () => {
         connection: 'api',
         method: 'DELETE',
         path: '/v1/users/7',
+        decidedPath: '/v1/users/7',
         operation: 's3:DeleteObject',
         resource: 'bucket/key',
       }),
@@ -413,6 +414,7 @@ describe('HTTP actions', () => {
         connection: 'aws',
         method: 'PUT',
         path: '/dst/k',
+        decidedPath: '/dst/k',
         operation: 's3:CopyObject',
         resource: 'dst/k',
         implied: [
@@ -420,6 +422,7 @@ describe('HTTP actions', () => {
             connection: 'aws',
             method: 'GET',
             path: `/${from}`,
+            decidedPath: `/${from}`,
             operation: 's3:GetObject',
             resource: from,
           }),

@@ -293,7 +293,9 @@ export function registerAdminRoutes(
           httpAction({
             connection: conn.name,
             method: m[1]!.toUpperCase(),
+            // The path as typed is both decided and shown: nothing here is clipped.
             path: m[2]!,
+            decidedPath: m[2]!,
             ...(form.operation ? { operation: form.operation } : {}),
             ...(form.resource ? { resource: form.resource } : {}),
           }),

@@ -144,8 +144,10 @@ export interface HttpAction extends ActionBase {
   /**
    * The canonical, percent-decoded path policy decides on, whole: `path` is the recorded form (secret
    * query values masked, clipped at 4096 characters), and a rule on the end of a path must see it.
+   * Required, and the only path rules match: an action built without it cannot fall back to the
+   * clipped record (docs/security.md, classes 5 and 155).
    */
-  readonly decidedPath?: string;
+  readonly decidedPath: string;
   /**
    * The whole request target as decided and forwarded (path and query; `path` is the recorded form,
    * with secret query values masked and clipped at 4096 characters): what an approval is bound to.
@@ -311,7 +313,8 @@ export function httpAction(fields: {
   readonly selects?: readonly string[] | undefined;
   readonly implied?: readonly HttpAction[] | undefined;
   readonly headers?: Readonly<Record<string, string>> | undefined;
-  readonly decidedPath?: string | undefined;
+  /** The whole canonical path policy decides on (HttpAction.decidedPath); `path` is only recorded. */
+  readonly decidedPath: string;
   readonly target?: string | undefined;
   readonly body?: RequestBody | undefined;
 }): HttpAction {
@@ -335,7 +338,7 @@ export function httpAction(fields: {
     ...(selects !== undefined ? { selects } : {}),
     ...(also !== undefined ? { implied: also } : {}),
     ...(decidedHeaders !== undefined ? { headers: decidedHeaders } : {}),
-    ...(decidedPath !== undefined ? { decidedPath } : {}),
+    decidedPath,
     ...(target !== undefined ? { target } : {}),
     ...(body !== undefined ? { body } : {}),
     describe: {

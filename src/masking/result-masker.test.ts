@@ -244,7 +244,11 @@ describe('text, COPY and the factory', () => {
   it('passes through without a mask obligation or for HTTP actions; refuses unknown profiles', () => {
     expect(factory.forAction(identity, action(), {})).toBe(passThroughMasker);
     expect(
-      factory.forAction(identity, httpAction({ connection: 'x', method: 'GET', path: '/' }), { mask: true }),
+      factory.forAction(
+        identity,
+        httpAction({ connection: 'x', method: 'GET', path: '/', decidedPath: '/' }),
+        { mask: true },
+      ),
     ).toBe(passThroughMasker);
     expect(() => factory.forAction(identity, action(), { mask: { profile: 'nope' } })).toThrow(
       /not configured/,

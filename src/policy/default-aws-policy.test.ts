@@ -28,6 +28,7 @@ const op = (operation: string): HttpAction =>
     connection: 'aws',
     method: 'POST',
     path: '/',
+    decidedPath: '/',
     operation,
   });
 
@@ -267,7 +268,9 @@ describe('default AWS agent policy', () => {
   });
 
   it('never matches an HTTP request without an operation', () => {
-    expect(decider.decide(agent, httpAction({ connection: 'aws', method: 'GET', path: '/' }))).toMatchObject({
+    expect(
+      decider.decide(agent, httpAction({ connection: 'aws', method: 'GET', path: '/', decidedPath: '/' })),
+    ).toMatchObject({
       effect: 'deny',
       ruleId: 'default-deny',
     });

@@ -42,7 +42,13 @@ function sql(statement: SqlStatement, connection = 'prod'): SqlAction {
 }
 
 function http(method: string, path: string, operation?: string, connection = 'aws'): HttpAction {
-  return httpAction({ connection, method, path, ...(operation === undefined ? {} : { operation }) });
+  return httpAction({
+    connection,
+    method,
+    path,
+    decidedPath: path,
+    ...(operation === undefined ? {} : { operation }),
+  });
 }
 
 function decider(policies: unknown, defaults?: unknown) {
@@ -771,6 +777,7 @@ describe('HTTP actions with implied requests (an S3 copy reads its source)', () 
       connection: 'aws',
       method: 'PUT',
       path: to,
+      decidedPath: to,
       operation: 's3:CopyObject',
       resource: to.slice(1),
       implied: [
@@ -778,6 +785,7 @@ describe('HTTP actions with implied requests (an S3 copy reads its source)', () 
           connection: 'aws',
           method: 'GET',
           path: from,
+          decidedPath: from,
           operation: 's3:GetObject',
           resource: from.slice(1),
         }),
@@ -954,6 +962,7 @@ describe('AWS resources (awsResources)', () => {
       connection: 'aws',
       method: 'POST',
       path: '/',
+      decidedPath: '/',
       operation: 'cloudformation:CreateStack',
       ...(role
         ? {
@@ -962,6 +971,7 @@ describe('AWS resources (awsResources)', () => {
                 connection: 'aws',
                 method: 'POST',
                 path: '/',
+                decidedPath: '/',
                 operation: 'iam:PassRole',
                 resource: role,
               }),
@@ -985,7 +995,13 @@ describe('AWS resources (awsResources)', () => {
   });
 
   it('does not match a request that names no resource', () => {
-    const r = httpAction({ connection: 'aws', method: 'POST', path: '/', operation: 'iam:PassRole' });
+    const r = httpAction({
+      connection: 'aws',
+      method: 'POST',
+      path: '/',
+      decidedPath: '/',
+      operation: 'iam:PassRole',
+    });
     expect(d.decide(who({ agent: true }), r).effect).toBe('deny');
   });
 });

@@ -597,8 +597,7 @@ function httpMatches(r: CompiledRule, a: HttpAction): boolean {
   if (r.methods !== undefined && !r.methods.has(a.method.toUpperCase())) return false;
   if (r.paths !== undefined) {
     // The whole canonical path: the recorded one is clipped, and a rule may be on a path's end.
-    const path = a.decidedPath ?? a.path;
-    if (!r.paths.some((m) => m(path))) return false;
+    if (!r.paths.some((m) => m(a.decidedPath))) return false;
   }
   if (r.awsResources !== undefined && !awsResourcesMatch(r, r.awsResources, a)) return false;
   return true;
@@ -1237,7 +1236,7 @@ function httpRuleReason(r: CompiledRule, a: HttpAction, matched: boolean): strin
   if (r.methods !== undefined && !r.methods.has(a.method.toUpperCase())) {
     return `no match: method ${a.method} is not in [${m.methods!.join(', ')}]`;
   }
-  if (r.paths !== undefined && !r.paths.some((p) => p(a.decidedPath ?? a.path)))
+  if (r.paths !== undefined && !r.paths.some((p) => p(a.decidedPath)))
     return `no match: path ${a.path} is not in [${m.paths!.join(', ')}]`;
   return a.resource === undefined
     ? 'no match: the request names no AWS resource'

@@ -184,6 +184,7 @@ describe('explain', () => {
         connection: 's3',
         method: 'GET',
         path: '/b/k',
+        decidedPath: '/b/k',
         operation: 's3:GetObject',
       }),
     );

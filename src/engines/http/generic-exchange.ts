@@ -138,7 +138,13 @@ export async function recordRefusal(
   method: string,
   refused: { readonly ruleId: string; readonly message: string; readonly recorded: string },
 ): Promise<string> {
-  const action: HttpAction = httpAction({ connection, method, path: refused.recorded });
+  // Decided by nobody (admitted only with the engine's deny): the target as received is all there is.
+  const action: HttpAction = httpAction({
+    connection,
+    method,
+    path: refused.recorded,
+    decidedPath: refused.recorded,
+  });
   const admission = await session.admit(action, { decision: deny(refused.ruleId, refused.message) });
   return admission.statementId;
 }

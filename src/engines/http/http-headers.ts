@@ -1,10 +1,11 @@
 // Which headers cross the gateway. Hop-by-hop headers (RFC 9110 §7.6.1) never do; the client's
 // credential and Host never reach the upstream; AWS signing headers are replaced by the gateway's own;
-// method-override headers never do (the method decided is the method sent: method-override.ts); nor,
-// to a generic upstream, any name with "_", which CGI-style servers read as the name with "-".
+// method-override headers never do (the method decided is the method sent: method-override.ts); nor
+// any name a CGI-style server reads as one of these, nor, to a generic upstream, any name with a
+// character but a letter, a digit or "-" (CGI-style servers read "_", "." and the like as "-").
 
 import type { IncomingHttpHeaders } from 'node:http';
-import { METHOD_OVERRIDE_HEADERS } from './method-override.js';
+import { cgiHeaderName, METHOD_OVERRIDE_HEADERS } from './method-override.js';
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -35,6 +36,9 @@ const CLIENT_ONLY = new Set([
   'x-rewrite-url',
   'x-original-uri',
 ]);
+
+/** The names above as CGI-style servers read them (`X.Original.URL` is `X-Original-URL` there). */
+const WITHHELD_CGI = new Set([...HOP_BY_HOP, ...CLIENT_ONLY].map(cgiHeaderName));
 
 /** AWS signing headers the gateway replaces with its own. */
 const AWS_SIGNING = new Set(['x-amz-date', 'x-amz-security-token', 'x-amz-content-sha256']);
@@ -95,10 +99,13 @@ export function forwardRequestHeaders(
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined || HOP_BY_HOP.has(name) || CLIENT_ONLY.has(name) || named.has(name)) continue;
     if (options.aws && (AWS_SIGNING.has(name) || name === 'x-amz-decoded-content-length')) continue;
-    // CGI, WSGI and PHP name a header HTTP_<NAME> with "-" turned to "_": X_Original_URL reads as
-    // X-Original-URL there, past every name withheld above (docs/security.md, class 41). A generic
-    // upstream gets no name with "_" (nginx's default too); AWS keeps them (x-amz-meta-my_key).
-    if (!options.aws && name.includes('_')) continue;
+    // CGI, WSGI and PHP name a header HTTP_<NAME>, with "-" turned to "_" (PHP: "." too; Apache httpd
+    // 2.2: any character but a letter or digit): X_Original_URL and X.Original.URL read as
+    // X-Original-URL there, past every name withheld above (docs/security.md, classes 41 and 156). None
+    // goes upstream; a generic upstream gets only names of letters, digits and "-" (nginx's default
+    // too); AWS keeps the others (x-amz-meta-my_key).
+    if (WITHHELD_CGI.has(cgiHeaderName(name))) continue;
+    if (!options.aws && /[^A-Za-z0-9-]/.test(name)) continue;
     if (options.awsChunked && AWS_CHUNKED.has(name)) continue;
     if (name.startsWith('proxy-')) continue;
     let v = Array.isArray(value) ? value.join(', ') : value;

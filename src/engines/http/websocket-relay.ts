@@ -96,6 +96,7 @@ export async function handleUpgrade(
     connection: deps.connection,
     method: 'GET',
     path: read.recorded,
+    decidedPath: read.decidedPath,
     target: read.upstreamTarget,
   });
   const admission = await session.admit(action, {
