@@ -21,6 +21,8 @@ describe('request headers a CGI-style server reads as withheld ones (docs/securi
     'x_forwarded_proto',
     'content.length',
     'proxy.authorization',
+    // httpoxy: HTTP_PROXY is the proxy of the upstream application's own HTTP client.
+    'proxy',
   ];
 
   it('forwards none of them to a generic upstream, nor any name but letters, digits and "-"', () => {

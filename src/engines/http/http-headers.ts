@@ -31,6 +31,10 @@ const CLIENT_ONLY = new Set([
   'x-forwarded-host',
   'x-forwarded-proto',
   ...METHOD_OVERRIDE_HEADERS,
+  // CGI-style servers hand `Proxy` to the application as HTTP_PROXY, which HTTP clients there read
+  // as the proxy for their own outgoing requests ("httpoxy"): the client would choose where the
+  // upstream application's requests (and the credentials they carry) go.
+  'proxy',
   // Path overrides: IIS URL Rewrite and Symfony/Zend read these as the real request path.
   'x-original-url',
   'x-rewrite-url',
