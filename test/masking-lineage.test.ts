@@ -1313,7 +1313,7 @@ describe('random expressions that may fail over a masked column', () => {
   // a sink or untraceable), PostgreSQL must fail (or not, with the same SQLSTATE) whatever the value:
   // run directly over a set of values chosen to trip parsers, casts, arrays and encodings.
   const VALUES = ['a', 'w', 'zzzz', '', 'm1', '{1,2}', '[1]', 'UTF8', 'true', '1', '{"k":1}', 'x\\y'];
-  const text: fc.Arbitrary<string> = fc.letrec<{ t: string; b: string; a: string }>((tie) => ({
+  const text = fc.letrec<{ t: string; b: string; a: string }>((tie) => ({
     t: fc.oneof(
       { depthSize: 'small', withCrossShrink: true },
       fc.constant('$X'),
