@@ -85,6 +85,8 @@ const CASES: readonly Case[] = [
   c('SELECT * FROM pg_roles', 'select', ['read', 'secrets'], ['pg_roles']),
   c('SELECT to_json(r) FROM pg_user r', 'select', ['read', 'secrets'], ['pg_user']),
   c('SELECT (r).rolconfig FROM pg_roles r', 'select', ['read', 'secrets'], ['pg_roles']),
+  c('SELECT * FROM pg_ident_file_mappings', 'select', ['read', 'secrets'], ['pg_ident_file_mappings']),
+  c('SELECT * FROM pg_ident_file_mappings()', 'select', ['read', 'secrets'], []),
   c(
     'SELECT a.x FROM a JOIN s.b ON a.id = b.id WHERE a.id IN (SELECT id FROM c)',
     'select',
@@ -687,6 +689,17 @@ describe('PostgreSQL classifier: bypass attempts', () => {
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(fresh.classify('DELETE FROM t WHERE id = 1').statements[0]!.categories).toEqual(['write']);
+  });
+});
+
+describe('PostgreSQL classifier: data read outside the named tables (class 103)', () => {
+  it.each([
+    ["SELECT pg_sequence_last_value('invoice_no')", 'invoice_no'],
+    ["SELECT (pg_get_sequence_data('invoice_no')).last_value", 'invoice_no'],
+  ])('%s reads a sequence it names by argument', (sql, relation) => {
+    const statement = one(sql);
+    expect(statement.readsElsewhere).toBe(true);
+    expect(statement.relationArgs).toEqual([relation]);
   });
 });
 

@@ -4,12 +4,16 @@
 import type { TableRef } from '../../core/sql-statement.js';
 import { isObject } from './parse-tree.js';
 
-/** Relations whose rows are settings and their values (or pg_hba.conf's options, LDAP bind passwords among them). */
+/**
+ * Relations whose rows are settings and their values (or pg_hba.conf's options, LDAP bind passwords
+ * among them, and pg_ident.conf's user name maps).
+ */
 const SETTINGS_RELATIONS: ReadonlySet<string> = new Set([
   'pg_settings',
   'pg_file_settings',
   'pg_db_role_setting',
   'pg_hba_file_rules',
+  'pg_ident_file_mappings',
 ]);
 
 /**

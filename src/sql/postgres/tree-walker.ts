@@ -470,6 +470,7 @@ const RELATION_ARG_FUNCTIONS: ReadonlySet<string> = new Set([
   'setval',
   'currval',
   'pg_sequence_last_value',
+  'pg_get_sequence_data',
   'brin_summarize_new_values',
   'brin_summarize_range',
   'brin_desummarize_range',
