@@ -180,6 +180,15 @@ export function readsElsewhere(name: string): boolean {
 const DBLINK_PREFIX = 'dblink';
 
 /**
+ * Every function name this file gives categories or marks (FUNCTION_RISKS, READS_ELSEWHERE, and the
+ * dblink prefix as `dblink`), for tests that compare each call's decision in different places (an
+ * EXPLAIN's query and the query itself: docs/security.md, class 170).
+ */
+export function riskyFunctionNames(): readonly string[] {
+  return [...FUNCTION_RISKS.keys(), ...READS_ELSEWHERE, DBLINK_PREFIX];
+}
+
+/**
  * The categories calling `name` adds, given only its own (unqualified, lower-case) name. `set_config`
  * depends on its arguments and is handled by the walker; every other function is decided here.
  */

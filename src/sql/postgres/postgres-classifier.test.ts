@@ -443,7 +443,14 @@ const CASES: readonly Case[] = [
     ['t'],
   ),
   c('EXPLAIN ANALYZE SELECT pg_terminate_backend(1)', 'explain analyze', ['read', 'admin']),
-  c('EXPLAIN SELECT pg_terminate_backend(1)', 'explain', ['read'], [], ['pg_terminate_backend']),
+  // what a call adds counts without ANALYZE too: the planner runs what it can fold or estimate with
+  // (class 170), and which ones it runs depends on volatility the classifier does not read
+  c('EXPLAIN SELECT pg_terminate_backend(1)', 'explain', ['read', 'admin'], [], ['pg_terminate_backend']),
+  c("EXPLAIN SELECT 1 LIMIT current_setting('app.jwt_secret')::int", 'explain', ['read', 'secrets'], []),
+  c("EXPLAIN SELECT 1 LIMIT length(table_to_xml('t', true, false, ''))", 'explain', ['read', 'procedural']),
+  c('EXPLAIN SELECT 1 LIMIT length(pg_get_functiondef(1))', 'explain', ['read', 'secrets']),
+  c('EXPLAIN SELECT * FROM t FOR UPDATE', 'explain', ['read'], ['t']),
+  c('EXPLAIN INSERT INTO t VALUES (nextval(1))', 'explain', ['read', 'write'], ['t']),
   // the planner runs a function it folds (IMMUTABLE with constant arguments) or estimates (STABLE)
   c('EXPLAIN SELECT app.touch(1)', 'explain', ['read', 'procedural'], [], ['app.touch']),
   c('EXPLAIN DELETE FROM t WHERE id = my_fn()', 'explain', ['read', 'procedural'], ['t'], ['my_fn']),
