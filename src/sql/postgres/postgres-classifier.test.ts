@@ -85,6 +85,31 @@ const CASES: readonly Case[] = [
   c('SELECT * FROM pg_roles', 'select', ['read', 'secrets'], ['pg_roles']),
   c('SELECT to_json(r) FROM pg_user r', 'select', ['read', 'secrets'], ['pg_user']),
   c('SELECT (r).rolconfig FROM pg_roles r', 'select', ['read', 'secrets'], ['pg_roles']),
+  // …under another name (class 171): an alias list renames by position, functional notation hands
+  // the whole row to a function, a COPY of a whole relation copies every column
+  c(
+    'SELECT c1, c12 FROM pg_roles AS r(c1,c2,c3,c4,c5,c6,c7,c8,c9,c10,c11,c12) WHERE c12 IS NOT NULL',
+    'select',
+    ['read', 'secrets'],
+    ['pg_roles'],
+  ),
+  c('SELECT c9 FROM pg_catalog.pg_user u(c1,c2,c3,c4,c5,c6,c7,c8,c9)', 'select', ['read', 'secrets']),
+  c('SELECT k29 FROM pg_proc AS p(k1, k2, k3) WHERE k2 = 1', 'select', ['read', 'secrets'], ['pg_proc']),
+  c('SELECT j.c12 FROM (pg_roles r CROSS JOIN t) AS j(c1, c2)', 'select', ['read', 'secrets']),
+  c('SELECT s.b FROM (SELECT rolname, oid FROM pg_roles) AS s(a, b)', 'select', ['read', 'secrets']),
+  c('WITH c(a, b) AS (SELECT rolname, oid FROM pg_shadow) SELECT b FROM c', 'select', ['read', 'secrets']),
+  c('SELECT r.to_json FROM pg_roles r', 'select', ['read', 'secrets'], ['pg_roles']),
+  c('SELECT pg_catalog.pg_roles.row_to_json FROM pg_catalog.pg_roles', 'select', ['read', 'secrets']),
+  c('SELECT j.to_jsonb FROM (pg_roles r CROSS JOIN t) j', 'select', ['read', 'secrets']),
+  c('COPY pg_proc TO STDOUT', 'copy', ['read', 'secrets'], ['pg_proc']),
+  c('COPY pg_proc (proname, proconfig) TO STDOUT', 'copy', ['read', 'secrets'], ['pg_proc']),
+  c('TABLE pg_roles', 'select', ['read', 'secrets'], ['pg_roles']),
+  // …and what names no settings column under any name stays a read
+  c('SELECT r.rolname, r.oid FROM pg_roles r', 'select', ['read'], ['pg_roles']),
+  c('SELECT c.relname, r.rolname FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner', 'select', ['read']),
+  c('SELECT rolname FROM pg_roles, generate_series(1, 2) AS g(n)', 'select', ['read']),
+  c('SELECT x FROM (VALUES (1)) v(x) JOIN pg_roles ON true', 'select', ['read']),
+  c('COPY pg_proc (proname, prosrc) TO STDOUT', 'copy', ['read'], ['pg_proc']),
   c('SELECT * FROM pg_ident_file_mappings', 'select', ['read', 'secrets'], ['pg_ident_file_mappings']),
   c('SELECT * FROM pg_ident_file_mappings()', 'select', ['read', 'secrets'], []),
   c(
