@@ -72,6 +72,12 @@ export interface StatementLineage {
   readonly failures?: readonly FallibleUse[];
   /** Code whose reads Gatehouse cannot see runs somewhere in the statement (absent when none). */
   readonly unprovenReads?: string;
+  /**
+   * A value Gatehouse cannot trace decides which rows come back, or how many (a WHERE, a LIMIT, the
+   * arguments of a set-returning function): why (absent when none). It may be a masked value, so it
+   * counts as a predicate on one.
+   */
+  readonly unprovenPredicate?: string;
   readonly sinks: readonly ValueSink[];
   readonly writes: readonly ColumnWrite[];
   /** Catalog relations and functions the statement reads that hold samples of column values. */

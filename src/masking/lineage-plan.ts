@@ -213,6 +213,16 @@ export class LineageRules {
           `about its values even though the values are masked. Filter on another column (an id), or ask for approval.`,
       });
     }
+    if (!predicate && l.unprovenPredicate !== undefined) {
+      out.push({
+        kind: 'predicate',
+        ruleId: 'masking-predicate',
+        message:
+          `the statement filters, limits or counts rows by a value Gatehouse cannot trace (${l.unprovenPredicate}): ` +
+          'which rows come back, and how many, would reveal facts about that value, which may be a masked one. ' +
+          'Filter on columns directly, or ask for approval.',
+      });
+    }
     if (!out.some((f) => f.kind === 'predicate')) {
       for (const use of l.failures ?? []) {
         const m = this.firstMasked(use.columns);

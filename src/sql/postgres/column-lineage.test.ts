@@ -65,6 +65,10 @@ const ROUTINES: Record<string, CatalogRoutines> = {
   jsonb_each_text: builtin('i', true),
   ascii: builtin(),
   query_to_xml: builtin('s'),
+  table_to_xml: builtin('s'),
+  pg_stat_get_backend_activity: builtin('s'),
+  xpath: builtin(),
+  length: builtin(),
   row_number: builtin(),
   get_secret: { overloads: [{ schema: 'public', language: 'plpgsql', volatility: 'v' }], isType: false },
   digest: {
@@ -440,6 +444,48 @@ describe('column lineage', () => {
     ).toEqual(['secret']);
     // A view's own expressions are its owner's (as its predicates are).
     expect(fails('SELECT s FROM upper_v')).toEqual([]);
+  });
+
+  it('class 170: what the planner computes with untraceable code, and rows decided by it, are not clean', () => {
+    const activity = 'ascii(substr(pg_stat_get_backend_activity(3), 1, 1))';
+    const xml = "length(table_to_xml('public.api_keys', true, false, ''))";
+    // The planner folds a STABLE call in LIMIT into the plan's row estimate (`rows=119`), and an
+    // IMMUTABLE one with constant arguments anywhere: the plan carries what that code returns.
+    for (const sql of [
+      `EXPLAIN SELECT * FROM generate_series(1, 1000000) LIMIT ${activity}`,
+      `EXPLAIN (FORMAT JSON) SELECT 1 OFFSET ${xml}`,
+      `EXPLAIN VERBOSE SELECT ${xml}`,
+      'EXPLAIN SELECT * FROM orders WHERE id = length(get_secret(1))',
+      `EXPLAIN ANALYZE SELECT 1 LIMIT ${activity}`,
+    ]) {
+      const l = analyze(sql);
+      expect(l.combined.unproven, sql).toMatch(/the plan shows values the planner computes/);
+      expect(l.outputs?.[0]?.unproven, sql).toMatch(/cannot trace/);
+    }
+    // A plan of traceable code holds no column values.
+    for (const sql of [
+      'EXPLAIN SELECT secret FROM api_keys WHERE id = 1',
+      "EXPLAIN VERBOSE SELECT upper(secret) FROM api_keys LIMIT ascii('x')",
+    ]) {
+      const l = analyze(sql);
+      expect(l.combined.unproven, sql).toBeUndefined();
+      expect(l.outputs, sql).toBeUndefined();
+    }
+    // Without EXPLAIN, which rows come back, and how many, still say what the value is: one
+    // character per statement through count(*) (the red-team's `rows=` oracle, as a row count).
+    for (const sql of [
+      `SELECT count(*) FROM (SELECT * FROM generate_series(1, 1000000) LIMIT ${activity}) s`,
+      `SELECT 1 AS one WHERE ${activity} > 100`,
+      `SELECT count(*) FROM generate_series(1, ${activity})`,
+      `SELECT id FROM orders ORDER BY ${xml} - id`,
+    ])
+      expect(analyze(sql).unprovenPredicate, sql).toMatch(/cannot trace/);
+    for (const sql of [
+      'SELECT count(*) FROM orders WHERE id = 1 LIMIT 5',
+      `SELECT ${activity} AS c`,
+      'SELECT s FROM upper_v WHERE s IS NOT NULL',
+    ])
+      expect(analyze(sql).unprovenPredicate, sql).toBeUndefined();
   });
 
   it('benign statements stay clean', () => {

@@ -668,6 +668,8 @@ class Analysis {
   private fallibleCount = 0;
   private lastFallible = '';
   unprovenReads: string | undefined;
+  /** Why a value Gatehouse cannot trace decides which rows come back, or how many (the first reason). */
+  unprovenPredicate: string | undefined;
   readonly needRelations = new Set<string>();
   readonly needFunctions = new Set<string>();
   readonly needOperators = new Set<string>();
@@ -690,7 +692,11 @@ class Analysis {
 
   private notePredicate(flow: Flow, ctx: Ctx): void {
     for (const k of flow.keys) this.reads.add(k);
-    if (ctx.view === 0) for (const k of flow.keys) this.predicates.add(k);
+    if (ctx.view > 0) return;
+    for (const k of flow.keys) this.predicates.add(k);
+    // Code Gatehouse cannot trace computes a value that decides which rows come back, or how many
+    // (`LIMIT ascii(substr(pg_stat_get_backend_activity(n), 1, 1))`): the value may be a masked one.
+    if (flow.unproven !== undefined) this.unprovenPredicate ??= flow.unproven;
   }
 
   /**
@@ -761,6 +767,14 @@ class Analysis {
         }
         this.statement(body['query']);
         if (asArray(body['options']).some(analyzeOption)) for (const k of this.reads) this.predicates.add(k);
+        // The planner runs calls while it plans, ANALYZE or not: a STABLE one in LIMIT or OFFSET, an
+        // IMMUTABLE one with constant arguments anywhere. What code Gatehouse cannot trace returns
+        // reaches the plan (a row estimate, EXPLAIN VERBOSE's output): the plan is untraceable, as
+        // that code's result in a SELECT is (docs/security.md, class 170).
+        if (this.unprovenReads !== undefined) {
+          const reason = `the plan shows values the planner computes with code Gatehouse cannot trace (${this.unprovenReads})`;
+          return { cols: [{ name: 'QUERY PLAN', flow: unprovenFlow(reason) }], aligned: true };
+        }
         return { cols: undefined, aligned: false };
       }
       case 'CreateTableAsStmt': {
@@ -2186,6 +2200,7 @@ class ParseTreeLineageAnalyzer implements LineageAnalyzer {
       reads: [...a.reads].map(src),
       predicates: [...a.predicates].map(src),
       ...(a.unprovenReads !== undefined ? { unprovenReads: a.unprovenReads } : {}),
+      ...(a.unprovenPredicate !== undefined ? { unprovenPredicate: a.unprovenPredicate } : {}),
       sinks: a.sinks.map((s): ValueSink => ({ what: s.what, lineage: toLineage(s.flow, src) })),
       writes: a.writes.map((w): ColumnWrite => ({
         targets: w.targets.map(src),

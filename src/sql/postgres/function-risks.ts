@@ -141,18 +141,24 @@ const FUNCTION_RISKS: ReadonlyMap<string, CategoryMask> = new Map<string, Catego
   ].map((name): [string, CategoryMask] => [name, maskOf('lock')]),
   // a notification to other sessions, as NOTIFY (statement-rules.ts; docs/security.md, class 97)
   ['pg_notify', WRITE],
-  // every setting's value, custom ones included, and postgresql.conf's and pg_hba.conf's contents
-  // (the functions behind pg_settings, pg_file_settings, pg_hba_file_rules; class 112)
-  // and a function's definition with its SET clause (proconfig; class 130)
-  ...['pg_show_all_settings', 'pg_show_all_file_settings', 'pg_hba_file_rules', 'pg_get_functiondef'].map(
-    (name): [string, CategoryMask] => [name, maskOf('secrets')],
-  ),
+  // every setting's value, custom ones included, and postgresql.conf's, pg_hba.conf's and
+  // pg_ident.conf's contents (the functions behind pg_settings, pg_file_settings, pg_hba_file_rules,
+  // pg_ident_file_mappings; class 112) and a function's definition with its SET clause (proconfig;
+  // class 130)
+  ...[
+    'pg_show_all_settings',
+    'pg_show_all_file_settings',
+    'pg_hba_file_rules',
+    'pg_ident_file_mappings',
+    'pg_get_functiondef',
+  ].map((name): [string, CategoryMask] => [name, maskOf('secrets')]),
 ]);
 
 /**
  * Built-in functions that return data stored outside any table a statement names: large objects
- * (33.4), other sessions' statement texts (27.2), a sequence's state (9.17). A policy rule restricted
- * to tables does not grant these reads (docs/security.md, class 103).
+ * (33.4), other sessions' statement texts (27.2), a sequence's state (9.17; pg_get_sequence_data is
+ * PostgreSQL 18's). A policy rule restricted to tables does not grant these reads (docs/security.md,
+ * class 103).
  */
 const READS_ELSEWHERE: ReadonlySet<string> = new Set([
   'lo_get',
@@ -160,6 +166,7 @@ const READS_ELSEWHERE: ReadonlySet<string> = new Set([
   'pg_stat_get_activity',
   'pg_stat_get_backend_activity',
   'pg_sequence_last_value',
+  'pg_get_sequence_data',
   'currval',
   'lastval',
 ]);
@@ -171,6 +178,15 @@ export function readsElsewhere(name: string): boolean {
 
 /** The dblink extension's functions all start so; they connect to (and run SQL on) other servers. */
 const DBLINK_PREFIX = 'dblink';
+
+/**
+ * Every function name this file gives categories or marks (FUNCTION_RISKS, READS_ELSEWHERE, and the
+ * dblink prefix as `dblink`), for tests that compare each call's decision in different places (an
+ * EXPLAIN's query and the query itself: docs/security.md, class 170).
+ */
+export function riskyFunctionNames(): readonly string[] {
+  return [...FUNCTION_RISKS.keys(), ...READS_ELSEWHERE, DBLINK_PREFIX];
+}
 
 /**
  * The categories calling `name` adds, given only its own (unqualified, lower-case) name. `set_config`

@@ -85,6 +85,33 @@ const CASES: readonly Case[] = [
   c('SELECT * FROM pg_roles', 'select', ['read', 'secrets'], ['pg_roles']),
   c('SELECT to_json(r) FROM pg_user r', 'select', ['read', 'secrets'], ['pg_user']),
   c('SELECT (r).rolconfig FROM pg_roles r', 'select', ['read', 'secrets'], ['pg_roles']),
+  // …under another name (class 171): an alias list renames by position, functional notation hands
+  // the whole row to a function, a COPY of a whole relation copies every column
+  c(
+    'SELECT c1, c12 FROM pg_roles AS r(c1,c2,c3,c4,c5,c6,c7,c8,c9,c10,c11,c12) WHERE c12 IS NOT NULL',
+    'select',
+    ['read', 'secrets'],
+    ['pg_roles'],
+  ),
+  c('SELECT c9 FROM pg_catalog.pg_user u(c1,c2,c3,c4,c5,c6,c7,c8,c9)', 'select', ['read', 'secrets']),
+  c('SELECT k29 FROM pg_proc AS p(k1, k2, k3) WHERE k2 = 1', 'select', ['read', 'secrets'], ['pg_proc']),
+  c('SELECT j.c12 FROM (pg_roles r CROSS JOIN t) AS j(c1, c2)', 'select', ['read', 'secrets']),
+  c('SELECT s.b FROM (SELECT rolname, oid FROM pg_roles) AS s(a, b)', 'select', ['read', 'secrets']),
+  c('WITH c(a, b) AS (SELECT rolname, oid FROM pg_shadow) SELECT b FROM c', 'select', ['read', 'secrets']),
+  c('SELECT r.to_json FROM pg_roles r', 'select', ['read', 'secrets'], ['pg_roles']),
+  c('SELECT pg_catalog.pg_roles.row_to_json FROM pg_catalog.pg_roles', 'select', ['read', 'secrets']),
+  c('SELECT j.to_jsonb FROM (pg_roles r CROSS JOIN t) j', 'select', ['read', 'secrets']),
+  c('COPY pg_proc TO STDOUT', 'copy', ['read', 'secrets'], ['pg_proc']),
+  c('COPY pg_proc (proname, proconfig) TO STDOUT', 'copy', ['read', 'secrets'], ['pg_proc']),
+  c('TABLE pg_roles', 'select', ['read', 'secrets'], ['pg_roles']),
+  // …and what names no settings column under any name stays a read
+  c('SELECT r.rolname, r.oid FROM pg_roles r', 'select', ['read'], ['pg_roles']),
+  c('SELECT c.relname, r.rolname FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner', 'select', ['read']),
+  c('SELECT rolname FROM pg_roles, generate_series(1, 2) AS g(n)', 'select', ['read']),
+  c('SELECT x FROM (VALUES (1)) v(x) JOIN pg_roles ON true', 'select', ['read']),
+  c('COPY pg_proc (proname, prosrc) TO STDOUT', 'copy', ['read'], ['pg_proc']),
+  c('SELECT * FROM pg_ident_file_mappings', 'select', ['read', 'secrets'], ['pg_ident_file_mappings']),
+  c('SELECT * FROM pg_ident_file_mappings()', 'select', ['read', 'secrets'], []),
   c(
     'SELECT a.x FROM a JOIN s.b ON a.id = b.id WHERE a.id IN (SELECT id FROM c)',
     'select',
@@ -441,7 +468,14 @@ const CASES: readonly Case[] = [
     ['t'],
   ),
   c('EXPLAIN ANALYZE SELECT pg_terminate_backend(1)', 'explain analyze', ['read', 'admin']),
-  c('EXPLAIN SELECT pg_terminate_backend(1)', 'explain', ['read'], [], ['pg_terminate_backend']),
+  // what a call adds counts without ANALYZE too: the planner runs what it can fold or estimate with
+  // (class 170), and which ones it runs depends on volatility the classifier does not read
+  c('EXPLAIN SELECT pg_terminate_backend(1)', 'explain', ['read', 'admin'], [], ['pg_terminate_backend']),
+  c("EXPLAIN SELECT 1 LIMIT current_setting('app.jwt_secret')::int", 'explain', ['read', 'secrets'], []),
+  c("EXPLAIN SELECT 1 LIMIT length(table_to_xml('t', true, false, ''))", 'explain', ['read', 'procedural']),
+  c('EXPLAIN SELECT 1 LIMIT length(pg_get_functiondef(1))', 'explain', ['read', 'secrets']),
+  c('EXPLAIN SELECT * FROM t FOR UPDATE', 'explain', ['read'], ['t']),
+  c('EXPLAIN INSERT INTO t VALUES (nextval(1))', 'explain', ['read', 'write'], ['t']),
   // the planner runs a function it folds (IMMUTABLE with constant arguments) or estimates (STABLE)
   c('EXPLAIN SELECT app.touch(1)', 'explain', ['read', 'procedural'], [], ['app.touch']),
   c('EXPLAIN DELETE FROM t WHERE id = my_fn()', 'explain', ['read', 'procedural'], ['t'], ['my_fn']),
@@ -687,6 +721,17 @@ describe('PostgreSQL classifier: bypass attempts', () => {
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(fresh.classify('DELETE FROM t WHERE id = 1').statements[0]!.categories).toEqual(['write']);
+  });
+});
+
+describe('PostgreSQL classifier: data read outside the named tables (class 103)', () => {
+  it.each([
+    ["SELECT pg_sequence_last_value('invoice_no')", 'invoice_no'],
+    ["SELECT (pg_get_sequence_data('invoice_no')).last_value", 'invoice_no'],
+  ])('%s reads a sequence it names by argument', (sql, relation) => {
+    const statement = one(sql);
+    expect(statement.readsElsewhere).toBe(true);
+    expect(statement.relationArgs).toEqual([relation]);
   });
 });
 

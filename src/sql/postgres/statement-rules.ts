@@ -152,7 +152,11 @@ const copy: StatementRule = (walker, body) => {
   return 'copy';
 };
 
-/** EXPLAIN runs its statement only with ANALYZE; without it the inner statement is only planned. */
+/**
+ * EXPLAIN runs its statement only with ANALYZE; without it the inner statement is only planned: what
+ * running it would do (write, DDL, lock) does not count, but what its function calls add does, since
+ * the planner runs calls it can fold or estimate with (TreeWalker.addCall; docs/security.md class 170).
+ */
 const explain: StatementRule = (walker, body) => {
   walker.add(m('read'));
   const analyze = defElemIsTrue(defElems(body['options']).get('analyze'));

@@ -23,6 +23,12 @@ const ADMIN = maskOf('admin');
 const PROCEDURAL = maskOf('procedural');
 const SECRETS = maskOf('secrets');
 
+/**
+ * Functions whose categories depend on their arguments, decided by the walker (#funcCall) rather than
+ * by function-risks.ts: `current_setting` of a custom name is `secrets`, `set_config` is SET.
+ */
+export const ARGUMENT_RISK_FUNCTIONS: readonly string[] = ['current_setting', 'set_config'];
+
 /** Fields a rule visits itself are skipped by `visitFields(…, skip)`. */
 export type FieldSet = ReadonlySet<string>;
 const NO_FIELDS: FieldSet = new Set();
@@ -43,8 +49,9 @@ export class TreeWalker {
   /** Names of the common table expressions in scope (unqualified references to them are not tables). */
   readonly #cteNames: string[] = [];
   /**
-   * Inside EXPLAIN without ANALYZE: the inner statement is planned, not run, so only `unknown` counts,
-   * and `procedural` for a call of a function PostgreSQL does not ship (the planner may run it).
+   * Inside EXPLAIN without ANALYZE: the inner statement is planned, not run, so what running it does
+   * (a write, DDL, a row lock) does not count. What a function call adds still does (`addCall`): the
+   * planner runs functions while it plans (docs/security.md, classes 62 and 170).
    */
   #planOnly = false;
   /** How many statement nodes enclose the current node (1 inside the top-level statement). */
@@ -161,8 +168,26 @@ export class TreeWalker {
     return kind ?? 'unknown';
   }
 
+  /**
+   * Adds what the statement does when it runs; inside EXPLAIN without ANALYZE only `unknown` counts
+   * (`EXPLAIN DELETE FROM t` writes nothing).
+   */
   add(mask: CategoryMask): void {
     this.#mask |= this.#planOnly ? mask & UNKNOWN : mask;
+  }
+
+  /**
+   * Adds what a function call (or a construct that calls one) does: also inside EXPLAIN without
+   * ANALYZE, whatever the function's volatility. The planner evaluates a call it can fold or estimate
+   * with: a STABLE one in LIMIT or OFFSET (`preprocess_limit`), compared with a column, or an
+   * IMMUTABLE one with constant arguments anywhere, and the value reaches the client in the plan's
+   * row estimates, in EXPLAIN VERBOSE's output, or in the error a cast of it raises
+   * (`EXPLAIN SELECT 1 LIMIT current_setting('app.jwt_secret')::int`; docs/security.md, class 170).
+   * Which functions it runs depends on their volatility and on where they are called, which the
+   * classifier does not read from the catalog, so every call counts as run.
+   */
+  addCall(mask: CategoryMask): void {
+    this.#mask |= mask;
   }
 
   has(mask: CategoryMask): boolean {
@@ -283,10 +308,11 @@ export class TreeWalker {
     this.#functions.add(lower.join('.'));
     const risk = functionRisk(lower[lower.length - 1]!);
     // What such a function writes, locks or administers (a sequence, an index, a large object, a
-    // backend, other sessions) is an argument, not a table the statement names (class 101).
-    if (risk !== 0 && !this.#planOnly) this.#untargeted = true;
-    if (!this.#planOnly && readsElsewhere(lower[lower.length - 1]!)) this.#readsElsewhere = true;
-    this.add(risk);
+    // backend, other sessions) is an argument, not a table the statement names (class 101). Both
+    // marks and the categories hold inside EXPLAIN too, where the planner may run the call (addCall).
+    if (risk !== 0) this.#untargeted = true;
+    if (readsElsewhere(lower[lower.length - 1]!)) this.#readsElsewhere = true;
+    this.addCall(risk);
   }
 
   /**
@@ -314,7 +340,10 @@ export class TreeWalker {
     this.#cteNames.length = mark;
   }
 
-  /** Visits `body` as planned-but-not-run (EXPLAIN without ANALYZE): names are kept, categories are not. */
+  /**
+   * Visits `body` as planned-but-not-run (EXPLAIN without ANALYZE): names are kept, and the
+   * categories of the calls it makes (addCall), not those of running the statement (add).
+   */
   visitPlanOnly(node: unknown): void {
     const saved = this.#planOnly;
     this.#planOnly = true;
@@ -432,14 +461,14 @@ export class TreeWalker {
       const args = body['args'];
       const sval = Array.isArray(args) ? unwrap(args[0], 'A_Const')?.['sval'] : undefined;
       const name = isObject(sval) && typeof sval['sval'] === 'string' ? sval['sval'] : undefined;
-      if (name === undefined || isSecretSettingRead(name)) this.add(SECRETS);
+      if (name === undefined || isSecretSettingRead(name)) this.addCall(SECRETS);
     }
     if (last === 'set_config') {
       // set_config(name, value, is_local) is SET in function form; a name we cannot read is admin.
       const args = body['args'];
       const name = Array.isArray(args) ? constantString(args[0]) : undefined;
-      this.add(name === undefined ? ADMIN : bit(setConfigCategory(name)));
-      this.add(maskOf('session'));
+      this.addCall(name === undefined ? ADMIN : bit(setConfigCategory(name)));
+      this.addCall(maskOf('session'));
       const value = Array.isArray(args) ? constantValue(args[1]) : undefined;
       const local = Array.isArray(args) ? constantValue(args[2]) : undefined;
       this.noteSetting({
@@ -470,6 +499,7 @@ const RELATION_ARG_FUNCTIONS: ReadonlySet<string> = new Set([
   'setval',
   'currval',
   'pg_sequence_last_value',
+  'pg_get_sequence_data',
   'brin_summarize_new_values',
   'brin_summarize_range',
   'brin_desummarize_range',
