@@ -21,7 +21,8 @@ import {
   refusedTarget,
   REQUEST_LIMIT_RULE,
 } from './generic-exchange.js';
-import { forwardRequestHeaders } from './http-headers.js';
+import { maskHeaderValue } from './header-masking.js';
+import { forwardRequestHeaders, SET_COOKIE_HEADERS } from './http-headers.js';
 import type { HttpConnectionSettings } from './http-settings.js';
 import { STALLED_ERROR, wasStalled } from '../write-stall.js';
 
@@ -132,6 +133,17 @@ export async function handleUpgrade(
   };
   const started = performance.now();
   let settled = false;
+  // The upstream's answer head crosses as a response's does: its cookies withheld where the connection
+  // says so, its values masked for a masked principal (docs/security.md, class 157).
+  const masked: Record<string, number> = {};
+  const masking =
+    admission.decision.effect !== 'deny' && Boolean(admission.decision.obligations.mask)
+      ? settings.masking
+      : undefined;
+  const headerLine = (name: string, value: string): string | undefined => {
+    if (settings.withholdCookies && SET_COOKIE_HEADERS.includes(name.toLowerCase())) return undefined;
+    return `${name}: ${masking ? maskHeaderValue(name, value, masking, masked) : value}`;
+  };
   const done = (error?: { code: string; message: string }): void => {
     if (settled) return;
     settled = true;
@@ -139,6 +151,7 @@ export async function handleUpgrade(
     const recorded = wasStalled(socket) ? STALLED_ERROR : error;
     session.settle(admission, {
       durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+      ...(Object.keys(masked).length > 0 ? { masked } : {}),
       ...(recorded ? { error: recorded } : {}),
     });
   };
@@ -172,7 +185,8 @@ export async function handleUpgrade(
     for (let i = 0; i + 1 < upRes.rawHeaders.length; i += 2) {
       // The upstream accepted Gatehouse's key; the client is answered for its own.
       if (upRes.rawHeaders[i]!.toLowerCase() === 'sec-websocket-accept') continue;
-      lines.push(`${upRes.rawHeaders[i]}: ${upRes.rawHeaders[i + 1]}`);
+      const line = headerLine(upRes.rawHeaders[i]!, upRes.rawHeaders[i + 1]!);
+      if (line !== undefined) lines.push(line);
     }
     lines.push(`Sec-WebSocket-Accept: ${websocketAccept(clientKey)}`);
     socket.write(`${lines.join('\r\n')}\r\n\r\n`);
@@ -201,13 +215,14 @@ export async function handleUpgrade(
   });
   upReq.on('response', (upRes: IncomingMessage) => {
     // The upstream declined the upgrade: relay its answer and close.
-    done({ code: `http_${upRes.statusCode ?? 0}`, message: 'the upstream declined the WebSocket upgrade' });
     const lines = [`HTTP/1.1 ${upRes.statusCode ?? 502} ${upRes.statusMessage ?? ''}`];
     for (let i = 0; i + 1 < upRes.rawHeaders.length; i += 2) {
       const name = upRes.rawHeaders[i]!.toLowerCase();
-      if (name !== 'connection' && name !== 'transfer-encoding' && name !== 'keep-alive')
-        lines.push(`${upRes.rawHeaders[i]}: ${upRes.rawHeaders[i + 1]}`);
+      if (name === 'connection' || name === 'transfer-encoding' || name === 'keep-alive') continue;
+      const line = headerLine(upRes.rawHeaders[i]!, upRes.rawHeaders[i + 1]!);
+      if (line !== undefined) lines.push(line);
     }
+    done({ code: `http_${upRes.statusCode ?? 0}`, message: 'the upstream declined the WebSocket upgrade' });
     lines.push('connection: close');
     socket.write(`${lines.join('\r\n')}\r\n\r\n`);
     upRes.pipe(socket);
