@@ -98,6 +98,14 @@ function startApi(): Promise<{ url: string; seen: Seen[]; server: http.Server }>
   });
   server.on('upgrade', (req: IncomingMessage, socket: Socket) => {
     seen.push({ method: 'UPGRADE', url: req.url ?? '', headers: req.headers });
+    if (req.url?.startsWith('/base/v1/users')) {
+      // An API that ignores Upgrade answers the GET as it answers any.
+      const body = JSON.stringify({ users: [{ name: 'ann', password: 'pw-1234567' }] });
+      socket.end(
+        `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      );
+      return;
+    }
     const accept = createHash('sha1')
       .update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`)
       .digest('base64');
@@ -446,6 +454,31 @@ describe('generic HTTP gateway', () => {
       req.end();
     });
     expect(refused).toBe(401);
+
+    // An upstream that answers the upgrade as a plain GET: its body is not relayed unmasked (class 157).
+    const declined = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request({
+        host: '127.0.0.1',
+        port,
+        path: '/v1/users',
+        headers: {
+          connection: 'Upgrade',
+          upgrade: 'websocket',
+          'sec-websocket-key': key,
+          'sec-websocket-version': '13',
+          authorization: `Bearer ${devToken}`,
+        },
+      });
+      req.on('response', (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('upgrade', () => reject(new Error('upgraded')));
+      req.on('error', reject);
+      req.end();
+    });
+    expect(declined).toEqual({ status: 200, body: '' });
   });
 
   it('records every request with its decision', async () => {

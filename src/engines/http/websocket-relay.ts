@@ -22,7 +22,7 @@ import {
   REQUEST_LIMIT_RULE,
 } from './generic-exchange.js';
 import { maskHeaderValue } from './header-masking.js';
-import { forwardRequestHeaders, SET_COOKIE_HEADERS } from './http-headers.js';
+import { forwardRequestHeaders, isBodyDigestHeader, SET_COOKIE_HEADERS } from './http-headers.js';
 import type { HttpConnectionSettings } from './http-settings.js';
 import { STALLED_ERROR, wasStalled } from '../write-stall.js';
 
@@ -39,7 +39,7 @@ function isWebSocketKey(v: string | undefined): v is string {
 }
 
 function refuse(socket: Duplex, r: ErrorResponse): void {
-  if (socket.destroyed) return;
+  if (socket.destroyed || socket.writableEnded) return;
   const head = [`HTTP/1.1 ${r.status} ${STATUS_CODES[r.status] ?? ''}`];
   for (const [k, v] of Object.entries(r.headers)) head.push(`${k}: ${v}`);
   head.push(`content-length: ${Buffer.byteLength(r.body)}`, 'connection: close');
@@ -214,18 +214,22 @@ export async function handleUpgrade(
     socket.on('close', end);
   });
   upReq.on('response', (upRes: IncomingMessage) => {
-    // The upstream declined the upgrade: relay its answer and close.
+    // The upstream declined the upgrade: relay its status and headers, and close. Not its body, which
+    // this path does not mask: an upstream that ignores `Upgrade` answers the GET as it would any
+    // (a JSON answer whose field names and detector findings the relay masks: docs/security.md, class 157).
     const lines = [`HTTP/1.1 ${upRes.statusCode ?? 502} ${upRes.statusMessage ?? ''}`];
     for (let i = 0; i + 1 < upRes.rawHeaders.length; i += 2) {
       const name = upRes.rawHeaders[i]!.toLowerCase();
       if (name === 'connection' || name === 'transfer-encoding' || name === 'keep-alive') continue;
+      if (name === 'content-type' || isBodyDigestHeader(name)) continue;
       const line = headerLine(upRes.rawHeaders[i]!, upRes.rawHeaders[i + 1]!);
       if (line !== undefined) lines.push(line);
     }
     done({ code: `http_${upRes.statusCode ?? 0}`, message: 'the upstream declined the WebSocket upgrade' });
-    lines.push('connection: close');
-    socket.write(`${lines.join('\r\n')}\r\n\r\n`);
-    upRes.pipe(socket);
+    lines.push('content-length: 0', 'connection: close');
+    socket.end(`${lines.join('\r\n')}\r\n\r\n`);
+    upRes.on('error', () => undefined);
+    upRes.destroy();
   });
   upReq.on('timeout', () => upReq.destroy(new Error('upstream timeout')));
   upReq.on('error', (e) => {
