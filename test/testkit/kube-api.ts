@@ -824,9 +824,12 @@ export async function startFakeKubeApi(options: { readonly clientCa?: string } =
       const token = u.searchParams.get('continue');
       let start = 0;
       if (token) {
-        const at = (
-          JSON.parse(Buffer.from(token, 'base64url').toString('utf8') || '{}') as { start?: number }
-        ).start;
+        let at: unknown;
+        try {
+          at = (JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { start?: unknown }).start;
+        } catch {
+          at = undefined;
+        }
         if (typeof at !== 'number')
           return json(res, 410, {
             kind: 'Status',
