@@ -18,6 +18,7 @@ import {
   DeleteBucketCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   ListBucketsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -38,7 +39,12 @@ import {
   GetWebIdentityTokenCommand,
   STSClient,
 } from '@aws-sdk/client-sts';
-import { DeleteFunctionCommand, GetFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import {
+  DeleteFunctionCommand,
+  GetFunctionCommand,
+  InvokeCommand,
+  LambdaClient,
+} from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultAwsPolicies } from '../src/policy/default-aws-policy.js';
 import {
@@ -59,6 +65,9 @@ const UPSTREAM_SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCY7EXAMPLEKY';
 const UPSTREAM_SESSION_TOKEN = 'FwoGZXIvYXdzEBYaDHqa0AP1ExampleSessionTokenValue1234567890abcdef';
 // Opaque on purpose: no detector knows its shape, only its field name can mask it.
 const UPSTREAM_WEB_IDENTITY_TOKEN = 'wit-opaque-0123456789abcdefghij';
+// User metadata no detector recognises: only the header's name (x-amz-meta-db-password) can mask it.
+const META_PASSWORD = `hunter2plain-${randomBytes(4).toString('hex')}`;
+const LOG_PASSWORD = `pw-in-log-${randomBytes(4).toString('hex')}`;
 const ASSUMED: RealCredentials = {
   accessKeyId: 'ASIAEXAMPLEASSUMED01',
   secretAccessKey: UPSTREAM_SECRET,
@@ -154,6 +163,19 @@ function cannedAws(req: IncomingMessage, body: Buffer, service: string | undefin
       status: 200,
       headers: { 'content-type': 'application/x-amz-json-1.0' },
       body: JSON.stringify({ taskToken: 'task-token-of-the-real-worker', input: '{"order":42}' }),
+    };
+  }
+  if (service === 'lambda' && req.method === 'POST' && req.url?.endsWith('/invocations')) {
+    // Invoke with LogType Tail: the function's last log lines, base64, in a header.
+    const log = `START RequestId: r-6\nconnecting with password=${LOG_PASSWORD}\nEND RequestId: r-6\n`;
+    return {
+      status: 200,
+      headers: {
+        'content-type': 'application/json',
+        'x-amz-executed-version': '$LATEST',
+        'x-amz-log-result': Buffer.from(log).toString('base64'),
+      },
+      body: '{"ok":true}',
     };
   }
   if (service === 'lambda' && req.method === 'GET' && req.url?.startsWith('/2015-03-31/functions/')) {
@@ -258,7 +280,13 @@ describe('AWS gateway with the AWS SDK v3', () => {
             {
               id: 'ops-scan-secrets',
               effect: 'allow',
-              match: { operations: ['s3:GetObject'], paths: ['/data/secrets/**'] },
+              match: { operations: ['s3:GetObject', 's3:HeadObject'], paths: ['/data/secrets/**'] },
+              mask: true,
+            },
+            {
+              id: 'ops-masked-invokes',
+              effect: 'allow',
+              match: { operations: ['lambda:InvokeFunction'] },
               mask: true,
             },
             { id: 'ops-allow-all', effect: 'allow', match: { operations: ['*'] } },
@@ -299,6 +327,17 @@ describe('AWS gateway with the AWS SDK v3', () => {
         }),
       );
     }
+    // User metadata under a sensitive name (and an address a detector finds), where a rule masks reads
+    // and where none does.
+    for (const Key of ['secrets/meta.txt', 'plain/meta.txt'])
+      await ops.send(
+        new PutObjectCommand({
+          Bucket: 'data',
+          Key,
+          Body: 'hello',
+          Metadata: { 'db-password': META_PASSWORD, owner: 'olga@example.com', team: 'ops' },
+        }),
+      );
     await ops.send(
       new PutObjectCommand({
         Bucket: 'data',
@@ -550,6 +589,42 @@ describe('AWS gateway with the AWS SDK v3', () => {
     expect(err.message).toContain('4096 bytes');
   });
 
+  // docs/security.md, class 157: headers reached a masked read unmasked (user metadata, a log tail).
+  it("masks a masked read's object metadata and Lambda's log tail as its body", async () => {
+    const s3 = client(S3Client, opsKey, { forcePathStyle: true });
+    for (const got of [
+      await s3.send(new HeadObjectCommand({ Bucket: 'data', Key: 'secrets/meta.txt' })),
+      await s3.send(new GetObjectCommand({ Bucket: 'data', Key: 'secrets/meta.txt' })),
+    ]) {
+      expect(got.Metadata).toEqual({
+        'db-password': '[REDACTED:password]',
+        owner: '[REDACTED:email]',
+        team: 'ops',
+      });
+      expect(got.ETag).toBeTruthy();
+    }
+    // Where no rule masks, the metadata is the object's.
+    const plain = await s3.send(new HeadObjectCommand({ Bucket: 'data', Key: 'plain/meta.txt' }));
+    expect(plain.Metadata).toEqual({ 'db-password': META_PASSWORD, owner: 'olga@example.com', team: 'ops' });
+    const invoked = await client(LambdaClient, opsKey).send(
+      new InvokeCommand({ FunctionName: 'billing', LogType: 'Tail', Payload: Buffer.from('{}') }),
+    );
+    const log = Buffer.from(invoked.LogResult!, 'base64').toString('utf8');
+    expect(log).toContain('connecting with password=[REDACTED:password]\n');
+    expect(log).toContain('END RequestId: r-6');
+    expect(invoked.ExecutedVersion).toBe('$LATEST');
+    // The record counts the masked headers and holds none of them.
+    const sessions = await gw.gateway.store.listSessions({ subject: 'olga', limit: 1000 });
+    const statements = (await Promise.all(sessions.map((s) => gw.gateway.store.getSession(s.id)))).flatMap(
+      (d) => d?.statements ?? [],
+    );
+    const head = statements.find((s) => s.text === 'HEAD /data/secrets/meta.txt');
+    expect(head?.result?.masked).toEqual({ password: 1, email: 1 });
+    const recorded = JSON.stringify(statements);
+    expect(recorded).not.toContain(META_PASSWORD);
+    expect(recorded).not.toContain(LOG_PASSWORD);
+  });
+
   it('denies what it cannot classify (aws-unknown-operation), and presigned URLs', async () => {
     const unknownSub = await signedFetch(`${endpoint}/data?frobnicate`, agentKey);
     expect(unknownSub.status).toBe(403);
@@ -721,6 +796,17 @@ describe('AWS gateway with the AWS SDK v3', () => {
       const put = s3Up.seen.findLast((r) => r.method === 'PUT' && r.url.startsWith('/data/cli/up.txt'))!;
       expect(put.verified).toBe(true);
       expect(put.body.toString()).toBe('from the cli');
+      // A masked read's user metadata, as the CLI prints it (class 157).
+      const head = await promisify(execFile)(
+        'aws',
+        ['s3api', 'head-object', '--bucket', 'data', '--key', 'secrets/meta.txt', '--endpoint-url', endpoint],
+        { env: opsEnv, timeout: 60_000 },
+      );
+      expect(JSON.parse(head.stdout).Metadata).toEqual({
+        'db-password': '[REDACTED:password]',
+        owner: '[REDACTED:email]',
+        team: 'ops',
+      });
     } finally {
       rmSync(home, { recursive: true, force: true });
     }

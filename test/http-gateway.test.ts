@@ -16,6 +16,10 @@ import { startHttpTestGateway, type HttpTestGateway } from './testkit/http-gatew
 const API_TOKEN = `upstream-api-token-${randomBytes(8).toString('hex')}`;
 const API_PASSWORD = `upstream-basic-password-${randomBytes(8).toString('hex')}`;
 const BIG = randomBytes(5 * 1024 * 1024 + 3);
+// Opaque on purpose: no detector knows these shapes, only the header's name can mask them.
+const ECHOED_KEY = `sk_live_${randomBytes(6).toString('hex')}`;
+const META_PASSWORD = `hunter2plain-${randomBytes(4).toString('hex')}`;
+const UPSTREAM_SESSION = `s-${randomBytes(8).toString('hex')}`;
 
 interface Seen {
   method: string;
@@ -32,6 +36,22 @@ function startApi(): Promise<{ url: string; seen: Seen[]; server: http.Server }>
       res.end(JSON.stringify(body));
     };
     const url = req.url ?? '';
+    if (req.method === 'GET' && url === '/base/v1/me') {
+      // An upstream that echoes the key, carries user metadata in headers, redirects with a token,
+      // and opens a session for the credential the request carried.
+      res.setHeader('set-cookie', [`SESSION=${UPSTREAM_SESSION}; Path=/; HttpOnly`, 'theme=dark']);
+      return json(
+        200,
+        { ok: true },
+        {
+          'x-api-key': ECHOED_KEY,
+          'x-amz-meta-db-password': META_PASSWORD,
+          'x-owner': 'owner@example.com',
+          location: '/v1/callback?access_token=tok-in-location-1&state=ok',
+          etag: '"e-1"',
+        },
+      );
+    }
     if (req.method === 'GET' && url.startsWith('/base/v1/users')) {
       return json(200, {
         users: [{ name: 'ann', email: 'ann@example.com', password: 'pw-1234567' }],
@@ -78,11 +98,20 @@ function startApi(): Promise<{ url: string; seen: Seen[]; server: http.Server }>
   });
   server.on('upgrade', (req: IncomingMessage, socket: Socket) => {
     seen.push({ method: 'UPGRADE', url: req.url ?? '', headers: req.headers });
+    if (req.url?.startsWith('/base/v1/users')) {
+      // An API that ignores Upgrade answers the GET as it answers any.
+      const body = JSON.stringify({ users: [{ name: 'ann', password: 'pw-1234567' }] });
+      socket.end(
+        `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      );
+      return;
+    }
     const accept = createHash('sha1')
       .update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`)
       .digest('base64');
     socket.write(
-      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n` +
+        `Set-Cookie: WSSESSION=${UPSTREAM_SESSION}\r\n\r\n`,
     );
     socket.on('data', (d: Buffer) => socket.write(Buffer.concat([Buffer.from('echo:'), d])));
     socket.on('end', () => socket.end());
@@ -119,6 +148,14 @@ describe('generic HTTP gateway', () => {
           listen: '127.0.0.1:0',
           upstream: `${api.url}/base`,
           auth: { type: 'basic', username: 'svc', password: { env: 'API_PASSWORD' } },
+          // Passed on purpose (an upstream whose sessions the clients are meant to hold).
+          responseCookies: 'pass',
+        },
+        // No credential and no header added: the upstream's cookies answer what the client sent.
+        'api-open': {
+          protocol: 'http',
+          listen: '127.0.0.1:0',
+          upstream: `${api.url}/base`,
         },
         'api-key': {
           protocol: 'http',
@@ -131,7 +168,7 @@ describe('generic HTTP gateway', () => {
         {
           id: 'dev',
           subjects: { groups: ['dev'] },
-          connections: ['api', 'api-basic', 'api-key'],
+          connections: ['api', 'api-basic', 'api-key', 'api-open'],
           rules: [
             { id: 'api-no-admin', effect: 'deny', match: { paths: ['/admin/**'] } },
             { id: 'api-review-deletes', effect: 'review', match: { methods: ['DELETE'], paths: ['/v1/**'] } },
@@ -139,6 +176,19 @@ describe('generic HTTP gateway', () => {
               id: 'api-allow',
               effect: 'allow',
               match: { methods: ['GET', 'POST'], paths: ['/v1/**', '/ws'] },
+            },
+          ],
+        },
+        {
+          id: 'masked',
+          subjects: { groups: ['masked'] },
+          connections: ['api', 'api-basic'],
+          rules: [
+            {
+              id: 'masked-reads',
+              effect: 'allow',
+              match: { methods: ['GET'], paths: ['/v1/**', '/ws'] },
+              mask: true,
             },
           ],
         },
@@ -203,6 +253,63 @@ describe('generic HTTP gateway', () => {
     await key.body.text();
     expect(api.seen.at(-1)!.headers['x-api-key']).toBe(API_TOKEN);
     expect(api.seen.at(-1)!.headers.authorization).toBeUndefined();
+  });
+
+  // docs/security.md, class 157: a session the upstream opens for the injected credential works without
+  // Gatehouse, for any method; no principal gets it where Gatehouse injects one, unless configured.
+  it("withholds the upstream's cookies where Gatehouse injects a credential, from every principal", async () => {
+    const injected = await get('/v1/me');
+    expect(injected.statusCode).toBe(200);
+    await injected.body.text();
+    expect(injected.headers['set-cookie']).toBeUndefined();
+    // Nothing else is withheld from a principal whose reads are not masked.
+    expect(injected.headers['x-api-key']).toBe(ECHOED_KEY);
+    expect(injected.headers['x-amz-meta-db-password']).toBe(META_PASSWORD);
+    for (const base of [gw.endpoint('api-basic'), gw.endpoint('api-open')]) {
+      const passed = await get('/v1/me', devToken, base);
+      await passed.body.text();
+      expect(passed.headers['set-cookie']).toEqual([
+        `SESSION=${UPSTREAM_SESSION}; Path=/; HttpOnly`,
+        'theme=dark',
+      ]);
+    }
+  });
+
+  it("masks a masked principal's response headers as its body: by name, text field and detector", async () => {
+    const masked = await gw.token({ subject: 'mona', groups: ['masked'], agent: true });
+    const res = await get('/v1/me', masked);
+    expect(res.statusCode).toBe(200);
+    expect(await res.body.json()).toEqual({ ok: true });
+    expect(res.headers['x-api-key']).toBe('[REDACTED:apikey]');
+    expect(res.headers['x-amz-meta-db-password']).toBe('[REDACTED:password]');
+    expect(res.headers['x-owner']).toBe('[REDACTED:email]');
+    expect(res.headers['location']).toBe('/v1/callback?access_token=[REDACTED:access_token]&state=ok');
+    expect(res.headers['etag']).toBe('"e-1"');
+    expect(res.headers['set-cookie']).toBeUndefined();
+    // A connection that passes cookies still masks them for a masked principal.
+    const passed = await get('/v1/me', masked, gw.endpoint('api-basic'));
+    await passed.body.text();
+    expect(passed.headers['set-cookie']).toEqual(['[REDACTED:set_cookie]', '[REDACTED:set_cookie]']);
+    const raw = JSON.stringify([res.headers, passed.headers]);
+    for (const secret of [ECHOED_KEY, META_PASSWORD, UPSTREAM_SESSION, 'tok-in-location-1'])
+      expect(raw).not.toContain(secret);
+    // The record counts what was masked in the headers, and holds none of it.
+    await new Promise((r) => setTimeout(r, 100));
+    const sessions = await gw.gateway.store.listSessions({ subject: 'mona', limit: 100 });
+    const statements = (await Promise.all(sessions.map((s) => gw.gateway.store.getSession(s.id)))).flatMap(
+      (d) => d?.statements ?? [],
+    );
+    const onApi = sessions.find((s) => s.connection === 'api')!;
+    const viaApi = (await gw.gateway.store.getSession(onApi.id))!.statements;
+    expect(viaApi.find((s) => s.text === 'GET /v1/me')?.result?.masked).toEqual({
+      apikey: 1,
+      password: 1,
+      email: 1,
+      access_token: 1,
+    });
+    const recorded = JSON.stringify(statements);
+    for (const secret of [ECHOED_KEY, META_PASSWORD, UPSTREAM_SESSION])
+      expect(recorded).not.toContain(secret);
   });
 
   it('decodes a gzip JSON response to mask it', async () => {
@@ -314,6 +421,8 @@ describe('generic HTTP gateway', () => {
         expect(res.headers['sec-websocket-accept']).toBe(
           createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64'),
         );
+        // The session the upstream opened on the upgrade is withheld as any response's (class 157).
+        expect(res.headers['set-cookie']).toBeUndefined();
         socket.once('data', (d: Buffer) => {
           resolve(d.toString());
           socket.end();
@@ -345,6 +454,31 @@ describe('generic HTTP gateway', () => {
       req.end();
     });
     expect(refused).toBe(401);
+
+    // An upstream that answers the upgrade as a plain GET: its body is not relayed unmasked (class 157).
+    const declined = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request({
+        host: '127.0.0.1',
+        port,
+        path: '/v1/users',
+        headers: {
+          connection: 'Upgrade',
+          upgrade: 'websocket',
+          'sec-websocket-key': key,
+          'sec-websocket-version': '13',
+          authorization: `Bearer ${devToken}`,
+        },
+      });
+      req.on('response', (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('upgrade', () => reject(new Error('upgraded')));
+      req.on('error', reject);
+      req.end();
+    });
+    expect(declined).toEqual({ status: 200, body: '' });
   });
 
   it('records every request with its decision', async () => {

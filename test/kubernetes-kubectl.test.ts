@@ -17,6 +17,7 @@ import {
   CONFIG_SECRETS,
   ENV_SECRET,
   EXEC_SECRET,
+  FIELD_SECRET,
   SECRET_VALUE,
   startFakeKubeApi,
   type FakeKubeApi,
@@ -220,6 +221,52 @@ describe.skipIf(!haveKubectl)('kubectl through Gatehouse', { timeout: 120_000 },
     expect(r.stdout).not.toContain(ENV_SECRET);
     expect(r.stdout).toContain('LOG_LEVEL');
     expect(r.stdout).toContain('debug');
+  });
+
+  // docs/security.md, class 158: objects were masked by the detectors alone, past Secrets, env and ConfigMaps.
+  it('masks values under field names in any object: an annotation, the text one holds, an argument (get, pages, watch, describe)', async () => {
+    interface Pod {
+      metadata: { name: string; resourceVersion: string; annotations: Record<string, string> };
+      spec: { automountServiceAccountToken: boolean; volumes: unknown[]; containers: { args: string[] }[] };
+    }
+    const one = await gw.kubectl(agent, ['get', 'pod', 'conf-a', '-n', 'conf', '-o', 'json']);
+    expect(one.code, one.stderr).toBe(0);
+    const pod = JSON.parse(one.stdout) as Pod;
+    expect(pod.metadata.annotations).toEqual({
+      'example.com/db-password': '[REDACTED:password]',
+      'example.com/config': 'mode: fast\npassword: "[REDACTED:password]"\n',
+    });
+    expect(pod.spec.containers[0]!.args).toEqual(['--port=8080', '--db-password=[REDACTED:password]']);
+    // What a client decodes into types is left as it is: a `secret` volume, numbers, booleans.
+    expect(pod.spec.volumes).toEqual([
+      { name: 'tls', secret: { secretName: 'api-tls', defaultMode: 420 } },
+      {
+        name: 'kube-api-access-c1',
+        projected: { sources: [{ serviceAccountToken: { expirationSeconds: 3607, path: 'token' } }] },
+      },
+    ]);
+    expect(pod.spec.automountServiceAccountToken).toBe(true);
+    expect(pod.metadata.resourceVersion).toBe('10');
+    // A list read in pages of one: each page's continue token reaches kubectl as the API server wrote
+    // it (a masked one would end the list at its first page, or fail with 410).
+    const before = api.seen.length;
+    const pages = await gw.kubectl(agent, ['get', 'pods', '-n', 'conf', '--chunk-size=1', '-o', 'json']);
+    expect(pages.code, pages.stderr).toBe(0);
+    const items = (JSON.parse(pages.stdout) as { items: Pod[] }).items;
+    expect(items.map((i) => i.metadata.name)).toEqual(['conf-a', 'conf-b']);
+    expect(items[1]!.metadata.annotations['example.com/db-password']).toBe('[REDACTED:password]');
+    expect(api.seen.slice(before).filter((r) => r.url.includes('continue=')).length).toBe(1);
+    // A watch's events, masked a line at a time.
+    const watch = await gw.kubectl(agent, ['get', 'pods', '-n', 'conf', '--watch-only', '-o', 'json'], {
+      timeoutMs: 10_000,
+    });
+    expect(watch.stdout).toContain('--db-password=[REDACTED:password]');
+    // describe decodes the object into Go types (a number masked into a string would not decode).
+    const described = await gw.kubectl(agent, ['describe', 'pod', 'conf-a', '-n', 'conf']);
+    expect(described.code, described.stderr).toBe(0);
+    expect(described.stdout).toContain('--db-password=[REDACTED:password]');
+    for (const out of [one.stdout, pages.stdout, watch.stdout, described.stdout])
+      expect(out).not.toContain(FIELD_SECRET);
   });
 
   it('masks a ConfigMap entry under a sensitive env name and sensitive fields in its files (get and list)', async () => {

@@ -325,6 +325,12 @@ export const httpConnectionSchema = z
     upstreamTimeout: duration.default('60s').describe('time to wait for the upstream response headers'),
     clientLimits: clientLimitsSchema,
     websockets: z.boolean().default(true).describe('pass WebSocket upgrades through (generic HTTP only)'),
+    responseCookies: z
+      .enum(['withhold', 'pass'])
+      .optional()
+      .describe(
+        "the upstream's Set-Cookie headers: withheld from every client (the default when Gatehouse adds a credential or headers upstream: a session the upstream opens for a request carrying them is that credential, usable without Gatehouse) or passed (the default with auth none and no headers; still masked for a masked principal)",
+      ),
   })
   .superRefine((c, ctx) => {
     if (c.auth.type !== 'aws-sigv4' && c.upstream === undefined) {

@@ -58,6 +58,12 @@ export interface JsonMaskOptions {
    * (`cb({…})`), JSON lines, a truncated body; a PostgreSQL text value that starts like JSON).
    */
   readonly keysInInvalidJson?: boolean;
+  /**
+   * An object under a sensitive key is masked whole (default), or read member by member: false for
+   * Kubernetes objects, where such an object is structure a client decodes into types (a Pod's `secret`
+   * volume source, a CRD's schema of a `password` property), not a value.
+   */
+  readonly wholeObjects?: boolean;
 }
 
 /** How deep JSON held in a JSON string ("{\"password\":…}") is itself parsed. */
@@ -132,6 +138,16 @@ class InvalidJson extends Error {}
 
 /** A value the redact style wrote (`[REDACTED:password]`). */
 const REDACTION = /^\[REDACTED:[a-z0-9_]{1,64}\]$/;
+
+/**
+ * A redaction written already, or its base64 (a Kubernetes Secret's `data`, masked as
+ * `base64("[REDACTED:secret]")` so that clients can still decode it): kept as it is.
+ */
+function isRedaction(raw: string): boolean {
+  if (REDACTION.test(raw)) return true;
+  if (raw.length < 16 || raw.length > 100 || !/^[A-Za-z0-9+/]+={0,2}$/.test(raw)) return false;
+  return REDACTION.test(Buffer.from(raw, 'base64').toString('latin1'));
+}
 
 /**
  * Members that name another member's value in a name/value object, and the members that hold the
@@ -248,6 +264,8 @@ class JsonTextMasker {
     private readonly nested: number,
     /** A string's content is read for field names too (HTTP bodies: keysInInvalidJson). */
     private readonly keysInText = false,
+    /** An object under a sensitive key is masked whole (else read member by member). */
+    private readonly wholeObjects = true,
   ) {}
 
   run(): string | null {
@@ -291,7 +309,7 @@ class JsonTextMasker {
   /** A value under a sensitive key: masked whole (strings and numbers; true/false/null kept). */
   private maskWholeAt(start: number, end: number, raw: string, tag: string): void {
     // Already masked upstream of this pass (the Kubernetes engine's `[REDACTED:env]`): kept as it is.
-    if (REDACTION.test(raw)) return;
+    if (isRedaction(raw)) return;
     const masked = this.set.maskWhole(raw, this.styleFor(tag), tag);
     if (this.replace(start, end, masked === null ? 'null' : JSON.stringify(masked))) this.count(tag);
   }
@@ -300,7 +318,7 @@ class JsonTextMasker {
     if (level > MAX_NESTING) throw new InvalidJson();
     const t = this.text;
     const c = t.charCodeAt(this.pos);
-    if (c === 123) return this.object(tag, level);
+    if (c === 123) return this.object(this.wholeObjects ? tag : undefined, level);
     if (c === 91) return this.array(tag, level);
     if (c === 34) {
       const start = this.pos;
@@ -331,7 +349,15 @@ class JsonTextMasker {
     let r: MaskResult | null;
     const first = s.trimStart().charCodeAt(0);
     if ((first === 123 || first === 91) && this.nested < MAX_NESTED_DOCUMENTS) {
-      r = maskJson(s, this.set, this.style, this.keyNames, this.nested + 1, this.keysInText);
+      r = maskJson(
+        s,
+        this.set,
+        this.style,
+        this.keyNames,
+        this.nested + 1,
+        this.keysInText,
+        this.wholeObjects,
+      );
     } else {
       // In an HTTP body, a document held in a string (a config file, a connection string, a command
       // line) is read as a text answer is: the values its field names stand before, then the detectors.
@@ -450,9 +476,10 @@ function maskJson(
   keyNames: readonly string[],
   nested: number,
   keysInInvalidJson = false,
+  wholeObjects = true,
 ): MaskResult | null {
   const keys = keyMatcher(keyNames);
-  const m = new JsonTextMasker(text, set, style, keyNames, keys, nested, keysInInvalidJson);
+  const m = new JsonTextMasker(text, set, style, keyNames, keys, nested, keysInInvalidJson, wholeObjects);
   let out: string | null;
   try {
     out = m.run();
@@ -476,7 +503,15 @@ export function maskJsonText(
   options: JsonMaskOptions,
 ): MaskResult | null {
   const keyNames = options.keyNames ?? DEFAULT_SENSITIVE_KEYS;
-  return maskJson(jsonText, set, options.style, keyNames, 0, options.keysInInvalidJson === true);
+  return maskJson(
+    jsonText,
+    set,
+    options.style,
+    keyNames,
+    0,
+    options.keysInInvalidJson === true,
+    options.wholeObjects !== false,
+  );
 }
 
 /**
@@ -495,6 +530,8 @@ export function maskTextFields(
   let out = '';
   let copied = 0;
   for (const span of textFieldSpans(text, keys, options)) {
+    // Masked already (a ConfigMap file the Kubernetes engine read first): kept, and not counted again.
+    if (REDACTION.test(span.value)) continue;
     const masked = set.maskWhole(span.value, typeof style === 'function' ? style(span.tag) : style, span.tag);
     out += text.slice(copied, span.start) + writeMasked(masked, span);
     copied = span.end;

@@ -128,6 +128,42 @@ function pod(name: string, namespace: string) {
   };
 }
 
+/**
+ * What a pod holds under sensitive field names elsewhere than its env (an annotation's name, a text an
+ * annotation holds, a container argument): no detector recognises it (docs/security.md, class 158).
+ */
+export const FIELD_SECRET = 'hunter2plain-field';
+
+/**
+ * A pod with FIELD_SECRET under field names, and the structure clients decode into types beside it: a
+ * `secret` volume (its `defaultMode` a number), the token volume's `expirationSeconds`.
+ */
+function configuredPod(name: string, namespace: string) {
+  const p = pod(name, namespace);
+  (p.metadata as Record<string, unknown>).annotations = {
+    'example.com/db-password': FIELD_SECRET,
+    'example.com/config': `mode: fast\npassword: ${FIELD_SECRET}\n`,
+  };
+  const spec = p.spec as Record<string, unknown>;
+  spec.automountServiceAccountToken = true;
+  spec.containers = [
+    {
+      name: 'app',
+      image: 'example/app:1.0',
+      args: ['--port=8080', `--db-password=${FIELD_SECRET}`],
+      env: [{ name: 'LOG_LEVEL', value: 'debug' }],
+    },
+  ];
+  spec.volumes = [
+    { name: 'tls', secret: { secretName: 'api-tls', defaultMode: 420 } },
+    {
+      name: 'kube-api-access-c1',
+      projected: { sources: [{ serviceAccountToken: { expirationSeconds: 3607, path: 'token' } }] },
+    },
+  ];
+  return p;
+}
+
 function podWithSecrets(name: string, namespace: string) {
   const p = pod(name, namespace);
   const spec = p.spec as Record<string, unknown>;
@@ -699,6 +735,9 @@ export async function startFakeKubeApi(options: { readonly clientCa?: string } =
   pods.set('default/sa', podWithDefaultToken('sa', 'default'));
   // A pod that holds nothing secret: no token (automountServiceAccountToken: false), no such env.
   pods.set('default/plain', plainPod('plain', 'default'));
+  // Pods with a secret under field names that are not env names (two: a list of them comes in pages).
+  pods.set('conf/conf-a', configuredPod('conf-a', 'conf'));
+  pods.set('conf/conf-b', configuredPod('conf-b', 'conf'));
   /** The list of the `big` namespace, made once. */
   let bigList: Buffer | undefined;
 
@@ -779,11 +818,46 @@ export async function startFakeKubeApi(options: { readonly clientCa?: string } =
         res.end();
         return;
       }
+      // Pages as the API server makes them: `limit`, and an opaque `continue` token (base64url JSON)
+      // that names where the next page starts. A token it did not make is refused (410, as an expired one).
+      const limit = Number(u.searchParams.get('limit') ?? '0');
+      const token = u.searchParams.get('continue');
+      let start = 0;
+      if (token) {
+        let at: unknown;
+        try {
+          at = (JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { start?: unknown }).start;
+        } catch {
+          at = undefined;
+        }
+        if (typeof at !== 'number')
+          return json(res, 410, {
+            kind: 'Status',
+            apiVersion: 'v1',
+            metadata: {},
+            status: 'Failure',
+            message: 'The provided continue parameter is too old or malformed',
+            reason: 'Expired',
+            code: 410,
+          });
+        start = at;
+      }
+      const page = limit > 0 ? items.slice(start, start + limit) : items.slice(start);
+      const next = limit > 0 && start + limit < items.length ? start + limit : undefined;
+      const cont =
+        next === undefined
+          ? {}
+          : {
+              continue: Buffer.from(
+                JSON.stringify({ v: 'meta.k8s.io/v1', rv: 10, start: next, token: 'next' }),
+              ).toString('base64url'),
+              remainingItemCount: items.length - next,
+            };
       return json(res, 200, {
         kind: 'PodList',
         apiVersion: 'v1',
-        metadata: { resourceVersion: '10' },
-        items: items.map(listItem),
+        metadata: { resourceVersion: '10', ...cont },
+        items: page.map(listItem),
       });
     }
     if ((r = /^\/api\/v1\/namespaces\/([^/]+)\/pods$/.exec(p)) && m === 'POST') {

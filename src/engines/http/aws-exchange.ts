@@ -529,6 +529,7 @@ export async function handleAws(
       masking: settings.masking,
       objectBody: cls.objectBody === true,
       scanObjects: decided.effect !== 'deny' && Boolean(decided.obligations.mask),
+      withholdCookies: settings.withholdCookies,
       eventStream: cls.operation === 's3:SelectObjectContent',
       withhold: (message) => awsErrorResponse(proto, 'withheld', message, requestId),
     });

@@ -157,6 +157,17 @@ export function listenerTls(
   };
 }
 
+/**
+ * Whether the upstream's cookies are withheld: as configured, else whenever Gatehouse adds anything to
+ * what the client sent (a credential, or headers, which may hold one). An upstream that opens a session
+ * for such a request hands out a credential derived from the gateway's own, which works for any method
+ * and without Gatehouse wherever the upstream is reachable; no principal's policy covers that.
+ */
+export function withholdsCookies(config: HttpConnectionConfig): boolean {
+  if (config.responseCookies !== undefined) return config.responseCookies === 'withhold';
+  return config.auth.type !== 'none' || Object.keys(config.headers).length > 0;
+}
+
 export async function buildHttpConnectionSettings(
   name: string,
   config: HttpConnectionConfig,
@@ -191,6 +202,7 @@ export async function buildHttpConnectionSettings(
     upstreamTimeoutMs: toMs(config.upstreamTimeout),
     clientLimits: clientLimitsFrom(config.clientLimits),
     websockets: config.websockets,
+    withholdCookies: withholdsCookies(config),
     tls,
     ...(openSocket ? { openSocket } : {}),
     dispatcher: new Agent({

@@ -362,6 +362,7 @@ export async function handleGeneric(deps: ExchangeDeps, x: Exchange): Promise<vo
       masking: settings.masking,
       objectBody: false,
       scanObjects: decided.effect !== 'deny' && Boolean(decided.obligations.mask),
+      withholdCookies: settings.withholdCookies,
       withhold: (message) => problemResponse('withheld', message, requestId),
     });
     settle(session, admission, x.bodyTimedOut ? bodyTimeoutError(x) : outcome);

@@ -127,9 +127,17 @@ export function forwardRequestHeaders(
   return out;
 }
 
-/** Response headers to relay to the client. */
+/** The headers an upstream sets a cookie with (RFC 6265, and RFC 2965's obsolete one). */
+export const SET_COOKIE_HEADERS: readonly string[] = ['set-cookie', 'set-cookie2'];
+
+/**
+ * Response headers to relay to the client. `withholdCookies`: the upstream's cookies are not (a session
+ * the upstream opens for a request that carried the gateway's credential is that credential, usable
+ * without Gatehouse: docs/security.md, class 157).
+ */
 export function relayResponseHeaders(
   headers: Record<string, string | string[] | undefined>,
+  options: { readonly withholdCookies: boolean },
 ): Record<string, string | string[]> {
   const named = new Set(
     String(headers['connection'] ?? '')
@@ -140,6 +148,7 @@ export function relayResponseHeaders(
   for (const [name, value] of Object.entries(headers)) {
     const n = name.toLowerCase();
     if (value === undefined || HOP_BY_HOP.has(n) || named.has(n)) continue;
+    if (options.withholdCookies && SET_COOKIE_HEADERS.includes(n)) continue;
     out[n] = value;
   }
   return out;

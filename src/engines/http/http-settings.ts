@@ -60,6 +60,11 @@ export interface HttpConnectionSettings {
   /** Time and concurrency one client may hold (client-limits.ts). */
   readonly clientLimits: ClientLimits;
   readonly websockets: boolean;
+  /**
+   * The upstream's Set-Cookie headers are withheld from every client: a session opened for a request
+   * that carried the gateway's credential is that credential (`responseCookies`, docs/security.md class 157).
+   */
+  readonly withholdCookies: boolean;
   readonly tls: UpstreamTls;
   readonly dispatcher: Dispatcher;
   /** Set when the connection goes through an agent (`via`): opens its upstream sockets, TLS included. */

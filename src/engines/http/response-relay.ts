@@ -12,6 +12,7 @@ import { EventStreamError, EventStreamMasker } from './event-stream-masking.js';
 import { LineMasker, LineTooLong, lineFraming } from './line-masking.js';
 import { maskBodyOffLoop } from './body-masking.js';
 import type { ErrorResponse } from './error-responses.js';
+import { maskResponseHeaders } from './header-masking.js';
 import { isBodyDigestHeader, relayResponseHeaders } from './http-headers.js';
 import type { ResponseMasking } from './http-settings.js';
 import { readXmlElement } from './xml-text.js';
@@ -58,8 +59,10 @@ export interface RelayOptions {
   readonly masking: ResponseMasking;
   /** The response is object data (S3 GetObject). */
   readonly objectBody: boolean;
-  /** The decision carries a mask obligation: object bodies are scanned too. */
+  /** The decision carries a mask obligation: object bodies are scanned too, and headers masked. */
   readonly scanObjects: boolean;
+  /** The upstream's Set-Cookie headers are not relayed (the connection's `responseCookies`). */
+  readonly withholdCookies: boolean;
   /**
    * The operation answers with an AWS event stream whatever its Content-Type says (S3
    * SelectObjectContent): a success is masked as one (event-stream-masking.ts).
@@ -247,13 +250,43 @@ function send(res: ServerResponse, r: ErrorResponse): void {
   res.end(r.body);
 }
 
+/** Counts of what was masked in the headers, added to a relayed response's (the record holds both). */
+function withHeaderCounts(outcome: RelayOutcome, counts: Record<string, number>): RelayOutcome {
+  if (Object.keys(counts).length === 0) return outcome;
+  const masked: Record<string, number> = { ...outcome.masked };
+  for (const [k, n] of Object.entries(counts)) masked[k] = (masked[k] ?? 0) + n;
+  return { ...outcome, masked };
+}
+
 export async function relayResponse(
   res: ServerResponse,
   up: UpstreamResponse,
   o: RelayOptions,
 ): Promise<RelayOutcome> {
+  const headers = relayResponseHeaders(up.headers, { withholdCookies: o.withholdCookies });
+  // Headers reach the client with the body they describe, masked as it is (docs/security.md, class 157).
+  const counts = o.scanObjects ? maskResponseHeaders(headers, o.masking) : {};
+  let relayed = false;
+  const head: Head = (status) => {
+    res.writeHead(status, headers);
+    relayed = true;
+  };
+  const outcome = await relayWith(res, up, o, headers, head);
+  // A withheld response was answered with Gatehouse's own headers, not these.
+  return relayed ? withHeaderCounts(outcome, counts) : outcome;
+}
+
+/** Writes the response's head with the upstream's headers (as relayed, and as changed since). */
+type Head = (status: number) => void;
+
+async function relayWith(
+  res: ServerResponse,
+  up: UpstreamResponse,
+  o: RelayOptions,
+  headers: Record<string, string | string[]>,
+  head: Head,
+): Promise<RelayOutcome> {
   const p = plan(o.method.toUpperCase(), up, o);
-  const headers = relayResponseHeaders(up.headers);
   const status = up.statusCode;
   const upstreamError =
     status >= 400 ? { code: `http_${status}`, message: `the upstream answered ${status}` } : undefined;
@@ -266,7 +299,7 @@ export async function relayResponse(
     return { status, error: { code: 'withheld', message } };
   }
   if (p === 'relay') {
-    res.writeHead(status, headers);
+    head(status);
     const socket = res.socket;
     try {
       await pipeline(up.body, res);
@@ -276,7 +309,7 @@ export async function relayResponse(
     return { status, ...(upstreamError ? { error: upstreamError } : {}) };
   }
 
-  if (p === 'lines' || p === 'events') return relayLines(res, up, o, headers, upstreamError, p);
+  if (p === 'lines' || p === 'events') return relayLines(res, up, o, headers, head, upstreamError, p);
 
   const kind = bodyKind(headerText(up.headers['content-type']));
   // An API's text answer is held to the API cap; an object's (or a binary body's) scan to its own.
@@ -315,7 +348,7 @@ export async function relayResponse(
           if ((await maskText(scanKind, reading, o.masking)) !== null)
             throw new Withheld('it is not UTF-8 and holds values masking would have to change');
         }
-        res.writeHead(status, headers);
+        head(status);
         const stalled = await endBody(res, raw);
         return { status, ...(stalled ? { error: stalled } : upstreamError ? { error: upstreamError } : {}) };
       }
@@ -350,14 +383,14 @@ export async function relayResponse(
       }
     : undefined;
   if (!result) {
-    res.writeHead(status, headers);
+    head(status);
     const stalled = await endBody(res, raw);
     return { status, ...(stalled ? { error: stalled } : error ? { error } : {}) };
   }
   const body = Buffer.from(result.text, 'utf8');
   for (const name of Object.keys(headers)) if (isBodyDigestHeader(name)) delete headers[name];
   headers['content-length'] = String(body.length);
-  res.writeHead(status, headers);
+  head(status);
   const stalled = await endBody(res, body);
   return { status, masked: { ...result.counts }, ...(stalled ? { error: stalled } : error ? { error } : {}) };
 }
@@ -368,6 +401,7 @@ async function relayLines(
   up: UpstreamResponse,
   o: RelayOptions,
   headers: Record<string, string | string[]>,
+  head: Head,
   upstreamError: { code: string; message: string } | undefined,
   p: 'lines' | 'events',
 ): Promise<RelayOutcome> {
@@ -392,7 +426,7 @@ async function relayLines(
           masking: o.masking,
           maxLine: Math.min(o.masking.maxBodyBytes, MAX_EVENT_LINE),
         });
-  res.writeHead(status, headers);
+  head(status);
   const socket = res.socket;
   const masked = (): { masked?: Record<string, number> } =>
     Object.keys(masker.counts).length > 0 ? { masked: { ...masker.counts } } : {};

@@ -21,7 +21,8 @@ import {
   refusedTarget,
   REQUEST_LIMIT_RULE,
 } from './generic-exchange.js';
-import { forwardRequestHeaders } from './http-headers.js';
+import { maskHeaderValue } from './header-masking.js';
+import { forwardRequestHeaders, isBodyDigestHeader, SET_COOKIE_HEADERS } from './http-headers.js';
 import type { HttpConnectionSettings } from './http-settings.js';
 import { STALLED_ERROR, wasStalled } from '../write-stall.js';
 
@@ -38,7 +39,7 @@ function isWebSocketKey(v: string | undefined): v is string {
 }
 
 function refuse(socket: Duplex, r: ErrorResponse): void {
-  if (socket.destroyed) return;
+  if (socket.destroyed || socket.writableEnded) return;
   const head = [`HTTP/1.1 ${r.status} ${STATUS_CODES[r.status] ?? ''}`];
   for (const [k, v] of Object.entries(r.headers)) head.push(`${k}: ${v}`);
   head.push(`content-length: ${Buffer.byteLength(r.body)}`, 'connection: close');
@@ -133,6 +134,17 @@ export async function handleUpgrade(
   };
   const started = performance.now();
   let settled = false;
+  // The upstream's answer head crosses as a response's does: its cookies withheld where the connection
+  // says so, its values masked for a masked principal (docs/security.md, class 157).
+  const masked: Record<string, number> = {};
+  const masking =
+    admission.decision.effect !== 'deny' && Boolean(admission.decision.obligations.mask)
+      ? settings.masking
+      : undefined;
+  const headerLine = (name: string, value: string): string | undefined => {
+    if (settings.withholdCookies && SET_COOKIE_HEADERS.includes(name.toLowerCase())) return undefined;
+    return `${name}: ${masking ? maskHeaderValue(name, value, masking, masked) : value}`;
+  };
   const done = (error?: { code: string; message: string }): void => {
     if (settled) return;
     settled = true;
@@ -140,6 +152,7 @@ export async function handleUpgrade(
     const recorded = wasStalled(socket) ? STALLED_ERROR : error;
     session.settle(admission, {
       durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+      ...(Object.keys(masked).length > 0 ? { masked } : {}),
       ...(recorded ? { error: recorded } : {}),
     });
   };
@@ -173,7 +186,8 @@ export async function handleUpgrade(
     for (let i = 0; i + 1 < upRes.rawHeaders.length; i += 2) {
       // The upstream accepted Gatehouse's key; the client is answered for its own.
       if (upRes.rawHeaders[i]!.toLowerCase() === 'sec-websocket-accept') continue;
-      lines.push(`${upRes.rawHeaders[i]}: ${upRes.rawHeaders[i + 1]}`);
+      const line = headerLine(upRes.rawHeaders[i]!, upRes.rawHeaders[i + 1]!);
+      if (line !== undefined) lines.push(line);
     }
     lines.push(`Sec-WebSocket-Accept: ${websocketAccept(clientKey)}`);
     socket.write(`${lines.join('\r\n')}\r\n\r\n`);
@@ -201,17 +215,22 @@ export async function handleUpgrade(
     socket.on('close', end);
   });
   upReq.on('response', (upRes: IncomingMessage) => {
-    // The upstream declined the upgrade: relay its answer and close.
-    done({ code: `http_${upRes.statusCode ?? 0}`, message: 'the upstream declined the WebSocket upgrade' });
+    // The upstream declined the upgrade: relay its status and headers, and close. Not its body, which
+    // this path does not mask: an upstream that ignores `Upgrade` answers the GET as it would any
+    // (a JSON answer whose field names and detector findings the relay masks: docs/security.md, class 157).
     const lines = [`HTTP/1.1 ${upRes.statusCode ?? 502} ${upRes.statusMessage ?? ''}`];
     for (let i = 0; i + 1 < upRes.rawHeaders.length; i += 2) {
       const name = upRes.rawHeaders[i]!.toLowerCase();
-      if (name !== 'connection' && name !== 'transfer-encoding' && name !== 'keep-alive')
-        lines.push(`${upRes.rawHeaders[i]}: ${upRes.rawHeaders[i + 1]}`);
+      if (name === 'connection' || name === 'transfer-encoding' || name === 'keep-alive') continue;
+      if (name === 'content-type' || isBodyDigestHeader(name)) continue;
+      const line = headerLine(upRes.rawHeaders[i]!, upRes.rawHeaders[i + 1]!);
+      if (line !== undefined) lines.push(line);
     }
-    lines.push('connection: close');
-    socket.write(`${lines.join('\r\n')}\r\n\r\n`);
-    upRes.pipe(socket);
+    done({ code: `http_${upRes.statusCode ?? 0}`, message: 'the upstream declined the WebSocket upgrade' });
+    lines.push('content-length: 0', 'connection: close');
+    socket.end(`${lines.join('\r\n')}\r\n\r\n`);
+    upRes.on('error', () => undefined);
+    upRes.destroy();
   });
   upReq.on('timeout', () => upReq.destroy(new Error('upstream timeout')));
   upReq.on('error', (e) => {

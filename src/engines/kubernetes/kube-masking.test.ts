@@ -4,6 +4,8 @@ import { TerminalMasker } from '../../masking/index.js';
 import {
   kubeBodyUnshowable,
   kubeBodyView,
+  kubeFieldNames,
+  LineMaskingStream,
   maskKubeJson,
   maskKubeJsonSliced,
   nameMatcher,
@@ -179,6 +181,146 @@ describe('Kubernetes masking', () => {
     expect(maskKubeJson(JSON.stringify(clean), o)).toBeNull();
   });
 
+  // docs/security.md, class 158.
+  it('masks a value under a field name in any object, and the field names a string holds; not what clients need', () => {
+    const pw = 'hunter2plain';
+    const pod = {
+      kind: 'Pod',
+      metadata: {
+        name: 'p',
+        annotations: { 'db-password': pw, config: `password: ${pw}`, 'example.com/note': 'fine' },
+      },
+      spec: { containers: [{ name: 'a', args: [`--db-password=${pw}`, '--port=8080'] }] },
+    };
+    const p = JSON.parse(maskKubeJson(JSON.stringify(pod), o)!.text) as typeof pod;
+    expect(p.metadata.annotations).toEqual({
+      'db-password': '[REDACTED:password]',
+      config: 'password: "[REDACTED:password]"',
+      'example.com/note': 'fine',
+    });
+    expect(p.spec.containers[0]!.args).toEqual(['--db-password=[REDACTED:password]', '--port=8080']);
+    // A TokenRequest's token; a custom resource's Helm values (a password, an env-shaped key, a
+    // name/value `set` entry, a DSN in a string).
+    const tokenRequest = {
+      kind: 'TokenRequest',
+      spec: { audiences: ['api'] },
+      status: { token: 'tok-opaque-1' },
+    };
+    const release = {
+      kind: 'HelmRelease',
+      spec: {
+        values: {
+          postgresql: { auth: { password: 'pg-pass-1', port: 5432 } },
+          GITHUB_TOKEN: 'gh-opaque-1',
+          set: [{ name: 'auth.password', value: 'set-pass-1' }],
+          dsn: 'host=db user=app password=dsn-pass-1',
+        },
+      },
+    };
+    for (const doc of [tokenRequest, release, { type: 'MODIFIED', object: release }]) {
+      const r = maskKubeJson(JSON.stringify(doc), o)!;
+      expect(r.text).not.toMatch(/tok-opaque-1|pg-pass-1|gh-opaque-1|set-pass-1|dsn-pass-1/);
+    }
+    const masked = JSON.parse(maskKubeJson(JSON.stringify(release), o)!.text) as typeof release;
+    expect(masked.spec.values.postgresql.auth.port).toBe(5432);
+    // Text that is not JSON (a body labelled JSON) is read for field names too.
+    expect(maskKubeJson(`)]}'\n{"password": "${pw}"}`, o)!.text).toBe(
+      `)]}'\n{"password": "[REDACTED:password]"}`,
+    );
+    // What a client decodes into types or sends back is left as it is: continue tokens, versions, an
+    // object under a sensitive name (a `secret` volume, a CRD's schema), a camelCase `nextToken`.
+    const list = {
+      kind: 'PodList',
+      apiVersion: 'v1',
+      metadata: {
+        resourceVersion: '12345',
+        continue: 'eyJ2IjoibWV0YS5rOHMuaW8vdjEiLCJydiI6MTIzNDUsInN0YXJ0IjoicC0xXHUwMDAwIn0',
+        remainingItemCount: 7,
+      },
+      items: [
+        {
+          metadata: { name: 'p', resourceVersion: '12', annotations: { 'example.com/tokens-issued': '3' } },
+          spec: {
+            automountServiceAccountToken: true,
+            volumes: [
+              {
+                name: 'tls',
+                secret: { secretName: 'api-tls', defaultMode: 420, items: [{ key: 'password', path: 'pw' }] },
+              },
+              {
+                name: 't',
+                projected: { sources: [{ serviceAccountToken: { expirationSeconds: 3607, path: 'token' } }] },
+              },
+            ],
+            containers: [
+              {
+                name: 'a',
+                env: [{ name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } }],
+              },
+            ],
+          },
+        },
+      ],
+    };
+    const crd = {
+      kind: 'CustomResourceDefinition',
+      spec: {
+        versions: [
+          {
+            schema: {
+              openAPIV3Schema: {
+                properties: {
+                  password: { type: 'string', description: 'The password.' },
+                  token: { type: 'object' },
+                },
+              },
+            },
+          },
+        ],
+      },
+    };
+    const bookmark = { type: 'BOOKMARK', object: { kind: 'Pod', metadata: { resourceVersion: '12346' } } };
+    const paged = {
+      kind: 'WidgetList',
+      metadata: { continue: 'abc' },
+      items: [{ status: { nextToken: 'n-1' } }],
+    };
+    for (const doc of [list, crd, bookmark, paged]) expect(maskKubeJson(JSON.stringify(doc), o)).toBeNull();
+    // A Secret's data under a sensitive key stays base64 a client can decode.
+    const secret = { kind: 'Secret', data: { password: 'cGxhaW4=', token: 'cGxhaW4=' } };
+    const s = JSON.parse(maskKubeJson(JSON.stringify(secret), o)!.text) as typeof secret;
+    for (const v of Object.values(s.data))
+      expect(Buffer.from(v, 'base64').toString()).toBe('[REDACTED:secret]');
+  });
+
+  it("adds the connection's envNames to the field names; a ConfigMap's binaryData stays base64", () => {
+    const envNames = ['*_CREDS'];
+    const custom = { ...o, envNames: nameMatcher(envNames), fieldNames: kubeFieldNames(envNames) };
+    const doc = {
+      kind: 'ConfigMap',
+      metadata: { annotations: { DB_CREDS: 'creds-1', password: 'pw-1' } },
+      binaryData: { password: Buffer.from('pw-2').toString('base64') },
+    };
+    const r = JSON.parse(maskKubeJson(JSON.stringify(doc), custom)!.text) as typeof doc;
+    expect(r.metadata.annotations).toEqual({ DB_CREDS: '[REDACTED:creds]', password: '[REDACTED:password]' });
+    expect(Buffer.from(r.binaryData.password, 'base64').toString()).toBe('[REDACTED:env]');
+  });
+
+  it('masks watch events by field name as they stream', async () => {
+    const stream = new LineMaskingStream('json', o, 1 << 20);
+    const event = JSON.stringify({
+      type: 'ADDED',
+      object: { kind: 'Pod', metadata: { annotations: { token: 'w-tok-1' } } },
+    });
+    const out: Buffer[] = [];
+    stream.on('data', (c: Buffer) => out.push(c));
+    stream.write(`${event.slice(0, 40)}`);
+    stream.end(`${event.slice(40)}\n`);
+    await new Promise((r) => stream.on('end', r));
+    expect(Buffer.concat(out).toString()).toBe(`${event.replace('w-tok-1', '[REDACTED:token]')}\n`);
+    expect(stream.counts).toEqual({ token: 1 });
+  });
+
   it('runs the content detectors over other strings, and leaves clean documents alone', () => {
     const r = maskKubeJson(JSON.stringify({ kind: 'ConfigMap', data: { key: 'AKIAIOSFODNN7EXAMPLE' } }), o)!;
     expect(r.text).not.toContain('AKIAIOSFODNN7EXAMPLE');
@@ -315,6 +457,16 @@ describe('maskKubeJsonSliced', () => {
   }
 
   it('masks a large list item by item as maskKubeJson masks it whole (any whitespace)', async () => {
+    // Field names too (class 158): an annotation's name, an argument.
+    const configured = (n: number) => ({
+      metadata: { name: `c-${n}`, annotations: { 'db-password': `field-pw-${n}` } },
+      spec: { containers: [{ name: 'a', args: [`--api-token=arg-tok-${n}`] }] },
+    });
+    const text = await same({
+      kind: 'PodList',
+      items: Array.from({ length: 3000 }, (_, n) => configured(n)),
+    });
+    expect(text).not.toMatch(/field-pw-|arg-tok-/);
     for (const indent of [0, 2]) {
       const list = {
         kind: 'PodList',

@@ -1,8 +1,10 @@
 // Masking of Kubernetes responses for masked principals (docs/kubernetes.md §Masking): every value of a
 // Secret's `data` and `stringData` (and every object's last-applied annotation, a copy of it masked as
 // the object it copies), Pod env values under sensitive names, a ConfigMap's entries under sensitive
-// names and the sensitive fields of the files it holds, then the content detectors over every string —
-// in JSON objects, lists, Tables
+// names and the sensitive fields of the files it holds, then, in every object, the string under a
+// sensitive field name (an annotation `db-password`, a TokenRequest's `status.token`, a custom
+// resource's `password`), the values the field names in a string stand before (`password: …`,
+// `--db-password=…`) and the content detectors over every string — in JSON objects, lists, Tables
 // (`as=Table` rows carry objects) and watch events. Logs and exec output go through field names and
 // the detectors line by line. A response that must be masked but cannot be is withheld, never sent as it came.
 
@@ -56,6 +58,27 @@ export interface KubeMaskOptions {
   readonly secrets?: boolean;
   /** The same for core `configmaps`: a kind-less object with `data` in the response is a ConfigMap. */
   readonly configMaps?: boolean;
+  /**
+   * Field names whose string values are masked whole in any object, compared as JSON keys are (an
+   * env-shaped key by its end): the masking layer's sensitive names and the connection's `envNames`
+   * (kubeFieldNames). Default: the masking layer's.
+   */
+  readonly fieldNames?: readonly string[];
+}
+
+/** The field names a connection masks in objects: the masking layer's sensitive names and its envNames. */
+export function kubeFieldNames(envNames: readonly string[] | undefined): readonly string[] {
+  return [...new Set([...DEFAULT_SENSITIVE_KEYS, ...(envNames ?? [])])];
+}
+
+/** The matcher of `o`'s field names (made once per list: sensitiveKeyTag keeps it). */
+function fieldKeys(o: KubeMaskOptions): KeyTagOf {
+  return sensitiveKeyTag(o.fieldNames ?? DEFAULT_SENSITIVE_KEYS);
+}
+
+/** A ConfigMap entry's key that is a sensitive name: an env name, or a field name. */
+function sensitiveEntry(k: string, o: KubeMaskOptions): boolean {
+  return o.envNames(k) || fieldKeys(o)(k) !== undefined;
 }
 
 export type Counts = Record<string, number>;
@@ -97,10 +120,10 @@ function maskConfigMap(v: Record<string, unknown>, o: KubeMaskOptions, counts: C
   maskBinaryData(v.binaryData, o, counts);
   const data = v.data;
   if (!isObject(data)) return;
-  const keys = (name: string) => (o.envNames(name) ? 'config' : undefined);
+  const keys = (name: string) => (sensitiveEntry(name, o) ? 'config' : undefined);
   for (const [k, value] of Object.entries(data)) {
     if (typeof value !== 'string') continue;
-    if (o.envNames(k)) {
+    if (sensitiveEntry(k, o)) {
       data[k] = REDACTED_ENV;
       add(counts, 'env');
       continue;
@@ -123,10 +146,10 @@ const REDACTED_CONFIG_B64 = Buffer.from('[REDACTED:config]').toString('base64');
  */
 function maskBinaryData(binaryData: unknown, o: KubeMaskOptions, counts: Counts): void {
   if (!isObject(binaryData)) return;
-  const keys = (name: string) => (o.envNames(name) ? 'config' : undefined);
+  const keys = (name: string) => (sensitiveEntry(name, o) ? 'config' : undefined);
   for (const [k, value] of Object.entries(binaryData)) {
     if (typeof value !== 'string') continue;
-    if (o.envNames(k)) {
+    if (sensitiveEntry(k, o)) {
       binaryData[k] = REDACTED_ENV_B64;
       add(counts, 'env');
       continue;
@@ -250,21 +273,34 @@ function walk(
 
 /**
  * Masks one JSON document (an object, a list, a Table, a watch event). Returns null when nothing
- * changed. Text that is not JSON is masked as plain text.
+ * changed. Text that is not JSON is masked as text is (its field names, then the detectors).
+ *
+ * After the kinds above, by field name as an HTTP answer's JSON is (docs/security.md, class 158): a
+ * string or number under a sensitive name (`o.fieldNames`) whole, and every string read for the field
+ * names it holds (an annotation's `password: …`, a container argument's `--db-password=…`, a JSON text).
+ * An object under a sensitive name is read member by member, not masked whole: in Kubernetes it is
+ * structure a typed client decodes (a Pod's `secret` volume, a CRD's schema of a `password` property).
+ * What a client needs to go on reading is under no sensitive name and holds none (`metadata.continue`,
+ * `resourceVersion`); a camelCase key ending in one (`nextToken`) is not read as an env name is.
  */
 export function maskKubeJson(text: string, o: KubeMaskOptions): { text: string; counts: Counts } | null {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch {
-    const r = o.detectors.mask(text, 'redact', 'text');
+    const r = maskKeyedText(text, o.detectors, 'redact', fieldKeys(o));
     return r ? { text: r.text, counts: { ...r.counts } } : null;
   }
   const counts: Counts = {};
   walk(doc, o, counts, 0);
   const structural = Object.keys(counts).length > 0;
   const base = structural ? JSON.stringify(doc) : text;
-  const detected = maskJsonText(base, o.detectors, { keyNames: [], style: 'redact' });
+  const detected = maskJsonText(base, o.detectors, {
+    keyNames: o.fieldNames ?? DEFAULT_SENSITIVE_KEYS,
+    style: 'redact',
+    keysInInvalidJson: true,
+    wholeObjects: false,
+  });
   if (detected) for (const [k, n] of Object.entries(detected.counts)) add(counts, k, n);
   if (!structural && !detected) return null;
   return { text: detected?.text ?? base, counts };

@@ -49,6 +49,7 @@ import {
   kubeBodyView,
   LineMaskingStream,
   maskKubeJsonSliced,
+  maskKubeText,
   type Counts,
 } from './kube-masking.js';
 import { reasonFor, sendStatus } from './kube-responses.js';
@@ -348,6 +349,7 @@ export async function handleKubeRequest(
         kubeBodyView(req.headers['content-type'], info.resource, {
           detectors: settings.masking.detectors,
           envNames: settings.masking.envNames,
+          fieldNames: settings.masking.fieldNames,
         }),
       ),
     );
@@ -531,6 +533,7 @@ async function relay(
   const maskOptions = {
     detectors: m.detectors,
     envNames: m.envNames,
+    fieldNames: m.fieldNames,
     secrets: o.secrets,
     configMaps: o.configMaps,
   };
@@ -571,7 +574,7 @@ async function relay(
   try {
     masked = json
       ? await maskKubeJsonSliced(raw.toString('utf8'), maskOptions)
-      : m.detectors.mask(raw.toString('utf8'), 'redact', 'text');
+      : maskKubeText(raw.toString('utf8'), maskOptions);
   } catch {
     sendStatus(
       res,

@@ -12,7 +12,7 @@ import { createDetectorSet, DEFAULT_SENSITIVE_KEYS, type DetectorSet } from '../
 import type { AwsCredentials } from '../../wire/aws/sigv4-signer.js';
 import { clientLimitsFrom, type ClientLimits } from '../http/client-limits.js';
 import { EksTokenSource } from './eks-token.js';
-import { nameMatcher, type NameMatcher } from './kube-masking.js';
+import { kubeFieldNames, nameMatcher, type NameMatcher } from './kube-masking.js';
 
 export interface RevealableSecret {
   reveal(): string;
@@ -35,6 +35,8 @@ export interface KubeMasking {
   readonly detectors: DetectorSet;
   /** Pod env variable names whose values are masked whole. */
   readonly envNames: NameMatcher;
+  /** Field names whose values are masked whole in any object: the sensitive names and envNames. */
+  readonly fieldNames: readonly string[];
   readonly maxBodyBytes: number;
 }
 
@@ -138,6 +140,7 @@ export async function buildKubeConnectionSettings(
     masking: {
       detectors: createDetectorSet({ enabled: m.detectors }),
       envNames: nameMatcher(m.envNames ?? DEFAULT_SENSITIVE_KEYS),
+      fieldNames: kubeFieldNames(m.envNames),
       maxBodyBytes: m.maxBodyBytes,
     },
     maxRequestBodyBytes: config.maxRequestBodyBytes,
