@@ -9,6 +9,7 @@ import {
   type ShellClassification,
   type ShellCommand,
 } from '../core/shell-command.js';
+import { findExpansions } from './bash-expansions.js';
 import { parseBash, type SyntaxNode } from './bash-parser.js';
 import {
   COMMAND_LOOKUP_VARIABLES,
@@ -58,7 +59,11 @@ export function classifyShellCommand(input: ShellInput): ShellClassification {
       text = input.line;
       const parsed = parseBash(text);
       if (!parsed.ok) parseError = parsed.error;
-      else walk.statement(parsed.root, walk.topFrame(text, parsed.root));
+      else {
+        const frame = walk.topFrame(text, parsed.root);
+        walk.statement(parsed.root, frame);
+        walk.coverage(parsed.root, frame);
+      }
     }
   } catch (e) {
     // Deep recursion on hostile nesting, or a rule bug: never let it pass as harmless.
@@ -86,6 +91,8 @@ interface Frame {
   readonly extra: readonly ShellCategory[];
   readonly depth: number;
   readonly stdin: StdinSource;
+  /** The command and process substitutions walked in this frame's text: start offset to end. */
+  readonly walked: Map<number, number>;
 }
 
 /** Statement-level node types the walker descends through. */
@@ -182,7 +189,15 @@ class Walk {
   private readonly unknownEvaluated = new Set<string>();
 
   topFrame(src: string, root?: SyntaxNode): Frame {
-    return { src, known: this.flowOf(root, src), via: [], extra: [], depth: 0, stdin: 'inherited' };
+    return {
+      src,
+      known: this.flowOf(root, src),
+      via: [],
+      extra: [],
+      depth: 0,
+      stdin: 'inherited',
+      walked: new Map(),
+    };
   }
 
   /** The variables a parsed line knows, noting the unknown names it evaluates. */
@@ -248,6 +263,57 @@ class Walk {
       ...(this.changesDirectory ? { changesDirectory: true } : {}),
       ...(this.writes.size > 0 ? { writePaths: [...this.writes].slice(0, MAX_WRITE_PATHS + 1) } : {}),
     };
+  }
+
+  /**
+   * Requires the parse of `frame.src` to agree with bash's own reading of it (bash-expansions.ts), after
+   * the walk: every command or process substitution bash runs must be one the walk judged, and every
+   * here-document must end where bash ends it. tree-sitter gives some text as one leaf that bash
+   * expands (`${x#$(cmd)}`, `"${x:+`cmd`}"`: docs/security.md class 160), and ends some
+   * here-documents elsewhere than bash (class 161); either way bash runs what was not judged.
+   */
+  coverage(root: SyntaxNode, frame: Frame): void {
+    const src = frame.src;
+    const found = findExpansions(src);
+    if (found.problem !== undefined) {
+      this.reasons.add(`${found.problem}: bash may run what the parser does not show`);
+      return;
+    }
+    for (const sub of found.substitutions) {
+      if (frame.walked.get(sub.start) === sub.end) continue;
+      const text = src.slice(sub.start, sub.end);
+      this.reasons.add(
+        `bash runs the command substitution ${JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text)} at offset ${sub.start}, which the parser did not show as one`,
+      );
+      return;
+    }
+    const nodes: SyntaxNode[] = [];
+    const collect = (n: SyntaxNode): void => {
+      if (n.type === 'heredoc_redirect') nodes.push(n);
+      for (const c of n.children) collect(c);
+    };
+    collect(root);
+    const docs = [...found.hereDocuments].sort((a, b) => a.operator - b.operator);
+    const operatorAt = (n: SyntaxNode): number => n.children.find((c) => !c.named)?.start ?? n.start;
+    nodes.sort((a, b) => operatorAt(a) - operatorAt(b));
+    const agree =
+      docs.length === nodes.length &&
+      docs.every((doc, k) => {
+        const n = nodes[k]!;
+        const end = n.children.find((c) => c.type === 'heredoc_end');
+        const body = n.children.find((c) => c.type === 'heredoc_body');
+        return (
+          operatorAt(n) === doc.operator &&
+          end !== undefined &&
+          end.start === doc.delimiterStart &&
+          end.end === doc.delimiterEnd &&
+          (body === undefined || (body.start >= doc.bodyStart && body.end <= doc.delimiterStart))
+        );
+      });
+    if (!agree)
+      this.reasons.add(
+        'a here-document ends elsewhere for bash than for the parser: bash runs as commands what the parser read as its text, or the reverse',
+      );
   }
 
   /** Notes a literal path written that its text says is an ordinary write. */
@@ -584,6 +650,10 @@ class Walk {
       case 'command_substitution':
       case 'process_substitution': {
         this.runtimeValues = true;
+        // Inside "…" the grammar starts the node at the blanks before `$(`.
+        let start = node.start;
+        while (start < node.end && ' \t\n'.includes(frame.src[start]!)) start++;
+        frame.walked.set(start, node.end);
         const via = node.type === 'command_substitution' ? '$(…)' : '<(…)';
         const isOutput = node.children[0]?.type === '>(';
         const inner: Frame = {
@@ -771,7 +841,7 @@ class Walk {
       this.unknown(frame, words, via, `the ${via} string does not parse: ${parsed.error}`);
       return;
     }
-    this.statement(parsed.root, {
+    const inner: Frame = {
       src: line.value,
       // Another shell: it knows what its own line sets, nothing of this one's.
       known: this.flowOf(parsed.root, line.value),
@@ -779,6 +849,9 @@ class Walk {
       extra: [...frame.extra, ...extra],
       depth: frame.depth + 1,
       stdin: frame.stdin,
-    });
+      walked: new Map(),
+    };
+    this.statement(parsed.root, inner);
+    this.coverage(parsed.root, inner);
   }
 }
