@@ -271,6 +271,31 @@ describe.skipIf(!hasSshd())('ssh exec through Gatehouse', { timeout: 120_000 }, 
     expect(quoted.stdout).toContain('\\f');
   });
 
+  it('holds what bash runs and the parse did not show: a $(…) in a ${…} operand, a here-document bash ends early, a function definition’s redirection (classes 160-162)', async () => {
+    const victim = path.join(sshd.work, 'parse-victim');
+    const st = statSync(sshd.work);
+    for (const cmd of [
+      `echo \${HOME#$(rm -f ${victim})}`,
+      `cat <<EOF\n\\\nEOF\nrm -f ${victim}\nEOF`,
+      `f() { echo gone; } > ${victim}; f`,
+    ]) {
+      writeFileSync(victim, 'precious\n');
+      chownSync(victim, st.uid, st.gid);
+      const asked = gw.approver.seen.length;
+      const running = gw.ssh(agent, ['--', cmd]);
+      const first = await Promise.race([
+        running.then(() => 'ran'),
+        until(() => gw.approver.seen.length > asked).then(() => 'held'),
+      ]);
+      expect(first, `${JSON.stringify(cmd)} ran without review`).toBe('held');
+      const held = await gw.approver.next();
+      expect(held.ctx.decision.ruleId).toBe('ssh-agents-review-unjudged');
+      held.deny();
+      expect((await running).code).toBe(126);
+      expect(existsSync(victim) ? readFileSync(victim, 'utf8') : 'removed').toBe('precious\n');
+    }
+  });
+
   it('holds a script piped into a shell for approval; refused, it never runs', async () => {
     const cmd = `echo ${Buffer.from(`rm -rf ${data}`).toString('base64')} | base64 -d | sh`;
     const running = gw.ssh(agent, [cmd]);

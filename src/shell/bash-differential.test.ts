@@ -4,7 +4,7 @@
 // to run must be among the commands (or wrappers) the classifier reported, unless it said `unknown`.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -221,6 +221,243 @@ describe('bash agrees on which commands a line runs', () => {
     );
     // Most generated lines must be judged, or the property would be vacuous.
     expect(judged).toBeGreaterThan(75);
+  });
+});
+
+// A command substitution tree-sitter gives as text (the operand of `${x#…}`, a backquoted operand of
+// `${x:-…}`, '…' inside a double-quoted `${…}`, a backquote in a here-document body), and a
+// here-document it ends elsewhere than bash: bash runs what the classifier never judged (docs/security.md
+// classes 160, 161). Each probe is `rm pN`, N naming the place it was written; bash logs every probe it
+// runs, and each must be among the commands the classifier listed (same argv), unless it said unknown.
+describe('bash runs no substitution, and no line, the classifier did not see', () => {
+  const probeEnv = join(dir, 'probe-env.sh');
+  writeFileSync(
+    probeEnv,
+    `command_not_found_handle() { printf '%s\\n' "$*" >> "$GATEHOUSE_RAN_LOG"; return 0; }\n`,
+  );
+  function probesRun(script: string): Set<string> {
+    const log = join(dir, `ran-${++runs}.log`);
+    writeFileSync(log, '');
+    spawnSync('/bin/bash', ['-c', script], {
+      cwd: work,
+      env: { PATH: emptyPath, BASH_ENV: probeEnv, HOME: work, GATEHOUSE_RAN_LOG: log },
+      timeout: 10_000,
+      stdio: ['ignore', 'ignore', 'ignore'],
+    });
+    return new Set(
+      readFileSync(log, 'utf8')
+        .split('\n')
+        .filter((l) => /^rm p\d+$/.test(l))
+        .map((l) => l.slice(3)),
+    );
+  }
+  /** Numbers each `P` in `template` as a probe `rm pN`; returns the line and its probes. */
+  let probes = 0;
+  function withProbes(template: string): { line: string; names: string[] } {
+    const names: string[] = [];
+    const line = template.replace(/\bP\b/g, () => {
+      const n = `p${++probes}`;
+      names.push(n);
+      return `rm ${n}`;
+    });
+    return { line, names };
+  }
+  /** The probes bash ran that the classifier neither listed nor made the line unknown for. */
+  function unseen(line: string, ran: ReadonlySet<string>, names: readonly string[]): string[] {
+    const c = classifyShellCommand({ line });
+    if (c.categories.includes('unknown')) return [];
+    const listed = new Set(c.commands.filter((x) => x.argv[0] === 'rm').map((x) => x.argv[1]));
+    return names.filter((n) => ran.has(n) && !listed.has(n));
+  }
+
+  const SET = ['#', '##', '%', '%%', '^', '^^', ',', ',,', '/', '//', '/#', '/%', ':+', '+', '@', ':'];
+  const UNSET = [':-', '-', ':=', '=', ':?', '?'];
+  const OPERANDS = ['$(P)', '`P`', "'$(P)'", '"$(P)"', 'a/$(P)', "a/'$(P)'"];
+
+  it('every ${…} operator with $(…), a backquote, \'$(…)\' or "$(…)" in its operand, quoted or not', () => {
+    const cases: { line: string; names: string[] }[] = [];
+    for (const [ops, prefix] of [
+      [SET, 'x=abc'],
+      [UNSET, 'unset x'],
+    ] as const)
+      for (const op of ops)
+        for (const operand of OPERANDS)
+          for (const quoted of [false, true]) {
+            const word = `\${x${op}${operand}}`;
+            cases.push(withProbes(`${prefix}; echo ${quoted ? `"${word}"` : word}`));
+          }
+    // One bash for all: each line in a subshell of its own (`${x:?…}` ends only that one).
+    const ran = probesRun(cases.map((c) => `( ${c.line} )`).join('\n'));
+    expect(ran.size, 'bash ran the operands: the cases prove something').toBeGreaterThan(150);
+    const missed = cases.filter((c) => unseen(c.line, ran, c.names).length > 0).map((c) => c.line);
+    expect(missed).toEqual([]);
+  });
+
+  it.each([
+    // The red-team's other forms (c4): nested, in assignments, here-documents, [[ ]], case, arithmetic.
+    '[[ x =~ $(P) ]]',
+    '[[ x =~ `P` ]]',
+    '[[ x =~ a$(P) ]]',
+    '[[ x == @($(P)) ]]',
+    '[[ x == a`P` ]]',
+    '[[ x == *"$(P)"* ]]',
+    'case x in @($(P))) ;; esac',
+    'case x in a`P`) ;; esac',
+    'case `P` in a) ;; esac',
+    'x=abc; echo ${x:0:`P`}',
+    '(( `P` ))',
+    'echo $(( `P` ))',
+    'for ((i=`P`;0;)); do :; done',
+    'a=(); echo ${a[`P`]}',
+    'echo ${#x[`P`]}',
+    'x=abc; echo ${x/$(P)/a}',
+    'x=abc; echo "${x/a/`P`}"',
+    'echo ${x:-a`P`}',
+    'echo ${x:-"`P`"}',
+    "echo ${x:-$'\\x41'`P`}",
+    'echo ${x:-${y:-`P`}}',
+    'y=1; echo ${x:-${y#`P`}}',
+    'x=abc; echo ${x@U}`P`',
+    'cat <<EOF\n${HOME#$(P)}\nEOF',
+    'cat <<EOF\n${HOME:+`P`}\nEOF',
+    'cat <<EOF\n`P`\nEOF',
+    'cat <<EOF\n\'$(P)\' "`P`"\nEOF',
+    'x=1; echo $((x))${x#$(P)}',
+    'echo "$(( 1 ))${HOME%`P`}"',
+    ': ${HOME#$(P)}',
+    'export y=${HOME#$(P)}',
+    'y=${HOME#$(P)} ls',
+    'ls > ${HOME#$(P)}/dev/null',
+    'echo ${x:-<(P)}',
+    'x=a; echo ${x#>(P)}',
+    'x=abc; echo "${x,,<(P)}"',
+    'x=abc; echo "${x/#a>(P)}"',
+    'unset x; cat <<EOF\n${x?>(P)}\nEOF',
+    'echo `date -u` `P`',
+    'echo "`date -u` `P`"',
+    "sh -c 'echo ${HOME#$(P)}'",
+    // Here-documents ended by bash where tree-sitter does not (c7), and the reverse.
+    'cat <<EOF\na\\\nEOF\nP\nEOF',
+    'cat <<EOF\n\\\\\nEOF\nP\nEOF',
+    'cat <<"EOF"\n\\\nEOF\nP\nEOF',
+    'cat <<EOF\n\\\nEOF\nP\nEOF',
+    'cat <<-EOF\n\t\\\n\tEOF\nP\nEOF',
+    'cat <<EOF; cat <<EOG\n\\\nEOF\nP\nEOF\ny\nEOG',
+    'x=$(cat <<EOF\n\\\nEOF\nP\nEOF\n)',
+    'cat <<E"O"F\n\\\nEOF\nP\nEOF',
+    'cat <<EOF\n$(\nEOF\nP\n)\nEOF',
+    'cat <<EOF\n`\nEOF\nP\n`\nEOF',
+    'cat <<EOF\n${x-\nEOF\nP\n}\nEOF',
+    'cat <<EOF\n$((\nEOF\nP\n))\nEOF',
+    'cat <<EOF\n"\nEOF\nP\n"\nEOF',
+    "cat <<EOF\n'\nEOF\nP\n'\nEOF",
+    'x=$(cat <<EOF\nbody\nEOF ) ; P\n)',
+    'x="$(cat <<\'EOF\'\nEOF) $(P)\nEOF\n)"',
+    'cat <(cat <<EOF\nx\nEOF)\nP\nEOF\n)',
+  ])('%j', (template) => {
+    const { line, names } = withProbes(template);
+    expect(unseen(line, probesRun(line), names)).toEqual([]);
+  });
+
+  it('random compositions of quoting, ${…} operators, substitutions and here-documents', () => {
+    const op = fc.constantFrom(...SET, ...UNSET);
+    const leaf = fc.constantFrom(
+      '$(P)',
+      '`P`',
+      "'$(P)'",
+      '"$(P)"',
+      '"`P`"',
+      "$'\\''$(P)",
+      '\\$(P)',
+      'a',
+      '$HOME',
+    );
+    const frag: fc.Arbitrary<string> = fc.letrec<{ f: string }>((tie) => ({
+      f: fc.oneof(
+        { depthSize: 'small', withCrossShrink: true },
+        leaf,
+        fc.tuple(op, tie('f'), fc.boolean()).map(([o, f, q]) => (q ? `"\${x${o}${f}}"` : `\${x${o}${f}}`)),
+        tie('f').map((f) => `$(echo ${f})`),
+        tie('f').map((f) => `"$(echo ${f})"`),
+        tie('f').map((f) => (f.includes('`') ? `$(echo ${f})` : `\`echo ${f}\``)),
+        tie('f').map((f) => `<(echo ${f})`),
+        fc.tuple(tie('f'), tie('f')).map(([a, b]) => `${a}${b}`),
+      ),
+    })).f;
+    const stmt = fc.oneof(
+      frag.map((f) => `echo ${f}`),
+      frag.map((f) => `y=${f} ls`),
+      frag.map((f) => `cat <<EOF\n${f}\nEOF`),
+      frag.map((f) => `cat <<'EOF'\n${f}\nEOF`),
+      frag.map((f) => `cat <<-EOF\n\t${f}\n\tEOF`),
+      frag.map((f) => `x=$(cat <<EOF\n${f}\nEOF\n)`),
+      frag.map((f) => `f() { echo ${f}; }; f`),
+      frag.map((f) => `[[ -n ${f} ]]`),
+      frag.map((f) => `ls # ${f}`),
+    );
+    const line = fc
+      .tuple(fc.constantFrom('x=abc; ', 'unset x; ', ''), stmt, fc.constantFrom('', '; ls', '\nP'))
+      .map(([a, b, c]) => `${a}${b}${c}`);
+    let ran = 0;
+    let judged = 0;
+    fc.assert(
+      fc.property(line, (template) => {
+        const { line: l, names } = withProbes(template);
+        const r = probesRun(l);
+        if (names.some((n) => r.has(n))) ran++;
+        if (!classifyShellCommand({ line: l }).categories.includes('unknown')) judged++;
+        expect(unseen(l, r, names), l).toEqual([]);
+      }),
+      { numRuns: 100, seed: 20260160 },
+    );
+    // Neither vacuous (bash ran probes) nor all unknown (the classifier still judges many lines).
+    expect(ran).toBeGreaterThan(45);
+    expect(judged).toBeGreaterThan(30);
+  }, 180_000);
+});
+
+// A redirection on a compound command or a function definition writes when bash runs it (for a
+// function, each time it is called): wherever bash creates the file, the line is no read (class 162).
+describe('a redirection bash opens is judged, on whatever it is attached to', () => {
+  it.each([
+    'for x in a; do echo; done > MARK',
+    'while false; do :; done > MARK',
+    'if true; then :; fi > MARK',
+    'case a in a) ;; esac > MARK',
+    '(( 1 )) > MARK',
+    '[[ 1 ]] > MARK',
+    '{ :; } > MARK',
+    '( : ) > MARK',
+    '! : > MARK',
+    'time : > MARK',
+    'x=1 > MARK',
+    'declare x=1 > MARK',
+    'select x in; do :; done > MARK',
+    'f() { :; } > MARK; f',
+    'f() { :; } >> MARK; f',
+    'function f { :; } 2> MARK; f',
+    'f() ( : ) &> MARK; f',
+    'f() { :; } > MARK',
+    'echo $(: > MARK)',
+    'cat <<EOF > MARK\nx\nEOF',
+    ': <<EOF; : > MARK\nx\nEOF',
+    ': ${x:-$(: >MARK)}',
+    ': ${x:-`: >MARK`}',
+    'x=a; case $x in a) : ;; esac 2>MARK',
+    'until :; do :; done 2> MARK',
+    'for ((;0;)); do :; done > MARK',
+  ])('%j', (line) => {
+    const scratch = mkdtempSync(join(dir, 'redirect-'));
+    spawnSync('/bin/bash', ['-c', line], {
+      cwd: scratch,
+      env: { PATH: emptyPath, HOME: scratch },
+      timeout: 5000,
+      stdio: 'ignore',
+    });
+    const c = classifyShellCommand({ line });
+    if (existsSync(join(scratch, 'MARK'))) expect(c.categories, line).not.toEqual(['read']);
+    // A function's redirections count where it is defined, called or not.
+    if (line.startsWith('f() { :; } > MARK')) expect(c.categories).toContain('write');
   });
 });
 

@@ -9,6 +9,7 @@ import {
   type ShellClassification,
   type ShellCommand,
 } from '../core/shell-command.js';
+import { findExpansions } from './bash-expansions.js';
 import { parseBash, type SyntaxNode } from './bash-parser.js';
 import {
   COMMAND_LOOKUP_VARIABLES,
@@ -58,7 +59,11 @@ export function classifyShellCommand(input: ShellInput): ShellClassification {
       text = input.line;
       const parsed = parseBash(text);
       if (!parsed.ok) parseError = parsed.error;
-      else walk.statement(parsed.root, walk.topFrame(text, parsed.root));
+      else {
+        const frame = walk.topFrame(text, parsed.root);
+        walk.statement(parsed.root, frame);
+        walk.coverage(parsed.root, frame);
+      }
     }
   } catch (e) {
     // Deep recursion on hostile nesting, or a rule bug: never let it pass as harmless.
@@ -86,6 +91,8 @@ interface Frame {
   readonly extra: readonly ShellCategory[];
   readonly depth: number;
   readonly stdin: StdinSource;
+  /** The command and process substitutions walked in this frame's text: start offset to end. */
+  readonly walked: Map<number, number>;
 }
 
 /** Statement-level node types the walker descends through. */
@@ -149,6 +156,10 @@ const UNKNOWN_CWD =
 /** Declaration builtins whose -i (integer) and -n (nameref) make later assignments evaluate code. */
 const ATTRIBUTE_KEYWORDS: ReadonlySet<string> = new Set(['declare', 'typeset', 'local']);
 
+function isRedirect(node: SyntaxNode): boolean {
+  return node.field === 'redirect' || node.type.endsWith('_redirect');
+}
+
 /** `$?`, `$#`, `$$`, `$!`: numbers bash makes itself. */
 function isNumericSpecial(node: SyntaxNode, src: string): boolean {
   return /^\$[?#$!]$/.test(src.slice(node.start, node.end));
@@ -182,7 +193,15 @@ class Walk {
   private readonly unknownEvaluated = new Set<string>();
 
   topFrame(src: string, root?: SyntaxNode): Frame {
-    return { src, known: this.flowOf(root, src), via: [], extra: [], depth: 0, stdin: 'inherited' };
+    return {
+      src,
+      known: this.flowOf(root, src),
+      via: [],
+      extra: [],
+      depth: 0,
+      stdin: 'inherited',
+      walked: new Map(),
+    };
   }
 
   /** The variables a parsed line knows, noting the unknown names it evaluates. */
@@ -248,6 +267,57 @@ class Walk {
       ...(this.changesDirectory ? { changesDirectory: true } : {}),
       ...(this.writes.size > 0 ? { writePaths: [...this.writes].slice(0, MAX_WRITE_PATHS + 1) } : {}),
     };
+  }
+
+  /**
+   * Requires the parse of `frame.src` to agree with bash's own reading of it (bash-expansions.ts), after
+   * the walk: every command or process substitution bash runs must be one the walk judged, and every
+   * here-document must end where bash ends it. tree-sitter gives some text as one leaf that bash
+   * expands (`${x#$(cmd)}`, `"${x:+`cmd`}"`: docs/security.md class 160), and ends some
+   * here-documents elsewhere than bash (class 161); either way bash runs what was not judged.
+   */
+  coverage(root: SyntaxNode, frame: Frame): void {
+    const src = frame.src;
+    const found = findExpansions(src);
+    if (found.problem !== undefined) {
+      this.reasons.add(`${found.problem}: bash may run what the parser does not show`);
+      return;
+    }
+    for (const sub of found.substitutions) {
+      if (frame.walked.get(sub.start) === sub.end) continue;
+      const text = src.slice(sub.start, sub.end);
+      this.reasons.add(
+        `bash runs the command substitution ${JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text)} at offset ${sub.start}, which the parser did not show as one`,
+      );
+      return;
+    }
+    const nodes: SyntaxNode[] = [];
+    const collect = (n: SyntaxNode): void => {
+      if (n.type === 'heredoc_redirect') nodes.push(n);
+      for (const c of n.children) collect(c);
+    };
+    collect(root);
+    const docs = [...found.hereDocuments].sort((a, b) => a.operator - b.operator);
+    const operatorAt = (n: SyntaxNode): number => n.children.find((c) => !c.named)?.start ?? n.start;
+    nodes.sort((a, b) => operatorAt(a) - operatorAt(b));
+    const agree =
+      docs.length === nodes.length &&
+      docs.every((doc, k) => {
+        const n = nodes[k]!;
+        const end = n.children.find((c) => c.type === 'heredoc_end');
+        const body = n.children.find((c) => c.type === 'heredoc_body');
+        return (
+          operatorAt(n) === doc.operator &&
+          end !== undefined &&
+          end.start === doc.delimiterStart &&
+          end.end === doc.delimiterEnd &&
+          (body === undefined || (body.start >= doc.bodyStart && body.end <= doc.delimiterStart))
+        );
+      });
+    if (!agree)
+      this.reasons.add(
+        'a here-document ends elsewhere for bash than for the parser: bash runs as commands what the parser read as its text, or the reverse',
+      );
   }
 
   /** Notes a literal path written that its text says is an ordinary write. */
@@ -342,9 +412,18 @@ class Walk {
         this.push(frame, [], '[[', 'test', ['read']);
         return;
       case 'function_definition': {
+        // `f() { …; } > FILE`: bash opens the redirections each time the function runs. They are
+        // judged here, where it is defined, called or not (docs/security.md class 162).
         const name = node.children.find((c) => c.field === 'name');
         if (name !== undefined) this.functions.add(frame.src.slice(name.start, name.end));
-        for (const c of node.children) if (c.field === 'body') this.statement(c, frame);
+        const redirects = node.children.filter((c) => isRedirect(c));
+        const stdin = this.stdinOf(redirects, frame);
+        for (const c of node.children) {
+          if (!c.named || c === name || c.type === 'comment' || redirects.includes(c)) continue;
+          if (c.field === 'body') this.statement(c, { ...frame, stdin });
+          else this.reasons.add(`unsupported shell syntax in a function definition (${c.type})`);
+        }
+        for (const r of redirects) this.redirect(r, frame);
         return;
       }
       case 'compound_statement':
@@ -380,7 +459,19 @@ class Walk {
   }
 
   private redirected(node: SyntaxNode, frame: Frame): void {
-    const redirects = node.children.filter((c) => c.field === 'redirect' || c.type.endsWith('_redirect'));
+    const redirects = node.children.filter((c) => isRedirect(c));
+    const stdin = this.stdinOf(redirects, frame);
+    for (const c of node.children) {
+      if (!c.named || c.type === 'comment' || redirects.includes(c)) continue;
+      if (c.field === 'body' || STATEMENTS.has(c.type)) this.statement(c, { ...frame, stdin });
+      // Nothing the walk does not know is skipped (docs/security.md class 162).
+      else this.reasons.add(`unsupported shell syntax around a redirection (${c.type})`);
+    }
+    for (const r of redirects) this.redirect(r, frame);
+  }
+
+  /** Where a statement's standard input comes from, given its redirections. */
+  private stdinOf(redirects: readonly SyntaxNode[], frame: Frame): StdinSource {
     let stdin = frame.stdin;
     for (const r of redirects) {
       if (r.type === 'heredoc_redirect') stdin = 'heredoc';
@@ -393,11 +484,7 @@ class Walk {
         stdin = 'file';
       }
     }
-    for (const c of node.children) {
-      if (c.field === 'body' || (STATEMENTS.has(c.type) && !redirects.includes(c)))
-        this.statement(c, { ...frame, stdin });
-    }
-    for (const r of redirects) this.redirect(r, frame);
+    return stdin;
   }
 
   private operatorOf(r: SyntaxNode): string {
@@ -584,6 +671,10 @@ class Walk {
       case 'command_substitution':
       case 'process_substitution': {
         this.runtimeValues = true;
+        // Inside "…" the grammar starts the node at the blanks before `$(`.
+        let start = node.start;
+        while (start < node.end && ' \t\n'.includes(frame.src[start]!)) start++;
+        frame.walked.set(start, node.end);
         const via = node.type === 'command_substitution' ? '$(…)' : '<(…)';
         const isOutput = node.children[0]?.type === '>(';
         const inner: Frame = {
@@ -645,7 +736,9 @@ class Walk {
     }
     for (const c of node.children) {
       if (!c.named) continue;
-      if (STATEMENTS.has(c.type) && node.type !== 'expansion') this.statement(c, frame);
+      // A redirection met anywhere is judged as one, never only scanned.
+      if (isRedirect(c)) this.redirect(c, frame);
+      else if (STATEMENTS.has(c.type) && node.type !== 'expansion') this.statement(c, frame);
       else this.scan(c, frame);
     }
   }
@@ -782,7 +875,7 @@ class Walk {
       this.unknown(frame, words, via, `the ${via} string does not parse: ${parsed.error}`);
       return;
     }
-    this.statement(parsed.root, {
+    const inner: Frame = {
       src: line.value,
       // Another shell: it knows what its own line sets, nothing of this one's.
       known: this.flowOf(parsed.root, line.value),
@@ -790,6 +883,9 @@ class Walk {
       extra: [...frame.extra, ...extra],
       depth: frame.depth + 1,
       stdin: frame.stdin,
-    });
+      walked: new Map(),
+    };
+    this.statement(parsed.root, inner);
+    this.coverage(parsed.root, inner);
   }
 }
