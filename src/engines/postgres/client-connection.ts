@@ -67,8 +67,11 @@ import {
   newPendingObjects,
   notePending,
   ANY_CUSTOM_SETTING,
+  changesSessionObjects,
   runsHiddenCode,
   strictest,
+  usesSessionModel,
+  usesSessionObjects,
   type PendingObjects,
   type PortalEntry,
   type StateLimits,
@@ -313,6 +316,8 @@ const SESSION_OBJECTS_LIMIT_RULE = 'pg-session-objects-limit';
 const LEXER_BARRIER_RULE = 'lexer-barrier';
 const REPLACED_OBJECT_RULE = 'replaced-session-object';
 const UNKNOWN_SETTING_RULE = 'unknown-setting';
+/** A use of a SQL name while a change to such names is forwarded and unanswered in the pipeline (class 167). */
+const OBJECT_IN_FLIGHT_RULE = 'session-object-in-flight';
 
 /** How many uncommitted writes a held statement's approval request names (class 66). */
 const MAX_UNCOMMITTED_SHOWN = 5;
@@ -408,8 +413,13 @@ export class ClientConnection {
   private txStatus: TransactionStatus = 'I';
   /** Writes forwarded since the session was last idle with nothing in flight (first few texts). */
   private uncommittedWrites: string[] = [];
-  /** Statements that created or named temporary relations, or ran hidden code, since the last DISCARD. */
-  private temporaryObjects: string[] = [];
+  /**
+   * Statements that created or named temporary relations, or ran hidden code, since the last DISCARD
+   * (the first few, then the latest), each with its number among such notes (`temporaryNoted`): a
+   * DISCARD clears, on its completion, only what was noted before it was forwarded.
+   */
+  private temporaryObjects: { text: string; noted: number }[] = [];
+  private temporaryNoted = 0;
   /** An error or a ROLLBACK happened in the transaction now open (its holdable cursors do not survive). */
   private txFailed = false;
   /**
@@ -432,6 +442,12 @@ export class ClientConnection {
   private knownSeq = 0;
   /** execSeq of the last forwarded statement that changes a setting (knownSeq past it: settled). */
   private settingChangeSeq = 0;
+  /**
+   * execSeq of the last forwarded statement that may change what a SQL name (prepared statement,
+   * cursor) holds (changesSessionObjects): the model follows it only on the upstream's answer, so a
+   * use of a name is decided once knownSeq is past it (docs/security.md, class 167).
+   */
+  private objectChangeSeq = 0;
   private readonly settledWaiters: (() => void)[] = [];
   /** Sync, Query and FunctionCall messages forwarded: each ends the upstream's skip after an error. */
   private syncs = 0;
@@ -1051,7 +1067,7 @@ export class ClientConnection {
       settle: (run, result) => this.settle(run, result),
       completed: (entry, index) => {
         const r = entry.runs[index];
-        this.discardedTemporary(r?.statement);
+        this.discardedTemporary(r?.statement, r?.temporaryCut);
         if (r)
           this.state.applyCompleted(
             r.statement,
@@ -1318,22 +1334,35 @@ export class ClientConnection {
    * Notes a write forwarded upstream: until the session is idle with nothing in flight, what it
    * changed is not committed, and a preview on another connection cannot see it (class 66).
    */
-  private noteUncommitted(st: SqlStatement | undefined): void {
+  private noteUncommitted(
+    st: SqlStatement | undefined,
+    // What it runs: itself and the statements it names, as decided (with those created earlier in
+    // its own query string).
+    runs: readonly (SqlStatement | undefined)[] = this.runsOf(st, NO_PENDING),
+  ): void {
     if (st === undefined) return;
-    const runs = this.runsOf(st, NO_PENDING);
     // Temporary relations (or code that may have made some) outlive the transaction, until DISCARD.
-    if (
-      (st.temporary === true || runsHiddenCode(runs)) &&
-      this.temporaryObjects.length < MAX_UNCOMMITTED_SHOWN
-    )
-      this.temporaryObjects.push(st.text);
+    if (st.temporary === true || runsHiddenCode(runs)) {
+      const note = { text: st.text, noted: ++this.temporaryNoted };
+      if (this.temporaryObjects.length < MAX_UNCOMMITTED_SHOWN) this.temporaryObjects.push(note);
+      else this.temporaryObjects[MAX_UNCOMMITTED_SHOWN - 1] = note;
+    }
     if (!needsReadWrite(runs)) return;
     if (this.uncommittedWrites.length < MAX_UNCOMMITTED_SHOWN) this.uncommittedWrites.push(st.text);
   }
 
-  /** DISCARD ALL or DISCARD TEMP completed: the session has no temporary relations left. */
-  private discardedTemporary(st: SqlStatement | undefined): void {
-    if (st?.kind === 'discard' && /\b(all|temp|temporary)\b/i.test(st.text)) this.temporaryObjects = [];
+  /** The statement is a DISCARD ALL or DISCARD TEMP: the session has no temporary relations after it. */
+  private static discardsTemporary(st: SqlStatement | undefined): boolean {
+    return st?.kind === 'discard' && /\b(all|temp|temporary)\b/i.test(st.text);
+  }
+
+  /**
+   * A DISCARD ALL or TEMP completed: the temporary relations noted before it was forwarded (`cut`:
+   * temporaryNoted then) are gone; those of statements forwarded after it are not.
+   */
+  private discardedTemporary(st: SqlStatement | undefined, cut: number | undefined): void {
+    if (cut === undefined || !ClientConnection.discardsTemporary(st)) return;
+    this.temporaryObjects = this.temporaryObjects.filter((t) => t.noted > cut);
   }
 
   /**
@@ -1343,13 +1372,12 @@ export class ClientConnection {
    */
   private unseenByPreview(
     decision: Decision,
-    more: readonly SqlStatement[] = [],
+    more: readonly { statement: SqlStatement; runs: readonly (SqlStatement | undefined)[] }[] = [],
   ): UnseenByPreview | undefined {
     if (decision.effect !== 'review') return undefined;
     const writes = [...this.uncommittedWrites];
-    const temporary = [...this.temporaryObjects];
-    for (const st of more) {
-      const runs = this.runsOf(st, NO_PENDING);
+    const temporary = this.temporaryObjects.map((t) => t.text);
+    for (const { statement: st, runs } of more) {
       if (needsReadWrite(runs) && writes.length < MAX_UNCOMMITTED_SHOWN) writes.push(st.text);
       if ((st.temporary === true || runsHiddenCode(runs)) && temporary.length < MAX_UNCOMMITTED_SHOWN)
         temporary.push(st.text);
@@ -1407,6 +1435,33 @@ export class ClientConnection {
   }
 
   /**
+   * Waits until every change to SQL names (PREPARE, DEALLOCATE, DECLARE, CLOSE, DISCARD, a
+   * transaction's end with cursors open) forwarded so far is answered, so that a use of a name is
+   * decided on what the server holds under it. Undefined when nothing is to wait for, or inside a
+   * pipeline without Sync, where the answers cannot come: decideStatement then refuses the use.
+   */
+  private objectsAnswered(): Promise<void> | undefined {
+    if (!this.objectsInFlight() || this.syncedSeq !== this.execSeq) return undefined;
+    return new Promise((resolve) => {
+      const check = () => {
+        if (this.isClosed || !this.objectsInFlight()) resolve();
+        else this.settledWaiters.push(check);
+      };
+      check();
+    });
+  }
+
+  /** A change to SQL names was forwarded and is not answered yet (and will run: no skip to Sync). */
+  private objectsInFlight(): boolean {
+    return this.objectChangeSeq > this.knownSeq && !this.tracker.upstreamDiscarding;
+  }
+
+  /** objectsAnswered for a message whose statement uses SQL names; undefined for any other. */
+  private objectsAnsweredFor(statements: readonly (SqlStatement | undefined)[]): Promise<void> | undefined {
+    return statements.some(usesSessionObjects) ? this.objectsAnswered() : undefined;
+  }
+
+  /**
    * The decision for a statement, with what Gatehouse enforces for everyone before policy: the
    * pinned settings, reserved names, and the names of prepared statements and cursors it uses (a use
    * inherits the decision of what it runs, and an unknown name is refused).
@@ -1436,6 +1491,18 @@ export class ClientConnection {
     const modeChange = this.readOnly.enforced ? readWriteViolation(st.settings) : undefined;
     if (modeChange !== undefined)
       return { effect: 'deny', ruleId: 'read-only-reads', message: `Gatehouse: ${modeChange}` };
+    // What a name holds is known only once every change forwarded before is answered (class 167):
+    // the message waited for that (objectsAnswered), except inside a pipeline without Sync.
+    if (this.objectsInFlight() && usesSessionModel(st, pending))
+      return {
+        effect: 'deny',
+        ruleId: OBJECT_IN_FLIGHT_RULE,
+        message:
+          'Gatehouse: this statement runs a prepared statement or cursor by name, and a statement sent before it in the ' +
+          'same pipeline that creates or drops prepared statements or cursors (PREPARE, DEALLOCATE, DECLARE, CLOSE, ' +
+          'DISCARD, or the end of the transaction a cursor lives in) is not answered yet, so Gatehouse cannot tell ' +
+          'what the name holds. Send Sync first.',
+      };
     const uses = this.state.resolveUses(st, pending);
     if (!uses.ok) return { effect: 'deny', ruleId: uses.ruleId, message: uses.message };
     const own = session.decide(this.action(st, via));
@@ -1930,6 +1997,12 @@ export class ClientConnection {
     // Only a long text waits (for the worker thread); a short one is decided in this turn, as before.
     const classification = classifying instanceof Promise ? await classifying : classifying;
     if (this.isClosed) return;
+    // A use of a prepared statement or cursor is decided on what the server holds under its name.
+    const answered = this.objectsAnsweredFor(classification.statements);
+    if (answered) {
+      await answered;
+      if (this.isClosed) return;
+    }
     const runs: QueryRun[] = [];
     let refusal: GatewayError | undefined;
     // A string holding a write runs whole in the read-write transaction Gatehouse opens for it.
@@ -1941,6 +2014,8 @@ export class ClientConnection {
       decision: Decision;
       lineage?: StatementLineage;
       hiddenCode: boolean;
+      /** What it runs (runsOf, with what earlier statements of the string create). */
+      runs: (SqlStatement | undefined)[];
     }[] = [];
     const decidePending = newPendingObjects();
     for (const statement of classification.statements) {
@@ -1948,7 +2023,7 @@ export class ClientConnection {
       if (this.isClosed) return;
       const runsOf = this.runsOf(statement, decidePending);
       const hiddenCode = runsHiddenCode(runsOf);
-      decided.push({ statement, ...d, hiddenCode });
+      decided.push({ statement, ...d, hiddenCode, runs: runsOf });
       writes ||= needsReadWrite(runsOf);
       notePending(decidePending, statement, hiddenCode);
     }
@@ -1980,6 +2055,8 @@ export class ClientConnection {
     // starts a new one for what follows it (ProtocolState.epoch).
     let epoch = this.state.epoch;
     const earlier: SqlStatement[] = [];
+    // What each admitted statement runs, alongside `runs`.
+    const ranOf: (typeof decided)[number][] = [];
     for (const d of decided) {
       const { statement, lineage, hiddenCode } = d;
       let { decision } = d;
@@ -1987,7 +2064,7 @@ export class ClientConnection {
       const after = earlier.some((e) => e.settings !== undefined || e.kind === 'rollback to savepoint')
         ? this.state.settingsAfter(earlier)
         : undefined;
-      const unseen = this.unseenByPreview(decision, earlier);
+      const unseen = this.unseenByPreview(decision, ranOf);
       earlier.push(statement);
       if (decision.effect === 'review') {
         const settled = await this.settingsSettled();
@@ -2024,6 +2101,7 @@ export class ClientConnection {
       const queryRun: QueryRun = { run: { admission, rows: 0 }, statement, epoch };
       if (hiddenCode) queryRun.after = ++epoch;
       runs.push(queryRun);
+      ranOf.push(d);
       this.relay.noteMasker(admission.masker);
       notePending(pending, statement, hiddenCode);
     }
@@ -2049,10 +2127,15 @@ export class ClientConnection {
     this.execSeq++;
     this.syncedSeq = this.execSeq;
     if (runs.some((r) => r.statement.settings !== undefined)) this.settingChangeSeq = this.execSeq;
+    const cursors = this.state.hasCursors;
+    if (runs.some((r) => changesSessionObjects(r.statement, cursors))) this.objectChangeSeq = this.execSeq;
     this.tracker.push({ kind: 'query', runs, index: 0, execSeq: this.execSeq }, f.body.length);
     // Each COPY FROM STDIN of the string reads, in turn, the rows that follow (copy-in-record.ts).
     for (const r of runs) if (isCopyFromStdin(r.statement)) this.openCopy(r.run);
-    for (const r of runs) this.noteUncommitted(r.statement);
+    runs.forEach((r, i) => {
+      if (ClientConnection.discardsTemporary(r.statement)) r.temporaryCut = this.temporaryNoted;
+      this.noteUncommitted(r.statement, ranOf[i]!.runs);
+    });
     const sent = this.forward(f.raw);
     if (classification.statements.length === 1 && isPlainBegin(classification.statements[0]))
       this.readOnly.forwardedLoneBegin();
@@ -2274,6 +2357,11 @@ export class ClientConnection {
       return this.refuseExtended(refusal);
     }
     const statement = classification.statements[0];
+    const answered = this.objectsAnsweredFor([statement]);
+    if (answered) {
+      await answered;
+      if (this.isClosed) return;
+    }
     let decision: Decision | undefined;
     if (statement !== undefined) {
       decision = (await this.decideWithLineage(statement, 'parse', newPendingObjects(), undefined, false))
@@ -2407,6 +2495,24 @@ export class ClientConnection {
     );
   }
 
+  /** Execute of a portal of EXECUTE or FETCH whose names were created or dropped since its Bind. */
+  private refuseChangedNames(portal: PortalEntry): Promise<void> | undefined {
+    return this.refuseExtended(
+      this.refusedOwn(
+        'execute',
+        REPLACED_OBJECT_RULE,
+        new PgError(
+          SqlState.ObjectNotInPrerequisiteState,
+          `Gatehouse: portal "${portal.client}" runs a prepared statement or cursor by name, and prepared statements ` +
+            'or cursors were created or dropped since it was bound, so it could run something other than what was ' +
+            'decided; close it and bind it again',
+          undefined,
+          'replaced-session-object',
+        ),
+      ),
+    );
+  }
+
   private async onBind(f: Frame): Promise<void> {
     const msg = decodeBind(f.body);
     const entry = this.state.statement(msg.statement);
@@ -2426,6 +2532,11 @@ export class ClientConnection {
     if (entry.origin === 'sql' && this.state.untrusted(entry, this.syncs)) {
       if (msg.portal === '') this.dropPortal('');
       return this.refuseReplacedStatement(entry);
+    }
+    const answered = this.objectsAnsweredFor([entry.statement]);
+    if (answered) {
+      await answered;
+      if (this.isClosed) return;
     }
     let run: Run | undefined;
     if (entry.statement !== undefined) {
@@ -2491,6 +2602,7 @@ export class ClientConnection {
       statement: entry,
       resultFormats: msg.resultFormats,
       run,
+      objectSeq: this.objectChangeSeq,
       hiddenCode,
     });
     if (replaced) this.endPortal(replaced);
@@ -2519,6 +2631,14 @@ export class ClientConnection {
       return this.refuseExtended(new PgError('34000', `portal "${msg.portal}" does not exist`));
     }
     if (this.state.portalUntrusted(portal)) return this.refuseReplacedPortal(portal);
+    // A portal of EXECUTE or FETCH looks the name up when it first runs (PostgreSQL's ExecuteQuery,
+    // PerformPortalFetch): a name changed since its Bind was decided would run something else (class 167).
+    if (
+      !portal.started &&
+      portal.objectSeq !== this.objectChangeSeq &&
+      usesSessionObjects(portal.statement.statement)
+    )
+      return this.refuseChangedNames(portal);
     try {
       this.session!.assertActive();
     } catch (e) {
@@ -2544,7 +2664,11 @@ export class ClientConnection {
     // deciding and masking it as the old one (docs/security.md, class 30). Only the Execute that
     // completes the portal applies it (a completed portal does not run again).
     const epoch = this.state.epoch;
+    const temporaryCut = this.temporaryNoted;
+    portal.started = true;
     if (portal.statement.statement?.settings !== undefined) this.settingChangeSeq = this.execSeq;
+    if (changesSessionObjects(portal.statement.statement, this.state.hasCursors))
+      this.objectChangeSeq = this.execSeq;
     this.tracker.push({
       kind: 'execute',
       run,
@@ -2556,7 +2680,7 @@ export class ClientConnection {
         // An extended-protocol batch is a transaction until its Sync: a cursor it declares
         // outlives it only WITH HOLD and only if the batch commits.
         if (st) this.state.applyCompleted(st, true, epoch, portal.hiddenCode ? epoch : undefined);
-        this.discardedTemporary(st);
+        this.discardedTemporary(st, temporaryCut);
       },
     });
     // A COPY FROM STDIN reads the rows that follow its Execute (copy-in-record.ts).

@@ -36,6 +36,8 @@ export interface QueryRun {
   epoch?: number;
   /** The epoch after it, when it runs code Gatehouse cannot see into (ProtocolState.applyCompleted). */
   after?: number;
+  /** A DISCARD ALL or TEMP: the temporary relations noted before it was forwarded (client-connection.ts). */
+  temporaryCut?: number;
 }
 
 /** Callbacks of a forwarded message: `done(true)` on the upstream's confirmation, `done(false)`
