@@ -132,6 +132,7 @@ import {
   type ModeStep,
 } from './read-only-reads.js';
 import { asSetStatement, startupSettings } from './startup-parameters.js';
+import { statementsAtLeast } from './statement-count.js';
 import { serverMajor } from '../../sql/postgres/server-versions.js';
 import {
   UpstreamError,
@@ -153,6 +154,11 @@ export interface ListenerSettings {
   /** A client that has read none of its waiting output for this long is closed (write-stall.ts). */
   readonly writeStallTimeoutMs: number;
   readonly maxMessageBytes: number;
+  /**
+   * Statements one simple Query may hold: each is decided, admitted and recorded on the event loop
+   * before any is forwarded, so a longer Query is refused whole (docs/security.md, class 169).
+   */
+  readonly maxStatementsPerQuery: number;
   /** Prepared statements, their text and portals a session may hold. */
   readonly state: StateLimits;
 }
@@ -318,6 +324,7 @@ const REPLACED_OBJECT_RULE = 'replaced-session-object';
 const UNKNOWN_SETTING_RULE = 'unknown-setting';
 /** A use of a SQL name while a change to such names is forwarded and unanswered in the pipeline (class 167). */
 const OBJECT_IN_FLIGHT_RULE = 'session-object-in-flight';
+const TOO_MANY_STATEMENTS_RULE = 'pg-too-many-statements';
 
 /** How many uncommitted writes a held statement's approval request names (class 66). */
 const MAX_UNCOMMITTED_SHOWN = 5;
@@ -1992,11 +1999,19 @@ export class ClientConnection {
     if (this.isClosed) return;
     if (!settled)
       return this.refuseQuery(this.refusedOwn('simple-query', LEXER_BARRIER_RULE, this.lexerRefusal()));
+    // Each statement costs a decision, an admission and a record entry before any is forwarded:
+    // past the bound, nothing of the Query is parsed (when a count without parsing tells), decided,
+    // forwarded or recorded but the refusal (class 169).
+    const most = this.deps.settings().maxStatementsPerQuery;
+    const counted = mayHoldMoreThan(text, most) ? statementsAtLeast(text, most, PRECOUNT_CHARS) : 0;
+    if (counted > most) return this.tooManyStatements(`at least ${counted}`, most);
     const session = this.session!;
     const classifying = this.classifySent(text);
     // Only a long text waits (for the worker thread); a short one is decided in this turn, as before.
     const classification = classifying instanceof Promise ? await classifying : classifying;
     if (this.isClosed) return;
+    if (classification.statements.length > most)
+      return this.tooManyStatements(String(classification.statements.length), most);
     // A use of a prepared statement or cursor is decided on what the server holds under its name.
     const answered = this.objectsAnsweredFor(classification.statements);
     if (answered) {
@@ -2140,6 +2155,21 @@ export class ClientConnection {
     if (classification.statements.length === 1 && isPlainBegin(classification.statements[0]))
       this.readOnly.forwardedLoneBegin();
     return sent;
+  }
+
+  /** A Query of more than maxStatementsPerQuery statements (`held`: how many), refused whole. */
+  private tooManyStatements(held: string, most: number): Promise<void> | undefined {
+    return this.refuseQuery(
+      this.refusedOwn(
+        'simple-query',
+        TOO_MANY_STATEMENTS_RULE,
+        new PgError(
+          SqlState.ProgramLimitExceeded,
+          `Gatehouse: this query string holds ${held} statements, more than the ${most} one Query may hold ` +
+            '(listeners.postgres.maxStatementsPerQuery); none of it was run. Send it in smaller parts.',
+        ),
+      ),
+    );
   }
 
   /**
@@ -3409,6 +3439,22 @@ export class ClientConnection {
   get transactionStatus(): TransactionStatus {
     return this.txStatus;
   }
+}
+
+/**
+ * How much of a Query's text is read to count its statements before it is parsed (statement-count.ts):
+ * enough for any bound a Query of short statements reaches; past it, the count after parsing decides.
+ */
+const PRECOUNT_CHARS = 1024 * 1024;
+
+/** The text has more than `most` semicolons, so it may hold more than `most` statements. */
+function mayHoldMoreThan(text: string, most: number): boolean {
+  let at = -1;
+  for (let n = 0; n < most; n++) {
+    at = text.indexOf(';', at + 1);
+    if (at < 0) return false;
+  }
+  return true;
 }
 
 /** Own answers gathered (OutputBatch slices) past which they are written without waiting for a Sync. */
