@@ -132,6 +132,47 @@ describe('a use pipelined behind an unanswered replacement of its name', () => {
     }
   });
 
+  it('a Bind of a name prepared in SQL, after the Query that replaced it, waits for it: masked', async () => {
+    // A protocol Bind reaches a statement prepared in SQL by its own name upstream.
+    const c = await agent();
+    try {
+      c.send(msg.query("PREPARE sb AS SELECT 'harmless' AS x"));
+      await c.ready();
+      c.send(
+        msg.query(`DEALLOCATE sb; PREPARE sb AS ${REPLACEMENT}; SELECT pg_sleep(0.3)`),
+        msg.bind('', 'sb'),
+        msg.describePortal(''),
+        msg.execute('', 0),
+        msg.sync(),
+      );
+      const first = await c.ready();
+      const second = await c.ready();
+      expectNoSecret([...first, ...second], 'Bind of sb');
+      expect(seen(second)).toEqual(Array(4).fill('[REDACTED:api_secret]'));
+      // In one pipeline without Sync it is refused.
+      c.send(
+        msg.parse('', 'DEALLOCATE sb'),
+        msg.bind('', ''),
+        msg.execute('', 0),
+        msg.parse('', "PREPARE sb AS SELECT 'harmless' AS x"),
+        msg.bind('', ''),
+        msg.execute('', 0),
+        msg.bind('', 'sb'),
+        msg.execute('', 0),
+        msg.sync(),
+      );
+      const frames = await c.ready();
+      const errors = frames
+        .filter((f) => f.type === BackendCode.ErrorResponse)
+        .map((f) => decodeErrorFields(f.body));
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatchObject({ C: '42501' });
+      expect(errors[0]!['M']).toMatch(/Send Sync first/);
+    } finally {
+      c.close();
+    }
+  });
+
   it('inside one pipeline without Sync, where the answer cannot come, the use is refused', async () => {
     const c = await agent();
     try {

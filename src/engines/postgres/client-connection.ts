@@ -324,6 +324,11 @@ const REPLACED_OBJECT_RULE = 'replaced-session-object';
 const UNKNOWN_SETTING_RULE = 'unknown-setting';
 /** A use of a SQL name while a change to such names is forwarded and unanswered in the pipeline (class 167). */
 const OBJECT_IN_FLIGHT_RULE = 'session-object-in-flight';
+const OBJECT_IN_FLIGHT_MESSAGE =
+  'Gatehouse: this runs a prepared statement or cursor by name, and a statement sent before it in the same ' +
+  'pipeline that creates or drops prepared statements or cursors (PREPARE, DEALLOCATE, DECLARE, CLOSE, DISCARD, ' +
+  'or the end of the transaction a cursor lives in) is not answered yet, so Gatehouse cannot tell what the name ' +
+  'holds. Send Sync first.';
 const TOO_MANY_STATEMENTS_RULE = 'pg-too-many-statements';
 
 /** How many uncommitted writes a held statement's approval request names (class 66). */
@@ -1504,11 +1509,7 @@ export class ClientConnection {
       return {
         effect: 'deny',
         ruleId: OBJECT_IN_FLIGHT_RULE,
-        message:
-          'Gatehouse: this statement runs a prepared statement or cursor by name, and a statement sent before it in the ' +
-          'same pipeline that creates or drops prepared statements or cursors (PREPARE, DEALLOCATE, DECLARE, CLOSE, ' +
-          'DISCARD, or the end of the transaction a cursor lives in) is not answered yet, so Gatehouse cannot tell ' +
-          'what the name holds. Send Sync first.',
+        message: OBJECT_IN_FLIGHT_MESSAGE,
       };
     const uses = this.state.resolveUses(st, pending);
     if (!uses.ok) return { effect: 'deny', ruleId: uses.ruleId, message: uses.message };
@@ -2545,6 +2546,33 @@ export class ClientConnection {
 
   private async onBind(f: Frame): Promise<void> {
     const msg = decodeBind(f.body);
+    // A statement prepared in SQL is bound upstream by its own name, which a PREPARE or DEALLOCATE
+    // forwarded before may be changing, and one that EXECUTEs or FETCHes runs what a name holds: both
+    // wait until such changes are answered, and are refused in a pipeline without Sync (class 167).
+    const named = this.state.statement(msg.statement);
+    if (
+      this.objectsInFlight() &&
+      (named === undefined || named.origin === 'sql' || usesSessionObjects(named.statement))
+    ) {
+      const answered = this.objectsAnswered();
+      if (answered === undefined) {
+        if (msg.portal === '') this.dropPortal('');
+        return this.refuseExtended(
+          this.refusedOwn(
+            'bind',
+            OBJECT_IN_FLIGHT_RULE,
+            new PgError(
+              SqlState.InsufficientPrivilege,
+              OBJECT_IN_FLIGHT_MESSAGE,
+              undefined,
+              OBJECT_IN_FLIGHT_RULE,
+            ),
+          ),
+        );
+      }
+      await answered;
+      if (this.isClosed) return;
+    }
     const entry = this.state.statement(msg.statement);
     if (!entry) {
       if (msg.portal === '') this.dropPortal('');
@@ -2562,11 +2590,6 @@ export class ClientConnection {
     if (entry.origin === 'sql' && this.state.untrusted(entry, this.syncs)) {
       if (msg.portal === '') this.dropPortal('');
       return this.refuseReplacedStatement(entry);
-    }
-    const answered = this.objectsAnsweredFor([entry.statement]);
-    if (answered) {
-      await answered;
-      if (this.isClosed) return;
     }
     let run: Run | undefined;
     if (entry.statement !== undefined) {
