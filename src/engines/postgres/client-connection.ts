@@ -81,6 +81,7 @@ import {
   MaskingGap,
   NOT_EXECUTED,
   NOT_EXECUTED_SIBLING_REFUSED,
+  OUTCOME_UNKNOWN,
   ResultRelay,
   STALL,
   type RelayHost,
@@ -132,6 +133,13 @@ import {
   type ModeStep,
 } from './read-only-reads.js';
 import { asSetStatement, startupSettings } from './startup-parameters.js';
+import {
+  CONNECTION_CHECK_SETTING,
+  CONNECTION_CHECK_VALUE,
+  acceptsConnectionCheck,
+  connectionCheckViolation,
+  refusedConnectionCheck,
+} from './connection-check.js';
 import { statementsAtLeast } from './statement-count.js';
 import { serverMajor } from '../../sql/postgres/server-versions.js';
 import {
@@ -237,6 +245,8 @@ interface TransactionLog {
   endTag: string | undefined;
   failedAfterEnd: boolean;
   failed: boolean;
+  /** A statement of it was in flight when the session ended (OUTCOME_UNKNOWN). */
+  unknown: boolean;
 }
 const MAX_TRANSACTION_IDS = 10_000;
 const END_TAGS: ReadonlySet<string> = new Set(['COMMIT', 'ROLLBACK', 'PREPARE TRANSACTION']);
@@ -250,6 +260,7 @@ function newTransactionLog(): TransactionLog {
     endTag: undefined,
     failedAfterEnd: false,
     failed: false,
+    unknown: false,
   };
 }
 
@@ -463,6 +474,8 @@ export class ClientConnection {
   private readonly settledWaiters: (() => void)[] = [];
   /** Sync, Query and FunctionCall messages forwarded: each ends the upstream's skip after an error. */
   private syncs = 0;
+  /** Tracker entries whose messages were written upstream (ResponseTracker.queuedTotal then). */
+  private sentEntries = 0;
   /** Extended-protocol messages waiting for their batch's end (forward()). */
   private corked: Buffer[] = [];
   private corkedBytes = 0;
@@ -848,7 +861,7 @@ export class ClientConnection {
     const login = loginFor(target, session.identity);
     let upstream: UpstreamSession;
     try {
-      upstream = await openUpstream(target, forwarded, this.deps.settings().maxMessageBytes, login);
+      upstream = await this.openUpstreamSession(target, forwarded, login);
     } catch (e) {
       const msg = e instanceof UpstreamError ? e.message : 'upstream unavailable';
       // A setting the client asked for that the server does not know (42704) or refuses is the
@@ -886,10 +899,10 @@ export class ClientConnection {
     this.upstreamMajor = serverMajor(upstream.parameters.get('server_version'));
     const startup = new Map<string, string>();
     for (const [k, v] of Object.entries(forwarded))
-      if (pinnedSetting(k) === undefined) startup.set(k.toLowerCase(), v);
+      if (pinnedSetting(k) === undefined && k !== CONNECTION_CHECK_SETTING) startup.set(k.toLowerCase(), v);
     this.state = new ProtocolState(() => this.deps.settings().state, startup);
     this.tracker = new ResponseTracker(
-      (e) => this.onDropped(e),
+      (e, inFlight) => this.onDropped(e, inFlight),
       (bytes) => this.relay.emit(bytes),
     );
     this.relay = new ResultRelay(this.relayHost(), refusalCode);
@@ -929,7 +942,11 @@ export class ClientConnection {
     // under them (DateStyle, TimeZone, search_path…), as under a SET the record holds (class 102).
     const requested: Record<string, string> = {};
     for (const [k, v] of Object.entries(forwarded))
-      if (pinnedSetting(k) === undefined && !(k === READ_ONLY_SETTING && this.readOnly.enforced))
+      if (
+        pinnedSetting(k) === undefined &&
+        k !== CONNECTION_CHECK_SETTING &&
+        !(k === READ_ONLY_SETTING && this.readOnly.enforced)
+      )
         requested[k] = v;
     session.note('upstream.login', {
       user: login.user,
@@ -953,6 +970,29 @@ export class ClientConnection {
   }
 
   /**
+   * Logs in upstream with `forwarded`; when the server refuses client_connection_check_interval
+   * (older than PostgreSQL 14, or a platform that cannot check), again without it.
+   */
+  private async openUpstreamSession(
+    target: UpstreamTarget,
+    forwarded: Record<string, string>,
+    login: ReturnType<typeof loginFor>,
+  ): Promise<UpstreamSession> {
+    const maxMessageBytes = this.deps.settings().maxMessageBytes;
+    try {
+      return await openUpstream(target, forwarded, maxMessageBytes, login);
+    } catch (e) {
+      if (!refusedConnectionCheck(e)) throw e;
+      this.deps.logger.info(
+        { client: this.remote, connection: target.connection, err: (e as Error).message },
+        `the upstream refused ${CONNECTION_CHECK_SETTING}; logging in without it`,
+      );
+      delete forwarded[CONNECTION_CHECK_SETTING];
+      return openUpstream(target, forwarded, maxMessageBytes, login);
+    }
+  }
+
+  /**
    * Startup parameters and `options` are settings like SET: pinned ones must keep their pinned
    * value, every other one is decided (and recorded) as the SET it means, and only then forwarded.
    * Returns the upstream startup parameters, or undefined when the session was refused.
@@ -966,6 +1006,15 @@ export class ClientConnection {
     }
     const forwarded: Record<string, string> = {};
     for (const s of parsed.settings) {
+      if (s.name === CONNECTION_CHECK_SETTING) {
+        if (acceptsConnectionCheck(s.value)) continue;
+        await session.close(`startup setting ${s.name} refused`);
+        this.fatal(
+          '22023',
+          `Gatehouse: ${connectionCheckViolation([{ name: s.name, via: 'set', value: s.value }])}`,
+        );
+        return undefined;
+      }
       const pinned = pinnedSetting(s.name);
       if (pinned) {
         if (pinned.accepts(s.value)) continue;
@@ -1017,6 +1066,7 @@ export class ClientConnection {
       forwarded[s.name] = s.value;
     }
     for (const [name, pinned] of Object.entries(PINNED_SETTINGS)) forwarded[name] = pinned.value;
+    forwarded[CONNECTION_CHECK_SETTING] = CONNECTION_CHECK_VALUE;
     if (this.readOnly.enforced) forwarded[READ_ONLY_SETTING] = 'on';
     return forwarded;
   }
@@ -1491,7 +1541,7 @@ export class ClientConnection {
           `statement differently from PostgreSQL ${st.sinceMajor} (a function or column of that name instead ` +
           `of the built-in syntax Gatehouse decided); spell it for that release`,
       };
-    const pin = firstPinViolation(st.settings);
+    const pin = firstPinViolation(st.settings) ?? connectionCheckViolation(st.settings);
     if (pin !== undefined) return { effect: 'deny', ruleId: 'pinned-setting', message: pin };
     const limit = this.limitCeilings && firstLimitViolation(st.settings, this.limitCeilings);
     if (limit)
@@ -3030,6 +3080,7 @@ export class ClientConnection {
       else log.omitted++;
       log.runs++;
       log.lastRunFailed = result.error !== undefined;
+      if (result.error?.code === OUTCOME_UNKNOWN.error.code) log.unknown = true;
       if (tag === 'BEGIN' || tag === 'START TRANSACTION') log.begun = true;
       if (tag !== undefined && END_TAGS.has(tag)) {
         log.endTag = tag;
@@ -3073,10 +3124,18 @@ export class ClientConnection {
     });
   }
 
-  private onDropped(e: Expected): void {
-    if (e.kind === 'execute' && e.run && !e.run.settled && e.run.rows === 0) this.settle(e.run, NOT_EXECUTED);
-    else if (e.kind === 'query') for (const r of e.runs.slice(e.index)) this.settle(r.run, NOT_EXECUTED);
-    else if (e.kind === 'function' && e.run) this.settle(e.run, NOT_EXECUTED);
+  /**
+   * Runs that will not execute: skipped after an error, or never sent when the session ended. One
+   * the session ended while it was in flight upstream (`inFlight`) may have run: its outcome is
+   * unknown, with the rows the client got of it so far (class 168).
+   */
+  private onDropped(e: Expected, inFlight: boolean): void {
+    const result = (run: Run) =>
+      !inFlight ? NOT_EXECUTED : run.rows > 0 ? { ...OUTCOME_UNKNOWN, rows: run.rows } : OUTCOME_UNKNOWN;
+    if (e.kind === 'execute' && e.run && !e.run.settled && (inFlight || e.run.rows === 0))
+      this.settle(e.run, result(e.run));
+    else if (e.kind === 'query') for (const r of e.runs.slice(e.index)) this.settle(r.run, result(r.run));
+    else if (e.kind === 'function' && e.run) this.settle(e.run, result(e.run));
   }
 
   private onReady(status: TransactionStatus, execSeq: number | undefined): void {
@@ -3135,8 +3194,7 @@ export class ClientConnection {
       this.txTimer = undefined;
       if (this.phase !== 'relay') return;
       this.deps.logger.info({ session: this.session?.id, boundMs: bound }, 'agent transaction bound reached');
-      // A statement still running would keep its locks until it ends: cancel it too.
-      void this.cancel();
+      // A statement still running would keep its locks until it ends: close() cancels it too.
       this.fatal(
         SqlState.TransactionTimeout,
         `Gatehouse: terminating connection due to transaction timeout: an agent's transaction may stay ` +
@@ -3228,6 +3286,8 @@ export class ClientConnection {
   private write(buf: Buffer): Promise<void> | undefined {
     const up = this.upstream;
     if (!up || this.phase === 'closed') return undefined;
+    // Every entry queued so far has its message upstream now (push comes before forward).
+    this.sentEntries = this.tracker.queuedTotal;
     if (up.socket.write(buf)) return undefined;
     return new Promise((resolve) => {
       const done = () => {
@@ -3423,19 +3483,33 @@ export class ClientConnection {
     this.abort.abort();
     if (this.key) this.deps.cancels.unregister(this.key.processId);
     const up = this.upstream;
+    // A statement running upstream does not read its socket, so the Terminate waits behind it for as
+    // long as it runs, holding its locks, its connection slot, and for a write, its commit (class
+    // 168): it is cancelled, and the session ends only once the backend has (see upstreamGone).
+    const inFlight =
+      wasRelay && up !== undefined && !up.socket.destroyed && this.tracker.awaitsSent(this.sentEntries);
+    let upstreamGone: Promise<void> | undefined;
     if (up && !up.socket.destroyed) {
-      up.socket.end(encode.terminate());
-      up.socket.destroySoon?.();
+      if (inFlight && this.target) {
+        const session = this.session?.id;
+        cancelUpstream(this.target, up.processId, up.secretKey).catch((err: unknown) =>
+          this.deps.logger.warn({ session, err: String(err) }, 'upstream cancel at session end failed'),
+        );
+      }
+      if (!up.socket.writableEnded) up.socket.end(encode.terminate());
+      if (inFlight) upstreamGone = this.upstreamGone(up);
+      else up.socket.destroySoon?.();
     }
     if (wasRelay) {
-      this.tracker.drain();
+      this.tracker.drain(this.sentEntries);
       for (const p of this.state.allPortals()) this.endPortal(p);
-      // A transaction still open when the session ends is rolled back by the server.
+      // A transaction still open when the session ends is rolled back by the server; with a
+      // statement in flight it may have ended first (a COMMIT, or a statement outside a block).
       const open = this.transactionLog;
       this.transactionLog = newTransactionLog();
       if (open.runs > 0)
         this.session?.note('transaction', {
-          outcome: 'rolled back',
+          outcome: open.unknown ? 'unknown' : 'rolled back',
           implicit: this.txStatus === 'I' && !open.begun,
           statements: open.ids,
           ...(open.omitted > 0 ? { omitted: open.omitted } : {}),
@@ -3451,8 +3525,36 @@ export class ClientConnection {
         setTimeout(() => this.socket.destroy(), 1000).unref();
       }
     }
-    if (this.session) void this.refusals.closeSession(this.session, reason);
+    const session = this.session;
+    if (session) {
+      // The principal's session slot (and the record's end) is kept until the backend is gone.
+      if (upstreamGone) void upstreamGone.then(() => this.refusals.closeSession(session, reason));
+      else void this.refusals.closeSession(session, reason);
+    }
     this.onClosed(this);
+  }
+
+  /**
+   * Settles once the upstream backend has closed its side of the connection after the session's
+   * Terminate (it exits then), or after UPSTREAM_EXIT_WAIT_MS, when the socket is destroyed (logged).
+   */
+  private upstreamGone(up: UpstreamSession): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.deps.logger.warn(
+          { session: this.session?.id, upstreamPid: up.processId, waitedMs: UPSTREAM_EXIT_WAIT_MS },
+          'upstream backend still there after the session ended with a statement in flight; connection dropped',
+        );
+        up.socket.destroy();
+      }, UPSTREAM_EXIT_WAIT_MS);
+      timer.unref();
+      up.socket.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      // Its FIN is read only while the socket reads (relaying may have paused it).
+      up.socket.resume();
+    });
   }
 
   get isClosed(): boolean {
@@ -3479,6 +3581,13 @@ function mayHoldMoreThan(text: string, most: number): boolean {
   }
   return true;
 }
+
+/**
+ * How long a session that ended with a statement in flight waits for its upstream backend to exit
+ * (cancelled, or noticing the closed socket within client_connection_check_interval) before it drops
+ * the connection and releases the principal's session slot anyway.
+ */
+const UPSTREAM_EXIT_WAIT_MS = 60_000;
 
 /** Own answers gathered (OutputBatch slices) past which they are written without waiting for a Sync. */
 const OWN_ANSWERS_FLUSH_PARTS = 256;
