@@ -173,6 +173,38 @@ describe('a use pipelined behind an unanswered replacement of its name', () => {
     }
   });
 
+  it('a Parse of a name a Query still running frees or takes is answered as the server answers it', async () => {
+    const scenario = async (c: RawPgClient) => {
+      c.send(msg.query("PREPARE nx AS SELECT 'harmless' AS x"));
+      await c.ready();
+      c.send(msg.query('DEALLOCATE nx; SELECT pg_sleep(0.3)'), msg.parse('nx', 'SELECT 1 AS x'), msg.sync());
+      const freed = [...(await c.ready()), ...(await c.ready())];
+      c.send(
+        msg.query('PREPARE ny AS SELECT 1 AS x; SELECT pg_sleep(0.3)'),
+        msg.parse('ny', 'SELECT 2 AS x'),
+        msg.sync(),
+      );
+      const taken = [...(await c.ready()), ...(await c.ready())];
+      return [seen(freed), seen(taken)];
+    };
+    const direct = await RawPgClient.direct(gw.directUrl);
+    let expected: string[][];
+    try {
+      expected = await scenario(direct);
+    } finally {
+      direct.close();
+    }
+    // The name is free after the DEALLOCATE and taken after the PREPARE, as the server finds it.
+    expect(expected[0]).not.toContain('E42P05');
+    expect(expected[1]).toContain('E42P05');
+    const c = await agent();
+    try {
+      expect(await scenario(c)).toEqual(expected);
+    } finally {
+      c.close();
+    }
+  });
+
   it('inside one pipeline without Sync, where the answer cannot come, the use is refused', async () => {
     const c = await agent();
     try {

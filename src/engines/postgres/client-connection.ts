@@ -2407,6 +2407,13 @@ export class ClientConnection {
     const msg = decodeParse(f.body);
     const name = nameField.text;
     const text = textField.text;
+    // A named statement shares its namespace with SQL PREPARE: the name is free or taken as the
+    // server finds it once a PREPARE or DEALLOCATE forwarded before is answered (PostgreSQL's 42P05).
+    const namesAnswered = name === '' ? undefined : this.objectsAnswered();
+    if (namesAnswered) {
+      await namesAnswered;
+      if (this.isClosed) return;
+    }
     const problem = this.state.cannotAddStatement(name, Buffer.byteLength(text));
     if (problem) {
       if (name === '') this.state.removeStatement('');
