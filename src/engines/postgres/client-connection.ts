@@ -3535,11 +3535,18 @@ export class ClientConnection {
     const session = this.session;
     if (session) {
       // The principal's session slot (and the record's end) is kept until the backend is gone.
-      if (upstreamGone) void upstreamGone.then(() => this.refusals.closeSession(session, reason));
-      else void this.refusals.closeSession(session, reason);
+      this.ended = upstreamGone
+        ? upstreamGone.then(() => this.refusals.closeSession(session, reason))
+        : this.refusals.closeSession(session, reason);
     }
     this.onClosed(this);
   }
+
+  /** Settles once a closed connection's session has ended in the record (after its backend, see close). */
+  get ending(): Promise<void> {
+    return this.ended;
+  }
+  private ended: Promise<void> = Promise.resolve();
 
   /**
    * Settles once the upstream backend has closed its side of the connection after the session's
