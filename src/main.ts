@@ -213,6 +213,7 @@ async function buildSnapshot(
     idleTimeoutMs: toMs(pgl?.idleTimeout ?? 0),
     writeStallTimeoutMs: toMs(pgl?.writeStallTimeout ?? '60s'),
     maxMessageBytes: pgl?.maxMessageBytes ?? 64 * 1024 * 1024,
+    maxStatementsPerQuery: pgl?.maxStatementsPerQuery ?? 1000,
     state: {
       maxStatements: pgl?.maxPreparedStatements ?? 1000,
       maxStatementBytes: pgl?.maxPreparedBytes ?? 16 * 1024 * 1024,

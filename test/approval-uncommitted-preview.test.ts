@@ -130,6 +130,26 @@ describe('a held statement after writes its transaction has not committed (class
     }
   });
 
+  it('a temporary table made after a DISCARD TEMP in the same string still counts (class 167)', async () => {
+    // The DISCARD's completion cleared every note, also those of statements forwarded after it.
+    const c = gw.client(agent);
+    c.on('error', () => undefined);
+    await c.connect();
+    try {
+      const r = await held(
+        c,
+        ['DISCARD TEMP; CREATE TEMP TABLE staging AS SELECT id FROM customers'],
+        undefined,
+        `x${++n}`,
+      );
+      expect(r.preview.rowCount).toBeUndefined();
+      expect(r.preview.notes.join(' ')).toMatch(/temporary tables.*CREATE TEMP TABLE staging/);
+      expect(await customers()).toBe(0);
+    } finally {
+      await c.end();
+    }
+  });
+
   it('after a commit, or DISCARD TEMP, the preview counts again', async () => {
     const c = gw.client(agent);
     c.on('error', () => undefined);

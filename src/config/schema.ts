@@ -906,6 +906,14 @@ export const configSchema = z.strictObject({
             .int()
             .min(1024)
             .default(64 * 1024 * 1024),
+          maxStatementsPerQuery: z
+            .number()
+            .int()
+            .positive()
+            .default(1000)
+            .describe(
+              'statements one simple Query message may hold; a longer one is refused whole (54000) before any of it is decided or forwarded, and the refusal recorded',
+            ),
           parseTimeout: positiveDuration
             .default('10s')
             .describe(

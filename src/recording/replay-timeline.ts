@@ -27,6 +27,8 @@ export interface TimelineOptions {
 
 /** The result code engines record for a statement of a request that was never executed. */
 const NOT_EXECUTED = 'not-executed';
+/** The result code of a statement in flight upstream when its session ended (it may have run). */
+const OUTCOME_UNKNOWN = 'outcome-unknown';
 
 /**
  * C0/C1 controls, DEL and line separators become visible escapes (newlines kept when asked), and
@@ -256,6 +258,12 @@ export class Timeline {
     // before it ended the request) is not to blame: say it did not run, not that it failed.
     if (err0 && str(err0.code) === NOT_EXECUTED)
       return 'not run: another statement of the same request was refused or failed';
+    // Neither "not run" nor an error of the statement's own: nobody knows whether it ran.
+    if (err0 && str(err0.code) === OUTCOME_UNKNOWN)
+      return (
+        'outcome unknown: the session ended while it ran upstream (cancel sent; the server may have run it)' +
+        (typeof d.rows === 'number' ? `, ${d.rows} row(s) sent before` : '')
+      );
     const parts: string[] = [];
     if (typeof d.rows === 'number') parts.push(`${d.rows} row(s)`);
     if (typeof d.durationMs === 'number') parts.push(`${d.durationMs.toFixed(1)} ms`);

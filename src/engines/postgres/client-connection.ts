@@ -67,8 +67,11 @@ import {
   newPendingObjects,
   notePending,
   ANY_CUSTOM_SETTING,
+  changesSessionObjects,
   runsHiddenCode,
   strictest,
+  usesSessionModel,
+  usesSessionObjects,
   type PendingObjects,
   type PortalEntry,
   type StateLimits,
@@ -78,6 +81,7 @@ import {
   MaskingGap,
   NOT_EXECUTED,
   NOT_EXECUTED_SIBLING_REFUSED,
+  OUTCOME_UNKNOWN,
   ResultRelay,
   STALL,
   type RelayHost,
@@ -129,6 +133,14 @@ import {
   type ModeStep,
 } from './read-only-reads.js';
 import { asSetStatement, startupSettings } from './startup-parameters.js';
+import {
+  CONNECTION_CHECK_SETTING,
+  CONNECTION_CHECK_VALUE,
+  acceptsConnectionCheck,
+  connectionCheckViolation,
+  refusedConnectionCheck,
+} from './connection-check.js';
+import { statementsAtLeast } from './statement-count.js';
 import { serverMajor } from '../../sql/postgres/server-versions.js';
 import {
   UpstreamError,
@@ -150,6 +162,11 @@ export interface ListenerSettings {
   /** A client that has read none of its waiting output for this long is closed (write-stall.ts). */
   readonly writeStallTimeoutMs: number;
   readonly maxMessageBytes: number;
+  /**
+   * Statements one simple Query may hold: each is decided, admitted and recorded on the event loop
+   * before any is forwarded, so a longer Query is refused whole (docs/security.md, class 169).
+   */
+  readonly maxStatementsPerQuery: number;
   /** Prepared statements, their text and portals a session may hold. */
   readonly state: StateLimits;
 }
@@ -228,6 +245,8 @@ interface TransactionLog {
   endTag: string | undefined;
   failedAfterEnd: boolean;
   failed: boolean;
+  /** A statement of it was in flight when the session ended (OUTCOME_UNKNOWN). */
+  unknown: boolean;
 }
 const MAX_TRANSACTION_IDS = 10_000;
 const END_TAGS: ReadonlySet<string> = new Set(['COMMIT', 'ROLLBACK', 'PREPARE TRANSACTION']);
@@ -241,6 +260,7 @@ function newTransactionLog(): TransactionLog {
     endTag: undefined,
     failedAfterEnd: false,
     failed: false,
+    unknown: false,
   };
 }
 
@@ -313,6 +333,14 @@ const SESSION_OBJECTS_LIMIT_RULE = 'pg-session-objects-limit';
 const LEXER_BARRIER_RULE = 'lexer-barrier';
 const REPLACED_OBJECT_RULE = 'replaced-session-object';
 const UNKNOWN_SETTING_RULE = 'unknown-setting';
+/** A use of a SQL name while a change to such names is forwarded and unanswered in the pipeline (class 167). */
+const OBJECT_IN_FLIGHT_RULE = 'session-object-in-flight';
+const OBJECT_IN_FLIGHT_MESSAGE =
+  'Gatehouse: this runs a prepared statement or cursor by name, and a statement sent before it in the same ' +
+  'pipeline that creates or drops prepared statements or cursors (PREPARE, DEALLOCATE, DECLARE, CLOSE, DISCARD, ' +
+  'or the end of the transaction a cursor lives in) is not answered yet, so Gatehouse cannot tell what the name ' +
+  'holds. Send Sync first.';
+const TOO_MANY_STATEMENTS_RULE = 'pg-too-many-statements';
 
 /** How many uncommitted writes a held statement's approval request names (class 66). */
 const MAX_UNCOMMITTED_SHOWN = 5;
@@ -408,8 +436,13 @@ export class ClientConnection {
   private txStatus: TransactionStatus = 'I';
   /** Writes forwarded since the session was last idle with nothing in flight (first few texts). */
   private uncommittedWrites: string[] = [];
-  /** Statements that created or named temporary relations, or ran hidden code, since the last DISCARD. */
-  private temporaryObjects: string[] = [];
+  /**
+   * Statements that created or named temporary relations, or ran hidden code, since the last DISCARD
+   * (the first few, then the latest), each with its number among such notes (`temporaryNoted`): a
+   * DISCARD clears, on its completion, only what was noted before it was forwarded.
+   */
+  private temporaryObjects: { text: string; noted: number }[] = [];
+  private temporaryNoted = 0;
   /** An error or a ROLLBACK happened in the transaction now open (its holdable cursors do not survive). */
   private txFailed = false;
   /**
@@ -432,9 +465,17 @@ export class ClientConnection {
   private knownSeq = 0;
   /** execSeq of the last forwarded statement that changes a setting (knownSeq past it: settled). */
   private settingChangeSeq = 0;
+  /**
+   * execSeq of the last forwarded statement that may change what a SQL name (prepared statement,
+   * cursor) holds (changesSessionObjects): the model follows it only on the upstream's answer, so a
+   * use of a name is decided once knownSeq is past it (docs/security.md, class 167).
+   */
+  private objectChangeSeq = 0;
   private readonly settledWaiters: (() => void)[] = [];
   /** Sync, Query and FunctionCall messages forwarded: each ends the upstream's skip after an error. */
   private syncs = 0;
+  /** Tracker entries whose messages were written upstream (ResponseTracker.queuedTotal then). */
+  private sentEntries = 0;
   /** Extended-protocol messages waiting for their batch's end (forward()). */
   private corked: Buffer[] = [];
   private corkedBytes = 0;
@@ -820,7 +861,7 @@ export class ClientConnection {
     const login = loginFor(target, session.identity);
     let upstream: UpstreamSession;
     try {
-      upstream = await openUpstream(target, forwarded, this.deps.settings().maxMessageBytes, login);
+      upstream = await this.openUpstreamSession(target, forwarded, login);
     } catch (e) {
       const msg = e instanceof UpstreamError ? e.message : 'upstream unavailable';
       // A setting the client asked for that the server does not know (42704) or refuses is the
@@ -858,10 +899,10 @@ export class ClientConnection {
     this.upstreamMajor = serverMajor(upstream.parameters.get('server_version'));
     const startup = new Map<string, string>();
     for (const [k, v] of Object.entries(forwarded))
-      if (pinnedSetting(k) === undefined) startup.set(k.toLowerCase(), v);
+      if (pinnedSetting(k) === undefined && k !== CONNECTION_CHECK_SETTING) startup.set(k.toLowerCase(), v);
     this.state = new ProtocolState(() => this.deps.settings().state, startup);
     this.tracker = new ResponseTracker(
-      (e) => this.onDropped(e),
+      (e, inFlight) => this.onDropped(e, inFlight),
       (bytes) => this.relay.emit(bytes),
     );
     this.relay = new ResultRelay(this.relayHost(), refusalCode);
@@ -901,7 +942,11 @@ export class ClientConnection {
     // under them (DateStyle, TimeZone, search_path…), as under a SET the record holds (class 102).
     const requested: Record<string, string> = {};
     for (const [k, v] of Object.entries(forwarded))
-      if (pinnedSetting(k) === undefined && !(k === READ_ONLY_SETTING && this.readOnly.enforced))
+      if (
+        pinnedSetting(k) === undefined &&
+        k !== CONNECTION_CHECK_SETTING &&
+        !(k === READ_ONLY_SETTING && this.readOnly.enforced)
+      )
         requested[k] = v;
     session.note('upstream.login', {
       user: login.user,
@@ -925,6 +970,29 @@ export class ClientConnection {
   }
 
   /**
+   * Logs in upstream with `forwarded`; when the server refuses client_connection_check_interval
+   * (older than PostgreSQL 14, or a platform that cannot check), again without it.
+   */
+  private async openUpstreamSession(
+    target: UpstreamTarget,
+    forwarded: Record<string, string>,
+    login: ReturnType<typeof loginFor>,
+  ): Promise<UpstreamSession> {
+    const maxMessageBytes = this.deps.settings().maxMessageBytes;
+    try {
+      return await openUpstream(target, forwarded, maxMessageBytes, login);
+    } catch (e) {
+      if (!refusedConnectionCheck(e)) throw e;
+      this.deps.logger.info(
+        { client: this.remote, connection: target.connection, err: (e as Error).message },
+        `the upstream refused ${CONNECTION_CHECK_SETTING}; logging in without it`,
+      );
+      delete forwarded[CONNECTION_CHECK_SETTING];
+      return openUpstream(target, forwarded, maxMessageBytes, login);
+    }
+  }
+
+  /**
    * Startup parameters and `options` are settings like SET: pinned ones must keep their pinned
    * value, every other one is decided (and recorded) as the SET it means, and only then forwarded.
    * Returns the upstream startup parameters, or undefined when the session was refused.
@@ -938,6 +1006,15 @@ export class ClientConnection {
     }
     const forwarded: Record<string, string> = {};
     for (const s of parsed.settings) {
+      if (s.name === CONNECTION_CHECK_SETTING) {
+        if (acceptsConnectionCheck(s.value)) continue;
+        await session.close(`startup setting ${s.name} refused`);
+        this.fatal(
+          '22023',
+          `Gatehouse: ${connectionCheckViolation([{ name: s.name, via: 'set', value: s.value }])}`,
+        );
+        return undefined;
+      }
       const pinned = pinnedSetting(s.name);
       if (pinned) {
         if (pinned.accepts(s.value)) continue;
@@ -989,6 +1066,7 @@ export class ClientConnection {
       forwarded[s.name] = s.value;
     }
     for (const [name, pinned] of Object.entries(PINNED_SETTINGS)) forwarded[name] = pinned.value;
+    forwarded[CONNECTION_CHECK_SETTING] = CONNECTION_CHECK_VALUE;
     if (this.readOnly.enforced) forwarded[READ_ONLY_SETTING] = 'on';
     return forwarded;
   }
@@ -1051,7 +1129,7 @@ export class ClientConnection {
       settle: (run, result) => this.settle(run, result),
       completed: (entry, index) => {
         const r = entry.runs[index];
-        this.discardedTemporary(r?.statement);
+        this.discardedTemporary(r?.statement, r?.temporaryCut);
         if (r)
           this.state.applyCompleted(
             r.statement,
@@ -1318,22 +1396,35 @@ export class ClientConnection {
    * Notes a write forwarded upstream: until the session is idle with nothing in flight, what it
    * changed is not committed, and a preview on another connection cannot see it (class 66).
    */
-  private noteUncommitted(st: SqlStatement | undefined): void {
+  private noteUncommitted(
+    st: SqlStatement | undefined,
+    // What it runs: itself and the statements it names, as decided (with those created earlier in
+    // its own query string).
+    runs: readonly (SqlStatement | undefined)[] = this.runsOf(st, NO_PENDING),
+  ): void {
     if (st === undefined) return;
-    const runs = this.runsOf(st, NO_PENDING);
     // Temporary relations (or code that may have made some) outlive the transaction, until DISCARD.
-    if (
-      (st.temporary === true || runsHiddenCode(runs)) &&
-      this.temporaryObjects.length < MAX_UNCOMMITTED_SHOWN
-    )
-      this.temporaryObjects.push(st.text);
+    if (st.temporary === true || runsHiddenCode(runs)) {
+      const note = { text: st.text, noted: ++this.temporaryNoted };
+      if (this.temporaryObjects.length < MAX_UNCOMMITTED_SHOWN) this.temporaryObjects.push(note);
+      else this.temporaryObjects[MAX_UNCOMMITTED_SHOWN - 1] = note;
+    }
     if (!needsReadWrite(runs)) return;
     if (this.uncommittedWrites.length < MAX_UNCOMMITTED_SHOWN) this.uncommittedWrites.push(st.text);
   }
 
-  /** DISCARD ALL or DISCARD TEMP completed: the session has no temporary relations left. */
-  private discardedTemporary(st: SqlStatement | undefined): void {
-    if (st?.kind === 'discard' && /\b(all|temp|temporary)\b/i.test(st.text)) this.temporaryObjects = [];
+  /** The statement is a DISCARD ALL or DISCARD TEMP: the session has no temporary relations after it. */
+  private static discardsTemporary(st: SqlStatement | undefined): boolean {
+    return st?.kind === 'discard' && /\b(all|temp|temporary)\b/i.test(st.text);
+  }
+
+  /**
+   * A DISCARD ALL or TEMP completed: the temporary relations noted before it was forwarded (`cut`:
+   * temporaryNoted then) are gone; those of statements forwarded after it are not.
+   */
+  private discardedTemporary(st: SqlStatement | undefined, cut: number | undefined): void {
+    if (cut === undefined || !ClientConnection.discardsTemporary(st)) return;
+    this.temporaryObjects = this.temporaryObjects.filter((t) => t.noted > cut);
   }
 
   /**
@@ -1343,13 +1434,12 @@ export class ClientConnection {
    */
   private unseenByPreview(
     decision: Decision,
-    more: readonly SqlStatement[] = [],
+    more: readonly { statement: SqlStatement; runs: readonly (SqlStatement | undefined)[] }[] = [],
   ): UnseenByPreview | undefined {
     if (decision.effect !== 'review') return undefined;
     const writes = [...this.uncommittedWrites];
-    const temporary = [...this.temporaryObjects];
-    for (const st of more) {
-      const runs = this.runsOf(st, NO_PENDING);
+    const temporary = this.temporaryObjects.map((t) => t.text);
+    for (const { statement: st, runs } of more) {
       if (needsReadWrite(runs) && writes.length < MAX_UNCOMMITTED_SHOWN) writes.push(st.text);
       if ((st.temporary === true || runsHiddenCode(runs)) && temporary.length < MAX_UNCOMMITTED_SHOWN)
         temporary.push(st.text);
@@ -1407,6 +1497,33 @@ export class ClientConnection {
   }
 
   /**
+   * Waits until every change to SQL names (PREPARE, DEALLOCATE, DECLARE, CLOSE, DISCARD, a
+   * transaction's end with cursors open) forwarded so far is answered, so that a use of a name is
+   * decided on what the server holds under it. Undefined when nothing is to wait for, or inside a
+   * pipeline without Sync, where the answers cannot come: decideStatement then refuses the use.
+   */
+  private objectsAnswered(): Promise<void> | undefined {
+    if (!this.objectsInFlight() || this.syncedSeq !== this.execSeq) return undefined;
+    return new Promise((resolve) => {
+      const check = () => {
+        if (this.isClosed || !this.objectsInFlight()) resolve();
+        else this.settledWaiters.push(check);
+      };
+      check();
+    });
+  }
+
+  /** A change to SQL names was forwarded and is not answered yet (and will run: no skip to Sync). */
+  private objectsInFlight(): boolean {
+    return this.objectChangeSeq > this.knownSeq && !this.tracker.upstreamDiscarding;
+  }
+
+  /** objectsAnswered for a message whose statement uses SQL names; undefined for any other. */
+  private objectsAnsweredFor(statements: readonly (SqlStatement | undefined)[]): Promise<void> | undefined {
+    return statements.some(usesSessionObjects) ? this.objectsAnswered() : undefined;
+  }
+
+  /**
    * The decision for a statement, with what Gatehouse enforces for everyone before policy: the
    * pinned settings, reserved names, and the names of prepared statements and cursors it uses (a use
    * inherits the decision of what it runs, and an unknown name is refused).
@@ -1424,7 +1541,7 @@ export class ClientConnection {
           `statement differently from PostgreSQL ${st.sinceMajor} (a function or column of that name instead ` +
           `of the built-in syntax Gatehouse decided); spell it for that release`,
       };
-    const pin = firstPinViolation(st.settings);
+    const pin = firstPinViolation(st.settings) ?? connectionCheckViolation(st.settings);
     if (pin !== undefined) return { effect: 'deny', ruleId: 'pinned-setting', message: pin };
     const limit = this.limitCeilings && firstLimitViolation(st.settings, this.limitCeilings);
     if (limit)
@@ -1436,6 +1553,14 @@ export class ClientConnection {
     const modeChange = this.readOnly.enforced ? readWriteViolation(st.settings) : undefined;
     if (modeChange !== undefined)
       return { effect: 'deny', ruleId: 'read-only-reads', message: `Gatehouse: ${modeChange}` };
+    // What a name holds is known only once every change forwarded before is answered (class 167):
+    // the message waited for that (objectsAnswered), except inside a pipeline without Sync.
+    if (this.objectsInFlight() && usesSessionModel(st, pending))
+      return {
+        effect: 'deny',
+        ruleId: OBJECT_IN_FLIGHT_RULE,
+        message: OBJECT_IN_FLIGHT_MESSAGE,
+      };
     const uses = this.state.resolveUses(st, pending);
     if (!uses.ok) return { effect: 'deny', ruleId: uses.ruleId, message: uses.message };
     const own = session.decide(this.action(st, via));
@@ -1925,11 +2050,25 @@ export class ClientConnection {
     if (this.isClosed) return;
     if (!settled)
       return this.refuseQuery(this.refusedOwn('simple-query', LEXER_BARRIER_RULE, this.lexerRefusal()));
+    // Each statement costs a decision, an admission and a record entry before any is forwarded:
+    // past the bound, nothing of the Query is parsed (when a count without parsing tells), decided,
+    // forwarded or recorded but the refusal (class 169).
+    const most = this.deps.settings().maxStatementsPerQuery;
+    const counted = mayHoldMoreThan(text, most) ? statementsAtLeast(text, most, PRECOUNT_CHARS) : 0;
+    if (counted > most) return this.tooManyStatements(`at least ${counted}`, most);
     const session = this.session!;
     const classifying = this.classifySent(text);
     // Only a long text waits (for the worker thread); a short one is decided in this turn, as before.
     const classification = classifying instanceof Promise ? await classifying : classifying;
     if (this.isClosed) return;
+    if (classification.statements.length > most)
+      return this.tooManyStatements(String(classification.statements.length), most);
+    // A use of a prepared statement or cursor is decided on what the server holds under its name.
+    const answered = this.objectsAnsweredFor(classification.statements);
+    if (answered) {
+      await answered;
+      if (this.isClosed) return;
+    }
     const runs: QueryRun[] = [];
     let refusal: GatewayError | undefined;
     // A string holding a write runs whole in the read-write transaction Gatehouse opens for it.
@@ -1941,6 +2080,8 @@ export class ClientConnection {
       decision: Decision;
       lineage?: StatementLineage;
       hiddenCode: boolean;
+      /** What it runs (runsOf, with what earlier statements of the string create). */
+      runs: (SqlStatement | undefined)[];
     }[] = [];
     const decidePending = newPendingObjects();
     for (const statement of classification.statements) {
@@ -1948,7 +2089,7 @@ export class ClientConnection {
       if (this.isClosed) return;
       const runsOf = this.runsOf(statement, decidePending);
       const hiddenCode = runsHiddenCode(runsOf);
-      decided.push({ statement, ...d, hiddenCode });
+      decided.push({ statement, ...d, hiddenCode, runs: runsOf });
       writes ||= needsReadWrite(runsOf);
       notePending(decidePending, statement, hiddenCode);
     }
@@ -1980,6 +2121,8 @@ export class ClientConnection {
     // starts a new one for what follows it (ProtocolState.epoch).
     let epoch = this.state.epoch;
     const earlier: SqlStatement[] = [];
+    // What each admitted statement runs, alongside `runs`.
+    const ranOf: (typeof decided)[number][] = [];
     for (const d of decided) {
       const { statement, lineage, hiddenCode } = d;
       let { decision } = d;
@@ -1987,7 +2130,7 @@ export class ClientConnection {
       const after = earlier.some((e) => e.settings !== undefined || e.kind === 'rollback to savepoint')
         ? this.state.settingsAfter(earlier)
         : undefined;
-      const unseen = this.unseenByPreview(decision, earlier);
+      const unseen = this.unseenByPreview(decision, ranOf);
       earlier.push(statement);
       if (decision.effect === 'review') {
         const settled = await this.settingsSettled();
@@ -2024,6 +2167,7 @@ export class ClientConnection {
       const queryRun: QueryRun = { run: { admission, rows: 0 }, statement, epoch };
       if (hiddenCode) queryRun.after = ++epoch;
       runs.push(queryRun);
+      ranOf.push(d);
       this.relay.noteMasker(admission.masker);
       notePending(pending, statement, hiddenCode);
     }
@@ -2049,14 +2193,34 @@ export class ClientConnection {
     this.execSeq++;
     this.syncedSeq = this.execSeq;
     if (runs.some((r) => r.statement.settings !== undefined)) this.settingChangeSeq = this.execSeq;
+    const cursors = this.state.hasCursors;
+    if (runs.some((r) => changesSessionObjects(r.statement, cursors))) this.objectChangeSeq = this.execSeq;
     this.tracker.push({ kind: 'query', runs, index: 0, execSeq: this.execSeq }, f.body.length);
     // Each COPY FROM STDIN of the string reads, in turn, the rows that follow (copy-in-record.ts).
     for (const r of runs) if (isCopyFromStdin(r.statement)) this.openCopy(r.run);
-    for (const r of runs) this.noteUncommitted(r.statement);
+    runs.forEach((r, i) => {
+      if (ClientConnection.discardsTemporary(r.statement)) r.temporaryCut = this.temporaryNoted;
+      this.noteUncommitted(r.statement, ranOf[i]!.runs);
+    });
     const sent = this.forward(f.raw);
     if (classification.statements.length === 1 && isPlainBegin(classification.statements[0]))
       this.readOnly.forwardedLoneBegin();
     return sent;
+  }
+
+  /** A Query of more than maxStatementsPerQuery statements (`held`: how many), refused whole. */
+  private tooManyStatements(held: string, most: number): Promise<void> | undefined {
+    return this.refuseQuery(
+      this.refusedOwn(
+        'simple-query',
+        TOO_MANY_STATEMENTS_RULE,
+        new PgError(
+          SqlState.ProgramLimitExceeded,
+          `Gatehouse: this query string holds ${held} statements, more than the ${most} one Query may hold ` +
+            '(listeners.postgres.maxStatementsPerQuery); none of it was run. Send it in smaller parts.',
+        ),
+      ),
+    );
   }
 
   /**
@@ -2243,6 +2407,13 @@ export class ClientConnection {
     const msg = decodeParse(f.body);
     const name = nameField.text;
     const text = textField.text;
+    // A named statement shares its namespace with SQL PREPARE: the name is free or taken as the
+    // server finds it once a PREPARE or DEALLOCATE forwarded before is answered (PostgreSQL's 42P05).
+    const namesAnswered = name === '' ? undefined : this.objectsAnswered();
+    if (namesAnswered) {
+      await namesAnswered;
+      if (this.isClosed) return;
+    }
     const problem = this.state.cannotAddStatement(name, Buffer.byteLength(text));
     if (problem) {
       if (name === '') this.state.removeStatement('');
@@ -2274,6 +2445,11 @@ export class ClientConnection {
       return this.refuseExtended(refusal);
     }
     const statement = classification.statements[0];
+    const answered = this.objectsAnsweredFor([statement]);
+    if (answered) {
+      await answered;
+      if (this.isClosed) return;
+    }
     let decision: Decision | undefined;
     if (statement !== undefined) {
       decision = (await this.decideWithLineage(statement, 'parse', newPendingObjects(), undefined, false))
@@ -2407,8 +2583,53 @@ export class ClientConnection {
     );
   }
 
+  /** Execute of a portal of EXECUTE or FETCH whose names were created or dropped since its Bind. */
+  private refuseChangedNames(portal: PortalEntry): Promise<void> | undefined {
+    return this.refuseExtended(
+      this.refusedOwn(
+        'execute',
+        REPLACED_OBJECT_RULE,
+        new PgError(
+          SqlState.ObjectNotInPrerequisiteState,
+          `Gatehouse: portal "${portal.client}" runs a prepared statement or cursor by name, and prepared statements ` +
+            'or cursors were created or dropped since it was bound, so it could run something other than what was ' +
+            'decided; close it and bind it again',
+          undefined,
+          'replaced-session-object',
+        ),
+      ),
+    );
+  }
+
   private async onBind(f: Frame): Promise<void> {
     const msg = decodeBind(f.body);
+    // A statement prepared in SQL is bound upstream by its own name, which a PREPARE or DEALLOCATE
+    // forwarded before may be changing, and one that EXECUTEs or FETCHes runs what a name holds: both
+    // wait until such changes are answered, and are refused in a pipeline without Sync (class 167).
+    const named = this.state.statement(msg.statement);
+    if (
+      this.objectsInFlight() &&
+      (named === undefined || named.origin === 'sql' || usesSessionObjects(named.statement))
+    ) {
+      const answered = this.objectsAnswered();
+      if (answered === undefined) {
+        if (msg.portal === '') this.dropPortal('');
+        return this.refuseExtended(
+          this.refusedOwn(
+            'bind',
+            OBJECT_IN_FLIGHT_RULE,
+            new PgError(
+              SqlState.InsufficientPrivilege,
+              OBJECT_IN_FLIGHT_MESSAGE,
+              undefined,
+              OBJECT_IN_FLIGHT_RULE,
+            ),
+          ),
+        );
+      }
+      await answered;
+      if (this.isClosed) return;
+    }
     const entry = this.state.statement(msg.statement);
     if (!entry) {
       if (msg.portal === '') this.dropPortal('');
@@ -2491,6 +2712,7 @@ export class ClientConnection {
       statement: entry,
       resultFormats: msg.resultFormats,
       run,
+      objectSeq: this.objectChangeSeq,
       hiddenCode,
     });
     if (replaced) this.endPortal(replaced);
@@ -2519,6 +2741,14 @@ export class ClientConnection {
       return this.refuseExtended(new PgError('34000', `portal "${msg.portal}" does not exist`));
     }
     if (this.state.portalUntrusted(portal)) return this.refuseReplacedPortal(portal);
+    // A portal of EXECUTE or FETCH looks the name up when it first runs (PostgreSQL's ExecuteQuery,
+    // PerformPortalFetch): a name changed since its Bind was decided would run something else (class 167).
+    if (
+      !portal.started &&
+      portal.objectSeq !== this.objectChangeSeq &&
+      usesSessionObjects(portal.statement.statement)
+    )
+      return this.refuseChangedNames(portal);
     try {
       this.session!.assertActive();
     } catch (e) {
@@ -2544,7 +2774,11 @@ export class ClientConnection {
     // deciding and masking it as the old one (docs/security.md, class 30). Only the Execute that
     // completes the portal applies it (a completed portal does not run again).
     const epoch = this.state.epoch;
+    const temporaryCut = this.temporaryNoted;
+    portal.started = true;
     if (portal.statement.statement?.settings !== undefined) this.settingChangeSeq = this.execSeq;
+    if (changesSessionObjects(portal.statement.statement, this.state.hasCursors))
+      this.objectChangeSeq = this.execSeq;
     this.tracker.push({
       kind: 'execute',
       run,
@@ -2556,7 +2790,7 @@ export class ClientConnection {
         // An extended-protocol batch is a transaction until its Sync: a cursor it declares
         // outlives it only WITH HOLD and only if the batch commits.
         if (st) this.state.applyCompleted(st, true, epoch, portal.hiddenCode ? epoch : undefined);
-        this.discardedTemporary(st);
+        this.discardedTemporary(st, temporaryCut);
       },
     });
     // A COPY FROM STDIN reads the rows that follow its Execute (copy-in-record.ts).
@@ -2853,6 +3087,7 @@ export class ClientConnection {
       else log.omitted++;
       log.runs++;
       log.lastRunFailed = result.error !== undefined;
+      if (result.error?.code === OUTCOME_UNKNOWN.error.code) log.unknown = true;
       if (tag === 'BEGIN' || tag === 'START TRANSACTION') log.begun = true;
       if (tag !== undefined && END_TAGS.has(tag)) {
         log.endTag = tag;
@@ -2896,10 +3131,18 @@ export class ClientConnection {
     });
   }
 
-  private onDropped(e: Expected): void {
-    if (e.kind === 'execute' && e.run && !e.run.settled && e.run.rows === 0) this.settle(e.run, NOT_EXECUTED);
-    else if (e.kind === 'query') for (const r of e.runs.slice(e.index)) this.settle(r.run, NOT_EXECUTED);
-    else if (e.kind === 'function' && e.run) this.settle(e.run, NOT_EXECUTED);
+  /**
+   * Runs that will not execute: skipped after an error, or never sent when the session ended. One
+   * the session ended while it was in flight upstream (`inFlight`) may have run: its outcome is
+   * unknown, with the rows the client got of it so far (class 168).
+   */
+  private onDropped(e: Expected, inFlight: boolean): void {
+    const result = (run: Run) =>
+      !inFlight ? NOT_EXECUTED : run.rows > 0 ? { ...OUTCOME_UNKNOWN, rows: run.rows } : OUTCOME_UNKNOWN;
+    if (e.kind === 'execute' && e.run && !e.run.settled && (inFlight || e.run.rows === 0))
+      this.settle(e.run, result(e.run));
+    else if (e.kind === 'query') for (const r of e.runs.slice(e.index)) this.settle(r.run, result(r.run));
+    else if (e.kind === 'function' && e.run) this.settle(e.run, result(e.run));
   }
 
   private onReady(status: TransactionStatus, execSeq: number | undefined): void {
@@ -2958,8 +3201,7 @@ export class ClientConnection {
       this.txTimer = undefined;
       if (this.phase !== 'relay') return;
       this.deps.logger.info({ session: this.session?.id, boundMs: bound }, 'agent transaction bound reached');
-      // A statement still running would keep its locks until it ends: cancel it too.
-      void this.cancel();
+      // A statement still running would keep its locks until it ends: close() cancels it too.
       this.fatal(
         SqlState.TransactionTimeout,
         `Gatehouse: terminating connection due to transaction timeout: an agent's transaction may stay ` +
@@ -3051,6 +3293,8 @@ export class ClientConnection {
   private write(buf: Buffer): Promise<void> | undefined {
     const up = this.upstream;
     if (!up || this.phase === 'closed') return undefined;
+    // Every entry queued so far has its message upstream now (push comes before forward).
+    this.sentEntries = this.tracker.queuedTotal;
     if (up.socket.write(buf)) return undefined;
     return new Promise((resolve) => {
       const done = () => {
@@ -3246,19 +3490,33 @@ export class ClientConnection {
     this.abort.abort();
     if (this.key) this.deps.cancels.unregister(this.key.processId);
     const up = this.upstream;
+    // A statement running upstream does not read its socket, so the Terminate waits behind it for as
+    // long as it runs, holding its locks, its connection slot, and for a write, its commit (class
+    // 168): it is cancelled, and the session ends only once the backend has (see upstreamGone).
+    const inFlight =
+      wasRelay && up !== undefined && !up.socket.destroyed && this.tracker.awaitsSent(this.sentEntries);
+    let upstreamGone: Promise<void> | undefined;
     if (up && !up.socket.destroyed) {
-      up.socket.end(encode.terminate());
-      up.socket.destroySoon?.();
+      if (inFlight && this.target) {
+        const session = this.session?.id;
+        cancelUpstream(this.target, up.processId, up.secretKey).catch((err: unknown) =>
+          this.deps.logger.warn({ session, err: String(err) }, 'upstream cancel at session end failed'),
+        );
+      }
+      if (!up.socket.writableEnded) up.socket.end(encode.terminate());
+      if (inFlight) upstreamGone = this.upstreamGone(up);
+      else up.socket.destroySoon?.();
     }
     if (wasRelay) {
-      this.tracker.drain();
+      this.tracker.drain(this.sentEntries);
       for (const p of this.state.allPortals()) this.endPortal(p);
-      // A transaction still open when the session ends is rolled back by the server.
+      // A transaction still open when the session ends is rolled back by the server; with a
+      // statement in flight it may have ended first (a COMMIT, or a statement outside a block).
       const open = this.transactionLog;
       this.transactionLog = newTransactionLog();
       if (open.runs > 0)
         this.session?.note('transaction', {
-          outcome: 'rolled back',
+          outcome: open.unknown ? 'unknown' : 'rolled back',
           implicit: this.txStatus === 'I' && !open.begun,
           statements: open.ids,
           ...(open.omitted > 0 ? { omitted: open.omitted } : {}),
@@ -3274,8 +3532,43 @@ export class ClientConnection {
         setTimeout(() => this.socket.destroy(), 1000).unref();
       }
     }
-    if (this.session) void this.refusals.closeSession(this.session, reason);
+    const session = this.session;
+    if (session) {
+      // The principal's session slot (and the record's end) is kept until the backend is gone.
+      this.ended = upstreamGone
+        ? upstreamGone.then(() => this.refusals.closeSession(session, reason))
+        : this.refusals.closeSession(session, reason);
+    }
     this.onClosed(this);
+  }
+
+  /** Settles once a closed connection's session has ended in the record (after its backend, see close). */
+  get ending(): Promise<void> {
+    return this.ended;
+  }
+  private ended: Promise<void> = Promise.resolve();
+
+  /**
+   * Settles once the upstream backend has closed its side of the connection after the session's
+   * Terminate (it exits then), or after UPSTREAM_EXIT_WAIT_MS, when the socket is destroyed (logged).
+   */
+  private upstreamGone(up: UpstreamSession): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.deps.logger.warn(
+          { session: this.session?.id, upstreamPid: up.processId, waitedMs: UPSTREAM_EXIT_WAIT_MS },
+          'upstream backend still there after the session ended with a statement in flight; connection dropped',
+        );
+        up.socket.destroy();
+      }, UPSTREAM_EXIT_WAIT_MS);
+      timer.unref();
+      up.socket.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      // Its FIN is read only while the socket reads (relaying may have paused it).
+      up.socket.resume();
+    });
   }
 
   get isClosed(): boolean {
@@ -3286,6 +3579,29 @@ export class ClientConnection {
     return this.txStatus;
   }
 }
+
+/**
+ * How much of a Query's text is read to count its statements before it is parsed (statement-count.ts):
+ * enough for any bound a Query of short statements reaches; past it, the count after parsing decides.
+ */
+const PRECOUNT_CHARS = 1024 * 1024;
+
+/** The text has more than `most` semicolons, so it may hold more than `most` statements. */
+function mayHoldMoreThan(text: string, most: number): boolean {
+  let at = -1;
+  for (let n = 0; n < most; n++) {
+    at = text.indexOf(';', at + 1);
+    if (at < 0) return false;
+  }
+  return true;
+}
+
+/**
+ * How long a session that ended with a statement in flight waits for its upstream backend to exit
+ * (cancelled, or noticing the closed socket within client_connection_check_interval) before it drops
+ * the connection and releases the principal's session slot anyway.
+ */
+const UPSTREAM_EXIT_WAIT_MS = 60_000;
 
 /** Own answers gathered (OutputBatch slices) past which they are written without waiting for a Sync. */
 const OWN_ANSWERS_FLUSH_PARTS = 256;

@@ -121,7 +121,14 @@ export class PostgresEngine implements Engine {
 
   async stop(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const c of [...this.connections]) c.fatal(SqlState.AdminShutdown, 'Gatehouse is shutting down');
+    const ended: Promise<void>[] = [];
+    for (const c of [...this.connections]) {
+      c.fatal(SqlState.AdminShutdown, 'Gatehouse is shutting down');
+      // A session with a statement in flight ends once its backend has (class 168): its record's
+      // end is written before the store closes.
+      ended.push(c.ending);
+    }
     await closed;
+    await Promise.all(ended);
   }
 }

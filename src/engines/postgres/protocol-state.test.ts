@@ -184,6 +184,7 @@ describe('ProtocolState epochs (code Gatehouse cannot see into)', () => {
       statement: named,
       resultFormats: [],
       run: undefined,
+      objectSeq: 0,
       hiddenCode: false,
     });
     expect(state.untrusted(named, 0)).toBe(false);

@@ -48,6 +48,46 @@ export function runsHiddenCode(statements: readonly (SqlStatement | undefined)[]
   return false;
 }
 
+/** Statements that end a transaction, or undo part of one: the cursors declared in it may close. */
+const ENDS_CURSORS: ReadonlySet<string> = new Set([
+  'commit',
+  'rollback',
+  'rollback to savepoint',
+  'prepare transaction',
+]);
+
+/**
+ * The statement runs a prepared statement or cursor by its SQL name (EXECUTE, FETCH, MOVE, WHERE
+ * CURRENT OF, EXPLAIN EXECUTE, CREATE TABLE … AS EXECUTE): it is decided by what the name holds.
+ */
+export function usesSessionObjects(st: SqlStatement | undefined): boolean {
+  return st?.sessionObjects?.some((r) => r.op === 'use') === true;
+}
+
+/**
+ * A use in `st` of a name that no earlier statement of the same query string creates (`pending`):
+ * what it runs is what the session model holds for the name.
+ */
+export function usesSessionModel(st: SqlStatement, pending: PendingObjects): boolean {
+  for (const ref of st.sessionObjects ?? []) {
+    if (ref.op !== 'use') continue;
+    if (!(ref.kind === 'prepared' ? pending.prepared : pending.cursors).has(ref.name)) return true;
+  }
+  return false;
+}
+
+/**
+ * Running the statement may change what a SQL name holds upstream: it creates or drops a prepared
+ * statement or cursor (PREPARE, DEALLOCATE [ALL], DECLARE, CLOSE [ALL], DISCARD ALL), or ends the
+ * transaction (or savepoint) cursors were declared in while the session has some. Code Gatehouse
+ * cannot see into is not counted here: it makes everything created before it untrusted (`epoch`).
+ */
+export function changesSessionObjects(st: SqlStatement | undefined, hasCursors: boolean): boolean {
+  if (st === undefined) return false;
+  if (st.sessionObjects?.some((r) => r.op !== 'use') === true) return true;
+  return hasCursors && ENDS_CURSORS.has(st.kind);
+}
+
 /**
  * The statement itself may run code Gatehouse cannot see into. An EXECUTE nested in EXPLAIN or
  * CREATE TABLE AS is `unknown` for policy, but the statement it runs is known: whoever asks decides
@@ -126,7 +166,15 @@ export interface PortalEntry {
   readonly resultFormats: readonly number[];
   /** The admitted execution this portal carries (undefined for an empty query). */
   readonly run: Run | undefined;
+  /**
+   * The connection's count of forwarded changes to SQL names (prepared statements, cursors) when
+   * this portal's run was decided: a portal of `EXECUTE p` or `FETCH c` looks the name up when it
+   * first runs, not when it is bound, so a change since then means it would run something else.
+   */
+  readonly objectSeq: number;
   confirmed: boolean;
+  /** An Execute of it was forwarded: what it names was looked up then (a utility portal runs whole). */
+  started: boolean;
   /** Columns as this portal returns them (from Describe of the portal), with their resolved origins. */
   columns?: readonly ResolvedColumnRef[];
   /** Execute has run to CommandComplete (a suspended portal has not). */
@@ -324,6 +372,11 @@ export class ProtocolState {
     return this.cursors.get(name);
   }
 
+  /** The session holds SQL cursors (a transaction's end may close some). */
+  get hasCursors(): boolean {
+    return this.cursors.size > 0;
+  }
+
   cannotAddPortal(client: string): { code: string; message: string } | undefined {
     if (client !== '' && this.portals.has(client))
       return { code: '42P03', message: `portal "${client}" already exists` };
@@ -340,7 +393,7 @@ export class ProtocolState {
   }
 
   /** Adds a portal (Bind); returns the portal it replaces (the unnamed one), whose run has ended. */
-  addPortal(fields: Omit<PortalEntry, 'upstream' | 'confirmed' | 'finished' | 'epoch'>): {
+  addPortal(fields: Omit<PortalEntry, 'upstream' | 'confirmed' | 'finished' | 'epoch' | 'started'>): {
     portal: PortalEntry;
     replaced?: PortalEntry;
   } {
@@ -352,7 +405,9 @@ export class ProtocolState {
       statement: fields.statement,
       resultFormats: fields.resultFormats,
       run: fields.run,
+      objectSeq: fields.objectSeq,
       confirmed: false,
+      started: false,
       finished: false,
       epoch: this.epochValue,
       hiddenCode: fields.hiddenCode,

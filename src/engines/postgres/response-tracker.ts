@@ -36,6 +36,8 @@ export interface QueryRun {
   epoch?: number;
   /** The epoch after it, when it runs code Gatehouse cannot see into (ProtocolState.applyCompleted). */
   after?: number;
+  /** A DISCARD ALL or TEMP: the temporary relations noted before it was forwarded (client-connection.ts). */
+  temporaryCut?: number;
 }
 
 /** Callbacks of a forwarded message: `done(true)` on the upstream's confirmation, `done(false)`
@@ -111,9 +113,16 @@ export class ResponseTracker {
   /** heldBelow()'s waiter: resolved once heldBytes is at most `limit`. */
   private waiter: { readonly limit: number; readonly resolve: () => void } | undefined;
 
+  /** Entries ever queued, and ever taken off the queue: an entry's place is `taken` when at the head. */
+  private queued = 0;
+  private taken = 0;
+
   constructor(
-    /** Called for runs that will not execute (skipped after an error, or the session ended). */
-    private readonly onDropped: (e: Expected) => void,
+    /**
+     * Called for runs that will not execute (skipped after an error, or the session ended), and for
+     * those the session ended while they were in flight upstream (`inFlight`: see drain).
+     */
+    private readonly onDropped: (e: Expected, inFlight: boolean) => void,
     /** Writes Gatehouse's own answers when they reach the head of the queue. */
     private readonly emit: (bytes: Buffer) => void,
   ) {}
@@ -137,6 +146,16 @@ export class ResponseTracker {
     if (this.heldBytes <= limit) return Promise.resolve();
     this.waiter?.resolve();
     return new Promise((resolve) => (this.waiter = { limit, resolve }));
+  }
+
+  /** How many entries were ever queued: what the connection has written upstream so far is told by it. */
+  get queuedTotal(): number {
+    return this.queued;
+  }
+
+  /** An entry among the first `sent` ever queued is still awaited: its message is upstream, unanswered. */
+  awaitsSent(sent: number): boolean {
+    return this.pending > 0 && this.taken < sent;
   }
 
   /**
@@ -171,6 +190,7 @@ export class ResponseTracker {
       (e.kind === 'synthetic' ? e.bytes.length : 0) +
       ('refusal' in e && e.refusal !== undefined ? e.refusal.message.length : 0);
     this.queue.push(e);
+    this.queued++;
     this.costs.push(cost);
     this.held += cost;
     this.emitOwnAnswers();
@@ -191,6 +211,7 @@ export class ResponseTracker {
     this.queue[this.head] = undefined;
     this.held -= this.costs[this.head]!;
     this.head++;
+    this.taken++;
     if (this.head === this.queue.length) {
       this.queue.length = 0;
       this.costs.length = 0;
@@ -232,17 +253,21 @@ export class ResponseTracker {
     this.discarding = true;
   }
 
-  private drop(e: Expected): void {
+  private drop(e: Expected, inFlight = false): void {
     if (e.kind === 'synthetic') e.dropped?.();
     else if ('done' in e && e.done) e.done(false);
-    this.onDropped(e);
+    this.onDropped(e, inFlight);
   }
 
-  /** Everything still awaited (the session is ending): rolled back and handed to onDropped. */
-  drain(): void {
+  /**
+   * Everything still awaited (the session is ending): rolled back and handed to onDropped, those
+   * among the first `sent` entries ever queued (written upstream, unanswered) as in flight.
+   */
+  drain(sent = 0): void {
     for (let e = this.queue[this.head]; e !== undefined; e = this.queue[this.head]) {
+      const inFlight = this.taken < sent;
       this.take();
-      this.drop(e);
+      this.drop(e, inFlight);
     }
     const w = this.waiter;
     this.waiter = undefined;

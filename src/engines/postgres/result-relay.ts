@@ -582,6 +582,20 @@ export const NOT_EXECUTED = {
   error: { code: 'not-executed', message: 'not executed: an earlier error ended the request' },
 } as const;
 
+/**
+ * A statement forwarded upstream and not answered when its session ended (docs/security.md, class
+ * 168): Gatehouse cancelled it and closed the upstream session, but the server may have run it, in
+ * part or whole, and a statement that ends a transaction (or a lone one) may have committed.
+ */
+export const OUTCOME_UNKNOWN = {
+  error: {
+    code: 'outcome-unknown',
+    message:
+      'outcome unknown: the session ended while this was running upstream; Gatehouse sent a cancel, ' +
+      'and the server may have run it, in part or whole',
+  },
+} as const;
+
 /** A statement of a simple Query that another statement of the same string kept from running. */
 export const NOT_EXECUTED_SIBLING_REFUSED = {
   rows: 0,
