@@ -1453,6 +1453,8 @@ const ipCommand: Rule = (args, name) => {
     alsoOption: () => false,
   });
   if (hasAny(o, 'b', 'batch', 'force')) return verdict(name, P, 'ip runs commands from a batch file');
+  if (o.dynamic)
+    return verdict(name, U, 'ip is given a word made at run time, which may be any option (-batch)');
   const words = o.operands.map((w) => (w.dynamic ? '\0' : w.value));
   if (words.includes('\0')) return verdict(name, U, 'the ip command is computed at run time');
   const verb = words[1];
@@ -2377,6 +2379,13 @@ const git: Rule = (args, name, ctx) => {
   });
   if (hasAny(o, 'c', 'config-env', 'exec-path'))
     return verdict(name, U, 'git options can run arbitrary commands (core.pager, aliases…)');
+  // `git -C $d log`: bash may split $d into more words, `-c core.pager=…` among them.
+  if (o.dynamic)
+    return verdict(
+      name,
+      U,
+      'git is given a word made at run time, which may be any option (-c core.pager=…)',
+    );
   const sub = o.operands[0];
   if (sub === undefined) return verdict(name, R);
   if (sub.dynamic) return verdict(name, U, 'the git subcommand is computed at run time');
@@ -4058,7 +4067,7 @@ add('timeout', timeoutRule);
 add('xargs', xargs, 'judged');
 add('watch', watch);
 add('flock', flock);
-add('command builtin', commandBuiltin);
+add('command builtin', commandBuiltin, 'judged');
 add('exec', execBuiltin);
 add('busybox toybox', busybox);
 add(

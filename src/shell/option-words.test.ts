@@ -83,6 +83,8 @@ describe('a word made at run time may be any option (class 163)', () => {
     // A value bash may split: `-n $x` where x is `a --kubeconfig=…`.
     ['kubectl get pods -n $ns', 'kubectl'],
     ['sort -k $k data', 'sort'],
+    ['git -C $d log', 'git'],
+    ['ip -n $ns link show', 'ip'],
     // A wrapper's own words made at run time (`nice -n $x cmd`: x may be `5 rm -rf ~`).
     ['nice -n $x ls', 'nice'],
     ['timeout -s $x 5 ls', 'timeout'],
@@ -104,6 +106,8 @@ describe('a word made at run time may be any option (class 163)', () => {
     'grep -r "$pattern" /var/log',
     'ls -la "$HOME"',
     'sort ./*.txt',
+    'git -C "$d" log -1',
+    'command -v "$x"',
     "awk '{print $1}' *.log",
     'find . -name "*.py" | xargs grep -n TODO',
     'find . -type f | xargs wc -l',
