@@ -4,7 +4,7 @@
 // judged is held for a person, exit codes propagate, and the held key appears nowhere.
 
 import { existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync, chownSync, statSync } from 'node:fs';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredStatement } from '../src/core/records.js';
@@ -220,6 +220,69 @@ describe.skipIf(!hasSshd())('ssh exec through Gatehouse', { timeout: 120_000 }, 
     expect((await running).code).toBe(126);
     expect(existsSync(marker)).toBe(false);
   });
+
+  // A read command whose words the rules did not judge: braces made options (class 163), a word made
+  // at run time was one (163), an environment variable held options or a file to write (164), an awk
+  // program ran a command (165), a read command's option wrote or ran (166). Each was allowed as a
+  // read and the host wrote or ran what the line chose.
+  const readLooking: [string, (m: string) => string, ((m: string) => boolean)?][] = [
+    ['braces make find -delete', (m: string) => `find ${m} -{delete,true}`, (m: string) => !existsSync(m)],
+    ['braces make sort -o', (m: string) => `sort {-o,${m}} <<< 'touch /tmp/x'`],
+    ['braces make awk -f', (m: string) => `awk {-f,/dev/stdin} <<< 'BEGIN{system("touch ${m}")}'`],
+    [
+      'a computed --upload-pack',
+      (m: string) => `git ls-remote $(echo '--upload-pack=touch\${IFS}${m};:') /nowhere`,
+    ],
+    ['GIT_TRACE names a file', (m: string) => `GIT_TRACE=${m} git version`],
+    [
+      'an exported TAR_OPTIONS',
+      (m: string) =>
+        `export TAR_OPTIONS='--checkpoint=1 --checkpoint-action=exec=touch\\ ${m}'; tar tf ${m}.tar`,
+    ],
+    ['awk division read as a regex', (m: string) => `awk 'BEGIN{x++ /1; system("touch ${m}"); x=x/1}'`],
+    ['a gawk indirect call', (m: string) => `awk 'BEGIN{f="system"; @f("touch ${m}")}'`],
+    [
+      'less --lesskey-src sets LESSOPEN',
+      (m: string) => `less --lesskey-src=/dev/stdin /etc/hostname <<< $'#env\\nLESSOPEN=|touch ${m}; cat %s'`,
+    ],
+    ['sdiff -o', (m: string) => `sdiff -o ${m} /dev/null /dev/null`],
+    [
+      'file -C',
+      (m: string) => `cd ${m} && file -C -m /usr/share/misc/magic`,
+      (m: string) => existsSync(`${m}/magic.mgc`),
+    ],
+  ];
+  it.each(readLooking)(
+    'holds or refuses a read command whose words write or run (%s); it never runs',
+    async (label, line, effect) => {
+      const marker = path.join(sshd.work, `words-${label.replace(/\W+/g, '-')}`);
+      const st = statSync(sshd.work);
+      if (label.startsWith('braces make find') || label === 'file -C') {
+        mkdirSync(marker);
+        chownSync(marker, st.uid, st.gid);
+      }
+      if (label.includes('TAR_OPTIONS')) {
+        execFileSync('tar', ['cf', `${marker}.tar`, '-C', data, 'keep.txt']);
+        chownSync(`${marker}.tar`, st.uid, st.gid);
+      }
+      const happened = effect ?? existsSync;
+      const asked = gw.approver.seen.length;
+      const running = gw.ssh(agent, ['--', line(marker)]);
+      const first = await Promise.race([
+        running.then(() => 'ran'),
+        until(() => gw.approver.seen.length > asked).then(() => 'held'),
+      ]);
+      if (first === 'held') {
+        const held = await gw.approver.next();
+        expect(held.ctx.decision.ruleId).toBe('ssh-agents-review-unjudged');
+        held.deny();
+      }
+      // Held and refused, or refused outright (find -delete is destructive): exit 126, nothing done.
+      const r = await running;
+      expect(r.code, `${first}; the host did it: ${happened(marker)}`).toBe(126);
+      expect(happened(marker)).toBe(false);
+    },
+  );
 
   it('does not pass an env value holding $ or a backquote: $((LC_X)) would run it', async () => {
     const marker = path.join(sshd.work, 'env-evaluated');

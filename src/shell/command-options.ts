@@ -1,6 +1,8 @@
 // Option scanning for command rules: splits a command's words into options and operands the way
 // getopt-style tools read them. A word whose value is computed at run time may be any option, so it is
-// reported (`dynamic`) and rules treat it as the worst case. Long options may be abbreviated, as
+// reported (`dynamic`) and rules treat it as the worst case: so is a glob that may match a name
+// beginning with `-` or `+` (`*.txt` matches `-o.txt`), and an option's value that bash may split into
+// more words (`-n $x`, where x is `a --kubeconfig=…`). Long options may be abbreviated, as
 // getopt_long and git's parse-options accept (`sed --in-pl` is `--in-place`, `sort --outp=F` is
 // `--output=F`): an abbreviation counts as every long option it begins.
 
@@ -60,9 +62,14 @@ export function scanOptions(words: readonly WordValue[], spec: OptionSpec = {}):
     list.push(v);
     values.set(k, list);
   };
+  /** The option's value, unless bash may make more words of it (then they may be options too). */
+  const valueOf = (v: WordValue | undefined): WordValue | undefined => {
+    if (v !== undefined && (v.splits === true || (v.expands && mayBeOption(v)))) dynamic = true;
+    return v;
+  };
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!;
-    if (w.dynamic || (w.expands && w.value.startsWith('-'))) {
+    if (w.dynamic || (w.expands && mayBeOption(w))) {
       dynamic = true;
       if (spec.stopAtOperand === true) {
         rest = i;
@@ -90,7 +97,8 @@ export function scanOptions(words: readonly WordValue[], spec: OptionSpec = {}):
         const value = { value: v.slice(eq + 1), dynamic: false, expands: false, text: v.slice(eq + 1) };
         for (const n of names) put(n, value);
       } else if (names.length > 1 || longValued.has(name)) {
-        for (const n of names) put(n, words[i + 1]);
+        const next = valueOf(words[i + 1]);
+        for (const n of names) put(n, next);
         i++;
       } else put(name, undefined);
       continue;
@@ -115,7 +123,7 @@ export function scanOptions(words: readonly WordValue[], spec: OptionSpec = {}):
           const inline = v.slice(k + 1);
           if (inline !== '') put(letter, { value: inline, dynamic: false, expands: false, text: inline });
           else {
-            put(letter, words[i + 1]);
+            put(letter, valueOf(words[i + 1]));
             i++;
           }
           break;
@@ -134,6 +142,15 @@ export function scanOptions(words: readonly WordValue[], spec: OptionSpec = {}):
     return { flags, short, long, values, operands: words.slice(rest), rest, dynamic };
   }
   return { flags, short, long, values, operands, rest, dynamic };
+}
+
+/**
+ * Whether a word that expands (a glob) may give a word that begins with `-` or `+`: unless its value
+ * begins with a character that is plain text to a glob (`./*.txt`, `log*`; not `@(…)`, an extglob),
+ * it may match any name.
+ */
+export function mayBeOption(w: WordValue): boolean {
+  return w.dynamic || !/^[A-Za-z0-9_./~=:,%^]/.test(w.value);
 }
 
 /**

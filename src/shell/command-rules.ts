@@ -5,12 +5,13 @@
 import type { ShellCategory } from '../core/shell-command.js';
 import {
   hasAny,
+  mayBeOption,
   scanOptions,
   unlistedOption,
   type OptionSpec,
   type ScannedOptions,
 } from './command-options.js';
-import type { WordValue } from './shell-words.js';
+import { braceExpand, type WordValue } from './shell-words.js';
 import { devTcpHost, hostOf, isLoopbackHost, type PathRisk } from './targets.js';
 
 /** What a rule says about one command. `null` from a wrapper: the wrapped command was classified instead. */
@@ -104,6 +105,102 @@ function withCats(kind: string, ...lists: (readonly ShellCategory[])[]): Verdict
   for (const l of lists) for (const c of l) cats.add(c);
   if (cats.size === 0) cats.add('read');
   return { kind, categories: [...cats] };
+}
+
+/** A verdict's categories (less `read`) and notes under another kind, with more categories. */
+function rekind(kind: string, v: Verdict, ...lists: (readonly ShellCategory[])[]): Verdict {
+  const w = withCats(
+    kind,
+    v.categories.filter((c) => c !== 'read'),
+    ...lists,
+  );
+  return v.notes === undefined ? w : { ...w, notes: v.notes };
+}
+
+/**
+ * A program's options, as its manual lists them: those that only choose what is read or how it is
+ * shown, those whose value is a file it writes, and those that change or run something. An option
+ * the table does not list is `unknown`: a rule built on one fails closed on an option it was not
+ * told about.
+ */
+interface OptionTable {
+  /** Letters and long names (space-separated) that only choose what is read or shown. */
+  readonly reads: string;
+  /** Valued options whose value is a file the program writes (given without one: `unknown`). */
+  readonly writes?: string;
+  /** Options that write, run or change something else: the categories each adds, and why. */
+  readonly does?: Readonly<Record<string, readonly [readonly ShellCategory[], string]>>;
+  /** Long names match whatever their case (less reads `--LOG-FILE` as `-O`, `--log-file` as `-o`). */
+  readonly caseless?: boolean;
+}
+
+/** What the options scanned from a command do, by its table (OptionTable). */
+function optionEffects(
+  o: ScannedOptions,
+  name: string,
+  table: OptionTable,
+  ctx: RuleContext,
+): { categories: ShellCategory[]; notes: string[] } {
+  const list = (s: string | undefined): string[] => (s ?? '').split(/\s+/).filter((x) => x !== '');
+  // Letters are never folded (`-o` and `-O` differ); long names are, for a caseless table.
+  const fold = (n: string): string => (table.caseless === true && n.length > 1 ? n.toLowerCase() : n);
+  const reads = new Set(list(table.reads).map(fold));
+  const writes = new Set(list(table.writes).map(fold));
+  const does = new Map(Object.entries(table.does ?? {}).map(([k, v]) => [fold(k), v] as const));
+  const longNames = [...reads, ...writes, ...does.keys()].filter((n) => n.length > 1);
+  const cats = new Set<ShellCategory>();
+  const notes: string[] = [];
+  const given = [...[...o.flags].filter((f) => f.length === 1 && f !== '-'), ...o.long];
+  for (const g of given) {
+    const key = fold(g);
+    // A long name as written may be an abbreviation: it is every listed option it begins.
+    const names = g.length === 1 ? [key] : longNames.filter((n) => n.startsWith(key));
+    const known = names.filter((n) => reads.has(n) || writes.has(n) || does.has(n));
+    if (known.length === 0) {
+      cats.add('unknown');
+      notes.push(
+        `${name} ${g.length === 1 ? '-' : '--'}${g} is not an option Gatehouse knows ${name} to have`,
+      );
+      continue;
+    }
+    for (const n of known) {
+      if (writes.has(n)) {
+        const targets = [
+          ...(o.values.get(n) ?? []),
+          ...(table.caseless === true ? (o.values.get(n.toUpperCase()) ?? []) : []),
+        ];
+        if (targets.length === 0) {
+          cats.add('write').add('unknown');
+          notes.push(`${name} ${g.length === 1 ? '-' : '--'}${g} writes a file Gatehouse cannot name`);
+        } else for (const c of writeTargets(targets, ctx)) cats.add(c);
+      }
+      const effect = does.get(n);
+      if (effect !== undefined) {
+        for (const c of effect[0]) cats.add(c);
+        if (effect[1] !== '') notes.push(effect[1]);
+      }
+    }
+  }
+  return { categories: [...cats], notes };
+}
+
+/** A verdict from an option table: the categories of the options given, `read` when none adds any. */
+function fromTable(
+  o: ScannedOptions,
+  name: string,
+  kind: string,
+  table: OptionTable,
+  ctx: RuleContext,
+  ...more: (readonly ShellCategory[])[]
+): Verdict {
+  const e = optionEffects(o, name, table, ctx);
+  const cats = new Set<ShellCategory>([...e.categories, ...more.flat()]);
+  if (o.dynamic) {
+    cats.add('unknown');
+    e.notes.push(`${name} is given a word made at run time, which may be any of its options`);
+  }
+  if (cats.size === 0) cats.add('read');
+  return { kind, categories: [...cats], ...(e.notes.length > 0 ? { notes: e.notes } : {}) };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -342,98 +439,270 @@ export function sedScriptRisk(script: string): ShellCategory[] {
   return [...cats];
 }
 
-const awk: Rule = (args, name) => {
+/**
+ * awk's options (gawk 5.2's `--help`, mawk's and POSIX's): those that only change how input is read.
+ * A program from a file (-f, -E, -i, -l, mawk's `-W exec`) is not seen; -d, -D, -o and -p (gawk)
+ * write a file (awkvars.out, awkprof.out…) or start a debugger reading commands; -W is mawk's and
+ * gawk's door to all of them.
+ */
+const AWK_OPTIONS: OptionTable = {
+  reads:
+    'F v e b c C g h I L M N n O P r s S t V field-separator assign source characters-as-bytes traditional ' +
+    'copyright gen-pot help trace lint bignum use-lc-numeric non-decimal-data optimize posix re-interval ' +
+    'no-optimize sandbox lint-old version',
+  does: Object.fromEntries(
+    [
+      ['f file E exec i include l load', 'runs an awk program from a file Gatehouse cannot see'],
+      [
+        'd dump-variables o pretty-print p profile',
+        'writes a file of its own (dump, profile or program listing)',
+      ],
+      ['D debug', 'starts the awk debugger, which reads commands'],
+      ['W', 'is given a -W option (mawk: exec, dump…; gawk: any long option)'],
+    ].flatMap(([names, why]) => names!.split(' ').map((n) => [n, [U, `awk ${why}`] as const])),
+  ),
+};
+
+const awk: Rule = (args, name, ctx) => {
+  // awk stops at its first operand, the program unless -f/-e gave one; the rest are files and
+  // assignments (gawk: `awk 'prog' -f x` reads a file named -f).
   const o = scanOptions(args, {
-    shortValued: 'fvFEil',
+    shortValued: 'fvFEilWe',
     longValued: ['file', 'assign', 'field-separator', 'exec', 'include', 'load', 'source'],
+    stopAtOperand: true,
   });
-  if (hasAny(o, 'f', 'file', 'E', 'exec', 'i', 'include', 'l', 'load')) {
-    return verdict(name, U, 'runs an awk program from a file Gatehouse cannot see');
+  const options = fromTable(o, name, name, AWK_OPTIONS, ctx);
+  const given = [...(o.values.get('e') ?? []), ...(o.values.get('source') ?? [])];
+  const programs = given.length > 0 || hasAny(o, 'f', 'file') ? given : o.operands.slice(0, 1);
+  const cats = new Set<ShellCategory>(options.categories);
+  const notes = [...(options.notes ?? [])];
+  const targets: WordValue[] = [];
+  for (const p of programs) {
+    if (p.dynamic) {
+      cats.add('unknown');
+      notes.push('the awk program is computed at run time');
+      continue;
+    }
+    const scan = awkScan(p.value);
+    if (scan.runs) {
+      cats.add('unknown');
+      notes.push(
+        'the awk program runs commands or reaches past its input: it holds system, a pipe, getline, ENVIRON, PROCINFO or a gawk @ (directive or indirect call)',
+      );
+    }
+    for (const t of scan.writes) {
+      if (t === undefined) {
+        cats.add('write').add('unknown');
+        notes.push('the awk program writes to a file named at run time');
+      } else targets.push({ value: t, dynamic: false, expands: false, text: t });
+    }
   }
-  const source = o.values.get('source')?.[0] ?? o.operands[0];
-  if (source === undefined) return verdict(name, R);
-  if (source.dynamic || o.dynamic) return verdict(name, U, 'the awk program is computed at run time');
-  const risk = awkProgramRisk(source.value);
-  return risk.includes('unknown')
-    ? verdict(name, U, 'the awk program runs commands (system(), pipes or getline from a command)')
-    : withCats(name, R, risk);
+  const v = withCats(name, [...cats], writeTargets(targets, ctx));
+  return notes.length > 0 ? { ...v, notes } : v;
 };
 
 /**
- * What an awk program does beyond reading: `system()`, `| getline`, pipes and `>`/`>>` redirections
- * of print/printf (POSIX awk "Output Statements"), gawk's `|&`. Strings and regex literals are skipped.
+ * What an awk program does beyond reading its input: `unknown` when it may run a command or reach
+ * past its input, `write` when it redirects print/printf output to a file. See awkScan.
  */
 export function awkProgramRisk(program: string): ShellCategory[] {
-  const cats = new Set<ShellCategory>();
-  let i = 0;
+  const scan = awkScan(program);
+  if (scan.runs) return ['unknown'];
+  if (scan.writes.length === 0) return [];
+  return scan.writes.some((t) => t === undefined) ? ['write', 'unknown'] : ['write'];
+}
+
+/** Readings of one awk program tried at most: past that, the program is taken to run commands. */
+const MAX_AWK_READINGS = 256;
+
+/**
+ * Scans an awk program under every reading its slashes allow, failing closed rather than parsing
+ * awk. Whether a `/` starts a regular expression or divides depends on the grammar (gawk reads
+ * `x++ /1; system("…"); x=x/1` as two divisions, a guess from the character before it as a regex
+ * hiding the system call), and awks differ; so wherever the previous token leaves it open, both are
+ * tried, and what any reading finds counts; so is a `/` after a `[` in a regex (awks differ on
+ * bracket expressions). A reading whose regex or string does not end on its line is one awk refuses
+ * to run. Outside strings and regexes, `system`, `getline`, `ENVIRON`, `PROCINFO`,
+ * a `|` (a pipe to or from a command, gawk's `|&`) and an `@` (gawk's `@include`, `@load`, `@f()`
+ * indirect calls) make it `runs`; a `>` or `>>` in a print or printf statement (outside parentheses)
+ * is a write, to the string literal after it or to a file named at run time (undefined).
+ */
+export function awkScan(program: string): { runs: boolean; writes: (string | undefined)[] } {
+  const writes: (string | undefined)[] = [];
+  let readings = 0;
+  let steps = 0;
+  /**
+   * A reading from `i` on. `regexOk`: whether a `/` there starts a regex (`either`: both are tried).
+   * `regex`: inside a regex; `bracket` inside a bracket expression of it; `sawBracket` after a `[`.
+   */
+  interface State {
+    i: number;
+    regexOk: boolean | 'either';
+    inPrint: boolean;
+    depth: number;
+    regex: boolean;
+    bracket: boolean;
+    sawBracket: boolean;
+  }
+  const start: State = {
+    i: 0,
+    regexOk: true,
+    inPrint: false,
+    depth: 0,
+    regex: false,
+    bracket: false,
+    sawBracket: false,
+  };
+  const queue: State[] = [start];
+  // A reading from a state another reading was in finds the same: each is tried once.
+  const seen = new Set<string>();
+  const key = (x: State): string =>
+    `${x.i} ${String(x.regexOk)} ${x.inPrint} ${x.depth} ${x.regex} ${x.bracket} ${x.sawBracket}`;
   const n = program.length;
-  let regexAllowed = true;
-  let inPrint = false;
-  let depth = 0;
-  while (i < n) {
-    const c = program[i]!;
-    if (c === '"') {
-      i++;
-      while (i < n && program[i] !== '"') i += program[i] === '\\' ? 2 : 1;
-      i++;
-      regexAllowed = false;
-      continue;
-    }
-    if (c === '/' && regexAllowed) {
-      i++;
-      while (i < n && program[i] !== '/') i += program[i] === '\\' ? 2 : 1;
-      i++;
-      regexAllowed = false;
-      continue;
-    }
-    if (c === '#') {
-      while (i < n && program[i] !== '\n') i++;
-      continue;
-    }
-    if (/[A-Za-z_]/.test(c)) {
-      let j = i;
-      while (j < n && /[A-Za-z0-9_]/.test(program[j]!)) j++;
-      const word = program.slice(i, j);
-      i = j;
-      if (word === 'system') return ['unknown'];
-      if (word === 'print' || word === 'printf') {
-        inPrint = true;
-        depth = 0;
-      }
-      regexAllowed = word === 'print' || word === 'printf' || word === 'return' || word === 'in';
-      continue;
-    }
-    if (c === '(') depth++;
-    if (c === ')') depth--;
-    if (c === ';' || c === '\n' || c === '{' || c === '}') inPrint = false;
-    if (c === '|') {
-      if (program[i + 1] === '|') {
-        i += 2;
-        regexAllowed = true;
+  const skipString = (i: number): number => {
+    // From the opening quote; -1 when it does not close on its line.
+    for (let j = i + 1; j < n; j++) {
+      const c = program[j]!;
+      if (c === '\\') {
+        j++;
         continue;
       }
-      // `cmd | getline`, `print | cmd`, gawk `|&`: each runs a command.
-      return ['unknown'];
+      if (c === '"') return j + 1;
+      if (c === '\n') return -1;
     }
-    if (c === '>' && inPrint && depth <= 0) cats.add('write');
-    // A regex literal can start only where an expression can (after an operator or punctuation).
-    if (c === '\n') regexAllowed = true;
-    else if (!/\s/.test(c)) regexAllowed = '(,{};!~&|=<>+-*%^?:'.includes(c);
-    i++;
+    return -1;
+  };
+  while (queue.length > 0) {
+    const s = queue.pop()!;
+    if (seen.has(key(s))) continue;
+    seen.add(key(s));
+    if (++readings > MAX_AWK_READINGS) return { runs: true, writes };
+    while (s.i < n) {
+      if (++steps > 4_000_000) return { runs: true, writes };
+      const c = program[s.i]!;
+      if (s.regex) {
+        // A regex ends at a `/` outside a bracket expression; awks differ on brackets (`[/]`,
+        // `[[:alpha:]/]`), so after a `[` each `/` is tried both as the end and as a character.
+        if (c === '\\') {
+          s.i += 2;
+          continue;
+        }
+        // A regex that does not end on its line: awk refuses this reading.
+        if (c === '\n') break;
+        if (c === '[') {
+          s.bracket = true;
+          s.sawBracket = true;
+        } else if (c === ']' && s.bracket) s.bracket = false;
+        else if (c === '/') {
+          if (s.bracket) queue.push({ ...s, i: s.i + 1, regex: false, bracket: false, regexOk: 'either' });
+          else {
+            if (s.sawBracket) queue.push({ ...s, i: s.i + 1, bracket: true });
+            s.regex = false;
+            s.regexOk = 'either';
+          }
+        }
+        s.i++;
+        continue;
+      }
+      if (c === '/' && s.regexOk !== false) {
+        // Division as well, when the token before leaves it open.
+        if (s.regexOk === 'either') queue.push({ ...s, i: s.i + 1, regexOk: true });
+        s.regex = true;
+        s.bracket = false;
+        s.sawBracket = false;
+        s.i++;
+        continue;
+      }
+      if (c === '"') {
+        const end = skipString(s.i);
+        if (end === -1) break;
+        s.i = end;
+        s.regexOk = 'either';
+        continue;
+      }
+      if (c === '#') {
+        while (s.i < n && program[s.i] !== '\n') s.i++;
+        continue;
+      }
+      if (c === '\\' && program[s.i + 1] === '\n') {
+        s.i += 2;
+        continue;
+      }
+      if (/[A-Za-z_]/.test(c)) {
+        let j = s.i;
+        while (j < n && /[A-Za-z0-9_]/.test(program[j]!)) j++;
+        const word = program.slice(s.i, j);
+        s.i = j;
+        if (['system', 'getline', 'ENVIRON', 'PROCINFO'].includes(word)) return { runs: true, writes };
+        if (word === 'print' || word === 'printf') {
+          s.inPrint = true;
+          s.depth = 0;
+        }
+        // After a name a `/` divides (`x / 2`); after a keyword it may start a regex (`print /x/`);
+        // some awks also read a regex after a name (concatenation): both are tried.
+        s.regexOk = 'either';
+        continue;
+      }
+      if (/[0-9.]/.test(c)) {
+        while (s.i < n && /[0-9.eE]/.test(program[s.i]!)) s.i++;
+        s.regexOk = 'either';
+        continue;
+      }
+      // gawk's @include, @load, @namespace and @f() indirect calls; a pipe to or from a command.
+      if (c === '@') return { runs: true, writes };
+      if (c === '|') {
+        if (program[s.i + 1] !== '|') return { runs: true, writes };
+        s.i += 2;
+        s.regexOk = true;
+        continue;
+      }
+      if (c === '>' && s.inPrint && s.depth <= 0) {
+        s.i += program[s.i + 1] === '>' ? 2 : 1;
+        while (s.i < n && (program[s.i] === ' ' || program[s.i] === '\t')) s.i++;
+        // The file is the string literal after it, whole; anything else is named at run time.
+        const end = program[s.i] === '"' ? skipString(s.i) : -1;
+        const literal = end === -1 ? undefined : program.slice(s.i + 1, end - 1);
+        const after = end === -1 ? '' : program.slice(end).trimStart();
+        writes.push(
+          literal !== undefined && !literal.includes('\\') && /^($|[;}\n#])/.test(after)
+            ? literal
+            : undefined,
+        );
+        s.regexOk = true;
+        continue;
+      }
+      if (c === '(') s.depth++;
+      if (c === ')') s.depth--;
+      if (c === ';' || c === '\n' || c === '{' || c === '}') s.inPrint = false;
+      // `++`/`--` after an operand leave a `/` either way; a single + or - wants an operand.
+      if ((c === '+' || c === '-') && program[s.i + 1] === c) {
+        s.i += 2;
+        s.regexOk = 'either';
+        continue;
+      }
+      if (c === ')' || c === ']') s.regexOk = 'either';
+      else if (!/\s/.test(c) || c === '\n') s.regexOk = true;
+      s.i++;
+    }
   }
-  return [...cats];
+  return { runs: false, writes };
 }
 
 const find: Rule = (args, _name, ctx) => {
   const cats = new Set<ShellCategory>(R);
+  const notes: string[] = [];
   let kind = 'find';
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    if (a.dynamic || a.expands) {
-      // A computed word may be -delete or -exec.
-      if (a.dynamic) cats.add('unknown');
+    if (a.dynamic || (a.expands && mayBeOption(a))) {
+      // A word made at run time, or a glob that may match `-delete`, may be any primary.
+      cats.add('unknown');
+      notes.push(
+        `find is given a word made at run time (${a.text.slice(0, 40)}), which may be -delete or -exec`,
+      );
       continue;
     }
+    if (a.expands) continue;
     switch (a.value) {
       case '-delete':
         cats.add('destructive');
@@ -468,7 +737,8 @@ const find: Rule = (args, _name, ctx) => {
       default:
     }
   }
-  return withCats(kind, [...cats]);
+  const v = withCats(kind, [...cats]);
+  return notes.length > 0 ? { ...v, notes } : v;
 };
 
 const tar: Rule = (args, name, ctx) => {
@@ -547,14 +817,26 @@ const tar: Rule = (args, name, ctx) => {
 };
 
 const compress: Rule = (args, name, ctx) => {
-  const o = scanOptions(args, { shortValued: 'S', longValued: ['suffix'] });
-  if (hasAny(o, 'c', 'stdout', 'to-stdout', 'l', 'list', 't', 'test')) return verdict(name, R);
-  return withCats(name, W, writeTargets(o.operands, ctx), o.dynamic ? U : []);
+  const o = scanOptions(args, { shortValued: 'So', longValued: ['suffix', 'output'] });
+  // zstd and lz4 write the file -o names, -c or not; lz4 --rm removes its input, -c or not.
+  const out = withCats(
+    name,
+    writeTargets([...(o.values.get('o') ?? []), ...(o.values.get('output') ?? [])], ctx),
+    hasAny(o, 'rm') ? D : [],
+    o.dynamic ? U : [],
+  );
+  if (hasAny(o, 'c', 'stdout', 'to-stdout', 'l', 'list', 't', 'test')) return out;
+  return withCats(
+    name,
+    W,
+    writeTargets(o.operands, ctx),
+    out.categories.filter((c) => c !== 'read'),
+  );
 };
 
 const unzip: Rule = (args, name, ctx) => {
   const o = scanOptions(args, { shortValued: 'dxP' });
-  if (hasAny(o, 'l', 'v', 'Z', 't', 'p', 'c')) return verdict(name, R);
+  if (hasAny(o, 'l', 'v', 'Z', 't', 'p', 'c') && !o.dynamic) return verdict(name, R);
   return verdict(
     name,
     [...new Set<ShellCategory>([...W, ...writeTargets(o.values.get('d') ?? [], ctx), 'unknown'])],
@@ -598,7 +880,14 @@ const secondOperandWrites: Rule = (args, name, ctx) => {
     shortValued: name === 'xxd' ? 'cglosn' : 'fsw',
     longValued: ['skip-fields', 'skip-chars', 'check-chars', 'group'],
   });
-  return withCats(name, R, writeTargets(o.operands.slice(1, 2), ctx), o.dynamic ? U : []);
+  // A glob or a word made at run time may be several operands, the second of them written.
+  const several = o.operands.some((w) => w.dynamic || w.expands);
+  return withCats(
+    name,
+    R,
+    writeTargets(o.operands.slice(1, 2), ctx),
+    o.dynamic || several ? [...W, ...U] : [],
+  );
 };
 
 const ripgrep: Rule = (args, name) => {
@@ -610,14 +899,87 @@ const ripgrep: Rule = (args, name) => {
   return verdict(name, o.dynamic ? U : R);
 };
 
+/**
+ * less's options (less 590's `less --help`, and later ones): those that only change what is shown;
+ * `-o`/`-O` (`--log-file`, `--LOG-FILE`) copy the input to a file; a lesskey file, source or text
+ * (`-k`, `--lesskey-src`, `--lesskey-content`) binds keys to commands and sets variables such as
+ * LESSOPEN, whose program less runs on every file, with no terminal and no key typed (`less
+ * --lesskey-src=/dev/stdin F <<< $'#env\nLESSOPEN=|cmd %s'`).
+ */
+const LESS_OPTIONS: OptionTable = {
+  reads:
+    'a A b B c d D e E f F g G h i I j J K L m M n N p P q Q r R s S t T u U V w W x X y z " ~ # ? ' +
+    'help search-skip-screen buffers auto-buffers clear-screen dumb color quit-at-eof force ' +
+    'quit-if-one-screen hilite-search max-back-scroll ignore-case jump-target status-column ' +
+    'quit-on-intr no-lessopen long-prompt line-numbers pattern prompt quiet silent raw-control-chars ' +
+    'squeeze-blank-lines chop-long-lines underline-special version hilite-unread tabs no-init ' +
+    'max-forw-scroll window quotes tilde shift file-size follow-name incsearch line-num-width mouse ' +
+    'no-keypad no-histdups rscroll save-marks status-col-width use-backslash use-color wheel-lines ' +
+    'tag tag-file header intr redraw-on-quit search-options exit-follow-on-close show-preproc-errors ' +
+    'proc-backspace proc-return proc-tab no-vbell no-search-headers no-number-headers form-feed ' +
+    'match-shift status-line wordwrap',
+  writes: 'o O log-file',
+  does: {
+    k: [U, 'less reads a lesskey file: keys bound to commands, and LESSOPEN or other settings'],
+    'lesskey-file': [U, 'less reads a lesskey file: keys bound to commands, and LESSOPEN or other settings'],
+    'lesskey-src': [U, 'less reads a lesskey source: keys bound to commands, and LESSOPEN or other settings'],
+    'lesskey-content': [U, 'less reads lesskey text: keys bound to commands, and LESSOPEN or other settings'],
+  },
+  caseless: true,
+};
+
+/** A `+cmd` less runs at start that only moves or searches: a line number, G, g, F, or `/pattern`. */
+const LESS_PLAIN_START = /^\+{1,2}(?:\d*[GgFp%]?|\/[^\x00-\x1f\x7f]*)$/; // eslint-disable-line no-control-regex
+
 const lessLike: Rule = (args, name, ctx) => {
-  const o = scanOptions(args, { shortValued: 'oObhjkpPtTxyz#', longValued: ['log-file', 'LOG-FILE'] });
-  const logs = [
-    ...(o.values.get('o') ?? []),
-    ...(o.values.get('O') ?? []),
-    ...(o.values.get('log-file') ?? []),
-  ];
-  return withCats(name, R, writeTargets(logs, ctx), o.dynamic ? U : []);
+  const o = scanOptions(args, {
+    shortValued: 'bDhjkoOpPtTxyz#"',
+    longValued: [
+      'log-file',
+      'LOG-FILE',
+      'lesskey-file',
+      'lesskey-src',
+      'lesskey-content',
+      'tag',
+      'tag-file',
+      'pattern',
+      'prompt',
+      'buffers',
+      'color',
+      'max-back-scroll',
+      'jump-target',
+      'tabs',
+      'max-forw-scroll',
+      'window',
+      'quotes',
+      'shift',
+      'line-num-width',
+      'rscroll',
+      'status-col-width',
+      'wheel-lines',
+      'header',
+      'intr',
+      'search-options',
+    ],
+    alsoOption: (w) => w.startsWith('+'),
+  });
+  // `+cmd` (and `++cmd`) is typed into less as it starts: `+!cmd` runs a shell, `+|` a pipe, `+v`
+  // an editor, `+s` saves to a file.
+  const start = [...o.flags].filter((f) => f.startsWith('+') && !LESS_PLAIN_START.test(f));
+  const v = fromTable(o, name, name, name === 'more' || name === 'zmore' ? MORE_OPTIONS : LESS_OPTIONS, ctx);
+  if (start.length === 0) return v;
+  return verdict(
+    name,
+    [...new Set<ShellCategory>([...v.categories, 'unknown'])],
+    ...(v.notes ?? []),
+    `${name} ${start[0]!.slice(0, 40)} is a command ${name} runs as it starts (+!cmd runs a shell)`,
+  );
+};
+
+/** util-linux more's options: all only change what is shown (`!cmd` and `v` are keys typed). */
+const MORE_OPTIONS: OptionTable = {
+  reads:
+    'd f l c p s u n e h V 0 1 2 3 4 5 6 7 8 9 silent logical no-pause print-over clean-print squeeze plain lines exit-on-eof help version',
 };
 
 // ---------------------------------------------------------------------------------------------------
@@ -625,7 +987,8 @@ const lessLike: Rule = (args, name, ctx) => {
 
 const kill: Rule = (args, name) => {
   const o = scanOptions(args, { shortValued: 'sn' });
-  if (hasAny(o, 'l', 'L', 'list', 'table')) return verdict(name, R);
+  // kill -l/-L, killall -l and skill -l list signals; pkill -l lists the names of what it kills.
+  if (name !== 'pkill' && hasAny(o, 'l', 'L', 'list', 'table') && !o.dynamic) return verdict(name, R);
   return verdict(name, D);
 };
 
@@ -641,17 +1004,42 @@ const subcommandRule =
     spec?: OptionSpec;
     /** Subcommands made of two words (`compose down`, `system prune`). */
     twoWord?: readonly string[];
+    /** Subcommands that only show when given nothing more (`systemd-analyze log-level`). */
+    readAlone?: readonly string[];
+    /** Options (before the subcommand) that run it on another host, over ssh. */
+    remote?: readonly string[];
+    /** Options (anywhere) that run programs or change things: the command is then `unknown`. */
+    unknownOptions?: readonly string[];
   }): Rule =>
   (args, name) => {
     const o = scanOptions(args, { ...table.spec, stopAtOperand: true });
     if (o.dynamic) return verdict(name, U, `the ${name} subcommand is computed at run time`);
+    if (table.remote !== undefined && hasAny(o, ...table.remote))
+      return verdict(name, [...X, ...U], `${name} runs on another host, over ssh`);
+    if (table.unknownOptions !== undefined) {
+      const after = scanOptions(o.operands.slice(1), table.spec);
+      const bad = table.unknownOptions.find((u) => hasAny(o, u) || hasAny(after, u));
+      if (bad !== undefined)
+        return verdict(
+          name,
+          U,
+          `${name} ${bad.length === 1 ? '-' : '--'}${bad} may run programs or write files`,
+        );
+    }
     let sub = o.operands[0]?.value;
     if (sub === undefined) return verdict(name, table.none ?? R);
-    if (table.twoWord?.includes(sub) === true && o.operands[1] !== undefined && !o.operands[1].dynamic) {
-      sub = `${sub} ${o.operands[1].value}`;
+    const second = o.operands[1];
+    if (
+      table.twoWord?.includes(sub) === true &&
+      second !== undefined &&
+      !second.dynamic &&
+      !second.value.startsWith('-')
+    ) {
+      sub = `${sub} ${second.value}`;
     }
     const kind = `${name} ${sub}`;
     const inList = (l: readonly string[] | undefined): boolean => l?.includes(sub) === true;
+    if (inList(table.readAlone) && o.operands.length === 1) return verdict(kind, R);
     if (inList(table.destructive)) return verdict(kind, D);
     if (inList(table.privilege)) return verdict(kind, P);
     if (inList(table.exfiltration)) return verdict(kind, X);
@@ -772,7 +1160,7 @@ const service: Rule = (args, name) => {
   return verdict(kind, U, `${kind} is not an action Gatehouse knows`);
 };
 
-const journalctl: Rule = (args, name) => {
+const journalctl: Rule = (args, name, ctx) => {
   const o = scanOptions(args, {
     shortValued: 'unpoDMbcISUtFgkmNqTrw',
     longValued: [
@@ -802,13 +1190,15 @@ const journalctl: Rule = (args, name) => {
       'vacuum-files',
       'interval',
       'verify-key',
+      'cursor-file',
     ],
   });
   if (hasAny(o, 'vacuum-size', 'vacuum-time', 'vacuum-files', 'rotate'))
     return verdict(`${name} --vacuum`, D);
   if (hasAny(o, 'flush', 'sync', 'relinquish-var', 'smart-relinquish-var', 'setup-keys', 'update-catalog'))
     return verdict(name, W);
-  return verdict(name, o.dynamic ? U : R);
+  // --cursor-file=F starts after the cursor F holds, and writes the last one there.
+  return withCats(name, R, writeTargets(o.values.get('cursor-file') ?? [], ctx), o.dynamic ? U : []);
 };
 
 const dmesg: Rule = (args, name) => {
@@ -825,9 +1215,12 @@ const packageManager = (table: {
   read: string[];
   destructive: string[];
   write: string[];
-  unknown?: string[];
+  twoWord?: string[];
+  unknownOptions?: string[];
 }): Rule =>
   subcommandRule({
+    ...(table.twoWord === undefined ? {} : { twoWord: table.twoWord }),
+    ...(table.unknownOptions === undefined ? {} : { unknownOptions: table.unknownOptions }),
     spec: {
       shortValued: 'octCrqy',
       longValued: [
@@ -862,12 +1255,16 @@ const apt = packageManager({
     'madison',
     'help',
     'check',
-    'download',
-    'source',
     'moo',
   ],
   destructive: ['remove', 'purge', 'autoremove', 'autopurge', 'clean', 'autoclean'],
+  // -o/-c set any configuration item, some of which name programs apt runs (hooks, a pager);
+  // `source -b` builds the package, running its build scripts.
+  unknownOptions: ['o', 'option', 'c', 'config-file', 'b', 'compile', 'build'],
   write: [
+    // download and source write files in the working directory.
+    'download',
+    'source',
     'install',
     'reinstall',
     'upgrade',
@@ -881,6 +1278,7 @@ const apt = packageManager({
   ],
 });
 const yum = packageManager({
+  unknownOptions: ['setopt', 'c', 'config'],
   read: [
     'list',
     'info',
@@ -914,9 +1312,26 @@ const apk = packageManager({
   write: ['add', 'update', 'upgrade', 'fix', 'fetch'],
 });
 const pip = packageManager({
-  read: ['list', 'show', 'freeze', 'check', 'search', 'help', 'config', 'debug', 'inspect', 'index', 'hash'],
+  twoWord: ['config'],
+  read: [
+    'list',
+    'show',
+    'freeze',
+    'check',
+    'search',
+    'help',
+    'config list',
+    'config get',
+    'config debug',
+    'debug',
+    'inspect',
+    'index',
+    'hash',
+  ],
   destructive: ['uninstall'],
-  write: ['install', 'download', 'wheel', 'cache'],
+  write: ['install', 'download', 'wheel', 'cache', 'config set', 'config unset'],
+  // --log writes a log file; `config edit` runs an editor.
+  unknownOptions: ['log', 'editor'],
 });
 
 const dpkg: Rule = (args, name) => {
@@ -970,7 +1385,13 @@ const dpkg: Rule = (args, name) => {
 };
 
 const rpm: Rule = (args, name) => {
-  const o = scanOptions(args, { longValued: ['root', 'dbpath', 'define', 'eval'] });
+  const o = scanOptions(args, {
+    shortValued: 'DE',
+    longValued: ['root', 'dbpath', 'define', 'eval', 'macros', 'rcfile', 'pipe', 'load'],
+  });
+  // Macros run commands (`%(cmd)`, `%{lua:…}`): --eval, --define, macro and rc files; --pipe runs one.
+  if (hasAny(o, 'D', 'define', 'E', 'eval', 'macros', 'rcfile', 'pipe', 'load'))
+    return verdict(name, U, 'rpm expands macros or pipes its output to a command');
   if (hasAny(o, 'e', 'erase')) return verdict(`${name} -e`, D);
   if (hasAny(o, 'i', 'install', 'U', 'upgrade', 'F', 'freshen', 'import', 'rebuilddb'))
     return verdict(`${name} -i`, W);
@@ -1042,6 +1463,8 @@ const ipCommand: Rule = (args, name) => {
     alsoOption: () => false,
   });
   if (hasAny(o, 'b', 'batch', 'force')) return verdict(name, P, 'ip runs commands from a batch file');
+  if (o.dynamic)
+    return verdict(name, U, 'ip is given a word made at run time, which may be any option (-batch)');
   const words = o.operands.map((w) => (w.dynamic ? '\0' : w.value));
   if (words.includes('\0')) return verdict(name, U, 'the ip command is computed at run time');
   const verb = words[1];
@@ -1285,9 +1708,21 @@ const httpClient: Rule = (args, name, ctx) => {
 };
 
 /** nc, socat, telnet…: a peer off the loopback interface is exfiltration-shaped. */
-const rawNetwork: Rule = (args, name) => {
-  const o = scanOptions(args, { shortValued: 'pswiqIOTVxXePcb' });
-  if (o.dynamic) return verdict(name, X);
+const rawNetwork: Rule = (args, name, ctx) => {
+  const o = scanOptions(args, {
+    shortValued: 'pswiqIOTVxXePcbo',
+    longValued: ['exec', 'sh-exec', 'lua-exec', 'output', 'hex-dump', 'proxy'],
+  });
+  if (o.dynamic) return verdict(name, [...X, ...U], `${name} is given a word made at run time`);
+  // A program run with the connection (netcat-traditional -e/-c, ncat --exec/--sh-exec/--lua-exec);
+  // a session written to a file (-o, ncat --output/--hex-dump); a proxy (-x/-X) the data goes through.
+  if (hasAny(o, 'e', 'c', 'exec', 'sh-exec', 'lua-exec'))
+    return verdict(name, U, `${name} runs a program with the connection`);
+  if (hasAny(o, 'x', 'X', 'proxy')) return verdict(name, X, `${name} goes through a proxy`);
+  const logs = writeTargets(
+    ['o', 'output', 'hex-dump'].flatMap((k) => o.values.get(k) ?? []),
+    ctx,
+  );
   const hosts = o.operands.filter((w) => !/^\d+(-\d+)?$/.test(w.value));
   const peers = hosts.map((w) => {
     if (w.dynamic) return undefined;
@@ -1300,9 +1735,9 @@ const rawNetwork: Rule = (args, name) => {
     peers.length === 0 ||
     peers.some((h) => h === undefined || !isLoopbackHost(h))
   ) {
-    return verdict(name, X);
+    return withCats(name, X, logs);
   }
-  return verdict(name, R);
+  return withCats(name, R, logs);
 };
 
 /** scp/sftp/rsync: remote `host:path` arguments are exfiltration-shaped. */
@@ -1537,10 +1972,9 @@ function environmentRisk(w: WordValue): string | undefined {
   const eq = w.value.indexOf('=');
   if (eq === -1) return undefined;
   const variable = w.value.slice(0, eq);
-  const locale = localeChange(variable, w.value.slice(eq + 1));
-  if (locale !== undefined) return locale;
-  if (COMMAND_LOOKUP_VARIABLES.has(variable)) return `setting ${variable} changes which program runs`;
-  return undefined;
+  const value = w.expands ? undefined : w.value.slice(eq + 1);
+  // A program's environment: only names known to change nothing it runs or writes (class 164).
+  return localeChange(variable, value) ?? variableRisk(variable, value, 'environment');
 }
 
 /** Whether a word names a shell by a system path (`su -s /bin/bash`) whose -c string Gatehouse parses. */
@@ -1705,21 +2139,23 @@ const envRule: Rule = (args, name, ctx) => {
   if (hasAny(o, 'S', 'split-string'))
     return ownVerdict(own, verdict(name, U, 'env -S splits a string into a command'));
   const rest = [...o.operands];
-  const assigned: string[] = [];
+  const risks: string[] = [];
   while (rest[0] !== undefined && !rest[0].dynamic && /^[A-Za-z_][A-Za-z0-9_]*=/.test(rest[0].value)) {
     const eq = rest[0].value.indexOf('=');
-    const locale = localeChange(rest[0].value.slice(0, eq), rest[0].value.slice(eq + 1));
-    if (locale !== undefined) return ownVerdict(own, verdict(name, U, locale));
-    assigned.push(rest[0].value.slice(0, eq));
+    const variable = rest[0].value.slice(0, eq);
+    const value = rest[0].expands ? undefined : rest[0].value.slice(eq + 1);
+    const risk = localeChange(variable, value) ?? variableRisk(variable, value, 'environment');
+    if (risk !== undefined) risks.push(risk);
     rest.shift();
   }
   if (rest[0]?.dynamic === true && /^[A-Za-z_][A-Za-z0-9_]*=/.test(rest[0].text)) {
     return ownVerdict(own, verdict(name, U, 'env sets a variable computed at run time'));
   }
-  const dangerous = assigned.filter((v) => COMMAND_LOOKUP_VARIABLES.has(v));
-  if (dangerous.length > 0)
-    return ownVerdict(own, verdict(name, U, `setting ${dangerous.join(', ')} changes which program runs`));
-  return runWrapped(rest, own, ctx, { alone: verdict(name, R), chdir: chdirOf(o, ENV.chdir) });
+  // The command is judged as it is; an environment that may change what it does is unknown too.
+  for (const risk of risks) addOwn(own, '', U, risk);
+  // env -C DIR runs the command in DIR (its relative paths start there), and only that command.
+  const dir = chdirOf(o, ENV.chdir);
+  return runWrapped(rest, own, ctx, { alone: verdict(name, risks.length > 0 ? U : R), chdir: dir });
 };
 
 const TIMEOUT: WrapperSpec = {
@@ -2183,7 +2619,13 @@ const containerExec: Rule = (args, name, ctx) => {
   const sub = args[0];
   if (sub === undefined || sub.dynamic)
     return verdict(name, U, `the ${name} subcommand is computed at run time`);
-  if (sub.value !== 'exec') return containerTool(args, name, ctx);
+  if (sub.value !== 'exec') {
+    const v = containerTool(args, name, ctx);
+    // `compose config -o FILE` (and save, export) write the file -o names.
+    const w = scanOptions(args.slice(1), { shortValued: 'o', longValued: ['output'] });
+    const out = [...(w.values.get('o') ?? []), ...(w.values.get('output') ?? [])];
+    return v === null || out.length === 0 ? v : rekind(v.kind, v, W, writeTargets(out, ctx));
+  }
   const kind = `${name} exec`;
   const { o, own } = scanWrapper(args.slice(1), CONTAINER_EXEC, kind, ctx);
   if (hasAny(o, 'privileged'))
@@ -2329,13 +2771,35 @@ const kubectl: Rule = (args, name, ctx) => {
       'filename',
       'container',
       'output',
+      'cache-dir',
+      'log-file',
+      'log-dir',
+      'profile-output',
+      'output-directory',
     ],
   });
+  // A kubeconfig's users may run exec plugins (credential helpers), programs on this host.
+  if (hasAny(o, 'kubeconfig'))
+    return verdict(name, U, `${name} --kubeconfig reads a kubeconfig whose users may run programs`);
+  // Its discovery cache, klog's log files and a profile are written where these options say.
+  const files = ['cache-dir', 'log-file', 'log-dir', 'profile-output'].flatMap((k) => o.values.get(k) ?? []);
+  const v = kubectlSubcommand(args, name, o, ctx);
+  return v === null || files.length === 0 ? v : rekind(v.kind, v, writeTargets(files, ctx));
+};
+
+function kubectlSubcommand(
+  args: readonly WordValue[],
+  name: string,
+  o: ScannedOptions,
+  ctx: RuleContext,
+): Verdict | null {
   const sub = o.operands[0];
   if (sub === undefined) return verdict(name, R);
   if (sub.dynamic) return verdict(name, U, `the ${name} subcommand is computed at run time`);
   const kind = `${name} ${sub.value}`;
   if (sub.value === 'exec') {
+    if (o.dynamic)
+      return verdict(kind, U, `${name} is given a word made at run time, which may be any of its options`);
     const dash = args.findIndex((w) => !w.dynamic && w.value === '--');
     if (dash === -1 || dash === args.length - 1)
       return verdict(kind, U, 'kubectl exec without a command after --');
@@ -2358,8 +2822,14 @@ const kubectl: Rule = (args, name, ctx) => {
       'events',
       'auth',
     ].includes(sub.value)
-  )
+  ) {
+    // `auth reconcile` creates or updates roles; `cluster-info dump --output-directory` writes files.
+    if (sub.value === 'auth' && o.operands[1]?.value !== 'can-i' && o.operands[1]?.value !== 'whoami')
+      return verdict(`${kind} ${o.operands[1]?.value ?? ''}`.trim(), o.operands.length === 1 ? R : W);
+    const dir = o.values.get('output-directory');
+    if (dir !== undefined) return withCats(kind, W, writeTargets(dir, ctx));
     return verdict(kind, R);
+  }
   if (sub.value === 'config')
     return verdict(
       kind,
@@ -2390,7 +2860,7 @@ const kubectl: Rule = (args, name, ctx) => {
   )
     return verdict(kind, W);
   return verdict(kind, U, `${kind} is not a subcommand Gatehouse knows`);
-};
+}
 
 /**
  * git options whose value is a program git runs later, on reads too (`git status` runs
@@ -2439,6 +2909,49 @@ function gitConfigSetsProgram(args: readonly WordValue[]): { dynamic: boolean; n
     : undefined;
 }
 
+/** Options with which `git branch` and `git tag` only list (or, tag -v, verify). */
+const GIT_LIST_OPTIONS: Readonly<Record<string, readonly string[]>> = {
+  branch:
+    'a all r remotes l list v vv verbose q quiet contains no-contains merged no-merged points-at sort format color no-color column no-column abbrev no-abbrev i ignore-case show-current omit-empty'.split(
+      ' ',
+    ),
+  tag: 'l list n contains no-contains merged no-merged points-at sort format color i ignore-case column no-column omit-empty v verify'.split(
+    ' ',
+  ),
+};
+
+/** Read-only verbs of git subcommands that otherwise change things (`git stash list`). */
+const GIT_READ_VERBS: Readonly<Record<string, readonly string[]>> = {
+  stash: ['list', 'show'],
+  worktree: ['list'],
+  remote: ['show', 'get-url'],
+  reflog: ['show', 'exists', 'list'],
+};
+
+/**
+ * Options of a git subcommand whose value is the next word (`git commit -m "$(cat <<'EOF' … EOF)"`):
+ * a word made at run time there is that value, not an option. Per subcommand, since a letter that
+ * takes a value in one is a flag in another (`git log -m`).
+ */
+const GIT_VALUED: Readonly<Record<string, { readonly short: string; readonly long: readonly string[] }>> = {
+  commit: {
+    short: 'mFCct',
+    long: [
+      'message',
+      'file',
+      'reuse-message',
+      'reedit-message',
+      'template',
+      'author',
+      'date',
+      'trailer',
+      'cleanup',
+    ],
+  },
+  tag: { short: 'mFu', long: ['message', 'file', 'local-user', 'cleanup'] },
+  merge: { short: 'mF', long: ['message', 'file', 'cleanup'] },
+};
+
 const git: Rule = (args, name, ctx) => {
   const o = scanOptions(args, {
     shortValued: 'Cc',
@@ -2447,19 +2960,56 @@ const git: Rule = (args, name, ctx) => {
   });
   if (hasAny(o, 'c', 'config-env', 'exec-path'))
     return verdict(name, U, 'git options can run arbitrary commands (core.pager, aliases…)');
+  // `git -C $d log`: bash may split $d into more words, `-c core.pager=…` among them.
+  if (o.dynamic)
+    return verdict(
+      name,
+      U,
+      'git is given a word made at run time, which may be any option (-c core.pager=…)',
+    );
   const sub = o.operands[0];
   if (sub === undefined) return verdict(name, R);
   if (sub.dynamic) return verdict(name, U, 'the git subcommand is computed at run time');
+  const valued = GIT_VALUED[sub.value];
   const rest = scanOptions(o.operands.slice(1), {
-    longValued: ['output', 'upload-pack', 'receive-pack', 'exec', 'open-files-in-pager'],
+    ...(valued ? { shortValued: valued.short } : {}),
+    longValued: [
+      ...(valued?.long ?? []),
+      'output',
+      'upload-pack',
+      'receive-pack',
+      'exec',
+      'open-files-in-pager',
+      'contains',
+      'no-contains',
+      'merged',
+      'no-merged',
+      'points-at',
+      'sort',
+      'format',
+    ],
   });
-  const kind = `${name} ${sub.value}`;
+  const v = gitSubcommand(sub.value, o, rest, ctx);
+  // A word made at run time may be any option: --output=F, --upload-pack=CMD, -O CMD…
+  if (!rest.dynamic || v.categories.includes('unknown')) return v;
+  return {
+    ...v,
+    categories: [...v.categories, 'unknown'],
+    notes: [
+      ...(v.notes ?? []),
+      `git ${sub.value} is given a word made at run time, which may be any option (--output=FILE, --upload-pack=CMD…)`,
+    ],
+  };
+};
+
+function gitSubcommand(sub: string, o: ScannedOptions, rest: ScannedOptions, ctx: RuleContext): Verdict {
+  const kind = `git ${sub}`;
   // The program run on the other end of a transport — run by a shell on this host for local and ssh
   // remotes (`git ls-remote --upload-pack='…' .`); and grep's pager, given or the default.
   if (
     hasAny(rest, 'upload-pack', 'receive-pack', 'exec', 'open-files-in-pager') ||
-    (['ls-remote', 'clone'].includes(sub.value) && hasAny(rest, 'u')) ||
-    (sub.value === 'grep' && hasAny(rest, 'O'))
+    (['ls-remote', 'clone'].includes(sub) && hasAny(rest, 'u')) ||
+    (sub === 'grep' && hasAny(rest, 'O'))
   )
     return verdict(kind, U, `${kind} is told to run a program`);
   // Diff output to a file (`git log --output=F`).
@@ -2468,12 +3018,13 @@ const git: Rule = (args, name, ctx) => {
     const cats = writeTargets(output, ctx);
     return verdict(kind, cats.length > 0 ? ([...new Set(['read', ...cats])] as ShellCategory[]) : R);
   }
-  if (sub.value === 'config') {
+  if (sub === 'config') {
     const set = gitConfigSetsProgram(o.operands.slice(1));
     if (set !== undefined)
       return set.dynamic ? verdict(kind, U, set.note) : verdict(kind, [...W, ...P], set.note);
   }
-  switch (sub.value) {
+  const verb = rest.operands[0];
+  switch (sub) {
     case 'status':
     case 'log':
     case 'diff':
@@ -2487,26 +3038,56 @@ const git: Rule = (args, name, ctx) => {
     case 'rev-list':
     case 'describe':
     case 'shortlog':
-    case 'reflog':
     case 'cat-file':
     case 'show-ref':
     case 'for-each-ref':
     case 'whatchanged':
     case 'version':
-    case 'help':
     case 'count-objects':
-    case 'fsck':
     case 'verify-commit':
     case 'verify-tag':
     case 'name-rev':
     case 'merge-base':
       return verdict(kind, R);
+    case 'help':
+      // -w opens the page in a browser git chooses (help.browser, web.browser, or one it finds).
+      return hasAny(rest, 'w', 'web')
+        ? verdict(kind, U, 'git help -w starts a web browser')
+        : verdict(kind, R);
+    case 'fsck':
+      // --lost-found writes dangling objects into .git/lost-found.
+      return verdict(kind, hasAny(rest, 'lost-found') ? W : R);
+    case 'reflog':
+      // `reflog expire` and `reflog delete` drop entries, the way back to lost commits.
+      if (verb !== undefined && (verb.dynamic || !GIT_READ_VERBS.reflog!.includes(verb.value)))
+        return verdict(
+          `${kind} ${verb.text}`,
+          verb.dynamic ? U : ['expire', 'delete'].includes(verb.value) ? D : U,
+        );
+      return verdict(kind, R);
     case 'branch':
-    case 'tag':
-    case 'remote':
+    case 'tag': {
+      if (hasAny(rest, 'edit-description'))
+        return verdict(kind, U, 'git branch --edit-description runs an editor');
+      const allowed = GIT_LIST_OPTIONS[sub]!;
+      const given = [...[...rest.flags].filter((f) => f.length === 1), ...rest.long];
+      const lists =
+        given.every((g) => allowed.some((a) => a === g || (g.length > 1 && a.startsWith(g)))) &&
+        (rest.operands.length === 0 ||
+          hasAny(rest, 'l', 'list') ||
+          (sub === 'tag' && hasAny(rest, 'v', 'verify')));
+      return verdict(kind, lists ? R : W);
+    }
     case 'stash':
-    case 'config':
     case 'worktree':
+    case 'remote': {
+      // `git stash` alone stashes the changes (the working tree goes back to HEAD); `git remote`
+      // and `git worktree` alone list.
+      const reads =
+        verb === undefined ? sub !== 'stash' : !verb.dynamic && GIT_READ_VERBS[sub]!.includes(verb.value);
+      return verdict(kind, reads ? R : W);
+    }
+    case 'config':
       return verdict(
         kind,
         rest.operands.length === 0 &&
@@ -2564,7 +3145,7 @@ const git: Rule = (args, name, ctx) => {
     default:
       return verdict(kind, U, `${kind} is not a subcommand Gatehouse knows (it may be an alias)`);
   }
-};
+}
 
 // ---------------------------------------------------------------------------------------------------
 // Shells and interpreters
@@ -2615,6 +3196,121 @@ export const COMMAND_LOOKUP_VARIABLES: ReadonlySet<string> = new Set([
   'HOME',
   'TMPDIR',
 ]);
+
+/** Any value: the variable only chooses how something is shown or formatted. */
+const ANY_VALUE = /^[^\n]*$/;
+/** A locale name or a list of them (LANGUAGE), without a path: glibc would load one from a file. */
+const LOCALE_NAME = /^[A-Za-z0-9_.@:+-]*$/;
+
+/**
+ * Environment variables a program may be given without it taking options, files to write or
+ * programs to run from them, with the values each may have: the locale (class 139 still judges the
+ * character set of LC_ALL, LC_CTYPE and LANG), the time zone, the terminal's size and type, colour
+ * switches, and a pager that is `cat` or none. Any other name put in a program's environment
+ * (`NAME=… cmd`, `export`, `declare -x`, `env NAME=…`) is `unknown` (variableRisk): TAR_OPTIONS
+ * holds tar options (`--checkpoint-action=exec=…`), GIT_TRACE names a file git appends to,
+ * XDG_CONFIG_HOME and GIT_DIR choose a configuration that names programs, LESS, MANOPT, GZIP and
+ * XZ_OPT hold options, DBUS_SESSION_BUS_ADDRESS may be `unixexec:`… A list of the harmful ones is
+ * never finished; this one only grows by checking.
+ */
+export const INERT_ENVIRONMENT: ReadonlyMap<string, RegExp> = new Map([
+  ...[
+    'LANG',
+    'LANGUAGE',
+    'LC_ALL',
+    'LC_CTYPE',
+    'LC_MESSAGES',
+    'LC_COLLATE',
+    'LC_NUMERIC',
+    'LC_TIME',
+    'LC_MONETARY',
+    'LC_PAPER',
+    'LC_NAME',
+    'LC_ADDRESS',
+    'LC_TELEPHONE',
+    'LC_MEASUREMENT',
+    'LC_IDENTIFICATION',
+  ].map((n) => [n, LOCALE_NAME] as const),
+  ['TZ', ANY_VALUE],
+  ['COLUMNS', /^\d*$/],
+  ['LINES', /^\d*$/],
+  ['TERM', /^[A-Za-z0-9._+-]*$/],
+  ['NO_COLOR', ANY_VALUE],
+  ['CLICOLOR', ANY_VALUE],
+  ['CLICOLOR_FORCE', ANY_VALUE],
+  ['SYSTEMD_COLORS', /^[A-Za-z0-9]*$/],
+  ['TIME_STYLE', ANY_VALUE],
+  ['GIT_TERMINAL_PROMPT', /^[01]?$/],
+  ['GIT_OPTIONAL_LOCKS', /^[01]?$/],
+  ['DEBIAN_FRONTEND', /^noninteractive$/],
+  ['PAGER', /^(cat)?$/],
+  ['GIT_PAGER', /^(cat)?$/],
+  ['SYSTEMD_PAGER', /^(cat)?$/],
+  ['MANPAGER', /^(cat)?$/],
+]);
+
+/**
+ * Upper-case names a line may set that only its own shell reads (getopts', read's, the history's
+ * settings): upper case is how environment variables are written, so other upper-case names may be
+ * exported already (variableRisk).
+ */
+const SHELL_ONLY_VARIABLES: ReadonlySet<string> = new Set([
+  'OPTIND',
+  'OPTARG',
+  'OPTERR',
+  'REPLY',
+  'RANDOM',
+  'SECONDS',
+  'TMOUT',
+  'HISTSIZE',
+  'HISTFILESIZE',
+  'HISTCONTROL',
+  'HISTIGNORE',
+  'HISTTIMEFORMAT',
+]);
+
+/** Lower-case names programs read from their environment: curl's, wget's and git's proxies. */
+const LOWER_CASE_ENVIRONMENT: ReadonlySet<string> = new Set([
+  'http_proxy',
+  'https_proxy',
+  'ftp_proxy',
+  'all_proxy',
+  'no_proxy',
+]);
+
+/**
+ * Where an assignment's value goes: `environment` for a program's environment (`NAME=… cmd`,
+ * `export`, `declare -x`, `env NAME=…`, anything under `set -a`); `shell` for a variable of the
+ * line's own shell (`NAME=…`, `read NAME`, `for NAME in`, `printf -v NAME`).
+ */
+export type VariableReach = 'environment' | 'shell';
+
+/**
+ * Why setting `name` to `value` (undefined: made at run time, or unknown) is not judged, or
+ * undefined. A name that changes which program runs is never judged (COMMAND_LOOKUP_VARIABLES); in
+ * a program's environment only INERT_ENVIRONMENT is; in the shell, a name that may already be
+ * exported (upper case, or one of the proxies) is judged as if it were, since setting it changes the
+ * environment of every later program.
+ */
+export function variableRisk(
+  name: string,
+  value: string | undefined,
+  reach: VariableReach,
+): string | undefined {
+  const inert = INERT_ENVIRONMENT.get(name);
+  if (inert !== undefined && (value === undefined ? inert === ANY_VALUE : inert.test(value)))
+    return undefined;
+  if (COMMAND_LOOKUP_VARIABLES.has(name))
+    return `setting ${name} changes which program runs or what runs at start-up`;
+  if (inert !== undefined)
+    return `${name} is given ${value === undefined ? 'a value made at run time' : `the value ${value.slice(0, 40)}`}, not one Gatehouse knows to be inert`;
+  if (reach === 'environment')
+    return `${name} in a program's environment may give it options, a file to write or a program to run (TAR_OPTIONS, GIT_TRACE, LESS, GIT_DIR…): only names known to be inert are judged`;
+  if (SHELL_ONLY_VARIABLES.has(name)) return undefined;
+  if (!/[a-z]/.test(name) || LOWER_CASE_ENVIRONMENT.has(name))
+    return `${name} may be exported already (by the host's environment or a start-up file), so setting it changes what later programs are given`;
+  return undefined;
+}
 
 /**
  * Variables that choose the character set bash reads its input in (LC_ALL over LC_CTYPE over LANG).
@@ -2708,38 +3404,577 @@ const trap: Rule = (args, name, ctx) => {
 // ---------------------------------------------------------------------------------------------------
 // The table
 
-const RULES = new Map<string, Rule>();
-const add = (names: string, rule: Rule): void => {
-  for (const n of names.split(/\s+/)) if (n !== '') RULES.set(n, rule);
+/**
+ * How a program's rule takes a word whose value is known only at run time (`$x`, `$(…)`, a glob,
+ * the arguments xargs appends). By default such a word may be any of the program's options, so the
+ * command is also `unknown`, whatever the rule said: a rule that forgets them (`git log $(printf
+ * -- --output=F)`) fails closed. A program opts out only by saying why:
+ * - `harmless`: none of its options writes a file, runs a program or changes anything (checked
+ *   against its manual), so whatever the word is, it reads;
+ * - `judged`: its rule reads such words itself (scanOptions' `dynamic`, operands after `--`, a
+ *   computed word made `unknown` or worse).
+ * A rule that hands its words to another command's (a wrapper: `null`) has them judged there.
+ */
+type RuntimeWords = 'harmless' | 'judged';
+
+interface Entry {
+  readonly rule: Rule;
+  readonly runtime?: RuntimeWords;
+}
+
+const RULES = new Map<string, Entry>();
+const add = (names: string, rule: Rule, runtime?: RuntimeWords): void => {
+  const entry: Entry = runtime === undefined ? { rule } : { rule, runtime };
+  for (const n of names.split(/\s+/)) if (n !== '') RULES.set(n, entry);
 };
 
-// Reads: nothing these commands can be told to do writes or runs anything.
+/**
+ * The words bash passes, brace expansion done (`-{delete,true}` is `-delete -true`); a word whose
+ * braces cannot be expanded from the text (`{-o,$x}`) is a word made at run time, maybe several.
+ */
+export function expandBraces(args: readonly WordValue[]): WordValue[] {
+  const out: WordValue[] = [];
+  for (const w of args) {
+    if (!(w.expands || w.dynamic) || !w.text.includes('{')) {
+      out.push(w);
+      continue;
+    }
+    const words = braceExpand(w);
+    if (words === undefined) out.push({ ...w, value: w.text, dynamic: true, splits: true });
+    else out.push(...words);
+  }
+  return out;
+}
+
+/** Runs an entry's rule on the words bash passes, and fails closed on run-time words (RuntimeWords). */
+function judged(entry: Entry): Rule {
+  return (args, name, ctx) => {
+    const words = expandBraces(args);
+    if (entry.runtime !== undefined) {
+      const v = entry.rule(words, name, ctx);
+      // A rule that judged a run-time word `unknown` without saying why: say which word.
+      const runtime = words.find((w) => w.dynamic || w.expands);
+      if (v === null || v.notes !== undefined || !v.categories.includes('unknown') || runtime === undefined)
+        return v;
+      return {
+        ...v,
+        notes: [
+          `${name} is given a word made at run time (${runtime.text.slice(0, 60)}), which may be any of its options`,
+        ],
+      };
+    }
+    // The words a wrapper hands on are judged as the command they are; its own are judged here.
+    const handed = new Set<WordValue>();
+    const inner: RuleContext = {
+      ...ctx,
+      nested: (w, via, extra, chdir) => {
+        for (const x of w) handed.add(x);
+        ctx.nested(w, via, extra, chdir);
+      },
+      nestedLine: (line, via, extra) => {
+        handed.add(line);
+        ctx.nestedLine(line, via, extra);
+      },
+    };
+    const v = entry.rule(words, name, inner);
+    if (v?.categories.includes('unknown') === true) return v;
+    const runtime = words.find((w) => (w.dynamic || w.expands) && !handed.has(w));
+    if (runtime === undefined) return v;
+    const note = `${name} is given a word made at run time (${runtime.text.slice(0, 60)}), which may be any of its options, and some of them write files or run programs`;
+    if (v === null) return verdict(name, U, note);
+    return { kind: v.kind, categories: [...v.categories, 'unknown'], notes: [...(v.notes ?? []), note] };
+  };
+}
+
+// Reads: none of these programs' options writes a file, runs a program or changes anything (their
+// manuals and `--help`, Debian 12), so whatever their words are, even made at run time, they read.
+// A program with such an option has a rule of its own below, which names its options.
 add(
-  'ls dir vdir cat tac nl head tail grep egrep fgrep zgrep zegrep zfgrep bzgrep xzgrep wc cut paste join comm tr fold fmt column expand unexpand rev diff diff3 sdiff cmp ' +
-    'md5sum sha1sum sha224sum sha256sum sha384sum sha512sum b2sum cksum sum base32 base64 basenc od hexdump strings file stat readlink realpath basename dirname pwd ' +
-    'echo true false : [[ yes seq sleep cal uptime uname whoami id groups who w users last lastb lastlog ps pgrep pstree top htop atop free vmstat iostat mpstat pidstat ' +
-    'nproc lscpu lsmem lsblk lspci lsusb lsmod lsof lsns lslocks lsipc blkid df du findmnt printenv locale getent which whereis type help whatis apropos locate ' +
-    'netstat jq zcat bzcat xzcat zstdcat lz4cat gzcat zless zmore numfmt factor expr bc ' +
-    'cd pushd popd dirs exit return shift jobs fg bg disown times caller logout suspend unalias ulimit umask tty stty tput clear reset ' +
-    'diff-so-fancy colordiff namei getconf arch hostid logname iotop iwconfig nstat lsattr getfacl getcap systemd-analyze loginctl ' +
-    'tsort pr look fc-list dpkg-query apt-cache apt-file',
+  'ls dir vdir cat tac nl head tail grep egrep fgrep zgrep zegrep zfgrep bzgrep xzgrep wc cut paste join comm tr fold fmt column expand unexpand rev diff cmp ' +
+    'md5sum sha1sum sha224sum sha256sum sha384sum sha512sum b2sum cksum sum base32 base64 basenc od hexdump strings stat readlink realpath basename dirname pwd ' +
+    'echo true false : [[ yes seq sleep cal uptime uname whoami id groups who w users last lastb ps pgrep pstree top htop free vmstat iostat mpstat ' +
+    'nproc lscpu lsmem lsblk lspci lsusb lsmod lsof lsns lslocks lsipc df du findmnt printenv locale which whereis type help whatis apropos locate ' +
+    'netstat jq zcat bzcat xzcat gzcat numfmt factor expr bc ' +
+    'cd pushd popd dirs exit return shift jobs fg bg disown times caller logout suspend unalias ulimit umask tty tput clear reset ' +
+    'diff-so-fancy colordiff namei getconf arch hostid logname iotop nstat lsattr getfacl getcap ' +
+    'tsort pr look fc-list dpkg-query',
   read,
+  'harmless',
+);
+// Reads with an option that writes a file, runs a program or changes something: each rule names the
+// program's options (OptionTable), and one it does not name is unknown.
+const DIFF_OPTIONS =
+  'i E Z b W B I a w l s t d H ignore-case ignore-tab-expansion ignore-trailing-space ignore-space-change ' +
+  'ignore-all-space ignore-blank-lines ignore-matching-lines strip-trailing-cr text width left-column ' +
+  'suppress-common-lines expand-tabs tabsize minimal speed-large-files help v version';
+add(
+  'sdiff',
+  (args, name, ctx) => {
+    const o = scanOptions(args, {
+      shortValued: 'oIw',
+      longValued: ['output', 'ignore-matching-lines', 'width', 'tabsize', 'diff-program'],
+    });
+    // -o merges interactively: it writes FILE and reads commands from standard input (`e` runs an editor).
+    return fromTable(
+      o,
+      name,
+      name,
+      {
+        reads: DIFF_OPTIONS,
+        writes: 'o output',
+        does: {
+          o: [U, 'sdiff -o reads commands from standard input, one of which runs an editor'],
+          output: [U, 'sdiff -o reads commands from standard input, one of which runs an editor'],
+          'diff-program': [U, `${name} runs the program its --diff-program names`],
+        },
+      },
+      ctx,
+    );
+  },
+  'judged',
+);
+add(
+  'diff3',
+  (args, name, ctx) => {
+    const o = scanOptions(args, { shortValued: 'L', longValued: ['label', 'diff-program'] });
+    return fromTable(
+      o,
+      name,
+      name,
+      {
+        reads:
+          'A e E 3 x X i m a T L show-all ed show-overlap easy-only overlap-only merge text strip-trailing-cr initial-tab label help v version',
+        does: { 'diff-program': [U, `${name} runs the program its --diff-program names`] },
+      },
+      ctx,
+    );
+  },
+  'judged',
+);
+add(
+  'file',
+  (args, name, ctx) => {
+    const o = scanOptions(args, {
+      shortValued: 'mefFP',
+      longValued: ['magic-file', 'exclude', 'exclude-quiet', 'files-from', 'separator', 'parameter'],
+    });
+    const v = fromTable(
+      o,
+      name,
+      name,
+      {
+        reads:
+          'v m z Z b c e f F i k l L h n N 0 p P r s S d help version magic-file uncompress uncompress-noreport brief ' +
+          'checking-printout exclude exclude-quiet files-from separator mime apple extension mime-type mime-encoding ' +
+          'keep-going list dereference no-dereference no-buffer no-pad print0 preserve-date parameter raw special-files no-sandbox debug',
+        does: { C: [[], ''], compile: [[], ''] },
+      },
+      ctx,
+    );
+    if (!hasAny(o, 'C', 'compile')) return v;
+    // -C compiles each magic file -m names into NAME.mgc in the working directory (magic.mgc without -m).
+    const lists = [...(o.values.get('m') ?? []), ...(o.values.get('magic-file') ?? [])];
+    const outputs: WordValue[] =
+      lists.length === 0 ? [{ value: 'magic.mgc', dynamic: false, expands: false, text: 'magic.mgc' }] : [];
+    for (const l of lists) {
+      if (l.dynamic) outputs.push(l);
+      else
+        for (const m of l.value.split(':'))
+          if (m !== '') {
+            const out = `${m.replace(/\/+$/, '').split('/').pop() ?? m}.mgc`;
+            outputs.push({ value: out, dynamic: false, expands: false, text: out });
+          }
+    }
+    return rekind(`${name} -C`, v, W, writeTargets(outputs, ctx));
+  },
+  'judged',
+);
+add(
+  'blkid',
+  (args, name, ctx) => {
+    const o = scanOptions(args, {
+      shortValued: 'cosStLUHOun',
+      longValued: [
+        'cache-file',
+        'output',
+        'match-tag',
+        'match-token',
+        'label',
+        'uuid',
+        'hint',
+        'size',
+        'offset',
+        'usages',
+        'match-types',
+      ],
+    });
+    return fromTable(
+      o,
+      name,
+      name,
+      {
+        reads:
+          'd o k s t l L U p i H S O u n D h V no-encoding output list-filesystems match-tag match-token list-one label uuid probe info hint size offset usages match-types no-part-details help version',
+        // The cache (as root: /run/blkid/blkid.tab, or the file -c names) is written as blkid reads.
+        writes: 'c cache-file',
+        does: {
+          g: [W, 'blkid -g rewrites its cache'],
+          'garbage-collect': [W, 'blkid -g rewrites its cache'],
+        },
+      },
+      ctx,
+    );
+  },
+  'judged',
+);
+add(
+  'lastlog',
+  (args, name, ctx) => {
+    const o = scanOptions(args, { shortValued: 'btuR', longValued: ['before', 'time', 'user', 'root'] });
+    return fromTable(
+      o,
+      name,
+      name,
+      {
+        reads: 'b h R t u before help root time user',
+        does: {
+          C: [W, 'lastlog -C clears a login record'],
+          clear: [W, 'lastlog -C clears a login record'],
+          S: [W, 'lastlog -S sets a login record'],
+          set: [W, 'lastlog -S sets a login record'],
+        },
+      },
+      ctx,
+    );
+  },
+  'judged',
+);
+add(
+  'atop',
+  (args, name, ctx) => {
+    // atop -w FILE writes its raw samples to FILE; its other options choose what is shown.
+    const o = scanOptions(args, { shortValued: 'wrSbe' });
+    return withCats(name, R, writeTargets(o.values.get('w') ?? [], ctx), o.dynamic ? U : []);
+  },
+  'judged',
+);
+add(
+  'pidstat',
+  (args, name) => {
+    // pidstat -e PROGRAM ARGS runs PROGRAM and watches it.
+    const o = scanOptions(args, { shortValued: 'CGpTe', longValued: ['dec', 'human'] });
+    if (hasAny(o, 'e')) return verdict(name, U, 'pidstat -e runs the program it names');
+    return verdict(name, o.dynamic ? U : R);
+  },
+  'judged',
+);
+add(
+  'getent',
+  (args, name, ctx) => {
+    const o = scanOptions(args, { shortValued: 's', longValued: ['service'] });
+    return fromTable(
+      o,
+      name,
+      name,
+      {
+        reads: 'A i ? V no-addrconfig no-idn help usage version',
+        // -s names the NSS module to load, a shared object: one the caller planted runs as code.
+        does: {
+          s: [U, 'getent -s loads the NSS module it names'],
+          service: [U, 'getent -s loads the NSS module it names'],
+        },
+      },
+      ctx,
+    );
+  },
+  'judged',
+);
+add(
+  'zstdcat',
+  (args, name, ctx) => {
+    const o = scanOptions(args, { shortValued: 'oDTM', longValued: ['output', 'threads', 'memory'] });
+    return fromTable(
+      o,
+      name,
+      name,
+      {
+        reads:
+          'c d f k q v h H V t l D T M stdout decompress force keep quiet verbose help version test list threads memory no-progress sparse no-sparse',
+        writes: 'o output',
+      },
+      ctx,
+    );
+  },
+  'judged',
+);
+add(
+  'lz4cat',
+  (args, name, ctx) => {
+    const o = scanOptions(args, {});
+    return fromTable(
+      o,
+      name,
+      name,
+      {
+        reads: 'c d f k q v h H V t m stdout decompress force keep quiet verbose help version test multiple',
+        does: { rm: [D, 'lz4cat --rm removes the files it reads'] },
+      },
+      ctx,
+    );
+  },
+  'judged',
+);
+add(
+  'stty',
+  (args, name) => {
+    // stty's own options are -a, -g and -F DEVICE; its other words (`-echo`, `sane`, `erase ^H`)
+    // are settings: of this session's terminal (the shell gate follows what is typed either way), or
+    // with -F of another device (a serial line, another user's terminal).
+    let device = false;
+    let settings = false;
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i]!;
+      if (a.dynamic || a.expands) return verdict(name, U, 'stty is given a word made at run time');
+      const v = a.value;
+      const long = /^--([^=]+)/.exec(v)?.[1];
+      if (v === '-F' || (long !== undefined && 'file'.startsWith(long) && !v.includes('='))) {
+        device = true;
+        i++;
+      } else if (v.startsWith('-F') || (long !== undefined && 'file'.startsWith(long))) device = true;
+      else if (!['-a', '--all', '-g', '--save', 'size', 'speed', '--help', '--version'].includes(v))
+        settings = true;
+    }
+    if (settings && device)
+      return verdict(name, W, 'stty -F changes the settings of another terminal or a serial line');
+    return verdict(name, R);
+  },
+  'judged',
+);
+add(
+  'iwconfig',
+  (args, name) =>
+    args.length <= 1 && args.every((a) => !a.dynamic && !a.expands)
+      ? verdict(name, R)
+      : verdict(name, P, 'changes wireless network configuration'),
+  'judged',
+);
+add(
+  'loginctl',
+  subcommandRule({
+    spec: {
+      shortValued: 'HMpPsno',
+      longValued: ['host', 'machine', 'property', 'kill-whom', 'signal', 'lines', 'output'],
+    },
+    read: [
+      'list-sessions',
+      'session-status',
+      'show-session',
+      'list-users',
+      'user-status',
+      'show-user',
+      'list-seats',
+      'seat-status',
+      'show-seat',
+      'help',
+    ],
+    write: ['activate', 'lock-session', 'unlock-session', 'lock-sessions', 'unlock-sessions'],
+    destructive: ['terminate-session', 'kill-session', 'terminate-user', 'kill-user', 'terminate-seat'],
+    // Lingering keeps a user's services running after logout; attach gives a seat a device.
+    privilege: ['enable-linger', 'disable-linger', 'attach', 'flush-devices'],
+    remote: ['H', 'host'],
+    none: R,
+  }),
+);
+add(
+  'systemd-analyze',
+  subcommandRule({
+    spec: {
+      shortValued: 'HM',
+      longValued: [
+        'host',
+        'machine',
+        'root',
+        'image',
+        'security-policy',
+        'json',
+        'threshold',
+        'offline',
+        'fuzz',
+        'iterations',
+        'base-time',
+        'profile',
+        'from-pattern',
+        'to-pattern',
+        'recursive-errors',
+      ],
+    },
+    read: [
+      'time',
+      'blame',
+      'critical-chain',
+      'plot',
+      'dot',
+      'dump',
+      'cat-config',
+      'unit-files',
+      'unit-paths',
+      'exit-status',
+      'capability',
+      'syscall-filter',
+      'filesystems',
+      'condition',
+      'compare-versions',
+      'verify',
+      'calendar',
+      'timestamp',
+      'timespan',
+      'security',
+      'inspect-elf',
+      'fdstore',
+      'image-policy',
+      'pcrs',
+      'architectures',
+      'smbios11',
+      'malloc',
+      'get-log-level',
+      'get-log-target',
+      'help',
+    ],
+    // With a value these set the service manager's logging or watchdogs; without one they show it.
+    privilege: ['set-log-level', 'set-log-target', 'log-level', 'log-target', 'service-watchdogs'],
+    readAlone: ['log-level', 'log-target', 'service-watchdogs'],
+    remote: ['H', 'host'],
+    unknownOptions: ['generators'],
+    none: R,
+  }),
+);
+/** apt-cache: reads the package cache; its commands and options, by its manual. */
+add(
+  'apt-cache',
+  (args, name, ctx) => {
+    const o = scanOptions(args, {
+      shortValued: 'psco',
+      longValued: ['pkg-cache', 'src-cache', 'config-file', 'option', 'with-source'],
+    });
+    const sub = o.operands[0];
+    const v = fromTable(
+      o,
+      name,
+      `${name}${sub === undefined || sub.dynamic ? '' : ` ${sub.value}`}`,
+      {
+        reads:
+          'q i f a g n h v quiet important full all-versions generate no-generate names-only all-names recurse installed with-source help version ' +
+          'no-pre-depends no-depends no-recommends no-suggests no-conflicts no-breaks no-replaces no-enhances implicit',
+        writes: 'p s pkg-cache src-cache',
+        does: {
+          c: [U, 'apt-cache reads another configuration file'],
+          'config-file': [U, 'apt-cache reads another configuration file'],
+          o: [U, 'apt-cache is given a configuration option'],
+          option: [U, 'apt-cache is given a configuration option'],
+        },
+      },
+      ctx,
+    );
+    const reads = [
+      'showsrc',
+      'search',
+      'depends',
+      'rdepends',
+      'show',
+      'pkgnames',
+      'policy',
+      'stats',
+      'dump',
+      'dumpavail',
+      'unmet',
+      'showpkg',
+      'dotty',
+      'xvcg',
+      'madison',
+    ];
+    if (sub === undefined || sub.dynamic || reads.includes(sub.value)) return v;
+    if (sub.value === 'gencache') return rekind(v.kind, v, W);
+    return verdict(v.kind, U, `${v.kind} is not an apt-cache command Gatehouse knows`);
+  },
+  'judged',
+);
+add(
+  'apt-file',
+  (args, name) => {
+    const o = scanOptions(args, {
+      shortValued: 'aDfo',
+      longValued: ['architecture', 'option', 'filter-suites', 'filter-origins', 'index-names'],
+    });
+    const sub = o.operands[0];
+    if (o.dynamic || sub === undefined || sub.dynamic)
+      return verdict(name, U, 'the apt-file command is computed at run time');
+    const kind = `${name} ${sub.value}`;
+    if (hasAny(o, 'o', 'option')) return verdict(kind, U, 'apt-file is given a configuration option');
+    if (sub.value === 'update') return verdict(kind, W);
+    if (['search', 'find', 'list', 'show', 'list-indices'].includes(sub.value)) return verdict(kind, R);
+    return verdict(kind, U, `${kind} is not an apt-file command Gatehouse knows`);
+  },
+  'judged',
 );
 // Reads, unless told to run a program, write a file or change something.
 add('man', (args, name) => {
-  const o = scanOptions(args, { shortValued: 'PCHMmpSsLRTEe', longValued: ['pager', 'config-file'] });
+  const o = scanOptions(args, {
+    shortValued: 'PCHMmpSsLRTEer',
+    longValued: [
+      'pager',
+      'config-file',
+      'prompt',
+      'manpath',
+      'systems',
+      'sections',
+      'extension',
+      'encoding',
+      'recode',
+      'locale',
+      'preprocessor',
+    ],
+  });
   // A pager, browser, config file (whose DEFINEs name programs) or X viewer is a program man runs.
-  return hasAny(o, 'P', 'pager', 'H', 'html', 'C', 'config-file', 'X', 'gxditview')
-    ? verdict(name, U, `${name} is told which program to run`)
-    : verdict(name, R);
+  if (hasAny(o, 'P', 'pager', 'H', 'html', 'C', 'config-file', 'X', 'gxditview'))
+    return verdict(name, U, `${name} is told which program to run`);
+  // -u rebuilds man's index caches; -c (catman) writes formatted pages.
+  if (hasAny(o, 'u', 'update', 'c', 'catman')) return verdict(name, W, `${name} -u/-c writes its caches`);
+  return verdict(name, R);
 });
-add('info', (args, name, ctx) => {
-  const o = scanOptions(args, { shortValued: 'dfno', longValued: ['output', 'file', 'node', 'directory'] });
-  const out = [...(o.values.get('o') ?? []), ...(o.values.get('output') ?? [])];
-  if (out.length === 0) return verdict(name, R);
-  const cats = writeTargets(out, ctx);
-  return verdict(name, cats.length > 0 ? cats : R);
-});
+add(
+  'info',
+  (args, name, ctx) => {
+    const o = scanOptions(args, {
+      shortValued: 'dfnovk',
+      longValued: [
+        'output',
+        'file',
+        'node',
+        'directory',
+        'dribble',
+        'restore',
+        'init-file',
+        'variable',
+        'index-search',
+        'apropos',
+      ],
+    });
+    // -o writes the nodes to a file; --dribble records the keys typed to one.
+    return fromTable(
+      o,
+      name,
+      name,
+      {
+        reads:
+          'a d f n k v w R O x all apropos directory file index-search init-file location node raw-escapes no-raw-escapes ' +
+          'restore show-options usage subnodes variable version vi-keys strict-node-location debug help',
+        writes: 'o output dribble',
+      },
+      ctx,
+    );
+  },
+  'judged',
+);
 add('tree', (args, name, ctx) => {
   const o = scanOptions(args, {
     shortValued: 'LPIoHT',
@@ -2763,9 +3998,19 @@ add('sar', (args, name, ctx) => {
 });
 // dc runs the rest of a line after `!` as a shell command, from its arguments or standard input.
 add('dc', unknownCommand('dc runs shell commands written after "!" in its script'));
-add('ss', (args, name) =>
-  verdict(name, hasAny(scanOptions(args, { shortValued: 'fAF' }), 'K', 'kill') ? D : R),
-);
+add('ss', (args, name, ctx) => {
+  const o = scanOptions(args, {
+    shortValued: 'fAFDN',
+    longValued: ['family', 'query', 'socket', 'filter', 'diag', 'net'],
+  });
+  if (hasAny(o, 'K', 'kill')) return verdict(name, D);
+  // -D FILE dumps raw socket data to FILE.
+  return withCats(
+    name,
+    R,
+    writeTargets([...(o.values.get('D') ?? []), ...(o.values.get('diag') ?? [])], ctx),
+  );
+});
 /** ethtool options that only show; every other option changes the NIC (-s, -K, -E, -f…). */
 const ETHTOOL_QUERIES = new Set(
   (
@@ -2790,13 +4035,13 @@ const lookup =
         if (!isLoopbackHost(w.value)) return verdict(name, X, `${name} talks to a server it is told`);
     return verdict(name, R);
   };
-add('dig', lookup({ shortValued: 'bcfkpqtxy' }));
-add('host', lookup({ shortValued: 'cNRtWm' }));
-add('nslookup', lookup({}));
-add('ping ping6', lookup({ shortValued: 'ciIlmMpQsStTwWF' }));
-add('traceroute traceroute6 tracepath mtr', lookup({ shortValued: 'fgimMNpqstwzlBcoPLQaIY' }));
+add('dig', lookup({ shortValued: 'bcfkpqtxy' }), 'judged');
+add('host', lookup({ shortValued: 'cNRtWm' }), 'judged');
+add('nslookup', lookup({}), 'judged');
+add('ping ping6', lookup({ shortValued: 'ciIlmMpQsStTwWF' }), 'judged');
+add('traceroute traceroute6 tracepath mtr', lookup({ shortValued: 'fgimMNpqstwzlBcoPLQaIY' }), 'judged');
 // whois sends its query to the server it is told (-h HOST -p PORT): any host, any port.
-add('whois', lookup({ shortValued: 'hpiTsgtvqV', longValued: ['host', 'port'] }, ['h', 'host']));
+add('whois', lookup({ shortValued: 'hpiTsgtvqV', longValued: ['host', 'port'] }, ['h', 'host']), 'judged');
 /**
  * Builtins that assign the variables they are named (`printf -v NAME`, `read NAME`, `mapfile NAME`,
  * `getopts OPTS NAME`, `wait -p NAME`, `let NAME=…`): naming one that changes what runs (PATH,
@@ -2817,35 +4062,49 @@ const assigning =
     for (const w of names(o)) {
       if (w.dynamic || w.value.includes('[')) ctx.evaluates(w.dynamic ? undefined : w.value);
       const variable = w.value.split(/[[+=]/, 1)[0]!;
-      if (w.dynamic || COMMAND_LOOKUP_VARIABLES.has(variable) || LOCALE_CHARSET_VARIABLES.has(variable))
-        return verdict(name, U, `${name} assigns ${w.dynamic ? 'a computed variable' : variable}`);
+      const risk = w.dynamic ? undefined : variableRisk(variable, undefined, 'shell');
+      if (w.dynamic || risk !== undefined || LOCALE_CHARSET_VARIABLES.has(variable))
+        return verdict(
+          name,
+          U,
+          `${name} assigns ${w.dynamic ? 'a computed variable' : variable}${risk === undefined ? '' : `: ${risk}`}`,
+        );
     }
     return verdict(name, R);
   };
 add(
   'printf',
   assigning({ shortValued: 'v' }, (o) => o.values.get('v') ?? [], { assigns: (o) => o.flags.has('v') }),
+  'judged',
 );
 add(
   'read',
   assigning({ shortValued: 'adinNptu' }, (o) => [...(o.values.get('a') ?? []), ...o.operands]),
+  'judged',
 );
 add(
   'let',
   assigning({}, (o) => o.operands, { arithmetic: true, assigns: () => false }),
+  'judged',
 );
 add(
   'getopts',
   assigning({}, (o) => o.operands.slice(1, 2)),
+  'judged',
 );
-add('mapfile readarray', (args, name, ctx) => {
-  const o = scanOptions(args, { shortValued: 'dnOsuCc' });
-  if (hasAny(o, 'C')) return verdict(name, U, `${name} -C runs a callback`);
-  return assigning({ shortValued: 'dnOsuCc' }, (x) => x.operands.slice(-1))(args, name, ctx);
-});
+add(
+  'mapfile readarray',
+  (args, name, ctx) => {
+    const o = scanOptions(args, { shortValued: 'dnOsuCc' });
+    if (hasAny(o, 'C')) return verdict(name, U, `${name} -C runs a callback`);
+    return assigning({ shortValued: 'dnOsuCc' }, (x) => x.operands.slice(-1))(args, name, ctx);
+  },
+  'judged',
+);
 add(
   'wait',
   assigning({ shortValued: 'p' }, (o) => o.values.get('p') ?? [], { assigns: (o) => o.flags.has('p') }),
+  'judged',
 );
 /** test/[ operators that are followed by an operand and take no left-hand one (`test -f x`). */
 const TEST_BINARY = new Set([
@@ -2866,51 +4125,67 @@ const TEST_BINARY = new Set([
 ]);
 // `test -v NAME` evaluates NAME's subscript (`a[$(cmd)]` runs cmd); a word computed at run time in an
 // operator's place may be -v. Everything else test does only looks.
-add('test [', (args, name, ctx) => {
-  const words =
-    name === '[' && args.at(-1)?.value === ']' && !args.at(-1)!.dynamic ? args.slice(0, -1) : args;
-  for (let i = 0; i < words.length; i++) {
-    const w = words[i]!;
-    if (!w.dynamic && (w.value === '-v' || w.value === '-R')) {
-      const operand = words[i + 1];
-      ctx.evaluates(operand !== undefined && !operand.dynamic ? operand.value : undefined);
+add(
+  'test [',
+  (args, name, ctx) => {
+    const words =
+      name === '[' && args.at(-1)?.value === ']' && !args.at(-1)!.dynamic ? args.slice(0, -1) : args;
+    for (let i = 0; i < words.length; i++) {
+      const w = words[i]!;
+      if (!w.dynamic && (w.value === '-v' || w.value === '-R')) {
+        const operand = words[i + 1];
+        ctx.evaluates(operand !== undefined && !operand.dynamic ? operand.value : undefined);
+      }
+      if (!w.dynamic) continue;
+      const prev = words[i - 1];
+      const next = words[i + 1];
+      const operatorPlace =
+        (prev === undefined || (!prev.dynamic && ['!', '(', '-a', '-o'].includes(prev.value))) &&
+        next !== undefined &&
+        (next.dynamic || !TEST_BINARY.has(next.value));
+      if (operatorPlace) ctx.evaluates();
     }
-    if (!w.dynamic) continue;
-    const prev = words[i - 1];
-    const next = words[i + 1];
-    const operatorPlace =
-      (prev === undefined || (!prev.dynamic && ['!', '(', '-a', '-o'].includes(prev.value))) &&
-      next !== undefined &&
-      (next.dynamic || !TEST_BINARY.has(next.value));
-    if (operatorPlace) ctx.evaluates();
-  }
-  return verdict(name, R);
-});
-/** `set` options that change how later words are read: -k (assignments anywhere), -H with history. */
-const SET_UNSAFE_LETTERS = /[kH]/;
+    return verdict(name, R);
+  },
+  'judged',
+);
+/**
+ * `set` options that change how later words are read or what they give programs: -k (assignments
+ * anywhere), -H with history, -a (every assignment exported: `set -a; TAR_OPTIONS=…; tar tf a`).
+ */
+const SET_UNSAFE_LETTERS = /[kHa]/;
 // vi: readline's vi mode, where typed letters are commands (`v` edits the line in an editor and runs
 // it, with no Enter typed), so a terminal gate reading keys as text no longer sees what runs.
-const SET_UNSAFE_NAMES = new Set(['keyword', 'histexpand', 'history', 'vi']);
-add('set', (args, name) => {
-  for (let i = 0; i < args.length; i++) {
-    const w = args[i]!;
-    if (w.dynamic || w.expands) return verdict(name, U, 'set with an option computed at run time');
-    const v = w.value;
-    if (v === '--' || v === '-' || !/^[-+]/.test(v)) break;
-    // `-o name`, and a group of flags ending in o (`set -eo vi`): bash takes the next word as its name.
-    if (/^[-+][A-Za-z]*o$/.test(v)) {
-      const opt = args[i + 1];
-      if (opt === undefined) break;
-      if (opt.dynamic || SET_UNSAFE_NAMES.has(opt.value))
-        return verdict(name, U, `set -o ${opt.text} changes how later words are read or run`);
-      i++;
-      continue;
+// allexport: every later assignment is exported, into the environment of every later program.
+const SET_UNSAFE_NAMES = new Set(['keyword', 'histexpand', 'history', 'vi', 'allexport']);
+add(
+  'set',
+  (args, name) => {
+    for (let i = 0; i < args.length; i++) {
+      const w = args[i]!;
+      if (w.dynamic || w.expands) return verdict(name, U, 'set with an option computed at run time');
+      const v = w.value;
+      if (v === '--' || v === '-' || !/^[-+]/.test(v)) break;
+      // `-o name`, and a group of flags ending in o (`set -eo vi`): bash takes the next word as its name.
+      if (/^[-+][A-Za-z]*o$/.test(v)) {
+        const opt = args[i + 1];
+        if (opt === undefined) break;
+        if (opt.dynamic || SET_UNSAFE_NAMES.has(opt.value))
+          return verdict(name, U, `set -o ${opt.text} changes how later words are read or run`);
+        i++;
+        continue;
+      }
+      if (SET_UNSAFE_LETTERS.test(v.slice(1)))
+        return verdict(
+          name,
+          U,
+          `set ${v} changes how later words are read or what they give programs (assignments anywhere, history, exported assignments)`,
+        );
     }
-    if (SET_UNSAFE_LETTERS.test(v.slice(1)))
-      return verdict(name, U, `set ${v} changes how later words are read (assignments anywhere, history)`);
-  }
-  return verdict(name, R);
-});
+    return verdict(name, R);
+  },
+  'judged',
+);
 /** shopt options that only change globbing, matching and error handling. */
 const SHOPT_SAFE = new Set([
   'nullglob',
@@ -2927,15 +4202,19 @@ const SHOPT_SAFE = new Set([
   'nounset',
   'xtrace',
 ]);
-add('shopt', (args, name) => {
-  const o = scanOptions(args);
-  if (o.dynamic) return verdict(name, U, 'shopt with an option computed at run time');
-  if (!hasAny(o, 's', 'u')) return verdict(name, R);
-  const bad = o.operands.find((w) => w.dynamic || w.expands || !SHOPT_SAFE.has(w.value));
-  return bad === undefined
-    ? verdict(name, R)
-    : verdict(name, U, `shopt ${bad.text} changes how the shell reads or runs`);
-});
+add(
+  'shopt',
+  (args, name) => {
+    const o = scanOptions(args);
+    if (o.dynamic) return verdict(name, U, 'shopt with an option computed at run time');
+    if (!hasAny(o, 's', 'u')) return verdict(name, R);
+    const bad = o.operands.find((w) => w.dynamic || w.expands || !SHOPT_SAFE.has(w.value));
+    return bad === undefined
+      ? verdict(name, R)
+      : verdict(name, U, `shopt ${bad.text} changes how the shell reads or runs`);
+  },
+  'judged',
+);
 add('hash', (args, name) => verdict(name, scanOptions(args, { shortValued: 'pt' }).flags.has('p') ? U : R));
 add('history', history);
 add('fc', (args, name) =>
@@ -2959,27 +4238,30 @@ add('source .', unknownCommand('runs a script file whose contents Gatehouse cann
 add('enable', unknownCommand('enable loads or changes shell builtins'));
 /** bind options that only list what is bound: everything else changes what a key does. */
 const BIND_LISTING = /^-[pPvVsSlX]+$/;
-add('bind', (args, name) =>
-  args.every((a) => !a.dynamic && !a.expands && BIND_LISTING.test(a.value))
-    ? verdict(name, R)
-    : verdict(
-        name,
-        U,
-        'bind changes what keys do (a key that runs a command, types text, or switches to vi mode)',
-      ),
+add(
+  'bind',
+  (args, name) =>
+    args.every((a) => !a.dynamic && !a.expands && BIND_LISTING.test(a.value))
+      ? verdict(name, R)
+      : verdict(
+          name,
+          U,
+          'bind changes what keys do (a key that runs a command, types text, or switches to vi mode)',
+        ),
+  'judged',
 );
 add('coproc', unknownCommand('coproc runs a command in the background with redirected I/O'));
-add('trap', trap);
-add('kill killall pkill skill', kill);
-add('less more most pg', lessLike);
-add('rg', ripgrep);
-add('sort', sortLike);
-add('uniq xxd', secondOperandWrites);
-add('sed gsed', sed);
-add('awk gawk mawk nawk', awk);
-add('find', find);
-add('date', dateRule);
-add('hostname', hostnameRule);
+add('trap', trap, 'judged');
+add('kill killall pkill skill', kill, 'judged');
+add('less zless more zmore', lessLike, 'judged');
+add('rg', ripgrep, 'judged');
+add('sort', sortLike, 'judged');
+add('uniq xxd', secondOperandWrites, 'judged');
+add('sed gsed', sed, 'judged');
+add('awk gawk mawk nawk', awk, 'judged');
+add('find', find, 'judged');
+add('date', dateRule, 'judged');
+add('hostname', hostnameRule, 'judged');
 add(
   'hostnamectl timedatectl localectl',
   subcommandRule({
@@ -3013,22 +4295,26 @@ add(
 add(
   'hwclock',
   toggles((o) => hasAny(o, 'r', 'show', 'get', 'V', 'version', 'h', 'help'), P),
+  'judged',
 );
-add('sysctl', sysctl);
-add('journalctl', journalctl);
-add('dmesg', dmesg);
+add('sysctl', sysctl, 'judged');
+add('journalctl', journalctl, 'judged');
+add('dmesg', dmesg, 'judged');
 add('systemctl', systemctl);
-add('service', service);
-add('ip', ipCommand);
-add('ifconfig route arp', netConfig);
-add('tc brctl nmcli iw ifup ifdown ifenslave vconfig', (args, name) =>
-  args.length === 0 ? verdict(name, R) : verdict(name, P, 'changes network configuration'),
+add('service', service, 'judged');
+add('ip', ipCommand, 'judged');
+add('ifconfig route arp', netConfig, 'judged');
+add(
+  'tc brctl nmcli iw ifup ifdown ifenslave vconfig',
+  (args, name) => (args.length === 0 ? verdict(name, R) : verdict(name, P, 'changes network configuration')),
+  'judged',
 );
 
 // Writes.
 add(
   'touch mkdir rmdir unlink mkfifo split patch',
   writesOperands({ shortValued: 'mtdr', longValued: ['mode', 'date', 'reference', 'time'] }),
+  'judged',
 );
 add(
   'cp mv ln install',
@@ -3047,12 +4333,13 @@ add(
       'no-preserve',
     ],
   }),
+  'judged',
 );
-add('tee', tee);
-add('chmod chown chgrp chattr setfacl setcap', chmodLike);
-add('tar gtar bsdtar', tar);
-add('gzip gunzip bzip2 bunzip2 xz unxz zstd unzstd lz4 compress uncompress pigz', compress);
-add('unzip', unzip);
+add('tee', tee, 'judged');
+add('chmod chown chgrp chattr setfacl setcap', chmodLike, 'judged');
+add('tar gtar bsdtar', tar, 'judged');
+add('gzip gunzip bzip2 bunzip2 xz unxz zstd unzstd lz4 compress uncompress pigz', compress, 'judged');
+add('unzip', unzip, 'judged');
 add('zip 7z 7za', (args, name, ctx) =>
   withCats(name, W, writeTargets(args.filter((a) => !a.value.startsWith('-')).slice(0, 1), ctx)),
 );
@@ -3065,21 +4352,43 @@ add(
 );
 
 // Destructive.
-add('rm', rm);
-add('dd', dd);
+add('rm', rm, 'judged');
+add('dd', dd, 'judged');
 add('truncate shred wipefs mkswap blkdiscard fstrim', truncateLike);
 add(
   'mkfs mkfs.ext2 mkfs.ext3 mkfs.ext4 mkfs.xfs mkfs.btrfs mkfs.vfat mkfs.fat mkfs.ntfs mkfs.exfat mke2fs mkdosfs',
   fixed(D, 'creates a file system, erasing what was there'),
 );
-add('fdisk sfdisk parted gdisk sgdisk cfdisk', diskTool(['l', 'list', 'print', 's']));
+add('fdisk sfdisk parted gdisk sgdisk cfdisk', diskTool(['l', 'list', 'print', 's']), 'judged');
 add('lvremove vgremove pvremove lvreduce', fixed(D));
 add('shutdown reboot halt poweroff init telinit', fixed(D, 'stops or restarts the host'));
 add(
   'iptables ip6tables iptables-legacy ip6tables-legacy iptables-nft ip6tables-nft ebtables arptables',
   firewall(['L', 'list', 'S', 'list-rules', 'C', 'check', 'h', 'help', 'V', 'version']),
+  'judged',
 );
-add('iptables-save ip6tables-save', read);
+add(
+  'iptables-save ip6tables-save',
+  (args, name, ctx) => {
+    const o = scanOptions(args, { shortValued: 'tMf', longValued: ['table', 'modprobe', 'file'] });
+    // -f FILE writes the rules there; -M names the modprobe program it runs.
+    return fromTable(
+      o,
+      name,
+      name,
+      {
+        reads: 'c t h V counters table help version',
+        writes: 'f file',
+        does: {
+          M: [U, `${name} -M runs the program it names to load modules`],
+          modprobe: [U, `${name} -M runs the program it names to load modules`],
+        },
+      },
+      ctx,
+    );
+  },
+  'judged',
+);
 add('iptables-restore ip6tables-restore', fixed(D, 'replaces the packet filter rules'));
 add('nft', nft);
 add(
@@ -3105,16 +4414,20 @@ add(
     none: R,
   }),
 );
-add('firewall-cmd', (args, name) => {
-  const o = scanOptions(args);
-  const changes = [...o.flags].some(
-    (f) =>
-      /^(add|remove|set|change|new|delete|reload|complete-reload|runtime-to-permanent|panic-on|lockdown-on|direct|permanent|policy|zone=.*)/.test(
-        f,
-      ) && !/^(list|get|query|info|state|zone$)/.test(f),
-  );
-  return verdict(name, changes || o.dynamic ? D : R);
-});
+add(
+  'firewall-cmd',
+  (args, name) => {
+    const o = scanOptions(args);
+    const changes = [...o.flags].some(
+      (f) =>
+        /^(add|remove|set|change|new|delete|reload|complete-reload|runtime-to-permanent|panic-on|lockdown-on|direct|permanent|policy|zone=.*)/.test(
+          f,
+        ) && !/^(list|get|query|info|state|zone$)/.test(f),
+    );
+    return verdict(name, changes || o.dynamic ? D : R);
+  },
+  'judged',
+);
 add('crontab', crontab);
 add('apt apt-get aptitude', apt);
 add('yum dnf microdnf tdnf zypper', yum);
@@ -3123,6 +4436,7 @@ add('pip pip3 pipx', pip);
 add(
   'npm pnpm yarn',
   subcommandRule({
+    twoWord: ['audit', 'config', 'version'],
     read: [
       'ls',
       'list',
@@ -3131,10 +4445,14 @@ add(
       'show',
       'outdated',
       'audit',
+      'audit signatures',
       'search',
       'why',
       'explain',
       'config',
+      'config get',
+      'config list',
+      'config ls',
       'help',
       'version',
       'root',
@@ -3144,8 +4462,36 @@ add(
       'whoami',
     ],
     destructive: ['uninstall', 'remove', 'rm', 'un', 'unlink', 'prune', 'unpublish', 'deprecate'],
-    write: ['install', 'i', 'ci', 'add', 'update', 'upgrade', 'link', 'dedupe', 'pack', 'cache', 'init'],
+    write: [
+      'install',
+      'i',
+      'ci',
+      'add',
+      'update',
+      'upgrade',
+      'link',
+      'dedupe',
+      'pack',
+      'cache',
+      'init',
+      'audit fix',
+    ],
+    // ~/.npmrc and ~/.yarnrc name programs later commands run (script-shell, node-options).
+    privilege: ['config set', 'config delete', 'config edit', 'config fix'],
     exfiltration: ['publish', 'login', 'adduser'],
+    // Options that name a program to run, or a configuration file that does (script-shell…); pnpm
+    // audit --fix rewrites package.json.
+    unknownOptions: [
+      'script-shell',
+      'userconfig',
+      'globalconfig',
+      'node-options',
+      'shell',
+      'editor',
+      'browser',
+      'viewer',
+      'fix',
+    ],
     none: R,
   }),
 );
@@ -3161,10 +4507,14 @@ add(
 add('dpkg', dpkg);
 add('rpm', rpm);
 add('pacman', (args, name) => {
-  const o = scanOptions(args);
+  const o = scanOptions(args, {
+    longValued: ['config', 'hookdir', 'dbpath', 'root', 'logfile', 'gpgdir', 'cachedir'],
+  });
   if (hasAny(o, 'R', 'remove')) return verdict(`${name} -R`, D);
+  if (hasAny(o, 'config', 'hookdir'))
+    return verdict(name, U, 'pacman reads another configuration or hook directory');
   if (
-    hasAny(o, 'Q', 'query', 'F', 'files', 'V', 'version', 'h', 'help') ||
+    (hasAny(o, 'Q', 'query', 'F', 'files', 'V', 'version', 'h', 'help') && !hasAny(o, 'y', 'refresh')) ||
     (hasAny(o, 's', 'search') && !hasAny(o, 'S', 'sync', 'y', 'u'))
   )
     return verdict(name, R);
@@ -3195,29 +4545,35 @@ add(
   }),
 );
 add('kubectl oc', kubectl);
-add(
-  'helm',
-  subcommandRule({
-    read: [
-      'list',
-      'ls',
-      'status',
-      'get',
-      'history',
-      'show',
-      'template',
-      'search',
-      'version',
-      'env',
-      'lint',
-      'verify',
-    ],
-    destructive: ['uninstall', 'delete', 'del', 'un', 'rollback'],
-    write: ['install', 'upgrade', 'repo', 'dependency', 'pull', 'package', 'plugin'],
-    none: R,
-  }),
-);
-add('git', git);
+const helmTable = subcommandRule({
+  read: [
+    'list',
+    'ls',
+    'status',
+    'get',
+    'history',
+    'show',
+    'template',
+    'search',
+    'version',
+    'env',
+    'lint',
+    'verify',
+  ],
+  destructive: ['uninstall', 'delete', 'del', 'un', 'rollback'],
+  write: ['install', 'upgrade', 'repo', 'dependency', 'pull', 'package', 'plugin'],
+  // A post-renderer is a program helm runs; a kubeconfig's users may run exec plugins.
+  unknownOptions: ['post-renderer', 'kubeconfig'],
+  none: R,
+});
+add('helm', (args, name, ctx) => {
+  const v = helmTable(args, name, ctx);
+  // `helm template --output-dir DIR` writes the rendered files there.
+  const o = scanOptions(args, { longValued: ['output-dir'] });
+  const out = o.values.get('output-dir');
+  return v === null || out === undefined ? v : rekind(v.kind, v, W, writeTargets(out, ctx));
+});
+add('git', git, 'judged');
 
 // Privilege.
 add('sudo', sudo);
@@ -3333,13 +4689,13 @@ add(
   'useradd adduser usermod groupadd addgroup groupmod gpasswd passwd chpasswd chage chsh chfn visudo vipw vigr newusers pwconv grpconv',
   fixed(P),
 );
-add('mount umount swapon swapoff', mountRule);
+add('mount umount swapon swapoff', mountRule, 'judged');
 add('modprobe insmod rmmod depmod kexec setenforce setsebool semanage aa-disable auditctl', fixed(P));
 add('ssh-copy-id', fixed([...P, ...X], "adds a key to another host's authorized_keys"));
 
 // Exfiltration-shaped.
-add('curl wget', httpClient);
-add('nc ncat netcat socat telnet', rawNetwork);
+add('curl wget', httpClient, 'judged');
+add('nc ncat netcat socat telnet', rawNetwork, 'judged');
 add('scp sftp rsync', fileTransfer);
 add('ssh', sshClient);
 add('ftp tftp lftp smbclient sendmail mail mailx mutt', fixed(X));
@@ -3371,7 +4727,7 @@ add('timeout', timeoutRule);
 add('xargs', xargs);
 add('watch', watch);
 add('flock', flock);
-add('command builtin', commandBuiltin);
+add('command builtin', commandBuiltin, 'judged');
 add('exec', execBuiltin);
 add('busybox toybox', busybox);
 add('strace', strace);
@@ -3380,7 +4736,7 @@ add('script', script);
 add('parallel at batch', unknownCommand('runs commands read from its input'));
 
 // Shells and interpreters.
-add('sh bash dash ash ksh mksh rbash zsh lksh posh yash csh tcsh fish nu pwsh xonsh elvish', shell);
+add('sh bash dash ash ksh mksh rbash zsh lksh posh yash csh tcsh fish nu pwsh xonsh elvish', shell, 'judged');
 add(
   'python python2 python3 perl perl5 ruby irb node nodejs deno bun php lua luajit Rscript R tclsh wish expect osascript java jshell groovy scala ' +
     'make gmake cmake ninja meson npx pnpx bunx gdb lldb psql mysql mariadb mongo mongosh redis-cli sqlite3 clickhouse-client cqlsh ' +
@@ -3390,12 +4746,15 @@ add(
 
 /** The rule for a command name, or undefined when Gatehouse does not know it. */
 export function ruleFor(name: string): Rule | undefined {
-  const direct = RULES.get(name);
-  if (direct !== undefined) return direct;
-  // Versioned interpreters (python3.12, perl5.36) are interpreters.
-  if (/^(python|perl|ruby|php|lua|node)[0-9.]+$/.test(name)) return interpreter;
-  if (/^mkfs\./.test(name)) return RULES.get('mkfs');
-  return undefined;
+  const entry =
+    RULES.get(name) ??
+    // Versioned interpreters (python3.12, perl5.36) are interpreters.
+    (/^(python|perl|ruby|php|lua|node)[0-9.]+$/.test(name)
+      ? RULES.get('python')
+      : /^mkfs\./.test(name)
+        ? RULES.get('mkfs')
+        : undefined);
+  return entry === undefined ? undefined : judged(entry);
 }
 
 /** Directories whose programs are the system's (a name resolved there is the command it names). */

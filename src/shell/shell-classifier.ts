@@ -12,12 +12,13 @@ import {
 import { findExpansions } from './bash-expansions.js';
 import { parseBash, type SyntaxNode } from './bash-parser.js';
 import {
-  COMMAND_LOOKUP_VARIABLES,
   localeChange,
   ruleFor,
   STANDARD_BIN_DIRS,
+  variableRisk,
   type RuleContext,
   type StdinSource,
+  type VariableReach,
 } from './command-rules.js';
 import { shellQuote, wordValue, type WordValue } from './shell-words.js';
 import { devTcpHost, isLoopbackHost, pathRisk } from './targets.js';
@@ -444,6 +445,13 @@ class Walk {
     if (node.type === 'c_style_for_statement') this.evaluatesValues = true;
     // `select` assigns what it reads from input.
     if (node.type === 'for_statement' && node.children[0]?.type === 'select') this.runtimeValues = true;
+    // `for NAME in …` assigns NAME as `NAME=…` does (`for PATH in /tmp/x; do ls; done`).
+    const loopVariable =
+      node.type === 'for_statement' ? node.children.find((c) => c.field === 'variable') : undefined;
+    if (loopVariable !== undefined) {
+      const risk = variableRisk(frame.src.slice(loopVariable.start, loopVariable.end), undefined, 'shell');
+      if (risk !== undefined) this.reasons.add(risk);
+    }
     for (const c of node.children) {
       if (!c.named) continue;
       if (STATEMENTS.has(c.type)) this.statement(c, frame);
@@ -589,7 +597,8 @@ class Walk {
     for (const c of node.children) {
       if (!c.named) continue;
       if (c.type === 'variable_assignment') {
-        this.assignment(c, frame);
+        // A prefix assignment is the command's environment.
+        this.assignment(c, frame, 'environment');
       } else if (c.field === 'name') {
         const inner = c.children.find((x) => x.named);
         if (inner !== undefined) wordNodes.unshift(inner);
@@ -613,12 +622,20 @@ class Walk {
   private declaration(node: SyntaxNode, frame: Frame): void {
     const keyword = node.children.find((c) => !c.named)?.type ?? 'declare';
     const words: WordValue[] = [{ value: keyword, dynamic: false, expands: false, text: keyword }];
+    // `export NAME`, `declare -x NAME=…`: the variable goes into every later program's environment.
+    const exported =
+      keyword === 'export' ||
+      node.children.some((c) => c.type === 'word' && /^-[A-Za-z]*x/.test(frame.src.slice(c.start, c.end)));
+    const reach: VariableReach = exported ? 'environment' : 'shell';
     for (const c of node.children) {
       if (!c.named) continue;
       if (c.type === 'variable_assignment') {
-        this.assignment(c, frame);
+        this.assignment(c, frame, reach);
         words.push(wordValue(c, frame.src));
       } else if (c.type === 'variable_name') {
+        const name = frame.src.slice(c.start, c.end);
+        const risk = exported ? variableRisk(name, undefined, reach) : undefined;
+        if (risk !== undefined) this.reasons.add(risk);
         words.push(wordValue(c, frame.src));
       } else {
         this.scan(c, frame);
@@ -638,26 +655,26 @@ class Walk {
   }
 
   private assignments(node: SyntaxNode, frame: Frame): void {
-    if (node.type === 'variable_assignment') this.assignment(node, frame);
-    else for (const c of node.children) if (c.type === 'variable_assignment') this.assignment(c, frame);
+    if (node.type === 'variable_assignment') this.assignment(node, frame, 'shell');
+    else
+      for (const c of node.children) if (c.type === 'variable_assignment') this.assignment(c, frame, 'shell');
   }
 
-  private assignment(node: SyntaxNode, frame: Frame): void {
+  private assignment(node: SyntaxNode, frame: Frame, reach: VariableReach): void {
     const name = node.children.find((c) => c.field === 'name');
     if (name !== undefined) {
       if (name.type === 'subscript') this.evaluatesValues = true;
       const varName = frame.src.slice(name.start, name.end).replace(/\[.*$/s, '');
-      if (COMMAND_LOOKUP_VARIABLES.has(varName)) {
-        this.reasons.add(`setting ${varName} changes which program runs or what runs at start-up`);
-      }
-      // The value as bash assigns it; appended to (`+=`), or made at run time, it is not a known locale.
+      // The value as bash assigns it; appended to (`+=`), or made at run time, it is not known.
       const value = node.children.find((c) => c.field === 'value');
       const word = value === undefined ? undefined : wordValue(value, frame.src);
       const appends = node.children.some((c) => c.type === '+=');
-      const locale = localeChange(
-        varName,
-        appends || word?.dynamic === true || word?.expands === true ? undefined : (word?.value ?? ''),
-      );
+      const known =
+        appends || word?.dynamic === true || word?.expands === true ? undefined : (word?.value ?? '');
+      // Which programs run, and what a program is given in its environment (variableRisk).
+      const risk = variableRisk(varName, known, reach);
+      if (risk !== undefined) this.reasons.add(risk);
+      const locale = localeChange(varName, known);
       if (locale !== undefined) this.reasons.add(locale);
     }
     this.scan(node, frame);

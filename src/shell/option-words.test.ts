@@ -1,0 +1,393 @@
+// Words that become options a read command's rule never saw, environment variables that carry
+// options, awk programs that run commands, and read commands with an option that writes or runs
+// (docs/security.md classes 163-166). Each line here was decided `read` before, and the host wrote,
+// deleted or ran what the line chose (seen through real OpenSSH and sshd: test/ssh-exec.test.ts).
+
+import { describe, expect, it } from 'vitest';
+import { classifyShellCommand, type ShellCategory } from './index.js';
+import { awkProgramRisk } from './command-rules.js';
+
+const classify = (line: string) => classifyShellCommand({ line });
+const cats = (line: string): readonly ShellCategory[] => classify(line).categories;
+
+/** Not a read: reviewed (write, unknown) or refused (destructive, privilege, exfiltration). */
+const notRead = (line: string, category: ShellCategory): void => {
+  const c = cats(line);
+  expect(c, line).toContain(category);
+};
+
+describe('brace expansion makes the words the rules judge (class 163)', () => {
+  it.each([
+    ['find ~/data -{delete,true}', 'destructive'],
+    ['find ~/data {-exec,rm} {} +', 'destructive'],
+    ["sort {-o,.bashrc} <<< 'touch /tmp/x'", 'privilege'],
+    ['sort {-o,notes.txt} data', 'write'],
+    ['tar t {--checkpoint=1,--checkpoint-action=exec=touch\\ /tmp/x} -f a.tar', 'unknown'],
+    ['awk {-f,/dev/stdin} <<< \'BEGIN{system("touch /tmp/x")}\'', 'unknown'],
+    ['git log {--output=/tmp/x,-1}', 'write'],
+    ['less {-o,notes.txt} -', 'write'],
+    ['journalctl {--vacuum-size=1,-n1}', 'destructive'],
+    ['dmesg {-c,-T}', 'write'],
+    ['man {-P,id} ls', 'unknown'],
+    ['ip {link,set,lo,down}', 'destructive'],
+    // Nested, sequences and quoted pieces expand as bash expands them.
+    ['sort {-{o,x},notes.txt} data', 'write'],
+    ["sort {'-o',notes.txt} data", 'write'],
+    ['sort -{o..o} notes.txt data', 'write'],
+    // Braces with a part made at run time cannot be expanded from the text: any option, any words.
+    ['sort {-o,$HOME/.bashrc} data', 'unknown'],
+    ['git log {$x,-1}', 'unknown'],
+  ] as const)('%j is %s', (line, category) => notRead(line, category));
+
+  it.each([
+    'ls {a,b}',
+    'cat {a,b}.txt',
+    'echo {1..5} {a..c} x{,y}',
+    "find . -name '{a,b}*'",
+    'find . -name \\{a,b\\}',
+    'git reflog show HEAD@{1}',
+    'xargs -I{} cat {}',
+  ])('%j stays read', (line) => {
+    expect(cats(line)).toEqual(['read']);
+  });
+
+  it('a literal {} is still the path find substitutes', () => {
+    expect(cats('find . -name "*.log" -exec rm {} \\;')).toContain('destructive');
+  });
+});
+
+describe('a word made at run time may be any option (class 163)', () => {
+  it.each([
+    ["git log -1 --format='tformat:touch /tmp/x' $(printf -- --output=%s ~/.bashrc)", 'git log'],
+    ["git ls-remote $(echo '--upload-pack=touch${IFS}/tmp/x;:') .", 'git ls-remote'],
+    ['xargs git log <<< --output=/tmp/x', 'git log'],
+    ['git show "$c"', 'git show'],
+    ['man ls $(echo -P id)', 'man'],
+    ['ss $(echo -D /tmp/x)', 'ss'],
+    ['info $(echo -o /tmp/x) ls', 'info'],
+    ['sar $(echo -o /tmp/x)', 'sar'],
+    ['pip list $(echo --log /tmp/x)', 'pip'],
+    ['kubectl get pods $(echo --kubeconfig=/tmp/k)', 'kubectl'],
+    ['helm list $(echo --kubeconfig=/tmp/k)', 'helm'],
+    ['rpm -q $(echo --eval x)', 'rpm'],
+    ['systemctl status $(echo -H h)', 'systemctl'],
+    ['ethtool $(echo -s) eth0 speed 10', 'ethtool'],
+    ['hash $(echo -p /tmp/x ls)', 'hash'],
+    ['xargs dpkg -l', 'dpkg'],
+    // A glob may match a file named like an option (`-o.txt`, `--output=x`).
+    ['sort *.txt', 'sort'],
+    ['sed -n 1p *.log', 'sed'],
+    ['find . -name *.txt', 'find'],
+    ['less *', 'less'],
+    ['git log *', 'git log'],
+    // A value bash may split: `-n $x` where x is `a --kubeconfig=…`.
+    ['kubectl get pods -n $ns', 'kubectl'],
+    ['sort -k $k data', 'sort'],
+    ['git -C $d log', 'git'],
+    ['ip -n $ns link show', 'ip'],
+    // A wrapper's own words made at run time (`nice -n $x cmd`: x may be `5 rm -rf ~`).
+    ['nice -n $x ls', 'nice'],
+    ['timeout -s $x 5 ls', 'timeout'],
+    ['env -u $x ls', 'env'],
+    ['xargs -n $x ls', 'xargs'],
+    ['sudo -u $x ls', 'sudo'],
+    ['kubectl exec $x -- ls', 'kubectl'],
+    ['uniq a* ', 'uniq'],
+  ])('%j is unknown (%s)', (line) => {
+    const c = classify(line);
+    expect(c.categories, line).toContain('unknown');
+  });
+
+  it.each([
+    'git log -- "$f"',
+    'git log -1 -- $(cat paths)',
+    'for f in *.log; do wc -l "$f"; grep -c error "$f"; done',
+    'cat $(ls /etc/*.conf)',
+    'grep -r "$pattern" /var/log',
+    'ls -la "$HOME"',
+    'sort ./*.txt',
+    'git -C "$d" log -1',
+    'command -v "$x"',
+    "awk '{print $1}' *.log",
+    'find . -name "*.py" | xargs grep -n TODO',
+    'find . -type f | xargs wc -l',
+  ])('%j stays read', (line) => {
+    expect(cats(line)).toEqual(['read']);
+  });
+
+  it('a word made at run time as the value of a subcommand option is that value, where the subcommand reads one', () => {
+    // Claude Code's commit: `-m` takes the next word, whatever it is.
+    expect(cats(`git commit -m "$(cat <<'EOF'\nFix it\nEOF\n)"`)).toEqual(['write', 'read']);
+    expect(cats('git tag -a v1 -m "$msg"')).not.toContain('unknown');
+    // `git log -m` is a flag: the next word may be any option.
+    expect(cats('git log -m "$(echo --output=x)"')).toContain('unknown');
+    expect(cats('git commit -m "$x" $(echo --output=x)')).toContain('unknown');
+  });
+});
+
+describe('environment variables: only inert names reach a program unjudged (class 164)', () => {
+  it.each([
+    "TAR_OPTIONS='--checkpoint=1 --checkpoint-action=exec=touch\\ /tmp/x' tar tf a.tar",
+    'GIT_TRACE=/tmp/x git version',
+    'GIT_TRACE2=/tmp/x git status',
+    'GIT_DIR=/tmp/r/.git git log',
+    'XDG_CONFIG_HOME=/tmp/c git log',
+    "LESS='-o /tmp/x' less f",
+    "MANOPT='-P id' man ls",
+    'SYSTEMD_PAGER=less systemctl status x',
+    "BC_ENV_ARGS='-f x' bc",
+    'UNZIP=-o unzip -l a.zip',
+    'GZIP=-f zcat a.gz',
+    'XZ_OPT=-T0 xzcat a.xz',
+    'DBUS_SESSION_BUS_ADDRESS=unixexec:path=/tmp/x systemctl --user status',
+    'export TAR_OPTIONS=x; tar tf a',
+    'declare -x GIT_DIR=/tmp/r; git log',
+    'typeset -x LESS=-ox; less f',
+    'local -x LESS=-ox',
+    'env TAR_OPTIONS=x tar tf a',
+    'env -i GIT_TRACE=/tmp/x git version',
+    'export FOO=bar',
+    'FOO=bar ls',
+    'X=1 true',
+    'http_proxy=http://203.0.113.9:3128 curl localhost',
+    'set -a; TAR_OPTIONS=x; tar tf a',
+    'set -o allexport; GIT_DIR=/x; git log',
+    // A name the host may already export, set without `export`, is in the environment too.
+    'KUBECONFIG=/tmp/k; kubectl get pods',
+    'DBUS_SESSION_BUS_ADDRESS=unixexec:path=/tmp/x; systemctl --user status',
+    'read -r KUBECONFIG <<< /tmp/k; kubectl get pods',
+    'printf -v GIT_DIR %s /tmp/r; git log',
+    'for GIT_DIR in /tmp/r; do git log; done',
+    'for PATH in /tmp/bin; do ls; done',
+    'select PATH in /tmp/bin; do ls; done',
+    'LC_MESSAGES=/tmp/l ls',
+    'TERM=../../tmp/t top -b -n 1',
+  ])('%j is unknown', (line) => {
+    expect(cats(line), line).toContain('unknown');
+  });
+
+  it('env still judges the command it runs', () => {
+    expect(cats('env FOO=1 rm -rf x')).toEqual(expect.arrayContaining(['destructive', 'unknown']));
+  });
+
+  it('env -C DIR runs the command in DIR, as cd DIR would (class 52)', () => {
+    expect(cats('env -C /etc/cron.d tee job')).toContain('privilege');
+    expect(cats('env --chdir=/etc tee passwd')).toContain('privilege');
+    // Only the command env runs starts there; the shell's own directory is unchanged.
+    expect(classify('env -C /srv touch x').writePaths).toEqual(['/srv/x']);
+  });
+
+  it.each([
+    'TZ=UTC date',
+    'LC_ALL=C sort f',
+    'LANG=en_US.UTF-8 ls',
+    'LANGUAGE=de:en ls',
+    'COLUMNS=200 ps aux',
+    'TERM=xterm-256color top -b -n 1',
+    'NO_COLOR=1 ls',
+    'PAGER=cat git log',
+    'GIT_PAGER=cat git log -1',
+    'SYSTEMD_PAGER= systemctl status nginx',
+    'export TZ=UTC',
+    'env LC_ALL=C.UTF-8 ls',
+    'x=1; echo $x',
+    'f=/etc/hosts; cat $f',
+    'for f in a b; do echo $f; done',
+    'OPTIND=1',
+    'while read -r line; do echo "$line"; done < f',
+    'env -i ls',
+    'env -u FOO ls',
+  ])('%j stays read', (line) => {
+    expect(cats(line)).toEqual(['read']);
+  });
+});
+
+describe('awk programs: what may run a command fails closed (class 165)', () => {
+  it.each([
+    // gawk reads `x++ /1; …; x=x/1` as two divisions; the system call is no part of a regex.
+    ['BEGIN{x++ /1; system("touch /tmp/x"); x=x/1}', ['unknown']],
+    ['BEGIN{x-- /1; system("touch /tmp/x"); x=x/1}', ['unknown']],
+    ['BEGIN{a[1]++ /2; print "x" > "/tmp/x"; x=x/1}', ['write']],
+    // gawk: indirect calls, directives.
+    ['BEGIN{f="system"; @f("touch /tmp/x")}', ['unknown']],
+    ['@include "inplace"; {print "rewritten"}', ['unknown']],
+    ['@load "filefuncs"', ['unknown']],
+    // getline from a file or a command, the environment, gawk's PROCINFO.
+    ['{ getline line < "/inet/tcp/0/203.0.113.9/80" }', ['unknown']],
+    ['BEGIN { print ENVIRON["HOME"] }', ['unknown']],
+    ['BEGIN { PROCINFO["sorted_in"] = "f" }', ['unknown']],
+    // A `/` inside a bracket expression, read either way.
+    ['/[/]"/ { system("id") } /"/', ['unknown']],
+    // Output redirection to a file named at run time.
+    ['{ print > $2 }', ['write', 'unknown']],
+    ['{ print $1 >> ("out" NR) }', ['write', 'unknown']],
+  ])('awk %j', (program, expected) => {
+    expect(awkProgramRisk(program)).toEqual(expected);
+  });
+
+  it.each([
+    ['awk \'BEGIN{x++ /1; system("touch /tmp/x"); x=x/1}\'', 'unknown'],
+    ['awk \'BEGIN{f="system"; @f("touch /tmp/x")}\'', 'unknown'],
+    ['awk \'@include "inplace"; {print "x"}\' notes.txt', 'unknown'],
+    ["gawk -e 'BEGIN{}' -e 'BEGIN{system(\"id\")}'", 'unknown'],
+    ["awk -d/tmp/x 'BEGIN{}'", 'unknown'],
+    ["gawk --profile=/tmp/x 'BEGIN{}'", 'unknown'],
+    ["gawk -o/tmp/x 'BEGIN{}'", 'unknown'],
+    ['mawk -W exec /tmp/prog', 'unknown'],
+    ['awk \'{ print > "/etc/cron.d/x" }\'', 'privilege'],
+  ])('%j is %s', (line, category) => notRead(line, category as ShellCategory));
+
+  it.each([
+    "awk '{print $1}' access.log",
+    "awk -F: '{print $1}' /etc/passwd",
+    "awk '$3 > 100 {print $1}' data",
+    "awk 'NR==1{print; next} {s+=$2} END {print s/NR}' f.csv",
+    'awk \'{ print $1/1024/1024 " MB" }\' sizes',
+    "awk '/error|warn/ {n++} END {print n}' app.log",
+    'awk \'{ print $1 > "/dev/stderr" }\' f',
+    "awk -v x=1 'BEGIN { print x }'",
+    'awk \'{ s = "a|b>c"; print s }\' f',
+  ])('%j stays read', (line) => {
+    expect(cats(line)).toEqual(['read']);
+  });
+});
+
+describe('read commands with an option that writes, runs or changes something (class 166)', () => {
+  it.each([
+    ["less --lesskey-src=/dev/stdin /etc/hostname <<< $'#env\\nLESSOPEN=|touch /tmp/x; cat %s'", 'unknown'],
+    ['less --lesskey-s=/dev/stdin f', 'unknown'],
+    ['less -k keys f', 'unknown'],
+    ['less --lesskey-content=x f', 'unknown'],
+    ["less '+!touch /tmp/x' /etc/hostname", 'unknown'],
+    ["less '++|id' f", 'unknown'],
+    ['less --LOG-FILE=notes.txt f', 'write'],
+    ['less --LOG-F notes.txt f', 'write'],
+    ['less --no-such-option f', 'unknown'],
+    ['zless --lesskey-src=/dev/stdin f.gz', 'unknown'],
+    ['git reflog expire --expire=now --all', 'destructive'],
+    ['git reflog delete HEAD@{1}', 'destructive'],
+    ['git stash', 'write'],
+    ['git fsck --lost-found', 'write'],
+    ['git help -w log', 'unknown'],
+    ['git branch --set-upstream-to=origin/x', 'write'],
+    ['git branch --edit-description', 'unknown'],
+    ['sdiff -o important.db /dev/null /dev/null', 'write'],
+    ['sdiff --diff-program=id a b', 'unknown'],
+    ['diff3 --diff-program=id a b c', 'unknown'],
+    ['cd /tmp && file -C -m /usr/share/misc/magic', 'write'],
+    ['file -C -m /tmp/m:/etc/magic', 'write'],
+    ['blkid -c /tmp/cache', 'write'],
+    ['blkid -g', 'write'],
+    ['lastlog -C -u bob', 'write'],
+    ['loginctl terminate-user bob', 'destructive'],
+    ['loginctl enable-linger bob', 'privilege'],
+    ['systemd-analyze set-log-level debug', 'privilege'],
+    ['systemd-analyze log-target console', 'privilege'],
+    ['systemd-analyze -H host blame', 'exfiltration'],
+    ['iwconfig wlan0 essid x', 'privilege'],
+    ['stty -F /dev/pts/3 -echo', 'write'],
+    ['stty --file=/dev/ttyS0 9600', 'write'],
+    ['getent -s ../../tmp/x passwd', 'unknown'],
+    ['zstdcat -o notes.txt a.zst', 'write'],
+    ['lz4cat --rm a.lz4', 'destructive'],
+    ['lz4 -dc --rm a.lz4', 'destructive'],
+    ['pidstat -e id', 'unknown'],
+    ['atop -w notes.raw 1', 'write'],
+    ['apt-cache -o Dir::Cache=/tmp/x show bash', 'unknown'],
+    ['apt-cache gencache', 'write'],
+    ['apt-file update', 'write'],
+    ['apt download bash', 'write'],
+    ['apt-get source -b bash', 'unknown'],
+    ['iptables-save -f /etc/iptables/rules.v4', 'privilege'],
+    ['iptables-save -M /tmp/x', 'unknown'],
+    ['ss -D notes.raw', 'write'],
+    ['journalctl --cursor-file=notes.txt', 'write'],
+    ['man -u ls', 'write'],
+    ['man -c ls', 'write'],
+    ['zstd -c -o notes.txt a.zst', 'write'],
+    ['apt-get -o APT::Update::Pre-Invoke::=id check', 'unknown'],
+    ['npm ls --userconfig=/tmp/npmrc', 'unknown'],
+    ['rpm -q --pipe id bash', 'unknown'],
+    ["rpm -q --define 'x %(id)' bash", 'unknown'],
+    ['kubectl get pods --log-file=/etc/x', 'privilege'],
+    ['info --dribble=notes.txt ls', 'write'],
+    ['pkill -l sshd', 'destructive'],
+    ['nc -e /bin/sh 127.0.0.1 22', 'unknown'],
+    ['ncat --sh-exec id 127.0.0.1 22', 'unknown'],
+    ['nc -x 203.0.113.9:1080 127.0.0.1 22', 'exfiltration'],
+    ['npm audit fix', 'write'],
+    ['npm config set script-shell /tmp/x', 'privilege'],
+    ['npm version patch', 'unknown'],
+    ['npm ls --script-shell=/tmp/x', 'unknown'],
+    ['pip config set global.log /tmp/x', 'write'],
+    ['pip list --log /tmp/x', 'unknown'],
+    ['rpm -q --eval "%(id)" bash', 'unknown'],
+    ['pacman -Fy', 'write'],
+    ['docker compose config -o notes.yml', 'write'],
+    ['kubectl --kubeconfig /tmp/k get pods', 'unknown'],
+    ['kubectl auth reconcile -f roles.yaml', 'write'],
+    ['kubectl cluster-info dump --output-directory=/tmp/d', 'write'],
+    ['kubectl get pods --cache-dir=/etc/x', 'privilege'],
+    ['helm template --post-renderer ./x chart', 'unknown'],
+    ['helm template chart --output-dir /tmp/out', 'write'],
+  ] as const)('%j is %s', (line, category) => notRead(line, category));
+
+  it.each([
+    'less /var/log/syslog',
+    'less -R +G -N app.log',
+    "less '+/error' app.log",
+    'less --no-lessopen -S f',
+    'more f',
+    'git reflog',
+    'git reflog show HEAD',
+    'git stash list',
+    'git stash show -p stash@{0}',
+    'git branch -a',
+    'git branch -vv --merged main',
+    'git tag -l "v1*"',
+    'git remote -v',
+    'git worktree list',
+    'git help log',
+    'sdiff a b',
+    'diff3 a b c',
+    'file /bin/ls',
+    'file -b --mime-type x',
+    'blkid',
+    'blkid -c /dev/null -o value -s UUID /dev/sda1',
+    'lastlog -u root',
+    'loginctl list-sessions',
+    'loginctl',
+    'systemd-analyze blame',
+    'systemd-analyze log-level',
+    'iwconfig',
+    'iwconfig wlan0',
+    'stty size',
+    'stty -a',
+    'stty -echo',
+    'stty -F /dev/pts/3 -a',
+    'getent passwd root',
+    'zstdcat a.zst',
+    'lz4cat a.lz4',
+    'apt-cache policy nginx',
+    'apt-cache show bash',
+    'iptables-save',
+    'ss -tlnp',
+    'journalctl -u nginx -n 50 --no-pager',
+    'man ls',
+    'kill -l',
+    'killall -l',
+    'skill -l',
+    'npm ls',
+    'npm audit',
+    'npm config get registry',
+    'npm version',
+    'pip list',
+    'pip config list',
+    'kubectl get pods -A',
+    'kubectl auth can-i list pods',
+    'helm list -A',
+    'docker compose config',
+  ])('%j stays read', (line) => {
+    expect(cats(line)).toEqual(['read']);
+  });
+});
