@@ -2540,25 +2540,28 @@ export class ClientConnection {
     }
   }
 
+  /** Refuses a Bind or Execute whose statement or portal may no longer be what was decided (55000). */
+  private refuseReplaced(step: 'bind' | 'execute', message: string): Promise<void> | undefined {
+    return this.refuseExtended(
+      this.refusedOwn(
+        step,
+        REPLACED_OBJECT_RULE,
+        new PgError(SqlState.ObjectNotInPrerequisiteState, message, undefined, 'replaced-session-object'),
+      ),
+    );
+  }
+
   /**
    * Bind or Describe of a statement prepared in SQL before code Gatehouse cannot see into ran: its
    * upstream name is the client's own, which SQL reaches too, so it is not prepared again behind
    * the client's back (EXECUTE of it is refused the same way, in resolveUses).
    */
   private refuseReplacedStatement(entry: StatementEntry): Promise<void> | undefined {
-    return this.refuseExtended(
-      this.refusedOwn(
-        'bind',
-        REPLACED_OBJECT_RULE,
-        new PgError(
-          SqlState.ObjectNotInPrerequisiteState,
-          `Gatehouse: prepared statement "${entry.client}" was prepared before a statement that runs code Gatehouse ` +
-            'cannot see into (a DO block, CALL or user-defined function), which may have replaced it upstream; ' +
-            'DEALLOCATE it and PREPARE it again',
-          undefined,
-          'replaced-session-object',
-        ),
-      ),
+    return this.refuseReplaced(
+      'bind',
+      `Gatehouse: prepared statement "${entry.client}" was prepared before a statement that runs code Gatehouse ` +
+        'cannot see into (a DO block, CALL or user-defined function), which may have replaced it upstream; ' +
+        'DEALLOCATE it and PREPARE it again',
     );
   }
 
@@ -2568,36 +2571,20 @@ export class ClientConnection {
       { session: this.session?.id, portal: portal.client },
       'portal bound before code Gatehouse cannot see into; refused',
     );
-    return this.refuseExtended(
-      this.refusedOwn(
-        'execute',
-        REPLACED_OBJECT_RULE,
-        new PgError(
-          SqlState.ObjectNotInPrerequisiteState,
-          `Gatehouse: portal "${portal.client}" was bound before a statement that runs code Gatehouse cannot see into ` +
-            '(a DO block, CALL or user-defined function), which may have replaced it upstream; close it and bind it again',
-          undefined,
-          'replaced-session-object',
-        ),
-      ),
+    return this.refuseReplaced(
+      'execute',
+      `Gatehouse: portal "${portal.client}" was bound before a statement that runs code Gatehouse cannot see into ` +
+        '(a DO block, CALL or user-defined function), which may have replaced it upstream; close it and bind it again',
     );
   }
 
   /** Execute of a portal of EXECUTE or FETCH whose names were created or dropped since its Bind. */
   private refuseChangedNames(portal: PortalEntry): Promise<void> | undefined {
-    return this.refuseExtended(
-      this.refusedOwn(
-        'execute',
-        REPLACED_OBJECT_RULE,
-        new PgError(
-          SqlState.ObjectNotInPrerequisiteState,
-          `Gatehouse: portal "${portal.client}" runs a prepared statement or cursor by name, and prepared statements ` +
-            'or cursors were created or dropped since it was bound, so it could run something other than what was ' +
-            'decided; close it and bind it again',
-          undefined,
-          'replaced-session-object',
-        ),
-      ),
+    return this.refuseReplaced(
+      'execute',
+      `Gatehouse: portal "${portal.client}" runs a prepared statement or cursor by name, and prepared statements ` +
+        'or cursors were created or dropped since it was bound, so it could run something other than what was ' +
+        'decided; close it and bind it again',
     );
   }
 
