@@ -350,6 +350,65 @@ describe('a read in a read-write transaction is decided as a write too', () => {
   });
 });
 
+describe('turning the default back on does not make an open read-write transaction read-only (class 173)', () => {
+  // The write opened its transaction while the default was off (one Query string, sent idle). The
+  // client then turns the default on inside the block: the server reports it, but the open
+  // transaction stays read-write. Gatehouse took the report for the transaction's mode and decided
+  // the next reads as reads: a domain CHECK or a user cast then emptied the canary, which this
+  // principal may not write.
+  const narrow = () => clientOf(narrowToken);
+
+  it.each([
+    ['SET default_transaction_read_only = on'],
+    ['SET LOCAL default_transaction_read_only = on'],
+    ['RESET default_transaction_read_only'],
+    ['RESET ALL'],
+  ])('after %s, reads in the block are still decided as writes', async (flip) => {
+    for (const read of ['SELECT 1::canary_checked', 'SELECT 1::canary_pair', 'SELECT * FROM canary']) {
+      const c = await narrow();
+      try {
+        await c.query("BEGIN; UPDATE t SET v = 'f' WHERE id = 3");
+        await c.query(flip);
+        expect((await failure(c.query(read))).message).toMatch(/decided as a write/);
+        expect(await canaryRows()).toBe(3);
+      } finally {
+        await c.end().catch(() => undefined);
+        await restore();
+      }
+    }
+  });
+
+  it('the extended protocol too', async () => {
+    const c = await narrow();
+    try {
+      await c.query("BEGIN; UPDATE t SET v = 'f' WHERE id = 3");
+      await c.query('RESET ALL');
+      expect((await failure(c.query('SELECT $1::int::canary_checked', [1]))).message).toMatch(
+        /decided as a write/,
+      );
+      expect(await canaryRows()).toBe(3);
+    } finally {
+      await c.end().catch(() => undefined);
+      await restore();
+    }
+  });
+
+  it('a transaction that starts after the default is on again runs reads read-only', async () => {
+    const c = await narrow();
+    try {
+      await c.query("BEGIN; UPDATE t SET v = 'f' WHERE id = 3");
+      await c.query('COMMIT');
+      await c.query('RESET ALL');
+      expect((await failure(c.query('SELECT 1::canary_checked'))).code).toBe('25006');
+      expect((await c.query('SELECT count(*)::int AS n FROM canary')).rows[0].n).toBe(3);
+      expect(await canaryRows()).toBe(3);
+    } finally {
+      await c.end().catch(() => undefined);
+      await restore();
+    }
+  });
+});
+
 describe('a prepared write run by SQL EXECUTE is a write', () => {
   it('gets its read-write transaction; a prepared hidden-code read stays read-only', async () => {
     const c = await agentClient();

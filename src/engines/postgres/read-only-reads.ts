@@ -111,7 +111,11 @@ export class ReadOnlyReads {
    * FunctionCall, Parse, Bind, Execute) went upstream after it, so its access mode can still be set.
    */
   private loneBegin = false;
-  /** Gatehouse made the open transaction block read-write (SET TRANSACTION READ WRITE after BEGIN). */
+  /**
+   * The open transaction is read-write by Gatehouse's doing: it made the block read-write (SET
+   * TRANSACTION READ WRITE after BEGIN), or the transaction started while the default was off and
+   * the default has since been turned on again (reportedOn). Cleared when the session is idle.
+   */
   private rwBlock = false;
   /** Something of the current extended-protocol batch (since the last Sync) went upstream. */
   private batchOpen = false;
@@ -150,8 +154,15 @@ export class ReadOnlyReads {
     return this.rwBlock || (this.defaultOff && (this.batchOpen || status !== 'I' || answersDue));
   }
 
-  /** The upstream reported default_transaction_read_only on (RESET ALL, DISCARD ALL…); off ends the session. */
+  /**
+   * The upstream reported default_transaction_read_only on (the client's RESET ALL, RESET, `SET … =
+   * on`, DISCARD ALL; Gatehouse's own step); off ends the session. The default governs only
+   * transactions that start later: one already open while it was off keeps the read-write mode it
+   * started with until it ends (the session is idle again), and its reads are still decided as
+   * writes (docs/security.md, class 173).
+   */
   reportedOn(): void {
+    if (this.defaultOff) this.rwBlock = true;
     this.defaultOff = false;
   }
 

@@ -1872,7 +1872,24 @@ class Analysis {
         return path.length === 1 ? f : union([f, rest]);
       }
     }
-    return this.children(body, scope, ctx).derived();
+    const fields = path.map((p) => unwrap(p, 'String')?.['sval']).filter((n) => typeof n === 'string');
+    return this.fieldCalls(fields, this.children(body, scope, ctx).derived(), ctx);
+  }
+
+  /**
+   * `(x).f` is f(x) for any value x with no field f, and `t.f` is f(t) (functional notation,
+   * PostgreSQL docs 8.16.5; ParseFuncOrColumn): a field named as a function the catalog has is
+   * decided as that call, whatever x is (docs/security.md, class 172). A name no function has is a
+   * field of a composite value, which carries the value.
+   */
+  private fieldCalls(names: readonly string[], f: Flow, ctx: Ctx): Flow {
+    let flow = f;
+    for (const name of names) {
+      const info = this.catalog.routines('function', name);
+      if (info !== undefined && info !== UNAVAILABLE && info.overloads.length === 0) continue;
+      flow = this.routine('function', name, undefined, flow, `${name}() (called as a field)`, ctx, [flow]);
+    }
+    return flow;
   }
 
   /**
@@ -1906,7 +1923,7 @@ class Analysis {
       const col = item.cols.find((x) => x.name === c);
       if (col) return col.flow;
       // `t.name` may be `name(t)` (functional notation) or a column not listed: the whole row.
-      return item.any.derived();
+      return this.fieldCalls([c], item.any.derived(), ctx);
     }
     // `composite_column.field`
     const col = findColumn(scope, names[0]!);

@@ -426,16 +426,38 @@ export class TreeWalker {
         const f = body['fields'];
         const last =
           Array.isArray(f) && f.length >= 2 ? unwrap(f[f.length - 1], 'String')?.['sval'] : undefined;
-        if (typeof last === 'string') this.#fields.add(last);
+        if (typeof last === 'string') this.#fieldCall(last);
         return;
       }
       case 'A_Indirection':
+        // `(expr).f` is f(expr) for any expression whose type has no field f: `(4242::bigint)
+        // .pg_advisory_lock`, `('app.jwt_secret'::text).current_setting` (class 172).
         for (const i of Array.isArray(body['indirection']) ? body['indirection'] : []) {
           const name = unwrap(i, 'String')?.['sval'];
-          if (typeof name === 'string') this.#fields.add(name);
+          if (typeof name === 'string') this.#fieldCall(name);
         }
         return;
     }
+  }
+
+  /**
+   * A field name that PostgreSQL calls as a one-argument function when the value before it has no
+   * such field (functional notation, 8.16.5; ParseFuncOrColumn). The engine checks the name against
+   * functions outside pg_catalog (class 125); a built-in name that adds categories or marks adds them
+   * here, as a call whose argument is not known, since the parse cannot tell a field from a call
+   * (docs/security.md, class 172). A real column so named is decided as the call (fail closed).
+   */
+  #fieldCall(name: string): void {
+    this.#fields.add(name);
+    // The parser has folded the name as PostgreSQL does: a quoted one with capitals names no built-in.
+    const setting = name === 'current_setting';
+    if (functionRisk(name) === 0 && !readsElsewhere(name) && !setting) return;
+    this.addFunction([name]);
+    // As a call (#funcCall): a name pg_catalog lacks (adminpack, dblink) is an extension's code.
+    if (!isBuiltinFunction([name])) this.#mask |= PROCEDURAL;
+    // The argument is the value before the field, not a constant the walker can read.
+    if (setting) this.addCall(SECRETS);
+    if (RELATION_ARG_FUNCTIONS.has(name)) this.#relationArgs.push(null);
   }
 
   #funcCall(body: NodeBody): void {
