@@ -5,12 +5,14 @@ import pg from 'pg';
 export async function createTestDatabase(
   superUrl: string,
   prefix = 't',
+  /** Options of CREATE DATABASE after its name, e.g. `ENCODING 'SQL_ASCII' … TEMPLATE template0`. */
+  createOptions = '',
 ): Promise<{ url: string; name: string; drop(): Promise<void> }> {
   const name = `${prefix}_${randomBytes(5).toString('hex')}`;
   const admin = new pg.Client({ connectionString: superUrl });
   await admin.connect();
   try {
-    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.query(`CREATE DATABASE ${name} ${createOptions}`);
   } finally {
     await admin.end();
   }

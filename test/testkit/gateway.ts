@@ -25,6 +25,8 @@ export interface TestGatewayOptions {
   readonly extra?: Record<string, unknown>;
   /** SQL run as superuser in the new database before the gateway starts. */
   readonly setupSql?: string;
+  /** Options of the test database's CREATE DATABASE (`ENCODING 'LATIN1' … TEMPLATE template0`). */
+  readonly databaseOptions?: string;
   readonly connectionName?: string;
   readonly upstreamTls?: Record<string, unknown>;
   /** Extra fields of the connection (e.g. `via: { agent: NAME }`). */
@@ -80,7 +82,7 @@ export function memoryLogger(lines: string[]): Logger {
 }
 
 export async function startTestGateway(options: TestGatewayOptions): Promise<TestGateway> {
-  const db = await createTestDatabase(options.superUrl, 'gw');
+  const db = await createTestDatabase(options.superUrl, 'gw', options.databaseOptions);
   const role = `gh_up_${randomBytes(4).toString('hex')}`;
   const upstreamPassword = `UpPw-${randomBytes(12).toString('hex')}`;
   const admin = new pg.Client({ connectionString: db.url });

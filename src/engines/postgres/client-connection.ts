@@ -142,6 +142,9 @@ import {
 } from './connection-check.js';
 import { statementsAtLeast } from './statement-count.js';
 import { serverMajor } from '../../sql/postgres/server-versions.js';
+import { identifierReadOtherwise, readsIdentifiersAsParser } from '../../sql/postgres/server-encoding.js';
+import { sharedParserRuntime } from '../../sql/postgres/postgres-classifier.js';
+import type { PgParserRuntime } from '../../sql/postgres/pg-parser-runtime.js';
 import {
   UpstreamError,
   cancelUpstream,
@@ -331,6 +334,8 @@ const ERROR_SQLSTATE: Partial<Record<ErrorCode, string>> = {
 const INVALID_ENCODING_RULE = 'pg-invalid-encoding';
 const SESSION_OBJECTS_LIMIT_RULE = 'pg-session-objects-limit';
 const LEXER_BARRIER_RULE = 'lexer-barrier';
+/** An identifier a database encoding other than UTF-8 may read as another name (class 180). */
+const SERVER_ENCODING_RULE = 'server-encoding-identifier';
 const REPLACED_OBJECT_RULE = 'replaced-session-object';
 const UNKNOWN_SETTING_RULE = 'unknown-setting';
 /** A use of a SQL name while a change to such names is forwarded and unanswered in the pipeline (class 167). */
@@ -422,6 +427,11 @@ export class ClientConnection {
   private upstream: UpstreamSession | undefined;
   /** The upstream's major version (its server_version at login; 0 when it gave none we can read). */
   private upstreamMajor = 0;
+  /**
+   * The scanner, when the upstream database's encoding is not UTF-8: each text that may hold a
+   * non-ASCII identifier is scanned for one the server could read as another name (class 180).
+   */
+  private identifierScanner: { runtime: PgParserRuntime; encoding: string | undefined } | undefined;
   private target: UpstreamTarget | undefined;
   private key: { processId: number; secretKey: Buffer } | undefined;
   private tracker!: ResponseTracker;
@@ -895,6 +905,15 @@ export class ClientConnection {
       }
     }
     if (session.identity.agent && !(await this.ownLimits(upstream, session, forwarded))) return;
+    const serverEncoding = upstream.parameters.get('server_encoding');
+    if (!readsIdentifiersAsParser(serverEncoding)) {
+      const runtime = await sharedParserRuntime();
+      if (this.isClosed) {
+        upstream.socket.destroy();
+        return;
+      }
+      this.identifierScanner = { runtime, encoding: serverEncoding };
+    }
     this.upstream = upstream;
     this.upstreamMajor = serverMajor(upstream.parameters.get('server_version'));
     const startup = new Map<string, string>();
@@ -1967,6 +1986,28 @@ export class ClientConnection {
     return problem.code === '54000' ? this.refusedOwn(request, SESSION_OBJECTS_LIMIT_RULE, refusal) : refusal;
   }
 
+  /**
+   * Refuses a text holding an identifier the upstream, reading in its database encoding, may take for
+   * another name than the parser read (truncated at another character, or folded to lower case by
+   * its locale: class 180). Only sessions whose upstream database is not UTF-8 scan, and only texts
+   * that may hold a non-ASCII identifier.
+   */
+  private identifierRefusal(request: string, text: string): PgError | undefined {
+    const scanner = this.identifierScanner;
+    if (scanner === undefined || (!/[\u0080-\uffff]/.test(text) && !/u&"/i.test(text))) return undefined;
+    const bytes = Buffer.from(text, 'utf8');
+    const scan = scanner.runtime.scan(bytes);
+    // A text the scanner cannot read does not parse either, and is refused as unparsed.
+    if (!scan.ok) return undefined;
+    const why = identifierReadOtherwise(bytes, scan.tokens, scanner.encoding);
+    if (why === undefined) return undefined;
+    return this.refusedOwn(
+      request,
+      SERVER_ENCODING_RULE,
+      new PgError(SqlState.FeatureNotSupported, `Gatehouse: ${why}.`),
+    );
+  }
+
   private lexerRefusal(): PgError {
     return new PgError(
       SqlState.FeatureNotSupported,
@@ -2050,6 +2091,8 @@ export class ClientConnection {
     if (this.isClosed) return;
     if (!settled)
       return this.refuseQuery(this.refusedOwn('simple-query', LEXER_BARRIER_RULE, this.lexerRefusal()));
+    const misread = this.identifierRefusal('simple-query', text);
+    if (misread) return this.refuseQuery(misread);
     // Each statement costs a decision, an admission and a record entry before any is forwarded:
     // past the bound, nothing of the Query is parsed (when a count without parsing tells), decided,
     // forwarded or recorded but the refusal (class 169).
@@ -2425,6 +2468,11 @@ export class ClientConnection {
     if (!settled) {
       if (name === '') this.state.removeStatement('');
       return this.refuseExtended(this.refusedOwn('parse', LEXER_BARRIER_RULE, this.lexerRefusal()));
+    }
+    const misread = this.identifierRefusal('parse', text);
+    if (misread) {
+      if (name === '') this.state.removeStatement('');
+      return this.refuseExtended(misread);
     }
     const classifying = this.classifySent(text);
     // Only a long text waits (for the worker thread); a short one is decided in this turn, as before.
