@@ -91,10 +91,22 @@ export class LineageRules {
     readonly schema: string;
     readonly name: string;
     readonly columns: readonly string[];
+    readonly descendants?: readonly { readonly schema: string; readonly name: string }[];
+    readonly fields?: ReadonlyMap<
+      string,
+      readonly { readonly schema: string; readonly table: string; readonly column: string }[]
+    >;
   }): boolean {
     let covered = this.coveredRelations.get(relation);
     if (covered === undefined) {
-      covered = relation.columns.some((c) => this.match(relation.schema, relation.name, c) !== undefined);
+      // Its own columns, the same columns of its partitions and children (their rows are read through
+      // it: class 188), and the fields its composite-typed columns hold (class 189).
+      const owners = [relation, ...(relation.descendants ?? [])];
+      covered =
+        relation.columns.some((c) => owners.some((o) => this.match(o.schema, o.name, c) !== undefined)) ||
+        [...(relation.fields?.values() ?? [])].some((list) =>
+          list.some((f) => this.match(f.schema, f.table, f.column) !== undefined),
+        );
       this.coveredRelations.set(relation, covered);
     }
     return covered;

@@ -262,7 +262,32 @@ const RELATIONS_SQL = (names: string) =>
   '   JOIN pg_catalog.pg_attribute r ON r.attrelid = c.oid AND r.attnum = d.refobjsubid ' +
   '   WHERE ad.adrelid = c.oid AND ad.adnum = a.attnum AND r.attnum <> a.attnum))) ' +
   '  FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ' +
-  "  AND COALESCE(pg_catalog.to_jsonb(a) OPERATOR(pg_catalog.->>) 'attgenerated', '') <> '') " +
+  "  AND COALESCE(pg_catalog.to_jsonb(a) OPERATOR(pg_catalog.->>) 'attgenerated', '') <> ''), " +
+  // Partitions and inheritance children, at any depth (class 188): a read of the parent returns
+  // their rows, under the parent's column names.
+  '(WITH RECURSIVE down(oid) AS (' +
+  '   SELECT i.inhrelid FROM pg_catalog.pg_inherits i WHERE i.inhparent = c.oid' +
+  '   UNION SELECT i.inhrelid FROM pg_catalog.pg_inherits i JOIN down ON i.inhparent = down.oid)' +
+  ' SELECT pg_catalog.json_agg(pg_catalog.json_build_array(dn.nspname, dc.relname))' +
+  ' FROM down JOIN pg_catalog.pg_class dc ON dc.oid = down.oid JOIN pg_catalog.pg_namespace dn ON dn.oid = dc.relnamespace), ' +
+  // Columns whose values hold fields of a composite type (class 189): through domains, arrays,
+  // ranges and multiranges, and fields that are composite in turn, every field reached, named by the
+  // composite type's relation (a table's row type is the table's).
+  '(WITH RECURSIVE ty(col, typ) AS (' +
+  '   SELECT a.attname, a.atttypid FROM pg_catalog.pg_attribute a ' +
+  '   WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped' +
+  '   UNION SELECT ty.col, s.typ FROM ty JOIN pg_catalog.pg_type t ON t.oid = ty.typ CROSS JOIN LATERAL (' +
+  "     SELECT t.typbasetype AS typ WHERE t.typtype = 'd' " +
+  '     UNION ALL SELECT t.typelem WHERE t.typelem <> 0 ' +
+  '     UNION ALL SELECT r.rngsubtype FROM pg_catalog.pg_range r WHERE r.rngtypid = t.oid ' +
+  '     UNION ALL SELECT r.rngtypid FROM pg_catalog.pg_range r ' +
+  "       WHERE pg_catalog.to_jsonb(r) OPERATOR(pg_catalog.->>) 'rngmultitypid' = t.oid::pg_catalog.text " +
+  '     UNION ALL SELECT f.atttypid FROM pg_catalog.pg_attribute f ' +
+  '       WHERE t.typrelid <> 0 AND f.attrelid = t.typrelid AND f.attnum > 0 AND NOT f.attisdropped) s)' +
+  ' SELECT pg_catalog.jsonb_agg(DISTINCT pg_catalog.jsonb_build_array(ty.col, fn.nspname, fr.relname, f.attname))' +
+  ' FROM ty JOIN pg_catalog.pg_type t ON t.oid = ty.typ JOIN pg_catalog.pg_class fr ON fr.oid = t.typrelid' +
+  ' JOIN pg_catalog.pg_namespace fn ON fn.oid = fr.relnamespace' +
+  ' JOIN pg_catalog.pg_attribute f ON f.attrelid = fr.oid AND f.attnum > 0 AND NOT f.attisdropped) ' +
   'FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace ' +
   `WHERE c.relname = ANY (${names}) AND c.relkind NOT IN ('i', 'I', 't', 'c')`;
 
@@ -359,6 +384,28 @@ function generatedColumns(text: string | null | undefined): Pick<CatalogRelation
     );
   }
   return out.size > 0 ? { generated: out } : {};
+}
+
+function descendantRelations(text: string | null | undefined): Pick<CatalogRelation, 'descendants'> {
+  const out = jsonArray(text)
+    .filter(
+      (a): a is [string, string] => Array.isArray(a) && typeof a[0] === 'string' && typeof a[1] === 'string',
+    )
+    .map(([schema, name]) => ({ schema, name }));
+  return out.length > 0 ? { descendants: out } : {};
+}
+
+function compositeFields(text: string | null | undefined): Pick<CatalogRelation, 'fields'> {
+  const out = new Map<string, { schema: string; table: string; column: string }[]>();
+  for (const f of jsonArray(text)) {
+    if (!Array.isArray(f) || f.length !== 4 || !f.every((x) => typeof x === 'string')) continue;
+    const [column, schema, table, field] = f as [string, string, string, string];
+    const list = out.get(column);
+    const entry = { schema, table, column: field };
+    if (list) list.push(entry);
+    else out.set(column, [entry]);
+  }
+  return out.size > 0 ? { fields: out } : {};
 }
 
 export class CatalogResolver implements LineageCatalog {
@@ -649,7 +696,17 @@ export class CatalogResolver implements LineageCatalog {
 
   private storeRelations(names: readonly string[], rows: (string | null)[][], at: number): void {
     const found = new Map<string, CatalogRelation[]>(names.map((n) => [n, []]));
-    for (const [schema, name, kind, columns, viewDefinition, ancestors, generated] of rows) {
+    for (const [
+      schema,
+      name,
+      kind,
+      columns,
+      viewDefinition,
+      ancestors,
+      generated,
+      descendants,
+      fields,
+    ] of rows) {
       if (schema == null || name == null) continue;
       const rel: CatalogRelation = {
         schema,
@@ -664,6 +721,8 @@ export class CatalogResolver implements LineageCatalog {
           .map(([s, n]) => ({ schema: s, name: n })),
         ...(viewDefinition != null ? { viewDefinition } : {}),
         ...generatedColumns(generated),
+        ...descendantRelations(descendants),
+        ...compositeFields(fields),
       };
       found.get(name)?.push(rel);
     }

@@ -37,6 +37,20 @@ export interface CatalogRelation {
    * their expressions read: a generated column carries what it is computed from.
    */
   readonly generated?: ReadonlyMap<string, readonly string[]>;
+  /**
+   * Partitions and inheritance children at any depth (class 188): a read of this relation returns
+   * their rows too, so a rule on a child's column covers the parent's column of that name.
+   */
+  readonly descendants?: readonly { readonly schema: string; readonly name: string }[];
+  /**
+   * Columns whose type holds a composite value (directly, or through a domain, an array, a range or
+   * another composite), with every field reached, named by the composite type's relation (class 189):
+   * a column of type `api_keys` holds `api_keys.secret`, and `(k).secret` is that field.
+   */
+  readonly fields?: ReadonlyMap<
+    string,
+    readonly { readonly schema: string; readonly table: string; readonly column: string }[]
+  >;
 }
 
 /** One overload of a function, or the function behind one operator of that name. */
@@ -1258,7 +1272,14 @@ class Analysis {
     const any = union(cols.map((c) => c.flow));
     // A whole row of one base table is masked field by field by its columns' rules, which a
     // generated column computed from a masked one has none of: such a row is masked as derived.
-    const base = rels.length === 1 && !isView(rels[0]!) && rels[0]!.generated === undefined;
+    // The same holds for a row with composite-typed columns (their fields have rules the row's table
+    // has not: class 189), and for a parent's row, whose rows may be a child's (class 188).
+    const base =
+      rels.length === 1 &&
+      !isView(rels[0]!) &&
+      rels[0]!.generated === undefined &&
+      rels[0]!.descendants === undefined &&
+      rels[0]!.fields === undefined;
     return {
       name: alias,
       cols,
@@ -1288,16 +1309,29 @@ class Analysis {
       const f = union(r.cols.map((c) => c.flow));
       return rel.columns.map((name) => ({ name, flow: f }));
     }
+    // A column's names: its own, its parents' (a rule on a parent covers its children), and its
+    // descendants' (a read of a parent returns their rows: class 188).
     const names = (name: string): string[] => [
       key(rel.schema, rel.name, name),
       ...rel.ancestors.map((a) => key(a.schema, a.name, name)),
+      ...(rel.descendants ?? []).map((d) => key(d.schema, d.name, name)),
     ];
+    // The fields a composite-typed column holds (class 189).
+    const fieldsOf = (name: string): string[] =>
+      (rel.fields?.get(name) ?? []).map((f) => key(f.schema, f.table, f.column));
     return rel.columns.map((name) => {
       const reads = rel.generated?.get(name);
       // A generated column is an expression over its row, as a view's column is: derived from the
       // columns it reads (`right(secret, 12)` stored as secret_tail), and from itself.
       if (reads !== undefined)
-        return { name, flow: new Flow(new Set([name, ...reads].flatMap(names)), false) };
+        return {
+          name,
+          flow: new Flow(new Set([name, ...reads].flatMap((n) => [...names(n), ...fieldsOf(n)])), false),
+        };
+      // A composite value holds its fields: it is derived from each of them (masked whole by the
+      // strongest of their rules), as a whole row of their table is when taken as a value.
+      const fields = fieldsOf(name);
+      if (fields.length > 0) return { name, flow: new Flow(new Set([...names(name), ...fields]), false) };
       return { name, flow: new Flow(new Set(names(name)), true) };
     });
   }
