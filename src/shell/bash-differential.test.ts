@@ -723,3 +723,28 @@ describe('a declaration builtin reads a quoted word again as an assignment', () 
     },
   );
 });
+
+// compgen -W splits its word list and expands each word again — command substitution included — at
+// once; complete -W does the same at every Tab (docs/security.md, class 197).
+describe('compgen and complete expand a -W word list again', () => {
+  it.each([
+    "compgen -W '$(rm x)' w",
+    "compgen -W '`rm x`' w",
+    "compgen -W '${y:-$(rm x)}' w",
+    'compgen -W "$(cat f)" w',
+  ])('%s', (line) => {
+    if (!line.includes('cat f')) expect(ranByBash(line), 'real bash ran rm').toContain('rm');
+    expect(classifyShellCommand({ line }).categories).toContain('unknown');
+  });
+
+  it("complete -W '$(rm x)' is unknown: the next Tab runs it", () => {
+    expect(classifyShellCommand({ line: "complete -W '$(rm x)' ls" }).categories).toContain('unknown');
+  });
+
+  it.each(["compgen -W 'start stop status' s", 'compgen -c', "complete -W 'a b' ls", 'compgen -A function'])(
+    '%s stays a read',
+    (line) => {
+      expect(classifyShellCommand({ line }).categories).toEqual(['read']);
+    },
+  );
+});
