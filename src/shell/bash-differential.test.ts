@@ -681,3 +681,70 @@ describe('writes to the directories a login shell puts first on PATH are privile
     }
   });
 });
+
+// A declaration builtin reads each word again, after quote removal, as NAME or NAME=VALUE: a quoted
+// `'a[$(cmd)]=1'` is a subscript bash evaluates as arithmetic (running the substitution), and a value
+// `'($(cmd))'` under -a or -A is a compound assignment whose elements bash expands again. The grammar
+// sees a string in both (docs/security.md, class 196). Real bash runs `rm` in each of these lines.
+describe('a declaration builtin reads a quoted word again as an assignment', () => {
+  it.each([
+    "declare 'a[$(rm x)]=1'",
+    "typeset 'a[`rm x`]=1'",
+    "f() { local 'a[$(rm x)]=1'; }; f",
+    "declare -g 'a[$(rm x)]=1'",
+    "declare -x 'a[$(rm x)]=1'",
+    "declare -- 'a[$(rm x)]=1'",
+    'declare "a[\\$(rm x)]=1"',
+    'declare a\\[\\$\\(rm\\ x\\)\\]=1',
+    "declare -A A; declare 'A[$(rm x)]=1'",
+    "declare -a 'a=([$(rm x)]=1)'",
+    "declare -a a='([$(rm x)]=1)'",
+    "declare -a 'a=($(rm x))'",
+    "declare -A 'A=([$(rm x)]=1)'",
+    "declare -a a='(`rm x`)'",
+    "declare -a a='($(rm x))'",
+    "a='($(rm x))'; declare -a b=$a",
+  ])('%s', (line) => {
+    expect(ranByBash(line), 'real bash ran rm').toContain('rm');
+    expect(check(line).judged, 'judged as if rm did not run').toBe(false);
+  });
+
+  it.each(["declare x='$(rm x)'", "declare -a a=('$(rm x)')", 'declare -i n=3', "declare 'x=($y)'"])(
+    '%s runs nothing bash did not show',
+    (line) => {
+      expect(ranByBash(line)).not.toContain('rm');
+    },
+  );
+
+  it.each(['declare x=1', 'declare -a a=(1 2)', 'local -r y=z', 'export LANG=C.UTF-8', "declare 'x=y'"])(
+    '%s stays a read',
+    (line) => {
+      expect(classifyShellCommand({ line }).categories).toEqual(['read']);
+    },
+  );
+});
+
+// compgen -W splits its word list and expands each word again — command substitution included — at
+// once; complete -W does the same at every Tab (docs/security.md, class 197).
+describe('compgen and complete expand a -W word list again', () => {
+  it.each([
+    "compgen -W '$(rm x)' w",
+    "compgen -W '`rm x`' w",
+    "compgen -W '${y:-$(rm x)}' w",
+    'compgen -W "$(cat f)" w',
+  ])('%s', (line) => {
+    if (!line.includes('cat f')) expect(ranByBash(line), 'real bash ran rm').toContain('rm');
+    expect(classifyShellCommand({ line }).categories).toContain('unknown');
+  });
+
+  it("complete -W '$(rm x)' is unknown: the next Tab runs it", () => {
+    expect(classifyShellCommand({ line: "complete -W '$(rm x)' ls" }).categories).toContain('unknown');
+  });
+
+  it.each(["compgen -W 'start stop status' s", 'compgen -c', "complete -W 'a b' ls", 'compgen -A function'])(
+    '%s stays a read',
+    (line) => {
+      expect(classifyShellCommand({ line }).categories).toEqual(['read']);
+    },
+  );
+});

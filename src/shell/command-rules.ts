@@ -4226,7 +4226,21 @@ add('fc', (args, name) =>
 );
 add('compgen complete', (args, name) => {
   const o = scanOptions(args, { shortValued: 'oAGWFCXPSv' });
-  return hasAny(o, 'C', 'F') ? verdict(name, U, `${name} -C/-F runs a command`) : verdict(name, R);
+  if (o.dynamic) return verdict(name, U, `${name} with an option computed at run time`);
+  if (hasAny(o, 'C', 'F')) return verdict(name, U, `${name} -C/-F runs a command`);
+  // bash splits -W's word list and expands each word again, command substitution included, when the
+  // list is used: at once for compgen, at each Tab for complete. A list that may hold `$` or a
+  // backquote (as written, or made at run time) runs what it holds.
+  const code = (o.values.get('W') ?? []).find(
+    (w) => w.dynamic || w.expands || w.value.includes('$') || w.value.includes('`'),
+  );
+  return code === undefined
+    ? verdict(name, R)
+    : verdict(
+        name,
+        U,
+        `${name} -W expands its word list again, and ${code.text} may hold a command substitution`,
+      );
 });
 add('alias', (args, name) =>
   args.length === 0 || args.every((a) => !a.value.includes('='))

@@ -632,6 +632,12 @@ class Walk {
       if (c.type === 'variable_assignment') {
         this.assignment(c, frame, reach);
         words.push(wordValue(c, frame.src));
+        // A declaration builtin reads a value `(…)` again as a compound assignment and expands each
+        // element (`declare -a a='($(cmd))'`); a value made at run time may be one.
+        const value = c.children.find((x) => x.field === 'value');
+        const v = value === undefined ? undefined : wordValue(value, frame.src);
+        if (v !== undefined && (v.dynamic || v.expands || v.value.trimStart().startsWith('(')))
+          this.evaluatesValues = true;
       } else if (c.type === 'variable_name') {
         const name = frame.src.slice(c.start, c.end);
         const risk = exported ? variableRisk(name, undefined, reach) : undefined;
@@ -641,6 +647,16 @@ class Walk {
         this.scan(c, frame);
         const w = wordValue(c, frame.src);
         words.push(w);
+        // A word that is not an option is read again by the builtin as NAME or NAME=VALUE after quote
+        // removal, where the grammar saw a string: `declare 'a[$(cmd)]=1'` evaluates the subscript as
+        // arithmetic and `declare 'a=($(cmd))'` is a compound assignment whose elements are expanded.
+        if (
+          w.dynamic ||
+          w.expands ||
+          (!w.value.startsWith('-') && !w.value.startsWith('+')) ||
+          /[[=(]/.test(w.value)
+        )
+          this.evaluatesValues = true;
         // -n (nameref) and -i (integer) make later assignments evaluate names and arithmetic.
         if (w.dynamic || (w.value.startsWith('-') && /[ni]/.test(w.value))) this.evaluatesValues = true;
         // …also the assignments of lines typed later in an interactive shell, judged without it.
