@@ -6,7 +6,7 @@
 
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { type HttpAction, httpAction } from '../../core/action.js';
+import { type HttpAction, httpAction, withBoundHeaders } from '../../core/action.js';
 import { deny } from '../../core/decision.js';
 import type { GateSession } from '../../gate/gate.js';
 import { canonicalPath, pathUnderBase, type CanonicalPathOptions } from '../../wire/http/canonical-path.js';
@@ -28,6 +28,7 @@ import {
   withRetryAfter,
 } from './exchange-context.js';
 import type { FieldMatcher } from './field-names.js';
+import { boundHeaders } from './bound-headers.js';
 import { connectionRefusal, connectionStrippedHeaders, forwardRequestHeaders } from './http-headers.js';
 import { declaredLength, hasBody } from './request-body.js';
 import type { HttpConnectionSettings } from './http-settings.js';
@@ -347,6 +348,16 @@ export async function handleGeneric(deps: ExchangeDeps, x: Exchange): Promise<vo
         body: reviewedBody(body, httpBodyView(req.headers['content-type'], settings.masking)),
       });
   }
+  // The headers that go up with a reviewed request are bound to its approval and shown to the
+  // approver, as its body is: sent again with another, it is another request (class 205).
+  if (review)
+    action = withBoundHeaders(
+      action,
+      boundHeaders(
+        forwardRequestHeaders(req.headers, { aws: false, awsChunked: false }),
+        settings.masking.fields,
+      ),
+    );
   // Decided again after a body was read (the policy may have been reloaded meanwhile); else as above.
   const admission = await whileDeciding(
     x,
