@@ -282,6 +282,34 @@ describe('AWS: a deferred approval is bound to the request body', { timeout: 60_
     );
   });
 
+  it('an approved S3 upload does not run with other metadata or another redirect (class 205)', async () => {
+    const s3 = (key: { accessKeyId: string; secretAccessKey: string }) =>
+      new S3Client({ ...creds(key), forcePathStyle: true });
+    const upload = (owner: string, redirect: string) =>
+      s3(agentKey).send(
+        new PutObjectCommand({
+          Bucket: 'data',
+          Key: 'meta.txt',
+          Body: 'same contents',
+          Metadata: { owner },
+          WebsiteRedirectLocation: redirect,
+        }),
+      );
+    const id = requestId(await failure(upload('ops', '/docs/')));
+    const shown = (await api.get(olga, id)).statement.params as string[];
+    expect(shown).toContain('header x-amz-meta-owner: ops');
+    expect(shown).toContain('header x-amz-website-redirect-location: /docs/');
+    await api.approve(olga, id);
+
+    expect(requestId(await failure(upload('mallory', '/docs/')))).not.toBe(id);
+    expect(requestId(await failure(upload('ops', 'https://evil.example/')))).not.toBe(id);
+    const read = () => s3(opsKey).send(new GetObjectCommand({ Bucket: 'data', Key: 'meta.txt' }));
+    expect(await failure(read())).toMatch(/key does not exist/i);
+
+    await upload('ops', '/docs/');
+    expect((await read()).Metadata).toEqual({ owner: 'ops' });
+  });
+
   it('an aws-chunked upload is bound to its decoded body', async () => {
     const s3 = (key: { accessKeyId: string; secretAccessKey: string }) =>
       new S3Client({ ...creds(key), forcePathStyle: true });
@@ -434,6 +462,44 @@ describe('generic HTTP: a request held for approval is bound to its body', { tim
     expect(shown, 'the approver was shown a key the requester sent').not.toContain('deploy-key-secret-1');
   });
 
+  it('a deferred POST approved with one header does not run with another (class 205)', async () => {
+    const body = JSON.stringify({ image: 'app:2.0.0' });
+    const send = (env: string, trace: string) =>
+      post('/v1/deploys', body, {
+        'x-environment': env,
+        'x-api-key': 'client-key-secret-9',
+        traceparent: trace,
+      });
+    const first = await send('staging', '00-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-bbbbbbbbbbbbbbbb-01');
+    expect(first.status, first.text).toBe(403);
+    const id = first.headers['gatehouse-approval-request'] as string;
+    const asked = await api.get(olga, id);
+    // The approver is shown the headers that go up with it, a secret one masked, and not the trace.
+    expect(asked.statement.params).toContain('header x-environment: staging');
+    expect(asked.statement.params).toContain('header x-api-key: [REDACTED]');
+    expect(asked.statement.params).toContain('header content-type: application/json');
+    expect(JSON.stringify(asked)).not.toContain('client-key-secret-9');
+    expect(JSON.stringify(asked)).not.toContain('traceparent');
+    await api.approve(olga, id);
+
+    const deploys = () => received.filter((r) => r.url === '/v1/deploys' && r.body.toString() === body);
+    const other = await send('production', '00-cccccccccccccccccccccccccccccccc-dddddddddddddddd-01');
+    expect(other.status, 'the approval for staging ran against production').toBe(403);
+    expect(other.headers['gatehouse-approval-request']).not.toBe(id);
+    const typed = await post('/v1/deploys', body, {
+      'x-environment': 'staging',
+      'x-api-key': 'client-key-secret-9',
+      'content-type': 'application/x-www-form-urlencoded',
+    });
+    expect(typed.status, 'the approval of a JSON body ran as a form').toBe(403);
+    expect(deploys()).toEqual([]);
+
+    // The same request, on another trace: the one approved.
+    const ok = await send('staging', '00-eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee-ffffffffffffffff-01');
+    expect(ok.status, ok.text).toBe(200);
+    expect(deploys()).toHaveLength(1);
+  });
+
   it('a held POST is shown to the approver with its body before it is approved, and that body is forwarded', async () => {
     const body = JSON.stringify({ to: 'v41', password: 'held-secret-pw' });
     const held = post('/v1/rollbacks', body);
@@ -455,7 +521,7 @@ describe('generic HTTP: a request held for approval is bound to its body', { tim
     expect(JSON.parse(r.text)).toEqual({ sha256: sha256(body) });
   });
 
-  it('a body that needs approval is refused past maxRequestBodyBytes (413); an allowed one streams', async () => {
+  it('a body that needs approval is refused past maxRequestBodyBytes (413); an allowed one streams (not a form or JSON POST)', async () => {
     const big = JSON.stringify({ blob: 'x'.repeat(6000) });
     const before = (await api.all(olga)).length;
     const refused = await post('/v1/deploys', big);
@@ -469,9 +535,13 @@ describe('generic HTTP: a request held for approval is bound to its body', { tim
     expect(chunked.status, chunked.text).toBe(413);
     expect((await api.all(olga)).length, 'an approval request was made for a body never read').toBe(before);
 
-    const allowed = await post('/v1/uploads', big);
+    const allowed = await post('/v1/uploads', big, { 'content-type': 'application/octet-stream' });
     expect(allowed.status, allowed.text).toBe(200);
     expect(JSON.parse(allowed.text)).toEqual({ sha256: sha256(big) });
+    // An allowed JSON POST is read whole too, for a `_method` in it (class 204): past the limit, 413.
+    const json = await post('/v1/uploads', big);
+    expect(json.status, json.text).toBe(413);
+    expect(json.text).toMatch(/method override/);
   });
 });
 
@@ -500,7 +570,7 @@ describe('Kubernetes: a deferred approval is bound to the object sent', { timeou
               effect: 'review',
               mode: 'defer',
               approval: 'ops',
-              match: { verbs: ['create'], resources: ['configmaps'] },
+              match: { verbs: ['create', 'patch'], resources: ['configmaps'] },
             },
             { id: 'the-rest', effect: 'allow', match: { verbs: ['*'] } },
           ],
@@ -566,6 +636,40 @@ describe('Kubernetes: a deferred approval is bound to the object sent', { timeou
     const shown = shownBody(await api.get(olga, id));
     expect(shown).toContain('"level":"info"');
     expect(shown).not.toContain('cm-token-secret');
+  });
+
+  it('a patch approved as one patch type does not run as another (its Content-Type is bound: class 205)', async () => {
+    const patch = (type: string): Promise<{ status: number; text: string }> =>
+      new Promise((resolve, reject) => {
+        const req = https.request(`${gw.server}/api/v1/namespaces/prod/configmaps/app`, {
+          method: 'PATCH',
+          ca,
+          agent: false,
+          headers: { authorization: `Bearer ${agent}`, 'content-type': type },
+        });
+        req.on('response', (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        });
+        req.on('error', reject);
+        req.end(JSON.stringify({ data: { level: 'warn' } }));
+      });
+    const first = await patch('application/merge-patch+json');
+    expect(first.status, first.text).toBe(403);
+    const id = requestId(first.text);
+    const asked = await api.get(olga, id);
+    expect(asked.statement.params).toContain('header content-type: application/merge-patch+json');
+    await api.approve(olga, id);
+
+    const patches = () => kube.seen.filter((r) => r.method === 'PATCH').length;
+    const other = await patch('application/strategic-merge-patch+json');
+    expect(other.status, 'the approval of a merge patch ran a strategic merge patch').toBe(403);
+    expect(requestId(other.text)).not.toBe(id);
+    expect(patches()).toBe(0);
+    await patch('application/merge-patch+json');
+    expect(patches()).toBe(1);
   });
 
   it('a body that needs approval is refused past maxRequestBodyBytes (413), with no approval request', async () => {

@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PolicyConfig } from '../src/config/policy-schema.js';
+import { bodyMethodOverrideRefusal } from '../src/engines/http/body-method-override.js';
 import { methodOverrideRefusal } from '../src/engines/http/method-override.js';
 import { parseQuery } from '../src/engines/http/sigv4/canonical-query.js';
 import { websocketAccept } from '../src/engines/http/websocket-relay.js';
@@ -394,6 +395,81 @@ describe.skipIf(!hasPhp())('names PHP reads as _method and X-HTTP-Method-Overrid
     // An ordinary POST still runs as POST.
     expect(statuses(await post(endpoint, '/v1/notes/5?note=1', undefined, token))).toEqual(['200']);
     expect(php.ran.map((r) => r.method)).toEqual(['POST']);
+  });
+
+  // docs/security.md, class 204: _method in the body, which PHP reads into $_POST (and Laravel, for a
+  // JSON request, from the JSON body).
+  const bodies: [string, string][] = [
+    ['application/x-www-form-urlencoded', 'note=1&_method=DELETE'],
+    ['application/x-www-form-urlencoded', 'note=1&.method=DELETE'],
+    ['application/x-www-form-urlencoded; charset=UTF-8', '%5Fmethod=delete'],
+    ['Application/X-WWW-Form-Urlencoded', 'a=1&_method=DELETE'],
+    [
+      'multipart/form-data; boundary=XX',
+      '--XX\r\nContent-Disposition: form-data; name="_method"\r\n\r\nDELETE\r\n--XX--\r\n',
+    ],
+    [
+      'multipart/form-data; boundary="XX"',
+      '--XX\r\ncontent-disposition: form-data; name=_method\r\n\r\nDELETE\r\n--XX--\r\n',
+    ],
+  ];
+  const postBody = (base: string, contentType: string, body: string, auth?: string) =>
+    rawExchange(
+      base,
+      `POST /v1/notes/5 HTTP/1.1\r\nHost: x\r\n${auth ? `Authorization: Bearer ${auth}\r\n` : ''}` +
+        `Content-Type: ${contentType}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+
+  it('PHP itself runs a POST whose form or multipart body names _method as DELETE', async () => {
+    php.ran.length = 0;
+    for (const [type, body] of bodies) await postBody(php.url, type, body);
+    expect(php.ran.map((r) => r.method)).toEqual(bodies.map(() => 'DELETE'));
+  });
+
+  it('refuses a POST whose body names _method through the gateway (400, http-method-override); PHP runs nothing', async () => {
+    php.ran.length = 0;
+    for (const [type, body] of bodies) {
+      const out = await postBody(endpoint, type, body, token);
+      expect(statuses(out), `${type} ${body}`).toEqual(['400']);
+      expect(out).toContain('http-method-override');
+    }
+    expect(php.ran).toEqual([]);
+    // A form that names no other method, or its own, still runs as POST.
+    expect(statuses(await postBody(endpoint, 'application/x-www-form-urlencoded', 'note=1', token))).toEqual([
+      '200',
+    ]);
+    expect(
+      statuses(await postBody(endpoint, 'application/x-www-form-urlencoded', 'note=1&_method=post', token)),
+    ).toEqual(['200']);
+    expect(
+      statuses(await postBody(endpoint, 'application/json', '{"payment_method":"card"}', token)),
+    ).toEqual(['200']);
+    expect(php.ran.map((r) => r.method)).toEqual(['POST', 'POST', 'POST']);
+  });
+
+  it("refuses every form-body field name PHP's parser reads as _method (differential, PHP's parse_str)", () => {
+    const keys = [
+      '_method',
+      '.method',
+      '+_method',
+      '%20_method',
+      '%2Emethod',
+      '_method%00x',
+      '_method[x]',
+      'x_method',
+    ];
+    const read = phpReadsAsMethod(keys);
+    expect(read).toContain('.method');
+    const missed = read.filter(
+      (k) =>
+        bodyMethodOverrideRefusal(
+          'POST',
+          { 'content-type': 'application/x-www-form-urlencoded' },
+          Buffer.from(`a=1&${k}=DELETE`),
+          1 << 20,
+        ) === undefined,
+    );
+    expect(missed).toEqual([]);
   });
 
   it("refuses every query parameter name PHP's parser reads as _method (differential, PHP's parse_str)", () => {

@@ -3,7 +3,7 @@
 // It must never let an agent or the requester approve, nor let a statement run without an approval.
 
 import { randomUUID } from 'node:crypto';
-import type { Action, RequestBody, SqlAction } from '../core/action.js';
+import type { Action, BoundHeader, RequestBody, SqlAction } from '../core/action.js';
 import { headersText } from '../core/action.js';
 import type { Identity } from '../core/identity.js';
 import { clipShown } from '../core/visible-text.js';
@@ -221,7 +221,12 @@ function subjectOf(action: Action): ActionSubject {
     // The whole request line: describe.text is clipped for records, and two requests that differ
     // only past the clip must not share an approval.
     const d = action.describe;
-    const shownParams = withShownBody(d.params, action.body);
+    const shownParams = withShownBody(
+      d.params || action.boundHeaders
+        ? [...(d.params ?? []), ...shownHeaders(action.boundHeaders)]
+        : undefined,
+      action.body,
+    );
     return {
       text: action.requestLine,
       shownText: action.requestLine,
@@ -229,7 +234,14 @@ function subjectOf(action: Action): ActionSubject {
       categories: d.categories,
       ...(d.params ? { params: d.params } : {}),
       ...(shownParams ? { shownParams } : {}),
-      ...(action.body ? { binding: { 'body.sha256': action.body.sha256 } } : {}),
+      ...(action.body || action.boundHeaders
+        ? {
+            binding: {
+              ...headerBinding(action.boundHeaders),
+              ...(action.body ? { 'body.sha256': action.body.sha256 } : {}),
+            },
+          }
+        : {}),
     };
   }
   if (action.kind === 'ssh') {
@@ -264,10 +276,17 @@ function subjectOf(action: Action): ActionSubject {
   for (const a of implied)
     text += ` + ${a.operation ?? a.method.toLowerCase()} ${a.method} ${a.target ?? a.path}${headersText(a.headers)}`;
   const resources = [action, ...implied].flatMap((a) => (a.resource ? [a.resource] : []));
-  const shownParams = withShownBody(resources.length > 0 ? resources : undefined, action.body);
-  // The body as read whole before the approval was asked for, and forwarded as read: its digest.
+  const shownParams = withShownBody(
+    resources.length > 0 || action.boundHeaders
+      ? [...resources, ...shownHeaders(action.boundHeaders)]
+      : undefined,
+    action.body,
+  );
+  // The body as read whole before the approval was asked for, and forwarded as read: its digest; and
+  // the headers forwarded with it, each by its digest (class 205).
   const binding = {
     ...(action.operation !== undefined ? { 'http.operation': action.operation } : {}),
+    ...headerBinding(action.boundHeaders),
     ...(action.body ? { 'body.sha256': action.body.sha256 } : {}),
   };
   return {
@@ -279,6 +298,16 @@ function subjectOf(action: Action): ActionSubject {
     ...(shownParams ? { shownParams } : {}),
     ...(Object.keys(binding).length > 0 ? { binding } : {}),
   };
+}
+
+/** `header <name>: <value>` for each header bound to an approval (values masked by name). */
+function shownHeaders(headers: readonly BoundHeader[] | undefined): string[] {
+  return (headers ?? []).map((h) => `header ${h.name}: ${h.shown}`);
+}
+
+/** Each header bound to an approval, by its value's digest (`header:<name>` → `sha256:<hex>`). */
+function headerBinding(headers: readonly BoundHeader[] | undefined): Record<string, string> {
+  return Object.fromEntries((headers ?? []).map((h) => [`header:${h.name}`, `sha256:${h.sha256}`]));
 }
 
 /**

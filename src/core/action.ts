@@ -155,6 +155,13 @@ export interface HttpAction extends ActionBase {
   readonly target?: string;
   /** The request's body, when it was reviewed and had one: an approval is bound to its digest. */
   readonly body?: RequestBody;
+  /**
+   * The client's headers that go up with a reviewed request and may change what it does (HTTP and
+   * AWS: every one but those that only trace or date an attempt; Kubernetes: the body's Content-Type),
+   * each bound to its approval by digest and shown to the approver: the same request sent again with
+   * another such header is another request (docs/security.md, class 205).
+   */
+  readonly boundHeaders?: readonly BoundHeader[];
 }
 
 /**
@@ -213,6 +220,13 @@ export interface KubernetesAction extends ActionBase {
   readonly requestLine: string;
   /** The request's body, when it was reviewed and had one: an approval is bound to its digest. */
   readonly body?: RequestBody;
+  /**
+   * The client's headers that go up with a reviewed request and may change what it does (HTTP and
+   * AWS: every one but those that only trace or date an attempt; Kubernetes: the body's Content-Type),
+   * each bound to its approval by digest and shown to the approver: the same request sent again with
+   * another such header is another request (docs/security.md, class 205).
+   */
+  readonly boundHeaders?: readonly BoundHeader[];
 }
 
 /**
@@ -361,6 +375,21 @@ export function headersText(headers: Readonly<Record<string, string>> | undefine
 
 function recordedBody(body: RequestBody): RecordedBody {
   return { sha256: body.sha256, bytes: body.bytes };
+}
+
+/** A request header bound to an approval: its name, its value's SHA-256, and its value as shown (masked). */
+export interface BoundHeader {
+  readonly name: string;
+  readonly sha256: string;
+  readonly shown: string;
+}
+
+/** The action with the headers it was reviewed with (bound to its approval, shown to the approver). */
+export function withBoundHeaders<A extends HttpAction | KubernetesAction>(
+  action: A,
+  headers: readonly BoundHeader[],
+): A {
+  return headers.length === 0 ? action : { ...action, boundHeaders: headers };
 }
 
 /**

@@ -12,7 +12,7 @@ import type { PreauthReason } from '../../core/preauth.js';
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { pipeline, type Readable, type Transform } from 'node:stream';
-import { type HttpAction, httpAction, withReviewedBody } from '../../core/action.js';
+import { type HttpAction, httpAction, withBoundHeaders, withReviewedBody } from '../../core/action.js';
 import { deny } from '../../core/decision.js';
 import type { Admission, GateSession } from '../../gate/gate.js';
 import type { AwsClassification, AwsProtocol } from './aws/aws-request.js';
@@ -42,6 +42,7 @@ import {
   refuseOverLimit,
   refuseReviewedBody,
 } from './generic-exchange.js';
+import { boundHeaders } from './bound-headers.js';
 import { connectionRefusal, connectionStrippedHeaders, forwardRequestHeaders } from './http-headers.js';
 import { methodOverrideRefusal } from './method-override.js';
 import { BodyTooLarge, declaredLength, hasBody, readCapped } from './request-body.js';
@@ -454,6 +455,19 @@ export async function handleAws(
       reviewedBody(whole, httpBodyView(req.headers['content-type'], settings.masking)),
     );
   }
+  // The headers that go up with a reviewed request (S3's metadata, redirect, lock and storage headers,
+  // conditions…) are bound to its approval and shown to the approver, as its body is (class 205).
+  if (decision.effect === 'review')
+    admitted = withBoundHeaders(
+      admitted,
+      boundHeaders(
+        {
+          ...forwardRequestHeaders(req.headers, { aws: true, awsChunked: payload.chunked }),
+          ...cls.canonicalHeaders,
+        },
+        settings.masking.fields,
+      ),
+    );
   const admission: Admission = await whileDeciding(x, () =>
     // Decided again after a body was read (the policy may have been reloaded meanwhile); else as above.
     session.admit(admitted, {

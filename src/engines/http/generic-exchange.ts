@@ -6,7 +6,7 @@
 
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { type HttpAction, httpAction } from '../../core/action.js';
+import { type HttpAction, httpAction, withBoundHeaders } from '../../core/action.js';
 import { deny } from '../../core/decision.js';
 import type { GateSession } from '../../gate/gate.js';
 import { canonicalPath, pathUnderBase, type CanonicalPathOptions } from '../../wire/http/canonical-path.js';
@@ -28,10 +28,16 @@ import {
   withRetryAfter,
 } from './exchange-context.js';
 import type { FieldMatcher } from './field-names.js';
+import { boundHeaders } from './bound-headers.js';
 import { connectionRefusal, connectionStrippedHeaders, forwardRequestHeaders } from './http-headers.js';
 import { declaredLength, hasBody } from './request-body.js';
 import type { HttpConnectionSettings } from './http-settings.js';
 import { methodOverrideRefusal } from './method-override.js';
+import {
+  bodyMayOverrideMethod,
+  bodyMethodOverrideRefusal,
+  scannedBodyTooLarge,
+} from './body-method-override.js';
 import {
   policyPath,
   printableTarget,
@@ -286,14 +292,30 @@ export async function handleGeneric(deps: ExchangeDeps, x: Exchange): Promise<vo
   };
   let action: HttpAction = httpAction(fields);
   // A request that needs approval has its body read whole first: the approval is bound to it, the
-  // approver is shown it, and exactly it is forwarded. Allowed requests stream their body.
+  // approver is shown it, and exactly it is forwarded. So has a POST whose body a framework may read
+  // `_method` from (a form, multipart, JSON, or no type: body-method-override.ts), to refuse an override
+  // naming another method before anything is decided on the request line's. Other requests stream.
   const decision = session.decide(action);
   let reviewed: Buffer | undefined;
-  if (decision.effect === 'review' && hasBody(req)) {
+  const review = decision.effect === 'review';
+  const scan = decision.effect !== 'deny' && bodyMayOverrideMethod(method, req.headers['content-type']);
+  if ((review || scan) && hasBody(req)) {
     const body = await readReviewedBody(x, req, settings.maxRequestBodyBytes);
     // Answered 408 and closed: the refusal is recorded against its caller.
     if (body === undefined) return recordBodyTimeout(x, session, deps.connection, method, read.recorded);
     if (body === 'too-large') {
+      if (!review) {
+        const message = scannedBodyTooLarge(settings.maxRequestBodyBytes);
+        const id = await whileDeciding(
+          x,
+          recordRefusal(session, deps.connection, method, {
+            ruleId: METHOD_OVERRIDE_RULE,
+            message,
+            recorded: read.recorded,
+          }),
+        );
+        return fail('too-large', message, id, METHOD_OVERRIDE_RULE);
+      }
       const { message, id } = await refuseReviewedBody(
         x,
         session,
@@ -304,17 +326,42 @@ export async function handleGeneric(deps: ExchangeDeps, x: Exchange): Promise<vo
       );
       return fail('too-large', message, id, REVIEWED_BODY_LIMIT_RULE);
     }
+    if (scan) {
+      const override = bodyMethodOverrideRefusal(method, req.headers, body, settings.maxRequestBodyBytes);
+      if (override !== undefined) {
+        const id = await whileDeciding(
+          x,
+          recordRefusal(session, deps.connection, method, {
+            ruleId: METHOD_OVERRIDE_RULE,
+            message: override,
+            recorded: read.recorded,
+          }),
+        );
+        return fail('malformed', override, id, METHOD_OVERRIDE_RULE);
+      }
+    }
     reviewed = body;
     // Its digest and size are in the record too (describe.body): the record names the approved body.
-    action = httpAction({
-      ...fields,
-      body: reviewedBody(body, httpBodyView(req.headers['content-type'], settings.masking)),
-    });
+    if (review)
+      action = httpAction({
+        ...fields,
+        body: reviewedBody(body, httpBodyView(req.headers['content-type'], settings.masking)),
+      });
   }
+  // The headers that go up with a reviewed request are bound to its approval and shown to the
+  // approver, as its body is: sent again with another, it is another request (class 205).
+  if (review)
+    action = withBoundHeaders(
+      action,
+      boundHeaders(
+        forwardRequestHeaders(req.headers, { aws: false, awsChunked: false }),
+        settings.masking.fields,
+      ),
+    );
   // Decided again after a body was read (the policy may have been reloaded meanwhile); else as above.
   const admission = await whileDeciding(
     x,
-    session.admit(action, { ...admitOptions(x), ...(reviewed ? {} : { decision }) }),
+    session.admit(action, { ...admitOptions(x), ...(review && reviewed ? {} : { decision }) }),
   );
   if (!admission.allowed)
     return fail(

@@ -12,6 +12,7 @@ import {
   kubernetesAction,
   withGrants,
   withPodPrivileges,
+  withBoundHeaders,
   withReviewedBody,
   type KubernetesAction,
 } from '../../core/action.js';
@@ -40,6 +41,7 @@ import {
 import { classifyRequest, type CommandClassifier } from './classify-request.js';
 import { bearerToken, type KubeClientSessions } from './client-sessions.js';
 import { forwardHeaders, impersonationHeader, relayHeaders } from './kube-headers.js';
+import { boundHeaders } from '../http/bound-headers.js';
 import { readUpTo } from '../http/request-body.js';
 import { printableTarget } from '../http/request-target.js';
 import { brokenStream, endBody } from '../http/response-relay.js';
@@ -376,6 +378,14 @@ export async function handleKubeRequest(
     }
   }
 
+  // How the API server reads a reviewed body (a merge, strategic-merge, JSON or apply patch; JSON or
+  // YAML) is its Content-Type: bound to the approval and shown with the body (class 205).
+  const contentType = req.headers['content-type'];
+  if (decision.effect === 'review' && reviewed && contentType !== undefined)
+    admitted = withBoundHeaders(
+      admitted,
+      boundHeaders({ 'content-type': contentType }, () => undefined),
+    );
   // Time spent deciding (held for approval included) is not the client's: the body clock stops.
   upload?.pause();
   const admission = await session

@@ -1,0 +1,243 @@
+// Method overrides in a request body: a POST whose form or JSON body names `_method` runs as that
+// method in Rails (Rack::MethodOverride reads the form), Laravel and Symfony (PHP's $_POST; Laravel's
+// request bag is the JSON body for a JSON request), Spring (HiddenHttpMethodFilter, the servlet's form
+// parameters) and Express (method-override reading req.body). Gatehouse decides on the request line's
+// method, so a body that names another method is refused, as the header and query spellings are
+// (method-override.ts; docs/security.md, classes 156 and 204). Pure: the engine reads the body, this
+// reads it the widest way those frameworks do.
+
+import { brotliDecompressSync, gunzipSync, inflateSync, inflateRawSync } from 'node:zlib';
+import { overrideParamName } from './method-override.js';
+
+/**
+ * Whether a request's body is one a framework may read `_method` from, so that it must be read whole
+ * before it is decided: a POST (the only method Rack, Symfony, Spring and Express override by default)
+ * whose Content-Type is absent or blank (Rack parses such a POST as a form), or names a form, a
+ * multipart body or JSON anywhere in it (Laravel takes any type containing `/json` or `+json`).
+ */
+export function bodyMayOverrideMethod(method: string, contentType: string | undefined): boolean {
+  if (method.toUpperCase() !== 'POST') return false;
+  return readingsOf(contentType).size > 0;
+}
+
+type Reading = 'form' | 'multipart' | 'json';
+
+function readingsOf(contentType: string | undefined): Set<Reading> {
+  const t = (contentType ?? '').toLowerCase();
+  const out = new Set<Reading>();
+  // Rack: a POST whose media type is nil (no Content-Type, or one with nothing before its first
+  // ";" or ","), is parsed as a form.
+  if (/^[\s;,]*$/.test(t) || /^\s*[;,]/.test(t)) out.add('form');
+  if (t.includes('x-www-form-urlencoded')) out.add('form');
+  if (t.includes('multipart')) out.add('multipart');
+  if (t.includes('json')) out.add('json');
+  return out;
+}
+
+/** Charsets in which `_method` and its value are the same bytes as in ASCII: the body is read as bytes. */
+const ASCII_CHARSETS = new Set([
+  'utf-8',
+  'utf8',
+  'us-ascii',
+  'ascii',
+  'iso-8859-1',
+  'latin1',
+  'iso-8859-15',
+  'windows-1252',
+]);
+
+/** The `charset` parameter of a Content-Type, lower case, unquoted; undefined when there is none. */
+function charsetOf(contentType: string | undefined): string | undefined {
+  const m = /;\s*charset\s*=\s*("?)([^";,\s]*)\1/i.exec(contentType ?? '');
+  return m ? m[2]!.toLowerCase() : undefined;
+}
+
+/** Node's zlib decoders for the codings Express's body-parser inflates (gzip, deflate, br). */
+function decoded(body: Buffer, contentEncoding: string | undefined, max: number): Buffer | string {
+  const codings = (contentEncoding ?? '')
+    .split(',')
+    .map((c) => c.trim().toLowerCase())
+    .filter((c) => c !== '' && c !== 'identity');
+  let out = body;
+  // Codings are listed in the order they were applied: undone from the last.
+  for (const coding of codings.reverse()) {
+    try {
+      if (coding === 'gzip' || coding === 'x-gzip') out = gunzipSync(out, { maxOutputLength: max });
+      else if (coding === 'deflate') {
+        // body-parser (zlib.createInflate) reads zlib-wrapped deflate; some servers take raw deflate too.
+        try {
+          out = inflateSync(out, { maxOutputLength: max });
+        } catch {
+          out = inflateRawSync(out, { maxOutputLength: max });
+        }
+      } else if (coding === 'br') out = brotliDecompressSync(out, { maxOutputLength: max });
+      else return `its Content-Encoding "${coding.slice(0, 20)}" cannot be read`;
+    } catch {
+      return `its ${coding} body cannot be decoded within ${max} bytes`;
+    }
+  }
+  return out;
+}
+
+/** The body's text in every reading a framework may give it; a string[] of texts, or why it cannot be read. */
+function texts(body: Buffer, contentType: string | undefined): string[] | string {
+  const charset = charsetOf(contentType);
+  // latin1 keeps every byte as one character: ASCII names and values read as they do on the server.
+  const out = [body.toString('latin1'), body.toString('utf8')];
+  if (charset === undefined || ASCII_CHARSETS.has(charset)) return out;
+  if (/^utf-?16(le|be)?$/.test(charset)) {
+    const label = charset.replace(/^utf-?16/, 'utf-16');
+    out.push(new TextDecoder(label).decode(body));
+    // Without a BOM, UTF-16 is big-endian to some decoders and little-endian to others.
+    out.push(new TextDecoder(label.endsWith('be') ? 'utf-16le' : 'utf-16be').decode(body));
+    return out;
+  }
+  return `its charset "${charset.slice(0, 20)}" is one Gatehouse does not read`;
+}
+
+/** Percent-escapes decoded where they are well formed (PHP and Rack leave a malformed one as it is). */
+function lenientDecode(s: string): string {
+  return s.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+    try {
+      return decodeURIComponent(run);
+    } catch {
+      return Buffer.from(run.replace(/%/g, ''), 'hex').toString('latin1');
+    }
+  });
+}
+
+interface Named {
+  readonly where: string;
+  readonly value: string;
+}
+
+/** `_method` in a urlencoded body: split on `&` and `;` (Rack 2 splits on both), `+` as space. */
+function formOverrides(text: string): Named[] {
+  const out: Named[] = [];
+  for (const part of text.split(/[&;]/)) {
+    const eq = part.indexOf('=');
+    const key = lenientDecode((eq < 0 ? part : part.slice(0, eq)).replace(/\+/g, ' '));
+    if (overrideParamName(key.replace(/^[\s]+/, '')) !== '_method') continue;
+    const value = eq < 0 ? '' : lenientDecode(part.slice(eq + 1).replace(/\+/g, ' '));
+    out.push({ where: 'the form body field "_method"', value });
+  }
+  return out;
+}
+
+/**
+ * `_method` in a multipart body, read without trusting the boundary (PHP, Rack and busboy read the
+ * Content-Type's boundary parameter each their own way): every Content-Disposition header in the body
+ * is read for its `name` (quoted with backslash escapes, bare, or RFC 5987 `name*=charset''…`), and the
+ * part that names `_method` runs from the blank line after its headers to the next line that starts
+ * with `--`. A part that names it and whose value cannot be found counts as naming another method.
+ */
+function multipartOverrides(text: string): Named[] {
+  const out: Named[] = [];
+  const disposition = /content-disposition[ \t]*:([^\r\n]*)/gi;
+  for (const m of text.matchAll(disposition)) {
+    const params = m[1]!;
+    const names: string[] = [];
+    for (const p of params.matchAll(/(?:^|;)\s*(name\*?)\s*=\s*("(?:[^"\\]|\\.)*"?|[^;]*)/gi)) {
+      let v = p[2]!.trim();
+      if (v.startsWith('"')) v = v.replace(/^"|"$/g, '').replace(/\\(.)/g, '$1');
+      if (p[1]!.endsWith('*')) v = v.replace(/^[^']*'[^']*'/, '');
+      names.push(lenientDecode(v));
+    }
+    if (!names.some((n) => overrideParamName(n.trim()) === '_method')) continue;
+    const start = m.index + m[0].length;
+    const rest = text.slice(start);
+    const blank = /\r?\n\r?\n/.exec(rest);
+    if (!blank) {
+      out.push({ where: 'a multipart part named "_method"', value: '' });
+      continue;
+    }
+    const valueStart = blank.index + blank[0].length;
+    const end = /\r?\n--/.exec(rest.slice(valueStart));
+    const value = end ? rest.slice(valueStart, valueStart + end.index) : rest.slice(valueStart);
+    out.push({ where: 'a multipart part named "_method"', value });
+  }
+  return out;
+}
+
+/** `_method` at the top of a JSON body (Laravel's request bag, Express's req.body). */
+function jsonOverrides(text: string): Named[] | string {
+  const t = text.replace(/^\uFEFF/, '');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(t);
+  } catch {
+    // A body Gatehouse cannot parse but a framework might: refused if it could name _method at all.
+    return /method|\\u/i.test(t) ? 'it is JSON Gatehouse cannot parse that may name _method' : [];
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return [];
+  const out: Named[] = [];
+  // Member names are compared as the form's are: Express's getter and PHP read the exact key, a wider
+  // reading costs nothing. Duplicated keys: JSON.parse keeps the last, as PHP and Express do.
+  for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
+    if (overrideParamName(k) !== '_method') continue;
+    out.push({
+      where: 'the JSON body member "_method"',
+      value: typeof v === 'string' ? v : JSON.stringify(v),
+    });
+  }
+  return out;
+}
+
+/**
+ * Undefined when the body names no method but the request's own; else the refusal, written for the
+ * client. `body` is the body as received (before any Content-Encoding is undone); `max` bounds what
+ * decoding it may produce.
+ */
+export function bodyMethodOverrideRefusal(
+  method: string,
+  headers: { readonly 'content-type'?: string; readonly 'content-encoding'?: string },
+  body: Buffer,
+  max: number,
+): string | undefined {
+  const readings = readingsOf(headers['content-type']);
+  if (method.toUpperCase() !== 'POST' || readings.size === 0 || body.length === 0) return undefined;
+  const unreadable = (why: string): string =>
+    `Gatehouse refused the request: its body may name the method the upstream runs (_method), and ${why}. ` +
+    'Send the body as plain UTF-8, without a Content-Encoding.';
+  const raw = decoded(body, headers['content-encoding'], max);
+  if (typeof raw === 'string') return unreadable(raw);
+  const all = texts(raw, headers['content-type']);
+  if (typeof all === 'string') return unreadable(all);
+  const named: Named[] = [];
+  let jsonUnreadable: string | undefined;
+  let jsonRead = false;
+  for (const text of all) {
+    if (readings.has('form')) named.push(...formOverrides(text));
+    if (readings.has('multipart')) named.push(...multipartOverrides(text));
+    if (readings.has('json')) {
+      const j = jsonOverrides(text);
+      if (typeof j === 'string') jsonUnreadable = j;
+      else {
+        jsonRead = true;
+        named.push(...j);
+      }
+    }
+  }
+  // Read as JSON in none of its readings, and it could name _method: refused, not guessed at.
+  if (!jsonRead && jsonUnreadable !== undefined) return unreadable(jsonUnreadable);
+  for (const n of named) {
+    const value = n.value.trim().toUpperCase();
+    if (value === method.toUpperCase()) continue;
+    const shown = value.replace(/[^A-Z0-9_-]/g, '?').slice(0, 20);
+    return (
+      `The request is ${method} but ${n.where} asks the upstream to run ${shown || 'another method'}. ` +
+      'Gatehouse decides on the method the request is sent with and does not forward method overrides: ' +
+      `send ${shown && /^[A-Z]+$/.test(shown) ? shown : 'that method'} itself.`
+    );
+  }
+  return undefined;
+}
+
+/** The refusal of a POST whose body must be read for `_method` and is past the connection's limit (413). */
+export function scannedBodyTooLarge(max: number): string {
+  return (
+    `Gatehouse refused the request: it is a POST whose body a framework may read a method override ` +
+    `(_method) from, and its body is larger than this connection's limit (${max} bytes) for a body ` +
+    'Gatehouse reads whole before deciding. Send a smaller body, or one of another Content-Type.'
+  );
+}
