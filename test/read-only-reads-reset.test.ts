@@ -37,6 +37,8 @@ const ATTEMPTS: readonly (readonly string[])[] = [
   ],
   ['RESET transaction_read_only; SELECT 1::canary_checked'],
   ['BEGIN; RESET transaction_read_only; SELECT 1::canary_checked; COMMIT'],
+  // `ext:` — sent through the extended protocol (Parse/Bind/Execute/Sync)
+  ['BEGIN', 'ext:RESET transaction_read_only', 'ext:SELECT 1::canary_checked'],
 ];
 
 async function probe(url: string): Promise<number | string> {
@@ -69,7 +71,8 @@ async function attempt(gw: TestGateway, queries: readonly string[]): Promise<str
   await c.connect();
   try {
     for (const q of queries) {
-      const e = await c.query(q).then(
+      const run = q.startsWith('ext:') ? c.query({ text: q.slice(4), values: [] }) : c.query(q);
+      const e = await run.then(
         () => undefined,
         (x: unknown) => x as pg.DatabaseError,
       );
