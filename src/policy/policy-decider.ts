@@ -162,6 +162,12 @@ interface SqlView {
    * grant these (classes 101, 103). 0 otherwise.
    */
   readonly untargeted: number;
+  /**
+   * Names written as a field of a value (`(x).f`, `t.f`), which PostgreSQL calls as f(x) when x has
+   * no field f: deny and review rules restricted to functions match them (class 172); grants do not
+   * count them, since most are columns.
+   */
+  readonly fieldCalls: readonly NameRef[];
   /** Relations the statement reaches without naming them, as the engine resolved them (class 113). */
   readonly reaches: readonly NameRef[];
   /** It may reach relations Gatehouse could not place: table-restricted deny and review rules match. */
@@ -282,6 +288,7 @@ function viewOf(action: SqlAction, res: UnqualifiedResolution): SqlView {
     allBits: c.allBits,
     tables,
     functions: functionRefs(st.functions),
+    fieldCalls: functionRefs(st.fields ?? []),
     res,
     untargeted,
     reaches: nameRefs(st.reaches),
@@ -325,7 +332,16 @@ function sqlTouches(r: CompiledRule, v: SqlView): boolean {
     (r.categoryBits & v.allBits) !== 0 &&
     kindMatches(r, v.kind) &&
     (r.tables === undefined || anyName(r.tables, v.tables, v.res)) &&
-    (r.functions === undefined || anyName(r.functions, v.functions, v.res))
+    touchesFunctions(r, v)
+  );
+}
+
+/** Restriction sense of `functions`: a call the statement makes, written or as a field (class 172). */
+function touchesFunctions(r: CompiledRule, v: SqlView): boolean {
+  return (
+    r.functions === undefined ||
+    anyName(r.functions, v.functions, v.res) ||
+    anyName(r.functions, v.fieldCalls, v.res)
   );
 }
 
@@ -343,7 +359,7 @@ function sqlTouchesReach(r: CompiledRule, v: SqlView): boolean {
     (v.reachesUnknown
       ? r.tables.some(mayBeUserTable)
       : anyName(r.tables.filter(mayBeUserTable), v.reaches, v.res)) &&
-    (r.functions === undefined || anyName(r.functions, v.functions, v.res))
+    touchesFunctions(r, v)
   );
 }
 
@@ -1172,10 +1188,7 @@ function sqlTouchFailure(r: CompiledRule, v: SqlView): string {
       ? 'the statement names no table'
       : `no table of [${v.tables.map(refName).join(', ')}] matches [${m.tables!.join(', ')}]`;
   }
-  if (
-    r.functions !== undefined &&
-    !v.functions.some((f) => r.functions!.some((p) => restrictionMatch(p, f, v.res)))
-  ) {
+  if (r.functions !== undefined && !touchesFunctions(r, v)) {
     return v.functions.length === 0
       ? 'the statement calls no function'
       : `no function of [${v.functions.map(refName).join(', ')}] matches [${m.functions!.join(', ')}]`;

@@ -33,7 +33,7 @@ import { isMeaningSetting } from '../../sql/postgres/setting-risks.js';
 import {
   firstLimitViolation,
   isSessionLimit,
-  limitMs,
+  limitValue,
   limitViolation,
   SESSION_LIMITS_SQL,
 } from '../../sql/postgres/session-limits.js';
@@ -1114,14 +1114,14 @@ export class ClientConnection {
         if (name != null && setting != null) ceilings.set(name, Number(setting) || 0);
       for (const s of this.startupLimits) {
         const why =
-          limitMs(s.value) === undefined
-            ? `${s.name} = '${s.value}' is not a duration Gatehouse reads as PostgreSQL does`
+          limitValue(s.name, s.value) === undefined
+            ? `${s.name} = '${s.value}' is not a value Gatehouse reads as PostgreSQL does`
             : limitViolation({ name: s.name, via: 'set', value: s.value }, ceilings);
         if (why !== undefined)
           return await end('42501', `startup setting ${s.name} refused by rule session-limit: ${why}`);
       }
       if (this.startupLimits.length > 0) {
-        // Values limitMs read: digits, a dot, spaces and a unit, no quote.
+        // Values limitValue read: digits, a dot, spaces and a unit, no quote.
         await queryOnce(
           upstream,
           this.startupLimits.map((s) => `SET ${s.name} = '${s.value}'`).join('; '),

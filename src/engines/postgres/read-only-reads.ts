@@ -49,17 +49,27 @@ const ACCESS_MODE_NAMES: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Why a setting change would let a read run read-write, or undefined. Turning read-only on, and
- * RESET (back to the login value, which is on), keep the guarantee.
+ * Why a setting change would let a read run read-write, or undefined. Turning read-only on keeps the
+ * guarantee, and so does a RESET of default_transaction_read_only (back to the login value, which is
+ * on). A RESET of transaction_read_only (or `SET … TO DEFAULT`) does not: its reset value is the
+ * built-in default, off, and PostgreSQL 15 and older apply it at the start of a transaction, which
+ * is then read-write (16 and later refuse it: 0A000; docs/security.md, class 175).
  */
 export function readWriteViolation(changes: readonly SettingChange[] | undefined): string | undefined {
   for (const change of changes ?? []) {
-    if (!ACCESS_MODE_NAMES.has(change.name) || change.via === 'reset') continue;
-    if (change.value !== undefined && parsePgBool(change.value) === true) continue;
+    if (!ACCESS_MODE_NAMES.has(change.name)) continue;
+    if (change.via === 'reset' && change.name === READ_ONLY_SETTING) continue;
+    if (change.via !== 'reset' && change.value !== undefined && parsePgBool(change.value) === true) continue;
+    const what =
+      change.via === 'reset'
+        ? `Resetting ${change.name} (its default is read-write)`
+        : change.name === 'transaction_read_only'
+          ? 'BEGIN READ WRITE / SET TRANSACTION READ WRITE'
+          : `Changing ${change.name}`;
     return (
       `Gatehouse runs this session's reads in read-only transactions, so code a read reaches without naming it ` +
       `(a view, an operator, a cast) cannot write; it opens a read-write transaction itself for a statement ` +
-      `admitted as a write. ${change.name === 'transaction_read_only' ? 'BEGIN READ WRITE / SET TRANSACTION READ WRITE' : `Changing ${change.name}`} ` +
+      `admitted as a write. ${what} ` +
       `is refused: send the write as it is (in a transaction block, make it the first statement after BEGIN).`
     );
   }

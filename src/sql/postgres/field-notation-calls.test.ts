@@ -102,6 +102,30 @@ describe('a built-in called in field notation (class 172)', () => {
     expect(planned.categories).toEqual(expect.arrayContaining([...called.categories]));
   });
 
+  it('deny rules restricted to functions match a function written as a field', () => {
+    const decider = createPolicyDecider({
+      policies: [
+        {
+          id: 'fns',
+          subjects: { agent: true },
+          connections: ['*'],
+          rules: [
+            { id: 'no-sleep', effect: 'deny', match: { functions: ['pg_catalog.pg_sleep'] } },
+            { id: 'no-audit', effect: 'deny', match: { functions: ['audit_*'] } },
+            { id: 'reads', effect: 'allow', match: { categories: ['read'] } },
+          ],
+        },
+      ],
+    });
+    const decide = (sql: string) =>
+      decider.decide(agent, sqlAction({ connection: 'app', via: 'simple-query', statement: one(sql) }));
+    expect(decide('SELECT pg_sleep(5)').ruleId).toBe('no-sleep');
+    expect(decide('SELECT (5).pg_sleep').ruleId).toBe('no-sleep');
+    expect(decide('SELECT o.audit_row FROM orders o').ruleId).toBe('no-audit');
+    expect(decide('SELECT (o).audit_row FROM orders o').ruleId).toBe('no-audit');
+    expect(decide('SELECT o.id, (o).total FROM orders o').effect).toBe('allow');
+  });
+
   it('reads fields that name no such built-in as reads', () => {
     for (const text of [
       'SELECT (o).id, o.total FROM orders o',

@@ -20,6 +20,8 @@ const FUNCTION_RISKS: ReadonlyMap<string, CategoryMask> = new Map<string, Catego
     'pg_terminate_backend',
     'pg_reload_conf',
     'pg_rotate_logfile',
+    // PostgreSQL 11–15's pg_catalog keeps adminpack's old names (not in 18's, so also `procedural`)
+    'pg_rotate_logfile_old',
     'pg_log_backend_memory_contexts',
     'pg_promote',
     'pg_switch_wal',
@@ -72,6 +74,7 @@ const FUNCTION_RISKS: ReadonlyMap<string, CategoryMask> = new Map<string, Catego
   ...[
     'pg_read_file',
     'pg_read_binary_file',
+    'pg_read_file_old',
     'pg_stat_file',
     'pg_ls_dir',
     'pg_ls_logdir',

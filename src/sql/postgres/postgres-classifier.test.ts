@@ -453,6 +453,9 @@ const CASES: readonly Case[] = [
   c('DECLARE c CURSOR FOR SELECT * FROM t FOR UPDATE', 'declare cursor', ['read', 'lock'], ['t']),
   c('LOCK TABLE t IN ACCESS EXCLUSIVE MODE', 'lock', ['lock'], ['t']),
   c('SELECT pg_advisory_lock(1)', 'select', ['read', 'lock'], [], ['pg_advisory_lock']),
+  // PostgreSQL 11–15 still ship adminpack's old names in pg_catalog (18 does not: also procedural)
+  c("SELECT pg_read_file_old('/etc/passwd', 0, 100)", 'select', ['read', 'file-and-program', 'procedural']),
+  c('SELECT pg_rotate_logfile_old()', 'select', ['read', 'admin', 'procedural']),
   // index maintenance writes the index, and runs in a read-only transaction
   c("SELECT brin_desummarize_range('i', 0)", 'select', ['read', 'write'], [], ['brin_desummarize_range']),
   c("SELECT gin_clean_pending_list('i')", 'select', ['read', 'write'], [], ['gin_clean_pending_list']),

@@ -1,5 +1,6 @@
 // PostgreSQL statement classifier: splits a submitted string into statements with the real PostgreSQL
 // parser and classifies each from its parse tree (never from the text). Anything unparsable is `unknown`.
+import { readsCopiedData } from './copied-data.js';
 import type { SqlClassification, SqlClassifier, SqlStatement } from '../../core/sql-statement.js';
 import { AdmissionFilter } from './admission-filter.js';
 import { categoriesOf, maskOf } from './category-mask.js';
@@ -240,6 +241,7 @@ function classifyRawStatement(
     temporary?: true;
     untargeted?: true;
     readsElsewhere?: true;
+    reachesUnknown?: true;
     sinceMajor?: number;
     targets?: SqlStatement['targets'];
     relationArgs?: SqlStatement['relationArgs'];
@@ -259,6 +261,13 @@ function classifyRawStatement(
   if (walker.temporary) statement.temporary = true;
   if (walker.untargeted) statement.untargeted = true;
   if (walker.readsElsewhere) statement.readsElsewhere = true;
+  if (readsCopiedData(statement.tables, statement.functions)) {
+    // Statistics samples and TOAST chunks are copies of columns of tables the statement does not
+    // name: a rule that allows reading some tables does not grant them, and a rule that denies or
+    // holds some tables matches them (docs/security.md, class 174).
+    statement.readsElsewhere = true;
+    statement.reachesUnknown = true;
+  }
   if (walker.sinceMajor > 0) statement.sinceMajor = walker.sinceMajor;
   if (walker.targets.length > 0) statement.targets = Object.freeze(walker.targets);
   if (walker.relationArgs.length > 0) statement.relationArgs = Object.freeze([...walker.relationArgs]);

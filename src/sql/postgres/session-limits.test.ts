@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { limitMs, limitViolation } from './session-limits.js';
+import { limitKb, limitMs, limitValue, limitViolation } from './session-limits.js';
 
 describe('session limits an agent may only lower (docs/security.md, class 131)', () => {
   it('reads durations as PostgreSQL does, and refuses what it cannot read', () => {
@@ -32,8 +32,46 @@ describe('session limits an agent may only lower (docs/security.md, class 131)',
       /later sessions/,
     );
     expect(limitViolation({ name: '*', via: 'alter' }, ceilings)).toMatch(/later sessions/);
-    expect(limitViolation({ name: 'work_mem', via: 'alter', value: '1GB' }, ceilings)).toBeUndefined();
+    // A memory bound is a limit too (class 176): ALTER … SET of it changes later sessions' ceilings.
+    expect(limitViolation({ name: 'work_mem', via: 'alter', value: '1GB' }, ceilings)).toMatch(
+      /later sessions/,
+    );
+    expect(limitViolation({ name: 'search_path', via: 'alter', value: 'x' }, ceilings)).toBeUndefined();
     // No ceiling: nothing to lift.
     expect(limitViolation({ name: 'lock_timeout', via: 'set', value: '0' }, ceilings)).toBeUndefined();
+  });
+
+  it('reads memory bounds and factors in their own units (class 176)', () => {
+    expect(limitKb('4MB')).toBe(4096);
+    expect(limitKb(' 64 ')).toBe(64);
+    expect(limitKb('1GB')).toBe(1024 * 1024);
+    expect(limitKb('2048B')).toBe(2);
+    expect(limitKb('1.5MB')).toBe(1536);
+    expect(limitKb('1mb')).toBeUndefined();
+    expect(limitKb('1e6')).toBeUndefined();
+    expect(limitKb('010')).toBeUndefined();
+    expect(limitKb('-1')).toBeUndefined();
+    expect(limitValue('WORK_MEM', '1MB')).toBe(1024);
+    expect(limitValue('hash_mem_multiplier', '1.5')).toBe(1.5);
+    expect(limitValue('hash_mem_multiplier', '1e3')).toBeUndefined();
+    expect(limitValue('statement_timeout', '1s')).toBe(1000);
+  });
+
+  it('lets an agent lower a memory bound, never raise it', () => {
+    const ceilings = new Map([
+      ['work_mem', 4096],
+      ['maintenance_work_mem', 65536],
+      ['hash_mem_multiplier', 2],
+    ]);
+    const set = (name: string, value: string) => ({ name, via: 'set' as const, value });
+    expect(limitViolation(set('work_mem', '1MB'), ceilings)).toBeUndefined();
+    expect(limitViolation(set('work_mem', '4MB'), ceilings)).toBeUndefined();
+    expect(limitViolation(set('work_mem', '4097'), ceilings)).toMatch(/4096 kB .*cannot raise/);
+    expect(limitViolation(set('work_mem', '1GB'), ceilings)).toMatch(/cannot raise/);
+    expect(limitViolation(set('work_mem', '0'), ceilings)).toMatch(/cannot raise/);
+    expect(limitViolation(set('maintenance_work_mem', '8GB'), ceilings)).toMatch(/cannot raise/);
+    expect(limitViolation(set('hash_mem_multiplier', '1'), ceilings)).toBeUndefined();
+    expect(limitViolation(set('hash_mem_multiplier', '1000'), ceilings)).toMatch(/is 2 for this session/);
+    expect(limitViolation({ name: 'work_mem', via: 'reset' }, ceilings)).toBeUndefined();
   });
 });

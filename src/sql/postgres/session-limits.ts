@@ -1,10 +1,11 @@
-// The limits an agent's session starts with (timeouts an operator sets with ALTER ROLE/DATABASE …
-// SET or postgresql.conf) are the gateway's to keep: an agent may lower them, never raise or turn
-// them off, by any way a setting changes (docs/security.md, class 131). Pure: no I/O.
+// The limits an agent's session starts with (timeouts and memory bounds an operator sets with ALTER
+// ROLE/DATABASE … SET or postgresql.conf) are the gateway's to keep: an agent may lower them, never
+// raise or turn them off, by any way a setting changes (docs/security.md, classes 131 and 176).
+// Pure: no I/O.
 import type { SettingChange } from '../../core/sql-statement.js';
 
 /** Settings that bound how long this session's work may run, wait or idle (all in milliseconds). */
-export const SESSION_LIMITS: readonly string[] = [
+const TIME_LIMITS: readonly string[] = [
   'statement_timeout',
   'lock_timeout',
   'idle_in_transaction_session_timeout',
@@ -12,12 +13,27 @@ export const SESSION_LIMITS: readonly string[] = [
   'transaction_timeout',
 ];
 
+/**
+ * Settings that bound how much memory one sort, hash or maintenance operation of this session may take
+ * before it spills to disk (in kB), and the factor hash operations multiply work_mem by. Nothing on
+ * the server caps what a session sets them to: `SET work_mem = '64GB'` with a large hash or sort takes
+ * the server's memory, and the kernel's OOM killer then restarts every backend (class 176).
+ */
+const MEMORY_LIMITS: readonly string[] = ['work_mem', 'maintenance_work_mem'];
+const FACTOR_LIMITS: readonly string[] = ['hash_mem_multiplier'];
+
+/** Every setting whose login value is the session's ceiling for an agent. */
+export const SESSION_LIMITS: readonly string[] = [...TIME_LIMITS, ...MEMORY_LIMITS, ...FACTOR_LIMITS];
+
 /** Whether `name` (case-insensitive, as PostgreSQL compares setting names) is a session limit. */
 export function isSessionLimit(name: string): boolean {
   return SESSION_LIMITS.includes(name.toLowerCase());
 }
 
-/** The limits' values at login, in ms (pg_settings.setting; 0 means none); the gateway's own query. */
+/**
+ * The limits' values at login, in their base units (pg_settings.setting: ms for the timeouts, 0 meaning
+ * none; kB for the memory bounds; a factor); the gateway's own query.
+ */
 export const SESSION_LIMITS_SQL =
   'SELECT name, setting FROM pg_catalog.pg_settings WHERE name IN (' +
   SESSION_LIMITS.map((n) => `'${n}'`).join(', ') +
@@ -45,10 +61,51 @@ export function limitMs(raw: string): number | undefined {
   return Number(m[1]) * UNIT_MS[m[2] ?? 'ms']!;
 }
 
+// PostgreSQL's memory units (docs 19.1.1, case-sensitive) in kB, the memory bounds' base unit.
+const UNIT_KB: Readonly<Record<string, number>> = {
+  B: 1 / 1024,
+  kB: 1,
+  MB: 1024,
+  GB: 1024 * 1024,
+  TB: 1024 * 1024 * 1024,
+};
+
+/** A memory bound's value in kB as PostgreSQL reads it, or undefined (as limitMs, for memory units). */
+export function limitKb(raw: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d*)?|\.\d+)\s*(B|kB|MB|GB|TB)?\s*$/.exec(raw);
+  if (m === null) return undefined;
+  if (/^0\d/.test(m[1]!)) return undefined; // an octal integer to strtol
+  return Number(m[1]) * UNIT_KB[m[2] ?? 'kB']!;
+}
+
+/** A factor (hash_mem_multiplier) as PostgreSQL reads it, or undefined: plain decimals only. */
+function limitFactor(raw: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d*)?|\.\d+)\s*$/.exec(raw);
+  return m === null ? undefined : Number(m[1]);
+}
+
+/**
+ * A limit's value in its base unit (ms, kB or a factor) as PostgreSQL reads it, or undefined when
+ * Gatehouse does not read it the same way for sure (refused, fail closed).
+ */
+export function limitValue(name: string, raw: string): number | undefined {
+  const lower = name.toLowerCase();
+  if (MEMORY_LIMITS.includes(lower)) return limitKb(raw);
+  if (FACTOR_LIMITS.includes(lower)) return limitFactor(raw);
+  return limitMs(raw);
+}
+
+/** The base unit a limit's ceiling is in, for messages. */
+function unitOf(name: string): string {
+  if (MEMORY_LIMITS.includes(name)) return ' kB';
+  if (FACTOR_LIMITS.includes(name)) return '';
+  return ' ms';
+}
+
 /**
  * Why an agent's setting change lifts a limit, or undefined. `ceilings` holds each limit's value at
- * login (ms, 0 for none). A limit may be set to a value of at least 1 ms and at most its ceiling (any
- * value when it had none), or reset to it; ALTER ROLE/DATABASE/SYSTEM … SET or RESET of one changes
+ * login in its base unit (a timeout's 0 is none). A limit may be set to a value above 0 (a timeout: at
+ * least 1 ms) and at most its ceiling (any value when it had none), or reset to it; ALTER ROLE/DATABASE/SYSTEM … SET or RESET of one changes
  * the ceiling of later sessions, and is refused.
  */
 export function limitViolation(
@@ -63,10 +120,13 @@ export function limitViolation(
   if (name === '*' || change.via === 'reset' || !isSessionLimit(name)) return undefined;
   const ceiling = ceilings.get(name) ?? 0;
   if (ceiling === 0) return undefined;
-  const ms = change.value === undefined ? undefined : limitMs(change.value);
-  if (ms !== undefined && ms >= 1 && ms <= ceiling) return undefined;
+  const v = change.value === undefined ? undefined : limitValue(name, change.value);
+  // A timeout of less than 1 ms rounds to 0 (none); a memory bound or factor below the server's
+  // minimum is refused by the server itself.
+  const floor = TIME_LIMITS.includes(name) ? 1 : Number.MIN_VALUE;
+  if (v !== undefined && v >= floor && v <= ceiling) return undefined;
   const to = change.value === undefined ? 'a value Gatehouse cannot read' : `'${change.value}'`;
-  return `${name} is ${ceiling} ms for this session and an agent cannot raise or turn it off (to ${to}); set a lower value, or RESET it`;
+  return `${name} is ${ceiling}${unitOf(name)} for this session and an agent cannot raise or turn it off (to ${to}); set a lower value, or RESET it`;
 }
 
 /** The first limit an agent's statement would lift. */
