@@ -184,6 +184,8 @@ export interface ConnectionDeps {
   readonly cancels: CancelRegistry;
   /** Where refusals before authentication go (counted and logged, rate-limited: core/preauth.ts). */
   readonly preauth?: PreauthSignals;
+  /** Told once the client's token is accepted: the connection no longer counts as unauthenticated. */
+  readonly authenticated?: () => void;
   /** Column lineage (docs/masking.md); without it, masking follows RowDescription origins only. */
   readonly lineage?: LineageDeps;
 }
@@ -852,6 +854,7 @@ export class ClientConnection {
       return;
     }
     this.session = session;
+    this.deps.authenticated?.();
     // A revoked or expired token (or an admin) ends the session: FATAL, like a terminated backend.
     session.ended.addEventListener('abort', () =>
       this.fatal(
