@@ -4,20 +4,44 @@
 // many connections" (docs/security.md, class 182). Now, as on the HTTP and Kubernetes listeners, one
 // address holds at most `unauthenticatedPerAddress` connections that have not authenticated.
 
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import tls from 'node:tls';
+import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { BackendCode, FrameReader, decodeErrorFields, encode } from '../src/wire/postgres/index.js';
 import { startTestGateway, type TestGateway } from './testkit/gateway.js';
 import { RawPgClient, msg } from './testkit/raw-pg-client.js';
 
 let gw: TestGateway;
+let tlsGw: TestGateway;
 beforeAll(async () => {
   gw = await startTestGateway({
     superUrl: inject('pgUrl'),
     listener: { maxConnections: 10, unauthenticatedPerAddress: 4 },
   });
+  const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
+    keyType: 'ec',
+    curve: 'P-256',
+    algorithm: 'sha256',
+  });
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-addr-'));
+  writeFileSync(path.join(dir, 'gw.crt'), pems.cert);
+  writeFileSync(path.join(dir, 'gw.key'), pems.private);
+  tlsGw = await startTestGateway({
+    superUrl: inject('pgUrl'),
+    listener: {
+      tls: { cert: path.join(dir, 'gw.crt'), key: path.join(dir, 'gw.key') },
+      unauthenticatedPerAddress: 2,
+    },
+  });
 }, 60_000);
-afterAll(async () => gw?.stop());
+afterAll(async () => {
+  await gw?.stop();
+  await tlsGw?.stop();
+});
 
 /** A socket from `from` that sends a startup packet; what the gateway answers first: R, or an error's code. */
 async function startLogin(from: string): Promise<{ socket: net.Socket; first: string; reader: FrameReader }> {
@@ -79,5 +103,32 @@ describe('class 182: connections before authentication are bounded per source ad
     } finally {
       for (const s of held) s.destroy();
     }
+  });
+
+  it('a connection that went to TLS and closed without authenticating no longer counts', async () => {
+    // SSLRequest, the handshake, then close: the socket the guard counted was handed to TLS.
+    const viaTls = async (): Promise<string> => {
+      const raw = net.connect({ host: '127.0.0.1', port: tlsGw.port, localAddress: '127.0.0.3' });
+      raw.on('error', () => undefined);
+      await new Promise((r) => raw.once('connect', r));
+      raw.write(encode.sslRequest());
+      const answer = await new Promise<string>((r) => {
+        raw.once('data', (d: Buffer) => r(String.fromCharCode(d[0]!)));
+        raw.once('close', () => r('closed'));
+      });
+      if (answer !== 'S') {
+        raw.destroy();
+        return answer;
+      }
+      const secure = tls.connect({ socket: raw, rejectUnauthorized: false, ALPNProtocols: ['postgresql'] });
+      secure.on('error', () => undefined);
+      await new Promise((r) => secure.once('secureConnect', r));
+      secure.destroy();
+      await new Promise((r) => raw.once('close', r));
+      return answer;
+    };
+    const answers: string[] = [];
+    for (let i = 0; i < 5; i++) answers.push(await viaTls());
+    expect(answers).toEqual(['S', 'S', 'S', 'S', 'S']);
   });
 });

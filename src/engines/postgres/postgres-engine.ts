@@ -105,7 +105,12 @@ export class PostgresEngine implements Engine {
         ...(this.options.preauth ? { preauth: this.options.preauth } : {}),
         authenticated: () => this.guard.authenticated(socket),
       },
-      (c) => this.connections.delete(c),
+      (c) => {
+        this.connections.delete(c);
+        // Also when the guard's own 'close' listener was removed with the socket's others (the
+        // socket handed to TLS after SSLRequest or a direct TLS handshake).
+        this.guard.authenticated(socket);
+      },
     );
     this.connections.add(conn);
   }
