@@ -484,6 +484,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
       host,
       port,
       maxConnections: pgl.maxConnections,
+      unauthenticatedPerAddress: pgl.unauthenticatedPerAddress,
       gate,
       preauth,
       classifier,

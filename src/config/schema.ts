@@ -920,6 +920,14 @@ export const configSchema = z.strictObject({
               'a statement longer than 16 Ki characters is parsed on a thread of its own, in turn with other principals; one whose parse takes longer than this is refused (also for MCP queries). Needs a restart',
             ),
           maxConnections: z.number().int().positive().default(2000),
+          unauthenticatedPerAddress: z
+            .number()
+            .int()
+            .positive()
+            .default(64)
+            .describe(
+              'connections one source address may hold before they authenticate; past it a new one is refused (53300) before it is read (restart)',
+            ),
           maxPreparedStatements: z
             .number()
             .int()

@@ -4,6 +4,7 @@
 
 import { isUtf8 } from 'node:buffer';
 import type { Action } from '../core/action.js';
+import type { SqlStatement } from '../core/sql-statement.js';
 import type { Obligations } from '../core/decision.js';
 import { ERROR_CODES, GatewayError } from '../core/errors.js';
 import type { Identity } from '../core/identity.js';
@@ -388,12 +389,20 @@ export class SqlResultMasker implements ResultMasker {
    */
   private rulesOn: boolean;
 
+  /**
+   * The statement whose results this masks: its text and the tables it names. Only the statement,
+   * not the action: a portal keeps its masker until it closes, and the action carries the Bind's
+   * parameters, which a session binding many portals would otherwise hold all at once (class 183).
+   */
+  private readonly statement: SqlStatement;
+
   constructor(
     private readonly p: CompiledProfile,
-    private readonly action: Action,
+    statement: SqlStatement,
   ) {
+    this.statement = statement;
     this.rulesOn = p.hasRules;
-    const ruled = action.kind === 'sql' ? p.ruledColumnNames(action.statement.tables) : [];
+    const ruled = p.ruledColumnNames(statement.tables);
     this.jsonKeys = ruled.length === 0 ? p.jsonKeys : [...p.jsonKeys, ...ruled];
   }
 
@@ -507,7 +516,7 @@ export class SqlResultMasker implements ResultMasker {
   private withholdText(fields: Record<string, string>, kind: 'error' | 'notice', why: string): boolean {
     const code = fields.C ?? 'XX000';
     if (fields.P !== undefined && fields.q === undefined && ANALYSIS_ERRORS.has(code)) {
-      const text = this.action.kind === 'sql' ? this.action.statement.text : '';
+      const text = this.statement.text;
       const quoted = (fields.M ?? '').match(/"(?:[^"]|"")*"/g) ?? [];
       if (quoted.every((q) => q.length > 2 && text.includes(q.slice(1, -1).replace(/""/g, '"'))))
         return false;
@@ -535,18 +544,16 @@ export class SqlResultMasker implements ResultMasker {
     const full = schema === undefined ? table : `${schema}.${table}`;
     if (this.p.coversTable(schema, table))
       return `the ${kind} is about a row of ${full}, a table with column rules, and its text could quote a masked value`;
-    const named =
-      this.action.kind === 'sql' &&
-      this.action.statement.tables.some(
-        (t) => t.name === table && (t.schema === undefined || schema === undefined || t.schema === schema),
-      );
+    const named = this.statement.tables.some(
+      (t) => t.name === table && (t.schema === undefined || schema === undefined || t.schema === schema),
+    );
     if (named) return undefined;
     return `the ${kind} is about a row of ${full}, which the statement writes without naming it (a foreign key's cascade, a trigger, a partition), and its text could quote a masked value`;
   }
 
   private readsRuledTable(): boolean {
-    if (!this.rulesOn || this.action.kind !== 'sql') return false;
-    return this.action.statement.tables.some((t) => this.p.coversTable(t.schema, t.name));
+    if (!this.rulesOn) return false;
+    return this.statement.tables.some((t) => this.p.coversTable(t.schema, t.name));
   }
 
   /**
@@ -1070,7 +1077,7 @@ export function createSqlMaskerFactory(config: MaskingConfig, inputs: DetectorSe
       const name = mask === true ? 'default' : mask.profile;
       const p = compiled.get(name);
       if (!p) throw new GatewayError(ERROR_CODES.MASK_FAILED, `masking profile "${name}" is not configured`);
-      return new SqlResultMasker(p, action);
+      return new SqlResultMasker(p, action.statement);
     },
   };
 }

@@ -40,6 +40,7 @@ import {
 import {
   BackendCode,
   FrameReader,
+  MAX_AUTH_MESSAGE_BYTES,
   EXTENDED_BATCH_MESSAGES,
   FrontendCode,
   ProtocolError,
@@ -183,6 +184,8 @@ export interface ConnectionDeps {
   readonly cancels: CancelRegistry;
   /** Where refusals before authentication go (counted and logged, rate-limited: core/preauth.ts). */
   readonly preauth?: PreauthSignals;
+  /** Told once the client's token is accepted: the connection no longer counts as unauthenticated. */
+  readonly authenticated?: () => void;
   /** Column lineage (docs/masking.md); without it, masking follows RowDescription origins only. */
   readonly lineage?: LineageDeps;
 }
@@ -809,7 +812,9 @@ export class ClientConnection {
       this.fatal(SqlState.FeatureNotSupported, 'replication connections are not supported through Gatehouse');
       return;
     }
-    this.reader.startupDone();
+    // Before authentication a message is bounded as PostgreSQL bounds a password (65535 bytes), not
+    // as an authenticated session's are: an unauthenticated connection holds little (class 181).
+    this.reader.startupDone(Math.min(MAX_AUTH_MESSAGE_BYTES, s.maxMessageBytes));
     this.phase = 'password';
     // The client's password is its Gatehouse token; cleartext is safe only over TLS or loopback,
     // which `requireTls` enforces for everything else.
@@ -849,6 +854,7 @@ export class ClientConnection {
       return;
     }
     this.session = session;
+    this.deps.authenticated?.();
     // A revoked or expired token (or an admin) ends the session: FATAL, like a terminated backend.
     session.ended.addEventListener('abort', () =>
       this.fatal(
@@ -944,6 +950,7 @@ export class ClientConnection {
       encode.readyForQuery(upstream.transactionStatus),
     );
     this.txStatus = upstream.transactionStatus;
+    this.reader.limitMessages(this.deps.settings().maxMessageBytes);
     this.phase = 'relay';
     this.socket.write(Buffer.concat(hello));
     upstream.socket.on('data', (chunk: Buffer) => this.onUpstreamData(chunk));

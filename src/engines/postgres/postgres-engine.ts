@@ -8,6 +8,7 @@ import type { SqlClassifier } from '../../core/sql-statement.js';
 import type { Gate } from '../../gate/gate.js';
 import { SqlState, encode } from '../../wire/postgres/index.js';
 import type { Engine, ListeningAddress } from '../engine.js';
+import { ConnectionGuard } from '../http/client-limits.js';
 import { CancelRegistry, ClientConnection, type ListenerSettings } from './client-connection.js';
 import type { LineageDeps } from './statement-lineage.js';
 import type { UpstreamTarget } from './upstream-connection.js';
@@ -16,6 +17,11 @@ export interface PostgresEngineOptions {
   readonly host: string;
   readonly port: number;
   readonly maxConnections: number;
+  /**
+   * Connections one source address may hold before they authenticate (class 182); default 64. An
+   * authenticated session stops counting: the gate bounds its principal's sessions.
+   */
+  readonly unauthenticatedPerAddress?: number;
   readonly gate: Gate;
   readonly classifier: SqlClassifier;
   readonly logger: Logger;
@@ -33,8 +39,12 @@ export class PostgresEngine implements Engine {
   private readonly server: net.Server;
   private readonly connections = new Set<ClientConnection>();
   private readonly cancels = new CancelRegistry();
+  private readonly guard: ConnectionGuard;
 
   constructor(private readonly options: PostgresEngineOptions) {
+    this.guard = new ConnectionGuard(
+      options.unauthenticatedPerAddress ?? DEFAULT_UNAUTHENTICATED_PER_ADDRESS,
+    );
     this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.server.on('error', (err) => options.logger.error({ err: err.message }, 'postgres listener error'));
   }
@@ -71,26 +81,17 @@ export class PostgresEngine implements Engine {
   }
 
   private accept(socket: net.Socket): void {
-    if (this.connections.size >= this.options.maxConnections) {
-      (this.options.preauth ?? noPreauthSignals).refused(
-        'postgres',
-        'connection_limit',
-        socket.remoteAddress,
+    if (this.connections.size >= this.options.maxConnections)
+      return refuse(socket, this.options.preauth, 'connection_limit', 'Gatehouse: too many connections');
+    // One source address cannot hold the listener's slots with connections that never authenticate
+    // (each lasts authTimeout, and is opened again): class 182.
+    if (!this.guard.admit(socket))
+      return refuse(
+        socket,
+        this.options.preauth,
+        'address_limit',
+        'Gatehouse: too many connections from this address that have not authenticated yet',
       );
-      // Answer like PostgreSQL does when max_connections is reached (53300), then close. Read (and
-      // drop) whatever the client sends so its FIN is seen, and destroy the socket in any case.
-      socket.on('error', () => undefined);
-      socket.resume();
-      socket.end(
-        encode.errorResponse({
-          severity: 'FATAL',
-          code: SqlState.TooManyConnections,
-          message: 'Gatehouse: too many connections',
-        }),
-      );
-      setTimeout(() => socket.destroy(), 1000).unref();
-      return;
-    }
     const conn = new ClientConnection(
       socket,
       {
@@ -102,8 +103,14 @@ export class PostgresEngine implements Engine {
         cancels: this.cancels,
         ...(this.options.lineage ? { lineage: this.options.lineage } : {}),
         ...(this.options.preauth ? { preauth: this.options.preauth } : {}),
+        authenticated: () => this.guard.authenticated(socket),
       },
-      (c) => this.connections.delete(c),
+      (c) => {
+        this.connections.delete(c);
+        // Also when the guard's own 'close' listener was removed with the socket's others (the
+        // socket handed to TLS after SSLRequest or a direct TLS handshake).
+        this.guard.authenticated(socket);
+      },
     );
     this.connections.add(conn);
   }
@@ -131,4 +138,25 @@ export class PostgresEngine implements Engine {
     await closed;
     await Promise.all(ended);
   }
+}
+
+/** The default of listeners.postgres.unauthenticatedPerAddress (src/config/schema.ts). */
+const DEFAULT_UNAUTHENTICATED_PER_ADDRESS = 64;
+
+/**
+ * Answers a connection refused before it is read like PostgreSQL does when max_connections is
+ * reached (53300), then closes: whatever the client sends is read and dropped so its FIN is seen, and
+ * the socket is destroyed in any case.
+ */
+function refuse(
+  socket: net.Socket,
+  preauth: PreauthSignals | undefined,
+  reason: 'connection_limit' | 'address_limit',
+  message: string,
+): void {
+  (preauth ?? noPreauthSignals).refused('postgres', reason, socket.remoteAddress);
+  socket.on('error', () => undefined);
+  socket.resume();
+  socket.end(encode.errorResponse({ severity: 'FATAL', code: SqlState.TooManyConnections, message }));
+  setTimeout(() => socket.destroy(), 1000).unref();
 }

@@ -5,6 +5,11 @@ import { ProtocolError } from './protocol-error.js';
 
 /** PostgreSQL's own MAX_STARTUP_PACKET_LENGTH (src/include/libpq/pqcomm.h). */
 export const MAX_STARTUP_PACKET_BYTES = 10_000;
+/**
+ * PostgreSQL's own PG_MAX_AUTH_TOKEN_LENGTH (src/backend/libpq/auth.c): the longest message it reads
+ * before the client is authenticated (a password, a SASL message).
+ */
+export const MAX_AUTH_MESSAGE_BYTES = 65_535;
 
 export interface Frame {
   /** Message type byte; 0 for untyped startup-phase packets. */
@@ -58,14 +63,24 @@ export class FrameReader {
   private needed = 0;
 
   constructor(
-    private readonly maxMessageBytes: number,
+    private maxMessageBytes: number,
     /** Startup phase: packets have no type byte. Switch off with `startupDone()`. */
     private startup = false,
   ) {}
 
-  /** After the startup packet, messages carry a type byte. */
-  startupDone(): void {
+  /**
+   * After the startup packet, messages carry a type byte. `maxMessageBytes` bounds the messages from
+   * here on (until `limitMessages`): a message before authentication is bounded as PostgreSQL bounds
+   * it, not as an authenticated session's are.
+   */
+  startupDone(maxMessageBytes = this.maxMessageBytes): void {
     this.startup = false;
+    this.maxMessageBytes = maxMessageBytes;
+  }
+
+  /** Bounds the messages not yet read (a frame already under way was checked against the old bound). */
+  limitMessages(maxMessageBytes: number): void {
+    this.maxMessageBytes = maxMessageBytes;
   }
 
   get buffered(): number {
