@@ -971,6 +971,14 @@ class Analysis {
       case 'DoStmt':
         this.unprovenReads ??= 'a DO block runs procedural code Gatehouse cannot see';
         return { cols: undefined, aligned: false };
+      case 'RenameStmt':
+      case 'AlterObjectSchemaStmt':
+      case 'AlterTableStmt':
+        // Column rules name relations and columns: a rename or a move gives every value of the
+        // column another name, as a write into that column would (class 191).
+        this.renames(type, body);
+        this.utility(body);
+        return { cols: undefined, aligned: false };
       default:
         // Utility statements: the relations they name may have their values quoted in errors
         // (ALTER TABLE … USING, CREATE INDEX on an expression, a CHECK being validated).
@@ -984,6 +992,91 @@ class Analysis {
     aligned: boolean;
   } {
     return { cols: r.cols, aligned: r.starKnown };
+  }
+
+  /**
+   * A statement that gives a relation's values other names (class 191): RENAME of a table or a
+   * column, SET SCHEMA, a schema's or a composite type attribute's RENAME, DETACH PARTITION and NO
+   * INHERIT (the child loses its parent's names). Each column's values are written, unchanged, under
+   * the names they will have; masking-write refuses it when those names are not masked as strongly.
+   */
+  private renames(type: string, body: NodeBody): void {
+    const relation = (node: unknown): { schema?: string; name: string } | undefined => {
+      const rv = isObject(node) ? (unwrap(node, 'RangeVar') ?? node) : undefined;
+      if (!isObject(rv) || typeof rv['relname'] !== 'string') return undefined;
+      return {
+        ...(typeof rv['schemaname'] === 'string' ? { schema: rv['schemaname'] } : {}),
+        name: rv['relname'],
+      };
+    };
+    const untraceable = (what: string) =>
+      this.writes.push({
+        targets: [],
+        label: what,
+        flow: unprovenFlow(`${what} renames what column rules name, and Gatehouse does not follow it`),
+      });
+    /** Each column of `ref` (own rows only: a view is traced through its definition) moved by `to`. */
+    const move = (
+      ref: { schema?: string; name: string } | undefined,
+      to: (rel: CatalogRelation, column: string) => string[],
+      only?: string,
+    ): void => {
+      if (ref === undefined) return;
+      const rels = this.catalog.relations(ref.schema, ref.name);
+      if (rels === undefined) {
+        this.needRelations.add(ref.name);
+        return;
+      }
+      if (rels === UNAVAILABLE) {
+        untraceable(`a rename of ${ref.name}`);
+        return;
+      }
+      for (const rel of rels) {
+        if (isView(rel)) continue;
+        const cols = this.relationCols(rel, TOP);
+        for (const c of cols) {
+          if (only !== undefined && c.name !== only) continue;
+          const targets = to(rel, c.name);
+          const label = `the new name of ${rel.schema}.${rel.name}.${c.name}`;
+          this.writes.push({ targets, label, flow: c.flow });
+        }
+      }
+    };
+    const descendants = (rel: CatalogRelation) => [rel, ...(rel.descendants ?? [])];
+    if (type === 'RenameStmt') {
+      const kind = str(body['renameType'], '');
+      const newname = str(body['newname'], '');
+      if (kind === 'OBJECT_TABLE' || kind === 'OBJECT_FOREIGN_TABLE')
+        move(relation(body['relation']), (rel, c) => [key(rel.schema, newname, c)]);
+      else if (kind === 'OBJECT_COLUMN' && body['relationType'] !== 'OBJECT_VIEW')
+        move(
+          relation(body['relation']),
+          (rel) => descendants(rel).map((d) => key(d.schema, d.name, newname)),
+          str(body['subname'], ''),
+        );
+      else if (kind === 'OBJECT_SCHEMA') untraceable(`ALTER SCHEMA ${str(body['subname'], '')} RENAME`);
+      else if (kind === 'OBJECT_ATTRIBUTE') untraceable(`a rename of an attribute of a composite type`);
+      return;
+    }
+    if (type === 'AlterObjectSchemaStmt') {
+      const kind = str(body['objectType'], '');
+      const newschema = str(body['newschema'], '');
+      if (kind === 'OBJECT_TABLE' || kind === 'OBJECT_FOREIGN_TABLE')
+        move(relation(body['relation']), (rel, c) => [key(newschema, rel.name, c)]);
+      return;
+    }
+    for (const cmd of asArray(body['cmds'])) {
+      const c = unwrap(cmd, 'AlterTableCmd');
+      if (!c) continue;
+      const sub = c['subtype'];
+      // The child keeps its own names and its descendants', not the parent's.
+      const own = (rel: CatalogRelation, col: string) =>
+        descendants(rel).map((d) => key(d.schema, d.name, col));
+      if (sub === 'AT_DetachPartition') {
+        const pc = isObject(c['def']) ? unwrap(c['def'], 'PartitionCmd') : undefined;
+        move(relation(pc?.['name']), own);
+      } else if (sub === 'AT_DropInherit') move(relation(body['relation']), own);
+    }
   }
 
   private utility(body: NodeBody): void {
