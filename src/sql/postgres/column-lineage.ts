@@ -977,6 +977,28 @@ class Analysis {
         // Column rules name relations and columns: a rename or a move gives every value of the
         // column another name, as a write into that column would (class 191).
         this.renames(type, body);
+        if (type === 'AlterTableStmt') this.schemaExpressions(type, body);
+        this.utility(body);
+        return { cols: undefined, aligned: false };
+      case 'AlterDomainStmt':
+        // A CHECK added to a domain is validated on every value of every column of the domain's
+        // type, which the statement does not name: VALUE is untraceable (class 192).
+        if (body['subtype'] === 'C') {
+          const scope = new Scope();
+          const reason = "a domain's values, in every column of its type";
+          scope.items.push(itemOf(undefined, [{ name: 'value', flow: unprovenFlow(reason) }]));
+          this.expr(body['def'], scope, TOP);
+        }
+        this.utility(body);
+        return { cols: undefined, aligned: false };
+      case 'IndexStmt':
+      case 'RuleStmt':
+      case 'CreateTrigStmt':
+      case 'CreatePolicyStmt':
+      case 'AlterPolicyStmt':
+      case 'CreateStatsStmt':
+        // Expressions over a relation's rows that run now or at every later write (class 192).
+        this.schemaExpressions(type, body);
         this.utility(body);
         return { cols: undefined, aligned: false };
       default:
@@ -1076,6 +1098,103 @@ class Analysis {
         const pc = isObject(c['def']) ? unwrap(c['def'], 'PartitionCmd') : undefined;
         move(relation(pc?.['name']), own);
       } else if (sub === 'AT_DropInherit') move(relation(body['relation']), own);
+    }
+  }
+
+  /**
+   * A schema statement's expressions over a relation's rows (class 192): a CHECK constraint, a
+   * generated column, `ALTER COLUMN … TYPE … USING`, an index's expressions and predicate, a rule's
+   * condition and actions, a trigger's WHEN and function, a row-level security policy, extended
+   * statistics. They run on every row now (validation, an index build, a rewrite) or at every later
+   * write, each value handed to what they call: traced as a query over the relation is, so a masked
+   * value handed to code Gatehouse cannot see is a sink, a rule action's write of one is a write, and
+   * `USING` writes its value into the column.
+   */
+  private schemaExpressions(type: string, body: NodeBody): void {
+    const rv = type === 'CreatePolicyStmt' || type === 'AlterPolicyStmt' ? body['table'] : body['relation'];
+    const relations = type === 'CreateStatsStmt' ? asArray(body['relations']) : [rv];
+    const scope = new Scope();
+    for (const r of relations) {
+      if (!isObject(r)) continue;
+      const item = this.rangeVar(r, scope, TOP, false);
+      scope.items.push(item);
+      if (type === 'RuleStmt' || type === 'CreateTrigStmt') {
+        // OLD and NEW are the row before and after the write.
+        scope.items.push(itemOf('old', item.cols), itemOf('new', item.cols));
+      }
+    }
+    const walk = (node: unknown) => {
+      if (node !== undefined) this.expr(node, scope, TOP);
+    };
+    switch (type) {
+      case 'AlterTableStmt':
+        for (const cmd of asArray(body['cmds'])) {
+          const c = unwrap(cmd, 'AlterTableCmd');
+          if (!c) continue;
+          const def = c['def'];
+          if (c['subtype'] === 'AT_AlterColumnType') {
+            // USING computes the column's new values from the row: a write into that column.
+            const col = unwrap(def, 'ColumnDef');
+            const flow = this.expr(col?.['raw_default'], scope, TOP);
+            const name = str(c['name'], '?');
+            const item = scope.items[0];
+            const targets = item?.cols.find((x) => x.name === name)?.flow.keys;
+            if (!flow.empty)
+              this.writes.push({
+                targets: targets ? [...targets] : [],
+                label: `column ${name} rewritten by USING`,
+                flow: flow.direct && targets !== undefined ? flow : flow.derived(),
+              });
+          } else if (
+            c['subtype'] !== 'AT_DetachPartition' &&
+            c['subtype'] !== 'AT_AttachPartition' &&
+            c['subtype'] !== 'AT_AddInherit' &&
+            c['subtype'] !== 'AT_DropInherit'
+          )
+            walk(def);
+        }
+        return;
+      case 'IndexStmt':
+        walk(body['indexParams']);
+        walk(body['indexIncludingParams']);
+        walk(body['whereClause']);
+        return;
+      case 'RuleStmt':
+        walk(body['whereClause']);
+        for (const action of asArray(body['actions'])) {
+          const w = wrapped(action);
+          if (!w) continue;
+          const [t, b] = w;
+          if (t === 'InsertStmt' || t === 'UpdateStmt' || t === 'DeleteStmt') this.modify(t, b, scope, TOP);
+          else if (t === 'SelectStmt') this.select(b, scope, TOP);
+          else walk(action);
+        }
+        return;
+      case 'CreateTrigStmt': {
+        walk(body['whenClause']);
+        // The trigger function gets the whole row (NEW, OLD) whatever its arguments say.
+        const names = stringList(body['funcname']);
+        const name = names[names.length - 1];
+        const any = scope.items[0]?.any ?? NONE;
+        if (name !== undefined)
+          this.routine(
+            'function',
+            name,
+            names.length > 1 ? names[names.length - 2] : undefined,
+            any,
+            `trigger function ${name}()`,
+            TOP,
+          );
+        return;
+      }
+      case 'CreatePolicyStmt':
+      case 'AlterPolicyStmt':
+        walk(body['qual']);
+        walk(body['with_check']);
+        return;
+      case 'CreateStatsStmt':
+        walk(body['exprs']);
+        return;
     }
   }
 
