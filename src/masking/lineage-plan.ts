@@ -112,7 +112,12 @@ export class LineageRules {
     readonly descendants?: readonly { readonly schema: string; readonly name: string }[];
     readonly fields?: ReadonlyMap<
       string,
-      readonly { readonly schema: string; readonly table: string; readonly column: string }[]
+      readonly {
+        readonly schema: string;
+        readonly table: string;
+        readonly column: string;
+        readonly view?: boolean;
+      }[]
     >;
     readonly documents?: ReadonlySet<string>;
   }): boolean {
@@ -129,7 +134,8 @@ export class LineageRules {
       covered =
         relation.columns.some((c) => owners.some((o) => this.match(o.schema, o.name, c) !== undefined)) ||
         [...(relation.fields?.values() ?? [])].some((list) =>
-          list.some((f) => this.match(f.schema, f.table, f.column) !== undefined),
+          // a view's row type: what its column holds is known once traced
+          list.some((f) => f.view === true || this.match(f.schema, f.table, f.column) !== undefined),
         );
       this.coveredRelations.set(relation, covered);
     }

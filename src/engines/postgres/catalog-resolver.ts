@@ -285,7 +285,7 @@ const RELATIONS_SQL = (names: string) =>
   '     UNION ALL SELECT f.atttypid FROM pg_catalog.pg_attribute f ' +
   '       WHERE t.typrelid <> 0 AND f.attrelid = t.typrelid AND f.attnum > 0 AND NOT f.attisdropped) s)' +
   ' SELECT pg_catalog.jsonb_agg(DISTINCT e) FROM (' +
-  '  SELECT pg_catalog.jsonb_build_array(ty.col, fn.nspname, fr.relname, f.attname) AS e' +
+  '  SELECT pg_catalog.jsonb_build_array(ty.col, fn.nspname, fr.relname, f.attname, fr.relkind) AS e' +
   '  FROM ty JOIN pg_catalog.pg_type t ON t.oid = ty.typ JOIN pg_catalog.pg_class fr ON fr.oid = t.typrelid' +
   '  JOIN pg_catalog.pg_namespace fn ON fn.oid = fr.relnamespace' +
   '  JOIN pg_catalog.pg_attribute f ON f.attrelid = fr.oid AND f.attnum > 0 AND NOT f.attisdropped' +
@@ -400,17 +400,17 @@ function descendantRelations(text: string | null | undefined): Pick<CatalogRelat
 }
 
 function compositeFields(text: string | null | undefined): Pick<CatalogRelation, 'fields' | 'documents'> {
-  const out = new Map<string, { schema: string; table: string; column: string }[]>();
+  const out = new Map<string, { schema: string; table: string; column: string; view?: boolean }[]>();
   const documents = new Set<string>();
   for (const f of jsonArray(text)) {
     if (Array.isArray(f) && f.length === 1 && typeof f[0] === 'string') {
       documents.add(f[0]);
       continue;
     }
-    if (!Array.isArray(f) || f.length !== 4 || !f.every((x) => typeof x === 'string')) continue;
-    const [column, schema, table, field] = f as [string, string, string, string];
+    if (!Array.isArray(f) || f.length < 4 || !f.every((x) => typeof x === 'string')) continue;
+    const [column, schema, table, field, kind] = f as [string, string, string, string, string?];
     const list = out.get(column);
-    const entry = { schema, table, column: field };
+    const entry = { schema, table, column: field, ...(kind === 'v' || kind === 'm' ? { view: true } : {}) };
     if (list) list.push(entry);
     else out.set(column, [entry]);
   }

@@ -52,7 +52,13 @@ export interface CatalogRelation {
    */
   readonly fields?: ReadonlyMap<
     string,
-    readonly { readonly schema: string; readonly table: string; readonly column: string }[]
+    readonly {
+      readonly schema: string;
+      readonly table: string;
+      readonly column: string;
+      /** The composite type is a view's or materialized view's row type. */
+      readonly view?: boolean;
+    }[]
   >;
   /**
    * Columns whose values are (or hold) JSON, jsonb or hstore documents (class 190): a value taken out
@@ -1688,9 +1694,31 @@ class Analysis {
       ...(rel.descendants ?? []).map((d) => key(d.schema, d.name, name)),
     ];
     // The fields a composite-typed column holds (class 189).
+    // A field of a view's row type holds what that view's column is computed from.
+    let unprovenField: string | undefined;
+    const viewField = (f: { schema: string; table: string; column: string }): string[] => {
+      const rels = this.catalog.relations(f.schema, f.table);
+      if (rels === undefined) {
+        this.needRelations.add(f.table);
+        unprovenField ??= `relation ${f.schema}.${f.table} is being looked up`;
+        return [];
+      }
+      const view = rels === UNAVAILABLE ? undefined : rels.find((r) => r.schema === f.schema);
+      if (view === undefined || ctx.viewStack.length >= MAX_VIEW_DEPTH) {
+        unprovenField ??= `the row type of view ${f.schema}.${f.table} could not be traced`;
+        return [];
+      }
+      const col = this.relationCols(view, ctx).find((c) => c.name === f.column);
+      if (col?.flow.unproven !== undefined) unprovenField ??= col.flow.unproven;
+      return col ? [...col.flow.keys] : [];
+    };
     const fieldsOf = (name: string): string[] =>
-      (rel.fields?.get(name) ?? []).map((f) => key(f.schema, f.table, f.column));
-    return rel.columns.map((name) => {
+      (rel.fields?.get(name) ?? []).flatMap((f) =>
+        f.view === true
+          ? [key(f.schema, f.table, f.column), ...viewField(f)]
+          : [key(f.schema, f.table, f.column)],
+      );
+    const cols = rel.columns.map((name) => {
       const reads = rel.generated?.get(name);
       // A generated column is an expression over its row, as a view's column is: derived from the
       // columns it reads (`right(secret, 12)` stored as secret_tail), and from itself.
@@ -1711,6 +1739,11 @@ class Analysis {
         return { name, flow: new Flow(new Set([...names(name), DOCUMENT]), true) };
       return { name, flow: new Flow(new Set(names(name)), true) };
     });
+    if (unprovenField === undefined) return cols;
+    const why = unprovenField;
+    return cols.map((c) =>
+      rel.fields?.has(c.name) === true ? { name: c.name, flow: union([c.flow, unprovenFlow(why)]) } : c,
+    );
   }
 
   private join(body: NodeBody, scope: Scope, ctx: Ctx): Item {
