@@ -13,6 +13,7 @@ import { defaultAgentPolicies } from '../src/policy/index.js';
 import { startTestGateway, type TestGateway } from './testkit/gateway.js';
 
 const SECRET = 'plainVaultSecret7q';
+const SECRET_UP = SECRET.toUpperCase();
 const PASSWORD = 'horse-staple-Battery9';
 const INNER = 'nestedSecretKz4';
 
@@ -23,6 +24,9 @@ const SETUP = `
   CREATE TYPE wrapper AS (label text, inner_cred cred);
   CREATE DOMAIN cred_d AS cred;
   CREATE TABLE archive (id int, k api_keys, ka api_keys[], c cred, cd cred_d, w wrapper, note text);
+  CREATE VIEW key_view AS SELECT id, upper(secret) AS s FROM api_keys;
+  CREATE TABLE view_archive (id int, v key_view);
+  INSERT INTO view_archive SELECT 1, kv FROM key_view kv;
   INSERT INTO archive SELECT 1, k, ARRAY[k], ROW('bob', '${PASSWORD}')::cred, ROW('eve', '${PASSWORD}')::cred::cred_d,
     ROW('x'::text, ROW('carl', '${INNER}')::cred)::wrapper, 'plain note' FROM api_keys k;
 `;
@@ -79,6 +83,8 @@ const PROBES = [
   'SELECT ((w).inner_cred).password, w FROM archive',
   'SELECT x FROM (SELECT (k).secret AS x FROM archive) s',
   'WITH t AS (SELECT k FROM archive) SELECT (t.k).secret FROM t',
+  // a view's row type: the field holds what the view's column is computed from
+  'SELECT (v).s, lower((v).s) AS l, v FROM view_archive',
 ];
 
 let rules: TestGateway;
@@ -112,7 +118,7 @@ describe('class 189: the fields a composite value holds', () => {
               const r = await t.client.query(q);
               expect(r.rows.length, sql).toBe(1);
               const seen = t.wire();
-              for (const s of [SECRET, PASSWORD, INNER]) expect(seen, `${sql}`).not.toContain(s);
+              for (const s of [SECRET, SECRET_UP, PASSWORD, INNER]) expect(seen, `${sql}`).not.toContain(s);
             }
           }
           // Columns that hold no composite are untouched.

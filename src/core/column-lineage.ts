@@ -10,6 +10,17 @@ export interface SourceColumn {
   readonly column: string;
 }
 
+/**
+ * The schema of pseudo source columns that stand for a value taken out of a JSON or hstore document
+ * by key (class 190): `{ schema: JSON_KEY_SCHEMA, table: '', column: 'password' }` is the value under
+ * the key `password`; column `*` is a value under a key the statement does not name (a key computed
+ * at run time, or every key: `jsonb_each`, `svals`, a path wildcard). Table `#document` marks a
+ * value that is such a document; no rule matches it.
+ */
+export const JSON_KEY_SCHEMA = '\u0001json';
+export const JSON_DOCUMENT_TABLE = '#document';
+export const JSON_ANY_KEY = '*';
+
 /** What can flow into one value (a result column, a written column, a function argument). */
 export interface ValueLineage {
   /**

@@ -149,3 +149,30 @@ export function namesBuiltinSource(s: NamedSources): boolean {
   }
   return false;
 }
+
+/** Tag of a value taken out of a JSON or hstore document under a key the statement does not name. */
+export const JSON_KEY_TAG = 'json_key';
+
+/**
+ * The rule of a value taken out of a JSON or hstore document by key (docs/security.md class 190):
+ * under a key the profile's jsonKeys names (`password`, `*_secret`…), the tag of that entry, as the
+ * value is masked inside the document; under a key the statement does not name (`*`: computed at run
+ * time, or every key, as `jsonb_each` gives them), masked whole as `json_key`. One rule object per tag.
+ */
+export function jsonKeyRule(keyNames: readonly string[]): (key: string) => ColumnRule | undefined {
+  const tagOf = sensitiveKeyTag(keyNames);
+  const rules = new Map<string, ColumnRule>();
+  const ruleOf = (tag: string): ColumnRule => {
+    let r = rules.get(tag);
+    if (r === undefined) {
+      r = Object.freeze({ column: `*.*.${tag}`, tag });
+      if (rules.size < 10_000) rules.set(tag, r);
+    }
+    return r;
+  };
+  return (key) => {
+    if (key === '*') return ruleOf(JSON_KEY_TAG);
+    const tag = tagOf(key);
+    return tag === undefined ? undefined : ruleOf(tag);
+  };
+}

@@ -4,7 +4,12 @@
 // functions with lasting effects, read statistics samples, or run code whose reads cannot be seen).
 // Pure: the engine computes the lineage and decides what to do with the findings.
 
-import type { SourceColumn, StatementLineage, ValueLineage } from '../core/column-lineage.js';
+import {
+  JSON_KEY_SCHEMA,
+  type SourceColumn,
+  type StatementLineage,
+  type ValueLineage,
+} from '../core/column-lineage.js';
 import type { ColumnRule } from './column-rules.js';
 import type { MaskStyle } from './finding.js';
 
@@ -63,7 +68,12 @@ function strength(style: MaskStyle): number {
   }
 }
 
-const name = (s: SourceColumn) => `${s.schema}.${s.table}.${s.column}`;
+const name = (s: SourceColumn) =>
+  s.schema === JSON_KEY_SCHEMA
+    ? s.column === '*'
+      ? 'a JSON or hstore value under a key the statement does not name'
+      : `JSON or hstore key ${JSON.stringify(s.column)}`
+    : `${s.schema}.${s.table}.${s.column}`;
 
 type ColumnMatch = (schema: string, table: string, column: string) => ColumnRule | undefined;
 
@@ -76,8 +86,16 @@ export class LineageRules {
     private readonly chooser: (tag: string) => MaskStyle,
     /** Columns named like a secret (builtin-rules.ts namedColumnRule): after every written rule. */
     private readonly named?: ColumnMatch,
+    /**
+     * A value taken out of a JSON or hstore document by key (class 190): the rule of that key name
+     * (the profile's jsonKeys), or of any key the statement does not name.
+     */
+    jsonKey?: (key: string) => ColumnRule | undefined,
   ) {
-    this.match = named ? (s, t, c) => written(s, t, c) ?? named(s, t, c) : written;
+    const columns: ColumnMatch = named ? (s, t, c) => written(s, t, c) ?? named(s, t, c) : written;
+    this.match = jsonKey
+      ? (s, t, c) => (s === JSON_KEY_SCHEMA ? (t === '' ? jsonKey(c) : undefined) : columns(s, t, c))
+      : columns;
   }
 
   /** Per relation the catalog described: does a rule cover one of its columns? */
@@ -94,10 +112,21 @@ export class LineageRules {
     readonly descendants?: readonly { readonly schema: string; readonly name: string }[];
     readonly fields?: ReadonlyMap<
       string,
-      readonly { readonly schema: string; readonly table: string; readonly column: string }[]
+      readonly {
+        readonly schema: string;
+        readonly table: string;
+        readonly column: string;
+        readonly view?: boolean;
+      }[]
     >;
+    readonly documents?: ReadonlySet<string>;
   }): boolean {
     let covered = this.coveredRelations.get(relation);
+    if (covered === undefined && relation.documents !== undefined && relation.documents.size > 0) {
+      // A document's values under a key name mask by that name when taken out of it (class 190).
+      covered = true;
+      this.coveredRelations.set(relation, covered);
+    }
     if (covered === undefined) {
       // Its own columns, the same columns of its partitions and children (their rows are read through
       // it: class 188), and the fields its composite-typed columns hold (class 189).
@@ -105,7 +134,8 @@ export class LineageRules {
       covered =
         relation.columns.some((c) => owners.some((o) => this.match(o.schema, o.name, c) !== undefined)) ||
         [...(relation.fields?.values() ?? [])].some((list) =>
-          list.some((f) => this.match(f.schema, f.table, f.column) !== undefined),
+          // a view's row type: what its column holds is known once traced
+          list.some((f) => f.view === true || this.match(f.schema, f.table, f.column) !== undefined),
         );
       this.coveredRelations.set(relation, covered);
     }

@@ -18,7 +18,13 @@ import {
 } from '../core/masking.js';
 import type { ColumnRule } from './column-rules.js';
 import { createColumnMatcher } from './column-rules.js';
-import { BUILTIN_RULES, namedColumnRule, namesBuiltinSource, type NamedSources } from './builtin-rules.js';
+import {
+  BUILTIN_RULES,
+  jsonKeyRule,
+  namedColumnRule,
+  namesBuiltinSource,
+  type NamedSources,
+} from './builtin-rules.js';
 import { createDetectorSet, type DetectorSet } from './detector-set.js';
 import type { MaskStyle } from './finding.js';
 import { maskJsonText, maskNamedText } from './json-masking.js';
@@ -192,7 +198,7 @@ class CompiledProfile {
       : undefined;
     this.jsonKeys = profile.jsonKeys;
     this.hasRules = profile.columns.length > 0;
-    this.lineage = new LineageRules(written, this.chooser, named);
+    this.lineage = new LineageRules(written, this.chooser, named, jsonKeyRule(profile.jsonKeys));
     const alwaysRun = profile.detectors.custom.length > 0 || profile.detectors.dictionaries.length > 0;
     this.minScan = alwaysRun ? 1 : MIN_BUILTIN_FINDING;
     this.minDigits = alwaysRun ? 1 : MIN_CARD_DIGITS;

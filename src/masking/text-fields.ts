@@ -97,8 +97,11 @@ export function textFieldSpans(
 
 // ---- JSON-style keys ----
 
-/** `"key"` then `:` — a key of an object, wherever it is in a text. */
-const KEY_BEFORE_VALUE = /"((?:[^"\\\r\n]|\\.){1,256})"[ \t\r\n]*:[ \t\r\n]*/g;
+/**
+ * `"key"` then `:` — a key of an object, wherever it is in a text; or then `=>`, as an hstore value
+ * prints its pairs (`"password"=>"…"`, class 190), and Perl and Ruby print theirs.
+ */
+const KEY_BEFORE_VALUE = /"((?:[^"\\\r\n]|\\.){1,256})"[ \t\r\n]*(?::|=>)[ \t\r\n]*/g;
 
 /** A character that ends a number, literal or bare word (a line break, or what follows a JSON value). */
 const PRIMITIVE_END = /[,}\]\r\n]/;

@@ -284,10 +284,14 @@ const RELATIONS_SQL = (names: string) =>
   "       WHERE pg_catalog.to_jsonb(r) OPERATOR(pg_catalog.->>) 'rngmultitypid' = t.oid::pg_catalog.text " +
   '     UNION ALL SELECT f.atttypid FROM pg_catalog.pg_attribute f ' +
   '       WHERE t.typrelid <> 0 AND f.attrelid = t.typrelid AND f.attnum > 0 AND NOT f.attisdropped) s)' +
-  ' SELECT pg_catalog.jsonb_agg(DISTINCT pg_catalog.jsonb_build_array(ty.col, fn.nspname, fr.relname, f.attname))' +
-  ' FROM ty JOIN pg_catalog.pg_type t ON t.oid = ty.typ JOIN pg_catalog.pg_class fr ON fr.oid = t.typrelid' +
-  ' JOIN pg_catalog.pg_namespace fn ON fn.oid = fr.relnamespace' +
-  ' JOIN pg_catalog.pg_attribute f ON f.attrelid = fr.oid AND f.attnum > 0 AND NOT f.attisdropped) ' +
+  ' SELECT pg_catalog.jsonb_agg(DISTINCT e) FROM (' +
+  '  SELECT pg_catalog.jsonb_build_array(ty.col, fn.nspname, fr.relname, f.attname, fr.relkind) AS e' +
+  '  FROM ty JOIN pg_catalog.pg_type t ON t.oid = ty.typ JOIN pg_catalog.pg_class fr ON fr.oid = t.typrelid' +
+  '  JOIN pg_catalog.pg_namespace fn ON fn.oid = fr.relnamespace' +
+  '  JOIN pg_catalog.pg_attribute f ON f.attrelid = fr.oid AND f.attnum > 0 AND NOT f.attisdropped' +
+  // and, alone, each column whose values are or hold a document (json, jsonb, hstore: class 190)
+  '  UNION ALL SELECT pg_catalog.jsonb_build_array(ty.col) FROM ty JOIN pg_catalog.pg_type t ON t.oid = ty.typ' +
+  "  WHERE t.typname IN ('json', 'jsonb', 'hstore')) x) " +
   'FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace ' +
   `WHERE c.relname = ANY (${names}) AND c.relkind NOT IN ('i', 'I', 't', 'c')`;
 
@@ -395,17 +399,25 @@ function descendantRelations(text: string | null | undefined): Pick<CatalogRelat
   return out.length > 0 ? { descendants: out } : {};
 }
 
-function compositeFields(text: string | null | undefined): Pick<CatalogRelation, 'fields'> {
-  const out = new Map<string, { schema: string; table: string; column: string }[]>();
+function compositeFields(text: string | null | undefined): Pick<CatalogRelation, 'fields' | 'documents'> {
+  const out = new Map<string, { schema: string; table: string; column: string; view?: boolean }[]>();
+  const documents = new Set<string>();
   for (const f of jsonArray(text)) {
-    if (!Array.isArray(f) || f.length !== 4 || !f.every((x) => typeof x === 'string')) continue;
-    const [column, schema, table, field] = f as [string, string, string, string];
+    if (Array.isArray(f) && f.length === 1 && typeof f[0] === 'string') {
+      documents.add(f[0]);
+      continue;
+    }
+    if (!Array.isArray(f) || f.length < 4 || !f.every((x) => typeof x === 'string')) continue;
+    const [column, schema, table, field, kind] = f as [string, string, string, string, string?];
     const list = out.get(column);
-    const entry = { schema, table, column: field };
+    const entry = { schema, table, column: field, ...(kind === 'v' || kind === 'm' ? { view: true } : {}) };
     if (list) list.push(entry);
     else out.set(column, [entry]);
   }
-  return out.size > 0 ? { fields: out } : {};
+  return {
+    ...(out.size > 0 ? { fields: out } : {}),
+    ...(documents.size > 0 ? { documents } : {}),
+  };
 }
 
 export class CatalogResolver implements LineageCatalog {

@@ -3705,6 +3705,9 @@ const NO_PENDING: PendingObjects = Object.freeze(newPendingObjects());
  * covers (a column named like a secret: `password`, `api_key`): no function, user operator, field
  * call, prepared statement or cursor, and no name the catalog has not described yet.
  */
+/** Operators that take values out of a JSON or hstore document by key (class 190). */
+const DOCUMENT_OPERATORS: ReadonlySet<string> = new Set(['->', '->>', '#>', '#>>', '%%', '%#']);
+
 function readsOnlyUserTables(
   st: SqlStatement,
   catalog: { relations(schema: string | undefined, name: string): unknown },
@@ -3715,6 +3718,9 @@ function readsOnlyUserTables(
   // (class 125); a qualified one is built-in only in pg_catalog.
   if (st.operators?.some((op) => op.includes('.') && !op.startsWith('OPERATOR(pg_catalog.'))) return false;
   if (st.fields !== undefined || st.sessionObjects !== undefined || st.temporary === true) return false;
+  // A value taken out of a document by key is masked by the key's name (class 190), from a text
+  // column cast to one too.
+  if (st.operators?.some((op) => DOCUMENT_OPERATORS.has(op))) return false;
   for (const t of st.tables) {
     const found = catalog.relations(t.schema, t.name);
     if (!Array.isArray(found) || found.length === 0) return false;

@@ -7,6 +7,9 @@
 // resolved is reported as unproven, never guessed as clean.
 
 import {
+  JSON_ANY_KEY,
+  JSON_DOCUMENT_TABLE,
+  JSON_KEY_SCHEMA,
   NO_LINEAGE,
   type ColumnWrite,
   type FallibleUse,
@@ -49,8 +52,19 @@ export interface CatalogRelation {
    */
   readonly fields?: ReadonlyMap<
     string,
-    readonly { readonly schema: string; readonly table: string; readonly column: string }[]
+    readonly {
+      readonly schema: string;
+      readonly table: string;
+      readonly column: string;
+      /** The composite type is a view's or materialized view's row type. */
+      readonly view?: boolean;
+    }[]
   >;
+  /**
+   * Columns whose values are (or hold) JSON, jsonb or hstore documents (class 190): a value taken out
+   * of one by key carries that key.
+   */
+  readonly documents?: ReadonlySet<string>;
 }
 
 /** One overload of a function, or the function behind one operator of that name. */
@@ -583,6 +597,153 @@ function unprovenFlow(reason: string): Flow {
 
 const key = (schema: string, table: string, column: string) => `${schema}\u0000${table}\u0000${column}`;
 
+// ---------------------------------------------------------------- values taken out of documents
+
+/** A value that is a JSON, jsonb or hstore document (a column of that type, or a cast to one). */
+const DOCUMENT = key(JSON_KEY_SCHEMA, JSON_DOCUMENT_TABLE, '');
+const hasDocument = (f: Flow): boolean => f.keys.has(DOCUMENT);
+/** Types whose values are documents of keys and values. */
+const DOCUMENT_TYPES: ReadonlySet<string> = new Set(['json', 'jsonb', 'hstore']);
+
+/**
+ * The value under `keys` of the document `base` carries (class 190): pseudo sources that a key name
+ * in the profile's jsonKeys masks, as it masks that key's value inside the document; `undefined`
+ * keys: a key the statement does not name, masked whole. Nothing when `base` carries no data.
+ */
+function keyed(base: Flow, keys: readonly string[] | undefined): Flow {
+  if (base.empty) return NONE;
+  const names = keys === undefined ? [JSON_ANY_KEY] : keys;
+  if (names.length === 0) return NONE;
+  return new Flow(new Set([DOCUMENT, ...names.map((k) => key(JSON_KEY_SCHEMA, '', k))]), false);
+}
+
+/**
+ * A constant the statement writes: its text, `null` for a number or NULL (an array index, no key),
+ * undefined when the node is not a constant (`'x'::text` is one).
+ */
+function constantKey(node: unknown): string | null | undefined {
+  const cast = unwrap(node, 'TypeCast');
+  if (cast) return constantKey(cast['arg']);
+  const c = unwrap(node, 'A_Const');
+  if (!c) return undefined;
+  const sv = c['sval'];
+  if (isObject(sv)) return typeof sv['sval'] === 'string' ? sv['sval'] : '';
+  return null;
+}
+
+/** The elements of an array literal (`{a,"b c"}`); undefined when it does not read as one. */
+function arrayLiteral(text: string): string[] | undefined {
+  const t = text.trim();
+  if (!t.startsWith('{') || !t.endsWith('}')) return undefined;
+  const out: string[] = [];
+  let cur = '';
+  let quoted = false;
+  let any = false;
+  for (let i = 1; i < t.length - 1; i++) {
+    const c = t[i]!;
+    if (c === '\\') {
+      cur += t[++i] ?? '';
+      any = true;
+    } else if (c === '"') {
+      quoted = !quoted;
+      any = true;
+    } else if (c === ',' && !quoted) {
+      out.push(any ? cur : cur.trim());
+      cur = '';
+      any = false;
+    } else if (c === '{' || c === '}') {
+      if (!quoted) return undefined;
+      cur += c;
+    } else cur += c;
+  }
+  if (quoted) return undefined;
+  if (cur.trim() !== '' || any || out.length > 0) out.push(any ? cur : cur.trim());
+  return out;
+}
+
+/**
+ * The keys a key operand names: one constant (a key, or an index: none), an `ARRAY[…]` of constants,
+ * or a text array literal; undefined when the statement does not name them (computed at run time).
+ */
+function keysOf(node: unknown, arrayText: boolean): readonly string[] | undefined {
+  const arr = unwrap(node, 'A_ArrayExpr');
+  if (arr) {
+    const out: string[] = [];
+    for (const e of asArray(arr['elements'])) {
+      const k = constantKey(e);
+      if (k === undefined) return undefined;
+      if (k !== null) out.push(k);
+    }
+    return out;
+  }
+  const cast = unwrap(node, 'TypeCast');
+  const asArrayText =
+    arrayText || (isObject(cast?.['typeName']) && asArray(cast['typeName']['arrayBounds']).length > 0);
+  const k = constantKey(node);
+  if (k === undefined) return undefined;
+  if (k === null) return [];
+  return asArrayText ? arrayLiteral(k) : [k];
+}
+
+/**
+ * The member names a constant SQL/JSON path names (`$.password`, `$."api key"`, `$.a.b ? (@.c > 1)`);
+ * undefined when it is not a constant, or it reaches members it does not name (`.*`, `.**`,
+ * `.keyvalue()`).
+ */
+function pathKeys(node: unknown): readonly string[] | undefined {
+  const k = constantKey(node);
+  if (k === undefined) return undefined;
+  if (k === null) return [];
+  if (/\.\s*\*|keyvalue\s*\(/i.test(k)) return undefined;
+  const out: string[] = [];
+  const re = /\.\s*(?:"((?:[^"\\]|\\.)*)"|([A-Za-z_$][\w$]*))/g;
+  for (let m = re.exec(k); m !== null; m = re.exec(k)) {
+    const quoted = m[1];
+    out.push(quoted !== undefined ? quoted.replace(/\\(.)/g, '$1') : m[2]!);
+  }
+  // A string literal in the path may name a key too (`$ ? (@ == "password")` compares, but
+  // `$.* ? …` is refused above): every quoted string counts.
+  for (const m of k.matchAll(/"((?:[^"\\]|\\.)*)"/g)) out.push(m[1]!.replace(/\\(.)/g, '$1'));
+  return out;
+}
+
+/** Functions that take a value out of a document by the keys their later arguments name. */
+const EXTRACT_PATH_FUNCTIONS: ReadonlySet<string> = new Set([
+  'json_extract_path',
+  'json_extract_path_text',
+  'jsonb_extract_path',
+  'jsonb_extract_path_text',
+]);
+/** Functions that take values out of a document by a SQL/JSON path (their second argument). */
+const PATH_QUERY_FUNCTIONS: ReadonlySet<string> = new Set([
+  'jsonb_path_query',
+  'jsonb_path_query_array',
+  'jsonb_path_query_first',
+  'jsonb_path_query_tz',
+  'jsonb_path_query_array_tz',
+  'jsonb_path_query_first_tz',
+]);
+/** Functions that give a document's values without their keys, or under keys the data holds. */
+const EVERY_KEY_FUNCTIONS: ReadonlySet<string> = new Set([
+  'json_each',
+  'json_each_text',
+  'jsonb_each',
+  'jsonb_each_text',
+  'each',
+  'svals',
+  'avals',
+  'hstore_to_array',
+  'hstore_to_matrix',
+  'populate_record',
+]);
+/** Of those, the ones whose column definition list names the keys they read (`AS x(password text)`). */
+const RECORD_FUNCTIONS: ReadonlySet<string> = new Set([
+  'json_to_record',
+  'jsonb_to_record',
+  'json_to_recordset',
+  'jsonb_to_recordset',
+]);
+
 // ---------------------------------------------------------------- scopes
 
 interface Col {
@@ -816,6 +977,36 @@ class Analysis {
       case 'DoStmt':
         this.unprovenReads ??= 'a DO block runs procedural code Gatehouse cannot see';
         return { cols: undefined, aligned: false };
+      case 'RenameStmt':
+      case 'AlterObjectSchemaStmt':
+      case 'AlterTableStmt':
+        // Column rules name relations and columns: a rename or a move gives every value of the
+        // column another name, as a write into that column would (class 191).
+        this.renames(type, body);
+        if (type === 'AlterTableStmt') this.schemaExpressions(type, body);
+        this.utility(body);
+        return { cols: undefined, aligned: false };
+      case 'AlterDomainStmt':
+        // A CHECK added to a domain is validated on every value of every column of the domain's
+        // type, which the statement does not name: VALUE is untraceable (class 192).
+        if (body['subtype'] === 'C') {
+          const scope = new Scope();
+          const reason = "a domain's values, in every column of its type";
+          scope.items.push(itemOf(undefined, [{ name: 'value', flow: unprovenFlow(reason) }]));
+          this.expr(body['def'], scope, TOP);
+        }
+        this.utility(body);
+        return { cols: undefined, aligned: false };
+      case 'IndexStmt':
+      case 'RuleStmt':
+      case 'CreateTrigStmt':
+      case 'CreatePolicyStmt':
+      case 'AlterPolicyStmt':
+      case 'CreateStatsStmt':
+        // Expressions over a relation's rows that run now or at every later write (class 192).
+        this.schemaExpressions(type, body);
+        this.utility(body);
+        return { cols: undefined, aligned: false };
       default:
         // Utility statements: the relations they name may have their values quoted in errors
         // (ALTER TABLE … USING, CREATE INDEX on an expression, a CHECK being validated).
@@ -829,6 +1020,188 @@ class Analysis {
     aligned: boolean;
   } {
     return { cols: r.cols, aligned: r.starKnown };
+  }
+
+  /**
+   * A statement that gives a relation's values other names (class 191): RENAME of a table or a
+   * column, SET SCHEMA, a schema's or a composite type attribute's RENAME, DETACH PARTITION and NO
+   * INHERIT (the child loses its parent's names). Each column's values are written, unchanged, under
+   * the names they will have; masking-write refuses it when those names are not masked as strongly.
+   */
+  private renames(type: string, body: NodeBody): void {
+    const relation = (node: unknown): { schema?: string; name: string } | undefined => {
+      const rv = isObject(node) ? (unwrap(node, 'RangeVar') ?? node) : undefined;
+      if (!isObject(rv) || typeof rv['relname'] !== 'string') return undefined;
+      return {
+        ...(typeof rv['schemaname'] === 'string' ? { schema: rv['schemaname'] } : {}),
+        name: rv['relname'],
+      };
+    };
+    const untraceable = (what: string) =>
+      this.writes.push({
+        targets: [],
+        label: what,
+        flow: unprovenFlow(`${what} renames what column rules name, and Gatehouse does not follow it`),
+      });
+    /** Each column of `ref` (own rows only: a view is traced through its definition) moved by `to`. */
+    const move = (
+      ref: { schema?: string; name: string } | undefined,
+      to: (rel: CatalogRelation, column: string) => string[],
+      only?: string,
+    ): void => {
+      if (ref === undefined) return;
+      const rels = this.catalog.relations(ref.schema, ref.name);
+      if (rels === undefined) {
+        this.needRelations.add(ref.name);
+        return;
+      }
+      if (rels === UNAVAILABLE) {
+        untraceable(`a rename of ${ref.name}`);
+        return;
+      }
+      for (const rel of rels) {
+        if (isView(rel)) continue;
+        const cols = this.relationCols(rel, TOP);
+        for (const c of cols) {
+          if (only !== undefined && c.name !== only) continue;
+          const targets = to(rel, c.name);
+          const label = `the new name of ${rel.schema}.${rel.name}.${c.name}`;
+          this.writes.push({ targets, label, flow: c.flow });
+        }
+      }
+    };
+    const descendants = (rel: CatalogRelation) => [rel, ...(rel.descendants ?? [])];
+    if (type === 'RenameStmt') {
+      const kind = str(body['renameType'], '');
+      const newname = str(body['newname'], '');
+      if (kind === 'OBJECT_TABLE' || kind === 'OBJECT_FOREIGN_TABLE')
+        move(relation(body['relation']), (rel, c) => [key(rel.schema, newname, c)]);
+      else if (kind === 'OBJECT_COLUMN' && body['relationType'] !== 'OBJECT_VIEW')
+        move(
+          relation(body['relation']),
+          (rel) => descendants(rel).map((d) => key(d.schema, d.name, newname)),
+          str(body['subname'], ''),
+        );
+      else if (kind === 'OBJECT_SCHEMA') untraceable(`ALTER SCHEMA ${str(body['subname'], '')} RENAME`);
+      else if (kind === 'OBJECT_ATTRIBUTE') untraceable(`a rename of an attribute of a composite type`);
+      return;
+    }
+    if (type === 'AlterObjectSchemaStmt') {
+      const kind = str(body['objectType'], '');
+      const newschema = str(body['newschema'], '');
+      if (kind === 'OBJECT_TABLE' || kind === 'OBJECT_FOREIGN_TABLE')
+        move(relation(body['relation']), (rel, c) => [key(newschema, rel.name, c)]);
+      return;
+    }
+    for (const cmd of asArray(body['cmds'])) {
+      const c = unwrap(cmd, 'AlterTableCmd');
+      if (!c) continue;
+      const sub = c['subtype'];
+      // The child keeps its own names and its descendants', not the parent's.
+      const own = (rel: CatalogRelation, col: string) =>
+        descendants(rel).map((d) => key(d.schema, d.name, col));
+      if (sub === 'AT_DetachPartition') {
+        const pc = isObject(c['def']) ? unwrap(c['def'], 'PartitionCmd') : undefined;
+        move(relation(pc?.['name']), own);
+      } else if (sub === 'AT_DropInherit') move(relation(body['relation']), own);
+    }
+  }
+
+  /**
+   * A schema statement's expressions over a relation's rows (class 192): a CHECK constraint, a
+   * generated column, `ALTER COLUMN … TYPE … USING`, an index's expressions and predicate, a rule's
+   * condition and actions, a trigger's WHEN and function, a row-level security policy, extended
+   * statistics. They run on every row now (validation, an index build, a rewrite) or at every later
+   * write, each value handed to what they call: traced as a query over the relation is, so a masked
+   * value handed to code Gatehouse cannot see is a sink, a rule action's write of one is a write, and
+   * `USING` writes its value into the column.
+   */
+  private schemaExpressions(type: string, body: NodeBody): void {
+    const rv = type === 'CreatePolicyStmt' || type === 'AlterPolicyStmt' ? body['table'] : body['relation'];
+    const relations = type === 'CreateStatsStmt' ? asArray(body['relations']) : [rv];
+    const scope = new Scope();
+    for (const r of relations) {
+      if (!isObject(r)) continue;
+      const item = this.rangeVar(r, scope, TOP, false);
+      scope.items.push(item);
+      if (type === 'RuleStmt' || type === 'CreateTrigStmt') {
+        // OLD and NEW are the row before and after the write.
+        scope.items.push(itemOf('old', item.cols), itemOf('new', item.cols));
+      }
+    }
+    const walk = (node: unknown) => {
+      if (node !== undefined) this.expr(node, scope, TOP);
+    };
+    switch (type) {
+      case 'AlterTableStmt':
+        for (const cmd of asArray(body['cmds'])) {
+          const c = unwrap(cmd, 'AlterTableCmd');
+          if (!c) continue;
+          const def = c['def'];
+          if (c['subtype'] === 'AT_AlterColumnType') {
+            // USING computes the column's new values from the row: a write into that column.
+            const col = unwrap(def, 'ColumnDef');
+            const flow = this.expr(col?.['raw_default'], scope, TOP);
+            const name = str(c['name'], '?');
+            const item = scope.items[0];
+            const targets = item?.cols.find((x) => x.name === name)?.flow.keys;
+            if (!flow.empty)
+              this.writes.push({
+                targets: targets ? [...targets] : [],
+                label: `column ${name} rewritten by USING`,
+                flow: flow.direct && targets !== undefined ? flow : flow.derived(),
+              });
+          } else if (
+            c['subtype'] !== 'AT_DetachPartition' &&
+            c['subtype'] !== 'AT_AttachPartition' &&
+            c['subtype'] !== 'AT_AddInherit' &&
+            c['subtype'] !== 'AT_DropInherit'
+          )
+            walk(def);
+        }
+        return;
+      case 'IndexStmt':
+        walk(body['indexParams']);
+        walk(body['indexIncludingParams']);
+        walk(body['whereClause']);
+        return;
+      case 'RuleStmt':
+        walk(body['whereClause']);
+        for (const action of asArray(body['actions'])) {
+          const w = wrapped(action);
+          if (!w) continue;
+          const [t, b] = w;
+          if (t === 'InsertStmt' || t === 'UpdateStmt' || t === 'DeleteStmt') this.modify(t, b, scope, TOP);
+          else if (t === 'SelectStmt') this.select(b, scope, TOP);
+          else walk(action);
+        }
+        return;
+      case 'CreateTrigStmt': {
+        walk(body['whenClause']);
+        // The trigger function gets the whole row (NEW, OLD) whatever its arguments say.
+        const names = stringList(body['funcname']);
+        const name = names[names.length - 1];
+        const any = scope.items[0]?.any ?? NONE;
+        if (name !== undefined)
+          this.routine(
+            'function',
+            name,
+            names.length > 1 ? names[names.length - 2] : undefined,
+            any,
+            `trigger function ${name}()`,
+            TOP,
+          );
+        return;
+      }
+      case 'CreatePolicyStmt':
+      case 'AlterPolicyStmt':
+        walk(body['qual']);
+        walk(body['with_check']);
+        return;
+      case 'CreateStatsStmt':
+        walk(body['exprs']);
+        return;
+    }
   }
 
   private utility(body: NodeBody): void {
@@ -1201,7 +1574,11 @@ class Analysis {
             else
               cols.push({
                 name: str(col['name'], '?column?'),
-                flow: col['coltype'] === 'JTC_FOR_ORDINALITY' ? NONE : flow,
+                // A column is the value at its path (or under its own name): class 190.
+                flow:
+                  col['coltype'] === 'JTC_FOR_ORDINALITY'
+                    ? NONE
+                    : union([flow, keyed(flow, jsonTableColumnKeys(col))]),
               });
           }
         };
@@ -1317,9 +1694,31 @@ class Analysis {
       ...(rel.descendants ?? []).map((d) => key(d.schema, d.name, name)),
     ];
     // The fields a composite-typed column holds (class 189).
+    // A field of a view's row type holds what that view's column is computed from.
+    let unprovenField: string | undefined;
+    const viewField = (f: { schema: string; table: string; column: string }): string[] => {
+      const rels = this.catalog.relations(f.schema, f.table);
+      if (rels === undefined) {
+        this.needRelations.add(f.table);
+        unprovenField ??= `relation ${f.schema}.${f.table} is being looked up`;
+        return [];
+      }
+      const view = rels === UNAVAILABLE ? undefined : rels.find((r) => r.schema === f.schema);
+      if (view === undefined || ctx.viewStack.length >= MAX_VIEW_DEPTH) {
+        unprovenField ??= `the row type of view ${f.schema}.${f.table} could not be traced`;
+        return [];
+      }
+      const col = this.relationCols(view, ctx).find((c) => c.name === f.column);
+      if (col?.flow.unproven !== undefined) unprovenField ??= col.flow.unproven;
+      return col ? [...col.flow.keys] : [];
+    };
     const fieldsOf = (name: string): string[] =>
-      (rel.fields?.get(name) ?? []).map((f) => key(f.schema, f.table, f.column));
-    return rel.columns.map((name) => {
+      (rel.fields?.get(name) ?? []).flatMap((f) =>
+        f.view === true
+          ? [key(f.schema, f.table, f.column), ...viewField(f)]
+          : [key(f.schema, f.table, f.column)],
+      );
+    const cols = rel.columns.map((name) => {
       const reads = rel.generated?.get(name);
       // A generated column is an expression over its row, as a view's column is: derived from the
       // columns it reads (`right(secret, 12)` stored as secret_tail), and from itself.
@@ -1331,9 +1730,20 @@ class Analysis {
       // A composite value holds its fields: it is derived from each of them (masked whole by the
       // strongest of their rules), as a whole row of their table is when taken as a value.
       const fields = fieldsOf(name);
-      if (fields.length > 0) return { name, flow: new Flow(new Set([...names(name), ...fields]), false) };
+      if (fields.length > 0) {
+        const doc = rel.documents?.has(name) ? [DOCUMENT] : [];
+        return { name, flow: new Flow(new Set([...names(name), ...fields, ...doc]), false) };
+      }
+      // A document column carries the mark that its values are documents (class 190).
+      if (rel.documents?.has(name))
+        return { name, flow: new Flow(new Set([...names(name), DOCUMENT]), true) };
       return { name, flow: new Flow(new Set(names(name)), true) };
     });
+    if (unprovenField === undefined) return cols;
+    const why = unprovenField;
+    return cols.map((c) =>
+      rel.fields?.has(c.name) === true ? { name: c.name, flow: union([c.flow, unprovenFlow(why)]) } : c,
+    );
   }
 
   private join(body: NodeBody, scope: Scope, ctx: Ctx): Item {
@@ -1393,8 +1803,12 @@ class Analysis {
       const fname = lastName(unwrap(call, 'FuncCall')?.['funcname']);
       const nargs = asArray(unwrap(call, 'FuncCall')?.['args']).length;
       if (defs.length > 0) {
-        for (const d of defs)
-          cols.push({ name: str(unwrap(d, 'ColumnDef')?.['colname'], '?column?'), flow: f });
+        // jsonb_to_record(doc) AS x(password text): each column is the value under its own name.
+        const byName = fname !== undefined && RECORD_FUNCTIONS.has(fname);
+        for (const d of defs) {
+          const colname = str(unwrap(d, 'ColumnDef')?.['colname'], '?column?');
+          cols.push({ name: colname, flow: byName ? union([f, keyed(f, [colname])]) : f });
+        }
       } else if (fname !== undefined && SRF_COLUMNS.has(fname)) {
         for (const n of SRF_COLUMNS.get(fname)!) cols.push({ name: n, flow: f });
       } else if (fname === 'unnest') {
@@ -1626,6 +2040,9 @@ class Analysis {
         const code = this.castCode(body['typeName'], f);
         if (code) return code;
         if (!totalCast(body['typeName'])) this.mayFail(`a cast to ${typeLabel(body['typeName'])}`, f, ctx);
+        // A text cast to a document type is a document: keys taken out of it are followed (class 190).
+        if (!f.empty && isDocumentType(body['typeName']))
+          return new Flow(new Set([...f.keys, DOCUMENT]), false, f.unproven);
         return identityCast(body['typeName']) ? f : f.derived();
       }
       case 'CollateClause':
@@ -1644,7 +2061,7 @@ class Analysis {
         const kind = str(body['kind'], '');
         if (kind === 'AEXPR_IN' || kind.includes('BETWEEN')) this.guards(f, mark, ctx);
         if (name === undefined || kind.includes('BETWEEN')) return f.derived();
-        return this.routine(
+        const out = this.routine(
           'operator',
           name,
           op.length > 1 ? op[op.length - 2] : undefined,
@@ -1654,6 +2071,8 @@ class Analysis {
           [l, r],
           [body['lexpr'], body['rexpr']].filter((n) => n !== undefined),
         );
+        const taken = kind === 'AEXPR_OP' ? documentOperator(name, body, l, r) : NONE;
+        return taken.empty ? out : union([out, taken]);
       }
       case 'BoolExpr':
       case 'CoalesceExpr': {
@@ -1689,6 +2108,8 @@ class Analysis {
       default: {
         const f = this.children(body, scope, ctx);
         if (FALLIBLE_NODES.has(type) || !TOTAL_NODES.has(type)) this.mayFail(type, f, ctx);
+        // JSON_VALUE, JSON_QUERY: the value at a path of the document (class 190).
+        if (type === 'JsonFuncExpr') return union([f, keyed(f, pathKeys(body['pathspec']))]);
         return f;
       }
     }
@@ -1756,7 +2177,8 @@ class Analysis {
     const out = this.routine('function', name, schema, f, label, ctx, positional, asArray(body['args']));
     // FILTER decides which rows the arguments, and the aggregate, are computed over.
     this.guards(filter, mark, ctx);
-    return out;
+    const taken = documentFunction(name, asArray(body['args']), positional);
+    return taken.empty ? out : union([out, taken]);
   }
 
   /** A function or operator applied to `args`: its result carries them, if Gatehouse can vouch for it. */
@@ -1906,8 +2328,22 @@ class Analysis {
         return path.length === 1 ? f : union([f, rest]);
       }
     }
+    const base = this.expr(body['arg'], scope, ctx);
+    const all = union([base, this.children({ indirection: path }, scope, ctx)]);
     const fields = path.map((p) => unwrap(p, 'String')?.['sval']).filter((n) => typeof n === 'string');
-    return this.fieldCalls(fields, this.children(body, scope, ctx).derived(), ctx);
+    // A subscript of a document takes the value under that key (`doc['password']`, class 190).
+    if (!hasDocument(base)) return this.fieldCalls(fields, all, ctx);
+    const keys: string[] = [];
+    let unnamed = false;
+    for (const step of path) {
+      const ix = unwrap(step, 'A_Indices');
+      if (!ix) continue;
+      if (ix['is_slice'] === true) continue;
+      const k = constantKey(ix['uidx']);
+      if (k === undefined) unnamed = true;
+      else if (k !== null) keys.push(k);
+    }
+    return this.fieldCalls(fields, union([all, keyed(base, unnamed ? undefined : keys)]), ctx);
   }
 
   /**
@@ -2113,6 +2549,66 @@ const ONE_ROW_AGGREGATES: ReadonlySet<string> = new Set([
   'every',
   'xmlagg',
 ]);
+
+/** The keys a JSON_TABLE column reads: its PATH's, or its own name when it has none. */
+function jsonTableColumnKeys(col: NodeBody): readonly string[] | undefined {
+  const spec = unwrap(col['pathspec'], 'JsonTablePathSpec');
+  const path = spec ? spec['string'] : undefined;
+  const name = str(col['name'], '');
+  if (path === undefined) return [name];
+  const keys = pathKeys(path);
+  return keys === undefined ? undefined : [...keys, name];
+}
+
+/** A cast to json, jsonb or hstore (not an array of them). */
+function isDocumentType(typeName: unknown): boolean {
+  if (!isObject(typeName) || asArray(typeName['arrayBounds']).length > 0) return false;
+  const name = lastName(typeName['names']);
+  return name !== undefined && DOCUMENT_TYPES.has(name);
+}
+
+/**
+ * What a document operator takes out of its left operand by key (class 190): `->` and `->>` (json,
+ * jsonb; hstore's `->` by a key or an array of keys), `#>` and `#>>` by a path of keys, hstore's `%%`
+ * and `%#` every value. NONE for other operators.
+ */
+function documentOperator(name: string, body: NodeBody, l: Flow, r: Flow): Flow {
+  switch (name) {
+    case '->':
+    case '->>':
+      return keyed(l, keysOf(body['rexpr'], false));
+    case '#>':
+    case '#>>':
+      return keyed(l, keysOf(body['rexpr'], true));
+    case '%%':
+    case '%#':
+      return keyed(body['lexpr'] === undefined ? r : l, undefined);
+    default:
+      return NONE;
+  }
+}
+
+/** What a document function takes out of its first argument by key (class 190); NONE for others. */
+function documentFunction(name: string, args: readonly unknown[], flows: readonly Flow[]): Flow {
+  const doc = flows[0] ?? NONE;
+  if (EXTRACT_PATH_FUNCTIONS.has(name)) {
+    const keys: string[] = [];
+    for (const a of args.slice(1)) {
+      const k = keysOf(a, false);
+      if (k === undefined) return keyed(doc, undefined);
+      keys.push(...k);
+    }
+    return keyed(doc, keys);
+  }
+  if (PATH_QUERY_FUNCTIONS.has(name)) return keyed(doc, pathKeys(args[1]));
+  if (name.endsWith('populate_record') || name.endsWith('populate_recordset'))
+    // the record to fill comes first, the document second
+    return keyed(flows[1] ?? NONE, undefined);
+  // Without a column definition list (which names the keys: rangeFunction), every key.
+  if (RECORD_FUNCTIONS.has(name)) return NONE;
+  if (EVERY_KEY_FUNCTIONS.has(name)) return keyed(doc, undefined);
+  return NONE;
+}
 
 function identityCast(typeName: unknown): boolean {
   if (!isObject(typeName)) return false;
