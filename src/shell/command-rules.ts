@@ -3302,6 +3302,9 @@ export function variableRisk(
     return undefined;
   if (COMMAND_LOOKUP_VARIABLES.has(name))
     return `setting ${name} changes which program runs or what runs at start-up`;
+  // The characters that start a history expansion in lines typed later (history-expansion.ts).
+  if (name === 'histchars')
+    return 'setting histchars changes which character makes an interactive bash replace text of later lines with earlier ones';
   if (inert !== undefined)
     return `${name} is given ${value === undefined ? 'a value made at run time' : `the value ${value.slice(0, 40)}`}, not one Gatehouse knows to be inert`;
   if (reach === 'environment')
