@@ -16,6 +16,10 @@ import {
   type SshTestGateway,
 } from './testkit/ssh-gateway.js';
 
+/** `text` echoed, then a new prompt (the line ran); the emulator may erase the rest of the line. */
+const afterPrompt = (text: string): RegExp =>
+  new RegExp(`${text}[\\s\\S]*\\$ (${String.fromCharCode(27)}\\[K)?$`);
+
 describe.skipIf(!hasSshd())('history expansion in typed lines', { timeout: 120_000 }, () => {
   let sshd: TestSshd;
   let gw: SshTestGateway;
@@ -59,5 +63,33 @@ describe.skipIf(!hasSshd())('history expansion in typed lines', { timeout: 120_0
       withResult: false,
     });
     expect(line.effect).not.toBe('allow');
+  });
+
+  // Class 199: with comments turned off, `echo hi # ; touch f` runs touch; the line that turns them
+  // off is what is held now (the later line alone is a read).
+  it('set +o interactive-comments is held, and refused, the later line runs nothing', async () => {
+    const name = 'comments-off';
+    const mark = path.join(sshd.home, name);
+    rmSync(mark, { force: true });
+    const agent = await gw.token({ subject: 'comments-agent', agent: true });
+    const sh = interactive(gw, agent);
+    (await gw.approver.next()).approve();
+    await sh.waitFor(/\$ $/m);
+    sh.type('set +o interactive-comments\r');
+    const held = await Promise.race([
+      gw.approver.next(),
+      // The line's echo and then a new prompt: it ran.
+      sh.waitFor(afterPrompt('interactive-comments'), 20_000).then(() => undefined),
+    ]);
+    if (held === undefined) {
+      sh.type(`echo hi # ; touch ${name}\r`);
+      await sh.waitFor(afterPrompt('touch comments-off'), 20_000);
+      expect(existsSync(mark), 'bash ran what followed the #').toBe(false);
+      throw new Error('set +o interactive-comments was not held');
+    }
+    expect(held.ctx.decision.ruleId).toBe('ssh-agents-review-unjudged');
+    held.deny();
+    expect(await sh.exited).toBe(255);
+    expect(existsSync(mark)).toBe(false);
   });
 });

@@ -4153,14 +4153,42 @@ add(
   'judged',
 );
 /**
- * `set` options that change how later words are read or what they give programs: -k (assignments
- * anywhere), -H with history, -a (every assignment exported: `set -a; TAR_OPTIONS=…; tar tf a`).
+ * `set` flags that only change error handling, tracing, globbing and job control. Any other — -k
+ * (assignments anywhere), -H with history, -a (every assignment exported: `set -a; TAR_OPTIONS=…;
+ * tar tf a`) — changes how later words are read or what they give programs.
  */
-const SET_UNSAFE_LETTERS = /[kHa]/;
-// vi: readline's vi mode, where typed letters are commands (`v` edits the line in an editor and runs
-// it, with no Enter typed), so a terminal gate reading keys as text no longer sees what runs.
-// allexport: every later assignment is exported, into the environment of every later program.
-const SET_UNSAFE_NAMES = new Set(['keyword', 'histexpand', 'history', 'vi', 'allexport']);
+const SET_SAFE_LETTERS = /^[euxvfnCbmhBTEPpt]*$/;
+/**
+ * `set -o`/`+o` names that change no reading of later lines. The rest change how bash reads or runs
+ * them, or what the gate can see of them: vi (readline's vi mode, where typed letters are commands —
+ * `v` edits the line in an editor and runs it, with no Enter typed), keyword, allexport, history and
+ * histexpand, posix, and interactive-comments turned off (a `#` that the classifier reads as a
+ * comment's start is then a word, and what follows it runs: class 199).
+ */
+const SET_SAFE_NAMES = new Set([
+  'errexit',
+  'nounset',
+  'xtrace',
+  'verbose',
+  'pipefail',
+  'noglob',
+  'noclobber',
+  'noexec',
+  'notify',
+  'monitor',
+  'hashall',
+  'braceexpand',
+  'errtrace',
+  'functrace',
+  'physical',
+  'onecmd',
+  'ignoreeof',
+  'nolog',
+  'privileged',
+]);
+/** Names that are safe one way only: turned on (`-o`), or turned off (`+o`). */
+const SET_SAFE_ON = new Set(['emacs', 'interactive-comments']);
+const SET_SAFE_OFF = new Set(['vi', 'keyword', 'allexport', 'history', 'histexpand', 'posix']);
 add(
   'set',
   (args, name) => {
@@ -4169,16 +4197,23 @@ add(
       if (w.dynamic || w.expands) return verdict(name, U, 'set with an option computed at run time');
       const v = w.value;
       if (v === '--' || v === '-' || !/^[-+]/.test(v)) break;
+      const on = v.startsWith('-');
       // `-o name`, and a group of flags ending in o (`set -eo vi`): bash takes the next word as its name.
       if (/^[-+][A-Za-z]*o$/.test(v)) {
+        if (!SET_SAFE_LETTERS.test(v.slice(1, -1)))
+          return verdict(name, U, `set ${v} changes how later words are read or what they give programs`);
         const opt = args[i + 1];
         if (opt === undefined) break;
-        if (opt.dynamic || SET_UNSAFE_NAMES.has(opt.value))
-          return verdict(name, U, `set -o ${opt.text} changes how later words are read or run`);
+        const safe =
+          !opt.dynamic &&
+          !opt.expands &&
+          (SET_SAFE_NAMES.has(opt.value) || (on ? SET_SAFE_ON : SET_SAFE_OFF).has(opt.value));
+        if (!safe)
+          return verdict(name, U, `set ${v} ${opt.text} changes how later words or lines are read or run`);
         i++;
         continue;
       }
-      if (SET_UNSAFE_LETTERS.test(v.slice(1)))
+      if (!SET_SAFE_LETTERS.test(v.slice(1)))
         return verdict(
           name,
           U,
