@@ -2569,6 +2569,10 @@ const TIME: WrapperSpec = {
   outputs: ['o', 'output'],
 };
 
+/** Why a program run on a terminal a wrapper makes (script -c, unbuffer) is not judged. */
+const PTY_KEYS = (name: string): string =>
+  `${name} runs the command on a terminal of its own whose keys come from its input, and what is typed there (a pager's !cmd, an editor's commands) is not decided`;
+
 /** script writes a typescript: FILE, its log options' files, or ./typescript when none is named. */
 const script: Rule = (args, name, ctx) => {
   const LOGS = ['I', 'O', 'B', 'T', 't', 'log-in', 'log-out', 'log-io', 'log-timing', 'timing'];
@@ -2600,6 +2604,10 @@ const script: Rule = (args, name, ctx) => {
   if (!hasAny(o, 'help', 'h', 'version', 'V')) addOwn(own, '', writeTargets(files, ctx));
   const cmd = valuesOf(o, ['c', 'command']);
   if (cmd[0] !== undefined) {
+    // The command runs on a terminal script makes, whose keys are script's input: an exec's input,
+    // or a pipe the line writes. A pager, editor or full-screen program reading them runs what they
+    // say (`less`'s `!cmd`), as on an exec with a terminal, which is not decided either.
+    addOwn(own, '-c', U, PTY_KEYS(name));
     ctx.nestedLine(cmd[0], `${name} -c`);
     return ownVerdict(own);
   }
@@ -4757,7 +4765,12 @@ add('env', envRule);
 add('time', wrapper(TIME));
 add('nohup', wrapper({ longFlags: ['help', 'version'] }));
 add('setsid', wrapper({ shortFlags: 'cfwhV', longFlags: ['ctty', 'fork', 'wait', 'help', 'version'] }));
-add('unbuffer', wrapper({ shortFlags: 'p' }));
+// unbuffer (expect) runs the command on a terminal; with -p its input is typed there (PTY_KEYS).
+add('unbuffer', (args, name, ctx) => {
+  const { o, own } = scanWrapper(args, { shortFlags: 'p' }, name, ctx);
+  if (o.operands.length > 0) addOwn(own, '', U, PTY_KEYS(name));
+  return runWrapped(o.operands, own, ctx, { alone: verdict(name, R) });
+});
 // `nice -5 cmd` is `nice -n 5 cmd`.
 add(
   'nice',
