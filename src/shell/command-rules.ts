@@ -741,6 +741,32 @@ const find: Rule = (args, _name, ctx) => {
   return notes.length > 0 ? { ...v, notes } : v;
 };
 
+/**
+ * tar's options in list and compare modes (-t, -d): those that only choose what is read and how it is
+ * shown, and those that write a file (GNU tar 1.34 --help). Any other is `unknown`: tar has many, and
+ * some write (`--index-file` writes the listing to FILE, `--volno-file` the volume number) or run
+ * something (`--to-command`, `-I`, `--checkpoint-action=exec`, `-F`, `--rsh-command`, above).
+ */
+const TAR_LIST_OPTIONS: OptionTable = {
+  reads:
+    't d v f z j J Z a C T X b B i R K N O S h P H l o p s m n ' +
+    'list diff compare verbose file gzip gunzip ungzip bzip2 xz lzip lzma lzop zstd compress uncompress ' +
+    'auto-compress no-auto-compress directory files-from exclude-from exclude exclude-vcs ' +
+    'exclude-vcs-ignores exclude-backups exclude-caches exclude-caches-all exclude-caches-under ' +
+    'exclude-tag exclude-tag-all exclude-tag-under wildcards no-wildcards wildcards-match-slash ' +
+    'no-wildcards-match-slash anchored no-anchored ignore-case no-ignore-case null no-null unquote ' +
+    'no-unquote verbatim-files-from no-verbatim-files-from recursion no-recursion numeric-owner ' +
+    'full-time utc show-stored-names show-transformed-names show-omitted-dirs quoting-style ' +
+    'quote-chars no-quote-chars blocking-factor record-size read-full-records ignore-zeros ' +
+    'block-number force-local totals checkpoint warning label sparse one-file-system xattrs ' +
+    'no-xattrs xattrs-include xattrs-exclude acls no-acls selinux no-selinux restrict transform xform ' +
+    'strip-components occurrence to-stdout dereference hard-dereference absolute-names format posix ' +
+    'old-archive portability seek no-seek starting-file newer after-date newer-mtime same-owner ' +
+    'no-same-owner preserve-permissions same-permissions no-same-permissions preserve-order ' +
+    'same-order owner-map group-map help usage version show-defaults',
+  writes: 'index-file volno-file',
+};
+
 const tar: Rule = (args, name, ctx) => {
   // tar's first word may be old-style bundled letters without a dash (`tar xzf a.tgz`).
   const words = [...args];
@@ -761,6 +787,23 @@ const tar: Rule = (args, name, ctx) => {
       'new-volume-script',
       'checkpoint-action',
       'rsh-command',
+      'rmt-command',
+      'index-file',
+      'volno-file',
+      'listed-incremental',
+      'exclude',
+      'transform',
+      'xform',
+      'quoting-style',
+      'strip-components',
+      'blocking-factor',
+      'record-size',
+      'format',
+      'label',
+      'tape-length',
+      'warning',
+      'owner-map',
+      'group-map',
     ],
   });
   if (
@@ -782,7 +825,10 @@ const tar: Rule = (args, name, ctx) => {
   const remote = files.some((f) => !f.dynamic && hostOf(f.value) !== undefined);
   const cats: ShellCategory[] = remote ? [...X] : [];
   if (o.dynamic) cats.push('unknown');
-  if (hasAny(o, 't', 'list', 'd', 'diff', 'compare')) return withCats(`${name} -t`, R, cats);
+  // --index-file and --volno-file write the files they name in every mode, -g the snapshot it updates.
+  const written = writeTargets(valuesOf(o, ['index-file', 'volno-file']), ctx);
+  if (hasAny(o, 't', 'list', 'd', 'diff', 'compare'))
+    return fromTable(o, name, `${name} -t`, TAR_LIST_OPTIONS, ctx, cats);
   if (hasAny(o, 'x', 'extract', 'get')) {
     // What it writes is named by the archive (`.bashrc`, `.ssh/authorized_keys`, a link into /etc),
     // not by the command line: as scp -t's names come from the client.
@@ -795,6 +841,7 @@ const tar: Rule = (args, name, ctx) => {
           ...writeTargets(dir, ctx),
           ...cats,
           ...(hasAny(o, 'recursive-unlink', 'unlink-first', 'U') ? D : []),
+          ...written,
           'unknown',
         ]),
       ],
@@ -806,9 +853,10 @@ const tar: Rule = (args, name, ctx) => {
       `${name} -c`,
       W,
       writeTargets(
-        files.filter((f) => f.value !== '-'),
+        [...files.filter((f) => f.value !== '-'), ...valuesOf(o, ['g', 'listed-incremental'])],
         ctx,
       ),
+      written,
       cats,
       hasAny(o, 'remove-files', 'delete') ? D : [],
     );
