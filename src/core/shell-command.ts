@@ -76,9 +76,10 @@ export const SHELL_SEVERITY: readonly ShellCategory[] = [
 
 /**
  * Classifies one shell command line. `cwd: 'unknown'` for a line typed in an interactive shell after
- * an earlier line changed directory (ShellClassification.changesDirectory).
+ * an earlier line changed directory (ShellClassification.changesDirectory); `interactive` for a line
+ * typed at a prompt with a terminal, which bash history-expands before it reads it.
  */
 export type ShellLineClassifier = (
   line: string,
-  context?: { readonly cwd?: 'home' | 'unknown' },
+  context?: { readonly cwd?: 'home' | 'unknown'; readonly interactive?: boolean },
 ) => ShellClassification;

@@ -748,3 +748,58 @@ describe('compgen and complete expand a -W word list again', () => {
     },
   );
 });
+
+// In an interactive shell a `#` starts a comment only while interactive_comments is on: after
+// `set +o interactive-comments` a later typed `echo hi # ; rm x` runs rm, where the classifier reads a
+// comment (docs/security.md, class 199). Real interactive bash is the judge.
+describe('set options that change how later lines are read are unknown', () => {
+  const interactiveRuns = (lines: string[]): string[] => {
+    const log = join(dir, `ran-${++runs}.log`);
+    writeFileSync(log, '');
+    spawnSync('/bin/bash', ['--norc', '--noprofile', '-i'], {
+      input: `${lines.join('\n')}\n`,
+      cwd: work,
+      env: { PATH: emptyPath, HOME: work, GATEHOUSE_RAN_LOG: log, BASH_ENV: bashEnv },
+      timeout: 5000,
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
+    return readFileSync(log, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '');
+  };
+
+  it('after set +o interactive-comments, a typed line runs what follows its #', () => {
+    const handler = `command_not_found_handle() { printf '%s\\n' "$1" >> "$GATEHOUSE_RAN_LOG"; }`;
+    expect(interactiveRuns([handler, 'set +o interactive-comments', 'echo hi # ; rm x'])).toContain('rm');
+    expect(interactiveRuns([handler, 'echo hi # ; rm x'])).not.toContain('rm');
+    const typed = classifyShellCommand({ line: 'echo hi # ; rm x', interactive: true });
+    expect(typed.categories, 'the later line alone reads').toEqual(['read']);
+  });
+
+  it.each([
+    'set +o interactive-comments',
+    'set -e +o interactive-comments',
+    'set -o posix',
+    'set +o emacs',
+    'set -eo posix',
+    'set -o pipefail -o vi',
+    'set -o $x',
+  ])('%s is unknown', (line) => {
+    expect(classifyShellCommand({ line }).categories).toContain('unknown');
+  });
+
+  it.each([
+    'set -euo pipefail',
+    'set -Eeuo pipefail',
+    'set -o errexit -o nounset',
+    'set +x',
+    'set -o interactive-comments',
+    'set -o emacs',
+    'set +o vi',
+    'set -- a b',
+    'set -o',
+    'set +o posix',
+  ])('%s stays a read', (line) => {
+    expect(classifyShellCommand({ line }).categories).toEqual(['read']);
+  });
+});

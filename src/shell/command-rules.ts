@@ -741,6 +741,32 @@ const find: Rule = (args, _name, ctx) => {
   return notes.length > 0 ? { ...v, notes } : v;
 };
 
+/**
+ * tar's options in list and compare modes (-t, -d): those that only choose what is read and how it is
+ * shown, and those that write a file (GNU tar 1.34 --help). Any other is `unknown`: tar has many, and
+ * some write (`--index-file` writes the listing to FILE, `--volno-file` the volume number) or run
+ * something (`--to-command`, `-I`, `--checkpoint-action=exec`, `-F`, `--rsh-command`, above).
+ */
+const TAR_LIST_OPTIONS: OptionTable = {
+  reads:
+    't d v f z j J Z a C T X b B i R K N O S h P H l o p s m n ' +
+    'list diff compare verbose file gzip gunzip ungzip bzip2 xz lzip lzma lzop zstd compress uncompress ' +
+    'auto-compress no-auto-compress directory files-from exclude-from exclude exclude-vcs ' +
+    'exclude-vcs-ignores exclude-backups exclude-caches exclude-caches-all exclude-caches-under ' +
+    'exclude-tag exclude-tag-all exclude-tag-under wildcards no-wildcards wildcards-match-slash ' +
+    'no-wildcards-match-slash anchored no-anchored ignore-case no-ignore-case null no-null unquote ' +
+    'no-unquote verbatim-files-from no-verbatim-files-from recursion no-recursion numeric-owner ' +
+    'full-time utc show-stored-names show-transformed-names show-omitted-dirs quoting-style ' +
+    'quote-chars no-quote-chars blocking-factor record-size read-full-records ignore-zeros ' +
+    'block-number force-local totals checkpoint warning label sparse one-file-system xattrs ' +
+    'no-xattrs xattrs-include xattrs-exclude acls no-acls selinux no-selinux restrict transform xform ' +
+    'strip-components occurrence to-stdout dereference hard-dereference absolute-names format posix ' +
+    'old-archive portability seek no-seek starting-file newer after-date newer-mtime same-owner ' +
+    'no-same-owner preserve-permissions same-permissions no-same-permissions preserve-order ' +
+    'same-order owner-map group-map help usage version show-defaults',
+  writes: 'index-file volno-file',
+};
+
 const tar: Rule = (args, name, ctx) => {
   // tar's first word may be old-style bundled letters without a dash (`tar xzf a.tgz`).
   const words = [...args];
@@ -761,6 +787,23 @@ const tar: Rule = (args, name, ctx) => {
       'new-volume-script',
       'checkpoint-action',
       'rsh-command',
+      'rmt-command',
+      'index-file',
+      'volno-file',
+      'listed-incremental',
+      'exclude',
+      'transform',
+      'xform',
+      'quoting-style',
+      'strip-components',
+      'blocking-factor',
+      'record-size',
+      'format',
+      'label',
+      'tape-length',
+      'warning',
+      'owner-map',
+      'group-map',
     ],
   });
   if (
@@ -782,7 +825,10 @@ const tar: Rule = (args, name, ctx) => {
   const remote = files.some((f) => !f.dynamic && hostOf(f.value) !== undefined);
   const cats: ShellCategory[] = remote ? [...X] : [];
   if (o.dynamic) cats.push('unknown');
-  if (hasAny(o, 't', 'list', 'd', 'diff', 'compare')) return withCats(`${name} -t`, R, cats);
+  // --index-file and --volno-file write the files they name in every mode, -g the snapshot it updates.
+  const written = writeTargets(valuesOf(o, ['index-file', 'volno-file']), ctx);
+  if (hasAny(o, 't', 'list', 'd', 'diff', 'compare'))
+    return fromTable(o, name, `${name} -t`, TAR_LIST_OPTIONS, ctx, cats);
   if (hasAny(o, 'x', 'extract', 'get')) {
     // What it writes is named by the archive (`.bashrc`, `.ssh/authorized_keys`, a link into /etc),
     // not by the command line: as scp -t's names come from the client.
@@ -795,6 +841,7 @@ const tar: Rule = (args, name, ctx) => {
           ...writeTargets(dir, ctx),
           ...cats,
           ...(hasAny(o, 'recursive-unlink', 'unlink-first', 'U') ? D : []),
+          ...written,
           'unknown',
         ]),
       ],
@@ -806,9 +853,10 @@ const tar: Rule = (args, name, ctx) => {
       `${name} -c`,
       W,
       writeTargets(
-        files.filter((f) => f.value !== '-'),
+        [...files.filter((f) => f.value !== '-'), ...valuesOf(o, ['g', 'listed-incremental'])],
         ctx,
       ),
+      written,
       cats,
       hasAny(o, 'remove-files', 'delete') ? D : [],
     );
@@ -2569,6 +2617,10 @@ const TIME: WrapperSpec = {
   outputs: ['o', 'output'],
 };
 
+/** Why a program run on a terminal a wrapper makes (script -c, unbuffer) is not judged. */
+const PTY_KEYS = (name: string): string =>
+  `${name} runs the command on a terminal of its own whose keys come from its input, and what is typed there (a pager's !cmd, an editor's commands) is not decided`;
+
 /** script writes a typescript: FILE, its log options' files, or ./typescript when none is named. */
 const script: Rule = (args, name, ctx) => {
   const LOGS = ['I', 'O', 'B', 'T', 't', 'log-in', 'log-out', 'log-io', 'log-timing', 'timing'];
@@ -2600,6 +2652,10 @@ const script: Rule = (args, name, ctx) => {
   if (!hasAny(o, 'help', 'h', 'version', 'V')) addOwn(own, '', writeTargets(files, ctx));
   const cmd = valuesOf(o, ['c', 'command']);
   if (cmd[0] !== undefined) {
+    // The command runs on a terminal script makes, whose keys are script's input: an exec's input,
+    // or a pipe the line writes. A pager, editor or full-screen program reading them runs what they
+    // say (`less`'s `!cmd`), as on an exec with a terminal, which is not decided either.
+    addOwn(own, '-c', U, PTY_KEYS(name));
     ctx.nestedLine(cmd[0], `${name} -c`);
     return ownVerdict(own);
   }
@@ -3302,6 +3358,9 @@ export function variableRisk(
     return undefined;
   if (COMMAND_LOOKUP_VARIABLES.has(name))
     return `setting ${name} changes which program runs or what runs at start-up`;
+  // The characters that start a history expansion in lines typed later (history-expansion.ts).
+  if (name === 'histchars')
+    return 'setting histchars changes which character makes an interactive bash replace text of later lines with earlier ones';
   if (inert !== undefined)
     return `${name} is given ${value === undefined ? 'a value made at run time' : `the value ${value.slice(0, 40)}`}, not one Gatehouse knows to be inert`;
   if (reach === 'environment')
@@ -4150,14 +4209,42 @@ add(
   'judged',
 );
 /**
- * `set` options that change how later words are read or what they give programs: -k (assignments
- * anywhere), -H with history, -a (every assignment exported: `set -a; TAR_OPTIONS=…; tar tf a`).
+ * `set` flags that only change error handling, tracing, globbing and job control. Any other — -k
+ * (assignments anywhere), -H with history, -a (every assignment exported: `set -a; TAR_OPTIONS=…;
+ * tar tf a`) — changes how later words are read or what they give programs.
  */
-const SET_UNSAFE_LETTERS = /[kHa]/;
-// vi: readline's vi mode, where typed letters are commands (`v` edits the line in an editor and runs
-// it, with no Enter typed), so a terminal gate reading keys as text no longer sees what runs.
-// allexport: every later assignment is exported, into the environment of every later program.
-const SET_UNSAFE_NAMES = new Set(['keyword', 'histexpand', 'history', 'vi', 'allexport']);
+const SET_SAFE_LETTERS = /^[euxvfnCbmhBTEPpt]*$/;
+/**
+ * `set -o`/`+o` names that change no reading of later lines. The rest change how bash reads or runs
+ * them, or what the gate can see of them: vi (readline's vi mode, where typed letters are commands —
+ * `v` edits the line in an editor and runs it, with no Enter typed), keyword, allexport, history and
+ * histexpand, posix, and interactive-comments turned off (a `#` that the classifier reads as a
+ * comment's start is then a word, and what follows it runs: class 199).
+ */
+const SET_SAFE_NAMES = new Set([
+  'errexit',
+  'nounset',
+  'xtrace',
+  'verbose',
+  'pipefail',
+  'noglob',
+  'noclobber',
+  'noexec',
+  'notify',
+  'monitor',
+  'hashall',
+  'braceexpand',
+  'errtrace',
+  'functrace',
+  'physical',
+  'onecmd',
+  'ignoreeof',
+  'nolog',
+  'privileged',
+]);
+/** Names that are safe one way only: turned on (`-o`), or turned off (`+o`). */
+const SET_SAFE_ON = new Set(['emacs', 'interactive-comments']);
+const SET_SAFE_OFF = new Set(['vi', 'keyword', 'allexport', 'history', 'histexpand', 'posix']);
 add(
   'set',
   (args, name) => {
@@ -4166,16 +4253,23 @@ add(
       if (w.dynamic || w.expands) return verdict(name, U, 'set with an option computed at run time');
       const v = w.value;
       if (v === '--' || v === '-' || !/^[-+]/.test(v)) break;
+      const on = v.startsWith('-');
       // `-o name`, and a group of flags ending in o (`set -eo vi`): bash takes the next word as its name.
       if (/^[-+][A-Za-z]*o$/.test(v)) {
+        if (!SET_SAFE_LETTERS.test(v.slice(1, -1)))
+          return verdict(name, U, `set ${v} changes how later words are read or what they give programs`);
         const opt = args[i + 1];
         if (opt === undefined) break;
-        if (opt.dynamic || SET_UNSAFE_NAMES.has(opt.value))
-          return verdict(name, U, `set -o ${opt.text} changes how later words are read or run`);
+        const safe =
+          !opt.dynamic &&
+          !opt.expands &&
+          (SET_SAFE_NAMES.has(opt.value) || (on ? SET_SAFE_ON : SET_SAFE_OFF).has(opt.value));
+        if (!safe)
+          return verdict(name, U, `set ${v} ${opt.text} changes how later words or lines are read or run`);
         i++;
         continue;
       }
-      if (SET_UNSAFE_LETTERS.test(v.slice(1)))
+      if (!SET_SAFE_LETTERS.test(v.slice(1)))
         return verdict(
           name,
           U,
@@ -4719,7 +4813,12 @@ add('env', envRule);
 add('time', wrapper(TIME));
 add('nohup', wrapper({ longFlags: ['help', 'version'] }));
 add('setsid', wrapper({ shortFlags: 'cfwhV', longFlags: ['ctty', 'fork', 'wait', 'help', 'version'] }));
-add('unbuffer', wrapper({ shortFlags: 'p' }));
+// unbuffer (expect) runs the command on a terminal; with -p its input is typed there (PTY_KEYS).
+add('unbuffer', (args, name, ctx) => {
+  const { o, own } = scanWrapper(args, { shortFlags: 'p' }, name, ctx);
+  if (o.operands.length > 0) addOwn(own, '', U, PTY_KEYS(name));
+  return runWrapped(o.operands, own, ctx, { alone: verdict(name, R) });
+});
 // `nice -5 cmd` is `nice -n 5 cmd`.
 add(
   'nice',

@@ -3,6 +3,10 @@
 // (docs/security.md classes 163-166). Each line here was decided `read` before, and the host wrote,
 // deleted or ran what the line chose (seen through real OpenSSH and sshd: test/ssh-exec.test.ts).
 
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { classifyShellCommand, type ShellCategory } from './index.js';
 import { awkProgramRisk } from './command-rules.js';
@@ -388,6 +392,54 @@ describe('read commands with an option that writes, runs or changes something (c
     'helm list -A',
     'docker compose config',
   ])('%j stays read', (line) => {
+    expect(cats(line)).toEqual(['read']);
+  });
+});
+
+// tar's list and compare modes were reads whatever their other options, but GNU tar writes the file
+// --index-file names (the listing) and --volno-file names in every mode: `tar -tf a.tar
+// --index-file=~/.bashrc` overwrote the file as a read. They are now judged by a table of tar's
+// options; one it does not list is unknown (docs/security.md, class 201). Real tar is the judge.
+describe("tar's options in list mode are judged by a table (class 201)", () => {
+  const hasTar = spawnSync('tar', ['--version']).status === 0;
+
+  it.skipIf(!hasTar)('real tar -t writes --index-file and --volno-file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-tar-'));
+    try {
+      writeFileSync(join(dir, 'f'), 'x\n');
+      spawnSync('tar', ['-cf', 'a.tar', 'f'], { cwd: dir });
+      spawnSync('tar', ['-tf', 'a.tar', '--index-file=idx', '--volno-file=vol'], { cwd: dir });
+      expect(existsSync(join(dir, 'idx')), 'tar -t wrote the index file').toBe(true);
+      expect(existsSync(join(dir, 'vol')), 'tar -t wrote the volume number file').toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.each([
+    ['tar -tf a.tar --index-file=notes.txt', 'write'],
+    ['tar -tf a.tar --index-file ~/.bashrc', 'privilege'],
+    ['tar -tvf a.tar --ind=/etc/cron.d/x', 'privilege'],
+    ['tar tf a.tar --volno-file=notes.txt', 'write'],
+    ['tar -df a.tar --index-file=notes.txt', 'write'],
+    ['tar -cf a.tar f --index-file=~/.profile', 'privilege'],
+    ['tar -cf a.tar -g ~/.profile f', 'privilege'],
+    ['tar -xf a.tar --index-file=/etc/motd', 'privilege'],
+    ['tar -tf a.tar --frobnicate', 'unknown'],
+    ['tar -tf a.tar -M', 'unknown'],
+    ['tar -tf a.tar -g snap', 'unknown'],
+  ])('%s is %s', (line, category) => {
+    notRead(line, category as ShellCategory);
+  });
+
+  it.each([
+    'tar -tf a.tar',
+    'tar tvzf a.tgz',
+    'tar --list --file=a.tar --wildcards "*.c"',
+    'tar -tJvf a.txz --strip-components=1 --exclude x',
+    'tar -df a.tar -C /srv',
+    'tar -tf - --null -T list',
+  ])('%s stays a read', (line) => {
     expect(cats(line)).toEqual(['read']);
   });
 });

@@ -753,11 +753,6 @@ describe("classifyShellCommand: what a wrapper's own options do (class 154)", ()
     ['time --append --output notes.txt true', '~/notes.txt'],
     ['busybox time -o notes.txt true', '~/notes.txt'],
     ['nice -n 5 timeout 5 time -o notes.txt true', '~/notes.txt'],
-    ['script -c ls notes.txt', '~/notes.txt'],
-    ['script -q -O notes.txt -c ls', '~/notes.txt'],
-    ['script --log-io=notes.txt -c ls', '~/notes.txt'],
-    ['script -tnotes.txt -c ls /dev/null', '~/notes.txt'],
-    ['script -c ls', '~/typescript'],
     ['flock notes.txt ls', '~/notes.txt'],
     ["flock notes.txt -c 'ls'", '~/notes.txt'],
     ['watch -s shots ls', '~/shots'],
@@ -767,6 +762,20 @@ describe("classifyShellCommand: what a wrapper's own options do (class 154)", ()
     const c = classify(line);
     expect(c.categories).toContain('write');
     expect(c.categories).not.toContain('unknown');
+    expect(c.writePaths).toContain(path);
+  });
+
+  // script -c runs its command on a terminal whose keys are the exec's input (class 200): unknown too.
+  it.each([
+    ['script -c ls notes.txt', '~/notes.txt'],
+    ['script -q -O notes.txt -c ls', '~/notes.txt'],
+    ['script --log-io=notes.txt -c ls', '~/notes.txt'],
+    ['script -tnotes.txt -c ls /dev/null', '~/notes.txt'],
+    ['script -c ls', '~/typescript'],
+  ])('%j writes %s, and is unknown', (line, path) => {
+    const c = classify(line);
+    expect(c.categories).toContain('write');
+    expect(c.categories).toContain('unknown');
     expect(c.writePaths).toContain(path);
   });
 
@@ -907,11 +916,32 @@ describe("classifyShellCommand: what a wrapper's own options do (class 154)", ()
     'env -u HOME ls',
     'watch -d -n 1 ls',
     'xargs -0 -n 1 echo',
-    'script -q -c ls /dev/null',
     'busybox --list',
     'command -v ls',
   ])('%j stays read', (line) => {
     expect(cats(line)).toEqual(['read']);
+  });
+
+  // A program run on a terminal a wrapper makes reads its keys from the exec's input: `less`'s
+  // `!cmd` typed there ran as a read's (docs/security.md, class 200).
+  it.each([
+    "script -qc 'less /etc/hostname' /dev/null",
+    'script -q -c ls /dev/null',
+    "script --command 'man ls' /dev/null",
+    "script -qec 'journalctl' /dev/null",
+    'unbuffer less f',
+    'unbuffer -p ls',
+    "printf '!touch x\\nq' | script -qc 'less f' /dev/null",
+  ])('%j is unknown: its command runs on a terminal whose keys are not decided', (line) => {
+    const c = classify(line);
+    expect(c.categories).toContain('unknown');
+    expect(c.unknownReasons.join(' | ')).toContain('terminal of its own');
+  });
+
+  it('script -c and unbuffer still judge the command they run', () => {
+    expect(cats("script -c 'rm -rf /srv' /dev/null")).toContain('destructive');
+    expect(cats('unbuffer rm -rf /srv')).toContain('destructive');
+    expect(cats('script --help')).toEqual(['read']);
   });
 
   it('the wrapper is listed as a command of its own, as a redirection is', () => {

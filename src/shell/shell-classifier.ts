@@ -21,6 +21,7 @@ import {
   type VariableReach,
 } from './command-rules.js';
 import { shellQuote, wordValue, type WordValue } from './shell-words.js';
+import { historyExpansionIn } from './history-expansion.js';
 import { devTcpHost, isLoopbackHost, pathRisk } from './targets.js';
 import { arithmeticNames, subscriptOf, variableFlow } from './variable-flow.js';
 
@@ -33,6 +34,12 @@ export type ShellInput =
        * changed directory (`changesDirectory`), which this line is judged without.
        */
       readonly cwd?: 'home' | 'unknown';
+      /**
+       * Typed at an interactive bash prompt (a shell with a terminal): bash applies history expansion
+       * (`!!`, `!$`, `!-2:1:t`, `^a^b`) to the line before it parses it, so a line holding one runs
+       * other text than its own (history-expansion.ts).
+       */
+      readonly interactive?: boolean;
     }
   | { readonly argv: readonly string[] };
 
@@ -58,6 +65,11 @@ export function classifyShellCommand(input: ShellInput): ShellClassification {
       if (words.length > 0) walk.classifyWords(words, walk.topFrame(text));
     } else {
       text = input.line;
+      const expansion = input.interactive === true ? historyExpansionIn(text) : undefined;
+      if (expansion !== undefined)
+        walk.unjudged(
+          `${expansion} is a history expansion: an interactive bash replaces it with text from earlier lines before it reads the line, so what runs is not this text`,
+        );
       const parsed = parseBash(text);
       if (!parsed.ok) parseError = parsed.error;
       else {
@@ -169,6 +181,11 @@ function isNumericSpecial(node: SyntaxNode, src: string): boolean {
 class Walk {
   private readonly commands: ShellCommand[] = [];
   private readonly reasons = new Set<string>();
+
+  /** Marks the whole line `unknown` for a reason outside its parse. */
+  unjudged(reason: string): void {
+    this.reasons.add(reason);
+  }
   /** Something evaluates a variable's value as code: arithmetic, a subscript, indirection, a nameref. */
   private evaluatesValues = false;
   /** A literal holds `$` or a backquote: pieces of a command substitution an evaluation may run. */

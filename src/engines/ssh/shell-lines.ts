@@ -445,7 +445,10 @@ export class ShellLineGate {
     const long = line.length > MAX_LINE;
     const text = long ? line.slice(0, MAX_LINE) : line;
     this.lastLine = text.slice(0, 200);
-    const cls = long || unjudged !== undefined ? undefined : this.deps.classify(text, { cwd: this.cwd });
+    const cls =
+      long || unjudged !== undefined
+        ? undefined
+        : this.deps.classify(text, { cwd: this.cwd, interactive: this.term !== undefined });
     // Typed into the shell, so it may run whatever the decision: a later line may be anywhere.
     if (long || unjudged !== undefined || cls?.changesDirectory === true) this.cwd = 'unknown';
     let action = sshAction({
