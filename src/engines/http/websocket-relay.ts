@@ -98,6 +98,7 @@ export async function handleUpgrade(
     method: 'GET',
     path: read.recorded,
     decidedPath: read.decidedPath,
+    pathReadings: read.pathReadings,
     target: read.upstreamTarget,
   });
   const admission = await session.admit(action, {
