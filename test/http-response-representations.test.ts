@@ -32,6 +32,21 @@ function startApi(): Promise<{ url: string; server: http.Server }> {
           `users:\n${USERS.map((u) => `  - name: ${u.name}\n    email: ${u.email}\n    password: ${u.password}\n`).join('')}`,
         );
       }
+      // docs/security.md, class 209: a Python repr and a JavaScript literal of the same user.
+      if (accept === 'text/x-python') {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        const u = USERS[0]!;
+        return res.end(
+          `{'name': '${u.name}', 'password': '${u.password}'}\nUser(password='${u.password}', name='${u.name}')\n`,
+        );
+      }
+      if (accept === 'application/javascript') {
+        res.writeHead(200, { 'content-type': accept });
+        const u = USERS[0]!;
+        return res.end(
+          `export default {name: '${u.name}', password: '${u.password}', "api_key" /* old */ : "k-1"};\n`,
+        );
+      }
       if (accept === 'application/x-www-form-urlencoded') {
         res.writeHead(200, { 'content-type': accept });
         return res.end(new URLSearchParams(USERS[0]).toString());
@@ -154,6 +169,20 @@ describe('an API answer in another representation', () => {
       expect(r.text).not.toContain('pw-1234567');
       expect(r.text).not.toContain(KEY_ID);
     }
+  });
+
+  it('a Python repr and a JavaScript literal are masked by their keys too (class 209)', async () => {
+    const py = await get('text/x-python');
+    expect(py.status).toBe(200);
+    expect(py.text).not.toContain('pw-1234567');
+    expect(py.text).toBe(
+      "{'name': 'ann', 'password': '[REDACTED:password]'}\nUser(password='[REDACTED:password]', name='ann')\n",
+    );
+    const js = await get('application/javascript');
+    expect(js.status).toBe(200);
+    expect(js.text).not.toContain('pw-1234567');
+    expect(js.text).not.toContain('k-1');
+    expect(js.text).toContain("name: 'ann'");
   });
 
   it("a name/value object's value is masked when its name is a sensitive key (an ECS environment)", async () => {
