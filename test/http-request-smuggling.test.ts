@@ -418,6 +418,10 @@ describe.skipIf(!hasPhp())('names PHP reads as _method and X-HTTP-Method-Overrid
       'multipart/form-data; boundary="XX"',
       '--XX\r\ncontent-disposition: form-data; name=_method\r\n\r\nDELETE\r\n--XX--\r\n',
     ],
+    [
+      'multipart/form-data; boundary=XX',
+      "--XX\r\nContent-Disposition: form-data; name='_method'\r\n\r\nDELETE\r\n--XX--\r\n",
+    ],
   ];
   const postBody = (base: string, contentType: string, body: string, auth?: string) =>
     rawExchange(
