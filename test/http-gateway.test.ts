@@ -192,6 +192,25 @@ describe('generic HTTP gateway', () => {
             },
           ],
         },
+        {
+          id: 'masked-writers',
+          subjects: { groups: ['masked-writers'] },
+          connections: ['api'],
+          rules: [
+            {
+              id: 'masked-ws',
+              effect: 'allow',
+              match: { methods: ['GET', 'POST'], paths: ['/ws'] },
+              mask: true,
+            },
+          ],
+        },
+        {
+          id: 'readers',
+          subjects: { groups: ['readers'] },
+          connections: ['api'],
+          rules: [{ id: 'reads', effect: 'allow', match: { methods: ['GET'], paths: ['/ws'] } }],
+        },
       ],
     });
     devToken = await gw.token({ subject: 'dana', groups: ['dev'] });
@@ -481,6 +500,50 @@ describe('generic HTTP gateway', () => {
     expect(declined).toEqual({ status: 200, body: '' });
   });
 
+  it('decides an upgrade as a GET and a POST of its path, and opens none for a masked principal (class 208)', async () => {
+    const port = new URL(endpoint).port;
+    const upgrade = (token: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = http.request({
+          host: '127.0.0.1',
+          port,
+          path: '/ws',
+          headers: {
+            connection: 'Upgrade',
+            upgrade: 'websocket',
+            'sec-websocket-key': randomBytes(16).toString('base64'),
+            'sec-websocket-version': '13',
+            authorization: `Bearer ${token}`,
+          },
+        });
+        req.on('response', (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('upgrade', (_res, socket: Socket) => {
+          socket.destroy();
+          resolve({ status: 101, body: '' });
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const upgrades = () => api.seen.filter((s) => s.method === 'UPGRADE').length;
+    const before = upgrades();
+    // Allowed to read only: the socket would carry its messages up as a POST would.
+    const reader = await upgrade(await gw.token({ subject: 'rita', groups: ['readers'] }));
+    expect(reader.status, reader.body).toBe(403);
+    expect(reader.body).toContain('POST /ws');
+    // Its reads masked: the messages that come down could not be.
+    const masked = await upgrade(await gw.token({ subject: 'mo', groups: ['masked-writers'] }));
+    expect(masked.status, masked.body).toBe(502);
+    expect(masked.body).toMatch(/never masked/);
+    expect(upgrades(), 'a refused upgrade reached the upstream').toBe(before);
+    // Allowed both: upgraded, as before.
+    expect((await upgrade(devToken)).status).toBe(101);
+    expect(upgrades()).toBe(before + 1);
+  });
+
   it('records every request with its decision', async () => {
     await new Promise((r) => setTimeout(r, 200));
     const sessions = await gw.gateway.store.listSessions({ subject: 'dana', limit: 1000 });
@@ -494,10 +557,11 @@ describe('generic HTTP gateway', () => {
         'deny POST /admin/users api-no-admin',
         'review DELETE /v1/users/7 api-review-deletes',
         'deny GET /v1/..%2Fadmin%2Fusers http-ambiguous-request',
-        'allow GET /ws api-allow',
+        // The upgrade is decided as the GET and as a POST of its path (class 208).
+        'allow GET /ws + post POST /ws api-allow',
       ]),
     );
-    const ws = all.find((s) => s.text === 'GET /ws')!;
+    const ws = all.find((s) => s.text === 'GET /ws + post POST /ws')!;
     expect(ws.result?.durationMs).toBeGreaterThan(0);
     const masked = all.find((s) => s.text === 'GET /v1/users?limit=5')!;
     expect(masked.result?.masked).toMatchObject({ password: 1, email: 1 });

@@ -16,7 +16,13 @@ import { methodOverrideRefusal } from '../src/engines/http/method-override.js';
 import { parseQuery } from '../src/engines/http/sigv4/canonical-query.js';
 import { websocketAccept } from '../src/engines/http/websocket-relay.js';
 import { startHttpTestGateway, type HttpTestGateway } from './testkit/http-gateway.js';
-import { hasPhp, phpReadsAsMethod, startPhpUpstream, type PhpUpstream } from './testkit/php-upstream.js';
+import {
+  hasPhp,
+  phpReadsAsMethod,
+  startPhpFrontController,
+  startPhpUpstream,
+  type PhpUpstream,
+} from './testkit/php-upstream.js';
 import { startPythonUpstream, type PythonUpstream } from './testkit/python-upstreams.js';
 
 const API_TOKEN = 'upstream-credential-7f3a9c';
@@ -412,6 +418,10 @@ describe.skipIf(!hasPhp())('names PHP reads as _method and X-HTTP-Method-Overrid
       'multipart/form-data; boundary="XX"',
       '--XX\r\ncontent-disposition: form-data; name=_method\r\n\r\nDELETE\r\n--XX--\r\n',
     ],
+    [
+      'multipart/form-data; boundary=XX',
+      "--XX\r\nContent-Disposition: form-data; name='_method'\r\n\r\nDELETE\r\n--XX--\r\n",
+    ],
   ];
   const postBody = (base: string, contentType: string, body: string, auth?: string) =>
     rawExchange(
@@ -583,5 +593,52 @@ describe('a response whose status has no body, sent with one (a raw upstream)', 
     expect(statuses(await first)).toEqual([status]);
     expect(second).not.toContain('forged');
     expect(second).toContain('real answer to GET /v1/inbox HTTP/1.1');
+  });
+});
+
+// docs/security.md, class 207: a path the application behind the upstream routes as another path. A
+// PHP front controller runs with the rest of the path as PATH_INFO and routes on it (CodeIgniter's
+// default URLs, Slim): `/v1/index.php/admin/users` is `/admin/users` to it, past a deny on `/admin/**`.
+describe.skipIf(!hasPhp())('paths a PHP front controller routes as others (php -S, PATH_INFO)', () => {
+  let php: PhpUpstream;
+  let gw: HttpTestGateway;
+  let endpoint: string;
+  let token: string;
+
+  beforeAll(async () => {
+    php = await startPhpFrontController();
+    gw = await gatewayFor(php.url);
+    endpoint = gw.endpoint('api');
+    token = await gw.token({ subject: 'mallory', groups: ['dev'], agent: true });
+  }, 30_000);
+
+  afterAll(async () => {
+    await gw?.stop();
+    await php?.stop();
+  });
+
+  const get = (base: string, path: string, auth?: string) =>
+    rawExchange(
+      base,
+      `GET ${path} HTTP/1.1\r\nHost: x\r\n${auth ? `Authorization: Bearer ${auth}\r\n` : ''}Connection: close\r\n\r\n`,
+    );
+  const denied = ['/v1/index.php/admin/users', '/v1/index.php/admin', '/v1/index.php/admin.json'];
+
+  it('PHP itself runs each of these as a route under /admin', async () => {
+    php.ran.length = 0;
+    for (const p of denied) await get(php.url, p);
+    expect(php.ran.map((r) => r.uri)).toEqual(['/admin/users', '/admin', '/admin.json']);
+  });
+
+  it('the deny on /admin/** holds on them through the gateway (403); PHP runs nothing; other routes run', async () => {
+    php.ran.length = 0;
+    for (const p of denied) {
+      const out = await get(endpoint, p, token);
+      expect(statuses(out), p).toEqual(['403']);
+      expect(out).toContain('no-admin');
+    }
+    expect(php.ran).toEqual([]);
+    expect(statuses(await get(endpoint, '/v1/index.php/notes/5', token))).toEqual(['200']);
+    expect(php.ran.map((r) => r.uri)).toEqual(['/notes/5']);
   });
 });

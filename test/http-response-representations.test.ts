@@ -32,6 +32,21 @@ function startApi(): Promise<{ url: string; server: http.Server }> {
           `users:\n${USERS.map((u) => `  - name: ${u.name}\n    email: ${u.email}\n    password: ${u.password}\n`).join('')}`,
         );
       }
+      // docs/security.md, class 209: a Python repr and a JavaScript literal of the same user.
+      if (accept === 'text/x-python') {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        const u = USERS[0]!;
+        return res.end(
+          `{'name': '${u.name}', 'password': '${u.password}'}\nUser(password='${u.password}', name='${u.name}')\n`,
+        );
+      }
+      if (accept === 'application/javascript') {
+        res.writeHead(200, { 'content-type': accept });
+        const u = USERS[0]!;
+        return res.end(
+          `export default {name: '${u.name}', password: '${u.password}', "api_key" /* old */ : "k-1"};\n`,
+        );
+      }
       if (accept === 'application/x-www-form-urlencoded') {
         res.writeHead(200, { 'content-type': accept });
         return res.end(new URLSearchParams(USERS[0]).toString());
@@ -156,6 +171,20 @@ describe('an API answer in another representation', () => {
     }
   });
 
+  it('a Python repr and a JavaScript literal are masked by their keys too (class 209)', async () => {
+    const py = await get('text/x-python');
+    expect(py.status).toBe(200);
+    expect(py.text).not.toContain('pw-1234567');
+    expect(py.text).toBe(
+      "{'name': 'ann', 'password': '[REDACTED:password]'}\nUser(password='[REDACTED:password]', name='ann')\n",
+    );
+    const js = await get('application/javascript');
+    expect(js.status).toBe(200);
+    expect(js.text).not.toContain('pw-1234567');
+    expect(js.text).not.toContain('k-1');
+    expect(js.text).toContain("name: 'ann'");
+  });
+
   it("a name/value object's value is masked when its name is a sensitive key (an ECS environment)", async () => {
     const res = await request(`${gw.endpoint('api')}/v1/task`, {
       headers: { authorization: `Bearer ${token}` },
@@ -196,5 +225,130 @@ describe('an API answer in another representation', () => {
     expect(r.text).not.toContain(EMAIL);
     expect(r.text).not.toContain(KEY_ID);
     expect(r.text).not.toContain('pw-1234567');
+  });
+});
+
+// docs/security.md, class 206: the same answer in a binary representation (CBOR, MessagePack, BSON,
+// Protocol Buffers) to a principal whose reads are masked. Each names `password` in plain bytes
+// without a `:` or `=` after it, so neither JSON masking nor the field names of text found its value.
+describe('an API answer in a binary representation, to a masked principal', () => {
+  const SECRET = 'hunter2plainvalue';
+  const str = (s: string, base: number) => Buffer.concat([Buffer.from([base | s.length]), Buffer.from(s)]);
+  const ANSWERS: Record<string, Buffer> = {
+    'application/msgpack': Buffer.concat([
+      Buffer.from([0x82]),
+      str('user', 0xa0),
+      str('ann', 0xa0),
+      str('db_password', 0xa0),
+      Buffer.from([0xd9, SECRET.length]),
+      Buffer.from(SECRET),
+    ]),
+    // CBOR's length prefixes of short texts are letters: `h` before an 8-byte name.
+    'application/cbor': Buffer.concat([
+      Buffer.from([0xa2]),
+      str('user', 0x60),
+      str('ann', 0x60),
+      str('password', 0x60),
+      Buffer.from([0x71]),
+      Buffer.from(SECRET),
+    ]),
+    'application/bson': (() => {
+      const el = (k: string, v: string) =>
+        Buffer.concat([
+          Buffer.from([0x02]),
+          Buffer.from(`${k}\0`),
+          Buffer.from(Uint32Array.of(v.length + 1).buffer),
+          Buffer.from(`${v}\0`),
+        ]);
+      const body = Buffer.concat([el('user', 'ann'), el('apiKey', SECRET), Buffer.from([0])]);
+      return Buffer.concat([Buffer.from(Uint32Array.of(body.length + 4).buffer), body]);
+    })(),
+    // Field 2, a string: no name at all.
+    'application/x-protobuf': Buffer.concat([Buffer.from([0x12, SECRET.length]), Buffer.from(SECRET)]),
+    // An image names no field: it passes as it came.
+    'image/png': Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0xff, 0x10]),
+    // JSON under a binary label is masked as JSON, not withheld.
+    'application/octet-stream': Buffer.from(JSON.stringify({ user: 'ann', password: SECRET })),
+  };
+  let server: http.Server;
+  let gw: HttpTestGateway;
+  let masked: string;
+  let plain: string;
+
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      const type = req.headers.accept ?? '';
+      res.writeHead(200, { 'content-type': type });
+      res.end(ANSWERS[type] ?? Buffer.alloc(0));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    gw = await startHttpTestGateway({
+      connections: {
+        api: {
+          protocol: 'http',
+          listen: '127.0.0.1:0',
+          upstream: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+          auth: { type: 'none' },
+        },
+      },
+      policies: [
+        {
+          id: 'agents',
+          subjects: { agent: true },
+          connections: ['api'],
+          rules: [{ id: 'read-masked', effect: 'allow', mask: true, match: { methods: ['GET'] } }],
+        },
+        {
+          id: 'people',
+          subjects: { agent: false },
+          connections: ['api'],
+          rules: [{ id: 'read', effect: 'allow', match: { methods: ['GET'] } }],
+        },
+      ],
+    });
+    masked = await gw.token({ subject: 'claude', agent: true });
+    plain = await gw.token({ subject: 'ann', agent: false });
+  });
+
+  afterAll(async () => {
+    await gw?.stop();
+    server?.closeAllConnections();
+    await new Promise((r) => server?.close(r));
+  });
+
+  const get = async (token: string, accept: string) => {
+    const res = await request(`${gw.endpoint('api')}/v1/users/ann`, {
+      headers: { authorization: `Bearer ${token}`, accept },
+    });
+    return { status: res.statusCode, body: Buffer.from(await res.body.arrayBuffer()) };
+  };
+
+  for (const type of [
+    'application/msgpack',
+    'application/cbor',
+    'application/bson',
+    'application/x-protobuf',
+  ]) {
+    it(`${type} is withheld from a masked principal (502), never sent with the value`, async () => {
+      const r = await get(masked, type);
+      expect(r.body.includes(SECRET), 'the masked value reached the agent').toBe(false);
+      expect(r.status).toBe(502);
+      expect(r.body.toString()).toMatch(/withheld.*ask for JSON/);
+    });
+  }
+
+  it('a binary answer that names no field passes, and JSON under a binary label is masked as JSON', async () => {
+    const png = await get(masked, 'image/png');
+    expect(png.status).toBe(200);
+    expect(png.body.equals(ANSWERS['image/png']!)).toBe(true);
+    const json = await get(masked, 'application/octet-stream');
+    expect(json.status).toBe(200);
+    expect(JSON.parse(json.body.toString())).toEqual({ user: 'ann', password: '[REDACTED:password]' });
+  });
+
+  it('a principal whose reads are not masked gets binary answers as they came (as before)', async () => {
+    const r = await get(plain, 'application/cbor');
+    expect(r.status).toBe(200);
+    expect(r.body.equals(ANSWERS['application/cbor']!)).toBe(true);
   });
 });

@@ -149,6 +149,12 @@ export interface HttpAction extends ActionBase {
    */
   readonly decidedPath: string;
   /**
+   * Other paths the upstream's application may route `decidedPath` as (a PHP script's PATH_INFO, a
+   * format suffix: src/wire/http/path-readings.ts). Deny and review rules on paths match them too;
+   * allow rules do not (docs/security.md, class 207). Generic HTTP only.
+   */
+  readonly pathReadings?: readonly string[];
+  /**
    * The whole request target as decided and forwarded (path and query; `path` is the recorded form,
    * with secret query values masked and clipped at 4096 characters): what an approval is bound to.
    */
@@ -329,11 +335,12 @@ export function httpAction(fields: {
   readonly headers?: Readonly<Record<string, string>> | undefined;
   /** The whole canonical path policy decides on (HttpAction.decidedPath); `path` is only recorded. */
   readonly decidedPath: string;
+  readonly pathReadings?: readonly string[] | undefined;
   readonly target?: string | undefined;
   readonly body?: RequestBody | undefined;
 }): HttpAction {
   const { connection, method, path, operation, resource, mentions, selects } = fields;
-  const { implied, headers, decidedPath, target, body } = fields;
+  const { implied, headers, decidedPath, target, body, pathReadings } = fields;
   const also = implied && implied.length > 0 ? implied : undefined;
   const decidedHeaders = headers && Object.keys(headers).length > 0 ? headers : undefined;
   // `PUT /dst/k + s3:GetObject GET /src/k`: the request and what it implies, in the order decided;
@@ -353,6 +360,7 @@ export function httpAction(fields: {
     ...(also !== undefined ? { implied: also } : {}),
     ...(decidedHeaders !== undefined ? { headers: decidedHeaders } : {}),
     decidedPath,
+    ...(pathReadings !== undefined && pathReadings.length > 0 ? { pathReadings } : {}),
     ...(target !== undefined ? { target } : {}),
     ...(body !== undefined ? { body } : {}),
     describe: {

@@ -56,9 +56,14 @@ export function mayNameFields(text: string, options: { readonly tables?: boolean
   return false;
 }
 
-/** `:` then white space or the end (`next` -1), or a quote or white space then `:`: where a key may end. */
+/**
+ * `:` then white space, a quote or the end (`next` -1), or a quote or white space then `:`: where a
+ * key may end (a quote after it: a minified literal's `{password:"…"}`, text-fields.ts, class 209).
+ */
 function colonBit(prev: number, next: number): number {
   return next === 32 ||
+    next === 34 ||
+    next === 39 ||
     next === 9 ||
     next === 10 ||
     next === 13 ||

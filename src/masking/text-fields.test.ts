@@ -155,3 +155,25 @@ describe('field names in a text that is not JSON', () => {
     expect(masked('user: alice\nhost=db\n')).toBeNull();
   });
 });
+
+describe('object-literal keys: Python reprs, JavaScript and JSON5 (docs/security.md, class 209)', () => {
+  it.each([
+    ["{'user': 'ann', 'password': 'hunter2'}", "{'user': 'ann', 'password': '[REDACTED:password]'}"],
+    ["[{'token': 'abc'}]", "[{'token': '[REDACTED:token]'}]"],
+    ["{user: 'ann', password: 'hunter2'}", "{user: 'ann', password: '[REDACTED:password]'}"],
+    ['{user: "ann", apiKey: "k-1"}', '{user: "ann", apiKey: "[REDACTED:apikey]"}'],
+    ['{"password" /* old */ : "hunter2"}', '{"password" /* old */ : "[REDACTED:password]"}'],
+    ["{'password': 'a\\'b'}", "{'password': '[REDACTED:password]'}"],
+    ["User(password='hunter2', name='ann')", "User(password='[REDACTED:password]', name='ann')"],
+    ["User(name='ann', password='a\\'b')", "User(name='ann', password='[REDACTED:password]')"],
+    ['{secret: 42, other: 1}', '{secret: "[REDACTED:secret]", other: 1}'],
+    ['garbage{password:"hunter2"}', 'garbage{password:"[REDACTED:password]"}'],
+  ])('masks %s', (text, want) => {
+    expect(masked(text)?.text).toBe(want);
+  });
+
+  it('leaves keys that are not sensitive, and a `::` that is not a key', () => {
+    expect(masked("{'user': 'ann', 'note': 'x'}")).toBeNull();
+    expect(masked('std::password::x, a')).toBeNull();
+  });
+});

@@ -81,6 +81,7 @@ export function textFieldSpans(
 ): TextFieldSpan[] {
   const found: TextFieldSpan[] = [];
   jsonKeySpans(text, keys, found);
+  literalKeySpans(text, keys, found);
   if (options.tables !== false) tableSpans(text, keys, found);
   lineSpans(text, keys, found);
   pairSpans(text, keys, found);
@@ -162,6 +163,61 @@ function jsonKeySpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void 
     if (end <= start) continue;
     const raw = text.slice(start, end);
     out.push({ start, end, tag, value: raw.startsWith('"') ? jsonString(raw) : raw, form: 'json' });
+    re.lastIndex = end;
+  }
+}
+
+// ---- object-literal keys: Python reprs, JavaScript and JSON5 literals (docs/security.md, class 209) ----
+
+/**
+ * A key of an object literal, where one begins (after `{`, `,`, `(` or `[` and blanks, which the match
+ * includes: no look-behind, whose cost grows with a run of blanks at every position): single-quoted
+ * (a Python dict's repr, JS), bare (JS, JSON5) or double-quoted with a comment before its `:` (JSON5),
+ * then `:` followed by a blank, a quote or the end (what text-features.ts's pre-filter counts: a
+ * minified `{password:1}` is left to the detectors). Blanks and `/* … *\/` comments may stand between
+ * the key and the `:`.
+ */
+const LITERAL_KEY =
+  /[{,([][ \t\r\n]*(?:'((?:[^'\\\r\n]|\\.){1,256})'|"((?:[^"\\\r\n]|\\.){1,256})"|([A-Za-z_$][A-Za-z0-9_$]{0,255}))(?:[ \t\r\n]|\/\*[^*]*\*+(?:[^/*][^*]*\*+)*\/)*:(?=[ \t\r\n'"]|$)[ \t\r\n]*/g;
+
+/** Where a quoted value starting at `start` ends, a backslash escaping the next character in either quote. */
+function escapedQuoteEnd(t: string, start: number): number {
+  const q = t.charCodeAt(start);
+  for (let i = start + 1; i < t.length; i++) {
+    const d = t.charCodeAt(i);
+    if (d === 92) i++;
+    else if (d === q) return i + 1;
+  }
+  return t.length;
+}
+
+/** A single- or double-quoted literal key's text, its backslash escapes read. */
+function literalKey(raw: string): string {
+  return raw.replace(/\\(.)/g, '$1');
+}
+
+function literalKeySpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
+  const re = new RegExp(LITERAL_KEY.source, 'g');
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    const key = m[1] !== undefined ? literalKey(m[1]) : m[2] !== undefined ? jsonString(`"${m[2]}"`) : m[3]!;
+    const tag = keys(key);
+    if (tag === undefined) continue;
+    const start = re.lastIndex;
+    const c = text.charCodeAt(start);
+    const quoted = c === 34 || c === 39;
+    // A quoted value to its closing quote past backslash escapes (`'a\'b'`), and never less than the
+    // JSON reading's end: where the two differ, more is masked.
+    const end = quoted
+      ? Math.max(escapedQuoteEnd(text, start), valueEnd(text, start))
+      : valueEnd(text, start);
+    if (end <= start) continue;
+    const raw = text.slice(start, end);
+    const value = !quoted
+      ? raw
+      : c === 34
+        ? jsonString(raw)
+        : literalKey(raw.slice(1, raw.endsWith("'") ? -1 : undefined));
+    out.push({ start, end, tag, value, form: c === 39 ? 'single' : 'json' });
     re.lastIndex = end;
   }
 }
@@ -389,7 +445,8 @@ function lineStartAfter(t: string, at: number): number {
 // ---- key=value pairs ----
 
 // A NUL separates pairs too: `/proc/<pid>/environ` and `env -0` print `KEY=value\0KEY=value`.
-const PAIR = /(?:^|[\s?&;,\0-])([A-Za-z0-9_%][A-Za-z0-9_.\-%]{0,255})=/g;
+// A `(` too: a Python dataclass's or attrs' repr, `User(password='…', …)` (class 209).
+const PAIR = /(?:^|[\s?&;,\0(-])([A-Za-z0-9_%][A-Za-z0-9_.\-%]{0,255})=/g;
 
 function pairSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
   const re = new RegExp(PAIR.source, 'gm');
@@ -410,7 +467,8 @@ function pairSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
     let value: string;
     let form: SpanForm = 'bare';
     if (c === 34 || c === 39) {
-      end = valueEnd(text, start);
+      // A repr escapes a quote with a backslash (`'a\'b'`): masked to the further of the two ends.
+      end = Math.max(valueEnd(text, start), escapedQuoteEnd(text, start));
       const raw = text.slice(start, end);
       value = c === 34 ? jsonString(raw) : raw.slice(1, -1);
       form = c === 34 ? 'json' : 'single';

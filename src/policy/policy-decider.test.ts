@@ -732,6 +732,35 @@ describe('HTTP actions', () => {
     expect(d.decide(who(), http('GET', '//admin//x')).ruleId).toBe('admin-paths');
   });
 
+  it('deny and review rules hold on the other paths the application may route a path as; allow rules do not (class 207)', () => {
+    const withReadings = (method: string, path: string, readings: string[]) =>
+      httpAction({ connection: 'aws', method, path, decidedPath: path, pathReadings: readings });
+    // /index.php/admin/users runs /admin/users in a PHP front controller.
+    expect(
+      d.decide(who(), withReadings('GET', '/files/index.php/admin/users', ['/admin/users'])).ruleId,
+    ).toBe('admin-paths');
+    // An allow rule is not widened by a reading: /api/v1/items.json is not allowed as /api/v1/items.
+    expect(d.decide(who(), withReadings('GET', '/x/items.json', ['/api/v1/items'])).ruleId).toBe(
+      'default-deny',
+    );
+    const reviewing = decider([
+      {
+        id: 'p',
+        connections: ['aws'],
+        rules: [
+          { id: 'review-deploys', effect: 'review', match: { methods: ['POST'], paths: ['/v1/deploys'] } },
+          { id: 'posts', effect: 'allow', match: { methods: ['POST'], paths: ['/v1/**'] } },
+        ],
+      },
+    ]);
+    expect(reviewing.decide(who(), withReadings('POST', '/v1/deploys.json', ['/v1/deploys'])).ruleId).toBe(
+      'review-deploys',
+    );
+    expect(reviewing.decide(who(), withReadings('POST', '/v1/notes.json', ['/v1/notes'])).ruleId).toBe(
+      'posts',
+    );
+  });
+
   it('SQL-only rules do not apply to HTTP, and an operation rule does not match a request without one', () => {
     const dec = d.decide(who(), http('PUT', '/x'));
     expect(dec.ruleId).toBe('default-deny');

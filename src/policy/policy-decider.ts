@@ -613,7 +613,10 @@ function httpMatches(r: CompiledRule, a: HttpAction): boolean {
   if (r.methods !== undefined && !r.methods.has(a.method.toUpperCase())) return false;
   if (r.paths !== undefined) {
     // The whole canonical path: the recorded one is clipped, and a rule may be on a path's end.
-    if (!r.paths.some((m) => m(a.decidedPath))) return false;
+    // Deny and review rules also hold on the other paths the upstream's application may route it as
+    // (a script's PATH_INFO, a format suffix: class 207); an allow rule only on the path itself.
+    const paths = r.effect === 'allow' ? [a.decidedPath] : [a.decidedPath, ...(a.pathReadings ?? [])];
+    if (!r.paths.some((m) => paths.some((p) => m(p)))) return false;
   }
   if (r.awsResources !== undefined && !awsResourcesMatch(r, r.awsResources, a)) return false;
   return true;

@@ -5,7 +5,7 @@
 // Laravel's HTTP kernel does) and prints one JSON line per request it runs.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,8 +57,13 @@ export function phpReadsAsMethod(keys: readonly string[]): string[] {
 export async function startPhpUpstream(): Promise<PhpUpstream> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-php-'));
   writeFileSync(join(dir, 'index.php'), SCRIPT);
+  return startPhpServer(dir, [join(dir, 'index.php')]);
+}
+
+/** `php -S` on a free port in `dir` with `args` (a router script, or `-t <docroot>`), until it listens. */
+async function startPhpServer(dir: string, args: readonly string[]): Promise<PhpUpstream> {
   const port = await freePort();
-  const child: ChildProcess = spawn('php', ['-S', `127.0.0.1:${port}`, join(dir, 'index.php')], {
+  const child: ChildProcess = spawn('php', ['-S', `127.0.0.1:${port}`, ...args], {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'ignore'],
   });
@@ -87,4 +92,24 @@ export async function startPhpUpstream(): Promise<PhpUpstream> {
   }
   await stop();
   throw new Error('php -S did not start');
+}
+
+/**
+ * PHP's built-in server in document-root mode, with a front controller at `/v1/index.php` that routes
+ * on PATH_INFO, as CodeIgniter's default URLs and Slim do: `GET /v1/index.php/admin/users` runs the
+ * script with PATH_INFO `/admin/users`, the route the application takes. `ran` holds each route run.
+ */
+export async function startPhpFrontController(): Promise<PhpUpstream> {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-php-fc-'));
+  mkdirSync(join(dir, 'v1'));
+  writeFileSync(
+    join(dir, 'v1', 'index.php'),
+    `<?php
+$route = $_SERVER['PATH_INFO'] ?? '/';
+file_put_contents('php://stdout', json_encode(['method' => $_SERVER['REQUEST_METHOD'], 'uri' => $route]) . "\\n");
+header('Content-Type: text/plain');
+echo "route $route\\n";
+`,
+  );
+  return startPhpServer(dir, ['-t', dir]);
 }

@@ -42,6 +42,10 @@ describe('method overrides in a request body (docs/security.md, class 204)', () 
     // Multipart, in each way a name is written.
     ['multipart/form-data; boundary=B', multipart('form-data; name="_method"')],
     ['multipart/form-data; boundary=B', multipart('form-data; name=_method')],
+    // PHP reads a single-quoted name too, and the last of two names.
+    ['multipart/form-data; boundary=B', multipart("form-data; name='_method'")],
+    ['multipart/form-data; boundary=B', multipart('form-data; name="x"; name="_method"')],
+    ['multipart/form-data; boundary=B', multipart('form-data;name=_method ')],
     ['multipart/form-data; boundary=B', multipart('form-data; NAME="_m\\ethod"')],
     ['multipart/form-data; boundary=B', multipart("form-data; name*=UTF-8''%5Fmethod")],
     ['multipart/form-data; boundary=B', multipart('form-data; name=".method"')],

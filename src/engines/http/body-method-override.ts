@@ -137,9 +137,11 @@ function multipartOverrides(text: string): Named[] {
   for (const m of text.matchAll(disposition)) {
     const params = m[1]!;
     const names: string[] = [];
-    for (const p of params.matchAll(/(?:^|;)\s*(name\*?)\s*=\s*("(?:[^"\\]|\\.)*"?|[^;]*)/gi)) {
+    // Quoted with `"` (backslash escapes) or, as PHP reads it too, with `'`; or bare.
+    for (const p of params.matchAll(/(?:^|;)\s*(name\*?)\s*=\s*("(?:[^"\\]|\\.)*"?|'[^']*'?|[^;]*)/gi)) {
       let v = p[2]!.trim();
       if (v.startsWith('"')) v = v.replace(/^"|"$/g, '').replace(/\\(.)/g, '$1');
+      else if (v.startsWith("'")) v = v.replace(/^'|'$/g, '');
       if (p[1]!.endsWith('*')) v = v.replace(/^[^']*'[^']*'/, '');
       names.push(lenientDecode(v));
     }

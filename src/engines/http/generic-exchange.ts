@@ -10,6 +10,7 @@ import { type HttpAction, httpAction, withBoundHeaders } from '../../core/action
 import { deny } from '../../core/decision.js';
 import type { GateSession } from '../../gate/gate.js';
 import { canonicalPath, pathUnderBase, type CanonicalPathOptions } from '../../wire/http/canonical-path.js';
+import { pathReadings } from '../../wire/http/path-readings.js';
 import { BODY_TIMEOUT_RULE, bodyTimeoutMessage, REQUEST_LIMIT_RULE } from './client-limits.js';
 import { failureFor, problemResponse, type ErrorResponse, type Failure } from './error-responses.js';
 import {
@@ -74,6 +75,8 @@ export type ReadRequest =
       readonly target: RequestTarget;
       /** The path policy decides on (canonical, percent-decoded) and the recorded target. */
       readonly decidedPath: string;
+      /** Other paths the upstream's application may route it as (class 207): deny and review rules see them. */
+      readonly pathReadings: readonly string[];
       readonly recorded: string;
       /** The request target sent upstream: the canonical path under the base, then the query as received. */
       readonly upstreamTarget: string;
@@ -132,6 +135,7 @@ export function readGenericRequest(
     ok: true,
     target: split,
     decidedPath,
+    pathReadings: pathReadings(decidedPath),
     recorded: recordedTarget(decidedPath, split.rawQuery, settings.masking.fields),
     upstreamTarget: `${under}${split.rawQuery === '' ? '' : `?${split.rawQuery}`}`,
   };
@@ -288,6 +292,7 @@ export async function handleGeneric(deps: ExchangeDeps, x: Exchange): Promise<vo
     method,
     path: read.recorded,
     decidedPath: read.decidedPath,
+    pathReadings: read.pathReadings,
     target: read.upstreamTarget,
   };
   let action: HttpAction = httpAction(fields);

@@ -10,6 +10,7 @@ import zlib from 'node:zlib';
 import type { Readable, Transform, Writable } from 'node:stream';
 import { EventStreamError, EventStreamMasker } from './event-stream-masking.js';
 import { LineMasker, LineTooLong, lineFraming } from './line-masking.js';
+import { unmaskableBinary } from './binary-field-names.js';
 import { maskBodyOffLoop } from './body-masking.js';
 import type { ErrorResponse } from './error-responses.js';
 import { maskResponseHeaders } from './header-masking.js';
@@ -334,6 +335,12 @@ async function relayWith(
             : `its ${encoding} encoding is corrupt`,
         );
       });
+    }
+    // A binary API answer read for a masked principal that names a sensitive field where masking
+    // cannot find its value (CBOR, MessagePack, BSON), or whose encoding carries no names: withheld.
+    if (p === 'scan' && kind === 'binary' && !o.objectBody) {
+      const why = unmaskableBinary(headerText(up.headers['content-type']), decoded, o.masking.fieldNames);
+      if (why !== undefined) throw new Withheld(`${why}; ask for JSON`);
     }
     try {
       text = new TextDecoder('utf-8', { fatal: true }).decode(decoded);

@@ -93,12 +93,20 @@ export async function handleUpgrade(
   }
   const gone = new AbortController();
   socket.once('close', () => gone.abort());
-  const action: HttpAction = httpAction({
+  // The upgrade is a GET, but the socket it opens carries whatever the client sends to the upstream,
+  // which acts on it (a GraphQL mutation over graphql-ws, a command to a console): it is decided as the
+  // GET and as a POST of the same path, allowed only if both are (docs/security.md, class 208).
+  const part = {
     connection: deps.connection,
-    method: 'GET',
     path: read.recorded,
     decidedPath: read.decidedPath,
+    pathReadings: read.pathReadings,
     target: read.upstreamTarget,
+  };
+  const action: HttpAction = httpAction({
+    ...part,
+    method: 'GET',
+    implied: [httpAction({ ...part, method: 'POST' })],
   });
   const admission = await session.admit(action, {
     signal: holdSignal(settings.holdTimeoutMs, gone.signal),
@@ -115,6 +123,16 @@ export async function handleUpgrade(
       error: { code: 'client_gone', message: 'the client went away before the upgrade' },
     });
     return;
+  }
+  // Frames are relayed as bytes, never read: what the upstream sends on the socket cannot be masked.
+  // A principal whose reads are masked gets no socket (class 208), as a body that cannot be masked is
+  // withheld.
+  if (admission.decision.effect !== 'deny' && Boolean(admission.decision.obligations.mask)) {
+    const message =
+      'Gatehouse refused the WebSocket upgrade: what you read is masked, and messages on a WebSocket are ' +
+      'relayed as they are, never masked. Use the API over plain requests.';
+    session.settle(admission, { error: { code: 'withheld', message } });
+    return fail('withheld', message, admission.statementId);
   }
 
   const url = settings.generic.base;
