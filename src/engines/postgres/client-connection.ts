@@ -355,6 +355,19 @@ const TOO_MANY_STATEMENTS_RULE = 'pg-too-many-statements';
 
 /** How many uncommitted writes a held statement's approval request names (class 66). */
 const MAX_UNCOMMITTED_SHOWN = 5;
+/**
+ * Characters kept of each statement noted for them: the request shows 300 of each, after
+ * redaction; the session keeps these notes until its transaction ends or a DISCARD, so whole texts
+ * of up to the classifier's bound (32 Mi characters) would be held ten at a time (class 183).
+ */
+const UNCOMMITTED_NOTE_CHARS = 16 * 1024;
+
+/** A statement's text as a note for an approval request (clipped: UNCOMMITTED_NOTE_CHARS). */
+function noteText(text: string): string {
+  if (text.length <= UNCOMMITTED_NOTE_CHARS) return text;
+  // A copy, not a slice: V8 keeps the whole text alive behind a slice of it.
+  return `${Buffer.from(text.slice(0, UNCOMMITTED_NOTE_CHARS), 'utf8').toString('utf8')}…`;
+}
 
 /** What the impact preview of a statement held for approval cannot see (class 66). */
 interface UnseenByPreview {
@@ -1445,12 +1458,12 @@ export class ClientConnection {
     if (st === undefined) return;
     // Temporary relations (or code that may have made some) outlive the transaction, until DISCARD.
     if (st.temporary === true || runsHiddenCode(runs)) {
-      const note = { text: st.text, noted: ++this.temporaryNoted };
+      const note = { text: noteText(st.text), noted: ++this.temporaryNoted };
       if (this.temporaryObjects.length < MAX_UNCOMMITTED_SHOWN) this.temporaryObjects.push(note);
       else this.temporaryObjects[MAX_UNCOMMITTED_SHOWN - 1] = note;
     }
     if (!needsReadWrite(runs)) return;
-    if (this.uncommittedWrites.length < MAX_UNCOMMITTED_SHOWN) this.uncommittedWrites.push(st.text);
+    if (this.uncommittedWrites.length < MAX_UNCOMMITTED_SHOWN) this.uncommittedWrites.push(noteText(st.text));
   }
 
   /** The statement is a DISCARD ALL or DISCARD TEMP: the session has no temporary relations after it. */
