@@ -1,5 +1,6 @@
 // A named portal keeps its masker until it closes, and the masker kept the whole action, with the
-// Bind's parameters. In a transaction block a client may hold `maxPortals` (1000) portals, each bound
+// Bind's parameters; and the notes a session keeps for approval requests (its uncommitted writes and
+// the statements that gave it temporary tables) kept whole statement texts. In a transaction block a client may hold `maxPortals` (1000) portals, each bound
 // with parameters up to `maxMessageBytes` (64 MiB): 60 portals of 8 MiB made the gateway hold 483 MiB,
 // and 1000 would have ended it for every session (docs/security.md, class 183). The masker now keeps
 // only the statement.
@@ -70,6 +71,34 @@ describe('class 183: what an open portal holds', () => {
       // The portals still run, masked by their statement.
       c.send(msg.execute('p0', 0), msg.execute('p59', 0), msg.sync());
       expect(cells(await c.ready())).toEqual([`${4 << 20}|[REDACTED:card]`, `${4 << 20}|[REDACTED:card]`]);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('the notes kept for approval requests hold a clip of each statement, not its whole text', async () => {
+    const c = await RawPgClient.open(
+      gw.port,
+      gw.connection,
+      await gw.token({ subject: 'dba-notes', groups: ['dba'] }),
+    );
+    try {
+      const literal = `'${'y'.repeat(6 << 20)}'`;
+      c.send(msg.query('BEGIN'));
+      await c.ready();
+      const before = held();
+      for (let i = 0; i < 5; i++) {
+        c.send(msg.query(`INSERT INTO cards VALUES (${100 + i}, length(${literal})::text)`));
+        c.send(msg.query(`CREATE TEMP TABLE t${i} AS SELECT length(${literal}) AS n`));
+      }
+      for (let i = 0; i < 10; i++) {
+        const frames = await c.ready();
+        expect(frames.some((f) => f.type === BackendCode.ErrorResponse)).toBe(false);
+      }
+      // Before the fix: about 60 MiB more (ten texts of 6 MiB, kept until the block ends or DISCARD).
+      expect((held() - before) / 2 ** 20).toBeLessThan(20);
+      c.send(msg.query('ROLLBACK'));
+      await c.ready();
     } finally {
       c.close();
     }

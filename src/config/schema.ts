@@ -939,7 +939,9 @@ export const configSchema = z.strictObject({
             .int()
             .min(1024)
             .default(16 * 1024 * 1024)
-            .describe("total text of one session's prepared statements, in bytes"),
+            .describe(
+              "total text of one session's prepared statements (Parse, SQL PREPARE) and SQL cursors (DECLARE), in bytes",
+            ),
           maxPortals: z
             .number()
             .int()

@@ -77,6 +77,9 @@ import {
   type PortalEntry,
   type StateLimits,
   type StatementEntry,
+  addCreates,
+  NO_CREATES_IN_FLIGHT,
+  type CreatesInFlight,
 } from './protocol-state.js';
 import {
   MaskingGap,
@@ -352,6 +355,19 @@ const TOO_MANY_STATEMENTS_RULE = 'pg-too-many-statements';
 
 /** How many uncommitted writes a held statement's approval request names (class 66). */
 const MAX_UNCOMMITTED_SHOWN = 5;
+/**
+ * Characters kept of each statement noted for them: the request shows 300 of each, after
+ * redaction; the session keeps these notes until its transaction ends or a DISCARD, so whole texts
+ * of up to the classifier's bound (32 Mi characters) would be held ten at a time (class 183).
+ */
+const UNCOMMITTED_NOTE_CHARS = 16 * 1024;
+
+/** A statement's text as a note for an approval request (clipped: UNCOMMITTED_NOTE_CHARS). */
+function noteText(text: string): string {
+  if (text.length <= UNCOMMITTED_NOTE_CHARS) return text;
+  // A copy, not a slice: V8 keeps the whole text alive behind a slice of it.
+  return `${Buffer.from(text.slice(0, UNCOMMITTED_NOTE_CHARS), 'utf8').toString('utf8')}…`;
+}
 
 /** What the impact preview of a statement held for approval cannot see (class 66). */
 interface UnseenByPreview {
@@ -377,6 +393,9 @@ const INVALID_ENCODING = new PgError('22021', 'invalid byte sequence for encodin
 function refusalCode(e: GatewayError): { code: string; position?: number } {
   if (e instanceof PgError)
     return { code: e.sqlState, ...(e.position === undefined ? {} : { position: e.position }) };
+  // A session's bound on prepared statements and cursors, reached by SQL PREPARE or DECLARE: the
+  // code of the same bound reached by Parse or Bind (class 184).
+  if (e.ruleId === SESSION_OBJECTS_LIMIT_RULE) return { code: SqlState.ProgramLimitExceeded };
   return { code: ERROR_SQLSTATE[e.code] ?? SqlState.InternalError };
 }
 
@@ -484,6 +503,14 @@ export class ClientConnection {
    * use of a name is decided once knownSeq is past it (docs/security.md, class 167).
    */
   private objectChangeSeq = 0;
+  /**
+   * The prepared statements and cursors that statements forwarded up to execSeq `seq` create, while
+   * any of them is unanswered: counted against the session's bounds with those it holds (class 184).
+   */
+  private createsForwarded: { seq: number; creates: CreatesInFlight } = {
+    seq: 0,
+    creates: NO_CREATES_IN_FLIGHT,
+  };
   private readonly settledWaiters: (() => void)[] = [];
   /** Sync, Query and FunctionCall messages forwarded: each ends the upstream's skip after an error. */
   private syncs = 0;
@@ -1431,12 +1458,12 @@ export class ClientConnection {
     if (st === undefined) return;
     // Temporary relations (or code that may have made some) outlive the transaction, until DISCARD.
     if (st.temporary === true || runsHiddenCode(runs)) {
-      const note = { text: st.text, noted: ++this.temporaryNoted };
+      const note = { text: noteText(st.text), noted: ++this.temporaryNoted };
       if (this.temporaryObjects.length < MAX_UNCOMMITTED_SHOWN) this.temporaryObjects.push(note);
       else this.temporaryObjects[MAX_UNCOMMITTED_SHOWN - 1] = note;
     }
     if (!needsReadWrite(runs)) return;
-    if (this.uncommittedWrites.length < MAX_UNCOMMITTED_SHOWN) this.uncommittedWrites.push(st.text);
+    if (this.uncommittedWrites.length < MAX_UNCOMMITTED_SHOWN) this.uncommittedWrites.push(noteText(st.text));
   }
 
   /** The statement is a DISCARD ALL or DISCARD TEMP: the session has no temporary relations after it. */
@@ -1539,6 +1566,17 @@ export class ClientConnection {
     });
   }
 
+  /** The creations forwarded and not yet answered (all answered: none). */
+  private createsInFlight(): CreatesInFlight {
+    return this.createsForwarded.seq > this.knownSeq ? this.createsForwarded.creates : NO_CREATES_IN_FLIGHT;
+  }
+
+  /** `st`, forwarded at execSeq, creates prepared statements or cursors: they count until answered. */
+  private noteCreates(st: SqlStatement | undefined): void {
+    const creates = addCreates(this.createsInFlight(), st);
+    if (creates !== this.createsInFlight()) this.createsForwarded = { seq: this.execSeq, creates };
+  }
+
   /** A change to SQL names was forwarded and is not answered yet (and will run: no skip to Sync). */
   private objectsInFlight(): boolean {
     return this.objectChangeSeq > this.knownSeq && !this.tracker.upstreamDiscarding;
@@ -1589,6 +1627,9 @@ export class ClientConnection {
       };
     const uses = this.state.resolveUses(st, pending);
     if (!uses.ok) return { effect: 'deny', ruleId: uses.ruleId, message: uses.message };
+    // SQL PREPARE and DECLARE are bounded as the protocol's Parse and Bind are (class 184).
+    const room = this.state.cannotCreate(st, pending, this.createsInFlight());
+    if (room) return { effect: 'deny', ruleId: SESSION_OBJECTS_LIMIT_RULE, message: room.message };
     const own = session.decide(this.action(st, via));
     const decision =
       uses.inherited.length === 0
@@ -2245,6 +2286,7 @@ export class ClientConnection {
     if (runs.some((r) => r.statement.settings !== undefined)) this.settingChangeSeq = this.execSeq;
     const cursors = this.state.hasCursors;
     if (runs.some((r) => changesSessionObjects(r.statement, cursors))) this.objectChangeSeq = this.execSeq;
+    for (const r of runs) this.noteCreates(r.statement);
     this.tracker.push({ kind: 'query', runs, index: 0, execSeq: this.execSeq }, f.body.length);
     // Each COPY FROM STDIN of the string reads, in turn, the rows that follow (copy-in-record.ts).
     for (const r of runs) if (isCopyFromStdin(r.statement)) this.openCopy(r.run);
@@ -2791,6 +2833,11 @@ export class ClientConnection {
       usesSessionObjects(portal.statement.statement)
     )
       return this.refuseChangedNames(portal);
+    // What it creates counts against the session's bounds now, with what was created since its Bind
+    // was decided (a batch of Binds of PREPARE, then their Executes: class 184).
+    const creating = portal.started ? undefined : portal.statement.statement;
+    const room = creating && this.state.cannotCreate(creating, NO_PENDING, this.createsInFlight());
+    if (room) return this.refuseExtended(this.sessionObjectRefusal('execute', room));
     try {
       this.session!.assertActive();
     } catch (e) {
@@ -2821,6 +2868,7 @@ export class ClientConnection {
     if (portal.statement.statement?.settings !== undefined) this.settingChangeSeq = this.execSeq;
     if (changesSessionObjects(portal.statement.statement, this.state.hasCursors))
       this.objectChangeSeq = this.execSeq;
+    this.noteCreates(creating);
     this.tracker.push({
       kind: 'execute',
       run,

@@ -194,6 +194,31 @@ export interface CursorEntry {
   inTransaction: boolean;
   /** The session's epoch when it was declared (see StatementEntry.epoch). */
   epoch: number;
+  /** Bytes of its statement's text (counted against maxStatementBytes: cannotCreate). */
+  readonly bytes: number;
+}
+
+/** Prepared statements and cursors created by statements forwarded and not yet answered (cannotCreate). */
+export interface CreatesInFlight {
+  readonly statements: number;
+  readonly cursors: number;
+  readonly bytes: number;
+}
+
+export const NO_CREATES_IN_FLIGHT: CreatesInFlight = Object.freeze({ statements: 0, cursors: 0, bytes: 0 });
+
+/** What `st` creates, as counted by cannotCreate, added to `to`. */
+export function addCreates(to: CreatesInFlight, st: SqlStatement | undefined): CreatesInFlight {
+  const refs = st?.sessionObjects;
+  if (refs === undefined || !refs.some((r) => r.op === 'create')) return to;
+  let statements = to.statements;
+  let cursors = to.cursors;
+  for (const ref of refs) {
+    if (ref.op !== 'create') continue;
+    if (ref.kind === 'prepared') statements++;
+    else cursors++;
+  }
+  return { statements, cursors, bytes: to.bytes + Buffer.byteLength(st!.text) };
 }
 
 /** Statements after which a setting changed before them in a transaction may be undone or ended. */
@@ -279,6 +304,55 @@ export class ProtocolState {
   /** The portal was bound before code Gatehouse cannot see into ran, which may have replaced it. */
   portalUntrusted(portal: PortalEntry): boolean {
     return portal.epoch < this.epochValue;
+  }
+
+  /**
+   * Why the prepared statements and cursors `st` creates (SQL PREPARE, DECLARE; in a Query or
+   * through a portal) would take the session past its bounds, or undefined: the count of named
+   * statements (`maxStatements`), of portals and cursors (`maxPortals`), and the text they hold
+   * (`maxStatementBytes`, cursors' texts included), counting those created earlier in the same query
+   * string (`pending`) and those forwarded and not yet answered (`inFlight`). Before, only the
+   * protocol's Parse and Bind were bounded, so SQL could make the gateway hold any number of
+   * statements and cursors of any size (docs/security.md, class 184).
+   */
+  cannotCreate(
+    st: SqlStatement,
+    pending: PendingObjects,
+    inFlight: CreatesInFlight,
+  ): { code: string; message: string } | undefined {
+    const refs = st.sessionObjects;
+    if (refs === undefined || !refs.some((r) => r.op === 'create')) return undefined;
+    const l = this.limits();
+    let pendingBytes = 0;
+    for (const p of [...pending.prepared.values(), ...pending.cursors.values()])
+      pendingBytes += Buffer.byteLength(p.text);
+    let cursorBytes = 0;
+    for (const c of this.cursors.values()) cursorBytes += c.bytes;
+    const bytes = Buffer.byteLength(st.text);
+    for (const ref of refs) {
+      if (ref.op !== 'create') continue;
+      if (ref.kind === 'prepared') {
+        if (this.namedStatements() + pending.prepared.size + inFlight.statements >= l.maxStatements)
+          return {
+            code: '54000',
+            message: `Gatehouse: too many prepared statements in this session (limit ${l.maxStatements}); DEALLOCATE some first`,
+          };
+      } else if (
+        this.portals.size + this.cursors.size + pending.cursors.size + inFlight.cursors >=
+        l.maxPortals
+      ) {
+        return {
+          code: '54000',
+          message: `Gatehouse: too many open portals and cursors in this session (limit ${l.maxPortals}); CLOSE some first`,
+        };
+      }
+    }
+    if (this.statementBytes + cursorBytes + pendingBytes + inFlight.bytes + bytes > l.maxStatementBytes)
+      return {
+        code: '54000',
+        message: `Gatehouse: prepared statements and cursors in this session would hold more than ${l.maxStatementBytes} bytes of text; DEALLOCATE or CLOSE some first`,
+      };
+    return undefined;
   }
 
   /** Why a new statement called `client` of `bytes` cannot be added, or undefined. */
@@ -594,6 +668,7 @@ export class ProtocolState {
       this.cursors.set(ref.name, {
         name: ref.name,
         statement: st,
+        bytes: Buffer.byteLength(st.text),
         holdable: ref.holdable === true,
         inTransaction: inTransactionBlock || ref.holdable !== true,
         epoch,
