@@ -161,6 +161,28 @@ describe('class 190: a value taken out of a document by a sensitive key', () => 
     }
   });
 
+  it("an error's text is withheld when it could quote a value taken out by a sensitive key (person)", async () => {
+    const t = await connect(plain, false);
+    try {
+      for (const sql of [
+        "SELECT (doc->>'password')::int FROM settings",
+        "SELECT ('x' || (doc #>> '{creds,password}'))::numeric FROM settings",
+        "SELECT (doc['password'] #>> '{}')::int FROM settings",
+      ]) {
+        await expect(t.client.query(sql), sql).rejects.toMatchObject({
+          message: expect.stringContaining('Gatehouse withheld the text of this error'),
+        });
+        expect(t.wire(), sql).not.toContain(PW);
+      }
+      // A harmless key's value still explains the error.
+      await expect(t.client.query("SELECT (doc->>'user')::int FROM settings")).rejects.toMatchObject({
+        message: expect.stringContaining('"bob"'),
+      });
+    } finally {
+      await t.client.end();
+    }
+  });
+
   it('an hstore value is masked by its key, printed whole or taken out (person)', async () => {
     if (!hstore) return;
     const t = await connect(plain, false);
