@@ -1084,6 +1084,8 @@ class Analysis {
         );
       else if (kind === 'OBJECT_SCHEMA') untraceable(`ALTER SCHEMA ${str(body['subname'], '')} RENAME`);
       else if (kind === 'OBJECT_ATTRIBUTE') untraceable(`a rename of an attribute of a composite type`);
+      // A composite type's fields are named by its relation (class 189).
+      else if (kind === 'OBJECT_TYPE') untraceable(`a rename of a type`);
       return;
     }
     if (type === 'AlterObjectSchemaStmt') {
@@ -1091,6 +1093,7 @@ class Analysis {
       const newschema = str(body['newschema'], '');
       if (kind === 'OBJECT_TABLE' || kind === 'OBJECT_FOREIGN_TABLE')
         move(relation(body['relation']), (rel, c) => [key(newschema, rel.name, c)]);
+      else if (kind === 'OBJECT_TYPE') untraceable(`a move of a type to another schema`);
       return;
     }
     for (const cmd of asArray(body['cmds'])) {
