@@ -161,6 +161,28 @@ describe('class 190: a value taken out of a document by a sensitive key', () => 
     }
   });
 
+  it("an error's text is withheld when it could quote a value taken out by a sensitive key (person)", async () => {
+    const t = await connect(plain, false);
+    try {
+      for (const sql of [
+        "SELECT (doc->>'password')::int FROM settings",
+        "SELECT ('x' || (doc #>> '{creds,password}'))::numeric FROM settings",
+        "SELECT (doc['password'] #>> '{}')::int FROM settings",
+      ]) {
+        await expect(t.client.query(sql), sql).rejects.toMatchObject({
+          message: expect.stringContaining('Gatehouse withheld the text of this error'),
+        });
+        expect(t.wire(), sql).not.toContain(PW);
+      }
+      // A harmless key's value still explains the error.
+      await expect(t.client.query("SELECT (doc->>'user')::int FROM settings")).rejects.toMatchObject({
+        message: expect.stringContaining('"bob"'),
+      });
+    } finally {
+      await t.client.end();
+    }
+  });
+
   it('an hstore value is masked by its key, printed whole or taken out (person)', async () => {
     if (!hstore) return;
     const t = await connect(plain, false);
@@ -179,4 +201,41 @@ describe('class 190: a value taken out of a document by a sensitive key', () => 
       await t.client.end();
     }
   });
+});
+
+// docs/security.md class 193: a document printed inside an array's or a record's text escapes its
+// quotes (`{"{\"password\": \"…\"}"}`, `("{""password"": ""…""}")`), and the field-name reader, which
+// looks for `"key": value`, did not see the key: `SELECT ARRAY[doc]`, `array_agg(doc)`, `ROW(doc, 1)`
+// showed the value the document itself masks.
+describe('class 193: a document inside an array or a record', () => {
+  for (const [label, gwOf] of [
+    ['with column rules', () => rules],
+    ['without column rules', () => plain],
+  ] as const) {
+    it(`is masked by its keys there too, ${label} (before: in clear)`, async () => {
+      const t = await connect(gwOf(), true);
+      try {
+        for (const sql of [
+          'SELECT ARRAY[doc] AS v FROM settings',
+          'SELECT array_agg(doc) AS v FROM settings',
+          'SELECT ARRAY[raw] AS v FROM settings',
+          'SELECT ROW(doc, 1) AS v FROM settings',
+          'SELECT ROW(ARRAY[doc]) AS v FROM settings',
+          'SELECT ARRAY[ROW(doc)] AS v FROM settings',
+          'SELECT ARRAY[body] AS v FROM settings',
+          'SELECT h AS v FROM holders',
+        ]) {
+          for (const q of modes(sql)) {
+            await t.client.query(q);
+            const seen = t.wire();
+            for (const s of SECRETS) expect(seen, `${sql} ${JSON.stringify(q)}`).not.toContain(s);
+          }
+        }
+        const r = await t.client.query("SELECT ARRAY[doc->'user'] AS v FROM settings");
+        expect(r.rows).toEqual([{ v: ['bob'] }]);
+      } finally {
+        await t.client.end();
+      }
+    }, 60_000);
+  }
 });

@@ -87,6 +87,8 @@ const EVASIONS = [
   'ALTER TABLE ledger DETACH PARTITION ledger_a',
   'ALTER TABLE secret_things NO INHERIT things',
   'ALTER TYPE cred RENAME ATTRIBUTE password TO pw',
+  'ALTER TYPE cred RENAME TO cred2',
+  'ALTER TYPE cred SET SCHEMA vaults',
 ];
 
 describe('class 191: renaming or moving what a rule names', () => {

@@ -893,13 +893,9 @@ export class SqlResultMasker implements ResultMasker {
             return nullIt();
           }
           if (end - start > max) return withhold('null');
-          if (end - start >= act.minScan) {
-            const r = act.set.mask(latin1(b, start, end), this.p.chooser, 'cell');
-            if (r !== null) {
-              this.tally.merge(r.counts);
-              return nullIt();
-            }
-          }
+          // Field names too (class 193): a document inside a record keeps its keys.
+          if (end - start >= act.minScan && this.maskString(latin1(b, start, end), act, false) !== undefined)
+            return nullIt();
           return this.binaryHit(typeOid, b.subarray(start, end), act, 0) ? nullIt() : undefined;
         };
     }
@@ -940,21 +936,19 @@ export class SqlResultMasker implements ResultMasker {
     act: ValueAction & { kind: 'scan' },
     depth: number,
   ): boolean {
-    const scan = (text: string | undefined): boolean => {
-      if (text === undefined) return false;
-      const r = act.set.mask(text, this.p.chooser, 'cell');
-      if (r === null) return false;
-      this.tally.merge(r.counts);
-      return true;
-    };
+    // Read as a cell of its type is: by the detectors and by field names (a JSON document's keys, a
+    // text's `key=value`: class 193).
+    const scan = (text: string | undefined, json = false): boolean =>
+      text !== undefined && this.maskString(text, act, json) !== undefined;
     switch (typeHandling(typeOid)) {
       case 'pass':
         return false;
       case 'string':
-      case 'json':
         return scan(v.toString('utf8'));
+      case 'json':
+        return scan(v.toString('utf8'), true);
       case 'jsonb':
-        return scan(v.toString('utf8', 1));
+        return scan(v.toString('utf8', 1), true);
       case 'digits':
         return scan(typeOid === PgType.int8 ? int8BinaryToText(v) : numericBinaryToText(v));
       case 'bytea':

@@ -177,3 +177,29 @@ describe('object-literal keys: Python reprs, JavaScript and JSON5 (docs/security
     expect(masked('std::password::x, a')).toBeNull();
   });
 });
+
+describe('JSON keys whose quotes are escaped (class 193)', () => {
+  it("masks a document's sensitive values inside an array's and a record's text, at any depth, keeping the text's form", () => {
+    const cases: [string, string][] = [
+      [
+        String.raw`{"{\"user\": \"bob\", \"password\": \"hunter2\"}"}`,
+        String.raw`{"{\"user\": \"bob\", \"password\": \"[REDACTED:password]\"}"}`,
+      ],
+      [
+        `("{""user"": ""bob"", ""password"": ""hunter2""}",1)`,
+        `("{""user"": ""bob"", ""password"": ""[REDACTED:password]""}",1)`,
+      ],
+      [
+        String.raw`("{""{\\""password\\"": \\""hunter2\\""}""}")`,
+        String.raw`("{""{\\""password\\"": \\""[REDACTED:password]\\""}""}")`,
+      ],
+      [
+        String.raw`{"{\"token\": 12345, \"user\": \"bob\"}"}`,
+        String.raw`{"{\"token\": [REDACTED:token], \"user\": \"bob\"}"}`,
+      ],
+    ];
+    for (const [text, want] of cases) expect(masked(text)?.text, text).toBe(want);
+    // Keys that name nothing sensitive are left as they are.
+    expect(masked(String.raw`{"{\"user\": \"bob\"}"}`)).toBeNull();
+  });
+});

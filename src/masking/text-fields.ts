@@ -82,6 +82,7 @@ export function textFieldSpans(
   const found: TextFieldSpan[] = [];
   jsonKeySpans(text, keys, found);
   literalKeySpans(text, keys, found);
+  escapedJsonKeySpans(text, keys, found);
   if (options.tables !== false) tableSpans(text, keys, found);
   lineSpans(text, keys, found);
   pairSpans(text, keys, found);
@@ -218,6 +219,53 @@ function literalKeySpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): vo
         ? jsonString(raw)
         : literalKey(raw.slice(1, raw.endsWith("'") ? -1 : undefined));
     out.push({ start, end, tag, value, form: c === 39 ? 'single' : 'json' });
+    re.lastIndex = end;
+  }
+}
+
+/**
+ * A JSON key whose quotes are escaped (class 193): a document printed inside an array's text
+ * (`{"{\\"password\\": \\"…\\"}"}`), a record's (`("{""password"": ""…""}")`), a CSV cell, or
+ * deeper (`\\\\""`, `\\"\\"`). The quote token is two or more backslashes and quotes ending in a quote; the
+ * key ends with the same token, and so does a string value (a quote inside it is escaped once more).
+ */
+const ESCAPED_KEY_BEFORE_VALUE = /([\\"]*[\\"]")([^"\\\r\n]{1,256})\1[ \t\r\n]*:[ \t\r\n]*/g;
+
+function escapedJsonKeySpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
+  const re = new RegExp(ESCAPED_KEY_BEFORE_VALUE.source, 'g');
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    const quote = m[1]!;
+    const tag = keys(m[2]!);
+    if (tag === undefined) continue;
+    const at = re.lastIndex;
+    let start = at;
+    let end: number;
+    if (text.startsWith(quote, at)) {
+      // A string: to the same quote token (a quote inside it is escaped once more: a longer token).
+      start = at + quote.length;
+      const close = text.indexOf(quote, start);
+      end = close < 0 ? text.length : close;
+    } else if (text[at] === '{' || text[at] === '[') {
+      let depth = 0;
+      end = text.length;
+      for (let i = at; i < text.length; i++) {
+        const c = text[i];
+        if (c === '{' || c === '[') depth++;
+        else if (c === '}' || c === ']') {
+          depth--;
+          if (depth === 0) {
+            end = i + 1;
+            break;
+          }
+        }
+      }
+    } else {
+      end = at;
+      while (end < text.length && !/[,}\]\\"\r\n]/.test(text[end]!)) end++;
+      while (end > at && /\s/.test(text[end - 1]!)) end--;
+    }
+    if (end <= start) continue;
+    out.push({ start, end, tag, value: text.slice(start, end), form: 'bare' });
     re.lastIndex = end;
   }
 }

@@ -1084,6 +1084,8 @@ class Analysis {
         );
       else if (kind === 'OBJECT_SCHEMA') untraceable(`ALTER SCHEMA ${str(body['subname'], '')} RENAME`);
       else if (kind === 'OBJECT_ATTRIBUTE') untraceable(`a rename of an attribute of a composite type`);
+      // A composite type's fields are named by its relation (class 189).
+      else if (kind === 'OBJECT_TYPE') untraceable(`a rename of a type`);
       return;
     }
     if (type === 'AlterObjectSchemaStmt') {
@@ -1091,6 +1093,7 @@ class Analysis {
       const newschema = str(body['newschema'], '');
       if (kind === 'OBJECT_TABLE' || kind === 'OBJECT_FOREIGN_TABLE')
         move(relation(body['relation']), (rel, c) => [key(newschema, rel.name, c)]);
+      else if (kind === 'OBJECT_TYPE') untraceable(`a move of a type to another schema`);
       return;
     }
     for (const cmd of asArray(body['cmds'])) {
@@ -1578,7 +1581,7 @@ class Analysis {
                 flow:
                   col['coltype'] === 'JTC_FOR_ORDINALITY'
                     ? NONE
-                    : union([flow, keyed(flow, jsonTableColumnKeys(col))]),
+                    : union([flow, this.note(keyed(flow, jsonTableColumnKeys(col)), ctx)]),
               });
           }
         };
@@ -1807,7 +1810,7 @@ class Analysis {
         const byName = fname !== undefined && RECORD_FUNCTIONS.has(fname);
         for (const d of defs) {
           const colname = str(unwrap(d, 'ColumnDef')?.['colname'], '?column?');
-          cols.push({ name: colname, flow: byName ? union([f, keyed(f, [colname])]) : f });
+          cols.push({ name: colname, flow: byName ? union([f, this.note(keyed(f, [colname]), ctx)]) : f });
         }
       } else if (fname !== undefined && SRF_COLUMNS.has(fname)) {
         for (const n of SRF_COLUMNS.get(fname)!) cols.push({ name: n, flow: f });
@@ -2072,7 +2075,7 @@ class Analysis {
           [body['lexpr'], body['rexpr']].filter((n) => n !== undefined),
         );
         const taken = kind === 'AEXPR_OP' ? documentOperator(name, body, l, r) : NONE;
-        return taken.empty ? out : union([out, taken]);
+        return taken.empty ? out : union([out, this.note(taken, ctx)]);
       }
       case 'BoolExpr':
       case 'CoalesceExpr': {
@@ -2109,7 +2112,7 @@ class Analysis {
         const f = this.children(body, scope, ctx);
         if (FALLIBLE_NODES.has(type) || !TOTAL_NODES.has(type)) this.mayFail(type, f, ctx);
         // JSON_VALUE, JSON_QUERY: the value at a path of the document (class 190).
-        if (type === 'JsonFuncExpr') return union([f, keyed(f, pathKeys(body['pathspec']))]);
+        if (type === 'JsonFuncExpr') return union([f, this.note(keyed(f, pathKeys(body['pathspec'])), ctx)]);
         return f;
       }
     }
@@ -2178,7 +2181,7 @@ class Analysis {
     // FILTER decides which rows the arguments, and the aggregate, are computed over.
     this.guards(filter, mark, ctx);
     const taken = documentFunction(name, asArray(body['args']), positional);
-    return taken.empty ? out : union([out, taken]);
+    return taken.empty ? out : union([out, this.note(taken, ctx)]);
   }
 
   /** A function or operator applied to `args`: its result carries them, if Gatehouse can vouch for it. */
@@ -2343,7 +2346,11 @@ class Analysis {
       if (k === undefined) unnamed = true;
       else if (k !== null) keys.push(k);
     }
-    return this.fieldCalls(fields, union([all, keyed(base, unnamed ? undefined : keys)]), ctx);
+    return this.fieldCalls(
+      fields,
+      union([all, this.note(keyed(base, unnamed ? undefined : keys), ctx)]),
+      ctx,
+    );
   }
 
   /**
