@@ -1208,43 +1208,125 @@ const service: Rule = (args, name) => {
   return verdict(kind, U, `${kind} is not an action Gatehouse knows`);
 };
 
+/**
+ * journalctl's options (systemd 252 `journalctl --help`): which take the next word, which take none.
+ * `-b` and `-n` take the next word only when it is a boot or a count (`-b -1`, `-n 20`), as
+ * journalctl reads them; `--user` is an option of its own, not an abbreviation of `--user-unit`.
+ */
+const JOURNALCTL_OPTIONS: OptionSpec = {
+  shortValued: 'MDSUcutpgoFT',
+  shortOptional: 'bn',
+  longValued: [
+    'machine',
+    'directory',
+    'file',
+    'root',
+    'image',
+    'namespace',
+    'since',
+    'until',
+    'cursor',
+    'after-cursor',
+    'cursor-file',
+    'unit',
+    'user-unit',
+    'identifier',
+    'exclude-identifier',
+    'priority',
+    'facility',
+    'grep',
+    'output',
+    'output-fields',
+    'field',
+    'interval',
+    'verify-key',
+    'vacuum-size',
+    'vacuum-files',
+    'vacuum-time',
+  ],
+  longFlags: [
+    'system',
+    'user',
+    'merge',
+    'dmesg',
+    'reverse',
+    'show-cursor',
+    'utc',
+    'catalog',
+    'no-hostname',
+    'no-full',
+    'all',
+    'follow',
+    'no-tail',
+    'quiet',
+    'no-pager',
+    'pager-end',
+    'force',
+    'help',
+    'version',
+    'fields',
+    'list-boots',
+    'disk-usage',
+    'verify',
+    'sync',
+    'relinquish-var',
+    'smart-relinquish-var',
+    'flush',
+    'rotate',
+    'header',
+    'list-catalog',
+    'dump-catalog',
+    'update-catalog',
+    'setup-keys',
+    'new-id128',
+    'list-namespaces',
+  ],
+};
+/** journalctl's options that remove journal files, or write or change the journal. */
+const JOURNALCTL_DESTROYS = ['vacuum-size', 'vacuum-time', 'vacuum-files', 'rotate'];
+const JOURNALCTL_WRITES = [
+  'flush',
+  'sync',
+  'relinquish-var',
+  'smart-relinquish-var',
+  'setup-keys',
+  'update-catalog',
+];
+
 const journalctl: Rule = (args, name, ctx) => {
-  const o = scanOptions(args, {
-    shortValued: 'unpoDMbcISUtFgkmNqTrw',
-    longValued: [
-      'unit',
-      'user-unit',
-      'priority',
-      'output',
-      'directory',
-      'file',
-      'root',
-      'image',
-      'since',
-      'until',
-      'lines',
-      'boot',
-      'identifier',
-      'grep',
-      'cursor',
-      'after-cursor',
-      'field',
-      'facility',
-      'namespace',
-      'output-fields',
-      'machine',
-      'vacuum-size',
-      'vacuum-time',
-      'vacuum-files',
-      'interval',
-      'verify-key',
-      'cursor-file',
-    ],
-  });
-  if (hasAny(o, 'vacuum-size', 'vacuum-time', 'vacuum-files', 'rotate'))
+  // `-b -1`, `--lines 20`: the boot or count is the option's value, joined to it.
+  const words: WordValue[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const w = args[i]!;
+    const next = args[i + 1];
+    const m = w.dynamic ? null : /^(?:-[A-Za-z]*([bn])|--(boot|lines))$/.exec(w.value);
+    const which = m === null ? undefined : (m[1] ?? m[2]!).startsWith('b') ? 'boot' : 'lines';
+    const taken =
+      which === 'boot'
+        ? /^([+-]?\d+|[0-9a-fA-F]{32}([+-]\d+)?|all)$/
+        : which === 'lines'
+          ? /^(\+?\d+|all)$/
+          : undefined;
+    if (taken !== undefined && next !== undefined && !next.dynamic && taken.test(next.value)) {
+      words.push(w.value.startsWith('--') ? { ...w, value: `${w.value}=${next.value}` } : w);
+      if (!w.value.startsWith('--')) words.push({ ...next, value: `--${which}=${next.value}` });
+      i++;
+      continue;
+    }
+    words.push(w);
+  }
+  const o = scanOptions(words, JOURNALCTL_OPTIONS);
+  // A word read here as an option's value that journalctl would read as an option is both: every
+  // word that is written like one of the options that change the journal counts, whatever precedes it.
+  const end = args.findIndex((w) => !w.dynamic && w.value === '--');
+  const written = (names: readonly string[]): boolean =>
+    args.slice(0, end === -1 ? args.length : end).some((w) => {
+      const m = w.dynamic ? null : /^--([a-z-]+)(=|$)/.exec(w.value);
+      return m !== null && names.some((n) => n.startsWith(m[1]!));
+    });
+  if (hasAny(o, ...JOURNALCTL_DESTROYS) || written(JOURNALCTL_DESTROYS))
     return verdict(`${name} --vacuum`, D);
-  if (hasAny(o, 'flush', 'sync', 'relinquish-var', 'smart-relinquish-var', 'setup-keys', 'update-catalog'))
-    return verdict(name, W);
+  if (hasAny(o, ...JOURNALCTL_WRITES) || written(JOURNALCTL_WRITES)) return verdict(name, W);
   // --cursor-file=F starts after the cursor F holds, and writes the last one there.
   return withCats(name, R, writeTargets(o.values.get('cursor-file') ?? [], ctx), o.dynamic ? U : []);
 };

@@ -475,3 +475,39 @@ describe("the host's cluster credentials sent to a server a command names (class
     expect(cats(line)).not.toContain('exfiltration');
   });
 });
+
+// journalctl's rule read flags as taking the next word: `--user` as an abbreviation of `--user-unit`,
+// `-k`, `-m`, `-q`, `-r`, `-b` and `-n` as valued, so the option after them — `--rotate`,
+// `--vacuum-size=1`, `--flush` — was a value and the line a read. journalctl takes `-b` and `-n`'s
+// next word only when it is a boot or a count (docs/security.md, class 203).
+describe("journalctl's flags do not hide the option after them (class 203)", () => {
+  it.each([
+    ['journalctl --user --vacuum-size=1', 'destructive'],
+    ['journalctl --user --vacuum-time=1s', 'destructive'],
+    ['journalctl -k --rotate', 'destructive'],
+    ['journalctl -b --vacuum-files=1', 'destructive'],
+    ['journalctl -n --rotate', 'destructive'],
+    ['journalctl --lines --rotate', 'destructive'],
+    ['journalctl -q --rotate', 'destructive'],
+    ['journalctl -r --vac=1', 'destructive'],
+    ['journalctl -m --rotate', 'destructive'],
+    ['journalctl --user --flush', 'write'],
+    ['journalctl -k --relinquish-var', 'write'],
+    ['journalctl -b -1 --rotate', 'destructive'],
+  ])('%s is %s', (line, category) => {
+    notRead(line, category as ShellCategory);
+  });
+
+  it.each([
+    'journalctl -b -1',
+    'journalctl -kb -2 -n 50',
+    'journalctl -n 20 -u nginx --no-pager',
+    'journalctl --lines 20',
+    'journalctl --user -u app',
+    'journalctl -xe',
+    'journalctl -o json -n 5 --since "1 hour ago"',
+    'journalctl -- --rotate',
+  ])('%s stays a read', (line) => {
+    expect(cats(line)).toEqual(['read']);
+  });
+});
