@@ -11,6 +11,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { AttachUserPolicyCommand, CreateLoginProfileCommand, IAMClient } from '@aws-sdk/client-iam';
@@ -498,6 +499,18 @@ describe('generic HTTP: a request held for approval is bound to its body', { tim
     const ok = await send('staging', '00-eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee-ffffffffffffffff-01');
     expect(ok.status, ok.text).toBe(200);
     expect(deploys()).toHaveLength(1);
+  });
+
+  it('a gzip-coded body is shown to the approver as the upstream reads it, and bound as sent (class 211)', async () => {
+    const json = JSON.stringify({ image: 'app:coded', replicas: 500, api_key: 'coded-key-secret-3' });
+    const coded = gzipSync(json);
+    const first = await post('/v1/deploys', coded, { 'content-encoding': 'gzip' });
+    expect(first.status, first.text).toBe(403);
+    const id = first.headers['gatehouse-approval-request'] as string;
+    const shown = shownBody(await api.get(olga, id));
+    expect(shown).toContain('"image":"app:coded","replicas":500');
+    expect(shown).toContain(`sha256 ${sha256(coded)}`);
+    expect(shown).not.toContain('coded-key-secret-3');
   });
 
   it('a held POST is shown to the approver with its body before it is approved, and that body is forwarded', async () => {

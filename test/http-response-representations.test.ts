@@ -40,6 +40,15 @@ function startApi(): Promise<{ url: string; server: http.Server }> {
           `{'name': '${u.name}', 'password': '${u.password}'}\nUser(password='${u.password}', name='${u.name}')\n`,
         );
       }
+      // docs/security.md, class 210: an admin page's settings form, filled.
+      if (accept === 'text/html') {
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+        const u = USERS[0]!;
+        return res.end(
+          `<form><input name="name" value="${u.name}"><input type="password" name="pw" value="${u.password}">` +
+            `<textarea name="api_key">${u.key}-x</textarea></form>`,
+        );
+      }
       if (accept === 'application/javascript') {
         res.writeHead(200, { 'content-type': accept });
         const u = USERS[0]!;
@@ -183,6 +192,15 @@ describe('an API answer in another representation', () => {
     expect(js.text).not.toContain('pw-1234567');
     expect(js.text).not.toContain('k-1');
     expect(js.text).toContain("name: 'ann'");
+  });
+
+  it('an HTML form filled with secrets is masked field by field (class 210)', async () => {
+    const r = await get('text/html');
+    expect(r.status).toBe(200);
+    expect(r.text).toBe(
+      '<form><input name="name" value="ann"><input type="password" name="pw" value="[REDACTED:password]">' +
+        '<textarea name="api_key">[REDACTED:apikey]</textarea></form>',
+    );
   });
 
   it("a name/value object's value is masked when its name is a sensitive key (an ECS environment)", async () => {

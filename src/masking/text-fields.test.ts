@@ -203,3 +203,31 @@ describe('JSON keys whose quotes are escaped (class 193)', () => {
     expect(masked(String.raw`{"{\"user\": \"bob\"}"}`)).toBeNull();
   });
 });
+
+describe('HTML form fields (docs/security.md, class 210)', () => {
+  it('masks a value under a sensitive name, any password input, a meta content and a textarea', () => {
+    const page =
+      '<input type="text" name="user" value="ann">\n' +
+      '<input name="api_key" value="k-1" class="x">\n' +
+      "<INPUT value='p-2' type=password name=smtp>\n" +
+      '<input id=db_password value=p-3>\n' +
+      '<textarea name="private_key">-----BEGIN\nx\n</textarea >\n' +
+      '<meta name="access_token" content="t-4">';
+    expect(masked(page)?.text).toBe(
+      '<input type="text" name="user" value="ann">\n' +
+        '<input name="api_key" value="[REDACTED:apikey]" class="x">\n' +
+        "<INPUT value='[REDACTED:password]' type=password name=smtp>\n" +
+        '<input id=db_password value=[REDACTED:password]>\n' +
+        '<textarea name="private_key">[REDACTED:private_key]</textarea >\n' +
+        '<meta name="access_token" content="[REDACTED:access_token]">',
+    );
+  });
+
+  it('leaves fields under other names, and text that only looks like a tag', () => {
+    expect(masked('<input name="q" value="password"> <b>password</b> a<b')).toBeNull();
+    // An unclosed textarea under a sensitive name: its text to the end is masked.
+    expect(masked('<textarea name="notes">x</textarea><textarea name="secret">s-1\nmore')?.text).toBe(
+      '<textarea name="notes">x</textarea><textarea name="secret">[REDACTED:secret]',
+    );
+  });
+});

@@ -83,6 +83,7 @@ export function textFieldSpans(
   jsonKeySpans(text, keys, found);
   literalKeySpans(text, keys, found);
   escapedJsonKeySpans(text, keys, found);
+  htmlFieldSpans(text, keys, found);
   if (options.tables !== false) tableSpans(text, keys, found);
   lineSpans(text, keys, found);
   pairSpans(text, keys, found);
@@ -267,6 +268,64 @@ function escapedJsonKeySpans(text: string, keys: KeyTagOf, out: TextFieldSpan[])
     if (end <= start) continue;
     out.push({ start, end, tag, value: text.slice(start, end), form: 'bare' });
     re.lastIndex = end;
+  }
+}
+
+// ---- HTML form fields (docs/security.md, class 210) ----
+
+/** A tag that names a value: a form field, a `<meta>`, an `<object>`'s `<param>`. Capped in length. */
+const HTML_TAG = /<(input|textarea|meta|param|option|button|select|data)\b([^<>]{0,4096})>/gi;
+/** One attribute: its name, then a value double-, single- or un-quoted (HTML's three forms). */
+const HTML_ATTR = /([^\s"'<>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?/dg;
+/** The attributes that name a field, and those that hold its value. */
+const HTML_NAMES = ['name', 'id', 'property', 'itemprop', 'http-equiv'];
+const HTML_VALUES = ['value', 'content', 'data-value'];
+
+/**
+ * A value an HTML page holds under a sensitive name: `<input name="api_key" value="…">` (attributes in
+ * any order and quoting), any `<input type="password">`'s value, `<meta name="…" content="…">`,
+ * and a `<textarea name="…">`'s text. An admin page's settings form is filled so.
+ */
+function htmlFieldSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
+  if (!text.includes('<')) return;
+  const tagRe = new RegExp(HTML_TAG.source, 'gi');
+  let unclosed = false;
+  for (let m = tagRe.exec(text); m !== null; m = tagRe.exec(text)) {
+    const tagName = m[1]!.toLowerCase();
+    const attrsAt = m.index + 1 + m[1]!.length;
+    const names: string[] = [];
+    const values: { start: number; end: number; value: string }[] = [];
+    let password = false;
+    const attrRe = new RegExp(HTML_ATTR.source, 'dg');
+    for (let a = attrRe.exec(m[2]!); a !== null; a = attrRe.exec(m[2]!)) {
+      const attr = a[1]!.toLowerCase();
+      const group = a[2] !== undefined ? 2 : a[3] !== undefined ? 3 : a[4] !== undefined ? 4 : 0;
+      if (group === 0) continue;
+      const value = a[group]!;
+      if (HTML_NAMES.includes(attr)) names.push(value);
+      if (attr === 'type' && value.toLowerCase() === 'password') password = true;
+      if (HTML_VALUES.includes(attr)) {
+        const [s0, e0] = a.indices![group]!;
+        values.push({ start: attrsAt + s0, end: attrsAt + e0, value });
+      }
+    }
+    let tag = password && tagName === 'input' ? 'password' : undefined;
+    for (const n of names) tag ??= keys(n);
+    if (tag === undefined) continue;
+    for (const v of values) if (v.end > v.start) out.push({ ...v, tag, form: 'bare' });
+    if (tagName === 'textarea') {
+      const start = m.index + m[0].length;
+      // Once no close follows, none follows a later one either: each text is searched once at most.
+      let end = text.length;
+      if (!unclosed) {
+        const closeRe = /<\/textarea\s*>/gi;
+        closeRe.lastIndex = start;
+        const close = closeRe.exec(text);
+        if (close === null) unclosed = true;
+        else end = close.index;
+      }
+      if (end > start) out.push({ start, end, tag, value: text.slice(start, end), form: 'bare' });
+    }
   }
 }
 

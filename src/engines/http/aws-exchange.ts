@@ -452,7 +452,10 @@ export async function handleAws(
     };
     admitted = withReviewedBody(
       action,
-      reviewedBody(whole, httpBodyView(req.headers['content-type'], settings.masking)),
+      reviewedBody(whole, httpBodyView(req.headers['content-type'], settings.masking), {
+        contentEncoding: req.headers['content-encoding'],
+        max: settings.maxRequestBodyBytes,
+      }),
     );
   }
   // The headers that go up with a reviewed request (S3's metadata, redirect, lock and storage headers,

@@ -350,7 +350,10 @@ export async function handleGeneric(deps: ExchangeDeps, x: Exchange): Promise<vo
     if (review)
       action = httpAction({
         ...fields,
-        body: reviewedBody(body, httpBodyView(req.headers['content-type'], settings.masking)),
+        body: reviewedBody(body, httpBodyView(req.headers['content-type'], settings.masking), {
+          contentEncoding: req.headers['content-encoding'],
+          max: settings.maxRequestBodyBytes,
+        }),
       });
   }
   // The headers that go up with a reviewed request are bound to its approval and shown to the

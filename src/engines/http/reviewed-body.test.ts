@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { createDetectorSet } from '../../masking/index.js';
 import { DEFAULT_RESPONSE_FIELDS, fieldMatcher } from './field-names.js';
@@ -49,5 +50,43 @@ describe('a reviewed body as an approver is shown it', () => {
     const r = show('application/json', JSON.stringify({ a: 'x'.repeat(10_000) }));
     expect(r.shown.length).toBeLessThan(SHOWN_BODY_CHARS + 60);
     expect(r.shown).toMatch(/… \(clipped: \d+ characters in all\)$/);
+  });
+});
+
+describe('a coded body is shown as its upstream reads it (docs/security.md, class 211)', () => {
+  const json = '{"image":"app:evil","replicas":500,"password":"p-1"}';
+  const coded = (encoding: string, body: Buffer) =>
+    reviewedBody(body, httpBodyView('application/json', masking), {
+      contentEncoding: encoding,
+      max: 1 << 20,
+    });
+
+  it('undoes gzip, deflate, br and a list of them; binds the bytes sent', () => {
+    for (const [enc, bytes] of [
+      ['gzip', gzipSync(json)],
+      ['deflate', deflateSync(json)],
+      ['br', brotliCompressSync(json)],
+      ['gzip, br', brotliCompressSync(gzipSync(json))],
+      ['aws-chunked, gzip', gzipSync(json)],
+    ] as const) {
+      const r = coded(enc, bytes);
+      expect(r.shown, enc).toBe('{"image":"app:evil","replicas":500,"password":"[REDACTED:password]"}');
+      expect(r.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+      expect(r.bytes).toBe(bytes.length);
+    }
+  });
+
+  it('says why when it cannot (another coding, a corrupt or too large one)', () => {
+    expect(coded('compress', Buffer.from('x')).shown).toMatch(
+      /not shown: its Content-Encoding compress cannot/,
+    );
+    expect(coded('gzip', Buffer.from('not gzip')).shown).toMatch(
+      /not shown: its gzip coding does not decode/,
+    );
+    const big = reviewedBody(gzipSync(Buffer.alloc(4096, 'a')), httpBodyView('application/json', masking), {
+      contentEncoding: 'gzip',
+      max: 1024,
+    });
+    expect(big.shown).toMatch(/within 1024 bytes/);
   });
 });

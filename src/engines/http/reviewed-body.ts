@@ -4,6 +4,7 @@
 // mask, is shown as a note: the digest still binds it.
 
 import { createHash } from 'node:crypto';
+import { brotliDecompressSync, gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
 import type { RequestBody } from '../../core/action.js';
 import { clipShown } from '../../core/visible-text.js';
 import { maskJsonText, type DetectorSet } from '../../masking/index.js';
@@ -33,15 +34,57 @@ export type BodyView = (text: string) => string | { readonly note: string } | un
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** The digest, size and masked, clipped rendering of a body read whole. */
-export function reviewedBody(body: Buffer, view: BodyView): RequestBody {
+/**
+ * The body as its upstream reads it, for the approver's eyes: its Content-Encoding (gzip, deflate, br,
+ * as frameworks' body parsers inflate them) undone, within `max` bytes; or why it cannot be.
+ */
+function decodedForView(body: Buffer, contentEncoding: string | undefined, max: number): Buffer | string {
+  const codings = (contentEncoding ?? '')
+    .split(',')
+    .map((c) => c.trim().toLowerCase())
+    // aws-chunked is framing Gatehouse has already taken off (the AWS engine reviews the decoded body).
+    .filter((c) => c !== '' && c !== 'identity' && c !== 'aws-chunked');
+  let out = body;
+  for (const coding of codings.reverse()) {
+    try {
+      if (coding === 'gzip' || coding === 'x-gzip') out = gunzipSync(out, { maxOutputLength: max });
+      else if (coding === 'deflate') {
+        try {
+          out = inflateSync(out, { maxOutputLength: max });
+        } catch {
+          out = inflateRawSync(out, { maxOutputLength: max });
+        }
+      } else if (coding === 'br') out = brotliDecompressSync(out, { maxOutputLength: max });
+      else return `its Content-Encoding ${coding.slice(0, 20)} cannot be decoded to show it`;
+    } catch {
+      return `its ${coding} coding does not decode within ${max} bytes`;
+    }
+  }
+  return out;
+}
+
+/**
+ * The digest, size and masked, clipped rendering of a body read whole. The digest is of the bytes
+ * forwarded; the rendering is of what the upstream reads, its `contentEncoding` undone (docs/security.md,
+ * class 211: a coded body was shown as "not UTF-8 text", and approved unseen).
+ */
+export function reviewedBody(
+  body: Buffer,
+  view: BodyView,
+  coding: { readonly contentEncoding?: string | undefined; readonly max?: number } = {},
+): RequestBody {
   const sha256 = createHash('sha256').update(body).digest('hex');
   let shown: string;
+  const decoded =
+    coding.contentEncoding === undefined
+      ? body
+      : decodedForView(body, coding.contentEncoding, coding.max ?? 8 * 1024 * 1024);
   if (body.length === 0) shown = '(empty)';
+  else if (typeof decoded === 'string') shown = `(not shown: ${decoded})`;
   else {
     let text: string | undefined;
     try {
-      text = utf8.decode(body);
+      text = utf8.decode(decoded);
     } catch {
       text = undefined;
     }
