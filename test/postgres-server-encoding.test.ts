@@ -113,4 +113,35 @@ describe('class 180: identifiers in a database encoding other than UTF-8', () =>
       c.close();
     }
   });
+
+  it('a long statement holding non-ASCII characters is refused rather than scanned on the event loop', async () => {
+    const c = await RawPgClient.open(gw.port, gw.connection, await agentToken());
+    try {
+      // 20,000 short words: scanning such a text costs tens of milliseconds a KiB of the event loop.
+      const long = `SELECT ${Array.from({ length: 10_000 }, () => "'é'").join(', ')}`;
+      expect((await run(c, long))[0]).toEqual(['E0A000', 'Z']);
+      // The same values as bind parameters are not statement text: they run.
+      c.send(
+        msg.parse('', 'SELECT length($1::text) AS n'),
+        msg.bind('', '', ['é'.repeat(50_000)]),
+        msg.execute('', 0),
+        msg.sync(),
+      );
+      expect(shown(await c.ready())).toEqual(['1', '2', '50000', 'C', 'Z']);
+    } finally {
+      c.close();
+    }
+    // A long ASCII statement is not scanned at all (a person: an agent's statement this long is
+    // refused by column lineage, whose bound is 16 Ki characters too).
+    const dba = await RawPgClient.open(
+      gw.port,
+      gw.connection,
+      await gw.token({ subject: 'dba-latin1', groups: ['dba'] }),
+    );
+    try {
+      expect((await run(dba, `SELECT length('${'x'.repeat(40_000)}') AS n`))[0]).toEqual(['40000', 'C', 'Z']);
+    } finally {
+      dba.close();
+    }
+  });
 });

@@ -342,6 +342,8 @@ const SESSION_OBJECTS_LIMIT_RULE = 'pg-session-objects-limit';
 const LEXER_BARRIER_RULE = 'lexer-barrier';
 /** An identifier a database encoding other than UTF-8 may read as another name (class 180). */
 const SERVER_ENCODING_RULE = 'server-encoding-identifier';
+/** The longest text holding non-ASCII characters whose names are checked on such a database (class 180). */
+const IDENTIFIER_SCAN_CHARS = 16 * 1024;
 const REPLACED_OBJECT_RULE = 'replaced-session-object';
 const UNKNOWN_SETTING_RULE = 'unknown-setting';
 /** A use of a SQL name while a change to such names is forwarded and unanswered in the pipeline (class 167). */
@@ -2043,6 +2045,20 @@ export class ClientConnection {
   private identifierRefusal(request: string, text: string): PgError | undefined {
     const scanner = this.identifierScanner;
     if (scanner === undefined || (!/[\u0080-\uffff]/.test(text) && !/u&"/i.test(text))) return undefined;
+    // The scanner runs on the event loop, and its cost grows with the tokens (about 1.5 s a MiB of
+    // short words): past the length classified inline, the text is refused rather than scanned.
+    if (text.length > IDENTIFIER_SCAN_CHARS)
+      return this.refusedOwn(
+        request,
+        SERVER_ENCODING_RULE,
+        new PgError(
+          SqlState.FeatureNotSupported,
+          `Gatehouse: the upstream database's encoding is ${scanner.encoding ?? 'unknown'}, not UTF8, so Gatehouse ` +
+            `checks the names of a statement holding non-ASCII characters before it is sent, and this one is longer ` +
+            `than the ${IDENTIFIER_SCAN_CHARS} characters it checks; send non-ASCII values as bind parameters or ` +
+            `with COPY, or the statement in smaller parts.`,
+        ),
+      );
     const bytes = Buffer.from(text, 'utf8');
     const scan = scanner.runtime.scan(bytes);
     // A text the scanner cannot read does not parse either, and is refused as unparsed.
