@@ -12,7 +12,7 @@
 //   (PrincipalRequests); past it, 429 with Retry-After, and the others' requests are untouched.
 // - Before anyone is known: at most `maxConnections` sockets on the listener, of which at most
 //   `unauthenticatedPerAddress` from one source address before a request on them authenticates
-//   (ConnectionGuard).
+//   (../connection-guard.ts).
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type net from 'node:net';
@@ -322,40 +322,6 @@ export function tooManyRequestsMessage(subject: string, max: number): string {
 
 /** Seconds a client refused for concurrency is told to wait (Retry-After). */
 export const RETRY_AFTER_SECONDS = '1';
-
-/**
- * Sockets before anyone is known: at most `maxConnections` on the listener (node drops the rest), and
- * at most `unauthenticatedPerAddress` from one source address until a request on a socket
- * authenticates. A socket that authenticated stops counting against its address (its principal's
- * sessions and requests are bounded by the gate and PrincipalRequests).
- */
-export class ConnectionGuard {
-  private readonly pendingByAddress = new Map<string, number>();
-  private readonly pending = new WeakMap<Socket, string>();
-
-  constructor(private readonly perAddress: number) {}
-
-  /** Counts a new socket against its address; false (the caller destroys it) past the limit. */
-  admit(socket: Socket): boolean {
-    const address = socket.remoteAddress ?? '';
-    const n = this.pendingByAddress.get(address) ?? 0;
-    if (n >= this.perAddress) return false;
-    this.pendingByAddress.set(address, n + 1);
-    this.pending.set(socket, address);
-    socket.once('close', () => this.authenticated(socket));
-    return true;
-  }
-
-  /** A request on this socket authenticated (or it closed): it no longer counts against its address. */
-  authenticated(socket: Socket): void {
-    const address = this.pending.get(socket);
-    if (address === undefined) return;
-    this.pending.delete(socket);
-    const left = (this.pendingByAddress.get(address) ?? 1) - 1;
-    if (left <= 0) this.pendingByAddress.delete(address);
-    else this.pendingByAddress.set(address, left);
-  }
-}
 
 /**
  * Answers a request that node could not parse (400) or whose head did not arrive within

@@ -11,7 +11,7 @@ export class ClientSessions {
 
   constructor(
     private readonly gate: Gate,
-    /** Told when a session opens on a socket: it has authenticated (client-limits.ts ConnectionGuard). */
+    /** Told when a session opens on a socket: it has authenticated (../connection-guard.ts). */
     private readonly onOpened: (socket: Socket) => void = () => undefined,
   ) {}
 

@@ -11,11 +11,11 @@ import type { Logger } from '../../core/ports.js';
 import { noPreauthSignals, type PreauthSignals } from '../../core/preauth.js';
 import type { Gate } from '../../gate/gate.js';
 import { failureStatus } from '../../wire/kubernetes/status.js';
+import { ConnectionGuard } from '../connection-guard.js';
 import type { Engine, ListeningAddress } from '../engine.js';
 import { stallMessage, watchWriteStall } from '../write-stall.js';
 import {
   answerClientError,
-  ConnectionGuard,
   DEFAULT_CLIENT_LIMITS,
   PrincipalRequests,
   reportListenerRefusals,
