@@ -64,6 +64,8 @@ const PROBES = [
 let rules: TestGateway;
 let plain: TestGateway;
 let hstore = false;
+/** SQL/JSON query functions and JSON_TABLE (PostgreSQL 17). */
+let sqlJson = false;
 beforeAll(async () => {
   rules = await startTestGateway({
     superUrl: inject('pgUrl'),
@@ -74,6 +76,10 @@ beforeAll(async () => {
   plain = await startTestGateway({ superUrl: inject('pgUrl'), policies: POLICIES, setupSql: SETUP });
   const direct = new pg.Client({ connectionString: plain.directUrl });
   await direct.connect();
+  sqlJson =
+    Number(
+      (await direct.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]!.v,
+    ) >= 170000;
   try {
     await direct.query('CREATE EXTENSION hstore');
     await direct.query(
@@ -124,7 +130,16 @@ describe('class 190: a value taken out of a document by a sensitive key', () => 
       it(`is masked for a masked ${agent ? 'agent' : 'person'} ${label} (before: in clear)`, async () => {
         const t = await connect(gwOf(), agent);
         try {
-          for (const sql of PROBES) {
+          const probes = sqlJson
+            ? [
+                ...PROBES,
+                "SELECT JSON_VALUE(doc, '$.creds.password') AS v FROM settings",
+                "SELECT JSON_QUERY(doc, '$.password') AS v FROM settings",
+                "SELECT jt.p AS v FROM settings, JSON_TABLE(doc, '$' COLUMNS (p text PATH '$.password')) jt",
+                "SELECT jt.password AS v FROM settings, JSON_TABLE(doc, '$' COLUMNS (password text)) jt",
+              ]
+            : PROBES;
+          for (const sql of probes) {
             for (const q of modes(sql)) {
               const r = await t.client.query(q);
               expect(r.rows.length, sql).toBeGreaterThan(0);

@@ -2538,7 +2538,8 @@ const ONE_ROW_AGGREGATES: ReadonlySet<string> = new Set([
 
 /** The keys a JSON_TABLE column reads: its PATH's, or its own name when it has none. */
 function jsonTableColumnKeys(col: NodeBody): readonly string[] | undefined {
-  const spec = unwrap(col['pathspec'], 'JsonTablePathSpec');
+  const raw = col['pathspec'];
+  const spec = isObject(raw) ? (unwrap(raw, 'JsonTablePathSpec') ?? raw) : undefined;
   const path = spec ? spec['string'] : undefined;
   const name = str(col['name'], '');
   if (path === undefined) return [name];
