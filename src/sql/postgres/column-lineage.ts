@@ -707,6 +707,33 @@ function pathKeys(node: unknown): readonly string[] | undefined {
   return out;
 }
 
+/**
+ * The keys a constant JSON document or hstore literal names, at any depth; undefined (every key) when
+ * the operand is not a constant or does not parse.
+ */
+function documentKeys(node: unknown): readonly string[] | undefined {
+  const k = constantKey(node);
+  if (k === undefined) return undefined;
+  if (k === null) return [];
+  const out: string[] = [];
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) for (const x of v) walk(x);
+    else if (isObject(v))
+      for (const [key, x] of Object.entries(v)) {
+        out.push(key);
+        walk(x);
+      }
+  };
+  try {
+    walk(JSON.parse(k));
+    return out;
+  } catch {
+    // an hstore literal: `"key"=>value, key=>value`
+    for (const m of k.matchAll(/(?:"((?:[^"\\]|\\.)*)"|([^\s,=>"]+))\s*=>/g)) out.push(m[1] ?? m[2]!);
+    return out.length > 0 ? out : undefined;
+  }
+}
+
 /** Functions that take a value out of a document by the keys their later arguments name. */
 const EXTRACT_PATH_FUNCTIONS: ReadonlySet<string> = new Set([
   'json_extract_path',
@@ -716,6 +743,11 @@ const EXTRACT_PATH_FUNCTIONS: ReadonlySet<string> = new Set([
 ]);
 /** Functions that take values out of a document by a SQL/JSON path (their second argument). */
 const PATH_QUERY_FUNCTIONS: ReadonlySet<string> = new Set([
+  // whether a path's filter holds is a test of the values it names
+  'jsonb_path_exists',
+  'jsonb_path_match',
+  'jsonb_path_exists_tz',
+  'jsonb_path_match_tz',
   'jsonb_path_query',
   'jsonb_path_query_array',
   'jsonb_path_query_first',
@@ -2559,7 +2591,8 @@ const ONE_ROW_AGGREGATES: ReadonlySet<string> = new Set([
 
 /** The keys a JSON_TABLE column reads: its PATH's, or its own name when it has none. */
 function jsonTableColumnKeys(col: NodeBody): readonly string[] | undefined {
-  const spec = unwrap(col['pathspec'], 'JsonTablePathSpec');
+  const raw = col['pathspec'];
+  const spec = isObject(raw) ? (unwrap(raw, 'JsonTablePathSpec') ?? raw) : undefined;
   const path = spec ? spec['string'] : undefined;
   const name = str(col['name'], '');
   if (path === undefined) return [name];
@@ -2590,6 +2623,15 @@ function documentOperator(name: string, body: NodeBody, l: Flow, r: Flow): Flow 
     case '%%':
     case '%#':
       return keyed(body['lexpr'] === undefined ? r : l, undefined);
+    // jsonpath tests: the keys their path names
+    case '@?':
+    case '@@':
+      return hasDocument(l) ? keyed(l, pathKeys(body['rexpr'])) : NONE;
+    // containment: the keys of the document it is compared with (a test of their values)
+    case '@>':
+      return hasDocument(l) ? keyed(l, documentKeys(body['rexpr'])) : NONE;
+    case '<@':
+      return hasDocument(r) ? keyed(r, documentKeys(body['lexpr'])) : NONE;
     default:
       return NONE;
   }
