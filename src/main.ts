@@ -589,6 +589,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
       authTimeoutMs: toMs(sshl.authTimeout),
       writeStallTimeoutMs: toMs(sshl.writeStallTimeout),
       maxConnections: sshl.maxConnections,
+      unauthenticatedPerAddress: sshl.unauthenticatedPerAddress,
       maxChannels: sshl.maxChannels,
       preauth,
       // Keys registered to principals (`gatehouse ssh add-key`) log in as their service token's principal.

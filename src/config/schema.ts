@@ -965,6 +965,14 @@ export const configSchema = z.strictObject({
             .describe('host name agents reach the listener at (`gatehouse ssh config`); default the address'),
           authTimeout: duration.default('30s').describe('time a client has to authenticate'),
           maxConnections: z.number().int().positive().default(1000),
+          unauthenticatedPerAddress: z
+            .number()
+            .int()
+            .positive()
+            .default(64)
+            .describe(
+              'connections one source address may hold before they authenticate; past it a new one is closed before it is read (restart)',
+            ),
           maxChannels: z
             .number()
             .int()

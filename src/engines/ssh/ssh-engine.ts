@@ -10,6 +10,7 @@ import type { Logger, UpstreamDialer } from '../../core/ports.js';
 import { noPreauthSignals, type PreauthSignals } from '../../core/preauth.js';
 import type { ShellLineClassifier } from '../../core/shell-command.js';
 import type { Gate } from '../../gate/gate.js';
+import { ConnectionGuard } from '../connection-guard.js';
 import type { Engine, ListeningAddress } from '../engine.js';
 import { SshClientConnection } from './client-connection.js';
 import type { SshKeyLogin } from './key-registry.js';
@@ -31,6 +32,11 @@ export interface SshEngineOptions {
   /** A client that reads none of the output waiting for it this long is closed (write-stall.ts). */
   readonly writeStallTimeoutMs: number;
   readonly maxConnections: number;
+  /**
+   * Connections one source address may hold before they authenticate; default 64. An authenticated
+   * connection stops counting: the gate bounds its principal's sessions.
+   */
+  readonly unauthenticatedPerAddress?: number;
   readonly maxChannels: number;
   /** Public keys registered to principals (`gatehouse ssh add-key`); absent: token logins only. */
   readonly keys?: SshKeyLogin;
@@ -42,11 +48,18 @@ export class SshEngine implements Engine {
   readonly protocol = 'ssh';
   private readonly server: ssh2.Server;
   private readonly clients = new Set<SshClientConnection>();
+  private readonly guard: ConnectionGuard;
 
   constructor(private readonly options: SshEngineOptions) {
+    this.guard = new ConnectionGuard(
+      options.unauthenticatedPerAddress ?? DEFAULT_UNAUTHENTICATED_PER_ADDRESS,
+    );
     this.server = new ssh2.Server(
       { hostKeys: [options.hostKey], ident: 'Gatehouse' },
       (conn: ssh2.Connection, info: ssh2.ClientInfo) => {
+        // Authenticated: it no longer counts against its address (ssh2 keeps the socket as `_sock`).
+        const socket = (conn as unknown as { _sock?: Socket })._sock;
+        if (socket) conn.once('ready', () => this.guard.authenticated(socket));
         const client = new SshClientConnection(
           {
             gate: options.gate,
@@ -79,8 +92,17 @@ export class SshEngine implements Engine {
     // Said before ssh2's own handler destroys the socket (same check as ssh2's, on its counter).
     const preauth = options.preauth ?? noPreauthSignals;
     counted._srv.prependListener('connection', (socket: Socket) => {
-      if (counted._connections >= counted.maxConnections)
+      if (counted._connections >= counted.maxConnections) {
         preauth.refused('ssh', 'connection_limit', socket.remoteAddress);
+        return;
+      }
+      // One source address cannot hold the listener's slots with connections that never
+      // authenticate (each lasts authTimeout, and is opened again). Destroyed before ssh2 reads a
+      // byte of it: ssh2's own handler then serves a closed socket, which ends at once.
+      if (!this.guard.admit(socket)) {
+        preauth.refused('ssh', 'address_limit', socket.remoteAddress);
+        socket.destroy();
+      }
     });
   }
 
@@ -107,3 +129,6 @@ export class SshEngine implements Engine {
     await closed;
   }
 }
+
+/** The default of listeners.ssh.unauthenticatedPerAddress (src/config/schema.ts). */
+const DEFAULT_UNAUTHENTICATED_PER_ADDRESS = 64;
