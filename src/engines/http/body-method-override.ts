@@ -6,7 +6,7 @@
 // (method-override.ts; docs/security.md, classes 156 and 204). Pure: the engine reads the body, this
 // reads it the widest way those frameworks do.
 
-import { brotliDecompressSync, gunzipSync, inflateSync, inflateRawSync } from 'node:zlib';
+import { undoContentCodings } from './content-coding.js';
 import { overrideParamName } from './method-override.js';
 
 /**
@@ -52,31 +52,13 @@ function charsetOf(contentType: string | undefined): string | undefined {
   return m ? m[2]!.toLowerCase() : undefined;
 }
 
-/** Node's zlib decoders for the codings Express's body-parser inflates (gzip, deflate, br). */
+/** The body as the framework reads it: its Content-Encoding undone (gzip, deflate, br), or why it cannot be. */
 function decoded(body: Buffer, contentEncoding: string | undefined, max: number): Buffer | string {
-  const codings = (contentEncoding ?? '')
-    .split(',')
-    .map((c) => c.trim().toLowerCase())
-    .filter((c) => c !== '' && c !== 'identity');
-  let out = body;
-  // Codings are listed in the order they were applied: undone from the last.
-  for (const coding of codings.reverse()) {
-    try {
-      if (coding === 'gzip' || coding === 'x-gzip') out = gunzipSync(out, { maxOutputLength: max });
-      else if (coding === 'deflate') {
-        // body-parser (zlib.createInflate) reads zlib-wrapped deflate; some servers take raw deflate too.
-        try {
-          out = inflateSync(out, { maxOutputLength: max });
-        } catch {
-          out = inflateRawSync(out, { maxOutputLength: max });
-        }
-      } else if (coding === 'br') out = brotliDecompressSync(out, { maxOutputLength: max });
-      else return `its Content-Encoding "${coding.slice(0, 20)}" cannot be read`;
-    } catch {
-      return `its ${coding} body cannot be decoded within ${max} bytes`;
-    }
-  }
-  return out;
+  const out = undoContentCodings(body, contentEncoding, max);
+  if (Buffer.isBuffer(out)) return out;
+  return out.reason === 'unknown'
+    ? `its Content-Encoding "${out.coding.slice(0, 20)}" cannot be read`
+    : `its ${out.coding} body cannot be decoded within ${max} bytes`;
 }
 
 /** The body's text in every reading a framework may give it; a string[] of texts, or why it cannot be read. */

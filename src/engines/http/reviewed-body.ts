@@ -4,10 +4,10 @@
 // mask, is shown as a note: the digest still binds it.
 
 import { createHash } from 'node:crypto';
-import { brotliDecompressSync, gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
 import type { RequestBody } from '../../core/action.js';
 import { clipShown } from '../../core/visible-text.js';
 import { maskJsonText, type DetectorSet } from '../../masking/index.js';
+import { undoContentCodings } from './content-coding.js';
 import type { FieldMatcher } from './field-names.js';
 import type { ResponseMasking } from './http-settings.js';
 import { maskXmlText } from './xml-masking.js';
@@ -39,28 +39,12 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * as frameworks' body parsers inflate them) undone, within `max` bytes; or why it cannot be.
  */
 function decodedForView(body: Buffer, contentEncoding: string | undefined, max: number): Buffer | string {
-  const codings = (contentEncoding ?? '')
-    .split(',')
-    .map((c) => c.trim().toLowerCase())
-    // aws-chunked is framing Gatehouse has already taken off (the AWS engine reviews the decoded body).
-    .filter((c) => c !== '' && c !== 'identity' && c !== 'aws-chunked');
-  let out = body;
-  for (const coding of codings.reverse()) {
-    try {
-      if (coding === 'gzip' || coding === 'x-gzip') out = gunzipSync(out, { maxOutputLength: max });
-      else if (coding === 'deflate') {
-        try {
-          out = inflateSync(out, { maxOutputLength: max });
-        } catch {
-          out = inflateRawSync(out, { maxOutputLength: max });
-        }
-      } else if (coding === 'br') out = brotliDecompressSync(out, { maxOutputLength: max });
-      else return `its Content-Encoding ${coding.slice(0, 20)} cannot be decoded to show it`;
-    } catch {
-      return `its ${coding} coding does not decode within ${max} bytes`;
-    }
-  }
-  return out;
+  // aws-chunked is framing Gatehouse has already taken off (the AWS engine reviews the decoded body).
+  const out = undoContentCodings(body, contentEncoding, max, ['aws-chunked']);
+  if (Buffer.isBuffer(out)) return out;
+  return out.reason === 'unknown'
+    ? `its Content-Encoding ${out.coding.slice(0, 20)} cannot be decoded to show it`
+    : `its ${out.coding} coding does not decode within ${max} bytes`;
 }
 
 /**
