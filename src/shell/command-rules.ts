@@ -1191,6 +1191,8 @@ const systemctl = subcommandRule({
     'soft-reboot',
   ],
   privilege: ['edit', 'set-property', 'set-default', 'bind', 'mount-image'],
+  // `-H user@host` runs it on another host over ssh, with this host's own keys.
+  remote: ['H', 'host'],
 });
 
 const service: Rule = (args, name) => {
@@ -1327,6 +1329,9 @@ const journalctl: Rule = (args, name, ctx) => {
   if (hasAny(o, ...JOURNALCTL_DESTROYS) || written(JOURNALCTL_DESTROYS))
     return verdict(`${name} --vacuum`, D);
   if (hasAny(o, ...JOURNALCTL_WRITES) || written(JOURNALCTL_WRITES)) return verdict(name, W);
+  // --image=IMG attaches and mounts a disk image (a loop device) to read the journal inside it.
+  if (hasAny(o, 'image') || written(['image']))
+    return verdict(name, U, `${name} --image mounts a disk image on the host`);
   // --cursor-file=F starts after the cursor F holds, and writes the last one there.
   return withCats(name, R, writeTargets(o.values.get('cursor-file') ?? [], ctx), o.dynamic ? U : []);
 };
@@ -2780,8 +2785,23 @@ const containerExec: Rule = (args, name, ctx) => {
 const containerTool = subcommandRule({
   spec: {
     shortValued: 'cHlf',
-    longValued: ['config', 'context', 'host', 'log-level', 'file', 'project-name', 'env-file'],
+    longValued: [
+      'config',
+      'context',
+      'host',
+      'log-level',
+      'file',
+      'project-name',
+      'env-file',
+      'connection',
+      'url',
+      'identity',
+      'address',
+    ],
   },
+  // Another daemon than this host's: `-H ssh://…` logs in with this host's keys, `-H tcp://…` with
+  // its TLS client certificate (~/.docker), `--context` and podman's `--connection`/`--url` name one.
+  remote: ['H', 'host', 'c', 'context', 'connection', 'url', 'identity', 'r', 'remote', 'address'],
   twoWord: ['compose', 'system', 'volume', 'network', 'image', 'container', 'builder', 'buildx'],
   read: [
     'ps',
@@ -4491,6 +4511,8 @@ add('hostname', hostnameRule, 'judged');
 add(
   'hostnamectl timedatectl localectl',
   subcommandRule({
+    spec: { shortValued: 'HMp', longValued: ['host', 'machine', 'property', 'value', 'monitor'] },
+    remote: ['H', 'host'],
     read: [
       'status',
       'show',

@@ -476,6 +476,41 @@ describe("the host's cluster credentials sent to a server a command names (class
   });
 });
 
+// The same class for the host's other clients of another machine: `systemctl -H`, `hostnamectl -H`
+// and `docker -H ssh://…` log in to the host they name over ssh with this host's own keys, and
+// `docker --context`/podman `--connection` pick a stored remote daemon; `journalctl --image` mounts
+// a disk image. Each was a read before (docs/security.md, class 202).
+describe("a read on another host with this host's credentials, or a mounted image (class 202)", () => {
+  it.each([
+    ['systemctl -H root@10.0.0.9 status nginx', 'exfiltration'],
+    ['systemctl --host=root@db status', 'exfiltration'],
+    ['hostnamectl --host=db status', 'exfiltration'],
+    ['timedatectl -H db show', 'exfiltration'],
+    ['docker -H ssh://root@db ps', 'exfiltration'],
+    ['docker --host=tcp://203.0.113.9:2376 --tlsverify images', 'exfiltration'],
+    ['docker --context prod ps', 'exfiltration'],
+    ['docker -c prod logs web', 'exfiltration'],
+    ['podman --connection prod ps', 'exfiltration'],
+    ['podman -r ps', 'exfiltration'],
+    ['nerdctl -H unix:///run/other.sock ps', 'exfiltration'],
+    ['journalctl --image=/tmp/disk.img', 'unknown'],
+    ['journalctl -n 5 --image /tmp/disk.img', 'unknown'],
+  ])('%s is %s', (line, category) => {
+    notRead(line, category as ShellCategory);
+  });
+
+  it.each([
+    'systemctl status nginx',
+    'hostnamectl status',
+    'docker ps',
+    'docker logs -f web',
+    'podman ps -a',
+    'journalctl -n 5 -u nginx',
+  ])('%s stays a read', (line) => {
+    expect(cats(line)).toEqual(['read']);
+  });
+});
+
 // journalctl's rule read flags as taking the next word: `--user` as an abbreviation of `--user-unit`,
 // `-k`, `-m`, `-q`, `-r`, `-b` and `-n` as valued, so the option after them — `--rotate`,
 // `--vacuum-size=1`, `--flush` — was a value and the line a read. journalctl takes `-b` and `-n`'s
