@@ -224,8 +224,6 @@ describe('the adversarial probes of issue 12 come back masked whole', () => {
     for (const sql of [
       'SELECT upper(secret) FROM api_keys',
       'SELECT lower(secret) FROM api_keys',
-      'SELECT array_agg(secret) FROM api_keys',
-      "SELECT string_agg(secret, ',') FROM api_keys",
       "SELECT concat_ws(' ', 'v:', secret) FROM api_keys",
       'SELECT ARRAY[secret::text] FROM api_keys',
       'SELECT xmlelement(name v, secret) FROM api_keys',
@@ -241,17 +239,26 @@ describe('the adversarial probes of issue 12 come back masked whole', () => {
       'SELECT md5(secret) FROM api_keys',
       'SELECT length(secret), ascii(secret) FROM api_keys',
       "SELECT split_part(email, '@', 2) FROM customers",
-      'SELECT json_agg(secret) FROM api_keys',
       'SELECT jsonb_build_array(secret) FROM api_keys',
       "SELECT json_build_object('s', secret) FROM api_keys",
       'SELECT xmlforest(secret) FROM api_keys',
-      'SELECT xmlagg(xmlelement(name v, secret)) FROM api_keys',
       "SELECT lpad(card_number, 30, '*') FROM customers",
       'SELECT coalesce(NULL, phone) FROM customers',
       "SELECT CASE WHEN secret LIKE 'w%' THEN 'yes' ELSE 'no' END FROM api_keys",
       'SELECT secret = secret FROM api_keys',
     ])
       await probe(sql, 'masked');
+    // Aggregates that collect every row grow with the rows a join multiplies, to the server's size
+    // limits (class 212): held for the agent, masked whole for a masked person.
+    for (const sql of [
+      'SELECT array_agg(secret) FROM api_keys',
+      "SELECT string_agg(secret, ',') FROM api_keys",
+      'SELECT json_agg(secret) FROM api_keys',
+      'SELECT xmlagg(xmlelement(name v, secret)) FROM api_keys',
+    ]) {
+      await refusedBy(sql, 'masking-predicate');
+      await probe(sql, 'masked', person);
+    }
   });
 
   it('the rest of them hand the value to something that can fail on it: a one-bit predicate', async () => {
@@ -512,12 +519,18 @@ describe('variants of each class, as the brief of the attack names them', () => 
   it('paths into JSON, XML and arrays, and values echoed in errors of any size', async () => {
     for (const sql of [
       "SELECT to_jsonb(k) ->> 'secret' FROM api_keys k",
-      'SELECT (array_agg(k))[1].secret FROM api_keys k',
       'SELECT (SELECT k FROM api_keys k LIMIT 1).secret',
-      "SELECT string_agg(id::text, ',' ORDER BY secret) FROM api_keys",
       'SELECT pg_column_size(secret), octet_length(secret) FROM api_keys',
     ])
       await probe(sql, 'masked');
+    // Collecting aggregates: held for the agent (class 212), masked for the person.
+    for (const sql of [
+      'SELECT (array_agg(k))[1].secret FROM api_keys k',
+      "SELECT string_agg(id::text, ',' ORDER BY secret) FROM api_keys",
+    ]) {
+      await refusedBy(sql, 'masking-predicate');
+      await probe(sql, 'masked', person);
+    }
     // A path query, an XML parser, a text search parser can fail on the data they are given.
     for (const sql of [
       "SELECT jsonb_path_query_first(to_jsonb(k), '$.secret') FROM api_keys k",
@@ -662,7 +675,7 @@ describe('variants of each class, as the brief of the attack names them', () => 
     try {
       for (const sql of [
         'SELECT upper(secret) AS u, lower(secret) AS l FROM api_keys',
-        "SELECT string_agg(secret, ',') AS s, array_agg(email) AS a FROM api_keys, customers",
+        "SELECT upper(secret) || ',' AS s, ARRAY[email] AS a FROM api_keys, customers",
         "SELECT substr(card_number, 1, 6) || '-' || substr(card_number, 7) AS c FROM customers",
         "SELECT encode(textsend(email), 'base64') AS b, encode(textsend(secret), 'hex') AS h FROM customers, api_keys",
         'SELECT card_number::varchar(18) AS c FROM customers',
@@ -679,6 +692,7 @@ describe('variants of each class, as the brief of the attack names them', () => 
         "SELECT histogram_bounds::text FROM pg_stats WHERE tablename = 'api_keys'",
         'SELECT secret::regproc FROM api_keys',
         "SELECT encode(convert_to(email, 'UTF8'), 'base64') AS b FROM customers",
+        "SELECT string_agg(secret, ',') AS s, array_agg(email) AS a FROM api_keys, customers",
       ]) {
         const r = await call(sql);
         expect(r.isError, sql).toBe(true);
@@ -736,7 +750,7 @@ describe('raw protocol frames, the paths drivers hide', () => {
       // A pipeline of three statements without Sync between them.
       raw.send(
         msg.parse('a', 'SELECT upper(secret) FROM api_keys'),
-        msg.parse('b', "SELECT string_agg(email, ',') FROM customers"),
+        msg.parse('b', "SELECT left(email, 3) || ',' FROM customers"),
         msg.bind('', 'a'),
         msg.execute(''),
         msg.bind('', 'b'),
@@ -861,7 +875,6 @@ describe('holes found attacking the landed lineage, closed', () => {
     }
     // The same functions over the column itself (a scalar) cannot fail: masked whole, as before.
     for (const sql of [
-      'SELECT array_agg(secret) FROM api_keys',
       "SELECT secret || '' FROM api_keys",
       'SELECT length(secret) FROM api_keys',
       'SELECT ARRAY[secret, upper(secret)] FROM api_keys',

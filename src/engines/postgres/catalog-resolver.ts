@@ -46,6 +46,8 @@ export interface CatalogResolverOptions {
   readonly idleMs?: number;
   /** How old the overloaded names (class 125) may be when a statement is decided on them. */
   readonly overloadTtlMs?: number;
+  /** The largest parameter value a client's Bind can carry (the listener's message bound, class 212). */
+  readonly maxParameterBytes?: number;
   readonly now?: () => number;
 }
 
@@ -301,6 +303,13 @@ const ROUTINE_JOINS =
   "LEFT JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = p.oid AND d.deptype = 'e' " +
   'LEFT JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid';
 
+// The result type's size when bounded (class 212): a fixed-length type other than a pseudo-type
+// (anyelement is four bytes long and stands for any type), or numeric.
+const RESULT_SIZE =
+  "(SELECT CASE WHEN t.typtype = 'p' THEN NULL WHEN t.typlen > 0 THEN 'fixed' WHEN t.typname = 'numeric' " +
+  "AND t.typnamespace = 'pg_catalog'::pg_catalog.regnamespace THEN 'numeric' END " +
+  'FROM pg_catalog.pg_type t WHERE t.oid = p.prorettype)';
+
 const FUNCTIONS_SQL = (names: string) =>
   'SELECT q.name, n.nspname, l.lanname, p.provolatile, e.extname, ' +
   'EXISTS (SELECT 1 FROM pg_catalog.pg_type t WHERE t.typname = q.name), p.proretset, ' +
@@ -309,12 +318,14 @@ const FUNCTIONS_SQL = (names: string) =>
   'EXISTS (SELECT 1 FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace ' +
   "WHERE t.typname = q.name AND tn.nspname NOT IN ('pg_catalog', 'information_schema') AND (t.typtype = 'd' " +
   'OR EXISTS (SELECT 1 FROM pg_catalog.pg_cast k JOIN pg_catalog.pg_proc kp ON kp.oid = k.castfunc ' +
-  "JOIN pg_catalog.pg_namespace kn ON kn.oid = kp.pronamespace WHERE k.casttarget = t.oid AND kn.nspname <> 'pg_catalog'))) " +
+  "JOIN pg_catalog.pg_namespace kn ON kn.oid = kp.pronamespace WHERE k.casttarget = t.oid AND kn.nspname <> 'pg_catalog'))), " +
+  RESULT_SIZE +
+  ' ' +
   `FROM pg_catalog.unnest(${names}) AS q(name) LEFT JOIN pg_catalog.pg_proc p ON p.proname = q.name ` +
   ROUTINE_JOINS;
 
 const OPERATORS_SQL = (names: string) =>
-  'SELECT q.name, n.nspname, l.lanname, p.provolatile, e.extname, false, p.proretset, false ' +
+  `SELECT q.name, n.nspname, l.lanname, p.provolatile, e.extname, false, p.proretset, false, ${RESULT_SIZE} ` +
   `FROM pg_catalog.unnest(${names}) AS q(name) LEFT JOIN pg_catalog.pg_operator o ON o.oprname = q.name ` +
   'LEFT JOIN pg_catalog.pg_proc p ON p.oid = o.oprcode ' +
   ROUTINE_JOINS;
@@ -438,7 +449,7 @@ export class CatalogResolver implements LineageCatalog {
   private conn: CatalogConnection | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private idleTimer: NodeJS.Timeout | undefined;
-  private readonly opts: Required<Omit<CatalogResolverOptions, 'now'>>;
+  private readonly opts: Required<Omit<CatalogResolverOptions, 'now' | 'maxParameterBytes'>>;
   private readonly now: () => number;
 
   constructor(
@@ -447,7 +458,10 @@ export class CatalogResolver implements LineageCatalog {
   ) {
     this.opts = { ...DEFAULTS, ...options };
     this.now = options.now ?? Date.now;
+    this.maxParameterBytes = options.maxParameterBytes;
   }
+
+  readonly maxParameterBytes: number | undefined;
 
   /** Table OIDs of these columns whose names are not cached (or are stale or lack that column). */
   missing(columns: readonly ColumnRef[]): number[] {
@@ -753,7 +767,17 @@ export class CatalogResolver implements LineageCatalog {
     const found = new Map<string, { overloads: CatalogRoutine[]; isType: boolean; userType: boolean }>(
       names.map((n) => [n, { overloads: [], isType: false, userType: false }]),
     );
-    for (const [name, schema, language, volatility, extension, isType, returnsSet, userType] of rows) {
+    for (const [
+      name,
+      schema,
+      language,
+      volatility,
+      extension,
+      isType,
+      returnsSet,
+      userType,
+      resultSize,
+    ] of rows) {
       const e = name == null ? undefined : found.get(name);
       if (!e) continue;
       if (isType === 't') e.isType = true;
@@ -766,6 +790,7 @@ export class CatalogResolver implements LineageCatalog {
         ...(extension != null ? { extension } : {}),
         // Unknown (no pg_proc row) counts as set-returning: the row count may carry a value.
         ...(returnsSet !== 'f' ? { returnsSet: true } : {}),
+        ...(resultSize === 'fixed' || resultSize === 'numeric' ? { resultSize } : {}),
       });
     }
     for (const [n, v] of found) {
@@ -852,8 +877,9 @@ const resolvers = new WeakMap<UpstreamTarget, CatalogResolver>();
 export function catalogResolverFor(target: UpstreamTarget, maxMessageBytes: number): CatalogResolver {
   let r = resolvers.get(target);
   if (!r) {
-    r = new CatalogResolver(() =>
-      openUpstream(target, { application_name: 'gatehouse-catalog' }, maxMessageBytes),
+    r = new CatalogResolver(
+      () => openUpstream(target, { application_name: 'gatehouse-catalog' }, maxMessageBytes),
+      { maxParameterBytes: maxMessageBytes },
     );
     resolvers.set(target, r);
   }

@@ -78,6 +78,36 @@ const ROUTINES: Record<string, CatalogRoutines> = {
   int8: { overloads: [], isType: true },
   order_status: { overloads: [], isType: true },
   checked_text: { overloads: [], isType: true, userType: true },
+  repeat: builtin(),
+  lpad: builtin(),
+  rpad: builtin(),
+  format: builtin('s'),
+  translate: builtin(),
+  replace: builtin(),
+  jsonb_build_array: builtin(),
+  jsonb_agg: builtin(),
+  array_to_string: builtin('s'),
+  array_fill: builtin(),
+  to_char: builtin('s'),
+  coalesce: builtin(),
+  concat: builtin('s'),
+  now: {
+    overloads: [{ schema: 'pg_catalog', language: 'internal', volatility: 's', resultSize: 'fixed' }],
+    isType: false,
+  },
+  date_trunc: {
+    overloads: [
+      { schema: 'pg_catalog', language: 'internal', volatility: 'i', resultSize: 'fixed' },
+      { schema: 'pg_catalog', language: 'internal', volatility: 's', resultSize: 'fixed' },
+    ],
+    isType: false,
+  },
+  round: {
+    overloads: [{ schema: 'pg_catalog', language: 'internal', volatility: 'i', resultSize: 'numeric' }],
+    isType: false,
+  },
+  jsonb_pretty: builtin(),
+  pg_read_file: builtin('v'),
 };
 
 class FakeCatalog implements LineageCatalog {
@@ -450,16 +480,71 @@ describe('column lineage', () => {
       "SELECT substr(secret, 1, 6) || '-' || substr(secret, 7), secret::varchar(18) FROM api_keys",
       "SELECT secret LIKE 'w%', secret = 'x', secret ~ '^w' FROM api_keys",
       "SELECT CASE WHEN secret < 'm' THEN 'a' ELSE 'b' END, coalesce(secret, 'x') FROM api_keys",
-      "SELECT string_agg(secret, ',' ORDER BY id), json_build_object('k', secret) FROM api_keys",
+      "SELECT json_build_object('k', secret) FROM api_keys",
       'SELECT (SELECT max(secret) FROM api_keys), (SELECT secret FROM api_keys LIMIT 1)',
     ])
       expect(fails(sql), sql).toEqual([]);
+    // string_agg cannot fail on a value, but its size grows with the rows: class 212.
+    expect(fails("SELECT string_agg(secret, ',' ORDER BY id) FROM api_keys")).toEqual(['id', 'secret']);
     // Writes check constraints on what they write: a condition on a masked value inside one counts.
     expect(
       fails("INSERT INTO orders (order_no) SELECT CASE WHEN secret < 'm' THEN 'a' END FROM api_keys"),
     ).toEqual(['secret']);
     // A view's own expressions are its owner's (as its predicates are).
     expect(fails('SELECT s FROM upper_v')).toEqual([]);
+  });
+
+  it('class 212: a value built near the size limits makes every masked value read decide a failure', () => {
+    const large = (sql: string) =>
+      (analyze(sql).failures ?? []).find((f) => f.what.includes("size can reach the server's limits"));
+    const fails = (sql: string) => [...new Set(large(sql)?.columns.map((c) => c.column) ?? [])].sort();
+    // The confirmed oracle (PostgreSQL 15: fails exactly when a character is outside the set), and
+    // the same limit reached by every other way of building a value or a row.
+    for (const sql of [
+      "SELECT repeat('a', 1073741819) || translate(substr(secret, 1, 1), 'abc', '') FROM api_keys",
+      "SELECT repeat('a', 1073741000), translate(secret, 'abc', '') FROM api_keys",
+      "SELECT lpad('', 268435000) || secret FROM api_keys",
+      "SELECT rpad('x', ascii(service) * 1000000) || secret FROM api_keys",
+      "SELECT jsonb_build_array(repeat('a', 268435000), secret) FROM api_keys",
+      "SELECT format('%1073741000s%s', '', secret) FROM api_keys",
+      "SELECT format('%*s%s', 1073741000, '', secret) FROM api_keys",
+      "SELECT replace(repeat('a', 40000), 'a', repeat('b', 40000)) || secret FROM api_keys",
+      "SELECT string_agg(translate(secret, 'abc', ''), '') FROM api_keys, generate_series(1, 100000000)",
+      'SELECT jsonb_agg(secret) FROM api_keys',
+      'SELECT ARRAY(SELECT secret FROM api_keys, generate_series(1, 100000000))',
+      "SELECT array_to_string(array_fill('x'::text, ARRAY[1000000000]), '') || secret FROM api_keys",
+      // A value computed once and referenced many times: a CTE, a subquery, a function in FROM.
+      "WITH b AS (SELECT repeat('a', 100000000) AS v) SELECT b.v || b.v || b.v || secret FROM b, api_keys",
+      "SELECT s.v || s.v || secret FROM (SELECT repeat('a', 150000000) AS v) s, api_keys",
+      "SELECT r.v, r.v, secret FROM repeat('a', 150000000) AS r(v), api_keys",
+      "WITH a AS (SELECT repeat('a', 60000000) AS v), b AS (SELECT a.v || a.v AS v FROM a), c AS (SELECT b.v || b.v AS v FROM b) SELECT c.v, secret FROM c, api_keys",
+      // A recursive query doubles a value at each step.
+      "WITH RECURSIVE r(v) AS (SELECT 'a' UNION ALL SELECT v || v FROM r WHERE length(v) < 1000000000) SELECT max(v) || secret FROM r, api_keys",
+      // Parameters: each at most one message (64 MiB by default).
+      'SELECT $1 || $2 || $3 || secret FROM api_keys',
+      // A function Gatehouse does not size.
+      "SELECT pg_read_file('/x') || secret FROM api_keys",
+    ])
+      expect(fails(sql), sql).toContain('secret');
+    // What stays small: columns, constants, parameters, fixed-size and numeric results, the
+    // functions that keep or cut their input, aggregates that pick one value.
+    for (const sql of [
+      'SELECT id, service, secret FROM api_keys',
+      "SELECT service || ' <' || upper(secret) || '>', md5(secret), length(secret) FROM api_keys",
+      "SELECT concat_ws(' ', service, secret), coalesce(secret, 'none'), secret::varchar(18) FROM api_keys",
+      "SELECT now(), date_trunc('day', now()), round(1.5), secret FROM api_keys",
+      "SELECT to_char(now(), 'YYYY-MM-DD'), secret FROM api_keys WHERE service = $1::text",
+      'SELECT max(secret), min(service), count(*) FROM api_keys',
+      "SELECT replace(secret, '-', ''), translate(secret, 'abc', 'xyz'), lpad(secret, 40, '*') FROM api_keys",
+      "SELECT format('%s: %s', service, secret), repeat('-', 20), secret FROM api_keys",
+      'SELECT t.s, t.s FROM (SELECT secret AS s FROM api_keys) t',
+      "WITH k AS (SELECT service, secret FROM api_keys) SELECT k.service || ':' || k.secret FROM k",
+      'SELECT $1 || secret FROM api_keys WHERE id = $2',
+      'SELECT jsonb_pretty(jsonb_build_array(secret)) FROM api_keys',
+    ])
+      expect(fails(sql), sql).toEqual([]);
+    // No masked value read, nothing to decide: the size alone is the server's cost.
+    expect(analyze("SELECT repeat('a', 1073741000)").failures ?? []).toEqual([]);
   });
 
   it('class 170: what the planner computes with untraceable code, and rows decided by it, are not clean', () => {

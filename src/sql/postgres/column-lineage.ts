@@ -22,6 +22,7 @@ import { LruCache } from './lru-cache.js';
 import { isObject, stringList, unwrap, wrapped, type NodeBody } from './parse-tree.js';
 import type { PgParserRuntime } from './pg-parser-runtime.js';
 import { checkText } from './submitted-text.js';
+import { largeValue, type ResultSize, type SizeCatalog } from './value-size.js';
 
 /** A relation as the catalog describes it. */
 export interface CatalogRelation {
@@ -78,6 +79,11 @@ export interface CatalogRoutine {
   readonly extension?: string;
   /** pg_proc.proretset: it returns a set (how many rows it yields depends on its arguments). */
   readonly returnsSet?: boolean;
+  /**
+   * Its result type's size when bounded whatever the arguments: `fixed` a fixed-length type (an
+   * integer, a timestamp, a uuid), `numeric`; absent for any other (text, arrays, JSON, pseudo-types).
+   */
+  readonly resultSize?: ResultSize;
 }
 
 export interface CatalogRoutines {
@@ -102,6 +108,8 @@ export interface LineageCatalog {
   ): readonly CatalogRelation[] | typeof UNAVAILABLE | undefined;
   /** Functions (or operators) with this name in any schema; undefined when not loaded yet. */
   routines(kind: 'function' | 'operator', name: string): CatalogRoutines | typeof UNAVAILABLE | undefined;
+  /** The largest parameter value a Bind can carry (the listener's message bound); 64 MiB if absent. */
+  readonly maxParameterBytes?: number;
 }
 
 /** Catalog entries an analysis needs and did not find loaded. */
@@ -223,8 +231,9 @@ const ONE_COLUMN_SRFS: ReadonlySet<string> = new Set([
  * `odd` the values of a key/value list, else their positions. Whether a statement fails is visible
  * (its SQLSTATE too, even with the text withheld), so a masked value handed to an argument not listed
  * here is one bit of it (`1/(ascii(secret) - 119)` fails exactly when the first character is `w`):
- * it counts as a predicate (maskedPredicates). Failures of resources (memory, a value over 1 GB,
- * statement_timeout) are not modelled.
+ * it counts as a predicate (maskedPredicates). A value over the server's size limits is a failure
+ * of its own, modelled for the whole statement (value-size.ts, class 212); other resources (memory,
+ * statement_timeout) are not.
  */
 type TotalArgs = '*' | 'odd' | readonly number[];
 /** Entries giving each of `names` the same safe arguments. */
@@ -2809,12 +2818,45 @@ class ParseTreeLineageAnalyzer implements LineageAnalyzer {
       what,
       columns: [...keys].map(src),
     }));
+    // A value the statement can build near the server's size limits makes whether it fails depend on
+    // the size of every other value it reads (class 212).
+    if (a.reads.size > 0) {
+      const large = largeValue(
+        tree,
+        sizeCatalog(catalog),
+        catalog.maxParameterBytes ?? DEFAULT_PARAMETER_BYTES,
+      );
+      if (large !== undefined)
+        failures.push({
+          what: `${large.what}, a value whose size can reach the server's limits (1 GB for a value or a result row, 256 MB for jsonb), next to it`,
+          columns: [...a.reads].map(src),
+        });
+    }
     // The column's type and constraints check every value written (a length, a CHECK, a key).
     for (const w of a.writes)
       if (w.flow.keys.size > 0)
         failures.push({ what: `the checks of ${w.label}`, columns: [...w.flow.keys].map(src) });
     return done(failures.length > 0 ? { ...lineage, failures } : lineage);
   }
+}
+
+/** Bind's parameters when the catalog does not say: the listener's default message bound. */
+const DEFAULT_PARAMETER_BYTES = 64 * 1024 * 1024;
+
+/** Result sizes from the catalog: bounded only when every overload's is. */
+function sizeCatalog(catalog: LineageCatalog): SizeCatalog {
+  return {
+    resultSize(kind, name) {
+      const info = catalog.routines(kind, name);
+      if (info === undefined || info === UNAVAILABLE || info.overloads.length === 0) return undefined;
+      let size: ResultSize = 'fixed';
+      for (const o of info.overloads) {
+        if (o.resultSize === undefined) return undefined;
+        if (o.resultSize === 'numeric') size = 'numeric';
+      }
+      return size;
+    },
+  };
 }
 
 function done(lineage: StatementLineage): LineageOutcome {
