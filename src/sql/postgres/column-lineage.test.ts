@@ -108,6 +108,7 @@ const ROUTINES: Record<string, CatalogRoutines> = {
   },
   jsonb_pretty: builtin(),
   pg_read_file: builtin('v'),
+  current_setting: builtin('s'),
 };
 
 class FakeCatalog implements LineageCatalog {
@@ -524,6 +525,8 @@ describe('column lineage', () => {
       'SELECT $1 || $2 || $3 || secret FROM api_keys',
       // A function Gatehouse does not size.
       "SELECT pg_read_file('/x') || secret FROM api_keys",
+      // A setting's value was set by earlier statements, as long as they made it.
+      "SELECT current_setting('app.x'), secret FROM api_keys",
     ])
       expect(fails(sql), sql).toContain('secret');
     // What stays small: columns, constants, parameters, fixed-size and numeric results, the

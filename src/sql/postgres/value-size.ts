@@ -627,7 +627,6 @@ class SizeWalk {
     if (COLLECTING.has(name))
       return this.seen(Infinity, () => `${name}() (its size grows with the number of rows)`);
     if (SMALL.has(name)) return 128;
-    if (name === 'current_setting') return this.paramBytes; // a value SET in one message
     if (ONE_OF_ARGS.has(name)) return Math.max(0, ...args);
     const factor = PROPORTIONAL.get(name);
     if (factor !== undefined) return this.seen(sat(factor * sum(args) + SLACK), label);
