@@ -19,6 +19,7 @@ import {
   unknownMaskingProfiles,
   type SqlMaskerFactory,
 } from './masking/result-masker.js';
+import { ResourceFailureBudget } from './masking/failure-budget.js';
 import { loadMaskingInputs } from './masking/masking-inputs.js';
 
 import type { Approver, DialTarget, Logger, UpstreamDialer } from './core/ports.js';
@@ -496,6 +497,7 @@ export async function startGateway(loaded: LoadedConfig, options: GatewayOptions
         analyzer: await createPostgresLineageAnalyzer(),
         rules: (obligations, statements) => snapshot.masking.lineageRules(obligations, statements),
         builtinRules: (obligations) => snapshot.masking.builtinLineageRules(obligations),
+        failures: new ResourceFailureBudget(),
       },
     });
     postgresAddress = await postgres.start();

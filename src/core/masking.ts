@@ -37,6 +37,8 @@ export interface ResultMasker {
   maskText(text: string): string | undefined;
   /** Counts of masked values so far, per detector or rule, for the record. */
   counts(): MaskCounts;
+  /** The statement reads a value masked (or one that cannot be traced): whether it fails says something. */
+  readsMasked?(): boolean;
 }
 
 export const passThroughMasker: ResultMasker = {

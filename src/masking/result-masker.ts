@@ -445,6 +445,11 @@ export class SqlResultMasker implements ResultMasker {
     return this.tally.counts;
   }
 
+  /** The statement reads a masked column (or columns Gatehouse cannot trace): its texts are withheld. */
+  readsMasked(): boolean {
+    return this.plan?.withhold !== undefined;
+  }
+
   /** Adds to a count the engine keeps itself (COPY rows withheld). */
   countWithheld(name: string, n: number): void {
     if (n > 0) this.tally.add(name, n);

@@ -91,7 +91,13 @@ import {
   type RelayHost,
 } from './result-relay.js';
 import type { StatementLineage } from '../../core/column-lineage.js';
-import { statisticsFinding, statisticsRelations, type LineageRules } from '../../masking/lineage-plan.js';
+import {
+  statisticsFinding,
+  statisticsRelations,
+  type LineageFinding,
+  type LineageRules,
+} from '../../masking/lineage-plan.js';
+import { isResourceFailure } from '../../masking/failure-budget.js';
 import type { NamedSources } from '../../masking/builtin-rules.js';
 import { sqlMaskerOf } from '../../masking/result-masker.js';
 import { catalogResolverFor, type OverloadedNames, type ReachSeed } from './catalog-resolver.js';
@@ -1952,12 +1958,36 @@ export class ClientConnection {
     if (onlyIfMatters && !lineageMatters(rules, lineage)) return { decision };
     if (marksCatalog) this.transactionReads.note(traced);
     const extra = lineageDecision(
-      rules.findings(lineage),
+      this.withFailureBudget(rules, lineage),
       this.target!.lineage ?? DEFAULT_LINEAGE_SETTINGS,
       this.session!.identity.agent,
       decision,
     );
     return { decision: extra ? strictest([decision, extra]) : decision, lineage };
+  }
+
+  /** The principal whose resource failures are counted together (class 224). */
+  private get principalKey(): string {
+    const id = this.session!.identity;
+    return `${id.issuer}\u0000${id.subject}`;
+  }
+
+  /**
+   * The lineage's findings, and one more when this principal's statements reading masked values
+   * have failed for want of a resource past the budget (class 224): that one reads one too.
+   */
+  private withFailureBudget(rules: LineageRules, lineage: StatementLineage): LineageFinding[] {
+    const findings = rules.findings(lineage);
+    const why = this.deps.lineage?.failures?.exhausted(this.principalKey);
+    if (why === undefined || rules.plan(lineage).withhold === undefined) return findings;
+    return [
+      ...findings,
+      {
+        kind: 'predicate',
+        ruleId: 'masking-predicate',
+        message: `${why}: this statement reads a masked value too, so it is held. Ask for approval, or wait until the failures are older than the window.`,
+      },
+    ];
   }
 
   /**
@@ -3201,6 +3231,20 @@ export class ClientConnection {
       }
     }
     this.session?.settle(run.admission, result);
+    if (result.error !== undefined) this.countResourceFailure(run, result.error.code);
+  }
+
+  /**
+   * A statement that read a masked value failed for want of a resource (class 224): counted against
+   * the principal, when its masked predicates are not simply allowed.
+   */
+  private countResourceFailure(run: Run, code: string): void {
+    const budget = this.deps.lineage?.failures;
+    if (!budget || !this.session || !isResourceFailure(code) || run.admission.masker.readsMasked?.() !== true)
+      return;
+    const settings = this.target?.lineage ?? DEFAULT_LINEAGE_SETTINGS;
+    if (settings.maskedPredicates[this.session.identity.agent ? 'agents' : 'people'] === 'allow') return;
+    budget.note(this.principalKey);
   }
 
   /**

@@ -11,6 +11,7 @@ import {
 } from '../../core/column-lineage.js';
 import type { Decision, Obligations } from '../../core/decision.js';
 import type { NamedSources } from '../../masking/builtin-rules.js';
+import type { ResourceFailureBudget } from '../../masking/failure-budget.js';
 import type { LineageFinding, LineageRules } from '../../masking/lineage-plan.js';
 import type { LineageAnalyzer } from '../../sql/postgres/column-lineage.js';
 import { DEFAULT_INLINE_CHARS } from '../../sql/postgres/off-thread-classifier.js';
@@ -32,6 +33,11 @@ export interface LineageDeps {
    * reaches a column they cover through a view, or runs code Gatehouse cannot see).
    */
   readonly builtinRules?: (obligations: Obligations) => LineageRules | undefined;
+  /**
+   * Resource failures of statements that read masked values, per principal, shared by every session
+   * (class 224): past its budget, a principal's statements reading masked values are held.
+   */
+  readonly failures?: ResourceFailureBudget;
 }
 
 export const DEFAULT_LINEAGE_SETTINGS: LineageSettings = {
