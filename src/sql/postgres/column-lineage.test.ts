@@ -108,6 +108,8 @@ const ROUTINES: Record<string, CatalogRoutines> = {
   },
   jsonb_pretty: builtin(),
   pg_read_file: builtin('v'),
+  regexp_split_to_array: builtin(),
+  string_to_array: builtin(),
   current_setting: builtin('s'),
 };
 
@@ -119,7 +121,16 @@ class FakeCatalog implements LineageCatalog {
   }
   routines(kind: 'function' | 'operator', name: string) {
     if (!this.loaded.has(`${kind[0]}:${name}`)) return undefined;
-    if (kind === 'operator') return builtin();
+    if (kind === 'operator')
+      // Comparisons and matches return a boolean, as the catalog says of each of their overloads.
+      return /^(?:[=<>!]+|!?~~?\*?)$/.test(name)
+        ? {
+            overloads: [
+              { schema: 'pg_catalog', language: 'internal', volatility: 'i', resultSize: 'fixed' as const },
+            ],
+            isType: false,
+          }
+        : builtin();
     return ROUTINES[name] ?? { overloads: [], isType: false };
   }
 }
@@ -507,6 +518,8 @@ describe('column lineage', () => {
       "SELECT lpad('', 268435000) || secret FROM api_keys",
       "SELECT rpad('x', ascii(service) * 1000000) || secret FROM api_keys",
       "SELECT jsonb_build_array(repeat('a', 268435000), secret) FROM api_keys",
+      "SELECT regexp_split_to_array(repeat('a', 134217727) || translate(secret, 'w', ''), '') FROM api_keys",
+      "SELECT string_to_array(repeat('a', 134217727) || secret, NULL) FROM api_keys",
       "SELECT format('%1073741000s%s', '', secret) FROM api_keys",
       "SELECT format('%*s%s', 1073741000, '', secret) FROM api_keys",
       "SELECT replace(repeat('a', 40000), 'a', repeat('b', 40000)) || secret FROM api_keys",

@@ -2828,7 +2828,7 @@ class ParseTreeLineageAnalyzer implements LineageAnalyzer {
       );
       if (large !== undefined)
         failures.push({
-          what: `${large.what}, a value whose size can reach the server's limits (1 GB for a value or a result row, 256 MB for jsonb), next to it`,
+          what: `${large.what}, a value whose size can reach the server's limits (1 GB for a value or a result row, 256 MB for jsonb, 134,217,727 array elements), next to it`,
           columns: [...a.reads].map(src),
         });
     }

@@ -16,10 +16,11 @@
 import { isObject, stringList, unwrap, wrapped, type NodeBody } from './parse-tree.js';
 
 /**
- * A bound at or past this many bytes counts as large: three quarters of jsonb's limit (256 MB), the
- * lowest of the server's; the rest is left for one stored value (docs/security.md class 212).
+ * A bound at or past this many bytes counts as large: below an array's element limit (134,217,727: a
+ * text of that many characters splits into that many elements) and jsonb's 256 MB, the lowest of the
+ * server's limits; what is left under them is for stored values (docs/security.md class 212).
  */
-export const LARGE_VALUE_BYTES = 192 * 1024 * 1024;
+export const LARGE_VALUE_BYTES = 96 * 1024 * 1024;
 /** The text of a numeric: 131,072 digits before the point, 16,383 after, a sign and a point. */
 const NUMERIC_BYTES = 160 * 1024;
 /** Per element or field of an array or record: its header, quotes and separators. */
