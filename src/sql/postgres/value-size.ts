@@ -16,8 +16,8 @@
 import { isObject, stringList, unwrap, wrapped, type NodeBody } from './parse-tree.js';
 
 /**
- * A bound at or past this many bytes counts as large: below an array's element limit (134,217,727: a
- * text of that many characters splits into that many elements) and jsonb's 256 MB, the lowest of the
+ * A bound at or past this many bytes counts as large: below jsonb's 256 MB and an array's element
+ * limit (134,217,727, which a text of that many characters reaches when split), the lowest of the
  * server's limits; what is left under them is for stored values (docs/security.md class 212).
  */
 export const LARGE_VALUE_BYTES = 96 * 1024 * 1024;
