@@ -58,6 +58,7 @@ function startApi(): Promise<{ url: string; server: http.Server }> {
             `<script>var c={name:"${u.name}",password:${PIN},token:\`${TOKEN_2}\`};` +
               `var d=JSON.parse("{\\u0022secret\\u0022:\\u0022${SECRET_2}\\u0022}");</script>`,
             `<pre>I1207 server.go:42] login req: name:"${u.name}" password:"${u.password}"</pre>`,
+            `<pre>{:name=>"${u.name}", :token=>"${TOKEN_2}"}</pre>`,
           ].join('\n'),
         );
       }

@@ -191,6 +191,9 @@ describe('keys in minified literals, compact protobuf text, and escaped or perce
     // Go's compact protobuf text, as gRPC services log a request.
     ['req: user:"ann" password:"hunter2" ', 'req: user:"ann" password:"[REDACTED:password]" '],
     ["user:'ann' token:'abc'", "user:'ann' token:'[REDACTED:token]'"],
+    // A Ruby hash with symbol keys, as Hash#inspect prints it before Ruby 3.4.
+    ['{:user=>"ann", :password=>"hunter2"}', '{:user=>"ann", :password=>"[REDACTED:password]"}'],
+    ['{:api_key => 12345, :a=>1}', '{:api_key => "[REDACTED:apikey]", :a=>1}'],
     // JSON in an HTML attribute, escaped by character references.
     [
       '{&quot;user&quot;:&quot;ann&quot;,&quot;password&quot;:&quot;hunter2&quot;}',

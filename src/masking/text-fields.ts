@@ -213,8 +213,14 @@ const MINIFIED_KEY = /[{,([][ \t\r\n]*([A-Za-z_$][A-Za-z0-9_$]{0,255}):(?![:\s])
  */
 const COMPACT_KEY = /(?:^|[ \t])([A-Za-z_$][A-Za-z0-9_$.-]{0,255}):(?=["'`])/gm;
 
+/**
+ * A Ruby symbol key as `Hash#inspect` prints it before Ruby 3.4 (`{:user=>"ann", :password=>"…"}`,
+ * what a Ruby app logs and a console shows), after `{`, `,`, `(` or `[` and blanks (class 219).
+ */
+const SYMBOL_KEY = /[{,([][ \t\r\n]*:([A-Za-z_][A-Za-z0-9_]{0,255}[?!]?)[ \t\r\n]*=>[ \t\r\n]*/g;
+
 function literalKeySpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
-  for (const source of [LITERAL_KEY, MINIFIED_KEY, COMPACT_KEY]) {
+  for (const source of [LITERAL_KEY, MINIFIED_KEY, COMPACT_KEY, SYMBOL_KEY]) {
     const re = new RegExp(source.source, source.flags);
     for (let m = re.exec(text); m !== null; m = re.exec(text)) {
       const key =
