@@ -422,6 +422,17 @@ describe.skipIf(!hasPhp())('names PHP reads as _method and X-HTTP-Method-Overrid
       'multipart/form-data; boundary=XX',
       "--XX\r\nContent-Disposition: form-data; name='_method'\r\n\r\nDELETE\r\n--XX--\r\n",
     ],
+    // Class 216: PHP joins to a part's header each following line that starts with a blank or has no
+    // ":", with only the line break taken out.
+    ...[
+      'form-data;\r\n name="_method"',
+      'form-data\r\n; name="_method"',
+      'form-data; name="_met\r\nhod"',
+      'form-data; na\r\nme=_method',
+    ].map((d): [string, string] => [
+      'multipart/form-data; boundary=XX',
+      `--XX\r\nContent-Disposition: ${d}\r\n\r\nDELETE\r\n--XX--\r\n`,
+    ]),
   ];
   const postBody = (base: string, contentType: string, body: string, auth?: string) =>
     rawExchange(
@@ -522,6 +533,101 @@ describe.skipIf(!hasPhp())('names PHP reads as _method and X-HTTP-Method-Overrid
       (k) => methodOverrideRefusal('POST', {}, parseQuery(`${k}=DELETE`)!) === undefined,
     );
     expect(missed).toEqual([]);
+  });
+});
+
+// docs/security.md, class 217: Express's method-override, given a getter that reads req.body._method
+// and `methods: null` (its documented option for overriding any method), runs a PUT or PATCH whose
+// form or JSON body names DELETE as DELETE. This upstream does what that middleware does after
+// body-parser's urlencoded and json parsers.
+describe('_method in the body of a PUT or PATCH (an upstream overriding any method, as Express can)', () => {
+  let upstream: http.Server;
+  let gw: HttpTestGateway;
+  let endpoint: string;
+  let token: string;
+  const ran: string[] = [];
+
+  beforeAll(async () => {
+    upstream = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        const type = req.headers['content-type'] ?? '';
+        let override: unknown;
+        if (type.includes('json')) override = (JSON.parse(text || '{}') as Record<string, unknown>)._method;
+        else if (type.includes('urlencoded'))
+          override = new URLSearchParams(text).get('_method') ?? undefined;
+        const method = typeof override === 'string' ? override.toUpperCase() : req.method!;
+        ran.push(`${method} ${req.url}`);
+        res.end(`ran ${method}\n`);
+      });
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    const { port } = upstream.address() as AddressInfo;
+    gw = await startHttpTestGateway({
+      env: { ...process.env, API_TOKEN },
+      connections: {
+        api: {
+          protocol: 'http',
+          listen: '127.0.0.1:0',
+          upstream: `http://127.0.0.1:${port}`,
+          auth: { type: 'bearer', token: { env: 'API_TOKEN' } },
+        },
+      },
+      policies: [
+        {
+          id: 'dev',
+          subjects: { groups: ['dev'] },
+          connections: ['api'],
+          rules: [
+            { id: 'allow', effect: 'allow', match: { methods: ['GET', 'PUT', 'PATCH'], paths: ['/v1/**'] } },
+          ],
+        },
+      ],
+    });
+    endpoint = gw.endpoint('api');
+    token = await gw.token({ subject: 'mallory', groups: ['dev'], agent: true });
+  }, 30_000);
+
+  afterAll(async () => {
+    await gw?.stop();
+    await new Promise((r) => upstream?.close(r));
+  });
+
+  const send = (base: string, method: string, type: string, body: string, auth?: string) =>
+    request(`${base}/v1/notes/5`, {
+      method,
+      headers: { 'content-type': type, ...(auth ? { authorization: `Bearer ${auth}` } : {}) },
+      body,
+    }).then(async (r) => ({ status: r.statusCode, text: await r.body.text() }));
+  const cases: [string, string, string][] = [
+    ['PUT', 'application/x-www-form-urlencoded', 'note=1&_method=DELETE'],
+    ['PATCH', 'application/json', '{"note":1,"_method":"DELETE"}'],
+    ['GET', 'application/json', '{"_method":"DELETE"}'],
+  ];
+
+  it('the upstream itself runs each of them as DELETE', async () => {
+    ran.length = 0;
+    const { port } = upstream.address() as AddressInfo;
+    for (const [method, type, body] of cases) await send(`http://127.0.0.1:${port}`, method, type, body);
+    expect(ran).toEqual(cases.map(() => 'DELETE /v1/notes/5'));
+  });
+
+  it('refuses each of them through the gateway (400, http-method-override); the upstream runs nothing', async () => {
+    ran.length = 0;
+    for (const [method, type, body] of cases) {
+      const out = await send(endpoint, method, type, body, token);
+      expect(out.status, `${method} ${body}`).toBe(400);
+      expect(out.text).toContain('http-method-override');
+    }
+    expect(ran).toEqual([]);
+    // Its own method, or none, runs as sent.
+    expect((await send(endpoint, 'PUT', 'application/json', '{"note":1}', token)).status).toBe(200);
+    expect(
+      (await send(endpoint, 'PATCH', 'application/x-www-form-urlencoded', '_method=patch', token)).status,
+    ).toBe(200);
+    expect(ran).toEqual(['PUT /v1/notes/5', 'PATCH /v1/notes/5']);
   });
 });
 

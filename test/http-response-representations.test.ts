@@ -15,6 +15,10 @@ import { startHttpTestGateway, type HttpTestGateway } from './testkit/http-gatew
 const EMAIL = 'ann.secret@example.com';
 const KEY_ID = 'AKIAZ7Q3M4N5P6R7S8T9';
 const USERS = [{ name: 'ann', email: EMAIL, password: 'pw-1234567', key: KEY_ID }];
+/** Values no detector recognises, in class 219's escaped and minified forms. */
+const TOKEN_2 = 'tok-55aa66';
+const SECRET_2 = 'sec-77bb88';
+const PIN = 90817263;
 
 function startApi(): Promise<{ url: string; server: http.Server }> {
   const server = http.createServer((req, res) => {
@@ -38,6 +42,24 @@ function startApi(): Promise<{ url: string; server: http.Server }> {
         const u = USERS[0]!;
         return res.end(
           `{'name': '${u.name}', 'password': '${u.password}'}\nUser(password='${u.password}', name='${u.name}')\n`,
+        );
+      }
+      // docs/security.md, class 219: the same values in the forms a page, a bundle or a log line
+      // escapes or minifies them.
+      if (accept === 'text/x-escaped') {
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+        const u = USERS[0]!;
+        return res.end(
+          [
+            `<div data-props="{&quot;name&quot;:&quot;${u.name}&quot;,&quot;password&quot;:&quot;${u.password}&quot;}"></div>`,
+            `<div data-x="{&#34;secret&#34;:&#34;${SECRET_2}&#34;}"></div>`,
+            `<a href="/cb?state=%7B%22token%22%3A%22${TOKEN_2}%22%7D">back</a>`,
+            `<a href="/go?next=%2Fhome%3Fpassword%3D${u.password}">go</a>`,
+            `<script>var c={name:"${u.name}",password:${PIN},token:\`${TOKEN_2}\`};` +
+              `var d=JSON.parse("{\\u0022secret\\u0022:\\u0022${SECRET_2}\\u0022}");</script>`,
+            `<pre>I1207 server.go:42] login req: name:"${u.name}" password:"${u.password}"</pre>`,
+            `<pre>{:name=>"${u.name}", :token=>"${TOKEN_2}"}</pre>`,
+          ].join('\n'),
         );
       }
       // docs/security.md, class 210: an admin page's settings form, filled.
@@ -192,6 +214,16 @@ describe('an API answer in another representation', () => {
     expect(js.text).not.toContain('pw-1234567');
     expect(js.text).not.toContain('k-1');
     expect(js.text).toContain("name: 'ann'");
+  });
+
+  it('values escaped for HTML, JavaScript or a URL, or minified, are masked by their keys too (class 219)', async () => {
+    const r = await get('text/x-escaped');
+    expect(r.status).toBe(200);
+    for (const secret of ['pw-1234567', TOKEN_2, SECRET_2, String(PIN)]) expect(r.text).not.toContain(secret);
+    // What is not under a sensitive name is as it was.
+    expect(r.text).toContain('&quot;name&quot;:&quot;ann&quot;');
+    expect(r.text).toContain('name:"ann"');
+    expect(r.text).toContain('%7B%22token%22%3A%22[REDACTED:token]%22%7D');
   });
 
   it('an HTML form filled with secrets is masked field by field (class 210)', async () => {

@@ -52,18 +52,60 @@ export function mayNameFields(text: string, options: { readonly tables?: boolean
   for (let i = text.indexOf(':'); i >= 0; i = text.indexOf(':', i + 1)) {
     const bit = colonBit(i > 0 ? text.charCodeAt(i - 1) : -1, i < last ? text.charCodeAt(i + 1) : -1);
     if (bit !== 0) return true;
+    // A key-like run right after `{`, `,`, `(` or `[` ends at this `:` (a minified `{password:1}`): the
+    // loops' `delim` and `keyLen`.
+    let j = i - 1;
+    while (j >= 0 && (IN_WORD[CLASS_ID[text.charCodeAt(j)]!] === 1 || text.charCodeAt(j) === 36)) j--;
+    if (j === i - 1) continue;
+    while (j >= 0 && isBlank(text.charCodeAt(j))) j--;
+    if (j >= 0 && keyOpener(text.charCodeAt(j))) return true;
+  }
+  const at = (j: number): number => (j < text.length ? text.charCodeAt(j) : -1);
+  for (const c of [38, 92, 37]) {
+    const ch = String.fromCharCode(c);
+    for (let i = text.indexOf(ch); i >= 0; i = text.indexOf(ch, i + 1))
+      if (escapeBit(c, i, at) !== 0) return true;
   }
   return false;
 }
 
 /**
+ * F_FIELDS when the code unit `c` at `i` starts a mark of a key and its value written escaped
+ * (text-fields.ts `escapedFormKeySpans`, `encodedPairSpans`, class 219), case aside: `&q` or `&#` (an
+ * HTML character reference: `&quot;`, `&#34;`, `&#58;`), `\u0022` or `\u003a` (a JSON or JavaScript
+ * escape), `%22`, `%3a` or `%3d` (percent-encoding). `at(j)`: the unit at j, -1 past the end.
+ */
+function escapeBit(c: number, i: number, at: (j: number) => number): number {
+  if (c === 38) {
+    const n = at(i + 1);
+    return n === 35 || (n | 32) === 113 ? F_FIELDS : 0;
+  }
+  if (c === 92) {
+    if ((at(i + 1) | 32) !== 117 || at(i + 2) !== 48 || at(i + 3) !== 48) return 0;
+    const a = at(i + 4);
+    const b = at(i + 5) | 32;
+    return (a === 50 && b === 50) || (a === 51 && b === 97) ? F_FIELDS : 0;
+  }
+  if (c === 37) {
+    const a = at(i + 1);
+    const b = at(i + 2) | 32;
+    return (a === 50 && b === 50) || (a === 51 && (b === 97 || b === 100)) ? F_FIELDS : 0;
+  }
+  return 0;
+}
+
+/**
  * `:` then white space, a quote or the end (`next` -1), or a quote or white space then `:`: where a
- * key may end (a quote after it: a minified literal's `{password:"…"}`, text-fields.ts, class 209).
+ * key may end (a quote after it: a minified literal's `{password:"…"}`, text-fields.ts, class 209; a
+ * backtick, `[` or `{` after it: `{password:[…]}`, class 219).
  */
 function colonBit(prev: number, next: number): number {
   return next === 32 ||
     next === 34 ||
     next === 39 ||
+    next === 96 ||
+    next === 91 ||
+    next === 123 ||
     next === 9 ||
     next === 10 ||
     next === 13 ||
@@ -91,6 +133,18 @@ const DASH = 5;
 const B64_ONLY = 6;
 /** `=`: inside runs (base64 padding, `sig=…`), not inside tokens; it ends a digit chain. */
 const EQUALS = 7;
+
+function isBlank(c: number): boolean {
+  return c === 32 || c === 9 || c === 10 || c === 13;
+}
+
+/** `{`, `,`, `(` or `[`: where text-fields.ts reads an object literal's key to begin. */
+function keyOpener(c: number): boolean {
+  return c === 123 || c === 44 || c === 40 || c === 91;
+}
+
+/** The classes the loops count in a word (`word++`): letters, digits, `_` and `-`. */
+const IN_WORD: Uint8Array = Uint8Array.from([0, 1, 1, 1, 1, 1, 0, 0]);
 
 const CLASS_ID: Uint8Array = (() => {
   const t = new Uint8Array(65536);
@@ -139,7 +193,14 @@ function runBits(len: number): number {
  * Keep the loop below identical to textFeatures' (a change to one is a change to both).
  */
 export function bytesFeatures(b: Uint8Array, start: number, end: number): number {
+  const byteAt = (j: number): number => (j < end ? (b[j] as number) : -1);
   let f = 0;
+  /**
+   * The last character before the current key-like run (word characters and `$`, `keyLen` long): a
+   * minified key is such a run after `{`, `,`, `(` or `[`, ended by `:`.
+   */
+  let delim = -1;
+  let keyLen = 0;
   let chain = 0;
   let gap = 0;
   let upper = 0;
@@ -152,6 +213,7 @@ export function bytesFeatures(b: Uint8Array, start: number, end: number): number
     switch (CLASS_ID[c]) {
       case LOWER:
         if (word++ === 0) wordFirst = c;
+        keyLen++;
         run++;
         chain = 0;
         dashes = 0;
@@ -160,12 +222,14 @@ export function bytesFeatures(b: Uint8Array, start: number, end: number): number
         if (++chain >= 9) f |= F_DIGITS;
         gap = 0;
         if (word++ === 0) wordFirst = c;
+        keyLen++;
         run++;
         dashes = 0;
         break;
       case UPPER:
         upper++;
         if (word++ === 0) wordFirst = c;
+        keyLen++;
         run++;
         chain = 0;
         dashes = 0;
@@ -174,10 +238,12 @@ export function bytesFeatures(b: Uint8Array, start: number, end: number): number
         if (++dashes >= 5) f |= F_DASH5;
         if (++gap > 2) chain = 0;
         if (word++ === 0) wordFirst = c;
+        keyLen++;
         run++;
         break;
       case UNDERSCORE:
         if (word++ === 0) wordFirst = c;
+        keyLen++;
         run++;
         chain = 0;
         dashes = 0;
@@ -188,6 +254,9 @@ export function bytesFeatures(b: Uint8Array, start: number, end: number): number
         run++;
         if (c !== 43 || ++gap > 2) chain = 0;
         dashes = 0;
+        delim = c;
+        keyLen = 0;
+        if (c === 37) f |= escapeBit(c, i, byteAt);
         break;
       case EQUALS:
         if (word >= TOKEN_MIN_RUN && TOKEN_START[wordFirst] === 1) f |= F_TOKEN;
@@ -195,11 +264,21 @@ export function bytesFeatures(b: Uint8Array, start: number, end: number): number
         run++;
         chain = 0;
         dashes = 0;
+        delim = c;
+        keyLen = 0;
         f |= F_FIELDS;
         break;
       default:
         if (word >= TOKEN_MIN_RUN && TOKEN_START[wordFirst] === 1) f |= F_TOKEN;
         if (run >= 20) f |= runBits(run);
+        if (c === 36) keyLen++;
+        // Blanks between the opener and the key (`{ password:1}`) leave the opener standing.
+        else if (keyLen === 0 && isBlank(c)) keyLen = 0;
+        else {
+          if (c === 58 && keyLen > 0 && keyOpener(delim)) f |= F_FIELDS;
+          delim = c;
+          keyLen = 0;
+        }
         word = 0;
         run = 0;
         dashes = 0;
@@ -212,6 +291,7 @@ export function bytesFeatures(b: Uint8Array, start: number, end: number): number
           else if (c === 58)
             f |= colonBit(i > start ? (b[i - 1] as number) : -1, i + 1 < end ? (b[i + 1] as number) : -1);
           else if ((c === 10 || c === 13) && i + 1 < end) f |= F_FIELDS;
+          else if (c === 38 || c === 92) f |= escapeBit(c, i, byteAt);
         }
     }
   }
@@ -228,7 +308,14 @@ export function textFeatures(text: string): number {
   // (Its line breaks, never its last character, are all the loop would see: F_FIELDS.)
   if (n > 8 && text.charCodeAt(0) === 32 && text.charCodeAt(n - 1) === 32 && text.trim() === '')
     return text.includes('\n') || text.includes('\r') ? F_FIELDS : 0;
+  const textAt = (j: number): number => (j < n ? text.charCodeAt(j) : -1);
   let f = 0;
+  /**
+   * The last character before the current key-like run (word characters and `$`, `keyLen` long): a
+   * minified key is such a run after `{`, `,`, `(` or `[`, ended by `:`.
+   */
+  let delim = -1;
+  let keyLen = 0;
   let chain = 0;
   let gap = 0;
   let upper = 0;
@@ -241,6 +328,7 @@ export function textFeatures(text: string): number {
     switch (CLASS_ID[c]) {
       case LOWER:
         if (word++ === 0) wordFirst = c;
+        keyLen++;
         run++;
         chain = 0;
         dashes = 0;
@@ -249,12 +337,14 @@ export function textFeatures(text: string): number {
         if (++chain >= 9) f |= F_DIGITS;
         gap = 0;
         if (word++ === 0) wordFirst = c;
+        keyLen++;
         run++;
         dashes = 0;
         break;
       case UPPER:
         upper++;
         if (word++ === 0) wordFirst = c;
+        keyLen++;
         run++;
         chain = 0;
         dashes = 0;
@@ -263,10 +353,12 @@ export function textFeatures(text: string): number {
         if (++dashes >= 5) f |= F_DASH5;
         if (++gap > 2) chain = 0;
         if (word++ === 0) wordFirst = c;
+        keyLen++;
         run++;
         break;
       case UNDERSCORE:
         if (word++ === 0) wordFirst = c;
+        keyLen++;
         run++;
         chain = 0;
         dashes = 0;
@@ -278,6 +370,9 @@ export function textFeatures(text: string): number {
         // "+" may lead a phone number; "/" and "%" end a digit chain.
         if (c !== 43 || ++gap > 2) chain = 0;
         dashes = 0;
+        delim = c;
+        keyLen = 0;
+        if (c === 37) f |= escapeBit(c, i, textAt);
         break;
       case EQUALS:
         if (word >= TOKEN_MIN_RUN && TOKEN_START[wordFirst] === 1) f |= F_TOKEN;
@@ -285,11 +380,21 @@ export function textFeatures(text: string): number {
         run++;
         chain = 0;
         dashes = 0;
+        delim = c;
+        keyLen = 0;
         f |= F_FIELDS;
         break;
       default:
         if (word >= TOKEN_MIN_RUN && TOKEN_START[wordFirst] === 1) f |= F_TOKEN;
         if (run >= 20) f |= runBits(run);
+        if (c === 36) keyLen++;
+        // Blanks between the opener and the key (`{ password:1}`) leave the opener standing.
+        else if (keyLen === 0 && isBlank(c)) keyLen = 0;
+        else {
+          if (c === 58 && keyLen > 0 && keyOpener(delim)) f |= F_FIELDS;
+          delim = c;
+          keyLen = 0;
+        }
         word = 0;
         run = 0;
         dashes = 0;
@@ -302,6 +407,7 @@ export function textFeatures(text: string): number {
           else if (c === 58)
             f |= colonBit(i > 0 ? text.charCodeAt(i - 1) : -1, i + 1 < n ? text.charCodeAt(i + 1) : -1);
           else if ((c === 10 || c === 13) && i + 1 < n) f |= F_FIELDS;
+          else if (c === 38 || c === 92) f |= escapeBit(c, i, textAt);
         }
     }
   }

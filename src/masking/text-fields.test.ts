@@ -178,6 +178,62 @@ describe('object-literal keys: Python reprs, JavaScript and JSON5 (docs/security
   });
 });
 
+describe('keys in minified literals, compact protobuf text, and escaped or percent-encoded forms (class 219)', () => {
+  it.each([
+    // Minified JavaScript and JSON5: the value right after the `:`.
+    ['{password:90817263}', '{password:"[REDACTED:password]"}'],
+    ['{a:1,token:abcdef,b:2}', '{a:1,token:"[REDACTED:token]",b:2}'],
+    ['{ password:hunter2}', '{ password:"[REDACTED:password]"}'],
+    ['{password:["a","b"]}', '{password:"[REDACTED:password]"}'],
+    ['{password:{v:"hunter2"}}', '{password:"[REDACTED:password]"}'],
+    ['{password:`hunter2`}', '{password:"[REDACTED:password]"}'],
+    ['f({$password:"hunter2"})', 'f({$password:"[REDACTED:password]"})'],
+    // Go's compact protobuf text, as gRPC services log a request.
+    ['req: user:"ann" password:"hunter2" ', 'req: user:"ann" password:"[REDACTED:password]" '],
+    ["user:'ann' token:'abc'", "user:'ann' token:'[REDACTED:token]'"],
+    // A Ruby hash with symbol keys, as Hash#inspect prints it before Ruby 3.4.
+    ['{:user=>"ann", :password=>"hunter2"}', '{:user=>"ann", :password=>"[REDACTED:password]"}'],
+    ['{:api_key => 12345, :a=>1}', '{:api_key => "[REDACTED:apikey]", :a=>1}'],
+    // JSON in an HTML attribute, escaped by character references.
+    [
+      '{&quot;user&quot;:&quot;ann&quot;,&quot;password&quot;:&quot;hunter2&quot;}',
+      '{&quot;user&quot;:&quot;ann&quot;,&quot;password&quot;:&quot;[REDACTED:password]&quot;}',
+    ],
+    ['{&#34;password&#34;:&#34;a\\&#34;b&#34;}', '{&#34;password&#34;:&#34;[REDACTED:password]&#34;}'],
+    [
+      '{&#x22;password&#x22;&#58;&#x22;hunter2&#x22;}',
+      '{&#x22;password&#x22;&#58;&#x22;[REDACTED:password]&#x22;}',
+    ],
+    [
+      '{&quot;pin_password&quot;:1234,&quot;a&quot;:1}',
+      '{&quot;pin_password&quot;:[REDACTED:password],&quot;a&quot;:1}',
+    ],
+    // JSON in a JavaScript or JSON string, its quotes written \u0022.
+    [
+      String.raw`{\u0022password\u0022:\u0022hunter2\u0022}`,
+      String.raw`{\u0022password\u0022:\u0022[REDACTED:password]\u0022}`,
+    ],
+    [
+      String.raw`{\\u0022password\\u0022\\u003a\\u0022a\\\\\u0022b\\u0022}`,
+      String.raw`{\\u0022password\\u0022\\u003a\\u0022[REDACTED:password]\\u0022}`,
+    ],
+    // Percent-encoded JSON and queries inside a parameter.
+    ['?state=%7B%22token%22%3A%22abc%22%7D', '?state=%7B%22token%22%3A%22[REDACTED:token]%22%7D'],
+    ['?state=%7B%22token%22%3A%22a%5C%22b%22%7D', '?state=%7B%22token%22%3A%22[REDACTED:token]%22%7D'],
+    ['?next=%2Fa%3Fpassword%3Dhunter2%26x%3D1', '?next=%2Fa%3Fpassword%3D[REDACTED:password]%26x%3D1'],
+    ['password%3Dhunter2', 'password%3D[REDACTED:password]'],
+  ])('masks %s', (text, want) => {
+    expect(masked(text)?.text).toBe(want);
+  });
+
+  it('leaves keys that are not sensitive, times, a `::`, and escapes that name nothing', () => {
+    expect(masked('{a:1,b:x}')).toBeNull();
+    expect(masked('at 10:30 {id:7}')).toBeNull();
+    expect(masked('std::password::x, a')).toBeNull();
+    expect(masked('{&quot;user&quot;:&quot;ann&quot;} %22x%22 \\u0022y\\u0022')).toBeNull();
+  });
+});
+
 describe('JSON keys whose quotes are escaped (class 193)', () => {
   it("masks a document's sensitive values inside an array's and a record's text, at any depth, keeping the text's form", () => {
     const cases: [string, string][] = [

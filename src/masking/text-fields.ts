@@ -83,6 +83,8 @@ export function textFieldSpans(
   jsonKeySpans(text, keys, found);
   literalKeySpans(text, keys, found);
   escapedJsonKeySpans(text, keys, found);
+  escapedFormKeySpans(text, keys, found);
+  encodedPairSpans(text, keys, found);
   htmlFieldSpans(text, keys, found);
   if (options.tables !== false) tableSpans(text, keys, found);
   lineSpans(text, keys, found);
@@ -175,12 +177,12 @@ function jsonKeySpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void 
  * A key of an object literal, where one begins (after `{`, `,`, `(` or `[` and blanks, which the match
  * includes: no look-behind, whose cost grows with a run of blanks at every position): single-quoted
  * (a Python dict's repr, JS), bare (JS, JSON5) or double-quoted with a comment before its `:` (JSON5),
- * then `:` followed by a blank, a quote or the end (what text-features.ts's pre-filter counts: a
- * minified `{password:1}` is left to the detectors). Blanks and `/* … *\/` comments may stand between
- * the key and the `:`.
+ * then `:` followed by a blank, a quote, `[`, `{` or the end (what text-features.ts's pre-filter
+ * counts; a bare key with `:` at once is MINIFIED_KEY's, class 219). Blanks and `/* … *\/` comments
+ * may stand between the key and the `:`.
  */
 const LITERAL_KEY =
-  /[{,([][ \t\r\n]*(?:'((?:[^'\\\r\n]|\\.){1,256})'|"((?:[^"\\\r\n]|\\.){1,256})"|([A-Za-z_$][A-Za-z0-9_$]{0,255}))(?:[ \t\r\n]|\/\*[^*]*\*+(?:[^/*][^*]*\*+)*\/)*:(?=[ \t\r\n'"]|$)[ \t\r\n]*/g;
+  /[{,([][ \t\r\n]*(?:'((?:[^'\\\r\n]|\\.){1,256})'|"((?:[^"\\\r\n]|\\.){1,256})"|([A-Za-z_$][A-Za-z0-9_$]{0,255}))(?:[ \t\r\n]|\/\*[^*]*\*+(?:[^/*][^*]*\*+)*\/)*:(?=[ \t\r\n'"`[{]|$)[ \t\r\n]*/g;
 
 /** Where a quoted value starting at `start` ends, a backslash escaping the next character in either quote. */
 function escapedQuoteEnd(t: string, start: number): number {
@@ -198,30 +200,62 @@ function literalKey(raw: string): string {
   return raw.replace(/\\(.)/g, '$1');
 }
 
+/**
+ * A bare key of a minified literal (`{password:1}`, `{a:1,token:x}`): after `{`, `,`, `(` or `[` and
+ * blanks, at once `:`, then any value but a blank (LITERAL_KEY's) or a second `:` (C++'s
+ * `std::password::x`). text-features.ts counts such a `:` (class 219).
+ */
+const MINIFIED_KEY = /[{,([][ \t\r\n]*([A-Za-z_$][A-Za-z0-9_$]{0,255}):(?![:\s])/g;
+
+/**
+ * A bare key after the text's start, a line's or a blank, then `:` and at once a quote: Go's compact
+ * protobuf text (`user:"ann" password:"…"`, what gRPC services log) and logfmt-like lines (class 219).
+ */
+const COMPACT_KEY = /(?:^|[ \t])([A-Za-z_$][A-Za-z0-9_$.-]{0,255}):(?=["'`])/gm;
+
+/**
+ * A Ruby symbol key as `Hash#inspect` prints it before Ruby 3.4 (`{:user=>"ann", :password=>"…"}`,
+ * what a Ruby app logs and a console shows), after `{`, `,`, `(` or `[` and blanks (class 219).
+ */
+const SYMBOL_KEY = /[{,([][ \t\r\n]*:([A-Za-z_][A-Za-z0-9_]{0,255}[?!]?)[ \t\r\n]*=>[ \t\r\n]*/g;
+
 function literalKeySpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
-  const re = new RegExp(LITERAL_KEY.source, 'g');
-  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-    const key = m[1] !== undefined ? literalKey(m[1]) : m[2] !== undefined ? jsonString(`"${m[2]}"`) : m[3]!;
-    const tag = keys(key);
-    if (tag === undefined) continue;
-    const start = re.lastIndex;
-    const c = text.charCodeAt(start);
-    const quoted = c === 34 || c === 39;
-    // A quoted value to its closing quote past backslash escapes (`'a\'b'`), and never less than the
-    // JSON reading's end: where the two differ, more is masked.
-    const end = quoted
-      ? Math.max(escapedQuoteEnd(text, start), valueEnd(text, start))
-      : valueEnd(text, start);
-    if (end <= start) continue;
-    const raw = text.slice(start, end);
-    const value = !quoted
-      ? raw
-      : c === 34
-        ? jsonString(raw)
-        : literalKey(raw.slice(1, raw.endsWith("'") ? -1 : undefined));
-    out.push({ start, end, tag, value, form: c === 39 ? 'single' : 'json' });
-    re.lastIndex = end;
+  for (const source of [LITERAL_KEY, MINIFIED_KEY, COMPACT_KEY, SYMBOL_KEY]) {
+    const re = new RegExp(source.source, source.flags);
+    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+      const key =
+        source !== LITERAL_KEY
+          ? m[1]!
+          : m[1] !== undefined
+            ? literalKey(m[1])
+            : m[2] !== undefined
+              ? jsonString(`"${m[2]}"`)
+              : m[3]!;
+      const tag = keys(key);
+      if (tag === undefined) continue;
+      const end = literalValueSpan(text, re.lastIndex, tag, out);
+      if (end > re.lastIndex) re.lastIndex = end;
+    }
   }
+}
+
+/** The value of a literal's key, from `start`: pushed on `out` as a span; returns where it ends. */
+function literalValueSpan(text: string, start: number, tag: string, out: TextFieldSpan[]): number {
+  const c = text.charCodeAt(start);
+  // A template literal (`…`) is quoted too; it is written back double-quoted.
+  const quoted = c === 34 || c === 39 || c === 96;
+  // A quoted value to its closing quote past backslash escapes (`'a\'b'`), and never less than the
+  // JSON reading's end: where the two differ, more is masked.
+  const end = quoted ? Math.max(escapedQuoteEnd(text, start), valueEnd(text, start)) : valueEnd(text, start);
+  if (end <= start) return end;
+  const raw = text.slice(start, end);
+  const value = !quoted
+    ? raw
+    : c === 34
+      ? jsonString(raw)
+      : literalKey(raw.slice(1, raw.endsWith(String.fromCharCode(c)) ? -1 : undefined));
+  out.push({ start, end, tag, value, form: c === 39 ? 'single' : 'json' });
+  return end;
 }
 
 /**
@@ -268,6 +302,92 @@ function escapedJsonKeySpans(text: string, keys: KeyTagOf, out: TextFieldSpan[])
     if (end <= start) continue;
     out.push({ start, end, tag, value: text.slice(start, end), form: 'bare' });
     re.lastIndex = end;
+  }
+}
+
+// ---- keys and values written in an escaped form (docs/security.md, class 219) ----
+
+/**
+ * A quote as a format escapes it: an HTML character reference (`&quot;`, `&#34;`, `&#x22;`: JSON in an
+ * attribute, `data-props="{&quot;password&quot;:…}"`), a JSON or JavaScript `\u0022` (behind one or more
+ * backslashes), or percent-encoding (`%22`: JSON in a query parameter or a cookie).
+ */
+const ESC_QUOTE = String.raw`&quot;|&#0*34;|&#x0*22;|\\+u0022|%22`;
+/** A `:` escaped the same ways, or as it is. */
+const ESC_COLON = String.raw`:|&#0*58;|&#x0*3a;|\\+u003a|%3a`;
+/** `"key"` then `:` with the quotes escaped (the same token on both sides), the `:` escaped or not. */
+const ESCAPED_FORM_KEY = new RegExp(
+  String.raw`(${ESC_QUOTE})([^"'<>&%\\\r\n]{1,256}?)\1(?:[ \t\r\n]|%20|\+)*(?:${ESC_COLON})(?:[ \t\r\n]|%20|\+)*`,
+  'gi',
+);
+/** Where an escaped value ends when it is not quoted: what ends a JSON value, or starts an escape. */
+const ESCAPED_FORM_BARE_END = /[,}\]\s"'<>&%\\]/;
+
+/** The escaped quote `token` at `at`, and where the string it opens closes (past backslash-escaped ones). */
+function escapedFormStringEnd(text: string, at: number, token: string): number {
+  const lower = token.toLowerCase();
+  for (let i = at + token.length; i < text.length; i++) {
+    if (text.charCodeAt(i) === 92 && token.charCodeAt(0) !== 92) {
+      i++;
+      continue;
+    }
+    // A percent-encoded backslash (`%5C`) escapes what follows it too.
+    if (text.charCodeAt(i) === 37 && text.slice(i, i + 3).toUpperCase() === '%5C') {
+      i += text.charCodeAt(i + 3) === 37 ? 5 : 3;
+      continue;
+    }
+    if (text.slice(i, i + token.length).toLowerCase() !== lower) continue;
+    // `\u0022` behind one more backslash is a quote inside the string (`\\\u0022`), not its end.
+    if (token.charCodeAt(0) === 92) {
+      let n = 0;
+      while (i - n - 1 >= at + token.length && text.charCodeAt(i - n - 1) === 92) n++;
+      if (n % 2 === 1) continue;
+    }
+    return i;
+  }
+  return text.length;
+}
+
+function escapedFormKeySpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
+  const re = new RegExp(ESCAPED_FORM_KEY.source, 'gi');
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    const tag = keys(m[2]!);
+    if (tag === undefined) continue;
+    const at = re.lastIndex;
+    const quote = new RegExp(`(?:${ESC_QUOTE})`, 'iy');
+    quote.lastIndex = at;
+    const q = quote.exec(text);
+    let start = at;
+    let end: number;
+    if (q !== null) {
+      start = at + q[0].length;
+      end = escapedFormStringEnd(text, at, q[0]);
+    } else if (text[at] === '{' || text[at] === '[') {
+      end = valueEnd(text, at);
+    } else {
+      end = at;
+      while (end < text.length && !ESCAPED_FORM_BARE_END.test(text[end]!)) end++;
+    }
+    if (end <= start) continue;
+    out.push({ start, end, tag, value: text.slice(start, end), form: 'bare' });
+    re.lastIndex = end;
+  }
+}
+
+/** `key%3Dvalue` after the start, a blank, a `?`/`&` or their percent-encoded forms: a query inside a parameter. */
+const ENCODED_PAIR = /(?:^|[\s?&;,]|%26|%3f)([A-Za-z0-9_.-]{1,256})%3d/gim;
+
+function encodedPairSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
+  const re = new RegExp(ENCODED_PAIR.source, 'gim');
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    const tag = keys(m[1]!);
+    if (tag === undefined) continue;
+    const start = re.lastIndex;
+    let end = start;
+    while (end < text.length && !/[\s&"'<>]/.test(text[end]!) && !/^%26/i.test(text.slice(end, end + 3)))
+      end++;
+    if (end > start) out.push({ start, end, tag, value: text.slice(start, end), form: 'bare' });
+    re.lastIndex = Math.max(end, start);
   }
 }
 

@@ -135,6 +135,13 @@ function pod(name: string, namespace: string) {
 export const FIELD_SECRET = 'hunter2plain-field';
 
 /**
+ * What a service reached through the API server's proxy (`services/<name>/proxy/…`) puts in its answer's
+ * headers: an echoed key, a token in a redirect, an address, and a webhook-style Warning quoting a value.
+ */
+export const PROXY_HEADER_SECRET = 'prx-hunter2plain-91';
+export const PROXY_TOKEN = 'prx0tokenvalue77';
+
+/**
  * A pod with FIELD_SECRET under field names, and the structure clients decode into types beside it: a
  * `secret` volume (its `defaultMode` a number), the token volume's `expirationSeconds`.
  */
@@ -785,6 +792,24 @@ export async function startFakeKubeApi(options: { readonly clientCa?: string } =
     if (p === '/version')
       return json(res, 200, { major: '1', minor: '32', gitVersion: 'v1.32.0-fake', platform: 'linux/amd64' });
     let r: RegExpExecArray | null;
+    if (
+      /^\/api\/v1\/namespaces\/[^/]+\/services\/[^/]+\/proxy(?:\/|$)/.test(p) &&
+      (m === 'GET' || m === 'HEAD')
+    ) {
+      // As the API server relays a proxied service's answer: its headers as the service sent them.
+      const text = JSON.stringify({ status: 'ok' });
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(text),
+        etag: '"v1-abc"',
+        'x-api-key': PROXY_HEADER_SECRET,
+        'x-owner': 'ann.lee@example.com',
+        location: `/login?next=%2F&access_token=${PROXY_TOKEN}`,
+        warning: `299 - "spec.env[0]: password=${PROXY_HEADER_SECRET} is stored in plain text"`,
+      });
+      res.end(m === 'HEAD' ? undefined : text);
+      return;
+    }
     if (p === '/api/v1/namespaces/big/pods' && m === 'GET') {
       // A large namespace: about 16 MB of pods in one list (items without kind, as the API server sends).
       bigList ??= Buffer.from(

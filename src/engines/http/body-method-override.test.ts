@@ -55,6 +55,20 @@ describe('method overrides in a request body (docs/security.md, class 204)', () 
       'multipart/form-data; boundary=B',
       '--B\ncontent-disposition: form-data; name="_method"\n\nDELETE\n--B--\n',
     ],
+    // A Content-Disposition continued on the next lines, as PHP's multipart reader joins them (each
+    // checked against php -S; class 216).
+    ['multipart/form-data; boundary=B', multipart('form-data;\r\n name="_method"')],
+    ['multipart/form-data; boundary=B', multipart('form-data;\r\n\tname="_method"')],
+    ['multipart/form-data; boundary=B', multipart('form-data\r\n; name="_method"')],
+    ['multipart/form-data; boundary=B', multipart('form-data; \r\nname=_method')],
+    ['multipart/form-data; boundary=B', multipart('form-data; name=_met\r\nhod')],
+    ['multipart/form-data; boundary=B', multipart('form-data; name="_met\r\nhod"')],
+    ['multipart/form-data; boundary=B', multipart('form-data; na\r\nme="_method"')],
+    ['multipart/form-data; boundary=B', multipart('form-data;\n name="_method"\r\nContent-Type: text/plain')],
+    [
+      'multipart/form-data; boundary=B',
+      multipart('form-data; name="_method"\r\nContent-Transfer-Encoding: base64', 'REVMRVRF'),
+    ],
     // JSON: Laravel's request bag for any type containing /json or +json; Express's req.body.
     ['application/json', '{"_method":"DELETE"}'],
     ['application/vnd.api+json', '{"a":1,"_method":"PUT"}'],
@@ -113,14 +127,32 @@ describe('method overrides in a request body (docs/security.md, class 204)', () 
     expect(refusal(type, body)).toBeUndefined();
   });
 
-  it('is read on POST only (the method Rack, Symfony, Spring and Express override), for the types frameworks parse', () => {
-    expect(refusal('application/x-www-form-urlencoded', '_method=DELETE', 'PUT')).toBeUndefined();
+  it.each(['PUT', 'PATCH', 'DELETE', 'GET', 'OPTIONS'])(
+    'is read on %s too, for a typed body (Express method-override with methods: null; class 217)',
+    (method) => {
+      const other = method === 'DELETE' ? 'PATCH' : 'DELETE';
+      expect(refusal('application/x-www-form-urlencoded', `_method=${other}`, method)).toMatch(
+        /asks the upstream/,
+      );
+      expect(refusal('application/json', `{"_method":"${other}"}`, method)).toMatch(/asks the upstream/);
+      expect(
+        refusal('multipart/form-data; boundary=B', multipart('form-data; name=_method', other), method),
+      ).toMatch(/asks the upstream/);
+      // Its own method passes; an untyped body is a form to Rack on a POST only.
+      expect(refusal('application/x-www-form-urlencoded', `_method=${method}`, method)).toBeUndefined();
+      expect(refusal(undefined, `_method=${other}`, method)).toBeUndefined();
+      expect(bodyMayOverrideMethod(method, undefined)).toBe(false);
+      expect(bodyMayOverrideMethod(method, 'application/json')).toBe(true);
+    },
+  );
+
+  it('is read for the types frameworks parse', () => {
     expect(bodyMayOverrideMethod('POST', 'application/x-www-form-urlencoded')).toBe(true);
     expect(bodyMayOverrideMethod('post', undefined)).toBe(true);
     expect(bodyMayOverrideMethod('POST', 'application/problem+json')).toBe(true);
     expect(bodyMayOverrideMethod('POST', 'multipart/related; boundary=x')).toBe(true);
     expect(bodyMayOverrideMethod('POST', 'application/octet-stream')).toBe(false);
     expect(bodyMayOverrideMethod('POST', 'text/plain')).toBe(false);
-    expect(bodyMayOverrideMethod('PUT', 'application/json')).toBe(false);
+    expect(bodyMayOverrideMethod('PUT', 'application/octet-stream')).toBe(false);
   });
 });

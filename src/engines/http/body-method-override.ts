@@ -11,23 +11,25 @@ import { overrideParamName } from './method-override.js';
 
 /**
  * Whether a request's body is one a framework may read `_method` from, so that it must be read whole
- * before it is decided: a POST (the only method Rack, Symfony, Spring and Express override by default)
- * whose Content-Type is absent or blank (Rack parses such a POST as a form), or names a form, a
- * multipart body or JSON anywhere in it (Laravel takes any type containing `/json` or `+json`).
+ * before it is decided: a body whose Content-Type names a form, a multipart body or JSON anywhere in it
+ * (Laravel takes any type containing `/json` or `+json`), in a request of any method; and a POST's
+ * whose Content-Type is absent or blank (Rack parses such a POST as a form). Any method, not only POST:
+ * Rack, Symfony, Spring and Express override only a POST by default, but Express's method-override is
+ * told otherwise with one option (`methods: null`), and the query's and headers' overrides are refused
+ * on every method already (class 217).
  */
 export function bodyMayOverrideMethod(method: string, contentType: string | undefined): boolean {
-  if (method.toUpperCase() !== 'POST') return false;
-  return readingsOf(contentType).size > 0;
+  return readingsOf(method, contentType).size > 0;
 }
 
 type Reading = 'form' | 'multipart' | 'json';
 
-function readingsOf(contentType: string | undefined): Set<Reading> {
+function readingsOf(method: string, contentType: string | undefined): Set<Reading> {
   const t = (contentType ?? '').toLowerCase();
   const out = new Set<Reading>();
   // Rack: a POST whose media type is nil (no Content-Type, or one with nothing before its first
-  // ";" or ","), is parsed as a form.
-  if (/^[\s;,]*$/.test(t) || /^\s*[;,]/.test(t)) out.add('form');
+  // ";" or ","), is parsed as a form. Rack parses no other method's untyped body.
+  if (method.toUpperCase() === 'POST' && (/^[\s;,]*$/.test(t) || /^\s*[;,]/.test(t))) out.add('form');
   if (t.includes('x-www-form-urlencoded')) out.add('form');
   if (t.includes('multipart')) out.add('multipart');
   if (t.includes('json')) out.add('json');
@@ -107,17 +109,45 @@ function formOverrides(text: string): Named[] {
 }
 
 /**
+ * A part header's value with the lines that continue it (class 216). PHP's multipart reader
+ * (`multipart_buffer_headers`) appends to the header before it every line that starts with a blank or
+ * holds no `:`, and busboy and RFC 5322 unfold a line that starts with a blank: so
+ * `Content-Disposition: form-data;\r\n name="_method"`, `…form-data\r\n; name=_method` and even
+ * `…name="_met\r\nhod"` name `_method`. Both join the lines as they are, with only the line break
+ * taken out. Read here the widest way: every following line up to the blank line that ends the
+ * headers, while it starts with a blank or has no `:`. Returns the value and where it ends.
+ */
+function unfoldedHeader(text: string, from: number): { value: string; end: number } {
+  let value = '';
+  let at = from;
+  for (;;) {
+    const nl = text.indexOf('\n', at);
+    const line = (nl < 0 ? text.slice(at) : text.slice(at, nl)).replace(/\r$/, '');
+    value += line;
+    if (nl < 0) return { value, end: text.length };
+    const next = text.indexOf('\n', nl + 1);
+    const following = (next < 0 ? text.slice(nl + 1) : text.slice(nl + 1, next)).replace(/\r$/, '');
+    if (following === '' || !(/^[ \t]/.test(following) || !following.includes(':')))
+      return { value, end: nl };
+    at = nl + 1;
+  }
+}
+
+/**
  * `_method` in a multipart body, read without trusting the boundary (PHP, Rack and busboy read the
- * Content-Type's boundary parameter each their own way): every Content-Disposition header in the body
- * is read for its `name` (quoted with backslash escapes, bare, or RFC 5987 `name*=charset''…`), and the
- * part that names `_method` runs from the blank line after its headers to the next line that starts
- * with `--`. A part that names it and whose value cannot be found counts as naming another method.
+ * Content-Type's boundary parameter each their own way): every Content-Disposition header in the body,
+ * with the lines that continue it (unfoldedHeader), is read for its `name` (quoted with backslash
+ * escapes, bare, or RFC 5987 `name*=charset''…`), and the part that names `_method` runs from the blank
+ * line after its headers to the next line that starts with `--`. A part that names it and whose value
+ * cannot be found counts as naming another method; so does one whose value is base64, quoted-printable
+ * or in another charset, since only the request's own method in plain text passes.
  */
 function multipartOverrides(text: string): Named[] {
   const out: Named[] = [];
-  const disposition = /content-disposition[ \t]*:([^\r\n]*)/gi;
+  const disposition = /content-disposition[ \t]*:/gi;
   for (const m of text.matchAll(disposition)) {
-    const params = m[1]!;
+    const header = unfoldedHeader(text, m.index + m[0].length);
+    const params = header.value;
     const names: string[] = [];
     // Quoted with `"` (backslash escapes) or, as PHP reads it too, with `'`; or bare.
     for (const p of params.matchAll(/(?:^|;)\s*(name\*?)\s*=\s*("(?:[^"\\]|\\.)*"?|'[^']*'?|[^;]*)/gi)) {
@@ -128,8 +158,7 @@ function multipartOverrides(text: string): Named[] {
       names.push(lenientDecode(v));
     }
     if (!names.some((n) => overrideParamName(n.trim()) === '_method')) continue;
-    const start = m.index + m[0].length;
-    const rest = text.slice(start);
+    const rest = text.slice(header.end);
     const blank = /\r?\n\r?\n/.exec(rest);
     if (!blank) {
       out.push({ where: 'a multipart part named "_method"', value: '' });
@@ -178,8 +207,8 @@ export function bodyMethodOverrideRefusal(
   body: Buffer,
   max: number,
 ): string | undefined {
-  const readings = readingsOf(headers['content-type']);
-  if (method.toUpperCase() !== 'POST' || readings.size === 0 || body.length === 0) return undefined;
+  const readings = readingsOf(method, headers['content-type']);
+  if (readings.size === 0 || body.length === 0) return undefined;
   const unreadable = (why: string): string =>
     `Gatehouse refused the request: its body may name the method the upstream runs (_method), and ${why}. ` +
     'Send the body as plain UTF-8, without a Content-Encoding.';

@@ -21,6 +21,13 @@ const USER_METADATA = /^x-(?:[a-z0-9]+-){0,2}meta-(?=.)/;
  */
 const FRAMING = new Set(['content-type', 'content-range', 'etag']);
 
+/**
+ * What masking a header needs: the connection's detectors, its style and its field names. Every engine
+ * that relays an upstream's headers to a masked principal (HTTP and AWS here, Kubernetes in
+ * kube-request.ts) masks them through this one reading (docs/security.md, classes 157 and 218).
+ */
+export type HeaderMasking = Pick<ResponseMasking, 'detectors' | 'style' | 'fieldNames'>;
+
 /** Headers whose value is base64 of a text (AWS Lambda's log tail of an Invoke with LogType Tail). */
 const BASE64_TEXT = new Set(['x-amz-log-result']);
 
@@ -54,7 +61,7 @@ function add(counts: Record<string, number>, more: Readonly<Record<string, numbe
 function maskValue(
   name: string,
   value: string,
-  m: ResponseMasking,
+  m: HeaderMasking,
   keys: KeyTagOf,
   counts: Record<string, number>,
 ): string {
@@ -93,7 +100,7 @@ function maskValue(
 export function maskHeaderValue(
   name: string,
   value: string,
-  m: ResponseMasking,
+  m: HeaderMasking,
   counts: Record<string, number>,
 ): string {
   const n = name.toLowerCase();
@@ -107,7 +114,7 @@ export function maskHeaderValue(
  */
 export function maskResponseHeaders(
   headers: Record<string, string | string[]>,
-  m: ResponseMasking,
+  m: HeaderMasking,
 ): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const [name, value] of Object.entries(headers)) {

@@ -42,6 +42,7 @@ import { classifyRequest, type CommandClassifier } from './classify-request.js';
 import { bearerToken, type KubeClientSessions } from './client-sessions.js';
 import { forwardHeaders, impersonationHeader, relayHeaders } from './kube-headers.js';
 import { boundHeaders } from '../http/bound-headers.js';
+import { maskResponseHeaders } from '../http/header-masking.js';
 import { readUpTo } from '../http/request-body.js';
 import { printableTarget } from '../http/request-target.js';
 import { brokenStream, endBody } from '../http/response-relay.js';
@@ -530,6 +531,19 @@ async function relay(
   const upstreamError =
     status >= 400 ? { code: `http_${status}`, message: `the API server answered ${status}` } : undefined;
   const headers = relayHeaders(up.headers);
+  const m = o.settings.masking;
+  // The API server's headers, and what a proxied service or an aggregated API puts there (an echoed
+  // key, a Location's token, a webhook's Warning quoting a value), reach a masked principal masked as
+  // an HTTP upstream's are (header-masking.ts; docs/security.md, class 218).
+  const headerCounts = o.masking
+    ? maskResponseHeaders(headers, { detectors: m.detectors, style: 'redact', fieldNames: m.fieldNames })
+    : {};
+  const withHeaders = (outcome: Outcome): Outcome => {
+    if (Object.keys(headerCounts).length === 0) return outcome;
+    const masked: Counts = { ...outcome.masked };
+    for (const [k, n] of Object.entries(headerCounts)) masked[k] = (masked[k] ?? 0) + n;
+    return { ...outcome, masked };
+  };
   const type = headerText(up.headers['content-type']).split(';')[0]!.trim().toLowerCase();
   const encoding = headerText(up.headers['content-encoding']).trim().toLowerCase();
   const withhold = (why: string): Outcome => {
@@ -539,7 +553,6 @@ async function relay(
     sendStatus(res, failureStatus('InternalError', message));
     return { status, error: { code: 'withheld', message } };
   };
-  const m = o.settings.masking;
   const maskOptions = {
     detectors: m.detectors,
     envNames: m.envNames,
@@ -554,9 +567,9 @@ async function relay(
     try {
       await pipeline(up.body, res);
     } catch (e) {
-      return { status, error: brokenStream(socket, e) };
+      return withHeaders({ status, error: brokenStream(socket, e) });
     }
-    return { status, ...(upstreamError ? { error: upstreamError } : {}) };
+    return withHeaders({ status, ...(upstreamError ? { error: upstreamError } : {}) });
   }
   if (encoding !== '' && encoding !== 'identity')
     return withhold(`its content-encoding ${encoding} cannot be masked`);
@@ -573,9 +586,9 @@ async function relay(
     try {
       await pipeline(up.body, stream, res);
     } catch (e) {
-      return { status, masked: stream.counts, error: brokenStream(socket, e) };
+      return withHeaders({ status, masked: stream.counts, error: brokenStream(socket, e) });
     }
-    return { status, masked: stream.counts, ...(upstreamError ? { error: upstreamError } : {}) };
+    return withHeaders({ status, masked: stream.counts, ...(upstreamError ? { error: upstreamError } : {}) });
   }
   if (!json && !text) return withhold(`its content type ${type || '(none)'} cannot be masked`);
   const raw = await readCapped(up.body, m.maxBodyBytes);
@@ -595,14 +608,17 @@ async function relay(
   if (!masked) {
     res.writeHead(status, { ...headers, 'content-length': String(raw.length) });
     const stalled = await endBody(res, raw);
-    return { status, ...(stalled ? { error: stalled } : upstreamError ? { error: upstreamError } : {}) };
+    return withHeaders({
+      status,
+      ...(stalled ? { error: stalled } : upstreamError ? { error: upstreamError } : {}),
+    });
   }
   const out = Buffer.from(masked.text, 'utf8');
   res.writeHead(status, { ...headers, 'content-length': String(out.length) });
   const stalled = await endBody(res, out);
-  return {
+  return withHeaders({
     status,
     masked: { ...masked.counts },
     ...(stalled ? { error: stalled } : upstreamError ? { error: upstreamError } : {}),
-  };
+  });
 }
