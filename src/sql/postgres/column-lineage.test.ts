@@ -559,6 +559,22 @@ describe('column lineage', () => {
       'SELECT jsonb_pretty(jsonb_build_array(secret)) FROM api_keys',
     ])
       expect(fails(sql), sql).toEqual([]);
+    // EXECUTE's arguments are computed by the server: one larger than a message is not what the
+    // prepared statement was traced for.
+    expect(analyze("EXECUTE p(repeat('a', 1073741000))").unprovenReads).toMatch(/an argument of EXECUTE/);
+    expect(analyze("EXECUTE p(upper(repeat('a', 40000000)) || repeat('b', 40000000))").unprovenReads).toMatch(
+      /an argument of EXECUTE/,
+    );
+    for (const sql of ["EXECUTE p('x', 2)", 'EXECUTE p(now(), $1)']) {
+      const catalog = new FakeCatalog();
+      let o = analyzer.analyze(sql, catalog);
+      // A function's result size is looked up first, as for any statement.
+      while (o.kind === 'needs') {
+        for (const f of o.needs.functions) catalog.loaded.add(`f:${f}`);
+        o = analyzer.analyze(sql, catalog);
+      }
+      expect(o.kind, sql).toBe('uses');
+    }
     // No masked value read, nothing to decide: the size alone is the server's cost.
     expect(analyze("SELECT repeat('a', 1073741000)").failures ?? []).toEqual([]);
   });

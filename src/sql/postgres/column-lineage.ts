@@ -22,7 +22,7 @@ import { LruCache } from './lru-cache.js';
 import { isObject, stringList, unwrap, wrapped, type NodeBody } from './parse-tree.js';
 import type { PgParserRuntime } from './pg-parser-runtime.js';
 import { checkText } from './submitted-text.js';
-import { largeValue, type ResultSize, type SizeCatalog } from './value-size.js';
+import { largeParameters, largeValue, type ResultSize, type SizeCatalog } from './value-size.js';
 
 /** A relation as the catalog describes it. */
 export interface CatalogRelation {
@@ -2774,7 +2774,28 @@ class ParseTreeLineageAnalyzer implements LineageAnalyzer {
     const fetch = unwrap(tree, 'FetchStmt');
     if (fetch) return { kind: 'uses', object: 'cursor', name: str(fetch['portalname'], '') };
     const execute = unwrap(tree, 'ExecuteStmt');
-    if (execute) return { kind: 'uses', object: 'prepared', name: str(execute['name'], '') };
+    if (execute) {
+      // The prepared statement's analysis counts each parameter as at most one message; EXECUTE's
+      // arguments are expressions the server computes, which may be larger (class 212).
+      const missing = { functions: new Set<string>(), operators: new Set<string>() };
+      const large = largeParameters(
+        execute['params'],
+        sizeCatalog(catalog, missing),
+        catalog.maxParameterBytes ?? DEFAULT_PARAMETER_BYTES,
+      );
+      if (missing.functions.size + missing.operators.size > 0)
+        return {
+          kind: 'needs',
+          needs: { relations: [], functions: [...missing.functions], operators: [...missing.operators] },
+        };
+      if (large !== undefined)
+        return done(
+          unprovenStatement(
+            `an argument of EXECUTE (${large}) can be larger than the parameter the prepared statement was traced for`,
+          ),
+        );
+      return { kind: 'uses', object: 'prepared', name: str(execute['name'], '') };
+    }
     const a = new Analysis(catalog, (t) => {
       const v = this.parse(t);
       return v === null ? undefined : v;
@@ -2844,10 +2865,14 @@ class ParseTreeLineageAnalyzer implements LineageAnalyzer {
 const DEFAULT_PARAMETER_BYTES = 64 * 1024 * 1024;
 
 /** Result sizes from the catalog: bounded only when every overload's is. */
-function sizeCatalog(catalog: LineageCatalog): SizeCatalog {
+function sizeCatalog(
+  catalog: LineageCatalog,
+  missing?: { functions: Set<string>; operators: Set<string> },
+): SizeCatalog {
   return {
     resultSize(kind, name) {
       const info = catalog.routines(kind, name);
+      if (info === undefined) (kind === 'function' ? missing?.functions : missing?.operators)?.add(name);
       if (info === undefined || info === UNAVAILABLE || info.overloads.length === 0) return undefined;
       let size: ResultSize = 'fixed';
       for (const o of info.overloads) {

@@ -767,3 +767,20 @@ export function largeValue(tree: unknown, catalog: SizeCatalog, paramBytes: numb
     refBytes = walk.sourceMax;
   }
 }
+
+/**
+ * The first of EXECUTE's arguments (expressions the server computes) whose value can be larger than
+ * a bound parameter (`paramBytes`), described; undefined when none can. The prepared statement's
+ * analysis counted its parameters at that size.
+ */
+export function largeParameters(
+  params: unknown,
+  catalog: SizeCatalog,
+  paramBytes: number,
+): string | undefined {
+  for (const p of asArray(params)) {
+    const walk = new SizeWalk(catalog, paramBytes, 0);
+    if (walk.bound(p) > paramBytes) return walk.large?.what ?? 'a computed value';
+  }
+  return undefined;
+}
