@@ -148,6 +148,7 @@ import { statementsAtLeast } from './statement-count.js';
 import { serverMajor } from '../../sql/postgres/server-versions.js';
 import { identifierReadOtherwise, readsIdentifiersAsParser } from '../../sql/postgres/server-encoding.js';
 import { sharedParserRuntime } from '../../sql/postgres/postgres-classifier.js';
+import { describeText } from '../../sql/postgres/describe-text.js';
 import type { PgParserRuntime } from '../../sql/postgres/pg-parser-runtime.js';
 import {
   UpstreamError,
@@ -345,6 +346,8 @@ const SERVER_ENCODING_RULE = 'server-encoding-identifier';
 /** The longest text holding non-ASCII characters whose names are checked on such a database (class 180). */
 const IDENTIFIER_SCAN_CHARS = 16 * 1024;
 const REPLACED_OBJECT_RULE = 'replaced-session-object';
+/** A Describe of a statement held for review whose literals Gatehouse could not take out (class 214). */
+const HELD_DESCRIBE_RULE = 'held-statement-describe';
 const UNKNOWN_SETTING_RULE = 'unknown-setting';
 /** A use of a SQL name while a change to such names is forwarded and unanswered in the pipeline (class 167). */
 const OBJECT_IN_FLIGHT_RULE = 'session-object-in-flight';
@@ -2926,16 +2929,48 @@ export class ClientConnection {
         ),
       );
     }
-    // Describing a statement held back for approval needs the server's Parse analysis (it plans,
-    // it does not execute): Gatehouse prepares it under its own name, which only a Bind through
-    // Gatehouse — approved with its parameters — can ever execute.
-    if (!entry.materialized) void this.forwardParse(entry, true);
-    else if (this.state.untrusted(entry, this.syncs)) {
+    if (!entry.materialized) return this.describeHeld(entry);
+    if (this.state.untrusted(entry, this.syncs)) {
       if (entry.origin === 'sql') return this.refuseReplacedStatement(entry);
       this.reparse(entry);
     }
     this.tracker.push({ kind: 'describe', statement: true });
     return this.forward(encode.describe('S', entry.upstream));
+  }
+
+  /**
+   * Describe of a statement held back for approval (class 214). Its own text does not go upstream
+   * before it is decided: PostgreSQL's Parse runs the input functions of its literals, and a domain's
+   * CHECK with them. The server describes the same text with every string literal replaced by NULL
+   * (typed alike, read by no input function), prepared under a name of Gatehouse's own and closed
+   * at once; where Gatehouse cannot make such a text, the Describe is refused.
+   */
+  private async describeHeld(entry: StatementEntry): Promise<void> {
+    const runtime = await sharedParserRuntime();
+    if (this.isClosed) return;
+    const text = describeText(runtime, entry.text);
+    if (text === undefined)
+      return this.refuseExtended(
+        this.refusedOwn(
+          'describe',
+          HELD_DESCRIBE_RULE,
+          new PgError(
+            SqlState.FeatureNotSupported,
+            'Gatehouse: this statement is held for review and cannot be described before it is approved: ' +
+              'the server would run the input of its literals to describe it; send its values as parameters, ' +
+              'or Bind and Execute it without a Describe',
+            undefined,
+            HELD_DESCRIBE_RULE,
+          ),
+        ),
+      );
+    const name = this.state.freshStatementName();
+    this.tracker.push({ kind: 'parse', silent: true });
+    void this.forward(encode.parse(name, text, entry.paramTypes));
+    this.tracker.push({ kind: 'describe', statement: true });
+    void this.forward(encode.describe('S', name));
+    this.tracker.push({ kind: 'close', silent: true });
+    return this.forward(encode.close('S', name));
   }
 
   /** Describe of a portal: its columns are remembered, and plan the masking of its rows. */
