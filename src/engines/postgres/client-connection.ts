@@ -1150,7 +1150,11 @@ export class ClientConnection {
     try {
       const ceilings = new Map<string, number>();
       for (const [name, setting] of await queryOnce(upstream, SESSION_LIMITS_SQL, timeout))
-        if (name != null && setting != null) ceilings.set(name, Number(setting) || 0);
+        if (name != null && setting != null) {
+          const value = limitValue(name, setting);
+          if (value === undefined) throw new Error(`${name} is '${setting}', which Gatehouse cannot read`);
+          ceilings.set(name, value);
+        }
       for (const s of this.startupLimits) {
         const why =
           limitValue(s.name, s.value) === undefined
