@@ -160,6 +160,7 @@ import {
   type UpstreamTarget,
 } from './upstream-connection.js';
 import { CappedRefusals } from '../refusal-cap.js';
+import type { PrincipalBytes } from '../principal-bytes.js';
 import { stallMessage, watchWriteStall } from '../write-stall.js';
 
 export interface ListenerSettings {
@@ -177,6 +178,12 @@ export interface ListenerSettings {
   readonly maxStatementsPerQuery: number;
   /** Prepared statements, their text and portals a session may hold. */
   readonly state: StateLimits;
+  /**
+   * Bytes of messages one principal's sessions may hold at once, counted together: messages under
+   * way and messages being handled (a Bind waiting for its approval) of PRINCIPAL_COUNTED_BYTES or more
+   * (docs/security.md class 215).
+   */
+  readonly messageBytesPerPrincipal: number;
 }
 
 export interface ConnectionDeps {
@@ -188,6 +195,8 @@ export interface ConnectionDeps {
   readonly cancels: CancelRegistry;
   /** Where refusals before authentication go (counted and logged, rate-limited: core/preauth.ts). */
   readonly preauth?: PreauthSignals;
+  /** What each principal's sessions hold of their messages (class 215); shared by the listener's sessions. */
+  readonly principalBytes?: PrincipalBytes;
   /** Told once the client's token is accepted: the connection no longer counts as unauthenticated. */
   readonly authenticated?: () => void;
   /** Column lineage (docs/masking.md); without it, masking follows RowDescription origins only. */
@@ -346,6 +355,13 @@ const SERVER_ENCODING_RULE = 'server-encoding-identifier';
 /** The longest text holding non-ASCII characters whose names are checked on such a database (class 180). */
 const IDENTIFIER_SCAN_CHARS = 16 * 1024;
 const REPLACED_OBJECT_RULE = 'replaced-session-object';
+/** A message that would make its principal's sessions hold more than their budget (class 215). */
+const PRINCIPAL_BYTES_RULE = 'principal-message-budget';
+/**
+ * Messages this long or longer count against their principal's budget (class 215); shorter ones are
+ * handled at once or held a few at a time, and counting them would cost the hot path.
+ */
+const PRINCIPAL_COUNTED_BYTES = 64 * 1024;
 /** A Describe of a statement held for review whose literals Gatehouse could not take out (class 214). */
 const HELD_DESCRIBE_RULE = 'held-statement-describe';
 const UNKNOWN_SETTING_RULE = 'unknown-setting';
@@ -531,6 +547,8 @@ export class ClientConnection {
    * people, whose limits are their own.
    */
   private limitCeilings: Map<string, number> | undefined;
+  /** What the message under way or being handled counts against the principal's budget (class 215). */
+  private charged = 0;
   /** Limits an agent asked for at startup: applied after login, within the ceilings, not forwarded. */
   private readonly startupLimits: { name: string; value: string }[] = [];
   /** DDL or unseen code ran since the session was last idle: lineage cannot trust the catalog. */
@@ -634,6 +652,9 @@ export class ClientConnection {
           continue;
         }
         const f = this.reader.next();
+        // A long message counts against its principal's budget from its header on, before its body
+        // is read, until it has been handled (class 215).
+        if (this.phase === 'relay' && !this.chargeMessage(f ? f.end - f.start : this.reader.announced)) break;
         if (!f && this.copyPart) {
           // The client has sent nothing more for now: the rows gathered are recorded and forwarded.
           this.socket.pause();
@@ -652,6 +673,7 @@ export class ClientConnection {
           continue;
         }
         const pending = this.handleFrame(f);
+        if (!pending) this.releaseMessage();
         // Answers of Gatehouse's own (a Close of an unknown name, a refusal) wait for a Sync to be
         // written; a client that sends thousands without one has them written as they gather, as
         // PostgreSQL does when its output buffer fills, so that they meet the socket's backpressure.
@@ -659,7 +681,7 @@ export class ClientConnection {
           this.flushOwnAnswers();
         if (pending) {
           this.socket.pause();
-          await pending;
+          await pending.finally(() => this.releaseMessage());
           if (!this.isClosed) this.socket.resume();
         }
       }
@@ -668,6 +690,42 @@ export class ClientConnection {
     } finally {
       this.processing = false;
     }
+  }
+
+  /**
+   * Counts a message of `bytes` (under way or whole) against its principal's budget, once it is
+   * PRINCIPAL_COUNTED_BYTES or longer. False when the budget would be passed: the session is ended
+   * (54000, recorded), and the message's body is not read.
+   */
+  private chargeMessage(bytes: number): boolean {
+    const budget = this.deps.principalBytes;
+    const session = this.session;
+    if (!budget || !session || bytes < PRINCIPAL_COUNTED_BYTES || bytes <= this.charged) return true;
+    const limit = this.deps.settings().messageBytesPerPrincipal;
+    const principal = session.identity.subject;
+    if (budget.reserve(principal, bytes - this.charged, limit)) {
+      this.charged = bytes;
+      return true;
+    }
+    const message =
+      `Gatehouse: a message of ${bytes} bytes would make ${principal}'s sessions hold more than ` +
+      `${limit} bytes of messages at once (listeners.postgres.messageBytesPerPrincipal); ` +
+      'send large values in smaller parts, or from fewer sessions at once';
+    this.refusedOwn('message', PRINCIPAL_BYTES_RULE, new PgError(SqlState.ProgramLimitExceeded, message));
+    this.deps.logger.warn(
+      { session: session.id, subject: principal, bytes, limit },
+      'message refused: principal message budget',
+    );
+    this.fatal(SqlState.ProgramLimitExceeded, message);
+    return false;
+  }
+
+  /** Gives back what the message just handled counted against its principal's budget. */
+  private releaseMessage(): void {
+    if (this.charged === 0) return;
+    const session = this.session;
+    if (session) this.deps.principalBytes?.release(session.identity.subject, this.charged);
+    this.charged = 0;
   }
 
   /** Settles when the client's socket drains or closes. */
@@ -3626,6 +3684,7 @@ export class ClientConnection {
 
   close(reason: string, options: { silent?: boolean } = {}): void {
     if (this.phase === 'closed') return;
+    this.releaseMessage();
     const wasRelay = this.phase === 'relay';
     this.phase = 'closed';
     clearTimeout(this.authTimer);
