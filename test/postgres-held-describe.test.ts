@@ -1,8 +1,10 @@
 // A statement held for review sends nothing of itself upstream before it is decided, a Describe of
 // it included: PostgreSQL's Parse of a text runs the input functions of its literals, and the input
 // of an array or a row whose element is a domain runs the domain's CHECK — user code, with side
-// effects (docs/security.md class 214). Through the real listener, approvals and a real server.
+// effects (docs/security.md class 214); so does the impact preview's EXPLAIN. Through the real
+// listener, approvals and a real server.
 
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { PolicyConfig } from '../src/config/policy-schema.js';
 import { BackendCode, decodeDataRow, decodeErrorFields, type Frame } from '../src/wire/postgres/index.js';
@@ -34,6 +36,7 @@ beforeAll(async () => {
     setupSql: `
       CREATE FUNCTION note(v text) RETURNS boolean LANGUAGE plpgsql AS $$ BEGIN
         PERFORM set_config('gh.ran', coalesce(current_setting('gh.ran', true), '') || v || ';', false);
+        PERFORM pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'gh-victim';
         RETURN true; END $$;
       CREATE DOMAIN checked AS text CHECK (note(VALUE));
       CREATE TYPE pair AS (a checked, b int);
@@ -129,12 +132,20 @@ describe('a Describe of a statement held for review', { timeout: 60_000 }, () =>
       );
       await c.ready();
       expect(await ran(c)).toBe('');
+      // A session the CHECK would end if it ran before the approval (in the impact preview's EXPLAIN).
+      const victim = new pg.Client({ connectionString: gw.directUrl, application_name: 'gh-victim' });
+      victim.on('error', () => undefined);
+      await victim.connect();
       c.send(msg.bind('', 's', ['2']), msg.execute('', 0), msg.sync());
       const req: Json = await waitForRequest(
         gw,
         olga,
         (r: Json) => r.status === 'pending' && /approved/.test(String(r.statement?.text ?? '')),
       );
+      expect((await victim.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+      expect(req.preview?.kind).toBe('none');
+      expect(String(req.preview?.notes)).toMatch(/domains with CHECK constraints/);
+      await victim.end();
       const ok = await api(gw, olga, 'POST', `/api/approvals/${req.id}/approve`, {});
       expect(ok.status, JSON.stringify(ok.body)).toBe(200);
       const done = await c.ready();
