@@ -215,6 +215,7 @@ async function buildSnapshot(
     writeStallTimeoutMs: toMs(pgl?.writeStallTimeout ?? '60s'),
     maxMessageBytes: pgl?.maxMessageBytes ?? 64 * 1024 * 1024,
     maxStatementsPerQuery: pgl?.maxStatementsPerQuery ?? 1000,
+    messageBytesPerPrincipal: pgl?.messageBytesPerPrincipal ?? 256 * 1024 * 1024,
     state: {
       maxStatements: pgl?.maxPreparedStatements ?? 1000,
       maxStatementBytes: pgl?.maxPreparedBytes ?? 16 * 1024 * 1024,

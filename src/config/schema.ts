@@ -906,6 +906,14 @@ export const configSchema = z.strictObject({
             .int()
             .min(1024)
             .default(64 * 1024 * 1024),
+          messageBytesPerPrincipal: z
+            .number()
+            .int()
+            .min(1024)
+            .default(256 * 1024 * 1024)
+            .describe(
+              "bytes of messages one principal's sessions may hold at once, counted together (each message of 64 KiB or more, from its header until it is handled, a statement held for approval included); a message past it ends its session (54000)",
+            ),
           maxStatementsPerQuery: z
             .number()
             .int()

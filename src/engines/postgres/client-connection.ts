@@ -154,6 +154,7 @@ import { statementsAtLeast } from './statement-count.js';
 import { serverMajor } from '../../sql/postgres/server-versions.js';
 import { identifierReadOtherwise, readsIdentifiersAsParser } from '../../sql/postgres/server-encoding.js';
 import { sharedParserRuntime } from '../../sql/postgres/postgres-classifier.js';
+import { describeText } from '../../sql/postgres/describe-text.js';
 import type { PgParserRuntime } from '../../sql/postgres/pg-parser-runtime.js';
 import {
   UpstreamError,
@@ -165,6 +166,7 @@ import {
   type UpstreamTarget,
 } from './upstream-connection.js';
 import { CappedRefusals } from '../refusal-cap.js';
+import type { PrincipalBytes } from '../principal-bytes.js';
 import { stallMessage, watchWriteStall } from '../write-stall.js';
 
 export interface ListenerSettings {
@@ -182,6 +184,12 @@ export interface ListenerSettings {
   readonly maxStatementsPerQuery: number;
   /** Prepared statements, their text and portals a session may hold. */
   readonly state: StateLimits;
+  /**
+   * Bytes of messages one principal's sessions may hold at once, counted together: messages under
+   * way and messages being handled (a Bind waiting for its approval) of PRINCIPAL_COUNTED_BYTES or more
+   * (docs/security.md class 215).
+   */
+  readonly messageBytesPerPrincipal: number;
 }
 
 export interface ConnectionDeps {
@@ -193,6 +201,8 @@ export interface ConnectionDeps {
   readonly cancels: CancelRegistry;
   /** Where refusals before authentication go (counted and logged, rate-limited: core/preauth.ts). */
   readonly preauth?: PreauthSignals;
+  /** What each principal's sessions hold of their messages (class 215); shared by the listener's sessions. */
+  readonly principalBytes?: PrincipalBytes;
   /** Told once the client's token is accepted: the connection no longer counts as unauthenticated. */
   readonly authenticated?: () => void;
   /** Column lineage (docs/masking.md); without it, masking follows RowDescription origins only. */
@@ -351,6 +361,15 @@ const SERVER_ENCODING_RULE = 'server-encoding-identifier';
 /** The longest text holding non-ASCII characters whose names are checked on such a database (class 180). */
 const IDENTIFIER_SCAN_CHARS = 16 * 1024;
 const REPLACED_OBJECT_RULE = 'replaced-session-object';
+/** A message that would make its principal's sessions hold more than their budget (class 215). */
+const PRINCIPAL_BYTES_RULE = 'principal-message-budget';
+/**
+ * Messages this long or longer count against their principal's budget (class 215); shorter ones are
+ * handled at once or held a few at a time, and counting them would cost the hot path.
+ */
+const PRINCIPAL_COUNTED_BYTES = 64 * 1024;
+/** A Describe of a statement held for review whose literals Gatehouse could not take out (class 214). */
+const HELD_DESCRIBE_RULE = 'held-statement-describe';
 const UNKNOWN_SETTING_RULE = 'unknown-setting';
 /** A use of a SQL name while a change to such names is forwarded and unanswered in the pipeline (class 167). */
 const OBJECT_IN_FLIGHT_RULE = 'session-object-in-flight';
@@ -534,6 +553,8 @@ export class ClientConnection {
    * people, whose limits are their own.
    */
   private limitCeilings: Map<string, number> | undefined;
+  /** What the message under way or being handled counts against the principal's budget (class 215). */
+  private charged = 0;
   /** Limits an agent asked for at startup: applied after login, within the ceilings, not forwarded. */
   private readonly startupLimits: { name: string; value: string }[] = [];
   /** DDL or unseen code ran since the session was last idle: lineage cannot trust the catalog. */
@@ -637,6 +658,9 @@ export class ClientConnection {
           continue;
         }
         const f = this.reader.next();
+        // A long message counts against its principal's budget from its header on, before its body
+        // is read, until it has been handled (class 215).
+        if (this.phase === 'relay' && !this.chargeMessage(f ? f.end - f.start : this.reader.announced)) break;
         if (!f && this.copyPart) {
           // The client has sent nothing more for now: the rows gathered are recorded and forwarded.
           this.socket.pause();
@@ -655,6 +679,7 @@ export class ClientConnection {
           continue;
         }
         const pending = this.handleFrame(f);
+        if (!pending) this.releaseMessage();
         // Answers of Gatehouse's own (a Close of an unknown name, a refusal) wait for a Sync to be
         // written; a client that sends thousands without one has them written as they gather, as
         // PostgreSQL does when its output buffer fills, so that they meet the socket's backpressure.
@@ -662,7 +687,7 @@ export class ClientConnection {
           this.flushOwnAnswers();
         if (pending) {
           this.socket.pause();
-          await pending;
+          await pending.finally(() => this.releaseMessage());
           if (!this.isClosed) this.socket.resume();
         }
       }
@@ -671,6 +696,42 @@ export class ClientConnection {
     } finally {
       this.processing = false;
     }
+  }
+
+  /**
+   * Counts a message of `bytes` (under way or whole) against its principal's budget, once it is
+   * PRINCIPAL_COUNTED_BYTES or longer. False when the budget would be passed: the session is ended
+   * (54000, recorded), and the message's body is not read.
+   */
+  private chargeMessage(bytes: number): boolean {
+    const budget = this.deps.principalBytes;
+    const session = this.session;
+    if (!budget || !session || bytes < PRINCIPAL_COUNTED_BYTES || bytes <= this.charged) return true;
+    const limit = this.deps.settings().messageBytesPerPrincipal;
+    const principal = session.identity.subject;
+    if (budget.reserve(principal, bytes - this.charged, limit)) {
+      this.charged = bytes;
+      return true;
+    }
+    const message =
+      `Gatehouse: a message of ${bytes} bytes would make ${principal}'s sessions hold more than ` +
+      `${limit} bytes of messages at once (listeners.postgres.messageBytesPerPrincipal); ` +
+      'send large values in smaller parts, or from fewer sessions at once';
+    this.refusedOwn('message', PRINCIPAL_BYTES_RULE, new PgError(SqlState.ProgramLimitExceeded, message));
+    this.deps.logger.warn(
+      { session: session.id, subject: principal, bytes, limit },
+      'message refused: principal message budget',
+    );
+    this.fatal(SqlState.ProgramLimitExceeded, message);
+    return false;
+  }
+
+  /** Gives back what the message just handled counted against its principal's budget. */
+  private releaseMessage(): void {
+    if (this.charged === 0) return;
+    const session = this.session;
+    if (session) this.deps.principalBytes?.release(session.identity.subject, this.charged);
+    this.charged = 0;
   }
 
   /** Settles when the client's socket drains or closes. */
@@ -1153,7 +1214,11 @@ export class ClientConnection {
     try {
       const ceilings = new Map<string, number>();
       for (const [name, setting] of await queryOnce(upstream, SESSION_LIMITS_SQL, timeout))
-        if (name != null && setting != null) ceilings.set(name, Number(setting) || 0);
+        if (name != null && setting != null) {
+          const value = limitValue(name, setting);
+          if (value === undefined) throw new Error(`${name} is '${setting}', which Gatehouse cannot read`);
+          ceilings.set(name, value);
+        }
       for (const s of this.startupLimits) {
         const why =
           limitValue(s.name, s.value) === undefined
@@ -2956,16 +3021,48 @@ export class ClientConnection {
         ),
       );
     }
-    // Describing a statement held back for approval needs the server's Parse analysis (it plans,
-    // it does not execute): Gatehouse prepares it under its own name, which only a Bind through
-    // Gatehouse — approved with its parameters — can ever execute.
-    if (!entry.materialized) void this.forwardParse(entry, true);
-    else if (this.state.untrusted(entry, this.syncs)) {
+    if (!entry.materialized) return this.describeHeld(entry);
+    if (this.state.untrusted(entry, this.syncs)) {
       if (entry.origin === 'sql') return this.refuseReplacedStatement(entry);
       this.reparse(entry);
     }
     this.tracker.push({ kind: 'describe', statement: true });
     return this.forward(encode.describe('S', entry.upstream));
+  }
+
+  /**
+   * Describe of a statement held back for approval (class 214). Its own text does not go upstream
+   * before it is decided: PostgreSQL's Parse runs the input functions of its literals, and a domain's
+   * CHECK with them. The server describes the same text with every string literal replaced by NULL
+   * (typed alike, read by no input function), prepared under a name of Gatehouse's own and closed
+   * at once; where Gatehouse cannot make such a text, the Describe is refused.
+   */
+  private async describeHeld(entry: StatementEntry): Promise<void> {
+    const runtime = await sharedParserRuntime();
+    if (this.isClosed) return;
+    const text = describeText(runtime, entry.text);
+    if (text === undefined)
+      return this.refuseExtended(
+        this.refusedOwn(
+          'describe',
+          HELD_DESCRIBE_RULE,
+          new PgError(
+            SqlState.FeatureNotSupported,
+            'Gatehouse: this statement is held for review and cannot be described before it is approved: ' +
+              'the server would run the input of its literals to describe it; send its values as parameters, ' +
+              'or Bind and Execute it without a Describe',
+            undefined,
+            HELD_DESCRIBE_RULE,
+          ),
+        ),
+      );
+    const name = this.state.freshStatementName();
+    this.tracker.push({ kind: 'parse', silent: true });
+    void this.forward(encode.parse(name, text, entry.paramTypes));
+    this.tracker.push({ kind: 'describe', statement: true });
+    void this.forward(encode.describe('S', name));
+    this.tracker.push({ kind: 'close', silent: true });
+    return this.forward(encode.close('S', name));
   }
 
   /** Describe of a portal: its columns are remembered, and plan the masking of its rows. */
@@ -3631,6 +3728,7 @@ export class ClientConnection {
 
   close(reason: string, options: { silent?: boolean } = {}): void {
     if (this.phase === 'closed') return;
+    this.releaseMessage();
     const wasRelay = this.phase === 'relay';
     this.phase = 'closed';
     clearTimeout(this.authTimer);

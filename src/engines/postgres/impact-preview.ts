@@ -353,6 +353,12 @@ interface QueryAnswer {
   readonly code?: string;
 }
 
+/** Whether any domain outside PostgreSQL's own schemas has a CHECK constraint ('true' or 'false'). */
+const DOMAIN_CHECKS_SQL =
+  'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c JOIN pg_catalog.pg_type t ON t.oid = c.contypid ' +
+  "JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace WHERE c.contype = 'c' " +
+  "AND n.nspname NOT IN ('pg_catalog', 'information_schema'))::text";
+
 class PreviewConnection {
   #waiting: { onFrame: (f: Frame) => boolean; onFail: (e: Error) => void } | undefined;
   #failed: Error | undefined;
@@ -575,6 +581,20 @@ export class ImpactPreviewer {
     declared: readonly number[],
   ): Promise<Omit<PreviewResult, 'tookMs'>> {
     const notes: string[] = [];
+    // PostgreSQL runs a domain's CHECK when it reads a value of the domain — a literal or a parameter
+    // of an array, a row or a range of it at parse time, a cast to it when the count runs — and a
+    // CHECK may call any function (class 214). Where the database has such a CHECK, nothing of the
+    // statement is planned or counted before the approval.
+    const checks = await conn.simple(DOMAIN_CHECKS_SQL);
+    if (checks.error !== undefined || checks.rows[0]?.[0] !== 'false')
+      return {
+        kind: 'none',
+        notes: [
+          'EXPLAIN skipped: the database has domains with CHECK constraints, which PostgreSQL runs (with any ' +
+            'function they call) when it reads a literal or a parameter of them while it plans; nothing of the ' +
+            'statement runs before the approval',
+        ],
+      };
     const explain = explainText(s.text);
     if (!explain)
       return {

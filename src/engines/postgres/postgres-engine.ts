@@ -8,6 +8,7 @@ import type { SqlClassifier } from '../../core/sql-statement.js';
 import type { Gate } from '../../gate/gate.js';
 import { SqlState, encode } from '../../wire/postgres/index.js';
 import { ConnectionGuard } from '../connection-guard.js';
+import { PrincipalBytes } from '../principal-bytes.js';
 import type { Engine, ListeningAddress } from '../engine.js';
 import { CancelRegistry, ClientConnection, type ListenerSettings } from './client-connection.js';
 import type { LineageDeps } from './statement-lineage.js';
@@ -40,6 +41,8 @@ export class PostgresEngine implements Engine {
   private readonly connections = new Set<ClientConnection>();
   private readonly cancels = new CancelRegistry();
   private readonly guard: ConnectionGuard;
+  /** What each principal's sessions hold of their messages, counted together (class 215). */
+  private readonly principalBytes = new PrincipalBytes();
 
   constructor(private readonly options: PostgresEngineOptions) {
     this.guard = new ConnectionGuard(
@@ -101,6 +104,7 @@ export class PostgresEngine implements Engine {
         settings: this.options.settings,
         resolveConnection: this.options.resolveConnection,
         cancels: this.cancels,
+        principalBytes: this.principalBytes,
         ...(this.options.lineage ? { lineage: this.options.lineage } : {}),
         ...(this.options.preauth ? { preauth: this.options.preauth } : {}),
         authenticated: () => this.guard.authenticated(socket),

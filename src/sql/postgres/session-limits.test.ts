@@ -74,4 +74,40 @@ describe('session limits an agent may only lower (docs/security.md, class 131)',
     expect(limitViolation(set('hash_mem_multiplier', '1000'), ceilings)).toMatch(/is 2 for this session/);
     expect(limitViolation({ name: 'work_mem', via: 'reset' }, ceilings)).toBeUndefined();
   });
+
+  it('reads blocks, counts and switches as PostgreSQL does, and bounds them at login (class 213)', () => {
+    expect(limitValue('temp_buffers', '1024')).toBe(1024);
+    expect(limitValue('temp_buffers', '8MB')).toBe(1024);
+    expect(limitValue('temp_buffers', '010')).toBeUndefined();
+    expect(limitValue('max_parallel_workers_per_gather', '0')).toBe(0);
+    expect(limitValue('max_parallel_workers_per_gather', '0x10')).toBeUndefined();
+    expect(limitValue('max_parallel_workers_per_gather', '2.5')).toBeUndefined();
+    expect(limitValue('parallel_leader_participation', 'ON')).toBe(1);
+    expect(limitValue('parallel_leader_participation', 'of')).toBe(0);
+    expect(limitValue('parallel_leader_participation', 'o')).toBeUndefined();
+    expect(limitValue('geqo', 'off')).toBe(1);
+    expect(limitValue('geqo', 'true')).toBe(0);
+    const ceilings = new Map([
+      ['temp_buffers', 1024],
+      ['max_parallel_workers_per_gather', 2],
+      ['parallel_leader_participation', 0],
+      ['geqo', 0],
+      ['geqo_pool_size', 0],
+    ]);
+    const set = (name: string, value: string) => ({ name, via: 'set' as const, value });
+    expect(limitViolation(set('temp_buffers', '4MB'), ceilings)).toBeUndefined();
+    expect(limitViolation(set('temp_buffers', '1GB'), ceilings)).toMatch(
+      /1024 blocks of 8 kB .*cannot raise/,
+    );
+    expect(limitViolation(set('max_parallel_workers_per_gather', '0'), ceilings)).toBeUndefined();
+    expect(limitViolation(set('max_parallel_workers_per_gather', '3'), ceilings)).toMatch(/is 2 for/);
+    expect(limitViolation(set('parallel_leader_participation', 'off'), ceilings)).toBeUndefined();
+    expect(limitViolation(set('parallel_leader_participation', 'on'), ceilings)).toMatch(/is off for/);
+    expect(limitViolation(set('geqo', 'on'), ceilings)).toBeUndefined();
+    expect(limitViolation(set('geqo', 'off'), ceilings)).toMatch(/geqo is on .*cannot turn it off/);
+    expect(limitViolation(set('geqo_pool_size', '0'), ceilings)).toBeUndefined();
+    expect(limitViolation(set('geqo_pool_size', '100'), ceilings)).toMatch(/is 0 for/);
+    // A setting the server did not report (older than the setting) has no ceiling: the server refuses it.
+    expect(limitViolation(set('vacuum_buffer_usage_limit', '16GB'), ceilings)).toBeUndefined();
+  });
 });

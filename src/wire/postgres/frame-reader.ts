@@ -83,6 +83,11 @@ export class FrameReader {
     this.maxMessageBytes = maxMessageBytes;
   }
 
+  /** The length of the frame under way (type, length and payload) once its header is read, else 0. */
+  get announced(): number {
+    return this.needed > 5 ? this.needed : 0;
+  }
+
   get buffered(): number {
     return this.buf.length - this.pos + this.pendingBytes;
   }
