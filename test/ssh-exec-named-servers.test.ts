@@ -6,7 +6,7 @@
 // real sshd, real git on the host, an HTTP server on the host's non-loopback address standing for the
 // attacker's.
 
-import { chownSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
@@ -37,6 +37,9 @@ describe.skipIf(!hasSshd() || !hasCommand('git') || address === undefined)(
     let attacker: http.Server;
     let port: number;
     let received = '';
+    // The test user's home is shared by every sshd test on the machine: its ~/.gitconfig is put back.
+    let gitconfig: string | undefined;
+    let previous: string | undefined;
 
     beforeAll(async () => {
       attacker = http.createServer((req, res) => {
@@ -48,7 +51,8 @@ describe.skipIf(!hasSshd() || !hasCommand('git') || address === undefined)(
       sshd = await startSshd();
       // The host user's git configuration: a header for the host's own git server, set globally
       // (as CI runners and `gh auth setup-git` style set-ups do).
-      const gitconfig = path.join(sshd.home, '.gitconfig');
+      gitconfig = path.join(sshd.home, '.gitconfig');
+      previous = existsSync(gitconfig) ? readFileSync(gitconfig, 'utf8') : undefined;
       writeFileSync(gitconfig, `[http]\n\textraHeader = Authorization: Bearer ${TOKEN}\n`);
       const st = statSync(sshd.home);
       chownSync(gitconfig, st.uid, st.gid);
@@ -56,6 +60,10 @@ describe.skipIf(!hasSshd() || !hasCommand('git') || address === undefined)(
     });
 
     afterAll(async () => {
+      if (gitconfig !== undefined) {
+        if (previous === undefined) rmSync(gitconfig, { force: true });
+        else writeFileSync(gitconfig, previous);
+      }
       await gw?.stop();
       await sshd?.stop();
       attacker?.close();

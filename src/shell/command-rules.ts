@@ -1779,6 +1779,9 @@ const httpClient: Rule = (args, name, ctx) => {
             'private-key',
             'referer',
             'bind-address',
+            'warc-file',
+            'rejected-log',
+            'hsts-file',
           ],
         },
   );
@@ -1817,21 +1820,45 @@ const httpClient: Rule = (args, name, ctx) => {
       )
     : hasAny(o, 'post-data', 'post-file', 'body-data', 'body-file', 'method');
   if (sends) cats.add('write');
+  // Every file the client writes besides what it fetches, by its options (class 222): curl's trace,
+  // error, source-code, ETag, HSTS and Alt-Svc cache files and the directory -O saves into; wget's
+  // appended log, cookie jar, WARC archive, rejected-URL log, HSTS database and directory prefix.
   const outputs = isCurl
     ? [
-        ...(o.values.get('o') ?? []),
-        ...(o.values.get('output') ?? []),
-        ...(o.values.get('c') ?? []),
-        ...(o.values.get('cookie-jar') ?? []),
-        ...(o.values.get('D') ?? []),
-        ...(o.values.get('dump-header') ?? []),
-      ]
+        'o',
+        'output',
+        'c',
+        'cookie-jar',
+        'D',
+        'dump-header',
+        'trace',
+        'trace-ascii',
+        'stderr',
+        'libcurl',
+        'etag-save',
+        'hsts',
+        'alt-svc',
+        'output-dir',
+      ].flatMap((k) => o.values.get(k) ?? [])
     : [
-        ...(o.values.get('O') ?? []),
-        ...(o.values.get('output-document') ?? []),
-        ...(o.values.get('o') ?? []),
-        ...(o.values.get('output-file') ?? []),
-      ];
+        'O',
+        'output-document',
+        'o',
+        'output-file',
+        'a',
+        'append-output',
+        'save-cookies',
+        'rejected-log',
+        'hsts-file',
+        'P',
+        'directory-prefix',
+      ].flatMap((k) => o.values.get(k) ?? []);
+  // wget --warc-file=NAME writes NAME.warc.gz (and NAME-meta.warc.gz).
+  for (const w of o.values.get('warc-file') ?? [])
+    outputs.push({ ...w, value: `${w.value}.warc.gz`, text: `${w.text}.warc.gz` });
+  // curl -w '%output{FILE}' sends what follows to FILE (curl 8.3).
+  for (const w of [...(o.values.get('w') ?? []), ...(o.values.get('write-out') ?? [])])
+    if (w.dynamic || w.value.includes('%output{') || w.value.startsWith('@')) cats.add('unknown');
   for (const c of writeTargets(
     outputs.filter((f) => f.value !== '-'),
     ctx,
@@ -5192,7 +5219,28 @@ add('ftp tftp lftp smbclient sendmail mail mailx mutt', fixed(X));
 // Wrappers.
 add('env', envRule);
 add('time', wrapper(TIME));
-add('nohup', wrapper({ longFlags: ['help', 'version'] }));
+/**
+ * nohup appends its command's output to `./nohup.out` when that output is a terminal (a typed line, an
+ * exec with one), or to `~/nohup.out` when the working directory is not writable: a write of both,
+ * since the text cannot say where its output goes (class 222).
+ */
+const NOHUP_OUTPUTS: readonly WordValue[] = ['nohup.out', '~/nohup.out'].map((value) => ({
+  value,
+  dynamic: false,
+  expands: false,
+  text: value,
+}));
+add('nohup', (args, name, ctx) => {
+  const { o, own } = scanWrapper(args, { longFlags: ['help', 'version'] }, name, ctx);
+  if (o.operands.length > 0 && !hasAny(o, 'help', 'version'))
+    addOwn(
+      own,
+      '',
+      [...W, ...writeTargets(NOHUP_OUTPUTS, ctx)],
+      'nohup appends the output to ./nohup.out (or ~/nohup.out) when it is a terminal',
+    );
+  return runWrapped(o.operands, own, ctx, { alone: verdict(name, R) });
+});
 add('setsid', wrapper({ shortFlags: 'cfwhV', longFlags: ['ctty', 'fork', 'wait', 'help', 'version'] }));
 // unbuffer (expect) runs the command on a terminal; with -p its input is typed there (PTY_KEYS).
 add('unbuffer', (args, name, ctx) => {

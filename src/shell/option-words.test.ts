@@ -612,3 +612,40 @@ describe("the host's credentials taken to a server a command names (class 220)",
     expect(cats(line)).not.toContain('exfiltration');
   });
 });
+
+// Reads that write a file as a side effect: nohup's ./nohup.out, the trace, error, source, ETag, HSTS
+// and Alt-Svc files curl's options name, the log, cookie, WARC and HSTS files wget's do. Each was a
+// read (nohup, curl) or a write of no named file (wget) before (docs/security.md class 222).
+describe('a read that writes a file its options or its defaults name (class 222)', () => {
+  it.each([
+    ['nohup ls', 'write'],
+    ['nohup grep x f', 'write'],
+    ['cd /etc && nohup ls', 'privilege'],
+    ['curl --trace ~/.bashrc http://localhost/', 'privilege'],
+    ['curl --trace-ascii ~/.profile http://localhost/', 'privilege'],
+    ['curl --trace-a t http://localhost/', 'write'],
+    ['curl --stderr ~/.bashrc http://localhost/', 'privilege'],
+    ['curl --libcurl ~/.bashrc http://localhost/', 'privilege'],
+    ['curl --etag-save ~/.bashrc http://localhost/', 'privilege'],
+    ['curl --hsts ~/.bashrc http://localhost/', 'privilege'],
+    ['curl --alt-svc ~/.bashrc http://localhost/', 'privilege'],
+    ['curl --output-dir ~/.config/autostart -O http://localhost/x.desktop', 'privilege'],
+    ['curl -w "%{output}%output{/tmp/x}" http://localhost/', 'unknown'],
+    ['curl -w @fmt http://localhost/', 'unknown'],
+    ['wget -a ~/.bashrc http://localhost/', 'privilege'],
+    ['wget --append-output=~/.bashrc http://localhost/', 'privilege'],
+    ['wget --save-cookies ~/.bashrc http://localhost/', 'privilege'],
+    ['wget --rejected-log ~/.bashrc http://localhost/', 'privilege'],
+    ['wget --hsts-file ~/.bashrc http://localhost/', 'privilege'],
+    ['wget -P ~/.config/autostart http://localhost/x', 'privilege'],
+  ])('%s is %s', (line, category) => {
+    notRead(line, category as ShellCategory);
+  });
+
+  it.each(['nohup', 'nohup --help', 'curl -s http://localhost/', 'curl -w "%{http_code}" http://localhost/'])(
+    '%s writes nothing',
+    (line) => {
+      expect(cats(line)).toEqual(['read']);
+    },
+  );
+});
