@@ -61,6 +61,8 @@ describe.skipIf(!hasSshd())('ssh output reshaped past the masking detectors', { 
     'head -c 30 F',
     'gzip -c F',
     'cat F | base64',
+    'xargs -n1 < F',
+    'set -- $(cat F); echo "$2"',
   ])('%s is held for a masked agent; refused, it never runs', async (template) => {
     const command = template.replace('F', env);
     const result = gw.ssh(masked, ['--', command], { timeoutMs: 60_000 });

@@ -50,6 +50,13 @@ describe('output reshaped past the masking detectors (class 221)', () => {
     'git diff --no-index --word-diff-regex=. /dev/null .env',
     'tar cf - .env',
     'sudo xxd /etc/shadow',
+    'xargs -n1 < .env',
+    "xargs -d= -n1 printf '%s\\n' < .env",
+    "printf '%s\\n' $(cat .env)",
+    'while IFS== read -r k v; do echo "$v"; done < .env',
+    'read -a parts < .env',
+    'mapfile -d = arr < .env',
+    'set -- $(cat .env); echo "$2"',
   ])('%s reshapes', (line) => {
     expect(shapes(line), line).not.toEqual([]);
   });
@@ -76,6 +83,11 @@ describe('output reshaped past the masking detectors (class 221)', () => {
     'diff a b',
     'git log -p',
     'echo "$HOME"',
+    'echo $HOME',
+    'while read -r line; do echo "$line"; done < .env',
+    'mapfile -t lines < .env',
+    'find . -name "*.log" | xargs grep -l ERROR',
+    'set -e',
   ])('%s shows what it reads whole', (line) => {
     expect(shapes(line), line).toEqual([]);
   });

@@ -142,16 +142,28 @@ function reshapes(c: ShellCommand): string | undefined {
       ? undefined
       : `${name} shows what its filter makes of the document`;
   }
+  // What xargs reads, handed to echo or printf as words: split at blanks (or at -d's delimiter), a
+  // value printed away from the name it stood after (`xargs -n1 < .env`).
+  if ((name === 'echo' || name === 'printf') && c.via.includes('xargs'))
+    return `xargs hands what it reads to ${name} as words split apart`;
   if (name === 'printf') {
     const format = c.argv[1] ?? '';
-    return c.dynamic.length > 0 && /%[-+ #0-9.*]*[diouxXcbqeEfgGaA]/.test(format)
-      ? 'printf converts a value made at run time'
-      : undefined;
+    if (c.dynamic.length > 0 && /%[-+ #0-9.*]*[diouxXcbqeEfgGaA]/.test(format))
+      return 'printf converts a value made at run time';
+    // An unquoted expansion is split into words, each printed on its own by a format that repeats.
+    if (c.dynamic.some((i) => i > 1 && !(c.argv[i] ?? '').startsWith('"')))
+      return 'printf prints the words of a value bash splits apart';
+    return undefined;
   }
+  // `set -- $(cat .env)`: the words of what was read become $1, $2… apart from each other.
+  if (name === 'set' && c.dynamic.length > 0) return 'set makes positional parameters of split words';
+  if ((name === 'mapfile' || name === 'readarray') && hasAny(scan(c, { shortValued: 'dnOstuC' }), 'd'))
+    return `${name} -d splits what it reads elsewhere than at line ends`;
   if (name === 'read') {
     const o = scan(c, { shortValued: 'adinNptu' });
-    return hasAny(o, 'n', 'N', 'd')
-      ? 'read -n/-N/-d splits what it reads elsewhere than at line ends'
+    // Several names, or -a, split the line into fields: `IFS== read -r k v` puts the value apart.
+    return hasAny(o, 'n', 'N', 'd', 'a') || o.operands.length > 1
+      ? 'read splits what it reads into fields or pieces'
       : undefined;
   }
   if (name === 'git') {
