@@ -4731,10 +4731,90 @@ add(
 
 // Writes.
 add(
-  'touch mkdir rmdir unlink mkfifo split patch',
+  'touch mkdir rmdir unlink mkfifo',
   writesOperands({ shortValued: 'mtdr', longValued: ['mode', 'date', 'reference', 'time'] }),
   'judged',
 );
+
+/** A path made at run time: files a program names from its input, not from the command line. */
+const NAMED_BY_INPUT: WordValue = {
+  value: '',
+  dynamic: true,
+  expands: false,
+  text: '<files its input names>',
+};
+
+/**
+ * patch writes the files the diff names (read from standard input or `-i`), not the command line's,
+ * unless it is given the one file to patch; ed-style diffs are run by ed. A run with no file on its
+ * command line was a read (class 223).
+ */
+const patchRule: Rule = (args, name, ctx) => {
+  const o = scanOptions(args, {
+    shortValued: 'BDFgiopdrVYzL',
+    longValued: [
+      'prefix',
+      'ifdef',
+      'fuzz',
+      'get',
+      'input',
+      'output',
+      'strip',
+      'directory',
+      'reject-file',
+      'version-control',
+      'basename-prefix',
+      'suffix',
+      'quoting-style',
+      'backup-if-mismatch',
+      'reject-format',
+      'read-only',
+      'merge',
+    ],
+  });
+  if (hasAny(o, 'help', 'version') && o.operands.length === 0) return verdict(name, R);
+  if (hasAny(o, 'e', 'ed')) return verdict(name, [...W, ...U], 'patch -e runs the diff as an ed script');
+  const dir = o.values.get('d') ?? o.values.get('directory');
+  const files = [
+    ...o.operands.slice(0, 1),
+    ...['o', 'output', 'r', 'reject-file'].flatMap((k) => o.values.get(k) ?? []),
+  ];
+  const named = hasAny(o, 'dry-run') ? [] : writeTargets(files, ctx);
+  if (hasAny(o, 'dry-run')) return verdict(name, o.dynamic ? U : R);
+  // Without the file to patch, the diff names them (`+++ b/.bashrc`), relative to -d's directory.
+  const byInput = o.operands.length === 0 ? [...U, ...writeTargets([NAMED_BY_INPUT], ctx)] : [];
+  const inDir = dir === undefined ? [] : [...U, ...writeTargets(dir, ctx)];
+  return withCats(name, W, named, byInput, inDir, o.dynamic ? U : []);
+};
+
+/**
+ * split writes PREFIXaa, PREFIXab… (`x` in the working directory by default), and `--filter` runs a
+ * shell command for each piece. With no file on its command line it reads standard input, and was a
+ * read (class 223).
+ */
+const splitRule: Rule = (args, name, ctx) => {
+  const o = scanOptions(args, {
+    shortValued: 'abClnt',
+    longValued: [
+      'suffix-length',
+      'additional-suffix',
+      'bytes',
+      'line-bytes',
+      'lines',
+      'number',
+      'separator',
+      'filter',
+      'numeric-suffixes',
+      'hex-suffixes',
+    ],
+  });
+  if (hasAny(o, 'help', 'version') && o.operands.length === 0) return verdict(name, R);
+  if (hasAny(o, 'filter')) return verdict(name, [...W, ...U], 'split --filter runs a shell command');
+  const prefix = o.operands[1] ?? { value: 'x', dynamic: false, expands: false, text: 'x' };
+  return withCats(name, W, writeTargets([prefix], ctx), o.dynamic ? U : []);
+};
+add('patch', patchRule, 'judged');
+add('split', splitRule, 'judged');
 add(
   'cp mv ln install',
   copyLike({

@@ -649,3 +649,31 @@ describe('a read that writes a file its options or its defaults name (class 222)
     },
   );
 });
+
+// A write program given no file on its command line: patch writes the files the diff names, split
+// writes xaa, xab… and runs --filter's command. Each was a read, or a plain write (docs/security.md
+// class 223).
+describe('a write program whose input names what it writes (class 223)', () => {
+  it.each([
+    ['patch -p1 < x.diff', 'unknown'],
+    ['patch -p1 < x.diff', 'write'],
+    ["patch -p0 <<'EOF'\n--- /dev/null\n+++ .bashrc\n@@ -0,0 +1 @@\n+x\nEOF", 'unknown'],
+    ['patch -d /etc -p1 < x.diff', 'privilege'],
+    ['patch -o ~/.bashrc f < x.diff', 'privilege'],
+    ['patch ~/.bashrc < x.diff', 'privilege'],
+    ['patch -e f < x.ed', 'unknown'],
+    ['split < f', 'write'],
+    ['split f', 'write'],
+    ['split f /etc/cron.d/x', 'privilege'],
+    ["split --filter='touch /tmp/x' -b 5 f", 'unknown'],
+  ])('%s is %s', (line, category) => {
+    notRead(line, category as ShellCategory);
+  });
+
+  it.each(['patch --dry-run -p1 < x.diff', 'patch --version', 'split --help'])(
+    '%s writes nothing',
+    (line) => {
+      expect(cats(line)).toEqual(['read']);
+    },
+  );
+});
