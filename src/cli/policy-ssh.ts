@@ -6,7 +6,8 @@ import type { Decision } from '../core/decision.js';
 import type { Identity } from '../core/identity.js';
 import type { PolicyDecider } from '../core/ports.js';
 import type { ShellClassification } from '../core/shell-command.js';
-import { commandAction } from '../engines/ssh/exec-action.js';
+import { commandAction, withOutputShapes } from '../engines/ssh/exec-action.js';
+import { outputReshapers } from '../shell/output-shapes.js';
 import { formatDecision } from '../policy/format-trace.js';
 
 export interface SshTestResult {
@@ -29,7 +30,11 @@ export function decideSshLines(
     const command = raw.trim();
     if (command === '' || command.startsWith('#')) continue;
     let cls: ShellClassification | undefined;
-    const action = commandAction(connection, command, (line) => (cls = classify(line)));
+    const built = commandAction(connection, command, (line) => (cls = classify(line)));
+    // As the engine decides it: a masked principal's line whose output masking cannot see through.
+    const action = withOutputShapes(built, cls === undefined ? [] : outputReshapers(cls), (a) =>
+      decider.decide(identity, a),
+    );
     out.push({
       command,
       kind: action.commandKind ?? 'unknown',

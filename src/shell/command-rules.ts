@@ -1779,6 +1779,9 @@ const httpClient: Rule = (args, name, ctx) => {
             'private-key',
             'referer',
             'bind-address',
+            'warc-file',
+            'rejected-log',
+            'hsts-file',
           ],
         },
   );
@@ -1817,21 +1820,45 @@ const httpClient: Rule = (args, name, ctx) => {
       )
     : hasAny(o, 'post-data', 'post-file', 'body-data', 'body-file', 'method');
   if (sends) cats.add('write');
+  // Every file the client writes besides what it fetches, by its options (class 222): curl's trace,
+  // error, source-code, ETag, HSTS and Alt-Svc cache files and the directory -O saves into; wget's
+  // appended log, cookie jar, WARC archive, rejected-URL log, HSTS database and directory prefix.
   const outputs = isCurl
     ? [
-        ...(o.values.get('o') ?? []),
-        ...(o.values.get('output') ?? []),
-        ...(o.values.get('c') ?? []),
-        ...(o.values.get('cookie-jar') ?? []),
-        ...(o.values.get('D') ?? []),
-        ...(o.values.get('dump-header') ?? []),
-      ]
+        'o',
+        'output',
+        'c',
+        'cookie-jar',
+        'D',
+        'dump-header',
+        'trace',
+        'trace-ascii',
+        'stderr',
+        'libcurl',
+        'etag-save',
+        'hsts',
+        'alt-svc',
+        'output-dir',
+      ].flatMap((k) => o.values.get(k) ?? [])
     : [
-        ...(o.values.get('O') ?? []),
-        ...(o.values.get('output-document') ?? []),
-        ...(o.values.get('o') ?? []),
-        ...(o.values.get('output-file') ?? []),
-      ];
+        'O',
+        'output-document',
+        'o',
+        'output-file',
+        'a',
+        'append-output',
+        'save-cookies',
+        'rejected-log',
+        'hsts-file',
+        'P',
+        'directory-prefix',
+      ].flatMap((k) => o.values.get(k) ?? []);
+  // wget --warc-file=NAME writes NAME.warc.gz (and NAME-meta.warc.gz).
+  for (const w of o.values.get('warc-file') ?? [])
+    outputs.push({ ...w, value: `${w.value}.warc.gz`, text: `${w.text}.warc.gz` });
+  // curl -w '%output{FILE}' sends what follows to FILE (curl 8.3).
+  for (const w of [...(o.values.get('w') ?? []), ...(o.values.get('write-out') ?? [])])
+    if (w.dynamic || w.value.includes('%output{') || w.value.startsWith('@')) cats.add('unknown');
   for (const c of writeTargets(
     outputs.filter((f) => f.value !== '-'),
     ctx,
@@ -2944,6 +2971,53 @@ function clusterCredentials(
   return { categories, notes };
 }
 
+/**
+ * Servers a command's words name for a client that reaches them with this host's stored credentials
+ * and settings: git's credential helper, `http.extraHeader` and ssh keys, npm's and pip's registry
+ * tokens, helm's repositories and registries (docs/security.md class 220). A server the host's own
+ * configuration names (`git fetch origin`) is the host's choice; one the command line names is the
+ * caller's, and whatever the client sends there — the credentials, and the words of the request —
+ * leaves the host, as `curl` to it does: `exfiltration`. A loopback server is a read, as it is for
+ * `curl`; a file path names no server. A value made at run time may be any server (`exfiltration`,
+ * `unknown`), and git's `TRANSPORT::ADDRESS` runs the program `git-remote-TRANSPORT` (`ext::` a
+ * shell command): `unknown`. `bare` reads a word without a scheme as a host (`--registry
+ * evil.example`); otherwise such a word names no server unless it is `host:path` (scp's form).
+ */
+function namedServers(
+  words: readonly WordValue[],
+  name: string,
+  bare = false,
+): { categories: ShellCategory[]; notes: string[] } {
+  const categories = new Set<ShellCategory>();
+  const notes: string[] = [];
+  for (const w of words) {
+    if (w.dynamic || w.expands) {
+      categories.add('exfiltration').add('unknown');
+      notes.push(`${name} is given a server made at run time, and reaches it with the host's credentials`);
+      continue;
+    }
+    const v = w.value.trim();
+    if (/^[A-Za-z][A-Za-z0-9+.-]*::/.test(v)) {
+      categories.add('unknown');
+      notes.push(`${name} runs a transport helper program for ${v.slice(0, v.indexOf('::'))}::`);
+      continue;
+    }
+    if (/^file:/i.test(v)) continue;
+    const host = hostOf(v) ?? (bare && v !== '' && !v.startsWith('/') ? hostOf(`https://${v}`) : undefined);
+    if (host === undefined || isLoopbackHost(host)) continue;
+    categories.add('exfiltration');
+    notes.push(`${name} sends the host's credentials and the request to ${host}, a server its words name`);
+  }
+  return { categories: [...categories], notes };
+}
+
+/** A verdict with `sent`'s categories and notes added (unchanged when it adds none). */
+function withSent(v: Verdict, sent: { categories: ShellCategory[]; notes: string[] }): Verdict {
+  if (sent.categories.length === 0) return v;
+  const r = rekind(v.kind, v, sent.categories);
+  return { ...r, notes: [...(r.notes ?? []), ...sent.notes] };
+}
+
 const kubectl: Rule = (args, name, ctx) => {
   const o = scanOptions(args, {
     shortValued: 'nclsf',
@@ -3183,7 +3257,7 @@ const git: Rule = (args, name, ctx) => {
       'format',
     ],
   });
-  const v = gitSubcommand(sub.value, o, rest, ctx);
+  const v = withSent(gitSubcommand(sub.value, o, rest, ctx), gitServers(sub.value, o.operands.slice(1)));
   // A word made at run time may be any option: --output=F, --upload-pack=CMD, -O CMD…
   if (!rest.dynamic || v.categories.includes('unknown')) return v;
   return {
@@ -3195,6 +3269,103 @@ const git: Rule = (args, name, ctx) => {
     ],
   };
 };
+
+/**
+ * The valued options of the git subcommands that reach a repository: scanned with them, the
+ * repository is the operand it is (`git fetch --depth 1 host:repo`).
+ */
+const GIT_REMOTE_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  'ls-remote': { shortValued: 'o', longValued: ['server-option', 'sort', 'upload-pack'] },
+  fetch: {
+    shortValued: 'oj',
+    longValued: [
+      'depth',
+      'deepen',
+      'shallow-since',
+      'shallow-exclude',
+      'refmap',
+      'server-option',
+      'negotiation-tip',
+      'recurse-submodules-default',
+      'jobs',
+      'upload-pack',
+      'filter',
+    ],
+  },
+  pull: {
+    shortValued: 'ojsX',
+    longValued: [
+      'depth',
+      'deepen',
+      'shallow-since',
+      'shallow-exclude',
+      'refmap',
+      'server-option',
+      'negotiation-tip',
+      'jobs',
+      'upload-pack',
+      'filter',
+      'strategy',
+      'strategy-option',
+      'cleanup',
+    ],
+  },
+  clone: {
+    shortValued: 'objuc',
+    longValued: [
+      'origin',
+      'branch',
+      'upload-pack',
+      'reference',
+      'reference-if-able',
+      'separate-git-dir',
+      'depth',
+      'shallow-since',
+      'shallow-exclude',
+      'jobs',
+      'filter',
+      'config',
+      'template',
+      'server-option',
+      'bundle-uri',
+      'ref-format',
+      'revision',
+    ],
+  },
+  archive: { shortValued: 'o', longValued: ['remote', 'exec', 'format', 'prefix', 'output', 'add-file'] },
+  remote: {},
+  submodule: { shortValued: 'b', longValued: ['branch', 'name', 'reference', 'depth'] },
+};
+
+/**
+ * Where a git command that reaches a repository is told to go by its own words (class 220): the
+ * repository of ls-remote, fetch, pull and clone, each of `fetch --multiple` and `remote show`
+ * (`-n` asks nothing), the URL of `submodule add`, archive's `--remote` and clone's `--bundle-uri`.
+ * git reaches it with the host's credential helper, `http.extraHeader`, cookies and ssh keys.
+ * clone's `-c`/`--config` sets options for the clone's own fetch (core.sshCommand runs a program) and
+ * `--template` copies hooks that checkout runs: `unknown`.
+ */
+function gitServers(
+  sub: string,
+  words: readonly WordValue[],
+): { categories: ShellCategory[]; notes: string[] } {
+  const spec = GIT_REMOTE_OPTIONS[sub];
+  if (spec === undefined) return { categories: [], notes: [] };
+  const o = scanOptions(words, spec);
+  const named: WordValue[] = [...(o.values.get('remote') ?? []), ...(o.values.get('bundle-uri') ?? [])];
+  let repos: readonly WordValue[] = o.operands.slice(0, 1);
+  if (sub === 'ls-remote' && hasAny(o, 'get-url')) repos = [];
+  if (sub === 'fetch' && hasAny(o, 'multiple')) repos = o.operands;
+  if (sub === 'archive') repos = [];
+  if (sub === 'remote') repos = o.operands[0]?.value === 'show' && !hasAny(o, 'n') ? o.operands.slice(1) : [];
+  if (sub === 'submodule') repos = o.operands[0]?.value === 'add' ? o.operands.slice(1, 2) : [];
+  const sent = namedServers([...named, ...repos], `git ${sub}`);
+  if (sub === 'clone' && hasAny(o, 'c', 'config', 'template')) {
+    sent.categories.push('unknown');
+    sent.notes.push('git clone -c/--template sets options or hooks that run programs during the clone');
+  }
+  return sent;
+}
 
 function gitSubcommand(sub: string, o: ScannedOptions, rest: ScannedOptions, ctx: RuleContext): Verdict {
   const kind = `git ${sub}`;
@@ -4560,10 +4731,90 @@ add(
 
 // Writes.
 add(
-  'touch mkdir rmdir unlink mkfifo split patch',
+  'touch mkdir rmdir unlink mkfifo',
   writesOperands({ shortValued: 'mtdr', longValued: ['mode', 'date', 'reference', 'time'] }),
   'judged',
 );
+
+/** A path made at run time: files a program names from its input, not from the command line. */
+const NAMED_BY_INPUT: WordValue = {
+  value: '',
+  dynamic: true,
+  expands: false,
+  text: '<files its input names>',
+};
+
+/**
+ * patch writes the files the diff names (read from standard input or `-i`), not the command line's,
+ * unless it is given the one file to patch; ed-style diffs are run by ed. A run with no file on its
+ * command line was a read (class 223).
+ */
+const patchRule: Rule = (args, name, ctx) => {
+  const o = scanOptions(args, {
+    shortValued: 'BDFgiopdrVYzL',
+    longValued: [
+      'prefix',
+      'ifdef',
+      'fuzz',
+      'get',
+      'input',
+      'output',
+      'strip',
+      'directory',
+      'reject-file',
+      'version-control',
+      'basename-prefix',
+      'suffix',
+      'quoting-style',
+      'backup-if-mismatch',
+      'reject-format',
+      'read-only',
+      'merge',
+    ],
+  });
+  if (hasAny(o, 'help', 'version') && o.operands.length === 0) return verdict(name, R);
+  if (hasAny(o, 'e', 'ed')) return verdict(name, [...W, ...U], 'patch -e runs the diff as an ed script');
+  const dir = o.values.get('d') ?? o.values.get('directory');
+  const files = [
+    ...o.operands.slice(0, 1),
+    ...['o', 'output', 'r', 'reject-file'].flatMap((k) => o.values.get(k) ?? []),
+  ];
+  const named = hasAny(o, 'dry-run') ? [] : writeTargets(files, ctx);
+  if (hasAny(o, 'dry-run')) return verdict(name, o.dynamic ? U : R);
+  // Without the file to patch, the diff names them (`+++ b/.bashrc`), relative to -d's directory.
+  const byInput = o.operands.length === 0 ? [...U, ...writeTargets([NAMED_BY_INPUT], ctx)] : [];
+  const inDir = dir === undefined ? [] : [...U, ...writeTargets(dir, ctx)];
+  return withCats(name, W, named, byInput, inDir, o.dynamic ? U : []);
+};
+
+/**
+ * split writes PREFIXaa, PREFIXab… (`x` in the working directory by default), and `--filter` runs a
+ * shell command for each piece. With no file on its command line it reads standard input, and was a
+ * read (class 223).
+ */
+const splitRule: Rule = (args, name, ctx) => {
+  const o = scanOptions(args, {
+    shortValued: 'abClnt',
+    longValued: [
+      'suffix-length',
+      'additional-suffix',
+      'bytes',
+      'line-bytes',
+      'lines',
+      'number',
+      'separator',
+      'filter',
+      'numeric-suffixes',
+      'hex-suffixes',
+    ],
+  });
+  if (hasAny(o, 'help', 'version') && o.operands.length === 0) return verdict(name, R);
+  if (hasAny(o, 'filter')) return verdict(name, [...W, ...U], 'split --filter runs a shell command');
+  const prefix = o.operands[1] ?? { value: 'x', dynamic: false, expands: false, text: 'x' };
+  return withCats(name, W, writeTargets([prefix], ctx), o.dynamic ? U : []);
+};
+add('patch', patchRule, 'judged');
+add('split', splitRule, 'judged');
 add(
   'cp mv ln install',
   copyLike({
@@ -4680,69 +4931,118 @@ add('crontab', crontab);
 add('apt apt-get aptitude', apt);
 add('yum dnf microdnf tdnf zypper', yum);
 add('apk', apk);
-add('pip pip3 pipx', pip);
-add(
-  'npm pnpm yarn',
-  subcommandRule({
-    twoWord: ['audit', 'config', 'version'],
-    read: [
-      'ls',
-      'list',
-      'view',
-      'info',
-      'show',
-      'outdated',
-      'audit',
-      'audit signatures',
-      'search',
-      'why',
-      'explain',
-      'config',
-      'config get',
-      'config list',
-      'config ls',
-      'help',
-      'version',
-      'root',
-      'bin',
-      'prefix',
-      'doctor',
-      'whoami',
-    ],
-    destructive: ['uninstall', 'remove', 'rm', 'un', 'unlink', 'prune', 'unpublish', 'deprecate'],
-    write: [
-      'install',
-      'i',
-      'ci',
-      'add',
-      'update',
-      'upgrade',
-      'link',
-      'dedupe',
-      'pack',
-      'cache',
-      'init',
-      'audit fix',
-    ],
-    // ~/.npmrc and ~/.yarnrc name programs later commands run (script-shell, node-options).
-    privilege: ['config set', 'config delete', 'config edit', 'config fix'],
-    exfiltration: ['publish', 'login', 'adduser'],
-    // Options that name a program to run, or a configuration file that does (script-shell…); pnpm
-    // audit --fix rewrites package.json.
-    unknownOptions: [
-      'script-shell',
-      'userconfig',
-      'globalconfig',
-      'node-options',
-      'shell',
-      'editor',
-      'browser',
-      'viewer',
-      'fix',
-    ],
-    none: R,
-  }),
-);
+add('pip pip3 pipx', (args, name, ctx) => {
+  const v = pip(args, name, ctx);
+  const sent = registryServers(
+    args,
+    name,
+    {
+      shortValued: 'ifc',
+      longValued: [
+        'index-url',
+        'extra-index-url',
+        'find-links',
+        'proxy',
+        'client-cert',
+        'cert',
+        'trusted-host',
+      ],
+    },
+    ['i', 'index-url', 'extra-index-url', 'f', 'find-links', 'proxy'],
+  );
+  return v === null ? v : withSent(v, sent);
+});
+const npmTable = subcommandRule({
+  twoWord: ['audit', 'config', 'version'],
+  read: [
+    'ls',
+    'list',
+    'view',
+    'info',
+    'show',
+    'outdated',
+    'audit',
+    'audit signatures',
+    'search',
+    'why',
+    'explain',
+    'config',
+    'config get',
+    'config list',
+    'config ls',
+    'help',
+    'version',
+    'root',
+    'bin',
+    'prefix',
+    'doctor',
+    'whoami',
+  ],
+  destructive: ['uninstall', 'remove', 'rm', 'un', 'unlink', 'prune', 'unpublish', 'deprecate'],
+  write: [
+    'install',
+    'i',
+    'ci',
+    'add',
+    'update',
+    'upgrade',
+    'link',
+    'dedupe',
+    'pack',
+    'cache',
+    'init',
+    'audit fix',
+  ],
+  // ~/.npmrc and ~/.yarnrc name programs later commands run (script-shell, node-options).
+  privilege: ['config set', 'config delete', 'config edit', 'config fix'],
+  exfiltration: ['publish', 'login', 'adduser'],
+  // Options that name a program to run, or a configuration file that does (script-shell…); pnpm
+  // audit --fix rewrites package.json.
+  unknownOptions: [
+    'script-shell',
+    'userconfig',
+    'globalconfig',
+    'node-options',
+    'shell',
+    'editor',
+    'browser',
+    'viewer',
+    'fix',
+  ],
+  none: R,
+});
+/**
+ * The registry, proxy or package a package manager's words name: npm, pnpm and yarn send the
+ * registry's token from ~/.npmrc (an unscoped `_authToken` to any registry), pip its index's
+ * credentials from pip.conf, the keyring or ~/.netrc, and a client certificate (class 220).
+ */
+function registryServers(
+  args: readonly WordValue[],
+  name: string,
+  spec: OptionSpec,
+  options: readonly string[],
+): { categories: ShellCategory[]; notes: string[] } {
+  const o = scanOptions(args, spec);
+  const named = options.flatMap((k) => o.values.get(k) ?? []);
+  // npm's per-scope registry, `--@scope:registry=URL`.
+  for (const [k, v] of o.values) if (/:registry$/i.test(k)) named.push(...v);
+  for (const k of o.long) if (/:registry$/i.test(k) && !o.values.has(k)) named.push(RUNTIME_SERVER);
+  // A package given as a URL, `git+ssh://…` or `git@host:path`.
+  const urls = o.operands.filter((w) => /^[A-Za-z][A-Za-z0-9+.-]*:\/\/|^[^@/:\s]+@[^:/\s]+:/.test(w.value));
+  const sent = namedServers([...named, ...urls], name, true);
+  return sent;
+}
+/** A server named by an option given no value Gatehouse can read. */
+const RUNTIME_SERVER: WordValue = { value: '', dynamic: true, expands: false, text: '' };
+add('npm pnpm yarn', (args, name, ctx) => {
+  const v = npmTable(args, name, ctx);
+  const sent = registryServers(args, name, { longValued: ['registry', 'proxy', 'https-proxy'] }, [
+    'registry',
+    'proxy',
+    'https-proxy',
+  ]);
+  return v === null ? v : withSent(v, sent);
+});
 add(
   'snap flatpak',
   subcommandRule({
@@ -4827,9 +5127,47 @@ add('helm', (args, name, ctx) => {
     ['kube-apiserver'],
     ['kube-insecure-skip-tls-verify', 'kube-ca-file', 'kube-tls-server-name'],
   );
-  if (v === null || (out === undefined && sent.categories.length === 0)) return v;
+  // A chart or repository named by URL (`oci://…`, `https://…`), `--repo URL`, `search hub
+  // --endpoint URL`: helm reaches it with the host's registry and repository credentials (class 220).
+  const servers = registryServers(
+    args,
+    name,
+    {
+      longValued: [
+        'repo',
+        'endpoint',
+        'output-dir',
+        'kube-apiserver',
+        'kube-ca-file',
+        'kube-tls-server-name',
+        'namespace',
+        'kube-context',
+        'version',
+        'values',
+        'set',
+        'set-string',
+        'set-file',
+        'set-json',
+        'username',
+        'password',
+        'ca-file',
+        'cert-file',
+        'key-file',
+        'output',
+        'destination',
+        'untardir',
+      ],
+      shortValued: 'nfo',
+    },
+    ['repo', 'endpoint'],
+  );
+  if (v === null) return v;
+  if (out === undefined && sent.categories.length === 0) return withSent(v, servers);
   const r = rekind(v.kind, v, out === undefined ? [] : [...W, ...writeTargets(out, ctx)], sent.categories);
-  return sent.notes.length === 0 ? r : { ...r, notes: [...(r.notes ?? []), ...sent.notes] };
+  return withSent(
+    sent.notes.length === 0 ? r : { ...r, notes: [...(r.notes ?? []), ...sent.notes] },
+    servers,
+  );
 });
 add('git', git, 'judged');
 
@@ -4961,7 +5299,28 @@ add('ftp tftp lftp smbclient sendmail mail mailx mutt', fixed(X));
 // Wrappers.
 add('env', envRule);
 add('time', wrapper(TIME));
-add('nohup', wrapper({ longFlags: ['help', 'version'] }));
+/**
+ * nohup appends its command's output to `./nohup.out` when that output is a terminal (a typed line, an
+ * exec with one), or to `~/nohup.out` when the working directory is not writable: a write of both,
+ * since the text cannot say where its output goes (class 222).
+ */
+const NOHUP_OUTPUTS: readonly WordValue[] = ['nohup.out', '~/nohup.out'].map((value) => ({
+  value,
+  dynamic: false,
+  expands: false,
+  text: value,
+}));
+add('nohup', (args, name, ctx) => {
+  const { o, own } = scanWrapper(args, { longFlags: ['help', 'version'] }, name, ctx);
+  if (o.operands.length > 0 && !hasAny(o, 'help', 'version'))
+    addOwn(
+      own,
+      '',
+      [...W, ...writeTargets(NOHUP_OUTPUTS, ctx)],
+      'nohup appends the output to ./nohup.out (or ~/nohup.out) when it is a terminal',
+    );
+  return runWrapped(o.operands, own, ctx, { alone: verdict(name, R) });
+});
 add('setsid', wrapper({ shortFlags: 'cfwhV', longFlags: ['ctty', 'fork', 'wait', 'help', 'version'] }));
 // unbuffer (expect) runs the command on a terminal; with -p its input is typed there (PTY_KEYS).
 add('unbuffer', (args, name, ctx) => {

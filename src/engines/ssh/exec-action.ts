@@ -3,6 +3,7 @@
 // way of the engine) and `gatehouse policy test --ssh` all build it here, so they decide alike.
 
 import { sshAction, type SshAction } from '../../core/action.js';
+import type { Decision } from '../../core/decision.js';
 import type { ShellClassification } from '../../core/shell-command.js';
 import type { WriteLandings } from './host-paths.js';
 
@@ -41,6 +42,32 @@ export function withLandings(action: SshAction, landings: WriteLandings): SshAct
     ...fields,
     commandCategories: SEVERITY.filter((c) => cats.includes(c)),
     commandKind: `${action.commandKind ?? 'unknown'} (on the host: ${landings.notes.join('; ')})`,
+  });
+}
+
+/**
+ * The action as a principal whose output is masked must have it decided, when the line's output may
+ * show what it reads in a form the masking detectors cannot see (`xxd .env`, `rev`, `cut -d= -f2`:
+ * src/shell/output-shapes.ts, docs/security.md class 221). The policy allows the line with masking;
+ * masking cannot hold for it, so it is decided again as a line that cannot be judged (`unknown`, with
+ * the reasons after its kind): under the default policy, held for review. Unchanged when nothing
+ * reshapes, or when the decision does not mask or does not allow.
+ */
+export function withOutputShapes(
+  action: SshAction,
+  reshapers: readonly string[],
+  decide: (action: SshAction) => Decision,
+): SshAction {
+  if (reshapers.length === 0) return action;
+  const decision = decide(action);
+  if (decision.effect !== 'allow' || !decision.obligations.mask) return action;
+  const cats = [...(action.commandCategories ?? ['unknown'])];
+  if (!cats.includes('unknown')) cats.push('unknown');
+  const { kind: _kind, describe: _describe, ...fields } = action;
+  return sshAction({
+    ...fields,
+    commandCategories: SEVERITY.filter((c) => cats.includes(c)),
+    commandKind: `${action.commandKind ?? 'unknown'} (output masking cannot see through it: ${reshapers.join('; ')})`,
   });
 }
 

@@ -23,7 +23,8 @@ import type { Refusal } from '../refusal-cap.js';
 import type { SshConnectionSettings } from './ssh-settings.js';
 import type { UpstreamClient } from './upstream-login.js';
 import type { HostPaths } from './host-paths.js';
-import { withLandings } from './exec-action.js';
+import { withLandings, withOutputShapes } from './exec-action.js';
+import { outputReshapers } from '../../shell/output-shapes.js';
 
 /** Rule id of an sftp request refused before any policy (a path the host would read otherwise). */
 export const SFTP_PATH_RULE = 'ssh-sftp-path';
@@ -223,7 +224,9 @@ export function serveSessionChannel(deps: ChannelDeps, session: ssh2.Session): v
       if (gone) return; // the client left while the host was asked: nothing was decided or run
       await run(
         channel,
-        withLandings(action, landings),
+        withOutputShapes(withLandings(action, landings), outputReshapers(classified), (a) =>
+          deps.session.decide(a),
+        ),
         (up) => deps.upstream.exec(command, options, up),
         command,
         false,

@@ -16,7 +16,8 @@ import xterm from '@xterm/headless';
 import { sshAction } from '../../core/action.js';
 import type { ShellLineClassifier } from '../../core/shell-command.js';
 import type { WriteLandings } from './host-paths.js';
-import { withLandings } from './exec-action.js';
+import { withLandings, withOutputShapes } from './exec-action.js';
+import { outputReshapers } from '../../shell/output-shapes.js';
 import { holdSignal, type GateSession } from '../../gate/gate.js';
 
 const { Terminal } = xterm;
@@ -465,6 +466,9 @@ export class ShellLineGate {
       const paths = cls?.writePaths ?? [];
       if (paths.length > 0 && this.deps.landings)
         action = withLandings(action, await this.deps.landings(paths));
+      // A line whose output masking cannot see through is not a plain read for a masked principal.
+      if (cls !== undefined)
+        action = withOutputShapes(action, outputReshapers(cls), (a) => this.deps.session.decide(a));
       const admission = await this.deps.session.admit(action, {
         signal: holdSignal(this.deps.holdTimeoutMs, this.deps.signal, this.deps.session.ended),
         onHeld: (n) => this.deps.note(`held for approval: ${n.message}`),
