@@ -11,7 +11,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer, type RawData } from 'ws';
-import { withPodSecrets, type KubernetesAction } from '../../core/action.js';
+import { kubernetesAction, withPodSecrets, type KubernetesAction } from '../../core/action.js';
+import { classifyShellCommand } from '../../shell/index.js';
+import { outputReshapers } from '../../shell/output-shapes.js';
 import { deny } from '../../core/decision.js';
 import { holdSignal, type Admission, type GateSession } from '../../gate/gate.js';
 import { AsciicastWriter } from '../../wire/asciicast/asciicast-writer.js';
@@ -203,7 +205,9 @@ export async function handleKubeUpgrade(
           ),
         )
       : action;
-  const admission = await session.admit(decided, { signal });
+  const admission = await session.admit(withKubeOutputShapes(session, decided, info.exec?.command), {
+    signal,
+  });
   if (!admission.allowed) return refuse(reasonFor(admission.error.code), admission.error.message);
   if (socket.destroyed) {
     session.settle(admission, {
@@ -580,4 +584,25 @@ function endWithSession(c: RelayContext, client: WebSocket, end: () => void): vo
   const onEnd = () => end();
   signal.addEventListener('abort', onEnd, { once: true });
   client.once('close', () => signal.removeEventListener('abort', onEnd));
+}
+
+/**
+ * An exec whose output may show what it reads in a form masking cannot see (`xxd`, `rev`, `cut`…:
+ * src/shell/output-shapes.ts), which the policy would allow with masking: decided again with
+ * `unknown` among its command's categories (docs/security.md class 221), as the SSH engine does.
+ */
+function withKubeOutputShapes(
+  session: GateSession,
+  action: KubernetesAction,
+  command: readonly string[] | undefined,
+): KubernetesAction {
+  if (action.subresource !== 'exec' || command === undefined || command.length === 0) return action;
+  const reshapers = outputReshapers(classifyShellCommand({ argv: [...command] }));
+  if (reshapers.length === 0) return action;
+  const decision = session.decide(action);
+  if (decision.effect !== 'allow' || !decision.obligations.mask) return action;
+  const { kind: _kind, describe: _describe, ...rest } = action;
+  const cats = [...(action.commandCategories ?? ['unknown'])];
+  if (!cats.includes('unknown')) cats.push('unknown');
+  return kubernetesAction({ ...rest, commandCategories: cats });
 }
