@@ -20,6 +20,10 @@ export interface SeenRequest {
   readonly headers: Record<string, string | string[] | undefined>;
 }
 
+/** An exec into this pod is declined by a webhook whose message quotes DECLINED_EXEC_SECRET. */
+export const DECLINED_EXEC_POD = 'webhook-guarded';
+export const DECLINED_EXEC_SECRET = 'db_password=Hunter2-declined-Zq81 key AKIAQWERTYUIOPASDF12';
+
 export interface FakeKubeApi {
   readonly url: string;
   readonly caPem: string;
@@ -742,6 +746,7 @@ export async function startFakeKubeApi(options: { readonly clientCa?: string } =
   pods.set('default/sa', podWithDefaultToken('sa', 'default'));
   // A pod that holds nothing secret: no token (automountServiceAccountToken: false), no such env.
   pods.set('default/plain', plainPod('plain', 'default'));
+  pods.set(`default/${DECLINED_EXEC_POD}`, plainPod(DECLINED_EXEC_POD, 'default'));
   // Pods with a secret under field names that are not env names (two: a list of them comes in pages).
   pods.set('conf/conf-a', configuredPod('conf-a', 'conf'));
   pods.set('conf/conf-b', configuredPod('conf-b', 'conf'));
@@ -1128,6 +1133,23 @@ export async function startFakeKubeApi(options: { readonly clientCa?: string } =
     const r = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/(exec|attach)$/.exec(u.pathname);
     if (!authorized(req) || !r) {
       socket.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+      return;
+    }
+    if (r[2] === DECLINED_EXEC_POD) {
+      // An admission webhook that refuses the exec, quoting what it was configured with (class 218's
+      // sibling: the declined upgrade's answer).
+      const body = JSON.stringify({
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: `admission webhook "exec-guard.example.com" denied the request: ${DECLINED_EXEC_SECRET}`,
+        reason: 'Forbidden',
+        code: 403,
+      });
+      socket.end(
+        `HTTP/1.1 403 Forbidden ${DECLINED_EXEC_SECRET}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      );
       return;
     }
     if (!pods.has(`${r[1]}/${r[2]}`)) {

@@ -36,7 +36,7 @@ import { classifyRequest } from './classify-request.js';
 import { podSecretSources } from './pod-secrets.js';
 import { forwardHeaders, impersonationHeader } from './kube-headers.js';
 import { TerminalMasker } from '../../masking/index.js';
-import { maskKubeText, outputFieldNames } from './kube-masking.js';
+import { maskKubeJson, maskKubeText, outputFieldNames, type KubeMaskOptions } from './kube-masking.js';
 import {
   IMPERSONATION_RULE,
   overLimitStatus,
@@ -293,12 +293,21 @@ async function relaySession(c: RelayContext): Promise<void> {
       if (size <= 64 * 1024) chunks.push(b);
     });
     res.on('end', () => {
-      const body = Buffer.concat(chunks);
+      // For a masked principal the API server's answer is masked as its other answers are (its
+      // Status quotes what it was given; an aggregated API or a webhook may put anything there); a
+      // body cut at the bound, or not UTF-8, cannot be masked whole and is withheld.
+      const body = masking
+        ? maskedDeclineBody(Buffer.concat(chunks), size > 64 * 1024, {
+            detectors: settings.masking.detectors,
+            envNames: settings.masking.envNames,
+            fieldNames: settings.masking.fieldNames,
+          })
+        : Buffer.concat(chunks);
       const status = res.statusCode ?? 502;
       done({ error: { code: `http_${status}`, message: 'the API server refused the upgrade' } });
       if (!c.socket.destroyed) {
         c.socket.write(
-          `HTTP/1.1 ${status} ${res.statusMessage ?? ''}\r\ncontent-type: ${String(res.headers['content-type'] ?? 'application/json')}\r\n` +
+          `HTTP/1.1 ${status} ${masking ? '' : (res.statusMessage ?? '')}\r\ncontent-type: ${String(res.headers['content-type'] ?? 'application/json')}\r\n` +
             `content-length: ${body.length}\r\nconnection: close\r\n\r\n`,
         );
         c.socket.end(body);
@@ -605,4 +614,20 @@ function withKubeOutputShapes(
   const cats = [...(action.commandCategories ?? ['unknown'])];
   if (!cats.includes('unknown')) cats.push('unknown');
   return kubernetesAction({ ...rest, commandCategories: cats });
+}
+
+/** A declined upgrade's body for a masked principal: masked, or a Status saying it was withheld. */
+function maskedDeclineBody(body: Buffer, cut: boolean, o: KubeMaskOptions): Buffer {
+  const text = cut ? undefined : new TextDecoder('utf-8', { fatal: false }).decode(body);
+  if (text === undefined || text.includes('\uFFFD'))
+    return Buffer.from(
+      JSON.stringify({
+        kind: 'Status',
+        apiVersion: 'v1',
+        status: 'Failure',
+        message: "Gatehouse withheld the API server's answer: it could not be masked whole.",
+      }),
+    );
+  const masked = maskKubeJson(text, o);
+  return masked === null ? body : Buffer.from(masked.text);
 }
