@@ -4839,9 +4839,14 @@ add('chmod chown chgrp chattr setfacl setcap', chmodLike, 'judged');
 add('tar gtar bsdtar', tar, 'judged');
 add('gzip gunzip bzip2 bunzip2 xz unxz zstd unzstd lz4 compress uncompress pigz', compress, 'judged');
 add('unzip', unzip, 'judged');
-add('zip 7z 7za', (args, name, ctx) =>
-  withCats(name, W, writeTargets(args.filter((a) => !a.value.startsWith('-')).slice(0, 1), ctx)),
-);
+add('zip 7z 7za', (args, name, ctx) => {
+  // zip -TT CMD (--unzip-command CMD) tests the archive by running CMD through the shell.
+  if (name === 'zip' && args.some((a) => /^-[^-]*TT/.test(a.value) || a.value.startsWith('--unzip-command')))
+    return verdict(name, [...W, ...U], 'zip -TT runs a command to test the archive');
+  const targets = writeTargets(args.filter((a) => !a.value.startsWith('-')).slice(0, 1), ctx);
+  // A word made at run time may be `-TT`.
+  return withCats(name, W, targets, name === 'zip' && args.some((a) => a.dynamic) ? U : []);
+});
 add('ssh-keygen', (args, name) => verdict(name, W));
 add('updatedb mandb', fixed(W));
 add('ldconfig', fixed(P));

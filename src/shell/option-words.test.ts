@@ -666,6 +666,9 @@ describe('a write program whose input names what it writes (class 223)', () => {
     ['split f', 'write'],
     ['split f /etc/cron.d/x', 'privilege'],
     ["split --filter='touch /tmp/x' -b 5 f", 'unknown'],
+    ["zip -T -TT 'touch /tmp/x' /tmp/a.zip /etc/hostname", 'unknown'],
+    ["zip -T --unzip-command='touch /tmp/x' /tmp/a.zip /etc/hostname", 'unknown'],
+    ['zip -T --unzip-command "$CMD" /tmp/a.zip /etc/hostname', 'unknown'],
   ])('%s is %s', (line, category) => {
     notRead(line, category as ShellCategory);
   });
