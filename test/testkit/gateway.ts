@@ -162,7 +162,20 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
     async stop() {
       await gateway.stop();
       await db.drop().catch(() => undefined);
+      // Roles are the cluster's, not the database's: on a shared server (PG_TEST_URL, the machine's
+      // PostgreSQL 15) the upstream superuser would outlive the test.
+      await dropRole(options.superUrl, role).catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+async function dropRole(superUrl: string, role: string): Promise<void> {
+  const c = new pg.Client({ connectionString: superUrl });
+  await c.connect();
+  try {
+    await c.query(`DROP ROLE IF EXISTS ${role}`);
+  } finally {
+    await c.end();
+  }
 }
