@@ -518,6 +518,8 @@ describe('column lineage', () => {
       "SELECT lpad('', 268435000) || secret FROM api_keys",
       "SELECT rpad('x', ascii(service) * 1000000) || secret FROM api_keys",
       "SELECT jsonb_build_array(repeat('a', 268435000), secret) FROM api_keys",
+      // A negative count makes an empty value, not a negative size cancelling the others.
+      "SELECT jsonb_build_array(repeat('a', 90000000), repeat('a', 90000000), lpad('', -2000000000), secret) FROM api_keys",
       "SELECT regexp_split_to_array(repeat('a', 134217727) || translate(secret, 'w', ''), '') FROM api_keys",
       "SELECT string_to_array(repeat('a', 134217727) || secret, NULL) FROM api_keys",
       "SELECT format('%1073741000s%s', '', secret) FROM api_keys",

@@ -19,7 +19,7 @@ import {
   type ValueSink,
 } from '../../core/column-lineage.js';
 import { LruCache } from './lru-cache.js';
-import { isObject, stringList, unwrap, wrapped, type NodeBody } from './parse-tree.js';
+import { isObject, lastName, stringList, unwrap, wrapped, type NodeBody } from './parse-tree.js';
 import type { PgParserRuntime } from './pg-parser-runtime.js';
 import { checkText } from './submitted-text.js';
 import { largeParameters, largeValue, type ResultSize, type SizeCatalog } from './value-size.js';
@@ -2536,11 +2536,6 @@ function asBody(v: unknown): NodeBody {
 
 function asOptBody(v: unknown): NodeBody | undefined {
   return isObject(v) ? v : undefined;
-}
-
-function lastName(list: unknown): string | undefined {
-  const names = stringList(list);
-  return names[names.length - 1];
 }
 
 /** Casts that keep a value as it is (a text column shown as text): the column's own style still fits. */

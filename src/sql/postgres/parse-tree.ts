@@ -40,6 +40,19 @@ export function stringList(value: unknown): string[] {
   return out;
 }
 
+/** The last of a list of `String` nodes: a function's, operator's or type's own name without its schema. */
+export function lastName(list: unknown): string | undefined {
+  const names = stringList(list);
+  return names[names.length - 1];
+}
+
+/** The items of a list: an array, or a wrapped `List` node's items (empty for anything else). */
+export function listItems(value: unknown): readonly unknown[] {
+  if (Array.isArray(value)) return value;
+  const items = unwrap(value, 'List')?.['items'];
+  return Array.isArray(items) ? items : [];
+}
+
 /** The string value of an `A_Const` string literal, looking through casts (`'x'::text`); else undefined. */
 export function constantString(node: unknown): string | undefined {
   let current = node;

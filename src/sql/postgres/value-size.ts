@@ -13,7 +13,16 @@
 // LARGE_VALUE_BYTES; the lineage then counts every masked value the statement reads as deciding
 // whether it fails.
 
-import { isObject, stringList, unwrap, wrapped, type NodeBody } from './parse-tree.js';
+import {
+  constantString,
+  constantValue,
+  isObject,
+  lastName,
+  listItems,
+  unwrap,
+  wrapped,
+  type NodeBody,
+} from './parse-tree.js';
 
 /**
  * A bound at or past this many bytes counts as large: below jsonb's 256 MB and an array's element
@@ -279,42 +288,15 @@ const PART_OF_LEFT: ReadonlySet<string> = new Set(['->', '->>', '#>', '#>>', '-'
 const sat = (n: number): number => (Number.isFinite(n) && n < Number.MAX_SAFE_INTEGER ? n : Infinity);
 const sum = (ns: readonly number[]): number => sat(ns.reduce((a, b) => a + b, 0));
 
-function asArray(v: unknown): readonly unknown[] {
-  if (Array.isArray(v)) return v;
-  const items = unwrap(v, 'List')?.['items'];
-  return Array.isArray(items) ? items : [];
-}
-
-function lastName(list: unknown): string | undefined {
-  const names = stringList(list);
-  return names[names.length - 1];
-}
-
-/** The integer a constant (or a cast of one) holds, or undefined. */
+/**
+ * The count a constant (or a cast of one) holds, or undefined. A negative count makes repeat and
+ * lpad return nothing: 0, never less (a negative bound would cancel out others in a sum).
+ */
 function constantInt(node: unknown): number | undefined {
-  let current = node;
-  for (let c = unwrap(current, 'TypeCast'); c; c = unwrap(current, 'TypeCast')) current = c['arg'];
-  const k = unwrap(current, 'A_Const');
-  if (!k) return undefined;
-  const ival = k['ival'];
-  if (isObject(ival)) return typeof ival['ival'] === 'number' ? ival['ival'] : 0;
-  const fval = k['fval'];
-  if (isObject(fval) && typeof fval['fval'] === 'string') {
-    const n = Number(fval['fval']);
-    return Number.isFinite(n) ? Math.ceil(Math.abs(n)) : undefined;
-  }
-  const sval = k['sval'];
-  if (isObject(sval) && typeof sval['sval'] === 'string' && /^\s*[-+]?\d+\s*$/.test(sval['sval']))
-    return Math.abs(Number(sval['sval']));
-  return undefined;
-}
-
-function constantText(node: unknown): string | undefined {
-  let current = node;
-  for (let c = unwrap(current, 'TypeCast'); c; c = unwrap(current, 'TypeCast')) current = c['arg'];
-  const sval = unwrap(current, 'A_Const')?.['sval'];
-  if (!isObject(sval)) return undefined;
-  return typeof sval['sval'] === 'string' ? sval['sval'] : '';
+  const v = constantValue(node);
+  if (v === undefined || !/^\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*$/.test(v)) return undefined;
+  const n = Number(v);
+  return Number.isFinite(n) ? Math.max(0, Math.ceil(n)) : undefined;
 }
 
 /**
@@ -385,7 +367,7 @@ class SizeWalk {
         break;
       case 'RangeFunction': {
         // functions: [[call, column definitions], …]; ROWS FROM joins them side by side.
-        const calls = asArray(body['functions']).map((f) => this.bound(asArray(f)[0]));
+        const calls = listItems(body['functions']).map((f) => this.bound(listItems(f)[0]));
         source = sum(calls);
         this.visitExcept(body, ['functions']);
         break;
@@ -399,7 +381,7 @@ class SizeWalk {
         const oc = body['onConflictClause'];
         const conflict = unwrap(oc, 'OnConflictClause') ?? (isObject(oc) ? oc : undefined);
         if (conflict) written.push(sum(this.bounds(conflict['targetList'])));
-        for (const c of asArray(body['mergeWhenClauses'])) {
+        for (const c of listItems(body['mergeWhenClauses'])) {
           const when = unwrap(c, 'MergeWhenClause');
           if (!when) continue;
           written.push(sum(this.bounds(when['targetList'])), sum(this.bounds(when['values'])));
@@ -407,7 +389,7 @@ class SizeWalk {
         source = Math.max(...written);
         this.visitExcept(body, ['selectStmt', 'targetList', 'onConflictClause', 'mergeWhenClauses']);
         this.visit(conflict?.['whereClause']);
-        for (const c of asArray(body['mergeWhenClauses']))
+        for (const c of listItems(body['mergeWhenClauses']))
           this.visit(unwrap(c, 'MergeWhenClause')?.['condition']);
         break;
       }
@@ -450,7 +432,7 @@ class SizeWalk {
   }
 
   private bounds(list: unknown): number[] {
-    return asArray(list).map((n) => this.bound(n));
+    return listItems(list).map((n) => this.bound(n));
   }
 
   /** An upper bound, in bytes, on any form of the value of the expression `node`. */
@@ -506,7 +488,7 @@ class SizeWalk {
       case 'CaseExpr': {
         this.visit(body['arg']);
         const results: number[] = [this.bound(body['defresult'])];
-        for (const c of asArray(body['args'])) {
+        for (const c of listItems(body['args'])) {
           const when = unwrap(c, 'CaseWhen');
           if (!when) continue;
           this.visit(when['expr']);
@@ -561,8 +543,8 @@ class SizeWalk {
     const typeName = body['typeName'];
     if (!isObject(typeName)) return Infinity;
     const name = lastName(typeName['names']) ?? '';
-    const arrays = asArray(typeName['arrayBounds']).length > 0;
-    const mod = constantInt(asArray(typeName['typmods'])[0]);
+    const arrays = listItems(typeName['arrayBounds']).length > 0;
+    const mod = constantInt(listItems(typeName['typmods'])[0]);
     if (!arrays && (name === 'bpchar' || name === 'bit')) {
       // char(n) pads to n characters (four bytes each at most); bit(n) to n bits.
       const padded = mod === undefined ? 0 : name === 'bit' ? Math.ceil(mod / 8) : 4 * mod;
@@ -615,14 +597,14 @@ class SizeWalk {
     }
     this.visitExcept(body, ['targetList', 'valuesLists']);
     let row = sum(this.bounds(body['targetList']));
-    for (const values of asArray(body['valuesLists'])) row = Math.max(row, sum(this.bounds(values)));
+    for (const values of listItems(body['valuesLists'])) row = Math.max(row, sum(this.bounds(values)));
     return this.seen(row, () => 'a row of the result');
   }
 
   private funcCall(body: NodeBody): number {
     this.visitExcept(body, ['funcname', 'args']);
     const name = lastName(body['funcname']) ?? '';
-    const argNodes = asArray(body['args']);
+    const argNodes = listItems(body['args']);
     const args = argNodes.map((a) => this.bound(a));
     const label = () => `${name}()`;
     if (COLLECTING.has(name))
@@ -656,7 +638,7 @@ class SizeWalk {
         return this.seen(sat((args[0] ?? 0) * 8 * (1 + separators) + SLACK), label);
       }
       case 'format': {
-        const fmt = constantText(argNodes[0]);
+        const fmt = constantString(argNodes[0]);
         return this.seen(fmt === undefined ? Infinity : formatBound(fmt, args.slice(1)), label);
       }
       case 'to_char':
@@ -778,7 +760,7 @@ export function largeParameters(
   catalog: SizeCatalog,
   paramBytes: number,
 ): string | undefined {
-  for (const p of asArray(params)) {
+  for (const p of listItems(params)) {
     const walk = new SizeWalk(catalog, paramBytes, 0);
     if (walk.bound(p) > paramBytes) return walk.large?.what ?? 'a computed value';
   }
