@@ -23,3 +23,11 @@ export interface Identity {
   readonly tokenId?: string;
   readonly expiresAt?: Date;
 }
+
+/**
+ * The key of a principal across its sessions and engines: its issuer and subject (two identity
+ * providers may each have an `alice`). Per-principal limits and budgets count under it.
+ */
+export function principalKey(identity: Pick<Identity, 'issuer' | 'subject'>): string {
+  return `${identity.issuer}\u0000${identity.subject}`;
+}

@@ -17,7 +17,7 @@ import type { Action, Mutable } from '../core/action.js';
 import type { Decision } from '../core/decision.js';
 import { ERROR_CODES, GatewayError, isGatewayError } from '../core/errors.js';
 import type { HoldListener } from '../core/held-notice.js';
-import type { Identity } from '../core/identity.js';
+import { principalKey, type Identity } from '../core/identity.js';
 import { passThroughMasker, type MaskerFactory, type ResultMasker } from '../core/masking.js';
 import type {
   Approver,
@@ -692,7 +692,7 @@ class LiveSessions {
 
   /** Takes a slot or throws LIMIT_EXCEEDED with a message that says which limit and what to do. */
   reserve(identity: Identity, connection: string, limits: SessionLimits | undefined): SessionSlot {
-    const principal = `${identity.issuer}\u0000${identity.subject}`;
+    const principal = principalKey(identity);
     const mine = this.perPrincipal.get(principal) ?? 0;
     const conn = this.perConnection.get(connection) ?? { agents: 0, people: 0 };
     if (limits) {

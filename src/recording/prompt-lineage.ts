@@ -3,15 +3,13 @@
 // principal's latest context from POST /api/context. Never used for policy; never fails a statement.
 
 import type { Action } from '../core/action.js';
-import type { Identity } from '../core/identity.js';
+import { principalKey, type Identity } from '../core/identity.js';
 import type { LineageSource } from '../core/ports.js';
 import type { PromptContext, SessionRecord, StatementLineage } from '../core/records.js';
 import { declaredContext } from './event-data.js';
 
-/** The key a principal's context is kept under: issuer and subject (a subject is unique per issuer). */
-export function principalKey(identity: Pick<Identity, 'issuer' | 'subject'>): string {
-  return `${identity.issuer}\u0000${identity.subject}`;
-}
+// The key a principal's context is kept under: the shared one (issuer and subject).
+export { principalKey } from '../core/identity.js';
 
 export interface ContextLookup {
   current(principal: string): PromptContext | undefined;

@@ -20,7 +20,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ClientLimitsConfig } from '../../config/schema.js';
 import { toMs } from '../../config/duration.js';
-import type { Identity } from '../../core/identity.js';
+import { principalKey, type Identity } from '../../core/identity.js';
 import type { PreauthListener, PreauthSignals } from '../../core/preauth.js';
 
 export interface ClientLimits {
@@ -287,7 +287,7 @@ export class PrincipalRequests {
 
   /** In flight now for this principal (tests, metrics). */
   count(identity: Pick<Identity, 'issuer' | 'subject'>): number {
-    return this.inFlight.get(key(identity)) ?? 0;
+    return this.inFlight.get(principalKey(identity)) ?? 0;
   }
 
   /**
@@ -295,7 +295,7 @@ export class PrincipalRequests {
    * taking nothing, when the principal already has `max` in flight.
    */
   take(identity: Pick<Identity, 'issuer' | 'subject'>, max: number, onEnd: OnRequestEnd): boolean {
-    const k = key(identity);
+    const k = principalKey(identity);
     const n = this.inFlight.get(k) ?? 0;
     if (n >= max) return false;
     this.inFlight.set(k, n + 1);
@@ -309,10 +309,6 @@ export class PrincipalRequests {
     });
     return true;
   }
-}
-
-function key(identity: Pick<Identity, 'issuer' | 'subject'>): string {
-  return `${identity.issuer}\u0000${identity.subject}`;
 }
 
 /** The message of a 429 for a principal past its in-flight limit. */

@@ -12,6 +12,7 @@ import tls from 'node:tls';
 import { sqlAction, type RequestBody, type SqlAction } from '../../core/action.js';
 import type { Decision } from '../../core/decision.js';
 import type { HeldNotice, HoldSettledNotice } from '../../core/held-notice.js';
+import { principalKey } from '../../core/identity.js';
 import { ERROR_CODES, GatewayError, isGatewayError, type ErrorCode } from '../../core/errors.js';
 import type { PreauthSignals } from '../../core/preauth.js';
 import type { Logger } from '../../core/ports.js';
@@ -471,6 +472,8 @@ export class ClientConnection {
   private unwatchStall: () => void = () => undefined;
   private startupParams: Readonly<Record<string, string>> = {};
   private session: GateSession | undefined;
+  /** The session's principal as per-principal budgets count it (set once the session is known). */
+  private principalOf: string | undefined;
   /** Refusals Gatehouse answered itself: the first under each rule recorded, the rest counted. */
   private readonly refusals = new CappedRefusals();
   private upstream: UpstreamSession | undefined;
@@ -708,18 +711,18 @@ export class ClientConnection {
     const session = this.session;
     if (!budget || !session || bytes < PRINCIPAL_COUNTED_BYTES || bytes <= this.charged) return true;
     const limit = this.deps.settings().messageBytesPerPrincipal;
-    const principal = session.identity.subject;
+    const principal = this.principal;
     if (budget.reserve(principal, bytes - this.charged, limit)) {
       this.charged = bytes;
       return true;
     }
     const message =
-      `Gatehouse: a message of ${bytes} bytes would make ${principal}'s sessions hold more than ` +
+      `Gatehouse: a message of ${bytes} bytes would make ${session.identity.subject}'s sessions hold more than ` +
       `${limit} bytes of messages at once (listeners.postgres.messageBytesPerPrincipal); ` +
       'send large values in smaller parts, or from fewer sessions at once';
     this.refusedOwn('message', PRINCIPAL_BYTES_RULE, new PgError(SqlState.ProgramLimitExceeded, message));
     this.deps.logger.warn(
-      { session: session.id, subject: principal, bytes, limit },
+      { session: session.id, subject: session.identity.subject, bytes, limit },
       'message refused: principal message budget',
     );
     this.fatal(SqlState.ProgramLimitExceeded, message);
@@ -730,7 +733,7 @@ export class ClientConnection {
   private releaseMessage(): void {
     if (this.charged === 0) return;
     const session = this.session;
-    if (session) this.deps.principalBytes?.release(session.identity.subject, this.charged);
+    if (session) this.deps.principalBytes?.release(this.principal, this.charged);
     this.charged = 0;
   }
 
@@ -2032,9 +2035,8 @@ export class ClientConnection {
   }
 
   /** The principal whose resource failures are counted together (class 224). */
-  private get principalKey(): string {
-    const id = this.session!.identity;
-    return `${id.issuer}\u0000${id.subject}`;
+  private get principal(): string {
+    return (this.principalOf ??= principalKey(this.session!.identity));
   }
 
   /**
@@ -2043,7 +2045,7 @@ export class ClientConnection {
    */
   private withFailureBudget(rules: LineageRules, lineage: StatementLineage): LineageFinding[] {
     const findings = rules.findings(lineage);
-    const why = this.deps.lineage?.failures?.exhausted(this.principalKey);
+    const why = this.deps.lineage?.failures?.exhausted(this.principal);
     if (why === undefined || rules.plan(lineage).withhold === undefined) return findings;
     return [
       ...findings,
@@ -3341,7 +3343,7 @@ export class ClientConnection {
       return;
     const settings = this.target?.lineage ?? DEFAULT_LINEAGE_SETTINGS;
     if (settings.maskedPredicates[this.session.identity.agent ? 'agents' : 'people'] === 'allow') return;
-    budget.note(this.principalKey);
+    budget.note(this.principal);
   }
 
   /**
