@@ -62,6 +62,39 @@ function startApi(): Promise<{ url: string; server: http.Server }> {
           ].join('\n'),
         );
       }
+      // docs/security.md, classes 240 and 241: an XML document the XML reader cannot follow (a DOCTYPE)
+      // or sent as text (Maven's settings, a SOAP answer), a log line naming a value after a blank, and
+      // keys whose own characters are escaped.
+      if (accept === 'application/xml' || accept === 'text/x-xml') {
+        res.writeHead(200, {
+          'content-type': `${accept === 'text/x-xml' ? 'text/plain' : accept}; charset=utf-8`,
+        });
+        const u = USERS[0]!;
+        return res.end(
+          [
+            `<?xml version="1.0"?>`,
+            `<!DOCTYPE settings>`,
+            `<settings><server><id>repo</id><username>${u.name}</username><password>${u.password}</password></server>`,
+            `<soap:Body><ns:GetTokenResponse><ns:Token type="bearer"><![CDATA[${TOKEN_2}]]></ns:Token></ns:GetTokenResponse></soap:Body>`,
+            `<Secret>`,
+            `  <Value>${SECRET_2}</Value>`,
+            `</Secret></settings>`,
+          ].join('\n'),
+        );
+      }
+      if (accept === 'text/x-log') {
+        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+        const u = USERS[0]!;
+        return res.end(
+          [
+            `2026-12-07T10:00:00Z INFO login user=${u.name} password: ${u.password} ok`,
+            `token:${TOKEN_2} name:${u.name}`,
+            `> Authorization: Bearer ${SECRET_2}`,
+            `<div data-props="{&quot;pass&#119;ord&quot;:&quot;${PIN}&quot;}"></div>`,
+            `state=%7B%22t%6Fken%22%3A%22${TOKEN_2}x%22%7D`,
+          ].join('\n'),
+        );
+      }
       // docs/security.md, class 210: an admin page's settings form, filled.
       if (accept === 'text/html') {
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
@@ -224,6 +257,24 @@ describe('an API answer in another representation', () => {
     expect(r.text).toContain('&quot;name&quot;:&quot;ann&quot;');
     expect(r.text).toContain('name:"ann"');
     expect(r.text).toContain('%7B%22token%22%3A%22[REDACTED:token]%22%7D');
+  });
+
+  it("an XML element's content is masked by the element's name, in XML the XML reader cannot follow or sent as text (class 241)", async () => {
+    for (const type of ['application/xml', 'text/x-xml']) {
+      const r = await get(type);
+      expect(r.status).toBe(200);
+      for (const secret of ['pw-1234567', TOKEN_2, SECRET_2]) expect(r.text, type).not.toContain(secret);
+      expect(r.text).toContain('<username>ann</username><password>[REDACTED:password]</password>');
+      expect(r.text).toContain('<id>repo</id>');
+    }
+  });
+
+  it('a key after a blank with its value after `:`, and a key whose characters are escaped, are read (classes 240, 241)', async () => {
+    const r = await get('text/x-log');
+    expect(r.status).toBe(200);
+    for (const secret of ['pw-1234567', TOKEN_2, SECRET_2, String(PIN)]) expect(r.text).not.toContain(secret);
+    expect(r.text).toContain('user=ann password: [REDACTED:password]');
+    expect(r.text).toContain('name:ann');
   });
 
   it('an HTML form filled with secrets is masked field by field (class 210)', async () => {

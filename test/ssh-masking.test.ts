@@ -105,6 +105,37 @@ describe.skipIf(!hasSshd())('ssh output masking', { timeout: 120_000 }, () => {
     expect(recorded).not.toContain(DB_PASSWORD);
   });
 
+  // docs/security.md, classes 240–242: a value after its name on the same line, in XML, and on the
+  // lines after its name when they come in a later write (here two files with a pause between them,
+  // as a large file's pieces do).
+  it('masks a value named on an earlier write: a YAML block, an XML element, a PEM key; and `name: value` mid-line', async () => {
+    const dir = sshd.work;
+    const st = statSync(dir);
+    const put = (name: string, text: string) => {
+      writeFileSync(path.join(dir, name), text);
+      chownSync(path.join(dir, name), st.uid, st.gid);
+    };
+    const KEY_BODY = 'MIIEowIBAAKCAQEAq7BFUpkGp3+XQLNkw1yrdIs0sb39cVnHU2Qx';
+    put('split-1.txt', `db:\n  password: |\n<settings>\n  <password>\n-----BEGIN RSA PRIVATE KEY-----\n`);
+    put(
+      'split-2.txt',
+      `    ${DB_PASSWORD}-block\n${GITHUB_TOKEN}-xml\n${KEY_BODY}\n-----END RSA PRIVATE KEY-----\n  </password>\n</settings>\n`,
+    );
+    put(
+      'log.txt',
+      `10:00 INFO login user=ann password: ${DB_PASSWORD}-log ok\n<token>${GITHUB_TOKEN}-el</token>\n`,
+    );
+    const r = await gw.ssh(agent, [
+      `cat ${path.join(dir, 'split-1.txt')}; sleep 0.5; cat ${path.join(dir, 'split-2.txt')} ${path.join(dir, 'log.txt')}`,
+    ]);
+    expect(r.code).toBe(0);
+    for (const s of [DB_PASSWORD, GITHUB_TOKEN, KEY_BODY]) expect(r.stdout).not.toContain(s);
+    expect(r.stdout).toContain('10:00 INFO login user=ann password: [REDACTED:password]');
+    expect(r.stdout).toContain('</settings>\n');
+    const recorded = await everythingRecorded(gw);
+    for (const s of [DB_PASSWORD, GITHUB_TOKEN, KEY_BODY]) expect(recorded).not.toContain(s);
+  });
+
   it('keeps the escape sequences around a masked value in exec output', async () => {
     const r = await gw.ssh(agent, [`cat ${path.join(sshd.work, 'colored.txt')}`]);
     expect(r.code).toBe(0);

@@ -154,3 +154,36 @@ describe('terminal output: values under sensitive field names', () => {
     expect(maskTerminalText('name,password\nbob,x1\n', detectors, 0, keys)).toBeNull();
   });
 });
+
+// docs/security.md, class 242: a value on the lines after its name, the name in an earlier write.
+describe('TerminalMasker: a value whose name came in an earlier write', () => {
+  const keys = sensitiveKeyTag();
+  const run = (chunks: string[]): string => {
+    const m = new TerminalMasker(createDetectorSet(), 4096, false, keys);
+    return chunks.map((c) => m.push(Buffer.from(c))).join('') + m.flush();
+  };
+
+  it.each([
+    ['a YAML block', ['db:\n  password: |\n', '    hunter2-a\n', '    hunter2-b\n', 'port: 1\n']],
+    ['a YAML key with its value below', ['password:\n', '  hunter2-a\n']],
+    ['an XML element', ['<settings>\n<password>\n', 'hunter2-a\n', 'hunter2-b\n</password>\n']],
+    [
+      'a PEM key',
+      ['-----BEGIN RSA PRIVATE KEY-----\n', 'hunter2aAAAAB3NzaC1yc2E\n', '-----END RSA PRIVATE KEY-----\n'],
+    ],
+    ['a coloured key', ['\x1b[32mpassword\x1b[0m: >\n', '  hunter2-a\n']],
+  ])('%s', (_name, chunks) => {
+    const out = run(chunks);
+    expect(out).not.toContain('hunter2');
+    expect(out).toContain('[REDACTED:');
+  });
+
+  it('keeps nothing once the value has ended, and what follows is as it was', () => {
+    expect(run(['password: |\n', '  hunter2-a\n', 'name: ann\n', '  indented\n'])).toBe(
+      'password: |\n[REDACTED:password]\nname: ann\n  indented\n',
+    );
+    expect(run(['<password>\n', 'hunter2-a\n</password>\n', '<name>\n', 'ann\n'])).toBe(
+      '<password>\n[REDACTED:password]\n</password>\n<name>\nann\n',
+    );
+  });
+});

@@ -11,7 +11,7 @@ import type { DetectorSet } from './detector-set.js';
 import type { Finding } from './finding.js';
 import { redactTag } from './mask-styles.js';
 import { mayNameFields } from './text-features.js';
-import { textFieldSpans, type KeyTagOf } from './text-fields.js';
+import { openFieldStart, textFieldSpans, type KeyTagOf } from './text-fields.js';
 
 export type MaskCounts = Record<string, number>;
 
@@ -199,10 +199,23 @@ function tokenTailStart(text: string): number {
  * trailing run of token characters, which waits for the rest of the line: a secret's beginning is not
  * sent before it can be recognised.
  */
+/**
+ * At most this much of the lines already sent is kept as context for the next ones: the line that
+ * opened a value still going on (a YAML block after `password: |`, an XML element's content after
+ * `<password>` on a line of its own, a PEM key's body after its BEGIN line), so that a value on the
+ * lines after its name is found when its name came in an earlier write (docs/security.md, class 242).
+ */
+export const TERMINAL_CONTEXT_CHARS = 8192;
+
 export class TerminalMasker {
   #pending = '';
   /** The part of the current line already sent (masked), scanned as context with the rest. */
   #line = '';
+  /**
+   * Lines already sent, as they came (unmasked), scanned as context before #line: from the line that
+   * opened a value still going on (`carriedContext`), or nothing.
+   */
+  #before = '';
   #decoder = new TextDecoder('utf-8');
   readonly counts: MaskCounts = {};
 
@@ -230,6 +243,8 @@ export class TerminalMasker {
       const ready = this.#pending.slice(0, nl + 1);
       this.#pending = this.#pending.slice(nl + 1);
       const out = this.#mask(ready);
+      this.#before =
+        this.keys === undefined ? '' : carriedContext(this.#before + this.#line + ready, this.keys);
       this.#line = '';
       return out;
     }
@@ -250,6 +265,7 @@ export class TerminalMasker {
     this.#decoder = new TextDecoder('utf-8');
     const out = ready === '' ? '' : this.#mask(ready);
     this.#line = '';
+    this.#before = '';
     return out;
   }
 
@@ -267,9 +283,40 @@ export class TerminalMasker {
   }
 
   #mask(text: string): string {
-    const r = maskTerminalText(this.#line + text, this.detectors, this.#line.length, this.keys);
+    const context = this.#before + this.#line;
+    const r = maskTerminalText(context + text, this.detectors, context.length, this.keys);
     if (!r) return text;
     for (const [k, n] of Object.entries(r.counts)) this.counts[k] = (this.counts[k] ?? 0) + n;
     return r.text;
   }
+}
+
+/**
+ * What of `text` (complete lines, as they came) is kept as context for the lines after it: from the
+ * line opening a value that may go on (text-fields.ts `openFieldStart`; a PEM BEGIN line with no END
+ * after it), or ''. Longer than TERMINAL_CONTEXT_CHARS, only the opening line is kept (what lies
+ * between does not change how the lines after it are read: a block's lines, an element's content, a
+ * key's body), and of a longer line its last TERMINAL_CONTEXT_CHARS.
+ */
+function carriedContext(text: string, keys: KeyTagOf): string {
+  // Cheap tests first: most output opens nothing.
+  const pem = text.lastIndexOf('-----BEGIN ');
+  const tagOrKey = text.includes('<') || text.includes(':');
+  if (pem < 0 && !tagOrKey) return '';
+  const { visible, at } = visibleText(text);
+  let open = tagOrKey ? openFieldStart(visible, keys) : -1;
+  open = open < 0 ? -1 : at[open]!;
+  if (pem >= 0) {
+    const v = visibleText(text.slice(pem)).visible;
+    const m = /^-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY( BLOCK)?-----/.exec(v);
+    if (m !== null && !v.includes(`-----END ${m[1] ?? ''}PRIVATE KEY${m[2] ?? ''}-----`)) {
+      const line = text.lastIndexOf('\n', pem - 1) + 1;
+      open = open < 0 ? line : Math.min(open, line);
+    }
+  }
+  if (open < 0) return '';
+  if (text.length - open <= TERMINAL_CONTEXT_CHARS) return text.slice(open);
+  const nl = text.indexOf('\n', open);
+  const line = text.slice(open, nl < 0 ? text.length : nl + 1);
+  return line.length <= TERMINAL_CONTEXT_CHARS ? line : line.slice(-TERMINAL_CONTEXT_CHARS);
 }

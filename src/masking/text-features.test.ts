@@ -105,8 +105,23 @@ describe('F_FIELDS', () => {
   // Every key is sensitive here: F_FIELDS unset must mean no reader of text-fields.ts finds a value.
   const anyKey = (): string => 'k';
   const fieldPiece = fc.oneof(
-    fc.constantFrom(...'=:"\'\n\r\t ,;|#-{}[]&?%'.split('')),
-    fc.constantFrom('key', 'password', 'a', 'Z9', '_x', 'sep=', 'é', '\u00a0', '\\"', '|'),
+    fc.constantFrom(...'=:"\'\n\r\t ,;|#-{}[]&?%<>/.()\0'.split('')),
+    fc.constantFrom(
+      'key',
+      'password',
+      'a',
+      'Z9',
+      '_x',
+      'sep=',
+      'é',
+      '\u00a0',
+      '\\"',
+      '|',
+      '12',
+      '</',
+      '&#107;',
+    ),
+    fc.constantFrom('&quot;', '%22', '%6b', '\\u006b', '\\x6b', '&#x6b;'),
     fc.string({ maxLength: 4 }),
   );
   const text = fc.array(fieldPiece, { maxLength: 30 }).map((a) => a.join(''));
@@ -150,11 +165,24 @@ describe('F_FIELDS', () => {
       'user42@example.com',
       'order shipped to warehouse 7',
       'at 12:30',
-      'http://x',
+      '12:30:05 1:2',
       'end\n',
     ])
       expect(textFeatures(t) & F_FIELDS).toBe(0);
-    for (const t of ['a=b', 'password: x', '"k":1', 'k :v', 'h,password\nbob,x', 'h\rb', 'key:'])
+    // A key-like run that starts with a letter, ended by `:` (class 240), and an XML start tag (241).
+    for (const t of [
+      'a=b',
+      'password: x',
+      '"k":1',
+      'k :v',
+      'h,password\nbob,x',
+      'h\rb',
+      'key:',
+      'x token:1',
+      'a.2fa:1',
+      '<password>',
+      'http://x',
+    ])
       expect(textFeatures(t) & F_FIELDS).toBe(F_FIELDS);
   });
 });

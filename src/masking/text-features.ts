@@ -52,14 +52,14 @@ export function mayNameFields(text: string, options: { readonly tables?: boolean
   for (let i = text.indexOf(':'); i >= 0; i = text.indexOf(':', i + 1)) {
     const bit = colonBit(i > 0 ? text.charCodeAt(i - 1) : -1, i < last ? text.charCodeAt(i + 1) : -1);
     if (bit !== 0) return true;
-    // A key-like run right after `{`, `,`, `(` or `[` ends at this `:` (a minified `{password:1}`): the
-    // loops' `delim` and `keyLen`.
+    // A key-like run ends at this `:` (a minified `{password:1}`, `x password:1`: the loops' `keyLen`).
     let j = i - 1;
     while (j >= 0 && (IN_WORD[CLASS_ID[text.charCodeAt(j)]!] === 1 || text.charCodeAt(j) === 36)) j--;
-    if (j === i - 1) continue;
-    while (j >= 0 && isBlank(text.charCodeAt(j))) j--;
-    if (j >= 0 && keyOpener(text.charCodeAt(j))) return true;
+    if (j < i - 1 && keyRunBit(text.charCodeAt(j + 1), j >= 0 ? text.charCodeAt(j) : -1) !== 0) return true;
   }
+  // An XML start tag (`<password>`, class 241).
+  for (let i = text.indexOf('<'); i >= 0; i = text.indexOf('<', i + 1))
+    if (tagBit(i + 1 < text.length ? text.charCodeAt(i + 1) : -1) !== 0) return true;
   const at = (j: number): number => (j < text.length ? text.charCodeAt(j) : -1);
   for (const c of [38, 92, 37]) {
     const ch = String.fromCharCode(c);
@@ -92,6 +92,26 @@ function escapeBit(c: number, i: number, at: (j: number) => number): number {
     return (a === 50 && b === 50) || (a === 51 && (b === 97 || b === 100)) ? F_FIELDS : 0;
   }
   return 0;
+}
+
+/**
+ * F_FIELDS for a key-like run ended by `:` whose first unit is `first` and which follows `before` (-1
+ * at the text's start): a key text-fields.ts reads starts with a letter, `_` or `$`, or goes on from a
+ * run before a `.` (`db.2fa:`). A time (`23:05`) is not a key.
+ */
+function keyRunBit(first: number, before: number): number {
+  return (first >= 65 && first <= 90) ||
+    (first >= 97 && first <= 122) ||
+    first === 95 ||
+    first === 36 ||
+    before === 46
+    ? F_FIELDS
+    : 0;
+}
+
+/** F_FIELDS when `next`, the unit after a `<`, may start an XML element's name (text-fields.ts, class 241). */
+function tagBit(next: number): number {
+  return (next >= 65 && next <= 90) || (next >= 97 && next <= 122) || next === 95 ? F_FIELDS : 0;
 }
 
 /**
@@ -133,15 +153,6 @@ const DASH = 5;
 const B64_ONLY = 6;
 /** `=`: inside runs (base64 padding, `sig=…`), not inside tokens; it ends a digit chain. */
 const EQUALS = 7;
-
-function isBlank(c: number): boolean {
-  return c === 32 || c === 9 || c === 10 || c === 13;
-}
-
-/** `{`, `,`, `(` or `[`: where text-fields.ts reads an object literal's key to begin. */
-function keyOpener(c: number): boolean {
-  return c === 123 || c === 44 || c === 40 || c === 91;
-}
 
 /** The classes the loops count in a word (`word++`): letters, digits, `_` and `-`. */
 const IN_WORD: Uint8Array = Uint8Array.from([0, 1, 1, 1, 1, 1, 0, 0]);
@@ -195,11 +206,7 @@ function runBits(len: number): number {
 export function bytesFeatures(b: Uint8Array, start: number, end: number): number {
   const byteAt = (j: number): number => (j < end ? (b[j] as number) : -1);
   let f = 0;
-  /**
-   * The last character before the current key-like run (word characters and `$`, `keyLen` long): a
-   * minified key is such a run after `{`, `,`, `(` or `[`, ended by `:`.
-   */
-  let delim = -1;
+  /** The length of the current key-like run (word characters and `$`): a key ended by `:`. */
   let keyLen = 0;
   let chain = 0;
   let gap = 0;
@@ -254,7 +261,6 @@ export function bytesFeatures(b: Uint8Array, start: number, end: number): number
         run++;
         if (c !== 43 || ++gap > 2) chain = 0;
         dashes = 0;
-        delim = c;
         keyLen = 0;
         if (c === 37) f |= escapeBit(c, i, byteAt);
         break;
@@ -264,7 +270,6 @@ export function bytesFeatures(b: Uint8Array, start: number, end: number): number
         run++;
         chain = 0;
         dashes = 0;
-        delim = c;
         keyLen = 0;
         f |= F_FIELDS;
         break;
@@ -272,11 +277,13 @@ export function bytesFeatures(b: Uint8Array, start: number, end: number): number
         if (word >= TOKEN_MIN_RUN && TOKEN_START[wordFirst] === 1) f |= F_TOKEN;
         if (run >= 20) f |= runBits(run);
         if (c === 36) keyLen++;
-        // Blanks between the opener and the key (`{ password:1}`) leave the opener standing.
-        else if (keyLen === 0 && isBlank(c)) keyLen = 0;
         else {
-          if (c === 58 && keyLen > 0 && keyOpener(delim)) f |= F_FIELDS;
-          delim = c;
+          // A key-like run ended by `:` (`{password:1}`, `x password:1`: classes 219 and 240).
+          if (c === 58 && keyLen > 0)
+            f |= keyRunBit(
+              i - keyLen >= start ? (b[i - keyLen] as number) : -1,
+              i - keyLen - 1 >= start ? (b[i - keyLen - 1] as number) : -1,
+            );
           keyLen = 0;
         }
         word = 0;
@@ -292,6 +299,7 @@ export function bytesFeatures(b: Uint8Array, start: number, end: number): number
             f |= colonBit(i > start ? (b[i - 1] as number) : -1, i + 1 < end ? (b[i + 1] as number) : -1);
           else if ((c === 10 || c === 13) && i + 1 < end) f |= F_FIELDS;
           else if (c === 38 || c === 92) f |= escapeBit(c, i, byteAt);
+          else if (c === 60) f |= tagBit(byteAt(i + 1));
         }
     }
   }
@@ -310,11 +318,7 @@ export function textFeatures(text: string): number {
     return text.includes('\n') || text.includes('\r') ? F_FIELDS : 0;
   const textAt = (j: number): number => (j < n ? text.charCodeAt(j) : -1);
   let f = 0;
-  /**
-   * The last character before the current key-like run (word characters and `$`, `keyLen` long): a
-   * minified key is such a run after `{`, `,`, `(` or `[`, ended by `:`.
-   */
-  let delim = -1;
+  /** The length of the current key-like run (word characters and `$`): a key ended by `:`. */
   let keyLen = 0;
   let chain = 0;
   let gap = 0;
@@ -370,7 +374,6 @@ export function textFeatures(text: string): number {
         // "+" may lead a phone number; "/" and "%" end a digit chain.
         if (c !== 43 || ++gap > 2) chain = 0;
         dashes = 0;
-        delim = c;
         keyLen = 0;
         if (c === 37) f |= escapeBit(c, i, textAt);
         break;
@@ -380,7 +383,6 @@ export function textFeatures(text: string): number {
         run++;
         chain = 0;
         dashes = 0;
-        delim = c;
         keyLen = 0;
         f |= F_FIELDS;
         break;
@@ -388,11 +390,13 @@ export function textFeatures(text: string): number {
         if (word >= TOKEN_MIN_RUN && TOKEN_START[wordFirst] === 1) f |= F_TOKEN;
         if (run >= 20) f |= runBits(run);
         if (c === 36) keyLen++;
-        // Blanks between the opener and the key (`{ password:1}`) leave the opener standing.
-        else if (keyLen === 0 && isBlank(c)) keyLen = 0;
         else {
-          if (c === 58 && keyLen > 0 && keyOpener(delim)) f |= F_FIELDS;
-          delim = c;
+          // A key-like run ended by `:` (`{password:1}`, `x password:1`: classes 219 and 240).
+          if (c === 58 && keyLen > 0)
+            f |= keyRunBit(
+              text.charCodeAt(i - keyLen),
+              i - keyLen > 0 ? text.charCodeAt(i - keyLen - 1) : -1,
+            );
           keyLen = 0;
         }
         word = 0;
@@ -408,6 +412,7 @@ export function textFeatures(text: string): number {
             f |= colonBit(i > 0 ? text.charCodeAt(i - 1) : -1, i + 1 < n ? text.charCodeAt(i + 1) : -1);
           else if ((c === 10 || c === 13) && i + 1 < n) f |= F_FIELDS;
           else if (c === 38 || c === 92) f |= escapeBit(c, i, textAt);
+          else if (c === 60) f |= tagBit(textAt(i + 1));
         }
     }
   }

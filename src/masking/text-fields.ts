@@ -89,6 +89,8 @@ export function textFieldSpans(
   if (options.tables !== false) tableSpans(text, keys, found);
   lineSpans(text, keys, found);
   pairSpans(text, keys, found);
+  colonPairSpans(text, keys, found);
+  xmlElementSpans(text, keys, found);
   found.sort((a, b) => a.start - b.start || b.end - a.end);
   const out: TextFieldSpan[] = [];
   let reached = -1;
@@ -195,9 +197,13 @@ function escapedQuoteEnd(t: string, start: number): number {
   return t.length;
 }
 
-/** A single- or double-quoted literal key's text, its backslash escapes read. */
+/** A single- or double-quoted literal key's text, its backslash escapes read (`\x77`, `\u0077` too). */
 function literalKey(raw: string): string {
-  return raw.replace(/\\(.)/g, '$1');
+  return raw.replace(
+    /\\(?:x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|(.))/g,
+    (_e, x?: string, u?: string, c?: string) =>
+      x !== undefined || u !== undefined ? String.fromCharCode(parseInt((x ?? u)!, 16)) : c!,
+  );
 }
 
 /**
@@ -313,11 +319,33 @@ function escapedJsonKeySpans(text: string, keys: KeyTagOf, out: TextFieldSpan[])
  * backslashes), or percent-encoding (`%22`: JSON in a query parameter or a cookie).
  */
 const ESC_QUOTE = String.raw`&quot;|&#0*34;|&#x0*22;|\\+u0022|%22`;
+/**
+ * A character of a key escaped the same ways (`pass&#119;ord`, `pass\u0077ord`, `pass%77ord`; class
+ * 241): the key is read with them decoded (`decodeKeyEscapes`). Never a quote's escape: a key cannot
+ * run on past its closing quote token (which kept the search linear).
+ */
+const KEY_CHAR_ESCAPE = String.raw`&#(?!0*34;)0*[0-9]{2,3};|&#x(?!0*22;)0*[0-9a-f]{2};|&(?:lowbar|period|hyphen|dash);|\\+u00(?!22)[0-9a-f]{2}|\\+x(?!22)[0-9a-f]{2}|%(?!22)[0-9a-f]{2}`;
+
+const HTML_NAMED: Readonly<Record<string, string>> = { lowbar: '_', period: '.', hyphen: '-', dash: '-' };
+
+/** A key with the escapes KEY_CHAR_ESCAPE matches decoded. */
+function decodeKeyEscapes(key: string): string {
+  if (!/[&\\%]/.test(key)) return key;
+  return key.replace(new RegExp(KEY_CHAR_ESCAPE, 'gi'), (e) => {
+    const lower = e.toLowerCase();
+    if (lower.startsWith('&#x')) return String.fromCharCode(parseInt(lower.slice(3, -1), 16));
+    if (lower.startsWith('&#')) return String.fromCharCode(parseInt(lower.slice(2, -1), 10));
+    if (lower.startsWith('&')) return HTML_NAMED[lower.slice(1, -1)] ?? e;
+    if (lower.startsWith('%')) return String.fromCharCode(parseInt(lower.slice(1), 16));
+    return String.fromCharCode(parseInt(lower.slice(-2), 16));
+  });
+}
+
 /** A `:` escaped the same ways, or as it is. */
 const ESC_COLON = String.raw`:|&#0*58;|&#x0*3a;|\\+u003a|%3a`;
 /** `"key"` then `:` with the quotes escaped (the same token on both sides), the `:` escaped or not. */
 const ESCAPED_FORM_KEY = new RegExp(
-  String.raw`(${ESC_QUOTE})([^"'<>&%\\\r\n]{1,256}?)\1(?:[ \t\r\n]|%20|\+)*(?:${ESC_COLON})(?:[ \t\r\n]|%20|\+)*`,
+  String.raw`(${ESC_QUOTE})((?:[^"'<>&%\\\r\n]|${KEY_CHAR_ESCAPE}){1,256}?)\1(?:[ \t\r\n]|%20|\+)*(?:${ESC_COLON})(?:[ \t\r\n]|%20|\+)*`,
   'gi',
 );
 /** Where an escaped value ends when it is not quoted: what ends a JSON value, or starts an escape. */
@@ -351,7 +379,7 @@ function escapedFormStringEnd(text: string, at: number, token: string): number {
 function escapedFormKeySpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
   const re = new RegExp(ESCAPED_FORM_KEY.source, 'gi');
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-    const tag = keys(m[2]!);
+    const tag = keys(decodeKeyEscapes(m[2]!));
     if (tag === undefined) continue;
     const at = re.lastIndex;
     const quote = new RegExp(`(?:${ESC_QUOTE})`, 'iy');
@@ -700,13 +728,163 @@ function pairSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
       value = c === 34 ? jsonString(raw) : raw.slice(1, -1);
       form = c === 34 ? 'json' : 'single';
     } else {
-      // To whitespace or `&`: a `;` or `,` inside is kept in the value (masked), one ending it is not.
-      end = start;
-      while (end < text.length && !/[\s&\0]/.test(text[end]!)) end++;
-      if (end > start + 1 && /[;,]/.test(text[end - 1]!)) end--;
+      end = bareWordEnd(text, start);
       value = text.slice(start, end);
     }
     if (end > start) out.push({ start, end, tag, value, form });
     re.lastIndex = Math.max(end, start);
   }
+}
+
+/** To whitespace, a NUL or `&`: a `;` or `,` inside is kept in the value (masked), one ending it is not. */
+function bareWordEnd(text: string, start: number): number {
+  let end = start;
+  while (end < text.length && !/[\s&\0]/.test(text[end]!)) end++;
+  if (end > start + 1 && /[;,]/.test(text[end - 1]!)) end--;
+  return end;
+}
+
+// ---- `key: value` anywhere in a line (docs/security.md, class 240) ----
+
+/**
+ * A bare key after the text's start, a line's, a blank, a NUL, `?`, `&` or `;` (after `{`, `,`, `(`
+ * or `[` it is an object literal's: LITERAL_KEY, MINIFIED_KEY), then `:` (blanks before and after it
+ * allowed; not `::` or `:/`): a log line's `user=bob password: hunter2`, curl's
+ * `> Authorization: Bearer …`, `token:abc` at a line's start. A key with a blank after its `:` has
+ * its value to where a JSON value would end (a `,`, `}`, `]` or the line's end: `Bearer …` whole); one
+ * followed at once by its value has it to the next blank; a quoted value to its closing quote.
+ * text-features.ts counts such a `:` (`keyRunBit`: a key-like run that starts with a letter).
+ */
+const COLON_PAIR =
+  /(?:^|[\s?&;\0])([A-Za-z_](?:[A-Za-z0-9_.-]{0,254}[A-Za-z0-9_-])?)[ \t]*:(?![:/])([ \t]*)/gm;
+
+function colonPairSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
+  const re = new RegExp(COLON_PAIR.source, COLON_PAIR.flags);
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    const tag = keys(m[1]!);
+    if (tag === undefined) continue;
+    // After `{`, `,`, `(` or `[` and blanks the key is an object literal's, its value read there.
+    let b = m.index + m[0].indexOf(m[1]!) - 1;
+    while (b >= 0 && /[ \t\r\n]/.test(text[b]!)) b--;
+    if (b >= 0 && /[{,([]/.test(text[b]!)) continue;
+    // A line's key followed by a blank or the line's end is lineSpans' (a YAML block after `key: |`).
+    const keyAt = m.index + m[0].indexOf(m[1]!);
+    const next = text.charCodeAt(re.lastIndex);
+    if ((m[2]!.length > 0 || Number.isNaN(next) || next === 10 || next === 13) && startsLine(text, keyAt))
+      continue;
+    const start = re.lastIndex;
+    const c = text.charCodeAt(start);
+    let end: number;
+    let value: string;
+    let form: SpanForm = 'bare';
+    if (c === 34 || c === 39) {
+      end = Math.max(valueEnd(text, start), escapedQuoteEnd(text, start));
+      const raw = text.slice(start, end);
+      value = c === 34 ? jsonString(raw) : raw.slice(1, -1);
+      form = c === 34 ? 'json' : 'single';
+    } else {
+      end = m[2]!.length > 0 || c === 123 || c === 91 ? valueEnd(text, start) : bareWordEnd(text, start);
+      value = text.slice(start, end);
+    }
+    if (end > start) out.push({ start, end, tag, value, form });
+    re.lastIndex = Math.max(end, start);
+  }
+}
+
+/** Whether only blanks and a YAML `- ` stand between the line's start and `at` (a bounded look back). */
+function startsLine(text: string, at: number): boolean {
+  let i = at - 1;
+  while (i >= 0 && (text[i] === ' ' || text[i] === '\t')) i--;
+  if (i >= 0 && text[i] === '-' && i < at - 1) {
+    i--;
+    while (i >= 0 && (text[i] === ' ' || text[i] === '\t')) i--;
+  }
+  return i < 0 || text[i] === '\n';
+}
+
+// ---- XML elements (docs/security.md, class 241) ----
+
+/**
+ * An XML start tag (`<password>`, `<ns:Password attr="…">`; not `</…>`, `<?…?>`, `<!…>` or one that
+ * closes itself): its local name is read as a field's name, and the element's content, to its end
+ * tag, is its value: Maven's `<password>…</password>`, a SOAP answer's, an AWS query API's XML.
+ */
+const XML_START = /<((?:[A-Za-z_][\w.-]{0,255}:)?([A-Za-z_][\w.-]{0,255}))(?:\s[^<>]{0,4096}?)?(\/?)>/g;
+
+function xmlElementSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
+  const re = new RegExp(XML_START.source, 'g');
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    if (m[3] === '/') continue;
+    const tag = keys(m[2]!);
+    if (tag === undefined) continue;
+    const start = re.lastIndex;
+    // To the element's end tag, its name as the start tag wrote it (case aside); with none, to the
+    // text's end: more is masked rather than less. Nested elements inside it are part of the value.
+    const close = new RegExp(`</${m[1]!.replace(/[.]/g, '\\.')}\\s*>`, 'gi');
+    close.lastIndex = start;
+    const c = close.exec(text);
+    let end = c === null ? text.length : c.index;
+    // CDATA or not, the content is the value; blanks around it stay.
+    let s = start;
+    while (s < end && /\s/.test(text[s]!)) s++;
+    while (end > s && /\s/.test(text[end - 1]!)) end--;
+    if (end <= s) continue;
+    out.push({ start: s, end, tag, value: text.slice(s, end), form: 'bare' });
+    re.lastIndex = c === null ? text.length : c.index;
+  }
+}
+
+// ---- values that go on past a text's end (a stream masked a write at a time: terminal-masker.ts) ----
+
+/**
+ * Where a value a sensitive name opens in `text` may go on past the text's end: the index of the
+ * start of the line naming it (the earliest such), or -1. A YAML key whose value is a block (`key:`,
+ * `key: |`, `key: >`) followed only by blank or more indented lines, and an XML start tag with no end
+ * tag after it (docs/security.md, class 242). `tables: false` readers only: what a stream may hold.
+ */
+export function openFieldStart(text: string, keys: KeyTagOf): number {
+  let first = -1;
+  if (text.includes('<')) {
+    const re = new RegExp(XML_START.source, 'g');
+    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+      if (m[3] === '/' || keys(m[2]!) === undefined) continue;
+      const close = new RegExp(`</${m[1]!.replace(/[.]/g, '\\.')}\\s*>`, 'gi');
+      close.lastIndex = re.lastIndex;
+      if (close.exec(text) === null) {
+        first = text.lastIndexOf('\n', m.index - 1) + 1;
+        break;
+      }
+      // Closed: what is inside it is the element's (each search starts after the last: linear).
+      re.lastIndex = close.lastIndex;
+    }
+  }
+  if (!/:[ \t]*(?:[|>][-+0-9]*[ \t]*)?(?:#.*)?\r?$/m.test(text)) return first;
+  let pos = 0;
+  while (pos < text.length && (first < 0 || pos < first)) {
+    const { line, next } = lineAt(text, pos);
+    const m = KEY_LINE.exec(line);
+    const value = m?.[7]?.trimEnd() ?? '';
+    if (
+      m !== null &&
+      m[5] !== undefined &&
+      (value === '' || value.startsWith('#') || BLOCK_SCALAR.test(value)) &&
+      keys(m[2] !== undefined ? jsonString(`"${m[2]}"`) : (m[3] ?? m[4]!)) !== undefined
+    ) {
+      // Open when every line after it is blank or indented more than the key.
+      const indent = m[1]!.length;
+      let p = next;
+      let open = true;
+      while (p < text.length) {
+        const l = lineAt(text, p);
+        if (l.line.trim() !== '' && /^[ \t]*/.exec(l.line)![0].length <= indent) {
+          open = false;
+          break;
+        }
+        p = l.next;
+      }
+      if (open) return pos;
+    }
+    pos = next;
+  }
+  return first;
 }

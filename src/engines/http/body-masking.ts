@@ -39,13 +39,10 @@ export function maskBodyText(
     readonly style: 'redact' | 'partial';
   },
 ): MaskResult | null {
-  if (kind === 'json')
-    return maskJsonText(text, m.detectors, {
-      keyNames: m.fieldNames,
-      style: m.style,
-      keysInInvalidJson: true,
-    });
-  if (kind === 'xml') return maskXmlText(text, m.detectors, m.style, m.fields);
+  const asJson = (t: string): MaskResult | null =>
+    maskJsonText(t, m.detectors, { keyNames: m.fieldNames, style: m.style, keysInInvalidJson: true });
+  if (kind === 'json') return asJson(text);
+  if (kind === 'xml') return maskXmlText(text, m.detectors, m.style, m.fields, asJson);
   return m.detectors.mask(text, m.style, 'text');
 }
 

@@ -144,18 +144,19 @@ export function httpBodyView(
   masking: Pick<ResponseMasking, 'detectors' | 'fieldNames' | 'fields'>,
 ): BodyView {
   const type = mediaType(contentType);
-  const json = (text: string) =>
+  const asJson = (text: string) =>
     maskJsonText(text, masking.detectors, {
       keyNames: masking.fieldNames,
       style: 'redact',
       keysInInvalidJson: true,
-    })?.text ?? text;
+    });
+  const json = (text: string) => asJson(text)?.text ?? text;
   return (text) => {
     if (type.includes('json')) return json(text);
     if (type === 'application/x-www-form-urlencoded')
       return maskForm(text, masking.detectors, masking.fields);
     if (type.endsWith('/xml') || type.endsWith('+xml'))
-      return maskXmlText(text, masking.detectors, 'redact', masking.fields)?.text ?? text;
+      return maskXmlText(text, masking.detectors, 'redact', masking.fields, asJson)?.text ?? text;
     // No type, or one without named fields (text, an S3 object, a Lambda payload): a body that reads
     // as JSON is masked as JSON; other text could hold a secret no field name marks, so it is not shown.
     if (looksLikeJson(text)) return json(text);

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { createDetectorSet } from '../../masking/index.js';
+import { createDetectorSet, maskJsonText } from '../../masking/index.js';
 import { DEFAULT_RESPONSE_FIELDS, fieldMatcher } from './field-names.js';
 import { maskXmlText } from './xml-masking.js';
 
 const set = createDetectorSet();
 const fields = fieldMatcher(DEFAULT_RESPONSE_FIELDS);
-const mask = (xml: string) => maskXmlText(xml, set, 'redact', fields);
+const asText = (t: string) =>
+  maskJsonText(t, set, { keyNames: DEFAULT_RESPONSE_FIELDS, style: 'redact', keysInInvalidJson: true });
+const mask = (xml: string) => maskXmlText(xml, set, 'redact', fields, asText);
 
 describe('maskXmlText', () => {
   it('masks sensitive elements whole, keeping the document shape', () => {
@@ -55,5 +57,13 @@ describe('maskXmlText', () => {
     expect(broken.text).toBe('<R><A>[REDACTED:email]</B></R>');
     const dtd = mask('<!DOCTYPE x [<!ENTITY e "ann@example.com">]><R>&e;</R>')!;
     expect(dtd.text).not.toContain('ann@example.com');
+    // Read as text, a sensitive element's content is masked by its name (class 241): before, the
+    // detectors alone read it, and found nothing in a password.
+    const settings = mask(
+      '<!DOCTYPE settings><settings><server><password>hunter2</password></server></settings>',
+    )!;
+    expect(settings.text).toBe(
+      '<!DOCTYPE settings><settings><server><password>[REDACTED:password]</password></server></settings>',
+    );
   });
 });

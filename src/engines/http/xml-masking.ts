@@ -139,12 +139,18 @@ class XmlMasker {
   }
 }
 
-/** Masks an XML text; null when nothing changed. A document the tokenizer cannot follow is scanned as text. */
+/**
+ * Masks an XML text; null when nothing changed. A document the tokenizer cannot follow (a DOCTYPE,
+ * unbalanced tags) is masked by `asText`: the field names of text (src/masking/text-fields.ts, which
+ * read an element's content by its name too, class 241) with the detectors — not the detectors alone,
+ * which let `<!DOCTYPE x><password>…</password>` through.
+ */
 export function maskXmlText(
   xml: string,
   set: DetectorSet,
   style: MaskStyle,
   fields: FieldMatcher,
+  asText: (text: string) => MaskResult | null,
 ): MaskResult | null {
   const m = new XmlMasker(xml, set, style, fields);
   try {
@@ -152,6 +158,6 @@ export function maskXmlText(
     return out === null ? null : { text: out, counts: m.counts, isNull: false };
   } catch (e) {
     if (!(e instanceof InvalidXml)) throw e;
-    return set.mask(xml, style, 'text');
+    return asText(xml);
   }
 }
