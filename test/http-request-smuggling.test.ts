@@ -53,19 +53,25 @@ function gatewayFor(upstream: string): Promise<HttpTestGateway> {
   });
 }
 
-/** Writes bytes on a fresh client connection; resolves with all it got within `ms`. */
+/**
+ * Writes bytes on a fresh client connection; resolves with all it got within `ms`, or soon after the
+ * server closes the connection (what it had forwarded by then has run).
+ */
 function rawExchange(endpoint: string, bytes: string, ms = 500): Promise<string> {
   const { port } = new URL(endpoint);
   return new Promise((resolve) => {
     const s = net.connect(Number(port), '127.0.0.1');
     let got = '';
-    s.on('data', (d: Buffer) => (got += d.toString('latin1')));
-    s.on('error', () => undefined);
-    s.write(Buffer.from(bytes, 'latin1'));
-    setTimeout(() => {
+    const done = (): void => {
+      clearTimeout(timer);
       s.destroy();
       resolve(got);
-    }, ms);
+    };
+    s.on('data', (d: Buffer) => (got += d.toString('latin1')));
+    s.on('error', () => undefined);
+    s.on('close', () => setTimeout(done, 50));
+    s.write(Buffer.from(bytes, 'latin1'));
+    const timer = setTimeout(done, ms);
   });
 }
 
