@@ -24,6 +24,14 @@ export interface SeenRequest {
 export const DECLINED_EXEC_POD = 'webhook-guarded';
 export const DECLINED_EXEC_SECRET = 'db_password=Hunter2-declined-Zq81 key AKIAQWERTYUIOPASDF12';
 
+/**
+ * An exec of this command fails in the runtime: the API server's status message quotes
+ * STATUS_SECRET (as a runtime error can quote a file or the command's output), and it closes the
+ * WebSocket with a reason that quotes it too.
+ */
+export const STATUS_SECRET_COMMAND = 'cat /etc/app/status-failure';
+export const STATUS_SECRET = 'open /etc/app/creds: db_password=Hunter2-status-Kq55 key AKIAZXCVBNMASDFGH123';
+
 export interface FakeKubeApi {
   readonly url: string;
   readonly caPem: string;
@@ -1223,6 +1231,23 @@ export async function startFakeKubeApi(options: { readonly clientCa?: string } =
           ws.send(Buffer.concat([Buffer.from([1]), Buffer.from(pieces[1]!)]));
           finish({ stdout: '', stderr: '', code: 0 });
         }, 200);
+        return;
+      }
+      if (command.join(' ') === STATUS_SECRET_COMMAND) {
+        // The runtime's own failure (not an exit code), written by the API server on the status
+        // channel as its text came, and the close reason after it: both free text the container's
+        // files or output can reach (docs/security.md class 230).
+        const status = {
+          metadata: {},
+          status: 'Failure',
+          message: `error executing command in container: ${STATUS_SECRET}`,
+          reason: 'InternalError',
+          details: { causes: [{ message: STATUS_SECRET }] },
+          code: 500,
+        };
+        ws.send(Buffer.concat([Buffer.from([3]), Buffer.from(JSON.stringify(status))]), () =>
+          ws.close(1011, `password=${STATUS_SECRET.slice(-20)}`),
+        );
         return;
       }
       if (command[0] === 'sleep' && /^\d+(\.\d+)?$/.test(command[1] ?? '')) {
