@@ -29,6 +29,16 @@ export const DECLINED_EXEC_SECRET = 'db_password=Hunter2-declined-Zq81 key AKIAQ
  * STATUS_SECRET (as a runtime error can quote a file or the command's output), and it closes the
  * WebSocket with a reason that quotes it too.
  */
+/** A private key a pod's log prints (`kubectl logs --tail=40`), one line per write. */
+export const LOGGED_KEY = [
+  '-----BEGIN RSA PRIVATE KEY-----',
+  'MIICXgIBAAKBgQDvJRimdZenfajYSkS+rqvLPHlAhB428O/IrNGH20RlLsMw0lRG',
+  '0/CHFOLTkwG/L1ci5CPlYYEhrBNhI87cTxIug+OiY2TotRH4aBHNSgp50WVCrCT4',
+  'y2nBaIDLm7oEs0qng+JZgL2vr8QbkPEI4vHbNG7guuEg3/goabaxaHDrGQIDAQAB',
+  'AoGAfOT/2beiS2waKVOoUXnB6POdU69sZD8yy7hN+cjvEHT6pd3C+/amMLYcvGiT',
+  '-----END RSA PRIVATE KEY-----',
+].join('\n');
+
 export const STATUS_SECRET_COMMAND = 'cat /etc/app/status-failure';
 export const STATUS_SECRET = 'open /etc/app/creds: db_password=Hunter2-status-Kq55 key AKIAZXCVBNMASDFGH123';
 
@@ -967,6 +977,21 @@ export async function startFakeKubeApi(options: { readonly clientCa?: string } =
         res.end(
           `config loaded: host=db user=app password=${ENV_PASSWORD}\nGITHUB_TOKEN: ${ENV_TOKEN}\nlog line 2: done\n`,
         );
+        return;
+      }
+      if (u.searchParams.get('tailLines') === '40') {
+        // (`kubectl logs --tail=40`) An application that prints a private key it generated, a line
+        // per write, as loggers do.
+        const lines = LOGGED_KEY.split('\n');
+        let i = 0;
+        const next = (): void => {
+          if (res.destroyed) return;
+          if (i < lines.length) {
+            res.write(`${lines[i++]}\n`);
+            setTimeout(next, 5);
+          } else res.end('log line 2: done\n');
+        };
+        next();
         return;
       }
       if (u.searchParams.get('container') === 'flood') {
