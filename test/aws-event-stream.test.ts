@@ -54,6 +54,20 @@ const STREAM = Buffer.concat([
   bare('End'),
 ]);
 
+// A private key in a CSV field, its lines cut across Records messages at line ends (class 233): the
+// message with BEGIN masked what it held, the next ones' lines went out in clear.
+const KEY_BODY = [
+  'MIICXgIBAAKBgQDvJRimdZenfajYSkS+rqvLPHlAhB428O/IrNGH20RlLsMw0lRG',
+  '0/CHFOLTkwG/L1ci5CPlYYEhrBNhI87cTxIug+OiY2TotRH4aBHNSgp50WVCrCT4',
+  'y2nBaIDLm7oEs0qng+JZgL2vr8QbkPEI4vHbNG7guuEg3/goabaxaHDrGQIDAQAB',
+];
+const KEY_STREAM = Buffer.concat([
+  records(`id,key\n1,"-----BEGIN RSA PRIVATE KEY-----\n${KEY_BODY[0]}\n`),
+  records(`${KEY_BODY[1]}\n`),
+  records(`${KEY_BODY[2]}\n-----END RSA PRIVATE KEY-----"\n2,none\n`),
+  bare('End'),
+]);
+
 describe('S3 Select through the gateway', { timeout: 60_000 }, () => {
   let up: CheckingUpstream;
   let gw: HttpTestGateway;
@@ -71,7 +85,7 @@ describe('S3 Select through the gateway', { timeout: 60_000 }, () => {
               headers: (req.url ?? '').includes('labelled')
                 ? { 'content-type': 'application/vnd.amazon.eventstream' }
                 : {},
-              body: STREAM,
+              body: (req.url ?? '').includes('keyed') ? KEY_STREAM : STREAM,
             }
           : { status: 200, headers: { 'content-length': '120' }, body: '' },
     });
@@ -149,4 +163,22 @@ describe('S3 Select through the gateway', { timeout: 60_000 }, () => {
       expect(kinds).toContain('Stats');
       expect(kinds[kinds.length - 1]).toBe('End');
     });
+
+  it('masks a private key whose lines are cut across messages whole (class 233; before: its later lines in clear)', async () => {
+    const r = await s3.send(
+      new SelectObjectContentCommand({
+        Bucket: 'data',
+        Key: 'keyed.csv',
+        Expression: 'SELECT * FROM S3Object s',
+        ExpressionType: 'SQL',
+        InputSerialization: { CSV: { FileHeaderInfo: 'NONE' } },
+        OutputSerialization: { CSV: {} },
+      }),
+    );
+    let text = '';
+    for await (const ev of r.Payload!)
+      if (ev.Records) text += Buffer.from(ev.Records.Payload!).toString('utf8');
+    for (const line of KEY_BODY) expect(text).not.toContain(line);
+    expect(text).toBe('id,key\n1,"[REDACTED:private_key]"\n2,none\n');
+  });
 });

@@ -27,6 +27,22 @@ describe('maskJsonText', () => {
     );
   });
 
+  it('masks the value of an SSM SecureString whatever its name, before or after its Type (class 231)', () => {
+    const r = maskJsonText(
+      '{"Parameters":[{"Name":"/app/signing","Type":"SecureString","Value":"Qm7tR2vX9pLk"},' +
+        '{"Value":"Vb3nH8jK1mZq","Name":"/app/x","type":"securestring"},' +
+        '{"Name":"/app/region","Type":"String","Value":"eu-west-1"}]}',
+      set,
+      { style: 'redact' },
+    );
+    expect(r?.text).toBe(
+      '{"Parameters":[{"Name":"/app/signing","Type":"SecureString","Value":"[REDACTED:securestring]"},' +
+        '{"Value":"[REDACTED:securestring]","Name":"/app/x","type":"securestring"},' +
+        '{"Name":"/app/region","Type":"String","Value":"eu-west-1"}]}',
+    );
+    expect(r?.counts).toEqual({ securestring: 2 });
+  });
+
   it('supports * wildcards in key names', () => {
     const r = maskJsonText('{"db_password":"x","password_policy":"strict","pw":"y"}', set, {
       style: 'redact',

@@ -163,6 +163,17 @@ const PAIR_NAME_KEYS = new Set([
 ]);
 const PAIR_VALUE_KEYS = new Set(['value', 'parametervalue', 'optionvalue', 'variablevalue']);
 
+/**
+ * A value its own service marks secret by a type member beside it, whatever the object's name says: an
+ * SSM parameter of type SecureString (`{"Name": "/prod/app/signing", "Type": "SecureString", "Value":
+ * "…"}` from GetParameter, GetParameters, GetParametersByPath, GetParameterHistory). The tag its value
+ * member is masked under, or undefined.
+ */
+function secretTypeTag(key: string, value: string | undefined): string | undefined {
+  if (key.length !== 4 || key.toLowerCase() !== 'type' || value === undefined) return undefined;
+  return value.toLowerCase() === 'securestring' ? 'securestring' : undefined;
+}
+
 /** Whether a member key is one of `set`'s, as keys compare (a plain lower-case key is not rewritten). */
 function maybePairKey(key: string, set: ReadonlySet<string>, firsts: string): boolean {
   if (key.length < 3 || key.length > 24 || !firsts.includes(key[0]!)) return false;
@@ -227,6 +238,10 @@ function pairNameTagAhead(t: string, p: number, keys: KeyMatcher): string | unde
     if (t.charCodeAt(p) === 34 && maybePairKey(key, PAIR_NAME_KEYS, NAME_FIRSTS)) {
       const name = jsonStringAt(t, p, end);
       const tag = name === undefined ? undefined : keys(name);
+      if (tag !== undefined) return tag;
+    }
+    if (t.charCodeAt(p) === 34) {
+      const tag = secretTypeTag(key, jsonStringAt(t, p, end));
       if (tag !== undefined) return tag;
     }
     p = end;
@@ -380,6 +395,8 @@ class JsonTextMasker {
     const names: number[] = [];
     /** The tag a name member read so far gives a name/value object's value. */
     let pairTag: string | undefined;
+    /** The tag a type member read so far gives it (secretTypeTag). */
+    let typeTag: string | undefined;
     for (;;) {
       if (t.charCodeAt(this.pos) !== 34) throw new InvalidJson();
       const keyStart = this.pos;
@@ -405,10 +422,12 @@ class JsonTextMasker {
           if (name !== undefined) pairTag = this.keys(name);
         }
         names.length = 0;
-        memberTag = pairTag ?? pairNameTagAhead(t, skipJson(t, this.pos), this.keys);
+        memberTag = pairTag ?? typeTag ?? pairNameTagAhead(t, skipJson(t, this.pos), this.keys);
       }
       const valueStart = this.pos;
       this.value(memberTag, level + 1);
+      if (typeTag === undefined && t.charCodeAt(valueStart) === 34)
+        typeTag = secretTypeTag(key, jsonStringAt(t, valueStart, this.pos));
       // A name member: read (as a key) only once a value member asks for it.
       if (
         pairTag === undefined &&

@@ -46,7 +46,8 @@ export const KUBERNETES_PLAIN_SUBRESOURCES: readonly string[] = [
 /**
  * Resources whose writes may grant rights or a credential, read from their body
  * (src/engines/kubernetes/granted-powers.ts): RBAC roles and bindings, Secrets (a service account
- * token's), certificate signing requests and their approval, TokenRequests.
+ * token's), certificate signing requests and their approval, TokenRequests, and
+ * CustomResourceDefinitions (a conversion webhook is handed every stored object of the kind).
  */
 export const KUBERNETES_GRANT_RESOURCES: readonly string[] = [
   'roles',
@@ -57,6 +58,7 @@ export const KUBERNETES_GRANT_RESOURCES: readonly string[] = [
   'certificatesigningrequests',
   'certificatesigningrequests/*',
   'serviceaccounts/token',
+  'customresourcedefinitions',
 ];
 
 export function defaultKubernetesPolicies(

@@ -24,6 +24,24 @@ export interface SeenRequest {
 export const DECLINED_EXEC_POD = 'webhook-guarded';
 export const DECLINED_EXEC_SECRET = 'db_password=Hunter2-declined-Zq81 key AKIAQWERTYUIOPASDF12';
 
+/**
+ * An exec of this command fails in the runtime: the API server's status message quotes
+ * STATUS_SECRET (as a runtime error can quote a file or the command's output), and it closes the
+ * WebSocket with a reason that quotes it too.
+ */
+/** A private key a pod's log prints (`kubectl logs --tail=40`), one line per write. */
+export const LOGGED_KEY = [
+  '-----BEGIN RSA PRIVATE KEY-----',
+  'MIICXgIBAAKBgQDvJRimdZenfajYSkS+rqvLPHlAhB428O/IrNGH20RlLsMw0lRG',
+  '0/CHFOLTkwG/L1ci5CPlYYEhrBNhI87cTxIug+OiY2TotRH4aBHNSgp50WVCrCT4',
+  'y2nBaIDLm7oEs0qng+JZgL2vr8QbkPEI4vHbNG7guuEg3/goabaxaHDrGQIDAQAB',
+  'AoGAfOT/2beiS2waKVOoUXnB6POdU69sZD8yy7hN+cjvEHT6pd3C+/amMLYcvGiT',
+  '-----END RSA PRIVATE KEY-----',
+].join('\n');
+
+export const STATUS_SECRET_COMMAND = 'cat /etc/app/status-failure';
+export const STATUS_SECRET = 'open /etc/app/creds: db_password=Hunter2-status-Kq55 key AKIAZXCVBNMASDFGH123';
+
 export interface FakeKubeApi {
   readonly url: string;
   readonly caPem: string;
@@ -961,6 +979,21 @@ export async function startFakeKubeApi(options: { readonly clientCa?: string } =
         );
         return;
       }
+      if (u.searchParams.get('tailLines') === '40') {
+        // (`kubectl logs --tail=40`) An application that prints a private key it generated, a line
+        // per write, as loggers do.
+        const lines = LOGGED_KEY.split('\n');
+        let i = 0;
+        const next = (): void => {
+          if (res.destroyed) return;
+          if (i < lines.length) {
+            res.write(`${lines[i++]}\n`);
+            setTimeout(next, 5);
+          } else res.end('log line 2: done\n');
+        };
+        next();
+        return;
+      }
       if (u.searchParams.get('container') === 'flood') {
         // A container that logs without pause: lines as fast as the reader takes them, until it goes.
         const line = `${'flood '.repeat(170)}\n`;
@@ -1223,6 +1256,23 @@ export async function startFakeKubeApi(options: { readonly clientCa?: string } =
           ws.send(Buffer.concat([Buffer.from([1]), Buffer.from(pieces[1]!)]));
           finish({ stdout: '', stderr: '', code: 0 });
         }, 200);
+        return;
+      }
+      if (command.join(' ') === STATUS_SECRET_COMMAND) {
+        // The runtime's own failure (not an exit code), written by the API server on the status
+        // channel as its text came, and the close reason after it: both free text the container's
+        // files or output can reach (docs/security.md class 230).
+        const status = {
+          metadata: {},
+          status: 'Failure',
+          message: `error executing command in container: ${STATUS_SECRET}`,
+          reason: 'InternalError',
+          details: { causes: [{ message: STATUS_SECRET }] },
+          code: 500,
+        };
+        ws.send(Buffer.concat([Buffer.from([3]), Buffer.from(JSON.stringify(status))]), () =>
+          ws.close(1011, `password=${STATUS_SECRET.slice(-20)}`),
+        );
         return;
       }
       if (command[0] === 'sleep' && /^\d+(\.\d+)?$/.test(command[1] ?? '')) {

@@ -369,6 +369,16 @@ function toBuffer(data: RawData): Buffer {
   return Buffer.from(data);
 }
 
+/** A close reason of at most 120 bytes, cut at a character boundary (a close reason must be UTF-8). */
+function closeReason(text: string): Buffer {
+  let out = Buffer.from(text, 'utf8');
+  if (out.length <= 120) return out;
+  let chars = text;
+  while (Buffer.byteLength(chars, 'utf8') > 120) chars = chars.slice(0, -1);
+  out = Buffer.from(chars, 'utf8');
+  return out;
+}
+
 function closeBoth(client: WebSocket, upstream: WebSocket, code: number, reason: Buffer): void {
   const safe = code >= 1000 && code < 5000 && code !== 1005 && code !== 1006 ? code : 1000;
   if (client.readyState === WebSocket.OPEN) client.close(safe, reason.subarray(0, 120));
@@ -400,6 +410,10 @@ function relayChannels(
     { maxBytes: settings.recordMaxBytes, startMs },
   );
   const maskOptions = { detectors: settings.masking.detectors, envNames: settings.masking.envNames };
+  // The status channel is a Status object, masked as the engine's JSON answers are.
+  const statusMaskOptions: KubeMaskOptions = { ...maskOptions, fieldNames: settings.masking.fieldNames };
+  /** What masking the status and the close reason found (added to the output maskers' counts). */
+  const extraCounts: Record<string, number> = {};
   // Values under sensitive field names in the output (`env`, `cat .env`, a YAML file) are masked whole.
   const keys = outputFieldNames(maskOptions);
   const maskers = masking
@@ -457,15 +471,23 @@ function relayChannels(
     }
     if (msg.channel === CHANNEL.status) {
       flushMaskers();
+      // The status is the API server's text (a runtime error can quote a file or the command's
+      // output): for a masked principal it is masked as the engine's other answers are, and sent as
+      // the text that was masked, never the bytes as they came (docs/security.md class 230).
+      const received = msg.payload.toString('utf8');
+      const masked = maskers ? maskKubeJson(received, statusMaskOptions) : null;
+      if (masked)
+        for (const [k, n] of Object.entries(masked.counts)) extraCounts[k] = (extraCounts[k] ?? 0) + n;
+      const text = masked?.text ?? received;
       try {
-        const status = JSON.parse(msg.payload.toString('utf8')) as RemoteCommandStatus;
+        const status = JSON.parse(text) as RemoteCommandStatus;
         exitCode = exitCodeOf(status);
         if (exitCode === undefined && status.status === 'Failure')
           failure = String(status.message ?? 'the command failed').slice(0, 300);
       } catch {
         failure = 'the API server sent an unreadable status';
       }
-      toClient(toBuffer(data));
+      toClient(maskers ? encodeChannelMessage(CHANNEL.status, text) : toBuffer(data));
       return;
     }
     // Other channels from the server are not part of the protocol: dropped.
@@ -542,8 +564,15 @@ function relayChannels(
     ended = true;
     clearTimeout(flushTimer);
     if (maskers) flushMaskers();
-    closeBoth(client, upstream, code, reason);
-    const masked: Record<string, number> = {};
+    // A close reason is free text too (the API server's, or what it relays): masked as a line of output.
+    let relayedReason = reason;
+    if (maskers) {
+      const r = maskKubeText(reason.toString('utf8'), maskOptions);
+      if (r) for (const [k, n] of Object.entries(r.counts)) extraCounts[k] = (extraCounts[k] ?? 0) + n;
+      relayedReason = closeReason(r?.text ?? reason.toString('utf8'));
+    }
+    closeBoth(client, upstream, code, relayedReason);
+    const masked: Record<string, number> = { ...extraCounts };
     for (const m of maskers?.values() ?? [])
       for (const [k, n] of Object.entries(m.counts)) masked[k] = (masked[k] ?? 0) + n;
     done({

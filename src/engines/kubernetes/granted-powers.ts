@@ -6,7 +6,9 @@
 // `kubernetes.io/service-account-token` is filled with an account's token by the cluster; a
 // CertificateSigningRequest, once approved, is a client certificate; a TokenRequest
 // (`kubectl create token`) is one. Such a write is decided as `privilege` (and `secrets` where it yields
-// a credential), with what it grants named, not as an ordinary write.
+// a credential), with what it grants named, not as an ordinary write. So is a CustomResourceDefinition
+// with a conversion webhook: the API server sends every stored object of the kind to the service it
+// names and serves and stores what that service answers (docs/security.md class 232).
 //
 // Read from the body as the API server reads it (JSON, keys case-sensitive), whatever the patch type.
 // kubectl's typed commands (`create rolebinding`, `create role`, `create secret`) send protobuf: its
@@ -29,7 +31,7 @@ type Target = {
   readonly name: string;
 };
 
-type Kind = 'role' | 'binding' | 'secret' | 'csr' | 'token';
+type Kind = 'role' | 'binding' | 'secret' | 'csr' | 'token' | 'crd';
 
 function kindOf(a: Target): Kind | undefined {
   if (!WRITES.has(a.verb)) return undefined;
@@ -41,10 +43,19 @@ function kindOf(a: Target): Kind | undefined {
   if (a.apiGroup === '' && a.resource === 'secrets' && a.subresource === '') return 'secret';
   if (a.apiGroup === 'certificates.k8s.io' && a.resource === 'certificatesigningrequests') return 'csr';
   if (a.apiGroup === '' && a.resource === 'serviceaccounts' && a.subresource === 'token') return 'token';
+  if (
+    a.apiGroup === 'apiextensions.k8s.io' &&
+    a.resource === 'customresourcedefinitions' &&
+    a.subresource === ''
+  )
+    return 'crd';
   return undefined;
 }
 
-/** True for a write whose body may grant rights or a credential (RBAC, Secrets, CSRs, TokenRequests). */
+/**
+ * True for a write whose body may grant rights or a credential (RBAC, Secrets, CSRs, TokenRequests), or
+ * hand a kind's objects to a service (a CRD's conversion webhook).
+ */
 export function writesGrant(a: Target): boolean {
   return kindOf(a) !== undefined;
 }
@@ -190,7 +201,41 @@ function object(kind: Kind, doc: unknown, found: Found, name: string, patch = fa
     }
     case 'token':
       return;
+    case 'crd':
+      if (isObj(doc.spec)) conversion(doc.spec.conversion, 'spec.conversion', found);
+      return;
   }
+}
+
+/** What a conversion webhook is given: every stored object of the kind, and the say over what is served. */
+const CONVERSION_REACH =
+  'the API server sends every stored object of the kind to that service and serves and stores what it answers';
+
+/**
+ * A CRD's `spec.conversion` (whole, or a merge patch's part): a webhook, or the Webhook strategy
+ * (v1's `webhook`, v1beta1's `webhookClientConfig`). `None`, or its removal, hands nothing over.
+ */
+function conversion(v: unknown, at: string, found: Found): void {
+  if (v === undefined || v === null) return;
+  if (!isObj(v)) {
+    found.add(`${at}=${s(v, 60)} (a conversion Gatehouse cannot read: ${CONVERSION_REACH})`, true);
+    return;
+  }
+  for (const key of ['webhook', 'webhookClientConfig'])
+    if (v[key] !== undefined && v[key] !== null) {
+      const c = isObj(v[key]) && key === 'webhook' ? v[key].clientConfig : v[key];
+      const svc = isObj(c) && isObj(c.service) ? c.service : undefined;
+      const to = isObj(c)
+        ? typeof c.url === 'string'
+          ? ` to ${c.url.slice(0, 200)}`
+          : svc
+            ? ` to service ${s(svc.namespace, 60)}/${s(svc.name)}`
+            : ''
+        : '';
+      found.add(`${at}.${key}${to} (${CONVERSION_REACH})`, true);
+    }
+  if (v.strategy !== undefined && v.strategy !== null && v.strategy !== 'None')
+    found.add(`${at}.strategy=${s(v.strategy, 40)} (${CONVERSION_REACH})`, true);
 }
 
 /** One JSON patch operation that writes `value` at `path` (undefined value: copied or moved, unread). */
@@ -248,6 +293,18 @@ function patchOp(
       found.add(`a certificate signing request (${at})`, true);
       return;
     case 'token':
+      return;
+    case 'crd':
+      if (top !== 'spec') return;
+      if (second === undefined) {
+        if (!readable) found.add(`${at} (a value Gatehouse cannot read: ${CONVERSION_REACH})`, true);
+        else object('crd', { spec: value }, found, name);
+      } else if (second === 'conversion') {
+        if (!readable) found.add(`${at} (a value Gatehouse cannot read: ${CONVERSION_REACH})`, true);
+        else if (third === undefined) conversion(value, 'spec.conversion', found);
+        else if (third === 'strategy') conversion({ strategy: value }, 'spec.conversion', found);
+        else if (value !== null) found.add(`${at} changed (${CONVERSION_REACH})`, true);
+      }
       return;
   }
 }

@@ -321,6 +321,34 @@ describe('Kubernetes masking', () => {
     expect(stream.counts).toEqual({ token: 1 });
   });
 
+  it('masks a private key printed across log lines whole, held until its END line (class 233)', async () => {
+    const key = [
+      '-----BEGIN PRIVATE KEY-----',
+      'QUJDREVGR0hJSktMTU5PUA==',
+      'UVJTVFVWV1hZWjAxMjM0NQ==',
+      '-----END PRIVATE KEY-----',
+    ];
+    const run = async (chunks: string[], cap = 1 << 20): Promise<string> => {
+      const stream = new LineMaskingStream('text', o, cap);
+      const out: Buffer[] = [];
+      stream.on('data', (c: Buffer) => out.push(c));
+      for (const c of chunks) stream.write(c);
+      stream.end();
+      await new Promise((r) => stream.on('end', r));
+      return Buffer.concat(out).toString();
+    };
+    // Split anywhere, even mid-line: masked whole, the lines around it as they were.
+    const text = `a\n${key.join('\n')}\nb\n`;
+    expect(await run([text.slice(0, 20), text.slice(20, 50), text.slice(50)])).toBe(
+      'a\n[REDACTED:private_key]\nb\n',
+    );
+    // No END line: masked with what is left when the stream ends, or when it passes the cap.
+    expect(await run([`${key.slice(0, 3).join('\n')}\n`])).not.toContain('QUJD');
+    const capped = await run([`${key.slice(0, 3).join('\n')}\nafter the cap\n`], 60);
+    expect(capped).not.toContain('QUJD');
+    expect(capped).not.toContain('UVJT');
+  });
+
   it('runs the content detectors over other strings, and leaves clean documents alone', () => {
     const r = maskKubeJson(JSON.stringify({ kind: 'ConfigMap', data: { key: 'AKIAIOSFODNN7EXAMPLE' } }), o)!;
     expect(r.text).not.toContain('AKIAIOSFODNN7EXAMPLE');

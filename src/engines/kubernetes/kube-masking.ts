@@ -455,6 +455,12 @@ export function maskKubeText(text: string, o: KubeMaskOptions): { text: string; 
   return r ? { text: r.text, counts: { ...r.counts } } : null;
 }
 
+/** A PEM private key's BEGIN line (as src/masking/private-key-pem.ts reads it) and any END line. */
+const KEY_BEGIN = /-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY( BLOCK)?-----/;
+const KEY_END = /-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----/;
+/** Lines a held key may span before it is masked as it is (an RSA 16384 key is ~220). */
+const MAX_KEY_LINES = 1000;
+
 /**
  * A line-at-a-time masking stream for watch events (JSON lines) and logs (text): each complete line
  * is masked as it arrives, so streams stay live. A line longer than `maxLineBytes` is an error for
@@ -462,6 +468,13 @@ export function maskKubeText(text: string, o: KubeMaskOptions): { text: string; 
  */
 export class LineMaskingStream extends Transform {
   #tail: Buffer = Buffer.alloc(0);
+  /**
+   * Text: the lines of a PEM private key held from its BEGIN line until its END line, masked as one
+   * text (the detector reads a key from BEGIN to END; a line at a time it saw only the BEGIN line,
+   * and the key's body went out in clear: docs/security.md class 233).
+   */
+  #key: Buffer[] | undefined;
+  #keyBytes = 0;
   readonly counts: Counts = {};
 
   constructor(
@@ -478,13 +491,16 @@ export class LineMaskingStream extends Transform {
       const out: Buffer[] = [];
       let nl = buf.indexOf(10);
       while (nl >= 0) {
-        out.push(this.#mask(buf.subarray(0, nl + 1)));
+        const line = buf.subarray(0, nl + 1);
+        const masked = this.mode === 'text' ? this.#keyLine(line) : this.#mask(line);
+        if (masked) out.push(masked);
         buf = buf.subarray(nl + 1);
         nl = buf.indexOf(10);
       }
       if (buf.length > this.maxLineBytes) {
         if (this.mode === 'json') throw new Error(`a watch event is larger than ${this.maxLineBytes} bytes`);
-        out.push(this.#mask(buf));
+        const masked = this.#keyLine(buf);
+        if (masked) out.push(masked);
         buf = Buffer.alloc(0);
       }
       this.#tail = Buffer.from(buf);
@@ -496,10 +512,36 @@ export class LineMaskingStream extends Transform {
 
   override _flush(done: TransformCallback): void {
     try {
-      done(null, this.#tail.length > 0 ? this.#mask(this.#tail) : undefined);
+      const tail = this.#tail.length > 0 ? this.#tail : undefined;
+      // A key still held (no END line came): masked with what is left, as an unterminated key is.
+      const held = this.#key ? [...this.#key, ...(tail ? [tail] : [])] : undefined;
+      this.#key = undefined;
+      done(null, held ? this.#mask(Buffer.concat(held)) : tail ? this.#mask(tail) : undefined);
     } catch (e) {
       done(e as Error);
     }
+  }
+
+  /**
+   * One text line: masked and returned, or held (undefined) while it is part of a private key whose
+   * END line has not come; the held key is masked whole when it does, or when it passes the cap.
+   */
+  #keyLine(line: Buffer): Buffer | undefined {
+    const text = line.toString('latin1');
+    if (this.#key === undefined) {
+      const begin = KEY_BEGIN.exec(text);
+      if (begin === null || text.includes(`-----END ${begin[1] ?? ''}PRIVATE KEY${begin[2] ?? ''}-----`))
+        return this.#mask(line);
+      this.#key = [];
+      this.#keyBytes = 0;
+    }
+    this.#key.push(Buffer.from(line));
+    this.#keyBytes += line.length;
+    if (!KEY_END.test(text) && this.#keyBytes <= this.maxLineBytes && this.#key.length <= MAX_KEY_LINES)
+      return undefined;
+    const block = Buffer.concat(this.#key);
+    this.#key = undefined;
+    return this.#mask(block);
   }
 
   #mask(line: Buffer): Buffer {
