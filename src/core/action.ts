@@ -207,6 +207,12 @@ export interface KubernetesAction extends ActionBase {
    */
   readonly podPrivileges?: readonly string[];
   /**
+   * A write of a pod spec: the Secrets it hands to the pod's containers (`spec.containers[0].envFrom[0]
+   * .secretRef=db`), read from its body (docs/security.md, class 243); non-empty makes the action's
+   * categories `secrets`: the pod's command reads them where its writer reads (logs, exec output).
+   */
+  readonly podSecretRefs?: readonly string[];
+  /**
    * A write that may grant rights or a credential (RBAC roles and bindings, Secrets, certificate
    * signing requests, TokenRequests): what it grants, read from its body (`roleRef ClusterRole
    * cluster-admin to ServiceAccount prod/ci`); empty when it grants nothing. Absent for other requests.
@@ -443,10 +449,12 @@ function kubernetesCategories(f: KubernetesFields): string[] {
  */
 export function kubernetesBodyCategories(f: {
   readonly podPrivileges?: readonly string[];
+  readonly podSecretRefs?: readonly string[];
   readonly grantCategories?: readonly string[];
 }): string[] {
   const cats: string[] = [];
   if (f.podPrivileges && f.podPrivileges.length > 0) cats.push('privilege');
+  if (f.podSecretRefs && f.podSecretRefs.length > 0) cats.push('secrets');
   for (const c of f.grantCategories ?? []) if (!cats.includes(c)) cats.push(c);
   return cats;
 }
@@ -465,10 +473,14 @@ export function kubernetesAction(fields: KubernetesFields): KubernetesAction {
       categories: kubernetesCategories(fields),
       ...(fields.command && fields.command.length > 0
         ? { params: fields.command }
-        : (fields.podPrivileges?.length ?? 0) + (fields.grants?.length ?? 0) > 0
+        : (fields.podPrivileges?.length ?? 0) +
+              (fields.podSecretRefs?.length ?? 0) +
+              (fields.grants?.length ?? 0) >
+            0
           ? {
               params: [
                 ...(fields.podPrivileges ?? []).map((f) => `privilege: ${f}`),
+                ...(fields.podSecretRefs ?? []).map((f) => `secrets: ${f}`),
                 ...(fields.grants ?? []).map((f) => `grants: ${f}`),
               ],
             }
@@ -479,10 +491,17 @@ export function kubernetesAction(fields: KubernetesFields): KubernetesAction {
   return action;
 }
 
-/** The action with the privilege-bearing fields its body's pod spec sets (src/engines/kubernetes/pod-privileges.ts). */
-export function withPodPrivileges(a: KubernetesAction, fields: readonly string[]): KubernetesAction {
+/**
+ * The action with the privilege-bearing fields its body's pod spec sets, and the Secrets it hands to
+ * the pod (src/engines/kubernetes/pod-privileges.ts).
+ */
+export function withPodPrivileges(
+  a: KubernetesAction,
+  fields: readonly string[],
+  secretRefs: readonly string[] = [],
+): KubernetesAction {
   const { kind: _kind, describe: _describe, ...rest } = a;
-  return kubernetesAction({ ...rest, podPrivileges: [...fields] });
+  return kubernetesAction({ ...rest, podPrivileges: [...fields], podSecretRefs: [...secretRefs] });
 }
 
 /** The action with what its body grants (src/engines/kubernetes/granted-powers.ts). */

@@ -314,7 +314,7 @@ export async function handleKubeRequest(
       await recorded(action, reading.ok ? AMBIGUOUS_BODY_RULE : POD_SPEC_RULE, message);
       return refuse(reading.ok ? 'BadRequest' : 'UnsupportedMediaType', message);
     }
-    if ('fields' in reading) action = withPodPrivileges(action, reading.fields);
+    if ('fields' in reading) action = withPodPrivileges(action, reading.fields, reading.secrets);
   }
 
   // A request that needs approval has its body read whole first: the approval is bound to it, the
@@ -469,7 +469,9 @@ function bodyDecides(
   grant: boolean,
 ): boolean {
   const worst = grant ? withGrants(action, ['(the body)'], ['privilege', 'secrets']) : action;
-  const privileged = session.decide(podSpec ? withPodPrivileges(worst, ['(the body)']) : worst);
+  const privileged = session.decide(
+    podSpec ? withPodPrivileges(worst, ['(the body)'], ['(the body)']) : worst,
+  );
   const none = grant ? withGrants(action, [], []) : action;
   const plain = session.decide(podSpec ? withPodPrivileges(none, []) : none);
   return !(

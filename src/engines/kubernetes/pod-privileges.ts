@@ -82,7 +82,13 @@ export function writesPodSpec(a: {
 }
 
 export type PodPrivilegeReading =
-  { readonly ok: true; readonly fields: readonly string[] } | { readonly ok: false; readonly reason: string };
+  | {
+      readonly ok: true;
+      readonly fields: readonly string[];
+      /** The Secrets the pod spec hands to its containers (env, envFrom, volumes): docs/security.md class 243. */
+      readonly secrets: readonly string[];
+    }
+  | { readonly ok: false; readonly reason: string };
 
 /** At most this many fields are named (the rest is counted). */
 const MAX_NAMED = 20;
@@ -92,13 +98,14 @@ export function podPrivileges(contentType: string | string[] | undefined, body: 
   const read = readBodyDocument(contentType, body);
   if (!read.ok) return read;
   const found = new Set<string>();
+  const secrets = new Set<string>();
   if (read.type === 'application/json-patch+json') {
     const patch = patchOperations(read.doc);
     if (!patch.ok) return patch;
     for (const { op, at, value, from } of patch.ops) {
       if (op === 'add' || op === 'replace') {
-        if (at.length > 0) leaf(at, value, found);
-        walk(value, at, found);
+        if (at.length > 0) leaf(at, value, found, secrets);
+        walk(value, at, found, secrets);
       } else if (op === 'copy' || op === 'move') {
         // The value comes from the object itself, which Gatehouse does not read: it may be anything.
         found.add(
@@ -109,9 +116,13 @@ export function podPrivileges(contentType: string | string[] | undefined, body: 
       }
     }
   } else {
-    walk(read.doc, [], found);
+    walk(read.doc, [], found, secrets);
   }
-  return { ok: true, fields: firstNamed([...found], MAX_NAMED) };
+  return {
+    ok: true,
+    fields: firstNamed([...found], MAX_NAMED),
+    secrets: firstNamed([...secrets], MAX_NAMED),
+  };
 }
 
 /** `spec.containers[0].securityContext.privileged`. */
@@ -121,7 +132,7 @@ function label(path: readonly string[]): string {
   return s.slice(0, 300);
 }
 
-function walk(value: unknown, path: string[], found: Set<string>): void {
+function walk(value: unknown, path: string[], found: Set<string>, secrets: Set<string>): void {
   // Iterative, so a deeply nested body cannot overflow the stack.
   const stack: [unknown, string[]][] = [[value, path]];
   while (stack.length > 0) {
@@ -129,13 +140,13 @@ function walk(value: unknown, path: string[], found: Set<string>): void {
     if (Array.isArray(v)) {
       v.forEach((x, i) => {
         const next = [...at, String(i)];
-        leaf(next, x, found);
+        leaf(next, x, found, secrets);
         stack.push([x, next]);
       });
     } else if (typeof v === 'object' && v !== null) {
       for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
         const next = [...at, k];
-        leaf(next, x, found);
+        leaf(next, x, found, secrets);
         stack.push([x, next]);
       }
     }
@@ -145,10 +156,11 @@ function walk(value: unknown, path: string[], found: Set<string>): void {
 const HOST_NAMESPACES = new Set(['hostPID', 'hostNetwork', 'hostIPC']);
 
 /** Looks at one key (the last of `path`) and its value. */
-function leaf(path: readonly string[], value: unknown, found: Set<string>): void {
+function leaf(path: readonly string[], value: unknown, found: Set<string>, secrets: Set<string>): void {
   const key = path[path.length - 1]!;
   const parent = path[path.length - 2];
   const at = label(path);
+  secretRef(path, value, secrets);
   if (key === 'privileged' && value === true) found.add(`${at}=true`);
   else if (HOST_NAMESPACES.has(key) && value === true) found.add(`${at}=true`);
   else if (key === 'hostUsers' && value === false) found.add(`${at}=false`);
@@ -204,4 +216,37 @@ function named(found: ReadonlySet<string>, path: readonly string[]): boolean {
   const at = label(path);
   for (const f of found) if (f.startsWith(at)) return true;
   return false;
+}
+
+const secretName = (v: unknown, field: string): string => {
+  const n = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[field] : undefined;
+  return typeof n === 'string' ? n.slice(0, 100) : '?';
+};
+
+/**
+ * A Secret handed to the pod's containers (docs/security.md, class 243): `env[].valueFrom.secretKeyRef`,
+ * `envFrom[].secretRef`, a `secret` volume or projected source, or a patch setting one's name. The
+ * container reads its values, and its command prints them where the writer reads (logs, exec, files):
+ * the write reads the Secret. Volume drivers' own `secretRef`s (CSI, Ceph, iSCSI…) are named too.
+ */
+function secretRef(path: readonly string[], value: unknown, out: Set<string>): void {
+  if (value === null || value === undefined) return;
+  const key = path[path.length - 1]!;
+  const parent = path[path.length - 2];
+  const at = label(path);
+  if (key === 'secretKeyRef' || key === 'secretRef' || key === 'nodePublishSecretRef')
+    out.add(
+      `${at}=${secretName(value, 'name')}${key === 'secretKeyRef' ? ` key ${secretName(value, 'key')}` : ''}`,
+    );
+  else if (key === 'secret' && typeof value === 'object' && !Array.isArray(value)) {
+    // A volume names it `secretName`, a projected source `name`.
+    const name = secretName(value, 'secretName');
+    out.add(`${at}=${name !== '?' ? name : secretName(value, 'name')}`);
+  } else if (
+    ((key === 'secretName' && parent === 'secret') ||
+      ((key === 'name' || key === 'key') && (parent === 'secretKeyRef' || parent === 'secretRef'))) &&
+    !named(out, path.slice(0, -1))
+  )
+    // A patch that sets only the name (a JSON patch's `replace` of `/…/secretKeyRef/name`).
+    out.add(`${at}=${typeof value === 'string' ? value.slice(0, 100) : '?'}`);
 }
