@@ -8,10 +8,11 @@
 // own code stays an ordinary read.
 
 import { readFileSync } from 'node:fs';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { PolicyConfig } from '../src/config/policy-schema.js';
 import { defaultAgentPolicies } from '../src/policy/index.js';
-import { BackendCode, decodeErrorFields, type Frame } from '../src/wire/postgres/index.js';
+import { BackendCode, decodeErrorFields, encode, type Frame } from '../src/wire/postgres/index.js';
 import { startTestGateway, type TestGateway } from './testkit/gateway.js';
 import { RawPgClient, msg } from './testkit/raw-pg-client.js';
 
@@ -101,10 +102,26 @@ async function query(c: RawPgClient, sql: string): Promise<Answer> {
   return answer(await c.ready());
 }
 
-/** The statement through the extended protocol, with text parameters. */
-async function extended(c: RawPgClient, sql: string, params: string[]): Promise<Answer> {
-  c.send(msg.parse('', sql), msg.bind('', '', params), msg.execute(''), msg.sync());
+/** The statement through the extended protocol, with text parameters (and their types' OIDs). */
+async function extended(
+  c: RawPgClient,
+  sql: string,
+  params: string[],
+  paramTypes: number[] = [],
+): Promise<Answer> {
+  c.send(encode.parse('', sql, paramTypes), msg.bind('', '', params), msg.execute(''), msg.sync());
   return answer(await c.ready());
+}
+
+/** The OID of the domain `tag`, which a Parse may name as a parameter's type. */
+async function tagOid(): Promise<number> {
+  const d = new pg.Client({ connectionString: gw.directUrl });
+  await d.connect();
+  try {
+    return Number((await d.query(`SELECT 'tag'::regtype::oid AS o`)).rows[0].o);
+  } finally {
+    await d.end();
+  }
 }
 
 async function open(person: boolean): Promise<RawPgClient> {
@@ -120,6 +137,10 @@ const ALL_TRIGGERS: Trigger[] = [
   {
     name: 'extended: tags = $1',
     run: (c: RawPgClient) => extended(c, 'SELECT count(*) FROM items WHERE tags = $1', ['{x}']),
+  },
+  {
+    name: 'extended: a parameter whose type the Parse gives as the domain',
+    run: async (c: RawPgClient) => extended(c, 'SELECT $1 IS NULL', ['x'], [await tagOid()]),
   },
 ];
 

@@ -357,8 +357,8 @@ export const OVERLOADED_SQL =
  * The names of the types whose input runs code outside pg_catalog (class 225): a domain with a
  * constraint that calls a function or operator defined outside pg_catalog, and every type that holds
  * one — a domain over it, an array, a range or multirange of it, a composite type (a table's or a
- * view's row type) with a field of it — each by its type name and, for a row type, its relation's
- * name. PostgreSQL runs the CHECK whenever a value is read into the domain: a literal or a parameter
+ * view's row type) with a field of it — each by its type name, its OID (a Parse's parameter types)
+ * and, for a row type, its relation's name. PostgreSQL runs the CHECK whenever a value is read into the domain: a literal or a parameter
  * compared with such a column (`tags = '{x}'` runs it for each element), a cast, a record function.
  */
 export const DOMAIN_CODE_SQL =
@@ -382,6 +382,7 @@ export const DOMAIN_CODE_SQL =
   '   UNION ALL SELECT t.oid FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.typrelid = a.attrelid ' +
   '     WHERE a.atttypid = r.typ AND a.attnum > 0 AND NOT a.attisdropped) s) ' +
   'SELECT t.typname FROM reach r JOIN pg_catalog.pg_type t ON t.oid = r.typ ' +
+  'UNION SELECT r.typ::pg_catalog.text FROM reach r ' +
   'UNION SELECT c.relname FROM reach r JOIN pg_catalog.pg_class c ON c.reltype = r.typ';
 
 /**

@@ -2673,7 +2673,7 @@ export class ClientConnection {
       if (name === '') this.state.removeStatement('');
       return this.refuseExtended(refusal);
     }
-    const statement = classification.statements[0];
+    const statement = withParamTypes(classification.statements[0], msg.paramTypes);
     const answered = this.objectsAnsweredFor([statement]);
     if (answered) {
       await answered;
@@ -3959,4 +3959,23 @@ function readsOnlyUserTables(
       if (!OWN_ROWS.has(r.kind) || SYSTEM_SCHEMAS.has(r.schema) || rules.coversColumnOf(r)) return false;
   }
   return true;
+}
+
+/**
+ * The statement with the types its Parse names by OID outside PostgreSQL's own (FirstNormalObjectId,
+ * 16384): a parameter of a domain's type runs the domain's CHECK at Bind, with no name in the text
+ * (class 225; DOMAIN_CODE_SQL gives such types by OID as well as by name).
+ */
+function withParamTypes(
+  st: SqlStatement | undefined,
+  paramTypes: readonly number[],
+): SqlStatement | undefined {
+  if (st === undefined) return st;
+  // An OID is unsigned; the message's Int32 reads those past 2^31 as negative.
+  const user = paramTypes
+    .map((oid) => oid >>> 0)
+    .filter((oid) => oid >= 16384)
+    .map(String);
+  if (user.length === 0) return st;
+  return { ...st, types: Object.freeze([...(st.types ?? []), ...user]) };
 }
