@@ -1,6 +1,6 @@
-// A domain's CHECK constraint is code: PostgreSQL runs it whenever a value is read into the domain,
-// and into an array, a range or a row type holding it — a literal compared with a column of such a
-// type (`tags = '{x}'` runs it for each element), a bound parameter, a cast, a record function's
+// A domain's CHECK constraint is code (and so is a user-defined cast's function): PostgreSQL runs the
+// CHECK whenever a value is read into the domain, and into an array, a range or a row type holding
+// it — a literal compared with a column of such a type (`tags = '{x}'` runs it for each element), a bound parameter, a cast, a record function's
 // column list. Code that runs there can replace what the session holds (a prepared statement, a
 // cursor, a setting) behind Gatehouse's back. Through the real wire against a real PostgreSQL: such
 // statements are code Gatehouse cannot see into (docs/security.md, class 225) — `procedural` for
@@ -33,6 +33,11 @@ const SETUP = `
   CREATE DOMAIN tag AS text CHECK (valid_tag(VALUE));
   CREATE TABLE items (id int, tags tag[]);
   CREATE TYPE pair AS (a tag, b int);
+  -- A user-defined cast whose function does the same.
+  CREATE TYPE boxed AS (v int);
+  CREATE FUNCTION box_int(i int) RETURNS boxed LANGUAGE plpgsql AS $$
+    BEGIN PERFORM valid_tag('x'); RETURN ROW(i)::boxed; END $$;
+  CREATE CAST (int AS boxed) WITH FUNCTION box_int(int);
   -- A domain whose CHECK is PostgreSQL's own code only.
   CREATE DOMAIN code AS text CHECK (VALUE ~ '^[a-z]+$');
   CREATE TABLE codes (id int, c code);
@@ -59,6 +64,7 @@ const TRIGGERS = [
   `SELECT count(*) FROM items WHERE tags = '{x}'`,
   `SELECT '(x,1)'::pair`,
   `SELECT * FROM json_to_record('{"a":"x"}') AS r(a tag)`,
+  `SELECT 1::boxed`,
 ];
 
 let gw: TestGateway;

@@ -355,8 +355,8 @@ export const OVERLOADED_SQL =
 
 /**
  * The names of the types whose input runs code outside pg_catalog (class 225): a domain with a
- * constraint that calls a function or operator defined outside pg_catalog, and every type that holds
- * one — a domain over it, an array, a range or multirange of it, a composite type (a table's or a
+ * constraint that calls a function or operator defined outside pg_catalog, either side of a cast
+ * implemented by such a function, and every type that holds one — a domain over it, an array, a range or multirange of it, a composite type (a table's or a
  * view's row type) with a field of it — each by its type name, its OID (a Parse's parameter types)
  * and, for a row type, its relation's name. PostgreSQL runs the CHECK whenever a value is read into the domain: a literal or a parameter
  * compared with such a column (`tags = '{x}'` runs it for each element), a cast, a record function.
@@ -373,6 +373,20 @@ export const DOMAIN_CODE_SQL =
   ' LEFT JOIN pg_catalog.pg_proc op ON op.oid = o.oprcode ' +
   " WHERE c.contypid <> 0 AND (p.pronamespace <> 'pg_catalog'::pg_catalog.regnamespace " +
   "  OR o.oprnamespace <> 'pg_catalog'::pg_catalog.regnamespace OR op.pronamespace <> 'pg_catalog'::pg_catalog.regnamespace) " +
+  // A cast implemented by a function outside pg_catalog (unless an extension Gatehouse trusts
+  // installed it in a language it trusts, as for class 125): converting to or from it runs it.
+  ' UNION SELECT x.typ FROM pg_catalog.pg_cast k JOIN pg_catalog.pg_proc kp ON kp.oid = k.castfunc ' +
+  ' LEFT JOIN pg_catalog.pg_language kl ON kl.oid = kp.prolang ' +
+  // Each side that is a type of the database's own: a cast from int4 to such a type runs only where
+  // that type is named or its column compared (a cast between two of PostgreSQL's types is left).
+  ' CROSS JOIN LATERAL (SELECT ct.oid FROM pg_catalog.pg_type ct WHERE ct.oid IN (k.castsource, k.casttarget) ' +
+  "  AND ct.typnamespace NOT IN ('pg_catalog'::pg_catalog.regnamespace, " +
+  "  'information_schema'::pg_catalog.regnamespace)) x(typ) " +
+  " WHERE kp.pronamespace <> 'pg_catalog'::pg_catalog.regnamespace " +
+  `AND NOT COALESCE(kl.lanname IN (${[...TRUSTED_LANGUAGES].map((x) => `'${x}'`).join(', ')}) AND EXISTS (` +
+  '  SELECT 1 FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid ' +
+  "  WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = kp.oid AND d.deptype = 'e' " +
+  `  AND e.extname IN (${[...TRUSTED_EXTENSIONS].map((x) => `'${x}'`).join(', ')})), false) ` +
   ' UNION SELECT s.typ FROM reach r CROSS JOIN LATERAL (' +
   "   SELECT t.oid AS typ FROM pg_catalog.pg_type t WHERE t.typtype = 'd' AND t.typbasetype = r.typ " +
   '   UNION ALL SELECT t.oid FROM pg_catalog.pg_type t WHERE t.typelem = r.typ ' +
