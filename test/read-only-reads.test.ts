@@ -369,7 +369,9 @@ describe('turning the default back on does not make an open read-write transacti
       try {
         await c.query("BEGIN; UPDATE t SET v = 'f' WHERE id = 3");
         await c.query(flip);
-        expect((await failure(c.query(read))).message).toMatch(/decided as a write/);
+        // The domain's CHECK and the user cast call purge_canary(): since class 225 Gatehouse sees
+        // them as user code (procedural, which this principal may not run).
+        expect((await failure(c.query(read))).message).toMatch(/decided as a write|\(procedural\)/);
         expect(await canaryRows()).toBe(3);
       } finally {
         await c.end().catch(() => undefined);
@@ -384,7 +386,7 @@ describe('turning the default back on does not make an open read-write transacti
       await c.query("BEGIN; UPDATE t SET v = 'f' WHERE id = 3");
       await c.query('RESET ALL');
       expect((await failure(c.query('SELECT $1::int::canary_checked', [1]))).message).toMatch(
-        /decided as a write/,
+        /decided as a write|\(procedural\)/,
       );
       expect(await canaryRows()).toBe(3);
     } finally {
@@ -399,7 +401,9 @@ describe('turning the default back on does not make an open read-write transacti
       await c.query("BEGIN; UPDATE t SET v = 'f' WHERE id = 3");
       await c.query('COMMIT');
       await c.query('RESET ALL');
-      expect((await failure(c.query('SELECT 1::canary_checked'))).code).toBe('25006');
+      // The transaction is read-only again (the domain CHECK and the user cast, which would show it
+      // with 25006, are user code Gatehouse refuses this principal since class 225).
+      expect((await c.query('SHOW transaction_read_only')).rows[0].transaction_read_only).toBe('on');
       expect((await c.query('SELECT count(*)::int AS n FROM canary')).rows[0].n).toBe(3);
       expect(await canaryRows()).toBe(3);
     } finally {
@@ -413,8 +417,10 @@ describe('a prepared write run by SQL EXECUTE is a write', () => {
   it('gets its read-write transaction; a prepared hidden-code read stays read-only', async () => {
     const c = await agentClient();
     try {
-      await c.query("PREPARE w AS UPDATE canary SET v = 'prepared' WHERE id = 1");
+      // r first: preparing a read of a view that calls user code counts as that code (class 225),
+      // after which a statement prepared before it is no longer trusted.
       await c.query('PREPARE r AS SELECT * FROM canary_report');
+      await c.query("PREPARE w AS UPDATE canary SET v = 'prepared' WHERE id = 1");
       expect((await c.query('EXECUTE w')).rowCount).toBe(1);
       expect((await failure(c.query('EXECUTE r'))).code).toBe('25006');
       expect(await canaryRows()).toBe(3);

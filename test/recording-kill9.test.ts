@@ -21,7 +21,7 @@ import { readRecordSigningKey } from '../src/recording/record-signing-key.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
 import { hasCommand, run } from './testkit/commands.js';
 import { freePort } from './testkit/free-port.js';
-import { OVERLOADED_SQL, VIEW_RULES_SQL } from '../src/engines/postgres/catalog-resolver.js';
+import { DOMAIN_CODE_SQL, OVERLOADED_SQL, VIEW_RULES_SQL } from '../src/engines/postgres/catalog-resolver.js';
 import { ACCESS_MODE_STEPS } from '../src/engines/postgres/read-only-reads.js';
 import { SESSION_LIMITS_SQL } from '../src/sql/postgres/session-limits.js';
 
@@ -190,9 +190,10 @@ describe.skipIf(!haveTools)('kill -9 during a busy pgbench run', () => {
     // Kill once the upstream has logged a few hundred of the client's statements (not after a fixed
     // time: on a loaded machine 3 s held barely a hundred).
     // And its read of the catalog's overloaded names (docs/security.md, class 125).
-    // Also the agent's session limits read after login (class 131) and the views' rules (class 130).
+    // Also the agent's session limits read after login (class 131), the views' rules (class 130) and
+    // the types whose input runs code (class 225).
     const own = new Set<string>(
-      [...ACCESS_MODE_STEPS, OVERLOADED_SQL, VIEW_RULES_SQL, SESSION_LIMITS_SQL].map(norm),
+      [...ACCESS_MODE_STEPS, OVERLOADED_SQL, VIEW_RULES_SQL, DOMAIN_CODE_SQL, SESSION_LIMITS_SQL].map(norm),
     );
     const clientStatements = () =>
       loggedStatements(ROLE, 'bench', logOffset)

@@ -83,6 +83,12 @@ export interface SqlStatement {
    * 8.16.5); absent when none. The engine checks them against the catalog's functions (class 125).
    */
   readonly fields?: readonly string[];
+  /**
+   * Type names the statement writes (casts, typed literals, column definition lists), the last part
+   * of each; absent when none. The engine checks them against the types whose input runs code outside
+   * pg_catalog, a domain's CHECK (docs/security.md, class 225).
+   */
+  readonly types?: readonly string[];
   /** Set when the statement could not be parsed; such statements are always denied. */
   readonly parseError?: string;
   /** 0-based character position of the parse error in the submitted text, as PostgreSQL reports it. */

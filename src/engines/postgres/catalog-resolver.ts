@@ -354,6 +354,52 @@ export const OVERLOADED_SQL =
   `  AND e.extname IN (${[...TRUSTED_EXTENSIONS].map((x) => `'${x}'`).join(', ')})), false)`;
 
 /**
+ * The names of the types whose input runs code outside pg_catalog (class 225): a domain with a
+ * constraint that calls a function or operator defined outside pg_catalog, either side of a cast
+ * implemented by such a function, and every type that holds one — a domain over it, an array, a range or multirange of it, a composite type (a table's or a
+ * view's row type) with a field of it — each by its type name, its OID (a Parse's parameter types)
+ * and, for a row type, its relation's name. PostgreSQL runs the CHECK whenever a value is read into the domain: a literal or a parameter
+ * compared with such a column (`tags = '{x}'` runs it for each element), a cast, a record function.
+ */
+export const DOMAIN_CODE_SQL =
+  "SET search_path = ''; " +
+  'WITH RECURSIVE reach(typ) AS (' +
+  ' SELECT c.contypid FROM pg_catalog.pg_constraint c JOIN pg_catalog.pg_depend d ' +
+  "  ON d.classid = 'pg_catalog.pg_constraint'::pg_catalog.regclass AND d.objid = c.oid " +
+  ' LEFT JOIN pg_catalog.pg_proc p ' +
+  "  ON d.refclassid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND p.oid = d.refobjid " +
+  ' LEFT JOIN pg_catalog.pg_operator o ' +
+  "  ON d.refclassid = 'pg_catalog.pg_operator'::pg_catalog.regclass AND o.oid = d.refobjid " +
+  ' LEFT JOIN pg_catalog.pg_proc op ON op.oid = o.oprcode ' +
+  " WHERE c.contypid <> 0 AND (p.pronamespace <> 'pg_catalog'::pg_catalog.regnamespace " +
+  "  OR o.oprnamespace <> 'pg_catalog'::pg_catalog.regnamespace OR op.pronamespace <> 'pg_catalog'::pg_catalog.regnamespace) " +
+  // A cast implemented by a function outside pg_catalog (unless an extension Gatehouse trusts
+  // installed it in a language it trusts, as for class 125): converting to or from it runs it.
+  ' UNION SELECT x.typ FROM pg_catalog.pg_cast k JOIN pg_catalog.pg_proc kp ON kp.oid = k.castfunc ' +
+  ' LEFT JOIN pg_catalog.pg_language kl ON kl.oid = kp.prolang ' +
+  // Each side that is a type of the database's own: a cast from int4 to such a type runs only where
+  // that type is named or its column compared (a cast between two of PostgreSQL's types is left).
+  ' CROSS JOIN LATERAL (SELECT ct.oid FROM pg_catalog.pg_type ct WHERE ct.oid IN (k.castsource, k.casttarget) ' +
+  "  AND ct.typnamespace NOT IN ('pg_catalog'::pg_catalog.regnamespace, " +
+  "  'information_schema'::pg_catalog.regnamespace)) x(typ) " +
+  " WHERE kp.pronamespace <> 'pg_catalog'::pg_catalog.regnamespace " +
+  `AND NOT COALESCE(kl.lanname IN (${[...TRUSTED_LANGUAGES].map((x) => `'${x}'`).join(', ')}) AND EXISTS (` +
+  '  SELECT 1 FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid ' +
+  "  WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = kp.oid AND d.deptype = 'e' " +
+  `  AND e.extname IN (${[...TRUSTED_EXTENSIONS].map((x) => `'${x}'`).join(', ')})), false) ` +
+  ' UNION SELECT s.typ FROM reach r CROSS JOIN LATERAL (' +
+  "   SELECT t.oid AS typ FROM pg_catalog.pg_type t WHERE t.typtype = 'd' AND t.typbasetype = r.typ " +
+  '   UNION ALL SELECT t.oid FROM pg_catalog.pg_type t WHERE t.typelem = r.typ ' +
+  '   UNION ALL SELECT g.rngtypid FROM pg_catalog.pg_range g WHERE g.rngsubtype = r.typ ' +
+  "   UNION ALL SELECT (pg_catalog.to_jsonb(g) OPERATOR(pg_catalog.->>) 'rngmultitypid')::pg_catalog.oid " +
+  "     FROM pg_catalog.pg_range g WHERE g.rngtypid = r.typ AND pg_catalog.to_jsonb(g) OPERATOR(pg_catalog.?) 'rngmultitypid' " +
+  '   UNION ALL SELECT t.oid FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.typrelid = a.attrelid ' +
+  '     WHERE a.atttypid = r.typ AND a.attnum > 0 AND NOT a.attisdropped) s) ' +
+  'SELECT t.typname FROM reach r JOIN pg_catalog.pg_type t ON t.oid = r.typ ' +
+  'UNION SELECT r.typ::pg_catalog.text FROM reach r ' +
+  'UNION SELECT c.relname FROM reach r JOIN pg_catalog.pg_class c ON c.reltype = r.typ';
+
+/**
  * The views and materialized views outside pg_catalog and information_schema, each with its rule's
  * oid and xmin (class 130): the definition, which pg_get_viewdef has to rebuild, is asked again only
  * for a rule that is new or changed since it was last read.
@@ -379,6 +425,11 @@ export interface OverloadedNames {
    * of that name (class 130); absent when not read.
    */
   readonly views?: ReadonlyMap<string, readonly string[]>;
+  /**
+   * The names of types (and of relations by their row types) whose input runs code outside
+   * pg_catalog, a domain's CHECK (DOMAIN_CODE_SQL, class 225); absent when not read.
+   */
+  readonly codeTypes?: ReadonlySet<string>;
 }
 
 function jsonArray(text: string | null | undefined): unknown[] {
@@ -567,7 +618,11 @@ export class CatalogResolver implements LineageCatalog {
         const functions = new Set<string>();
         const operators = new Set<string>();
         for (const [k, name] of rows) if (name != null) (k === 'o' ? operators : functions).add(name);
-        value = { functions, operators, views: await this.viewDefinitions(conn) };
+        const views = await this.viewDefinitions(conn);
+        const codeTypes = new Set<string>();
+        for (const [name] of await conn.query(DOMAIN_CODE_SQL, this.opts.queryTimeoutMs))
+          if (name != null) codeTypes.add(name);
+        value = { functions, operators, views, codeTypes };
         this.armIdle();
       } catch {
         value = UNAVAILABLE;

@@ -70,6 +70,7 @@ import {
   notePending,
   ANY_CUSTOM_SETTING,
   changesSessionObjects,
+  hidesCode,
   runsHiddenCode,
   strictest,
   usesSessionModel,
@@ -504,6 +505,12 @@ export class ClientConnection {
    * DISCARD clears, on its completion, only what was noted before it was forwarded.
    */
   private temporaryObjects: { text: string; noted: number }[] = [];
+  /**
+   * Statements (as classified) that the catalog shows run code outside pg_catalog they do not name: a
+   * view's function, a built-in name a user function shadows, a domain's CHECK (decideWithLineage).
+   * They advance the epoch as code Gatehouse cannot see into does (docs/security.md, class 225).
+   */
+  private readonly unseenCode = new WeakSet<SqlStatement>();
   private temporaryNoted = 0;
   /** An error or a ROLLBACK happened in the transaction now open (its holdable cursors do not survive). */
   private txFailed = false;
@@ -1789,21 +1796,26 @@ export class ClientConnection {
     const uses = this.state.resolveUses(st, pending);
     const all = [st, ...(uses.ok ? uses.inherited : [])].filter((s) => s.parseError === undefined);
     const relations = all.flatMap((s) => s.tables.map((t) => t.name));
-    if (relations.length === 0) return st;
+    const types = all.flatMap((s) => s.types ?? []);
+    if (relations.length === 0 && types.length === 0) return st;
     const known = catalogResolverFor(this.target!, this.deps.settings().maxMessageBytes).overloaded();
     // The catalog's answer, when fresh, is at hand: no turn of the event loop per statement then.
     return known instanceof Promise
-      ? known.then((k) => this.hiddenReadersIn(st, relations, k))
-      : this.hiddenReadersIn(st, relations, known);
+      ? known.then((k) => this.hiddenReadersIn(st, relations, types, k))
+      : this.hiddenReadersIn(st, relations, types, known);
   }
 
   private hiddenReadersIn(
     st: SqlStatement,
     relations: string[],
+    types: string[],
     known: OverloadedNames | typeof UNAVAILABLE,
   ): SqlStatement {
     const views = known === UNAVAILABLE ? undefined : known.views;
-    if (views === undefined) return asUserCode(st);
+    const codeTypes = known === UNAVAILABLE ? undefined : known.codeTypes;
+    if (views === undefined || codeTypes === undefined) return asUserCode(st);
+    // A type named whose input runs a domain's CHECK calling code outside pg_catalog (class 225).
+    if (types.some((t) => codeTypes.has(t))) return asUserCode(st);
     // What the views named, and the views they name in turn, do.
     const seen = new Set<string>();
     const queue = [...relations];
@@ -1813,6 +1825,9 @@ export class ClientConnection {
       const name = queue.pop()!;
       if (seen.has(name)) continue;
       seen.add(name);
+      // A relation (named, or reached through a view) with a column of such a type: a value compared
+      // with it or bound to it is read into the domain, and its CHECK runs (class 225).
+      if (codeTypes.has(name)) code = true;
       for (const def of views.get(name) ?? []) {
         const hidden = this.viewRuns(def);
         if (hidden === undefined) {
@@ -1939,10 +1954,14 @@ export class ClientConnection {
     // False for a protocol Parse: it runs nothing, and its Bind is decided (and marks) again.
     marksCatalog = true,
   ): Promise<{ decision: Decision; lineage?: StatementLineage }> {
+    const classified = st;
     const overloaded = await this.overloadedIn(st, pending);
     if (overloaded !== undefined) st = asUserCode(st);
     const hidden = this.withHiddenReaders(st, pending);
     st = hidden instanceof Promise ? await hidden : hidden;
+    // Code the text does not show runs: what it may replace (prepared statements, cursors, settings)
+    // is no longer trusted once the statement is forwarded (class 225).
+    if (hidesCode(st) && !hidesCode(classified)) this.unseenCode.add(classified);
     let decision = this.decideStatement(st, via, pending);
     decision = await this.decideReach(st, via, pending, decision);
     if (readWrite) decision = this.inWriteTransaction(st, via, pending, decision);
@@ -2292,7 +2311,7 @@ export class ClientConnection {
       const d = await this.decideWithLineage(statement, 'simple-query', decidePending, false);
       if (this.isClosed) return;
       const runsOf = this.runsOf(statement, decidePending);
-      const hiddenCode = runsHiddenCode(runsOf);
+      const hiddenCode = runsHiddenCode(runsOf) || this.unseenCode.has(statement);
       decided.push({ statement, ...d, hiddenCode, runs: runsOf });
       writes ||= needsReadWrite(runsOf);
       notePending(decidePending, statement, hiddenCode);
@@ -2654,7 +2673,7 @@ export class ClientConnection {
       if (name === '') this.state.removeStatement('');
       return this.refuseExtended(refusal);
     }
-    const statement = classification.statements[0];
+    const statement = withParamTypes(classification.statements[0], msg.paramTypes);
     const answered = this.objectsAnsweredFor([statement]);
     if (answered) {
       await answered;
@@ -2682,12 +2701,15 @@ export class ClientConnection {
         return this.refuseExtended(refusal);
       }
     }
-    const entry = this.state.addProtocolStatement({
-      client: name,
-      text,
-      paramTypes: msg.paramTypes,
-      statement,
-    });
+    const entry = this.state.addProtocolStatement(
+      {
+        client: name,
+        text,
+        paramTypes: msg.paramTypes,
+        statement,
+      },
+      statement !== undefined && this.unseenCode.has(statement),
+    );
     if (decision?.effect === 'review') {
       // Held back: nothing of a statement that needs approval reaches the upstream before Bind,
       // where it is approved with its parameters. The client gets its ParseComplete in order.
@@ -2901,6 +2923,7 @@ export class ClientConnection {
     // portal this Bind creates runs that very code, and keeps its trust.
     const hiddenCode =
       entry.hiddenCode ||
+      (entry.statement !== undefined && this.unseenCode.has(entry.statement)) ||
       (entry.statement?.sessionObjects !== undefined &&
         runsHiddenCode(this.runsOf(entry.statement, NO_PENDING)));
     if (hiddenCode) this.state.advanceEpoch();
@@ -3936,4 +3959,23 @@ function readsOnlyUserTables(
       if (!OWN_ROWS.has(r.kind) || SYSTEM_SCHEMAS.has(r.schema) || rules.coversColumnOf(r)) return false;
   }
   return true;
+}
+
+/**
+ * The statement with the types its Parse names by OID outside PostgreSQL's own (FirstNormalObjectId,
+ * 16384): a parameter of a domain's type runs the domain's CHECK at Bind, with no name in the text
+ * (class 225; DOMAIN_CODE_SQL gives such types by OID as well as by name).
+ */
+function withParamTypes(
+  st: SqlStatement | undefined,
+  paramTypes: readonly number[],
+): SqlStatement | undefined {
+  if (st === undefined) return st;
+  // An OID is unsigned; the message's Int32 reads those past 2^31 as negative.
+  const user = paramTypes
+    .map((oid) => oid >>> 0)
+    .filter((oid) => oid >= 16384)
+    .map(String);
+  if (user.length === 0) return st;
+  return { ...st, types: Object.freeze([...(st.types ?? []), ...user]) };
 }

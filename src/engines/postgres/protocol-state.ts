@@ -394,6 +394,8 @@ export class ProtocolState {
       | 'reparsing'
       | 'hiddenCode'
     >,
+    /** The catalog shows the statement runs code outside pg_catalog its text does not (class 225). */
+    unseenCode = false,
   ): StatementEntry {
     const entry: StatementEntry = {
       ...fields,
@@ -404,7 +406,7 @@ export class ProtocolState {
       confirmed: false,
       epoch: -1,
       sqlEpoch: 0,
-      hiddenCode: hidesCode(fields.statement),
+      hiddenCode: unseenCode || hidesCode(fields.statement),
     };
     this.putStatement(entry);
     return entry;

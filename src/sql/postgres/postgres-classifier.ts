@@ -246,6 +246,7 @@ function classifyRawStatement(
     targets?: SqlStatement['targets'];
     relationArgs?: SqlStatement['relationArgs'];
     comments?: Readonly<Record<string, string>>;
+    types?: SqlStatement['types'];
     settings?: SqlStatement['settings'];
     sessionObjects?: SqlStatement['sessionObjects'];
   } = {
@@ -257,6 +258,7 @@ function classifyRawStatement(
   };
   if (walker.operators.length > 0) statement.operators = Object.freeze(walker.operators);
   if (walker.fields.length > 0) statement.fields = Object.freeze(walker.fields);
+  if (walker.types.length > 0) statement.types = Object.freeze(walker.types);
   if (walker.preparedName !== undefined) statement.preparedName = walker.preparedName;
   if (walker.temporary) statement.temporary = true;
   if (walker.untargeted) statement.untargeted = true;

@@ -9,6 +9,7 @@ import {
   constantString,
   constantValue,
   isObject,
+  lastName,
   stringList,
   unwrap,
   wrapped,
@@ -46,6 +47,8 @@ export class TreeWalker {
   readonly #operators = new Set<string>();
   /** Field names of a row (`t.name`, `(row).name`): a call name(t) when the row has no such column. */
   readonly #fields = new Set<string>();
+  /** Type names the statement writes (a cast, a column definition list): the last part of each. */
+  readonly #types = new Set<string>();
   /** Names of the common table expressions in scope (unqualified references to them are not tables). */
   readonly #cteNames: string[] = [];
   /**
@@ -81,6 +84,15 @@ export class TreeWalker {
   /** Names written as a field of a row, which PostgreSQL may read as a function call (8.16.5). */
   get fields(): string[] {
     return [...this.#fields];
+  }
+
+  /**
+   * The types the statement names (`x::t`, `CAST(x AS t[])`, `t 'literal'`, `AS r(a t)`), by their
+   * last name: the input of a value to such a type may run a domain's CHECK (docs/security.md,
+   * class 225).
+   */
+  get types(): string[] {
+    return [...this.#types];
   }
 
   /** Operator names, schema-qualified when written so (`OPERATOR(public.+)` is `public.+`). */
@@ -238,6 +250,12 @@ export class TreeWalker {
         // WHERE CURRENT OF names a cursor (or a protocol portal: the same namespace on the server).
         const name = body['cursor_name'];
         this.noteObject({ kind: 'cursor', op: 'use', name: typeof name === 'string' ? name : '?' });
+        this.visitFields(type, body, NO_FIELDS);
+        return;
+      }
+      case 'TypeName': {
+        const last = lastName(body['names']);
+        if (last !== undefined) this.#types.add(last);
         this.visitFields(type, body, NO_FIELDS);
         return;
       }
