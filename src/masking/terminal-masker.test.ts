@@ -154,3 +154,30 @@ describe('terminal output: values under sensitive field names', () => {
     expect(maskTerminalText('name,password\nbob,x1\n', detectors, 0, keys)).toBeNull();
   });
 });
+
+describe('terminal output: a sensitive name after any character a name is not made of (class 237)', () => {
+  const keys = sensitiveKeyTag();
+  const PW = 'correct-horse-battery';
+  it.each([
+    `2:DB_PASSWORD=${PW}`,
+    `./app/.env:DB_PASSWORD=${PW}`,
+    `.env:12:DB_PASSWORD=${PW}`,
+    `      - "DB_PASSWORD=${PW}"`,
+    `      - 'API_TOKEN=${PW}'`,
+    `ls: cannot access 'DB_PASSWORD=${PW}': No such file or directory`,
+    `[DB_PASSWORD=${PW}]`,
+    `<DB_PASSWORD=${PW}>`,
+    `{DB_PASSWORD=${PW}}`,
+    `|DB_PASSWORD=${PW}|`,
+    `-DB_PASSWORD=${PW}`,
+    `.DB_PASSWORD=${PW}`,
+  ])('masks %s', (line) => {
+    const r = maskTerminalText(`${line}\n`, detectors, 0, keys);
+    expect(r?.text ?? line).not.toContain(PW);
+  });
+
+  it('leaves names that are not sensitive, and words ending in one, as they are', () => {
+    for (const line of ['2:LOG_LEVEL=info', 'grep: app/.env: x=1', 'mode:rw=1'])
+      expect(maskTerminalText(`${line}\n`, detectors, 0, keys)).toBeNull();
+  });
+});

@@ -671,9 +671,12 @@ function lineStartAfter(t: string, at: number): number {
 
 // ---- key=value pairs ----
 
-// A NUL separates pairs too: `/proc/<pid>/environ` and `env -0` print `KEY=value\0KEY=value`.
-// A `(` too: a Python dataclass's or attrs' repr, `User(password='…', …)` (class 209).
-const PAIR = /(?:^|[\s?&;,\0(-])([A-Za-z0-9_%][A-Za-z0-9_.\-%]{0,255})=/g;
+// A name begins after any character a name is not made of: a blank, `?`, `&`, `;`, a NUL
+// (`/proc/<pid>/environ` and `env -0` print `KEY=value\0KEY=value`), a `(` (a Python repr,
+// `User(password='…', …)`, class 209), but also the `2:` and `file:` grep puts before a line, the quote
+// of a compose file's `- "DB_PASSWORD=…"` or of an error naming it (`ls: cannot access 'KEY=…'`), a
+// `[`, `<`, `{`, `|` or `/` a program printed around it (class 237).
+const PAIR = /(?:^|[^A-Za-z0-9_%])([A-Za-z0-9_%][A-Za-z0-9_.\-%]{0,255})=/g;
 
 function pairSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
   const re = new RegExp(PAIR.source, 'gm');
@@ -689,6 +692,8 @@ function pairSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
     const tag = keys(key);
     if (tag === undefined) continue;
     const start = re.lastIndex;
+    // A Ruby hash's symbol key (`:password=>"…"`) is read by the literal readers (class 219).
+    if (text.charCodeAt(start) === 62 && text.charCodeAt(m.index) === 58) continue;
     const c = text.charCodeAt(start);
     let end: number;
     let value: string;
