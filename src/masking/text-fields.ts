@@ -587,11 +587,28 @@ const KEY_LINE =
 /** A YAML block scalar's header: `|` or `>`, with chomping and indentation indicators, maybe a comment. */
 const BLOCK_SCALAR = /^[|>][-+0-9]*[ \t]*(?:#.*)?$/;
 
+/**
+ * What a program puts before a line it shows: `cat -n`'s number and tab, grep's `FILE:`, `N:`,
+ * `FILE:N:` (`-` on context lines). A `KEY=value` line after it is still a line (class 238).
+ */
+const LINE_PREFIX = /^(?:[ \t]*\d+\t|[^\s:={}[\]()<>"',;]*(?:[:-]\d+)?[:-])(?=[A-Za-z_"'])/;
+
+/** KEY_LINE on a line, or on its `KEY=value` after a program's prefix (LINE_PREFIX). */
+function keyLine(line: string): RegExpExecArray | null {
+  const m = KEY_LINE.exec(line);
+  if (m !== null) return m;
+  const prefix = LINE_PREFIX.exec(line);
+  if (prefix === null) return null;
+  const after = KEY_LINE.exec(line.slice(prefix[0].length));
+  // `=` and not `=>` (an arrow: `{:api_key => 1}` is a Ruby hash, read by the literal readers).
+  return after !== null && after[6] !== undefined && !after[7]!.startsWith('>') ? after : null;
+}
+
 function lineSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
   let pos = 0;
   while (pos < text.length) {
     const { line, next } = lineAt(text, pos);
-    const m = KEY_LINE.exec(line);
+    const m = keyLine(line);
     if (m === null) {
       pos = next;
       continue;
