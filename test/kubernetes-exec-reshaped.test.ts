@@ -37,6 +37,9 @@ describe.skipIf(!hasCommand('kubectl'))(
       ['xxd', '/etc/app/slow-config'],
       ['cut', '-d=', '-f2', '/etc/app/slow-config'],
       ['sh', '-c', 'od -c /etc/app/slow-config'],
+      // bash splits the value into words, each shown apart from its name (class 235).
+      ['sh', '-c', 'for w in $(cat /etc/app/slow-config); do echo "$w"; done'],
+      ['sh', '-c', 'echo $(cat /etc/app/slow-config)'],
     ])('%s … is held for a masked agent; refused, it never reaches the pod', async (...argv) => {
       const before = api.execs.length;
       const result = gw.kubectl(agent, ['exec', 'plain', '--', ...argv]);

@@ -26,6 +26,11 @@ export interface ShellCommand {
   readonly argv: readonly string[];
   /** Indexes into argv of words whose value is computed at run time. */
   readonly dynamic: readonly number[];
+  /**
+   * Indexes into argv of words holding an unquoted expansion, which bash splits into several words
+   * (`echo $(cat .env)`): the program is handed pieces of a value apart from each other. Absent: none.
+   */
+  readonly split?: readonly number[];
   /** The command's name: the basename of argv[0] when it is a standard location, else as written. */
   readonly name: string;
   /** Lower-case words naming what it does: `ls`, `rm -r`, `systemctl stop`, `apt remove`, `sh -c`. */
@@ -51,6 +56,12 @@ export interface ShellClassification {
   readonly parseError?: string;
   /** Why the line is `unknown`, in words (each distinct reason once). */
   readonly unknownReasons: readonly string[];
+  /**
+   * Word lists bash splits that are not a command's words: a `for` or `select` list, or an array's
+   * elements (`for w in $(cat .env)`, `a=($x)`), as written. Each element of the list, or of the array,
+   * is a piece of a value apart from the rest. Absent: none.
+   */
+  readonly splitLists?: readonly string[];
   /**
    * The line may change the shell's working directory (`cd`, `pushd`, `popd`): in an interactive
    * shell, relative paths of later lines no longer start in the home directory.

@@ -187,3 +187,49 @@ describe('TerminalMasker: a value whose name came in an earlier write', () => {
     );
   });
 });
+
+describe('terminal output: a sensitive name after any character a name is not made of (class 237)', () => {
+  const keys = sensitiveKeyTag();
+  const PW = 'correct-horse-battery';
+  it.each([
+    `2:DB_PASSWORD=${PW}`,
+    `./app/.env:DB_PASSWORD=${PW}`,
+    `.env:12:DB_PASSWORD=${PW}`,
+    `      - "DB_PASSWORD=${PW}"`,
+    `      - 'API_TOKEN=${PW}'`,
+    `ls: cannot access 'DB_PASSWORD=${PW}': No such file or directory`,
+    `[DB_PASSWORD=${PW}]`,
+    `<DB_PASSWORD=${PW}>`,
+    `{DB_PASSWORD=${PW}}`,
+    `|DB_PASSWORD=${PW}|`,
+    `-DB_PASSWORD=${PW}`,
+    `.DB_PASSWORD=${PW}`,
+  ])('masks %s', (line) => {
+    const r = maskTerminalText(`${line}\n`, detectors, 0, keys);
+    expect(r?.text ?? line).not.toContain(PW);
+  });
+
+  it('leaves names that are not sensitive, and words ending in one, as they are', () => {
+    for (const line of ['2:LOG_LEVEL=info', 'grep: app/.env: x=1', 'mode:rw=1'])
+      expect(maskTerminalText(`${line}\n`, detectors, 0, keys)).toBeNull();
+  });
+});
+
+describe('terminal output: a KEY=value line after cat -n or grep put a prefix before it (class 238)', () => {
+  const keys = sensitiveKeyTag();
+  it.each([
+    '     2\tDB_PASSWORD=correct horse battery',
+    '2:DB_PASSWORD=correct horse battery',
+    '2-DB_PASSWORD=correct horse battery',
+    '.env:DB_PASSWORD=correct horse battery',
+    './app/.env:12:DB_PASSWORD=correct horse battery',
+  ])('masks the whole value of %j', (line) => {
+    const r = maskTerminalText(`${line}\n`, detectors, 0, keys);
+    expect(r?.text ?? line).not.toMatch(/correct|horse|battery/);
+  });
+
+  it('leaves other prefixed lines alone', () => {
+    for (const line of ['2:LOG_LEVEL=info level', 'app.log:12:error: x=1 y z', '     3\tname = value'])
+      expect(maskTerminalText(`${line}\n`, detectors, 0, keys)).toBeNull();
+  });
+});

@@ -615,11 +615,28 @@ const KEY_LINE =
 /** A YAML block scalar's header: `|` or `>`, with chomping and indentation indicators, maybe a comment. */
 const BLOCK_SCALAR = /^[|>][-+0-9]*[ \t]*(?:#.*)?$/;
 
+/**
+ * What a program puts before a line it shows: `cat -n`'s number and tab, grep's `FILE:`, `N:`,
+ * `FILE:N:` (`-` on context lines). A `KEY=value` line after it is still a line (class 238).
+ */
+const LINE_PREFIX = /^(?:[ \t]*\d+\t|[^\s:={}[\]()<>"',;]*(?:[:-]\d+)?[:-])(?=[A-Za-z_"'])/;
+
+/** KEY_LINE on a line, or on its `KEY=value` after a program's prefix (LINE_PREFIX). */
+function keyLine(line: string): RegExpExecArray | null {
+  const m = KEY_LINE.exec(line);
+  if (m !== null) return m;
+  const prefix = LINE_PREFIX.exec(line);
+  if (prefix === null) return null;
+  const after = KEY_LINE.exec(line.slice(prefix[0].length));
+  // `=` and not `=>` (an arrow: `{:api_key => 1}` is a Ruby hash, read by the literal readers).
+  return after !== null && after[6] !== undefined && !after[7]!.startsWith('>') ? after : null;
+}
+
 function lineSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
   let pos = 0;
   while (pos < text.length) {
     const { line, next } = lineAt(text, pos);
-    const m = KEY_LINE.exec(line);
+    const m = keyLine(line);
     if (m === null) {
       pos = next;
       continue;
@@ -699,9 +716,12 @@ function lineStartAfter(t: string, at: number): number {
 
 // ---- key=value pairs ----
 
-// A NUL separates pairs too: `/proc/<pid>/environ` and `env -0` print `KEY=value\0KEY=value`.
-// A `(` too: a Python dataclass's or attrs' repr, `User(password='…', …)` (class 209).
-const PAIR = /(?:^|[\s?&;,\0(-])([A-Za-z0-9_%][A-Za-z0-9_.\-%]{0,255})=/g;
+// A name begins after any character a name is not made of: a blank, `?`, `&`, `;`, a NUL
+// (`/proc/<pid>/environ` and `env -0` print `KEY=value\0KEY=value`), a `(` (a Python repr,
+// `User(password='…', …)`, class 209), but also the `2:` and `file:` grep puts before a line, the quote
+// of a compose file's `- "DB_PASSWORD=…"` or of an error naming it (`ls: cannot access 'KEY=…'`), a
+// `[`, `<`, `{`, `|` or `/` a program printed around it (class 237).
+const PAIR = /(?:^|[^A-Za-z0-9_%])([A-Za-z0-9_%][A-Za-z0-9_.\-%]{0,255})=/g;
 
 function pairSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
   const re = new RegExp(PAIR.source, 'gm');
@@ -717,6 +737,8 @@ function pairSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
     const tag = keys(key);
     if (tag === undefined) continue;
     const start = re.lastIndex;
+    // A Ruby hash's symbol key (`:password=>"…"`) is read by the literal readers (class 219).
+    if (text.charCodeAt(start) === 62 && text.charCodeAt(m.index) === 58) continue;
     const c = text.charCodeAt(start);
     let end: number;
     let value: string;

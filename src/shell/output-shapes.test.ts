@@ -92,3 +92,49 @@ describe('output reshaped past the masking detectors (class 221)', () => {
     expect(shapes(line), line).toEqual([]);
   });
 });
+
+// bash splits an unquoted expansion into words: `DB_PASSWORD=correct horse battery` read by `$(cat .env)`
+// becomes `DB_PASSWORD=correct`, `horse`, `battery`, handed on apart and shown apart (a loop prints
+// each alone; echo joins them on one line), where masking no longer sees the value after its name
+// (class 235; test/ssh-masking-word-split.test.ts shows it through real OpenSSH).
+describe('a value split into words by bash (class 235)', () => {
+  it.each([
+    'for w in $(cat .env); do echo $w; done',
+    'for w in $(<.env); do echo "[$w]"; done',
+    'for w in `cat .env`; do echo "$w"; done',
+    'x=$(cat .env); for w in $x; do printf "%s\\n" "$w"; done',
+    'cat .env | while read -r l; do for w in $l; do echo "$w"; done; done',
+    'select w in $(cat .env); do break; done',
+    'echo $(cat .env)',
+    'echo `cat .env`',
+    'x=$(cat .env); echo $x',
+    'echo $x',
+    'echo ${x}',
+    'echo $1 $2',
+    'echo $*',
+    'ls $(cat .env)',
+    'a=($(cat .env))',
+    'a=($x); echo "${a[1]}"',
+    'echo "${a[2]}"',
+    'printf "%s\\n" "${a[@]}"',
+    'echo $((  $(cat .env) ))',
+  ])('%s reshapes', (line) => {
+    expect(shapes(line), line).not.toEqual([]);
+  });
+
+  it.each([
+    'for w in "$(cat .env)"; do echo "$w"; done',
+    'for f in *.txt; do echo "$f"; done',
+    'for w in a b c; do echo "$w"; done',
+    'echo "$(cat .env)"',
+    'x=$(cat .env); echo "$x"',
+    'a=("$(cat .env)")',
+    'a=(x y z)',
+    'echo $? $$ $# ${UID} $((1 + 2)) $RANDOM',
+    'echo $HOME $USER',
+    'cd $HOME',
+    'echo {a,b}',
+  ])('%s does not', (line) => {
+    expect(shapes(line), line).toEqual([]);
+  });
+});

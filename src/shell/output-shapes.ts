@@ -78,9 +78,39 @@ const words = (c: ShellCommand): WordValue[] =>
 
 const scan = (c: ShellCommand, spec: OptionSpec = {}): ScannedOptions => scanOptions(words(c), spec);
 
+/**
+ * Expansions that split into one word: numbers bash makes itself (`$?`, `$#`, `$$`, `$!`, `$UID`,
+ * `$RANDOM`…), arithmetic with no command substitution inside, and the names the login sets (`$HOME`,
+ * `$USER`…), which a line that sets them from a value made at run time is already `unknown` for
+ * (command-rules.ts `variableRisk`).
+ */
+const ONE_WORD_EXPANSION =
+  /\$(?:[?#$!]|\{[?#$!]\}|\{?(?:UID|EUID|PPID|BASHPID|RANDOM|SRANDOM|SECONDS|LINENO|EPOCHSECONDS|HOME|USER|LOGNAME|SHELL|HOSTNAME)\b\}?|\(\([^$`]*\)\))/g;
+
+/**
+ * Whether a word as written holds an expansion of a value made at run time (a command substitution,
+ * `$(<file)`, a variable, a positional parameter) that bash splits into words: the pieces of one value
+ * (`DB_PASSWORD=correct horse battery`) are then handed on apart, and shown apart, where output masking
+ * no longer sees them after the name that masks them (docs/security.md class 235).
+ */
+export function splitsRuntimeValue(text: string): boolean {
+  return /[$`]/.test(text.replace(ONE_WORD_EXPANSION, ''));
+}
+
+/** An array element (`${a[1]}`, `${a[@]}`): a piece of whatever the array was split from. */
+const ARRAY_ELEMENT = /\$\{!?[A-Za-z_][A-Za-z0-9_]*\[/;
+
 /** Why one command's output is its input reshaped, or undefined when it is shown whole (or not at all). */
 function reshapes(c: ShellCommand): string | undefined {
   const name = c.name;
+  for (const i of c.split ?? []) {
+    const w = c.argv[i] ?? '';
+    if (i > 0 && splitsRuntimeValue(w))
+      return `${name} is given a value bash splits into words (${w.slice(0, 40)}), each apart from the rest`;
+  }
+  for (const w of c.argv.slice(1))
+    if (ARRAY_ELEMENT.test(w))
+      return `${name} is given an array element (${w.slice(0, 40)}), a piece of a value`;
   for (const w of c.argv.slice(1))
     if (REWRITING_EXPANSION.test(w))
       return `${name} is given a value a \${…} expansion rewrites (${w.slice(0, 40)})`;
@@ -184,8 +214,15 @@ function reshapes(c: ShellCommand): string | undefined {
  * The reasons a line's output may show what it reads in a form output masking cannot see: one per
  * command that reshapes, at most eight. Empty when every command shows what it reads whole.
  */
-export function outputReshapers(cls: Pick<ShellClassification, 'commands'>): string[] {
+export function outputReshapers(cls: Pick<ShellClassification, 'commands' | 'splitLists'>): string[] {
   const out: string[] = [];
+  for (const list of cls.splitLists ?? [])
+    if (splitsRuntimeValue(list)) {
+      out.push(
+        `bash splits a value into the words of a loop or an array (${list.slice(0, 40)}), each apart from the rest`,
+      );
+      break;
+    }
   for (const c of cls.commands) {
     const why = reshapes(c);
     if (why !== undefined && !out.includes(why)) out.push(why);

@@ -181,6 +181,14 @@ function isNumericSpecial(node: SyntaxNode, src: string): boolean {
 class Walk {
   private readonly commands: ShellCommand[] = [];
   private readonly reasons = new Set<string>();
+  /** `for`/`select` lists and array elements bash splits (ShellClassification.splitLists). */
+  private readonly splitLists: string[] = [];
+
+  /** Notes a loop list or array element that bash splits into words (at most eight kept). */
+  private splitList(node: SyntaxNode, frame: Frame): void {
+    if (this.splitLists.length >= 8 || wordValue(node, frame.src).splits !== true) return;
+    this.splitLists.push(frame.src.slice(node.start, node.end).slice(0, 200));
+  }
 
   /** Marks the whole line `unknown` for a reason outside its parse. */
   unjudged(reason: string): void {
@@ -282,6 +290,7 @@ class Walk {
       categories,
       kind,
       unknownReasons: [...this.reasons],
+      ...(this.splitLists.length > 0 ? { splitLists: [...this.splitLists] } : {}),
       ...(this.changesDirectory ? { changesDirectory: true } : {}),
       ...(this.writes.size > 0 ? { writePaths: [...this.writes].slice(0, MAX_WRITE_PATHS + 1) } : {}),
     };
@@ -364,9 +373,11 @@ class Walk {
     for (const c of frame.extra) cats.add(c);
     if (cats.has('unknown'))
       for (const n of notes.length > 0 ? notes : [`${kind} cannot be judged`]) this.reasons.add(n);
+    const split = words.flatMap((w, i) => (w.splits === true ? [i] : []));
     this.commands.push({
       argv: words.map((w) => (w.dynamic ? w.text : w.value)),
       dynamic: words.flatMap((w, i) => (w.dynamic || w.expands ? [i] : [])),
+      ...(split.length > 0 ? { split } : {}),
       name,
       kind,
       categories: SHELL_SEVERITY.filter((c) => cats.has(c)),
@@ -469,6 +480,9 @@ class Walk {
       const risk = variableRisk(frame.src.slice(loopVariable.start, loopVariable.end), undefined, 'shell');
       if (risk !== undefined) this.reasons.add(risk);
     }
+    // The list's words, split as a command's are, are handed to the body one by one.
+    if (node.type === 'for_statement')
+      for (const c of node.children) if (c.field === 'value') this.splitList(c, frame);
     for (const c of node.children) {
       if (!c.named) continue;
       if (STATEMENTS.has(c.type)) this.statement(c, frame);
@@ -709,6 +723,9 @@ class Walk {
       if (risk !== undefined) this.reasons.add(risk);
       const locale = localeChange(varName, known);
       if (locale !== undefined) this.reasons.add(locale);
+      // `a=($(cat .env))`: each element an array holds is a piece of the value split apart.
+      if (value?.type === 'array')
+        for (const c of value.children) if (c.named && c.type !== 'comment') this.splitList(c, frame);
     }
     this.scan(node, frame);
   }

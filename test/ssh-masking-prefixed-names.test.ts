@@ -1,0 +1,75 @@
+// A sensitive name was masked only where it began a line or followed a blank, `?`, `&`, `;`, `,`, `(`
+// or `-`: `grep -n DB_PASSWORD .env` (`2:DB_PASSWORD=…`), grep over several files or a tree
+// (`.env:DB_PASSWORD=…`, `./app/.env:…`), a compose file's `- "DB_PASSWORD=…"` and a shell's `ls:
+// cannot access 'DB_PASSWORD=…'` showed a masked agent the value in clear, as plain reads
+// (docs/security.md class 237), and after `cat -n`'s or grep's prefix a value with blanks was
+// masked to its first blank only (class 238). Real OpenSSH client → Gatehouse → real sshd.
+
+import { chownSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultSshPolicies } from '../src/policy/index.js';
+import { hasSshd, startSshd, type TestSshd } from './testkit/sshd.js';
+import { startSshTestGateway, type SshTestGateway } from './testkit/ssh-gateway.js';
+
+const PASSWORD = 'correct-horse-battery-7';
+/** A value with blanks in it: `cat` masks it whole; after a prefix only its first word was (class 238). */
+const WORDS = 'staple-drift-81';
+
+describe.skipIf(!hasSshd())('ssh output: a sensitive name after a prefix', { timeout: 120_000 }, () => {
+  let sshd: TestSshd;
+  let gw: SshTestGateway;
+  let masked: string;
+  let dir: string;
+
+  beforeAll(async () => {
+    sshd = await startSshd();
+    gw = await startSshTestGateway({
+      sshd,
+      policies: defaultSshPolicies(['prod-bastion'], { mask: true }),
+    });
+    masked = await gw.token({ subject: 'masked-agent', agent: true });
+    dir = path.join(sshd.work, 'app');
+    mkdirSync(dir);
+    writeFileSync(
+      path.join(dir, '.env'),
+      `APP_ENV=production\nDB_PASSWORD=${PASSWORD}\nAPI_TOKEN=tok en ${WORDS}\n`,
+    );
+    writeFileSync(
+      path.join(dir, 'compose.yml'),
+      `services:\n  db:\n    environment:\n      - "DB_PASSWORD=${PASSWORD}"\n      - 'API_TOKEN=${PASSWORD}'\n`,
+    );
+    const st = statSync(sshd.work);
+    for (const p of [dir, path.join(dir, '.env'), path.join(dir, 'compose.yml')])
+      chownSync(p, st.uid, st.gid);
+  });
+
+  afterAll(async () => {
+    await gw?.stop();
+    await sshd?.stop();
+  });
+
+  it.each([
+    'grep -n DB_PASSWORD DIR/.env',
+    'grep DB_PASSWORD DIR/.env DIR/compose.yml',
+    'grep -rn PASSWORD DIR',
+    'cat DIR/compose.yml',
+    'ls "$(grep DB_ DIR/.env)"',
+  ])('%s shows the name, masks the value', async (template) => {
+    const command = template.replaceAll('DIR', dir);
+    const r = await gw.ssh(masked, ['--', command], { timeoutMs: 60_000 });
+    expect(r.stdout + r.stderr, command).toContain('DB_PASSWORD=');
+    expect(r.stdout, command).not.toContain(PASSWORD);
+    expect(r.stderr, command).not.toContain(PASSWORD);
+  });
+
+  it.each(['cat -n DIR/.env', 'grep -n TOKEN DIR/.env', 'grep -r TOKEN DIR'])(
+    '%s masks a value with blanks whole, as cat does (class 238)',
+    async (template) => {
+      const command = template.replaceAll('DIR', dir);
+      const r = await gw.ssh(masked, ['--', command], { timeoutMs: 60_000 });
+      expect(r.stdout, command).toContain('API_TOKEN=');
+      expect(r.stdout, command).not.toContain(WORDS);
+    },
+  );
+});
