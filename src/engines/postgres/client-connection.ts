@@ -1863,7 +1863,10 @@ export class ClientConnection {
         ? ('unknown' as const)
         : {
             secrets: only.categories.includes('secrets'),
-            code: only.categories.some((c) => c !== 'read'),
+            // Reading settings or stored credentials (`current_setting('app.tenant')`, as a row-level
+            // view does) is `secrets`, not code: counted as code, it made every statement through
+            // such a view distrust the session's settings (class 225's epoch).
+            code: only.categories.some((c) => c !== 'read' && c !== 'secrets'),
             relations: only.tables.map((t) => t.name),
           };
     VIEW_RUNS.set(def, out);
