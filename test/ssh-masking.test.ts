@@ -132,6 +132,11 @@ describe.skipIf(!hasSshd())('ssh output masking', { timeout: 120_000 }, () => {
     for (const s of [DB_PASSWORD, GITHUB_TOKEN, KEY_BODY]) expect(r.stdout).not.toContain(s);
     expect(r.stdout).toContain('10:00 INFO login user=ann password: [REDACTED:password]');
     expect(r.stdout).toContain('</settings>\n');
+    // grep -n puts its prefix before a YAML file's top-level key: `2:password: …`.
+    put('top.yml', `name: app\npassword: ${DB_PASSWORD}-top\n`);
+    const g = await gw.ssh(agent, [`grep -n -e password -e name ${path.join(dir, 'top.yml')}`]);
+    expect(g.code).toBe(0);
+    expect(g.stdout).toBe('1:name: app\n2:password: [REDACTED:password]\n');
     const recorded = await everythingRecorded(gw);
     for (const s of [DB_PASSWORD, GITHUB_TOKEN, KEY_BODY]) expect(recorded).not.toContain(s);
   });

@@ -55,7 +55,7 @@ export function mayNameFields(text: string, options: { readonly tables?: boolean
     // A key-like run ends at this `:` (a minified `{password:1}`, `x password:1`: the loops' `keyLen`).
     let j = i - 1;
     while (j >= 0 && (IN_WORD[CLASS_ID[text.charCodeAt(j)]!] === 1 || text.charCodeAt(j) === 36)) j--;
-    if (j < i - 1 && keyRunBit(text.charCodeAt(j + 1), j >= 0 ? text.charCodeAt(j) : -1) !== 0) return true;
+    if (j < i - 1 && keyRunBit((k) => text.charCodeAt(k), j + 1, i) !== 0) return true;
   }
   // An XML start tag (`<password>`, class 241).
   for (let i = text.indexOf('<'); i >= 0; i = text.indexOf('<', i + 1))
@@ -95,18 +95,18 @@ function escapeBit(c: number, i: number, at: (j: number) => number): number {
 }
 
 /**
- * F_FIELDS for a key-like run ended by `:` whose first unit is `first` and which follows `before` (-1
- * at the text's start): a key text-fields.ts reads starts with a letter, `_` or `$`, or goes on from a
- * run before a `.` (`db.2fa:`). A time (`23:05`) is not a key.
+ * F_FIELDS for a key-like run `[from, to)` ended by `:` (`at(j)`: the unit at j, -1 or NaN outside the
+ * text): a key text-fields.ts reads starts with a letter, `_` or `$` somewhere in the run (after a `$`,
+ * which ends a key there: `0$A:`), or goes on from a run before a `.` (`db.12:`). A time (`23:05`) is
+ * not a key. The look back is bounded by the run, and runs do not overlap: linear.
  */
-function keyRunBit(first: number, before: number): number {
-  return (first >= 65 && first <= 90) ||
-    (first >= 97 && first <= 122) ||
-    first === 95 ||
-    first === 36 ||
-    before === 46
-    ? F_FIELDS
-    : 0;
+function keyRunBit(at: (j: number) => number, from: number, to: number): number {
+  if (at(from - 1) === 46) return F_FIELDS;
+  for (let j = from; j < to; j++) {
+    const c = at(j);
+    if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 36) return F_FIELDS;
+  }
+  return 0;
 }
 
 /** F_FIELDS when `next`, the unit after a `<`, may start an XML element's name (text-fields.ts, class 241). */
@@ -279,11 +279,7 @@ export function bytesFeatures(b: Uint8Array, start: number, end: number): number
         if (c === 36) keyLen++;
         else {
           // A key-like run ended by `:` (`{password:1}`, `x password:1`: classes 219 and 240).
-          if (c === 58 && keyLen > 0)
-            f |= keyRunBit(
-              i - keyLen >= start ? (b[i - keyLen] as number) : -1,
-              i - keyLen - 1 >= start ? (b[i - keyLen - 1] as number) : -1,
-            );
+          if (c === 58 && keyLen > 0) f |= keyRunBit((j) => (j >= start ? byteAt(j) : -1), i - keyLen, i);
           keyLen = 0;
         }
         word = 0;
@@ -392,11 +388,7 @@ export function textFeatures(text: string): number {
         if (c === 36) keyLen++;
         else {
           // A key-like run ended by `:` (`{password:1}`, `x password:1`: classes 219 and 240).
-          if (c === 58 && keyLen > 0)
-            f |= keyRunBit(
-              text.charCodeAt(i - keyLen),
-              i - keyLen > 0 ? text.charCodeAt(i - keyLen - 1) : -1,
-            );
+          if (c === 58 && keyLen > 0) f |= keyRunBit(textAt, i - keyLen, i);
           keyLen = 0;
         }
         word = 0;

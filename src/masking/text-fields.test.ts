@@ -234,6 +234,42 @@ describe('keys in minified literals, compact protobuf text, and escaped or perce
   });
 });
 
+describe('`key: value` anywhere in a line, XML elements, and keys with escaped characters (classes 240, 241)', () => {
+  it.each([
+    [
+      '10:00 INFO login user=ann password: hunter2 ok',
+      '10:00 INFO login user=ann password: [REDACTED:password]',
+    ],
+    ['token:abc123 next', 'token:[REDACTED:token] next'],
+    ['> Authorization: Bearer abc.def', '> Authorization: [REDACTED:authorization]'],
+    ['x password :hunter2', 'x password :[REDACTED:password]'],
+    // grep -n and grep over several files put their prefix before a YAML file's top-level key.
+    ['3:password: hunter2', '3:password: [REDACTED:password]'],
+    ['config.yml:3:password: hunter2', 'config.yml:3:password: [REDACTED:password]'],
+    [
+      '<settings><password>hunter2</password></settings>',
+      '<settings><password>[REDACTED:password]</password></settings>',
+    ],
+    ['<ns:Token a="1"><![CDATA[abc]]></ns:Token>', '<ns:Token a="1">[REDACTED:token]</ns:Token>'],
+    [
+      '{&quot;pass&#119;ord&quot;:&quot;hunter2&quot;}',
+      '{&quot;pass&#119;ord&quot;:&quot;[REDACTED:password]&quot;}',
+    ],
+    ['%22pass%77ord%22%3A%22hunter2%22', '%22pass%77ord%22%3A%22[REDACTED:password]%22'],
+    ["{'pass\\x77ord': 'hunter2'}", "{'pass\\x77ord': '[REDACTED:password]'}"],
+  ])('masks %s', (text, want) => {
+    expect(masked(text)?.text).toBe(want);
+  });
+
+  it('leaves times, URLs, other keys and elements, and a YAML block to its own reader', () => {
+    expect(masked('at 10:30:05 see http://x/a:b')).toBeNull();
+    expect(masked('user: ann\n<name>ann</name>')).toBeNull();
+    expect(masked('password: |\n  hunter2\nuser: ann\n')?.text).toBe(
+      'password: |\n  [REDACTED:password]\nuser: ann\n',
+    );
+  });
+});
+
 describe('JSON keys whose quotes are escaped (class 193)', () => {
   it("masks a document's sensitive values inside an array's and a record's text, at any depth, keeping the text's form", () => {
     const cases: [string, string][] = [

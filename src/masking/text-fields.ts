@@ -769,8 +769,9 @@ function bareWordEnd(text: string, start: number): number {
 // ---- `key: value` anywhere in a line (docs/security.md, class 240) ----
 
 /**
- * A bare key after the text's start, a line's, a blank, a NUL, `?`, `&` or `;` (after `{`, `,`, `(`
- * or `[` it is an object literal's: LITERAL_KEY, MINIFIED_KEY), then `:` (blanks before and after it
+ * A bare key after the text's start or any character a key is not made of (a blank, grep's `3:`
+ * and `file:` prefixes, a quote; after `{`, `,`, `(` or `[` it is an object literal's: LITERAL_KEY,
+ * MINIFIED_KEY), then `:` (blanks before and after it
  * allowed; not `::` or `:/`): a log line's `user=bob password: hunter2`, curl's
  * `> Authorization: Bearer …`, `token:abc` at a line's start. A key with a blank after its `:` has
  * its value to where a JSON value would end (a `,`, `}`, `]` or the line's end: `Bearer …` whole); one
@@ -778,7 +779,7 @@ function bareWordEnd(text: string, start: number): number {
  * text-features.ts counts such a `:` (`keyRunBit`: a key-like run that starts with a letter).
  */
 const COLON_PAIR =
-  /(?:^|[\s?&;\0])([A-Za-z_](?:[A-Za-z0-9_.-]{0,254}[A-Za-z0-9_-])?)[ \t]*:(?![:/])([ \t]*)/gm;
+  /(?:^|[^A-Za-z0-9_.-])([A-Za-z_](?:[A-Za-z0-9_.-]{0,254}[A-Za-z0-9_-])?)[ \t]*:(?![:/])([ \t]*)/gm;
 
 function colonPairSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
   const re = new RegExp(COLON_PAIR.source, COLON_PAIR.flags);
