@@ -49,18 +49,17 @@ export function mayNameFields(text: string, options: { readonly tables?: boolean
     const cr = text.indexOf('\r');
     if (cr >= 0 && cr < last) return true;
   }
+  const at = (j: number): number => (j >= 0 && j < text.length ? text.charCodeAt(j) : -1);
   for (let i = text.indexOf(':'); i >= 0; i = text.indexOf(':', i + 1)) {
-    const bit = colonBit(i > 0 ? text.charCodeAt(i - 1) : -1, i < last ? text.charCodeAt(i + 1) : -1);
-    if (bit !== 0) return true;
+    if (colonBit(at(i - 1), at(i + 1)) !== 0) return true;
     // A key-like run ends at this `:` (a minified `{password:1}`, `x password:1`: the loops' `keyLen`).
     let j = i - 1;
     while (j >= 0 && (IN_WORD[CLASS_ID[text.charCodeAt(j)]!] === 1 || text.charCodeAt(j) === 36)) j--;
-    if (j < i - 1 && keyRunBit((k) => text.charCodeAt(k), j + 1, i) !== 0) return true;
+    if (j < i - 1 && keyRunBit(at, j + 1, i) !== 0) return true;
   }
   // An XML start tag (`<password>`, class 241).
   for (let i = text.indexOf('<'); i >= 0; i = text.indexOf('<', i + 1))
-    if (tagBit(i + 1 < text.length ? text.charCodeAt(i + 1) : -1) !== 0) return true;
-  const at = (j: number): number => (j < text.length ? text.charCodeAt(j) : -1);
+    if (tagBit(at(i + 1)) !== 0) return true;
   for (const c of [38, 92, 37]) {
     const ch = String.fromCharCode(c);
     for (let i = text.indexOf(ch); i >= 0; i = text.indexOf(ch, i + 1))
@@ -96,7 +95,7 @@ function escapeBit(c: number, i: number, at: (j: number) => number): number {
 
 /**
  * F_FIELDS for a key-like run `[from, to)` ended by `:` (`at(j)`: the unit at j, -1 or NaN outside the
- * text): a key text-fields.ts reads starts with a letter, `_` or `$` somewhere in the run (after a `$`,
+ * text, which the loops' accessors give): a key text-fields.ts reads starts with a letter, `_` or `$` somewhere in the run (after a `$`,
  * which ends a key there: `0$A:`), or goes on from a run before a `.` (`db.12:`). A time (`23:05`) is
  * not a key. The look back is bounded by the run, and runs do not overlap: linear.
  */
@@ -204,7 +203,7 @@ function runBits(len: number): number {
  * Keep the loop below identical to textFeatures' (a change to one is a change to both).
  */
 export function bytesFeatures(b: Uint8Array, start: number, end: number): number {
-  const byteAt = (j: number): number => (j < end ? (b[j] as number) : -1);
+  const byteAt = (j: number): number => (j >= start && j < end ? (b[j] as number) : -1);
   let f = 0;
   /** The length of the current key-like run (word characters and `$`): a key ended by `:`. */
   let keyLen = 0;
@@ -279,7 +278,7 @@ export function bytesFeatures(b: Uint8Array, start: number, end: number): number
         if (c === 36) keyLen++;
         else {
           // A key-like run ended by `:` (`{password:1}`, `x password:1`: classes 219 and 240).
-          if (c === 58 && keyLen > 0) f |= keyRunBit((j) => (j >= start ? byteAt(j) : -1), i - keyLen, i);
+          if (c === 58 && keyLen > 0) f |= keyRunBit(byteAt, i - keyLen, i);
           keyLen = 0;
         }
         word = 0;
