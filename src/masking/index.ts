@@ -27,5 +27,6 @@ export type { ColumnRuleConfig, HashKeyRef, MaskingConfig, MaskingProfileConfig 
 export { detectorSetConfigFor, resolveMaskingProfile, styleChooser } from './masking-config.js';
 export type { DetectorSetInputs, MaskingProfile } from './masking-config.js';
 export { maskTerminalText, TerminalMasker } from './terminal-masker.js';
+export { openPrivateKeyAt, PRIVATE_KEY_END } from './private-key-pem.js';
 export type { KeyTagOf } from './text-fields.js';
 export type { MaskCounts } from './terminal-masker.js';

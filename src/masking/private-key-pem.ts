@@ -25,6 +25,31 @@ function isBodyChar(c: number): boolean {
   );
 }
 
+/** The END line that closes the key a BEGIN match opens (`-----END RSA PRIVATE KEY-----`). */
+function endMarkerOf(m: RegExpExecArray): string {
+  return `-----END ${m[1] ?? ''}PRIVATE KEY${m[2] ?? ''}-----`;
+}
+
+/** An END line of a private key, whatever its label. */
+export const PRIVATE_KEY_END = /-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----/;
+
+/**
+ * Where the first private key in `text` whose END line is not in it begins (its BEGIN marker), or -1.
+ * A stream masked in pieces holds or carries such a key's lines until its END comes, since
+ * scanPrivateKeys reads a key from BEGIN to END (docs/security.md, classes 233 and 242).
+ */
+export function openPrivateKeyAt(text: string): number {
+  const re = BEGIN;
+  re.lastIndex = 0;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    const endMarker = endMarkerOf(m);
+    const at = text.indexOf(endMarker, m.index + m[0].length);
+    if (at < 0) return m.index;
+    re.lastIndex = at + endMarker.length;
+  }
+  return -1;
+}
+
 /**
  * Each key spans BEGIN to its matching END line. A key with no END (a truncated value) is masked over
  * its whole body: failing closed matters more than the text after it.
@@ -36,8 +61,7 @@ export function scanPrivateKeys(text: string, out: Finding[]): void {
   // cannot find them, and would make many unterminated BEGIN lines quadratic.
   let missing: Set<string> | undefined;
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-    const label = `${m[1] ?? ''}PRIVATE KEY${m[2] ?? ''}`;
-    const endMarker = `-----END ${label}-----`;
+    const endMarker = endMarkerOf(m);
     const after = m.index + m[0].length;
     const idx = missing?.has(endMarker) ? -1 : text.indexOf(endMarker, after);
     if (idx < 0) (missing ??= new Set()).add(endMarker);

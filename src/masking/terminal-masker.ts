@@ -10,6 +10,7 @@ import { TextDecoder } from 'node:util';
 import type { DetectorSet } from './detector-set.js';
 import type { Finding } from './finding.js';
 import { redactTag } from './mask-styles.js';
+import { openPrivateKeyAt } from './private-key-pem.js';
 import { mayNameFields } from './text-features.js';
 import { openFieldStart, textFieldSpans, type KeyTagOf } from './text-fields.js';
 
@@ -53,8 +54,14 @@ function csiLength(text: string, from: number): number {
   return j - from;
 }
 
+/** A text as a terminal shows it: its visible characters and, for each, its index in the text. */
+interface Visible {
+  readonly visible: string;
+  readonly at: number[];
+}
+
 /** The visible text and, for each of its characters, its index in `text`. */
-function visibleText(text: string): { visible: string; at: number[] } {
+function visibleText(text: string): Visible {
   let visible = '';
   const at: number[] = [];
   for (let i = 0; i < text.length;) {
@@ -86,7 +93,17 @@ export function maskTerminalText(
   /** Field names whose values are masked whole (undefined: the detectors alone). */
   keys?: KeyTagOf,
 ): { text: string; counts: MaskCounts } | null {
-  const { visible, at } = visibleText(text);
+  return maskVisible(text, visibleText(text), detectors, sent, keys);
+}
+
+/** maskTerminalText, given `text`'s visible text (a stream's masker reuses it for its context). */
+function maskVisible(
+  text: string,
+  { visible, at }: Visible,
+  detectors: DetectorSet,
+  sent: number,
+  keys: KeyTagOf | undefined,
+): { text: string; counts: MaskCounts } | null {
   const findings = withFields(detectors.scan(visible), visible, keys).filter(
     (f) => f.end > 0 && (at[f.end - 1] ?? -1) >= sent,
   );
@@ -191,6 +208,14 @@ function tokenTailStart(text: string): number {
 }
 
 /**
+ * At most this much of the lines already sent is kept as context for the next ones: the line that
+ * opened a value still going on (a YAML block after `password: |`, an XML element's content after
+ * `<password>` on a line of its own, a PEM key's body after its BEGIN line), so that a value on the
+ * lines after its name is found when its name came in an earlier write (docs/security.md, class 242).
+ */
+export const TERMINAL_CONTEXT_CHARS = 8192;
+
+/**
  * Masks a terminal stream as it flows: complete lines go out masked at once; an unfinished line is
  * held until its newline, `quiet()` (the relay calls it when output goes quiet, so prompts show),
  * `flush()` (the end) or `maxPending` characters. Part of a line sent before it ends is kept as the
@@ -199,14 +224,6 @@ function tokenTailStart(text: string): number {
  * trailing run of token characters, which waits for the rest of the line: a secret's beginning is not
  * sent before it can be recognised.
  */
-/**
- * At most this much of the lines already sent is kept as context for the next ones: the line that
- * opened a value still going on (a YAML block after `password: |`, an XML element's content after
- * `<password>` on a line of its own, a PEM key's body after its BEGIN line), so that a value on the
- * lines after its name is found when its name came in an earlier write (docs/security.md, class 242).
- */
-export const TERMINAL_CONTEXT_CHARS = 8192;
-
 export class TerminalMasker {
   #pending = '';
   /** The part of the current line already sent (masked), scanned as context with the rest. */
@@ -242,9 +259,11 @@ export class TerminalMasker {
     if (nl >= 0) {
       const ready = this.#pending.slice(0, nl + 1);
       this.#pending = this.#pending.slice(nl + 1);
-      const out = this.#mask(ready);
-      this.#before =
-        this.keys === undefined ? '' : carriedContext(this.#before + this.#line + ready, this.keys);
+      // The lines' visible text is read once: masked, then asked whether a value goes on after them.
+      const whole = this.#before + this.#line + ready;
+      const view = visibleText(whole);
+      const out = this.#masked(whole, view, whole.length - ready.length, ready);
+      this.#before = this.keys === undefined ? '' : carriedContext(whole, view, this.keys);
       this.#line = '';
       return out;
     }
@@ -283,8 +302,13 @@ export class TerminalMasker {
   }
 
   #mask(text: string): string {
-    const context = this.#before + this.#line;
-    const r = maskTerminalText(context + text, this.detectors, context.length, this.keys);
+    const whole = this.#before + this.#line + text;
+    return this.#masked(whole, visibleText(whole), whole.length - text.length, text);
+  }
+
+  /** `text`, the end of `whole` from `sent` on, masked with what comes before it as context. */
+  #masked(whole: string, view: Visible, sent: number, text: string): string {
+    const r = maskVisible(whole, view, this.detectors, sent, this.keys);
     if (!r) return text;
     for (const [k, n] of Object.entries(r.counts)) this.counts[k] = (this.counts[k] ?? 0) + n;
     return r.text;
@@ -292,31 +316,25 @@ export class TerminalMasker {
 }
 
 /**
- * What of `text` (complete lines, as they came) is kept as context for the lines after it: from the
- * line opening a value that may go on (text-fields.ts `openFieldStart`; a PEM BEGIN line with no END
- * after it), or ''. Longer than TERMINAL_CONTEXT_CHARS, only the opening line is kept (what lies
- * between does not change how the lines after it are read: a block's lines, an element's content, a
- * key's body), and of a longer line its last TERMINAL_CONTEXT_CHARS.
+ * What of `text` (complete lines, as they came; `view` its visible text) is kept as context for the
+ * lines after it: from the line opening a value that may go on (text-fields.ts `openFieldStart`; a
+ * private key whose END is not there, private-key-pem.ts `openPrivateKeyAt`), or ''. Longer than
+ * TERMINAL_CONTEXT_CHARS, only the opening line is kept (what lies between does not change how the
+ * lines after it are read: a block's lines, an element's content, a key's body), and of a longer line
+ * its last TERMINAL_CONTEXT_CHARS.
  */
-function carriedContext(text: string, keys: KeyTagOf): string {
+function carriedContext(text: string, { visible, at }: Visible, keys: KeyTagOf): string {
   // Cheap tests first: most output opens nothing.
-  const pem = text.lastIndexOf('-----BEGIN ');
-  const tagOrKey = text.includes('<') || text.includes(':');
-  if (pem < 0 && !tagOrKey) return '';
-  const { visible, at } = visibleText(text);
-  let open = tagOrKey ? openFieldStart(visible, keys) : -1;
-  open = open < 0 ? -1 : at[open]!;
-  if (pem >= 0) {
-    const v = visibleText(text.slice(pem)).visible;
-    const m = /^-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY( BLOCK)?-----/.exec(v);
-    if (m !== null && !v.includes(`-----END ${m[1] ?? ''}PRIVATE KEY${m[2] ?? ''}-----`)) {
-      const line = text.lastIndexOf('\n', pem - 1) + 1;
-      open = open < 0 ? line : Math.min(open, line);
-    }
+  let open = visible.includes('<') || visible.includes(':') ? openFieldStart(visible, keys) : -1;
+  const key = visible.includes('-----BEGIN ') ? openPrivateKeyAt(visible) : -1;
+  if (key >= 0) {
+    const line = visible.lastIndexOf('\n', key - 1) + 1;
+    open = open < 0 ? line : Math.min(open, line);
   }
   if (open < 0) return '';
-  if (text.length - open <= TERMINAL_CONTEXT_CHARS) return text.slice(open);
-  const nl = text.indexOf('\n', open);
-  const line = text.slice(open, nl < 0 ? text.length : nl + 1);
+  const from = at[open]!;
+  if (text.length - from <= TERMINAL_CONTEXT_CHARS) return text.slice(from);
+  const nl = text.indexOf('\n', from);
+  const line = text.slice(from, nl < 0 ? text.length : nl + 1);
   return line.length <= TERMINAL_CONTEXT_CHARS ? line : line.slice(-TERMINAL_CONTEXT_CHARS);
 }

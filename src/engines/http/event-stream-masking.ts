@@ -16,7 +16,7 @@
 
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
-import { maskJsonText, maskNamedText, type DetectorSet } from '../../masking/index.js';
+import { maskJsonText, maskNamedText, openPrivateKeyAt, type DetectorSet } from '../../masking/index.js';
 import { INLINE_CHARS, maskBodyOffLoop, type BodyMaskSettings } from './body-masking.js';
 import type { FieldMatcher } from './field-names.js';
 
@@ -143,22 +143,14 @@ function isJsonPayload(m: EventMessage): boolean {
   return first === 123 || first === 91;
 }
 
-const KEY_BEGIN = /-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY( BLOCK)?-----/g;
-
 /**
  * Where complete lines end (`end`), or the start of the line of a private key's BEGIN before it whose
  * END is not there yet (src/masking/private-key-pem.ts reads a key from BEGIN to END).
  */
 function openKeyStart(data: Buffer, end: number): number {
   const text = data.toString('latin1', 0, end);
-  KEY_BEGIN.lastIndex = 0;
-  for (let m = KEY_BEGIN.exec(text); m !== null; m = KEY_BEGIN.exec(text)) {
-    const endMarker = `-----END ${m[1] ?? ''}PRIVATE KEY${m[2] ?? ''}-----`;
-    const at = text.indexOf(endMarker, m.index + m[0].length);
-    if (at < 0) return text.lastIndexOf('\n', m.index) + 1;
-    KEY_BEGIN.lastIndex = at + endMarker.length;
-  }
-  return end;
+  const at = openPrivateKeyAt(text);
+  return at < 0 ? end : text.lastIndexOf('\n', at) + 1;
 }
 
 /** Masks an AWS event stream as it flows (see the file's header). Counts what it masked. */

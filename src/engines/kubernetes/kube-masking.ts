@@ -14,6 +14,8 @@ import {
   maskJsonText,
   maskKeyedText,
   maskTextFields,
+  openPrivateKeyAt,
+  PRIVATE_KEY_END,
   sensitiveKeyTag,
   type DetectorSet,
   type KeyTagOf,
@@ -455,9 +457,6 @@ export function maskKubeText(text: string, o: KubeMaskOptions): { text: string; 
   return r ? { text: r.text, counts: { ...r.counts } } : null;
 }
 
-/** A PEM private key's BEGIN line (as src/masking/private-key-pem.ts reads it) and any END line. */
-const KEY_BEGIN = /-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY( BLOCK)?-----/;
-const KEY_END = /-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----/;
 /** Lines a held key may span before it is masked as it is (an RSA 16384 key is ~220). */
 const MAX_KEY_LINES = 1000;
 
@@ -529,15 +528,18 @@ export class LineMaskingStream extends Transform {
   #keyLine(line: Buffer): Buffer | undefined {
     const text = line.toString('latin1');
     if (this.#key === undefined) {
-      const begin = KEY_BEGIN.exec(text);
-      if (begin === null || text.includes(`-----END ${begin[1] ?? ''}PRIVATE KEY${begin[2] ?? ''}-----`))
-        return this.#mask(line);
+      // A line that opens no key (none, or each one's END on it too) is masked as it is.
+      if (openPrivateKeyAt(text) < 0) return this.#mask(line);
       this.#key = [];
       this.#keyBytes = 0;
     }
     this.#key.push(Buffer.from(line));
     this.#keyBytes += line.length;
-    if (!KEY_END.test(text) && this.#keyBytes <= this.maxLineBytes && this.#key.length <= MAX_KEY_LINES)
+    if (
+      !PRIVATE_KEY_END.test(text) &&
+      this.#keyBytes <= this.maxLineBytes &&
+      this.#key.length <= MAX_KEY_LINES
+    )
       return undefined;
     const block = Buffer.concat(this.#key);
     this.#key = undefined;
