@@ -632,6 +632,16 @@ function keyLine(line: string): RegExpExecArray | null {
   return after !== null && after[6] !== undefined && !after[7]!.startsWith('>') ? after : null;
 }
 
+/** The key a KEY_LINE match names, its quotes read. */
+function lineKeyOf(m: RegExpExecArray): string {
+  return m[2] !== undefined ? jsonString(`"${m[2]}"`) : (m[3] ?? m[4]!);
+}
+
+/** Whether a `key:` line's value (as written after the `:`) opens a block on the lines below it. */
+function opensBlock(value: string): boolean {
+  return value === '' || value.startsWith('#') || BLOCK_SCALAR.test(value);
+}
+
 function lineSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
   let pos = 0;
   while (pos < text.length) {
@@ -641,8 +651,7 @@ function lineSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
       pos = next;
       continue;
     }
-    const key = m[2] !== undefined ? jsonString(`"${m[2]}"`) : (m[3] ?? m[4]!);
-    const tag = keys(key);
+    const tag = keys(lineKeyOf(m));
     if (tag === undefined) {
       pos = next;
       continue;
@@ -654,7 +663,7 @@ function lineSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
     const nul = rest.indexOf('\0');
     const value = (nul >= 0 ? rest.slice(0, nul) : rest).trimEnd();
     const indent = m[1]!.length;
-    if (colon && (value === '' || value.startsWith('#') || BLOCK_SCALAR.test(value))) {
+    if (colon && opensBlock(value)) {
       // The lines indented below the key (blank ones inside it too) are its value.
       let end = next;
       let last = -1;
@@ -740,22 +749,36 @@ function pairSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
     // A Ruby hash's symbol key (`:password=>"…"`) is read by the literal readers (class 219).
     if (text.charCodeAt(start) === 62 && text.charCodeAt(m.index) === 58) continue;
     const c = text.charCodeAt(start);
-    let end: number;
-    let value: string;
-    let form: SpanForm = 'bare';
-    if (c === 34 || c === 39) {
-      // A repr escapes a quote with a backslash (`'a\'b'`): masked to the further of the two ends.
-      end = Math.max(valueEnd(text, start), escapedQuoteEnd(text, start));
-      const raw = text.slice(start, end);
-      value = c === 34 ? jsonString(raw) : raw.slice(1, -1);
-      form = c === 34 ? 'json' : 'single';
-    } else {
-      end = bareWordEnd(text, start);
-      value = text.slice(start, end);
-    }
-    if (end > start) out.push({ start, end, tag, value, form });
+    const end =
+      c === 34 || c === 39
+        ? quotedValueSpan(text, start, tag, out)
+        : pushBare(text, start, bareWordEnd(text, start), tag, out);
     re.lastIndex = Math.max(end, start);
   }
+}
+
+/**
+ * A quoted value at `start` after `key=` or `key:`, pushed on `out`; returns where it ends. A repr
+ * escapes a quote with a backslash (`'a\'b'`): masked to the further of the two ends.
+ */
+function quotedValueSpan(text: string, start: number, tag: string, out: TextFieldSpan[]): number {
+  const double = text.charCodeAt(start) === 34;
+  const end = Math.max(valueEnd(text, start), escapedQuoteEnd(text, start));
+  const raw = text.slice(start, end);
+  out.push({
+    start,
+    end,
+    tag,
+    value: double ? jsonString(raw) : raw.slice(1, -1),
+    form: double ? 'json' : 'single',
+  });
+  return end;
+}
+
+/** A bare value `[start, end)`, pushed on `out` when not empty; returns `end`. */
+function pushBare(text: string, start: number, end: number, tag: string, out: TextFieldSpan[]): number {
+  if (end > start) out.push({ start, end, tag, value: text.slice(start, end), form: 'bare' });
+  return end;
 }
 
 /** To whitespace, a NUL or `&`: a `;` or `,` inside is kept in the value (masked), one ending it is not. */
@@ -776,7 +799,7 @@ function bareWordEnd(text: string, start: number): number {
  * `> Authorization: Bearer …`, `token:abc` at a line's start. A key with a blank after its `:` has
  * its value to where a JSON value would end (a `,`, `}`, `]` or the line's end: `Bearer …` whole); one
  * followed at once by its value has it to the next blank; a quoted value to its closing quote.
- * text-features.ts counts such a `:` (`keyRunBit`: a key-like run that starts with a letter).
+ * text-features.ts counts such a `:` (`keyRunBit`: a key-like run holding a letter, `_` or `$`).
  */
 const COLON_PAIR =
   /(?:^|[^A-Za-z0-9_.-])([A-Za-z_](?:[A-Za-z0-9_.-]{0,254}[A-Za-z0-9_-])?)[ \t]*:(?![:/])([ \t]*)/gm;
@@ -786,30 +809,28 @@ function colonPairSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): voi
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
     const tag = keys(m[1]!);
     if (tag === undefined) continue;
+    // The match is the key with at most one character before it.
+    const keyAt = m.index + m[0].indexOf(m[1]!);
     // After `{`, `,`, `(` or `[` and blanks the key is an object literal's, its value read there.
-    let b = m.index + m[0].indexOf(m[1]!) - 1;
+    let b = keyAt - 1;
     while (b >= 0 && /[ \t\r\n]/.test(text[b]!)) b--;
     if (b >= 0 && /[{,([]/.test(text[b]!)) continue;
     // A line's key followed by a blank or the line's end is lineSpans' (a YAML block after `key: |`).
-    const keyAt = m.index + m[0].indexOf(m[1]!);
     const next = text.charCodeAt(re.lastIndex);
     if ((m[2]!.length > 0 || Number.isNaN(next) || next === 10 || next === 13) && startsLine(text, keyAt))
       continue;
     const start = re.lastIndex;
     const c = text.charCodeAt(start);
-    let end: number;
-    let value: string;
-    let form: SpanForm = 'bare';
-    if (c === 34 || c === 39) {
-      end = Math.max(valueEnd(text, start), escapedQuoteEnd(text, start));
-      const raw = text.slice(start, end);
-      value = c === 34 ? jsonString(raw) : raw.slice(1, -1);
-      form = c === 34 ? 'json' : 'single';
-    } else {
-      end = m[2]!.length > 0 || c === 123 || c === 91 ? valueEnd(text, start) : bareWordEnd(text, start);
-      value = text.slice(start, end);
-    }
-    if (end > start) out.push({ start, end, tag, value, form });
+    const end =
+      c === 34 || c === 39
+        ? quotedValueSpan(text, start, tag, out)
+        : pushBare(
+            text,
+            start,
+            m[2]!.length > 0 || c === 123 || c === 91 ? valueEnd(text, start) : bareWordEnd(text, start),
+            tag,
+            out,
+          );
     re.lastIndex = Math.max(end, start);
   }
 }
@@ -843,9 +864,7 @@ function xmlElementSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): vo
     const start = re.lastIndex;
     // To the element's end tag, its name as the start tag wrote it (case aside); with none, to the
     // text's end: more is masked rather than less. Nested elements inside it are part of the value.
-    const close = new RegExp(`</${m[1]!.replace(/[.]/g, '\\.')}\\s*>`, 'gi');
-    close.lastIndex = start;
-    const c = close.exec(text);
+    const c = xmlEndTag(text, m[1]!, start);
     let end = c === null ? text.length : c.index;
     // CDATA or not, the content is the value; blanks around it stay.
     let s = start;
@@ -855,6 +874,13 @@ function xmlElementSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): vo
     out.push({ start: s, end, tag, value: text.slice(s, end), form: 'bare' });
     re.lastIndex = c === null ? text.length : c.index;
   }
+}
+
+/** The first end tag of element `qname` in `text` from `from` on (its name as written, case aside), or null. */
+function xmlEndTag(text: string, qname: string, from: number): RegExpExecArray | null {
+  const close = new RegExp(`</${qname.replace(/[.]/g, '\\.')}\\s*>`, 'gi');
+  close.lastIndex = from;
+  return close.exec(text);
 }
 
 // ---- values that go on past a text's end (a stream masked a write at a time: terminal-masker.ts) ----
@@ -871,14 +897,13 @@ export function openFieldStart(text: string, keys: KeyTagOf): number {
     const re = new RegExp(XML_START.source, 'g');
     for (let m = re.exec(text); m !== null; m = re.exec(text)) {
       if (m[3] === '/' || keys(m[2]!) === undefined) continue;
-      const close = new RegExp(`</${m[1]!.replace(/[.]/g, '\\.')}\\s*>`, 'gi');
-      close.lastIndex = re.lastIndex;
-      if (close.exec(text) === null) {
+      const close = xmlEndTag(text, m[1]!, re.lastIndex);
+      if (close === null) {
         first = text.lastIndexOf('\n', m.index - 1) + 1;
         break;
       }
       // Closed: what is inside it is the element's (each search starts after the last: linear).
-      re.lastIndex = close.lastIndex;
+      re.lastIndex = close.index + close[0].length;
     }
   }
   if (!/:[ \t]*(?:[|>][-+0-9]*[ \t]*)?(?:#.*)?\r?$/m.test(text)) return first;
@@ -886,13 +911,7 @@ export function openFieldStart(text: string, keys: KeyTagOf): number {
   while (pos < text.length && (first < 0 || pos < first)) {
     const { line, next } = lineAt(text, pos);
     const m = KEY_LINE.exec(line);
-    const value = m?.[7]?.trimEnd() ?? '';
-    if (
-      m !== null &&
-      m[5] !== undefined &&
-      (value === '' || value.startsWith('#') || BLOCK_SCALAR.test(value)) &&
-      keys(m[2] !== undefined ? jsonString(`"${m[2]}"`) : (m[3] ?? m[4]!)) !== undefined
-    ) {
+    if (m !== null && m[5] !== undefined && opensBlock(m[7]!.trimEnd()) && keys(lineKeyOf(m)) !== undefined) {
       // Open when every line after it is blank or indented more than the key.
       const indent = m[1]!.length;
       let p = next;
