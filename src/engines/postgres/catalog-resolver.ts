@@ -331,6 +331,20 @@ const OPERATORS_SQL = (names: string) =>
   ROUTINE_JOINS;
 
 /**
+ * SQL that is true when an extension Gatehouse trusts installed the object `oid` of catalog `cls` and
+ * its language (`lang`, a language name) is one Gatehouse trusts; NULL (a shell operator, an unknown
+ * language) counts as false. Shared by OVERLOADED_SQL and DOMAIN_CODE_SQL.
+ */
+function trustedExtensionCode(lang: string, cls: string, oid: string): string {
+  return (
+    `COALESCE(${lang} IN (${[...TRUSTED_LANGUAGES].map((x) => `'${x}'`).join(', ')}) AND EXISTS (` +
+    '  SELECT 1 FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid ' +
+    `  WHERE d.classid = ${cls} AND d.objid = ${oid} AND d.deptype = 'e' ` +
+    `  AND e.extname IN (${[...TRUSTED_EXTENSIONS].map((x) => `'${x}'`).join(', ')})), false)`
+  );
+}
+
+/**
  * Names of functions and operators defined outside what PostgreSQL ships (class 125): every
  * function or operator in a schema other than pg_catalog (information_schema's own, created by
  * initdb below FirstNormalObjectId 16384, excepted), unless an extension Gatehouse trusts installed
@@ -348,18 +362,16 @@ export const OVERLOADED_SQL =
   'LEFT JOIN pg_catalog.pg_language l ON l.oid = r.lang ' +
   "WHERE n.nspname <> 'pg_catalog' AND (n.nspname <> 'information_schema' OR r.oid >= 16384) " +
   // A shell operator (no function) or an unknown language is not trusted: NULL counts as false.
-  `AND NOT COALESCE(l.lanname IN (${[...TRUSTED_LANGUAGES].map((x) => `'${x}'`).join(', ')}) AND EXISTS (` +
-  '  SELECT 1 FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid ' +
-  "  WHERE d.classid = r.cls AND d.objid = r.oid AND d.deptype = 'e' " +
-  `  AND e.extname IN (${[...TRUSTED_EXTENSIONS].map((x) => `'${x}'`).join(', ')})), false)`;
+  `AND NOT ${trustedExtensionCode('l.lanname', 'r.cls', 'r.oid')}`;
 
 /**
  * The names of the types whose input runs code outside pg_catalog (class 225): a domain with a
  * constraint that calls a function or operator defined outside pg_catalog, either side of a cast
- * implemented by such a function, and every type that holds one — a domain over it, an array, a range or multirange of it, a composite type (a table's or a
- * view's row type) with a field of it — each by its type name, its OID (a Parse's parameter types)
- * and, for a row type, its relation's name. PostgreSQL runs the CHECK whenever a value is read into the domain: a literal or a parameter
- * compared with such a column (`tags = '{x}'` runs it for each element), a cast, a record function.
+ * implemented by such a function, and every type that holds one — a domain over it, an array, a range
+ * or multirange of it, a composite type (a table's or a view's row type) with a field of it — each by
+ * its type name, its OID (a Parse's parameter types) and, for a row type, its relation's name.
+ * PostgreSQL runs the CHECK whenever a value is read into the domain: a literal or a parameter compared
+ * with such a column (`tags = '{x}'` runs it for each element), a cast, a record function.
  */
 export const DOMAIN_CODE_SQL =
   "SET search_path = ''; " +
@@ -383,10 +395,7 @@ export const DOMAIN_CODE_SQL =
   "  AND ct.typnamespace NOT IN ('pg_catalog'::pg_catalog.regnamespace, " +
   "  'information_schema'::pg_catalog.regnamespace)) x(typ) " +
   " WHERE kp.pronamespace <> 'pg_catalog'::pg_catalog.regnamespace " +
-  `AND NOT COALESCE(kl.lanname IN (${[...TRUSTED_LANGUAGES].map((x) => `'${x}'`).join(', ')}) AND EXISTS (` +
-  '  SELECT 1 FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid ' +
-  "  WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = kp.oid AND d.deptype = 'e' " +
-  `  AND e.extname IN (${[...TRUSTED_EXTENSIONS].map((x) => `'${x}'`).join(', ')})), false) ` +
+  `AND NOT ${trustedExtensionCode('kl.lanname', "'pg_catalog.pg_proc'::pg_catalog.regclass", 'kp.oid')} ` +
   ' UNION SELECT s.typ FROM reach r CROSS JOIN LATERAL (' +
   "   SELECT t.oid AS typ FROM pg_catalog.pg_type t WHERE t.typtype = 'd' AND t.typbasetype = r.typ " +
   '   UNION ALL SELECT t.oid FROM pg_catalog.pg_type t WHERE t.typelem = r.typ ' +
