@@ -371,12 +371,9 @@ function toBuffer(data: RawData): Buffer {
 
 /** A close reason of at most 120 bytes, cut at a character boundary (a close reason must be UTF-8). */
 function closeReason(text: string): Buffer {
-  let out = Buffer.from(text, 'utf8');
-  if (out.length <= 120) return out;
   let chars = text;
   while (Buffer.byteLength(chars, 'utf8') > 120) chars = chars.slice(0, -1);
-  out = Buffer.from(chars, 'utf8');
-  return out;
+  return Buffer.from(chars, 'utf8');
 }
 
 function closeBoth(client: WebSocket, upstream: WebSocket, code: number, reason: Buffer): void {
