@@ -6,9 +6,6 @@
 // 232). A CRD without one is held for review as before, whatever its schema names. Raw requests, as
 // kubectl sends them, against the fake API server.
 
-import { readFileSync } from 'node:fs';
-import https from 'node:https';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultKubernetesPolicies } from '../src/policy/index.js';
 import { startFakeKubeApi, type FakeKubeApi } from './testkit/kube-api.js';
@@ -59,13 +56,11 @@ describe('a CRD conversion webhook', { timeout: 60_000 }, () => {
   let api: FakeKubeApi;
   let gw: KubeTestGateway;
   let agent: string;
-  let ca: string;
 
   beforeAll(async () => {
     api = await startFakeKubeApi();
     gw = await startKubeTestGateway({ api, policies: defaultKubernetesPolicies(['prod-k8s']) });
     agent = await gw.token({ subject: 'claude', agent: true });
-    ca = readFileSync(path.join(gw.dir, 'listener-ca.crt'), 'utf8');
   });
 
   afterAll(async () => {
@@ -73,21 +68,8 @@ describe('a CRD conversion webhook', { timeout: 60_000 }, () => {
     await api?.close();
   });
 
-  function send(method: string, target: string, body: unknown, type: string) {
-    return new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = https.request(
-        `${gw.server}${target}`,
-        { method, ca, headers: { authorization: `Bearer ${agent}`, 'content-type': type } },
-        (res) => {
-          let text = '';
-          res.on('data', (d: Buffer) => (text += d.toString()));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-        },
-      );
-      req.once('error', reject);
-      req.end(JSON.stringify(body));
-    });
-  }
+  const send = (method: string, target: string, body: unknown, type: string) =>
+    gw.send(agent, method, target, JSON.stringify(body), type);
 
   const writes = () => api.seen.filter((s) => s.method !== 'GET').length;
 

@@ -6,8 +6,7 @@
 // what they grant named (docs/security.md class 118). Real kubectl and raw requests against the fake
 // API server.
 
-import { readFileSync, writeFileSync } from 'node:fs';
-import https from 'node:https';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PolicyConfig } from '../src/config/policy-schema.js';
@@ -59,7 +58,6 @@ describe('writes that grant rights or credentials', { timeout: 120_000 }, () => 
   let agent: string;
   let team: string;
   let ops: string;
-  let ca: string;
 
   beforeAll(async () => {
     api = await startFakeKubeApi();
@@ -70,7 +68,6 @@ describe('writes that grant rights or credentials', { timeout: 120_000 }, () => 
     agent = await gw.token({ subject: 'claude', agent: true });
     team = await gw.token({ subject: 'team-bot', agent: false, groups: ['team-agents'] });
     ops = await gw.token({ subject: 'olga', agent: false, groups: ['ops'] });
-    ca = readFileSync(path.join(gw.dir, 'listener-ca.crt'), 'utf8');
   });
 
   afterAll(async () => {
@@ -78,21 +75,8 @@ describe('writes that grant rights or credentials', { timeout: 120_000 }, () => 
     await api?.close();
   });
 
-  function send(token: string, method: string, target: string, body: string, type: string) {
-    return new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = https.request(
-        `${gw.server}${target}`,
-        { method, ca, headers: { authorization: `Bearer ${token}`, 'content-type': type } },
-        (res) => {
-          let text = '';
-          res.on('data', (d: Buffer) => (text += d.toString()));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-        },
-      );
-      req.once('error', reject);
-      req.end(body);
-    });
-  }
+  const send = (token: string, method: string, target: string, body: string, type: string) =>
+    gw.send(token, method, target, body, type);
 
   const writes = () => api.seen.filter((s) => s.method !== 'GET').length;
 

@@ -5,9 +5,6 @@
 // write carries the category `secrets`, with the Secrets named (docs/security.md class 243). Real
 // kubectl and raw requests against the fake API server.
 
-import { readFileSync } from 'node:fs';
-import https from 'node:https';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PolicyConfig } from '../src/config/policy-schema.js';
 import { hasCommand } from './testkit/commands.js';
@@ -47,13 +44,11 @@ describe.skipIf(!hasCommand('kubectl'))(
     let api: FakeKubeApi;
     let gw: KubeTestGateway;
     let dev: string;
-    let ca: string;
 
     beforeAll(async () => {
       api = await startFakeKubeApi();
       gw = await startKubeTestGateway({ api, policies: [DEV] });
       dev = await gw.token({ subject: 'dana', agent: true, groups: ['dev'] });
-      ca = readFileSync(path.join(gw.dir, 'listener-ca.crt'), 'utf8');
     });
 
     afterAll(async () => {
@@ -61,21 +56,8 @@ describe.skipIf(!hasCommand('kubectl'))(
       await api?.close();
     });
 
-    function send(method: string, target: string, body: string, type: string) {
-      return new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const req = https.request(
-          `${gw.server}${target}`,
-          { method, ca, headers: { authorization: `Bearer ${dev}`, 'content-type': type } },
-          (res) => {
-            let text = '';
-            res.on('data', (d: Buffer) => (text += d.toString()));
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-          },
-        );
-        req.once('error', reject);
-        req.end(body);
-      });
-    }
+    const send = (method: string, target: string, body: string, type: string) =>
+      gw.send(dev, method, target, body, type);
 
     const writes = () => api.seen.filter((s) => s.method !== 'GET').length;
 

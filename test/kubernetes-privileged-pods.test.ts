@@ -4,8 +4,7 @@
 // fields) were decided as ordinary writes; now they are `privilege`, with the fields named
 // (docs/security.md class 104). Real kubectl and raw requests against the fake API server.
 
-import { readFileSync, writeFileSync } from 'node:fs';
-import https from 'node:https';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PolicyConfig } from '../src/config/policy-schema.js';
@@ -33,7 +32,6 @@ describe('pods that are privilege', { timeout: 90_000 }, () => {
   let gw: KubeTestGateway;
   let agent: string;
   let ops: string;
-  let ca: string;
 
   beforeAll(async () => {
     api = await startFakeKubeApi();
@@ -43,7 +41,6 @@ describe('pods that are privilege', { timeout: 90_000 }, () => {
     });
     agent = await gw.token({ subject: 'claude', agent: true });
     ops = await gw.token({ subject: 'olga', agent: false, groups: ['ops'] });
-    ca = readFileSync(path.join(gw.dir, 'listener-ca.crt'), 'utf8');
   });
 
   afterAll(async () => {
@@ -51,21 +48,8 @@ describe('pods that are privilege', { timeout: 90_000 }, () => {
     await api?.close();
   });
 
-  function send(token: string, method: string, target: string, body: string, type: string) {
-    return new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = https.request(
-        `${gw.server}${target}`,
-        { method, ca, headers: { authorization: `Bearer ${token}`, 'content-type': type } },
-        (res) => {
-          let text = '';
-          res.on('data', (d: Buffer) => (text += d.toString()));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-        },
-      );
-      req.once('error', reject);
-      req.end(body);
-    });
-  }
+  const send = (token: string, method: string, target: string, body: string, type: string) =>
+    gw.send(token, method, target, body, type);
 
   async function statementsOf(subject: string): Promise<StoredStatement[]> {
     const out: StoredStatement[] = [];

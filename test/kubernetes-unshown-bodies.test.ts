@@ -4,8 +4,7 @@
 // (docs/security.md class 86). Real kubectl and raw requests through Gatehouse's shipped default
 // policy against the fake API server.
 
-import { readFileSync, writeFileSync } from 'node:fs';
-import https from 'node:https';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredStatement } from '../src/core/records.js';
@@ -33,7 +32,6 @@ describe('reviewed bodies an approver could not be shown', { timeout: 60_000 }, 
   let api: FakeKubeApi;
   let gw: KubeTestGateway;
   let agent: string;
-  let ca: string;
 
   beforeAll(async () => {
     api = await startFakeKubeApi();
@@ -42,7 +40,6 @@ describe('reviewed bodies an approver could not be shown', { timeout: 60_000 }, 
       policies: defaultKubernetesPolicies(['prod-k8s'], { mask: true }),
     });
     agent = await gw.token({ subject: 'claude', agent: true });
-    ca = readFileSync(path.join(gw.dir, 'listener-ca.crt'), 'utf8');
   });
 
   afterAll(async () => {
@@ -50,21 +47,8 @@ describe('reviewed bodies an approver could not be shown', { timeout: 60_000 }, 
     await api?.close();
   });
 
-  function send(method: string, target: string, body: Buffer | string, type: string) {
-    return new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = https.request(
-        `${gw.server}${target}`,
-        { method, ca, headers: { authorization: `Bearer ${agent}`, 'content-type': type } },
-        (res) => {
-          let text = '';
-          res.on('data', (d: Buffer) => (text += d.toString()));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-        },
-      );
-      req.once('error', reject);
-      req.end(body);
-    });
-  }
+  const send = (method: string, target: string, body: Buffer | string, type: string) =>
+    gw.send(agent, method, target, body, type);
 
   async function statementsOf(subject: string): Promise<StoredStatement[]> {
     const out: StoredStatement[] = [];

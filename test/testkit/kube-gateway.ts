@@ -4,6 +4,7 @@
 
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
@@ -36,6 +37,17 @@ export interface KubeTestGateway {
       input?: string;
     },
   ): Promise<RunResult>;
+  /**
+   * One raw request to the listener with this token (a body kubectl would not send, a patch type of
+   * the caller's choice), trusting the listener's CA: the status and the body as text.
+   */
+  send(
+    token: string,
+    method: string,
+    target: string,
+    body?: string | Buffer,
+    type?: string,
+  ): Promise<{ status: number; body: string }>;
   stop(): Promise<void>;
 }
 
@@ -132,6 +144,25 @@ export async function startKubeTestGateway(options: {
         timeoutMs: opts.timeoutMs ?? 60_000,
         ...(opts.onSpawn ? { onSpawn: opts.onSpawn } : {}),
         ...(opts.input !== undefined ? { input: opts.input } : {}),
+      });
+    },
+    send(token, method, target, body, type) {
+      return new Promise((resolve, reject) => {
+        const req = https.request(
+          `${server}${target}`,
+          {
+            method,
+            ca: ca.cert,
+            headers: { authorization: `Bearer ${token}`, ...(type ? { 'content-type': type } : {}) },
+          },
+          (res) => {
+            let text = '';
+            res.on('data', (d: Buffer) => (text += d.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+          },
+        );
+        req.once('error', reject);
+        req.end(body);
       });
     },
     async stop() {
