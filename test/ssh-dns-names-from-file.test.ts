@@ -7,8 +7,6 @@
 // attacker's name server (where the host has dig and nslookup, nothing reaches it).
 
 import { createSocket, type Socket } from 'node:dgram';
-import { chownSync, statSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultSshPolicies } from '../src/policy/index.js';
 import { hasSshd, startSshd, type TestSshd } from './testkit/sshd.js';
@@ -30,10 +28,7 @@ describe.skipIf(!hasSshd())('dns lookups of the names in a file (class 236)', { 
     await new Promise<void>((r) => ns.bind(0, '127.0.0.1', () => r()));
     port = ns.address().port;
     sshd = await startSshd();
-    env = path.join(sshd.work, '.env');
-    writeFileSync(env, `DBPASS${SECRET}\n`);
-    const st = statSync(sshd.work);
-    chownSync(env, st.uid, st.gid);
+    env = sshd.put('.env', `DBPASS${SECRET}\n`);
     gw = await startSshTestGateway({ sshd, policies: defaultSshPolicies(['prod-bastion']) });
   });
 

@@ -5,7 +5,6 @@
 // (docs/security.md class 237), and after `cat -n`'s or grep's prefix a value with blanks was
 // masked to its first blank only (class 238). Real OpenSSH client → Gatehouse → real sshd.
 
-import { chownSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultSshPolicies } from '../src/policy/index.js';
@@ -30,18 +29,11 @@ describe.skipIf(!hasSshd())('ssh output: a sensitive name after a prefix', { tim
     });
     masked = await gw.token({ subject: 'masked-agent', agent: true });
     dir = path.join(sshd.work, 'app');
-    mkdirSync(dir);
-    writeFileSync(
-      path.join(dir, '.env'),
-      `APP_ENV=production\nDB_PASSWORD=${PASSWORD}\nAPI_TOKEN=tok en ${WORDS}\n`,
-    );
-    writeFileSync(
-      path.join(dir, 'compose.yml'),
+    sshd.put('app/.env', `APP_ENV=production\nDB_PASSWORD=${PASSWORD}\nAPI_TOKEN=tok en ${WORDS}\n`);
+    sshd.put(
+      'app/compose.yml',
       `services:\n  db:\n    environment:\n      - "DB_PASSWORD=${PASSWORD}"\n      - 'API_TOKEN=${PASSWORD}'\n`,
     );
-    const st = statSync(sshd.work);
-    for (const p of [dir, path.join(dir, '.env'), path.join(dir, 'compose.yml')])
-      chownSync(p, st.uid, st.gid);
   });
 
   afterAll(async () => {

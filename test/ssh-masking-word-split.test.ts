@@ -6,8 +6,6 @@
 // such a line is now decided as one Gatehouse cannot judge: held for review under the default policy.
 // Real OpenSSH client → Gatehouse → real sshd.
 
-import { chownSync, statSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultSshPolicies } from '../src/policy/index.js';
 import { hasSshd, startSshd, type TestSshd } from './testkit/sshd.js';
@@ -34,10 +32,10 @@ describe.skipIf(!hasSshd())('ssh output: a value bash splits into words', { time
       policies: defaultSshPolicies(['prod-bastion'], { mask: true }),
     });
     masked = await gw.token({ subject: 'masked-agent', agent: true });
-    env = path.join(sshd.work, '.env');
-    writeFileSync(env, `APP_ENV=production\nDB_PASSWORD=${PASSWORD}\nAPI_TOKEN="${TOKEN}"\nLOG_LEVEL=info\n`);
-    const st = statSync(sshd.work);
-    chownSync(env, st.uid, st.gid);
+    env = sshd.put(
+      '.env',
+      `APP_ENV=production\nDB_PASSWORD=${PASSWORD}\nAPI_TOKEN="${TOKEN}"\nLOG_LEVEL=info\n`,
+    );
   });
 
   afterAll(async () => {

@@ -4,7 +4,6 @@
 // terminal escape sequences around them (colours, in exec output and in an interactive shell) arrive
 // as they were.
 
-import { chownSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultSshPolicies } from '../src/policy/index.js';
@@ -53,11 +52,7 @@ describe.skipIf(!hasSshd())('ssh output masking', { timeout: 120_000 }, () => {
       policies: defaultSshPolicies(['prod-bastion'], { mask: true }),
     });
     agent = await gw.token({ subject: 'masked-agent', agent: true });
-    const st = statSync(sshd.work);
-    const put = (name: string, text: string) => {
-      writeFileSync(path.join(sshd.work, name), text);
-      chownSync(path.join(sshd.work, name), st.uid, st.gid);
-    };
+    const put = (name: string, text: string) => sshd.put(name, text);
     put(
       '.env',
       `APP_ENV=production\nAWS_ACCESS_KEY_ID=${ACCESS_KEY}\nAWS_SECRET_ACCESS_KEY=${SECRET_KEY}\n` +
@@ -110,11 +105,7 @@ describe.skipIf(!hasSshd())('ssh output masking', { timeout: 120_000 }, () => {
   // as a large file's pieces do).
   it('masks a value named on an earlier write: a YAML block, an XML element, a PEM key; and `name: value` mid-line', async () => {
     const dir = sshd.work;
-    const st = statSync(dir);
-    const put = (name: string, text: string) => {
-      writeFileSync(path.join(dir, name), text);
-      chownSync(path.join(dir, name), st.uid, st.gid);
-    };
+    const put = (name: string, text: string) => sshd.put(name, text);
     const KEY_BODY = 'MIIEowIBAAKCAQEAq7BFUpkGp3+XQLNkw1yrdIs0sb39cVnHU2Qx';
     put('split-1.txt', `db:\n  password: |\n<settings>\n  <password>\n-----BEGIN RSA PRIVATE KEY-----\n`);
     put(

@@ -28,6 +28,11 @@ export interface TestSshd {
   readonly clientKey: { readonly privateKey: string; readonly publicKey: string };
   /** A directory the test user owns, for files the tests create and check. */
   readonly work: string;
+  /**
+   * Writes `text` to `name` under `work` (directories on the way made), all owned by the test user so
+   * that commands run as it read them; returns the file's path.
+   */
+  put(name: string, text: string): string;
   readonly logs: () => string;
   stop(): Promise<void>;
 }
@@ -111,6 +116,14 @@ export async function startSshd(options: { extraConfig?: string[] } = {}): Promi
     hostKey: readFileSync(path.join(dir, 'host_ed25519.pub'), 'utf8').trim(),
     clientKey: client,
     work,
+    put(name, text) {
+      const file = path.join(work, name);
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, text);
+      if (process.getuid?.() === 0)
+        for (let p = file; p.startsWith(`${work}/`); p = path.dirname(p)) chownSync(p, uid, gid);
+      return file;
+    },
     logs: () => logs,
     async stop() {
       if (child.exitCode === null) {
