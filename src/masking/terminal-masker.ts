@@ -213,7 +213,7 @@ function tokenTailStart(text: string): number {
  * `<password>` on a line of its own, a PEM key's body after its BEGIN line), so that a value on the
  * lines after its name is found when its name came in an earlier write (docs/security.md, class 242).
  */
-export const TERMINAL_CONTEXT_CHARS = 8192;
+const TERMINAL_CONTEXT_CHARS = 8192;
 
 /**
  * Masks a terminal stream as it flows: complete lines go out masked at once; an unfinished line is
