@@ -3,7 +3,8 @@
 // (`.env:DB_PASSWORD=…`, `./app/.env:…`), a compose file's `- "DB_PASSWORD=…"` and a shell's `ls:
 // cannot access 'DB_PASSWORD=…'` showed a masked agent the value in clear, as plain reads
 // (docs/security.md class 237), and after `cat -n`'s or grep's prefix a value with blanks was
-// masked to its first blank only (class 238). Real OpenSSH client → Gatehouse → real sshd.
+// masked to its first blank only (class 238), and after any other prefix (a log line's timestamp) too
+// (class 262). Real OpenSSH client → Gatehouse → real sshd.
 
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,6 +31,14 @@ describe.skipIf(!hasSshd())('ssh output: a sensitive name after a prefix', { tim
     masked = await gw.token({ subject: 'masked-agent', agent: true });
     dir = path.join(sshd.work, 'app');
     sshd.put('app/.env', `APP_ENV=production\nDB_PASSWORD=${PASSWORD}\nAPI_TOKEN=tok en ${WORDS}\n`);
+    sshd.put(
+      'app/app.log',
+      `2026-12-07T14:00:00.000000000Z DB_PASSWORD=tok en ${WORDS}\n` +
+        `Dec 07 14:00:01 web1 app[812]: API_TOKEN=tok en ${WORDS}\n` +
+        `     7 SECRET_KEY=tok en ${WORDS}\n` +
+        `2026-12-07 14:00:02 INFO exec app --api-token=tok en ${WORDS} --port 8080\n` +
+        `2026-12-07 14:00:03 INFO level=info password=tok en ${WORDS} user=bob\n`,
+    );
     sshd.put(
       'app/compose.yml',
       `services:\n  db:\n    environment:\n      - "DB_PASSWORD=${PASSWORD}"\n      - 'API_TOKEN=${PASSWORD}'\n`,
@@ -64,4 +73,18 @@ describe.skipIf(!hasSshd())('ssh output: a sensitive name after a prefix', { tim
       expect(r.stdout, command).not.toContain(WORDS);
     },
   );
+
+  it('masks a value with blanks whole after any prefix a log line has, to the next field (class 262)', async () => {
+    // `docker logs -t`'s timestamp, journalctl's, `less -N`'s number and blank, a logged command line,
+    // logfmt: each value was masked to its first blank, and `en staple-drift-81` was shown.
+    const r = await gw.ssh(masked, ['--', `cat ${dir}/app.log`], { timeoutMs: 60_000 });
+    for (const name of ['DB_PASSWORD=', 'API_TOKEN=', 'SECRET_KEY=', '--api-token=', 'password=']) {
+      expect(r.stdout).toContain(name);
+    }
+    expect(r.stdout).not.toContain(WORDS);
+    expect(r.stdout).not.toContain(' en ');
+    // What follows the value on its line and is not part of it stays.
+    expect(r.stdout).toContain(' --port 8080');
+    expect(r.stdout).toContain(' user=bob');
+  });
 });

@@ -240,7 +240,8 @@ describe('`key: value` anywhere in a line, XML elements, and keys with escaped c
       '10:00 INFO login user=ann password: hunter2 ok',
       '10:00 INFO login user=ann password: [REDACTED:password]',
     ],
-    ['token:abc123 next', 'token:[REDACTED:token] next'],
+    ['token:abc123 next', 'token:[REDACTED:token]'], // to the line's end (class 262)
+    ['token:abc123 --next', 'token:[REDACTED:token] --next'],
     ['> Authorization: Bearer abc.def', '> Authorization: [REDACTED:authorization]'],
     ['x password :hunter2', 'x password :[REDACTED:password]'],
     // grep -n and grep over several files put their prefix before a YAML file's top-level key.

@@ -749,10 +749,18 @@ function pairSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
     // A Ruby hash's symbol key (`:password=>"…"`) is read by the literal readers (class 219).
     if (text.charCodeAt(start) === 62 && text.charCodeAt(m.index) === 58) continue;
     const c = text.charCodeAt(start);
+    // In a URL's query (after `?` or `&`) a value holds no blank: it ends at the first one.
+    const before = text.charCodeAt(start - m[1]!.length - 2);
     const end =
       c === 34 || c === 39
         ? quotedValueSpan(text, start, tag, out)
-        : pushBare(text, start, bareWordEnd(text, start), tag, out);
+        : pushBare(
+            text,
+            start,
+            before === 63 || before === 38 ? bareWordEnd(text, start) : pairValueEnd(text, start),
+            tag,
+            out,
+          );
     re.lastIndex = Math.max(end, start);
   }
 }
@@ -781,6 +789,47 @@ function pushBare(text: string, start: number, end: number, tag: string, out: Te
   return end;
 }
 
+/**
+ * Where a bare value after a name's `=` (or `:` with no blank) ends in running text: at the line's end,
+ * a NUL, or before the next `name=` on its line (after a blank, `&`, `;` or `,`): a value with blanks
+ * in it is masked whole (`… DB_PASSWORD=correct horse battery staple` in a log line, behind
+ * `journalctl`'s or `docker logs -t`'s prefix), and logfmt's `password=x user=bob` keeps `user=bob`,
+ * a command line's `--password=x --port 8080` its `--port 8080`.
+ * Trailing blanks, and a `;` or `,` ending it, are not part of it (docs/security.md, class 262).
+ * Linear: each character is looked at at most twice (as a possible next name, then skipped past).
+ */
+function pairValueEnd(text: string, start: number): number {
+  let i = start;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (c === 10 || c === 13 || c === 0) break;
+    if (c === 32 || c === 9 || c === 38 || c === 59 || c === 44) {
+      // A name after the separator and then `=`: the next pair begins here.
+      let j = i + 1;
+      while (
+        j < text.length &&
+        (c === 32 || c === 9) &&
+        (text.charCodeAt(j) === 32 || text.charCodeAt(j) === 9)
+      )
+        j++;
+      const nameAt = j;
+      while (j < text.length && NAME_CHAR.test(text[j]!)) j++;
+      if (j > nameAt && text.charCodeAt(j) === 61 && text.charCodeAt(j + 1) !== 61) break;
+      // After a blank, an option (`-h`, `--port`): a command line's next argument (`ps`, a log of one).
+      if ((c === 32 || c === 9) && text.charCodeAt(nameAt) === 45 && /[-A-Za-z]/.test(text[nameAt + 1] ?? ''))
+        break;
+      i = Math.max(i + 1, j);
+      continue;
+    }
+    i++;
+  }
+  let end = i;
+  while (end > start && /[ \t;,]/.test(text[end - 1]!)) end--;
+  return end;
+}
+
+const NAME_CHAR = /[A-Za-z0-9_.%-]/;
+
 /** To whitespace, a NUL or `&`: a `;` or `,` inside is kept in the value (masked), one ending it is not. */
 function bareWordEnd(text: string, start: number): number {
   let end = start;
@@ -798,7 +847,7 @@ function bareWordEnd(text: string, start: number): number {
  * allowed; not `::` or `:/`): a log line's `user=bob password: hunter2`, curl's
  * `> Authorization: Bearer …`, `token:abc` at a line's start. A key with a blank after its `:` has
  * its value to where a JSON value would end (a `,`, `}`, `]` or the line's end: `Bearer …` whole); one
- * followed at once by its value has it to the next blank; a quoted value to its closing quote.
+ * followed at once by its value has it as a pair's (`pairValueEnd`); a quoted value to its closing quote.
  * text-features.ts counts such a `:` (`keyRunBit`: a key-like run holding a letter, `_` or `$`).
  */
 const COLON_PAIR =
@@ -827,7 +876,7 @@ function colonPairSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): voi
         : pushBare(
             text,
             start,
-            m[2]!.length > 0 || c === 123 || c === 91 ? valueEnd(text, start) : bareWordEnd(text, start),
+            m[2]!.length > 0 || c === 123 || c === 91 ? valueEnd(text, start) : pairValueEnd(text, start),
             tag,
             out,
           );
