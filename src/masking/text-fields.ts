@@ -791,7 +791,7 @@ function pushBare(text: string, start: number, end: number, tag: string, out: Te
 
 /**
  * Where a bare value after a name's `=` (or `:` with no blank) ends in running text: at the line's end,
- * a NUL, or before the next `name=` on its line (after a blank, `&`, `;` or `,`): a value with blanks
+ * a NUL, or before the next `name=` or `name:` on its line (after a blank, `&`, `;` or `,`): a value with blanks
  * in it is masked whole (`… DB_PASSWORD=correct horse battery staple` in a log line, behind
  * `journalctl`'s or `docker logs -t`'s prefix), and logfmt's `password=x user=bob` keeps `user=bob`,
  * a command line's `--password=x --port 8080` its `--port 8080`.
@@ -815,6 +815,14 @@ function pairValueEnd(text: string, start: number): number {
       const nameAt = j;
       while (j < text.length && NAME_CHAR.test(text[j]!)) j++;
       if (j > nameAt && text.charCodeAt(j) === 61 && text.charCodeAt(j + 1) !== 61) break;
+      // A `name:` (holding a letter; not `::`, `:/` or a time's `10:30`) is the next field too.
+      if (
+        j > nameAt &&
+        text.charCodeAt(j) === 58 &&
+        !/[:/]/.test(text[j + 1] ?? '') &&
+        /[A-Za-z_]/.test(text.slice(nameAt, j))
+      )
+        break;
       // After a blank, an option (`-h`, `--port`): a command line's next argument (`ps`, a log of one).
       if ((c === 32 || c === 9) && text.charCodeAt(nameAt) === 45 && /[-A-Za-z]/.test(text[nameAt + 1] ?? ''))
         break;
