@@ -22,6 +22,7 @@ export const BUILTIN_DETECTORS = [
   'jwt',
   'private_key',
   'password_hash',
+  'url_password',
 ] as const;
 
 export type BuiltinDetectorName = (typeof BUILTIN_DETECTORS)[number];

@@ -23,6 +23,7 @@ import { scanNumbers } from './number-scanner.js';
 import { scanMd5Verifiers, scanPasswordHashes } from './password-hash.js';
 import { PREFIXED_TOKEN_DETECTORS, scanPrefixedTokens } from './prefixed-tokens.js';
 import { scanPrivateKeys } from './private-key-pem.js';
+import { scanUrlCredentials } from './url-credentials.js';
 import {
   F_AT,
   F_DASH5,
@@ -185,7 +186,9 @@ class ConfiguredDetectorSet implements DetectorSet {
     };
     if (numbers.card || numbers.phone || numbers.ssn)
       stages.push({ needs: F_DIGITS, run: (t, o) => scanNumbers(t, numbers, o) });
-    if (on.has('email')) stages.push({ needs: F_AT, run: scanEmails });
+    const urlPasswords = on.has('url_password');
+    if (on.has('email')) stages.push({ needs: F_AT, run: (t, o) => scanEmails(t, o, urlPasswords) });
+    if (urlPasswords) stages.push({ needs: F_AT, run: scanUrlCredentials });
     if (on.has('iban')) stages.push({ needs: F_IBAN, run: scanIbans });
     if (PREFIXED_TOKEN_DETECTORS.some((d) => on.has(d)))
       stages.push({ needs: F_TOKEN, run: (t, o) => scanPrefixedTokens(t, on, o) });

@@ -3,6 +3,7 @@
 
 import { isAlnumCode } from './char-class.js';
 import type { Finding } from './finding.js';
+import { afterUrlUser } from './url-credentials.js';
 
 /** Local-part characters accepted: letters, digits and . _ % + - (what real addresses use). */
 function isLocalChar(c: number): boolean {
@@ -82,13 +83,15 @@ function scpPath(text: string, e: number): boolean {
   return isAlnumCode(c) || c === 47 || c === 126;
 }
 
-export function scanEmails(text: string, out: Finding[]): void {
+/** `urlPasswords`: the url_password detector runs, and reads `scheme://user:<password>@host` itself. */
+export function scanEmails(text: string, out: Finding[], urlPasswords = false): void {
   let at = text.indexOf('@');
   while (at !== -1) {
     let s = at;
     while (s > 0 && at - s < 64 && isLocalChar(text.charCodeAt(s - 1))) s--;
     while (s < at && text.charCodeAt(s) === 46) s++;
-    if (s < at && text.charCodeAt(at - 1) !== 46) {
+    // `scheme://user:<password>@host`: a URL's password and host, the url_password detector's.
+    if (s < at && text.charCodeAt(at - 1) !== 46 && !(urlPasswords && afterUrlUser(text, s))) {
       const e = domainEnd(text, at + 1);
       if (e > 0 && !scpPath(text, e)) {
         out.push({ detector: 'email', start: s, end: e, text: text.slice(s, e) });
