@@ -3020,7 +3020,8 @@ function withSent(v: Verdict, sent: { categories: ShellCategory[]; notes: string
 
 const kubectl: Rule = (args, name, ctx) => {
   const o = scanOptions(args, {
-    shortValued: 'nclsf',
+    // `-o` and `-k` take values too: `-ojson` is `--output json`, not `-o -j -s on` (a server named `on`).
+    shortValued: 'nclsfokL',
     longValued: [
       'namespace',
       'context',

@@ -471,6 +471,9 @@ describe("the host's cluster credentials sent to a server a command names (class
     'kubectl get pods --context=prod -n web',
     'kubectl exec web -- ls -s /srv',
     'helm list -A',
+    // `-o` takes a value: `-ojson` is not `-o -j -s on`, a server named `on` (class 264).
+    'kubectl get pods -ojson',
+    'kubectl get pods -ojsonpath={.items[*].metadata.name}',
   ])('%s is not sent elsewhere', (line) => {
     expect(cats(line)).not.toContain('exfiltration');
   });

@@ -138,3 +138,43 @@ describe('a value split into words by bash (class 235)', () => {
     expect(shapes(line), line).toEqual([]);
   });
 });
+
+// A host's kubectl and helm print a Secret's data base64-encoded, under any key: output masking reads
+// neither (class 264; test/ssh-kubectl-secret-data.test.ts shows it through real OpenSSH and kubectl).
+describe("Secrets' data printed by kubectl and helm (class 264)", () => {
+  it.each([
+    'kubectl get secret db -o yaml',
+    'kubectl get secrets -A -o json',
+    'kubectl -n prod get Secret/db -ojsonpath={.data.url}',
+    'kubectl get cm,secret -o=yaml',
+    "kubectl get secret.v1 db --output go-template='{{.data.url}}'",
+    "kubectl get secret db --template '{{.data.url}}'",
+    'kubectl get -o custom-columns=U:.data.url secrets',
+    'kubectl get --raw /api/v1/namespaces/default/secrets/db',
+    'kubectl get --raw /api/v1/namespaces/default/%73ecrets/db',
+    'kubectl get -f k8s/ -o yaml',
+    'kubectl get -k overlays/prod -o json',
+    'kubectl get $KIND db -o yaml',
+    'kubectl get secret db -o $FORMAT',
+    'oc get secret db -o yaml',
+    'helm get manifest web',
+    'helm get all web',
+    'helm template ./chart',
+  ])('%s reshapes', (line) => {
+    expect(shapes(line), line).not.toEqual([]);
+  });
+
+  it.each([
+    'kubectl get secret db',
+    'kubectl get secrets -o wide',
+    'kubectl get secret -o name',
+    'kubectl describe secret db',
+    'kubectl get pods -o yaml',
+    'kubectl get cm app -o yaml',
+    'kubectl get --raw /healthz',
+    'helm get values web',
+    'helm list -A',
+  ])('%s shows what it reads whole', (line) => {
+    expect(shapes(line), line).toEqual([]);
+  });
+});

@@ -207,6 +207,112 @@ function reshapes(c: ShellCommand): string | undefined {
   }
   if (name === 'zip' || name === '7z' || name === '7za' || name === 'cpio')
     return `${name} packs what it reads`;
+  if (name === 'kubectl' || name === 'oc') return kubectlSecretData(c);
+  if (name === 'helm') {
+    // A release's or a chart's rendered manifests: its Secrets' data base64-encoded (`b64enc`).
+    const o = scan(c, {
+      shortValued: 'nfo',
+      longValued: [
+        'namespace',
+        'kube-context',
+        'kubeconfig',
+        'revision',
+        'values',
+        'set',
+        'output',
+        'template',
+      ],
+    });
+    const [sub, what] = [o.operands[0], o.operands[1]];
+    if (o.dynamic || sub?.dynamic === true) return "helm prints manifests with Secrets' data base64-encoded";
+    if (
+      sub?.value === 'template' ||
+      (sub?.value === 'get' && (what === undefined || what.dynamic || /^(manifest|all)$/.test(what.value)))
+    )
+      return "helm prints manifests with Secrets' data base64-encoded";
+    return undefined;
+  }
+  return undefined;
+}
+
+/** kubectl's options that take a value in the next word (the rest are flags). */
+const KUBECTL_SPEC: OptionSpec = {
+  shortValued: 'nclsfokL',
+  longValued: [
+    'namespace',
+    'context',
+    'cluster',
+    'kubeconfig',
+    'server',
+    'user',
+    'token',
+    'as',
+    'as-group',
+    'as-uid',
+    'selector',
+    'field-selector',
+    'filename',
+    'kustomize',
+    'output',
+    'template',
+    'raw',
+    'label-columns',
+    'sort-by',
+    'chunk-size',
+    'request-timeout',
+    'subresource',
+    'cache-dir',
+    'certificate-authority',
+    'client-certificate',
+    'client-key',
+    'tls-server-name',
+  ],
+};
+
+/** Output formats of `kubectl get` that show no object's fields: the table, wide, the names. */
+const KUBECTL_TABLE_FORMATS: ReadonlySet<string> = new Set(['', 'wide', 'name']);
+
+/**
+ * `kubectl get` of Secrets in a format that shows their fields (`-o yaml|json|jsonpath=…|go-template=…|
+ * custom-columns=…`, `--template`, `--raw` of a Secret's path): their `data` is base64, which output
+ * masking cannot read, and under any key at all (`url:`, `db:`), which no field name covers. The
+ * Kubernetes engine masks a Secret's values whole (docs/security.md classes 36, 150); through a host's
+ * kubectl over SSH, nothing did (class 264; so does helm's rendered manifests, above). What it gets may be Secrets when a resource word is made at
+ * run time, or the resources come from files (`-f`, `-k`).
+ */
+function kubectlSecretData(c: ShellCommand): string | undefined {
+  const o = scan(c, KUBECTL_SPEC);
+  const sub = o.operands[0];
+  if (sub === undefined || (!sub.dynamic && sub.value !== 'get')) return undefined;
+  const why = `${c.name} get shows Secrets' data base64-encoded, under any key`;
+  if (sub.dynamic) return why;
+  for (const raw of o.values.get('raw') ?? []) {
+    if (raw.dynamic) return why;
+    let path = raw.value;
+    try {
+      path = decodeURIComponent(path);
+    } catch {
+      // Not percent-encoding: read as written.
+    }
+    if (/secret/i.test(path)) return why;
+  }
+  const formats = [...(o.values.get('o') ?? []), ...(o.values.get('output') ?? [])];
+  // A word made at run time before the operands may be any option, `-o yaml` among them.
+  const showsFields =
+    o.dynamic ||
+    hasAny(o, 'template') ||
+    formats.some(
+      (f) => f.dynamic || !KUBECTL_TABLE_FORMATS.has(f.value.replace(/^=/, '').trim().toLowerCase()),
+    );
+  if (!showsFields) return undefined;
+  if (hasAny(o, 'f', 'filename', 'k', 'kustomize')) return why;
+  for (const w of o.operands.slice(1)) {
+    if (w.dynamic) return why;
+    for (const part of w.value.split(',')) {
+      const type = part.split('/')[0]!.trim().toLowerCase();
+      if (/^secrets?(?:\.|$)/.test(type)) return why;
+    }
+  }
   return undefined;
 }
 
