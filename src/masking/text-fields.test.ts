@@ -242,6 +242,9 @@ describe('`key: value` anywhere in a line, XML elements, and keys with escaped c
     ],
     ['token:abc123 next', 'token:[REDACTED:token]'], // to the line's end (class 262)
     ['token:abc123 --next', 'token:[REDACTED:token] --next'],
+    // Inside a quoted string, to its closing quote; the fields after it stay.
+    ['msg="login password=abc def rejected" user=bob', 'msg="login password=[REDACTED:password]" user=bob'],
+    ['10:01 db DB_PASSWORD=correct horse staple', '10:01 db DB_PASSWORD=[REDACTED:password]'],
     ['> Authorization: Bearer abc.def', '> Authorization: [REDACTED:authorization]'],
     ['x password :hunter2', 'x password :[REDACTED:password]'],
     // grep -n and grep over several files put their prefix before a YAML file's top-level key.

@@ -757,7 +757,9 @@ function pairSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
         : pushBare(
             text,
             start,
-            before === 63 || before === 38 ? bareWordEnd(text, start) : pairValueEnd(text, start),
+            before === 63 || before === 38
+              ? bareWordEnd(text, start)
+              : pairValueEnd(text, start, start - m[1]!.length - 1),
             tag,
             out,
           );
@@ -794,15 +796,19 @@ function pushBare(text: string, start: number, end: number, tag: string, out: Te
  * a NUL, or before the next `name=` or `name:` on its line (after a blank, `&`, `;` or `,`): a value with blanks
  * in it is masked whole (`… DB_PASSWORD=correct horse battery staple` in a log line, behind
  * `journalctl`'s or `docker logs -t`'s prefix), and logfmt's `password=x user=bob` keeps `user=bob`,
- * a command line's `--password=x --port 8080` its `--port 8080`.
+ * a command line's `--password=x --port 8080` its `--port 8080`; inside a double-quoted string opened
+ * before the name, to the string's closing quote (`msg="password=x rejected" user=bob`).
  * Trailing blanks, and a `;` or `,` ending it, are not part of it (docs/security.md, class 262).
  * Linear: each character is looked at at most twice (as a possible next name, then skipped past).
  */
-function pairValueEnd(text: string, start: number): number {
+function pairValueEnd(text: string, start: number, keyAt: number): number {
+  const quoted = insideQuotes(text, keyAt);
   let i = start;
   while (i < text.length) {
     const c = text.charCodeAt(i);
     if (c === 10 || c === 13 || c === 0) break;
+    // Inside a quoted string (`msg="… password=x rejected"`, a warning's text): to its closing quote.
+    if (quoted && c === 34 && text.charCodeAt(i - 1) !== 92) break;
     if (c === 32 || c === 9 || c === 38 || c === 59 || c === 44) {
       // A name after the separator and then `=`: the next pair begins here.
       let j = i + 1;
@@ -837,6 +843,21 @@ function pairValueEnd(text: string, start: number): number {
 }
 
 const NAME_CHAR = /[A-Za-z0-9_.%-]/;
+
+/**
+ * Whether `at` is inside a double-quoted string opened earlier on its line (an odd number of unescaped
+ * `"` between the line's start and `at`; a line's first 4096 characters before `at` are counted).
+ */
+function insideQuotes(text: string, at: number): boolean {
+  let inside = false;
+  const stop = Math.max(0, at - 4096);
+  for (let i = at - 1; i >= stop; i--) {
+    const c = text.charCodeAt(i);
+    if (c === 10 || c === 13) break;
+    if (c === 34 && text.charCodeAt(i - 1) !== 92) inside = !inside;
+  }
+  return inside;
+}
 
 /** To whitespace, a NUL or `&`: a `;` or `,` inside is kept in the value (masked), one ending it is not. */
 function bareWordEnd(text: string, start: number): number {
@@ -884,7 +905,9 @@ function colonPairSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): voi
         : pushBare(
             text,
             start,
-            m[2]!.length > 0 || c === 123 || c === 91 ? valueEnd(text, start) : pairValueEnd(text, start),
+            m[2]!.length > 0 || c === 123 || c === 91
+              ? valueEnd(text, start)
+              : pairValueEnd(text, start, keyAt),
             tag,
             out,
           );
