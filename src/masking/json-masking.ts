@@ -33,6 +33,13 @@ export const DEFAULT_SENSITIVE_KEYS = [
   'private_key_id',
   'secret_access_key',
   'secret_key',
+  'secret_key_base',
+  'encryption_key',
+  'signing_key',
+  'master_key',
+  'auth_key',
+  'requirepass',
+  'masterauth',
   'aws_secret_access_key',
   'aws_session_token',
   'authorization',
@@ -117,12 +124,17 @@ function keyMatcher(names: readonly string[]): KeyMatcher {
     } else exact.set(normalizeKey(name), tag);
   }
   const suffixes = [...exact].filter(([k]) => k.length >= MIN_ENV_SUFFIX);
+  const passTag = exact.get('password');
   const m: KeyMatcher = (key) => {
     const k = normalizeKey(key);
     const hit = exact.get(k);
     if (hit !== undefined) return hit;
     for (const g of globs) if (g.re.test(k)) return g.tag;
-    if (ENV_NAME.test(key)) for (const [s, tag] of suffixes) if (k.endsWith(s)) return tag;
+    if (ENV_NAME.test(key)) {
+      for (const [s, tag] of suffixes) if (k.endsWith(s)) return tag;
+      // `DB_PASS`, `SMTP_PASS`: `pass` is too short a word to end other names with (`BYPASS`).
+      if (key.endsWith('_PASS') && passTag !== undefined) return passTag;
+    }
     return undefined;
   };
   matcherCache.set(names, m);

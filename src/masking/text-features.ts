@@ -65,6 +65,10 @@ export function mayNameFields(text: string, options: { readonly tables?: boolean
     for (let i = text.indexOf(ch); i >= 0; i = text.indexOf(ch, i + 1))
       if (escapeBit(c, i, at) !== 0) return true;
   }
+  // A quote after a blank, `(` or `,` (`PASSWORD '…'`, `define('DB_PASSWORD', '…')`, class 265).
+  for (const ch of ["'", '"'])
+    for (let i = text.indexOf(ch); i >= 0; i = text.indexOf(ch, i + 1))
+      if (quoteBit(at(i - 1)) !== 0) return true;
   return false;
 }
 
@@ -106,6 +110,15 @@ function keyRunBit(at: (j: number) => number, from: number, to: number): number 
     if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 36) return F_FIELDS;
   }
   return 0;
+}
+
+/**
+ * F_FIELDS when a quote follows a blank, a `(` or a `,` (`prev`): a quoted value after its name with
+ * no `=` or `:` between (SQL's `PASSWORD '…'`, `IDENTIFIED BY '…'`, `define('DB_PASSWORD', '…')`:
+ * text-fields.ts `codeStringSpans`, class 265).
+ */
+function quoteBit(prev: number): number {
+  return prev === 32 || prev === 9 || prev === 40 || prev === 44 ? F_FIELDS : 0;
 }
 
 /** F_FIELDS when `next`, the unit after a `<`, may start an XML element's name (text-fields.ts, class 241). */
@@ -295,6 +308,7 @@ export function bytesFeatures(b: Uint8Array, start: number, end: number): number
           else if ((c === 10 || c === 13) && i + 1 < end) f |= F_FIELDS;
           else if (c === 38 || c === 92) f |= escapeBit(c, i, byteAt);
           else if (c === 60) f |= tagBit(byteAt(i + 1));
+          else if (c === 34 || c === 39) f |= quoteBit(byteAt(i - 1));
         }
     }
   }
@@ -404,6 +418,7 @@ export function textFeatures(text: string): number {
           else if ((c === 10 || c === 13) && i + 1 < n) f |= F_FIELDS;
           else if (c === 38 || c === 92) f |= escapeBit(c, i, textAt);
           else if (c === 60) f |= tagBit(textAt(i + 1));
+          else if (c === 34 || c === 39) f |= quoteBit(textAt(i - 1));
         }
     }
   }

@@ -327,3 +327,42 @@ describe('HTML form fields (docs/security.md, class 210)', () => {
     );
   });
 });
+
+describe('a quoted value after its name in code and SQL, and more .env names (class 265)', () => {
+  it.each([
+    ["define( 'DB_PASSWORD', 'wp-pass' );", "define( 'DB_PASSWORD', "],
+    ["$password = 'php-pass';", '$password = '],
+    ['const apiKey = "js-key";', 'const apiKey = '],
+    ["self.api_key = 'py-key'", 'self.api_key = '],
+    ['password := "go-pass"', 'password :'],
+    ['api = os.environ.get("API_TOKEN", "py-default")', 'os.environ.get("API_TOKEN", '],
+    ["ALTER ROLE app WITH LOGIN PASSWORD 'sql-pass';", 'ALTER ROLE app WITH LOGIN PASSWORD '],
+    [
+      "CREATE USER x IDENTIFIED WITH caching_sha2_password BY 'my-pass';",
+      'IDENTIFIED WITH caching_sha2_password BY ',
+    ],
+    ["set password 'redis-pass'", 'set password '],
+    ['DB_PASS=env-pass', 'DB_PASS='],
+    ['SECRET_KEY_BASE=rails-base', 'SECRET_KEY_BASE='],
+    ['JWT_SIGNING_KEY=jwt-key', 'JWT_SIGNING_KEY='],
+    ["define('SECURE_AUTH_KEY', 'wp-salt');", "define('SECURE_AUTH_KEY', "],
+  ])('%s', (line, kept) => {
+    const out = masked(line)?.text;
+    expect(out).toBeDefined();
+    expect(out).toContain(kept);
+    expect(out).toContain('[REDACTED:');
+    expect(out).not.toMatch(/(wp|php|js|py|go|sql|my|redis|env|rails|jwt)-(pass|key|default|base|salt)/);
+  });
+
+  it.each([
+    'if password == "x": pass',
+    'SENSITIVE = ["password", "token", "secret"]',
+    'the "password" field is required',
+    "say 'hi' to bob",
+    "x = 'password'",
+    "BYPASS=1 and COMPASS='north'",
+    "config('app.name', 'Gatehouse')",
+  ])('%s stays', (line) => {
+    expect(masked(line)).toBeNull();
+  });
+});

@@ -91,6 +91,7 @@ export function textFieldSpans(
   pairSpans(text, keys, found);
   colonPairSpans(text, keys, found);
   xmlElementSpans(text, keys, found);
+  codeStringSpans(text, keys, found);
   found.sort((a, b) => a.start - b.start || b.end - a.end);
   const out: TextFieldSpan[] = [];
   let reached = -1;
@@ -924,6 +925,43 @@ function startsLine(text: string, at: number): boolean {
     while (i >= 0 && (text[i] === ' ' || text[i] === '\t')) i--;
   }
   return i < 0 || text[i] === '\n';
+}
+
+// ---- a quoted value after its name in code and SQL (docs/security.md, class 265) ----
+
+/**
+ * A name (bare, after `$`, `@`, `.` or any character a name is not made of; or quoted) and then, before a
+ * quoted string: an assignment's `=` or `:=` (not `==`, `=>`, `=~`: `$password = '…'`, `const password =
+ * "…"`, Go's `password := "…"`, `self.api_key = '…'`), only blanks (SQL's `PASSWORD '…'`, `set password
+ * "…"`), or, for a quoted name just inside a call's `(`, a `,` (PHP's `define('DB_PASSWORD', '…')`,
+ * `setenv("API_KEY", "…")`, `ENV.fetch('DB_PASSWORD', '…')`). The string is the value.
+ */
+const CODE_STRING =
+  /(?:^|[^A-Za-z0-9_(]|(?=\())(\([ \t]*)?(['"]?)([A-Za-z_][A-Za-z0-9_]{0,255})\2[ \t]*(:=|=(?![=>~])|,)?[ \t]*(?=['"])/gm;
+
+/** MySQL's and Oracle's `IDENTIFIED [WITH plugin] BY '…'`: a password, whatever names the user. */
+const IDENTIFIED_BY = /\bIDENTIFIED[ \t]+(?:WITH[ \t]+[A-Za-z0-9_'"`]{1,64}[ \t]+)?BY[ \t]+(?=['"])/gi;
+
+function codeStringSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
+  if (!text.includes("'") && !text.includes('"')) return;
+  const re = new RegExp(CODE_STRING.source, CODE_STRING.flags);
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    const [, call, quote, key, op] = m;
+    // A `,` only after a quoted name just inside a call; no operator only after a bare name and a blank.
+    if (
+      op === ','
+        ? call === undefined || quote === ''
+        : op === undefined && (quote !== '' || !/[ \t]$/.test(m[0]))
+    )
+      continue;
+    const tag = keys(key!);
+    if (tag === undefined) continue;
+    re.lastIndex = Math.max(quotedValueSpan(text, re.lastIndex, tag, out), re.lastIndex);
+  }
+  if (!/identified/i.test(text)) return;
+  const by = new RegExp(IDENTIFIED_BY.source, IDENTIFIED_BY.flags);
+  for (let m = by.exec(text); m !== null; m = by.exec(text))
+    by.lastIndex = Math.max(quotedValueSpan(text, by.lastIndex, 'password', out), by.lastIndex);
 }
 
 // ---- XML elements (docs/security.md, class 241) ----
