@@ -305,6 +305,49 @@ describe('a token handed to an MCP client is an agent', { timeout: 60_000 }, () 
     expect(((await read.json()) as { context: unknown }).context).toBeNull();
   });
 
+  it("does not read the person's own approval requests (class 258)", async () => {
+    const aliceToken = await accessTokenFor('gatehouse-cli', PEOPLE);
+    const mcpToken = await accessTokenFor('claude-code', RESOURCE);
+    // Alice asks for access herself; her reason names what she is working on.
+    const asked = await api(gw, aliceToken, 'POST', '/api/access-requests', {
+      connection: 'app',
+      for: '1h',
+      reason: 'INC-2: payroll correction for employee 4471 (salary 182000)',
+    });
+    expect(asked.status).toBe(201);
+    const id = asked.body.request.id as string;
+    expect((await api(gw, aliceToken, 'GET', `/api/approvals/${id}`)).status).toBe(200);
+
+    // The agent holding a token in her name reads none of it: not by id, not in its list …
+    const one = await api(gw, mcpToken, 'GET', `/api/approvals/${id}`);
+    expect(one.status).toBe(403);
+    expect(JSON.stringify(one.body)).not.toContain('payroll');
+    const mine = await api(gw, mcpToken, 'GET', '/api/approvals?mine=1&status=all');
+    expect(mine.status).toBe(200);
+    expect(JSON.stringify(mine.body)).not.toContain('payroll');
+    expect((mine.body.requests as { id: string }[]).some((r) => r.id === id)).toBe(false);
+
+    // … nor through the MCP tools, where another principal's request is answered as unknown.
+    const res = await fetch(`${httpBase(gw)}/mcp`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${mcpToken}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 7,
+        method: 'tools/call',
+        params: { name: 'approval_status', arguments: { request_id: id } },
+      }),
+    });
+    const raw = await res.text();
+    expect(res.status).toBe(200);
+    expect(raw).not.toContain('payroll');
+    expect(raw).toContain('of yours exists');
+  });
+
   it('still serves the MCP endpoint, as an agent', async () => {
     const mcpToken = await accessTokenFor('claude-code', RESOURCE);
     const res = await fetch(`${httpBase(gw)}/mcp`, {
