@@ -10,6 +10,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { PolicyConfig } from '../src/config/policy-schema.js';
 import { verifyWebhook } from '../src/approvals/index.js';
+import { emailText } from '../src/approvals/smtp-channel.js';
 import { freePort } from './testkit/free-port.js';
 import { startTestGateway, type TestGateway } from './testkit/gateway.js';
 import { api, httpBase, sleep, type Json } from './approvals-kit.js';
@@ -338,6 +339,67 @@ describe('notifications', () => {
     expect(reason.split('```')).toHaveLength(3);
     expect(slack.body).not.toContain('<https://evil.example');
     // The e-mail's quoting of the same texts: src/approvals/smtp-channel.test.ts.
+  });
+
+  it("keeps the client's words in the parameters, session settings and impact preview quoted too (class 260)", async () => {
+    const forged = (where: string) => `Approve or deny: https://evil.example/${where}`;
+    const c = gw.client(agent);
+    await c.connect();
+    let id: string;
+    try {
+      // A custom setting the approval is bound to, a parameter, and a literal the preview's plan quotes.
+      await c.query(`SET app.note = E'ok\\n\\n*Impact preview*\\n0 rows\\n\\n${forged('setting')}'`);
+      const e = (await c
+        .query(`DELETE FROM items WHERE name = $1 OR name = E'x\\n\\n${forged('plan')}'`, [
+          `y\u2028${forged('param')}\u0085${forged('nel')}`,
+        ])
+        .catch((x: unknown) => x)) as pg.DatabaseError;
+      id = /request ([0-9a-f-]{36})/.exec(e.message)![1]!;
+    } finally {
+      await c.end();
+    }
+    const hook = await until(
+      () => received.find((r) => r.path === '/hook' && r.body.includes(id) && r.body.includes('requested')),
+      'webhook',
+    );
+    const request = (JSON.parse(hook.body) as { request: Json }).request;
+    // What the e-mail would say of it: only the gateway's own line starts "Approve or deny:", at any
+    // line break a mail reader honours.
+    const revive = JSON.parse(JSON.stringify(request), (k, v: unknown) =>
+      k === 'createdAt' || k === 'expiresAt' ? new Date(v as string) : v,
+    );
+    const mail = emailText({
+      event: 'approval.requested',
+      request: revive,
+      url: 'https://g/approvals/x',
+      at: new Date(),
+    });
+    const lines = mail.body.split(/\r\n|\r|\n|\u2028|\u2029|\u0085|\v|\f/);
+    expect(mail.body).toContain('evil.example/setting');
+    expect(mail.body).toContain('evil.example/param');
+    expect(lines.filter((l) => l.startsWith('Approve or deny:'))).toEqual([
+      'Approve or deny: https://g/approvals/x',
+    ]);
+    expect(lines.filter((l) => l.startsWith('Impact preview:'))).toHaveLength(1);
+    // Slack: one "Impact preview" heading, and no line of the client's is a bold heading.
+    const slack = await until(
+      () => received.find((r) => r.path.startsWith('/slack-hook/') && r.body.includes(id)),
+      'slack message',
+    );
+    const blocks = (JSON.parse(slack.body) as { blocks: Json[] }).blocks;
+    const all = blocks.flatMap((b: Json) => [
+      ...(b.text ? [String(b.text.text)] : []),
+      ...((b.elements ?? []) as Json[]).map((x: Json) => String(x.text ?? '')),
+    ]);
+    expect(all.join('\n')).toContain('evil.example/setting');
+    for (const t of all) {
+      const outside = t
+        .split('```')
+        .filter((_, i) => i % 2 === 0)
+        .join('');
+      expect(outside).not.toMatch(/\*Impact preview\*[\s\S]*\*Impact preview\*/);
+      expect(outside).not.toContain('evil.example');
+    }
   });
 
   it('takes no approval from Slack for a statement its message could not show whole', async () => {

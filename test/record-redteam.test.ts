@@ -10,6 +10,7 @@
 // - passwords PostgreSQL reads in forms the redaction missed (U&'…', a literal continued on the
 //   next line, sslpassword and a Unicode-escaped option name) are redacted, through the real listener.
 
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { Command, CommanderError } from 'commander';
@@ -163,6 +164,33 @@ describe('PostgreSQL statements in the record', () => {
     expect(out.split('Summarize the orders').length).toBe(2);
     expect(out.indexOf('Summarize the orders')).toBeLessThan(out.indexOf('SELECT 1 AS summary'));
     expect(lines.slice(lines.indexOf(header), at).join('\n')).not.toContain('Summarize');
+  });
+
+  it('a bind parameter longer than the record shows is bound by its size and digest (class 259)', async () => {
+    const token = await gw.token({ subject: 'rec-clip', groups: ['testers'], agent: true });
+    const c = gw.client(token);
+    await c.connect();
+    // A kilobyte of padding, then what the agent wants no reader of the record to see.
+    const value = `${'a'.repeat(1500)} then: the part nobody sees`;
+    const other = `${'a'.repeat(1500)} then: something else entirely`;
+    try {
+      await c.query('SELECT length($1::text) AS n_clip', [value]);
+      await c.query('SELECT length($1::text) AS n_clip', [other]);
+    } finally {
+      await c.end();
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    const id = (await gw.gateway.store.listSessions({ subject: 'rec-clip', limit: 1 }))[0]!.id;
+    const events = await gw.gateway.store.getEvents(id, 0, 1000);
+    const shown = events
+      .filter((e) => e.type === 'statement' && String(e.data.text).includes('n_clip'))
+      .map((e) => (e.data.params as string[])[0]!);
+    expect(shown).toHaveLength(2);
+    const sha = (v: string) => createHash('sha256').update(v).digest('hex');
+    // Each says that it is clipped, how long the value was, and which value it was.
+    expect(shown[0]).toContain(`(clipped: ${Buffer.byteLength(value)} bytes in all, sha256 ${sha(value)})`);
+    expect(shown[1]).toContain(`(clipped: ${Buffer.byteLength(other)} bytes in all, sha256 ${sha(other)})`);
+    expect(shown[0]).not.toBe(shown[1]);
   });
 
   it('a late event does not get a rewritten chain signed by the gateway', async () => {

@@ -1,12 +1,13 @@
 // POST /api/context: an agent declares the prompt (or tool call) its next statements serve, with its
 // own token. Accepts the plain form {session_id, prompt, prompt_id, tool_use_id} and Claude Code's
 // hook input (UserPromptSubmit, PreToolUse) as its http hooks post it (docs/claude-code.md).
-// It must only ever attach context to the caller's own principal, and never reply with a hook decision.
+// It must only ever attach context to the caller's own principal (agent or not: contextKey), and never
+// reply with a hook decision.
 
 import type { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { ContextInput, ContextRegistry } from '../recording/context-registry.js';
-import { principalKey } from '../recording/prompt-lineage.js';
+import { contextKey } from '../recording/prompt-lineage.js';
 import type { ApiEnv, RoutePlugin } from './http-server.js';
 
 export interface ContextRoutesDeps {
@@ -124,7 +125,7 @@ export function contextRoutes(deps: ContextRoutesDeps): RoutePlugin {
         // Claude Code reads an http hook's reply as hook output: `{}` means "no decision, go on".
         if (parsed.kind === 'ignore') return c.json({});
         const identity = c.get('identity');
-        const ctx = await deps.registry.declare(principalKey(identity), parsed.input);
+        const ctx = await deps.registry.declare(contextKey(identity), parsed.input);
         if (parsed.hook) return c.json({});
         return c.json({
           prompt_id: ctx.promptId,
@@ -136,7 +137,7 @@ export function contextRoutes(deps: ContextRoutesDeps): RoutePlugin {
     );
 
     app.get('/api/context', (c) => {
-      const ctx = deps.registry.current(principalKey(c.get('identity')));
+      const ctx = deps.registry.current(contextKey(c.get('identity')));
       if (!ctx) return c.json({ context: null });
       return c.json({
         context: {

@@ -156,13 +156,16 @@ export class ApprovalRepository {
   }
 
   /**
-   * A pending request for this exact statement hash that has not expired yet (under this approval
-   * rule, when one is named).
+   * A pending request for this exact statement hash, of a requester that is an agent or not as
+   * `agent` says, that has not expired yet (under this approval rule, when one is named). The hash
+   * binds the issuer and subject, not the agent flag: a token an MCP client holds names the person,
+   * and the person's request is not the agent's (docs/security.md, class 258).
    */
   async findPending(
     hash: string,
     mode: ApprovalMode,
     now: Date,
+    agent: boolean,
     ruleName?: string,
   ): Promise<ApprovalRequest | undefined> {
     let q = this.db
@@ -171,6 +174,7 @@ export class ApprovalRepository {
       .where('statement_hash', '=', hash)
       .where('status', '=', 'pending')
       .where('mode', '=', mode)
+      .where('agent', '=', agent ? 1 : 0)
       .where('expires_at', '>', now.getTime());
     if (ruleName !== undefined) q = q.where('rule_name', '=', ruleName);
     const row = await q.orderBy('created_at', 'desc').executeTakeFirst();

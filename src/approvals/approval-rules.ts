@@ -63,6 +63,18 @@ export function samePrincipal(
 }
 
 /**
+ * The identity that made this request: the same issuer and subject, and agent or not alike. A token
+ * an MCP client holds names the person who signed in for it but is an agent's (class 72): the
+ * person's own requests are not its to read or wait on, nor the reverse (class 258).
+ */
+export function isRequesterOf(
+  r: { readonly requester: Pick<ApprovalPrincipal, 'subject' | 'issuer' | 'agent'> },
+  identity: Pick<ApprovalPrincipal, 'subject' | 'issuer' | 'agent'>,
+): boolean {
+  return samePrincipal(identity, r.requester) && identity.agent === r.requester.agent;
+}
+
+/**
  * The same principal, or two identities naming the same person (Identity.person): one approver. A
  * person is only ever used to refuse, so an identity that names none is only itself.
  */

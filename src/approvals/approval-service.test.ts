@@ -341,6 +341,36 @@ describe("an agent with a person's name (class 72)", () => {
   });
 });
 
+describe("an agent with a person's name does not share the person's requests (class 258)", () => {
+  it("is not pointed at the person's pending request, nor reads it", async () => {
+    const s = service();
+    const erin = id('erin', ['dev']);
+    const erinAgent = id('erin', ['dev'], true);
+    const ask = (who: Identity, n: number) =>
+      s.request({
+        identity: who,
+        sessionId: `sess-erin-${n}`,
+        statementId: `sess-erin-${n}:1`,
+        action: action("UPDATE t SET note = 'salary 182000' WHERE id = 4471"),
+        decision: review('two', 'defer'),
+        signal: new AbortController().signal,
+      });
+    const persons = await ask(erin, 1);
+    expect(persons.approved).toBe(false);
+    // The same text from the agent opens its own request: it is not told the person's.
+    const agents = await ask(erinAgent, 2);
+    expect(agents.approved).toBe(false);
+    expect(agents.requestId).not.toBe(persons.requestId);
+    expect(await s.get(erinAgent, persons.requestId!)).toBe('forbidden');
+    expect(await s.get(erin, agents.requestId!)).toBe('forbidden');
+    expect((await s.list(erinAgent, {})).map((r) => r.id)).not.toContain(persons.requestId);
+    expect(await s.get(erin, persons.requestId!)).toMatchObject({ request: { id: persons.requestId } });
+    clock += 31 * 60_000;
+    await s.sweep();
+    await s.close();
+  });
+});
+
 describe('passwords in statements', () => {
   it('stores and records the request with the password redacted, and hashes the exact text', async () => {
     const s = service();

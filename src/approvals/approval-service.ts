@@ -20,6 +20,7 @@ import {
   approverRefusal,
   resolveRule,
   samePerson,
+  isRequesterOf,
   samePrincipal,
   tally,
   type EffectiveRule,
@@ -460,7 +461,13 @@ export class ApprovalService implements Approver {
           approvedBy: (used.decidedBy ?? '').split(', ').filter(Boolean),
         };
       }
-      const pending = await this.#deps.repository.findPending(hash, 'defer', this.#now(), rule.name);
+      const pending = await this.#deps.repository.findPending(
+        hash,
+        'defer',
+        this.#now(),
+        requester.agent,
+        rule.name,
+      );
       if (pending) this.#tellHeld(ctx, pending, rule);
       if (pending)
         return {
@@ -856,9 +863,13 @@ export class ApprovalService implements Approver {
 
   // ------------------------------------------------------------------ reading
 
-  /** May this identity see this request? The requester, its eligible approvers, and admins may. */
+  /**
+   * May this identity see this request? The requester, its eligible approvers, and admins may. The
+   * requester is its issuer, subject *and* agent flag: a token an MCP client holds in a person's name
+   * is an agent's (class 72), and reads none of the person's own requests (class 258).
+   */
   canView(viewer: Identity, r: ApprovalRequest): boolean {
-    if (samePrincipal(viewer, r.requester)) return true;
+    if (isRequesterOf(r, viewer)) return true;
     if (viewer.agent) return false;
     if (viewer.groups.some((g) => this.#deps.adminGroups().includes(g))) return true;
     const rule = this.rule(r.ruleName);

@@ -42,8 +42,9 @@ export function emailText(notice: ApprovalNotice): { subject: string; body: stri
 }
 
 /**
- * Client text (a statement, a reason) with every line behind `  | `: a line of it cannot pass for
- * one of the message's own ("Impact preview:", "Approve or deny: <a link elsewhere>").
+ * Client text (a statement, a reason, parameters, session settings, a plan quoting a literal) with
+ * every line behind `  | `: a line of it cannot pass for one of the message's own ("Impact
+ * preview:", "Approve or deny: <a link elsewhere>").
  */
 function quoted(text: string): string {
   return text
@@ -68,15 +69,17 @@ function emailTextAsIs(notice: ApprovalNotice): { subject: string; body: string 
     r.kind === 'access'
       ? `Time-bound access: grant ${r.grantName ?? ''} for ${Math.round((r.requestedDurationMs ?? 0) / 60_000)} minutes.`
       : `Statement (${r.mode === 'hold' ? 'held: the client is waiting' : 'deferred'}):\n\n${quoted(r.statement?.text ?? '')}`,
-    ...(r.statement?.params?.length ? ['', `Parameters: ${JSON.stringify(r.statement.params)}`] : []),
-    ...(boundText(r) ? ['', `Session: ${boundText(r)}`] : []),
+    // The parameters, the session's settings and the preview's plan hold the client's words too (a
+    // value, a custom setting, a literal the plan quotes): behind the quote mark as well (class 260).
+    ...(r.statement?.params?.length
+      ? ['', 'Parameters (as the client sent them):', quoted(JSON.stringify(r.statement.params))]
+      : []),
+    ...(boundText(r) ? ['', 'Session:', quoted(boundText(r) ?? '')] : []),
     '',
     ...(r.reason !== undefined
       ? ['Reason (as the client gave it):', quoted(r.reason)]
       : ['Reason: (none given)']),
-    ...(r.kind === 'statement'
-      ? ['', 'Impact preview:', ...previewSummary(r.preview).map((l) => `  ${l}`)]
-      : []),
+    ...(r.kind === 'statement' ? ['', 'Impact preview:', quoted(previewSummary(r.preview).join('\n'))] : []),
     '',
     `Approve or deny: ${notice.url}`,
     `Request ${r.id}, rule ${r.ruleName}, expires ${r.expiresAt.toISOString()}.`,

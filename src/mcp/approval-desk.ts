@@ -3,6 +3,7 @@
 // adapts the approvals service to it; without approvals the tools say so instead. Nothing here
 // approves: approvals come from people, through the approvals API, pages, CLI or Slack.
 
+import { isRequesterOf } from '../approvals/approval-rules.js';
 import type { ApprovalRequest } from '../approvals/approval-types.js';
 import type { Identity } from '../core/identity.js';
 
@@ -21,8 +22,11 @@ export interface GrantInfo {
 }
 
 export interface ApprovalDesk {
-  /** The pending request (hold or defer) the gate opened for this exact statement hash, if any. */
-  findPending(statementHash: string): Promise<ApprovalRequest | undefined>;
+  /**
+   * The pending request (hold or defer) the gate opened for this exact statement hash, if any, of a
+   * requester that is an agent or not as the caller (`agent`: docs/security.md, class 258).
+   */
+  findPending(statementHash: string, agent: boolean): Promise<ApprovalRequest | undefined>;
   get(id: string): Promise<ApprovalRequest | undefined>;
   /** Resolves with the request once it is no longer pending, or as it is when time runs out or the signal aborts. */
   waitForDecision(id: string, timeoutMs: number, signal: AbortSignal): Promise<ApprovalRequest | undefined>;
@@ -36,7 +40,11 @@ export interface ApprovalDesk {
   grantsFor(connection: string): readonly GrantInfo[];
 }
 
-/** True when the identity asked for this request: nobody else may read or wait on it through MCP. */
+/**
+ * True when the identity asked for this request: nobody else may read or wait on it through MCP. An
+ * MCP client's token names the person who signed in for it, but it is an agent's: the person's own
+ * requests are not its (docs/security.md, class 258).
+ */
 export function isRequester(request: ApprovalRequest, identity: Identity): boolean {
-  return request.requester.subject === identity.subject && request.requester.issuer === identity.issuer;
+  return isRequesterOf(request, identity);
 }

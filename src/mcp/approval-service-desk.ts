@@ -16,9 +16,12 @@ export function approvalServiceDesk(
 ): ApprovalDesk {
   const repo = service.repository;
   return {
-    async findPending(hash) {
+    async findPending(hash, agent) {
       const now = new Date();
-      return (await repo.findPending(hash, 'hold', now)) ?? (await repo.findPending(hash, 'defer', now));
+      return (
+        (await repo.findPending(hash, 'hold', now, agent)) ??
+        (await repo.findPending(hash, 'defer', now, agent))
+      );
     },
     get: (id) => repo.getRequest(id),
     waitForDecision(id, timeoutMs, signal) {

@@ -57,7 +57,7 @@ export async function reviewFlow(
 ): Promise<CallToolResult> {
   const hash = hashOf(run);
   // The same statement is already waiting for a person: do not send it again (it would open another).
-  const existing = await desk.findPending(hash);
+  const existing = await desk.findPending(hash, run.caller.identity.agent);
   if (existing) return afterRequest(deps, desk, run, existing, waitMs, sink);
   // The place is taken before the statement is sent: calls at once cannot all pass the bound.
   const place = deps.held.reserve(run);
@@ -77,7 +77,7 @@ export async function reviewFlow(
     const deadline = Date.now() + REQUEST_APPEARS_WITHIN_MS;
     let request: ApprovalRequest | undefined;
     while (!settled && Date.now() < deadline) {
-      request = await desk.findPending(hash);
+      request = await desk.findPending(hash, run.caller.identity.agent);
       if (request || settled) break;
       await Promise.race([outcome, sleep(LOOKUP_EVERY_MS)]);
     }
@@ -152,7 +152,7 @@ export async function runFollowingHolds(
       if (next) return outcomeResult(deps, run, next.o);
       checked = notices;
       if (checked > MAX_HOLD_LOOKUPS) return outcomeResult(deps, run, await outcome);
-      const request = await desk.findPending(hashOf(run));
+      const request = await desk.findPending(hashOf(run), run.caller.identity.agent);
       if (!request || request.mode !== 'hold') continue;
       sink.signal.removeEventListener('abort', follow);
       if (deps.held.fullFor(run) !== undefined) {
@@ -184,7 +184,9 @@ async function settledEarly(
   sink: ProgressSink,
 ): Promise<CallToolResult> {
   if (outcome.kind !== 'refused') return outcomeResult(deps, run, outcome);
-  const request = seen ? ((await desk.get(seen.id)) ?? seen) : await desk.findPending(hash);
+  const request = seen
+    ? ((await desk.get(seen.id)) ?? seen)
+    : await desk.findPending(hash, run.caller.identity.agent);
   if (!request) return outcomeResult(deps, run, outcome);
   if (request.mode === 'defer') return afterRequest(deps, desk, run, request, waitMs, sink);
   // A held statement refused already: its request was decided (or expired, or withdrawn).

@@ -4,7 +4,7 @@ import type { Identity } from '../core/identity.js';
 import type { PromptContext, SessionRecord } from '../core/records.js';
 import { createLogger } from '../logger.js';
 import { ContextRegistry, MAX_PROMPT_CHARS } from './context-registry.js';
-import { principalKey, PromptLineageSource } from './prompt-lineage.js';
+import { contextKey, PromptLineageSource } from './prompt-lineage.js';
 
 const alice = {
   subject: 'alice',
@@ -37,7 +37,7 @@ function setup(now = () => new Date('2026-03-01T10:00:00Z')) {
 describe('prompt lineage', () => {
   test('comments win over application_name, which wins over the context API', async () => {
     const { registry, lineage } = setup();
-    await registry.declare(principalKey(alice), { prompt: 'p', promptId: 'ctx' });
+    await registry.declare(contextKey(alice), { prompt: 'p', promptId: 'ctx' });
     expect(
       lineage.forStatement(
         alice,
@@ -81,8 +81,11 @@ describe('prompt lineage', () => {
   test('contexts are per principal and expire', async () => {
     let now = new Date('2026-03-01T10:00:00Z');
     const { registry, lineage } = setup(() => now);
-    await registry.declare(principalKey(alice), { prompt: 'for alice' });
+    await registry.declare(contextKey(alice), { prompt: 'for alice' });
     expect(lineage.forStatement(bob, session(), sql())).toBeUndefined();
+    // The person of the same issuer and subject (the agent holds a token in her name) is another
+    // principal for contexts (docs/security.md, class 256).
+    expect(lineage.forStatement({ ...alice, agent: false }, session(), sql())).toBeUndefined();
     expect(lineage.forStatement(alice, session(), sql())?.prompt).toBe('for alice');
     now = new Date(now.getTime() + 61_000);
     expect(lineage.forStatement(alice, session(), sql())).toBeUndefined();
@@ -92,7 +95,7 @@ describe('prompt lineage', () => {
 describe('ContextRegistry', () => {
   test('a tool call refines the current prompt; a new prompt replaces it; long prompts are clipped', async () => {
     const { registry } = setup();
-    const k = principalKey(alice);
+    const k = contextKey(alice);
     const first = await registry.declare(k, { prompt: 'drop the old table', agentSessionId: 'cc1' });
     const tool = await registry.declare(k, {
       toolUseId: 'toolu_1',

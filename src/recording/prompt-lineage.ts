@@ -8,8 +8,17 @@ import type { LineageSource } from '../core/ports.js';
 import type { PromptContext, SessionRecord, StatementLineage } from '../core/records.js';
 import { declaredContext } from './event-data.js';
 
-// The key a principal's context is kept under: the shared one (issuer and subject).
-export { principalKey } from '../core/identity.js';
+/**
+ * The key a principal's prompt context is kept under: its issuer and subject, and whether it is an
+ * agent. A token the identity provider gave an MCP client names the person who signed in for it
+ * (same issuer and subject) but is an agent's (src/identity/agent-audiences.ts): a prompt its holder
+ * declares must not be filed on the person's own statements, nor the person's on the agent's
+ * (docs/security.md, class 256). Neither form is the bare principal key contexts were once stored
+ * under, so a context saved before is not read as either.
+ */
+export function contextKey(identity: Pick<Identity, 'issuer' | 'subject' | 'agent'>): string {
+  return `${principalKey(identity)}\u0000${identity.agent ? 'agent' : 'person'}`;
+}
 
 export interface ContextLookup {
   current(principal: string): PromptContext | undefined;
@@ -53,7 +62,7 @@ export class PromptLineageSource implements LineageSource {
   forStatement(identity: Identity, session: SessionRecord, action: Action): StatementLineage | undefined {
     const comments = action.kind === 'sql' ? action.statement.comments : undefined;
     const declared = fromPairs(comments, 'comment') ?? this.#declaredBy(session);
-    const ctx = this.#contexts.current(principalKey(identity));
+    const ctx = this.#contexts.current(contextKey(identity));
     if (declared?.promptId !== undefined || declared?.toolUseId !== undefined) {
       // A declared prompt id that matches the context API's prompt gets its text too.
       if (ctx && declared.promptId === ctx.promptId)

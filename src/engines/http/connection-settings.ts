@@ -120,10 +120,14 @@ async function genericUpstream(
   const auth = config.auth;
   switch (auth.type) {
     case 'none':
-      return { ...base, authHeaders: () => ({}) };
+      return { ...base, authHeaders: () => ({}), credentialValues: () => [] };
     case 'bearer': {
       const token = await deps.resolveSecret(auth.token);
-      return { ...base, authHeaders: () => ({ authorization: `Bearer ${token.reveal()}` }) };
+      return {
+        ...base,
+        authHeaders: () => ({ authorization: `Bearer ${token.reveal()}` }),
+        credentialValues: () => [token.reveal()],
+      };
     }
     case 'basic': {
       const password = await deps.resolveSecret(auth.password);
@@ -133,12 +137,20 @@ async function genericUpstream(
         authHeaders: () => ({
           authorization: `Basic ${Buffer.from(`${user}:${password.reveal()}`).toString('base64')}`,
         }),
+        credentialValues: () => {
+          const pair = `${user}:${password.reveal()}`;
+          return [Buffer.from(pair).toString('base64'), pair, password.reveal()];
+        },
       };
     }
     case 'header': {
       const value = await deps.resolveSecret(auth.value);
       const header = auth.name.toLowerCase();
-      return { ...base, authHeaders: () => ({ [header]: value.reveal() }) };
+      return {
+        ...base,
+        authHeaders: () => ({ [header]: value.reveal() }),
+        credentialValues: () => [value.reveal()],
+      };
     }
     case 'aws-sigv4':
       throw configError('aws-sigv4 connections have no generic upstream');

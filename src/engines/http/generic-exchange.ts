@@ -30,6 +30,7 @@ import {
 } from './exchange-context.js';
 import type { FieldMatcher } from './field-names.js';
 import { boundHeaders } from './bound-headers.js';
+import { credentialForms } from './credential-echo.js';
 import { connectionRefusal, connectionStrippedHeaders, forwardRequestHeaders } from './http-headers.js';
 import { declaredLength, hasBody } from './request-body.js';
 import type { HttpConnectionSettings } from './http-settings.js';
@@ -419,6 +420,7 @@ export async function handleGeneric(deps: ExchangeDeps, x: Exchange): Promise<vo
       scanObjects: decided.effect !== 'deny' && Boolean(decided.obligations.mask),
       withholdCookies: settings.withholdCookies,
       withhold: (message) => problemResponse('withheld', message, requestId),
+      credentialForms: credentialForms(generic.credentialValues()),
     });
     settle(session, admission, x.bodyTimedOut ? bodyTimeoutError(x) : outcome);
   } catch (e) {

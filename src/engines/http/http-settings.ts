@@ -39,6 +39,11 @@ export interface GenericUpstream {
   readonly prefix: string;
   /** The credential headers to add (computed per request so the secret is revealed only then). */
   readonly authHeaders: () => Readonly<Record<string, string>>;
+  /**
+   * The credential's values as an upstream that echoes its request would send them back (the token,
+   * the password and the basic header's base64, the API key): never relayed to a client (class 257).
+   */
+  readonly credentialValues: () => readonly string[];
 }
 
 export interface UpstreamTls {

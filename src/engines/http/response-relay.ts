@@ -8,6 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type { Readable, Transform, Writable } from 'node:stream';
+import { CredentialScrub, scrubHeaders, scrubText } from './credential-echo.js';
 import { EventStreamError, EventStreamMasker } from './event-stream-masking.js';
 import { LineMasker, LineTooLong, lineFraming } from './line-masking.js';
 import { unmaskableBinary } from './binary-field-names.js';
@@ -71,6 +72,11 @@ export interface RelayOptions {
   readonly eventStream?: boolean;
   /** Renders a withheld response in the client's protocol. */
   readonly withhold: (message: string) => ErrorResponse;
+  /**
+   * The forms of the connection's own credential (credential-echo.ts): replaced wherever the
+   * upstream echoes them, in the headers and the body, for every principal (class 257).
+   */
+  readonly credentialForms?: readonly Buffer[];
 }
 
 export interface RelayOutcome {
@@ -266,7 +272,10 @@ export async function relayResponse(
 ): Promise<RelayOutcome> {
   const headers = relayResponseHeaders(up.headers, { withholdCookies: o.withholdCookies });
   // Headers reach the client with the body they describe, masked as it is (docs/security.md, class 157).
-  const counts = o.scanObjects ? maskResponseHeaders(headers, o.masking) : {};
+  const counts: Record<string, number> = o.scanObjects ? maskResponseHeaders(headers, o.masking) : {};
+  // The connection's credential, echoed in a header, is never relayed, to any principal (class 257).
+  const echoed = scrubHeaders(headers, o.credentialForms ?? []);
+  if (echoed > 0) counts[CREDENTIAL] = (counts[CREDENTIAL] ?? 0) + echoed;
   let relayed = false;
   const head: Head = (status) => {
     res.writeHead(status, headers);
@@ -299,6 +308,8 @@ async function relayWith(
     send(res, o.withhold(message));
     return { status, error: { code: 'withheld', message } };
   }
+  if (p === 'relay' && o.credentialForms !== undefined && o.credentialForms.length > 0)
+    return relayScrubbed(res, up, o.credentialForms, o, headers, head, upstreamError);
   if (p === 'relay') {
     head(status);
     const socket = res.socket;
@@ -352,7 +363,10 @@ async function relayWith(
         // finding cannot be masked in place without knowing the encoding, so the body is withheld.
         const scanKind = kind === 'xml' ? 'xml' : 'json';
         for (const reading of nonUtf8Readings(decoded)) {
-          if ((await maskText(scanKind, reading, o.masking)) !== null)
+          if (
+            (await maskText(scanKind, reading, o.masking)) !== null ||
+            scrubText(reading, o.credentialForms ?? []).n > 0
+          )
             throw new Withheld('it is not UTF-8 and holds values masking would have to change');
         }
         head(status);
@@ -376,6 +390,14 @@ async function relayWith(
   let result: Awaited<ReturnType<typeof maskText>>;
   try {
     result = await maskText(kindForMask, text, o.masking);
+    // The connection's credential, echoed in the body, whatever name it is under (class 257).
+    const echo = scrubText(result?.text ?? text, o.credentialForms ?? []);
+    if (echo.n > 0)
+      result = {
+        text: echo.text,
+        counts: { ...result?.counts, [CREDENTIAL]: (result?.counts[CREDENTIAL] ?? 0) + echo.n },
+        isNull: false,
+      };
   } catch (e) {
     if (!(e instanceof Withheld)) throw e;
     const message = `Gatehouse withheld the response because it must be masked and ${e.message}; nothing was sent.`;
@@ -402,6 +424,61 @@ async function relayWith(
   return { status, masked: { ...result.counts }, ...(stalled ? { error: stalled } : error ? { error } : {}) };
 }
 
+/** What the record counts a replaced echo of the connection's credential under. */
+const CREDENTIAL = 'connection-credential';
+
+/**
+ * A body relayed as it streams, from a connection that injects a credential: every echo of it is
+ * replaced as it passes (the same length, so Content-Length holds). A compressed body is decoded
+ * first and sent decoded (an echo inside gzip is not in its bytes); one Gatehouse cannot decode is
+ * withheld (class 257).
+ */
+async function relayScrubbed(
+  res: ServerResponse,
+  up: UpstreamResponse,
+  forms: readonly Buffer[],
+  o: RelayOptions,
+  headers: Record<string, string | string[]>,
+  head: Head,
+  upstreamError: { code: string; message: string } | undefined,
+): Promise<RelayOutcome> {
+  const status = up.statusCode;
+  const encoding = (headerText(up.headers['content-encoding']) ?? 'identity').trim().toLowerCase();
+  const stages: (Readable | Transform)[] = [up.body];
+  if (encoding !== 'identity' && encoding !== '') {
+    const make = STREAM_DECODERS[encoding];
+    if (make === undefined) {
+      discard(up.body);
+      const message = `Gatehouse withheld the response because its content-encoding ${encoding} cannot be decoded, and the connection's credential must be looked for in it; nothing was sent. Ask for it without compression (Accept-Encoding: identity).`;
+      send(res, o.withhold(message));
+      return { status, error: { code: 'withheld', message } };
+    }
+    stages.push(make());
+    for (const name of Object.keys(headers)) if (isBodyDigestHeader(name)) delete headers[name];
+  }
+  const scrub = new CredentialScrub(forms);
+  stages.push(scrub);
+  head(status);
+  const socket = res.socket;
+  const found = (): { masked?: Record<string, number> } =>
+    scrub.found > 0 ? { masked: { [CREDENTIAL]: scrub.found } } : {};
+  try {
+    await pipeline([...stages, res] as unknown as readonly NodeJS.ReadWriteStream[]);
+  } catch (e) {
+    if ((e as { code?: string }).code?.startsWith('Z_'))
+      return {
+        status,
+        ...found(),
+        error: {
+          code: 'withheld',
+          message: `Gatehouse cut the response because its ${encoding} encoding could not be decoded; the rest was not sent.`,
+        },
+      };
+    return { status, ...found(), error: brokenStream(socket, e) };
+  }
+  return { status, ...found(), ...(upstreamError ? { error: upstreamError } : {}) };
+}
+
 /** NDJSON and event streams, masked unit by unit as they stream (line-masking.ts). */
 async function relayLines(
   res: ServerResponse,
@@ -426,6 +503,10 @@ async function relayLines(
     decoder = make();
   }
   for (const name of Object.keys(headers)) if (isBodyDigestHeader(name)) delete headers[name];
+  const scrub =
+    o.credentialForms !== undefined && o.credentialForms.length > 0
+      ? new CredentialScrub(o.credentialForms)
+      : undefined;
   const masker =
     p === 'lines'
       ? new LineMasker(lineFraming(headerText(up.headers['content-type']))!, o.masking)
@@ -435,11 +516,17 @@ async function relayLines(
         });
   head(status);
   const socket = res.socket;
-  const masked = (): { masked?: Record<string, number> } =>
-    Object.keys(masker.counts).length > 0 ? { masked: { ...masker.counts } } : {};
+  const masked = (): { masked?: Record<string, number> } => {
+    const counts: Record<string, number> = { ...masker.counts };
+    if (scrub !== undefined && scrub.found > 0) counts[CREDENTIAL] = (counts[CREDENTIAL] ?? 0) + scrub.found;
+    return Object.keys(counts).length > 0 ? { masked: counts } : {};
+  };
   try {
-    if (decoder !== undefined) await pipeline(up.body, decoder, masker, res);
-    else await pipeline(up.body, masker, res);
+    const stages: (Transform | Readable)[] = [up.body];
+    if (decoder !== undefined) stages.push(decoder);
+    stages.push(masker);
+    if (scrub !== undefined) stages.push(scrub);
+    await pipeline([...stages, res] as unknown as readonly NodeJS.ReadWriteStream[]);
   } catch (e) {
     if (
       e instanceof LineTooLong ||

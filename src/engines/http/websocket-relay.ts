@@ -21,6 +21,7 @@ import {
   refusedTarget,
   REQUEST_LIMIT_RULE,
 } from './generic-exchange.js';
+import { CredentialScrub, credentialForms, scrubText } from './credential-echo.js';
 import { maskHeaderValue } from './header-masking.js';
 import { forwardRequestHeaders, isBodyDigestHeader, SET_COOKIE_HEADERS } from './http-headers.js';
 import type { HttpConnectionSettings } from './http-settings.js';
@@ -150,6 +151,11 @@ export async function handleUpgrade(
     upgrade: 'websocket',
     'sec-websocket-key': upstreamKey,
   };
+  // The connection's credential, echoed by the upstream in its answer's head or on the socket, is
+  // replaced before the client gets it (class 257). Frames are relayed as bytes, so they must cross
+  // uncompressed for it to be found: no permessage-deflate is offered to the upstream.
+  const forms = credentialForms(settings.generic.credentialValues());
+  if (forms.length > 0) delete headers['sec-websocket-extensions'];
   const started = performance.now();
   let settled = false;
   // The upstream's answer head crosses as a response's does: its cookies withheld where the connection
@@ -161,7 +167,10 @@ export async function handleUpgrade(
       : undefined;
   const headerLine = (name: string, value: string): string | undefined => {
     if (settings.withholdCookies && SET_COOKIE_HEADERS.includes(name.toLowerCase())) return undefined;
-    return `${name}: ${masking ? maskHeaderValue(name, value, masking, masked) : value}`;
+    const shown = masking ? maskHeaderValue(name, value, masking, masked) : value;
+    const echo = scrubText(shown, forms);
+    if (echo.n > 0) masked['connection-credential'] = (masked['connection-credential'] ?? 0) + echo.n;
+    return `${name}: ${echo.text}`;
   };
   const done = (error?: { code: string; message: string }): void => {
     if (settled) return;
@@ -209,16 +218,25 @@ export async function handleUpgrade(
     }
     lines.push(`Sec-WebSocket-Accept: ${websocketAccept(clientKey)}`);
     socket.write(`${lines.join('\r\n')}\r\n\r\n`);
-    if (upHead.length > 0) socket.write(upHead);
+    // Server frames are not masked (RFC 6455 §5.1) and, without an extension, not compressed: an
+    // echoed credential is in their bytes as it was sent, and is overwritten there (same length).
+    const scrub = forms.length > 0 ? new CredentialScrub(forms, { flushAfterMs: 50 }) : undefined;
+    if (upHead.length > 0) (scrub ?? socket).write(upHead);
     if (head.length > 0) upSocket.write(head);
     let toUpstream = 0;
     let toClient = 0;
     socket.on('data', (c: Buffer) => (toUpstream += c.length));
     upSocket.on('data', (c: Buffer) => (toClient += c.length));
-    socket.pipe(upSocket).pipe(socket);
+    socket.pipe(upSocket);
+    if (scrub) upSocket.pipe(scrub).pipe(socket);
+    else upSocket.pipe(socket);
     const end = (): void => {
       socket.destroy();
       upSocket.destroy();
+      if (scrub !== undefined && scrub.found > 0 && !settled) {
+        masked['connection-credential'] = (masked['connection-credential'] ?? 0) + scrub.found;
+        scrub.found = 0;
+      }
       if (!settled)
         deps.logger.info(
           { connection: deps.connection, session: session.id, toUpstream, toClient },

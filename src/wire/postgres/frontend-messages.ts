@@ -1,6 +1,7 @@
 // Decoders for messages a PostgreSQL client sends (protocol 3.0, section 55.7). Pure functions over
 // a frame body; malformed bodies raise ProtocolError.
 
+import { createHash } from 'node:crypto';
 import { ProtocolError } from './protocol-error.js';
 import { BodyReader } from './reader.js';
 import { StartupCode } from './message-codes.js';
@@ -101,14 +102,21 @@ export function bindClipsParams(bind: BindMessage, maxBytesEach = SHOWN_PARAM_BY
   return bind.params.some((p) => p !== null && p.length > maxBytesEach);
 }
 
-/** Bind parameters as text for records and approvals; binary values are shown as hex. */
+/**
+ * Bind parameters as text for records and approvals; binary values are shown as hex. A parameter
+ * longer than `maxBytesEach` is shown as its first bytes, then `… (clipped: <n> bytes in all, sha256
+ * <hex>)`: the record binds the whole value it does not show, so two values that share their first
+ * kilobyte are two values in it, and a reader can tell a clipped value from one that ends in `…` and
+ * check a value against it (docs/security.md, class 259). The digest is taken only of a clipped one.
+ */
 export function bindParamsAsText(bind: BindMessage, maxBytesEach = SHOWN_PARAM_BYTES): (string | null)[] {
   return bind.params.map((p, i) => {
     if (p === null) return null;
     const fmt = bind.paramFormats.length === 1 ? bind.paramFormats[0] : bind.paramFormats[i];
-    const v = p.length > maxBytesEach ? p.subarray(0, maxBytesEach) : p;
+    if (p.length <= maxBytesEach) return fmt === 1 ? `\\x${p.toString('hex')}` : p.toString('utf8');
+    const v = p.subarray(0, maxBytesEach);
     const s = fmt === 1 ? `\\x${v.toString('hex')}` : v.toString('utf8');
-    return p.length > maxBytesEach ? `${s}…` : s;
+    return `${s}… (clipped: ${p.length} bytes in all, sha256 ${createHash('sha256').update(p).digest('hex')})`;
   });
 }
 
