@@ -254,6 +254,75 @@ function plainPod(name: string, namespace: string) {
   return p;
 }
 
+/**
+ * What a node agent reads from the node: a file under the kubelet's directory of another pod's Secret
+ * volume, or a file a CSI secrets-store volume mounts (docs/security.md, class 250).
+ */
+export const NODE_SECRET = 'node-k3y-from-kubelet-dir-77';
+export const NODE_SECRET_FILE =
+  '/host/root/var/lib/kubelet/pods/uid-api/volumes/kubernetes.io~secret/tls/password';
+export const CSI_SECRET_FILE = '/mnt/secrets-store/db-password';
+
+/**
+ * A node agent as monitoring charts run one (prometheus-node-exporter's defaults): the host's PID
+ * namespace, the node's `/` mounted read-only, and no service account token.
+ */
+function nodeAgentPod(name: string, namespace: string) {
+  const p = plainPod(name, namespace);
+  const spec = p.spec as Record<string, unknown>;
+  spec.hostPID = true;
+  spec.containers = [
+    {
+      name: 'agent',
+      image: 'example/node-exporter:1.8',
+      volumeMounts: [{ name: 'root', mountPath: '/host/root', readOnly: true }],
+    },
+  ];
+  spec.volumes = [{ name: 'root', hostPath: { path: '/' } }];
+  return p;
+}
+
+/** A pod given a cloud secret store's values as files by the Secrets Store CSI driver (no token). */
+function csiSecretsPod(name: string, namespace: string) {
+  const p = plainPod(name, namespace);
+  const spec = p.spec as Record<string, unknown>;
+  spec.containers = [
+    {
+      name: 'app',
+      image: 'example/app:1.0',
+      volumeMounts: [{ name: 'secrets-store', mountPath: '/mnt/secrets-store', readOnly: true }],
+    },
+  ];
+  spec.volumes = [
+    {
+      name: 'secrets-store',
+      csi: {
+        driver: 'secrets-store.csi.k8s.io',
+        readOnly: true,
+        volumeAttributes: { secretProviderClass: 'db-creds-aws' },
+      },
+    },
+  ];
+  return p;
+}
+
+/** A pod whose app container has no Secrets, and a debug container in its process namespace. */
+function debuggedPod(name: string, namespace: string) {
+  const p = plainPod(name, namespace);
+  const spec = p.spec as Record<string, unknown>;
+  spec.containers = [
+    {
+      name: 'app',
+      image: 'example/app:1.0',
+      env: [{ name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'db-creds', key: 'password' } } }],
+    },
+  ];
+  spec.ephemeralContainers = [
+    { name: 'debugger', image: 'busybox:1.36', targetContainerName: 'app', stdin: true, tty: true },
+  ];
+  return p;
+}
+
 function namespaceObj(name: string) {
   return {
     kind: 'Namespace',
@@ -712,6 +781,8 @@ function runCommand(argv: string[]): { stdout: string; stderr: string; code: num
   if (line === 'ls /') return { stdout: 'bin\netc\nusr\nvar\n', stderr: '', code: 0 };
   if (line === 'cat /etc/app/config')
     return { stdout: `region=eu-west-1\naws_access_key_id=${EXEC_SECRET}\n`, stderr: '', code: 0 };
+  if (line === `cat ${NODE_SECRET_FILE}` || line === `cat ${CSI_SECRET_FILE}`)
+    return { stdout: `${NODE_SECRET}\n`, stderr: '', code: 0 };
   if (line === 'cat /proc/1/environ')
     return {
       stdout: `HOME=/root\0DB_PASSWORD=${ENV_PASSWORD}\0GITHUB_TOKEN=${ENV_TOKEN}\0`,
@@ -765,6 +836,11 @@ export async function startFakeKubeApi(options: { readonly clientCa?: string } =
   // A pod that holds nothing secret: no token (automountServiceAccountToken: false), no such env.
   pods.set('default/plain', plainPod('plain', 'default'));
   pods.set(`default/${DECLINED_EXEC_POD}`, plainPod(DECLINED_EXEC_POD, 'default'));
+  // Pods that reach Secrets without naming one (class 250): a node agent on the node's processes and
+  // files, a CSI secrets-store volume, and a debug container in the process namespace of one that does.
+  pods.set('monitoring/node-exporter', nodeAgentPod('node-exporter', 'monitoring'));
+  pods.set('monitoring/csi-app', csiSecretsPod('csi-app', 'monitoring'));
+  pods.set('monitoring/debugged', debuggedPod('debugged', 'monitoring'));
   // Pods with a secret under field names that are not env names (two: a list of them comes in pages).
   pods.set('conf/conf-a', configuredPod('conf-a', 'conf'));
   pods.set('conf/conf-b', configuredPod('conf-b', 'conf'));

@@ -33,12 +33,28 @@ export function secretSources(
   const all = [...list(spec.containers), ...list(spec.initContainers), ...list(spec.ephemeralContainers)];
   // With a shared process namespace, one container reads the others' environment through /proc.
   const shared = spec.shareProcessNamespace === true;
-  const chosen = container === '' || shared ? all : all.filter((c) => c.name === container);
-  if (chosen.length === 0) return [`container ${container.slice(0, 100)} is not in the pod`];
+  const named = container === '' || shared ? all : all.filter((c) => c.name === container);
+  if (named.length === 0) return [`container ${container.slice(0, 100)} is not in the pod`];
+  // A debug container run in another's process namespace (`kubectl debug --target`) reads that
+  // container's environment and files through /proc/<pid>/environ and /proc/<pid>/root.
+  const targets = new Set(
+    named.map((c) => c.targetContainerName).filter((t): t is string => typeof t === 'string' && t !== ''),
+  );
+  const chosen =
+    targets.size === 0 ? named : all.filter((c) => named.includes(c) || targets.has(str(c.name)));
   const volumes = new Map(list(spec.volumes).map((v) => [str(v.name), v]));
   const account = typeof spec.serviceAccountName === 'string' ? spec.serviceAccountName : 'default';
   const found = new Set<string>();
+  // The node's own processes: each container's environment (every pod's Secrets on the node) is one
+  // `cat /proc/<pid>/environ` away, and the kubelet's files one `cat /proc/<pid>/root/…`.
+  if (spec.hostPID === true)
+    found.add(
+      "the node's processes (hostPID): their environment, every pod's Secrets on the node among it, in /proc",
+    );
   for (const c of chosen) {
+    // A privileged container reads the node's devices (its disks) and can mount them.
+    if (isObj(c.securityContext) && c.securityContext.privileged === true)
+      found.add(`a privileged container (${str(c.name)}): the node's disks and devices`);
     for (const e of list(c.env)) {
       const ref = isObj(e.valueFrom) ? e.valueFrom.secretKeyRef : undefined;
       if (isObj(ref)) found.add(`env ${str(e.name)} from Secret ${str(ref.name)} key ${str(ref.key)}`);
@@ -53,6 +69,18 @@ export function secretSources(
       if (!v) continue;
       const at = str(m.mountPath);
       if (isObj(v.secret)) found.add(`Secret ${str(v.secret.secretName)} mounted at ${at}`);
+      // A path of the node: under it the kubelet keeps every pod's Secret volumes and tokens
+      // (/var/lib/kubelet/pods), its own credentials, and other containers' files.
+      if (isObj(v.hostPath))
+        found.add(
+          `the node's path ${str(v.hostPath.path)} mounted at ${at} (the kubelet keeps every pod's Secrets on the node under /var/lib/kubelet)`,
+        );
+      // A CSI volume's files are what its driver puts there: the Secrets Store CSI driver's are a
+      // cloud secret store's values (Vault, AWS Secrets Manager, Azure Key Vault), named by no Secret.
+      if (isObj(v.csi))
+        found.add(
+          `a volume of CSI driver ${str(v.csi.driver)} mounted at ${at} (its files are what the driver puts there)`,
+        );
       const sources = isObj(v.projected) ? list(v.projected.sources) : [];
       for (const s of sources) {
         if (isObj(s.secret)) found.add(`Secret ${str(s.secret.name)} mounted at ${at}`);
@@ -64,10 +92,10 @@ export function secretSources(
       }
     }
   }
-  const named = [...found];
-  return named.length > MAX_NAMED
-    ? [...named.slice(0, MAX_NAMED), `… and ${named.length - MAX_NAMED} more`]
-    : named;
+  const sources = [...found];
+  return sources.length > MAX_NAMED
+    ? [...sources.slice(0, MAX_NAMED), `… and ${sources.length - MAX_NAMED} more`]
+    : sources;
 }
 
 /** Reads the pod with the gateway's credential and names its Secrets (see secretSources). */
