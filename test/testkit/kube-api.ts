@@ -306,6 +306,37 @@ function csiSecretsPod(name: string, namespace: string) {
   return p;
 }
 
+/**
+ * A pod that takes the ConfigMap `app-config` (whose DB_PASSWORD a masked ConfigMap read hides) into
+ * its environment: whole (`envFrom`), or one key under a sensitive name (class 253).
+ */
+function configEnvPod(name: string, namespace: string, whole: boolean) {
+  const p = plainPod(name, namespace);
+  const spec = p.spec as Record<string, unknown>;
+  spec.containers = [
+    {
+      name: 'app',
+      image: 'example/app:1.0',
+      ...(whole
+        ? {
+            envFrom: [
+              { configMapRef: { name: 'app-config' } },
+              { configMapRef: { name: 'absent', optional: true } },
+            ],
+          }
+        : {
+            env: [
+              {
+                name: 'DB_PASSWORD',
+                valueFrom: { configMapKeyRef: { name: 'app-config', key: 'DB_PASSWORD' } },
+              },
+            ],
+          }),
+    },
+  ];
+  return p;
+}
+
 /** A pod whose app container has no Secrets, and a debug container in its process namespace. */
 function debuggedPod(name: string, namespace: string) {
   const p = plainPod(name, namespace);
@@ -864,6 +895,8 @@ export async function startFakeKubeApi(options: { readonly clientCa?: string } =
   pods.set('monitoring/node-exporter', nodeAgentPod('node-exporter', 'monitoring'));
   pods.set('monitoring/csi-app', csiSecretsPod('csi-app', 'monitoring'));
   pods.set('monitoring/debugged', debuggedPod('debugged', 'monitoring'));
+  pods.set('monitoring/cm-env', configEnvPod('cm-env', 'monitoring', true));
+  pods.set('monitoring/cm-key', configEnvPod('cm-key', 'monitoring', false));
   // Pods with a secret under field names that are not env names (two: a list of them comes in pages).
   pods.set('conf/conf-a', configuredPod('conf-a', 'conf'));
   pods.set('conf/conf-b', configuredPod('conf-b', 'conf'));

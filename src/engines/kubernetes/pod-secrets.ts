@@ -27,6 +27,7 @@ export function secretSources(
   pod: unknown,
   container: string,
   envNames: (name: string) => boolean = () => false,
+  configMapKeys: (name: string) => readonly string[] | 'unreadable' = () => [],
 ): string[] {
   if (!isObj(pod) || !isObj(pod.spec)) return ['the pod could not be read'];
   const spec = pod.spec;
@@ -57,13 +58,35 @@ export function secretSources(
       found.add(`a privileged container (${str(c.name)}): the node's disks and devices`);
     for (const e of list(c.env)) {
       const ref = isObj(e.valueFrom) ? e.valueFrom.secretKeyRef : undefined;
+      const cm = isObj(e.valueFrom) ? e.valueFrom.configMapKeyRef : undefined;
       if (isObj(ref)) found.add(`env ${str(e.name)} from Secret ${str(ref.name)} key ${str(ref.key)}`);
+      // A ConfigMap's value under a sensitive name is masked in ConfigMap reads; `printenv` shows it whole.
+      else if (
+        isObj(cm) &&
+        ((typeof e.name === 'string' && envNames(e.name)) || (typeof cm.key === 'string' && envNames(cm.key)))
+      )
+        found.add(
+          `env ${str(e.name)} from ConfigMap ${str(cm.name)} key ${str(cm.key)} (a value under a sensitive name)`,
+        );
       // Masked in pod reads by its name; printenv would show it whole.
       else if (typeof e.name === 'string' && typeof e.value === 'string' && envNames(e.name))
         found.add(`env ${str(e.name)} (a value under a sensitive name)`);
     }
-    for (const e of list(c.envFrom))
+    for (const e of list(c.envFrom)) {
       if (isObj(e.secretRef)) found.add(`env from Secret ${str(e.secretRef.name)}`);
+      if (isObj(e.configMapRef) && typeof e.configMapRef.name === 'string') {
+        const keys = configMapKeys(e.configMapRef.name);
+        const prefix = typeof e.prefix === 'string' ? e.prefix : '';
+        const name = str(e.configMapRef.name);
+        if (keys === 'unreadable') found.add(`env from ConfigMap ${name} (it could not be read)`);
+        else
+          for (const k of keys)
+            if (envNames(prefix + k))
+              found.add(
+                `env ${(prefix + k).slice(0, 100)} from ConfigMap ${name} (a value under a sensitive name)`,
+              );
+      }
+    }
     for (const m of list(c.volumeMounts)) {
       const v = volumes.get(str(m.name));
       if (!v) continue;
@@ -98,6 +121,61 @@ export function secretSources(
     : sources;
 }
 
+/** At most this many ConfigMaps a pod loads by `envFrom` are read; the rest count as unreadable. */
+const MAX_CONFIG_MAPS = 8;
+
+/** The names of the ConfigMaps any container of the pod loads by `envFrom`. */
+function envFromConfigMaps(pod: unknown): string[] {
+  if (!isObj(pod) || !isObj(pod.spec)) return [];
+  const spec = pod.spec;
+  const names = new Set<string>();
+  for (const c of [...list(spec.containers), ...list(spec.initContainers), ...list(spec.ephemeralContainers)])
+    for (const e of list(c.envFrom))
+      if (isObj(e.configMapRef) && typeof e.configMapRef.name === 'string') names.add(e.configMapRef.name);
+  return [...names];
+}
+
+/** A ConfigMap's keys (`data` and `binaryData`), read with the gateway's credential; none when it does not exist. */
+async function configMapKeys(
+  settings: KubeConnectionSettings,
+  namespace: string,
+  name: string,
+  signal: AbortSignal,
+): Promise<readonly string[] | 'unreadable'> {
+  const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps/${encodeURIComponent(name)}`;
+  try {
+    const up = await undiciRequest(upstreamUrl(settings.server, path, ''), {
+      method: 'GET',
+      headers: { accept: 'application/json', ...(await settings.authHeaders()) },
+      dispatcher: settings.dispatcher,
+      signal,
+      headersTimeout: settings.upstreamTimeoutMs,
+      bodyTimeout: settings.upstreamTimeoutMs,
+    });
+    const parts: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of up.body as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_POD_BYTES) {
+        up.body.destroy();
+        return 'unreadable';
+      }
+      parts.push(chunk);
+    }
+    // An optional ConfigMap that does not exist gives the container nothing.
+    if (up.statusCode === 404) return [];
+    if (up.statusCode !== 200) return 'unreadable';
+    const cm: unknown = JSON.parse(Buffer.concat(parts).toString('utf8'));
+    if (!isObj(cm)) return 'unreadable';
+    return [
+      ...(isObj(cm.data) ? Object.keys(cm.data) : []),
+      ...(isObj(cm.binaryData) ? Object.keys(cm.binaryData) : []),
+    ];
+  } catch {
+    return 'unreadable';
+  }
+}
+
 /** Reads the pod with the gateway's credential and names its Secrets (see secretSources). */
 export async function podSecretSources(
   settings: KubeConnectionSettings,
@@ -127,11 +205,12 @@ export async function podSecretSources(
       parts.push(chunk);
     }
     if (up.statusCode !== 200) return [`the pod could not be read (HTTP ${up.statusCode})`];
-    return secretSources(
-      JSON.parse(Buffer.concat(parts).toString('utf8')),
-      container,
-      settings.masking.envNames,
-    );
+    const pod: unknown = JSON.parse(Buffer.concat(parts).toString('utf8'));
+    // The ConfigMaps the pod loads whole into an environment (`envFrom`): their keys are env names.
+    const keys = new Map<string, readonly string[] | 'unreadable'>();
+    for (const name of envFromConfigMaps(pod).slice(0, MAX_CONFIG_MAPS))
+      keys.set(name, await configMapKeys(settings, namespace, name, signal));
+    return secretSources(pod, container, settings.masking.envNames, (name) => keys.get(name) ?? 'unreadable');
   } catch {
     return ['the pod could not be read'];
   }
