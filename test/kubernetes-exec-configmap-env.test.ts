@@ -66,5 +66,20 @@ describe.skipIf(!hasCommand('kubectl'))(
         'env DB_PASSWORD from ConfigMap app-config key DB_PASSWORD (a value under a sensitive name)',
       ]);
     });
+
+    it('is held when the ConfigMap is mounted as files and has a key under a sensitive name', async () => {
+      const action = await heldExec([
+        'exec',
+        '-n',
+        'monitoring',
+        'cm-files',
+        '--',
+        'cat',
+        '/etc/app/DB_PASSWORD',
+      ]);
+      expect(action.podSecrets).toEqual([
+        'ConfigMap app-config key DB_PASSWORD mounted at /etc/app (a value under a sensitive name)',
+      ]);
+    });
   },
 );

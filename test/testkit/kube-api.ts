@@ -337,6 +337,21 @@ function configEnvPod(name: string, namespace: string, whole: boolean) {
   return p;
 }
 
+/** A pod that mounts the ConfigMap `app-config` whole at /etc/app: its DB_PASSWORD entry is a file. */
+function configFilesPod(name: string, namespace: string) {
+  const p = plainPod(name, namespace);
+  const spec = p.spec as Record<string, unknown>;
+  spec.containers = [
+    {
+      name: 'app',
+      image: 'example/app:1.0',
+      volumeMounts: [{ name: 'config', mountPath: '/etc/app', readOnly: true }],
+    },
+  ];
+  spec.volumes = [{ name: 'config', configMap: { name: 'app-config' } }];
+  return p;
+}
+
 /** A pod whose app container has no Secrets, and a debug container in its process namespace. */
 function debuggedPod(name: string, namespace: string) {
   const p = plainPod(name, namespace);
@@ -850,6 +865,7 @@ function runCommand(argv: string[]): { stdout: string; stderr: string; code: num
       code: 0,
     };
   if (argv[0] === 'echo') return { stdout: `${argv.slice(1).join(' ')}\n`, stderr: '', code: 0 };
+  if (line === 'cat /etc/app/DB_PASSWORD') return { stdout: `${SECRET_VALUE}\n`, stderr: '', code: 0 };
   if (line === 'printenv DB_PASSWORD') return { stdout: `${SECRET_VALUE}\n`, stderr: '', code: 0 };
   if (line === 'false') return { stdout: '', stderr: '', code: 1 };
   if (argv[0] === 'sh' && argv[1] === '-c' && /^exit \d+$/.test(argv[2] ?? ''))
@@ -897,6 +913,7 @@ export async function startFakeKubeApi(options: { readonly clientCa?: string } =
   pods.set('monitoring/debugged', debuggedPod('debugged', 'monitoring'));
   pods.set('monitoring/cm-env', configEnvPod('cm-env', 'monitoring', true));
   pods.set('monitoring/cm-key', configEnvPod('cm-key', 'monitoring', false));
+  pods.set('monitoring/cm-files', configFilesPod('cm-files', 'monitoring'));
   // Pods with a secret under field names that are not env names (two: a list of them comes in pages).
   pods.set('conf/conf-a', configuredPod('conf-a', 'conf'));
   pods.set('conf/conf-b', configuredPod('conf-b', 'conf'));

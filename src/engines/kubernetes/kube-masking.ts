@@ -74,12 +74,12 @@ export function kubeFieldNames(envNames: readonly string[] | undefined): readonl
 }
 
 /** The matcher of `o`'s field names (made once per list: sensitiveKeyTag keeps it). */
-function fieldKeys(o: KubeMaskOptions): KeyTagOf {
+function fieldKeys(o: Pick<KubeMaskOptions, 'fieldNames'>): KeyTagOf {
   return sensitiveKeyTag(o.fieldNames ?? DEFAULT_SENSITIVE_KEYS);
 }
 
-/** A ConfigMap entry's key that is a sensitive name: an env name, or a field name. */
-function sensitiveEntry(k: string, o: KubeMaskOptions): boolean {
+/** A ConfigMap entry's key that is a sensitive name: an env name, or a field name (masked whole in reads). */
+export function sensitiveEntry(k: string, o: Pick<KubeMaskOptions, 'envNames' | 'fieldNames'>): boolean {
   return o.envNames(k) || fieldKeys(o)(k) !== undefined;
 }
 

@@ -6,6 +6,7 @@
 // carries the category `secrets`. A pod that cannot be read is taken to hold some (fail closed).
 
 import { request as undiciRequest } from 'undici';
+import { sensitiveEntry } from './kube-masking.js';
 import { upstreamUrl } from './kube-request.js';
 import type { KubeConnectionSettings } from './kube-settings.js';
 
@@ -28,6 +29,7 @@ export function secretSources(
   container: string,
   envNames: (name: string) => boolean = () => false,
   configMapKeys: (name: string) => readonly string[] | 'unreadable' = () => [],
+  configKeySensitive: (key: string) => boolean = envNames,
 ): string[] {
   if (!isObj(pod) || !isObj(pod.spec)) return ['the pod could not be read'];
   const spec = pod.spec;
@@ -104,9 +106,29 @@ export function secretSources(
         found.add(
           `a volume of CSI driver ${str(v.csi.driver)} mounted at ${at} (its files are what the driver puts there)`,
         );
+      // A ConfigMap's entry under a sensitive name, mounted as a file: the file holds the value alone,
+      // which a masked ConfigMap read hides and `cat` prints whole.
+      const mountedConfigMap = (cm: Obj): void => {
+        if (typeof cm.name !== 'string') return;
+        const items = list(cm.items);
+        const keys =
+          items.length > 0
+            ? items.map((i) => (typeof i.key === 'string' ? i.key : ''))
+            : configMapKeys(cm.name);
+        if (keys === 'unreadable')
+          found.add(`ConfigMap ${str(cm.name)} mounted at ${at} (it could not be read)`);
+        else
+          for (const k of keys)
+            if (configKeySensitive(k))
+              found.add(
+                `ConfigMap ${str(cm.name)} key ${k.slice(0, 100)} mounted at ${at} (a value under a sensitive name)`,
+              );
+      };
+      if (isObj(v.configMap)) mountedConfigMap(v.configMap);
       const sources = isObj(v.projected) ? list(v.projected.sources) : [];
       for (const s of sources) {
         if (isObj(s.secret)) found.add(`Secret ${str(s.secret.name)} mounted at ${at}`);
+        if (isObj(s.configMap)) mountedConfigMap(s.configMap);
         // The pod's service account token (the API server's admission mounts it into every container
         // unless automountServiceAccountToken is false): a credential for the cluster that acts as
         // that account, `default` included, outside Gatehouse.
@@ -124,7 +146,7 @@ export function secretSources(
 /** At most this many ConfigMaps a pod loads by `envFrom` are read; the rest count as unreadable. */
 const MAX_CONFIG_MAPS = 8;
 
-/** The names of the ConfigMaps any container of the pod loads by `envFrom`. */
+/** The names of the ConfigMaps the pod loads by `envFrom` or mounts whole. */
 function envFromConfigMaps(pod: unknown): string[] {
   if (!isObj(pod) || !isObj(pod.spec)) return [];
   const spec = pod.spec;
@@ -132,6 +154,15 @@ function envFromConfigMaps(pod: unknown): string[] {
   for (const c of [...list(spec.containers), ...list(spec.initContainers), ...list(spec.ephemeralContainers)])
     for (const e of list(c.envFrom))
       if (isObj(e.configMapRef) && typeof e.configMapRef.name === 'string') names.add(e.configMapRef.name);
+  // Mounted whole (no `items`): its keys are the files' names.
+  for (const v of list(spec.volumes)) {
+    const cms = [
+      v.configMap,
+      ...(isObj(v.projected) ? list(v.projected.sources).map((s) => s.configMap) : []),
+    ];
+    for (const cm of cms)
+      if (isObj(cm) && typeof cm.name === 'string' && list(cm.items).length === 0) names.add(cm.name);
+  }
   return [...names];
 }
 
@@ -210,7 +241,14 @@ export async function podSecretSources(
     const keys = new Map<string, readonly string[] | 'unreadable'>();
     for (const name of envFromConfigMaps(pod).slice(0, MAX_CONFIG_MAPS))
       keys.set(name, await configMapKeys(settings, namespace, name, signal));
-    return secretSources(pod, container, settings.masking.envNames, (name) => keys.get(name) ?? 'unreadable');
+    const m = settings.masking;
+    return secretSources(
+      pod,
+      container,
+      m.envNames,
+      (name) => keys.get(name) ?? 'unreadable',
+      (key) => sensitiveEntry(key, { envNames: m.envNames, fieldNames: m.fieldNames }),
+    );
   } catch {
     return ['the pod could not be read'];
   }
