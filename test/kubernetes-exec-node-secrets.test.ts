@@ -14,6 +14,7 @@ import {
   NODE_SECRET,
   NODE_SECRET_FILE,
   startFakeKubeApi,
+  VAULT_FILE,
   type FakeKubeApi,
 } from './testkit/kube-api.js';
 import { startKubeTestGateway, type KubeTestGateway } from './testkit/kube-gateway.js';
@@ -101,6 +102,23 @@ describe.skipIf(!hasCommand('kubectl'))(
         '/proc/1/environ',
       ]);
       expect(action.podSecrets).toEqual(['env DB_PASSWORD from Secret db-creds key password']);
+    });
+
+    it("holds a read of a volume another container writes its Secrets to (a Vault agent's)", async () => {
+      const action = await heldExec([
+        'exec',
+        '-n',
+        'monitoring',
+        'vault-app',
+        '-c',
+        'app',
+        '--',
+        'cat',
+        VAULT_FILE,
+      ]);
+      expect(action.podSecrets).toEqual([
+        'volume vault-secrets shared with container vault-agent, which holds Secrets (the token of service account default mounted at /var/run/secrets/vault) and may write them there',
+      ]);
     });
 
     it('still allows a read in a pod that reaches none', async () => {

@@ -352,6 +352,40 @@ function configFilesPod(name: string, namespace: string) {
   return p;
 }
 
+/**
+ * The Vault Agent Injector's shape: a `vault-agent` sidecar with its own token renders secrets into an
+ * emptyDir the app container mounts at /vault/secrets; the app container names no Secret and holds no
+ * token (class 250).
+ */
+export const VAULT_FILE = '/vault/secrets/db';
+function vaultAgentPod(name: string, namespace: string) {
+  const p = plainPod(name, namespace);
+  const spec = p.spec as Record<string, unknown>;
+  spec.containers = [
+    {
+      name: 'app',
+      image: 'example/app:1.0',
+      volumeMounts: [{ name: 'vault-secrets', mountPath: '/vault/secrets' }],
+    },
+    {
+      name: 'vault-agent',
+      image: 'hashicorp/vault:1.17',
+      volumeMounts: [
+        { name: 'vault-secrets', mountPath: '/vault/secrets' },
+        { name: 'vault-token', mountPath: '/var/run/secrets/vault' },
+      ],
+    },
+  ];
+  spec.volumes = [
+    { name: 'vault-secrets', emptyDir: { medium: 'Memory' } },
+    {
+      name: 'vault-token',
+      projected: { sources: [{ serviceAccountToken: { path: 'token', audience: 'vault' } }] },
+    },
+  ];
+  return p;
+}
+
 /** A pod whose app container has no Secrets, and a debug container in its process namespace. */
 function debuggedPod(name: string, namespace: string) {
   const p = plainPod(name, namespace);
@@ -865,6 +899,7 @@ function runCommand(argv: string[]): { stdout: string; stderr: string; code: num
       code: 0,
     };
   if (argv[0] === 'echo') return { stdout: `${argv.slice(1).join(' ')}\n`, stderr: '', code: 0 };
+  if (line === `cat ${VAULT_FILE}`) return { stdout: `${NODE_SECRET}\n`, stderr: '', code: 0 };
   if (line === 'cat /etc/app/DB_PASSWORD') return { stdout: `${SECRET_VALUE}\n`, stderr: '', code: 0 };
   if (line === 'printenv DB_PASSWORD') return { stdout: `${SECRET_VALUE}\n`, stderr: '', code: 0 };
   if (line === 'false') return { stdout: '', stderr: '', code: 1 };
@@ -914,6 +949,7 @@ export async function startFakeKubeApi(options: { readonly clientCa?: string } =
   pods.set('monitoring/cm-env', configEnvPod('cm-env', 'monitoring', true));
   pods.set('monitoring/cm-key', configEnvPod('cm-key', 'monitoring', false));
   pods.set('monitoring/cm-files', configFilesPod('cm-files', 'monitoring'));
+  pods.set('monitoring/vault-app', vaultAgentPod('vault-app', 'monitoring'));
   // Pods with a secret under field names that are not env names (two: a list of them comes in pages).
   pods.set('conf/conf-a', configuredPod('conf-a', 'conf'));
   pods.set('conf/conf-b', configuredPod('conf-b', 'conf'));

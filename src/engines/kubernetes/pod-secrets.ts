@@ -54,7 +54,7 @@ export function secretSources(
     found.add(
       "the node's processes (hostPID): their environment, every pod's Secrets on the node among it, in /proc",
     );
-  for (const c of chosen) {
+  const containerSources = (c: Obj, found: Set<string>): void => {
     // A privileged container reads the node's devices (its disks) and can mount them.
     if (isObj(c.securityContext) && c.securityContext.privileged === true)
       found.add(`a privileged container (${str(c.name)}): the node's disks and devices`);
@@ -135,6 +135,25 @@ export function secretSources(
         if (isObj(s.serviceAccountToken))
           found.add(`the token of service account ${account.slice(0, 100)} mounted at ${at}`);
       }
+    }
+  };
+  for (const c of chosen) containerSources(c, found);
+  // A volume the container shares with another container that holds Secrets: what that one writes
+  // there (a Vault agent's rendered secrets in an emptyDir, a copied token) the container reads.
+  const mounted = (c: Obj): Set<string> => new Set(list(c.volumeMounts).map((m) => str(m.name)));
+  for (const c of chosen) {
+    const mine = mounted(c);
+    for (const other of all) {
+      if (chosen.includes(other)) continue;
+      const shared = [...mounted(other)].filter((v) => mine.has(v) && isObj(volumes.get(v)?.emptyDir));
+      if (shared.length === 0) continue;
+      const theirs = new Set<string>();
+      containerSources(other, theirs);
+      if (theirs.size > 0)
+        for (const v of shared)
+          found.add(
+            `volume ${v} shared with container ${str(other.name)}, which holds Secrets (${[...theirs][0]!.slice(0, 120)}) and may write them there`,
+          );
     }
   }
   const sources = [...found];
