@@ -742,18 +742,20 @@ function fromBase64(v: string): string | undefined {
 function hiddenCode(original: unknown, shown: unknown, path: string, depth: number): string | undefined {
   if (depth > MAX_DEPTH) return `${path}: the body nests too deeply to compare`;
   if (typeof original === 'string') {
-    if (typeof shown !== 'string' || shown === original) return undefined;
+    if (shown === original) return undefined;
+    // Gone from the view, or replaced by something that is not text: all of it is hidden.
+    const view = typeof shown === 'string' ? shown : '';
     // JSON in a string (the last-applied annotation, masked as the object it copies): compared as JSON.
     const o = original.trimStart().startsWith('{') ? parsedJson(original) : undefined;
-    const m = o !== undefined ? parsedJson(shown) : undefined;
+    const m = o !== undefined ? parsedJson(view) : undefined;
     if (o !== undefined && m !== undefined) return hiddenCode(o, m, path, depth + 1);
     // binaryData: base64 of files, masked decoded and encoded again.
     if (/(^|\.)binaryData\./.test(path)) {
       const ob = fromBase64(original);
-      const mb = fromBase64(shown);
+      const mb = fromBase64(view);
       if (ob !== undefined && mb !== undefined) return hiddenCode(ob, mb, `${path} (decoded)`, depth + 1);
     }
-    const span = replacedSpan(original, shown);
+    const span = replacedSpan(original, view);
     // A reference to an environment variable (`$(DB_PASSWORD)` Kubernetes expands, `${DB_PASSWORD}` a
     // shell does) names a value, which is judged where it is set.
     if (ENV_REFERENCE.test(span)) return undefined;
@@ -762,8 +764,13 @@ function hiddenCode(original: unknown, shown: unknown, path: string, depth: numb
     if (c === undefined) return undefined;
     return `${path}, where the masked part holds ${/\s/.test(c) ? 'whitespace' : /\p{Cc}/u.test(c) ? 'a control character' : `"${c}"`}`;
   }
+  // A structure the view replaced whole hides all of it: compared as its JSON text masked whole.
+  const replacedWhole = (): string | undefined =>
+    JSON.stringify(shown) === JSON.stringify(original)
+      ? undefined
+      : hiddenCode(JSON.stringify(original), '', `${path} (replaced whole)`, depth + 1);
   if (Array.isArray(original)) {
-    if (!Array.isArray(shown)) return undefined;
+    if (!Array.isArray(shown)) return replacedWhole();
     for (let i = 0; i < original.length; i++) {
       const h = hiddenCode(original[i], shown[i], `${path}[${i}]`, depth + 1);
       if (h !== undefined) return h;
@@ -771,7 +778,7 @@ function hiddenCode(original: unknown, shown: unknown, path: string, depth: numb
     return undefined;
   }
   if (isObject(original)) {
-    if (!isObject(shown)) return undefined;
+    if (!isObject(shown)) return replacedWhole();
     for (const [k, v] of Object.entries(original)) {
       const h = hiddenCode(v, shown[k], path === '' ? k : `${path}.${k}`, depth + 1);
       if (h !== undefined) return h;
