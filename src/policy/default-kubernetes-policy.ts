@@ -1,7 +1,8 @@
 // The shipped default policy for AI agents on Kubernetes connections (issue 14 §2), documented in
 // docs/kubernetes.md: reads allowed, Secret reads reviewed, writes reviewed; deleting namespaces, nodes,
 // CRDs and PersistentVolumes, deletecollection, RBAC and service-account token changes, and proxying
-// refused; pods (and workload templates) that are privilege, and writes that grant rights or a credential, refused; exec decided on its command by the shell classifier (read-only allowed, destructive refused,
+// refused; pods (and workload templates) that are privilege, writes that grant rights or a credential, and
+// writes that send in-cluster traffic elsewhere (a Service's externalIPs, endpoints), refused; exec decided on its command by the shell classifier (read-only allowed, destructive refused,
 // what cannot be judged reviewed); interactive exec, attach and port-forward reviewed. Plain config data.
 
 import type { ReviewMode } from '../core/decision.js';
@@ -59,6 +60,18 @@ export const KUBERNETES_GRANT_RESOURCES: readonly string[] = [
   'certificatesigningrequests/*',
   'serviceaccounts/token',
   'customresourcedefinitions',
+];
+
+/**
+ * Resources whose writes may send in-cluster traffic elsewhere, read from their body
+ * (src/engines/kubernetes/granted-powers.ts): a Service's externalIPs or externalName, its load
+ * balancer's addresses (its status), and the Endpoints and EndpointSlices a Service sends traffic to.
+ */
+export const KUBERNETES_ROUTE_RESOURCES: readonly string[] = [
+  'services',
+  'services/status',
+  'endpoints',
+  'endpointslices',
 ];
 
 export function defaultKubernetesPolicies(
@@ -147,6 +160,15 @@ export function defaultKubernetesPolicies(
         'k8s-agents-no-destructive-exec',
         { resources: ['pods/exec'], commandCategories: ['destructive', 'privilege', 'exfiltration'] },
         '{kind} is refused by rule {rule}: the command destroys data, gains privileges or sends data away. Run a read-only command, or ask a person with access to the pod.',
+      ),
+      denyRule(
+        'k8s-agents-no-traffic-redirects',
+        {
+          verbs: ['create', 'update', 'patch'],
+          resources: [...KUBERNETES_ROUTE_RESOURCES],
+          commandCategories: ['privilege'],
+        },
+        "{kind} is refused by rule {rule}: it sends traffic others address to a Service, an address or a host the writer chooses (a Service's externalIPs or externalName, a load balancer's address, a Service's endpoints), and the credentials in that traffic with it. Ask a cluster administrator.",
       ),
       denyRule(
         'k8s-agents-no-granted-powers',

@@ -254,6 +254,155 @@ function plainPod(name: string, namespace: string) {
   return p;
 }
 
+/**
+ * What a node agent reads from the node: a file under the kubelet's directory of another pod's Secret
+ * volume, or a file a CSI secrets-store volume mounts (docs/security.md, class 250).
+ */
+export const NODE_SECRET = 'node-k3y-from-kubelet-dir-77';
+export const NODE_SECRET_FILE =
+  '/host/root/var/lib/kubelet/pods/uid-api/volumes/kubernetes.io~secret/tls/password';
+export const CSI_SECRET_FILE = '/mnt/secrets-store/db-password';
+
+/**
+ * A node agent as monitoring charts run one (prometheus-node-exporter's defaults): the host's PID
+ * namespace, the node's `/` mounted read-only, and no service account token.
+ */
+function nodeAgentPod(name: string, namespace: string) {
+  const p = plainPod(name, namespace);
+  const spec = p.spec as Record<string, unknown>;
+  spec.hostPID = true;
+  spec.containers = [
+    {
+      name: 'agent',
+      image: 'example/node-exporter:1.8',
+      volumeMounts: [{ name: 'root', mountPath: '/host/root', readOnly: true }],
+    },
+  ];
+  spec.volumes = [{ name: 'root', hostPath: { path: '/' } }];
+  return p;
+}
+
+/** A pod given a cloud secret store's values as files by the Secrets Store CSI driver (no token). */
+function csiSecretsPod(name: string, namespace: string) {
+  const p = plainPod(name, namespace);
+  const spec = p.spec as Record<string, unknown>;
+  spec.containers = [
+    {
+      name: 'app',
+      image: 'example/app:1.0',
+      volumeMounts: [{ name: 'secrets-store', mountPath: '/mnt/secrets-store', readOnly: true }],
+    },
+  ];
+  spec.volumes = [
+    {
+      name: 'secrets-store',
+      csi: {
+        driver: 'secrets-store.csi.k8s.io',
+        readOnly: true,
+        volumeAttributes: { secretProviderClass: 'db-creds-aws' },
+      },
+    },
+  ];
+  return p;
+}
+
+/**
+ * A pod that takes the ConfigMap `app-config` (whose DB_PASSWORD a masked ConfigMap read hides) into
+ * its environment: whole (`envFrom`), or one key under a sensitive name (class 253).
+ */
+function configEnvPod(name: string, namespace: string, whole: boolean) {
+  const p = plainPod(name, namespace);
+  const spec = p.spec as Record<string, unknown>;
+  spec.containers = [
+    {
+      name: 'app',
+      image: 'example/app:1.0',
+      ...(whole
+        ? {
+            envFrom: [
+              { configMapRef: { name: 'app-config' } },
+              { configMapRef: { name: 'absent', optional: true } },
+            ],
+          }
+        : {
+            env: [
+              {
+                name: 'DB_PASSWORD',
+                valueFrom: { configMapKeyRef: { name: 'app-config', key: 'DB_PASSWORD' } },
+              },
+            ],
+          }),
+    },
+  ];
+  return p;
+}
+
+/** A pod that mounts the ConfigMap `app-config` whole at /etc/app: its DB_PASSWORD entry is a file. */
+function configFilesPod(name: string, namespace: string) {
+  const p = plainPod(name, namespace);
+  const spec = p.spec as Record<string, unknown>;
+  spec.containers = [
+    {
+      name: 'app',
+      image: 'example/app:1.0',
+      volumeMounts: [{ name: 'config', mountPath: '/etc/app', readOnly: true }],
+    },
+  ];
+  spec.volumes = [{ name: 'config', configMap: { name: 'app-config' } }];
+  return p;
+}
+
+/**
+ * The Vault Agent Injector's shape: a `vault-agent` sidecar with its own token renders secrets into an
+ * emptyDir the app container mounts at /vault/secrets; the app container names no Secret and holds no
+ * token (class 250).
+ */
+export const VAULT_FILE = '/vault/secrets/db';
+function vaultAgentPod(name: string, namespace: string) {
+  const p = plainPod(name, namespace);
+  const spec = p.spec as Record<string, unknown>;
+  spec.containers = [
+    {
+      name: 'app',
+      image: 'example/app:1.0',
+      volumeMounts: [{ name: 'vault-secrets', mountPath: '/vault/secrets' }],
+    },
+    {
+      name: 'vault-agent',
+      image: 'hashicorp/vault:1.17',
+      volumeMounts: [
+        { name: 'vault-secrets', mountPath: '/vault/secrets' },
+        { name: 'vault-token', mountPath: '/var/run/secrets/vault' },
+      ],
+    },
+  ];
+  spec.volumes = [
+    { name: 'vault-secrets', emptyDir: { medium: 'Memory' } },
+    {
+      name: 'vault-token',
+      projected: { sources: [{ serviceAccountToken: { path: 'token', audience: 'vault' } }] },
+    },
+  ];
+  return p;
+}
+
+/** A pod whose app container has no Secrets, and a debug container in its process namespace. */
+function debuggedPod(name: string, namespace: string) {
+  const p = plainPod(name, namespace);
+  const spec = p.spec as Record<string, unknown>;
+  spec.containers = [
+    {
+      name: 'app',
+      image: 'example/app:1.0',
+      env: [{ name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'db-creds', key: 'password' } } }],
+    },
+  ];
+  spec.ephemeralContainers = [
+    { name: 'debugger', image: 'busybox:1.36', targetContainerName: 'app', stdin: true, tty: true },
+  ];
+  return p;
+}
+
 function namespaceObj(name: string) {
   return {
     kind: 'Namespace',
@@ -426,6 +575,29 @@ const RESOURCES = {
       namespaced: true,
       kind: 'Secret',
       verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
+    },
+    {
+      name: 'services',
+      singularName: 'service',
+      namespaced: true,
+      kind: 'Service',
+      verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+      shortNames: ['svc'],
+    },
+    {
+      name: 'services/status',
+      singularName: '',
+      namespaced: true,
+      kind: 'Service',
+      verbs: ['get', 'patch', 'update'],
+    },
+    {
+      name: 'endpoints',
+      singularName: 'endpoints',
+      namespaced: true,
+      kind: 'Endpoints',
+      verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
+      shortNames: ['ep'],
     },
     {
       name: 'configmaps',
@@ -712,6 +884,8 @@ function runCommand(argv: string[]): { stdout: string; stderr: string; code: num
   if (line === 'ls /') return { stdout: 'bin\netc\nusr\nvar\n', stderr: '', code: 0 };
   if (line === 'cat /etc/app/config')
     return { stdout: `region=eu-west-1\naws_access_key_id=${EXEC_SECRET}\n`, stderr: '', code: 0 };
+  if (line === `cat ${NODE_SECRET_FILE}` || line === `cat ${CSI_SECRET_FILE}`)
+    return { stdout: `${NODE_SECRET}\n`, stderr: '', code: 0 };
   if (line === 'cat /proc/1/environ')
     return {
       stdout: `HOME=/root\0DB_PASSWORD=${ENV_PASSWORD}\0GITHUB_TOKEN=${ENV_TOKEN}\0`,
@@ -725,6 +899,8 @@ function runCommand(argv: string[]): { stdout: string; stderr: string; code: num
       code: 0,
     };
   if (argv[0] === 'echo') return { stdout: `${argv.slice(1).join(' ')}\n`, stderr: '', code: 0 };
+  if (line === `cat ${VAULT_FILE}`) return { stdout: `${NODE_SECRET}\n`, stderr: '', code: 0 };
+  if (line === 'cat /etc/app/DB_PASSWORD') return { stdout: `${SECRET_VALUE}\n`, stderr: '', code: 0 };
   if (line === 'printenv DB_PASSWORD') return { stdout: `${SECRET_VALUE}\n`, stderr: '', code: 0 };
   if (line === 'false') return { stdout: '', stderr: '', code: 1 };
   if (argv[0] === 'sh' && argv[1] === '-c' && /^exit \d+$/.test(argv[2] ?? ''))
@@ -765,6 +941,15 @@ export async function startFakeKubeApi(options: { readonly clientCa?: string } =
   // A pod that holds nothing secret: no token (automountServiceAccountToken: false), no such env.
   pods.set('default/plain', plainPod('plain', 'default'));
   pods.set(`default/${DECLINED_EXEC_POD}`, plainPod(DECLINED_EXEC_POD, 'default'));
+  // Pods that reach Secrets without naming one (class 250): a node agent on the node's processes and
+  // files, a CSI secrets-store volume, and a debug container in the process namespace of one that does.
+  pods.set('monitoring/node-exporter', nodeAgentPod('node-exporter', 'monitoring'));
+  pods.set('monitoring/csi-app', csiSecretsPod('csi-app', 'monitoring'));
+  pods.set('monitoring/debugged', debuggedPod('debugged', 'monitoring'));
+  pods.set('monitoring/cm-env', configEnvPod('cm-env', 'monitoring', true));
+  pods.set('monitoring/cm-key', configEnvPod('cm-key', 'monitoring', false));
+  pods.set('monitoring/cm-files', configFilesPod('cm-files', 'monitoring'));
+  pods.set('monitoring/vault-app', vaultAgentPod('vault-app', 'monitoring'));
   // Pods with a secret under field names that are not env names (two: a list of them comes in pages).
   pods.set('conf/conf-a', configuredPod('conf-a', 'conf'));
   pods.set('conf/conf-b', configuredPod('conf-b', 'conf'));

@@ -46,8 +46,10 @@ describe('a reviewed body as an approver is shown it', () => {
     expect(show(undefined, '{"token":"t-1","n":2}').shown).not.toContain('t-1');
   });
 
-  it('is clipped after masking, and says so', () => {
-    const r = show('application/json', JSON.stringify({ a: 'x'.repeat(10_000) }));
+  it('is shown whole up to 64 KiB, then clipped after masking, and says so', () => {
+    const whole = show('application/json', JSON.stringify({ a: 'x'.repeat(10_000), b: 'tail' }));
+    expect(whole.shown).toContain('"b":"tail"');
+    const r = show('application/json', JSON.stringify({ a: 'x'.repeat(70_000) }));
     expect(r.shown.length).toBeLessThan(SHOWN_BODY_CHARS + 60);
     expect(r.shown).toMatch(/… \(clipped: \d+ characters in all\)$/);
   });

@@ -12,7 +12,14 @@ import type { FieldMatcher } from './field-names.js';
 import type { ResponseMasking } from './http-settings.js';
 import { maskXmlText } from './xml-masking.js';
 
-/** Characters of a masked body an approver is shown; the rest is clipped. */
+/**
+ * A masked body up to this many characters is shown to the approver whole (as a bind parameter and a
+ * COPY's rows are, class 28): a body clipped at a few KiB hid its tail behind the clip, where a hostile
+ * client puts what it wants unseen, and a Kubernetes object with its last-applied copy is often longer
+ * (docs/security.md class 254).
+ */
+export const SHOWN_WHOLE_BODY_CHARS = 64 * 1024;
+/** Characters of a longer masked body an approver is shown; the rest is clipped, saying so. */
 export const SHOWN_BODY_CHARS = 4096;
 
 /** Rule id of a reviewed request whose body is past the limit of what Gatehouse reads whole (413). */
@@ -81,7 +88,7 @@ export function reviewedBody(
     if (text === undefined) shown = '(not shown: not UTF-8 text)';
     else if (masked === undefined) shown = '(not shown: Gatehouse cannot mask this content type)';
     else if (typeof masked !== 'string') shown = `(not shown: ${masked.note})`;
-    else shown = clipShown(masked, SHOWN_BODY_CHARS);
+    else shown = masked.length <= SHOWN_WHOLE_BODY_CHARS ? masked : clipShown(masked, SHOWN_BODY_CHARS);
   }
   return { sha256, bytes: body.length, shown };
 }

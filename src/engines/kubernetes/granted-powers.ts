@@ -8,7 +8,11 @@
 // (`kubectl create token`) is one. Such a write is decided as `privilege` (and `secrets` where it yields
 // a credential), with what it grants named, not as an ordinary write. So is a CustomResourceDefinition
 // with a conversion webhook: the API server sends every stored object of the kind to the service it
-// names and serves and stores what that service answers (docs/security.md class 232).
+// names and serves and stores what that service answers (docs/security.md class 232). So is a write
+// that sends in-cluster traffic elsewhere (class 251): a Service's externalIPs (every node sends traffic
+// for those addresses to it: CVE-2020-8554), its externalName, its load balancer's address, and the
+// addresses of Endpoints and EndpointSlices; what others send there, credentials included, is the
+// writer's.
 //
 // Read from the body as the API server reads it (JSON, keys case-sensitive), whatever the patch type.
 // kubectl's typed commands (`create rolebinding`, `create role`, `create secret`) send protobuf: its
@@ -31,7 +35,17 @@ type Target = {
   readonly name: string;
 };
 
-type Kind = 'role' | 'binding' | 'secret' | 'csr' | 'token' | 'crd';
+type Kind =
+  | 'role'
+  | 'binding'
+  | 'secret'
+  | 'csr'
+  | 'token'
+  | 'crd'
+  | 'service'
+  | 'serviceStatus'
+  | 'endpoints'
+  | 'slice';
 
 function kindOf(a: Target): Kind | undefined {
   if (!WRITES.has(a.verb)) return undefined;
@@ -49,7 +63,63 @@ function kindOf(a: Target): Kind | undefined {
     a.subresource === ''
   )
     return 'crd';
+  // Where in-cluster traffic goes (docs/security.md class 251): a Service's external addresses or
+  // name, its load balancer's address (its status), and the endpoints a Service sends its traffic to.
+  if (a.apiGroup === '' && a.resource === 'services' && a.subresource === '') return 'service';
+  // The API server takes only the status from a write of the status, and only the rest from the object's.
+  if (a.apiGroup === '' && a.resource === 'services' && a.subresource === 'status') return 'serviceStatus';
+  if (a.apiGroup === '' && a.resource === 'endpoints' && a.subresource === '') return 'endpoints';
+  if (a.apiGroup === 'discovery.k8s.io' && a.resource === 'endpointslices' && a.subresource === '')
+    return 'slice';
   return undefined;
+}
+
+/** What a write that sends traffic somewhere gives its writer: the traffic, and what its clients send. */
+const REDIRECT = "the traffic others send there, and the credentials in it, reach the writer's choice";
+
+/** The addresses of Endpoints' subsets or an EndpointSlice's endpoints, for the approver. */
+function addresses(v: unknown): string {
+  const out: string[] = [];
+  const visit = (x: unknown): void => {
+    if (out.length >= 5) return;
+    if (Array.isArray(x)) x.forEach(visit);
+    else if (isObj(x)) {
+      if (typeof x.ip === 'string') out.push(x.ip.slice(0, 60));
+      if (typeof x.hostname === 'string') out.push(x.hostname.slice(0, 100));
+      for (const [k, y] of Object.entries(x))
+        if (k === 'addresses' && Array.isArray(y) && y.every((a) => typeof a === 'string'))
+          out.push(...y.map((a: string) => a.slice(0, 60)));
+        else if (k !== 'ip' && k !== 'hostname') visit(y);
+    }
+  };
+  visit(v);
+  return out.length > 0 ? ` (${out.slice(0, 5).join(', ')})` : '';
+}
+
+/** A Service's `spec` (whole, or a merge patch's part): external addresses, an external name. */
+function serviceSpec(spec: unknown, found: Found): void {
+  if (!isObj(spec)) return;
+  const ips = spec.externalIPs;
+  if (ips !== undefined && ips !== null && !(Array.isArray(ips) && ips.length === 0))
+    found.add(
+      `spec.externalIPs=${Array.isArray(ips) ? ips.map((x) => s(x, 60)).join(',') : s(ips, 100)} (every node sends traffic for these addresses to this Service, whoever they belong to: ${REDIRECT})`,
+    );
+  if (typeof spec.externalName === 'string' && spec.externalName !== '')
+    found.add(
+      `spec.externalName=${spec.externalName.slice(0, 200)} (the Service's in-cluster name resolves to that host: ${REDIRECT})`,
+    );
+  else if (spec.type === 'ExternalName')
+    found.add(`spec.type=ExternalName (the Service's in-cluster name resolves to another host: ${REDIRECT})`);
+}
+
+/** A Service's `status` (its status subresource): a load balancer's addresses, which nodes then take. */
+function serviceStatus(status: unknown, found: Found): void {
+  if (!isObj(status) || !isObj(status.loadBalancer)) return;
+  const ingress = status.loadBalancer.ingress;
+  if (ingress !== undefined && ingress !== null && !(Array.isArray(ingress) && ingress.length === 0))
+    found.add(
+      `status.loadBalancer.ingress${addresses(ingress)} (every node sends traffic for these addresses to this Service: ${REDIRECT})`,
+    );
 }
 
 /**
@@ -204,6 +274,24 @@ function object(kind: Kind, doc: unknown, found: Found, name: string, patch = fa
     case 'crd':
       if (isObj(doc.spec)) conversion(doc.spec.conversion, 'spec.conversion', found);
       return;
+    case 'service':
+      serviceSpec(doc.spec, found);
+      return;
+    case 'serviceStatus':
+      serviceStatus(doc.status, found);
+      return;
+    case 'endpoints':
+      if (doc.subsets !== undefined && doc.subsets !== null)
+        found.add(
+          `subsets${addresses(doc.subsets)} (the Service of the same name sends its traffic there: ${REDIRECT})`,
+        );
+      return;
+    case 'slice':
+      if (doc.endpoints !== undefined && doc.endpoints !== null)
+        found.add(
+          `endpoints${addresses(doc.endpoints)} (the Service its kubernetes.io/service-name label names sends traffic there: ${REDIRECT})`,
+        );
+      return;
   }
 }
 
@@ -293,6 +381,26 @@ function patchOp(
       found.add(`a certificate signing request (${at})`, true);
       return;
     case 'token':
+      return;
+    case 'service':
+    case 'serviceStatus':
+      if (top === (kind === 'service' ? 'spec' : 'status')) {
+        const sub = kind === 'service' ? serviceSpec : serviceStatus;
+        const fields = kind === 'service' ? ['externalIPs', 'externalName', 'type'] : ['loadBalancer'];
+        if (second !== undefined && !fields.includes(second)) return;
+        if (!readable)
+          found.add(`${at} (a value Gatehouse cannot read: it may send the Service's traffic elsewhere)`);
+        else if (second === undefined) sub(value, found);
+        else if (third === undefined) sub({ [second]: value }, found);
+        else if (value !== null) found.add(`${at} changed (${REDIRECT})`);
+      }
+      return;
+    case 'endpoints':
+    case 'slice':
+      if (top === (kind === 'endpoints' ? 'subsets' : 'endpoints') && (readable ? value !== null : true))
+        found.add(
+          `${at}${readable ? addresses(value) : ' (a value Gatehouse cannot read)'} (the Service sends its traffic there: ${REDIRECT})`,
+        );
       return;
     case 'crd':
       if (top !== 'spec') return;

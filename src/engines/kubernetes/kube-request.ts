@@ -48,6 +48,7 @@ import { printableTarget } from '../http/request-target.js';
 import { brokenStream, endBody } from '../http/response-relay.js';
 import { REVIEWED_BODY_LIMIT_RULE, reviewedBody, reviewedBodyTooLarge } from '../http/reviewed-body.js';
 import {
+  kubeBodyHidesCode,
   kubeBodyUnshowable,
   kubeBodyView,
   LineMaskingStream,
@@ -363,6 +364,20 @@ export async function handleKubeRequest(
       const message = `Gatehouse refused the request: it needs approval, and its body cannot be shown to the approver (${unshowable}). Send it as JSON, as kubectl does.`;
       await recorded(admitted, UNSHOWN_BODY_RULE, message);
       return refuse('UnsupportedMediaType', message);
+    }
+    // Nor one whose masked view would hide what it runs behind a masked value (class 252).
+    const hidden =
+      decision.effect === 'review'
+        ? kubeBodyHidesCode(req.headers['content-type'], info.resource, read, {
+            detectors: settings.masking.detectors,
+            envNames: settings.masking.envNames,
+            fieldNames: settings.masking.fieldNames,
+          })
+        : undefined;
+    if (hidden !== undefined) {
+      const message = `Gatehouse refused the request: it needs approval, and ${hidden}. Keep secret values in a Secret (valueFrom.secretKeyRef, a mounted Secret) and commands out of values under sensitive names.`;
+      await recorded(admitted, UNSHOWN_BODY_RULE, message);
+      return refuse('Forbidden', message);
     }
     // A body the API server reads otherwise than the approver is shown it is refused, not held.
     const ambiguous = ambiguousJsonBody(read.toString('utf8'));
