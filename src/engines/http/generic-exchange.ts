@@ -389,6 +389,14 @@ export async function handleGeneric(deps: ExchangeDeps, x: Exchange): Promise<vo
       ...settings.staticHeaders,
       ...generic.authHeaders(),
     };
+    const forms = credentialForms(generic.credentialValues());
+    // A part of an answer (206) can hold a piece of an echoed credential shorter than any form of it,
+    // and the pieces of several make it whole: a connection that injects one asks for whole answers
+    // (a server may answer a Range with the whole representation, RFC 9110 §14.2). docs/security.md, class 257.
+    if (forms.length > 0) {
+      delete headers['range'];
+      delete headers['if-range'];
+    }
     const bodyPresent = hasBody(req);
     const length = reviewed?.length ?? declaredLength(req);
     if (length !== undefined) headers['content-length'] = String(length);
@@ -420,7 +428,7 @@ export async function handleGeneric(deps: ExchangeDeps, x: Exchange): Promise<vo
       scanObjects: decided.effect !== 'deny' && Boolean(decided.obligations.mask),
       withholdCookies: settings.withholdCookies,
       withhold: (message) => problemResponse('withheld', message, requestId),
-      credentialForms: credentialForms(generic.credentialValues()),
+      credentialForms: forms,
     });
     settle(session, admission, x.bodyTimedOut ? bodyTimeoutError(x) : outcome);
   } catch (e) {
