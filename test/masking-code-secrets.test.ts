@@ -2,7 +2,8 @@
 // (docs/security.md class 265): a quoted value after its name in code (`define('DB_PASSWORD', '…')` in
 // wp-config.php, `$password = '…'`, `const apiKey = "…"`, `os.environ.get("API_TOKEN", "…")`), in SQL
 // (`ALTER USER … PASSWORD '…'`, `IDENTIFIED BY '…'`), and `.env` names outside the built-in list
-// (`DB_PASS`, `SECRET_KEY_BASE`, `JWT_SIGNING_KEY`). Real wire: PostgreSQL (text
+// (`DB_PASS`, `SECRET_KEY_BASE`, `JWT_SIGNING_KEY`); over SSH, config directives (`requirepass …`, a
+// `.netrc`'s `password …`, class 266). Real wire: PostgreSQL (text
 // and binary format, the bytes the client received checked) and the real OpenSSH client against a real sshd.
 
 import type pg from 'pg';
@@ -39,6 +40,9 @@ const ENV =
 const CONF = `bind 127.0.0.1\nport 6379\n`;
 
 const ALL = Object.values(SECRETS);
+
+/** Config directives, name and value apart by a blank: read in terminal output (class 266). */
+const DIRECTIVES = { redis: 'redis-require-4407', netrc: 'netrc-pass-5518' };
 
 describe('secrets in code, SQL and .env names, in PostgreSQL values', () => {
   let gw: TestGateway;
@@ -105,6 +109,8 @@ describe.skipIf(!hasSshd())(
       sshd.put('site/wp-config.php', CODE);
       sshd.put('site/schema.sql', SQL);
       sshd.put('site/.env', ENV);
+      sshd.put('site/redis.conf', `bind 127.0.0.1\nrequirepass ${DIRECTIVES.redis}\nport 6379\n`);
+      sshd.put('site/.netrc', `machine api.example.com login deploy password ${DIRECTIVES.netrc}\n`);
     });
 
     afterAll(async () => {
@@ -126,5 +132,15 @@ describe.skipIf(!hasSshd())(
         expect(r.stdout, command).toContain('DB_PASS=');
       },
     );
+
+    it('a config directive names its value with a blank: redis.conf, .netrc (class 266)', async () => {
+      const command = `cat ${sshd.work}/site/redis.conf ${sshd.work}/site/.netrc`;
+      const r = await gw.ssh(masked, ['--', command], { timeoutMs: 60_000 });
+      expect(r.code).toBe(0);
+      for (const s of Object.values(DIRECTIVES)) expect(r.stdout).not.toContain(s);
+      expect(r.stdout).toContain('requirepass ');
+      expect(r.stdout).toContain('port 6379');
+      expect(r.stdout).toContain('machine api.example.com login deploy password ');
+    });
   },
 );

@@ -233,3 +233,30 @@ describe('terminal output: a KEY=value line after cat -n or grep put a prefix be
       expect(maskTerminalText(`${line}\n`, detectors, 0, keys)).toBeNull();
   });
 });
+
+describe('config directives in terminal output (class 266)', () => {
+  const keys = sensitiveKeyTag();
+  it('masks the value of a line that is a sensitive name and one word, and a .netrc line', () => {
+    const text =
+      'bind 127.0.0.1\nrequirepass r3dis-pw-99\n  masterauth r3dis-pw-98\nport 6379\n' +
+      'machine api.example.com login bob password n3trc-pw-1 account acct-7\n' +
+      'machine h\n  login bob\n  password n3trc-pw-2\n';
+    const r = maskTerminalText(text, detectors, 0, keys)!;
+    for (const v of ['r3dis-pw-99', 'r3dis-pw-98', 'n3trc-pw-1', 'n3trc-pw-2', 'acct-7'])
+      expect(r.text).not.toContain(v);
+    expect(r.text).toContain('requirepass [REDACTED:requirepass]\n');
+    expect(r.text).toContain('machine api.example.com login bob password [REDACTED:password] account');
+    expect(r.text).toContain('bind 127.0.0.1\n');
+    expect(r.text).toContain('port 6379\n');
+  });
+
+  it('leaves prose and other two-word lines alone', () => {
+    for (const text of [
+      'password required for login\n',
+      'ls -l\ntotal 4\n',
+      'login bob\n',
+      'machine learning is fun\n',
+    ])
+      expect(maskTerminalText(text, detectors, 0, keys)).toBeNull();
+  });
+});

@@ -12,7 +12,13 @@ import type { Finding } from './finding.js';
 import { redactTag } from './mask-styles.js';
 import { openPrivateKeyAt } from './private-key-pem.js';
 import { mayNameFields } from './text-features.js';
-import { openFieldStart, textFieldSpans, type KeyTagOf } from './text-fields.js';
+import {
+  directiveSpans,
+  openFieldStart,
+  textFieldSpans,
+  type KeyTagOf,
+  type TextFieldSpan,
+} from './text-fields.js';
 
 export type MaskCounts = Record<string, number>;
 
@@ -155,9 +161,14 @@ function withFields(
   visible: string,
   keys: KeyTagOf | undefined,
 ): readonly Finding[] {
+  if (keys === undefined) return found;
   // Most output names no field (no `=`, no `:` that ends a key): its readers are not run over it.
-  if (keys === undefined || !mayNameFields(visible, { tables: false })) return found;
-  const spans = textFieldSpans(visible, keys, { tables: false }).filter((s) => s.end > s.start);
+  // Config directives (`requirepass …`, a `.netrc`'s `password …`) are looked for line by line.
+  const directives = directiveSpans(visible, keys);
+  const named = mayNameFields(visible, { tables: false })
+    ? textFieldSpans(visible, keys, { tables: false })
+    : [];
+  const spans = disjoint([...named, ...directives].filter((s) => s.end > s.start));
   if (spans.length === 0) return found;
   const out: Finding[] = spans.map((s) => ({
     detector: s.tag,
@@ -167,6 +178,19 @@ function withFields(
   }));
   for (const f of found) if (!spans.some((s) => f.start < s.end && s.start < f.end)) out.push(f);
   return out.sort((a, b) => a.start - b.start);
+}
+
+/** Spans in text order with none overlapping: of two that do, the one starting first (the longer if together). */
+function disjoint(spans: TextFieldSpan[]): TextFieldSpan[] {
+  spans.sort((a, b) => a.start - b.start || b.end - a.end);
+  const out: TextFieldSpan[] = [];
+  let reached = -1;
+  for (const s of spans) {
+    if (s.start < reached) continue;
+    out.push(s);
+    reached = s.end;
+  }
+  return out;
 }
 
 /** Characters a secret's text is made of (tokens, keys, base64, URLs with credentials, e-mails). */

@@ -964,6 +964,46 @@ function codeStringSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): vo
     by.lastIndex = Math.max(quotedValueSpan(text, by.lastIndex, 'password', out), by.lastIndex);
 }
 
+// ---- `key value` directives in terminal output (docs/security.md, class 266) ----
+
+/** A line that is a sensitive name, blanks and one word: a config directive (`requirepass …`). */
+const DIRECTIVE_LINE = /^([ \t]*)([A-Za-z_][A-Za-z0-9_.-]{0,63})[ \t]+(\S{1,4096})[ \t]*\r?$/;
+
+/** A `.netrc` line (`machine h login u password p`, or `default …`): its `password` and `account`. */
+const NETRC_LINE = /^[ \t]*(?:machine|default)\b/;
+const NETRC_PAIR = /(?:^|[ \t])(password|account)[ \t]+(\S+)/g;
+
+/**
+ * Values a config file names with a blank instead of `=` or `:`, read in terminal output only (a file
+ * printed over SSH): a line of a sensitive name and one word (redis.conf's `requirepass …` and
+ * `masterauth …`, a multi-line `.netrc`'s `password …`), and a one-line `.netrc`'s `password` and
+ * `account`. Each line is looked at once.
+ */
+export function directiveSpans(text: string, keys: KeyTagOf): TextFieldSpan[] {
+  const out: TextFieldSpan[] = [];
+  let pos = 0;
+  while (pos < text.length) {
+    const { line, next } = lineAt(text, pos);
+    if (line.length <= 8192) {
+      const m = DIRECTIVE_LINE.exec(line);
+      const tag = m === null ? undefined : keys(m[2]!);
+      if (m !== null && tag !== undefined) {
+        const start =
+          pos + m[1]!.length + m[2]!.length + line.slice(m[1]!.length + m[2]!.length).search(/\S/);
+        out.push({ start, end: start + m[3]!.length, tag, value: m[3]!, form: 'bare' });
+      } else if (NETRC_LINE.test(line)) {
+        const re = new RegExp(NETRC_PAIR.source, 'g');
+        for (let p = re.exec(line); p !== null; p = re.exec(line)) {
+          const start = pos + p.index + p[0].length - p[2]!.length;
+          out.push({ start, end: start + p[2]!.length, tag: 'password', value: p[2]!, form: 'bare' });
+        }
+      }
+    }
+    pos = next;
+  }
+  return out;
+}
+
 // ---- XML elements (docs/security.md, class 241) ----
 
 /**
