@@ -381,6 +381,24 @@ const OBJECT_IN_FLIGHT_MESSAGE =
   'or the end of the transaction a cursor lives in) is not answered yet, so Gatehouse cannot tell what the name ' +
   'holds. Send Sync first.';
 const TOO_MANY_STATEMENTS_RULE = 'pg-too-many-statements';
+/**
+ * Reported settings whose values the server draws from a closed vocabulary (keywords, on/off, its
+ * own version and encoding, a role's name) or pins (client_encoding, standard_conforming_strings):
+ * no code can put a column's value there, so their reports are relayed as they are (class 244).
+ */
+const CLOSED_VOCABULARY_PARAMETERS: ReadonlySet<string> = new Set([
+  'client_encoding',
+  'datestyle',
+  'intervalstyle',
+  'integer_datetimes',
+  'in_hot_standby',
+  'is_superuser',
+  'scram_iterations',
+  'server_encoding',
+  'server_version',
+  'session_authorization',
+  'standard_conforming_strings',
+]);
 
 /** How many uncommitted writes a held statement's approval request names (class 66). */
 const MAX_UNCOMMITTED_SHOWN = 5;
@@ -1678,6 +1696,8 @@ export class ClientConnection {
   private decideStatement(st: SqlStatement, via: SqlAction['via'], pending: PendingObjects): Decision {
     const session = this.session!;
     if (st.parseError !== undefined) return session.decide(this.action(st, via));
+    // The values the client gives settings are its own when the server reports them (class 244).
+    if (st.settings !== undefined) this.state.noteGiven(st.settings);
     // Parsed with PostgreSQL 18's grammar: an older upstream would run something else (class 115).
     if (st.sinceMajor !== undefined && st.sinceMajor > this.upstreamMajor)
       return {
@@ -3488,7 +3508,7 @@ export class ClientConnection {
   }
 
   /** The lexer tripwire: a pinned setting changed by code Gatehouse could not see into. */
-  private onParameterStatus(name: string, value: string): 'relay' | 'hide' | 'stop' {
+  private onParameterStatus(name: string, value: string): 'relay' | 'untraced' | 'hide' | 'stop' {
     if (name === READ_ONLY_SETTING && this.readOnly.enforced) {
       const on = parsePgBool(value) === true;
       if (!on) {
@@ -3522,7 +3542,11 @@ export class ClientConnection {
       return 'stop';
     }
     this.state.reported(name, value);
-    return 'relay';
+    // A value the client did not give the setting was chosen by code Gatehouse could not see into (a
+    // DO block, a function, a row-level security policy: `set_config('application_name', secret, …)`),
+    // untraceable as a notification's payload is (class 244).
+    if (CLOSED_VOCABULARY_PARAMETERS.has(name.toLowerCase()) || this.state.gave(name, value)) return 'relay';
+    return 'untraced';
   }
 
   /**

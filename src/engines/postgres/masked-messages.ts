@@ -287,6 +287,22 @@ export function maskParameterStatus(body: Buffer, masker: ResultMasker): Buffer 
   return out;
 }
 
+/**
+ * ParameterStatus of a value the client did not give the setting: code Gatehouse could not see into
+ * chose it (`set_config('application_name', secret, false)` in a DO block, a function, a row-level
+ * security policy), so under column rules it is masked whole, as a notification's payload is
+ * (docs/security.md, class 244); without rules, the content detectors.
+ */
+export function maskUntracedParameter(
+  name: string,
+  value: string,
+  body: Buffer,
+  masker: ResultMasker,
+): Buffer | undefined {
+  const whole = sqlMaskerOf(masker)?.maskUntraced(value, 'parameter');
+  return whole === undefined ? maskParameterStatus(body, masker) : encode.parameterStatus(name, whole);
+}
+
 /** CopyData with new contents. */
 export function copyDataFrame(data: Buffer): Buffer {
   const out = typedFrame(0x64, data.length);

@@ -38,6 +38,7 @@ import {
   maskFunctionResult,
   maskNotification,
   maskParameterStatus,
+  maskUntracedParameter,
 } from './masked-messages.js';
 import { OutputBatch } from './output-batch.js';
 import type { Expected, ResponseTracker, Run } from './response-tracker.js';
@@ -72,8 +73,11 @@ export interface RelayHost {
   ready(status: TransactionStatus, execSeq: number | undefined): void;
   /** An ErrorResponse from the upstream: the transaction it answers is rolled back (or its savepoint). */
   upstreamError(): void;
-  /** A ParameterStatus: relay it, hide it from the client, or stop (the session is ending). */
-  parameterChanged(name: string, value: string): 'relay' | 'hide' | 'stop';
+  /**
+   * A ParameterStatus: relay it, relay it as an untraceable value (one the client did not give the
+   * setting: class 244), hide it from the client, or stop (the session is ending).
+   */
+  parameterChanged(name: string, value: string): 'relay' | 'untraced' | 'hide' | 'stop';
   /** Pauses relaying until `wait` settles, then runs `then` and relays what queued meanwhile. */
   stallUntil(wait: Promise<void>, then: () => void): void;
   /** The server started the COPY FROM STDIN of this run (CopyInResponse): it reads the client's rows. */
@@ -404,7 +408,13 @@ export class ResultRelay {
         const verdict = this.host.parameterChanged(p.name, p.value);
         if (verdict === 'stop') return STALL;
         if (verdict === 'hide') return;
-        this.out.add((this.lastMasker && maskParameterStatus(f.body, this.lastMasker)) ?? f.raw);
+        const m = this.lastMasker;
+        const masked =
+          m &&
+          (verdict === 'untraced'
+            ? maskUntracedParameter(p.name, p.value, f.body, m)
+            : maskParameterStatus(f.body, m));
+        this.out.add(masked ?? f.raw);
         return;
       }
       case BackendCode.CopyOutResponse:
