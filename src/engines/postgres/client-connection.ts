@@ -2409,7 +2409,7 @@ export class ClientConnection {
             : admission.error;
         break;
       }
-      if (lineage) sqlMaskerOf(admission.masker)?.useLineage(lineage);
+      if (lineage) sqlMaskerOf(admission.masker)?.useLineage(lineage, hiddenCode);
       const queryRun: QueryRun = { run: { admission, rows: 0 }, statement, epoch };
       if (hiddenCode) queryRun.after = ++epoch;
       runs.push(queryRun);
@@ -2587,7 +2587,7 @@ export class ClientConnection {
       session.settle(admission, NOT_EXECUTED);
       return;
     }
-    if (copy.lineage) sqlMaskerOf(admission.masker)?.useLineage(copy.lineage);
+    if (copy.lineage) sqlMaskerOf(admission.masker)?.useLineage(copy.lineage, copy.hiddenCode);
     const run: QueryRun = { run: { admission, rows: 0 }, statement: copy.statement, epoch: this.state.epoch };
     if (copy.hiddenCode) run.after = this.state.epoch + 1;
     this.relay.noteMasker(admission.masker);
@@ -2928,7 +2928,13 @@ export class ClientConnection {
         if (msg.portal === '') this.dropPortal('');
         return this.refuseExtended(admission.error);
       }
-      if (lineage) sqlMaskerOf(admission.masker)?.useLineage(lineage);
+      if (lineage) {
+        const runsCode =
+          entry.hiddenCode ||
+          this.unseenCode.has(entry.statement) ||
+          runsHiddenCode(this.runsOf(entry.statement, NO_PENDING));
+        sqlMaskerOf(admission.masker)?.useLineage(lineage, runsCode);
+      }
       this.relay.noteMasker(admission.masker);
       run = { admission, rows: 0 };
     }
@@ -3245,7 +3251,8 @@ export class ClientConnection {
     }
     const admission = await this.session!.admit(admitted, { decision, ...this.holdOptions() });
     if (this.isClosed) return;
-    if (admission.allowed && lineage) sqlMaskerOf(admission.masker)?.useLineage(lineage);
+    // A function named by OID may be anyone's code (class 245).
+    if (admission.allowed && lineage) sqlMaskerOf(admission.masker)?.useLineage(lineage, true);
     if (!admission.allowed && this.answeredAlone(admission.error)) return;
     if (admission.allowed) {
       const switching = this.accessModeFor(statement);

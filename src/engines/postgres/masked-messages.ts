@@ -221,6 +221,8 @@ export function maskDataRowInto(
   return at;
 }
 
+const NOTHING = Buffer.alloc(0);
+
 /**
  * Masks every data-bearing field of an ErrorResponse or NoticeResponse (M, D, H, W, q, and the object
  * names). Returns the frame to send and the fields as sent (for the record).
@@ -234,8 +236,11 @@ export function maskFieldsMessage(
   const fields = decodeErrorFields(body);
   const sql = sqlMaskerOf(masker);
   let changed = false;
-  if (sql) changed = sql.maskFields(fields, type === 'E' ? 'error' : 'notice');
-  else {
+  if (sql) {
+    changed = sql.maskFields(fields, type === 'E' ? 'error' : 'notice');
+    // A later notice of a statement running unseen code: not sent (class 245).
+    if (type === 'N' && sql.noticeDropped) return { raw: NOTHING, fields };
+  } else {
     for (const [k, v] of Object.entries(fields)) {
       if (STRUCTURAL_FIELDS.has(k)) continue;
       const m = masker.maskText(v);
