@@ -1299,6 +1299,7 @@ export class ClientConnection {
         this.state.upstreamError();
       },
       parameterChanged: (name, value) => this.onParameterStatus(name, value),
+      listensOn: (channel) => this.state.listensOn(channel),
       stallUntil: (wait, then) => this.stallUntil(wait, then),
       copyInStarted: (run) => this.copyStart(run, true),
     };
@@ -1698,6 +1699,8 @@ export class ClientConnection {
     if (st.parseError !== undefined) return session.decide(this.action(st, via));
     // The values the client gives settings are its own when the server reports them (class 244).
     if (st.settings !== undefined) this.state.noteGiven(st.settings);
+    // So are the channels it LISTENs on (class 246).
+    if (st.kind === 'listen') this.state.noteListen(st.text);
     // Parsed with PostgreSQL 18's grammar: an older upstream would run something else (class 115).
     if (st.sinceMajor !== undefined && st.sinceMajor > this.upstreamMajor)
       return {

@@ -229,6 +229,18 @@ const ENDS_OR_UNDOES: ReadonlySet<string> = new Set([
   'prepare transaction',
 ]);
 
+/**
+ * The channel a plain `LISTEN name` or `LISTEN "name"` names, as PostgreSQL reads it (an unquoted
+ * name folded to lower case, at most 63 bytes); undefined for any other spelling (comments, Unicode
+ * escapes), whose notifications are then masked as code's (class 246).
+ */
+function listenChannel(text: string): string | undefined {
+  const m = /^\s*listen\s+(?:"((?:[^"]|"")+)"|([A-Za-z_][A-Za-z0-9_$]*))\s*;?\s*$/i.exec(text);
+  if (m === null) return undefined;
+  const name = m[1] !== undefined ? m[1].replace(/""/g, '"') : m[2]!.toLowerCase();
+  return Buffer.byteLength(name) <= 63 ? name : undefined;
+}
+
 /** How many setting values a session's client may give that Gatehouse remembers (class 244). */
 const MAX_GIVEN_VALUES = 1024;
 /** The longest such value remembered, in characters (the server cuts application_name at 63 bytes). */
@@ -273,6 +285,12 @@ export class ProtocolState {
    */
   private readonly given = new Map<string, Set<string>>();
   private givenCount = 0;
+  /**
+   * The channels the client LISTENs on by its own statements (bounded as `given`). A notification
+   * on any other channel reached the session through a LISTEN that code Gatehouse could not see
+   * into ran, on a channel it named (docs/security.md, class 246).
+   */
+  private readonly listened = new Set<string>();
 
   constructor(
     private readonly limits: () => StateLimits,
@@ -786,6 +804,17 @@ export class ProtocolState {
    */
   gave(name: string, value: string): boolean {
     return this.given.get(name.toLowerCase())?.has(value.toLowerCase()) === true;
+  }
+
+  /** The client's own `LISTEN channel` (its text, as Gatehouse decided it). */
+  noteListen(text: string): void {
+    const channel = listenChannel(text);
+    if (channel !== undefined && this.listened.size < MAX_GIVEN_VALUES) this.listened.add(channel);
+  }
+
+  /** The session listens on `channel` because the client itself said so (class 246). */
+  listensOn(channel: string): boolean {
+    return this.listened.has(channel);
   }
 
   private give(name: string, value: string): void {

@@ -78,6 +78,8 @@ export interface RelayHost {
    * setting: class 244), hide it from the client, or stop (the session is ending).
    */
   parameterChanged(name: string, value: string): 'relay' | 'untraced' | 'hide' | 'stop';
+  /** The client itself LISTENs on this channel (class 246). */
+  listensOn(channel: string): boolean;
   /** Pauses relaying until `wait` settles, then runs `then` and relays what queued meanwhile. */
   stallUntil(wait: Promise<void>, then: () => void): void;
   /** The server started the COPY FROM STDIN of this run (CopyInResponse): it reads the client's rows. */
@@ -401,7 +403,10 @@ export class ResultRelay {
         return;
       case BackendCode.NotificationResponse:
         // Not tied to a statement: masked with the session's most recent masker.
-        this.out.add((this.lastMasker && maskNotification(f.body, this.lastMasker)) ?? f.raw);
+        this.out.add(
+          (this.lastMasker && maskNotification(f.body, this.lastMasker, (c) => this.host.listensOn(c))) ??
+            f.raw,
+        );
         return;
       case BackendCode.ParameterStatus: {
         const p = decodeParameterStatus(f.body);
