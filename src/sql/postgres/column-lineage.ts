@@ -162,6 +162,14 @@ const DYNAMIC_FUNCTIONS: ReadonlySet<string> = new Set([
   'pg_stat_get_backend_activity',
 ]);
 
+/**
+ * pg_catalog functions that store a file of the server's in the database, as COPY … FROM a file does
+ * (docs/security.md, class 247): what they store is read later as a value of no column.
+ */
+const SERVER_FILE_IMPORTS: ReadonlySet<string> = new Set(['lo_import']);
+const SERVER_FILE_REASON =
+  "the server reads a file or a program's output, which can hold masked values it keeps elsewhere (its log quotes the values of failed statements; its data files hold the tables)";
+
 /** Languages of pg_catalog functions Gatehouse trusts to compute only from their arguments. */
 export const TRUSTED_LANGUAGES: ReadonlySet<string> = new Set(['internal', 'c', 'sql']);
 /**
@@ -1289,7 +1297,21 @@ class Analysis {
   }
 
   private copy(body: NodeBody): { cols: readonly Col[] | undefined; aligned: boolean } {
-    if (body['is_from'] === true) return { cols: undefined, aligned: false };
+    if (body['is_from'] === true) {
+      // COPY … FROM a server file or program stores what the server reads there — its own log, which
+      // quotes the values of failed statements, or a data file — in a table a later read shows
+      // (docs/security.md, class 247).
+      if (typeof body['filename'] === 'string' || body['is_program'] === true) {
+        const rv = body['relation'];
+        const rel = isObject(rv) && typeof rv['relname'] === 'string' ? rv['relname'] : 'a table';
+        this.writes.push({
+          targets: [],
+          label: `${rel} (COPY FROM a server file or program)`,
+          flow: unprovenFlow(SERVER_FILE_REASON),
+        });
+      }
+      return { cols: undefined, aligned: false };
+    }
     let r: { cols: readonly Col[]; starKnown: boolean };
     if (body['query'] !== undefined) r = this.query(body['query'], undefined, TOP);
     else {
@@ -2270,6 +2292,13 @@ class Analysis {
       this.sink(`${label} (code Gatehouse cannot see)`, args);
       return union([args, unprovenFlow(reason)]);
     }
+    // lo_import stores a server file in a large object that lo_get and loread show (class 247).
+    if (kind === 'function' && SERVER_FILE_IMPORTS.has(name))
+      this.writes.push({
+        targets: [],
+        label: `a large object (${label})`,
+        flow: unprovenFlow(SERVER_FILE_REASON),
+      });
     if (overloads.some((o) => o.volatility === 'v')) this.sink(label, args);
     const onScalars = TOTAL_ON_SCALARS.get(name);
     if (onScalars !== undefined && onScalars.kind === kind) {
