@@ -8,7 +8,9 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { PolicyConfig } from '../src/config/policy-schema.js';
+import { BackendCode } from '../src/wire/postgres/index.js';
 import { startTestGateway, type TestGateway } from './testkit/gateway.js';
+import { RawPgClient, errorsIn, msg } from './testkit/raw-pg-client.js';
 
 const SECRET = 'zebraQuokkaToken77xx';
 
@@ -99,6 +101,28 @@ describe('server files stored where a read shows them, for a masked principal', 
       const r = await c.query<{ n: string }>('SELECT count(*) AS n FROM pg_largeobject_metadata');
       expect(r.rows[0]!.n).toBe('0');
     });
+  });
+
+  it('lo_import called by OID over the fast path is refused too', async () => {
+    const c = await RawPgClient.open(
+      gw.port,
+      gw.connection,
+      await gw.token({ subject: 'ann4', groups: ['analysts'] }),
+    );
+    try {
+      for (const oid of [764, 767]) {
+        c.send(msg.functionCall(oid, oid === 764 ? [dataFile] : [dataFile, '0']));
+        const frames = await c.ready();
+        expect(frames.some((f) => f.type === BackendCode.FunctionCallResponse)).toBe(false);
+        expect(errorsIn(frames).map((e) => e.C)).toEqual(['42501']);
+      }
+      c.send(msg.query('SELECT count(*) FROM pg_largeobject_metadata'));
+      const counted = await c.ready();
+      const row = counted.find((f) => f.type === BackendCode.DataRow)!;
+      expect(row.body.subarray(6).toString()).toBe('0');
+    } finally {
+      c.close();
+    }
   });
 
   it("the client's own rows still load, and a principal without a mask obligation reads the file", async () => {

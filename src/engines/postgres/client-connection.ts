@@ -104,7 +104,12 @@ import type { NamedSources } from '../../masking/builtin-rules.js';
 import { sqlMaskerOf } from '../../masking/result-masker.js';
 import { catalogResolverFor, type OverloadedNames, type ReachSeed } from './catalog-resolver.js';
 import { asUserCode, mayBeOverloaded, overloadedCalls } from './overloaded-builtins.js';
-import { UNAVAILABLE, type CatalogRelation } from '../../sql/postgres/column-lineage.js';
+import {
+  SERVER_FILE_IMPORT_OIDS,
+  SERVER_FILE_REASON,
+  UNAVAILABLE,
+  type CatalogRelation,
+} from '../../sql/postgres/column-lineage.js';
 import {
   COPY_REVIEW_ALONE_RULE,
   COPY_REVIEW_LIMIT_RULE,
@@ -3221,7 +3226,16 @@ export class ClientConnection {
           predicates: [],
           unprovenReads: reason,
           sinks: [],
-          writes: [],
+          // lo_import by OID stores a server file in a large object, as by name (class 247).
+          writes: SERVER_FILE_IMPORT_OIDS.has(msg.functionOid)
+            ? [
+                {
+                  targets: [],
+                  label: `a large object (lo_import, OID ${msg.functionOid})`,
+                  lineage: { sources: [], direct: false, unproven: SERVER_FILE_REASON },
+                },
+              ]
+            : [],
           statistics: [],
         }
       : undefined;

@@ -167,7 +167,12 @@ const DYNAMIC_FUNCTIONS: ReadonlySet<string> = new Set([
  * (docs/security.md, class 247): what they store is read later as a value of no column.
  */
 const SERVER_FILE_IMPORTS: ReadonlySet<string> = new Set(['lo_import']);
-const SERVER_FILE_REASON =
+/**
+ * Their OIDs, fixed in PostgreSQL's catalog (pg_proc.dat: `lo_import(text)`, `lo_import(text, oid)`),
+ * for a fast-path FunctionCall, which names a function only by OID.
+ */
+export const SERVER_FILE_IMPORT_OIDS: ReadonlySet<number> = new Set([764, 767]);
+export const SERVER_FILE_REASON =
   "the server reads a file or a program's output, which can hold masked values it keeps elsewhere (its log quotes the values of failed statements; its data files hold the tables)";
 
 /** Languages of pg_catalog functions Gatehouse trusts to compute only from their arguments. */
