@@ -1037,10 +1037,22 @@ class Analysis {
         // Column rules name relations and columns: a rename or a move gives every value of the
         // column another name, as a write into that column would (class 191).
         this.renames(type, body);
-        if (type === 'AlterTableStmt') this.schemaExpressions(type, body);
+        if (type === 'AlterTableStmt') {
+          this.schemaExpressions(type, body);
+          this.defaults(body);
+        }
+        this.utility(body);
+        return { cols: undefined, aligned: false };
+      case 'CreateStmt':
+      case 'CreateForeignTableStmt':
+      case 'CreateDomainStmt':
+        // A column's or a domain's default is computed at every later INSERT that leaves it out, a
+        // statement whose text does not show it (class 248).
+        this.defaults(body);
         this.utility(body);
         return { cols: undefined, aligned: false };
       case 'AlterDomainStmt':
+        this.defaults(body, body['subtype'] === 'T' ? body['def'] : undefined);
         // A CHECK added to a domain is validated on every value of every column of the domain's
         // type, which the statement does not name: VALUE is untraceable (class 192).
         if (body['subtype'] === 'C') {
@@ -1067,6 +1079,45 @@ class Analysis {
         this.utility(body);
         return { cols: undefined, aligned: false };
     }
+  }
+
+  /**
+   * Column and domain defaults a schema statement sets (`DEFAULT …` in CREATE TABLE, ADD COLUMN, SET
+   * DEFAULT, CREATE or ALTER DOMAIN): each is a write into the column of what it computes, at every
+   * INSERT that leaves the column out, though that INSERT's text does not show it. A default cannot
+   * name a column, but it can compute what Gatehouse cannot trace (`query_to_xml('SELECT secret …')`,
+   * `pg_read_file(…)`, a user function), which `masking-write` refuses (docs/security.md, class 248).
+   */
+  private defaults(body: NodeBody, domainDefault?: unknown): void {
+    const write = (expr: unknown, label: string) => {
+      if (expr === undefined || expr === null) return;
+      const flow = this.expr(expr, new Scope(), TOP);
+      if (!flow.empty) this.writes.push({ targets: [], label, flow: flow.derived() });
+    };
+    if (domainDefault !== undefined) write(domainDefault, 'the default of a domain');
+    const visit = (v: unknown, column: string | undefined): void => {
+      if (Array.isArray(v)) {
+        for (const x of v) visit(x, column);
+        return;
+      }
+      if (!isObject(v)) return;
+      for (const [k, child] of Object.entries(v)) {
+        if (!isObject(child)) {
+          if (Array.isArray(child)) visit(child, column);
+          continue;
+        }
+        if (k === 'ColumnDef') {
+          const name = str(child['colname'], '?');
+          write(child['raw_default'], `the default of column ${name}`);
+          visit(child['constraints'], name);
+        } else if (k === 'Constraint' && child['contype'] === 'CONSTR_DEFAULT') {
+          write(child['raw_expr'], column ? `the default of column ${column}` : 'a default');
+        } else if (k === 'AlterTableCmd' && child['subtype'] === 'AT_ColumnDefault') {
+          write(child['def'], `the default of column ${str(child['name'], '?')}`);
+        } else visit(child, column);
+      }
+    };
+    visit(body, undefined);
   }
 
   private rows(r: { cols: readonly Col[]; starKnown: boolean }): {
