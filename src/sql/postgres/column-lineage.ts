@@ -1114,6 +1114,20 @@ class Analysis {
           write(child['raw_expr'], column ? `the default of column ${column}` : 'a default');
         } else if (k === 'AlterTableCmd' && child['subtype'] === 'AT_ColumnDefault') {
           write(child['def'], `the default of column ${str(child['name'], '?')}`);
+        } else if (
+          k === 'PartitionBoundSpec' ||
+          'listdatums' in child ||
+          'lowerdatums' in child ||
+          'upperdatums' in child
+        ) {
+          // A partition's bounds are computed once, by CREATE TABLE … PARTITION OF or ATTACH
+          // PARTITION, and kept in the catalog as constants (pg_get_expr(relpartbound, …)): a write
+          // (class 249).
+          for (const list of ['listdatums', 'lowerdatums', 'upperdatums'])
+            for (const d of asArray(child[list])) {
+              const range = unwrap(d, 'PartitionRangeDatum');
+              write(range ? range['value'] : d, 'a partition bound');
+            }
         } else visit(child, column);
       }
     };
@@ -2868,6 +2882,37 @@ class ParseTreeLineageAnalyzer implements LineageAnalyzer {
           kind: 'needs',
           needs: { relations: [], functions: [...missing.functions], operators: [...missing.operators] },
         };
+      // The prepared statement is traced with its parameters as the client's own values; EXECUTE's
+      // arguments are expressions, and one the server computes from what Gatehouse cannot trace
+      // (`query_to_xml('SELECT secret …')`) may be stored by a prepared INSERT (class 249).
+      const args = asArray(execute['params']);
+      if (args.length > 0) {
+        const a = new Analysis(catalog, (t) => this.parse(t) ?? undefined);
+        const flows = args.map((p) => a.expr(p, new Scope(), TOP));
+        if (a.missing)
+          return {
+            kind: 'needs',
+            needs: {
+              relations: [...a.needRelations],
+              functions: [...a.needFunctions],
+              operators: [...a.needOperators],
+            },
+          };
+        const traced = flows.find((f) => !f.empty);
+        if (traced !== undefined) {
+          const reason = traced.unproven ?? 'an argument of EXECUTE computed from a masked column';
+          return done({
+            ...unprovenStatement(reason),
+            writes: [
+              {
+                targets: [],
+                label: 'a parameter of EXECUTE, which the prepared statement may store',
+                lineage: toLineage(traced.derived(), (k) => this.source(k)),
+              },
+            ],
+          });
+        }
+      }
       if (large !== undefined)
         return done(
           unprovenStatement(
