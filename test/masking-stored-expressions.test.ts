@@ -97,6 +97,8 @@ describe(
         const e = await refusal(c, `EXECUTE keep(${LEAK})`);
         expect(e.code).toBe('42501');
         expect(e.message).toMatch(/a parameter of EXECUTE/);
+        // Inside EXPLAIN ANALYZE, which runs the prepared INSERT, too.
+        expect((await refusal(c, `EXPLAIN ANALYZE EXECUTE keep(${LEAK})`)).code).toBe('42501');
         await c.query("EXECUTE keep('typed by hand')");
         await c.query('PREPARE plus(int) AS SELECT $1 + 1 AS n');
         expect((await c.query("EXECUTE plus(length('abc'))")).rows).toEqual([{ n: 4 }]);

@@ -987,7 +987,9 @@ class Analysis {
         // what it reports of the run (rows, memory of a hash or sort, buffers) depends on the values
         // read: every column read counts as a predicate (`Memory Usage` of a hash over repeat(secret,
         // 1000) measures its length).
-        if (unwrap(body['query'], 'ExecuteStmt')) {
+        const explained = unwrap(body['query'], 'ExecuteStmt');
+        if (explained) {
+          this.executeArguments(explained);
           // EXPLAIN [ANALYZE] EXECUTE runs a prepared statement (whose errors quote what it reads)
           // that is not traced here: untraceable, so its error texts are withheld.
           this.unprovenReads ??=
@@ -1008,7 +1010,9 @@ class Analysis {
       }
       case 'CreateTableAsStmt': {
         const q = body['query'];
-        if (unwrap(q, 'ExecuteStmt')) {
+        const executed = unwrap(q, 'ExecuteStmt');
+        if (executed) {
+          this.executeArguments(executed);
           this.unprovenReads ??= 'CREATE TABLE AS EXECUTE runs a prepared statement';
           return { cols: undefined, aligned: false };
         }
@@ -1078,6 +1082,23 @@ class Analysis {
         // (ALTER TABLE … USING, CREATE INDEX on an expression, a CHECK being validated).
         this.utility(body);
         return { cols: undefined, aligned: false };
+    }
+  }
+
+  /**
+   * EXECUTE's arguments inside EXPLAIN ANALYZE or CREATE TABLE AS: the prepared statement may store
+   * them (`INSERT … VALUES ($1)`), so one computed from what Gatehouse cannot trace is a write of it
+   * (class 249; a plain EXECUTE is traced in ParseTreeLineageAnalyzer.analyze).
+   */
+  private executeArguments(exec: NodeBody): void {
+    for (const p of asArray(exec['params'])) {
+      const flow = this.expr(p, new Scope(), TOP);
+      if (!flow.empty)
+        this.writes.push({
+          targets: [],
+          label: 'a parameter of EXECUTE, which the prepared statement may store',
+          flow: flow.derived(),
+        });
     }
   }
 
