@@ -159,3 +159,68 @@ describe('class 98: a notification payload is not traced to columns', () => {
     }
   });
 });
+
+describe('class 246: a channel the client did not LISTEN on itself is not traced either', () => {
+  async function person(
+    subject: string,
+    groups: string[],
+  ): Promise<{
+    c: pg.Client;
+    got: { channel: string; payload: string }[];
+    raw: Buffer[];
+  }> {
+    const c = gw.client(await gw.token({ subject, groups, agent: false }));
+    const got: { channel: string; payload: string }[] = [];
+    const raw: Buffer[] = [];
+    c.on('notice', () => undefined);
+    c.on('notification', (n) => got.push({ channel: n.channel, payload: n.payload ?? '' }));
+    await c.connect();
+    (c as unknown as { connection: { stream: NodeJS.ReadableStream } }).connection.stream.on(
+      'data',
+      (d: Buffer) => raw.push(d),
+    );
+    return { c, got, raw };
+  }
+  const settle = async (got: unknown[], n: number) => {
+    for (let i = 0; i < 50 && got.length < n; i++) await new Promise((r) => setTimeout(r, 50));
+  };
+  // A DO block LISTENs on a channel named by the token and notifies it: the session's own
+  // notification names the channel, whose name is the value (before: in clear, detectors only).
+  const LISTEN_ON_TOKEN = `DO $$ DECLARE t text := (SELECT token FROM vault WHERE id = 1);
+    BEGIN EXECUTE format('LISTEN %I', t); PERFORM pg_notify(t, 'x'); END $$`;
+
+  it('a channel code named from a masked value is masked whole', async () => {
+    const { c, got, raw } = await person('ann', ['analysts']);
+    try {
+      await c.query(LISTEN_ON_TOKEN);
+      await settle(got, 1);
+      expect(got).toEqual([{ channel: '[REDACTED:notification]', payload: '[REDACTED:notification]' }]);
+      expect(Buffer.concat(raw).toString('latin1')).not.toContain(TOKEN.slice(0, 10));
+    } finally {
+      await c.end();
+    }
+  });
+
+  it("the client's own channels keep their names, quoted or not", async () => {
+    const { c, got } = await person('ann2', ['analysts']);
+    try {
+      await c.query('LISTEN Jobs; LISTEN "MixedCase"');
+      await c.query(`SELECT pg_notify('jobs', 'a'), pg_notify('MixedCase', 'b')`);
+      await settle(got, 2);
+      expect(got.map((g) => g.channel)).toEqual(['jobs', 'MixedCase']);
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('a session without masking gets the channel as named', async () => {
+    const { c, got } = await person('dana2', ['dba']);
+    try {
+      await c.query(LISTEN_ON_TOKEN);
+      await settle(got, 1);
+      expect(got).toEqual([{ channel: TOKEN, payload: 'x' }]);
+    } finally {
+      await c.end();
+    }
+  });
+});

@@ -127,6 +127,48 @@ function conditionName(code: string): string {
   return n === undefined ? '' : ` ${n}`;
 }
 
+/**
+ * SQLSTATEs an error of code Gatehouse cannot see into keeps when its text is withheld: those a client
+ * acts on without reading the text (retry a serialization failure or deadlock, a cancelled statement,
+ * a failed transaction, lost resources or connection). Any other becomes P0001 (class 245).
+ */
+const CLIENT_ACTED_SQLSTATES: ReadonlySet<string> = new Set([
+  '08000',
+  '08003',
+  '08006',
+  '08P01',
+  '25001',
+  '25006',
+  '25P01',
+  '25P02',
+  '25P03',
+  '40000',
+  '40001',
+  '40002',
+  '40003',
+  '40P01',
+  '53000',
+  '53100',
+  '53200',
+  '53300',
+  '53400',
+  '54000',
+  '54001',
+  '54011',
+  '54023',
+  '55P03',
+  '57014',
+  '57P01',
+  '57P02',
+  '57P03',
+  '57P04',
+  '57P05',
+  'P0001',
+  'XX000',
+  'XX001',
+  'XX002',
+]);
+
 /** Error/notice fields that carry no data: severity, SQLSTATE, positions, server source location. */
 const STRUCTURAL_FIELDS = new Set(['S', 'V', 'C', 'P', 'p', 'L', 'F', 'R']);
 /** Tag for values withheld from error messages (they may quote a masked column's value). */
@@ -390,6 +432,16 @@ export class SqlResultMasker implements ResultMasker {
   /** How lineage masks this statement's results (set by the engine before rows arrive). */
   private plan: LineagePlan | undefined;
   /**
+   * The statement runs code Gatehouse cannot see into (a DO block, a user function, CALL, a fast-path
+   * call): what its errors and notices carry besides their text, the SQLSTATE a RAISE chose and how
+   * many notices it sends, is that code's choice (class 245).
+   */
+  private unseenCode = false;
+  /** Notices of this statement whose text was withheld because it runs unseen code (class 245). */
+  private noticesWithheld = 0;
+  /** The notice maskFields was last given is not to be sent at all (class 245). */
+  noticeDropped = false;
+  /**
    * Column rules apply to this statement: the profile has rules of its own, or the engine traced the
    * statement's lineage for the built-in rules (it names a catalog they cover; builtin-rules.ts).
    */
@@ -435,7 +487,8 @@ export class SqlResultMasker implements ResultMasker {
   }
 
   /** Applies the statement's lineage: result columns fed by masked columns are masked whole. */
-  useLineage(lineage: StatementLineage): void {
+  useLineage(lineage: StatementLineage, unseenCode = false): void {
+    this.unseenCode = unseenCode;
     // The engine traces lineage only when rules apply (the profile's, or the built-in ones).
     this.rulesOn = true;
     this.plan = this.p.lineage.plan(lineage);
@@ -481,6 +534,7 @@ export class SqlResultMasker implements ResultMasker {
    * withheld.
    */
   maskFields(fields: Record<string, string>, kind: 'error' | 'notice' = 'error'): boolean {
+    this.noticeDropped = false;
     if (this.plan?.withhold !== undefined && this.withholdText(fields, kind, this.plan.withhold)) return true;
     const reached = this.rowOfOtherTable(fields, kind);
     if (reached !== undefined && this.withholdText(fields, kind, reached)) return true;
@@ -525,12 +579,28 @@ export class SqlResultMasker implements ResultMasker {
    * are kept (and scanned): a misspelt column still explains itself.
    */
   private withholdText(fields: Record<string, string>, kind: 'error' | 'notice', why: string): boolean {
-    const code = fields.C ?? 'XX000';
+    let code = fields.C ?? 'XX000';
     if (fields.P !== undefined && fields.q === undefined && ANALYSIS_ERRORS.has(code)) {
       const text = this.statement.text;
       const quoted = (fields.M ?? '').match(/"(?:[^"]|"")*"/g) ?? [];
       if (quoted.every((q) => q.length > 2 && text.includes(q.slice(1, -1).replace(/""/g, '"'))))
         return false;
+    }
+    if (this.unseenCode && this.plan?.withhold !== undefined) {
+      // Code Gatehouse cannot see into chooses the SQLSTATE of what it raises (`RAISE … USING ERRCODE =
+      // upper(substr(secret, 1, 5))`) and how many notices it sends: five characters a message, as
+      // many messages as it likes. An error keeps only a SQLSTATE a client acts on without its text
+      // (a retry, a cancel, a lost connection), any other is raise_exception's; only the first notice
+      // of the statement is sent, with the SQLSTATE of its severity (class 245).
+      if (kind === 'notice') {
+        if (this.noticesWithheld++ > 0) {
+          this.noticeDropped = true;
+          this.tally.add(ERROR_TEXT_TAG);
+          return true;
+        }
+        code = fields.V === 'WARNING' ? '01000' : '00000';
+      } else if (!CLIENT_ACTED_SQLSTATES.has(code)) code = 'P0001';
+      fields.C = code;
     }
     for (const k of Object.keys(fields)) if (!KEPT_WITH_TEXT_WITHHELD.has(k)) delete fields[k];
     fields.M = `Gatehouse withheld the text of this ${kind} (SQLSTATE ${code}${conditionName(code)}): ${why}`;

@@ -104,7 +104,12 @@ import type { NamedSources } from '../../masking/builtin-rules.js';
 import { sqlMaskerOf } from '../../masking/result-masker.js';
 import { catalogResolverFor, type OverloadedNames, type ReachSeed } from './catalog-resolver.js';
 import { asUserCode, mayBeOverloaded, overloadedCalls } from './overloaded-builtins.js';
-import { UNAVAILABLE, type CatalogRelation } from '../../sql/postgres/column-lineage.js';
+import {
+  SERVER_FILE_IMPORT_OIDS,
+  SERVER_FILE_REASON,
+  UNAVAILABLE,
+  type CatalogRelation,
+} from '../../sql/postgres/column-lineage.js';
 import {
   COPY_REVIEW_ALONE_RULE,
   COPY_REVIEW_LIMIT_RULE,
@@ -381,6 +386,24 @@ const OBJECT_IN_FLIGHT_MESSAGE =
   'or the end of the transaction a cursor lives in) is not answered yet, so Gatehouse cannot tell what the name ' +
   'holds. Send Sync first.';
 const TOO_MANY_STATEMENTS_RULE = 'pg-too-many-statements';
+/**
+ * Reported settings whose values the server draws from a closed vocabulary (keywords, on/off, its
+ * own version and encoding, a role's name) or pins (client_encoding, standard_conforming_strings):
+ * no code can put a column's value there, so their reports are relayed as they are (class 244).
+ */
+const CLOSED_VOCABULARY_PARAMETERS: ReadonlySet<string> = new Set([
+  'client_encoding',
+  'datestyle',
+  'intervalstyle',
+  'integer_datetimes',
+  'in_hot_standby',
+  'is_superuser',
+  'scram_iterations',
+  'server_encoding',
+  'server_version',
+  'session_authorization',
+  'standard_conforming_strings',
+]);
 
 /** How many uncommitted writes a held statement's approval request names (class 66). */
 const MAX_UNCOMMITTED_SHOWN = 5;
@@ -1281,6 +1304,7 @@ export class ClientConnection {
         this.state.upstreamError();
       },
       parameterChanged: (name, value) => this.onParameterStatus(name, value),
+      listensOn: (channel) => this.state.listensOn(channel),
       stallUntil: (wait, then) => this.stallUntil(wait, then),
       copyInStarted: (run) => this.copyStart(run, true),
     };
@@ -1678,6 +1702,10 @@ export class ClientConnection {
   private decideStatement(st: SqlStatement, via: SqlAction['via'], pending: PendingObjects): Decision {
     const session = this.session!;
     if (st.parseError !== undefined) return session.decide(this.action(st, via));
+    // The values the client gives settings are its own when the server reports them (class 244).
+    if (st.settings !== undefined) this.state.noteGiven(st.settings);
+    // So are the channels it LISTENs on (class 246).
+    if (st.kind === 'listen') this.state.noteListen(st.text);
     // Parsed with PostgreSQL 18's grammar: an older upstream would run something else (class 115).
     if (st.sinceMajor !== undefined && st.sinceMajor > this.upstreamMajor)
       return {
@@ -2389,7 +2417,7 @@ export class ClientConnection {
             : admission.error;
         break;
       }
-      if (lineage) sqlMaskerOf(admission.masker)?.useLineage(lineage);
+      if (lineage) sqlMaskerOf(admission.masker)?.useLineage(lineage, hiddenCode);
       const queryRun: QueryRun = { run: { admission, rows: 0 }, statement, epoch };
       if (hiddenCode) queryRun.after = ++epoch;
       runs.push(queryRun);
@@ -2567,7 +2595,7 @@ export class ClientConnection {
       session.settle(admission, NOT_EXECUTED);
       return;
     }
-    if (copy.lineage) sqlMaskerOf(admission.masker)?.useLineage(copy.lineage);
+    if (copy.lineage) sqlMaskerOf(admission.masker)?.useLineage(copy.lineage, copy.hiddenCode);
     const run: QueryRun = { run: { admission, rows: 0 }, statement: copy.statement, epoch: this.state.epoch };
     if (copy.hiddenCode) run.after = this.state.epoch + 1;
     this.relay.noteMasker(admission.masker);
@@ -2908,7 +2936,13 @@ export class ClientConnection {
         if (msg.portal === '') this.dropPortal('');
         return this.refuseExtended(admission.error);
       }
-      if (lineage) sqlMaskerOf(admission.masker)?.useLineage(lineage);
+      if (lineage) {
+        const runsCode =
+          entry.hiddenCode ||
+          this.unseenCode.has(entry.statement) ||
+          runsHiddenCode(this.runsOf(entry.statement, NO_PENDING));
+        sqlMaskerOf(admission.masker)?.useLineage(lineage, runsCode);
+      }
       this.relay.noteMasker(admission.masker);
       run = { admission, rows: 0 };
     }
@@ -3192,7 +3226,16 @@ export class ClientConnection {
           predicates: [],
           unprovenReads: reason,
           sinks: [],
-          writes: [],
+          // lo_import by OID stores a server file in a large object, as by name (class 247).
+          writes: SERVER_FILE_IMPORT_OIDS.has(msg.functionOid)
+            ? [
+                {
+                  targets: [],
+                  label: `a large object (lo_import, OID ${msg.functionOid})`,
+                  lineage: { sources: [], direct: false, unproven: SERVER_FILE_REASON },
+                },
+              ]
+            : [],
           statistics: [],
         }
       : undefined;
@@ -3225,7 +3268,8 @@ export class ClientConnection {
     }
     const admission = await this.session!.admit(admitted, { decision, ...this.holdOptions() });
     if (this.isClosed) return;
-    if (admission.allowed && lineage) sqlMaskerOf(admission.masker)?.useLineage(lineage);
+    // A function named by OID may be anyone's code (class 245).
+    if (admission.allowed && lineage) sqlMaskerOf(admission.masker)?.useLineage(lineage, true);
     if (!admission.allowed && this.answeredAlone(admission.error)) return;
     if (admission.allowed) {
       const switching = this.accessModeFor(statement);
@@ -3488,7 +3532,7 @@ export class ClientConnection {
   }
 
   /** The lexer tripwire: a pinned setting changed by code Gatehouse could not see into. */
-  private onParameterStatus(name: string, value: string): 'relay' | 'hide' | 'stop' {
+  private onParameterStatus(name: string, value: string): 'relay' | 'untraced' | 'hide' | 'stop' {
     if (name === READ_ONLY_SETTING && this.readOnly.enforced) {
       const on = parsePgBool(value) === true;
       if (!on) {
@@ -3522,7 +3566,11 @@ export class ClientConnection {
       return 'stop';
     }
     this.state.reported(name, value);
-    return 'relay';
+    // A value the client did not give the setting was chosen by code Gatehouse could not see into (a
+    // DO block, a function, a row-level security policy: `set_config('application_name', secret, …)`),
+    // untraceable as a notification's payload is (class 244).
+    if (CLOSED_VOCABULARY_PARAMETERS.has(name.toLowerCase()) || this.state.gave(name, value)) return 'relay';
+    return 'untraced';
   }
 
   /**

@@ -221,6 +221,8 @@ export function maskDataRowInto(
   return at;
 }
 
+const NOTHING = Buffer.alloc(0);
+
 /**
  * Masks every data-bearing field of an ErrorResponse or NoticeResponse (M, D, H, W, q, and the object
  * names). Returns the frame to send and the fields as sent (for the record).
@@ -234,8 +236,11 @@ export function maskFieldsMessage(
   const fields = decodeErrorFields(body);
   const sql = sqlMaskerOf(masker);
   let changed = false;
-  if (sql) changed = sql.maskFields(fields, type === 'E' ? 'error' : 'notice');
-  else {
+  if (sql) {
+    changed = sql.maskFields(fields, type === 'E' ? 'error' : 'notice');
+    // A later notice of a statement running unseen code: not sent (class 245).
+    if (type === 'N' && sql.noticeDropped) return { raw: NOTHING, fields };
+  } else {
     for (const [k, v] of Object.entries(fields)) {
       if (STRUCTURAL_FIELDS.has(k)) continue;
       const m = masker.maskText(v);
@@ -252,16 +257,26 @@ export function maskFieldsMessage(
  * NotificationResponse (Int32 pid, channel, payload): masks the channel name and the payload. The
  * payload is whatever the sending session or trigger put there (`row_to_json(NEW)`, a ruled column):
  * under column rules it is masked whole, as an untraceable value (docs/security.md, class 98); the
- * channel, which a listener must already know to LISTEN, goes through the content detectors.
+ * channel goes through the content detectors when the client LISTENed on it itself, and is masked
+ * whole under column rules otherwise (class 246).
  */
-export function maskNotification(body: Buffer, masker: ResultMasker): Buffer | undefined {
+export function maskNotification(
+  body: Buffer,
+  masker: ResultMasker,
+  /** The client LISTENs on the channel itself; any other channel code named (class 246). */
+  listensOn: (channel: string) => boolean = () => true,
+): Buffer | undefined {
   const c0 = 4;
   const c1 = body.indexOf(0, c0);
   const p1 = c1 < 0 ? -1 : body.indexOf(0, c1 + 1);
   if (body.length < 6 || c1 < 0 || p1 < 0) throw new ProtocolError('NotificationResponse truncated');
   const channel = body.toString('utf8', c0, c1);
   const payload = body.toString('utf8', c1 + 1, p1);
-  const mc = masker.maskText(channel);
+  // A channel the client did not LISTEN on itself was named by code Gatehouse could not see into
+  // (`EXECUTE format('LISTEN %I', secret)`): under column rules it is masked whole, as the payload is.
+  const mc =
+    (listensOn(channel) ? undefined : sqlMaskerOf(masker)?.maskUntraced(channel, 'notification')) ??
+    masker.maskText(channel);
   const mp = sqlMaskerOf(masker)?.maskUntraced(payload, 'notification') ?? masker.maskText(payload);
   if (mc === undefined && mp === undefined) return undefined;
   const parts = [body.subarray(0, 4), cstringBytes(mc ?? channel), cstringBytes(mp ?? payload)];
@@ -285,6 +300,22 @@ export function maskParameterStatus(body: Buffer, masker: ResultMasker): Buffer 
   name.copy(out, 5);
   value.copy(out, 5 + name.length);
   return out;
+}
+
+/**
+ * ParameterStatus of a value the client did not give the setting: code Gatehouse could not see into
+ * chose it (`set_config('application_name', secret, false)` in a DO block, a function, a row-level
+ * security policy), so under column rules it is masked whole, as a notification's payload is
+ * (docs/security.md, class 244); without rules, the content detectors.
+ */
+export function maskUntracedParameter(
+  name: string,
+  value: string,
+  body: Buffer,
+  masker: ResultMasker,
+): Buffer | undefined {
+  const whole = sqlMaskerOf(masker)?.maskUntraced(value, 'parameter');
+  return whole === undefined ? maskParameterStatus(body, masker) : encode.parameterStatus(name, whole);
 }
 
 /** CopyData with new contents. */

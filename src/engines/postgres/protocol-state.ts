@@ -229,6 +229,23 @@ const ENDS_OR_UNDOES: ReadonlySet<string> = new Set([
   'prepare transaction',
 ]);
 
+/**
+ * The channel a plain `LISTEN name` or `LISTEN "name"` names, as PostgreSQL reads it (an unquoted
+ * name folded to lower case, at most 63 bytes); undefined for any other spelling (comments, Unicode
+ * escapes), whose notifications are then masked as code's (class 246).
+ */
+function listenChannel(text: string): string | undefined {
+  const m = /^\s*listen\s+(?:"((?:[^"]|"")+)"|([A-Za-z_][A-Za-z0-9_$]*))\s*;?\s*$/i.exec(text);
+  if (m === null) return undefined;
+  const name = m[1] !== undefined ? m[1].replace(/""/g, '"') : m[2]!.toLowerCase();
+  return Buffer.byteLength(name) <= 63 ? name : undefined;
+}
+
+/** How many setting values a session's client may give that Gatehouse remembers (class 244). */
+const MAX_GIVEN_VALUES = 1024;
+/** The longest such value remembered, in characters (the server cuts application_name at 63 bytes). */
+const MAX_GIVEN_LENGTH = 1024;
+
 export class ProtocolState {
   private readonly statements = new Map<string, StatementEntry>();
   private readonly portals = new Map<string, PortalEntry>();
@@ -260,12 +277,28 @@ export class ProtocolState {
   private readonly txChanged = new Set<string>();
   /** The open transaction will not commit: a ROLLBACK ran, or an error aborted it. */
   private txAborted = false;
+  /**
+   * The values the client itself gave each setting (lower-case name → lower-cased values): its
+   * startup parameters, the server's report at login, and the values of its own SET and set_config
+   * (wherever Gatehouse decided them, run or not). A value the server reports later that is not
+   * among them was chosen by code Gatehouse could not see into (docs/security.md, class 244).
+   */
+  private readonly given = new Map<string, Set<string>>();
+  private givenCount = 0;
+  /**
+   * The channels the client LISTENs on by its own statements (bounded as `given`). A notification
+   * on any other channel reached the session through a LISTEN that code Gatehouse could not see
+   * into ran, on a channel it named (docs/security.md, class 246).
+   */
+  private readonly listened = new Set<string>();
 
   constructor(
     private readonly limits: () => StateLimits,
     /** Settings applied at login (startup parameters), what RESET returns to. */
     private readonly startupSettings: ReadonlyMap<string, string> = new Map(),
-  ) {}
+  ) {
+    for (const [k, v] of startupSettings) this.give(k, v);
+  }
 
   // ------------------------------------------------------------------ prepared statements
 
@@ -753,6 +786,47 @@ export class ProtocolState {
   /** A setting's value at login (ParameterStatus before the first ReadyForQuery): the baseline. */
   baseline(name: string, value: string): void {
     this.loginValues.set(name.toLowerCase(), value);
+    this.give(name, value);
+  }
+
+  /** The client gives these values in a statement Gatehouse decides (SET, set_config with a literal). */
+  noteGiven(changes: readonly SettingChange[]): void {
+    for (const c of changes) {
+      if (c.value === undefined || c.via === 'alter' || c.via === 'pg_settings') continue;
+      if (c.name === '*' || c.name === '?') continue;
+      this.give(c.name, c.value);
+    }
+  }
+
+  /**
+   * The value the server reports for a setting is one the client gave it (at startup, at login, in
+   * its own SET or set_config), not one code Gatehouse could not see into chose (class 244).
+   */
+  gave(name: string, value: string): boolean {
+    return this.given.get(name.toLowerCase())?.has(value.toLowerCase()) === true;
+  }
+
+  /** The client's own `LISTEN channel` (its text, as Gatehouse decided it). */
+  noteListen(text: string): void {
+    const channel = listenChannel(text);
+    if (channel !== undefined && this.listened.size < MAX_GIVEN_VALUES) this.listened.add(channel);
+  }
+
+  /** The session listens on `channel` because the client itself said so (class 246). */
+  listensOn(channel: string): boolean {
+    return this.listened.has(channel);
+  }
+
+  private give(name: string, value: string): void {
+    // Bounded: past it, a value the client gives is not remembered, and its report is masked.
+    if (this.givenCount >= MAX_GIVEN_VALUES || value.length > MAX_GIVEN_LENGTH) return;
+    const key = name.toLowerCase();
+    let values = this.given.get(key);
+    if (values === undefined) this.given.set(key, (values = new Set()));
+    const v = value.toLowerCase();
+    if (values.has(v)) return;
+    values.add(v);
+    this.givenCount++;
   }
 
   /** `name` (or `*`) may no longer have the value Gatehouse holds; one the server reports is known. */

@@ -38,6 +38,7 @@ import {
   maskFunctionResult,
   maskNotification,
   maskParameterStatus,
+  maskUntracedParameter,
 } from './masked-messages.js';
 import { OutputBatch } from './output-batch.js';
 import type { Expected, ResponseTracker, Run } from './response-tracker.js';
@@ -72,8 +73,13 @@ export interface RelayHost {
   ready(status: TransactionStatus, execSeq: number | undefined): void;
   /** An ErrorResponse from the upstream: the transaction it answers is rolled back (or its savepoint). */
   upstreamError(): void;
-  /** A ParameterStatus: relay it, hide it from the client, or stop (the session is ending). */
-  parameterChanged(name: string, value: string): 'relay' | 'hide' | 'stop';
+  /**
+   * A ParameterStatus: relay it, relay it as an untraceable value (one the client did not give the
+   * setting: class 244), hide it from the client, or stop (the session is ending).
+   */
+  parameterChanged(name: string, value: string): 'relay' | 'untraced' | 'hide' | 'stop';
+  /** The client itself LISTENs on this channel (class 246). */
+  listensOn(channel: string): boolean;
   /** Pauses relaying until `wait` settles, then runs `then` and relays what queued meanwhile. */
   stallUntil(wait: Promise<void>, then: () => void): void;
   /** The server started the COPY FROM STDIN of this run (CopyInResponse): it reads the client's rows. */
@@ -397,14 +403,23 @@ export class ResultRelay {
         return;
       case BackendCode.NotificationResponse:
         // Not tied to a statement: masked with the session's most recent masker.
-        this.out.add((this.lastMasker && maskNotification(f.body, this.lastMasker)) ?? f.raw);
+        this.out.add(
+          (this.lastMasker && maskNotification(f.body, this.lastMasker, (c) => this.host.listensOn(c))) ??
+            f.raw,
+        );
         return;
       case BackendCode.ParameterStatus: {
         const p = decodeParameterStatus(f.body);
         const verdict = this.host.parameterChanged(p.name, p.value);
         if (verdict === 'stop') return STALL;
         if (verdict === 'hide') return;
-        this.out.add((this.lastMasker && maskParameterStatus(f.body, this.lastMasker)) ?? f.raw);
+        const m = this.lastMasker;
+        const masked =
+          m &&
+          (verdict === 'untraced'
+            ? maskUntracedParameter(p.name, p.value, f.body, m)
+            : maskParameterStatus(f.body, m));
+        this.out.add(masked ?? f.raw);
         return;
       }
       case BackendCode.CopyOutResponse:

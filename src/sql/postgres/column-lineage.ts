@@ -162,6 +162,19 @@ const DYNAMIC_FUNCTIONS: ReadonlySet<string> = new Set([
   'pg_stat_get_backend_activity',
 ]);
 
+/**
+ * pg_catalog functions that store a file of the server's in the database, as COPY … FROM a file does
+ * (docs/security.md, class 247): what they store is read later as a value of no column.
+ */
+const SERVER_FILE_IMPORTS: ReadonlySet<string> = new Set(['lo_import']);
+/**
+ * Their OIDs, fixed in PostgreSQL's catalog (pg_proc.dat: `lo_import(text)`, `lo_import(text, oid)`),
+ * for a fast-path FunctionCall, which names a function only by OID.
+ */
+export const SERVER_FILE_IMPORT_OIDS: ReadonlySet<number> = new Set([764, 767]);
+export const SERVER_FILE_REASON =
+  "the server reads a file or a program's output, which can hold masked values it keeps elsewhere (its log quotes the values of failed statements; its data files hold the tables)";
+
 /** Languages of pg_catalog functions Gatehouse trusts to compute only from their arguments. */
 export const TRUSTED_LANGUAGES: ReadonlySet<string> = new Set(['internal', 'c', 'sql']);
 /**
@@ -974,7 +987,9 @@ class Analysis {
         // what it reports of the run (rows, memory of a hash or sort, buffers) depends on the values
         // read: every column read counts as a predicate (`Memory Usage` of a hash over repeat(secret,
         // 1000) measures its length).
-        if (unwrap(body['query'], 'ExecuteStmt')) {
+        const explained = unwrap(body['query'], 'ExecuteStmt');
+        if (explained) {
+          this.executeArguments(explained);
           // EXPLAIN [ANALYZE] EXECUTE runs a prepared statement (whose errors quote what it reads)
           // that is not traced here: untraceable, so its error texts are withheld.
           this.unprovenReads ??=
@@ -995,7 +1010,9 @@ class Analysis {
       }
       case 'CreateTableAsStmt': {
         const q = body['query'];
-        if (unwrap(q, 'ExecuteStmt')) {
+        const executed = unwrap(q, 'ExecuteStmt');
+        if (executed) {
+          this.executeArguments(executed);
           this.unprovenReads ??= 'CREATE TABLE AS EXECUTE runs a prepared statement';
           return { cols: undefined, aligned: false };
         }
@@ -1024,10 +1041,22 @@ class Analysis {
         // Column rules name relations and columns: a rename or a move gives every value of the
         // column another name, as a write into that column would (class 191).
         this.renames(type, body);
-        if (type === 'AlterTableStmt') this.schemaExpressions(type, body);
+        if (type === 'AlterTableStmt') {
+          this.schemaExpressions(type, body);
+          this.defaults(body);
+        }
+        this.utility(body);
+        return { cols: undefined, aligned: false };
+      case 'CreateStmt':
+      case 'CreateForeignTableStmt':
+      case 'CreateDomainStmt':
+        // A column's or a domain's default is computed at every later INSERT that leaves it out, a
+        // statement whose text does not show it (class 248).
+        this.defaults(body);
         this.utility(body);
         return { cols: undefined, aligned: false };
       case 'AlterDomainStmt':
+        this.defaults(body, body['subtype'] === 'T' ? body['def'] : undefined);
         // A CHECK added to a domain is validated on every value of every column of the domain's
         // type, which the statement does not name: VALUE is untraceable (class 192).
         if (body['subtype'] === 'C') {
@@ -1054,6 +1083,76 @@ class Analysis {
         this.utility(body);
         return { cols: undefined, aligned: false };
     }
+  }
+
+  /**
+   * EXECUTE's arguments inside EXPLAIN ANALYZE or CREATE TABLE AS: the prepared statement may store
+   * them (`INSERT … VALUES ($1)`), so one computed from what Gatehouse cannot trace is a write of it
+   * (class 249; a plain EXECUTE is traced in ParseTreeLineageAnalyzer.analyze).
+   */
+  private executeArguments(exec: NodeBody): void {
+    for (const p of asArray(exec['params'])) {
+      const flow = this.expr(p, new Scope(), TOP);
+      if (!flow.empty)
+        this.writes.push({
+          targets: [],
+          label: 'a parameter of EXECUTE, which the prepared statement may store',
+          flow: flow.derived(),
+        });
+    }
+  }
+
+  /**
+   * Column and domain defaults a schema statement sets (`DEFAULT …` in CREATE TABLE, ADD COLUMN, SET
+   * DEFAULT, CREATE or ALTER DOMAIN): each is a write into the column of what it computes, at every
+   * INSERT that leaves the column out, though that INSERT's text does not show it. A default cannot
+   * name a column, but it can compute what Gatehouse cannot trace (`query_to_xml('SELECT secret …')`,
+   * `pg_read_file(…)`, a user function), which `masking-write` refuses (docs/security.md, class 248).
+   */
+  private defaults(body: NodeBody, domainDefault?: unknown): void {
+    const write = (expr: unknown, label: string) => {
+      if (expr === undefined || expr === null) return;
+      const flow = this.expr(expr, new Scope(), TOP);
+      if (!flow.empty) this.writes.push({ targets: [], label, flow: flow.derived() });
+    };
+    if (domainDefault !== undefined) write(domainDefault, 'the default of a domain');
+    const visit = (v: unknown, column: string | undefined): void => {
+      if (Array.isArray(v)) {
+        for (const x of v) visit(x, column);
+        return;
+      }
+      if (!isObject(v)) return;
+      for (const [k, child] of Object.entries(v)) {
+        if (!isObject(child)) {
+          if (Array.isArray(child)) visit(child, column);
+          continue;
+        }
+        if (k === 'ColumnDef') {
+          const name = str(child['colname'], '?');
+          write(child['raw_default'], `the default of column ${name}`);
+          visit(child['constraints'], name);
+        } else if (k === 'Constraint' && child['contype'] === 'CONSTR_DEFAULT') {
+          write(child['raw_expr'], column ? `the default of column ${column}` : 'a default');
+        } else if (k === 'AlterTableCmd' && child['subtype'] === 'AT_ColumnDefault') {
+          write(child['def'], `the default of column ${str(child['name'], '?')}`);
+        } else if (
+          k === 'PartitionBoundSpec' ||
+          'listdatums' in child ||
+          'lowerdatums' in child ||
+          'upperdatums' in child
+        ) {
+          // A partition's bounds are computed once, by CREATE TABLE … PARTITION OF or ATTACH
+          // PARTITION, and kept in the catalog as constants (pg_get_expr(relpartbound, …)): a write
+          // (class 249).
+          for (const list of ['listdatums', 'lowerdatums', 'upperdatums'])
+            for (const d of asArray(child[list])) {
+              const range = unwrap(d, 'PartitionRangeDatum');
+              write(range ? range['value'] : d, 'a partition bound');
+            }
+        } else visit(child, column);
+      }
+    };
+    visit(body, undefined);
   }
 
   private rows(r: { cols: readonly Col[]; starKnown: boolean }): {
@@ -1289,7 +1388,21 @@ class Analysis {
   }
 
   private copy(body: NodeBody): { cols: readonly Col[] | undefined; aligned: boolean } {
-    if (body['is_from'] === true) return { cols: undefined, aligned: false };
+    if (body['is_from'] === true) {
+      // COPY … FROM a server file or program stores what the server reads there — its own log, which
+      // quotes the values of failed statements, or a data file — in a table a later read shows
+      // (docs/security.md, class 247).
+      if (typeof body['filename'] === 'string' || body['is_program'] === true) {
+        const rv = body['relation'];
+        const rel = isObject(rv) && typeof rv['relname'] === 'string' ? rv['relname'] : 'a table';
+        this.writes.push({
+          targets: [],
+          label: `${rel} (COPY FROM a server file or program)`,
+          flow: unprovenFlow(SERVER_FILE_REASON),
+        });
+      }
+      return { cols: undefined, aligned: false };
+    }
     let r: { cols: readonly Col[]; starKnown: boolean };
     if (body['query'] !== undefined) r = this.query(body['query'], undefined, TOP);
     else {
@@ -2270,6 +2383,13 @@ class Analysis {
       this.sink(`${label} (code Gatehouse cannot see)`, args);
       return union([args, unprovenFlow(reason)]);
     }
+    // lo_import stores a server file in a large object that lo_get and loread show (class 247).
+    if (kind === 'function' && SERVER_FILE_IMPORTS.has(name))
+      this.writes.push({
+        targets: [],
+        label: `a large object (${label})`,
+        flow: unprovenFlow(SERVER_FILE_REASON),
+      });
     if (overloads.some((o) => o.volatility === 'v')) this.sink(label, args);
     const onScalars = TOTAL_ON_SCALARS.get(name);
     if (onScalars !== undefined && onScalars.kind === kind) {
@@ -2783,6 +2903,37 @@ class ParseTreeLineageAnalyzer implements LineageAnalyzer {
           kind: 'needs',
           needs: { relations: [], functions: [...missing.functions], operators: [...missing.operators] },
         };
+      // The prepared statement is traced with its parameters as the client's own values; EXECUTE's
+      // arguments are expressions, and one the server computes from what Gatehouse cannot trace
+      // (`query_to_xml('SELECT secret …')`) may be stored by a prepared INSERT (class 249).
+      const args = asArray(execute['params']);
+      if (args.length > 0) {
+        const a = new Analysis(catalog, (t) => this.parse(t) ?? undefined);
+        const flows = args.map((p) => a.expr(p, new Scope(), TOP));
+        if (a.missing)
+          return {
+            kind: 'needs',
+            needs: {
+              relations: [...a.needRelations],
+              functions: [...a.needFunctions],
+              operators: [...a.needOperators],
+            },
+          };
+        const traced = flows.find((f) => !f.empty);
+        if (traced !== undefined) {
+          const reason = traced.unproven ?? 'an argument of EXECUTE computed from a masked column';
+          return done({
+            ...unprovenStatement(reason),
+            writes: [
+              {
+                targets: [],
+                label: 'a parameter of EXECUTE, which the prepared statement may store',
+                lineage: toLineage(traced.derived(), (k) => this.source(k)),
+              },
+            ],
+          });
+        }
+      }
       if (large !== undefined)
         return done(
           unprovenStatement(

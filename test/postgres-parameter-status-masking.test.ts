@@ -1,0 +1,177 @@
+// A ParameterStatus carries whatever value a setting the server reports was given, and code
+// Gatehouse cannot see into can give it one: `set_config('application_name', <a masked column>,
+// false)` in a DO block, a function, or a row-level security policy that a plain read runs. The
+// client's own values (startup, SET, set_config, RESET) are relayed as they are; any other value of
+// a setting whose report can hold text is masked whole under column rules, as a notification's
+// payload is (docs/security.md, class 244). Through the real listener, the `pg` client and a real
+// server; the agent logs in as a least-privilege role, as docs/config.md recommends, so the row-level
+// security policy applies to it.
+
+import { randomBytes } from 'node:crypto';
+import { readFileSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { PolicyConfig } from '../src/config/policy-schema.js';
+import { defaultAgentPolicies } from '../src/policy/index.js';
+import { startTestGateway, type TestGateway } from './testkit/gateway.js';
+
+const SECRET = 'zebraQuokkaToken77xx';
+const AGENT_ROLE = `gh_agent_${randomBytes(3).toString('hex')}`;
+const AGENT_PASSWORD = `AgPw-${randomBytes(12).toString('hex')}`;
+
+/** A person whose results are masked and who may run anything, DO blocks included. */
+const MASKED_PERSON: PolicyConfig = {
+  id: 'masked-people',
+  subjects: { groups: ['analysts'] },
+  connections: ['app'],
+  rules: [{ id: 'analysts-all-masked', effect: 'allow', match: {}, mask: true }],
+};
+
+let gw: TestGateway;
+let dir: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-param-status-'));
+  const passwordFile = path.join(dir, 'agent-password');
+  writeFileSync(passwordFile, `${AGENT_PASSWORD}\n`, { mode: 0o600 });
+  gw = await startTestGateway({
+    superUrl: inject('pgUrl'),
+    policies: [...defaultAgentPolicies(['app'], { mask: true }), MASKED_PERSON],
+    // The owner planted a row-level security policy whose function (SECURITY DEFINER, as audit
+    // helpers are) sets application_name from the vault: a plain read of `notes` runs it.
+    setupSql: `
+      CREATE TABLE vault (id int PRIMARY KEY, token text NOT NULL);
+      INSERT INTO vault VALUES (1, '${SECRET}');
+      CREATE TABLE notes (id int PRIMARY KEY, body text);
+      INSERT INTO notes VALUES (1, 'hello'), (2, 'world');
+      CREATE FUNCTION tag_session() RETURNS boolean LANGUAGE plpgsql SECURITY DEFINER AS $$ BEGIN
+        PERFORM set_config('application_name', (SELECT token FROM vault WHERE id = 1), false);
+        RETURN true; END $$;
+      ALTER TABLE notes ENABLE ROW LEVEL SECURITY;
+      CREATE POLICY visible ON notes FOR SELECT USING (tag_session());
+      DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${AGENT_ROLE}') THEN
+        CREATE ROLE ${AGENT_ROLE} LOGIN PASSWORD '${AGENT_PASSWORD}'; END IF; END $$;
+      GRANT SELECT ON notes TO ${AGENT_ROLE};`,
+    extra: {
+      masking: { columns: [{ column: 'public.vault.token', style: 'redact', tag: 'vault_token' }] },
+    },
+  });
+  // Agents log in as their own least-privilege role (docs/config.md): add it and reload.
+  const text = readFileSync(gw.configFile, 'utf8').replace(
+    /password:\n\s+file: upstream-password\n/,
+    (m) =>
+      `${m}      logins:\n        - subjects: { agent: true }\n          user: ${AGENT_ROLE}\n          password: { file: ${passwordFile} }\n`,
+  );
+  writeFileSync(gw.configFile, text);
+  expect(await gw.gateway.reload()).toEqual({ ok: true });
+});
+afterAll(async () => {
+  await gw?.stop();
+  const c = new pg.Client({ connectionString: inject('pgUrl') });
+  await c.connect();
+  await c.query(`DROP ROLE IF EXISTS ${AGENT_ROLE}`).catch(() => undefined);
+  await c.end();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Tapped {
+  readonly client: pg.Client;
+  /** ParameterStatus messages received since the last call, as [name, value]. */
+  readonly reports: () => [string, string][];
+  /** Every byte received so far. */
+  readonly bytes: () => string;
+}
+
+async function connect(token: string): Promise<Tapped> {
+  const client = gw.client(token);
+  const chunks: Buffer[] = [];
+  const reports: [string, string][] = [];
+  client.on('notice', () => undefined);
+  await client.connect();
+  const connection = (
+    client as unknown as {
+      connection: NodeJS.EventEmitter & { stream: NodeJS.ReadableStream };
+    }
+  ).connection;
+  connection.stream.on('data', (d: Buffer) => chunks.push(d));
+  connection.on('parameterStatus', (m: { parameterName: string; parameterValue: string }) =>
+    reports.push([m.parameterName, m.parameterValue]),
+  );
+  return {
+    client,
+    reports: () => reports.splice(0),
+    bytes: () => Buffer.concat(chunks).toString('latin1'),
+  };
+}
+
+describe('ParameterStatus values code chose, to a masked principal', { timeout: 60_000 }, () => {
+  it('a DO block that sets application_name or TimeZone from a masked column: masked whole', async () => {
+    const t = await connect(await gw.token({ subject: 'ann', groups: ['analysts'] }));
+    try {
+      await t.client.query(
+        `DO $$ BEGIN PERFORM set_config('application_name', (SELECT token FROM vault WHERE id = 1), false); END $$`,
+      );
+      expect(t.reports()).toEqual([['application_name', '[REDACTED:parameter]']]);
+      await t.client.query(
+        `DO $$ BEGIN PERFORM set_config('TimeZone', '<' || (SELECT token FROM vault WHERE id = 1) || '>+3', false); END $$`,
+      );
+      expect(t.reports()).toEqual([['TimeZone', '[REDACTED:parameter]']]);
+      expect(t.bytes()).not.toContain(SECRET);
+    } finally {
+      await t.client.end();
+    }
+  });
+
+  it("an agent's plain read that runs a row-level security policy's code: the value masked whole", async () => {
+    const t = await connect(await gw.token({ subject: 'claude', agent: true, groups: [] }));
+    try {
+      const r = await t.client.query('SELECT id, body FROM notes ORDER BY id');
+      expect(r.rows).toEqual([
+        { id: 1, body: 'hello' },
+        { id: 2, body: 'world' },
+      ]);
+      expect(t.reports()).toEqual([['application_name', '[REDACTED:parameter]']]);
+      expect(t.bytes()).not.toContain(SECRET);
+    } finally {
+      await t.client.end();
+    }
+  });
+
+  it("the client's own values come back as the server reports them", async () => {
+    const t = await connect(await gw.token({ subject: 'ann2', groups: ['analysts'] }));
+    try {
+      await t.client.query("SET application_name = 'reporting'");
+      await t.client.query("SET TIME ZONE 'europe/paris'");
+      await t.client.query("SELECT set_config('application_name', 'nightly', false)");
+      expect(t.reports()).toEqual([
+        ['application_name', 'reporting'],
+        ['TimeZone', 'Europe/Paris'],
+        ['application_name', 'nightly'],
+      ]);
+      await t.client.query('BEGIN');
+      await t.client.query("SET LOCAL application_name = 'inside'");
+      await t.client.query('COMMIT');
+      await t.client.query('RESET ALL');
+      const back = t.reports();
+      expect(back).toContainEqual(['application_name', 'inside']);
+      expect(back).toContainEqual(['application_name', 'nightly']);
+      expect(back.some(([, v]) => v.startsWith('[REDACTED'))).toBe(false);
+    } finally {
+      await t.client.end();
+    }
+  });
+
+  it('a principal without a mask obligation gets the value as the server reports it', async () => {
+    const t = await connect(await gw.token({ subject: 'olga', groups: ['dba'] }));
+    try {
+      await t.client.query(
+        `DO $$ BEGIN PERFORM set_config('application_name', (SELECT token FROM vault WHERE id = 1), false); END $$`,
+      );
+      expect(t.reports()).toEqual([['application_name', SECRET]]);
+    } finally {
+      await t.client.end();
+    }
+  });
+});
