@@ -5,64 +5,25 @@
 // SELECT (docs/security.md, class 248). Through the real listener, the `pg` client and a real server.
 
 import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { PolicyConfig } from '../src/config/policy-schema.js';
-import { startTestGateway, type TestGateway } from './testkit/gateway.js';
-
-const SECRET = 'zebraQuokkaToken77xx';
-const LEAK = `query_to_xml('SELECT token AS note FROM vault', true, false, '')::text`;
-
-const POLICIES: PolicyConfig[] = [
-  {
-    id: 'masked-people',
-    subjects: { groups: ['analysts'] },
-    connections: ['app'],
-    rules: [{ id: 'analysts-all-masked', effect: 'allow', match: {}, mask: true }],
-  },
-  {
-    id: 'dba',
-    subjects: { groups: ['dba'] },
-    connections: ['app'],
-    rules: [{ id: 'dba-all', effect: 'allow', match: {} }],
-  },
-];
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestGateway } from './testkit/gateway.js';
+import {
+  VAULT_LEAK as LEAK,
+  VAULT_SECRET as SECRET,
+  asPrincipal,
+  refusal,
+  startVaultGateway,
+} from './testkit/masked-vault.js';
 
 let gw: TestGateway;
 
 beforeAll(async () => {
-  gw = await startTestGateway({
-    superUrl: inject('pgUrl'),
-    policies: POLICIES,
-    setupSql: `
-      CREATE TABLE vault (id int PRIMARY KEY, token text NOT NULL);
-      INSERT INTO vault VALUES (1, '${SECRET}');`,
-    extra: {
-      masking: { columns: [{ column: 'public.vault.token', style: 'redact', tag: 'vault_token' }] },
-    },
-  });
+  gw = await startVaultGateway();
 });
 afterAll(async () => gw?.stop());
 
-async function as<T>(groups: string[], subject: string, f: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = gw.client(await gw.token({ subject, groups }));
-  c.on('notice', () => undefined);
-  await c.connect();
-  try {
-    return await f(c);
-  } finally {
-    await c.end();
-  }
-}
-
-async function refusal(c: pg.Client, sql: string): Promise<{ code?: string; message: string }> {
-  try {
-    await c.query(sql);
-  } catch (e) {
-    const err = e as { code?: string; message: string };
-    return { ...(err.code !== undefined ? { code: err.code } : {}), message: err.message };
-  }
-  throw new Error(`expected ${sql} to be refused`);
-}
+const as = <T>(groups: string[], subject: string, f: (c: pg.Client) => Promise<T>): Promise<T> =>
+  asPrincipal(gw, groups, subject, f);
 
 describe(
   'a default that computes what Gatehouse cannot trace, set by a masked principal',

@@ -6,45 +6,18 @@
 // real listener, the `pg` client and a real server.
 
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { PolicyConfig } from '../src/config/policy-schema.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackendCode } from '../src/wire/postgres/index.js';
-import { startTestGateway, type TestGateway } from './testkit/gateway.js';
+import type { TestGateway } from './testkit/gateway.js';
+import { VAULT_SECRET as SECRET, asPrincipal, refusal, startVaultGateway } from './testkit/masked-vault.js';
 import { RawPgClient, errorsIn, msg } from './testkit/raw-pg-client.js';
-
-const SECRET = 'zebraQuokkaToken77xx';
-
-const POLICIES: PolicyConfig[] = [
-  {
-    id: 'masked-people',
-    subjects: { groups: ['analysts'] },
-    connections: ['app'],
-    rules: [{ id: 'analysts-all-masked', effect: 'allow', match: {}, mask: true }],
-  },
-  {
-    id: 'dba',
-    subjects: { groups: ['dba'] },
-    connections: ['app'],
-    rules: [{ id: 'dba-all', effect: 'allow', match: {} }],
-  },
-];
 
 let gw: TestGateway;
 /** The vault's data file, relative to the data directory (where COPY … PROGRAM and lo_import run). */
 let dataFile: string;
 
 beforeAll(async () => {
-  gw = await startTestGateway({
-    superUrl: inject('pgUrl'),
-    policies: POLICIES,
-    setupSql: `
-      CREATE TABLE vault (id int PRIMARY KEY, token text NOT NULL);
-      INSERT INTO vault VALUES (1, '${SECRET}');
-      CREATE TABLE lines (line text);`,
-    extra: {
-      masking: { columns: [{ column: 'public.vault.token', style: 'redact', tag: 'vault_token' }] },
-    },
-  });
+  gw = await startVaultGateway('CREATE TABLE lines (line text);');
   const direct = new pg.Client({ connectionString: gw.directUrl });
   await direct.connect();
   try {
@@ -57,26 +30,8 @@ beforeAll(async () => {
 });
 afterAll(async () => gw?.stop());
 
-async function as<T>(groups: string[], subject: string, f: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = gw.client(await gw.token({ subject, groups }));
-  c.on('notice', () => undefined);
-  await c.connect();
-  try {
-    return await f(c);
-  } finally {
-    await c.end();
-  }
-}
-
-async function refusal(c: pg.Client, sql: string): Promise<{ code?: string; message: string }> {
-  try {
-    await c.query(sql);
-  } catch (e) {
-    const err = e as { code?: string; message: string };
-    return { ...(err.code !== undefined ? { code: err.code } : {}), message: err.message };
-  }
-  throw new Error(`expected ${sql} to be refused`);
-}
+const as = <T>(groups: string[], subject: string, f: (c: pg.Client) => Promise<T>): Promise<T> =>
+  asPrincipal(gw, groups, subject, f);
 
 /** The printable runs of the vault's data file, one a line: the row's token among them. */
 const STRINGS = () => `tr -c '[:alnum:]' '\\n' < ${dataFile}`;

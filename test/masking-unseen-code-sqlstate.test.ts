@@ -7,40 +7,14 @@
 // client and a real server.
 
 import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { PolicyConfig } from '../src/config/policy-schema.js';
-import { startTestGateway, type TestGateway } from './testkit/gateway.js';
-
-const SECRET = 'zebraQuokkaToken77xx';
-
-const POLICIES: PolicyConfig[] = [
-  {
-    id: 'masked-people',
-    subjects: { groups: ['analysts'] },
-    connections: ['app'],
-    rules: [{ id: 'analysts-all-masked', effect: 'allow', match: {}, mask: true }],
-  },
-  {
-    id: 'dba',
-    subjects: { groups: ['dba'] },
-    connections: ['app'],
-    rules: [{ id: 'dba-all', effect: 'allow', match: {} }],
-  },
-];
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestGateway } from './testkit/gateway.js';
+import { VAULT_SECRET as SECRET, startVaultGateway } from './testkit/masked-vault.js';
 
 let gw: TestGateway;
 
 beforeAll(async () => {
-  gw = await startTestGateway({
-    superUrl: inject('pgUrl'),
-    policies: POLICIES,
-    setupSql: `
-      CREATE TABLE vault (id int PRIMARY KEY, token text NOT NULL);
-      INSERT INTO vault VALUES (1, '${SECRET}');`,
-    extra: {
-      masking: { columns: [{ column: 'public.vault.token', style: 'redact', tag: 'vault_token' }] },
-    },
-  });
+  gw = await startVaultGateway();
 });
 afterAll(async () => gw?.stop());
 
