@@ -185,6 +185,37 @@ function envFromConfigMaps(pod: unknown): string[] {
   return [...names];
 }
 
+/**
+ * An object of the API server read with the gateway's credential: its status and, for a 200, its
+ * JSON; `too large` past MAX_POD_BYTES (the body is not read further). Throws on a failed request.
+ */
+async function readObject(
+  settings: KubeConnectionSettings,
+  path: string,
+  signal: AbortSignal,
+): Promise<{ status: number; json?: unknown } | 'too large'> {
+  const up = await undiciRequest(upstreamUrl(settings.server, path, ''), {
+    method: 'GET',
+    headers: { accept: 'application/json', ...(await settings.authHeaders()) },
+    dispatcher: settings.dispatcher,
+    signal,
+    headersTimeout: settings.upstreamTimeoutMs,
+    bodyTimeout: settings.upstreamTimeoutMs,
+  });
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of up.body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_POD_BYTES) {
+      up.body.destroy();
+      return 'too large';
+    }
+    parts.push(chunk);
+  }
+  if (up.statusCode !== 200) return { status: up.statusCode };
+  return { status: 200, json: JSON.parse(Buffer.concat(parts).toString('utf8')) as unknown };
+}
+
 /** A ConfigMap's keys (`data` and `binaryData`), read with the gateway's credential; none when it does not exist. */
 async function configMapKeys(
   settings: KubeConnectionSettings,
@@ -194,29 +225,12 @@ async function configMapKeys(
 ): Promise<readonly string[] | 'unreadable'> {
   const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps/${encodeURIComponent(name)}`;
   try {
-    const up = await undiciRequest(upstreamUrl(settings.server, path, ''), {
-      method: 'GET',
-      headers: { accept: 'application/json', ...(await settings.authHeaders()) },
-      dispatcher: settings.dispatcher,
-      signal,
-      headersTimeout: settings.upstreamTimeoutMs,
-      bodyTimeout: settings.upstreamTimeoutMs,
-    });
-    const parts: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of up.body as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > MAX_POD_BYTES) {
-        up.body.destroy();
-        return 'unreadable';
-      }
-      parts.push(chunk);
-    }
+    const r = await readObject(settings, path, signal);
+    if (r === 'too large') return 'unreadable';
     // An optional ConfigMap that does not exist gives the container nothing.
-    if (up.statusCode === 404) return [];
-    if (up.statusCode !== 200) return 'unreadable';
-    const cm: unknown = JSON.parse(Buffer.concat(parts).toString('utf8'));
-    if (!isObj(cm)) return 'unreadable';
+    if (r.status === 404) return [];
+    const cm = r.json;
+    if (r.status !== 200 || !isObj(cm)) return 'unreadable';
     return [
       ...(isObj(cm.data) ? Object.keys(cm.data) : []),
       ...(isObj(cm.binaryData) ? Object.keys(cm.binaryData) : []),
@@ -236,26 +250,10 @@ export async function podSecretSources(
 ): Promise<string[]> {
   const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}`;
   try {
-    const up = await undiciRequest(upstreamUrl(settings.server, path, ''), {
-      method: 'GET',
-      headers: { accept: 'application/json', ...(await settings.authHeaders()) },
-      dispatcher: settings.dispatcher,
-      signal,
-      headersTimeout: settings.upstreamTimeoutMs,
-      bodyTimeout: settings.upstreamTimeoutMs,
-    });
-    const parts: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of up.body as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > MAX_POD_BYTES) {
-        up.body.destroy();
-        return ['the pod could not be read (too large)'];
-      }
-      parts.push(chunk);
-    }
-    if (up.statusCode !== 200) return [`the pod could not be read (HTTP ${up.statusCode})`];
-    const pod: unknown = JSON.parse(Buffer.concat(parts).toString('utf8'));
+    const r = await readObject(settings, path, signal);
+    if (r === 'too large') return ['the pod could not be read (too large)'];
+    if (r.status !== 200) return [`the pod could not be read (HTTP ${r.status})`];
+    const pod = r.json;
     // The ConfigMaps the pod loads whole into an environment (`envFrom`): their keys are env names.
     const keys = new Map<string, readonly string[] | 'unreadable'>();
     for (const name of envFromConfigMaps(pod).slice(0, MAX_CONFIG_MAPS))
