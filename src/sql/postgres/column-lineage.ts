@@ -885,6 +885,18 @@ interface Ctx {
 
 const TOP: Ctx = { predicate: false, view: 0, viewStack: [] };
 
+/** What an analysis found missing from the catalog, to be fetched before the statement is traced again. */
+function needsOf(a: Analysis): LineageOutcome {
+  return {
+    kind: 'needs',
+    needs: {
+      relations: [...a.needRelations],
+      functions: [...a.needFunctions],
+      operators: [...a.needOperators],
+    },
+  };
+}
+
 class Analysis {
   readonly reads = new Set<string>();
   readonly predicates = new Set<string>();
@@ -2910,15 +2922,7 @@ class ParseTreeLineageAnalyzer implements LineageAnalyzer {
       if (args.length > 0) {
         const a = new Analysis(catalog, (t) => this.parse(t) ?? undefined);
         const flows = args.map((p) => a.expr(p, new Scope(), TOP));
-        if (a.missing)
-          return {
-            kind: 'needs',
-            needs: {
-              relations: [...a.needRelations],
-              functions: [...a.needFunctions],
-              operators: [...a.needOperators],
-            },
-          };
+        if (a.missing) return needsOf(a);
         const traced = flows.find((f) => !f.empty);
         if (traced !== undefined) {
           const reason = traced.unproven ?? 'an argument of EXECUTE computed from a masked column';
@@ -2953,16 +2957,7 @@ class ParseTreeLineageAnalyzer implements LineageAnalyzer {
       const reason = error instanceof RangeError ? 'the statement is nested too deeply' : String(error);
       return done(unprovenStatement(`lineage could not be computed: ${reason}`));
     }
-    if (a.missing) {
-      return {
-        kind: 'needs',
-        needs: {
-          relations: [...a.needRelations],
-          functions: [...a.needFunctions],
-          operators: [...a.needOperators],
-        },
-      };
-    }
+    if (a.missing) return needsOf(a);
     const src = (k: string) => this.source(k);
     const cols = result.cols;
     const combined = cols === undefined ? NONE : union(cols.map((c) => c.flow));
