@@ -3018,29 +3018,63 @@ function withSent(v: Verdict, sent: { categories: ShellCategory[]; notes: string
   return { ...r, notes: [...(r.notes ?? []), ...sent.notes] };
 }
 
+/**
+ * kubectl's (and oc's) options that take a value in the next word; the rest are flags. `-o` and `-k`
+ * take values too: `-ojson` is `--output json`, not `-o -j -s on` (a server named `on`, class 264).
+ * output-shapes.ts reads the same words.
+ */
+export const KUBECTL_OPTIONS: OptionSpec = {
+  shortValued: 'nclsfokL',
+  longValued: [
+    'namespace',
+    'context',
+    'cluster',
+    'kubeconfig',
+    'server',
+    'user',
+    'token',
+    'as',
+    'as-group',
+    'as-uid',
+    'selector',
+    'field-selector',
+    'filename',
+    'kustomize',
+    'container',
+    'output',
+    'template',
+    'raw',
+    'label-columns',
+    'sort-by',
+    'chunk-size',
+    'request-timeout',
+    'subresource',
+    'cache-dir',
+    'log-file',
+    'log-dir',
+    'profile-output',
+    'output-directory',
+    'certificate-authority',
+    'client-certificate',
+    'client-key',
+    'tls-server-name',
+  ],
+};
+
 const kubectl: Rule = (args, name, ctx) => {
-  const o = scanOptions(args, {
-    // `-o` and `-k` take values too: `-ojson` is `--output json`, not `-o -j -s on` (a server named `on`).
-    shortValued: 'nclsfokL',
-    longValued: [
-      'namespace',
-      'context',
-      'cluster',
-      'kubeconfig',
-      'server',
-      'user',
-      'token',
-      'selector',
-      'filename',
-      'container',
-      'output',
-      'cache-dir',
-      'log-file',
-      'log-dir',
-      'profile-output',
-      'output-directory',
-    ],
-  });
+  const v = kubectlVerdict(args, name, ctx);
+  const o = scanOptions(args, KUBECTL_OPTIONS);
+  // Acting as another user or group (`--as=system:admin`) with the host's credential: what sudo is on
+  // the host (docs/security.md class 264).
+  if (!hasAny(o, 'as', 'as-group', 'as-uid')) return v;
+  const note = `${name} acts as another user or group with the host's cluster credential`;
+  if (v === null) return verdict(name, P, note);
+  const r = rekind(v.kind, v, v.categories, P);
+  return { ...r, notes: [...(r.notes ?? []), note] };
+};
+
+const kubectlVerdict: Rule = (args, name, ctx) => {
+  const o = scanOptions(args, KUBECTL_OPTIONS);
   // A kubeconfig's users may run exec plugins (credential helpers), programs on this host.
   if (hasAny(o, 'kubeconfig'))
     return verdict(name, U, `${name} --kubeconfig reads a kubeconfig whose users may run programs`);

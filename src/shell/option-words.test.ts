@@ -683,3 +683,17 @@ describe('a write program whose input names what it writes (class 223)', () => {
     },
   );
 });
+
+// kubectl acting as another user or group with the host's credential is what sudo is on the host
+// (class 264): privilege, whatever it then reads.
+describe('kubectl impersonation (class 264)', () => {
+  it.each([
+    'kubectl --as admin get pods',
+    'kubectl get pods --as=system:admin',
+    'kubectl --as-group system:masters get secrets',
+    'oc get pods --as-uid 1000',
+    'kubectl --as x exec web -- ls',
+  ])('%s is privilege', (line) => {
+    notRead(line, 'privilege');
+  });
+});

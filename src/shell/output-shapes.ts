@@ -9,6 +9,7 @@
 
 import type { ShellClassification, ShellCommand } from '../core/shell-command.js';
 import { hasAny, scanOptions, type OptionSpec, type ScannedOptions } from './command-options.js';
+import { KUBECTL_OPTIONS } from './command-rules.js';
 import type { WordValue } from './shell-words.js';
 
 /** Programs whose output is a re-encoding, a reshaping or a selection of the bytes they read. */
@@ -235,40 +236,6 @@ function reshapes(c: ShellCommand): string | undefined {
   return undefined;
 }
 
-/** kubectl's options that take a value in the next word (the rest are flags). */
-const KUBECTL_SPEC: OptionSpec = {
-  shortValued: 'nclsfokL',
-  longValued: [
-    'namespace',
-    'context',
-    'cluster',
-    'kubeconfig',
-    'server',
-    'user',
-    'token',
-    'as',
-    'as-group',
-    'as-uid',
-    'selector',
-    'field-selector',
-    'filename',
-    'kustomize',
-    'output',
-    'template',
-    'raw',
-    'label-columns',
-    'sort-by',
-    'chunk-size',
-    'request-timeout',
-    'subresource',
-    'cache-dir',
-    'certificate-authority',
-    'client-certificate',
-    'client-key',
-    'tls-server-name',
-  ],
-};
-
 /** Output formats of `kubectl get` that show no object's fields: the table, wide, the names. */
 const KUBECTL_TABLE_FORMATS: ReadonlySet<string> = new Set(['', 'wide', 'name']);
 
@@ -281,7 +248,7 @@ const KUBECTL_TABLE_FORMATS: ReadonlySet<string> = new Set(['', 'wide', 'name'])
  * run time, or the resources come from files (`-f`, `-k`).
  */
 function kubectlSecretData(c: ShellCommand): string | undefined {
-  const o = scan(c, KUBECTL_SPEC);
+  const o = scan(c, KUBECTL_OPTIONS);
   const sub = o.operands[0];
   if (sub === undefined || (!sub.dynamic && sub.value !== 'get')) return undefined;
   const why = `${c.name} get shows Secrets' data base64-encoded, under any key`;
