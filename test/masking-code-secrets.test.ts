@@ -44,6 +44,9 @@ const ALL = Object.values(SECRETS);
 /** Config directives, name and value apart by a blank: read in terminal output (class 266). */
 const DIRECTIVES = { redis: 'redis-require-4407', netrc: 'netrc-pass-5518' };
 
+/** Passwords given to programs on their command line: a backup script, a crontab (class 267). */
+const COMMANDS = { mysql: 'mysqldump-pass-6629', curl: 'curl-user-pass-7730' };
+
 describe('secrets in code, SQL and .env names, in PostgreSQL values', () => {
   let gw: TestGateway;
   let agent: pg.Client;
@@ -111,6 +114,11 @@ describe.skipIf(!hasSshd())(
       sshd.put('site/.env', ENV);
       sshd.put('site/redis.conf', `bind 127.0.0.1\nrequirepass ${DIRECTIVES.redis}\nport 6379\n`);
       sshd.put('site/.netrc', `machine api.example.com login deploy password ${DIRECTIVES.netrc}\n`);
+      sshd.put(
+        'site/backup.sh',
+        `#!/bin/sh\n/usr/bin/mysqldump -uroot -p${COMMANDS.mysql} app > /backup/app.sql\n` +
+          `curl -s -u deploy:${COMMANDS.curl} -T /backup/app.sql https://backup.example.com/\n`,
+      );
     });
 
     afterAll(async () => {
@@ -141,6 +149,14 @@ describe.skipIf(!hasSshd())(
       expect(r.stdout).toContain('requirepass ');
       expect(r.stdout).toContain('port 6379');
       expect(r.stdout).toContain('machine api.example.com login deploy password ');
+    });
+
+    it('a password given to a program on its command line (class 267)', async () => {
+      const r = await gw.ssh(masked, ['--', `cat ${sshd.work}/site/backup.sh`], { timeoutMs: 60_000 });
+      expect(r.code).toBe(0);
+      for (const s of Object.values(COMMANDS)) expect(r.stdout).not.toContain(s);
+      expect(r.stdout).toContain('/usr/bin/mysqldump -uroot -p[REDACTED:password] app > /backup/app.sql');
+      expect(r.stdout).toContain('curl -s -u deploy:[REDACTED:password] -T /backup/app.sql');
     });
   },
 );

@@ -260,3 +260,32 @@ describe('config directives in terminal output (class 266)', () => {
       expect(maskTerminalText(text, detectors, 0, keys)).toBeNull();
   });
 });
+
+describe('passwords on a command line in terminal output (class 267)', () => {
+  const keys = sensitiveKeyTag();
+  it.each([
+    ['0 3 * * * /usr/bin/mysqldump -uroot -pS3cretPw1 app > /backup/app.sql', 'S3cretPw1', '-uroot -p'],
+    ["root  812  0.0  mysql -h db -u app -p'quoted pw 2' app", 'quoted pw 2', 'mysql -h db -u app -p'],
+    ["sshpass -p 'ssh pw 3' ssh host", 'ssh pw 3', 'sshpass -p '],
+    ['redis-cli -h cache -a r3disPw4 ping', 'r3disPw4', ' ping'],
+    ['curl -s -u deploy:curlPw5 https://api.example.com', 'curlPw5', '-u deploy:'],
+    ['openssl enc -aes256 -pass pass:opensslPw6 -in x', 'opensslPw6', '-pass pass:'],
+    ['docker login -u bob -p dockerPw7 registry.example.com', 'dockerPw7', 'registry.example.com'],
+    ['ldapsearch -x -D cn=admin -w ldapPw8 -b dc=x', 'ldapPw8', '-b dc=x'],
+  ])('%s', (line, secret, kept) => {
+    const r = maskTerminalText(`${line}\n`, detectors, 0, keys)!;
+    expect(r.text).not.toContain(secret);
+    expect(r.text).toContain(kept);
+    expect(r.text).toContain('[REDACTED:password]');
+  });
+
+  it('leaves other options alone', () => {
+    for (const line of [
+      'mysql -p app',
+      'curl -u deploy https://x',
+      'mkdir -p /tmp/x && ls -p',
+      'docker run -p 8080:80 nginx',
+    ])
+      expect(maskTerminalText(`${line}\n`, detectors, 0, keys)).toBeNull();
+  });
+});

@@ -991,6 +991,8 @@ export function directiveSpans(text: string, keys: KeyTagOf): TextFieldSpan[] {
         const start =
           pos + m[1]!.length + m[2]!.length + line.slice(m[1]!.length + m[2]!.length).search(/\S/);
         out.push({ start, end: start + m[3]!.length, tag, value: m[3]!, form: 'bare' });
+      } else if (PASSWORD_PROGRAM.test(line)) {
+        out.push(...commandLineSpans(line, pos));
       } else if (NETRC_LINE.test(line)) {
         const re = new RegExp(NETRC_PAIR.source, 'g');
         for (let p = re.exec(line); p !== null; p = re.exec(line)) {
@@ -1000,6 +1002,113 @@ export function directiveSpans(text: string, keys: KeyTagOf): TextFieldSpan[] {
       }
     }
     pos = next;
+  }
+  return out;
+}
+
+/**
+ * Programs that take a password on their command line, and how: `-p<password>` attached (mysql's family:
+ * `-p password` asks for one and reads `password` as a database), an option and the next word, or an
+ * option whose value ends in the password (`curl -u user:<password>`, openssl's `pass:<password>`).
+ */
+const PASSWORD_OPTIONS: Readonly<
+  Record<string, { attached?: string; next?: readonly string[]; after?: string }>
+> = {
+  mysql: { attached: '-p' },
+  mysqldump: { attached: '-p' },
+  mysqladmin: { attached: '-p' },
+  mysqlimport: { attached: '-p' },
+  mysqlcheck: { attached: '-p' },
+  mariadb: { attached: '-p' },
+  'mariadb-dump': { attached: '-p' },
+  sshpass: { attached: '-p', next: ['-p'] },
+  'redis-cli': { attached: '-a', next: ['-a', '--pass'] },
+  mongo: { next: ['-p', '--password'] },
+  mongosh: { next: ['-p', '--password'] },
+  mongodump: { next: ['-p', '--password'] },
+  mongorestore: { next: ['-p', '--password'] },
+  sqlcmd: { next: ['-P'] },
+  bcp: { next: ['-P'] },
+  ldapsearch: { next: ['-w'] },
+  ldapmodify: { next: ['-w'] },
+  ldapadd: { next: ['-w'] },
+  docker: { next: ['-p', '--password'] },
+  podman: { next: ['-p', '--password'] },
+  curl: { next: ['-u', '--user', '--proxy-user', '-U'], after: ':' },
+  openssl: { next: ['-passin', '-passout', '-pass', '-k'], after: 'pass:' },
+};
+
+/** A line that may run one of PASSWORD_OPTIONS' programs (a cheap test before its words are read). */
+const PASSWORD_PROGRAM = new RegExp(
+  `(?:^|[\\s/;|&(\x60"'])(?:${Object.keys(PASSWORD_OPTIONS)
+    .map((k) => k.replace(/[-]/g, '\\-'))
+    .join('|')})(?=[\\s"'])`,
+);
+
+/** The words of a line with where each starts (split at blanks; a quoted word to its closing quote). */
+function lineWords(line: string): { text: string; at: number }[] {
+  const words: { text: string; at: number }[] = [];
+  const re = /(?:[^\s"']|"[^"]*"?|'[^']*'?)+/g;
+  for (let m = re.exec(line); m !== null; m = re.exec(line)) words.push({ text: m[0], at: m.index });
+  return words;
+}
+
+/** A value's span in a word, its quotes left out. */
+function unquotedSpan(word: string, from: number): [number, number] {
+  const c = word[from];
+  if ((c === '"' || c === "'") && word.endsWith(c) && word.length > from + 1)
+    return [from + 1, word.length - 1];
+  return [from, word.length];
+}
+
+/** The passwords a command line gives the programs of PASSWORD_OPTIONS (class 267). */
+function commandLineSpans(line: string, lineStart: number): TextFieldSpan[] {
+  const out: TextFieldSpan[] = [];
+  const words = lineWords(line);
+  let spec: (typeof PASSWORD_OPTIONS)[string] | undefined;
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!.text;
+    // A command ends at a separator; the next word may start another.
+    if (/^(?:;|\||&&|\|\||&)$/.test(w)) {
+      spec = undefined;
+      continue;
+    }
+    const base = w.replace(/^.*\//, '');
+    if (Object.hasOwn(PASSWORD_OPTIONS, base)) {
+      // docker's and podman's `-p` is a password for `login` only (`docker run -p 80:80` publishes a port).
+      spec =
+        (base === 'docker' || base === 'podman') && words[i + 1]?.text !== 'login'
+          ? undefined
+          : PASSWORD_OPTIONS[base];
+      continue;
+    }
+    if (spec === undefined) continue;
+    let value: { word: number; from: number } | undefined;
+    if (spec.next?.includes(w) && i + 1 < words.length) value = { word: i + 1, from: 0 };
+    else if (
+      spec.attached !== undefined &&
+      w.startsWith(spec.attached) &&
+      w.length > spec.attached.length &&
+      !w.startsWith('--')
+    )
+      value = { word: i, from: spec.attached.length };
+    if (value === undefined) continue;
+    const word = words[value.word]!;
+    let [a, b] = unquotedSpan(word.text, value.from);
+    if (spec.after !== undefined) {
+      const k = word.text.indexOf(spec.after, a);
+      if (k < 0 || k + spec.after.length >= b) continue;
+      a = k + spec.after.length;
+    }
+    if (b <= a) continue;
+    out.push({
+      start: lineStart + word.at + a,
+      end: lineStart + word.at + b,
+      tag: 'password',
+      value: word.text.slice(a, b),
+      form: 'bare',
+    });
+    if (value.word > i) i = value.word;
   }
   return out;
 }
