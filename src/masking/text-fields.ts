@@ -1094,7 +1094,8 @@ function commandLineSpans(line: string, lineStart: number): TextFieldSpan[] {
       value = { word: i, from: spec.attached.length };
     if (value === undefined) continue;
     const word = words[value.word]!;
-    let [a, b] = unquotedSpan(word.text, value.from);
+    const [from, b] = unquotedSpan(word.text, value.from);
+    let a = from;
     if (spec.after !== undefined) {
       const k = word.text.indexOf(spec.after, a);
       if (k < 0 || k + spec.after.length >= b) continue;
