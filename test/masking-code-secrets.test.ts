@@ -42,7 +42,7 @@ const CONF = `bind 127.0.0.1\nport 6379\n`;
 const ALL = Object.values(SECRETS);
 
 /** Config directives, name and value apart by a blank: read in terminal output (class 266). */
-const DIRECTIVES = { redis: 'redis-require-4407', netrc: 'netrc-pass-5518' };
+const DIRECTIVES = { redis: 'redis-require-4407', netrc: 'netrc-pass-5518', pgpass: 'pgpass-pass-8841' };
 
 /** Passwords given to programs on their command line: a backup script, a crontab (class 267). */
 const COMMANDS = { mysql: 'mysqldump-pass-6629', curl: 'curl-user-pass-7730' };
@@ -114,6 +114,7 @@ describe.skipIf(!hasSshd())(
       sshd.put('site/.env', ENV);
       sshd.put('site/redis.conf', `bind 127.0.0.1\nrequirepass ${DIRECTIVES.redis}\nport 6379\n`);
       sshd.put('site/.netrc', `machine api.example.com login deploy password ${DIRECTIVES.netrc}\n`);
+      sshd.put('site/.pgpass', `db.internal:5432:app:deploy:${DIRECTIVES.pgpass}\n`);
       sshd.put(
         'site/backup.sh',
         `#!/bin/sh\n/usr/bin/mysqldump -uroot -p${COMMANDS.mysql} app > /backup/app.sql\n` +
@@ -141,14 +142,15 @@ describe.skipIf(!hasSshd())(
       },
     );
 
-    it('a config directive names its value with a blank: redis.conf, .netrc (class 266)', async () => {
-      const command = `cat ${sshd.work}/site/redis.conf ${sshd.work}/site/.netrc`;
+    it('a config directive names its value with a blank or by its place: redis.conf, .netrc, .pgpass (class 266)', async () => {
+      const command = `cat ${sshd.work}/site/redis.conf ${sshd.work}/site/.netrc ${sshd.work}/site/.pgpass`;
       const r = await gw.ssh(masked, ['--', command], { timeoutMs: 60_000 });
       expect(r.code).toBe(0);
       for (const s of Object.values(DIRECTIVES)) expect(r.stdout).not.toContain(s);
       expect(r.stdout).toContain('requirepass ');
       expect(r.stdout).toContain('port 6379');
       expect(r.stdout).toContain('machine api.example.com login deploy password ');
+      expect(r.stdout).toContain('db.internal:5432:app:deploy:[REDACTED:password]');
     });
 
     it('a password given to a program on its command line (class 267)', async () => {

@@ -250,6 +250,20 @@ describe('config directives in terminal output (class 266)', () => {
     expect(r.text).toContain('port 6379\n');
   });
 
+  it("masks a .pgpass line's password, all of it after the fourth colon", () => {
+    const r = maskTerminalText(
+      'db.internal:5432:app:bob:pgpass-pw-1\n*:*:*:replicator:r3pl:pw-2\n',
+      detectors,
+      0,
+      keys,
+    )!;
+    expect(r.text).toBe(
+      'db.internal:5432:app:bob:[REDACTED:password]\n*:*:*:replicator:[REDACTED:password]\n',
+    );
+    for (const text of ['root:x:0:0:root:/root:/bin/bash\n', 'sudo:x:27:bob\n', '12:30:45\n'])
+      expect(maskTerminalText(text, detectors, 0, keys)).toBeNull();
+  });
+
   it('leaves prose and other two-word lines alone', () => {
     for (const text of [
       'password required for login\n',

@@ -969,6 +969,9 @@ function codeStringSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): vo
 /** A line that is a sensitive name, blanks and one word: a config directive (`requirepass …`). */
 const DIRECTIVE_LINE = /^([ \t]*)([A-Za-z_][A-Za-z0-9_.-]{0,63})[ \t]+(\S{1,4096})[ \t]*\r?$/;
 
+/** A `.pgpass` line: `host:port:database:user:password`, the port a number or `*`, no field empty. */
+const PGPASS_LINE = /^[ \t]*[^:\s]+:(?:\d{1,5}|\*):[^:\s]+:[^:\s]+:\S+[ \t]*\r?$/;
+
 /** A `.netrc` line (`machine h login u password p`, or `default …`): its `password` and `account`. */
 const NETRC_LINE = /^[ \t]*(?:machine|default)\b/;
 const NETRC_PAIR = /(?:^|[ \t])(password|account)[ \t]+(\S+)/g;
@@ -976,8 +979,9 @@ const NETRC_PAIR = /(?:^|[ \t])(password|account)[ \t]+(\S+)/g;
 /**
  * Values a config file names with a blank instead of `=` or `:`, read in terminal output only (a file
  * printed over SSH): a line of a sensitive name and one word (redis.conf's `requirepass …` and
- * `masterauth …`, a multi-line `.netrc`'s `password …`), and a one-line `.netrc`'s `password` and
- * `account`. Each line is looked at once.
+ * `masterauth …`, a multi-line `.netrc`'s `password …`), a one-line `.netrc`'s `password` and
+ * `account`, a `.pgpass` line's last field, and passwords on command lines (commandLineSpans). Each line
+ * is looked at once.
  */
 export function directiveSpans(text: string, keys: KeyTagOf): TextFieldSpan[] {
   const out: TextFieldSpan[] = [];
@@ -991,6 +995,14 @@ export function directiveSpans(text: string, keys: KeyTagOf): TextFieldSpan[] {
         const start =
           pos + m[1]!.length + m[2]!.length + line.slice(m[1]!.length + m[2]!.length).search(/\S/);
         out.push({ start, end: start + m[3]!.length, tag, value: m[3]!, form: 'bare' });
+      } else if (PGPASS_LINE.test(line)) {
+        // A `.pgpass` line, `host:port:database:user:password`: all after the fourth `:` (a password
+        // may hold more).
+        let at = -1;
+        for (let k = 0; k < 4; k++) at = line.indexOf(':', at + 1);
+        at += 1;
+        const value = line.slice(at).trimEnd();
+        out.push({ start: pos + at, end: pos + at + value.length, tag: 'password', value, form: 'bare' });
       } else if (PASSWORD_PROGRAM.test(line)) {
         out.push(...commandLineSpans(line, pos));
       } else if (NETRC_LINE.test(line)) {
