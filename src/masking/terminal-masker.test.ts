@@ -260,7 +260,12 @@ describe('config directives in terminal output (class 266)', () => {
     expect(r.text).toBe(
       'db.internal:5432:app:bob:[REDACTED:password]\n*:*:*:replicator:[REDACTED:password]\n',
     );
-    for (const text of ['root:x:0:0:root:/root:/bin/bash\n', 'sudo:x:27:bob\n', '12:30:45\n'])
+    for (const text of [
+      'root:x:0:0:root:/root:/bin/bash\n',
+      'sudo:x:27:bob\n',
+      '12:30:45\n',
+      'app/.env:1:HOME_PAGE=https://example.com/a:b\n',
+    ])
       expect(maskTerminalText(text, detectors, 0, keys)).toBeNull();
   });
 

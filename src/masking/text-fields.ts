@@ -969,8 +969,12 @@ function codeStringSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): vo
 /** A line that is a sensitive name, blanks and one word: a config directive (`requirepass …`). */
 const DIRECTIVE_LINE = /^([ \t]*)([A-Za-z_][A-Za-z0-9_.-]{0,63})[ \t]+(\S{1,4096})[ \t]*\r?$/;
 
-/** A `.pgpass` line: `host:port:database:user:password`, the port a number or `*`, no field empty. */
-const PGPASS_LINE = /^[ \t]*[^:\s]+:(?:\d{1,5}|\*):[^:\s]+:[^:\s]+:\S+[ \t]*\r?$/;
+/**
+ * A `.pgpass` line: `host:port:database:user:password`, the port a number or `*`, no field empty, and
+ * no `=`, `@` (or `/` but in a socket directory's host) before the password: grep's `file:12:` before
+ * `KEY=postgres://…` is not one.
+ */
+const PGPASS_LINE = /^[ \t]*[^:\s=@]+:(?:\d{1,5}|\*):[^:\s=@/]+:[^:\s=@/]+:\S+[ \t]*\r?$/;
 
 /** A `.netrc` line (`machine h login u password p`, or `default …`): its `password` and `account`. */
 const NETRC_LINE = /^[ \t]*(?:machine|default)\b/;
