@@ -44,6 +44,9 @@ const ALL = Object.values(SECRETS);
 /** Config directives, name and value apart by a blank: read in terminal output (class 266). */
 const DIRECTIVES = { redis: 'redis-require-4407', netrc: 'netrc-pass-5518', pgpass: 'pgpass-pass-8841' };
 
+/** Docker's config.json: base64 of `user:password` under `auth` (class 266). */
+const REGISTRY_AUTH = Buffer.from('deploy:registry-pass-9952').toString('base64');
+
 /** Passwords given to programs on their command line: a backup script, a crontab (class 267). */
 const COMMANDS = { mysql: 'mysqldump-pass-6629', curl: 'curl-user-pass-7730' };
 
@@ -116,6 +119,10 @@ describe.skipIf(!hasSshd())(
       sshd.put('site/.netrc', `machine api.example.com login deploy password ${DIRECTIVES.netrc}\n`);
       sshd.put('site/.pgpass', `db.internal:5432:app:deploy:${DIRECTIVES.pgpass}\n`);
       sshd.put(
+        'site/config.json',
+        `{\n  "auths": {\n    "registry.example.com": { "auth": "${REGISTRY_AUTH}" }\n  }\n}\n`,
+      );
+      sshd.put(
         'site/backup.sh',
         `#!/bin/sh\n/usr/bin/mysqldump -uroot -p${COMMANDS.mysql} app > /backup/app.sql\n` +
           `curl -s -u deploy:${COMMANDS.curl} -T /backup/app.sql https://backup.example.com/\n`,
@@ -142,11 +149,14 @@ describe.skipIf(!hasSshd())(
       },
     );
 
-    it('a config directive names its value with a blank or by its place: redis.conf, .netrc, .pgpass (class 266)', async () => {
-      const command = `cat ${sshd.work}/site/redis.conf ${sshd.work}/site/.netrc ${sshd.work}/site/.pgpass`;
-      const r = await gw.ssh(masked, ['--', command], { timeoutMs: 60_000 });
+    it('a config directive names its value with a blank or by its place: redis.conf, .netrc, .pgpass, Docker config.json (class 266)', async () => {
+      const command = ['redis.conf', '.netrc', '.pgpass', 'config.json']
+        .map((f) => `${sshd.work}/site/${f}`)
+        .join(' ');
+      const r = await gw.ssh(masked, ['--', `cat ${command}`], { timeoutMs: 60_000 });
       expect(r.code).toBe(0);
-      for (const s of Object.values(DIRECTIVES)) expect(r.stdout).not.toContain(s);
+      for (const s of [...Object.values(DIRECTIVES), REGISTRY_AUTH]) expect(r.stdout).not.toContain(s);
+      expect(r.stdout).toContain('"registry.example.com"');
       expect(r.stdout).toContain('requirepass ');
       expect(r.stdout).toContain('port 6379');
       expect(r.stdout).toContain('machine api.example.com login deploy password ');

@@ -269,6 +269,19 @@ describe('config directives in terminal output (class 266)', () => {
       expect(maskTerminalText(text, detectors, 0, keys)).toBeNull();
   });
 
+  it("masks a registry credential in Docker's config.json, and not an auth that is no credential", () => {
+    const auth = Buffer.from('deploy:registry-pw-9').toString('base64');
+    const r = maskTerminalText(
+      `{\n  "auths": {\n    "registry.example.com": {\n      "auth": "${auth}"\n    }\n  }\n}\n`,
+      detectors,
+      0,
+      keys,
+    )!;
+    expect(r.text).not.toContain(auth);
+    expect(r.text).toContain('"registry.example.com"');
+    expect(maskTerminalText('{"auth": "none", "mode": "basic"}\n', detectors, 0, keys)).toBeNull();
+  });
+
   it('leaves prose and other two-word lines alone', () => {
     for (const text of [
       'password required for login\n',

@@ -15,6 +15,7 @@ import { mayNameFields } from './text-features.js';
 import {
   directiveSpans,
   openFieldStart,
+  registryAuthSpans,
   textFieldSpans,
   type KeyTagOf,
   type TextFieldSpan,
@@ -164,7 +165,7 @@ function withFields(
   if (keys === undefined) return found;
   // Most output names no field (no `=`, no `:` that ends a key): its readers are not run over it.
   // Config directives (`requirepass …`, a `.netrc`'s `password …`) are looked for line by line.
-  const directives = directiveSpans(visible, keys);
+  const directives = [...directiveSpans(visible, keys), ...registryAuthSpans(visible)];
   const named = mayNameFields(visible, { tables: false })
     ? textFieldSpans(visible, keys, { tables: false })
     : [];

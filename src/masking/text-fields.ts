@@ -1130,6 +1130,28 @@ function commandLineSpans(line: string, lineStart: number): TextFieldSpan[] {
   return out;
 }
 
+/**
+ * Docker's and Podman's `config.json`: `"auth": "<base64 of user:password>"` (and `"identitytoken"`), a
+ * credential under a name too common to mask everywhere; read where its value decodes to `user:…`, in
+ * terminal output (class 266).
+ */
+const REGISTRY_AUTH = /"(auth|identitytoken)"[ \t]*:[ \t]*"([A-Za-z0-9+/=_-]{4,8192})"/gi;
+
+export function registryAuthSpans(text: string): TextFieldSpan[] {
+  const out: TextFieldSpan[] = [];
+  if (!text.includes('"auth') && !text.includes('"identitytoken') && !/"(?:auth|identitytoken)"/i.test(text))
+    return out;
+  const re = new RegExp(REGISTRY_AUTH.source, REGISTRY_AUTH.flags);
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    const value = m[2]!;
+    const token = m[1]!.toLowerCase() === 'identitytoken';
+    if (!token && !Buffer.from(value, 'base64').toString('latin1').includes(':')) continue;
+    const start = m.index + m[0].length - 1 - value.length;
+    out.push({ start, end: start + value.length, tag: 'password', value, form: 'bare' });
+  }
+  return out;
+}
+
 // ---- XML elements (docs/security.md, class 241) ----
 
 /**
