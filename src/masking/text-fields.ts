@@ -1139,8 +1139,7 @@ const REGISTRY_AUTH = /"(auth|identitytoken)"[ \t]*:[ \t]*"([A-Za-z0-9+/=_-]{4,8
 
 export function registryAuthSpans(text: string): TextFieldSpan[] {
   const out: TextFieldSpan[] = [];
-  if (!text.includes('"auth') && !text.includes('"identitytoken') && !/"(?:auth|identitytoken)"/i.test(text))
-    return out;
+  if (!/"(?:auth|identitytoken)"/i.test(text)) return out;
   const re = new RegExp(REGISTRY_AUTH.source, REGISTRY_AUTH.flags);
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
     const value = m[2]!;

@@ -225,12 +225,13 @@ function reshapes(c: ShellCommand): string | undefined {
       ],
     });
     const [sub, what] = [o.operands[0], o.operands[1]];
-    if (o.dynamic || sub?.dynamic === true) return "helm prints manifests with Secrets' data base64-encoded";
+    const why = "helm prints manifests with Secrets' data base64-encoded";
+    if (o.dynamic || sub?.dynamic === true) return why;
     if (
       sub?.value === 'template' ||
       (sub?.value === 'get' && (what === undefined || what.dynamic || /^(manifest|all)$/.test(what.value)))
     )
-      return "helm prints manifests with Secrets' data base64-encoded";
+      return why;
     return undefined;
   }
   return undefined;
