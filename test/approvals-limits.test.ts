@@ -103,4 +103,20 @@ describe('pending approval requests per principal', () => {
     expect(denied.status).toBe(200);
     expect(await run(agent, 'DELETE FROM jobs WHERE id = 4')).toMatch(/was created/);
   });
+
+  // An MCP client's token names the person who signed in for it: the agent holding it is another
+  // principal, and its loop must not use up the person's own requests (class 289).
+  it("keeps the person's requests from the agent that holds a token in her name", async () => {
+    const agent = await gw.token({ subject: 'petra', agent: true });
+    const person = await gw.token({ subject: 'petra', groups: ['ops'] });
+    for (let i = 11; i <= 13; i++)
+      expect(await run(agent, `DELETE FROM jobs WHERE id = ${i}`)).toMatch(/was created/);
+    expect(await run(agent, 'DELETE FROM jobs WHERE id = 14')).toMatch(/already has 3 approval requests/);
+    const asked = await api(gw, person, 'POST', '/api/access-requests', {
+      connection: 'app',
+      for: '30m',
+      reason: 'INC-9: my own request',
+    });
+    expect(asked.status).toBe(201);
+  });
 });

@@ -131,4 +131,19 @@ describe('session limits', () => {
     await dba.end();
     for (const c of agents) await c.end();
   });
+
+  // A token an MCP client holds names the person who signed in for it (class 289): the agent's
+  // sessions are not the person's, and do not use up hers.
+  it('keeps a person her sessions when an agent holds a token in her name', async () => {
+    const agentToken = await gw.token({ subject: 'dana', agent: true, groups: [] });
+    const agents = [gw.client(agentToken), gw.client(agentToken), gw.client(agentToken)];
+    for (const c of agents) await c.connect();
+    const fourth = gw.client(agentToken);
+    expect(((await fourth.connect().catch((e: unknown) => e)) as pg.DatabaseError).code).toBe('53300');
+    const dana = gw.client(await gw.token({ subject: 'dana' }));
+    await dana.connect();
+    expect((await dana.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    await dana.end();
+    for (const c of agents) await c.end();
+  });
 });

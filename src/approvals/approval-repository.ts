@@ -332,7 +332,7 @@ export class ApprovalRepository {
 
   /** How many unexpired pending requests this principal has (at most `cap`: counting stops there). */
   async countPending(
-    principal: { subject: string; issuer: string },
+    principal: { subject: string; issuer: string; agent: boolean },
     now: Date,
     cap: number,
   ): Promise<number> {
@@ -342,6 +342,7 @@ export class ApprovalRepository {
       .where('status', '=', 'pending')
       .where('subject', '=', principal.subject)
       .where('issuer', '=', principal.issuer)
+      .where('agent', '=', principal.agent ? 1 : 0)
       .where('expires_at', '>', now.getTime())
       .limit(cap)
       .execute();
@@ -353,7 +354,7 @@ export class ApprovalRepository {
    * counted): a client that withdraws each request it opens is not bounded by its pending ones.
    */
   async countOpenedSince(
-    principal: { subject: string; issuer: string },
+    principal: { subject: string; issuer: string; agent: boolean },
     since: Date,
     cap: number,
   ): Promise<number> {
@@ -362,6 +363,7 @@ export class ApprovalRepository {
       .select('id')
       .where('subject', '=', principal.subject)
       .where('issuer', '=', principal.issuer)
+      .where('agent', '=', principal.agent ? 1 : 0)
       .where('created_at', '>', since.getTime())
       .limit(cap)
       .execute();

@@ -498,7 +498,9 @@ export class ApprovalService implements Approver {
    * pending requests are bounded, so a client in a loop cannot flood the approvers' channels and
    * the upstream with requests and previews.
    */
-  async #tooManyPending(p: Pick<ApprovalPrincipal, 'subject' | 'issuer'>): Promise<string | undefined> {
+  async #tooManyPending(
+    p: Pick<ApprovalPrincipal, 'subject' | 'issuer' | 'agent'>,
+  ): Promise<string | undefined> {
     const max = this.#deps.config().maxPendingPerPrincipal;
     const now = this.#now();
     const n = await this.#deps.repository.countPending(p, now, max);

@@ -26,8 +26,11 @@ export interface Identity {
 
 /**
  * The key of a principal across its sessions and engines: its issuer and subject (two identity
- * providers may each have an `alice`). Per-principal limits and budgets count under it.
+ * providers may each have an `alice`), and whether it is an agent. A token an identity provider gave
+ * an MCP client names the person who signed in for it (same issuer and subject), but it is in an
+ * agent's hands: the agent is not the person, and must not use up her sessions, requests or budgets
+ * (docs/security.md, class 289). Per-principal limits and budgets count under it.
  */
-export function principalKey(identity: Pick<Identity, 'issuer' | 'subject'>): string {
-  return `${identity.issuer}\u0000${identity.subject}`;
+export function principalKey(identity: Pick<Identity, 'issuer' | 'subject' | 'agent'>): string {
+  return `${identity.issuer}\u0000${identity.subject}\u0000${identity.agent ? 'agent' : 'person'}`;
 }

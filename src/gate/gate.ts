@@ -699,7 +699,7 @@ class LiveSessions {
       if (mine >= limits.sessionsPerPrincipal) {
         throw new GatewayError(
           ERROR_CODES.LIMIT_EXCEEDED,
-          `too many sessions: ${identity.subject} already holds ${mine} (limit ${limits.sessionsPerPrincipal} per principal); close one and retry`,
+          `too many sessions: ${identity.subject}${identity.agent ? ' (an agent)' : ''} already holds ${mine} (limit ${limits.sessionsPerPrincipal} per principal); close one and retry`,
         );
       }
       const c = limits.connection(connection);

@@ -3,6 +3,7 @@
 // the outcome by request id. In memory, in this process only: nothing here decides anything.
 
 import type { RunOutcome, RunStatement } from './statement-runner.js';
+import { principalKey } from '../core/identity.js';
 
 /** How long a finished outcome waits to be collected before it is dropped. */
 export const KEEP_OUTCOME_MS = 15 * 60_000;
@@ -28,9 +29,9 @@ interface Entry extends HeldRun {
   timer?: NodeJS.Timeout;
 }
 
-/** Whose held statement it is: the caller's issuer and subject. */
+/** Whose held statement it is: the caller's principal key (issuer, subject, agent or not). */
 function principalOf(run: RunStatement): string {
-  return `${run.caller.identity.issuer}\u0000${run.caller.identity.subject}`;
+  return principalKey(run.caller.identity);
 }
 
 /** A place taken before the statement is sent: counted at once, given back once (or kept by `add`). */

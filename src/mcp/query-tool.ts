@@ -16,6 +16,7 @@ import { reviewFlow, runFollowingHolds } from './review-flow.js';
 import { foresee, outcomeResult, runStatement } from './statement-runner.js';
 import type { Caller, McpToolDeps } from './tool-deps.js';
 import { toolError } from './tool-text.js';
+import { principalKey } from '../core/identity.js';
 
 /** sqlcommenter keys the MCP server puts on its statements (docs/mcp.md, docs/recording.md). */
 export const COMMENT_KEYS = { tool: 'gatehouse_tool', reason: 'reason' } as const;
@@ -55,10 +56,7 @@ async function oneStatement(
   text: string,
 ): Promise<{ statement: SqlStatement } | { error: CallToolResult }> {
   // A long text is parsed off the event loop, in turn with other principals' (classifyBounded).
-  const c = await deps.classifier.classifyBounded(
-    text,
-    `${caller.identity.issuer}\u0000${caller.identity.subject}`,
-  );
+  const c = await deps.classifier.classifyBounded(text, principalKey(caller.identity));
   if (c.statements.length === 0)
     return { error: toolError('The sql argument holds no statement. Send exactly one SQL statement.') };
   if (c.statements.length > 1) {

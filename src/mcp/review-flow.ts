@@ -30,6 +30,7 @@ import {
 } from './statement-runner.js';
 import type { Caller, McpToolDeps } from './tool-deps.js';
 import { toolError } from './tool-text.js';
+import { principalKey } from '../core/identity.js';
 
 /** How long the tool waits for the gate to open the request (the impact preview comes first, ≤ 5 s). */
 export const REQUEST_APPEARS_WITHIN_MS = 10_000;
@@ -282,12 +283,8 @@ export async function runApprovedDefer(
       `The approval has been used (${request.uses} run(s)); send the statement again with query to ask anew.`,
     );
   }
-  const sent = (
-    await deps.classifier.classifyBounded(
-      request.statement.text,
-      `${caller.identity.issuer}\u0000${caller.identity.subject}`,
-    )
-  ).statements;
+  const sent = (await deps.classifier.classifyBounded(request.statement.text, principalKey(caller.identity)))
+    .statements;
   if (sent.length !== 1)
     return toolError(`Request ${request.id} does not hold exactly one statement; it cannot be run here.`);
   const connection = request.connection;

@@ -9,15 +9,14 @@ import type { PromptContext, SessionRecord, StatementLineage } from '../core/rec
 import { declaredContext } from './event-data.js';
 
 /**
- * The key a principal's prompt context is kept under: its issuer and subject, and whether it is an
- * agent. A token the identity provider gave an MCP client names the person who signed in for it
+ * The key a principal's prompt context is kept under: the principal key, which holds whether it is
+ * an agent. A token the identity provider gave an MCP client names the person who signed in for it
  * (same issuer and subject) but is an agent's (src/identity/agent-audiences.ts): a prompt its holder
  * declares must not be filed on the person's own statements, nor the person's on the agent's
- * (docs/security.md, class 256). Neither form is the bare principal key contexts were once stored
- * under, so a context saved before is not read as either.
+ * (docs/security.md, class 256).
  */
 export function contextKey(identity: Pick<Identity, 'issuer' | 'subject' | 'agent'>): string {
-  return `${principalKey(identity)}\u0000${identity.agent ? 'agent' : 'person'}`;
+  return principalKey(identity);
 }
 
 export interface ContextLookup {

@@ -21,8 +21,8 @@ function ending(): { onEnd: OnRequestEnd; end: () => void } {
 }
 
 describe('PrincipalRequests', () => {
-  const ann = { issuer: 'gatehouse', subject: 'ann' };
-  const bob = { issuer: 'gatehouse', subject: 'bob' };
+  const ann = { issuer: 'gatehouse', subject: 'ann', agent: false };
+  const bob = { issuer: 'gatehouse', subject: 'bob', agent: false };
 
   it('bounds each principal on its own and gives a slot back once, however often its request ends', () => {
     const r = new PrincipalRequests();
@@ -31,9 +31,11 @@ describe('PrincipalRequests', () => {
     expect(r.take(ann, 2, a1.onEnd)).toBe(true);
     expect(r.take(ann, 2, a2.onEnd)).toBe(true);
     expect(r.take(ann, 2, ending().onEnd)).toBe(false);
-    // Another principal, and the same subject from another issuer, are not affected.
+    // Another principal, the same subject from another issuer, and an agent holding a token in
+    // ann's name (class 289) are not affected.
     expect(r.take(bob, 2, ending().onEnd)).toBe(true);
-    expect(r.take({ issuer: 'https://idp', subject: 'ann' }, 2, ending().onEnd)).toBe(true);
+    expect(r.take({ issuer: 'https://idp', subject: 'ann', agent: false }, 2, ending().onEnd)).toBe(true);
+    expect(r.take({ ...ann, agent: true }, 2, ending().onEnd)).toBe(true);
     expect(r.count(ann)).toBe(2);
     a1.end();
     a1.end();

@@ -278,7 +278,7 @@ function formatMs(ms: number): string {
 }
 
 /**
- * Requests in flight per principal (issuer + subject) on one connection. A slot is taken once the
+ * Requests in flight per principal (issuer, subject, agent or not: src/core/identity.ts) on one connection. A slot is taken once the
  * caller is known, before anything is decided or sent upstream, and given back exactly once, when
  * the response closes (sent, refused, or the client gone) or, for an upgrade, when its socket does.
  */
@@ -286,7 +286,7 @@ export class PrincipalRequests {
   private readonly inFlight = new Map<string, number>();
 
   /** In flight now for this principal (tests, metrics). */
-  count(identity: Pick<Identity, 'issuer' | 'subject'>): number {
+  count(identity: Pick<Identity, 'issuer' | 'subject' | 'agent'>): number {
     return this.inFlight.get(principalKey(identity)) ?? 0;
   }
 
@@ -294,7 +294,7 @@ export class PrincipalRequests {
    * Takes a slot, given back when the request ends (`onEnd`; already over: at once). Returns false,
    * taking nothing, when the principal already has `max` in flight.
    */
-  take(identity: Pick<Identity, 'issuer' | 'subject'>, max: number, onEnd: OnRequestEnd): boolean {
+  take(identity: Pick<Identity, 'issuer' | 'subject' | 'agent'>, max: number, onEnd: OnRequestEnd): boolean {
     const k = principalKey(identity);
     const n = this.inFlight.get(k) ?? 0;
     if (n >= max) return false;

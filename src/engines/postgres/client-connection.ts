@@ -2138,14 +2138,8 @@ export class ClientConnection {
    * so refused): one session's text never holds the event loop every other session needs.
    */
   private classifySent(text: string): SqlClassification | Promise<SqlClassification> {
-    if (this.owner === undefined) {
-      const { issuer, subject } = this.session!.identity;
-      this.owner = `${issuer}\u0000${subject}`;
-    }
-    return this.deps.classifier.classifyBounded(text, this.owner);
+    return this.deps.classifier.classifyBounded(text, this.principal);
   }
-  /** The principal's key for classifyBounded's turns (the session's identity does not change). */
-  private owner: string | undefined;
 
   private lexerSettled(text: string): Promise<boolean> | boolean {
     if (LEXER_INVARIANT.test(text) || this.knownSeq === this.execSeq || this.tracker.upstreamDiscarding)
