@@ -275,6 +275,43 @@ describe('statements that need approval', () => {
     }
   });
 
+  // The request keeps the statement with its secrets redacted ('[REDACTED]'): sending that text again
+  // would be another statement, which an approver would be shown as the same one (class 290).
+  it('defer: a statement whose stored text hides a secret is not sent again redacted', async () => {
+    const client = await connect(agentToken);
+    const sql = "DELETE FROM customers WHERE name = 'host=db password=hunter2'";
+    try {
+      const pending = (await client.callTool({
+        name: 'query',
+        arguments: { connection: 'app', sql, reason: 'remove the pasted connection string' },
+      })) as ToolResult;
+      expect(pending.structuredContent).toMatchObject({ status: 'pending_approval' });
+      const id = String(pending.structuredContent!.requestId);
+      expect(await decide(id, 'approve')).toBe(200);
+      const ran = (await client.callTool({
+        name: 'wait_for_approval',
+        arguments: { request_id: id, timeout_seconds: 2 },
+      })) as ToolResult;
+      expect(text(ran)).not.toMatch(/pending|new request/i);
+      expect(text(ran)).toContain('send the exact statement again with query');
+      // No request was opened for the redacted text.
+      const res = await fetch(`${base}/api/approvals?status=pending`, {
+        headers: { authorization: `Bearer ${dbaToken}` },
+      });
+      const open = ((await res.json()) as { requests: { statement?: { text: string } }[] }).requests;
+      expect(open.filter((r) => r.statement?.text.includes('[REDACTED]'))).toEqual([]);
+      // Sent again whole with query, it takes the approval's use and runs.
+      const again = (await client.callTool({
+        name: 'query',
+        arguments: { connection: 'app', sql, reason: 'remove the pasted connection string' },
+      })) as ToolResult;
+      expect(again.isError).toBeFalsy();
+      expect(text(again)).toContain('DELETE 0');
+    } finally {
+      await client.close();
+    }
+  });
+
   it('keeps requests private to their requester', async () => {
     const client = await connect(agentToken);
     let id: string;

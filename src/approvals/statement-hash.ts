@@ -32,3 +32,37 @@ export function statementHash(a: HashedAction): string {
   );
   return createHash('sha256').update(doc, 'utf8').digest('hex');
 }
+
+/** What an approval request keeps of a statement, for `keptExactly`. */
+export interface KeptStatement {
+  readonly connection: string;
+  readonly requester: { readonly subject: string; readonly issuer: string };
+  readonly statement?: {
+    readonly text: string;
+    readonly params?: readonly (string | null)[];
+    readonly hash: string;
+  };
+  readonly preview?: { readonly settings?: Readonly<Record<string, string>> } | undefined;
+}
+
+/**
+ * True when the text and parameters a request keeps are the very ones its hash binds: nothing was
+ * redacted (a password, a connection string's secret) or clipped (a long parameter, a COPY's rows) on
+ * the way into the request. Only then may that kept text be sent again for the requester: a redacted
+ * copy is another statement, which would open a request an approver reads as the one they approved
+ * (docs/security.md, class 290).
+ */
+export function keptExactly(r: KeptStatement): boolean {
+  if (!r.statement) return false;
+  const settings = r.preview?.settings;
+  return (
+    statementHash({
+      connection: r.connection,
+      subject: r.requester.subject,
+      issuer: r.requester.issuer,
+      text: r.statement.text,
+      ...(r.statement.params ? { params: r.statement.params } : {}),
+      ...(settings ? { settings } : {}),
+    }) === r.statement.hash
+  );
+}

@@ -31,6 +31,7 @@ import {
 import type { Caller, McpToolDeps } from './tool-deps.js';
 import { toolError } from './tool-text.js';
 import { principalKey } from '../core/identity.js';
+import { keptExactly } from '../approvals/statement-hash.js';
 
 /** How long the tool waits for the gate to open the request (the impact preview comes first, ≤ 5 s). */
 export const REQUEST_APPEARS_WITHIN_MS = 10_000;
@@ -281,6 +282,17 @@ export async function runApprovedDefer(
       desk,
       request,
       `The approval has been used (${request.uses} run(s)); send the statement again with query to ask anew.`,
+    );
+  }
+  // The request keeps the text with its secrets redacted and long parameters clipped: sent again, that
+  // would be another statement (class 290). The client still has the exact one; sent with `query`, it
+  // finds this approval by its hash and takes one use of it.
+  if (!keptExactly(request)) {
+    return decidedResult(
+      desk,
+      request,
+      'Gatehouse keeps this statement with secrets redacted or long parameters clipped, so it cannot send it again for you. ' +
+        'To run it, send the exact statement again with query (same connection and parameters): that takes one use of this approval.',
     );
   }
   const sent = (await deps.classifier.classifyBounded(request.statement.text, principalKey(caller.identity)))
