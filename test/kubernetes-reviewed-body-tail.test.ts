@@ -64,4 +64,38 @@ describe.skipIf(!hasCommand('kubectl'))('a reviewed body past a few KiB', { time
     expect(body?.shown).toContain('registry.example/miner:latest');
     expect(body?.shown).toContain('--pool=evil.example');
   });
+
+  // Past 64 KiB the approver was shown the first 4 KiB and a marker: the same annotation, longer, hid
+  // the containers again (class 291). Such a body is refused, not held for an approval of its head.
+  it('is refused when it is too long to show whole, not held clipped', async () => {
+    const f = path.join(gw.dir, 'longer.json');
+    writeFileSync(
+      f,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: {
+          name: 'longer',
+          namespace: 'default',
+          annotations: { 'example.com/notes': 'release notes: nothing to see here. '.repeat(2000) },
+        },
+        spec: {
+          automountServiceAccountToken: false,
+          containers: [
+            {
+              name: 'app',
+              image: 'registry.example/miner:latest',
+              command: ['/miner', '--pool=evil.example'],
+            },
+          ],
+        },
+      }),
+    );
+    const before = gw.approver.seen.length;
+    const r = await gw.kubectl(agent, ['create', '--validate=false', '-f', f]);
+    expect(gw.approver.seen.length).toBe(before);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/too long to show the approver whole/);
+    expect(r.stderr).not.toContain('miner');
+  });
 });

@@ -48,6 +48,11 @@ export interface RequestBody {
    * masked, clipped (then `…`); a note in place of a body that cannot be masked (binary, unknown type).
    */
   readonly shown: string;
+  /**
+   * Characters of the masked body left out of `shown` (past SHOWN_WHOLE_BODY_CHARS only the head is
+   * shown); absent when it is shown whole.
+   */
+  readonly clippedChars?: number;
 }
 
 /** How a SQL action reached the gateway, for records and for rules that care. */

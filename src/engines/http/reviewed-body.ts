@@ -66,6 +66,7 @@ export function reviewedBody(
 ): RequestBody {
   const sha256 = createHash('sha256').update(body).digest('hex');
   let shown: string;
+  let clippedChars: number | undefined;
   const decoded =
     coding.contentEncoding === undefined
       ? body
@@ -88,9 +89,13 @@ export function reviewedBody(
     if (text === undefined) shown = '(not shown: not UTF-8 text)';
     else if (masked === undefined) shown = '(not shown: Gatehouse cannot mask this content type)';
     else if (typeof masked !== 'string') shown = `(not shown: ${masked.note})`;
-    else shown = masked.length <= SHOWN_WHOLE_BODY_CHARS ? masked : clipShown(masked, SHOWN_BODY_CHARS);
+    else if (masked.length <= SHOWN_WHOLE_BODY_CHARS) shown = masked;
+    else {
+      shown = clipShown(masked, SHOWN_BODY_CHARS);
+      clippedChars = masked.length - SHOWN_BODY_CHARS;
+    }
   }
-  return { sha256, bytes: body.length, shown };
+  return { sha256, bytes: body.length, shown, ...(clippedChars === undefined ? {} : { clippedChars }) };
 }
 
 function mediaType(contentType: string | string[] | undefined): string {

@@ -46,7 +46,12 @@ import { maskResponseHeaders } from '../http/header-masking.js';
 import { readUpTo } from '../http/request-body.js';
 import { printableTarget } from '../http/request-target.js';
 import { brokenStream, endBody } from '../http/response-relay.js';
-import { REVIEWED_BODY_LIMIT_RULE, reviewedBody, reviewedBodyTooLarge } from '../http/reviewed-body.js';
+import {
+  REVIEWED_BODY_LIMIT_RULE,
+  reviewedBody,
+  reviewedBodyTooLarge,
+  SHOWN_WHOLE_BODY_CHARS,
+} from '../http/reviewed-body.js';
 import {
   kubeBodyHidesCode,
   kubeBodyUnshowable,
@@ -364,6 +369,14 @@ export async function handleKubeRequest(
       const message = `Gatehouse refused the request: it needs approval, and its body cannot be shown to the approver (${unshowable}). Send it as JSON, as kubectl does.`;
       await recorded(admitted, UNSHOWN_BODY_RULE, message);
       return refuse('UnsupportedMediaType', message);
+    }
+    // Nor one too long to be shown whole: its head and a marker would be approved for all of it, and
+    // an object's containers come after its metadata (class 291).
+    const clipped = decision.effect === 'review' ? admitted.body?.clippedChars : undefined;
+    if (clipped !== undefined) {
+      const message = `Gatehouse refused the request: it needs approval, and its body is too long to show the approver whole (${read.length} bytes; at most ${SHOWN_WHOLE_BODY_CHARS} characters are shown whole). Split the object, or ask a person with access to apply it.`;
+      await recorded(admitted, UNSHOWN_BODY_RULE, message);
+      return refuse('RequestEntityTooLarge', message);
     }
     // Nor one whose masked view would hide what it runs behind a masked value (class 252).
     const hidden =
