@@ -175,3 +175,84 @@ describe('ParameterStatus values code chose, to a masked principal', { timeout: 
     }
   });
 });
+
+// The same values read back by asking: SHOW, current_setting() and pg_stat_activity return what code
+// set, and Gatehouse cannot tell it from the client's own value. Under column rules a free-text
+// setting's value is untraceable (refused for agents, masked whole for people); settings of a closed
+// vocabulary read as before (docs/security.md, class 268).
+async function answer(c: pg.Client, sql: string, extended = false): Promise<string> {
+  try {
+    const r = await c.query(
+      extended ? ({ text: sql, values: [], queryMode: 'extended' } as pg.QueryConfig) : sql,
+    );
+    return `rows ${JSON.stringify(r.rows)}`;
+  } catch (e) {
+    const x = e as pg.DatabaseError;
+    return `error ${x.code} ${x.message}`;
+  }
+}
+
+describe('setting values code chose, read back by a masked principal', { timeout: 60_000 }, () => {
+  const READS = [
+    'SHOW application_name',
+    "SELECT current_setting('application_name') AS v",
+    "SELECT pg_catalog.current_setting('search_path', true) AS v",
+    'SHOW search_path',
+    "SELECT 'x' || current_setting('application_' || 'name') AS v",
+  ];
+
+  it("an agent's plain read runs a policy that sets them: SHOW and current_setting are refused", async () => {
+    const t = await connect(await gw.token({ subject: 'claude2', agent: true, groups: [] }));
+    try {
+      await t.client.query('SELECT id, body FROM notes ORDER BY id');
+      for (const sql of READS)
+        for (const extended of [false, true]) {
+          const got = await answer(t.client, sql, extended);
+          expect(got, sql).toMatch(/^error 42501 /);
+        }
+      expect(
+        await answer(t.client, 'SELECT application_name FROM pg_stat_activity WHERE pid = pg_backend_pid()'),
+      ).toBe('rows [{"application_name":"[REDACTED:setting]"}]');
+      // Settings of a closed vocabulary read as before.
+      expect(await answer(t.client, 'SHOW TRANSACTION ISOLATION LEVEL')).toBe(
+        'rows [{"transaction_isolation":"read committed"}]',
+      );
+      expect(await answer(t.client, "SELECT current_setting('server_version_num') ~ '^[0-9]+$' AS v")).toBe(
+        'rows [{"v":true}]',
+      );
+      expect(t.bytes()).not.toContain(SECRET);
+    } finally {
+      await t.client.end();
+    }
+  });
+
+  it('a masked person whose DO block set them gets them masked whole', async () => {
+    const t = await connect(await gw.token({ subject: 'ann3', groups: ['analysts'] }));
+    try {
+      await t.client.query(
+        `DO $$ BEGIN PERFORM set_config('application_name', (SELECT token FROM vault WHERE id = 1), false);
+           PERFORM set_config('search_path', (SELECT token FROM vault WHERE id = 1) || ', public', false); END $$`,
+      );
+      for (const sql of READS) {
+        const got = await answer(t.client, sql);
+        expect(got, sql).toMatch(/^rows \[\{"[a-z_]+":"\[REDACTED:lineage\]"\}\]$/);
+      }
+      expect(await answer(t.client, 'SHOW DateStyle')).toBe('rows [{"DateStyle":"ISO, MDY"}]');
+      expect(t.bytes()).not.toContain(SECRET);
+    } finally {
+      await t.client.end();
+    }
+  });
+
+  it('a principal without a mask obligation reads them as they are', async () => {
+    const t = await connect(await gw.token({ subject: 'olga2', groups: ['dba'] }));
+    try {
+      await t.client.query(
+        `DO $$ BEGIN PERFORM set_config('application_name', (SELECT token FROM vault WHERE id = 1), false); END $$`,
+      );
+      expect(await answer(t.client, 'SHOW application_name')).toBe(`rows [{"application_name":"${SECRET}"}]`);
+    } finally {
+      await t.client.end();
+    }
+  });
+});

@@ -9,16 +9,22 @@ import { sensitiveKeyTag } from './json-masking.js';
 
 /** Tag of other sessions' statement texts (`pg_stat_activity.query` and the like). */
 export const STATEMENT_TEXT_TAG = 'statement_text';
+/** Tag of session settings' values code may have set (`pg_stat_activity.application_name`; class 268). */
+export const SETTING_TAG = 'setting';
 /** Tag of credentials the server keeps (password verifiers, foreign servers' and mappings' options). */
 export const CREDENTIAL_TAG = 'credential';
 
 const text = (column: string): ColumnRule => ({ column, style: 'redact', tag: STATEMENT_TEXT_TAG });
 const cred = (column: string): ColumnRule => ({ column, style: 'redact', tag: CREDENTIAL_TAG });
+const setting = (column: string): ColumnRule => ({ column, style: 'redact', tag: SETTING_TAG });
 
 /** Checked after the profile's own rules (which win). */
 export const BUILTIN_RULES: readonly ColumnRule[] = [
   // The last statement of every session, idle ones included.
   text('pg_catalog.pg_stat_activity.query'),
+  // Every session's application_name, which code a statement ran without naming it (a function, a
+  // DO block, a row-level security policy) can set from a masked column, as SHOW shows it (class 268).
+  setting('pg_catalog.pg_stat_activity.application_name'),
   // The session's own prepared statements and cursors (the texts a pooled upstream session keeps
   // from an earlier client too).
   text('pg_catalog.pg_prepared_statements.statement'),

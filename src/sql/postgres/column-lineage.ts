@@ -18,6 +18,7 @@ import {
   type ValueLineage,
   type ValueSink,
 } from '../../core/column-lineage.js';
+import { isClosedVocabularySetting } from './closed-settings.js';
 import { LruCache } from './lru-cache.js';
 import { isObject, lastName, stringList, unwrap, wrapped, type NodeBody } from './parse-tree.js';
 import type { PgParserRuntime } from './pg-parser-runtime.js';
@@ -639,6 +640,22 @@ function keyed(base: Flow, keys: readonly string[] | undefined): Flow {
   return new Flow(new Set([DOCUMENT, ...names.map((k) => key(JSON_KEY_SCHEMA, '', k))]), false);
 }
 
+/** A string constant as written, with no cast (a cast such as `::varchar(3)` can change it). */
+function bareString(node: unknown): string | undefined {
+  const sv = unwrap(node, 'A_Const')?.['sval'];
+  return isObject(sv) && typeof sv['sval'] === 'string' ? sv['sval'] : undefined;
+}
+
+/**
+ * Why a setting's value cannot be traced: code a statement runs without naming it (a function, a DO
+ * block, a row-level security policy, a trigger) may have set it from a masked column, and the
+ * server keeps it for the session (docs/security.md, class 268).
+ */
+function settingReason(setting: string | undefined): string {
+  const what = setting === undefined ? 'a setting named at run time' : `setting ${setting}`;
+  return `the value of ${what}, which code Gatehouse cannot see (a function, a DO block, a row-level security policy) may have set from a masked column`;
+}
+
 /**
  * A constant the statement writes: its text, `null` for a number or NULL (an array index, no key),
  * undefined when the node is not a constant (`'x'::text` is one).
@@ -994,6 +1011,13 @@ class Analysis {
       }
       case 'CopyStmt':
         return this.copy(body);
+      case 'VariableShowStmt': {
+        // SHOW of a setting code may have set to a text of its choosing (class 268).
+        const setting = typeof body['name'] === 'string' ? body['name'] : undefined;
+        if (setting !== undefined && isClosedVocabularySetting(setting))
+          return { cols: undefined, aligned: false };
+        return { cols: [{ name: setting ?? '', flow: unprovenFlow(settingReason(setting)) }], aligned: true };
+      }
       case 'ExplainStmt': {
         // The plan holds no column values; EXPLAIN ANALYZE runs the statement (errors, writes), and
         // what it reports of the run (rows, memory of a hash or sort, buffers) depends on the values
@@ -2343,7 +2367,13 @@ class Analysis {
     const f = union(args);
     if (name === undefined) return this.note(union([f, unprovenFlow('a function call without a name')]), ctx);
     const label = `${schema ? `${schema}.` : ''}${name}()`;
-    const out = this.routine('function', name, schema, f, label, ctx, positional, asArray(body['args']));
+    let out = this.routine('function', name, schema, f, label, ctx, positional, asArray(body['args']));
+    // A setting's value may have been set by code the statement never named (class 268).
+    if (name === 'current_setting' && (schema === undefined || schema === 'pg_catalog')) {
+      const setting = bareString(asArray(body['args'])[0]);
+      if (setting === undefined || !isClosedVocabularySetting(setting))
+        out = union([out, unprovenFlow(settingReason(setting))]);
+    }
     // FILTER decides which rows the arguments, and the aggregate, are computed over.
     this.guards(filter, mark, ctx);
     const taken = documentFunction(name, asArray(body['args']), positional);
