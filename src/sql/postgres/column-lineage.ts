@@ -161,6 +161,12 @@ const DYNAMIC_FUNCTIONS: ReadonlySet<string> = new Set([
   // result-masker.ts): what other sessions wrote, not a column.
   'pg_stat_get_activity',
   'pg_stat_get_backend_activity',
+  // The session's channels, prepared statements and cursors by name (and their texts): code a
+  // statement runs without naming it can LISTEN, PREPARE or open a cursor under a name it computes
+  // from a masked column (docs/security.md, class 269).
+  'pg_listening_channels',
+  'pg_prepared_statement',
+  'pg_cursor',
 ]);
 
 /**
