@@ -61,6 +61,7 @@ beforeAll(async () => {
           EXECUTE format('PREPARE %I AS SELECT 1', t);
         END IF;
         IF NOT EXISTS (SELECT 1 FROM pg_cursors WHERE name = t) THEN OPEN c FOR SELECT 1; END IF;
+        PERFORM pg_advisory_lock(('x' || encode(substr(convert_to(t, 'UTF8'), 1, 8), 'hex'))::bit(64)::bigint);
         RETURN true; END $$;
       CREATE TABLE memos (id int PRIMARY KEY, body text);
       INSERT INTO memos VALUES (1, 'memo');
@@ -291,7 +292,12 @@ describe('names code chose for session objects, read back by a masked principal'
         'rows [{"n":1}]',
       );
       await t.client.query('COMMIT');
+      // A session's advisory lock keyed by the token's first eight bytes ('zebraQuo': 2053464690, 1632728431).
+      expect(
+        await answer(t.client, "SELECT classid, objid, objsubid FROM pg_locks WHERE locktype = 'advisory'"),
+      ).toBe('rows [{"classid":null,"objid":null,"objsubid":1}]');
       for (const sql of [
+        "SELECT * FROM pg_lock_status() WHERE locktype = 'advisory'",
         'SELECT pg_listening_channels() AS c',
         'SELECT * FROM pg_prepared_statement()',
         'SELECT name FROM pg_cursor()',
@@ -301,6 +307,7 @@ describe('names code chose for session objects, read back by a masked principal'
             /^error 42501 Gatehouse: Gatehouse cannot tell which columns/,
           );
       expect(t.bytes()).not.toContain(SECRET);
+      expect(t.bytes()).not.toContain('2053464690');
     } finally {
       await t.client.end();
     }

@@ -39,6 +39,10 @@ export const BUILTIN_RULES: readonly ColumnRule[] = [
   // security policy) can PREPARE or open a cursor under a name computed from a masked column (class 269).
   sessionName('pg_catalog.pg_prepared_statements.name'),
   sessionName('pg_catalog.pg_cursors.name'),
+  // An advisory lock's key (bigint: classid and objid; two int4: each), every session's: code can
+  // take one keyed by eight bytes of a masked value, and session locks outlive the statement.
+  sessionName('pg_catalog.pg_locks.classid'),
+  sessionName('pg_catalog.pg_locks.objid'),
   // The extension's view, in whatever schema it was installed (its function is untraceable anyway).
   text('*.pg_stat_statements.query'),
   // Password verifiers (SCRAM, and the older md5 form no detector reads as a hash).
@@ -120,6 +124,7 @@ const BUILTIN_FUNCTIONS: ReadonlySet<string> = new Set([
   'pg_cursor',
   'pg_prepared_statement',
   'pg_listening_channels',
+  'pg_lock_status',
   'query_to_xml',
   'query_to_xmlschema',
   'query_to_xml_and_xmlschema',

@@ -162,11 +162,14 @@ const DYNAMIC_FUNCTIONS: ReadonlySet<string> = new Set([
   'pg_stat_get_activity',
   'pg_stat_get_backend_activity',
   // The session's channels, prepared statements and cursors by name (and their texts): code a
-  // statement runs without naming it can LISTEN, PREPARE or open a cursor under a name it computes
-  // from a masked column (docs/security.md, class 269).
+  // statement runs without naming it can LISTEN, PREPARE, open a cursor or take an advisory lock
+  // under a name or key it computes from a masked column (docs/security.md, class 269).
   'pg_listening_channels',
   'pg_prepared_statement',
   'pg_cursor',
+  // Every session's locks, advisory ones with the 64-bit keys code chose (pg_advisory_lock of eight
+  // bytes of a masked value: `classid` and `objid` in pg_locks).
+  'pg_lock_status',
 ]);
 
 /**
