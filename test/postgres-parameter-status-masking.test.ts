@@ -252,6 +252,15 @@ describe('setting values code chose, read back by a masked principal', { timeout
         expect(got, sql).toMatch(/^rows \[\{"[a-z_]+":"\[REDACTED:lineage\]"\}\]$/);
       }
       expect(await answer(t.client, 'SHOW DateStyle')).toBe('rows [{"DateStyle":"ISO, MDY"}]');
+      // Every setting at once, for a person whose policy allows reading them (`secrets`).
+      const all = (await t.client.query('SHOW ALL')).rows as { name: string; setting: string }[];
+      expect(all.find((r) => r.name === 'application_name')?.setting).toBe('[REDACTED:lineage]');
+      expect(
+        await answer(t.client, "SELECT name, setting FROM pg_settings WHERE name = 'application_name'"),
+      ).toBe('rows [{"name":"application_name","setting":"[REDACTED:setting]"}]');
+      expect(
+        await answer(t.client, "SELECT setting FROM pg_show_all_settings() WHERE name = 'application_name'"),
+      ).toBe('rows [{"setting":"[REDACTED:lineage]"}]');
       expect(t.bytes()).not.toContain(SECRET);
     } finally {
       await t.client.end();

@@ -31,6 +31,9 @@ export const BUILTIN_RULES: readonly ColumnRule[] = [
   // Every session's application_name, which code a statement ran without naming it (a function, a
   // DO block, a row-level security policy) can set from a masked column, as SHOW shows it (class 268).
   setting('pg_catalog.pg_stat_activity.application_name'),
+  // Every setting's current value, free-text ones included (pg_settings is `secrets`, refused for
+  // agents by default, so this is for people whose policy lets them read it).
+  setting('pg_catalog.pg_settings.setting'),
   // The session's own prepared statements and cursors (the texts a pooled upstream session keeps
   // from an earlier client too).
   text('pg_catalog.pg_prepared_statements.statement'),
@@ -125,6 +128,7 @@ const BUILTIN_FUNCTIONS: ReadonlySet<string> = new Set([
   'pg_prepared_statement',
   'pg_listening_channels',
   'pg_lock_status',
+  'pg_show_all_settings',
   'query_to_xml',
   'query_to_xmlschema',
   'query_to_xml_and_xmlschema',

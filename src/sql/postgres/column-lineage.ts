@@ -167,6 +167,8 @@ const DYNAMIC_FUNCTIONS: ReadonlySet<string> = new Set([
   'pg_listening_channels',
   'pg_prepared_statement',
   'pg_cursor',
+  // Every setting's value, which code may have set (class 268; pg_settings.setting has a built-in rule).
+  'pg_show_all_settings',
   // Every session's locks, advisory ones with the 64-bit keys code chose (pg_advisory_lock of eight
   // bytes of a masked value: `classid` and `objid` in pg_locks).
   'pg_lock_status',
@@ -1025,7 +1027,18 @@ class Analysis {
         const setting = typeof body['name'] === 'string' ? body['name'] : undefined;
         if (setting !== undefined && isClosedVocabularySetting(setting))
           return { cols: undefined, aligned: false };
-        return { cols: [{ name: setting ?? '', flow: unprovenFlow(settingReason(setting)) }], aligned: true };
+        const value = { name: setting ?? '', flow: unprovenFlow(settingReason(setting)) };
+        // SHOW ALL: name, setting, description (only the setting is a value code may have chosen).
+        if (setting?.toLowerCase() === 'all')
+          return {
+            cols: [
+              { name: 'name', flow: NONE },
+              { ...value, name: 'setting' },
+              { name: 'description', flow: NONE },
+            ],
+            aligned: true,
+          };
+        return { cols: [value], aligned: true };
       }
       case 'ExplainStmt': {
         // The plan holds no column values; EXPLAIN ANALYZE runs the statement (errors, writes), and
