@@ -213,6 +213,7 @@ describe('setting values code chose, read back by a masked principal', { timeout
     "SELECT pg_catalog.current_setting('search_path', true) AS v",
     'SHOW search_path',
     "SELECT 'x' || current_setting('application_' || 'name') AS v",
+    "SELECT ('application_name'::text).current_setting AS v",
   ];
 
   it("an agent's plain read runs a policy that sets them: SHOW and current_setting are refused", async () => {

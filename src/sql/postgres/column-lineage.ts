@@ -2590,6 +2590,8 @@ class Analysis {
       const info = this.catalog.routines('function', name);
       if (info !== undefined && info !== UNAVAILABLE && info.overloads.length === 0) continue;
       flow = this.routine('function', name, undefined, flow, `${name}() (called as a field)`, ctx, [flow]);
+      // `('application_name'::text).current_setting`: a setting named by a value, not a bare string.
+      if (name === 'current_setting') flow = union([flow, unprovenFlow(settingReason(undefined))]);
     }
     return flow;
   }
