@@ -163,7 +163,7 @@ describe('class 170: EXPLAIN runs the functions the planner folds or estimates w
       for (const sql of [
         'EXPLAIN SELECT * FROM customers WHERE id = 1',
         "EXPLAIN (FORMAT JSON) SELECT secret FROM api_keys WHERE id = abs(-1) LIMIT ascii('x')",
-        "EXPLAIN VERBOSE SELECT upper(name) FROM customers LIMIT length(current_setting('search_path'))",
+        "EXPLAIN VERBOSE SELECT upper(name) FROM customers LIMIT length(current_setting('DateStyle'))",
       ]) {
         const got = await outcome(c, sql);
         expect(got, sql).toMatch(/^rows /);

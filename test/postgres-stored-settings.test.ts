@@ -97,8 +97,13 @@ describe('class 112: stored settings are secrets', () => {
         { ok: true },
       ]);
       expect(
-        (await c.query({ text: "SELECT current_setting('search_path') AS p", values: [] })).rows.length,
+        (await c.query({ text: "SELECT current_setting('DateStyle') AS p", values: [] })).rows.length,
       ).toBe(1);
+      // A free-text built-in (search_path, application_name) code may have set from a masked column:
+      // untraceable under the profile's column rules, refused for a masked agent (class 268).
+      expect(await outcome(c, "SELECT current_setting('search_path') AS p")).toMatch(
+        /^error 42501 Gatehouse: Gatehouse cannot tell which columns/,
+      );
       expect((await c.query("SELECT rolname FROM pg_roles WHERE rolname = 'pg_monitor'")).rows).toEqual([
         { rolname: 'pg_monitor' },
       ]);

@@ -9,20 +9,43 @@ import { sensitiveKeyTag } from './json-masking.js';
 
 /** Tag of other sessions' statement texts (`pg_stat_activity.query` and the like). */
 export const STATEMENT_TEXT_TAG = 'statement_text';
+/** Tag of session settings' values code may have set (`pg_stat_activity.application_name`; class 268). */
+export const SETTING_TAG = 'setting';
+/**
+ * Tag of the names of the session's prepared statements and cursors, which code may have chosen
+ * (`pg_prepared_statements.name`, `pg_cursors.name`; class 269).
+ */
+export const SESSION_NAME_TAG = 'session_name';
 /** Tag of credentials the server keeps (password verifiers, foreign servers' and mappings' options). */
 export const CREDENTIAL_TAG = 'credential';
 
 const text = (column: string): ColumnRule => ({ column, style: 'redact', tag: STATEMENT_TEXT_TAG });
 const cred = (column: string): ColumnRule => ({ column, style: 'redact', tag: CREDENTIAL_TAG });
+const setting = (column: string): ColumnRule => ({ column, style: 'redact', tag: SETTING_TAG });
+const sessionName = (column: string): ColumnRule => ({ column, style: 'redact', tag: SESSION_NAME_TAG });
 
 /** Checked after the profile's own rules (which win). */
 export const BUILTIN_RULES: readonly ColumnRule[] = [
   // The last statement of every session, idle ones included.
   text('pg_catalog.pg_stat_activity.query'),
+  // Every session's application_name, which code a statement ran without naming it (a function, a
+  // DO block, a row-level security policy) can set from a masked column, as SHOW shows it (class 268).
+  setting('pg_catalog.pg_stat_activity.application_name'),
+  // Every setting's current value, free-text ones included (pg_settings is `secrets`, refused for
+  // agents by default, so this is for people whose policy lets them read it).
+  setting('pg_catalog.pg_settings.setting'),
   // The session's own prepared statements and cursors (the texts a pooled upstream session keeps
   // from an earlier client too).
   text('pg_catalog.pg_prepared_statements.statement'),
   text('pg_catalog.pg_cursors.statement'),
+  // Their names: code a statement runs without naming it (a function, a DO block, a row-level
+  // security policy) can PREPARE or open a cursor under a name computed from a masked column (class 269).
+  sessionName('pg_catalog.pg_prepared_statements.name'),
+  sessionName('pg_catalog.pg_cursors.name'),
+  // An advisory lock's key (bigint: classid and objid; two int4: each), every session's: code can
+  // take one keyed by eight bytes of a masked value, and session locks outlive the statement.
+  sessionName('pg_catalog.pg_locks.classid'),
+  sessionName('pg_catalog.pg_locks.objid'),
   // The extension's view, in whatever schema it was installed (its function is untraceable anyway).
   text('*.pg_stat_statements.query'),
   // Password verifiers (SCRAM, and the older md5 form no detector reads as a hash).
@@ -103,6 +126,9 @@ const BUILTIN_FUNCTIONS: ReadonlySet<string> = new Set([
   'pg_stat_statements',
   'pg_cursor',
   'pg_prepared_statement',
+  'pg_listening_channels',
+  'pg_lock_status',
+  'pg_show_all_settings',
   'query_to_xml',
   'query_to_xmlschema',
   'query_to_xml_and_xmlschema',

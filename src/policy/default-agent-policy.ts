@@ -118,7 +118,7 @@ export function defaultAgentPolicies(
         message:
           '{KIND} is refused by rule {rule}: it reads the value of a setting the server stores (a custom ' +
           "setting such as app.jwt_secret set with ALTER DATABASE/ROLE … SET, or the server's configuration), " +
-          "where deployments keep secrets. Built-in settings can be read by name (SHOW work_mem, current_setting('search_path')).",
+          "where deployments keep secrets. Built-in settings can be read by name (SHOW work_mem, current_setting('server_version_num')).",
       },
       review('agents-review-writes', ['write']),
       review('agents-review-ddl', ['ddl-create', 'ddl-alter']),

@@ -97,7 +97,8 @@ export const CATEGORY_TEXT: Readonly<Record<SqlCategory, CategoryText>> = {
     why:
       'it reads the value of a setting stored in the server (custom settings such as app.jwt_secret, set with ' +
       'ALTER DATABASE/ROLE … SET or in postgresql.conf, are where deployments keep secrets)',
-    instead: "Read built-in settings by name (SHOW work_mem, current_setting('search_path')), or ask a DBA.",
+    instead:
+      "Read built-in settings by name (SHOW work_mem, current_setting('server_version_num')), or ask a DBA.",
   },
   unknown: {
     subject: (k) => k,

@@ -24,7 +24,7 @@ export const BENIGN_READS: readonly string[] = [
   "SELECT jsonb_build_object('a', 1) ->> 'a', to_jsonb(t) FROM t LIMIT 1",
   'SELECT id, row_number() OVER (ORDER BY id DESC), lag(v) OVER (ORDER BY id) FROM t',
   'SELECT * FROM generate_series(1, 3) g, unnest(ARRAY[1, 2]) u',
-  "SELECT pg_size_pretty(pg_total_relation_size('t')), pg_typeof(1), current_setting('search_path')",
+  "SELECT pg_size_pretty(pg_total_relation_size('t')), pg_typeof(1), current_setting('work_mem')",
   "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
   'SELECT relname FROM pg_class WHERE relkind = $$r$$ ORDER BY 1 LIMIT 5',
   "SELECT coalesce(NULL, 1), nullif(1, 1), greatest(1, 2), '1'::int + 1, CAST('2' AS bigint)",
@@ -33,7 +33,9 @@ export const BENIGN_READS: readonly string[] = [
   "SELECT has_table_privilege('canary', 'SELECT'), pg_backend_pid() > 0",
   'SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()',
   'EXPLAIN SELECT * FROM t WHERE id = 1',
-  'SHOW search_path',
+  // A free-text setting (search_path, application_name) is untraceable for a masked principal under
+  // column rules (docs/security.md class 268): the demo agent's is refused, as code may have set it.
+  'SHOW work_mem',
   'SELECT 1; SELECT 2; SELECT 3',
   'BEGIN; SELECT count(*) FROM canary; COMMIT',
   'BEGIN READ ONLY; SELECT 1; ROLLBACK',

@@ -18,6 +18,7 @@ import {
   type ValueLineage,
   type ValueSink,
 } from '../../core/column-lineage.js';
+import { isClosedVocabularySetting } from './closed-settings.js';
 import { LruCache } from './lru-cache.js';
 import { isObject, lastName, stringList, unwrap, wrapped, type NodeBody } from './parse-tree.js';
 import type { PgParserRuntime } from './pg-parser-runtime.js';
@@ -160,6 +161,17 @@ const DYNAMIC_FUNCTIONS: ReadonlySet<string> = new Set([
   // result-masker.ts): what other sessions wrote, not a column.
   'pg_stat_get_activity',
   'pg_stat_get_backend_activity',
+  // The session's channels, prepared statements and cursors by name (and their texts): code a
+  // statement runs without naming it can LISTEN, PREPARE, open a cursor or take an advisory lock
+  // under a name or key it computes from a masked column (docs/security.md, class 269).
+  'pg_listening_channels',
+  'pg_prepared_statement',
+  'pg_cursor',
+  // Every setting's value, which code may have set (class 268; pg_settings.setting has a built-in rule).
+  'pg_show_all_settings',
+  // Every session's locks, advisory ones with the 64-bit keys code chose (pg_advisory_lock of eight
+  // bytes of a masked value: `classid` and `objid` in pg_locks).
+  'pg_lock_status',
 ]);
 
 /**
@@ -639,6 +651,22 @@ function keyed(base: Flow, keys: readonly string[] | undefined): Flow {
   return new Flow(new Set([DOCUMENT, ...names.map((k) => key(JSON_KEY_SCHEMA, '', k))]), false);
 }
 
+/** A string constant as written, with no cast (a cast such as `::varchar(3)` can change it). */
+function bareString(node: unknown): string | undefined {
+  const sv = unwrap(node, 'A_Const')?.['sval'];
+  return isObject(sv) && typeof sv['sval'] === 'string' ? sv['sval'] : undefined;
+}
+
+/**
+ * Why a setting's value cannot be traced: code a statement runs without naming it (a function, a DO
+ * block, a row-level security policy, a trigger) may have set it from a masked column, and the
+ * server keeps it for the session (docs/security.md, class 268).
+ */
+function settingReason(setting: string | undefined): string {
+  const what = setting === undefined ? 'a setting named at run time' : `setting ${setting}`;
+  return `the value of ${what}, which code Gatehouse cannot see (a function, a DO block, a row-level security policy) may have set from a masked column`;
+}
+
 /**
  * A constant the statement writes: its text, `null` for a number or NULL (an array index, no key),
  * undefined when the node is not a constant (`'x'::text` is one).
@@ -994,6 +1022,24 @@ class Analysis {
       }
       case 'CopyStmt':
         return this.copy(body);
+      case 'VariableShowStmt': {
+        // SHOW of a setting code may have set to a text of its choosing (class 268).
+        const setting = typeof body['name'] === 'string' ? body['name'] : undefined;
+        if (setting !== undefined && isClosedVocabularySetting(setting))
+          return { cols: undefined, aligned: false };
+        const value = { name: setting ?? '', flow: unprovenFlow(settingReason(setting)) };
+        // SHOW ALL: name, setting, description (only the setting is a value code may have chosen).
+        if (setting?.toLowerCase() === 'all')
+          return {
+            cols: [
+              { name: 'name', flow: NONE },
+              { ...value, name: 'setting' },
+              { name: 'description', flow: NONE },
+            ],
+            aligned: true,
+          };
+        return { cols: [value], aligned: true };
+      }
       case 'ExplainStmt': {
         // The plan holds no column values; EXPLAIN ANALYZE runs the statement (errors, writes), and
         // what it reports of the run (rows, memory of a hash or sort, buffers) depends on the values
@@ -2343,7 +2389,13 @@ class Analysis {
     const f = union(args);
     if (name === undefined) return this.note(union([f, unprovenFlow('a function call without a name')]), ctx);
     const label = `${schema ? `${schema}.` : ''}${name}()`;
-    const out = this.routine('function', name, schema, f, label, ctx, positional, asArray(body['args']));
+    let out = this.routine('function', name, schema, f, label, ctx, positional, asArray(body['args']));
+    // A setting's value may have been set by code the statement never named (class 268).
+    if (name === 'current_setting' && (schema === undefined || schema === 'pg_catalog')) {
+      const setting = bareString(asArray(body['args'])[0]);
+      if (setting === undefined || !isClosedVocabularySetting(setting))
+        out = union([out, unprovenFlow(settingReason(setting))]);
+    }
     // FILTER decides which rows the arguments, and the aggregate, are computed over.
     this.guards(filter, mark, ctx);
     const taken = documentFunction(name, asArray(body['args']), positional);
@@ -2538,6 +2590,8 @@ class Analysis {
       const info = this.catalog.routines('function', name);
       if (info !== undefined && info !== UNAVAILABLE && info.overloads.length === 0) continue;
       flow = this.routine('function', name, undefined, flow, `${name}() (called as a field)`, ctx, [flow]);
+      // `('application_name'::text).current_setting`: a setting named by a value, not a bare string.
+      if (name === 'current_setting') flow = union([flow, unprovenFlow(settingReason(undefined))]);
     }
     return flow;
   }
