@@ -730,8 +730,10 @@ function lineStartAfter(t: string, at: number): number {
 // (`/proc/<pid>/environ` and `env -0` print `KEY=value\0KEY=value`), a `(` (a Python repr,
 // `User(password='…', …)`, class 209), but also the `2:` and `file:` grep puts before a line, the quote
 // of a compose file's `- "DB_PASSWORD=…"` or of an error naming it (`ls: cannot access 'KEY=…'`), a
-// `[`, `<`, `{`, `|` or `/` a program printed around it (class 237).
-const PAIR = /(?:^|[^A-Za-z0-9_%])([A-Za-z0-9_%][A-Za-z0-9_.\-%]{0,255})=/g;
+// `[`, `<`, `{`, `|` or `/` a program printed around it (class 237). The character before the name is
+// looked at, not taken: a name right after another's `=` (`nl -s=`'s `1=DB_PASSWORD=…`) still begins
+// after it (class 282).
+const PAIR = /(?<![A-Za-z0-9_%])([A-Za-z0-9_%][A-Za-z0-9_.\-%]{0,255})=/g;
 
 function pairSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
   const re = new RegExp(PAIR.source, 'gm');
@@ -748,7 +750,7 @@ function pairSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
     if (tag === undefined) continue;
     const start = re.lastIndex;
     // A Ruby hash's symbol key (`:password=>"…"`) is read by the literal readers (class 219).
-    if (text.charCodeAt(start) === 62 && text.charCodeAt(m.index) === 58) continue;
+    if (text.charCodeAt(start) === 62 && text.charCodeAt(start - m[1]!.length - 2) === 58) continue;
     const c = text.charCodeAt(start);
     // In a URL's query (after `?` or `&`) a value holds no blank: it ends at the first one.
     const before = text.charCodeAt(start - m[1]!.length - 2);
@@ -879,16 +881,18 @@ function bareWordEnd(text: string, start: number): number {
  * its value to where a JSON value would end (a `,`, `}`, `]` or the line's end: `Bearer …` whole); one
  * followed at once by its value has it as a pair's (`pairValueEnd`); a quoted value to its closing quote.
  * text-features.ts counts such a `:` (`keyRunBit`: a key-like run holding a letter, `_` or `$`).
+ * The character before the key is looked at, not taken, and neither blocks nor matches the next key: after
+ * grep's `app.yml:` (and the blanks of an indented YAML line) the next key still begins (class 282).
  */
 const COLON_PAIR =
-  /(?:^|[^A-Za-z0-9_.-])([A-Za-z_](?:[A-Za-z0-9_.-]{0,254}[A-Za-z0-9_-])?)[ \t]*:(?![:/])([ \t]*)/gm;
+  /(?<![A-Za-z0-9_.-])([A-Za-z_](?:[A-Za-z0-9_.-]{0,254}[A-Za-z0-9_-])?)[ \t]*:(?![:/])([ \t]*)/gm;
 
 function colonPairSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
   const re = new RegExp(COLON_PAIR.source, COLON_PAIR.flags);
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
     const tag = keys(m[1]!);
     if (tag === undefined) continue;
-    // The match is the key with at most one character before it.
+    // The match starts at the key (the character before it is looked at, not taken).
     const keyAt = m.index + m[0].indexOf(m[1]!);
     // After `{`, `,`, `(` or `[` and blanks the key is an object literal's, its value read there.
     let b = keyAt - 1;
