@@ -733,7 +733,10 @@ function lineStartAfter(t: string, at: number): number {
 // `[`, `<`, `{`, `|` or `/` a program printed around it (class 237). The character before the name is
 // looked at, not taken: a name right after another's `=` (`nl -s=`'s `1=DB_PASSWORD=…`) still begins
 // after it (class 282).
-const PAIR = /(?<![A-Za-z0-9_%])([A-Za-z0-9_%][A-Za-z0-9_.\-%]{0,255})=/g;
+// A name may also stand apart from its `=` by blanks (`password = …`: INI, TOML, .properties, Python
+// settings), as a line's start reads it (KEY_LINE), after whatever a program put before the line:
+// diff's `> `, git diff's `+`, grep's `file:` and tab or NUL (class 283). Not `==`, `=>` or `=~`.
+const PAIR = /(?<![A-Za-z0-9_%])([A-Za-z0-9_%][A-Za-z0-9_.\-%]{0,255})(?:=|[ \t]+=(?![=>~])[ \t]*)/g;
 
 function pairSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
   const re = new RegExp(PAIR.source, 'gm');
@@ -749,20 +752,20 @@ function pairSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
     const tag = keys(key);
     if (tag === undefined) continue;
     const start = re.lastIndex;
+    // The match starts at the key (the character before it is looked at, not taken).
+    const keyAt = m.index;
+    const before = text.charCodeAt(keyAt - 1);
     // A Ruby hash's symbol key (`:password=>"…"`) is read by the literal readers (class 219).
-    if (text.charCodeAt(start) === 62 && text.charCodeAt(start - m[1]!.length - 2) === 58) continue;
+    if (text.charCodeAt(start) === 62 && before === 58) continue;
     const c = text.charCodeAt(start);
     // In a URL's query (after `?` or `&`) a value holds no blank: it ends at the first one.
-    const before = text.charCodeAt(start - m[1]!.length - 2);
     const end =
       c === 34 || c === 39
         ? quotedValueSpan(text, start, tag, out)
         : pushBare(
             text,
             start,
-            before === 63 || before === 38
-              ? bareWordEnd(text, start)
-              : pairValueEnd(text, start, start - m[1]!.length - 1),
+            before === 63 || before === 38 ? bareWordEnd(text, start) : pairValueEnd(text, start, keyAt),
             tag,
             out,
           );
