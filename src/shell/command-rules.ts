@@ -1729,11 +1729,25 @@ const mountRule: Rule = (args, name) => {
   return verdict(name, P);
 };
 
+/**
+ * A partitioning tool is a read only when every option it is given is one of its own that only shows
+ * (`shows`, at least one of them, and `also`), long options written whole. One letter means other things
+ * to each tool: sgdisk's `-l` loads a backup table and `-s` sorts, parted's `-s` is script mode (`parted
+ * -s DEV rm 1`), and sfdisk does the last action it is given (`sfdisk -l --delete DEV 1` deletes), so
+ * a show option beside another option does not make a read (class 285).
+ */
 const diskTool =
-  (readFlags: readonly string[]): Rule =>
+  (shows: readonly string[], also: readonly string[] = [], operands = true): Rule =>
   (args, name) => {
     const o = scanOptions(args);
-    if (hasAny(o, ...readFlags) && !o.dynamic) return verdict(`${name} -l`, R);
+    const known = new Set([...shows, ...also]);
+    const onlyShows =
+      !o.dynamic &&
+      [...o.short.keys()].every((k) => known.has(k)) &&
+      [...o.long].every((l) => known.has(l)) &&
+      (operands || o.operands.length === 0) &&
+      [...o.short.keys(), ...o.long].some((f) => shows.includes(f));
+    if (onlyShows) return verdict(`${name} -l`, R);
     return verdict(name, D, 'rewrites disk partitions or file systems');
   };
 
@@ -5004,7 +5018,19 @@ add(
   'mkfs mkfs.ext2 mkfs.ext3 mkfs.ext4 mkfs.xfs mkfs.btrfs mkfs.vfat mkfs.fat mkfs.ntfs mkfs.exfat mke2fs mkdosfs',
   fixed(D, 'creates a file system, erasing what was there'),
 );
-add('fdisk sfdisk parted gdisk sgdisk cfdisk', diskTool(['l', 'list', 'print', 's']), 'judged');
+add('fdisk', diskTool(['l', 'list', 'x', 'list-details', 's', 'getsz'], ['u', 'units']), 'judged');
+add(
+  'sfdisk',
+  diskTool(
+    ['l', 'list', 'F', 'list-free', 's', 'show-size', 'J', 'json', 'g', 'show-geometry', 'V', 'verify'],
+    ['q', 'quiet'],
+  ),
+  'judged',
+);
+add('gdisk', diskTool(['l']), 'judged');
+add('sgdisk', diskTool(['p', 'print', 'v', 'verify', 'O', 'print-mbr', 'i', 'info']), 'judged');
+add('parted', diskTool(['l', 'list'], ['m', 'machine', 'j', 'json'], false), 'judged');
+add('cfdisk', diskTool([]), 'judged');
 add('lvremove vgremove pvremove lvreduce', fixed(D));
 add('shutdown reboot halt poweroff init telinit', fixed(D, 'stops or restarts the host'));
 add(
