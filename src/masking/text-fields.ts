@@ -1082,6 +1082,14 @@ function codeStringSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): vo
 
 // ---- `key value` directives in terminal output (docs/security.md, class 266) ----
 
+/**
+ * An instruction that sets a variable with a blank between its name and value, the value to the line's
+ * end: a Dockerfile's legacy `ENV NAME value` (instructions in any case), csh's `setenv NAME value`
+ * (class 288). `ENV NAME=value` is a pair's (PAIR).
+ */
+const ENV_DIRECTIVE =
+  /^([ \t]*(?:ENV|setenv)[ \t]+)([A-Za-z_][A-Za-z0-9_.-]{0,255})([ \t]+)([^=\s].*?)[ \t]*\r?$/i;
+
 /** A line that is a sensitive name, blanks and one word: a config directive (`requirepass …`). */
 const DIRECTIVE_LINE = /^([ \t]*)([A-Za-z_][A-Za-z0-9_.-]{0,63})[ \t]+(\S{1,4096})[ \t]*\r?$/;
 
@@ -1111,7 +1119,12 @@ export function directiveSpans(text: string, keys: KeyTagOf): TextFieldSpan[] {
     if (line.length <= 8192) {
       const m = DIRECTIVE_LINE.exec(line);
       const tag = m === null ? undefined : keys(m[2]!);
-      if (m !== null && tag !== undefined) {
+      const e = ENV_DIRECTIVE.exec(line);
+      const envTag = e === null ? undefined : keys(e[2]!);
+      if (e !== null && envTag !== undefined) {
+        const start = pos + e[1]!.length + e[2]!.length + e[3]!.length;
+        out.push({ start, end: start + e[4]!.length, tag: envTag, value: e[4]!, form: 'bare' });
+      } else if (m !== null && tag !== undefined) {
         const start =
           pos + m[1]!.length + m[2]!.length + line.slice(m[1]!.length + m[2]!.length).search(/\S/);
         out.push({ start, end: start + m[3]!.length, tag, value: m[3]!, form: 'bare' });
