@@ -92,6 +92,7 @@ export function textFieldSpans(
   colonPairSpans(text, keys, found);
   xmlElementSpans(text, keys, found);
   codeStringSpans(text, keys, found);
+  nameValueSpans(text, keys, found);
   found.sort((a, b) => a.start - b.start || b.end - a.end);
   const out: TextFieldSpan[] = [];
   let reached = -1;
@@ -730,8 +731,13 @@ function lineStartAfter(t: string, at: number): number {
 // (`/proc/<pid>/environ` and `env -0` print `KEY=value\0KEY=value`), a `(` (a Python repr,
 // `User(password='…', …)`, class 209), but also the `2:` and `file:` grep puts before a line, the quote
 // of a compose file's `- "DB_PASSWORD=…"` or of an error naming it (`ls: cannot access 'KEY=…'`), a
-// `[`, `<`, `{`, `|` or `/` a program printed around it (class 237).
-const PAIR = /(?:^|[^A-Za-z0-9_%])([A-Za-z0-9_%][A-Za-z0-9_.\-%]{0,255})=/g;
+// `[`, `<`, `{`, `|` or `/` a program printed around it (class 237). The character before the name is
+// looked at, not taken: a name right after another's `=` (`nl -s=`'s `1=DB_PASSWORD=…`) still begins
+// after it (class 282).
+// A name may also stand apart from its `=` by blanks (`password = …`: INI, TOML, .properties, Python
+// settings), as a line's start reads it (KEY_LINE), after whatever a program put before the line:
+// diff's `> `, git diff's `+`, grep's `file:` and tab or NUL (class 283). Not `==`, `=>` or `=~`.
+const PAIR = /(?<![A-Za-z0-9_%])([A-Za-z0-9_%][A-Za-z0-9_.\-%]{0,255})(?:=|[ \t]+=(?![=>~])[ \t]*)/g;
 
 function pairSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
   const re = new RegExp(PAIR.source, 'gm');
@@ -747,20 +753,20 @@ function pairSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
     const tag = keys(key);
     if (tag === undefined) continue;
     const start = re.lastIndex;
+    // The match starts at the key (the character before it is looked at, not taken).
+    const keyAt = m.index;
+    const before = text.charCodeAt(keyAt - 1);
     // A Ruby hash's symbol key (`:password=>"…"`) is read by the literal readers (class 219).
-    if (text.charCodeAt(start) === 62 && text.charCodeAt(m.index) === 58) continue;
+    if (text.charCodeAt(start) === 62 && before === 58) continue;
     const c = text.charCodeAt(start);
     // In a URL's query (after `?` or `&`) a value holds no blank: it ends at the first one.
-    const before = text.charCodeAt(start - m[1]!.length - 2);
     const end =
       c === 34 || c === 39
         ? quotedValueSpan(text, start, tag, out)
         : pushBare(
             text,
             start,
-            before === 63 || before === 38
-              ? bareWordEnd(text, start)
-              : pairValueEnd(text, start, start - m[1]!.length - 1),
+            before === 63 || before === 38 ? bareWordEnd(text, start) : pairValueEnd(text, start, keyAt),
             tag,
             out,
           );
@@ -879,16 +885,18 @@ function bareWordEnd(text: string, start: number): number {
  * its value to where a JSON value would end (a `,`, `}`, `]` or the line's end: `Bearer …` whole); one
  * followed at once by its value has it as a pair's (`pairValueEnd`); a quoted value to its closing quote.
  * text-features.ts counts such a `:` (`keyRunBit`: a key-like run holding a letter, `_` or `$`).
+ * The character before the key is looked at, not taken, and neither blocks nor matches the next key: after
+ * grep's `app.yml:` (and the blanks of an indented YAML line) the next key still begins (class 282).
  */
 const COLON_PAIR =
-  /(?:^|[^A-Za-z0-9_.-])([A-Za-z_](?:[A-Za-z0-9_.-]{0,254}[A-Za-z0-9_-])?)[ \t]*:(?![:/])([ \t]*)/gm;
+  /(?<![A-Za-z0-9_.-])([A-Za-z_](?:[A-Za-z0-9_.-]{0,254}[A-Za-z0-9_-])?)[ \t]*:(?![:/])([ \t]*)/gm;
 
 function colonPairSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
   const re = new RegExp(COLON_PAIR.source, COLON_PAIR.flags);
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
     const tag = keys(m[1]!);
     if (tag === undefined) continue;
-    // The match is the key with at most one character before it.
+    // The match starts at the key (the character before it is looked at, not taken).
     const keyAt = m.index + m[0].indexOf(m[1]!);
     // After `{`, `,`, `(` or `[` and blanks the key is an object literal's, its value read there.
     let b = keyAt - 1;
@@ -925,6 +933,114 @@ function startsLine(text: string, at: number): boolean {
     while (i >= 0 && (text[i] === ' ' || text[i] === '\t')) i--;
   }
   return i < 0 || text[i] === '\n';
+}
+
+// ---- a name/value pair naming a secret (docs/security.md, class 287) ----
+
+/**
+ * A list item that names a variable and holds its value under another key: a Kubernetes container's
+ * `env` (`- name: DB_PASSWORD` and `value: …` below it, in either order), an ECS task definition's or a
+ * tag list's `{"name": "DB_PASSWORD", "value": "…"}` (`Name`/`Value`, `key`/`value`). The sensitive name
+ * is a value there, and the secret sits under `value`, which no field name masks.
+ */
+const NAME_KEYS = '(?:name|Name|key|Key)';
+const VALUE_KEYS = '(?:value|Value)';
+const NAME_LINE = new RegExp(
+  `^([ \\t]*)(-[ \\t]+)?${NAME_KEYS}[ \\t]*:[ \\t]*(["']?)([A-Za-z_][A-Za-z0-9_.-]{0,255})\\3[ \\t]*\\r?$`,
+);
+const VALUE_LINE = new RegExp(`^([ \\t]*)(-[ \\t]+)?${VALUE_KEYS}[ \\t]*:[ \\t]*`);
+const JSON_NAME = new RegExp(`"${NAME_KEYS}"[ \\t\\r\\n]*:[ \\t\\r\\n]*"([^"\\\\\\r\\n]{1,256})"`, 'g');
+const JSON_VALUE = new RegExp(`"${VALUE_KEYS}"[ \\t\\r\\n]*:[ \\t\\r\\n]*`, 'g');
+/** Lines looked at on each side of a `name:` line for its item's `value:`. */
+const ITEM_LINES = 64;
+/** Characters looked at on each side of a JSON `"name"` for its object's `"value"`. */
+const ITEM_CHARS = 4096;
+
+/** The column where a YAML line's key starts (after its indentation and a `- `), and whether it opens an item. */
+function keyColumn(line: string): { col: number; item: boolean } {
+  const m = /^([ \t]*)(-[ \t]+)?/.exec(line)!;
+  return { col: m[0].length, item: m[2] !== undefined };
+}
+
+function nameValueSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
+  if (/(?:name|Name|key|Key)/.test(text) && /(?:value|Value)/.test(text)) {
+    yamlNameValueSpans(text, keys, out);
+    jsonNameValueSpans(text, keys, out);
+  }
+}
+
+function yamlNameValueSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
+  const starts: number[] = [];
+  for (let p = 0; p < text.length; p = lineAt(text, p).next) starts.push(p);
+  const lines = starts.map((p) => lineAt(text, p).line);
+  lines.forEach((line, i) => {
+    const m = NAME_LINE.exec(line);
+    if (m === null) return;
+    const tag = keys(m[4]!);
+    if (tag === undefined) return;
+    const { col, item } = keyColumn(line);
+    // The item's other keys: the lines at the same key column, back to the line that opened the item
+    // and on to the next item or a line indented less; lines indented more belong to their keys.
+    const sibling = (j: number): boolean | undefined => {
+      const l = lines[j]!;
+      if (l.trim() === '') return false;
+      const k = keyColumn(l);
+      if (k.col < col || (k.item && k.col === col && j > i)) return undefined;
+      return k.col === col;
+    };
+    const look = (j: number): void => {
+      const v = VALUE_LINE.exec(lines[j]!);
+      if (v === null || keyColumn(lines[j]!).col !== col) return;
+      const start = starts[j]! + v[0].length;
+      const c = text.charCodeAt(start);
+      if (c === 34 || c === 39) quotedValueSpan(text, start, tag, out);
+      else {
+        const value = lines[j]!.slice(v[0].length).replace(/[ \t\r]+$/, '');
+        if (value !== '' && !value.startsWith('#'))
+          out.push({ start, end: start + value.length, tag, value, form: 'yaml' });
+      }
+    };
+    for (let j = i + 1; j < lines.length && j <= i + ITEM_LINES; j++) {
+      const s = sibling(j);
+      if (s === undefined) break;
+      if (s) look(j);
+    }
+    if (!item)
+      for (let j = i - 1; j >= 0 && j >= i - ITEM_LINES; j--) {
+        const k = keyColumn(lines[j]!);
+        if (lines[j]!.trim() === '') continue;
+        if (k.col < col) break;
+        if (k.col === col) look(j);
+        if (k.item && k.col === col) break;
+      }
+  });
+}
+
+function jsonNameValueSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
+  if (!text.includes('"')) return;
+  const re = new RegExp(JSON_NAME.source, 'g');
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    const tag = keys(m[1]!);
+    if (tag === undefined) continue;
+    // The object holding the pair: from the `{` before the name to the `}` after it (a brace inside a
+    // string value of the same object cuts the window short; more is not read, not less masked).
+    const open = text.lastIndexOf('{', m.index);
+    const close = text.indexOf('}', re.lastIndex);
+    const from = open < 0 || m.index - open > ITEM_CHARS ? Math.max(0, m.index - ITEM_CHARS) : open;
+    const to =
+      close < 0 || close - re.lastIndex > ITEM_CHARS
+        ? Math.min(text.length, re.lastIndex + ITEM_CHARS)
+        : close;
+    const vr = new RegExp(JSON_VALUE.source, 'g');
+    vr.lastIndex = from;
+    for (let v = vr.exec(text); v !== null && v.index < to; v = vr.exec(text)) {
+      if (v.index >= m.index && v.index < re.lastIndex) continue;
+      const start = vr.lastIndex;
+      const c = text.charCodeAt(start);
+      if (c === 34) quotedValueSpan(text, start, tag, out);
+      else pushBare(text, start, valueEnd(text, start), tag, out);
+    }
+  }
 }
 
 // ---- a quoted value after its name in code and SQL (docs/security.md, class 265) ----
@@ -966,6 +1082,14 @@ function codeStringSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): vo
 
 // ---- `key value` directives in terminal output (docs/security.md, class 266) ----
 
+/**
+ * An instruction that sets a variable with a blank between its name and value, the value to the line's
+ * end: a Dockerfile's legacy `ENV NAME value` (instructions in any case), csh's `setenv NAME value`
+ * (class 288). `ENV NAME=value` is a pair's (PAIR).
+ */
+const ENV_DIRECTIVE =
+  /^([ \t]*(?:ENV|setenv)[ \t]+)([A-Za-z_][A-Za-z0-9_.-]{0,255})([ \t]+)([^=\s].*?)[ \t]*\r?$/i;
+
 /** A line that is a sensitive name, blanks and one word: a config directive (`requirepass …`). */
 const DIRECTIVE_LINE = /^([ \t]*)([A-Za-z_][A-Za-z0-9_.-]{0,63})[ \t]+(\S{1,4096})[ \t]*\r?$/;
 
@@ -995,7 +1119,12 @@ export function directiveSpans(text: string, keys: KeyTagOf): TextFieldSpan[] {
     if (line.length <= 8192) {
       const m = DIRECTIVE_LINE.exec(line);
       const tag = m === null ? undefined : keys(m[2]!);
-      if (m !== null && tag !== undefined) {
+      const e = ENV_DIRECTIVE.exec(line);
+      const envTag = e === null ? undefined : keys(e[2]!);
+      if (e !== null && envTag !== undefined) {
+        const start = pos + e[1]!.length + e[2]!.length + e[3]!.length;
+        out.push({ start, end: start + e[4]!.length, tag: envTag, value: e[4]!, form: 'bare' });
+      } else if (m !== null && tag !== undefined) {
         const start =
           pos + m[1]!.length + m[2]!.length + line.slice(m[1]!.length + m[2]!.length).search(/\S/);
         out.push({ start, end: start + m[3]!.length, tag, value: m[3]!, form: 'bare' });
@@ -1211,6 +1340,11 @@ export function openFieldStart(text: string, keys: KeyTagOf): number {
       re.lastIndex = close.index + close[0].length;
     }
   }
+  // The last line names a sensitive variable (`- name: DB_PASSWORD`): its `value:` may come next (class 287).
+  const tail = text.replace(/\s+$/, '');
+  const lastLine = tail.lastIndexOf('\n') + 1;
+  const named = NAME_LINE.exec(tail.slice(lastLine));
+  if (named !== null && keys(named[4]!) !== undefined && (first < 0 || lastLine < first)) first = lastLine;
   if (!/:[ \t]*(?:[|>][-+0-9]*[ \t]*)?(?:#.*)?\r?$/m.test(text)) return first;
   let pos = 0;
   while (pos < text.length && (first < 0 || pos < first)) {

@@ -354,6 +354,12 @@ describe('bash runs no substitution, and no line, the classifier did not see', (
     'x=$(cat <<EOF\nbody\nEOF ) ; P\n)',
     'x="$(cat <<\'EOF\'\nEOF) $(P)\nEOF\n)"',
     'cat <(cat <<EOF\nx\nEOF)\nP\nEOF\n)',
+    // A backslash-newline bash removes, joining what stands on either side of it (class 286).
+    'echo "$\\\n(P)"',
+    'echo $\\\n(P)',
+    'cat <<EOF\n$\\\n(P)\nEOF',
+    'echo "`\\\nP`"',
+    'x=$\\\n(P)',
   ])('%j', (template) => {
     const { line, names } = withProbes(template);
     expect(unseen(line, probesRun(line), names)).toEqual([]);

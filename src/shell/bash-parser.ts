@@ -78,6 +78,51 @@ function blankOnlyToTheGrammar(root: SyntaxNode, text: string): string | undefin
   return undefined;
 }
 
+/** Nodes inside which a backslash-newline is two characters of text to bash, not a line continuation. */
+const CONTINUATION_VERBATIM = new Set(['raw_string', 'ansi_c_string', 'comment']);
+
+/**
+ * Why the text holds a backslash-newline the grammar and bash read differently, or undefined. bash
+ * removes a backslash-newline before it reads words (outside single quotes, `$'…'`, comments and a
+ * here-document whose delimiter is quoted), so what stands on either side of it is one word or
+ * operator: `tr\<newline>uncate` is `truncate`, `"$\<newline>(cmd)"` a command substitution. The
+ * grammar reads it as a blank between two words. The two agree only where a blank already stands on
+ * one side of it, or an operator before a word (class 286).
+ */
+function continuationJoins(root: SyntaxNode, text: string): string | undefined {
+  for (let i = text.indexOf('\\\n'); i >= 0; i = text.indexOf('\\\n', i + 2)) {
+    // An even run of backslashes before the newline is escaped backslashes and a plain newline.
+    let run = 1;
+    while (i - run >= 0 && text[i - run] === '\\') run++;
+    if (run % 2 === 0) continue;
+    const before = i === 0 ? '\n' : text[i - 1]!;
+    const after = text[i + 2] ?? '\n';
+    if (/[ \t\n]/.test(before) || /[ \t\n]/.test(after)) continue;
+    // After `|`, `;` or `&` (`a |\<newline>b`, `a &&\<newline>b`), a word's first character makes no
+    // longer operator: bash reads the same operator and word.
+    if (/[|;&]/.test(before) && /[A-Za-z0-9_/.~'"]/.test(after)) continue;
+    let node = root;
+    let verbatim = false;
+    for (;;) {
+      if (CONTINUATION_VERBATIM.has(node.type) || quotedHeredoc(node, text)) verbatim = true;
+      const inner = node.children.find((c) => c.start <= i && i < c.end);
+      if (inner === undefined) break;
+      node = inner;
+    }
+    if (CONTINUATION_VERBATIM.has(node.type)) verbatim = true;
+    if (!verbatim)
+      return `the command holds a backslash-newline at offset ${i} between ${JSON.stringify(before)} and ${JSON.stringify(after)}: bash removes it and reads the two as one word or operator, the parser as two`;
+  }
+  return undefined;
+}
+
+/** A here-document whose delimiter is quoted (`<<'EOF'`, `<<"EOF"`, `<<\EOF`): its body is text as it is. */
+function quotedHeredoc(node: SyntaxNode, text: string): boolean {
+  if (node.type !== 'heredoc_redirect') return false;
+  const start = node.children.find((c) => c.type === 'heredoc_start');
+  return start !== undefined && /['"\\]/.test(text.slice(start.start, start.end));
+}
+
 /** Parses `text` as bash; any syntax error (tree-sitter ERROR or MISSING node) fails the parse. */
 export function parseBash(text: string): BashParse {
   if (text.length > MAX_SHELL_TEXT) {
@@ -101,6 +146,8 @@ export function parseBash(text: string): BashParse {
     if (typeof root === 'string') return { ok: false, error: root };
     const blank = blankOnlyToTheGrammar(root, text);
     if (blank !== undefined) return { ok: false, error: blank };
+    const joins = continuationJoins(root, text);
+    if (joins !== undefined) return { ok: false, error: joins };
     return { ok: true, root, text };
   } finally {
     tree.delete();

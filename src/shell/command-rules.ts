@@ -1590,28 +1590,104 @@ const nft: Rule = (args, name) => {
   return verdict(name, D, 'changes packet filtering: can cut the host off the network');
 };
 
+/**
+ * ip's options that change nothing and take no value, as iproute2 spells them whole (or in the short
+ * form its manual gives). iproute2 reads a single-dash option by prefix in its own order — `-n` is
+ * `-netns NS`, `-b` `-batch FILE`, `-l` `-loops N`, `-r` may be `-rcvbuf N` — so any other option word
+ * cannot be placed, nor the words after it (class 284).
+ */
+const IP_READ_OPTIONS: ReadonlySet<string> = new Set([
+  '-4',
+  '-6',
+  '-0',
+  '-s',
+  '-stats',
+  '-statistics',
+  '-d',
+  '-details',
+  '-j',
+  '-json',
+  '-p',
+  '-pretty',
+  '-br',
+  '-brief',
+  '-o',
+  '-oneline',
+  '-h',
+  '-human',
+  '-human-readable',
+  '-iec',
+  '-N',
+  '-Numeric',
+  '-c',
+  '-color',
+  '-color=always',
+  '-color=auto',
+  '-color=never',
+]);
+
+/**
+ * Verbs written out whole that show and change nothing. iproute2 resolves an abbreviated verb by the
+ * object's own order of verbs: for a link `s` is `set` (set comes before show), for an address `s` is
+ * `show`; `ls` can only be `lst`. An abbreviation is not read as any one verb (class 284).
+ */
+const IP_SHOW_VERBS: ReadonlySet<string> = new Set(['show', 'list', 'lst', 'ls', 'get', 'help', 'monitor']);
+const IP_REMOVE_VERBS: ReadonlySet<string> = new Set(['del', 'delete', 'flush', 'd', 'f']);
+/** Verbs written out whole that change the host's network (refused as privilege, as before). */
+const IP_CHANGE_VERBS: ReadonlySet<string> = new Set([
+  'add',
+  'set',
+  'change',
+  'chg',
+  'replace',
+  'append',
+  'prepend',
+  'test',
+  'exec',
+  'restore',
+  'save',
+  'update',
+  'attach',
+  'detach',
+  'identify',
+  'pids',
+  'down',
+  'up',
+]);
+
 const ipCommand: Rule = (args, name) => {
-  const o = scanOptions(args, {
-    shortValued: 'bfn',
-    longValued: ['batch', 'family', 'netns', 'rcvbuf'],
-    stopAtOperand: true,
-    alsoOption: () => false,
-  });
-  if (hasAny(o, 'b', 'batch', 'force')) return verdict(name, P, 'ip runs commands from a batch file');
-  if (o.dynamic)
-    return verdict(name, U, 'ip is given a word made at run time, which may be any option (-batch)');
-  const words = o.operands.map((w) => (w.dynamic ? '\0' : w.value));
+  let i = 0;
+  for (; i < args.length; i++) {
+    const w = args[i]!;
+    if (w.dynamic || w.expands)
+      return verdict(name, U, 'ip is given a word made at run time, which may be any option (-batch)');
+    if (!w.value.startsWith('-')) break;
+    // iproute2 takes `--opt` as `-opt`.
+    const opt = w.value.startsWith('--') ? w.value.slice(1) : w.value;
+    if (opt === '-') break;
+    if (/^-b(?:a(?:t(?:c(?:h)?)?)?)?$/.test(opt) || opt === '-force')
+      return verdict(name, P, 'ip runs commands from a batch file');
+    if (!IP_READ_OPTIONS.has(opt))
+      return verdict(
+        name,
+        U,
+        `ip reads its option ${opt.slice(0, 40)} by prefix, in its own order (-n is -netns, -l takes a value): which option it is, and which words it takes, is iproute2's to say`,
+      );
+  }
+  const words = args.slice(i).map((w) => (w.dynamic || w.expands ? '\0' : w.value));
   if (words.includes('\0')) return verdict(name, U, 'the ip command is computed at run time');
   const verb = words[1];
   const kind = words[0] === undefined ? name : `${name} ${words[0]}${verb === undefined ? '' : ` ${verb}`}`;
-  if (
-    words.length <= 1 ||
-    ['show', 'list', 'ls', 'lst', 'get', 'help', 'monitor', 'sh', 's', 'l'].includes(verb ?? '')
-  )
-    return verdict(kind, R);
-  if (['del', 'delete', 'flush', 'd', 'f'].includes(verb ?? '')) return verdict(kind, D);
-  if ((words[0] === 'link' || words[0] === 'l') && words.includes('down')) return verdict(kind, D);
-  return verdict(kind, P);
+  if (verb === undefined) return verdict(kind, R);
+  if (IP_REMOVE_VERBS.has(verb)) return verdict(kind, D);
+  if (IP_SHOW_VERBS.has(verb)) return verdict(kind, R);
+  if (words[0] !== '' && 'link'.startsWith(words[0]!) && words.includes('down')) return verdict(kind, D);
+  if (IP_CHANGE_VERBS.has(verb)) return verdict(kind, P);
+  return verdict(
+    kind,
+    U,
+    `ip resolves the verb ${verb.slice(0, 40)} by the object's own order of verbs (\`ip l s\` is \`ip link set\`): write it out whole (show, list, get)`,
+  );
 };
 
 const netConfig: Rule = (args, name) => {
@@ -1653,11 +1729,25 @@ const mountRule: Rule = (args, name) => {
   return verdict(name, P);
 };
 
+/**
+ * A partitioning tool is a read only when every option it is given is one of its own that only shows
+ * (`shows`, at least one of them, and `also`), long options written whole. One letter means other things
+ * to each tool: sgdisk's `-l` loads a backup table and `-s` sorts, parted's `-s` is script mode (`parted
+ * -s DEV rm 1`), and sfdisk does the last action it is given (`sfdisk -l --delete DEV 1` deletes), so
+ * a show option beside another option does not make a read (class 285).
+ */
 const diskTool =
-  (readFlags: readonly string[]): Rule =>
+  (shows: readonly string[], also: readonly string[] = [], operands = true): Rule =>
   (args, name) => {
     const o = scanOptions(args);
-    if (hasAny(o, ...readFlags) && !o.dynamic) return verdict(`${name} -l`, R);
+    const known = new Set([...shows, ...also]);
+    const onlyShows =
+      !o.dynamic &&
+      [...o.short.keys()].every((k) => known.has(k)) &&
+      [...o.long].every((l) => known.has(l)) &&
+      (operands || o.operands.length === 0) &&
+      [...o.short.keys(), ...o.long].some((f) => shows.includes(f));
+    if (onlyShows) return verdict(`${name} -l`, R);
     return verdict(name, D, 'rewrites disk partitions or file systems');
   };
 
@@ -4928,7 +5018,19 @@ add(
   'mkfs mkfs.ext2 mkfs.ext3 mkfs.ext4 mkfs.xfs mkfs.btrfs mkfs.vfat mkfs.fat mkfs.ntfs mkfs.exfat mke2fs mkdosfs',
   fixed(D, 'creates a file system, erasing what was there'),
 );
-add('fdisk sfdisk parted gdisk sgdisk cfdisk', diskTool(['l', 'list', 'print', 's']), 'judged');
+add('fdisk', diskTool(['l', 'list', 'x', 'list-details', 's', 'getsz'], ['u', 'units']), 'judged');
+add(
+  'sfdisk',
+  diskTool(
+    ['l', 'list', 'F', 'list-free', 's', 'show-size', 'J', 'json', 'g', 'show-geometry', 'V', 'verify'],
+    ['q', 'quiet'],
+  ),
+  'judged',
+);
+add('gdisk', diskTool(['l']), 'judged');
+add('sgdisk', diskTool(['p', 'print', 'v', 'verify', 'O', 'print-mbr', 'i', 'info']), 'judged');
+add('parted', diskTool(['l', 'list'], ['m', 'machine', 'j', 'json'], false), 'judged');
+add('cfdisk', diskTool([]), 'judged');
 add('lvremove vgremove pvremove lvreduce', fixed(D));
 add('shutdown reboot halt poweroff init telinit', fixed(D, 'stops or restarts the host'));
 add(

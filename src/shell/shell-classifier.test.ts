@@ -145,6 +145,33 @@ describe('classifyShellCommand: destructive', () => {
     expect(cats(line)).toContain('destructive');
   });
 
+  // One letter means other things to each partitioning tool, and sfdisk does the last action given:
+  // a show option beside another option is not a read (docs/security.md class 285).
+  it.each([
+    'parted -s /dev/sda rm 1',
+    'parted -l /dev/sda rm 1',
+    'sfdisk -l --delete /dev/sda 1',
+    'sfdisk --list --delete /dev/sda 1',
+    'sfdisk -s --delete /dev/sda',
+    'sfdisk -l -N 1 /dev/sda',
+    'sgdisk -l backup.gpt /dev/sda',
+    'sgdisk -s /dev/sda',
+    'sgdisk -p -d 1 /dev/sda',
+  ])('%j is destructive, not a partition listing', (line) => {
+    expect(cats(line)).toContain('destructive');
+  });
+
+  it.each([
+    'fdisk -l',
+    'fdisk -lu /dev/sda',
+    'sfdisk -l /dev/sda',
+    'gdisk -l /dev/sda',
+    'sgdisk -p /dev/sda',
+    'parted -l',
+  ])('%j stays a partition listing', (line) => {
+    expect(cats(line)).toEqual(['read']);
+  });
+
   it('the kind names the most severe command first', () => {
     expect(classify('ls; rm -rf /srv/data').kind).toBe('rm -r, ls');
   });
