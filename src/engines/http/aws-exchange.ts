@@ -48,7 +48,14 @@ import { methodOverrideRefusal } from './method-override.js';
 import { BodyTooLarge, declaredLength, hasBody, readCapped } from './request-body.js';
 import { policyPath, printableTarget, recordedTarget, type RequestTarget } from './request-target.js';
 import { relayResponse } from './response-relay.js';
-import { httpBodyView, reviewedBody } from './reviewed-body.js';
+import { storedSecretFields } from './aws/stored-secrets.js';
+import {
+  HIDDEN_CODE_RULE,
+  hiddenCodeRefusal,
+  httpBodyHidesCode,
+  httpBodyView,
+  reviewedBody,
+} from './reviewed-body.js';
 import { AwsChunkedDecoder, AwsChunkedError } from './sigv4/aws-chunked-decoder.js';
 import type { QueryMap } from './sigv4/canonical-query.js';
 import { single } from './sigv4/canonical-query.js';
@@ -457,6 +464,27 @@ export async function handleAws(
         max: settings.maxRequestBodyBytes,
       }),
     );
+    // Not held when its masked view would hide what it runs behind a masked value (class 275).
+    const hidden = httpBodyHidesCode(whole, req.headers['content-type'], settings.masking, {
+      contentEncoding: req.headers['content-encoding'],
+      max: settings.maxRequestBodyBytes,
+      literal: (text) => storedSecretFields(cls.operation, text),
+    });
+    if (hidden !== undefined) {
+      const message = hiddenCodeRefusal(
+        hidden,
+        'Keep a secret in Secrets Manager or an SSM SecureString and name it where it is used, and commands out of values under sensitive names.',
+      );
+      const id = await whileDeciding(
+        x,
+        recordRefusal(session, deps.connection, method, {
+          ruleId: HIDDEN_CODE_RULE,
+          message,
+          recorded: action.path,
+        }),
+      );
+      return fail('denied', message, id);
+    }
   }
   // The headers that go up with a reviewed request (S3's metadata, redirect, lock and storage headers,
   // conditions…) are bound to its approval and shown to the approver, as its body is (class 205).

@@ -49,6 +49,9 @@ import {
 } from './request-target.js';
 import { relayResponse } from './response-relay.js';
 import {
+  HIDDEN_CODE_RULE,
+  hiddenCodeRefusal,
+  httpBodyHidesCode,
   httpBodyView,
   REVIEWED_BODY_LIMIT_RULE,
   reviewedBody,
@@ -356,6 +359,28 @@ export async function handleGeneric(deps: ExchangeDeps, x: Exchange): Promise<vo
           max: settings.maxRequestBodyBytes,
         }),
       });
+    // Not held when its masked view would hide what it runs behind a masked value (class 275).
+    const hidden = review
+      ? httpBodyHidesCode(body, req.headers['content-type'], settings.masking, {
+          contentEncoding: req.headers['content-encoding'],
+          max: settings.maxRequestBodyBytes,
+        })
+      : undefined;
+    if (hidden !== undefined) {
+      const message = hiddenCodeRefusal(
+        hidden,
+        'Send secrets by reference, and commands out of values under sensitive names.',
+      );
+      const id = await whileDeciding(
+        x,
+        recordRefusal(session, deps.connection, method, {
+          ruleId: HIDDEN_CODE_RULE,
+          message,
+          recorded: read.recorded,
+        }),
+      );
+      return fail('denied', message, id, HIDDEN_CODE_RULE);
+    }
   }
   // The headers that go up with a reviewed request are bound to its approval and shown to the
   // approver, as its body is: sent again with another, it is another request (class 205).
