@@ -49,6 +49,7 @@ import { BodyTooLarge, declaredLength, hasBody, readCapped } from './request-bod
 import { policyPath, printableTarget, recordedTarget, type RequestTarget } from './request-target.js';
 import { relayResponse } from './response-relay.js';
 import { storedSecretFields } from './aws/stored-secrets.js';
+import { credentialForms } from './credential-echo.js';
 import {
   HIDDEN_CODE_RULE,
   hiddenCodeRefusal,
@@ -525,6 +526,7 @@ export async function handleAws(
     };
     if (payload.contentLength !== undefined) headers['content-length'] = String(payload.contentLength);
     headers['x-amz-content-sha256'] = payload.sha256;
+    const credentials = await aws.credentials.get();
     const signed = await signUpstreamRequest({
       method,
       target: origin,
@@ -533,7 +535,7 @@ export async function handleAws(
       headers,
       region: aws.signingRegionFor(service),
       service,
-      credentials: await aws.credentials.get(),
+      credentials,
     });
     let upstreamBody: Buffer | Readable | undefined = payload.body;
     if (upstreamBody === undefined && bodyPresent) {
@@ -577,6 +579,9 @@ export async function handleAws(
       withholdCookies: settings.withholdCookies,
       eventStream: cls.operation === 's3:SelectObjectContent',
       withhold: (message) => awsErrorResponse(proto, 'withheld', message, requestId),
+      // The session token this request was signed with, echoed (S3's ExpiredToken error quotes it as
+      // `<Token-0>`, a debug endpoint its request), is never relayed, to any principal (class 281).
+      credentialForms: credentialForms(credentials.sessionToken ? [credentials.sessionToken] : []),
     });
     settle(session, admission, x.bodyTimedOut ? bodyTimeoutError(x) : outcome);
   } catch (e) {
