@@ -10,6 +10,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsCli, type AwsCli } from './testkit/aws-cli.js';
 import { hasCommand } from './testkit/commands.js';
@@ -24,6 +25,8 @@ const REAL = {
   accessKeyId: 'AKIAGATEWAYREAL00276',
   secretAccessKey: `Real${randomBytes(15).toString('hex')}`,
 };
+/** An object stored gzip-coded, as a static site's files often are. */
+const CODED = gzipSync('<html>stored coded</html>');
 /** Shaped as STS hands them out; no detector needs to know it. */
 const TOKEN = `IQoJb3JpZ2luX2VjE${randomBytes(90).toString('base64').replace(/[+/=]/g, 'x')}`;
 
@@ -46,6 +49,12 @@ describe.skipIf(!hasCommand('aws'))(
               status: 400,
               headers: { 'content-type': 'application/xml' },
               body: `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>ExpiredToken</Code><Message>The provided token has expired.</Message><Token-0>${t}</Token-0><RequestId>r1</RequestId></Error>`,
+            };
+          if (u.includes('coded'))
+            return {
+              status: 200,
+              headers: { 'content-type': 'text/html', 'content-encoding': 'gzip' },
+              body: CODED,
             };
           if (u.includes('text'))
             return {
@@ -123,6 +132,11 @@ describe.skipIf(!hasCommand('aws'))(
         expect(seen, key).not.toContain(TOKEN.slice(0, 24));
         expect(seen, key).toContain('*'.repeat(TOKEN.length));
       }
+    });
+
+    it('an object stored coded goes out as it was stored, not decoded', async () => {
+      await getObject('coded');
+      expect(readFileSync(path.join(cli.home, 'out-coded')).equals(CODED)).toBe(true);
     });
   },
 );
