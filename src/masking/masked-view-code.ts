@@ -1,7 +1,9 @@
 // Whether the approver's masked view of a reviewed body hides more than a literal: a span the view
 // replaced that holds what a shell or a template reads as code. Shared by the Kubernetes and the
-// HTTP/AWS engines (docs/security.md classes 252 and 275). Pure: compares a body with its view, never
+// HTTP/AWS engines (docs/security.md classes 252, 275 and 277). Pure: compares a body with its view, never
 // says what a masked span holds (it may be the secret itself).
+
+import { ENCODED_PREFIX } from './detector-names.js';
 
 /**
  * What a masked value in the approver's view may hide: one literal (a password, a key), not what runs.
@@ -15,7 +17,11 @@ const CODE_CHARS = /[\s$`;|&<>(){}\p{Cc}]/gu;
 const ENV_REFERENCE =
   /^(\$\([A-Za-z_][A-Za-z0-9_]*\)|\$\{[A-Za-z_][A-Za-z0-9_]*\}|\$[A-Za-z_][A-Za-z0-9_]*)$/;
 /** The redact style's marker (mask-styles.ts redactTag): what the view puts where a span was. */
-const MARKER = /\[REDACTED:[A-Za-z0-9_.-]*\]/g;
+const MARKER = /\[REDACTED:[A-Za-z0-9_.:-]*\]/g;
+/** What the view puts where the detectors found a secret in a base64 or hex run (encoded-secrets.ts). */
+const ENCODED_MARKER = `[REDACTED:${ENCODED_PREFIX}`;
+/** A base64, base64url or hex run, as encoded-secrets.ts finds them (its shortest is 24 characters). */
+const ENCODED_RUN = /(?:\\x|0x)?[A-Za-z0-9+/_-]{16,}={0,2}/g;
 const MAX_DEPTH = 256;
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -34,6 +40,22 @@ function replacedSpan(original: string, shown: string): string {
   )
     s++;
   return original.slice(p, original.length - s);
+}
+
+/**
+ * The first code character in what the encoded runs of `span` decode to. A run the view masks as
+ * `[REDACTED:encoded:…]` is text the detectors decoded and found a secret in: user data
+ * (`UserData=…`, `echo … | base64 -d | sh`) whose script is hidden with the key it holds.
+ */
+function codeInDecodedRuns(span: string): string | undefined {
+  for (const m of span.matchAll(ENCODED_RUN)) {
+    const run = m[0].replace(/^(\\x|0x)/, '');
+    const hex = /^[0-9a-fA-F]+$/.test(run) && run.length % 2 === 0;
+    const decoded = Buffer.from(run, hex ? 'hex' : 'base64').toString('utf8');
+    const c = CODE_IN_SPAN.exec(decoded)?.[0];
+    if (c !== undefined) return c;
+  }
+  return undefined;
 }
 
 function parsedJson(text: string): unknown {
@@ -122,7 +144,11 @@ export function stringViewHidesCode(original: string, shown: string, path: strin
   if (ENV_REFERENCE.test(span)) return undefined;
   // Named by where it is and what it holds, not by its text: it may be the secret itself.
   const c = CODE_IN_SPAN.exec(span)?.[0];
-  return c === undefined ? undefined : `${path}, where the masked part holds ${describe(c)}`;
+  if (c !== undefined) return `${path}, where the masked part holds ${describe(c)}`;
+  const e = replacedSpan(shown, original).includes(ENCODED_MARKER) ? codeInDecodedRuns(span) : undefined;
+  return e === undefined
+    ? undefined
+    : `${path}, where the masked part decodes to text that holds ${describe(e)}`;
 }
 
 function codeCounts(s: string): Map<string, number> {
@@ -153,6 +179,15 @@ export function textViewHidesCode(original: string, shown: string, where: string
   if (!original.endsWith(last) || original.length - last.length < at) return uncomparable;
   const inText = codeCounts(original);
   const inKept = codeCounts(kept.join(''));
+  // An encoded run the view masked (not one of the kept pieces) is compared as what it decodes to.
+  if (shown.includes(ENCODED_MARKER)) {
+    const keptText = kept.join('\u0000');
+    for (const m of original.matchAll(ENCODED_RUN)) {
+      if (keptText.includes(m[0])) continue;
+      const e = codeInDecodedRuns(m[0]);
+      if (e !== undefined) return `${where}, where a masked part decodes to text that holds ${describe(e)}`;
+    }
+  }
   for (const [c, n] of inText)
     if (n > (inKept.get(c) ?? 0)) return `${where}, where a masked part holds ${describe(c)}`;
   return undefined;
