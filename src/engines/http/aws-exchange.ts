@@ -46,7 +46,13 @@ import { boundHeaders } from './bound-headers.js';
 import { connectionRefusal, connectionStrippedHeaders, forwardRequestHeaders } from './http-headers.js';
 import { methodOverrideRefusal } from './method-override.js';
 import { BodyTooLarge, declaredLength, hasBody, readCapped } from './request-body.js';
-import { policyPath, printableTarget, recordedTarget, type RequestTarget } from './request-target.js';
+import {
+  policyPath,
+  printableTarget,
+  recordedTarget,
+  shownTarget,
+  type RequestTarget,
+} from './request-target.js';
 import { relayResponse } from './response-relay.js';
 import { storedSecretFields } from './aws/stored-secrets.js';
 import { credentialForms } from './credential-echo.js';
@@ -353,6 +359,7 @@ export async function handleAws(
             connection: deps.connection,
             method: i.method,
             path: recordedTarget(policyPath(i.path), i.rawQuery, settings.masking.fields),
+            shownPath: shownTarget(policyPath(i.path), i.rawQuery, settings.masking.fields),
             decidedPath: policyPath(i.path),
             target: `${i.path.path}${i.rawQuery === '' ? '' : `?${i.rawQuery}`}`,
             operation: i.operation,
@@ -364,6 +371,7 @@ export async function handleAws(
     connection: deps.connection,
     method,
     path: recordedTarget(policyPath(path), target.rawQuery, settings.masking.fields),
+    shownPath: shownTarget(policyPath(path), target.rawQuery, settings.masking.fields),
     decidedPath: policyPath(path),
     target: `${path.path}${target.rawQuery === '' ? '' : `?${target.rawQuery}`}`,
     ...(cls.operation !== undefined ? { operation: cls.operation } : {}),

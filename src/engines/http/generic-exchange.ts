@@ -44,6 +44,7 @@ import {
   policyPath,
   printableTarget,
   recordedTarget,
+  shownTarget,
   splitTarget,
   type RequestTarget,
 } from './request-target.js';
@@ -82,6 +83,8 @@ export type ReadRequest =
       /** Other paths the upstream's application may route it as (class 207): deny and review rules see them. */
       readonly pathReadings: readonly string[];
       readonly recorded: string;
+      /** The target as an approver is shown it: whole, secret query values masked. */
+      readonly shown: string;
       /** The request target sent upstream: the canonical path under the base, then the query as received. */
       readonly upstreamTarget: string;
     }
@@ -141,6 +144,7 @@ export function readGenericRequest(
     decidedPath,
     pathReadings: pathReadings(decidedPath),
     recorded: recordedTarget(decidedPath, split.rawQuery, settings.masking.fields),
+    shown: shownTarget(decidedPath, split.rawQuery, settings.masking.fields),
     upstreamTarget: `${under}${split.rawQuery === '' ? '' : `?${split.rawQuery}`}`,
   };
 }
@@ -295,6 +299,7 @@ export async function handleGeneric(deps: ExchangeDeps, x: Exchange): Promise<vo
     connection: deps.connection,
     method,
     path: read.recorded,
+    shownPath: read.shown,
     decidedPath: read.decidedPath,
     pathReadings: read.pathReadings,
     target: read.upstreamTarget,
