@@ -276,6 +276,10 @@ function subjectOf(action: Action): ActionSubject {
   let text = `${action.method} ${action.target ?? action.path}${headersText(action.headers)}`;
   for (const a of implied)
     text += ` + ${a.operation ?? a.method.toLowerCase()} ${a.method} ${a.target ?? a.path}${headersText(a.headers)}`;
+  // Shown whole (secret query values masked): the record's text clips a long target (class 278).
+  let shown = `${action.method} ${action.shownPath ?? action.path}${headersText(action.headers)}`;
+  for (const a of implied)
+    shown += ` + ${a.operation ?? a.method.toLowerCase()} ${a.method} ${a.shownPath ?? a.path}${headersText(a.headers)}`;
   const resources = [action, ...implied].flatMap((a) => (a.resource ? [a.resource] : []));
   const shownParams = withShownBody(
     resources.length > 0 || action.boundHeaders
@@ -292,7 +296,7 @@ function subjectOf(action: Action): ActionSubject {
   };
   return {
     text,
-    shownText: action.describe.text,
+    shownText: shown,
     kind: action.operation ?? action.method.toLowerCase(),
     categories: [],
     ...(resources.length > 0 ? { params: resources } : {}),

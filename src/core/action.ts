@@ -164,6 +164,11 @@ export interface HttpAction extends ActionBase {
    * with secret query values masked and clipped at 4096 characters): what an approval is bound to.
    */
   readonly target?: string;
+  /**
+   * The target as an approver is shown it: whole, secret query values masked (`path` is clipped for
+   * the record). Absent: `path`.
+   */
+  readonly shownPath?: string;
   /** The request's body, when it was reviewed and had one: an approval is bound to its digest. */
   readonly body?: RequestBody;
   /**
@@ -348,10 +353,11 @@ export function httpAction(fields: {
   readonly decidedPath: string;
   readonly pathReadings?: readonly string[] | undefined;
   readonly target?: string | undefined;
+  readonly shownPath?: string | undefined;
   readonly body?: RequestBody | undefined;
 }): HttpAction {
   const { connection, method, path, operation, resource, mentions, selects } = fields;
-  const { implied, headers, decidedPath, target, body, pathReadings } = fields;
+  const { implied, headers, decidedPath, target, body, pathReadings, shownPath } = fields;
   const also = implied && implied.length > 0 ? implied : undefined;
   const decidedHeaders = headers && Object.keys(headers).length > 0 ? headers : undefined;
   // `PUT /dst/k + s3:GetObject GET /src/k`: the request and what it implies, in the order decided;
@@ -373,6 +379,7 @@ export function httpAction(fields: {
     decidedPath,
     ...(pathReadings !== undefined && pathReadings.length > 0 ? { pathReadings } : {}),
     ...(target !== undefined ? { target } : {}),
+    ...(shownPath !== undefined && shownPath !== path ? { shownPath } : {}),
     ...(body !== undefined ? { body } : {}),
     describe: {
       via: 'http',

@@ -27,6 +27,8 @@ export type { ColumnRuleConfig, HashKeyRef, MaskingConfig, MaskingProfileConfig 
 export { detectorSetConfigFor, resolveMaskingProfile, styleChooser } from './masking-config.js';
 export type { DetectorSetInputs, MaskingProfile } from './masking-config.js';
 export { maskTerminalText, TerminalMasker } from './terminal-masker.js';
+export { jsonViewHidesCode, stringViewHidesCode, textViewHidesCode } from './masked-view-code.js';
+export type { ViewComparison } from './masked-view-code.js';
 export { openPrivateKeyAt, PRIVATE_KEY_END } from './private-key-pem.js';
 export type { KeyTagOf } from './text-fields.js';
 export type { MaskCounts } from './terminal-masker.js';

@@ -46,9 +46,23 @@ import { boundHeaders } from './bound-headers.js';
 import { connectionRefusal, connectionStrippedHeaders, forwardRequestHeaders } from './http-headers.js';
 import { methodOverrideRefusal } from './method-override.js';
 import { BodyTooLarge, declaredLength, hasBody, readCapped } from './request-body.js';
-import { policyPath, printableTarget, recordedTarget, type RequestTarget } from './request-target.js';
+import {
+  policyPath,
+  printableTarget,
+  recordedTarget,
+  shownTarget,
+  type RequestTarget,
+} from './request-target.js';
 import { relayResponse } from './response-relay.js';
-import { httpBodyView, reviewedBody } from './reviewed-body.js';
+import { storedSecretFields } from './aws/stored-secrets.js';
+import { credentialForms } from './credential-echo.js';
+import {
+  HIDDEN_CODE_RULE,
+  hiddenCodeRefusal,
+  httpBodyHidesCode,
+  httpBodyView,
+  reviewedBody,
+} from './reviewed-body.js';
 import { AwsChunkedDecoder, AwsChunkedError } from './sigv4/aws-chunked-decoder.js';
 import type { QueryMap } from './sigv4/canonical-query.js';
 import { single } from './sigv4/canonical-query.js';
@@ -345,6 +359,7 @@ export async function handleAws(
             connection: deps.connection,
             method: i.method,
             path: recordedTarget(policyPath(i.path), i.rawQuery, settings.masking.fields),
+            shownPath: shownTarget(policyPath(i.path), i.rawQuery, settings.masking.fields),
             decidedPath: policyPath(i.path),
             target: `${i.path.path}${i.rawQuery === '' ? '' : `?${i.rawQuery}`}`,
             operation: i.operation,
@@ -356,6 +371,7 @@ export async function handleAws(
     connection: deps.connection,
     method,
     path: recordedTarget(policyPath(path), target.rawQuery, settings.masking.fields),
+    shownPath: shownTarget(policyPath(path), target.rawQuery, settings.masking.fields),
     decidedPath: policyPath(path),
     target: `${path.path}${target.rawQuery === '' ? '' : `?${target.rawQuery}`}`,
     ...(cls.operation !== undefined ? { operation: cls.operation } : {}),
@@ -457,6 +473,27 @@ export async function handleAws(
         max: settings.maxRequestBodyBytes,
       }),
     );
+    // Not held when its masked view would hide what it runs behind a masked value (class 275).
+    const hidden = httpBodyHidesCode(whole, req.headers['content-type'], settings.masking, {
+      contentEncoding: req.headers['content-encoding'],
+      max: settings.maxRequestBodyBytes,
+      literal: (text) => storedSecretFields(cls.operation, text),
+    });
+    if (hidden !== undefined) {
+      const message = hiddenCodeRefusal(
+        hidden,
+        'Keep a secret in Secrets Manager or an SSM SecureString and name it where it is used, and commands out of values under sensitive names.',
+      );
+      const id = await whileDeciding(
+        x,
+        recordRefusal(session, deps.connection, method, {
+          ruleId: HIDDEN_CODE_RULE,
+          message,
+          recorded: action.path,
+        }),
+      );
+      return fail('denied', message, id);
+    }
   }
   // The headers that go up with a reviewed request (S3's metadata, redirect, lock and storage headers,
   // conditions…) are bound to its approval and shown to the approver, as its body is (class 205).
@@ -497,6 +534,7 @@ export async function handleAws(
     };
     if (payload.contentLength !== undefined) headers['content-length'] = String(payload.contentLength);
     headers['x-amz-content-sha256'] = payload.sha256;
+    const credentials = await aws.credentials.get();
     const signed = await signUpstreamRequest({
       method,
       target: origin,
@@ -505,7 +543,7 @@ export async function handleAws(
       headers,
       region: aws.signingRegionFor(service),
       service,
-      credentials: await aws.credentials.get(),
+      credentials,
     });
     let upstreamBody: Buffer | Readable | undefined = payload.body;
     if (upstreamBody === undefined && bodyPresent) {
@@ -549,6 +587,9 @@ export async function handleAws(
       withholdCookies: settings.withholdCookies,
       eventStream: cls.operation === 's3:SelectObjectContent',
       withhold: (message) => awsErrorResponse(proto, 'withheld', message, requestId),
+      // The session token this request was signed with, echoed (S3's ExpiredToken error quotes it as
+      // `<Token-0>`, a debug endpoint its request), is never relayed, to any principal (class 281).
+      credentialForms: credentialForms(credentials.sessionToken ? [credentials.sessionToken] : []),
     });
     settle(session, admission, x.bodyTimedOut ? bodyTimeoutError(x) : outcome);
   } catch (e) {

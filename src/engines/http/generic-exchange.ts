@@ -44,11 +44,15 @@ import {
   policyPath,
   printableTarget,
   recordedTarget,
+  shownTarget,
   splitTarget,
   type RequestTarget,
 } from './request-target.js';
 import { relayResponse } from './response-relay.js';
 import {
+  HIDDEN_CODE_RULE,
+  hiddenCodeRefusal,
+  httpBodyHidesCode,
   httpBodyView,
   REVIEWED_BODY_LIMIT_RULE,
   reviewedBody,
@@ -79,6 +83,8 @@ export type ReadRequest =
       /** Other paths the upstream's application may route it as (class 207): deny and review rules see them. */
       readonly pathReadings: readonly string[];
       readonly recorded: string;
+      /** The target as an approver is shown it: whole, secret query values masked. */
+      readonly shown: string;
       /** The request target sent upstream: the canonical path under the base, then the query as received. */
       readonly upstreamTarget: string;
     }
@@ -138,6 +144,7 @@ export function readGenericRequest(
     decidedPath,
     pathReadings: pathReadings(decidedPath),
     recorded: recordedTarget(decidedPath, split.rawQuery, settings.masking.fields),
+    shown: shownTarget(decidedPath, split.rawQuery, settings.masking.fields),
     upstreamTarget: `${under}${split.rawQuery === '' ? '' : `?${split.rawQuery}`}`,
   };
 }
@@ -292,6 +299,7 @@ export async function handleGeneric(deps: ExchangeDeps, x: Exchange): Promise<vo
     connection: deps.connection,
     method,
     path: read.recorded,
+    shownPath: read.shown,
     decidedPath: read.decidedPath,
     pathReadings: read.pathReadings,
     target: read.upstreamTarget,
@@ -356,6 +364,28 @@ export async function handleGeneric(deps: ExchangeDeps, x: Exchange): Promise<vo
           max: settings.maxRequestBodyBytes,
         }),
       });
+    // Not held when its masked view would hide what it runs behind a masked value (class 275).
+    const hidden = review
+      ? httpBodyHidesCode(body, req.headers['content-type'], settings.masking, {
+          contentEncoding: req.headers['content-encoding'],
+          max: settings.maxRequestBodyBytes,
+        })
+      : undefined;
+    if (hidden !== undefined) {
+      const message = hiddenCodeRefusal(
+        hidden,
+        'Send secrets by reference, and commands out of values under sensitive names.',
+      );
+      const id = await whileDeciding(
+        x,
+        recordRefusal(session, deps.connection, method, {
+          ruleId: HIDDEN_CODE_RULE,
+          message,
+          recorded: read.recorded,
+        }),
+      );
+      return fail('denied', message, id, HIDDEN_CODE_RULE);
+    }
   }
   // The headers that go up with a reviewed request are bound to its approval and shown to the
   // approver, as its body is: sent again with another, it is another request (class 205).

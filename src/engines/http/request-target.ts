@@ -62,6 +62,18 @@ const AUTH_PARAMS = /^x-amz-(signature|credential|security-token)$/i;
 /** `path?query` for records and messages: values of sensitive query parameters become [REDACTED]. */
 export function recordedTarget(path: string, rawQuery: string, fields: FieldMatcher): string {
   if (rawQuery === '') return path;
+  // Said in words: a bare "…" could be the end of the target itself (a decoded path may hold one),
+  // and an approver shown this text approves the whole target.
+  return clipShown(shownTarget(path, rawQuery, fields), RECORDED_TARGET_CHARS);
+}
+
+/**
+ * The target as an approver is shown it: whole, with secret query values masked (recordedTarget is
+ * its record's form, clipped). A reviewed request is bound to its whole target, so its approver sees
+ * all of it: a tail past the record's clip was approvable unseen (docs/security.md class 278).
+ */
+export function shownTarget(path: string, rawQuery: string, fields: FieldMatcher): string {
+  if (rawQuery === '') return path;
   const parts = rawQuery.split('&').map((part) => {
     const eq = part.indexOf('=');
     if (eq < 0) return part;
@@ -73,10 +85,7 @@ export function recordedTarget(path: string, rawQuery: string, fields: FieldMatc
     }
     return AUTH_PARAMS.test(name) || fields(name) !== undefined ? `${part.slice(0, eq)}=[REDACTED]` : part;
   });
-  const text = `${path}?${parts.join('&')}`;
-  // Said in words: a bare "…" could be the end of the target itself (a decoded path may hold one),
-  // and an approver shown this text approves the whole target.
-  return clipShown(text, RECORDED_TARGET_CHARS);
+  return `${path}?${parts.join('&')}`;
 }
 
 /** Characters of a request target kept in its record and shown to approvers. */

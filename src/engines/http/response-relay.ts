@@ -308,7 +308,12 @@ async function relayWith(
     send(res, o.withhold(message));
     return { status, error: { code: 'withheld', message } };
   }
-  if (p === 'relay' && o.credentialForms !== undefined && o.credentialForms.length > 0)
+  if (
+    p === 'relay' &&
+    o.credentialForms !== undefined &&
+    o.credentialForms.length > 0 &&
+    !storedCodedObject(up, o)
+  )
     return relayScrubbed(res, up, o.credentialForms, o, headers, head, upstreamError);
   if (p === 'relay') {
     head(status);
@@ -433,6 +438,18 @@ const CREDENTIAL = 'connection-credential';
  * first and sent decoded (an echo inside gzip is not in its bytes); one Gatehouse cannot decode is
  * withheld (class 257).
  */
+/**
+ * An S3 object kept coded (stored with `Content-Encoding: gzip`, as a static site's files often are):
+ * its bytes are what was stored, not an echo of this request, so they go out as stored rather than
+ * decoded to look for the connection's session token (docs/security.md class 276).
+ */
+function storedCodedObject(up: UpstreamResponse, o: RelayOptions): boolean {
+  const encoding = (headerText(up.headers['content-encoding']) ?? 'identity').trim().toLowerCase();
+  return (
+    o.objectBody && up.statusCode >= 200 && up.statusCode < 300 && encoding !== 'identity' && encoding !== ''
+  );
+}
+
 async function relayScrubbed(
   res: ServerResponse,
   up: UpstreamResponse,

