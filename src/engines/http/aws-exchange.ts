@@ -60,6 +60,8 @@ import {
   HIDDEN_CODE_RULE,
   hiddenCodeRefusal,
   httpBodyHidesCode,
+  clippedBodyRefusal,
+  CLIPPED_BODY_RULE,
   httpBodyView,
   reviewedBody,
 } from './reviewed-body.js';
@@ -473,6 +475,22 @@ export async function handleAws(
         max: settings.maxRequestBodyBytes,
       }),
     );
+    // Not held when the approver would be shown only its head (class 291).
+    const clipped = clippedBodyRefusal(
+      admitted.body,
+      'Send it in smaller requests, or ask a person with access to send it.',
+    );
+    if (clipped !== undefined) {
+      const id = await whileDeciding(
+        x,
+        recordRefusal(session, deps.connection, method, {
+          ruleId: CLIPPED_BODY_RULE,
+          message: clipped,
+          recorded: action.path,
+        }),
+      );
+      return fail('too-large', clipped, id);
+    }
     // Not held when its masked view would hide what it runs behind a masked value (class 275).
     const hidden = httpBodyHidesCode(whole, req.headers['content-type'], settings.masking, {
       contentEncoding: req.headers['content-encoding'],

@@ -53,6 +53,8 @@ import {
   HIDDEN_CODE_RULE,
   hiddenCodeRefusal,
   httpBodyHidesCode,
+  clippedBodyRefusal,
+  CLIPPED_BODY_RULE,
   httpBodyView,
   REVIEWED_BODY_LIMIT_RULE,
   reviewedBody,
@@ -364,6 +366,24 @@ export async function handleGeneric(deps: ExchangeDeps, x: Exchange): Promise<vo
           max: settings.maxRequestBodyBytes,
         }),
       });
+    // Not held when the approver would be shown only its head (class 291).
+    const clipped = review
+      ? clippedBodyRefusal(
+          action.body,
+          'Send it in smaller requests, or ask a person with access to send it.',
+        )
+      : undefined;
+    if (clipped !== undefined) {
+      const id = await whileDeciding(
+        x,
+        recordRefusal(session, deps.connection, method, {
+          ruleId: CLIPPED_BODY_RULE,
+          message: clipped,
+          recorded: read.recorded,
+        }),
+      );
+      return fail('too-large', clipped, id, CLIPPED_BODY_RULE);
+    }
     // Not held when its masked view would hide what it runs behind a masked value (class 275).
     const hidden = review
       ? httpBodyHidesCode(body, req.headers['content-type'], settings.masking, {

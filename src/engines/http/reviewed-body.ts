@@ -43,6 +43,22 @@ export function reviewedBodyTooLarge(max: number): string {
 /** Rule id of a reviewed request whose masked view would hide code behind a masked value (class 275). */
 export const HIDDEN_CODE_RULE = 'http-masked-code-body';
 
+/** Rule id of a reviewed request whose masked body is too long to show the approver whole (413). */
+export const CLIPPED_BODY_RULE = 'http-body-too-long-to-show';
+
+/**
+ * Why a reviewed body must not be held for approval because the approver would see only its head
+ * (undefined when it is shown whole): an approval of a clipped view covers what nobody read, and a
+ * client puts what it wants unseen after a long first field (docs/security.md, class 291).
+ */
+export function clippedBodyRefusal(body: RequestBody | undefined, advice: string): string | undefined {
+  if (body?.clippedChars === undefined) return undefined;
+  return (
+    `Gatehouse refused the request: it needs approval, and its body is too long to show the approver whole ` +
+    `(${body.bytes} bytes; at most ${SHOWN_WHOLE_BODY_CHARS} characters are shown whole). ${advice}`
+  );
+}
+
 /** The message of that refusal: where, never what (the span may be the secret itself). */
 export function hiddenCodeRefusal(hidden: string, advice: string): string {
   return `Gatehouse refused the request: it needs approval, and ${hidden}. ${advice}`;

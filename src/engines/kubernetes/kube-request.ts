@@ -50,7 +50,7 @@ import {
   REVIEWED_BODY_LIMIT_RULE,
   reviewedBody,
   reviewedBodyTooLarge,
-  SHOWN_WHOLE_BODY_CHARS,
+  clippedBodyRefusal,
 } from '../http/reviewed-body.js';
 import {
   kubeBodyHidesCode,
@@ -372,11 +372,13 @@ export async function handleKubeRequest(
     }
     // Nor one too long to be shown whole: its head and a marker would be approved for all of it, and
     // an object's containers come after its metadata (class 291).
-    const clipped = decision.effect === 'review' ? admitted.body?.clippedChars : undefined;
+    const clipped =
+      decision.effect === 'review'
+        ? clippedBodyRefusal(admitted.body, 'Split the object, or ask a person with access to apply it.')
+        : undefined;
     if (clipped !== undefined) {
-      const message = `Gatehouse refused the request: it needs approval, and its body is too long to show the approver whole (${read.length} bytes; at most ${SHOWN_WHOLE_BODY_CHARS} characters are shown whole). Split the object, or ask a person with access to apply it.`;
-      await recorded(admitted, UNSHOWN_BODY_RULE, message);
-      return refuse('RequestEntityTooLarge', message);
+      await recorded(admitted, UNSHOWN_BODY_RULE, clipped);
+      return refuse('RequestEntityTooLarge', clipped);
     }
     // Nor one whose masked view would hide what it runs behind a masked value (class 252).
     const hidden =
