@@ -56,15 +56,7 @@ import {
 import { relayResponse } from './response-relay.js';
 import { storedSecretFields } from './aws/stored-secrets.js';
 import { credentialForms } from './credential-echo.js';
-import {
-  HIDDEN_CODE_RULE,
-  hiddenCodeRefusal,
-  httpBodyHidesCode,
-  clippedBodyRefusal,
-  CLIPPED_BODY_RULE,
-  httpBodyView,
-  reviewedBody,
-} from './reviewed-body.js';
+import { httpBodyView, reviewedBody, reviewedBodyRefusal } from './reviewed-body.js';
 import { AwsChunkedDecoder, AwsChunkedError } from './sigv4/aws-chunked-decoder.js';
 import type { QueryMap } from './sigv4/canonical-query.js';
 import { single } from './sigv4/canonical-query.js';
@@ -475,42 +467,22 @@ export async function handleAws(
         max: settings.maxRequestBodyBytes,
       }),
     );
-    // Not held when the approver would be shown only its head (class 291).
-    const clipped = clippedBodyRefusal(
-      admitted.body,
-      'Send it in smaller requests, or ask a person with access to send it.',
-    );
-    if (clipped !== undefined) {
-      const id = await whileDeciding(
-        x,
-        recordRefusal(session, deps.connection, method, {
-          ruleId: CLIPPED_BODY_RULE,
-          message: clipped,
-          recorded: action.path,
-        }),
-      );
-      return fail('too-large', clipped, id);
-    }
-    // Not held when its masked view would hide what it runs behind a masked value (class 275).
-    const hidden = httpBodyHidesCode(whole, req.headers['content-type'], settings.masking, {
+    // Not held when the approver would be shown only its head (class 291), or when its masked view
+    // would hide what it runs behind a masked value (class 275).
+    const refusal = reviewedBodyRefusal(admitted.body, whole, req.headers['content-type'], settings.masking, {
       contentEncoding: req.headers['content-encoding'],
       max: settings.maxRequestBodyBytes,
       literal: (text) => storedSecretFields(cls.operation, text),
-    });
-    if (hidden !== undefined) {
-      const message = hiddenCodeRefusal(
-        hidden,
+      advice:
         'Keep a secret in Secrets Manager or an SSM SecureString and name it where it is used, and commands out of values under sensitive names.',
-      );
+    });
+    if (refusal !== undefined) {
+      const { ruleId, message } = refusal;
       const id = await whileDeciding(
         x,
-        recordRefusal(session, deps.connection, method, {
-          ruleId: HIDDEN_CODE_RULE,
-          message,
-          recorded: action.path,
-        }),
+        recordRefusal(session, deps.connection, method, { ruleId, message, recorded: action.path }),
       );
-      return fail('denied', message, id);
+      return fail(refusal.failure, message, id);
     }
   }
   // The headers that go up with a reviewed request (S3's metadata, redirect, lock and storage headers,

@@ -50,14 +50,10 @@ import {
 } from './request-target.js';
 import { relayResponse } from './response-relay.js';
 import {
-  HIDDEN_CODE_RULE,
-  hiddenCodeRefusal,
-  httpBodyHidesCode,
-  clippedBodyRefusal,
-  CLIPPED_BODY_RULE,
   httpBodyView,
   REVIEWED_BODY_LIMIT_RULE,
   reviewedBody,
+  reviewedBodyRefusal,
   reviewedBodyTooLarge,
 } from './reviewed-body.js';
 import { parseQuery } from './sigv4/canonical-query.js';
@@ -366,45 +362,22 @@ export async function handleGeneric(deps: ExchangeDeps, x: Exchange): Promise<vo
           max: settings.maxRequestBodyBytes,
         }),
       });
-    // Not held when the approver would be shown only its head (class 291).
-    const clipped = review
-      ? clippedBodyRefusal(
-          action.body,
-          'Send it in smaller requests, or ask a person with access to send it.',
-        )
-      : undefined;
-    if (clipped !== undefined) {
-      const id = await whileDeciding(
-        x,
-        recordRefusal(session, deps.connection, method, {
-          ruleId: CLIPPED_BODY_RULE,
-          message: clipped,
-          recorded: read.recorded,
-        }),
-      );
-      return fail('too-large', clipped, id, CLIPPED_BODY_RULE);
-    }
-    // Not held when its masked view would hide what it runs behind a masked value (class 275).
-    const hidden = review
-      ? httpBodyHidesCode(body, req.headers['content-type'], settings.masking, {
+    // Not held when the approver would be shown only its head (class 291), or when its masked view
+    // would hide what it runs behind a masked value (class 275).
+    const refusal = review
+      ? reviewedBodyRefusal(action.body, body, req.headers['content-type'], settings.masking, {
           contentEncoding: req.headers['content-encoding'],
           max: settings.maxRequestBodyBytes,
+          advice: 'Send secrets by reference, and commands out of values under sensitive names.',
         })
       : undefined;
-    if (hidden !== undefined) {
-      const message = hiddenCodeRefusal(
-        hidden,
-        'Send secrets by reference, and commands out of values under sensitive names.',
-      );
+    if (refusal !== undefined) {
+      const { ruleId, message } = refusal;
       const id = await whileDeciding(
         x,
-        recordRefusal(session, deps.connection, method, {
-          ruleId: HIDDEN_CODE_RULE,
-          message,
-          recorded: read.recorded,
-        }),
+        recordRefusal(session, deps.connection, method, { ruleId, message, recorded: read.recorded }),
       );
-      return fail('denied', message, id, HIDDEN_CODE_RULE);
+      return fail(refusal.failure, message, id, ruleId);
     }
   }
   // The headers that go up with a reviewed request are bound to its approval and shown to the

@@ -59,6 +59,40 @@ export function clippedBodyRefusal(body: RequestBody | undefined, advice: string
   );
 }
 
+/** Why a reviewed body is refused instead of held: its rule, message and how the client is answered. */
+export interface ReviewedBodyRefusal {
+  readonly ruleId: string;
+  readonly message: string;
+  readonly failure: 'too-large' | 'denied';
+}
+
+/**
+ * Whether a request held for review may be held with this body (undefined), or is refused: its masked
+ * view is too long to show whole (class 291), or would hide what it runs behind a masked value (class
+ * 275). `advice` ends the hidden-code message (where secrets belong on this kind of connection).
+ */
+export function reviewedBodyRefusal(
+  shown: RequestBody | undefined,
+  body: Buffer,
+  contentType: string | string[] | undefined,
+  masking: Pick<ResponseMasking, 'detectors' | 'fieldNames' | 'fields'>,
+  options: Parameters<typeof httpBodyHidesCode>[3] & { readonly advice: string },
+): ReviewedBodyRefusal | undefined {
+  const clipped = clippedBodyRefusal(
+    shown,
+    'Send it in smaller requests, or ask a person with access to send it.',
+  );
+  if (clipped !== undefined) return { ruleId: CLIPPED_BODY_RULE, message: clipped, failure: 'too-large' };
+  const hidden = httpBodyHidesCode(body, contentType, masking, options);
+  if (hidden !== undefined)
+    return {
+      ruleId: HIDDEN_CODE_RULE,
+      message: hiddenCodeRefusal(hidden, options.advice),
+      failure: 'denied',
+    };
+  return undefined;
+}
+
 /** The message of that refusal: where, never what (the span may be the secret itself). */
 export function hiddenCodeRefusal(hidden: string, advice: string): string {
   return `Gatehouse refused the request: it needs approval, and ${hidden}. ${advice}`;
