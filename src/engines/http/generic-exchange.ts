@@ -45,11 +45,14 @@ import {
   printableTarget,
   recordedTarget,
   shownTarget,
+  targetHidesCode,
   splitTarget,
   type RequestTarget,
 } from './request-target.js';
 import { relayResponse } from './response-relay.js';
 import {
+  HIDDEN_CODE_RULE,
+  hiddenCodeRefusal,
   httpBodyView,
   REVIEWED_BODY_LIMIT_RULE,
   reviewedBody,
@@ -310,6 +313,23 @@ export async function handleGeneric(deps: ExchangeDeps, x: Exchange): Promise<vo
   const decision = session.decide(action);
   let reviewed: Buffer | undefined;
   const review = decision.effect === 'review';
+  // Not held when a query value the approver is shown masked would hide what it runs (class 300).
+  const hiddenInTarget = review ? targetHidesCode(read.target.rawQuery, settings.masking.fields) : undefined;
+  if (hiddenInTarget !== undefined) {
+    const message = hiddenCodeRefusal(
+      hiddenInTarget,
+      'Send secrets in a header or by reference, and commands out of values under sensitive names.',
+    );
+    const id = await whileDeciding(
+      x,
+      recordRefusal(session, deps.connection, method, {
+        ruleId: HIDDEN_CODE_RULE,
+        message,
+        recorded: read.recorded,
+      }),
+    );
+    return fail('denied', message, id, HIDDEN_CODE_RULE);
+  }
   const scan = decision.effect !== 'deny' && bodyMayOverrideMethod(method, req.headers['content-type']);
   if ((review || scan) && hasBody(req)) {
     const body = await readReviewedBody(x, req, settings.maxRequestBodyBytes);

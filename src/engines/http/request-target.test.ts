@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalPath } from '../../wire/http/canonical-path.js';
 import { DEFAULT_RESPONSE_FIELDS, fieldMatcher } from './field-names.js';
-import { policyPath, printableTarget, recordedTarget, splitTarget } from './request-target.js';
+import {
+  policyPath,
+  printableTarget,
+  recordedTarget,
+  splitTarget,
+  targetHidesCode,
+} from './request-target.js';
 
 describe('request targets', () => {
   it('accepts origin-form targets only, and says why not', () => {
@@ -48,5 +54,24 @@ describe('request targets', () => {
     expect(recordedTarget('/data', '', f)).toBe('/data');
     const long = recordedTarget('/data', `q=${'x'.repeat(5000)}`, f);
     expect(long).toBe(`/data?q=${'x'.repeat(4096 - 8)}… (clipped: 5008 characters in all)`);
+  });
+});
+
+describe('targetHidesCode (class 300)', () => {
+  const f = fieldMatcher(DEFAULT_RESPONSE_FIELDS);
+  it('names a masked query value holding code or a blank, as the framework decodes it', () => {
+    expect(targetHidesCode('password=x%3Bcurl%20evil%7Csh', f)).toBe(
+      'the query parameter "password", where the masked part holds ";"',
+    );
+    expect(targetHidesCode('a=1&api_key=one+two', f)).toBe(
+      'the query parameter "api_key", where the masked part holds whitespace',
+    );
+    expect(targetHidesCode('X-Amz-Signature=a%0Ab', f)).toMatch(/a control character|whitespace/);
+  });
+  it('lets literals, references and values under other names pass', () => {
+    expect(targetHidesCode('', f)).toBeUndefined();
+    expect(targetHidesCode('password=s3cr3t-Value_99%2B%2F%3D', f)).toBeUndefined();
+    expect(targetHidesCode('token=%24%7BAPI_TOKEN%7D', f)).toBeUndefined();
+    expect(targetHidesCode('q=rm+-rf+%2F%3B&page=2', f)).toBeUndefined();
   });
 });

