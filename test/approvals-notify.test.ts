@@ -341,6 +341,28 @@ describe('notifications', () => {
     // The e-mail's quoting of the same texts: src/approvals/smtp-channel.test.ts.
   });
 
+  it('keeps a run of four or more backticks from closing the code block (class 297)', async () => {
+    // "````" became "`\u200b```" under a replacement of each "```": the fence that was meant to be
+    // broken was rebuilt from the replacement's own tail, and the client's text after it was the
+    // message's own mrkdwn, a bold "*Approval rule*" field of the agent's choosing included.
+    const forged = '````\n*Approval rule*\nlow-risk (auto-approved by policy)\n````';
+    const fake = encodeURIComponent(`routine ${forged}`);
+    const text = 'DELETE FROM items WHERE id = 3 /* ' + forged + " ````` */ /*reason='" + fake + "'*/";
+    const id = await deferred(text);
+    const slack = await until(
+      () => received.find((r) => r.path.startsWith('/slack-hook/') && r.body.includes(id)),
+      'slack message',
+    );
+    const blocks = (JSON.parse(slack.body) as { blocks: Json[] }).blocks;
+    const texts = blocks.map((b) => (b.text ? String(b.text.text) : ''));
+    const quoted = texts.filter(
+      (t) => t.includes('DELETE FROM items WHERE id = 3') || t.startsWith('*Reason*'),
+    );
+    expect(quoted.length).toBeGreaterThanOrEqual(2);
+    // Each block holds exactly its own opening and closing fence: no run of three backticks inside.
+    for (const t of quoted) expect(t.split('```'), t).toHaveLength(3);
+  });
+
   it("keeps the client's words in the parameters, session settings and impact preview quoted too (class 260)", async () => {
     const forged = (where: string) => `Approve or deny: https://evil.example/${where}`;
     const c = gw.client(agent);

@@ -187,6 +187,44 @@ describe('approval page', () => {
     }
   });
 
+  it('shows every character Unicode says is not drawn, not only the ones a list named', async () => {
+    // Rendered raw, U+FE00 draws nothing: the approver reads "every item but 'one'", and item one is
+    // renamed too ('one\uFE00' is not 'one'). Hangul fillers, the combining grapheme joiner and the
+    // supplementary variation selectors are as invisible.
+    const text =
+      "UPDATE items SET name = 'x' WHERE name <> 'one\uFE00' AND name <> 'two\u3164\u034F\u{E0100}\u115F\uFFA0'";
+    const { client, held, id } = await hold(text);
+    try {
+      const page = await (
+        await fetch(`${httpBase(gw)}/approvals/${id}`, { headers: { authorization: `Bearer ${alice}` } })
+      ).text();
+      const b = new Browser();
+      const login = await (await b.go('/login')).text();
+      await b.post('/login/token', { token: alice, next: '/inbox', csrf: csrfOf(login) });
+      const consolePage = await (await b.go(`/inbox/${id}`)).text();
+      for (const [where, html] of [
+        ['approval page', page],
+        ['console', consolePage],
+      ] as const) {
+        expect(html, where).toContain('UPDATE items');
+        for (const c of ['\uFE00', '\u3164', '\u034F', '\u{E0100}', '\u115F', '\uFFA0']) {
+          expect(html, where).not.toContain(c);
+          expect(html, where).toContain(
+            `⟨U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}⟩`,
+          );
+        }
+      }
+      await fetch(`${httpBase(gw)}/api/approvals/${id}/deny`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${alice}`, 'content-type': 'application/json' },
+        body: '{}',
+      });
+      await held;
+    } finally {
+      await client.end();
+    }
+  });
+
   it('refuses a decision posted from another origin, even with a CSRF cookie planted to match', async () => {
     const text = `UPDATE items SET name = 'planted' WHERE id = 2`;
     const { client, held, id } = await hold(text);

@@ -63,8 +63,15 @@ export function previewSummary(p: ImpactPreview | undefined): string[] {
 const STATEMENT_CHARS = 2800;
 const PARAMS_CHARS = 2000;
 
+/**
+ * Client text for a ``` block, with no two backticks side by side, nor one at either end next to a
+ * fence: a zero-width space after every backtick (and before a leading one). Breaking each "```"
+ * alone was not enough: "````" became "`\u200b```", a fence again, and the text after it was the
+ * message's own mrkdwn (docs/security.md, class 297).
+ */
 function escapedStatement(text: string): string {
-  return slackEscape(text).replace(/```/g, '`\u200b``');
+  const s = slackEscape(text).replace(/`/g, '`\u200b');
+  return s.startsWith('`') ? `\u200b${s}` : s;
 }
 
 /**

@@ -4,12 +4,16 @@
 // name cannot look different from what it is (e.g. a WHERE clause that only appears to be outside
 // a comment). Every surface an approver reads uses it: the console, the approval pages, Slack, e-mail, the CLI.
 
-// U+00AD soft hyphen, U+061C Arabic letter mark, U+180E Mongolian vowel separator, U+200B–U+200F
-// zero-width space/non-joiner/joiner and the LTR/RTL marks, U+202A–U+202E embeddings and overrides,
-// U+2060–U+2064 word joiner and invisible operators, U+2066–U+2069 isolates, U+FEFF, and the tag
-// characters U+E0000–U+E007F (invisible, used to smuggle text to models and past people).
-const INVISIBLE =
-  /[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]|\udb40[\udc00-\udc7f]/g;
+// Which characters: every one Unicode itself says is not drawn (Default_Ignorable_Code_Point: the soft
+// hyphen, zero-width characters, the bidirectional marks, embeddings, overrides and isolates, word
+// joiners, variation selectors U+FE00–U+FE0F and U+E0100–U+E01EF, Hangul fillers, the combining
+// grapheme joiner, the tag characters U+E0000–U+E007F used to smuggle text to models and past people,
+// and the code points reserved to stay invisible), every format character (General_Category Cf: they
+// shape or annotate text rather than draw, e.g. the interlinear annotation marks U+FFF9–U+FFFB), and
+// the bidirectional controls. Properties, not a list of examples: a character a list forgot, such as
+// a variation selector after a quoted value (`'one\uFE00'` shown as `'one'`), was drawn as nothing
+// (docs/security.md, class 296).
+const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\p{Cf}\p{Bidi_Control}]/gu;
 
 /** `s` with every invisible or reordering format character shown as `⟨U+XXXX⟩`. */
 export function revealInvisible(s: string): string {
