@@ -192,3 +192,70 @@ describe('pod security fields beyond privileged/host/capabilities', { timeout: 9
     expect((await pending).status).toBe(403);
   });
 });
+
+describe('a stored template (ControllerRevision) is read as the pod spec it is', { timeout: 90_000 }, () => {
+  let api: FakeKubeApi;
+  let gw: KubeTestGateway;
+  let agent: string;
+
+  beforeAll(async () => {
+    api = await startFakeKubeApi();
+    gw = await startKubeTestGateway({ api, policies: defaultKubernetesPolicies(['prod-k8s']) });
+    agent = await gw.token({ subject: 'claude', agent: true });
+  });
+
+  afterAll(async () => {
+    await gw?.stop();
+    await api?.close();
+  });
+
+  it('a ControllerRevision whose data holds a privileged template is refused, not held', async () => {
+    const before = api.seen.filter((s) => s.method !== 'GET').length;
+    const asked = gw.approver.seen.length;
+    // The StatefulSet controller builds the pods of a set's current revision from the revision's data
+    // (ApplyRevision): a stored template is a pod spec the cluster will run.
+    const revision = {
+      apiVersion: 'apps/v1',
+      kind: 'ControllerRevision',
+      metadata: { name: 'db-7f9c', labels: { app: 'db' } },
+      revision: 9,
+      data: {
+        spec: {
+          template: {
+            $patch: 'replace',
+            spec: {
+              hostPID: true,
+              containers: [{ name: 'db', image: 'postgres', securityContext: { privileged: true } }],
+            },
+          },
+        },
+      },
+    };
+    const pending = gw.send(
+      agent,
+      'POST',
+      '/apis/apps/v1/namespaces/default/controllerrevisions',
+      JSON.stringify(revision),
+      'application/json',
+    );
+    const first = await Promise.race([
+      pending,
+      (async () => {
+        while (gw.approver.seen.length === asked) await new Promise((r) => setTimeout(r, 20));
+        return 'held' as const;
+      })(),
+    ]);
+    if (first === 'held') {
+      const held = await gw.approver.next();
+      held.deny();
+      await pending;
+      throw new Error(
+        `a ControllerRevision with a privileged template was held for approval instead of refused (categories ${held.ctx.action.describe.categories.join(',')})`,
+      );
+    }
+    expect(first.status).toBe(403);
+    expect(first.body).toContain('k8s-agents-no-privileged-pods');
+    expect(first.body).toContain('data.spec.template.spec.hostPID=true');
+    expect(api.seen.filter((s) => s.method !== 'GET').length).toBe(before);
+  });
+});

@@ -42,7 +42,8 @@ const BUILTIN_GROUPS = new Set([
 ]);
 
 /**
- * Built-in resources whose objects hold a pod spec (by `group/resource`), and PersistentVolumes: a
+ * Built-in resources whose objects hold a pod spec (by `group/resource`, a ControllerRevision's stored
+ * template included: docs/security.md class 293), and PersistentVolumes: a
  * volume on a path of the node (`hostPath`, `local`) gives any pod that mounts a claim bound to it
  * that path, with no field of the pod's own saying so (docs/security.md class 138).
  */
@@ -55,6 +56,9 @@ const POD_RESOURCES = new Set([
   'apps/replicasets',
   'apps/statefulsets',
   'apps/daemonsets',
+  // A StatefulSet's or DaemonSet's stored template: the StatefulSet controller builds the pods of the
+  // set's current revision from its `data` (ApplyRevision), whatever the set's own template says.
+  'apps/controllerrevisions',
   'extensions/deployments',
   'extensions/replicasets',
   'extensions/daemonsets',
