@@ -213,7 +213,7 @@ function leaf(path: readonly string[], value: unknown, found: Set<string>, secre
   else if (parent === 'seLinuxOptions' && !selinuxConfined(key, value))
     found.add(`${at}=${shown(value, 60)}`);
   else if (parent === 'windowsOptions' && key === 'hostProcess' && value === true) found.add(`${at}=true`);
-  else if (key === 'hostPort' && value !== 0 && value !== null && value !== undefined)
+  else if (key === 'hostPort' && (typeof value === 'number' || typeof value === 'string') && value !== 0)
     found.add(`${at}=${shown(value, 20)}`);
   else if (
     key === 'name' &&
