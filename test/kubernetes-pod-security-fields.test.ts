@@ -152,6 +152,28 @@ describe('pod security fields beyond privileged/host/capabilities', { timeout: 9
         'hostPort=443',
       ],
       [
+        // Strategic merge's directives remove what they name: dropping "ALL" from the dropped
+        // capabilities gives the container the runtime's default ones back.
+        'PATCH',
+        '/apis/apps/v1/namespaces/default/deployments/web',
+        {
+          spec: {
+            template: {
+              spec: {
+                containers: [
+                  {
+                    name: 'app',
+                    securityContext: { capabilities: { '$deleteFromPrimitiveList/drop': ['ALL'] } },
+                  },
+                ],
+              },
+            },
+          },
+        },
+        'application/strategic-merge-patch+json',
+        'capabilities.$deleteFromPrimitiveList/drop=',
+      ],
+      [
         'POST',
         '/api/v1/namespaces/default/pods',
         pod({ securityContext: { windowsOptions: { hostProcess: true } } }),

@@ -223,8 +223,10 @@ function leaf(path: readonly string[], value: unknown, found: Set<string>, secre
     found.add(`${at}=${shown(value, 100)}`);
   else if (parent === 'annotations' && !profileAnnotationConfined(key, value))
     found.add(`${at}=${shown(value, 100)}`);
-  else if (key === '$patch' && path.includes('securityContext'))
-    found.add(`${at}=${String(value).slice(0, 20)}`);
+  // Strategic merge's directives ($patch, $retainKeys, $deleteFromPrimitiveList/…, $setElementOrder/…)
+  // remove what they name or what they leave out: under a securityContext, a removal of what confined
+  // the container (docs/security.md class 294), whichever directive it is.
+  else if (key.startsWith('$') && path.includes('securityContext')) found.add(`${at}=${shown(value, 100)}`);
   else if (value === null && path.includes('securityContext')) found.add(`${at} removed`);
 }
 
