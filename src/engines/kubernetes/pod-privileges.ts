@@ -42,7 +42,8 @@ const BUILTIN_GROUPS = new Set([
 ]);
 
 /**
- * Built-in resources whose objects hold a pod spec (by `group/resource`), and PersistentVolumes: a
+ * Built-in resources whose objects hold a pod spec (by `group/resource`, a ControllerRevision's stored
+ * template included: docs/security.md class 293), and PersistentVolumes: a
  * volume on a path of the node (`hostPath`, `local`) gives any pod that mounts a claim bound to it
  * that path, with no field of the pod's own saying so (docs/security.md class 138).
  */
@@ -55,6 +56,9 @@ const POD_RESOURCES = new Set([
   'apps/replicasets',
   'apps/statefulsets',
   'apps/daemonsets',
+  // A StatefulSet's or DaemonSet's stored template: the StatefulSet controller builds the pods of the
+  // set's current revision from its `data` (ApplyRevision), whatever the set's own template says.
+  'apps/controllerrevisions',
   'extensions/deployments',
   'extensions/replicasets',
   'extensions/daemonsets',
@@ -206,10 +210,80 @@ function leaf(path: readonly string[], value: unknown, found: Set<string>, secre
   // included) through /proc, and acts on its processes.
   else if (key === 'targetContainerName' && typeof value === 'string' && value !== '')
     found.add(`${at}=${value.slice(0, 100)}`);
-  else if (key === '$patch' && path.includes('securityContext'))
-    found.add(`${at}=${String(value).slice(0, 20)}`);
+  else if (parent === 'seLinuxOptions' && !selinuxConfined(key, value))
+    found.add(`${at}=${shown(value, 60)}`);
+  else if (parent === 'windowsOptions' && key === 'hostProcess' && value === true) found.add(`${at}=true`);
+  else if (key === 'hostPort' && (typeof value === 'number' || typeof value === 'string') && value !== 0)
+    found.add(`${at}=${shown(value, 20)}`);
+  else if (
+    key === 'name' &&
+    path[path.length - 3] === 'sysctls' &&
+    !(typeof value === 'string' && SAFE_SYSCTLS.has(value.replace(/\//g, '.')))
+  )
+    found.add(`${at}=${shown(value, 100)}`);
+  else if (parent === 'annotations' && !profileAnnotationConfined(key, value))
+    found.add(`${at}=${shown(value, 100)}`);
+  // Strategic merge's directives ($patch, $retainKeys, $deleteFromPrimitiveList/…, $setElementOrder/…)
+  // remove what they name or what they leave out: under a securityContext, a removal of what confined
+  // the container (docs/security.md class 294), whichever directive it is.
+  else if (key.startsWith('$') && path.includes('securityContext')) found.add(`${at}=${shown(value, 100)}`);
   else if (value === null && path.includes('securityContext')) found.add(`${at} removed`);
 }
+
+/**
+ * Pod Security's baseline profile (https://kubernetes.io/docs/concepts/security/pod-security-standards/)
+ * read whole: besides the fields above, an SELinux type outside the container types or any SELinux
+ * user or role (`spc_t` is not confined at all), a Windows host process, a port of the node, a sysctl
+ * outside the safe set, and the AppArmor and seccomp annotations kubelets still honour, unless they
+ * name the runtime's default or a profile on the node. A value outside what baseline allows is
+ * privilege, whatever it is: Gatehouse does not guess which others are harmless.
+ */
+const CONFINED_SELINUX_TYPES = new Set([
+  '',
+  'container_t',
+  'container_init_t',
+  'container_kvm_t',
+  'container_engine_t',
+]);
+const SAFE_SYSCTLS = new Set([
+  'kernel.shm_rmid_forced',
+  'net.ipv4.ip_local_port_range',
+  'net.ipv4.ip_unprivileged_port_start',
+  'net.ipv4.tcp_syncookies',
+  'net.ipv4.ping_group_range',
+  'net.ipv4.ip_local_reserved_ports',
+  'net.ipv4.tcp_keepalive_time',
+  'net.ipv4.tcp_fin_timeout',
+  'net.ipv4.tcp_keepalive_intvl',
+  'net.ipv4.tcp_keepalive_probes',
+]);
+const APPARMOR_ANNOTATION = 'container.apparmor.security.beta.kubernetes.io/';
+const SECCOMP_POD_ANNOTATION = 'seccomp.security.alpha.kubernetes.io/pod';
+const SECCOMP_CONTAINER_ANNOTATION = 'container.seccomp.security.alpha.kubernetes.io/';
+
+/** One key of `seLinuxOptions`: `level` is free; `type` only a container type; `user` and `role` unset. */
+function selinuxConfined(key: string, value: unknown): boolean {
+  if (value === null || value === undefined) return true;
+  if (key === 'level') return true;
+  if (key === 'type') return typeof value === 'string' && CONFINED_SELINUX_TYPES.has(value);
+  return value === '';
+}
+
+/** An annotation that sets a container's AppArmor or seccomp profile names the default or a node's profile. */
+function profileAnnotationConfined(key: string, value: unknown): boolean {
+  const apparmor = key.startsWith(APPARMOR_ANNOTATION);
+  const seccomp = key === SECCOMP_POD_ANNOTATION || key.startsWith(SECCOMP_CONTAINER_ANNOTATION);
+  if (!apparmor && !seccomp) return true;
+  if (value === null || value === undefined) return true;
+  if (typeof value !== 'string') return false;
+  return (
+    value === 'runtime/default' || value.startsWith('localhost/') || (seccomp && value === 'docker/default')
+  );
+}
+
+/** A value as the approver is shown it, capped. */
+const shown = (v: unknown, n: number): string =>
+  (typeof v === 'string' ? v : (JSON.stringify(v) ?? '')).slice(0, n);
 
 /** Whether a field at `path` is named already. */
 function named(found: ReadonlySet<string>, path: readonly string[]): boolean {
