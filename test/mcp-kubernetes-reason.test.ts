@@ -67,4 +67,38 @@ describe('the MCP kubernetes tool', { timeout: 60_000 }, () => {
     for (const [, reason, text] of calls)
       expect(filed.get(text), text).toBe(`gatehouse-mcp/kubernetes reason="${reason}"`);
   });
+
+  // A reason is free text from the model: one with characters a header cannot carry (above U+00FF)
+  // made the tool call throw instead of running (or refusing) the command.
+  it('runs a call whose reason has characters a header cannot carry, the reason filed in ASCII', async () => {
+    const client = new Client({ name: 'kube-reason-test', version: '1.0.0' });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${gw.gateway.http!.port}/mcp`), {
+        requestInit: { headers: { Authorization: `Bearer ${agent}` } },
+      }),
+    );
+    try {
+      const r = (await client.callTool({
+        name: 'kubernetes',
+        arguments: {
+          connection: 'prod-k8s',
+          command: 'get pods -n kube-system',
+          reason: 'Prüfung — 検査 "now"',
+        },
+      })) as { isError?: boolean; content: { text?: string }[] };
+      expect(r.isError, r.content.map((c) => c.text).join('\n')).toBeFalsy();
+    } finally {
+      await client.close();
+    }
+    let app: string | undefined;
+    for (let i = 0; i < 100 && app === undefined; i++) {
+      for (const s of await gw.gateway.store.listSessions({ subject: 'mcp-agent', limit: 100 })) {
+        const got = await gw.gateway.store.getSession(s.id);
+        if (got?.statements.some((st) => st.text === 'GET /api/v1/namespaces/kube-system/pods'))
+          app = String(s.application ?? '');
+      }
+      if (app === undefined) await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(app).toBe(`gatehouse-mcp/kubernetes reason="Pr?fung ? ?? 'now'"`);
+  });
 });

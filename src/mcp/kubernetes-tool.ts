@@ -70,7 +70,10 @@ function statusMessage(body: string): string {
 function userAgent(reason: string): string {
   // The reason is recorded with the session (its application) — the listener records no headers —
   // so every call opens its own connection (its own session).
-  return `gatehouse-mcp/kubernetes reason="${reason.replace(/[\r\n"]/g, ' ').slice(0, 150)}"`;
+  // A header carries printable ASCII only (a character above U+00FF made the call throw): the rest is
+  // `?`, as in the ssh tool's identification comment.
+  const clean = reason.replace(/[^\x20-\x7e]/g, '?').replace(/"/g, "'");
+  return `gatehouse-mcp/kubernetes reason="${clean.slice(0, 150)}"`;
 }
 
 function request(
