@@ -101,16 +101,20 @@ export function targetHidesCode(rawQuery: string, fields: FieldMatcher): string 
   for (const part of rawQuery.split('&')) {
     const eq = part.indexOf('=');
     if (eq < 0) continue;
-    const name = decodedQueryPart(part.slice(0, eq));
+    const name = decodeFormPart(part.slice(0, eq));
     if (!AUTH_PARAMS.test(name) && fields(name) === undefined) continue;
-    const value = decodedQueryPart(part.slice(eq + 1));
+    const value = decodeFormPart(part.slice(eq + 1));
     const hidden = stringViewHidesCode(value, '', `the query parameter ${JSON.stringify(name.slice(0, 64))}`);
     if (hidden !== undefined) return hidden;
   }
   return undefined;
 }
 
-function decodedQueryPart(s: string): string {
+/**
+ * One name or value of a form body or a query string, as the upstream's framework reads it: `+` a blank,
+ * percent-escapes decoded; a malformed escape leaves the part undecoded, its `+` still read as a blank.
+ */
+export function decodeFormPart(s: string): string {
   const spaced = s.replace(/\+/g, ' ');
   try {
     return decodeURIComponent(spaced);

@@ -16,6 +16,7 @@ import {
 import { undoContentCodings } from './content-coding.js';
 import type { FieldMatcher } from './field-names.js';
 import type { ResponseMasking } from './http-settings.js';
+import { decodeFormPart } from './request-target.js';
 import { maskXmlText } from './xml-masking.js';
 import { decodeXmlText } from './xml-text.js';
 
@@ -184,14 +185,6 @@ function sensitiveName(name: string, fields: FieldMatcher): string | undefined {
   return undefined;
 }
 
-function decodeForm(s: string): string {
-  try {
-    return decodeURIComponent(s.replace(/\+/g, ' '));
-  } catch {
-    return s;
-  }
-}
-
 /** One field of a form body, decoded, and how the approver is shown it. */
 interface FormField {
   readonly name: string;
@@ -207,7 +200,7 @@ function formFields(text: string, detectors: DetectorSet, fields: FieldMatcher):
     .filter((p) => p !== '')
     .map((part) => {
       const eq = part.indexOf('=');
-      const name = decodeForm(eq < 0 ? part : part.slice(0, eq));
+      const name = decodeFormPart(eq < 0 ? part : part.slice(0, eq));
       if (eq < 0)
         return {
           name,
@@ -215,7 +208,7 @@ function formFields(text: string, detectors: DetectorSet, fields: FieldMatcher):
           shownName: detectors.mask(name, 'redact', 'text')?.text ?? name,
           shownValue: undefined,
         };
-      const value = decodeForm(part.slice(eq + 1));
+      const value = decodeFormPart(part.slice(eq + 1));
       const tag = sensitiveName(name, fields);
       const shownValue =
         tag !== undefined ? `[REDACTED:${tag}]` : (detectors.mask(value, 'redact', 'text')?.text ?? value);
