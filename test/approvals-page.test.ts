@@ -47,6 +47,28 @@ async function hold(
   return { client, held, id: r.id };
 }
 
+/** The request as the approval page and as the console's inbox show it to alice. */
+async function approverViews(id: string): Promise<[string, string][]> {
+  const page = await (
+    await fetch(`${httpBase(gw)}/approvals/${id}`, { headers: { authorization: `Bearer ${alice}` } })
+  ).text();
+  const b = new Browser();
+  const login = await (await b.go('/login')).text();
+  await b.post('/login/token', { token: alice, next: '/inbox', csrf: csrfOf(login) });
+  return [
+    ['approval page', page],
+    ['console', await (await b.go(`/inbox/${id}`)).text()],
+  ];
+}
+
+async function deny(id: string): Promise<void> {
+  await fetch(`${httpBase(gw)}/api/approvals/${id}/deny`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${alice}`, 'content-type': 'application/json' },
+    body: '{}',
+  });
+}
+
 describe('approval page', () => {
   it('asks for a login, keeps the token in an HttpOnly cookie, escapes the statement, and releases the hold', async () => {
     const text = `UPDATE items SET name = '<script>alert(1)</script>' WHERE id = 1 RETURNING name`;
@@ -176,11 +198,7 @@ describe('approval page', () => {
         expect(html, where).toContain('⟨U+200B⟩');
         expect(html, where).toContain('⟨U+E0041⟩');
       }
-      await fetch(`${httpBase(gw)}/api/approvals/${id}/deny`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${alice}`, 'content-type': 'application/json' },
-        body: '{}',
-      });
+      await deny(id);
       await held;
     } finally {
       await client.end();
@@ -195,17 +213,7 @@ describe('approval page', () => {
       "UPDATE items SET name = 'x' WHERE name <> 'one\uFE00' AND name <> 'two\u3164\u034F\u{E0100}\u115F\uFFA0'";
     const { client, held, id } = await hold(text);
     try {
-      const page = await (
-        await fetch(`${httpBase(gw)}/approvals/${id}`, { headers: { authorization: `Bearer ${alice}` } })
-      ).text();
-      const b = new Browser();
-      const login = await (await b.go('/login')).text();
-      await b.post('/login/token', { token: alice, next: '/inbox', csrf: csrfOf(login) });
-      const consolePage = await (await b.go(`/inbox/${id}`)).text();
-      for (const [where, html] of [
-        ['approval page', page],
-        ['console', consolePage],
-      ] as const) {
+      for (const [where, html] of await approverViews(id)) {
         expect(html, where).toContain('UPDATE items');
         for (const c of ['\uFE00', '\u3164', '\u034F', '\u{E0100}', '\u115F', '\uFFA0']) {
           expect(html, where).not.toContain(c);
@@ -214,11 +222,56 @@ describe('approval page', () => {
           );
         }
       }
-      await fetch(`${httpBase(gw)}/api/approvals/${id}/deny`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${alice}`, 'content-type': 'application/json' },
-        body: '{}',
-      });
+      await deny(id);
+      await held;
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('spells out what draws as a blank or nothing, and a typed marker', async () => {
+    // A form feed draws nothing in a page (Chromium: 'one\f' as wide as 'one'); a no-break space, U+2028
+    // and U+2029 draw as a space, yet to PostgreSQL none is a blank ('two\u00A0' is not 'two '). A
+    // client that types the page's own notation, '⟨U+FE00⟩', must not read as a revealed character.
+    const text =
+      "UPDATE items SET name = 'x' WHERE name <> 'one\f' AND name <> 'two\u00A0' AND name <> 'three\u2028\u2029'" +
+      " AND name <> 'four\u001b\u0085' AND name <> 'one⟨U+FE00⟩'";
+    const { client, held, id } = await hold(text);
+    try {
+      for (const [where, html] of await approverViews(id)) {
+        expect(html, where).toContain('UPDATE items');
+        for (const c of ['\f', '\u00A0', '\u2028', '\u2029', '\u001b', '\u0085']) {
+          expect(html, where).not.toContain(c);
+          expect(html, where).toContain(
+            `⟨U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}⟩`,
+          );
+        }
+        expect(html, where).toContain('one⟨U+27E8⟩U+FE00⟩');
+      }
+      await deny(id);
+      await held;
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('counts a run of blank lines, so the tail of a statement is not pushed below the fold', async () => {
+    // 300 blank lines (or thousands of blanks) between a statement's head and its tail: an approver who
+    // read the head would approve the tail unseen.
+    const text =
+      "UPDATE items SET name = 'y' WHERE id = 1" +
+      '\n'.repeat(301) +
+      'OR id > 0' +
+      ' '.repeat(5000) +
+      'OR true';
+    const { client, held, id } = await hold(text);
+    try {
+      for (const [where, html] of await approverViews(id)) {
+        expect(html, where).toContain('UPDATE items');
+        expect(html, where).not.toContain('\n\n\n\n');
+        expect(html, where).toMatch(/⟨300 blank lines⟩\nOR id (&#62;|&gt;) 0⟨5000 blanks⟩OR true/);
+      }
+      await deny(id);
       await held;
     } finally {
       await client.end();

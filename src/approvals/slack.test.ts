@@ -105,6 +105,21 @@ describe('slackMessage', () => {
     expect(all).toContain('⟨U+E0041⟩');
   });
 
+  it('spells out blank-looking and control characters, a typed marker, and runs of blank lines', () => {
+    const text = `DELETE FROM t WHERE name <> 'a\u00A0\u000c' -- ⟨U+200B⟩${'\n'.repeat(100)}OR true`;
+    const all = JSON.stringify(
+      slackMessage({
+        event: 'approval.requested',
+        request: { ...request, statement: { ...request.statement!, text } },
+        url: 'https://g/approvals/r1',
+        at: new Date(),
+      }),
+    );
+    expect(all).toContain("'a⟨U+00A0⟩⟨U+000C⟩'");
+    expect(all).toContain('-- ⟨U+27E8⟩U+200B⟩');
+    expect(all).toContain('⟨99 blank lines⟩\\nOR true');
+  });
+
   it('shows the session settings the approval is bound to, and takes no approval when they do not fit', () => {
     const under = { ...request, preview: { ...request.preview!, settings: { datestyle: 'SQL, DMY' } } };
     const json = JSON.stringify(

@@ -246,6 +246,8 @@ describe('parseTimeBound and printable', () => {
   test('printable escapes terminal controls', () => {
     expect(printable('a\u001b]0;x\u0007b\r\n\u009b')).toBe('a\\x1b]0;x\\x07b\\x0d\\x0a\\x9b');
     expect(printable('a\nb', true)).toBe('a\nb');
+    expect(printable('a\u2028b\u00A0\u000c⟨', true)).toBe('a⟨U+2028⟩b⟨U+00A0⟩\\x0c⟨U+27E8⟩');
+    expect(printable(`a${'\n'.repeat(200)}b`, true)).toBe('a\n⟨199 blank lines⟩\nb');
   });
 
   test('printable shows the characters that reorder or hide text', () => {

@@ -151,7 +151,7 @@ function parseLimit(value: string): number {
 export function printable(s: string, keepNewlines = false): string {
   // Invisible and reordering characters are shown too (src/core/visible-text.ts).
   // eslint-disable-next-line no-control-regex
-  return revealInvisible(s).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+  return revealInvisible(s, { leaveControls: true }).replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => {
     if (keepNewlines && c === '\n') return '\n';
     if (c === '\t') return '\t';
     const code = c.charCodeAt(0);

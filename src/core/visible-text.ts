@@ -12,12 +12,47 @@
 // shape or annotate text rather than draw, e.g. the interlinear annotation marks U+FFF9–U+FFFB), and
 // the bidirectional controls. Properties, not a list of examples: a character a list forgot, such as
 // a variation selector after a quoted value (`'one\uFE00'` shown as `'one'`), was drawn as nothing
-// (docs/security.md, class 296).
-const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\p{Cf}\p{Bidi_Control}]/gu;
+// (docs/security.md, class 296). Then what draws as a blank but is none to an upstream: every space
+// separator but U+0020 (a no-break space, U+3000; to PostgreSQL and bash they are letters of a word),
+// and the line and paragraph separators U+2028/U+2029 (drawn as a space, or by some readers as a line
+// break, and a line break to neither PostgreSQL nor bash). And `⟨` itself, so that a client's text
+// that spells the notation (`'one⟨U+FE00⟩'`) cannot pass for a revealed character: every `⟨` shown
+// is this module's (class 341).
+const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\p{Cf}\p{Bidi_Control}\u2028\u2029\u27E8]|(?! )\p{Zs}/gu;
 
-/** `s` with every invisible or reordering format character shown as `⟨U+XXXX⟩`. */
-export function revealInvisible(s: string): string {
-  return s.replace(INVISIBLE, (c) => `⟨U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}⟩`);
+// The control characters but tab, line feed and carriage return (C0, DEL, C1): a page draws a form
+// feed as nothing and the others as whatever the approver's font has (often nothing). Terminal
+// surfaces escape them in their own notation (`\x1b`) and ask to have them left.
+// eslint-disable-next-line no-control-regex
+const CONTROLS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g;
+
+// Blank lines and long runs of blanks: hundreds of blank lines (or thousands of spaces) between a
+// statement's head and its tail put the tail below the fold, where an approver who read the head
+// approves it unseen. A run of three or more blank lines, or of 64 or more blanks, is shown as a
+// count (class 342).
+const BLANK_LINES = /(?:[ \t]*(?:\r\n|\r|\n)){4,}/g;
+const BLANK_RUN = /[ \t]{64,}/g;
+
+function codePoint(c: string): string {
+  return `⟨U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}⟩`;
+}
+
+/**
+ * `s` as a person reads it before deciding: every invisible, reordering or blank-looking character and
+ * every control character shown as `⟨U+XXXX⟩`, runs of blank lines and blanks counted.
+ * `leaveControls`: a terminal surface that escapes control characters itself. `keepBlanks`: a replay of
+ * what a terminal drew, where blanks are layout and nothing is decided.
+ */
+export function revealInvisible(
+  s: string,
+  o: { readonly leaveControls?: boolean; readonly keepBlanks?: boolean } = {},
+): string {
+  let shown = s.replace(INVISIBLE, codePoint);
+  if (!o.leaveControls) shown = shown.replace(CONTROLS, codePoint);
+  if (o.keepBlanks) return shown;
+  return shown
+    .replace(BLANK_LINES, (run) => `\n⟨${(run.match(/\r\n|\r|\n/g)?.length ?? 1) - 1} blank lines⟩\n`)
+    .replace(BLANK_RUN, (run) => `⟨${run.length} blanks⟩`);
 }
 
 /**

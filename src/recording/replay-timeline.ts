@@ -36,15 +36,18 @@ const OUTCOME_UNKNOWN = 'outcome-unknown';
  * (src/core/visible-text.ts), as every other surface that shows client text does.
  */
 export function safe(s: string, keepNewlines = false): string {
-  // eslint-disable-next-line no-control-regex
-  return revealInvisible(s).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
-    if (keepNewlines && c === '\n') return '\n';
-    if (c === '\t') return '  ';
-    const code = c.charCodeAt(0);
-    return code <= 0xff
-      ? `\\x${code.toString(16).padStart(2, '0')}`
-      : `\\u${code.toString(16).padStart(4, '0')}`;
-  });
+  return revealInvisible(s, { leaveControls: true, keepBlanks: true }).replace(
+    // eslint-disable-next-line no-control-regex
+    /[\u0000-\u001f\u007f-\u009f]/g,
+    (c) => {
+      if (keepNewlines && c === '\n') return '\n';
+      if (c === '\t') return '  ';
+      const code = c.charCodeAt(0);
+      return code <= 0xff
+        ? `\\x${code.toString(16).padStart(2, '0')}`
+        : `\\u${code.toString(16).padStart(4, '0')}`;
+    },
+  );
 }
 
 function str(v: unknown): string | undefined {
