@@ -5,7 +5,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { toMs } from '../config/duration.js';
 import type { SessionStore } from '../core/ports.js';
-import { revealInvisible } from '../core/visible-text.js';
+import { terminalText } from '../core/visible-text.js';
 import type {
   RecordedEffect,
   ResultSample,
@@ -150,15 +150,7 @@ function parseLimit(value: string): number {
 /** Makes client-controlled text safe to print: C0/C1 controls and DEL become visible escapes. */
 export function printable(s: string, keepNewlines = false): string {
   // Invisible and reordering characters are shown too (src/core/visible-text.ts).
-  // eslint-disable-next-line no-control-regex
-  return revealInvisible(s, { leaveControls: true }).replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => {
-    if (keepNewlines && c === '\n') return '\n';
-    if (c === '\t') return '\t';
-    const code = c.charCodeAt(0);
-    return code <= 0xff
-      ? `\\x${code.toString(16).padStart(2, '0')}`
-      : `\\u${code.toString(16).padStart(4, '0')}`;
-  });
+  return terminalText(s, { keepNewlines, tab: '\t' });
 }
 
 function time(d: Date): string {

@@ -56,6 +56,27 @@ export function revealInvisible(
 }
 
 /**
+ * `s` for a terminal: revealed as above, and every control character as `\x1b` (a terminal would act
+ * on it: clear the screen, move the cursor, set a title), but tab (shown as `tab`) and, with
+ * `keepNewlines`, the line feed. `keepBlanks`: a replay of what a terminal drew (see revealInvisible).
+ */
+export function terminalText(
+  s: string,
+  o: { readonly keepNewlines: boolean; readonly tab: string; readonly keepBlanks?: boolean },
+): string {
+  return revealInvisible(s, { leaveControls: true, keepBlanks: o.keepBlanks ?? false }).replace(
+    // eslint-disable-next-line no-control-regex
+    /[\u0000-\u001f\u007f-\u009f]/g,
+    (c) =>
+      c === '\n' && o.keepNewlines
+        ? c
+        : c === '\t'
+          ? o.tab
+          : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
+}
+
+/**
  * `s` cut to its first `max` characters (never between the halves of a surrogate pair), saying so in
  * words and with its whole length: a bare "…" could be the text's own end, and a person shown it
  * approves or reads the whole. `s` itself when it fits. `total`: the whole text's length when `s` is

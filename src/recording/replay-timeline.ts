@@ -4,7 +4,7 @@
 // control characters are made visible: a record must not drive the operator's terminal.
 
 import type { ResultSample } from '../core/records.js';
-import { revealInvisible } from '../core/visible-text.js';
+import { terminalText } from '../core/visible-text.js';
 import { parseAsciicast } from '../wire/asciicast/asciicast-writer.js';
 import type { StoredEvent } from '../store/event-queries.js';
 import { CopyRowsReader } from './copy-rows.js';
@@ -36,18 +36,7 @@ const OUTCOME_UNKNOWN = 'outcome-unknown';
  * (src/core/visible-text.ts), as every other surface that shows client text does.
  */
 export function safe(s: string, keepNewlines = false): string {
-  return revealInvisible(s, { leaveControls: true, keepBlanks: true }).replace(
-    // eslint-disable-next-line no-control-regex
-    /[\u0000-\u001f\u007f-\u009f]/g,
-    (c) => {
-      if (keepNewlines && c === '\n') return '\n';
-      if (c === '\t') return '  ';
-      const code = c.charCodeAt(0);
-      return code <= 0xff
-        ? `\\x${code.toString(16).padStart(2, '0')}`
-        : `\\u${code.toString(16).padStart(4, '0')}`;
-    },
-  );
+  return terminalText(s, { keepNewlines, tab: '  ', keepBlanks: true });
 }
 
 function str(v: unknown): string | undefined {
