@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCheckingUpstream, type CheckingUpstream } from './testkit/aws-upstreams.js';
-import { startHttpTestGateway, type HttpTestGateway } from './testkit/http-gateway.js';
+import { shownBody, startHttpTestGateway, type HttpTestGateway } from './testkit/http-gateway.js';
 import { startPythonUpstream, type PythonUpstream } from './testkit/python-upstreams.js';
 
 const PAD = 'release notes: nothing to see here. '.repeat(2000); // 72,000 characters
@@ -21,20 +21,8 @@ async function heldOrAnswered<T>(
   gw: HttpTestGateway,
   send: () => Promise<T>,
 ): Promise<{ answer: T | Error; shown?: string }> {
-  const asked = gw.approver.seen.length;
-  let done = false;
-  let shown: string | undefined;
-  const watch = (async () => {
-    while (gw.approver.seen.length === asked && !done) await new Promise((r) => setTimeout(r, 20));
-    if (done) return;
-    const h = await gw.approver.next();
-    shown = (h.ctx.action as { body?: { shown: string } }).body?.shown ?? '';
-    h.deny();
-  })();
-  const answer = await send().catch((e: Error) => e);
-  done = true;
-  await watch;
-  return { answer, ...(shown !== undefined ? { shown } : {}) };
+  const r = await gw.approver.heldOrAnswered(() => send().catch((e: Error) => e));
+  return { answer: r.answer, ...(r.held ? { shown: shownBody(r.held) } : {}) };
 }
 
 describe('HTTP: a reviewed body too long to show whole', { timeout: 60_000 }, () => {

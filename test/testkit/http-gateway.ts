@@ -88,6 +88,41 @@ export class TestApprover implements Approver {
     if (p) return Promise.resolve(p);
     return new Promise((resolve) => this.waiters.push(resolve));
   }
+
+  /**
+   * Sends a request that may be held: when it is, the review request it opened is `decide`d (denied
+   * unless asked) and returned as `held`; when it is answered first (refused, or not reviewed), none is
+   * taken. Either way the answer is awaited.
+   */
+  async heldOrAnswered<T>(
+    send: () => Promise<T>,
+    decide: 'approve' | 'deny' = 'deny',
+  ): Promise<{ answer: T; held?: ApprovalContext }> {
+    const asked = this.seen.length;
+    let done = false;
+    let held: ApprovalContext | undefined;
+    const watch = (async () => {
+      while (this.seen.length === asked && !done) await new Promise((r) => setTimeout(r, 20));
+      if (this.seen.length === asked) return;
+      const h = await this.next();
+      held = h.ctx;
+      if (decide === 'approve') h.approve();
+      else h.deny();
+    })();
+    let answer: T;
+    try {
+      answer = await send();
+    } finally {
+      done = true;
+      await watch;
+    }
+    return held ? { answer, held } : { answer };
+  }
+}
+
+/** The body a held HTTP, AWS or Kubernetes request showed the approver ('' when it showed none). */
+export function shownBody(ctx: ApprovalContext): string {
+  return (ctx.action as { body?: { shown: string } }).body?.shown ?? '';
 }
 
 export async function startHttpTestGateway(options: {
