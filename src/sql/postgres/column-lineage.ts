@@ -1085,11 +1085,13 @@ class Analysis {
         this.unprovenReads ??= reason;
         return { cols: [{ name: 'call', flow: unprovenFlow(reason) }], aligned: false };
       }
-      case 'ViewStmt':
+      case 'ViewStmt': {
         // The view's predicates are the owner's when it is read: at CREATE VIEW the client is the
         // owner, and its WHERE on a masked column is this statement's (maskedPredicates applies).
-        this.query(body['query'], undefined, TOP);
+        const r = this.query(body['query'], undefined, TOP);
+        if (body['replace'] === true) this.replacedView(body['view'], r.cols);
         return { cols: undefined, aligned: false };
+      }
       case 'DoStmt':
         this.unprovenReads ??= 'a DO block runs procedural code Gatehouse cannot see';
         return { cols: undefined, aligned: false };
@@ -1133,6 +1135,13 @@ class Analysis {
       case 'CreateStatsStmt':
         // Expressions over a relation's rows that run now or at every later write (class 192).
         this.schemaExpressions(type, body);
+        // `CREATE OR REPLACE RULE "_RETURN" AS ON SELECT TO v DO INSTEAD SELECT …` replaces a view's
+        // definition as CREATE OR REPLACE VIEW does (class 301).
+        if (type === 'RuleStmt' && body['event'] === 'CMD_SELECT' && body['replace'] === true) {
+          const actions = asArray(body['actions']);
+          const cols = actions.length === 1 ? this.query(actions[0], undefined, TOP).cols : [];
+          this.replacedView(body['relation'], cols);
+        }
         this.utility(body);
         return { cols: undefined, aligned: false };
       default:
@@ -1218,6 +1227,68 @@ class Analysis {
     aligned: boolean;
   } {
     return { cols: r.cols, aligned: r.starKnown };
+  }
+
+  /**
+   * `CREATE OR REPLACE VIEW` of an existing view (class 301). A materialized view keeps the rows its
+   * query computed when it was last refreshed, and is traced through its definition as it reads
+   * today: through the views it names, by their definitions of today. Replacing one of them
+   * relabels those stored rows: the values a column computed from a masked column would be read as
+   * what the new definition computes (a constant, an unmasked column). So the replacement is a
+   * write of what each column of the old definition carried into that column as it will be traced:
+   * whatever the new definition's column does not carry as strongly (a masked column it no longer
+   * reads, a column it now passes unchanged where the old one transformed it, a value the old one
+   * could not trace) is written where a later read would show it, and masking-write refuses it when
+   * a rule masks it. A view whose columns keep what they carried can still be replaced.
+   */
+  private replacedView(viewNode: unknown, newCols: readonly Col[]): void {
+    const rv = isObject(viewNode) ? (unwrap(viewNode, 'RangeVar') ?? viewNode) : undefined;
+    if (!isObject(rv) || typeof rv['relname'] !== 'string') return;
+    const name = rv['relname'];
+    const schema = typeof rv['schemaname'] === 'string' ? rv['schemaname'] : undefined;
+    const rels = this.catalog.relations(schema, name);
+    if (rels === undefined) {
+      this.needRelations.add(name);
+      return;
+    }
+    const label = (column: string, rel?: CatalogRelation) =>
+      `column ${column} of view ${rel ? `${rel.schema}.${rel.name}` : name} as replaced (a materialized view over it keeps the rows the old definition computed)`;
+    if (rels === UNAVAILABLE) {
+      this.writes.push({
+        targets: [],
+        label: label('*'),
+        flow: unprovenFlow(`the definition view ${name} had could not be read`),
+      });
+      return;
+    }
+    for (const rel of rels) {
+      // Only a plain view can be replaced; a name in another schema is one it may be.
+      if (rel.kind !== 'v' || SYSTEM_SCHEMAS.has(rel.schema)) continue;
+      const oldCols = this.relationCols(rel, TOP);
+      oldCols.forEach((old, i) => {
+        const now = newCols[i]?.flow ?? NONE;
+        if (old.flow.unproven !== undefined && now.unproven === undefined) {
+          this.writes.push({
+            targets: [],
+            label: label(old.name, rel),
+            flow: unprovenFlow(old.flow.unproven),
+          });
+          return;
+        }
+        // A column the old definition transformed (`upper(secret)`) and the new one passes unchanged
+        // would show the stored, transformed value in the column's own style (partial, hash).
+        const lost =
+          !old.flow.direct && now.direct
+            ? [...old.flow.keys]
+            : [...old.flow.keys].filter((k) => !now.keys.has(k));
+        if (lost.length > 0)
+          this.writes.push({
+            targets: [],
+            label: label(old.name, rel),
+            flow: new Flow(new Set(lost), false),
+          });
+      });
+    }
   }
 
   /**
