@@ -218,6 +218,13 @@ function trustedRoutine(o: CatalogRoutine): boolean {
 }
 /** Schemas whose views are not expanded (system views over catalogs; pg_stats is refused by name). */
 const SYSTEM_SCHEMAS: ReadonlySet<string> = new Set(['pg_catalog', 'information_schema']);
+/** Objects a RENAME or SET SCHEMA moves with their columns' names (classes 191 and 302). */
+const RELATION_OBJECTS: ReadonlySet<string> = new Set([
+  'OBJECT_TABLE',
+  'OBJECT_FOREIGN_TABLE',
+  'OBJECT_VIEW',
+  'OBJECT_MATVIEW',
+]);
 /** Catalog relations and functions that hold samples of column values (docs/masking.md). */
 const STATISTICS_RELATIONS: ReadonlySet<string> = new Set([
   'pg_stats',
@@ -1266,7 +1273,8 @@ class Analysis {
       if (rel.kind !== 'v' || SYSTEM_SCHEMAS.has(rel.schema)) continue;
       const oldCols = this.relationCols(rel, TOP);
       oldCols.forEach((old, i) => {
-        const now = newCols[i]?.flow ?? NONE;
+        // The view keeps its name: what a rule on it masks stays masked (class 302).
+        const now = this.ownName(rel, old.name, newCols[i]?.flow ?? NONE);
         if (old.flow.unproven !== undefined && now.unproven === undefined) {
           this.writes.push({
             targets: [],
@@ -1329,8 +1337,14 @@ class Analysis {
         return;
       }
       for (const rel of rels) {
-        if (isView(rel)) continue;
-        const cols = this.relationCols(rel, TOP);
+        // A view is traced through its definition, which keeps the rules of what it reads: only the
+        // names a rule may give the view itself move with it (class 302).
+        const cols = isView(rel)
+          ? rel.columns.map((name) => ({
+              name,
+              flow: new Flow(new Set([key(rel.schema, rel.name, name)]), true),
+            }))
+          : this.relationCols(rel, TOP);
         for (const c of cols) {
           if (only !== undefined && c.name !== only) continue;
           const targets = to(rel, c.name);
@@ -1343,9 +1357,9 @@ class Analysis {
     if (type === 'RenameStmt') {
       const kind = str(body['renameType'], '');
       const newname = str(body['newname'], '');
-      if (kind === 'OBJECT_TABLE' || kind === 'OBJECT_FOREIGN_TABLE')
+      if (RELATION_OBJECTS.has(kind))
         move(relation(body['relation']), (rel, c) => [key(rel.schema, newname, c)]);
-      else if (kind === 'OBJECT_COLUMN' && body['relationType'] !== 'OBJECT_VIEW')
+      else if (kind === 'OBJECT_COLUMN')
         move(
           relation(body['relation']),
           (rel) => descendants(rel).map((d) => key(d.schema, d.name, newname)),
@@ -1360,7 +1374,7 @@ class Analysis {
     if (type === 'AlterObjectSchemaStmt') {
       const kind = str(body['objectType'], '');
       const newschema = str(body['newschema'], '');
-      if (kind === 'OBJECT_TABLE' || kind === 'OBJECT_FOREIGN_TABLE')
+      if (RELATION_OBJECTS.has(kind))
         move(relation(body['relation']), (rel, c) => [key(newschema, rel.name, c)]);
       else if (kind === 'OBJECT_TYPE') untraceable(`a move of a type to another schema`);
       return;
@@ -1878,6 +1892,23 @@ class Analysis {
     }
   }
 
+  /**
+   * A view's or materialized view's column carries its own name besides what its definition computes
+   * it from (class 302): a rule may name it (`public.customer_summary.email`, `billing.*.card_*`), and
+   * it then holds for everything derived from the column, as a rule on a table's column does, not only
+   * for the column read as is. Its own name comes last: the rule of a column it passes unchanged wins.
+   */
+  private ownName(rel: CatalogRelation, column: string, flow: Flow): Flow {
+    const own = key(rel.schema, rel.name, column);
+    if (flow.keys.has(own)) return flow;
+    return new Flow(
+      new Set([...flow.keys, own]),
+      flow.keys.size === 0 || flow.direct,
+      flow.unproven,
+      flow.row,
+    );
+  }
+
   /** A relation, CTE or view named in FROM (or the target of a data-modifying statement). */
   rangeVar(node: unknown, scope: Scope, ctx: Ctx, allowCte: boolean): Item {
     const rv = isObject(node) ? (unwrap(node, 'RangeVar') ?? node) : undefined;
@@ -1968,9 +1999,9 @@ class Analysis {
       const inner: Ctx = { predicate: false, view: ctx.view + 1, viewStack: [...ctx.viewStack, id] };
       const r = this.query(tree, undefined, inner);
       if (r.cols.length === rel.columns.length && r.starKnown)
-        return rel.columns.map((name, i) => ({ name, flow: r.cols[i]!.flow }));
+        return rel.columns.map((name, i) => ({ name, flow: this.ownName(rel, name, r.cols[i]!.flow) }));
       const f = union(r.cols.map((c) => c.flow));
-      return rel.columns.map((name) => ({ name, flow: f }));
+      return rel.columns.map((name) => ({ name, flow: this.ownName(rel, name, f) }));
     }
     // A column's names: its own, its parents' (a rule on a parent covers its children), and its
     // descendants' (a read of a parent returns their rows: class 188).
