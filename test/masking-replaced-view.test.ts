@@ -2,19 +2,44 @@
 // definition as it reads today: through the views it names, by their definitions of today. Replacing
 // such a view (`CREATE OR REPLACE VIEW`, or its `_RETURN` rule) relabelled the stored rows, so values
 // computed from a masked column were read back as what the new definition computes, in clear
-// (docs/security.md, class 301). Through the real listener, the `pg` client and a real server.
+// (docs/security.md, class 301). So did a ruled child detached from the parent such a view reads.
+// Through the real listener, the `pg` client and a real server.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestGateway } from './testkit/gateway.js';
-import { VAULT_SECRET as SECRET, asPrincipal, refusal, startVaultGateway } from './testkit/masked-vault.js';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startTestGateway, type TestGateway } from './testkit/gateway.js';
+import { VAULT_POLICIES, VAULT_SECRET as SECRET, asPrincipal, refusal } from './testkit/masked-vault.js';
 
 let gw: TestGateway;
 
 beforeAll(async () => {
-  gw = await startVaultGateway(`
-    CREATE TABLE notes (id int, body text);
-    INSERT INTO notes VALUES (1, 'hello');
-    GRANT ALL ON ALL TABLES IN SCHEMA public TO PUBLIC;`);
+  gw = await startTestGateway({
+    superUrl: inject('pgUrl'),
+    policies: VAULT_POLICIES,
+    setupSql: `
+      CREATE TABLE vault (id int PRIMARY KEY, token text NOT NULL);
+      INSERT INTO vault VALUES (1, '${SECRET}');
+      CREATE TABLE notes (id int, body text);
+      INSERT INTO notes VALUES (1, 'hello');
+      -- A ruled child's rows read through its parent: inheritance, and a partition.
+      CREATE TABLE dad (id int, val text);
+      CREATE TABLE kid () INHERITS (dad);
+      INSERT INTO kid VALUES (1, '${SECRET}');
+      CREATE TABLE drawers (id int, val text) PARTITION BY LIST (id);
+      CREATE TABLE drawer_one PARTITION OF drawers FOR VALUES IN (1);
+      INSERT INTO drawers VALUES (1, '${SECRET}');
+      CREATE TABLE plain_parent (id int, val text);
+      CREATE TABLE plain_child () INHERITS (plain_parent);
+      GRANT ALL ON ALL TABLES IN SCHEMA public TO PUBLIC;`,
+    extra: {
+      masking: {
+        columns: [
+          { column: 'public.vault.token', style: 'redact', tag: 'vault_token' },
+          { column: 'public.kid.val', style: 'redact', tag: 'kid' },
+          { column: 'public.drawer_one.val', style: 'redact', tag: 'drawer' },
+        ],
+      },
+    },
+  });
 });
 afterAll(async () => gw?.stop());
 
@@ -74,6 +99,25 @@ describe(
         expect((await c.query('SELECT body FROM mv_d')).rows).toEqual([{ body: 'hello' }]);
       });
       expect((await values(['analysts'], 'ann3', 'SELECT note FROM mv_c')).join()).not.toContain(SECRET);
+    });
+
+    it('a ruled child taken out from under the parent a materialized view reads is refused', async () => {
+      await asPrincipal(gw, ['analysts'], 'ann4', async (c) => {
+        await c.query('CREATE MATERIALIZED VIEW mv_dad AS SELECT id, val FROM dad');
+        await c.query('CREATE MATERIALIZED VIEW mv_drawers AS SELECT id, val FROM drawers');
+        for (const sql of [
+          'ALTER TABLE kid NO INHERIT dad',
+          'ALTER TABLE drawers DETACH PARTITION drawer_one',
+        ]) {
+          const e = await refusal(c, sql);
+          expect(e.code, sql).toBe('42501');
+          expect(e.message, sql).toMatch(/masking-write|masked column public\.(kid|drawer_one)\.val/);
+        }
+        // A child no rule names leaves as before.
+        await c.query('ALTER TABLE plain_child NO INHERIT plain_parent');
+      });
+      for (const sql of ['SELECT val FROM mv_dad', 'SELECT val FROM mv_drawers'])
+        expect((await values(['analysts'], 'ann4', sql)).join(), sql).not.toContain(SECRET);
     });
 
     it('a principal without a mask obligation replaces the view as before', async () => {

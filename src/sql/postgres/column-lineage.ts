@@ -218,6 +218,8 @@ function trustedRoutine(o: CatalogRoutine): boolean {
 }
 /** Schemas whose views are not expanded (system views over catalogs; pg_stats is refused by name). */
 const SYSTEM_SCHEMAS: ReadonlySet<string> = new Set(['pg_catalog', 'information_schema']);
+/** What a detached child's values are written into (class 301). */
+const PARENT_LABEL = "the parent's column that reads (and a materialized view over it keeps) the rows of";
 /** Objects a RENAME or SET SCHEMA moves with their columns' names (classes 191 and 302). */
 const RELATION_OBJECTS: ReadonlySet<string> = new Set([
   'OBJECT_TABLE',
@@ -1325,6 +1327,7 @@ class Analysis {
       ref: { schema?: string; name: string } | undefined,
       to: (rel: CatalogRelation, column: string) => string[],
       only?: string,
+      what = 'the new name of',
     ): void => {
       if (ref === undefined) return;
       const rels = this.catalog.relations(ref.schema, ref.name);
@@ -1348,7 +1351,7 @@ class Analysis {
         for (const c of cols) {
           if (only !== undefined && c.name !== only) continue;
           const targets = to(rel, c.name);
-          const label = `the new name of ${rel.schema}.${rel.name}.${c.name}`;
+          const label = `${what} ${rel.schema}.${rel.name}.${c.name}`;
           this.writes.push({ targets, label, flow: c.flow });
         }
       }
@@ -1386,10 +1389,32 @@ class Analysis {
       // The child keeps its own names and its descendants', not the parent's.
       const own = (rel: CatalogRelation, col: string) =>
         descendants(rel).map((d) => key(d.schema, d.name, col));
+      // The parent's names no longer carry the child's (class 301): rows of the child read through
+      // the parent and stored (a materialized view over the parent keeps them) would be read under
+      // the parent's names alone. The child's values are written into them.
+      const intoParent =
+        (parent: { schema?: string; name: string } | undefined) =>
+        (_rel: CatalogRelation, col: string): string[] => {
+          if (parent === undefined) return [];
+          const ps = this.catalog.relations(parent.schema, parent.name);
+          if (ps === undefined) {
+            this.needRelations.add(parent.name);
+            return [];
+          }
+          if (ps === UNAVAILABLE) return [];
+          return ps.flatMap((p) => [
+            key(p.schema, p.name, col),
+            ...p.ancestors.map((a) => key(a.schema, a.name, col)),
+          ]);
+        };
       if (sub === 'AT_DetachPartition') {
         const pc = isObject(c['def']) ? unwrap(c['def'], 'PartitionCmd') : undefined;
         move(relation(pc?.['name']), own);
-      } else if (sub === 'AT_DropInherit') move(relation(body['relation']), own);
+        move(relation(pc?.['name']), intoParent(relation(body['relation'])), undefined, PARENT_LABEL);
+      } else if (sub === 'AT_DropInherit') {
+        move(relation(body['relation']), own);
+        move(relation(body['relation']), intoParent(relation(c['def'])), undefined, PARENT_LABEL);
+      }
     }
   }
 
