@@ -2,7 +2,8 @@
 // definition as it reads today: through the views it names, by their definitions of today. Replacing
 // such a view (`CREATE OR REPLACE VIEW`, or its `_RETURN` rule) relabelled the stored rows, so values
 // computed from a masked column were read back as what the new definition computes, in clear
-// (docs/security.md, class 301). So did a ruled child detached from the parent such a view reads.
+// (docs/security.md, class 301). So did a ruled child detached from the parent such a view reads,
+// and a generated column it reads computed anew by another expression.
 // Through the real listener, the `pg` client and a real server.
 
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -27,6 +28,9 @@ beforeAll(async () => {
       CREATE TABLE drawers (id int, val text) PARTITION BY LIST (id);
       CREATE TABLE drawer_one PARTITION OF drawers FOR VALUES IN (1);
       INSERT INTO drawers VALUES (1, '${SECRET}');
+      -- A generated column computed from a ruled column.
+      CREATE TABLE gen_src (id int, val text, g text GENERATED ALWAYS AS (upper(val)) STORED);
+      INSERT INTO gen_src (id, val) VALUES (1, '${SECRET}');
       CREATE TABLE plain_parent (id int, val text);
       CREATE TABLE plain_child () INHERITS (plain_parent);
       GRANT ALL ON ALL TABLES IN SCHEMA public TO PUBLIC;`,
@@ -36,6 +40,7 @@ beforeAll(async () => {
           { column: 'public.vault.token', style: 'redact', tag: 'vault_token' },
           { column: 'public.kid.val', style: 'redact', tag: 'kid' },
           { column: 'public.drawer_one.val', style: 'redact', tag: 'drawer' },
+          { column: 'public.gen_src.val', style: 'redact', tag: 'gen' },
         ],
       },
     },
@@ -118,6 +123,19 @@ describe(
       });
       for (const sql of ['SELECT val FROM mv_dad', 'SELECT val FROM mv_drawers'])
         expect((await values(['analysts'], 'ann4', sql)).join(), sql).not.toContain(SECRET);
+    });
+
+    it('a generated column computed anew from less than it was, under a materialized view, is refused', async () => {
+      await asPrincipal(gw, ['analysts'], 'ann5', async (c) => {
+        await c.query('CREATE MATERIALIZED VIEW mv_gen AS SELECT id, g FROM gen_src');
+        const e = await refusal(c, `ALTER TABLE gen_src ALTER COLUMN g SET EXPRESSION AS ('x')`);
+        expect(e.code).toBe('42501');
+        expect(e.message).toMatch(/masked column public\.gen_src\.val/);
+        // Still computed from the ruled column: runs.
+        await c.query('ALTER TABLE gen_src ALTER COLUMN g SET EXPRESSION AS (lower(val))');
+      });
+      const got = (await values(['analysts'], 'ann5', 'SELECT g FROM mv_gen')).join();
+      expect(got).not.toContain(SECRET.toUpperCase());
     });
 
     it('a principal without a mask obligation replaces the view as before', async () => {

@@ -1462,6 +1462,26 @@ class Analysis {
                 label: `column ${name} rewritten by USING`,
                 flow: flow.direct && targets !== undefined ? flow : flow.derived(),
               });
+          } else if (c['subtype'] === 'AT_SetExpression') {
+            // A generated column computed anew (class 301): a materialized view over it keeps the
+            // values the old expression computed, which would be traced by the new one. What the old
+            // expression read and the new one does not is written into the column.
+            const name = str(c['name'], '?');
+            const now = this.expr(def, scope, TOP);
+            const old = scope.items[0]?.cols.find((x) => x.name === name)?.flow ?? NONE;
+            const lost = [...old.keys].filter((k) => !now.keys.has(k) && k.split('\u0000')[2] !== name);
+            if (old.unproven !== undefined && now.unproven === undefined)
+              this.writes.push({
+                targets: [],
+                label: `generated column ${name} as computed anew`,
+                flow: unprovenFlow(old.unproven),
+              });
+            else if (lost.length > 0)
+              this.writes.push({
+                targets: [],
+                label: `generated column ${name} as computed anew (a materialized view over it keeps the old values)`,
+                flow: new Flow(new Set(lost), false),
+              });
           } else if (
             c['subtype'] !== 'AT_DetachPartition' &&
             c['subtype'] !== 'AT_AttachPartition' &&
