@@ -214,12 +214,15 @@ describe('column lineage', () => {
     expect(l.outputs![0]!.row).toBeUndefined();
   });
 
-  it('views resolve to their base columns, nested too', () => {
+  it('views resolve to their base columns, nested too, and carry their own names (class 302)', () => {
     const l = analyze('SELECT secret, service FROM api_keys_v');
-    expect(l.outputs!.map(cols)).toEqual([['api_keys.secret'], ['api_keys.service']]);
+    expect(l.outputs!.map(cols)).toEqual([
+      ['api_keys.secret', 'api_keys_v.secret'],
+      ['api_keys.service', 'api_keys_v.service'],
+    ]);
     expect(l.outputs![0]!.direct).toBe(true);
     const u = analyze('SELECT * FROM upper_v');
-    expect(u.outputs!.map(cols)).toEqual([['api_keys.secret']]);
+    expect(u.outputs!.map(cols)).toEqual([['api_keys.secret', 'api_keys_v.secret', 'upper_v.s']]);
     expect(u.outputs![0]!.direct).toBe(false);
   });
 

@@ -218,6 +218,15 @@ function trustedRoutine(o: CatalogRoutine): boolean {
 }
 /** Schemas whose views are not expanded (system views over catalogs; pg_stats is refused by name). */
 const SYSTEM_SCHEMAS: ReadonlySet<string> = new Set(['pg_catalog', 'information_schema']);
+/** What a detached child's values are written into (class 301). */
+const PARENT_LABEL = "the parent's column that reads (and a materialized view over it keeps) the rows of";
+/** Objects a RENAME or SET SCHEMA moves with their columns' names (classes 191 and 302). */
+const RELATION_OBJECTS: ReadonlySet<string> = new Set([
+  'OBJECT_TABLE',
+  'OBJECT_FOREIGN_TABLE',
+  'OBJECT_VIEW',
+  'OBJECT_MATVIEW',
+]);
 /** Catalog relations and functions that hold samples of column values (docs/masking.md). */
 const STATISTICS_RELATIONS: ReadonlySet<string> = new Set([
   'pg_stats',
@@ -1085,11 +1094,13 @@ class Analysis {
         this.unprovenReads ??= reason;
         return { cols: [{ name: 'call', flow: unprovenFlow(reason) }], aligned: false };
       }
-      case 'ViewStmt':
+      case 'ViewStmt': {
         // The view's predicates are the owner's when it is read: at CREATE VIEW the client is the
         // owner, and its WHERE on a masked column is this statement's (maskedPredicates applies).
-        this.query(body['query'], undefined, TOP);
+        const r = this.query(body['query'], undefined, TOP);
+        if (body['replace'] === true) this.replacedView(body['view'], r.cols);
         return { cols: undefined, aligned: false };
+      }
       case 'DoStmt':
         this.unprovenReads ??= 'a DO block runs procedural code Gatehouse cannot see';
         return { cols: undefined, aligned: false };
@@ -1133,6 +1144,13 @@ class Analysis {
       case 'CreateStatsStmt':
         // Expressions over a relation's rows that run now or at every later write (class 192).
         this.schemaExpressions(type, body);
+        // `CREATE OR REPLACE RULE "_RETURN" AS ON SELECT TO v DO INSTEAD SELECT …` replaces a view's
+        // definition as CREATE OR REPLACE VIEW does (class 301).
+        if (type === 'RuleStmt' && body['event'] === 'CMD_SELECT' && body['replace'] === true) {
+          const actions = asArray(body['actions']);
+          const cols = actions.length === 1 ? this.query(actions[0], undefined, TOP).cols : [];
+          this.replacedView(body['relation'], cols);
+        }
         this.utility(body);
         return { cols: undefined, aligned: false };
       default:
@@ -1221,6 +1239,69 @@ class Analysis {
   }
 
   /**
+   * `CREATE OR REPLACE VIEW` of an existing view (class 301). A materialized view keeps the rows its
+   * query computed when it was last refreshed, and is traced through its definition as it reads
+   * today: through the views it names, by their definitions of today. Replacing one of them
+   * relabels those stored rows: the values a column computed from a masked column would be read as
+   * what the new definition computes (a constant, an unmasked column). So the replacement is a
+   * write of what each column of the old definition carried into that column as it will be traced:
+   * whatever the new definition's column does not carry as strongly (a masked column it no longer
+   * reads, a column it now passes unchanged where the old one transformed it, a value the old one
+   * could not trace) is written where a later read would show it, and masking-write refuses it when
+   * a rule masks it. A view whose columns keep what they carried can still be replaced.
+   */
+  private replacedView(viewNode: unknown, newCols: readonly Col[]): void {
+    const rv = isObject(viewNode) ? (unwrap(viewNode, 'RangeVar') ?? viewNode) : undefined;
+    if (!isObject(rv) || typeof rv['relname'] !== 'string') return;
+    const name = rv['relname'];
+    const schema = typeof rv['schemaname'] === 'string' ? rv['schemaname'] : undefined;
+    const rels = this.catalog.relations(schema, name);
+    if (rels === undefined) {
+      this.needRelations.add(name);
+      return;
+    }
+    const label = (column: string, rel?: CatalogRelation) =>
+      `column ${column} of view ${rel ? `${rel.schema}.${rel.name}` : name} as replaced (a materialized view over it keeps the rows the old definition computed)`;
+    if (rels === UNAVAILABLE) {
+      this.writes.push({
+        targets: [],
+        label: label('*'),
+        flow: unprovenFlow(`the definition view ${name} had could not be read`),
+      });
+      return;
+    }
+    for (const rel of rels) {
+      // Only a plain view can be replaced; a name in another schema is one it may be.
+      if (rel.kind !== 'v' || SYSTEM_SCHEMAS.has(rel.schema)) continue;
+      const oldCols = this.relationCols(rel, TOP);
+      oldCols.forEach((old, i) => {
+        // The view keeps its name: what a rule on it masks stays masked (class 302).
+        const now = this.ownName(rel, old.name, newCols[i]?.flow ?? NONE);
+        if (old.flow.unproven !== undefined && now.unproven === undefined) {
+          this.writes.push({
+            targets: [],
+            label: label(old.name, rel),
+            flow: unprovenFlow(old.flow.unproven),
+          });
+          return;
+        }
+        // A column the old definition transformed (`upper(secret)`) and the new one passes unchanged
+        // would show the stored, transformed value in the column's own style (partial, hash).
+        const lost =
+          !old.flow.direct && now.direct
+            ? [...old.flow.keys]
+            : [...old.flow.keys].filter((k) => !now.keys.has(k));
+        if (lost.length > 0)
+          this.writes.push({
+            targets: [],
+            label: label(old.name, rel),
+            flow: new Flow(new Set(lost), false),
+          });
+      });
+    }
+  }
+
+  /**
    * A statement that gives a relation's values other names (class 191): RENAME of a table or a
    * column, SET SCHEMA, a schema's or a composite type attribute's RENAME, DETACH PARTITION and NO
    * INHERIT (the child loses its parent's names). Each column's values are written, unchanged, under
@@ -1246,6 +1327,7 @@ class Analysis {
       ref: { schema?: string; name: string } | undefined,
       to: (rel: CatalogRelation, column: string) => string[],
       only?: string,
+      what = 'the new name of',
     ): void => {
       if (ref === undefined) return;
       const rels = this.catalog.relations(ref.schema, ref.name);
@@ -1258,12 +1340,18 @@ class Analysis {
         return;
       }
       for (const rel of rels) {
-        if (isView(rel)) continue;
-        const cols = this.relationCols(rel, TOP);
+        // A view is traced through its definition, which keeps the rules of what it reads: only the
+        // names a rule may give the view itself move with it (class 302).
+        const cols = isView(rel)
+          ? rel.columns.map((name) => ({
+              name,
+              flow: new Flow(new Set([key(rel.schema, rel.name, name)]), true),
+            }))
+          : this.relationCols(rel, TOP);
         for (const c of cols) {
           if (only !== undefined && c.name !== only) continue;
           const targets = to(rel, c.name);
-          const label = `the new name of ${rel.schema}.${rel.name}.${c.name}`;
+          const label = `${what} ${rel.schema}.${rel.name}.${c.name}`;
           this.writes.push({ targets, label, flow: c.flow });
         }
       }
@@ -1272,9 +1360,9 @@ class Analysis {
     if (type === 'RenameStmt') {
       const kind = str(body['renameType'], '');
       const newname = str(body['newname'], '');
-      if (kind === 'OBJECT_TABLE' || kind === 'OBJECT_FOREIGN_TABLE')
+      if (RELATION_OBJECTS.has(kind))
         move(relation(body['relation']), (rel, c) => [key(rel.schema, newname, c)]);
-      else if (kind === 'OBJECT_COLUMN' && body['relationType'] !== 'OBJECT_VIEW')
+      else if (kind === 'OBJECT_COLUMN')
         move(
           relation(body['relation']),
           (rel) => descendants(rel).map((d) => key(d.schema, d.name, newname)),
@@ -1289,7 +1377,7 @@ class Analysis {
     if (type === 'AlterObjectSchemaStmt') {
       const kind = str(body['objectType'], '');
       const newschema = str(body['newschema'], '');
-      if (kind === 'OBJECT_TABLE' || kind === 'OBJECT_FOREIGN_TABLE')
+      if (RELATION_OBJECTS.has(kind))
         move(relation(body['relation']), (rel, c) => [key(newschema, rel.name, c)]);
       else if (kind === 'OBJECT_TYPE') untraceable(`a move of a type to another schema`);
       return;
@@ -1301,10 +1389,32 @@ class Analysis {
       // The child keeps its own names and its descendants', not the parent's.
       const own = (rel: CatalogRelation, col: string) =>
         descendants(rel).map((d) => key(d.schema, d.name, col));
+      // The parent's names no longer carry the child's (class 301): rows of the child read through
+      // the parent and stored (a materialized view over the parent keeps them) would be read under
+      // the parent's names alone. The child's values are written into them.
+      const intoParent =
+        (parent: { schema?: string; name: string } | undefined) =>
+        (_rel: CatalogRelation, col: string): string[] => {
+          if (parent === undefined) return [];
+          const ps = this.catalog.relations(parent.schema, parent.name);
+          if (ps === undefined) {
+            this.needRelations.add(parent.name);
+            return [];
+          }
+          if (ps === UNAVAILABLE) return [];
+          return ps.flatMap((p) => [
+            key(p.schema, p.name, col),
+            ...p.ancestors.map((a) => key(a.schema, a.name, col)),
+          ]);
+        };
       if (sub === 'AT_DetachPartition') {
         const pc = isObject(c['def']) ? unwrap(c['def'], 'PartitionCmd') : undefined;
         move(relation(pc?.['name']), own);
-      } else if (sub === 'AT_DropInherit') move(relation(body['relation']), own);
+        move(relation(pc?.['name']), intoParent(relation(body['relation'])), undefined, PARENT_LABEL);
+      } else if (sub === 'AT_DropInherit') {
+        move(relation(body['relation']), own);
+        move(relation(body['relation']), intoParent(relation(c['def'])), undefined, PARENT_LABEL);
+      }
     }
   }
 
@@ -1351,6 +1461,26 @@ class Analysis {
                 targets: targets ? [...targets] : [],
                 label: `column ${name} rewritten by USING`,
                 flow: flow.direct && targets !== undefined ? flow : flow.derived(),
+              });
+          } else if (c['subtype'] === 'AT_SetExpression') {
+            // A generated column computed anew (class 301): a materialized view over it keeps the
+            // values the old expression computed, which would be traced by the new one. What the old
+            // expression read and the new one does not is written into the column.
+            const name = str(c['name'], '?');
+            const now = this.expr(def, scope, TOP);
+            const old = scope.items[0]?.cols.find((x) => x.name === name)?.flow ?? NONE;
+            const lost = [...old.keys].filter((k) => !now.keys.has(k) && k.split('\u0000')[2] !== name);
+            if (old.unproven !== undefined && now.unproven === undefined)
+              this.writes.push({
+                targets: [],
+                label: `generated column ${name} as computed anew`,
+                flow: unprovenFlow(old.unproven),
+              });
+            else if (lost.length > 0)
+              this.writes.push({
+                targets: [],
+                label: `generated column ${name} as computed anew (a materialized view over it keeps the old values)`,
+                flow: new Flow(new Set(lost), false),
               });
           } else if (
             c['subtype'] !== 'AT_DetachPartition' &&
@@ -1807,6 +1937,23 @@ class Analysis {
     }
   }
 
+  /**
+   * A view's or materialized view's column carries its own name besides what its definition computes
+   * it from (class 302): a rule may name it (`public.customer_summary.email`, `billing.*.card_*`), and
+   * it then holds for everything derived from the column, as a rule on a table's column does, not only
+   * for the column read as is. Its own name comes last: the rule of a column it passes unchanged wins.
+   */
+  private ownName(rel: CatalogRelation, column: string, flow: Flow): Flow {
+    const own = key(rel.schema, rel.name, column);
+    if (flow.keys.has(own)) return flow;
+    return new Flow(
+      new Set([...flow.keys, own]),
+      flow.keys.size === 0 || flow.direct,
+      flow.unproven,
+      flow.row,
+    );
+  }
+
   /** A relation, CTE or view named in FROM (or the target of a data-modifying statement). */
   rangeVar(node: unknown, scope: Scope, ctx: Ctx, allowCte: boolean): Item {
     const rv = isObject(node) ? (unwrap(node, 'RangeVar') ?? node) : undefined;
@@ -1897,9 +2044,9 @@ class Analysis {
       const inner: Ctx = { predicate: false, view: ctx.view + 1, viewStack: [...ctx.viewStack, id] };
       const r = this.query(tree, undefined, inner);
       if (r.cols.length === rel.columns.length && r.starKnown)
-        return rel.columns.map((name, i) => ({ name, flow: r.cols[i]!.flow }));
+        return rel.columns.map((name, i) => ({ name, flow: this.ownName(rel, name, r.cols[i]!.flow) }));
       const f = union(r.cols.map((c) => c.flow));
-      return rel.columns.map((name) => ({ name, flow: f }));
+      return rel.columns.map((name) => ({ name, flow: this.ownName(rel, name, f) }));
     }
     // A column's names: its own, its parents' (a rule on a parent covers its children), and its
     // descendants' (a read of a parent returns their rows: class 188).
