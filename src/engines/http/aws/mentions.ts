@@ -109,6 +109,15 @@ function dedupe(xs: readonly string[]): string[] {
  * every resource of every service: every deny or review rule on resources applies (docs/security.md,
  * class 127). Payloads handed to code already deployed (a Lambda invocation, a Step Functions input,
  * an event, a message) are data, not instructions (docs/aws.md, §Instructions and data).
+ *
+ * A CloudFormation template is instructions too, run by CloudFormation with the caller's credentials
+ * (the gateway's) or a role the request passes: every resource it creates, changes, deletes or reads
+ * — a parameter typed `AWS::SSM::Parameter::Value<…>` reads the SSM parameter its value names, a
+ * `{{resolve:ssm:…}}` or `{{resolve:secretsmanager:…}}` reference reads a parameter or a secret, and
+ * the stack's outputs hand them back — is named in a template (in the request, in S3, or the stack's
+ * earlier one) and not in any parameter Gatehouse reads as a resource. So the operations that run a
+ * template, a change set or a stack's own rollback or deletion select every resource as well
+ * (docs/security.md, class 321).
  */
 export const REMOTE_INSTRUCTIONS: ReadonlySet<string> = new Set([
   'ssm:SendCommand',
@@ -118,10 +127,29 @@ export const REMOTE_INSTRUCTIONS: ReadonlySet<string> = new Set([
   'ecs:ExecuteCommand',
   'ec2-instance-connect:SendSSHPublicKey',
   'ec2-instance-connect:SendSerialConsoleSSHPublicKey',
+  'cloudformation:CreateStack',
+  'cloudformation:UpdateStack',
+  'cloudformation:DeleteStack',
+  'cloudformation:CreateChangeSet',
+  'cloudformation:ExecuteChangeSet',
+  'cloudformation:RollbackStack',
+  'cloudformation:ContinueUpdateRollback',
+  'cloudformation:CancelUpdateStack',
+  'cloudformation:CreateStackSet',
+  'cloudformation:UpdateStackSet',
+  'cloudformation:CreateStackInstances',
+  'cloudformation:UpdateStackInstances',
+  'cloudformation:DeleteStackInstances',
+  'cloudformation:ImportStacksToStackSet',
 ]);
 
 /** The selection of every resource of every service (REMOTE_INSTRUCTIONS). */
 export const ANY_RESOURCE_ANYWHERE = '*';
+
+/** What a query-protocol request selects rather than names (REMOTE_INSTRUCTIONS), or undefined. */
+export function selectionsInQuery(operation: string): readonly string[] | undefined {
+  return REMOTE_INSTRUCTIONS.has(operation) ? [ANY_RESOURCE_ANYWHERE] : undefined;
+}
 
 export function selectionsInJson(
   operation: string,

@@ -14,7 +14,7 @@
 
 import type { AwsClassification, AwsRequest } from './aws-request.js';
 import { header, unknown } from './aws-request.js';
-import { mentionsInQuery } from './mentions.js';
+import { mentionsInQuery, selectionsInQuery } from './mentions.js';
 import { withNamedResources } from './named-resources.js';
 import { rolesInQuery, withPassedRoles } from './passed-roles.js';
 import { tagsInQuery, withTagsOnCreate } from './tags-on-create.js';
@@ -165,8 +165,17 @@ export function classifyQuery(req: AwsRequest): AwsClassification {
   // Each resource named is decided (named-resources.ts); a role the request hands to the service is
   // decided as iam:PassRole too (passed-roles.ts), and tags it sets as the tagging action
   // (tags-on-create.ts).
+  // Instructions another principal runs (a CloudFormation template: mentions.ts REMOTE_INSTRUCTIONS)
+  // select every resource.
+  const operation = `${prefix}:${action}`;
+  const selects = selectionsInQuery(operation);
   const named = withNamedResources(
-    { protocol: 'query', operation: `${prefix}:${action}`, mentions: mentionsInQuery(params) },
+    {
+      protocol: 'query',
+      operation,
+      mentions: mentionsInQuery(params),
+      ...(selects === undefined ? {} : { selects }),
+    },
     method,
     resources,
   );
