@@ -38,6 +38,36 @@ describe('mentions (class 70)', () => {
 
   it('names what a request selects by prefix', () => {
     expect(selectionsInJson('ssm:GetParametersByPath', { Path: '/prod' })).toEqual(['/prod']);
+    // Instructions the caller writes for a task, a build or a later run (class 322).
+    expect(selectionsInJson('ssm:CreateAssociation', { Name: 'AWS-RunShellScript' })).toEqual(['*']);
+    expect(
+      selectionsInJson('ecs:RunTask', {
+        taskDefinition: 'worker',
+        overrides: { containerOverrides: [{ name: 'app', command: ['sh'] }] },
+      }),
+    ).toEqual(['*']);
+    expect(
+      selectionsInJson('ecs:RunTask', {
+        taskDefinition: 'worker',
+        overrides: { containerOverrides: [{ name: 'app', environment: [{ name: 'A', value: 'b' }] }] },
+      }),
+    ).toEqual(['*']);
+    expect(
+      selectionsInJson('ecs:RunTask', {
+        taskDefinition: 'worker',
+        overrides: { containerOverrides: [{ name: 'app', cpu: 256 }] },
+      }),
+    ).toBeUndefined();
+    expect(selectionsInJson('ecs:RunTask', { taskDefinition: 'worker' })).toBeUndefined();
+    expect(selectionsInJson('codebuild:StartBuild', { projectName: 'site', buildspecOverride: 'x' })).toEqual(
+      ['*'],
+    );
+    expect(selectionsInJson('codebuild:StartBuild', { projectName: 'site', sourceVersion: 'evil' })).toEqual([
+      '*',
+    ]);
+    expect(
+      selectionsInJson('codebuild:StartBuild', { projectName: 'site', timeoutInMinutesOverride: 5 }),
+    ).toBeUndefined();
     expect(selectionsInJson('secretsmanager:BatchGetSecretValue', { Filters: [] })).toEqual(['']);
     expect(selectionsInJson('secretsmanager:BatchGetSecretValue', { SecretIdList: ['a'] })).toBeUndefined();
   });

@@ -141,7 +141,62 @@ export const REMOTE_INSTRUCTIONS: ReadonlySet<string> = new Set([
   'cloudformation:UpdateStackInstances',
   'cloudformation:DeleteStackInstances',
   'cloudformation:ImportStacksToStackSet',
+  // Commands an instance runs later, on a schedule or as a state to keep, as its role; the caller
+  // writes them (a document's parameters) as for SendCommand (class 322).
+  'ssm:CreateAssociation',
+  'ssm:CreateAssociationBatch',
+  'ssm:UpdateAssociation',
+  'ssm:StartAssociationsOnce',
+  'ssm:RegisterTaskWithMaintenanceWindow',
+  'ssm:UpdateMaintenanceWindowTask',
 ]);
+
+/**
+ * A task or a build run as deployed is code someone else wrote, decided on its names; one whose
+ * command, environment, source or buildspec the caller writes runs the caller's instructions as the
+ * task's or the project's role (class 322). ECS RunTask and StartTask: a container override's
+ * `command`, `environment` or `environmentFiles`. CodeBuild StartBuild and StartBuildBatch: any
+ * parameter but these, which change where a build runs or what it keeps, not what it runs.
+ */
+const BUILD_SETTINGS: ReadonlySet<string> = new Set([
+  'projectName',
+  'idempotencyToken',
+  'timeoutInMinutesOverride',
+  'queuedTimeoutInMinutesOverride',
+  'computeTypeOverride',
+  'artifactsOverride',
+  'secondaryArtifactsOverride',
+  'logsConfigOverride',
+  'reportBuildStatusOverride',
+  'buildStatusConfigOverride',
+  'cacheOverride',
+  'encryptionKeyOverride',
+  'fleetOverride',
+  'autoRetryLimitOverride',
+  'buildBatchConfigOverride',
+]);
+
+function runsCallersInstructions(operation: string, body: Record<string, unknown>): boolean {
+  if (operation === 'ecs:RunTask' || operation === 'ecs:StartTask') {
+    const overrides = body['overrides'];
+    if (overrides === undefined || overrides === null) return false;
+    if (typeof overrides !== 'object') return true;
+    const containers = (overrides as Record<string, unknown>)['containerOverrides'];
+    if (containers === undefined) return false;
+    if (!Array.isArray(containers)) return true;
+    return containers.some(
+      (c) =>
+        c === null ||
+        typeof c !== 'object' ||
+        ['command', 'environment', 'environmentFiles'].some(
+          (k) => (c as Record<string, unknown>)[k] !== undefined,
+        ),
+    );
+  }
+  if (operation === 'codebuild:StartBuild' || operation === 'codebuild:StartBuildBatch')
+    return Object.keys(body).some((k) => !BUILD_SETTINGS.has(k));
+  return false;
+}
 
 /** The selection of every resource of every service (REMOTE_INSTRUCTIONS). */
 export const ANY_RESOURCE_ANYWHERE = '*';
@@ -159,7 +214,8 @@ export function selectionsInJson(
     const path = body['Path'];
     return [typeof path === 'string' ? path : ''];
   }
-  if (REMOTE_INSTRUCTIONS.has(operation)) return [ANY_RESOURCE_ANYWHERE];
+  if (REMOTE_INSTRUCTIONS.has(operation) || runsCallersInstructions(operation, body))
+    return [ANY_RESOURCE_ANYWHERE];
   if (operation === 'secretsmanager:BatchGetSecretValue' && body['Filters'] !== undefined) return [''];
   // A symmetric ciphertext names its own key: Decrypt (and ReEncrypt's source) may leave out the key,
   // and KMS uses the one the ciphertext names, which Gatehouse cannot read (docs/security.md, class 110).
