@@ -41,7 +41,13 @@ describe.skipIf(!hasMoto() || !hasCommand('aws'))(
                 accessKeyId: 'AKIAGATEWAYREAL00322',
                 secretAccessKey: { env: 'GW_REAL_SECRET_322' },
               },
-              endpoints: { ssm: moto.url, ecs: moto.url, codebuild: moto.url, iam: moto.url },
+              endpoints: {
+                ssm: moto.url,
+                ecs: moto.url,
+                codebuild: moto.url,
+                iam: moto.url,
+                events: moto.url,
+              },
             },
           },
         },
@@ -61,6 +67,7 @@ describe.skipIf(!hasMoto() || !hasCommand('aws'))(
                     'ssm:CreateAssociation',
                     'ecs:RunTask',
                     'codebuild:StartBuild',
+                    'events:PutTargets',
                     'iam:PassRole',
                   ],
                 },
@@ -97,6 +104,7 @@ describe.skipIf(!hasMoto() || !hasCommand('aws'))(
         ) as { WindowId: string }
       ).WindowId;
       await ops.run('ecs', 'create-cluster', '--cluster-name', 'jobs');
+      await ops.run('events', 'put-rule', '--name', 'nightly', '--schedule-expression', 'rate(1 day)');
       await ops.run(
         'ecs',
         'register-task-definition',
@@ -201,6 +209,41 @@ describe.skipIf(!hasMoto() || !hasCommand('aws'))(
       expect(err, 'StartBuild with a buildspec override was forwarded').toBeDefined();
       expect(err).toContain('no-vault');
       await agent.run('codebuild', 'start-build', '--project-name', 'site');
+    });
+
+    it('refuses a scheduled rule target that runs commands; a function target is decided on its names', async () => {
+      const err = await refusal([
+        'events',
+        'put-targets',
+        '--rule',
+        'nightly',
+        '--targets',
+        JSON.stringify([
+          {
+            Id: 'run',
+            Arn: 'arn:aws:ssm:us-east-1::document/AWS-RunShellScript',
+            RoleArn: 'arn:aws:iam::123456789012:role/events-run',
+            Input: JSON.stringify({ commands: [READ_VAULT] }),
+            RunCommandParameters: {
+              RunCommandTargets: [{ Key: 'InstanceIds', Values: ['i-0123456789abcdef0'] }],
+            },
+          },
+        ]),
+      ]);
+      const targets = (await ops.run('events', 'list-targets-by-rule', '--rule', 'nightly')).stdout;
+      expect(targets, 'the target was put').not.toContain('AWS-RunShellScript');
+      expect(err, 'PutTargets was forwarded').toBeDefined();
+      expect(err).toContain('no-vault');
+      await agent.run(
+        'events',
+        'put-targets',
+        '--rule',
+        'nightly',
+        '--targets',
+        JSON.stringify([
+          { Id: 'fn', Arn: 'arn:aws:lambda:us-east-1:123456789012:function:report', Input: '{}' },
+        ]),
+      );
     });
   },
 );

@@ -156,7 +156,8 @@ export const REMOTE_INSTRUCTIONS: ReadonlySet<string> = new Set([
  * command, environment, source or buildspec the caller writes runs the caller's instructions as the
  * task's or the project's role (class 322). ECS RunTask and StartTask: a container override's
  * `command`, `environment` or `environmentFiles`. CodeBuild StartBuild and StartBuildBatch: any
- * parameter but these, which change where a build runs or what it keeps, not what it runs.
+ * parameter but these, which change where a build runs or what it keeps, not what it runs. An
+ * EventBridge target that runs an SSM document or automation, an ECS task, a Batch job or a build.
  */
 const BUILD_SETTINGS: ReadonlySet<string> = new Set([
   'projectName',
@@ -195,6 +196,23 @@ function runsCallersInstructions(operation: string, body: Record<string, unknown
   }
   if (operation === 'codebuild:StartBuild' || operation === 'codebuild:StartBuildBatch')
     return Object.keys(body).some((k) => !BUILD_SETTINGS.has(k));
+  // An EventBridge rule's target that runs commands when the rule fires: an SSM document or
+  // automation (its input is the document's parameters: the commands), an ECS task, a Batch job or a
+  // CodeBuild build (its input overrides what the task, job or build runs).
+  if (operation === 'events:PutTargets') {
+    const targets = body['Targets'];
+    if (targets === undefined) return false;
+    if (!Array.isArray(targets)) return true;
+    return targets.some((t) => {
+      if (t === null || typeof t !== 'object') return true;
+      const target = t as Record<string, unknown>;
+      const arn = typeof target['Arn'] === 'string' ? target['Arn'] : '';
+      return (
+        ['RunCommandParameters', 'EcsParameters', 'BatchParameters'].some((k) => target[k] !== undefined) ||
+        /^arn:[^:]*:(?:ssm|codebuild|ecs|batch):/.test(arn)
+      );
+    });
+  }
   return false;
 }
 
