@@ -68,6 +68,35 @@ describe('mentions (class 70)', () => {
     expect(
       selectionsInJson('codebuild:StartBuild', { projectName: 'site', timeoutInMinutesOverride: 5 }),
     ).toBeUndefined();
+    expect(
+      selectionsInJson('events:PutTargets', {
+        Rule: 'nightly',
+        Targets: [{ Id: '1', Arn: 'arn:aws:ssm:us-east-1::document/AWS-RunShellScript', Input: '{}' }],
+      }),
+    ).toEqual(['*']);
+    expect(
+      selectionsInJson('events:PutTargets', {
+        Rule: 'nightly',
+        Targets: [{ Id: '1', Arn: 'arn:aws:lambda:us-east-1:123456789012:function:f', Input: '{}' }],
+      }),
+    ).toBeUndefined();
+    // Code a data service runs with the caller's credentials (class 323).
+    expect(selectionsInJson('athena:StartQueryExecution', { QueryString: 'SELECT 1' })).toEqual(['*']);
+    expect(
+      selectionsInJson('glue:StartJobRun', {
+        JobName: 'etl',
+        Arguments: { '--scriptLocation': 's3://x/y.py' },
+      }),
+    ).toEqual(['*']);
+    expect(
+      selectionsInJson('glue:StartJobRun', {
+        JobName: 'etl',
+        Arguments: { '--Additional-Python-Modules': 'evil' },
+      }),
+    ).toEqual(['*']);
+    expect(
+      selectionsInJson('glue:StartJobRun', { JobName: 'etl', Arguments: { '--day': '2026-12-07' } }),
+    ).toBeUndefined();
     expect(selectionsInJson('secretsmanager:BatchGetSecretValue', { Filters: [] })).toEqual(['']);
     expect(selectionsInJson('secretsmanager:BatchGetSecretValue', { SecretIdList: ['a'] })).toBeUndefined();
   });

@@ -149,7 +149,19 @@ export const REMOTE_INSTRUCTIONS: ReadonlySet<string> = new Set([
   'ssm:StartAssociationsOnce',
   'ssm:RegisterTaskWithMaintenanceWindow',
   'ssm:UpdateMaintenanceWindowTask',
+  // SQL and notebook code Athena runs with the caller's credentials: a query names S3 locations and
+  // tables inside its text (`CREATE EXTERNAL TABLE … LOCATION 's3://vault/'`, `UNLOAD … TO`), which
+  // Gatehouse does not read as names (class 323).
+  'athena:StartQueryExecution',
+  'athena:StartCalculationExecution',
 ]);
+
+/**
+ * Glue's special job parameters that say which code a run executes: a script, libraries, Python
+ * modules (installed from where the caller says), Spark settings and the main class (class 323).
+ */
+const GLUE_CODE_ARGUMENTS =
+  /^--(?:scriptlocation|extra-py-files|extra-jars|extra-files|additional-python-modules|python-modules-installer-option|user-jars-first|conf|class|job-language|packaged-libraries)$/i;
 
 /**
  * A task or a build run as deployed is code someone else wrote, decided on its names; one whose
@@ -196,6 +208,13 @@ function runsCallersInstructions(operation: string, body: Record<string, unknown
   }
   if (operation === 'codebuild:StartBuild' || operation === 'codebuild:StartBuildBatch')
     return Object.keys(body).some((k) => !BUILD_SETTINGS.has(k));
+  // A Glue job run told to execute another script or other libraries than its job's.
+  if (operation === 'glue:StartJobRun') {
+    const args = body['Arguments'];
+    if (args === undefined || args === null) return false;
+    if (typeof args !== 'object' || Array.isArray(args)) return true;
+    return Object.keys(args).some((k) => GLUE_CODE_ARGUMENTS.test(k.trim()));
+  }
   // An EventBridge rule's target that runs commands when the rule fires: an SSM document or
   // automation (its input is the document's parameters: the commands), an ECS task, a Batch job or a
   // CodeBuild build (its input overrides what the task, job or build runs).
