@@ -18,6 +18,7 @@ import { mentionsInQuery, selectionsInQuery } from './mentions.js';
 import { withNamedResources } from './named-resources.js';
 import { rolesInQuery, withPassedRoles } from './passed-roles.js';
 import { tagsInQuery, withTagsOnCreate } from './tags-on-create.js';
+import { templateUrlsInQuery, withTemplateReads } from './template-urls.js';
 
 /** Signing name → IAM service prefix, for services that speak the query protocol. */
 export const QUERY_SERVICES: Readonly<Record<string, string>> = {
@@ -180,5 +181,7 @@ export function classifyQuery(req: AwsRequest): AwsClassification {
     resources,
   );
   const passing = withPassedRoles(prefix, named, () => rolesInQuery(params));
-  return withTagsOnCreate(prefix, passing, () => tagsInQuery(params));
+  const tagging = withTagsOnCreate(prefix, passing, () => tagsInQuery(params));
+  // A template or stack policy CloudFormation fetches from S3 is read as the s3:GetObject it is.
+  return withTemplateReads(prefix, tagging, () => templateUrlsInQuery(params));
 }
