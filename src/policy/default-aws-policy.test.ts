@@ -74,6 +74,8 @@ describe('default AWS agent policy', () => {
     ['ssm:StartSession', 'review', 'aws-agents-review-remote-commands'],
     ['ecs:ExecuteCommand', 'review', 'aws-agents-review-remote-commands'],
     ['ec2-instance-connect:SendSSHPublicKey', 'review', 'aws-agents-review-remote-commands'],
+    ['ssm:CreateAssociation', 'review', 'aws-agents-review-remote-commands'],
+    ['ssm:RegisterTaskWithMaintenanceWindow', 'review', 'aws-agents-review-remote-commands'],
     ['states:StartExecution', 'review', 'aws-agents-review-writes'],
     ['s3:DeleteBucket', 'deny', 'aws-agents-no-destructive-delete'],
     ['dynamodb:DeleteTable', 'deny', 'aws-agents-no-destructive-delete'],

@@ -450,6 +450,13 @@ export const AWS_REMOTE_INSTRUCTIONS: readonly string[] = [
   'ecs:ExecuteCommand',
   'ec2-instance-connect:SendSSHPublicKey',
   'ec2-instance-connect:SendSerialConsoleSSHPublicKey',
+  // The same commands run later, on a schedule or as a state to keep (class 322).
+  'ssm:CreateAssociation',
+  'ssm:CreateAssociationBatch',
+  'ssm:UpdateAssociation',
+  'ssm:StartAssociationsOnce',
+  'ssm:RegisterTaskWithMaintenanceWindow',
+  'ssm:UpdateMaintenanceWindowTask',
 ];
 
 /** Reads and lists. */

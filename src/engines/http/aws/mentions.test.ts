@@ -38,6 +38,65 @@ describe('mentions (class 70)', () => {
 
   it('names what a request selects by prefix', () => {
     expect(selectionsInJson('ssm:GetParametersByPath', { Path: '/prod' })).toEqual(['/prod']);
+    // Instructions the caller writes for a task, a build or a later run (class 322).
+    expect(selectionsInJson('ssm:CreateAssociation', { Name: 'AWS-RunShellScript' })).toEqual(['*']);
+    expect(
+      selectionsInJson('ecs:RunTask', {
+        taskDefinition: 'worker',
+        overrides: { containerOverrides: [{ name: 'app', command: ['sh'] }] },
+      }),
+    ).toEqual(['*']);
+    expect(
+      selectionsInJson('ecs:RunTask', {
+        taskDefinition: 'worker',
+        overrides: { containerOverrides: [{ name: 'app', environment: [{ name: 'A', value: 'b' }] }] },
+      }),
+    ).toEqual(['*']);
+    expect(
+      selectionsInJson('ecs:RunTask', {
+        taskDefinition: 'worker',
+        overrides: { containerOverrides: [{ name: 'app', cpu: 256 }] },
+      }),
+    ).toBeUndefined();
+    expect(selectionsInJson('ecs:RunTask', { taskDefinition: 'worker' })).toBeUndefined();
+    expect(selectionsInJson('codebuild:StartBuild', { projectName: 'site', buildspecOverride: 'x' })).toEqual(
+      ['*'],
+    );
+    expect(selectionsInJson('codebuild:StartBuild', { projectName: 'site', sourceVersion: 'evil' })).toEqual([
+      '*',
+    ]);
+    expect(
+      selectionsInJson('codebuild:StartBuild', { projectName: 'site', timeoutInMinutesOverride: 5 }),
+    ).toBeUndefined();
+    expect(
+      selectionsInJson('events:PutTargets', {
+        Rule: 'nightly',
+        Targets: [{ Id: '1', Arn: 'arn:aws:ssm:us-east-1::document/AWS-RunShellScript', Input: '{}' }],
+      }),
+    ).toEqual(['*']);
+    expect(
+      selectionsInJson('events:PutTargets', {
+        Rule: 'nightly',
+        Targets: [{ Id: '1', Arn: 'arn:aws:lambda:us-east-1:123456789012:function:f', Input: '{}' }],
+      }),
+    ).toBeUndefined();
+    // Code a data service runs with the caller's credentials (class 323).
+    expect(selectionsInJson('athena:StartQueryExecution', { QueryString: 'SELECT 1' })).toEqual(['*']);
+    expect(
+      selectionsInJson('glue:StartJobRun', {
+        JobName: 'etl',
+        Arguments: { '--scriptLocation': 's3://x/y.py' },
+      }),
+    ).toEqual(['*']);
+    expect(
+      selectionsInJson('glue:StartJobRun', {
+        JobName: 'etl',
+        Arguments: { '--Additional-Python-Modules': 'evil' },
+      }),
+    ).toEqual(['*']);
+    expect(
+      selectionsInJson('glue:StartJobRun', { JobName: 'etl', Arguments: { '--day': '2026-12-07' } }),
+    ).toBeUndefined();
     expect(selectionsInJson('secretsmanager:BatchGetSecretValue', { Filters: [] })).toEqual(['']);
     expect(selectionsInJson('secretsmanager:BatchGetSecretValue', { SecretIdList: ['a'] })).toBeUndefined();
   });

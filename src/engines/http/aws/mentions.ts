@@ -109,6 +109,15 @@ function dedupe(xs: readonly string[]): string[] {
  * every resource of every service: every deny or review rule on resources applies (docs/security.md,
  * class 127). Payloads handed to code already deployed (a Lambda invocation, a Step Functions input,
  * an event, a message) are data, not instructions (docs/aws.md, §Instructions and data).
+ *
+ * A CloudFormation template is instructions too, run by CloudFormation with the caller's credentials
+ * (the gateway's) or a role the request passes: every resource it creates, changes, deletes or reads
+ * — a parameter typed `AWS::SSM::Parameter::Value<…>` reads the SSM parameter its value names, a
+ * `{{resolve:ssm:…}}` or `{{resolve:secretsmanager:…}}` reference reads a parameter or a secret, and
+ * the stack's outputs hand them back — is named in a template (in the request, in S3, or the stack's
+ * earlier one) and not in any parameter Gatehouse reads as a resource. So the operations that run a
+ * template, a change set or a stack's own rollback or deletion select every resource as well
+ * (docs/security.md, class 321).
  */
 export const REMOTE_INSTRUCTIONS: ReadonlySet<string> = new Set([
   'ssm:SendCommand',
@@ -118,10 +127,121 @@ export const REMOTE_INSTRUCTIONS: ReadonlySet<string> = new Set([
   'ecs:ExecuteCommand',
   'ec2-instance-connect:SendSSHPublicKey',
   'ec2-instance-connect:SendSerialConsoleSSHPublicKey',
+  'cloudformation:CreateStack',
+  'cloudformation:UpdateStack',
+  'cloudformation:DeleteStack',
+  'cloudformation:CreateChangeSet',
+  'cloudformation:ExecuteChangeSet',
+  'cloudformation:RollbackStack',
+  'cloudformation:ContinueUpdateRollback',
+  'cloudformation:CancelUpdateStack',
+  'cloudformation:CreateStackSet',
+  'cloudformation:UpdateStackSet',
+  'cloudformation:CreateStackInstances',
+  'cloudformation:UpdateStackInstances',
+  'cloudformation:DeleteStackInstances',
+  'cloudformation:ImportStacksToStackSet',
+  // Commands an instance runs later, on a schedule or as a state to keep, as its role; the caller
+  // writes them (a document's parameters) as for SendCommand (class 322).
+  'ssm:CreateAssociation',
+  'ssm:CreateAssociationBatch',
+  'ssm:UpdateAssociation',
+  'ssm:StartAssociationsOnce',
+  'ssm:RegisterTaskWithMaintenanceWindow',
+  'ssm:UpdateMaintenanceWindowTask',
+  // SQL and notebook code Athena runs with the caller's credentials: a query names S3 locations and
+  // tables inside its text (`CREATE EXTERNAL TABLE … LOCATION 's3://vault/'`, `UNLOAD … TO`), which
+  // Gatehouse does not read as names (class 323).
+  'athena:StartQueryExecution',
+  'athena:StartCalculationExecution',
 ]);
+
+/**
+ * Glue's special job parameters that say which code a run executes: a script, libraries, Python
+ * modules (installed from where the caller says), Spark settings and the main class (class 323).
+ */
+const GLUE_CODE_ARGUMENTS =
+  /^--(?:scriptlocation|extra-py-files|extra-jars|extra-files|additional-python-modules|python-modules-installer-option|user-jars-first|conf|class|job-language|packaged-libraries)$/i;
+
+/**
+ * A task or a build run as deployed is code someone else wrote, decided on its names; one whose
+ * command, environment, source or buildspec the caller writes runs the caller's instructions as the
+ * task's or the project's role (class 322). ECS RunTask and StartTask: a container override's
+ * `command`, `environment` or `environmentFiles`. CodeBuild StartBuild and StartBuildBatch: any
+ * parameter but these, which change where a build runs or what it keeps, not what it runs. An
+ * EventBridge target that runs an SSM document or automation, an ECS task, a Batch job or a build.
+ */
+const BUILD_SETTINGS: ReadonlySet<string> = new Set([
+  'projectName',
+  'idempotencyToken',
+  'timeoutInMinutesOverride',
+  'queuedTimeoutInMinutesOverride',
+  'computeTypeOverride',
+  'artifactsOverride',
+  'secondaryArtifactsOverride',
+  'logsConfigOverride',
+  'reportBuildStatusOverride',
+  'buildStatusConfigOverride',
+  'cacheOverride',
+  'encryptionKeyOverride',
+  'fleetOverride',
+  'autoRetryLimitOverride',
+  'buildBatchConfigOverride',
+]);
+
+function runsCallersInstructions(operation: string, body: Record<string, unknown>): boolean {
+  if (operation === 'ecs:RunTask' || operation === 'ecs:StartTask') {
+    const overrides = body['overrides'];
+    if (overrides === undefined || overrides === null) return false;
+    if (typeof overrides !== 'object') return true;
+    const containers = (overrides as Record<string, unknown>)['containerOverrides'];
+    if (containers === undefined) return false;
+    if (!Array.isArray(containers)) return true;
+    return containers.some(
+      (c) =>
+        c === null ||
+        typeof c !== 'object' ||
+        ['command', 'environment', 'environmentFiles'].some(
+          (k) => (c as Record<string, unknown>)[k] !== undefined,
+        ),
+    );
+  }
+  if (operation === 'codebuild:StartBuild' || operation === 'codebuild:StartBuildBatch')
+    return Object.keys(body).some((k) => !BUILD_SETTINGS.has(k));
+  // A Glue job run told to execute another script or other libraries than its job's.
+  if (operation === 'glue:StartJobRun') {
+    const args = body['Arguments'];
+    if (args === undefined || args === null) return false;
+    if (typeof args !== 'object' || Array.isArray(args)) return true;
+    return Object.keys(args).some((k) => GLUE_CODE_ARGUMENTS.test(k.trim()));
+  }
+  // An EventBridge rule's target that runs commands when the rule fires: an SSM document or
+  // automation (its input is the document's parameters: the commands), an ECS task, a Batch job or a
+  // CodeBuild build (its input overrides what the task, job or build runs).
+  if (operation === 'events:PutTargets') {
+    const targets = body['Targets'];
+    if (targets === undefined) return false;
+    if (!Array.isArray(targets)) return true;
+    return targets.some((t) => {
+      if (t === null || typeof t !== 'object') return true;
+      const target = t as Record<string, unknown>;
+      const arn = typeof target['Arn'] === 'string' ? target['Arn'] : '';
+      return (
+        ['RunCommandParameters', 'EcsParameters', 'BatchParameters'].some((k) => target[k] !== undefined) ||
+        /^arn:[^:]*:(?:ssm|codebuild|ecs|batch):/.test(arn)
+      );
+    });
+  }
+  return false;
+}
 
 /** The selection of every resource of every service (REMOTE_INSTRUCTIONS). */
 export const ANY_RESOURCE_ANYWHERE = '*';
+
+/** What a query-protocol request selects rather than names (REMOTE_INSTRUCTIONS), or undefined. */
+export function selectionsInQuery(operation: string): readonly string[] | undefined {
+  return REMOTE_INSTRUCTIONS.has(operation) ? [ANY_RESOURCE_ANYWHERE] : undefined;
+}
 
 export function selectionsInJson(
   operation: string,
@@ -131,7 +251,8 @@ export function selectionsInJson(
     const path = body['Path'];
     return [typeof path === 'string' ? path : ''];
   }
-  if (REMOTE_INSTRUCTIONS.has(operation)) return [ANY_RESOURCE_ANYWHERE];
+  if (REMOTE_INSTRUCTIONS.has(operation) || runsCallersInstructions(operation, body))
+    return [ANY_RESOURCE_ANYWHERE];
   if (operation === 'secretsmanager:BatchGetSecretValue' && body['Filters'] !== undefined) return [''];
   // A symmetric ciphertext names its own key: Decrypt (and ReEncrypt's source) may leave out the key,
   // and KMS uses the one the ciphertext names, which Gatehouse cannot read (docs/security.md, class 110).

@@ -22,6 +22,26 @@ function q(
 }
 
 describe('classifyQuery', () => {
+  it('a CloudFormation template run, not a stack read, selects every resource (class 321)', () => {
+    for (const action of [
+      'CreateStack',
+      'UpdateStack',
+      'CreateChangeSet',
+      'ExecuteChangeSet',
+      'DeleteStack',
+    ]) {
+      expect(q('cloudformation', `Action=${action}&Version=2010-05-15&StackName=app`)).toMatchObject({
+        operation: `cloudformation:${action}`,
+        resource: 'app',
+        selects: ['*'],
+      });
+    }
+    expect(
+      q('cloudformation', 'Action=DescribeStacks&Version=2010-05-15&StackName=app').selects,
+    ).toBeUndefined();
+    expect(q('cloudformation', 'Action=ValidateTemplate&Version=2010-05-15').selects).toBeUndefined();
+  });
+
   it('names IAM and STS actions and their resource', () => {
     expect(
       q(

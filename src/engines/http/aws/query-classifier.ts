@@ -14,10 +14,11 @@
 
 import type { AwsClassification, AwsRequest } from './aws-request.js';
 import { header, unknown } from './aws-request.js';
-import { mentionsInQuery } from './mentions.js';
+import { mentionsInQuery, selectionsInQuery } from './mentions.js';
 import { withNamedResources } from './named-resources.js';
 import { rolesInQuery, withPassedRoles } from './passed-roles.js';
 import { tagsInQuery, withTagsOnCreate } from './tags-on-create.js';
+import { templateUrlsInQuery, withTemplateReads } from './template-urls.js';
 
 /** Signing name → IAM service prefix, for services that speak the query protocol. */
 export const QUERY_SERVICES: Readonly<Record<string, string>> = {
@@ -165,11 +166,22 @@ export function classifyQuery(req: AwsRequest): AwsClassification {
   // Each resource named is decided (named-resources.ts); a role the request hands to the service is
   // decided as iam:PassRole too (passed-roles.ts), and tags it sets as the tagging action
   // (tags-on-create.ts).
+  // Instructions another principal runs (a CloudFormation template: mentions.ts REMOTE_INSTRUCTIONS)
+  // select every resource.
+  const operation = `${prefix}:${action}`;
+  const selects = selectionsInQuery(operation);
   const named = withNamedResources(
-    { protocol: 'query', operation: `${prefix}:${action}`, mentions: mentionsInQuery(params) },
+    {
+      protocol: 'query',
+      operation,
+      mentions: mentionsInQuery(params),
+      ...(selects === undefined ? {} : { selects }),
+    },
     method,
     resources,
   );
   const passing = withPassedRoles(prefix, named, () => rolesInQuery(params));
-  return withTagsOnCreate(prefix, passing, () => tagsInQuery(params));
+  const tagging = withTagsOnCreate(prefix, passing, () => tagsInQuery(params));
+  // A template or stack policy CloudFormation fetches from S3 is read as the s3:GetObject it is.
+  return withTemplateReads(prefix, tagging, () => templateUrlsInQuery(params));
 }
