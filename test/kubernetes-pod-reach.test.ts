@@ -1,9 +1,10 @@
 // What a pod reaches that no field of Pod Security's baseline names (docs/security.md classes
-// 311–315): a volume that mounts storage outside the namespace by its address or runs a node plugin
+// 311–315, 317): a volume that mounts storage outside the namespace by its address or runs a node plugin
 // (`gitRepo`, `nfs`, a cloud disk, an inline CSI volume, a PersistentVolume's source), the root group
 // by `fsGroup` or `supplementalGroups`, a StatefulSet's pods built from a ControllerRevision its status
 // names, a runtime handler Gatehouse does not see (`runtimeClassName`, a RuntimeClass), and Dynamic
-// Resource Allocation's admin access to devices other pods hold. Each was an ordinary write, held for
+// Resource Allocation's admin access to devices other pods hold, and a claim bound to a volume it
+// names or copying another namespace's. Each was an ordinary write, held for
 // an approver who saw a volume, a group or a revision name; now each is `privilege` with the field
 // named. Real kubectl and raw requests against the fake API server.
 
@@ -377,6 +378,80 @@ describe('what a pod reaches beyond baseline', { timeout: 120_000 }, () => {
       expect(writes()).toBe(before);
       const plain = await heldKubectl(['create', '-f', file(claim(false, 'one-gpu'))]);
       expect(plain).not.toContain('privilege');
+    },
+  );
+
+  it.skipIf(!haveKubectl)(
+    'a claim bound to a PersistentVolume it names, or copying another namespace, is privilege (class 317)',
+    async () => {
+      const before = writes();
+      const claimSpec = { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } };
+      // A pod's ephemeral claim bound to another team's pre-provisioned volume.
+      const eph = await refusedKubectl([
+        'create',
+        '-f',
+        file(
+          podWith({
+            volumes: [
+              {
+                name: 'v',
+                ephemeral: { volumeClaimTemplate: { spec: { ...claimSpec, volumeName: 'payroll-data' } } },
+              },
+            ],
+          }),
+        ),
+      ]);
+      expect(eph).toContain('spec.volumes[0].ephemeral.volumeClaimTemplate.spec.volumeName=payroll-data');
+      // A StatefulSet's claim templates.
+      const sts = await refusedKubectl([
+        'create',
+        '-f',
+        file({
+          apiVersion: 'apps/v1',
+          kind: 'StatefulSet',
+          metadata: { name: 'db', namespace: 'default' },
+          spec: {
+            selector: { matchLabels: { app: 'db' } },
+            serviceName: 'db',
+            template: { metadata: { labels: { app: 'db' } }, spec: { containers: [container] } },
+            volumeClaimTemplates: [
+              { metadata: { name: 'data' }, spec: { ...claimSpec, volumeName: 'payroll-data' } },
+            ],
+          },
+        }),
+      ]);
+      expect(sts).toContain('spec.volumeClaimTemplates[0].spec.volumeName=payroll-data');
+      // A claim of its own, and one that copies another namespace's volume.
+      const asked = gw.approver.seen.length;
+      const pvc = (spec: object) =>
+        gw.send(
+          agent,
+          'POST',
+          '/api/v1/namespaces/default/persistentvolumeclaims',
+          JSON.stringify({
+            apiVersion: 'v1',
+            kind: 'PersistentVolumeClaim',
+            metadata: { name: 'data' },
+            spec: { ...claimSpec, ...spec },
+          }),
+          'application/json',
+        );
+      const named = await pvc({ volumeName: 'payroll-data' });
+      expect(named.status).toBe(403);
+      expect(named.body).toContain('spec.volumeName=payroll-data');
+      const copied = await pvc({
+        dataSourceRef: { kind: 'PersistentVolumeClaim', name: 'ledger', namespace: 'payments' },
+      });
+      expect(copied.status).toBe(403);
+      expect(copied.body).toContain('spec.dataSourceRef.namespace=payments');
+      expect(gw.approver.seen.length).toBe(asked);
+      expect(writes()).toBe(before);
+      // A claim the cluster binds or provisions itself: an ordinary write, held for review.
+      const plain = pvc({ storageClassName: 'standard' });
+      const held = await gw.approver.next();
+      expect(held.ctx.action.describe.categories).not.toContain('privilege');
+      held.deny();
+      expect((await plain).status).toBe(403);
     },
   );
 });

@@ -50,6 +50,8 @@ const BUILTIN_GROUPS = new Set([
 const POD_RESOURCES = new Set([
   '/pods',
   '/persistentvolumes',
+  // A claim that names the volume it binds to, or another namespace's data source (class 317).
+  '/persistentvolumeclaims',
   '/podtemplates',
   '/replicationcontrollers',
   'apps/deployments',
@@ -271,6 +273,20 @@ function leaf(
       `${at}=${shown(value, 100)} (a RuntimeClass's runtime handler, configured on the nodes, which Gatehouse does not see)`,
     );
   // Dynamic Resource Allocation's admin access: the claim's devices even while other pods hold them (class 315).
+  // A claim bound to the PersistentVolume it names (a pod's ephemeral claim, a StatefulSet's claim
+  // templates, a claim of its own) mounts whatever that volume is, another team's disk included; a
+  // data source in another namespace copies that namespace's volume (docs/security.md class 317).
+  else if (key === 'volumeName' && parent === 'spec' && value !== null && value !== '')
+    found.add(
+      `${at}=${shown(value, 100)} (binds to that PersistentVolume, whoever's storage it is, which Gatehouse does not see)`,
+    );
+  else if (
+    key === 'namespace' &&
+    (parent === 'dataSourceRef' || parent === 'dataSource') &&
+    value !== null &&
+    value !== ''
+  )
+    found.add(`${at}=${shown(value, 100)} (a volume of another namespace copied into this claim)`);
   else if (key === 'adminAccess' && value !== null && value !== false)
     found.add(`${at}=${shown(value, 20)} (devices other pods hold)`);
   // A StatefulSet's pods are built from the ControllerRevision its status names (class 313): a
