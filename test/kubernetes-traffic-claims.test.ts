@@ -5,7 +5,9 @@
 // hostname; now they are `privilege`, with the hosts and paths named, as a Service's externalIPs are
 // (class 251). So are the addresses an Ingress's or a Gateway's status publishes (external-dns points
 // the host's name there) and ingress-nginx's snippet annotations (configuration the controller runs
-// with its rights). Real kubectl and raw requests against the fake API server.
+// with its rights). So is a Node status naming where its kubelet is (class 318): the API server sends
+// the node's exec, attach, log and port-forward traffic there. Real kubectl and raw requests against
+// the fake API server.
 
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -214,5 +216,37 @@ describe('writes that claim a host’s traffic', { timeout: 120_000 }, () => {
     expect(held.ctx.action.describe.params?.join('\n')).toContain('spec.rules[0] host login.example.com');
     held.deny();
     expect((await pending).status).toBe(403);
+  });
+
+  it("a Node status naming where its kubelet is sends the node's exec and log traffic there (class 318)", async () => {
+    const before = writes();
+    const addresses = await refusedRaw(
+      'PATCH',
+      '/api/v1/nodes/worker-1/status',
+      { status: { addresses: [{ type: 'InternalIP', address: '203.0.113.7' }] } },
+      'application/strategic-merge-patch+json',
+    );
+    expect(addresses).toContain('status.addresses=');
+    expect(addresses).toContain('203.0.113.7');
+    const port = await refusedRaw(
+      'PATCH',
+      '/api/v1/nodes/worker-1/status',
+      [{ op: 'replace', path: '/status/daemonEndpoints/kubeletEndpoint/Port', value: 8443 }],
+      'application/json-patch+json',
+    );
+    expect(port).toContain('status.daemonEndpoints.kubeletEndpoint.Port=8443');
+    expect(writes()).toBe(before);
+    // A condition is not an address: an ordinary write, held for review.
+    const pending = gw.send(
+      agent,
+      'PATCH',
+      '/api/v1/nodes/worker-1/status',
+      JSON.stringify({ status: { conditions: [{ type: 'Ready', status: 'False' }] } }),
+      'application/strategic-merge-patch+json',
+    );
+    const held = await gw.approver.next();
+    expect(held.ctx.action.describe.categories).not.toContain('privilege');
+    held.deny();
+    await pending;
   });
 });

@@ -51,7 +51,8 @@ type Kind =
   | 'route'
   | 'gateway'
   | 'gatewayStatus'
-  | 'referenceGrant';
+  | 'referenceGrant'
+  | 'nodeStatus';
 
 /** Gateway API's routes: each claims hostnames and paths of the Gateways it attaches to. */
 const GATEWAY_ROUTES = new Set(['httproutes', 'grpcroutes', 'tlsroutes', 'tcproutes', 'udproutes']);
@@ -79,6 +80,9 @@ function kindOf(a: Target): Kind | undefined {
   // The API server takes only the status from a write of the status, and only the rest from the object's.
   if (a.apiGroup === '' && a.resource === 'services' && a.subresource === 'status') return 'serviceStatus';
   if (a.apiGroup === '' && a.resource === 'endpoints' && a.subresource === '') return 'endpoints';
+  // Where the API server reaches a node's kubelet (exec, logs, port-forward, nodes/proxy): a Node's
+  // status addresses and daemon endpoints (class 318).
+  if (a.apiGroup === '' && a.resource === 'nodes' && a.subresource === 'status') return 'nodeStatus';
   if (a.apiGroup === 'discovery.k8s.io' && a.resource === 'endpointslices' && a.subresource === '')
     return 'slice';
   // Who gets the traffic for a host (docs/security.md class 316): an Ingress's or a route's hosts and
@@ -336,6 +340,9 @@ function object(kind: Kind, doc: unknown, found: Found, name: string, patch = fa
     case 'gatewayStatus':
       publishedStatus(kind, doc.status, found);
       return;
+    case 'nodeStatus':
+      nodeStatus(doc.status, 'status', found);
+      return;
     case 'referenceGrant':
       if (doc.spec !== undefined && doc.spec !== null)
         found.add(
@@ -438,6 +445,23 @@ function publishedStatus(kind: Kind, status: unknown, found: Found): void {
     found.add(
       `${kind === 'ingressStatus' ? 'status.loadBalancer.ingress' : 'status.addresses'}${addresses(v)} (DNS for its hosts is pointed there: ${REDIRECT})`,
     );
+}
+
+/** What the API server sends to the address a Node's status names. */
+const KUBELET_REACH =
+  "the API server sends every exec, attach, log and port-forward of the node's pods there (what people type into an exec included) and shows what it answers";
+
+/** A Node's `status` (its status subresource): the kubelet's addresses and port. */
+function nodeStatus(status: unknown, at: string, found: Found): void {
+  if (status === undefined || status === null) return;
+  if (!isObj(status)) {
+    found.add(`${at}=${s(status, 60)} (a status Gatehouse cannot read: ${KUBELET_REACH})`);
+    return;
+  }
+  if (status.addresses !== undefined && status.addresses !== null)
+    found.add(`${at}.addresses=${s(status.addresses, 200)} (${KUBELET_REACH})`);
+  if (status.daemonEndpoints !== undefined && status.daemonEndpoints !== null)
+    found.add(`${at}.daemonEndpoints=${s(status.daemonEndpoints, 200)} (${KUBELET_REACH})`);
 }
 
 /** What a conversion webhook is given: every stored object of the kind, and the say over what is served. */
@@ -585,6 +609,13 @@ function patchOp(
       else if (value !== null) found.add(`${at}=${s(value, 200)} changed (${CLAIM})`);
       return;
     }
+    case 'nodeStatus':
+      if (top !== 'status') return;
+      if (second !== undefined && second !== 'addresses' && second !== 'daemonEndpoints') return;
+      if (!readable) found.add(`${at} (a value Gatehouse cannot read: ${KUBELET_REACH})`);
+      else if (second === undefined) nodeStatus(value, 'status', found);
+      else found.add(`${at}=${s(value, 200)} (${KUBELET_REACH})`);
+      return;
     case 'crd':
       if (top !== 'spec') return;
       if (second === undefined) {
