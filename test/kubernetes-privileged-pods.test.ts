@@ -173,9 +173,25 @@ describe('pods that are privilege', { timeout: 90_000 }, () => {
       expect(held.ctx.action.describe.params).toEqual(['privilege: spec.hostPath=/']);
       held.deny();
       expect((await pending).status).toBe(403);
-      // An NFS volume names no path of the node: an ordinary write, held for review.
+      // An NFS export names storage outside the namespace by its address, whoever's it is (class 311).
       const nfs = { ...pv, spec: { ...pv.spec, hostPath: undefined, nfs: { server: 'nfs', path: '/' } } };
-      const plain = send(agent, 'POST', '/api/v1/persistentvolumes', JSON.stringify(nfs), 'application/json');
+      const export_ = await send(
+        agent,
+        'POST',
+        '/api/v1/persistentvolumes',
+        JSON.stringify(nfs),
+        'application/json',
+      );
+      expect(export_.status).toBe(403);
+      expect(export_.body).toContain('spec.nfs (server nfs, path /)');
+      // A patch of its capacity names no storage: an ordinary write, held for review.
+      const plain = send(
+        agent,
+        'PATCH',
+        '/api/v1/persistentvolumes/data',
+        JSON.stringify({ spec: { capacity: { storage: '2Gi' } } }),
+        'application/merge-patch+json',
+      );
       const review = await gw.approver.next();
       expect(review.ctx.action.describe.categories).not.toContain('privilege');
       review.deny();

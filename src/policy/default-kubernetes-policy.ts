@@ -72,6 +72,22 @@ export const KUBERNETES_ROUTE_RESOURCES: readonly string[] = [
   'services/status',
   'endpoints',
   'endpointslices',
+  // The hosts and paths an Ingress or a Gateway API route claims, a Gateway's listeners, and the
+  // addresses their status publishes (docs/security.md class 316).
+  'ingresses',
+  'ingresses/status',
+  'httproutes',
+  'grpcroutes',
+  'tlsroutes',
+  'tcproutes',
+  'udproutes',
+  'gateways',
+  'gateways/status',
+  'listenersets',
+  'listenersets/status',
+  'referencegrants',
+  // Where the API server reaches a node's kubelet: its exec, log and port-forward traffic (class 318).
+  'nodes/status',
 ];
 
 export function defaultKubernetesPolicies(
@@ -168,7 +184,7 @@ export function defaultKubernetesPolicies(
           resources: [...KUBERNETES_ROUTE_RESOURCES],
           commandCategories: ['privilege'],
         },
-        "{kind} is refused by rule {rule}: it sends traffic others address to a Service, an address or a host the writer chooses (a Service's externalIPs or externalName, a load balancer's address, a Service's endpoints), and the credentials in that traffic with it. Ask a cluster administrator.",
+        "{kind} is refused by rule {rule}: it sends traffic others address to a Service, an address or a host the writer chooses (a Service's externalIPs or externalName, a load balancer's address, a Service's endpoints, the hosts and paths an Ingress or a route claims, where a node's kubelet is), and the credentials in that traffic with it. Ask a cluster administrator.",
       ),
       denyRule(
         'k8s-agents-no-granted-powers',

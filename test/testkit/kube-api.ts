@@ -636,6 +636,65 @@ const RBAC_RESOURCES = {
 };
 
 /**
+ * More API groups in discovery, for `startFakeKubeApi({ moreGroups: true })`: so kubectl maps the kinds
+ * of workloads, runtime classes, DRA claims, Ingresses and Gateway API routes (no objects of them).
+ */
+const MORE_GROUPS: [group: string, version: string, resources: [string, string, boolean][]][] = [
+  [
+    'apps',
+    'v1',
+    [
+      ['statefulsets', 'StatefulSet', true],
+      ['statefulsets/status', 'StatefulSet', true],
+      ['deployments', 'Deployment', true],
+    ],
+  ],
+  ['node.k8s.io', 'v1', [['runtimeclasses', 'RuntimeClass', false]]],
+  [
+    'resource.k8s.io',
+    'v1beta1',
+    [
+      ['resourceclaims', 'ResourceClaim', true],
+      ['resourceclaims/status', 'ResourceClaim', true],
+      ['resourceclaimtemplates', 'ResourceClaimTemplate', true],
+    ],
+  ],
+  [
+    'networking.k8s.io',
+    'v1',
+    [
+      ['ingresses', 'Ingress', true],
+      ['ingresses/status', 'Ingress', true],
+    ],
+  ],
+  [
+    'gateway.networking.k8s.io',
+    'v1',
+    [
+      ['httproutes', 'HTTPRoute', true],
+      ['gateways', 'Gateway', true],
+    ],
+  ],
+];
+const moreGroup = ([name, version]: (typeof MORE_GROUPS)[number]) => ({
+  name,
+  versions: [{ groupVersion: `${name}/${version}`, version }],
+  preferredVersion: { groupVersion: `${name}/${version}`, version },
+});
+const moreResources = ([name, version, resources]: (typeof MORE_GROUPS)[number]) => ({
+  kind: 'APIResourceList',
+  apiVersion: 'v1',
+  groupVersion: `${name}/${version}`,
+  resources: resources.map(([r, kind, namespaced]) => ({
+    name: r,
+    singularName: r.includes('/') ? '' : kind.toLowerCase(),
+    namespaced,
+    kind,
+    verbs: r.includes('/') ? ['get', 'patch', 'update'] : RBAC_VERBS,
+  })),
+});
+
+/**
  * An object as a list response carries it: without `kind` and `apiVersion`, which the API server sets
  * on the list alone (kubernetes/kubernetes#3030; watch events and single objects carry them).
  */
@@ -908,7 +967,9 @@ function runCommand(argv: string[]): { stdout: string; stderr: string; code: num
   return { stdout: '', stderr: `sh: ${argv[0] ?? ''}: not found\n`, code: 127 };
 }
 
-export async function startFakeKubeApi(options: { readonly clientCa?: string } = {}): Promise<FakeKubeApi> {
+export async function startFakeKubeApi(
+  options: { readonly clientCa?: string; readonly moreGroups?: boolean } = {},
+): Promise<FakeKubeApi> {
   const ca = await makeTestCa('Fake Kubernetes CA');
   const leaf = await makeLeaf(ca, 'kube-apiserver');
   const token = `cluster-token-${randomBytes(16).toString('hex')}`;
@@ -994,8 +1055,35 @@ export async function startFakeKubeApi(options: { readonly clientCa?: string } =
         serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '127.0.0.1' }],
       });
     if (p === '/apis')
-      return json(res, 200, { kind: 'APIGroupList', apiVersion: 'v1', groups: [RBAC_GROUP] });
+      return json(res, 200, {
+        kind: 'APIGroupList',
+        apiVersion: 'v1',
+        groups: [RBAC_GROUP, ...(options.moreGroups ? MORE_GROUPS.map(moreGroup) : [])],
+      });
     if (p === '/apis/rbac.authorization.k8s.io/v1') return json(res, 200, RBAC_RESOURCES);
+    const more = options.moreGroups
+      ? MORE_GROUPS.find(([name, version]) => p === `/apis/${name}/${version}`)
+      : undefined;
+    if (more) return json(res, 200, moreResources(more));
+    // Any named object of those groups exists, as a bare one (so `kubectl patch` finds what it patches).
+    const named = options.moreGroups
+      ? /^\/apis\/([^/]+)\/([^/]+)\/(?:namespaces\/([^/]+)\/)?([^/]+)\/([^/]+)(?:\/status)?$/.exec(p)
+      : null;
+    const kind = named
+      ? MORE_GROUPS.find(([g, v]) => g === named[1] && v === named[2])?.[2].find(([r]) => r === named[4])?.[1]
+      : undefined;
+    if (named && kind && m === 'GET')
+      return json(res, 200, {
+        apiVersion: `${named[1]}/${named[2]}`,
+        kind,
+        metadata: {
+          name: named[5],
+          ...(named[3] ? { namespace: named[3] } : {}),
+          resourceVersion: '1',
+        },
+        spec: {},
+        status: {},
+      });
     if (p === '/api/v1') return json(res, 200, RESOURCES);
     if (p === '/version')
       return json(res, 200, { major: '1', minor: '32', gitVersion: 'v1.32.0-fake', platform: 'linux/amd64' });

@@ -45,7 +45,18 @@ type Kind =
   | 'service'
   | 'serviceStatus'
   | 'endpoints'
-  | 'slice';
+  | 'slice'
+  | 'ingress'
+  | 'ingressStatus'
+  | 'route'
+  | 'gateway'
+  | 'gatewayStatus'
+  | 'referenceGrant'
+  | 'nodeStatus';
+
+/** Gateway API's routes: each claims hostnames and paths of the Gateways it attaches to. */
+const GATEWAY_ROUTES = new Set(['httproutes', 'grpcroutes', 'tlsroutes', 'tcproutes', 'udproutes']);
+const GATEWAY_GROUPS = new Set(['gateway.networking.k8s.io', 'gateway.networking.x-k8s.io']);
 
 function kindOf(a: Target): Kind | undefined {
   if (!WRITES.has(a.verb)) return undefined;
@@ -69,8 +80,25 @@ function kindOf(a: Target): Kind | undefined {
   // The API server takes only the status from a write of the status, and only the rest from the object's.
   if (a.apiGroup === '' && a.resource === 'services' && a.subresource === 'status') return 'serviceStatus';
   if (a.apiGroup === '' && a.resource === 'endpoints' && a.subresource === '') return 'endpoints';
+  // Where the API server reaches a node's kubelet (exec, logs, port-forward, nodes/proxy): a Node's
+  // status addresses and daemon endpoints (class 318).
+  if (a.apiGroup === '' && a.resource === 'nodes' && a.subresource === 'status') return 'nodeStatus';
   if (a.apiGroup === 'discovery.k8s.io' && a.resource === 'endpointslices' && a.subresource === '')
     return 'slice';
+  // Who gets the traffic for a host (docs/security.md class 316): an Ingress's or a route's hosts and
+  // paths, a Gateway's listeners, and the addresses their status publishes (external-dns points the
+  // host's name there). Whose host it is, Gatehouse cannot know.
+  if ((a.apiGroup === 'networking.k8s.io' || a.apiGroup === 'extensions') && a.resource === 'ingresses') {
+    if (a.subresource === '') return 'ingress';
+    if (a.subresource === 'status') return 'ingressStatus';
+    return undefined;
+  }
+  if (GATEWAY_GROUPS.has(a.apiGroup)) {
+    if (GATEWAY_ROUTES.has(a.resource) && a.subresource === '') return 'route';
+    if (a.resource === 'gateways' || a.resource === 'listenersets' || a.resource === 'xlistenersets')
+      return a.subresource === '' ? 'gateway' : a.subresource === 'status' ? 'gatewayStatus' : undefined;
+    if (a.resource === 'referencegrants' && a.subresource === '') return 'referenceGrant';
+  }
   return undefined;
 }
 
@@ -292,7 +320,148 @@ function object(kind: Kind, doc: unknown, found: Found, name: string, patch = fa
           `endpoints${addresses(doc.endpoints)} (the Service its kubernetes.io/service-name label names sends traffic there: ${REDIRECT})`,
         );
       return;
+    case 'ingress': {
+      ingressSpec(doc.spec, 'spec', found);
+      const ann = meta && isObj(meta.annotations) ? meta.annotations : undefined;
+      for (const [k, v] of Object.entries(ann ?? {}))
+        if (SNIPPET_ANNOTATION.test(k) && v !== null)
+          found.add(
+            `metadata.annotations.${k.slice(0, 100)} (configuration the ingress controller runs as its own, with its rights over every Secret it serves)`,
+          );
+      return;
+    }
+    case 'route':
+      routeSpec(doc.spec, 'spec', found);
+      return;
+    case 'gateway':
+      gatewaySpec(doc.spec, 'spec', found);
+      return;
+    case 'ingressStatus':
+    case 'gatewayStatus':
+      publishedStatus(kind, doc.status, found);
+      return;
+    case 'nodeStatus':
+      nodeStatus(doc.status, 'status', found);
+      return;
+    case 'referenceGrant':
+      if (doc.spec !== undefined && doc.spec !== null)
+        found.add(
+          `spec=${s(doc.spec, 200)} (lets the routes and Gateways of the namespaces it names reach this namespace's Services and Secrets)`,
+          true,
+        );
+      return;
   }
+}
+
+/** What a write that claims a host's traffic gives its writer. */
+const CLAIM =
+  "traffic for that host and path, which may be another team's, and the credentials in it, reach the writer's backend";
+
+/** An annotation whose value an ingress controller writes into its own configuration (ingress-nginx's snippets). */
+const SNIPPET_ANNOTATION = /snippet/i;
+
+/** An Ingress's `spec` (whole, or a merge patch's part): the hosts and paths it claims, a default backend, TLS hosts. */
+function ingressSpec(spec: unknown, at: string, found: Found): void {
+  if (spec === undefined || spec === null) return;
+  if (!isObj(spec)) {
+    found.add(`${at}=${s(spec, 60)} (an Ingress Gatehouse cannot read: ${CLAIM})`);
+    return;
+  }
+  const rules = spec.rules;
+  if (rules !== undefined && rules !== null) {
+    const list = Array.isArray(rules) ? rules : [rules];
+    list.slice(0, 5).forEach((r, i) => {
+      const host =
+        isObj(r) && typeof r.host === 'string' && r.host !== '' ? r.host.slice(0, 200) : '* (every host)';
+      const http = isObj(r) && isObj(r.http) && Array.isArray(r.http.paths) ? r.http.paths : [];
+      const paths = http
+        .slice(0, 5)
+        .map((p: unknown) => (isObj(p) && typeof p.path === 'string' ? p.path.slice(0, 100) : '/'))
+        .join(',');
+      found.add(`${at}.rules[${i}] host ${host}${paths ? ` paths ${paths}` : ''} (${CLAIM})`);
+    });
+    if (list.length > 5) found.add(`${at}.rules: ${list.length - 5} more (${CLAIM})`);
+  }
+  for (const key of ['defaultBackend', 'backend'])
+    if (spec[key] !== undefined && spec[key] !== null)
+      found.add(`${at}.${key} (every host and path no other rule claims: ${CLAIM})`);
+  if (spec.tls !== undefined && spec.tls !== null)
+    found.add(
+      `${at}.tls hosts ${s(Array.isArray(spec.tls) ? spec.tls.flatMap((t: unknown): unknown[] => (isObj(t) && Array.isArray(t.hosts) ? (t.hosts as unknown[]) : [])) : spec.tls, 200)} (a certificate issuer may be asked for those hosts' certificates)`,
+    );
+  if (spec.ingressClassName !== undefined && spec.ingressClassName !== null && Object.keys(spec).length === 1)
+    found.add(
+      `${at}.ingressClassName=${s(spec.ingressClassName, 60)} (the controller that serves its hosts)`,
+    );
+}
+
+/** A Gateway API route's `spec`: its hostnames (none: every hostname of its Gateways), parents and rules. */
+function routeSpec(spec: unknown, at: string, found: Found): void {
+  if (spec === undefined || spec === null) return;
+  if (!isObj(spec)) {
+    found.add(`${at}=${s(spec, 60)} (a route Gatehouse cannot read: ${CLAIM})`);
+    return;
+  }
+  const claims = ['hostnames', 'parentRefs', 'rules'].filter(
+    (k) => spec[k] !== undefined && spec[k] !== null,
+  );
+  if (claims.length === 0) return;
+  const hosts =
+    Array.isArray(spec.hostnames) && spec.hostnames.length > 0 ? s(spec.hostnames, 200) : undefined;
+  const parents = Array.isArray(spec.parentRefs)
+    ? spec.parentRefs
+        .filter(isObj)
+        .slice(0, 5)
+        .map((p) => `${p.namespace ? `${s(p.namespace, 60)}/` : ''}${s(p.name)}`)
+        .join(', ')
+    : '';
+  found.add(
+    `${at}.${claims.join(',')}${hosts ? ` hostnames ${hosts}` : ''}${parents ? ` on ${parents}` : ''} (${CLAIM})`,
+  );
+}
+
+/** A Gateway's (or ListenerSet's) `spec`: the listeners' hostnames and ports, the addresses it takes. */
+function gatewaySpec(spec: unknown, at: string, found: Found): void {
+  if (spec === undefined || spec === null) return;
+  if (!isObj(spec)) {
+    found.add(`${at}=${s(spec, 60)} (a Gateway Gatehouse cannot read: ${CLAIM})`);
+    return;
+  }
+  for (const key of ['listeners', 'addresses', 'parentRef'])
+    if (spec[key] !== undefined && spec[key] !== null)
+      found.add(`${at}.${key}=${s(spec[key], 200)} (${CLAIM})`);
+}
+
+/** Published addresses (an Ingress's `status.loadBalancer.ingress`, a Gateway's `status.addresses`). */
+function publishedStatus(kind: Kind, status: unknown, found: Found): void {
+  if (!isObj(status)) return;
+  const v =
+    kind === 'ingressStatus'
+      ? isObj(status.loadBalancer)
+        ? status.loadBalancer.ingress
+        : undefined
+      : status.addresses;
+  if (v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0))
+    found.add(
+      `${kind === 'ingressStatus' ? 'status.loadBalancer.ingress' : 'status.addresses'}${addresses(v)} (DNS for its hosts is pointed there: ${REDIRECT})`,
+    );
+}
+
+/** What the API server sends to the address a Node's status names. */
+const KUBELET_REACH =
+  "the API server sends every exec, attach, log and port-forward of the node's pods there (what people type into an exec included) and shows what it answers";
+
+/** A Node's `status` (its status subresource): the kubelet's addresses and port. */
+function nodeStatus(status: unknown, at: string, found: Found): void {
+  if (status === undefined || status === null) return;
+  if (!isObj(status)) {
+    found.add(`${at}=${s(status, 60)} (a status Gatehouse cannot read: ${KUBELET_REACH})`);
+    return;
+  }
+  if (status.addresses !== undefined && status.addresses !== null)
+    found.add(`${at}.addresses=${s(status.addresses, 200)} (${KUBELET_REACH})`);
+  if (status.daemonEndpoints !== undefined && status.daemonEndpoints !== null)
+    found.add(`${at}.daemonEndpoints=${s(status.daemonEndpoints, 200)} (${KUBELET_REACH})`);
 }
 
 /** What a conversion webhook is given: every stored object of the kind, and the say over what is served. */
@@ -401,6 +570,51 @@ function patchOp(
         found.add(
           `${at}${readable ? addresses(value) : ' (a value Gatehouse cannot read)'} (the Service sends its traffic there: ${REDIRECT})`,
         );
+      return;
+    case 'ingress':
+    case 'route':
+    case 'gateway':
+    case 'referenceGrant':
+    case 'ingressStatus':
+    case 'gatewayStatus': {
+      const status = kind === 'ingressStatus' || kind === 'gatewayStatus';
+      if (kind === 'ingress' && top === 'metadata') {
+        const key = second === 'annotations' ? third : undefined;
+        if (
+          (key !== undefined && SNIPPET_ANNOTATION.test(key)) ||
+          (second === 'annotations' && key === undefined) ||
+          second === undefined
+        ) {
+          if (!readable)
+            found.add(
+              `${at} (a value Gatehouse cannot read: it may hold an ingress controller's configuration)`,
+            );
+          else
+            object(
+              kind,
+              second === undefined
+                ? { metadata: value }
+                : third === undefined
+                  ? { metadata: { annotations: value } }
+                  : { metadata: { annotations: { [third]: value } } },
+              found,
+              name,
+            );
+        }
+        return;
+      }
+      if (top !== (status ? 'status' : 'spec')) return;
+      if (!readable) found.add(`${at} (a value Gatehouse cannot read: ${CLAIM})`);
+      else if (second === undefined) object(kind, { [top]: value }, found, name);
+      else if (value !== null) found.add(`${at}=${s(value, 200)} changed (${CLAIM})`);
+      return;
+    }
+    case 'nodeStatus':
+      if (top !== 'status') return;
+      if (second !== undefined && second !== 'addresses' && second !== 'daemonEndpoints') return;
+      if (!readable) found.add(`${at} (a value Gatehouse cannot read: ${KUBELET_REACH})`);
+      else if (second === undefined) nodeStatus(value, 'status', found);
+      else found.add(`${at}=${s(value, 200)} (${KUBELET_REACH})`);
       return;
     case 'crd':
       if (top !== 'spec') return;

@@ -311,7 +311,9 @@ export async function handleKubeRequest(
       const grants = grantedPowers(action, req.headers['content-type'], read);
       action = withGrants(action, grants.grants, grants.categories);
     }
-    const reading = podSpec ? podPrivileges(req.headers['content-type'], read) : { ok: true as const };
+    const reading = podSpec
+      ? podPrivileges(req.headers['content-type'], read, action)
+      : { ok: true as const };
     const ambiguous = reading.ok ? ambiguousJsonBody(read.toString('utf8')) : undefined;
     if (!reading.ok || ambiguous !== undefined) {
       const message = !reading.ok

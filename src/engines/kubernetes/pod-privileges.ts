@@ -50,6 +50,8 @@ const BUILTIN_GROUPS = new Set([
 const POD_RESOURCES = new Set([
   '/pods',
   '/persistentvolumes',
+  // A claim that names the volume it binds to, or another namespace's data source (class 317).
+  '/persistentvolumeclaims',
   '/podtemplates',
   '/replicationcontrollers',
   'apps/deployments',
@@ -64,7 +66,20 @@ const POD_RESOURCES = new Set([
   'extensions/daemonsets',
   'batch/jobs',
   'batch/cronjobs',
+  // A RuntimeClass's handler names a runtime configured on the nodes (docs/security.md class 314).
+  'node.k8s.io/runtimeclasses',
+  // Dynamic Resource Allocation: a claim with `adminAccess` reaches devices other pods hold (class 315).
+  'resource.k8s.io/resourceclaims',
+  'resource.k8s.io/resourceclaimtemplates',
 ]);
+
+/**
+ * Status subresources read as their objects are: a StatefulSet's `status.currentRevision` and
+ * `updateRevision` name the ControllerRevisions its pods are built from (class 313), and a
+ * ResourceClaim's status is its allocation, `adminAccess` included (class 315). A custom resource's
+ * status is read too: operators build pods from what it names as StatefulSets do.
+ */
+const STATUS_RESOURCES = new Set(['apps/statefulsets', 'resource.k8s.io/resourceclaims']);
 
 const WRITES = new Set(['create', 'update', 'patch']);
 
@@ -80,6 +95,8 @@ export function writesPodSpec(a: {
   readonly subresource: string;
 }): boolean {
   if (!WRITES.has(a.verb)) return false;
+  if (a.subresource === 'status')
+    return STATUS_RESOURCES.has(`${a.apiGroup}/${a.resource}`) || !BUILTIN_GROUPS.has(a.apiGroup);
   if (a.subresource !== '')
     return a.apiGroup === '' && a.resource === 'pods' && a.subresource === 'ephemeralcontainers';
   return POD_RESOURCES.has(`${a.apiGroup}/${a.resource}`) || !BUILTIN_GROUPS.has(a.apiGroup);
@@ -97,19 +114,35 @@ export type PodPrivilegeReading =
 /** At most this many fields are named (the rest is counted). */
 const MAX_NAMED = 20;
 
+/** Where the body goes: whether the API server takes its `status` (a status write, a custom resource). */
+export interface PodSpecTarget {
+  readonly apiGroup: string;
+  readonly subresource: string;
+}
+
+/** Whether the API server stores what the body's `status` says (not so for a built-in object's main resource). */
+function takesStatus(t: PodSpecTarget | undefined): boolean {
+  return t === undefined || t.subresource === 'status' || !BUILTIN_GROUPS.has(t.apiGroup);
+}
+
 /** The privilege-bearing fields a body sets, or why it cannot be read. */
-export function podPrivileges(contentType: string | string[] | undefined, body: Buffer): PodPrivilegeReading {
+export function podPrivileges(
+  contentType: string | string[] | undefined,
+  body: Buffer,
+  target?: PodSpecTarget,
+): PodPrivilegeReading {
   const read = readBodyDocument(contentType, body);
   if (!read.ok) return read;
   const found = new Set<string>();
   const secrets = new Set<string>();
+  const status = takesStatus(target);
   if (read.type === 'application/json-patch+json') {
     const patch = patchOperations(read.doc);
     if (!patch.ok) return patch;
     for (const { op, at, value, from } of patch.ops) {
       if (op === 'add' || op === 'replace') {
-        if (at.length > 0) leaf(at, value, found, secrets);
-        walk(value, at, found, secrets);
+        if (at.length > 0) leaf(at, value, found, secrets, status);
+        walk(value, at, found, secrets, status);
       } else if (op === 'copy' || op === 'move') {
         // The value comes from the object itself, which Gatehouse does not read: it may be anything.
         found.add(
@@ -120,7 +153,7 @@ export function podPrivileges(contentType: string | string[] | undefined, body: 
       }
     }
   } else {
-    walk(read.doc, [], found, secrets);
+    walk(read.doc, [], found, secrets, status);
   }
   return {
     ok: true,
@@ -136,7 +169,13 @@ function label(path: readonly string[]): string {
   return s.slice(0, 300);
 }
 
-function walk(value: unknown, path: string[], found: Set<string>, secrets: Set<string>): void {
+function walk(
+  value: unknown,
+  path: string[],
+  found: Set<string>,
+  secrets: Set<string>,
+  status: boolean,
+): void {
   // Iterative, so a deeply nested body cannot overflow the stack.
   const stack: [unknown, string[]][] = [[value, path]];
   while (stack.length > 0) {
@@ -144,13 +183,13 @@ function walk(value: unknown, path: string[], found: Set<string>, secrets: Set<s
     if (Array.isArray(v)) {
       v.forEach((x, i) => {
         const next = [...at, String(i)];
-        leaf(next, x, found, secrets);
+        leaf(next, x, found, secrets, status);
         stack.push([x, next]);
       });
     } else if (typeof v === 'object' && v !== null) {
       for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
         const next = [...at, k];
-        leaf(next, x, found, secrets);
+        leaf(next, x, found, secrets, status);
         stack.push([x, next]);
       }
     }
@@ -160,11 +199,18 @@ function walk(value: unknown, path: string[], found: Set<string>, secrets: Set<s
 const HOST_NAMESPACES = new Set(['hostPID', 'hostNetwork', 'hostIPC']);
 
 /** Looks at one key (the last of `path`) and its value. */
-function leaf(path: readonly string[], value: unknown, found: Set<string>, secrets: Set<string>): void {
+function leaf(
+  path: readonly string[],
+  value: unknown,
+  found: Set<string>,
+  secrets: Set<string>,
+  status: boolean,
+): void {
   const key = path[path.length - 1]!;
   const parent = path[path.length - 2];
   const at = label(path);
   secretRef(path, value, secrets);
+  if (storage(path, value, found)) return;
   if (key === 'privileged' && value === true) found.add(`${at}=true`);
   else if (HOST_NAMESPACES.has(key) && value === true) found.add(`${at}=true`);
   else if (key === 'hostUsers' && value === false) found.add(`${at}=false`);
@@ -188,6 +234,17 @@ function leaf(path: readonly string[], value: unknown, found: Set<string>, secre
       found.add(`${label(path.slice(0, -1))}=${String(value).slice(0, 40)}`);
   } else if (key === 'allowPrivilegeEscalation' && value === true) found.add(`${at}=true`);
   else if ((key === 'runAsUser' || key === 'runAsGroup') && value === 0) found.add(`${at}=0`);
+  // The root group by the pod's other group fields: a process in group 0 as `runAsGroup: 0` makes it
+  // (docs/security.md class 312), and `fsGroup` is added to every container's processes as well.
+  else if ((key === 'fsGroup' || key === 'supplementalGroups') && value === 0) found.add(`${at}=0`);
+  else if (parent === 'supplementalGroups' && value === 0) found.add(`${at}=0`);
+  else if (
+    key === 'supplementalGroups' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    typeof value !== 'number'
+  )
+    found.add(`${at}=${shown(value, 60)} (groups Gatehouse cannot read)`);
   else if (key === 'runAsNonRoot' && value === false) found.add(`${at}=false`);
   else if (key === 'procMount' && typeof value === 'string' && value !== 'Default')
     found.add(`${at}=${value.slice(0, 40)}`);
@@ -205,6 +262,44 @@ function leaf(path: readonly string[], value: unknown, found: Set<string>, secre
   )
     found.add(`${at}=${value.slice(0, 100)}`);
   else if (key === 'automountServiceAccountToken' && value === true) found.add(`${at}=true`);
+  // A runtime handler configured on the nodes, which Gatehouse does not see: it may confine the pod
+  // (gVisor, Kata) or not at all (docs/security.md class 314). So is what a RuntimeClass names.
+  else if (key === 'runtimeClassName' && value !== null && value !== '')
+    found.add(
+      `${at}=${shown(value, 100)} (a runtime handler configured on the nodes, which Gatehouse does not see)`,
+    );
+  else if (path.length === 1 && key === 'handler' && value !== null && value !== '')
+    found.add(
+      `${at}=${shown(value, 100)} (a RuntimeClass's runtime handler, configured on the nodes, which Gatehouse does not see)`,
+    );
+  // Dynamic Resource Allocation's admin access: the claim's devices even while other pods hold them (class 315).
+  // A claim bound to the PersistentVolume it names (a pod's ephemeral claim, a StatefulSet's claim
+  // templates, a claim of its own) mounts whatever that volume is, another team's disk included; a
+  // data source in another namespace copies that namespace's volume (docs/security.md class 317).
+  else if (key === 'volumeName' && parent === 'spec' && value !== null && value !== '')
+    found.add(
+      `${at}=${shown(value, 100)} (binds to that PersistentVolume, whoever's storage it is, which Gatehouse does not see)`,
+    );
+  else if (
+    key === 'namespace' &&
+    (parent === 'dataSourceRef' || parent === 'dataSource') &&
+    value !== null &&
+    value !== ''
+  )
+    found.add(`${at}=${shown(value, 100)} (a volume of another namespace copied into this claim)`);
+  else if (key === 'adminAccess' && value !== null && value !== false)
+    found.add(`${at}=${shown(value, 20)} (devices other pods hold)`);
+  // A StatefulSet's pods are built from the ControllerRevision its status names (class 313): a
+  // template this request does not show.
+  else if (
+    status &&
+    (key === 'currentRevision' || key === 'updateRevision') &&
+    path.includes('status') &&
+    value !== null
+  )
+    found.add(
+      `${at}=${shown(value, 100)} (pods are built from that ControllerRevision's template, which this request does not show)`,
+    );
   else if (key === 'shareProcessNamespace' && value === true) found.add(`${at}=true`);
   // An ephemeral container in another container's process namespace reads its environment (Secrets
   // included) through /proc, and acts on its processes.
@@ -228,6 +323,89 @@ function leaf(path: readonly string[], value: unknown, found: Set<string>, secre
   // the container (docs/security.md class 294), whichever directive it is.
   else if (key.startsWith('$') && path.includes('securityContext')) found.add(`${at}=${shown(value, 100)}`);
   else if (value === null && path.includes('securityContext')) found.add(`${at} removed`);
+}
+
+/**
+ * Volume sources Pod Security's restricted profile admits: storage of the pod's own namespace (a
+ * claim, a ConfigMap, a Secret, the downward API, scratch space, a claim made for the pod) and an
+ * image. Every other source reaches the node or storage outside the namespace by its address (docs/security.md class 311):
+ * `gitRepo` runs git on the node as root (CVE-2024-10220), `flexVolume` runs a node plugin with the
+ * options given, `nfs`, `iscsi`, `rbd`, `awsElasticBlockStore`… mount whatever export or disk they
+ * name, whoever's it is. An inline `csi` volume is what its driver makes of the attributes given
+ * (a host path, for the hostpath driver), which Gatehouse does not see.
+ */
+const NAMESPACED_VOLUMES = new Set([
+  'name',
+  'configMap',
+  'secret',
+  'downwardAPI',
+  'emptyDir',
+  'persistentVolumeClaim',
+  'projected',
+  'ephemeral',
+  'image',
+]);
+/** A PersistentVolume's sources (`spec.<source>`): each names storage by its address, as above. */
+const PV_SOURCES = new Set([
+  'awsElasticBlockStore',
+  'azureDisk',
+  'azureFile',
+  'cephfs',
+  'cinder',
+  'csi',
+  'fc',
+  'flexVolume',
+  'flocker',
+  'gcePersistentDisk',
+  'glusterfs',
+  'iscsi',
+  'nfs',
+  'photonPersistentDisk',
+  'portworxVolume',
+  'quobyte',
+  'rbd',
+  'scaleIO',
+  'storageos',
+  'vsphereVolume',
+]);
+
+/**
+ * A volume source outside the pod's namespace (a pod's `volumes[i].<source>`, a PersistentVolume's
+ * `spec.<source>`), or a patch of a part of one: named once, at the source. True when named (or
+ * already named), so the caller looks no further at the key.
+ */
+function storage(path: readonly string[], value: unknown, found: Set<string>): boolean {
+  let source: readonly string[] | undefined;
+  for (let i = path.length - 3; i >= 0; i--)
+    if (path[i] === 'volumes' && /^(\d+|-)$/.test(path[i + 1]!)) {
+      if (!NAMESPACED_VOLUMES.has(path[i + 2]!) && path[i + 2] !== 'hostPath') source = path.slice(0, i + 3);
+      break;
+    }
+  if (source === undefined && path.length >= 2 && path[0] === 'spec' && PV_SOURCES.has(path[1]!))
+    source = path.slice(0, 2);
+  if (source === undefined) return false;
+  if (source.length === path.length && (value === null || value === undefined)) return false;
+  if (named(found, source)) return true;
+  const v = source.length === path.length ? value : undefined;
+  const o = typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {};
+  const what = [
+    'driver',
+    'server',
+    'path',
+    'repository',
+    'volumeID',
+    'pdName',
+    'volumeHandle',
+    'targetPortal',
+    'monitors',
+  ]
+    .filter((k) => o[k] !== undefined)
+    .map((k) => `${k} ${shown(o[k], 100)}`)
+    .join(', ');
+  found.add(
+    `${label(source)}${what === '' ? '' : ` (${what})`} (storage outside the namespace, or what a node plugin makes of it, which Gatehouse does not see)`,
+  );
+  return true;
 }
 
 /**
