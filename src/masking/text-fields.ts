@@ -118,6 +118,21 @@ const PRIMITIVE_END = /[,}\]\r\n]/;
 /** Where the JSON-ish value starting at `start` ends (strings and brackets followed; the text's end if unterminated). */
 export function valueEnd(t: string, start: number): number {
   const c = t.charCodeAt(start);
+  // A triple-quoted string (TOML's and Python's `"""…"""`, `'''…'''`, lines included) ends at the
+  // next three of its quotes, not at the empty `""` it begins with (docs/security.md class 334).
+  if ((c === 34 || c === 39) && t.charCodeAt(start + 1) === c && t.charCodeAt(start + 2) === c) {
+    const triple = t.slice(start, start + 3);
+    for (let i = start + 3; i + 2 < t.length; i++) {
+      if (c === 34 && t.charCodeAt(i) === 92) i++;
+      else if (t.startsWith(triple, i)) {
+        // A closing run longer than three quotes ends with the string's own quotes (`"""a""""`).
+        let j = i + 3;
+        while (t.charCodeAt(j) === c) j++;
+        return j;
+      }
+    }
+    return t.length;
+  }
   if (c === 34 || c === 39) {
     for (let i = start + 1; i < t.length; i++) {
       const d = t.charCodeAt(i);
