@@ -752,7 +752,10 @@ function lineStartAfter(t: string, at: number): number {
 // A name may also stand apart from its `=` by blanks (`password = …`: INI, TOML, .properties, Python
 // settings), as a line's start reads it (KEY_LINE), after whatever a program put before the line:
 // diff's `> `, git diff's `+`, grep's `file:` and tab or NUL (class 283). Not `==`, `=>` or `=~`.
-const PAIR = /(?<![A-Za-z0-9_%])([A-Za-z0-9_%][A-Za-z0-9_.\-%]{0,255})(?:=|[ \t]+=(?![=>~])[ \t]*)/g;
+// A bracketed key (`[password]="…"`: bash's `declare -p` of an associative array, `a[token]=…`) is a
+// name before `=` too (docs/security.md class 335).
+const PAIR =
+  /(?<![A-Za-z0-9_%])([A-Za-z0-9_%][A-Za-z0-9_.\-%]{0,255})(?:=|(?<=\[[A-Za-z0-9_.\-%]{1,256})\]=|[ \t]+=(?![=>~])[ \t]*)/g;
 
 function pairSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
   const re = new RegExp(PAIR.source, 'gm');
