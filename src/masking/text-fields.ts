@@ -93,6 +93,7 @@ export function textFieldSpans(
   xmlElementSpans(text, keys, found);
   codeStringSpans(text, keys, found);
   nameValueSpans(text, keys, found);
+  pipeRowSpans(text, keys, found);
   found.sort((a, b) => a.start - b.start || b.end - a.end);
   const out: TextFieldSpan[] = [];
   let reached = -1;
@@ -617,6 +618,39 @@ function tableSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
       if (tag === undefined || c.value === '') continue;
       out.push({ start: c.start, end: c.end, tag, value: c.value, form });
     }
+  }
+}
+
+/**
+ * A row of a table drawn with `|` (psql's aligned output, a Markdown or MySQL box) whose cell is a
+ * sensitive name: the next cell on the row is its value (`select name, value from settings` prints
+ * ` db_password | …`), masked whatever the header was, as a name/value pair is (docs/security.md
+ * class 336). Read line by line, so it holds in terminal output too, where a header cannot be told.
+ */
+function pipeRowSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
+  let pos = 0;
+  while (pos < text.length) {
+    let end = text.indexOf('\n', pos);
+    if (end < 0) end = text.length;
+    const bar = text.indexOf('|', pos);
+    if (bar >= 0 && bar < end) {
+      const edges = [pos - 1];
+      for (let i = bar; i < end; i++) if (text.charCodeAt(i) === 124) edges.push(i);
+      edges.push(end);
+      for (let k = 0; k + 2 < edges.length; k++) {
+        const name = text.slice(edges[k]! + 1, edges[k + 1]).trim();
+        // A name is one word (a shell pipeline's `grep password` is no cell naming one).
+        if (name.length > 256 || !/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(name)) continue;
+        const tag = keys(name);
+        if (tag === undefined) continue;
+        let a = edges[k + 1]! + 1;
+        let b = edges[k + 2]!;
+        while (a < b && /[ \t]/.test(text[a]!)) a++;
+        while (b > a && /[ \t\r]/.test(text[b - 1]!)) b--;
+        if (b > a) out.push({ start: a, end: b, tag, value: text.slice(a, b), form: 'bare' });
+      }
+    }
+    pos = end + 1;
   }
 }
 
