@@ -98,7 +98,8 @@ describe.skipIf(!hasSshd())(
       ['.bash_completion', (mark: string) => `echo 'touch ${mark}' >> ~/.bash_completion`],
     ])('a write to ~/%s is refused as privilege; the file is not written', async (file, line) => {
       const target = path.join(sshd.home, file);
-      mkdirSync(path.dirname(target), { recursive: true });
+      // The test user's home is shared by every sshd test on the machine: a directory made here goes.
+      const made = mkdirSync(path.dirname(target), { recursive: true });
       rmSync(target, { force: true });
       const command = line(path.join(sshd.work, 'from-settings'));
       try {
@@ -117,6 +118,7 @@ describe.skipIf(!hasSshd())(
         expect(existsSync(target), `~/${file} was written`).toBe(false);
       } finally {
         rmSync(target, { force: true });
+        if (made !== undefined) rmSync(made, { recursive: true, force: true });
       }
     });
   },
@@ -146,7 +148,8 @@ describe.skipIf(!hasSshd())(
       const local = path.join(gw.dir, 'kubeconfig');
       writeFileSync(local, kubeconfigRunning(`touch ${path.join(sshd.work, 'from-sftp')}`));
       const target = path.join(sshd.home, '.kube', 'config');
-      mkdirSync(path.dirname(target), { recursive: true });
+      // The test user's home is shared by every sshd test on the machine: a directory made here goes.
+      const made = mkdirSync(path.dirname(target), { recursive: true });
       rmSync(target, { force: true });
       const running = run(
         'sftp',
@@ -183,6 +186,7 @@ describe.skipIf(!hasSshd())(
       });
       expect(st.ruleId).toBe('ssh-agents-no-privilege');
       expect(existsSync(target)).toBe(false);
+      if (made !== undefined) rmSync(made, { recursive: true, force: true });
     });
   },
 );
