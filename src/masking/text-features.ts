@@ -39,7 +39,8 @@ export const F_FIELDS = 1 << 8;
  * With `tables: false`, for readers that read no table (terminal output): line breaks do not count.
  */
 export function mayNameFields(text: string, options: { readonly tables?: boolean } = {}): boolean {
-  if (text.includes('=')) return true;
+  // `=`, or a `|` drawing a table row whose cell may name a secret (class 336).
+  if (text.includes('=') || text.includes('|')) return true;
   const last = text.length - 1;
   // A line break matters to a table alone (its next record); the other readers need a `=` or a `:`.
   // One that is not the last character: the first one found is last only when it is alone.
@@ -306,6 +307,8 @@ export function bytesFeatures(b: Uint8Array, start: number, end: number): number
           else if (c === 58)
             f |= colonBit(i > start ? (b[i - 1] as number) : -1, i + 1 < end ? (b[i + 1] as number) : -1);
           else if ((c === 10 || c === 13) && i + 1 < end) f |= F_FIELDS;
+          // A table row drawn with `|`: a cell naming a secret, its value in the next (class 336).
+          else if (c === 124) f |= F_FIELDS;
           else if (c === 38 || c === 92) f |= escapeBit(c, i, byteAt);
           else if (c === 60) f |= tagBit(byteAt(i + 1));
           else if (c === 34 || c === 39) f |= quoteBit(byteAt(i - 1));
@@ -416,6 +419,7 @@ export function textFeatures(text: string): number {
           else if (c === 58)
             f |= colonBit(i > 0 ? text.charCodeAt(i - 1) : -1, i + 1 < n ? text.charCodeAt(i + 1) : -1);
           else if ((c === 10 || c === 13) && i + 1 < n) f |= F_FIELDS;
+          else if (c === 124) f |= F_FIELDS;
           else if (c === 38 || c === 92) f |= escapeBit(c, i, textAt);
           else if (c === 60) f |= tagBit(textAt(i + 1));
           else if (c === 34 || c === 39) f |= quoteBit(textAt(i - 1));

@@ -93,6 +93,7 @@ export function textFieldSpans(
   xmlElementSpans(text, keys, found);
   codeStringSpans(text, keys, found);
   nameValueSpans(text, keys, found);
+  pipeRowSpans(text, keys, found);
   found.sort((a, b) => a.start - b.start || b.end - a.end);
   const out: TextFieldSpan[] = [];
   let reached = -1;
@@ -118,6 +119,21 @@ const PRIMITIVE_END = /[,}\]\r\n]/;
 /** Where the JSON-ish value starting at `start` ends (strings and brackets followed; the text's end if unterminated). */
 export function valueEnd(t: string, start: number): number {
   const c = t.charCodeAt(start);
+  // A triple-quoted string (TOML's and Python's `"""…"""`, `'''…'''`, lines included) ends at the
+  // next three of its quotes, not at the empty `""` it begins with (docs/security.md class 334).
+  if ((c === 34 || c === 39) && t.charCodeAt(start + 1) === c && t.charCodeAt(start + 2) === c) {
+    const triple = t.slice(start, start + 3);
+    for (let i = start + 3; i + 2 < t.length; i++) {
+      if (c === 34 && t.charCodeAt(i) === 92) i++;
+      else if (t.startsWith(triple, i)) {
+        // A closing run longer than three quotes ends with the string's own quotes (`"""a""""`).
+        let j = i + 3;
+        while (t.charCodeAt(j) === c) j++;
+        return j;
+      }
+    }
+    return t.length;
+  }
   if (c === 34 || c === 39) {
     for (let i = start + 1; i < t.length; i++) {
       const d = t.charCodeAt(i);
@@ -605,6 +621,39 @@ function tableSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
   }
 }
 
+/**
+ * A row of a table drawn with `|` (psql's aligned output, a Markdown or MySQL box) whose cell is a
+ * sensitive name: the next cell on the row is its value (`select name, value from settings` prints
+ * ` db_password | …`), masked whatever the header was, as a name/value pair is (docs/security.md
+ * class 336). Read line by line, so it holds in terminal output too, where a header cannot be told.
+ */
+function pipeRowSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
+  let pos = 0;
+  while (pos < text.length) {
+    let end = text.indexOf('\n', pos);
+    if (end < 0) end = text.length;
+    const bar = text.indexOf('|', pos);
+    if (bar >= 0 && bar < end) {
+      const edges = [pos - 1];
+      for (let i = bar; i < end; i++) if (text.charCodeAt(i) === 124) edges.push(i);
+      edges.push(end);
+      for (let k = 0; k + 2 < edges.length; k++) {
+        const name = text.slice(edges[k]! + 1, edges[k + 1]).trim();
+        // A name is one word (a shell pipeline's `grep password` is no cell naming one).
+        if (name.length > 256 || !/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(name)) continue;
+        const tag = keys(name);
+        if (tag === undefined) continue;
+        let a = edges[k + 1]! + 1;
+        let b = edges[k + 2]!;
+        while (a < b && /[ \t]/.test(text[a]!)) a++;
+        while (b > a && /[ \t\r]/.test(text[b - 1]!)) b--;
+        if (b > a) out.push({ start: a, end: b, tag, value: text.slice(a, b), form: 'bare' });
+      }
+    }
+    pos = end + 1;
+  }
+}
+
 // ---- key: value and key = value lines ----
 
 /**
@@ -737,7 +786,10 @@ function lineStartAfter(t: string, at: number): number {
 // A name may also stand apart from its `=` by blanks (`password = …`: INI, TOML, .properties, Python
 // settings), as a line's start reads it (KEY_LINE), after whatever a program put before the line:
 // diff's `> `, git diff's `+`, grep's `file:` and tab or NUL (class 283). Not `==`, `=>` or `=~`.
-const PAIR = /(?<![A-Za-z0-9_%])([A-Za-z0-9_%][A-Za-z0-9_.\-%]{0,255})(?:=|[ \t]+=(?![=>~])[ \t]*)/g;
+// A bracketed key (`[password]="…"`: bash's `declare -p` of an associative array, `a[token]=…`) is a
+// name before `=` too (docs/security.md class 335).
+const PAIR =
+  /(?<![A-Za-z0-9_%])([A-Za-z0-9_%][A-Za-z0-9_.\-%]{0,255})(?:=|(?<=\[[A-Za-z0-9_.\-%]{1,256})\]=|[ \t]+=(?![=>~])[ \t]*)/g;
 
 function pairSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
   const re = new RegExp(PAIR.source, 'gm');

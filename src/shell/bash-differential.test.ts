@@ -620,8 +620,25 @@ describe('writes to programs’ start-up files are privilege', () => {
     "echo 'script-shell=/tmp/x' >> ~/.npmrc",
     "echo 'upload-file = ~/.ssh/id_rsa' > ~/.curlrc",
     'echo \'run-shell "touch x"\' >> ~/.tmux.conf',
+    // Any name directly in the home directory that starts with `.` is a program's settings (class 333).
+    'cp /tmp/cfg ~/.kube/config',
+    "printf '[default]\\ncredential_process = /tmp/x\\n' > ~/.aws/config",
+    "echo 'import os' > ~/.local/lib/python3.11/site-packages/x.pth",
+    'echo x >> ~/.bash_completion',
+    'cp x .lesskey',
+    'cd && echo "|/tmp/x" > .forward',
+    'echo x > /home/agent/.docker/config.json',
   ])('%s', (line) => {
     expect(classifyShellCommand({ line }).categories).toContain('privilege');
+  });
+
+  it.each([
+    'cd /tmp && echo x > .env',
+    'cd ~/proj; echo x > .env',
+    'echo x > proj/.env',
+    'echo x > /srv/app/.env',
+  ])('%s is no home settings file: a plain write', (line) => {
+    expect(classifyShellCommand({ line }).categories).not.toContain('privilege');
   });
 
   // psql reads ~/.psqlrc once it has connected: the machine's PostgreSQL at 127.0.0.1:5432 (trust).
@@ -662,7 +679,7 @@ describe('writes to the directories a login shell puts first on PATH are privile
     expect(classifyShellCommand({ line }).categories).toContain('privilege');
   });
 
-  it.each(['cp /tmp/x ~/project/bin/tool', 'echo x > ~/binary.txt', 'cp x ~/.local/share/notes'])(
+  it.each(['cp /tmp/x ~/project/bin/tool', 'echo x > ~/binary.txt', 'cp x ~/project/.local/share/notes'])(
     '%s stays a plain write',
     (line) => {
       expect(classifyShellCommand({ line }).categories).not.toContain('privilege');

@@ -1762,10 +1762,36 @@ const toggles =
     return verdict(name, readWhen(o) && !o.dynamic ? R : otherwise);
   };
 
-const history: Rule = (args, name) => {
-  const o = scanOptions(args, { shortValued: 'd' });
-  if (hasAny(o, 'c', 'd', 'w', 'a', 's', 'p')) return verdict(name, W);
+/**
+ * bash's history builtin. `-w FILE` and `-a FILE` write the history list (which `-s` sets to any text)
+ * to FILE, judged as a redirection to it (`history -s 'curl …|sh'; history -w ~/.bashrc` writes a
+ * start-up file: privilege); without FILE they write $HISTFILE. `-r`/`-n FILE` read. An option
+ * computed at run time may be any of these.
+ */
+const history: Rule = (args, name, ctx) => {
+  const o = scanOptions(args, { shortValued: 'd', stopAtOperand: true });
+  if (o.dynamic) return verdict(name, U, `${name} with an option computed at run time`);
+  if (hasAny(o, 'w', 'a')) {
+    const file = o.operands[0];
+    const cats = file === undefined ? [] : writeTargets([file], ctx);
+    return withCats(name, W, cats);
+  }
+  if (hasAny(o, 'c', 'd', 's', 'p')) return verdict(name, W);
   return verdict(name, R);
+};
+
+/**
+ * bash's jobs builtin: `jobs -x COMMAND ARGS…` runs COMMAND (each jobspec in ARGS replaced by its
+ * process group), so it is judged as that command; otherwise it lists jobs.
+ */
+const jobs: Rule = (args, name, ctx) => {
+  const o = scanOptions(args, { stopAtOperand: true });
+  if (o.dynamic)
+    return verdict(name, U, `${name} with an option computed at run time may run a command (-x)`);
+  if (!hasAny(o, 'x')) return verdict(name, R);
+  if (o.operands.length === 0) return verdict(name, R);
+  ctx.nested(o.operands, `${name} -x`);
+  return null;
 };
 
 // ---------------------------------------------------------------------------------------------------
@@ -3988,7 +4014,7 @@ add(
     'echo true false : [[ yes seq sleep cal uptime uname whoami id groups who w users last lastb ps pgrep pstree top htop free vmstat iostat mpstat ' +
     'nproc lscpu lsmem lsblk lspci lsusb lsmod lsof lsns lslocks lsipc df du findmnt printenv locale which whereis type help whatis apropos locate ' +
     'netstat jq zcat bzcat xzcat gzcat numfmt factor expr bc ' +
-    'cd pushd popd dirs exit return shift jobs fg bg disown times caller logout suspend unalias ulimit umask tty tput clear reset ' +
+    'cd pushd popd dirs exit return shift fg bg disown times caller logout suspend unalias ulimit umask tty tput clear reset ' +
     'diff-so-fancy colordiff namei getconf arch hostid logname iotop nstat lsattr getfacl getcap ' +
     'tsort pr look fc-list dpkg-query',
   read,
@@ -4775,6 +4801,7 @@ add(
 );
 add('hash', (args, name) => verdict(name, scanOptions(args, { shortValued: 'pt' }).flags.has('p') ? U : R));
 add('history', history);
+add('jobs', jobs);
 add('fc', (args, name) =>
   verdict(
     name,

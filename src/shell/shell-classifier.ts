@@ -22,7 +22,7 @@ import {
 } from './command-rules.js';
 import { shellQuote, wordValue, type WordValue } from './shell-words.js';
 import { historyExpansionIn } from './history-expansion.js';
-import { devTcpHost, isLoopbackHost, pathRisk } from './targets.js';
+import { devTcpHost, isLoopbackHost, pathRisk, type PathRisk } from './targets.js';
 import { arithmeticNames, subscriptOf, variableFlow } from './variable-flow.js';
 
 export type ShellInput =
@@ -210,6 +210,18 @@ class Walk {
 
   constructor(cwd: 'home' | 'unknown') {
     this.cwd = cwd;
+  }
+
+  /**
+   * The risk of writing to `path` from where the line is: a relative path after `cd` to a directory
+   * that is neither a system one nor the home directory (`cd /tmp`, `cd ~/proj`) is judged where it
+   * lands there, not as one in the home directory (`.env` there is no home settings file).
+   */
+  private pathRiskHere(path: string): PathRisk {
+    const relative = path.startsWith('~+/') ? path.slice(3) : path;
+    if (this.cwd === 'home' && this.cwdPath !== '~' && !relative.startsWith('/') && !relative.startsWith('~'))
+      return pathRisk(`${this.cwdPath}/${relative}`);
+    return pathRisk(path, this.cwd);
   }
 
   /**
@@ -589,7 +601,7 @@ class Walk {
       cats.add('write');
       cats.add('unknown');
     } else {
-      switch (pathRisk(target.value, this.cwd)) {
+      switch (this.pathRiskHere(target.value)) {
         case 'harmless':
           return;
         case 'normal':
@@ -890,7 +902,7 @@ class Walk {
       nestedLine: (line, via, extra = []) => this.nestedLine(line, via, extra, frame),
       writeRisk: (path) => {
         if (path.dynamic) return 'unknown';
-        const risk = pathRisk(path.value, this.cwd);
+        const risk = this.pathRiskHere(path.value);
         if (risk === 'unknown') this.reasons.add(UNKNOWN_CWD);
         if (risk === 'normal') this.wrote(path.value);
         return risk;

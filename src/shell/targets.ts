@@ -95,10 +95,21 @@ const HOME_RUN_DIRS: readonly string[] = [
   '.config/git',
 ];
 
-/** Whether a path relative to a home directory is in, is, or holds one of HOME_RUN_DIRS. */
+/**
+ * Whether a path relative to a home directory is in, is, or holds one of HOME_RUN_DIRS, or is a
+ * program's settings: a name directly in the home directory that starts with `.`, and anything under
+ * it. Programs read their settings there, and many settings name a program to run when a later
+ * command that only reads starts: kubectl runs the `users[].exec` command of ~/.kube/config on
+ * `kubectl get`, the AWS CLI a profile's `credential_process` of ~/.aws/config, docker the
+ * `docker-credential-*` helper ~/.docker/config.json names, Python the `import` lines of a `.pth` file
+ * under ~/.local/lib, bash-completion sources ~/.bash_completion in every interactive shell, less runs
+ * the LESSOPEN of ~/.lesskey, mail delivery the `|command` of ~/.forward, gpg-agent the
+ * `pinentry-program` of ~/.gnupg… No list keeps up with them (docs/security.md class 333).
+ */
 function inHomeRunDir(relative: string): boolean {
   const r = normalise(relative).slice(1);
   if (r === '') return false;
+  if (r.startsWith('.')) return true;
   return HOME_RUN_DIRS.some((d) => r === d || r.startsWith(`${d}/`) || d.startsWith(`${r}/`));
 }
 
@@ -128,9 +139,15 @@ function climbsAbove(relative: string): boolean {
 
 /**
  * The risk of writing to (or changing the mode/owner of) `path`. `cwdIsSystem` says that a relative
- * path is relative to a system directory (the line `cd`-ed there), `cwdUnknown` that it may be.
+ * path is relative to a system directory (the line `cd`-ed there), `cwdUnknown` that it may be;
+ * `homeDir`, where the host says the home directory is (an absolute path under it is judged as one
+ * under `~`).
  */
-export function pathRisk(path: string, cwd: 'home' | 'system' | 'unknown' = 'home'): PathRisk {
+export function pathRisk(
+  path: string,
+  cwd: 'home' | 'system' | 'unknown' = 'home',
+  homeDir?: string,
+): PathRisk {
   if (path === '') return 'normal';
   const names = path.split('/');
   if (names.some((n) => SENSITIVE_NAMES.has(n))) return 'system';
@@ -165,6 +182,11 @@ export function pathRisk(path: string, cwd: 'home' | 'system' | 'unknown' = 'hom
   // Someone's home: /home/NAME/…
   const home = /^\/home\/[^/]+(\/.*)?$/.exec(abs);
   if (home !== null && inHomeRunDir(home[1] ?? '')) return 'system';
+  // The home directory as the host names it (host-paths.ts: where a write lands), wherever it is.
+  if (homeDir !== undefined) {
+    const h = normalise(homeDir);
+    if (h !== '/' && abs.startsWith(`${h}/`) && inHomeRunDir(abs.slice(h.length))) return 'system';
+  }
   if (HARMLESS_PATHS.has(abs) || /^\/(dev|proc\/self)\/fd\/\d+$/.test(abs)) return 'harmless';
   if (abs.startsWith('/dev/tcp/') || abs.startsWith('/dev/udp/')) return 'network';
   if (STORAGE_DEVICE.test(abs)) return 'device';

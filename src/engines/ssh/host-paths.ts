@@ -102,7 +102,7 @@ export class HostPaths {
       const lands = await landing(sftp, written);
       if (lands === path.normalize(written).replace(/(.)\/+$/, '$1')) continue;
       notes.push(`${p.slice(0, 200)} lands on ${lands.slice(0, 300)}`);
-      switch (pathRisk(lands)) {
+      switch (pathRisk(lands, 'home', home)) {
         case 'system':
           cats.add('write').add('privilege');
           break;

@@ -165,8 +165,8 @@ function shown(path: string): string {
 const RISK_ORDER = ['write', 'unknown', 'destructive', 'privilege'] as const;
 
 /** The category of writing to `path`, as the shell classifier judges a write target. */
-function writeCategory(path: string): (typeof RISK_ORDER)[number] {
-  switch (pathRisk(path)) {
+function writeCategory(path: string, home?: string): (typeof RISK_ORDER)[number] {
+  switch (pathRisk(path, 'home', home)) {
     case 'system':
       return 'privilege';
     case 'device':
@@ -198,8 +198,11 @@ function operation(
 }
 
 /** Where writing `path` lands on the host, given what the host resolved its directory (and it) to. */
-export function resolvedCategories(resolved: readonly string[]): readonly (typeof RISK_ORDER)[number][] {
-  const cats = new Set(resolved.map(writeCategory));
+export function resolvedCategories(
+  resolved: readonly string[],
+  home?: string,
+): readonly (typeof RISK_ORDER)[number][] {
+  const cats = new Set(resolved.map((p) => writeCategory(p, home)));
   return RISK_ORDER.filter((c) => cats.has(c));
 }
 
@@ -493,6 +496,7 @@ export function pipeSftp(client: PipeChannel, host: PipeChannel, deps: SftpGateD
     }
     settle?.(resolved);
   };
+  let home: string | undefined;
   /** Asks the host where `path` leads (SSH_FXP_REALPATH, which follows links), on this channel. */
   const realpath = (path: string, type: number = FXP.REALPATH): Promise<string | undefined> =>
     new Promise((resolve) => {
@@ -625,7 +629,11 @@ export function pipeSftp(client: PipeChannel, host: PipeChannel, deps: SftpGateD
       if (done) return;
       const shownPaths = op.text.split(' ').slice(1);
       const elsewhere = [...new Set(landed)].filter((l) => !shownPaths.includes(l));
-      const categories = mergeCategories(op.categories, resolvedCategories(elsewhere));
+      // The home directory as the host names it: a place under it (as the client wrote it, or where
+      // it lands) is judged as one under `~` (a program's settings there: class 333).
+      if (landed.length > 0) home ??= await realpath('.');
+      if (done) return;
+      const categories = mergeCategories(op.categories, resolvedCategories([...new Set(landed)], home));
       const action = sshAction({
         connection: deps.connection,
         request: 'sftp',
