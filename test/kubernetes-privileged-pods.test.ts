@@ -66,22 +66,7 @@ describe('pods that are privilege', { timeout: 90_000 }, () => {
 
   /** Runs kubectl; fails the test at once if the request is held for approval instead of refused. */
   async function refusedKubectl(args: string[]): Promise<string> {
-    const asked = gw.approver.seen.length;
-    const pending = gw.kubectl(agent, args);
-    const first = await Promise.race([
-      pending,
-      (async () => {
-        while (gw.approver.seen.length === asked) await new Promise((r) => setTimeout(r, 20));
-      })(),
-    ]);
-    if (!first) {
-      const held = await gw.approver.next();
-      held.deny();
-      await pending;
-      throw new Error(`held for approval instead of refused: ${held.ctx.action.describe.kind}`);
-    }
-    expect(first.code).not.toBe(0);
-    return first.stderr;
+    return gw.refusedKubectl(agent, args);
   }
 
   it.skipIf(!haveKubectl)(

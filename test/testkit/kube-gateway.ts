@@ -38,6 +38,12 @@ export interface KubeTestGateway {
     },
   ): Promise<RunResult>;
   /**
+   * Runs kubectl with this token and returns its stderr, for a request that must be refused: fails at
+   * once when kubectl succeeded, or when the request was held for approval instead (denied first, so
+   * nothing is left waiting).
+   */
+  refusedKubectl(token: string, args: string[]): Promise<string>;
+  /**
    * One raw request to the listener with this token (a body kubectl would not send, a patch type of
    * the caller's choice), trusting the listener's CA: the status and the body as text.
    */
@@ -116,7 +122,7 @@ export async function startKubeTestGateway(options: {
       namespace: 'default',
     }),
   );
-  return {
+  const g: KubeTestGateway = {
     gateway,
     dir,
     logs,
@@ -131,6 +137,15 @@ export async function startKubeTestGateway(options: {
         ttlMs: p.ttlMs ?? 3_600_000,
       });
       return issued.token;
+    },
+    async refusedKubectl(token, args) {
+      const r = await approver.heldOrAnswered(() => g.kubectl(token, args));
+      if (r.held) {
+        const { kind, categories } = r.held.action.describe;
+        throw new Error(`held for approval instead of refused: ${kind} ${JSON.stringify(categories)}`);
+      }
+      if (r.answer.code === 0) throw new Error(`kubectl ${args.join(' ')} succeeded: ${r.answer.stdout}`);
+      return r.answer.stderr;
     },
     kubectl(token, args, opts = {}) {
       return run('kubectl', ['--kubeconfig', kubeconfig, ...args], {
@@ -170,4 +185,5 @@ export async function startKubeTestGateway(options: {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  return g;
 }
