@@ -319,6 +319,21 @@ describe('HTML form fields (docs/security.md, class 210)', () => {
     );
   });
 
+  it('masks a value a settings file names by an attribute, in any element (class 343)', () => {
+    expect(masked('<add key="DbPassword" value="p-1" />\n<add key="Region" value="eu" />')?.text).toBe(
+      '<add key="DbPassword" value="[REDACTED:password]" />\n<add key="Region" value="eu" />',
+    );
+    expect(masked('<property name="db.password" value="p-2"/>')?.text).toBe(
+      '<property name="db.password" value="[REDACTED:password]"/>',
+    );
+    // No value attribute: the element's own text, to the next tag; blanks around it stay.
+    expect(masked('<entry key="api_key"> k-3 </entry><entry key="x">y</entry>')?.text).toBe(
+      '<entry key="api_key"> [REDACTED:apikey] </entry><entry key="x">y</entry>',
+    );
+    // A self-closed element has no text; one without attributes is not named by one.
+    expect(masked('<entry key="api_key"/>after')).toBeNull();
+  });
+
   it('leaves fields under other names, and text that only looks like a tag', () => {
     expect(masked('<input name="q" value="password"> <b>password</b> a<b')).toBeNull();
     // An unclosed textarea under a sensitive name: its text to the end is masked.

@@ -437,26 +437,34 @@ function encodedPairSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): v
   }
 }
 
-// ---- HTML form fields (docs/security.md, class 210) ----
+// ---- HTML form fields and XML name/value elements (docs/security.md, classes 210 and 343) ----
 
-/** A tag that names a value: a form field, a `<meta>`, an `<object>`'s `<param>`. Capped in length. */
-const HTML_TAG = /<(input|textarea|meta|param|option|button|select|data)\b([^<>]{0,4096})>/gi;
+/**
+ * A start tag: its name, then its attributes. Any element, not only HTML's form fields: settings files
+ * name a value by an attribute as often (`<add key="DbPassword" value="…"/>` in .NET's appSettings,
+ * Ant's and Spring's `<property name="…" value="…"/>`, phpunit's `<env name="…" value="…"/>`, Java's
+ * XML properties `<entry key="…">…</entry>`). Capped in length.
+ */
+const HTML_TAG = /<([A-Za-z][A-Za-z0-9:._-]{0,63})\b([^<>]{0,4096})>/g;
 /** One attribute: its name, then a value double-, single- or un-quoted (HTML's three forms). */
 const HTML_ATTR = /([^\s"'<>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?/dg;
 /** The attributes that name a field, and those that hold its value. */
-const HTML_NAMES = ['name', 'id', 'property', 'itemprop', 'http-equiv'];
+const HTML_NAMES = ['name', 'id', 'key', 'property', 'itemprop', 'http-equiv'];
 const HTML_VALUES = ['value', 'content', 'data-value'];
 
 /**
- * A value an HTML page holds under a sensitive name: `<input name="api_key" value="…">` (attributes in
- * any order and quoting), any `<input type="password">`'s value, `<meta name="…" content="…">`,
- * and a `<textarea name="…">`'s text. An admin page's settings form is filled so.
+ * A value a page or a settings file holds under a sensitive name: `<input name="api_key" value="…">`
+ * (attributes in any order and quoting), any `<input type="password">`'s value, `<meta name="…"
+ * content="…">`, `<add key="…" value="…"/>`; a `<textarea name="…">`'s text to its close, and the
+ * text of any other element named so and holding no value attribute, to the next tag
+ * (`<entry key="api_key">…</entry>`). An admin page's settings form is filled so.
  */
 function htmlFieldSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
   if (!text.includes('<')) return;
-  const tagRe = new RegExp(HTML_TAG.source, 'gi');
+  const tagRe = new RegExp(HTML_TAG.source, 'g');
   let unclosed = false;
   for (let m = tagRe.exec(text); m !== null; m = tagRe.exec(text)) {
+    if (!m[2]!.includes('=')) continue;
     const tagName = m[1]!.toLowerCase();
     const attrsAt = m.index + 1 + m[1]!.length;
     const names: string[] = [];
@@ -479,8 +487,8 @@ function htmlFieldSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): voi
     for (const n of names) tag ??= keys(n);
     if (tag === undefined) continue;
     for (const v of values) if (v.end > v.start) out.push({ ...v, tag, form: 'bare' });
+    const start = m.index + m[0].length;
     if (tagName === 'textarea') {
-      const start = m.index + m[0].length;
       // Once no close follows, none follows a later one either: each text is searched once at most.
       let end = text.length;
       if (!unclosed) {
@@ -491,6 +499,14 @@ function htmlFieldSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): voi
         else end = close.index;
       }
       if (end > start) out.push({ start, end, tag, value: text.slice(start, end), form: 'bare' });
+    } else if (values.length === 0 && !m[2]!.endsWith('/')) {
+      // The element's own text, to the next tag (or the text's end); blanks around it stay.
+      const next = text.indexOf('<', start);
+      const raw = text.slice(start, next < 0 ? text.length : next);
+      const lead = raw.length - raw.trimStart().length;
+      const body = raw.trim();
+      if (body !== '')
+        out.push({ start: start + lead, end: start + lead + body.length, tag, value: body, form: 'bare' });
     }
   }
 }
