@@ -22,6 +22,10 @@ const FILES: Record<string, string> = {
   'build.xml': `<project>\n  <property name="db.user" value="app"/>\n  <property name="db.password" value="${PASSWORD}"/>\n</project>\n`,
   'phpunit.xml': `<phpunit>\n  <php>\n    <env name="APP_ENV" value="testing"/>\n    <env name="DB_PASSWORD" value="${PASSWORD}"/>\n  </php>\n</phpunit>\n`,
   'context.xml': `<Context>\n  <Parameter name="api_token" value="${TOKEN}" override="false"/>\n</Context>\n`,
+  'app.exe.config':
+    '<configuration>\n  <applicationSettings>\n    <App.Properties.Settings>\n' +
+    `      <setting name="DbPassword" serializeAs="String">\n        <value>${PASSWORD}</value>\n      </setting>\n` +
+    '    </App.Properties.Settings>\n  </applicationSettings>\n</configuration>\n',
   'app.properties.xml':
     '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE properties SYSTEM "http://java.sun.com/dtd/properties.dtd">\n' +
     `<properties>\n  <entry key="db.url">jdbc:postgresql://db/app</entry>\n  <entry key="db.password">${PASSWORD}</entry>\n</properties>\n`,

@@ -330,6 +330,12 @@ describe('HTML form fields (docs/security.md, class 210)', () => {
     expect(masked('<entry key="api_key"> k-3 </entry><entry key="x">y</entry>')?.text).toBe(
       '<entry key="api_key"> [REDACTED:apikey] </entry><entry key="x">y</entry>',
     );
+    // .NET's applicationSettings: the value is a `<value>` child's text.
+    expect(
+      masked('<setting name="Password" serializeAs="String">\n  <value>p-4</value>\n</setting>')?.text,
+    ).toBe(
+      '<setting name="Password" serializeAs="String">\n  <value>[REDACTED:password]</value>\n</setting>',
+    );
     // A self-closed element has no text; one without attributes is not named by one.
     expect(masked('<entry key="api_key"/>after')).toBeNull();
   });

@@ -500,13 +500,20 @@ function htmlFieldSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): voi
       }
       if (end > start) out.push({ start, end, tag, value: text.slice(start, end), form: 'bare' });
     } else if (values.length === 0 && !m[2]!.endsWith('/')) {
-      // The element's own text, to the next tag (or the text's end); blanks around it stay.
-      const next = text.indexOf('<', start);
-      const raw = text.slice(start, next < 0 ? text.length : next);
+      // The element's own text, to the next tag (or the text's end); blanks around it stay. When it
+      // has none and a `<value>` child comes first (.NET's `<setting name="…"><value>…</value>`), that
+      // child's text.
+      let from = start;
+      let next = text.indexOf('<', from);
+      if (next >= 0 && text.slice(from, next).trim() === '' && /^<value>/i.test(text.slice(next, next + 7))) {
+        from = next + 7;
+        next = text.indexOf('<', from);
+      }
+      const raw = text.slice(from, next < 0 ? text.length : next);
       const lead = raw.length - raw.trimStart().length;
       const body = raw.trim();
       if (body !== '')
-        out.push({ start: start + lead, end: start + lead + body.length, tag, value: body, form: 'bare' });
+        out.push({ start: from + lead, end: from + lead + body.length, tag, value: body, form: 'bare' });
     }
   }
 }
