@@ -340,6 +340,24 @@ describe('HTML form fields (docs/security.md, class 210)', () => {
     expect(masked('<entry key="api_key"/>after')).toBeNull();
   });
 
+  it("masks a Terraform variable's default and an output's quoted value under a sensitive label (class 344)", () => {
+    expect(
+      masked(
+        'variable "db_password" {\n  type    = string\n  default = "p-1"\n}\nvariable "region" {\n  default = "eu"\n}\n',
+      )?.text,
+    ).toBe(
+      'variable "db_password" {\n  type    = string\n  default = "[REDACTED:password]"\n}\nvariable "region" {\n  default = "eu"\n}\n',
+    );
+    expect(masked('variable "api_token" { default = 1234 }\nvariable "n" { default = 2 }')?.text).toBe(
+      'variable "api_token" { default = [REDACTED:api_token] }\nvariable "n" { default = 2 }',
+    );
+    // An output's expression names no secret; a block without a default holds none.
+    expect(masked('output "db_password" {\n  value = aws_db_instance.x.password\n}')).toBeNull();
+    expect(
+      masked('variable "db_password" { type = string }\nvariable "region" {\n  default = "eu"\n}'),
+    ).toBeNull();
+  });
+
   it('leaves fields under other names, and text that only looks like a tag', () => {
     expect(masked('<input name="q" value="password"> <b>password</b> a<b')).toBeNull();
     // An unclosed textarea under a sensitive name: its text to the end is masked.

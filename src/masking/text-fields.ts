@@ -86,6 +86,7 @@ export function textFieldSpans(
   escapedFormKeySpans(text, keys, found);
   encodedPairSpans(text, keys, found);
   htmlFieldSpans(text, keys, found);
+  hclBlockSpans(text, keys, found);
   if (options.tables !== false) tableSpans(text, keys, found);
   lineSpans(text, keys, found);
   pairSpans(text, keys, found);
@@ -514,6 +515,50 @@ function htmlFieldSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): voi
       const body = raw.trim();
       if (body !== '')
         out.push({ start: from + lead, end: from + lead + body.length, tag, value: body, form: 'bare' });
+    }
+  }
+}
+
+// ---- HCL blocks named by their label (docs/security.md, class 344) ----
+
+/**
+ * A block whose label names the value it holds: Terraform's and Packer's `variable "db_password" {`
+ * (its `default`, always a literal), `output "api_token" {` (its `value` when a quoted string: an
+ * output's value is otherwise an expression, `aws_db_instance.x.password`, which names no secret).
+ */
+const HCL_BLOCK = /(?:^|\n)[ \t]*(variable|output)[ \t]+"([^"\r\n]{1,256})"[ \t]*\{/g;
+/** The attribute that holds such a block's value, at a line's start or right after the `{`. */
+const HCL_VALUE = /(?:^|\n|\{)[ \t]*(?:default|value)[ \t]*=[ \t]*/g;
+
+function hclBlockSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
+  if (!text.includes('{')) return;
+  const re = new RegExp(HCL_BLOCK.source, 'g');
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    const tag = keys(m[2]!);
+    if (tag === undefined) continue;
+    const open = re.lastIndex;
+    // The block ends at a `}` on its own first line (`{ default = "…" }`), else at a line that starts
+    // with one; at most 4 KiB on.
+    const eol = text.indexOf('\n', open);
+    const lineEnd = eol < 0 ? text.length : eol;
+    const sameLine = text.lastIndexOf('}', lineEnd);
+    const closeRe = /\n[ \t]*\}/g;
+    closeRe.lastIndex = open;
+    const close = sameLine >= open ? undefined : closeRe.exec(text);
+    const end = Math.min(sameLine >= open ? sameLine : close ? close.index : text.length, open + 4096);
+    const valueRe = new RegExp(HCL_VALUE.source, 'g');
+    valueRe.lastIndex = open - 1;
+    const v = valueRe.exec(text);
+    if (v === null || v.index >= end) continue;
+    const at = valueRe.lastIndex;
+    const c = text.charCodeAt(at);
+    if (c === 34) quotedValueSpan(text, at, tag, out);
+    else if (m[1] === 'variable') {
+      // A number, a bool or a list: to the end of its line (or the block's `}` on it).
+      const stop = text.indexOf('\n', at);
+      let valueEnd = Math.min(stop < 0 ? text.length : stop, end);
+      while (valueEnd > at && /[ \t\r]/.test(text[valueEnd - 1]!)) valueEnd--;
+      pushBare(text, at, valueEnd, tag, out);
     }
   }
 }
