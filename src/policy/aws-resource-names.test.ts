@@ -35,6 +35,14 @@ describe('resourceNames (class 70)', () => {
     expect(resourceNames('sqs', '123456789012/prod-q').certain).toContain('prod-q');
   });
 
+  it('takes the SSM parameter a `resolve:ssm:` value names as a name it may have (class 345)', () => {
+    expect(resourceNames('ec2', 'resolve:ssm:/prod/db-password').possible).toContain('/prod/db-password');
+    expect(resourceNames('ec2', 'resolve:ssm:/prod/db-password:3').possible).toContain('/prod/db-password');
+    expect(
+      resourceNames('ec2', 'resolve:ssm:arn:aws:ssm:us-east-1:123456789012:parameter/prod/db:prod').possible,
+    ).toEqual(expect.arrayContaining(['prod/db']));
+  });
+
   it('takes an ARN of another service as a name it may have, not for certain', () => {
     const n = resourceNames('dynamodb', 'arn:aws:kinesis:us-east-1:1:stream/orders');
     expect(n.certain).toEqual(['arn:aws:kinesis:us-east-1:1:stream/orders']);

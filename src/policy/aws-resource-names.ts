@@ -149,6 +149,18 @@ function namesFromArnResource(service: string, resource: string): { certain: str
 export function resourceNames(service: string | undefined, resource: string): ResourceNames {
   const certain = [resource];
   const possible: string[] = [];
+  // `resolve:ssm:NAME[:VERSION]`: an EC2 launch parameter (ImageId, in a launch template too) that
+  // EC2 replaces with the SSM parameter's value, read with the caller's credentials (class 345).
+  const resolved = /^resolve:ssm:(.+)$/.exec(resource);
+  if (resolved !== null) {
+    const named = resolved[1]!;
+    // A version or label after the name's last `:` (a name holds none; an ARN's last part holds `/`).
+    const unversioned = named.replace(/:[^:/]*$/, '');
+    for (const n of new Set([named, unversioned])) {
+      const inner = resourceNames('ssm', n);
+      possible.push(...inner.certain, ...inner.possible);
+    }
+  }
   const arn = arnParts(resource);
   if (arn !== undefined) {
     const n = namesFromArnResource(arn.service, arn.resource);
