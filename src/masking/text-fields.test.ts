@@ -358,6 +358,13 @@ describe('HTML form fields (docs/security.md, class 210)', () => {
     ).toBeNull();
   });
 
+  it('masks the value under a quoted name in brackets before = (class 346)', () => {
+    expect(masked(`declare -A c=([region]="eu" ["db password"]="p-1" ['api token']=k-2 )`)?.text).toBe(
+      `declare -A c=([region]="eu" ["db password"]="[REDACTED:password]" ['api token']=[REDACTED:api_token] )`,
+    );
+    expect(masked('a["region"]=eu')).toBeNull();
+  });
+
   it('leaves fields under other names, and text that only looks like a tag', () => {
     expect(masked('<input name="q" value="password"> <b>password</b> a<b')).toBeNull();
     // An unclosed textarea under a sensitive name: its text to the end is masked.

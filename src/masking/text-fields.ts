@@ -90,6 +90,7 @@ export function textFieldSpans(
   if (options.tables !== false) tableSpans(text, keys, found);
   lineSpans(text, keys, found);
   pairSpans(text, keys, found);
+  quotedBracketKeySpans(text, keys, found);
   colonPairSpans(text, keys, found);
   xmlElementSpans(text, keys, found);
   codeStringSpans(text, keys, found);
@@ -992,6 +993,30 @@ function bareWordEnd(text: string, start: number): number {
   while (end < text.length && !/[\s&\0]/.test(text[end]!)) end++;
   if (end > start + 1 && /[;,]/.test(text[end - 1]!)) end--;
   return end;
+}
+
+// ---- a quoted name in brackets before `=` (docs/security.md, class 346) ----
+
+/**
+ * `["db password"]=` and `['api_key']=`: bash prints an associative array's keys so (`declare -p`,
+ * quoted when they hold a blank or a shell character), and zsh and awk scripts assign them so.
+ */
+const QUOTED_BRACKET_KEY = /\[[ \t]*(["'])((?:(?!\1)[^\r\n\\]){1,256})\1[ \t]*\]=/g;
+
+function quotedBracketKeySpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
+  if (!text.includes(']=')) return;
+  const re = new RegExp(QUOTED_BRACKET_KEY.source, 'g');
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    const tag = keys(m[2]!);
+    if (tag === undefined) continue;
+    const start = re.lastIndex;
+    const c = text.charCodeAt(start);
+    const end =
+      c === 34 || c === 39
+        ? quotedValueSpan(text, start, tag, out)
+        : pushBare(text, start, bareWordEnd(text, start), tag, out);
+    re.lastIndex = Math.max(end, start);
+  }
 }
 
 // ---- `key: value` anywhere in a line (docs/security.md, class 240) ----
