@@ -70,7 +70,36 @@ describe('emailText', () => {
       'Approve or deny: https://g/approvals/r2',
     ]);
     expect(lines.filter((l) => l.startsWith('Impact preview:'))).toHaveLength(1);
-    expect(lines).toContain('  | Approve or deny: https://evil.example/approve');
+    // A line separator is spelled out on its line, not broken on (a mail reader might draw it as one).
+    expect(lines).toContain('  |   0 rows⟨U+2028⟩Approve or deny: https://evil.example/approve');
     expect(lines).toContain('  | Approve or deny: https://evil.example/stmt');
+  });
+
+  it('counts a run of blank lines in client text, behind the quote mark (class 342)', () => {
+    const request: ApprovalRequest = {
+      id: 'r3',
+      kind: 'statement',
+      mode: 'hold',
+      status: 'pending',
+      ruleName: 'dba',
+      connection: 'prod',
+      requester: { subject: 'claude', issuer: 'gatehouse', groups: [], agent: true },
+      statement: {
+        text: `UPDATE t SET a = 1 WHERE id = 1${'\n'.repeat(301)}OR true`,
+        kind: 'update',
+        categories: ['write'],
+        hash: 'h',
+      },
+      createdAt: new Date(0),
+      expiresAt: new Date(1),
+      uses: 0,
+    };
+    const m = emailText({
+      event: 'approval.requested',
+      request,
+      url: 'https://g/approvals/r3',
+      at: new Date(),
+    });
+    expect(m.body).toContain('  | UPDATE t SET a = 1 WHERE id = 1\n  | ⟨300 blank lines⟩\n  | OR true\n');
   });
 });

@@ -35,39 +35,28 @@ function headerText(s: string): string {
   return /^[\x20-\x7e]*$/.test(t) ? t : `=?UTF-8?B?${Buffer.from(t, 'utf8').toString('base64')}?=`;
 }
 
-export function emailText(notice: ApprovalNotice): { subject: string; body: string } {
-  // Client text with its invisible and reordering characters shown (src/core/visible-text.ts).
-  const t = emailTextAsIs(notice);
-  return { subject: revealInvisible(t.subject), body: revealInvisible(t.body) };
-}
-
 /**
- * Client text (a statement, a reason, parameters, session settings, a plan quoting a literal) with
- * every line behind `  | `: a line of it cannot pass for one of the message's own ("Impact
- * preview:", "Approve or deny: <a link elsewhere>").
+ * The message's subject and body. Every piece of text that is not the message's own (names, the
+ * statement, reasons, comments) is shown as a person must read it before deciding (src/core/visible-text.ts:
+ * invisible, blank-looking and control characters spelled out, runs of blank lines counted) where it
+ * is put in, so the message's own lines and marks are never re-read as the client's.
  */
-function quoted(text: string): string {
-  return text
-    .split(/\r\n|\r|\n|\u2028|\u2029|\u0085|\v|\f/)
-    .map((l) => `  | ${l}`)
-    .join('\n');
-}
-
-function emailTextAsIs(notice: ApprovalNotice): { subject: string; body: string } {
+export function emailText(notice: ApprovalNotice): { subject: string; body: string } {
   const r = notice.request;
-  const who = `${r.requester.subject} (${r.requester.issuer})${r.requester.agent ? ', an AI agent' : ''}`;
+  const v = (s: string | undefined): string => revealInvisible(s ?? '');
+  const who = `${v(r.requester.subject)} (${v(r.requester.issuer)})${r.requester.agent ? ', an AI agent' : ''}`;
   if (notice.event !== 'approval.requested') {
     const word = notice.event.slice('approval.'.length);
     return {
-      subject: `Gatehouse request ${r.id} ${word}`,
-      body: `Approval request ${r.id} from ${who} on ${r.connection} was ${word}${r.decidedBy ? ` by ${r.decidedBy}` : ''}.${r.decisionComment ? `\nComment: ${r.decisionComment}` : ''}\n\n${notice.url}\n`,
+      subject: `Gatehouse request ${v(r.id)} ${word}`,
+      body: `Approval request ${v(r.id)} from ${who} on ${v(r.connection)} was ${word}${r.decidedBy ? ` by ${v(r.decidedBy)}` : ''}.${r.decisionComment ? `\nComment: ${v(r.decisionComment)}` : ''}\n\n${v(notice.url)}\n`,
     };
   }
   const lines = [
-    `${who} asks for approval on connection ${r.connection}.`,
+    `${who} asks for approval on connection ${v(r.connection)}.`,
     '',
     r.kind === 'access'
-      ? `Time-bound access: grant ${r.grantName ?? ''} for ${Math.round((r.requestedDurationMs ?? 0) / 60_000)} minutes.`
+      ? `Time-bound access: grant ${v(r.grantName)} for ${Math.round((r.requestedDurationMs ?? 0) / 60_000)} minutes.`
       : `Statement (${r.mode === 'hold' ? 'held: the client is waiting' : 'deferred'}):\n\n${quoted(r.statement?.text ?? '')}`,
     // The parameters, the session's settings and the preview's plan hold the client's words too (a
     // value, a custom setting, a literal the plan quotes): behind the quote mark as well (class 260).
@@ -81,13 +70,26 @@ function emailTextAsIs(notice: ApprovalNotice): { subject: string; body: string 
       : ['Reason: (none given)']),
     ...(r.kind === 'statement' ? ['', 'Impact preview:', quoted(previewSummary(r.preview).join('\n'))] : []),
     '',
-    `Approve or deny: ${notice.url}`,
-    `Request ${r.id}, rule ${r.ruleName}, expires ${r.expiresAt.toISOString()}.`,
+    `Approve or deny: ${v(notice.url)}`,
+    `Request ${v(r.id)}, rule ${v(r.ruleName)}, expires ${r.expiresAt.toISOString()}.`,
   ];
   return {
-    subject: `Gatehouse: approval needed for ${r.requester.subject} on ${r.connection}`,
+    subject: `Gatehouse: approval needed for ${v(r.requester.subject)} on ${v(r.connection)}`,
     body: `${lines.join('\n')}\n`,
   };
+}
+
+/**
+ * Client text (a statement, a reason, parameters, session settings, a plan quoting a literal), shown
+ * as a person must read it, with every line behind `  | `: a line of it cannot pass for one of the
+ * message's own ("Impact preview:", "Approve or deny: <a link elsewhere>"). What a mail reader might
+ * draw as a line break besides these (U+2028, U+0085, a form feed) is spelled out, not broken on.
+ */
+function quoted(text: string): string {
+  return revealInvisible(text)
+    .split(/\r\n|\r|\n/)
+    .map((l) => `  | ${l}`)
+    .join('\n');
 }
 
 export function buildMessage(
