@@ -177,7 +177,7 @@ describe('gatehouse sessions', () => {
     expect(r.out).toContain('      params: ["x",null]');
     expect(r.out).toContain('#2  +3.000s  deny  rule=no-drops  drop table  [ddl-drop]');
     expect(r.out).toContain('      message: Dropping tables is not allowed on prod.');
-    expect(r.out).toContain('DROP TABLE users \\x1b[31m');
+    expect(r.out).toContain('DROP TABLE users ⟨U+001B⟩[31m');
     expect(r.out).not.toContain('\u001b');
   });
 
@@ -244,10 +244,19 @@ describe('parseTimeBound and printable', () => {
   });
 
   test('printable escapes terminal controls', () => {
-    expect(printable('a\u001b]0;x\u0007b\r\n\u009b')).toBe('a\\x1b]0;x\\x07b\\x0d\\x0a\\x9b');
+    expect(printable('a\u001b]0;x\u0007b\r\n\u009b')).toBe('a⟨U+001B⟩]0;x⟨U+0007⟩b⟨U+000D⟩⟨U+000A⟩⟨U+009B⟩');
     expect(printable('a\nb', true)).toBe('a\nb');
-    expect(printable('a\u2028b\u00A0\u000c⟨', true)).toBe('a⟨U+2028⟩b⟨U+00A0⟩\\x0c⟨U+27E8⟩');
+    expect(printable('a\u2028b\u00A0\u000c⟨', true)).toBe('a⟨U+2028⟩b⟨U+00A0⟩⟨U+000C⟩⟨U+27E8⟩');
     expect(printable(`a${'\n'.repeat(200)}b`, true)).toBe('a\n⟨199 blank lines⟩\nb');
+  });
+
+  test('printable tells a control character from the characters a client typed to spell one', () => {
+    // The terminal's own `\x1b` notation read the same as the four characters `\`, `x`, `1`, `b`.
+    const typed = printable('DROP TABLE users \\x1b[31m');
+    const real = printable('DROP TABLE users \u001b[31m');
+    expect(typed).not.toBe(real);
+    expect(printable('⟨U+001B⟩')).toBe('⟨U+27E8⟩U+001B⟩');
+    expect(real).toBe('DROP TABLE users ⟨U+001B⟩[31m');
   });
 
   test('printable shows the characters that reorder or hide text', () => {

@@ -22,7 +22,7 @@ const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\p{Cf}\p{Bidi_Control}\u2028
 
 // The control characters but tab, line feed and carriage return (C0, DEL, C1): a page draws a form
 // feed as nothing and the others as whatever the approver's font has (often nothing). Terminal
-// surfaces escape them in their own notation (`\x1b`) and ask to have them left.
+// surfaces ask to have them left and reveal them with the line feed and tab (terminalText).
 // eslint-disable-next-line no-control-regex
 const CONTROLS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g;
 
@@ -56,9 +56,12 @@ export function revealInvisible(
 }
 
 /**
- * `s` for a terminal: revealed as above, and every control character as `\x1b` (a terminal would act
- * on it: clear the screen, move the cursor, set a title), but tab (shown as `tab`) and, with
- * `keepNewlines`, the line feed. `keepBlanks`: a replay of what a terminal drew (see revealInvisible).
+ * `s` for a terminal: revealed as above, and every control character as `⟨U+001B⟩` too (a terminal would
+ * act on it: clear the screen, move the cursor, set a title), but tab (shown as `tab`) and, with
+ * `keepNewlines`, the line feed. The same notation as every other surface, and injective for the same
+ * reason: a `⟨` the client typed is itself spelled out, whereas an escape of the terminal's own (`\x1b`)
+ * read the same as the four characters a client can type. `keepBlanks`: a replay of what a terminal
+ * drew (see revealInvisible).
  */
 export function terminalText(
   s: string,
@@ -67,12 +70,7 @@ export function terminalText(
   return revealInvisible(s, { leaveControls: true, keepBlanks: o.keepBlanks ?? false }).replace(
     // eslint-disable-next-line no-control-regex
     /[\u0000-\u001f\u007f-\u009f]/g,
-    (c) =>
-      c === '\n' && o.keepNewlines
-        ? c
-        : c === '\t'
-          ? o.tab
-          : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+    (c) => (c === '\n' && o.keepNewlines ? c : c === '\t' ? o.tab : codePoint(c)),
   );
 }
 

@@ -123,7 +123,7 @@ describe('the replay of a COPY', () => {
     expect(out).toContain(
       `rows of #1: rows sent: ${Buffer.byteLength(rows)} bytes in 1 part(s), sha256 ${sha256(rows)}, ended by CopyDone\n`,
     );
-    expect(out).toContain('│ a  b\\x1b[2J\n');
+    expect(out).toContain('│ a  b⟨U+001B⟩[2J\n');
     expect(out).not.toContain('\u001b');
     expect(out).toMatch(
       /rows of #2: rows sent: 2 bytes in 1 part\(s\), sha256 [0-9a-f]{64}, no end recorded\n +│ z\n/,
