@@ -172,10 +172,20 @@ describe('TerminalMasker: a value whose name came in an earlier write', () => {
       ['-----BEGIN RSA PRIVATE KEY-----\n', 'hunter2aAAAAB3NzaC1yc2E\n', '-----END RSA PRIVATE KEY-----\n'],
     ],
     ['a coloured key', ['\x1b[32mpassword\x1b[0m: >\n', '  hunter2-a\n']],
+    // class 398
+    ['a heredoc', ['db_password = <<-EOF\n', '  hunter2-a\n', '  hunter2-b\n', '  EOF\n']],
+    ['a shell heredoc', ["export DB_PASSWORD=$(cat <<'EOF'\n", 'hunter2-a\n', 'EOF\n)\n']],
+    ['a property list', ['<dict>\n\t<key>APIToken</key>\n', '\t<string>hunter2-a</string>\n</dict>\n']],
   ])('%s', (_name, chunks) => {
     const out = run(chunks);
     expect(out).not.toContain('hunter2');
     expect(out).toContain('[REDACTED:');
+  });
+
+  it('keeps nothing once a heredoc has ended', () => {
+    expect(run(['password = <<EOT\n', 'hunter2-a\n', 'EOT\n', 'name = <<EOT\n', 'ann\nEOT\n'])).toBe(
+      'password = <<EOT\n[REDACTED:password]\nEOT\nname = <<EOT\nann\nEOT\n',
+    );
   });
 
   it('keeps nothing once the value has ended, and what follows is as it was', () => {

@@ -33,6 +33,9 @@ export const F_RUN40 = 1 << 7;
  */
 export const F_FIELDS = 1 << 8;
 
+/** A word beginning with `-` and holding a letter, then a blank: the loops' `option`. */
+const OPTION_SHAPE = /(?:^|[^A-Za-z0-9_-])-[0-9_-]*[A-Za-z][A-Za-z0-9_-]*[ \t]/;
+
 /**
  * Whether F_FIELDS is in textFeatures(text), with the runtime's string search instead of a pass of
  * the pre-filter's loop (for a caller that needs this bit alone: a JSON document's every string).
@@ -41,6 +44,8 @@ export const F_FIELDS = 1 << 8;
 export function mayNameFields(text: string, options: { readonly tables?: boolean } = {}): boolean {
   // `=`, or a `|` drawing a table row whose cell may name a secret (class 336).
   if (text.includes('=') || text.includes('|')) return true;
+  // An option and its value after a blank (`--db-password …`, class 398).
+  if (text.includes('-') && OPTION_SHAPE.test(text)) return true;
   const last = text.length - 1;
   // A line break matters to a table alone (its next record); the other readers need a `=` or a `:`.
   // One that is not the last character: the first one found is last only when it is alone.
@@ -228,11 +233,14 @@ export function bytesFeatures(b: Uint8Array, start: number, end: number): number
   let wordFirst = 0;
   let run = 0;
   let dashes = 0;
+  /** 1 while the current word began with `-`, 2 once it holds a letter too (an option: its value may follow a blank). */
+  let option = 0;
   for (let i = start; i < end; i++) {
     const c = b[i] as number;
     switch (CLASS_ID[c]) {
       case LOWER:
         if (word++ === 0) wordFirst = c;
+        if (option === 1) option = 2;
         keyLen++;
         run++;
         chain = 0;
@@ -249,6 +257,7 @@ export function bytesFeatures(b: Uint8Array, start: number, end: number): number
       case UPPER:
         upper++;
         if (word++ === 0) wordFirst = c;
+        if (option === 1) option = 2;
         keyLen++;
         run++;
         chain = 0;
@@ -257,7 +266,10 @@ export function bytesFeatures(b: Uint8Array, start: number, end: number): number
       case DASH:
         if (++dashes >= 5) f |= F_DASH5;
         if (++gap > 2) chain = 0;
-        if (word++ === 0) wordFirst = c;
+        if (word++ === 0) {
+          wordFirst = c;
+          option = 1;
+        }
         keyLen++;
         run++;
         break;
@@ -275,6 +287,7 @@ export function bytesFeatures(b: Uint8Array, start: number, end: number): number
         if (c !== 43 || ++gap > 2) chain = 0;
         dashes = 0;
         keyLen = 0;
+        option = 0;
         if (c === 37) f |= escapeBit(c, i, byteAt);
         break;
       case EQUALS:
@@ -284,6 +297,7 @@ export function bytesFeatures(b: Uint8Array, start: number, end: number): number
         chain = 0;
         dashes = 0;
         keyLen = 0;
+        option = 0;
         f |= F_FIELDS;
         break;
       default:
@@ -298,6 +312,9 @@ export function bytesFeatures(b: Uint8Array, start: number, end: number): number
         word = 0;
         run = 0;
         dashes = 0;
+        // A blank after a word that began with `-`: an option and its value (`--db-password …`, class 398).
+        if (option === 2 && (c === 32 || c === 9)) f |= F_FIELDS;
+        option = 0;
         if (c === 32 || c === 46 || c === 40 || c === 41) {
           if (++gap > 2) chain = 0;
         } else {
@@ -339,11 +356,14 @@ export function textFeatures(text: string): number {
   let wordFirst = 0;
   let run = 0;
   let dashes = 0;
+  /** 1 while the current word began with `-`, 2 once it holds a letter too (an option: its value may follow a blank). */
+  let option = 0;
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
     switch (CLASS_ID[c]) {
       case LOWER:
         if (word++ === 0) wordFirst = c;
+        if (option === 1) option = 2;
         keyLen++;
         run++;
         chain = 0;
@@ -360,6 +380,7 @@ export function textFeatures(text: string): number {
       case UPPER:
         upper++;
         if (word++ === 0) wordFirst = c;
+        if (option === 1) option = 2;
         keyLen++;
         run++;
         chain = 0;
@@ -368,7 +389,10 @@ export function textFeatures(text: string): number {
       case DASH:
         if (++dashes >= 5) f |= F_DASH5;
         if (++gap > 2) chain = 0;
-        if (word++ === 0) wordFirst = c;
+        if (word++ === 0) {
+          wordFirst = c;
+          option = 1;
+        }
         keyLen++;
         run++;
         break;
@@ -387,6 +411,7 @@ export function textFeatures(text: string): number {
         if (c !== 43 || ++gap > 2) chain = 0;
         dashes = 0;
         keyLen = 0;
+        option = 0;
         if (c === 37) f |= escapeBit(c, i, textAt);
         break;
       case EQUALS:
@@ -396,6 +421,7 @@ export function textFeatures(text: string): number {
         chain = 0;
         dashes = 0;
         keyLen = 0;
+        option = 0;
         f |= F_FIELDS;
         break;
       default:
@@ -410,6 +436,9 @@ export function textFeatures(text: string): number {
         word = 0;
         run = 0;
         dashes = 0;
+        // A blank after a word that began with `-`: an option and its value (`--db-password …`, class 398).
+        if (option === 2 && (c === 32 || c === 9)) f |= F_FIELDS;
+        option = 0;
         if (c === 32 || c === 46 || c === 40 || c === 41) {
           if (++gap > 2) chain = 0;
         } else {

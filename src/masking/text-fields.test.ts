@@ -412,3 +412,42 @@ describe('a quoted value after its name in code and SQL, and more .env names (cl
     expect(masked(line)).toBeNull();
   });
 });
+
+// docs/security.md, class 398.
+describe('a value under a sensitive name in the spellings code and tools use', () => {
+  const PW = 'marigold-anvil-5531';
+  it.each([
+    ['a Terraform heredoc default', `variable "db_password" {\n  default = <<EOT\n${PW}\nEOT\n}\n`],
+    ['an HCL heredoc', `db_password = <<-EOF\n  ${PW}\n  EOF\n`],
+    ['a shell heredoc', `export DB_PASSWORD=$(cat <<'EOF'\n${PW}\nEOF\n)\n`],
+    ['a Ruby squiggly heredoc', `x["password"] = <<~EOS\n  ${PW}\nEOS\n`],
+    ['a Python subscript', `os.environ["DB_PASSWORD"] = "${PW}"\n`],
+    ['a PHP subscript', `$config['db_password'] = '${PW}';\n`],
+    ['a Ruby ENV subscript', `ENV["API_TOKEN"] = "${PW}"\n`],
+    ['a property list', `<dict>\n\t<key>APIToken</key>\n\t<string>${PW}</string>\n</dict>\n`],
+    ['an entry of key and string', `<entry><key>password</key><string>${PW}</string></entry>\n`],
+    ['a Hadoop property', `<property>\n  <name>db.password</name>\n  <value>${PW}</value>\n</property>\n`],
+    ['a Ruby symbol at a line start', `{\n  :password => "${PW}",\n}\n`],
+    ["Make's ?=", `PASSWORD ?= ${PW}\n`],
+    ["Make's +=", `API_TOKEN += ${PW}\n`],
+    ["R's <-", `password <- "${PW}"\n`],
+    ['an option and the next word', `myapp --db-password ${PW} --port 5\n`],
+    ['a quoted option value', `kubectl get pods --token "${PW}"\n`],
+    ['a tagged block scalar', `password: !vault |\n  ${PW}\nother: x\n`],
+  ])('%s', (_name, text) => {
+    const r = masked(text);
+    expect(r?.text ?? text).not.toContain(PW);
+    expect(r?.text).toContain('[REDACTED:');
+  });
+
+  it('leaves the help text of an option, a comparison and what follows a heredoc', () => {
+    expect(masked('  --token string   Bearer token for authentication\n')).toBeNull();
+    expect(masked('  --password PASSWORD  the password\n')).toBeNull();
+    expect(masked('  --api-key <key>  the key\n')).toBeNull();
+    expect(masked('if x["password"] == "y": pass\n')).toBeNull();
+    expect(masked('password = <<EOT\nsecret-1\nEOT\nname = <<EOT\nann\nEOT\n')?.text).toBe(
+      'password = <<EOT\n[REDACTED:password]\nEOT\nname = <<EOT\nann\nEOT\n',
+    );
+    expect(masked('-5 apples and -x 3 --port 8080\n')).toBeNull();
+  });
+});

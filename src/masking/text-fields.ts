@@ -96,6 +96,9 @@ export function textFieldSpans(
   codeStringSpans(text, keys, found);
   nameValueSpans(text, keys, found);
   pipeRowSpans(text, keys, found);
+  heredocSpans(text, keys, found);
+  xmlKeySiblingSpans(text, keys, found);
+  optionValueSpans(text, keys, found);
   found.sort((a, b) => a.start - b.start || b.end - a.end);
   const out: TextFieldSpan[] = [];
   let reached = -1;
@@ -241,9 +244,10 @@ const COMPACT_KEY = /(?:^|[ \t])([A-Za-z_$][A-Za-z0-9_$.-]{0,255}):(?=["'`])/gm;
 
 /**
  * A Ruby symbol key as `Hash#inspect` prints it before Ruby 3.4 (`{:user=>"ann", :password=>"…"}`,
- * what a Ruby app logs and a console shows), after `{`, `,`, `(` or `[` and blanks (class 219).
+ * what a Ruby app logs and a console shows), after `{`, `,`, `(` or `[` and blanks (class 219), or at
+ * a line's start, as a hash written one key to a line has it (`  :password => "…",`, class 398).
  */
-const SYMBOL_KEY = /[{,([][ \t\r\n]*:([A-Za-z_][A-Za-z0-9_]{0,255}[?!]?)[ \t\r\n]*=>[ \t\r\n]*/g;
+const SYMBOL_KEY = /(?:[{,([]|^)[ \t\r\n]*:([A-Za-z_][A-Za-z0-9_]{0,255}[?!]?)[ \t\r\n]*=>[ \t\r\n]*/gm;
 
 function literalKeySpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
   for (const source of [LITERAL_KEY, MINIFIED_KEY, COMPACT_KEY, SYMBOL_KEY]) {
@@ -554,6 +558,7 @@ function hclBlockSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void
     const at = valueRe.lastIndex;
     const c = text.charCodeAt(at);
     if (c === 34) quotedValueSpan(text, at, tag, out);
+    else if (text.startsWith('<<', at)) heredocSpan(text, at, tag, out);
     else if (m[1] === 'variable') {
       // A number, a bool or a list: to the end of its line (or the block's `}` on it).
       const stop = text.indexOf('\n', at);
@@ -732,8 +737,11 @@ function pipeRowSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void 
 const KEY_LINE =
   /^([ \t]*)(?:-[ \t]+)?(?:"((?:[^"\\\r\n]|\\.){1,256})"|'([^'\r\n]{1,256})'|([A-Za-z0-9_][A-Za-z0-9_.-]{0,255}))[ \t]*(?:(:)(?=[ \t]|$)|(=))[ \t]*(.*)$/;
 
-/** A YAML block scalar's header: `|` or `>`, with chomping and indentation indicators, maybe a comment. */
-const BLOCK_SCALAR = /^[|>][-+0-9]*[ \t]*(?:#.*)?$/;
+/**
+ * A YAML block scalar's header: `|` or `>`, with chomping and indentation indicators, maybe a comment,
+ * maybe after a tag or an anchor (Ansible Vault's `!vault |`, class 398).
+ */
+const BLOCK_SCALAR = /^(?:!\S*[ \t]+)?(?:&\S+[ \t]+)?[|>][-+0-9]*[ \t]*(?:#.*)?$/;
 
 /**
  * What a program puts before a line it shows: `cat -n`'s number and tab, grep's `FILE:`, `N:`,
@@ -830,7 +838,8 @@ function lineSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
       pos = Math.max(next, lineStartAfter(text, end));
       continue;
     }
-    if (value !== '') {
+    // A heredoc's opener is not the value; its body is (heredocSpans).
+    if (value !== '' && !opensHeredoc(value)) {
       out.push({ start: restAt, end: restAt + value.length, tag, value, form: colon ? 'yaml' : 'bare' });
     }
     pos = next;
@@ -857,8 +866,9 @@ function lineStartAfter(t: string, at: number): number {
 // diff's `> `, git diff's `+`, grep's `file:` and tab or NUL (class 283). Not `==`, `=>` or `=~`.
 // A bracketed key (`[password]="…"`: bash's `declare -p` of an associative array, `a[token]=…`) is a
 // name before `=` too (docs/security.md class 335).
+// Make's `?=` and `+=` and R's `<-` (blanks around it, a quoted value after it) assign too (class 398).
 const PAIR =
-  /(?<![A-Za-z0-9_%])([A-Za-z0-9_%][A-Za-z0-9_.\-%]{0,255})(?:=|(?<=\[[A-Za-z0-9_.\-%]{1,256})\]=|[ \t]+=(?![=>~])[ \t]*)/g;
+  /(?<![A-Za-z0-9_%])([A-Za-z0-9_%][A-Za-z0-9_.\-%]{0,255})(?:=|(?<=\[[A-Za-z0-9_.\-%]{1,256})\]=|[ \t]+=(?![=>~])[ \t]*|[ \t]*[?+]=[ \t]*|[ \t]+<-[ \t]+(?=["']))/g;
 
 function pairSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
   const re = new RegExp(PAIR.source, 'gm');
@@ -879,6 +889,8 @@ function pairSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
     const before = text.charCodeAt(keyAt - 1);
     // A Ruby hash's symbol key (`:password=>"…"`) is read by the literal readers (class 219).
     if (text.charCodeAt(start) === 62 && before === 58) continue;
+    // A heredoc's opener is not the value; its body is (heredocSpans).
+    if (text.startsWith('<<', start) && opensHeredoc(text.slice(start, lineAt(text, start).next))) continue;
     const c = text.charCodeAt(start);
     // In a URL's query (after `?` or `&`) a value holds no blank: it ends at the first one.
     const end =
@@ -999,12 +1011,15 @@ function bareWordEnd(text: string, start: number): number {
 
 /**
  * `["db password"]=` and `['api_key']=`: bash prints an associative array's keys so (`declare -p`,
- * quoted when they hold a blank or a shell character), and zsh and awk scripts assign them so.
+ * quoted when they hold a blank or a shell character), and zsh and awk scripts assign them so; and with
+ * blanks around the `=` (not `==`, `=>`, `=~`), as Python, Ruby, PHP and JavaScript assign a
+ * subscript: `os.environ["DB_PASSWORD"] = "…"`, `$config['db_password'] = '…';` (class 398).
  */
-const QUOTED_BRACKET_KEY = /\[[ \t]*(["'])((?:(?!\1)[^\r\n\\]){1,256})\1[ \t]*\]=/g;
+const QUOTED_BRACKET_KEY =
+  /\[[ \t]*(["'])((?:(?!\1)[^\r\n\\]){1,256})\1[ \t]*\](?:=|[ \t]+=(?![=>~]))[ \t]*/g;
 
 function quotedBracketKeySpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
-  if (!text.includes(']=')) return;
+  if (!text.includes(']')) return;
   const re = new RegExp(QUOTED_BRACKET_KEY.source, 'g');
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
     const tag = keys(m[2]!);
@@ -1233,7 +1248,7 @@ function codeStringSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): vo
  * (class 288). `ENV NAME=value` is a pair's (PAIR).
  */
 const ENV_DIRECTIVE =
-  /^([ \t]*(?:ENV|setenv)[ \t]+)([A-Za-z_][A-Za-z0-9_.-]{0,255})([ \t]+)([^=\s].*?)[ \t]*\r?$/i;
+  /^([ \t]*(?:ENV|setenv|set[ \t]+-[A-Za-z]*x[A-Za-z]*)[ \t]+)([A-Za-z_][A-Za-z0-9_.-]{0,255})([ \t]+)([^=\s].*?)[ \t]*\r?$/i;
 
 /** A line that is a sensitive name, blanks and one word: a config directive (`requirepass …`). */
 const DIRECTIVE_LINE = /^([ \t]*)([A-Za-z_][A-Za-z0-9_.-]{0,63})[ \t]+(\S{1,4096})[ \t]*\r?$/;
@@ -1462,6 +1477,122 @@ function xmlEndTag(text: string, qname: string, from: number): RegExpExecArray |
   return close.exec(text);
 }
 
+// ---- heredocs, sibling elements and options naming a secret (docs/security.md, class 398) ----
+
+/** A heredoc's opener: `<<WORD`, `<<-WORD`, `<<~WORD` (Ruby's and HCL's), the word maybe quoted. */
+const HEREDOC_OPEN = /<<([-~]?)[ \t]*(["']?)([A-Za-z_][A-Za-z0-9_]{0,63})\2/y;
+
+/**
+ * A sensitive name assigned a heredoc: `db_password = <<-EOF` (HCL, Ruby), `DB_PASSWORD=$(cat <<'EOF'`
+ * (a shell), `x["password"] = <<~EOS`, `password: <<EOF`. The name, the operator, then the opener.
+ */
+const HEREDOC_AFTER_NAME =
+  /(?<![A-Za-z0-9_.-])([A-Za-z_][A-Za-z0-9_.-]{0,255})(?:["']?\]|["'])?[ \t]*[=:][ \t]*(?:\$\([ \t]*cat[ \t]*)?(?=<<[-~]?[ \t]*["']?[A-Za-z_])/g;
+
+/** Whether `value` (a line's rest) is a heredoc's opener alone: `<<EOF`, `<<-'EOF'`, `<<~EOS`. */
+function opensHeredoc(value: string): boolean {
+  const re = new RegExp(HEREDOC_OPEN.source, 'y');
+  return re.exec(value) !== null && value.slice(re.lastIndex).trim() === '';
+}
+
+/** The line that ends the heredoc whose word is `word`, at or after `from`: its start, or -1. */
+function heredocEnd(text: string, from: number, word: string): number {
+  for (let p = from; p < text.length;) {
+    const { line, next } = lineAt(text, p);
+    // Blanks before the word are allowed (`<<-`, `<<~` and HCL's heredocs allow them; a shell's plain
+    // `<<` does not, and reading its body to a later, indented word masks more, never less).
+    if (line.trim() === word) return p;
+    p = next;
+  }
+  return -1;
+}
+
+/**
+ * The body of the heredoc opened at `at` (its `<<`), the lines after the opener's line up to the line
+ * that is its word, pushed as one span; with no such line, to the text's end. Returns where it ends, or -1
+ * when `at` opens none.
+ */
+function heredocSpan(text: string, at: number, tag: string, out: TextFieldSpan[]): number {
+  const re = new RegExp(HEREDOC_OPEN.source, 'y');
+  re.lastIndex = at;
+  const m = re.exec(text);
+  if (m === null) return -1;
+  const nl = text.indexOf('\n', re.lastIndex);
+  if (nl < 0) return -1;
+  const start = nl + 1;
+  const close = heredocEnd(text, start, m[3]!);
+  let end = close < 0 ? text.length : close;
+  while (end > start && (text.charCodeAt(end - 1) === 10 || text.charCodeAt(end - 1) === 13)) end--;
+  return pushBare(text, start, end, tag, out);
+}
+
+function heredocSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
+  if (!text.includes('<<')) return;
+  const re = new RegExp(HEREDOC_AFTER_NAME.source, 'g');
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    const tag = keys(m[1]!);
+    if (tag === undefined) continue;
+    const end = heredocSpan(text, re.lastIndex, tag, out);
+    if (end > re.lastIndex) re.lastIndex = end;
+  }
+}
+
+/**
+ * An element naming a field in its text, and the element after it holding the value: a property list's
+ * `<key>password</key><string>…</string>` (macOS and iOS settings, launchd jobs), Hadoop's and Java's
+ * `<name>fs.s3a.secret.key</name><value>…</value>`, `<entry><key>…</key><string>…</string></entry>`.
+ */
+const XML_KEY_SIBLING =
+  /<(key|name|Key|Name)>[ \t\r\n]*([^<>\r\n]{1,256}?)[ \t\r\n]*<\/\1>[ \t\r\n]*(?:<!--[^]{0,1024}?-->[ \t\r\n]*)?<([A-Za-z_][\w.-]{0,63})(?:\s[^<>]{0,1024})?>/g;
+
+function xmlKeySiblingSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
+  if (!/<\/(?:key|name|Key|Name)>/.test(text)) return;
+  const re = new RegExp(XML_KEY_SIBLING.source, 'g');
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    const tag = keys(m[2]!);
+    if (tag === undefined) continue;
+    const start = re.lastIndex;
+    // To the value element's end tag; with none, to the text's end (more masked, not less).
+    const c = xmlEndTag(text, m[3]!, start);
+    let end = c === null ? text.length : c.index;
+    let s = start;
+    while (s < end && /\s/.test(text[s]!)) s++;
+    while (end > s && /\s/.test(text[end - 1]!)) end--;
+    if (end > s) out.push({ start: s, end, tag, value: text.slice(s, end), form: 'bare' });
+    re.lastIndex = Math.max(start, c === null ? text.length : c.index);
+  }
+}
+
+/**
+ * A command line's option named for a secret and its value as the next word: `--db-password hunter2`,
+ * `--api-key "…"`, `-token …` (`ps`, a shell's history, a log of the command, a CI config). Not a value
+ * that is another option, and not the placeholder a program's help shows there (`--token string`,
+ * `--password PASSWORD`, `--api-key <key>`).
+ */
+const OPTION_BEFORE_VALUE = /(?<![A-Za-z0-9_.-])--?([A-Za-z][A-Za-z0-9_.-]{1,255})[ \t]+(?=[^-\s])/g;
+const HELP_PLACEHOLDER =
+  /^(?:string|strings|stringArray|int|int32|int64|uint|bool|float|duration|value|text)$|^<[^>]*>$|^\[[^\]]*\]$/;
+
+function optionValueSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
+  if (!text.includes('-')) return;
+  const re = new RegExp(OPTION_BEFORE_VALUE.source, 'g');
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    const tag = keys(m[1]!);
+    if (tag === undefined) continue;
+    const start = re.lastIndex;
+    const c = text.charCodeAt(start);
+    if (c === 34 || c === 39) {
+      re.lastIndex = Math.max(start, quotedValueSpan(text, start, tag, out));
+      continue;
+    }
+    let end = start;
+    while (end < text.length && !/[\s\0]/.test(text[end]!)) end++;
+    const word = text.slice(start, end);
+    if (HELP_PLACEHOLDER.test(word) || word === m[1]!.toUpperCase().replace(/[-.]/g, '_')) continue;
+    re.lastIndex = pushBare(text, start, end, tag, out);
+  }
+}
+
 // ---- values that go on past a text's end (a stream masked a write at a time: terminal-masker.ts) ----
 
 /**
@@ -1485,11 +1616,29 @@ export function openFieldStart(text: string, keys: KeyTagOf): number {
       re.lastIndex = close.index + close[0].length;
     }
   }
-  // The last line names a sensitive variable (`- name: DB_PASSWORD`): its `value:` may come next (class 287).
+  // The last line names a sensitive variable (`- name: DB_PASSWORD`): its `value:` may come next (class
+  // 287); or ends a `<key>password</key>` whose value element may come next (class 398).
   const tail = text.replace(/\s+$/, '');
   const lastLine = tail.lastIndexOf('\n') + 1;
   const named = NAME_LINE.exec(tail.slice(lastLine));
   if (named !== null && keys(named[4]!) !== undefined && (first < 0 || lastLine < first)) first = lastLine;
+  const keyed = /<(key|name|Key|Name)>[ \t]*([^<>\r\n]{1,256}?)[ \t]*<\/\1>$/.exec(tail.slice(lastLine));
+  if (keyed !== null && keys(keyed[2]!) !== undefined && (first < 0 || lastLine < first)) first = lastLine;
+  // A heredoc a sensitive name opened whose word has not come yet (class 398).
+  if (text.includes('<<')) {
+    const re = new RegExp(HEREDOC_AFTER_NAME.source, 'g');
+    for (let m = re.exec(text); m !== null && (first < 0 || m.index < first); m = re.exec(text)) {
+      if (keys(m[1]!) === undefined) continue;
+      const open = new RegExp(HEREDOC_OPEN.source, 'y');
+      open.lastIndex = re.lastIndex;
+      const o = open.exec(text);
+      if (o === null) continue;
+      const nl = text.indexOf('\n', open.lastIndex);
+      if (nl >= 0 && heredocEnd(text, nl + 1, o[3]!) >= 0) continue;
+      first = text.lastIndexOf('\n', m.index - 1) + 1;
+      break;
+    }
+  }
   if (!/:[ \t]*(?:[|>][-+0-9]*[ \t]*)?(?:#.*)?\r?$/m.test(text)) return first;
   let pos = 0;
   while (pos < text.length && (first < 0 || pos < first)) {
