@@ -7,10 +7,9 @@
 // agent policy, masked) → real sshd, `cat` on the host.
 
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultSshPolicies } from '../src/policy/index.js';
-import { hasSshd, startSshd, type TestSshd } from './testkit/sshd.js';
-import { startSshTestGateway, type SshTestGateway } from './testkit/ssh-gateway.js';
+import { describe, expect, it } from 'vitest';
+import { maskedSshHost } from './testkit/ssh-masked-host.js';
+import { hasSshd } from './testkit/sshd.js';
 
 const PASSWORD = 'marigold-anvil-5531';
 
@@ -35,39 +34,18 @@ describe.skipIf(!hasSshd())(
   'ssh output: a value under a sensitive name in the spellings code and tools use',
   { timeout: 120_000 },
   () => {
-    let sshd: TestSshd;
-    let gw: SshTestGateway;
-    let masked: string;
-    let dir: string;
-
-    beforeAll(async () => {
-      sshd = await startSshd();
-      gw = await startSshTestGateway({
-        sshd,
-        policies: defaultSshPolicies(['prod-bastion'], { mask: true }),
-      });
-      masked = await gw.token({ subject: 'masked-agent', agent: true });
-      dir = path.join(sshd.work, 'code-spellings');
-      for (const [name, text] of Object.entries(FILES)) sshd.put(`code-spellings/${name}`, text);
-    });
-
-    afterAll(async () => {
-      await gw?.stop();
-      await sshd?.stop();
-    });
+    const host = maskedSshHost('code-spellings', FILES);
 
     it.each(Object.keys(FILES))('cat %s masks the value', async (file) => {
-      const r = await gw.ssh(masked, ['--', `cat ${path.join(dir, file)}`], { timeoutMs: 60_000 });
+      const r = await host.run(`cat ${path.join(host.dir, file)}`);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain('[REDACTED:');
       expect(r.stdout, file).not.toContain(PASSWORD);
     });
 
     it('leaves what is not a sensitive value', async () => {
-      const r = await gw.ssh(
-        masked,
-        ['--', `cat ${dir}/locals.hcl ${dir}/com.example.agent.plist ${dir}/database.rb ${dir}/run.txt`],
-        { timeoutMs: 60_000 },
+      const r = await host.run(
+        `cat ${host.dir}/locals.hcl ${host.dir}/com.example.agent.plist ${host.dir}/database.rb ${host.dir}/run.txt`,
       );
       expect(r.stdout).toContain('region = "eu-west-1"');
       expect(r.stdout).toContain('<string>com.example.agent</string>');

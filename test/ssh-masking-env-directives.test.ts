@@ -4,44 +4,22 @@
 // showed a masked agent the values in clear, as a plain read (docs/security.md class 288). Real
 // OpenSSH client → Gatehouse → real sshd.
 
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultSshPolicies } from '../src/policy/index.js';
-import { hasSshd, startSshd, type TestSshd } from './testkit/sshd.js';
-import { startSshTestGateway, type SshTestGateway } from './testkit/ssh-gateway.js';
+import { describe, expect, it } from 'vitest';
+import { maskedSshHost } from './testkit/ssh-masked-host.js';
+import { hasSshd } from './testkit/sshd.js';
 
 const PASSWORD = 'thistle-carbon-7719';
 const WORDS = 'amber lantern 4410';
 const TOKEN = 'velvet-osprey-3086';
 
 describe.skipIf(!hasSshd())('ssh output: ENV NAME value, setenv NAME value', { timeout: 120_000 }, () => {
-  let sshd: TestSshd;
-  let gw: SshTestGateway;
-  let masked: string;
-  let dir: string;
-
-  beforeAll(async () => {
-    sshd = await startSshd();
-    gw = await startSshTestGateway({
-      sshd,
-      policies: defaultSshPolicies(['prod-bastion'], { mask: true }),
-    });
-    masked = await gw.token({ subject: 'masked-agent', agent: true });
-    dir = path.join(sshd.work, 'envdirectives');
-    sshd.put(
-      'envdirectives/Dockerfile',
-      `FROM debian:12\nENV LOG_LEVEL info\nENV DB_PASSWORD ${PASSWORD}\nenv API_SECRET ${WORDS}\nRUN true\n`,
-    );
-    sshd.put('envdirectives/.cshrc', `setenv EDITOR vi\nsetenv GITHUB_TOKEN ${TOKEN}\n`);
-  });
-
-  afterAll(async () => {
-    await gw?.stop();
-    await sshd?.stop();
+  const host = maskedSshHost('envdirectives', {
+    Dockerfile: `FROM debian:12\nENV LOG_LEVEL info\nENV DB_PASSWORD ${PASSWORD}\nenv API_SECRET ${WORDS}\nRUN true\n`,
+    '.cshrc': `setenv EDITOR vi\nsetenv GITHUB_TOKEN ${TOKEN}\n`,
   });
 
   it('cat shows the names, masks the values', async () => {
-    const r = await gw.ssh(masked, ['--', `cat ${dir}/Dockerfile ${dir}/.cshrc`], { timeoutMs: 60_000 });
+    const r = await host.run(`cat ${host.dir}/Dockerfile ${host.dir}/.cshrc`);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('ENV DB_PASSWORD');
     expect(r.stdout).toContain('setenv GITHUB_TOKEN');

@@ -4,51 +4,27 @@
 // masks: `cat deploy.yaml` or `cat task.json` showed a masked agent the password in clear, as a plain
 // read (docs/security.md class 287). Real OpenSSH client → Gatehouse → real sshd.
 
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultSshPolicies } from '../src/policy/index.js';
-import { hasSshd, startSshd, type TestSshd } from './testkit/sshd.js';
-import { startSshTestGateway, type SshTestGateway } from './testkit/ssh-gateway.js';
+import { describe, expect, it } from 'vitest';
+import { maskedSshHost } from './testkit/ssh-masked-host.js';
+import { hasSshd } from './testkit/sshd.js';
 
 const PASSWORD = 'marigold-anvil-5531';
 const TOKEN = 'obsidian-ferry-2208';
 
 describe.skipIf(!hasSshd())('ssh output: a name/value pair naming a secret', { timeout: 120_000 }, () => {
-  let sshd: TestSshd;
-  let gw: SshTestGateway;
-  let masked: string;
-  let dir: string;
-
-  beforeAll(async () => {
-    sshd = await startSshd();
-    gw = await startSshTestGateway({
-      sshd,
-      policies: defaultSshPolicies(['prod-bastion'], { mask: true }),
-    });
-    masked = await gw.token({ subject: 'masked-agent', agent: true });
-    dir = path.join(sshd.work, 'pairs');
-    sshd.put(
-      'pairs/deploy.yaml',
+  const host = maskedSshHost('pairs', {
+    'deploy.yaml':
       'spec:\n  containers:\n    - name: app\n      env:\n        - name: LOG_LEVEL\n          value: info\n' +
-        `        - name: DB_PASSWORD\n          value: ${PASSWORD}\n` +
-        `        - value: "${TOKEN}"\n          name: API_TOKEN\n`,
-    );
-    sshd.put(
-      'pairs/task.json',
-      `{"environment": [{"name": "LOG_LEVEL", "value": "info"}, {"name": "DB_PASSWORD", "value": "${PASSWORD}"}, {"value": "${TOKEN}", "name": "API_TOKEN"}]}\n`,
-    );
-  });
-
-  afterAll(async () => {
-    await gw?.stop();
-    await sshd?.stop();
+      `        - name: DB_PASSWORD\n          value: ${PASSWORD}\n` +
+      `        - value: "${TOKEN}"\n          name: API_TOKEN\n`,
+    'task.json': `{"environment": [{"name": "LOG_LEVEL", "value": "info"}, {"name": "DB_PASSWORD", "value": "${PASSWORD}"}, {"value": "${TOKEN}", "name": "API_TOKEN"}]}\n`,
   });
 
   it.each(['cat DIR/deploy.yaml', 'cat DIR/task.json', 'grep -A1 DB_PASSWORD DIR/deploy.yaml'])(
     '%s shows the names, masks the values',
     async (template) => {
-      const command = template.replaceAll('DIR', dir);
-      const r = await gw.ssh(masked, ['--', command], { timeoutMs: 60_000 });
+      const command = template.replaceAll('DIR', host.dir);
+      const r = await host.run(command);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout, command).toContain('DB_PASSWORD');
       expect(r.stdout, command).not.toContain(PASSWORD);
@@ -57,7 +33,7 @@ describe.skipIf(!hasSshd())('ssh output: a name/value pair naming a secret', { t
   );
 
   it('leaves the values of names that are not sensitive', async () => {
-    const r = await gw.ssh(masked, ['--', `cat ${dir}/deploy.yaml ${dir}/task.json`], { timeoutMs: 60_000 });
+    const r = await host.run(`cat ${host.dir}/deploy.yaml ${host.dir}/task.json`);
     expect(r.stdout).toMatch(/value: info/);
     expect(r.stdout).toMatch(/"value": "info"/);
   });

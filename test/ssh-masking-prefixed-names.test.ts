@@ -6,48 +6,24 @@
 // masked to its first blank only (class 238), and after any other prefix (a log line's timestamp) too
 // (class 262). Real OpenSSH client → Gatehouse → real sshd.
 
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultSshPolicies } from '../src/policy/index.js';
-import { hasSshd, startSshd, type TestSshd } from './testkit/sshd.js';
-import { startSshTestGateway, type SshTestGateway } from './testkit/ssh-gateway.js';
+import { describe, expect, it } from 'vitest';
+import { maskedSshHost } from './testkit/ssh-masked-host.js';
+import { hasSshd } from './testkit/sshd.js';
 
 const PASSWORD = 'correct-horse-battery-7';
 /** A value with blanks in it: `cat` masks it whole; after a prefix only its first word was (class 238). */
 const WORDS = 'staple-drift-81';
 
 describe.skipIf(!hasSshd())('ssh output: a sensitive name after a prefix', { timeout: 120_000 }, () => {
-  let sshd: TestSshd;
-  let gw: SshTestGateway;
-  let masked: string;
-  let dir: string;
-
-  beforeAll(async () => {
-    sshd = await startSshd();
-    gw = await startSshTestGateway({
-      sshd,
-      policies: defaultSshPolicies(['prod-bastion'], { mask: true }),
-    });
-    masked = await gw.token({ subject: 'masked-agent', agent: true });
-    dir = path.join(sshd.work, 'app');
-    sshd.put('app/.env', `APP_ENV=production\nDB_PASSWORD=${PASSWORD}\nAPI_TOKEN=tok en ${WORDS}\n`);
-    sshd.put(
-      'app/app.log',
+  const host = maskedSshHost('app', {
+    '.env': `APP_ENV=production\nDB_PASSWORD=${PASSWORD}\nAPI_TOKEN=tok en ${WORDS}\n`,
+    'app.log':
       `2026-12-07T14:00:00.000000000Z DB_PASSWORD=tok en ${WORDS}\n` +
-        `Dec 07 14:00:01 web1 app[812]: API_TOKEN=tok en ${WORDS}\n` +
-        `     7 SECRET_KEY=tok en ${WORDS}\n` +
-        `2026-12-07 14:00:02 INFO exec app --api-token=tok en ${WORDS} --port 8080\n` +
-        `2026-12-07 14:00:03 INFO level=info password=tok en ${WORDS} user=bob\n`,
-    );
-    sshd.put(
-      'app/compose.yml',
-      `services:\n  db:\n    environment:\n      - "DB_PASSWORD=${PASSWORD}"\n      - 'API_TOKEN=${PASSWORD}'\n`,
-    );
-  });
-
-  afterAll(async () => {
-    await gw?.stop();
-    await sshd?.stop();
+      `Dec 07 14:00:01 web1 app[812]: API_TOKEN=tok en ${WORDS}\n` +
+      `     7 SECRET_KEY=tok en ${WORDS}\n` +
+      `2026-12-07 14:00:02 INFO exec app --api-token=tok en ${WORDS} --port 8080\n` +
+      `2026-12-07 14:00:03 INFO level=info password=tok en ${WORDS} user=bob\n`,
+    'compose.yml': `services:\n  db:\n    environment:\n      - "DB_PASSWORD=${PASSWORD}"\n      - 'API_TOKEN=${PASSWORD}'\n`,
   });
 
   it.each([
@@ -57,8 +33,8 @@ describe.skipIf(!hasSshd())('ssh output: a sensitive name after a prefix', { tim
     'cat DIR/compose.yml',
     'ls "$(grep DB_ DIR/.env)"',
   ])('%s shows the name, masks the value', async (template) => {
-    const command = template.replaceAll('DIR', dir);
-    const r = await gw.ssh(masked, ['--', command], { timeoutMs: 60_000 });
+    const command = template.replaceAll('DIR', host.dir);
+    const r = await host.run(command);
     expect(r.stdout + r.stderr, command).toContain('DB_PASSWORD=');
     expect(r.stdout, command).not.toContain(PASSWORD);
     expect(r.stderr, command).not.toContain(PASSWORD);
@@ -67,8 +43,8 @@ describe.skipIf(!hasSshd())('ssh output: a sensitive name after a prefix', { tim
   it.each(['cat -n DIR/.env', 'grep -n TOKEN DIR/.env', 'grep -r TOKEN DIR'])(
     '%s masks a value with blanks whole, as cat does (class 238)',
     async (template) => {
-      const command = template.replaceAll('DIR', dir);
-      const r = await gw.ssh(masked, ['--', command], { timeoutMs: 60_000 });
+      const command = template.replaceAll('DIR', host.dir);
+      const r = await host.run(command);
       expect(r.stdout, command).toContain('API_TOKEN=');
       expect(r.stdout, command).not.toContain(WORDS);
     },
@@ -77,7 +53,7 @@ describe.skipIf(!hasSshd())('ssh output: a sensitive name after a prefix', { tim
   it('masks a value with blanks whole after any prefix a log line has, to the next field (class 262)', async () => {
     // `docker logs -t`'s timestamp, journalctl's, `less -N`'s number and blank, a logged command line,
     // logfmt: each value was masked to its first blank, and `en staple-drift-81` was shown.
-    const r = await gw.ssh(masked, ['--', `cat ${dir}/app.log`], { timeoutMs: 60_000 });
+    const r = await host.run(`cat ${host.dir}/app.log`);
     for (const name of ['DB_PASSWORD=', 'API_TOKEN=', 'SECRET_KEY=', '--api-token=', 'password=']) {
       expect(r.stdout).toContain(name);
     }

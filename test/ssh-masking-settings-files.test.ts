@@ -7,10 +7,9 @@
 // agent policy, masked) → real sshd, `cat` on the host.
 
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultSshPolicies } from '../src/policy/index.js';
-import { hasSshd, startSshd, type TestSshd } from './testkit/sshd.js';
-import { startSshTestGateway, type SshTestGateway } from './testkit/ssh-gateway.js';
+import { describe, expect, it } from 'vitest';
+import { maskedSshHost } from './testkit/ssh-masked-host.js';
+import { hasSshd } from './testkit/sshd.js';
 
 const PASSWORD = 'marigold-anvil-5531';
 const TOKEN = 'obsidian-ferry-2208';
@@ -39,29 +38,10 @@ describe.skipIf(!hasSshd())(
   'ssh output: a value a settings file names by an attribute or a block label',
   { timeout: 120_000 },
   () => {
-    let sshd: TestSshd;
-    let gw: SshTestGateway;
-    let masked: string;
-    let dir: string;
-
-    beforeAll(async () => {
-      sshd = await startSshd();
-      gw = await startSshTestGateway({
-        sshd,
-        policies: defaultSshPolicies(['prod-bastion'], { mask: true }),
-      });
-      masked = await gw.token({ subject: 'masked-agent', agent: true });
-      dir = path.join(sshd.work, 'settings-files');
-      for (const [name, text] of Object.entries(FILES)) sshd.put(`settings-files/${name}`, text);
-    });
-
-    afterAll(async () => {
-      await gw?.stop();
-      await sshd?.stop();
-    });
+    const host = maskedSshHost('settings-files', FILES);
 
     it.each(Object.keys(FILES))('cat %s shows the names, masks the values', async (file) => {
-      const r = await gw.ssh(masked, ['--', `cat ${path.join(dir, file)}`], { timeoutMs: 60_000 });
+      const r = await host.run(`cat ${path.join(host.dir, file)}`);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/[Pp]assword|[Tt]oken/);
       expect(r.stdout, file).not.toContain(PASSWORD);
@@ -69,12 +49,8 @@ describe.skipIf(!hasSshd())(
     });
 
     it('leaves the values of names that are not sensitive', async () => {
-      const r = await gw.ssh(
-        masked,
-        ['--', `cat ${dir}/web.config ${dir}/build.xml ${dir}/app.properties.xml ${dir}/variables.tf`],
-        {
-          timeoutMs: 60_000,
-        },
+      const r = await host.run(
+        `cat ${host.dir}/web.config ${host.dir}/build.xml ${host.dir}/app.properties.xml ${host.dir}/variables.tf`,
       );
       expect(r.stdout).toContain('<add key="Region" value="eu-west-1" />');
       expect(r.stdout).toContain('<property name="db.user" value="app"/>');

@@ -5,10 +5,9 @@
 // policy, masked) → real sshd, `cat` on the host.
 
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultSshPolicies } from '../src/policy/index.js';
-import { hasSshd, startSshd, type TestSshd } from './testkit/sshd.js';
-import { startSshTestGateway, type SshTestGateway } from './testkit/ssh-gateway.js';
+import { describe, expect, it } from 'vitest';
+import { maskedSshHost } from './testkit/ssh-masked-host.js';
+import { hasSshd } from './testkit/sshd.js';
 
 const PASSWORD = 'marigold-anvil-5531';
 const TOKEN = 'obsidian-ferry-2208';
@@ -17,33 +16,13 @@ describe.skipIf(!hasSshd())(
   'ssh output: a triple-quoted value after a sensitive name',
   { timeout: 120_000 },
   () => {
-    let sshd: TestSshd;
-    let gw: SshTestGateway;
-    let masked: string;
-    let dir: string;
-
-    beforeAll(async () => {
-      sshd = await startSshd();
-      gw = await startSshTestGateway({
-        sshd,
-        policies: defaultSshPolicies(['prod-bastion'], { mask: true }),
-      });
-      masked = await gw.token({ subject: 'masked-agent', agent: true });
-      dir = path.join(sshd.work, 'triple');
-      sshd.put(
-        'triple/app.toml',
-        `[db]\nuser = "app"\npassword = """${PASSWORD}"""\napi_token = '''${TOKEN}'''\n`,
-      );
-      sshd.put('triple/settings.py', `DB_PASSWORD = """\n${PASSWORD}\n"""\nDEBUG = False\n`);
-    });
-
-    afterAll(async () => {
-      await gw?.stop();
-      await sshd?.stop();
+    const host = maskedSshHost('triple', {
+      'app.toml': `[db]\nuser = "app"\npassword = """${PASSWORD}"""\napi_token = '''${TOKEN}'''\n`,
+      'settings.py': `DB_PASSWORD = """\n${PASSWORD}\n"""\nDEBUG = False\n`,
     });
 
     it.each(['app.toml', 'settings.py'])('cat %s shows the names, masks the values', async (file) => {
-      const r = await gw.ssh(masked, ['--', `cat ${path.join(dir, file)}`], { timeoutMs: 60_000 });
+      const r = await host.run(`cat ${path.join(host.dir, file)}`);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/PASSWORD|password/);
       expect(r.stdout, file).not.toContain(PASSWORD);
@@ -51,7 +30,7 @@ describe.skipIf(!hasSshd())(
     });
 
     it('leaves the values of names that are not sensitive', async () => {
-      const r = await gw.ssh(masked, ['--', `cat ${dir}/app.toml ${dir}/settings.py`], { timeoutMs: 60_000 });
+      const r = await host.run(`cat ${host.dir}/app.toml ${host.dir}/settings.py`);
       expect(r.stdout).toContain('user = "app"');
       expect(r.stdout).toContain('DEBUG = False');
     });
