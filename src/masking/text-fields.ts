@@ -1455,19 +1455,31 @@ function xmlElementSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): vo
     if (m[3] === '/') continue;
     const tag = keys(m[2]!);
     if (tag === undefined) continue;
-    const start = re.lastIndex;
-    // To the element's end tag, its name as the start tag wrote it (case aside); with none, to the
-    // text's end: more is masked rather than less. Nested elements inside it are part of the value.
-    const c = xmlEndTag(text, m[1]!, start);
-    let end = c === null ? text.length : c.index;
-    // CDATA or not, the content is the value; blanks around it stay.
-    let s = start;
-    while (s < end && /\s/.test(text[s]!)) s++;
-    while (end > s && /\s/.test(text[end - 1]!)) end--;
-    if (end <= s) continue;
-    out.push({ start: s, end, tag, value: text.slice(s, end), form: 'bare' });
-    re.lastIndex = c === null ? text.length : c.index;
+    re.lastIndex = elementContentSpan(text, m[1]!, re.lastIndex, tag, out);
   }
+}
+
+/**
+ * The content of element `qname` from `start` (after its start tag) to its end tag, its name as the
+ * start tag wrote it (case aside), pushed as one span; with no end tag, to the text's end: more is
+ * masked rather than less. Nested elements inside it are part of the value; CDATA or not, the content
+ * is the value, and blanks around it stay. Returns where the content ends (the end tag's start).
+ */
+function elementContentSpan(
+  text: string,
+  qname: string,
+  start: number,
+  tag: string,
+  out: TextFieldSpan[],
+): number {
+  const c = xmlEndTag(text, qname, start);
+  let end = c === null ? text.length : c.index;
+  const stop = end;
+  let s = start;
+  while (s < end && /\s/.test(text[s]!)) s++;
+  while (end > s && /\s/.test(text[end - 1]!)) end--;
+  if (end > s) out.push({ start: s, end, tag, value: text.slice(s, end), form: 'bare' });
+  return stop;
 }
 
 /** The first end tag of element `qname` in `text` from `from` on (its name as written, case aside), or null. */
@@ -1551,15 +1563,7 @@ function xmlKeySiblingSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]):
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
     const tag = keys(m[2]!);
     if (tag === undefined) continue;
-    const start = re.lastIndex;
-    // To the value element's end tag; with none, to the text's end (more masked, not less).
-    const c = xmlEndTag(text, m[3]!, start);
-    let end = c === null ? text.length : c.index;
-    let s = start;
-    while (s < end && /\s/.test(text[s]!)) s++;
-    while (end > s && /\s/.test(text[end - 1]!)) end--;
-    if (end > s) out.push({ start: s, end, tag, value: text.slice(s, end), form: 'bare' });
-    re.lastIndex = Math.max(start, c === null ? text.length : c.index);
+    re.lastIndex = elementContentSpan(text, m[3]!, re.lastIndex, tag, out);
   }
 }
 
