@@ -451,3 +451,29 @@ describe('a value under a sensitive name in the spellings code and tools use', (
     expect(masked('-5 apples and -x 3 --port 8080\n')).toBeNull();
   });
 });
+
+// docs/security.md, class 399.
+describe('a value under a label, a header or a numbered item', () => {
+  const PW = 'marigold-anvil-5531';
+  it.each([
+    ["redis-cli's CONFIG GET", `1) "port"\n2) "6379"\n3) "requirepass"\n4) "${PW}"\n`],
+    ["redis-cli's HGETALL, unquoted value", `1) "password"\n2) ${PW}\n`],
+    ['a label of two words', `Secret Key: ${PW}\n`],
+    ['an indented label of two words', `  Client Secret: ${PW}\n`],
+    ['a header ending in a sensitive name', `> X-Api-Key: ${PW}\n`],
+    ['an auth token header', `X-Auth-Token: ${PW}\n`],
+    ['an element named for its value', `<password value="${PW}"/>\n`],
+    ['an env-style key ending in api_key', `stripe_api_key = ${PW}\n`],
+  ])('%s', (_name, text) => {
+    const r = masked(text);
+    expect(r?.text ?? text).not.toContain(PW);
+    expect(r?.text).toContain('[REDACTED:');
+  });
+
+  it('leaves an even item, a label whose two words name nothing, and a value element of another name', () => {
+    expect(masked('1) "x"\n2) "password"\n3) "y"\n4) "z"\n')).toBeNull();
+    expect(masked('Access Key: minio-admin\n')).toBeNull();
+    expect(masked('<user value="app"/>\n')).toBeNull();
+    expect(masked('nextToken: abc\n')).toBeNull();
+  });
+});

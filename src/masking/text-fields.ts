@@ -99,6 +99,7 @@ export function textFieldSpans(
   heredocSpans(text, keys, found);
   xmlKeySiblingSpans(text, keys, found);
   optionValueSpans(text, keys, found);
+  numberedPairSpans(text, keys, found);
   found.sort((a, b) => a.start - b.start || b.end - a.end);
   const out: TextFieldSpan[] = [];
   let reached = -1;
@@ -463,7 +464,8 @@ const HTML_VALUES = ['value', 'content', 'data-value'];
  * (attributes in any order and quoting), any `<input type="password">`'s value, `<meta name="…"
  * content="…">`, `<add key="…" value="…"/>`; a `<textarea name="…">`'s text to its close, and the
  * text of any other element named so and holding no value attribute, to the next tag
- * (`<entry key="api_key">…</entry>`). An admin page's settings form is filled so.
+ * (`<entry key="api_key">…</entry>`). An admin page's settings form is filled so. And the value
+ * attributes of an element whose own name is sensitive (`<password value="…"/>`, class 399).
  */
 function htmlFieldSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
   if (!text.includes('<')) return;
@@ -491,6 +493,8 @@ function htmlFieldSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): voi
     }
     let tag = password && tagName === 'input' ? 'password' : undefined;
     for (const n of names) tag ??= keys(n);
+    // An element named for its value, holding it in a value attribute (`<password value="…"/>`, class 399).
+    if (values.length > 0) tag ??= keys(m[1]!.replace(/^.*:/, ''));
     if (tag === undefined) continue;
     for (const v of values) if (v.end > v.start) out.push({ ...v, tag, form: 'bare' });
     const start = m.index + m[0].length;
@@ -1051,20 +1055,41 @@ function quotedBracketKeySpans(text: string, keys: KeyTagOf, out: TextFieldSpan[
 const COLON_PAIR =
   /(?<![A-Za-z0-9_.-])([A-Za-z_](?:[A-Za-z0-9_.-]{0,254}[A-Za-z0-9_-])?)[ \t]*:(?![:/])([ \t]*)/gm;
 
+/** A word and one blank before a key: the key's first word (`Secret Key:`, `API key:`, class 399). */
+const WORD_BEFORE = /(?:^|[^A-Za-z0-9_.-])([A-Za-z][A-Za-z0-9]{0,31}) $/;
+
 function colonPairSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
   const re = new RegExp(COLON_PAIR.source, COLON_PAIR.flags);
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-    const tag = keys(m[1]!);
-    if (tag === undefined) continue;
     // The match starts at the key (the character before it is looked at, not taken).
-    const keyAt = m.index + m[0].indexOf(m[1]!);
+    let keyAt = m.index + m[0].indexOf(m[1]!);
+    let tag = keys(m[1]!);
+    // A key of two words, as a tool prints a label (`Secret Key: …`, `Client Secret: …`): read with the
+    // word before it when the last alone names nothing.
+    let words = false;
+    if (tag === undefined && text.charCodeAt(keyAt - 1) === 32 && /[A-Za-z0-9]/.test(text[keyAt - 2] ?? '')) {
+      const w = WORD_BEFORE.exec(text.slice(Math.max(0, keyAt - 34), keyAt));
+      if (w !== null) {
+        tag = keys(`${w[1]!} ${m[1]!}`);
+        if (tag !== undefined) {
+          keyAt -= w[1]!.length + 1;
+          words = true;
+        }
+      }
+    }
+    if (tag === undefined) continue;
     // After `{`, `,`, `(` or `[` and blanks the key is an object literal's, its value read there.
     let b = keyAt - 1;
     while (b >= 0 && /[ \t\r\n]/.test(text[b]!)) b--;
     if (b >= 0 && /[{,([]/.test(text[b]!)) continue;
     // A line's key followed by a blank or the line's end is lineSpans' (a YAML block after `key: |`).
+    // (A key of two words is no line's key there: it is read here.)
     const next = text.charCodeAt(re.lastIndex);
-    if ((m[2]!.length > 0 || Number.isNaN(next) || next === 10 || next === 13) && startsLine(text, keyAt))
+    if (
+      !words &&
+      (m[2]!.length > 0 || Number.isNaN(next) || next === 10 || next === 13) &&
+      startsLine(text, keyAt)
+    )
       continue;
     const start = re.lastIndex;
     const c = text.charCodeAt(start);
@@ -1597,6 +1622,39 @@ function optionValueSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): v
   }
 }
 
+// ---- a name and its value as a numbered list's two items (docs/security.md, class 399) ----
+
+/**
+ * `redis-cli`'s answer to `CONFIG GET *` or `HGETALL` (and `MGET`-style lists): a field's name and its
+ * value as two numbered items, `1) "requirepass"` then `2) "…"`, the name at an odd number. The value is
+ * the next item's quoted string (or the rest of its line).
+ */
+const NUMBERED_NAME = /^([ \t]*)(\d{1,9})\) "((?:[^"\\\r\n]|\\.){1,256})"[ \t]*\r?$/gm;
+
+function numberedPairSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
+  if (!text.includes(') "')) return;
+  const re = new RegExp(NUMBERED_NAME.source, 'gm');
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    const n = Number(m[2]);
+    if (n % 2 === 0) continue;
+    const tag = keys(jsonString(`"${m[3]!}"`));
+    if (tag === undefined) continue;
+    const nl = text.indexOf('\n', re.lastIndex);
+    if (nl < 0) continue;
+    const item = /^[ \t]*(\d{1,9})\) /.exec(text.slice(nl + 1, nl + 1 + 24));
+    if (item === null || Number(item[1]) !== n + 1) continue;
+    const start = nl + 1 + item[0].length;
+    let lineEnd = text.indexOf('\n', start);
+    if (lineEnd < 0) lineEnd = text.length;
+    if (text.charCodeAt(lineEnd - 1) === 13) lineEnd--;
+    const end =
+      text.charCodeAt(start) === 34
+        ? quotedValueSpan(text, start, tag, out)
+        : pushBare(text, start, Math.max(start, lineEnd), tag, out);
+    re.lastIndex = Math.max(re.lastIndex, end);
+  }
+}
+
 // ---- values that go on past a text's end (a stream masked a write at a time: terminal-masker.ts) ----
 
 /**
@@ -1638,7 +1696,12 @@ export function openFieldStart(text: string, keys: KeyTagOf): number {
       const o = open.exec(text);
       if (o === null) continue;
       const nl = text.indexOf('\n', open.lastIndex);
-      if (nl >= 0 && heredocEnd(text, nl + 1, o[3]!) >= 0) continue;
+      const close = nl < 0 ? -1 : heredocEnd(text, nl + 1, o[3]!);
+      if (close >= 0) {
+        // Closed: its body is its own (each search starts after the last: linear).
+        re.lastIndex = close;
+        continue;
+      }
       first = text.lastIndexOf('\n', m.index - 1) + 1;
       break;
     }
