@@ -20,6 +20,7 @@ import { toMs } from '../config/schema.js';
 import { isGatewayError } from '../core/errors.js';
 import { credentialReason } from '../core/preauth.js';
 import { peerAddress } from '../api/peer-address.js';
+import { SignInPlacesFull } from '../api/sign-in-places.js';
 import {
   BIND_FIELD,
   BIND_HEADER,
@@ -278,12 +279,15 @@ export class ConsoleAuth {
     if (identity.expiresAt) end = Math.min(end, identity.expiresAt.getTime());
     if (notAfter) end = Math.min(end, notAfter.getTime());
     const expiresAt = new Date(end);
-    const { id, bind } = this.sessions.create({
-      identity,
-      method,
-      expiresAt,
-      ...(token ? { token } : {}),
-    });
+    let created: ReturnType<ConsoleSessionStore['create']>;
+    try {
+      created = this.sessions.create({ identity, method, expiresAt, ...(token ? { token } : {}) });
+    } catch (e) {
+      if (!(e instanceof SignInPlacesFull)) throw e;
+      this.#deps.logger.warn({ subject: identity.subject }, 'console sign-in refused: every place is taken');
+      return page(c, messagePage('Try again later', e.message), 503);
+    }
+    const { id, bind } = created;
     setCookie(c, this.cookieName(c), id, {
       httpOnly: true,
       secure: this.secure(c),
@@ -443,7 +447,7 @@ export class ConsoleAuth {
 export function page(
   c: Context,
   body: string,
-  status: 200 | 400 | 401 | 403 | 404 | 409 | 500 = 200,
+  status: 200 | 400 | 401 | 403 | 404 | 409 | 500 | 503 = 200,
 ): Response {
   return c.html(body, status, SECURITY_HEADERS);
 }
