@@ -40,6 +40,7 @@ import {
   newBinding,
   validStart,
 } from './browser-binding.js';
+import { makeRoomFor, signInOwner, SignInPlacesFull } from './sign-in-places.js';
 
 export interface ApprovalRoutesDeps {
   readonly service: ApprovalService;
@@ -64,6 +65,8 @@ const MAX_PAGE_SESSIONS = 10_000;
 /** An approval-page sign-in: the token stays here, re-verified on every request. */
 interface PageSession {
   readonly token: string;
+  /** Whose sign-in it is (sign-in-places.ts): one principal's sign-ins never push out another's. */
+  readonly owner: string;
   readonly bindDigest: string;
   readonly until: number;
 }
@@ -302,7 +305,7 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): RoutePlugin {
 
     // ---------------------------------------------------------------- approval pages
 
-    const html = (c: Ctx, body: string, status: 200 | 400 | 403 | 404 | 409 = 200) =>
+    const html = (c: Ctx, body: string, status: 200 | 400 | 403 | 404 | 409 | 503 = 200) =>
       c.html(body, status, {
         'content-security-policy': PAGE_CSP,
         'cache-control': 'no-store',
@@ -332,11 +335,18 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): RoutePlugin {
     /** Opens a page sign-in for a verified token; the cookie gets an opaque id, the browser a secret. */
     const openSession = (c: Ctx, token: string, id: Identity, next: string, start?: string): Response => {
       const now = Date.now();
-      for (const [k, v] of pageSessions) if (v.until <= now) pageSessions.delete(k);
-      while (pageSessions.size >= MAX_PAGE_SESSIONS) {
-        const first = pageSessions.keys().next().value;
-        if (first === undefined) break;
-        pageSessions.delete(first);
+      const owner = signInOwner(id);
+      try {
+        makeRoomFor(
+          pageSessions,
+          owner,
+          { ownerOf: (v) => v.owner, expired: (v) => v.until <= now },
+          MAX_PAGE_SESSIONS,
+        );
+      } catch (e) {
+        if (!(e instanceof SignInPlacesFull)) throw e;
+        deps.logger.warn({ subject: id.subject }, 'approval page login refused: every place is taken');
+        return html(c, messagePage('Try again later', e.message), 503);
       }
       const ttl = Math.min(
         12 * 3600_000,
@@ -344,7 +354,7 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): RoutePlugin {
       );
       const sid = randomBytes(32).toString('base64url');
       const bind = newBinding();
-      pageSessions.set(sessionKey(sid), { token, bindDigest: bind.digest, until: now + ttl });
+      pageSessions.set(sessionKey(sid), { token, owner, bindDigest: bind.digest, until: now + ttl });
       setCookie(c, TOKEN_COOKIE, sid, {
         httpOnly: true,
         sameSite: 'Strict',

@@ -607,3 +607,30 @@ describe('ApprovalService hold listener', () => {
     await s.close();
   });
 });
+
+describe('forSessionRecord', () => {
+  it("keeps an approval step's impact preview out of the session's record, its bound settings in", async () => {
+    const { forSessionRecord } = await import('./approval-service.js');
+    const data = {
+      mode: 'defer',
+      preview: {
+        kind: 'plan',
+        plan: ['Seq Scan on api_keys'],
+        rowCount: 1,
+        notes: ['count(*) failed: invalid input syntax for type integer: "wJalr"'],
+        tookMs: 12,
+        settings: { DateStyle: 'ISO, DMY' },
+      },
+    };
+    const kept = forSessionRecord(data);
+    expect(JSON.stringify(kept)).not.toMatch(/rowCount|Seq Scan|wJalr/);
+    expect(kept.preview).toEqual({
+      kind: 'none',
+      notes: ['the impact preview is shown to the approvers only'],
+      tookMs: 0,
+      settings: { DateStyle: 'ISO, DMY' },
+    });
+    expect(kept.mode).toBe('defer');
+    expect(forSessionRecord({ vote: 'approve' })).toEqual({ vote: 'approve' });
+  });
+});

@@ -94,6 +94,21 @@ export const PREVIEW_FOR_APPROVERS: ImpactPreview = {
   tookMs: 0,
 };
 
+/**
+ * An approval step's data as the session's record keeps it. The record is read by whoever may see the
+ * session — its own principal in the console, and a person the sessions of her agents — not only by
+ * the request's approvers; the impact preview ran with the requester's rights on data policy may keep
+ * from the requester, so it stays in the approval's own history (read through `get`, which shows it
+ * to approvers and admins only) and the record says where it went. What the approval is bound to
+ * besides the text (the session's own settings, the body's digest) stays: the requester sent it.
+ */
+export function forSessionRecord(data: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  if (data.preview === undefined) return { ...data };
+  const p: unknown = data.preview;
+  const settings = p !== null && typeof p === 'object' ? (p as { settings?: unknown }).settings : undefined;
+  return { ...data, preview: { ...PREVIEW_FOR_APPROVERS, ...(settings ? { settings } : {}) } };
+}
+
 export function principalOf(identity: Identity): ApprovalPrincipal {
   return {
     subject: identity.subject,
@@ -1151,7 +1166,7 @@ export class ApprovalService implements Approver {
         at,
         requestId: request.id,
         ...(statementId ? { statementId } : {}),
-        data: { ...data, ...(actor ? { actor } : {}) },
+        data: { ...forSessionRecord(data), ...(actor ? { actor } : {}) },
       })
       .catch((err: unknown) =>
         this.#deps.logger.error(

@@ -5,7 +5,7 @@
 // token, plus an Origin check), and the sign-in flows: a person's Gatehouse token, OIDC code + PKCE,
 // SAML 2.0, and the demo's one-click link. Agents can never sign in.
 
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Context, Hono } from 'hono';
@@ -20,6 +20,7 @@ import { toMs } from '../config/schema.js';
 import { isGatewayError } from '../core/errors.js';
 import { credentialReason } from '../core/preauth.js';
 import { peerAddress } from '../api/peer-address.js';
+import { SignInPlacesFull } from '../api/sign-in-places.js';
 import {
   BIND_FIELD,
   BIND_HEADER,
@@ -33,11 +34,7 @@ import { consoleConfig, type ConsoleDeps } from './console-deps.js';
 import type { ConsoleSession, ConsoleSessionStore, SignInMethod } from './console-sessions.js';
 import { html } from './html.js';
 import { layout, messagePage, type PageViewer } from './pages/layout.js';
-import {
-  MemoryAssertionReplayCache,
-  MemoryRequestIdCache,
-  type AssertionReplayCache,
-} from './saml-caches.js';
+import { MemoryAssertionReplayCache, SignedRequestIds, type AssertionReplayCache } from './saml-caches.js';
 import type { SamlLogin } from './saml-login.js';
 
 /** At most this much SAMLResponse (base64) is read: assertions are a few KiB. */
@@ -81,7 +78,7 @@ const SAML_PENDING = 'gatehouse_console_saml';
 const SAML_PENDING_MS = 10 * 60_000;
 /** …and the browser has this long to take a validated response from the ACS to /login/saml/finish. */
 const SAML_HANDOFF_MS = 60_000;
-/** Most SAML sign-ins in flight at once (the oldest are forgotten past this). */
+/** Most validated SAML sign-ins waiting for their browsers at once (the oldest are forgotten past this). */
 const MAX_SAML_PENDING = 10_000;
 
 interface SamlHandoff {
@@ -127,8 +124,12 @@ function isLoopbackHost(host: string): boolean {
   return /^(127(?:\.\d{1,3}){3}|localhost|\[::1\])(:\d+)?$/i.test(host);
 }
 
-function digest(s: string): string {
-  return createHash('sha256').update(s).digest('base64url');
+/** An AuthnRequest answered a second time (shown as the SAML refusals are). */
+class SamlRequestSpent extends Error {
+  override readonly name = 'SamlLoginError';
+  constructor() {
+    super('the sign-in request this assertion answers was already answered');
+  }
 }
 
 function sameToken(a: string | undefined, b: string | undefined): boolean {
@@ -157,12 +158,13 @@ export class ConsoleAuth {
   readonly sessions: ConsoleSessionStore;
   readonly #deps: ConsoleDeps;
   readonly #replay: AssertionReplayCache;
-  readonly #samlRequests = new MemoryRequestIdCache();
+  /** AuthnRequest IDs that prove themselves (nothing is kept per sign-in started: class 389). */
+  readonly #samlRequests = new SignedRequestIds();
+  /** Key of the MAC binding a SAML sign-in in flight to the browser's cookie (this process only). */
+  readonly #samlBrowserKey = randomBytes(32);
   #saml: { key: string; login: SamlLogin } | undefined;
   /** Demo one-click sign-in codes → the token they sign in with (in memory, this process only). */
   readonly #links = new Map<string, string>();
-  /** AuthnRequest ID → the hash of the browser cookie of the sign-in that sent it. */
-  readonly #samlBrowsers = new ExpiringMap<{ cookie: string; start: string; until: number }>();
   /** One-time code → a validated SAML sign-in waiting for its browser at /login/saml/finish. */
   readonly #samlHandoffs = new ExpiringMap<SamlHandoff>();
 
@@ -278,12 +280,15 @@ export class ConsoleAuth {
     if (identity.expiresAt) end = Math.min(end, identity.expiresAt.getTime());
     if (notAfter) end = Math.min(end, notAfter.getTime());
     const expiresAt = new Date(end);
-    const { id, bind } = this.sessions.create({
-      identity,
-      method,
-      expiresAt,
-      ...(token ? { token } : {}),
-    });
+    let created: ReturnType<ConsoleSessionStore['create']>;
+    try {
+      created = this.sessions.create({ identity, method, expiresAt, ...(token ? { token } : {}) });
+    } catch (e) {
+      if (!(e instanceof SignInPlacesFull)) throw e;
+      this.#deps.logger.warn({ subject: identity.subject }, 'console sign-in refused: every place is taken');
+      return page(c, messagePage('Try again later', e.message), 503);
+    }
+    const { id, bind } = created;
     setCookie(c, this.cookieName(c), id, {
       httpOnly: true,
       secure: this.secure(c),
@@ -391,7 +396,7 @@ export class ConsoleAuth {
         maxAssertionAgeMs: toMs(s.maxAssertionAge),
         wantResponseSigned: s.wantResponseSigned,
       },
-      { replay: this.#replay, requests: this.#samlRequests },
+      { replay: this.#replay, requests: this.#samlRequests, newRequestId: () => this.#samlRequests.newId() },
     );
     this.#saml = { key, login };
     return login;
@@ -402,14 +407,16 @@ export class ConsoleAuth {
   }
 
   /**
-   * Starts a SAML sign-in in this browser: its AuthnRequest ID is bound to a random HttpOnly cookie,
-   * so a response to it signs in only the browser that asked. (InResponseTo alone proves the gateway
+   * Starts a SAML sign-in in this browser: its AuthnRequest ID is bound to an HttpOnly cookie, so a
+   * response to it signs in only the browser that asked. (InResponseTo alone proves the gateway
    * made the request, not for whom: someone could start a sign-in, answer it at the IdP as
    * themselves, and have a victim's browser post the response — signing the victim in as them.)
+   * The cookie carries the start nonce and a MAC over it and the request ID: the gateway keeps
+   * nothing per sign-in started, so starting sign-ins without end pushes no one's out (class 389).
    */
   startSaml(c: Context, requestId: string, start: string): void {
-    const cookie = randomBytes(24).toString('base64url');
-    this.#samlBrowsers.set(requestId, { cookie: digest(cookie), start, until: Date.now() + SAML_PENDING_MS });
+    const salt = randomBytes(18).toString('base64url');
+    const cookie = `${start}.${salt}.${this.#samlBrowserMac(requestId, start, salt)}`;
     setCookie(c, SAML_PENDING, cookie, {
       httpOnly: true,
       secure: this.secure(c),
@@ -417,6 +424,17 @@ export class ConsoleAuth {
       path: '/login/saml',
       maxAge: SAML_PENDING_MS / 1000,
     });
+  }
+
+  #samlBrowserMac(requestId: string, start: string, salt: string): string {
+    return createHmac('sha256', this.#samlBrowserKey)
+      .update(`gatehouse-saml-browser\u0000${requestId}\u0000${start}\u0000${salt}`)
+      .digest('base64url');
+  }
+
+  /** Spends the AuthnRequest ID a validated assertion answered; false when it already was (or cannot be). */
+  spendSamlRequest(requestId: string): boolean {
+    return this.#samlRequests.spend(requestId);
   }
 
   /** Keeps a validated SAML sign-in for its browser to collect; returns the one-time code. */
@@ -430,20 +448,21 @@ export class ConsoleAuth {
   finishSaml(c: Context, code: unknown): SamlHandoff | undefined {
     const h = typeof code === 'string' ? this.#samlHandoffs.take(code) : undefined;
     if (!h) return undefined;
-    const bound = this.#samlBrowsers.take(h.requestId);
     const cookie = getCookie(c, SAML_PENDING);
     deleteCookie(c, SAML_PENDING, { path: '/login/saml', secure: this.secure(c) });
-    if (!bound || !cookie || !sameToken(bound.cookie, digest(cookie))) return undefined;
+    const [start, salt, mac, ...rest] = (cookie ?? '').split('.');
+    if (rest.length > 0 || !validStart(start) || !salt || !mac) return undefined;
+    if (!sameToken(mac, this.#samlBrowserMac(h.requestId, start, salt))) return undefined;
     // A cookie can be planted from another port of this host: the browser's script also checks that
     // it holds the start nonce of this sign-in before it takes the session (browser-binding.ts).
-    return { ...h, start: bound.start };
+    return { ...h, start };
   }
 }
 
 export function page(
   c: Context,
   body: string,
-  status: 200 | 400 | 401 | 403 | 404 | 409 | 500 = 200,
+  status: 200 | 400 | 401 | 403 | 404 | 409 | 500 | 503 = 200,
 ): Response {
   return c.html(body, status, SECURITY_HEADERS);
 }
@@ -729,6 +748,8 @@ export function registerAuthRoutes(app: Hono, auth: ConsoleAuth, deps: ConsoleDe
       // Not signed in yet: this POST comes from the IdP's page, so the browser's binding cookie
       // (SameSite=Lax) is not sent with it. The browser collects the sign-in with a same-site GET,
       // which carries it: only the browser that started this sign-in gets the session.
+      // The request this assertion answers is answered once (InResponseTo is checked by its MAC).
+      if (!auth.spendSamlRequest(p.requestId)) throw new SamlRequestSpent();
       const code = auth.handOffSaml({
         identity,
         requestId: p.requestId,

@@ -5,6 +5,7 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import { newBinding } from '../api/browser-binding.js';
+import { makeRoomFor, signInOwner, SIGN_INS_PER_PRINCIPAL } from '../api/sign-in-places.js';
 import type { Identity } from '../core/identity.js';
 
 export type SignInMethod = 'token' | 'oidc' | 'saml' | 'demo-link';
@@ -27,7 +28,10 @@ export interface ConsoleSession {
 
 /** Where console sessions live (in memory per gateway today; a shared store can implement it). */
 export interface ConsoleSessionStore {
-  /** `bind`: the secret, handed once to the browser that signed in (never kept). */
+  /**
+   * `bind`: the secret, handed once to the browser that signed in (never kept). Throws
+   * SignInPlacesFull (src/api/sign-in-places.ts) rather than push out another principal's session.
+   */
   create(session: Omit<ConsoleSession, 'csrf' | 'createdAt' | 'bindDigest'>): {
     id: string;
     session: ConsoleSession;
@@ -44,8 +48,11 @@ export class MemoryConsoleSessions implements ConsoleSessionStore {
   readonly #max: number;
   readonly #now: () => Date;
 
-  constructor(opts: { max?: number; now?: () => Date } = {}) {
+  readonly #perPrincipal: number;
+
+  constructor(opts: { max?: number; perPrincipal?: number; now?: () => Date } = {}) {
     this.#max = opts.max ?? 10_000;
+    this.#perPrincipal = opts.perPrincipal ?? SIGN_INS_PER_PRINCIPAL;
     this.#now = opts.now ?? (() => new Date());
   }
 
@@ -54,13 +61,17 @@ export class MemoryConsoleSessions implements ConsoleSessionStore {
     session: ConsoleSession;
     bind: string;
   } {
-    this.#sweep();
-    // Oldest first (Map keeps insertion order): the cap bounds memory under a sign-in flood.
-    while (this.#sessions.size >= this.#max) {
-      const oldest = this.#sessions.keys().next().value;
-      if (oldest === undefined) break;
-      this.#sessions.delete(oldest);
-    }
+    // The cap bounds memory under a sign-in flood; one principal's sign-ins give way to its own newer
+    // ones and never push out another's: a map full of others' live sign-ins refuses this one
+    // (SignInPlacesFull) rather than sign someone else out (docs/security.md, class 388).
+    const now = this.#now().getTime();
+    makeRoomFor(
+      this.#sessions,
+      signInOwner(s.identity),
+      { ownerOf: (v) => signInOwner(v.identity), expired: (v) => v.expiresAt.getTime() <= now },
+      this.#max,
+      this.#perPrincipal,
+    );
     const id = randomBytes(32).toString('base64url');
     const bind = newBinding();
     const session: ConsoleSession = {
@@ -90,10 +101,5 @@ export class MemoryConsoleSessions implements ConsoleSessionStore {
 
   get size(): number {
     return this.#sessions.size;
-  }
-
-  #sweep(): void {
-    const now = this.#now().getTime();
-    for (const [k, s] of this.#sessions) if (s.expiresAt.getTime() <= now) this.#sessions.delete(k);
   }
 }

@@ -75,6 +75,7 @@ export function registerInboxRoutes(
         streams++;
         perViewer.set(who, mine + 1);
         return streamSSE(c, async (stream) => {
+          let viewer = v;
           const queue: string[] = [];
           let wake: (() => void) | undefined;
           const unsubscribe = service.signal.subscribe((requestId) => {
@@ -89,13 +90,19 @@ export function registerInboxRoutes(
               await new Promise<void>((r) => (wake = r));
               wake = undefined;
               if (stream.aborted) break;
+              // Who is watching is asked again at every wake, as every page request asks: a revoked
+              // or expired token, an ended or expired sign-in, ends the stream (class 390).
+              const now = await auth.viewer(c).catch(() => undefined);
+              if (!now) break;
+              viewer = now;
               if (queue.length === 0) {
                 await stream.writeSSE({ event: 'ping', data: '' });
                 continue;
               }
               for (const id of queue.splice(0)) {
                 // Only ids of requests this viewer may see ('*': something may have been missed).
-                const d = id === '*' ? undefined : await service.get(v.identity, id).catch(() => undefined);
+                const d =
+                  id === '*' ? undefined : await service.get(viewer.identity, id).catch(() => undefined);
                 if (id !== '*' && (d === undefined || d === 'forbidden')) continue;
                 await stream.writeSSE({ event: 'change', data: id });
               }

@@ -82,7 +82,13 @@ export class SamlLogin {
 
   constructor(
     cfg: SamlLoginConfig,
-    deps: { replay: AssertionReplayCache; requests: CacheProvider; now?: () => Date },
+    deps: {
+      replay: AssertionReplayCache;
+      requests: CacheProvider;
+      /** The AuthnRequest IDs to use (default node-saml's random ones). */
+      newRequestId?: () => string;
+      now?: () => Date;
+    },
   ) {
     this.#cfg = cfg;
     this.#replay = deps.replay;
@@ -100,6 +106,7 @@ export class SamlLogin {
       validateInResponseTo: ValidateInResponseTo.always,
       requestIdExpirationPeriodMs: 10 * 60_000,
       cacheProvider: deps.requests,
+      ...(deps.newRequestId ? { generateUniqueId: deps.newRequestId } : {}),
       identifierFormat: null,
       disableRequestedAuthnContext: true,
       signatureAlgorithm: 'sha256',
