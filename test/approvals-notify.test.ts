@@ -453,6 +453,11 @@ describe('notifications', () => {
     expect(((await self.json()) as { text: string }).text).toMatch(/your own request/);
     const stranger = await slackPost(interaction(id, 'U_NOBODY', 'gatehouse_deny'));
     expect(((await stranger.json()) as { text: string }).text).toMatch(/not mapped/);
+    // A user ID that names a property every object has is no mapped approver either.
+    for (const user of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+      const odd = await slackPost(interaction(id, user, 'gatehouse_deny'));
+      expect(((await odd.json()) as { text: string }).text, user).toMatch(/not mapped/);
+    }
     expect((await api(gw, agent, 'GET', `/api/approvals/${id}`)).body.request.status).toBe('pending');
     const deny = await slackPost(interaction(id, 'U_ALICE', 'gatehouse_deny'));
     expect(((await deny.json()) as { text: string }).text).toMatch(/denied/);

@@ -264,7 +264,9 @@ export function approvalRoutes(deps: ApprovalRoutesDeps): RoutePlugin {
             : undefined;
       if (payload.type !== 'block_actions' || !vote || !action?.value)
         return c.json({ text: 'nothing to do' });
-      const mapped = payload.user?.id ? slack.users[payload.user.id] : undefined;
+      // An own property only: a user ID such as `__proto__` or `constructor` names no approver.
+      const userId = payload.user?.id;
+      const mapped = userId && Object.hasOwn(slack.users, userId) ? slack.users[userId] : undefined;
       let text: string;
       if (!mapped) {
         text = `Your Slack user (${payload.user?.id ?? 'unknown'}) is not mapped to a Gatehouse approver (approvals.notifiers.slack.users).`;
