@@ -270,7 +270,7 @@ const RELATIONS_SQL = (names: string) =>
   '(WITH RECURSIVE down(oid) AS (' +
   '   SELECT i.inhrelid FROM pg_catalog.pg_inherits i WHERE i.inhparent = c.oid' +
   '   UNION SELECT i.inhrelid FROM pg_catalog.pg_inherits i JOIN down ON i.inhparent = down.oid)' +
-  ' SELECT pg_catalog.json_agg(pg_catalog.json_build_array(dn.nspname, dc.relname))' +
+  ' SELECT pg_catalog.json_agg(pg_catalog.json_build_array(dn.nspname, dc.relname, dc.relkind))' +
   ' FROM down JOIN pg_catalog.pg_class dc ON dc.oid = down.oid JOIN pg_catalog.pg_namespace dn ON dn.oid = dc.relnamespace), ' +
   // Columns whose values hold fields of a composite type (class 189): through domains, arrays,
   // ranges and multiranges, and fields that are composite in turn, every field reached, named by the
@@ -464,9 +464,11 @@ function generatedColumns(text: string | null | undefined): Pick<CatalogRelation
 function descendantRelations(text: string | null | undefined): Pick<CatalogRelation, 'descendants'> {
   const out = jsonArray(text)
     .filter(
-      (a): a is [string, string] => Array.isArray(a) && typeof a[0] === 'string' && typeof a[1] === 'string',
+      (a): a is [string, string, unknown?] =>
+        Array.isArray(a) && typeof a[0] === 'string' && typeof a[1] === 'string',
     )
-    .map(([schema, name]) => ({ schema, name }));
+    // A foreign partition or child returns rows its wrapper reads from outside (class 347).
+    .map(([schema, name, kind]) => ({ schema, name, ...(kind === 'f' ? { foreign: true } : {}) }));
   return out.length > 0 ? { descendants: out } : {};
 }
 

@@ -34,6 +34,11 @@ const RELATIONS: CatalogRelation[] = [
     ancestors: [{ schema: 'public', name: 'customers' }],
   }),
   rel('pg_stats', ['tablename', 'histogram_bounds'], { schema: 'pg_catalog', kind: 'v' }),
+  rel('log_file', ['line'], { kind: 'f' }),
+  rel('events', ['id', 'line'], {
+    descendants: [{ schema: 'public', name: 'events_remote', foreign: true }],
+  }),
+  rel('events_local', ['id', 'line'], { descendants: [{ schema: 'public', name: 'events_2024' }] }),
 ];
 
 const builtin = (volatility = 'i', returnsSet = false): CatalogRoutines => ({
@@ -291,6 +296,18 @@ describe('column lineage', () => {
         analyze(sql).predicates.map((s) => s.column),
         sql,
       ).toContain('secret');
+  });
+
+  it('a foreign table, or a parent with a foreign partition or child, returns untraceable rows (class 347)', () => {
+    const f = analyze('SELECT line, upper(line) FROM log_file');
+    for (const o of f.outputs!) expect(o.unproven).toMatch(/foreign table public\.log_file returns rows/);
+    expect(analyze('SELECT * FROM events').outputs![1]!.unproven).toMatch(
+      /foreign table public\.events_remote \(a partition or child of public\.events/,
+    );
+    const w = analyze('INSERT INTO orders (status) SELECT line FROM log_file');
+    expect(w.writes.some((x) => x.lineage.unproven !== undefined)).toBe(true);
+    // Rows stored in the database stay traceable.
+    expect(analyze('SELECT line FROM events_local').outputs![0]!.unproven).toBeUndefined();
   });
 
   it('functions whose bodies cannot be seen make lineage unproven; trusted extensions do not', () => {

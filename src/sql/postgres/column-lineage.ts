@@ -46,7 +46,12 @@ export interface CatalogRelation {
    * Partitions and inheritance children at any depth (class 188): a read of this relation returns
    * their rows too, so a rule on a child's column covers the parent's column of that name.
    */
-  readonly descendants?: readonly { readonly schema: string; readonly name: string }[];
+  readonly descendants?: readonly {
+    readonly schema: string;
+    readonly name: string;
+    /** A foreign table: its rows come from outside the database (class 347). */
+    readonly foreign?: boolean;
+  }[];
   /**
    * Columns whose type holds a composite value (directly, or through a domain, an array, a range or
    * another composite), with every field reached, named by the composite type's relation (class 189):
@@ -2101,11 +2106,30 @@ class Analysis {
         return { name, flow: new Flow(new Set([...names(name), DOCUMENT]), true) };
       return { name, flow: new Flow(new Set(names(name)), true) };
     });
-    if (unprovenField === undefined) return cols;
+    // A foreign table's rows are not stored in the database: its wrapper reads them from a server
+    // file, a program's output or another server, any of which can hold masked values in clear (the
+    // data files, the log, a loopback connection to the ruled table itself). So are a parent's, when
+    // a partition or inheritance child of it is foreign (class 347).
+    const foreign = this.foreignRows(rel);
+    const withForeign =
+      foreign === undefined
+        ? cols
+        : cols.map((c) => ({ name: c.name, flow: union([c.flow, unprovenFlow(foreign)]) }));
+    if (unprovenField === undefined) return withForeign;
     const why = unprovenField;
-    return cols.map((c) =>
+    return withForeign.map((c) =>
       rel.fields?.has(c.name) === true ? { name: c.name, flow: union([c.flow, unprovenFlow(why)]) } : c,
     );
+  }
+
+  /**
+   * Why a read of `rel` returns rows a foreign-data wrapper produced (it is a foreign table, or one of
+   * its partitions or inheritance children is), or undefined when all its rows are stored here.
+   */
+  private foreignRows(rel: CatalogRelation): string | undefined {
+    if (rel.kind === FOREIGN_TABLE) return foreignReason(`${rel.schema}.${rel.name}`);
+    const d = rel.descendants?.find((x) => x.foreign === true);
+    return d === undefined ? undefined : foreignReason(`${d.schema}.${d.name}`, `${rel.schema}.${rel.name}`);
   }
 
   private join(body: NodeBody, scope: Scope, ctx: Ctx): Item {
@@ -2844,6 +2868,16 @@ function analyzeOption(option: unknown): boolean {
   if (b) return b['boolval'] === true;
   const v = unwrap(arg, 'String')?.['sval'];
   return typeof v !== 'string' || !['false', 'off', '0', 'no'].includes(v.toLowerCase());
+}
+
+/** pg_class.relkind of a foreign table. */
+const FOREIGN_TABLE = 'f';
+
+/** Why the rows of a foreign table (read directly, or through `parent`) cannot be traced (class 347). */
+export function foreignReason(table: string, parent?: string): string {
+  const through =
+    parent === undefined ? '' : ` (a partition or child of ${parent}, whose reads return its rows)`;
+  return `foreign table ${table}${through} returns rows its foreign-data wrapper reads from outside the database (a server file, a program's output, another server), which can hold masked values Gatehouse cannot trace`;
 }
 
 function isView(rel: CatalogRelation): boolean {
