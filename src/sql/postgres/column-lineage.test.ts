@@ -310,6 +310,28 @@ describe('column lineage', () => {
     expect(analyze('SELECT line FROM events_local').outputs![0]!.unproven).toBeUndefined();
   });
 
+  it('CREATE TABLE AS EXECUTE, and EXPLAIN ANALYZE of it, trace the prepared statement as stored (class 348)', () => {
+    const catalog = new FakeCatalog();
+    for (const sql of [
+      'CREATE TABLE kept AS EXECUTE leak',
+      'CREATE TEMP TABLE kept AS EXECUTE leak(1)',
+      'EXPLAIN (ANALYZE) CREATE TABLE kept AS EXECUTE leak',
+    ])
+      expect(analyzer.analyze(sql, catalog), sql).toEqual({
+        kind: 'uses',
+        object: 'prepared',
+        name: 'leak',
+        stores: 'a new table (CREATE TABLE AS EXECUTE)',
+      });
+    // Without ANALYZE nothing is stored; EXECUTE alone returns the rows as they are.
+    expect(analyzer.analyze('EXPLAIN CREATE TABLE kept AS EXECUTE leak', catalog).kind).toBe('done');
+    expect(analyzer.analyze('EXECUTE leak', catalog)).toEqual({
+      kind: 'uses',
+      object: 'prepared',
+      name: 'leak',
+    });
+  });
+
   it('functions whose bodies cannot be seen make lineage unproven; trusted extensions do not', () => {
     const l = analyze('SELECT get_secret(id), id FROM api_keys');
     expect(l.outputs![0]!.unproven).toMatch(/get_secret\(\) is defined in schema public .*plpgsql/);

@@ -128,8 +128,17 @@ export interface CatalogNeeds {
 export type LineageOutcome =
   | { readonly kind: 'done'; readonly lineage: StatementLineage }
   | { readonly kind: 'needs'; readonly needs: CatalogNeeds }
-  /** EXECUTE and FETCH return what a prepared statement or cursor computes: analyse that instead. */
-  | { readonly kind: 'uses'; readonly object: 'prepared' | 'cursor'; readonly name: string };
+  /**
+   * EXECUTE and FETCH return what a prepared statement or cursor computes: analyse that instead.
+   * With `stores`, the statement keeps what the prepared statement returns (CREATE TABLE AS EXECUTE,
+   * EXPLAIN ANALYZE of it): its results are a write into what `stores` names (class 348).
+   */
+  | {
+      readonly kind: 'uses';
+      readonly object: 'prepared' | 'cursor';
+      readonly name: string;
+      readonly stores?: string;
+    };
 
 export interface LineageAnalyzer {
   analyze(text: string, catalog: LineageCatalog): LineageOutcome;
@@ -2870,6 +2879,22 @@ function analyzeOption(option: unknown): boolean {
   return typeof v !== 'string' || !['false', 'off', '0', 'no'].includes(v.toLowerCase());
 }
 
+/**
+ * The prepared statement whose rows the statement stores in a new table: `CREATE TABLE … AS EXECUTE
+ * p`, `SELECT … INTO` cannot name one; under EXPLAIN only with ANALYZE, which runs it.
+ */
+function storedExecute(tree: unknown): string | undefined {
+  let node = tree;
+  const explain = unwrap(node, 'ExplainStmt');
+  if (explain) {
+    if (!asArray(explain['options']).some(analyzeOption)) return undefined;
+    node = explain['query'];
+  }
+  const ctas = unwrap(node, 'CreateTableAsStmt');
+  const exec = ctas ? unwrap(ctas['query'], 'ExecuteStmt') : undefined;
+  return exec ? str(exec['name'], '') : undefined;
+}
+
 /** pg_class.relkind of a foreign table. */
 const FOREIGN_TABLE = 'f';
 
@@ -3193,6 +3218,17 @@ class ParseTreeLineageAnalyzer implements LineageAnalyzer {
       return done(unprovenStatement(`lineage could not be computed: ${reason}`));
     }
     if (a.missing) return needsOf(a);
+    // CREATE TABLE AS EXECUTE stores the prepared statement's rows in a new table: trace that statement
+    // and write its results there (class 348). Arguments computed from what Gatehouse traces are
+    // writes already (class 249), refused on their own.
+    const stores = storedExecute(tree);
+    if (stores !== undefined && a.writes.length === 0)
+      return {
+        kind: 'uses',
+        object: 'prepared',
+        name: stores,
+        stores: 'a new table (CREATE TABLE AS EXECUTE)',
+      };
     const src = (k: string) => this.source(k);
     const cols = result.cols;
     const combined = cols === undefined ? NONE : union(cols.map((c) => c.flow));
