@@ -332,6 +332,27 @@ describe('column lineage', () => {
     });
   });
 
+  it("changes of PostgreSQL's own functions are untraceable writes; a user function's are not (class 349)", () => {
+    const changed = (sql: string) => analyze(sql).writes.some((w) => w.lineage.unproven !== undefined);
+    for (const sql of [
+      'ALTER FUNCTION set_config(text, text, boolean) IMMUTABLE',
+      'ALTER FUNCTION pg_catalog.upper(text) RENAME TO u',
+      'ALTER FUNCTION query_to_xml(text, boolean, boolean, text) SET SCHEMA public',
+      'ALTER FUNCTION public.get_secret() SET SCHEMA pg_catalog',
+      'ALTER FUNCTION digest(text, text) STABLE',
+      "CREATE FUNCTION pg_catalog.leak() RETURNS text LANGUAGE sql AS 'SELECT 1'",
+      "CREATE OR REPLACE FUNCTION upper(text) RETURNS text LANGUAGE sql AS 'SELECT 1'",
+      'ALTER EXTENSION pgcrypto ADD FUNCTION public.get_secret()',
+    ])
+      expect(changed(sql), sql).toBe(true);
+    for (const sql of [
+      'ALTER FUNCTION get_secret() STABLE',
+      'ALTER FUNCTION public.get_secret() RENAME TO g',
+      "CREATE FUNCTION mine() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+    ])
+      expect(changed(sql), sql).toBe(false);
+  });
+
   it('functions whose bodies cannot be seen make lineage unproven; trusted extensions do not', () => {
     const l = analyze('SELECT get_secret(id), id FROM api_keys');
     expect(l.outputs![0]!.unproven).toMatch(/get_secret\(\) is defined in schema public .*plpgsql/);

@@ -1030,6 +1030,7 @@ class Analysis {
     const w = wrapped(node);
     if (!w) return { cols: undefined, aligned: false };
     const [type, body] = w;
+    this.builtinChange(type, body);
     switch (type) {
       case 'SelectStmt':
         return this.rows(this.select(body, undefined, TOP));
@@ -1172,6 +1173,96 @@ class Analysis {
         // (ALTER TABLE … USING, CREATE INDEX on an expression, a CHECK being validated).
         this.utility(body);
         return { cols: undefined, aligned: false };
+    }
+  }
+
+  /**
+   * A statement that changes what lineage assumes of PostgreSQL's own functions (class 349): that a
+   * function of pg_catalog (or of an extension Gatehouse trusts) computes only from its arguments, and
+   * that its name and volatility say what it does (`query_to_xml` runs SQL, `setval` keeps its
+   * argument). ALTER FUNCTION … IMMUTABLE, a RENAME, a move in or out of pg_catalog, a function
+   * created there, a function added to a trusted extension and a write into a pg_catalog table
+   * (`UPDATE pg_proc`) each make later statements traced on a false premise: a write of an
+   * untraceable value into the catalog, refused under column rules.
+   */
+  private builtinChange(type: string, body: NodeBody): void {
+    const changed = (what: string) =>
+      this.writes.push({
+        targets: [],
+        label: what,
+        flow: unprovenFlow(
+          "Gatehouse traces later statements by what PostgreSQL's own functions are: their names, schemas, volatility and bodies",
+        ),
+      });
+    const routineKinds = ['OBJECT_FUNCTION', 'OBJECT_PROCEDURE', 'OBJECT_ROUTINE', 'OBJECT_AGGREGATE'];
+    // A function named by ObjectWithArgs is PostgreSQL's own when it is written in pg_catalog or,
+    // unqualified, a function of that name exists there (search_path reaches pg_catalog first).
+    const builtin = (object: unknown): string | undefined => {
+      const owa = unwrap(object, 'ObjectWithArgs') ?? asOptBody(object);
+      const names = stringList(owa?.['objname']);
+      const name = names[names.length - 1];
+      if (name === undefined) return undefined;
+      if (names.length > 1) return names[names.length - 2] === 'pg_catalog' ? name : undefined;
+      const info = this.catalog.routines('function', name);
+      if (info === undefined) {
+        this.needFunctions.add(name);
+        return undefined;
+      }
+      if (info === UNAVAILABLE) return name;
+      return info.overloads.some((o) => o.schema === 'pg_catalog' || trustedRoutine(o)) ? name : undefined;
+    };
+    switch (type) {
+      case 'AlterFunctionStmt': {
+        const name = builtin(body['func']);
+        if (name !== undefined) changed(`PostgreSQL's own function ${name}() (ALTER FUNCTION)`);
+        return;
+      }
+      case 'RenameStmt':
+      case 'AlterObjectSchemaStmt': {
+        const kind = str(type === 'RenameStmt' ? body['renameType'] : body['objectType'], '');
+        if (!routineKinds.includes(kind)) return;
+        const name = builtin(body['object']);
+        if (name !== undefined) changed(`PostgreSQL's own function ${name}() (renamed or moved)`);
+        else if (body['newschema'] === 'pg_catalog') changed('a function moved into pg_catalog');
+        return;
+      }
+      case 'CreateFunctionStmt':
+      case 'DefineStmt': {
+        const names = stringList(type === 'CreateFunctionStmt' ? body['funcname'] : body['defnames']);
+        if (names.length > 1 && names[names.length - 2] === 'pg_catalog')
+          changed(`a function or operator created in pg_catalog (${names[names.length - 1]})`);
+        else if (type === 'CreateFunctionStmt' && body['replace'] === true && names.length === 1) {
+          const name = builtin({ objname: body['funcname'] });
+          if (name !== undefined) changed(`PostgreSQL's own function ${name}() (CREATE OR REPLACE)`);
+        }
+        return;
+      }
+      case 'AlterExtensionContentsStmt': {
+        const ext = str(body['extname'], '');
+        if (TRUSTED_EXTENSIONS.has(ext))
+          changed(`the contents of extension ${ext}, whose functions Gatehouse trusts`);
+        return;
+      }
+      case 'InsertStmt':
+      case 'UpdateStmt':
+      case 'DeleteStmt':
+      case 'MergeStmt': {
+        const rv = asOptBody(body['relation']);
+        const rel = rv ? (unwrap(rv, 'RangeVar') ?? rv) : undefined;
+        const name = rel?.['relname'];
+        if (typeof name !== 'string') return;
+        const schema = typeof rel?.['schemaname'] === 'string' ? rel['schemaname'] : undefined;
+        if (schema !== undefined && schema !== 'pg_catalog') return;
+        const rels = this.catalog.relations(schema, name);
+        if (rels === undefined) {
+          this.needRelations.add(name);
+          return;
+        }
+        // Its tables (pg_proc, pg_operator, pg_cast…); views such as pg_settings write no catalog row.
+        if (rels !== UNAVAILABLE && rels.some((r) => r.schema === 'pg_catalog' && r.kind === 'r'))
+          changed(`catalog table pg_catalog.${name}`);
+        return;
+      }
     }
   }
 
