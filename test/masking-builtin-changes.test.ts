@@ -61,6 +61,20 @@ describe("changes of PostgreSQL's own functions by a masked principal", { timeou
     });
   });
 
+  it('a function created in pg_catalog through search_path is not taken for a built-in', async () => {
+    await as(['analysts'], 'ann4', async (c) => {
+      await c.query('SET search_path = pg_catalog, public');
+      await c.query(
+        'CREATE FUNCTION peek() RETURNS text LANGUAGE sql AS $$ SELECT token FROM public.vault $$',
+      );
+      const r = await c.query<{ v: string }>('SELECT peek() AS v');
+      expect(r.rows[0]!.v).not.toContain(SECRET);
+      expect(r.rows[0]!.v).toMatch(/^\[REDACTED/);
+      const q = await c.query<{ v: string }>('SELECT pg_catalog.peek() AS v');
+      expect(q.rows[0]!.v).toMatch(/^\[REDACTED/);
+    });
+  });
+
   it('its own functions are altered as before, and a principal without a mask obligation alters built-ins', async () => {
     await as(['analysts'], 'ann3', async (c) => {
       await c.query('ALTER FUNCTION public.mine() STABLE');
