@@ -270,7 +270,7 @@ const RELATIONS_SQL = (names: string) =>
   '(WITH RECURSIVE down(oid) AS (' +
   '   SELECT i.inhrelid FROM pg_catalog.pg_inherits i WHERE i.inhparent = c.oid' +
   '   UNION SELECT i.inhrelid FROM pg_catalog.pg_inherits i JOIN down ON i.inhparent = down.oid)' +
-  ' SELECT pg_catalog.json_agg(pg_catalog.json_build_array(dn.nspname, dc.relname))' +
+  ' SELECT pg_catalog.json_agg(pg_catalog.json_build_array(dn.nspname, dc.relname, dc.relkind))' +
   ' FROM down JOIN pg_catalog.pg_class dc ON dc.oid = down.oid JOIN pg_catalog.pg_namespace dn ON dn.oid = dc.relnamespace), ' +
   // Columns whose values hold fields of a composite type (class 189): through domains, arrays,
   // ranges and multiranges, and fields that are composite in turn, every field reached, named by the
@@ -310,8 +310,17 @@ const RESULT_SIZE =
   "AND t.typnamespace = 'pg_catalog'::pg_catalog.regnamespace THEN 'numeric' END " +
   'FROM pg_catalog.pg_type t WHERE t.oid = p.prorettype)';
 
+/**
+ * The schema of a function or operator's code, as lineage reads it: pg_catalog only for what initdb
+ * made (below FirstNormalObjectId 16384). A function created in pg_catalog later (`CREATE FUNCTION
+ * pg_catalog.f`, or unqualified with pg_catalog first in search_path; an extension installed there)
+ * is not PostgreSQL's own (class 349).
+ */
+const ROUTINE_SCHEMA =
+  "CASE WHEN n.nspname = 'pg_catalog' AND p.oid >= 16384 THEN 'pg_catalog (not built in)' ELSE n.nspname END";
+
 const FUNCTIONS_SQL = (names: string) =>
-  'SELECT q.name, n.nspname, l.lanname, p.provolatile, e.extname, ' +
+  `SELECT q.name, ${ROUTINE_SCHEMA}, l.lanname, p.provolatile, e.extname, ` +
   'EXISTS (SELECT 1 FROM pg_catalog.pg_type t WHERE t.typname = q.name), p.proretset, ' +
   // A domain outside the system schemas (its CHECK may call any function), or a type that a cast
   // implemented by a function outside pg_catalog converts to: a cast to it runs code unseen.
@@ -325,7 +334,7 @@ const FUNCTIONS_SQL = (names: string) =>
   ROUTINE_JOINS;
 
 const OPERATORS_SQL = (names: string) =>
-  `SELECT q.name, n.nspname, l.lanname, p.provolatile, e.extname, false, p.proretset, false, ${RESULT_SIZE} ` +
+  `SELECT q.name, ${ROUTINE_SCHEMA}, l.lanname, p.provolatile, e.extname, false, p.proretset, false, ${RESULT_SIZE} ` +
   `FROM pg_catalog.unnest(${names}) AS q(name) LEFT JOIN pg_catalog.pg_operator o ON o.oprname = q.name ` +
   'LEFT JOIN pg_catalog.pg_proc p ON p.oid = o.oprcode ' +
   ROUTINE_JOINS;
@@ -360,7 +369,9 @@ export const OVERLOADED_SQL =
   '   FROM pg_catalog.pg_operator o LEFT JOIN pg_catalog.pg_proc p ON p.oid = o.oprcode) r ' +
   'JOIN pg_catalog.pg_namespace n ON n.oid = r.ns ' +
   'LEFT JOIN pg_catalog.pg_language l ON l.oid = r.lang ' +
-  "WHERE n.nspname <> 'pg_catalog' AND (n.nspname <> 'information_schema' OR r.oid >= 16384) " +
+  // pg_catalog's and information_schema's own, created by initdb below FirstNormalObjectId 16384;
+  // anything created there later is not (class 349).
+  "WHERE (n.nspname NOT IN ('pg_catalog', 'information_schema') OR r.oid >= 16384) " +
   // A shell operator (no function) or an unknown language is not trusted: NULL counts as false.
   `AND NOT ${trustedExtensionCode('l.lanname', 'r.cls', 'r.oid')}`;
 
@@ -464,9 +475,11 @@ function generatedColumns(text: string | null | undefined): Pick<CatalogRelation
 function descendantRelations(text: string | null | undefined): Pick<CatalogRelation, 'descendants'> {
   const out = jsonArray(text)
     .filter(
-      (a): a is [string, string] => Array.isArray(a) && typeof a[0] === 'string' && typeof a[1] === 'string',
+      (a): a is [string, string, unknown?] =>
+        Array.isArray(a) && typeof a[0] === 'string' && typeof a[1] === 'string',
     )
-    .map(([schema, name]) => ({ schema, name }));
+    // A foreign partition or child returns rows its wrapper reads from outside (class 347).
+    .map(([schema, name, kind]) => ({ schema, name, ...(kind === 'f' ? { foreign: true } : {}) }));
   return out.length > 0 ? { descendants: out } : {};
 }
 

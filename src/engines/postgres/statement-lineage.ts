@@ -73,6 +73,9 @@ export async function lineageOf(
   uses: (object: 'prepared' | 'cursor', name: string) => string | undefined,
 ): Promise<StatementLineage> {
   let current = text;
+  // What the first statement keeps of the prepared statement's rows (CREATE TABLE AS EXECUTE).
+  let stores: string | undefined;
+  const kept = (l: StatementLineage): StatementLineage => (stores === undefined ? l : storedRows(l, stores));
   for (let hop = 0; hop < 3; hop++) {
     // Parsing for lineage happens on the event loop: a text longer than the classifier parses there
     // is not traced (its columns are untraceable: refused or masked whole, `masking.unprovenLineage`).
@@ -81,16 +84,17 @@ export async function lineageOf(
         `the statement is longer than ${DEFAULT_INLINE_CHARS} characters, more than Gatehouse traces columns in`,
       );
     const cached = catalog.lineageOf(current);
-    if (cached) return cached;
+    if (cached) return kept(cached);
     let next: string | undefined;
     for (let round = 0; round < MAX_ROUNDS && next === undefined; round++) {
       const o = analyzer.analyze(current, catalog);
       if (o.kind === 'done') {
         // An untraceable lineage may come from a name not found yet: it is worked out again next time.
         if (o.lineage.unprovenReads === undefined) catalog.rememberLineage(current, o.lineage);
-        return o.lineage;
+        return kept(o.lineage);
       }
       if (o.kind === 'uses') {
+        stores ??= o.stores;
         next = uses(o.object, o.name);
         if (next === undefined)
           return unproven(
@@ -104,6 +108,26 @@ export async function lineageOf(
     current = next;
   }
   return unproven('a prepared statement or cursor refers to another one');
+}
+
+/**
+ * The lineage of a statement that stores what a prepared statement returns (CREATE TABLE AS EXECUTE):
+ * the prepared statement's reads, predicates, sinks and writes, and its results written into `into`
+ * (class 348); it returns no rows of them, and its errors may quote them.
+ */
+function storedRows(l: StatementLineage, into: string): StatementLineage {
+  const rows = l.outputs ?? [l.combined];
+  return {
+    ...l,
+    outputs: undefined,
+    writes: [
+      ...l.writes,
+      ...rows
+        .filter((v) => v.sources.length > 0 || v.unproven !== undefined)
+        .map((lineage) => ({ targets: [], label: into, lineage })),
+    ],
+    unprovenReads: l.unprovenReads ?? 'CREATE TABLE AS EXECUTE runs a prepared statement',
+  };
 }
 
 /** The lineage with every value marked untraceable for `reason` (what it writes, hands on, returns). */

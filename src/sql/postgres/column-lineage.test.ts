@@ -34,6 +34,11 @@ const RELATIONS: CatalogRelation[] = [
     ancestors: [{ schema: 'public', name: 'customers' }],
   }),
   rel('pg_stats', ['tablename', 'histogram_bounds'], { schema: 'pg_catalog', kind: 'v' }),
+  rel('log_file', ['line'], { kind: 'f' }),
+  rel('events', ['id', 'line'], {
+    descendants: [{ schema: 'public', name: 'events_remote', foreign: true }],
+  }),
+  rel('events_local', ['id', 'line'], { descendants: [{ schema: 'public', name: 'events_2024' }] }),
 ];
 
 const builtin = (volatility = 'i', returnsSet = false): CatalogRoutines => ({
@@ -291,6 +296,61 @@ describe('column lineage', () => {
         analyze(sql).predicates.map((s) => s.column),
         sql,
       ).toContain('secret');
+  });
+
+  it('a foreign table, or a parent with a foreign partition or child, returns untraceable rows (class 347)', () => {
+    const f = analyze('SELECT line, upper(line) FROM log_file');
+    for (const o of f.outputs!) expect(o.unproven).toMatch(/foreign table public\.log_file returns rows/);
+    expect(analyze('SELECT * FROM events').outputs![1]!.unproven).toMatch(
+      /foreign table public\.events_remote \(a partition or child of public\.events/,
+    );
+    const w = analyze('INSERT INTO orders (status) SELECT line FROM log_file');
+    expect(w.writes.some((x) => x.lineage.unproven !== undefined)).toBe(true);
+    // Rows stored in the database stay traceable.
+    expect(analyze('SELECT line FROM events_local').outputs![0]!.unproven).toBeUndefined();
+  });
+
+  it('CREATE TABLE AS EXECUTE, and EXPLAIN ANALYZE of it, trace the prepared statement as stored (class 348)', () => {
+    const catalog = new FakeCatalog();
+    for (const sql of [
+      'CREATE TABLE kept AS EXECUTE leak',
+      'CREATE TEMP TABLE kept AS EXECUTE leak(1)',
+      'EXPLAIN (ANALYZE) CREATE TABLE kept AS EXECUTE leak',
+    ])
+      expect(analyzer.analyze(sql, catalog), sql).toEqual({
+        kind: 'uses',
+        object: 'prepared',
+        name: 'leak',
+        stores: 'a new table (CREATE TABLE AS EXECUTE)',
+      });
+    // Without ANALYZE nothing is stored; EXECUTE alone returns the rows as they are.
+    expect(analyzer.analyze('EXPLAIN CREATE TABLE kept AS EXECUTE leak', catalog).kind).toBe('done');
+    expect(analyzer.analyze('EXECUTE leak', catalog)).toEqual({
+      kind: 'uses',
+      object: 'prepared',
+      name: 'leak',
+    });
+  });
+
+  it("changes of PostgreSQL's own functions are untraceable writes; a user function's are not (class 349)", () => {
+    const changed = (sql: string) => analyze(sql).writes.some((w) => w.lineage.unproven !== undefined);
+    for (const sql of [
+      'ALTER FUNCTION set_config(text, text, boolean) IMMUTABLE',
+      'ALTER FUNCTION pg_catalog.upper(text) RENAME TO u',
+      'ALTER FUNCTION query_to_xml(text, boolean, boolean, text) SET SCHEMA public',
+      'ALTER FUNCTION public.get_secret() SET SCHEMA pg_catalog',
+      'ALTER FUNCTION digest(text, text) STABLE',
+      "CREATE FUNCTION pg_catalog.leak() RETURNS text LANGUAGE sql AS 'SELECT 1'",
+      "CREATE OR REPLACE FUNCTION upper(text) RETURNS text LANGUAGE sql AS 'SELECT 1'",
+      'ALTER EXTENSION pgcrypto ADD FUNCTION public.get_secret()',
+    ])
+      expect(changed(sql), sql).toBe(true);
+    for (const sql of [
+      'ALTER FUNCTION get_secret() STABLE',
+      'ALTER FUNCTION public.get_secret() RENAME TO g',
+      "CREATE FUNCTION mine() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+    ])
+      expect(changed(sql), sql).toBe(false);
   });
 
   it('functions whose bodies cannot be seen make lineage unproven; trusted extensions do not', () => {

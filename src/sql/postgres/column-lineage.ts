@@ -46,7 +46,12 @@ export interface CatalogRelation {
    * Partitions and inheritance children at any depth (class 188): a read of this relation returns
    * their rows too, so a rule on a child's column covers the parent's column of that name.
    */
-  readonly descendants?: readonly { readonly schema: string; readonly name: string }[];
+  readonly descendants?: readonly {
+    readonly schema: string;
+    readonly name: string;
+    /** A foreign table: its rows come from outside the database (class 347). */
+    readonly foreign?: boolean;
+  }[];
   /**
    * Columns whose type holds a composite value (directly, or through a domain, an array, a range or
    * another composite), with every field reached, named by the composite type's relation (class 189):
@@ -123,8 +128,17 @@ export interface CatalogNeeds {
 export type LineageOutcome =
   | { readonly kind: 'done'; readonly lineage: StatementLineage }
   | { readonly kind: 'needs'; readonly needs: CatalogNeeds }
-  /** EXECUTE and FETCH return what a prepared statement or cursor computes: analyse that instead. */
-  | { readonly kind: 'uses'; readonly object: 'prepared' | 'cursor'; readonly name: string };
+  /**
+   * EXECUTE and FETCH return what a prepared statement or cursor computes: analyse that instead.
+   * With `stores`, the statement keeps what the prepared statement returns (CREATE TABLE AS EXECUTE,
+   * EXPLAIN ANALYZE of it): its results are a write into what `stores` names (class 348).
+   */
+  | {
+      readonly kind: 'uses';
+      readonly object: 'prepared' | 'cursor';
+      readonly name: string;
+      readonly stores?: string;
+    };
 
 export interface LineageAnalyzer {
   analyze(text: string, catalog: LineageCatalog): LineageOutcome;
@@ -1016,6 +1030,7 @@ class Analysis {
     const w = wrapped(node);
     if (!w) return { cols: undefined, aligned: false };
     const [type, body] = w;
+    this.builtinChange(type, body);
     switch (type) {
       case 'SelectStmt':
         return this.rows(this.select(body, undefined, TOP));
@@ -1158,6 +1173,96 @@ class Analysis {
         // (ALTER TABLE … USING, CREATE INDEX on an expression, a CHECK being validated).
         this.utility(body);
         return { cols: undefined, aligned: false };
+    }
+  }
+
+  /**
+   * A statement that changes what lineage assumes of PostgreSQL's own functions (class 349): that a
+   * function of pg_catalog (or of an extension Gatehouse trusts) computes only from its arguments, and
+   * that its name and volatility say what it does (`query_to_xml` runs SQL, `setval` keeps its
+   * argument). ALTER FUNCTION … IMMUTABLE, a RENAME, a move in or out of pg_catalog, a function
+   * created there, a function added to a trusted extension and a write into a pg_catalog table
+   * (`UPDATE pg_proc`) each make later statements traced on a false premise: a write of an
+   * untraceable value into the catalog, refused under column rules.
+   */
+  private builtinChange(type: string, body: NodeBody): void {
+    const changed = (what: string) =>
+      this.writes.push({
+        targets: [],
+        label: what,
+        flow: unprovenFlow(
+          "Gatehouse traces later statements by what PostgreSQL's own functions are: their names, schemas, volatility and bodies",
+        ),
+      });
+    const routineKinds = ['OBJECT_FUNCTION', 'OBJECT_PROCEDURE', 'OBJECT_ROUTINE', 'OBJECT_AGGREGATE'];
+    // A function named by ObjectWithArgs is PostgreSQL's own when it is written in pg_catalog or,
+    // unqualified, a function of that name exists there (search_path reaches pg_catalog first).
+    const builtin = (object: unknown): string | undefined => {
+      const owa = unwrap(object, 'ObjectWithArgs') ?? asOptBody(object);
+      const names = stringList(owa?.['objname']);
+      const name = names[names.length - 1];
+      if (name === undefined) return undefined;
+      if (names.length > 1) return names[names.length - 2] === 'pg_catalog' ? name : undefined;
+      const info = this.catalog.routines('function', name);
+      if (info === undefined) {
+        this.needFunctions.add(name);
+        return undefined;
+      }
+      if (info === UNAVAILABLE) return name;
+      return info.overloads.some((o) => o.schema === 'pg_catalog' || trustedRoutine(o)) ? name : undefined;
+    };
+    switch (type) {
+      case 'AlterFunctionStmt': {
+        const name = builtin(body['func']);
+        if (name !== undefined) changed(`PostgreSQL's own function ${name}() (ALTER FUNCTION)`);
+        return;
+      }
+      case 'RenameStmt':
+      case 'AlterObjectSchemaStmt': {
+        const kind = str(type === 'RenameStmt' ? body['renameType'] : body['objectType'], '');
+        if (!routineKinds.includes(kind)) return;
+        const name = builtin(body['object']);
+        if (name !== undefined) changed(`PostgreSQL's own function ${name}() (renamed or moved)`);
+        else if (body['newschema'] === 'pg_catalog') changed('a function moved into pg_catalog');
+        return;
+      }
+      case 'CreateFunctionStmt':
+      case 'DefineStmt': {
+        const names = stringList(type === 'CreateFunctionStmt' ? body['funcname'] : body['defnames']);
+        if (names.length > 1 && names[names.length - 2] === 'pg_catalog')
+          changed(`a function or operator created in pg_catalog (${names[names.length - 1]})`);
+        else if (type === 'CreateFunctionStmt' && body['replace'] === true && names.length === 1) {
+          const name = builtin({ objname: body['funcname'] });
+          if (name !== undefined) changed(`PostgreSQL's own function ${name}() (CREATE OR REPLACE)`);
+        }
+        return;
+      }
+      case 'AlterExtensionContentsStmt': {
+        const ext = str(body['extname'], '');
+        if (TRUSTED_EXTENSIONS.has(ext))
+          changed(`the contents of extension ${ext}, whose functions Gatehouse trusts`);
+        return;
+      }
+      case 'InsertStmt':
+      case 'UpdateStmt':
+      case 'DeleteStmt':
+      case 'MergeStmt': {
+        const rv = asOptBody(body['relation']);
+        const rel = rv ? (unwrap(rv, 'RangeVar') ?? rv) : undefined;
+        const name = rel?.['relname'];
+        if (typeof name !== 'string') return;
+        const schema = typeof rel?.['schemaname'] === 'string' ? rel['schemaname'] : undefined;
+        if (schema !== undefined && schema !== 'pg_catalog') return;
+        const rels = this.catalog.relations(schema, name);
+        if (rels === undefined) {
+          this.needRelations.add(name);
+          return;
+        }
+        // Its tables (pg_proc, pg_operator, pg_cast…); views such as pg_settings write no catalog row.
+        if (rels !== UNAVAILABLE && rels.some((r) => r.schema === 'pg_catalog' && r.kind === 'r'))
+          changed(`catalog table pg_catalog.${name}`);
+        return;
+      }
     }
   }
 
@@ -2101,11 +2206,30 @@ class Analysis {
         return { name, flow: new Flow(new Set([...names(name), DOCUMENT]), true) };
       return { name, flow: new Flow(new Set(names(name)), true) };
     });
-    if (unprovenField === undefined) return cols;
+    // A foreign table's rows are not stored in the database: its wrapper reads them from a server
+    // file, a program's output or another server, any of which can hold masked values in clear (the
+    // data files, the log, a loopback connection to the ruled table itself). So are a parent's, when
+    // a partition or inheritance child of it is foreign (class 347).
+    const foreign = this.foreignRows(rel);
+    const withForeign =
+      foreign === undefined
+        ? cols
+        : cols.map((c) => ({ name: c.name, flow: union([c.flow, unprovenFlow(foreign)]) }));
+    if (unprovenField === undefined) return withForeign;
     const why = unprovenField;
-    return cols.map((c) =>
+    return withForeign.map((c) =>
       rel.fields?.has(c.name) === true ? { name: c.name, flow: union([c.flow, unprovenFlow(why)]) } : c,
     );
+  }
+
+  /**
+   * Why a read of `rel` returns rows a foreign-data wrapper produced (it is a foreign table, or one of
+   * its partitions or inheritance children is), or undefined when all its rows are stored here.
+   */
+  private foreignRows(rel: CatalogRelation): string | undefined {
+    if (rel.kind === FOREIGN_TABLE) return foreignReason(`${rel.schema}.${rel.name}`);
+    const d = rel.descendants?.find((x) => x.foreign === true);
+    return d === undefined ? undefined : foreignReason(`${d.schema}.${d.name}`, `${rel.schema}.${rel.name}`);
   }
 
   private join(body: NodeBody, scope: Scope, ctx: Ctx): Item {
@@ -2846,6 +2970,32 @@ function analyzeOption(option: unknown): boolean {
   return typeof v !== 'string' || !['false', 'off', '0', 'no'].includes(v.toLowerCase());
 }
 
+/**
+ * The prepared statement whose rows the statement stores in a new table: `CREATE TABLE … AS EXECUTE
+ * p`, `SELECT … INTO` cannot name one; under EXPLAIN only with ANALYZE, which runs it.
+ */
+function storedExecute(tree: unknown): string | undefined {
+  let node = tree;
+  const explain = unwrap(node, 'ExplainStmt');
+  if (explain) {
+    if (!asArray(explain['options']).some(analyzeOption)) return undefined;
+    node = explain['query'];
+  }
+  const ctas = unwrap(node, 'CreateTableAsStmt');
+  const exec = ctas ? unwrap(ctas['query'], 'ExecuteStmt') : undefined;
+  return exec ? str(exec['name'], '') : undefined;
+}
+
+/** pg_class.relkind of a foreign table. */
+const FOREIGN_TABLE = 'f';
+
+/** Why the rows of a foreign table (read directly, or through `parent`) cannot be traced (class 347). */
+export function foreignReason(table: string, parent?: string): string {
+  const through =
+    parent === undefined ? '' : ` (a partition or child of ${parent}, whose reads return its rows)`;
+  return `foreign table ${table}${through} returns rows its foreign-data wrapper reads from outside the database (a server file, a program's output, another server), which can hold masked values Gatehouse cannot trace`;
+}
+
 function isView(rel: CatalogRelation): boolean {
   return rel.kind === 'v' || rel.kind === 'm';
 }
@@ -3159,6 +3309,17 @@ class ParseTreeLineageAnalyzer implements LineageAnalyzer {
       return done(unprovenStatement(`lineage could not be computed: ${reason}`));
     }
     if (a.missing) return needsOf(a);
+    // CREATE TABLE AS EXECUTE stores the prepared statement's rows in a new table: trace that statement
+    // and write its results there (class 348). Arguments computed from what Gatehouse traces are
+    // writes already (class 249), refused on their own.
+    const stores = storedExecute(tree);
+    if (stores !== undefined && a.writes.length === 0)
+      return {
+        kind: 'uses',
+        object: 'prepared',
+        name: stores,
+        stores: 'a new table (CREATE TABLE AS EXECUTE)',
+      };
     const src = (k: string) => this.source(k);
     const cols = result.cols;
     const combined = cols === undefined ? NONE : union(cols.map((c) => c.flow));
