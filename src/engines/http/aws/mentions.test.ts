@@ -40,6 +40,10 @@ describe('mentions (class 70)', () => {
     expect(selectionsInJson('ssm:GetParametersByPath', { Path: '/prod' })).toEqual(['/prod']);
     // Instructions the caller writes for a task, a build or a later run (class 322).
     expect(selectionsInJson('ssm:CreateAssociation', { Name: 'AWS-RunShellScript' })).toEqual(['*']);
+    // Code run at once as a role, its output returned (class 369).
+    expect(selectionsInJson('states:TestState', { definition: '{}', roleArn: 'r' })).toEqual(['*']);
+    expect(selectionsInJson('glue:RunStatement', { SessionId: 's', Code: 'print(1)' })).toEqual(['*']);
+    expect(selectionsInJson('states:StartExecution', { stateMachineArn: 'm' })).toBeUndefined();
     expect(
       selectionsInJson('ecs:RunTask', {
         taskDefinition: 'worker',

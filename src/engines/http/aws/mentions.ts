@@ -154,6 +154,12 @@ export const REMOTE_INSTRUCTIONS: ReadonlySet<string> = new Set([
   // Gatehouse does not read as names (class 323).
   'athena:StartQueryExecution',
   'athena:StartCalculationExecution',
+  // Code a service runs at once as a role and answers with: Step Functions' TestState runs the
+  // caller's state definition (an `aws-sdk:` task calls any API, with names an intrinsic function
+  // builds) as the role the request passes; a Glue interactive session runs the caller's Python or
+  // Scala statement as the session's role, and GetStatement returns what it printed (class 369).
+  'states:TestState',
+  'glue:RunStatement',
 ]);
 
 /**
