@@ -10,6 +10,9 @@ describe('SSM references to Secrets Manager secrets (class 372)', () => {
       'prod/db:AWSPREVIOUS',
       'prod/db',
     ]);
+    expect(
+      referencedSecrets('arn:aws:ssm:us-east-1:123456789012:parameter/aws/reference/secretsmanager/prod/db'),
+    ).toEqual(['prod/db']);
     expect(referencedSecrets('/app/aws/reference/secretsmanager/x')).toEqual([]);
     expect(parameterNamesInJson({ Name: 'a', Names: ['b', 3, 'c'] })).toEqual(['a', 'b', 'c']);
   });

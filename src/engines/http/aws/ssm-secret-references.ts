@@ -9,8 +9,11 @@ import { canonicalPath } from '../../../wire/http/canonical-path.js';
 import type { AwsClassification, ImpliedRequest } from './aws-request.js';
 import { unknown } from './aws-request.js';
 
-/** The reference prefix, as SSM matches it (with or without its leading `/`; any case, to be safe). */
-const REFERENCE = /^\/?aws\/reference\/secretsmanager\/?/i;
+/**
+ * The reference prefix, as SSM matches it (with or without its leading `/`, or in a parameter's ARN;
+ * any case, to be safe).
+ */
+const REFERENCE = /^(?:arn:[^:]*:ssm:[^:]*:[^:]*:parameter)?\/?aws\/reference\/secretsmanager\/?/i;
 
 /** The names an SSM JSON request gives its parameters (`Name`, `Names`). */
 export function parameterNamesInJson(body: Record<string, unknown>): string[] {
