@@ -17,8 +17,11 @@ export {
   maskKeyedText,
   maskNamedText,
   maskTextFields,
+  pairMemberRole,
+  secretTypeTag,
   sensitiveKeyTag,
 } from './json-masking.js';
+export { isNoEchoDefaultKey, isNoEchoTrue, NO_ECHO_TAG } from './no-echo-defaults.js';
 export type { JsonMaskOptions } from './json-masking.js';
 export { createColumnMatcher } from './column-rules.js';
 export type { ColumnRule } from './column-rules.js';

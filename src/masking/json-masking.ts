@@ -4,6 +4,7 @@
 import type { DetectorSet } from './detector-set.js';
 import type { MaskContext, MaskResult, MaskStyle, StyleChoice } from './finding.js';
 import { textFieldSpans, writeMasked, type KeyTagOf } from './text-fields.js';
+import { isNoEchoDefaultKey, isNoEchoTrue, NO_ECHO_TAG } from './no-echo-defaults.js';
 import { mayNameFields } from './text-features.js';
 
 /**
@@ -183,9 +184,19 @@ const PAIR_VALUE_KEYS = new Set(['value', 'parametervalue', 'optionvalue', 'vari
  * "…"}` from GetParameter, GetParameters, GetParametersByPath, GetParameterHistory). The tag its value
  * member is masked under, or undefined.
  */
-function secretTypeTag(key: string, value: string | undefined): string | undefined {
+export function secretTypeTag(key: string, value: string | undefined): string | undefined {
   if (key.length !== 4 || key.toLowerCase() !== 'type' || value === undefined) return undefined;
   return value.toLowerCase() === 'securestring' ? 'securestring' : undefined;
+}
+
+/**
+ * A member's part in a name/value object (PAIR_NAME_KEYS, PAIR_VALUE_KEYS), for readers of other
+ * representations of the same objects (an AWS query API's XML: xml-masking.ts).
+ */
+export function pairMemberRole(key: string): 'name' | 'value' | undefined {
+  if (maybePairKey(key, PAIR_NAME_KEYS, NAME_FIRSTS)) return 'name';
+  if (maybePairKey(key, PAIR_VALUE_KEYS, VALUE_FIRSTS)) return 'value';
+  return undefined;
 }
 
 /** Whether a member key is one of `set`'s, as keys compare (a plain lower-case key is not rewritten). */
@@ -260,6 +271,38 @@ function pairNameTagAhead(t: string, p: number, keys: KeyMatcher): string | unde
     }
     p = end;
   }
+}
+
+/**
+ * Whether the members that go on at `p` (after a member's value) declare the object a NoEcho
+ * parameter (`"NoEcho": true` or `"true"`: no-echo-defaults.ts); false when the rest does not read as
+ * JSON (the masker then finds that out itself).
+ */
+function noEchoAhead(t: string, p: number): boolean {
+  for (;;) {
+    p = afterWs(t, p);
+    if (t.charCodeAt(p) !== 44) return false;
+    p = afterWs(t, p + 1);
+    if (t.charCodeAt(p) !== 34) return false;
+    const keyEnd = skipJson(t, p);
+    const key = jsonStringAt(t, p, keyEnd);
+    p = afterWs(t, keyEnd);
+    if (key === undefined || t.charCodeAt(p) !== 58) return false;
+    p = afterWs(t, p + 1);
+    const end = skipJson(t, p);
+    if (isNoEchoKey(key) && noEchoValueAt(t, p, end)) return true;
+    p = end;
+  }
+}
+
+function isNoEchoKey(key: string): boolean {
+  return key.length === 6 && key.toLowerCase() === 'noecho';
+}
+
+/** Whether the JSON value at [start, end) is `true` or a string reading "true". */
+function noEchoValueAt(t: string, start: number, end: number): boolean {
+  if (t.startsWith('true', start) && end - start === 4) return true;
+  return t.charCodeAt(start) === 34 && isNoEchoTrue(jsonStringAt(t, start, end));
 }
 
 function afterWs(t: string, p: number): number {
@@ -411,6 +454,8 @@ class JsonTextMasker {
     let pairTag: string | undefined;
     /** The tag a type member read so far gives it (secretTypeTag). */
     let typeTag: string | undefined;
+    /** Whether a `NoEcho` member read so far declares the object a NoEcho parameter. */
+    let noEcho = false;
     for (;;) {
       if (t.charCodeAt(this.pos) !== 34) throw new InvalidJson();
       const keyStart = this.pos;
@@ -438,8 +483,16 @@ class JsonTextMasker {
         names.length = 0;
         memberTag = pairTag ?? typeTag ?? pairNameTagAhead(t, skipJson(t, this.pos), this.keys);
       }
+      // A CloudFormation parameter declared NoEcho: its default, whichever comes first (class 368).
+      if (
+        memberTag === undefined &&
+        isNoEchoDefaultKey(key) &&
+        (noEcho || noEchoAhead(t, skipJson(t, this.pos)))
+      )
+        memberTag = NO_ECHO_TAG;
       const valueStart = this.pos;
       this.value(memberTag, level + 1);
+      if (!noEcho && isNoEchoKey(key)) noEcho = noEchoValueAt(t, valueStart, this.pos);
       if (typeTag === undefined && t.charCodeAt(valueStart) === 34)
         typeTag = secretTypeTag(key, jsonStringAt(t, valueStart, this.pos));
       // A name member: read (as a key) only once a value member asks for it.

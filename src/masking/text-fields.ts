@@ -18,6 +18,8 @@
 // Fail-safe where forms are unclear: more is masked rather than less (a word in prose that reads as a
 // key, a malformed record). Matching keys is the caller's (`password`, `*_secret`…: json-masking.ts).
 
+import { NO_ECHO_TAG, noEchoDefaultSpans } from './no-echo-defaults.js';
+
 /** The tag a key matches (`password`), or undefined when it is not sensitive. */
 export type KeyTagOf = (key: string) => string | undefined;
 
@@ -100,6 +102,7 @@ export function textFieldSpans(
   xmlKeySiblingSpans(text, keys, found);
   optionValueSpans(text, keys, found);
   numberedPairSpans(text, keys, found);
+  noEchoSpans(text, found);
   found.sort((a, b) => a.start - b.start || b.end - a.end);
   const out: TextFieldSpan[] = [];
   let reached = -1;
@@ -109,6 +112,18 @@ export function textFieldSpans(
     reached = Math.max(s.end, s.start + 1);
   }
   return out;
+}
+
+// ---- a CloudFormation NoEcho parameter's default (docs/security.md, class 368) ----
+
+/** Each `Default` of a template parameter declared `NoEcho: true`, whatever the parameter is named. */
+function noEchoSpans(text: string, out: TextFieldSpan[]): void {
+  for (const [start, end] of noEchoDefaultSpans(text)) {
+    const raw = text.slice(start, end);
+    const q = raw[0];
+    const value = (q === '"' || q === "'") && raw.endsWith(q) && raw.length > 1 ? raw.slice(1, -1) : raw;
+    out.push({ start, end, tag: NO_ECHO_TAG, value, form: 'yaml' });
+  }
 }
 
 // ---- JSON-style keys ----

@@ -20,6 +20,14 @@ export const AWS_SENSITIVE_FIELDS = [
   'AuthorizationToken',
   // sts:GetWebIdentityToken: a JWT that asserts the gateway's AWS identity to other services.
   'WebIdentityToken',
+  // Key material under names of its own (class 371): a virtual MFA device's TOTP seed (iam:
+  // CreateVirtualMFADevice), as text and as the QR code that draws it; a Cognito user's software
+  // token seed (cognito-idp:AssociateSoftwareToken); a KMS data key pair's private key
+  // (kms:GenerateDataKeyPair).
+  'Base32StringSeed',
+  'QRCodePNG',
+  'SecretCode',
+  'PrivateKeyPlaintext',
 ] as const;
 
 export const DEFAULT_RESPONSE_FIELDS: readonly string[] = [

@@ -27,7 +27,7 @@ describe('headerNameTag', () => {
     ['x-amz-meta-ssn', 'ssn'],
     ['X-Object-Meta-Secret', 'secret'],
     ['x-goog-meta-github-token', 'token'],
-    ['X-Auth-Token', 'token'],
+    ['X-Auth-Token', 'auth_token'],
     ['Set-Cookie', 'set_cookie'],
     ['x-amz-security-token', 'token'],
   ])('%s masks under %s', (name, tag) => {

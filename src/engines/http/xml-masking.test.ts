@@ -66,4 +66,46 @@ describe('maskXmlText', () => {
       '<!DOCTYPE settings><settings><server><password>[REDACTED:password]</password></server></settings>',
     );
   });
+  it('reads a name/value pair of elements as its JSON form is read, whichever comes first (class 367)', () => {
+    for (const [name, value] of [
+      ['ParameterKey', 'ParameterValue'],
+      ['OptionName', 'Value'],
+      ['Name', 'Value'],
+      ['key', 'value'],
+    ]) {
+      const xml = `<r><member><${value}>hunter2xyz</${value}><${name}>DB_PASSWORD</${name}></member><member><${name}>region</${name}><${value}>eu-west-1</${value}></member></r>`;
+      const r = mask(xml)!;
+      expect(r.text).not.toContain('hunter2xyz');
+      expect(r.text).toContain('[REDACTED:password]');
+      expect(r.text).toContain('eu-west-1');
+    }
+    const cdata = mask('<r><member><Name>api_key</Name><Value><![CDATA[k-123]]></Value></member></r>')!;
+    expect(cdata.text).not.toContain('k-123');
+  });
+
+  it('masks a value beside <Type>SecureString</Type> and a default beside <NoEcho>true</NoEcho> (class 367, 368)', () => {
+    const ssm = mask(
+      '<r><Parameter><Name>/a/b</Name><Value>v-secret-1</Value><Type>SecureString</Type></Parameter></r>',
+    )!;
+    expect(ssm.text).not.toContain('v-secret-1');
+    const summary = mask(
+      '<r><member><ParameterKey>Signing</ParameterKey><DefaultValue>v-secret-2</DefaultValue><NoEcho>true</NoEcho></member>' +
+        '<member><ParameterKey>Region</ParameterKey><DefaultValue>eu-west-1</DefaultValue><NoEcho>false</NoEcho></member></r>',
+    )!;
+    expect(summary.text).not.toContain('v-secret-2');
+    expect(summary.text).toContain('[REDACTED:noecho]');
+    expect(summary.text).toContain('eu-west-1');
+  });
+
+  it('reads a text an element holds by the field names in it, as a JSON string value is read (class 367)', () => {
+    const yaml = mask(
+      '<r><TemplateBody>Resources:\n  Db:\n    MasterUserPassword: hunter2xyz\n</TemplateBody></r>',
+    )!;
+    expect(yaml.text).not.toContain('hunter2xyz');
+    const json = mask('<r><Body>{&quot;password&quot;: &quot;hunter2xyz&quot;}</Body></r>')!;
+    expect(json.text).not.toContain('hunter2xyz');
+    expect(json.text).toContain('&quot;password&quot;');
+    // ARNs, times and plain words are left as they were.
+    expect(mask('<r><Arn>arn:aws:iam::123456789012:role/x</Arn><T>2024-01-01T00:00:00Z</T></r>')).toBeNull();
+  });
 });

@@ -15,6 +15,7 @@ import { mentionsInJson, selectionsInJson } from './mentions.js';
 import { withNamedResources } from './named-resources.js';
 import { partiqlStatements, partiqlTables } from './partiql-tables.js';
 import { rolesInJson, withPassedRoles } from './passed-roles.js';
+import { parameterNamesInJson, withReferencedSecrets } from './ssm-secret-references.js';
 import { tagsInJson, withTagsOnCreate } from './tags-on-create.js';
 
 interface TargetService {
@@ -256,5 +257,7 @@ export function classifyJson(req: AwsRequest): AwsClassification {
     resources,
   );
   const passing = withPassedRoles(service.prefix, named, () => rolesInJson(body));
-  return withTagsOnCreate(service.prefix, passing, () => tagsInJson(body));
+  const tagging = withTagsOnCreate(service.prefix, passing, () => tagsInJson(body));
+  // A parameter that references a Secrets Manager secret reads the secret (ssm-secret-references.ts).
+  return withReferencedSecrets(service.prefix, tagging, () => parameterNamesInJson(body));
 }

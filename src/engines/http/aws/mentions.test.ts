@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_MENTIONS, mentionsInJson, mentionsInQuery, selectionsInJson } from './mentions.js';
+import {
+  MAX_MENTIONS,
+  mentionsInJson,
+  mentionsInQuery,
+  selectionsInJson,
+  selectionsInQuery,
+} from './mentions.js';
 
 describe('mentions (class 70)', () => {
   it('takes every string of a JSON body at any depth, but item, message and secret data', () => {
@@ -40,6 +46,23 @@ describe('mentions (class 70)', () => {
     expect(selectionsInJson('ssm:GetParametersByPath', { Path: '/prod' })).toEqual(['/prod']);
     // Instructions the caller writes for a task, a build or a later run (class 322).
     expect(selectionsInJson('ssm:CreateAssociation', { Name: 'AWS-RunShellScript' })).toEqual(['*']);
+    // Code run at once as a role, its output returned (class 369).
+    expect(selectionsInJson('states:TestState', { definition: '{}', roleArn: 'r' })).toEqual(['*']);
+    expect(selectionsInJson('glue:RunStatement', { SessionId: 's', Code: 'print(1)' })).toEqual(['*']);
+    expect(selectionsInJson('states:StartExecution', { stateMachineArn: 'm' })).toBeUndefined();
+    // User data an instance runs at boot as its role (class 370).
+    const q = (o: string, p: Record<string, string>) => selectionsInQuery(o, new Map(Object.entries(p)));
+    expect(q('ec2:RunInstances', { ImageId: 'ami-1', UserData: 'IyEv' })).toEqual(['*']);
+    expect(q('ec2:ModifyInstanceAttribute', { InstanceId: 'i-1', 'UserData.Value': 'IyEv' })).toEqual(['*']);
+    expect(
+      q('ec2:ModifyInstanceAttribute', { InstanceId: 'i-1', Attribute: 'userData', Value: 'x' }),
+    ).toEqual(['*']);
+    expect(q('ec2:CreateLaunchTemplateVersion', { 'LaunchTemplateData.UserData': 'x' })).toEqual(['*']);
+    expect(q('autoscaling:CreateLaunchConfiguration', { UserData: 'x' })).toEqual(['*']);
+    expect(q('ec2:RunInstances', { ImageId: 'ami-1' })).toBeUndefined();
+    expect(
+      q('ec2:ModifyInstanceAttribute', { InstanceId: 'i-1', Attribute: 'instanceType' }),
+    ).toBeUndefined();
     expect(
       selectionsInJson('ecs:RunTask', {
         taskDefinition: 'worker',

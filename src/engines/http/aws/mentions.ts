@@ -154,6 +154,12 @@ export const REMOTE_INSTRUCTIONS: ReadonlySet<string> = new Set([
   // Gatehouse does not read as names (class 323).
   'athena:StartQueryExecution',
   'athena:StartCalculationExecution',
+  // Code a service runs at once as a role and answers with: Step Functions' TestState runs the
+  // caller's state definition (an `aws-sdk:` task calls any API, with names an intrinsic function
+  // builds) as the role the request passes; a Glue interactive session runs the caller's Python or
+  // Scala statement as the session's role, and GetStatement returns what it printed (class 369).
+  'states:TestState',
+  'glue:RunStatement',
 ]);
 
 /**
@@ -238,9 +244,37 @@ function runsCallersInstructions(operation: string, body: Record<string, unknown
 /** The selection of every resource of every service (REMOTE_INSTRUCTIONS). */
 export const ANY_RESOURCE_ANYWHERE = '*';
 
+/**
+ * An EC2 instance runs its user data at boot (cloud-init: a shell script, a cloud-config's `runcmd`)
+ * as root, with its instance profile's role at hand: a request that sets it hands the caller's
+ * commands to that principal (class 370). RunInstances' `UserData`, a launch template's or a spot
+ * request's (`LaunchTemplateData.UserData`, `LaunchSpecification.UserData`, …), ModifyInstanceAttribute's
+ * `UserData.Value` or `Attribute=userData` (run at the instance's next start, as the role it has), an
+ * Auto Scaling launch configuration's (run on every instance launched from it).
+ */
+function setsUserData(prefix: string, operation: string, params: ReadonlyMap<string, string>): boolean {
+  if (prefix !== 'ec2' && prefix !== 'autoscaling') return false;
+  for (const [name, value] of params) {
+    if (name.split('.').some((part) => part.toLowerCase() === 'userdata')) return true;
+    if (
+      operation === 'ec2:ModifyInstanceAttribute' &&
+      name === 'Attribute' &&
+      value.toLowerCase() === 'userdata'
+    )
+      return true;
+  }
+  return false;
+}
+
 /** What a query-protocol request selects rather than names (REMOTE_INSTRUCTIONS), or undefined. */
-export function selectionsInQuery(operation: string): readonly string[] | undefined {
-  return REMOTE_INSTRUCTIONS.has(operation) ? [ANY_RESOURCE_ANYWHERE] : undefined;
+export function selectionsInQuery(
+  operation: string,
+  params: ReadonlyMap<string, string> = new Map(),
+): readonly string[] | undefined {
+  const prefix = operation.slice(0, operation.indexOf(':'));
+  return REMOTE_INSTRUCTIONS.has(operation) || setsUserData(prefix, operation, params)
+    ? [ANY_RESOURCE_ANYWHERE]
+    : undefined;
 }
 
 export function selectionsInJson(

@@ -169,7 +169,7 @@ export function classifyQuery(req: AwsRequest): AwsClassification {
   // Instructions another principal runs (a CloudFormation template: mentions.ts REMOTE_INSTRUCTIONS)
   // select every resource.
   const operation = `${prefix}:${action}`;
-  const selects = selectionsInQuery(operation);
+  const selects = selectionsInQuery(operation, params);
   const named = withNamedResources(
     {
       protocol: 'query',
