@@ -194,6 +194,20 @@ describe.skipIf(!hasMoto())('a KMS key or a table reached without its name', { t
     await moto?.stop();
   });
 
+  it('a member named twice in different case is refused, not decided on one of the two', async () => {
+    // Which of `KeyId` and `keyId` a service reads is not documented; Gatehouse read `KeyId` only.
+    const r = await kms('Encrypt', { KeyId: devKey, keyId: prodKey, Plaintext: 'AAAA' });
+    expect(r.status, r.text).not.toBe(200);
+    expect(r.text).toMatch(/twice in one object/);
+    // A caller's own map below the top level keeps case: two tag keys `env` and `Env` are two.
+    const tagged = await kms('Encrypt', {
+      KeyId: devKey,
+      Plaintext: 'AAAA',
+      EncryptionContext: { env: 'a', Env: 'b' },
+    });
+    expect(tagged.status, tagged.text).toBe(200);
+  });
+
   it('a key named by id: the denied one is refused, another is used', async () => {
     denied(await kms('Encrypt', { KeyId: prodKey, Plaintext: 'AAAA' }), 'no-prod-key');
     const dev = await kms('Encrypt', { KeyId: devKey, Plaintext: 'AAAA' });

@@ -115,6 +115,9 @@ describe('classifyJson', () => {
     expect(duplicateKey('{"a":"\\"a\\":","a":1}')).toBe('a');
     expect(duplicateKey('{"x":[1,{"y":1}],"z":{"y":2,"y":3}}')).toBe('y');
     expect(duplicateKey('{"\\u0061":1,"a":2}')).toBe('a');
+    // A request's members, at the top level, case aside; a caller's own maps below keep case.
+    expect(duplicateKey('{"SecretId":"dev/x","secretId":"prod/db"}')).toBe('secretId');
+    expect(duplicateKey('{"TableName":"t","Item":{"id":{"S":"1"},"Id":{"S":"2"}}}')).toBeUndefined();
     expect(duplicateKey('{"a":1}')).toBeUndefined();
   });
 

@@ -117,7 +117,11 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * The first key that occurs twice in one object of a JSON text JSON.parse accepted (keys compared
- * decoded: "a" and "\u0061" are the same key), or undefined.
+ * decoded: "a" and "\u0061" are the same key), or undefined. In the top-level object, where a request's
+ * members stand (`SecretId`, `Name`, `TableName`: what is decided), keys are compared case aside too:
+ * `{"SecretId": "dev/x", "secretId": "prod/db"}` names two secrets, and which one a service reads is not
+ * documented (a deserializer may match members case-insensitively). Nested objects keep case: they hold
+ * a caller's own maps (tags, a DynamoDB item's attributes), where `id` and `Id` are two names.
  */
 export function duplicateKey(text: string): string | undefined {
   // One entry per open object (its keys so far, and whether a key comes next) or array (null).
@@ -135,8 +139,9 @@ export function duplicateKey(text: string): string | undefined {
       while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
       const top = stack[stack.length - 1];
       if (top && top.expectKey) {
-        const key = JSON.parse(text.slice(i, j + 1)) as string;
-        if (top.keys.has(key)) return key;
+        const read = JSON.parse(text.slice(i, j + 1)) as string;
+        const key = stack.length === 1 ? read.toLowerCase() : read;
+        if (top.keys.has(key)) return read;
         top.keys.add(key);
         top.expectKey = false;
       }
