@@ -12,7 +12,8 @@
 // that sends in-cluster traffic elsewhere (class 251): a Service's externalIPs (every node sends traffic
 // for those addresses to it: CVE-2020-8554), its externalName, its load balancer's address, and the
 // addresses of Endpoints and EndpointSlices; what others send there, credentials included, is the
-// writer's.
+// writer's. So are an Ingress's hosts and paths (class 316) and the annotations controllers read on
+// an Ingress or a Service (class 358: ingress-nginx's auth-url, external-dns's hostname).
 //
 // Read from the body as the API server reads it (JSON, keys case-sensitive), whatever the patch type.
 // kubectl's typed commands (`create rolebinding`, `create role`, `create secret`) send protobuf: its
@@ -22,7 +23,7 @@
 
 import { apiServerMediaType } from '../../wire/kubernetes/json-body.js';
 import { grantObjectFromProtobuf } from './grant-protobuf.js';
-import { firstNamed, patchOperations, readBodyDocument } from './json-write-body.js';
+import { firstNamed, patchOperations, pointer, readBodyDocument } from './json-write-body.js';
 
 const RBAC = 'rbac.authorization.k8s.io';
 const WRITES = new Set(['create', 'update', 'patch']);
@@ -304,6 +305,7 @@ function object(kind: Kind, doc: unknown, found: Found, name: string, patch = fa
       return;
     case 'service':
       serviceSpec(doc.spec, found);
+      if ('metadata' in doc) routingAnnotations(kind, doc.metadata, found, patch);
       return;
     case 'serviceStatus':
       serviceStatus(doc.status, found);
@@ -320,16 +322,10 @@ function object(kind: Kind, doc: unknown, found: Found, name: string, patch = fa
           `endpoints${addresses(doc.endpoints)} (the Service its kubernetes.io/service-name label names sends traffic there: ${REDIRECT})`,
         );
       return;
-    case 'ingress': {
+    case 'ingress':
       ingressSpec(doc.spec, 'spec', found);
-      const ann = meta && isObj(meta.annotations) ? meta.annotations : undefined;
-      for (const [k, v] of Object.entries(ann ?? {}))
-        if (SNIPPET_ANNOTATION.test(k) && v !== null)
-          found.add(
-            `metadata.annotations.${k.slice(0, 100)} (configuration the ingress controller runs as its own, with its rights over every Secret it serves)`,
-          );
+      if ('metadata' in doc) routingAnnotations(kind, doc.metadata, found, patch);
       return;
-    }
     case 'route':
       routeSpec(doc.spec, 'spec', found);
       return;
@@ -392,6 +388,103 @@ function ingressSpec(spec: unknown, at: string, found: Found): void {
   if (spec.ingressClassName !== undefined && spec.ingressClassName !== null && Object.keys(spec).length === 1)
     found.add(
       `${at}.ingressClassName=${s(spec.ingressClassName, 60)} (the controller that serves its hosts)`,
+    );
+}
+
+/**
+ * Annotations no controller reads as configuration of a host's traffic: kubectl's, Helm's and Argo
+ * CD's bookkeeping, a rollout's cause, Prometheus's scrape settings.
+ */
+const INERT_ANNOTATION =
+  /^(?:kubectl\.kubernetes\.io\/|kubernetes\.io\/change-cause$|kubernetes\.io\/description$|meta\.helm\.sh\/|helm\.sh\/|argocd\.argoproj\.io\/|deployment\.kubernetes\.io\/|prometheus\.io\/)/;
+
+/** What an annotation on an Ingress or a Service may do, for the approver and the refusal. */
+const ANNOTATION_REACH =
+  "an ingress controller, a load balancer controller, an address allocator or external-dns reads an Ingress's or a Service's annotations as configuration of its traffic (ingress-nginx's auth-url sends each request's headers to the URL it names, mirror-target copies each request there, auth-tls-secret reads another namespace's Secret, external-dns points the hostname it names here, a load balancer's internal flag keeps it off the internet); which of them a controller reads, under which prefix, Gatehouse cannot know";
+
+/**
+ * An annotation a controller may read as configuration of an Ingress's or a Service's traffic (class
+ * 358): one under a prefix (`nginx.ingress.kubernetes.io/auth-url`, `external-dns.alpha.kubernetes.io/…`,
+ * `service.beta.kubernetes.io/…`; ingress-nginx's prefix is a setting, so any prefix) but the inert
+ * ones, a snippet under any name, and a strategic merge directive (which drops what it does not name).
+ */
+function routingAnnotation(kind: Kind, key: string): boolean {
+  if (key.startsWith('$')) return true;
+  if (kind === 'ingress' && SNIPPET_ANNOTATION.test(key)) return true;
+  return key.includes('/') && !INERT_ANNOTATION.test(key);
+}
+
+/** One annotation of an Ingress or a Service set (`value`) or removed (null), named. */
+function routingAnnotationFound(kind: Kind, key: string, value: unknown, found: Found): void {
+  const at = `metadata.annotations.${key.slice(0, 100)}`;
+  if (kind === 'ingress' && SNIPPET_ANNOTATION.test(key) && value !== null)
+    found.add(
+      `${at} (configuration the ingress controller runs as its own, with its rights over every Secret it serves)`,
+    );
+  else if (value === null) found.add(`${at} removed (what it enforced is taken away: ${ANNOTATION_REACH})`);
+  else found.add(`${at}=${s(value, 200)} (${ANNOTATION_REACH})`);
+}
+
+/**
+ * An Ingress's or a Service's `metadata` (whole, or a merge patch's part): the annotations a
+ * controller reads, set or removed, and a removal of every annotation in a patch.
+ */
+function routingAnnotations(kind: Kind, meta: unknown, found: Found, patch: boolean): void {
+  if (meta === null) {
+    if (patch) found.add(`metadata removed (every annotation with it: ${ANNOTATION_REACH})`);
+    return;
+  }
+  if (!isObj(meta)) return;
+  for (const k of Object.keys(meta))
+    if (k.startsWith('$'))
+      found.add(
+        `metadata.${k.slice(0, 60)}=${s(meta[k], 100)} (drops annotations it does not name: ${ANNOTATION_REACH})`,
+      );
+  const ann = meta.annotations;
+  if (ann === null) {
+    if (patch) found.add(`metadata.annotations removed (every annotation: ${ANNOTATION_REACH})`);
+    return;
+  }
+  if (!isObj(ann)) return;
+  for (const [k, v] of Object.entries(ann))
+    if (routingAnnotation(kind, k)) routingAnnotationFound(kind, k, v, found);
+}
+
+/**
+ * A JSON patch operation on an Ingress's or a Service's metadata: one that replaces or removes the
+ * whole map drops annotations the request does not show; one on an annotation a controller reads
+ * (its path, or a `move`'s `from`) sets or removes it.
+ */
+function routingAnnotationOp(
+  kind: Kind,
+  op: string,
+  at: readonly string[],
+  value: unknown,
+  from: unknown,
+  found: Found,
+): void {
+  if (op === 'test') return;
+  const froms = op === 'move' && typeof from === 'string' ? pointer(from) : undefined;
+  if (froms !== undefined && froms[0] === 'metadata')
+    routingAnnotationOp(kind, 'remove', froms, undefined, undefined, found);
+  if (at[0] !== 'metadata') return;
+  if (at.length <= 2 && (at.length === 1 || at[1] === 'annotations')) {
+    found.add(
+      `${at.join('.')} ${op === 'remove' ? 'removed' : 'replaced whole'} (the annotations it drops are not in the request: ${ANNOTATION_REACH})`,
+    );
+    if ((op === 'add' || op === 'replace') && isObj(value))
+      routingAnnotations(kind, at.length === 1 ? value : { annotations: value }, found, false);
+    return;
+  }
+  if (at[1] !== 'annotations') return;
+  const key = at[2]!;
+  if (!routingAnnotation(kind, key)) return;
+  if (op === 'remove') routingAnnotationFound(kind, key, null, found);
+  else if (op === 'add' || op === 'replace')
+    routingAnnotationFound(kind, key, at.length > 3 ? `${at.slice(3).join('.')} changed` : value, found);
+  else
+    found.add(
+      `metadata.annotations.${key.slice(0, 100)} (a value Gatehouse cannot read: ${ANNOTATION_REACH})`,
     );
 }
 
@@ -578,31 +671,8 @@ function patchOp(
     case 'ingressStatus':
     case 'gatewayStatus': {
       const status = kind === 'ingressStatus' || kind === 'gatewayStatus';
-      if (kind === 'ingress' && top === 'metadata') {
-        const key = second === 'annotations' ? third : undefined;
-        if (
-          (key !== undefined && SNIPPET_ANNOTATION.test(key)) ||
-          (second === 'annotations' && key === undefined) ||
-          second === undefined
-        ) {
-          if (!readable)
-            found.add(
-              `${at} (a value Gatehouse cannot read: it may hold an ingress controller's configuration)`,
-            );
-          else
-            object(
-              kind,
-              second === undefined
-                ? { metadata: value }
-                : third === undefined
-                  ? { metadata: { annotations: value } }
-                  : { metadata: { annotations: { [third]: value } } },
-              found,
-              name,
-            );
-        }
-        return;
-      }
+      // An Ingress's metadata (its annotations) is read by routingAnnotationOp.
+      if (top === 'metadata') return;
       if (top !== (status ? 'status' : 'spec')) return;
       if (!readable) found.add(`${at} (a value Gatehouse cannot read: ${CLAIM})`);
       else if (second === undefined) object(kind, { [top]: value }, found, name);
@@ -661,7 +731,8 @@ export function grantedPowers(
   if (read.type === 'application/json-patch+json') {
     const patch = patchOperations(read.doc);
     if (!patch.ok) return unread(patch.reason);
-    for (const { op, at, value } of patch.ops) {
+    for (const { op, at, value, from } of patch.ops) {
+      if (kind === 'ingress' || kind === 'service') routingAnnotationOp(kind, op, at, value, from, found);
       if (op === 'add' || op === 'replace') patchOp(kind, at, value, true, found, a.name);
       else if (op === 'copy' || op === 'move') patchOp(kind, at, undefined, false, found, a.name);
     }
