@@ -53,14 +53,60 @@ type Kind =
   | 'gateway'
   | 'gatewayStatus'
   | 'referenceGrant'
-  | 'nodeStatus';
+  | 'nodeStatus'
+  | 'controllerRoute';
 
 /** Gateway API's routes: each claims hostnames and paths of the Gateways it attaches to. */
 const GATEWAY_ROUTES = new Set(['httproutes', 'grpcroutes', 'tlsroutes', 'tcproutes', 'udproutes']);
 const GATEWAY_GROUPS = new Set(['gateway.networking.k8s.io', 'gateway.networking.x-k8s.io']);
 
+/**
+ * The routing resources of controllers other than Ingress and Gateway API (class 359), by API group:
+ * every resource of the group, or the ones named. Each claims a host's traffic, sends it or a copy of
+ * it elsewhere, authenticates it against a service of the writer's choice, or runs code in every proxy.
+ */
+const CONTROLLER_ROUTE_GROUPS: ReadonlyMap<string, ReadonlySet<string> | 'all'> = new Map<
+  string,
+  ReadonlySet<string> | 'all'
+>([
+  // Istio: VirtualService, Gateway, ServiceEntry, DestinationRule, EnvoyFilter, Sidecar…; who may reach
+  // what (AuthorizationPolicy, PeerAuthentication); WasmPlugin runs code in every proxy it selects.
+  ['networking.istio.io', 'all'],
+  ['security.istio.io', 'all'],
+  ['extensions.istio.io', 'all'],
+  // Traefik (current and old group): IngressRoute(TCP/UDP), Middleware (forwardAuth), TraefikService…
+  ['traefik.io', 'all'],
+  ['traefik.containo.us', 'all'],
+  // Contour: HTTPProxy, TLSCertificateDelegation (another namespace's certificate), ExtensionService.
+  ['projectcontour.io', 'all'],
+  // OpenShift's Route.
+  ['route.openshift.io', 'all'],
+  // Kong: plugins (top-level `config`), KongIngress, consumers and their credentials.
+  ['configuration.konghq.com', 'all'],
+  // Emissary/Ambassador: Mapping, Host, AuthService…
+  ['getambassador.io', 'all'],
+  // NGINX's own controller: VirtualServer, VirtualServerRoute, TransportServer, Policy.
+  ['k8s.nginx.org', 'all'],
+  // Gloo: VirtualService, RouteTable, Upstream.
+  ['gateway.solo.io', 'all'],
+  ['gloo.solo.io', 'all'],
+  // APISIX: ApisixRoute, ApisixUpstream, ApisixPluginConfig…
+  ['apisix.apache.org', 'all'],
+  // Linkerd's routes and authorization policies.
+  ['policy.linkerd.io', 'all'],
+  // external-dns's DNSEndpoint: any record, in any zone it manages.
+  ['externaldns.k8s.io', 'all'],
+  // AWS Load Balancer Controller: a TargetGroupBinding puts a Service's pods behind any target group.
+  ['elbv2.k8s.aws', 'all'],
+  // Cilium's Envoy configuration (the L7 proxy of every node, or of the Services it names).
+  ['cilium.io', new Set(['ciliumenvoyconfigs', 'ciliumclusterwideenvoyconfigs'])],
+]);
+
 function kindOf(a: Target): Kind | undefined {
   if (!WRITES.has(a.verb)) return undefined;
+  const routes = CONTROLLER_ROUTE_GROUPS.get(a.apiGroup);
+  if (routes !== undefined && a.subresource === '' && (routes === 'all' || routes.has(a.resource)))
+    return 'controllerRoute';
   if (a.apiGroup === RBAC && a.subresource === '') {
     if (a.resource === 'roles' || a.resource === 'clusterroles') return 'role';
     if (a.resource === 'rolebindings' || a.resource === 'clusterrolebindings') return 'binding';
@@ -251,6 +297,13 @@ function labels(v: unknown, at: string, found: Found): void {
       );
 }
 
+/** What an object holds besides what it is: its fields, read for a controller's routing resources. */
+const OBJECT_ENVELOPE = new Set(['apiVersion', 'kind', 'metadata', 'status']);
+
+/** What a controller's routing resource does, for the approver and the refusal. */
+const CONTROLLER_REACH =
+  "a controller (Istio, Traefik, Contour, OpenShift's router, Kong, external-dns…) routes, copies or authenticates the traffic of the hosts it serves by it, or runs it in every proxy: whose hosts they are, and what the controller makes of it, Gatehouse cannot know";
+
 /** Reads a role, binding, Secret or CSR object (a whole one, or a merge patch's, apply's part). */
 function object(kind: Kind, doc: unknown, found: Found, name: string, patch = false): void {
   if (!isObj(doc)) return;
@@ -338,6 +391,12 @@ function object(kind: Kind, doc: unknown, found: Found, name: string, patch = fa
       return;
     case 'nodeStatus':
       nodeStatus(doc.status, 'status', found);
+      return;
+    case 'controllerRoute':
+      for (const [k, v] of Object.entries(doc))
+        if (!OBJECT_ENVELOPE.has(k) && v !== undefined && !(patch && v === null && k !== 'spec'))
+          found.add(`${k.slice(0, 60)} of ${name}=${s(v, 200)} (${CONTROLLER_REACH})`);
+      if ('metadata' in doc) routingAnnotations(kind, doc.metadata, found, patch);
       return;
     case 'referenceGrant':
       if (doc.spec !== undefined && doc.spec !== null)
@@ -686,6 +745,13 @@ function patchOp(
       else if (second === undefined) nodeStatus(value, 'status', found);
       else found.add(`${at}=${s(value, 200)} (${KUBELET_REACH})`);
       return;
+    case 'controllerRoute':
+      // Its metadata (the annotations) is read by routingAnnotationOp.
+      if (OBJECT_ENVELOPE.has(top!)) return;
+      if (!readable) found.add(`${at} of ${name} (a value Gatehouse cannot read: ${CONTROLLER_REACH})`);
+      else if (value === null) found.add(`${at} of ${name} removed (${CONTROLLER_REACH})`);
+      else found.add(`${at} of ${name}=${s(value, 200)} changed (${CONTROLLER_REACH})`);
+      return;
     case 'crd':
       if (top !== 'spec') return;
       if (second === undefined) {
@@ -710,6 +776,11 @@ export function grantedPowers(
   const kind = kindOf(a);
   const found = new Found();
   if (kind === undefined) return { grants: [], categories: [] };
+  // A controller's routing resource is named by its resource and group (its kind is not in the target).
+  const name =
+    kind === 'controllerRoute'
+      ? `${a.resource.slice(0, 60)}.${a.apiGroup.slice(0, 60)}${a.name ? ` ${a.name.slice(0, 100)}` : ''}`
+      : a.name;
   if (kind === 'token') {
     found.add(`a token of service account ${a.name.slice(0, 100)}`, true);
     return done(found);
@@ -732,13 +803,20 @@ export function grantedPowers(
     const patch = patchOperations(read.doc);
     if (!patch.ok) return unread(patch.reason);
     for (const { op, at, value, from } of patch.ops) {
-      if (kind === 'ingress' || kind === 'service') routingAnnotationOp(kind, op, at, value, from, found);
-      if (op === 'add' || op === 'replace') patchOp(kind, at, value, true, found, a.name);
-      else if (op === 'copy' || op === 'move') patchOp(kind, at, undefined, false, found, a.name);
+      if (kind === 'ingress' || kind === 'service' || kind === 'controllerRoute')
+        routingAnnotationOp(kind, op, at, value, from, found);
+      if (op === 'add' || op === 'replace') patchOp(kind, at, value, true, found, name);
+      else if (op === 'remove' && kind === 'controllerRoute') patchOp(kind, at, null, true, found, name);
+      // A move takes its value away from where it was.
+      if (op === 'move' && kind === 'controllerRoute' && typeof from === 'string') {
+        const was = pointer(from);
+        if (was === undefined) found.add(`a move from ${s(from, 100)} (${CONTROLLER_REACH})`);
+        else patchOp(kind, was, null, true, found, name);
+      } else if (op === 'copy' || op === 'move') patchOp(kind, at, undefined, false, found, name);
     }
   } else {
     if (!isObj(read.doc)) return unread('it is not a JSON object');
-    object(kind, read.doc, found, a.name, a.verb === 'patch');
+    object(kind, read.doc, found, name, a.verb === 'patch');
   }
   return done(found);
 }
