@@ -60,6 +60,9 @@ export const KUBERNETES_GRANT_RESOURCES: readonly string[] = [
   'certificatesigningrequests/*',
   'serviceaccounts/token',
   'customresourcedefinitions',
+  // The ConfigMaps of kube-system and kube-public (class 360): EKS's aws-auth maps IAM identities to
+  // groups (system:masters), CoreDNS's Corefile where names resolve; other namespaces' stay ordinary.
+  'configmaps',
 ];
 
 /**

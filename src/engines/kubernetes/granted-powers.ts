@@ -34,6 +34,7 @@ type Target = {
   readonly resource: string;
   readonly subresource: string;
   readonly name: string;
+  readonly namespace?: string;
 };
 
 type Kind =
@@ -54,7 +55,8 @@ type Kind =
   | 'gatewayStatus'
   | 'referenceGrant'
   | 'nodeStatus'
-  | 'controllerRoute';
+  | 'controllerRoute'
+  | 'systemConfig';
 
 /** Gateway API's routes: each claims hostnames and paths of the Gateways it attaches to. */
 const GATEWAY_ROUTES = new Set(['httproutes', 'grpcroutes', 'tlsroutes', 'tcproutes', 'udproutes']);
@@ -104,6 +106,15 @@ const CONTROLLER_ROUTE_GROUPS: ReadonlyMap<string, ReadonlySet<string> | 'all'> 
 
 function kindOf(a: Target): Kind | undefined {
   if (!WRITES.has(a.verb)) return undefined;
+  // The cluster's own components' configuration (class 360): EKS's aws-auth, CoreDNS's Corefile,
+  // kube-proxy's, the cluster-info joining nodes trust.
+  if (
+    a.apiGroup === '' &&
+    a.resource === 'configmaps' &&
+    a.subresource === '' &&
+    SYSTEM_NAMESPACES.has(a.namespace ?? '')
+  )
+    return 'systemConfig';
   const routes = CONTROLLER_ROUTE_GROUPS.get(a.apiGroup);
   if (routes !== undefined && a.subresource === '' && (routes === 'all' || routes.has(a.resource)))
     return 'controllerRoute';
@@ -297,6 +308,39 @@ function labels(v: unknown, at: string, found: Found): void {
       );
 }
 
+/** Namespaces whose ConfigMaps are the cluster's own components' configuration. */
+const SYSTEM_NAMESPACES = new Set(['kube-system', 'kube-public']);
+
+/** What the well-known system ConfigMaps' entries do, by ConfigMap name. */
+const SYSTEM_CONFIG: Readonly<Record<string, { readonly reach: string; readonly secrets: boolean }>> = {
+  'aws-auth': {
+    reach:
+      'EKS maps the IAM roles and users it lists to Kubernetes users and groups: system:masters is cluster-admin, to whoever holds the role',
+    secrets: true,
+  },
+  coredns: {
+    reach:
+      "the cluster's DNS server runs it: a rewrite, a hosts entry or a forward sends any in-cluster name's traffic, and the credentials in it, to the writer's address",
+    secrets: false,
+  },
+  'cluster-info': {
+    reach: 'joining nodes take the API server address and CA they trust from it',
+    secrets: false,
+  },
+};
+
+const SYSTEM_CONFIG_REACH =
+  "the cluster's own components (DNS, kube-proxy, the cloud's identity mapping, node joining) read the ConfigMaps of kube-system and kube-public as their configuration, and what each makes of it Gatehouse cannot know";
+
+/** An entry of a system ConfigMap set, changed or removed (`entry`: its path), named with what it does. */
+function systemConfigEntry(configMap: string, entry: string, found: Found, removed = false): void {
+  const known = Object.hasOwn(SYSTEM_CONFIG, configMap) ? SYSTEM_CONFIG[configMap] : undefined;
+  found.add(
+    `${entry.slice(0, 160)}${removed ? ' removed' : ''} of ConfigMap ${configMap.slice(0, 100) || '(unnamed)'} (${known?.reach ?? SYSTEM_CONFIG_REACH})`,
+    known?.secrets ?? false,
+  );
+}
+
 /** What an object holds besides what it is: its fields, read for a controller's routing resources. */
 const OBJECT_ENVELOPE = new Set(['apiVersion', 'kind', 'metadata', 'status']);
 
@@ -392,6 +436,20 @@ function object(kind: Kind, doc: unknown, found: Found, name: string, patch = fa
     case 'nodeStatus':
       nodeStatus(doc.status, 'status', found);
       return;
+    case 'systemConfig': {
+      const configMap = name || (meta && typeof meta.name === 'string' ? meta.name : '');
+      for (const field of ['data', 'binaryData']) {
+        const entries = doc[field];
+        if (entries === undefined) continue;
+        if (!isObj(entries)) {
+          if (entries !== null || patch) systemConfigEntry(configMap, `${field}`, found, entries === null);
+          continue;
+        }
+        for (const [k, v] of Object.entries(entries))
+          systemConfigEntry(configMap, `${field}.${k}`, found, v === null && patch);
+      }
+      return;
+    }
     case 'controllerRoute':
       for (const [k, v] of Object.entries(doc))
         if (!OBJECT_ENVELOPE.has(k) && v !== undefined && !(patch && v === null && k !== 'spec'))
@@ -745,6 +803,12 @@ function patchOp(
       else if (second === undefined) nodeStatus(value, 'status', found);
       else found.add(`${at}=${s(value, 200)} (${KUBELET_REACH})`);
       return;
+    case 'systemConfig':
+      if (top !== 'data' && top !== 'binaryData') return;
+      if (!readable) systemConfigEntry(name, `${at} (a value Gatehouse cannot read)`, found);
+      else if (second === undefined) object(kind, { [top]: value }, found, name, true);
+      else systemConfigEntry(name, path.slice(0, 2).join('.'), found, value === null);
+      return;
     case 'controllerRoute':
       // Its metadata (the annotations) is read by routingAnnotationOp.
       if (OBJECT_ENVELOPE.has(top!)) return;
@@ -806,9 +870,14 @@ export function grantedPowers(
       if (kind === 'ingress' || kind === 'service' || kind === 'controllerRoute')
         routingAnnotationOp(kind, op, at, value, from, found);
       if (op === 'add' || op === 'replace') patchOp(kind, at, value, true, found, name);
-      else if (op === 'remove' && kind === 'controllerRoute') patchOp(kind, at, null, true, found, name);
+      else if (op === 'remove' && (kind === 'controllerRoute' || kind === 'systemConfig'))
+        patchOp(kind, at, null, true, found, name);
       // A move takes its value away from where it was.
-      if (op === 'move' && kind === 'controllerRoute' && typeof from === 'string') {
+      if (
+        op === 'move' &&
+        (kind === 'controllerRoute' || kind === 'systemConfig') &&
+        typeof from === 'string'
+      ) {
         const was = pointer(from);
         if (was === undefined) found.add(`a move from ${s(from, 100)} (${CONTROLLER_REACH})`);
         else patchOp(kind, was, null, true, found, name);
