@@ -63,6 +63,15 @@ export const KUBERNETES_GRANT_RESOURCES: readonly string[] = [
   // The ConfigMaps of kube-system and kube-public (class 360): EKS's aws-auth maps IAM identities to
   // groups (system:masters), CoreDNS's Corefile where names resolve; other namespaces' stay ordinary.
   'configmaps',
+  // Cluster-scoped objects that decide what every pod of a kind is given (class 361): a CSIDriver (the
+  // pods' tokens), a ClusterTrustBundle (what they trust), a StorageClass, a VolumeAttachment, a
+  // DeviceClass, a ResourceSlice.
+  'csidrivers',
+  'clustertrustbundles',
+  'storageclasses',
+  'volumeattachments',
+  'deviceclasses',
+  'resourceslices',
 ];
 
 /**
@@ -252,7 +261,7 @@ export function defaultKubernetesPolicies(
           resources: [...KUBERNETES_GRANT_RESOURCES],
           commandCategories: ['privilege', 'secrets'],
         },
-        '{kind} is refused by rule {rule}: it gives someone rights in the cluster or a credential for it, outside these rules. Ask a cluster administrator.',
+        "{kind} is refused by rule {rule}: it gives someone rights in the cluster or a credential for it, or decides what the cluster's own components or every pod of a kind are given, outside these rules. Ask a cluster administrator.",
       ),
       denyRule(
         'k8s-agents-no-privileged-pods',

@@ -56,6 +56,7 @@ type Kind =
   | 'referenceGrant'
   | 'nodeStatus'
   | 'controllerRoute'
+  | 'clusterReach'
   | 'systemConfig';
 
 /** Gateway API's routes: each claims hostnames and paths of the Gateways it attaches to. */
@@ -115,6 +116,9 @@ function kindOf(a: Target): Kind | undefined {
     SYSTEM_NAMESPACES.has(a.namespace ?? '')
   )
     return 'systemConfig';
+  // Cluster-scoped objects that decide what every pod of a kind is given (class 361).
+  if (a.subresource === '' && Object.hasOwn(CLUSTER_REACH, `${a.resource}.${a.apiGroup}`))
+    return 'clusterReach';
   const routes = CONTROLLER_ROUTE_GROUPS.get(a.apiGroup);
   if (routes !== undefined && a.subresource === '' && (routes === 'all' || routes.has(a.resource)))
     return 'controllerRoute';
@@ -308,6 +312,52 @@ function labels(v: unknown, at: string, found: Found): void {
       );
 }
 
+/**
+ * Cluster-scoped objects that decide what every pod of a kind is given, by `resource.group` (class
+ * 361): what each does, and whether it hands out a credential.
+ */
+const CLUSTER_REACH: Readonly<Record<string, { readonly reach: string; readonly secrets: boolean }>> = {
+  'csidrivers.storage.k8s.io': {
+    reach:
+      "every node's kubelet hands the driver what it asks of the pods that mount its volumes: tokenRequests are their service account tokens, podInfoOnMount their identity",
+    secrets: true,
+  },
+  'storageclasses.storage.k8s.io': {
+    reach:
+      "every claim of the class is made by the provisioner it names with its parameters (a node's path, another team's share, the provisioner's own Secrets)",
+    secrets: false,
+  },
+  'volumeattachments.storage.k8s.io': {
+    reach: 'attaches the PersistentVolume it names to the node it names, whoever’s storage it is',
+    secrets: false,
+  },
+  'clustertrustbundles.certificates.k8s.io': {
+    reach:
+      "the pods that project it trust the certificates it holds: a certificate of the writer's makes their TLS the writer's to read",
+    secrets: true,
+  },
+  'deviceclasses.resource.k8s.io': {
+    reach:
+      'its config is handed to the driver for every claim of the class, and its selectors pick the devices those claims get',
+    secrets: false,
+  },
+  'resourceslices.resource.k8s.io': {
+    reach: "advertises a node's devices to the scheduler: claims are given what it lists",
+    secrets: false,
+  },
+};
+
+/** What a controller's routing resource or a cluster-reaching object does, and whether it is a credential. */
+function reachOf(kind: Kind, name: string): { readonly reach: string; readonly secrets: boolean } {
+  if (kind === 'clusterReach') {
+    const key = name.split(' ')[0] ?? '';
+    return Object.hasOwn(CLUSTER_REACH, key)
+      ? CLUSTER_REACH[key]!
+      : { reach: CONTROLLER_REACH, secrets: true };
+  }
+  return { reach: CONTROLLER_REACH, secrets: false };
+}
+
 /** Namespaces whose ConfigMaps are the cluster's own components' configuration. */
 const SYSTEM_NAMESPACES = new Set(['kube-system', 'kube-public']);
 
@@ -451,11 +501,15 @@ function object(kind: Kind, doc: unknown, found: Found, name: string, patch = fa
       return;
     }
     case 'controllerRoute':
+    case 'clusterReach': {
+      const { reach, secrets } = reachOf(kind, name);
       for (const [k, v] of Object.entries(doc))
         if (!OBJECT_ENVELOPE.has(k) && v !== undefined && !(patch && v === null && k !== 'spec'))
-          found.add(`${k.slice(0, 60)} of ${name}=${s(v, 200)} (${CONTROLLER_REACH})`);
-      if ('metadata' in doc) routingAnnotations(kind, doc.metadata, found, patch);
+          found.add(`${k.slice(0, 60)} of ${name}=${s(v, 200)} (${reach})`, secrets);
+      if (kind === 'controllerRoute' && 'metadata' in doc)
+        routingAnnotations(kind, doc.metadata, found, patch);
       return;
+    }
     case 'referenceGrant':
       if (doc.spec !== undefined && doc.spec !== null)
         found.add(
@@ -810,12 +864,15 @@ function patchOp(
       else systemConfigEntry(name, path.slice(0, 2).join('.'), found, value === null);
       return;
     case 'controllerRoute':
-      // Its metadata (the annotations) is read by routingAnnotationOp.
+    case 'clusterReach': {
+      // A controller route's metadata (the annotations) is read by routingAnnotationOp.
       if (OBJECT_ENVELOPE.has(top!)) return;
-      if (!readable) found.add(`${at} of ${name} (a value Gatehouse cannot read: ${CONTROLLER_REACH})`);
-      else if (value === null) found.add(`${at} of ${name} removed (${CONTROLLER_REACH})`);
-      else found.add(`${at} of ${name}=${s(value, 200)} changed (${CONTROLLER_REACH})`);
+      const { reach, secrets } = reachOf(kind, name);
+      if (!readable) found.add(`${at} of ${name} (a value Gatehouse cannot read: ${reach})`, secrets);
+      else if (value === null) found.add(`${at} of ${name} removed (${reach})`, secrets);
+      else found.add(`${at} of ${name}=${s(value, 200)} changed (${reach})`, secrets);
       return;
+    }
     case 'crd':
       if (top !== 'spec') return;
       if (second === undefined) {
@@ -842,7 +899,7 @@ export function grantedPowers(
   if (kind === undefined) return { grants: [], categories: [] };
   // A controller's routing resource is named by its resource and group (its kind is not in the target).
   const name =
-    kind === 'controllerRoute'
+    kind === 'controllerRoute' || kind === 'clusterReach'
       ? `${a.resource.slice(0, 60)}.${a.apiGroup.slice(0, 60)}${a.name ? ` ${a.name.slice(0, 100)}` : ''}`
       : a.name;
   if (kind === 'token') {
@@ -870,7 +927,10 @@ export function grantedPowers(
       if (kind === 'ingress' || kind === 'service' || kind === 'controllerRoute')
         routingAnnotationOp(kind, op, at, value, from, found);
       if (op === 'add' || op === 'replace') patchOp(kind, at, value, true, found, name);
-      else if (op === 'remove' && (kind === 'controllerRoute' || kind === 'systemConfig'))
+      else if (
+        op === 'remove' &&
+        (kind === 'controllerRoute' || kind === 'clusterReach' || kind === 'systemConfig')
+      )
         patchOp(kind, at, null, true, found, name);
       // A move takes its value away from where it was.
       if (
