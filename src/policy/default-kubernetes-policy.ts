@@ -60,6 +60,18 @@ export const KUBERNETES_GRANT_RESOURCES: readonly string[] = [
   'certificatesigningrequests/*',
   'serviceaccounts/token',
   'customresourcedefinitions',
+  // The ConfigMaps of kube-system and kube-public (class 360): EKS's aws-auth maps IAM identities to
+  // groups (system:masters), CoreDNS's Corefile where names resolve; other namespaces' stay ordinary.
+  'configmaps',
+  // Cluster-scoped objects that decide what every pod of a kind is given (class 361): a CSIDriver (the
+  // pods' tokens), a ClusterTrustBundle (what they trust), a StorageClass, a VolumeAttachment, a
+  // DeviceClass, a ResourceSlice.
+  'csidrivers',
+  'clustertrustbundles',
+  'storageclasses',
+  'volumeattachments',
+  'deviceclasses',
+  'resourceslices',
 ];
 
 /**
@@ -88,6 +100,62 @@ export const KUBERNETES_ROUTE_RESOURCES: readonly string[] = [
   'referencegrants',
   // Where the API server reaches a node's kubelet: its exec, log and port-forward traffic (class 318).
   'nodes/status',
+  // Other controllers' routing resources (class 359; src/engines/kubernetes/granted-powers.ts
+  // CONTROLLER_ROUTE_GROUPS reads them by API group): Istio, Traefik, Contour, OpenShift, Kong,
+  // Emissary, NGINX, Gloo, APISIX, Linkerd, external-dns, the AWS Load Balancer Controller, Cilium. A
+  // resource of those groups missing here is still refused, as a privileged write.
+  'virtualservices',
+  'serviceentries',
+  'destinationrules',
+  'envoyfilters',
+  'sidecars',
+  'workloadentries',
+  'workloadgroups',
+  'authorizationpolicies',
+  'peerauthentications',
+  'requestauthentications',
+  'wasmplugins',
+  'ingressroutes',
+  'ingressroutetcps',
+  'ingressrouteudps',
+  'middlewares',
+  'middlewaretcps',
+  'traefikservices',
+  'serverstransports',
+  'serverstransporttcps',
+  'tlsoptions',
+  'tlsstores',
+  'httpproxies',
+  'tlscertificatedelegations',
+  'extensionservices',
+  'routes',
+  'kongplugins',
+  'kongclusterplugins',
+  'kongingresses',
+  'kongconsumers',
+  'kongupstreampolicies',
+  'mappings',
+  'hosts',
+  'tcpmappings',
+  'authservices',
+  'virtualservers',
+  'virtualserverroutes',
+  'transportservers',
+  'policies',
+  'routetables',
+  'upstreams',
+  'apisixroutes',
+  'apisixupstreams',
+  'apisixpluginconfigs',
+  'apisixglobalrules',
+  'apisixconsumers',
+  'apisixtlses',
+  'servers',
+  'serverauthorizations',
+  'dnsendpoints',
+  'targetgroupbindings',
+  'ciliumenvoyconfigs',
+  'ciliumclusterwideenvoyconfigs',
 ];
 
 export function defaultKubernetesPolicies(
@@ -193,7 +261,7 @@ export function defaultKubernetesPolicies(
           resources: [...KUBERNETES_GRANT_RESOURCES],
           commandCategories: ['privilege', 'secrets'],
         },
-        '{kind} is refused by rule {rule}: it gives someone rights in the cluster or a credential for it, outside these rules. Ask a cluster administrator.',
+        "{kind} is refused by rule {rule}: it gives someone rights in the cluster or a credential for it, or decides what the cluster's own components or every pod of a kind are given, outside these rules. Ask a cluster administrator.",
       ),
       denyRule(
         'k8s-agents-no-privileged-pods',

@@ -5,7 +5,8 @@
 // channel protocol with exit codes on the status channel. Every request it receives is kept, and every
 // message an exec session receives, so tests can assert what never reached it.
 
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -114,6 +115,65 @@ function appConfig(namespace: string) {
     },
   };
 }
+/**
+ * What the ConfigMaps of namespace `helm` hold only inside an encoding: a Helm release kept by Helm's
+ * ConfigMap driver (`data.release`: base64 of gzip of the release's JSON, whose chart values and rendered
+ * manifest hold HELM_SECRETS[0] and a Secret's base64 data of HELM_SECRETS[1]), a gzip'd `.env` file in
+ * `binaryData`, and a DER private key in `binaryData` (no detector reads any of them as they are sent).
+ */
+export const HELM_SECRETS = ['helm-values-pw-71', 'helm-manifest-pw-72', 'gz-env-pw-73'] as const;
+export const DER_KEY = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
+  format: 'der',
+  type: 'pkcs8',
+});
+
+function encodedConfigMaps(): Map<string, object> {
+  const release = {
+    name: 'web',
+    namespace: 'helm',
+    version: 1,
+    info: { status: 'deployed' },
+    config: { db: { host: 'db', password: HELM_SECRETS[0] } },
+    manifest: `---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: web-db\ntype: Opaque\ndata:\n  uri: ${Buffer.from(`postgres://app:${HELM_SECRETS[1]}@db/app`).toString('base64')}\n`,
+  };
+  const meta = (name: string, labels?: Record<string, string>) => ({
+    name,
+    namespace: 'helm',
+    resourceVersion: '9',
+    creationTimestamp: CREATED,
+    ...(labels ? { labels } : {}),
+  });
+  return new Map<string, object>([
+    [
+      'sh.helm.release.v1.web.v1',
+      {
+        kind: 'ConfigMap',
+        apiVersion: 'v1',
+        metadata: meta('sh.helm.release.v1.web.v1', {
+          name: 'web',
+          owner: 'helm',
+          status: 'deployed',
+          version: '1',
+        }),
+        data: { release: gzipSync(JSON.stringify(release)).toString('base64') },
+      },
+    ],
+    [
+      'bundle',
+      {
+        kind: 'ConfigMap',
+        apiVersion: 'v1',
+        metadata: meta('bundle'),
+        data: { 'note.txt': 'plain text' },
+        binaryData: {
+          'settings.env.gz': gzipSync(`LOG_LEVEL=debug\nDB_PASSWORD=${HELM_SECRETS[2]}\n`).toString('base64'),
+          'client.key.der': DER_KEY.toString('base64'),
+        },
+      },
+    ],
+  ]);
+}
+
 export const ENV_SECRET = 'hunter2-super-secret-value';
 /** An AWS access key id the masking detectors recognise, printed by `cat /etc/app/config`. */
 export const EXEC_SECRET = 'AKIAIOSFODNN7EXAMPLE';
@@ -1371,6 +1431,18 @@ export async function startFakeKubeApi(
       }
       const out = secretsAs(u, req.headers.accept, items, false);
       return out === undefined ? notAcceptable(res) : json(res, 200, out);
+    }
+    if ((r = /^\/api\/v1\/namespaces\/helm\/configmaps(?:\/([^/]+))?$/.exec(p)) && m === 'GET') {
+      const cms = encodedConfigMaps();
+      if (r[1] === undefined)
+        return json(res, 200, {
+          kind: 'ConfigMapList',
+          apiVersion: 'v1',
+          metadata: { resourceVersion: '9' },
+          items: [...cms.values()].map((x) => listItem(x as { kind?: string; apiVersion?: string })),
+        });
+      const x = cms.get(r[1]);
+      return x ? json(res, 200, x) : notFound(res, `configmaps "${r[1]}"`);
     }
     if ((r = /^\/api\/v1\/namespaces\/([^/]+)\/configmaps\/app-config$/.exec(p)) && m === 'GET')
       return json(res, 200, appConfig(r[1]!));

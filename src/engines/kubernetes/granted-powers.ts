@@ -12,7 +12,8 @@
 // that sends in-cluster traffic elsewhere (class 251): a Service's externalIPs (every node sends traffic
 // for those addresses to it: CVE-2020-8554), its externalName, its load balancer's address, and the
 // addresses of Endpoints and EndpointSlices; what others send there, credentials included, is the
-// writer's.
+// writer's. So are an Ingress's hosts and paths (class 316) and the annotations controllers read on
+// an Ingress or a Service (class 358: ingress-nginx's auth-url, external-dns's hostname).
 //
 // Read from the body as the API server reads it (JSON, keys case-sensitive), whatever the patch type.
 // kubectl's typed commands (`create rolebinding`, `create role`, `create secret`) send protobuf: its
@@ -22,7 +23,7 @@
 
 import { apiServerMediaType } from '../../wire/kubernetes/json-body.js';
 import { grantObjectFromProtobuf } from './grant-protobuf.js';
-import { firstNamed, patchOperations, readBodyDocument } from './json-write-body.js';
+import { firstNamed, patchOperations, pointer, readBodyDocument } from './json-write-body.js';
 
 const RBAC = 'rbac.authorization.k8s.io';
 const WRITES = new Set(['create', 'update', 'patch']);
@@ -33,6 +34,7 @@ type Target = {
   readonly resource: string;
   readonly subresource: string;
   readonly name: string;
+  readonly namespace?: string;
 };
 
 type Kind =
@@ -52,14 +54,74 @@ type Kind =
   | 'gateway'
   | 'gatewayStatus'
   | 'referenceGrant'
-  | 'nodeStatus';
+  | 'nodeStatus'
+  | 'controllerRoute'
+  | 'clusterReach'
+  | 'systemConfig';
 
 /** Gateway API's routes: each claims hostnames and paths of the Gateways it attaches to. */
 const GATEWAY_ROUTES = new Set(['httproutes', 'grpcroutes', 'tlsroutes', 'tcproutes', 'udproutes']);
 const GATEWAY_GROUPS = new Set(['gateway.networking.k8s.io', 'gateway.networking.x-k8s.io']);
 
+/**
+ * The routing resources of controllers other than Ingress and Gateway API (class 359), by API group:
+ * every resource of the group, or the ones named. Each claims a host's traffic, sends it or a copy of
+ * it elsewhere, authenticates it against a service of the writer's choice, or runs code in every proxy.
+ */
+const CONTROLLER_ROUTE_GROUPS: ReadonlyMap<string, ReadonlySet<string> | 'all'> = new Map<
+  string,
+  ReadonlySet<string> | 'all'
+>([
+  // Istio: VirtualService, Gateway, ServiceEntry, DestinationRule, EnvoyFilter, Sidecar…; who may reach
+  // what (AuthorizationPolicy, PeerAuthentication); WasmPlugin runs code in every proxy it selects.
+  ['networking.istio.io', 'all'],
+  ['security.istio.io', 'all'],
+  ['extensions.istio.io', 'all'],
+  // Traefik (current and old group): IngressRoute(TCP/UDP), Middleware (forwardAuth), TraefikService…
+  ['traefik.io', 'all'],
+  ['traefik.containo.us', 'all'],
+  // Contour: HTTPProxy, TLSCertificateDelegation (another namespace's certificate), ExtensionService.
+  ['projectcontour.io', 'all'],
+  // OpenShift's Route.
+  ['route.openshift.io', 'all'],
+  // Kong: plugins (top-level `config`), KongIngress, consumers and their credentials.
+  ['configuration.konghq.com', 'all'],
+  // Emissary/Ambassador: Mapping, Host, AuthService…
+  ['getambassador.io', 'all'],
+  // NGINX's own controller: VirtualServer, VirtualServerRoute, TransportServer, Policy.
+  ['k8s.nginx.org', 'all'],
+  // Gloo: VirtualService, RouteTable, Upstream.
+  ['gateway.solo.io', 'all'],
+  ['gloo.solo.io', 'all'],
+  // APISIX: ApisixRoute, ApisixUpstream, ApisixPluginConfig…
+  ['apisix.apache.org', 'all'],
+  // Linkerd's routes and authorization policies.
+  ['policy.linkerd.io', 'all'],
+  // external-dns's DNSEndpoint: any record, in any zone it manages.
+  ['externaldns.k8s.io', 'all'],
+  // AWS Load Balancer Controller: a TargetGroupBinding puts a Service's pods behind any target group.
+  ['elbv2.k8s.aws', 'all'],
+  // Cilium's Envoy configuration (the L7 proxy of every node, or of the Services it names).
+  ['cilium.io', new Set(['ciliumenvoyconfigs', 'ciliumclusterwideenvoyconfigs'])],
+]);
+
 function kindOf(a: Target): Kind | undefined {
   if (!WRITES.has(a.verb)) return undefined;
+  // The cluster's own components' configuration (class 360): EKS's aws-auth, CoreDNS's Corefile,
+  // kube-proxy's, the cluster-info joining nodes trust.
+  if (
+    a.apiGroup === '' &&
+    a.resource === 'configmaps' &&
+    a.subresource === '' &&
+    SYSTEM_NAMESPACES.has(a.namespace ?? '')
+  )
+    return 'systemConfig';
+  // Cluster-scoped objects that decide what every pod of a kind is given (class 361).
+  if (a.subresource === '' && Object.hasOwn(CLUSTER_REACH, `${a.resource}.${a.apiGroup}`))
+    return 'clusterReach';
+  const routes = CONTROLLER_ROUTE_GROUPS.get(a.apiGroup);
+  if (routes !== undefined && a.subresource === '' && (routes === 'all' || routes.has(a.resource)))
+    return 'controllerRoute';
   if (a.apiGroup === RBAC && a.subresource === '') {
     if (a.resource === 'roles' || a.resource === 'clusterroles') return 'role';
     if (a.resource === 'rolebindings' || a.resource === 'clusterrolebindings') return 'binding';
@@ -250,6 +312,92 @@ function labels(v: unknown, at: string, found: Found): void {
       );
 }
 
+/**
+ * Cluster-scoped objects that decide what every pod of a kind is given, by `resource.group` (class
+ * 361): what each does, and whether it hands out a credential.
+ */
+const CLUSTER_REACH: Readonly<Record<string, { readonly reach: string; readonly secrets: boolean }>> = {
+  'csidrivers.storage.k8s.io': {
+    reach:
+      "every node's kubelet hands the driver what it asks of the pods that mount its volumes: tokenRequests are their service account tokens, podInfoOnMount their identity",
+    secrets: true,
+  },
+  'storageclasses.storage.k8s.io': {
+    reach:
+      "every claim of the class is made by the provisioner it names with its parameters (a node's path, another team's share, the provisioner's own Secrets)",
+    secrets: false,
+  },
+  'volumeattachments.storage.k8s.io': {
+    reach: 'attaches the PersistentVolume it names to the node it names, whoever’s storage it is',
+    secrets: false,
+  },
+  'clustertrustbundles.certificates.k8s.io': {
+    reach:
+      "the pods that project it trust the certificates it holds: a certificate of the writer's makes their TLS the writer's to read",
+    secrets: true,
+  },
+  'deviceclasses.resource.k8s.io': {
+    reach:
+      'its config is handed to the driver for every claim of the class, and its selectors pick the devices those claims get',
+    secrets: false,
+  },
+  'resourceslices.resource.k8s.io': {
+    reach: "advertises a node's devices to the scheduler: claims are given what it lists",
+    secrets: false,
+  },
+};
+
+/** What a controller's routing resource or a cluster-reaching object does, and whether it is a credential. */
+function reachOf(kind: Kind, name: string): { readonly reach: string; readonly secrets: boolean } {
+  if (kind === 'clusterReach') {
+    const key = name.split(' ')[0] ?? '';
+    return Object.hasOwn(CLUSTER_REACH, key)
+      ? CLUSTER_REACH[key]!
+      : { reach: CONTROLLER_REACH, secrets: true };
+  }
+  return { reach: CONTROLLER_REACH, secrets: false };
+}
+
+/** Namespaces whose ConfigMaps are the cluster's own components' configuration. */
+const SYSTEM_NAMESPACES = new Set(['kube-system', 'kube-public']);
+
+/** What the well-known system ConfigMaps' entries do, by ConfigMap name. */
+const SYSTEM_CONFIG: Readonly<Record<string, { readonly reach: string; readonly secrets: boolean }>> = {
+  'aws-auth': {
+    reach:
+      'EKS maps the IAM roles and users it lists to Kubernetes users and groups: system:masters is cluster-admin, to whoever holds the role',
+    secrets: true,
+  },
+  coredns: {
+    reach:
+      "the cluster's DNS server runs it: a rewrite, a hosts entry or a forward sends any in-cluster name's traffic, and the credentials in it, to the writer's address",
+    secrets: false,
+  },
+  'cluster-info': {
+    reach: 'joining nodes take the API server address and CA they trust from it',
+    secrets: false,
+  },
+};
+
+const SYSTEM_CONFIG_REACH =
+  "the cluster's own components (DNS, kube-proxy, the cloud's identity mapping, node joining) read the ConfigMaps of kube-system and kube-public as their configuration, and what each makes of it Gatehouse cannot know";
+
+/** An entry of a system ConfigMap set, changed or removed (`entry`: its path), named with what it does. */
+function systemConfigEntry(configMap: string, entry: string, found: Found, removed = false): void {
+  const known = Object.hasOwn(SYSTEM_CONFIG, configMap) ? SYSTEM_CONFIG[configMap] : undefined;
+  found.add(
+    `${entry.slice(0, 160)}${removed ? ' removed' : ''} of ConfigMap ${configMap.slice(0, 100) || '(unnamed)'} (${known?.reach ?? SYSTEM_CONFIG_REACH})`,
+    known?.secrets ?? false,
+  );
+}
+
+/** What an object holds besides what it is: its fields, read for a controller's routing resources. */
+const OBJECT_ENVELOPE = new Set(['apiVersion', 'kind', 'metadata', 'status']);
+
+/** What a controller's routing resource does, for the approver and the refusal. */
+const CONTROLLER_REACH =
+  "a controller (Istio, Traefik, Contour, OpenShift's router, Kong, external-dns…) routes, copies or authenticates the traffic of the hosts it serves by it, or runs it in every proxy: whose hosts they are, and what the controller makes of it, Gatehouse cannot know";
+
 /** Reads a role, binding, Secret or CSR object (a whole one, or a merge patch's, apply's part). */
 function object(kind: Kind, doc: unknown, found: Found, name: string, patch = false): void {
   if (!isObj(doc)) return;
@@ -304,6 +452,7 @@ function object(kind: Kind, doc: unknown, found: Found, name: string, patch = fa
       return;
     case 'service':
       serviceSpec(doc.spec, found);
+      if ('metadata' in doc) routingAnnotations(kind, doc.metadata, found, patch);
       return;
     case 'serviceStatus':
       serviceStatus(doc.status, found);
@@ -320,16 +469,10 @@ function object(kind: Kind, doc: unknown, found: Found, name: string, patch = fa
           `endpoints${addresses(doc.endpoints)} (the Service its kubernetes.io/service-name label names sends traffic there: ${REDIRECT})`,
         );
       return;
-    case 'ingress': {
+    case 'ingress':
       ingressSpec(doc.spec, 'spec', found);
-      const ann = meta && isObj(meta.annotations) ? meta.annotations : undefined;
-      for (const [k, v] of Object.entries(ann ?? {}))
-        if (SNIPPET_ANNOTATION.test(k) && v !== null)
-          found.add(
-            `metadata.annotations.${k.slice(0, 100)} (configuration the ingress controller runs as its own, with its rights over every Secret it serves)`,
-          );
+      if ('metadata' in doc) routingAnnotations(kind, doc.metadata, found, patch);
       return;
-    }
     case 'route':
       routeSpec(doc.spec, 'spec', found);
       return;
@@ -343,6 +486,30 @@ function object(kind: Kind, doc: unknown, found: Found, name: string, patch = fa
     case 'nodeStatus':
       nodeStatus(doc.status, 'status', found);
       return;
+    case 'systemConfig': {
+      const configMap = name || (meta && typeof meta.name === 'string' ? meta.name : '');
+      for (const field of ['data', 'binaryData']) {
+        const entries = doc[field];
+        if (entries === undefined) continue;
+        if (!isObj(entries)) {
+          if (entries !== null || patch) systemConfigEntry(configMap, `${field}`, found, entries === null);
+          continue;
+        }
+        for (const [k, v] of Object.entries(entries))
+          systemConfigEntry(configMap, `${field}.${k}`, found, v === null && patch);
+      }
+      return;
+    }
+    case 'controllerRoute':
+    case 'clusterReach': {
+      const { reach, secrets } = reachOf(kind, name);
+      for (const [k, v] of Object.entries(doc))
+        if (!OBJECT_ENVELOPE.has(k) && v !== undefined && !(patch && v === null && k !== 'spec'))
+          found.add(`${k.slice(0, 60)} of ${name}=${s(v, 200)} (${reach})`, secrets);
+      if (kind === 'controllerRoute' && 'metadata' in doc)
+        routingAnnotations(kind, doc.metadata, found, patch);
+      return;
+    }
     case 'referenceGrant':
       if (doc.spec !== undefined && doc.spec !== null)
         found.add(
@@ -392,6 +559,103 @@ function ingressSpec(spec: unknown, at: string, found: Found): void {
   if (spec.ingressClassName !== undefined && spec.ingressClassName !== null && Object.keys(spec).length === 1)
     found.add(
       `${at}.ingressClassName=${s(spec.ingressClassName, 60)} (the controller that serves its hosts)`,
+    );
+}
+
+/**
+ * Annotations no controller reads as configuration of a host's traffic: kubectl's, Helm's and Argo
+ * CD's bookkeeping, a rollout's cause, Prometheus's scrape settings.
+ */
+const INERT_ANNOTATION =
+  /^(?:kubectl\.kubernetes\.io\/|kubernetes\.io\/change-cause$|kubernetes\.io\/description$|meta\.helm\.sh\/|helm\.sh\/|argocd\.argoproj\.io\/|deployment\.kubernetes\.io\/|prometheus\.io\/)/;
+
+/** What an annotation on an Ingress or a Service may do, for the approver and the refusal. */
+const ANNOTATION_REACH =
+  "an ingress controller, a load balancer controller, an address allocator or external-dns reads an Ingress's or a Service's annotations as configuration of its traffic (ingress-nginx's auth-url sends each request's headers to the URL it names, mirror-target copies each request there, auth-tls-secret reads another namespace's Secret, external-dns points the hostname it names here, a load balancer's internal flag keeps it off the internet); which of them a controller reads, under which prefix, Gatehouse cannot know";
+
+/**
+ * An annotation a controller may read as configuration of an Ingress's or a Service's traffic (class
+ * 358): one under a prefix (`nginx.ingress.kubernetes.io/auth-url`, `external-dns.alpha.kubernetes.io/…`,
+ * `service.beta.kubernetes.io/…`; ingress-nginx's prefix is a setting, so any prefix) but the inert
+ * ones, a snippet under any name, and a strategic merge directive (which drops what it does not name).
+ */
+function routingAnnotation(kind: Kind, key: string): boolean {
+  if (key.startsWith('$')) return true;
+  if (kind === 'ingress' && SNIPPET_ANNOTATION.test(key)) return true;
+  return key.includes('/') && !INERT_ANNOTATION.test(key);
+}
+
+/** One annotation of an Ingress or a Service set (`value`) or removed (null), named. */
+function routingAnnotationFound(kind: Kind, key: string, value: unknown, found: Found): void {
+  const at = `metadata.annotations.${key.slice(0, 100)}`;
+  if (kind === 'ingress' && SNIPPET_ANNOTATION.test(key) && value !== null)
+    found.add(
+      `${at} (configuration the ingress controller runs as its own, with its rights over every Secret it serves)`,
+    );
+  else if (value === null) found.add(`${at} removed (what it enforced is taken away: ${ANNOTATION_REACH})`);
+  else found.add(`${at}=${s(value, 200)} (${ANNOTATION_REACH})`);
+}
+
+/**
+ * An Ingress's or a Service's `metadata` (whole, or a merge patch's part): the annotations a
+ * controller reads, set or removed, and a removal of every annotation in a patch.
+ */
+function routingAnnotations(kind: Kind, meta: unknown, found: Found, patch: boolean): void {
+  if (meta === null) {
+    if (patch) found.add(`metadata removed (every annotation with it: ${ANNOTATION_REACH})`);
+    return;
+  }
+  if (!isObj(meta)) return;
+  for (const k of Object.keys(meta))
+    if (k.startsWith('$'))
+      found.add(
+        `metadata.${k.slice(0, 60)}=${s(meta[k], 100)} (drops annotations it does not name: ${ANNOTATION_REACH})`,
+      );
+  const ann = meta.annotations;
+  if (ann === null) {
+    if (patch) found.add(`metadata.annotations removed (every annotation: ${ANNOTATION_REACH})`);
+    return;
+  }
+  if (!isObj(ann)) return;
+  for (const [k, v] of Object.entries(ann))
+    if (routingAnnotation(kind, k)) routingAnnotationFound(kind, k, v, found);
+}
+
+/**
+ * A JSON patch operation on an Ingress's or a Service's metadata: one that replaces or removes the
+ * whole map drops annotations the request does not show; one on an annotation a controller reads
+ * (its path, or a `move`'s `from`) sets or removes it.
+ */
+function routingAnnotationOp(
+  kind: Kind,
+  op: string,
+  at: readonly string[],
+  value: unknown,
+  from: unknown,
+  found: Found,
+): void {
+  if (op === 'test') return;
+  const froms = op === 'move' && typeof from === 'string' ? pointer(from) : undefined;
+  if (froms !== undefined && froms[0] === 'metadata')
+    routingAnnotationOp(kind, 'remove', froms, undefined, undefined, found);
+  if (at[0] !== 'metadata') return;
+  if (at.length <= 2 && (at.length === 1 || at[1] === 'annotations')) {
+    found.add(
+      `${at.join('.')} ${op === 'remove' ? 'removed' : 'replaced whole'} (the annotations it drops are not in the request: ${ANNOTATION_REACH})`,
+    );
+    if ((op === 'add' || op === 'replace') && isObj(value))
+      routingAnnotations(kind, at.length === 1 ? value : { annotations: value }, found, false);
+    return;
+  }
+  if (at[1] !== 'annotations') return;
+  const key = at[2]!;
+  if (!routingAnnotation(kind, key)) return;
+  if (op === 'remove') routingAnnotationFound(kind, key, null, found);
+  else if (op === 'add' || op === 'replace')
+    routingAnnotationFound(kind, key, at.length > 3 ? `${at.slice(3).join('.')} changed` : value, found);
+  else
+    found.add(
+      `metadata.annotations.${key.slice(0, 100)} (a value Gatehouse cannot read: ${ANNOTATION_REACH})`,
     );
 }
 
@@ -578,31 +842,8 @@ function patchOp(
     case 'ingressStatus':
     case 'gatewayStatus': {
       const status = kind === 'ingressStatus' || kind === 'gatewayStatus';
-      if (kind === 'ingress' && top === 'metadata') {
-        const key = second === 'annotations' ? third : undefined;
-        if (
-          (key !== undefined && SNIPPET_ANNOTATION.test(key)) ||
-          (second === 'annotations' && key === undefined) ||
-          second === undefined
-        ) {
-          if (!readable)
-            found.add(
-              `${at} (a value Gatehouse cannot read: it may hold an ingress controller's configuration)`,
-            );
-          else
-            object(
-              kind,
-              second === undefined
-                ? { metadata: value }
-                : third === undefined
-                  ? { metadata: { annotations: value } }
-                  : { metadata: { annotations: { [third]: value } } },
-              found,
-              name,
-            );
-        }
-        return;
-      }
+      // An Ingress's metadata (its annotations) is read by routingAnnotationOp.
+      if (top === 'metadata') return;
       if (top !== (status ? 'status' : 'spec')) return;
       if (!readable) found.add(`${at} (a value Gatehouse cannot read: ${CLAIM})`);
       else if (second === undefined) object(kind, { [top]: value }, found, name);
@@ -616,6 +857,22 @@ function patchOp(
       else if (second === undefined) nodeStatus(value, 'status', found);
       else found.add(`${at}=${s(value, 200)} (${KUBELET_REACH})`);
       return;
+    case 'systemConfig':
+      if (top !== 'data' && top !== 'binaryData') return;
+      if (!readable) systemConfigEntry(name, `${at} (a value Gatehouse cannot read)`, found);
+      else if (second === undefined) object(kind, { [top]: value }, found, name, true);
+      else systemConfigEntry(name, path.slice(0, 2).join('.'), found, value === null);
+      return;
+    case 'controllerRoute':
+    case 'clusterReach': {
+      // A controller route's metadata (the annotations) is read by routingAnnotationOp.
+      if (OBJECT_ENVELOPE.has(top!)) return;
+      const { reach, secrets } = reachOf(kind, name);
+      if (!readable) found.add(`${at} of ${name} (a value Gatehouse cannot read: ${reach})`, secrets);
+      else if (value === null) found.add(`${at} of ${name} removed (${reach})`, secrets);
+      else found.add(`${at} of ${name}=${s(value, 200)} changed (${reach})`, secrets);
+      return;
+    }
     case 'crd':
       if (top !== 'spec') return;
       if (second === undefined) {
@@ -640,6 +897,11 @@ export function grantedPowers(
   const kind = kindOf(a);
   const found = new Found();
   if (kind === undefined) return { grants: [], categories: [] };
+  // A controller's routing resource is named by its resource and group (its kind is not in the target).
+  const name =
+    kind === 'controllerRoute' || kind === 'clusterReach'
+      ? `${a.resource.slice(0, 60)}.${a.apiGroup.slice(0, 60)}${a.name ? ` ${a.name.slice(0, 100)}` : ''}`
+      : a.name;
   if (kind === 'token') {
     found.add(`a token of service account ${a.name.slice(0, 100)}`, true);
     return done(found);
@@ -661,13 +923,29 @@ export function grantedPowers(
   if (read.type === 'application/json-patch+json') {
     const patch = patchOperations(read.doc);
     if (!patch.ok) return unread(patch.reason);
-    for (const { op, at, value } of patch.ops) {
-      if (op === 'add' || op === 'replace') patchOp(kind, at, value, true, found, a.name);
-      else if (op === 'copy' || op === 'move') patchOp(kind, at, undefined, false, found, a.name);
+    for (const { op, at, value, from } of patch.ops) {
+      if (kind === 'ingress' || kind === 'service' || kind === 'controllerRoute')
+        routingAnnotationOp(kind, op, at, value, from, found);
+      if (op === 'add' || op === 'replace') patchOp(kind, at, value, true, found, name);
+      else if (
+        op === 'remove' &&
+        (kind === 'controllerRoute' || kind === 'clusterReach' || kind === 'systemConfig')
+      )
+        patchOp(kind, at, null, true, found, name);
+      // A move takes its value away from where it was.
+      if (
+        op === 'move' &&
+        (kind === 'controllerRoute' || kind === 'systemConfig') &&
+        typeof from === 'string'
+      ) {
+        const was = pointer(from);
+        if (was === undefined) found.add(`a move from ${s(from, 100)} (${CONTROLLER_REACH})`);
+        else patchOp(kind, was, null, true, found, name);
+      } else if (op === 'copy' || op === 'move') patchOp(kind, at, undefined, false, found, name);
     }
   } else {
     if (!isObj(read.doc)) return unread('it is not a JSON object');
-    object(kind, read.doc, found, a.name, a.verb === 'patch');
+    object(kind, read.doc, found, name, a.verb === 'patch');
   }
   return done(found);
 }

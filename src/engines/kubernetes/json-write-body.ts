@@ -70,7 +70,7 @@ export function patchOperations(
 }
 
 /** A JSON pointer's tokens (`~1` is `/`, `~0` is `~`); undefined when it is not one. */
-function pointer(p: string): string[] | undefined {
+export function pointer(p: string): string[] | undefined {
   if (p === '') return [];
   if (!p.startsWith('/')) return undefined;
   return p

@@ -1,3 +1,5 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { deflateSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { createDetectorSet, DEFAULT_SENSITIVE_KEYS } from '../../masking/index.js';
 import { TerminalMasker } from '../../masking/index.js';
@@ -95,7 +97,8 @@ describe('Kubernetes masking', () => {
       DB_PASSWORD: '[REDACTED:env]',
       'application.properties': 'db.url=x\ndb.password=[REDACTED:config]\n',
       'notes.txt': 'card [REDACTED:credit_card]\n',
-      'logo.png': Buffer.from([0x89, 0x50, 0x4e, 0x47, 0xff, 0x00]).toString('latin1'),
+      // A file that is not text holds what no masking reads where it is (class 357): whole.
+      'logo.png': '[REDACTED:config]',
       'keystore.jks': '[REDACTED:config]',
     });
     // A ConfigMapList's items carry no kind; nor do a Table's row objects in a configmaps response.
@@ -107,6 +110,40 @@ describe('Kubernetes masking', () => {
     const row = { metadata: { name: 'app' }, data: cm.data };
     const table = JSON.stringify({ kind: 'Table', rows: [{ cells: ['app'], object: row }] });
     expect(maskKubeJson(table, { ...o, configMaps: true })!.text).not.toMatch(/hunter2|s3cr3t-props/);
+  });
+
+  it('masks what a ConfigMap value holds inside base64: compressed or DER whole, text as a file (class 357)', () => {
+    const b64 = (t: string | Buffer) => Buffer.from(t).toString('base64');
+    const release = gzipSync(JSON.stringify({ config: { db: { host: 'db', pw: 'plain-71' } } }));
+    const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
+      format: 'der',
+      type: 'pkcs8',
+    });
+    const cm = {
+      kind: 'ConfigMap',
+      data: {
+        release: b64(release),
+        'client.key.b64': b64(key),
+        // Wrapped as base64(1) wraps it, URL-safe too.
+        'zipped.b64': (b64(deflateSync('x'.repeat(200))).match(/.{1,8}/g) ?? []).join('\n'),
+        'creds.b64': Buffer.from('user=app\npassword=plain-72\n').toString('base64url'),
+        'plain.b64': b64('mode=fast\nretries=3\n'),
+        word: 'featureFlagEnabledEverywhere',
+        LOG_LEVEL: 'debug',
+      },
+    };
+    const r = maskKubeJson(JSON.stringify(cm), o)!;
+    const data = (JSON.parse(r.text) as typeof cm).data;
+    expect(data.release).toBe('[REDACTED:config]');
+    expect(data['client.key.b64']).toBe('[REDACTED:config]');
+    expect(data['zipped.b64']).toBe('[REDACTED:config]');
+    expect(Buffer.from(data['creds.b64'], 'base64').toString()).toBe(
+      'user=app\npassword=[REDACTED:config]\n',
+    );
+    expect(data['plain.b64']).toBe(cm.data['plain.b64']);
+    expect(data.word).toBe('featureFlagEnabledEverywhere');
+    expect(data.LOG_LEVEL).toBe('debug');
+    expect(r.counts).toEqual({ config: 4 });
   });
 
   it('masks kind-less objects with data in a response to a secrets request (Table rows, watch events)', () => {

@@ -131,6 +131,12 @@ function maskConfigMap(v: Record<string, unknown>, o: KubeMaskOptions, counts: C
       add(counts, 'env');
       continue;
     }
+    const encoded = maskEncodedEntry(value, o);
+    if (encoded) {
+      data[k] = encoded.value;
+      for (const [tag, n] of Object.entries(encoded.counts)) add(counts, tag, n);
+      continue;
+    }
     const r = maskTextFields(value, o.detectors, 'redact', keys);
     if (!r) continue;
     data[k] = r.text;
@@ -139,13 +145,80 @@ function maskConfigMap(v: Record<string, unknown>, o: KubeMaskOptions, counts: C
 }
 
 const REDACTED_ENV_B64 = Buffer.from(REDACTED_ENV).toString('base64');
-const REDACTED_CONFIG_B64 = Buffer.from('[REDACTED:config]').toString('base64');
+const REDACTED_CONFIG = '[REDACTED:config]';
+const REDACTED_CONFIG_B64 = Buffer.from(REDACTED_CONFIG).toString('base64');
+
+/**
+ * The first bytes of formats that hold their content where no text masking reads it: compressed
+ * streams and archives (a Helm release kept by Helm's ConfigMap driver is base64 of gzip), Java
+ * keystores, and DER (a private key, a certificate, a PKCS#12 bundle: a SEQUENCE).
+ */
+const BINARY_MAGIC: readonly (readonly number[])[] = [
+  [0x1f, 0x8b], // gzip
+  [0x78, 0x01], // zlib
+  [0x78, 0x5e],
+  [0x78, 0x9c],
+  [0x78, 0xda],
+  [0x42, 0x5a, 0x68], // bzip2
+  [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], // xz
+  [0x28, 0xb5, 0x2f, 0xfd], // zstd
+  [0x04, 0x22, 0x4d, 0x18], // lz4
+  [0x50, 0x4b, 0x03, 0x04], // zip, jar
+  [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c], // 7z
+  [0xfe, 0xed, 0xfe, 0xed], // JKS
+  [0xce, 0xce, 0xce, 0xce], // JCEKS
+  [0x30, 0x80], // DER SEQUENCE, indefinite or long-form length
+  [0x30, 0x81],
+  [0x30, 0x82],
+  [0x30, 0x83],
+  [0x30, 0x84],
+];
+
+function binaryFormat(bytes: Buffer): boolean {
+  return BINARY_MAGIC.some((m) => bytes.length >= m.length + 2 && m.every((b, i) => bytes[i] === b));
+}
+
+/** A value that is base64 (standard or URL-safe, wrapped or not) of at least 12 bytes: the bytes. */
+function base64Value(value: string): Buffer | undefined {
+  const compact = value.replace(/\s+/g, '');
+  if (compact.length < 16 || !/^[A-Za-z0-9+/_-]+={0,2}$/.test(compact)) return undefined;
+  const url = /[-_]/.test(compact);
+  if (url && /[+/]/.test(compact)) return undefined;
+  const bytes = Buffer.from(compact, url ? 'base64url' : 'base64');
+  const again = bytes.toString(url ? 'base64url' : 'base64').replace(/=+$/, '');
+  return again === compact.replace(/=+$/, '') ? bytes : undefined;
+}
+
+/**
+ * A ConfigMap `data` value that holds its content only inside an encoding (docs/security.md class
+ * 357): base64 of a compressed stream, an archive, a keystore or DER is replaced whole (what it holds
+ * cannot be masked where it is; a Helm release's gzip holds the chart's values and rendered Secrets);
+ * base64 of UTF-8 text is decoded and masked as a file is, and encoded again when anything was masked.
+ * Undefined when the value is not such an encoding, or nothing in it was masked.
+ */
+function maskEncodedEntry(value: string, o: KubeMaskOptions): { value: string; counts: Counts } | undefined {
+  const bytes = base64Value(value);
+  if (bytes === undefined) return undefined;
+  if (binaryFormat(bytes)) return { value: REDACTED_CONFIG, counts: { config: 1 } };
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return undefined;
+  }
+  const keys = (name: string) => (sensitiveEntry(name, o) ? 'config' : undefined);
+  const masked = maskKeyedText(text, o.detectors, 'redact', keys);
+  if (!masked) return undefined;
+  return { value: Buffer.from(masked.text, 'utf8').toString('base64'), counts: { ...masked.counts } };
+}
 
 /**
  * A ConfigMap's `binaryData`: base64 of files, masked as `data`'s once decoded (an entry under a
  * sensitive env name whole; a UTF-8 file by its field names, then the detectors, and encoded again).
- * A file that is not UTF-8 (a keystore, an archive) cannot be edited in place: read as latin-1, it is
- * replaced whole when a detector finds anything in it. A value that is not base64 is replaced whole.
+ * A file that is not UTF-8 (a keystore, an archive, a compressed file, a DER key) holds what no masking
+ * reads where it is, so it is replaced whole (class 357: a gzip'd `.env` or a DER private key went out
+ * as it came, since the detectors read its bytes as latin-1 and found nothing). A value that is not
+ * base64 is replaced whole.
  */
 function maskBinaryData(binaryData: unknown, o: KubeMaskOptions, counts: Counts): void {
   if (!isObject(binaryData)) return;
@@ -167,11 +240,14 @@ function maskBinaryData(binaryData: unknown, o: KubeMaskOptions, counts: Counts)
     try {
       text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
     } catch {
-      const found = o.detectors.mask(bytes.toString('latin1'), 'redact', 'text');
-      if (found) {
-        binaryData[k] = REDACTED_CONFIG_B64;
-        for (const [tag, n] of Object.entries(found.counts)) add(counts, tag, n);
-      }
+      binaryData[k] = REDACTED_CONFIG_B64;
+      add(counts, 'config');
+      continue;
+    }
+    if (binaryFormat(bytes)) {
+      // A compressed stream or DER whose bytes happen to be UTF-8 is still not text.
+      binaryData[k] = REDACTED_CONFIG_B64;
+      add(counts, 'config');
       continue;
     }
     const masked = maskKeyedText(text, o.detectors, 'redact', keys);

@@ -49,6 +49,8 @@ const BUILTIN_GROUPS = new Set([
  */
 const POD_RESOURCES = new Set([
   '/pods',
+  // A Binding places a pod on the node it names (class 362).
+  '/bindings',
   '/persistentvolumes',
   // A claim that names the volume it binds to, or another namespace's data source (class 317).
   '/persistentvolumeclaims',
@@ -98,7 +100,11 @@ export function writesPodSpec(a: {
   if (a.subresource === 'status')
     return STATUS_RESOURCES.has(`${a.apiGroup}/${a.resource}`) || !BUILTIN_GROUPS.has(a.apiGroup);
   if (a.subresource !== '')
-    return a.apiGroup === '' && a.resource === 'pods' && a.subresource === 'ephemeralcontainers';
+    return (
+      a.apiGroup === '' &&
+      a.resource === 'pods' &&
+      (a.subresource === 'ephemeralcontainers' || a.subresource === 'binding')
+    );
   return POD_RESOURCES.has(`${a.apiGroup}/${a.resource}`) || !BUILTIN_GROUPS.has(a.apiGroup);
 }
 
@@ -197,6 +203,43 @@ function walk(
 }
 
 const HOST_NAMESPACES = new Set(['hostPID', 'hostNetwork', 'hostIPC']);
+
+/** What naming a node does. */
+const PLACED =
+  "the pod runs on that node without the scheduler: the node's taints, a control-plane node's included, are not checked";
+
+/** Node labels and taints of control-plane nodes. */
+const CONTROL_PLANE_LABEL = /^node-role\.kubernetes\.io\/(?:control-plane|master)$/;
+
+/** A node selector expression that selects control-plane nodes (not one that keeps the pod off them). */
+function controlPlaneExpression(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const e = value as Record<string, unknown>;
+  return (
+    typeof e.key === 'string' &&
+    CONTROL_PLANE_LABEL.test(e.key) &&
+    e.operator !== 'DoesNotExist' &&
+    e.operator !== 'NotIn'
+  );
+}
+
+/**
+ * One toleration (or a list of them, or its removal): one with no key and `Exists` tolerates every
+ * taint, and one of a control-plane taint lets the pod onto control-plane nodes (class 362).
+ */
+function toleration(at: string, value: unknown, found: Set<string>): void {
+  if (Array.isArray(value)) {
+    value.forEach((t, i) => toleration(`${at}[${i}]`, t, found));
+    return;
+  }
+  if (typeof value !== 'object' || value === null) return;
+  const t = value as Record<string, unknown>;
+  const key = t.key;
+  if ((key === undefined || key === null || key === '') && t.operator === 'Exists')
+    found.add(`${at} tolerates every taint (the pod may run on any node, control-plane nodes included)`);
+  else if (typeof key === 'string' && CONTROL_PLANE_LABEL.test(key))
+    found.add(`${at} tolerates ${key.slice(0, 100)} (the pod may run on control-plane nodes)`);
+}
 
 /** Looks at one key (the last of `path`) and its value. */
 function leaf(
@@ -301,6 +344,25 @@ function leaf(
       `${at}=${shown(value, 100)} (pods are built from that ControllerRevision's template, which this request does not show)`,
     );
   else if (key === 'shareProcessNamespace' && value === true) found.add(`${at}=true`);
+  // Where the pod runs (class 362): a node named past the scheduler (`nodeName`, a Binding's target),
+  // a toleration of every taint or of a control-plane node's, a selector or affinity for control-plane
+  // nodes, and a system priority class (it preempts other pods).
+  else if (key === 'nodeName' && parent === 'spec' && value !== null && value !== '')
+    found.add(`${at}=${shown(value, 100)} (${PLACED})`);
+  else if (key === 'name' && parent === 'target' && path.length === 2 && value !== null && value !== '')
+    found.add(`${at}=${shown(value, 100)} (a Binding: ${PLACED})`);
+  else if (parent === 'tolerations') toleration(at, value, found);
+  else if (
+    parent === 'nodeSelector' &&
+    path.includes('spec') &&
+    CONTROL_PLANE_LABEL.test(key) &&
+    value !== null
+  )
+    found.add(`${at}=${shown(value, 100)} (the pod asks for a control-plane node)`);
+  else if (path.includes('affinity') && controlPlaneExpression(value))
+    found.add(`${at} (the pod asks for a control-plane node)`);
+  else if (key === 'priorityClassName' && typeof value === 'string' && value.startsWith('system-'))
+    found.add(`${at}=${value.slice(0, 100)} (a system priority: the scheduler preempts other pods for it)`);
   // An ephemeral container in another container's process namespace reads its environment (Secrets
   // included) through /proc, and acts on its processes.
   else if (key === 'targetContainerName' && typeof value === 'string' && value !== '')
