@@ -3528,6 +3528,14 @@ function gitSubcommand(sub: string, o: ScannedOptions, rest: ScannedOptions, ctx
     (sub === 'grep' && hasAny(rest, 'O'))
   )
     return verdict(kind, U, `${kind} is told to run a program`);
+  // `--template=DIR` copies DIR's config and hooks into the new repository's git directory: the
+  // programs git runs on later commands there, reads included (docs/security.md class 377).
+  if ((sub === 'init' || sub === 'clone') && hasAny(rest, 'template'))
+    return verdict(
+      kind,
+      [...W, ...P],
+      `${kind} --template copies a config and hooks naming programs git runs later, on reads too`,
+    );
   // Diff output to a file (`git log --output=F`).
   const output = rest.values.get('output');
   if (output !== undefined && output.length > 0) {
