@@ -4079,11 +4079,33 @@ add(
     'echo true false : [[ yes seq sleep cal uptime uname whoami id groups who w users last lastb ps pgrep pstree top htop free vmstat iostat mpstat ' +
     'nproc lscpu lsmem lsblk lspci lsusb lsmod lsof lsns lslocks lsipc df du findmnt printenv locale which whereis type help whatis apropos locate ' +
     'netstat jq zcat bzcat xzcat gzcat numfmt factor expr bc ' +
-    'cd pushd popd dirs exit return shift fg bg disown times caller logout suspend unalias ulimit umask tty tput clear reset ' +
+    'cd pushd popd dirs exit return shift fg bg disown times caller logout suspend unalias ulimit tty tput clear reset ' +
     'diff-so-fancy colordiff namei getconf arch hostid logname iotop nstat lsattr getfacl getcap ' +
     'tsort pr look fc-list dpkg-query',
   read,
   'harmless',
+);
+// `umask MASK` sets the mode of every file the shell and the programs it starts make later, on this
+// line and, in an interactive shell, on every later one, whose writes are decided without it: a mask
+// that leaves others' write bit (0002) open makes them writable by every account on the host. Such a
+// mask, one given symbolically (`u=rwx,g=rwx,o=rwx`) or one made at run time is a change, not a read
+// (docs/security.md class 381). Printing the mask (`umask`, `-p`, `-S`) and a closed one are reads.
+add(
+  'umask',
+  (args, name) => {
+    const o = scanOptions(args);
+    const mask = o.operands[0];
+    if (mask === undefined) return verdict(name, R);
+    if (mask.dynamic || mask.expands || o.dynamic)
+      return verdict(name, [...W, ...U], 'umask is given a mask made at run time');
+    if (/^[0-7]{1,4}$/.test(mask.value) && (parseInt(mask.value, 8) & 0o002) !== 0) return verdict(name, R);
+    return verdict(
+      `${name} ${mask.value.slice(0, 40)}`,
+      W,
+      'umask leaves files made later writable by other accounts, or sets the mask symbolically',
+    );
+  },
+  'judged',
 );
 // Reads with an option that writes a file, runs a program or changes something: each rule names the
 // program's options (OptionTable), and one it does not name is unknown.

@@ -704,6 +704,24 @@ describe('classifyShellCommand: where relative paths start', () => {
   });
 });
 
+describe('classifyShellCommand: umask (class 381)', () => {
+  it.each(['umask', 'umask -S', 'umask -p', 'umask 022', 'umask 0077', 'umask 002'])(
+    '%j is a read',
+    (line) => {
+      expect(cats(line)).toEqual(['read']);
+    },
+  );
+  it.each(['umask 000', 'umask 0', 'umask 020', 'umask u=rwx,g=rwx,o=rwx', 'umask -S a+w'])(
+    '%j is a write',
+    (line) => {
+      expect(cats(line)).toEqual(['write']);
+    },
+  );
+  it('a mask made at run time is unknown', () => {
+    expect(cats('umask "$m"')).toContain('unknown');
+  });
+});
+
 describe('classifyShellCommand: a copy into a directory lands under its own name (class 378)', () => {
   it.each([
     'cp /tmp/x/.bashrc ~/',
