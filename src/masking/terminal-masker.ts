@@ -14,6 +14,7 @@ import { openPrivateKeyAt } from './private-key-pem.js';
 import { mayNameFields } from './text-features.js';
 import {
   directiveSpans,
+  headedColumnSpans,
   openFieldStart,
   registryAuthSpans,
   textFieldSpans,
@@ -169,7 +170,9 @@ function withFields(
   const named = mayNameFields(visible, { tables: false })
     ? textFieldSpans(visible, keys, { tables: false })
     : [];
-  const spans = disjoint([...named, ...directives].filter((s) => s.end > s.start));
+  // Columns under a header naming a secret, the header in this text or carried from an earlier write.
+  const columns = tableColumns(visible, keys).spans;
+  const spans = disjoint([...named, ...directives, ...columns].filter((s) => s.end > s.start));
   if (spans.length === 0) return found;
   const out: Finding[] = spans.map((s) => ({
     detector: s.tag,
@@ -179,6 +182,22 @@ function withFields(
   }));
   for (const f of found) if (!spans.some((s) => f.start < s.end && s.start < f.end)) out.push(f);
   return out.sort((a, b) => a.start - b.start);
+}
+
+/** The last text read for tables and what was found: a stream's write is masked, then its context taken. */
+let lastTables: { text: string; keys: KeyTagOf; spans: TextFieldSpan[]; open: number } | undefined;
+
+/**
+ * The values under a sensitive column's header in `visible` (text-fields.ts `headedColumnSpans`), and
+ * where a table still going on at its end starts; read once per text.
+ */
+function tableColumns(visible: string, keys: KeyTagOf): { spans: TextFieldSpan[]; open: number } {
+  if (lastTables !== undefined && lastTables.keys === keys && lastTables.text === visible) return lastTables;
+  const spans: TextFieldSpan[] = [];
+  // A cheap test first: a table has a delimiter, a box's line or a rule of dashes.
+  const open = /[,|;\t│┃║]|--/.test(visible) ? headedColumnSpans(visible, keys, spans).open : -1;
+  lastTables = { text: visible, keys, spans, open };
+  return lastTables;
 }
 
 /** Spans in text order with none overlapping: of two that do, the one starting first (the longer if together). */
@@ -351,6 +370,9 @@ export class TerminalMasker {
 function carriedContext(text: string, { visible, at }: Visible, keys: KeyTagOf): string {
   // Cheap tests first: most output opens nothing.
   let open = visible.includes('<') || visible.includes(':') ? openFieldStart(visible, keys) : -1;
+  // A table whose header names a secret, its rows going on: the next write's rows are placed under it.
+  const table = tableColumns(visible, keys).open;
+  if (table >= 0) open = open < 0 ? table : Math.min(open, table);
   const key = visible.includes('-----BEGIN ') ? openPrivateKeyAt(visible) : -1;
   if (key >= 0) {
     const line = visible.lastIndexOf('\n', key - 1) + 1;

@@ -747,6 +747,157 @@ function pipeRowSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void 
   }
 }
 
+// ---- columns under a header, in a stream ----
+
+/**
+ * A table's rule line: psql's `----+----`, a MySQL box's `+----+----+`, a Markdown `|---|:--|`, a box
+ * drawn with line-drawing characters (`├────┼────┤`, sqlite3's `-box`).
+ */
+const RULE_LINE = /^[-+|:= \t─━═┌┬┐├┼┤└┴┘╞╪╡╔╦╗╠╬╣╚╩╝│┃║]*[-=─━═]{3}[-+|:= \t─━═┌┬┐├┼┤└┴┘╞╪╡╔╦╗╠╬╣╚╩╝│┃║]*$/;
+/** Cell delimiters of tables in a stream: those of delimited text, and a box's vertical lines. */
+const STREAM_DELIMITERS: readonly string[] = [...DELIMITERS, '│', '┃', '║'];
+/** A rule of dashes under a header whose columns are placed by position (sqlite3 `-column`, sqlplus). */
+const DASH_RULE = /^[ \t]*-+(?:[ \t]+-+)+[ \t]*$/;
+/** A column's name in a header: a few words, no `=`, `:`, `/` or brackets (what a value holds). */
+const HEADER_CELL = /^[\p{L}\p{N}_$#@?.'"`-]{1,64}(?: [\p{L}\p{N}_$#@?.'"`-]{1,64}){0,3}$/u;
+/** Header lines longer than this are not read as one (a minified script, a long log line). */
+const MAX_STREAM_HEADER = 4096;
+
+interface StreamHeader {
+  readonly d: string;
+  readonly width: number;
+  readonly tags: readonly (string | undefined)[];
+  readonly firstTag: string;
+}
+
+/** The line as a header naming a sensitive column (the delimiter that gives the most cells), or undefined. */
+function streamHeaderOf(line: string, keys: KeyTagOf): StreamHeader | undefined {
+  if (line.length > MAX_STREAM_HEADER) return undefined;
+  let best: StreamHeader | undefined;
+  for (const d of STREAM_DELIMITERS) {
+    if (!line.includes(d)) continue;
+    const { cells } = readRecord(line, 0, d);
+    if (cells.length < 2 || (best !== undefined && cells.length <= best.width)) continue;
+    const tags = cells.map((c) => {
+      const name = c.value.trim();
+      return HEADER_CELL.test(name) ? keys(name) : undefined;
+    });
+    const firstTag = tags.find((t) => t !== undefined);
+    if (firstTag !== undefined) best = { d, width: cells.length, tags, firstTag };
+  }
+  return best;
+}
+
+/**
+ * A header whose columns a rule of dashes under it places by position (sqlite3 `-column`, sqlplus,
+ * sqlcmd): each row's text under a sensitive column's dashes is its value. A value wider than its
+ * column pushes the rest of the row right, so where the character before the next column is not a
+ * blank, the value is masked to the line's end. A blank line ends the table. Undefined when the header
+ * names no sensitive column.
+ */
+function positionalColumnSpans(
+  lines: readonly { start: number; line: string }[],
+  at: number,
+  keys: KeyTagOf,
+  out: TextFieldSpan[],
+): { next: number; open: boolean } | undefined {
+  const header = lines[at]!.line;
+  const rule = lines[at + 1]!.line;
+  if (header.length > MAX_STREAM_HEADER) return undefined;
+  const columns: { start: number; tag: string | undefined }[] = [];
+  for (const m of rule.matchAll(/-+/g)) {
+    const name = header.slice(m.index, m.index + m[0].length).trim();
+    columns.push({ start: m.index, tag: name === '' ? undefined : keys(name) });
+  }
+  if (!columns.some((c) => c.tag !== undefined)) return undefined;
+  let i = at + 2;
+  for (; i < lines.length; i++) {
+    const { start, line } = lines[i]!;
+    if (line.trim() === '') return { next: i, open: false };
+    for (let k = 0; k < columns.length; k++) {
+      const c = columns[k]!;
+      if (c.tag === undefined || c.start >= line.length) continue;
+      const following = columns[k + 1];
+      let b =
+        following === undefined || /[^ \t]/.test(line[following.start - 1] ?? ' ')
+          ? line.length
+          : following.start;
+      let a = c.start;
+      while (a < b && /[ \t]/.test(line[a]!)) a++;
+      while (b > a && /[ \t]/.test(line[b - 1]!)) b--;
+      if (b > a)
+        out.push({ start: start + a, end: start + b, tag: c.tag, value: line.slice(a, b), form: 'bare' });
+    }
+  }
+  return { next: i, open: true };
+}
+
+/**
+ * The tables in `text` whose header row names a sensitive column (CSV, TSV, `;`, psql's and MySQL's
+ * `|` tables), read line by line as a stream shows them: below a header, rule lines are skipped and
+ * each line holding the delimiter is a row, whose cell in a sensitive column is masked; a row whose
+ * cells are not the header's (a value holding the delimiter) cannot be placed, so all its cells are
+ * masked. A blank line, or one without the delimiter (psql's `(3 rows)`), ends the table. Reports, by
+ * `open`, where the header of a table still going on at the text's end starts (-1: none), for the
+ * caller to carry to the next write (docs/security.md class 379).
+ */
+export function headedColumnSpans(
+  text: string,
+  keys: KeyTagOf,
+  out: TextFieldSpan[],
+): { readonly open: number } {
+  const lines: { start: number; line: string }[] = [];
+  for (let pos = 0; pos < text.length;) {
+    let end = text.indexOf('\n', pos);
+    if (end < 0) end = text.length;
+    const line = text.slice(pos, end > pos && text.charCodeAt(end - 1) === 13 ? end - 1 : end);
+    lines.push({ start: pos, line });
+    pos = end + 1;
+  }
+  let open = -1;
+  for (let i = 0; i < lines.length;) {
+    const { start: headerStart, line: headerLine } = lines[i]!;
+    const header = STREAM_DELIMITERS.some((d) => headerLine.includes(d))
+      ? streamHeaderOf(headerLine, keys)
+      : undefined;
+    i++;
+    if (header === undefined) {
+      const rule = lines[i];
+      if (rule !== undefined && DASH_RULE.test(rule.line)) {
+        const placed = positionalColumnSpans(lines, i - 1, keys, out);
+        if (placed !== undefined) {
+          open = placed.open ? headerStart : -1;
+          i = placed.next;
+        }
+      }
+      continue;
+    }
+    // Open until a line ends it: the rows of the next write are this header's.
+    open = headerStart;
+    for (; i < lines.length; i++) {
+      const { start, line } = lines[i]!;
+      if (RULE_LINE.test(line)) continue;
+      if (line.trim() === '' || !line.includes(header.d)) {
+        open = -1;
+        break;
+      }
+      const { cells } = readRecord(line, 0, header.d);
+      const misplaced = cells.length !== header.width;
+      for (let k = 0; k < cells.length; k++) {
+        const tag = misplaced ? (header.tags[k] ?? header.firstTag) : header.tags[k];
+        const c = cells[k]!;
+        if (tag === undefined) continue;
+        let a = c.start;
+        let b = c.end;
+        while (a < b && /[ \t]/.test(line[a]!)) a++;
+        while (b > a && /[ \t]/.test(line[b - 1]!)) b--;
+        if (b > a) out.push({ start: start + a, end: start + b, tag, value: line.slice(a, b), form: 'bare' });
+      }
+    }
+  }
+  return { open };
+}
+
 // ---- key: value and key = value lines ----
 
 /**

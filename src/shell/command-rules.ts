@@ -12,7 +12,7 @@ import {
   type ScannedOptions,
 } from './command-options.js';
 import { braceExpand, type WordValue } from './shell-words.js';
-import { devTcpHost, hostOf, isLoopbackHost, type PathRisk } from './targets.js';
+import { devTcpHost, hostOf, isLoopbackHost, pathRisk, type PathRisk } from './targets.js';
 
 /** What a rule says about one command. `null` from a wrapper: the wrapped command was classified instead. */
 export interface Verdict {
@@ -218,6 +218,52 @@ const rm: Rule = (args, _name, ctx) => {
   return verdict('rm', W);
 };
 
+/** A word for a path made from known text. */
+function literalWord(value: string): WordValue {
+  return { value, dynamic: false, expands: false, text: value };
+}
+
+/**
+ * Where copying or moving `sources` into `dest` puts them when `dest` is a directory: `DEST/NAME`, the
+ * source's own last name, judged as a write there (`cp /tmp/x/.bashrc ~/` writes `~/.bashrc`,
+ * `mv /tmp/bin ~` makes `~/bin`: docs/security.md class 378). Where the names are not known (a glob,
+ * `dir/.`, a directory's contents with `-T` or rsync's `dir/`, a word made at run time) and a name
+ * there could be a program's settings (`DEST/.profile`, `DEST/bin`), the write is `unknown`. Only the
+ * categories beyond `write` are returned: the write itself is the destination's.
+ */
+function landedNames(
+  sources: readonly WordValue[],
+  dest: WordValue | undefined,
+  contents: (source: WordValue) => boolean,
+  ctx: RuleContext,
+): { categories: ShellCategory[]; notes: string[] } {
+  const categories = new Set<ShellCategory>();
+  const notes: string[] = [];
+  if (dest === undefined || dest.dynamic || dest.expands) return { categories: [], notes };
+  const base = dest.value.replace(/\/+$/, '');
+  const under = (name: string): WordValue => literalWord(`${base === '' ? '' : base}/${name}`);
+  let unknownNames = false;
+  for (const src of sources) {
+    const last = src.value.replace(/\/+$/, '').split('/').pop() ?? '';
+    if (src.dynamic || src.expands || last === '' || last === '.' || last === '..' || contents(src)) {
+      unknownNames = true;
+      continue;
+    }
+    for (const c of writeTargets([under(last)], ctx)) if (c !== 'write') categories.add(c);
+  }
+  if (unknownNames) {
+    // Asked of the path alone (no write is noted): a relative one is taken from the home directory.
+    const risky = ['.config', 'bin'].some((n) => pathRisk(under(n).value) !== 'normal');
+    if (risky) {
+      categories.add('unknown');
+      notes.push(
+        `writes names the command line does not show into ${dest.value.slice(0, 80)}, where a name may be a program's settings or start-up file`,
+      );
+    }
+  }
+  return { categories: [...categories], notes };
+}
+
 /** Writes its last operand (cp, mv, ln, install); system destinations are privilege. */
 const copyLike =
   (spec: OptionSpec = {}): Rule =>
@@ -226,6 +272,15 @@ const copyLike =
     const target = o.values.get('t') ?? o.values.get('target-directory');
     const dests = target ?? o.operands.slice(-1);
     const cats = writeTargets(dests, ctx);
+    // Into a directory, each source lands under its own name (`ln` names the link so too).
+    const intoDirectory = !hasAny(o, 'T', 'no-target-directory');
+    const landed = landedNames(
+      target ? o.operands : o.operands.slice(0, -1),
+      dests[dests.length - 1],
+      () => !intoDirectory && hasAny(o, 'r', 'R', 'a', 'recursive', 'archive'),
+      ctx,
+    );
+    cats.push(...landed.categories);
     if (name === 'mv') {
       // Moving a file away from a system path changes the system as much as writing to it.
       cats.push(...writeTargets(o.operands.slice(0, -1), ctx).filter((c) => c !== 'write'));
@@ -237,7 +292,8 @@ const copyLike =
       cats.push(...writeTargets(sources.length > 0 ? sources : o.operands, ctx).filter((c) => c !== 'write'));
     }
     if (o.dynamic) cats.push('unknown');
-    return withCats(name, W, cats);
+    const v = withCats(name, W, cats);
+    return landed.notes.length > 0 ? { ...v, notes: landed.notes } : v;
   };
 
 /** Writes every operand (touch, mkdir, tee…). */
@@ -2070,15 +2126,16 @@ const fileTransfer: Rule = (args, name, ctx) => {
     )
   )
     cats.push('destructive');
-  return withCats(
-    name,
-    W,
-    cats,
-    writeTargets(
-      o.operands.slice(-1).filter((w) => hostOf(w.value) === undefined),
-      ctx,
-    ),
+  const dest = o.operands.slice(-1).filter((w) => hostOf(w.value) === undefined);
+  // A source without a trailing `/` lands in DEST under its own name; with one, its contents do.
+  const landed = landedNames(
+    o.operands.slice(0, -1).filter((w) => w.dynamic || hostOf(w.value) === undefined),
+    dest[0],
+    (src) => src.value.endsWith('/'),
+    ctx,
   );
+  const v = withCats(name, W, cats, writeTargets(dest, ctx), landed.categories);
+  return landed.notes.length > 0 ? { ...v, notes: landed.notes } : v;
 };
 
 const sshClient: Rule = (args, name, ctx) => {
@@ -3528,6 +3585,14 @@ function gitSubcommand(sub: string, o: ScannedOptions, rest: ScannedOptions, ctx
     (sub === 'grep' && hasAny(rest, 'O'))
   )
     return verdict(kind, U, `${kind} is told to run a program`);
+  // `--template=DIR` copies DIR's config and hooks into the new repository's git directory: the
+  // programs git runs on later commands there, reads included (docs/security.md class 377).
+  if ((sub === 'init' || sub === 'clone') && hasAny(rest, 'template'))
+    return verdict(
+      kind,
+      [...W, ...P],
+      `${kind} --template copies a config and hooks naming programs git runs later, on reads too`,
+    );
   // Diff output to a file (`git log --output=F`).
   const output = rest.values.get('output');
   if (output !== undefined && output.length > 0) {
@@ -4014,11 +4079,33 @@ add(
     'echo true false : [[ yes seq sleep cal uptime uname whoami id groups who w users last lastb ps pgrep pstree top htop free vmstat iostat mpstat ' +
     'nproc lscpu lsmem lsblk lspci lsusb lsmod lsof lsns lslocks lsipc df du findmnt printenv locale which whereis type help whatis apropos locate ' +
     'netstat jq zcat bzcat xzcat gzcat numfmt factor expr bc ' +
-    'cd pushd popd dirs exit return shift fg bg disown times caller logout suspend unalias ulimit umask tty tput clear reset ' +
+    'cd pushd popd dirs exit return shift fg bg disown times caller logout suspend unalias ulimit tty tput clear reset ' +
     'diff-so-fancy colordiff namei getconf arch hostid logname iotop nstat lsattr getfacl getcap ' +
     'tsort pr look fc-list dpkg-query',
   read,
   'harmless',
+);
+// `umask MASK` sets the mode of every file the shell and the programs it starts make later, on this
+// line and, in an interactive shell, on every later one, whose writes are decided without it: a mask
+// that leaves others' write bit (0002) open makes them writable by every account on the host. Such a
+// mask, one given symbolically (`u=rwx,g=rwx,o=rwx`) or one made at run time is a change, not a read
+// (docs/security.md class 381). Printing the mask (`umask`, `-p`, `-S`) and a closed one are reads.
+add(
+  'umask',
+  (args, name) => {
+    const o = scanOptions(args);
+    const mask = o.operands[0];
+    if (mask === undefined) return verdict(name, R);
+    if (mask.dynamic || mask.expands || o.dynamic)
+      return verdict(name, [...W, ...U], 'umask is given a mask made at run time');
+    if (/^[0-7]{1,4}$/.test(mask.value) && (parseInt(mask.value, 8) & 0o002) !== 0) return verdict(name, R);
+    return verdict(
+      `${name} ${mask.value.slice(0, 40)}`,
+      W,
+      'umask leaves files made later writable by other accounts, or sets the mask symbolically',
+    );
+  },
+  'judged',
 );
 // Reads with an option that writes a file, runs a program or changes something: each rule names the
 // program's options (OptionTable), and one it does not name is unknown.

@@ -704,6 +704,60 @@ describe('classifyShellCommand: where relative paths start', () => {
   });
 });
 
+describe('classifyShellCommand: umask (class 381)', () => {
+  it.each(['umask', 'umask -S', 'umask -p', 'umask 022', 'umask 0077', 'umask 002'])(
+    '%j is a read',
+    (line) => {
+      expect(cats(line)).toEqual(['read']);
+    },
+  );
+  it.each(['umask 000', 'umask 0', 'umask 020', 'umask u=rwx,g=rwx,o=rwx', 'umask -S a+w'])(
+    '%j is a write',
+    (line) => {
+      expect(cats(line)).toEqual(['write']);
+    },
+  );
+  it('a mask made at run time is unknown', () => {
+    expect(cats('umask "$m"')).toContain('unknown');
+  });
+});
+
+describe('classifyShellCommand: a copy into a directory lands under its own name (class 378)', () => {
+  it.each([
+    'cp /tmp/x/.bashrc ~/',
+    'cp /tmp/x/.bash_completion ~',
+    'cp -t ~ /tmp/x/.profile',
+    'cp --target-directory=/home/u /tmp/x/.kube',
+    'mv /tmp/bin ~/',
+    'mv /tmp/x/.kube /home/u/',
+    'ln -s /tmp/evil/.kube ~/',
+    'install -m 644 /tmp/x/.npmrc ~/',
+    'rsync -a /tmp/x/.kube ~/',
+    'cp -r /tmp/prep/.git /srv/app/',
+    'cp a /tmp/x/.ssh ~/',
+  ])('%j is privilege', (line) => {
+    expect(cats(line)).toContain('privilege');
+  });
+
+  it.each(['cp -r /tmp/x/. ~/', 'mv /tmp/x/* ~/', 'cp -rT /tmp/x ~', 'rsync -a /tmp/x/ ~/'])(
+    '%j writes names it does not show into the home directory: unknown',
+    (line) => {
+      expect(cats(line)).toContain('unknown');
+    },
+  );
+
+  it.each([
+    'cp notes.txt ~/',
+    'cp /tmp/report.csv /srv/app/',
+    'cp .env ~/proj/',
+    'rsync -a /tmp/x/ /srv/app/',
+    'cp -r /tmp/x/. /srv/app/',
+    'mv a b',
+  ])('%j stays a write', (line) => {
+    expect(cats(line)).toEqual(['write']);
+  });
+});
+
 describe('classifyShellCommand: settings that make later reads run programs', () => {
   // `git config core.fsmonitor CMD`, then `git status` (a read) runs CMD: setting what a later
   // command runs is privilege, as writing ~/.bashrc is (class 53). Real git shows the second step.
@@ -739,17 +793,34 @@ describe('classifyShellCommand: settings that make later reads run programs', ()
     'echo x >> ~/.gitconfig',
     'echo x > ~/.config/git/config',
     'echo x > repo.git/hooks/update',
+    // The git directory written whole, or pointed elsewhere (class 377).
+    'mv /tmp/prep/.git /srv/app/.git',
+    'cp -r /tmp/prep/.git /srv/app/',
+    "echo 'gitdir: /tmp/evil' > /srv/app/.git",
+    'ln -s /tmp/evil /srv/app/.git',
+    'rsync -a /tmp/prep/ /srv/app/.git/',
+    'echo /tmp/evil > /srv/app/.git/commondir',
+    'cp x /srv/app/.git/info/attributes',
+    'mv /tmp/prep /srv/repo.git',
+    'echo /tmp/evil > /srv/repo.git/commondir',
+    'git init --template=/tmp/tpl /srv/app',
+    'git init --templ /tmp/tpl /srv/app',
+    'git clone --template=/tmp/tpl /tmp/src /srv/app',
   ])('%j is privilege', (line) => {
     expect(cats(line)).toContain('privilege');
   });
 
-  it.each(['git config user.name bob', 'git config --global user.email a@b', 'echo x > notes/config'])(
-    '%j stays a write',
-    (line) => {
-      expect(cats(line)).not.toContain('privilege');
-      expect(cats(line)).toContain('write');
-    },
-  );
+  it.each([
+    'git config user.name bob',
+    'git config --global user.email a@b',
+    'echo x > notes/config',
+    'echo x > /srv/app/.gitignore',
+    'git init /srv/app',
+    'echo x > /srv/app/.github/workflows/ci.yml',
+  ])('%j stays a write', (line) => {
+    expect(cats(line)).not.toContain('privilege');
+    expect(cats(line)).toContain('write');
+  });
 });
 
 describe('classifyShellCommand: write paths the host is asked about (class 120)', () => {
@@ -760,6 +831,8 @@ describe('classifyShellCommand: write paths the host is asked about (class 120)'
     expect(paths('echo x > ~/notes; cp a /srv/app/conf/; tee out.txt < in')).toEqual([
       '~/notes',
       '/srv/app/conf/',
+      // Into a directory, `a` lands under its own name there: the host is asked about that too.
+      '/srv/app/conf/a',
       '~/out.txt',
     ]);
     expect(paths('cd /srv/app && echo x > conf')).toEqual(['/srv/app/conf']);

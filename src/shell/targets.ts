@@ -113,6 +113,18 @@ function inHomeRunDir(relative: string): boolean {
   return HOME_RUN_DIRS.some((d) => r === d || r.startsWith(`${d}/`) || d.startsWith(`${r}/`));
 }
 
+/**
+ * What in a git directory names programs git runs or where it reads its settings: the config, the
+ * hooks, `commondir` (another directory whose config is read) and the per-worktree settings.
+ */
+const GIT_DIR_SETTINGS: ReadonlySet<string> = new Set([
+  'config',
+  'hooks',
+  'commondir',
+  'config.worktree',
+  'worktrees',
+]);
+
 const STORAGE_DEVICE = /^\/dev\/(sd|hd|vd|xvd|nvme|mmcblk|md|dm-|loop|sr|mapper\/|disk\/|mem$|kmem$|port$)/;
 
 /** Normalises `.`/`..`/`//` in an absolute path without touching the file system. */
@@ -151,12 +163,15 @@ export function pathRisk(
   if (path === '') return 'normal';
   const names = path.split('/');
   if (names.some((n) => SENSITIVE_NAMES.has(n))) return 'system';
-  // A repository's hooks and config (`.git/hooks/…`, `repo.git/config`), ~/.config/git: programs git
-  // runs on later commands.
-  for (let i = 0; i + 1 < names.length; i++) {
+  // A repository's own directory, or what in a bare one git reads as settings, and ~/.config/git: git
+  // runs the programs they name on later commands, reads included (`git status` runs core.fsmonitor).
+  // `.git` is written whole as well as into: a directory moved or copied in with its config, or a
+  // `gitdir: DIR` file sending git to a directory of the writer's making (docs/security.md class 377).
+  for (let i = 0; i < names.length; i++) {
     const n = names[i]!;
-    const next = names[i + 1]!;
-    if ((n === '.git' || n.endsWith('.git')) && (next === 'hooks' || next === 'config')) return 'system';
+    const next = names[i + 1];
+    if (n === '.git') return 'system';
+    if (n.endsWith('.git') && (next === undefined || GIT_DIR_SETTINGS.has(next))) return 'system';
     if (n === '.config' && next === 'git') return 'system';
   }
   if (path.startsWith('~')) {

@@ -29,7 +29,10 @@ const QUIET_MAX_MS = 1_000;
 /** Longest line decided; longer ones are decided as `unknown` (cannot be judged). */
 const MAX_LINE = 16 * 1024;
 const ENTER = new Set([0x0d, 0x0a]);
-/** Ctrl-C, Ctrl-D, Ctrl-U, Ctrl-G: the line being typed is abandoned (on a terminal). */
+/**
+ * Ctrl-C, Ctrl-D, Ctrl-U, Ctrl-G: the line being typed may be abandoned (on a terminal). Only when
+ * nothing was typed on it yet is it taken to be (the host may keep the text: class 380).
+ */
 const ABANDON = new Set([0x03, 0x04, 0x15, 0x07]);
 /** Backspace, DEL: delete one character. */
 const DELETE_ONE = new Set([0x08, 0x7f]);
@@ -174,6 +177,11 @@ export class ShellLineGate {
   private fullScreenAdmitted = false;
   /** The last line decided, named when full-screen input is decided. */
   private lastLine: string | undefined;
+  /**
+   * A key that may abandon the line (Ctrl-C, Ctrl-D, Ctrl-U, Ctrl-G) was typed after text on it: the
+   * key as the approver reads it. The line's start is kept; the next one decided is `unknown`.
+   */
+  private keptAfter: string | undefined;
   /** A key abandoned or ran the line: the next line starts once the host has answered it. */
   private settling = false;
   private lastOutput = 0;
@@ -348,7 +356,15 @@ export class ShellLineGate {
       const keyBytes = chunk.subarray(j, key.end);
       i = key.end;
       if (key.kind === 'abandon') {
-        this.start = undefined;
+        // Whether the host dropped the line is the host's to say: readline's Ctrl-D deletes a character
+        // (or nothing) on a line with text, Ctrl-G only rings the bell, and Ctrl-C is a character like
+        // any other when a pty-req's modes moved VINTR or turned ISIG off. So once something was typed
+        // on the line, its start is kept, and the next line is decided from there, as `unknown` (class 380).
+        if (this.start !== undefined) {
+          this.keptAfter = keyName(keyBytes);
+          this.send(keyBytes);
+          continue;
+        }
         this.typedLine = emptyTyped();
         this.settling = true;
         this.send(keyBytes);
@@ -360,6 +376,22 @@ export class ShellLineGate {
       const typed = this.typedLine;
       this.typedLine = emptyTyped();
       const typedSomething = typed.text.trim() !== '';
+      const kept = this.keptAfter;
+      this.keptAfter = undefined;
+      if (kept !== undefined) {
+        // From where the line was begun before the key: bash may still hold that text.
+        const reason = `the key ${kept} was typed on a line with text, and whether the host dropped that text is not known: it may run with what follows`;
+        const text = key.kind === 'command' ? `${line} ⟨${keyName(keyBytes)}⟩` : line;
+        if (
+          (text.trim() !== '' || typedSomething) &&
+          !(await this.decide(text.trim() === '' ? UNECHOED_LINE : text, reason))
+        )
+          return false;
+        this.send(keyBytes);
+        this.settling = true;
+        if (i < chunk.length || this.queue.length > 0) await this.quiet();
+        continue;
+      }
       if (key.kind === 'command') {
         const name = keyName(keyBytes);
         const text = `${line.trim() === '' ? (typedSomething ? UNECHOED_LINE : '') : line} ⟨${name}⟩`.trim();
