@@ -36,6 +36,7 @@ export const DEFAULT_SENSITIVE_KEYS = [
   'private_key_id',
   'secret_access_key',
   'secret_key',
+  '*_secret_key',
   'secret_key_base',
   'encryption_key',
   'signing_key',

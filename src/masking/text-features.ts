@@ -127,9 +127,14 @@ function quoteBit(prev: number): number {
   return prev === 32 || prev === 9 || prev === 40 || prev === 44 ? F_FIELDS : 0;
 }
 
-/** F_FIELDS when `next`, the unit after a `<`, may start an XML element's name (text-fields.ts, class 241). */
+/**
+ * F_FIELDS when `next`, the unit after a `<`, may start an XML element's name (text-fields.ts, class
+ * 241), or is another `<`: a heredoc or a here-string (`read -r password <<< …`, class 398).
+ */
 function tagBit(next: number): number {
-  return (next >= 65 && next <= 90) || (next >= 97 && next <= 122) || next === 95 ? F_FIELDS : 0;
+  return (next >= 65 && next <= 90) || (next >= 97 && next <= 122) || next === 95 || next === 60
+    ? F_FIELDS
+    : 0;
 }
 
 /**

@@ -434,6 +434,10 @@ describe('a value under a sensitive name in the spellings code and tools use', (
     ['an option and the next word', `myapp --db-password ${PW} --port 5\n`],
     ['a quoted option value', `kubectl get pods --token "${PW}"\n`],
     ['a tagged block scalar', `password: !vault |\n  ${PW}\nother: x\n`],
+    ['a here-string read into a name', `read -r password <<< "${PW}"\n`],
+    ['a here-string read with options', `IFS= read -s -p 'x' API_TOKEN <<<${PW}\n`],
+    ['a bare here-string', `read password <<<${PW}`],
+    ['a dotted name ending in secret.key', `<name>fs.s3a.secret.key</name>\n<value>${PW}</value>\n`],
   ])('%s', (_name, text) => {
     const r = masked(text);
     expect(r?.text ?? text).not.toContain(PW);

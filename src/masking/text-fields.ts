@@ -1729,8 +1729,29 @@ function heredocSpan(text: string, at: number, tag: string, out: TextFieldSpan[]
   return pushBare(text, start, end, tag, out);
 }
 
+/**
+ * A here-string read into a sensitive name: `read -r password <<< "…"`, `read -s API_TOKEN <<<'…'`,
+ * `IFS= read -r db_password <<< $value` — the word after `<<<` is the value.
+ */
+const HERE_STRING_READ =
+  /(?<![A-Za-z0-9_.-])read(?:[ \t]+-[A-Za-z]+(?:[ \t]+(?![A-Za-z_])\S+)?)*[ \t]+([A-Za-z_][A-Za-z0-9_]{0,255})[ \t]*<<<[ \t]*/g;
+
 function heredocSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
   if (!text.includes('<<')) return;
+  if (text.includes('<<<')) {
+    const re = new RegExp(HERE_STRING_READ.source, 'g');
+    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+      const tag = keys(m[1]!);
+      if (tag === undefined) continue;
+      const start = re.lastIndex;
+      const c = text.charCodeAt(start);
+      const end =
+        c === 34 || c === 39
+          ? quotedValueSpan(text, start, tag, out)
+          : pushBare(text, start, bareWordEnd(text, start), tag, out);
+      re.lastIndex = Math.max(end, start);
+    }
+  }
   const re = new RegExp(HEREDOC_AFTER_NAME.source, 'g');
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
     const tag = keys(m[1]!);
