@@ -4079,7 +4079,7 @@ add(
     'echo true false : [[ yes seq sleep cal uptime uname whoami id groups who w users last lastb ps pgrep pstree top htop free vmstat iostat mpstat ' +
     'nproc lscpu lsmem lsblk lspci lsusb lsmod lsof lsns lslocks lsipc df du findmnt printenv locale which whereis type help whatis apropos locate ' +
     'netstat jq zcat bzcat xzcat gzcat numfmt factor expr bc ' +
-    'cd pushd popd dirs exit return shift fg bg disown times caller logout suspend unalias ulimit tty tput clear reset ' +
+    'cd pushd popd dirs exit return shift fg bg disown times caller logout suspend unalias ulimit tty tput clear ' +
     'diff-so-fancy colordiff namei getconf arch hostid logname iotop nstat lsattr getfacl getcap ' +
     'tsort pr look fc-list dpkg-query',
   read,
@@ -4327,6 +4327,25 @@ add(
       },
       ctx,
     );
+  },
+  'judged',
+);
+// `reset` and `tset` set the terminal's usual settings again; `-e`, `-k`, `-i` (erase, kill and
+// interrupt keys), `-m` (a mapping) or a terminal type (whose backspace key becomes erase) set keys
+// readline takes from the terminal, as `stty erase x` does (class 403). Alone, or quiet, they are reads.
+add(
+  'reset tset',
+  (args, name) => {
+    for (const a of args) {
+      if (a.dynamic || a.expands) return verdict(name, U, `${name} is given a word made at run time`);
+      if (!['-q', '-Q', '-r', '-s', '-w', '-c', '-I', '-V', '-'].includes(a.value))
+        return verdict(
+          name,
+          U,
+          `${name} ${a.value.slice(0, 40)} changes how the terminal reads typed keys: later lines may run otherwise than they are decided`,
+        );
+    }
+    return verdict(name, R);
   },
   'judged',
 );
