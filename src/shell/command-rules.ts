@@ -4079,7 +4079,7 @@ add(
     'echo true false : [[ yes seq sleep cal uptime uname whoami id groups who w users last lastb ps pgrep pstree top htop free vmstat iostat mpstat ' +
     'nproc lscpu lsmem lsblk lspci lsusb lsmod lsof lsns lslocks lsipc df du findmnt printenv locale which whereis type help whatis apropos locate ' +
     'netstat jq zcat bzcat xzcat gzcat numfmt factor expr bc ' +
-    'cd pushd popd dirs exit return shift fg bg disown times caller logout suspend unalias ulimit tty tput clear reset ' +
+    'cd pushd popd dirs exit return shift fg bg disown times caller logout suspend unalias ulimit tty tput clear ' +
     'diff-so-fancy colordiff namei getconf arch hostid logname iotop nstat lsattr getfacl getcap ' +
     'tsort pr look fc-list dpkg-query',
   read,
@@ -4330,14 +4330,66 @@ add(
   },
   'judged',
 );
+// `reset` and `tset` set the terminal's usual settings again; `-e`, `-k`, `-i` (erase, kill and
+// interrupt keys), `-m` (a mapping) or a terminal type (whose backspace key becomes erase) set keys
+// readline takes from the terminal, as `stty erase x` does (class 403). Alone, or quiet, they are reads.
+add(
+  'reset tset',
+  (args, name) => {
+    for (const a of args) {
+      if (a.dynamic || a.expands) return verdict(name, U, `${name} is given a word made at run time`);
+      if (!['-q', '-Q', '-r', '-s', '-w', '-c', '-I', '-V', '-'].includes(a.value))
+        return verdict(
+          name,
+          U,
+          `${name} ${a.value.slice(0, 40)} changes how the terminal reads typed keys: later lines may run otherwise than they are decided`,
+        );
+    }
+    return verdict(name, R);
+  },
+  'judged',
+);
+/** stty settings that leave typed keys read as the SSH shell gate reads them (echo, size, speed). */
+const STTY_KEEPS_READING = new Set(
+  [
+    'echo',
+    'echoe',
+    'crterase',
+    'echok',
+    'echoctl',
+    'ctlecho',
+    'echoke',
+    'crtkill',
+    'echoprt',
+    'prterase',
+    'echonl',
+    'tostop',
+    'onlcr',
+    'opost',
+    'ixon',
+    'ixoff',
+    'ixany',
+    'imaxbel',
+    'iutf8',
+  ]
+    .flatMap((w) => [w, `-${w}`])
+    .concat('sane'),
+);
+/** stty settings that take a number (`rows 40`): their value is not a setting of its own. */
+const STTY_VALUED = new Set(['rows', 'cols', 'columns', 'ispeed', 'ospeed', 'min', 'time']);
 add(
   'stty',
   (args, name) => {
     // stty's own options are -a, -g and -F DEVICE; its other words (`-echo`, `sane`, `erase ^H`)
-    // are settings: of this session's terminal (the shell gate follows what is typed either way), or
-    // with -F of another device (a serial line, another user's terminal).
+    // are settings: of this session's terminal, or with -F of another device (a serial line, another
+    // user's terminal). The SSH shell gate reads typed keys as readline does on a terminal with the
+    // usual settings (CR ends a line, Ctrl-U/W/V/C are what they are, letters are text); a setting
+    // that makes the terminal read the same bytes otherwise (`igncr` drops every CR, so a line decided
+    // at CR stays in bash and runs with the next; `lnext q`, `werase x`, `eol`, `-icanon`, `raw`, a
+    // saved `-g` string) is `unknown` (class 403). Echo, size and speed settings keep that reading.
     let device = false;
     let settings = false;
+    let rereads: string | undefined;
     for (let i = 0; i < args.length; i++) {
       const a = args[i]!;
       if (a.dynamic || a.expands) return verdict(name, U, 'stty is given a word made at run time');
@@ -4347,11 +4399,21 @@ add(
         device = true;
         i++;
       } else if (v.startsWith('-F') || (long !== undefined && 'file'.startsWith(long))) device = true;
-      else if (!['-a', '--all', '-g', '--save', 'size', 'speed', '--help', '--version'].includes(v))
+      else if (!['-a', '--all', '-g', '--save', 'size', 'speed', '--help', '--version'].includes(v)) {
         settings = true;
+        const valued = STTY_VALUED.has(v);
+        if (valued) i++;
+        if (!valued && !STTY_KEEPS_READING.has(v)) rereads ??= v;
+      }
     }
     if (settings && device)
       return verdict(name, W, 'stty -F changes the settings of another terminal or a serial line');
+    if (rereads !== undefined)
+      return verdict(
+        name,
+        U,
+        `stty ${rereads.slice(0, 40)} changes how the terminal reads typed keys: later lines may run otherwise than they are decided`,
+      );
     return verdict(name, R);
   },
   'judged',

@@ -50,6 +50,57 @@ function envValueRefused(value: string): boolean {
   }
   return false;
 }
+/**
+ * The terminal modes (RFC 4254 §8) the host's terminal is opened with, whatever the client's pty-req
+ * asked: the shell-line gate reads typed keys as readline does on a terminal with these settings (CR
+ * ends a line and is not dropped or mapped, Ctrl-C/U/W/V/D are what they always are, no other byte
+ * ends a line, letters are text). A client's modes that read the same bytes otherwise (IGNCR, INLCR,
+ * VEOL, VKILL or VLNEXT rebound to a letter, ICANON or ISIG off) would let a line run that the gate
+ * decided as another (class 403), so they are never relayed. 255 is "no character".
+ */
+export const HOST_TERMINAL_MODES: Readonly<ssh2.TerminalModes> = Object.freeze({
+  VINTR: 3,
+  VQUIT: 28,
+  VERASE: 127,
+  VKILL: 21,
+  VEOF: 4,
+  VEOL: 255,
+  VEOL2: 255,
+  VSTART: 17,
+  VSTOP: 19,
+  VSUSP: 26,
+  VREPRINT: 18,
+  VWERASE: 23,
+  VLNEXT: 22,
+  VDISCARD: 15,
+  ISTRIP: 0,
+  INLCR: 0,
+  IGNCR: 0,
+  ICRNL: 1,
+  IUCLC: 0,
+  IXON: 1,
+  ISIG: 1,
+  ICANON: 1,
+  XCASE: 0,
+  ECHO: 1,
+  ECHOE: 1,
+  ECHOK: 1,
+  ECHONL: 0,
+  NOFLSH: 0,
+  TOSTOP: 0,
+  IEXTEN: 1,
+  ECHOCTL: 1,
+  ECHOKE: 1,
+  PENDIN: 0,
+  OPOST: 1,
+  OLCUC: 0,
+  ONLCR: 1,
+  OCRNL: 0,
+  ONOCR: 0,
+  ONLRET: 0,
+  CS8: 1,
+  PARENB: 0,
+});
 /** A terminal type is a name (`xterm-256color`): it becomes $TERM on the host. */
 const TERM_NAME = /^[A-Za-z0-9._+-]{1,64}$/;
 
@@ -77,7 +128,6 @@ interface PtyRequest {
   readonly width: number;
   readonly height: number;
   readonly term: string;
-  readonly modes: Record<string, number | undefined>;
 }
 
 /** Writes `gatehouse: message` on the channel's stderr, the exit status, and ends it. */
@@ -109,7 +159,7 @@ export function serveSessionChannel(deps: ChannelDeps, session: ssh2.Session): v
       width: info.width,
       height: info.height,
       term: TERM_NAME.test(String(info.term ?? '')) ? String(info.term) : 'xterm',
-      modes: (info.modes ?? {}) as Record<string, number | undefined>,
+      // The client's modes are not kept: the host's terminal gets HOST_TERMINAL_MODES (class 403).
     };
     accept?.();
   });
@@ -267,7 +317,7 @@ export function serveSessionChannel(deps: ChannelDeps, session: ssh2.Session): v
           height: pty.height,
           width: pty.width,
           term: pty.term,
-          modes: pty.modes,
+          modes: { ...HOST_TERMINAL_MODES },
         }
       : undefined;
   }
