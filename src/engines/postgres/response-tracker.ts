@@ -13,6 +13,8 @@ import type { ColumnDescription } from '../../wire/postgres/index.js';
 /** One admitted execution whose results we are relaying (a portal's, a statement's in a Query…). */
 export interface Run {
   readonly admission: Admission & { allowed: true };
+  /** The statement it runs, when known: the transaction record follows its savepoints and ends. */
+  readonly statement?: SqlStatement;
   rows: number;
   /** Row masker for the current result set, when masking applies. */
   rowMasker?: RowMasker;
