@@ -10,7 +10,12 @@ import { startTestGateway, type TestGateway } from './testkit/gateway.js';
 
 let gw: TestGateway;
 beforeAll(async () => {
-  gw = await startTestGateway({ superUrl: inject('pgUrl'), setupSql: 'CREATE TABLE t (id int);' });
+  gw = await startTestGateway({
+    superUrl: inject('pgUrl'),
+    setupSql:
+      'CREATE TABLE t (id int); CREATE PROCEDURE p(a int) LANGUAGE plpgsql AS $$ BEGIN ' +
+      "INSERT INTO t VALUES (a); COMMIT; INSERT INTO t VALUES (a + 1); RAISE EXCEPTION 'boom'; END $$;",
+  });
 });
 afterAll(async () => gw?.stop());
 
@@ -191,6 +196,37 @@ describe('the record follows savepoints and chained transactions', () => {
         implicit: false,
         texts: ['BEGIN', `SAVEPOINT ${long}`, 'INSERT INTO t VALUES (19)', `ROLLBACK TO ${long}`, 'COMMIT'],
       },
+    ]);
+  });
+
+  it('says unknown for a procedure that failed after it may have committed (CALL, DO outside a block)', async () => {
+    const d = new pg.Client({ connectionString: gw.directUrl });
+    await d.connect();
+    await d.query('TRUNCATE t');
+    await d.end();
+    const subject = 'tx-procedures';
+    const c = gw.client(await gw.token({ subject }));
+    await c.connect();
+    await attempt(c, 'CALL p(20)');
+    await attempt(c, "DO $$ BEGIN INSERT INTO t VALUES (30); COMMIT; RAISE EXCEPTION 'boom'; END $$");
+    // Inside a block, or a query string of several statements, a procedure cannot commit.
+    await attempt(c, 'BEGIN');
+    await attempt(c, 'CALL p(40)');
+    await attempt(c, 'ROLLBACK');
+    await attempt(c, 'INSERT INTO t VALUES (50); CALL p(60)');
+    await c.end();
+
+    expect(await kept()).toEqual([20, 30]);
+    const r = await transactions(subject, 4);
+    expect(r).toEqual([
+      { outcome: 'unknown', implicit: true, texts: ['CALL p(20)'] },
+      {
+        outcome: 'unknown',
+        implicit: true,
+        texts: ["DO $$ BEGIN INSERT INTO t VALUES (30); COMMIT; RAISE EXCEPTION 'boom'; END $$"],
+      },
+      { outcome: 'rolled back', implicit: false, texts: ['BEGIN', 'CALL p(40)', 'ROLLBACK'] },
+      { outcome: 'rolled back', implicit: true, texts: ['INSERT INTO t VALUES (50)', 'CALL p(60)'] },
     ]);
   });
 });

@@ -296,6 +296,11 @@ interface TransactionLog {
   chained: boolean;
   /** Started after a transaction ended inside a query string or batch (not at an idle ReadyForQuery). */
   afterEnd: boolean;
+  /**
+   * A CALL or DO ran outside a transaction block: its procedure may COMMIT or ROLLBACK inside
+   * (PostgreSQL allows it there), so what stayed of a transaction that failed is unknown.
+   */
+  procedureControl: boolean;
 }
 const MAX_TRANSACTION_IDS = 10_000;
 /** Most savepoints followed in one transaction; past it the record says `unknown`. */
@@ -303,6 +308,8 @@ const MAX_SAVEPOINTS = 10_000;
 /** PostgreSQL truncates a name to NAMEDATALEN - 1 bytes (in the server's encoding): longer is unknown. */
 const MAX_SAVEPOINT_NAME_BYTES = 62;
 const END_TAGS: ReadonlySet<string> = new Set(['COMMIT', 'ROLLBACK', 'PREPARE TRANSACTION']);
+/** Statement kinds that run code which may end transactions when run outside a block. */
+const PROCEDURE_KINDS: ReadonlySet<string> = new Set(['call', 'do']);
 /** Statement kinds (statement-rules.ts) that end a transaction with one of END_TAGS. */
 const ENDING_KINDS: ReadonlySet<string> = new Set(['commit', 'rollback', 'prepare transaction']);
 function newTransactionLog(start: { chained?: boolean; afterEnd?: boolean } = {}): TransactionLog {
@@ -322,6 +329,7 @@ function newTransactionLog(start: { chained?: boolean; afterEnd?: boolean } = {}
     lost: false,
     chained: start.chained === true,
     afterEnd: start.afterEnd === true,
+    procedureControl: false,
   };
 }
 
@@ -2514,7 +2522,13 @@ export class ClientConnection {
         break;
       }
       if (lineage) sqlMaskerOf(admission.masker)?.useLineage(lineage, hiddenCode);
-      const queryRun: QueryRun = { run: { admission, statement, rows: 0 }, statement, epoch };
+      const run: Run = {
+        admission,
+        statement,
+        rows: 0,
+        ...(decided.length > 1 ? { inQueryBlock: true } : {}),
+      };
+      const queryRun: QueryRun = { run, statement, epoch };
       if (hiddenCode) queryRun.after = ++epoch;
       runs.push(queryRun);
       ranOf.push(d);
@@ -3488,6 +3502,12 @@ export class ClientConnection {
       log.lastRunFailed = result.error !== undefined;
       if (result.error?.code === OUTCOME_UNKNOWN.error.code) log.unknown = true;
       if (tag === 'BEGIN' || tag === 'START TRANSACTION') log.begun = true;
+      if (
+        PROCEDURE_KINDS.has(run.statement?.kind ?? '') &&
+        run.inQueryBlock !== true &&
+        !(log.chained || log.begun || (!log.afterEnd && this.txStatus !== 'I'))
+      )
+        log.procedureControl = true;
       const ended = followTransaction(log, run.admission.statementId, result.error ? undefined : tag, run);
       if (ended && tag !== undefined) {
         log.endTag = tag;
@@ -3534,7 +3554,9 @@ export class ClientConnection {
   private noteTransaction(log: TransactionLog, explicitBefore: boolean): void {
     if (log.runs === 0) return;
     const explicit = log.chained || log.begun || (!log.afterEnd && explicitBefore);
-    if (!explicit && log.runs === 1 && !log.lost && (log.lastRunFailed || !log.failed)) return;
+    // A procedure that may have committed part of it before an error: what stayed is unknown.
+    const partly = log.procedureControl && log.failed;
+    if (!explicit && log.runs === 1 && !log.lost && !partly && (log.lastRunFailed || !log.failed)) return;
     // The tag of the statement that ended it (a COMMIT of a failed block answers ROLLBACK, and so
     // does a ROLLBACK in an implicit transaction), unless an ErrorResponse came after it. Without
     // one, a block was rolled back (a failed COMMIT has no tag) and an implicit transaction
@@ -3549,7 +3571,7 @@ export class ClientConnection {
             : 'rolled back';
     else outcome = explicit || log.failed ? 'rolled back' : 'committed';
     // What a savepoint Gatehouse could not follow undid is not known: never read as committed.
-    if (log.lost && outcome !== 'rolled back') outcome = 'unknown';
+    if ((log.lost && outcome !== 'rolled back') || partly) outcome = 'unknown';
     this.session?.note('transaction', {
       outcome,
       implicit: !explicit,
