@@ -7,6 +7,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTestGateway, type TestGateway } from './testkit/gateway.js';
+import { RawPgClient, msg } from './testkit/raw-pg-client.js';
 
 let gw: TestGateway;
 beforeAll(async () => {
@@ -227,6 +228,88 @@ describe('the record follows savepoints and chained transactions', () => {
       },
       { outcome: 'rolled back', implicit: false, texts: ['BEGIN', 'CALL p(40)', 'ROLLBACK'] },
       { outcome: 'rolled back', implicit: true, texts: ['INSERT INTO t VALUES (50)', 'CALL p(60)'] },
+    ]);
+  });
+
+  it('follows a pipelined extended batch, one Sync for all, each Execute recorded by its own answer', async () => {
+    const d = new pg.Client({ connectionString: gw.directUrl });
+    await d.connect();
+    await d.query('TRUNCATE t');
+    await d.end();
+    const subject = 'tx-pipelined';
+    const raw = await RawPgClient.open(gw.port, gw.connection, await gw.token({ subject }));
+    const run = (sql: string) => [msg.parse('', sql), msg.bind('', ''), msg.execute('')];
+    try {
+      raw.send(
+        ...[
+          'BEGIN',
+          'INSERT INTO t VALUES (70)',
+          'COMMIT',
+          'INSERT INTO t VALUES (71)',
+          'SELECT 1/0',
+        ].flatMap(run),
+        msg.sync(),
+      );
+      await raw.ready();
+      raw.send(
+        ...[
+          'BEGIN',
+          'SAVEPOINT a',
+          'INSERT INTO t VALUES (72)',
+          'ROLLBACK TO a',
+          'INSERT INTO t VALUES (73)',
+          'COMMIT AND CHAIN',
+          'INSERT INTO t VALUES (74)',
+        ].flatMap(run),
+        msg.sync(),
+      );
+      await raw.ready();
+      raw.send(...run('ROLLBACK'), msg.sync());
+      await raw.ready();
+    } finally {
+      raw.close();
+    }
+    expect(await kept()).toEqual([70, 73]);
+    const r = await transactions(subject, 4);
+    // Each Execute's result is the server's answer to it, though the next Bind replaced its portal
+    // before that answer came (the unnamed portal, pipelined).
+    const [session] = await gw.gateway.store.listSessions({ subject, limit: 1 });
+    const events = await gw.gateway.store.getEvents(session!.id);
+    const text = new Map<string, string>();
+    for (const e of events)
+      if (e.type === 'statement' && e.statement) text.set(e.statement, String(e.data.text));
+    const results = events
+      .filter((e) => e.type === 'result' && e.statement)
+      .map((e) => [
+        text.get(e.statement!),
+        (e.data.error as { code?: string } | undefined)?.code ?? e.data.rows,
+      ]);
+    expect(results).toEqual([
+      ['BEGIN', 0],
+      ['INSERT INTO t VALUES (70)', 1],
+      ['COMMIT', 0],
+      ['INSERT INTO t VALUES (71)', 1],
+      ['SELECT 1/0', 'not-executed'],
+      ['BEGIN', 0],
+      ['SAVEPOINT a', 0],
+      ['INSERT INTO t VALUES (72)', 1],
+      ['ROLLBACK TO a', 0],
+      ['INSERT INTO t VALUES (73)', 1],
+      ['COMMIT AND CHAIN', 0],
+      ['INSERT INTO t VALUES (74)', 1],
+      ['ROLLBACK', 0],
+    ]);
+    expect(r).toEqual([
+      { outcome: 'committed', implicit: false, texts: ['BEGIN', 'INSERT INTO t VALUES (70)', 'COMMIT'] },
+      // SELECT 1/0 fails at its Bind (the planner folds it): its Execute is skipped, not run.
+      { outcome: 'rolled back', implicit: true, texts: ['INSERT INTO t VALUES (71)'] },
+      {
+        outcome: 'committed',
+        implicit: false,
+        texts: ['BEGIN', 'SAVEPOINT a', 'ROLLBACK TO a', 'INSERT INTO t VALUES (73)', 'COMMIT AND CHAIN'],
+        undone: ['INSERT INTO t VALUES (72)'],
+      },
+      { outcome: 'rolled back', implicit: false, texts: ['INSERT INTO t VALUES (74)', 'ROLLBACK'] },
     ]);
   });
 });

@@ -653,6 +653,10 @@ export class ClientConnection {
    * failure answers after its statement's CommandComplete). Read when the transaction ends.
    */
   private transactionLog: TransactionLog = newTransactionLog();
+  /** Executes forwarded and not yet answered, per portal (endPortal). */
+  private readonly executing = new WeakMap<PortalEntry, number>();
+  /** Portals that ended while an Execute of theirs was in flight: endPortal once it is answered. */
+  private readonly endedExecuting = new WeakSet<PortalEntry>();
   /** Relaying waits for a catalog lookup (at a RowDescription); frames stay in the reader meanwhile. */
   private stalled = false;
   /**
@@ -3152,11 +3156,19 @@ export class ClientConnection {
     if (changesSessionObjects(portal.statement.statement, this.state.hasCursors))
       this.objectChangeSeq = this.execSeq;
     this.noteCreates(creating);
+    this.executing.set(portal, (this.executing.get(portal) ?? 0) + 1);
     this.tracker.push({
       kind: 'execute',
       run,
       portal: portal.client,
       done: (finished) => {
+        const pending = (this.executing.get(portal) ?? 1) - 1;
+        if (pending > 0) this.executing.set(portal, pending);
+        else this.executing.delete(portal);
+        // A portal replaced or closed while this Execute was in flight ends once it is answered.
+        // After the answer is settled (an error, or onDropped for one the session's end dropped).
+        if (pending === 0 && this.endedExecuting.delete(portal) && !finished)
+          queueMicrotask(() => this.endPortal(portal));
         if (!finished || portal.finished) return;
         portal.finished = true;
         const st = portal.statement.statement;
@@ -3477,6 +3489,12 @@ export class ClientConnection {
 
   /** A portal is gone: its run is recorded with what it returned so far, if it had not finished. */
   private endPortal(p: PortalEntry): void {
+    // An Execute of it still in flight (a pipelined Bind replaced it, a Close or Sync came after it):
+    // the server's answer to that Execute says what ran, not the portal's end (class 402).
+    if ((this.executing.get(p) ?? 0) > 0) {
+      this.endedExecuting.add(p);
+      return;
+    }
     if (p.run && !p.finished) {
       if (p.run.rows === 0) this.settle(p.run, NOT_EXECUTED);
       // A write with RETURNING (or a writable WITH) ran whole at its first Execute; the client took
