@@ -100,6 +100,13 @@ export interface SqlStatement {
   /** For PREPARE, EXECUTE and DEALLOCATE: the prepared statement's name (`*` for DEALLOCATE ALL). */
   readonly preparedName?: string;
   /**
+   * For SAVEPOINT, RELEASE and ROLLBACK TO: the savepoint's name as PostgreSQL reads it. The engine
+   * follows the savepoints to record which statements a transaction kept (docs/recording.md).
+   */
+  readonly savepoint?: string;
+  /** COMMIT AND CHAIN, ROLLBACK AND CHAIN: a new transaction starts as this one ends. */
+  readonly chain?: true;
+  /**
    * The statement creates or names a temporary relation (CREATE TEMP …, SELECT INTO TEMP, a name in
    * pg_temp): the session then has names other sessions do not, which its unqualified names reach
    * first (docs/security.md, class 66).

@@ -264,13 +264,18 @@ const CATALOG_CHANGING: ReadonlySet<SqlCategory> = new Set([
 /** Most bytes of a batch held back before they go upstream anyway (forward()). */
 const CORK_LIMIT = 64 * 1024;
 /**
- * What the server answered since the session was last idle (endTransactionLog), in bounded space: the
- * ids of the statements it ran (the first MAX_TRANSACTION_IDS; the rest are counted), whether a BEGIN
- * completed, the last tag that ends a block and whether an error came after it, whether any error came.
+ * What the server answered in the current transaction (endTransactionLog), in bounded space: the ids
+ * of the statements it ran whose effects share the transaction's outcome and of those a ROLLBACK TO
+ * SAVEPOINT undid (the first MAX_TRANSACTION_IDS of both; the rest are counted), whether a BEGIN
+ * completed, the tag that ended it, whether any error came, and the savepoints open, as the server's
+ * answers to SAVEPOINT, RELEASE and ROLLBACK TO changed them.
  */
 interface TransactionLog {
   readonly ids: string[];
   omitted: number;
+  /** Statements a ROLLBACK TO SAVEPOINT undid: their effects did not stay, whatever the outcome. */
+  readonly undone: string[];
+  undoneOmitted: number;
   runs: number;
   lastRunFailed: boolean;
   begun: boolean;
@@ -279,13 +284,40 @@ interface TransactionLog {
   failed: boolean;
   /** A statement of it was in flight when the session ended (OUTCOME_UNKNOWN). */
   unknown: boolean;
+  /** Savepoints open, innermost last: the name, and where the statements after it start. */
+  readonly savepoints: { name: string; at: number; omitted: number }[];
+  /**
+   * Gatehouse could not follow what the server kept: a savepoint it cannot name (not in its stack, a
+   * name PostgreSQL may truncate, too many), or a tag from a statement it did not read as transaction
+   * control. The outcome is then `unknown`.
+   */
+  lost: boolean;
+  /** Started by COMMIT/ROLLBACK AND CHAIN: a transaction block from its first statement. */
+  chained: boolean;
+  /** Started after a transaction ended inside a query string or batch (not at an idle ReadyForQuery). */
+  afterEnd: boolean;
+  /**
+   * A CALL or DO ran outside a transaction block: its procedure may COMMIT or ROLLBACK inside
+   * (PostgreSQL allows it there), so what stayed of a transaction that failed is unknown.
+   */
+  procedureControl: boolean;
 }
 const MAX_TRANSACTION_IDS = 10_000;
+/** Most savepoints followed in one transaction; past it the record says `unknown`. */
+const MAX_SAVEPOINTS = 10_000;
+/** PostgreSQL truncates a name to NAMEDATALEN - 1 bytes (in the server's encoding): longer is unknown. */
+const MAX_SAVEPOINT_NAME_BYTES = 62;
 const END_TAGS: ReadonlySet<string> = new Set(['COMMIT', 'ROLLBACK', 'PREPARE TRANSACTION']);
-function newTransactionLog(): TransactionLog {
+/** Statement kinds that run code which may end transactions when run outside a block. */
+const PROCEDURE_KINDS: ReadonlySet<string> = new Set(['call', 'do']);
+/** Statement kinds (statement-rules.ts) that end a transaction with one of END_TAGS. */
+const ENDING_KINDS: ReadonlySet<string> = new Set(['commit', 'rollback', 'prepare transaction']);
+function newTransactionLog(start: { chained?: boolean; afterEnd?: boolean } = {}): TransactionLog {
   return {
     ids: [],
     omitted: 0,
+    undone: [],
+    undoneOmitted: 0,
     runs: 0,
     lastRunFailed: false,
     begun: false,
@@ -293,6 +325,84 @@ function newTransactionLog(): TransactionLog {
     failedAfterEnd: false,
     failed: false,
     unknown: false,
+    savepoints: [],
+    lost: false,
+    chained: start.chained === true,
+    afterEnd: start.afterEnd === true,
+    procedureControl: false,
+  };
+}
+
+/**
+ * What a statement the server completed (with `tag`) did to the transaction's savepoints: SAVEPOINT
+ * opens one, RELEASE closes it and those after it (their statements stay in the enclosing one),
+ * ROLLBACK TO undoes every statement since it and closes those after it, as PostgreSQL does. Returns
+ * whether the statement ended the transaction (COMMIT, ROLLBACK, PREPARE TRANSACTION).
+ */
+function followTransaction(log: TransactionLog, id: string, tag: string | undefined, run: Run): boolean {
+  const statement = run.statement;
+  const kind = statement?.kind;
+  const named = (): number => {
+    const name = statement?.savepoint;
+    if (name === undefined || Buffer.byteLength(name) > MAX_SAVEPOINT_NAME_BYTES) return -1;
+    for (let i = log.savepoints.length - 1; i >= 0; i--) if (log.savepoints[i]!.name === name) return i;
+    return -1;
+  };
+  const list = (): void => {
+    if (log.ids.length + log.undone.length < MAX_TRANSACTION_IDS) log.ids.push(id);
+    else log.omitted++;
+  };
+  if (tag === 'SAVEPOINT') {
+    list();
+    const name = statement?.savepoint;
+    if (
+      kind !== 'savepoint' ||
+      name === undefined ||
+      Buffer.byteLength(name) > MAX_SAVEPOINT_NAME_BYTES ||
+      log.savepoints.length >= MAX_SAVEPOINTS
+    )
+      log.lost = true;
+    else log.savepoints.push({ name, at: log.ids.length, omitted: log.omitted });
+    return false;
+  }
+  if (tag === 'RELEASE') {
+    list();
+    const i = kind === 'release savepoint' ? named() : -1;
+    if (i < 0) log.lost = true;
+    else log.savepoints.length = i;
+    return false;
+  }
+  if (tag === 'ROLLBACK' && kind === 'rollback to savepoint') {
+    const i = named();
+    if (i < 0) {
+      log.lost = true;
+      list();
+      return false;
+    }
+    const point = log.savepoints[i]!;
+    for (const undone of log.ids.splice(point.at)) log.undone.push(undone);
+    log.undoneOmitted += log.omitted - point.omitted;
+    log.omitted = point.omitted;
+    log.savepoints.length = i + 1;
+    list();
+    point.at = log.ids.length;
+    point.omitted = log.omitted;
+    return false;
+  }
+  list();
+  if (tag === undefined || !END_TAGS.has(tag)) return false;
+  // A tag that ends a transaction from a statement Gatehouse did not read as one that does.
+  if (kind === undefined || !ENDING_KINDS.has(kind)) log.lost = true;
+  return true;
+}
+
+/** The statements of a `transaction` event: those kept with its outcome, and those undone before it. */
+function transactionStatements(log: TransactionLog): Record<string, unknown> {
+  return {
+    statements: log.ids,
+    ...(log.omitted > 0 ? { omitted: log.omitted } : {}),
+    ...(log.undone.length > 0 ? { undone: log.undone } : {}),
+    ...(log.undoneOmitted > 0 ? { undoneOmitted: log.undoneOmitted } : {}),
   };
 }
 
@@ -543,6 +653,10 @@ export class ClientConnection {
    * failure answers after its statement's CommandComplete). Read when the transaction ends.
    */
   private transactionLog: TransactionLog = newTransactionLog();
+  /** Executes forwarded and not yet answered, per portal (endPortal). */
+  private readonly executing = new WeakMap<PortalEntry, number>();
+  /** Portals that ended while an Execute of theirs was in flight: endPortal once it is answered. */
+  private readonly endedExecuting = new WeakSet<PortalEntry>();
   /** Relaying waits for a catalog lookup (at a RowDescription); frames stay in the reader meanwhile. */
   private stalled = false;
   /**
@@ -2412,7 +2526,13 @@ export class ClientConnection {
         break;
       }
       if (lineage) sqlMaskerOf(admission.masker)?.useLineage(lineage, hiddenCode);
-      const queryRun: QueryRun = { run: { admission, rows: 0 }, statement, epoch };
+      const run: Run = {
+        admission,
+        statement,
+        rows: 0,
+        ...(decided.length > 1 ? { inQueryBlock: true } : {}),
+      };
+      const queryRun: QueryRun = { run, statement, epoch };
       if (hiddenCode) queryRun.after = ++epoch;
       runs.push(queryRun);
       ranOf.push(d);
@@ -2938,7 +3058,7 @@ export class ClientConnection {
         sqlMaskerOf(admission.masker)?.useLineage(lineage, runsCode);
       }
       this.relay.noteMasker(admission.masker);
-      run = { admission, rows: 0 };
+      run = { admission, statement: entry.statement, rows: 0 };
     }
     const switching = this.accessModeFor(entry.statement);
     if (switching) await switching;
@@ -3036,11 +3156,19 @@ export class ClientConnection {
     if (changesSessionObjects(portal.statement.statement, this.state.hasCursors))
       this.objectChangeSeq = this.execSeq;
     this.noteCreates(creating);
+    this.executing.set(portal, (this.executing.get(portal) ?? 0) + 1);
     this.tracker.push({
       kind: 'execute',
       run,
       portal: portal.client,
       done: (finished) => {
+        const pending = (this.executing.get(portal) ?? 1) - 1;
+        if (pending > 0) this.executing.set(portal, pending);
+        else this.executing.delete(portal);
+        // A portal replaced or closed while this Execute was in flight ends once it is answered.
+        // After the answer is settled (an error, or onDropped for one the session's end dropped).
+        if (pending === 0 && this.endedExecuting.delete(portal) && !finished)
+          queueMicrotask(() => this.endPortal(portal));
         if (!finished || portal.finished) return;
         portal.finished = true;
         const st = portal.statement.statement;
@@ -3361,6 +3489,12 @@ export class ClientConnection {
 
   /** A portal is gone: its run is recorded with what it returned so far, if it had not finished. */
   private endPortal(p: PortalEntry): void {
+    // An Execute of it still in flight (a pipelined Bind replaced it, a Close or Sync came after it):
+    // the server's answer to that Execute says what ran, not the portal's end (class 402).
+    if ((this.executing.get(p) ?? 0) > 0) {
+      this.endedExecuting.add(p);
+      return;
+    }
     if (p.run && !p.finished) {
       if (p.run.rows === 0) this.settle(p.run, NOT_EXECUTED);
       // A write with RETURNING (or a writable WITH) ran whole at its first Execute; the client took
@@ -3382,15 +3516,26 @@ export class ClientConnection {
     const { tag, ...result } = settled;
     if (result.error?.code !== NOT_EXECUTED.error.code) {
       const log = this.transactionLog;
-      if (log.ids.length < MAX_TRANSACTION_IDS) log.ids.push(run.admission.statementId);
-      else log.omitted++;
       log.runs++;
       log.lastRunFailed = result.error !== undefined;
       if (result.error?.code === OUTCOME_UNKNOWN.error.code) log.unknown = true;
       if (tag === 'BEGIN' || tag === 'START TRANSACTION') log.begun = true;
-      if (tag !== undefined && END_TAGS.has(tag)) {
+      if (
+        PROCEDURE_KINDS.has(run.statement?.kind ?? '') &&
+        run.inQueryBlock !== true &&
+        !(log.chained || log.begun || (!log.afterEnd && this.txStatus !== 'I'))
+      )
+        log.procedureControl = true;
+      const ended = followTransaction(log, run.admission.statementId, result.error ? undefined : tag, run);
+      if (ended && tag !== undefined) {
         log.endTag = tag;
         log.failedAfterEnd = false;
+        // The transaction ended here, not at the next idle ReadyForQuery: what follows in the same
+        // query string or batch is another transaction (chained, or implicit unless it BEGINs).
+        this.transactionLog = newTransactionLog(
+          run.statement?.chain ? { chained: true } : { afterEnd: true },
+        );
+        this.noteTransaction(log, this.txStatus !== 'I');
       }
     }
     this.session?.settle(run.admission, result);
@@ -3420,27 +3565,35 @@ export class ClientConnection {
   private endTransactionLog(explicitBefore: boolean): void {
     const log = this.transactionLog;
     this.transactionLog = newTransactionLog();
+    this.noteTransaction(log, explicitBefore);
+  }
+
+  /** The `transaction` event of a transaction that ended (endTransactionLog). */
+  private noteTransaction(log: TransactionLog, explicitBefore: boolean): void {
     if (log.runs === 0) return;
-    const explicit = explicitBefore || log.begun;
-    let outcome: 'committed' | 'rolled back' | 'prepared';
-    if (explicit) {
-      // An ErrorResponse after the ending statement's CommandComplete (a deferred constraint at
-      // COMMIT) undoes it; a statement that failed has no tag, so it never ends a block here.
+    const explicit = log.chained || log.begun || (!log.afterEnd && explicitBefore);
+    // A procedure that may have committed part of it before an error: what stayed is unknown.
+    const partly = log.procedureControl && log.failed;
+    if (!explicit && log.runs === 1 && !log.lost && !partly && (log.lastRunFailed || !log.failed)) return;
+    // The tag of the statement that ended it (a COMMIT of a failed block answers ROLLBACK, and so
+    // does a ROLLBACK in an implicit transaction), unless an ErrorResponse came after it. Without
+    // one, a block was rolled back (a failed COMMIT has no tag) and an implicit transaction
+    // committed unless an error came.
+    let outcome: 'committed' | 'rolled back' | 'prepared' | 'unknown';
+    if (log.endTag !== undefined && !log.failedAfterEnd)
       outcome =
-        log.endTag === 'COMMIT' && !log.failedAfterEnd
+        log.endTag === 'COMMIT'
           ? 'committed'
-          : log.endTag === 'PREPARE TRANSACTION' && !log.failedAfterEnd
+          : log.endTag === 'PREPARE TRANSACTION'
             ? 'prepared'
             : 'rolled back';
-    } else {
-      if (log.runs === 1 && (log.lastRunFailed || !log.failed)) return;
-      outcome = log.failed ? 'rolled back' : 'committed';
-    }
+    else outcome = explicit || log.failed ? 'rolled back' : 'committed';
+    // What a savepoint Gatehouse could not follow undid is not known: never read as committed.
+    if ((log.lost && outcome !== 'rolled back') || partly) outcome = 'unknown';
     this.session?.note('transaction', {
       outcome,
       implicit: !explicit,
-      statements: log.ids,
-      ...(log.omitted > 0 ? { omitted: log.omitted } : {}),
+      ...transactionStatements(log),
     });
   }
 
@@ -3835,9 +3988,8 @@ export class ClientConnection {
       if (open.runs > 0)
         this.session?.note('transaction', {
           outcome: open.unknown ? 'unknown' : 'rolled back',
-          implicit: this.txStatus === 'I' && !open.begun,
-          statements: open.ids,
-          ...(open.omitted > 0 ? { omitted: open.omitted } : {}),
+          implicit: !(open.chained || open.begun || (!open.afterEnd && this.txStatus !== 'I')),
+          ...transactionStatements(open),
           ended: 'session closed',
         });
     }

@@ -13,6 +13,13 @@ import type { ColumnDescription } from '../../wire/postgres/index.js';
 /** One admitted execution whose results we are relaying (a portal's, a statement's in a Query…). */
 export interface Run {
   readonly admission: Admission & { allowed: true };
+  /** The statement it runs, when known: the transaction record follows its savepoints and ends. */
+  readonly statement?: SqlStatement;
+  /**
+   * One of several statements of a simple Query: PostgreSQL runs them in an implicit transaction
+   * block, where a procedure (CALL, DO) cannot commit or roll back.
+   */
+  readonly inQueryBlock?: true;
   rows: number;
   /** Row masker for the current result set, when masking applies. */
   rowMasker?: RowMasker;

@@ -580,6 +580,29 @@ describe('PostgreSQL classifier: bypass attempts', () => {
     expect(one('SELECT 1').preparedName).toBeUndefined();
   });
 
+  it('names the savepoint of SAVEPOINT, RELEASE and ROLLBACK TO, and marks AND CHAIN', () => {
+    const control = (sql: string) =>
+      classifier.classify(sql).statements.map((s) => [s.kind, s.savepoint, s.chain]);
+    expect(
+      control(
+        'SAVEPOINT A; SAVEPOINT "B c"; RELEASE a; ROLLBACK TO SAVEPOINT "B c"; ROLLBACK TRANSACTION TO x',
+      ),
+    ).toEqual([
+      ['savepoint', 'a', undefined],
+      ['savepoint', 'B c', undefined],
+      ['release savepoint', 'a', undefined],
+      ['rollback to savepoint', 'B c', undefined],
+      ['rollback to savepoint', 'x', undefined],
+    ]);
+    expect(control('COMMIT AND CHAIN; ABORT AND CHAIN; COMMIT AND NO CHAIN; END; ROLLBACK')).toEqual([
+      ['commit', undefined, true],
+      ['rollback', undefined, true],
+      ['commit', undefined, undefined],
+      ['commit', undefined, undefined],
+      ['rollback', undefined, undefined],
+    ]);
+  });
+
   it('counts the writable CTE inside a SELECT', () => {
     const statement = one('WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d');
     expect(statement.kind).toBe('select');

@@ -238,6 +238,8 @@ function classifyRawStatement(
     operators?: SqlStatement['operators'];
     fields?: SqlStatement['fields'];
     preparedName?: string;
+    savepoint?: string;
+    chain?: true;
     temporary?: true;
     untargeted?: true;
     readsElsewhere?: true;
@@ -260,6 +262,8 @@ function classifyRawStatement(
   if (walker.fields.length > 0) statement.fields = Object.freeze(walker.fields);
   if (walker.types.length > 0) statement.types = Object.freeze(walker.types);
   if (walker.preparedName !== undefined) statement.preparedName = walker.preparedName;
+  if (walker.savepoint !== undefined) statement.savepoint = walker.savepoint;
+  if (walker.chain) statement.chain = true;
   if (walker.temporary) statement.temporary = true;
   if (walker.untargeted) statement.untargeted = true;
   if (walker.readsElsewhere) statement.readsElsewhere = true;

@@ -216,6 +216,7 @@ const transaction: StatementRule = (walker, body) => {
   walker.add(kind === undefined ? m('unknown') : TWO_PHASE.has(kind) ? m('admin') : m('transaction'));
   if (kind === 'begin' || kind === 'start transaction')
     noteTransactionMode(walker, body['options'], 'transaction');
+  walker.setTransactionControl(body['savepoint_name'], body['chain']);
   walker.visitFields('TransactionStmt', body, NONE);
   return kind ?? 'unknown';
 };

@@ -60,6 +60,8 @@ export class TreeWalker {
   /** How many statement nodes enclose the current node (1 inside the top-level statement). */
   #statementDepth = 0;
   #preparedName: string | undefined;
+  #savepoint: string | undefined;
+  #chain = false;
   #temporary = false;
   #untargeted = false;
   #readsElsewhere = false;
@@ -136,6 +138,23 @@ export class TreeWalker {
   /** For a top-level PREPARE, EXECUTE or DEALLOCATE: the prepared statement's name (`*` for ALL). */
   get preparedName(): string | undefined {
     return this.#preparedName;
+  }
+
+  /** For a top-level SAVEPOINT, RELEASE or ROLLBACK TO: the savepoint's name as the parser read it. */
+  get savepoint(): string | undefined {
+    return this.#savepoint;
+  }
+
+  /** A top-level COMMIT or ROLLBACK AND CHAIN: it starts a new transaction as it ends one. */
+  get chain(): boolean {
+    return this.#chain;
+  }
+
+  /** Records what a top-level transaction statement does to the savepoints and the next transaction. */
+  setTransactionControl(savepoint: unknown, chain: unknown): void {
+    if (!this.atTopLevel) return;
+    if (typeof savepoint === 'string') this.#savepoint = savepoint;
+    if (chain === true) this.#chain = true;
   }
 
   /** Settings the statement visibly changes. */
