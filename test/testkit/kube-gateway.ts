@@ -44,6 +44,17 @@ export interface KubeTestGateway {
    */
   refusedKubectl(token: string, args: string[]): Promise<string>;
   /**
+   * send() for a request that must be answered without being held: its answer, or an error naming what
+   * the request was held as (denied first, so nothing is left waiting).
+   */
+  refusedSend(
+    token: string,
+    method: string,
+    target: string,
+    body?: string | Buffer,
+    type?: string,
+  ): Promise<{ status: number; body: string }>;
+  /**
    * One raw request to the listener with this token (a body kubectl would not send, a patch type of
    * the caller's choice), trusting the listener's CA: the status and the body as text.
    */
@@ -146,6 +157,16 @@ export async function startKubeTestGateway(options: {
       }
       if (r.answer.code === 0) throw new Error(`kubectl ${args.join(' ')} succeeded: ${r.answer.stdout}`);
       return r.answer.stderr;
+    },
+    async refusedSend(token, method, target, body, type) {
+      const r = await approver.heldOrAnswered(() => g.send(token, method, target, body, type));
+      if (r.held) {
+        const { kind, categories } = r.held.action.describe;
+        throw new Error(
+          `${method} ${target} held for approval instead of refused: ${kind} ${JSON.stringify(categories)}`,
+        );
+      }
+      return r.answer;
     },
     kubectl(token, args, opts = {}) {
       return run('kubectl', ['--kubeconfig', kubeconfig, ...args], {
