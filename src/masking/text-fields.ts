@@ -1189,10 +1189,23 @@ const QUOTED_BRACKET_KEY =
   /\[[ \t]*(["'])((?:(?!\1)[^\r\n\\]){1,256})\1[ \t]*\](?:=|[ \t]+=(?![=>~]))[ \t]*/g;
 
 function quotedBracketKeySpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
-  if (!text.includes(']')) return;
-  const re = new RegExp(QUOTED_BRACKET_KEY.source, 'g');
+  if (text.includes(']')) wordValueSpans(text, QUOTED_BRACKET_KEY, 2, keys, out);
+}
+
+/**
+ * For each match of `pattern` whose group `group` is a sensitive name, the value right after the match:
+ * a quoted string to its closing quote, or a bare word.
+ */
+function wordValueSpans(
+  text: string,
+  pattern: RegExp,
+  group: number,
+  keys: KeyTagOf,
+  out: TextFieldSpan[],
+): void {
+  const re = new RegExp(pattern.source, 'g');
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-    const tag = keys(m[2]!);
+    const tag = keys(m[group]!);
     if (tag === undefined) continue;
     const start = re.lastIndex;
     const c = text.charCodeAt(start);
@@ -1738,20 +1751,7 @@ const HERE_STRING_READ =
 
 function heredocSpans(text: string, keys: KeyTagOf, out: TextFieldSpan[]): void {
   if (!text.includes('<<')) return;
-  if (text.includes('<<<')) {
-    const re = new RegExp(HERE_STRING_READ.source, 'g');
-    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-      const tag = keys(m[1]!);
-      if (tag === undefined) continue;
-      const start = re.lastIndex;
-      const c = text.charCodeAt(start);
-      const end =
-        c === 34 || c === 39
-          ? quotedValueSpan(text, start, tag, out)
-          : pushBare(text, start, bareWordEnd(text, start), tag, out);
-      re.lastIndex = Math.max(end, start);
-    }
-  }
+  if (text.includes('<<<')) wordValueSpans(text, HERE_STRING_READ, 1, keys, out);
   const re = new RegExp(HEREDOC_AFTER_NAME.source, 'g');
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
     const tag = keys(m[1]!);
